@@ -1,0 +1,91 @@
+/**
+ * Indexed binary min-heap of ids 0..n-1 keyed by time (Float64Array), ties broken by id so event
+ * order never depends on insertion history. Allocation-free after construction.
+ */
+export class EventHeap {
+  readonly key: Float64Array;
+  private readonly heap: Int32Array;
+  private readonly pos: Int32Array;
+  size = 0;
+
+  constructor(n: number) {
+    this.key = new Float64Array(n);
+    this.heap = new Int32Array(n);
+    this.pos = new Int32Array(n).fill(-1);
+  }
+
+  private less(a: number, b: number): boolean {
+    const ka = this.key[a];
+    const kb = this.key[b];
+    return ka < kb || (ka === kb && a < b);
+  }
+
+  /** Insert or move `id` to time `t`. */
+  set(id: number, t: number): void {
+    const p = this.pos[id];
+    this.key[id] = t;
+    if (p < 0) {
+      const i = this.size++;
+      this.heap[i] = id;
+      this.pos[id] = i;
+      this.up(i);
+    } else {
+      this.up(p);
+      this.down(this.pos[id]);
+    }
+  }
+
+  peek(): number {
+    return this.size > 0 ? this.heap[0] : -1;
+  }
+
+  peekTime(): number {
+    return this.size > 0 ? this.key[this.heap[0]] : Infinity;
+  }
+
+  remove(id: number): void {
+    const p = this.pos[id];
+    if (p < 0) return;
+    const last = this.heap[--this.size];
+    this.pos[id] = -1;
+    if (p < this.size) {
+      this.heap[p] = last;
+      this.pos[last] = p;
+      this.up(p);
+      this.down(this.pos[last]);
+    }
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const id = h[i];
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pid = h[parent];
+      if (!this.less(id, pid)) break;
+      h[i] = pid;
+      this.pos[pid] = i;
+      i = parent;
+    }
+    h[i] = id;
+    this.pos[id] = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const id = h[i];
+    const n = this.size;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.less(h[r], h[l]) ? r : l;
+      if (!this.less(h[c], id)) break;
+      h[i] = h[c];
+      this.pos[h[c]] = i;
+      i = c;
+    }
+    h[i] = id;
+    this.pos[id] = i;
+  }
+}

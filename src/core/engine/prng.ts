@@ -1,0 +1,106 @@
+/**
+ * Deterministic randomness: xoshiro128** streams (Blackman & Vigna, "Scrambled Linear Pseudorandom
+ * Number Generators", 2018) seeded through splitmix32, using only 32-bit integer operations, and an
+ * exponential variate built from IEEE-754 basic arithmetic only (+ - * /), so a (seed, stream) pair
+ * gives the same numbers bit for bit on any machine and JavaScript engine (Math.log is not
+ * guaranteed to round identically everywhere).
+ *
+ * Many streams live in one Uint32Array (4 words each) so a host's vCPUs need no objects.
+ */
+
+/** splitmix32-style 32-bit mixer (a finalizer of MurmurHash3). */
+export function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Derive a stream seed from a run seed and a path of integers (host, guest, vCPU, purpose). */
+export function deriveSeed(seed: number, a: number, b = 0, c = 0): number {
+  let h = mix32((seed >>> 0) ^ 0x9e3779b9);
+  h = mix32(h ^ Math.imul(a + 1, 0x27d4eb2d));
+  h = mix32(h ^ Math.imul(b + 1, 0x165667b1));
+  h = mix32(h ^ Math.imul(c + 1, 0xd3a2646c));
+  return h;
+}
+
+export class RandomStreams {
+  readonly state: Uint32Array;
+
+  constructor(count: number) {
+    this.state = new Uint32Array(count * 4);
+  }
+
+  seed(stream: number, seed: number): void {
+    let x = seed >>> 0;
+    const o = stream * 4;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.state[o + i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if ((this.state[o] | this.state[o + 1] | this.state[o + 2] | this.state[o + 3]) === 0) this.state[o] = 1;
+  }
+
+  /** Next uint32 of a stream (xoshiro128**). */
+  nextU32(stream: number): number {
+    const s = this.state;
+    const o = stream * 4;
+    const s0 = s[o], s1 = s[o + 1], s2 = s[o + 2], s3 = s[o + 3];
+    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    let n2 = (s2 ^ s0) >>> 0;
+    let n3 = (s3 ^ s1) >>> 0;
+    const n1 = (s1 ^ n2) >>> 0;
+    const n0 = (s0 ^ n3) >>> 0;
+    n2 = (n2 ^ t) >>> 0;
+    n3 = rotl(n3, 11);
+    s[o] = n0; s[o + 1] = n1; s[o + 2] = n2; s[o + 3] = n3;
+    return r;
+  }
+
+  /** Uniform in (0, 1), 32 bits of resolution, never 0 or 1. */
+  uniform(stream: number): number {
+    return (this.nextU32(stream) + 0.5) / 4294967296;
+  }
+
+  /** Exponential variate with the given mean, rounded to an integer (nanoseconds). */
+  exponentialNs(stream: number, meanNs: number): number {
+    return Math.round(-detLog(this.uniform(stream)) * meanNs);
+  }
+
+  /** Integer in [0, n). */
+  below(stream: number, n: number): number {
+    return Math.floor(this.uniform(stream) * n);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+const LN2 = 0.6931471805599453;
+
+/**
+ * Natural logarithm for x in (0, 1] from basic IEEE arithmetic only: scale x into [0.5, 1) by
+ * exact powers of two, then ln(m) = 2 atanh((m-1)/(m+1)) by its series (|z| <= 1/3, 20 terms give
+ * full double precision). Deterministic everywhere.
+ */
+export function detLog(x: number): number {
+  let k = 0;
+  while (x < 0.5) {
+    x *= 2;
+    k--;
+  }
+  const z = (x - 1) / (x + 1);
+  const z2 = z * z;
+  let term = z;
+  let sum = 0;
+  for (let n = 1; n <= 41; n += 2) {
+    sum += term / n;
+    term *= z2;
+  }
+  return 2 * sum + k * LN2;
+}

@@ -1,0 +1,95 @@
+/**
+ * Behavioural guest models: how an OS uses the local APIC and the TPR, as typed parameters.
+ * The values come from data/guest-models.yaml (each with its source or "calibrated" plus the figure
+ * it was fitted to), validated at the edge by src/model/data.ts; docs/MODEL.md explains them.
+ */
+
+export type OsFamily = 'windows' | 'linux' | 'freebsd';
+
+export interface PhaseBehaviour {
+  /** Fraction of wall time each vCPU wants to run (the rest it halts), for duration-bound phases. */
+  readonly busyFraction: number;
+  /** Mean length of a busy burst, ns (bursts and idle gaps alternate, exponentially distributed). */
+  readonly burstNs: number;
+  /** %cr8 accesses per guest-CPU second while busy. */
+  readonly cr8PerBusySecond: number;
+  /** Device I/O requests per busy guest second (background disk activity). */
+  readonly ioPerBusySecond: number;
+  /** Cross-vCPU IPIs per busy guest second (TLB shootdowns, reschedules). */
+  readonly ipiPerBusySecond: number;
+}
+
+export interface InstallModel {
+  /** Critical-path steps: a CPU chunk, then an I/O whose completion the installer waits for. */
+  readonly steps: number;
+  /** Total installer CPU work, guest ns (split evenly over the steps). */
+  readonly cpuWorkNs: number;
+  /** Device service time per install I/O, ns. */
+  readonly deviceServiceNs: number;
+}
+
+export interface DiskBenchmarkModel {
+  readonly requestBytes: number;
+  /** Host storage throughput for the emulated disk, bytes per second. */
+  readonly deviceBytesPerSecond: number;
+  /** Fixed per-request device latency, ns. */
+  readonly deviceLatencyNs: number;
+}
+
+export interface GuestModel {
+  readonly os: string;
+  readonly family: OsFamily;
+  /** Whether the OS switches its LAPIC to x2APIC mode when the VM offers x2APIC. */
+  readonly usesX2apicWhenOffered: boolean;
+  /** IRQL raise/lower through %cr8 (Windows x64); 0 accesses otherwise. */
+  readonly usesCr8: boolean;
+  /** CR8 value of a raised section (DISPATCH_LEVEL = 2 on Windows). */
+  readonly raisedCr8: number;
+  /** Fraction of busy time spent raised (spin locks, DPCs at DISPATCH_LEVEL). */
+  readonly raisedFraction: number;
+  /** Mean length of a raised section, ns. */
+  readonly raisedHoldNs: number;
+  readonly timer: {
+    readonly hz: number;
+    readonly vector: number;
+    /** No ticks while the vCPU is halted (dynticks / one-shot event timers / Windows tick skipping). */
+    readonly tickless: boolean;
+    /** Only vCPU 0 keeps ticking while idle (Windows clock owner). */
+    readonly clockOwnerTicksWhenIdle: boolean;
+    /** Each tick re-arms the one-shot LAPIC timer (an initial-count write). */
+    readonly oneShotRearm: boolean;
+  };
+  /** Vector of the storage completion interrupt (its class is the device IRQL on Windows). */
+  readonly deviceVector: number;
+  /**
+   * Vector that tells the originating vCPU an I/O completed when the interrupt landed elsewhere
+   * (Windows: DPC/APC request at class 2; Linux/FreeBSD: reschedule IPI).
+   */
+  readonly completionIpiVector: number;
+  /** Vector of general cross-vCPU IPIs (TLB shootdown). */
+  readonly ipiVector: number;
+  readonly isrNs: number;
+  readonly timerIsrNs: number;
+  readonly phases: {
+    readonly boot: PhaseBehaviour;
+    readonly idle: PhaseBehaviour;
+    readonly install: PhaseBehaviour;
+    readonly build: PhaseBehaviour;
+    readonly 'disk-benchmark': PhaseBehaviour;
+  };
+  readonly install: InstallModel;
+  readonly diskBenchmark: DiskBenchmarkModel;
+}
+
+/** Host-side constants the engine needs beyond per-exit costs. */
+export interface HostModel {
+  /** Host timer interrupts per second on a CPU running a vCPU (each an external-interrupt exit). */
+  readonly hostTickHz: number;
+  /** Time from an IPI send (ICR write) to the target LAPIC, ns. */
+  readonly ipiLatencyNs: number;
+  /** Host time to wake a halted vCPU thread, ns (adds to interrupt latency). */
+  readonly haltWakeupNs: number;
+}
+
+/** Exit costs for one variant: host ns per exit slot (round trip + handler). */
+export type ExitCostTable = Float64Array;

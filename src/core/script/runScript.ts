@@ -1,0 +1,95 @@
+import { EXIT_KINDS } from '../vcpu/exits.js';
+import { Fault, Machine, type EntryFailure, type Violation } from '../vcpu/machine.js';
+import type { ScriptOp } from './ops.js';
+
+export interface TraceExit {
+  /** VT-x basic exit reason, or the SVM exit code on AMD profiles. */
+  readonly reason: number;
+  readonly name: string;
+  readonly qualification: number;
+}
+
+export interface TraceStep {
+  readonly step: number;
+  readonly cpu: number;
+  readonly op: string;
+  readonly args: Readonly<Record<string, number | boolean>>;
+  readonly exits: readonly TraceExit[];
+  /** Guest-visible TPR after the step. */
+  readonly tpr: number;
+  /** Processor priority after the step (architectural: TPR vs highest in-service class). */
+  readonly ppr: number;
+  readonly delivered: readonly number[];
+  readonly violations: readonly Violation[];
+  /** Value a read returned (read_cr8, read_apic, rdmsr). */
+  readonly value?: number;
+  /** An exception the instruction raised instead of completing, e.g. `#GP`. */
+  readonly fault?: string;
+  /** The VM entry after this step failed: the guest does not run again. */
+  readonly entryFailure?: EntryFailure;
+}
+
+function argsOf(op: ScriptOp): Record<string, number | boolean> {
+  const { op: _name, cpu: _cpu, ...rest } = op as ScriptOp & Record<string, unknown>;
+  return rest as Record<string, number | boolean>;
+}
+
+/**
+ * Execute a script on a machine, one record per operation. Steps that target a stopped vCPU still
+ * produce a record (with no effect), so the trace shows where the guest stopped.
+ */
+export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep[] {
+  const out: TraceStep[] = [];
+  machine.beginStep(0);
+  machine.launch();
+  // A VMCS the CPU refuses fails the very first entry (VMLAUNCH): report it as step 0.
+  for (const failure of machine.entryFailures) {
+    out.push({
+      step: 0, cpu: failure.vcpu, op: 'vmlaunch', args: {}, exits: [], tpr: machine.tpr(failure.vcpu),
+      ppr: machine.archPpr(failure.vcpu), delivered: [], violations: [], entryFailure: failure,
+    });
+  }
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const step = i + 1;
+    const violationsBefore = machine.violations.length;
+    const failuresBefore = machine.entryFailures.length;
+    machine.beginStep(step);
+    const v = op.cpu;
+    let value: number | undefined;
+    switch (op.op) {
+      case 'write_cr8': machine.writeCr8(v, op.value); break;
+      case 'read_cr8': value = machine.readCr8(v); break;
+      case 'interrupt': machine.raiseInterrupt(v, op.vector, op.level); break;
+      case 'eoi': machine.eoi(v); break;
+      case 'iret': machine.iret(v); break;
+      case 'write_apic': machine.writeApic(v, op.offset, op.value); break;
+      case 'read_apic': value = machine.readApic(v, op.offset); break;
+      case 'wrmsr': machine.wrmsr(v, op.msr, op.low, op.high); break;
+      case 'rdmsr': value = machine.rdmsr(v, op.msr); break;
+      case 'sti': machine.sti(v); break;
+      case 'cli': machine.cli(v); break;
+      case 'hlt': machine.hlt(v); break;
+      case 'ipi': machine.sendIpi(v, op.to, op.vector); break;
+      case 'io': machine.ioInstruction(v, op.port); break;
+      case 'cpuid': machine.cpuid(v); break;
+    }
+    if (machine.debugChecks) machine.checkAllInvariants();
+    const exits: TraceExit[] = [];
+    for (let e = 0; e < Math.min(machine.stepExitCount, machine.stepExits.length); e++) {
+      const kind = EXIT_KINDS[machine.stepExits[e]];
+      exits.push({ reason: kind.code, name: kind.name, qualification: machine.stepExitQual[e] });
+    }
+    const delivered: number[] = [];
+    for (let d = 0; d < Math.min(machine.stepDeliveredCount, machine.stepDelivered.length); d++) delivered.push(machine.stepDelivered[d]);
+    const record: TraceStep = {
+      step, cpu: v, op: op.op, args: argsOf(op), exits, tpr: machine.tpr(v), ppr: machine.archPpr(v), delivered,
+      violations: machine.violations.slice(violationsBefore),
+      ...(value !== undefined && machine.stepFault === Fault.NONE ? { value } : {}),
+      ...(machine.stepFault === Fault.GP ? { fault: '#GP' } : {}),
+      ...(machine.entryFailures.length > failuresBefore ? { entryFailure: machine.entryFailures[machine.entryFailures.length - 1] } : {}),
+    };
+    out.push(record);
+  }
+  return out;
+}

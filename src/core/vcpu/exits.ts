@@ -1,0 +1,94 @@
+import { ExitReason, EXIT_REASON_NAMES } from '../vmx/exitReasons.js';
+import { SvmExitCode, SVM_EXIT_NAMES } from '../svm/exitCodes.js';
+import type { Vendor } from '../cpu/profile.js';
+
+/**
+ * Dense "exit slots": every exit kind the model can produce gets a small index, so counters are
+ * flat typed arrays (vCPU x slot). The slot keeps the architectural code (VT-x basic exit reason or
+ * SVM exit code) and the manual's name.
+ */
+export interface ExitKind {
+  readonly slot: number;
+  readonly vendor: Vendor;
+  readonly code: number;
+  readonly name: string;
+}
+
+const INTEL_CODES = [
+  ExitReason.ExceptionOrNmi,
+  ExitReason.ExternalInterrupt,
+  ExitReason.InterruptWindow,
+  ExitReason.Cpuid,
+  ExitReason.Hlt,
+  ExitReason.CrAccess,
+  ExitReason.IoInstruction,
+  ExitReason.MsrRead,
+  ExitReason.MsrWrite,
+  ExitReason.Pause,
+  ExitReason.TprBelowThreshold,
+  ExitReason.ApicAccess,
+  ExitReason.VirtualizedEoi,
+  ExitReason.EptViolation,
+  ExitReason.ApicWrite,
+] as const;
+
+const AMD_CODES = [
+  SvmExitCode.Cr8Read,
+  SvmExitCode.Cr8Write,
+  SvmExitCode.Intr,
+  SvmExitCode.Vintr,
+  SvmExitCode.Cpuid,
+  SvmExitCode.Hlt,
+  SvmExitCode.IoIo,
+  SvmExitCode.Msr,
+  SvmExitCode.Npf,
+  SvmExitCode.AvicIncompleteIpi,
+  SvmExitCode.AvicNoAccel,
+] as const;
+
+export const EXIT_KINDS: readonly ExitKind[] = [
+  ...INTEL_CODES.map((code, i) => ({ slot: i, vendor: 'intel' as const, code, name: EXIT_REASON_NAMES[code] })),
+  ...AMD_CODES.map((code, i) => ({ slot: INTEL_CODES.length + i, vendor: 'amd' as const, code, name: SVM_EXIT_NAMES[code] })),
+];
+
+export const EXIT_SLOT_COUNT = EXIT_KINDS.length;
+
+function slotOf(vendor: Vendor, code: number): number {
+  const k = EXIT_KINDS.find((e) => e.vendor === vendor && e.code === code);
+  if (!k) throw new Error(`no exit slot for ${vendor} code ${code}`);
+  return k.slot;
+}
+
+/** Slot constants used by the machine's hot paths. */
+export const Slot = {
+  EXCEPTION_NMI: slotOf('intel', ExitReason.ExceptionOrNmi),
+  EXTERNAL_INTERRUPT: slotOf('intel', ExitReason.ExternalInterrupt),
+  INTERRUPT_WINDOW: slotOf('intel', ExitReason.InterruptWindow),
+  CPUID: slotOf('intel', ExitReason.Cpuid),
+  HLT: slotOf('intel', ExitReason.Hlt),
+  CR_ACCESS: slotOf('intel', ExitReason.CrAccess),
+  IO_INSTRUCTION: slotOf('intel', ExitReason.IoInstruction),
+  MSR_READ: slotOf('intel', ExitReason.MsrRead),
+  MSR_WRITE: slotOf('intel', ExitReason.MsrWrite),
+  PAUSE: slotOf('intel', ExitReason.Pause),
+  TPR_BELOW_THRESHOLD: slotOf('intel', ExitReason.TprBelowThreshold),
+  APIC_ACCESS: slotOf('intel', ExitReason.ApicAccess),
+  VIRTUALIZED_EOI: slotOf('intel', ExitReason.VirtualizedEoi),
+  EPT_VIOLATION: slotOf('intel', ExitReason.EptViolation),
+  APIC_WRITE: slotOf('intel', ExitReason.ApicWrite),
+  VMEXIT_CR8_READ: slotOf('amd', SvmExitCode.Cr8Read),
+  VMEXIT_CR8_WRITE: slotOf('amd', SvmExitCode.Cr8Write),
+  VMEXIT_INTR: slotOf('amd', SvmExitCode.Intr),
+  VMEXIT_VINTR: slotOf('amd', SvmExitCode.Vintr),
+  VMEXIT_CPUID: slotOf('amd', SvmExitCode.Cpuid),
+  VMEXIT_HLT: slotOf('amd', SvmExitCode.Hlt),
+  VMEXIT_IOIO: slotOf('amd', SvmExitCode.IoIo),
+  VMEXIT_MSR: slotOf('amd', SvmExitCode.Msr),
+  VMEXIT_NPF: slotOf('amd', SvmExitCode.Npf),
+  VMEXIT_AVIC_INCOMPLETE_IPI: slotOf('amd', SvmExitCode.AvicIncompleteIpi),
+  VMEXIT_AVIC_NOACCEL: slotOf('amd', SvmExitCode.AvicNoAccel),
+} as const;
+
+export function exitKindByName(name: string): ExitKind | undefined {
+  return EXIT_KINDS.find((k) => k.name === name);
+}
