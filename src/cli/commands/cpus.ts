@@ -1,0 +1,227 @@
+/**
+ * `vmexit-lab cpus` — list, show and import CPU profiles.
+ */
+import { readFileSync } from 'node:fs';
+import type { CpuProfile } from '../../core/cpu/profile.js';
+import { PinBased, ProcBased, ProcBased2 } from '../../core/vmx/controls.js';
+import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
+import { importCpuinfo } from '../../profiles/importCpuinfo.js';
+import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
+import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
+
+export interface CommandIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
+       vmexit-lab cpus show ID [--json] [--dir DIR]
+       vmexit-lab cpus import FILE [--id ID] [--cores N] [--threads N]
+       vmexit-lab cpus --help
+
+List the CPU profiles in data/cpus and their APIC/TPR virtualization capabilities, show one
+profile, or turn a FreeBSD verbose dmesg ("VT-x: Basic Features=...") or a Linux /proc/cpuinfo
+("vmx flags" / AMD "flags") into profile YAML.
+
+Columns: TPR shadow = primary control "use TPR shadow" allowed-1; vAPIC = secondary "virtualize
+APIC accesses"; APIC-reg = "APIC-register virtualization"; VID = "virtual-interrupt delivery";
+PostIntr = pin-based "process posted interrupts"; AVIC = AMD CPUID Fn8000_000A EDX[13]
+("x2" when x2AVIC too). "-" = not applicable to the vendor.
+
+Examples:
+  vmexit-lab cpus
+  vmexit-lab cpus --json
+  vmexit-lab cpus show i7-2620M
+  vmexit-lab cpus show "E5-2667 v4"
+  vmexit-lab cpus import /var/run/dmesg.boot --cores 8 --threads 16 > data/cpus/my-cpu.yaml
+  vmexit-lab cpus import cpuinfo.txt --id my-laptop
+`;
+
+interface Parsed {
+  positional: string[];
+  json: boolean;
+  help: boolean;
+  dir?: string;
+  id?: string;
+  cores?: number;
+  threads?: number;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(args: readonly string[]): Parsed {
+  const p: Parsed = { positional: [], json: false, help: false };
+  const value = (i: number, flag: string): string => {
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  const count = (v: string, flag: string): number => {
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag} needs a positive integer, got "${v}"`);
+    return Number(v);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    switch (a) {
+      case '--json':
+        p.json = true;
+        break;
+      case '--help':
+      case '-h':
+        p.help = true;
+        break;
+      case '--dir':
+        p.dir = value(i, a);
+        i++;
+        break;
+      case '--id':
+        p.id = value(i, a);
+        i++;
+        break;
+      case '--cores':
+        p.cores = count(value(i, a), a);
+        i++;
+        break;
+      case '--threads':
+        p.threads = count(value(i, a), a);
+        i++;
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        p.positional.push(a);
+    }
+  }
+  return p;
+}
+
+/** The APIC/TPR capabilities the simulator cares about, per profile. */
+export interface ApicCapabilitySummary {
+  id: string;
+  vendor: string;
+  microarchitecture: string;
+  tprShadow: boolean | null;
+  virtualizeApicAccesses: boolean | null;
+  apicRegisterVirtualization: boolean | null;
+  virtualInterruptDelivery: boolean | null;
+  postedInterrupts: boolean | null;
+  avic: boolean | null;
+  x2avic: boolean | null;
+}
+
+export function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
+  const vmx = p.vmx;
+  const secondary = vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;
+  const bit = (word: number | undefined, b: number): boolean | null => (word === undefined ? null : (word & b) !== 0);
+  return {
+    id: p.id,
+    vendor: p.vendor,
+    microarchitecture: p.microarchitecture,
+    tprShadow: bit(vmx?.procBased.allowed1, ProcBased.UseTprShadow),
+    virtualizeApicAccesses: vmx ? (secondary & ProcBased2.VirtualizeApicAccesses) !== 0 : null,
+    apicRegisterVirtualization: vmx ? (secondary & ProcBased2.ApicRegisterVirtualization) !== 0 : null,
+    virtualInterruptDelivery: vmx ? (secondary & ProcBased2.VirtualInterruptDelivery) !== 0 : null,
+    postedInterrupts: bit(vmx?.pinBased.allowed1, PinBased.ProcessPostedInterrupts),
+    avic: p.svm ? p.svm.avic : null,
+    x2avic: p.svm ? p.svm.x2avic : null,
+  };
+}
+
+function renderTable(profiles: readonly CpuProfile[]): string {
+  const yn = (v: boolean | null): string => (v === null ? '-' : v ? 'yes' : 'no');
+  const header = ['ID', 'VENDOR', 'MICROARCH', 'TPR SHADOW', 'vAPIC', 'APIC-REG', 'VID', 'POSTINTR', 'AVIC'];
+  const rows = profiles.map((p) => {
+    const s = summarizeApicCapabilities(p);
+    return [
+      s.id,
+      s.vendor,
+      s.microarchitecture,
+      yn(s.tprShadow),
+      yn(s.virtualizeApicAccesses),
+      yn(s.apicRegisterVirtualization),
+      yn(s.virtualInterruptDelivery),
+      yn(s.postedInterrupts),
+      s.avic === null ? '-' : s.avic ? (s.x2avic ? 'yes+x2' : 'yes') : 'no',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Decide what kind of text FILE holds. */
+export function detectProfileSource(text: string): 'dmesg' | 'cpuinfo' | undefined {
+  if (/^\s*(?:\[\d+\]\s*)?\s*VT-x:/m.test(text) || /-MHz\s+[\w-]+-class CPU\)/.test(text)) return 'dmesg';
+  if (/^processor\s*:/m.test(text) && /^vendor_id\s*:/m.test(text)) return 'cpuinfo';
+  return undefined;
+}
+
+export async function cpusCommand(args: string[], io: CommandIo): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(args);
+  } catch (e) {
+    io.err(`cpus: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [sub, ...rest] = parsed.positional;
+  try {
+    if (sub === undefined) {
+      const catalog = loadCpuCatalog(parsed.dir);
+      if (parsed.json) io.out(JSON.stringify(catalog.map((p) => ({ ...p, apic: summarizeApicCapabilities(p) })), null, 2) + '\n');
+      else io.out(renderTable(catalog));
+      return 0;
+    }
+    if (sub === 'show') {
+      if (rest.length !== 1) {
+        io.err(`cpus show: expected exactly one profile id\n\n${USAGE}`);
+        return 2;
+      }
+      const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]!);
+      io.out(parsed.json ? JSON.stringify(profile, null, 2) + '\n' : profileToYaml(profile));
+      return 0;
+    }
+    if (sub === 'import') {
+      if (rest.length !== 1) {
+        io.err(`cpus import: expected exactly one FILE\n\n${USAGE}`);
+        return 2;
+      }
+      const file = rest[0]!;
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        io.err(`cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+        return 2;
+      }
+      const kind = detectProfileSource(text);
+      if (kind === undefined) {
+        io.err(`cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`);
+        return 2;
+      }
+      let profile =
+        kind === 'dmesg'
+          ? importDmesg(text, { sourceName: file, ...(parsed.id ? { id: parsed.id } : {}), ...(parsed.cores ? { cores: parsed.cores } : {}), ...(parsed.threads ? { threads: parsed.threads } : {}) })
+          : importCpuinfo(text, { sourceName: file, ...(parsed.id ? { id: parsed.id } : {}) });
+      if (kind === 'cpuinfo' && (parsed.cores !== undefined || parsed.threads !== undefined)) {
+        profile = { ...profile, cores: parsed.cores ?? profile.cores, threads: parsed.threads ?? profile.threads };
+      }
+      if (profile.cores === 0 || profile.threads === 0) {
+        io.err(`cpus import: ${file} does not give cores/threads; pass --cores N --threads N (the YAML will not validate with 0)\n`);
+      }
+      io.out(profileToYaml(profile));
+      return 0;
+    }
+    io.err(`cpus: unknown subcommand "${sub}"\n\n${USAGE}`);
+    return 2;
+  } catch (e) {
+    if (e instanceof ProfileImportError || e instanceof ProfileYamlError || e instanceof CpuProfileNotFoundError || e instanceof CpuCatalogError) {
+      io.err(`cpus: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

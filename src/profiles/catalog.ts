@@ -1,0 +1,120 @@
+/**
+ * The CPU catalog: every data/cpus/*.yaml file, parsed and validated by parseProfileYaml().
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CpuProfile } from '../core/cpu/profile.js';
+import { parseProfileYaml } from './serialize.js';
+
+export class CpuCatalogError extends Error {
+  override readonly name = 'CpuCatalogError';
+}
+
+export class CpuProfileNotFoundError extends Error {
+  override readonly name = 'CpuProfileNotFoundError';
+  constructor(
+    readonly query: string,
+    readonly knownIds: readonly string[],
+    readonly suggestion: string | undefined,
+  ) {
+    super(
+      `unknown CPU profile "${query}". Known ids: ${knownIds.join(', ')}.` +
+        (suggestion !== undefined ? ` Did you mean "${suggestion}"?` : ''),
+    );
+  }
+}
+
+/**
+ * data/cpus relative to this module. Compiled, this file is dist/src/profiles/catalog.js, so the
+ * repository root is three levels up; when run from source (src/profiles/catalog.ts) it is two.
+ */
+export function defaultCatalogDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../..', '../..']) {
+    const candidate = resolve(here, up, 'data', 'cpus');
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(here, '../../..', 'data', 'cpus');
+}
+
+/** Load and validate every *.yaml profile in `dir` (default: the repository's data/cpus), sorted by id. */
+export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] {
+  if (!existsSync(dir)) throw new CpuCatalogError(`CPU catalog directory not found: ${dir}`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort();
+  const byId = new Map<string, { profile: CpuProfile; file: string }>();
+  for (const file of files) {
+    const profile = parseProfileYaml(readFileSync(join(dir, file), 'utf8'), file);
+    const stem = basename(file).replace(/\.ya?ml$/, '');
+    if (stem.toLowerCase() !== profile.id.toLowerCase()) {
+      throw new CpuCatalogError(`${file}: file name must be the profile id in lower case ("${profile.id.toLowerCase()}.yaml")`);
+    }
+    const key = profile.id.toLowerCase();
+    const clash = byId.get(key);
+    if (clash) throw new CpuCatalogError(`${file}: duplicate profile id "${profile.id}" (also in ${clash.file})`);
+    byId.set(key, { profile, file });
+  }
+  return [...byId.values()].map((v) => v.profile).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Lower-case, drop vendor/marketing words and punctuation: "Intel(R) Xeon(R) CPU E5-2667 v4" -> "xeone52667v4". */
+export function normalizeCpuName(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/@.*$/, '')
+    .replace(/\((?:r|tm)\)/g, ' ')
+    .replace(/\b\d+-core\b/g, ' ')
+    .replace(/\b(?:intel|amd|cpu|processor|core)\b/g, ' ')
+    .replace(/[^a-z0-9]/g, '');
+}
+
+/** Names a profile answers to: its id, its id without a "xeon-" prefix, and its brand string. */
+export function profileAliases(p: CpuProfile): string[] {
+  const keys = new Set<string>([normalizeCpuName(p.id), normalizeCpuName(p.model)]);
+  if (/^xeon-/i.test(p.id)) keys.add(normalizeCpuName(p.id.replace(/^xeon-/i, '')));
+  const brandNoXeon = p.model.replace(/\bXeon\b/gi, '');
+  keys.add(normalizeCpuName(brandNoXeon));
+  keys.delete('');
+  return [...keys];
+}
+
+/** Levenshtein distance (small strings only). */
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Find a profile by id (case-insensitive) or a natural alias ("E5-2667 v4", "Xeon Silver 4110",
+ * "Core i7-6700K", the full brand string). Throws CpuProfileNotFoundError listing the known ids
+ * and the closest one.
+ */
+export function findCpuProfile(catalog: readonly CpuProfile[], id: string): CpuProfile {
+  const exact = catalog.find((p) => p.id.toLowerCase() === id.trim().toLowerCase());
+  if (exact) return exact;
+  const q = normalizeCpuName(id);
+  if (q.length > 0) {
+    const hits = catalog.filter((p) => profileAliases(p).includes(q));
+    if (hits.length === 1) return hits[0]!;
+  }
+  let best: { id: string; d: number } | undefined;
+  for (const p of catalog) {
+    for (const alias of profileAliases(p)) {
+      const d = editDistance(q, alias);
+      if (best === undefined || d < best.d) best = { id: p.id, d };
+    }
+  }
+  const suggestion = best !== undefined && best.d <= Math.max(3, Math.ceil(q.length / 2)) ? best.id : undefined;
+  throw new CpuProfileNotFoundError(id, catalog.map((p) => p.id), suggestion);
+}
