@@ -1,0 +1,123 @@
+/**
+ * Scenario diagnostics: every problem in a scenario file is reported with its position
+ * (`file:line:col`), what was expected and what was found. The loader collects up to
+ * MAX_DIAGNOSTICS problems per file before giving up, so one run shows (nearly) all of them.
+ */
+
+export interface Diagnostic {
+  readonly file: string;
+  /** 1-based; 0 when the problem has no position (e.g. the file cannot be read). */
+  readonly line: number;
+  /** 1-based; 0 when the problem has no position. */
+  readonly column: number;
+  readonly message: string;
+  readonly expected?: string;
+  readonly found?: string;
+}
+
+/** Diagnostics kept per file; further problems are counted but not kept. */
+export const MAX_DIAGNOSTICS = 20;
+
+/** `file:line:col: error: message (expected X, found Y)`; the position is left out when unknown. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  let detail = '';
+  if (d.expected !== undefined && d.found !== undefined) detail = ` (expected ${d.expected}, found ${d.found})`;
+  else if (d.expected !== undefined) detail = ` (expected ${d.expected})`;
+  else if (d.found !== undefined) detail = ` (found ${d.found})`;
+  return `${where}: error: ${d.message}${detail}`;
+}
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  readonly diagnostics: readonly Diagnostic[];
+  /** Problems found in total (may exceed diagnostics.length when the cap was reached). */
+  readonly total: number;
+
+  constructor(diagnostics: readonly Diagnostic[], total: number = diagnostics.length) {
+    const shown = diagnostics.map(formatDiagnostic).join('\n');
+    const more = total > diagnostics.length ? `\n(${total - diagnostics.length} more errors not shown)` : '';
+    super(`${shown}${more}`);
+    this.diagnostics = diagnostics;
+    this.total = total;
+  }
+}
+
+/** Collects diagnostics, de-duplicated, sorted by position, capped at MAX_DIAGNOSTICS. */
+export class DiagnosticSink {
+  private readonly list: Diagnostic[] = [];
+  private readonly seen = new Set<string>();
+  private count = 0;
+
+  constructor(readonly file: string) {}
+
+  add(line: number, column: number, message: string, expected?: string, found?: string): void {
+    const key = `${line}:${column}:${message}:${expected ?? ''}:${found ?? ''}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.count++;
+    if (this.list.length >= MAX_DIAGNOSTICS) return;
+    const d: Diagnostic = {
+      file: this.file,
+      line,
+      column,
+      message,
+      ...(expected !== undefined ? { expected } : {}),
+      ...(found !== undefined ? { found } : {}),
+    };
+    this.list.push(d);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** True when nothing more should be checked (the cap is reached). */
+  get full(): boolean {
+    return this.list.length >= MAX_DIAGNOSTICS;
+  }
+
+  /** Throw a ScenarioError when anything was reported. */
+  throwIfAny(): void {
+    if (this.count === 0) return;
+    const sorted = [...this.list].sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new ScenarioError(sorted, this.count);
+  }
+}
+
+/** Levenshtein edit distance. */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The candidate closest to `word` (Levenshtein, case-insensitive), or undefined when nothing is
+ * close enough: at most max(2, 40% of the word's length) edits.
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const w = word.toLowerCase();
+  const limit = Math.max(2, Math.ceil(w.length * 0.4));
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d <= limit && (best === undefined || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** ` (did you mean "x"?)` or the empty string. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const c = closest(word, candidates);
+  return c === undefined ? '' : ` (did you mean "${c}"?)`;
+}

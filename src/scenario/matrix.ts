@@ -1,0 +1,183 @@
+/**
+ * Scenario matrices: `matrix:` maps a parameter to a list of values; the scenario runs once per
+ * combination (cartesian product, keys in the order written, the last key varying fastest).
+ *
+ *   matrix:
+ *     policy: [bhyve-12.1, bhyve-tpr-v1]        # hypervisor.policy
+ *     cpu: [i7-2620M, xeon-e5-2667v4]           # host.cpu
+ *     cores: [2, 4]                             # host.cores
+ *     x2apic: [false, true]                     # every guest's x2apic
+ *     tunables.hw.vmm.vmx.use_tpr_shadowing: [0, 1]
+ *
+ * Variant names are the values joined with "/" in key order (`bhyve-12.1/i7-2620M/2/false/0`);
+ * without a matrix the only variant is `base`.
+ */
+import type { Node as YamlNode } from 'yaml';
+import type { CpuProfile } from '../core/cpu/profile.js';
+import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/hypervisor/policy.js';
+import { findCpuProfile } from '../profiles/catalog.js';
+import { didYouMean } from './errors.js';
+import type { Reader, Val } from './yamlNodes.js';
+
+export const MAX_VARIANTS = 64;
+export const MAX_HOST_CORES = 1024;
+
+export const MATRIX_KEYS = ['policy', 'cpu', 'cores', 'x2apic'] as const;
+export const MATRIX_TUNABLE_PREFIX = 'tunables.';
+
+export type MatrixValue = string | number | boolean;
+
+export interface MatrixChoice {
+  readonly value: MatrixValue;
+  readonly node: YamlNode | null;
+  /** For `cpu`: the profile the value names. */
+  readonly profile?: CpuProfile;
+}
+
+export interface MatrixAxis {
+  readonly key: string;
+  readonly keyNode: YamlNode;
+  readonly choices: readonly MatrixChoice[];
+}
+
+export interface MatrixCombination {
+  readonly name: string;
+  readonly params: Readonly<Record<string, MatrixValue>>;
+  readonly picks: ReadonlyMap<string, MatrixChoice>;
+}
+
+/** Look a CPU profile up in the catalog; reports the catalog's did-you-mean message at the value. */
+export function lookupCpu(r: Reader, v: Val, what: string, catalog: readonly CpuProfile[]): CpuProfile | undefined {
+  const id = r.str(v, what, undefined, 'a CPU profile id such as "i7-2620M"');
+  if (id === undefined) return undefined;
+  try {
+    return findCpuProfile(catalog, id);
+  } catch (e) {
+    return r.error(v, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** A tunable name checked for existence and writability (policy membership is checked per variant). */
+export function checkTunableName(r: Reader, keyNode: YamlNode, name: string): TunableSpec | undefined {
+  const spec = tunableSpec(name);
+  if (spec === undefined) {
+    return r.error(keyNode, `unknown tunable "${name}"${didYouMean(name, TUNABLES.map((t) => t.name))}`, `one of ${TUNABLES.filter((t) => !t.readOnly).map((t) => t.name).join(', ')}`);
+  }
+  if (spec.readOnly) return r.error(keyNode, `tunable "${name}" is read-only (${spec.description}); it cannot be set`);
+  return spec;
+}
+
+export function tunableValue(r: Reader, v: Val, what: string, spec: TunableSpec): number | undefined {
+  return r.int(v, what, spec.min, spec.max, `an integer ${spec.min}..${spec.max} for ${spec.name}`);
+}
+
+/** Read and check `matrix:`; undefined after reporting a problem. */
+export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): MatrixAxis[] | undefined {
+  const m = r.map(v, 'matrix');
+  if (m === undefined) return undefined;
+  const known = [...MATRIX_KEYS, ...TUNABLES.filter((t) => !t.readOnly).map((t) => `${MATRIX_TUNABLE_PREFIX}${t.name}`)];
+  const f = r.fields(
+    m,
+    'matrix',
+    (k) => (MATRIX_KEYS as readonly string[]).includes(k) || k.startsWith(MATRIX_TUNABLE_PREFIX),
+    [],
+    known,
+  );
+  if (f.entries.size === 0) {
+    if (m.items.length === 0) r.errorAt(r.positionOf(v.key ?? m), 'matrix is empty', `one or more of ${MATRIX_KEYS.join(', ')}, tunables.<name>`, 'an empty mapping');
+    return undefined;
+  }
+  const axes: MatrixAxis[] = [];
+  let ok = true;
+  for (const field of f) {
+    const what = `matrix.${field.name}`;
+    let tunable: TunableSpec | undefined;
+    if (field.name.startsWith(MATRIX_TUNABLE_PREFIX)) {
+      tunable = checkTunableName(r, field.key, field.name.slice(MATRIX_TUNABLE_PREFIX.length));
+      if (tunable === undefined) {
+        ok = false;
+        continue;
+      }
+    }
+    const items = r.seq(field, what, 'a non-empty list of values');
+    if (items === undefined) {
+      ok = false;
+      continue;
+    }
+    if (items.length === 0) {
+      r.error(field, `${what} is empty`, 'a non-empty list of values', 'an empty list');
+      ok = false;
+      continue;
+    }
+    const choices: MatrixChoice[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const iw = `${what}[${i}]`;
+      let choice: MatrixChoice | undefined;
+      switch (field.name) {
+        case 'policy': {
+          const p = r.oneOf(item, iw, POLICY_NAMES, 'policy');
+          if (p !== undefined) choice = { value: p, node: item.node };
+          break;
+        }
+        case 'cpu': {
+          const profile = lookupCpu(r, item, iw, catalog);
+          const s = r.scalar(item);
+          if (profile !== undefined && s !== undefined) choice = { value: String(s.value), node: item.node, profile };
+          break;
+        }
+        case 'cores': {
+          const c = r.int(item, iw, 1, MAX_HOST_CORES);
+          if (c !== undefined) choice = { value: c, node: item.node };
+          break;
+        }
+        case 'x2apic': {
+          const b = r.bool(item, iw);
+          if (b !== undefined) choice = { value: b, node: item.node };
+          break;
+        }
+        default: {
+          const t = tunableValue(r, item, iw, tunable!);
+          if (t !== undefined) choice = { value: t, node: item.node };
+        }
+      }
+      if (choice === undefined) {
+        ok = false;
+        continue;
+      }
+      const id = field.name === 'cpu' ? choice.profile!.id : String(choice.value);
+      if (seen.has(id)) {
+        r.error(item, `${what} lists ${JSON.stringify(choice.value)} twice`);
+        ok = false;
+        continue;
+      }
+      seen.add(id);
+      choices.push(choice);
+    }
+    axes.push({ key: field.name, keyNode: field.key, choices });
+  }
+  if (!ok) return undefined;
+  const count = axes.reduce((n, a) => n * a.choices.length, 1);
+  if (count > MAX_VARIANTS) {
+    r.errorAt(r.positionOf(v.key ?? m), `matrix expands to ${count} variants; the limit is ${MAX_VARIANTS}`, `at most ${MAX_VARIANTS} combinations (${axes.map((a) => `${a.key}: ${a.choices.length}`).join(' x ')})`);
+    return undefined;
+  }
+  return axes;
+}
+
+/** Every combination, the first key varying slowest. Without axes: the single variant `base`. */
+export function expandMatrix(axes: readonly MatrixAxis[]): MatrixCombination[] {
+  if (axes.length === 0) return [{ name: 'base', params: {}, picks: new Map() }];
+  let combos: MatrixChoice[][] = [[]];
+  for (const axis of axes) {
+    const next: MatrixChoice[][] = [];
+    for (const prefix of combos) for (const c of axis.choices) next.push([...prefix, c]);
+    combos = next;
+  }
+  return combos.map((picks) => ({
+    name: picks.map((c) => String(c.value)).join('/'),
+    params: Object.fromEntries(axes.map((a, i) => [a.key, picks[i]!.value])),
+    picks: new Map(axes.map((a, i) => [a.key, picks[i]!])),
+  }));
+}

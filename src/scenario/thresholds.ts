@@ -1,0 +1,571 @@
+/**
+ * Thresholds: pass/fail conditions on the results of a run.
+ *
+ * Grammar (whitespace is allowed between tokens):
+ *
+ *   key         = selector | ratio
+ *   selector    = metric [ "{" [ label { "," label } [ "," ] ] "}" ]
+ *   label       = name "=" string                     ; each label at most once
+ *   ratio       = "ratio" "(" selector "," "variant" "=" string "," "variant" "=" string ")"
+ *   metric      = [a-z_][a-z0-9_]*                    ; one of METRICS
+ *   name        = [A-Za-z_][A-Za-z0-9_]*
+ *   string      = '"' { any character but '"' and '\' | '\"' | '\\' } '"'
+ *
+ *   expression  = [ aggregation ] comparator number
+ *   aggregation = "p" digits [ "." digits ] | "mean" | "count"   ; histograms only; pNN with 0 <= NN <= 100
+ *   comparator  = "<" | "<=" | ">" | ">=" | "==" | "!="
+ *   number      = [ "+" | "-" ] ( digits [ "." [ digits ] ] | "." digits ) [ ( "e" | "E" ) [ "+" | "-" ] digits ]
+ *
+ * A scenario maps each key to a list of expressions: `exits_per_second{reason="CR_ACCESS"}: ["< 1000"]`.
+ * The label `variant="..."` restricts a threshold to one variant; without it the threshold applies
+ * to every variant. ratio(A, variant="x", variant="y") is A in x divided by A in y, evaluated once
+ * over the run. Everything is checked at load time (metric and label names, label values, variant
+ * names, aggregations); a metric without data at evaluation time FAILS with "no data".
+ */
+import type { Vendor } from '../core/cpu/profile.js';
+import { EXIT_KINDS } from '../core/vcpu/exits.js';
+import type { LatencyHistogram, ThresholdOutcome, VariantTotals } from '../results/types.js';
+import { didYouMean } from './errors.js';
+import {
+  THRESHOLD_COMPARATORS,
+  type MetricSelector,
+  type ParsedThreshold,
+  type Scenario,
+  type ThresholdAggregation,
+  type ThresholdComparator,
+  type ThresholdSpec,
+} from './types.js';
+import type { Reader, Val } from './yamlNodes.js';
+
+/**
+ * Invariant checks the machine reports (src/core/vcpu/machine.ts, violate(v, '<check>', ...)).
+ * A test keeps this list in step with the machine.
+ */
+export const VIOLATION_CHECKS = [
+  'isrvec_stk_corrupted',
+  'isrvec_stk_order',
+  'isr_isrvec_stk_out_of_sync',
+  'isrvec_stk_overflow',
+  'isrvec_stk_underflow',
+  'delivered_at_or_below_ppr',
+  'svi_not_highest_isr',
+  'rvi_below_highest_irr',
+  'ppr_below_tpr',
+] as const;
+
+export const INTERRUPT_SOURCES = ['timer', 'device', 'ipi'] as const;
+type Source = (typeof INTERRUPT_SOURCES)[number];
+
+type LabelKind = 'reason' | 'source' | 'phase' | 'check';
+
+export interface MetricDef {
+  readonly help: string;
+  readonly labels: readonly LabelKind[];
+  readonly requiredLabels?: readonly LabelKind[];
+  /** A histogram: expressions need an aggregation (pNN, mean, count). */
+  readonly histogram?: boolean;
+}
+
+export const METRICS: Readonly<Record<string, MetricDef>> = {
+  exits_total: { help: 'VM exits (label reason = exit name; omitted = all exits)', labels: ['reason'] },
+  exits_per_second: { help: 'VM exits per guest per simulated second', labels: ['reason'] },
+  cr8_accesses_total: { help: 'guest CR8 reads and writes', labels: [] },
+  cr8_accesses_per_second: { help: 'CR8 accesses per guest per simulated second', labels: [] },
+  interrupts_delivered_total: { help: 'interrupts delivered to guests (label source = timer|device|ipi)', labels: ['source'] },
+  interrupts_delivered_per_second: { help: 'interrupts delivered per guest per simulated second', labels: ['source'] },
+  interrupt_latency_seconds: { help: 'latency from raise to delivery (histogram: pNN, mean, count)', labels: [], histogram: true },
+  phase_seconds: { help: 'simulated seconds to finish a work-bound phase (label phase required)', labels: ['phase'], requiredLabels: ['phase'] },
+  host_seconds_in_exits: { help: 'host seconds spent handling exits (label reason optional)', labels: ['reason'] },
+  host_exit_time_ratio: { help: 'host seconds in exits / vCPU seconds (simulated seconds * vCPUs)', labels: [] },
+  guest_cpu_seconds: { help: 'guest CPU seconds', labels: [] },
+  violations_total: { help: 'invariant violations (label check optional)', labels: ['check'] },
+};
+
+export const METRIC_NAMES = Object.keys(METRICS);
+
+const EXIT_NAMES = EXIT_KINDS.map((k) => k.name);
+
+// ---------------------------------------------------------------------------------------------
+// Syntax
+
+export class ThresholdSyntaxError extends Error {
+  constructor(
+    message: string,
+    /** Character offset in the text where the problem is. */
+    readonly offset: number,
+    readonly expected?: string,
+    readonly found?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ParsedKey {
+  readonly kind: 'metric' | 'ratio';
+  readonly metric: MetricSelector;
+  /** The variant="..." label of a plain key. */
+  readonly variant?: string;
+  readonly numerator?: string;
+  readonly denominator?: string;
+}
+
+class Lexer {
+  i = 0;
+  constructor(readonly s: string) {}
+  ws(): void {
+    while (this.i < this.s.length && /\s/.test(this.s[this.i]!)) this.i++;
+  }
+  peek(): string {
+    this.ws();
+    return this.s[this.i] ?? '';
+  }
+  found(): string {
+    this.ws();
+    return this.i >= this.s.length ? 'the end of the key' : JSON.stringify(this.s.slice(this.i, this.i + 12));
+  }
+  expect(ch: string, what: string): void {
+    if (this.peek() !== ch) throw new ThresholdSyntaxError(`malformed threshold key: expected ${what}`, this.i, `"${ch}"`, this.found());
+    this.i++;
+  }
+  ident(what: string, re = /^[A-Za-z_][A-Za-z0-9_]*/): string {
+    this.ws();
+    const m = re.exec(this.s.slice(this.i));
+    if (!m) throw new ThresholdSyntaxError(`malformed threshold key: expected ${what}`, this.i, what, this.found());
+    this.i += m[0].length;
+    return m[0];
+  }
+  str(): string {
+    this.ws();
+    if (this.s[this.i] !== '"') throw new ThresholdSyntaxError('malformed threshold key: expected a quoted label value', this.i, 'a "quoted" value', this.found());
+    const start = this.i;
+    this.i++;
+    let out = '';
+    while (this.i < this.s.length && this.s[this.i] !== '"') {
+      if (this.s[this.i] === '\\') {
+        const next = this.s[this.i + 1];
+        if (next !== '"' && next !== '\\') throw new ThresholdSyntaxError('malformed threshold key: bad escape in label value', this.i, '\\" or \\\\', JSON.stringify(`\\${next ?? ''}`));
+        out += next;
+        this.i += 2;
+      } else {
+        out += this.s[this.i];
+        this.i++;
+      }
+    }
+    if (this.i >= this.s.length) throw new ThresholdSyntaxError('malformed threshold key: unterminated label value', start, 'a closing "', 'the end of the key');
+    this.i++;
+    return out;
+  }
+  end(): void {
+    this.ws();
+    if (this.i < this.s.length) throw new ThresholdSyntaxError('malformed threshold key: unexpected text after the metric', this.i, 'the end of the key', this.found());
+  }
+}
+
+function selector(lx: Lexer): { metric: MetricSelector; variant?: string; variantOffset?: number } {
+  const name = lx.ident('a metric name', /^[a-z_][a-z0-9_]*/);
+  const labels: Record<string, string> = {};
+  let variant: string | undefined;
+  let variantOffset: number | undefined;
+  if (lx.peek() === '{') {
+    lx.i++;
+    while (lx.peek() !== '}') {
+      const at = lx.i;
+      const label = lx.ident('a label name');
+      lx.expect('=', '"=" after the label name');
+      const value = lx.str();
+      if (label in labels || (label === 'variant' && variant !== undefined)) {
+        throw new ThresholdSyntaxError(`label "${label}" given twice`, at);
+      }
+      if (label === 'variant') {
+        variant = value;
+        variantOffset = at;
+      } else labels[label] = value;
+      const next = lx.peek();
+      if (next === ',') lx.i++;
+      else if (next !== '}') throw new ThresholdSyntaxError('malformed threshold key: expected "," or "}" after a label', lx.i, '"," or "}"', lx.found());
+    }
+    lx.i++;
+  }
+  return { metric: { name, labels }, ...(variant !== undefined ? { variant, variantOffset } : {}) };
+}
+
+/** Parse a threshold key (syntax only). */
+export function parseThresholdKey(text: string): ParsedKey {
+  const lx = new Lexer(text);
+  lx.ws();
+  if (/^ratio\s*\(/.test(text.slice(lx.i))) {
+    lx.ident('ratio');
+    lx.expect('(', '"("');
+    const inner = selector(lx);
+    if (inner.variant !== undefined) {
+      throw new ThresholdSyntaxError('the metric inside ratio(...) must not have a variant label; name the variants as the 2nd and 3rd arguments', inner.variantOffset ?? 0);
+    }
+    const variants: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      lx.expect(',', `"," before the ${k === 0 ? 'numerator' : 'denominator'} variant`);
+      const at = lx.i;
+      const label = lx.ident('variant="..."');
+      if (label !== 'variant') throw new ThresholdSyntaxError(`malformed threshold key: ratio arguments are variant="..."`, at, 'variant="..."', JSON.stringify(label));
+      lx.expect('=', '"=" after variant');
+      variants.push(lx.str());
+    }
+    lx.expect(')', '")" closing ratio(...)');
+    lx.end();
+    return { kind: 'ratio', metric: inner.metric, numerator: variants[0]!, denominator: variants[1]! };
+  }
+  const sel = selector(lx);
+  lx.end();
+  return { kind: 'metric', metric: sel.metric, ...(sel.variant !== undefined ? { variant: sel.variant } : {}) };
+}
+
+export interface ParsedExpr {
+  readonly aggregation?: ThresholdAggregation;
+  readonly comparator: ThresholdComparator;
+  readonly bound: number;
+}
+
+const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005" or "== 0"';
+
+/** Parse a threshold expression (syntax only). */
+export function parseThresholdExpr(text: string): ParsedExpr {
+  let rest = text.trim();
+  let aggregation: ThresholdAggregation | undefined;
+  const agg = /^(p\d+(?:\.\d+)?|mean|count)(?=\s|[<>=!])/.exec(rest);
+  if (agg) {
+    const a = agg[1]!;
+    if (a === 'mean') aggregation = { kind: 'mean' };
+    else if (a === 'count') aggregation = { kind: 'count' };
+    else {
+      const pct = Number(a.slice(1));
+      if (!(pct >= 0 && pct <= 100)) throw new ThresholdSyntaxError(`malformed threshold expression: quantile ${a} is outside p0..p100`, 0, 'p0..p100 (e.g. p50, p99, p99.9)', JSON.stringify(a));
+      aggregation = { kind: 'quantile', q: Number((pct / 100).toFixed(12)) };
+    }
+    rest = rest.slice(a.length).trimStart();
+  } else if (/^[A-Za-z]/.test(rest)) {
+    const word = /^[A-Za-z][A-Za-z0-9.]*/.exec(rest)![0];
+    throw new ThresholdSyntaxError(`malformed threshold expression: unknown aggregation "${word}"${didYouMean(word, ['p50', 'p90', 'p99', 'mean', 'count'])}`, 0, 'pNN (p50, p99, p99.9), mean or count', JSON.stringify(word));
+  }
+  const comparator = THRESHOLD_COMPARATORS.find((c) => rest.startsWith(c));
+  if (comparator === undefined) throw new ThresholdSyntaxError('malformed threshold expression: missing comparator', 0, EXPR_EXPECTED, JSON.stringify(text));
+  const num = rest.slice(comparator.length).trim();
+  if (!NUMBER_RE.test(num)) {
+    throw new ThresholdSyntaxError('malformed threshold expression: expected a number after the comparator', 0, EXPR_EXPECTED, JSON.stringify(text));
+  }
+  const bound = Number(num);
+  if (!Number.isFinite(bound)) throw new ThresholdSyntaxError('malformed threshold expression: the number is not finite', 0, 'a finite number', JSON.stringify(num));
+  return { ...(aggregation !== undefined ? { aggregation } : {}), comparator, bound };
+}
+
+/** Parse key + expression into the stored form (syntax only; throws ThresholdSyntaxError). */
+export function parseThreshold(key: string, expr: string): ParsedThreshold {
+  const k = parseThresholdKey(key);
+  const e = parseThresholdExpr(expr);
+  const agg = e.aggregation !== undefined ? { aggregation: e.aggregation } : {};
+  if (k.kind === 'ratio') {
+    return { kind: 'ratio', metric: k.metric, numerator: k.numerator!, denominator: k.denominator!, ...agg, comparator: e.comparator, bound: e.bound };
+  }
+  return { kind: 'metric', metric: k.metric, ...(k.variant !== undefined ? { variant: k.variant } : {}), ...agg, comparator: e.comparator, bound: e.bound };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load-time checks
+
+export interface ThresholdContext {
+  /** Every variant of the scenario, with its CPU vendor (undefined: the variants were invalid; skip variant checks). */
+  readonly variants: readonly { readonly name: string; readonly vendor: Vendor }[] | undefined;
+  /** Phases that some guest runs as work-bound (given `work`): phase_seconds has data for them. */
+  readonly workPhases: ReadonlySet<string> | undefined;
+}
+
+const LABEL_VALUES: Readonly<Record<Exclude<LabelKind, 'phase'>, readonly string[]>> = {
+  reason: EXIT_NAMES,
+  source: INTERRUPT_SOURCES,
+  check: VIOLATION_CHECKS,
+};
+
+/** Semantic problems of a parsed key, or undefined when it is fine. */
+function checkKey(key: ParsedKey, ctx: ThresholdContext): { message: string; expected?: string; found?: string } | undefined {
+  const name = key.metric.name;
+  const def = METRICS[name];
+  if (def === undefined) {
+    return { message: `unknown threshold metric "${name}"${didYouMean(name, METRIC_NAMES)}`, expected: `one of ${METRIC_NAMES.join(', ')}` };
+  }
+  for (const [label, value] of Object.entries(key.metric.labels)) {
+    if (!(def.labels as readonly string[]).includes(label)) {
+      const allowed = ['variant', ...def.labels];
+      return { message: `metric ${name} has no label "${label}"${didYouMean(label, allowed)}`, expected: `labels ${allowed.join(', ')}` };
+    }
+    const kind = label as LabelKind;
+    if (kind === 'phase') {
+      if (ctx.workPhases !== undefined && !ctx.workPhases.has(value)) {
+        const known = [...ctx.workPhases];
+        return {
+          message: `${name}{phase="${value}"}: no guest runs a work-bound "${value}" phase${didYouMean(value, known)}`,
+          expected: known.length > 0 ? `one of ${known.join(', ')} (phases given \`work\`)` : 'a phase given `work` in some guest',
+        };
+      }
+      continue;
+    }
+    const values = LABEL_VALUES[kind];
+    if (!values.includes(value)) {
+      return { message: `unknown ${kind} "${value}" in ${name}${didYouMean(value, values)}`, expected: `one of ${values.join(', ')}` };
+    }
+  }
+  for (const req of def.requiredLabels ?? []) {
+    if (key.metric.labels[req] === undefined) return { message: `metric ${name} needs a ${req} label, e.g. ${name}{${req}="install"}` };
+  }
+  if (ctx.variants === undefined) return undefined;
+  const variants = ctx.variants;
+  const names = variants.map((v) => v.name);
+  const known = (v: string): boolean => names.includes(v);
+  const unknownVariant = (v: string) => ({ message: `unknown variant "${v}"${didYouMean(v, names)}`, expected: `one of ${names.join(', ')}` });
+  const targets: string[] = [];
+  if (key.kind === 'ratio') {
+    for (const v of [key.numerator!, key.denominator!]) if (!known(v)) return unknownVariant(v);
+    if (key.numerator === key.denominator) return { message: `ratio(...) compares variant "${key.numerator}" with itself` };
+    targets.push(key.numerator!, key.denominator!);
+  } else if (key.variant !== undefined) {
+    if (!known(key.variant)) return unknownVariant(key.variant);
+    targets.push(key.variant);
+  } else targets.push(...names);
+  const reason = key.metric.labels['reason'];
+  if (reason !== undefined) {
+    const vendor = EXIT_KINDS.find((k) => k.name === reason)!.vendor;
+    for (const t of targets) {
+      const tv = variants.find((v) => v.name === t)!;
+      if (tv.vendor !== vendor) {
+        return {
+          message: `exit reason ${reason} is ${vendor === 'intel' ? 'a VT-x' : 'an SVM'} exit, but variant "${t}" runs on ${tv.vendor === 'intel' ? 'an Intel' : 'an AMD'} CPU; restrict the threshold with variant="..."`,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Read the `thresholds:` mapping. Problems are reported to the reader; returns the specs (possibly
+ * incomplete when something was reported — the loader then throws).
+ */
+export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdContext): ThresholdSpec[] {
+  const m = r.map(v, 'thresholds');
+  if (m === undefined) return [];
+  const f = r.fields(m, 'thresholds', () => true);
+  const out: ThresholdSpec[] = [];
+  for (const field of f) {
+    let key: ParsedKey | undefined;
+    const keyPos = r.positionOf(field.key);
+    try {
+      key = parseThresholdKey(field.name);
+    } catch (e) {
+      if (!(e instanceof ThresholdSyntaxError)) throw e;
+      r.errorAt(keyPos, `${e.message} in "${field.name}"`, e.expected, e.found);
+    }
+    if (key !== undefined) {
+      const problem = checkKey(key, ctx);
+      if (problem) {
+        r.errorAt(keyPos, problem.message, problem.expected, problem.found);
+        key = undefined;
+      }
+    }
+    const exprs = r.seq(field, `thresholds.${field.name}`, 'a list of expressions such as ["< 1000"]');
+    if (exprs === undefined) continue;
+    if (exprs.length === 0) {
+      r.error(field, `thresholds.${field.name} has no expressions`, 'a list of expressions such as ["< 1000"]', 'an empty list');
+      continue;
+    }
+    for (const ev of exprs) {
+      const text = r.str(ev, `threshold expression of ${field.name}`, undefined, EXPR_EXPECTED);
+      if (text === undefined) continue;
+      let expr: ParsedExpr;
+      try {
+        expr = parseThresholdExpr(text);
+      } catch (e) {
+        if (!(e instanceof ThresholdSyntaxError)) throw e;
+        r.error(ev, e.message, e.expected, e.found);
+        continue;
+      }
+      if (key === undefined) continue;
+      const def = METRICS[key.metric.name]!;
+      if (def.histogram && expr.aggregation === undefined) {
+        r.error(ev, `${key.metric.name} is a histogram: the expression needs an aggregation`, 'e.g. "p99 < 0.0005", "mean < 0.0001" or "count > 0"', JSON.stringify(text));
+        continue;
+      }
+      if (!def.histogram && expr.aggregation !== undefined) {
+        r.error(ev, `${key.metric.name} is not a histogram: aggregations (pNN, mean, count) do not apply`, 'e.g. "< 1000"', JSON.stringify(text));
+        continue;
+      }
+      const pos = r.positionOf(r.resolve(ev.node));
+      out.push({ metric: field.name, expr: text, source: { file, line: pos.line, column: pos.column }, parsed: parseThreshold(field.name, text) });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+type Measured = { readonly value: number } | { readonly noData: string };
+
+/** Prometheus histogram_quantile(): linear interpolation inside the bucket that holds the rank. */
+export function histogramQuantile(q: number, h: LatencyHistogram): number | undefined {
+  const total = h.counts.reduce((a, b) => a + b, 0);
+  if (total <= 0 || h.boundsNs.length === 0) return undefined;
+  const rank = q * total;
+  let cum = 0;
+  for (let i = 0; i < h.boundsNs.length; i++) {
+    const inBucket = h.counts[i] ?? 0;
+    if (cum + inBucket >= rank) {
+      const lower = i === 0 ? 0 : h.boundsNs[i - 1]!;
+      const upper = h.boundsNs[i]!;
+      if (inBucket === 0) return lower;
+      return lower + ((upper - lower) * (rank - cum)) / inBucket;
+    }
+    cum += inBucket;
+  }
+  // The rank falls in the +Inf bucket: like Prometheus, answer the highest finite bound.
+  return h.boundsNs[h.boundsNs.length - 1]!;
+}
+
+function measure(sel: MetricSelector, aggregation: ThresholdAggregation | undefined, t: VariantTotals, vendor: Vendor | undefined): Measured {
+  // Per guest per simulated second: guestSeconds (each guest's own run time, summed) is the
+  // denominator; it equals simulatedSeconds * guests when every guest ran the whole time.
+  const guestSeconds = t.guestSeconds > 0 ? t.guestSeconds : t.simulatedSeconds * t.guests;
+  const perSecond = (total: number): Measured =>
+    guestSeconds > 0 ? { value: total / guestSeconds } : { noData: 'no simulated time or no guests' };
+  const reason = sel.labels['reason'];
+  const exits = (): Measured => {
+    if (reason === undefined) return { value: t.exitsTotal };
+    const v = t.exits[reason];
+    if (v !== undefined) return { value: v };
+    const kind = EXIT_KINDS.find((k) => k.name === reason);
+    if (kind !== undefined && vendor !== undefined && kind.vendor === vendor) return { value: 0 };
+    return { noData: `exit reason ${reason} does not occur on this CPU` };
+  };
+  const source = sel.labels['source'] as Source | undefined;
+  const delivered = (): number => (source === undefined ? t.interruptsDelivered : (t.interruptsBySource[source]?.delivered ?? 0));
+  switch (sel.name) {
+    case 'exits_total':
+      return exits();
+    case 'exits_per_second': {
+      const e = exits();
+      return 'value' in e ? perSecond(e.value) : e;
+    }
+    case 'cr8_accesses_total':
+      return { value: t.cr8Accesses };
+    case 'cr8_accesses_per_second':
+      return perSecond(t.cr8Accesses);
+    case 'interrupts_delivered_total':
+      return { value: delivered() };
+    case 'interrupts_delivered_per_second':
+      return perSecond(delivered());
+    case 'interrupt_latency_seconds': {
+      const h = t.interruptLatency;
+      const count = h.count;
+      if (aggregation?.kind === 'count') return { value: count };
+      if (count <= 0) return { noData: 'no interrupt latency observations' };
+      if (aggregation?.kind === 'mean') return { value: h.sumNs / count / 1e9 };
+      if (aggregation?.kind === 'quantile') {
+        const ns = histogramQuantile(aggregation.q, h);
+        return ns === undefined ? { noData: 'no interrupt latency observations' } : { value: ns / 1e9 };
+      }
+      return { noData: 'a histogram needs an aggregation' };
+    }
+    case 'phase_seconds': {
+      const phase = sel.labels['phase'];
+      const v = phase === undefined ? undefined : t.phaseSeconds[phase];
+      return v === undefined ? { noData: `phase ${phase ?? '?'} did not complete` } : { value: v };
+    }
+    case 'host_seconds_in_exits': {
+      if (reason === undefined) return { value: Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0) };
+      const v = t.hostSecondsInExits[reason];
+      if (v !== undefined) return { value: v };
+      const e = exits();
+      return 'value' in e ? { value: 0 } : e;
+    }
+    case 'host_exit_time_ratio': {
+      const denom = t.vcpuSeconds > 0 ? t.vcpuSeconds : t.simulatedSeconds * t.vcpus;
+      if (!(denom > 0)) return { noData: 'no simulated time or no vCPUs' };
+      return { value: Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0) / denom };
+    }
+    case 'guest_cpu_seconds':
+      return { value: t.guestCpuSeconds };
+    case 'violations_total': {
+      const check = sel.labels['check'];
+      return { value: check === undefined ? t.violations.length : t.violations.filter((v) => v.check === check).length };
+    }
+    default:
+      return { noData: `unknown metric ${sel.name}` };
+  }
+}
+
+export function compare(value: number, op: ThresholdComparator, bound: number): boolean {
+  switch (op) {
+    case '<': return value < bound;
+    case '<=': return value <= bound;
+    case '>': return value > bound;
+    case '>=': return value >= bound;
+    case '==': return value === bound;
+    case '!=': return value !== bound;
+  }
+}
+
+function fmt(n: number): string {
+  if (Number.isInteger(n)) return String(n);
+  const p = Number(n.toPrecision(6));
+  return String(p);
+}
+
+function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: string): ThresholdOutcome {
+  if ('noData' in m) {
+    return { expr: spec.expr, metric: spec.metric, passed: false, value: null, message: `no data: ${m.noData} (${label})` };
+  }
+  const passed = compare(m.value, p.comparator, p.bound);
+  const agg = p.aggregation === undefined ? '' : p.aggregation.kind === 'quantile' ? ` p${fmt(p.aggregation.q * 100)}` : ` ${p.aggregation.kind}`;
+  const message = `${spec.metric}${agg} = ${fmt(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${fmt(p.bound)}`;
+  return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
+}
+
+/**
+ * Evaluate every threshold of the scenario. Per-variant thresholds go to perVariant (one list per
+ * variant given, in scenario order); ratio(...) thresholds to crossVariant. A ratio whose variant
+ * has no results fails with "no data".
+ */
+export function evaluateThresholds(
+  scenario: Scenario,
+  variants: readonly { readonly name: string; readonly totals: VariantTotals }[],
+): { perVariant: Map<string, ThresholdOutcome[]>; crossVariant: ThresholdOutcome[] } {
+  const perVariant = new Map<string, ThresholdOutcome[]>();
+  for (const v of variants) perVariant.set(v.name, []);
+  const crossVariant: ThresholdOutcome[] = [];
+  const vendorOf = (name: string): Vendor | undefined => scenario.variants.find((v) => v.name === name)?.host.cpu.vendor;
+  const totalsOf = (name: string): VariantTotals | undefined => variants.find((v) => v.name === name)?.totals;
+
+  for (const spec of scenario.thresholds) {
+    const p = spec.parsed ?? parseThreshold(spec.metric, spec.expr);
+    if (p.kind === 'metric') {
+      for (const v of variants) {
+        if (p.variant !== undefined && p.variant !== v.name) continue;
+        perVariant.get(v.name)!.push(outcome(spec, p, measure(p.metric, p.aggregation, v.totals, vendorOf(v.name)), `variant ${v.name}`));
+      }
+      continue;
+    }
+    const label = `${p.numerator} / ${p.denominator}`;
+    const num = totalsOf(p.numerator);
+    const den = totalsOf(p.denominator);
+    let m: Measured;
+    if (num === undefined || den === undefined) {
+      m = { noData: `variant ${num === undefined ? p.numerator : p.denominator} has no results` };
+    } else {
+      const a = measure(p.metric, p.aggregation, num, vendorOf(p.numerator));
+      const b = measure(p.metric, p.aggregation, den, vendorOf(p.denominator));
+      if ('noData' in a) m = { noData: `${a.noData} in variant ${p.numerator}` };
+      else if ('noData' in b) m = { noData: `${b.noData} in variant ${p.denominator}` };
+      else if (b.value === 0) m = { noData: `the value in variant ${p.denominator} is 0` };
+      else m = { value: a.value / b.value };
+    }
+    crossVariant.push(outcome(spec, p, m, label));
+  }
+  return { perVariant, crossVariant };
+}

@@ -1,0 +1,149 @@
+import type { CpuProfile } from '../core/cpu/profile.js';
+import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
+import type { VmcsOverrides } from '../core/vcpu/machine.js';
+import type { ScriptOp } from '../core/script/ops.js';
+
+/**
+ * A scenario after validation: typed, immutable, every default filled in. Produced only by
+ * `src/scenario/load.ts`; everything downstream (engine, pool, reports) trusts these types.
+ */
+
+export const GUEST_OS_NAMES = [
+  'windows-10-1903',
+  'windows-10-1909',
+  'windows-server-2019',
+  'windows-server-2012r2',
+  'windows-7',
+  'ubuntu-18.04',
+  'freebsd-12.1',
+] as const;
+export type GuestOsName = (typeof GUEST_OS_NAMES)[number];
+
+export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+
+/** A phase runs for a simulated duration, or until a fixed amount of guest work is done. */
+export interface PhaseSpec {
+  readonly phase: PhaseName;
+  /** Simulated nanoseconds the phase lasts (duration-bound phases: boot, idle, and any phase given `duration`). */
+  readonly durationNs?: number;
+  /**
+   * Amount of work for work-bound phases: guest CPU nanoseconds for `install` and `build`;
+   * bytes of I/O for `disk-benchmark`. Its completion time is a result (phaseSeconds).
+   */
+  readonly work?: number;
+}
+
+export interface ModelledGuestSpec {
+  readonly kind: 'modelled';
+  readonly os: GuestOsName;
+  /** Identical guests of this spec. */
+  readonly count: number;
+  readonly vcpus: number;
+  readonly memoryBytes: number;
+  /** Offer x2APIC to the guest (the guest model decides whether it uses it). */
+  readonly x2apic: boolean;
+  readonly phases: readonly PhaseSpec[];
+  /** Optional label used in reports instead of the os name. */
+  readonly name: string;
+}
+
+export interface ScriptedGuestSpec {
+  readonly kind: 'scripted';
+  readonly name: string;
+  readonly vcpus: number;
+  readonly x2apic: boolean;
+  readonly script: readonly ScriptOp[];
+}
+
+export type GuestSpec = ModelledGuestSpec | ScriptedGuestSpec;
+
+export interface HostSpec {
+  readonly cpu: CpuProfile;
+  /** Host cores (hardware threads) the vCPUs of this host share. */
+  readonly cores: number;
+  /** Identical hosts in the fleet; guests are placed on every host (shards split by host). */
+  readonly count: number;
+}
+
+export interface HypervisorSpec {
+  readonly policy: PolicyName;
+  readonly tunables: Tunables;
+  readonly vmcs?: VmcsOverrides;
+}
+
+/** One threshold expression as written, with where it came from (for error messages and reports). */
+export interface ThresholdSpec {
+  readonly metric: string;
+  readonly expr: string;
+  readonly source: SourceLocation;
+  /** The parsed form (src/scenario/thresholds.ts); always set by the loader. */
+  readonly parsed?: ParsedThreshold;
+}
+
+export const THRESHOLD_COMPARATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
+export type ThresholdComparator = (typeof THRESHOLD_COMPARATORS)[number];
+
+/** How a histogram metric (interrupt_latency_seconds) is reduced to one number. */
+export type ThresholdAggregation =
+  | { readonly kind: 'quantile'; /** 0..1, e.g. 0.99 for p99 */ readonly q: number }
+  | { readonly kind: 'mean' }
+  | { readonly kind: 'count' };
+
+/** A metric name with its labels (without `variant`), e.g. exits_total{reason="CR_ACCESS"}. */
+export interface MetricSelector {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export type ParsedThreshold =
+  | {
+      /** Evaluated on each variant, or only on `variant` when the key has a variant="..." label. */
+      readonly kind: 'metric';
+      readonly metric: MetricSelector;
+      readonly variant?: string;
+      readonly aggregation?: ThresholdAggregation;
+      readonly comparator: ThresholdComparator;
+      readonly bound: number;
+    }
+  | {
+      /** ratio(metric, variant="numerator", variant="denominator"), evaluated once over the run. */
+      readonly kind: 'ratio';
+      readonly metric: MetricSelector;
+      readonly numerator: string;
+      readonly denominator: string;
+      readonly aggregation?: ThresholdAggregation;
+      readonly comparator: ThresholdComparator;
+      readonly bound: number;
+    };
+
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface ScenarioVariant {
+  /** `base`, or the matrix values joined with "/" in key order, e.g. `bhyve-12.1/i7-2620M`. */
+  readonly name: string;
+  readonly params: Readonly<Record<string, string | number | boolean>>;
+  readonly host: HostSpec;
+  readonly hypervisor: HypervisorSpec;
+  readonly guests: readonly GuestSpec[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly file: string;
+  readonly seed: number;
+  /** Simulated nanoseconds, or `until-complete` (every work-bound phase done), capped by maxDurationNs. */
+  readonly duration: { readonly kind: 'fixed'; readonly ns: number } | { readonly kind: 'until-complete'; readonly maxNs: number };
+  readonly pace: 'max' | 'realtime';
+  readonly variants: readonly ScenarioVariant[];
+  readonly thresholds: readonly ThresholdSpec[];
+  /** Invariant violations the scenario expects (a reproduction of a known bug); others still fail. */
+  readonly expectViolations: readonly string[];
+  /** Run the consistency checks after every guest operation. */
+  readonly debugChecks: boolean;
+}

@@ -1,0 +1,256 @@
+/**
+ * Typed reading of a parsed YAML document with positions. Every reader reports a problem to the
+ * DiagnosticSink (at the offending node, or at its key when the value is empty) and returns
+ * undefined, so the loader can go on and collect further problems.
+ */
+import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
+import type { Alias, Document, LineCounter, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
+import { closest, didYouMean, type DiagnosticSink } from './errors.js';
+import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
+
+/** A value and where to point when it is empty (its key). */
+export interface Val {
+  readonly node: YamlNode | null;
+  readonly key?: YamlNode | null;
+}
+
+export interface Field extends Val {
+  readonly name: string;
+  readonly key: YamlNode;
+}
+
+/** The keys of a mapping, in the order written. */
+export class Fields {
+  constructor(
+    readonly map: YAMLMap,
+    readonly entries: ReadonlyMap<string, Field>,
+    /** Known keys that an unknown key was taken for (did-you-mean): not reported missing again. */
+    readonly suggested: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** The key is present, or a misspelling of it was already reported. */
+  mentions(name: string): boolean {
+    return this.entries.has(name) || this.suggested.has(name);
+  }
+
+  get(name: string): Field | undefined {
+    return this.entries.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  [Symbol.iterator](): IterableIterator<Field> {
+    return this.entries.values();
+  }
+}
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Aliases resolved to their anchors in document order; unresolved aliases reported. */
+export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): Map<Alias, YamlNode> {
+  const anchors = new Map<string, YamlNode>();
+  const out = new Map<Alias, YamlNode>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (target === undefined) {
+          const p = lc.linePos(node.range?.[0] ?? 0);
+          sink.add(p.line, p.col, `alias *${node.source} refers to no anchor defined before it`, `an anchor &${node.source} earlier in the file`, 'none');
+        } else {
+          out.set(node, target);
+        }
+        return;
+      }
+      const anchor = (node as { anchor?: string }).anchor;
+      if (anchor !== undefined) anchors.set(anchor, node as YamlNode);
+    },
+  });
+  return out;
+}
+
+export class Reader {
+  constructor(
+    readonly sink: DiagnosticSink,
+    private readonly lc: LineCounter,
+    private readonly aliases: ReadonlyMap<Alias, YamlNode>,
+  ) {}
+
+  /** The node an alias stands for; other nodes unchanged. */
+  resolve(node: YamlNode | null | undefined): YamlNode | null {
+    let n: YamlNode | null = node ?? null;
+    for (let i = 0; i < 64 && n !== null && isAlias(n); i++) n = this.aliases.get(n) ?? null;
+    return n;
+  }
+
+  positionOf(node: YamlNode | null | undefined): Position {
+    const offset = node?.range?.[0] ?? 0;
+    const p = this.lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  /** Where a value is, or its key when it is empty. */
+  where(v: Val): Position {
+    const n = v.node && !(isScalar(v.node) && v.node.value === null && v.node.range && v.node.range[0] === v.node.range[1]) ? v.node : (v.key ?? v.node);
+    return this.positionOf(n);
+  }
+
+  errorAt(pos: Position, message: string, expected?: string, found?: string): undefined {
+    this.sink.add(pos.line, pos.column, message, expected, found);
+    return undefined;
+  }
+
+  error(v: Val | YamlNode | null, message: string, expected?: string, found?: string): undefined {
+    const pos = v !== null && 'node' in v && !('range' in v) ? this.where(v as Val) : this.positionOf(v as YamlNode | null);
+    return this.errorAt(pos, message, expected, found);
+  }
+
+  /** How a node looks in "found ..." text. */
+  describe(node: YamlNode | null | undefined): string {
+    const n = this.resolve(node);
+    if (n === null) return 'nothing';
+    if (isMap(n)) return 'a mapping';
+    if (isSeq(n)) return 'a list';
+    if (isScalar(n)) {
+      const v = n.value;
+      if (v === null) return 'nothing (null)';
+      if (typeof v === 'string') return `string ${describeValue(v)}`;
+      if (typeof v === 'number') return n.source !== undefined && n.source !== '' ? n.source : String(v);
+      if (typeof v === 'boolean') return String(v);
+      return `a ${typeof v} value`;
+    }
+    return 'an unsupported YAML node';
+  }
+
+  /** The plain value of a scalar (null for empty), or undefined for collections. */
+  scalar(v: Val): { value: unknown; node: Scalar | null } | undefined {
+    const n = this.resolve(v.node);
+    if (n === null) return { value: null, node: null };
+    if (isScalar(n)) return { value: n.value, node: n };
+    return undefined;
+  }
+
+  map(v: Val, what: string): YAMLMap | undefined {
+    const n = this.resolve(v.node);
+    if (isMap(n)) return n;
+    return this.error(v, `wrong type for ${what}`, 'a mapping', this.describe(v.node));
+  }
+
+  seq(v: Val, what: string, expected = 'a list'): Val[] | undefined {
+    const n = this.resolve(v.node);
+    if (!isSeq(n)) return this.error(v, `wrong type for ${what}`, expected, this.describe(v.node));
+    return n.items.map((item) => ({ node: (item as YamlNode | null) ?? null, key: n as YamlNode }));
+  }
+
+  /**
+   * The keys of a mapping. Unknown keys (with a did-you-mean suggestion), duplicate keys,
+   * non-string keys and missing required keys are reported. `allowed` may be a predicate for
+   * open-ended key sets (tunables, thresholds); `known` then lists the names to suggest from.
+   */
+  fields(map: YAMLMap, what: string, allowed: readonly string[] | ((key: string) => boolean), required: readonly string[] = [], known?: readonly string[]): Fields {
+    const entries = new Map<string, Field>();
+    const suggested = new Set<string>();
+    const accepts = typeof allowed === 'function' ? allowed : (k: string) => allowed.includes(k);
+    const names = typeof allowed === 'function' ? (known ?? []) : allowed;
+    for (const pair of map.items) {
+      const keyNode = this.resolve(pair.key as YamlNode | null);
+      const valueNode = (pair.value as YamlNode | null) ?? null;
+      if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+        this.error(keyNode ?? map, `wrong type for a key of ${what}`, 'a plain key name', this.describe(keyNode));
+        continue;
+      }
+      const name = String(keyNode.value);
+      const first = entries.get(name);
+      if (first !== undefined) {
+        const p = this.positionOf(first.key);
+        this.error(keyNode, `duplicate key "${name}" in ${what} (first defined at line ${p.line})`);
+        continue;
+      }
+      if (!accepts(name)) {
+        const guess = closest(name, names);
+        if (guess !== undefined) suggested.add(guess);
+        const hint = didYouMean(name, names);
+        const list = hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
+        this.error(keyNode, `unknown key "${name}"${hint}${list}`);
+        continue;
+      }
+      entries.set(name, { name, key: keyNode, node: valueNode });
+    }
+    for (const r of required) {
+      if (!entries.has(r) && !suggested.has(r)) this.error(map, `missing required key "${r}" in ${what}`);
+    }
+    return new Fields(map, entries, suggested);
+  }
+
+  str(v: Val, what: string, pattern?: RegExp, patternText?: string): string | undefined {
+    const s = this.scalar(v);
+    if (s === undefined || typeof s.value !== 'string') {
+      return this.error(v, `wrong type for ${what}`, patternText ?? 'a string', this.describe(v.node));
+    }
+    if (pattern !== undefined && !pattern.test(s.value)) {
+      return this.error(v, `invalid ${what}`, patternText ?? `a string matching ${String(pattern)}`, this.describe(v.node));
+    }
+    return s.value;
+  }
+
+  bool(v: Val, what: string): boolean | undefined {
+    const s = this.scalar(v);
+    if (s === undefined || typeof s.value !== 'boolean') return this.error(v, `wrong type for ${what}`, 'true or false', this.describe(v.node));
+    return s.value;
+  }
+
+  /** An integer in min..max (YAML hex 0x.. and octal 0o.. included). */
+  int(v: Val, what: string, min: number, max: number, expected?: string): number | undefined {
+    const exp = expected ?? `an integer ${fmtRange(min, max)}`;
+    const s = this.scalar(v);
+    if (s === undefined || typeof s.value !== 'number') return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
+    if (!Number.isInteger(s.value)) return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
+    if (s.value < min || s.value > max) return this.error(v, `${what} out of range`, exp, this.describe(v.node));
+    return s.value;
+  }
+
+  /** One of a fixed set of names, with a did-you-mean suggestion. */
+  oneOf<T extends string>(v: Val, what: string, options: readonly T[], label = what): T | undefined {
+    const s = this.scalar(v);
+    if (s === undefined || typeof s.value !== 'string') {
+      return this.error(v, `wrong type for ${what}`, `one of ${options.join(', ')}`, this.describe(v.node));
+    }
+    if (!(options as readonly string[]).includes(s.value)) {
+      return this.error(v, `unknown ${label} "${s.value}"${didYouMean(s.value, options)}`, `one of ${options.join(', ')}`);
+    }
+    return s.value as T;
+  }
+
+  /** A duration in integer nanoseconds within min..max. */
+  duration(v: Val, what: string, minNs: number, maxNs: number, maxText: string): number | undefined {
+    const s = this.scalar(v);
+    const r = parseDurationNs(s === undefined ? {} : s.value);
+    if (!r.ok) {
+      return this.error(v, `invalid duration for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
+    }
+    if (r.value < minNs) return this.error(v, `${what} must be greater than 0`, 'a positive duration', this.describe(v.node));
+    if (r.value > maxNs) return this.error(v, `${what} is too long`, `at most ${maxText}`, this.describe(v.node));
+    return r.value;
+  }
+
+  /** A size in integer bytes within min..max. */
+  size(v: Val, what: string, min: number, max: number, maxText: string): number | undefined {
+    const s = this.scalar(v);
+    const r = parseSizeBytes(s === undefined ? {} : s.value);
+    if (!r.ok) return this.error(v, `invalid size for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
+    if (r.value < min) return this.error(v, `${what} must be greater than 0`, 'a positive size', this.describe(v.node));
+    if (r.value > max) return this.error(v, `${what} is too large`, `at most ${maxText}`, this.describe(v.node));
+    return r.value;
+  }
+}
+
+export function fmtRange(min: number, max: number): string {
+  const hex = max >= 0x100 && (max + 1) % 0x100 === 0;
+  const f = (n: number): string => (hex && n > 9 ? `0x${n.toString(16).toUpperCase()}` : String(n));
+  return `${f(min)}..${f(max)}`;
+}
