@@ -114,6 +114,8 @@ export class HostSimulation {
   private readonly bgDoneAt: Float64Array;
   private readonly arrival: Float64Array;
   private readonly workLeft: Float64Array;
+  /** 1 while this vCPU still owes its share of a build phase (workLeft may reach 0 between events). */
+  private readonly buildActive: Int8Array;
   private readonly bgIoAt: Float64Array;
   private readonly bgIpiAt: Float64Array;
 
@@ -195,6 +197,7 @@ export class HostSimulation {
     this.bgDoneAt = new Float64Array(n).fill(INF);
     this.arrival = new Float64Array(n * Source.COUNT).fill(-1);
     this.workLeft = new Float64Array(n);
+    this.buildActive = new Int8Array(n);
     this.bgIoAt = new Float64Array(n).fill(INF);
     this.bgIpiAt = new Float64Array(n).fill(INF);
     this.phaseIdx = new Int32Array(g);
@@ -289,16 +292,21 @@ export class HostSimulation {
     if (plan.durationNs !== undefined) this.phaseEnd[gi] = this.now + plan.durationNs;
     if (plan.work !== undefined) {
       if (plan.phase === 'build') {
-        for (let l = 0; l < guest.vcpus; l++) this.workLeft[first + l] = Math.round(plan.work / guest.vcpus);
+        for (let l = 0; l < guest.vcpus; l++) {
+          this.workLeft[first + l] = Math.round(plan.work / guest.vcpus);
+          this.buildActive[first + l] = 1;
+        }
       } else if (plan.phase === 'install') {
         const m = guest.model.install;
         this.stepsLeft[gi] = m.steps;
         this.chunkLeft[gi] = Math.round(plan.work / m.steps);
         this.workerState[gi] = WORKER_CPU;
       } else if (plan.phase === 'disk-benchmark') {
+        const d = guest.model.diskBenchmark;
         this.bytesLeft[gi] = plan.work;
-        this.workerState[gi] = WORKER_WAIT;
-        this.issueIo(first, gi, this.now);
+        this.stepsLeft[gi] = Math.ceil(plan.work / d.requestBytes);
+        this.chunkLeft[gi] = d.cpuPerRequestNs;
+        this.workerState[gi] = WORKER_CPU;
       }
     }
     this.setupBursts(gi);
@@ -331,7 +339,7 @@ export class HostSimulation {
     if (idx >= guest.phases.length) return false;
     const plan = guest.phases[idx];
     if (plan.work === undefined) return false;
-    if (plan.phase === 'build') return this.workLeft[v] > 0;
+    if (plan.phase === 'build') return this.buildActive[v] === 1;
     return v === this.firstVcpu[gi] && this.workerState[gi] === WORKER_CPU;
   }
 
@@ -426,8 +434,8 @@ export class HostSimulation {
   }
 
   private buildEndTime(v: number): number {
-    if (this.workLeft[v] <= 0 || this.mode[v] !== MODE_RUN || this.raisedEnd[v] !== INF) return INF;
-    return this.t[v] + this.debt[v] + Math.ceil(this.workLeft[v] / this.progressRate(v));
+    if (this.buildActive[v] === 0 || this.mode[v] !== MODE_RUN || this.raisedEnd[v] !== INF) return INF;
+    return this.t[v] + this.debt[v] + Math.max(0, Math.ceil(this.workLeft[v] / this.progressRate(v)));
   }
 
   // ---------------------------------------------------------------- progress
@@ -475,7 +483,7 @@ export class HostSimulation {
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
     if (this.mode[v] === MODE_RUN && this.raisedEnd[v] === INF) {
       if (v === this.firstVcpu[gi] && this.workerState[gi] === WORKER_CPU) this.chunkLeft[gi] -= guestNs;
-      if (this.workLeft[v] > 0) this.workLeft[v] -= guestNs;
+      if (this.buildActive[v] === 1) this.workLeft[v] = Math.max(0, this.workLeft[v] - guestNs);
     }
   }
 
@@ -821,22 +829,18 @@ export class HostSimulation {
     this.ioTarget[gi] = -1;
     const first = this.firstVcpu[gi];
     if (plan.phase === 'disk-benchmark') {
-      const bytes = guest.model.diskBenchmark.requestBytes;
+      const bytes = Math.min(guest.model.diskBenchmark.requestBytes, this.bytesLeft[gi]);
       this.bytesLeft[gi] -= bytes;
       this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.IO_BYTES] += bytes;
-      if (this.bytesLeft[gi] <= 0) {
-        this.completePhase(gi, time);
-        return;
-      }
-      this.issueIo(first, gi, time);
-      return;
     }
     this.stepsLeft[gi]--;
     if (this.stepsLeft[gi] <= 0) {
       this.completePhase(gi, time);
       return;
     }
-    this.chunkLeft[gi] = Math.round((plan.work ?? 0) / guest.model.install.steps);
+    this.chunkLeft[gi] = plan.phase === 'disk-benchmark'
+      ? guest.model.diskBenchmark.cpuPerRequestNs
+      : Math.round((plan.work ?? 0) / guest.model.install.steps);
     this.workerState[gi] = WORKER_CPU;
     this.burstEnd[first] = INF;
     this.busy[first] = 1;
@@ -850,10 +854,11 @@ export class HostSimulation {
 
   private buildShareDone(v: number, time: number): void {
     this.workLeft[v] = 0;
+    this.buildActive[v] = 0;
     const gi = this.guestOf[v];
     const first = this.firstVcpu[gi];
     let all = true;
-    for (let l = 0; l < this.guests[gi].vcpus; l++) if (this.workLeft[first + l] > 0) all = false;
+    for (let l = 0; l < this.guests[gi].vcpus; l++) if (this.buildActive[first + l] === 1) all = false;
     if (all) this.completePhase(gi, time);
     else {
       const b = this.behaviour(gi);

@@ -34,6 +34,8 @@ export interface DiskBenchmarkModel {
   readonly deviceBytesPerSecond: number;
   /** Fixed per-request device latency, ns. */
   readonly deviceLatencyNs: number;
+  /** Guest CPU work per request (the I/O stack), ns. */
+  readonly cpuPerRequestNs: number;
 }
 
 export interface GuestModel {

@@ -1,0 +1,93 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { POLICY_NAMES, TUNABLES } from '../../core/hypervisor/policy.js';
+import { loadCpuCatalog } from '../../profiles/catalog.js';
+import { loadModelData, REPO_ROOT } from '../../model/data.js';
+import { loadScenarioFile } from '../../scenario/load.js';
+import { ExitStatus, type CliIo } from '../io.js';
+
+export const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
+
+List what scenarios can name: the bundled scenario library, CPU profiles, guest models and
+hypervisor policies with their tunables. Without an argument, lists everything.
+
+Examples:
+  vmexit-lab list
+  vmexit-lab list policies
+  vmexit-lab list scenarios --json
+`;
+
+export function scenarioFiles(dir = join(REPO_ROOT, 'scenarios')): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.yaml') || name.endsWith('.yml')) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export async function listCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    io.err(`vmexit-lab list: ${(e as Error).message}\n\n${LIST_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if (parsed.values.help) {
+    io.out(LIST_USAGE);
+    return ExitStatus.OK;
+  }
+  const what = parsed.positionals[0] ?? 'all';
+  const kinds = ['scenarios', 'cpus', 'guests', 'policies'];
+  if (what !== 'all' && !kinds.includes(what)) {
+    io.err(`vmexit-lab list: unknown kind "${what}"; expected one of ${kinds.join(', ')}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const result: Record<string, unknown> = {};
+  if (what === 'all' || what === 'scenarios') {
+    result.scenarios = scenarioFiles().map((f) => {
+      const s = loadScenarioFile(f);
+      return { file: relative(REPO_ROOT, f), name: s.name, description: s.description, variants: s.variants.map((v) => v.name) };
+    });
+  }
+  if (what === 'all' || what === 'cpus') {
+    result.cpus = loadCpuCatalog().map((p) => ({ id: p.id, model: p.model, vendor: p.vendor, microarchitecture: p.microarchitecture }));
+  }
+  if (what === 'all' || what === 'guests') {
+    result.guests = [...loadModelData().guestModels.values()].map((m) => ({ os: m.os, family: m.family, usesCr8: m.usesCr8, timerHz: m.timer.hz }));
+  }
+  if (what === 'all' || what === 'policies') {
+    result.policies = POLICY_NAMES.map((p) => ({ name: p, tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({ name: t.name, default: t.default, readOnly: t.readOnly, description: t.description })) }));
+  }
+  if (parsed.values.json) {
+    io.out(JSON.stringify(result, null, 2));
+    return ExitStatus.OK;
+  }
+  const lines: string[] = [];
+  if (result.scenarios) {
+    lines.push('Scenarios:');
+    for (const s of result.scenarios as { file: string; description: string; variants: string[] }[]) lines.push(`  ${s.file}  ${s.description}${s.variants.length > 1 ? ` [${s.variants.join(', ')}]` : ''}`);
+  }
+  if (result.cpus) {
+    lines.push('CPU profiles:');
+    for (const c of result.cpus as { id: string; model: string }[]) lines.push(`  ${c.id.padEnd(18)} ${c.model}`);
+  }
+  if (result.guests) {
+    lines.push('Guest models:');
+    for (const g of result.guests as { os: string; family: string; usesCr8: boolean; timerHz: number }[]) lines.push(`  ${g.os.padEnd(22)} ${g.family}, ${g.usesCr8 ? 'IRQL in %cr8' : 'TPR untouched after boot'}, ${g.timerHz} Hz clock`);
+  }
+  if (result.policies) {
+    lines.push('Policies:');
+    for (const p of result.policies as { name: string; tunables: { name: string; default: number; readOnly: boolean }[] }[]) {
+      lines.push(`  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`);
+    }
+  }
+  io.out(lines.join('\n'));
+  return ExitStatus.OK;
+}

@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { runScenario } from '../../run/runScenario.js';
+import { ExitStatus, type CliIo } from '../io.js';
+import { loadAllOrExplain } from '../loadOrExplain.js';
+
+export const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
+
+Run the scripted guests of a scenario and print one JSON object per guest operation (JSON Lines):
+  {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8}],
+   "tpr":32,"ppr":32,"delivered":[],"violations":[]}
+reason is the VT-x basic exit reason (Intel SDM appendix C) or, on AMD profiles, the SVM exit code;
+delivered lists vectors the guest accepted during the step; a failed VM entry appears as
+"entryFailure", an exception the instruction raised as "fault". With a matrix, every record also
+names its "variant". This is how to write declarative unit scenarios, kvm-unit-tests style.
+
+Options:
+  --variant NAME   only this variant of the matrix
+  -h, --help       show this help
+
+Exit status: 0 ran (whatever the guest did), 2 bad input, 3 an unexpected invariant violation.
+
+Example:
+  vmexit-lab trace scenarios/seed/e5-2667v4-apicv-panic-script.yaml
+`;
+
+export async function traceCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { variant: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    io.err(`vmexit-lab trace: ${(e as Error).message}\n\n${TRACE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if (parsed.values.help) {
+    io.out(TRACE_USAGE);
+    return ExitStatus.OK;
+  }
+  if (parsed.positionals.length !== 1) {
+    io.err(`vmexit-lab trace: expected exactly one scenario file\n\n${TRACE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const scenarios = loadAllOrExplain(parsed.positionals, io);
+  if (!scenarios) return ExitStatus.BAD_INPUT;
+  let scenario = scenarios[0];
+  const hasScript = scenario.variants.some((v) => v.guests.some((g) => g.kind === 'scripted'));
+  if (!hasScript) {
+    io.err(`vmexit-lab trace: ${scenario.file} has no scripted guest (os: scripted) to trace`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if (parsed.values.variant !== undefined) {
+    const wanted = scenario.variants.filter((v) => v.name === parsed.values.variant);
+    if (wanted.length === 0) {
+      io.err(`vmexit-lab trace: no variant "${parsed.values.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
+      return ExitStatus.BAD_INPUT;
+    }
+    scenario = { ...scenario, variants: wanted, thresholds: [] };
+  }
+  // Trace only the scripted guests: modelled guests are load, not unit steps.
+  const scriptedOnly = {
+    ...scenario,
+    thresholds: [],
+    variants: scenario.variants.map((v) => ({ ...v, guests: v.guests.filter((g) => g.kind === 'scripted') })),
+  };
+  const run = runScenario(scriptedOnly);
+  const many = scriptedOnly.variants.length > 1;
+  const guestsPerVariant = new Map<string, number>();
+  for (const t of run.traces) guestsPerVariant.set(t.variant, (guestsPerVariant.get(t.variant) ?? 0) + 1);
+  let unexpected = false;
+  for (const t of run.traces) {
+    for (const s of t.steps) {
+      const record = {
+        ...(many ? { variant: t.variant } : {}),
+        ...((guestsPerVariant.get(t.variant) ?? 0) > 1 ? { guest: t.guest } : {}),
+        step: s.step, cpu: s.cpu, op: s.op, ...s.args,
+        exits: s.exits, tpr: s.tpr, ppr: s.ppr, delivered: s.delivered,
+        violations: s.violations.map((v) => ({ check: v.check, message: v.message, vcpu: v.vcpu, step: v.step, state: v.state })),
+        ...(s.value !== undefined ? { value: s.value } : {}),
+        ...(s.fault !== undefined ? { fault: s.fault } : {}),
+        ...(s.entryFailure !== undefined ? { entryFailure: s.entryFailure } : {}),
+      };
+      io.out(JSON.stringify(record));
+      for (const v of s.violations) if (!scenario.expectViolations.includes(v.check)) unexpected = true;
+    }
+  }
+  return unexpected ? ExitStatus.INTERNAL : ExitStatus.OK;
+}

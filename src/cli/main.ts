@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpusCommand } from './commands/cpus.js';
+import { listCommand } from './commands/list.js';
+import { runCommand } from './commands/run.js';
+import { traceCommand } from './commands/trace.js';
+import { validateCommand } from './commands/validate.js';
+import { startCommand } from './commands/start.js';
+import { ExitStatus, processIo, type CliIo } from './io.js';
+import { TOOL_VERSION } from '../version.js';
+
+const USAGE = `vmexit-lab ${TOOL_VERSION} - what a CPU feature, tunable or hypervisor patch does to your guests' VM exits
+
+Usage: vmexit-lab COMMAND [options]
+
+Commands:
+  start              run the main job: the embedded default scenario, with a live summary
+  run FILE...        run scenarios, print a summary, write results.json / JUnit / Markdown
+  validate FILE...   check scenario files (file:line:col errors) without running them
+  trace FILE         JSON Lines of every operation of a scenario's scripted guests
+  list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
+  cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
+
+Run 'vmexit-lab COMMAND --help' for a command's options and examples.
+
+Examples:
+  vmexit-lab run scenarios/seed/win10-1909-install-tpr-shadowing.yaml
+  vmexit-lab trace scenarios/seed/e5-2667v4-apicv-panic-script.yaml
+  vmexit-lab cpus import /var/run/dmesg.boot
+`;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': return runCommand(rest, io);
+    case 'validate': return validateCommand(rest, { out: io.out, err: io.err });
+    case 'trace': return traceCommand(rest, io);
+    case 'list': return listCommand(rest, io);
+    case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
+    case 'start': return startCommand(rest, io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(USAGE);
+      return command === undefined ? ExitStatus.BAD_INPUT : ExitStatus.OK;
+    case '--version':
+      io.out(TOOL_VERSION);
+      return ExitStatus.OK;
+    default:
+      io.err(`vmexit-lab: unknown command "${command}"\n\n${USAGE}`);
+      return ExitStatus.BAD_INPUT;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2), processIo()).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      process.stderr.write(`vmexit-lab: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = ExitStatus.INTERNAL;
+    },
+  );
+}

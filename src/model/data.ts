@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { CpuProfile } from '../core/cpu/profile.js';
+import type { GuestModel, HostModel, PhaseBehaviour } from '../core/guests/model.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+
+/**
+ * Loads the model data files (data/cost-model.yaml, data/guest-models.yaml) into typed,
+ * frozen objects for the core. Every leaf parameter must carry its provenance: a citation, or
+ * `estimated` + reasoning, or `calibrated` + fittedTo. This is the only place that reads them.
+ */
+
+/** Repository root: compiled to dist/src/model/data.js, three levels below it. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DATA_DIR = join(REPO_ROOT, 'data');
+
+export class ModelDataError extends Error {}
+
+export interface Param {
+  readonly value: unknown;
+  readonly unit?: string;
+  readonly source: string;
+  readonly reasoning?: string;
+  readonly fittedTo?: string;
+}
+
+/** Every parameter with its dotted path, for reports and the provenance test. */
+export interface ParamRecord extends Param {
+  readonly path: string;
+}
+
+type Tree = Record<string, unknown>;
+
+function isObject(x: unknown): x is Tree {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isParam(x: unknown): x is Param {
+  return isObject(x) && 'value' in x;
+}
+
+function checkProvenance(p: Param, path: string): void {
+  if (typeof p.source !== 'string' || p.source.length === 0) throw new ModelDataError(`${path}: parameter has no source`);
+  if (p.source === 'estimated' && (typeof p.reasoning !== 'string' || p.reasoning.length === 0)) {
+    throw new ModelDataError(`${path}: "estimated" needs a reasoning`);
+  }
+  if (p.source === 'calibrated' && (typeof p.fittedTo !== 'string' || p.fittedTo.length === 0)) {
+    throw new ModelDataError(`${path}: "calibrated" needs fittedTo (the figure it was fitted to)`);
+  }
+}
+
+/** Walk a tree and return every parameter leaf, checking provenance. */
+export function collectParams(tree: unknown, path = ''): ParamRecord[] {
+  const out: ParamRecord[] = [];
+  if (isParam(tree)) {
+    checkProvenance(tree, path);
+    out.push({ ...tree, path });
+    return out;
+  }
+  if (isObject(tree)) {
+    for (const [k, v] of Object.entries(tree)) {
+      if (k === 'schemaVersion' || k === 'extends' || k === 'notes' || k === 'family') continue;
+      out.push(...collectParams(v, path ? `${path}.${k}` : k));
+    }
+  }
+  return out;
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (isParam(over) || !isObject(over) || !isObject(base) || isParam(base)) return over;
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  return out;
+}
+
+function readYaml(file: string): Tree {
+  const doc = parse(readFileSync(file, 'utf8'), { merge: true });
+  if (!isObject(doc)) throw new ModelDataError(`${file}: expected a mapping at the top level`);
+  return doc;
+}
+
+function num(tree: Tree, key: string, path: string): number {
+  const p = tree[key];
+  if (!isParam(p) || typeof p.value !== 'number' || !Number.isFinite(p.value)) throw new ModelDataError(`${path}.${key}: expected a numeric parameter`);
+  return p.value;
+}
+
+function bool(tree: Tree, key: string, path: string): boolean {
+  const p = tree[key];
+  if (!isParam(p) || typeof p.value !== 'boolean') throw new ModelDataError(`${path}.${key}: expected a boolean parameter`);
+  return p.value;
+}
+
+function sub(tree: Tree, key: string, path: string): Tree {
+  const s = tree[key];
+  if (!isObject(s)) throw new ModelDataError(`${path}.${key}: expected a mapping`);
+  return s;
+}
+
+function phase(tree: Tree, path: string): PhaseBehaviour {
+  return Object.freeze({
+    busyFraction: num(tree, 'busyFraction', path),
+    burstNs: num(tree, 'burstNs', path),
+    cr8PerBusySecond: num(tree, 'cr8PerBusySecond', path),
+    ioPerBusySecond: num(tree, 'ioPerBusySecond', path),
+    ipiPerBusySecond: num(tree, 'ipiPerBusySecond', path),
+  });
+}
+
+function resolveModel(name: string, models: Tree, bases: Tree, seen: string[] = []): Tree {
+  const own = (models[name] ?? bases[name]) as Tree | undefined;
+  if (!isObject(own)) throw new ModelDataError(`guest model "${name}" is not defined`);
+  if (seen.includes(name)) throw new ModelDataError(`guest model "${name}": extends cycle ${seen.join(' -> ')}`);
+  const parent = typeof own.extends === 'string' ? resolveModel(own.extends, models, bases, [...seen, name]) : {};
+  return deepMerge(parent, own) as Tree;
+}
+
+export function buildGuestModel(os: string, t: Tree): GuestModel {
+  const p = `models.${os}`;
+  const timer = sub(t, 'timer', p);
+  const phases = sub(t, 'phases', p);
+  const install = sub(t, 'install', p);
+  const disk = sub(t, 'diskBenchmark', p);
+  const family = t.family;
+  if (family !== 'windows' && family !== 'linux' && family !== 'freebsd') throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
+  return Object.freeze({
+    os,
+    family,
+    usesX2apicWhenOffered: bool(t, 'usesX2apicWhenOffered', p),
+    usesCr8: bool(t, 'usesCr8', p),
+    raisedCr8: num(t, 'raisedCr8', p),
+    raisedFraction: num(t, 'raisedFraction', p),
+    raisedHoldNs: num(t, 'raisedHoldNs', p),
+    timer: Object.freeze({
+      hz: num(timer, 'hz', `${p}.timer`),
+      vector: num(timer, 'vector', `${p}.timer`),
+      tickless: bool(timer, 'tickless', `${p}.timer`),
+      clockOwnerTicksWhenIdle: bool(timer, 'clockOwnerTicksWhenIdle', `${p}.timer`),
+      oneShotRearm: bool(timer, 'oneShotRearm', `${p}.timer`),
+    }),
+    deviceVector: num(t, 'deviceVector', p),
+    completionIpiVector: num(t, 'completionIpiVector', p),
+    ipiVector: num(t, 'ipiVector', p),
+    isrNs: num(t, 'isrNs', p),
+    timerIsrNs: num(t, 'timerIsrNs', p),
+    phases: Object.freeze({
+      boot: phase(sub(phases, 'boot', `${p}.phases`), `${p}.phases.boot`),
+      idle: phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`),
+      install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
+      build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
+      'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
+    }),
+    install: Object.freeze({
+      steps: num(install, 'steps', `${p}.install`),
+      cpuWorkNs: num(install, 'cpuWorkNs', `${p}.install`),
+      deviceServiceNs: num(install, 'deviceServiceNs', `${p}.install`),
+    }),
+    diskBenchmark: Object.freeze({
+      requestBytes: num(disk, 'requestBytes', `${p}.diskBenchmark`),
+      deviceBytesPerSecond: num(disk, 'deviceBytesPerSecond', `${p}.diskBenchmark`),
+      deviceLatencyNs: num(disk, 'deviceLatencyNs', `${p}.diskBenchmark`),
+      cpuPerRequestNs: num(disk, 'cpuPerRequestNs', `${p}.diskBenchmark`),
+    }),
+  });
+}
+
+export interface ModelData {
+  readonly guestModels: ReadonlyMap<string, GuestModel>;
+  readonly costModel: CostModel;
+  /** Every parameter of both files with its provenance. */
+  readonly params: readonly ParamRecord[];
+}
+
+export interface CostModel {
+  readonly exitRoundTripCycles: Readonly<Record<string, number>>;
+  readonly handlerCycles: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
+  readonly hostTickHz: Readonly<Record<'bhyve' | 'kvm', number>>;
+  readonly haltWakeupNs: number;
+  readonly ipiLatencyNs: number;
+}
+
+let cached: ModelData | undefined;
+
+/** Load and validate both data files (cached per process). */
+export function loadModelData(dir: string = DATA_DIR): ModelData {
+  if (cached && dir === DATA_DIR) return cached;
+  const cost = readYaml(join(dir, 'cost-model.yaml'));
+  const guests = readYaml(join(dir, 'guest-models.yaml'));
+  const params = [
+    ...collectParams(cost).map((p) => ({ ...p, path: `cost-model.${p.path}` })),
+    ...collectParams(guests).map((p) => ({ ...p, path: `guest-models.${p.path}` })),
+  ];
+  const models = sub(guests, 'models', 'guest-models');
+  const bases = sub(guests, 'bases', 'guest-models');
+  const guestModels = new Map<string, GuestModel>();
+  for (const name of Object.keys(models)) guestModels.set(name, buildGuestModel(name, resolveModel(name, models, bases)));
+
+  const rt = sub(cost, 'exitRoundTripCycles', 'cost-model');
+  const exitRoundTripCycles: Record<string, number> = {};
+  for (const k of Object.keys(rt)) exitRoundTripCycles[k] = num(rt, k, 'cost-model.exitRoundTripCycles');
+  const hc = sub(cost, 'handlerCycles', 'cost-model');
+  const handlerCycles = { bhyve: {} as Record<string, number>, kvm: {} as Record<string, number> };
+  for (const hv of ['bhyve', 'kvm'] as const) {
+    const t = sub(hc, hv, 'cost-model.handlerCycles');
+    for (const k of Object.keys(t)) if (isParam(t[k])) handlerCycles[hv][k] = num(t, k, `cost-model.handlerCycles.${hv}`);
+  }
+  const tick = sub(cost, 'hostTickHz', 'cost-model');
+  const costModel: CostModel = Object.freeze({
+    exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
+    handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
+    hostTickHz: Object.freeze({ bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'), kvm: num(tick, 'kvm', 'cost-model.hostTickHz') }),
+    haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
+    ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
+  });
+  const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
+  if (dir === DATA_DIR) cached = data;
+  return data;
+}
+
+/**
+ * Host ns per exit slot for a CPU and hypervisor: (hardware round trip + handler) cycles at the
+ * profile's base clock. Exits without a handler figure cost the round trip only.
+ */
+export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): Float64Array {
+  const table = new Float64Array(EXIT_SLOT_COUNT);
+  const roundTrip = cost.exitRoundTripCycles[profile.microarchitecture];
+  if (roundTrip === undefined) throw new ModelDataError(`cost model has no exit round trip for microarchitecture "${profile.microarchitecture}" (CPU ${profile.id})`);
+  const handlers = cost.handlerCycles[hypervisor];
+  for (const kind of EXIT_KINDS) {
+    const cycles = roundTrip + (handlers[kind.name] ?? 0);
+    table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz);
+  }
+  return table;
+}
+
+export function hostModel(cost: CostModel, hypervisor: 'bhyve' | 'kvm'): HostModel {
+  return Object.freeze({ hostTickHz: cost.hostTickHz[hypervisor], ipiLatencyNs: cost.ipiLatencyNs, haltWakeupNs: cost.haltWakeupNs });
+}

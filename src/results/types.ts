@@ -1,0 +1,108 @@
+/**
+ * results.json, version 1 (docs/RESULTS.md). Other tools read this file: fields are only ever
+ * added within a version; renaming or removing one means version 2.
+ */
+export const RESULTS_VERSION = 1;
+
+export interface LatencyHistogram {
+  /** Upper bounds of the buckets in nanoseconds (the last bucket is +Inf and not listed). */
+  readonly boundsNs: readonly number[];
+  /** counts[i] = observations <= boundsNs[i] and > boundsNs[i-1]; counts has boundsNs.length + 1 entries. */
+  readonly counts: readonly number[];
+  readonly count: number;
+  readonly sumNs: number;
+}
+
+export interface ViolationRecord {
+  readonly check: string;
+  readonly message: string;
+  readonly guest: string;
+  readonly host: number;
+  readonly vcpu: number;
+  readonly simTimeNs: number;
+  readonly step: number;
+  readonly state: Readonly<Record<string, unknown>>;
+  /** True when the scenario lists this check under expect.violations. */
+  readonly expected: boolean;
+}
+
+export interface SourceCounts {
+  readonly raised: number;
+  readonly delivered: number;
+}
+
+export interface VariantTotals {
+  /** Simulated seconds of the longest-running host (hosts stop independently when their work is done). */
+  readonly simulatedSeconds: number;
+  /** Sum over guests of the simulated seconds each guest ran: the denominator of per-guest rates. */
+  readonly guestSeconds: number;
+  /** Sum over vCPUs of the simulated seconds each ran. */
+  readonly vcpuSeconds: number;
+  /** Exits by the manual's name, e.g. CR_ACCESS, TPR_BELOW_THRESHOLD, VMEXIT_CR8_WRITE. */
+  readonly exits: Readonly<Record<string, number>>;
+  readonly exitsTotal: number;
+  readonly cr8Accesses: number;
+  readonly cr8Reads: number;
+  readonly cr8Writes: number;
+  readonly tprMmioWrites: number;
+  readonly tprMsrWrites: number;
+  readonly interruptsRaised: number;
+  readonly interruptsInjected: number;
+  readonly interruptsDelivered: number;
+  readonly interruptsBySource: Readonly<Record<'timer' | 'device' | 'ipi', SourceCounts>>;
+  /** Simulated wall seconds the guests needed to finish each work-bound phase (mean over guests). */
+  readonly phaseSeconds: Readonly<Record<string, number>>;
+  /** Host seconds spent handling exits, by exit name. */
+  readonly hostSecondsInExits: Readonly<Record<string, number>>;
+  readonly guestCpuSeconds: number;
+  readonly interruptLatency: LatencyHistogram;
+  readonly violations: readonly ViolationRecord[];
+  readonly entryFailures: readonly Readonly<Record<string, unknown>>[];
+  readonly guests: number;
+  readonly vcpus: number;
+}
+
+export interface GuestTotals {
+  readonly guest: string;
+  readonly os: string;
+  readonly host: number;
+  readonly exits: Readonly<Record<string, number>>;
+  readonly cr8Accesses: number;
+  readonly interruptsDelivered: number;
+  readonly phaseSeconds: Readonly<Record<string, number>>;
+  readonly guestCpuSeconds: number;
+}
+
+export interface ThresholdOutcome {
+  readonly expr: string;
+  readonly metric: string;
+  readonly passed: boolean;
+  /** The value the expression was evaluated on (null when the metric had no data). */
+  readonly value: number | null;
+  readonly message?: string;
+}
+
+export interface VariantResult {
+  readonly name: string;
+  readonly params: Readonly<Record<string, string | number | boolean>>;
+  readonly host: { readonly cpu: string; readonly cores: number; readonly count: number };
+  readonly policy: string;
+  readonly tunables: Readonly<Record<string, number>>;
+  readonly totals: VariantTotals;
+  readonly perGuest?: readonly GuestTotals[];
+  readonly thresholds: readonly ThresholdOutcome[];
+}
+
+export interface RunResults {
+  readonly version: typeof RESULTS_VERSION;
+  readonly tool: { readonly name: 'vmexit-lab'; readonly version: string; readonly modelVersion: string };
+  readonly scenario: string;
+  readonly file: string;
+  readonly seed: number;
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly variants: readonly VariantResult[];
+  /** Thresholds comparing variants (ratio(...)), evaluated over the whole run. */
+  readonly crossVariantThresholds: readonly ThresholdOutcome[];
+  readonly startedAt: string;
+  readonly wallSeconds: number;
+}

@@ -1,0 +1,128 @@
+import { evaluateThresholds } from '../scenario/thresholds.js';
+import type { Scenario } from '../scenario/types.js';
+import { RESULTS_VERSION, type RunResults, type VariantResult } from '../results/types.js';
+import { loadModelData, type ModelData } from '../model/data.js';
+import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator } from './simulate.js';
+import type { TraceStep } from '../core/script/runScript.js';
+import { TOOL_VERSION, MODEL_VERSION } from '../version.js';
+
+export interface ScenarioProgress {
+  readonly variant: string;
+  readonly variantIndex: number;
+  readonly variants: number;
+  /** Simulated ns reached in the host being run. */
+  readonly simNs: number;
+  /** Simulated ns this variant can reach (duration or maxDuration). */
+  readonly limitNs: number;
+  readonly hostsDone: number;
+  readonly hostsTotal: number;
+}
+
+export interface ShardSpec {
+  /** 1-based shard number, as on the command line (`--shard 2/4`). */
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface RunScenarioOptions {
+  readonly data?: ModelData;
+  readonly shard?: ShardSpec;
+  readonly onProgress?: (p: ScenarioProgress) => void;
+  /** Polled once per simulated second per host; true stops the run (results so far are kept). */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface ScenarioRun {
+  readonly results: RunResults;
+  /** Accumulators per variant, for merging shards exactly. */
+  readonly accumulators: readonly TotalsAccumulator[];
+  /** Scripted guests' step records, per variant and guest (trace output). */
+  readonly traces: readonly { readonly variant: string; readonly guest: string; readonly steps: readonly TraceStep[] }[];
+  readonly stopped: boolean;
+}
+
+/** Hosts [start, end) of `count` hosts that shard `index` of `of` owns: contiguous, balanced, deterministic. */
+export function shardRange(count: number, shard: ShardSpec | undefined): [number, number] {
+  if (!shard) return [0, count];
+  const i = shard.index - 1;
+  return [Math.floor((count * i) / shard.count), Math.floor((count * (i + 1)) / shard.count)];
+}
+
+/**
+ * Run every variant of a scenario in this thread (the worker pool splits the same host ranges
+ * across threads; see src/pool). Pure apart from the clock read for wallSeconds.
+ */
+export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): ScenarioRun {
+  const data = options.data ?? loadModelData();
+  const started = new Date();
+  const t0 = performance.now();
+  const accumulators: TotalsAccumulator[] = [];
+  const traces: { variant: string; guest: string; steps: readonly TraceStep[] }[] = [];
+  let stopped = false;
+  const limitNs = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  scenario.variants.forEach((variant, vi) => {
+    const acc = new TotalsAccumulator();
+    accumulators.push(acc);
+    if (stopped) return;
+    const [start, end] = shardRange(variant.host.count, options.shard);
+    const ok = runHosts(scenario, variant, data, start, end, acc, {
+      onEpoch: (p) => {
+        options.onProgress?.({ variant: variant.name, variantIndex: vi, variants: scenario.variants.length, simNs: p.simNs, limitNs, hostsDone: p.hostsDone, hostsTotal: p.hostsTotal });
+        return options.shouldStop?.() === true;
+      },
+    });
+    if (!ok) stopped = true;
+    // Scripted guests are unit scenarios, not load: they belong to the first shard only.
+    if (start === 0) {
+      for (const g of variant.guests) {
+        if (g.kind === 'scripted') traces.push({ variant: variant.name, guest: g.name, steps: runScriptedGuest(variant, g, acc) });
+      }
+    }
+    options.onProgress?.({ variant: variant.name, variantIndex: vi, variants: scenario.variants.length, simNs: limitNs, limitNs, hostsDone: end - start, hostsTotal: end - start });
+  });
+  const results = assembleResults(scenario, accumulators, {
+    startedAt: started.toISOString(), wallSeconds: (performance.now() - t0) / 1000, shard: options.shard,
+  });
+  return { results, accumulators, traces, stopped };
+}
+
+/** Build results.json from per-variant accumulators (also used after merging shards). */
+export function assembleResults(
+  scenario: Scenario,
+  accumulators: readonly TotalsAccumulator[],
+  meta: { readonly startedAt: string; readonly wallSeconds: number; readonly shard?: ShardSpec },
+): RunResults {
+  const totals = scenario.variants.map((v, i) => ({ name: v.name, totals: finishTotals(accumulators[i], scenario.expectViolations) }));
+  const evaluated = evaluateThresholds(scenario, totals);
+  const variants: VariantResult[] = scenario.variants.map((v, i) => ({
+    name: v.name,
+    params: v.params,
+    host: { cpu: v.host.cpu.id, cores: v.host.cores, count: v.host.count },
+    policy: v.hypervisor.policy,
+    tunables: v.hypervisor.tunables,
+    totals: totals[i].totals,
+    thresholds: evaluated.perVariant.get(v.name) ?? [],
+  }));
+  return {
+    version: RESULTS_VERSION,
+    tool: { name: 'vmexit-lab', version: TOOL_VERSION, modelVersion: MODEL_VERSION },
+    scenario: scenario.name,
+    file: scenario.file,
+    seed: scenario.seed,
+    ...(meta.shard ? { shard: { index: meta.shard.index, count: meta.shard.count } } : {}),
+    variants,
+    crossVariantThresholds: evaluated.crossVariant,
+    startedAt: meta.startedAt,
+    wallSeconds: meta.wallSeconds,
+  };
+}
+
+/** Exit status for CI (docs/CLI.md): 0 pass, 1 threshold failed, 3 unexpected violation or failed VM entry. */
+export function exitStatusOf(results: RunResults): 0 | 1 | 3 {
+  for (const v of results.variants) {
+    if (v.totals.violations.some((x) => !x.expected)) return 3;
+    if (v.totals.entryFailures.length > 0) return 3;
+  }
+  const failed = results.variants.some((v) => v.thresholds.some((t) => !t.passed)) || results.crossVariantThresholds.some((t) => !t.passed);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,290 @@
+import { resolvePolicy } from '../core/hypervisor/policy.js';
+import { GuestCounter, HostSimulation, LATENCY_BOUNDS_NS, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { Counter, Machine } from '../core/vcpu/machine.js';
+import { runScript } from '../core/script/runScript.js';
+import type { GuestModel } from '../core/guests/model.js';
+import type { Scenario, ScenarioVariant, ScriptedGuestSpec } from '../scenario/types.js';
+import type { VariantTotals, ViolationRecord } from '../results/types.js';
+import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
+
+/**
+ * Runs one variant's hosts and adds their counts into a TotalsAccumulator. A variant is `count`
+ * identical hosts; host h gets its own random streams, so any partition of hosts over workers or
+ * shards gives the same per-host numbers, and the accumulator's integer sums make the totals equal
+ * bit for bit in any order.
+ */
+
+/** Simulated time between progress reports / cancellation checks. */
+export const EPOCH_NS = 1e9;
+
+export interface HostTask {
+  readonly variantIndex: number;
+  /** Hosts [hostStart, hostEnd) of the variant. */
+  readonly hostStart: number;
+  readonly hostEnd: number;
+}
+
+export interface Progress {
+  /** Simulated ns reached by the host being run. */
+  readonly simNs: number;
+  readonly hostsDone: number;
+  readonly hostsTotal: number;
+}
+
+export interface RunControl {
+  /** Called about once per simulated second per host. Return true to stop (cancellation). */
+  readonly onEpoch?: (progress: Progress, acc: TotalsAccumulator) => boolean | void;
+}
+
+/** Counts of one variant (or a part of it), all exact integer sums. */
+export class TotalsAccumulator {
+  readonly exits = new Float64Array(EXIT_SLOT_COUNT);
+  readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+  readonly machineCounters = new Float64Array(Counter.COUNT);
+  readonly guestCounters = new Float64Array(GuestCounter.COUNT);
+  readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
+  latencySumNs = 0;
+  latencyCount = 0;
+  /** Per phase: sum of completion ns and number of guests that completed it. */
+  readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
+  readonly phaseCount = new Float64Array(PHASE_ORDER.length);
+  maxSimNs = 0;
+  guestNs = 0;
+  vcpuNs = 0;
+  guests = 0;
+  vcpus = 0;
+  events = 0;
+  readonly violations: ViolationRecord[] = [];
+  readonly entryFailures: Record<string, unknown>[] = [];
+
+  /** Add another accumulator (shard/worker merge). Sums are exact; violations concatenated in host order by the caller. */
+  merge(o: TotalsAccumulator): void {
+    for (let i = 0; i < this.exits.length; i++) {
+      this.exits[i] += o.exits[i];
+      this.exitHostNs[i] += o.exitHostNs[i];
+    }
+    for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
+    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
+    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
+    for (let i = 0; i < this.phaseSumNs.length; i++) {
+      this.phaseSumNs[i] += o.phaseSumNs[i];
+      this.phaseCount[i] += o.phaseCount[i];
+    }
+    this.latencySumNs += o.latencySumNs;
+    this.latencyCount += o.latencyCount;
+    this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
+    this.guestNs += o.guestNs;
+    this.vcpuNs += o.vcpuNs;
+    this.guests += o.guests;
+    this.vcpus += o.vcpus;
+    this.events += o.events;
+    this.violations.push(...o.violations);
+    this.entryFailures.push(...o.entryFailures);
+  }
+
+  /** Plain JSON form (for worker messages and shard files). */
+  toJSON(): Record<string, unknown> {
+    return {
+      exits: Array.from(this.exits), exitHostNs: Array.from(this.exitHostNs), machineCounters: Array.from(this.machineCounters),
+      guestCounters: Array.from(this.guestCounters), latency: Array.from(this.latency), latencySumNs: this.latencySumNs,
+      latencyCount: this.latencyCount, phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
+      maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
+      events: this.events, violations: this.violations, entryFailures: this.entryFailures,
+    };
+  }
+
+  static fromJSON(j: Record<string, unknown>): TotalsAccumulator {
+    const a = new TotalsAccumulator();
+    const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
+    arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
+    arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
+    a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number; a.maxSimNs = j.maxSimNs as number;
+    a.guestNs = j.guestNs as number; a.vcpuNs = j.vcpuNs as number; a.guests = j.guests as number; a.vcpus = j.vcpus as number;
+    a.events = j.events as number;
+    a.violations.push(...(j.violations as ViolationRecord[]));
+    a.entryFailures.push(...(j.entryFailures as Record<string, unknown>[]));
+    return a;
+  }
+}
+
+function guestModelFor(data: ModelData, os: string): GuestModel {
+  const m = data.guestModels.get(os);
+  if (!m) throw new Error(`no guest model for ${os}`);
+  return m;
+}
+
+/** Modelled guests of one host, with global guest indices (host-major, stable across shards). */
+export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex: number): GuestInstance[] {
+  const out: GuestInstance[] = [];
+  let perHost = 0;
+  for (const g of variant.guests) if (g.kind === 'modelled') perHost += g.count;
+  let index = hostIndex * perHost;
+  for (const g of variant.guests) {
+    if (g.kind !== 'modelled') continue;
+    const model = guestModelFor(data, g.os);
+    for (let i = 0; i < g.count; i++) {
+      out.push({
+        index: index++, label: g.count > 1 ? `${g.name}#${i}` : g.name, model, vcpus: g.vcpus, x2apicOffered: g.x2apic,
+        phases: g.phases.map((p) => ({ phase: p.phase, durationNs: p.durationNs, work: p.work })),
+      });
+    }
+  }
+  return out;
+}
+
+function durationLimitNs(scenario: Scenario): number {
+  return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+}
+
+/** Simulate hosts [start, end) of a variant into `acc`. Returns false if stopped by onEpoch. */
+export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: ModelData, start: number, end: number, acc: TotalsAccumulator, control: RunControl = {}): boolean {
+  const profile = variant.host.cpu;
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const costs = exitCostTable(data.costModel, profile, traits.hypervisor);
+  const host = hostModel(data.costModel, traits.hypervisor);
+  const limit = durationLimitNs(scenario);
+  const untilComplete = scenario.duration.kind === 'until-complete';
+  for (let h = start; h < end; h++) {
+    const guests = hostGuests(variant, data, h);
+    if (guests.length === 0) continue;
+    const sim = new HostSimulation({
+      hostIndex: h, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests, exitCostNs: costs, host,
+      debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
+    });
+    let t = 0;
+    let stopped = false;
+    while (t < limit) {
+      t = Math.min(limit, t + EPOCH_NS);
+      sim.advanceTo(t);
+      if (untilComplete && sim.workDone()) break;
+      if (control.onEpoch?.({ simNs: t, hostsDone: h - start, hostsTotal: end - start }, acc) === true) {
+        stopped = true;
+        break;
+      }
+    }
+    sim.finalChecks();
+    addHost(acc, sim, guests, h, t);
+    if (stopped) return false;
+  }
+  return true;
+}
+
+function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly GuestInstance[], hostIndex: number, simNs: number): void {
+  const m = sim.machine;
+  for (let v = 0; v < sim.n; v++) {
+    for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
+      acc.exits[s] += m.exitCounts[v * EXIT_SLOT_COUNT + s];
+      acc.exitHostNs[s] += m.exitHostNs[v * EXIT_SLOT_COUNT + s];
+    }
+    for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
+  }
+  for (let i = 0; i < sim.guestCounters.length; i++) acc.guestCounters[i % GuestCounter.COUNT] += sim.guestCounters[i];
+  for (let i = 0; i < acc.latency.length; i++) acc.latency[i] += sim.latencyCounts[i];
+  acc.latencySumNs += sim.latencySumNs;
+  acc.latencyCount += sim.latencyCount;
+  for (let gi = 0; gi < guests.length; gi++) {
+    for (let p = 0; p < PHASE_ORDER.length; p++) {
+      const done = sim.phaseDoneNs[gi * PHASE_ORDER.length + p];
+      if (done >= 0) {
+        acc.phaseSumNs[p] += done;
+        acc.phaseCount[p]++;
+      }
+    }
+  }
+  acc.maxSimNs = Math.max(acc.maxSimNs, simNs);
+  acc.guestNs += simNs * guests.length;
+  acc.vcpuNs += simNs * sim.n;
+  acc.guests += guests.length;
+  acc.vcpus += sim.n;
+  acc.events += sim.events;
+  const vcpuGuest = (v: number): GuestInstance => {
+    let rest = v;
+    for (const g of guests) {
+      if (rest < g.vcpus) return g;
+      rest -= g.vcpus;
+    }
+    return guests[guests.length - 1];
+  };
+  for (const viol of m.violations) {
+    const g = vcpuGuest(viol.vcpu);
+    acc.violations.push({
+      check: viol.check, message: viol.message, guest: g.label, host: hostIndex, vcpu: viol.vcpu,
+      simTimeNs: sim.stoppedAtNs[guests.indexOf(g)] >= 0 ? sim.stoppedAtNs[guests.indexOf(g)] : simNs,
+      step: viol.step, state: { ...viol.state }, expected: false,
+    });
+  }
+  for (const f of m.entryFailures) {
+    acc.entryFailures.push({ ...f, guest: vcpuGuest(f.vcpu).label, host: hostIndex });
+  }
+}
+
+/** Scripted guests run one by one on their own machine (each is a unit scenario, not load). */
+export function runScriptedGuest(variant: ScenarioVariant, guest: ScriptedGuestSpec, acc: TotalsAccumulator): ReturnType<typeof runScript> {
+  const profile = variant.host.cpu;
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const vcpus = [];
+  for (let i = 0; i < guest.vcpus; i++) vcpus.push({ guest: 0, x2apic: guest.x2apic, apicId: i });
+  const machine = new Machine({ profile, traits, vcpus, debugChecks: true, overrides: variant.hypervisor.vmcs });
+  const steps = runScript(machine, guest.script);
+  machine.checkAllInvariants();
+  for (let v = 0; v < machine.n; v++) {
+    for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exits[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
+    for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
+  }
+  acc.guests += 1;
+  acc.vcpus += guest.vcpus;
+  for (const viol of machine.violations) {
+    acc.violations.push({ check: viol.check, message: viol.message, guest: guest.name, host: 0, vcpu: viol.vcpu, simTimeNs: 0, step: viol.step, state: { ...viol.state }, expected: false });
+  }
+  for (const f of machine.entryFailures) acc.entryFailures.push({ ...f, guest: guest.name, host: 0 });
+  return steps;
+}
+
+/** Turn an accumulator into results.json totals. */
+export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly string[]): VariantTotals {
+  const exits: Record<string, number> = {};
+  const hostSeconds: Record<string, number> = {};
+  let exitsTotal = 0;
+  for (const k of EXIT_KINDS) {
+    if (acc.exits[k.slot] > 0) {
+      exits[k.name] = acc.exits[k.slot];
+      hostSeconds[k.name] = acc.exitHostNs[k.slot] / 1e9;
+      exitsTotal += acc.exits[k.slot];
+    }
+  }
+  const phaseSeconds: Record<string, number> = {};
+  PHASE_ORDER.forEach((p, i) => {
+    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseSumNs[i] / acc.phaseCount[i] / 1e9;
+  });
+  const g = acc.guestCounters;
+  const mc = acc.machineCounters;
+  return {
+    simulatedSeconds: acc.maxSimNs / 1e9,
+    guestSeconds: acc.guestNs / 1e9,
+    vcpuSeconds: acc.vcpuNs / 1e9,
+    exits,
+    exitsTotal,
+    cr8Accesses: mc[Counter.CR8_READS] + mc[Counter.CR8_WRITES],
+    cr8Reads: mc[Counter.CR8_READS],
+    cr8Writes: mc[Counter.CR8_WRITES],
+    tprMmioWrites: mc[Counter.TPR_MMIO_WRITES],
+    tprMsrWrites: mc[Counter.TPR_MSR_WRITES],
+    interruptsRaised: mc[Counter.RAISED],
+    interruptsInjected: mc[Counter.INJECTED],
+    interruptsDelivered: mc[Counter.DELIVERED],
+    interruptsBySource: {
+      timer: { raised: g[GuestCounter.RAISED_TIMER], delivered: g[GuestCounter.DELIVERED_TIMER] },
+      device: { raised: g[GuestCounter.RAISED_DEVICE], delivered: g[GuestCounter.DELIVERED_DEVICE] },
+      ipi: { raised: g[GuestCounter.RAISED_IPI], delivered: g[GuestCounter.DELIVERED_IPI] },
+    },
+    phaseSeconds,
+    hostSecondsInExits: hostSeconds,
+    guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
+    interruptLatency: { boundsNs: LATENCY_BOUNDS_NS, counts: Array.from(acc.latency), count: acc.latencyCount, sumNs: acc.latencySumNs },
+    violations: acc.violations.map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
+    entryFailures: acc.entryFailures,
+    guests: acc.guests,
+    vcpus: acc.vcpus,
+  };
+}
