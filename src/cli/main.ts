@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { compareCommand } from './commands/compare.js';
 import { cpusCommand } from './commands/cpus.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
@@ -20,6 +21,7 @@ Commands:
   validate FILE...   check scenario files (file:line:col errors) without running them
   trace FILE         JSON Lines of every operation of a scenario's scripted guests
   list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
+  compare OLD NEW    differences between two results.json files, per variant and metric
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
 
 Run 'vmexit-lab COMMAND --help' for a command's options and examples.
@@ -37,6 +39,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'validate': return validateCommand(rest, { out: io.out, err: io.err });
     case 'trace': return traceCommand(rest, io);
     case 'list': return listCommand(rest, io);
+    case 'compare': return compareCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
     case 'start': return startCommand(rest, io);
     case undefined:

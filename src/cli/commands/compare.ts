@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { histogramQuantile } from '../../scenario/thresholds.js';
+import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
+import { ExitStatus, type CliIo } from '../io.js';
+
+export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
+
+Compare two results.json files variant by variant, like benchstat: for each metric the old value,
+the new value and the change. Simulation results have no sampling noise (same scenario and seed give
+the same counts), so every difference is real: it comes from the change between the two runs (model,
+scenario, policy or tunable).
+
+Metrics per variant: exits per guest-second by reason and in total, %cr8 accesses per guest-second,
+interrupts delivered per guest-second, interrupt latency (mean, p99), host time in exits per vCPU
+second, phase completion times, invariant violations.
+
+Options:
+  --json                 machine-readable output
+  --max-regression PCT   exit 1 if a lower-is-better metric (exits, latency, phase time, host time
+                         in exits, violations) got worse by more than PCT percent in any variant
+  -h, --help             show this help
+
+Examples:
+  vmexit-lab compare main.json branch.json
+  vmexit-lab compare --max-regression 5 baseline.json results.json
+`;
+
+export interface MetricDelta {
+  readonly variant: string;
+  readonly metric: string;
+  readonly old: number | null;
+  readonly new: number | null;
+  /** Relative change in percent (null when old is 0 or a side is missing). */
+  readonly deltaPct: number | null;
+  /** Higher values are worse for this metric. */
+  readonly lowerIsBetter: boolean;
+}
+
+function metricsOf(v: VariantResult): Map<string, { value: number; lowerIsBetter: boolean }> {
+  const m = new Map<string, { value: number; lowerIsBetter: boolean }>();
+  const t = v.totals;
+  const per = (n: number): number => (t.guestSeconds > 0 ? n / t.guestSeconds : 0);
+  m.set('exits/s (all)', { value: per(t.exitsTotal), lowerIsBetter: true });
+  for (const [name, count] of Object.entries(t.exits)) m.set(`exits/s ${name}`, { value: per(count), lowerIsBetter: true });
+  m.set('cr8 accesses/s', { value: per(t.cr8Accesses), lowerIsBetter: false });
+  m.set('interrupts delivered/s', { value: per(t.interruptsDelivered), lowerIsBetter: false });
+  if (t.interruptLatency.count > 0) {
+    m.set('irq latency mean (s)', { value: t.interruptLatency.sumNs / t.interruptLatency.count / 1e9, lowerIsBetter: true });
+    const p99 = histogramQuantile(0.99, t.interruptLatency);
+    if (p99 !== undefined) m.set('irq latency p99 (s)', { value: p99, lowerIsBetter: true });
+  }
+  const hostSeconds = Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0);
+  m.set('host time in exits / vCPU-s', { value: t.vcpuSeconds > 0 ? hostSeconds / t.vcpuSeconds : 0, lowerIsBetter: true });
+  for (const [phase, s] of Object.entries(t.phaseSeconds)) m.set(`phase ${phase} (s)`, { value: s, lowerIsBetter: true });
+  m.set('violations', { value: t.violations.length, lowerIsBetter: true });
+  return m;
+}
+
+export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
+  const out: MetricDelta[] = [];
+  const names = [...new Set([...a.variants.map((v) => v.name), ...b.variants.map((v) => v.name)])];
+  for (const name of names) {
+    const va = a.variants.find((v) => v.name === name);
+    const vb = b.variants.find((v) => v.name === name);
+    const ma = va ? metricsOf(va) : new Map();
+    const mb = vb ? metricsOf(vb) : new Map();
+    for (const metric of [...new Set([...ma.keys(), ...mb.keys()])]) {
+      const o = ma.get(metric);
+      const n = mb.get(metric);
+      const oldV = o?.value ?? (va ? 0 : null);
+      const newV = n?.value ?? (vb ? 0 : null);
+      const deltaPct = oldV !== null && newV !== null && oldV !== 0 ? ((newV - oldV) / Math.abs(oldV)) * 100 : null;
+      out.push({ variant: name, metric, old: oldV, new: newV, deltaPct, lowerIsBetter: (o ?? n)!.lowerIsBetter });
+    }
+  }
+  return out;
+}
+
+function readResults(file: string): RunResults {
+  const j = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+  if (j === null || typeof j !== 'object' || !Array.isArray(j.variants)) throw new Error(`${file}: not a vmexit-lab results.json (no variants)`);
+  if (j.version !== RESULTS_VERSION) throw new Error(`${file}: results version ${String(j.version)}, this tool reads version ${RESULTS_VERSION}`);
+  return j;
+}
+
+function num(x: number | null): string {
+  if (x === null) return '-';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1000 ? Math.round(x).toLocaleString('en-US') : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+export async function compareCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'max-regression': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    io.err(`vmexit-lab compare: ${(e as Error).message}\n\n${COMPARE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if (parsed.values.help) {
+    io.out(COMPARE_USAGE);
+    return ExitStatus.OK;
+  }
+  if (parsed.positionals.length !== 2) {
+    io.err(`vmexit-lab compare: expected OLD.json NEW.json\n\n${COMPARE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const limitText = parsed.values['max-regression'];
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && (!Number.isFinite(limit) || limit < 0)) {
+    io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0, found "${limitText}"`);
+    return ExitStatus.BAD_INPUT;
+  }
+  let a: RunResults;
+  let b: RunResults;
+  try {
+    a = readResults(parsed.positionals[0]);
+    b = readResults(parsed.positionals[1]);
+  } catch (e) {
+    io.err(`vmexit-lab compare: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const deltas = compareResults(a, b);
+  const regressions = limit === undefined ? [] : deltas.filter((d) => d.lowerIsBetter && d.old !== null && d.new !== null &&
+    (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit));
+  if (parsed.values.json) {
+    io.out(JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], deltas, regressions }, null, 2));
+  } else {
+    if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
+    const rows = deltas.filter((d) => d.old !== d.new || d.metric === 'exits/s (all)').map((d) => [
+      d.variant, d.metric, num(d.old), num(d.new), d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
+    ]);
+    const header = ['variant', 'metric', 'old', 'new', 'delta'];
+    const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    io.out([header, ...rows].map((r) => r.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ')).join('\n'));
+    const unchanged = deltas.length - rows.length;
+    if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
+    for (const r of regressions) io.out(`regression: ${r.variant} ${r.metric} ${num(r.old)} -> ${num(r.new)}`);
+  }
+  return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
+}
