@@ -15,11 +15,13 @@ export class ProgressReporter {
   update(p: ScenarioProgress): void {
     const now = performance.now();
     const elapsed = (now - this.started) / 1000;
-    const variantFraction = p.hostsTotal === 0 ? 1 : (p.hostsDone + Math.min(1, p.simNs / p.limitNs)) / p.hostsTotal;
+    // Hosts run in lockstep: simulated time is the progress; with until-complete, hosts that finish
+    // early count as done (the limit is only a cap, so this under-estimates until the end).
+    const variantFraction = Math.max(p.hostsTotal === 0 ? 1 : p.hostsDone / p.hostsTotal, Math.min(1, p.simNs / p.limitNs));
     const fraction = Math.min(1, (p.variantIndex + variantFraction) / p.variants);
     const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : NaN;
     const text = `${this.label} [${p.variantIndex + 1}/${p.variants}] ${p.variant}: sim ${(p.simNs / 1e9).toFixed(0)}s` +
-      `${p.hostsTotal > 1 ? `, host ${Math.min(p.hostsDone + 1, p.hostsTotal)}/${p.hostsTotal}` : ''}, elapsed ${elapsed.toFixed(1)}s` +
+      `${p.hostsTotal > 1 ? `, ${p.hostsDone}/${p.hostsTotal} hosts done` : ''}, elapsed ${elapsed.toFixed(1)}s` +
       `${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)}s` : ''}`;
     if (this.io.interactive) {
       const width = 24;

@@ -33,8 +33,12 @@ export interface Progress {
 }
 
 export interface RunControl {
-  /** Called about once per simulated second per host. Return true to stop (cancellation). */
-  readonly onEpoch?: (progress: Progress, acc: TotalsAccumulator) => boolean | void;
+  /**
+   * Called once per simulated second (all running hosts have reached `simNs`). `snapshot()` returns
+   * the totals so far: finished hosts plus the running hosts' current counts (absolute, so a reader
+   * that keeps the latest snapshot never counts anything twice). Return true to stop.
+   */
+  readonly onEpoch?: (progress: Progress, snapshot: () => TotalsAccumulator) => boolean | void;
 }
 
 /** Counts of one variant (or a part of it), all exact integer sums. */
@@ -57,6 +61,12 @@ export class TotalsAccumulator {
   events = 0;
   readonly violations: ViolationRecord[] = [];
   readonly entryFailures: Record<string, unknown>[] = [];
+
+  clone(): TotalsAccumulator {
+    const c = new TotalsAccumulator();
+    c.merge(this);
+    return c;
+  }
 
   /** Add another accumulator (shard/worker merge). Sums are exact; violations concatenated in host order by the caller. */
   merge(o: TotalsAccumulator): void {
@@ -137,7 +147,12 @@ function durationLimitNs(scenario: Scenario): number {
   return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
 }
 
-/** Simulate hosts [start, end) of a variant into `acc`. Returns false if stopped by onEpoch. */
+/**
+ * Simulate hosts [start, end) of a variant into `acc`, all of them in lockstep one simulated second
+ * at a time (so live metrics move together; a host's numbers do not depend on which others run
+ * beside it). With `until-complete` each host stops at the first epoch after its own work is done.
+ * Returns false if stopped by onEpoch.
+ */
 export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: ModelData, start: number, end: number, acc: TotalsAccumulator, control: RunControl = {}): boolean {
   const profile = variant.host.cpu;
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
@@ -145,6 +160,7 @@ export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: Mod
   const host = hostModel(data.costModel, traits.hypervisor);
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
+  const running: { sim: HostSimulation; guests: GuestInstance[]; host: number }[] = [];
   for (let h = start; h < end; h++) {
     const guests = hostGuests(variant, data, h);
     if (guests.length === 0) continue;
@@ -152,22 +168,40 @@ export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: Mod
       hostIndex: h, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests, exitCostNs: costs, host,
       debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
     });
-    let t = 0;
-    let stopped = false;
-    while (t < limit) {
-      t = Math.min(limit, t + EPOCH_NS);
-      sim.advanceTo(t);
-      if (untilComplete && sim.workDone()) break;
-      if (control.onEpoch?.({ simNs: t, hostsDone: h - start, hostsTotal: end - start }, acc) === true) {
+    running.push({ sim, guests, host: h });
+  }
+  const total = running.length;
+  let t = 0;
+  let stopped = false;
+  const finish = (r: (typeof running)[number], at: number): void => {
+    r.sim.finalChecks();
+    addHost(acc, r.sim, r.guests, r.host, at);
+  };
+  while (running.length > 0 && t < limit) {
+    t = Math.min(limit, t + EPOCH_NS);
+    for (let i = 0; i < running.length; i++) {
+      const r = running[i];
+      r.sim.advanceTo(t);
+      if (untilComplete && r.sim.workDone()) {
+        finish(r, t);
+        running.splice(i, 1);
+        i--;
+      }
+    }
+    if (control.onEpoch) {
+      const snapshot = (): TotalsAccumulator => {
+        const s = acc.clone();
+        for (const r of running) addHost(s, r.sim, r.guests, r.host, t);
+        return s;
+      };
+      if (control.onEpoch({ simNs: t, hostsDone: total - running.length, hostsTotal: total }, snapshot) === true) {
         stopped = true;
         break;
       }
     }
-    sim.finalChecks();
-    addHost(acc, sim, guests, h, t);
-    if (stopped) return false;
   }
-  return true;
+  for (const r of running) finish(r, t);
+  return !stopped;
 }
 
 function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly GuestInstance[], hostIndex: number, simNs: number): void {
@@ -175,10 +209,10 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   for (let v = 0; v < sim.n; v++) {
     for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
       acc.exits[s] += m.exitCounts[v * EXIT_SLOT_COUNT + s];
-      acc.exitHostNs[s] += m.exitHostNs[v * EXIT_SLOT_COUNT + s];
     }
     for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
+  for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exitHostNs[s] += m.exitHostNs[s];
   for (let i = 0; i < sim.guestCounters.length; i++) acc.guestCounters[i % GuestCounter.COUNT] += sim.guestCounters[i];
   for (let i = 0; i < acc.latency.length; i++) acc.latency[i] += sim.latencyCounts[i];
   acc.latencySumNs += sim.latencySumNs;

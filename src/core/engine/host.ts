@@ -66,6 +66,54 @@ const WORKER_NONE = 2;
 
 const INF = Infinity;
 
+// Per-vCPU and per-guest state lives in a few strided typed arrays (one allocation each per host):
+// field offsets within a stride.
+const V_T = 0;
+const V_DEBT = 1;
+const V_CARRY = 2;
+const V_COST_PER_ACCESS = 3;
+const V_NEXT_TIMER = 4;
+const V_NEXT_HOST_TICK = 5;
+const V_BURST_END = 6;
+const V_RAISED_END = 7;
+const V_RAISED_LEFT = 8;
+const V_ISR_END = 9;
+const V_ISR_START = 10;
+const V_IPI_AT = 11;
+const V_NOTIFY_AT = 12;
+const V_BG_DONE_AT = 13;
+const V_WORK_LEFT = 14;
+const V_BG_IO_AT = 15;
+const V_BG_IPI_AT = 16;
+const V_ARRIVAL = 17; // Source.COUNT slots
+const VF = 20;
+const VI_GUEST_OF = 0;
+const VI_LOCAL = 1;
+const VI_ISR_VECTOR = 2;
+const VI_IPI_VECTOR = 3;
+const VI = 4;
+const V8_MODE = 0;
+const V8_BUSY = 1;
+const V8_ISR_PREV_CR8 = 2;
+const V8_BUILD_ACTIVE = 3;
+const V8 = 4;
+const G_PHASE_START = 0;
+const G_PHASE_END = 1;
+const G_CHUNK_LEFT = 2;
+const G_STEPS_LEFT = 3;
+const G_IO_DONE_AT = 4;
+const G_BYTES_LEFT = 5;
+const GF = 6;
+const GI_FIRST_VCPU = 0;
+const GI_PHASE_IDX = 1;
+const GI_IO_TARGET = 2;
+const GI_IO_ISR_VCPU = 3;
+const GI_IO_SEQ = 4;
+const GI = 5;
+const G8_WORKER_STATE = 0;
+const G8_X2APIC_MODE = 1;
+const G8 = 2;
+
 /** Per-guest results counters (Float64Array columns; all integers, so sums are exact in any order). */
 export const GuestCounter = {
   GUEST_CPU_NS: 0,
@@ -87,53 +135,24 @@ export class HostSimulation {
   private readonly heap: EventHeap;
   private readonly guests: readonly GuestInstance[];
 
-  // per vCPU
-  private readonly guestOf: Int32Array;
-  private readonly local: Int32Array;
-  private readonly mode: Int8Array;
-  private readonly busy: Int8Array;
-  private readonly t: Float64Array;
-  private readonly debt: Float64Array;
-  private readonly carry: Float64Array;
-  private readonly costPerAccess: Float64Array;
-  private readonly nextTimer: Float64Array;
-  private readonly nextHostTick: Float64Array;
-  private readonly burstEnd: Float64Array;
-  private readonly raisedEnd: Float64Array;
-  private readonly raisedLeft: Float64Array;
-  private readonly isrEnd: Float64Array;
-  private readonly isrVector: Int32Array;
-  private readonly isrStart: Float64Array;
-  private readonly isrPrevCr8: Int8Array;
+  /** Per-vCPU numbers (times in ns, debts, carries), stride VF. */
+  private readonly vf: Float64Array;
+  /** Per-vCPU integers, stride VI. */
+  private readonly vi: Int32Array;
+  /** Per-vCPU small flags, stride V8. */
+  private readonly v8: Int8Array;
   /** General IPI in flight to this vCPU (coalesced: the IRR would merge them anyway). */
-  private readonly ipiAt: Float64Array;
-  private readonly ipiVector: Int32Array;
   /** I/O-completion notification (DPC/APC or reschedule IPI) in flight to this vCPU. */
-  private readonly notifyAt: Float64Array;
   /** Completion of a background I/O this vCPU issued. */
-  private readonly bgDoneAt: Float64Array;
-  private readonly arrival: Float64Array;
-  private readonly workLeft: Float64Array;
   /** 1 while this vCPU still owes its share of a build phase (workLeft may reach 0 between events). */
-  private readonly buildActive: Int8Array;
-  private readonly bgIoAt: Float64Array;
-  private readonly bgIpiAt: Float64Array;
 
-  // per guest
-  private readonly firstVcpu: Int32Array;
-  private readonly phaseIdx: Int32Array;
-  private readonly phaseStart: Float64Array;
-  private readonly phaseEnd: Float64Array;
-  private readonly workerState: Int8Array;
-  private readonly chunkLeft: Float64Array;
-  private readonly stepsLeft: Float64Array;
-  private readonly ioDoneAt: Float64Array;
-  private readonly ioTarget: Int32Array;
+  /** Per-guest numbers, stride GF. */
+  private readonly gf: Float64Array;
+  /** Per-guest integers, stride GI. */
+  private readonly gi32: Int32Array;
+  /** Per-guest small flags, stride G8. */
+  private readonly g8: Int8Array;
   /** vCPU whose next device ISR serves the phase I/O (-1 none). */
-  private readonly ioIsrVcpu: Int32Array;
-  private readonly ioSeq: Int32Array;
-  private readonly bytesLeft: Float64Array;
-  private readonly x2apicMode: Int8Array;
   /** Per guest x phase: completion time ns (-1 = not completed), in PHASE_ORDER columns. */
   readonly phaseDoneNs: Float64Array;
   readonly guestCounters: Float64Array;
@@ -157,15 +176,32 @@ export class HostSimulation {
     for (const g of config.guests) n += g.vcpus;
     this.n = n;
     const g = config.guests.length;
-    this.firstVcpu = new Int32Array(g);
-    this.x2apicMode = new Int8Array(g);
+    this.vf = new Float64Array(n * VF);
+    this.vi = new Int32Array(n * VI);
+    this.v8 = new Int8Array(n * V8);
+    this.gf = new Float64Array(g * GF);
+    this.gi32 = new Int32Array(g * GI);
+    this.g8 = new Int8Array(g * G8);
+    for (let v = 0; v < n; v++) {
+      for (const f of [V_NEXT_TIMER, V_NEXT_HOST_TICK, V_BURST_END, V_RAISED_END, V_ISR_END, V_IPI_AT, V_NOTIFY_AT, V_BG_DONE_AT, V_BG_IO_AT, V_BG_IPI_AT]) this.vf[v * VF + f] = INF;
+      for (let s = 0; s < Source.COUNT; s++) this.vf[v * VF + V_ARRIVAL + s] = -1;
+      this.vi[v * VI + VI_ISR_VECTOR] = -1;
+      this.vi[v * VI + VI_IPI_VECTOR] = -1;
+    }
+    for (let i = 0; i < g; i++) {
+      this.gf[i * GF + G_PHASE_END] = INF;
+      this.gf[i * GF + G_IO_DONE_AT] = INF;
+      this.gi32[i * GI + GI_IO_TARGET] = -1;
+      this.gi32[i * GI + GI_IO_ISR_VCPU] = -1;
+      this.g8[i * G8 + G8_WORKER_STATE] = WORKER_NONE;
+    }
     const vcpuSetups = [];
     let v = 0;
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];
-      this.firstVcpu[gi] = v;
+      this.gi32[gi * GI + GI_FIRST_VCPU] = v;
       const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
-      this.x2apicMode[gi] = x2 ? 1 : 0;
+      this.g8[gi * G8 + G8_X2APIC_MODE] = x2 ? 1 : 0;
       for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l });
       v += guest.vcpus;
     }
@@ -174,43 +210,6 @@ export class HostSimulation {
     this.machine.deferIpis = true;
     this.rng = new RandomStreams(n);
     this.heap = new EventHeap(n);
-    this.guestOf = new Int32Array(n);
-    this.local = new Int32Array(n);
-    this.mode = new Int8Array(n);
-    this.busy = new Int8Array(n);
-    this.t = new Float64Array(n);
-    this.debt = new Float64Array(n);
-    this.carry = new Float64Array(n);
-    this.costPerAccess = new Float64Array(n);
-    this.nextTimer = new Float64Array(n).fill(INF);
-    this.nextHostTick = new Float64Array(n).fill(INF);
-    this.burstEnd = new Float64Array(n).fill(INF);
-    this.raisedEnd = new Float64Array(n).fill(INF);
-    this.raisedLeft = new Float64Array(n);
-    this.isrEnd = new Float64Array(n).fill(INF);
-    this.isrVector = new Int32Array(n).fill(-1);
-    this.isrStart = new Float64Array(n);
-    this.isrPrevCr8 = new Int8Array(n);
-    this.ipiAt = new Float64Array(n).fill(INF);
-    this.ipiVector = new Int32Array(n).fill(-1);
-    this.notifyAt = new Float64Array(n).fill(INF);
-    this.bgDoneAt = new Float64Array(n).fill(INF);
-    this.arrival = new Float64Array(n * Source.COUNT).fill(-1);
-    this.workLeft = new Float64Array(n);
-    this.buildActive = new Int8Array(n);
-    this.bgIoAt = new Float64Array(n).fill(INF);
-    this.bgIpiAt = new Float64Array(n).fill(INF);
-    this.phaseIdx = new Int32Array(g);
-    this.phaseStart = new Float64Array(g);
-    this.phaseEnd = new Float64Array(g).fill(INF);
-    this.workerState = new Int8Array(g).fill(WORKER_NONE);
-    this.chunkLeft = new Float64Array(g);
-    this.stepsLeft = new Float64Array(g);
-    this.ioDoneAt = new Float64Array(g).fill(INF);
-    this.ioTarget = new Int32Array(g).fill(-1);
-    this.ioIsrVcpu = new Int32Array(g).fill(-1);
-    this.ioSeq = new Int32Array(g);
-    this.bytesLeft = new Float64Array(g);
     this.phaseDoneNs = new Float64Array(g * PHASE_ORDER.length).fill(-1);
     this.guestCounters = new Float64Array(g * GuestCounter.COUNT);
     this.latencyCounts = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
@@ -219,9 +218,9 @@ export class HostSimulation {
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];
       for (let l = 0; l < guest.vcpus; l++) {
-        const vi = this.firstVcpu[gi] + l;
-        this.guestOf[vi] = gi;
-        this.local[vi] = l;
+        const vi = this.gi32[gi * GI + GI_FIRST_VCPU] + l;
+        this.vi[vi * VI + VI_GUEST_OF] = gi;
+        this.vi[vi * VI + VI_LOCAL] = l;
         this.rng.seed(vi, deriveSeed(config.seed, config.hostIndex, guest.index, l));
       }
     }
@@ -251,7 +250,7 @@ export class HostSimulation {
     for (let gi = 0; gi < this.guests.length; gi++) {
       if (this.stoppedAtNs[gi] >= 0) continue;
       const phases = this.guests[gi].phases;
-      for (let p = this.phaseIdx[gi]; p < phases.length; p++) {
+      for (let p = this.gi32[gi * GI + GI_PHASE_IDX]; p < phases.length; p++) {
         if (phases[p].work !== undefined) return false;
       }
     }
@@ -272,41 +271,41 @@ export class HostSimulation {
 
   private behaviour(gi: number): PhaseBehaviour {
     const guest = this.guests[gi];
-    const idx = this.phaseIdx[gi];
+    const idx = this.gi32[gi * GI + GI_PHASE_IDX];
     const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
     return guest.model.phases[kind];
   }
 
   private startPhase(gi: number, idx: number): void {
     const guest = this.guests[gi];
-    this.phaseIdx[gi] = idx;
-    this.phaseStart[gi] = this.now;
-    this.phaseEnd[gi] = INF;
-    this.workerState[gi] = WORKER_NONE;
-    const first = this.firstVcpu[gi];
+    this.gi32[gi * GI + GI_PHASE_IDX] = idx;
+    this.gf[gi * GF + G_PHASE_START] = this.now;
+    this.gf[gi * GF + G_PHASE_END] = INF;
+    this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_NONE;
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     if (idx >= guest.phases.length) {
       this.setupBursts(gi);
       return;
     }
     const plan = guest.phases[idx];
-    if (plan.durationNs !== undefined) this.phaseEnd[gi] = this.now + plan.durationNs;
+    if (plan.durationNs !== undefined) this.gf[gi * GF + G_PHASE_END] = this.now + plan.durationNs;
     if (plan.work !== undefined) {
       if (plan.phase === 'build') {
         for (let l = 0; l < guest.vcpus; l++) {
-          this.workLeft[first + l] = Math.round(plan.work / guest.vcpus);
-          this.buildActive[first + l] = 1;
+          this.vf[(first + l) * VF + V_WORK_LEFT] = Math.round(plan.work / guest.vcpus);
+          this.v8[(first + l) * V8 + V8_BUILD_ACTIVE] = 1;
         }
       } else if (plan.phase === 'install') {
         const m = guest.model.install;
-        this.stepsLeft[gi] = m.steps;
-        this.chunkLeft[gi] = Math.round(plan.work / m.steps);
-        this.workerState[gi] = WORKER_CPU;
+        this.gf[gi * GF + G_STEPS_LEFT] = m.steps;
+        this.gf[gi * GF + G_CHUNK_LEFT] = Math.round(plan.work / m.steps);
+        this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_CPU;
       } else if (plan.phase === 'disk-benchmark') {
         const d = guest.model.diskBenchmark;
-        this.bytesLeft[gi] = plan.work;
-        this.stepsLeft[gi] = Math.ceil(plan.work / d.requestBytes);
-        this.chunkLeft[gi] = d.cpuPerRequestNs;
-        this.workerState[gi] = WORKER_CPU;
+        this.gf[gi * GF + G_BYTES_LEFT] = plan.work;
+        this.gf[gi * GF + G_STEPS_LEFT] = Math.ceil(plan.work / d.requestBytes);
+        this.gf[gi * GF + G_CHUNK_LEFT] = d.cpuPerRequestNs;
+        this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_CPU;
       }
     }
     this.setupBursts(gi);
@@ -315,16 +314,16 @@ export class HostSimulation {
   private setupBursts(gi: number): void {
     const guest = this.guests[gi];
     const b = this.behaviour(gi);
-    const first = this.firstVcpu[gi];
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     for (let l = 0; l < guest.vcpus; l++) {
       const v = first + l;
       if (this.isAlwaysBusy(gi, v)) {
-        this.burstEnd[v] = INF;
-        if (this.mode[v] === MODE_HALT) this.wake(v);
-        this.busy[v] = 1;
-      } else if (this.burstEnd[v] === INF || this.busy[v] === 0) {
-        this.busy[v] = 1;
-        this.burstEnd[v] = this.now + this.rng.exponentialNs(v, b.burstNs);
+        this.vf[v * VF + V_BURST_END] = INF;
+        if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.wake(v);
+        this.v8[v * V8 + V8_BUSY] = 1;
+      } else if (this.vf[v * VF + V_BURST_END] === INF || this.v8[v * V8 + V8_BUSY] === 0) {
+        this.v8[v * V8 + V8_BUSY] = 1;
+        this.vf[v * VF + V_BURST_END] = this.now + this.rng.exponentialNs(v, b.burstNs);
       }
       this.scheduleBackground(v, b);
       this.scheduleTimer(v);
@@ -334,51 +333,51 @@ export class HostSimulation {
 
   /** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
   private isAlwaysBusy(gi: number, v: number): boolean {
-    const idx = this.phaseIdx[gi];
+    const idx = this.gi32[gi * GI + GI_PHASE_IDX];
     const guest = this.guests[gi];
     if (idx >= guest.phases.length) return false;
     const plan = guest.phases[idx];
     if (plan.work === undefined) return false;
-    if (plan.phase === 'build') return this.buildActive[v] === 1;
-    return v === this.firstVcpu[gi] && this.workerState[gi] === WORKER_CPU;
+    if (plan.phase === 'build') return this.v8[v * V8 + V8_BUILD_ACTIVE] === 1;
+    return v === this.gi32[gi * GI + GI_FIRST_VCPU] && this.g8[gi * G8 + G8_WORKER_STATE] === WORKER_CPU;
   }
 
   private completePhase(gi: number, at: number): void {
     const guest = this.guests[gi];
-    const idx = this.phaseIdx[gi];
+    const idx = this.gi32[gi * GI + GI_PHASE_IDX];
     const kind = guest.phases[idx].phase;
     const col = PHASE_ORDER.indexOf(kind);
-    if (guest.phases[idx].work !== undefined) this.phaseDoneNs[gi * PHASE_ORDER.length + col] = at - this.phaseStart[gi];
+    if (guest.phases[idx].work !== undefined) this.phaseDoneNs[gi * PHASE_ORDER.length + col] = at - this.gf[gi * GF + G_PHASE_START];
     this.startPhase(gi, idx + 1);
   }
 
   // ---------------------------------------------------------------- scheduling
 
   private scheduleBackground(v: number, b: PhaseBehaviour): void {
-    this.bgIoAt[v] = b.ioPerBusySecond > 0 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
-    this.bgIpiAt[v] = b.ipiPerBusySecond > 0 && this.guests[this.guestOf[v]].vcpus > 1 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IO_AT] = b.ioPerBusySecond > 0 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IPI_AT] = b.ipiPerBusySecond > 0 && this.guests[this.vi[v * VI + VI_GUEST_OF]].vcpus > 1 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
   }
 
   private scheduleTimer(v: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const timer = this.guests[gi].model.timer;
     if (timer.hz <= 0) {
-      this.nextTimer[v] = INF;
+      this.vf[v * VF + V_NEXT_TIMER] = INF;
       return;
     }
-    if (this.nextTimer[v] !== INF) return;
+    if (this.vf[v * VF + V_NEXT_TIMER] !== INF) return;
     const period = Math.round(1e9 / timer.hz);
     // Phase-stagger vCPU timers deterministically (each vCPU's LAPIC timer was armed at a different moment).
-    this.nextTimer[v] = this.now + 1 + this.rng.below(v, period);
+    this.vf[v * VF + V_NEXT_TIMER] = this.now + 1 + this.rng.below(v, period);
   }
 
   private timerActive(v: number): boolean {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const timer = this.guests[gi].model.timer;
     if (timer.hz <= 0) return false;
-    if (this.mode[v] !== MODE_HALT) return true;
+    if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) return true;
     if (!timer.tickless) return true;
-    return timer.clockOwnerTicksWhenIdle && this.local[v] === 0;
+    return timer.clockOwnerTicksWhenIdle && this.vi[v * VI + VI_LOCAL] === 0;
   }
 
   private hostTickPeriod(): number {
@@ -390,36 +389,36 @@ export class HostSimulation {
       this.heap.remove(v);
       return;
     }
-    const gi = this.guestOf[v];
-    let k = this.isrEnd[v];
-    if (this.raisedEnd[v] < k) k = this.raisedEnd[v];
-    if (this.ipiAt[v] < k) k = this.ipiAt[v];
-    if (this.notifyAt[v] < k) k = this.notifyAt[v];
-    if (this.bgDoneAt[v] < k) k = this.bgDoneAt[v];
-    if (this.ioTarget[gi] === v && this.ioDoneAt[gi] < k) k = this.ioDoneAt[gi];
-    if (this.timerActive(v) && this.nextTimer[v] < k) k = this.nextTimer[v];
-    if (this.mode[v] !== MODE_HALT) {
-      if (this.nextHostTick[v] === INF) this.nextHostTick[v] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-      if (this.nextHostTick[v] < k) k = this.nextHostTick[v];
-      if (this.bgIoAt[v] < k) k = this.bgIoAt[v];
-      if (this.bgIpiAt[v] < k) k = this.bgIpiAt[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    let k = this.vf[v * VF + V_ISR_END];
+    if (this.vf[v * VF + V_RAISED_END] < k) k = this.vf[v * VF + V_RAISED_END];
+    if (this.vf[v * VF + V_IPI_AT] < k) k = this.vf[v * VF + V_IPI_AT];
+    if (this.vf[v * VF + V_NOTIFY_AT] < k) k = this.vf[v * VF + V_NOTIFY_AT];
+    if (this.vf[v * VF + V_BG_DONE_AT] < k) k = this.vf[v * VF + V_BG_DONE_AT];
+    if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] < k) k = this.gf[gi * GF + G_IO_DONE_AT];
+    if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] < k) k = this.vf[v * VF + V_NEXT_TIMER];
+    if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
+      if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF) this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
+      if (this.vf[v * VF + V_NEXT_HOST_TICK] < k) k = this.vf[v * VF + V_NEXT_HOST_TICK];
+      if (this.vf[v * VF + V_BG_IO_AT] < k) k = this.vf[v * VF + V_BG_IO_AT];
+      if (this.vf[v * VF + V_BG_IPI_AT] < k) k = this.vf[v * VF + V_BG_IPI_AT];
     }
-    if (this.burstEnd[v] < k) k = this.burstEnd[v];
-    if (this.local[v] === 0 && this.phaseEnd[gi] < k) k = this.phaseEnd[gi];
+    if (this.vf[v * VF + V_BURST_END] < k) k = this.vf[v * VF + V_BURST_END];
+    if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] < k) k = this.gf[gi * GF + G_PHASE_END];
     const chunk = this.chunkEndTime(v);
     if (chunk < k) k = chunk;
     const work = this.buildEndTime(v);
     if (work < k) k = work;
     if (k === INF) this.heap.remove(v);
-    else this.heap.set(v, Math.max(k, this.t[v]));
+    else this.heap.set(v, Math.max(k, this.vf[v * VF + V_T]));
   }
 
   /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
   private progressRate(v: number): number {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const model = this.guests[gi].model;
     const x = model.usesCr8 ? this.behaviour(gi).cr8PerBusySecond / 1e9 : 0;
-    return this.share() / (1 + x * this.costPerAccess[v]);
+    return this.share() / (1 + x * this.vf[v * VF + V_COST_PER_ACCESS]);
   }
 
   private share(): number {
@@ -428,62 +427,62 @@ export class HostSimulation {
   }
 
   private chunkEndTime(v: number): number {
-    const gi = this.guestOf[v];
-    if (v !== this.firstVcpu[gi] || this.workerState[gi] !== WORKER_CPU || this.mode[v] !== MODE_RUN || this.raisedEnd[v] !== INF) return INF;
-    return this.t[v] + this.debt[v] + Math.ceil(this.chunkLeft[gi] / this.progressRate(v));
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    if (v !== this.gi32[gi * GI + GI_FIRST_VCPU] || this.g8[gi * G8 + G8_WORKER_STATE] !== WORKER_CPU || this.v8[v * V8 + V8_MODE] !== MODE_RUN || this.vf[v * VF + V_RAISED_END] !== INF) return INF;
+    return this.vf[v * VF + V_T] + this.vf[v * VF + V_DEBT] + Math.ceil(this.gf[gi * GF + G_CHUNK_LEFT] / this.progressRate(v));
   }
 
   private buildEndTime(v: number): number {
-    if (this.buildActive[v] === 0 || this.mode[v] !== MODE_RUN || this.raisedEnd[v] !== INF) return INF;
-    return this.t[v] + this.debt[v] + Math.max(0, Math.ceil(this.workLeft[v] / this.progressRate(v)));
+    if (this.v8[v * V8 + V8_BUILD_ACTIVE] === 0 || this.v8[v * V8 + V8_MODE] !== MODE_RUN || this.vf[v * VF + V_RAISED_END] !== INF) return INF;
+    return this.vf[v * VF + V_T] + this.vf[v * VF + V_DEBT] + Math.max(0, Math.ceil(this.vf[v * VF + V_WORK_LEFT] / this.progressRate(v)));
   }
 
   // ---------------------------------------------------------------- progress
 
   /** Bring vCPU `v` forward to `time`: guest progress, CR8 traffic, exit debt. */
   private advance(v: number, time: number): void {
-    const from = this.t[v];
+    const from = this.vf[v * VF + V_T];
     if (time <= from) return;
-    this.t[v] = time;
+    this.vf[v * VF + V_T] = time;
     const m = this.machine;
-    this.debt[v] += m.vcpuHostNs[v];
+    this.vf[v * VF + V_DEBT] += m.vcpuHostNs[v];
     m.vcpuHostNs[v] = 0;
     if (m.isStopped(v)) return;
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     let wall = time - from;
-    if (this.mode[v] === MODE_HALT) {
-      this.debt[v] = Math.max(0, this.debt[v] - wall);
+    if (this.v8[v * V8 + V8_MODE] === MODE_HALT) {
+      this.vf[v * VF + V_DEBT] = Math.max(0, this.vf[v * VF + V_DEBT] - wall);
       return;
     }
     wall *= this.share();
-    const pay = Math.min(this.debt[v], wall);
-    this.debt[v] -= pay;
+    const pay = Math.min(this.vf[v * VF + V_DEBT], wall);
+    this.vf[v * VF + V_DEBT] -= pay;
     wall -= pay;
     if (wall <= 0) return;
     const model = this.guests[gi].model;
     let guestNs = wall;
-    if (this.mode[v] === MODE_RUN && this.raisedEnd[v] === INF && model.usesCr8) {
+    if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && model.usesCr8) {
       const x = this.behaviour(gi).cr8PerBusySecond / 1e9;
-      guestNs = wall / (1 + x * this.costPerAccess[v]);
-      const accesses = x * guestNs + this.carry[v];
+      guestNs = wall / (1 + x * this.vf[v * VF + V_COST_PER_ACCESS]);
+      const accesses = x * guestNs + this.vf[v * VF + V_CARRY];
       const pairs = Math.floor(accesses / 3);
-      this.carry[v] = accesses - pairs * 3;
+      this.vf[v * VF + V_CARRY] = accesses - pairs * 3;
       if (pairs > 0) {
         const before = m.vcpuHostNs[v];
         m.cr8Pairs(v, pairs, model.raisedCr8, 0);
         const spent = m.vcpuHostNs[v] - before;
         m.vcpuHostNs[v] = before;
         const predicted = wall - guestNs;
-        this.costPerAccess[v] = spent / (3 * pairs);
-        this.debt[v] += spent - predicted;
+        this.vf[v * VF + V_COST_PER_ACCESS] = spent / (3 * pairs);
+        this.vf[v * VF + V_DEBT] += spent - predicted;
         this.drainDeliveries(time);
       }
     }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
-    if (this.mode[v] === MODE_RUN && this.raisedEnd[v] === INF) {
-      if (v === this.firstVcpu[gi] && this.workerState[gi] === WORKER_CPU) this.chunkLeft[gi] -= guestNs;
-      if (this.buildActive[v] === 1) this.workLeft[v] = Math.max(0, this.workLeft[v] - guestNs);
+    if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF) {
+      if (v === this.gi32[gi * GI + GI_FIRST_VCPU] && this.g8[gi * G8 + G8_WORKER_STATE] === WORKER_CPU) this.gf[gi * GF + G_CHUNK_LEFT] -= guestNs;
+      if (this.v8[v * V8 + V8_BUILD_ACTIVE] === 1) this.vf[v * VF + V_WORK_LEFT] = Math.max(0, this.vf[v * VF + V_WORK_LEFT] - guestNs);
     }
   }
 
@@ -495,27 +494,27 @@ export class HostSimulation {
     m.beginStep(this.stepNo);
     this.deliveredSeen = 0;
     this.advance(v, time);
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     if (m.isStopped(v)) {
       this.noteStops(time);
       this.reschedule(v);
       return;
     }
-    if (this.isrEnd[v] <= time) this.endIsr(v, time);
-    else if (this.raisedEnd[v] <= time) this.lowerIrql(v, time);
-    else if (this.notifyAt[v] <= time) this.notifyArrives(v, time);
-    else if (this.ipiAt[v] <= time) this.ipiArrives(v, time);
-    else if (this.bgDoneAt[v] <= time) this.backgroundIoDone(v, time);
-    else if (this.ioTarget[gi] === v && this.ioDoneAt[gi] <= time) this.ioCompletes(gi, v, time);
-    else if (this.timerActive(v) && this.nextTimer[v] <= time) this.timerFires(v, time);
-    else if (this.mode[v] !== MODE_HALT && this.nextHostTick[v] <= time) this.hostTick(v, time);
-    else if (this.mode[v] !== MODE_HALT && this.bgIoAt[v] <= time) this.backgroundIo(v, time);
-    else if (this.mode[v] !== MODE_HALT && this.bgIpiAt[v] <= time) this.backgroundIpi(v, time);
-    else if (this.local[v] === 0 && this.phaseEnd[gi] <= time) this.completePhase(gi, time);
+    if (this.vf[v * VF + V_ISR_END] <= time) this.endIsr(v, time);
+    else if (this.vf[v * VF + V_RAISED_END] <= time) this.lowerIrql(v, time);
+    else if (this.vf[v * VF + V_NOTIFY_AT] <= time) this.notifyArrives(v, time);
+    else if (this.vf[v * VF + V_IPI_AT] <= time) this.ipiArrives(v, time);
+    else if (this.vf[v * VF + V_BG_DONE_AT] <= time) this.backgroundIoDone(v, time);
+    else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time) this.ioCompletes(gi, v, time);
+    else if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] <= time) this.timerFires(v, time);
+    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_NEXT_HOST_TICK] <= time) this.hostTick(v, time);
+    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time) this.backgroundIo(v, time);
+    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time) this.backgroundIpi(v, time);
+    else if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] <= time) this.completePhase(gi, time);
     else if (this.chunkEndTime(v) <= time) this.chunkDone(gi, v, time);
     else if (this.buildEndTime(v) <= time) this.buildShareDone(v, time);
-    else if (this.burstEnd[v] <= time) this.burstBoundary(v, time);
-    else if (this.timerActive(v) === false && this.nextTimer[v] <= time) this.nextTimer[v] = INF;
+    else if (this.vf[v * VF + V_BURST_END] <= time) this.burstBoundary(v, time);
+    else if (this.timerActive(v) === false && this.vf[v * VF + V_NEXT_TIMER] <= time) this.vf[v * VF + V_NEXT_TIMER] = INF;
     this.drainDeliveries(time);
     if (m.debugChecks) m.checkAllInvariants();
     this.noteStops(time);
@@ -526,7 +525,7 @@ export class HostSimulation {
     const m = this.machine;
     for (let gi = 0; gi < this.guests.length; gi++) {
       if (this.stoppedAtNs[gi] >= 0) continue;
-      const first = this.firstVcpu[gi];
+      const first = this.gi32[gi * GI + GI_FIRST_VCPU];
       for (let l = 0; l < this.guests[gi].vcpus; l++) {
         if (m.isStopped(first + l)) {
           this.stoppedAtNs[gi] = time;
@@ -538,29 +537,29 @@ export class HostSimulation {
   }
 
   private enterRaised(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const model = this.guests[gi].model;
-    if (!model.usesCr8 || this.mode[v] !== MODE_RUN || this.raisedEnd[v] !== INF) return;
+    if (!model.usesCr8 || this.v8[v * V8 + V8_MODE] !== MODE_RUN || this.vf[v * VF + V_RAISED_END] !== INF) return;
     if (this.rng.uniform(v) >= model.raisedFraction) return;
     // The arrival lands inside a raised section: materialise its raise (one pair of the stream).
     this.machine.readCr8(v);
     this.machine.writeCr8(v, model.raisedCr8);
-    this.carry[v] -= 3;
-    this.raisedEnd[v] = time + Math.max(1, this.rng.exponentialNs(v, model.raisedHoldNs));
+    this.vf[v * VF + V_CARRY] -= 3;
+    this.vf[v * VF + V_RAISED_END] = time + Math.max(1, this.rng.exponentialNs(v, model.raisedHoldNs));
   }
 
   private lowerIrql(v: number, time: number): void {
-    this.raisedEnd[v] = INF;
+    this.vf[v * VF + V_RAISED_END] = INF;
     this.machine.writeCr8(v, 0);
     this.drainDeliveries(time);
   }
 
   private raise(v: number, vector: number, source: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
-    const a = v * Source.COUNT + source;
-    if (this.arrival[a] < 0) this.arrival[a] = time;
-    if (this.mode[v] === MODE_HALT) this.debt[v] += this.config.host.haltWakeupNs;
+    const a = v * VF + V_ARRIVAL + source;
+    if (this.vf[a] < 0) this.vf[a] = time;
+    if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.vf[v * VF + V_DEBT] += this.config.host.haltWakeupNs;
     this.enterRaised(v, time);
     this.machine.raiseInterrupt(v, vector, false);
     this.drainDeliveries(time);
@@ -583,31 +582,31 @@ export class HostSimulation {
   }
 
   private onDelivered(v: number, vector: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const source = this.sourceOf(gi, vector);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
-    const a = v * Source.COUNT + source;
-    if (this.arrival[a] >= 0) {
-      const latency = time - this.arrival[a] + (this.mode[v] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
-      this.arrival[a] = -1;
+    const a = v * VF + V_ARRIVAL + source;
+    if (this.vf[a] >= 0) {
+      const latency = time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
+      this.vf[a] = -1;
       this.observeLatency(latency);
     }
     this.advance(v, time);
-    if (this.mode[v] === MODE_HALT) this.setRunnable(v, true);
-    if (this.raisedEnd[v] !== INF) {
-      this.raisedLeft[v] = this.raisedEnd[v] - time;
-      this.raisedEnd[v] = INF;
+    if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.setRunnable(v, true);
+    if (this.vf[v * VF + V_RAISED_END] !== INF) {
+      this.vf[v * VF + V_RAISED_LEFT] = this.vf[v * VF + V_RAISED_END] - time;
+      this.vf[v * VF + V_RAISED_END] = INF;
     } else {
-      this.raisedLeft[v] = 0;
+      this.vf[v * VF + V_RAISED_LEFT] = 0;
     }
-    this.mode[v] = MODE_ISR;
-    this.isrVector[v] = vector;
-    this.isrStart[v] = time;
+    this.v8[v * V8 + V8_MODE] = MODE_ISR;
+    this.vi[v * VI + VI_ISR_VECTOR] = vector;
+    this.vf[v * VF + V_ISR_START] = time;
     const model = this.guests[gi].model;
-    this.isrEnd[v] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
+    this.vf[v * VF + V_ISR_END] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
     if (model.usesCr8) {
       // KiInterruptDispatch raises IRQL to the interrupt's level through CR8.
-      this.isrPrevCr8[v] = this.machine.readCr8(v);
+      this.v8[v * V8 + V8_ISR_PREV_CR8] = this.machine.readCr8(v);
       this.machine.writeCr8(v, vector >>> 4);
     }
   }
@@ -622,12 +621,12 @@ export class HostSimulation {
 
   private setRunnable(v: number, run: boolean): void {
     if (run) {
-      if (this.mode[v] === MODE_HALT) this.runnable++;
-      if (this.mode[v] === MODE_HALT) this.mode[v] = MODE_RUN;
-    } else if (this.mode[v] !== MODE_HALT) {
+      if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.runnable++;
+      if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.v8[v * V8 + V8_MODE] = MODE_RUN;
+    } else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
       this.runnable--;
-      this.mode[v] = MODE_HALT;
-      this.nextHostTick[v] = INF;
+      this.v8[v * V8 + V8_MODE] = MODE_HALT;
+      this.vf[v * VF + V_NEXT_HOST_TICK] = INF;
     }
   }
 
@@ -636,34 +635,34 @@ export class HostSimulation {
   }
 
   private endIsr(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const guest = this.guests[gi];
     const model = guest.model;
-    const vector = this.isrVector[v];
+    const vector = this.vi[v * VI + VI_ISR_VECTOR];
     const m = this.machine;
-    this.isrEnd[v] = INF;
-    this.isrVector[v] = -1;
+    this.vf[v * VF + V_ISR_END] = INF;
+    this.vi[v * VI + VI_ISR_VECTOR] = -1;
     m.eoi(v);
-    if (model.usesCr8) m.writeCr8(v, this.isrPrevCr8[v]);
+    if (model.usesCr8) m.writeCr8(v, this.v8[v * V8 + V8_ISR_PREV_CR8]);
     if (vector === model.timer.vector && model.timer.oneShotRearm) {
-      if (this.x2apicMode[gi]) m.wrmsr(v, X2apicMsr.TimerInitialCount, 100000, 0);
+      if (this.g8[gi * G8 + G8_X2APIC_MODE]) m.wrmsr(v, X2apicMsr.TimerInitialCount, 100000, 0);
       else m.writeApic(v, ApicOffset.TimerInitialCount, 100000);
     }
-    if (vector === model.deviceVector && this.ioIsrVcpu[gi] === v) {
-      this.ioIsrVcpu[gi] = -1;
+    if (vector === model.deviceVector && this.gi32[gi * GI + GI_IO_ISR_VCPU] === v) {
+      this.gi32[gi * GI + GI_IO_ISR_VCPU] = -1;
       this.afterDeviceIsr(gi, v, time);
-    } else if (vector === model.completionIpiVector && this.ioTarget[gi] === -2 && v === this.firstVcpu[gi]) {
+    } else if (vector === model.completionIpiVector && this.gi32[gi * GI + GI_IO_TARGET] === -2 && v === this.gi32[gi * GI + GI_FIRST_VCPU]) {
       this.ioNotified(gi, time);
     }
     // Back to what was interrupted.
-    this.mode[v] = MODE_RUN;
-    if (this.raisedLeft[v] > 0) {
-      this.raisedEnd[v] = time + this.raisedLeft[v];
-      this.raisedLeft[v] = 0;
+    this.v8[v * V8 + V8_MODE] = MODE_RUN;
+    if (this.vf[v * VF + V_RAISED_LEFT] > 0) {
+      this.vf[v * VF + V_RAISED_END] = time + this.vf[v * VF + V_RAISED_LEFT];
+      this.vf[v * VF + V_RAISED_LEFT] = 0;
     }
     m.iret(v);
     this.drainDeliveries(time);
-    if (this.mode[v] === MODE_RUN && this.busy[v] === 0 && this.raisedEnd[v] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
+    if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.v8[v * V8 + V8_BUSY] === 0 && this.vf[v * VF + V_RAISED_END] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
   }
 
   private halt(v: number, time: number): void {
@@ -672,21 +671,21 @@ export class HostSimulation {
     this.machine.hlt(v);
     this.drainDeliveries(time);
     // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-    if (this.mode[v] === MODE_HALT && !this.machine.isHalted(v) && this.isrEnd[v] === INF) this.setRunnable(v, true);
+    if (this.v8[v * V8 + V8_MODE] === MODE_HALT && !this.machine.isHalted(v) && this.vf[v * VF + V_ISR_END] === INF) this.setRunnable(v, true);
   }
 
   private burstBoundary(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const b = this.behaviour(gi);
-    if (this.busy[v] === 1) {
-      this.busy[v] = 0;
+    if (this.v8[v * V8 + V8_BUSY] === 1) {
+      this.v8[v * V8 + V8_BUSY] = 0;
       const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
-      this.burstEnd[v] = time + Math.max(1, this.rng.exponentialNs(v, idleMean));
-      if (this.mode[v] === MODE_RUN && this.raisedEnd[v] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
+      this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, idleMean));
+      if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
     } else {
-      this.busy[v] = 1;
-      this.burstEnd[v] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
-      if (this.mode[v] === MODE_HALT) {
+      this.v8[v * V8 + V8_BUSY] = 1;
+      this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
+      if (this.v8[v * V8 + V8_MODE] === MODE_HALT) {
         this.setRunnable(v, true);
         this.machine.raiseInterrupt(v, this.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
         this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
@@ -696,41 +695,41 @@ export class HostSimulation {
   }
 
   private timerFires(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const timer = this.guests[gi].model.timer;
     const period = Math.round(1e9 / timer.hz);
-    this.nextTimer[v] += period;
-    if (this.nextTimer[v] <= time) this.nextTimer[v] = time + period;
+    this.vf[v * VF + V_NEXT_TIMER] += period;
+    if (this.vf[v * VF + V_NEXT_TIMER] <= time) this.vf[v * VF + V_NEXT_TIMER] = time + period;
     this.raise(v, timer.vector, Source.TIMER, time);
   }
 
   private hostTick(v: number, time: number): void {
-    this.nextHostTick[v] += this.hostTickPeriod();
+    this.vf[v * VF + V_NEXT_HOST_TICK] += this.hostTickPeriod();
     this.machine.hostInterrupt(v);
   }
 
   private backgroundIo(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const b = this.behaviour(gi);
-    this.bgIoAt[v] = b.ioPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IO_AT] = b.ioPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
     // A doorbell write; its completion interrupt comes back to this vCPU after the service time.
     this.machine.mmio(v);
-    if (this.bgDoneAt[v] === INF) this.bgDoneAt[v] = time + this.guests[gi].model.install.deviceServiceNs;
+    if (this.vf[v * VF + V_BG_DONE_AT] === INF) this.vf[v * VF + V_BG_DONE_AT] = time + this.guests[gi].model.install.deviceServiceNs;
   }
 
   private backgroundIoDone(v: number, time: number): void {
-    this.bgDoneAt[v] = INF;
-    this.raise(v, this.guests[this.guestOf[v]].model.deviceVector, Source.DEVICE, time);
+    this.vf[v * VF + V_BG_DONE_AT] = INF;
+    this.raise(v, this.guests[this.vi[v * VI + VI_GUEST_OF]].model.deviceVector, Source.DEVICE, time);
   }
 
   private backgroundIpi(v: number, time: number): void {
-    const gi = this.guestOf[v];
+    const gi = this.vi[v * VI + VI_GUEST_OF];
     const guest = this.guests[gi];
     const b = this.behaviour(gi);
-    this.bgIpiAt[v] = b.ipiPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IPI_AT] = b.ipiPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
     const others = guest.vcpus - 1;
     if (others <= 0) return;
-    let target = this.firstVcpu[gi] + this.rng.below(v, others);
+    let target = this.gi32[gi * GI + GI_FIRST_VCPU] + this.rng.below(v, others);
     if (target >= v) target++;
     this.sendIpi(v, target, guest.model.ipiVector, time);
   }
@@ -752,99 +751,99 @@ export class HostSimulation {
     for (let i = 0; i < n; i++) {
       const target = m.ipiOutTarget[i];
       const vector = m.ipiOutVector[i];
-      const gi = this.guestOf[target];
+      const gi = this.vi[target * VI + VI_GUEST_OF];
       const at = time + this.config.host.ipiLatencyNs;
       if (vector === this.guests[gi].model.completionIpiVector) {
-        if (this.notifyAt[target] === INF) this.notifyAt[target] = at;
-      } else if (this.ipiAt[target] === INF) {
-        this.ipiAt[target] = at;
-        this.ipiVector[target] = vector;
+        if (this.vf[target * VF + V_NOTIFY_AT] === INF) this.vf[target * VF + V_NOTIFY_AT] = at;
+      } else if (this.vf[target * VF + V_IPI_AT] === INF) {
+        this.vf[target * VF + V_IPI_AT] = at;
+        this.vi[target * VI + VI_IPI_VECTOR] = vector;
       }
       this.reschedule(target);
     }
   }
 
   private ipiArrives(v: number, time: number): void {
-    const vector = this.ipiVector[v];
-    this.ipiAt[v] = INF;
-    this.ipiVector[v] = -1;
+    const vector = this.vi[v * VI + VI_IPI_VECTOR];
+    this.vf[v * VF + V_IPI_AT] = INF;
+    this.vi[v * VI + VI_IPI_VECTOR] = -1;
     this.raise(v, vector, Source.IPI, time);
   }
 
   private notifyArrives(v: number, time: number): void {
-    this.notifyAt[v] = INF;
-    this.raise(v, this.guests[this.guestOf[v]].model.completionIpiVector, Source.IPI, time);
+    this.vf[v * VF + V_NOTIFY_AT] = INF;
+    this.raise(v, this.guests[this.vi[v * VI + VI_GUEST_OF]].model.completionIpiVector, Source.IPI, time);
   }
 
   // ---------------------------------------------------------------- work-bound phases
 
   private chunkDone(gi: number, v: number, time: number): void {
-    this.workerState[gi] = WORKER_WAIT;
+    this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_WAIT;
     this.issueIo(v, gi, time);
     const b = this.behaviour(gi);
     // While it waits, the worker vCPU runs other threads like any other vCPU of the guest.
-    this.busy[v] = 1;
-    this.burstEnd[v] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
+    this.v8[v * V8 + V8_BUSY] = 1;
+    this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
   }
 
   private issueIo(v: number, gi: number, time: number): void {
     const guest = this.guests[gi];
     const m = this.machine;
     m.mmio(v); // the storage doorbell
-    const plan = guest.phases[this.phaseIdx[gi]];
+    const plan = guest.phases[this.gi32[gi * GI + GI_PHASE_IDX]];
     let service = guest.model.install.deviceServiceNs;
     if (plan.phase === 'disk-benchmark') {
       const d = guest.model.diskBenchmark;
       service = d.deviceLatencyNs + Math.round((d.requestBytes * 1e9) / d.deviceBytesPerSecond);
     }
-    const seq = this.ioSeq[gi]++;
+    const seq = this.gi32[gi * GI + GI_IO_SEQ]++;
     // MSI completions are spread over the guest's vCPUs (interrupt affinity), round robin.
-    this.ioTarget[gi] = this.firstVcpu[gi] + (seq % guest.vcpus);
-    this.ioDoneAt[gi] = time + service;
-    this.reschedule(this.ioTarget[gi]);
+    this.gi32[gi * GI + GI_IO_TARGET] = this.gi32[gi * GI + GI_FIRST_VCPU] + (seq % guest.vcpus);
+    this.gf[gi * GF + G_IO_DONE_AT] = time + service;
+    this.reschedule(this.gi32[gi * GI + GI_IO_TARGET]);
   }
 
   private ioCompletes(gi: number, v: number, time: number): void {
-    this.ioDoneAt[gi] = INF;
-    this.ioTarget[gi] = -1;
-    this.ioIsrVcpu[gi] = v;
+    this.gf[gi * GF + G_IO_DONE_AT] = INF;
+    this.gi32[gi * GI + GI_IO_TARGET] = -1;
+    this.gi32[gi * GI + GI_IO_ISR_VCPU] = v;
     this.raise(v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
   }
 
   /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
   private afterDeviceIsr(gi: number, v: number, time: number): void {
-    if (this.workerState[gi] !== WORKER_WAIT) return;
-    const origin = this.firstVcpu[gi];
+    if (this.g8[gi * G8 + G8_WORKER_STATE] !== WORKER_WAIT) return;
+    const origin = this.gi32[gi * GI + GI_FIRST_VCPU];
     if (v === origin) {
       this.ioNotified(gi, time);
       return;
     }
-    this.ioTarget[gi] = -2; // completion notification in flight to the origin
+    this.gi32[gi * GI + GI_IO_TARGET] = -2; // completion notification in flight to the origin
     this.sendIpi(v, origin, this.guests[gi].model.completionIpiVector, time);
   }
 
   private ioNotified(gi: number, time: number): void {
     const guest = this.guests[gi];
-    const plan = guest.phases[this.phaseIdx[gi]];
-    this.ioTarget[gi] = -1;
-    const first = this.firstVcpu[gi];
+    const plan = guest.phases[this.gi32[gi * GI + GI_PHASE_IDX]];
+    this.gi32[gi * GI + GI_IO_TARGET] = -1;
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     if (plan.phase === 'disk-benchmark') {
-      const bytes = Math.min(guest.model.diskBenchmark.requestBytes, this.bytesLeft[gi]);
-      this.bytesLeft[gi] -= bytes;
+      const bytes = Math.min(guest.model.diskBenchmark.requestBytes, this.gf[gi * GF + G_BYTES_LEFT]);
+      this.gf[gi * GF + G_BYTES_LEFT] -= bytes;
       this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.IO_BYTES] += bytes;
     }
-    this.stepsLeft[gi]--;
-    if (this.stepsLeft[gi] <= 0) {
+    this.gf[gi * GF + G_STEPS_LEFT]--;
+    if (this.gf[gi * GF + G_STEPS_LEFT] <= 0) {
       this.completePhase(gi, time);
       return;
     }
-    this.chunkLeft[gi] = plan.phase === 'disk-benchmark'
+    this.gf[gi * GF + G_CHUNK_LEFT] = plan.phase === 'disk-benchmark'
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
-    this.workerState[gi] = WORKER_CPU;
-    this.burstEnd[first] = INF;
-    this.busy[first] = 1;
-    if (this.mode[first] === MODE_HALT) {
+    this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_CPU;
+    this.vf[first * VF + V_BURST_END] = INF;
+    this.v8[first * V8 + V8_BUSY] = 1;
+    if (this.v8[first * V8 + V8_MODE] === MODE_HALT) {
       this.setRunnable(first, true);
       this.machine.raiseInterrupt(first, guest.model.ipiVector, false);
       this.drainDeliveries(time);
@@ -853,37 +852,36 @@ export class HostSimulation {
   }
 
   private buildShareDone(v: number, time: number): void {
-    this.workLeft[v] = 0;
-    this.buildActive[v] = 0;
-    const gi = this.guestOf[v];
-    const first = this.firstVcpu[gi];
+    this.vf[v * VF + V_WORK_LEFT] = 0;
+    this.v8[v * V8 + V8_BUILD_ACTIVE] = 0;
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     let all = true;
-    for (let l = 0; l < this.guests[gi].vcpus; l++) if (this.buildActive[first + l] === 1) all = false;
+    for (let l = 0; l < this.guests[gi].vcpus; l++) if (this.v8[(first + l) * V8 + V8_BUILD_ACTIVE] === 1) all = false;
     if (all) this.completePhase(gi, time);
     else {
       const b = this.behaviour(gi);
-      this.busy[v] = 0;
-      this.burstEnd[v] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
+      this.v8[v * V8 + V8_BUSY] = 0;
+      this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
       this.halt(v, time);
     }
   }
 
-  /** Exit counts and host ns of guest `gi`, summed over its vCPUs, into `exits`/`hostNs` (length EXIT_SLOT_COUNT). */
-  guestExits(gi: number, exits: Float64Array, hostNs: Float64Array): void {
+  /** Exit counts of guest `gi`, summed over its vCPUs, into `exits` (length EXIT_SLOT_COUNT). */
+  guestExits(gi: number, exits: Float64Array): void {
     const m = this.machine;
-    const first = this.firstVcpu[gi];
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     for (let l = 0; l < this.guests[gi].vcpus; l++) {
       const base = (first + l) * EXIT_SLOT_COUNT;
       for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
         exits[s] += m.exitCounts[base + s];
-        hostNs[s] += m.exitHostNs[base + s];
       }
     }
   }
 
   guestMachineCounter(gi: number, counter: number): number {
     const m = this.machine;
-    const first = this.firstVcpu[gi];
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     let sum = 0;
     for (let l = 0; l < this.guests[gi].vcpus; l++) sum += m.counters[(first + l) * Counter.COUNT + counter];
     return sum;
