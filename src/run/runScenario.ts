@@ -30,6 +30,8 @@ export interface RunScenarioOptions {
   readonly onProgress?: (p: ScenarioProgress) => void;
   /** Polled once per simulated second per host; true stops the run (results so far are kept). */
   readonly shouldStop?: () => boolean;
+  /** Also report totals per guest (results.json variants[].perGuest). */
+  readonly perGuest?: boolean;
 }
 
 export interface ScenarioRun {
@@ -61,7 +63,7 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
   let stopped = false;
   const limitNs = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
   scenario.variants.forEach((variant, vi) => {
-    const acc = new TotalsAccumulator();
+    const acc = new TotalsAccumulator(options.perGuest === true);
     accumulators.push(acc);
     if (stopped) return;
     const [start, end] = shardRange(variant.host.count, options.shard);
@@ -101,6 +103,7 @@ export function assembleResults(
     policy: v.hypervisor.policy,
     tunables: v.hypervisor.tunables,
     totals: totals[i].totals,
+    ...(accumulators[i].perGuest ? { perGuest: accumulators[i].perGuest } : {}),
     thresholds: evaluated.perVariant.get(v.name) ?? [],
   }));
   return {

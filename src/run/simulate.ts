@@ -5,7 +5,7 @@ import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
 import type { GuestModel } from '../core/guests/model.js';
 import type { Scenario, ScenarioVariant, ScriptedGuestSpec } from '../scenario/types.js';
-import type { VariantTotals, ViolationRecord } from '../results/types.js';
+import type { GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
 
 /**
@@ -61,9 +61,15 @@ export class TotalsAccumulator {
   events = 0;
   readonly violations: ViolationRecord[] = [];
   readonly entryFailures: Record<string, unknown>[] = [];
+  /** Per-guest totals, in global guest order, when collecting them was asked for (opt-in: a fleet can be large). */
+  perGuest: GuestTotals[] | undefined;
+
+  constructor(collectPerGuest = false) {
+    this.perGuest = collectPerGuest ? [] : undefined;
+  }
 
   clone(): TotalsAccumulator {
-    const c = new TotalsAccumulator();
+    const c = new TotalsAccumulator(this.perGuest !== undefined);
     c.merge(this);
     return c;
   }
@@ -91,6 +97,7 @@ export class TotalsAccumulator {
     this.events += o.events;
     this.violations.push(...o.violations);
     this.entryFailures.push(...o.entryFailures);
+    if (o.perGuest) (this.perGuest ??= []).push(...o.perGuest);
   }
 
   /** Plain JSON form (for worker messages and shard files). */
@@ -101,11 +108,13 @@ export class TotalsAccumulator {
       latencyCount: this.latencyCount, phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
       maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
       events: this.events, violations: this.violations, entryFailures: this.entryFailures,
+      ...(this.perGuest ? { perGuest: this.perGuest } : {}),
     };
   }
 
   static fromJSON(j: Record<string, unknown>): TotalsAccumulator {
-    const a = new TotalsAccumulator();
+    const a = new TotalsAccumulator(Array.isArray(j.perGuest));
+    if (a.perGuest) a.perGuest.push(...(j.perGuest as GuestTotals[]));
     const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
     arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
     arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
@@ -250,6 +259,30 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   }
   for (const f of m.entryFailures) {
     acc.entryFailures.push({ ...f, guest: vcpuGuest(f.vcpu).label, host: hostIndex });
+  }
+  if (acc.perGuest) {
+    const slots = new Float64Array(EXIT_SLOT_COUNT);
+    for (let gi = 0; gi < guests.length; gi++) {
+      slots.fill(0);
+      sim.guestExits(gi, slots);
+      const exits: Record<string, number> = {};
+      for (const k of EXIT_KINDS) if (slots[k.slot] > 0) exits[k.name] = slots[k.slot];
+      const phaseSeconds: Record<string, number> = {};
+      PHASE_ORDER.forEach((p, i) => {
+        const done = sim.phaseDoneNs[gi * PHASE_ORDER.length + i];
+        if (done >= 0) phaseSeconds[p] = done / 1e9;
+      });
+      acc.perGuest.push({
+        guest: guests[gi].label,
+        os: guests[gi].model.os,
+        host: hostIndex,
+        exits,
+        cr8Accesses: sim.guestMachineCounter(gi, Counter.CR8_READS) + sim.guestMachineCounter(gi, Counter.CR8_WRITES),
+        interruptsDelivered: sim.guestMachineCounter(gi, Counter.DELIVERED),
+        phaseSeconds,
+        guestCpuSeconds: sim.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] / 1e9,
+      });
+    }
   }
 }
 

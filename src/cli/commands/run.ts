@@ -17,6 +17,7 @@ Options:
                    JSON document per scenario in an array
   --junit FILE     write JUnit XML: a testcase per threshold and per unexpected invariant violation
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
+  --per-guest      also report totals per guest in results.json (off by default: fleets are large)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
   --quiet          no progress output
@@ -50,7 +51,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       args, allowPositionals: true,
       options: {
         out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, seed: { type: 'string' },
-        shard: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        shard: { type: 'string' }, quiet: { type: 'boolean' }, 'per-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -85,7 +86,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   for (const s0 of scenarios) {
     const scenario = seed === undefined ? s0 : { ...s0, seed };
     const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
-    const run = runScenario(scenario, { shard, onProgress: (p) => progress?.update(p) });
+    const run = runScenario(scenario, { shard, perGuest: o['per-guest'] === true, onProgress: (p) => progress?.update(p) });
     progress?.done();
     all.push(run.results);
     io.out(renderSummary(run.results));

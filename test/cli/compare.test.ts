@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { compareResults } from '../../src/cli/commands/compare.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/run/runScenario.js';
+import { REPO_ROOT } from '../../src/model/data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-compare-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function io(): CliIo & { text: () => string } {
+  const lines: string[] = [];
+  return { out: (s) => lines.push(s), err: (s) => lines.push(s), interactive: false, env: {}, cwd: REPO_ROOT, text: () => lines.join('\n') };
+}
+
+const yaml = (policy: string): string => `name: cmp
+host: { cpu: i7-2620M, cores: 4 }
+hypervisor: { policy: ${policy} }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
+duration: 3s
+`;
+const before = runScenario(parseScenario(yaml('bhyve-12.1'), 'a.yaml')).results;
+const after = runScenario(parseScenario(yaml('bhyve-tpr-v3'), 'b.yaml')).results;
+const fileA = join(dir, 'a.json');
+const fileB = join(dir, 'b.json');
+writeFileSync(fileA, JSON.stringify(before));
+writeFileSync(fileB, JSON.stringify(after));
+
+test('compare reports per-variant metric changes with exact percentages', () => {
+  const d = compareResults(before, after);
+  const cr = d.find((x) => x.variant === 'base' && x.metric === 'exits/s CR_ACCESS')!;
+  assert.ok(cr.old! > 50_000);
+  assert.equal(cr.new, 0);
+  assert.equal(cr.deltaPct, -100);
+  const same = compareResults(before, before);
+  assert.ok(same.every((x) => x.deltaPct === null || x.deltaPct === 0), 'a run compared with itself has no differences');
+});
+
+test('compare CLI: table output, --json, and --max-regression gates the exit status', async () => {
+  const a = io();
+  assert.equal(await main(['compare', fileA, fileB], a), 0);
+  assert.match(a.text(), /base\s+exits\/s CR_ACCESS\s+[\d,]+\s+0\s+-100\.00%/);
+  const b = io();
+  assert.equal(await main(['compare', '--max-regression', '5', fileB, fileA], b), 1, 'going back to 12.1 is a regression');
+  assert.match(b.text(), /regression: base exits\/s \(all\)/);
+  const c = io();
+  assert.equal(await main(['compare', '--json', fileA, fileB], c), 0);
+  assert.ok(Array.isArray(JSON.parse(c.text()).deltas));
+});
+
+test('compare CLI: bad input exits 2', async () => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"version": 99, "variants": []}');
+  assert.equal(await main(['compare', fileA], io()), 2);
+  assert.equal(await main(['compare', fileA, bad], io()), 2);
+  assert.equal(await main(['compare', fileA, join(dir, 'missing.json')], io()), 2);
+});
