@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { compareCommand } from './commands/compare.js';
 import { cpusCommand } from './commands/cpus.js';
 import { listCommand } from './commands/list.js';
+import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { validateCommand } from './commands/validate.js';
@@ -22,6 +23,7 @@ Commands:
   trace FILE         JSON Lines of every operation of a scenario's scripted guests
   list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
   compare OLD NEW    differences between two results.json files, per variant and metric
+  merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
 
 Run 'vmexit-lab COMMAND --help' for a command's options and examples.
@@ -40,6 +42,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'trace': return traceCommand(rest, io);
     case 'list': return listCommand(rest, io);
     case 'compare': return compareCommand(rest, io);
+    case 'merge': return mergeCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
     case 'start': return startCommand(rest, io);
     case undefined:

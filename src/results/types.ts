@@ -91,6 +91,11 @@ export interface VariantResult {
   readonly totals: VariantTotals;
   readonly perGuest?: readonly GuestTotals[];
   readonly thresholds: readonly ThresholdOutcome[];
+  /**
+   * Shard runs only: the exact integer accumulators behind `totals`, so `vmexit-lab merge` can
+   * combine shards bit for bit (histograms bucket for bucket, phase sums and counts).
+   */
+  readonly raw?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunResults {

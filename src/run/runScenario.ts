@@ -105,6 +105,7 @@ export function assembleResults(
     totals: totals[i].totals,
     ...(accumulators[i].perGuest ? { perGuest: accumulators[i].perGuest } : {}),
     thresholds: evaluated.perVariant.get(v.name) ?? [],
+    ...(meta.shard ? { raw: accumulators[i].toJSON() } : {}),
   }));
   return {
     version: RESULTS_VERSION,

@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { assembleResults, exitStatusOf } from '../../run/runScenario.js';
+import { TotalsAccumulator } from '../../run/simulate.js';
+import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
+import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
+import { ExitStatus, type CliIo } from '../io.js';
+import { loadAllOrExplain } from '../loadOrExplain.js';
+
+export const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
+
+Combine the results of 'vmexit-lab run --shard I/N' runs into the result of the whole run. Each
+shard file carries its exact integer accumulators, so the merge equals the unsharded run bit for bit
+(counts, histogram buckets, phase sums); thresholds are then evaluated once, on the merged totals.
+All N shards of one run (same scenario, seed and N, each index once) must be given.
+
+Options:
+  --scenario FILE  the scenario file (default: the path recorded in the shard files)
+  --out FILE       write the merged results.json
+  --junit FILE     write JUnit XML
+  --summary FILE   write a Markdown summary
+  -h, --help       show this help
+
+Exit status: as 'vmexit-lab run' (0 pass, 1 threshold failed, 2 bad input, 3 unexpected violation).
+
+Example:
+  for i in 1 2 3 4; do vmexit-lab run --shard $i/4 --out shard-$i.json fleet.yaml; done
+  vmexit-lab merge --out results.json shard-*.json
+`;
+
+export function mergeShardFiles(shards: readonly RunResults[]): { accumulators: TotalsAccumulator[]; first: RunResults } {
+  if (shards.length === 0) throw new Error('no shard files given');
+  const first = shards[0];
+  const count = first.shard?.count;
+  for (const s of shards) {
+    if (s.version !== RESULTS_VERSION) throw new Error(`results version ${String(s.version)}, this tool reads version ${RESULTS_VERSION}`);
+    if (!s.shard) throw new Error(`${s.scenario}: not a shard result (run with --shard I/N)`);
+    if (s.scenario !== first.scenario || s.seed !== first.seed || s.shard.count !== count) {
+      throw new Error(`shards of different runs: ${first.scenario} seed ${first.seed} /${count} vs ${s.scenario} seed ${s.seed} /${s.shard.count}`);
+    }
+  }
+  const byIndex = [...shards].sort((a, b) => a.shard!.index - b.shard!.index);
+  const indexes = byIndex.map((s) => s.shard!.index);
+  const expected = Array.from({ length: count! }, (_, i) => i + 1);
+  if (indexes.join(',') !== expected.join(',')) throw new Error(`need shards ${expected.join(', ')} of ${count}, got ${indexes.join(', ')}`);
+  const accumulators = first.variants.map(() => new TotalsAccumulator());
+  for (const s of byIndex) {
+    s.variants.forEach((v, i) => {
+      if (!v.raw) throw new Error(`shard ${s.shard!.index}: variant ${v.name} has no raw accumulator`);
+      if (v.name !== first.variants[i]?.name) throw new Error(`shard ${s.shard!.index}: variants differ (${v.name})`);
+      accumulators[i].merge(TotalsAccumulator.fromJSON(v.raw as Record<string, unknown>));
+    });
+  }
+  return { accumulators, first };
+}
+
+export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { scenario: { type: 'string' }, out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    io.err(`vmexit-lab merge: ${(e as Error).message}\n\n${MERGE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const o = parsed.values;
+  if (o.help) {
+    io.out(MERGE_USAGE);
+    return ExitStatus.OK;
+  }
+  let merged;
+  try {
+    const shards = parsed.positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);
+    merged = mergeShardFiles(shards);
+  } catch (e) {
+    io.err(`vmexit-lab merge: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const scenarios = loadAllOrExplain([o.scenario ?? merged.first.file], io);
+  if (!scenarios) return ExitStatus.BAD_INPUT;
+  const scenario = { ...scenarios[0], seed: merged.first.seed };
+  if (scenario.name !== merged.first.scenario || scenario.variants.length !== merged.accumulators.length) {
+    io.err(`vmexit-lab merge: ${scenario.file} is not the scenario of these shards (${merged.first.scenario})`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
+  io.out(renderSummary(results));
+  try {
+    if (o.out) writeFileSync(o.out, `${JSON.stringify(results, null, 2)}\n`);
+    if (o.junit) writeFileSync(o.junit, renderJunit(results));
+    if (o.summary) writeFileSync(o.summary, renderMarkdown(results));
+  } catch (e) {
+    io.err(`vmexit-lab merge: cannot write output: ${(e as Error).message}`);
+    return ExitStatus.INTERNAL;
+  }
+  return exitStatusOf(results);
+}
