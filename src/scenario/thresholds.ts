@@ -51,6 +51,7 @@ export const VIOLATION_CHECKS = [
   'svi_not_highest_isr',
   'rvi_below_highest_irr',
   'ppr_below_tpr',
+  'unhandled_vm_exit',
 ] as const;
 
 export const INTERRUPT_SOURCES = ['timer', 'device', 'ipi'] as const;

@@ -399,7 +399,9 @@ export class HostSimulation {
     if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] < k) k = this.vf[v * VF + V_NEXT_TIMER];
     if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
       if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF) this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-      if (this.vf[v * VF + V_NEXT_HOST_TICK] < k) k = this.vf[v * VF + V_NEXT_HOST_TICK];
+      // While nothing is pending or in service a host tick cannot change what the guest sees, so
+      // ticks are applied in bulk when the vCPU is next advanced; otherwise each is its own event.
+      if (!this.machine.isQuiet(v) && this.vf[v * VF + V_NEXT_HOST_TICK] < k) k = this.vf[v * VF + V_NEXT_HOST_TICK];
       if (this.vf[v * VF + V_BG_IO_AT] < k) k = this.vf[v * VF + V_BG_IO_AT];
       if (this.vf[v * VF + V_BG_IPI_AT] < k) k = this.vf[v * VF + V_BG_IPI_AT];
     }
@@ -439,8 +441,25 @@ export class HostSimulation {
 
   // ---------------------------------------------------------------- progress
 
-  /** Bring vCPU `v` forward to `time`: guest progress, CR8 traffic, exit debt. */
+  /** Bring vCPU `v` forward to `time`: guest progress, CR8 traffic, exit debt, then host ticks. */
   private advance(v: number, time: number): void {
+    if (this.stoppedAtNs[this.vi[v * VI + VI_GUEST_OF]] >= 0) {
+      this.vf[v * VF + V_T] = Math.max(this.vf[v * VF + V_T], time); // a stopped guest runs no more
+      return;
+    }
+    this.progress(v, time);
+    const tick = this.vf[v * VF + V_NEXT_HOST_TICK];
+    if (tick <= time && this.v8[v * V8 + V8_MODE] !== MODE_HALT && !this.machine.isStopped(v)) {
+      // The host's timer ticks that fell in (from, time]: external-interrupt exits, exact and in bulk.
+      const period = this.hostTickPeriod();
+      const ticks = Math.floor((time - tick) / period) + 1;
+      this.vf[v * VF + V_NEXT_HOST_TICK] = tick + ticks * period;
+      this.machine.hostInterrupts(v, ticks);
+      this.drainDeliveries(time);
+    }
+  }
+
+  private progress(v: number, time: number): void {
     const from = this.vf[v * VF + V_T];
     if (time <= from) return;
     this.vf[v * VF + V_T] = time;
@@ -507,7 +526,6 @@ export class HostSimulation {
     else if (this.vf[v * VF + V_BG_DONE_AT] <= time) this.backgroundIoDone(v, time);
     else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time) this.ioCompletes(gi, v, time);
     else if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] <= time) this.timerFires(v, time);
-    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_NEXT_HOST_TICK] <= time) this.hostTick(v, time);
     else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time) this.backgroundIo(v, time);
     else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time) this.backgroundIpi(v, time);
     else if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] <= time) this.completePhase(gi, time);
@@ -703,10 +721,7 @@ export class HostSimulation {
     this.raise(v, timer.vector, Source.TIMER, time);
   }
 
-  private hostTick(v: number, time: number): void {
-    this.vf[v * VF + V_NEXT_HOST_TICK] += this.hostTickPeriod();
-    this.machine.hostInterrupt(v);
-  }
+
 
   private backgroundIo(v: number, time: number): void {
     const gi = this.vi[v * VI + VI_GUEST_OF];

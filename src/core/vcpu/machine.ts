@@ -92,6 +92,8 @@ export const Counter = {
 } as const;
 
 const STEP_LOG = 64;
+const REPEAT_CR8_PAIR = 0;
+const REPEAT_HOST_INTERRUPT = 1;
 
 // Per-step scratch logs, shared by every Machine of this thread: a machine resets them in
 // beginStep() and only one machine executes at a time, so sharing saves ~1.5 KiB per host.
@@ -520,8 +522,7 @@ export class Machine {
       // accesses on and VID off, a threshold above VTPR[7:4] exits right after entry.
       if ((proc & ProcBased.UseTprShadow) && !(f & Flag.VID) && (proc2 & ProcBased2.VirtualizeApicAccesses) &&
         (s[b + F.TPR_THRESHOLD] & 0xf) > ((s[b + F.TPR] >>> 4) & 0xf)) {
-        this.exit(v, Slot.TPR_BELOW_THRESHOLD, 0);
-        this.enter(v);
+        this.tprBelowThresholdExit(v);
         return;
       }
     }
@@ -690,10 +691,25 @@ export class Machine {
       this.evaluatePendingVirtualInterrupts(v);
       return;
     }
-    if (((s[b + F.TPR] >>> 4) & 0xf) < (s[b + F.TPR_THRESHOLD] & 0xf)) {
-      this.exit(v, Slot.TPR_BELOW_THRESHOLD, 0);
-      this.enter(v);
+    if (((s[b + F.TPR] >>> 4) & 0xf) < (s[b + F.TPR_THRESHOLD] & 0xf)) this.tprBelowThresholdExit(v);
+  }
+
+  /**
+   * A TPR-below-threshold exit (SDM-29 "TPR Virtualization"; SDM-26 "VM Exits Induced by the TPR
+   * Threshold"). bhyve v2/v3 (vlapic_sync_tpr) and KVM (handle_tpr_below_threshold) handle it and
+   * re-arm the threshold before the next entry. bhyve-12.1 and review v1 never program the threshold
+   * (reachable only through VmcsOverrides) and vmx_exit_process has no EXIT_REASON_TPR case there: an
+   * unhandled exit that bhyve(8) aborts the VM on. Re-entering with the same threshold would exit
+   * again forever (unbounded recursion here), so the vCPU stops instead.
+   */
+  private tprBelowThresholdExit(v: number): void {
+    this.exit(v, Slot.TPR_BELOW_THRESHOLD, 0);
+    if ((this.s[v * STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (this.traits.tprThreshold === 'none') {
+      this.violate(v, 'unhandled_vm_exit', 'vm exit: reason VMX, exit_reason 43 (TPR below threshold) not handled');
+      return;
     }
+    this.enter(v);
   }
 
   /**
@@ -741,8 +757,17 @@ export class Machine {
       if (vector >= 0 && this.guestInterruptible(v)) {
         s[b + F.PENDING_INJECT] = vector; // EVENTINJ (APM-15 "Event Injection")
         this.vlapicIntrAccepted(v, vector);
-        s[b + F.V_IRQ] = 0;
-        s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.VINTR;
+        if (this.traits.hypervisor === 'bhyve') {
+          // bhyve svm_inj_interrupts() sets need_intr_window = 1 after every injection ("Force a
+          // VM-exit as soon as the vcpu is ready to accept another interrupt"): V_IRQ + V_IGN_TPR +
+          // VINTR stay armed, so the guest's next STI/IRET exits unless another exit disarms it first.
+          s[b + F.V_IRQ] = 1;
+          s[b + F.V_IGN_TPR] = 1;
+          s[b + F.SVM_INTERCEPTS] |= SvmIntercept.VINTR;
+        } else {
+          s[b + F.V_IRQ] = 0;
+          s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.VINTR;
+        }
       } else if (vector >= 0) {
         // Interrupt window: a dummy V_IRQ with V_IGN_TPR and the VINTR intercept (bhyve svm.c
         // enable_intr_window_exiting, KVM svm_enable_irq_window).
@@ -1024,30 +1049,53 @@ export class Machine {
    * number of pairs executed one by one.
    */
   cr8Pairs(v: number, pairs: number, raised: number, base: number): number {
-    if (pairs <= 0) return 0;
+    return this.repeatOp(v, pairs, REPEAT_CR8_PAIR, raised, base);
+  }
+
+  /**
+   * `count` host timer interrupts while the vCPU runs (hostInterrupt each), with the same exact
+   * fast-forward as cr8Pairs. Returns the number executed one by one.
+   */
+  hostInterrupts(v: number, count: number): number {
+    return this.repeatOp(v, count, REPEAT_HOST_INTERRUPT, 0, 0);
+  }
+
+  /**
+   * Run an operation `count` times by the exact per-instruction rules until two consecutive runs
+   * leave the same state (the words in PAIR_WORDS, compared exactly) with the same exits and no
+   * delivery; from then on every run repeats them, so the rest are counted without re-executing.
+   */
+  private repeatOp(v: number, count: number, op: number, a: number, b: number): number {
+    if (count <= 0) return 0;
     const s = this.s;
-    const b = v * STRIDE;
+    const base = v * STRIDE;
     const c = v * Counter.COUNT;
     let executed = 0;
     this.pairScratch.fill(-1);
     let prevExitStart = -1;
     let prevExitCount = 0;
-    while (executed < pairs) {
-      if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return executed;
+    while (executed < count) {
+      if ((s[base + F.FLAGS] & Flag.STOPPED) !== 0) return executed;
       const exitStart = this.stepExitCount;
       const deliveredBefore = this.stepDeliveredCount;
-      this.readCr8(v);
-      this.writeCr8(v, raised);
-      this.writeCr8(v, base);
+      if (op === REPEAT_CR8_PAIR) {
+        this.readCr8(v);
+        this.writeCr8(v, a);
+        this.writeCr8(v, b);
+      } else {
+        this.hostInterrupt(v);
+      }
       executed++;
       const exitCount = this.stepExitCount - exitStart;
       const repeats = this.pairStateRepeats(v);
       if (this.stepDeliveredCount === deliveredBefore && repeats && exitCount === prevExitCount &&
         exitCount <= 4 && exitStart + exitCount <= this.stepExits.length && this.sameExits(prevExitStart, exitStart, exitCount)) {
-        const remaining = pairs - executed;
+        const remaining = count - executed;
         if (remaining > 0) {
-          this.counters[c + Counter.CR8_READS] += remaining;
-          this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
+          if (op === REPEAT_CR8_PAIR) {
+            this.counters[c + Counter.CR8_READS] += remaining;
+            this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
+          }
           for (let e = 0; e < exitCount; e++) {
             const slot = this.stepExits[exitStart + e];
             const cost = this.exitCostNs[slot] * remaining;
@@ -1063,6 +1111,15 @@ export class Machine {
       prevExitCount = exitCount;
     }
     return executed;
+  }
+
+  /** Nothing requested, in service or being injected: host-side exits cannot change what the guest sees. */
+  isQuiet(v: number): boolean {
+    const s = this.s;
+    const b = v * STRIDE;
+    if (s[b + F.PENDING_INJECT] >= 0) return false;
+    for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
+    return true;
   }
 
   private sameExits(a: number, b: number, count: number): boolean {
