@@ -77,6 +77,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         ...(s.value !== undefined ? { value: s.value } : {}),
         ...(s.fault !== undefined ? { fault: s.fault } : {}),
         ...(s.entryFailure !== undefined ? { entryFailure: s.entryFailure } : {}),
+        ...(s.skipped !== undefined ? { skipped: s.skipped } : {}),
       };
       io.out(JSON.stringify(record));
       for (const v of s.violations) if (!scenario.expectViolations.includes(v.check)) unexpected = true;

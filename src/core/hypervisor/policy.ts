@@ -161,10 +161,13 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
     };
   }
 
-  const vid = capApicv && t('hw.vmm.vmx.use_apic_vid') === 1;
-  const posted = vid && capPosted && t('hw.vmm.vmx.use_apic_pir') === 1;
   const patched = name !== 'bhyve-12.1';
   const tprShadowing = patched && capTprShadow && t('hw.vmm.vmx.use_tpr_shadowing') === 1;
+  // vmx_modinit (after the review): VID also needs virtualize-x2APIC-mode and the TPR shadow in use
+  // (tpr_shadowing); before it (12.1) only the TPR-shadow capability.
+  const vid = capApicv && t('hw.vmm.vmx.use_apic_vid') === 1 &&
+    (patched ? tprShadowing && can(proc2, ProcBased2.VirtualizeX2apicMode) : true);
+  const posted = vid && capPosted && t('hw.vmm.vmx.use_apic_pir') === 1;
   if (patched) values['hw.vmm.vmx.cap.tpr_shadowing'] = tprShadowing ? 1 : 0;
   return {
     name, hypervisor, vendor, vid, postedInterrupts: posted, tprShadowing,

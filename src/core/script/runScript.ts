@@ -27,6 +27,8 @@ export interface TraceStep {
   readonly fault?: string;
   /** The VM entry after this step failed: the guest does not run again. */
   readonly entryFailure?: EntryFailure;
+  /** Why the operation did not execute (a halted vCPU runs no instructions until an interrupt wakes it). */
+  readonly skipped?: string;
 }
 
 function argsOf(op: ScriptOp): Record<string, number | boolean> {
@@ -57,7 +59,12 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
     machine.beginStep(step);
     const v = op.cpu;
     let value: number | undefined;
-    switch (op.op) {
+    // A vCPU in the HLT state executes nothing; only an arriving interrupt can wake it (SDM 26.6.1
+    // "Activity State"). The script's instruction is reported as skipped, not executed.
+    const skipped = op.op !== 'interrupt' && machine.isHalted(v) && !machine.isStopped(v)
+      ? 'vCPU is halted (HLT): it executes no instructions until an interrupt wakes it'
+      : undefined;
+    if (!skipped) switch (op.op) {
       case 'write_cr8': machine.writeCr8(v, op.value); break;
       case 'read_cr8': value = machine.readCr8(v); break;
       case 'interrupt': machine.raiseInterrupt(v, op.vector, op.level); break;
@@ -88,6 +95,7 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
       ...(value !== undefined && machine.stepFault === Fault.NONE ? { value } : {}),
       ...(machine.stepFault === Fault.GP ? { fault: '#GP' } : {}),
       ...(machine.entryFailures.length > failuresBefore ? { entryFailure: machine.entryFailures[machine.entryFailures.length - 1] } : {}),
+      ...(skipped ? { skipped } : {}),
     };
     out.push(record);
   }

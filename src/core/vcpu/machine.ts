@@ -958,6 +958,7 @@ export class Machine {
       }
       vecSet(s, b + F.PIR, vector);
       if (level) { vecSet(s, b + F.TMR, vector); vecSet(s, b + F.EOI_EXIT, vector); }
+      else vecClear(s, b + F.TMR, vector); // SDM-11 "Interrupt Acceptance for Fixed Interrupts": edge clears TMR (as below; KVM __apic_accept_irq)
       s[b + F.PIR_ON] = 1;
       this.counters[c + Counter.POSTED]++;
       if (halted) {
