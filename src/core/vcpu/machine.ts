@@ -1298,12 +1298,13 @@ export class Machine {
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     const isApicMsr = msr >= X2apicMsr.Base && msr <= X2apicMsr.Last;
-    if (isApicMsr && (f & Flag.X2APIC) === 0) {
-      this.stepFault = Fault.GP; // x2APIC MSRs #GP unless the LAPIC is in x2APIC mode
-      return;
-    }
-    if (isApicMsr && (!x2apicMsrExists(msr) || x2apicMsrReadOnly(msr))) {
+    if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrReadOnly(msr))) {
+      // Not an MSR the guest may write now (xAPIC mode, nonexistent, read-only): the MSR bitmap
+      // intercepts it first (SDM 25.1.3: the exit has priority), the hypervisor's emulation refuses
+      // it and injects #GP.
+      this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
       this.stepFault = Fault.GP;
+      this.enter(v);
       return;
     }
     if (msr === X2apicMsr.Tpr) this.counters[v * Counter.COUNT + Counter.TPR_MSR_WRITES]++;
@@ -1339,7 +1340,7 @@ export class Machine {
         }
       }
     }
-    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, msr);
+    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0); // qualification 0: ECX holds the MSR
     if (isApicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
     this.enter(v);
   }
@@ -1352,7 +1353,9 @@ export class Machine {
     if ((f & Flag.STOPPED) !== 0) return 0;
     const isApicMsr = msr >= X2apicMsr.Base && msr <= X2apicMsr.Last;
     if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrWriteOnly(msr))) {
+      this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0); // intercepted, then #GP injected
       this.stepFault = Fault.GP;
+      this.enter(v);
       return 0;
     }
     if (this.intel && isApicMsr) {
@@ -1369,7 +1372,7 @@ export class Machine {
         }
       }
     }
-    this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, msr);
+    this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0);
     const value = isApicMsr ? this.apicRegisterValue(v, x2apicMsrToOffset(msr)) : 0;
     this.enter(v);
     return value;
