@@ -90,6 +90,12 @@ export interface VariantResult {
   readonly tunables: Readonly<Record<string, number>>;
   readonly totals: VariantTotals;
   readonly perGuest?: readonly GuestTotals[];
+  /**
+   * Exits over simulated time: exits[name][i] = exits of that reason in simulated seconds
+   * [i*stepSeconds, (i+1)*stepSeconds), summed over the variant's guests. Reasons that never
+   * occurred are absent.
+   */
+  readonly series?: { readonly stepSeconds: number; readonly exits: Readonly<Record<string, readonly number[]>> };
   readonly thresholds: readonly ThresholdOutcome[];
   /**
    * Shard runs only: the exact integer accumulators behind `totals`, so `vmexit-lab merge` can

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario/types.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../results/types.js';
 import { loadModelData, type ModelData } from '../model/data.js';
 import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator } from './simulate.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import type { TraceStep } from '../core/script/runScript.js';
 import { TOOL_VERSION, MODEL_VERSION } from '../version.js';
 
@@ -104,6 +105,7 @@ export function assembleResults(
     tunables: v.hypervisor.tunables,
     totals: totals[i].totals,
     ...(accumulators[i].perGuest ? { perGuest: accumulators[i].perGuest } : {}),
+    ...seriesOf(accumulators[i]),
     thresholds: evaluated.perVariant.get(v.name) ?? [],
     ...(meta.shard ? { raw: accumulators[i].toJSON() } : {}),
   }));
@@ -119,6 +121,28 @@ export function assembleResults(
     startedAt: meta.startedAt,
     wallSeconds: meta.wallSeconds,
   };
+}
+
+function seriesOf(acc: TotalsAccumulator): { series?: VariantResult['series'] } {
+  if (!acc.series || acc.seriesStepNs <= 0) return {};
+  const buckets = acc.series.length / EXIT_SLOT_COUNT;
+  // Trim trailing buckets no host reached (until-complete runs end before the cap).
+  let used = 0;
+  for (let b = 0; b < buckets; b++) {
+    for (let s = 0; s < EXIT_SLOT_COUNT; s++) if (acc.series[b * EXIT_SLOT_COUNT + s] !== 0) used = b + 1;
+  }
+  const exits: Record<string, number[]> = {};
+  for (const k of EXIT_KINDS) {
+    let any = false;
+    const values: number[] = [];
+    for (let b = 0; b < used; b++) {
+      const x = acc.series[b * EXIT_SLOT_COUNT + k.slot];
+      if (x !== 0) any = true;
+      values.push(x);
+    }
+    if (any) exits[k.name] = values;
+  }
+  return { series: { stepSeconds: acc.seriesStepNs / 1e9, exits } };
 }
 
 /** Exit status for CI (docs/CLI.md): 0 pass, 1 threshold failed, 3 unexpected violation or failed VM entry. */

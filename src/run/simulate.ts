@@ -63,9 +63,24 @@ export class TotalsAccumulator {
   readonly entryFailures: Record<string, unknown>[] = [];
   /** Per-guest totals, in global guest order, when collecting them was asked for (opt-in: a fleet can be large). */
   perGuest: GuestTotals[] | undefined;
+  /**
+   * Exits per time bucket and slot (bucket-major), summed over hosts: bucket i covers simulated
+   * [i*seriesStepNs, (i+1)*seriesStepNs). The step depends only on the scenario, so shards add up.
+   */
+  series: Float64Array | undefined;
+  seriesStepNs = 0;
 
   constructor(collectPerGuest = false) {
     this.perGuest = collectPerGuest ? [] : undefined;
+  }
+
+  /** Make room for `buckets` time buckets of `stepNs` (no-op if already set up the same way). */
+  ensureSeries(stepNs: number, buckets: number): void {
+    if (this.series && this.seriesStepNs === stepNs && this.series.length >= buckets * EXIT_SLOT_COUNT) return;
+    const next = new Float64Array(buckets * EXIT_SLOT_COUNT);
+    if (this.series) next.set(this.series.subarray(0, Math.min(this.series.length, next.length)));
+    this.series = next;
+    this.seriesStepNs = stepNs;
   }
 
   clone(): TotalsAccumulator {
@@ -98,6 +113,10 @@ export class TotalsAccumulator {
     this.violations.push(...o.violations);
     this.entryFailures.push(...o.entryFailures);
     if (o.perGuest) (this.perGuest ??= []).push(...o.perGuest);
+    if (o.series) {
+      this.ensureSeries(o.seriesStepNs, o.series.length / EXIT_SLOT_COUNT);
+      for (let i = 0; i < o.series.length; i++) this.series![i] += o.series[i];
+    }
   }
 
   /** Plain JSON form (for worker messages and shard files). */
@@ -109,12 +128,17 @@ export class TotalsAccumulator {
       maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
       events: this.events, violations: this.violations, entryFailures: this.entryFailures,
       ...(this.perGuest ? { perGuest: this.perGuest } : {}),
+      ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
     };
   }
 
   static fromJSON(j: Record<string, unknown>): TotalsAccumulator {
     const a = new TotalsAccumulator(Array.isArray(j.perGuest));
     if (a.perGuest) a.perGuest.push(...(j.perGuest as GuestTotals[]));
+    if (Array.isArray(j.series)) {
+      a.ensureSeries(j.seriesStepNs as number, (j.series as number[]).length / EXIT_SLOT_COUNT);
+      a.series!.set(j.series as number[]);
+    }
     const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
     arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
     arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
@@ -180,6 +204,10 @@ export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: Mod
     running.push({ sim, guests, host: h });
   }
   const total = running.length;
+  // Time series of exits: at most ~600 buckets whatever the duration (a function of the scenario only).
+  const stepNs = Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
+  acc.ensureSeries(stepNs, Math.ceil(limit / stepNs));
+  const lastTotals = running.map(() => new Float64Array(EXIT_SLOT_COUNT));
   let t = 0;
   let stopped = false;
   const finish = (r: (typeof running)[number], at: number): void => {
@@ -188,12 +216,20 @@ export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: Mod
   };
   while (running.length > 0 && t < limit) {
     t = Math.min(limit, t + EPOCH_NS);
+    const bucket = Math.floor((t - 1) / stepNs) * EXIT_SLOT_COUNT;
     for (let i = 0; i < running.length; i++) {
       const r = running[i];
       r.sim.advanceTo(t);
+      const now = r.sim.machine.exitTotals;
+      const last = lastTotals[i];
+      for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
+        acc.series![bucket + s] += now[s] - last[s];
+        last[s] = now[s];
+      }
       if (untilComplete && r.sim.workDone()) {
         finish(r, t);
         running.splice(i, 1);
+        lastTotals.splice(i, 1);
         i--;
       }
     }

@@ -74,3 +74,18 @@ matrix:
   assert.equal(a, b);
   assert.equal(a, c);
 });
+
+test('the exit time series sums to the totals and merges exactly across shards', () => {
+  const whole = runScenario(fleet);
+  for (const v of whole.results.variants) {
+    assert.ok(v.series, `${v.name} has a series`);
+    assert.equal(v.series.stepSeconds, 1);
+    for (const [name, total] of Object.entries(v.totals.exits)) {
+      assert.equal(v.series.exits[name].reduce((a, b) => a + b, 0), total, `${v.name} ${name}`);
+    }
+  }
+  const merged = fleet.variants.map(() => new TotalsAccumulator());
+  for (let i = 1; i <= 3; i++) runScenario(fleet, { shard: { index: i, count: 3 } }).accumulators.forEach((a, vi) => merged[vi].merge(a));
+  const again = assembleResults(fleet, merged, { startedAt: 'x', wallSeconds: 0 });
+  assert.deepEqual(again.variants.map((v) => v.series), whole.results.variants.map((v) => v.series));
+});

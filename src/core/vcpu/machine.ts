@@ -130,6 +130,8 @@ export class Machine {
   readonly vcpuHostNs: Float64Array;
   /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */
   readonly exitHostNs: Float64Array;
+  /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
+  readonly exitTotals: Float64Array;
 
   // Per-step log, read by trace and by the engine after each operation.
   readonly stepExits = SHARED_STEP_EXITS;
@@ -166,6 +168,7 @@ export class Machine {
     this.exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
     this.vcpuHostNs = new Float64Array(this.n);
     this.exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+    this.exitTotals = new Float64Array(EXIT_SLOT_COUNT);
     this.debugChecks = config.debugChecks === true;
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     for (let v = 0; v < this.n; v++) this.resetVcpu(v, config.vcpus[v], config.overrides);
@@ -309,6 +312,7 @@ export class Machine {
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;
     this.exitHostNs[slot] += cost;
+    this.exitTotals[slot]++;
     const i = this.stepExitCount;
     if (i < STEP_LOG) {
       this.stepExits[i] = slot;
@@ -1104,6 +1108,7 @@ export class Machine {
             this.stepHostNs += cost;
             this.vcpuHostNs[v] += cost;
             this.exitHostNs[slot] += cost;
+            this.exitTotals[slot] += remaining;
           }
         }
         return executed;
