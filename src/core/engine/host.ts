@@ -225,6 +225,7 @@ export class HostSimulation {
       }
     }
     this.machine.launch();
+    this.runnable = n; // every vCPU starts running (mode RUN); halts and wake-ups keep the count
     for (let gi = 0; gi < g; gi++) this.startPhase(gi, 0);
     for (let vi = 0; vi < n; vi++) this.reschedule(vi);
   }
