@@ -9,6 +9,7 @@ import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { validateCommand } from './commands/validate.js';
 import { startCommand } from './commands/start.js';
+import { serveCommand } from './commands/serve.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -17,7 +18,8 @@ const USAGE = `vmexit-lab ${TOOL_VERSION} - what a CPU feature, tunable or hyper
 Usage: vmexit-lab COMMAND [options]
 
 Commands:
-  start              run the main job: the embedded default scenario, with a live summary
+  start              the main job: the service, running the embedded default scenario live
+  serve              the service: HTTP API for runs, Prometheus /metrics, run history
   run FILE...        run scenarios, print a summary, write results.json / JUnit / Markdown
   validate FILE...   check scenario files (file:line:col errors) without running them
   trace FILE         JSON Lines of every operation of a scenario's scripted guests
@@ -45,6 +47,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'merge': return mergeCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
     case 'start': return startCommand(rest, io);
+    case 'serve': return serveCommand(rest, io);
     case undefined:
     case 'help':
     case '--help':

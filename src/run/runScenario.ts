@@ -76,7 +76,7 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
     });
     if (!ok) stopped = true;
     // Scripted guests are unit scenarios, not load: they belong to the first shard only.
-    if (start === 0) {
+    if (!options.shard || options.shard.index === 1) {
       for (const g of variant.guests) {
         if (g.kind === 'scripted') traces.push({ variant: variant.name, guest: g.name, steps: runScriptedGuest(variant, g, acc) });
       }
@@ -104,7 +104,7 @@ export function assembleResults(
     policy: v.hypervisor.policy,
     tunables: v.hypervisor.tunables,
     totals: totals[i].totals,
-    ...(accumulators[i].perGuest ? { perGuest: accumulators[i].perGuest } : {}),
+    ...(accumulators[i].perGuest ? { perGuest: [...accumulators[i].perGuest!].sort((a, b) => a.host - b.host) } : {}),
     ...seriesOf(accumulators[i]),
     thresholds: evaluated.perVariant.get(v.name) ?? [],
     ...(meta.shard ? { raw: accumulators[i].toJSON() } : {}),

@@ -110,9 +110,12 @@ export class TotalsAccumulator {
     this.guests += o.guests;
     this.vcpus += o.vcpus;
     this.events += o.events;
-    this.violations.push(...o.violations);
-    this.entryFailures.push(...o.entryFailures);
-    if (o.perGuest) (this.perGuest ??= []).push(...o.perGuest);
+    for (const x of o.violations) this.violations.push(x);
+    for (const x of o.entryFailures) this.entryFailures.push(x);
+    if (o.perGuest) {
+      const into = (this.perGuest ??= []);
+      for (const x of o.perGuest) into.push(x);
+    }
     if (o.series) {
       this.ensureSeries(o.seriesStepNs, o.series.length / EXIT_SLOT_COUNT);
       for (let i = 0; i < o.series.length; i++) this.series![i] += o.series[i];
@@ -134,7 +137,7 @@ export class TotalsAccumulator {
 
   static fromJSON(j: Record<string, unknown>): TotalsAccumulator {
     const a = new TotalsAccumulator(Array.isArray(j.perGuest));
-    if (a.perGuest) a.perGuest.push(...(j.perGuest as GuestTotals[]));
+    if (a.perGuest) for (const x of j.perGuest as GuestTotals[]) a.perGuest.push(x);
     if (Array.isArray(j.series)) {
       a.ensureSeries(j.seriesStepNs as number, (j.series as number[]).length / EXIT_SLOT_COUNT);
       a.series!.set(j.series as number[]);
@@ -145,8 +148,8 @@ export class TotalsAccumulator {
     a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number; a.maxSimNs = j.maxSimNs as number;
     a.guestNs = j.guestNs as number; a.vcpuNs = j.vcpuNs as number; a.guests = j.guests as number; a.vcpus = j.vcpus as number;
     a.events = j.events as number;
-    a.violations.push(...(j.violations as ViolationRecord[]));
-    a.entryFailures.push(...(j.entryFailures as Record<string, unknown>[]));
+    for (const x of j.violations as ViolationRecord[]) a.violations.push(x);
+    for (const x of j.entryFailures as Record<string, unknown>[]) a.entryFailures.push(x);
     return a;
   }
 }
@@ -385,8 +388,10 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     hostSecondsInExits: hostSeconds,
     guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
     interruptLatency: { boundsNs: LATENCY_BOUNDS_NS, counts: Array.from(acc.latency), count: acc.latencyCount, sumNs: acc.latencySumNs },
-    violations: acc.violations.map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
-    entryFailures: acc.entryFailures,
+    // Hosts finish in an order that depends on how they were split: report in host order.
+    violations: [...acc.violations].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
+      .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
+    entryFailures: [...acc.entryFailures].sort((a, b) => Number(a.host) - Number(b.host) || Number(a.vcpu) - Number(b.vcpu)),
     guests: acc.guests,
     vcpus: acc.vcpus,
   };

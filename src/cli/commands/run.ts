@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exitStatusOf, runScenario, type ShardSpec } from '../../run/runScenario.js';
+import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
+import { runScenarioPooled, type PooledOutcome } from '../../run/pooled.js';
+import { defaultWorkers, SimPool } from '../../pool/pool.js';
+import { MetricsHub } from '../../metrics/hub.js';
+import { parseGroupings, pushMetrics } from '../../metrics/push.js';
+import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
+import { renderHtmlReports } from '../../report/html.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -17,9 +23,15 @@ Options:
                    JSON document per scenario in an array
   --junit FILE     write JUnit XML: a testcase per threshold and per unexpected invariant violation
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
+  --html FILE      write a self-contained HTML report with charts (opens without network access)
   --per-guest      also report totals per guest in results.json (off by default: fleets are large)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
+  --workers N      worker threads that share the hosts (default: the number of cores); results
+                   are identical for any N
+  --push URL       push the final metrics to a Prometheus Pushgateway (e.g. http://127.0.0.1:9091)
+  --push-job NAME  the push's job label (default vmexit-lab)
+  --push-label K=V a grouping label of the push (repeatable), e.g. --push-label branch=main
   --quiet          no progress output
   -h, --help       show this help
 
@@ -33,6 +45,7 @@ Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
   vmexit-lab run --out results.json --junit junit.xml scenarios/seed/*.yaml
   CI=true vmexit-lab run --summary "$GITHUB_STEP_SUMMARY" my-scenario.yaml
+  vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
 export function parseShard(text: string): ShardSpec {
@@ -50,8 +63,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     parsed = parseArgs({
       args, allowPositionals: true,
       options: {
-        out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, seed: { type: 'string' },
+        out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, html: { type: 'string' }, seed: { type: 'string' },
         shard: { type: 'string' }, quiet: { type: 'boolean' }, 'per-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        workers: { type: 'string' }, push: { type: 'string' }, 'push-job': { type: 'string' }, 'push-label': { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -69,8 +83,20 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   let shard: ShardSpec | undefined;
   let seed: number | undefined;
+  let workers = defaultWorkers();
+  let groupings: Record<string, string> = {};
   try {
     if (o.shard !== undefined) shard = parseShard(o.shard);
+    if (o.workers !== undefined) {
+      workers = Number(o.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
+    }
+    groupings = parseGroupings(o['push-label'] ?? []);
+    if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
+      throw new Error('--push-job and --push-label need --push URL');
+    }
+    if (o['push-job'] === '') throw new Error('--push-job needs a name');
+    if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push)) throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
     if (o.seed !== undefined) {
       seed = Number(o.seed);
       if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
@@ -82,23 +108,48 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const scenarios = loadAllOrExplain(parsed.positionals, io);
   if (!scenarios) return ExitStatus.BAD_INPUT;
   const all: RunResults[] = [];
+  const done: { scenario: Scenario; out: PooledOutcome }[] = [];
   let status: number = ExitStatus.OK;
-  for (const s0 of scenarios) {
-    const scenario = seed === undefined ? s0 : { ...s0, seed };
-    const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
-    const run = runScenario(scenario, { shard, perGuest: o['per-guest'] === true, onProgress: (p) => progress?.update(p) });
-    progress?.done();
-    all.push(run.results);
-    io.out(renderSummary(run.results));
-    status = Math.max(status, exitStatusOf(run.results));
+  // The CLI runs at full speed whatever the scenario's pace (realtime pace is for the service).
+  const pool = new SimPool({ workers, idleTimeoutMs: 10_000, eager: false });
+  try {
+    for (const s0 of scenarios) {
+      const scenario = seed === undefined ? s0 : { ...s0, seed };
+      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
+      const out = await runScenarioPooled(scenario, { pool, shard, pace: 'max', perGuest: o['per-guest'] === true, onUpdate: (r) => progress?.update(r.scenarioProgress()) });
+      progress?.done();
+      if (out.error !== undefined) {
+        io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
+        return ExitStatus.INTERNAL;
+      }
+      all.push(out.results);
+      done.push({ scenario, out });
+      io.out(renderSummary(out.results));
+      status = Math.max(status, exitStatusOf(out.results));
+    }
+  } finally {
+    await pool.close();
   }
   try {
     if (o.out) writeFileSync(o.out, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
     if (o.junit) writeFileSync(o.junit, all.map(renderJunit).join(''));
     if (o.summary) writeFileSync(o.summary, all.map(renderMarkdown).join('\n'), { flag: o.summary.startsWith('/dev/') ? 'w' : 'w' });
+    if (o.html && all.length > 0) writeFileSync(o.html, renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))));
   } catch (e) {
     io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;
+  }
+  // Pushed last: the result files exist whatever happens to the push.
+  if (o.push !== undefined) {
+    const hub = new MetricsHub({ perGuest: o['per-guest'] === true });
+    for (const d of done) hub.addFinished(d.scenario, d.out.accumulators, d.out.results);
+    try {
+      await pushMetrics(hub, { url: o.push, job: o['push-job'] ?? 'vmexit-lab', groupings });
+      if (!o.quiet) io.err(`pushed metrics to ${o.push} (job ${o['push-job'] ?? 'vmexit-lab'})`);
+    } catch (e) {
+      io.err(`vmexit-lab run: cannot push metrics to ${o.push}: ${(e as Error).message}`);
+      status = Math.max(status, ExitStatus.INTERNAL);
+    }
   }
   return status;
 }

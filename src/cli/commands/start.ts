@@ -1,32 +1,60 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../model/data.js';
+import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo } from '../io.js';
-import { runCommand } from './run.js';
+import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
 export const DEFAULT_SCENARIO = join(REPO_ROOT, 'scenarios', 'default.yaml');
 
-export const START_USAGE = `Usage: vmexit-lab start [--scenario FILE]
+export const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
-The main job: run the embedded default scenario (scenarios/default.yaml, a mixed Windows / Linux /
-FreeBSD fleet, bhyve 12.1 against the committed TPR-shadowing change) and print its summary.
+The main job: start the service (vmexit-lab serve) and run the embedded default scenario
+(scenarios/default.yaml, a mixed Windows / Linux / FreeBSD fleet, bhyve 12.1 against the committed
+TPR-shadowing change) at realtime pace, so /metrics moves like a real host's from the first
+scrape. Prints the URLs; stops on SIGTERM or SIGINT (draining running runs).
 
 Options:
-  --scenario FILE  run this scenario instead of the default
-  -h, --help       show this help
-`;
+  --scenario FILE      run this scenario instead of the default (also at realtime pace)
+  -h, --help           show this help
+
+${SERVE_OPTIONS_HELP}`;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
+  let options;
   try {
-    parsed = parseArgs({ args, options: { scenario: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args, options: { ...SERVE_PARSE_OPTIONS, scenario: { type: 'string' } } });
+    if (parsed.values.help) {
+      io.out(START_USAGE);
+      return ExitStatus.OK;
+    }
+    options = serviceOptions(parsed.values, io.env);
   } catch (e) {
     io.err(`vmexit-lab start: ${(e as Error).message}\n\n${START_USAGE}`);
     return ExitStatus.BAD_INPUT;
   }
-  if (parsed.values.help) {
-    io.out(START_USAGE);
-    return ExitStatus.OK;
+  const file = parsed.values.scenario;
+  let yaml: string | undefined;
+  if (file !== undefined) {
+    try {
+      yaml = readFileSync(file, 'utf8');
+    } catch (e) {
+      io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
+      return ExitStatus.BAD_INPUT;
+    }
   }
-  return runCommand([parsed.values.scenario ?? DEFAULT_SCENARIO], io);
+  const svc = await launch(options, io, 'start');
+  if (!svc) return ExitStatus.BAD_INPUT;
+  try {
+    const run = svc.manager.submit(yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: 'default', pace: 'realtime' });
+    io.out(`  started ${run.scenario} at realtime pace (${run.guests} guests): ${svc.url}/api/runs/${run.id}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.extra.diagnostics) for (const d of e.extra.diagnostics) io.err(d.text);
+    else io.err(`vmexit-lab start: ${(e as Error).message}`);
+    await svc.close();
+    return ExitStatus.BAD_INPUT;
+  }
+  return untilSignalled(svc, io);
 }

@@ -1,0 +1,145 @@
+import { parseArgs } from 'node:util';
+import { ExitStatus, type CliIo } from '../io.js';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startService, TOKEN_ENV, type ServiceHandle, type ServiceOptions } from '../../service/server.js';
+import { DEFAULT_LIMITS } from '../../service/runs.js';
+import { DataDirLockedError } from '../../history/store.js';
+import { TOOL_VERSION } from '../../version.js';
+
+export const SERVE_OPTIONS_HELP = `Service options:
+  --host HOST          address to listen on (default ${DEFAULT_HOST}; any other needs ${TOKEN_ENV})
+  --port N             port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --workers N          simulation worker threads (default: the number of cores)
+  --data-dir DIR       run history database (default ${DEFAULT_DATA_DIR} in the working directory)
+  --max-guests N       guests one run may simulate (default ${DEFAULT_LIMITS.maxGuests})
+  --max-duration S     simulated seconds one run may last (default ${DEFAULT_LIMITS.maxDurationSeconds})
+  --max-runs N         runs in progress at once (default ${DEFAULT_LIMITS.maxConcurrentRuns})
+  --max-run-time S     wall-clock seconds one run may take (default ${DEFAULT_LIMITS.maxRunSeconds})
+  --body-limit BYTES   request body limit (default 1048576)
+  --per-guest-metrics  per-guest metric series (host, guest, os labels): one series per guest and
+                       exit reason, so off by default
+
+Environment:
+  ${TOKEN_ENV}    when set, POST and DELETE need "Authorization: Bearer <token>"
+`;
+
+export const SERVE_USAGE = `Usage: vmexit-lab serve [options]
+
+Run the service: an HTTP API to start, watch and cancel runs (POST /api/runs), live Prometheus
+metrics (GET /metrics), and a run history that survives restarts. SIGTERM or SIGINT drains:
+running runs are cancelled and their partial results stored. docs/SERVICE.md has the API.
+
+${SERVE_OPTIONS_HELP}
+Examples:
+  vmexit-lab serve --port 9090
+  curl -X POST -H 'Content-Type: application/json' -d '{"scenario":"default"}' http://127.0.0.1:${DEFAULT_PORT}/api/runs
+`;
+
+export const SERVE_PARSE_OPTIONS = {
+  host: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' }, 'data-dir': { type: 'string' },
+  'max-guests': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-runs': { type: 'string' }, 'max-run-time': { type: 'string' },
+  'body-limit': { type: 'string' }, 'per-guest-metrics': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+function positiveInt(v: string | undefined, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer >= ${min}, found "${v}"`);
+  return n;
+}
+
+/** Service options from parsed command-line values (throws on bad values). */
+export function serviceOptions(v: Record<string, string | boolean | undefined>, env: Readonly<Record<string, string | undefined>>): ServiceOptions {
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const port = positiveInt(s('port'), 'port', 0);
+  if (port !== undefined && port > 65535) throw new Error(`--port expects 0..65535, found "${s('port')}"`);
+  const limits = {
+    ...(s('max-guests') !== undefined ? { maxGuests: positiveInt(s('max-guests'), 'max-guests') } : {}),
+    ...(s('max-duration') !== undefined ? { maxDurationSeconds: positiveInt(s('max-duration'), 'max-duration') } : {}),
+    ...(s('max-runs') !== undefined ? { maxConcurrentRuns: positiveInt(s('max-runs'), 'max-runs') } : {}),
+    ...(s('max-run-time') !== undefined ? { maxRunSeconds: positiveInt(s('max-run-time'), 'max-run-time') } : {}),
+  };
+  return {
+    ...(s('host') !== undefined ? { host: s('host') } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(s('workers') !== undefined ? { workers: positiveInt(s('workers'), 'workers') } : {}),
+    ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
+    ...(s('body-limit') !== undefined ? { bodyLimitBytes: positiveInt(s('body-limit'), 'body-limit') } : {}),
+    perGuestMetrics: v['per-guest-metrics'] === true,
+    limits,
+    ...(env[TOKEN_ENV] ? { token: env[TOKEN_ENV] } : {}),
+  };
+}
+
+/** Start the service and print where it is; undefined (with the reason printed) when it cannot start. */
+export async function launch(options: ServiceOptions, io: CliIo, command: string): Promise<ServiceHandle | undefined> {
+  try {
+    const svc = await startService(options);
+    io.out([
+      `vmexit-lab ${TOOL_VERSION} service listening on ${svc.url} (${svc.workers} worker${svc.workers === 1 ? '' : 's'}, history in ${options.dataDir ?? DEFAULT_DATA_DIR})`,
+      `  metrics:   ${svc.url}/metrics`,
+      `  runs:      ${svc.url}/api/runs`,
+      `  scenarios: ${svc.url}/api/scenarios`,
+      `  health:    ${svc.url}/healthz  ${svc.url}/readyz`,
+      ...(svc.interrupted.length > 0 ? [`  ${svc.interrupted.length} run(s) a previous process left in progress are marked interrupted`] : []),
+    ].join('\n'));
+    return svc;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') io.err(`vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`);
+    else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
+    else io.err(`vmexit-lab ${command}: cannot start the service: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** Resolve when SIGTERM or SIGINT arrives and the service has drained. */
+export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
+  return new Promise((done) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      io.err(`vmexit-lab: ${sig}: draining (running runs are cancelled, partial results kept)`);
+      const force = (): void => {
+        io.err('vmexit-lab: second signal: exiting now');
+        process.exit(ExitStatus.INTERNAL);
+      };
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+      svc.close().then(
+        () => {
+          process.off('SIGTERM', force);
+          process.off('SIGINT', force);
+          io.err('vmexit-lab: drained, bye');
+          done(ExitStatus.OK);
+          // Anything still holding the event loop open must not keep a drained service alive.
+          setTimeout(() => process.exit(ExitStatus.OK), 3_000).unref();
+        },
+        (e: unknown) => {
+          io.err(`vmexit-lab: error while draining: ${(e as Error).message}`);
+          done(ExitStatus.INTERNAL);
+          setTimeout(() => process.exit(ExitStatus.INTERNAL), 3_000).unref();
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  let options: ServiceOptions;
+  try {
+    const parsed = parseArgs({ args, options: SERVE_PARSE_OPTIONS });
+    if (parsed.values.help) {
+      io.out(SERVE_USAGE);
+      return ExitStatus.OK;
+    }
+    options = serviceOptions(parsed.values, io.env);
+  } catch (e) {
+    io.err(`vmexit-lab serve: ${(e as Error).message}\n\n${SERVE_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const svc = await launch(options, io, 'serve');
+  if (!svc) return ExitStatus.BAD_INPUT;
+  return untilSignalled(svc, io);
+}

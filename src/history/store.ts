@@ -1,0 +1,212 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RunResults } from '../results/types.js';
+import { RUN_STATES, type RunProgressRecord, type RunRecord, type RunState, type RunSummary, type StopReasonRecord } from './records.js';
+
+/**
+ * Run history in SQLite (better-sqlite3, WAL). Every state change is one transaction, so a process
+ * killed at any point leaves finished runs intact; at open, runs a dead process left queued or
+ * running are marked `interrupted`. One service per data dir (a pid lock file says whose it is).
+ */
+
+export const DB_FILE = 'history.sqlite';
+const LOCK_FILE = 'service.lock';
+const SCHEMA_VERSION = 1;
+
+interface Row {
+  id: string; scenario: string; source: string; state: string; stop_reason: string | null; error: string | null;
+  created_at: string; started_at: string | null; finished_at: string | null; options: string; guests: number;
+  variants: string; progress: string | null; summary: string | null; has_results: number; partial: number;
+}
+
+export class DataDirLockedError extends Error {}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Data dirs this process holds (the lock file alone cannot tell two services of one process apart). */
+const heldHere = new Set<string>();
+
+/** Take the data dir's lock file, or throw DataDirLockedError when a live process holds it. */
+function lock(dir: string): () => void {
+  const file = join(dir, LOCK_FILE);
+  if (heldHere.has(file)) throw new DataDirLockedError(`data dir ${dir} is in use by process ${process.pid} (another vmexit-lab service)`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      heldHere.add(file);
+      return () => {
+        heldHere.delete(file);
+        try {
+          if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+        } catch { /* already gone */ }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+        throw new DataDirLockedError(`data dir ${dir} is in use by process ${pid} (another vmexit-lab service)`);
+      }
+      rmSync(file, { force: true }); // stale: its process is gone (killed)
+    }
+  }
+  throw new DataDirLockedError(`cannot lock data dir ${dir}`);
+}
+
+export interface OpenedHistory {
+  readonly store: HistoryStore;
+  /** Runs found queued/running at open and marked interrupted. */
+  readonly interrupted: readonly string[];
+}
+
+export class HistoryStore {
+  private readonly db: Database.Database;
+  private readonly unlock: () => void;
+  private closed = false;
+
+  private constructor(db: Database.Database, unlock: () => void) {
+    this.db = db;
+    this.unlock = unlock;
+  }
+
+  static open(dataDir: string): OpenedHistory {
+    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+    const unlock = lock(dataDir);
+    let db: Database.Database;
+    try {
+      db = new Database(join(dataDir, DB_FILE));
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a committed transaction survives a killed process
+      db.pragma('busy_timeout = 2000');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS runs (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          scenario TEXT NOT NULL,
+          source TEXT NOT NULL,
+          state TEXT NOT NULL,
+          stop_reason TEXT,
+          error TEXT,
+          created_at TEXT NOT NULL,
+          started_at TEXT,
+          finished_at TEXT,
+          options TEXT NOT NULL,
+          guests INTEGER NOT NULL,
+          variants TEXT NOT NULL,
+          progress TEXT,
+          summary TEXT,
+          has_results INTEGER NOT NULL DEFAULT 0,
+          partial INTEGER NOT NULL DEFAULT 0,
+          scenario_yaml TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
+        CREATE TABLE IF NOT EXISTS results (run_id TEXT PRIMARY KEY REFERENCES runs(id), json TEXT NOT NULL);
+      `);
+      const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+      if (v === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      else if (Number(v.value) > SCHEMA_VERSION) throw new Error(`history database schema ${v.value} is newer than this vmexit-lab (${SCHEMA_VERSION})`);
+    } catch (e) {
+      unlock();
+      throw e;
+    }
+    const store = new HistoryStore(db, unlock);
+    const interrupted = store.markInterrupted();
+    return { store, interrupted };
+  }
+
+  private markInterrupted(): string[] {
+    const now = new Date().toISOString();
+    return this.db.transaction(() => {
+      const rows = this.db.prepare("SELECT id FROM runs WHERE state IN ('queued', 'running')").all() as { id: string }[];
+      this.db.prepare("UPDATE runs SET state = 'interrupted', finished_at = ?, error = 'the service stopped while this run was in progress (killed?)' WHERE state IN ('queued', 'running')").run(now);
+      return rows.map((r) => r.id);
+    })();
+  }
+
+  create(r: { id: string; scenario: string; source: RunRecord['source']; createdAt: string; options: RunRecord['options']; guests: number; variants: readonly string[]; yaml: string }): void {
+    this.db.prepare(`INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml)
+      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`).run(r.id, r.scenario, JSON.stringify(r.source), r.createdAt, JSON.stringify(r.options), r.guests, JSON.stringify(r.variants), r.yaml);
+  }
+
+  started(id: string, at: string): void {
+    this.db.prepare("UPDATE runs SET state = 'running', started_at = ? WHERE id = ?").run(at, id);
+  }
+
+  progress(id: string, p: RunProgressRecord): void {
+    this.db.prepare("UPDATE runs SET progress = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(p), id);
+  }
+
+  /** The run's end and its results, in one transaction. */
+  finish(id: string, f: { state: RunState; at: string; stopReason?: StopReasonRecord; error?: string; progress?: RunProgressRecord; summary?: RunSummary; results?: RunResults; partial: boolean }): void {
+    this.db.transaction(() => {
+      if (f.results) this.db.prepare('INSERT OR REPLACE INTO results (run_id, json) VALUES (?, ?)').run(id, JSON.stringify(f.results));
+      this.db.prepare(`UPDATE runs SET state = ?, finished_at = ?, stop_reason = ?, error = ?, progress = COALESCE(?, progress), summary = ?,
+        has_results = ?, partial = ? WHERE id = ?`).run(
+        f.state, f.at, f.stopReason ?? null, f.error ?? null, f.progress ? JSON.stringify(f.progress) : null, f.summary ? JSON.stringify(f.summary) : null,
+        f.results ? 1 : 0, f.partial ? 1 : 0, id);
+    })();
+  }
+
+  get(id: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Newest first. */
+  list(options: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (options.state) { where.push('state = ?'); args.push(options.state); }
+    if (options.scenario) { where.push('scenario = ?'); args.push(options.scenario); }
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    args.push(Math.max(1, Math.min(1000, options.limit ?? 100)));
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toRecord);
+  }
+
+  /** results.json text as stored. */
+  resultsJson(id: string): string | undefined {
+    return (this.db.prepare('SELECT json FROM results WHERE run_id = ?').get(id) as { json: string } | undefined)?.json;
+  }
+
+  scenarioYaml(id: string): string | undefined {
+    return (this.db.prepare('SELECT scenario_yaml FROM runs WHERE id = ?').get(id) as { scenario_yaml: string } | undefined)?.scenario_yaml;
+  }
+
+  countsByState(): Record<RunState, number> {
+    const out = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM runs GROUP BY state').all() as { state: RunState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+    this.unlock();
+  }
+}
+
+function toRecord(r: Row): RunRecord {
+  return {
+    id: r.id, scenario: r.scenario, source: JSON.parse(r.source), state: r.state as RunState,
+    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReasonRecord } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    createdAt: r.created_at,
+    ...(r.started_at ? { startedAt: r.started_at } : {}),
+    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
+    options: JSON.parse(r.options), guests: r.guests, variants: JSON.parse(r.variants),
+    ...(r.progress ? { progress: JSON.parse(r.progress) } : {}),
+    ...(r.summary ? { summary: JSON.parse(r.summary) } : {}),
+    hasResults: r.has_results === 1, partial: r.partial === 1,
+  };
+}

@@ -1,0 +1,428 @@
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { Counter } from '../core/vcpu/machine.js';
+import { GuestCounter, LATENCY_BOUNDS_NS } from '../core/engine/host.js';
+import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
+import type { Scenario } from '../scenario/types.js';
+import type { RunResults } from '../results/types.js';
+import type { TotalsAccumulator } from '../run/simulate.js';
+import type { PooledRun } from '../run/pooled.js';
+import { guestsPerHostByOs } from '../pool/tasks.js';
+import { RUN_STATES, type RunState } from '../history/records.js';
+import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
+
+/**
+ * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
+ * running task posts its latest absolute totals, and at scrape time the hub adds
+ *   totals of finished runs (per series)  +  for each live run, each task's latest totals
+ * (the last snapshot while it runs, its final totals once done). A finished run's task totals
+ * move into the first term in the same turn of the event loop that removes the run from the
+ * second, so nothing is counted twice or lost, and counters never go down.
+ */
+
+export type Labels = Record<string, string>;
+export interface Sample {
+  readonly labels: Labels;
+  readonly value: number;
+  /** For histogram samples: name_bucket / name_sum / name_count. */
+  readonly metricName?: string;
+}
+
+/** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
+export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as const;
+
+/** Exact sums of one variant series (all integers in ns / counts, as in TotalsAccumulator). */
+class SeriesTotals {
+  readonly exits = new Float64Array(EXIT_SLOT_COUNT);
+  readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+  readonly machine = new Float64Array(Counter.COUNT);
+  readonly guest = new Float64Array(GuestCounter.COUNT);
+  readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
+  latencySumNs = 0;
+  latencyCount = 0;
+  guestNs = 0;
+  simNs = 0;
+  events = 0;
+  entryFailures = 0;
+  readonly violations = new Map<string, number>();
+
+  add(a: TotalsAccumulator): void {
+    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
+      this.exits[i] += a.exits[i];
+      this.exitHostNs[i] += a.exitHostNs[i];
+    }
+    for (let i = 0; i < this.machine.length; i++) this.machine[i] += a.machineCounters[i];
+    for (let i = 0; i < this.guest.length; i++) this.guest[i] += a.guestCounters[i];
+    for (let i = 0; i < this.latency.length; i++) this.latency[i] += a.latency[i];
+    this.latencySumNs += a.latencySumNs;
+    this.latencyCount += a.latencyCount;
+    this.guestNs += a.guestNs;
+    this.events += a.events;
+    this.entryFailures += a.entryFailures.length;
+    for (const v of a.violations) this.violations.set(v.check, (this.violations.get(v.check) ?? 0) + 1);
+  }
+
+  addSeries(o: SeriesTotals): void {
+    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
+      this.exits[i] += o.exits[i];
+      this.exitHostNs[i] += o.exitHostNs[i];
+    }
+    for (let i = 0; i < this.machine.length; i++) this.machine[i] += o.machine[i];
+    for (let i = 0; i < this.guest.length; i++) this.guest[i] += o.guest[i];
+    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
+    this.latencySumNs += o.latencySumNs;
+    this.latencyCount += o.latencyCount;
+    this.guestNs += o.guestNs;
+    this.simNs += o.simNs;
+    this.events += o.events;
+    this.entryFailures += o.entryFailures;
+    for (const [k, n] of o.violations) this.violations.set(k, (this.violations.get(k) ?? 0) + n);
+  }
+}
+
+interface VariantSeries {
+  readonly key: string;
+  readonly labels: Labels;
+  readonly vendor: string;
+  /** scenario_info labels of the latest run (seed, pace, hosts may change between runs). */
+  info: Labels;
+  /** Guest OSes ever run in this series (their running gauges exist, at 0 when idle). */
+  readonly oses: Set<string>;
+  readonly base: SeriesTotals;
+}
+
+interface GuestSeries {
+  readonly labels: Labels;
+  readonly exits: Map<string, number>;
+  cr8: number;
+  delivered: number;
+  cpuSeconds: number;
+}
+
+interface LiveRun {
+  readonly id: string;
+  readonly scenario: Scenario;
+  readonly run: PooledRun;
+  /** Variant series of each variant index. */
+  readonly series: readonly VariantSeries[];
+  /** Guests per host by OS, of each variant index. */
+  readonly guestsByOs: readonly ReadonlyMap<string, number>[];
+}
+
+/** What one scrape sees: computed once per scrape, read by every metric's collect. */
+export interface MetricsView {
+  readonly variants: readonly { readonly s: VariantSeries; readonly t: SeriesTotals; readonly runningByOs: Map<string, number> }[];
+  readonly guests: readonly GuestSeries[];
+}
+
+export interface HubOptions {
+  /** Per-guest series (labels host, guest, os). Off by default: cardinality grows with the fleet. */
+  readonly perGuest?: boolean;
+}
+
+export function variantLabels(scenario: Scenario, vi: number): Labels {
+  const v = scenario.variants[vi];
+  return { scenario: scenario.name, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
+}
+
+export class MetricsHub {
+  readonly perGuest: boolean;
+  private readonly variants = new Map<string, VariantSeries>();
+  private readonly guestBase = new Map<string, GuestSeries>();
+  private readonly live = new Map<string, LiveRun>();
+  /** Latest run state per scenario; threshold outcomes, finish time and wall seconds of the latest finished run. */
+  private readonly scenarioState = new Map<string, RunState>();
+  private readonly thresholds = new Map<string, Sample[]>();
+  private readonly lastFinish = new Map<string, { at: number; wall: number }>();
+  private runCounts: () => Readonly<Record<string, number>> = () => ({});
+  private poolStats: () => { workers: number; queued: number; failures: number } | undefined = () => undefined;
+  private view: MetricsView | undefined;
+
+  constructor(options: HubOptions = {}) {
+    this.perGuest = options.perGuest === true;
+  }
+
+  /** Where run counts by state come from (the service's history). */
+  setRunCounts(f: () => Readonly<Record<string, number>>): void {
+    this.runCounts = f;
+  }
+
+  setPoolStats(f: () => { workers: number; queued: number; failures: number } | undefined): void {
+    this.poolStats = f;
+  }
+
+  /** Create (zero) the series of a scenario's variants, so every known series exists from the first scrape. */
+  register(scenario: Scenario, pace: 'max' | 'realtime' = scenario.pace): VariantSeries[] {
+    return scenario.variants.map((v, vi) => {
+      const labels = variantLabels(scenario, vi);
+      const key = `${labels.scenario}\u0000${labels.variant}\u0000${labels.cpu}\u0000${labels.policy}`;
+      const info = { ...labels, hosts: String(v.host.count), cores: String(v.host.cores), seed: String(scenario.seed), pace };
+      let s = this.variants.get(key);
+      if (!s) {
+        s = { key, labels, vendor: v.host.cpu.vendor, oses: new Set(), base: new SeriesTotals(), info };
+        this.variants.set(key, s);
+      }
+      s.info = info;
+      for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
+      return s;
+    });
+  }
+
+  setRunState(scenario: string, state: RunState): void {
+    this.scenarioState.set(scenario, state);
+  }
+
+  /** A run started: its tasks' latest totals count from now on. */
+  addRun(id: string, scenario: Scenario, run: PooledRun): void {
+    const series = this.register(scenario, run.pace);
+    this.live.set(id, { id, scenario, run, series, guestsByOs: scenario.variants.map((_, vi) => guestsPerHostByOs(scenario, vi)) });
+    this.setRunState(scenario.name, 'running');
+  }
+
+  /**
+   * A run ended (completed, cancelled or failed): fold its tasks' totals into the finished
+   * totals and drop it from the live set, in one step. `results` carries threshold outcomes.
+   */
+  finishRun(id: string, state: RunState, results?: RunResults): void {
+    const l = this.live.get(id);
+    if (l) {
+      const per = this.runTotals(l);
+      per.forEach((t, vi) => l.series[vi].base.addSeries(t));
+      if (this.perGuest) for (const g of this.runGuests(l)) this.addGuest(this.guestBase, g);
+      this.live.delete(id);
+      this.setRunState(l.scenario.name, state);
+    }
+    if (results) {
+      const samples: Sample[] = [];
+      for (const v of results.variants) {
+        for (const t of v.thresholds) samples.push({ labels: { scenario: results.scenario, variant: v.name, threshold: `${t.metric}: ${t.expr}` }, value: t.passed ? 1 : 0 });
+      }
+      for (const t of results.crossVariantThresholds) samples.push({ labels: { scenario: results.scenario, variant: '*', threshold: `${t.metric}: ${t.expr}` }, value: t.passed ? 1 : 0 });
+      this.thresholds.set(results.scenario, samples);
+      this.lastFinish.set(results.scenario, { at: Date.now() / 1000, wall: results.wallSeconds });
+    }
+  }
+
+  /** Record a finished run that did not go through addRun (the CLI: `run --push`). */
+  addFinished(scenario: Scenario, accumulators: readonly TotalsAccumulator[], results: RunResults, state: RunState = 'completed'): void {
+    const series = this.register(scenario);
+    accumulators.forEach((a, vi) => {
+      const t = new SeriesTotals();
+      t.add(a);
+      t.simNs = a.maxSimNs;
+      series[vi].base.addSeries(t);
+      if (this.perGuest && a.perGuest) for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
+    });
+    this.setRunState(scenario.name, state);
+    this.finishRun('', state, results);
+  }
+
+  private runTotals(l: LiveRun): SeriesTotals[] {
+    const per = l.series.map(() => new SeriesTotals());
+    const sim = l.series.map(() => 0);
+    for (const t of l.run.tasks) {
+      if (!t.totals) continue;
+      const vi = t.task.variantIndex;
+      per[vi].add(t.totals);
+      sim[vi] = Math.max(sim[vi], t.totals.maxSimNs);
+    }
+    per.forEach((p, vi) => { p.simNs = sim[vi]; });
+    return per;
+  }
+
+  private guestOf(labels: Labels, g: NonNullable<TotalsAccumulator['perGuest']>[number]): GuestSeries {
+    return {
+      labels: { ...labels, host: String(g.host), guest: g.guest, os: g.os },
+      exits: new Map(Object.entries(g.exits)), cr8: g.cr8Accesses, delivered: g.interruptsDelivered, cpuSeconds: g.guestCpuSeconds,
+    };
+  }
+
+  private *runGuests(l: LiveRun): Generator<GuestSeries> {
+    for (const t of l.run.tasks) {
+      for (const g of t.totals?.perGuest ?? []) yield this.guestOf(l.series[t.task.variantIndex].labels, g);
+    }
+  }
+
+  private addGuest(into: Map<string, GuestSeries>, g: GuestSeries): void {
+    const l = g.labels;
+    const key = `${l.scenario}\u0000${l.variant}\u0000${l.cpu}\u0000${l.policy}\u0000${l.host}\u0000${l.guest}`;
+    const s = into.get(key);
+    if (!s) {
+      into.set(key, { labels: g.labels, exits: new Map(g.exits), cr8: g.cr8, delivered: g.delivered, cpuSeconds: g.cpuSeconds });
+      return;
+    }
+    for (const [r, n] of g.exits) s.exits.set(r, (s.exits.get(r) ?? 0) + n);
+    s.cr8 += g.cr8;
+    s.delivered += g.delivered;
+    s.cpuSeconds += g.cpuSeconds;
+  }
+
+  /** The numbers of this scrape (cached until the current turn of the event loop ends). */
+  current(): MetricsView {
+    if (this.view) return this.view;
+    const totals = new Map<string, { s: VariantSeries; t: SeriesTotals; runningByOs: Map<string, number> }>();
+    for (const s of this.variants.values()) {
+      const t = new SeriesTotals();
+      t.addSeries(s.base);
+      const runningByOs = new Map<string, number>();
+      for (const os of s.oses) runningByOs.set(os, 0);
+      totals.set(s.key, { s, t, runningByOs });
+    }
+    const guests = this.perGuest ? new Map<string, GuestSeries>() : undefined;
+    if (guests) for (const g of this.guestBase.values()) this.addGuest(guests, g);
+    for (const l of this.live.values()) {
+      const per = this.runTotals(l);
+      per.forEach((p, vi) => totals.get(l.series[vi].key)!.t.addSeries(p));
+      for (const task of l.run.tasks) {
+        if (task.status !== 'running') continue;
+        const e = totals.get(l.series[task.task.variantIndex].key)!;
+        const hosts = Math.max(0, task.progress.hostsTotal - task.progress.hostsDone);
+        for (const [os, n] of l.guestsByOs[task.task.variantIndex]) e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + hosts * n);
+      }
+      if (guests) for (const g of this.runGuests(l)) this.addGuest(guests, g);
+    }
+    this.view = { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
+    setImmediate(() => { this.view = undefined; });
+    return this.view;
+  }
+
+  // ---- samples per metric (src/metrics/registry.ts names them) ----
+
+  buildInfo(): Sample[] {
+    return [{ labels: { version: TOOL_VERSION, model_version: MODEL_VERSION, node_version: process.version }, value: 1 }];
+  }
+
+  scenarioInfo(): Sample[] {
+    return this.current().variants.map(({ s }) => ({ labels: s.info, value: 1 }));
+  }
+
+  exits(which: 'count' | 'seconds'): Sample[] {
+    const out: Sample[] = [];
+    for (const { s, t } of this.current().variants) {
+      for (const k of EXIT_KINDS) {
+        if (k.vendor !== s.vendor) continue;
+        out.push({ labels: { ...s.labels, reason: k.name }, value: which === 'count' ? t.exits[k.slot] : t.exitHostNs[k.slot] / 1e9 });
+      }
+    }
+    return out;
+  }
+
+  interrupts(): Sample[] {
+    const out: Sample[] = [];
+    const cols: [string, string, number][] = [
+      ['timer', 'raised', GuestCounter.RAISED_TIMER], ['timer', 'delivered', GuestCounter.DELIVERED_TIMER],
+      ['device', 'raised', GuestCounter.RAISED_DEVICE], ['device', 'delivered', GuestCounter.DELIVERED_DEVICE],
+      ['ipi', 'raised', GuestCounter.RAISED_IPI], ['ipi', 'delivered', GuestCounter.DELIVERED_IPI],
+    ];
+    for (const { s, t } of this.current().variants) {
+      for (const [source, outcome, c] of cols) out.push({ labels: { ...s.labels, source, outcome }, value: t.guest[c] });
+    }
+    return out;
+  }
+
+  deliveryPaths(): Sample[] {
+    const out: Sample[] = [];
+    const cols: [string, number][] = [['injected', Counter.INJECTED], ['virtual', Counter.VIRTUAL_DELIVERED], ['posted', Counter.POSTED]];
+    for (const { s, t } of this.current().variants) for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machine[c] });
+    return out;
+  }
+
+  tprAccesses(): Sample[] {
+    const out: Sample[] = [];
+    const cols: [string, number][] = [['cr8_read', Counter.CR8_READS], ['cr8_write', Counter.CR8_WRITES], ['mmio_write', Counter.TPR_MMIO_WRITES], ['msr_write', Counter.TPR_MSR_WRITES]];
+    for (const { s, t } of this.current().variants) for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machine[c] });
+    return out;
+  }
+
+  latency(name: string): Sample[] {
+    const out: Sample[] = [];
+    for (const { s, t } of this.current().variants) {
+      let cum = 0;
+      LATENCY_BOUNDS_NS.forEach((b, i) => {
+        cum += t.latency[i];
+        out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: String(b / 1e9) }, value: cum });
+      });
+      cum += t.latency[LATENCY_BOUNDS_NS.length];
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: cum });
+      out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.latencySumNs / 1e9 });
+      out.push({ metricName: `${name}_count`, labels: s.labels, value: t.latencyCount });
+    }
+    return out;
+  }
+
+  perVariant(f: (t: SeriesTotals) => number): Sample[] {
+    return this.current().variants.map(({ s, t }) => ({ labels: s.labels, value: f(t) }));
+  }
+
+  guestCpuSeconds(): Sample[] {
+    return this.perVariant((t) => t.guest[GuestCounter.GUEST_CPU_NS] / 1e9);
+  }
+
+  guestSimulatedSeconds(): Sample[] {
+    return this.perVariant((t) => t.guestNs / 1e9);
+  }
+
+  simulatedSeconds(): Sample[] {
+    return this.perVariant((t) => t.simNs / 1e9);
+  }
+
+  events(): Sample[] {
+    return this.perVariant((t) => t.events);
+  }
+
+  entryFailures(): Sample[] {
+    return this.perVariant((t) => t.entryFailures);
+  }
+
+  violations(): Sample[] {
+    const out: Sample[] = [];
+    for (const { s, t } of this.current().variants) {
+      const checks = new Set<string>([...VIOLATION_CHECKS, ...t.violations.keys()]);
+      for (const check of checks) out.push({ labels: { ...s.labels, check }, value: t.violations.get(check) ?? 0 });
+    }
+    return out;
+  }
+
+  runningGuests(): Sample[] {
+    const out: Sample[] = [];
+    for (const { s, runningByOs } of this.current().variants) for (const [os, n] of runningByOs) out.push({ labels: { ...s.labels, os }, value: n });
+    return out;
+  }
+
+  runs(): Sample[] {
+    const counts = this.runCounts();
+    return RUN_STATES.map((state) => ({ labels: { state }, value: counts[state] ?? 0 }));
+  }
+
+  runState(): Sample[] {
+    const out: Sample[] = [];
+    for (const [scenario, cur] of this.scenarioState) for (const state of RUN_STATES) out.push({ labels: { scenario, state }, value: state === cur ? 1 : 0 });
+    return out;
+  }
+
+  thresholdPassed(): Sample[] {
+    return [...this.thresholds.values()].flat();
+  }
+
+  lastFinishTimestamp(): Sample[] {
+    return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.at }));
+  }
+
+  lastWallSeconds(): Sample[] {
+    return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.wall }));
+  }
+
+  pool(which: 'workers' | 'queued' | 'failures'): Sample[] {
+    const p = this.poolStats();
+    return p ? [{ labels: {}, value: p[which] }] : [];
+  }
+
+  guestExits(): Sample[] {
+    const out: Sample[] = [];
+    for (const g of this.current().guests) for (const [reason, n] of g.exits) out.push({ labels: { ...g.labels, reason }, value: n });
+    return out;
+  }
+
+  guestValue(f: (g: GuestSeries) => number): Sample[] {
+    return this.current().guests.map((g) => ({ labels: g.labels, value: f(g) }));
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Pool worker (piscina loads the compiled dist/src/pool/worker.js). Runs one task: hosts
+ * [hostStart, hostEnd) of one variant through runHosts, and while it runs posts the task's
+ * latest absolute totals on the task's port (never deltas, so the main thread can keep only the
+ * latest and never count anything twice). Cancellation is cooperative: the run's control word is
+ * polled once per simulated second, and realtime pacing sleeps on it with Atomics.wait so a
+ * cancel wakes the sleeper at once.
+ */
+import { threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import { loadModelData, type ModelData } from '../model/data.js';
+import { runHosts, runScriptedGuest, TotalsAccumulator, type Progress } from '../run/simulate.js';
+import { Control, type PingMessage, type TaskMessage, type TaskResult, type TaskUpdate } from './protocol.js';
+
+let data: ModelData | undefined;
+const faultsAllowed = (workerData as { allowFaults?: boolean } | undefined)?.allowFaults === true;
+
+function modelData(): ModelData {
+  data ??= loadModelData();
+  return data;
+}
+
+function injectFault(kind: TaskMessage['fault']): void {
+  if (!faultsAllowed || kind === undefined) return;
+  if (kind === 'throw') throw new Error('injected fault: the task threw');
+  if (kind === 'exit') process.exit(7); // in a worker thread this ends the thread only
+  if (kind === 'hang') {
+    const until = Date.now() + 30_000; // bounded: the pool's abort terminates the thread long before
+    while (Date.now() < until) { /* ignore the stop flag on purpose */ }
+  }
+}
+
+export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { pong: number } {
+  if (msg.kind === 'ping') {
+    modelData();
+    return { pong: threadId };
+  }
+  const { scenario, task, port } = msg;
+  const control = new Int32Array(msg.control);
+  const post = (u: TaskUpdate): void => port.postMessage(u);
+  try {
+    const variant = scenario.variants[task.variantIndex];
+    const acc = new TotalsAccumulator(msg.perGuest);
+    // Stopped before it started (cancelled while queued): nothing to simulate.
+    if (Atomics.load(control, Control.STOP) !== 0) return { totals: acc.toJSON(), stopped: true, progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart }, threadId };
+    post({ type: 'started', threadId });
+    injectFault(msg.fault);
+    let seq = 0;
+    let lastPost = -Infinity;
+    let last: Progress = { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart };
+    const ok = runHosts(scenario, variant, modelData(), task.hostStart, task.hostEnd, acc, {
+      onEpoch: (progress, snapshot) => {
+        last = progress;
+        if (Atomics.load(control, Control.STOP) !== 0) return true;
+        if (msg.pace === 'realtime') {
+          // Sleep until wall time catches up with simulated time; a stop wakes us (Atomics.notify).
+          for (let i = 0; i < 10_000; i++) {
+            const wait = msg.runStartMs + progress.simNs / 1e6 - Date.now();
+            if (wait <= 0) break;
+            if (Atomics.wait(control, Control.STOP, 0, wait) === 'not-equal') return true;
+          }
+          if (Atomics.load(control, Control.STOP) !== 0) return true;
+        }
+        const now = Date.now();
+        if (msg.pace === 'realtime' || now - lastPost >= msg.postIntervalMs) {
+          lastPost = now;
+          const s = snapshot();
+          // Live snapshots feed the metrics: per-guest lists only when asked for, no time series.
+          if (!msg.livePerGuest) s.perGuest = undefined;
+          s.series = undefined;
+          post({ type: 'snapshot', seq: ++seq, progress, totals: s.toJSON() });
+        }
+        return false;
+      },
+    });
+    if (task.scripted) for (const g of variant.guests) if (g.kind === 'scripted') runScriptedGuest(variant, g, acc);
+    return { totals: acc.toJSON(), stopped: !ok, progress: ok ? { ...last, hostsDone: last.hostsTotal } : last, threadId };
+  } finally {
+    port.close();
+  }
+}

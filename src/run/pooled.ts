@@ -1,0 +1,298 @@
+import { MessageChannel } from 'node:worker_threads';
+import type { Scenario } from '../scenario/types.js';
+import type { RunResults } from '../results/types.js';
+import { assembleResults, type ScenarioProgress, type ShardSpec } from './runScenario.js';
+import { TotalsAccumulator, type Progress } from './simulate.js';
+import type { SimPool } from '../pool/pool.js';
+import { planTasks, type PoolTask } from '../pool/tasks.js';
+import { Control, StopCode, type FaultKind, type StopCodeValue, type TaskMessage, type TaskResult, type TaskUpdate } from '../pool/protocol.js';
+
+/**
+ * runScenario on a worker pool. The scenario's hosts are split into tasks (src/pool/tasks.ts);
+ * each task posts its latest absolute totals while it runs and returns its final totals; the
+ * final totals are merged in task order and go through the same assembleResults as a
+ * single-thread run, so results.json is identical for any worker count.
+ */
+
+export type StopReason = 'cancelled' | 'time_limit' | 'shutdown' | 'failed';
+
+export interface PooledRunOptions {
+  readonly pool: SimPool;
+  readonly shard?: ShardSpec;
+  /** Override the scenario's pace (the service runs its start-up scenario in realtime). */
+  readonly pace?: 'max' | 'realtime';
+  /** Keep per-guest totals in results.json (variants[].perGuest). */
+  readonly perGuest?: boolean;
+  /** Per-guest totals in live snapshots too (per-guest metrics); costs ~50 us per guest per snapshot. */
+  readonly livePerGuest?: boolean;
+  /** Aborting cancels the run (cooperatively: tasks stop at their next simulated second). */
+  readonly signal?: AbortSignal;
+  /** Wall-clock limit; the run is stopped (partial results) when it is reached. */
+  readonly timeLimitMs?: number;
+  /** Least wall ms between two live snapshots of a task at pace max (default 250). */
+  readonly postIntervalMs?: number;
+  /** After a stop, tasks still running this long are terminated (a hung worker; default 10 s). */
+  readonly stopGraceMs?: number;
+  /** Called after every live snapshot and task end (progress, metrics). */
+  readonly onUpdate?: (run: PooledRun) => void;
+  /** Tests only: inject a fault into task N (needs a pool created with allowFaults). */
+  readonly faults?: ReadonlyMap<number, FaultKind>;
+}
+
+export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface TaskState {
+  readonly task: PoolTask;
+  status: TaskStatus;
+  /** Latest absolute totals: the last snapshot while running, the final totals when done. */
+  totals: TotalsAccumulator | undefined;
+  progress: Progress;
+  seq: number;
+  /** Done, but stopped early (cancel, time limit, shutdown): its totals are partial. */
+  stopped?: boolean;
+  error?: string;
+}
+
+export interface RunProgress {
+  /** 0..1 over all tasks (hosts weighted; simulated time within a running task). */
+  readonly fraction: number;
+  /** Simulated seconds reached by the slowest running task (the limit when all are done). */
+  readonly simSeconds: number;
+  readonly limitSeconds: number;
+  readonly hostsDone: number;
+  readonly hostsTotal: number;
+  readonly tasksDone: number;
+  readonly tasksRunning: number;
+  readonly tasksTotal: number;
+}
+
+export interface PooledOutcome {
+  readonly results: RunResults;
+  readonly accumulators: readonly TotalsAccumulator[];
+  readonly stopped: boolean;
+  readonly stopReason?: StopReason;
+  /** The first task failure (a worker that threw or died), with the task it ran. */
+  readonly error?: string;
+  readonly tasks: number;
+  readonly workers: number;
+}
+
+const REASON_OF: Readonly<Record<number, StopReason>> = {
+  [StopCode.CANCELLED]: 'cancelled', [StopCode.TIME_LIMIT]: 'time_limit', [StopCode.SHUTDOWN]: 'shutdown', [StopCode.FAILED]: 'failed',
+};
+const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
+  cancelled: StopCode.CANCELLED, time_limit: StopCode.TIME_LIMIT, shutdown: StopCode.SHUTDOWN, failed: StopCode.FAILED,
+};
+
+function limitNs(scenario: Scenario): number {
+  return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+}
+
+function describe(scenario: Scenario, t: PoolTask): string {
+  return `task ${t.index} (variant ${scenario.variants[t.variantIndex].name}, hosts ${t.hostStart}..${t.hostEnd - 1})`;
+}
+
+/** Stable sort by host: per-host records in host order whatever the split (finish order differs by split). */
+function byHost<T extends { readonly host: unknown }>(list: T[]): void {
+  const keyed = list.map((x, i) => ({ x, i, h: typeof x.host === 'number' ? x.host : 0 }));
+  keyed.sort((a, b) => a.h - b.h || a.i - b.i);
+  keyed.forEach((k, i) => { list[i] = k.x; });
+}
+
+/** Merge task totals per variant in task order, with per-host records in host order. */
+export function mergeTaskTotals(scenario: Scenario, tasks: readonly { readonly task: PoolTask; readonly totals: TotalsAccumulator | undefined }[], perGuest: boolean): TotalsAccumulator[] {
+  const accs = scenario.variants.map(() => new TotalsAccumulator(perGuest));
+  for (const t of tasks) if (t.totals) accs[t.task.variantIndex].merge(t.totals);
+  for (const a of accs) {
+    byHost(a.violations);
+    byHost(a.entryFailures as { host: unknown }[]);
+    if (!perGuest) a.perGuest = undefined;
+    else if (a.perGuest) byHost(a.perGuest);
+  }
+  return accs;
+}
+
+export class PooledRun {
+  readonly scenario: Scenario;
+  readonly pace: 'max' | 'realtime';
+  readonly tasks: TaskState[];
+  readonly startedAt = new Date();
+  readonly done: Promise<PooledOutcome>;
+  private readonly control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  private readonly aborters: AbortController[] = [];
+  private readonly t0 = performance.now();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private firstError: string | undefined;
+  private anyStopped = false;
+
+  constructor(scenario: Scenario, private readonly options: PooledRunOptions) {
+    this.scenario = scenario;
+    this.pace = options.pace ?? scenario.pace;
+    const plan = planTasks(scenario, { workers: options.pool.workers, shard: options.shard, pace: this.pace });
+    this.tasks = plan.map((task) => ({ task, status: 'queued', totals: undefined, progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart }, seq: 0 }));
+    this.done = this.execute();
+  }
+
+  /** Stop the run: tasks stop at their next simulated second and return what they have. */
+  stop(reason: StopReason): void {
+    if (Atomics.compareExchange(this.control, Control.STOP, StopCode.NONE, CODE_OF[reason]) !== StopCode.NONE) return;
+    Atomics.notify(this.control, Control.STOP);
+    const grace = this.options.stopGraceMs ?? 10_000;
+    this.graceTimer = setTimeout(() => {
+      for (const a of this.aborters) a.abort(new Error(`terminated: no response ${grace} ms after the stop`));
+    }, grace);
+    this.graceTimer.unref();
+  }
+
+  get stopReason(): StopReason | undefined {
+    return REASON_OF[Atomics.load(this.control, Control.STOP)];
+  }
+
+  progress(): RunProgress {
+    const limit = limitNs(this.scenario);
+    let weight = 0;
+    let done = 0;
+    let hostsDone = 0;
+    let hostsTotal = 0;
+    let tasksDone = 0;
+    let tasksRunning = 0;
+    let slowest = Infinity;
+    let furthest = 0;
+    for (const t of this.tasks) {
+      const hosts = Math.max(1, t.task.hostEnd - t.task.hostStart);
+      const p = t.progress;
+      weight += hosts;
+      hostsTotal += t.task.hostEnd - t.task.hostStart;
+      furthest = Math.max(furthest, p.simNs);
+      if (t.status === 'done' || t.status === 'failed') tasksDone++;
+      if (t.status === 'done' && !t.stopped) {
+        done += hosts;
+        hostsDone += t.task.hostEnd - t.task.hostStart;
+        continue;
+      }
+      if (t.status === 'running') tasksRunning++;
+      if (t.status === 'running' || t.status === 'queued') slowest = Math.min(slowest, p.simNs);
+      hostsDone += p.hostsDone;
+      const f = Math.max(p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal, Math.min(1, p.simNs / limit));
+      done += hosts * f;
+    }
+    return {
+      fraction: weight === 0 ? 1 : Math.min(1, done / weight),
+      simSeconds: (slowest === Infinity ? furthest : slowest) / 1e9,
+      limitSeconds: limit / 1e9,
+      hostsDone, hostsTotal, tasksDone, tasksRunning, tasksTotal: this.tasks.length,
+    };
+  }
+
+  /** The CLI progress line's view: the first variant with unfinished tasks. */
+  scenarioProgress(): ScenarioProgress {
+    const variants = this.scenario.variants.length;
+    const limit = limitNs(this.scenario);
+    for (let vi = 0; vi < variants; vi++) {
+      const mine = this.tasks.filter((t) => t.task.variantIndex === vi);
+      if (mine.every((t) => t.status === 'done' || t.status === 'failed')) continue;
+      let sim = Infinity;
+      let hostsDone = 0;
+      let hostsTotal = 0;
+      for (const t of mine) {
+        hostsTotal += t.progress.hostsTotal;
+        if (t.status === 'done' || t.status === 'failed') { hostsDone += t.progress.hostsTotal; continue; }
+        hostsDone += t.progress.hostsDone;
+        sim = Math.min(sim, t.status === 'running' ? t.progress.simNs : 0);
+      }
+      return { variant: this.scenario.variants[vi].name, variantIndex: vi, variants, simNs: sim === Infinity ? limit : sim, limitNs: limit, hostsDone, hostsTotal };
+    }
+    const last = this.scenario.variants[variants - 1];
+    return { variant: last?.name ?? '', variantIndex: Math.max(0, variants - 1), variants, simNs: limit, limitNs: limit, hostsDone: 0, hostsTotal: 0 };
+  }
+
+  private notify(): void {
+    try {
+      this.options.onUpdate?.(this);
+    } catch {
+      /* an observer's bug must not break the run */
+    }
+  }
+
+  private async runOne(state: TaskState): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    const aborter = new AbortController();
+    this.aborters.push(aborter);
+    const perGuest = this.options.perGuest === true || this.options.livePerGuest === true;
+    port1.on('message', (u: TaskUpdate) => {
+      if (state.status === 'done' || state.status === 'failed') return; // late: the final totals are in
+      if (u.type === 'started') {
+        state.status = 'running';
+      } else if (u.seq > state.seq) {
+        state.status = 'running';
+        state.seq = u.seq;
+        state.totals = TotalsAccumulator.fromJSON(u.totals);
+        state.progress = u.progress;
+      }
+      this.notify();
+    });
+    const msg: TaskMessage = {
+      kind: 'run', scenario: this.scenario, task: state.task, control: this.control.buffer as SharedArrayBuffer,
+      runStartMs: Date.now() - (performance.now() - this.t0), pace: this.pace, postIntervalMs: this.options.postIntervalMs ?? 250,
+      perGuest, livePerGuest: this.options.livePerGuest === true, port: port2,
+      ...(this.options.faults?.has(state.task.index) ? { fault: this.options.faults.get(state.task.index) } : {}),
+    };
+    try {
+      const r: TaskResult = await this.options.pool.run(msg, aborter.signal);
+      state.totals = TotalsAccumulator.fromJSON(r.totals);
+      state.progress = r.progress;
+      state.status = 'done';
+      if (r.stopped) {
+        this.anyStopped = true;
+        state.stopped = true;
+      }
+    } catch (e) {
+      // Keep the latest snapshot: what was already counted stays counted.
+      const stoppedOnPurpose = aborter.signal.aborted;
+      state.status = 'failed';
+      state.error = `${describe(this.scenario, state.task)} ${stoppedOnPurpose ? 'was terminated' : 'failed'}: ${(e as Error)?.message ?? String(e)}`;
+      if (!stoppedOnPurpose) {
+        this.options.pool.failures++;
+        this.firstError ??= state.error;
+        this.stop('failed');
+      }
+    } finally {
+      port1.close();
+      this.notify();
+    }
+  }
+
+  private async execute(): Promise<PooledOutcome> {
+    const { signal } = this.options;
+    const onAbort = (): void => this.stop('cancelled');
+    if (signal?.aborted) this.stop('cancelled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const limitTimer = this.options.timeLimitMs !== undefined ? setTimeout(() => this.stop('time_limit'), this.options.timeLimitMs) : undefined;
+    try {
+      await Promise.all(this.tasks.map((t) => this.runOne(t)));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (limitTimer) clearTimeout(limitTimer);
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+    }
+    const accumulators = mergeTaskTotals(this.scenario, this.tasks, this.options.perGuest === true);
+    const results = assembleResults(this.scenario, accumulators, {
+      startedAt: this.startedAt.toISOString(), wallSeconds: (performance.now() - this.t0) / 1000, shard: this.options.shard,
+    });
+    const stopped = this.anyStopped || this.tasks.some((t) => t.status === 'failed');
+    const reason = stopped ? (this.stopReason ?? 'failed') : undefined;
+    return {
+      results, accumulators, stopped, ...(reason ? { stopReason: reason } : {}),
+      ...(this.firstError ? { error: this.firstError } : {}), tasks: this.tasks.length, workers: this.options.pool.workers,
+    };
+  }
+}
+
+/** Start a pooled run; `run.done` resolves with the results (partial when stopped or a task failed). */
+export function startPooledRun(scenario: Scenario, options: PooledRunOptions): PooledRun {
+  return new PooledRun(scenario, options);
+}
+
+export function runScenarioPooled(scenario: Scenario, options: PooledRunOptions): Promise<PooledOutcome> {
+  return startPooledRun(scenario, options).done;
+}

@@ -1,0 +1,92 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { REPO_ROOT } from '../model/data.js';
+import { MAX_FILE_BYTES, parseScenario } from '../scenario/load.js';
+import { ScenarioError } from '../scenario/errors.js';
+import type { Scenario } from '../scenario/types.js';
+import { totalGuests } from '../pool/tasks.js';
+import { ApiError, diagnosticsOf } from './errors.js';
+
+/** The scenarios shipped in scenarios/, by name: the path below scenarios/ without `.yaml` (e.g. `seed/win10-1909-cr8-exits`). */
+
+export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
+const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
+export interface ScenarioSummary {
+  readonly name: string;
+  readonly scenario?: string;
+  readonly description?: string;
+  readonly variants?: readonly string[];
+  readonly guests?: number;
+  readonly durationSeconds?: number;
+  readonly pace?: string;
+  readonly valid: boolean;
+  readonly errors?: readonly string[];
+}
+
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  readonly yaml: string;
+  readonly name?: string;
+}
+
+export function isScenarioName(s: string): boolean {
+  return NAME_RE.test(s) && !s.split('/').some((p) => p === '.' || p === '..');
+}
+
+function walk(dir: string, out: string[]): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.isFile() && e.name.endsWith('.yaml')) out.push(p);
+  }
+}
+
+export class ScenarioCatalog {
+  constructor(readonly dir: string = SCENARIOS_DIR) {}
+
+  names(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const files: string[] = [];
+    walk(this.dir, files);
+    return files.map((f) => relative(this.dir, f).split(sep).join('/').replace(/\.yaml$/, '')).sort();
+  }
+
+  /** Load a named scenario; ApiError 404 when there is none, 400 with diagnostics when it is bad. */
+  load(name: string): LoadedScenario {
+    if (!isScenarioName(name)) throw new ApiError(400, 'unknown_scenario', `"${name}" is not a scenario name (a path below scenarios/ without .yaml, e.g. "default" or "seed/win10-1909-cr8-exits")`);
+    const file = join(this.dir, `${name}.yaml`);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new ApiError(404, 'unknown_scenario', `no scenario "${name}" in scenarios/ (GET /api/scenarios lists them)`);
+    }
+    if (statSync(file).size > MAX_FILE_BYTES) throw new ApiError(400, 'invalid_scenario', `scenarios/${name}.yaml is larger than ${MAX_FILE_BYTES} bytes`);
+    const yaml = readFileSync(file, 'utf8');
+    return { scenario: parseOrThrow(yaml, `scenarios/${name}.yaml`), yaml, name };
+  }
+
+  list(): ScenarioSummary[] {
+    return this.names().map((name) => {
+      try {
+        const { scenario: s } = this.load(name);
+        const limit = s.duration.kind === 'fixed' ? s.duration.ns : s.duration.maxNs;
+        return { name, scenario: s.name, description: s.description, variants: s.variants.map((v) => v.name), guests: totalGuests(s), durationSeconds: limit / 1e9, pace: s.pace, valid: true };
+      } catch (e) {
+        const errors = e instanceof ApiError && e.extra.diagnostics ? e.extra.diagnostics.map((d) => d.text) : [(e as Error).message];
+        return { name, valid: false, errors };
+      }
+    });
+  }
+}
+
+/** parseScenario, with a bad scenario as ApiError 400 carrying file:line:col diagnostics. */
+export function parseOrThrow(yaml: string, file: string): Scenario {
+  try {
+    return parseScenario(yaml, file);
+  } catch (e) {
+    if (e instanceof ScenarioError) {
+      const diagnostics = diagnosticsOf(e.diagnostics);
+      throw new ApiError(400, 'invalid_scenario', diagnostics.map((d) => d.text).join('\n'), { diagnostics });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,75 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HistoryStore } from '../../src/history/store.js';
+import type { RunResults } from '../../src/results/types.js';
+
+const dirs: string[] = [];
+function dataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vmexit-lab-history-'));
+  dirs.push(d);
+  return d;
+}
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const options = { pace: 'max' as const, seed: 1, workers: 2 };
+const fakeResults = { version: 1, scenario: 's', variants: [] } as unknown as RunResults;
+
+function create(store: HistoryStore, id: string): void {
+  store.create({ id, scenario: 's', source: { kind: 'inline' }, createdAt: new Date().toISOString(), options, guests: 4, variants: ['a', 'b'], yaml: 'name: s\n' });
+}
+
+test('records: create, start, progress, finish with results; newest first; counts by state', () => {
+  const d = dataDir();
+  const { store, interrupted } = HistoryStore.open(d);
+  assert.deepEqual(interrupted, []);
+  create(store, 'r1');
+  assert.equal(store.get('r1')?.state, 'queued');
+  store.started('r1', new Date().toISOString());
+  store.progress('r1', { fraction: 0.5, simSeconds: 1, limitSeconds: 2, hostsDone: 0, hostsTotal: 2, tasksDone: 0, tasksTotal: 2 });
+  assert.equal(store.get('r1')?.progress?.fraction, 0.5);
+  store.finish('r1', { state: 'completed', at: new Date().toISOString(), results: fakeResults, partial: false, summary: { exitStatus: 0, variants: [], crossVariantThresholdsFailed: 0 } });
+  create(store, 'r2');
+  const r1 = store.get('r1')!;
+  assert.deepEqual([r1.state, r1.hasResults, r1.partial, r1.summary?.exitStatus], ['completed', true, false, 0]);
+  assert.deepEqual(JSON.parse(store.resultsJson('r1')!), fakeResults);
+  assert.equal(store.scenarioYaml('r1'), 'name: s\n');
+  assert.deepEqual(store.list().map((r) => r.id), ['r2', 'r1']);
+  assert.deepEqual(store.list({ state: 'completed' }).map((r) => r.id), ['r1']);
+  assert.equal(store.countsByState().completed, 1);
+  assert.equal(store.countsByState().queued, 1);
+  store.close();
+});
+
+test('reopening marks runs left queued or running as interrupted and keeps finished ones', () => {
+  const d = dataDir();
+  const a = HistoryStore.open(d).store;
+  create(a, 'done');
+  a.started('done', new Date().toISOString());
+  a.finish('done', { state: 'completed', at: new Date().toISOString(), results: fakeResults, partial: false });
+  create(a, 'running');
+  a.started('running', new Date().toISOString());
+  create(a, 'queued');
+  a.close();
+  const { store, interrupted } = HistoryStore.open(d);
+  assert.deepEqual([...interrupted].sort(), ['queued', 'running']);
+  assert.equal(store.get('running')?.state, 'interrupted');
+  assert.match(store.get('running')?.error ?? '', /stopped while this run was in progress/);
+  assert.equal(store.get('done')?.state, 'completed');
+  assert.ok(store.resultsJson('done'));
+  store.close();
+});
+
+test('one service per data dir: a live holder blocks, a stale lock (a killed process) is taken over', () => {
+  const d = dataDir();
+  const { store } = HistoryStore.open(d);
+  assert.throws(() => HistoryStore.open(d), /in use by process/);
+  store.close();
+  writeFileSync(join(d, 'service.lock'), '999999999\n'); // no such process
+  const again = HistoryStore.open(d);
+  again.store.close();
+  writeFileSync(join(d, 'service.lock'), `${process.ppid}\n`); // a live process
+  assert.throws(() => HistoryStore.open(d), /in use by process/);
+});
