@@ -324,7 +324,11 @@ test('the smoke overlay end to end: both shards run and push to a Pushgateway, t
   const localize = (code: string, c: Obj): string => {
     const dirs = new Map<string, string>(c.volumeMounts.map((m: Obj) => [m.mountPath, volumes.get(m.name)!]));
     const alts = [...dirs.keys()].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-    return code.replace(new RegExp(`(^|[\\s"'=])(${alts})/`, 'g'), (_m, pre: string, path: string) => `${pre}${dirs.get(path)}/`);
+    return code
+      .replace(new RegExp(`(^|[\\s"'=])(${alts})/`, 'g'), (_m, pre: string, path: string) => `${pre}${dirs.get(path)}/`)
+      // In a pod each shard owns 0.0.0.0:9464; here both run side by side on one machine, and test
+      // servers listen on loopback only: any free loopback port.
+      .replace('--metrics-listen "0.0.0.0:9464"', '--metrics-listen "127.0.0.1:0"');
   };
 
   const pushes: { method: string; url: string; body: string }[] = [];

@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
-import { runScenarioPooled, type PooledOutcome } from '../../run/pooled.js';
+import { createServer, type Server } from 'node:http';
+import { startPooledRun, type PooledOutcome } from '../../run/pooled.js';
+import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
 import { parseGroupings, pushMetrics } from '../../metrics/push.js';
@@ -32,6 +34,10 @@ Options:
   --push URL       push the final metrics to a Prometheus Pushgateway (e.g. http://127.0.0.1:9091)
   --push-job NAME  the push's job label (default vmexit-lab)
   --push-label K=V a grouping label of the push (repeatable), e.g. --push-label branch=main
+  --metrics-listen [HOST:]PORT
+                   serve GET /metrics (Prometheus text or OpenMetrics) while the run runs, for a
+                   scraper next to the job (a Kubernetes PodMonitor); HOST defaults to 127.0.0.1,
+                   PORT 0 picks a free port; the URL is printed on stderr
   --quiet          no progress output
   -h, --help       show this help
 
@@ -65,7 +71,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       options: {
         out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, html: { type: 'string' }, seed: { type: 'string' },
         shard: { type: 'string' }, quiet: { type: 'boolean' }, 'per-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        workers: { type: 'string' }, push: { type: 'string' }, 'push-job': { type: 'string' }, 'push-label': { type: 'string', multiple: true },
+        workers: { type: 'string' }, push: { type: 'string' }, 'metrics-listen': { type: 'string' }, 'push-job': { type: 'string' }, 'push-label': { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -85,7 +91,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let seed: number | undefined;
   let workers = defaultWorkers();
   let groupings: Record<string, string> = {};
+  let listen: { host: string; port: number } | undefined;
   try {
+    if (o['metrics-listen'] !== undefined) {
+      const m = /^(?:(.+):)?(\d{1,5})$/.exec(o['metrics-listen']);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
+      listen = { host: m[1] ?? '127.0.0.1', port };
+    }
     if (o.shard !== undefined) shard = parseShard(o.shard);
     if (o.workers !== undefined) {
       workers = Number(o.workers);
@@ -112,11 +125,33 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let status: number = ExitStatus.OK;
   // The CLI runs at full speed whatever the scenario's pace (realtime pace is for the service).
   const pool = new SimPool({ workers, idleTimeoutMs: 10_000, eager: false });
+  // Live metrics while running (--metrics-listen) and the final push share one hub.
+  const hub = listen !== undefined || o.push !== undefined ? new MetricsHub({ perGuest: o['per-guest'] === true }) : undefined;
+  let server: Server | undefined;
+  if (listen && hub) {
+    try {
+      server = await serveMetrics(hub, listen.host, listen.port);
+      const a = server.address();
+      const port = typeof a === 'object' && a ? a.port : listen.port;
+      io.err(`metrics at http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics`);
+    } catch (e) {
+      io.err(`vmexit-lab run: cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
+      await pool.close();
+      return ExitStatus.BAD_INPUT;
+    }
+  }
   try {
-    for (const s0 of scenarios) {
+    for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
-      const out = await runScenarioPooled(scenario, { pool, shard, pace: 'max', perGuest: o['per-guest'] === true, onUpdate: (r) => progress?.update(r.scenarioProgress()) });
+      const run = startPooledRun(scenario, { pool, shard, pace: 'max', perGuest: o['per-guest'] === true, onUpdate: (r) => progress?.update(r.scenarioProgress()) });
+      const runId = `cli-${i + 1}`;
+      if (hub) {
+        hub.register(scenario, 'max');
+        hub.addRun(runId, scenario, run);
+      }
+      const out = await run.done;
+      if (hub) hub.finishRun(runId, out.error !== undefined ? 'failed' : 'completed', out.error !== undefined ? undefined : out.results);
       progress?.done();
       if (out.error !== undefined) {
         io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
@@ -129,6 +164,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   } finally {
     await pool.close();
+    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
   try {
     if (o.out) writeFileSync(o.out, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
@@ -140,9 +176,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.INTERNAL;
   }
   // Pushed last: the result files exist whatever happens to the push.
-  if (o.push !== undefined) {
-    const hub = new MetricsHub({ perGuest: o['per-guest'] === true });
-    for (const d of done) hub.addFinished(d.scenario, d.out.accumulators, d.out.results);
+  if (o.push !== undefined && hub) {
     try {
       await pushMetrics(hub, { url: o.push, job: o['push-job'] ?? 'vmexit-lab', groupings });
       if (!o.quiet) io.err(`pushed metrics to ${o.push} (job ${o['push-job'] ?? 'vmexit-lab'})`);
@@ -152,4 +186,27 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   return status;
+}
+
+/** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
+function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Server> {
+  const endpoint = new MetricsEndpoint(hub);
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/healthz')) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    endpoint.render(prefersOpenMetrics(req.headers.accept)).then(
+      (m) => res.writeHead(200, { 'Content-Type': m.contentType }).end(m.body),
+      (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(e)}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }
