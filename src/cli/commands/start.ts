@@ -19,7 +19,12 @@ Options:
   --scenario FILE      run this scenario instead of the default (also at realtime pace)
   -h, --help           show this help
 
-${SERVE_OPTIONS_HELP}`;
+${SERVE_OPTIONS_HELP}
+Examples:
+  npm start                                    # builds, then runs this command
+  vmexit-lab start --port 9090
+  curl -s http://127.0.0.1:8080/metrics | grep vmexit_lab_vm_exits_total
+`;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
