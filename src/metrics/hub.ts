@@ -34,6 +34,8 @@ export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as c
 class SeriesTotals {
   readonly exits = new Float64Array(EXIT_SLOT_COUNT);
   readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+  /** Exits by guest OS (the `os` label of vm_exits_total). */
+  readonly exitsByOs = new Map<string, Float64Array>();
   readonly machine = new Float64Array(Counter.COUNT);
   readonly guest = new Float64Array(GuestCounter.COUNT);
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
@@ -45,11 +47,23 @@ class SeriesTotals {
   entryFailures = 0;
   readonly violations = new Map<string, number>();
 
+  private addOs(from: ReadonlyMap<string, Float64Array>): void {
+    for (const [os, e] of from) {
+      let into = this.exitsByOs.get(os);
+      if (!into) {
+        into = new Float64Array(EXIT_SLOT_COUNT);
+        this.exitsByOs.set(os, into);
+      }
+      for (let i = 0; i < EXIT_SLOT_COUNT; i++) into[i] += e[i];
+    }
+  }
+
   add(a: TotalsAccumulator): void {
     for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
       this.exits[i] += a.exits[i];
       this.exitHostNs[i] += a.exitHostNs[i];
     }
+    this.addOs(a.exitsByOs);
     for (let i = 0; i < this.machine.length; i++) this.machine[i] += a.machineCounters[i];
     for (let i = 0; i < this.guest.length; i++) this.guest[i] += a.guestCounters[i];
     for (let i = 0; i < this.latency.length; i++) this.latency[i] += a.latency[i];
@@ -66,6 +80,7 @@ class SeriesTotals {
       this.exits[i] += o.exits[i];
       this.exitHostNs[i] += o.exitHostNs[i];
     }
+    this.addOs(o.exitsByOs);
     for (let i = 0; i < this.machine.length; i++) this.machine[i] += o.machine[i];
     for (let i = 0; i < this.guest.length; i++) this.guest[i] += o.guest[i];
     for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
@@ -298,9 +313,21 @@ export class MetricsHub {
   exits(which: 'count' | 'seconds'): Sample[] {
     const out: Sample[] = [];
     for (const { s, t } of this.current().variants) {
+      if (which === 'count') {
+        // By guest OS too: every OS the variant ran exists from the first scrape (at 0).
+        const oses = new Set([...s.oses, ...t.exitsByOs.keys()]);
+        for (const os of [...oses].sort()) {
+          const e = t.exitsByOs.get(os);
+          for (const k of EXIT_KINDS) {
+            if (k.vendor !== s.vendor) continue;
+            out.push({ labels: { ...s.labels, os, reason: k.name }, value: e ? e[k.slot] : 0 });
+          }
+        }
+        continue;
+      }
       for (const k of EXIT_KINDS) {
         if (k.vendor !== s.vendor) continue;
-        out.push({ labels: { ...s.labels, reason: k.name }, value: which === 'count' ? t.exits[k.slot] : t.exitHostNs[k.slot] / 1e9 });
+        out.push({ labels: { ...s.labels, reason: k.name }, value: t.exitHostNs[k.slot] / 1e9 });
       }
     }
     return out;

@@ -45,6 +45,8 @@ export interface RunControl {
 export class TotalsAccumulator {
   readonly exits = new Float64Array(EXIT_SLOT_COUNT);
   readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+  /** Exits per slot by guest OS (the metrics' `os` label); sums to `exits`. */
+  readonly exitsByOs = new Map<string, Float64Array>();
   readonly machineCounters = new Float64Array(Counter.COUNT);
   readonly guestCounters = new Float64Array(GuestCounter.COUNT);
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
@@ -89,11 +91,24 @@ export class TotalsAccumulator {
     return c;
   }
 
+  osExits(os: string): Float64Array {
+    let a = this.exitsByOs.get(os);
+    if (!a) {
+      a = new Float64Array(EXIT_SLOT_COUNT);
+      this.exitsByOs.set(os, a);
+    }
+    return a;
+  }
+
   /** Add another accumulator (shard/worker merge). Sums are exact; violations concatenated in host order by the caller. */
   merge(o: TotalsAccumulator): void {
     for (let i = 0; i < this.exits.length; i++) {
       this.exits[i] += o.exits[i];
       this.exitHostNs[i] += o.exitHostNs[i];
+    }
+    for (const [os, e] of o.exitsByOs) {
+      const into = this.osExits(os);
+      for (let i = 0; i < e.length; i++) into[i] += e[i];
     }
     for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
     for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
@@ -126,6 +141,7 @@ export class TotalsAccumulator {
   toJSON(): Record<string, unknown> {
     return {
       exits: Array.from(this.exits), exitHostNs: Array.from(this.exitHostNs), machineCounters: Array.from(this.machineCounters),
+      exitsByOs: Object.fromEntries([...this.exitsByOs].map(([os, e]) => [os, Array.from(e)])),
       guestCounters: Array.from(this.guestCounters), latency: Array.from(this.latency), latencySumNs: this.latencySumNs,
       latencyCount: this.latencyCount, phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
       maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
@@ -144,6 +160,7 @@ export class TotalsAccumulator {
     }
     const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
     arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
+    for (const [os, e] of Object.entries((j.exitsByOs ?? {}) as Record<string, number[]>)) a.osExits(os).set(e);
     arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
     a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number; a.maxSimNs = j.maxSimNs as number;
     a.guestNs = j.guestNs as number; a.vcpuNs = j.vcpuNs as number; a.guests = j.guests as number; a.vcpus = j.vcpus as number;
@@ -261,6 +278,16 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
     for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
   for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exitHostNs[s] += m.exitHostNs[s];
+  {
+    let v = 0;
+    for (const g of guests) {
+      const into = acc.osExits(g.model.os);
+      for (let l = 0; l < g.vcpus; l++, v++) {
+        const base = v * EXIT_SLOT_COUNT;
+        for (let s = 0; s < EXIT_SLOT_COUNT; s++) into[s] += m.exitCounts[base + s];
+      }
+    }
+  }
   for (let i = 0; i < sim.guestCounters.length; i++) acc.guestCounters[i % GuestCounter.COUNT] += sim.guestCounters[i];
   for (let i = 0; i < acc.latency.length; i++) acc.latency[i] += sim.latencyCounts[i];
   acc.latencySumNs += sim.latencySumNs;
@@ -334,8 +361,12 @@ export function runScriptedGuest(variant: ScenarioVariant, guest: ScriptedGuestS
   const machine = new Machine({ profile, traits, vcpus, debugChecks: true, overrides: variant.hypervisor.vmcs });
   const steps = runScript(machine, guest.script);
   machine.checkAllInvariants();
+  const scriptedOs = acc.osExits('scripted');
   for (let v = 0; v < machine.n; v++) {
-    for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exits[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
+    for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
+      acc.exits[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
+      scriptedOs[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
+    }
     for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
   }
   acc.guests += 1;

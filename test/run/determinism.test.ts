@@ -89,3 +89,18 @@ test('the exit time series sums to the totals and merges exactly across shards',
   const again = assembleResults(fleet, merged, { startedAt: 'x', wallSeconds: 0 });
   assert.deepEqual(again.variants.map((v) => v.series), whole.results.variants.map((v) => v.series));
 });
+
+test('exits by guest OS (the metrics os label) sum to the exits and merge exactly across shards', () => {
+  const whole = runScenario(fleet);
+  for (const acc of whole.accumulators) {
+    assert.deepEqual([...acc.exitsByOs.keys()].sort(), ['freebsd-12.1', 'ubuntu-18.04', 'windows-10-1909']);
+    const sum = new Float64Array(acc.exits.length);
+    for (const e of acc.exitsByOs.values()) e.forEach((x, i) => (sum[i] += x));
+    assert.deepEqual(Array.from(sum), Array.from(acc.exits));
+  }
+  const merged = fleet.variants.map(() => new TotalsAccumulator());
+  for (let i = 1; i <= 2; i++) runScenario(fleet, { shard: { index: i, count: 2 } }).accumulators.forEach((a, vi) => merged[vi].merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(a.toJSON())))));
+  merged.forEach((m, vi) => {
+    for (const [os, e] of whole.accumulators[vi].exitsByOs) assert.deepEqual(Array.from(m.exitsByOs.get(os)!), Array.from(e), os);
+  });
+});
