@@ -79,6 +79,7 @@ export async function launch(options: ServiceOptions, io: CliIo, command: string
       `  metrics:   ${svc.url}/metrics`,
       `  runs:      ${svc.url}/api/runs`,
       `  scenarios: ${svc.url}/api/scenarios`,
+      `  reports:   ${svc.url}/  (runs, live progress, each run's HTML report)`,
       `  health:    ${svc.url}/healthz  ${svc.url}/readyz`,
       ...(svc.interrupted.length > 0 ? [`  ${svc.interrupted.length} run(s) a previous process left in progress are marked interrupted`] : []),
     ].join('\n'));
