@@ -1,6 +1,6 @@
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter } from '../core/vcpu/machine.js';
-import { GuestCounter, LATENCY_BOUNDS_NS } from '../core/engine/host.js';
+import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
 import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -36,6 +36,9 @@ class SeriesTotals {
   readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
   /** Exits by guest OS (the `os` label of vm_exits_total). */
   readonly exitsByOs = new Map<string, Float64Array>();
+  /** Per phase (PHASE_ORDER): completion ns summed over guests, and guests that completed it. */
+  readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
+  readonly phaseCount = new Float64Array(PHASE_ORDER.length);
   readonly machine = new Float64Array(Counter.COUNT);
   readonly guest = new Float64Array(GuestCounter.COUNT);
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
@@ -64,6 +67,10 @@ class SeriesTotals {
       this.exitHostNs[i] += a.exitHostNs[i];
     }
     this.addOs(a.exitsByOs);
+    for (let i = 0; i < PHASE_ORDER.length; i++) {
+      this.phaseSumNs[i] += a.phaseSumNs[i];
+      this.phaseCount[i] += a.phaseCount[i];
+    }
     for (let i = 0; i < this.machine.length; i++) this.machine[i] += a.machineCounters[i];
     for (let i = 0; i < this.guest.length; i++) this.guest[i] += a.guestCounters[i];
     for (let i = 0; i < this.latency.length; i++) this.latency[i] += a.latency[i];
@@ -81,6 +88,10 @@ class SeriesTotals {
       this.exitHostNs[i] += o.exitHostNs[i];
     }
     this.addOs(o.exitsByOs);
+    for (let i = 0; i < PHASE_ORDER.length; i++) {
+      this.phaseSumNs[i] += o.phaseSumNs[i];
+      this.phaseCount[i] += o.phaseCount[i];
+    }
     for (let i = 0; i < this.machine.length; i++) this.machine[i] += o.machine[i];
     for (let i = 0; i < this.guest.length; i++) this.guest[i] += o.guest[i];
     for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
@@ -378,6 +389,17 @@ export class MetricsHub {
 
   perVariant(f: (t: SeriesTotals) => number): Sample[] {
     return this.current().variants.map(({ s, t }) => ({ labels: s.labels, value: f(t) }));
+  }
+
+  /** Work-bound phases: guests that completed them, and their completion times summed (mean = ratio). */
+  phases(which: 'count' | 'seconds'): Sample[] {
+    const out: Sample[] = [];
+    for (const { s, t } of this.current().variants) {
+      PHASE_ORDER.forEach((phase, i) => {
+        out.push({ labels: { ...s.labels, phase }, value: which === 'count' ? t.phaseCount[i] : t.phaseSumNs[i] / 1e9 });
+      });
+    }
+    return out;
   }
 
   guestCpuSeconds(): Sample[] {
