@@ -8,30 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag, STRIDE, SvmIntercept } from '../../src/core/vcpu/layout.js';
-import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
-import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { ApicOffset } from '../../src/core/apic/registers.js';
 import { SvmExitCode as X } from '../../src/core/svm/exitCodes.js';
 import { AMD_AVIC, AMD_NO_AVIC } from '../support/profiles.js';
+import { buildMachine, type MachineSetup } from '../support/machines.js';
 
-interface Setup {
-  readonly profile: CpuProfile;
-  readonly policy: PolicyName;
-  readonly x2apic?: boolean;
-  readonly tunables?: Tunables;
-  readonly vcpus?: number;
-}
-
-function build(su: Setup): Machine {
-  const n = su.vcpus ?? 1;
-  return new Machine({
-    profile: su.profile,
-    traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
-    vcpus: Array.from({ length: n }, (_, i) => ({ guest: 0, x2apic: su.x2apic ?? false, apicId: i })),
-  });
-}
+type Setup = MachineSetup;
+const build = buildMachine;
 
 const W8 = (value: number): ScriptOp => ({ op: 'write_cr8', cpu: 0, value });
 const R8: ScriptOp = { op: 'read_cr8', cpu: 0 };

@@ -10,34 +10,19 @@ import assert from 'node:assert/strict';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag, STRIDE } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT, Slot } from '../../src/core/vcpu/exits.js';
-import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
-import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { ApicOffset } from '../../src/core/apic/registers.js';
 import { vecTest } from '../../src/core/apic/vectors.js';
 import { ExitReason, crAccessQualification, CrAccessType } from '../../src/core/vmx/exitReasons.js';
 import { ProcBased } from '../../src/core/vmx/controls.js';
 import { DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
+import { buildMachine, type MachineSetup } from '../support/machines.js';
 
 // ------------------------------------------------------------------ helpers
 
-interface Setup {
-  readonly profile: CpuProfile;
-  readonly policy: PolicyName;
-  readonly x2apic?: boolean;
-  readonly tunables?: Tunables;
-  readonly vcpus?: number;
-}
-
-function build(su: Setup): Machine {
-  const n = su.vcpus ?? 1;
-  return new Machine({
-    profile: su.profile,
-    traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
-    vcpus: Array.from({ length: n }, (_, i) => ({ guest: 0, x2apic: su.x2apic ?? false, apicId: i })),
-  });
-}
+type Setup = MachineSetup;
+const build = buildMachine;
 
 const W8 = (value: number): ScriptOp => ({ op: 'write_cr8', cpu: 0, value });
 const R8: ScriptOp = { op: 'read_cr8', cpu: 0 };

@@ -1,0 +1,21 @@
+import type { CpuProfile } from '../../src/core/cpu/profile.js';
+import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
+import { Machine } from '../../src/core/vcpu/machine.js';
+
+/** A machine for rule tests: one guest, `vcpus` vCPUs (APIC ids 0..n-1), policy resolved on the profile. */
+export interface MachineSetup {
+  readonly profile: CpuProfile;
+  readonly policy: PolicyName;
+  readonly x2apic?: boolean;
+  readonly tunables?: Tunables;
+  readonly vcpus?: number;
+}
+
+export function buildMachine(su: MachineSetup): Machine {
+  const n = su.vcpus ?? 1;
+  return new Machine({
+    profile: su.profile,
+    traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
+    vcpus: Array.from({ length: n }, (_, i) => ({ guest: 0, x2apic: su.x2apic ?? false, apicId: i })),
+  });
+}
