@@ -3,7 +3,8 @@ import { GuestCounter, HostSimulation, LATENCY_BOUNDS_NS, PHASE_ORDER, type Gues
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
-import type { GuestModel } from '../core/guests/model.js';
+import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
+import { workloadSpecFor } from '../scenario/workload.js';
 import type { Scenario, ScenarioVariant, ScriptedGuestSpec } from '../scenario/types.js';
 import type { GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
@@ -177,6 +178,23 @@ function guestModelFor(data: ModelData, os: string): GuestModel {
   return m;
 }
 
+const NO_ACTIVITY: PhaseBehaviour = Object.freeze({ busyFraction: 1, burstNs: 1e9, cr8PerBusySecond: 0, ioPerBusySecond: 0, ipiPerBusySecond: 0 });
+
+/**
+ * The OS model a workload-profile guest runs with: its vectors and ISR times, and nothing of its own
+ * behaviour (no timer, no %cr8 stream, no background activity) — the profile's rates are all of it.
+ * The guest's LAPIC mode is the profile's (x2apic), whatever the OS would choose.
+ */
+export function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
+  return Object.freeze({
+    ...base,
+    usesX2apicWhenOffered: x2apic,
+    usesCr8: false,
+    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false }),
+    phases: Object.freeze({ boot: NO_ACTIVITY, idle: NO_ACTIVITY, install: NO_ACTIVITY, build: NO_ACTIVITY, 'disk-benchmark': NO_ACTIVITY }),
+  });
+}
+
 /** Modelled guests of one host, with global guest indices (host-major, stable across shards). */
 export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex: number): GuestInstance[] {
   const out: GuestInstance[] = [];
@@ -185,11 +203,14 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
   let index = hostIndex * perHost;
   for (const g of variant.guests) {
     if (g.kind !== 'modelled') continue;
-    const model = guestModelFor(data, g.os);
+    const base = guestModelFor(data, g.os);
+    const workload = g.workload === undefined ? undefined : workloadSpecFor(g.workload, variant.host.cpu.vendor).spec;
+    const model = workload === undefined ? base : workloadGuestModel(base, g.x2apic);
     for (let i = 0; i < g.count; i++) {
       out.push({
         index: index++, label: g.count > 1 ? `${g.name}#${i}` : g.name, model, vcpus: g.vcpus, x2apicOffered: g.x2apic,
         phases: g.phases.map((p) => ({ phase: p.phase, durationNs: p.durationNs, work: p.work })),
+        ...(workload === undefined ? {} : { workload }),
       });
     }
   }

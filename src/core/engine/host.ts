@@ -2,7 +2,8 @@ import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour } from '../guests/model.js';
 import { ApicOffset, X2apicMsr } from '../apic/registers.js';
-import { Counter, Machine, type VmcsOverrides } from '../vcpu/machine.js';
+import { Counter, Machine, RepeatOp, type VmcsOverrides } from '../vcpu/machine.js';
+import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, type WorkloadSpec } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { EventHeap } from './heap.js';
 import { deriveSeed, RandomStreams } from './prng.js';
@@ -32,6 +33,12 @@ export interface GuestInstance {
   readonly vcpus: number;
   readonly x2apicOffered: boolean;
   readonly phases: readonly PhasePlan[];
+  /**
+   * A workload-profile guest (src/core/guests/workload.ts): its operations come from these rates;
+   * `model` then only supplies vectors and ISR times (the edge builds it with no timer, no %cr8
+   * use of its own and no background activity).
+   */
+  readonly workload?: WorkloadSpec;
 }
 
 export interface HostConfig {
@@ -113,6 +120,24 @@ const GI = 5;
 const G8_WORKER_STATE = 0;
 const G8_X2APIC_MODE = 1;
 const G8 = 2;
+// Workload-profile vCPUs (allocated only when the host has such guests), stride WL.
+const WL_IRQ_AT = 0; // next device interrupt arrival, wall ns
+const WL_DYN_LEFT = 1; // guest ns until the next HLT or IPI
+const WL_COST = 2; // host ns of bulk exits per guest ns (last measured)
+const WL_CARRY = 3; // WorkloadOp.COUNT fractional carries, then EXIT_SLOT_COUNT opaque carries, then host interrupts
+const WL_OPAQUE_CARRY = WL_CARRY + WorkloadOp.COUNT;
+const WL_HOST_IRQ_CARRY = WL_OPAQUE_CARRY + EXIT_SLOT_COUNT;
+const WL = WL_HOST_IRQ_CARRY + 1;
+/** Machine operation and its operands for each WorkloadOp. */
+const WL_REPEAT: readonly (readonly [number, number, number])[] = [
+  [RepeatOp.CR8_WRITE_PAIR, WORKLOAD_RAISED_CR8, 0],
+  [RepeatOp.CR8_READ, 0, 0],
+  [RepeatOp.CPUID, 0, 0],
+  [RepeatOp.IO, WORKLOAD_IO_PORT, 0],
+  [RepeatOp.MMIO, 0, 0],
+  [RepeatOp.RDMSR, WORKLOAD_MSR, 0],
+  [RepeatOp.WRMSR, WORKLOAD_MSR, 0],
+];
 
 /** Per-guest results counters (Float64Array columns; all integers, so sums are exact in any order). */
 export const GuestCounter = {
@@ -152,6 +177,8 @@ export class HostSimulation {
   private readonly gi32: Int32Array;
   /** Per-guest small flags, stride G8. */
   private readonly g8: Int8Array;
+  /** Workload-profile vCPU state, stride WL (empty when the host has no such guest). */
+  private readonly wl: Float64Array;
   /** vCPU whose next device ISR serves the phase I/O (-1 none). */
   /** Per guest x phase: completion time ns (-1 = not completed), in PHASE_ORDER columns. */
   readonly phaseDoneNs: Float64Array;
@@ -182,7 +209,12 @@ export class HostSimulation {
     this.gf = new Float64Array(g * GF);
     this.gi32 = new Int32Array(g * GI);
     this.g8 = new Int8Array(g * G8);
+    this.wl = new Float64Array(config.guests.some((x) => x.workload !== undefined) ? n * WL : 0);
     for (let v = 0; v < n; v++) {
+      if (this.wl.length > 0) {
+        this.wl[v * WL + WL_IRQ_AT] = INF;
+        this.wl[v * WL + WL_DYN_LEFT] = INF;
+      }
       for (const f of [V_NEXT_TIMER, V_NEXT_HOST_TICK, V_BURST_END, V_RAISED_END, V_ISR_END, V_IPI_AT, V_NOTIFY_AT, V_BG_DONE_AT, V_BG_IO_AT, V_BG_IPI_AT]) this.vf[v * VF + f] = INF;
       for (let s = 0; s < Source.COUNT; s++) this.vf[v * VF + V_ARRIVAL + s] = -1;
       this.vi[v * VI + VI_ISR_VECTOR] = -1;
@@ -316,6 +348,10 @@ export class HostSimulation {
     const guest = this.guests[gi];
     const b = this.behaviour(gi);
     const first = this.gi32[gi * GI + GI_FIRST_VCPU];
+    if (guest.workload !== undefined) {
+      this.setupWorkload(gi, guest.workload);
+      return;
+    }
     for (let l = 0; l < guest.vcpus; l++) {
       const v = first + l;
       if (this.isAlwaysBusy(gi, v)) {
@@ -398,6 +434,11 @@ export class HostSimulation {
     if (this.vf[v * VF + V_BG_DONE_AT] < k) k = this.vf[v * VF + V_BG_DONE_AT];
     if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] < k) k = this.gf[gi * GF + G_IO_DONE_AT];
     if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] < k) k = this.vf[v * VF + V_NEXT_TIMER];
+    if (this.wl.length > 0 && this.guests[gi].workload !== undefined) {
+      if (this.wl[v * WL + WL_IRQ_AT] < k) k = this.wl[v * WL + WL_IRQ_AT];
+      const dyn = this.workloadDynTime(v);
+      if (dyn < k) k = dyn;
+    }
     if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
       if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF) this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
       // While nothing is pending or in service a host tick cannot change what the guest sees, so
@@ -419,6 +460,7 @@ export class HostSimulation {
   /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
   private progressRate(v: number): number {
     const gi = this.vi[v * VI + VI_GUEST_OF];
+    if (this.guests[gi].workload !== undefined) return this.share() / (1 + this.wl[v * WL + WL_COST]);
     const model = this.guests[gi].model;
     const x = model.usesCr8 ? this.behaviour(gi).cr8PerBusySecond / 1e9 : 0;
     return this.share() / (1 + x * this.vf[v * VF + V_COST_PER_ACCESS]);
@@ -481,7 +523,10 @@ export class HostSimulation {
     if (wall <= 0) return;
     const model = this.guests[gi].model;
     let guestNs = wall;
-    if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && model.usesCr8) {
+    const workload = this.guests[gi].workload;
+    if (workload !== undefined) {
+      if (this.v8[v * V8 + V8_MODE] === MODE_RUN) guestNs = this.workloadProgress(v, workload, wall, time);
+    } else if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && model.usesCr8) {
       const x = this.behaviour(gi).cr8PerBusySecond / 1e9;
       guestNs = wall / (1 + x * this.vf[v * VF + V_COST_PER_ACCESS]);
       const accesses = x * guestNs + this.vf[v * VF + V_CARRY];
@@ -526,6 +571,8 @@ export class HostSimulation {
     else if (this.vf[v * VF + V_IPI_AT] <= time) this.ipiArrives(v, time);
     else if (this.vf[v * VF + V_BG_DONE_AT] <= time) this.backgroundIoDone(v, time);
     else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time) this.ioCompletes(gi, v, time);
+    else if (this.wl.length > 0 && this.wl[v * WL + WL_IRQ_AT] <= time) this.workloadInterrupt(v, time);
+    else if (this.wl.length > 0 && this.workloadDynTime(v) <= time) this.workloadDynOp(v, time);
     else if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] <= time) this.timerFires(v, time);
     else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time) this.backgroundIo(v, time);
     else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time) this.backgroundIpi(v, time);
@@ -789,6 +836,101 @@ export class HostSimulation {
   private notifyArrives(v: number, time: number): void {
     this.vf[v * VF + V_NOTIFY_AT] = INF;
     this.raise(v, this.guests[this.vi[v * VI + VI_GUEST_OF]].model.completionIpiVector, Source.IPI, time);
+  }
+
+  // ---------------------------------------------------------------- workload-profile guests
+
+  private setupWorkload(gi: number, w: WorkloadSpec): void {
+    const guest = this.guests[gi];
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
+    const dynRate = w.hltsPerGuestSecond + (guest.vcpus > 1 ? w.ipisPerGuestSecond : 0);
+    for (let l = 0; l < guest.vcpus; l++) {
+      const v = first + l;
+      // Always "busy": a workload vCPU idles only through its own HLTs.
+      this.v8[v * V8 + V8_BUSY] = 1;
+      this.vf[v * VF + V_BURST_END] = INF;
+      if (w.interruptsPerSecond > 0 && this.wl[v * WL + WL_IRQ_AT] === INF) this.wl[v * WL + WL_IRQ_AT] = this.now + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
+      if (dynRate > 0 && this.wl[v * WL + WL_DYN_LEFT] === INF) this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / dynRate));
+      this.reschedule(v);
+    }
+  }
+
+  /** Wall time at which a running workload vCPU has executed up to its next HLT/IPI (INF otherwise). */
+  private workloadDynTime(v: number): number {
+    const left = this.wl[v * WL + WL_DYN_LEFT];
+    if (left === INF || this.v8[v * V8 + V8_MODE] !== MODE_RUN) return INF;
+    return this.vf[v * VF + V_T] + this.vf[v * VF + V_DEBT] + Math.max(0, Math.ceil(left / this.progressRate(v)));
+  }
+
+  /**
+   * `wall` ns of running time: the instructions of the profile in that guest time, executed in bulk
+   * by the machine's exact rules (RepeatOp), their exit time charged like the %cr8 stream of modelled
+   * guests (predicted from the last measured cost, the difference carried as debt). Returns guest ns.
+   */
+  private workloadProgress(v: number, w: WorkloadSpec, wall: number, time: number): number {
+    const m = this.machine;
+    const wl = this.wl;
+    const base = v * WL;
+    const guestNs = wall / (1 + wl[base + WL_COST]);
+    const seconds = guestNs / 1e9;
+    const before = m.vcpuHostNs[v];
+    for (let op = 0; op < WorkloadOp.COUNT; op++) {
+      const rate = w.opsPerGuestSecond[op];
+      if (rate <= 0) continue;
+      const x = rate * seconds + wl[base + WL_CARRY + op];
+      const k = Math.floor(x);
+      wl[base + WL_CARRY + op] = x - k;
+      if (k > 0) {
+        const r = WL_REPEAT[op];
+        m.repeat(v, k, r[0], r[1], r[2]);
+      }
+    }
+    for (let slot = 0; slot < EXIT_SLOT_COUNT; slot++) {
+      const rate = w.opaquePerGuestSecond[slot];
+      if (rate <= 0) continue;
+      const x = rate * seconds + wl[base + WL_OPAQUE_CARRY + slot];
+      const k = Math.floor(x);
+      wl[base + WL_OPAQUE_CARRY + slot] = x - k;
+      if (k > 0) m.repeat(v, k, RepeatOp.OPAQUE_EXIT, slot, 0);
+    }
+    if (w.hostInterruptsPerSecond > 0) {
+      const x = w.hostInterruptsPerSecond * seconds + wl[base + WL_HOST_IRQ_CARRY];
+      const k = Math.floor(x);
+      wl[base + WL_HOST_IRQ_CARRY] = x - k;
+      if (k > 0) m.hostInterrupts(v, k);
+    }
+    const spent = m.vcpuHostNs[v] - before;
+    m.vcpuHostNs[v] = before;
+    if (guestNs > 0) wl[base + WL_COST] = spent / guestNs;
+    this.vf[v * VF + V_DEBT] += spent - (wall - guestNs);
+    if (wl[base + WL_DYN_LEFT] !== INF) wl[base + WL_DYN_LEFT] -= guestNs;
+    this.drainDeliveries(time);
+    return guestNs;
+  }
+
+  private workloadInterrupt(v: number, time: number): void {
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    const w = this.guests[gi].workload!;
+    this.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
+    this.raise(v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
+  }
+
+  /** The next HLT or IPI of the profile, chosen in proportion to their rates. */
+  private workloadDynOp(v: number, time: number): void {
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    const guest = this.guests[gi];
+    const w = guest.workload!;
+    const ipiRate = guest.vcpus > 1 ? w.ipisPerGuestSecond : 0;
+    const total = w.hltsPerGuestSecond + ipiRate;
+    this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / total));
+    if (this.rng.uniform(v) * total < w.hltsPerGuestSecond) {
+      this.halt(v, time);
+      return;
+    }
+    const first = this.gi32[gi * GI + GI_FIRST_VCPU];
+    let target = first + this.rng.below(v, guest.vcpus - 1);
+    if (target >= v) target++;
+    this.sendIpi(v, target, guest.model.ipiVector, time);
   }
 
   // ---------------------------------------------------------------- work-bound phases

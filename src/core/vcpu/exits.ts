@@ -30,6 +30,20 @@ const INTEL_CODES = [
   ExitReason.VirtualizedEoi,
   ExitReason.EptViolation,
   ExitReason.ApicWrite,
+  // Exits the guest models never cause but imported workload profiles carry as measured
+  // ("opaque" exits: the same count under every policy; docs/IMPORT.md).
+  ExitReason.NmiWindow,
+  ExitReason.Invlpg,
+  ExitReason.Rdpmc,
+  ExitReason.Rdtsc,
+  ExitReason.Vmcall,
+  ExitReason.DrAccess,
+  ExitReason.Mwait,
+  ExitReason.Monitor,
+  ExitReason.EptMisconfig,
+  ExitReason.VmxPreemptionTimer,
+  ExitReason.Wbinvd,
+  ExitReason.Xsetbv,
 ] as const;
 
 const AMD_CODES = [
@@ -44,6 +58,14 @@ const AMD_CODES = [
   SvmExitCode.Npf,
   SvmExitCode.AvicIncompleteIpi,
   SvmExitCode.AvicNoAccel,
+  SvmExitCode.Nmi,
+  SvmExitCode.Rdtsc,
+  SvmExitCode.Rdpmc,
+  SvmExitCode.Pause,
+  SvmExitCode.Shutdown,
+  SvmExitCode.Vmmcall,
+  SvmExitCode.Wbinvd,
+  SvmExitCode.Xsetbv,
 ] as const;
 
 export const EXIT_KINDS: readonly ExitKind[] = [

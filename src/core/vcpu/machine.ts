@@ -95,6 +95,31 @@ const STEP_LOG = 64;
 const REPEAT_CR8_PAIR = 0;
 const REPEAT_HOST_INTERRUPT = 1;
 
+/**
+ * Operations `repeat` can run in bulk (workload-profile guests, src/core/guests/workload.ts): each
+ * is executed by the same per-instruction rules as its single-step method.
+ */
+export const RepeatOp = {
+  /** MOV to CR8 twice: `a` (raise) then `b` (lower). */
+  CR8_WRITE_PAIR: 2,
+  /** MOV from CR8. */
+  CR8_READ: 3,
+  CPUID: 4,
+  /** IN/OUT on port `a`. */
+  IO: 5,
+  /** A write to an emulated device's MMIO page. */
+  MMIO: 6,
+  /** RDMSR of MSR `a`. */
+  RDMSR: 7,
+  /** WRMSR of MSR `a` (value 0). */
+  WRMSR: 8,
+  /**
+   * An exit the model does not derive from guest instructions (slot `a`): the hypervisor's common
+   * exit path runs (so e.g. bhyve's per-exit PPR sync still happens), nothing else changes.
+   */
+  OPAQUE_EXIT: 9,
+} as const;
+
 // Per-step scratch logs, shared by every Machine of this thread: a machine resets them in
 // beginStep() and only one machine executes at a time, so sharing saves ~1.5 KiB per host.
 const SHARED_STEP_EXITS = new Int32Array(STEP_LOG);
@@ -1065,6 +1090,11 @@ export class Machine {
     return this.repeatOp(v, count, REPEAT_HOST_INTERRUPT, 0, 0);
   }
 
+  /** `count` repetitions of a RepeatOp, with the same exact fast-forward as cr8Pairs. */
+  repeat(v: number, count: number, op: number, a: number, b: number): number {
+    return this.repeatOp(v, count, op, a, b);
+  }
+
   /**
    * Run an operation `count` times by the exact per-instruction rules until two consecutive runs
    * leave the same state (the words in PAIR_WORDS, compared exactly) with the same exits and no
@@ -1083,12 +1113,17 @@ export class Machine {
       if ((s[base + F.FLAGS] & Flag.STOPPED) !== 0) return executed;
       const exitStart = this.stepExitCount;
       const deliveredBefore = this.stepDeliveredCount;
-      if (op === REPEAT_CR8_PAIR) {
-        this.readCr8(v);
-        this.writeCr8(v, a);
-        this.writeCr8(v, b);
-      } else {
-        this.hostInterrupt(v);
+      switch (op) {
+        case REPEAT_CR8_PAIR: this.readCr8(v); this.writeCr8(v, a); this.writeCr8(v, b); break;
+        case REPEAT_HOST_INTERRUPT: this.hostInterrupt(v); break;
+        case RepeatOp.CR8_WRITE_PAIR: this.writeCr8(v, a); this.writeCr8(v, b); break;
+        case RepeatOp.CR8_READ: this.readCr8(v); break;
+        case RepeatOp.CPUID: this.cpuid(v); break;
+        case RepeatOp.IO: this.ioInstruction(v, a); break;
+        case RepeatOp.MMIO: this.mmio(v); break;
+        case RepeatOp.RDMSR: this.rdmsr(v, a); break;
+        case RepeatOp.WRMSR: this.wrmsr(v, a, 0, 0); break;
+        case RepeatOp.OPAQUE_EXIT: this.opaqueExit(v, a); break;
       }
       executed++;
       const exitCount = this.stepExitCount - exitStart;
@@ -1097,10 +1132,8 @@ export class Machine {
         exitCount <= 4 && exitStart + exitCount <= this.stepExits.length && this.sameExits(prevExitStart, exitStart, exitCount)) {
         const remaining = count - executed;
         if (remaining > 0) {
-          if (op === REPEAT_CR8_PAIR) {
-            this.counters[c + Counter.CR8_READS] += remaining;
-            this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
-          }
+          if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
+          if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR) this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
           for (let e = 0; e < exitCount; e++) {
             const slot = this.stepExits[exitStart + e];
             const cost = this.exitCostNs[slot] * remaining;
@@ -1158,6 +1191,13 @@ export class Machine {
     }
     this.pairScratchSide = 1 - this.pairScratchSide;
     return same;
+  }
+
+  /** An exit whose cause lies outside the model (RepeatOp.OPAQUE_EXIT): common exit path, then re-entry. */
+  private opaqueExit(v: number, slot: number): void {
+    if (this.isStopped(v)) return;
+    this.exit(v, slot, 0);
+    this.enter(v);
   }
 
   /** CPUID exits unconditionally in VMX non-root operation (SDM-26 "Instructions That Cause VM Exits Unconditionally"); SVM: CPUID intercept. */

@@ -36,6 +36,7 @@ export const ExitReason = {
   EptMisconfig: 49,
   VmxPreemptionTimer: 52,
   Wbinvd: 54,
+  Xsetbv: 55,
   ApicWrite: 56,
 } as const;
 
@@ -76,6 +77,7 @@ export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   49: 'EPT_MISCONFIG',
   52: 'VMX_PREEMPTION_TIMER',
   54: 'WBINVD',
+  55: 'XSETBV',
   56: 'APIC_WRITE',
 };
 
