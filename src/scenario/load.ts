@@ -60,6 +60,7 @@
  * them would be silently ignored. A tunable must be known to the policy of every variant.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { LineCounter, isMap, parseDocument, visit } from 'yaml';
 import type { Alias, Document, Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
@@ -79,6 +80,7 @@ import {
   type MatrixAxis,
 } from './matrix.js';
 import { parseScript } from './script.js';
+import { parseWorkloadProfile, type WorkloadProfile } from './workload.js';
 import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
 import {
   GUEST_OS_NAMES,
@@ -117,7 +119,7 @@ export const ACCEPTED_KEYS = {
   hypervisor: ['policy', 'tunables', 'vmcs'],
   vmcs: ['pinBased', 'procBased', 'procBased2', 'exit', 'tprThreshold'],
   vmcsWord: ['set', 'clear'],
-  guest: ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script'],
+  guest: ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script', 'workload'],
   phase: ['phase', 'duration', 'work'],
   expect: ['violations'],
 } as const;
@@ -134,6 +136,12 @@ const VMCS_FIELDS: Readonly<Record<ControlWord, readonly [keyof VmcsOverrides, k
 export interface LoadOptions {
   /** CPU profiles to resolve host.cpu against; default: loadCpuCatalog() (data/cpus). */
   readonly cpuCatalog?: readonly CpuProfile[];
+  /**
+   * Directory that `workload:` profile paths are relative to; default: the scenario file's
+   * directory. null forbids profile files (scenarios posted to the service must not read the
+   * server's files).
+   */
+  readonly workloadBaseDir?: string | null;
 }
 
 /** Read and load a scenario file. Throws ScenarioError (with positions) on any problem. */
@@ -552,7 +560,9 @@ class Loader {
     const r = this.r;
     const m = r.map(v, what);
     if (m === undefined) return undefined;
-    const f = r.fields(m, what, ACCEPTED_KEYS.guest, ['os']);
+    const f = r.fields(m, what, ACCEPTED_KEYS.guest, m.has('workload') ? [] : ['os']);
+    const workloadField = f.get('workload');
+    if (workloadField !== undefined) return this.workloadGuest(f, workloadField, what, x2apicAxis);
     const osField = f.get('os');
     if (osField === undefined) return undefined;
     const os = r.oneOf(osField, `${what}.os`, [...GUEST_OS_NAMES, 'scripted'] as const, 'os');
@@ -615,6 +625,55 @@ class Loader {
     }
     const spec: ModelledGuestSpec = { kind: 'modelled', os: os as GuestOsName, count, vcpus, memoryBytes, x2apic, phases, name };
     return { spec, x2apicSet: x2apicField !== undefined, nameNode };
+  }
+
+  /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
+  private workloadGuest(f: Fields, wf: Field, what: string, x2apicAxis: MatrixAxis | undefined): GuestDraft | undefined {
+    const r = this.r;
+    let ok = true;
+    for (const k of ['os', 'phases', 'memory', 'script'] as const) {
+      const kf = f.get(k);
+      if (kf !== undefined) {
+        r.error(kf.key, `"${k}" does not apply to a workload-profile guest (the profile gives its OS and behaviour)`);
+        ok = false;
+      }
+    }
+    const path = r.str(wf, `${what}.workload`, /\.ya?ml$/, 'the path of a workload profile (.yaml), relative to this scenario');
+    if (path === undefined) return undefined;
+    const base = this.options.workloadBaseDir === undefined ? dirname(this.file) : this.options.workloadBaseDir;
+    if (base === null) {
+      r.error(wf, `${what}.workload: profile files cannot be read here (scenarios posted to the service must be self-contained)`, 'a scenario without workload files, or run it with the CLI');
+      return undefined;
+    }
+    const file = isAbsolute(path) ? path : join(base, path);
+    let profile: WorkloadProfile;
+    try {
+      profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
+    } catch (e) {
+      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${(e as Error).message}`;
+      r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);
+      return undefined;
+    }
+    const nameField = f.get('name');
+    const name = nameField === undefined ? profile.name : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+    const count = opt(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
+    const vcpusField = f.get('vcpus');
+    const vcpus = vcpusField === undefined ? profile.vcpus : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
+    const x2apicField = f.get('x2apic');
+    let x2apic: boolean | undefined = profile.x2apic;
+    if (x2apicField !== undefined) {
+      if (x2apicAxis !== undefined) {
+        this.conflict(x2apicField, `${what}.x2apic`, 'matrix.x2apic');
+        x2apic = undefined;
+      } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
+    }
+    if (!ok || name === undefined || vcpus === undefined || x2apic === undefined) return undefined;
+    if (vcpus === 1 && profile.perGuestSecond.ipis > 0) {
+      r.error(vcpusField ?? wf, `${what}: the profile sends IPIs (${profile.perGuestSecond.ipis}/s), which needs at least 2 vCPUs`, 'vcpus >= 2', '1');
+      return undefined;
+    }
+    const spec: ModelledGuestSpec = { kind: 'modelled', os: profile.os, count, vcpus, memoryBytes: DEFAULT_MEMORY_BYTES, x2apic, phases: [{ phase: 'idle' }], name, workload: profile };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode: (nameField?.node ?? wf.key) as YamlNode };
   }
 
   private phases(v: Val, what: string): PhaseSpec[] | undefined {

@@ -2,6 +2,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import type { ScriptOp } from '../core/script/ops.js';
+import type { WorkloadProfile } from './workload.js';
 
 /**
  * A scenario after validation: typed, immutable, every default filled in. Produced only by
@@ -46,6 +47,11 @@ export interface ModelledGuestSpec {
   readonly phases: readonly PhaseSpec[];
   /** Optional label used in reports instead of the os name. */
   readonly name: string;
+  /**
+   * A workload-profile guest (src/scenario/workload.ts): its behaviour comes from the profile's rates;
+   * `os` (the profile's) only supplies interrupt vectors and ISR times.
+   */
+  readonly workload?: WorkloadProfile;
 }
 
 export interface ScriptedGuestSpec {

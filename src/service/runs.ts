@@ -99,7 +99,8 @@ export class RunManager {
     if (req.name !== undefined && req.yaml !== undefined) throw new ApiError(400, 'bad_request', 'give either a scenario name or scenario YAML, not both');
     if (req.name !== undefined) return this.o.catalog.load(req.name);
     if (req.yaml === undefined || req.yaml.trim() === '') throw new ApiError(400, 'bad_request', 'no scenario: post scenario YAML, or JSON {"scenario": "NAME"} with the name of one in scenarios/');
-    return { scenario: parseOrThrow(req.yaml, req.file ?? 'request.yaml'), yaml: req.yaml };
+    // A posted scenario must not make the server read its own files (workload profiles).
+    return { scenario: parseOrThrow(req.yaml, req.file ?? 'request.yaml', { workloadBaseDir: null }), yaml: req.yaml };
   }
 
   submit(req: SubmitRequest): RunRecord {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
-import { MAX_FILE_BYTES, parseScenario } from '../scenario/load.js';
+import { MAX_FILE_BYTES, parseScenario, type LoadOptions } from '../scenario/load.js';
 import { ScenarioError } from '../scenario/errors.js';
 import type { Scenario } from '../scenario/types.js';
 import { totalGuests } from '../pool/tasks.js';
@@ -61,7 +61,7 @@ export class ScenarioCatalog {
     }
     if (statSync(file).size > MAX_FILE_BYTES) throw new ApiError(400, 'invalid_scenario', `scenarios/${name}.yaml is larger than ${MAX_FILE_BYTES} bytes`);
     const yaml = readFileSync(file, 'utf8');
-    return { scenario: parseOrThrow(yaml, `scenarios/${name}.yaml`), yaml, name };
+    return { scenario: parseOrThrow(yaml, `scenarios/${name}.yaml`, { workloadBaseDir: dirname(file) }), yaml, name };
   }
 
   list(): ScenarioSummary[] {
@@ -79,9 +79,9 @@ export class ScenarioCatalog {
 }
 
 /** parseScenario, with a bad scenario as ApiError 400 carrying file:line:col diagnostics. */
-export function parseOrThrow(yaml: string, file: string): Scenario {
+export function parseOrThrow(yaml: string, file: string, options: LoadOptions = {}): Scenario {
   try {
-    return parseScenario(yaml, file);
+    return parseScenario(yaml, file, options);
   } catch (e) {
     if (e instanceof ScenarioError) {
       const diagnostics = diagnosticsOf(e.diagnostics);

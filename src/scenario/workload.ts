@@ -1,0 +1,205 @@
+/**
+ * Workload-profile files: a guest described by instruction and event rates instead of an OS model
+ * (src/core/guests/workload.ts). `vmexit-lab import` writes them (fitted to a real exit report);
+ * scenarios use them as guests (`guests: [{ workload: profile.yaml }]`). Validated here, once, into
+ * a typed, frozen WorkloadProfile; errors carry file:line:col like scenario errors.
+ *
+ * Format (version 1):
+ *
+ *   workloadProfile: 1
+ *   name: web-frontend            # letters, digits, . _ -
+ *   os: ubuntu-18.04              # guest model supplying interrupt vectors and ISR times
+ *   vcpus: 2
+ *   x2apic: false                 # the guest's LAPIC mode
+ *   perGuestSecond:               # per vCPU, per second of guest execution
+ *     cr8Writes: 0                # MOV to %cr8 (raise/lower pairs: an even count)
+ *     cr8Reads: 0
+ *     cpuid: 10
+ *     io: 250
+ *     mmio: 1800                  # stores to emulated MMIO (EPT violation / NPF)
+ *     msrReads: 0
+ *     msrWrites: 4000             # intercepted MSR writes (IA32_TSC_DEADLINE)
+ *     hlts: 900                   # the vCPU sleeps until its next interrupt
+ *     ipis: 120                   # fixed IPIs to the guest's other vCPUs
+ *     hostInterrupts: 0           # host interrupts beyond the host's timer ticks
+ *   interruptsPerSecond: 1000     # device interrupts per vCPU per wall second
+ *   opaquePerGuestSecond:         # exits outside the model, by exit name: same under every policy
+ *     EPT_MISCONFIG: 300
+ *   source: { ... }               # informational: where the numbers came from
+ *   fit: { ... }                  # informational: the fit error per reason
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
+import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
+import type { Vendor } from '../core/cpu/profile.js';
+import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
+import { DiagnosticSink, ScenarioError } from './errors.js';
+import { Reader, resolveAliases, type Val } from './yamlNodes.js';
+import { GUEST_OS_NAMES, type GuestOsName } from './types.js';
+
+export const WORKLOAD_PROFILE_VERSION = 1;
+/** Keys of perGuestSecond beyond the bulk instruction ops. */
+export const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
+export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAMES] as const;
+export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
+
+const MAX_PROFILE_BYTES = 256 * 1024;
+/** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
+export const MAX_RATE_PER_SECOND = 1e8;
+const MAX_VCPUS = 64;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export interface WorkloadProfile {
+  readonly name: string;
+  readonly os: GuestOsName;
+  readonly vcpus: number;
+  readonly x2apic: boolean;
+  readonly perGuestSecond: Readonly<Record<WorkloadRateName, number>>;
+  readonly interruptsPerSecond: number;
+  /** Exit name (as in EXIT_KINDS) -> per vCPU per guest second. */
+  readonly opaquePerGuestSecond: Readonly<Record<string, number>>;
+  /** Informational; kept as written (plain JSON values). */
+  readonly source?: Readonly<Record<string, unknown>>;
+}
+
+export const ROOT_KEYS = ['workloadProfile', 'name', 'os', 'vcpus', 'x2apic', 'perGuestSecond', 'interruptsPerSecond', 'opaquePerGuestSecond', 'source', 'fit'] as const;
+
+function nonNegative(r: Reader, v: Val, what: string): number | undefined {
+  const s = r.scalar(v);
+  const expected = `a number of events per second, 0..${MAX_RATE_PER_SECOND.toExponential(0)}`;
+  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value)) return r.error(v, `wrong type for ${what}`, expected, r.describe(v.node));
+  if (s.value < 0 || s.value > MAX_RATE_PER_SECOND) return r.error(v, `${what} out of range`, expected, r.describe(v.node));
+  return s.value;
+}
+
+/** Parse and validate a workload profile; throws ScenarioError listing every problem with its position. */
+export function parseWorkloadProfile(text: string, file: string): WorkloadProfile {
+  const sink = new DiagnosticSink(file);
+  if (Buffer.byteLength(text, 'utf8') > MAX_PROFILE_BYTES) {
+    sink.add(1, 1, 'workload profile is too large', `at most ${MAX_PROFILE_BYTES} bytes`);
+    sink.throwIfAny();
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const p = lc.linePos(e.pos[0]);
+    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]!}`);
+  }
+  sink.throwIfAny();
+  const r = new Reader(sink, lc, resolveAliases(doc, lc, sink));
+  const root = r.map({ node: (doc.contents as YamlNode | null) ?? null }, 'the workload profile');
+  if (root === undefined) {
+    sink.throwIfAny();
+    throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty workload profile' }]);
+  }
+  const f = r.fields(root, 'the workload profile', ROOT_KEYS, ['workloadProfile', 'name', 'os', 'perGuestSecond']);
+  const vf = f.get('workloadProfile');
+  if (vf !== undefined) r.int(vf, 'workloadProfile (the format version)', WORKLOAD_PROFILE_VERSION, WORKLOAD_PROFILE_VERSION, String(WORKLOAD_PROFILE_VERSION));
+  const nf = f.get('name');
+  const name = nf === undefined ? undefined : r.str(nf, 'name', NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+  const of = f.get('os');
+  const os = of === undefined ? undefined : r.oneOf(of, 'os', GUEST_OS_NAMES, 'guest OS');
+  const cf = f.get('vcpus');
+  const vcpus = cf === undefined ? 1 : r.int(cf, 'vcpus', 1, MAX_VCPUS);
+  const xf = f.get('x2apic');
+  const x2apic = xf === undefined ? false : r.bool(xf, 'x2apic');
+
+  const rates: Record<string, number> = {};
+  for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
+  const pf = f.get('perGuestSecond');
+  if (pf !== undefined) {
+    const m = r.map(pf, 'perGuestSecond');
+    if (m !== undefined) {
+      for (const field of r.fields(m, 'perGuestSecond', WORKLOAD_RATE_NAMES)) {
+        const x = nonNegative(r, field, `perGuestSecond.${field.name}`);
+        if (x !== undefined) rates[field.name] = x;
+      }
+    }
+  }
+  const irqField = f.get('interruptsPerSecond');
+  const interruptsPerSecond = irqField === undefined ? 0 : nonNegative(r, irqField, 'interruptsPerSecond');
+  const opaque: Record<string, number> = {};
+  const opf = f.get('opaquePerGuestSecond');
+  if (opf !== undefined) {
+    const m = r.map(opf, 'opaquePerGuestSecond');
+    if (m !== undefined) {
+      const names = EXIT_KINDS.map((k) => k.name);
+      for (const field of r.fields(m, 'opaquePerGuestSecond', (k) => names.includes(k), [], names)) {
+        const x = nonNegative(r, field, `opaquePerGuestSecond.${field.name}`);
+        if (x !== undefined) opaque[field.name] = x;
+      }
+    }
+  }
+  if (rates.hlts > 0 && interruptsPerSecond === 0 && !(rates.ipis > 0 && (vcpus ?? 1) > 1)) {
+    r.error(pf ?? root, 'perGuestSecond.hlts > 0 needs interrupts to wake the vCPU', 'interruptsPerSecond > 0 (or ipis with more than one vCPU)', 'no interrupts');
+  }
+  if (rates.ipis > 0 && vcpus === 1) r.error(pf ?? root, 'perGuestSecond.ipis needs more than one vCPU to send them to', 'vcpus >= 2 or ipis: 0', '1 vCPU');
+  let source: Record<string, unknown> | undefined;
+  const sf = f.get('source');
+  if (sf !== undefined) {
+    const m = r.map(sf, 'source');
+    if (m !== undefined) source = m.toJSON() as Record<string, unknown>;
+  }
+  sink.throwIfAny();
+  return Object.freeze({
+    name: name!, os: os!, vcpus: vcpus!, x2apic: x2apic!,
+    perGuestSecond: Object.freeze(rates as Record<WorkloadRateName, number>),
+    interruptsPerSecond: interruptsPerSecond!,
+    opaquePerGuestSecond: Object.freeze(opaque),
+    ...(source !== undefined ? { source: Object.freeze(source) } : {}),
+  });
+}
+
+/**
+ * The same kind of exit on the other vendor, for opaque exits when a profile measured on one vendor
+ * runs on a CPU of the other (SDM vol. 3 app. C vs APM vol. 2 app. C; KVM emulates MMIO through EPT
+ * misconfigurations on Intel and nested page faults on AMD). Exits without a counterpart are
+ * dropped, and reported as dropped.
+ */
+const CROSS_VENDOR: readonly (readonly [string, string])[] = [
+  ['EPT_MISCONFIG', 'VMEXIT_NPF'],
+  ['PAUSE', 'VMEXIT_PAUSE'],
+  ['XSETBV', 'VMEXIT_XSETBV'],
+  ['VMCALL', 'VMEXIT_VMMCALL'],
+  ['RDTSC', 'VMEXIT_RDTSC'],
+  ['RDPMC', 'VMEXIT_RDPMC'],
+  ['WBINVD', 'VMEXIT_WBINVD'],
+];
+
+export interface ResolvedWorkload {
+  readonly spec: WorkloadSpec;
+  /** Opaque exits with no counterpart on this vendor (not simulated). */
+  readonly dropped: readonly string[];
+}
+
+/** The engine's typed form of a profile's rates for a CPU vendor. */
+export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): ResolvedWorkload {
+  const ops = new Float64Array(WorkloadOp.COUNT);
+  WORKLOAD_OP_NAMES.forEach((n, i) => { ops[i] = profile.perGuestSecond[n]; });
+  ops[WorkloadOp.CR8_WRITE] /= 2; // the engine executes raise/lower pairs
+  const opaque = new Float64Array(EXIT_SLOT_COUNT);
+  const dropped: string[] = [];
+  for (const [name, rate] of Object.entries(profile.opaquePerGuestSecond)) {
+    if (rate === 0) continue;
+    let kind = exitKindByName(name);
+    if (kind !== undefined && kind.vendor !== vendor) {
+      const pair = CROSS_VENDOR.find(([i, a]) => i === name || a === name);
+      const other = pair === undefined ? undefined : (vendor === 'intel' ? pair[0] : pair[1]);
+      kind = other === undefined ? undefined : exitKindByName(other);
+    }
+    if (kind === undefined) {
+      dropped.push(name);
+      continue;
+    }
+    opaque[kind.slot] += rate;
+  }
+  const spec: WorkloadSpec = {
+    opsPerGuestSecond: ops,
+    interruptsPerSecond: profile.interruptsPerSecond,
+    hltsPerGuestSecond: profile.perGuestSecond.hlts,
+    ipisPerGuestSecond: profile.vcpus > 1 ? profile.perGuestSecond.ipis : 0,
+    hostInterruptsPerSecond: profile.perGuestSecond.hostInterrupts,
+    opaquePerGuestSecond: opaque,
+  };
+  return { spec, dropped };
+}
