@@ -1,0 +1,210 @@
+/**
+ * Exit-reason names as Linux prints them (perf kvm stat, the kvm_exit tracepoint), mapped to the
+ * architectural code and, where the model has one, to our exit kind (src/core/vcpu/exits.ts).
+ *
+ * Sources (read with the repository search tools; the tables below are re-typed, not copied):
+ *  - VT-x: torvalds/linux arch/x86/include/uapi/asm/vmx.h, macro VMX_EXIT_REASONS, at a 6.x
+ *    version (it lists EXIT_REASON_BUS_LOCK 74 and EXIT_REASON_NOTIFY 75). SIPI_SIGNAL (4) was added
+ *    to the table by a later KVM patch (read as a diff posted to kvm@vger.kernel.org).
+ *    Older versions of the header (read: a 3.x/4.x-era copy, which ends at EXIT_REASON_INVPCID 58)
+ *    spell reason 7 "PENDING_INTERRUPT"; a 5.x patch renamed it to INTERRUPT_WINDOW (read as the
+ *    diff). perf output from such kernels prints the old name, so it is accepted as an alias.
+ *    Codes agree with the Intel SDM vol. 3D appendix C, table C-1 (src/core/vmx/exitReasons.ts).
+ *  - SVM: torvalds/linux arch/x86/include/uapi/asm/svm.h, macro SVM_EXIT_REASONS (5.x version with
+ *    RDPRU and the SEV-ES VMGEXIT codes), plus entries added later and read in their patches:
+ *    "write_efer_trap" 0x08f, "write_cr0_trap" 0x090 ... "write_cr8_trap" 0x098, "invpcid" 0x0a2,
+ *    "buslock" 0x0a5, "idle-halt" 0x0a6, "vmgexit" 0x403. Note that the printed names are not the
+ *    APM's: SVM_EXIT_INTR prints as "interrupt", SVM_EXIT_IOIO as "io", SVM_EXIT_VMMCALL as
+ *    "hypercall", SVM_EXIT_AVIC_UNACCELERATED_ACCESS as "avic_unaccelerated_access".
+ *    Codes agree with the AMD APM vol. 2 appendix C (src/core/svm/exitCodes.ts).
+ *
+ * perf (tools/perf/arch/x86/util/kvm-stat.c) decodes with these two tables, choosing VMX or SVM
+ * from the CPU vendor recorded in perf.data; an unknown code prints as "UNKNOWN" after a
+ * "unknown kvm exit code:N on VMX|SVM" message on stderr.
+ */
+import { EXIT_KINDS } from '../core/vcpu/exits.js';
+import type { ExitReportRow, ReportVendor } from './report.js';
+
+/** VMX_EXIT_REASONS: printed name -> basic exit reason. */
+export const VMX_EXIT_NAMES: Readonly<Record<string, number>> = {
+  EXCEPTION_NMI: 0,
+  EXTERNAL_INTERRUPT: 1,
+  TRIPLE_FAULT: 2,
+  INIT_SIGNAL: 3,
+  SIPI_SIGNAL: 4,
+  INTERRUPT_WINDOW: 7,
+  /** Older kernels' name for reason 7 (EXIT_REASON_PENDING_INTERRUPT). */
+  PENDING_INTERRUPT: 7,
+  NMI_WINDOW: 8,
+  TASK_SWITCH: 9,
+  CPUID: 10,
+  HLT: 12,
+  INVD: 13,
+  INVLPG: 14,
+  RDPMC: 15,
+  RDTSC: 16,
+  VMCALL: 18,
+  VMCLEAR: 19,
+  VMLAUNCH: 20,
+  VMPTRLD: 21,
+  VMPTRST: 22,
+  VMREAD: 23,
+  VMRESUME: 24,
+  VMWRITE: 25,
+  VMOFF: 26,
+  VMON: 27,
+  CR_ACCESS: 28,
+  DR_ACCESS: 29,
+  IO_INSTRUCTION: 30,
+  MSR_READ: 31,
+  MSR_WRITE: 32,
+  INVALID_STATE: 33,
+  MSR_LOAD_FAIL: 34,
+  MWAIT_INSTRUCTION: 36,
+  MONITOR_TRAP_FLAG: 37,
+  MONITOR_INSTRUCTION: 39,
+  PAUSE_INSTRUCTION: 40,
+  MCE_DURING_VMENTRY: 41,
+  TPR_BELOW_THRESHOLD: 43,
+  APIC_ACCESS: 44,
+  EOI_INDUCED: 45,
+  GDTR_IDTR: 46,
+  LDTR_TR: 47,
+  EPT_VIOLATION: 48,
+  EPT_MISCONFIG: 49,
+  INVEPT: 50,
+  RDTSCP: 51,
+  PREEMPTION_TIMER: 52,
+  INVVPID: 53,
+  WBINVD: 54,
+  XSETBV: 55,
+  APIC_WRITE: 56,
+  RDRAND: 57,
+  INVPCID: 58,
+  VMFUNC: 59,
+  ENCLS: 60,
+  RDSEED: 61,
+  PML_FULL: 62,
+  XSAVES: 63,
+  XRSTORS: 64,
+  UMWAIT: 67,
+  TPAUSE: 68,
+  BUS_LOCK: 74,
+  NOTIFY: 75,
+};
+
+/** x86 exception vectors used by SVM_EXIT_REASONS' "XX excp" names (SVM_EXIT_EXCP_BASE 0x40 + vector). */
+const EXCP = { DE: 0, DB: 1, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8, TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17, MC: 18, XF: 19 } as const;
+
+/** SVM_EXIT_REASONS: printed name -> SVM exit code. */
+export const SVM_EXIT_NAMES_LINUX: Readonly<Record<string, number>> = {
+  read_cr0: 0x000,
+  read_cr2: 0x002,
+  read_cr3: 0x003,
+  read_cr4: 0x004,
+  read_cr8: 0x008,
+  write_cr0: 0x010,
+  write_cr2: 0x012,
+  write_cr3: 0x013,
+  write_cr4: 0x014,
+  write_cr8: 0x018,
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`read_dr${i}`, 0x020 + i])),
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`write_dr${i}`, 0x030 + i])),
+  ...Object.fromEntries(Object.entries(EXCP).map(([n, v]) => [`${n} excp`, 0x040 + v])),
+  interrupt: 0x060,
+  nmi: 0x061,
+  smi: 0x062,
+  init: 0x063,
+  vintr: 0x064,
+  cr0_sel_write: 0x065,
+  read_idtr: 0x066,
+  read_gdtr: 0x067,
+  read_ldtr: 0x068,
+  read_rt: 0x069,
+  write_idtr: 0x06a,
+  write_gdtr: 0x06b,
+  write_ldtr: 0x06c,
+  write_rt: 0x06d,
+  rdtsc: 0x06e,
+  rdpmc: 0x06f,
+  pushf: 0x070,
+  popf: 0x071,
+  cpuid: 0x072,
+  rsm: 0x073,
+  iret: 0x074,
+  swint: 0x075,
+  invd: 0x076,
+  pause: 0x077,
+  hlt: 0x078,
+  invlpg: 0x079,
+  invlpga: 0x07a,
+  io: 0x07b,
+  msr: 0x07c,
+  task_switch: 0x07d,
+  ferr_freeze: 0x07e,
+  shutdown: 0x07f,
+  vmrun: 0x080,
+  hypercall: 0x081,
+  vmload: 0x082,
+  vmsave: 0x083,
+  stgi: 0x084,
+  clgi: 0x085,
+  skinit: 0x086,
+  rdtscp: 0x087,
+  icebp: 0x088,
+  wbinvd: 0x089,
+  monitor: 0x08a,
+  mwait: 0x08b,
+  xsetbv: 0x08d,
+  write_efer_trap: 0x08f,
+  write_cr0_trap: 0x090,
+  write_cr4_trap: 0x094,
+  write_cr8_trap: 0x098,
+  invpcid: 0x0a2,
+  buslock: 0x0a5,
+  'idle-halt': 0x0a6,
+  npf: 0x400,
+  avic_incomplete_ipi: 0x401,
+  avic_unaccelerated_access: 0x402,
+  vmgexit: 0x403,
+  invalid_guest_state: -1,
+};
+
+const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** The vendor whose Linux table has this name ('unknown' for neither, e.g. arm64's DABT_LOW or perf's UNKNOWN). */
+export function linuxNameVendor(name: string): ReportVendor {
+  if (has(VMX_EXIT_NAMES, name)) return 'intel';
+  if (has(SVM_EXIT_NAMES_LINUX, name)) return 'amd';
+  return 'unknown';
+}
+
+/** The code of a printed name in the given vendor's table. */
+export function linuxExitCode(vendor: ReportVendor, name: string): number | undefined {
+  if (vendor === 'intel') return has(VMX_EXIT_NAMES, name) ? VMX_EXIT_NAMES[name] : undefined;
+  if (vendor === 'amd') return has(SVM_EXIT_NAMES_LINUX, name) ? SVM_EXIT_NAMES_LINUX[name] : undefined;
+  return undefined;
+}
+
+/**
+ * Our model's exit-kind name (EXIT_KINDS, the SDM / APM names used in results.json) for a report
+ * row, when the model has that kind: e.g. perf's 'EOI_INDUCED' -> 'VIRTUALIZED_EOI', 'msr' ->
+ * 'VMEXIT_MSR', 'interrupt' -> 'VMEXIT_INTR'. Undefined when the row's vendor or code is unknown or
+ * the model has no slot for it (e.g. PREEMPTION_TIMER, EPT_MISCONFIG, SVM 'pause').
+ */
+export function modelExitName(row: Pick<ExitReportRow, 'vendor' | 'code'>): string | undefined {
+  if (row.code === undefined || row.vendor === 'unknown') return undefined;
+  return EXIT_KINDS.find((k) => k.vendor === row.vendor && k.code === row.code)?.name;
+}
+
+/**
+ * The name perf prints for a code (the current spelling; INTERRUPT_WINDOW rather than the old
+ * PENDING_INTERRUPT). Used to render a simulated exit mix as a perf report.
+ */
+export function linuxExitName(vendor: 'intel' | 'amd', code: number): string | undefined {
+  const table = vendor === 'intel' ? VMX_EXIT_NAMES : SVM_EXIT_NAMES_LINUX;
+  for (const [name, c] of Object.entries(table)) {
+    if (c === code && name !== 'PENDING_INTERRUPT') return name;
+  }
+  return undefined;
+}

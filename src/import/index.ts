@@ -1,0 +1,28 @@
+/**
+ * Edge for `vmexit-lab import`: exit reports of real hypervisors (Linux perf kvm stat, FreeBSD
+ * bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
+ * the file and dispatches on the format.
+ */
+import { readFileSync } from 'node:fs';
+import { parseBhyvectlStats } from './bhyvectl.js';
+import { parsePerfKvmStat } from './perfKvmStat.js';
+import type { ExitReport } from './report.js';
+
+export * from './report.js';
+export * from './exitNames.js';
+export { parsePerfKvmStat, renderPerfKvmStat, cFixed, type RenderOptions } from './perfKvmStat.js';
+export { parseBhyvectlStats, BHYVE_EXIT_STATS, BHYVE_TOTAL_STAT, BHYVE_VENDOR_STATS } from './bhyvectl.js';
+
+export type ReportFormat = ExitReport['format'];
+export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'bhyvectl'];
+
+/** Parse a report text of the given format; `file` is used in messages. */
+export function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
+  return format === 'perf-kvm-stat' ? parsePerfKvmStat(text, file) : parseBhyvectlStats(text, file);
+}
+
+/** Read and parse a report file (UTF-8). I/O errors propagate as thrown by node:fs. */
+export function readReport(file: string, format: ReportFormat): ExitReport {
+  return parseReport(readFileSync(file, 'utf8'), file, format);
+}
+export { perfRowsFromModelTotals } from './fromModel.js';

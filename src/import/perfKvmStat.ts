@@ -1,0 +1,382 @@
+/**
+ * Linux `perf kvm stat report` (the VM-EXIT table): parse and render.
+ *
+ * The layout, as printed by print_result() in tools/perf/builtin-kvm.c (torvalds/linux; read at a
+ * 4.x-5.x version and at the first version of the file from 2012, and checked against published
+ * outputs up to the 6.x `--stdio` mode, see test/fixtures/reports/README.md):
+ *
+ *   [HH:MM:SS.uuuuuu]                                (live mode only: show_timeofday())
+ *   Analyze events for <scope>:                      (scope: "all VMs, " | "pid(s) P, " | nothing in
+ *                                                     the first version; then "all VCPUs" | "VCPU n")
+ *   %20s %10s %9s %9s %11s %11s %16s                 ("VM-EXIT", "Samples", "Samples%", "Time%",
+ *                                                     "Min Time", "Max Time", "Avg time"; the event
+ *                                                     column is "IO Port Access" / "MMIO Access" /
+ *                                                     "MSR Access" for --event=ioport|mmio|msr)
+ *   %20s %10llu %8.2f%% %8.2f%% %9.2fus %9.2fus %9.2fus ( +-%7.2f%% )   per reason, sorted by the
+ *                                                     sort key (default: samples, descending)
+ *   Total Samples:%lu, Total events handled time:%.2fus.
+ *   [Lost events: %lu]                               (live mode, when events were lost)
+ *
+ * The event name is printed with %20s, so longer names (e.g. SVM "avic_unaccelerated_access")
+ * push the row right; SVM names can contain a space ("PF excp"). The first version (2012) had no
+ * Min/Max columns; the 20-char width is DECODE_STR_LEN / decode_str_len for x86 (40 on s390).
+ * "( +- x% )" is the relative standard deviation of the mean (rel_stddev_stats()).
+ * Samples% is count / total count; Time% is the event's summed time / total time; Avg time is
+ * summed time / count. Times are measured from kvm_exit to the next kvm_entry of the vCPU.
+ * When perf cannot decode an exit code it prints "unknown kvm exit code:N on VMX" (stderr, often
+ * interleaved in pasted output) and the row's name is "UNKNOWN".
+ */
+import { linuxExitCode, linuxNameVendor } from './exitNames.js';
+import {
+  ReportFormatError,
+  quoteFound,
+  splitLines,
+  type ExitReport,
+  type ExitReportRow,
+  type ReportVendor,
+} from './report.js';
+
+const ANALYZE_RE = /^\s*Analyze events for (.*?):\s*$/;
+const HEADER_RE = /^(\s*)(\S.*?)\s+Samples\s+Samples%\s+Time%\s+(?:(Min [Tt]ime)\s+(Max [Tt]ime)\s+)?Avg [Tt]ime\s*$/;
+/**
+ * A different layout, "Event name  Samples  Sample%  Time (ns) ...", shown in the RISC-V kvm-stat
+ * patch's commit message; upstream print_result() (used whenever the TUI browser is not) does not
+ * print it. Recognised only to reject it with a clear message.
+ */
+const HISTS_HEADER_RE = /^\s*Event name\s+Samples\s+Sample%/;
+const TOTAL_RE = /^(\s*)Total Samples:\s*(\S+?),\s*Total events handled time:\s*(\S+?)us\.\s*$/;
+const UNKNOWN_CODE_RE = /^\s*unknown kvm exit code:\s*(\d+) on (VMX|SVM)\s*$/;
+const LOST_RE = /^\s*Lost events:\s*(\d+)\s*$/;
+const TIMESTAMP_RE = /^\s*\d{2}:\d{2}:\d{2}\.\d{6}\s*$/;
+
+interface Token {
+  readonly text: string;
+  /** 0-based index in the line. */
+  readonly at: number;
+}
+
+function tokens(line: string): Token[] {
+  const out: Token[] = [];
+  for (const m of line.matchAll(/\S+/g)) {
+    const text = m[0];
+    const at = m.index ?? 0;
+    // "( +-100.00% )" prints "+-" glued to a 7-wide number that filled its field.
+    if (text.startsWith('+-') && text.length > 2) {
+      out.push({ text: '+-', at }, { text: text.slice(2), at: at + 2 });
+    } else out.push({ text, at });
+  }
+  return out;
+}
+
+const INT_RE = /^\d+$/;
+const FIXED_RE = /^\d+\.\d+$/;
+
+/**
+ * Parse the VM-EXIT table of `perf kvm stat report` / `perf kvm stat live` output.
+ * Throws ReportFormatError (file:line:col, expected, found) on malformed input.
+ */
+export function parsePerfKvmStat(text: string, file: string): ExitReport {
+  const lines = splitLines(text);
+  const notes: string[] = [];
+  const fail = (line: number, column: number, expected: string, found: string): never => {
+    throw new ReportFormatError(file, line, column, expected, found);
+  };
+
+  // 1. Find the "Analyze events" line and/or the column header. Lines before them (a shell prompt,
+  //    "[ perf record: ... ]", a live-mode timestamp) are not part of the report.
+  let i = 0;
+  let scope: string | undefined;
+  let skipped = 0;
+  for (; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (ANALYZE_RE.test(l) || HEADER_RE.test(l) || HISTS_HEADER_RE.test(l)) break;
+    if (l.trim() !== '' && !TIMESTAMP_RE.test(l)) skipped++;
+  }
+  if (i === lines.length) {
+    const first = lines.findIndex((l) => l.trim() !== '');
+    fail(first < 0 ? 1 : first + 1, 1, "the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report", first < 0 ? 'an empty file' : quoteFound(lines[first]!));
+  }
+  if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
+  let vcpus: number | undefined;
+  const analyze = ANALYZE_RE.exec(lines[i]!);
+  if (analyze) {
+    scope = analyze[1]!;
+    const vcpu = /VCPU (\d+)$/.exec(scope);
+    if (vcpu) {
+      vcpus = 1;
+      notes.push(`the report covers VCPU ${vcpu[1]} only`);
+    } else if (!/all VCPUs$/.test(scope)) {
+      fail(i + 1, lines[i]!.indexOf('Analyze') + 1, "a scope ending in 'all VCPUs' or 'VCPU n'", quoteFound(scope));
+    }
+    if (/pid\(s\) /.test(scope)) notes.push(`the report covers ${scope.replace(/, (all VCPUs|VCPU \d+)$/, '')} only`);
+    i++;
+    while (i < lines.length && lines[i]!.trim() === '') i++;
+    if (i === lines.length) fail(i, 1, "the 'VM-EXIT  Samples  Samples%  Time% ...' column header", 'end of input');
+  }
+  const headerLine = lines[i]!;
+  if (HISTS_HEADER_RE.test(headerLine)) {
+    fail(i + 1, headerLine.search(/\S/) + 1, "the print_result() layout ('VM-EXIT  Samples  Samples%  Time%  Min Time  Max Time  Avg time'; run perf kvm stat report --stdio)", "the 'Event name  Samples  Sample%  Time (ns) ...' layout");
+  }
+  const header = HEADER_RE.exec(headerLine);
+  if (!header) {
+    fail(i + 1, Math.max(1, headerLine.search(/\S/) + 1), "the column header 'VM-EXIT  Samples  Samples%  Time%  [Min Time  Max Time]  Avg time'", quoteFound(headerLine));
+  }
+  const eventName = header![2]!;
+  if (eventName !== 'VM-EXIT') {
+    fail(i + 1, header![1]!.length + 1, "the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported", `the ${quoteFound(eventName)} table`);
+  }
+  const hasMinMax = header![3] !== undefined;
+  if (!hasMinMax) notes.push('no Min/Max Time columns (perf before the min/max patch)');
+  if (header![3] === 'Min time') notes.push("header spells 'Min time'/'Max time'");
+  i++;
+
+  // 2. Rows until the "Total Samples" trailer.
+  interface RawRow {
+    name: string;
+    line: number;
+    column: number;
+    samples: number;
+    samplesPercent: number;
+    samplesPercentColumn: number;
+    timePercent: number;
+    minNs?: number;
+    maxNs?: number;
+    avgNs: number;
+    avgStddevPercent?: number;
+    undecoded?: string;
+  }
+  const raw: RawRow[] = [];
+  let pendingUnknown: string | undefined;
+  let totalLine = -1;
+  let totalSamples = 0;
+  let totalTimeNs = 0;
+  let totalColumn = 1;
+  const numericCount = hasMinMax ? 6 : 4;
+  for (; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.trim() === '') continue;
+    const total = TOTAL_RE.exec(l);
+    if (total) {
+      totalLine = i + 1;
+      totalColumn = l.indexOf('Total Samples:') + 'Total Samples:'.length + 1;
+      if (!INT_RE.test(total[2]!)) fail(totalLine, totalColumn, 'an integer sample count', quoteFound(total[2]!));
+      if (!FIXED_RE.test(total[3]!)) fail(totalLine, l.indexOf('handled time:') + 'handled time:'.length + 1, 'a time like 1234.56us', quoteFound(`${total[3]!}us`));
+      totalSamples = Number(total[2]);
+      totalTimeNs = Math.round(Number(total[3]) * 1000);
+      i++;
+      break;
+    }
+    const unknown = UNKNOWN_CODE_RE.exec(l);
+    if (unknown) {
+      pendingUnknown = `${unknown[1]} on ${unknown[2]}`;
+      continue;
+    }
+    const toks = tokens(l);
+    let k = toks.findIndex((t) => t.text === '(');
+    if (k < 0) k = toks.length;
+    const firstNumeric = k - numericCount;
+    const rowShape = hasMinMax
+      ? "a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line"
+      : "a VM-EXIT row '<reason> <samples> <samples%> <time%> <avg>us ( +- <stddev>% )' or the 'Total Samples:' line";
+    if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric]!.text)) {
+      fail(i + 1, (toks[0]?.at ?? 0) + 1, rowShape, quoteFound(l.trim()));
+    }
+    const nameStart = toks[0]!.at;
+    const lastNameTok = toks[firstNumeric - 1]!;
+    const name = l.slice(nameStart, lastNameTok.at + lastNameTok.text.length);
+    const num = (t: Token, re: RegExp, suffix: string, what: string): number => {
+      if (!t.text.endsWith(suffix) || !re.test(t.text.slice(0, t.text.length - suffix.length))) {
+        fail(i + 1, t.at + 1, what, quoteFound(t.text));
+      }
+      return Number(t.text.slice(0, t.text.length - suffix.length));
+    };
+    const n = toks.slice(firstNumeric, k);
+    const samples = num(n[0]!, INT_RE, '', 'a sample count (integer)');
+    const samplesPercent = num(n[1]!, FIXED_RE, '%', 'a Samples% value like 31.59%');
+    const timePercent = num(n[2]!, FIXED_RE, '%', 'a Time% value like 18.04%');
+    let minNs: number | undefined;
+    let maxNs: number | undefined;
+    let p = 3;
+    if (hasMinMax) {
+      minNs = usToNs(num(n[3]!, FIXED_RE, 'us', 'a Min Time like 0.42us'));
+      maxNs = usToNs(num(n[4]!, FIXED_RE, 'us', 'a Max Time like 1106.38us'));
+      p = 5;
+    }
+    const avgNs = usToNs(num(n[p]!, FIXED_RE, 'us', 'an Avg time like 1.01us'));
+    let avgStddevPercent: number | undefined;
+    if (k < toks.length) {
+      const b = toks.slice(k);
+      const ok = b.length === 4 && b[1]!.text === '+-' && b[2]!.text.endsWith('%') && b[3]!.text === ')';
+      if (!ok) fail(i + 1, b[0]!.at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0]!.at)));
+      const sd = b[2]!.text.slice(0, -1);
+      if (FIXED_RE.test(sd)) avgStddevPercent = Number(sd);
+      else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${i + 1}: deviation ${sd} ignored`);
+      else fail(i + 1, b[2]!.at + 1, 'a deviation like 1.58%', quoteFound(b[2]!.text));
+    }
+    if (hasMinMax && (minNs! > avgNs + 10 || avgNs > maxNs! + 10)) {
+      fail(i + 1, n[3]!.at + 1, 'Min Time <= Avg time <= Max Time', `${n[3]!.text} / ${n[p]!.text} / ${n[4]!.text}`);
+    }
+    const row: RawRow = {
+      name,
+      line: i + 1,
+      column: nameStart + 1,
+      samples,
+      samplesPercent,
+      samplesPercentColumn: n[1]!.at + 1,
+      timePercent,
+      avgNs,
+      ...(minNs !== undefined ? { minNs } : {}),
+      ...(maxNs !== undefined ? { maxNs } : {}),
+      ...(avgStddevPercent !== undefined ? { avgStddevPercent } : {}),
+    };
+    if (pendingUnknown !== undefined) {
+      if (name === 'UNKNOWN') row.undecoded = pendingUnknown;
+      pendingUnknown = undefined;
+    }
+    raw.push(row);
+  }
+  if (totalLine < 0) {
+    fail(lines.length + 1, 1, "the trailer 'Total Samples:N, Total events handled time:X.XXus.'", 'end of input');
+  }
+  // 3. After the trailer: blank lines and live mode's "Lost events: N" only.
+  for (; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.trim() === '') continue;
+    const lost = LOST_RE.exec(l);
+    if (lost) {
+      notes.push(`perf lost ${lost[1]} events; the counts are a lower bound`);
+      continue;
+    }
+    if (ANALYZE_RE.test(l) || TIMESTAMP_RE.test(l)) {
+      fail(i + 1, l.search(/\S/) + 1, 'one report table per file (perf kvm stat live prints one per refresh; keep one)', 'a second table');
+    }
+    fail(i + 1, l.search(/\S/) + 1, "end of input after the 'Total Samples:' line", quoteFound(l.trim()));
+  }
+
+  // 4. Consistency: the rows add up to the trailer, each Samples% matches its count.
+  const sum = raw.reduce((a, r) => a + r.samples, 0);
+  if (sum !== totalSamples) {
+    fail(totalLine, totalColumn, `Total Samples equal to the sum of the rows (${sum})`, String(totalSamples));
+  }
+  for (const r of raw) {
+    const expect = (100 * r.samples) / totalSamples;
+    if (Math.abs(expect - r.samplesPercent) > 0.005 + 1e-9) {
+      fail(r.line, r.samplesPercentColumn, `Samples% = ${r.samples}/${totalSamples} = ${expect.toFixed(2)}% (within rounding)`, `${r.samplesPercent.toFixed(2)}%`);
+    }
+  }
+  if (totalTimeNs > 0) {
+    // Avg time is rounded to 0.01us, so count x avg is the event's time within count x 5 ns.
+    const approx = raw.reduce((a, r) => a + r.samples * r.avgNs, 0);
+    const slack = raw.reduce((a, r) => a + r.samples * 5, 0) + 5;
+    if (Math.abs(approx - totalTimeNs) > slack) {
+      notes.push(`Total events handled time ${totalTimeNs / 1000}us differs from the sum of samples x Avg time (${(approx / 1000).toFixed(2)}us) by more than rounding`);
+    }
+  }
+
+  // 5. Vendor from the names; codes from the vendor's table.
+  let vendor: ReportVendor = 'unknown';
+  let vendorRow: RawRow | undefined;
+  for (const r of raw) {
+    const v = linuxNameVendor(r.name);
+    if (v === 'unknown') continue;
+    if (vendor === 'unknown') {
+      vendor = v;
+      vendorRow = r;
+    } else if (v !== vendor) {
+      fail(r.line, r.column, `exit reasons of one vendor (line ${vendorRow!.line} has the ${vendor} reason ${quoteFound(vendorRow!.name)})`, `the ${v} reason ${quoteFound(r.name)}`);
+    }
+  }
+  const unknownNames: string[] = [];
+  const rows: ExitReportRow[] = raw.map((r) => {
+    const code = linuxExitCode(vendor, r.name);
+    if (code === undefined) unknownNames.push(`${r.name} (line ${r.line}${r.undecoded ? `, perf could not decode exit code ${r.undecoded}` : ''})`);
+    if (r.name === 'PENDING_INTERRUPT') notes.push(`line ${r.line}: PENDING_INTERRUPT is the older kernels' name of INTERRUPT_WINDOW (7)`);
+    return {
+      name: r.name,
+      vendor,
+      code,
+      reason: r.name,
+      samples: r.samples,
+      samplesPercent: r.samplesPercent,
+      timePercent: r.timePercent,
+      ...(r.minNs !== undefined ? { minNs: r.minNs } : {}),
+      ...(r.maxNs !== undefined ? { maxNs: r.maxNs } : {}),
+      avgNs: r.avgNs,
+      ...(r.avgStddevPercent !== undefined ? { avgStddevPercent: r.avgStddevPercent } : {}),
+      source: { line: r.line, column: r.column },
+    };
+  });
+  if (unknownNames.length > 0) {
+    notes.push(`not in Linux's ${vendor === 'amd' ? 'SVM_EXIT_REASONS' : vendor === 'intel' ? 'VMX_EXIT_REASONS' : 'VMX_EXIT_REASONS or SVM_EXIT_REASONS'} table, kept with no code: ${unknownNames.join(', ')}`);
+  }
+  if (raw.length === 0) notes.push('the table has no rows');
+  return {
+    format: 'perf-kvm-stat',
+    file,
+    vendor,
+    rows,
+    totalSamples,
+    totalTimeNs,
+    ...(vcpus !== undefined ? { vcpus } : {}),
+    notes,
+  };
+}
+
+function usToNs(us: number): number {
+  return Math.round(us * 1000);
+}
+
+/**
+ * C printf("%.<digits>f") for finite non-negative values: the exact binary value rounded to the
+ * nearest, ties to even (glibc, default rounding mode). Number#toFixed breaks exact ties upward.
+ */
+export function cFixed(x: number, digits: number): string {
+  const s = x.toFixed(digits);
+  const scale = 10 ** digits;
+  const scaled = x * scale;
+  const floor = Math.floor(scaled);
+  // An exact tie: x * 10^digits is k + 0.5 exactly (representable), and the product is exact.
+  if (scaled - floor === 0.5 && (floor + 0.5) / scale === x && floor % 2 === 0) {
+    return (floor / scale).toFixed(digits);
+  }
+  return s;
+}
+
+export interface RenderOptions {
+  /** The scope after "Analyze events for ": default "all VMs, all VCPUs". */
+  readonly scope?: string;
+}
+
+/**
+ * Render rows (count and average handling time per reason; min/max/deviation when known) as
+ * perf's print_result() would. Rows are sorted by samples, descending (perf's default sort key),
+ * keeping input order on ties. Summed time per reason is samples x avgNs.
+ */
+export function renderPerfKvmStat(report: Pick<ExitReport, 'rows'>, options: RenderOptions = {}): string {
+  const rows = report.rows.map((r, idx) => ({ r, idx }));
+  rows.sort((a, b) => b.r.samples - a.r.samples || a.idx - b.idx);
+  let totalCount = 0;
+  let totalTime = 0;
+  for (const { r } of rows) {
+    if (r.avgNs === undefined) throw new Error(`renderPerfKvmStat: row ${r.name} has no avgNs`);
+    if (!Number.isSafeInteger(r.samples) || r.samples <= 0) throw new Error(`renderPerfKvmStat: row ${r.name} has samples ${r.samples}; perf prints only events with a positive count`);
+    totalCount += r.samples;
+    totalTime += r.samples * r.avgNs;
+  }
+  const f2 = (x: number): string => cFixed(x, 2);
+  let out = '\n\n';
+  out += `Analyze events for ${options.scope ?? 'all VMs, all VCPUs'}:\n\n`;
+  out += `${'VM-EXIT'.padStart(20)} ${'Samples'.padStart(10)} ${'Samples%'.padStart(9)} ${'Time%'.padStart(9)} ${'Min Time'.padStart(11)} ${'Max Time'.padStart(11)} ${'Avg time'.padStart(16)} \n\n`;
+  for (const { r } of rows) {
+    const etime = r.samples * r.avgNs!;
+    const min = r.minNs ?? r.avgNs!;
+    const max = r.maxNs ?? r.avgNs!;
+    const timePct = totalTime > 0 ? (etime / totalTime) * 100 : 0;
+    out +=
+      `${r.name.padStart(20)} ${String(r.samples).padStart(10)} ${f2((r.samples / totalCount) * 100).padStart(8)}% ` +
+      `${f2(timePct).padStart(8)}% ${f2(min / 1000).padStart(9)}us ${f2(max / 1000).padStart(9)}us ` +
+      `${f2(etime / r.samples / 1000).padStart(9)}us ( +-${f2(r.avgStddevPercent ?? 0).padStart(7)}% )\n`;
+  }
+  out += `\nTotal Samples:${totalCount}, Total events handled time:${f2(totalTime / 1000)}us.\n\n`;
+  return out;
+}
