@@ -8,6 +8,8 @@ import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
 import { validateCommand } from './commands/validate.js';
+import { importCommand } from './commands/import.js';
+import { whatIfCommand } from './commands/whatIf.js';
 import { startCommand } from './commands/start.js';
 import { serveCommand } from './commands/serve.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
@@ -27,6 +29,8 @@ Commands:
   compare OLD NEW    differences between two results.json files, per variant and metric
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
+  import FORMAT FILE a real host's exit report (perf kvm stat, bhyvectl) as a guest workload profile
+  what-if PROFILE    what other CPUs and policies would change for a workload profile
 
 Run 'vmexit-lab COMMAND --help' for a command's options and examples.
 
@@ -46,6 +50,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'compare': return compareCommand(rest, io);
     case 'merge': return mergeCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
+    case 'import': return importCommand(rest, io);
+    case 'what-if': return whatIfCommand(rest, io);
     case 'start': return startCommand(rest, io);
     case 'serve': return serveCommand(rest, io);
     case undefined:

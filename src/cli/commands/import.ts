@@ -1,0 +1,206 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
+import { EXIT_KINDS } from '../../core/vcpu/exits.js';
+import type { CpuProfile } from '../../core/cpu/profile.js';
+import { loadModelData } from '../../model/data.js';
+import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
+import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
+import { parseDurationNs } from '../../scenario/units.js';
+import { fitWorkload, type FitResult } from '../../import/fit.js';
+import { modelExitName, readReport, REPORT_FORMATS, ReportFormatError, type ExitReport, type ReportFormat } from '../../import/index.js';
+import { renderWorkloadProfile } from '../../import/profileYaml.js';
+import { ExitStatus, type CliIo } from '../io.js';
+import { parseTunableFlags } from './whatIf.js';
+
+export const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
+
+Turn a real host's VM-exit report into a guest workload profile (YAML on stdout): the instruction and
+interrupt rates whose simulation, under the CPU profile and policy the report was taken on,
+reproduces the report's exits per second reason by reason. The fit error per reason goes to stderr
+(and into the profile's "fit:" section). Use the profile as a guest in a scenario
+("guests: [{ workload: profile.yaml }]") or ask 'vmexit-lab what-if' what another CPU or policy would
+change. docs/IMPORT.md explains the formats, the fit and its limits.
+
+Formats:
+  perf-kvm-stat   Linux 'perf kvm stat report' (the VM-EXIT table), policy defaults to kvm
+  bhyvectl        FreeBSD 'bhyvectl --get-stats --vm=NAME' (one or more "vcpuN stats:" sections)
+
+Options:
+  --cpu ID                CPU profile of the measured host (required; 'vmexit-lab cpus' lists them)
+  --duration TIME         how long the report's recording lasted, e.g. 30s (required: neither format
+                          records it)
+  --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
+                          (default kvm for perf-kvm-stat; required for bhyvectl)
+  --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
+  --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1)
+  --os NAME               guest OS model for interrupt vectors and ISR times (default ubuntu-18.04):
+                          ${GUEST_OS_NAMES.join(', ')}
+  --x2apic                the guest used x2APIC mode
+  --name NAME             profile name (default: the file name)
+  --interrupts-per-second N  device interrupts per vCPU per second, when no exit shows them
+                          (with posted interrupts / virtual-interrupt delivery; default 2 x HLT rate)
+  --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
+  --sim-seconds S         simulated seconds per fit iteration (default 10)
+  --seed N                seed of the fit simulations (default 1)
+  -o, --out FILE          write the profile to FILE instead of stdout
+  --json                  print the fit (profile and table) as JSON instead of YAML
+  -h, --help              show this help
+
+Exit status: 0 imported; 1 fit worse than --max-error; 2 bad input (unreadable or malformed report,
+unknown CPU/policy).
+
+Examples:
+  perf kvm stat record -a sleep 30 && perf kvm stat report > report.txt
+  vmexit-lab import perf-kvm-stat report.txt --cpu xeon-e5-2667v4 --duration 30s > web.yaml
+  vmexit-lab import bhyvectl stats.txt --cpu i7-2620M --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
+`;
+
+/** Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. */
+export function measuredRates(report: ExitReport, cpu: CpuProfile, vcpus: number, seconds: number): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
+  const rates = new Map<string, number>();
+  const unknown: { name: string; samples: number }[] = [];
+  for (const row of report.rows) {
+    let name = modelExitName(row.vendor === 'unknown' ? { vendor: cpu.vendor, code: undefined } : row);
+    // bhyvectl counts many reasons for both vendors; take the code of the measured CPU's vendor.
+    if (name === undefined && report.format === 'bhyvectl' && row.reason !== undefined) {
+      name = bhyveReasonName(row.reason, cpu.vendor);
+    }
+    if (name === undefined) {
+      unknown.push({ name: row.name, samples: row.samples });
+      continue;
+    }
+    rates.set(name, (rates.get(name) ?? 0) + row.samples / (vcpus * seconds));
+  }
+  return { rates, unknown };
+}
+
+/** bhyve's vendor-neutral counters as the model's exit names for a vendor (src/import/bhyvectl.ts). */
+function bhyveReasonName(reason: string, vendor: 'intel' | 'amd'): string | undefined {
+  const intel: Record<string, string> = { NESTED_PAGE_FAULT: 'EPT_VIOLATION', MMIO_EMULATION: 'EPT_VIOLATION', EXCEPTION: 'EXCEPTION_NMI' };
+  const amd: Record<string, string> = {
+    EXTERNAL_INTERRUPT: 'VMEXIT_INTR', HLT: 'VMEXIT_HLT', MSR_READ: 'VMEXIT_MSR', MSR_WRITE: 'VMEXIT_MSR', PAUSE: 'VMEXIT_PAUSE',
+    INTERRUPT_WINDOW: 'VMEXIT_VINTR', IO_INSTRUCTION: 'VMEXIT_IOIO', CPUID: 'VMEXIT_CPUID', NESTED_PAGE_FAULT: 'VMEXIT_NPF', MMIO_EMULATION: 'VMEXIT_NPF',
+  };
+  const name = vendor === 'intel' ? (intel[reason] ?? reason) : amd[reason];
+  return name !== undefined && EXIT_KINDS.some((k) => k.vendor === vendor && k.name === name) ? name : undefined;
+}
+
+export function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
+  const lines = [`fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`];
+  const head = ['reason', 'driver', 'measured', 'simulated', 'error'];
+  const rows = fit.rows.map((r) => [r.reason, r.driver, r.measured.toFixed(1), r.simulated.toFixed(1), r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`]);
+  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
+  for (const u of unknown) rows.push([u.name, 'unknown reason', String(u.samples), '0', '-100 %']);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
+  return lines.join('\n');
+}
+
+export async function importCommand(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        cpu: { type: 'string' }, duration: { type: 'string' }, policy: { type: 'string' }, tunable: { type: 'string', multiple: true },
+        vcpus: { type: 'string' }, os: { type: 'string' }, x2apic: { type: 'boolean' }, name: { type: 'string' },
+        'interrupts-per-second': { type: 'string' }, 'max-error': { type: 'string' }, 'sim-seconds': { type: 'string' }, seed: { type: 'string' },
+        out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.err(`vmexit-lab import: ${(e as Error).message}\n\n${IMPORT_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const o = parsed.values;
+  if (o.help) {
+    io.out(IMPORT_USAGE);
+    return ExitStatus.OK;
+  }
+  const bad = (msg: string): number => {
+    io.err(`vmexit-lab import: ${msg}`);
+    return ExitStatus.BAD_INPUT;
+  };
+  const [format, file, ...extra] = parsed.positionals;
+  if (format === undefined || file === undefined) return bad(`give a format and a report file\n\n${IMPORT_USAGE}`);
+  if (extra.length > 0) return bad(`one report at a time (extra arguments: ${extra.join(' ')})`);
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) return bad(`unknown format "${format}": expected one of ${REPORT_FORMATS.join(', ')}`);
+  if (o.cpu === undefined) return bad('--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)');
+  let cpu: CpuProfile;
+  try {
+    cpu = findCpuProfile(loadCpuCatalog(), o.cpu);
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  const policyText = o.policy ?? (format === 'perf-kvm-stat' ? 'kvm' : undefined);
+  if (policyText === undefined) return bad(`--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`);
+  if (!(POLICY_NAMES as readonly string[]).includes(policyText)) return bad(`unknown policy "${policyText}": expected one of ${POLICY_NAMES.join(', ')}`);
+  const policy = policyText as PolicyName;
+  const tunables = parseTunableFlags(o.tunable ?? [], policy);
+  if (typeof tunables === 'string') return bad(tunables);
+  if (o.duration === undefined) return bad('--duration is required: how long the recording lasted (e.g. 30s); neither report format records it');
+  const d = parseDurationNs(o.duration);
+  if (!d.ok || d.value <= 0) return bad(`--duration: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(o.duration)}`);
+  const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
+  if (!(GUEST_OS_NAMES as readonly string[]).includes(os)) return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
+  const num = (text: string | undefined, what: string, min: number, max: number, integer: boolean): number | undefined | string => {
+    if (text === undefined) return undefined;
+    const x = Number(text);
+    if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) return `${what}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`;
+    return x;
+  };
+  const simSeconds = num(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false) ?? 10;
+  const seed = num(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
+  const irq = num(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8, false);
+  const vcpusFlag = num(o.vcpus, '--vcpus', 1, 64, true);
+  const maxError = num(o['max-error'], '--max-error', 0, 1e6, false);
+  for (const x of [simSeconds, seed, irq, vcpusFlag, maxError]) if (typeof x === 'string') return bad(x);
+
+  let report: ExitReport;
+  try {
+    report = readReport(file, format as ReportFormat);
+  } catch (e) {
+    if (e instanceof ReportFormatError) return bad(e.message);
+    return bad(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (report.vendor !== 'unknown' && report.vendor !== cpu.vendor) {
+    return bad(`${file} is a report of an ${report.vendor === 'intel' ? 'Intel VT-x' : 'AMD SVM'} host, but --cpu ${cpu.id} is ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'}`);
+  }
+  const vcpus = (vcpusFlag as number | undefined) ?? report.vcpus ?? 1;
+  const seconds = d.value / 1e9;
+  const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
+  if (rates.size === 0) return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`);
+  const name = o.name ?? (file.split(/[\\/]/).pop() ?? 'imported').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') ?? 'imported';
+  const fit = fitWorkload(rates, {
+    name: name === '' ? 'imported' : name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
+    simSeconds: simSeconds as number, seed: seed as number, maxIterations: 40,
+    ...(irq !== undefined ? { interruptsPerSecond: irq as number } : {}),
+    data: loadModelData(),
+    source: { format, file: file.split(/[\\/]/).pop() ?? file, cpu: cpu.id, policy, ...(Object.keys(tunables).length > 0 ? { tunables } : {}), durationSeconds: seconds, vcpus },
+  });
+  const table = formatFitTable(fit, unknown);
+  const text = o.json
+    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: report.notes }, null, 2)}\n`
+    : renderWorkloadProfile(fit.profile, fit, [`imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`]);
+  if (o.out !== undefined) writeFileSync(o.out, text);
+  else io.out(text);
+  io.err(table);
+  for (const n of report.notes) io.err(`note: ${n}`);
+  const total = fit.rows.reduce((a, r) => a + r.measured, 0);
+  const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
+  if (surplus.length > 0) {
+    io.err(`note: the simulation has exits the report lacks (${surplus.map((r) => r.reason).join(', ')}): the measured host avoided them, e.g. with APIC virtualization this CPU profile or policy lacks — check --cpu, --policy, --tunable and --x2apic`);
+  }
+  const missed = [...fit.rows.filter((r) => r.errorPercent !== null && Math.abs(r.errorPercent) > 5), ...fit.unmodelled, ...unknown];
+  if (missed.length > 0) io.err(`warning: ${missed.length} reason(s) of the report are missed by more than 5 % or not modelled (see the table)`);
+  if (maxError !== undefined) {
+    const worst = Math.max(0, ...fit.rows.map((r) => (r.errorPercent === null ? 0 : Math.abs(r.errorPercent))), ...(fit.unmodelled.length + unknown.length > 0 ? [100] : []));
+    if (worst > (maxError as number)) {
+      io.err(`vmexit-lab import: the fit misses a reason by ${worst.toFixed(2)} % (more than --max-error ${String(maxError)} %)`);
+      return ExitStatus.THRESHOLD_FAILED;
+    }
+  }
+  return ExitStatus.OK;
+}

@@ -1,0 +1,268 @@
+/**
+ * Fit a workload profile (src/scenario/workload.ts) to measured exit rates: find the instruction and
+ * event rates whose simulation, under the CPU profile and policy the measurement came from,
+ * reproduces the measured exits per second of each reason.
+ *
+ * Each exit reason is assigned one "driver" — the profile rate that causes it (CR_ACCESS <- %cr8
+ * writes, HLT <- hlts, EPT_VIOLATION <- MMIO stores, APIC_ACCESS <- interrupts (their EOIs), ...),
+ * or an opaque rate when the model has no cause for it. The drivers are then adjusted by fixed-point
+ * iteration on the real engine: rate <- rate x measured / simulated, every iteration with the same
+ * seed (common random numbers: the iteration sees no sampling noise). Reasons interact (an interrupt
+ * adds its EOI exit, a HLT waits for an interrupt), which is why the fit simulates instead of
+ * inverting a table. A reason whose driver turns out not to cause it under this configuration (e.g.
+ * %cr8 writes when the TPR is shadowed: CR_ACCESS is then CR0/CR4 traffic) is refitted as opaque.
+ *
+ * Pure apart from the CPU it burns: no I/O.
+ */
+import type { CpuProfile } from '../core/cpu/profile.js';
+import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
+import type { ModelData } from '../model/data.js';
+import { TotalsAccumulator, runHosts } from '../run/simulate.js';
+import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.js';
+import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
+
+/** Where a measured exit rate comes from in the profile. */
+export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'interrupts' } | { readonly kind: 'opaque' };
+
+/** Which profile rate causes an exit, by exit name, in order of preference (docs/IMPORT.md). */
+const DRIVERS: Readonly<Record<string, Driver>> = {
+  CR_ACCESS: { kind: 'rate', name: 'cr8Writes' },
+  VMEXIT_CR8_WRITE: { kind: 'rate', name: 'cr8Writes' },
+  VMEXIT_CR8_READ: { kind: 'rate', name: 'cr8Reads' },
+  CPUID: { kind: 'rate', name: 'cpuid' },
+  VMEXIT_CPUID: { kind: 'rate', name: 'cpuid' },
+  IO_INSTRUCTION: { kind: 'rate', name: 'io' },
+  VMEXIT_IOIO: { kind: 'rate', name: 'io' },
+  EPT_VIOLATION: { kind: 'rate', name: 'mmio' },
+  VMEXIT_NPF: { kind: 'rate', name: 'mmio' },
+  MSR_READ: { kind: 'rate', name: 'msrReads' },
+  MSR_WRITE: { kind: 'rate', name: 'msrWrites' },
+  VMEXIT_MSR: { kind: 'rate', name: 'msrWrites' },
+  HLT: { kind: 'rate', name: 'hlts' },
+  VMEXIT_HLT: { kind: 'rate', name: 'hlts' },
+  EXTERNAL_INTERRUPT: { kind: 'rate', name: 'hostInterrupts' },
+  VMEXIT_INTR: { kind: 'rate', name: 'hostInterrupts' },
+  // xAPIC EOI writes are APIC-access exits when the APIC-access page is virtualized without EOI
+  // virtualization (SDM vol. 3 "Virtualizing Memory-Mapped APIC Accesses"). EOI-induced exits
+  // (VIRTUALIZED_EOI) happen only for vectors in the EOI-exit bitmap — level-triggered ones — so they
+  // say nothing about the edge-triggered interrupt rate and are carried as opaque.
+  APIC_ACCESS: { kind: 'interrupts' },
+  // ICR writes with APIC-register virtualization trap as APIC-write exits; AVIC IPIs to a
+  // non-running vCPU exit as incomplete IPIs (APM vol. 2 "AVIC").
+  APIC_WRITE: { kind: 'rate', name: 'ipis' },
+  VMEXIT_AVIC_INCOMPLETE_IPI: { kind: 'rate', name: 'ipis' },
+};
+
+export interface FitConfig {
+  readonly name: string;
+  readonly os: GuestOsName;
+  readonly vcpus: number;
+  readonly x2apic: boolean;
+  readonly cpu: CpuProfile;
+  readonly policy: PolicyName;
+  readonly tunables: Tunables;
+  /** Simulated seconds per fit iteration. */
+  readonly simSeconds: number;
+  readonly seed: number;
+  readonly maxIterations: number;
+  /** Device interrupts per vCPU per second when no exit shows them (VID / posted interrupts): default 2 x HLT rate. */
+  readonly interruptsPerSecond?: number;
+  readonly data: ModelData;
+  readonly source?: Readonly<Record<string, unknown>>;
+}
+
+export interface FitRow {
+  readonly reason: string;
+  /** What was fitted to it: a profile rate, "interrupts", "opaque", or "-" (not driven: a consequence of others). */
+  readonly driver: string;
+  /** Exits per vCPU per second. */
+  readonly measured: number;
+  readonly simulated: number;
+  /** (simulated - measured) / measured x 100; null when nothing was measured. */
+  readonly errorPercent: number | null;
+}
+
+export interface FitResult {
+  readonly profile: WorkloadProfile;
+  readonly rows: readonly FitRow[];
+  readonly iterations: number;
+  /** Measured reasons the model has no exit kind for (not simulated). */
+  readonly unmodelled: readonly { readonly reason: string; readonly perSecond: number }[];
+}
+
+/** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
+export type MeasuredRates = ReadonlyMap<string, number>;
+
+/** A one-variant, one-host scenario running `profile` (used by the fit and by what-if). */
+export function workloadScenario(profile: WorkloadProfile, variants: readonly { readonly name: string; readonly cpu: CpuProfile; readonly policy: PolicyName; readonly tunables: Tunables }[], simSeconds: number, seed: number): Scenario {
+  return {
+    name: `workload-${profile.name}`,
+    description: `workload profile ${profile.name}`,
+    file: `${profile.name}.yaml`,
+    seed,
+    duration: { kind: 'fixed', ns: Math.round(simSeconds * 1e9) },
+    pace: 'max',
+    variants: variants.map((v): ScenarioVariant => ({
+      name: v.name,
+      params: { cpu: v.cpu.id, policy: v.policy },
+      // As many cores as vCPUs: the report measured exits, not contention with other guests.
+      host: { cpu: v.cpu, cores: profile.vcpus, count: 1 },
+      hypervisor: { policy: v.policy, tunables: v.tunables },
+      guests: [{ kind: 'modelled', os: profile.os, count: 1, vcpus: profile.vcpus, memoryBytes: 2 * 1024 ** 3, x2apic: profile.x2apic, phases: [{ phase: 'idle' }], name: profile.name, workload: profile }],
+    })),
+    thresholds: [],
+    expectViolations: [],
+    debugChecks: false,
+  };
+}
+
+/** Simulate a profile under one configuration: exits per vCPU per second by slot, plus the accumulator. */
+export function simulateProfile(profile: WorkloadProfile, cpu: CpuProfile, policy: PolicyName, tunables: Tunables, simSeconds: number, seed: number, data: ModelData): { perSecond: Float64Array; acc: TotalsAccumulator } {
+  const scenario = workloadScenario(profile, [{ name: 'fit', cpu, policy, tunables }], simSeconds, seed);
+  const acc = new TotalsAccumulator();
+  runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
+  const perSecond = new Float64Array(EXIT_SLOT_COUNT);
+  const denom = simSeconds * profile.vcpus;
+  for (let s = 0; s < EXIT_SLOT_COUNT; s++) perSecond[s] = acc.exits[s] / denom;
+  return { perSecond, acc };
+}
+
+interface DriverState {
+  readonly slot: number;
+  readonly reason: string;
+  driver: Driver;
+  measured: number;
+  value: number;
+}
+
+function readValue(d: DriverState, rates: Record<string, number>, opaque: Record<string, number>, irq: { v: number }): number {
+  if (d.driver.kind === 'rate') return rates[d.driver.name];
+  if (d.driver.kind === 'interrupts') return irq.v;
+  return opaque[d.reason] ?? 0;
+}
+
+function writeValue(d: DriverState, value: number, rates: Record<string, number>, opaque: Record<string, number>, irq: { v: number }): void {
+  if (d.driver.kind === 'rate') rates[d.driver.name] = value;
+  else if (d.driver.kind === 'interrupts') irq.v = value;
+  else opaque[d.reason] = value;
+}
+
+function driverName(d: Driver): string {
+  return d.kind === 'rate' ? d.name : d.kind;
+}
+
+function buildProfile(config: FitConfig, rates: Record<string, number>, opaque: Record<string, number>, irq: number): WorkloadProfile {
+  const per: Record<string, number> = {};
+  for (const k of WORKLOAD_RATE_NAMES) per[k] = round(rates[k]);
+  if (per.cr8Writes > 0) per.cr8Writes = 2 * Math.round(per.cr8Writes / 2); // raise/lower pairs
+  const op: Record<string, number> = {};
+  for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = round(v);
+  return Object.freeze({
+    name: config.name, os: config.os, vcpus: config.vcpus, x2apic: config.x2apic,
+    perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
+    interruptsPerSecond: round(irq),
+    opaquePerGuestSecond: Object.freeze(op),
+    ...(config.source ? { source: config.source } : {}),
+  });
+}
+
+/** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
+function round(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return 0;
+  return Number(x.toPrecision(6));
+}
+
+/** Fit a profile to measured rates (per vCPU per second, by exit name). */
+export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResult {
+  const vendor = config.cpu.vendor;
+  const unmodelled: { reason: string; perSecond: number }[] = [];
+  const drivers: DriverState[] = [];
+  const taken = new Set<string>();
+  // Larger reasons first pick their driver; a driver serves one reason, the others become opaque.
+  const entries = [...measured.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  for (const [reason, perSecond] of entries) {
+    const kind = exitKindByName(reason);
+    if (kind === undefined || kind.vendor !== vendor) {
+      unmodelled.push({ reason, perSecond });
+      continue;
+    }
+    let driver: Driver = DRIVERS[reason] ?? { kind: 'opaque' };
+    if (driver.kind === 'rate' && driver.name === 'ipis' && config.vcpus < 2) driver = { kind: 'opaque' };
+    const key = driverName(driver);
+    if (driver.kind !== 'opaque' && taken.has(key)) driver = { kind: 'opaque' };
+    if (driver.kind !== 'opaque') taken.add(key);
+    drivers.push({ slot: kind.slot, reason, driver, measured: perSecond, value: perSecond });
+  }
+  const rates: Record<string, number> = {};
+  for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
+  const opaque: Record<string, number> = {};
+  const irq = { v: 0 };
+  for (const d of drivers) writeValue(d, d.measured, rates, opaque, irq);
+  const interruptsDriven = drivers.some((d) => d.driver.kind === 'interrupts');
+  if (!interruptsDriven) irq.v = config.interruptsPerSecond ?? 2 * rates.hlts;
+  else if (config.interruptsPerSecond !== undefined) irq.v = config.interruptsPerSecond;
+
+  const irqPinned = interruptsDriven || config.interruptsPerSecond !== undefined;
+  const hltMeasured = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.measured ?? 0;
+  let iterations = 0;
+  const silent = new Map<DriverState, number>();
+  const countScale = config.simSeconds * config.vcpus;
+  // The best iterate so far (the profile exactly as simulated, and its exits).
+  // "Best" = least total absolute error over all measured exits (big reasons weigh more).
+  let best: { profile: WorkloadProfile; sim: Float64Array; miss: number; drivers: Driver[] } | undefined;
+  for (let it = 0; it < config.maxIterations; it++) {
+    iterations = it + 1;
+    const profile = buildProfile(config, rates, opaque, irq.v);
+    const sim = simulateProfile(profile, config.cpu, config.policy, config.tunables, config.simSeconds, config.seed, config.data).perSecond;
+    let worst = 0;
+    let miss = 0;
+    for (const d of drivers) {
+      const got = sim[d.slot];
+      miss += Math.abs(got - d.measured);
+      // Converged when within 0.1 %, or within one exit of the measured count (rare reasons).
+      const err = got <= 0 ? Infinity : Math.abs(got - d.measured) * countScale <= 1.5 ? 0 : Math.abs(got - d.measured) / d.measured;
+      if (err > worst) worst = err;
+    }
+    if (best === undefined || miss < best.miss) best = { profile, sim, miss, drivers: drivers.map((d) => d.driver) };
+    if (worst < 1e-3) break;
+    let irqFactor = 1;
+    for (const d of drivers) {
+      const got = sim[d.slot];
+      const value = readValue(d, rates, opaque, irq);
+      if (got <= 0) {
+        // The driver does not cause this exit here: after a second try, carry the reason as opaque.
+        const n = (silent.get(d) ?? 0) + 1;
+        silent.set(d, n);
+        if (n >= 2 && d.driver.kind !== 'opaque') {
+          writeValue(d, 0, rates, opaque, irq);
+          d.driver = { kind: 'opaque' };
+          writeValue(d, d.measured, rates, opaque, irq);
+        }
+        continue;
+      }
+      // Damped multiplicative step: reasons interact (EOIs, wake-ups), so never jump more than 4x.
+      const factor = Math.min(4, Math.max(0.25, d.measured / got));
+      writeValue(d, value * factor, rates, opaque, irq);
+      // Interrupts cause exits of other reasons (the host's kick, the EOI). If a reason overshoots
+      // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the
+      // interrupt rate towards the HLT rate (every HLT needs a wake-up): fewer wake-ups, fewer of
+      // those exits, and longer idle periods (host timer ticks hit running vCPUs only).
+      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0 && d.driver.kind !== 'interrupts') {
+        irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
+      }
+    }
+    if (irqFactor < 1) irq.v = hltMeasured + (irq.v - hltMeasured) * irqFactor;
+  }
+  const { profile, sim } = best!;
+  drivers.forEach((d, i) => { d.driver = best!.drivers[i]; });
+  const rows: FitRow[] = [];
+  for (const d of drivers) {
+    rows.push({ reason: d.reason, driver: driverName(d.driver), measured: d.measured, simulated: sim[d.slot], errorPercent: ((sim[d.slot] - d.measured) / d.measured) * 100 });
+  }
+  for (const k of EXIT_KINDS) {
+    if (k.vendor !== vendor || sim[k.slot] === 0 || drivers.some((d) => d.slot === k.slot)) continue;
+    rows.push({ reason: k.name, driver: '-', measured: 0, simulated: sim[k.slot], errorPercent: null });
+  }
+  return { profile, rows, iterations, unmodelled };
+}

@@ -1,0 +1,44 @@
+/**
+ * Write a workload profile as YAML (the format src/scenario/workload.ts reads), with the fit table
+ * as an informational `fit:` section so a reader sees how well each reason was reproduced.
+ */
+import { stringify } from 'yaml';
+import { WORKLOAD_PROFILE_VERSION, type WorkloadProfile } from '../scenario/workload.js';
+import type { FitResult } from './fit.js';
+
+function r4(x: number): number {
+  return Number(x.toPrecision(6));
+}
+
+export function renderWorkloadProfile(profile: WorkloadProfile, fit?: FitResult, header: readonly string[] = []): string {
+  const doc: Record<string, unknown> = {
+    workloadProfile: WORKLOAD_PROFILE_VERSION,
+    name: profile.name,
+    os: profile.os,
+    vcpus: profile.vcpus,
+    x2apic: profile.x2apic,
+    perGuestSecond: { ...profile.perGuestSecond },
+    interruptsPerSecond: profile.interruptsPerSecond,
+    opaquePerGuestSecond: { ...profile.opaquePerGuestSecond },
+  };
+  if (profile.source) doc.source = profile.source;
+  if (fit) {
+    const rows: Record<string, unknown> = {};
+    for (const row of fit.rows) {
+      rows[row.reason] = {
+        driver: row.driver,
+        measuredPerSecond: r4(row.measured),
+        simulatedPerSecond: r4(row.simulated),
+        errorPercent: row.errorPercent === null ? null : Number(row.errorPercent.toFixed(2)),
+      };
+    }
+    for (const u of fit.unmodelled) rows[u.reason] = { driver: 'not modelled', measuredPerSecond: r4(u.perSecond), simulatedPerSecond: 0, errorPercent: -100 };
+    doc.fit = rows;
+  }
+  const lines = [
+    `# vmexit-lab workload profile v${WORKLOAD_PROFILE_VERSION} (docs/IMPORT.md)`,
+    ...header.map((h) => `# ${h}`),
+    '# Rates are per vCPU: instructions per second of guest execution, interrupts per wall second.',
+  ];
+  return `${lines.join('\n')}\n${stringify(doc, { lineWidth: 0 })}`;
+}
