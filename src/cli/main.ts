@@ -7,6 +7,7 @@ import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { traceCommand } from './commands/trace.js';
+import { replayCommand } from './commands/replay.js';
 import { validateCommand } from './commands/validate.js';
 import { importCommand } from './commands/import.js';
 import { whatIfCommand } from './commands/whatIf.js';
@@ -25,6 +26,7 @@ Commands:
   run FILE...        run scenarios, print a summary, write results.json / JUnit / Markdown
   validate FILE...   check scenario files (file:line:col errors) without running them
   trace FILE         JSON Lines of every operation of a scenario's scripted guests
+  replay FILE        re-run one guest's host and print its exits around a time (JSON Lines)
   list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
   compare OLD NEW    differences between two results.json files, per variant and metric
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
@@ -46,6 +48,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'run': return runCommand(rest, io);
     case 'validate': return validateCommand(rest, { out: io.out, err: io.err });
     case 'trace': return traceCommand(rest, io);
+    case 'replay': return replayCommand(rest, io);
     case 'list': return listCommand(rest, io);
     case 'compare': return compareCommand(rest, io);
     case 'merge': return mergeCommand(rest, io);

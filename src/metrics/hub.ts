@@ -1,6 +1,7 @@
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter } from '../core/vcpu/machine.js';
 import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
+import { LatencyExemplars } from '../core/engine/exemplars.js';
 import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -9,6 +10,7 @@ import type { PooledRun } from '../run/pooled.js';
 import { guestsPerHostByOs } from '../pool/tasks.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
+import { formatSeconds } from '../run/replay.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
@@ -23,6 +25,8 @@ export type Labels = Record<string, string>;
 export interface Sample {
   readonly labels: Labels;
   readonly value: number;
+  /** OpenMetrics exemplar (prom-client prints it only in an OpenMetrics registry). */
+  readonly exemplar?: { readonly labelSet: Labels; readonly value: number; readonly timestamp: number };
   /** For histogram samples: name_bucket / name_sum / name_count. */
   readonly metricName?: string;
 }
@@ -44,6 +48,9 @@ class SeriesTotals {
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
   latencySumNs = 0;
   latencyCount = 0;
+  /** Per latency bucket, the replayable representative observation and the seed of its run. */
+  readonly exemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
+  readonly exemplarSeed = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
   guestNs = 0;
   simNs = 0;
   events = 0;
@@ -61,7 +68,14 @@ class SeriesTotals {
     }
   }
 
-  add(a: TotalsAccumulator): void {
+  private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
+    for (let b = 0; b < from.buckets; b++) {
+      if (from.ns[b] >= 0 && this.exemplars.offer(b, from.ns[b], from.timeNs[b], from.guest[b])) this.exemplarSeed[b] = seed(b);
+    }
+  }
+
+  add(a: TotalsAccumulator, seed: number): void {
+    this.takeExemplars(a.latencyExemplars, () => seed);
     for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
       this.exits[i] += a.exits[i];
       this.exitHostNs[i] += a.exitHostNs[i];
@@ -83,6 +97,7 @@ class SeriesTotals {
   }
 
   addSeries(o: SeriesTotals): void {
+    this.takeExemplars(o.exemplars, (b) => o.exemplarSeed[b]);
     for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
       this.exits[i] += o.exits[i];
       this.exitHostNs[i] += o.exitHostNs[i];
@@ -162,6 +177,8 @@ export class MetricsHub {
   private runCounts: () => Readonly<Record<string, number>> = () => ({});
   private poolStats: () => { workers: number; queued: number; failures: number } | undefined = () => undefined;
   private view: MetricsView | undefined;
+  /** Exemplar identity and first exposure time, per variant series and latency bucket. */
+  private readonly exemplarSeen = new Map<string, { id: string; at: number }>();
 
   constructor(options: HubOptions = {}) {
     this.perGuest = options.perGuest === true;
@@ -233,7 +250,7 @@ export class MetricsHub {
     const series = this.register(scenario);
     accumulators.forEach((a, vi) => {
       const t = new SeriesTotals();
-      t.add(a);
+      t.add(a, scenario.seed);
       t.simNs = a.maxSimNs;
       series[vi].base.addSeries(t);
       if (this.perGuest && a.perGuest) for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
@@ -248,7 +265,7 @@ export class MetricsHub {
     for (const t of l.run.tasks) {
       if (!t.totals) continue;
       const vi = t.task.variantIndex;
-      per[vi].add(t.totals);
+      per[vi].add(t.totals, l.scenario.seed);
       sim[vi] = Math.max(sim[vi], t.totals.maxSimNs);
     }
     per.forEach((p, vi) => { p.simNs = sim[vi]; });
@@ -377,14 +394,33 @@ export class MetricsHub {
       let cum = 0;
       LATENCY_BOUNDS_NS.forEach((b, i) => {
         cum += t.latency[i];
-        out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: String(b / 1e9) }, value: cum });
+        out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: String(b / 1e9) }, value: cum, ...this.exemplarOf(s, t, i) });
       });
       cum += t.latency[LATENCY_BOUNDS_NS.length];
-      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: cum });
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: cum, ...this.exemplarOf(s, t, LATENCY_BOUNDS_NS.length) });
       out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.latencySumNs / 1e9 });
       out.push({ metricName: `${name}_count`, labels: s.labels, value: t.latencyCount });
     }
     return out;
+  }
+
+  /**
+   * The bucket's replay handle as an OpenMetrics exemplar {seed, guest, sim_time} (docs/REPLAY.md).
+   * Its timestamp is when this process first exposed that exemplar, so repeated scrapes carry the
+   * same one (a scraper stores it once) and a new representative gets a newer time.
+   */
+  private exemplarOf(s: VariantSeries, t: SeriesTotals, bucket: number): { exemplar?: NonNullable<Sample['exemplar']> } {
+    const ex = t.exemplars;
+    if (ex.ns[bucket] < 0) return {};
+    const labelSet = { seed: String(t.exemplarSeed[bucket]), guest: String(ex.guest[bucket]), sim_time: formatSeconds(ex.timeNs[bucket]) };
+    const id = `${labelSet.seed} ${labelSet.guest} ${ex.timeNs[bucket]} ${ex.ns[bucket]}`;
+    const key = `${s.key}\u0000${bucket}`;
+    let seen = this.exemplarSeen.get(key);
+    if (!seen || seen.id !== id) {
+      seen = { id, at: Date.now() / 1000 };
+      this.exemplarSeen.set(key, seen);
+    }
+    return { exemplar: { labelSet, value: ex.ns[bucket] / 1e9, timestamp: seen.at } };
   }
 
   perVariant(f: (t: SeriesTotals) => number): Sample[] {

@@ -61,6 +61,7 @@ export function renderSummary(results: RunResults): string {
     lines.push(`${v.name}: ${topExits(v, 5) || 'no exits'}`);
     for (const viol of v.totals.violations) {
       lines.push(`  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${(viol.simTimeNs / 1e9).toFixed(3)}s`);
+      if (viol.reproducer) lines.push(`    reproduce (${viol.reproducer.guests.length} guest${viol.reproducer.guests.length === 1 ? '' : 's'}): ${viol.reproducer.command}`);
     }
     for (const f of v.totals.entryFailures) lines.push(`  failed VM entry: ${String(f.message)} ${JSON.stringify(f.failedChecks)}`);
     for (const t of v.thresholds) lines.push(thresholdLine(t));
@@ -100,21 +101,24 @@ function xml(s: string): string {
 /** JUnit XML: one testsuite per variant (plus one for cross-variant thresholds). */
 export function renderJunit(results: RunResults): string {
   const suites: string[] = [];
-  const suite = (name: string, cases: { name: string; failure?: string }[]): void => {
+  const suite = (name: string, cases: { name: string; failure?: string; out?: string }[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
     suites.push(`  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}">`);
     for (const c of cases) {
-      if (c.failure === undefined) suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}"/>`);
+      if (c.failure === undefined && c.out !== undefined) suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`);
+      else if (c.failure === undefined) suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}"/>`);
       else suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`);
     }
     suites.push('  </testsuite>');
   };
   for (const v of results.variants) {
-    const cases = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}` }));
+    const cases: { name: string; failure?: string; out?: string }[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}` }));
     for (const viol of v.totals.violations) {
       cases.push({
         name: `invariant ${viol.check} (guest ${viol.guest})`,
-        failure: viol.expected ? undefined : `${viol.message} at step ${viol.step}, t=${viol.simTimeNs} ns, state ${JSON.stringify(viol.state)}`,
+        // An expected violation passes; its reproducer still goes to the case's output.
+        ...(viol.expected && viol.reproducer ? { out: `reproduce: ${viol.reproducer.command}` } : {}),
+        failure: viol.expected ? undefined : `${viol.message} at step ${viol.step}, t=${viol.simTimeNs} ns, state ${JSON.stringify(viol.state)}${viol.reproducer ? `; reproduce with ${viol.reproducer.guests.length} guest(s) up to t=${viol.reproducer.simTimeNs} ns: ${viol.reproducer.command}` : ''}`,
       });
     }
     for (const f of v.totals.entryFailures) cases.push({ name: `VM entry (guest ${String(f.guest)})`, failure: `${String(f.message)}: ${JSON.stringify(f.failedChecks)}` });

@@ -11,12 +11,34 @@ export interface LatencyHistogram {
   readonly counts: readonly number[];
   readonly count: number;
   readonly sumNs: number;
+  /**
+   * Per bucket (same indices as counts), the replayable representative observation: the largest
+   * latency, ties to the earliest simulated time then the lowest global guest index; null for an
+   * empty bucket. Optional: absent in files written before exemplars (docs/REPLAY.md).
+   */
+  readonly exemplars?: readonly ({ readonly guest: number; readonly simTimeNs: number; readonly latencyNs: number } | null)[];
+}
+
+/** The smallest guest set / time window found that still trips a violation (docs/REPLAY.md). */
+export interface Reproducer {
+  /** Global guest indices of the host's guests that are needed (the violating guest among them). */
+  readonly guests: readonly number[];
+  /** Run the host up to this simulated ns (exclusive): one past the violation. */
+  readonly untilNs: number;
+  /** Simulated ns of the violation in the reduced run (<= the original's). */
+  readonly simTimeNs: number;
+  /** Runs the shrinker made (bounded). */
+  readonly attempts: number;
+  /** The `vmexit-lab replay ...` command that shows it. */
+  readonly command: string;
 }
 
 export interface ViolationRecord {
   readonly check: string;
   readonly message: string;
   readonly guest: string;
+  /** Global guest index (the replay handle; absent for scripted guests and older files). */
+  readonly guestIndex?: number;
   readonly host: number;
   readonly vcpu: number;
   readonly simTimeNs: number;
@@ -24,6 +46,8 @@ export interface ViolationRecord {
   readonly state: Readonly<Record<string, unknown>>;
   /** True when the scenario lists this check under expect.violations. */
   readonly expected: boolean;
+  /** For a modelled guest's violation: the shrunk reproducer (`vmexit-lab run` adds it). */
+  readonly reproducer?: Reproducer;
 }
 
 export interface SourceCounts {

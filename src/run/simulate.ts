@@ -3,6 +3,7 @@ import { GuestCounter, HostSimulation, LATENCY_BOUNDS_NS, PHASE_ORDER, type Gues
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
+import { LatencyExemplars, type ExemplarRecord } from '../core/engine/exemplars.js';
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import type { Scenario, ScenarioVariant, ScriptedGuestSpec } from '../scenario/types.js';
@@ -53,6 +54,8 @@ export class TotalsAccumulator {
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
   latencySumNs = 0;
   latencyCount = 0;
+  /** Per latency bucket, the replayable representative observation (merges exactly in any order). */
+  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
   /** Per phase: sum of completion ns and number of guests that completed it. */
   readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
   readonly phaseCount = new Float64Array(PHASE_ORDER.length);
@@ -120,6 +123,7 @@ export class TotalsAccumulator {
     }
     this.latencySumNs += o.latencySumNs;
     this.latencyCount += o.latencyCount;
+    this.latencyExemplars.merge(o.latencyExemplars);
     this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
     this.guestNs += o.guestNs;
     this.vcpuNs += o.vcpuNs;
@@ -144,7 +148,7 @@ export class TotalsAccumulator {
       exits: Array.from(this.exits), exitHostNs: Array.from(this.exitHostNs), machineCounters: Array.from(this.machineCounters),
       exitsByOs: Object.fromEntries([...this.exitsByOs].map(([os, e]) => [os, Array.from(e)])),
       guestCounters: Array.from(this.guestCounters), latency: Array.from(this.latency), latencySumNs: this.latencySumNs,
-      latencyCount: this.latencyCount, phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
+      latencyCount: this.latencyCount, latencyExemplars: this.latencyExemplars.toJSON(), phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
       maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
       events: this.events, violations: this.violations, entryFailures: this.entryFailures,
       ...(this.perGuest ? { perGuest: this.perGuest } : {}),
@@ -163,7 +167,8 @@ export class TotalsAccumulator {
     arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
     for (const [os, e] of Object.entries((j.exitsByOs ?? {}) as Record<string, number[]>)) a.osExits(os).set(e);
     arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
-    a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number; a.maxSimNs = j.maxSimNs as number;
+    a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number;
+    a.latencyExemplars.setFromJSON(j.latencyExemplars as (ExemplarRecord | null)[] | undefined); a.maxSimNs = j.maxSimNs as number;
     a.guestNs = j.guestNs as number; a.vcpuNs = j.vcpuNs as number; a.guests = j.guests as number; a.vcpus = j.vcpus as number;
     a.events = j.events as number;
     for (const x of j.violations as ViolationRecord[]) a.violations.push(x);
@@ -313,6 +318,7 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   for (let i = 0; i < acc.latency.length; i++) acc.latency[i] += sim.latencyCounts[i];
   acc.latencySumNs += sim.latencySumNs;
   acc.latencyCount += sim.latencyCount;
+  acc.latencyExemplars.merge(sim.latencyExemplars);
   for (let gi = 0; gi < guests.length; gi++) {
     for (let p = 0; p < PHASE_ORDER.length; p++) {
       const done = sim.phaseDoneNs[gi * PHASE_ORDER.length + p];
@@ -339,7 +345,7 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   for (const viol of m.violations) {
     const g = vcpuGuest(viol.vcpu);
     acc.violations.push({
-      check: viol.check, message: viol.message, guest: g.label, host: hostIndex, vcpu: viol.vcpu,
+      check: viol.check, message: viol.message, guest: g.label, guestIndex: g.index, host: hostIndex, vcpu: viol.vcpu,
       simTimeNs: sim.stoppedAtNs[guests.indexOf(g)] >= 0 ? sim.stoppedAtNs[guests.indexOf(g)] : simNs,
       step: viol.step, state: { ...viol.state }, expected: false,
     });
@@ -439,7 +445,10 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     phaseSeconds,
     hostSecondsInExits: hostSeconds,
     guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
-    interruptLatency: { boundsNs: LATENCY_BOUNDS_NS, counts: Array.from(acc.latency), count: acc.latencyCount, sumNs: acc.latencySumNs },
+    interruptLatency: {
+      boundsNs: LATENCY_BOUNDS_NS, counts: Array.from(acc.latency), count: acc.latencyCount, sumNs: acc.latencySumNs,
+      exemplars: acc.latencyExemplars.toJSON(),
+    },
     // Hosts finish in an order that depends on how they were split: report in host order.
     violations: [...acc.violations].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
       .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),

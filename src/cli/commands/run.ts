@@ -13,6 +13,8 @@ import { renderHtmlReports } from '../../report/html.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { withReproducers } from '../../run/shrink.js';
+import { loadModelData } from '../../model/data.js';
 import { ProgressReporter } from '../progress.js';
 
 export const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
@@ -157,10 +159,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
         return ExitStatus.INTERNAL;
       }
-      all.push(out.results);
-      done.push({ scenario, out });
-      io.out(renderSummary(out.results));
-      status = Math.max(status, exitStatusOf(out.results));
+      // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
+      const results = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
+      all.push(results);
+      done.push({ scenario, out: { ...out, results } });
+      io.out(renderSummary(results));
+      status = Math.max(status, exitStatusOf(results));
     }
   } finally {
     await pool.close();

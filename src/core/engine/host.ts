@@ -6,6 +6,7 @@ import { Counter, Machine, RepeatOp, type VmcsOverrides } from '../vcpu/machine.
 import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, type WorkloadSpec } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { EventHeap } from './heap.js';
+import { LatencyExemplars } from './exemplars.js';
 import { deriveSeed, RandomStreams } from './prng.js';
 
 /**
@@ -187,6 +188,8 @@ export class HostSimulation {
   readonly latencyCounts: Float64Array;
   latencySumNs = 0;
   latencyCount = 0;
+  /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
+  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
   now = 0;
@@ -271,10 +274,12 @@ export class HostSimulation {
       const v = heap.peek();
       const time = heap.key[v];
       this.now = time;
+      this.machine.clockNs = time;
       this.processVcpu(v, time);
       this.events++;
     }
     this.now = untilNs;
+    this.machine.clockNs = untilNs;
     for (let v = 0; v < this.n; v++) this.advance(v, untilNs);
   }
 
@@ -652,11 +657,13 @@ export class HostSimulation {
     const source = this.sourceOf(gi, vector);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
     const a = v * VF + V_ARRIVAL + source;
+    let latency = -1;
     if (this.vf[a] >= 0) {
-      const latency = time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
+      latency = time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
       this.vf[a] = -1;
-      this.observeLatency(latency);
+      this.observeLatency(latency, gi, time);
     }
+    if (this.machine.recOn) this.machine.recordDeliveryNote(v, vector, latency);
     this.advance(v, time);
     if (this.v8[v * V8 + V8_MODE] === MODE_HALT) this.setRunnable(v, true);
     if (this.vf[v * VF + V_RAISED_END] !== INF) {
@@ -677,10 +684,11 @@ export class HostSimulation {
     }
   }
 
-  private observeLatency(ns: number): void {
+  private observeLatency(ns: number, gi: number, time: number): void {
     let i = 0;
     while (i < LATENCY_BOUNDS_NS.length && ns > LATENCY_BOUNDS_NS[i]) i++;
     this.latencyCounts[i]++;
+    this.latencyExemplars.offer(i, ns, time, this.guests[gi].index);
     this.latencySumNs += ns;
     this.latencyCount++;
   }

@@ -130,6 +130,21 @@ const SHARED_IPI_OUT_TARGET = new Int32Array(STEP_LOG);
 const SHARED_IPI_OUT_VECTOR = new Int32Array(STEP_LOG);
 const SHARED_PAIR_SCRATCH = new Int32Array(2 * 32);
 
+/** Kinds of exit-recorder records (Machine.startRecorder; src/run/replay.ts reads them). */
+export const RecKind = {
+  /** One exit: code = exit slot, qual = exit qualification, value = 1. */
+  EXIT: 0,
+  /** Exits counted in bulk by the exact fast-forward of %cr8 raise/lower pairs: value = count. */
+  BULK_CR8_PAIRS: 1,
+  /** Exits counted in bulk by the fast-forward of host timer interrupts: value = count. */
+  BULK_HOST_INTERRUPTS: 2,
+  /** An interrupt delivery (written by the engine): code = vector, value = latency ns or -1. */
+  DELIVERY: 3,
+} as const;
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
 /**
  * A host's vCPUs under one hypervisor policy on one CPU profile: the exact model of which guest
  * operation exits, with which reason, and what state it leaves. Pure: no I/O, no allocation on the
@@ -171,6 +186,26 @@ export class Machine {
 
   readonly violations: Violation[] = [];
   readonly entryFailures: EntryFailure[] = [];
+
+  /** Simulated ns the engine is at (stamps recorder records; the machine itself has no clock). */
+  clockNs = 0;
+  /**
+   * Exit recorder, off by default: the hot path pays one boolean test. When on, every exit of the
+   * vCPUs [recFirst, recEnd) goes into a preallocated ring of `recCapacity` records (struct of
+   * typed arrays); `recWritten` counts records ever written, so a reader that drained up to n lost
+   * records when recWritten - n > recCapacity.
+   */
+  recOn = false;
+  recFirst = 0;
+  recEnd = 0;
+  recCapacity = 0;
+  recWritten = 0;
+  recTimeNs: Float64Array = EMPTY_F64;
+  recValue: Float64Array = EMPTY_F64;
+  recVcpu: Int32Array = EMPTY_I32;
+  recKind: Int32Array = EMPTY_I32;
+  recCode: Int32Array = EMPTY_I32;
+  recQual: Int32Array = EMPTY_I32;
 
   /**
    * When set (by the event engine), IPIs the guest sends are not raised at the target at once but
@@ -320,6 +355,38 @@ export class Machine {
     return this.s[v * STRIDE + F.PPR];
   }
 
+  /** Record the exits of vCPUs [first, end) into a fresh ring of `capacity` records (see recOn). */
+  startRecorder(capacity: number, first: number, end: number): void {
+    this.recCapacity = capacity;
+    this.recTimeNs = new Float64Array(capacity);
+    this.recValue = new Float64Array(capacity);
+    this.recVcpu = new Int32Array(capacity);
+    this.recKind = new Int32Array(capacity);
+    this.recCode = new Int32Array(capacity);
+    this.recQual = new Int32Array(capacity);
+    this.recFirst = first;
+    this.recEnd = end;
+    this.recWritten = 0;
+    this.recOn = true;
+  }
+
+  private rec(v: number, kind: number, code: number, qual: number, value: number): void {
+    if (v < this.recFirst || v >= this.recEnd) return;
+    const i = this.recWritten % this.recCapacity;
+    this.recTimeNs[i] = this.clockNs;
+    this.recVcpu[i] = v;
+    this.recKind[i] = kind;
+    this.recCode[i] = code;
+    this.recQual[i] = qual;
+    this.recValue[i] = value;
+    this.recWritten++;
+  }
+
+  /** The engine's note of a delivery (latency ns, or -1 when the arrival was not timed). */
+  recordDeliveryNote(v: number, vector: number, latencyNs: number): void {
+    this.rec(v, RecKind.DELIVERY, vector, 0, latencyNs);
+  }
+
   beginStep(step: number): void {
     this.step = step;
     this.stepExitCount = 0;
@@ -338,6 +405,7 @@ export class Machine {
     this.vcpuHostNs[v] += cost;
     this.exitHostNs[slot] += cost;
     this.exitTotals[slot]++;
+    if (this.recOn) this.rec(v, RecKind.EXIT, slot, qualification, 1);
     const i = this.stepExitCount;
     if (i < STEP_LOG) {
       this.stepExits[i] = slot;
@@ -1142,6 +1210,7 @@ export class Machine {
             this.vcpuHostNs[v] += cost;
             this.exitHostNs[slot] += cost;
             this.exitTotals[slot] += remaining;
+            if (this.recOn) this.rec(v, op === REPEAT_CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS, slot, this.stepExitQual[exitStart + e], remaining);
           }
         }
         return executed;

@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { loadModelData } from '../../model/data.js';
+import { formatSeconds, parseSecondsNs, recordJson, replay, ReplayError } from '../../run/replay.js';
+import { ExitStatus, type CliIo } from '../io.js';
+import { loadAllOrExplain } from '../loadOrExplain.js';
+
+export const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
+
+Re-run exactly what one guest needs - its whole host (the host's guests share its cores), with the
+same seed and random streams as 'run' - stop right after the events at simulated time SECONDS, and
+print that guest's exits in the window [SECONDS - WINDOW, SECONDS] as JSON Lines:
+  {"replay":{...}}                                        first line: what was replayed
+  {"t":"2.000127","tNs":2000127000,"cpu":0,"exit":{"reason":28,"name":"CR_ACCESS","qualification":24},"cause":"mov from cr8"}
+  {"t":"2.0004","tNs":2000400000,"cpu":1,"exit":{"reason":28,"name":"CR_ACCESS","qualification":8},"count":4096,"cause":"IRQL raise/lower %cr8 pairs, fast-forwarded (exact)"}
+  {"t":"2.0005","tNs":2000500000,"cpu":1,"delivered":209,"latencyNs":2300}
+  {"t":"2.0005","tNs":2000500000,"cpu":1,"violation":{"check":"isr_isrvec_stk_out_of_sync",...}}
+t is simulated seconds (exact decimal), cpu the guest's vCPU, reason the VT-x basic exit reason or
+SVM exit code; a record with "count" stands for that many identical exits the engine fast-forwarded;
+exits a vCPU accumulated between two of its events carry the time it was brought forward (the last
+records may carry the stop time, SECONDS plus 1 ns). The {seed, guest, sim_time} exemplars of
+/metrics and the reproducers of results.json (violations[].reproducer.command) are replay handles.
+
+Options:
+  --variant NAME      the variant (matrix combination) to replay; may be omitted without a matrix
+  --guest G           global guest index (results.json perGuest order; exemplar label "guest")
+  --at SECONDS        simulated time of interest, decimal seconds (exemplar label "sim_time")
+  --window SECONDS    length of the recorded window before --at (default 0.001)
+  --seed N            the run's seed, if it was overridden with 'run --seed'
+  --only-guests LIST  run only these guests of the host (comma-separated global indices, including
+                      G): a shrunk reproducer; the others are left out, each keeps its index
+  -h, --help          show this help
+
+Exit status: 0 replayed (also when the guest tripped a check: it is printed), 2 bad input.
+
+Examples:
+  vmexit-lab replay scenarios/default.yaml --variant bhyve-12.1 --guest 3 --at 12.5
+  vmexit-lab replay scenarios/seed/e5-2667v4-apicv-panic.yaml --variant bhyve-tpr-v2 --guest 0 --at 0.001 --only-guests 0 --seed 1
+  vmexit-lab replay my.yaml --guest 0 --at 10 --window 10 | jq -s 'map(select(.exit)) | group_by(.exit.name) | map({(.[0].exit.name): (map(.count // 1) | add)}) | add'
+`;
+
+export async function replayCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, allowPositionals: true, options: {
+        variant: { type: 'string' }, guest: { type: 'string' }, at: { type: 'string' }, window: { type: 'string' },
+        seed: { type: 'string' }, 'only-guests': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.err(`vmexit-lab replay: ${(e as Error).message}\n\n${REPLAY_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const o = parsed.values;
+  if (o.help) {
+    io.out(REPLAY_USAGE);
+    return ExitStatus.OK;
+  }
+  const bad = (msg: string): number => {
+    io.err(`vmexit-lab replay: ${msg}\n\n${REPLAY_USAGE}`);
+    return ExitStatus.BAD_INPUT;
+  };
+  if (parsed.positionals.length !== 1) return bad('expected exactly one scenario file');
+  if (o.guest === undefined || !/^\d+$/.test(o.guest)) return bad(`--guest expects a global guest index (an integer >= 0)${o.guest === undefined ? '' : `, found "${o.guest}"`}`);
+  if (o.at === undefined) return bad('--at SECONDS is required');
+  const atNs = parseSecondsNs(o.at);
+  if (atNs === undefined) return bad(`--at expects decimal seconds (up to 9 decimals), found "${o.at}"`);
+  const windowNs = o.window === undefined ? 1e6 : parseSecondsNs(o.window);
+  if (windowNs === undefined) return bad(`--window expects decimal seconds (up to 9 decimals), found "${o.window}"`);
+  let seed: number | undefined;
+  if (o.seed !== undefined) {
+    seed = Number(o.seed);
+    if (!/^\d+$/.test(o.seed) || seed > 0xffffffff) return bad(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
+  }
+  let onlyGuests: number[] | undefined;
+  if (o['only-guests'] !== undefined) {
+    const parts = o['only-guests'].split(',');
+    if (parts.some((p) => !/^\d+$/.test(p))) return bad(`--only-guests expects comma-separated guest indices, found "${o['only-guests']}"`);
+    onlyGuests = parts.map(Number);
+  }
+  const scenarios = loadAllOrExplain(parsed.positionals, io);
+  if (!scenarios) return ExitStatus.BAD_INPUT;
+  const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
+  let variantIndex = 0;
+  if (o.variant !== undefined) {
+    variantIndex = scenario.variants.findIndex((v) => v.name === o.variant);
+    if (variantIndex < 0) return bad(`no variant "${o.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
+  } else if (scenario.variants.length > 1) {
+    return bad(`${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`);
+  }
+  const guest = Number(o.guest);
+  try {
+    const r = replay({ scenario, variantIndex, data: loadModelData(), guest, atNs, fromNs: Math.max(0, atNs - windowNs), onlyGuests });
+    io.out(JSON.stringify({
+      replay: {
+        scenario: scenario.name, variant: scenario.variants[variantIndex].name, seed: scenario.seed, host: r.host, guest,
+        label: r.target.label, os: r.target.model.os, vcpus: r.target.vcpus, hostGuests: r.guests.map((g) => g.index),
+        from: formatSeconds(Math.max(0, atNs - windowNs)), at: formatSeconds(atNs), stoppedAt: formatSeconds(r.stopNs), ended: r.ended,
+      },
+    }));
+    const viols = r.violations.filter((v) => v.guest === guest).sort((a, b) => a.simTimeNs - b.simTimeNs);
+    let vi = 0;
+    for (const rec of r.records) {
+      while (vi < viols.length && viols[vi].simTimeNs < rec.timeNs) io.out(violationLine(viols[vi++]));
+      io.out(JSON.stringify(recordJson(rec)));
+    }
+    while (vi < viols.length) io.out(violationLine(viols[vi++]));
+  } catch (e) {
+    if (e instanceof ReplayError) return bad(e.message);
+    throw e;
+  }
+  return ExitStatus.OK;
+}
+
+function violationLine(v: { check: string; message: string; vcpu: number; simTimeNs: number; step: number; state: Readonly<Record<string, unknown>> }): string {
+  return JSON.stringify({ t: formatSeconds(v.simTimeNs), tNs: v.simTimeNs, cpu: v.vcpu, violation: { check: v.check, message: v.message, step: v.step, state: v.state } });
+}

@@ -1,0 +1,65 @@
+/**
+ * Replay handles for the interrupt-latency histogram: per bucket, one representative observation
+ * (latency, simulated time, global guest index) chosen by a total order that does not depend on
+ * how hosts were split over workers or shards:
+ *   the largest latency wins; on equal latency the earlier simulated time; then the lower guest index.
+ * Being a maximum under a total order, "best of" is associative and commutative, so per-host
+ * representatives merged in any order give the same result bit for bit (docs/REPLAY.md).
+ *
+ * Pure, preallocated typed arrays; `offer` allocates nothing (it runs once per interrupt delivery).
+ */
+export class LatencyExemplars {
+  /** Latency ns of each bucket's representative (-1: the bucket has none). */
+  readonly ns: Float64Array;
+  /** Simulated ns at which it was observed (the delivery). */
+  readonly timeNs: Float64Array;
+  /** Global guest index (GuestInstance.index, stable across shards). */
+  readonly guest: Float64Array;
+
+  constructor(readonly buckets: number) {
+    this.ns = new Float64Array(buckets).fill(-1);
+    this.timeNs = new Float64Array(buckets);
+    this.guest = new Float64Array(buckets);
+  }
+
+  /** Keep (ns, timeNs, guest) in `bucket` if it beats the current representative; true if it did. */
+  offer(bucket: number, ns: number, timeNs: number, guest: number): boolean {
+    const best = this.ns[bucket];
+    if (ns < best) return false;
+    if (ns === best) {
+      const t = this.timeNs[bucket];
+      if (timeNs > t || (timeNs === t && guest >= this.guest[bucket])) return false;
+    }
+    this.ns[bucket] = ns;
+    this.timeNs[bucket] = timeNs;
+    this.guest[bucket] = guest;
+    return true;
+  }
+
+  merge(o: LatencyExemplars): void {
+    for (let b = 0; b < this.buckets; b++) if (o.ns[b] >= 0) this.offer(b, o.ns[b], o.timeNs[b], o.guest[b]);
+  }
+
+  /** One entry per bucket: null when the bucket has no observation. */
+  toJSON(): (ExemplarRecord | null)[] {
+    const out: (ExemplarRecord | null)[] = [];
+    for (let b = 0; b < this.buckets; b++) out.push(this.ns[b] >= 0 ? { guest: this.guest[b], simTimeNs: this.timeNs[b], latencyNs: this.ns[b] } : null);
+    return out;
+  }
+
+  /** Read the toJSON form (entries may be missing in files written before exemplars existed). */
+  setFromJSON(j: readonly (ExemplarRecord | null)[] | undefined): void {
+    if (!j) return;
+    for (let b = 0; b < Math.min(j.length, this.buckets); b++) {
+      const e = j[b];
+      if (e) this.offer(b, e.latencyNs, e.simTimeNs, e.guest);
+    }
+  }
+}
+
+/** A bucket's representative observation, as results.json and worker messages carry it. */
+export interface ExemplarRecord {
+  readonly guest: number;
+  readonly simTimeNs: number;
+  readonly latencyNs: number;
+}

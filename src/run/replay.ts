@@ -1,0 +1,221 @@
+import { resolvePolicy } from '../core/hypervisor/policy.js';
+import { HostSimulation, type GuestInstance } from '../core/engine/host.js';
+import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
+import { RecKind } from '../core/vcpu/machine.js';
+import type { Scenario } from '../scenario/types.js';
+import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
+import { EPOCH_NS, hostGuests } from './simulate.js';
+
+/**
+ * Replay: re-run exactly the one host a guest lives on (its guests share the host's cores, so they
+ * all matter; hosts are independent, so the others do not), stepping it the way `runHosts` does
+ * (one simulated second at a time; the same random streams, derived from the seed, host and global
+ * guest index), and record that guest's exits with the machine's exit recorder. docs/REPLAY.md.
+ */
+
+export interface ReplayRequest {
+  readonly scenario: Scenario;
+  readonly variantIndex: number;
+  readonly data: ModelData;
+  /** Global guest index (GuestInstance.index). */
+  readonly guest: number;
+  /** Stop right after the events at this simulated ns (the run is cut at atNs + 1, exclusive). */
+  readonly atNs: number;
+  /** Record from this simulated ns (records stamped earlier are dropped). Default atNs. */
+  readonly fromNs?: number;
+  /** Run only these guests of the host (global indices; must include `guest`). Default: all. */
+  readonly onlyGuests?: readonly number[];
+  /** Record exits (off for the shrinker, which only needs violations). Default true. */
+  readonly record?: boolean;
+}
+
+export type ReplayRecord =
+  | { readonly kind: 'exit'; readonly timeNs: number; readonly vcpu: number; readonly slot: number; readonly qualification: number; readonly count: number; readonly bulk?: 'cr8_pairs' | 'host_interrupts' }
+  | { readonly kind: 'delivery'; readonly timeNs: number; readonly vcpu: number; readonly vector: number; readonly latencyNs: number };
+
+export interface ReplayViolation {
+  readonly check: string;
+  readonly message: string;
+  /** Global guest index of the guest that tripped it. */
+  readonly guest: number;
+  /** vCPU within that guest. */
+  readonly vcpu: number;
+  readonly simTimeNs: number;
+  readonly step: number;
+  readonly state: Readonly<Record<string, unknown>>;
+}
+
+export interface ReplayResult {
+  readonly host: number;
+  readonly target: GuestInstance;
+  readonly guests: readonly GuestInstance[];
+  /** Where the host stopped (exclusive bound of the events processed). */
+  readonly stopNs: number;
+  /** True when the host ran to its end (duration, or its work done): the final checks ran. */
+  readonly ended: boolean;
+  readonly records: readonly ReplayRecord[];
+  readonly violations: readonly ReplayViolation[];
+}
+
+/** Ring size of the recorder; doubled and the host re-run (deterministic) if one second overflows it. */
+const INITIAL_CAPACITY = 1 << 16;
+const MAX_CAPACITY = 1 << 24;
+
+export class ReplayError extends Error {}
+
+/** Host index of a global guest index (hostGuests numbers guests host-major). */
+export function hostOfGuest(scenario: Scenario, variantIndex: number, guest: number): { host: number; perHost: number } {
+  const variant = scenario.variants[variantIndex];
+  let perHost = 0;
+  for (const g of variant.guests) if (g.kind === 'modelled') perHost += g.count;
+  if (perHost === 0) throw new ReplayError(`variant "${variant.name}" has no modelled guests to replay`);
+  const total = perHost * variant.host.count;
+  if (!Number.isInteger(guest) || guest < 0 || guest >= total) throw new ReplayError(`guest ${guest} does not exist: variant "${variant.name}" has guests 0..${total - 1} (${perHost} per host)`);
+  return { host: Math.floor(guest / perHost), perHost };
+}
+
+export function replay(req: ReplayRequest): ReplayResult {
+  for (let capacity = INITIAL_CAPACITY; ; capacity *= 2) {
+    const r = replayOnce(req, capacity);
+    if (r !== undefined) return r;
+    if (capacity * 2 > MAX_CAPACITY) throw new ReplayError(`more than ${MAX_CAPACITY} records in one simulated second: replay a guest with less traffic or a shorter --window`);
+  }
+}
+
+function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefined {
+  const { scenario, data } = req;
+  const variant = scenario.variants[req.variantIndex];
+  const { host } = hostOfGuest(scenario, req.variantIndex, req.guest);
+  const all = hostGuests(variant, data, host);
+  let guests = all;
+  if (req.onlyGuests) {
+    const wanted = new Set(req.onlyGuests);
+    for (const g of wanted) {
+      if (!all.some((x) => x.index === g)) throw new ReplayError(`--only-guests: guest ${g} is not on host ${host} (its guests are ${all[0].index}..${all[all.length - 1].index})`);
+    }
+    if (!wanted.has(req.guest)) throw new ReplayError(`--only-guests must include the replayed guest ${req.guest}`);
+    guests = all.filter((g) => wanted.has(g.index));
+  }
+  const targetIdx = guests.findIndex((g) => g.index === req.guest);
+  const target = guests[targetIdx];
+  const profile = variant.host.cpu;
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const sim = new HostSimulation({
+    hostIndex: host, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests,
+    exitCostNs: exitCostTable(data.costModel, profile, traits.hypervisor), host: hostModel(data.costModel, traits.hypervisor),
+    debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
+  });
+  let first = 0;
+  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
+  const end = first + target.vcpus;
+
+  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const untilComplete = scenario.duration.kind === 'until-complete';
+  const stop = Math.min(limit, req.atNs + 1);
+  const fromNs = Math.min(req.fromNs ?? req.atNs, req.atNs);
+  const record = req.record !== false;
+  const m = sim.machine;
+  const records: ReplayRecord[] = [];
+  let drained = 0;
+  const drain = (): boolean => {
+    if (m.recWritten - drained > m.recCapacity) return false;
+    for (; drained < m.recWritten; drained++) {
+      const i = drained % m.recCapacity;
+      const timeNs = m.recTimeNs[i];
+      if (timeNs < fromNs) continue;
+      const vcpu = m.recVcpu[i] - first;
+      const kind = m.recKind[i];
+      if (kind === RecKind.DELIVERY) {
+        records.push({ kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] });
+      } else {
+        records.push({
+          kind: 'exit', timeNs, vcpu, slot: m.recCode[i], qualification: m.recQual[i], count: m.recValue[i],
+          ...(kind === RecKind.BULK_CR8_PAIRS ? { bulk: 'cr8_pairs' as const } : kind === RecKind.BULK_HOST_INTERRUPTS ? { bulk: 'host_interrupts' as const } : {}),
+        });
+      }
+    }
+    return true;
+  };
+
+  // The same steps as runHosts: epochs of EPOCH_NS, the last one cut at the limit (or here at stop).
+  let t = 0;
+  let ended = false;
+  while (t < stop) {
+    const next = Math.min(stop, t + EPOCH_NS);
+    // Record from the step whose events reach fromNs (a step's records are stamped after its start).
+    if (record && !m.recOn && next > fromNs) m.startRecorder(capacity, first, end);
+    sim.advanceTo(next);
+    t = next;
+    if (m.recOn && !drain()) return undefined;
+    if (untilComplete && (t % EPOCH_NS === 0 || t === limit) && sim.workDone()) {
+      ended = true;
+      break;
+    }
+  }
+  if (t >= limit) ended = true;
+  if (ended) {
+    sim.finalChecks();
+    if (m.recOn && !drain()) return undefined;
+  }
+
+  // Violations of every guest that ran (a neighbour's may matter), with global indices.
+  const violations: ReplayViolation[] = [];
+  for (const viol of m.violations) {
+    let rest = viol.vcpu;
+    let gi = 0;
+    while (gi < guests.length - 1 && rest >= guests[gi].vcpus) rest -= guests[gi++].vcpus;
+    violations.push({
+      check: viol.check, message: viol.message, guest: guests[gi].index, vcpu: rest,
+      simTimeNs: sim.stoppedAtNs[gi] >= 0 ? sim.stoppedAtNs[gi] : t, step: viol.step, state: { ...viol.state },
+    });
+  }
+  return { host, target, guests, stopNs: t, ended, records, violations };
+}
+
+/** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
+export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+  if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
+  if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
+  switch (slot) {
+    case Slot.CR_ACCESS: return ((qualification >>> 4) & 3) === 1 ? `mov from cr${qualification & 0xf}` : `mov to cr${qualification & 0xf}`;
+    case Slot.VMEXIT_CR8_READ: return 'mov from cr8';
+    case Slot.VMEXIT_CR8_WRITE: return 'mov to cr8';
+    case Slot.APIC_ACCESS: return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.APIC_WRITE: return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VMEXIT_AVIC_NOACCEL: return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VIRTUALIZED_EOI: return `EOI of vector ${qualification}`;
+    case Slot.IO_INSTRUCTION: return `port I/O 0x${((qualification >>> 16) & 0xffff).toString(16)}`;
+    case Slot.TPR_BELOW_THRESHOLD: return 'TPR lowered below the TPR threshold';
+    case Slot.INTERRUPT_WINDOW: case Slot.VMEXIT_VINTR: return 'interrupt window: a pending interrupt can be injected';
+    case Slot.EXTERNAL_INTERRUPT: case Slot.VMEXIT_INTR: return 'host interrupt while the guest ran';
+    case Slot.HLT: case Slot.VMEXIT_HLT: return 'guest HLT (idle)';
+    default: return '';
+  }
+}
+
+/** The JSON Lines object of a record (the `trace` command's vocabulary: cpu, exits' reason/name/qualification). */
+export function recordJson(r: ReplayRecord): Record<string, unknown> {
+  const t = formatSeconds(r.timeNs);
+  if (r.kind === 'delivery') return { t, tNs: r.timeNs, cpu: r.vcpu, delivered: r.vector, ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}) };
+  const k = EXIT_KINDS[r.slot];
+  const cause = exitCause(r.slot, r.qualification, r.bulk);
+  return {
+    t, tNs: r.timeNs, cpu: r.vcpu, exit: { reason: k.code, name: k.name, qualification: r.qualification },
+    ...(r.bulk ? { count: r.count } : {}), ...(cause ? { cause } : {}),
+  };
+}
+
+/** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
+export function formatSeconds(ns: number): string {
+  const whole = Math.floor(ns / 1e9);
+  const frac = String(ns - whole * 1e9).padStart(9, '0').replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : String(whole);
+}
+
+/** Parse decimal seconds into integer ns exactly ("1.500000001" -> 1500000001); undefined if malformed. */
+export function parseSecondsNs(text: string): number | undefined {
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ns = Number(m[1]) * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
+  return Number.isSafeInteger(ns) ? ns : undefined;
+}
