@@ -23,7 +23,7 @@ import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.j
 import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
 
 /** Where a measured exit rate comes from in the profile. */
-export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'interrupts' } | { readonly kind: 'opaque' };
+export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
 
 /** Which profile rate causes an exit, by exit name, in order of preference (docs/IMPORT.md). */
 const DRIVERS: Readonly<Record<string, Driver>> = {
@@ -43,15 +43,18 @@ const DRIVERS: Readonly<Record<string, Driver>> = {
   VMEXIT_HLT: { kind: 'rate', name: 'hlts' },
   EXTERNAL_INTERRUPT: { kind: 'rate', name: 'hostInterrupts' },
   VMEXIT_INTR: { kind: 'rate', name: 'hostInterrupts' },
-  // xAPIC EOI writes are APIC-access exits when the APIC-access page is virtualized without EOI
-  // virtualization (SDM vol. 3 "Virtualizing Memory-Mapped APIC Accesses"). EOI-induced exits
-  // (VIRTUALIZED_EOI) happen only for vectors in the EOI-exit bitmap — level-triggered ones — so they
-  // say nothing about the edge-triggered interrupt rate and are carried as opaque.
-  APIC_ACCESS: { kind: 'interrupts' },
-  // ICR writes with APIC-register virtualization trap as APIC-write exits; AVIC IPIs to a
-  // non-running vCPU exit as incomplete IPIs (APM vol. 2 "AVIC").
-  APIC_WRITE: { kind: 'rate', name: 'ipis' },
+  // APIC register writes that exit: APIC-access exits (xAPIC page, no APIC-register virtualization)
+  // or trap-like APIC-write exits (with it). Exit counts cannot tell EOIs from timer programming, so
+  // they are fitted as timer writes, and the device-interrupt rate (whose EOIs would also land here)
+  // is kept as low as the HLT wake-ups and the external-interrupt exits allow (see fitWorkload).
+  // EOI-induced exits (VIRTUALIZED_EOI) happen only for vectors in the EOI-exit bitmap -
+  // level-triggered ones - and are carried as opaque. SDM vol. 3 "Virtualizing Memory-Mapped APIC
+  // Accesses", "APIC-Write Emulation", "EOI Virtualization".
+  APIC_ACCESS: { kind: 'rate', name: 'apicTimerWrites' },
+  APIC_WRITE: { kind: 'rate', name: 'apicTimerWrites' },
+  // AVIC IPIs to a non-running vCPU exit as incomplete IPIs (APM vol. 2 "AVIC").
   VMEXIT_AVIC_INCOMPLETE_IPI: { kind: 'rate', name: 'ipis' },
+  VMEXIT_AVIC_NOACCEL: { kind: 'rate', name: 'apicTimerWrites' },
 };
 
 export interface FitConfig {
@@ -134,17 +137,17 @@ interface DriverState {
   driver: Driver;
   measured: number;
   value: number;
+  /** The previous iterate (secant steps). */
+  prevValue?: number;
+  prevGot?: number;
 }
 
-function readValue(d: DriverState, rates: Record<string, number>, opaque: Record<string, number>, irq: { v: number }): number {
-  if (d.driver.kind === 'rate') return rates[d.driver.name];
-  if (d.driver.kind === 'interrupts') return irq.v;
-  return opaque[d.reason] ?? 0;
+function readValue(d: DriverState, rates: Record<string, number>, opaque: Record<string, number>): number {
+  return d.driver.kind === 'rate' ? rates[d.driver.name] : (opaque[d.reason] ?? 0);
 }
 
-function writeValue(d: DriverState, value: number, rates: Record<string, number>, opaque: Record<string, number>, irq: { v: number }): void {
+function writeValue(d: DriverState, value: number, rates: Record<string, number>, opaque: Record<string, number>): void {
   if (d.driver.kind === 'rate') rates[d.driver.name] = value;
-  else if (d.driver.kind === 'interrupts') irq.v = value;
   else opaque[d.reason] = value;
 }
 
@@ -198,12 +201,11 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
   const opaque: Record<string, number> = {};
   const irq = { v: 0 };
-  for (const d of drivers) writeValue(d, d.measured, rates, opaque, irq);
-  const interruptsDriven = drivers.some((d) => d.driver.kind === 'interrupts');
-  if (!interruptsDriven) irq.v = config.interruptsPerSecond ?? 2 * rates.hlts;
-  else if (config.interruptsPerSecond !== undefined) irq.v = config.interruptsPerSecond;
+  for (const d of drivers) writeValue(d, d.measured, rates, opaque);
+  // No exit counts interrupts directly: start at two per HLT (each HLT needs a wake-up), unless given.
+  irq.v = config.interruptsPerSecond ?? 2 * rates.hlts;
 
-  const irqPinned = interruptsDriven || config.interruptsPerSecond !== undefined;
+  const irqPinned = config.interruptsPerSecond !== undefined;
   const hltMeasured = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.measured ?? 0;
   let iterations = 0;
   const silent = new Map<DriverState, number>();
@@ -229,26 +231,36 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
     let irqFactor = 1;
     for (const d of drivers) {
       const got = sim[d.slot];
-      const value = readValue(d, rates, opaque, irq);
+      const value = readValue(d, rates, opaque);
       if (got <= 0) {
         // The driver does not cause this exit here: after a second try, carry the reason as opaque.
         const n = (silent.get(d) ?? 0) + 1;
         silent.set(d, n);
         if (n >= 2 && d.driver.kind !== 'opaque') {
-          writeValue(d, 0, rates, opaque, irq);
+          writeValue(d, 0, rates, opaque);
           d.driver = { kind: 'opaque' };
-          writeValue(d, d.measured, rates, opaque, irq);
+          writeValue(d, d.measured, rates, opaque);
         }
         continue;
       }
-      // Damped multiplicative step: reasons interact (EOIs, wake-ups), so never jump more than 4x.
-      const factor = Math.min(4, Math.max(0.25, d.measured / got));
-      writeValue(d, value * factor, rates, opaque, irq);
+      // Next value: a secant step on this reason's last two iterates (exits are roughly linear in
+      // the driver's rate, plus what other drivers add to the same reason), else proportional.
+      // Damped: never below a quarter, never above four times the rate plus a quarter of the
+      // measured rate (so a driver pushed to ~0 can come back).
+      let next = value * (d.measured / got);
+      if (d.prevValue !== undefined && d.prevGot !== undefined && Math.abs(value - d.prevValue) > 1e-9 * Math.max(value, 1e-9)) {
+        const slope = (got - d.prevGot) / (value - d.prevValue);
+        if (slope > 0) next = value + (d.measured - got) / slope;
+      }
+      next = Math.min(4 * value + 0.25 * d.measured, Math.max(0.25 * value, next));
+      d.prevValue = value;
+      d.prevGot = got;
+      writeValue(d, next, rates, opaque);
       // Interrupts cause exits of other reasons (the host's kick, the EOI). If a reason overshoots
       // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the
       // interrupt rate towards the HLT rate (every HLT needs a wake-up): fewer wake-ups, fewer of
       // those exits, and longer idle periods (host timer ticks hit running vCPUs only).
-      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0 && d.driver.kind !== 'interrupts') {
+      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0 ) {
         irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
       }
     }

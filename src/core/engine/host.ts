@@ -3,7 +3,7 @@ import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour } from '../guests/model.js';
 import { ApicOffset, X2apicMsr } from '../apic/registers.js';
 import { Counter, Machine, RepeatOp, type VmcsOverrides } from '../vcpu/machine.js';
-import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, type WorkloadSpec } from '../guests/workload.js';
+import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, WORKLOAD_TIMER_COUNT, type WorkloadSpec } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { EventHeap } from './heap.js';
 import { LatencyExemplars } from './exemplars.js';
@@ -138,6 +138,7 @@ const WL_REPEAT: readonly (readonly [number, number, number])[] = [
   [RepeatOp.MMIO, 0, 0],
   [RepeatOp.RDMSR, WORKLOAD_MSR, 0],
   [RepeatOp.WRMSR, WORKLOAD_MSR, 0],
+  [RepeatOp.APIC_WRITE, ApicOffset.TimerInitialCount, WORKLOAD_TIMER_COUNT], // x2APIC mode: see workloadProgress
 ];
 
 /** Per-guest results counters (Float64Array columns; all integers, so sums are exact in any order). */
@@ -889,8 +890,12 @@ export class HostSimulation {
       const k = Math.floor(x);
       wl[base + WL_CARRY + op] = x - k;
       if (k > 0) {
-        const r = WL_REPEAT[op];
-        m.repeat(v, k, r[0], r[1], r[2]);
+        if (op === WorkloadOp.APIC_TIMER_WRITE && this.g8[this.vi[v * VI + VI_GUEST_OF] * G8 + G8_X2APIC_MODE] === 1) {
+          m.repeat(v, k, RepeatOp.WRMSR, X2apicMsr.TimerInitialCount, WORKLOAD_TIMER_COUNT);
+        } else {
+          const r = WL_REPEAT[op];
+          m.repeat(v, k, r[0], r[1], r[2]);
+        }
       }
     }
     for (let slot = 0; slot < EXIT_SLOT_COUNT; slot++) {

@@ -23,11 +23,18 @@ export const WorkloadOp = {
   /** RDMSR / WRMSR of an MSR the hypervisor intercepts (IA32_TSC_DEADLINE, 0x6E0). */
   MSR_READ: 5,
   MSR_WRITE: 6,
-  COUNT: 7,
+  /**
+   * A write to the LAPIC timer's initial-count register (programming the next timer interrupt):
+   * xAPIC MMIO 0x380, or WRMSR 0x838 in x2APIC mode. Not virtualized by APIC-register
+   * virtualization (SDM vol. 3 "Virtualizing Memory-Mapped APIC Accesses": only TPR, EOI and ICR
+   * low/self-IPI writes are), so it exits as the LAPIC mode and controls dictate.
+   */
+  APIC_TIMER_WRITE: 7,
+  COUNT: 8,
 } as const;
 
 /** Names used in profile YAML, in WorkloadOp order. */
-export const WORKLOAD_OP_NAMES = ['cr8Writes', 'cr8Reads', 'cpuid', 'io', 'mmio', 'msrReads', 'msrWrites'] as const;
+export const WORKLOAD_OP_NAMES = ['cr8Writes', 'cr8Reads', 'cpuid', 'io', 'mmio', 'msrReads', 'msrWrites', 'apicTimerWrites'] as const;
 export type WorkloadOpName = (typeof WORKLOAD_OP_NAMES)[number];
 
 /** CR8 value of a raised section: Windows' DISPATCH_LEVEL (the only OS that writes %cr8 at rate). */
@@ -36,6 +43,8 @@ export const WORKLOAD_RAISED_CR8 = 2;
 export const WORKLOAD_MSR = 0x6e0;
 /** An emulated device's I/O port (the PCI configuration address port, always intercepted). */
 export const WORKLOAD_IO_PORT = 0xcf8;
+/** Initial count written by apicTimerWrites (any non-zero value arms the timer). */
+export const WORKLOAD_TIMER_COUNT = 100000;
 
 export interface WorkloadSpec {
   /** Per vCPU, per guest-CPU second, in WorkloadOp order (length WorkloadOp.COUNT); CR8_WRITE counts pairs. */

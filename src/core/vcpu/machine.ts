@@ -111,13 +111,15 @@ export const RepeatOp = {
   MMIO: 6,
   /** RDMSR of MSR `a`. */
   RDMSR: 7,
-  /** WRMSR of MSR `a` (value 0). */
+  /** WRMSR of MSR `a` (value `b`). */
   WRMSR: 8,
   /**
    * An exit the model does not derive from guest instructions (slot `a`): the hypervisor's common
    * exit path runs (so e.g. bhyve's per-exit PPR sync still happens), nothing else changes.
    */
   OPAQUE_EXIT: 9,
+  /** xAPIC MMIO write of register offset `a` (value `b`). */
+  APIC_WRITE: 10,
 } as const;
 
 // Per-step scratch logs, shared by every Machine of this thread: a machine resets them in
@@ -1190,7 +1192,8 @@ export class Machine {
         case RepeatOp.IO: this.ioInstruction(v, a); break;
         case RepeatOp.MMIO: this.mmio(v); break;
         case RepeatOp.RDMSR: this.rdmsr(v, a); break;
-        case RepeatOp.WRMSR: this.wrmsr(v, a, 0, 0); break;
+        case RepeatOp.WRMSR: this.wrmsr(v, a, b, 0); break;
+        case RepeatOp.APIC_WRITE: this.writeApic(v, a, b); break;
         case RepeatOp.OPAQUE_EXIT: this.opaqueExit(v, a); break;
       }
       executed++;
