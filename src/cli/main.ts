@@ -10,6 +10,7 @@ import { traceCommand } from './commands/trace.js';
 import { validateCommand } from './commands/validate.js';
 import { startCommand } from './commands/start.js';
 import { serveCommand } from './commands/serve.js';
+import { rulesCommand } from './commands/rules.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -26,6 +27,7 @@ Commands:
   list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
   compare OLD NEW    differences between two results.json files, per variant and metric
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
+  rules FILE...      the scenarios' thresholds as Prometheus alerting rules (PromQL)
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
 
 Run 'vmexit-lab COMMAND --help' for a command's options and examples.
@@ -45,6 +47,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'list': return listCommand(rest, io);
     case 'compare': return compareCommand(rest, io);
     case 'merge': return mergeCommand(rest, io);
+    case 'rules': return rulesCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
     case 'start': return startCommand(rest, io);
     case 'serve': return serveCommand(rest, io);
