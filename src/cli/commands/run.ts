@@ -14,6 +14,7 @@ import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { ProgressReporter } from '../progress.js';
+import { overBudget } from '../../metrics/cardinality.js';
 import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
 
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
@@ -143,6 +144,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);
   if (!scenarios) return ExitStatus.BAD_INPUT;
+  // Cardinality budgets, before anything runs (per-guest series count when metrics are exported).
+  const overs = scenarios.map((s) => overBudget(s, { perGuest: o['per-guest'] === true && (listen !== undefined || o.push !== undefined) })).filter((m) => m !== undefined);
+  if (overs.length > 0) {
+    for (const m of overs) io.err(`vmexit-lab run: ${m}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
   const done: { scenario: Scenario; out: PooledOutcome }[] = [];
