@@ -1,7 +1,7 @@
 import { MetricsHub, type Labels, type Sample } from './hub.js';
 import { METRICS, type MetricDef } from './registry.js';
 import { guestsPerHostByOs } from '../pool/tasks.js';
-import { runScenario, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
+import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
 import { EPOCH_NS, TotalsAccumulator } from '../run/simulate.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -59,8 +59,9 @@ export function runWithTimeline(scenario: Scenario, options: Omit<RunScenarioOpt
   });
   run.accumulators.forEach((acc, vi) => {
     const list = points[vi];
-    // Hosts start at once: the first point has every host running.
-    list[0] = { ...list[0], hostsRunning: scenario.variants[vi].host.count };
+    // Hosts start at once: the first point has every host (of the shard) running.
+    const [start, end0] = shardRange(scenario.variants[vi].host.count, options.shard);
+    list[0] = { ...list[0], hostsRunning: end0 - start };
     const end = acc.maxSimNs;
     while (list.length > 1 && list[list.length - 1].simNs >= end) list.pop();
     // The final totals (scripted guests included) at the end of the run.
@@ -134,7 +135,7 @@ function addRun({ scenario, results, timeline }: RunHistory, defs: readonly Metr
       while (cursor[vi] + 1 < ps.length && ps[cursor[vi] + 1].simNs <= simNs) cursor[vi]++;
       const p = ps[cursor[vi]];
       accs.push(p.simNs <= simNs ? p.totals : new TotalsAccumulator());
-      running.push(p.simNs <= simNs ? p.hostsRunning : scenario.variants[vi].host.count);
+      running.push(p.simNs <= simNs ? p.hostsRunning : ps[0]!.hostsRunning);
     });
     const final = simNs === endNs;
     const hub = new MetricsHub();
