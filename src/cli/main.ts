@@ -13,6 +13,7 @@ import { importCommand } from './commands/import.js';
 import { whatIfCommand } from './commands/whatIf.js';
 import { startCommand } from './commands/start.js';
 import { serveCommand } from './commands/serve.js';
+import { rulesCommand } from './commands/rules.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -30,6 +31,7 @@ Commands:
   list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
   compare OLD NEW    differences between two results.json files, per variant and metric
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
+  rules FILE...      the scenarios' thresholds as Prometheus alerting rules (PromQL)
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
   import FORMAT FILE a real host's exit report (perf kvm stat, bhyvectl) as a guest workload profile
   what-if PROFILE    what other CPUs and policies would change for a workload profile
@@ -52,6 +54,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'list': return listCommand(rest, io);
     case 'compare': return compareCommand(rest, io);
     case 'merge': return mergeCommand(rest, io);
+    case 'rules': return rulesCommand(rest, io);
     case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
     case 'import': return importCommand(rest, io);
     case 'what-if': return whatIfCommand(rest, io);

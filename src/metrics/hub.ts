@@ -11,6 +11,7 @@ import { guestsPerHostByOs } from '../pool/tasks.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
 import { formatSeconds } from '../run/replay.js';
+import { expectedSeries } from './cardinality.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
@@ -179,6 +180,8 @@ export class MetricsHub {
   private view: MetricsView | undefined;
   /** Exemplar identity and first exposure time, per variant series and latency bucket. */
   private readonly exemplarSeen = new Map<string, { id: string; at: number }>();
+  /** Cardinality budget and expected series of each registered scenario (src/metrics/cardinality.ts). */
+  private readonly cardinality = new Map<string, { budget: number; expected: number }>();
 
   constructor(options: HubOptions = {}) {
     this.perGuest = options.perGuest === true;
@@ -195,6 +198,7 @@ export class MetricsHub {
 
   /** Create (zero) the series of a scenario's variants, so every known series exists from the first scrape. */
   register(scenario: Scenario, pace: 'max' | 'realtime' = scenario.pace): VariantSeries[] {
+    this.cardinality.set(scenario.name, { budget: scenario.cardinalityBudget, expected: expectedSeries(scenario, { perGuest: this.perGuest }).total });
     return scenario.variants.map((v, vi) => {
       const labels = variantLabels(scenario, vi);
       const key = `${labels.scenario}\u0000${labels.variant}\u0000${labels.cpu}\u0000${labels.policy}`;
@@ -490,6 +494,11 @@ export class MetricsHub {
 
   lastFinishTimestamp(): Sample[] {
     return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.at }));
+  }
+
+  /** The cardinality budget / expected series of each scenario registered. */
+  seriesBudget(which: 'budget' | 'expected'): Sample[] {
+    return [...this.cardinality].map(([scenario, c]) => ({ labels: { scenario }, value: c[which] }));
   }
 
   lastWallSeconds(): Sample[] {

@@ -2,7 +2,7 @@ import { evaluateThresholds } from '../scenario/thresholds.js';
 import type { Scenario } from '../scenario/types.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../results/types.js';
 import { loadModelData, type ModelData } from '../model/data.js';
-import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator } from './simulate.js';
+import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator, type Progress } from './simulate.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import type { TraceStep } from '../core/script/runScript.js';
 import { TOOL_VERSION, MODEL_VERSION } from '../version.js';
@@ -33,6 +33,11 @@ export interface RunScenarioOptions {
   readonly shouldStop?: () => boolean;
   /** Also report totals per guest (results.json variants[].perGuest). */
   readonly perGuest?: boolean;
+  /**
+   * Called once per simulated second of each variant with the variant's absolute totals so far
+   * (the OpenMetrics history, src/metrics/openmetrics.ts). Scripted guests are not in these.
+   */
+  readonly onSnapshot?: (variantIndex: number, progress: Progress, snapshot: () => TotalsAccumulator) => void;
 }
 
 export interface ScenarioRun {
@@ -69,7 +74,8 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
     if (stopped) return;
     const [start, end] = shardRange(variant.host.count, options.shard);
     const ok = runHosts(scenario, variant, data, start, end, acc, {
-      onEpoch: (p) => {
+      onEpoch: (p, snapshot) => {
+        options.onSnapshot?.(vi, p, snapshot);
         options.onProgress?.({ variant: variant.name, variantIndex: vi, variants: scenario.variants.length, simNs: p.simNs, limitNs, hostsDone: p.hostsDone, hostsTotal: p.hostsTotal });
         return options.shouldStop?.() === true;
       },

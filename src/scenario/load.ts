@@ -108,13 +108,16 @@ export const MAX_MEMORY_BYTES = 16 * 1024 ** 4;
 export const DEFAULT_DURATION_NS = 60e9;
 export const DEFAULT_MAX_DURATION_NS = 4 * 3600e9;
 export const DEFAULT_MEMORY_BYTES = 2 * 1024 ** 3;
+/** `cardinalityBudget` (metric series a scenario may create): default and cap. */
+export const DEFAULT_CARDINALITY_BUDGET = 10_000;
+export const MAX_CARDINALITY_BUDGET = 10_000_000;
 
 const NAME_RE = /^[a-z0-9._-]+$/;
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
-  root: ['name', 'description', 'seed', 'host', 'hypervisor', 'guests', 'duration', 'maxDuration', 'pace', 'debug', 'matrix', 'expect', 'thresholds'],
+  root: ['name', 'description', 'seed', 'host', 'hypervisor', 'guests', 'duration', 'maxDuration', 'pace', 'debug', 'matrix', 'expect', 'thresholds', 'cardinalityBudget'],
   host: ['cpu', 'cores', 'count'],
   hypervisor: ['policy', 'tunables', 'vmcs'],
   vmcs: ['pinBased', 'procBased', 'procBased2', 'exit', 'tprThreshold'],
@@ -282,6 +285,7 @@ class Loader {
     const seed = opt(f, 'seed', (v) => r.int(v, 'seed', 0, 0xffffffff, 'an integer 0..4294967295')) ?? 1;
     const pace = opt(f, 'pace', (v) => r.oneOf(v, 'pace', ['max', 'realtime'] as const)) ?? 'max';
     const debugChecks = opt(f, 'debug', (v) => r.bool(v, 'debug')) ?? false;
+    const cardinalityBudget = opt(f, 'cardinalityBudget', (v) => r.int(v, 'cardinalityBudget', 1, MAX_CARDINALITY_BUDGET, `an integer 1..${MAX_CARDINALITY_BUDGET} (metric series)`)) ?? DEFAULT_CARDINALITY_BUDGET;
     const duration = this.duration(f);
     const expectViolations = opt(f, 'expect', (v) => this.expect(v)) ?? [];
 
@@ -366,6 +370,7 @@ class Loader {
       thresholds,
       expectViolations,
       debugChecks,
+      cardinalityBudget,
     };
   }
 

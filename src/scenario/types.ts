@@ -152,4 +152,6 @@ export interface Scenario {
   readonly expectViolations: readonly string[];
   /** Run the consistency checks after every guest operation. */
   readonly debugChecks: boolean;
+  /** Most /metrics series the scenario may create (src/metrics/cardinality.ts); default 10000. */
+  readonly cardinalityBudget: number;
 }

@@ -5,6 +5,7 @@ import { exitStatusOf } from '../run/runScenario.js';
 import { startPooledRun, type PooledOutcome, type PooledRun } from '../run/pooled.js';
 import type { SimPool } from '../pool/pool.js';
 import { totalGuests } from '../pool/tasks.js';
+import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import type { HistoryStore } from '../history/store.js';
 import { FINAL_STATES, type RunProgressRecord, type RunRecord, type RunState, type RunSummary, type StopReasonRecord } from '../history/records.js';
@@ -117,6 +118,8 @@ export class RunManager {
     if (durationS > L.maxDurationSeconds) {
       throw new ApiError(422, 'limit_exceeded', `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`);
     }
+    const over = overBudget(scenario, { perGuest: this.o.hub.perGuest });
+    if (over !== undefined) throw new ApiError(422, 'limit_exceeded', over);
     if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0)) throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
     const timeLimitSeconds = Math.min(req.timeLimitSeconds ?? L.maxRunSeconds, L.maxRunSeconds);
     if (this.live.size >= L.maxConcurrentRuns) {

@@ -9,7 +9,9 @@ export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regressi
 Compare two results.json files variant by variant, like benchstat: for each metric the old value,
 the new value and the change. Simulation results have no sampling noise (same scenario and seed give
 the same counts), so every difference is real: it comes from the change between the two runs (model,
-scenario, policy or tunable).
+scenario, policy or tunable). Runs with the same seed draw from identical random streams (per seed,
+host, guest and vCPU): the comparison is paired and says so; with different seeds it warns that the
+differences include sampling noise.
 
 Metrics per variant: exits per guest-second by reason and in total, %cr8 accesses per guest-second,
 interrupts delivered per guest-second, interrupt latency (mean, p99), host time in exits per vCPU
@@ -125,10 +127,16 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   const deltas = compareResults(a, b);
   const regressions = limit === undefined ? [] : deltas.filter((d) => d.lowerIsBetter && d.old !== null && d.new !== null &&
     (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit));
+  // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
+  const paired = a.seed === b.seed;
+  const pairing = paired
+    ? `same seed (${a.seed}): paired on identical random streams; every difference is the change, with no sampling noise`
+    : `different seeds (${a.seed} vs ${b.seed}): differences include sampling noise; rerun with the same --seed for a paired comparison`;
   if (parsed.values.json) {
-    io.out(JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], deltas, regressions }, null, 2));
+    io.out(JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], paired, deltas, regressions }, null, 2));
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
+    io.out(`note: ${pairing}`);
     const rows = deltas.filter((d) => d.old !== d.new || d.metric === 'exits/s (all)').map((d) => [
       d.variant, d.metric, num(d.old), num(d.new), d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
     ]);

@@ -16,6 +16,15 @@ import { loadAllOrExplain } from '../loadOrExplain.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { ProgressReporter } from '../progress.js';
+import { overBudget } from '../../metrics/cardinality.js';
+import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
+
+/** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
+export function parseStartTime(text: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) throw new Error(`--start-time expects an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "${text}"`);
+  return ms;
+}
 
 export const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
 
@@ -40,6 +49,15 @@ Options:
                    serve GET /metrics (Prometheus text or OpenMetrics) while the run runs, for a
                    scraper next to the job (a Kubernetes PodMonitor); HOST defaults to 127.0.0.1,
                    PORT 0 picks a free port; the URL is printed on stderr
+  --openmetrics FILE
+                   write the run's metrics history as timestamped OpenMetrics text (the /metrics
+                   series at every step of simulated time) for 'promtool tsdb create-blocks-from
+                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same)
+  --openmetrics-job NAME
+                   the job label of the --openmetrics series (default vmexit-lab, as the shipped
+                   dashboards and Prometheus configuration expect)
+  --start-time ISO8601
+                   wall time of simulated second 0 in the --openmetrics file (default: now)
   --quiet          no progress output
   -h, --help       show this help
 
@@ -74,6 +92,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, html: { type: 'string' }, seed: { type: 'string' },
         shard: { type: 'string' }, quiet: { type: 'boolean' }, 'per-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         workers: { type: 'string' }, push: { type: 'string' }, 'metrics-listen': { type: 'string' }, 'push-job': { type: 'string' }, 'push-label': { type: 'string', multiple: true },
+        openmetrics: { type: 'string' }, 'start-time': { type: 'string' }, 'openmetrics-job': { type: 'string' },
       },
     });
   } catch (e) {
@@ -94,7 +113,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let workers = defaultWorkers();
   let groupings: Record<string, string> = {};
   let listen: { host: string; port: number } | undefined;
+  let startMs = Date.now();
   try {
+    if (o['start-time'] !== undefined) {
+      if (o.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
+      startMs = parseStartTime(o['start-time']);
+    }
     if (o['metrics-listen'] !== undefined) {
       const m = /^(?:(.+):)?(\d{1,5})$/.exec(o['metrics-listen']);
       const port = m ? Number(m[2]) : NaN;
@@ -122,7 +146,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);
   if (!scenarios) return ExitStatus.BAD_INPUT;
+  // Cardinality budgets, before anything runs (per-guest series count when metrics are exported).
+  const overs = scenarios.map((s) => overBudget(s, { perGuest: o['per-guest'] === true && (listen !== undefined || o.push !== undefined) })).filter((m) => m !== undefined);
+  if (overs.length > 0) {
+    for (const m of overs) io.err(`vmexit-lab run: ${m}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const all: RunResults[] = [];
+  const histories: RunHistory[] = [];
   const done: { scenario: Scenario; out: PooledOutcome }[] = [];
   let status: number = ExitStatus.OK;
   // The CLI runs at full speed whatever the scenario's pace (realtime pace is for the service).
@@ -146,6 +177,17 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
+      if (o.openmetrics !== undefined) {
+        // The history needs every variant's totals at each step: run in this thread, same totals.
+        const r = runWithTimeline(scenario, { shard, perGuest: o['per-guest'] === true, onProgress: (p) => progress?.update(p) });
+        progress?.done();
+        histories.push({ scenario, results: r.run.results, timeline: r.timeline });
+        if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
+        all.push(r.run.results);
+        io.out(renderSummary(r.run.results));
+        status = Math.max(status, exitStatusOf(r.run.results));
+        continue;
+      }
       const run = startPooledRun(scenario, { pool, shard, pace: 'max', perGuest: o['per-guest'] === true, onUpdate: (r) => progress?.update(r.scenarioProgress()) });
       const runId = `cli-${i + 1}`;
       if (hub) {
@@ -171,6 +213,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
   try {
+    if (o.openmetrics) writeFileSync(o.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
     if (o.out) writeFileSync(o.out, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
     if (o.junit) writeFileSync(o.junit, all.map(renderJunit).join(''));
     if (o.summary) writeFileSync(o.summary, all.map(renderMarkdown).join('\n'), { flag: o.summary.startsWith('/dev/') ? 'w' : 'w' });

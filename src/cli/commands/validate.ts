@@ -7,6 +7,7 @@ import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, formatDiagnostic } from '../../scenario/errors.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
+import { overBudget } from '../../metrics/cardinality.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -89,6 +90,12 @@ export async function validateCommand(args: string[], io: { out(s: string): void
   for (const file of files) {
     try {
       const s = loadScenarioFile(file, { cpuCatalog: catalog });
+      const over = overBudget(s);
+      if (over !== undefined) {
+        failed++;
+        io.err(`${file}: error: ${over}\n`);
+        continue;
+      }
       io.out(`${file}: ok (${plural(s.variants.length, 'variant')}, ${plural(guestCount(s), 'guest')})\n`);
     } catch (e) {
       failed++;

@@ -1,0 +1,98 @@
+import { EXIT_KINDS } from '../core/vcpu/exits.js';
+import { LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
+import { RUN_STATES } from '../history/records.js';
+import { VIOLATION_CHECKS, INTERRUPT_SOURCES } from '../scenario/thresholds.js';
+import type { Scenario } from '../scenario/types.js';
+
+/**
+ * Cardinality budget (docs/BEYOND.md): the number of /metrics series a scenario creates, computed
+ * from the scenario alone before anything runs, so a scenario over its `cardinalityBudget` is
+ * refused (CLI `run`/`validate`: exit 2; service: 422) instead of flooding a Prometheus.
+ *
+ * Counted: every series with the scenario's `scenario` label (the metric table of docs/SERVICE.md).
+ * Per variant, with R the exit reasons of the CPU vendor, O the modelled guest OSes and C the
+ * violation checks:
+ *   1 (scenario_info) + R*O' (vm_exits_total by os; O' = O plus "scripted" with scripted guests)
+ *   + R (exit_handling_seconds) + 6 (interrupts: 3 sources x 2 outcomes) + 3 (delivery paths)
+ *   + 4 (tpr access kinds) + (B+1)+2 (latency histogram: B bounds, +Inf, _sum, _count)
+ *   + 5 (guest_cpu, guest_simulated, simulated seconds, engine events, entry failures)
+ *   + 2*P (phase completions and durations) + O (guests_running) + C (violations)
+ * Per scenario: 6 (run_state) + T (threshold outcomes) + 2 (last finish, last wall seconds)
+ *   + 2 (series budget and expected).
+ * With per-guest metrics each modelled guest adds 3 series plus one per exit reason it had:
+ * at most R, which is what the budget counts (the exact number is known only after the run).
+ */
+
+/** Series a scenario may create unless its `cardinalityBudget` says otherwise (the loader fills it in). */
+export { DEFAULT_CARDINALITY_BUDGET } from '../scenario/load.js';
+
+export interface SeriesContributor {
+  /** What the series are, e.g. `variant bhyve-12.1: vm_exits_total (15 reasons x 4 OSes)`. */
+  readonly what: string;
+  readonly series: number;
+}
+
+export interface SeriesEstimate {
+  /** Series with the scenario's label: exact without per-guest metrics, an upper bound with them. */
+  readonly total: number;
+  /** False when per-guest exit series are counted at their upper bound. */
+  readonly exact: boolean;
+  /** Every contribution, biggest first. */
+  readonly contributors: readonly SeriesContributor[];
+}
+
+/** Per-scenario series that are not per variant. */
+const PER_SCENARIO = RUN_STATES.length + 2 + 2;
+
+export function reasonsOf(vendor: string): number {
+  return EXIT_KINDS.filter((k) => k.vendor === vendor).length;
+}
+
+/** Threshold outcomes (vmexit_lab_threshold_passed series): per variant a threshold applies to, one per ratio. */
+export function thresholdOutcomes(scenario: Scenario): number {
+  let n = 0;
+  for (const t of scenario.thresholds) {
+    const p = t.parsed;
+    if (p === undefined || p.kind === 'ratio') n += 1;
+    else n += p.variant !== undefined ? 1 : scenario.variants.length;
+  }
+  return n;
+}
+
+export function expectedSeries(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): SeriesEstimate {
+  const contributors: SeriesContributor[] = [];
+  for (const v of scenario.variants) {
+    const R = reasonsOf(v.host.cpu.vendor);
+    const oses = new Set<string>();
+    let scripted = false;
+    let modelledGuests = 0;
+    for (const g of v.guests) {
+      if (g.kind === 'modelled') {
+        oses.add(g.os);
+        modelledGuests += g.count;
+      } else scripted = true;
+    }
+    const O = oses.size;
+    const exitOses = O + (scripted ? 1 : 0);
+    const latency = LATENCY_BOUNDS_NS.length + 1 + 2;
+    const rest = 1 + R + INTERRUPT_SOURCES.length * 2 + 3 + 4 + latency + 5 + 2 * PHASE_ORDER.length + O + VIOLATION_CHECKS.length;
+    contributors.push({ what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`, series: R * exitOses });
+    contributors.push({ what: `variant ${v.name}: the other per-variant series`, series: rest });
+    if (options.perGuest) {
+      const guests = modelledGuests * v.host.count;
+      contributors.push({ what: `variant ${v.name}: per-guest series (${guests} guests x (3 + up to ${R} reasons))`, series: guests * (3 + R) });
+    }
+  }
+  const T = thresholdOutcomes(scenario);
+  contributors.push({ what: `scenario: run state, last run, series budget (${PER_SCENARIO}) and threshold outcomes (${T})`, series: PER_SCENARIO + T });
+  contributors.sort((a, b) => b.series - a.series);
+  return { total: contributors.reduce((a, c) => a + c.series, 0), exact: options.perGuest !== true, contributors };
+}
+
+/** The refusal message of a scenario over its budget, or undefined when it fits. */
+export function overBudget(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): string | undefined {
+  const e = expectedSeries(scenario, options);
+  if (e.total <= scenario.cardinalityBudget) return undefined;
+  const top = e.contributors.slice(0, 3).map((c) => `${c.what}: ${c.series}`).join('; ');
+  return `scenario ${scenario.name} would create ${e.exact ? '' : 'up to '}${e.total} metric series, over its cardinalityBudget of ${scenario.cardinalityBudget}; biggest: ${top}. Raise cardinalityBudget in the scenario${options.perGuest ? ', turn per-guest metrics off,' : ''} or run fewer variants or guest OSes`;
+}

@@ -1,0 +1,247 @@
+import { MetricsHub, type Labels, type Sample } from './hub.js';
+import { METRICS, type MetricDef } from './registry.js';
+import { guestsPerHostByOs } from '../pool/tasks.js';
+import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
+import { EPOCH_NS, TotalsAccumulator } from '../run/simulate.js';
+import type { Scenario } from '../scenario/types.js';
+import type { RunResults } from '../results/types.js';
+
+/**
+ * Exact history for Prometheus: a run's metrics as a timestamped OpenMetrics text file that
+ * `promtool tsdb create-blocks-from openmetrics` turns into TSDB blocks (docs/BEYOND.md).
+ *
+ * Every sample is what /metrics would have exported at that simulated instant: the values come
+ * from the same MetricsHub and the same metric catalogue (registry.ts METRICS), so names, types,
+ * HELP texts and label sets are those of the live service and the shipped dashboards work on the
+ * backfilled data. A sample's timestamp is the run's start (wall time) plus the simulated time,
+ * so rates per simulated second read exactly as during a realtime run, with no scrape racing the
+ * run: the counters are read at each point of the results' time series (every `stepSeconds` of
+ * simulated time) and once more at the end of the run.
+ */
+
+/** Service-only metrics (history, pool): a run has no values for them (as for a Pushgateway push). */
+export const NOT_IN_HISTORY: readonly string[] = ['vmexit_lab_runs', 'vmexit_lab_pool_workers', 'vmexit_lab_pool_queued_tasks', 'vmexit_lab_pool_task_failures_total'];
+
+/** One variant's absolute totals at a simulated instant. */
+export interface TimelinePoint {
+  readonly simNs: number;
+  /** Hosts of the variant still running at that instant (the guests_running gauge). */
+  readonly hostsRunning: number;
+  readonly totals: TotalsAccumulator;
+}
+
+/** Per variant (scenario order), its points in increasing simulated time; the last one is the run's final totals. */
+export type Timeline = readonly (readonly TimelinePoint[])[];
+
+/** The step of results.json `series` for a scenario: 1 s, growing so there are at most ~600 points. */
+export function seriesStepNs(scenario: Scenario): number {
+  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  return Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
+}
+
+/**
+ * Run a scenario in this thread (like runScenario; the totals are the same as on the pool) and
+ * keep every variant's absolute totals at each step of its time series, plus its final totals.
+ */
+export function runWithTimeline(scenario: Scenario, options: Omit<RunScenarioOptions, 'onSnapshot'> = {}): { run: ScenarioRun; timeline: Timeline } {
+  const step = seriesStepNs(scenario);
+  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const points: TimelinePoint[][] = scenario.variants.map(() => [{ simNs: 0, hostsRunning: 0, totals: new TotalsAccumulator() }]);
+  const run = runScenario(scenario, {
+    ...options,
+    onSnapshot: (vi, p, snapshot) => {
+      if (p.simNs % step !== 0 && p.simNs !== limit) return;
+      const totals = snapshot();
+      totals.series = undefined; // the history needs the counters, not the per-bucket exits
+      totals.perGuest = undefined;
+      points[vi].push({ simNs: p.simNs, hostsRunning: p.hostsTotal - p.hostsDone, totals });
+    },
+  });
+  run.accumulators.forEach((acc, vi) => {
+    const list = points[vi];
+    // Hosts start at once: the first point has every host (of the shard) running.
+    const [start, end0] = shardRange(scenario.variants[vi].host.count, options.shard);
+    list[0] = { ...list[0], hostsRunning: end0 - start };
+    const end = acc.maxSimNs;
+    while (list.length > 1 && list[list.length - 1].simNs >= end) list.pop();
+    // The final totals (scripted guests included) at the end of the run.
+    list.push({ simNs: end, hostsRunning: 0, totals: acc });
+    if (list.length > 1 && list[0].simNs === end) list.shift(); // a run that did not advance: only its final point
+  });
+  return { run, timeline: points };
+}
+
+export interface OpenMetricsOptions {
+  /** Wall-clock time of simulated time 0, in ms since the epoch. */
+  readonly startMs: number;
+  /**
+   * The `job` label Prometheus would add when scraping (the dashboards filter on it); default
+   * "vmexit-lab", the job name of grafana/provisioning/prometheus/prometheus.yml. "" leaves it out.
+   */
+  readonly job?: string;
+}
+
+interface SeriesPoints {
+  readonly metricName: string;
+  readonly labels: Labels;
+  readonly points: [number, number][];
+}
+
+function familyName(def: MetricDef): string {
+  // OpenMetrics: a counter's MetricFamily name has no _total; its samples do.
+  return def.type === 'counter' ? def.name.replace(/_total$/, '') : def.name;
+}
+
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',')}}`;
+}
+
+/** A float as OpenMetrics writes it (Go's ParseFloat reads every JS number text but Infinity/NaN). */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** Seconds since the epoch with millisecond precision (Prometheus keeps ms). */
+function formatTimestamp(ms: number): string {
+  const s = Math.round(ms) / 1000;
+  return s.toFixed(3);
+}
+
+/** The samples /metrics would have exported at each instant of one run. */
+function addRun({ scenario, results, timeline }: RunHistory, defs: readonly MetricDef[], add: (def: MetricDef, samples: readonly Sample[], ts: number) => void, startMs: number): void {
+  // The instants of the run: the union of every variant's points.
+  const instants = [...new Set(timeline.flatMap((ps) => ps.map((p) => p.simNs)))].sort((a, b) => a - b);
+  const endNs = instants[instants.length - 1] ?? 0;
+  const byVariant = timeline.map((ps) => ps);
+  const cursor = timeline.map(() => 0);
+  for (const simNs of instants) {
+    const accs: TotalsAccumulator[] = [];
+    const running: number[] = [];
+    byVariant.forEach((ps, vi) => {
+      // The variant's latest point at or before this instant (its final totals once it ended).
+      while (cursor[vi] + 1 < ps.length && ps[cursor[vi] + 1].simNs <= simNs) cursor[vi]++;
+      const p = ps[cursor[vi]];
+      accs.push(p.simNs <= simNs ? p.totals : new TotalsAccumulator());
+      running.push(p.simNs <= simNs ? p.hostsRunning : ps[0]!.hostsRunning);
+    });
+    const final = simNs === endNs;
+    const hub = new MetricsHub();
+    hub.addFinished(scenario, accs, results, 'completed');
+    hub.register(scenario, 'max'); // the CLI runs at pace max
+    const ts = startMs + simNs / 1e6;
+    for (const def of defs) {
+      let samples: Sample[];
+      switch (def.name) {
+        case 'vmexit_lab_guests_running':
+          samples = scenario.variants.flatMap((_, vi) => [...guestsPerHostByOs(scenario, vi)].map(([os, n]) => ({
+            labels: { scenario: scenario.name, variant: scenario.variants[vi].name, cpu: scenario.variants[vi].host.cpu.id, policy: scenario.variants[vi].hypervisor.policy, os },
+            value: running[vi] * n,
+          })));
+          break;
+        case 'vmexit_lab_run_state':
+          samples = def.collect(hub, def.name).map((s) => ({ labels: s.labels, value: s.labels.state === (final ? 'completed' : 'running') ? 1 : 0 }));
+          break;
+        case 'vmexit_lab_threshold_passed':
+          samples = final ? def.collect(hub, def.name) : [];
+          break;
+        case 'vmexit_lab_run_last_finish_timestamp_seconds':
+          samples = final ? [{ labels: { scenario: scenario.name }, value: Math.round(ts) / 1000 }] : [];
+          break;
+        case 'vmexit_lab_run_last_wall_seconds':
+          samples = final ? [{ labels: { scenario: scenario.name }, value: results.wallSeconds }] : [];
+          break;
+        default:
+          samples = def.collect(hub, def.name);
+      }
+      add(def, samples, ts);
+    }
+  }
+}
+
+export interface RunHistory {
+  readonly scenario: Scenario;
+  readonly results: RunResults;
+  readonly timeline: Timeline;
+}
+
+/**
+ * The OpenMetrics text of a run's history: for every exported metric a `# TYPE` and `# HELP`,
+ * then each series' samples in increasing time, and `# EOF`. Pure: the same inputs give the same
+ * bytes (build_info's node_version aside, which names the Node.js that rendered the file).
+ */
+export function renderOpenMetrics(runs: readonly RunHistory[], options: OpenMetricsOptions): string {
+  const defs = METRICS.filter((d) => !d.perGuest && !NOT_IN_HISTORY.includes(d.name));
+  const families = new Map<string, Map<string, SeriesPoints>>(defs.map((d) => [d.name, new Map()]));
+  const job = options.job ?? 'vmexit-lab';
+  const add = (def: MetricDef, samples: readonly Sample[], ts: number): void => {
+    const fam = families.get(def.name)!;
+    for (const s0 of samples) {
+      const s = job === '' ? s0 : { ...s0, labels: { job, ...s0.labels } };
+      const metricName = s.metricName ?? def.name;
+      // Histogram samples of one label set stay together (bucket.., count, sum per instant).
+      const groupLabels = { ...s.labels };
+      delete groupLabels.le;
+      const key = `${labelText(groupLabels)}\u0000${metricName}\u0000${labelText(s.labels)}`;
+      let sp = fam.get(key);
+      if (!sp) {
+        sp = { metricName, labels: s.labels, points: [] };
+        fam.set(key, sp);
+      }
+      sp.points.push([ts, s.value]);
+    }
+  };
+  for (const r of runs) addRun(r, defs, add, options.startMs);
+  // Series shared by several runs (build_info): increasing time, one sample per instant.
+  for (const fam of families.values()) {
+    for (const sp of fam.values()) {
+      sp.points.sort((a, b) => a[0] - b[0]);
+      for (let i = sp.points.length - 1; i > 0; i--) if (Math.round(sp.points[i][0]) === Math.round(sp.points[i - 1][0])) sp.points.splice(i, 1);
+    }
+  }
+  const lines: string[] = [];
+  for (const def of defs) {
+    const fam = families.get(def.name)!;
+    if (fam.size === 0) continue;
+    const name = familyName(def);
+    lines.push(`# TYPE ${name} ${def.type}`);
+    lines.push(`# HELP ${name} ${escapeHelp(def.help)}`);
+    if (def.type === 'histogram') {
+      // One MetricPoint per label set and instant: its buckets, count and sum together.
+      const groups = new Map<string, SeriesPoints[]>();
+      for (const [key, sp] of fam) {
+        const g = key.slice(0, key.indexOf('\u0000'));
+        const list = groups.get(g) ?? [];
+        list.push(sp);
+        groups.set(g, list);
+      }
+      const order = (n: string): number => (n.endsWith('_bucket') ? 0 : n.endsWith('_count') ? 1 : 2);
+      for (const list of groups.values()) {
+        list.sort((a, b) => order(a.metricName) - order(b.metricName));
+        const n = list[0].points.length;
+        for (let i = 0; i < n; i++) {
+          for (const sp of list) lines.push(`${sp.metricName}${labelText(sp.labels)} ${formatValue(sp.points[i][1])} ${formatTimestamp(sp.points[i][0])}`);
+        }
+      }
+      continue;
+    }
+    const sampleName = def.type === 'counter' ? `${name}_total` : name;
+    for (const sp of fam.values()) {
+      for (const [ts, v] of sp.points) lines.push(`${sampleName}${labelText(sp.labels)} ${formatValue(v)} ${formatTimestamp(ts)}`);
+    }
+  }
+  lines.push('# EOF');
+  return `${lines.join('\n')}\n`;
+}
