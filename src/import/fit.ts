@@ -20,6 +20,7 @@ import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.
 import type { ModelData } from '../model/data.js';
 import { TotalsAccumulator, runHosts } from '../run/simulate.js';
 import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.js';
+import { DEFAULT_CARDINALITY_BUDGET } from '../scenario/load.js';
 import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
 
 /** Where a measured exit rate comes from in the profile. */
@@ -117,6 +118,7 @@ export function workloadScenario(profile: WorkloadProfile, variants: readonly { 
     thresholds: [],
     expectViolations: [],
     debugChecks: false,
+    cardinalityBudget: DEFAULT_CARDINALITY_BUDGET,
   };
 }
 
