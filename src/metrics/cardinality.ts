@@ -44,8 +44,9 @@ export interface SeriesEstimate {
 /** Per-scenario series that are not per variant. */
 const PER_SCENARIO = RUN_STATES.length + 2 + 2;
 
-export function reasonsOf(vendor: string): number {
-  return EXIT_KINDS.filter((k) => k.vendor === vendor).length;
+/** Exit reasons with series for a vendor: those guest models cause, plus opaque ones with workload guests. */
+export function reasonsOf(vendor: string, withWorkloadGuests = false): number {
+  return EXIT_KINDS.filter((k) => k.vendor === vendor && (k.modelled || withWorkloadGuests)).length;
 }
 
 /** Threshold outcomes (vmexit_lab_threshold_passed series): per variant a threshold applies to, one per ratio. */
@@ -62,7 +63,7 @@ export function thresholdOutcomes(scenario: Scenario): number {
 export function expectedSeries(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): SeriesEstimate {
   const contributors: SeriesContributor[] = [];
   for (const v of scenario.variants) {
-    const R = reasonsOf(v.host.cpu.vendor);
+    const R = reasonsOf(v.host.cpu.vendor, v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined));
     const oses = new Set<string>();
     let scripted = false;
     let modelledGuests = 0;

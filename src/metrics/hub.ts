@@ -129,6 +129,8 @@ interface VariantSeries {
   info: Labels;
   /** Guest OSes ever run in this series (their running gauges exist, at 0 when idle). */
   readonly oses: Set<string>;
+  /** The variant has workload-profile guests: series for opaque exit reasons too. */
+  opaque: boolean;
   readonly base: SeriesTotals;
 }
 
@@ -205,10 +207,11 @@ export class MetricsHub {
       const info = { ...labels, hosts: String(v.host.count), cores: String(v.host.cores), seed: String(scenario.seed), pace };
       let s = this.variants.get(key);
       if (!s) {
-        s = { key, labels, vendor: v.host.cpu.vendor, oses: new Set(), base: new SeriesTotals(), info };
+        s = { key, labels, vendor: v.host.cpu.vendor, opaque: false, oses: new Set(), base: new SeriesTotals(), info };
         this.variants.set(key, s);
       }
       s.info = info;
+      if (v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)) s.opaque = true;
       for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
       return s;
     });
@@ -351,14 +354,15 @@ export class MetricsHub {
         for (const os of [...oses].sort()) {
           const e = t.exitsByOs.get(os);
           for (const k of EXIT_KINDS) {
-            if (k.vendor !== s.vendor) continue;
-            out.push({ labels: { ...s.labels, os, reason: k.name }, value: e ? e[k.slot] : 0 });
+            const value = e ? e[k.slot] : 0;
+            if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && value === 0)) continue;
+            out.push({ labels: { ...s.labels, os, reason: k.name }, value });
           }
         }
         continue;
       }
       for (const k of EXIT_KINDS) {
-        if (k.vendor !== s.vendor) continue;
+        if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.exitHostNs[k.slot] === 0)) continue;
         out.push({ labels: { ...s.labels, reason: k.name }, value: t.exitHostNs[k.slot] / 1e9 });
       }
     }

@@ -35,12 +35,12 @@ export function systemBinary(name: string, debianPackage: string): Binary {
   return { path, skip: `SKIPPED (loud): ${missing}`, missing };
 }
 
-/** Exposition text -> Map of `name{labels}` -> value (comments skipped). */
+/** Exposition text -> Map of `name{labels}` -> value (comments and OpenMetrics exemplars skipped). */
 export function parseExposition(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*?\})? (\S+)(?: # \{[^}]*\} \S+(?: \S+)?)?$/.exec(line);
     if (!m) throw new Error(`unparsable exposition line: ${line}`);
     out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
   }

@@ -12,6 +12,11 @@ export interface ExitKind {
   readonly vendor: Vendor;
   readonly code: number;
   readonly name: string;
+  /**
+   * A guest model or scripted operation can cause it. The others only come from workload profiles'
+   * opaque exits; metrics pre-create their series only for variants with workload guests.
+   */
+  readonly modelled: boolean;
 }
 
 const INTEL_CODES = [
@@ -30,6 +35,9 @@ const INTEL_CODES = [
   ExitReason.VirtualizedEoi,
   ExitReason.EptViolation,
   ExitReason.ApicWrite,
+] as const;
+
+const INTEL_OPAQUE_CODES = [
   // Exits the guest models never cause but imported workload profiles carry as measured
   // ("opaque" exits: the same count under every policy; docs/IMPORT.md).
   ExitReason.NmiWindow,
@@ -58,6 +66,10 @@ const AMD_CODES = [
   SvmExitCode.Npf,
   SvmExitCode.AvicIncompleteIpi,
   SvmExitCode.AvicNoAccel,
+] as const;
+
+/** As INTEL_OPAQUE_CODES, for SVM. */
+const AMD_OPAQUE_CODES = [
   SvmExitCode.Nmi,
   SvmExitCode.Rdtsc,
   SvmExitCode.Rdpmc,
@@ -68,10 +80,17 @@ const AMD_CODES = [
   SvmExitCode.Xsetbv,
 ] as const;
 
-export const EXIT_KINDS: readonly ExitKind[] = [
-  ...INTEL_CODES.map((code, i) => ({ slot: i, vendor: 'intel' as const, code, name: EXIT_REASON_NAMES[code] })),
-  ...AMD_CODES.map((code, i) => ({ slot: INTEL_CODES.length + i, vendor: 'amd' as const, code, name: SVM_EXIT_NAMES[code] })),
+const ORDERED: readonly { vendor: 'intel' | 'amd'; code: number; modelled: boolean }[] = [
+  ...INTEL_CODES.map((code) => ({ vendor: 'intel' as const, code, modelled: true })),
+  ...AMD_CODES.map((code) => ({ vendor: 'amd' as const, code, modelled: true })),
+  ...INTEL_OPAQUE_CODES.map((code) => ({ vendor: 'intel' as const, code, modelled: false })),
+  ...AMD_OPAQUE_CODES.map((code) => ({ vendor: 'amd' as const, code, modelled: false })),
 ];
+
+export const EXIT_KINDS: readonly ExitKind[] = ORDERED.map((e, slot) => ({
+  slot, vendor: e.vendor, code: e.code, modelled: e.modelled,
+  name: e.vendor === 'intel' ? EXIT_REASON_NAMES[e.code] : SVM_EXIT_NAMES[e.code],
+}));
 
 export const EXIT_SLOT_COUNT = EXIT_KINDS.length;
 
