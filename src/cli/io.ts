@@ -23,7 +23,7 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-/** Exit statuses (docs/CLI.md). */
+/** Exit statuses (docs/CLI.md, README). */
 export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
 
 export class UsageError extends Error {}
