@@ -71,7 +71,7 @@ class SeriesTotals {
 
   private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
     for (let b = 0; b < from.buckets; b++) {
-      if (from.ns[b] >= 0 && this.exemplars.offer(b, from.ns[b], from.timeNs[b], from.guest[b])) this.exemplarSeed[b] = seed(b);
+      if (from.ns(b) >= 0 && this.exemplars.offer(b, from.ns(b), from.timeNs(b), from.guest(b))) this.exemplarSeed[b] = seed(b);
     }
   }
 
@@ -419,16 +419,16 @@ export class MetricsHub {
    */
   private exemplarOf(s: VariantSeries, t: SeriesTotals, bucket: number): { exemplar?: NonNullable<Sample['exemplar']> } {
     const ex = t.exemplars;
-    if (ex.ns[bucket] < 0) return {};
-    const labelSet = { seed: String(t.exemplarSeed[bucket]), guest: String(ex.guest[bucket]), sim_time: formatSeconds(ex.timeNs[bucket]) };
-    const id = `${labelSet.seed} ${labelSet.guest} ${ex.timeNs[bucket]} ${ex.ns[bucket]}`;
+    if (ex.ns(bucket) < 0) return {};
+    const labelSet = { seed: String(t.exemplarSeed[bucket]), guest: String(ex.guest(bucket)), sim_time: formatSeconds(ex.timeNs(bucket)) };
+    const id = `${labelSet.seed} ${labelSet.guest} ${ex.timeNs(bucket)} ${ex.ns(bucket)}`;
     const key = `${s.key}\u0000${bucket}`;
     let seen = this.exemplarSeen.get(key);
     if (!seen || seen.id !== id) {
       seen = { id, at: Date.now() / 1000 };
       this.exemplarSeen.set(key, seen);
     }
-    return { exemplar: { labelSet, value: ex.ns[bucket] / 1e9, timestamp: seen.at } };
+    return { exemplar: { labelSet, value: ex.ns(bucket) / 1e9, timestamp: seen.at } };
   }
 
   perVariant(f: (t: SeriesTotals) => number): Sample[] {

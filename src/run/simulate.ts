@@ -299,7 +299,7 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   const m = sim.machine;
   for (let v = 0; v < sim.n; v++) {
     for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
-      acc.exits[s] += m.exitCounts[v * EXIT_SLOT_COUNT + s];
+      acc.exits[s] += m.exitCount(v, s);
     }
     for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
@@ -309,8 +309,7 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
     for (const g of guests) {
       const into = acc.osExits(g.model.os);
       for (let l = 0; l < g.vcpus; l++, v++) {
-        const base = v * EXIT_SLOT_COUNT;
-        for (let s = 0; s < EXIT_SLOT_COUNT; s++) into[s] += m.exitCounts[base + s];
+        for (let s = 0; s < EXIT_SLOT_COUNT; s++) into[s] += m.exitCount(v, s);
       }
     }
   }
@@ -391,8 +390,8 @@ export function runScriptedGuest(variant: ScenarioVariant, guest: ScriptedGuestS
   const scriptedOs = acc.osExits('scripted');
   for (let v = 0; v < machine.n; v++) {
     for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
-      acc.exits[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
-      scriptedOs[s] += machine.exitCounts[v * EXIT_SLOT_COUNT + s];
+      acc.exits[s] += machine.exitCount(v, s);
+      scriptedOs[s] += machine.exitCount(v, s);
     }
     for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
   }

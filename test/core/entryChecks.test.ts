@@ -210,7 +210,7 @@ test('[SDM 26.6.7 "VM Exits Induced by the TPR Threshold"] virtualize APIC acces
   assert.deepEqual(m.entryFailures, []);
   assert.equal(m.stepExitCount, 1, 'exactly one exit, at entry');
   assert.equal(m.stepExits[0], Slot.TPR_BELOW_THRESHOLD);
-  assert.equal(m.exitCounts[Slot.TPR_BELOW_THRESHOLD], 1);
+  assert.equal(m.exitCount(0, Slot.TPR_BELOW_THRESHOLD), 1);
   assert.equal(m.s[F.TPR_THRESHOLD], 5);
   // Re-entering with the same threshold would exit again forever; the policy cannot handle the exit.
   assert.deepEqual(m.violations.map((v) => v.check), ['unhandled_vm_exit']);
@@ -225,7 +225,7 @@ test('[SDM 26.6.7 "VM Exits Induced by the TPR Threshold"; SDM 29.1.2 "TPR Virtu
   const steps = runScript(m, [{ op: 'write_cr8', cpu: 0, value: 4 }]);
   assert.deepEqual(m.entryFailures, []);
   assert.deepEqual(steps[0]!.exits, []);
-  assert.equal(m.exitCounts[Slot.TPR_BELOW_THRESHOLD], 0);
+  assert.equal(m.exitCount(0, Slot.TPR_BELOW_THRESHOLD), 0);
 });
 
 test(`[SDM 26.2.1.1; entry reason ${ExitReason.EntryFailInvalidGuestState} is for guest state, not controls] a control-field failure never reports an exit reason`, () => {

@@ -239,8 +239,8 @@ test('[bhyve vmm.c vcpu_notify_event; SDM 28.2.3 "EPT-Induced VM Exits"] an xAPI
   const m = build({ ...D_V3, vcpus: 2 });
   const steps = runScript(m, [{ op: 'ipi', cpu: 0, to: 1, vector: 0xe1 }]);
   assert.deepEqual(steps[0]!.exits.map((e) => e.reason), [E.EptViolation, E.EptViolation, E.ExternalInterrupt]);
-  assert.equal(m.exitCounts[Slot.EPT_VIOLATION], 2, 'vCPU 0');
-  assert.equal(m.exitCounts[EXIT_SLOT_COUNT + Slot.EXTERNAL_INTERRUPT], 1, 'vCPU 1');
+  assert.equal(m.exitCount(0, Slot.EPT_VIOLATION), 2, 'vCPU 0');
+  assert.equal(m.exitCount(1, Slot.EXTERNAL_INTERRUPT), 1, 'vCPU 1');
   assert.deepEqual(steps[0]!.delivered, [0xe1]);
   assert.deepEqual(m.snapshot(1).isr, [0xe1]);
   assert.deepEqual(m.snapshot(0).isr, []);
@@ -250,7 +250,7 @@ test('[SDM 29.6 "Posted-Interrupt Processing"; KVM x2APIC ICR write] an x2APIC I
   const m = build({ ...S_KVM, vcpus: 2, x2apic: true });
   const steps = runScript(m, [{ op: 'ipi', cpu: 0, to: 1, vector: 0xe1 }]);
   assert.deepEqual(steps[0]!.exits.map((e) => e.reason), [E.MsrWrite]);
-  assert.equal(m.exitCounts[EXIT_SLOT_COUNT + Slot.EXTERNAL_INTERRUPT], 0);
+  assert.equal(m.exitCount(1, Slot.EXTERNAL_INTERRUPT), 0);
   assert.deepEqual(m.snapshot(1).isr, [0xe1]);
   assert.equal(m.s[STRIDE + F.SVI], 0xe1);
   assert.ok((m.s[STRIDE + F.FLAGS] & Flag.STOPPED) === 0);

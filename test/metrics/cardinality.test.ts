@@ -46,6 +46,7 @@ const SCENARIOS = [
   'scenarios/default.yaml',
   'scenarios/library/mixed-fleet-every-cpu.yaml',
   'scenarios/library/amd-avic.yaml',
+  'scenarios/library/imported-sysbench-policies.yaml',
   'scenarios/seed/e5-2667v4-apicv-panic-script.yaml',
   'test/fixtures/metrics/thresholds-mixed.yaml',
 ];

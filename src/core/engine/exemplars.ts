@@ -9,41 +9,55 @@
  * Pure, preallocated typed arrays; `offer` allocates nothing (it runs once per interrupt delivery).
  */
 export class LatencyExemplars {
-  /** Latency ns of each bucket's representative (-1: the bucket has none). */
-  readonly ns: Float64Array;
-  /** Simulated ns at which it was observed (the delivery). */
-  readonly timeNs: Float64Array;
-  /** Global guest index (GuestInstance.index, stable across shards). */
-  readonly guest: Float64Array;
+  /**
+   * Per bucket b, at 3b: latency ns of its representative (-1: none), at 3b+1 the simulated ns at
+   * which it was observed (the delivery), at 3b+2 the global guest index (GuestInstance.index).
+   * One array, not three: every host simulation has one of these.
+   */
+  private readonly data: Float64Array;
 
   constructor(readonly buckets: number) {
-    this.ns = new Float64Array(buckets).fill(-1);
-    this.timeNs = new Float64Array(buckets);
-    this.guest = new Float64Array(buckets);
+    this.data = new Float64Array(3 * buckets);
+    for (let b = 0; b < buckets; b++) this.data[3 * b] = -1;
+  }
+
+  /** Latency ns of bucket b's representative; -1 when the bucket has none. */
+  ns(b: number): number {
+    return this.data[3 * b];
+  }
+
+  timeNs(b: number): number {
+    return this.data[3 * b + 1];
+  }
+
+  guest(b: number): number {
+    return this.data[3 * b + 2];
   }
 
   /** Keep (ns, timeNs, guest) in `bucket` if it beats the current representative; true if it did. */
   offer(bucket: number, ns: number, timeNs: number, guest: number): boolean {
-    const best = this.ns[bucket];
+    const d = this.data;
+    const i = 3 * bucket;
+    const best = d[i];
     if (ns < best) return false;
     if (ns === best) {
-      const t = this.timeNs[bucket];
-      if (timeNs > t || (timeNs === t && guest >= this.guest[bucket])) return false;
+      const t = d[i + 1];
+      if (timeNs > t || (timeNs === t && guest >= d[i + 2])) return false;
     }
-    this.ns[bucket] = ns;
-    this.timeNs[bucket] = timeNs;
-    this.guest[bucket] = guest;
+    d[i] = ns;
+    d[i + 1] = timeNs;
+    d[i + 2] = guest;
     return true;
   }
 
   merge(o: LatencyExemplars): void {
-    for (let b = 0; b < this.buckets; b++) if (o.ns[b] >= 0) this.offer(b, o.ns[b], o.timeNs[b], o.guest[b]);
+    for (let b = 0; b < this.buckets; b++) if (o.ns(b) >= 0) this.offer(b, o.ns(b), o.timeNs(b), o.guest(b));
   }
 
   /** One entry per bucket: null when the bucket has no observation. */
   toJSON(): (ExemplarRecord | null)[] {
     const out: (ExemplarRecord | null)[] = [];
-    for (let b = 0; b < this.buckets; b++) out.push(this.ns[b] >= 0 ? { guest: this.guest[b], simTimeNs: this.timeNs[b], latencyNs: this.ns[b] } : null);
+    for (let b = 0; b < this.buckets; b++) out.push(this.ns(b) >= 0 ? { guest: this.guest(b), simTimeNs: this.timeNs(b), latencyNs: this.ns(b) } : null);
     return out;
   }
 

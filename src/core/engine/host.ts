@@ -1043,10 +1043,7 @@ export class HostSimulation {
     const m = this.machine;
     const first = this.gi32[gi * GI + GI_FIRST_VCPU];
     for (let l = 0; l < this.guests[gi].vcpus; l++) {
-      const base = (first + l) * EXIT_SLOT_COUNT;
-      for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
-        exits[s] += m.exitCounts[base + s];
-      }
+      for (let s = 0; s < EXIT_SLOT_COUNT; s++) exits[s] += m.exitCount(first + l, s);
     }
   }
 

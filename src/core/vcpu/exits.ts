@@ -133,3 +133,16 @@ export const Slot = {
 export function exitKindByName(name: string): ExitKind | undefined {
   return EXIT_KINDS.find((k) => k.name === name);
 }
+
+/** Exit kinds per vendor, in slot order: a vCPU only ever counts its own vendor's exits. */
+export const VENDOR_SLOTS: Readonly<Record<Vendor, readonly number[]>> = {
+  intel: EXIT_KINDS.filter((k) => k.vendor === 'intel').map((k) => k.slot),
+  amd: EXIT_KINDS.filter((k) => k.vendor === 'amd').map((k) => k.slot),
+};
+
+/** Index of a slot among its vendor's slots (per-vCPU counters are stored that densely). */
+export const LOCAL_SLOT: Int8Array = (() => {
+  const a = new Int8Array(EXIT_SLOT_COUNT);
+  for (const v of ['intel', 'amd'] as const) VENDOR_SLOTS[v].forEach((slot, i) => { a[slot] = i; });
+  return a;
+})();

@@ -5,7 +5,7 @@ import { VmInstructionError } from '../vmx/exitReasons.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { ApicOffset, X2apicMsr, x2apicMsrExists, x2apicMsrReadOnly, x2apicMsrToOffset, x2apicMsrWriteOnly } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
-import { EXIT_SLOT_COUNT, Slot } from './exits.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { F, Flag, ISRVEC_STK_SIZE, STRIDE, SvmIntercept } from './layout.js';
 
 /** Explicit VMCS control overrides, applied after the policy (kvm-unit-tests style experiments). */
@@ -159,7 +159,9 @@ const EMPTY_I32 = new Int32Array(0);
 export class Machine {
   readonly n: number;
   readonly s: Int32Array;
+  /** Exits per vCPU and kind of this CPU's vendor: index v * slotStride + LOCAL_SLOT[slot] (use exitCount). */
   readonly exitCounts: Float64Array;
+  readonly slotStride: number;
   readonly counters: Float64Array;
   readonly traits: PolicyTraits;
   readonly profile: CpuProfile;
@@ -225,7 +227,9 @@ export class Machine {
     this.caps = config.profile.vmx;
     this.n = config.vcpus.length;
     this.s = new Int32Array(this.n * STRIDE);
-    this.exitCounts = new Float64Array(this.n * EXIT_SLOT_COUNT);
+    // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
+    this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
+    this.exitCounts = new Float64Array(this.n * this.slotStride);
     this.counters = new Float64Array(this.n * Counter.COUNT);
     this.exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
     this.vcpuHostNs = new Float64Array(this.n);
@@ -329,6 +333,12 @@ export class Machine {
     return this.s[v * STRIDE + F.FLAGS];
   }
 
+  /** Exits of vCPU `v` in exit slot `slot` (0 for the other vendor's kinds). */
+  exitCount(v: number, slot: number): number {
+    if (EXIT_KINDS[slot].vendor !== (this.intel ? 'intel' : 'amd')) return 0;
+    return this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]];
+  }
+
   isStopped(v: number): boolean {
     return (this.s[v * STRIDE + F.FLAGS] & Flag.STOPPED) !== 0;
   }
@@ -401,7 +411,7 @@ export class Machine {
   // ---------------------------------------------------------------- exits
 
   private recordExit(v: number, slot: number, qualification: number): void {
-    this.exitCounts[v * EXIT_SLOT_COUNT + slot]++;
+    this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]]++;
     const cost = this.exitCostNs[slot];
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;
@@ -1208,7 +1218,7 @@ export class Machine {
           for (let e = 0; e < exitCount; e++) {
             const slot = this.stepExits[exitStart + e];
             const cost = this.exitCostNs[slot] * remaining;
-            this.exitCounts[v * EXIT_SLOT_COUNT + slot] += remaining;
+            this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += remaining;
             this.stepHostNs += cost;
             this.vcpuHostNs[v] += cost;
             this.exitHostNs[slot] += cost;
