@@ -78,9 +78,22 @@ export function formatWhatIf(r: WhatIfResult): string {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (x: string[]): string => x.map((c, i) => (i === 0 || i === x.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  // Every reason, per configuration, with the change against the measured host.
+  const reasons = r.rows.map((row) => {
+    const names = [...new Set([...Object.keys(row.exitsPerSecond), ...Object.keys(src.exitsPerSecond)])]
+      .sort((a, b) => (row.exitsPerSecond[b] ?? 0) - (row.exitsPerSecond[a] ?? 0) || (a < b ? -1 : 1));
+    const parts = names.map((n) => {
+      const x = row.exitsPerSecond[n] ?? 0;
+      const was = src.exitsPerSecond[n] ?? 0;
+      const change = row.isSource || x === was ? '' : was === 0 ? ' (new)' : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
+      return `${n} ${fmt(x, x < 10 ? 2 : 0)}${change}`;
+    });
+    return `  ${row.variant}: ${parts.join(', ')}`;
+  });
   return [
     `what-if for workload ${r.profile}: ${r.simSeconds} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
     line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line),
+    '', 'exits per vCPU-second by reason (change against the measured host):', ...reasons,
   ].join('\n');
 }
 
