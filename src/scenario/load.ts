@@ -61,8 +61,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { LineCounter, isMap, parseDocument, visit } from 'yaml';
-import type { Alias, Document, Node as YamlNode } from 'yaml';
+import { isMap } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
@@ -95,7 +95,7 @@ import {
   type ScriptedGuestSpec,
   type ThresholdSpec,
 } from './types.js';
-import { Reader, resolveAliases, type Field, type Fields, type Val } from './yamlNodes.js';
+import { Reader, parseYamlChecked, type Field, type Fields, type Val } from './yamlNodes.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */
@@ -177,17 +177,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   if (bytes > MAX_FILE_BYTES) throw tooLarge(file, bytes);
 
   const sink = new DiagnosticSink(file);
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const p = lc.linePos(e.pos[0]);
-    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]!}`);
-  }
-  sink.throwIfAny();
-  const aliases = resolveAliases(doc, lc, sink);
-  sink.throwIfAny();
-  checkAliasBomb(doc, lc, aliases, sink);
-  sink.throwIfAny();
+  const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
 
   const r = new Reader(sink, lc, aliases);
   const loader = new Loader(r, file, options);
@@ -197,37 +187,6 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
 }
 
-/** Reject alias bombs: yaml's maxAliasCount check during conversion, reported at the first nested alias. */
-function checkAliasBomb(doc: Document, lc: LineCounter, aliases: ReadonlyMap<Alias, YamlNode>, sink: DiagnosticSink): void {
-  if (aliases.size === 0) return;
-  try {
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (e) {
-    if (!(e instanceof ReferenceError)) throw e;
-    let first: Alias | undefined;
-    let nested: Alias | undefined;
-    visit(doc, {
-      Alias(_k, node) {
-        first ??= node;
-        if (nested !== undefined) return;
-        const target = aliases.get(node);
-        let inner = false;
-        if (target !== undefined) {
-          visit(target, {
-            Alias() {
-              inner = true;
-              return visit.BREAK;
-            },
-          });
-        }
-        if (inner) nested = node;
-      },
-    });
-    const at = nested ?? first;
-    const p = lc.linePos(at?.range?.[0] ?? 0);
-    sink.add(p.line, p.col, `too many YAML alias expansions (alias bomb?): ${e.message}`, `at most ${MAX_ALIAS_COUNT} alias expansions`);
-  }
-}
 
 function deepFreeze<T>(value: T, skip: ReadonlySet<unknown> = new Set()): T {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value) || skip.has(value)) return value;

@@ -28,13 +28,12 @@
  *   source: { ... }               # informational: where the numbers came from
  *   fit: { ... }                  # informational: the fit error per reason
  */
-import { LineCounter, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { Vendor } from '../core/cpu/profile.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { DiagnosticSink, ScenarioError } from './errors.js';
-import { Reader, resolveAliases, type Val } from './yamlNodes.js';
+import { Reader, parseYamlChecked, type Val } from './yamlNodes.js';
 import { GUEST_OS_NAMES, type GuestOsName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
@@ -44,6 +43,8 @@ export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAME
 export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
 
 const MAX_PROFILE_BYTES = 256 * 1024;
+/** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
+const MAX_ALIAS_COUNT = 1000;
 /** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
 export const MAX_RATE_PER_SECOND = 1e8;
 const MAX_VCPUS = 64;
@@ -79,14 +80,8 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
     sink.add(1, 1, 'workload profile is too large', `at most ${MAX_PROFILE_BYTES} bytes`);
     sink.throwIfAny();
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const p = lc.linePos(e.pos[0]);
-    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]!}`);
-  }
-  sink.throwIfAny();
-  const r = new Reader(sink, lc, resolveAliases(doc, lc, sink));
+  const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
+  const r = new Reader(sink, lc, aliases);
   const root = r.map({ node: (doc.contents as YamlNode | null) ?? null }, 'the workload profile');
   if (root === undefined) {
     sink.throwIfAny();

@@ -3,8 +3,8 @@
  * DiagnosticSink (at the offending node, or at its key when the value is empty) and returns
  * undefined, so the loader can go on and collect further problems.
  */
-import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
-import type { Alias, Document, LineCounter, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Alias, Document, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
 import { closest, didYouMean, type DiagnosticSink } from './errors.js';
 import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
 
@@ -72,6 +72,57 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
     },
   });
   return out;
+}
+
+/**
+ * Parse YAML text for a loader: syntax errors, unresolved aliases and alias bombs are reported to
+ * `sink` with their positions (and thrown as a ScenarioError by sink.throwIfAny).
+ */
+export function parseYamlChecked(text: string, sink: DiagnosticSink, maxAliasCount: number): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const p = lc.linePos(e.pos[0]);
+    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]!}`);
+  }
+  sink.throwIfAny();
+  const aliases = resolveAliases(doc, lc, sink);
+  sink.throwIfAny();
+  checkAliasBomb(doc, lc, aliases, sink, maxAliasCount);
+  sink.throwIfAny();
+  return { doc, lc, aliases };
+}
+
+/** Reject alias bombs: yaml's maxAliasCount check during conversion, reported at the first nested alias. */
+function checkAliasBomb(doc: Document, lc: LineCounter, aliases: ReadonlyMap<Alias, YamlNode>, sink: DiagnosticSink, maxAliasCount: number): void {
+  if (aliases.size === 0) return;
+  try {
+    doc.toJS({ maxAliasCount: maxAliasCount });
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let first: Alias | undefined;
+    let nested: Alias | undefined;
+    visit(doc, {
+      Alias(_k, node) {
+        first ??= node;
+        if (nested !== undefined) return;
+        const target = aliases.get(node);
+        let inner = false;
+        if (target !== undefined) {
+          visit(target, {
+            Alias() {
+              inner = true;
+              return visit.BREAK;
+            },
+          });
+        }
+        if (inner) nested = node;
+      },
+    });
+    const at = nested ?? first;
+    const p = lc.linePos(at?.range?.[0] ?? 0);
+    sink.add(p.line, p.col, `too many YAML alias expansions (alias bomb?): ${e.message}`, `at most ${maxAliasCount} alias expansions`);
+  }
 }
 
 export class Reader {

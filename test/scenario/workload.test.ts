@@ -59,6 +59,7 @@ describe('workload profile files', () => {
     ['future version', GOOD.replace('workloadProfile: 1', 'workloadProfile: 2'), /^p\.yaml:1:18: error: workloadProfile \(the format version\) out of range \(expected 1/m],
     ['missing name', GOOD.replace('name: web\n', ''), /missing required key "name"/],
     ['YAML syntax', GOOD.replace('vcpus: 2', 'vcpus: [2'), /YAML syntax error/],
+    ['alias bomb', `${GOOD}source:\n  a: &a [1,1,1,1,1,1,1,1,1,1]\n  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n  d: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`, /^p\.yaml:15:10: error: too many YAML alias expansions/m],
   ];
   for (const [what, text, re] of BAD) {
     it(`rejects: ${what}`, () => assert.match(errorsOf(text), re));
