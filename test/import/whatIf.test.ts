@@ -112,6 +112,14 @@ describe('what-if', () => {
     io = capture();
     assert.equal(await main(['import', 'bhyvectl', report, '--cpu', 'i7-6700K', '--duration', '10s'], io), 2);
     assert.match(io.stderr.join(''), /--policy is required for bhyvectl reports/);
+    // Exits only a feature produces: the importer says which one the measured host had.
+    io = capture();
+    const amd = join(REPO_ROOT, 'test', 'fixtures', 'reports', 'perf-amd-constructed.txt');
+    assert.equal(await main(['import', 'perf-kvm-stat', amd, '--cpu', 'epyc-7281', '--duration', '10s', '--sim-seconds', '2', '--json'], io), 0);
+    assert.match(io.stderr.join(''), /the report has AVIC exits, so the measured host used AVIC; epyc-7281 under kvm runs without it \(add --tunable kvm_amd\.avic=1\)/);
+    io = capture();
+    assert.equal(await main(['import', 'perf-kvm-stat', amd, '--cpu', 'epyc-7281', '--tunable', 'kvm_amd.avic=1', '--duration', '10s', '--sim-seconds', '2', '--json'], io), 0);
+    assert.doesNotMatch(io.stderr.join(''), /AVIC exits/);
     io = capture();
     const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-import-'));
     try {

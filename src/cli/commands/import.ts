@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
+import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
 import { EXIT_KINDS } from '../../core/vcpu/exits.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -41,7 +41,8 @@ Options:
   --interrupts-per-second N  device interrupts per vCPU per second, when no exit shows them
                           (with posted interrupts / virtual-interrupt delivery; default 2 x HLT rate)
   --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
-  --sim-seconds S         simulated seconds per fit iteration (default 10)
+  --sim-seconds S         simulated seconds per fit iteration (default: enough for ~2,000 exits,
+                          10 to 120)
   --seed N                seed of the fit simulations (default 1)
   -o, --out FILE          write the profile to FILE instead of stdout
   --json                  print the fit (profile and table) as JSON instead of YAML
@@ -84,6 +85,21 @@ function bhyveReasonName(reason: string, vendor: 'intel' | 'amd'): string | unde
   };
   const name = vendor === 'intel' ? (intel[reason] ?? reason) : amd[reason];
   return name !== undefined && EXIT_KINDS.some((k) => k.vendor === vendor && k.name === name) ? name : undefined;
+}
+
+/**
+ * Exits that only a virtualization feature produces tell what the measured host had; say so when
+ * the chosen configuration lacks it (the fit then cannot reproduce the report).
+ */
+export function featureHints(rates: ReadonlyMap<string, number>, traits: PolicyTraits, cpu: CpuProfile, policy: string): string[] {
+  const out: string[] = [];
+  if ((rates.has('VMEXIT_AVIC_INCOMPLETE_IPI') || rates.has('VMEXIT_AVIC_NOACCEL')) && !traits.avic) {
+    out.push(`the report has AVIC exits, so the measured host used AVIC; ${cpu.id} under ${policy} runs without it (${cpu.svm?.avic === true ? 'add --tunable kvm_amd.avic=1' : 'this CPU profile has no AVIC'})`);
+  }
+  if ((rates.has('VIRTUALIZED_EOI') || rates.has('APIC_WRITE')) && !traits.vid) {
+    out.push(`the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it)`);
+  }
+  return out;
 }
 
 export function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
@@ -151,12 +167,12 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) return `${what}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`;
     return x;
   };
-  const simSeconds = num(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false) ?? 10;
+  const simSecondsFlag = num(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false);
   const seed = num(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
   const irq = num(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8, false);
   const vcpusFlag = num(o.vcpus, '--vcpus', 1, 64, true);
   const maxError = num(o['max-error'], '--max-error', 0, 1e6, false);
-  for (const x of [simSeconds, seed, irq, vcpusFlag, maxError]) if (typeof x === 'string') return bad(x);
+  for (const x of [simSecondsFlag, seed, irq, vcpusFlag, maxError]) if (typeof x === 'string') return bad(x);
 
   let report: ExitReport;
   try {
@@ -172,10 +188,13 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const seconds = d.value / 1e9;
   const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
   if (rates.size === 0) return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`);
+  // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
+  const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
+  const simSeconds = (simSecondsFlag as number | undefined) ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
   const name = o.name ?? (file.split(/[\\/]/).pop() ?? 'imported').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') ?? 'imported';
   const fit = fitWorkload(rates, {
     name: name === '' ? 'imported' : name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
-    simSeconds: simSeconds as number, seed: seed as number, maxIterations: 40,
+    simSeconds, seed: seed as number, maxIterations: 40,
     ...(irq !== undefined ? { interruptsPerSecond: irq as number } : {}),
     data: loadModelData(),
     source: { format, file: file.split(/[\\/]/).pop() ?? file, cpu: cpu.id, policy, ...(Object.keys(tunables).length > 0 ? { tunables } : {}), durationSeconds: seconds, vcpus },
@@ -188,6 +207,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   else io.out(text);
   io.err(table);
   for (const n of report.notes) io.err(`note: ${n}`);
+  for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy)) io.err(`note: ${hint}`);
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
   if (surplus.length > 0) {
