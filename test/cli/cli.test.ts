@@ -5,14 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { capture } from '../support/cli.js';
 
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,14 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { capture } from '../support/cli.js';
 
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
-}
 
 test('docs/CLI.md and --help list the same commands, and each command has a working --help', async () => {
   const io = capture();

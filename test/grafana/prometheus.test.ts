@@ -9,7 +9,6 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -17,6 +16,7 @@ import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { buildDashboards } from '../../src/dashboards/index.js';
 import { systemBinary } from '../metrics/support.js';
 import { interpolate, panelTargets, queryVariables, type DashboardJson } from './support.js';
+import { freePort } from '../support/net.js';
 
 const prometheus = systemBinary('prometheus', 'prometheus');
 const RULES = join(REPO_ROOT, 'grafana', 'provisioning', 'prometheus', 'rules', 'vmexit-lab.rules.yml');
@@ -38,16 +38,6 @@ after(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function json(url: string, init: RequestInit = {}): Promise<any> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });

@@ -10,18 +10,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { perfRowsFromModelTotals, renderPerfKvmStat, parsePerfKvmStat } from '../../src/import/index.js';
+import { capture } from '../support/cli.js';
 
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-roundtrip-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { capture } from '../support/cli.js';
 
 const data = loadModelData();
 const catalog = loadCpuCatalog();
@@ -33,11 +33,6 @@ interruptsPerSecond: 400
 source: { cpu: i7-2620M, policy: bhyve-12.1 }
 `;
 
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
-}
 
 describe('what-if', () => {
   const profile = parseWorkloadProfile(WINDOWS_LIKE, 'win-like.yaml');

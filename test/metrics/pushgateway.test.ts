@@ -3,13 +3,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { REPO_ROOT } from '../../src/model/data.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
+import { capture } from '../support/cli.js';
+import { freePort } from '../support/net.js';
 
 const gateway = systemBinary('prometheus-pushgateway', 'prometheus-pushgateway');
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-push-'));
@@ -19,22 +18,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
-}
 
 const scenarioFile = join(dir, 'push.yaml');
 writeFileSync(scenarioFile, `name: push-demo
