@@ -1125,9 +1125,7 @@ export class Machine {
    * exiting via a full I/O bitmap; SVM IOIO intercept), so it always exits (SDM-26, APM-15).
    */
   ioInstruction(v: number, port: number): void {
-    if (this.isStopped(v)) return;
-    this.exit(v, this.intel ? Slot.IO_INSTRUCTION : Slot.VMEXIT_IOIO, (port & 0xffff) << 16);
-    this.enter(v);
+    this.exitAndReenter(v, this.intel ? Slot.IO_INSTRUCTION : Slot.VMEXIT_IOIO, (port & 0xffff) << 16);
   }
 
   /**
@@ -1135,9 +1133,7 @@ export class Machine {
    * EPT / nested page tables, so an EPT-violation exit (SVM: nested page fault) and emulation.
    */
   mmio(v: number): void {
-    if (this.isStopped(v)) return;
-    this.exit(v, this.intel ? Slot.EPT_VIOLATION : Slot.VMEXIT_NPF, 0);
-    this.enter(v);
+    this.exitAndReenter(v, this.intel ? Slot.EPT_VIOLATION : Slot.VMEXIT_NPF, 0);
   }
 
   /**
@@ -1204,7 +1200,7 @@ export class Machine {
         case RepeatOp.RDMSR: this.rdmsr(v, a); break;
         case RepeatOp.WRMSR: this.wrmsr(v, a, b, 0); break;
         case RepeatOp.APIC_WRITE: this.writeApic(v, a, b); break;
-        case RepeatOp.OPAQUE_EXIT: this.opaqueExit(v, a); break;
+        case RepeatOp.OPAQUE_EXIT: this.exitAndReenter(v, a, 0); break;
       }
       executed++;
       const exitCount = this.stepExitCount - exitStart;
@@ -1275,18 +1271,19 @@ export class Machine {
     return same;
   }
 
-  /** An exit whose cause lies outside the model (RepeatOp.OPAQUE_EXIT): common exit path, then re-entry. */
-  private opaqueExit(v: number, slot: number): void {
+  /**
+   * An exit that needs no emulation beyond the hypervisor's common path (unconditional and
+   * intercepted instructions, RepeatOp.OPAQUE_EXIT), then the entry path. Nothing on a stopped vCPU.
+   */
+  private exitAndReenter(v: number, slot: number, qualification: number): void {
     if (this.isStopped(v)) return;
-    this.exit(v, slot, 0);
+    this.exit(v, slot, qualification);
     this.enter(v);
   }
 
   /** CPUID exits unconditionally in VMX non-root operation (SDM-26 "Instructions That Cause VM Exits Unconditionally"); SVM: CPUID intercept. */
   cpuid(v: number): void {
-    if (this.isStopped(v)) return;
-    this.exit(v, this.intel ? Slot.CPUID : Slot.VMEXIT_CPUID, 0);
-    this.enter(v);
+    this.exitAndReenter(v, this.intel ? Slot.CPUID : Slot.VMEXIT_CPUID, 0);
   }
 
   /** End of interrupt, the way the guest's LAPIC mode does it (MMIO 0xB0 or WRMSR 0x80B). */
