@@ -8,6 +8,7 @@
  * vmexit_lab_guest_simulated_seconds_total instead (the sum of every guest's simulated seconds).
  */
 import {
+  DashboardBuilder,
   DashboardLinkBuilder,
   DashboardLinkType,
   DatasourceVariableBuilder,
@@ -15,7 +16,8 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import { LegendDisplayMode, LegendPlacement, VizLegendOptionsBuilder, type DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 
 export const DS_VAR = 'DS_PROMETHEUS';
@@ -77,4 +79,25 @@ export function labelVariable(name: string, label: string, metric: string, filte
 export function dashboardLinks(): DashboardLinkBuilder {
   return new DashboardLinkBuilder('vmexit-lab').type(DashboardLinkType.Dashboards).tags(['vmexit-lab'])
     .asDropdown(true).includeVars(true).keepTime(true).targetBlank(false).icon('external link').tooltip('');
+}
+
+/** A time-series panel as both dashboards draw them: half width, from 0, legend table with mean and last. */
+export function timeseries(title: string, description: string, unit: string): TimeseriesPanel {
+  return new TimeseriesPanel().title(title).description(description).datasource(DATASOURCE).unit(unit).min(0).height(9).span(12)
+    .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Right).calcs(['mean', 'lastNotNull']));
+}
+
+/** A vmexit-lab dashboard with the common settings and the datasource, job and scenario variables. */
+export function vmexitLabDashboard(title: string, uid: string, description: string): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(['vmexit-lab'])
+    .editable()
+    .refresh('10s')
+    .time({ from: 'now-15m', to: 'now' })
+    .timezone('browser')
+    .withVariable(datasourceVariable())
+    .withVariable(labelVariable('job', 'job', 'vmexit_lab_build_info', '', { multi: false }))
+    .withVariable(labelVariable('scenario', 'scenario', INFO, sel({ job: '$job' }), { multi: false }));
 }

@@ -1,33 +1,17 @@
 /** The drill-down dashboard: one scenario narrowed to guest OS, CPU profile and policy. */
-import { DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { StackingConfigBuilder, StackingMode, VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement } from '@grafana/grafana-foundation-sdk/common';
+import { StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
 import { YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
-import { CR8_REASONS, DATASOURCE, INFO, RATE, TPR_BELOW_REASONS, dashboardLinks, datasourceVariable, labelVariable, perSimSecond, sel, target } from './common.js';
+import { CR8_REASONS, DATASOURCE, INFO, RATE, TPR_BELOW_REASONS, dashboardLinks, labelVariable, perSimSecond, sel, target, timeseries as ts, vmexitLabDashboard } from './common.js';
 import { DRILLDOWN_UID, latencyQuantiles } from './overview.js';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant', cpu: '$cpu', policy: '$policy' });
 const OS = 'os=~"$os"';
 
-function ts(title: string, description: string, unit: string): TimeseriesPanel {
-  return new TimeseriesPanel().title(title).description(description).datasource(DATASOURCE).unit(unit).min(0).height(9).span(12)
-    .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Right).calcs(['mean', 'lastNotNull']));
-}
-
 export function drilldownDashboard(): Dashboard {
-  const d = new DashboardBuilder('vmexit-lab: drill-down by OS / CPU / policy')
-    .uid(DRILLDOWN_UID)
-    .description('One scenario narrowed to guest OSes, CPU profiles and hypervisor policies, per simulated second.')
-    .tags(['vmexit-lab'])
-    .editable()
-    .refresh('10s')
-    .time({ from: 'now-15m', to: 'now' })
-    .timezone('browser')
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable('job', 'job', 'vmexit_lab_build_info', '', { multi: false }))
-    .withVariable(labelVariable('scenario', 'scenario', INFO, sel({ job: '$job' }), { multi: false }))
+  const d = vmexitLabDashboard('vmexit-lab: drill-down by OS / CPU / policy', DRILLDOWN_UID, 'One scenario narrowed to guest OSes, CPU profiles and hypervisor policies, per simulated second.')
     .withVariable(labelVariable('cpu', 'cpu', INFO, sel({ job: '$job', scenario: '$scenario' }), { title: 'CPU' }))
     .withVariable(labelVariable('policy', 'policy', INFO, sel({ job: '$job', scenario: '$scenario', cpu: '$cpu' })))
     .withVariable(labelVariable('variant', 'variant', INFO, sel({ job: '$job', scenario: '$scenario', cpu: '$cpu', policy: '$policy' })))

@@ -5,23 +5,15 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { StackingConfigBuilder, StackingMode, VizLegendOptionsBuilder, LegendDisplayMode, LegendPlacement, ReduceDataOptionsBuilder, BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
+import { StackingConfigBuilder, StackingMode, ReduceDataOptionsBuilder, BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
 import { HeatmapColorOptionsBuilder, HeatmapColorMode, HeatmapColorScale, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
-import { CR8_REASONS, DATASOURCE, INFO, RATE, TPR_BELOW_REASONS, dashboardLinks, datasourceVariable, labelVariable, perSimSecond, sel, target } from './common.js';
+import { CR8_REASONS, DATASOURCE, INFO, RATE, TPR_BELOW_REASONS, dashboardLinks, labelVariable, perSimSecond, sel, target, timeseries as ts, vmexitLabDashboard } from './common.js';
 
 export const OVERVIEW_UID = 'vmexit-lab-overview';
 export const DRILLDOWN_UID = 'vmexit-lab-drilldown';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant' });
 const SSEL = sel({ job: '$job', scenario: '$scenario' });
-
-function legendTable(): VizLegendOptionsBuilder {
-  return new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Right).calcs(['mean', 'lastNotNull']);
-}
-
-function ts(title: string, description: string, unit: string): TimeseriesPanel {
-  return new TimeseriesPanel().title(title).description(description).datasource(DATASOURCE).unit(unit).min(0).legend(legendTable()).height(9).span(12);
-}
 
 export function latencyQuantiles(vsel: string, legendPrefix: string): ReturnType<typeof target>[] {
   return [0.5, 0.9, 0.99].map((q, i) => target(
@@ -35,17 +27,7 @@ function abPair(row: DashboardBuilder, make: (vsel: string, side: string) => Tim
 }
 
 export function overviewDashboard(): Dashboard {
-  const d = new DashboardBuilder('vmexit-lab: overview')
-    .uid(OVERVIEW_UID)
-    .description('VM exits, interrupts and time of the emulated guests of one scenario, per simulated second; A/B comparison of two variants.')
-    .tags(['vmexit-lab'])
-    .editable()
-    .refresh('10s')
-    .time({ from: 'now-15m', to: 'now' })
-    .timezone('browser')
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable('job', 'job', 'vmexit_lab_build_info', '', { multi: false }))
-    .withVariable(labelVariable('scenario', 'scenario', INFO, sel({ job: '$job' }), { multi: false }))
+  const d = vmexitLabDashboard('vmexit-lab: overview', OVERVIEW_UID, 'VM exits, interrupts and time of the emulated guests of one scenario, per simulated second; A/B comparison of two variants.')
     .withVariable(labelVariable('variant', 'variant', INFO, SSEL))
     .withVariable(labelVariable('a', 'variant', INFO, SSEL, { multi: false, title: 'A (baseline)' }))
     .withVariable(labelVariable('b', 'variant', INFO, SSEL, { multi: false, title: 'B (candidate)' }))
