@@ -35,6 +35,9 @@ export interface Sample {
 /** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
 export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as const;
 
+/** The counts a TotalsAccumulator and a SeriesTotals both carry, added the same way. */
+type CountSums = Pick<SeriesTotals, 'exits' | 'exitHostNs' | 'exitsByOs' | 'phaseSumNs' | 'phaseCount' | 'machineCounters' | 'guestCounters' | 'latency' | 'latencySumNs' | 'latencyCount' | 'guestNs' | 'events'>;
+
 /** Exact sums of one variant series (all integers in ns / counts, as in TotalsAccumulator). */
 class SeriesTotals {
   readonly exits = new Float64Array(EXIT_SLOT_COUNT);
@@ -44,8 +47,8 @@ class SeriesTotals {
   /** Per phase (PHASE_ORDER): completion ns summed over guests, and guests that completed it. */
   readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
   readonly phaseCount = new Float64Array(PHASE_ORDER.length);
-  readonly machine = new Float64Array(Counter.COUNT);
-  readonly guest = new Float64Array(GuestCounter.COUNT);
+  readonly machineCounters = new Float64Array(Counter.COUNT);
+  readonly guestCounters = new Float64Array(GuestCounter.COUNT);
   readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
   latencySumNs = 0;
   latencyCount = 0;
@@ -58,8 +61,12 @@ class SeriesTotals {
   entryFailures = 0;
   readonly violations = new Map<string, number>();
 
-  private addOs(from: ReadonlyMap<string, Float64Array>): void {
-    for (const [os, e] of from) {
+  private addCounts(o: CountSums): void {
+    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
+      this.exits[i] += o.exits[i];
+      this.exitHostNs[i] += o.exitHostNs[i];
+    }
+    for (const [os, e] of o.exitsByOs) {
       let into = this.exitsByOs.get(os);
       if (!into) {
         into = new Float64Array(EXIT_SLOT_COUNT);
@@ -67,6 +74,17 @@ class SeriesTotals {
       }
       for (let i = 0; i < EXIT_SLOT_COUNT; i++) into[i] += e[i];
     }
+    for (let i = 0; i < PHASE_ORDER.length; i++) {
+      this.phaseSumNs[i] += o.phaseSumNs[i];
+      this.phaseCount[i] += o.phaseCount[i];
+    }
+    for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
+    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
+    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
+    this.latencySumNs += o.latencySumNs;
+    this.latencyCount += o.latencyCount;
+    this.guestNs += o.guestNs;
+    this.events += o.events;
   }
 
   private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
@@ -75,47 +93,18 @@ class SeriesTotals {
     }
   }
 
+  /** A task's or run's totals (of one seed). */
   add(a: TotalsAccumulator, seed: number): void {
     this.takeExemplars(a.latencyExemplars, () => seed);
-    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
-      this.exits[i] += a.exits[i];
-      this.exitHostNs[i] += a.exitHostNs[i];
-    }
-    this.addOs(a.exitsByOs);
-    for (let i = 0; i < PHASE_ORDER.length; i++) {
-      this.phaseSumNs[i] += a.phaseSumNs[i];
-      this.phaseCount[i] += a.phaseCount[i];
-    }
-    for (let i = 0; i < this.machine.length; i++) this.machine[i] += a.machineCounters[i];
-    for (let i = 0; i < this.guest.length; i++) this.guest[i] += a.guestCounters[i];
-    for (let i = 0; i < this.latency.length; i++) this.latency[i] += a.latency[i];
-    this.latencySumNs += a.latencySumNs;
-    this.latencyCount += a.latencyCount;
-    this.guestNs += a.guestNs;
-    this.events += a.events;
+    this.addCounts(a);
     this.entryFailures += a.entryFailures.length;
     for (const v of a.violations) this.violations.set(v.check, (this.violations.get(v.check) ?? 0) + 1);
   }
 
   addSeries(o: SeriesTotals): void {
     this.takeExemplars(o.exemplars, (b) => o.exemplarSeed[b]);
-    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
-      this.exits[i] += o.exits[i];
-      this.exitHostNs[i] += o.exitHostNs[i];
-    }
-    this.addOs(o.exitsByOs);
-    for (let i = 0; i < PHASE_ORDER.length; i++) {
-      this.phaseSumNs[i] += o.phaseSumNs[i];
-      this.phaseCount[i] += o.phaseCount[i];
-    }
-    for (let i = 0; i < this.machine.length; i++) this.machine[i] += o.machine[i];
-    for (let i = 0; i < this.guest.length; i++) this.guest[i] += o.guest[i];
-    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
-    this.latencySumNs += o.latencySumNs;
-    this.latencyCount += o.latencyCount;
-    this.guestNs += o.guestNs;
+    this.addCounts(o);
     this.simNs += o.simNs;
-    this.events += o.events;
     this.entryFailures += o.entryFailures;
     for (const [k, n] of o.violations) this.violations.set(k, (this.violations.get(k) ?? 0) + n);
   }
@@ -377,7 +366,7 @@ export class MetricsHub {
       ['ipi', 'raised', GuestCounter.RAISED_IPI], ['ipi', 'delivered', GuestCounter.DELIVERED_IPI],
     ];
     for (const { s, t } of this.current().variants) {
-      for (const [source, outcome, c] of cols) out.push({ labels: { ...s.labels, source, outcome }, value: t.guest[c] });
+      for (const [source, outcome, c] of cols) out.push({ labels: { ...s.labels, source, outcome }, value: t.guestCounters[c] });
     }
     return out;
   }
@@ -385,14 +374,14 @@ export class MetricsHub {
   deliveryPaths(): Sample[] {
     const out: Sample[] = [];
     const cols: [string, number][] = [['injected', Counter.INJECTED], ['virtual', Counter.VIRTUAL_DELIVERED], ['posted', Counter.POSTED]];
-    for (const { s, t } of this.current().variants) for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machine[c] });
+    for (const { s, t } of this.current().variants) for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machineCounters[c] });
     return out;
   }
 
   tprAccesses(): Sample[] {
     const out: Sample[] = [];
     const cols: [string, number][] = [['cr8_read', Counter.CR8_READS], ['cr8_write', Counter.CR8_WRITES], ['mmio_write', Counter.TPR_MMIO_WRITES], ['msr_write', Counter.TPR_MSR_WRITES]];
-    for (const { s, t } of this.current().variants) for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machine[c] });
+    for (const { s, t } of this.current().variants) for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machineCounters[c] });
     return out;
   }
 
@@ -447,7 +436,7 @@ export class MetricsHub {
   }
 
   guestCpuSeconds(): Sample[] {
-    return this.perVariant((t) => t.guest[GuestCounter.GUEST_CPU_NS] / 1e9);
+    return this.perVariant((t) => t.guestCounters[GuestCounter.GUEST_CPU_NS] / 1e9);
   }
 
   guestSimulatedSeconds(): Sample[] {
