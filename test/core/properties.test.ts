@@ -7,15 +7,16 @@
  *  2. after each op, class(PPR) >= class(TPR) (SDM 10.8.3.1);
  *  3. checkAllInvariants() finds nothing (bhyve vlapic.c ISR vs isrvec_stk on the software path; SDM
  *     29.2 SVI = highest VISR, RVI >= highest VIRR with VID);
- *  4. cr8Pairs() (the exact fast-forward) equals executing the pairs one by one;
+ *  4. cr8Pairs(), hostInterrupts() and repeat() (the exact fast-forwards) equal executing the
+ *     operations one by one;
  *  5. determinism: the same ops on two fresh machines give identical traces.
  * Plus detLog vs Math.log and RandomStreams reproducibility (src/core/engine/prng.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Machine } from '../../src/core/vcpu/machine.js';
-import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
+import { Machine, RepeatOp } from '../../src/core/vcpu/machine.js';
+import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from '../../src/core/vcpu/exits.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
@@ -161,6 +162,38 @@ test('[SDM 10.8.3.1; SDM 29.1.2 "TPR Virtualization"] bhyve review v2 is the one
   assert.ok(out.failed, 'a counterexample exists');
 });
 
+/** Two machines of the same case that ran the same (realistic) ops, ready for the step under test. */
+function twinMachines(c: Case, costs: Float64Array): [Machine, Machine] {
+  const a = build(c.config, c.vcpus, c.x2apic);
+  const b = build(c.config, c.vcpus, c.x2apic);
+  for (const m of [a, b]) {
+    m.exitCostNs.set(costs);
+    m.beginStep(0);
+    m.launch();
+  }
+  for (let i = 0; i < c.ops.length; i++) {
+    a.beginStep(i + 1);
+    b.beginStep(i + 1);
+    const op = realistic(a, c.ops[i]!);
+    apply(a, op);
+    apply(b, op);
+  }
+  a.beginStep(1000);
+  b.beginStep(1000);
+  return [a, b];
+}
+
+/** Everything a fast-forward must reproduce: exit counts, counters, host time, state, violations, deliveries. */
+function assertSameMachines(a: Machine, b: Machine, what: string): void {
+  assert.deepEqual(Array.from(a.exitCounts), Array.from(b.exitCounts), `${what}: exit counts`);
+  assert.deepEqual(Array.from(a.counters), Array.from(b.counters), `${what}: counters`);
+  assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
+  assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
+  assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
+  assert.deepEqual(a.violations.map((x) => x.check), b.violations.map((x) => x.check), `${what}: violations`);
+  assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: deliveries`);
+}
+
 test('[Machine.cr8Pairs exact fast-forward] n x (read CR8, write raised, write base) fast-forwarded equals executing them one by one: exit counts, counters, host time, state', () => {
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 100 + 37 * i);
   fc.assert(
@@ -171,23 +204,8 @@ test('[Machine.cr8Pairs exact fast-forward] n x (read CR8, write raised, write b
       fc.integer({ min: 0, max: 15 }),
       fc.nat(),
       (c, pairs, raised, base, pick) => {
-        const a = build(c.config, c.vcpus, c.x2apic);
-        const b = build(c.config, c.vcpus, c.x2apic);
-        for (const m of [a, b]) {
-          m.exitCostNs.set(costs);
-          m.beginStep(0);
-          m.launch();
-        }
-        for (let i = 0; i < c.ops.length; i++) {
-          a.beginStep(i + 1);
-          b.beginStep(i + 1);
-          const op = realistic(a, c.ops[i]!);
-          apply(a, op);
-          apply(b, op);
-        }
+        const [a, b] = twinMachines(c, costs);
         const v = pick % c.vcpus;
-        a.beginStep(1000);
-        b.beginStep(1000);
         const executed = a.cr8Pairs(v, pairs, raised, base);
         assert.ok(executed >= 1 && executed <= pairs);
         for (let p = 0; p < pairs; p++) {
@@ -195,14 +213,7 @@ test('[Machine.cr8Pairs exact fast-forward] n x (read CR8, write raised, write b
           b.writeCr8(v, raised);
           b.writeCr8(v, base);
         }
-        const what = `${describeCase(c)} v=${v} pairs=${pairs} raised=${raised} base=${base} executed=${executed}`;
-        assert.deepEqual(Array.from(a.exitCounts), Array.from(b.exitCounts), `${what}: exit counts`);
-        assert.deepEqual(Array.from(a.counters), Array.from(b.counters), `${what}: counters`);
-        assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
-        assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
-        assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
-        assert.deepEqual(a.violations.map((x) => x.check), b.violations.map((x) => x.check), `${what}: violations`);
-        assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: deliveries`);
+        assertSameMachines(a, b, `${describeCase(c)} v=${v} pairs=${pairs} raised=${raised} base=${base} executed=${executed}`);
       },
     ),
     { seed: SEED, numRuns: 1000 },
@@ -213,34 +224,38 @@ test('[Machine.hostInterrupts exact fast-forward] n host timer ticks fast-forwar
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 50 + 13 * i);
   fc.assert(
     fc.property(caseArb(30), fc.integer({ min: 1, max: 500 }), fc.nat(), (c, ticks, pick) => {
-      const a = build(c.config, c.vcpus, c.x2apic);
-      const b = build(c.config, c.vcpus, c.x2apic);
-      for (const m of [a, b]) {
-        m.exitCostNs.set(costs);
-        m.beginStep(0);
-        m.launch();
-      }
-      for (let i = 0; i < c.ops.length; i++) {
-        a.beginStep(i + 1);
-        b.beginStep(i + 1);
-        const op = realistic(a, c.ops[i]!);
-        apply(a, op);
-        apply(b, op);
-      }
+      const [a, b] = twinMachines(c, costs);
       const v = pick % c.vcpus;
-      a.beginStep(1000);
-      b.beginStep(1000);
       a.hostInterrupts(v, ticks);
       for (let t = 0; t < ticks; t++) b.hostInterrupt(v);
-      const what = `${describeCase(c)} v=${v} ticks=${ticks}`;
-      assert.deepEqual(Array.from(a.exitCounts), Array.from(b.exitCounts), `${what}: exit counts`);
-      assert.deepEqual(Array.from(a.counters), Array.from(b.counters), `${what}: counters`);
-      assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
-      assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
-      assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
-      assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: deliveries`);
+      assertSameMachines(a, b, `${describeCase(c)} v=${v} ticks=${ticks}`);
     }),
     { seed: SEED, numRuns: 500 },
+  );
+});
+
+test('[Machine.repeat exact fast-forward] n repetitions of each RepeatOp (workload-profile instructions) equal n single repetitions', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 70 + 11 * i);
+  // [op, a, b] as the workload engine issues them (src/core/engine/host.ts WL_REPEAT), plus an x2APIC-range MSR.
+  const ops: readonly (readonly [number, number, number])[] = [
+    [RepeatOp.CR8_WRITE_PAIR, 2, 0], [RepeatOp.CR8_READ, 0, 0], [RepeatOp.CPUID, 0, 0], [RepeatOp.IO, 0xcf8, 0],
+    [RepeatOp.MMIO, 0, 0], [RepeatOp.RDMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x838, 100000],
+    [RepeatOp.APIC_WRITE, ApicOffset.TimerInitialCount, 100000],
+  ];
+  fc.assert(
+    fc.property(caseArb(30), fc.integer({ min: 1, max: 300 }), fc.nat(), fc.nat(), (c, n, pick, which) => {
+      const [a, b] = twinMachines(c, costs);
+      const v = pick % c.vcpus;
+      const vendorSlots = VENDOR_SLOTS[c.config.profile.vendor];
+      // One of the listed ops, or an opaque exit in one of this vendor's slots.
+      const k = which % (ops.length + 1);
+      const [op, x, y] = k < ops.length ? ops[k]! : [RepeatOp.OPAQUE_EXIT, vendorSlots[which % vendorSlots.length]!, 0];
+      const executed = a.repeat(v, n, op, x, y);
+      assert.ok(executed >= 1 && executed <= n);
+      for (let i = 0; i < n; i++) b.repeat(v, 1, op, x, y);
+      assertSameMachines(a, b, `${describeCase(c)} v=${v} op=${op} a=${x} b=${y} n=${n} executed=${executed}`);
+    }),
+    { seed: SEED, numRuns: 800 },
   );
 });
 
