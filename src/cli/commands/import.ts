@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
-import { EXIT_KINDS } from '../../core/vcpu/exits.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { parseDurationNs } from '../../scenario/units.js';
 import { fitWorkload, type FitResult } from '../../import/fit.js';
-import { modelExitName, readReport, REPORT_FORMATS, ReportFormatError, type ExitReport, type ReportFormat } from '../../import/index.js';
+import { BHYVE_EXIT_STATS, modelExitName, readReport, REPORT_FORMATS, ReportFormatError, type ExitReport, type ReportFormat } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
@@ -62,11 +61,10 @@ export function measuredRates(report: ExitReport, cpu: CpuProfile, vcpus: number
   const rates = new Map<string, number>();
   const unknown: { name: string; samples: number }[] = [];
   for (const row of report.rows) {
-    let name = modelExitName(row.vendor === 'unknown' ? { vendor: cpu.vendor, code: undefined } : row);
-    // bhyvectl counts many reasons for both vendors; take the code of the measured CPU's vendor.
-    if (name === undefined && report.format === 'bhyvectl' && row.reason !== undefined) {
-      name = bhyveReasonName(row.reason, cpu.vendor);
-    }
+    // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
+    // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
+    const stat = report.format === 'bhyvectl' ? BHYVE_EXIT_STATS[row.name] : undefined;
+    const name = stat === undefined ? modelExitName(row) : modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] });
     if (name === undefined) {
       unknown.push({ name: row.name, samples: row.samples });
       continue;
@@ -74,17 +72,6 @@ export function measuredRates(report: ExitReport, cpu: CpuProfile, vcpus: number
     rates.set(name, (rates.get(name) ?? 0) + row.samples / (vcpus * seconds));
   }
   return { rates, unknown };
-}
-
-/** bhyve's vendor-neutral counters as the model's exit names for a vendor (src/import/bhyvectl.ts). */
-function bhyveReasonName(reason: string, vendor: 'intel' | 'amd'): string | undefined {
-  const intel: Record<string, string> = { NESTED_PAGE_FAULT: 'EPT_VIOLATION', MMIO_EMULATION: 'EPT_VIOLATION', EXCEPTION: 'EXCEPTION_NMI' };
-  const amd: Record<string, string> = {
-    EXTERNAL_INTERRUPT: 'VMEXIT_INTR', HLT: 'VMEXIT_HLT', MSR_READ: 'VMEXIT_MSR', MSR_WRITE: 'VMEXIT_MSR', PAUSE: 'VMEXIT_PAUSE',
-    INTERRUPT_WINDOW: 'VMEXIT_VINTR', IO_INSTRUCTION: 'VMEXIT_IOIO', CPUID: 'VMEXIT_CPUID', NESTED_PAGE_FAULT: 'VMEXIT_NPF', MMIO_EMULATION: 'VMEXIT_NPF',
-  };
-  const name = vendor === 'intel' ? (intel[reason] ?? reason) : amd[reason];
-  return name !== undefined && EXIT_KINDS.some((k) => k.vendor === vendor && k.name === name) ? name : undefined;
 }
 
 /**
@@ -191,9 +178,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
   const simSeconds = (simSecondsFlag as number | undefined) ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
-  const name = o.name ?? (file.split(/[\\/]/).pop() ?? 'imported').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') ?? 'imported';
+  const name = o.name ?? ((file.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'imported');
   const fit = fitWorkload(rates, {
-    name: name === '' ? 'imported' : name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
+    name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
     simSeconds, seed: seed as number, maxIterations: 40,
     ...(irq !== undefined ? { interruptsPerSecond: irq as number } : {}),
     data: loadModelData(),
