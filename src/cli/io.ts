@@ -1,3 +1,5 @@
+import { parseDurationNs } from '../scenario/units.js';
+
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
 export interface CliIo {
   readonly out: (s: string) => void;
@@ -27,3 +29,21 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
 export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
 
 export class UsageError extends Error {}
+
+/** A numeric option: undefined when absent; a UsageError naming the option and its range when bad. */
+export function numberOption(text: string | undefined, name: string, min: number, max: number, integer = false): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+    throw new UsageError(`${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`);
+  }
+  return x;
+}
+
+/** A positive duration option (30s, 2m, 1500ms ...) in seconds: undefined when absent, UsageError when bad. */
+export function durationOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const d = parseDurationNs(text);
+  if (!d.ok || d.value <= 0) throw new UsageError(`${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`);
+  return d.value / 1e9;
+}

@@ -70,7 +70,7 @@ export interface FitConfig {
   readonly simSeconds: number;
   readonly seed: number;
   readonly maxIterations: number;
-  /** Device interrupts per vCPU per second when no exit shows them (VID / posted interrupts): default 2 x HLT rate. */
+  /** Device interrupts per vCPU per second, pinned; default: fitted, starting at 2 x the HLT rate (see fitWorkload). */
   readonly interruptsPerSecond?: number;
   readonly data: ModelData;
   readonly source?: Readonly<Record<string, unknown>>;

@@ -5,11 +5,10 @@ import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
-import { parseDurationNs } from '../../scenario/units.js';
 import { fitWorkload, type FitResult } from '../../import/fit.js';
 import { BHYVE_EXIT_STATS, modelExitName, readReport, REPORT_FORMATS, ReportFormatError, type ExitReport, type ReportFormat } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 
 export const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
@@ -37,8 +36,8 @@ Options:
                           ${GUEST_OS_NAMES.join(', ')}
   --x2apic                the guest used x2APIC mode
   --name NAME             profile name (default: the file name)
-  --interrupts-per-second N  device interrupts per vCPU per second, when no exit shows them
-                          (with posted interrupts / virtual-interrupt delivery; default 2 x HLT rate)
+  --interrupts-per-second N  device interrupts per vCPU per second, if you know it (exit counts
+                          do not show it; default: fitted, starting at two per HLT)
   --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
   --sim-seconds S         simulated seconds per fit iteration (default: enough for ~2,000 exits,
                           10 to 120)
@@ -144,22 +143,20 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const tunables = parseTunableFlags(o.tunable ?? [], policy);
   if (typeof tunables === 'string') return bad(tunables);
   if (o.duration === undefined) return bad('--duration is required: how long the recording lasted (e.g. 30s); neither report format records it');
-  const d = parseDurationNs(o.duration);
-  if (!d.ok || d.value <= 0) return bad(`--duration: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(o.duration)}`);
   const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
   if (!(GUEST_OS_NAMES as readonly string[]).includes(os)) return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
-  const num = (text: string | undefined, what: string, min: number, max: number, integer: boolean): number | undefined | string => {
-    if (text === undefined) return undefined;
-    const x = Number(text);
-    if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) return `${what}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`;
-    return x;
-  };
-  const simSecondsFlag = num(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false);
-  const seed = num(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
-  const irq = num(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8, false);
-  const vcpusFlag = num(o.vcpus, '--vcpus', 1, 64, true);
-  const maxError = num(o['max-error'], '--max-error', 0, 1e6, false);
-  for (const x of [simSecondsFlag, seed, irq, vcpusFlag, maxError]) if (typeof x === 'string') return bad(x);
+  let seconds: number, simSecondsFlag: number | undefined, seed: number, irq: number | undefined, vcpusFlag: number | undefined, maxError: number | undefined;
+  try {
+    seconds = durationOption(o.duration, '--duration')!;
+    simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
+    seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
+    irq = numberOption(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8);
+    vcpusFlag = numberOption(o.vcpus, '--vcpus', 1, 64, true);
+    maxError = numberOption(o['max-error'], '--max-error', 0, 1e6);
+  } catch (e) {
+    if (e instanceof UsageError) return bad(e.message);
+    throw e;
+  }
 
   let report: ExitReport;
   try {
@@ -171,18 +168,17 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   if (report.vendor !== 'unknown' && report.vendor !== cpu.vendor) {
     return bad(`${file} is a report of an ${report.vendor === 'intel' ? 'Intel VT-x' : 'AMD SVM'} host, but --cpu ${cpu.id} is ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'}`);
   }
-  const vcpus = (vcpusFlag as number | undefined) ?? report.vcpus ?? 1;
-  const seconds = d.value / 1e9;
+  const vcpus = vcpusFlag ?? report.vcpus ?? 1;
   const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
   if (rates.size === 0) return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`);
   // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
-  const simSeconds = (simSecondsFlag as number | undefined) ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
+  const simSeconds = simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
   const name = o.name ?? ((file.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'imported');
   const fit = fitWorkload(rates, {
     name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
-    simSeconds, seed: seed as number, maxIterations: 40,
-    ...(irq !== undefined ? { interruptsPerSecond: irq as number } : {}),
+    simSeconds, seed, maxIterations: 40,
+    ...(irq !== undefined ? { interruptsPerSecond: irq } : {}),
     data: loadModelData(),
     source: { format, file: file.split(/[\\/]/).pop() ?? file, cpu: cpu.id, policy, ...(Object.keys(tunables).length > 0 ? { tunables } : {}), durationSeconds: seconds, vcpus },
   });
@@ -204,7 +200,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   if (missed.length > 0) io.err(`warning: ${missed.length} reason(s) of the report are missed by more than 5 % or not modelled (see the table)`);
   if (maxError !== undefined) {
     const worst = Math.max(0, ...fit.rows.map((r) => (r.errorPercent === null ? 0 : Math.abs(r.errorPercent))), ...(fit.unmodelled.length + unknown.length > 0 ? [100] : []));
-    if (worst > (maxError as number)) {
+    if (worst > maxError) {
       io.err(`vmexit-lab import: the fit misses a reason by ${worst.toFixed(2)} % (more than --max-error ${String(maxError)} %)`);
       return ExitStatus.THRESHOLD_FAILED;
     }

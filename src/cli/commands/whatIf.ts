@@ -5,10 +5,9 @@ import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError } from '../../scenario/errors.js';
-import { parseDurationNs } from '../../scenario/units.js';
 import { parseWorkloadProfile, type WorkloadProfile } from '../../scenario/workload.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
 
 export const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
@@ -187,16 +186,15 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     }
   }
   if (targets.length === 0) return bad('no target configuration accepts the given tunables');
-  let phaseSeconds: number | undefined;
-  if (o.phase !== undefined) {
-    const d = parseDurationNs(o.phase);
-    if (!d.ok || d.value <= 0) return bad(`--phase: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(o.phase)}`);
-    phaseSeconds = d.value / 1e9;
+  let phaseSeconds: number | undefined, simSeconds: number, seed: number;
+  try {
+    phaseSeconds = durationOption(o.phase, '--phase');
+    simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600) ?? 10;
+    seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
+  } catch (e) {
+    if (e instanceof UsageError) return bad(e.message);
+    throw e;
   }
-  const simSeconds = o['sim-seconds'] === undefined ? 10 : Number(o['sim-seconds']);
-  if (!Number.isFinite(simSeconds) || simSeconds < 0.1 || simSeconds > 3600) return bad(`--sim-seconds: expected a number 0.1..3600, found ${JSON.stringify(o['sim-seconds'])}`);
-  const seed = o.seed === undefined ? 1 : Number(o.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) return bad(`--seed: expected an integer 0..4294967295, found ${JSON.stringify(o.seed)}`);
   const result = whatIf(profile, source, targets, { simSeconds, seed, ...(phaseSeconds !== undefined ? { phaseSeconds } : {}), data: loadModelData() });
   const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n`;
   if (o.out !== undefined) writeFileSync(o.out, text);
