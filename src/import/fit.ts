@@ -20,7 +20,7 @@ import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.
 import type { ModelData } from '../model/data.js';
 import { TotalsAccumulator, runHosts } from '../run/simulate.js';
 import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.js';
-import { DEFAULT_CARDINALITY_BUDGET } from '../scenario/load.js';
+import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/load.js';
 import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
 
 /** Where a measured exit rate comes from in the profile. */
@@ -113,7 +113,7 @@ export function workloadScenario(profile: WorkloadProfile, variants: readonly { 
       // As many cores as vCPUs: the report measured exits, not contention with other guests.
       host: { cpu: v.cpu, cores: profile.vcpus, count: 1 },
       hypervisor: { policy: v.policy, tunables: v.tunables },
-      guests: [{ kind: 'modelled', os: profile.os, count: 1, vcpus: profile.vcpus, memoryBytes: 2 * 1024 ** 3, x2apic: profile.x2apic, phases: [{ phase: 'idle' }], name: profile.name, workload: profile }],
+      guests: [{ kind: 'modelled', os: profile.os, count: 1, vcpus: profile.vcpus, memoryBytes: DEFAULT_MEMORY_BYTES, x2apic: profile.x2apic, phases: [{ phase: 'idle' }], name: profile.name, workload: profile }],
     })),
     thresholds: [],
     expectViolations: [],
@@ -138,7 +138,6 @@ interface DriverState {
   readonly reason: string;
   driver: Driver;
   measured: number;
-  value: number;
   /** The previous iterate (secant steps). */
   prevValue?: number;
   prevGot?: number;
@@ -197,7 +196,7 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
     const key = driverName(driver);
     if (driver.kind !== 'opaque' && taken.has(key)) driver = { kind: 'opaque' };
     if (driver.kind !== 'opaque') taken.add(key);
-    drivers.push({ slot: kind.slot, reason, driver, measured: perSecond, value: perSecond });
+    drivers.push({ slot: kind.slot, reason, driver, measured: perSecond });
   }
   const rates: Record<string, number> = {};
   for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
