@@ -240,7 +240,7 @@ test('[Machine.repeat exact fast-forward] n repetitions of each RepeatOp (worklo
   const ops: readonly (readonly [number, number, number])[] = [
     [RepeatOp.CR8_WRITE_PAIR, 2, 0], [RepeatOp.CR8_READ, 0, 0], [RepeatOp.CPUID, 0, 0], [RepeatOp.IO, 0xcf8, 0],
     [RepeatOp.MMIO, 0, 0], [RepeatOp.RDMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x838, 100000],
-    [RepeatOp.APIC_WRITE, ApicOffset.TimerInitialCount, 100000],
+    [RepeatOp.TIMER_INITIAL_COUNT, 100000, 0],
   ];
   fc.assert(
     fc.property(caseArb(30), fc.integer({ min: 1, max: 300 }), fc.nat(), fc.nat(), (c, n, pick, which) => {

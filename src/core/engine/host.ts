@@ -1,7 +1,6 @@
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour } from '../guests/model.js';
-import { ApicOffset, X2apicMsr } from '../apic/registers.js';
 import { Counter, Machine, RepeatOp, type VmcsOverrides } from '../vcpu/machine.js';
 import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, WORKLOAD_TIMER_COUNT, type WorkloadSpec } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
@@ -138,7 +137,7 @@ const WL_REPEAT: readonly (readonly [number, number, number])[] = [
   [RepeatOp.MMIO, 0, 0],
   [RepeatOp.RDMSR, WORKLOAD_MSR, 0],
   [RepeatOp.WRMSR, WORKLOAD_MSR, 0],
-  [RepeatOp.APIC_WRITE, ApicOffset.TimerInitialCount, WORKLOAD_TIMER_COUNT], // x2APIC mode: see workloadProgress
+  [RepeatOp.TIMER_INITIAL_COUNT, WORKLOAD_TIMER_COUNT, 0],
 ];
 
 /** Per-guest results counters (Float64Array columns; all integers, so sums are exact in any order). */
@@ -719,10 +718,7 @@ export class HostSimulation {
     this.vi[v * VI + VI_ISR_VECTOR] = -1;
     m.eoi(v);
     if (model.usesCr8) m.writeCr8(v, this.v8[v * V8 + V8_ISR_PREV_CR8]);
-    if (vector === model.timer.vector && model.timer.oneShotRearm) {
-      if (this.g8[gi * G8 + G8_X2APIC_MODE]) m.wrmsr(v, X2apicMsr.TimerInitialCount, 100000, 0);
-      else m.writeApic(v, ApicOffset.TimerInitialCount, 100000);
-    }
+    if (vector === model.timer.vector && model.timer.oneShotRearm) m.timerInitialCount(v, 100000);
     if (vector === model.deviceVector && this.gi32[gi * GI + GI_IO_ISR_VCPU] === v) {
       this.gi32[gi * GI + GI_IO_ISR_VCPU] = -1;
       this.afterDeviceIsr(gi, v, time);
@@ -884,34 +880,15 @@ export class HostSimulation {
     const seconds = guestNs / 1e9;
     const before = m.vcpuHostNs[v];
     for (let op = 0; op < WorkloadOp.COUNT; op++) {
-      const rate = w.opsPerGuestSecond[op];
-      if (rate <= 0) continue;
-      const x = rate * seconds + wl[base + WL_CARRY + op];
-      const k = Math.floor(x);
-      wl[base + WL_CARRY + op] = x - k;
-      if (k > 0) {
-        if (op === WorkloadOp.APIC_TIMER_WRITE && this.g8[this.vi[v * VI + VI_GUEST_OF] * G8 + G8_X2APIC_MODE] === 1) {
-          m.repeat(v, k, RepeatOp.WRMSR, X2apicMsr.TimerInitialCount, WORKLOAD_TIMER_COUNT);
-        } else {
-          const r = WL_REPEAT[op];
-          m.repeat(v, k, r[0], r[1], r[2]);
-        }
-      }
+      const k = this.dueCount(base + WL_CARRY + op, w.opsPerGuestSecond[op], seconds);
+      if (k > 0) m.repeat(v, k, WL_REPEAT[op][0], WL_REPEAT[op][1], WL_REPEAT[op][2]);
     }
     for (let slot = 0; slot < EXIT_SLOT_COUNT; slot++) {
-      const rate = w.opaquePerGuestSecond[slot];
-      if (rate <= 0) continue;
-      const x = rate * seconds + wl[base + WL_OPAQUE_CARRY + slot];
-      const k = Math.floor(x);
-      wl[base + WL_OPAQUE_CARRY + slot] = x - k;
+      const k = this.dueCount(base + WL_OPAQUE_CARRY + slot, w.opaquePerGuestSecond[slot], seconds);
       if (k > 0) m.repeat(v, k, RepeatOp.OPAQUE_EXIT, slot, 0);
     }
-    if (w.hostInterruptsPerSecond > 0) {
-      const x = w.hostInterruptsPerSecond * seconds + wl[base + WL_HOST_IRQ_CARRY];
-      const k = Math.floor(x);
-      wl[base + WL_HOST_IRQ_CARRY] = x - k;
-      if (k > 0) m.hostInterrupts(v, k);
-    }
+    const ticks = this.dueCount(base + WL_HOST_IRQ_CARRY, w.hostInterruptsPerSecond, seconds);
+    if (ticks > 0) m.hostInterrupts(v, ticks);
     const spent = m.vcpuHostNs[v] - before;
     m.vcpuHostNs[v] = before;
     if (guestNs > 0) wl[base + WL_COST] = spent / guestNs;
@@ -919,6 +896,15 @@ export class HostSimulation {
     if (wl[base + WL_DYN_LEFT] !== INF) wl[base + WL_DYN_LEFT] -= guestNs;
     this.drainDeliveries(time);
     return guestNs;
+  }
+
+  /** Whole events of a `rate` per second due in `seconds`, the fraction carried in wl[carryIndex] (exact mean counts). */
+  private dueCount(carryIndex: number, rate: number, seconds: number): number {
+    if (rate <= 0) return 0;
+    const x = rate * seconds + this.wl[carryIndex];
+    const k = Math.floor(x);
+    this.wl[carryIndex] = x - k;
+    return k;
   }
 
   private workloadInterrupt(v: number, time: number): void {

@@ -118,8 +118,8 @@ export const RepeatOp = {
    * exit path runs (so e.g. bhyve's per-exit PPR sync still happens), nothing else changes.
    */
   OPAQUE_EXIT: 9,
-  /** xAPIC MMIO write of register offset `a` (value `b`). */
-  APIC_WRITE: 10,
+  /** A write of `a` to the LAPIC timer's initial-count register, as the vCPU's LAPIC mode does it. */
+  TIMER_INITIAL_COUNT: 10,
 } as const;
 
 // Per-step scratch logs, shared by every Machine of this thread: a machine resets them in
@@ -1199,7 +1199,7 @@ export class Machine {
         case RepeatOp.MMIO: this.mmio(v); break;
         case RepeatOp.RDMSR: this.rdmsr(v, a); break;
         case RepeatOp.WRMSR: this.wrmsr(v, a, b, 0); break;
-        case RepeatOp.APIC_WRITE: this.writeApic(v, a, b); break;
+        case RepeatOp.TIMER_INITIAL_COUNT: this.timerInitialCount(v, a); break;
         case RepeatOp.OPAQUE_EXIT: this.exitAndReenter(v, a, 0); break;
       }
       executed++;
@@ -1291,6 +1291,12 @@ export class Machine {
     const b = v * STRIDE;
     if ((this.s[b + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
     else this.writeApic(v, ApicOffset.Eoi, 0);
+  }
+
+  /** Arm the LAPIC timer (initial-count register) the way the LAPIC mode does it (MMIO 0x380 or WRMSR 0x838). */
+  timerInitialCount(v: number, value: number): void {
+    if ((this.s[v * STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.TimerInitialCount, value, 0);
+    else this.writeApic(v, ApicOffset.TimerInitialCount, value);
   }
 
   /**
