@@ -3,7 +3,7 @@ import { METRICS, type MetricDef } from './registry.js';
 import { guestsPerHostByOs } from '../pool/tasks.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
 import { EPOCH_NS, TotalsAccumulator } from '../run/simulate.js';
-import type { Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 
 /**
@@ -35,7 +35,7 @@ export type Timeline = readonly (readonly TimelinePoint[])[];
 
 /** The step of results.json `series` for a scenario: 1 s, growing so there are at most ~600 points. */
 export function seriesStepNs(scenario: Scenario): number {
-  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const limit = durationLimitNs(scenario);
   return Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
 }
 
@@ -45,7 +45,7 @@ export function seriesStepNs(scenario: Scenario): number {
  */
 export function runWithTimeline(scenario: Scenario, options: Omit<RunScenarioOptions, 'onSnapshot'> = {}): { run: ScenarioRun; timeline: Timeline } {
   const step = seriesStepNs(scenario);
-  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const limit = durationLimitNs(scenario);
   const points: TimelinePoint[][] = scenario.variants.map(() => [{ simNs: 0, hostsRunning: 0, totals: new TotalsAccumulator() }]);
   const run = runScenario(scenario, {
     ...options,

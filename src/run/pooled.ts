@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import type { Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { assembleResults, type ScenarioProgress, type ShardSpec } from './runScenario.js';
 import { TotalsAccumulator, type Progress } from './simulate.js';
@@ -84,10 +84,6 @@ const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
   cancelled: StopCode.CANCELLED, time_limit: StopCode.TIME_LIMIT, shutdown: StopCode.SHUTDOWN, failed: StopCode.FAILED,
 };
 
-function limitNs(scenario: Scenario): number {
-  return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
-}
-
 function describe(scenario: Scenario, t: PoolTask): string {
   return `task ${t.index} (variant ${scenario.variants[t.variantIndex].name}, hosts ${t.hostStart}..${t.hostEnd - 1})`;
 }
@@ -149,7 +145,7 @@ export class PooledRun {
   }
 
   progress(): RunProgress {
-    const limit = limitNs(this.scenario);
+    const limit = durationLimitNs(this.scenario);
     let weight = 0;
     let done = 0;
     let hostsDone = 0;
@@ -187,7 +183,7 @@ export class PooledRun {
   /** The CLI progress line's view: the first variant with unfinished tasks. */
   scenarioProgress(): ScenarioProgress {
     const variants = this.scenario.variants.length;
-    const limit = limitNs(this.scenario);
+    const limit = durationLimitNs(this.scenario);
     for (let vi = 0; vi < variants; vi++) {
       const mine = this.tasks.filter((t) => t.task.variantIndex === vi);
       if (mine.every((t) => t.status === 'done' || t.status === 'failed')) continue;

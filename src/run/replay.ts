@@ -1,10 +1,9 @@
-import { resolvePolicy } from '../core/hypervisor/policy.js';
-import { HostSimulation, type GuestInstance } from '../core/engine/host.js';
+import type { GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
 import { RecKind } from '../core/vcpu/machine.js';
-import type { Scenario } from '../scenario/types.js';
-import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
-import { EPOCH_NS, hostGuests } from './simulate.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import type { ModelData } from '../model/data.js';
+import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
 
 /**
  * Replay: re-run exactly the one host a guest lives on (its guests share the host's cores, so they
@@ -98,18 +97,12 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
   }
   const targetIdx = guests.findIndex((g) => g.index === req.guest);
   const target = guests[targetIdx];
-  const profile = variant.host.cpu;
-  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
-  const sim = new HostSimulation({
-    hostIndex: host, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests,
-    exitCostNs: exitCostTable(data.costModel, profile, traits.hypervisor), host: hostModel(data.costModel, traits.hypervisor),
-    debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
-  });
+  const sim = hostSimulations(scenario, variant, data)(host, guests);
   let first = 0;
   for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
   const end = first + target.vcpus;
 
-  const limit = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
   const stop = Math.min(limit, req.atNs + 1);
   const fromNs = Math.min(req.fromNs ?? req.atNs, req.atNs);

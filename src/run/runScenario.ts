@@ -1,5 +1,5 @@
 import { evaluateThresholds } from '../scenario/thresholds.js';
-import type { Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../results/types.js';
 import { loadModelData, type ModelData } from '../model/data.js';
 import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator, type Progress } from './simulate.js';
@@ -67,7 +67,7 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
   const accumulators: TotalsAccumulator[] = [];
   const traces: { variant: string; guest: string; steps: readonly TraceStep[] }[] = [];
   let stopped = false;
-  const limitNs = scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+  const limitNs = durationLimitNs(scenario);
   scenario.variants.forEach((variant, vi) => {
     const acc = new TotalsAccumulator(options.perGuest === true);
     accumulators.push(acc);

@@ -6,7 +6,7 @@ import { runScript } from '../core/script/runScript.js';
 import { LatencyExemplars, type ExemplarRecord } from '../core/engine/exemplars.js';
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
-import type { Scenario, ScenarioVariant, ScriptedGuestSpec } from '../scenario/types.js';
+import { durationLimitNs, type Scenario, type ScenarioVariant, type ScriptedGuestSpec } from '../scenario/types.js';
 import type { GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
 
@@ -222,8 +222,19 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
   return out;
 }
 
-function durationLimitNs(scenario: Scenario): number {
-  return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+/**
+ * The engine of one host of a variant, for `run` and `replay` alike: policy traits, exit costs and
+ * host model resolved once per variant, then one HostSimulation per (host index, its guests).
+ */
+export function hostSimulations(scenario: Scenario, variant: ScenarioVariant, data: ModelData): (hostIndex: number, guests: readonly GuestInstance[]) => HostSimulation {
+  const profile = variant.host.cpu;
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const exitCostNs = exitCostTable(data.costModel, profile, traits.hypervisor);
+  const host = hostModel(data.costModel, traits.hypervisor);
+  return (hostIndex, guests) => new HostSimulation({
+    hostIndex, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests, exitCostNs, host,
+    debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
+  });
 }
 
 /**
@@ -233,21 +244,14 @@ function durationLimitNs(scenario: Scenario): number {
  * Returns false if stopped by onEpoch.
  */
 export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: ModelData, start: number, end: number, acc: TotalsAccumulator, control: RunControl = {}): boolean {
-  const profile = variant.host.cpu;
-  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
-  const costs = exitCostTable(data.costModel, profile, traits.hypervisor);
-  const host = hostModel(data.costModel, traits.hypervisor);
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
+  const build = hostSimulations(scenario, variant, data);
   const running: { sim: HostSimulation; guests: GuestInstance[]; host: number }[] = [];
   for (let h = start; h < end; h++) {
     const guests = hostGuests(variant, data, h);
     if (guests.length === 0) continue;
-    const sim = new HostSimulation({
-      hostIndex: h, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests, exitCostNs: costs, host,
-      debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
-    });
-    running.push({ sim, guests, host: h });
+    running.push({ sim: build(h, guests), guests, host: h });
   }
   const total = running.length;
   // Time series of exits: at most ~600 buckets whatever the duration (a function of the scenario only).

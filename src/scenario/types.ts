@@ -155,3 +155,8 @@ export interface Scenario {
   /** Most /metrics series the scenario may create (src/metrics/cardinality.ts); default 10000. */
   readonly cardinalityBudget: number;
 }
+
+/** Simulated ns a scenario may run: its fixed duration, or the cap of an `until-complete` run. */
+export function durationLimitNs(scenario: Pick<Scenario, 'duration'>): number {
+  return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../run/runScenario.js';
 import { startPooledRun, type PooledOutcome, type PooledRun } from '../run/pooled.js';
@@ -114,7 +114,7 @@ export class RunManager {
     const guests = totalGuests(scenario);
     const L = this.limits;
     if (guests > L.maxGuests) throw new ApiError(422, 'limit_exceeded', `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`);
-    const durationS = (scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs) / 1e9;
+    const durationS = durationLimitNs(scenario) / 1e9;
     if (durationS > L.maxDurationSeconds) {
       throw new ApiError(422, 'limit_exceeded', `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`);
     }

@@ -3,7 +3,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
 import { MAX_FILE_BYTES, parseScenario, type LoadOptions } from '../scenario/load.js';
 import { ScenarioError } from '../scenario/errors.js';
-import type { Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import { totalGuests } from '../pool/tasks.js';
 import { ApiError, diagnosticsOf } from './errors.js';
 
@@ -68,7 +68,7 @@ export class ScenarioCatalog {
     return this.names().map((name) => {
       try {
         const { scenario: s } = this.load(name);
-        const limit = s.duration.kind === 'fixed' ? s.duration.ns : s.duration.maxNs;
+        const limit = durationLimitNs(s);
         return { name, scenario: s.name, description: s.description, variants: s.variants.map((v) => v.name), guests: totalGuests(s), durationSeconds: limit / 1e9, pace: s.pace, valid: true };
       } catch (e) {
         const errors = e instanceof ApiError && e.extra.diagnostics ? e.extra.diagnostics.map((d) => d.text) : [(e as Error).message];
