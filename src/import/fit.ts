@@ -158,21 +158,21 @@ function driverName(d: Driver): string {
 
 function buildProfile(config: FitConfig, rates: Record<string, number>, opaque: Record<string, number>, irq: number): WorkloadProfile {
   const per: Record<string, number> = {};
-  for (const k of WORKLOAD_RATE_NAMES) per[k] = round(rates[k]);
+  for (const k of WORKLOAD_RATE_NAMES) per[k] = sixDigits(rates[k]);
   if (per.cr8Writes > 0) per.cr8Writes = 2 * Math.round(per.cr8Writes / 2); // raise/lower pairs
   const op: Record<string, number> = {};
-  for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = round(v);
+  for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = sixDigits(v);
   return Object.freeze({
     name: config.name, os: config.os, vcpus: config.vcpus, x2apic: config.x2apic,
     perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
-    interruptsPerSecond: round(irq),
+    interruptsPerSecond: sixDigits(irq),
     opaquePerGuestSecond: Object.freeze(op),
     ...(config.source ? { source: config.source } : {}),
   });
 }
 
 /** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
-function round(x: number): number {
+export function sixDigits(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return 0;
   return Number(x.toPrecision(6));
 }

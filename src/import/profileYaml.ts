@@ -4,11 +4,7 @@
  */
 import { stringify } from 'yaml';
 import { WORKLOAD_PROFILE_VERSION, type WorkloadProfile } from '../scenario/workload.js';
-import type { FitResult } from './fit.js';
-
-function r4(x: number): number {
-  return Number(x.toPrecision(6));
-}
+import { sixDigits, type FitResult } from './fit.js';
 
 export function renderWorkloadProfile(profile: WorkloadProfile, fit?: FitResult, header: readonly string[] = []): string {
   const doc: Record<string, unknown> = {
@@ -27,12 +23,12 @@ export function renderWorkloadProfile(profile: WorkloadProfile, fit?: FitResult,
     for (const row of fit.rows) {
       rows[row.reason] = {
         driver: row.driver,
-        measuredPerSecond: r4(row.measured),
-        simulatedPerSecond: r4(row.simulated),
+        measuredPerSecond: sixDigits(row.measured),
+        simulatedPerSecond: sixDigits(row.simulated),
         errorPercent: row.errorPercent === null ? null : Number(row.errorPercent.toFixed(2)),
       };
     }
-    for (const u of fit.unmodelled) rows[u.reason] = { driver: 'not modelled', measuredPerSecond: r4(u.perSecond), simulatedPerSecond: 0, errorPercent: -100 };
+    for (const u of fit.unmodelled) rows[u.reason] = { driver: 'not modelled', measuredPerSecond: sixDigits(u.perSecond), simulatedPerSecond: 0, errorPercent: -100 };
     doc.fit = rows;
   }
   const lines = [
