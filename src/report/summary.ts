@@ -1,4 +1,5 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
+import { textTable } from './table.js';
 
 /**
  * Human and CI renderings of results.json: a terminal table, a Markdown summary for PR comments and
@@ -51,11 +52,7 @@ export function renderSummary(results: RunResults): string {
     String(v.totals.violations.length),
   ]);
   const header = ['variant', 'cpu', 'policy', 'sim s', 'exits/s/guest', 'cr8/s/guest', 'phases', 'irq latency', 'violations'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  lines.push(line(header));
-  lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) lines.push(line(r));
+  lines.push(...textTable(header, rows, { rule: true }));
   for (const v of results.variants) {
     lines.push('');
     lines.push(`${v.name}: ${topExits(v, 5) || 'no exits'}`);

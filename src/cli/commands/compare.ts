@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { histogramQuantile } from '../../scenario/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
+import { textTable } from '../../report/table.js';
 
 export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
 
@@ -141,8 +142,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       d.variant, d.metric, num(d.old), num(d.new), d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
     ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
-    const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    io.out([header, ...rows].map((r) => r.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ')).join('\n'));
+    io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
     const unchanged = deltas.length - rows.length;
     if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
     for (const r of regressions) io.out(`regression: ${r.variant} ${r.metric} ${num(r.old)} -> ${num(r.new)}`);

@@ -8,6 +8,7 @@ import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalo
 import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
+import { textTable } from '../../report/table.js';
 
 export interface CommandIo {
   out: (s: string) => void;
@@ -143,9 +144,7 @@ function renderTable(profiles: readonly CpuProfile[]): string {
       s.avic === null ? '-' : s.avic ? (s.x2avic ? 'yes+x2' : 'yes') : 'no',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return textTable(header, rows).join('\n') + '\n';
 }
 
 /** Decide what kind of text FILE holds. */

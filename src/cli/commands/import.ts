@@ -10,6 +10,7 @@ import { BHYVE_EXIT_STATS, modelExitName, readReport, REPORT_FORMATS, ReportForm
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
+import { textTable } from '../../report/table.js';
 
 export const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
 
@@ -94,9 +95,7 @@ export function formatFitTable(fit: FitResult, unknown: readonly { name: string;
   const rows = fit.rows.map((r) => [r.reason, r.driver, r.measured.toFixed(1), r.simulated.toFixed(1), r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`]);
   for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
   for (const u of unknown) rows.push([u.name, 'unknown reason', String(u.samples), '0', '-100 %']);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
+  lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
   return lines.join('\n');
 }
 

@@ -8,6 +8,7 @@ import { ScenarioError } from '../../scenario/errors.js';
 import { parseWorkloadProfile, type WorkloadProfile } from '../../scenario/workload.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
+import { textTable } from '../../report/table.js';
 
 export const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
@@ -75,8 +76,6 @@ export function formatWhatIf(r: WhatIfResult): string {
       top,
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
-  const line = (x: string[]): string => x.map((c, i) => (i === 0 || i === x.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   // Every reason, per configuration, with the change against the measured host.
   const reasons = r.rows.map((row) => {
     const names = [...new Set([...Object.keys(row.exitsPerSecond), ...Object.keys(src.exitsPerSecond)])]
@@ -91,7 +90,7 @@ export function formatWhatIf(r: WhatIfResult): string {
   });
   return [
     `what-if for workload ${r.profile}: ${r.simSeconds} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
-    line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line),
+    ...textTable(head, rows, { rightAligned: (i) => i > 0 && i < head.length - 1, rule: true }),
     '', 'exits per vCPU-second by reason (change against the measured host):', ...reasons,
   ].join('\n');
 }
