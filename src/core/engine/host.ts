@@ -389,7 +389,8 @@ export class HostSimulation {
     const idx = this.gi32[gi * GI + GI_PHASE_IDX];
     const kind = guest.phases[idx].phase;
     const col = PHASE_ORDER.indexOf(kind);
-    if (guest.phases[idx].work !== undefined) this.phaseDoneNs[gi * PHASE_ORDER.length + col] = at - this.gf[gi * GF + G_PHASE_START];
+    // Whole nanoseconds, like latencies: the per-phase sums over guests stay exact in any order.
+    if (guest.phases[idx].work !== undefined) this.phaseDoneNs[gi * PHASE_ORDER.length + col] = Math.round(at - this.gf[gi * GF + G_PHASE_START]);
     this.startPhase(gi, idx + 1);
   }
 
@@ -659,7 +660,9 @@ export class HostSimulation {
     const a = v * VF + V_ARRIVAL + source;
     let latency = -1;
     if (this.vf[a] >= 0) {
-      latency = time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
+      // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
+      // in any order, so any split of hosts over workers or shards adds up to the same bits.
+      latency = Math.round(time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0));
       this.vf[a] = -1;
       this.observeLatency(latency, gi, time);
     }
