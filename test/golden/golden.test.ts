@@ -49,10 +49,15 @@ function isScript(file: string): boolean {
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -110,13 +115,23 @@ if (process.env.GOLDEN_UPDATE === '1') {
   test('golden digests: every shipped scenario gives the results and traces pinned in test/golden/digests.json', async () => {
     const pinned = JSON.parse(readFileSync(DIGESTS_FILE, 'utf8')) as Record<string, Golden>;
     const now = await computeAll();
-    assert.deepEqual(Object.keys(now).sort(), Object.keys(pinned).sort(), 'the set of shipped scenarios changed: re-take the digests (npm run golden:update)');
+    assert.deepEqual(
+      Object.keys(now).sort(),
+      Object.keys(pinned).sort(),
+      'the set of shipped scenarios changed: re-take the digests (npm run golden:update)',
+    );
     const moved: string[] = [];
     for (const [key, g] of Object.entries(now)) {
       if (g.digest !== pinned[key].digest) {
-        moved.push(`${key}: exits ${JSON.stringify(pinned[key].exitsTotal ?? {})} -> ${JSON.stringify(g.exitsTotal ?? {})}`);
+        moved.push(
+          `${key}: exits ${JSON.stringify(pinned[key].exitsTotal ?? {})} -> ${JSON.stringify(g.exitsTotal ?? {})}`,
+        );
       }
     }
-    assert.deepEqual(moved, [], 'results moved; if on purpose, re-take them in a commit of their own (npm run golden:update)');
+    assert.deepEqual(
+      moved,
+      [],
+      'results moved; if on purpose, re-take them in a commit of their own (npm run golden:update)',
+    );
   });
 }
