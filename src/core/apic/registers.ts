@@ -56,9 +56,6 @@ export const X2apicMsr = {
   Last: 0x8ff,
 } as const;
 
-/** IA32_APIC_BASE (MSR 0x1B): bit 11 global enable, bit 10 x2APIC enable (SDM "x2APIC Mode"). */
-export const IA32_APIC_BASE = 0x1b;
-
 /** Register names accepted in scripts (`write_apic: { reg: tpr }`). */
 export const APIC_REGISTER_BY_NAME: Readonly<Record<string, number>> = {
   id: ApicOffset.Id,

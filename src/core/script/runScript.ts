@@ -2,7 +2,7 @@ import { EXIT_KINDS } from '../vcpu/exits.js';
 import { Fault, type Machine, type EntryFailure, type Violation } from '../vcpu/machine.js';
 import type { ScriptOp } from './ops.js';
 
-export interface TraceExit {
+interface TraceExit {
   /** VT-x basic exit reason, or the SVM exit code on AMD profiles. */
   readonly reason: number;
   readonly name: string;

@@ -10,6 +10,7 @@ import {
   x2apicMsrReadOnly,
   x2apicMsrToOffset,
   x2apicMsrWriteOnly,
+  isX2apicMsr,
 } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
@@ -1540,7 +1541,7 @@ export class Machine {
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
-    const isApicMsr = msr >= X2apicMsr.Base && msr <= X2apicMsr.Last;
+    const isApicMsr = isX2apicMsr(msr);
     if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrReadOnly(msr))) {
       // Not an MSR the guest may write now (xAPIC mode, nonexistent, read-only): the MSR bitmap
       // intercepts it first (SDM 25.1.3: the exit has priority), the hypervisor's emulation refuses
@@ -1594,7 +1595,7 @@ export class Machine {
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
-    const isApicMsr = msr >= X2apicMsr.Base && msr <= X2apicMsr.Last;
+    const isApicMsr = isX2apicMsr(msr);
     if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrWriteOnly(msr))) {
       this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0); // intercepted, then #GP injected
       this.stepFault = Fault.GP;
@@ -1865,7 +1866,7 @@ function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): bool
 }
 
 /** SDM-29 "Virtualizing Reads from the APIC-Access Page": offsets virtualized with APIC-register virtualization. */
-export function isApicReadVirtualized(offset: number): boolean {
+function isApicReadVirtualized(offset: number): boolean {
   if (offset >= 0x100 && offset <= 0x270) return true; // ISR, TMR, IRR
   switch (offset) {
     case 0x20:
@@ -1894,7 +1895,7 @@ export function isApicReadVirtualized(offset: number): boolean {
 }
 
 /** SDM-29 "Virtualizing Writes to the APIC-Access Page": offsets written to the page with an APIC-write exit. */
-export function isApicWriteVirtualized(offset: number): boolean {
+function isApicWriteVirtualized(offset: number): boolean {
   switch (offset) {
     case 0x20:
     case 0x80:

@@ -95,12 +95,3 @@ export const CONTROL_NAMES: Readonly<Record<ControlWord, Readonly<Record<string,
   procBased2: ProcBased2,
   exit: ExitControls,
 };
-
-/** Names of the set bits of a control word, e.g. `["UseTprShadow", "HltExiting"]`. */
-export function describeControls(word: ControlWord, value: number): string[] {
-  const names: string[] = [];
-  for (const [name, bit] of Object.entries(CONTROL_NAMES[word])) {
-    if ((value & bit) !== 0) names.push(name);
-  }
-  return names;
-}

@@ -40,8 +40,6 @@ export const ExitReason = {
   ApicWrite: 56,
 } as const;
 
-export type ExitReasonCode = (typeof ExitReason)[keyof typeof ExitReason];
-
 /** Upper-snake-case names used in traces, results.json and metrics labels. */
 export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   0: 'EXCEPTION_NMI',
