@@ -13,6 +13,7 @@ import {
   isX2apicMsr,
 } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
+import { archPpr, guestTpr, processorPriority, tprFromCr8 } from '../apic/priority.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { F, Flag, ISRVEC_STK_SIZE, STRIDE, SvmIntercept } from './layout.js';
 
@@ -363,17 +364,12 @@ export class Machine {
 
   /** The guest-visible TPR: VTPR / V_TPR when virtualized, else the vlapic TPR. */
   tpr(v: number): number {
-    const b = v * STRIDE;
-    if (!this.intel) return (this.s[b + F.V_TPR] & 0xf) << 4;
-    return this.s[b + F.TPR] & 0xff;
+    return guestTpr(this.s, v * STRIDE, this.intel);
   }
 
   /** The architectural PPR computed from TPR and the highest in-service vector (SDM-11 "Processor Priority Register"). */
   archPpr(v: number): number {
-    const b = v * STRIDE;
-    const tpr = this.tpr(v);
-    const isrv = Math.max(vecHighest(this.s, b + F.ISR), 0);
-    return ((tpr >>> 4) & 0xf) >= ((isrv >>> 4) & 0xf) ? tpr : isrv & 0xf0;
+    return archPpr(this.s, v * STRIDE, this.intel);
   }
 
   /** The PPR field of the (virtual-)APIC page as the hypervisor/CPU last wrote it. */
@@ -480,7 +476,7 @@ export class Machine {
       const top = s[b + F.STK_TOP];
       const isrvec = s[b + F.STK + top];
       const tpr = s[b + F.TPR] & 0xff;
-      s[b + F.PPR] = priorityClass(tpr) >= priorityClass(isrvec) ? tpr : isrvec & 0xf0;
+      s[b + F.PPR] = processorPriority(tpr, isrvec);
     } else {
       s[b + F.PPR] = this.archPpr(v);
     }
@@ -556,7 +552,7 @@ export class Machine {
   private vlapicSetTpr(v: number, tpr: number): void {
     const b = v * STRIDE;
     this.s[b + F.TPR] = tpr & 0xff;
-    if (!this.intel) this.s[b + F.V_TPR] = (tpr >>> 4) & 0xf;
+    if (!this.intel) this.s[b + F.V_TPR] = priorityClass(tpr);
     this.vlapicUpdatePpr(v);
   }
 
@@ -671,7 +667,7 @@ export class Machine {
         proc & ProcBased.UseTprShadow &&
         !(f & Flag.VID) &&
         proc2 & ProcBased2.VirtualizeApicAccesses &&
-        (s[b + F.TPR_THRESHOLD] & 0xf) > ((s[b + F.TPR] >>> 4) & 0xf)
+        (s[b + F.TPR_THRESHOLD] & 0xf) > priorityClass(s[b + F.TPR])
       ) {
         this.tprBelowThresholdExit(v);
         return;
@@ -766,7 +762,7 @@ export class Machine {
     const s = this.s;
     const b = v * STRIDE;
     if ((s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) === 0 || this.traits.tprThreshold === 'none') return;
-    const tprClass = (s[b + F.TPR] >>> 4) & 0xf;
+    const tprClass = priorityClass(s[b + F.TPR]);
     if (this.traits.tprThreshold === 'bhyve') {
       s[b + F.TPR_THRESHOLD] = tprClass;
       return;
@@ -831,7 +827,7 @@ export class Machine {
     const b = v * STRIDE;
     const vtpr = s[b + F.TPR] & 0xff;
     const svi = s[b + F.SVI];
-    s[b + F.PPR] = priorityClass(vtpr) >= priorityClass(svi) ? vtpr : svi & 0xf0;
+    s[b + F.PPR] = processorPriority(vtpr, svi);
   }
 
   /**
@@ -847,7 +843,7 @@ export class Machine {
       this.evaluatePendingVirtualInterrupts(v);
       return;
     }
-    if (((s[b + F.TPR] >>> 4) & 0xf) < (s[b + F.TPR_THRESHOLD] & 0xf)) this.tprBelowThresholdExit(v);
+    if (priorityClass(s[b + F.TPR]) < (s[b + F.TPR_THRESHOLD] & 0xf)) this.tprBelowThresholdExit(v);
   }
 
   /**
@@ -896,7 +892,7 @@ export class Machine {
     const s = this.s;
     const b = v * STRIDE;
     if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0) return;
-    const tpr = (s[b + F.V_TPR] & 0xf) << 4;
+    const tpr = tprFromCr8(s[b + F.V_TPR]);
     if (tpr !== s[b + F.TPR]) {
       s[b + F.TPR] = tpr;
       this.vlapicUpdatePpr(v);
@@ -939,10 +935,10 @@ export class Machine {
       // svm_update_cr8_intercept(): intercept CR8 writes while the TPR masks the highest IRR.
       s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.CR8_WRITE;
       const irr = vecHighest(s, b + F.IRR);
-      if (irr >= 0 && ((s[b + F.TPR] >>> 4) & 0xf) >= priorityClass(irr))
+      if (irr >= 0 && priorityClass(s[b + F.TPR]) >= priorityClass(irr))
         s[b + F.SVM_INTERCEPTS] |= SvmIntercept.CR8_WRITE;
     }
-    s[b + F.V_TPR] = (s[b + F.TPR] >>> 4) & 0xf; // sync_lapic_to_cr8
+    s[b + F.V_TPR] = priorityClass(s[b + F.TPR]); // sync_lapic_to_cr8
   }
 
   /** APM-15 "Virtual Interrupt Intercept": VINTR exits once the guest can take the virtual interrupt. */
@@ -972,28 +968,28 @@ export class Machine {
       if ((proc & ProcBased.Cr8LoadExiting) !== 0) {
         // CR-access exit, qualification: CR 8, access type 0 (MOV to CR), GPR (rax = 0 here).
         this.exit(v, Slot.CR_ACCESS, 8);
-        this.vlapicSetTpr(v, cr8 << 4);
+        this.vlapicSetTpr(v, tprFromCr8(cr8));
         this.enter(v);
         return;
       }
       if ((proc & ProcBased.UseTprShadow) !== 0) {
-        s[b + F.TPR] = cr8 << 4; // VTPR[7:4] = CR8[3:0], the rest cleared
+        s[b + F.TPR] = tprFromCr8(cr8); // VTPR[7:4] = CR8[3:0], the rest cleared
         this.tprVirtualization(v);
         return;
       }
-      s[b + F.TPR] = cr8 << 4; // no exiting, no shadow: the guest writes the real TPR (not a valid VMM setup)
+      s[b + F.TPR] = tprFromCr8(cr8); // no exiting, no shadow: the guest writes the real TPR (not a valid VMM setup)
       return;
     }
     if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0) {
       this.exit(v, Slot.VMEXIT_CR8_WRITE, 0);
-      this.vlapicSetTpr(v, cr8 << 4);
+      this.vlapicSetTpr(v, tprFromCr8(cr8));
       this.enter(v);
       return;
     }
     // V_INTR_MASKING = 1: the write goes to V_TPR only (APM-15 "Virtualizing APIC.TPR").
     s[b + F.V_TPR] = cr8;
     if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) {
-      s[b + F.TPR] = cr8 << 4; // AVIC keeps the backing page TPR and V_TPR in step
+      s[b + F.TPR] = tprFromCr8(cr8); // AVIC keeps the backing page TPR and V_TPR in step
       this.evaluatePendingVirtualInterrupts(v);
     }
     this.svmCheckVintr(v);
@@ -1009,15 +1005,15 @@ export class Machine {
       const proc = s[b + F.PROC];
       if ((proc & ProcBased.Cr8StoreExiting) !== 0) {
         this.exit(v, Slot.CR_ACCESS, 8 | (1 << 4));
-        const value = (s[b + F.TPR] >>> 4) & 0xf;
+        const value = priorityClass(s[b + F.TPR]);
         this.enter(v);
         return value;
       }
-      return (s[b + F.TPR] >>> 4) & 0xf; // from VTPR with the shadow
+      return priorityClass(s[b + F.TPR]); // from VTPR with the shadow
     }
     if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_READ) !== 0) {
       this.exit(v, Slot.VMEXIT_CR8_READ, 0);
-      const value = (s[b + F.TPR] >>> 4) & 0xf;
+      const value = priorityClass(s[b + F.TPR]);
       this.enter(v);
       return value;
     }
@@ -1465,7 +1461,7 @@ export class Machine {
       // by doorbell; other writes trap with AVIC_NOACCEL.
       if (offset === ApicOffset.Tpr) {
         s[b + F.TPR] = value & 0xff;
-        s[b + F.V_TPR] = (value >>> 4) & 0xf;
+        s[b + F.V_TPR] = priorityClass(value);
         this.evaluatePendingVirtualInterrupts(v);
         return;
       }
