@@ -14,8 +14,17 @@ import {
 } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { archPpr, guestTpr, processorPriority, tprFromCr8 } from '../apic/priority.js';
+import { checkIsrvecStack, isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
+import {
+  vlapicIntrAccepted,
+  vlapicPendingIntr,
+  vlapicProcessEoi,
+  vlapicSetLocalIntr,
+  vlapicSetTpr,
+  vlapicUpdatePpr,
+} from '../apic/vlapic.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
-import { F, Flag, ISRVEC_STK_SIZE, STRIDE, SvmIntercept } from './layout.js';
+import { F, Flag, STRIDE, SvmIntercept } from './layout.js';
 
 /** Explicit VMCS control overrides, applied after the policy (kvm-unit-tests style experiments). */
 export interface VmcsOverrides {
@@ -456,60 +465,23 @@ export class Machine {
     const t = this.traits;
     if (this.intel && t.pprSync === 'every-exit') {
       const f = this.s[b + F.FLAGS];
-      if ((f & Flag.SOFT_TPR_SHADOW) !== 0 || ((f & Flag.VID) !== 0 && t.pprSyncWithVid)) this.vlapicUpdatePpr(v);
+      if ((f & Flag.SOFT_TPR_SHADOW) !== 0 || ((f & Flag.VID) !== 0 && t.pprSyncWithVid)) this.updatePpr(v);
     }
     if (!this.intel) this.svmSyncCr8ToLapic(v);
   }
 
   // ---------------------------------------------------------------- software vlapic (hypervisor side)
 
-  /**
-   * bhyve vlapic_update_ppr(): recompute PPR from the TPR and the top of the in-service stack, first
-   * running vlapic.c's consistency checks (the "ISR and isrvec_stk out of sync" panic). KVM's
-   * apic_update_ppr() uses the highest ISR bit instead and has no stack.
-   */
-  private vlapicUpdatePpr(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    if (this.traits.isrvecStack) {
-      if (!this.checkIsrvecStack(v)) return;
-      const top = s[b + F.STK_TOP];
-      const isrvec = s[b + F.STK + top];
-      const tpr = s[b + F.TPR] & 0xff;
-      s[b + F.PPR] = processorPriority(tpr, isrvec);
-    } else {
-      s[b + F.PPR] = this.archPpr(v);
-    }
+  /** A failed isrvec_stk check (bhyve's panic): the vCPU stops; nothing when `code` is OK. */
+  private checkStack(v: number, code: number): void {
+    if (code === StackCheck.OK) return;
+    const { check, message } = isrvecStackViolation(code, this.s, v * STRIDE);
+    this.violate(v, check, message);
   }
 
-  /** bhyve vlapic.c checks inside vlapic_update_ppr(); false (and the vCPU stopped) on a violation. */
-  private checkIsrvecStack(v: number): boolean {
-    const s = this.s;
-    const b = v * STRIDE;
-    const top = s[b + F.STK_TOP];
-    if (top === 0 && s[b + F.STK] !== 0)
-      return this.violate(v, 'isrvec_stk_corrupted', `isrvec_stk is corrupted: ${s[b + F.STK]}`);
-    let lastPrio = -1;
-    for (let i = 1; i <= top; i++) {
-      const cur = priorityClass(s[b + F.STK + i]);
-      if (cur <= lastPrio) return this.violate(v, 'isrvec_stk_order', 'isrvec_stk does not satisfy invariant');
-      lastPrio = cur;
-    }
-    // Every ISR bit, lowest vector first, must match the stack from the bottom up.
-    let i = 1;
-    for (let w = 0; w < 8; w++) {
-      let word = s[b + F.ISR + w] >>> 0;
-      while (word !== 0) {
-        const bit = 31 - Math.clz32(word & -word);
-        const vector = (w << 5) + bit;
-        if (i > top || s[b + F.STK + i] !== vector) {
-          return this.violate(v, 'isr_isrvec_stk_out_of_sync', 'ISR and isrvec_stk out of sync');
-        }
-        i++;
-        word &= word - 1;
-      }
-    }
-    return true;
+  /** The vlapic's PPR update (apic/vlapic.ts), its isrvec_stk checks reported. */
+  private updatePpr(v: number): void {
+    this.checkStack(v, vlapicUpdatePpr(this.s, v * STRIDE, this.traits.isrvecStack, this.intel));
   }
 
   private violate(v: number, check: string, message: string): false {
@@ -546,61 +518,6 @@ export class Machine {
       rvi: s[b + F.RVI],
       tprThreshold: s[b + F.TPR_THRESHOLD],
     };
-  }
-
-  /** bhyve vlapic_set_tpr / KVM kvm_lapic_set_tpr: a TPR write the hypervisor emulated. */
-  private vlapicSetTpr(v: number, tpr: number): void {
-    const b = v * STRIDE;
-    this.s[b + F.TPR] = tpr & 0xff;
-    if (!this.intel) this.s[b + F.V_TPR] = priorityClass(tpr);
-    this.vlapicUpdatePpr(v);
-  }
-
-  /** Highest IRR vector whose class beats PPR (bhyve vlapic_pending_intr / KVM apic_has_interrupt_for_ppr), or -1. */
-  private vlapicPendingIntr(v: number): number {
-    const b = v * STRIDE;
-    const vector = vecHighest(this.s, b + F.IRR);
-    if (vector < 0) return -1;
-    return priorityClass(vector) > priorityClass(this.s[b + F.PPR]) ? vector : -1;
-  }
-
-  /** bhyve vlapic_intr_accepted: the injected vector moves IRR -> ISR and is pushed on isrvec_stk. */
-  private vlapicIntrAccepted(v: number, vector: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    vecClear(s, b + F.IRR, vector);
-    vecSet(s, b + F.ISR, vector);
-    if (this.traits.isrvecStack) {
-      const top = s[b + F.STK_TOP] + 1;
-      if (top > ISRVEC_STK_SIZE) {
-        this.violate(v, 'isrvec_stk_overflow', `isrvec_stk_top overflow ${top}`);
-        return;
-      }
-      s[b + F.STK_TOP] = top;
-      s[b + F.STK + top] = vector;
-    }
-    this.vlapicUpdatePpr(v);
-  }
-
-  /** bhyve vlapic_process_eoi / KVM apic_set_eoi: clear the highest ISR bit, pop the stack. */
-  private vlapicProcessEoi(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    this.counters[v * Counter.COUNT + Counter.EOIS]++;
-    const vector = vecHighest(s, b + F.ISR);
-    if (vector >= 0) {
-      vecClear(s, b + F.ISR, vector);
-      if (this.traits.isrvecStack) {
-        const top = s[b + F.STK_TOP];
-        if (top === 0) {
-          this.violate(v, 'isrvec_stk_underflow', 'invalid vlapic isrvec_stk_top 0');
-          return;
-        }
-        s[b + F.STK_TOP] = top - 1;
-      }
-      if (vecTest(s, b + F.TMR, vector)) vecClear(s, b + F.TMR, vector); // level: broadcast EOI to the I/O APIC
-    }
-    this.vlapicUpdatePpr(v);
   }
 
   // ---------------------------------------------------------------- VM entry
@@ -722,15 +639,15 @@ export class Machine {
       this.syncPirToIrr(v);
       return;
     }
-    if ((f & Flag.SOFT_TPR_SHADOW) !== 0 && t.pprSync === 'interrupt-processing') this.vlapicUpdatePpr(v); // v3 vlapic_sync_tpr
-    if (t.hypervisor === 'kvm' && (f & Flag.SOFT_TPR_SHADOW) !== 0) this.vlapicUpdatePpr(v); // kvm_lapic_sync_from_vapic
+    if ((f & Flag.SOFT_TPR_SHADOW) !== 0 && t.pprSync === 'interrupt-processing') this.updatePpr(v); // v3 vlapic_sync_tpr
+    if (t.hypervisor === 'kvm' && (f & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v); // kvm_lapic_sync_from_vapic
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (s[b + F.PENDING_INJECT] < 0) {
-      const vector = this.vlapicPendingIntr(v);
+      const vector = vlapicPendingIntr(s, b);
       if (vector >= 0) {
         if (this.guestInterruptible(v)) {
           s[b + F.PENDING_INJECT] = vector;
-          this.vlapicIntrAccepted(v, vector);
+          this.checkStack(v, vlapicIntrAccepted(s, b, vector, t.isrvecStack, this.intel));
           s[b + F.PROC] &= ~ProcBased.InterruptWindowExiting;
         } else {
           s[b + F.PROC] |= ProcBased.InterruptWindowExiting; // exit as soon as the guest can take it
@@ -741,13 +658,8 @@ export class Machine {
     }
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     // After an injection another interrupt may still wait: ask for a window (bhyve vmx_inject_interrupts).
-    if (s[b + F.PENDING_INJECT] >= 0 && this.vlapicPendingIntrAfterInject(v))
-      s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
+    if (s[b + F.PENDING_INJECT] >= 0 && vlapicPendingIntr(s, b) >= 0) s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
     this.programTprThreshold(v);
-  }
-
-  private vlapicPendingIntrAfterInject(v: number): boolean {
-    return this.vlapicPendingIntr(v) >= 0;
   }
 
   /**
@@ -895,7 +807,7 @@ export class Machine {
     const tpr = tprFromCr8(s[b + F.V_TPR]);
     if (tpr !== s[b + F.TPR]) {
       s[b + F.TPR] = tpr;
-      this.vlapicUpdatePpr(v);
+      this.updatePpr(v);
     }
   }
 
@@ -905,10 +817,10 @@ export class Machine {
     const f = s[b + F.FLAGS];
     if ((f & Flag.AVIC) !== 0) return; // AVIC hardware delivers from the backing page
     if (s[b + F.PENDING_INJECT] < 0) {
-      const vector = this.vlapicPendingIntr(v);
+      const vector = vlapicPendingIntr(s, b);
       if (vector >= 0 && this.guestInterruptible(v)) {
         s[b + F.PENDING_INJECT] = vector; // EVENTINJ (APM-15 "Event Injection")
-        this.vlapicIntrAccepted(v, vector);
+        this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
         if (this.traits.hypervisor === 'bhyve') {
           // bhyve svm_inj_interrupts() sets need_intr_window = 1 after every injection ("Force a
           // VM-exit as soon as the vcpu is ready to accept another interrupt"): V_IRQ + V_IGN_TPR +
@@ -968,7 +880,7 @@ export class Machine {
       if ((proc & ProcBased.Cr8LoadExiting) !== 0) {
         // CR-access exit, qualification: CR 8, access type 0 (MOV to CR), GPR (rax = 0 here).
         this.exit(v, Slot.CR_ACCESS, 8);
-        this.vlapicSetTpr(v, tprFromCr8(cr8));
+        this.checkStack(v, vlapicSetTpr(s, b, tprFromCr8(cr8), this.traits.isrvecStack, this.intel));
         this.enter(v);
         return;
       }
@@ -982,7 +894,7 @@ export class Machine {
     }
     if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0) {
       this.exit(v, Slot.VMEXIT_CR8_WRITE, 0);
-      this.vlapicSetTpr(v, tprFromCr8(cr8));
+      this.checkStack(v, vlapicSetTpr(s, b, tprFromCr8(cr8), this.traits.isrvecStack, this.intel));
       this.enter(v);
       return;
     }
@@ -1080,8 +992,8 @@ export class Machine {
       const ppr = (s[b + F.FLAGS] & Flag.AVIC) !== 0 ? this.archPpr(v) : s[b + F.PPR];
       return rvi > 0 && priorityClass(rvi) > priorityClass(ppr);
     }
-    if (this.intel && (s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) !== 0) this.vlapicUpdatePpr(v);
-    return this.vlapicPendingIntr(v) >= 0;
+    if (this.intel && (s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v);
+    return vlapicPendingIntr(s, b) >= 0;
   }
 
   /**
@@ -1644,10 +1556,11 @@ export class Machine {
     const b = v * STRIDE;
     switch (offset) {
       case ApicOffset.Tpr:
-        this.vlapicSetTpr(v, value & 0xff);
+        this.checkStack(v, vlapicSetTpr(s, b, value & 0xff, this.traits.isrvecStack, this.intel));
         return;
       case ApicOffset.Eoi:
-        this.vlapicProcessEoi(v);
+        this.counters[v * Counter.COUNT + Counter.EOIS]++;
+        this.checkStack(v, vlapicProcessEoi(s, b, this.traits.isrvecStack, this.intel));
         return;
       case ApicOffset.IcrHigh:
         s[b + F.ICR_HIGH] = value;
@@ -1687,23 +1600,11 @@ export class Machine {
     }
     if (msr === X2apicMsr.SelfIpi) {
       this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
-      this.raiseLocal(v, low & 0xff);
+      this.counters[v * Counter.COUNT + Counter.RAISED]++;
+      vlapicSetLocalIntr(this.s, v * STRIDE, low & 0xff);
       return;
     }
     this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
-  }
-
-  /** A self-IPI the hypervisor emulated: straight into IRR, no kick (the vCPU is in the hypervisor). */
-  private raiseLocal(v: number, vector: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    this.counters[v * Counter.COUNT + Counter.RAISED]++;
-    if ((s[b + F.FLAGS] & Flag.POSTED) !== 0 || (s[b + F.FLAGS] & Flag.VID) !== 0) {
-      vecSet(s, b + F.IRR, vector);
-      s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
-      return;
-    }
-    vecSet(s, b + F.IRR, vector);
   }
 
   /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand). */
@@ -1800,7 +1701,11 @@ export class Machine {
     const t = this.traits;
     const softwarePath = !(f & (Flag.VID | Flag.AVIC));
     if (softwarePath && t.isrvecStack) {
-      if (!this.checkIsrvecStack(v)) return this.violations.length - before;
+      const check = checkIsrvecStack(s, b);
+      if (check !== StackCheck.OK) {
+        this.checkStack(v, check);
+        return this.violations.length - before;
+      }
     }
     if ((f & Flag.VID) !== 0) {
       // SDM-29: SVI is the highest in-service virtual interrupt; RVI the highest requested one.
