@@ -1,7 +1,8 @@
 import { F, Flag } from '../vcpu/layout.js';
 import { checkIsrvecStack, isrvecPop, isrvecPush, isrvecTop, StackCheck } from './isrvecStack.js';
 import { archPpr, processorPriority } from './priority.js';
-import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from './vectors.js';
+import { broadcastEoi, retireInService } from './eoi.js';
+import { priorityClass, vecClear, vecHighest, vecSet } from './vectors.js';
 
 /**
  * The software LAPIC the hypervisor keeps for a vCPU (bhyve sys/amd64/vmm/io/vlapic.c, KVM
@@ -54,16 +55,16 @@ export function vlapicIntrAccepted(s: Int32Array, b: number, vector: number, sta
   return vlapicUpdatePpr(s, b, stack, intel);
 }
 
-/** bhyve vlapic_process_eoi / KVM apic_set_eoi: clear the highest ISR bit, pop the stack. */
+/** bhyve vlapic_process_eoi / KVM apic_set_eoi: retire the highest ISR bit (apic/eoi.ts), pop the stack. */
 export function vlapicProcessEoi(s: Int32Array, b: number, stack: boolean, intel: boolean): number {
   const vector = vecHighest(s, b + F.ISR);
   if (vector >= 0) {
-    vecClear(s, b + F.ISR, vector);
+    const level = retireInService(s, b, vector);
     if (stack) {
       const check = isrvecPop(s, b);
       if (check !== StackCheck.OK) return check;
     }
-    if (vecTest(s, b + F.TMR, vector)) vecClear(s, b + F.TMR, vector); // level: broadcast EOI to the I/O APIC
+    if (level) broadcastEoi(s, b, vector); // level: broadcast EOI to the I/O APIC
   }
   return vlapicUpdatePpr(s, b, stack, intel);
 }

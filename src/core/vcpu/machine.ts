@@ -13,7 +13,7 @@ import {
   isX2apicMsr,
 } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
-import { archPpr, guestTpr, processorPriority, tprFromCr8 } from '../apic/priority.js';
+import { archPpr, guestTpr, tprFromCr8 } from '../apic/priority.js';
 import { checkIsrvecStack, isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
 import {
   vlapicIntrAccepted,
@@ -25,6 +25,10 @@ import {
 } from '../apic/vlapic.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { F, Flag, STRIDE, SvmIntercept } from './layout.js';
+import { Next } from './outcomes.js';
+import { broadcastEoi, EoiBy } from '../apic/eoi.js';
+import { eoiVirtualization, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
+import { avicEoi } from '../svm/avic.js';
 
 /** Explicit VMCS control overrides, applied after the policy (kvm-unit-tests style experiments). */
 export interface VmcsOverrides {
@@ -733,31 +737,6 @@ export class Machine {
     }
   }
 
-  /** SDM-29 "PPR Virtualization": VPPR from VTPR and SVI. */
-  private pprVirtualization(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    const vtpr = s[b + F.TPR] & 0xff;
-    const svi = s[b + F.SVI];
-    s[b + F.PPR] = processorPriority(vtpr, svi);
-  }
-
-  /**
-   * SDM-29 "TPR Virtualization", run after a virtualized TPR write (MOV to CR8, xAPIC TPR through
-   * the APIC-access page, WRMSR 0x808). VID on: PPR virtualization and evaluation of pending virtual
-   * interrupts. VID off: a trap-like TPR-below-threshold exit when VTPR[7:4] < threshold[3:0].
-   */
-  private tprVirtualization(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    if ((s[b + F.FLAGS] & Flag.VID) !== 0) {
-      this.pprVirtualization(v);
-      this.evaluatePendingVirtualInterrupts(v);
-      return;
-    }
-    if (priorityClass(s[b + F.TPR]) < (s[b + F.TPR_THRESHOLD] & 0xf)) this.tprBelowThresholdExit(v);
-  }
-
   /**
    * A TPR-below-threshold exit (SDM-29 "TPR Virtualization"; SDM-26 "VM Exits Induced by the TPR
    * Threshold"). bhyve v2/v3 (vlapic_sync_tpr) and KVM (handle_tpr_below_threshold) handle it and
@@ -776,25 +755,35 @@ export class Machine {
     this.enter(v);
   }
 
+  /** Do what a rule asked for (vcpu/outcomes.ts). */
+  private next(v: number, what: number): void {
+    if (what === Next.EVALUATE_PENDING) this.evaluatePendingVirtualInterrupts(v);
+    else if (what === Next.TPR_BELOW_THRESHOLD_EXIT) this.tprBelowThresholdExit(v);
+  }
+
   /**
-   * SDM-29 "EOI Virtualization": VISR[SVI] = 0, SVI = highest VISR, PPR virtualization, then a
-   * virtualized-EOI exit if the vector's EOI-exit-bitmap bit is set, else evaluate pending interrupts.
+   * The one EOI path (apic/eoi.ts): an EOI the guest wrote, performed by the hypervisor's vlapic
+   * after an exit, by VT-x EOI virtualization or by AVIC. When the CPU's EOI leaves a level-triggered
+   * vector to the hypervisor (EOI-exit bitmap; AVIC_NOACCEL), it exits, the hypervisor forwards the
+   * EOI to its I/O APIC, and re-enters; otherwise the CPU evaluates pending virtual interrupts.
    */
-  private eoiVirtualization(v: number): void {
+  private endOfInterrupt(v: number, by: number): void {
     const s = this.s;
     const b = v * STRIDE;
     this.counters[v * Counter.COUNT + Counter.EOIS]++;
-    const vector = s[b + F.SVI];
-    vecClear(s, b + F.ISR, vector);
-    s[b + F.SVI] = Math.max(vecHighest(s, b + F.ISR), 0);
-    this.pprVirtualization(v);
-    if (vecTest(s, b + F.EOI_EXIT, vector)) {
-      this.exit(v, Slot.VIRTUALIZED_EOI, vector);
-      vecClear(s, b + F.TMR, vector); // the hypervisor forwards the level EOI to its I/O APIC
-      this.enter(v);
+    if (by === EoiBy.HYPERVISOR) {
+      this.checkStack(v, vlapicProcessEoi(s, b, this.traits.isrvecStack, this.intel));
       return;
     }
-    this.evaluatePendingVirtualInterrupts(v);
+    const trapped = by === EoiBy.VID ? eoiVirtualization(s, b) : avicEoi(s, b);
+    if (trapped < 0) {
+      this.evaluatePendingVirtualInterrupts(v);
+      return;
+    }
+    if (by === EoiBy.VID) this.exit(v, Slot.VIRTUALIZED_EOI, trapped);
+    else this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+    broadcastEoi(s, b, trapped); // the hypervisor forwards the level EOI to its I/O APIC
+    this.enter(v);
   }
 
   // ---------------------------------------------------------------- SVM
@@ -886,7 +875,7 @@ export class Machine {
       }
       if ((proc & ProcBased.UseTprShadow) !== 0) {
         s[b + F.TPR] = tprFromCr8(cr8); // VTPR[7:4] = CR8[3:0], the rest cleared
-        this.tprVirtualization(v);
+        this.next(v, tprVirtualization(s, b));
         return;
       }
       s[b + F.TPR] = tprFromCr8(cr8); // no exiting, no shadow: the guest writes the real TPR (not a valid VMM setup)
@@ -1343,11 +1332,11 @@ export class Machine {
         const vid = (proc2 & ProcBased2.VirtualInterruptDelivery) !== 0;
         if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) {
           s[b + F.TPR] = value & 0xff; // virtualized write to VTPR, then TPR virtualization
-          this.tprVirtualization(v);
+          this.next(v, tprVirtualization(s, b));
           return;
         }
         if (offset === ApicOffset.Eoi && vid) {
-          this.eoiVirtualization(v);
+          this.endOfInterrupt(v, EoiBy.VID);
           return;
         }
         if (regVirt && isApicWriteVirtualized(offset)) {
@@ -1378,17 +1367,7 @@ export class Machine {
         return;
       }
       if (offset === ApicOffset.Eoi) {
-        const vector = vecHighest(s, b + F.ISR);
-        const level = vector >= 0 && vecTest(s, b + F.TMR, vector);
-        this.counters[v * Counter.COUNT + Counter.EOIS]++;
-        if (vector >= 0) vecClear(s, b + F.ISR, vector);
-        if (level) {
-          this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, offset);
-          vecClear(s, b + F.TMR, vector);
-          this.enter(v);
-          return;
-        }
-        this.evaluatePendingVirtualInterrupts(v);
+        this.endOfInterrupt(v, EoiBy.AVIC);
         return;
       }
       if (offset === ApicOffset.IcrHigh) {
@@ -1470,7 +1449,7 @@ export class Machine {
             return;
           }
           s[b + F.TPR] = valueLow & 0xff;
-          this.tprVirtualization(v);
+          this.next(v, tprVirtualization(s, b));
           return;
         }
         if (vid && msr === X2apicMsr.Eoi) {
@@ -1478,16 +1457,12 @@ export class Machine {
             this.stepFault = Fault.GP;
             return;
           }
-          this.eoiVirtualization(v);
+          this.endOfInterrupt(v, EoiBy.VID);
           return;
         }
         if (vid && msr === X2apicMsr.SelfIpi) {
-          // Self-IPI virtualization: VIRR[vector] = 1, RVI = max(RVI, vector), evaluate.
-          const vector = valueLow & 0xff;
-          vecSet(s, b + F.IRR, vector);
-          s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
           this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
-          this.evaluatePendingVirtualInterrupts(v);
+          this.next(v, selfIpiVirtualization(s, b, valueLow & 0xff));
           return;
         }
       }
@@ -1559,8 +1534,7 @@ export class Machine {
         this.checkStack(v, vlapicSetTpr(s, b, value & 0xff, this.traits.isrvecStack, this.intel));
         return;
       case ApicOffset.Eoi:
-        this.counters[v * Counter.COUNT + Counter.EOIS]++;
-        this.checkStack(v, vlapicProcessEoi(s, b, this.traits.isrvecStack, this.intel));
+        this.endOfInterrupt(v, EoiBy.HYPERVISOR);
         return;
       case ApicOffset.IcrHigh:
         s[b + F.ICR_HIGH] = value;
