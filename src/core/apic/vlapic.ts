@@ -2,7 +2,7 @@ import { F, Flag } from '../vcpu/layout.js';
 import { checkIsrvecStack, isrvecPop, isrvecPush, isrvecTop, StackCheck } from './isrvecStack.js';
 import { archPpr, processorPriority } from './priority.js';
 import { broadcastEoi, retireInService } from './eoi.js';
-import { priorityClass, vecClear, vecHighest, vecSet } from './vectors.js';
+import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from './vectors.js';
 
 /**
  * The software LAPIC the hypervisor keeps for a vCPU (bhyve sys/amd64/vmm/io/vlapic.c, KVM
@@ -67,6 +67,26 @@ export function vlapicProcessEoi(s: Int32Array, b: number, stack: boolean, intel
     if (level) broadcastEoi(s, b, vector); // level: broadcast EOI to the I/O APIC
   }
   return vlapicUpdatePpr(s, b, stack, intel);
+}
+
+/**
+ * SDM "Interrupt Acceptance for Fixed Interrupts": the TMR bit records the vector's trigger mode,
+ * set for level, cleared for edge (KVM __apic_accept_irq).
+ */
+export function setTriggerMode(s: Int32Array, b: number, vector: number, level: boolean): void {
+  if (level) vecSet(s, b + F.TMR, vector);
+  else vecClear(s, b + F.TMR, vector);
+}
+
+/**
+ * bhyve vlapic_set_intr_ready / KVM __apic_accept_irq: the vector is requested in IRR and its
+ * trigger mode recorded. False, with nothing changed, when it is already requested (coalesced).
+ */
+export function vlapicSetIntrReady(s: Int32Array, b: number, vector: number, level: boolean): boolean {
+  if (vecTest(s, b + F.IRR, vector)) return false;
+  vecSet(s, b + F.IRR, vector);
+  setTriggerMode(s, b, vector, level);
+  return true;
 }
 
 /**

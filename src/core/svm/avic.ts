@@ -1,5 +1,6 @@
 import { retireInService } from '../apic/eoi.js';
-import { vecHighest } from '../apic/vectors.js';
+import { archPpr } from '../apic/priority.js';
+import { priorityClass, vecHighest } from '../apic/vectors.js';
 import { F } from '../vcpu/layout.js';
 
 /**
@@ -8,6 +9,16 @@ import { F } from '../vcpu/layout.js';
  * page words of the vCPU at word `b` — and traps to the hypervisor only where the APM's register
  * access table says so.
  */
+
+/**
+ * AVIC recognizes the highest IRR vector when its class beats the architectural PPR (V_TPR against
+ * the highest ISR bit): VT-x's evaluation of pending virtual interrupts, on the backing page, and
+ * delivered by the same steps (vmx/virtualInterrupts.ts). Returns the vector, or -1.
+ */
+export function avicPendingInterrupt(s: Int32Array, b: number): number {
+  const irr = Math.max(vecHighest(s, b + F.IRR), 0);
+  return irr > 0 && priorityClass(irr) > priorityClass(archPpr(s, b, false)) ? irr : -1;
+}
 
 /**
  * An EOI write, accelerated: the highest ISR bit clears. A level-triggered vector's EOI is not

@@ -66,6 +66,11 @@ export const Flag = {
   CONTROLS_DIRTY: 1 << 9,
 } as const;
 
+/** The guest can take an interrupt now: RFLAGS.IF = 1 and no STI blocking (SDM "Interruptibility State"). */
+export function guestInterruptible(s: Int32Array, b: number): boolean {
+  return (s[b + F.FLAGS] & Flag.IF) !== 0 && s[b + F.INTR_SHADOW] === 0;
+}
+
 /** SVM_INTERCEPTS bits (the CR8/INTR/VINTR/HLT/MSR intercepts this model uses). */
 export const SvmIntercept = {
   CR8_READ: 1 << 0,

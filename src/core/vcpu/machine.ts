@@ -19,16 +19,24 @@ import {
   vlapicIntrAccepted,
   vlapicPendingIntr,
   vlapicProcessEoi,
+  vlapicSetIntrReady,
   vlapicSetLocalIntr,
   vlapicSetTpr,
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
-import { F, Flag, STRIDE, SvmIntercept } from './layout.js';
+import { F, Flag, guestInterruptible, STRIDE, SvmIntercept } from './layout.js';
 import { Next } from './outcomes.js';
 import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { eoiVirtualization, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
-import { avicEoi } from '../svm/avic.js';
+import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
+import {
+  deliverVirtualInterrupt,
+  pendingVirtualInterrupt,
+  postInterrupt,
+  requestVirtualInterrupt,
+  syncPirToIrr,
+} from '../vmx/virtualInterrupts.js';
 
 /** Explicit VMCS control overrides, applied after the policy (kvm-unit-tests style experiments). */
 export interface VmcsOverrides {
@@ -640,7 +648,7 @@ export class Machine {
     if ((f & Flag.VID) !== 0) {
       // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
       // (bhyve vmx_inject_pir / KVM vmx_sync_pir_to_irr); the CPU delivers them after entry.
-      this.syncPirToIrr(v);
+      syncPirToIrr(s, b);
       return;
     }
     if ((f & Flag.SOFT_TPR_SHADOW) !== 0 && t.pprSync === 'interrupt-processing') this.updatePpr(v); // v3 vlapic_sync_tpr
@@ -649,7 +657,7 @@ export class Machine {
     if (s[b + F.PENDING_INJECT] < 0) {
       const vector = vlapicPendingIntr(s, b);
       if (vector >= 0) {
-        if (this.guestInterruptible(v)) {
+        if (guestInterruptible(s, b)) {
           s[b + F.PENDING_INJECT] = vector;
           this.checkStack(v, vlapicIntrAccepted(s, b, vector, t.isrvecStack, this.intel));
           s[b + F.PROC] &= ~ProcBased.InterruptWindowExiting;
@@ -687,54 +695,21 @@ export class Machine {
     s[b + F.TPR_THRESHOLD] = irr >= 0 && priorityClass(irr) <= tprClass ? priorityClass(irr) : 0;
   }
 
-  private guestInterruptible(v: number): boolean {
-    const b = v * STRIDE;
-    return (this.s[b + F.FLAGS] & Flag.IF) !== 0 && this.s[b + F.INTR_SHADOW] === 0;
-  }
-
-  /** SDM-29 "Posted-Interrupt Processing": PIR is ORed into VIRR, RVI raised to the highest. */
-  private syncPirToIrr(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    let any = false;
-    for (let w = 0; w < 8; w++) {
-      const p = s[b + F.PIR + w];
-      if (p !== 0) {
-        s[b + F.IRR + w] |= p;
-        s[b + F.PIR + w] = 0;
-        any = true;
-      }
-    }
-    s[b + F.PIR_ON] = 0;
-    const high = vecHighest(s, b + F.IRR);
-    if (any || high > s[b + F.RVI]) s[b + F.RVI] = Math.max(high, 0);
-  }
-
   /**
-   * SDM-29 "Evaluation of Pending Virtual Interrupts" and "Virtual-Interrupt Delivery": if
-   * RVI[7:4] > VPPR[7:4] and the guest is interruptible, the CPU delivers RVI without a VM exit:
-   * VISR[RVI] = 1, SVI = RVI, VPPR = RVI & 0xF0, VIRR[RVI] = 0, RVI = highest VIRR.
-   * AVIC (APM-15 "AVIC") behaves the same way from the vAPIC backing page.
+   * The CPU evaluates pending virtual interrupts and delivers a recognized one without a VM exit once
+   * the guest is interruptible (vmx/virtualInterrupts.ts; AVIC: svm/avic.ts, same delivery steps).
    */
   private evaluatePendingVirtualInterrupts(v: number): void {
     const s = this.s;
     const b = v * STRIDE;
-    const avic = (s[b + F.FLAGS] & Flag.AVIC) !== 0;
-    for (let guard = 0; guard < 256; guard++) {
-      if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
-      const rvi = avic ? Math.max(vecHighest(s, b + F.IRR), 0) : s[b + F.RVI];
-      const vppr = avic ? this.archPpr(v) : s[b + F.PPR];
-      if (rvi === 0 || priorityClass(rvi) <= priorityClass(vppr)) return;
-      if (!this.guestInterruptible(v)) return; // recognized, delivered once RFLAGS.IF = 1
-      vecSet(s, b + F.ISR, rvi);
-      vecClear(s, b + F.IRR, rvi);
-      s[b + F.SVI] = rvi;
-      s[b + F.PPR] = rvi & 0xf0;
-      s[b + F.RVI] = Math.max(vecHighest(s, b + F.IRR), 0);
-      this.counters[v * Counter.COUNT + Counter.VIRTUAL_DELIVERED]++;
-      this.guestTakesInterrupt(v, rvi);
-      return; // IF is now clear: one delivery per evaluation
-    }
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return;
+    const vector = (f & Flag.AVIC) !== 0 ? avicPendingInterrupt(s, b) : pendingVirtualInterrupt(s, b);
+    if (vector < 0) return;
+    if (!guestInterruptible(s, b)) return; // recognized, delivered once RFLAGS.IF = 1
+    deliverVirtualInterrupt(s, b, vector);
+    this.counters[v * Counter.COUNT + Counter.VIRTUAL_DELIVERED]++;
+    this.guestTakesInterrupt(v, vector);
   }
 
   /**
@@ -807,7 +782,7 @@ export class Machine {
     if ((f & Flag.AVIC) !== 0) return; // AVIC hardware delivers from the backing page
     if (s[b + F.PENDING_INJECT] < 0) {
       const vector = vlapicPendingIntr(s, b);
-      if (vector >= 0 && this.guestInterruptible(v)) {
+      if (vector >= 0 && guestInterruptible(s, b)) {
         s[b + F.PENDING_INJECT] = vector; // EVENTINJ (APM-15 "Event Injection")
         this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
         if (this.traits.hypervisor === 'bhyve') {
@@ -847,7 +822,7 @@ export class Machine {
     const s = this.s;
     const b = v * STRIDE;
     if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.VINTR) === 0 || s[b + F.V_IRQ] === 0) return;
-    if (!this.guestInterruptible(v)) return;
+    if (!guestInterruptible(s, b)) return;
     if (s[b + F.V_IGN_TPR] === 0 && (s[b + F.V_INTR_PRIO] & 0xf) <= (s[b + F.V_TPR] & 0xf)) return;
     this.exit(v, Slot.VMEXIT_VINTR, 0);
     s[b + F.V_IRQ] = 0;
@@ -976,10 +951,9 @@ export class Machine {
     const b = v * STRIDE;
     if ((s[b + F.FLAGS] & Flag.IF) === 0) return false;
     if ((s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) {
-      this.syncPirToIrr(v);
-      const rvi = (s[b + F.FLAGS] & Flag.AVIC) !== 0 ? vecHighest(s, b + F.IRR) : s[b + F.RVI];
-      const ppr = (s[b + F.FLAGS] & Flag.AVIC) !== 0 ? this.archPpr(v) : s[b + F.PPR];
-      return rvi > 0 && priorityClass(rvi) > priorityClass(ppr);
+      syncPirToIrr(s, b);
+      if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return avicPendingInterrupt(s, b) >= 0;
+      return pendingVirtualInterrupt(s, b) >= 0;
     }
     if (this.intel && (s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v);
     return vlapicPendingIntr(s, b) >= 0;
@@ -1002,69 +976,43 @@ export class Machine {
       return false;
     }
     const f = s[b + F.FLAGS];
-    const halted = (f & Flag.HALTED) !== 0;
     if ((f & Flag.POSTED) !== 0) {
-      // SDM-29 "Posted-Interrupt Processing": set PIR bit and ON; the notification vector reaches a
-      // running vCPU with no VM exit. bhyve vmx_set_intr_ready / KVM vmx_deliver_posted_interrupt.
-      if (vecTest(s, b + F.PIR, vector) || vecTest(s, b + F.IRR, vector)) {
+      if (!postInterrupt(s, b, vector, level)) {
         this.counters[c + Counter.COALESCED]++;
         return false;
       }
-      vecSet(s, b + F.PIR, vector);
-      if (level) {
-        vecSet(s, b + F.TMR, vector);
-        vecSet(s, b + F.EOI_EXIT, vector);
-      } else vecClear(s, b + F.TMR, vector); // SDM-11 "Interrupt Acceptance for Fixed Interrupts": edge clears TMR (as below; KVM __apic_accept_irq)
-      s[b + F.PIR_ON] = 1;
       this.counters[c + Counter.POSTED]++;
-      if (halted) {
-        // Wake only for an interrupt the guest can take, as on the other paths: a HLT with
-        // RFLAGS.IF = 0 keeps sleeping (bhyve vm_handle_hlt(intr_disabled), KVM kvm_arch_vcpu_runnable).
-        if (this.hasWakeupPending(v)) {
-          s[b + F.FLAGS] &= ~Flag.HALTED;
-          this.enter(v);
-        }
-      } else {
-        this.syncPirToIrr(v);
+      if ((f & Flag.HALTED) !== 0) this.wake(v);
+      else {
+        syncPirToIrr(s, b);
         this.evaluatePendingVirtualInterrupts(v);
       }
       return true;
     }
-    if (vecTest(s, b + F.IRR, vector)) {
+    if (!vlapicSetIntrReady(s, b, vector, level)) {
       this.counters[c + Counter.COALESCED]++;
       return false;
     }
-    vecSet(s, b + F.IRR, vector);
-    if (level) {
-      vecSet(s, b + F.TMR, vector);
-      if ((f & Flag.VID) !== 0) vecSet(s, b + F.EOI_EXIT, vector); // bhyve vmx_set_tmr
-    } else {
-      vecClear(s, b + F.TMR, vector);
+    if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
+    if ((f & Flag.HALTED) !== 0) this.wake(v);
+    else if ((f & Flag.AVIC) !== 0)
+      this.evaluatePendingVirtualInterrupts(v); // AVIC: IRR in the backing page plus a doorbell to the running vCPU; no #VMEXIT
+    else {
+      // vcpu_notify_event -> IPI to the host CPU running the vCPU -> exit.
+      this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+      this.enter(v);
     }
-    if ((f & Flag.AVIC) !== 0) {
-      // AVIC: IRR in the backing page plus a doorbell to the running vCPU; no #VMEXIT.
-      if (halted) {
-        if (this.hasWakeupPending(v)) {
-          s[b + F.FLAGS] &= ~Flag.HALTED;
-          this.enter(v);
-        }
-      } else {
-        this.evaluatePendingVirtualInterrupts(v);
-      }
-      return true;
-    }
-    if ((f & Flag.VID) !== 0) s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
-    if (halted) {
-      if (this.hasWakeupPending(v)) {
-        s[b + F.FLAGS] &= ~Flag.HALTED;
-        this.enter(v);
-      }
-      return true;
-    }
-    // vcpu_notify_event -> IPI to the host CPU running the vCPU -> exit.
-    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
-    this.enter(v);
     return true;
+  }
+
+  /**
+   * A halted vCPU wakes only for an interrupt the guest can take: a HLT with RFLAGS.IF = 0 keeps
+   * sleeping (bhyve vm_handle_hlt(intr_disabled), KVM kvm_arch_vcpu_runnable).
+   */
+  private wake(v: number): void {
+    if (!this.hasWakeupPending(v)) return;
+    this.s[v * STRIDE + F.FLAGS] &= ~Flag.HALTED;
+    this.enter(v);
   }
 
   /**
