@@ -30,6 +30,14 @@ import { Next } from './outcomes.js';
 import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { eoiVirtualization, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
 import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
+import { disarmVintr, programVmcbBeforeRun, svmInjectOrRequestWindow, vintrExits } from '../svm/intercepts.js';
+import {
+  requestWindowAndProgramThreshold,
+  syncsPprAtEntry,
+  tprThresholdExitsAfterEntry,
+  vmxInjectOrRequestWindow,
+} from '../vmx/entry.js';
+import { syncAtExit } from '../hypervisor/exitPath.js';
 import {
   deliverVirtualInterrupt,
   pendingVirtualInterrupt,
@@ -473,13 +481,7 @@ export class Machine {
    */
   private exit(v: number, slot: number, qualification: number): void {
     this.recordExit(v, slot, qualification);
-    const b = v * STRIDE;
-    const t = this.traits;
-    if (this.intel && t.pprSync === 'every-exit') {
-      const f = this.s[b + F.FLAGS];
-      if ((f & Flag.SOFT_TPR_SHADOW) !== 0 || ((f & Flag.VID) !== 0 && t.pprSyncWithVid)) this.updatePpr(v);
-    }
-    if (!this.intel) this.svmSyncCr8ToLapic(v);
+    if (syncAtExit(this.s, v * STRIDE, this.traits, this.intel)) this.updatePpr(v);
   }
 
   // ---------------------------------------------------------------- software vlapic (hypervisor side)
@@ -541,11 +543,10 @@ export class Machine {
   private enter(v: number): void {
     const s = this.s;
     const b = v * STRIDE;
-    let f = s[b + F.FLAGS];
-    if ((f & Flag.STOPPED) !== 0) return;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (this.intel) this.vmxPrepareEntry(v);
     else this.svmPrepareEntry(v);
-    f = s[b + F.FLAGS];
+    const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     if (this.intel) {
       const failed = checkVmEntry(
@@ -563,7 +564,48 @@ export class Machine {
       }
     }
     if ((f & Flag.HALTED) !== 0) return; // still asleep in the host
-    this.afterEntry(v);
+    // The guest runs: what happens right after a successful VM entry.
+    if (this.intel && tprThresholdExitsAfterEntry(s, b)) {
+      this.tprBelowThresholdExit(v);
+      return;
+    }
+    const pending = s[b + F.PENDING_INJECT];
+    if (pending >= 0) {
+      // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
+      s[b + F.PENDING_INJECT] = -1;
+      this.counters[v * Counter.COUNT + Counter.INJECTED]++;
+      this.guestTakesInterrupt(v, pending);
+    }
+    if ((f & (Flag.VID | Flag.AVIC)) !== 0) this.evaluatePendingVirtualInterrupts(v);
+  }
+
+  /** VT-x entry (vmx/entry.ts); the vlapic accepts an injected vector in between. */
+  private vmxPrepareEntry(v: number): void {
+    const s = this.s;
+    const b = v * STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.VID) !== 0) {
+      // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
+      // (bhyve vmx_inject_pir / KVM vmx_sync_pir_to_irr); the CPU delivers them after entry.
+      syncPirToIrr(s, b);
+      return;
+    }
+    if (syncsPprAtEntry(f, this.traits)) this.updatePpr(v);
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    const vector = vmxInjectOrRequestWindow(s, b);
+    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    requestWindowAndProgramThreshold(s, b, this.traits);
+  }
+
+  /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
+  private svmPrepareEntry(v: number): void {
+    const s = this.s;
+    const b = v * STRIDE;
+    if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
+    const vector = svmInjectOrRequestWindow(s, b);
+    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    programVmcbBeforeRun(s, b, this.traits, vector >= 0);
   }
 
   private failEntry(v: number, failed: number): void {
@@ -580,36 +622,6 @@ export class Machine {
       failedChecks: names,
       details: names.map((n) => ENTRY_CHECK_TEXT[EntryCheck[n as keyof typeof EntryCheck]]),
     });
-  }
-
-  /** What happens right after a successful VM entry (guest now running). */
-  private afterEntry(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    const f = s[b + F.FLAGS];
-    if (this.intel) {
-      const proc = s[b + F.PROC];
-      const proc2 = s[b + F.PROC2];
-      // SDM-27 "VM Exits Induced by the TPR Threshold": with use TPR shadow and virtualize APIC
-      // accesses on and VID off, a threshold above VTPR[7:4] exits right after entry.
-      if (
-        proc & ProcBased.UseTprShadow &&
-        !(f & Flag.VID) &&
-        proc2 & ProcBased2.VirtualizeApicAccesses &&
-        (s[b + F.TPR_THRESHOLD] & 0xf) > priorityClass(s[b + F.TPR])
-      ) {
-        this.tprBelowThresholdExit(v);
-        return;
-      }
-    }
-    const pending = s[b + F.PENDING_INJECT];
-    if (pending >= 0) {
-      // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
-      s[b + F.PENDING_INJECT] = -1;
-      this.counters[v * Counter.COUNT + Counter.INJECTED]++;
-      this.guestTakesInterrupt(v, pending);
-    }
-    if ((f & Flag.VID) !== 0 || (f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
   }
 
   /** The guest vectors through its IDT: RFLAGS.IF is cleared by the interrupt gate. */
@@ -638,61 +650,6 @@ export class Machine {
         `vector 0x${vector.toString(16)} delivered with PPR 0x${ppr.toString(16)}`,
       );
     }
-  }
-
-  private vmxPrepareEntry(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    const f = s[b + F.FLAGS];
-    const t = this.traits;
-    if ((f & Flag.VID) !== 0) {
-      // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
-      // (bhyve vmx_inject_pir / KVM vmx_sync_pir_to_irr); the CPU delivers them after entry.
-      syncPirToIrr(s, b);
-      return;
-    }
-    if ((f & Flag.SOFT_TPR_SHADOW) !== 0 && t.pprSync === 'interrupt-processing') this.updatePpr(v); // v3 vlapic_sync_tpr
-    if (t.hypervisor === 'kvm' && (f & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v); // kvm_lapic_sync_from_vapic
-    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
-    if (s[b + F.PENDING_INJECT] < 0) {
-      const vector = vlapicPendingIntr(s, b);
-      if (vector >= 0) {
-        if (guestInterruptible(s, b)) {
-          s[b + F.PENDING_INJECT] = vector;
-          this.checkStack(v, vlapicIntrAccepted(s, b, vector, t.isrvecStack, this.intel));
-          s[b + F.PROC] &= ~ProcBased.InterruptWindowExiting;
-        } else {
-          s[b + F.PROC] |= ProcBased.InterruptWindowExiting; // exit as soon as the guest can take it
-        }
-      } else {
-        s[b + F.PROC] &= ~ProcBased.InterruptWindowExiting;
-      }
-    }
-    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
-    // After an injection another interrupt may still wait: ask for a window (bhyve vmx_inject_interrupts).
-    if (s[b + F.PENDING_INJECT] >= 0 && vlapicPendingIntr(s, b) >= 0) s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
-    this.programTprThreshold(v);
-  }
-
-  /**
-   * TPR threshold on the software path (VID off, TPR shadow on), programmed before each entry:
-   * - bhyve review v2/v3 (sys/amd64/vmm/intel/vmx.c vmx_run): threshold = the guest's current TPR
-   *   class (vlapic_get_cr8), so any lowering below the entry-time TPR exits once (trap-like exit
-   *   43) and the hypervisor re-evaluates pending interrupts. A masked vector gets no window exit.
-   * - KVM vmx_update_cr8_intercept(): threshold = max_irr class when tpr class >= it, else 0, so
-   *   the guest exits exactly when it lowers TPR enough to take the pending interrupt.
-   */
-  private programTprThreshold(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    if ((s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) === 0 || this.traits.tprThreshold === 'none') return;
-    const tprClass = priorityClass(s[b + F.TPR]);
-    if (this.traits.tprThreshold === 'bhyve') {
-      s[b + F.TPR_THRESHOLD] = tprClass;
-      return;
-    }
-    const irr = vecHighest(s, b + F.IRR);
-    s[b + F.TPR_THRESHOLD] = irr >= 0 && priorityClass(irr) <= tprClass ? priorityClass(irr) : 0;
   }
 
   /**
@@ -763,70 +720,13 @@ export class Machine {
 
   // ---------------------------------------------------------------- SVM
 
-  /** KVM sync_cr8_to_lapic / bhyve: on every #VMEXIT the vlapic TPR follows V_TPR. */
-  private svmSyncCr8ToLapic(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0) return;
-    const tpr = tprFromCr8(s[b + F.V_TPR]);
-    if (tpr !== s[b + F.TPR]) {
-      s[b + F.TPR] = tpr;
-      this.updatePpr(v);
-    }
-  }
-
-  private svmPrepareEntry(v: number): void {
-    const s = this.s;
-    const b = v * STRIDE;
-    const f = s[b + F.FLAGS];
-    if ((f & Flag.AVIC) !== 0) return; // AVIC hardware delivers from the backing page
-    if (s[b + F.PENDING_INJECT] < 0) {
-      const vector = vlapicPendingIntr(s, b);
-      if (vector >= 0 && guestInterruptible(s, b)) {
-        s[b + F.PENDING_INJECT] = vector; // EVENTINJ (APM-15 "Event Injection")
-        this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
-        if (this.traits.hypervisor === 'bhyve') {
-          // bhyve svm_inj_interrupts() sets need_intr_window = 1 after every injection ("Force a
-          // VM-exit as soon as the vcpu is ready to accept another interrupt"): V_IRQ + V_IGN_TPR +
-          // VINTR stay armed, so the guest's next STI/IRET exits unless another exit disarms it first.
-          s[b + F.V_IRQ] = 1;
-          s[b + F.V_IGN_TPR] = 1;
-          s[b + F.SVM_INTERCEPTS] |= SvmIntercept.VINTR;
-        } else {
-          s[b + F.V_IRQ] = 0;
-          s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.VINTR;
-        }
-      } else if (vector >= 0) {
-        // Interrupt window: a dummy V_IRQ with V_IGN_TPR and the VINTR intercept (bhyve svm.c
-        // enable_intr_window_exiting, KVM svm_enable_irq_window).
-        s[b + F.V_IRQ] = 1;
-        s[b + F.V_IGN_TPR] = 1;
-        s[b + F.SVM_INTERCEPTS] |= SvmIntercept.VINTR;
-      } else {
-        s[b + F.V_IRQ] = 0;
-        s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.VINTR;
-      }
-    }
-    if (this.traits.svmCr8WriteInterceptToggle) {
-      // svm_update_cr8_intercept(): intercept CR8 writes while the TPR masks the highest IRR.
-      s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.CR8_WRITE;
-      const irr = vecHighest(s, b + F.IRR);
-      if (irr >= 0 && priorityClass(s[b + F.TPR]) >= priorityClass(irr))
-        s[b + F.SVM_INTERCEPTS] |= SvmIntercept.CR8_WRITE;
-    }
-    s[b + F.V_TPR] = priorityClass(s[b + F.TPR]); // sync_lapic_to_cr8
-  }
-
   /** APM-15 "Virtual Interrupt Intercept": VINTR exits once the guest can take the virtual interrupt. */
   private svmCheckVintr(v: number): void {
     const s = this.s;
     const b = v * STRIDE;
-    if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.VINTR) === 0 || s[b + F.V_IRQ] === 0) return;
-    if (!guestInterruptible(s, b)) return;
-    if (s[b + F.V_IGN_TPR] === 0 && (s[b + F.V_INTR_PRIO] & 0xf) <= (s[b + F.V_TPR] & 0xf)) return;
+    if (!vintrExits(s, b)) return;
     this.exit(v, Slot.VMEXIT_VINTR, 0);
-    s[b + F.V_IRQ] = 0;
-    s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.VINTR;
+    disarmVintr(s, b);
     this.enter(v);
   }
 
