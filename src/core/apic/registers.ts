@@ -122,6 +122,16 @@ export function x2apicMsrExists(msr: number): boolean {
   }
 }
 
+/**
+ * An x2APIC MSR access (0x800-0x8FF) that raises #GP: the LAPIC is in xAPIC mode, the MSR does not
+ * exist, or a WRMSR to a read-only / RDMSR of a write-only one (SDM "x2APIC Register Address Space").
+ * The hypervisor's MSR bitmap intercepts it first (the exit has priority, SDM 25.1.3), its emulation
+ * refuses it and injects the #GP.
+ */
+export function x2apicAccessFaults(x2apicMode: boolean, msr: number, write: boolean): boolean {
+  return !x2apicMode || !x2apicMsrExists(msr) || (write ? x2apicMsrReadOnly(msr) : x2apicMsrWriteOnly(msr));
+}
+
 /** Read-only x2APIC MSRs: WRMSR to them raises #GP (SDM x2APIC register table, "Read only"). */
 export function x2apicMsrReadOnly(msr: number): boolean {
   return (

@@ -1,7 +1,10 @@
 import { vlapicPendingIntr } from '../apic/vlapic.js';
 import { priorityClass, vecHighest } from '../apic/vectors.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
-import { F, guestInterruptible, SvmIntercept } from '../vcpu/layout.js';
+import { tprFromCr8 } from '../apic/priority.js';
+import { Slot } from '../vcpu/exits.js';
+import { F, Flag, guestInterruptible, SvmIntercept } from '../vcpu/layout.js';
+import { InGuest, Next } from '../vcpu/outcomes.js';
 
 /**
  * SVM interrupt control (AMD APM vol. 2 chapter 15 "Secure Virtual Machine", section "Interrupt and
@@ -10,17 +13,26 @@ import { F, guestInterruptible, SvmIntercept } from '../vcpu/layout.js';
  * svm_inj_interrupts; KVM arch/x86/kvm/svm/svm.c). Both hypervisors set V_INTR_MASKING.
  */
 
-/** How a guest MOV to/from CR8 runs under SVM (classifyCr8Access). */
-export const SvmCr8 = {
-  /** V_INTR_MASKING = 1: the access uses V_TPR, no intercept (APM "Virtualizing APIC.TPR"). */
-  V_TPR: 0,
-  /** The CR8 read or write intercept is set: VMEXIT_CR8_READ / VMEXIT_CR8_WRITE. */
-  INTERCEPTED: 1,
-} as const;
+/**
+ * MOV to / from CR8: VMEXIT_CR8_WRITE / VMEXIT_CR8_READ when intercepted; otherwise, with
+ * V_INTR_MASKING = 1, the access uses V_TPR with no intercept (APM "Virtualizing APIC.TPR").
+ */
+export function svmCr8Access(s: Int32Array, b: number, write: boolean): number {
+  if (write)
+    return (s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0 ? Slot.VMEXIT_CR8_WRITE : InGuest.TPR_WRITE;
+  return (s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_READ) !== 0 ? Slot.VMEXIT_CR8_READ : InGuest.READ;
+}
 
-export function classifyCr8Access(s: Int32Array, b: number, write: boolean): number {
-  const intercept = write ? SvmIntercept.CR8_WRITE : SvmIntercept.CR8_READ;
-  return (s[b + F.SVM_INTERCEPTS] & intercept) !== 0 ? SvmCr8.INTERCEPTED : SvmCr8.V_TPR;
+/**
+ * A MOV to CR8 that V_INTR_MASKING keeps in the guest writes V_TPR only; with AVIC the backing
+ * page's TPR follows (AVIC keeps the backing page TPR and V_TPR in step) and the CPU evaluates
+ * pending interrupts. The caller then checks the VINTR intercept (vintrExits).
+ */
+export function vTprWrite(s: Int32Array, b: number, cr8: number): number {
+  s[b + F.V_TPR] = cr8;
+  if ((s[b + F.FLAGS] & Flag.AVIC) === 0) return Next.NOTHING;
+  s[b + F.TPR] = tprFromCr8(cr8);
+  return Next.EVALUATE_PENDING;
 }
 
 /**

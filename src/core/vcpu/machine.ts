@@ -3,18 +3,13 @@ import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../vmx/controls.j
 import { checkVmEntry, describeEntryFailures, ENTRY_CHECK_TEXT, EntryCheck } from '../vmx/entryChecks.js';
 import { VmInstructionError } from '../vmx/exitReasons.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
-import {
-  ApicOffset,
-  X2apicMsr,
-  x2apicMsrExists,
-  x2apicMsrReadOnly,
-  x2apicMsrToOffset,
-  x2apicMsrWriteOnly,
-  isX2apicMsr,
-} from '../apic/registers.js';
+import { syncAtExit } from '../hypervisor/exitPath.js';
+import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { archPpr, guestTpr, tprFromCr8 } from '../apic/priority.js';
 import { checkIsrvecStack, isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
+import { broadcastEoi, EoiBy } from '../apic/eoi.js';
+import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
 import {
   vlapicIntrAccepted,
   vlapicPendingIntr,
@@ -24,20 +19,14 @@ import {
   vlapicSetTpr,
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
-import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
-import { F, Flag, guestInterruptible, STRIDE, SvmIntercept } from './layout.js';
-import { Next } from './outcomes.js';
-import { broadcastEoi, EoiBy } from '../apic/eoi.js';
+import { vmxApicRead, vmxApicWrite, vmxCr8Access, vmxX2apicRead, vmxX2apicWrite } from '../vmx/apicAccess.js';
 import { eoiVirtualization, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
-import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
-import { disarmVintr, programVmcbBeforeRun, svmInjectOrRequestWindow, vintrExits } from '../svm/intercepts.js';
 import {
   requestWindowAndProgramThreshold,
   syncsPprAtEntry,
   tprThresholdExitsAfterEntry,
   vmxInjectOrRequestWindow,
 } from '../vmx/entry.js';
-import { syncAtExit } from '../hypervisor/exitPath.js';
 import {
   deliverVirtualInterrupt,
   pendingVirtualInterrupt,
@@ -45,6 +34,18 @@ import {
   requestVirtualInterrupt,
   syncPirToIrr,
 } from '../vmx/virtualInterrupts.js';
+import { avicApicRead, avicApicWrite, avicEoi, avicPendingInterrupt, avicTprWrite } from '../svm/avic.js';
+import {
+  disarmVintr,
+  programVmcbBeforeRun,
+  svmCr8Access,
+  svmInjectOrRequestWindow,
+  vintrExits,
+  vTprWrite,
+} from '../svm/intercepts.js';
+import { apicAccessQualification, EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
+import { F, Flag, guestInterruptible, STRIDE, SvmIntercept } from './layout.js';
+import { InGuest, Next } from './outcomes.js';
 
 /** Explicit VMCS control overrides, applied after the policy (kvm-unit-tests style experiments). */
 export interface VmcsOverrides {
@@ -732,43 +733,33 @@ export class Machine {
 
   // ---------------------------------------------------------------- guest operations
 
-  /** MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing CR8-Based TPR Accesses"). */
+  /**
+   * MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing
+   * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR").
+   */
   writeCr8(v: number, value: number): void {
     const s = this.s;
     const b = v * STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
     const cr8 = value & 0xf;
-    if (this.intel) {
-      const proc = s[b + F.PROC];
-      if ((proc & ProcBased.Cr8LoadExiting) !== 0) {
-        // CR-access exit, qualification: CR 8, access type 0 (MOV to CR), GPR (rax = 0 here).
-        this.exit(v, Slot.CR_ACCESS, 8);
-        this.checkStack(v, vlapicSetTpr(s, b, tprFromCr8(cr8), this.traits.isrvecStack, this.intel));
-        this.enter(v);
-        return;
-      }
-      if ((proc & ProcBased.UseTprShadow) !== 0) {
-        s[b + F.TPR] = tprFromCr8(cr8); // VTPR[7:4] = CR8[3:0], the rest cleared
-        this.next(v, tprVirtualization(s, b));
-        return;
-      }
-      s[b + F.TPR] = tprFromCr8(cr8); // no exiting, no shadow: the guest writes the real TPR (not a valid VMM setup)
-      return;
-    }
-    if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0) {
-      this.exit(v, Slot.VMEXIT_CR8_WRITE, 0);
+    const how = this.intel ? vmxCr8Access(s, b, true) : svmCr8Access(s, b, true);
+    if (how >= 0) {
+      // Intercepted: the hypervisor emulates the TPR write.
+      this.exit(v, how, apicAccessQualification(how, 0, true));
       this.checkStack(v, vlapicSetTpr(s, b, tprFromCr8(cr8), this.traits.isrvecStack, this.intel));
       this.enter(v);
       return;
     }
-    // V_INTR_MASKING = 1: the write goes to V_TPR only (APM-15 "Virtualizing APIC.TPR").
-    s[b + F.V_TPR] = cr8;
-    if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) {
-      s[b + F.TPR] = tprFromCr8(cr8); // AVIC keeps the backing page TPR and V_TPR in step
-      this.evaluatePendingVirtualInterrupts(v);
+    if (!this.intel) {
+      this.next(v, vTprWrite(s, b, cr8));
+      this.svmCheckVintr(v);
+      return;
     }
-    this.svmCheckVintr(v);
+    // VTPR[7:4] = CR8[3:0], the rest cleared; with neither exiting nor a shadow the guest writes the
+    // real TPR (not a valid VMM setup).
+    s[b + F.TPR] = tprFromCr8(cr8);
+    if (how === InGuest.TPR_WRITE) this.next(v, tprVirtualization(s, b));
   }
 
   /** MOV from CR8. Returns CR8 (TPR[7:4]). */
@@ -777,23 +768,12 @@ export class Machine {
     const b = v * STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return 0;
     this.counters[v * Counter.COUNT + Counter.CR8_READS]++;
-    if (this.intel) {
-      const proc = s[b + F.PROC];
-      if ((proc & ProcBased.Cr8StoreExiting) !== 0) {
-        this.exit(v, Slot.CR_ACCESS, 8 | (1 << 4));
-        const value = priorityClass(s[b + F.TPR]);
-        this.enter(v);
-        return value;
-      }
-      return priorityClass(s[b + F.TPR]); // from VTPR with the shadow
-    }
-    if ((s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_READ) !== 0) {
-      this.exit(v, Slot.VMEXIT_CR8_READ, 0);
-      const value = priorityClass(s[b + F.TPR]);
-      this.enter(v);
-      return value;
-    }
-    return s[b + F.V_TPR] & 0xf;
+    const how = this.intel ? vmxCr8Access(s, b, false) : svmCr8Access(s, b, false);
+    if (how < 0) return this.intel ? priorityClass(s[b + F.TPR]) : s[b + F.V_TPR] & 0xf; // VTPR with the shadow; V_TPR
+    this.exit(v, how, apicAccessQualification(how, 0, false));
+    const value = priorityClass(s[b + F.TPR]);
+    this.enter(v);
+    return value;
   }
 
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
@@ -1159,80 +1139,47 @@ export class Machine {
   }
 
   /**
-   * xAPIC MMIO write (SDM-29 "Virtualizing Memory-Mapped APIC Accesses"). Without APIC-access
-   * virtualization the APIC page is unmapped in the EPT and every access is an EPT-violation exit
-   * emulated by the hypervisor (bhyve, KVM without FlexPriority); SVM: a nested page fault.
+   * xAPIC MMIO write (SDM-29 "Virtualizing Memory-Mapped APIC Accesses", vmx/apicAccess.ts; AVIC,
+   * svm/avic.ts). Without APIC-access virtualization or AVIC the APIC page is unmapped: an EPT
+   * violation (SVM: a nested page fault) the hypervisor emulates.
    */
   writeApic(v: number, offset: number, value: number): void {
     const s = this.s;
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
-    if ((f & Flag.X2APIC) !== 0) {
-      // In x2APIC mode the xAPIC MMIO window is not decoded (SDM-11 "x2APIC Mode"): the write goes nowhere.
-      return;
-    }
+    // In x2APIC mode the xAPIC MMIO window is not decoded (SDM-11 "x2APIC Mode"): the write goes nowhere.
+    if ((f & Flag.X2APIC) !== 0) return;
     if (offset === ApicOffset.Tpr) this.counters[v * Counter.COUNT + Counter.TPR_MMIO_WRITES]++;
-    if (this.intel) {
-      const proc2 = (s[b + F.PROC] & ProcBased.ActivateSecondaryControls) !== 0 ? s[b + F.PROC2] : 0;
-      if ((proc2 & ProcBased2.VirtualizeApicAccesses) !== 0) {
-        const regVirt = (proc2 & ProcBased2.ApicRegisterVirtualization) !== 0;
-        const vid = (proc2 & ProcBased2.VirtualInterruptDelivery) !== 0;
-        if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) {
-          s[b + F.TPR] = value & 0xff; // virtualized write to VTPR, then TPR virtualization
-          this.next(v, tprVirtualization(s, b));
-          return;
-        }
-        if (offset === ApicOffset.Eoi && vid) {
-          this.endOfInterrupt(v, EoiBy.VID);
-          return;
-        }
-        if (regVirt && isApicWriteVirtualized(offset)) {
-          // APIC-write emulation: the data lands on the virtual-APIC page, then a trap-like APIC-write exit.
-          this.exit(v, Slot.APIC_WRITE, offset);
-          this.emulateApicWrite(v, offset, value);
-          this.enter(v);
-          return;
-        }
-        // Fault-like APIC-access exit, qualification: offset, access type 1 (linear write).
-        this.exit(v, Slot.APIC_ACCESS, offset | (1 << 12));
-        this.emulateApicWrite(v, offset, value);
-        this.enter(v);
+    const how = this.intel
+      ? vmxApicWrite(s, b, offset)
+      : (f & Flag.AVIC) !== 0
+        ? avicApicWrite(offset)
+        : Slot.VMEXIT_NPF;
+    switch (how) {
+      case InGuest.TPR_WRITE:
+        s[b + F.TPR] = value & 0xff; // virtualized write to VTPR, then TPR virtualization
+        this.next(v, tprVirtualization(s, b));
         return;
-      }
-      this.exit(v, Slot.EPT_VIOLATION, 0);
-      this.emulateApicWrite(v, offset, value);
-      this.enter(v);
-      return;
-    }
-    if ((f & Flag.AVIC) !== 0) {
-      // APM-15 "AVIC" register access table: TPR and EOI (edge) accelerated, ICR low sends the IPI
-      // by doorbell; other writes trap with AVIC_NOACCEL.
-      if (offset === ApicOffset.Tpr) {
-        s[b + F.TPR] = value & 0xff;
-        s[b + F.V_TPR] = priorityClass(value);
-        this.evaluatePendingVirtualInterrupts(v);
+      case InGuest.EOI:
+        this.endOfInterrupt(v, EoiBy.VID);
         return;
-      }
-      if (offset === ApicOffset.Eoi) {
+      case InGuest.AVIC_TPR_WRITE:
+        this.next(v, avicTprWrite(s, b, value));
+        return;
+      case InGuest.AVIC_EOI:
         this.endOfInterrupt(v, EoiBy.AVIC);
         return;
-      }
-      if (offset === ApicOffset.IcrHigh) {
+      case InGuest.AVIC_ICR_HIGH:
         s[b + F.ICR_HIGH] = value;
         return;
-      }
-      if (offset === ApicOffset.IcrLow) {
+      case InGuest.AVIC_ICR_LOW:
         s[b + F.ICR_LOW] = value;
         this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, true);
         return;
-      }
-      this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, offset);
-      this.emulateApicWrite(v, offset, value);
-      this.enter(v);
-      return;
     }
-    this.exit(v, Slot.VMEXIT_NPF, 0);
+    // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
+    this.exit(v, how, apicAccessQualification(how, offset, true));
     this.emulateApicWrite(v, offset, value);
     this.enter(v);
   }
@@ -1243,25 +1190,10 @@ export class Machine {
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0 || (f & Flag.X2APIC) !== 0) return 0;
-    if (this.intel) {
-      const proc2 = (s[b + F.PROC] & ProcBased.ActivateSecondaryControls) !== 0 ? s[b + F.PROC2] : 0;
-      if ((proc2 & ProcBased2.VirtualizeApicAccesses) !== 0) {
-        const regVirt = (proc2 & ProcBased2.ApicRegisterVirtualization) !== 0;
-        if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) return s[b + F.TPR] & 0xff;
-        if (regVirt && isApicReadVirtualized(offset)) return this.apicRegisterValue(v, offset);
-        this.exit(v, Slot.APIC_ACCESS, offset);
-        const value = this.apicRegisterValue(v, offset);
-        this.enter(v);
-        return value;
-      }
-      this.exit(v, Slot.EPT_VIOLATION, 0);
-      const value = this.apicRegisterValue(v, offset);
-      this.enter(v);
-      return value;
-    }
-    if ((f & Flag.AVIC) !== 0 && offset !== ApicOffset.TimerCurrentCount) return this.apicRegisterValue(v, offset);
-    this.exit(v, (f & Flag.AVIC) !== 0 ? Slot.VMEXIT_AVIC_NOACCEL : Slot.VMEXIT_NPF, offset);
-    const value = this.apicRegisterValue(v, offset);
+    const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
+    if (how < 0) return apicRegisterValue(s, b, offset, this.intel);
+    this.exit(v, how, apicAccessQualification(how, offset, false));
+    const value = apicRegisterValue(s, b, offset, this.intel);
     this.enter(v);
     return value;
   }
@@ -1276,47 +1208,34 @@ export class Machine {
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
-    const isApicMsr = isX2apicMsr(msr);
-    if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrReadOnly(msr))) {
-      // Not an MSR the guest may write now (xAPIC mode, nonexistent, read-only): the MSR bitmap
-      // intercepts it first (SDM 25.1.3: the exit has priority), the hypervisor's emulation refuses
-      // it and injects #GP.
-      this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
+    const apicMsr = isX2apicMsr(msr);
+    const msrExit = this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR;
+    if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, true)) {
+      this.exit(v, msrExit, 0);
       this.stepFault = Fault.GP;
       this.enter(v);
       return;
     }
     if (msr === X2apicMsr.Tpr) this.counters[v * Counter.COUNT + Counter.TPR_MSR_WRITES]++;
-    if (this.intel && isApicMsr) {
-      const proc2 = (s[b + F.PROC] & ProcBased.ActivateSecondaryControls) !== 0 ? s[b + F.PROC2] : 0;
-      if ((proc2 & ProcBased2.VirtualizeX2apicMode) !== 0) {
-        const vid = (proc2 & ProcBased2.VirtualInterruptDelivery) !== 0;
-        if (msr === X2apicMsr.Tpr) {
-          if (valueHigh !== 0 || (valueLow & ~0xff) !== 0) {
-            this.stepFault = Fault.GP; // reserved bits of the x2APIC TPR
-            return;
-          }
-          s[b + F.TPR] = valueLow & 0xff;
-          this.next(v, tprVirtualization(s, b));
-          return;
-        }
-        if (vid && msr === X2apicMsr.Eoi) {
-          if (valueLow !== 0 || valueHigh !== 0) {
-            this.stepFault = Fault.GP;
-            return;
-          }
-          this.endOfInterrupt(v, EoiBy.VID);
-          return;
-        }
-        if (vid && msr === X2apicMsr.SelfIpi) {
-          this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
-          this.next(v, selfIpiVirtualization(s, b, valueLow & 0xff));
-          return;
-        }
-      }
+    const how = this.intel && apicMsr ? vmxX2apicWrite(s, b, msr, valueLow, valueHigh) : msrExit;
+    switch (how) {
+      case InGuest.GP:
+        this.stepFault = Fault.GP;
+        return;
+      case InGuest.TPR_WRITE:
+        s[b + F.TPR] = valueLow & 0xff;
+        this.next(v, tprVirtualization(s, b));
+        return;
+      case InGuest.EOI:
+        this.endOfInterrupt(v, EoiBy.VID);
+        return;
+      case InGuest.SELF_IPI:
+        this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+        this.next(v, selfIpiVirtualization(s, b, valueLow & 0xff));
+        return;
     }
-    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0); // qualification 0: ECX holds the MSR
-    if (isApicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
+    this.exit(v, how, 0); // qualification 0: ECX holds the MSR
+    if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
     this.enter(v);
   }
 
@@ -1326,32 +1245,19 @@ export class Machine {
     const b = v * STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
-    const isApicMsr = isX2apicMsr(msr);
-    if (isApicMsr && ((f & Flag.X2APIC) === 0 || !x2apicMsrExists(msr) || x2apicMsrWriteOnly(msr))) {
-      this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0); // intercepted, then #GP injected
+    const apicMsr = isX2apicMsr(msr);
+    const msrExit = this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR;
+    if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, false)) {
+      this.exit(v, msrExit, 0); // intercepted, then #GP injected
       this.stepFault = Fault.GP;
       this.enter(v);
       return 0;
     }
-    if (this.intel && isApicMsr) {
-      const proc2 = (s[b + F.PROC] & ProcBased.ActivateSecondaryControls) !== 0 ? s[b + F.PROC2] : 0;
-      if ((proc2 & ProcBased2.VirtualizeX2apicMode) !== 0) {
-        if (msr === X2apicMsr.Tpr) return s[b + F.TPR] & 0xff;
-        // With APIC-register virtualization a read the MSR bitmap lets through is served from the
-        // virtual-APIC page (SDM "Virtualizing MSR-Based APIC Accesses"). KVM
-        // (vmx_update_msr_bitmap_x2apic) opens every readable register but the timer current count;
-        // bhyve (vmx_allow_x2apic_msrs, guest_msr_ro) opens ID, version, LDR, SVR, ISR/TMR/IRR, ESR,
-        // the LVTs, timer initial count / divide and ICR - not PPR, CMCI or the current count.
-        if (
-          (proc2 & ProcBased2.ApicRegisterVirtualization) !== 0 &&
-          x2apicReadPassedThrough(this.traits.hypervisor, msr)
-        ) {
-          return this.apicRegisterValue(v, x2apicMsrToOffset(msr));
-        }
-      }
-    }
-    this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0);
-    const value = isApicMsr ? this.apicRegisterValue(v, x2apicMsrToOffset(msr)) : 0;
+    const how =
+      this.intel && apicMsr ? vmxX2apicRead(s, b, msr, x2apicReadPassedThrough(this.traits.hypervisor, msr)) : msrExit;
+    if (how < 0) return apicRegisterValue(s, b, x2apicMsrToOffset(msr), this.intel);
+    this.exit(v, how, 0);
+    const value = apicMsr ? apicRegisterValue(s, b, x2apicMsrToOffset(msr), this.intel) : 0;
     this.enter(v);
     return value;
   }
@@ -1374,42 +1280,19 @@ export class Machine {
 
   // ---------------------------------------------------------------- emulation helpers (hypervisor)
 
+  /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
   private emulateApicWrite(v: number, offset: number, value: number): void {
     const s = this.s;
     const b = v * STRIDE;
-    switch (offset) {
-      case ApicOffset.Tpr:
+    switch (emulateRegisterWrite(s, b, offset, value)) {
+      case RegisterWrite.TPR:
         this.checkStack(v, vlapicSetTpr(s, b, value & 0xff, this.traits.isrvecStack, this.intel));
         return;
-      case ApicOffset.Eoi:
+      case RegisterWrite.EOI:
         this.endOfInterrupt(v, EoiBy.HYPERVISOR);
         return;
-      case ApicOffset.IcrHigh:
-        s[b + F.ICR_HIGH] = value;
-        return;
-      case ApicOffset.IcrLow:
-        s[b + F.ICR_LOW] = value;
+      case RegisterWrite.SEND_IPI:
         this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, false);
-        return;
-      case ApicOffset.Svr:
-        s[b + F.SVR] = value;
-        return;
-      case ApicOffset.Ldr:
-        s[b + F.LDR] = value;
-        return;
-      case ApicOffset.LvtTimer:
-        s[b + F.LVT_TIMER] = value;
-        return;
-      case ApicOffset.TimerInitialCount:
-        s[b + F.TIMER_INITIAL] = value;
-        return;
-      case ApicOffset.TimerDivideConfig:
-        s[b + F.TIMER_DIVIDE] = value;
-        return;
-      case ApicOffset.Esr:
-        s[b + F.ESR] = 0;
-        return;
-      default:
         return;
     }
   }
@@ -1429,24 +1312,13 @@ export class Machine {
     this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
   }
 
-  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand). */
+  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
   private sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
     this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
     const vector = icrLow & 0xff;
-    let target = -1;
-    for (let t = 0; t < this.n; t++) {
-      if (
-        this.s[t * STRIDE + F.APIC_ID] === dest &&
-        this.s[t * STRIDE + F.GUEST_INDEX] === this.s[v * STRIDE + F.GUEST_INDEX]
-      ) {
-        target = t;
-        break;
-      }
-    }
-    if (target < 0) {
-      this.s[v * STRIDE + F.ESR] |= 1 << 2; // "Send Accept Error": no APIC took it
-      return;
-    }
+    const target = fixedIpiTarget(this.s, this.n, v, dest);
+    if (target < 0) return;
+    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
     if (this.deferIpis) {
       if (this.ipiOutCount < STEP_LOG) {
         this.ipiOutTarget[this.ipiOutCount] = target;
@@ -1460,52 +1332,12 @@ export class Machine {
       return;
     }
     if (avicDoorbell && this.isHalted(target)) {
-      // AVIC: the target is not running, so the CPU reports an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
       this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
       this.raiseInterrupt(target, vector, false);
       this.enter(v);
       return;
     }
     this.raiseInterrupt(target, vector, false);
-  }
-
-  private apicRegisterValue(v: number, offset: number): number {
-    const s = this.s;
-    const b = v * STRIDE;
-    if (offset >= ApicOffset.Isr0 && offset < ApicOffset.Isr0 + 0x80)
-      return s[b + F.ISR + ((offset - ApicOffset.Isr0) >> 4)] >>> 0;
-    if (offset >= ApicOffset.Tmr0 && offset < ApicOffset.Tmr0 + 0x80)
-      return s[b + F.TMR + ((offset - ApicOffset.Tmr0) >> 4)] >>> 0;
-    if (offset >= ApicOffset.Irr0 && offset < ApicOffset.Irr0 + 0x80)
-      return s[b + F.IRR + ((offset - ApicOffset.Irr0) >> 4)] >>> 0;
-    switch (offset) {
-      case ApicOffset.Id:
-        return (s[b + F.FLAGS] & Flag.X2APIC) !== 0 ? s[b + F.APIC_ID] : (s[b + F.APIC_ID] << 24) >>> 0;
-      case ApicOffset.Version:
-        return 0x50014; // version 0x14, max LVT entry 5 (bhyve vlapic)
-      case ApicOffset.Tpr:
-        return this.tpr(v);
-      case ApicOffset.Ppr:
-        return this.intel && (s[b + F.FLAGS] & Flag.VID) !== 0 ? s[b + F.PPR] : this.archPpr(v);
-      case ApicOffset.Ldr:
-        return s[b + F.LDR] >>> 0;
-      case ApicOffset.Svr:
-        return s[b + F.SVR];
-      case ApicOffset.Esr:
-        return s[b + F.ESR];
-      case ApicOffset.IcrLow:
-        return s[b + F.ICR_LOW] >>> 0;
-      case ApicOffset.IcrHigh:
-        return s[b + F.ICR_HIGH] >>> 0;
-      case ApicOffset.LvtTimer:
-        return s[b + F.LVT_TIMER] >>> 0;
-      case ApicOffset.TimerInitialCount:
-        return s[b + F.TIMER_INITIAL] >>> 0;
-      case ApicOffset.TimerDivideConfig:
-        return s[b + F.TIMER_DIVIDE] >>> 0;
-      default:
-        return 0;
-    }
   }
 
   // ---------------------------------------------------------------- invariants
@@ -1562,7 +1394,13 @@ export class Machine {
   }
 }
 
-/** x2APIC MSRs whose RDMSR the hypervisor's MSR bitmap passes through with APICv (see `rdmsr`). */
+/**
+ * x2APIC MSRs whose RDMSR the hypervisor's MSR bitmap passes through with APICv: with
+ * APIC-register virtualization such a read is served from the virtual-APIC page (SDM "Virtualizing
+ * MSR-Based APIC Accesses"). KVM (vmx_update_msr_bitmap_x2apic) opens every readable register but
+ * the timer current count; bhyve (vmx_allow_x2apic_msrs, guest_msr_ro) opens ID, version, LDR, SVR,
+ * ISR/TMR/IRR, ESR, the LVTs, timer initial count / divide and ICR - not PPR, CMCI or the current count.
+ */
 function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): boolean {
   if (msr === X2apicMsr.TimerCurrentCount) return false;
   if (hypervisor === 'kvm') return true;
@@ -1582,62 +1420,6 @@ function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): bool
     case 0x837:
     case X2apicMsr.TimerInitialCount:
     case X2apicMsr.TimerDivideConfig:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** SDM-29 "Virtualizing Reads from the APIC-Access Page": offsets virtualized with APIC-register virtualization. */
-function isApicReadVirtualized(offset: number): boolean {
-  if (offset >= 0x100 && offset <= 0x270) return true; // ISR, TMR, IRR
-  switch (offset) {
-    case 0x20:
-    case 0x30:
-    case 0x80:
-    case 0xb0:
-    case 0xd0:
-    case 0xe0:
-    case 0xf0:
-    case 0x280:
-    case 0x2f0:
-    case 0x300:
-    case 0x310:
-    case 0x320:
-    case 0x330:
-    case 0x340:
-    case 0x350:
-    case 0x360:
-    case 0x370:
-    case 0x380:
-    case 0x3e0:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** SDM-29 "Virtualizing Writes to the APIC-Access Page": offsets written to the page with an APIC-write exit. */
-function isApicWriteVirtualized(offset: number): boolean {
-  switch (offset) {
-    case 0x20:
-    case 0x80:
-    case 0xb0:
-    case 0xd0:
-    case 0xe0:
-    case 0xf0:
-    case 0x280:
-    case 0x2f0:
-    case 0x300:
-    case 0x310:
-    case 0x320:
-    case 0x330:
-    case 0x340:
-    case 0x350:
-    case 0x360:
-    case 0x370:
-    case 0x380:
-    case 0x3e0:
       return true;
     default:
       return false;

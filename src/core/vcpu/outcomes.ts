@@ -11,3 +11,32 @@ export const Next = {
   /** A trap-like TPR-below-threshold VM exit (SDM "TPR Virtualization", "VM Exits Induced by the TPR Threshold"). */
   TPR_BELOW_THRESHOLD_EXIT: 2,
 } as const;
+
+/**
+ * How a guest access to its APIC (MOV CR8, xAPIC MMIO, x2APIC RDMSR/WRMSR) is carried out. An access
+ * classifier (vmx/apicAccess.ts, svm/intercepts.ts, svm/avic.ts) returns either an exit slot
+ * (vcpu/exits.ts, >= 0): the access exits and the hypervisor emulates it; or one of these negative
+ * codes: the CPU carries it out in the guest, with no exit.
+ */
+export const InGuest = {
+  /** A read served by the CPU: VTPR or V_TPR, or a register of the (virtual-)APIC page. */
+  READ: -1,
+  /** A TPR write the CPU virtualizes (VTPR), followed by TPR virtualization (VT-x). */
+  TPR_WRITE: -2,
+  /** EOI virtualization (VT-x). */
+  EOI: -3,
+  /** Self-IPI virtualization (VT-x, x2APIC SELF IPI). */
+  SELF_IPI: -4,
+  /** #GP with no exit: reserved bits of a virtualized x2APIC write. */
+  GP: -5,
+  /** Neither CR8 exiting nor a TPR shadow: the guest writes the real TPR (not a valid VMM setup). */
+  UNVIRTUALIZED_TPR_WRITE: -6,
+  /** AVIC: an accelerated TPR write to the backing page. */
+  AVIC_TPR_WRITE: -7,
+  /** AVIC: an accelerated EOI (a level-triggered vector still traps; svm/avic.ts avicEoi). */
+  AVIC_EOI: -8,
+  /** AVIC: ICR high stored in the backing page. */
+  AVIC_ICR_HIGH: -9,
+  /** AVIC: ICR low sends the IPI by doorbell. */
+  AVIC_ICR_LOW: -10,
+} as const;
