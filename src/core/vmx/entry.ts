@@ -2,7 +2,9 @@ import { vlapicPendingIntr } from '../apic/vlapic.js';
 import { priorityClass, vecHighest } from '../apic/vectors.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { F, Flag, guestInterruptible } from '../vcpu/layout.js';
+import type { VmxCapabilities } from '../cpu/profile.js';
 import { ProcBased, ProcBased2 } from './controls.js';
+import { checkVmEntry } from './entryChecks.js';
 
 /**
  * VM entry on VT-x: what the hypervisor programs before VMRESUME on its software path (bhyve
@@ -63,6 +65,13 @@ export function requestWindowAndProgramThreshold(s: Int32Array, b: number, t: Po
   s[b + F.TPR_THRESHOLD] = irr >= 0 && priorityClass(irr) <= tprClass ? priorityClass(irr) : 0;
 }
 
+/** The VM-entry checks (vmx/entryChecks.ts) on the controls of the vCPU at word `b`: the failed EntryCheck bits, 0 when it enters. */
+export function checkVmEntryOf(caps: VmxCapabilities, s: Int32Array, b: number): number {
+  const pin = s[b + F.PIN];
+  const proc = s[b + F.PROC] >>> 0;
+  return checkVmEntry(caps, pin, proc, s[b + F.PROC2], s[b + F.EXIT_CTLS], s[b + F.TPR_THRESHOLD], s[b + F.TPR]);
+}
+
 /**
  * SDM "VM Exits Induced by the TPR Threshold" (27.7.7 in the 2023 editions): with use TPR shadow
  * and virtualize APIC accesses on and VID off, a threshold above VTPR[7:4] exits right after entry.
@@ -74,4 +83,14 @@ export function tprThresholdExitsAfterEntry(s: Int32Array, b: number): boolean {
     (s[b + F.PROC2] & ProcBased2.VirtualizeApicAccesses) !== 0 &&
     (s[b + F.TPR_THRESHOLD] & 0xf) > priorityClass(s[b + F.TPR])
   );
+}
+
+/** SDM "Interrupt-Window Exiting": with the control set, RFLAGS.IF becoming 1 exits (reason 7). */
+export function interruptWindowExits(s: Int32Array, b: number): boolean {
+  return (s[b + F.PROC] & ProcBased.InterruptWindowExiting) !== 0;
+}
+
+/** The hypervisor's interrupt-window exit handler clears the control; the next entry decides anew. */
+export function clearInterruptWindow(s: Int32Array, b: number): void {
+  s[b + F.PROC] &= ~ProcBased.InterruptWindowExiting;
 }
