@@ -42,6 +42,7 @@ function argsOf(op: ScriptOp): Record<string, number | boolean> {
  */
 export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep[] {
   const out: TraceStep[] = [];
+  machine.logStepExits();
   machine.beginStep(0);
   machine.launch();
   // A VMCS the CPU refuses fails the very first entry (VMLAUNCH): report it as step 0.

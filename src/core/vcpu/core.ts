@@ -40,6 +40,7 @@ import { Next } from './outcomes.js';
 import { Counter, Fault } from './counters.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
 import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
+import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
 
 export interface MachineConfig {
   readonly profile: CpuProfile;
@@ -52,16 +53,6 @@ export interface MachineConfig {
 
 /** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
 export const STEP_LOG = 64;
-
-// Per-step scratch logs, shared by every Machine of this thread: a machine resets them in
-// beginStep() and only one machine executes at a time, so sharing saves ~1.5 KiB per host.
-const SHARED_STEP_EXITS = new Int32Array(STEP_LOG);
-const SHARED_STEP_EXIT_QUAL = new Int32Array(STEP_LOG);
-const SHARED_STEP_DELIVERED = new Int32Array(STEP_LOG);
-const SHARED_STEP_DELIVERED_VCPU = new Int32Array(STEP_LOG);
-const SHARED_IPI_OUT_TARGET = new Int32Array(STEP_LOG);
-const SHARED_IPI_OUT_VECTOR = new Int32Array(STEP_LOG);
-const SHARED_PAIR_SCRATCH = new Int32Array(2 * 32);
 
 /**
  * The machinery every guest operation of a Machine (machine.ts) runs through: the vCPUs' state,
@@ -90,15 +81,26 @@ export class MachineCore {
   readonly exitHostNs: Float64Array;
   /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
   readonly exitTotals: Float64Array;
-  /** The fast-forward's snapshot of the repeating vCPU's PAIR_WORDS (fastForward.ts). */
-  protected readonly pairSnapshot = SHARED_PAIR_SCRATCH;
+  /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
+  protected readonly ff: Int32Array;
 
-  // Per-step log, read by trace and by the engine after each operation.
-  readonly stepExits = SHARED_STEP_EXITS;
-  readonly stepExitQual = SHARED_STEP_EXIT_QUAL;
+  // Per-step logs of this machine since beginStep(): the first STEP_LOG entries, the counts go on
+  // beyond. Sized for what a step logs rather than for STEP_LOG: a log starts with 4 entries (or
+  // none) and grows - the one allocation on an operation path, and only when a step logs more than
+  // any step of this machine before it - because six 64-entry typed arrays per machine would cost
+  // ~430 bytes per vCPU against the bench's 2 KiB budget. Plain arrays of small integers, which V8
+  // stores unboxed.
+  /**
+   * The step's exits (slots) and their qualifications, kept once logStepExits() was called (the
+   * trace does; the engine reads none, and the fast-forward reads its exit ring).
+   */
+  readonly stepExits: number[] = [];
+  readonly stepExitQual: number[] = [];
   stepExitCount = 0;
-  readonly stepDelivered = SHARED_STEP_DELIVERED;
-  readonly stepDeliveredVcpu = SHARED_STEP_DELIVERED_VCPU;
+  private logExits = false;
+  /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
+  readonly stepDelivered: number[] = [0, 0, 0, 0];
+  readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];
   stepDeliveredCount = 0;
   stepFault: number = Fault.NONE;
   stepHostNs = 0;
@@ -118,8 +120,8 @@ export class MachineCore {
    * queued here for the engine to deliver after the interconnect latency. Trace mode leaves it off.
    */
   deferIpis = false;
-  readonly ipiOutTarget = SHARED_IPI_OUT_TARGET;
-  readonly ipiOutVector = SHARED_IPI_OUT_VECTOR;
+  readonly ipiOutTarget: number[] = [0, 0, 0, 0];
+  readonly ipiOutVector: number[] = [0, 0, 0, 0];
   ipiOutCount = 0;
 
   constructor(config: MachineConfig) {
@@ -131,17 +133,38 @@ export class MachineCore {
     this.n = n;
     // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
     this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
-    this.s = new Int32Array(n * STRIDE);
-    this.exitCounts = new Float64Array(n * this.slotStride);
-    this.counters = new Float64Array(n * Counter.COUNT);
-    this.exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
-    this.vcpuHostNs = new Float64Array(n);
-    this.exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
-    this.exitTotals = new Float64Array(EXIT_SLOT_COUNT);
+    // One ArrayBuffer for all of the machine's arrays: V8 spends ~180 bytes on each typed array with
+    // its own buffer, more than a vCPU's exit counters, and the bench's budget is per vCPU.
+    const f64 = n * this.slotStride + n * Counter.COUNT + n + 3 * EXIT_SLOT_COUNT;
+    const buffer = new ArrayBuffer(8 * f64 + 4 * (n * STRIDE + FF_WORDS));
+    let at = 0;
+    const f64View = (length: number): Float64Array => {
+      const a = new Float64Array(buffer, at, length);
+      at += 8 * length;
+      return a;
+    };
+    const i32View = (length: number): Int32Array => {
+      const a = new Int32Array(buffer, at, length);
+      at += 4 * length;
+      return a;
+    };
+    this.exitCounts = f64View(n * this.slotStride);
+    this.counters = f64View(n * Counter.COUNT);
+    this.vcpuHostNs = f64View(n);
+    this.exitCostNs = f64View(EXIT_SLOT_COUNT);
+    this.exitHostNs = f64View(EXIT_SLOT_COUNT);
+    this.exitTotals = f64View(EXIT_SLOT_COUNT);
+    this.s = i32View(n * STRIDE);
+    this.ff = i32View(FF_WORDS);
     this.debugChecks = config.debugChecks === true;
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
+  }
+
+  /** Keep each step's exits in stepExits / stepExitQual from now on (traces, tests). */
+  logStepExits(): void {
+    this.logExits = true;
   }
 
   beginStep(step: number): void {
@@ -229,7 +252,9 @@ export class MachineCore {
   protected exit(v: number, slot: number, qualification: number): void {
     this.countExits(v, slot, qualification, 1, RecKind.EXIT);
     const i = this.stepExitCount;
-    if (i < STEP_LOG) {
+    this.ff[ringSlot(i)] = slot;
+    this.ff[ringQual(i)] = qualification;
+    if (this.logExits && i < STEP_LOG) {
       this.stepExits[i] = slot;
       this.stepExitQual[i] = qualification;
     }

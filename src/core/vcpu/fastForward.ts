@@ -73,24 +73,50 @@ export const PAIR_WORDS: readonly number[] = [
   F.ISR + 7,
 ];
 
+/** Exits the ring keeps (a power of 2): two consecutive runs of at most 4 exits each. */
+export const EXIT_RING = 8;
+/** Where the exit ring starts in a machine's fast-forward words, after the PAIR_WORDS snapshot. */
+const RING = PAIR_WORDS.length;
 /**
- * Compare the PAIR_WORDS of the vCPU at word `b` with `snapshot` (the previous run's, or -1s before
- * the first) and store them in it; true when nothing changed.
+ * A machine's fast-forward words (one Int32Array, core.ts `ff`): the snapshot of PAIR_WORDS, then
+ * the exit ring - the slots of the step's last EXIT_RING exits, then their qualifications - which
+ * the exit path writes for every exit.
  */
-export function pairStateRepeats(s: Int32Array, b: number, snapshot: Int32Array): boolean {
+export const FF_WORDS = RING + 2 * EXIT_RING;
+
+/** Where the slot of the step's exit number `i` stands in the fast-forward words. */
+export function ringSlot(i: number): number {
+  return RING + (i & (EXIT_RING - 1));
+}
+
+/** Where the qualification of the step's exit number `i` stands in the fast-forward words. */
+export function ringQual(i: number): number {
+  return RING + EXIT_RING + (i & (EXIT_RING - 1));
+}
+
+/** Before the first run: no previous snapshot. */
+export function clearSnapshot(ff: Int32Array): void {
+  ff.fill(-1, 0, RING);
+}
+
+/**
+ * Compare the PAIR_WORDS of the vCPU at word `b` with the snapshot in `ff` (the previous run's, or
+ * -1s before the first) and store them there; true when nothing changed.
+ */
+export function pairStateRepeats(s: Int32Array, b: number, ff: Int32Array): boolean {
   let same = true;
   for (let i = 0; i < PAIR_WORDS.length; i++) {
     const w = s[b + PAIR_WORDS[i]];
-    if (snapshot[i] !== w) same = false;
-    snapshot[i] = w;
+    if (ff[i] !== w) same = false;
+    ff[i] = w;
   }
   return same;
 }
 
-/** The runs whose exits start at positions `a` and `b` of the step's exit log had the same exits (slots). */
-export function sameExits(log: Int32Array, a: number, b: number, count: number): boolean {
+/** The runs whose exits start at the step's exit numbers `a` and `b` had the same exits (slots), per the ring. */
+export function sameExits(ff: Int32Array, a: number, b: number, count: number): boolean {
   if (a < 0) return false;
-  for (let i = 0; i < count; i++) if (log[a + i] !== log[b + i]) return false;
+  for (let i = 0; i < count; i++) if (ff[ringSlot(a + i)] !== ff[ringSlot(b + i)]) return false;
   return true;
 }
 

@@ -9,14 +9,17 @@ import { selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualizat
 import { clearInterruptWindow, interruptWindowExits } from '../vmx/entry.js';
 import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
 import { svmCr8Access, vTprWrite } from '../svm/intercepts.js';
-import { MachineCore } from './core.js';
+import { MachineCore, STEP_LOG } from './core.js';
 import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, EXIT_KINDS, LOCAL_SLOT, Slot } from './exits.js';
 import {
+  clearSnapshot,
   pairStateRepeats,
   REPEAT_CR8_PAIR,
   REPEAT_HOST_INTERRUPT,
   RepeatOp,
+  ringQual,
+  ringSlot,
   runOnce,
   sameExits,
 } from './fastForward.js';
@@ -418,12 +421,14 @@ export class Machine extends MachineCore {
    * Run an operation `count` times by the exact per-instruction rules until two consecutive runs
    * leave the same state (the words in PAIR_WORDS, compared exactly) with the same exits and no
    * delivery; from then on every run repeats them, so the rest are counted without re-executing.
+   * Only runs within the step's first STEP_LOG exits compare: the bound of the exit log the
+   * comparison once read, kept so that which exits the recorder sees in bulk stays as it was.
    */
   private repeatOp(v: number, count: number, op: number, a: number, b: number): number {
     if (count <= 0) return 0;
     const base = v * STRIDE;
     let executed = 0;
-    this.pairSnapshot.fill(-1);
+    clearSnapshot(this.ff);
     let prevExitStart = -1;
     let prevExitCount = 0;
     while (executed < count) {
@@ -433,14 +438,14 @@ export class Machine extends MachineCore {
       runOnce(this, v, op, a, b);
       executed++;
       const exitCount = this.stepExitCount - exitStart;
-      const repeats = pairStateRepeats(this.s, base, this.pairSnapshot);
+      const repeats = pairStateRepeats(this.s, base, this.ff);
       if (
         this.stepDeliveredCount === deliveredBefore &&
         repeats &&
         exitCount === prevExitCount &&
         exitCount <= 4 &&
-        exitStart + exitCount <= this.stepExits.length &&
-        sameExits(this.stepExits, prevExitStart, exitStart, exitCount)
+        exitStart + exitCount <= STEP_LOG &&
+        sameExits(this.ff, prevExitStart, exitStart, exitCount)
       ) {
         const remaining = count - executed;
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
@@ -452,7 +457,7 @@ export class Machine extends MachineCore {
     return executed;
   }
 
-  /** Count `remaining` further runs of `op`, whose exits are the step log's [exitStart, exitStart + exitCount). */
+  /** Count `remaining` further runs of `op`, whose exits are the step's [exitStart, exitStart + exitCount), in the ring. */
   private addRepeated(v: number, op: number, remaining: number, exitStart: number, exitCount: number): void {
     const c = v * Counter.COUNT;
     if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
@@ -460,7 +465,8 @@ export class Machine extends MachineCore {
       this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
     const kind = op === REPEAT_CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS;
     for (let e = 0; e < exitCount; e++) {
-      this.countExits(v, this.stepExits[exitStart + e], this.stepExitQual[exitStart + e], remaining, kind);
+      const k = exitStart + e;
+      this.countExits(v, this.ff[ringSlot(k)], this.ff[ringQual(k)], remaining, kind);
     }
   }
 
