@@ -5,7 +5,10 @@ import { F } from './layout.js';
  * times runs by the per-instruction rules until two consecutive runs leave the same state with the
  * same exits and no delivery; from then on every run repeats them, so the rest are counted without
  * re-executing. "The same state" is judged on PAIR_WORDS only, compared exactly (no hashing) — so
- * the list must hold every word a repeated operation can change.
+ * the list must hold every word a repeated operation can change. test/core/properties.test.ts checks
+ * that it does: on random states, every word a run writes (seen through a Proxy on the state) must
+ * be listed or in SAME_VALUE_WORDS, and a run that leaves the listed words as they were must leave
+ * every word of every vCPU as it was.
  */
 
 /**
@@ -98,6 +101,14 @@ export function ringQual(i: number): number {
 export function clearSnapshot(ff: Int32Array): void {
   ff.fill(-1, 0, RING);
 }
+
+/**
+ * Words a run of a repeated operation also writes, but always to the same value, so comparing them
+ * could never tell two runs apart: PIR_ON = 0 (posted-interrupt processing at every entry with
+ * VID), TIMER_INITIAL = the count TIMER_INITIAL_COUNT writes, V_IGN_TPR = 1 (the SVM interrupt
+ * window, which V_IRQ already records).
+ */
+export const SAME_VALUE_WORDS: readonly number[] = [F.PIR_ON, F.TIMER_INITIAL, F.V_IGN_TPR];
 
 /**
  * Compare the PAIR_WORDS of the vCPU at word `b` with the snapshot in `ff` (the previous run's, or
