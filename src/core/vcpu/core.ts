@@ -5,7 +5,7 @@ import { setupVcpu, type VcpuSetup, type VmcsOverrides } from '../hypervisor/vmc
 import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
 import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
-import { X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
+import { ApicOffset, X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
 import {
   vlapicIntrAccepted,
   vlapicPendingIntr,
@@ -32,15 +32,14 @@ import {
 } from '../vmx/virtualInterrupts.js';
 import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
 import { disarmVintr, programVmcbBeforeRun, svmInjectOrRequestWindow, vintrExits } from '../svm/intercepts.js';
-import { ApicOffset } from '../apic/registers.js';
 import { EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
+import { Counter, Fault } from './counters.js';
+import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
 import { F, Flag, guestInterruptible, STRIDE } from './layout.js';
 import { Next } from './outcomes.js';
-import { Counter, Fault } from './counters.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
 import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
-import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
 
 export interface MachineConfig {
   readonly profile: CpuProfile;
@@ -133,8 +132,8 @@ export class MachineCore {
     this.n = n;
     // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
     this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
-    // One ArrayBuffer for all of the machine's arrays: V8 spends ~180 bytes on each typed array with
-    // its own buffer, more than a vCPU's exit counters, and the bench's budget is per vCPU.
+    // One ArrayBuffer for all of the machine's arrays: V8 spends ~180 bytes on a typed array with its
+    // own buffer and ~115 on a view, and the bench's memory budget is per vCPU.
     const f64 = n * this.slotStride + n * Counter.COUNT + n + 3 * EXIT_SLOT_COUNT;
     const buffer = new ArrayBuffer(8 * f64 + 4 * (n * STRIDE + FF_WORDS));
     let at = 0;

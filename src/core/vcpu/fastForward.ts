@@ -77,7 +77,7 @@ export const PAIR_WORDS: readonly number[] = [
 ];
 
 /** Exits the ring keeps (a power of 2): two consecutive runs of at most 4 exits each. */
-export const EXIT_RING = 8;
+const EXIT_RING = 8;
 /** Where the exit ring starts in a machine's fast-forward words, after the PAIR_WORDS snapshot. */
 const RING = PAIR_WORDS.length;
 /**
@@ -132,7 +132,7 @@ export function sameExits(ff: Int32Array, a: number, b: number, count: number): 
 }
 
 /** The guest operations a repeated run consists of (Machine's). */
-export interface Repeatable {
+interface Repeatable {
   readCr8(v: number): number;
   writeCr8(v: number, value: number): void;
   hostInterrupt(v: number): void;

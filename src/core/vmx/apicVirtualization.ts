@@ -13,7 +13,7 @@ import { Next } from '../vcpu/outcomes.js';
  */
 
 /** SDM "PPR Virtualization": VPPR from VTPR and SVI. */
-export function pprVirtualization(s: Int32Array, b: number): void {
+function pprVirtualization(s: Int32Array, b: number): void {
   s[b + F.PPR] = processorPriority(s[b + F.TPR] & 0xff, s[b + F.SVI]);
 }
 
