@@ -68,7 +68,6 @@ export const Flag = {
   POSTED: 1 << 6, // posted-interrupt processing active
   SOFT_TPR_SHADOW: 1 << 7, // hypervisor's software TPR-shadow path active (bhyve tpr_shadowing)
   AVIC: 1 << 8,
-  CONTROLS_DIRTY: 1 << 9,
 } as const;
 
 /** The guest can take an interrupt now: RFLAGS.IF = 1 and no STI blocking (SDM "Interruptibility State"). */
