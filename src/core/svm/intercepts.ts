@@ -2,9 +2,8 @@ import { vlapicPendingIntr } from '../apic/vlapic.js';
 import { priorityClass, vecHighest } from '../apic/vectors.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { tprFromCr8 } from '../apic/priority.js';
-import { Slot } from '../vcpu/exits.js';
 import { F, Flag, guestInterruptible, SvmIntercept } from '../vcpu/layout.js';
-import { InGuest, Next } from '../vcpu/outcomes.js';
+import { Next } from '../vcpu/outcomes.js';
 
 /**
  * SVM interrupt control (AMD APM vol. 2 chapter 15 "Secure Virtual Machine", section "Interrupt and
@@ -14,13 +13,11 @@ import { InGuest, Next } from '../vcpu/outcomes.js';
  */
 
 /**
- * MOV to / from CR8: VMEXIT_CR8_WRITE / VMEXIT_CR8_READ when intercepted; otherwise, with
- * V_INTR_MASKING = 1, the access uses V_TPR with no intercept (APM "Virtualizing APIC.TPR").
+ * MOV to / from CR8 is VMEXIT_CR8_WRITE / VMEXIT_CR8_READ when intercepted; otherwise, with
+ * V_INTR_MASKING = 1, it uses V_TPR with no intercept (APM "Virtualizing APIC.TPR").
  */
-export function svmCr8Access(s: Int32Array, b: number, write: boolean): number {
-  if (write)
-    return (s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_WRITE) !== 0 ? Slot.VMEXIT_CR8_WRITE : InGuest.TPR_WRITE;
-  return (s[b + F.SVM_INTERCEPTS] & SvmIntercept.CR8_READ) !== 0 ? Slot.VMEXIT_CR8_READ : InGuest.READ;
+export function cr8Intercepted(s: Int32Array, b: number, write: boolean): boolean {
+  return (s[b + F.SVM_INTERCEPTS] & (write ? SvmIntercept.CR8_WRITE : SvmIntercept.CR8_READ)) !== 0;
 }
 
 /**

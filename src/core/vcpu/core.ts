@@ -16,9 +16,13 @@ import {
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
 import { eoiVirtualization } from '../vmx/apicVirtualization.js';
+import { MOV_FROM_CR8 } from '../vmx/apicAccess.js';
+import { tprFromCr8 } from '../apic/priority.js';
+import { priorityClass } from '../apic/vectors.js';
 import {
   checkVmEntryOf,
-  requestWindowAndProgramThreshold,
+  programTprThreshold,
+  requestWindowAfterInjection,
   syncsPprAtEntry,
   tprThresholdExitsAfterEntry,
   vmxInjectOrRequestWindow,
@@ -31,7 +35,14 @@ import {
   syncPirToIrr,
 } from '../vmx/virtualInterrupts.js';
 import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
-import { disarmVintr, programVmcbBeforeRun, svmInjectOrRequestWindow, vintrExits } from '../svm/intercepts.js';
+import {
+  cr8Intercepted,
+  disarmVintr,
+  programVmcbBeforeRun,
+  svmInjectOrRequestWindow,
+  vintrExits,
+  vTprWrite,
+} from '../svm/intercepts.js';
 import { EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
@@ -72,6 +83,13 @@ export class MachineCore {
   readonly intel: boolean;
   readonly debugChecks: boolean;
   protected readonly caps: VmxCapabilities | undefined;
+  // What the policy's exit and entry paths do, chosen once (hypervisor/exitPath.ts, vmx/entry.ts).
+  /** The common exit path can change the state: SVM, or a per-exit PPR sync. */
+  private readonly syncsAtExit: boolean;
+  /** The software path recomputes the vlapic PPR before injecting. */
+  private readonly syncsPprAtEntry: boolean;
+  /** The software path programs a TPR threshold. */
+  private readonly programsThreshold: boolean;
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
@@ -156,6 +174,9 @@ export class MachineCore {
     this.s = i32View(n * STRIDE);
     this.ff = i32View(FF_WORDS);
     this.debugChecks = config.debugChecks === true;
+    this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
+    this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
+    this.programsThreshold = this.traits.tprThreshold !== 'none';
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
@@ -258,7 +279,7 @@ export class MachineCore {
       this.stepExitQual[i] = qualification;
     }
     this.stepExitCount = i + 1;
-    if (syncAtExit(this.s, v * STRIDE, this.traits, this.intel)) this.updatePpr(v);
+    if (this.syncsAtExit && syncAtExit(this.s, v * STRIDE, this.traits, this.intel)) this.updatePpr(v);
   }
 
   /**
@@ -309,12 +330,14 @@ export class MachineCore {
       syncPirToIrr(s, b);
       return;
     }
-    if (syncsPprAtEntry(f, this.traits)) this.updatePpr(v);
+    const soft = (f & Flag.SOFT_TPR_SHADOW) !== 0;
+    if (soft && this.syncsPprAtEntry) this.updatePpr(v);
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     const vector = vmxInjectOrRequestWindow(s, b);
     if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
-    requestWindowAndProgramThreshold(s, b, this.traits);
+    if (s[b + F.PENDING_INJECT] >= 0) requestWindowAfterInjection(s, b);
+    if (soft && this.programsThreshold) programTprThreshold(s, b, this.traits);
   }
 
   /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
@@ -358,6 +381,32 @@ export class MachineCore {
     this.enter(v);
   }
 
+  /** A MOV to CR8 under SVM: intercepted, or V_TPR (svm/intercepts.ts), then the VINTR check. */
+  protected svmWriteCr8(v: number, cr8: number): void {
+    if (cr8Intercepted(this.s, v * STRIDE, true)) {
+      this.interceptedTprWrite(v, Slot.VMEXIT_CR8_WRITE, 0, cr8);
+      return;
+    }
+    this.next(v, vTprWrite(this.s, v * STRIDE, cr8));
+    this.svmCheckVintr(v);
+  }
+
+  /** An intercepted MOV to CR8: the exit, the hypervisor's emulated TPR write, the entry. */
+  protected interceptedTprWrite(v: number, slot: number, qualification: number, cr8: number): void {
+    this.exit(v, slot, qualification);
+    this.setTpr(v, tprFromCr8(cr8));
+    this.enter(v);
+  }
+
+  /** An intercepted MOV from CR8: the exit, the hypervisor reads its vlapic TPR, the entry. */
+  protected interceptedTprRead(v: number): number {
+    if (this.intel) this.exit(v, Slot.CR_ACCESS, MOV_FROM_CR8);
+    else this.exit(v, Slot.VMEXIT_CR8_READ, 0);
+    const value = priorityClass(this.s[v * STRIDE + F.TPR]);
+    this.enter(v);
+    return value;
+  }
+
   /** Do what a rule asked for (vcpu/outcomes.ts). */
   protected next(v: number, what: number): void {
     if (what === Next.EVALUATE_PENDING) this.evaluatePendingVirtualInterrupts(v);
@@ -383,6 +432,11 @@ export class MachineCore {
   /** A failed isrvec_stk check (bhyve's panic): the vCPU stops; nothing when `code` is OK. */
   protected checkStack(v: number, code: number): void {
     if (code !== StackCheck.OK) this.violate(v, isrvecStackViolation(code, this.s, v * STRIDE));
+  }
+
+  /** A TPR write the hypervisor emulates (vlapic_set_tpr, apic/vlapic.ts), its isrvec_stk checks reported. */
+  protected setTpr(v: number, tpr: number): void {
+    this.checkStack(v, vlapicSetTpr(this.s, v * STRIDE, tpr, this.traits.isrvecStack, this.intel));
   }
 
   /** The vlapic's PPR update (apic/vlapic.ts), its isrvec_stk checks reported. */
@@ -521,7 +575,7 @@ export class MachineCore {
     const b = v * STRIDE;
     switch (emulateRegisterWrite(s, b, offset, value)) {
       case RegisterWrite.TPR:
-        this.checkStack(v, vlapicSetTpr(s, b, value & 0xff, this.traits.isrvecStack, this.intel));
+        this.setTpr(v, value & 0xff);
         return;
       case RegisterWrite.EOI:
         this.endOfInterrupt(v, EoiBy.HYPERVISOR);

@@ -1,4 +1,4 @@
-import { CrAccessType, crAccessQualification, ExitReason, EXIT_REASON_NAMES } from '../vmx/exitReasons.js';
+import { ExitReason, EXIT_REASON_NAMES } from '../vmx/exitReasons.js';
 import { SvmExitCode, SVM_EXIT_NAMES } from '../svm/exitCodes.js';
 import type { Vendor } from '../cpu/profile.js';
 
@@ -154,19 +154,14 @@ export const LOCAL_SLOT: Int8Array = (() => {
 })();
 
 /**
- * Exit qualification of a guest APIC access that exits in `slot` (`offset`: the xAPIC MMIO offset,
- * 0 for CR8 and MSRs):
- * - CR-access: CR 8, MOV to (0) / from (1) CR, RAX (SDM table "Exit Qualification for
- *   Control-Register Accesses");
+ * Exit qualification of a guest xAPIC MMIO access at `offset` that exits in `slot`:
  * - APIC-access: the offset, access type 1 for a linear write (SDM "Exit Qualification for
  *   APIC-Access VM Exits"); APIC-write and AVIC_NOACCEL: the offset;
- * - EPT violations and MSR exits: 0 (ECX holds the MSR); SVM CR8 intercepts: 0;
+ * - EPT violations: 0;
  * - SVM nested page faults: the offset on reads, 0 on writes — as the model has always reported them.
  */
 export function apicAccessQualification(slot: number, offset: number, write: boolean): number {
   switch (slot) {
-    case Slot.CR_ACCESS:
-      return crAccessQualification(8, write ? CrAccessType.MovToCr : CrAccessType.MovFromCr, 0);
     case Slot.APIC_ACCESS:
       return write ? offset | (1 << 12) : offset;
     case Slot.APIC_WRITE:

@@ -2,13 +2,21 @@ import { EoiBy } from '../apic/eoi.js';
 import { archPpr, guestTpr, tprFromCr8 } from '../apic/priority.js';
 import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
 import { priorityClass } from '../apic/vectors.js';
-import { vlapicSetTpr } from '../apic/vlapic.js';
 import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
-import { vmxApicRead, vmxApicWrite, vmxCr8Access, vmxX2apicRead, vmxX2apicWrite } from '../vmx/apicAccess.js';
+import {
+  cr8LoadExits,
+  cr8StoreExits,
+  MOV_TO_CR8,
+  tprShadowed,
+  vmxApicRead,
+  vmxApicWrite,
+  vmxX2apicRead,
+  vmxX2apicWrite,
+} from '../vmx/apicAccess.js';
 import { selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
 import { clearInterruptWindow, interruptWindowExits } from '../vmx/entry.js';
 import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
-import { svmCr8Access, vTprWrite } from '../svm/intercepts.js';
+import { cr8Intercepted } from '../svm/intercepts.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, EXIT_KINDS, LOCAL_SLOT, Slot } from './exits.js';
@@ -20,7 +28,6 @@ import {
   RepeatOp,
   ringQual,
   ringSlot,
-  runOnce,
   sameExits,
 } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
@@ -108,7 +115,8 @@ export class Machine extends MachineCore {
 
   /**
    * MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing
-   * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR").
+   * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR"). The hottest guest operation (a Windows
+   * guest's IRQL changes): the path that stays in the guest is kept short, the others are methods.
    */
   writeCr8(v: number, value: number): void {
     const s = this.s;
@@ -116,37 +124,24 @@ export class Machine extends MachineCore {
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
     const cr8 = value & 0xf;
-    const how = this.intel ? vmxCr8Access(s, b, true) : svmCr8Access(s, b, true);
-    if (how >= 0) {
-      // Intercepted: the hypervisor emulates the TPR write.
-      this.exit(v, how, apicAccessQualification(how, 0, true));
-      this.checkStack(v, vlapicSetTpr(s, b, tprFromCr8(cr8), this.traits.isrvecStack, this.intel));
-      this.enter(v);
-      return;
+    if (!this.intel) this.svmWriteCr8(v, cr8);
+    else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, MOV_TO_CR8, cr8);
+    else {
+      // VTPR[7:4] = CR8[3:0], the rest cleared; with neither exiting nor a shadow the guest writes the
+      // real TPR (not a valid VMM setup).
+      s[b + F.TPR] = tprFromCr8(cr8);
+      if (tprShadowed(s, b)) this.next(v, tprVirtualization(s, b));
     }
-    if (!this.intel) {
-      this.next(v, vTprWrite(s, b, cr8));
-      this.svmCheckVintr(v);
-      return;
-    }
-    // VTPR[7:4] = CR8[3:0], the rest cleared; with neither exiting nor a shadow the guest writes the
-    // real TPR (not a valid VMM setup).
-    s[b + F.TPR] = tprFromCr8(cr8);
-    if (how === InGuest.TPR_WRITE) this.next(v, tprVirtualization(s, b));
   }
 
-  /** MOV from CR8. Returns CR8 (TPR[7:4]). */
+  /** MOV from CR8. Returns CR8 (TPR[7:4]): from VTPR with the shadow, V_TPR under SVM. */
   readCr8(v: number): number {
     const s = this.s;
     const b = v * STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return 0;
     this.counters[v * Counter.COUNT + Counter.CR8_READS]++;
-    const how = this.intel ? vmxCr8Access(s, b, false) : svmCr8Access(s, b, false);
-    if (how < 0) return this.intel ? priorityClass(s[b + F.TPR]) : s[b + F.V_TPR] & 0xf; // VTPR with the shadow; V_TPR
-    this.exit(v, how, apicAccessQualification(how, 0, false));
-    const value = priorityClass(s[b + F.TPR]);
-    this.enter(v);
-    return value;
+    if (this.intel ? cr8StoreExits(s, b) : cr8Intercepted(s, b, false)) return this.interceptedTprRead(v);
+    return this.intel ? priorityClass(s[b + F.TPR]) : s[b + F.V_TPR] & 0xf;
   }
 
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
@@ -435,7 +430,44 @@ export class Machine extends MachineCore {
       if ((this.s[base + F.FLAGS] & Flag.STOPPED) !== 0) return executed;
       const exitStart = this.stepExitCount;
       const deliveredBefore = this.stepDeliveredCount;
-      runOnce(this, v, op, a, b);
+      switch (op) {
+        case REPEAT_CR8_PAIR:
+          this.readCr8(v);
+          this.writeCr8(v, a);
+          this.writeCr8(v, b);
+          break;
+        case REPEAT_HOST_INTERRUPT:
+          this.hostInterrupt(v);
+          break;
+        case RepeatOp.CR8_WRITE_PAIR:
+          this.writeCr8(v, a);
+          this.writeCr8(v, b);
+          break;
+        case RepeatOp.CR8_READ:
+          this.readCr8(v);
+          break;
+        case RepeatOp.CPUID:
+          this.cpuid(v);
+          break;
+        case RepeatOp.IO:
+          this.ioInstruction(v, a);
+          break;
+        case RepeatOp.MMIO:
+          this.mmio(v);
+          break;
+        case RepeatOp.RDMSR:
+          this.rdmsr(v, a);
+          break;
+        case RepeatOp.WRMSR:
+          this.wrmsr(v, a, b, 0);
+          break;
+        case RepeatOp.TIMER_INITIAL_COUNT:
+          this.timerInitialCount(v, a);
+          break;
+        case RepeatOp.OPAQUE_EXIT:
+          this.exitAndReenter(v, a, 0);
+          break;
+      }
       executed++;
       const exitCount = this.stepExitCount - exitStart;
       const repeats = pairStateRepeats(this.s, base, this.ff);

@@ -13,8 +13,8 @@ export const Next = {
 } as const;
 
 /**
- * How a guest access to its APIC (MOV CR8, xAPIC MMIO, x2APIC RDMSR/WRMSR) is carried out. An access
- * classifier (vmx/apicAccess.ts, svm/intercepts.ts, svm/avic.ts) returns either an exit slot
+ * How a guest access to its APIC (xAPIC MMIO, x2APIC RDMSR/WRMSR) is carried out. An access
+ * classifier (vmx/apicAccess.ts, svm/avic.ts) returns either an exit slot
  * (vcpu/exits.ts, >= 0): the access exits and the hypervisor emulates it; or one of these negative
  * codes: the CPU carries it out in the guest, with no exit.
  */
@@ -29,14 +29,12 @@ export const InGuest = {
   SELF_IPI: -4,
   /** #GP with no exit: reserved bits of a virtualized x2APIC write. */
   GP: -5,
-  /** Neither CR8 exiting nor a TPR shadow: the guest writes the real TPR (not a valid VMM setup). */
-  UNVIRTUALIZED_TPR_WRITE: -6,
   /** AVIC: an accelerated TPR write to the backing page. */
-  AVIC_TPR_WRITE: -7,
+  AVIC_TPR_WRITE: -6,
   /** AVIC: an accelerated EOI (a level-triggered vector still traps; svm/avic.ts avicEoi). */
-  AVIC_EOI: -8,
+  AVIC_EOI: -7,
   /** AVIC: ICR high stored in the backing page. */
-  AVIC_ICR_HIGH: -9,
+  AVIC_ICR_HIGH: -8,
   /** AVIC: ICR low sends the IPI by doorbell. */
-  AVIC_ICR_LOW: -10,
+  AVIC_ICR_LOW: -9,
 } as const;

@@ -3,6 +3,7 @@ import { Slot } from '../vcpu/exits.js';
 import { F } from '../vcpu/layout.js';
 import { InGuest } from '../vcpu/outcomes.js';
 import { ProcBased, ProcBased2 } from './controls.js';
+import { CrAccessType, crAccessQualification } from './exitReasons.js';
 
 /**
  * Which guest accesses to the APIC exit and which the CPU virtualizes, under the VMCS controls of
@@ -18,16 +19,29 @@ function secondary(s: Int32Array, b: number): number {
   return (s[b + F.PROC] & ProcBased.ActivateSecondaryControls) !== 0 ? s[b + F.PROC2] : 0;
 }
 
-/**
- * MOV to / from CR8: a CR-access exit when CR8-load / CR8-store exiting is 1; with "use TPR shadow"
- * it reads or writes VTPR instead (a write followed by TPR virtualization).
- */
-export function vmxCr8Access(s: Int32Array, b: number, write: boolean): number {
-  const proc = s[b + F.PROC];
-  if ((proc & (write ? ProcBased.Cr8LoadExiting : ProcBased.Cr8StoreExiting)) !== 0) return Slot.CR_ACCESS;
-  if (!write) return InGuest.READ; // from VTPR with the shadow
-  return (proc & ProcBased.UseTprShadow) !== 0 ? InGuest.TPR_WRITE : InGuest.UNVIRTUALIZED_TPR_WRITE;
+/** MOV to CR8 is a CR-access exit when CR8-load exiting is 1. */
+export function cr8LoadExits(s: Int32Array, b: number): boolean {
+  return (s[b + F.PROC] & ProcBased.Cr8LoadExiting) !== 0;
 }
+
+/** MOV from CR8 is a CR-access exit when CR8-store exiting is 1. */
+export function cr8StoreExits(s: Int32Array, b: number): boolean {
+  return (s[b + F.PROC] & ProcBased.Cr8StoreExiting) !== 0;
+}
+
+/**
+ * Otherwise, with "use TPR shadow", MOV to / from CR8 writes or reads VTPR, a write followed by TPR
+ * virtualization (vmx/apicVirtualization.ts); with neither, the guest reaches the real TPR (not a
+ * valid VMM setup). The two classifiers above and this one are the hottest rules of the model (a
+ * Windows guest's IRQL changes), so they are predicates rather than an InGuest code.
+ */
+export function tprShadowed(s: Int32Array, b: number): boolean {
+  return (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0;
+}
+
+/** CR-access exit qualifications of MOV to / from CR8 with RAX (SDM table "Exit Qualification for Control-Register Accesses"). */
+export const MOV_TO_CR8 = crAccessQualification(8, CrAccessType.MovToCr, 0);
+export const MOV_FROM_CR8 = crAccessQualification(8, CrAccessType.MovFromCr, 0);
 
 /**
  * xAPIC MMIO write. Without APIC-access virtualization the APIC page is unmapped in the EPT and

@@ -16,12 +16,12 @@ import { checkVmEntry } from './entryChecks.js';
  */
 
 /**
- * Whether the hypervisor recomputes the vlapic PPR before injecting: review v3's vlapic_sync_tpr
- * (pprSync `interrupt-processing`) and KVM's kvm_lapic_sync_from_vapic, both on the software
- * TPR-shadow path only.
+ * Whether the hypervisor recomputes the vlapic PPR before injecting, on the software TPR-shadow
+ * path: review v3's vlapic_sync_tpr (pprSync `interrupt-processing`) and KVM's
+ * kvm_lapic_sync_from_vapic.
  */
-export function syncsPprAtEntry(flags: number, t: PolicyTraits): boolean {
-  return (flags & Flag.SOFT_TPR_SHADOW) !== 0 && (t.pprSync === 'interrupt-processing' || t.hypervisor === 'kvm');
+export function syncsPprAtEntry(t: PolicyTraits): boolean {
+  return t.pprSync === 'interrupt-processing' || t.hypervisor === 'kvm';
 }
 
 /**
@@ -44,18 +44,20 @@ export function vmxInjectOrRequestWindow(s: Int32Array, b: number): number {
   return -1;
 }
 
+/** After an injection another interrupt may still wait: ask for a window (bhyve vmx_inject_interrupts). */
+export function requestWindowAfterInjection(s: Int32Array, b: number): void {
+  if (vlapicPendingIntr(s, b) >= 0) s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
+}
+
 /**
- * After an injection another interrupt may still wait: ask for a window (bhyve
- * vmx_inject_interrupts). Then the TPR threshold on the software path (VID off, TPR shadow on):
+ * The TPR threshold on the software path (VID off, TPR shadow on), for policies that program one:
  * - bhyve review v2/v3 (sys/amd64/vmm/intel/vmx.c vmx_run): threshold = the guest's current TPR
  *   class (vlapic_get_cr8), so any lowering below the entry-time TPR exits once (trap-like exit
  *   43) and the hypervisor re-evaluates pending interrupts. A masked vector gets no window exit.
  * - KVM vmx_update_cr8_intercept(): threshold = max_irr class when tpr class >= it, else 0, so
  *   the guest exits exactly when it lowers TPR enough to take the pending interrupt.
  */
-export function requestWindowAndProgramThreshold(s: Int32Array, b: number, t: PolicyTraits): void {
-  if (s[b + F.PENDING_INJECT] >= 0 && vlapicPendingIntr(s, b) >= 0) s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
-  if ((s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) === 0 || t.tprThreshold === 'none') return;
+export function programTprThreshold(s: Int32Array, b: number, t: PolicyTraits): void {
   const tprClass = priorityClass(s[b + F.TPR]);
   if (t.tprThreshold === 'bhyve') {
     s[b + F.TPR_THRESHOLD] = tprClass;
