@@ -24,10 +24,15 @@ function withModel(patch: (m: GuestModel) => GuestModel): ModelData {
 
 function run(scenario: Scenario, variantName: string, data: ModelData, work?: number): ReturnType<typeof finishTotals> {
   const v0 = scenario.variants.find((v) => v.name === variantName)!;
-  const variant = work === undefined ? v0 : {
-    ...v0,
-    guests: v0.guests.map((g) => (g.kind === 'modelled' ? { ...g, phases: g.phases.map((p) => ({ ...p, work })) } : g)),
-  };
+  const variant =
+    work === undefined
+      ? v0
+      : {
+          ...v0,
+          guests: v0.guests.map((g) =>
+            g.kind === 'modelled' ? { ...g, phases: g.phases.map((p) => ({ ...p, work })) } : g,
+          ),
+        };
   const acc = new TotalsAccumulator();
   runHosts(scenario, variant, data, 0, variant.host.count, acc);
   return finishTotals(acc, []);
@@ -47,33 +52,75 @@ const seedDir = join(REPO_ROOT, 'scenarios', 'seed');
 const idle = loadScenarioFile(join(seedDir, 'win10-1909-cr8-exits.yaml'));
 const install = loadScenarioFile(join(seedDir, 'win10-1909-install-tpr-shadowing.yaml'));
 const phase = (m: GuestModel, key: 'idle' | 'install', rate: number): GuestModel => ({
-  ...m, phases: { ...m.phases, [key]: { ...m.phases[key], cr8PerBusySecond: rate } },
+  ...m,
+  phases: { ...m.phases, [key]: { ...m.phases[key], cr8PerBusySecond: rate } },
 });
 
-const idleRate = Math.round(bisect(10_000, 2_000_000, (x) => {
-  const t = run(idle, 'base', withModel((m) => phase(m, 'idle', x)));
-  return t.cr8Accesses / t.guestSeconds;
-}, 68_000, 18));
+const idleRate = Math.round(
+  bisect(
+    10_000,
+    2_000_000,
+    (x) => {
+      const t = run(
+        idle,
+        'base',
+        withModel((m) => phase(m, 'idle', x)),
+      );
+      return t.cr8Accesses / t.guestSeconds;
+    },
+    68_000,
+    18,
+  ),
+);
 console.log(`phases.idle.cr8PerBusySecond = ${idleRate}   (fitted to 68,000 %cr8 accesses/s, bhyve-12.1, i7-2620M)`);
 
 const threshold = loadScenarioFile(join(seedDir, 'win10-1909-install-tpr-threshold.yaml'));
-const raisedFraction = Math.round(bisect(0.05, 0.9, (x) => {
-  const d = withModel((m) => ({ ...m, raisedFraction: x }));
-  // speed-up of v2 over v1 grows with the share of time a DPC request can find the TPR raised
-  return 1 - run(threshold, 'bhyve-tpr-v2', d).phaseSeconds.install / run(threshold, 'bhyve-tpr-v1', d).phaseSeconds.install;
-}, 0.065, 9) * 1000) / 1000;
+const raisedFraction =
+  Math.round(
+    bisect(
+      0.05,
+      0.9,
+      (x) => {
+        const d = withModel((m) => ({ ...m, raisedFraction: x }));
+        // speed-up of v2 over v1 grows with the share of time a DPC request can find the TPR raised
+        return (
+          1 -
+          run(threshold, 'bhyve-tpr-v2', d).phaseSeconds.install /
+            run(threshold, 'bhyve-tpr-v1', d).phaseSeconds.install
+        );
+      },
+      0.065,
+      9,
+    ) * 1000,
+  ) / 1000;
 console.log(`raisedFraction = ${raisedFraction}   (fitted to the 5-8 % speed-up of TPR thresholds, aiming at 6.5 %)`);
 
 const v1Data = withModel((m) => ({ ...m, raisedFraction }));
-const workNs = Math.round(bisect(50e9, 370e9, (w) => run(install, 'bhyve-tpr-v1', v1Data, w).phaseSeconds.install, 370, 14) / 1e9) * 1e9;
+const workNs =
+  Math.round(bisect(50e9, 370e9, (w) => run(install, 'bhyve-tpr-v1', v1Data, w).phaseSeconds.install, 370, 14) / 1e9) *
+  1e9;
 const t370 = run(install, 'bhyve-tpr-v1', v1Data, workNs).phaseSeconds.install;
 console.log(`install.cpuWorkNs = ${workNs}   (fitted to 370 s under bhyve-tpr-v1: ${t370.toFixed(1)} s)`);
 
-const installRate = Math.round(bisect(100_000, 20_000_000, (x) => {
-  const d = withModel((m) => ({ ...phase(m, 'install', x), raisedFraction }));
-  return run(install, 'bhyve-12.1', d, workNs).phaseSeconds.install / run(install, 'bhyve-tpr-v1', d, workNs).phaseSeconds.install;
-}, 2280 / 370, 16) / 1000) * 1000;
+const installRate =
+  Math.round(
+    bisect(
+      100_000,
+      20_000_000,
+      (x) => {
+        const d = withModel((m) => ({ ...phase(m, 'install', x), raisedFraction }));
+        return (
+          run(install, 'bhyve-12.1', d, workNs).phaseSeconds.install /
+          run(install, 'bhyve-tpr-v1', d, workNs).phaseSeconds.install
+        );
+      },
+      2280 / 370,
+      16,
+    ) / 1000,
+  ) * 1000;
 const d = withModel((m) => ({ ...phase(m, 'install', installRate), raisedFraction }));
 const t121 = run(install, 'bhyve-12.1', d, workNs).phaseSeconds.install;
 const tv1 = run(install, 'bhyve-tpr-v1', d, workNs).phaseSeconds.install;
-console.log(`phases.install.cr8PerBusySecond = ${installRate}   (fitted to 2280/370 = 6.16: ${t121.toFixed(1)} s / ${tv1.toFixed(1)} s = ${(t121 / tv1).toFixed(3)})`);
+console.log(
+  `phases.install.cr8PerBusySecond = ${installRate}   (fitted to 2280/370 = 6.16: ${t121.toFixed(1)} s / ${tv1.toFixed(1)} s = ${(t121 / tv1).toFixed(3)})`,
+);

@@ -18,7 +18,8 @@ import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 
-const throughputWork = parseScenario(`name: bench-throughput
+const throughputWork = parseScenario(
+  `name: bench-throughput
 seed: 1
 host: { cpu: i7-6700K, cores: 8, count: 8 }
 guests:
@@ -39,9 +40,12 @@ guests:
 duration: 30s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
-`, 'bench-throughput.yaml');
+`,
+  'bench-throughput.yaml',
+);
 
-const tenThousand = parseScenario(`name: bench-10k-guests
+const tenThousand = parseScenario(
+  `name: bench-10k-guests
 seed: 1
 host: { cpu: i7-6700K, cores: 8, count: 1250 }
 guests:
@@ -52,7 +56,9 @@ guests:
 duration: 3600s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
-`, 'bench-10k-guests.yaml');
+`,
+  'bench-10k-guests.yaml',
+);
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
@@ -75,17 +81,30 @@ async function timeRuns(pools: readonly SimPool[], scenario: Scenario, rounds: n
 
 function stats(ms: number[]): { median: number; p95: number; max: number } {
   const s = [...ms].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)], max: s[s.length - 1] };
+  return {
+    median: s[Math.floor(s.length / 2)],
+    p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)],
+    max: s[s.length - 1],
+  };
 }
 
-async function renderWhileRunning(perGuest: boolean, scrapes: number): Promise<{ median: number; p95: number; max: number; series: number; bytes: number; running: number }> {
+async function renderWhileRunning(
+  perGuest: boolean,
+  scrapes: number,
+): Promise<{ median: number; p95: number; max: number; series: number; bytes: number; running: number }> {
   const pool = new SimPool({ workers: 2 });
   await pool.warm();
   const hub = new MetricsHub({ perGuest });
   const endpoint = new MetricsEndpoint(hub, { defaultMetrics: true });
   const ac = new AbortController();
   // realtime plans one task per worker, so all 10,000 guests run at once (they run behind wall time: no sleeping).
-  const run = startPooledRun(tenThousand, { pool, pace: 'realtime', signal: ac.signal, livePerGuest: perGuest, stopGraceMs: 60_000 });
+  const run = startPooledRun(tenThousand, {
+    pool,
+    pace: 'realtime',
+    signal: ac.signal,
+    livePerGuest: perGuest,
+    stopGraceMs: 60_000,
+  });
   hub.addRun('bench', tenThousand, run);
   const deadline = Date.now() + 180_000;
   while (run.tasks.some((t) => t.totals === undefined) && Date.now() < deadline) await sleep(200);
@@ -99,11 +118,19 @@ async function renderWhileRunning(perGuest: boolean, scrapes: number): Promise<{
     times.push(performance.now() - t0);
     await sleep(100);
   }
-  const running = body.split('\n').filter((l) => l.startsWith('vmexit_lab_guests_running{')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const running = body
+    .split('\n')
+    .filter((l) => l.startsWith('vmexit_lab_guests_running{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   ac.abort();
   await run.done;
   await pool.close();
-  return { ...stats(times), series: body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, bytes: body.length, running };
+  return {
+    ...stats(times),
+    series: body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+    bytes: body.length,
+    running,
+  };
 }
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
@@ -113,12 +140,18 @@ const pools = [new SimPool({ workers: 1 }), new SimPool({ workers: 2 })];
 await Promise.all(pools.map((p) => p.warm()));
 const [t1, t2] = await timeRuns(pools, throughputWork, 3);
 await Promise.all(pools.map((p) => p.close()));
-console.log(`pool throughput, ${throughputWork.variants.length} variants x ${throughputWork.variants[0].host.count} hosts x 4 guests, 30 simulated s ` +
-  `(best of 3, identical results): 1 worker ${fmt(t1, 2)} s, 2 workers ${fmt(t2, 2)} s: speed-up ${fmt(t1 / t2, 2)}x (target >= 1.85x)`);
+console.log(
+  `pool throughput, ${throughputWork.variants.length} variants x ${throughputWork.variants[0].host.count} hosts x 4 guests, 30 simulated s ` +
+    `(best of 3, identical results): 1 worker ${fmt(t1, 2)} s, 2 workers ${fmt(t2, 2)} s: speed-up ${fmt(t1 / t2, 2)}x (target >= 1.85x)`,
+);
 
 const lean = await renderWhileRunning(false, 40);
-console.log(`/metrics render with ${lean.running.toLocaleString('en-US')} simulated guests running (2 busy workers): median ${fmt(lean.median)} ms, ` +
-  `p95 ${fmt(lean.p95)} ms, max ${fmt(lean.max)} ms; ${lean.series} series, ${fmt(lean.bytes / 1024)} KiB (target <= 50 ms)`);
+console.log(
+  `/metrics render with ${lean.running.toLocaleString('en-US')} simulated guests running (2 busy workers): median ${fmt(lean.median)} ms, ` +
+    `p95 ${fmt(lean.p95)} ms, max ${fmt(lean.max)} ms; ${lean.series} series, ${fmt(lean.bytes / 1024)} KiB (target <= 50 ms)`,
+);
 const naive = await renderWhileRunning(true, 5);
-console.log(`  for comparison, per-guest labels on (--per-guest-metrics, the naive design): median ${fmt(naive.median)} ms, ` +
-  `max ${fmt(naive.max)} ms; ${naive.series.toLocaleString('en-US')} series, ${fmt(naive.bytes / 1024 / 1024)} MiB`);
+console.log(
+  `  for comparison, per-guest labels on (--per-guest-metrics, the naive design): median ${fmt(naive.median)} ms, ` +
+    `max ${fmt(naive.max)} ms; ${naive.series.toLocaleString('en-US')} series, ${fmt(naive.bytes / 1024 / 1024)} MiB`,
+);

@@ -31,11 +31,19 @@ export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 
 export class UsageError extends Error {}
 
 /** A numeric option: undefined when absent; a UsageError naming the option and its range when bad. */
-export function numberOption(text: string | undefined, name: string, min: number, max: number, integer = false): number | undefined {
+export function numberOption(
+  text: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | undefined {
   if (text === undefined) return undefined;
   const x = Number(text);
   if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
-    throw new UsageError(`${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`,
+    );
   }
   return x;
 }
@@ -44,6 +52,9 @@ export function numberOption(text: string | undefined, name: string, min: number
 export function durationOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const d = parseDurationNs(text);
-  if (!d.ok || d.value <= 0) throw new UsageError(`${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`);
+  if (!d.ok || d.value <= 0)
+    throw new UsageError(
+      `${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`,
+    );
   return d.value / 1e9;
 }

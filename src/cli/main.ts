@@ -49,20 +49,34 @@ Examples:
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'run': return runCommand(rest, io);
-    case 'validate': return validateCommand(rest, { out: io.out, err: io.err });
-    case 'trace': return traceCommand(rest, io);
-    case 'replay': return replayCommand(rest, io);
-    case 'list': return listCommand(rest, io);
-    case 'compare': return compareCommand(rest, io);
-    case 'merge': return mergeCommand(rest, io);
-    case 'rules': return rulesCommand(rest, io);
-    case 'cpus': return cpusCommand(rest, { out: io.out, err: io.err });
-    case 'import': return importCommand(rest, io);
-    case 'what-if': return whatIfCommand(rest, io);
-    case 'validate-model': return validateModelCommand(rest, io);
-    case 'start': return startCommand(rest, io);
-    case 'serve': return serveCommand(rest, io);
+    case 'run':
+      return runCommand(rest, io);
+    case 'validate':
+      return validateCommand(rest, { out: io.out, err: io.err });
+    case 'trace':
+      return traceCommand(rest, io);
+    case 'replay':
+      return replayCommand(rest, io);
+    case 'list':
+      return listCommand(rest, io);
+    case 'compare':
+      return compareCommand(rest, io);
+    case 'merge':
+      return mergeCommand(rest, io);
+    case 'rules':
+      return rulesCommand(rest, io);
+    case 'cpus':
+      return cpusCommand(rest, { out: io.out, err: io.err });
+    case 'import':
+      return importCommand(rest, io);
+    case 'what-if':
+      return whatIfCommand(rest, io);
+    case 'validate-model':
+      return validateModelCommand(rest, io);
+    case 'start':
+      return startCommand(rest, io);
+    case 'serve':
+      return serveCommand(rest, io);
     case undefined:
     case 'help':
     case '--help':
@@ -95,7 +109,9 @@ if (isEntryPoint()) {
     throw e;
   });
   main(process.argv.slice(2), processIo()).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (e: unknown) => {
       process.stderr.write(`vmexit-lab: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = ExitStatus.INTERNAL;

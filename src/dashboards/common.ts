@@ -16,7 +16,12 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { LegendDisplayMode, LegendPlacement, VizLegendOptionsBuilder, type DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import {
+  LegendDisplayMode,
+  LegendPlacement,
+  VizLegendOptionsBuilder,
+  type DataSourceRef,
+} from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 
@@ -46,7 +51,13 @@ export function sel(matchers: Record<string, string>, extra: string[] = []): str
  * `vsel` selects variants (it must only name variant labels, as the denominator has no others);
  * `extra` adds matchers on the counter's own labels (os, reason, ...).
  */
-export function perSimSecond(metric: string, vsel: string, by: string[], extra: string[] = [], denominator = 'vmexit_lab_simulated_seconds_total'): string {
+export function perSimSecond(
+  metric: string,
+  vsel: string,
+  by: string[],
+  extra: string[] = [],
+  denominator = 'vmexit_lab_simulated_seconds_total',
+): string {
   const inner = [...VARIANT_KEY.split(', '), ...by.filter((l) => !VARIANT_KEY.split(', ').includes(l))].join(', ');
   const selector = [vsel, ...extra].filter((x) => x !== '').join(', ');
   const num = `sum by (${inner}) (rate(${metric}{${selector}}[${RATE}]))`;
@@ -63,7 +74,13 @@ export function datasourceVariable(): DatasourceVariableBuilder {
 }
 
 /** A label_values() query variable, multi-valued with All (= .+). */
-export function labelVariable(name: string, label: string, metric: string, filter: string, opts: { multi?: boolean; title?: string } = {}): QueryVariableBuilder {
+export function labelVariable(
+  name: string,
+  label: string,
+  metric: string,
+  filter: string,
+  opts: { multi?: boolean; title?: string } = {},
+): QueryVariableBuilder {
   const query = `label_values(${metric}{${filter}}, ${label})`.replace('{}', '');
   const v = new QueryVariableBuilder(name)
     .label(opts.title ?? name)
@@ -77,14 +94,34 @@ export function labelVariable(name: string, label: string, metric: string, filte
 
 /** A dropdown of the other vmexit-lab dashboards (tag vmexit-lab), keeping the time range and variables. */
 export function dashboardLinks(): DashboardLinkBuilder {
-  return new DashboardLinkBuilder('vmexit-lab').type(DashboardLinkType.Dashboards).tags(['vmexit-lab'])
-    .asDropdown(true).includeVars(true).keepTime(true).targetBlank(false).icon('external link').tooltip('');
+  return new DashboardLinkBuilder('vmexit-lab')
+    .type(DashboardLinkType.Dashboards)
+    .tags(['vmexit-lab'])
+    .asDropdown(true)
+    .includeVars(true)
+    .keepTime(true)
+    .targetBlank(false)
+    .icon('external link')
+    .tooltip('');
 }
 
 /** A time-series panel as both dashboards draw them: half width, from 0, legend table with mean and last. */
 export function timeseries(title: string, description: string, unit: string): TimeseriesPanel {
-  return new TimeseriesPanel().title(title).description(description).datasource(DATASOURCE).unit(unit).min(0).height(9).span(12)
-    .legend(new VizLegendOptionsBuilder().showLegend(true).displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Right).calcs(['mean', 'lastNotNull']));
+  return new TimeseriesPanel()
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCE)
+    .unit(unit)
+    .min(0)
+    .height(9)
+    .span(12)
+    .legend(
+      new VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(LegendDisplayMode.Table)
+        .placement(LegendPlacement.Right)
+        .calcs(['mean', 'lastNotNull']),
+    );
 }
 
 /** A vmexit-lab dashboard with the common settings and the datasource, job and scenario variables. */

@@ -2,7 +2,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResults } from '../results/types.js';
-import { RUN_STATES, type RunProgressRecord, type RunRecord, type RunState, type RunSummary, type StopReasonRecord } from './records.js';
+import {
+  RUN_STATES,
+  type RunProgressRecord,
+  type RunRecord,
+  type RunState,
+  type RunSummary,
+  type StopReasonRecord,
+} from './records.js';
 
 /**
  * Run history in SQLite (better-sqlite3, WAL). Every state change is one transaction, so a process
@@ -15,9 +22,22 @@ const LOCK_FILE = 'service.lock';
 const SCHEMA_VERSION = 1;
 
 interface Row {
-  id: string; scenario: string; source: string; state: string; stop_reason: string | null; error: string | null;
-  created_at: string; started_at: string | null; finished_at: string | null; options: string; guests: number;
-  variants: string; progress: string | null; summary: string | null; has_results: number; partial: number;
+  id: string;
+  scenario: string;
+  source: string;
+  state: string;
+  stop_reason: string | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  options: string;
+  guests: number;
+  variants: string;
+  progress: string | null;
+  summary: string | null;
+  has_results: number;
+  partial: number;
 }
 
 export class DataDirLockedError extends Error {}
@@ -37,7 +57,8 @@ const heldHere = new Set<string>();
 /** Take the data dir's lock file, or throw DataDirLockedError when a live process holds it. */
 function lock(dir: string): () => void {
   const file = join(dir, LOCK_FILE);
-  if (heldHere.has(file)) throw new DataDirLockedError(`data dir ${dir} is in use by process ${process.pid} (another vmexit-lab service)`);
+  if (heldHere.has(file))
+    throw new DataDirLockedError(`data dir ${dir} is in use by process ${process.pid} (another vmexit-lab service)`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
@@ -48,7 +69,9 @@ function lock(dir: string): () => void {
         heldHere.delete(file);
         try {
           if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -112,9 +135,12 @@ export class HistoryStore {
         CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
         CREATE TABLE IF NOT EXISTS results (run_id TEXT PRIMARY KEY REFERENCES runs(id), json TEXT NOT NULL);
       `);
-      const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-      if (v === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-      else if (Number(v.value) > SCHEMA_VERSION) throw new Error(`history database schema ${v.value} is newer than this vmexit-lab (${SCHEMA_VERSION})`);
+      const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as
+        { value: string } | undefined;
+      if (v === undefined)
+        db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      else if (Number(v.value) > SCHEMA_VERSION)
+        throw new Error(`history database schema ${v.value} is newer than this vmexit-lab (${SCHEMA_VERSION})`);
     } catch (e) {
       unlock();
       throw e;
@@ -127,15 +153,43 @@ export class HistoryStore {
   private markInterrupted(): string[] {
     const now = new Date().toISOString();
     return this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT id FROM runs WHERE state IN ('queued', 'running')").all() as { id: string }[];
-      this.db.prepare("UPDATE runs SET state = 'interrupted', finished_at = ?, error = 'the service stopped while this run was in progress (killed?)' WHERE state IN ('queued', 'running')").run(now);
+      const rows = this.db.prepare("SELECT id FROM runs WHERE state IN ('queued', 'running')").all() as {
+        id: string;
+      }[];
+      this.db
+        .prepare(
+          "UPDATE runs SET state = 'interrupted', finished_at = ?, error = 'the service stopped while this run was in progress (killed?)' WHERE state IN ('queued', 'running')",
+        )
+        .run(now);
       return rows.map((r) => r.id);
     })();
   }
 
-  create(r: { id: string; scenario: string; source: RunRecord['source']; createdAt: string; options: RunRecord['options']; guests: number; variants: readonly string[]; yaml: string }): void {
-    this.db.prepare(`INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml)
-      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`).run(r.id, r.scenario, JSON.stringify(r.source), r.createdAt, JSON.stringify(r.options), r.guests, JSON.stringify(r.variants), r.yaml);
+  create(r: {
+    id: string;
+    scenario: string;
+    source: RunRecord['source'];
+    createdAt: string;
+    options: RunRecord['options'];
+    guests: number;
+    variants: readonly string[];
+    yaml: string;
+  }): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml)
+      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.id,
+        r.scenario,
+        JSON.stringify(r.source),
+        r.createdAt,
+        JSON.stringify(r.options),
+        r.guests,
+        JSON.stringify(r.variants),
+        r.yaml,
+      );
   }
 
   started(id: string, at: string): void {
@@ -147,13 +201,40 @@ export class HistoryStore {
   }
 
   /** The run's end and its results, in one transaction. */
-  finish(id: string, f: { state: RunState; at: string; stopReason?: StopReasonRecord; error?: string; progress?: RunProgressRecord; summary?: RunSummary; results?: RunResults; partial: boolean }): void {
+  finish(
+    id: string,
+    f: {
+      state: RunState;
+      at: string;
+      stopReason?: StopReasonRecord;
+      error?: string;
+      progress?: RunProgressRecord;
+      summary?: RunSummary;
+      results?: RunResults;
+      partial: boolean;
+    },
+  ): void {
     this.db.transaction(() => {
-      if (f.results) this.db.prepare('INSERT OR REPLACE INTO results (run_id, json) VALUES (?, ?)').run(id, JSON.stringify(f.results));
-      this.db.prepare(`UPDATE runs SET state = ?, finished_at = ?, stop_reason = ?, error = ?, progress = COALESCE(?, progress), summary = ?,
-        has_results = ?, partial = ? WHERE id = ?`).run(
-        f.state, f.at, f.stopReason ?? null, f.error ?? null, f.progress ? JSON.stringify(f.progress) : null, f.summary ? JSON.stringify(f.summary) : null,
-        f.results ? 1 : 0, f.partial ? 1 : 0, id);
+      if (f.results)
+        this.db
+          .prepare('INSERT OR REPLACE INTO results (run_id, json) VALUES (?, ?)')
+          .run(id, JSON.stringify(f.results));
+      this.db
+        .prepare(
+          `UPDATE runs SET state = ?, finished_at = ?, stop_reason = ?, error = ?, progress = COALESCE(?, progress), summary = ?,
+        has_results = ?, partial = ? WHERE id = ?`,
+        )
+        .run(
+          f.state,
+          f.at,
+          f.stopReason ?? null,
+          f.error ?? null,
+          f.progress ? JSON.stringify(f.progress) : null,
+          f.summary ? JSON.stringify(f.summary) : null,
+          f.results ? 1 : 0,
+          f.partial ? 1 : 0,
+          id,
+        );
     })();
   }
 
@@ -166,8 +247,14 @@ export class HistoryStore {
   list(options: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (options.state) { where.push('state = ?'); args.push(options.state); }
-    if (options.scenario) { where.push('scenario = ?'); args.push(options.scenario); }
+    if (options.state) {
+      where.push('state = ?');
+      args.push(options.state);
+    }
+    if (options.scenario) {
+      where.push('scenario = ?');
+      args.push(options.scenario);
+    }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     args.push(Math.max(1, Math.min(1000, options.limit ?? 100)));
     return (this.db.prepare(sql).all(...args) as Row[]).map(toRecord);
@@ -179,12 +266,18 @@ export class HistoryStore {
   }
 
   scenarioYaml(id: string): string | undefined {
-    return (this.db.prepare('SELECT scenario_yaml FROM runs WHERE id = ?').get(id) as { scenario_yaml: string } | undefined)?.scenario_yaml;
+    return (
+      this.db.prepare('SELECT scenario_yaml FROM runs WHERE id = ?').get(id) as { scenario_yaml: string } | undefined
+    )?.scenario_yaml;
   }
 
   countsByState(): Record<RunState, number> {
     const out = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
-    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM runs GROUP BY state').all() as { state: RunState; n: number }[]) out[r.state] = r.n;
+    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM runs GROUP BY state').all() as {
+      state: RunState;
+      n: number;
+    }[])
+      out[r.state] = r.n;
     return out;
   }
 
@@ -198,15 +291,21 @@ export class HistoryStore {
 
 function toRecord(r: Row): RunRecord {
   return {
-    id: r.id, scenario: r.scenario, source: JSON.parse(r.source), state: r.state as RunState,
+    id: r.id,
+    scenario: r.scenario,
+    source: JSON.parse(r.source),
+    state: r.state as RunState,
     ...(r.stop_reason ? { stopReason: r.stop_reason as StopReasonRecord } : {}),
     ...(r.error ? { error: r.error } : {}),
     createdAt: r.created_at,
     ...(r.started_at ? { startedAt: r.started_at } : {}),
     ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
-    options: JSON.parse(r.options), guests: r.guests, variants: JSON.parse(r.variants),
+    options: JSON.parse(r.options),
+    guests: r.guests,
+    variants: JSON.parse(r.variants),
     ...(r.progress ? { progress: JSON.parse(r.progress) } : {}),
     ...(r.summary ? { summary: JSON.parse(r.summary) } : {}),
-    hasResults: r.has_results === 1, partial: r.partial === 1,
+    hasResults: r.has_results === 1,
+    partial: r.partial === 1,
   };
 }

@@ -24,7 +24,14 @@
  * output and the ioctl's timestamp (struct vm_stats.tv) is not printed, so durationSeconds stays
  * undefined and the runtime is reported in `stats`.
  */
-import { ReportFormatError, quoteFound, splitLines, type ExitReport, type ExitReportRow, type ReportVendor } from './report.js';
+import {
+  ReportFormatError,
+  quoteFound,
+  splitLines,
+  type ExitReport,
+  type ExitReportRow,
+  type ReportVendor,
+} from './report.js';
 
 interface BhyveExitStat {
   /** Vendor-neutral reason key. */
@@ -127,7 +134,13 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     if (sec) {
       const vcpu = Number(sec[1]);
       const dup = sections.find((s) => s.vcpu === vcpu);
-      if (dup) fail(i + 1, l.search(/\S/) + 1, `each vCPU once (vcpu${vcpu} already at line ${dup.line})`, quoteFound(l.trim()));
+      if (dup)
+        fail(
+          i + 1,
+          l.search(/\S/) + 1,
+          `each vCPU once (vcpu${vcpu} already at line ${dup.line})`,
+          quoteFound(l.trim()),
+        );
       current = { vcpu, line: i + 1, values: new Map() };
       sections.push(current);
       continue;
@@ -150,12 +163,23 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     if (value < 0) fail(i + 1, l.lastIndexOf(m![2]!) + 1, 'a non-negative counter', m![2]!);
     if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m![2]} exceeds 2^53 and loses precision`);
     const prev = current!.values.get(desc);
-    if (prev) fail(i + 1, l.search(/\S/) + 1, `each statistic once per vCPU section (already at line ${prev.line})`, quoteFound(desc));
+    if (prev)
+      fail(
+        i + 1,
+        l.search(/\S/) + 1,
+        `each statistic once per vCPU section (already at line ${prev.line})`,
+        quoteFound(desc),
+      );
     current!.values.set(desc, { value, line: i + 1, column: l.search(/\S/) + 1 });
   }
   if (sections.length === 0) {
     const first = lines.findIndex((l) => l.trim() !== '');
-    fail(first < 0 ? 1 : first + 1, 1, "'vcpuN stats:' (the output of bhyvectl --get-stats)", first < 0 ? 'an empty file' : quoteFound(lines[first]!));
+    fail(
+      first < 0 ? 1 : first + 1,
+      1,
+      "'vcpuN stats:' (the output of bhyvectl --get-stats)",
+      first < 0 ? 'an empty file' : quoteFound(lines[first]!),
+    );
   }
   if (spaced > 0) notes.push(`${spaced} statistic line(s) had spaces instead of bhyvectl's tab`);
 
@@ -170,11 +194,17 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
         vendor = ven;
         vendorAt = { line: v.line, desc };
       } else if (ven !== vendor) {
-        fail(v.line, v.column, `counters of one vendor (line ${vendorAt!.line} ${quoteFound(vendorAt!.desc)} is ${vendor}-only)`, `the ${ven}-only counter ${quoteFound(desc)}`);
+        fail(
+          v.line,
+          v.column,
+          `counters of one vendor (line ${vendorAt!.line} ${quoteFound(vendorAt!.desc)} is ${vendor}-only)`,
+          `the ${ven}-only counter ${quoteFound(desc)}`,
+        );
       }
     }
   }
-  if (vendor === 'unknown') notes.push('vendor unknown: no Intel-only or AMD-only counter in the output, so rows have no architectural code');
+  if (vendor === 'unknown')
+    notes.push('vendor unknown: no Intel-only or AMD-only counter in the output, so rows have no architectural code');
 
   // Sum over sections.
   const exitSums = new Map<string, { samples: number; line: number; column: number }>();
@@ -194,7 +224,12 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
         else exitSums.set(desc, { samples: v.value, line: v.line, column: v.column });
       } else {
         stats[desc] = (stats[desc] ?? 0) + v.value;
-        if (!KNOWN_NON_EXIT_STATS.has(desc) && BHYVE_VENDOR_STATS[desc] === undefined && !/^ipis sent to vcpu\[\d+\]$/.test(desc)) unknownDescs.add(desc);
+        if (
+          !KNOWN_NON_EXIT_STATS.has(desc) &&
+          BHYVE_VENDOR_STATS[desc] === undefined &&
+          !/^ipis sent to vcpu\[\d+\]$/.test(desc)
+        )
+          unknownDescs.add(desc);
       }
     }
     const t = s.values.get(BHYVE_TOTAL_STAT);
@@ -202,19 +237,32 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       totalSeen++;
       total += t.value;
       if (t.value < sectionExitSum) {
-        fail(t.line, t.column, `'${BHYVE_TOTAL_STAT}' >= the sum of vcpu${s.vcpu}'s per-reason exit counters (${sectionExitSum})`, String(t.value));
+        fail(
+          t.line,
+          t.column,
+          `'${BHYVE_TOTAL_STAT}' >= the sum of vcpu${s.vcpu}'s per-reason exit counters (${sectionExitSum})`,
+          String(t.value),
+        );
       }
       residual += t.value - sectionExitSum;
     }
   }
   if (totalSeen > 0 && totalSeen < sections.length) {
     const missing = sections.find((s) => !s.values.has(BHYVE_TOTAL_STAT))!;
-    fail(missing.line, 1, `'${BHYVE_TOTAL_STAT}' in every vCPU section (it is in ${totalSeen} of ${sections.length})`, `vcpu${missing.vcpu} without it`);
+    fail(
+      missing.line,
+      1,
+      `'${BHYVE_TOTAL_STAT}' in every vCPU section (it is in ${totalSeen} of ${sections.length})`,
+      `vcpu${missing.vcpu} without it`,
+    );
   }
   if (totalSeen === 0) notes.push(`no '${BHYVE_TOTAL_STAT}' line: exits without their own counter cannot be counted`);
-  if (unknownDescs.size > 0) notes.push(`statistics not known to this parser, kept in stats: ${[...unknownDescs].join(', ')}`);
+  if (unknownDescs.size > 0)
+    notes.push(`statistics not known to this parser, kept in stats: ${[...unknownDescs].join(', ')}`);
   if (stats['vcpu total runtime'] !== undefined) {
-    notes.push('vcpu total runtime is in TSC ticks (vm_run(): rdtsc() deltas); the TSC frequency is not in the output, so the measurement duration is unknown');
+    notes.push(
+      'vcpu total runtime is in TSC ticks (vm_run(): rdtsc() deltas); the TSC frequency is not in the output, so the measurement duration is unknown',
+    );
   }
 
   const rows: ExitReportRow[] = [];
@@ -223,9 +271,18 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     const st = BHYVE_EXIT_STATS[desc]!;
     const code = vendor === 'intel' ? st.intel : vendor === 'amd' ? st.amd : undefined;
     if (vendor !== 'unknown' && code === undefined && st.reason !== 'UNKNOWN') {
-      notes.push(`${quoteFound(desc)} has no single ${vendor} exit code (bhyve's ${vendor === 'amd' ? 'svm.c' : 'vmx.c'} does not map it to one)`);
+      notes.push(
+        `${quoteFound(desc)} has no single ${vendor} exit code (bhyve's ${vendor === 'amd' ? 'svm.c' : 'vmx.c'} does not map it to one)`,
+      );
     }
-    rows.push({ name: desc, vendor, code, reason: st.reason, samples: e.samples, source: { line: e.line, column: e.column } });
+    rows.push({
+      name: desc,
+      vendor,
+      code,
+      reason: st.reason,
+      samples: e.samples,
+      source: { line: e.line, column: e.column },
+    });
   }
   if (residual > 0) {
     rows.push({
@@ -241,7 +298,9 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     );
   }
   if (exitSums.has('vm exits for instruction emulation') && exitSums.has('vm exits due to nested page fault')) {
-    notes.push('nested page faults and MMIO instruction emulation are both EPT-violation / NPF exits; they are kept as two rows with the same code');
+    notes.push(
+      'nested page faults and MMIO instruction emulation are both EPT-violation / NPF exits; they are kept as two rows with the same code',
+    );
   }
   return {
     format: 'bhyvectl',

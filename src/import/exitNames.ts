@@ -94,7 +94,25 @@ export const VMX_EXIT_NAMES: Readonly<Record<string, number>> = {
 };
 
 /** x86 exception vectors used by SVM_EXIT_REASONS' "XX excp" names (SVM_EXIT_EXCP_BASE 0x40 + vector). */
-const EXCP = { DE: 0, DB: 1, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8, TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17, MC: 18, XF: 19 } as const;
+const EXCP = {
+  DE: 0,
+  DB: 1,
+  BP: 3,
+  OF: 4,
+  BR: 5,
+  UD: 6,
+  NM: 7,
+  DF: 8,
+  TS: 10,
+  NP: 11,
+  SS: 12,
+  GP: 13,
+  PF: 14,
+  MF: 16,
+  AC: 17,
+  MC: 18,
+  XF: 19,
+} as const;
 
 /** SVM_EXIT_REASONS: printed name -> SVM exit code. */
 export const SVM_EXIT_NAMES_LINUX: Readonly<Record<string, number>> = {

@@ -99,7 +99,17 @@ export interface FitResult {
 export type MeasuredRates = ReadonlyMap<string, number>;
 
 /** A one-variant, one-host scenario running `profile` (used by the fit and by what-if). */
-export function workloadScenario(profile: WorkloadProfile, variants: readonly { readonly name: string; readonly cpu: CpuProfile; readonly policy: PolicyName; readonly tunables: Tunables }[], simSeconds: number, seed: number): Scenario {
+export function workloadScenario(
+  profile: WorkloadProfile,
+  variants: readonly {
+    readonly name: string;
+    readonly cpu: CpuProfile;
+    readonly policy: PolicyName;
+    readonly tunables: Tunables;
+  }[],
+  simSeconds: number,
+  seed: number,
+): Scenario {
   return {
     name: `workload-${profile.name}`,
     description: `workload profile ${profile.name}`,
@@ -113,7 +123,19 @@ export function workloadScenario(profile: WorkloadProfile, variants: readonly { 
       // As many cores as vCPUs: the report measured exits, not contention with other guests.
       host: { cpu: v.cpu, cores: profile.vcpus, count: 1 },
       hypervisor: { policy: v.policy, tunables: v.tunables },
-      guests: [{ kind: 'modelled', os: profile.os, count: 1, vcpus: profile.vcpus, memoryBytes: DEFAULT_MEMORY_BYTES, x2apic: profile.x2apic, phases: [{ phase: 'idle' }], name: profile.name, workload: profile }],
+      guests: [
+        {
+          kind: 'modelled',
+          os: profile.os,
+          count: 1,
+          vcpus: profile.vcpus,
+          memoryBytes: DEFAULT_MEMORY_BYTES,
+          x2apic: profile.x2apic,
+          phases: [{ phase: 'idle' }],
+          name: profile.name,
+          workload: profile,
+        },
+      ],
     })),
     thresholds: [],
     expectViolations: [],
@@ -123,7 +145,15 @@ export function workloadScenario(profile: WorkloadProfile, variants: readonly { 
 }
 
 /** Simulate a profile under one configuration: exits per vCPU per second by slot, plus the accumulator. */
-export function simulateProfile(profile: WorkloadProfile, cpu: CpuProfile, policy: PolicyName, tunables: Tunables, simSeconds: number, seed: number, data: ModelData): { perSecond: Float64Array; acc: TotalsAccumulator } {
+export function simulateProfile(
+  profile: WorkloadProfile,
+  cpu: CpuProfile,
+  policy: PolicyName,
+  tunables: Tunables,
+  simSeconds: number,
+  seed: number,
+  data: ModelData,
+): { perSecond: Float64Array; acc: TotalsAccumulator } {
   const scenario = workloadScenario(profile, [{ name: 'fit', cpu, policy, tunables }], simSeconds, seed);
   const acc = new TotalsAccumulator();
   runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
@@ -147,7 +177,12 @@ function readValue(d: DriverState, rates: Record<string, number>, opaque: Record
   return d.driver.kind === 'rate' ? rates[d.driver.name] : (opaque[d.reason] ?? 0);
 }
 
-function writeValue(d: DriverState, value: number, rates: Record<string, number>, opaque: Record<string, number>): void {
+function writeValue(
+  d: DriverState,
+  value: number,
+  rates: Record<string, number>,
+  opaque: Record<string, number>,
+): void {
   if (d.driver.kind === 'rate') rates[d.driver.name] = value;
   else opaque[d.reason] = value;
 }
@@ -156,14 +191,22 @@ function driverName(d: Driver): string {
   return d.kind === 'rate' ? d.name : d.kind;
 }
 
-function buildProfile(config: FitConfig, rates: Record<string, number>, opaque: Record<string, number>, irq: number): WorkloadProfile {
+function buildProfile(
+  config: FitConfig,
+  rates: Record<string, number>,
+  opaque: Record<string, number>,
+  irq: number,
+): WorkloadProfile {
   const per: Record<string, number> = {};
   for (const k of WORKLOAD_RATE_NAMES) per[k] = sixDigits(rates[k]);
   if (per.cr8Writes > 0) per.cr8Writes = 2 * Math.round(per.cr8Writes / 2); // raise/lower pairs
   const op: Record<string, number> = {};
   for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = sixDigits(v);
   return Object.freeze({
-    name: config.name, os: config.os, vcpus: config.vcpus, x2apic: config.x2apic,
+    name: config.name,
+    os: config.os,
+    vcpus: config.vcpus,
+    x2apic: config.x2apic,
     perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
     interruptsPerSecond: sixDigits(irq),
     opaquePerGuestSecond: Object.freeze(op),
@@ -184,7 +227,9 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const drivers: DriverState[] = [];
   const taken = new Set<string>();
   // Larger reasons first pick their driver; a driver serves one reason, the others become opaque.
-  const entries = [...measured.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const entries = [...measured.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   for (const [reason, perSecond] of entries) {
     const kind = exitKindByName(reason);
     if (kind === undefined || kind.vendor !== vendor) {
@@ -217,14 +262,27 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   for (let it = 0; it < config.maxIterations; it++) {
     iterations = it + 1;
     const profile = buildProfile(config, rates, opaque, irq.v);
-    const sim = simulateProfile(profile, config.cpu, config.policy, config.tunables, config.simSeconds, config.seed, config.data).perSecond;
+    const sim = simulateProfile(
+      profile,
+      config.cpu,
+      config.policy,
+      config.tunables,
+      config.simSeconds,
+      config.seed,
+      config.data,
+    ).perSecond;
     let worst = 0;
     let miss = 0;
     for (const d of drivers) {
       const got = sim[d.slot];
       miss += Math.abs(got - d.measured);
       // Converged when within 0.1 %, or within one exit of the measured count (rare reasons).
-      const err = got <= 0 ? Infinity : Math.abs(got - d.measured) * countScale <= 1.5 ? 0 : Math.abs(got - d.measured) / d.measured;
+      const err =
+        got <= 0
+          ? Infinity
+          : Math.abs(got - d.measured) * countScale <= 1.5
+            ? 0
+            : Math.abs(got - d.measured) / d.measured;
       if (err > worst) worst = err;
     }
     if (best === undefined || miss < best.miss) best = { profile, sim, miss, drivers: drivers.map((d) => d.driver) };
@@ -249,7 +307,11 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       // Damped: never below a quarter, never above four times the rate plus a quarter of the
       // measured rate (so a driver pushed to ~0 can come back).
       let next = value * (d.measured / got);
-      if (d.prevValue !== undefined && d.prevGot !== undefined && Math.abs(value - d.prevValue) > 1e-9 * Math.max(value, 1e-9)) {
+      if (
+        d.prevValue !== undefined &&
+        d.prevGot !== undefined &&
+        Math.abs(value - d.prevValue) > 1e-9 * Math.max(value, 1e-9)
+      ) {
         const slope = (got - d.prevGot) / (value - d.prevValue);
         if (slope > 0) next = value + (d.measured - got) / slope;
       }
@@ -261,17 +323,25 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the
       // interrupt rate towards the HLT rate (every HLT needs a wake-up): fewer wake-ups, fewer of
       // those exits, and longer idle periods (host timer ticks hit running vCPUs only).
-      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0 ) {
+      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0) {
         irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
       }
     }
     if (irqFactor < 1) irq.v = hltMeasured + (irq.v - hltMeasured) * irqFactor;
   }
   const { profile, sim } = best!;
-  drivers.forEach((d, i) => { d.driver = best!.drivers[i]; });
+  drivers.forEach((d, i) => {
+    d.driver = best!.drivers[i];
+  });
   const rows: FitRow[] = [];
   for (const d of drivers) {
-    rows.push({ reason: d.reason, driver: driverName(d.driver), measured: d.measured, simulated: sim[d.slot], errorPercent: ((sim[d.slot] - d.measured) / d.measured) * 100 });
+    rows.push({
+      reason: d.reason,
+      driver: driverName(d.driver),
+      measured: d.measured,
+      simulated: sim[d.slot],
+      errorPercent: ((sim[d.slot] - d.measured) / d.measured) * 100,
+    });
   }
   for (const k of EXIT_KINDS) {
     if (k.vendor !== vendor || sim[k.slot] === 0 || drivers.some((d) => d.slot === k.slot)) continue;

@@ -23,7 +23,9 @@ export function perfRowsFromModelTotals(
     const kind = exitKindByName(name);
     if (!kind) throw new Error(`perfRowsFromModelTotals: ${name} is not a model exit kind`);
     if (vendor !== undefined && kind.vendor !== vendor) {
-      throw new Error(`perfRowsFromModelTotals: ${name} is ${kind.vendor}, the other exits are ${vendor}; perf prints one vendor's names`);
+      throw new Error(
+        `perfRowsFromModelTotals: ${name} is ${kind.vendor}, the other exits are ${vendor}; perf prints one vendor's names`,
+      );
     }
     vendor = kind.vendor;
     const printed = linuxExitName(kind.vendor, kind.code);

@@ -94,7 +94,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   if (i === lines.length) {
     const first = lines.findIndex((l) => l.trim() !== '');
-    fail(first < 0 ? 1 : first + 1, 1, "the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report", first < 0 ? 'an empty file' : quoteFound(lines[first]!));
+    fail(
+      first < 0 ? 1 : first + 1,
+      1,
+      "the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report",
+      first < 0 ? 'an empty file' : quoteFound(lines[first]!),
+    );
   }
   if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
   let vcpus: number | undefined;
@@ -115,15 +120,30 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   const headerLine = lines[i]!;
   if (HISTS_HEADER_RE.test(headerLine)) {
-    fail(i + 1, headerLine.search(/\S/) + 1, "the print_result() layout ('VM-EXIT  Samples  Samples%  Time%  Min Time  Max Time  Avg time'; run perf kvm stat report --stdio)", "the 'Event name  Samples  Sample%  Time (ns) ...' layout");
+    fail(
+      i + 1,
+      headerLine.search(/\S/) + 1,
+      "the print_result() layout ('VM-EXIT  Samples  Samples%  Time%  Min Time  Max Time  Avg time'; run perf kvm stat report --stdio)",
+      "the 'Event name  Samples  Sample%  Time (ns) ...' layout",
+    );
   }
   const header = HEADER_RE.exec(headerLine);
   if (!header) {
-    fail(i + 1, Math.max(1, headerLine.search(/\S/) + 1), "the column header 'VM-EXIT  Samples  Samples%  Time%  [Min Time  Max Time]  Avg time'", quoteFound(headerLine));
+    fail(
+      i + 1,
+      Math.max(1, headerLine.search(/\S/) + 1),
+      "the column header 'VM-EXIT  Samples  Samples%  Time%  [Min Time  Max Time]  Avg time'",
+      quoteFound(headerLine),
+    );
   }
   const eventName = header![2]!;
   if (eventName !== 'VM-EXIT') {
-    fail(i + 1, header![1]!.length + 1, "the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported", `the ${quoteFound(eventName)} table`);
+    fail(
+      i + 1,
+      header![1]!.length + 1,
+      'the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported',
+      `the ${quoteFound(eventName)} table`,
+    );
   }
   const hasMinMax = header![3] !== undefined;
   if (!hasMinMax) notes.push('no Min/Max Time columns (perf before the min/max patch)');
@@ -160,7 +180,13 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       totalLine = i + 1;
       totalColumn = l.indexOf('Total Samples:') + 'Total Samples:'.length + 1;
       if (!INT_RE.test(total[2]!)) fail(totalLine, totalColumn, 'an integer sample count', quoteFound(total[2]!));
-      if (!FIXED_RE.test(total[3]!)) fail(totalLine, l.indexOf('handled time:') + 'handled time:'.length + 1, 'a time like 1234.56us', quoteFound(`${total[3]!}us`));
+      if (!FIXED_RE.test(total[3]!))
+        fail(
+          totalLine,
+          l.indexOf('handled time:') + 'handled time:'.length + 1,
+          'a time like 1234.56us',
+          quoteFound(`${total[3]!}us`),
+        );
       totalSamples = Number(total[2]);
       totalTimeNs = Math.round(Number(total[3]) * 1000);
       i++;
@@ -207,7 +233,8 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     if (k < toks.length) {
       const b = toks.slice(k);
       const ok = b.length === 4 && b[1]!.text === '+-' && b[2]!.text.endsWith('%') && b[3]!.text === ')';
-      if (!ok) fail(i + 1, b[0]!.at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0]!.at)));
+      if (!ok)
+        fail(i + 1, b[0]!.at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0]!.at)));
       const sd = b[2]!.text.slice(0, -1);
       if (FIXED_RE.test(sd)) avgStddevPercent = Number(sd);
       else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${i + 1}: deviation ${sd} ignored`);
@@ -248,7 +275,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       continue;
     }
     if (ANALYZE_RE.test(l) || TIMESTAMP_RE.test(l)) {
-      fail(i + 1, l.search(/\S/) + 1, 'one report table per file (perf kvm stat live prints one per refresh; keep one)', 'a second table');
+      fail(
+        i + 1,
+        l.search(/\S/) + 1,
+        'one report table per file (perf kvm stat live prints one per refresh; keep one)',
+        'a second table',
+      );
     }
     fail(i + 1, l.search(/\S/) + 1, "end of input after the 'Total Samples:' line", quoteFound(l.trim()));
   }
@@ -261,7 +293,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   for (const r of raw) {
     const expect = (100 * r.samples) / totalSamples;
     if (Math.abs(expect - r.samplesPercent) > 0.005 + 1e-9) {
-      fail(r.line, r.samplesPercentColumn, `Samples% = ${r.samples}/${totalSamples} = ${expect.toFixed(2)}% (within rounding)`, `${r.samplesPercent.toFixed(2)}%`);
+      fail(
+        r.line,
+        r.samplesPercentColumn,
+        `Samples% = ${r.samples}/${totalSamples} = ${expect.toFixed(2)}% (within rounding)`,
+        `${r.samplesPercent.toFixed(2)}%`,
+      );
     }
   }
   if (totalTimeNs > 0) {
@@ -269,7 +306,9 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     const approx = raw.reduce((a, r) => a + r.samples * r.avgNs, 0);
     const slack = raw.reduce((a, r) => a + r.samples * 5, 0) + 5;
     if (Math.abs(approx - totalTimeNs) > slack) {
-      notes.push(`Total events handled time ${totalTimeNs / 1000}us differs from the sum of samples x Avg time (${(approx / 1000).toFixed(2)}us) by more than rounding`);
+      notes.push(
+        `Total events handled time ${totalTimeNs / 1000}us differs from the sum of samples x Avg time (${(approx / 1000).toFixed(2)}us) by more than rounding`,
+      );
     }
   }
 
@@ -283,14 +322,23 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       vendor = v;
       vendorRow = r;
     } else if (v !== vendor) {
-      fail(r.line, r.column, `exit reasons of one vendor (line ${vendorRow!.line} has the ${vendor} reason ${quoteFound(vendorRow!.name)})`, `the ${v} reason ${quoteFound(r.name)}`);
+      fail(
+        r.line,
+        r.column,
+        `exit reasons of one vendor (line ${vendorRow!.line} has the ${vendor} reason ${quoteFound(vendorRow!.name)})`,
+        `the ${v} reason ${quoteFound(r.name)}`,
+      );
     }
   }
   const unknownNames: string[] = [];
   const rows: ExitReportRow[] = raw.map((r) => {
     const code = linuxExitCode(vendor, r.name);
-    if (code === undefined) unknownNames.push(`${r.name} (line ${r.line}${r.undecoded ? `, perf could not decode exit code ${r.undecoded}` : ''})`);
-    if (r.name === 'PENDING_INTERRUPT') notes.push(`line ${r.line}: PENDING_INTERRUPT is the older kernels' name of INTERRUPT_WINDOW (7)`);
+    if (code === undefined)
+      unknownNames.push(
+        `${r.name} (line ${r.line}${r.undecoded ? `, perf could not decode exit code ${r.undecoded}` : ''})`,
+      );
+    if (r.name === 'PENDING_INTERRUPT')
+      notes.push(`line ${r.line}: PENDING_INTERRUPT is the older kernels' name of INTERRUPT_WINDOW (7)`);
     return {
       name: r.name,
       vendor,
@@ -307,7 +355,9 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     };
   });
   if (unknownNames.length > 0) {
-    notes.push(`not in Linux's ${vendor === 'amd' ? 'SVM_EXIT_REASONS' : vendor === 'intel' ? 'VMX_EXIT_REASONS' : 'VMX_EXIT_REASONS or SVM_EXIT_REASONS'} table, kept with no code: ${unknownNames.join(', ')}`);
+    notes.push(
+      `not in Linux's ${vendor === 'amd' ? 'SVM_EXIT_REASONS' : vendor === 'intel' ? 'VMX_EXIT_REASONS' : 'VMX_EXIT_REASONS or SVM_EXIT_REASONS'} table, kept with no code: ${unknownNames.join(', ')}`,
+    );
   }
   if (raw.length === 0) notes.push('the table has no rows');
   return {
@@ -359,7 +409,10 @@ export function renderPerfKvmStat(report: Pick<ExitReport, 'rows'>, options: Ren
   let totalTime = 0;
   for (const { r } of rows) {
     if (r.avgNs === undefined) throw new Error(`renderPerfKvmStat: row ${r.name} has no avgNs`);
-    if (!Number.isSafeInteger(r.samples) || r.samples <= 0) throw new Error(`renderPerfKvmStat: row ${r.name} has samples ${r.samples}; perf prints only events with a positive count`);
+    if (!Number.isSafeInteger(r.samples) || r.samples <= 0)
+      throw new Error(
+        `renderPerfKvmStat: row ${r.name} has samples ${r.samples}; perf prints only events with a positive count`,
+      );
     totalCount += r.samples;
     totalTime += r.samples * r.avgNs;
   }

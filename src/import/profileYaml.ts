@@ -6,7 +6,11 @@ import { stringify } from 'yaml';
 import { WORKLOAD_PROFILE_VERSION, type WorkloadProfile } from '../scenario/workload.js';
 import { sixDigits, type FitResult } from './fit.js';
 
-export function renderWorkloadProfile(profile: WorkloadProfile, fit?: FitResult, header: readonly string[] = []): string {
+export function renderWorkloadProfile(
+  profile: WorkloadProfile,
+  fit?: FitResult,
+  header: readonly string[] = [],
+): string {
   const doc: Record<string, unknown> = {
     workloadProfile: WORKLOAD_PROFILE_VERSION,
     name: profile.name,
@@ -28,7 +32,13 @@ export function renderWorkloadProfile(profile: WorkloadProfile, fit?: FitResult,
         errorPercent: row.errorPercent === null ? null : Number(row.errorPercent.toFixed(2)),
       };
     }
-    for (const u of fit.unmodelled) rows[u.reason] = { driver: 'not modelled', measuredPerSecond: sixDigits(u.perSecond), simulatedPerSecond: 0, errorPercent: -100 };
+    for (const u of fit.unmodelled)
+      rows[u.reason] = {
+        driver: 'not modelled',
+        measuredPerSecond: sixDigits(u.perSecond),
+        simulatedPerSecond: 0,
+        errorPercent: -100,
+      };
     doc.fit = rows;
   }
   const lines = [

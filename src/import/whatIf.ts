@@ -55,12 +55,27 @@ export function variantName(cpu: CpuProfile, policy: string): string {
 }
 
 /** Run `profile` under the source configuration and each target; the source comes first. */
-export function whatIf(profile: WorkloadProfile, source: WhatIfTarget, targets: readonly WhatIfTarget[], options: { readonly simSeconds: number; readonly seed: number; readonly phaseSeconds?: number; readonly data: ModelData }): WhatIfResult {
+export function whatIf(
+  profile: WorkloadProfile,
+  source: WhatIfTarget,
+  targets: readonly WhatIfTarget[],
+  options: {
+    readonly simSeconds: number;
+    readonly seed: number;
+    readonly phaseSeconds?: number;
+    readonly data: ModelData;
+  },
+): WhatIfResult {
   const all: WhatIfTarget[] = [source];
   for (const t of targets) {
     if (!all.some((a) => a.cpu.id === t.cpu.id && a.policy === t.policy)) all.push(t);
   }
-  const scenario = workloadScenario(profile, all.map((t) => ({ name: variantName(t.cpu, t.policy), cpu: t.cpu, policy: t.policy, tunables: t.tunables })), options.simSeconds, options.seed);
+  const scenario = workloadScenario(
+    profile,
+    all.map((t) => ({ name: variantName(t.cpu, t.policy), cpu: t.cpu, policy: t.policy, tunables: t.tunables })),
+    options.simSeconds,
+    options.seed,
+  );
   const run = runScenario(scenario, { data: options.data });
   const rows0 = run.results.variants.map((v, i) => {
     const t = v.totals;
@@ -72,17 +87,33 @@ export function whatIf(profile: WorkloadProfile, source: WhatIfTarget, targets: 
     }
     const hostSeconds = Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0);
     return {
-      variant: v.name, cpu: all[i].cpu.id, policy: all[i].policy, isSource: i === 0,
-      exitsPerSecond, exitsPerSecondTotal: t.exitsTotal / vcpuSeconds,
-      hostTimeInExits: hostSeconds / vcpuSeconds, guestCpu: t.guestCpuSeconds / vcpuSeconds,
+      variant: v.name,
+      cpu: all[i].cpu.id,
+      policy: all[i].policy,
+      isSource: i === 0,
+      exitsPerSecond,
+      exitsPerSecondTotal: t.exitsTotal / vcpuSeconds,
+      hostTimeInExits: hostSeconds / vcpuSeconds,
+      guestCpu: t.guestCpuSeconds / vcpuSeconds,
       violations: [...new Set(t.violations.map((x) => x.check))].sort(),
     };
   });
   const src = rows0[0];
   const rows: WhatIfRow[] = rows0.map((r) => ({
     ...r,
-    exitsChangePercent: src.exitsPerSecondTotal > 0 ? ((r.exitsPerSecondTotal - src.exitsPerSecondTotal) / src.exitsPerSecondTotal) * 100 : 0,
-    ...(options.phaseSeconds !== undefined && r.guestCpu > 0 ? { projectedPhaseSeconds: (options.phaseSeconds * src.guestCpu) / r.guestCpu } : {}),
+    exitsChangePercent:
+      src.exitsPerSecondTotal > 0
+        ? ((r.exitsPerSecondTotal - src.exitsPerSecondTotal) / src.exitsPerSecondTotal) * 100
+        : 0,
+    ...(options.phaseSeconds !== undefined && r.guestCpu > 0
+      ? { projectedPhaseSeconds: (options.phaseSeconds * src.guestCpu) / r.guestCpu }
+      : {}),
   }));
-  return { profile: profile.name, simSeconds: options.simSeconds, seed: options.seed, ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}), rows };
+  return {
+    profile: profile.name,
+    simSeconds: options.simSeconds,
+    seed: options.seed,
+    ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}),
+    rows,
+  };
 }

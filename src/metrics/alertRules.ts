@@ -1,5 +1,11 @@
 import { stringify } from 'yaml';
-import type { ParsedThreshold, Scenario, ThresholdAggregation, ThresholdComparator, ThresholdSpec } from '../scenario/types.js';
+import type {
+  ParsedThreshold,
+  Scenario,
+  ThresholdAggregation,
+  ThresholdComparator,
+  ThresholdSpec,
+} from '../scenario/types.js';
 import { parseThreshold } from '../scenario/thresholds.js';
 
 /**
@@ -27,7 +33,9 @@ function q(v: string): string {
 }
 
 function matchers(m: Readonly<Record<string, string>>): string {
-  return Object.entries(m).map(([k, v]) => `${k}=${q(v)}`).join(', ');
+  return Object.entries(m)
+    .map(([k, v]) => `${k}=${q(v)}`)
+    .join(', ');
 }
 
 /** A PromQL value per variant and, when the JS evaluator fails on a zero denominator, that denominator. */
@@ -57,30 +65,48 @@ function fmtNumber(n: number): string {
  * The PromQL value of a threshold metric for the variants `sel` selects ({scenario="..."} plus
  * variant="..." when restricted). Throws RuleCompileError for a form that has no exact PromQL.
  */
-export function compileMetric(scenario: Scenario, metric: ParsedThreshold['metric'], aggregation: ThresholdAggregation | undefined, variant: string | undefined): Compiled {
+export function compileMetric(
+  scenario: Scenario,
+  metric: ParsedThreshold['metric'],
+  aggregation: ThresholdAggregation | undefined,
+  variant: string | undefined,
+): Compiled {
   const base: Record<string, string> = { scenario: scenario.name, ...(variant !== undefined ? { variant } : {}) };
   const sum = (name: string, extra: Record<string, string> = {}, regex: Record<string, string> = {}): string => {
-    const parts = [matchers({ ...base, ...extra }), ...Object.entries(regex).map(([k, v]) => `${k}=~${q(v)}`)].filter((s) => s !== '');
+    const parts = [matchers({ ...base, ...extra }), ...Object.entries(regex).map(([k, v]) => `${k}=~${q(v)}`)].filter(
+      (s) => s !== '',
+    );
     return `sum by (${BY}) (${name}{${parts.join(', ')}})`;
   };
   const reason = metric.labels['reason'];
   const source = metric.labels['source'];
   const guestSeconds = sum('vmexit_lab_guest_simulated_seconds_total');
-  const perSecond = (total: string): Compiled => ({ value: `${total} / ${guestSeconds}`, zeroDenominator: `${guestSeconds} == 0` });
+  const perSecond = (total: string): Compiled => ({
+    value: `${total} / ${guestSeconds}`,
+    zeroDenominator: `${guestSeconds} == 0`,
+  });
   const exits = (): string => sum('vmexit_lab_vm_exits_total', reason !== undefined ? { reason } : {});
   const delivered = (): string => {
     if (source === undefined && scenario.variants.some((v) => v.guests.some((g) => g.kind === 'scripted'))) {
-      throw new RuleCompileError(`${metric.name} without a source label cannot be compiled for a scenario with scripted guests: their deliveries have no source in the exported metrics; add source="timer", "device" or "ipi"`);
+      throw new RuleCompileError(
+        `${metric.name} without a source label cannot be compiled for a scenario with scripted guests: their deliveries have no source in the exported metrics; add source="timer", "device" or "ipi"`,
+      );
     }
     return sum('vmexit_lab_interrupts_total', { outcome: 'delivered', ...(source !== undefined ? { source } : {}) });
   };
   switch (metric.name) {
-    case 'exits_total': return { value: exits() };
-    case 'exits_per_second': return perSecond(exits());
-    case 'cr8_accesses_total': return { value: sum('vmexit_lab_tpr_accesses_total', {}, { kind: 'cr8_read|cr8_write' }) };
-    case 'cr8_accesses_per_second': return perSecond(sum('vmexit_lab_tpr_accesses_total', {}, { kind: 'cr8_read|cr8_write' }));
-    case 'interrupts_delivered_total': return { value: delivered() };
-    case 'interrupts_delivered_per_second': return perSecond(delivered());
+    case 'exits_total':
+      return { value: exits() };
+    case 'exits_per_second':
+      return perSecond(exits());
+    case 'cr8_accesses_total':
+      return { value: sum('vmexit_lab_tpr_accesses_total', {}, { kind: 'cr8_read|cr8_write' }) };
+    case 'cr8_accesses_per_second':
+      return perSecond(sum('vmexit_lab_tpr_accesses_total', {}, { kind: 'cr8_read|cr8_write' }));
+    case 'interrupts_delivered_total':
+      return { value: delivered() };
+    case 'interrupts_delivered_per_second':
+      return perSecond(delivered());
     case 'interrupt_latency_seconds': {
       const h = 'vmexit_lab_interrupt_latency_seconds';
       if (aggregation?.kind === 'quantile') {
@@ -89,27 +115,40 @@ export function compileMetric(scenario: Scenario, metric: ParsedThreshold['metri
       }
       if (aggregation?.kind === 'mean') return { value: `${sum(`${h}_sum`)} / ${sum(`${h}_count`)}` };
       if (aggregation?.kind === 'count') return { value: sum(`${h}_count`) };
-      throw new RuleCompileError(`${metric.name} is a histogram: the expression needs an aggregation (pNN, mean, count)`);
+      throw new RuleCompileError(
+        `${metric.name} is a histogram: the expression needs an aggregation (pNN, mean, count)`,
+      );
     }
     case 'phase_seconds': {
       const phase = metric.labels['phase'];
       if (phase === undefined) throw new RuleCompileError('phase_seconds needs a phase label');
-      return { value: `${sum('vmexit_lab_phase_duration_seconds_total', { phase })} / ${sum('vmexit_lab_phase_completions_total', { phase })}` };
+      return {
+        value: `${sum('vmexit_lab_phase_duration_seconds_total', { phase })} / ${sum('vmexit_lab_phase_completions_total', { phase })}`,
+      };
     }
-    case 'host_seconds_in_exits': return { value: sum('vmexit_lab_exit_handling_seconds_total', reason !== undefined ? { reason } : {}) };
+    case 'host_seconds_in_exits':
+      return { value: sum('vmexit_lab_exit_handling_seconds_total', reason !== undefined ? { reason } : {}) };
     case 'host_exit_time_ratio': {
       // vCPU seconds are not exported; every host of a variant is identical, so they are the guest
       // seconds times the variant's vCPUs per guest (a constant of the scenario): one term per variant.
       const names = variant !== undefined ? [variant] : scenario.variants.map((v) => v.name);
       const terms = names.map((n) => {
         const k = vcpusPerGuest(scenario, n);
-        if (k === undefined) throw new RuleCompileError(`host_exit_time_ratio cannot be compiled for variant "${n}": it has no modelled guests (no vCPU seconds)`);
-        const s = (name: string): string => `sum by (${BY}) (${name}{${matchers({ scenario: scenario.name, variant: n })}})`;
+        if (k === undefined)
+          throw new RuleCompileError(
+            `host_exit_time_ratio cannot be compiled for variant "${n}": it has no modelled guests (no vCPU seconds)`,
+          );
+        const s = (name: string): string =>
+          `sum by (${BY}) (${name}{${matchers({ scenario: scenario.name, variant: n })}})`;
         return `(${s('vmexit_lab_exit_handling_seconds_total')} / (${s('vmexit_lab_guest_simulated_seconds_total')} * ${fmtNumber(k)}))`;
       });
-      return { value: terms.length === 1 ? terms[0]! : `(${terms.join(' or ')})`, zeroDenominator: `${guestSeconds} == 0` };
+      return {
+        value: terms.length === 1 ? terms[0]! : `(${terms.join(' or ')})`,
+        zeroDenominator: `${guestSeconds} == 0`,
+      };
     }
-    case 'guest_cpu_seconds': return { value: sum('vmexit_lab_guest_cpu_seconds_total') };
+    case 'guest_cpu_seconds':
+      return { value: sum('vmexit_lab_guest_cpu_seconds_total') };
     case 'violations_total': {
       const check = metric.labels['check'];
       return { value: sum('vmexit_lab_invariant_violations_total', check !== undefined ? { check } : {}) };
@@ -133,7 +172,11 @@ export function compileThreshold(scenario: Scenario, spec: ThresholdSpec): strin
   // A over B, matched on everything but variant (the result keeps the scenario label).
   const value = `(${a.value}) / ignoring (variant) (${b.value})`;
   // The JS evaluator fails when B's value is 0 (and when either side has no data).
-  const zero = [`(${b.value}) == 0`, ...(a.zeroDenominator ? [a.zeroDenominator] : []), ...(b.zeroDenominator ? [b.zeroDenominator] : [])];
+  const zero = [
+    `(${b.value}) == 0`,
+    ...(a.zeroDenominator ? [a.zeroDenominator] : []),
+    ...(b.zeroDenominator ? [b.zeroDenominator] : []),
+  ];
   return `(${value}) unless ${cmp(value, p.comparator)} or ${zero.map((z) => `(${z})`).join(' or ')}`;
 }
 
@@ -161,7 +204,10 @@ export function compileAlertRules(scenario: Scenario): RuleGroups {
     try {
       expr = compileThreshold(scenario, spec);
     } catch (e) {
-      if (e instanceof RuleCompileError) throw new RuleCompileError(`${spec.source.file}:${spec.source.line}:${spec.source.column}: ${spec.metric}: ${JSON.stringify(spec.expr)}: ${e.message}`);
+      if (e instanceof RuleCompileError)
+        throw new RuleCompileError(
+          `${spec.source.file}:${spec.source.line}:${spec.source.column}: ${spec.metric}: ${JSON.stringify(spec.expr)}: ${e.message}`,
+        );
       throw e;
     }
     rules.push({

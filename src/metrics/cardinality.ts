@@ -63,7 +63,10 @@ export function thresholdOutcomes(scenario: Scenario): number {
 export function expectedSeries(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): SeriesEstimate {
   const contributors: SeriesContributor[] = [];
   for (const v of scenario.variants) {
-    const R = reasonsOf(v.host.cpu.vendor, v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined));
+    const R = reasonsOf(
+      v.host.cpu.vendor,
+      v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined),
+    );
     const oses = new Set<string>();
     let scripted = false;
     let modelledGuests = 0;
@@ -76,16 +79,26 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
     const O = oses.size;
     const exitOses = O + (scripted ? 1 : 0);
     const latency = LATENCY_BOUNDS_NS.length + 1 + 2;
-    const rest = 1 + R + INTERRUPT_SOURCES.length * 2 + 3 + 4 + latency + 5 + 2 * PHASE_ORDER.length + O + VIOLATION_CHECKS.length;
-    contributors.push({ what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`, series: R * exitOses });
+    const rest =
+      1 + R + INTERRUPT_SOURCES.length * 2 + 3 + 4 + latency + 5 + 2 * PHASE_ORDER.length + O + VIOLATION_CHECKS.length;
+    contributors.push({
+      what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`,
+      series: R * exitOses,
+    });
     contributors.push({ what: `variant ${v.name}: the other per-variant series`, series: rest });
     if (options.perGuest) {
       const guests = modelledGuests * v.host.count;
-      contributors.push({ what: `variant ${v.name}: per-guest series (${guests} guests x (3 + up to ${R} reasons))`, series: guests * (3 + R) });
+      contributors.push({
+        what: `variant ${v.name}: per-guest series (${guests} guests x (3 + up to ${R} reasons))`,
+        series: guests * (3 + R),
+      });
     }
   }
   const T = thresholdOutcomes(scenario);
-  contributors.push({ what: `scenario: run state, last run, series budget (${PER_SCENARIO}) and threshold outcomes (${T})`, series: PER_SCENARIO + T });
+  contributors.push({
+    what: `scenario: run state, last run, series budget (${PER_SCENARIO}) and threshold outcomes (${T})`,
+    series: PER_SCENARIO + T,
+  });
   contributors.sort((a, b) => b.series - a.series);
   return { total: contributors.reduce((a, c) => a + c.series, 0), exact: options.perGuest !== true, contributors };
 }
@@ -94,6 +107,9 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
 export function overBudget(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): string | undefined {
   const e = expectedSeries(scenario, options);
   if (e.total <= scenario.cardinalityBudget) return undefined;
-  const top = e.contributors.slice(0, 3).map((c) => `${c.what}: ${c.series}`).join('; ');
+  const top = e.contributors
+    .slice(0, 3)
+    .map((c) => `${c.what}: ${c.series}`)
+    .join('; ');
   return `scenario ${scenario.name} would create ${e.exact ? '' : 'up to '}${e.total} metric series, over its cardinalityBudget of ${scenario.cardinalityBudget}; biggest: ${top}. Raise cardinalityBudget in the scenario${options.perGuest ? ', turn per-guest metrics off,' : ''} or run fewer variants or guest OSes`;
 }

@@ -36,7 +36,21 @@ export interface Sample {
 export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as const;
 
 /** The counts a TotalsAccumulator and a SeriesTotals both carry, added the same way. */
-type CountSums = Pick<SeriesTotals, 'exits' | 'exitHostNs' | 'exitsByOs' | 'phaseSumNs' | 'phaseCount' | 'machineCounters' | 'guestCounters' | 'latency' | 'latencySumNs' | 'latencyCount' | 'guestNs' | 'events'>;
+type CountSums = Pick<
+  SeriesTotals,
+  | 'exits'
+  | 'exitHostNs'
+  | 'exitsByOs'
+  | 'phaseSumNs'
+  | 'phaseCount'
+  | 'machineCounters'
+  | 'guestCounters'
+  | 'latency'
+  | 'latencySumNs'
+  | 'latencyCount'
+  | 'guestNs'
+  | 'events'
+>;
 
 /** Exact sums of one variant series (all integers in ns / counts, as in TotalsAccumulator). */
 class SeriesTotals {
@@ -89,7 +103,8 @@ class SeriesTotals {
 
   private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
     for (let b = 0; b < from.buckets; b++) {
-      if (from.ns(b) >= 0 && this.exemplars.offer(b, from.ns(b), from.timeNs(b), from.guest(b))) this.exemplarSeed[b] = seed(b);
+      if (from.ns(b) >= 0 && this.exemplars.offer(b, from.ns(b), from.timeNs(b), from.guest(b)))
+        this.exemplarSeed[b] = seed(b);
     }
   }
 
@@ -143,7 +158,11 @@ interface LiveRun {
 
 /** What one scrape sees: computed once per scrape, read by every metric's collect. */
 export interface MetricsView {
-  readonly variants: readonly { readonly s: VariantSeries; readonly t: SeriesTotals; readonly runningByOs: Map<string, number> }[];
+  readonly variants: readonly {
+    readonly s: VariantSeries;
+    readonly t: SeriesTotals;
+    readonly runningByOs: Map<string, number>;
+  }[];
   readonly guests: readonly GuestSeries[];
 }
 
@@ -189,11 +208,20 @@ export class MetricsHub {
 
   /** Create (zero) the series of a scenario's variants, so every known series exists from the first scrape. */
   register(scenario: Scenario, pace: 'max' | 'realtime' = scenario.pace): VariantSeries[] {
-    this.cardinality.set(scenario.name, { budget: scenario.cardinalityBudget, expected: expectedSeries(scenario, { perGuest: this.perGuest }).total });
+    this.cardinality.set(scenario.name, {
+      budget: scenario.cardinalityBudget,
+      expected: expectedSeries(scenario, { perGuest: this.perGuest }).total,
+    });
     return scenario.variants.map((v, vi) => {
       const labels = variantLabels(scenario, vi);
       const key = `${labels.scenario}\u0000${labels.variant}\u0000${labels.cpu}\u0000${labels.policy}`;
-      const info = { ...labels, hosts: String(v.host.count), cores: String(v.host.cores), seed: String(scenario.seed), pace };
+      const info = {
+        ...labels,
+        hosts: String(v.host.count),
+        cores: String(v.host.cores),
+        seed: String(scenario.seed),
+        pace,
+      };
       let s = this.variants.get(key);
       if (!s) {
         s = { key, labels, vendor: v.host.cpu.vendor, opaque: false, oses: new Set(), base: new SeriesTotals(), info };
@@ -213,7 +241,13 @@ export class MetricsHub {
   /** A run started: its tasks' latest totals count from now on. */
   addRun(id: string, scenario: Scenario, run: PooledRun): void {
     const series = this.register(scenario, run.pace);
-    this.live.set(id, { id, scenario, run, series, guestsByOs: scenario.variants.map((_, vi) => guestsPerHostByOs(scenario, vi)) });
+    this.live.set(id, {
+      id,
+      scenario,
+      run,
+      series,
+      guestsByOs: scenario.variants.map((_, vi) => guestsPerHostByOs(scenario, vi)),
+    });
     this.setRunState(scenario.name, 'running');
   }
 
@@ -233,23 +267,37 @@ export class MetricsHub {
     if (results) {
       const samples: Sample[] = [];
       for (const v of results.variants) {
-        for (const t of v.thresholds) samples.push({ labels: { scenario: results.scenario, variant: v.name, threshold: `${t.metric}: ${t.expr}` }, value: t.passed ? 1 : 0 });
+        for (const t of v.thresholds)
+          samples.push({
+            labels: { scenario: results.scenario, variant: v.name, threshold: `${t.metric}: ${t.expr}` },
+            value: t.passed ? 1 : 0,
+          });
       }
-      for (const t of results.crossVariantThresholds) samples.push({ labels: { scenario: results.scenario, variant: '*', threshold: `${t.metric}: ${t.expr}` }, value: t.passed ? 1 : 0 });
+      for (const t of results.crossVariantThresholds)
+        samples.push({
+          labels: { scenario: results.scenario, variant: '*', threshold: `${t.metric}: ${t.expr}` },
+          value: t.passed ? 1 : 0,
+        });
       this.thresholds.set(results.scenario, samples);
       this.lastFinish.set(results.scenario, { at: Date.now() / 1000, wall: results.wallSeconds });
     }
   }
 
   /** Record a finished run that did not go through addRun (the CLI: `run --push`). */
-  addFinished(scenario: Scenario, accumulators: readonly TotalsAccumulator[], results: RunResults, state: RunState = 'completed'): void {
+  addFinished(
+    scenario: Scenario,
+    accumulators: readonly TotalsAccumulator[],
+    results: RunResults,
+    state: RunState = 'completed',
+  ): void {
     const series = this.register(scenario);
     accumulators.forEach((a, vi) => {
       const t = new SeriesTotals();
       t.add(a, scenario.seed);
       t.simNs = a.maxSimNs;
       series[vi].base.addSeries(t);
-      if (this.perGuest && a.perGuest) for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
+      if (this.perGuest && a.perGuest)
+        for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
     });
     this.setRunState(scenario.name, state);
     this.finishRun('', state, results);
@@ -264,14 +312,19 @@ export class MetricsHub {
       per[vi].add(t.totals, l.scenario.seed);
       sim[vi] = Math.max(sim[vi], t.totals.maxSimNs);
     }
-    per.forEach((p, vi) => { p.simNs = sim[vi]; });
+    per.forEach((p, vi) => {
+      p.simNs = sim[vi];
+    });
     return per;
   }
 
   private guestOf(labels: Labels, g: NonNullable<TotalsAccumulator['perGuest']>[number]): GuestSeries {
     return {
       labels: { ...labels, host: String(g.host), guest: g.guest, os: g.os },
-      exits: new Map(Object.entries(g.exits)), cr8: g.cr8Accesses, delivered: g.interruptsDelivered, cpuSeconds: g.guestCpuSeconds,
+      exits: new Map(Object.entries(g.exits)),
+      cr8: g.cr8Accesses,
+      delivered: g.interruptsDelivered,
+      cpuSeconds: g.guestCpuSeconds,
     };
   }
 
@@ -286,7 +339,13 @@ export class MetricsHub {
     const key = `${l.scenario}\u0000${l.variant}\u0000${l.cpu}\u0000${l.policy}\u0000${l.host}\u0000${l.guest}`;
     const s = into.get(key);
     if (!s) {
-      into.set(key, { labels: g.labels, exits: new Map(g.exits), cr8: g.cr8, delivered: g.delivered, cpuSeconds: g.cpuSeconds });
+      into.set(key, {
+        labels: g.labels,
+        exits: new Map(g.exits),
+        cr8: g.cr8,
+        delivered: g.delivered,
+        cpuSeconds: g.cpuSeconds,
+      });
       return;
     }
     for (const [r, n] of g.exits) s.exits.set(r, (s.exits.get(r) ?? 0) + n);
@@ -315,19 +374,24 @@ export class MetricsHub {
         if (task.status !== 'running') continue;
         const e = totals.get(l.series[task.task.variantIndex].key)!;
         const hosts = Math.max(0, task.progress.hostsTotal - task.progress.hostsDone);
-        for (const [os, n] of l.guestsByOs[task.task.variantIndex]) e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + hosts * n);
+        for (const [os, n] of l.guestsByOs[task.task.variantIndex])
+          e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + hosts * n);
       }
       if (guests) for (const g of this.runGuests(l)) this.addGuest(guests, g);
     }
     this.view = { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
-    setImmediate(() => { this.view = undefined; });
+    setImmediate(() => {
+      this.view = undefined;
+    });
     return this.view;
   }
 
   // ---- samples per metric (src/metrics/registry.ts names them) ----
 
   buildInfo(): Sample[] {
-    return [{ labels: { version: TOOL_VERSION, model_version: MODEL_VERSION, node_version: process.version }, value: 1 }];
+    return [
+      { labels: { version: TOOL_VERSION, model_version: MODEL_VERSION, node_version: process.version }, value: 1 },
+    ];
   }
 
   scenarioInfo(): Sample[] {
@@ -361,27 +425,42 @@ export class MetricsHub {
   interrupts(): Sample[] {
     const out: Sample[] = [];
     const cols: [string, string, number][] = [
-      ['timer', 'raised', GuestCounter.RAISED_TIMER], ['timer', 'delivered', GuestCounter.DELIVERED_TIMER],
-      ['device', 'raised', GuestCounter.RAISED_DEVICE], ['device', 'delivered', GuestCounter.DELIVERED_DEVICE],
-      ['ipi', 'raised', GuestCounter.RAISED_IPI], ['ipi', 'delivered', GuestCounter.DELIVERED_IPI],
+      ['timer', 'raised', GuestCounter.RAISED_TIMER],
+      ['timer', 'delivered', GuestCounter.DELIVERED_TIMER],
+      ['device', 'raised', GuestCounter.RAISED_DEVICE],
+      ['device', 'delivered', GuestCounter.DELIVERED_DEVICE],
+      ['ipi', 'raised', GuestCounter.RAISED_IPI],
+      ['ipi', 'delivered', GuestCounter.DELIVERED_IPI],
     ];
     for (const { s, t } of this.current().variants) {
-      for (const [source, outcome, c] of cols) out.push({ labels: { ...s.labels, source, outcome }, value: t.guestCounters[c] });
+      for (const [source, outcome, c] of cols)
+        out.push({ labels: { ...s.labels, source, outcome }, value: t.guestCounters[c] });
     }
     return out;
   }
 
   deliveryPaths(): Sample[] {
     const out: Sample[] = [];
-    const cols: [string, number][] = [['injected', Counter.INJECTED], ['virtual', Counter.VIRTUAL_DELIVERED], ['posted', Counter.POSTED]];
-    for (const { s, t } of this.current().variants) for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machineCounters[c] });
+    const cols: [string, number][] = [
+      ['injected', Counter.INJECTED],
+      ['virtual', Counter.VIRTUAL_DELIVERED],
+      ['posted', Counter.POSTED],
+    ];
+    for (const { s, t } of this.current().variants)
+      for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machineCounters[c] });
     return out;
   }
 
   tprAccesses(): Sample[] {
     const out: Sample[] = [];
-    const cols: [string, number][] = [['cr8_read', Counter.CR8_READS], ['cr8_write', Counter.CR8_WRITES], ['mmio_write', Counter.TPR_MMIO_WRITES], ['msr_write', Counter.TPR_MSR_WRITES]];
-    for (const { s, t } of this.current().variants) for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machineCounters[c] });
+    const cols: [string, number][] = [
+      ['cr8_read', Counter.CR8_READS],
+      ['cr8_write', Counter.CR8_WRITES],
+      ['mmio_write', Counter.TPR_MMIO_WRITES],
+      ['msr_write', Counter.TPR_MSR_WRITES],
+    ];
+    for (const { s, t } of this.current().variants)
+      for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machineCounters[c] });
     return out;
   }
 
@@ -391,10 +470,20 @@ export class MetricsHub {
       let cum = 0;
       LATENCY_BOUNDS_NS.forEach((b, i) => {
         cum += t.latency[i];
-        out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: String(b / 1e9) }, value: cum, ...this.exemplarOf(s, t, i) });
+        out.push({
+          metricName: `${name}_bucket`,
+          labels: { ...s.labels, le: String(b / 1e9) },
+          value: cum,
+          ...this.exemplarOf(s, t, i),
+        });
       });
       cum += t.latency[LATENCY_BOUNDS_NS.length];
-      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: cum, ...this.exemplarOf(s, t, LATENCY_BOUNDS_NS.length) });
+      out.push({
+        metricName: `${name}_bucket`,
+        labels: { ...s.labels, le: '+Inf' },
+        value: cum,
+        ...this.exemplarOf(s, t, LATENCY_BOUNDS_NS.length),
+      });
       out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.latencySumNs / 1e9 });
       out.push({ metricName: `${name}_count`, labels: s.labels, value: t.latencyCount });
     }
@@ -406,10 +495,18 @@ export class MetricsHub {
    * Its timestamp is when this process first exposed that exemplar, so repeated scrapes carry the
    * same one (a scraper stores it once) and a new representative gets a newer time.
    */
-  private exemplarOf(s: VariantSeries, t: SeriesTotals, bucket: number): { exemplar?: NonNullable<Sample['exemplar']> } {
+  private exemplarOf(
+    s: VariantSeries,
+    t: SeriesTotals,
+    bucket: number,
+  ): { exemplar?: NonNullable<Sample['exemplar']> } {
     const ex = t.exemplars;
     if (ex.ns(bucket) < 0) return {};
-    const labelSet = { seed: String(t.exemplarSeed[bucket]), guest: String(ex.guest(bucket)), sim_time: formatSeconds(ex.timeNs(bucket)) };
+    const labelSet = {
+      seed: String(t.exemplarSeed[bucket]),
+      guest: String(ex.guest(bucket)),
+      sim_time: formatSeconds(ex.timeNs(bucket)),
+    };
     const id = `${labelSet.seed} ${labelSet.guest} ${ex.timeNs(bucket)} ${ex.ns(bucket)}`;
     const key = `${s.key}\u0000${bucket}`;
     let seen = this.exemplarSeen.get(key);
@@ -429,7 +526,10 @@ export class MetricsHub {
     const out: Sample[] = [];
     for (const { s, t } of this.current().variants) {
       PHASE_ORDER.forEach((phase, i) => {
-        out.push({ labels: { ...s.labels, phase }, value: which === 'count' ? t.phaseCount[i] : t.phaseSumNs[i] / 1e9 });
+        out.push({
+          labels: { ...s.labels, phase },
+          value: which === 'count' ? t.phaseCount[i] : t.phaseSumNs[i] / 1e9,
+        });
       });
     }
     return out;
@@ -466,7 +566,8 @@ export class MetricsHub {
 
   runningGuests(): Sample[] {
     const out: Sample[] = [];
-    for (const { s, runningByOs } of this.current().variants) for (const [os, n] of runningByOs) out.push({ labels: { ...s.labels, os }, value: n });
+    for (const { s, runningByOs } of this.current().variants)
+      for (const [os, n] of runningByOs) out.push({ labels: { ...s.labels, os }, value: n });
     return out;
   }
 
@@ -477,7 +578,8 @@ export class MetricsHub {
 
   runState(): Sample[] {
     const out: Sample[] = [];
-    for (const [scenario, cur] of this.scenarioState) for (const state of RUN_STATES) out.push({ labels: { scenario, state }, value: state === cur ? 1 : 0 });
+    for (const [scenario, cur] of this.scenarioState)
+      for (const state of RUN_STATES) out.push({ labels: { scenario, state }, value: state === cur ? 1 : 0 });
     return out;
   }
 
@@ -505,7 +607,8 @@ export class MetricsHub {
 
   guestExits(): Sample[] {
     const out: Sample[] = [];
-    for (const g of this.current().guests) for (const [reason, n] of g.exits) out.push({ labels: { ...g.labels, reason }, value: n });
+    for (const g of this.current().guests)
+      for (const [reason, n] of g.exits) out.push({ labels: { ...g.labels, reason }, value: n });
     return out;
   }
 

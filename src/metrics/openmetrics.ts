@@ -20,7 +20,12 @@ import type { RunResults } from '../results/types.js';
  */
 
 /** Service-only metrics (history, pool): a run has no values for them (as for a Pushgateway push). */
-export const NOT_IN_HISTORY: readonly string[] = ['vmexit_lab_runs', 'vmexit_lab_pool_workers', 'vmexit_lab_pool_queued_tasks', 'vmexit_lab_pool_task_failures_total'];
+export const NOT_IN_HISTORY: readonly string[] = [
+  'vmexit_lab_runs',
+  'vmexit_lab_pool_workers',
+  'vmexit_lab_pool_queued_tasks',
+  'vmexit_lab_pool_task_failures_total',
+];
 
 /** One variant's absolute totals at a simulated instant. */
 export interface TimelinePoint {
@@ -43,10 +48,15 @@ export function seriesStepNs(scenario: Scenario): number {
  * Run a scenario in this thread (like runScenario; the totals are the same as on the pool) and
  * keep every variant's absolute totals at each step of its time series, plus its final totals.
  */
-export function runWithTimeline(scenario: Scenario, options: Omit<RunScenarioOptions, 'onSnapshot'> = {}): { run: ScenarioRun; timeline: Timeline } {
+export function runWithTimeline(
+  scenario: Scenario,
+  options: Omit<RunScenarioOptions, 'onSnapshot'> = {},
+): { run: ScenarioRun; timeline: Timeline } {
   const step = seriesStepNs(scenario);
   const limit = durationLimitNs(scenario);
-  const points: TimelinePoint[][] = scenario.variants.map(() => [{ simNs: 0, hostsRunning: 0, totals: new TotalsAccumulator() }]);
+  const points: TimelinePoint[][] = scenario.variants.map(() => [
+    { simNs: 0, hostsRunning: 0, totals: new TotalsAccumulator() },
+  ]);
   const run = runScenario(scenario, {
     ...options,
     onSnapshot: (vi, p, snapshot) => {
@@ -121,7 +131,12 @@ function formatTimestamp(ms: number): string {
 }
 
 /** The samples /metrics would have exported at each instant of one run. */
-function addRun({ scenario, results, timeline }: RunHistory, defs: readonly MetricDef[], add: (def: MetricDef, samples: readonly Sample[], ts: number) => void, startMs: number): void {
+function addRun(
+  { scenario, results, timeline }: RunHistory,
+  defs: readonly MetricDef[],
+  add: (def: MetricDef, samples: readonly Sample[], ts: number) => void,
+  startMs: number,
+): void {
   // The instants of the run: the union of every variant's points.
   const instants = [...new Set(timeline.flatMap((ps) => ps.map((p) => p.simNs)))].sort((a, b) => a - b);
   const endNs = instants[instants.length - 1] ?? 0;
@@ -146,13 +161,23 @@ function addRun({ scenario, results, timeline }: RunHistory, defs: readonly Metr
       let samples: Sample[];
       switch (def.name) {
         case 'vmexit_lab_guests_running':
-          samples = scenario.variants.flatMap((_, vi) => [...guestsPerHostByOs(scenario, vi)].map(([os, n]) => ({
-            labels: { scenario: scenario.name, variant: scenario.variants[vi].name, cpu: scenario.variants[vi].host.cpu.id, policy: scenario.variants[vi].hypervisor.policy, os },
-            value: running[vi] * n,
-          })));
+          samples = scenario.variants.flatMap((_, vi) =>
+            [...guestsPerHostByOs(scenario, vi)].map(([os, n]) => ({
+              labels: {
+                scenario: scenario.name,
+                variant: scenario.variants[vi].name,
+                cpu: scenario.variants[vi].host.cpu.id,
+                policy: scenario.variants[vi].hypervisor.policy,
+                os,
+              },
+              value: running[vi] * n,
+            })),
+          );
           break;
         case 'vmexit_lab_run_state':
-          samples = def.collect(hub, def.name).map((s) => ({ labels: s.labels, value: s.labels.state === (final ? 'completed' : 'running') ? 1 : 0 }));
+          samples = def
+            .collect(hub, def.name)
+            .map((s) => ({ labels: s.labels, value: s.labels.state === (final ? 'completed' : 'running') ? 1 : 0 }));
           break;
         case 'vmexit_lab_threshold_passed':
           samples = final ? def.collect(hub, def.name) : [];
@@ -208,7 +233,8 @@ export function renderOpenMetrics(runs: readonly RunHistory[], options: OpenMetr
   for (const fam of families.values()) {
     for (const sp of fam.values()) {
       sp.points.sort((a, b) => a[0] - b[0]);
-      for (let i = sp.points.length - 1; i > 0; i--) if (Math.round(sp.points[i][0]) === Math.round(sp.points[i - 1][0])) sp.points.splice(i, 1);
+      for (let i = sp.points.length - 1; i > 0; i--)
+        if (Math.round(sp.points[i][0]) === Math.round(sp.points[i - 1][0])) sp.points.splice(i, 1);
     }
   }
   const lines: string[] = [];
@@ -232,14 +258,18 @@ export function renderOpenMetrics(runs: readonly RunHistory[], options: OpenMetr
         list.sort((a, b) => order(a.metricName) - order(b.metricName));
         const n = list[0].points.length;
         for (let i = 0; i < n; i++) {
-          for (const sp of list) lines.push(`${sp.metricName}${labelText(sp.labels)} ${formatValue(sp.points[i][1])} ${formatTimestamp(sp.points[i][0])}`);
+          for (const sp of list)
+            lines.push(
+              `${sp.metricName}${labelText(sp.labels)} ${formatValue(sp.points[i][1])} ${formatTimestamp(sp.points[i][0])}`,
+            );
         }
       }
       continue;
     }
     const sampleName = def.type === 'counter' ? `${name}_total` : name;
     for (const sp of fam.values()) {
-      for (const [ts, v] of sp.points) lines.push(`${sampleName}${labelText(sp.labels)} ${formatValue(v)} ${formatTimestamp(ts)}`);
+      for (const [ts, v] of sp.points)
+        lines.push(`${sampleName}${labelText(sp.labels)} ${formatValue(v)} ${formatTimestamp(ts)}`);
     }
   }
   lines.push('# EOF');

@@ -3,7 +3,12 @@ import type { MetricsHub } from './hub.js';
 import { buildRegistry, PROMETHEUS_CONTENT_TYPE } from './registry.js';
 
 /** Service-only metrics a one-shot CLI run has no values for. */
-const NOT_PUSHED = ['vmexit_lab_runs', 'vmexit_lab_pool_workers', 'vmexit_lab_pool_queued_tasks', 'vmexit_lab_pool_task_failures_total'];
+const NOT_PUSHED = [
+  'vmexit_lab_runs',
+  'vmexit_lab_pool_workers',
+  'vmexit_lab_pool_queued_tasks',
+  'vmexit_lab_pool_task_failures_total',
+];
 
 export interface PushOptions {
   /** Pushgateway base URL, e.g. http://127.0.0.1:9091 */
@@ -41,8 +46,12 @@ export async function pushMetrics(hub: MetricsHub, options: PushOptions): Promis
   } catch {
     throw new Error(`--push expects an http(s) URL, found "${options.url}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--push expects an http(s) URL, found "${options.url}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`--push expects an http(s) URL, found "${options.url}"`);
   const registry = buildRegistry(hub, PROMETHEUS_CONTENT_TYPE, { exclude: NOT_PUSHED });
   const gateway = new Pushgateway(options.url, { timeout: options.timeoutMs ?? 10_000 }, registry);
-  await gateway.push({ jobName: options.job, ...(options.groupings && Object.keys(options.groupings).length > 0 ? { groupings: { ...options.groupings } } : {}) });
+  await gateway.push({
+    jobName: options.job,
+    ...(options.groupings && Object.keys(options.groupings).length > 0 ? { groupings: { ...options.groupings } } : {}),
+  });
 }

@@ -22,38 +22,228 @@ export interface MetricDef {
 const V = ['scenario', 'variant', 'cpu', 'policy'] as const;
 
 export const METRICS: readonly MetricDef[] = [
-  { name: 'vmexit_lab_build_info', type: 'gauge', labels: ['version', 'model_version', 'node_version'], help: 'Build of this vmexit-lab (value 1).', collect: (h) => h.buildInfo() },
-  { name: 'vmexit_lab_scenario_info', type: 'gauge', labels: [...V, 'hosts', 'cores', 'seed', 'pace'], help: 'Scenario variants this process has run or is running (value 1).', collect: (h) => h.scenarioInfo() },
-  { name: 'vmexit_lab_vm_exits_total', type: 'counter', labels: [...V, 'os', 'reason'], help: 'VM exits of the simulated guests, by guest OS and the manual\'s exit reason (VT-x basic exit reason or SVM exit code name).', collect: (h) => h.exits('count') },
-  { name: 'vmexit_lab_exit_handling_seconds_total', type: 'counter', labels: [...V, 'reason'], help: 'Host seconds spent handling VM exits (round trip plus handler), by exit reason.', collect: (h) => h.exits('seconds') },
-  { name: 'vmexit_lab_interrupts_total', type: 'counter', labels: [...V, 'source', 'outcome'], help: 'Guest interrupts by source (timer, device, ipi) and outcome (raised, delivered).', collect: (h) => h.interrupts() },
-  { name: 'vmexit_lab_interrupt_deliveries_total', type: 'counter', labels: [...V, 'path'], help: 'Interrupt deliveries by path: injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted.', collect: (h) => h.deliveryPaths() },
-  { name: 'vmexit_lab_tpr_accesses_total', type: 'counter', labels: [...V, 'kind'], help: 'Guest task-priority accesses by kind: cr8_read, cr8_write, mmio_write (xAPIC TPR), msr_write (x2APIC TPR).', collect: (h) => h.tprAccesses() },
-  { name: 'vmexit_lab_interrupt_latency_seconds', type: 'histogram', labels: [...V], help: 'Interrupt latency in simulated seconds, from arrival to the start of the guest ISR.', collect: (h, n) => h.latency(n) },
-  { name: 'vmexit_lab_phase_completions_total', type: 'counter', labels: [...V, 'phase'], help: 'Guests that completed a work-bound phase (install, build, disk-benchmark); every phase pre-created at 0.', collect: (h) => h.phases('count') },
-  { name: 'vmexit_lab_phase_duration_seconds_total', type: 'counter', labels: [...V, 'phase'], help: 'Simulated seconds the guests needed to complete a work-bound phase, summed over guests (divide by vmexit_lab_phase_completions_total for the mean).', collect: (h) => h.phases('seconds') },
-  { name: 'vmexit_lab_guest_cpu_seconds_total', type: 'counter', labels: [...V], help: 'Simulated CPU seconds the guests spent running their own work.', collect: (h) => h.guestCpuSeconds() },
-  { name: 'vmexit_lab_guest_simulated_seconds_total', type: 'counter', labels: [...V], help: 'Sum over guests of the simulated seconds each ran: the denominator of per-guest rates.', collect: (h) => h.guestSimulatedSeconds() },
-  { name: 'vmexit_lab_simulated_seconds_total', type: 'counter', labels: [...V], help: 'Simulated seconds the variant\'s hosts advanced (the longest host of each run).', collect: (h) => h.simulatedSeconds() },
-  { name: 'vmexit_lab_engine_events_total', type: 'counter', labels: [...V], help: 'Events the simulation engine executed one by one.', collect: (h) => h.events() },
-  { name: 'vmexit_lab_guests_running', type: 'gauge', labels: [...V, 'os'], help: 'Simulated guests currently running, by guest OS.', collect: (h) => h.runningGuests() },
-  { name: 'vmexit_lab_invariant_violations_total', type: 'counter', labels: [...V, 'check'], help: 'Invariant violations (e.g. bhyve\'s isrvec_stk checks) by check.', collect: (h) => h.violations() },
-  { name: 'vmexit_lab_vm_entry_failures_total', type: 'counter', labels: [...V], help: 'Failed VM entries (VMCS checks).', collect: (h) => h.entryFailures() },
-  { name: 'vmexit_lab_runs', type: 'gauge', labels: ['state'], help: 'Runs in the history by state.', collect: (h) => h.runs() },
-  { name: 'vmexit_lab_run_state', type: 'gauge', labels: ['scenario', 'state'], help: 'State of the latest run of each scenario (1 for the current state, 0 for the others).', collect: (h) => h.runState() },
-  { name: 'vmexit_lab_threshold_passed', type: 'gauge', labels: ['scenario', 'variant', 'threshold'], help: 'Threshold outcomes of the latest finished run of each scenario (1 passed, 0 failed); variant "*" for cross-variant ratios.', collect: (h) => h.thresholdPassed() },
-  { name: 'vmexit_lab_run_last_finish_timestamp_seconds', type: 'gauge', labels: ['scenario'], help: 'When the latest run of each scenario finished (Unix time).', collect: (h) => h.lastFinishTimestamp() },
-  { name: 'vmexit_lab_run_last_wall_seconds', type: 'gauge', labels: ['scenario'], help: 'Wall-clock seconds the latest finished run of each scenario took.', collect: (h) => h.lastWallSeconds() },
-  { name: 'vmexit_lab_series_budget', type: 'gauge', labels: ['scenario'], help: 'The scenario\'s cardinalityBudget: most /metrics series it may create.', collect: (h) => h.seriesBudget('budget') },
-  { name: 'vmexit_lab_series_expected', type: 'gauge', labels: ['scenario'], help: 'Series the scenario creates, computed before it runs (an upper bound with per-guest metrics).', collect: (h) => h.seriesBudget('expected') },
-  { name: 'vmexit_lab_pool_workers', type: 'gauge', labels: [], help: 'Worker threads of the simulation pool.', collect: (h) => h.pool('workers') },
-  { name: 'vmexit_lab_pool_queued_tasks', type: 'gauge', labels: [], help: 'Simulation tasks waiting for a worker.', collect: (h) => h.pool('queued') },
-  { name: 'vmexit_lab_pool_task_failures_total', type: 'counter', labels: [], help: 'Simulation tasks that failed because their worker threw or died.', collect: (h) => h.pool('failures') },
+  {
+    name: 'vmexit_lab_build_info',
+    type: 'gauge',
+    labels: ['version', 'model_version', 'node_version'],
+    help: 'Build of this vmexit-lab (value 1).',
+    collect: (h) => h.buildInfo(),
+  },
+  {
+    name: 'vmexit_lab_scenario_info',
+    type: 'gauge',
+    labels: [...V, 'hosts', 'cores', 'seed', 'pace'],
+    help: 'Scenario variants this process has run or is running (value 1).',
+    collect: (h) => h.scenarioInfo(),
+  },
+  {
+    name: 'vmexit_lab_vm_exits_total',
+    type: 'counter',
+    labels: [...V, 'os', 'reason'],
+    help: "VM exits of the simulated guests, by guest OS and the manual's exit reason (VT-x basic exit reason or SVM exit code name).",
+    collect: (h) => h.exits('count'),
+  },
+  {
+    name: 'vmexit_lab_exit_handling_seconds_total',
+    type: 'counter',
+    labels: [...V, 'reason'],
+    help: 'Host seconds spent handling VM exits (round trip plus handler), by exit reason.',
+    collect: (h) => h.exits('seconds'),
+  },
+  {
+    name: 'vmexit_lab_interrupts_total',
+    type: 'counter',
+    labels: [...V, 'source', 'outcome'],
+    help: 'Guest interrupts by source (timer, device, ipi) and outcome (raised, delivered).',
+    collect: (h) => h.interrupts(),
+  },
+  {
+    name: 'vmexit_lab_interrupt_deliveries_total',
+    type: 'counter',
+    labels: [...V, 'path'],
+    help: 'Interrupt deliveries by path: injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted.',
+    collect: (h) => h.deliveryPaths(),
+  },
+  {
+    name: 'vmexit_lab_tpr_accesses_total',
+    type: 'counter',
+    labels: [...V, 'kind'],
+    help: 'Guest task-priority accesses by kind: cr8_read, cr8_write, mmio_write (xAPIC TPR), msr_write (x2APIC TPR).',
+    collect: (h) => h.tprAccesses(),
+  },
+  {
+    name: 'vmexit_lab_interrupt_latency_seconds',
+    type: 'histogram',
+    labels: [...V],
+    help: 'Interrupt latency in simulated seconds, from arrival to the start of the guest ISR.',
+    collect: (h, n) => h.latency(n),
+  },
+  {
+    name: 'vmexit_lab_phase_completions_total',
+    type: 'counter',
+    labels: [...V, 'phase'],
+    help: 'Guests that completed a work-bound phase (install, build, disk-benchmark); every phase pre-created at 0.',
+    collect: (h) => h.phases('count'),
+  },
+  {
+    name: 'vmexit_lab_phase_duration_seconds_total',
+    type: 'counter',
+    labels: [...V, 'phase'],
+    help: 'Simulated seconds the guests needed to complete a work-bound phase, summed over guests (divide by vmexit_lab_phase_completions_total for the mean).',
+    collect: (h) => h.phases('seconds'),
+  },
+  {
+    name: 'vmexit_lab_guest_cpu_seconds_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Simulated CPU seconds the guests spent running their own work.',
+    collect: (h) => h.guestCpuSeconds(),
+  },
+  {
+    name: 'vmexit_lab_guest_simulated_seconds_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Sum over guests of the simulated seconds each ran: the denominator of per-guest rates.',
+    collect: (h) => h.guestSimulatedSeconds(),
+  },
+  {
+    name: 'vmexit_lab_simulated_seconds_total',
+    type: 'counter',
+    labels: [...V],
+    help: "Simulated seconds the variant's hosts advanced (the longest host of each run).",
+    collect: (h) => h.simulatedSeconds(),
+  },
+  {
+    name: 'vmexit_lab_engine_events_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Events the simulation engine executed one by one.',
+    collect: (h) => h.events(),
+  },
+  {
+    name: 'vmexit_lab_guests_running',
+    type: 'gauge',
+    labels: [...V, 'os'],
+    help: 'Simulated guests currently running, by guest OS.',
+    collect: (h) => h.runningGuests(),
+  },
+  {
+    name: 'vmexit_lab_invariant_violations_total',
+    type: 'counter',
+    labels: [...V, 'check'],
+    help: "Invariant violations (e.g. bhyve's isrvec_stk checks) by check.",
+    collect: (h) => h.violations(),
+  },
+  {
+    name: 'vmexit_lab_vm_entry_failures_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Failed VM entries (VMCS checks).',
+    collect: (h) => h.entryFailures(),
+  },
+  {
+    name: 'vmexit_lab_runs',
+    type: 'gauge',
+    labels: ['state'],
+    help: 'Runs in the history by state.',
+    collect: (h) => h.runs(),
+  },
+  {
+    name: 'vmexit_lab_run_state',
+    type: 'gauge',
+    labels: ['scenario', 'state'],
+    help: 'State of the latest run of each scenario (1 for the current state, 0 for the others).',
+    collect: (h) => h.runState(),
+  },
+  {
+    name: 'vmexit_lab_threshold_passed',
+    type: 'gauge',
+    labels: ['scenario', 'variant', 'threshold'],
+    help: 'Threshold outcomes of the latest finished run of each scenario (1 passed, 0 failed); variant "*" for cross-variant ratios.',
+    collect: (h) => h.thresholdPassed(),
+  },
+  {
+    name: 'vmexit_lab_run_last_finish_timestamp_seconds',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: 'When the latest run of each scenario finished (Unix time).',
+    collect: (h) => h.lastFinishTimestamp(),
+  },
+  {
+    name: 'vmexit_lab_run_last_wall_seconds',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: 'Wall-clock seconds the latest finished run of each scenario took.',
+    collect: (h) => h.lastWallSeconds(),
+  },
+  {
+    name: 'vmexit_lab_series_budget',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: "The scenario's cardinalityBudget: most /metrics series it may create.",
+    collect: (h) => h.seriesBudget('budget'),
+  },
+  {
+    name: 'vmexit_lab_series_expected',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: 'Series the scenario creates, computed before it runs (an upper bound with per-guest metrics).',
+    collect: (h) => h.seriesBudget('expected'),
+  },
+  {
+    name: 'vmexit_lab_pool_workers',
+    type: 'gauge',
+    labels: [],
+    help: 'Worker threads of the simulation pool.',
+    collect: (h) => h.pool('workers'),
+  },
+  {
+    name: 'vmexit_lab_pool_queued_tasks',
+    type: 'gauge',
+    labels: [],
+    help: 'Simulation tasks waiting for a worker.',
+    collect: (h) => h.pool('queued'),
+  },
+  {
+    name: 'vmexit_lab_pool_task_failures_total',
+    type: 'counter',
+    labels: [],
+    help: 'Simulation tasks that failed because their worker threw or died.',
+    collect: (h) => h.pool('failures'),
+  },
   // Per-guest series: opt-in (--per-guest-metrics); one series per guest and reason.
-  { name: 'vmexit_lab_per_guest_vm_exits_total', type: 'counter', perGuest: true, labels: [...V, 'host', 'guest', 'os', 'reason'], help: 'VM exits per simulated guest and exit reason (opt-in).', collect: (h) => h.guestExits() },
-  { name: 'vmexit_lab_per_guest_cr8_accesses_total', type: 'counter', perGuest: true, labels: [...V, 'host', 'guest', 'os'], help: '%cr8 reads and writes per simulated guest (opt-in).', collect: (h) => h.guestValue((g) => g.cr8) },
-  { name: 'vmexit_lab_per_guest_interrupts_delivered_total', type: 'counter', perGuest: true, labels: [...V, 'host', 'guest', 'os'], help: 'Interrupts delivered per simulated guest (opt-in).', collect: (h) => h.guestValue((g) => g.delivered) },
-  { name: 'vmexit_lab_per_guest_cpu_seconds_total', type: 'counter', perGuest: true, labels: [...V, 'host', 'guest', 'os'], help: 'Simulated CPU seconds per guest (opt-in).', collect: (h) => h.guestValue((g) => g.cpuSeconds) },
+  {
+    name: 'vmexit_lab_per_guest_vm_exits_total',
+    type: 'counter',
+    perGuest: true,
+    labels: [...V, 'host', 'guest', 'os', 'reason'],
+    help: 'VM exits per simulated guest and exit reason (opt-in).',
+    collect: (h) => h.guestExits(),
+  },
+  {
+    name: 'vmexit_lab_per_guest_cr8_accesses_total',
+    type: 'counter',
+    perGuest: true,
+    labels: [...V, 'host', 'guest', 'os'],
+    help: '%cr8 reads and writes per simulated guest (opt-in).',
+    collect: (h) => h.guestValue((g) => g.cr8),
+  },
+  {
+    name: 'vmexit_lab_per_guest_interrupts_delivered_total',
+    type: 'counter',
+    perGuest: true,
+    labels: [...V, 'host', 'guest', 'os'],
+    help: 'Interrupts delivered per simulated guest (opt-in).',
+    collect: (h) => h.guestValue((g) => g.delivered),
+  },
+  {
+    name: 'vmexit_lab_per_guest_cpu_seconds_total',
+    type: 'counter',
+    perGuest: true,
+    labels: [...V, 'host', 'guest', 'os'],
+    help: 'Simulated CPU seconds per guest (opt-in).',
+    collect: (h) => h.guestValue((g) => g.cpuSeconds),
+  },
 ];
 
 /**
@@ -68,17 +258,28 @@ class CollectedMetric {
   readonly type: MetricType;
   readonly aggregator = 'sum';
 
-  constructor(private readonly def: MetricDef, private readonly hub: MetricsHub) {
+  constructor(
+    private readonly def: MetricDef,
+    private readonly hub: MetricsHub,
+  ) {
     this.name = def.name;
     this.help = def.help;
     this.type = def.type;
   }
 
   get(): { name: string; help: string; type: MetricType; values: Sample[]; aggregator: string } {
-    return { name: this.name, help: this.help, type: this.type, values: this.def.collect(this.hub, this.def.name), aggregator: this.aggregator };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values: this.def.collect(this.hub, this.def.name),
+      aggregator: this.aggregator,
+    };
   }
 
-  reset(): void { /* values live in the hub */ }
+  reset(): void {
+    /* values live in the hub */
+  }
 }
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -91,9 +292,17 @@ export interface RegistryOptions {
   readonly exclude?: readonly string[];
 }
 
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const LINT_FAILING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
-export function buildRegistry(hub: MetricsHub, contentType: RegistryContentType, options: RegistryOptions = {}): Registry<RegistryContentType> {
+export function buildRegistry(
+  hub: MetricsHub,
+  contentType: RegistryContentType,
+  options: RegistryOptions = {},
+): Registry<RegistryContentType> {
   const registry = new Registry<RegistryContentType>();
   registry.setContentType(contentType);
   for (const def of METRICS) {
@@ -114,7 +323,10 @@ export class MetricsEndpoint {
   private readonly prometheus: Registry<RegistryContentType>;
   private readonly openMetrics: Registry<RegistryContentType>;
 
-  constructor(readonly hub: MetricsHub, options: RegistryOptions = {}) {
+  constructor(
+    readonly hub: MetricsHub,
+    options: RegistryOptions = {},
+  ) {
     this.prometheus = buildRegistry(hub, PROMETHEUS_CONTENT_TYPE, options);
     this.openMetrics = buildRegistry(hub, OPENMETRICS_CONTENT_TYPE, options);
   }
@@ -131,7 +343,10 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
   let om = -1;
   let text = -1;
   for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
+    const [type, ...params] = part
+      .trim()
+      .split(';')
+      .map((s) => s.trim());
     let q = 1;
     for (const p of params) {
       const m = /^q=([0-9.]+)$/.exec(p);

@@ -42,7 +42,8 @@ function isParam(x: unknown): x is Param {
 }
 
 function checkProvenance(p: Param, path: string): void {
-  if (typeof p.source !== 'string' || p.source.length === 0) throw new ModelDataError(`${path}: parameter has no source`);
+  if (typeof p.source !== 'string' || p.source.length === 0)
+    throw new ModelDataError(`${path}: parameter has no source`);
   if (p.source === 'estimated' && (typeof p.reasoning !== 'string' || p.reasoning.length === 0)) {
     throw new ModelDataError(`${path}: "estimated" needs a reasoning`);
   }
@@ -83,13 +84,15 @@ function readYaml(file: string): Tree {
 
 function num(tree: Tree, key: string, path: string): number {
   const p = tree[key];
-  if (!isParam(p) || typeof p.value !== 'number' || !Number.isFinite(p.value)) throw new ModelDataError(`${path}.${key}: expected a numeric parameter`);
+  if (!isParam(p) || typeof p.value !== 'number' || !Number.isFinite(p.value))
+    throw new ModelDataError(`${path}.${key}: expected a numeric parameter`);
   return p.value;
 }
 
 function bool(tree: Tree, key: string, path: string): boolean {
   const p = tree[key];
-  if (!isParam(p) || typeof p.value !== 'boolean') throw new ModelDataError(`${path}.${key}: expected a boolean parameter`);
+  if (!isParam(p) || typeof p.value !== 'boolean')
+    throw new ModelDataError(`${path}.${key}: expected a boolean parameter`);
   return p.value;
 }
 
@@ -124,7 +127,8 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const install = sub(t, 'install', p);
   const disk = sub(t, 'diskBenchmark', p);
   const family = t.family;
-  if (family !== 'windows' && family !== 'linux' && family !== 'freebsd') throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
+  if (family !== 'windows' && family !== 'linux' && family !== 'freebsd')
+    throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
   return Object.freeze({
     os,
     family,
@@ -195,7 +199,8 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const models = sub(guests, 'models', 'guest-models');
   const bases = sub(guests, 'bases', 'guest-models');
   const guestModels = new Map<string, GuestModel>();
-  for (const name of Object.keys(models)) guestModels.set(name, buildGuestModel(name, resolveModel(name, models, bases)));
+  for (const name of Object.keys(models))
+    guestModels.set(name, buildGuestModel(name, resolveModel(name, models, bases)));
 
   const rt = sub(cost, 'exitRoundTripCycles', 'cost-model');
   const exitRoundTripCycles: Record<string, number> = {};
@@ -204,13 +209,17 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const handlerCycles = { bhyve: {} as Record<string, number>, kvm: {} as Record<string, number> };
   for (const hv of ['bhyve', 'kvm'] as const) {
     const t = sub(hc, hv, 'cost-model.handlerCycles');
-    for (const k of Object.keys(t)) if (isParam(t[k])) handlerCycles[hv][k] = num(t, k, `cost-model.handlerCycles.${hv}`);
+    for (const k of Object.keys(t))
+      if (isParam(t[k])) handlerCycles[hv][k] = num(t, k, `cost-model.handlerCycles.${hv}`);
   }
   const tick = sub(cost, 'hostTickHz', 'cost-model');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
-    hostTickHz: Object.freeze({ bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'), kvm: num(tick, 'kvm', 'cost-model.hostTickHz') }),
+    hostTickHz: Object.freeze({
+      bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'),
+      kvm: num(tick, 'kvm', 'cost-model.hostTickHz'),
+    }),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
   });
@@ -226,7 +235,10 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
 export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): Float64Array {
   const table = new Float64Array(EXIT_SLOT_COUNT);
   const roundTrip = cost.exitRoundTripCycles[profile.microarchitecture];
-  if (roundTrip === undefined) throw new ModelDataError(`cost model has no exit round trip for microarchitecture "${profile.microarchitecture}" (CPU ${profile.id})`);
+  if (roundTrip === undefined)
+    throw new ModelDataError(
+      `cost model has no exit round trip for microarchitecture "${profile.microarchitecture}" (CPU ${profile.id})`,
+    );
   const handlers = cost.handlerCycles[hypervisor];
   for (const kind of EXIT_KINDS) {
     const cycles = roundTrip + (handlers[kind.name] ?? 0);
@@ -236,5 +248,9 @@ export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 
 }
 
 export function hostModel(cost: CostModel, hypervisor: 'bhyve' | 'kvm'): HostModel {
-  return Object.freeze({ hostTickHz: cost.hostTickHz[hypervisor], ipiLatencyNs: cost.ipiLatencyNs, haltWakeupNs: cost.haltWakeupNs });
+  return Object.freeze({
+    hostTickHz: cost.hostTickHz[hypervisor],
+    ipiLatencyNs: cost.ipiLatencyNs,
+    haltWakeupNs: cost.haltWakeupNs,
+  });
 }

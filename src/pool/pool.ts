@@ -43,7 +43,9 @@ export class SimPool {
       closeTimeout: 5_000,
     });
     // A worker that dies also emits 'error' on the pool; the task's promise carries the error.
-    this.piscina.on('error', () => { /* reported through the task */ });
+    this.piscina.on('error', () => {
+      /* reported through the task */
+    });
   }
 
   /** Load the worker module and the model data in every thread (start-up off the clock). */

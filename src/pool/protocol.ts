@@ -47,7 +47,12 @@ export interface PingMessage {
 /** Posted on the task's port while it runs. Snapshots are absolute totals (TotalsAccumulator JSON). */
 export type TaskUpdate =
   | { readonly type: 'started'; readonly threadId: number }
-  | { readonly type: 'snapshot'; readonly seq: number; readonly progress: Progress; readonly totals: Record<string, unknown> };
+  | {
+      readonly type: 'snapshot';
+      readonly seq: number;
+      readonly progress: Progress;
+      readonly totals: Record<string, unknown>;
+    };
 
 export interface TaskResult {
   readonly totals: Record<string, unknown>;

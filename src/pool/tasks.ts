@@ -33,7 +33,8 @@ export function splitRange(start: number, end: number, k: number): [number, numb
   const n = end - start;
   const parts = Math.max(1, Math.min(k, n));
   const out: [number, number][] = [];
-  for (let i = 0; i < parts; i++) out.push([start + Math.floor((n * i) / parts), start + Math.floor((n * (i + 1)) / parts)]);
+  for (let i = 0; i < parts; i++)
+    out.push([start + Math.floor((n * i) / parts), start + Math.floor((n * (i + 1)) / parts)]);
   return out;
 }
 
@@ -56,7 +57,13 @@ export function planTasks(scenario: Scenario, options: PlanOptions): PoolTask[] 
     // Scripted guests belong to the part whose range starts at host 0 (as in runScenario).
     if (ranges.length === 0 && hasScripted && start === 0) ranges.push([start, end]);
     ranges.forEach(([a, b], i) => {
-      tasks.push({ index: tasks.length, variantIndex: vi, hostStart: a, hostEnd: b, scripted: hasScripted && start === 0 && i === 0 });
+      tasks.push({
+        index: tasks.length,
+        variantIndex: vi,
+        hostStart: a,
+        hostEnd: b,
+        scripted: hasScripted && start === 0 && i === 0,
+      });
     });
   });
   return tasks;
@@ -65,7 +72,8 @@ export function planTasks(scenario: Scenario, options: PlanOptions): PoolTask[] 
 /** Modelled guests per host of a variant, by guest OS (for the running-guests gauge). */
 export function guestsPerHostByOs(scenario: Scenario, variantIndex: number): Map<string, number> {
   const m = new Map<string, number>();
-  for (const g of scenario.variants[variantIndex].guests) if (g.kind === 'modelled') m.set(g.os, (m.get(g.os) ?? 0) + g.count);
+  for (const g of scenario.variants[variantIndex].guests)
+    if (g.kind === 'modelled') m.set(g.os, (m.get(g.os) ?? 0) + g.count);
   return m;
 }
 

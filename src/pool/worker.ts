@@ -26,7 +26,9 @@ function injectFault(kind: TaskMessage['fault']): void {
   if (kind === 'exit') process.exit(7); // in a worker thread this ends the thread only
   if (kind === 'hang') {
     const until = Date.now() + 30_000; // bounded: the pool's abort terminates the thread long before
-    while (Date.now() < until) { /* ignore the stop flag on purpose */ }
+    while (Date.now() < until) {
+      /* ignore the stop flag on purpose */
+    }
   }
 }
 
@@ -42,7 +44,13 @@ export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { 
     const variant = scenario.variants[task.variantIndex];
     const acc = new TotalsAccumulator(msg.perGuest);
     // Stopped before it started (cancelled while queued): nothing to simulate.
-    if (Atomics.load(control, Control.STOP) !== 0) return { totals: acc.toJSON(), stopped: true, progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart }, threadId };
+    if (Atomics.load(control, Control.STOP) !== 0)
+      return {
+        totals: acc.toJSON(),
+        stopped: true,
+        progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart },
+        threadId,
+      };
     post({ type: 'started', threadId });
     injectFault(msg.fault);
     let seq = 0;
@@ -74,7 +82,12 @@ export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { 
       },
     });
     if (task.scripted) for (const g of variant.guests) if (g.kind === 'scripted') runScriptedGuest(variant, g, acc);
-    return { totals: acc.toJSON(), stopped: !ok, progress: ok ? { ...last, hostsDone: last.hostsTotal } : last, threadId };
+    return {
+      totals: acc.toJSON(),
+      stopped: !ok,
+      progress: ok ? { ...last, hostsDone: last.hostsTotal } : last,
+      threadId,
+    };
   } finally {
     port.close();
   }

@@ -49,7 +49,9 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
     const profile = parseProfileYaml(readFileSync(join(dir, file), 'utf8'), file);
     const stem = basename(file).replace(/\.ya?ml$/, '');
     if (stem.toLowerCase() !== profile.id.toLowerCase()) {
-      throw new CpuCatalogError(`${file}: file name must be the profile id in lower case ("${profile.id.toLowerCase()}.yaml")`);
+      throw new CpuCatalogError(
+        `${file}: file name must be the profile id in lower case ("${profile.id.toLowerCase()}.yaml")`,
+      );
     }
     const key = profile.id.toLowerCase();
     const clash = byId.get(key);
@@ -116,5 +118,9 @@ export function findCpuProfile(catalog: readonly CpuProfile[], id: string): CpuP
     }
   }
   const suggestion = best !== undefined && best.d <= Math.max(3, Math.ceil(q.length / 2)) ? best.id : undefined;
-  throw new CpuProfileNotFoundError(id, catalog.map((p) => p.id), suggestion);
+  throw new CpuProfileNotFoundError(
+    id,
+    catalog.map((p) => p.id),
+    suggestion,
+  );
 }

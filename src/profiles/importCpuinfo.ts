@@ -119,7 +119,8 @@ export const VMX_FLAG_BITS: Readonly<Record<string, FlagBits>> = {
  * (the seed) and Coffee Lake, minus the three bits Linux does print (tsc_offset, vtpr, mtf).
  * KVM's setup_vmcs_config() refuses to load unless most of these can be set.
  */
-const PRIMARY_HIDDEN_BASELINE = (0xfff9fffe & ~(ProcBased.UseTscOffsetting | ProcBased.UseTprShadow | ProcBased.MonitorTrapFlag)) >>> 0;
+const PRIMARY_HIDDEN_BASELINE =
+  (0xfff9fffe & ~(ProcBased.UseTscOffsetting | ProcBased.UseTprShadow | ProcBased.MonitorTrapFlag)) >>> 0;
 
 interface Field {
   readonly value: string;
@@ -152,7 +153,12 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
     fields.set(m![1]!.trim(), { value: m![2]!.trim(), line: end + 1 });
   }
   const need = (key: string): Field =>
-    fields.get(key) ?? fail(Math.min(end + 1, lines.length), `a "${key}\\t: ..." line in the first processor block (lines ${start + 1}-${end})`, 'none');
+    fields.get(key) ??
+    fail(
+      Math.min(end + 1, lines.length),
+      `a "${key}\\t: ..." line in the first processor block (lines ${start + 1}-${end})`,
+      'none',
+    );
   const int = (key: string): number => {
     const f = need(key);
     if (!/^\d+$/.test(f.value)) fail(f.line, `"${key}" to be a decimal integer`, shorten(f.value));
@@ -192,9 +198,16 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   }
   const cores = fields.has('cpu cores') ? int('cpu cores') : 0;
   const threads = fields.has('siblings') ? int('siblings') : 0;
-  if (cores === 0 || threads === 0) notes.push('cores/threads not in the block ("cpu cores"/"siblings"); set them before use.');
+  if (cores === 0 || threads === 0)
+    notes.push('cores/threads not in the block ("cpu cores"/"siblings"); set them before use.');
 
-  const microarchitecture = inferMicroarchitecture({ vendor: vendor!, family, model: cpuModel, stepping, brand: model });
+  const microarchitecture = inferMicroarchitecture({
+    vendor: vendor!,
+    family,
+    model: cpuModel,
+    stepping,
+    brand: model,
+  });
   const base = {
     id: options.id ?? deriveProfileId(model),
     model,
@@ -214,7 +227,8 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
       nripSave: flags.has('nrip_save'),
       decodeAssists: flags.has('decodeassists'),
     };
-    if (flags.has('hypervisor')) notes.push('The "hypervisor" flag is set: this cpuinfo was captured inside a VM and may hide host SVM features.');
+    if (flags.has('hypervisor'))
+      notes.push('The "hypervisor" flag is set: this cpuinfo was captured inside a VM and may hide host SVM features.');
     return {
       ...base,
       svm,
@@ -227,10 +241,17 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
 
   // ---- Intel -------------------------------------------------------------------------------------
   if (!flags.has('vmx')) fail(flagsField.line, 'the "vmx" flag (VT-x) in the flags line', 'no "vmx"');
-  const vmxField = fields.get('vmx flags') ?? fail(flagsField.line + 1, 'a "vmx flags\\t: ..." line (Linux >= 5.8) after the flags line', 'none in the first processor block');
+  const vmxField =
+    fields.get('vmx flags') ??
+    fail(
+      flagsField.line + 1,
+      'a "vmx flags\\t: ..." line (Linux >= 5.8) after the flags line',
+      'none in the first processor block',
+    );
   const vmxFlags = vmxField.value.split(/\s+/).filter((f) => f.length > 0);
   if (vmxFlags.length === 0) fail(vmxField.line, 'at least one name in "vmx flags"', 'an empty list');
-  if (flags.has('hypervisor')) notes.push('The "hypervisor" flag is set: captured inside a VM, so these are the nested (L1) VMX capabilities.');
+  if (flags.has('hypervisor'))
+    notes.push('The "hypervisor" flag is set: captured inside a VM, so these are the nested (L1) VMX capabilities.');
 
   let pin = (Default1.pinBased | PinBased.ExternalInterruptExiting | PinBased.NmiExiting) >>> 0;
   let proc = (Default1.procBased | PRIMARY_HIDDEN_BASELINE) >>> 0;
@@ -260,10 +281,18 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
     }
   };
   const has = (n: string): boolean => vmxFlags.includes(n);
-  infer(has('unrestricted_guest'), ProcBased2.DescriptorTableExiting, 'descriptor-table exiting (Westmere+, with unrestricted guest)');
+  infer(
+    has('unrestricted_guest'),
+    ProcBased2.DescriptorTableExiting,
+    'descriptor-table exiting (Westmere+, with unrestricted guest)',
+  );
   infer(has('unrestricted_guest'), ProcBased2.WbinvdExiting, 'WBINVD exiting (Westmere+, with unrestricted guest)');
   infer(flags.has('rdtscp'), ProcBased2.EnableRdtscp, 'enable RDTSCP (CPUID rdtscp)');
-  infer(flags.has('x2apic') && (has('vapic') || has('flexpriority')), ProcBased2.VirtualizeX2apicMode, 'virtualize x2APIC mode (CPUID x2apic + vapic)');
+  infer(
+    flags.has('x2apic') && (has('vapic') || has('flexpriority')),
+    ProcBased2.VirtualizeX2apicMode,
+    'virtualize x2APIC mode (CPUID x2apic + vapic)',
+  );
   infer(flags.has('rdrand'), ProcBased2.RdrandExiting, 'RDRAND exiting (CPUID rdrand)');
   infer(flags.has('invpcid'), ProcBased2.EnableInvpcid, 'enable INVPCID (CPUID invpcid)');
   infer(flags.has('rdseed'), ProcBased2.RdseedExiting, 'RDSEED exiting (CPUID rdseed)');
@@ -298,7 +327,9 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   notes.push(
     `From "vmx flags" (line ${vmxField.line}): ${vmxFlags.join(' ')}.`,
     'Pin bits 0/3 and the primary exiting controls Linux hides were assumed allowed (baseline 0xfff9fffe).',
-    inferred.length > 0 ? `Secondary bits Linux hides, inferred: ${inferred.join('; ')}.` : 'No hidden secondary bits inferred.',
+    inferred.length > 0
+      ? `Secondary bits Linux hides, inferred: ${inferred.join('; ')}.`
+      : 'No hidden secondary bits inferred.',
     'exit.allowed1 is derived (Linux never prints exit controls): default1 + acknowledge interrupt on exit + CPUID-implied bits.',
     'allowed0 = SDM default1 bits; trueControls assumed when EPT is present.',
   );

@@ -69,7 +69,10 @@ const BASIC_TRUE_CTLS = 1 << 23;
 
 /** Exit controls bhyve requires (VM_EXIT_CTLS_ONE_SETTING, sys/amd64/vmm/intel/vmx.c); bit 2 is in Default1. */
 export const BHYVE_REQUIRED_EXIT_CONTROLS =
-  ExitControls.HostAddressSpaceSize | ExitControls.AcknowledgeInterruptOnExit | ExitControls.SaveEfer | ExitControls.LoadEfer;
+  ExitControls.HostAddressSpaceSize |
+  ExitControls.AcknowledgeInterruptOnExit |
+  ExitControls.SaveEfer |
+  ExitControls.LoadEfer;
 
 /**
  * FreeBSD's `%b` name tables from print_vmx_info() (bit index 0-based here), used only to report when
@@ -78,13 +81,45 @@ export const BHYVE_REQUIRED_EXIT_CONTROLS =
 const FREEBSD_NAMES: Record<string, Readonly<Record<number, string>>> = {
   'Pin-Based Controls': { 0: 'ExtINT', 3: 'NMI', 5: 'VNMI', 6: 'PreTmr', 7: 'PostIntr' },
   'Primary Processor Controls': {
-    2: 'INTWIN', 3: 'TSCOff', 7: 'HLT', 9: 'INVLPG', 10: 'MWAIT', 11: 'RDPMC', 12: 'RDTSC', 15: 'CR3-LD',
-    16: 'CR3-ST', 19: 'CR8-LD', 20: 'CR8-ST', 21: 'TPR', 22: 'NMIWIN', 23: 'MOV-DR', 24: 'IO', 25: 'IOmap',
-    27: 'MTF', 28: 'MSRmap', 29: 'MONITOR', 30: 'PAUSE',
+    2: 'INTWIN',
+    3: 'TSCOff',
+    7: 'HLT',
+    9: 'INVLPG',
+    10: 'MWAIT',
+    11: 'RDPMC',
+    12: 'RDTSC',
+    15: 'CR3-LD',
+    16: 'CR3-ST',
+    19: 'CR8-LD',
+    20: 'CR8-ST',
+    21: 'TPR',
+    22: 'NMIWIN',
+    23: 'MOV-DR',
+    24: 'IO',
+    25: 'IOmap',
+    27: 'MTF',
+    28: 'MSRmap',
+    29: 'MONITOR',
+    30: 'PAUSE',
   },
   'Secondary Processor Controls': {
-    0: 'APIC', 1: 'EPT', 2: 'DT', 3: 'RDTSCP', 4: 'x2APIC', 5: 'VPID', 6: 'WBINVD', 7: 'UG', 8: 'APIC-reg',
-    9: 'VID', 10: 'PAUSE-loop', 11: 'RDRAND', 12: 'INVPCID', 13: 'VMFUNC', 14: 'VMCS', 15: 'EPT#VE', 16: 'XSAVES',
+    0: 'APIC',
+    1: 'EPT',
+    2: 'DT',
+    3: 'RDTSCP',
+    4: 'x2APIC',
+    5: 'VPID',
+    6: 'WBINVD',
+    7: 'UG',
+    8: 'APIC-reg',
+    9: 'VID',
+    10: 'PAUSE-loop',
+    11: 'RDRAND',
+    12: 'INVPCID',
+    13: 'VMFUNC',
+    14: 'VMCS',
+    15: 'EPT#VE',
+    16: 'XSAVES',
   },
 };
 
@@ -135,12 +170,18 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   // --- the VT-x block -------------------------------------------------------------------------
   const vtxIndex = lines.findIndex((l) => /^\s*VT-x:/.test(l));
   if (vtxIndex < 0) {
-    fail(lines.length, 'a "VT-x: Basic Features=0x..." block (FreeBSD verbose boot dmesg)', 'no "VT-x:" line in the input');
+    fail(
+      lines.length,
+      'a "VT-x: Basic Features=0x..." block (FreeBSD verbose boot dmesg)',
+      'no "VT-x:" line in the input',
+    );
   }
   const notes: string[] = [];
   let vtxRest = lines[vtxIndex]!.replace(/^\s*VT-x:\s*/, '');
   if (vtxRest.startsWith('(disabled in BIOS)')) {
-    notes.push('FreeBSD reported VT-x "(disabled in BIOS)" (IA32_FEATURE_CONTROL); masks are still the CPU capabilities.');
+    notes.push(
+      'FreeBSD reported VT-x "(disabled in BIOS)" (IA32_FEATURE_CONTROL); masks are still the CPU capabilities.',
+    );
     vtxRest = vtxRest.slice('(disabled in BIOS)'.length).trimStart();
   }
   if (!vtxRest.startsWith('Basic Features=')) {
@@ -180,7 +221,11 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   }
   const need = (key: BlockKey): BlockEntry =>
     entries.get(key) ??
-    fail(Math.min(end + 1, lines.length), `a "${key}=0x..." line in the VT-x block`, `end of the block at ${shorten(lines[end] ?? '')}`);
+    fail(
+      Math.min(end + 1, lines.length),
+      `a "${key}=0x..." line in the VT-x block`,
+      `end of the block at ${shorten(lines[end] ?? '')}`,
+    );
 
   const basic = need('Basic Features');
   const pin = need('Pin-Based Controls');
@@ -204,7 +249,9 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
       .map(([, name]) => name);
     const printed = [...e.names];
     if (expected.join(',') !== printed.join(',')) {
-      notes.push(`line ${e.line}: printed names <${printed.join(',')}> do not match ${hex(e.value)} (expected <${expected.join(',')}>); the hex mask was used.`);
+      notes.push(
+        `line ${e.line}: printed names <${printed.join(',')}> do not match ${hex(e.value)} (expected <${expected.join(',')}>); the hex mask was used.`,
+      );
     }
   }
 
@@ -222,8 +269,12 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   }
 
   const checkDefault1 = (e: BlockEntry, allowed1: number, d1: number, what: string): void => {
-    if (((allowed1 & d1) >>> 0) !== d1 >>> 0) {
-      fail(e.line, `${what} allowed-1 mask including the SDM default1 bits ${hex(d1)}`, `${hex(allowed1)} (missing ${hex(d1 & ~allowed1)})`);
+    if ((allowed1 & d1) >>> 0 !== d1 >>> 0) {
+      fail(
+        e.line,
+        `${what} allowed-1 mask including the SDM default1 bits ${hex(d1)}`,
+        `${hex(allowed1)} (missing ${hex(d1 & ~allowed1)})`,
+      );
     }
   };
   checkDefault1(pin, pin.value, Default1.pinBased, 'a pin-based');
@@ -239,10 +290,14 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   };
   notes.push(
     'allowed0 masks are the SDM default1 bits (FreeBSD prints only allowed-1)' +
-      (trueControls ? '; IA32_VMX_BASIC[55]=1, so the TRUE_ MSRs may allow clearing some of them (e.g. CR3-load/-store exiting).' : '.'),
+      (trueControls
+        ? '; IA32_VMX_BASIC[55]=1, so the TRUE_ MSRs may allow clearing some of them (e.g. CR3-load/-store exiting).'
+        : '.'),
   );
   if ((proc2Value & (1 << 16)) !== 0 && (proc2Value & ProcBased2.EnableXsaves) === 0) {
-    notes.push('FreeBSD labels secondary bit 16 "XSAVES"; it is RDSEED exiting. XSAVES (bit 20) is not allowed-1 here.');
+    notes.push(
+      'FreeBSD labels secondary bit 16 "XSAVES"; it is RDSEED exiting. XSAVES (bit 20) is not allowed-1 here.',
+    );
   }
 
   // --- CPU identification ---------------------------------------------------------------------
@@ -302,7 +357,10 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   let threads = options.threads ?? 0;
   if (options.cores === undefined || options.threads === undefined) {
     for (const l of lines) {
-      const topo = /FreeBSD\/SMP:\s*(\d+)\s+package\(s\)\s*x\s*(\d+)\s+core\(s\)(?:\s*x\s*(\d+)\s+(?:hardware|SMT) threads)?/.exec(l);
+      const topo =
+        /FreeBSD\/SMP:\s*(\d+)\s+package\(s\)\s*x\s*(\d+)\s+core\(s\)(?:\s*x\s*(\d+)\s+(?:hardware|SMT) threads)?/.exec(
+          l,
+        );
       if (topo) {
         const perPackageCores = Number(topo[2]);
         const smt = topo[3] === undefined ? 1 : Number(topo[3]);
@@ -313,7 +371,9 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     }
   }
   if (cores === 0 || threads === 0) {
-    notes.push('cores/threads are not in this log (no "FreeBSD/SMP: N package(s) x M core(s)" line); set them before use.');
+    notes.push(
+      'cores/threads are not in this log (no "FreeBSD/SMP: N package(s) x M core(s)" line); set them before use.',
+    );
   }
 
   const profile: CpuProfile = {
@@ -350,27 +410,55 @@ export function decodeCpuidSignature(sig: number): { family: number; model: numb
  * (FreeBSD sys/x86/x86/identcpu.c `zen_idents[]`) mapped to this project's microarchitecture keys.
  */
 const INTEL_MODELS: ReadonlyArray<readonly [number, string]> = [
-  [0x2a, 'sandy-bridge'], [0x2d, 'sandy-bridge'],
-  [0x3a, 'ivy-bridge'], [0x3e, 'ivy-bridge'],
-  [0x3c, 'haswell'], [0x3f, 'haswell'], [0x45, 'haswell'], [0x46, 'haswell'],
-  [0x3d, 'broadwell'], [0x47, 'broadwell'], [0x4f, 'broadwell'], [0x56, 'broadwell'],
-  [0x4e, 'skylake'], [0x5e, 'skylake'],
+  [0x2a, 'sandy-bridge'],
+  [0x2d, 'sandy-bridge'],
+  [0x3a, 'ivy-bridge'],
+  [0x3e, 'ivy-bridge'],
+  [0x3c, 'haswell'],
+  [0x3f, 'haswell'],
+  [0x45, 'haswell'],
+  [0x46, 'haswell'],
+  [0x3d, 'broadwell'],
+  [0x47, 'broadwell'],
+  [0x4f, 'broadwell'],
+  [0x56, 'broadwell'],
+  [0x4e, 'skylake'],
+  [0x5e, 'skylake'],
   [0x55, 'skylake-sp'], // stepping 5-7 Cascade Lake, 10-11 Cooper Lake: handled below
-  [0x8e, 'kaby-lake'], [0x9e, 'kaby-lake'], // stepping >= 10: Coffee/Whiskey/Amber Lake, handled below
-  [0xa5, 'comet-lake'], [0xa6, 'comet-lake'],
-  [0x7d, 'ice-lake'], [0x7e, 'ice-lake'], [0x6a, 'ice-lake-sp'], [0x6c, 'ice-lake-sp'],
-  [0x8c, 'tiger-lake'], [0x8d, 'tiger-lake'],
-  [0x97, 'alder-lake'], [0x9a, 'alder-lake'],
-  [0xb7, 'raptor-lake'], [0xba, 'raptor-lake'], [0xbf, 'raptor-lake'],
-  [0x8f, 'sapphire-rapids'], [0xcf, 'emerald-rapids'], [0xaa, 'meteor-lake'],
+  [0x8e, 'kaby-lake'],
+  [0x9e, 'kaby-lake'], // stepping >= 10: Coffee/Whiskey/Amber Lake, handled below
+  [0xa5, 'comet-lake'],
+  [0xa6, 'comet-lake'],
+  [0x7d, 'ice-lake'],
+  [0x7e, 'ice-lake'],
+  [0x6a, 'ice-lake-sp'],
+  [0x6c, 'ice-lake-sp'],
+  [0x8c, 'tiger-lake'],
+  [0x8d, 'tiger-lake'],
+  [0x97, 'alder-lake'],
+  [0x9a, 'alder-lake'],
+  [0xb7, 'raptor-lake'],
+  [0xba, 'raptor-lake'],
+  [0xbf, 'raptor-lake'],
+  [0x8f, 'sapphire-rapids'],
+  [0xcf, 'emerald-rapids'],
+  [0xaa, 'meteor-lake'],
 ];
 
 const AMD_ZEN: ReadonlyArray<readonly [number, number, number, string]> = [
-  [0x17, 0x00, 0x2f, 'zen'], [0x17, 0x50, 0x5f, 'zen'],
-  [0x17, 0x30, 0x4f, 'zen2'], [0x17, 0x60, 0x7f, 'zen2'], [0x17, 0x90, 0x91, 'zen2'], [0x17, 0xa0, 0xaf, 'zen2'],
-  [0x19, 0x00, 0x0f, 'zen3'], [0x19, 0x20, 0x5f, 'zen3'],
-  [0x19, 0x10, 0x1f, 'zen4'], [0x19, 0x60, 0xaf, 'zen4'],
-  [0x1a, 0x00, 0x2f, 'zen5'], [0x1a, 0x40, 0x4f, 'zen5'], [0x1a, 0x60, 0x7f, 'zen5'],
+  [0x17, 0x00, 0x2f, 'zen'],
+  [0x17, 0x50, 0x5f, 'zen'],
+  [0x17, 0x30, 0x4f, 'zen2'],
+  [0x17, 0x60, 0x7f, 'zen2'],
+  [0x17, 0x90, 0x91, 'zen2'],
+  [0x17, 0xa0, 0xaf, 'zen2'],
+  [0x19, 0x00, 0x0f, 'zen3'],
+  [0x19, 0x20, 0x5f, 'zen3'],
+  [0x19, 0x10, 0x1f, 'zen4'],
+  [0x19, 0x60, 0xaf, 'zen4'],
+  [0x1a, 0x00, 0x2f, 'zen5'],
+  [0x1a, 0x40, 0x4f, 'zen5'],
+  [0x1a, 0x60, 0x7f, 'zen5'],
 ];
 
 export function inferMicroarchitecture(cpu: {
@@ -401,15 +489,27 @@ export function inferMicroarchitecture(cpu: {
 export function inferMicroarchitectureFromBrand(brand: string): string | undefined {
   const core = /\bi[3579]-(\d)\d{2,3}[A-Z]*\b/.exec(brand);
   if (core) {
-    return ({ '2': 'sandy-bridge', '3': 'ivy-bridge', '4': 'haswell', '5': 'broadwell', '6': 'skylake', '7': 'kaby-lake' } as Record<string, string>)[core[1]!];
+    return (
+      {
+        '2': 'sandy-bridge',
+        '3': 'ivy-bridge',
+        '4': 'haswell',
+        '5': 'broadwell',
+        '6': 'skylake',
+        '7': 'kaby-lake',
+      } as Record<string, string>
+    )[core[1]!];
   }
   const e5 = /\bE[57]-\d{4}[A-Z]?\s*(?:0\s*)?(v(\d))?\b/.exec(brand);
   if (e5) {
     const v = e5[2];
-    return v === undefined ? 'sandy-bridge' : ({ '2': 'ivy-bridge', '3': 'haswell', '4': 'broadwell' } as Record<string, string>)[v];
+    return v === undefined
+      ? 'sandy-bridge'
+      : ({ '2': 'ivy-bridge', '3': 'haswell', '4': 'broadwell' } as Record<string, string>)[v];
   }
   const scalable = /\b(?:Bronze|Silver|Gold|Platinum)\s+\d(\d)\d{2}[A-Z]*\b/.exec(brand);
-  if (scalable) return ({ '1': 'skylake-sp', '2': 'cascade-lake', '3': 'ice-lake-sp' } as Record<string, string>)[scalable[1]!];
+  if (scalable)
+    return ({ '1': 'skylake-sp', '2': 'cascade-lake', '3': 'ice-lake-sp' } as Record<string, string>)[scalable[1]!];
   return undefined;
 }
 

@@ -26,7 +26,19 @@ export class ProfileYamlError extends Error {
 }
 
 const WORDS = ['pinBased', 'procBased', 'procBased2', 'exit'] as const;
-const TOP_KEYS = ['id', 'model', 'vendor', 'microarchitecture', 'baseClockMHz', 'cores', 'threads', 'vmx', 'svm', 'sources', 'notes'] as const;
+const TOP_KEYS = [
+  'id',
+  'model',
+  'vendor',
+  'microarchitecture',
+  'baseClockMHz',
+  'cores',
+  'threads',
+  'vmx',
+  'svm',
+  'sources',
+  'notes',
+] as const;
 const VMX_KEYS = ['trueControls', ...WORDS] as const;
 const SVM_KEYS = ['avic', 'x2avic', 'nestedPaging', 'nripSave', 'decodeAssists'] as const;
 
@@ -44,7 +56,9 @@ export function profileToYaml(p: CpuProfile): string {
   if (p.vmx) {
     plain.vmx = {
       trueControls: p.vmx.trueControls,
-      ...Object.fromEntries(WORDS.map((w) => [w, { allowed0: p.vmx![w].allowed0 >>> 0, allowed1: p.vmx![w].allowed1 >>> 0 }])),
+      ...Object.fromEntries(
+        WORDS.map((w) => [w, { allowed0: p.vmx![w].allowed0 >>> 0, allowed1: p.vmx![w].allowed1 >>> 0 }]),
+      ),
     };
   }
   if (p.svm) {
@@ -90,16 +104,32 @@ function describe(node: unknown): string {
   return 'an unsupported YAML node';
 }
 
-function err(ctx: Ctx, node: YamlNode | Pair | null | undefined, fallbackOffset: number, field: string, expected: string, found: string): never {
+function err(
+  ctx: Ctx,
+  node: YamlNode | Pair | null | undefined,
+  fallbackOffset: number,
+  field: string,
+  expected: string,
+  found: string,
+): never {
   const range = node && 'range' in node && node.range ? node.range : undefined;
-  const keyRange = node && 'key' in node && node.key && typeof node.key === 'object' && 'range' in node.key ? (node.key as YamlNode).range : undefined;
+  const keyRange =
+    node && 'key' in node && node.key && typeof node.key === 'object' && 'range' in node.key
+      ? (node.key as YamlNode).range
+      : undefined;
   const offset = range?.[0] ?? keyRange?.[0] ?? fallbackOffset;
   const pos = ctx.lc.linePos(offset);
   throw new ProfileYamlError(ctx.fileName, pos.line, pos.col, field, expected, found);
 }
 
 /** Check the keys of a mapping: unknown keys and duplicates are errors; returns key -> value node. */
-function mapFields(ctx: Ctx, node: YAMLMap, path: string, allowed: readonly string[], required: readonly string[]): Map<string, Entry> {
+function mapFields(
+  ctx: Ctx,
+  node: YAMLMap,
+  path: string,
+  allowed: readonly string[],
+  required: readonly string[],
+): Map<string, Entry> {
   const out = new Map<string, Entry>();
   for (const pair of node.items) {
     const key = pair.key;
@@ -107,7 +137,14 @@ function mapFields(ctx: Ctx, node: YAMLMap, path: string, allowed: readonly stri
     const field = path === '' ? String(keyName ?? '?') : `${path}.${String(keyName ?? '?')}`;
     if (keyName === undefined) err(ctx, key as YamlNode, node.range?.[0] ?? 0, path, 'a string key', describe(key));
     if (!allowed.includes(keyName!)) {
-      err(ctx, key as YamlNode, node.range?.[0] ?? 0, field, `one of the keys ${allowed.join(', ')}`, `unknown key "${keyName}"`);
+      err(
+        ctx,
+        key as YamlNode,
+        node.range?.[0] ?? 0,
+        field,
+        `one of the keys ${allowed.join(', ')}`,
+        `unknown key "${keyName}"`,
+      );
     }
     if (out.has(keyName!)) err(ctx, key as YamlNode, node.range?.[0] ?? 0, field, 'each key once', 'a duplicate key');
     const value = (pair.value as YamlNode | null) ?? null;
@@ -117,7 +154,14 @@ function mapFields(ctx: Ctx, node: YAMLMap, path: string, allowed: readonly stri
   }
   for (const r of required) {
     if (!out.has(r)) {
-      err(ctx, null, node.range?.[0] ?? 0, path === '' ? r : `${path}.${r}`, `a "${r}" key in ${path === '' ? 'the profile' : path}`, 'none');
+      err(
+        ctx,
+        null,
+        node.range?.[0] ?? 0,
+        path === '' ? r : `${path}.${r}`,
+        `a "${r}" key in ${path === '' ? 'the profile' : path}`,
+        'none',
+      );
     }
   }
   return out;
@@ -133,7 +177,8 @@ function scalarOf(ctx: Ctx, e: Entry, field: string, expected: string): unknown 
 function str(ctx: Ctx, e: Entry = NONE, field: string, pattern?: RegExp, patternText?: string): string {
   const v = scalarOf(ctx, e, field, 'a non-empty string');
   if (typeof v !== 'string' || v.trim() === '') err(ctx, e.node, e.at, field, 'a non-empty string', describe(e.node));
-  if (pattern && !pattern.test(v as string)) err(ctx, e.node, e.at, field, patternText ?? `a string matching ${pattern}`, describe(e.node));
+  if (pattern && !pattern.test(v as string))
+    err(ctx, e.node, e.at, field, patternText ?? `a string matching ${pattern}`, describe(e.node));
   return v as string;
 }
 
@@ -145,7 +190,8 @@ function bool(ctx: Ctx, e: Entry = NONE, field: string): boolean {
 
 function posInt(ctx: Ctx, e: Entry = NONE, field: string): number {
   const v = scalarOf(ctx, e, field, 'a positive integer');
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) err(ctx, e.node, e.at, field, 'a positive integer', describe(e.node));
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    err(ctx, e.node, e.at, field, 'a positive integer', describe(e.node));
   return v as number;
 }
 
@@ -174,12 +220,27 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   }
   const root = doc.contents;
   if (!isMap(root)) err(ctx, root as YamlNode | null, 0, '', 'a mapping with the profile fields', describe(root));
-  const f = mapFields(ctx, root as YAMLMap, '', TOP_KEYS, ['id', 'model', 'vendor', 'microarchitecture', 'baseClockMHz', 'cores', 'threads', 'sources']);
+  const f = mapFields(ctx, root as YAMLMap, '', TOP_KEYS, [
+    'id',
+    'model',
+    'vendor',
+    'microarchitecture',
+    'baseClockMHz',
+    'cores',
+    'threads',
+    'sources',
+  ]);
 
   const id = str(ctx, f.get('id'), 'id', /^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'an id of letters, digits, ".", "_" or "-"');
   const model = str(ctx, f.get('model'), 'model');
   const vendor = str(ctx, f.get('vendor'), 'vendor', /^(intel|amd)$/, '"intel" or "amd"') as Vendor;
-  const microarchitecture = str(ctx, f.get('microarchitecture'), 'microarchitecture', /^[a-z0-9][a-z0-9-]*$/, 'a lower-case key such as "sandy-bridge" or "zen2"');
+  const microarchitecture = str(
+    ctx,
+    f.get('microarchitecture'),
+    'microarchitecture',
+    /^[a-z0-9][a-z0-9-]*$/,
+    'a lower-case key such as "sandy-bridge" or "zen2"',
+  );
   const clockEntry = f.get('baseClockMHz') ?? NONE;
   const clock = scalarOf(ctx, clockEntry, 'baseClockMHz', 'a positive number of MHz');
   if (typeof clock !== 'number' || !(clock > 0) || !Number.isFinite(clock)) {
@@ -188,7 +249,8 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   const cores = posInt(ctx, f.get('cores'), 'cores');
   const threadsEntry = f.get('threads') ?? NONE;
   const threads = posInt(ctx, threadsEntry, 'threads');
-  if (threads < cores) err(ctx, threadsEntry.node, threadsEntry.at, 'threads', `at least cores (${cores})`, `integer ${threads}`);
+  if (threads < cores)
+    err(ctx, threadsEntry.node, threadsEntry.at, 'threads', `at least cores (${cores})`, `integer ${threads}`);
 
   let vmx: VmxCapabilities | undefined;
   let svm: SvmCapabilities | undefined;
@@ -196,18 +258,21 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   const svmEntry = f.get('svm');
   const vendorAt = f.get('vendor')!.at;
   if (vendor === 'intel') {
-    if (svmEntry !== undefined) err(ctx, null, svmEntry.at, 'svm', 'no "svm" block for an Intel profile', describe(svmEntry.node));
+    if (svmEntry !== undefined)
+      err(ctx, null, svmEntry.at, 'svm', 'no "svm" block for an Intel profile', describe(svmEntry.node));
     if (vmxEntry === undefined) err(ctx, null, vendorAt, 'vmx', 'a "vmx" block for an Intel profile', 'none');
     vmx = parseVmx(ctx, vmxEntry!);
   } else {
-    if (vmxEntry !== undefined) err(ctx, null, vmxEntry.at, 'vmx', 'no "vmx" block for an AMD profile', describe(vmxEntry.node));
+    if (vmxEntry !== undefined)
+      err(ctx, null, vmxEntry.at, 'vmx', 'no "vmx" block for an AMD profile', describe(vmxEntry.node));
     if (svmEntry === undefined) err(ctx, null, vendorAt, 'svm', 'an "svm" block for an AMD profile', 'none');
     svm = parseSvm(ctx, svmEntry!);
   }
 
   const sourcesEntry = f.get('sources') ?? NONE;
   const seq = sourcesEntry.node;
-  if (!isSeq(seq) || seq.items.length === 0) err(ctx, seq, sourcesEntry.at, 'sources', 'a non-empty list of strings', describe(seq));
+  if (!isSeq(seq) || seq.items.length === 0)
+    err(ctx, seq, sourcesEntry.at, 'sources', 'a non-empty list of strings', describe(seq));
   const sources = (seq as unknown as { items: unknown[] }).items.map((item, i) => {
     const node = item as YamlNode | null;
     return str(ctx, { node, at: node?.range?.[0] ?? sourcesEntry.at }, `sources[${i}]`);
@@ -240,15 +305,27 @@ function parseVmx(ctx: Ctx, entry: Entry): VmxCapabilities {
     const wf = mapFields(ctx, wm, `vmx.${w}`, ['allowed0', 'allowed1'], ['allowed0', 'allowed1']);
     const allowed0 = mask(ctx, wf.get('allowed0'), `vmx.${w}.allowed0`);
     const allowed1 = mask(ctx, wf.get('allowed1'), `vmx.${w}.allowed1`);
-    if (((allowed0 & ~allowed1) >>> 0) !== 0) {
-      err(ctx, null, wf.get('allowed0')!.at, `vmx.${w}.allowed0`, `a subset of allowed1 (0x${allowed1.toString(16)}): a must-be-1 bit has to be allowed-1`,
-        `extra bits 0x${((allowed0 & ~allowed1) >>> 0).toString(16)}`);
+    if ((allowed0 & ~allowed1) >>> 0 !== 0) {
+      err(
+        ctx,
+        null,
+        wf.get('allowed0')!.at,
+        `vmx.${w}.allowed0`,
+        `a subset of allowed1 (0x${allowed1.toString(16)}): a must-be-1 bit has to be allowed-1`,
+        `extra bits 0x${((allowed0 & ~allowed1) >>> 0).toString(16)}`,
+      );
     }
     words[w] = { allowed0, allowed1 };
   }
   if (words.procBased2.allowed1 !== 0 && (words.procBased.allowed1 & ProcBased.ActivateSecondaryControls) === 0) {
-    err(ctx, null, f.get('procBased2')!.at, 'vmx.procBased2.allowed1', '0 because procBased bit 31 (activate secondary controls) is not allowed-1',
-      `0x${words.procBased2.allowed1.toString(16)}`);
+    err(
+      ctx,
+      null,
+      f.get('procBased2')!.at,
+      'vmx.procBased2.allowed1',
+      '0 because procBased bit 31 (activate secondary controls) is not allowed-1',
+      `0x${words.procBased2.allowed1.toString(16)}`,
+    );
   }
   return { trueControls: bool(ctx, f.get('trueControls'), 'vmx.trueControls'), ...words };
 }
@@ -263,6 +340,7 @@ function parseSvm(ctx: Ctx, entry: Entry): SvmCapabilities {
     nripSave: bool(ctx, f.get('nripSave'), 'svm.nripSave'),
     decodeAssists: bool(ctx, f.get('decodeAssists'), 'svm.decodeAssists'),
   };
-  if (svm.x2avic && !svm.avic) err(ctx, null, f.get('x2avic')!.at, 'svm.x2avic', 'false when avic is false (x2AVIC extends AVIC)', 'true');
+  if (svm.x2avic && !svm.avic)
+    err(ctx, null, f.get('x2avic')!.at, 'svm.x2avic', 'false when avic is false (x2AVIC extends AVIC)', 'true');
   return svm;
 }

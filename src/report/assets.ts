@@ -35,7 +35,10 @@ export function chartJsAsset(): InlineScript {
   // The package's exports map does not list dist/ files; resolve its main entry and look beside it.
   const main = require.resolve('chart.js');
   const dist = dirname(main);
-  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { version: string; license: string };
+  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as {
+    version: string;
+    license: string;
+  };
   const raw = readFileSync(join(dist, 'chart.umd.min.js'), 'utf8');
   // The source map is not shipped with the report: drop the comment that points to it.
   const source = scriptSafe(raw.replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, '\n'));

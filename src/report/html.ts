@@ -1,4 +1,10 @@
-import type { LatencyHistogram, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
+import type {
+  LatencyHistogram,
+  RunResults,
+  ThresholdOutcome,
+  VariantResult,
+  ViolationRecord,
+} from '../results/types.js';
 import { chartJsAsset, scriptSafe, type InlineScript } from './assets.js';
 
 /**
@@ -90,13 +96,23 @@ const LIVE_STATES = ['queued', 'running'];
 
 /** Escape text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 const esc = escapeHtml;
 
 /** JSON for a <script type="application/json"> element: no "<" survives, so no "</script". */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function fmt(n: number): string {
@@ -145,8 +161,29 @@ function perGuestSecond(v: VariantResult, count: number): number {
 // Colours (Tableau 10): variants and exit reasons keep their colour on every chart of a page.
 // ---------------------------------------------------------------------------------------------
 
-const VARIANT_COLORS = ['#e15759', '#4e79a7', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7', '#bab0ac'];
-const REASON_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
+const VARIANT_COLORS = [
+  '#e15759',
+  '#4e79a7',
+  '#59a14f',
+  '#f28e2b',
+  '#b07aa1',
+  '#76b7b2',
+  '#edc948',
+  '#9c755f',
+  '#ff9da7',
+  '#bab0ac',
+];
+const REASON_COLORS = [
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#e15759',
+  '#76b7b2',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+];
 const OTHER_COLOR = '#bab0ac';
 /** Exit reasons drawn by name; the rest are summed as "other reasons". */
 const MAX_REASONS = REASON_COLORS.length;
@@ -189,7 +226,9 @@ interface Section {
 function titleOpts(text: string, subtitle?: string | string[]): Record<string, unknown> {
   return {
     title: { display: true, text, font: { size: 15, weight: 'bold' }, padding: { top: 4, bottom: subtitle ? 2 : 10 } },
-    ...(subtitle ? { subtitle: { display: true, text: subtitle, font: { size: 13 }, color: '#444', padding: { bottom: 10 } } } : {}),
+    ...(subtitle
+      ? { subtitle: { display: true, text: subtitle, font: { size: 13 }, color: '#444', padding: { bottom: 10 } } }
+      : {}),
   };
 }
 
@@ -219,7 +258,8 @@ export function seriesOf(v: VariantResult): SeriesData | undefined {
 function rankReasons(variants: readonly VariantResult[]): string[] {
   const peak = new Map<string, number>();
   for (const v of variants) {
-    for (const [name, count] of Object.entries(v.totals.exits)) peak.set(name, Math.max(peak.get(name) ?? 0, perGuestSecond(v, count)));
+    for (const [name, count] of Object.entries(v.totals.exits))
+      peak.set(name, Math.max(peak.get(name) ?? 0, perGuestSecond(v, count)));
     const s = seriesOf(v);
     if (s) for (const name of Object.keys(s.exits)) if (!peak.has(name)) peak.set(name, 0);
   }
@@ -302,7 +342,9 @@ function phaseChart(results: RunResults, prefix: string): ChartSpec | undefined 
         labels: phases,
         datasets: results.variants.map((v, i) => ({
           label: v.name,
-          data: phases.map((p) => (typeof v.totals.phaseSeconds[p] === 'number' ? round(v.totals.phaseSeconds[p]) : null)),
+          data: phases.map((p) =>
+            typeof v.totals.phaseSeconds[p] === 'number' ? round(v.totals.phaseSeconds[p]) : null,
+          ),
           backgroundColor: variantColor(i),
           borderColor: variantColor(i),
           borderWidth: 1,
@@ -344,7 +386,13 @@ function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string): Char
       type: 'bar',
       data: {
         labels: results.variants.map((v) => v.name),
-        datasets: plan.buckets.map((b) => ({ label: b, data: results.variants.map((v) => rates(v, b)), backgroundColor: plan.color(b), borderColor: '#ffffff', borderWidth: 1 })),
+        datasets: plan.buckets.map((b) => ({
+          label: b,
+          data: results.variants.map((v) => rates(v, b)),
+          backgroundColor: plan.color(b),
+          borderColor: '#ffffff',
+          borderWidth: 1,
+        })),
       },
       options: {
         indexAxis: 'y',
@@ -358,7 +406,11 @@ function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string): Char
         plugins: {
           ...titleOpts(title, 'bars stacked by exit reason; the figure at the end is the total'),
           legend: { position: 'bottom' },
-          vmexitValueLabels: { mode: 'stackTotal', suffix: ' /s', totals: results.variants.map((v) => round(perGuestSecond(v, v.totals.exitsTotal))) },
+          vmexitValueLabels: {
+            mode: 'stackTotal',
+            suffix: ' /s',
+            totals: results.variants.map((v) => round(perGuestSecond(v, v.totals.exitsTotal))),
+          },
         },
       },
     },
@@ -366,7 +418,11 @@ function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string): Char
 }
 
 /** Per-variant timeline points, per reason bucket: [{x: seconds (bucket middle), y: exits/s per guest}]. */
-export function timelinePoints(v: VariantResult, s: SeriesData, bucketOf: (reason: string) => string = (r) => r): Map<string, { x: number; y: number }[]> {
+export function timelinePoints(
+  v: VariantResult,
+  s: SeriesData,
+  bucketOf: (reason: string) => string = (r) => r,
+): Map<string, { x: number; y: number }[]> {
   const n = Math.max(0, ...Object.values(s.exits).map((a) => a.length));
   const k = Math.max(1, Math.ceil(n / MAX_POINTS));
   const guests = Math.max(1, v.totals.guests);
@@ -383,19 +439,26 @@ export function timelinePoints(v: VariantResult, s: SeriesData, bucketOf: (reaso
   }
   const out = new Map<string, { x: number; y: number }[]>();
   for (const [b, acc] of sums) {
-    out.set(b, acc.map((sum, j) => {
-      const t0 = j * k * s.stepSeconds;
-      const full = Math.min(n, (j + 1) * k) * s.stepSeconds;
-      // The last bucket may be cut short by the end of the run.
-      let t1 = Math.min(full, end);
-      if (!(t1 > t0)) t1 = full;
-      return { x: round(t0 + (t1 - t0) / 2, 8), y: round(sum / (t1 - t0) / guests) };
-    }));
+    out.set(
+      b,
+      acc.map((sum, j) => {
+        const t0 = j * k * s.stepSeconds;
+        const full = Math.min(n, (j + 1) * k) * s.stepSeconds;
+        // The last bucket may be cut short by the end of the run.
+        let t1 = Math.min(full, end);
+        if (!(t1 > t0)) t1 = full;
+        return { x: round(t0 + (t1 - t0) / 2, 8), y: round(sum / (t1 - t0) / guests) };
+      }),
+    );
   }
   return out;
 }
 
-function timelineCharts(results: RunResults, plan: ReasonPlan, prefix: string): { charts: ChartSpec[]; missing: string[] } {
+function timelineCharts(
+  results: RunResults,
+  plan: ReasonPlan,
+  prefix: string,
+): { charts: ChartSpec[]; missing: string[] } {
   const charts: ChartSpec[] = [];
   const missing: string[] = [];
   const prepared: { v: VariantResult; i: number; points: Map<string, { x: number; y: number }[]> }[] = [];
@@ -409,7 +472,10 @@ function timelineCharts(results: RunResults, plan: ReasonPlan, prefix: string): 
     }
     const points = timelinePoints(v, s, plan.bucket);
     const n = Math.max(0, ...Object.values(s.exits).map((a) => a.length));
-    xMax = Math.max(xMax, Math.min(n * s.stepSeconds, v.totals.simulatedSeconds > 0 ? v.totals.simulatedSeconds : Infinity));
+    xMax = Math.max(
+      xMax,
+      Math.min(n * s.stepSeconds, v.totals.simulatedSeconds > 0 ? v.totals.simulatedSeconds : Infinity),
+    );
     for (const pts of points.values()) for (const p of pts) yMax = Math.max(yMax, p.y);
     prepared.push({ v, i, points });
   });
@@ -425,16 +491,18 @@ function timelineCharts(results: RunResults, plan: ReasonPlan, prefix: string): 
       config: {
         type: 'line',
         data: {
-          datasets: plan.buckets.filter((b) => points.has(b)).map((b) => ({
-            label: b,
-            data: points.get(b),
-            borderColor: plan.color(b),
-            backgroundColor: plan.color(b),
-            borderWidth: 1.5,
-            pointRadius: 0,
-            pointHoverRadius: 3,
-            tension: 0,
-          })),
+          datasets: plan.buckets
+            .filter((b) => points.has(b))
+            .map((b) => ({
+              label: b,
+              data: points.get(b),
+              borderColor: plan.color(b),
+              backgroundColor: plan.color(b),
+              borderWidth: 1.5,
+              pointRadius: 0,
+              pointHoverRadius: 3,
+              tension: 0,
+            })),
         },
         options: {
           responsive: true,
@@ -442,7 +510,12 @@ function timelineCharts(results: RunResults, plan: ReasonPlan, prefix: string): 
           interaction: { mode: 'nearest', axis: 'x', intersect: false },
           scales: {
             x: { type: 'linear', min: 0, max: round(xMax), title: axisTitle('simulated time (s)') },
-            y: { type: 'linear', beginAtZero: true, suggestedMax: round(yMax), title: axisTitle('exits per second per guest') },
+            y: {
+              type: 'linear',
+              beginAtZero: true,
+              suggestedMax: round(yMax),
+              title: axisTitle('exits per second per guest'),
+            },
           },
           plugins: {
             ...titleOpts(title, `${v.policy} on ${v.host.cpu}; same axes on every variant's chart`),
@@ -500,7 +573,9 @@ function latencyChart(results: RunResults, prefix: string): ChartSpec | undefine
           const h = v.totals.interruptLatency;
           return {
             label: v.name,
-            data: h.counts.slice(view.first, view.last + 1).map((c) => (h.count > 0 ? round((100 * c) / h.count, 5) : 0)),
+            data: h.counts
+              .slice(view.first, view.last + 1)
+              .map((c) => (h.count > 0 ? round((100 * c) / h.count, 5) : 0)),
             backgroundColor: variantColor(i),
             borderColor: variantColor(i),
             borderWidth: 1,
@@ -530,7 +605,8 @@ export function latencyQuantile(h: LatencyHistogram, q: number): string {
   let cum = 0;
   for (let i = 0; i < h.counts.length; i++) {
     cum += h.counts[i];
-    if (cum >= target && h.counts[i] > 0) return i < h.boundsNs.length ? `≤ ${fmtNs(h.boundsNs[i])}` : `> ${fmtNs(h.boundsNs[h.boundsNs.length - 1] ?? 0)}`;
+    if (cum >= target && h.counts[i] > 0)
+      return i < h.boundsNs.length ? `≤ ${fmtNs(h.boundsNs[i])}` : `> ${fmtNs(h.boundsNs[h.boundsNs.length - 1] ?? 0)}`;
   }
   return '-';
 }
@@ -556,7 +632,9 @@ function exitStatus(results: RunResults): 0 | 1 | 3 {
     if (v.totals.violations.some((x) => !x.expected)) return 3;
     if (v.totals.entryFailures.length > 0) return 3;
   }
-  const failed = results.variants.some((v) => v.thresholds.some((t) => !t.passed)) || results.crossVariantThresholds.some((t) => !t.passed);
+  const failed =
+    results.variants.some((v) => v.thresholds.some((t) => !t.passed)) ||
+    results.crossVariantThresholds.some((t) => !t.passed);
   return failed ? 1 : 0;
 }
 
@@ -567,7 +645,13 @@ function verdict(results: RunResults): string {
   const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
   const status = exitStatus(results);
   const parts: string[] = [];
-  parts.push(all.length === 0 ? 'no thresholds' : failed === 0 ? `all ${all.length} thresholds passed` : `${failed} of ${all.length} thresholds failed`);
+  parts.push(
+    all.length === 0
+      ? 'no thresholds'
+      : failed === 0
+        ? `all ${all.length} thresholds passed`
+        : `${failed} of ${all.length} thresholds failed`,
+  );
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
   return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${badge(status === 0)} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
@@ -576,21 +660,32 @@ function verdict(results: RunResults): string {
 /** Key figures above the details: phase times with their speed-up, and exit rates, variant against variant. */
 function headline(results: RunResults): string {
   const cards: string[] = [];
-  const color = (name: string): string => variantColor(Math.max(0, results.variants.findIndex((v) => v.name === name)));
+  const color = (name: string): string =>
+    variantColor(
+      Math.max(
+        0,
+        results.variants.findIndex((v) => v.name === name),
+      ),
+    );
   const figure = (name: string, text: string): string => `<span style="color:${color(name)}">${esc(text)}</span>`;
   for (const c of phaseComparisons(results)) {
-    cards.push(`<div class="card" data-phase="${esc(c.phase)}"><div class="card-label">${esc(c.phase)} phase: simulated time to complete</div>`
-      + `<div class="card-figure">${figure(c.slow.variant, fmtSeconds(c.slow.seconds))} <span class="vs">vs</span> ${figure(c.fast.variant, fmtSeconds(c.fast.seconds))}</div>`
-      + `<div class="card-detail">${esc(c.slow.variant)} vs ${esc(c.fast.variant)}: <strong>${esc(fmtFactor(c.speedup))} faster</strong></div></div>`);
+    cards.push(
+      `<div class="card" data-phase="${esc(c.phase)}"><div class="card-label">${esc(c.phase)} phase: simulated time to complete</div>` +
+        `<div class="card-figure">${figure(c.slow.variant, fmtSeconds(c.slow.seconds))} <span class="vs">vs</span> ${figure(c.fast.variant, fmtSeconds(c.fast.seconds))}</div>` +
+        `<div class="card-detail">${esc(c.slow.variant)} vs ${esc(c.fast.variant)}: <strong>${esc(fmtFactor(c.speedup))} faster</strong></div></div>`,
+    );
   }
   if (results.variants.length >= 2) {
     const rates = results.variants.map((v) => ({ name: v.name, rate: perGuestSecond(v, v.totals.exitsTotal) }));
     const hi = rates.reduce((a, b) => (b.rate > a.rate ? b : a));
     const lo = rates.reduce((a, b) => (b.rate < a.rate ? b : a));
-    const factor = lo.rate > 0 && hi !== lo ? `: ${hi.name} has ${fmtFactor(hi.rate / lo.rate)} the exits of ${lo.name}` : '';
-    cards.push(`<div class="card"><div class="card-label">VM exits per second per guest</div>`
-      + `<div class="card-figure">${rates.map((r) => figure(r.name, fmt(r.rate))).join(' <span class="vs">vs</span> ')}</div>`
-      + `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}</div></div>`);
+    const factor =
+      lo.rate > 0 && hi !== lo ? `: ${hi.name} has ${fmtFactor(hi.rate / lo.rate)} the exits of ${lo.name}` : '';
+    cards.push(
+      `<div class="card"><div class="card-label">VM exits per second per guest</div>` +
+        `<div class="card-figure">${rates.map((r) => figure(r.name, fmt(r.rate))).join(' <span class="vs">vs</span> ')}</div>` +
+        `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}</div></div>`,
+    );
   }
   return cards.length > 0 ? `<div class="cards">${cards.join('')}</div>` : '';
 }
@@ -604,26 +699,90 @@ function kv(obj: Readonly<Record<string, unknown>>): string {
 function variantsTable(results: RunResults): string {
   const vs = results.variants;
   const phases = phaseNames(vs);
-  const row = (label: string, cells: string[], cls = ''): string => `<tr${cls ? ` class="${cls}"` : ''}><th scope="row">${esc(label)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+  const row = (label: string, cells: string[], cls = ''): string =>
+    `<tr${cls ? ` class="${cls}"` : ''}><th scope="row">${esc(label)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
   const num = (f: (v: VariantResult) => number): string[] => vs.map((v) => esc(fmt(f(v))));
   const rows: string[] = [
-    row('policy', vs.map((v) => esc(v.policy))),
-    row('CPU', vs.map((v) => esc(v.host.cpu))),
-    row('hosts × cores', vs.map((v) => esc(`${v.host.count} × ${v.host.cores}`))),
-    row('matrix values', vs.map((v) => kv(v.params))),
-    row('tunables', vs.map((v) => kv(v.tunables))),
-    row('guests / vCPUs', vs.map((v) => esc(`${v.totals.guests} / ${v.totals.vcpus}`))),
-    row('simulated seconds (longest host)', num((v) => v.totals.simulatedSeconds)),
-    ...phases.map((p) => row(`${p} phase completed in (s)`, vs.map((v) => (typeof v.totals.phaseSeconds[p] === 'number' ? esc(fmt(v.totals.phaseSeconds[p])) : '-')), 'hl')),
-    row('VM exits, total', num((v) => v.totals.exitsTotal)),
-    row('VM exits per second per guest', num((v) => perGuestSecond(v, v.totals.exitsTotal)), 'hl'),
-    row('%cr8 accesses per second per guest', num((v) => perGuestSecond(v, v.totals.cr8Accesses))),
-    row('interrupts raised / delivered', vs.map((v) => esc(`${fmt(v.totals.interruptsRaised)} / ${fmt(v.totals.interruptsDelivered)}`))),
-    row('interrupt latency, mean', vs.map((v) => esc(v.totals.interruptLatency.count > 0 ? fmtNs(v.totals.interruptLatency.sumNs / v.totals.interruptLatency.count) : '-'))),
-    row('host seconds handling exits', num((v) => Object.values(v.totals.hostSecondsInExits).reduce((a, b) => a + b, 0))),
-    row('guest CPU seconds', num((v) => v.totals.guestCpuSeconds)),
-    row('thresholds passed / failed', vs.map((v) => esc(`${v.thresholds.filter((t) => t.passed).length} / ${v.thresholds.filter((t) => !t.passed).length}`))),
-    row('invariant violations', vs.map((v) => esc(String(v.totals.violations.length)))),
+    row(
+      'policy',
+      vs.map((v) => esc(v.policy)),
+    ),
+    row(
+      'CPU',
+      vs.map((v) => esc(v.host.cpu)),
+    ),
+    row(
+      'hosts × cores',
+      vs.map((v) => esc(`${v.host.count} × ${v.host.cores}`)),
+    ),
+    row(
+      'matrix values',
+      vs.map((v) => kv(v.params)),
+    ),
+    row(
+      'tunables',
+      vs.map((v) => kv(v.tunables)),
+    ),
+    row(
+      'guests / vCPUs',
+      vs.map((v) => esc(`${v.totals.guests} / ${v.totals.vcpus}`)),
+    ),
+    row(
+      'simulated seconds (longest host)',
+      num((v) => v.totals.simulatedSeconds),
+    ),
+    ...phases.map((p) =>
+      row(
+        `${p} phase completed in (s)`,
+        vs.map((v) => (typeof v.totals.phaseSeconds[p] === 'number' ? esc(fmt(v.totals.phaseSeconds[p])) : '-')),
+        'hl',
+      ),
+    ),
+    row(
+      'VM exits, total',
+      num((v) => v.totals.exitsTotal),
+    ),
+    row(
+      'VM exits per second per guest',
+      num((v) => perGuestSecond(v, v.totals.exitsTotal)),
+      'hl',
+    ),
+    row(
+      '%cr8 accesses per second per guest',
+      num((v) => perGuestSecond(v, v.totals.cr8Accesses)),
+    ),
+    row(
+      'interrupts raised / delivered',
+      vs.map((v) => esc(`${fmt(v.totals.interruptsRaised)} / ${fmt(v.totals.interruptsDelivered)}`)),
+    ),
+    row(
+      'interrupt latency, mean',
+      vs.map((v) =>
+        esc(
+          v.totals.interruptLatency.count > 0
+            ? fmtNs(v.totals.interruptLatency.sumNs / v.totals.interruptLatency.count)
+            : '-',
+        ),
+      ),
+    ),
+    row(
+      'host seconds handling exits',
+      num((v) => Object.values(v.totals.hostSecondsInExits).reduce((a, b) => a + b, 0)),
+    ),
+    row(
+      'guest CPU seconds',
+      num((v) => v.totals.guestCpuSeconds),
+    ),
+    row(
+      'thresholds passed / failed',
+      vs.map((v) =>
+        esc(`${v.thresholds.filter((t) => t.passed).length} / ${v.thresholds.filter((t) => !t.passed).length}`),
+      ),
+    ),
+    row(
+      'invariant violations',
+      vs.map((v) => esc(String(v.totals.violations.length))),
+    ),
   ];
   return `<div class="scroll"><table class="variants"><thead><tr><th scope="col">variant</th>${vs.map((v, i) => `<th scope="col"><span class="swatch" style="background:${variantColor(i)}"></span>${esc(v.name)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
@@ -631,15 +790,21 @@ function variantsTable(results: RunResults): string {
 function exitsTable(results: RunResults, reasons: readonly string[]): string {
   if (reasons.length === 0) return '';
   const head = `<tr><th scope="col">exit reason</th>${results.variants.map((v) => `<th scope="col">${esc(v.name)}<br><span class="muted">per s per guest</span></th><th scope="col">${esc(v.name)}<br><span class="muted">total</span></th>`).join('')}</tr>`;
-  const rows = reasons.map((r) => `<tr><th scope="row"><code>${esc(r)}</code></th>${results.variants.map((v) => {
-    const c = v.totals.exits[r] ?? 0;
-    return `<td>${esc(fmt(perGuestSecond(v, c)))}</td><td>${esc(fmt(c))}</td>`;
-  }).join('')}</tr>`);
+  const rows = reasons.map(
+    (r) =>
+      `<tr><th scope="row"><code>${esc(r)}</code></th>${results.variants
+        .map((v) => {
+          const c = v.totals.exits[r] ?? 0;
+          return `<td>${esc(fmt(perGuestSecond(v, c)))}</td><td>${esc(fmt(c))}</td>`;
+        })
+        .join('')}</tr>`,
+  );
   return `<details><summary>Exit counts by reason (table)</summary><div class="scroll"><table class="numbers">${head}${rows.join('')}</table></div></details>`;
 }
 
 function latencyTable(results: RunResults): string {
-  const head = '<tr><th scope="col">variant</th><th scope="col">delivered interrupts measured</th><th scope="col">mean</th><th scope="col">median</th><th scope="col">90th percentile</th><th scope="col">99th percentile</th></tr>';
+  const head =
+    '<tr><th scope="col">variant</th><th scope="col">delivered interrupts measured</th><th scope="col">mean</th><th scope="col">median</th><th scope="col">90th percentile</th><th scope="col">99th percentile</th></tr>';
   const rows = results.variants.map((v) => {
     const h = v.totals.interruptLatency;
     return `<tr><th scope="row">${esc(v.name)}</th><td>${esc(fmt(h.count))}</td><td>${esc(h.count > 0 ? fmtNs(h.sumNs / h.count) : '-')}</td><td>${esc(latencyQuantile(h, 0.5))}</td><td>${esc(latencyQuantile(h, 0.9))}</td><td>${esc(latencyQuantile(h, 0.99))}</td></tr>`;
@@ -648,11 +813,17 @@ function latencyTable(results: RunResults): string {
 }
 
 function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string[] {
-  return list.map((t) => `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : fmt(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`);
+  return list.map(
+    (t) =>
+      `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : fmt(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
+  );
 }
 
 function thresholdsTable(results: RunResults): string {
-  const rows = [...results.variants.flatMap((v) => thresholdRows(v.name, v.thresholds)), ...thresholdRows('across variants', results.crossVariantThresholds)];
+  const rows = [
+    ...results.variants.flatMap((v) => thresholdRows(v.name, v.thresholds)),
+    ...thresholdRows('across variants', results.crossVariantThresholds),
+  ];
   if (rows.length === 0) return note('The scenario sets no thresholds.');
   return `<div class="scroll"><table class="thresholds"><thead><tr><th scope="col">result</th><th scope="col">variant</th><th scope="col">metric</th><th scope="col">condition</th><th scope="col">value</th><th scope="col">detail</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
@@ -664,17 +835,25 @@ function stateHtml(state: Readonly<Record<string, unknown>>): string {
 }
 
 function violationRow(variant: string, x: ViolationRecord): string {
-  return `<tr class="${x.expected ? 'expected' : 'fail'}"><td>${x.expected ? '<span class="badge expected">expected</span>' : '<span class="badge fail">UNEXPECTED</span>'}</td><td>${esc(variant)}</td>`
-    + `<td><code>${esc(x.check)}</code><br>${esc(x.message)}</td><td>${esc(x.guest)}</td><td>${esc(String(x.host))}</td><td>${esc(String(x.vcpu))}</td>`
-    + `<td>${esc(fmtNs(x.simTimeNs))}</td><td class="step">${esc(String(x.step))}</td><td>${stateHtml(x.state)}</td></tr>`;
+  return (
+    `<tr class="${x.expected ? 'expected' : 'fail'}"><td>${x.expected ? '<span class="badge expected">expected</span>' : '<span class="badge fail">UNEXPECTED</span>'}</td><td>${esc(variant)}</td>` +
+    `<td><code>${esc(x.check)}</code><br>${esc(x.message)}</td><td>${esc(x.guest)}</td><td>${esc(String(x.host))}</td><td>${esc(String(x.vcpu))}</td>` +
+    `<td>${esc(fmtNs(x.simTimeNs))}</td><td class="step">${esc(String(x.step))}</td><td>${stateHtml(x.state)}</td></tr>`
+  );
 }
 
 function violationsSection(results: RunResults): string {
   const rows = results.variants.flatMap((v) => v.totals.violations.map((x) => violationRow(v.name, x)));
-  const failures = results.variants.flatMap((v) => v.totals.entryFailures.map((f) => `<tr class="fail"><td>${esc(v.name)}</td><td>${esc(String(f.guest ?? '-'))}</td><td>${esc(String(f.message ?? ''))}</td><td><code>${esc(JSON.stringify(f.failedChecks ?? f))}</code></td></tr>`));
-  let html = rows.length === 0
-    ? note('No invariant violations: every consistency check of the hypervisor model held.')
-    : `<div class="scroll"><table class="violations"><thead><tr><th scope="col"></th><th scope="col">variant</th><th scope="col">check</th><th scope="col">guest</th><th scope="col">host</th><th scope="col">vCPU</th><th scope="col">simulated time</th><th scope="col">step</th><th scope="col">LAPIC / hypervisor state at the violation</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const failures = results.variants.flatMap((v) =>
+    v.totals.entryFailures.map(
+      (f) =>
+        `<tr class="fail"><td>${esc(v.name)}</td><td>${esc(String(f.guest ?? '-'))}</td><td>${esc(String(f.message ?? ''))}</td><td><code>${esc(JSON.stringify(f.failedChecks ?? f))}</code></td></tr>`,
+    ),
+  );
+  let html =
+    rows.length === 0
+      ? note('No invariant violations: every consistency check of the hypervisor model held.')
+      : `<div class="scroll"><table class="violations"><thead><tr><th scope="col"></th><th scope="col">variant</th><th scope="col">check</th><th scope="col">guest</th><th scope="col">host</th><th scope="col">vCPU</th><th scope="col">simulated time</th><th scope="col">step</th><th scope="col">LAPIC / hypervisor state at the violation</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   if (failures.length > 0) {
     html += `<h3>Failed VM entries</h3><div class="scroll"><table class="violations"><thead><tr><th scope="col">variant</th><th scope="col">guest</th><th scope="col">error</th><th scope="col">failed checks</th></tr></thead><tbody>${failures.join('')}</tbody></table></div>`;
   }
@@ -711,7 +890,12 @@ function reportSection(input: ReportInput, index: number, headingLevel: 1 | 2): 
   if (phases) {
     charts.push(phases);
     parts.push(chartBox(phases));
-  } else parts.push(note('No work-bound phases in this scenario (phases with a fixed amount of work, such as install or build, have a completion time).'));
+  } else
+    parts.push(
+      note(
+        'No work-bound phases in this scenario (phases with a fixed amount of work, such as install or build, have a completion time).',
+      ),
+    );
 
   parts.push(`<${h(2)}>Exits by reason</${h(2)}>`);
   const exits = exitsChart(r, plan, prefix);
@@ -724,12 +908,18 @@ function reportSection(input: ReportInput, index: number, headingLevel: 1 | 2): 
   parts.push(`<${h(2)}>Exits per second over simulated time</${h(2)}>`);
   const timeline = timelineCharts(r, plan, prefix);
   if (timeline.charts.length > 0) {
-    parts.push(`<p class="controls"><label><input type="checkbox" data-log-toggle="${prefix}-timeline"> logarithmic y axis</label></p>`);
+    parts.push(
+      `<p class="controls"><label><input type="checkbox" data-log-toggle="${prefix}-timeline"> logarithmic y axis</label></p>`,
+    );
     parts.push(`<div class="grid">${timeline.charts.map(chartBox).join('')}</div>`);
     charts.push(...timeline.charts);
   }
   if (timeline.missing.length > 0) {
-    parts.push(note(`No time series in these results for ${timeline.missing.join(', ')} (results.json without variants[].series, e.g. from an older vmexit-lab): the over-time chart is left out; the totals above are complete.`));
+    parts.push(
+      note(
+        `No time series in these results for ${timeline.missing.join(', ')} (results.json without variants[].series, e.g. from an older vmexit-lab): the over-time chart is left out; the totals above are complete.`,
+      ),
+    );
   }
 
   parts.push(`<${h(2)}>Interrupt latency</${h(2)}>`);
@@ -921,14 +1111,17 @@ function page(p: PageParts): string {
   out.push('<main>');
   out.push(p.body);
   out.push('</main>');
-  out.push(`<footer>Made by vmexit-lab. Counts are exact and deterministic for the scenario and seed; rates are per guest and simulated second.${lib ? ` Charts drawn with ${esc(lib.name)} ${esc(lib.version)} (${esc(lib.license)} licence), included in this file.` : ''}</footer>`);
+  out.push(
+    `<footer>Made by vmexit-lab. Counts are exact and deterministic for the scenario and seed; rates are per guest and simulated second.${lib ? ` Charts drawn with ${esc(lib.name)} ${esc(lib.version)} (${esc(lib.license)} licence), included in this file.` : ''}</footer>`,
+  );
   if (lib) {
     out.push(`<script>${lib.source}</script>`);
     out.push(`<script type="application/json" id="vmexit-lab-charts">${jsonForScript(p.charts)}</script>`);
     out.push(`<script>${scriptSafe(CHART_SCRIPT)}</script>`);
   }
   if (p.script) {
-    if (p.live !== undefined) out.push(`<script type="application/json" id="vmexit-lab-live">${jsonForScript(p.live)}</script>`);
+    if (p.live !== undefined)
+      out.push(`<script type="application/json" id="vmexit-lab-live">${jsonForScript(p.live)}</script>`);
     out.push(`<script>${scriptSafe(p.script)}</script>`);
   }
   out.push('</body>');
@@ -952,14 +1145,24 @@ function reportBody(inputs: readonly ReportInput[]): { body: string; charts: Cha
 
 /** The report of one run as a self-contained HTML document. */
 export function renderHtmlReport(results: RunResults, options: HtmlReportOptions = {}): string {
-  return renderHtmlReports([{ results, ...(options.description !== undefined ? { description: options.description } : {}) }], options);
+  return renderHtmlReports(
+    [{ results, ...(options.description !== undefined ? { description: options.description } : {}) }],
+    options,
+  );
 }
 
 /** Several scenarios' reports in one self-contained HTML document (`vmexit-lab run --html` with several files). */
-export function renderHtmlReports(inputs: readonly ReportInput[], options: Omit<HtmlReportOptions, 'description'> = {}): string {
+export function renderHtmlReports(
+  inputs: readonly ReportInput[],
+  options: Omit<HtmlReportOptions, 'description'> = {},
+): string {
   if (inputs.length === 0) throw new Error('renderHtmlReports: no results');
   const { body, charts } = reportBody(inputs);
-  const title = options.title ?? (inputs.length === 1 ? `vmexit-lab report: ${inputs[0].results.scenario}` : `vmexit-lab report: ${inputs.map((i) => i.results.scenario).join(', ')}`);
+  const title =
+    options.title ??
+    (inputs.length === 1
+      ? `vmexit-lab report: ${inputs[0].results.scenario}`
+      : `vmexit-lab report: ${inputs.map((i) => i.results.scenario).join(', ')}`);
   return page({ title, body, charts, ...(options.chartLibrary ? { chartLibrary: options.chartLibrary } : {}) });
 }
 
@@ -975,7 +1178,10 @@ function stateBadge(state: string, id?: string): string {
 function progressText(p: RunProgressLike | null | undefined): string {
   if (!p) return '-';
   const pct = `${Math.floor(Math.max(0, Math.min(1, p.fraction)) * 100)} %`;
-  const sim = typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number' ? `, ${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s` : '';
+  const sim =
+    typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number'
+      ? `, ${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s`
+      : '';
   return `${pct}${sim}`;
 }
 
@@ -1092,7 +1298,10 @@ ${LIVE_COMMON}
 export function renderRunsIndex(runs: readonly RunIndexEntry[], options: ServicePageOptions = {}): string {
   const prefix = options.runHrefPrefix ?? '/runs/';
   const pollUrl = options.pollUrl === undefined ? '/api/runs' : options.pollUrl;
-  const rows = runs.map((r) => `<tr data-run-id="${esc(r.id)}"><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`);
+  const rows = runs.map(
+    (r) =>
+      `<tr data-run-id="${esc(r.id)}"><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
+  );
   const body = [
     '<h1>Runs</h1>',
     `<p class="live" id="live-status">${pollUrl ? 'live: waiting for the first update' : 'not updated live'}</p>`,
@@ -1112,10 +1321,15 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
  * The service's `/runs/:id`: the run's state and progress (live while it is queued or running;
  * the page reloads itself when the run ends) and, when there are results, the full report.
  */
-export function renderRunPage(run: RunPageEntry, results?: RunResults | null, options: ServicePageOptions = {}): string {
+export function renderRunPage(
+  run: RunPageEntry,
+  results?: RunResults | null,
+  options: ServicePageOptions = {},
+): string {
   const isLive = LIVE_STATES.includes(run.state);
   const pollUrl = options.pollUrl === undefined ? `/api/runs/${encodeURIComponent(run.id)}` : options.pollUrl;
-  const resultsHref = options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
+  const resultsHref =
+    options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
   const indexHref = options.indexHref ?? '/';
   const facts: string[] = [
     `<tr><th scope="row">state</th><td>${stateBadge(run.state, 'run-state')}${run.stopReason ? ` <span class="muted">(${esc(run.stopReason)})</span>` : ''}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
@@ -1124,9 +1338,13 @@ export function renderRunPage(run: RunPageEntry, results?: RunResults | null, op
   ];
   if (run.finishedAt) facts.push(`<tr><th scope="row">finished</th><td>${esc(fmtTime(run.finishedAt))}</td></tr>`);
   if (run.guests !== undefined) facts.push(`<tr><th scope="row">guests</th><td>${esc(String(run.guests))}</td></tr>`);
-  if (run.variants && run.variants.length > 0) facts.push(`<tr><th scope="row">variants</th><td>${run.variants.map((v) => esc(v)).join(', ')}</td></tr>`);
+  if (run.variants && run.variants.length > 0)
+    facts.push(`<tr><th scope="row">variants</th><td>${run.variants.map((v) => esc(v)).join(', ')}</td></tr>`);
   if (run.error) facts.push(`<tr class="fail"><th scope="row">error</th><td>${esc(run.error)}</td></tr>`);
-  if (results && resultsHref) facts.push(`<tr><th scope="row">results.json</th><td><a href="${esc(resultsHref)}">${esc(resultsHref)}</a></td></tr>`);
+  if (results && resultsHref)
+    facts.push(
+      `<tr><th scope="row">results.json</th><td><a href="${esc(resultsHref)}">${esc(resultsHref)}</a></td></tr>`,
+    );
   const head = [
     `<h1>Run <code>${esc(run.id)}</code>: ${esc(run.scenario)}</h1>`,
     ...(isLive && pollUrl ? ['<p class="live" id="live-status">live: waiting for the first update</p>'] : []),
@@ -1136,7 +1354,11 @@ export function renderRunPage(run: RunPageEntry, results?: RunResults | null, op
   let charts: ChartSpec[] = [];
   if (results) {
     // The run page has its own h1: the report starts at h2.
-    const section = reportSection({ results, ...(options.description !== undefined ? { description: options.description } : {}) }, 0, 2);
+    const section = reportSection(
+      { results, ...(options.description !== undefined ? { description: options.description } : {}) },
+      0,
+      2,
+    );
     body += `\n${section.html}`;
     charts = [...section.charts];
   } else if (isLive) {
@@ -1149,7 +1371,9 @@ export function renderRunPage(run: RunPageEntry, results?: RunResults | null, op
     body,
     charts,
     nav: `<a href="${esc(indexHref)}">all runs</a>`,
-    ...(isLive && pollUrl ? { script: RUN_SCRIPT, live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, liveStates: LIVE_STATES } } : {}),
+    ...(isLive && pollUrl
+      ? { script: RUN_SCRIPT, live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, liveStates: LIVE_STATES } }
+      : {}),
     ...(options.chartLibrary ? { chartLibrary: options.chartLibrary } : {}),
   });
 }

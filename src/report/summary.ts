@@ -39,7 +39,9 @@ function latencyMeanUs(v: VariantResult): string {
 /** Plain-text summary printed after `vmexit-lab run`. */
 export function renderSummary(results: RunResults): string {
   const lines: string[] = [];
-  lines.push(`scenario ${results.scenario} (seed ${results.seed}${results.shard ? `, shard ${results.shard.index}/${results.shard.count}` : ''}) - ${results.wallSeconds.toFixed(1)} s wall`);
+  lines.push(
+    `scenario ${results.scenario} (seed ${results.seed}${results.shard ? `, shard ${results.shard.index}/${results.shard.count}` : ''}) - ${results.wallSeconds.toFixed(1)} s wall`,
+  );
   const rows = results.variants.map((v) => [
     v.name,
     v.host.cpu,
@@ -47,20 +49,38 @@ export function renderSummary(results: RunResults): string {
     fmt(v.totals.simulatedSeconds),
     fmt(perGuestSecond(v, v.totals.exitsTotal)),
     fmt(perGuestSecond(v, v.totals.cr8Accesses)),
-    Object.entries(v.totals.phaseSeconds).map(([p, s]) => `${p} ${fmt(s)}s`).join(' ') || '-',
+    Object.entries(v.totals.phaseSeconds)
+      .map(([p, s]) => `${p} ${fmt(s)}s`)
+      .join(' ') || '-',
     latencyMeanUs(v),
     String(v.totals.violations.length),
   ]);
-  const header = ['variant', 'cpu', 'policy', 'sim s', 'exits/s/guest', 'cr8/s/guest', 'phases', 'irq latency', 'violations'];
+  const header = [
+    'variant',
+    'cpu',
+    'policy',
+    'sim s',
+    'exits/s/guest',
+    'cr8/s/guest',
+    'phases',
+    'irq latency',
+    'violations',
+  ];
   lines.push(...textTable(header, rows, { rule: true }));
   for (const v of results.variants) {
     lines.push('');
     lines.push(`${v.name}: ${topExits(v, 5) || 'no exits'}`);
     for (const viol of v.totals.violations) {
-      lines.push(`  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${(viol.simTimeNs / 1e9).toFixed(3)}s`);
-      if (viol.reproducer) lines.push(`    reproduce (${viol.reproducer.guests.length} guest${viol.reproducer.guests.length === 1 ? '' : 's'}): ${viol.reproducer.command}`);
+      lines.push(
+        `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${(viol.simTimeNs / 1e9).toFixed(3)}s`,
+      );
+      if (viol.reproducer)
+        lines.push(
+          `    reproduce (${viol.reproducer.guests.length} guest${viol.reproducer.guests.length === 1 ? '' : 's'}): ${viol.reproducer.command}`,
+        );
     }
-    for (const f of v.totals.entryFailures) lines.push(`  failed VM entry: ${String(f.message)} ${JSON.stringify(f.failedChecks)}`);
+    for (const f of v.totals.entryFailures)
+      lines.push(`  failed VM entry: ${String(f.message)} ${JSON.stringify(f.failedChecks)}`);
     for (const t of v.thresholds) lines.push(thresholdLine(t));
   }
   if (results.crossVariantThresholds.length > 0) {
@@ -79,14 +99,26 @@ export function renderMarkdown(results: RunResults): string {
   out.push('| variant | cpu | policy | exits/s per guest | %cr8/s per guest | phases | violations |');
   out.push('|---|---|---|---:|---:|---|---:|');
   for (const v of results.variants) {
-    out.push(`| ${v.name} | ${v.host.cpu} | ${v.policy} | ${fmt(perGuestSecond(v, v.totals.exitsTotal))} | ${fmt(perGuestSecond(v, v.totals.cr8Accesses))} | ${Object.entries(v.totals.phaseSeconds).map(([p, s]) => `${p} ${fmt(s)} s`).join(', ') || '-'} | ${v.totals.violations.length} |`);
+    out.push(
+      `| ${v.name} | ${v.host.cpu} | ${v.policy} | ${fmt(perGuestSecond(v, v.totals.exitsTotal))} | ${fmt(perGuestSecond(v, v.totals.cr8Accesses))} | ${
+        Object.entries(v.totals.phaseSeconds)
+          .map(([p, s]) => `${p} ${fmt(s)} s`)
+          .join(', ') || '-'
+      } | ${v.totals.violations.length} |`,
+    );
   }
-  const all = [...results.variants.flatMap((v) => v.thresholds.map((t) => ({ v: v.name, t }))), ...results.crossVariantThresholds.map((t) => ({ v: '(all)', t }))];
+  const all = [
+    ...results.variants.flatMap((v) => v.thresholds.map((t) => ({ v: v.name, t }))),
+    ...results.crossVariantThresholds.map((t) => ({ v: '(all)', t })),
+  ];
   if (all.length > 0) {
     out.push('');
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
-    for (const { v, t } of all) out.push(`| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${t.value === null ? 'no data' : fmt(t.value)} |`);
+    for (const { v, t } of all)
+      out.push(
+        `| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${t.value === null ? 'no data' : fmt(t.value)} |`,
+      );
   }
   return `${out.join('\n')}\n`;
 }
@@ -100,29 +132,53 @@ export function renderJunit(results: RunResults): string {
   const suites: string[] = [];
   const suite = (name: string, cases: { name: string; failure?: string; out?: string }[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
-    suites.push(`  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}">`);
+    suites.push(
+      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}">`,
+    );
     for (const c of cases) {
-      if (c.failure === undefined && c.out !== undefined) suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`);
-      else if (c.failure === undefined) suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}"/>`);
-      else suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`);
+      if (c.failure === undefined && c.out !== undefined)
+        suites.push(
+          `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`,
+        );
+      else if (c.failure === undefined)
+        suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}"/>`);
+      else
+        suites.push(
+          `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`,
+        );
     }
     suites.push('  </testsuite>');
   };
   for (const v of results.variants) {
-    const cases: { name: string; failure?: string; out?: string }[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}` }));
+    const cases: { name: string; failure?: string; out?: string }[] = v.thresholds.map((t) => ({
+      name: `${t.metric}: ${t.expr}`,
+      failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}`,
+    }));
     for (const viol of v.totals.violations) {
       cases.push({
         name: `invariant ${viol.check} (guest ${viol.guest})`,
         // An expected violation passes; its reproducer still goes to the case's output.
         ...(viol.expected && viol.reproducer ? { out: `reproduce: ${viol.reproducer.command}` } : {}),
-        failure: viol.expected ? undefined : `${viol.message} at step ${viol.step}, t=${viol.simTimeNs} ns, state ${JSON.stringify(viol.state)}${viol.reproducer ? `; reproduce with ${viol.reproducer.guests.length} guest(s) up to t=${viol.reproducer.simTimeNs} ns: ${viol.reproducer.command}` : ''}`,
+        failure: viol.expected
+          ? undefined
+          : `${viol.message} at step ${viol.step}, t=${viol.simTimeNs} ns, state ${JSON.stringify(viol.state)}${viol.reproducer ? `; reproduce with ${viol.reproducer.guests.length} guest(s) up to t=${viol.reproducer.simTimeNs} ns: ${viol.reproducer.command}` : ''}`,
       });
     }
-    for (const f of v.totals.entryFailures) cases.push({ name: `VM entry (guest ${String(f.guest)})`, failure: `${String(f.message)}: ${JSON.stringify(f.failedChecks)}` });
+    for (const f of v.totals.entryFailures)
+      cases.push({
+        name: `VM entry (guest ${String(f.guest)})`,
+        failure: `${String(f.message)}: ${JSON.stringify(f.failedChecks)}`,
+      });
     suite(v.name, cases);
   }
   if (results.crossVariantThresholds.length > 0) {
-    suite('across-variants', results.crossVariantThresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}` })));
+    suite(
+      'across-variants',
+      results.crossVariantThresholds.map((t) => ({
+        name: `${t.metric}: ${t.expr}`,
+        failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}`,
+      })),
+    );
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab">\n${suites.join('\n')}\n</testsuites>\n`;
 }

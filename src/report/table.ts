@@ -9,6 +9,14 @@ export function textTable(
 ): string[] {
   const right = options.rightAligned ?? ((): boolean => false);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...(options.rule === true ? [widths.map((w) => '-'.repeat(w)).join('  ')] : []), ...rows.map(line)];
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(header),
+    ...(options.rule === true ? [widths.map((w) => '-'.repeat(w)).join('  ')] : []),
+    ...rows.map(line),
+  ];
 }

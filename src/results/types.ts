@@ -16,7 +16,11 @@ export interface LatencyHistogram {
    * latency, ties to the earliest simulated time then the lowest global guest index; null for an
    * empty bucket. Optional: absent in files written before exemplars (docs/REPLAY.md).
    */
-  readonly exemplars?: readonly ({ readonly guest: number; readonly simTimeNs: number; readonly latencyNs: number } | null)[];
+  readonly exemplars?: readonly ({
+    readonly guest: number;
+    readonly simTimeNs: number;
+    readonly latencyNs: number;
+  } | null)[];
 }
 
 /** The smallest guest set / time window found that still trips a violation (docs/REPLAY.md). */

@@ -5,7 +5,15 @@ import { assembleResults, type ScenarioProgress, type ShardSpec } from './runSce
 import { TotalsAccumulator, type Progress } from './simulate.js';
 import type { SimPool } from '../pool/pool.js';
 import { planTasks, type PoolTask } from '../pool/tasks.js';
-import { Control, StopCode, type FaultKind, type StopCodeValue, type TaskMessage, type TaskResult, type TaskUpdate } from '../pool/protocol.js';
+import {
+  Control,
+  StopCode,
+  type FaultKind,
+  type StopCodeValue,
+  type TaskMessage,
+  type TaskResult,
+  type TaskUpdate,
+} from '../pool/protocol.js';
 
 /**
  * runScenario on a worker pool. The scenario's hosts are split into tasks (src/pool/tasks.ts);
@@ -78,10 +86,16 @@ export interface PooledOutcome {
 }
 
 const REASON_OF: Readonly<Record<number, StopReason>> = {
-  [StopCode.CANCELLED]: 'cancelled', [StopCode.TIME_LIMIT]: 'time_limit', [StopCode.SHUTDOWN]: 'shutdown', [StopCode.FAILED]: 'failed',
+  [StopCode.CANCELLED]: 'cancelled',
+  [StopCode.TIME_LIMIT]: 'time_limit',
+  [StopCode.SHUTDOWN]: 'shutdown',
+  [StopCode.FAILED]: 'failed',
 };
 const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
-  cancelled: StopCode.CANCELLED, time_limit: StopCode.TIME_LIMIT, shutdown: StopCode.SHUTDOWN, failed: StopCode.FAILED,
+  cancelled: StopCode.CANCELLED,
+  time_limit: StopCode.TIME_LIMIT,
+  shutdown: StopCode.SHUTDOWN,
+  failed: StopCode.FAILED,
 };
 
 function describe(scenario: Scenario, t: PoolTask): string {
@@ -92,11 +106,17 @@ function describe(scenario: Scenario, t: PoolTask): string {
 function byHost<T extends { readonly host: unknown }>(list: T[]): void {
   const keyed = list.map((x, i) => ({ x, i, h: typeof x.host === 'number' ? x.host : 0 }));
   keyed.sort((a, b) => a.h - b.h || a.i - b.i);
-  keyed.forEach((k, i) => { list[i] = k.x; });
+  keyed.forEach((k, i) => {
+    list[i] = k.x;
+  });
 }
 
 /** Merge task totals per variant in task order, with per-host records in host order. */
-export function mergeTaskTotals(scenario: Scenario, tasks: readonly { readonly task: PoolTask; readonly totals: TotalsAccumulator | undefined }[], perGuest: boolean): TotalsAccumulator[] {
+export function mergeTaskTotals(
+  scenario: Scenario,
+  tasks: readonly { readonly task: PoolTask; readonly totals: TotalsAccumulator | undefined }[],
+  perGuest: boolean,
+): TotalsAccumulator[] {
   const accs = scenario.variants.map(() => new TotalsAccumulator(perGuest));
   for (const t of tasks) if (t.totals) accs[t.task.variantIndex].merge(t.totals);
   for (const a of accs) {
@@ -121,11 +141,20 @@ export class PooledRun {
   private firstError: string | undefined;
   private anyStopped = false;
 
-  constructor(scenario: Scenario, private readonly options: PooledRunOptions) {
+  constructor(
+    scenario: Scenario,
+    private readonly options: PooledRunOptions,
+  ) {
     this.scenario = scenario;
     this.pace = options.pace ?? scenario.pace;
     const plan = planTasks(scenario, { workers: options.pool.workers, shard: options.shard, pace: this.pace });
-    this.tasks = plan.map((task) => ({ task, status: 'queued', totals: undefined, progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart }, seq: 0 }));
+    this.tasks = plan.map((task) => ({
+      task,
+      status: 'queued',
+      totals: undefined,
+      progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart },
+      seq: 0,
+    }));
     this.done = this.execute();
   }
 
@@ -176,7 +205,11 @@ export class PooledRun {
       fraction: weight === 0 ? 1 : Math.min(1, done / weight),
       simSeconds: (slowest === Infinity ? furthest : slowest) / 1e9,
       limitSeconds: limit / 1e9,
-      hostsDone, hostsTotal, tasksDone, tasksRunning, tasksTotal: this.tasks.length,
+      hostsDone,
+      hostsTotal,
+      tasksDone,
+      tasksRunning,
+      tasksTotal: this.tasks.length,
     };
   }
 
@@ -192,14 +225,33 @@ export class PooledRun {
       let hostsTotal = 0;
       for (const t of mine) {
         hostsTotal += t.progress.hostsTotal;
-        if (t.status === 'done' || t.status === 'failed') { hostsDone += t.progress.hostsTotal; continue; }
+        if (t.status === 'done' || t.status === 'failed') {
+          hostsDone += t.progress.hostsTotal;
+          continue;
+        }
         hostsDone += t.progress.hostsDone;
         sim = Math.min(sim, t.status === 'running' ? t.progress.simNs : 0);
       }
-      return { variant: this.scenario.variants[vi].name, variantIndex: vi, variants, simNs: sim === Infinity ? limit : sim, limitNs: limit, hostsDone, hostsTotal };
+      return {
+        variant: this.scenario.variants[vi].name,
+        variantIndex: vi,
+        variants,
+        simNs: sim === Infinity ? limit : sim,
+        limitNs: limit,
+        hostsDone,
+        hostsTotal,
+      };
     }
     const last = this.scenario.variants[variants - 1];
-    return { variant: last?.name ?? '', variantIndex: Math.max(0, variants - 1), variants, simNs: limit, limitNs: limit, hostsDone: 0, hostsTotal: 0 };
+    return {
+      variant: last?.name ?? '',
+      variantIndex: Math.max(0, variants - 1),
+      variants,
+      simNs: limit,
+      limitNs: limit,
+      hostsDone: 0,
+      hostsTotal: 0,
+    };
   }
 
   private notify(): void {
@@ -228,9 +280,16 @@ export class PooledRun {
       this.notify();
     });
     const msg: TaskMessage = {
-      kind: 'run', scenario: this.scenario, task: state.task, control: this.control.buffer as SharedArrayBuffer,
-      runStartMs: Date.now() - (performance.now() - this.t0), pace: this.pace, postIntervalMs: this.options.postIntervalMs ?? 250,
-      perGuest, livePerGuest: this.options.livePerGuest === true, port: port2,
+      kind: 'run',
+      scenario: this.scenario,
+      task: state.task,
+      control: this.control.buffer as SharedArrayBuffer,
+      runStartMs: Date.now() - (performance.now() - this.t0),
+      pace: this.pace,
+      postIntervalMs: this.options.postIntervalMs ?? 250,
+      perGuest,
+      livePerGuest: this.options.livePerGuest === true,
+      port: port2,
       ...(this.options.faults?.has(state.task.index) ? { fault: this.options.faults.get(state.task.index) } : {}),
     };
     try {
@@ -263,7 +322,10 @@ export class PooledRun {
     const onAbort = (): void => this.stop('cancelled');
     if (signal?.aborted) this.stop('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
-    const limitTimer = this.options.timeLimitMs !== undefined ? setTimeout(() => this.stop('time_limit'), this.options.timeLimitMs) : undefined;
+    const limitTimer =
+      this.options.timeLimitMs !== undefined
+        ? setTimeout(() => this.stop('time_limit'), this.options.timeLimitMs)
+        : undefined;
     try {
       await Promise.all(this.tasks.map((t) => this.runOne(t)));
     } finally {
@@ -273,13 +335,20 @@ export class PooledRun {
     }
     const accumulators = mergeTaskTotals(this.scenario, this.tasks, this.options.perGuest === true);
     const results = assembleResults(this.scenario, accumulators, {
-      startedAt: this.startedAt.toISOString(), wallSeconds: (performance.now() - this.t0) / 1000, shard: this.options.shard,
+      startedAt: this.startedAt.toISOString(),
+      wallSeconds: (performance.now() - this.t0) / 1000,
+      shard: this.options.shard,
     });
     const stopped = this.anyStopped || this.tasks.some((t) => t.status === 'failed');
     const reason = stopped ? (this.stopReason ?? 'failed') : undefined;
     return {
-      results, accumulators, stopped, ...(reason ? { stopReason: reason } : {}),
-      ...(this.firstError ? { error: this.firstError } : {}), tasks: this.tasks.length, workers: this.options.pool.workers,
+      results,
+      accumulators,
+      stopped,
+      ...(reason ? { stopReason: reason } : {}),
+      ...(this.firstError ? { error: this.firstError } : {}),
+      tasks: this.tasks.length,
+      workers: this.options.pool.workers,
     };
   }
 }

@@ -29,8 +29,22 @@ export interface ReplayRequest {
 }
 
 export type ReplayRecord =
-  | { readonly kind: 'exit'; readonly timeNs: number; readonly vcpu: number; readonly slot: number; readonly qualification: number; readonly count: number; readonly bulk?: 'cr8_pairs' | 'host_interrupts' }
-  | { readonly kind: 'delivery'; readonly timeNs: number; readonly vcpu: number; readonly vector: number; readonly latencyNs: number };
+  | {
+      readonly kind: 'exit';
+      readonly timeNs: number;
+      readonly vcpu: number;
+      readonly slot: number;
+      readonly qualification: number;
+      readonly count: number;
+      readonly bulk?: 'cr8_pairs' | 'host_interrupts';
+    }
+  | {
+      readonly kind: 'delivery';
+      readonly timeNs: number;
+      readonly vcpu: number;
+      readonly vector: number;
+      readonly latencyNs: number;
+    };
 
 export interface ReplayViolation {
   readonly check: string;
@@ -63,13 +77,20 @@ const MAX_CAPACITY = 1 << 24;
 export class ReplayError extends Error {}
 
 /** Host index of a global guest index (hostGuests numbers guests host-major). */
-export function hostOfGuest(scenario: Scenario, variantIndex: number, guest: number): { host: number; perHost: number } {
+export function hostOfGuest(
+  scenario: Scenario,
+  variantIndex: number,
+  guest: number,
+): { host: number; perHost: number } {
   const variant = scenario.variants[variantIndex];
   let perHost = 0;
   for (const g of variant.guests) if (g.kind === 'modelled') perHost += g.count;
   if (perHost === 0) throw new ReplayError(`variant "${variant.name}" has no modelled guests to replay`);
   const total = perHost * variant.host.count;
-  if (!Number.isInteger(guest) || guest < 0 || guest >= total) throw new ReplayError(`guest ${guest} does not exist: variant "${variant.name}" has guests 0..${total - 1} (${perHost} per host)`);
+  if (!Number.isInteger(guest) || guest < 0 || guest >= total)
+    throw new ReplayError(
+      `guest ${guest} does not exist: variant "${variant.name}" has guests 0..${total - 1} (${perHost} per host)`,
+    );
   return { host: Math.floor(guest / perHost), perHost };
 }
 
@@ -77,7 +98,10 @@ export function replay(req: ReplayRequest): ReplayResult {
   for (let capacity = INITIAL_CAPACITY; ; capacity *= 2) {
     const r = replayOnce(req, capacity);
     if (r !== undefined) return r;
-    if (capacity * 2 > MAX_CAPACITY) throw new ReplayError(`more than ${MAX_CAPACITY} records in one simulated second: replay a guest with less traffic or a shorter --window`);
+    if (capacity * 2 > MAX_CAPACITY)
+      throw new ReplayError(
+        `more than ${MAX_CAPACITY} records in one simulated second: replay a guest with less traffic or a shorter --window`,
+      );
   }
 }
 
@@ -90,7 +114,10 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
   if (req.onlyGuests) {
     const wanted = new Set(req.onlyGuests);
     for (const g of wanted) {
-      if (!all.some((x) => x.index === g)) throw new ReplayError(`--only-guests: guest ${g} is not on host ${host} (its guests are ${all[0].index}..${all[all.length - 1].index})`);
+      if (!all.some((x) => x.index === g))
+        throw new ReplayError(
+          `--only-guests: guest ${g} is not on host ${host} (its guests are ${all[0].index}..${all[all.length - 1].index})`,
+        );
     }
     if (!wanted.has(req.guest)) throw new ReplayError(`--only-guests must include the replayed guest ${req.guest}`);
     guests = all.filter((g) => wanted.has(g.index));
@@ -122,8 +149,17 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
         records.push({ kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] });
       } else {
         records.push({
-          kind: 'exit', timeNs, vcpu, slot: m.recCode[i], qualification: m.recQual[i], count: m.recValue[i],
-          ...(kind === RecKind.BULK_CR8_PAIRS ? { bulk: 'cr8_pairs' as const } : kind === RecKind.BULK_HOST_INTERRUPTS ? { bulk: 'host_interrupts' as const } : {}),
+          kind: 'exit',
+          timeNs,
+          vcpu,
+          slot: m.recCode[i],
+          qualification: m.recQual[i],
+          count: m.recValue[i],
+          ...(kind === RecKind.BULK_CR8_PAIRS
+            ? { bulk: 'cr8_pairs' as const }
+            : kind === RecKind.BULK_HOST_INTERRUPTS
+              ? { bulk: 'host_interrupts' as const }
+              : {}),
         });
       }
     }
@@ -158,8 +194,13 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     let gi = 0;
     while (gi < guests.length - 1 && rest >= guests[gi].vcpus) rest -= guests[gi++].vcpus;
     violations.push({
-      check: viol.check, message: viol.message, guest: guests[gi].index, vcpu: rest,
-      simTimeNs: sim.stoppedAtNs[gi] >= 0 ? sim.stoppedAtNs[gi] : t, step: viol.step, state: { ...viol.state },
+      check: viol.check,
+      message: viol.message,
+      guest: guests[gi].index,
+      vcpu: rest,
+      simTimeNs: sim.stoppedAtNs[gi] >= 0 ? sim.stoppedAtNs[gi] : t,
+      step: viol.step,
+      state: { ...viol.state },
     });
   }
   return { host, target, guests, stopNs: t, ended, records, violations };
@@ -170,38 +211,69 @@ export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
   switch (slot) {
-    case Slot.CR_ACCESS: return ((qualification >>> 4) & 3) === 1 ? `mov from cr${qualification & 0xf}` : `mov to cr${qualification & 0xf}`;
-    case Slot.VMEXIT_CR8_READ: return 'mov from cr8';
-    case Slot.VMEXIT_CR8_WRITE: return 'mov to cr8';
-    case Slot.APIC_ACCESS: return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.APIC_WRITE: return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.VMEXIT_AVIC_NOACCEL: return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.VIRTUALIZED_EOI: return `EOI of vector ${qualification}`;
-    case Slot.IO_INSTRUCTION: return `port I/O 0x${((qualification >>> 16) & 0xffff).toString(16)}`;
-    case Slot.TPR_BELOW_THRESHOLD: return 'TPR lowered below the TPR threshold';
-    case Slot.INTERRUPT_WINDOW: case Slot.VMEXIT_VINTR: return 'interrupt window: a pending interrupt can be injected';
-    case Slot.EXTERNAL_INTERRUPT: case Slot.VMEXIT_INTR: return 'host interrupt while the guest ran';
-    case Slot.HLT: case Slot.VMEXIT_HLT: return 'guest HLT (idle)';
-    default: return '';
+    case Slot.CR_ACCESS:
+      return ((qualification >>> 4) & 3) === 1
+        ? `mov from cr${qualification & 0xf}`
+        : `mov to cr${qualification & 0xf}`;
+    case Slot.VMEXIT_CR8_READ:
+      return 'mov from cr8';
+    case Slot.VMEXIT_CR8_WRITE:
+      return 'mov to cr8';
+    case Slot.APIC_ACCESS:
+      return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.APIC_WRITE:
+      return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VMEXIT_AVIC_NOACCEL:
+      return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VIRTUALIZED_EOI:
+      return `EOI of vector ${qualification}`;
+    case Slot.IO_INSTRUCTION:
+      return `port I/O 0x${((qualification >>> 16) & 0xffff).toString(16)}`;
+    case Slot.TPR_BELOW_THRESHOLD:
+      return 'TPR lowered below the TPR threshold';
+    case Slot.INTERRUPT_WINDOW:
+    case Slot.VMEXIT_VINTR:
+      return 'interrupt window: a pending interrupt can be injected';
+    case Slot.EXTERNAL_INTERRUPT:
+    case Slot.VMEXIT_INTR:
+      return 'host interrupt while the guest ran';
+    case Slot.HLT:
+    case Slot.VMEXIT_HLT:
+      return 'guest HLT (idle)';
+    default:
+      return '';
   }
 }
 
 /** The JSON Lines object of a record (the `trace` command's vocabulary: cpu, exits' reason/name/qualification). */
 export function recordJson(r: ReplayRecord): Record<string, unknown> {
   const t = formatSeconds(r.timeNs);
-  if (r.kind === 'delivery') return { t, tNs: r.timeNs, cpu: r.vcpu, delivered: r.vector, ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}) };
+  if (r.kind === 'delivery')
+    return {
+      t,
+      tNs: r.timeNs,
+      cpu: r.vcpu,
+      delivered: r.vector,
+      ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}),
+    };
   const k = EXIT_KINDS[r.slot];
   const cause = exitCause(r.slot, r.qualification, r.bulk);
   return {
-    t, tNs: r.timeNs, cpu: r.vcpu, exit: { reason: k.code, name: k.name, qualification: r.qualification },
-    ...(r.bulk ? { count: r.count } : {}), ...(cause ? { cause } : {}),
+    t,
+    tNs: r.timeNs,
+    cpu: r.vcpu,
+    exit: { reason: k.code, name: k.name, qualification: r.qualification },
+    ...(r.bulk ? { count: r.count } : {}),
+    ...(cause ? { cause } : {}),
   };
 }
 
 /** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
 export function formatSeconds(ns: number): string {
   const whole = Math.floor(ns / 1e9);
-  const frac = String(ns - whole * 1e9).padStart(9, '0').replace(/0+$/, '');
+  const frac = String(ns - whole * 1e9)
+    .padStart(9, '0')
+    .replace(/0+$/, '');
   return frac ? `${whole}.${frac}` : String(whole);
 }
 

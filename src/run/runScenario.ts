@@ -45,7 +45,11 @@ export interface ScenarioRun {
   /** Accumulators per variant, for merging shards exactly. */
   readonly accumulators: readonly TotalsAccumulator[];
   /** Scripted guests' step records, per variant and guest (trace output). */
-  readonly traces: readonly { readonly variant: string; readonly guest: string; readonly steps: readonly TraceStep[] }[];
+  readonly traces: readonly {
+    readonly variant: string;
+    readonly guest: string;
+    readonly steps: readonly TraceStep[];
+  }[];
   readonly stopped: boolean;
 }
 
@@ -76,7 +80,15 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
     const ok = runHosts(scenario, variant, data, start, end, acc, {
       onEpoch: (p, snapshot) => {
         options.onSnapshot?.(vi, p, snapshot);
-        options.onProgress?.({ variant: variant.name, variantIndex: vi, variants: scenario.variants.length, simNs: p.simNs, limitNs, hostsDone: p.hostsDone, hostsTotal: p.hostsTotal });
+        options.onProgress?.({
+          variant: variant.name,
+          variantIndex: vi,
+          variants: scenario.variants.length,
+          simNs: p.simNs,
+          limitNs,
+          hostsDone: p.hostsDone,
+          hostsTotal: p.hostsTotal,
+        });
         return options.shouldStop?.() === true;
       },
     });
@@ -84,13 +96,24 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
     // Scripted guests are unit scenarios, not load: they belong to the first shard only.
     if (!options.shard || options.shard.index === 1) {
       for (const g of variant.guests) {
-        if (g.kind === 'scripted') traces.push({ variant: variant.name, guest: g.name, steps: runScriptedGuest(variant, g, acc) });
+        if (g.kind === 'scripted')
+          traces.push({ variant: variant.name, guest: g.name, steps: runScriptedGuest(variant, g, acc) });
       }
     }
-    options.onProgress?.({ variant: variant.name, variantIndex: vi, variants: scenario.variants.length, simNs: limitNs, limitNs, hostsDone: end - start, hostsTotal: end - start });
+    options.onProgress?.({
+      variant: variant.name,
+      variantIndex: vi,
+      variants: scenario.variants.length,
+      simNs: limitNs,
+      limitNs,
+      hostsDone: end - start,
+      hostsTotal: end - start,
+    });
   });
   const results = assembleResults(scenario, accumulators, {
-    startedAt: started.toISOString(), wallSeconds: (performance.now() - t0) / 1000, shard: options.shard,
+    startedAt: started.toISOString(),
+    wallSeconds: (performance.now() - t0) / 1000,
+    shard: options.shard,
   });
   return { results, accumulators, traces, stopped };
 }
@@ -101,7 +124,10 @@ export function assembleResults(
   accumulators: readonly TotalsAccumulator[],
   meta: { readonly startedAt: string; readonly wallSeconds: number; readonly shard?: ShardSpec },
 ): RunResults {
-  const totals = scenario.variants.map((v, i) => ({ name: v.name, totals: finishTotals(accumulators[i], scenario.expectViolations) }));
+  const totals = scenario.variants.map((v, i) => ({
+    name: v.name,
+    totals: finishTotals(accumulators[i], scenario.expectViolations),
+  }));
   const evaluated = evaluateThresholds(scenario, totals);
   const variants: VariantResult[] = scenario.variants.map((v, i) => ({
     name: v.name,
@@ -157,6 +183,8 @@ export function exitStatusOf(results: RunResults): 0 | 1 | 3 {
     if (v.totals.violations.some((x) => !x.expected)) return 3;
     if (v.totals.entryFailures.length > 0) return 3;
   }
-  const failed = results.variants.some((v) => v.thresholds.some((t) => !t.passed)) || results.crossVariantThresholds.some((t) => !t.passed);
+  const failed =
+    results.variants.some((v) => v.thresholds.some((t) => !t.passed)) ||
+    results.crossVariantThresholds.some((t) => !t.passed);
   return failed ? 1 : 0;
 }

@@ -31,7 +31,13 @@ export interface ShrinkOptions {
   readonly printSeed?: boolean;
 }
 
-export function shrinkViolation(scenario: Scenario, variantIndex: number, data: ModelData, violation: ViolationRecord, options: ShrinkOptions = {}): Reproducer | undefined {
+export function shrinkViolation(
+  scenario: Scenario,
+  variantIndex: number,
+  data: ModelData,
+  violation: ViolationRecord,
+  options: ShrinkOptions = {},
+): Reproducer | undefined {
   const guest = violation.guestIndex;
   if (guest === undefined) return undefined;
   const maxAttempts = options.maxAttempts ?? DEFAULT_SHRINK_ATTEMPTS;
@@ -47,7 +53,13 @@ export function shrinkViolation(scenario: Scenario, variantIndex: number, data: 
     const r = replay({ scenario, variantIndex, data, guest, atNs: windowNs, onlyGuests: subset, record: false });
     let best: number | undefined;
     for (const v of r.violations) {
-      if (v.check === violation.check && v.guest === guest && v.simTimeNs <= windowNs && (best === undefined || v.simTimeNs < best)) best = v.simTimeNs;
+      if (
+        v.check === violation.check &&
+        v.guest === guest &&
+        v.simTimeNs <= windowNs &&
+        (best === undefined || v.simTimeNs < best)
+      )
+        best = v.simTimeNs;
     }
     return best;
   };
@@ -88,8 +100,16 @@ export function shrinkViolation(scenario: Scenario, variantIndex: number, data: 
   const guests = [...keep, guest].sort((a, b) => a - b);
   const variant = scenario.variants[variantIndex];
   const parts = [
-    'vmexit-lab replay', quote(options.file ?? scenario.file), '--variant', quote(variant.name), '--guest', String(guest),
-    '--at', formatSeconds(windowNs), '--only-guests', guests.join(','),
+    'vmexit-lab replay',
+    quote(options.file ?? scenario.file),
+    '--variant',
+    quote(variant.name),
+    '--guest',
+    String(guest),
+    '--at',
+    formatSeconds(windowNs),
+    '--only-guests',
+    guests.join(','),
   ];
   if (options.printSeed !== false) parts.push('--seed', String(scenario.seed));
   return { guests, untilNs: windowNs + 1, simTimeNs: windowNs, attempts, command: parts.join(' ') };
@@ -104,7 +124,12 @@ function quote(s: string): string {
  * trip the same check on many hosts; one shrunk case per check is what a developer needs).
  * Expected violations get one too; they still do not fail the run.
  */
-export function withReproducers(scenario: Scenario, results: RunResults, data: ModelData, options: ShrinkOptions = {}): RunResults {
+export function withReproducers(
+  scenario: Scenario,
+  results: RunResults,
+  data: ModelData,
+  options: ShrinkOptions = {},
+): RunResults {
   const variants = results.variants.map((v) => {
     const vi = scenario.variants.findIndex((sv) => sv.name === v.name);
     if (vi < 0) return v;
@@ -113,7 +138,12 @@ export function withReproducers(scenario: Scenario, results: RunResults, data: M
     for (const viol of v.totals.violations) {
       if (viol.guestIndex === undefined) continue;
       const p = pick.get(viol.check);
-      if (!p || viol.simTimeNs < p.simTimeNs || (viol.simTimeNs === p.simTimeNs && viol.guestIndex < (p.guestIndex ?? 0))) pick.set(viol.check, viol);
+      if (
+        !p ||
+        viol.simTimeNs < p.simTimeNs ||
+        (viol.simTimeNs === p.simTimeNs && viol.guestIndex < (p.guestIndex ?? 0))
+      )
+        pick.set(viol.check, viol);
     }
     const violations = v.totals.violations.map((viol) => {
       if (pick.get(viol.check) !== viol) return viol;

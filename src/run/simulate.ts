@@ -1,5 +1,11 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
-import { GuestCounter, HostSimulation, LATENCY_BOUNDS_NS, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
+import {
+  GuestCounter,
+  HostSimulation,
+  LATENCY_BOUNDS_NS,
+  PHASE_ORDER,
+  type GuestInstance,
+} from '../core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
@@ -145,12 +151,25 @@ export class TotalsAccumulator {
   /** Plain JSON form (for worker messages and shard files). */
   toJSON(): Record<string, unknown> {
     return {
-      exits: Array.from(this.exits), exitHostNs: Array.from(this.exitHostNs), machineCounters: Array.from(this.machineCounters),
+      exits: Array.from(this.exits),
+      exitHostNs: Array.from(this.exitHostNs),
+      machineCounters: Array.from(this.machineCounters),
       exitsByOs: Object.fromEntries([...this.exitsByOs].map(([os, e]) => [os, Array.from(e)])),
-      guestCounters: Array.from(this.guestCounters), latency: Array.from(this.latency), latencySumNs: this.latencySumNs,
-      latencyCount: this.latencyCount, latencyExemplars: this.latencyExemplars.toJSON(), phaseSumNs: Array.from(this.phaseSumNs), phaseCount: Array.from(this.phaseCount),
-      maxSimNs: this.maxSimNs, guestNs: this.guestNs, vcpuNs: this.vcpuNs, guests: this.guests, vcpus: this.vcpus,
-      events: this.events, violations: this.violations, entryFailures: this.entryFailures,
+      guestCounters: Array.from(this.guestCounters),
+      latency: Array.from(this.latency),
+      latencySumNs: this.latencySumNs,
+      latencyCount: this.latencyCount,
+      latencyExemplars: this.latencyExemplars.toJSON(),
+      phaseSumNs: Array.from(this.phaseSumNs),
+      phaseCount: Array.from(this.phaseCount),
+      maxSimNs: this.maxSimNs,
+      guestNs: this.guestNs,
+      vcpuNs: this.vcpuNs,
+      guests: this.guests,
+      vcpus: this.vcpus,
+      events: this.events,
+      violations: this.violations,
+      entryFailures: this.entryFailures,
       ...(this.perGuest ? { perGuest: this.perGuest } : {}),
       ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
     };
@@ -164,12 +183,22 @@ export class TotalsAccumulator {
       a.series!.set(j.series as number[]);
     }
     const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
-    arr('exits', a.exits); arr('exitHostNs', a.exitHostNs); arr('machineCounters', a.machineCounters);
+    arr('exits', a.exits);
+    arr('exitHostNs', a.exitHostNs);
+    arr('machineCounters', a.machineCounters);
     for (const [os, e] of Object.entries((j.exitsByOs ?? {}) as Record<string, number[]>)) a.osExits(os).set(e);
-    arr('guestCounters', a.guestCounters); arr('latency', a.latency); arr('phaseSumNs', a.phaseSumNs); arr('phaseCount', a.phaseCount);
-    a.latencySumNs = j.latencySumNs as number; a.latencyCount = j.latencyCount as number;
-    a.latencyExemplars.setFromJSON(j.latencyExemplars as (ExemplarRecord | null)[] | undefined); a.maxSimNs = j.maxSimNs as number;
-    a.guestNs = j.guestNs as number; a.vcpuNs = j.vcpuNs as number; a.guests = j.guests as number; a.vcpus = j.vcpus as number;
+    arr('guestCounters', a.guestCounters);
+    arr('latency', a.latency);
+    arr('phaseSumNs', a.phaseSumNs);
+    arr('phaseCount', a.phaseCount);
+    a.latencySumNs = j.latencySumNs as number;
+    a.latencyCount = j.latencyCount as number;
+    a.latencyExemplars.setFromJSON(j.latencyExemplars as (ExemplarRecord | null)[] | undefined);
+    a.maxSimNs = j.maxSimNs as number;
+    a.guestNs = j.guestNs as number;
+    a.vcpuNs = j.vcpuNs as number;
+    a.guests = j.guests as number;
+    a.vcpus = j.vcpus as number;
     a.events = j.events as number;
     for (const x of j.violations as ViolationRecord[]) a.violations.push(x);
     for (const x of j.entryFailures as Record<string, unknown>[]) a.entryFailures.push(x);
@@ -183,7 +212,13 @@ function guestModelFor(data: ModelData, os: string): GuestModel {
   return m;
 }
 
-const NO_ACTIVITY: PhaseBehaviour = Object.freeze({ busyFraction: 1, burstNs: 1e9, cr8PerBusySecond: 0, ioPerBusySecond: 0, ipiPerBusySecond: 0 });
+const NO_ACTIVITY: PhaseBehaviour = Object.freeze({
+  busyFraction: 1,
+  burstNs: 1e9,
+  cr8PerBusySecond: 0,
+  ioPerBusySecond: 0,
+  ipiPerBusySecond: 0,
+});
 
 /**
  * The OS model a workload-profile guest runs with: its vectors and ISR times, and nothing of its own
@@ -196,7 +231,13 @@ export function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestMode
     usesX2apicWhenOffered: x2apic,
     usesCr8: false,
     timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false }),
-    phases: Object.freeze({ boot: NO_ACTIVITY, idle: NO_ACTIVITY, install: NO_ACTIVITY, build: NO_ACTIVITY, 'disk-benchmark': NO_ACTIVITY }),
+    phases: Object.freeze({
+      boot: NO_ACTIVITY,
+      idle: NO_ACTIVITY,
+      install: NO_ACTIVITY,
+      build: NO_ACTIVITY,
+      'disk-benchmark': NO_ACTIVITY,
+    }),
   });
 }
 
@@ -213,7 +254,11 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
     const model = workload === undefined ? base : workloadGuestModel(base, g.x2apic);
     for (let i = 0; i < g.count; i++) {
       out.push({
-        index: index++, label: g.count > 1 ? `${g.name}#${i}` : g.name, model, vcpus: g.vcpus, x2apicOffered: g.x2apic,
+        index: index++,
+        label: g.count > 1 ? `${g.name}#${i}` : g.name,
+        model,
+        vcpus: g.vcpus,
+        x2apicOffered: g.x2apic,
         phases: g.phases.map((p) => ({ phase: p.phase, durationNs: p.durationNs, work: p.work })),
         ...(workload === undefined ? {} : { workload }),
       });
@@ -226,15 +271,28 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
  * The engine of one host of a variant, for `run` and `replay` alike: policy traits, exit costs and
  * host model resolved once per variant, then one HostSimulation per (host index, its guests).
  */
-export function hostSimulations(scenario: Scenario, variant: ScenarioVariant, data: ModelData): (hostIndex: number, guests: readonly GuestInstance[]) => HostSimulation {
+export function hostSimulations(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+): (hostIndex: number, guests: readonly GuestInstance[]) => HostSimulation {
   const profile = variant.host.cpu;
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
   const exitCostNs = exitCostTable(data.costModel, profile, traits.hypervisor);
   const host = hostModel(data.costModel, traits.hypervisor);
-  return (hostIndex, guests) => new HostSimulation({
-    hostIndex, seed: scenario.seed, profile, traits, cores: variant.host.cores, guests, exitCostNs, host,
-    debugChecks: scenario.debugChecks, overrides: variant.hypervisor.vmcs,
-  });
+  return (hostIndex, guests) =>
+    new HostSimulation({
+      hostIndex,
+      seed: scenario.seed,
+      profile,
+      traits,
+      cores: variant.host.cores,
+      guests,
+      exitCostNs,
+      host,
+      debugChecks: scenario.debugChecks,
+      overrides: variant.hypervisor.vmcs,
+    });
 }
 
 /**
@@ -243,7 +301,15 @@ export function hostSimulations(scenario: Scenario, variant: ScenarioVariant, da
  * beside it). With `until-complete` each host stops at the first epoch after its own work is done.
  * Returns false if stopped by onEpoch.
  */
-export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: ModelData, start: number, end: number, acc: TotalsAccumulator, control: RunControl = {}): boolean {
+export function runHosts(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+  start: number,
+  end: number,
+  acc: TotalsAccumulator,
+  control: RunControl = {},
+): boolean {
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
   const build = hostSimulations(scenario, variant, data);
@@ -299,7 +365,13 @@ export function runHosts(scenario: Scenario, variant: ScenarioVariant, data: Mod
   return !stopped;
 }
 
-function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly GuestInstance[], hostIndex: number, simNs: number): void {
+function addHost(
+  acc: TotalsAccumulator,
+  sim: HostSimulation,
+  guests: readonly GuestInstance[],
+  hostIndex: number,
+  simNs: number,
+): void {
   const m = sim.machine;
   for (let v = 0; v < sim.n; v++) {
     for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
@@ -348,9 +420,16 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
   for (const viol of m.violations) {
     const g = vcpuGuest(viol.vcpu);
     acc.violations.push({
-      check: viol.check, message: viol.message, guest: g.label, guestIndex: g.index, host: hostIndex, vcpu: viol.vcpu,
+      check: viol.check,
+      message: viol.message,
+      guest: g.label,
+      guestIndex: g.index,
+      host: hostIndex,
+      vcpu: viol.vcpu,
       simTimeNs: sim.stoppedAtNs[guests.indexOf(g)] >= 0 ? sim.stoppedAtNs[guests.indexOf(g)] : simNs,
-      step: viol.step, state: { ...viol.state }, expected: false,
+      step: viol.step,
+      state: { ...viol.state },
+      expected: false,
     });
   }
   for (const f of m.entryFailures) {
@@ -383,7 +462,11 @@ function addHost(acc: TotalsAccumulator, sim: HostSimulation, guests: readonly G
 }
 
 /** Scripted guests run one by one on their own machine (each is a unit scenario, not load). */
-export function runScriptedGuest(variant: ScenarioVariant, guest: ScriptedGuestSpec, acc: TotalsAccumulator): ReturnType<typeof runScript> {
+export function runScriptedGuest(
+  variant: ScenarioVariant,
+  guest: ScriptedGuestSpec,
+  acc: TotalsAccumulator,
+): ReturnType<typeof runScript> {
   const profile = variant.host.cpu;
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
   const vcpus = [];
@@ -402,7 +485,17 @@ export function runScriptedGuest(variant: ScenarioVariant, guest: ScriptedGuestS
   acc.guests += 1;
   acc.vcpus += guest.vcpus;
   for (const viol of machine.violations) {
-    acc.violations.push({ check: viol.check, message: viol.message, guest: guest.name, host: 0, vcpu: viol.vcpu, simTimeNs: 0, step: viol.step, state: { ...viol.state }, expected: false });
+    acc.violations.push({
+      check: viol.check,
+      message: viol.message,
+      guest: guest.name,
+      host: 0,
+      vcpu: viol.vcpu,
+      simTimeNs: 0,
+      step: viol.step,
+      state: { ...viol.state },
+      expected: false,
+    });
   }
   for (const f of machine.entryFailures) acc.entryFailures.push({ ...f, guest: guest.name, host: 0 });
   return steps;
@@ -449,13 +542,19 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     hostSecondsInExits: hostSeconds,
     guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
     interruptLatency: {
-      boundsNs: LATENCY_BOUNDS_NS, counts: Array.from(acc.latency), count: acc.latencyCount, sumNs: acc.latencySumNs,
+      boundsNs: LATENCY_BOUNDS_NS,
+      counts: Array.from(acc.latency),
+      count: acc.latencyCount,
+      sumNs: acc.latencySumNs,
       exemplars: acc.latencyExemplars.toJSON(),
     },
     // Hosts finish in an order that depends on how they were split: report in host order.
-    violations: [...acc.violations].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
+    violations: [...acc.violations]
+      .sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
       .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
-    entryFailures: [...acc.entryFailures].sort((a, b) => Number(a.host) - Number(b.host) || Number(a.vcpu) - Number(b.vcpu)),
+    entryFailures: [...acc.entryFailures].sort(
+      (a, b) => Number(a.host) - Number(b.host) || Number(a.vcpu) - Number(b.vcpu),
+    ),
     guests: acc.guests,
     vcpus: acc.vcpus,
   };

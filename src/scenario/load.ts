@@ -117,7 +117,22 @@ const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
-  root: ['name', 'description', 'seed', 'host', 'hypervisor', 'guests', 'duration', 'maxDuration', 'pace', 'debug', 'matrix', 'expect', 'thresholds', 'cardinalityBudget'],
+  root: [
+    'name',
+    'description',
+    'seed',
+    'host',
+    'hypervisor',
+    'guests',
+    'duration',
+    'maxDuration',
+    'pace',
+    'debug',
+    'matrix',
+    'expect',
+    'thresholds',
+    'cardinalityBudget',
+  ],
   host: ['cpu', 'cores', 'count'],
   hypervisor: ['policy', 'tunables', 'vmcs'],
   vmcs: ['pinBased', 'procBased', 'procBased2', 'exit', 'tprThreshold'],
@@ -153,21 +168,32 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
   try {
     size = statSync(path).size;
   } catch (e) {
-    throw new ScenarioError([{ file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` }]);
+    throw new ScenarioError([
+      { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
+    ]);
   }
   if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ScenarioError([{ file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` }]);
+    throw new ScenarioError([
+      { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
+    ]);
   }
   return parseScenario(text, path, options);
 }
 
 function tooLarge(file: string, bytes: number): ScenarioError {
   return new ScenarioError([
-    { file, line: 1, column: 1, message: 'file is too large', expected: `at most ${MAX_FILE_BYTES} bytes (1 MiB)`, found: `${bytes} bytes` },
+    {
+      file,
+      line: 1,
+      column: 1,
+      message: 'file is too large',
+      expected: `at most ${MAX_FILE_BYTES} bytes (1 MiB)`,
+      found: `${bytes} bytes`,
+    },
   ]);
 }
 
@@ -186,7 +212,6 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   if (scenario === undefined) throw new ScenarioError([{ file, line: 1, column: 1, message: 'invalid scenario' }]);
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
 }
-
 
 /**
  * Load a scenario embedded in a larger YAML document (a validation case's `scenario:` mapping,
@@ -240,22 +265,39 @@ class Loader {
     const rootVal: Val = { node: root };
     const m = r.resolve(root);
     if (!isMap(m)) {
-      r.error(rootVal, 'a scenario file must be a mapping', 'a mapping with name, host, hypervisor and guests', r.describe(root));
+      r.error(
+        rootVal,
+        'a scenario file must be a mapping',
+        'a mapping with name, host, hypervisor and guests',
+        r.describe(root),
+      );
       return undefined;
     }
     const f = r.fields(m, 'the scenario', ACCEPTED_KEYS.root, ['name', 'guests']);
 
     // The matrix first: it decides which base values are required and which must not be set.
     const matrixField = f.get('matrix');
-    const axes: MatrixAxis[] | undefined = matrixField === undefined ? [] : parseMatrix(r, matrixField, this.cpuCatalog());
+    const axes: MatrixAxis[] | undefined =
+      matrixField === undefined ? [] : parseMatrix(r, matrixField, this.cpuCatalog());
     const inMatrix = (key: string): MatrixAxis | undefined => axes?.find((a) => a.key === key);
 
-    const name = opt(f, 'name', (v) => r.str(v, 'name', NAME_RE, 'a name of lower-case letters, digits, ".", "_" or "-"'));
+    const name = opt(f, 'name', (v) =>
+      r.str(v, 'name', NAME_RE, 'a name of lower-case letters, digits, ".", "_" or "-"'),
+    );
     const description = opt(f, 'description', (v) => r.str(v, 'description')) ?? '';
     const seed = opt(f, 'seed', (v) => r.int(v, 'seed', 0, 0xffffffff, 'an integer 0..4294967295')) ?? 1;
     const pace = opt(f, 'pace', (v) => r.oneOf(v, 'pace', ['max', 'realtime'] as const)) ?? 'max';
     const debugChecks = opt(f, 'debug', (v) => r.bool(v, 'debug')) ?? false;
-    const cardinalityBudget = opt(f, 'cardinalityBudget', (v) => r.int(v, 'cardinalityBudget', 1, MAX_CARDINALITY_BUDGET, `an integer 1..${MAX_CARDINALITY_BUDGET} (metric series)`)) ?? DEFAULT_CARDINALITY_BUDGET;
+    const cardinalityBudget =
+      opt(f, 'cardinalityBudget', (v) =>
+        r.int(
+          v,
+          'cardinalityBudget',
+          1,
+          MAX_CARDINALITY_BUDGET,
+          `an integer 1..${MAX_CARDINALITY_BUDGET} (metric series)`,
+        ),
+      ) ?? DEFAULT_CARDINALITY_BUDGET;
     const duration = this.duration(f);
     const expectViolations = opt(f, 'expect', (v) => this.expect(v)) ?? [];
 
@@ -268,7 +310,13 @@ class Loader {
     if (cpuField !== undefined) {
       if (inMatrix('cpu')) this.conflict(cpuField, 'host.cpu', 'matrix.cpu');
       else baseCpu = lookupCpu(r, cpuField, 'host.cpu', this.cpuCatalog());
-    } else if (axes !== undefined && !inMatrix('cpu') && hostField !== undefined && hostMap !== undefined && !hf!.mentions('cpu')) {
+    } else if (
+      axes !== undefined &&
+      !inMatrix('cpu') &&
+      hostField !== undefined &&
+      hostMap !== undefined &&
+      !hf!.mentions('cpu')
+    ) {
       r.error(hostMap, 'missing required key "cpu" in host', 'a CPU profile id such as "i7-2620M"');
     } else if (axes !== undefined && !inMatrix('cpu') && !f.mentions('host')) {
       r.error(m, 'missing required key "host" in the scenario', 'host: { cpu: <profile id> }');
@@ -291,8 +339,14 @@ class Loader {
       if (inMatrix('policy')) this.conflict(policyField, 'hypervisor.policy', 'matrix.policy');
       else basePolicy = r.oneOf(policyField, 'hypervisor.policy', POLICY_NAMES, 'policy');
     } else if (axes !== undefined && !inMatrix('policy')) {
-      if (hvMap !== undefined && !vf!.mentions('policy')) r.error(hvMap, 'missing required key "policy" in hypervisor', `one of ${POLICY_NAMES.join(', ')}`);
-      else if (!f.mentions('hypervisor')) r.error(m, 'missing required key "hypervisor" in the scenario', `hypervisor: { policy: <one of ${POLICY_NAMES.join(', ')}> }`);
+      if (hvMap !== undefined && !vf!.mentions('policy'))
+        r.error(hvMap, 'missing required key "policy" in hypervisor', `one of ${POLICY_NAMES.join(', ')}`);
+      else if (!f.mentions('hypervisor'))
+        r.error(
+          m,
+          'missing required key "hypervisor" in the scenario',
+          `hypervisor: { policy: <one of ${POLICY_NAMES.join(', ')}> }`,
+        );
     }
     const baseTunables = this.tunables(vf?.get('tunables'), axes ?? []);
     const vmcsField = vf?.get('vmcs');
@@ -306,14 +360,27 @@ class Loader {
     // Variants.
     let variants: ScenarioVariant[] | undefined;
     if (axes !== undefined && guests !== undefined && baseTunables !== undefined) {
-      variants = this.variants(axes, { baseCpu, baseCores, hostCount, basePolicy, baseTunables, vmcs, vmcsField, guests: guests.map((g) => g.spec) });
+      variants = this.variants(axes, {
+        baseCpu,
+        baseCores,
+        hostCount,
+        basePolicy,
+        baseTunables,
+        vmcs,
+        vmcsField,
+        guests: guests.map((g) => g.spec),
+      });
     }
 
     // Duration vs. work.
     if (duration !== undefined && duration.value.kind === 'until-complete' && guests !== undefined) {
       const bounded = guests.some((g) => g.spec.kind === 'scripted' || g.spec.phases.some((p) => p.work !== undefined));
       if (!bounded) {
-        r.error(duration.field, 'duration: until-complete needs a guest with a work-bound phase (work: ...) or a script', 'a fixed duration such as "60s"');
+        r.error(
+          duration.field,
+          'duration: until-complete needs a guest with a work-bound phase (work: ...) or a script',
+          'a fixed duration such as "60s"',
+        );
       }
     }
 
@@ -321,7 +388,14 @@ class Loader {
     let thresholds: ThresholdSpec[] = [];
     const thField = f.get('thresholds');
     if (thField !== undefined) {
-      const workPhases = guests === undefined ? undefined : new Set(guests.flatMap((g) => (g.spec.kind === 'modelled' ? g.spec.phases.filter((p) => p.work !== undefined).map((p) => p.phase) : [])));
+      const workPhases =
+        guests === undefined
+          ? undefined
+          : new Set(
+              guests.flatMap((g) =>
+                g.spec.kind === 'modelled' ? g.spec.phases.filter((p) => p.work !== undefined).map((p) => p.phase) : [],
+              ),
+            );
       thresholds = parseThresholds(r, thField, this.file, {
         variants: variants?.map((v) => ({ name: v.name, vendor: v.host.cpu.vendor })),
         workPhases,
@@ -361,7 +435,11 @@ class Loader {
       else {
         const str = s !== undefined && typeof s.value === 'string' ? s.value : undefined;
         if (str !== undefined && /^[a-z-]+$/.test(str)) {
-          r.error(df, `invalid duration for duration: "${str}"${didYouMean(str, ['until-complete'])}`, 'a duration such as "60s" or until-complete');
+          r.error(
+            df,
+            `invalid duration for duration: "${str}"${didYouMean(str, ['until-complete'])}`,
+            'a duration such as "60s" or until-complete',
+          );
           ns = undefined;
         } else ns = r.duration(df, 'duration', 1, MAX_DURATION_NS, max);
       }
@@ -369,7 +447,11 @@ class Loader {
     let maxNs: number | undefined = DEFAULT_MAX_DURATION_NS;
     if (mf !== undefined) {
       if (!untilComplete) {
-        r.error(mf.key, 'maxDuration only applies with duration: until-complete', 'duration: until-complete, or no maxDuration');
+        r.error(
+          mf.key,
+          'maxDuration only applies with duration: until-complete',
+          'duration: until-complete, or no maxDuration',
+        );
         maxNs = undefined;
       } else maxNs = r.duration(mf, 'maxDuration', 1, MAX_DURATION_NS, max);
     }
@@ -454,7 +536,12 @@ class Loader {
         for (const item of items) {
           const s = r.scalar(item);
           if (s === undefined || typeof s.value !== 'string') {
-            r.error(item, `wrong type for hypervisor.vmcs.${word}.${part}`, `a ${word} control name`, r.describe(item.node));
+            r.error(
+              item,
+              `wrong type for hypervisor.vmcs.${word}.${part}`,
+              `a ${word} control name`,
+              r.describe(item.node),
+            );
             ok = false;
             continue;
           }
@@ -513,7 +600,10 @@ class Loader {
       const first = names.get(g.spec.name);
       if (first !== undefined) {
         const p = r.positionOf(first.nameNode);
-        r.error(g.nameNode, `guest name "${g.spec.name}" is used twice (first at line ${p.line}); give each guest a distinct "name"`);
+        r.error(
+          g.nameNode,
+          `guest name "${g.spec.name}" is used twice (first at line ${p.line}); give each guest a distinct "name"`,
+        );
         ok = false;
       } else names.set(g.spec.name, g);
     }
@@ -542,9 +632,13 @@ class Loader {
     if (osField === undefined) return undefined;
     const os = r.oneOf(osField, `${what}.os`, [...GUEST_OS_NAMES, 'scripted'] as const, 'os');
     const nameField = f.get('name');
-    const name = nameField === undefined ? (os ?? 'guest') : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+    const name =
+      nameField === undefined
+        ? (os ?? 'guest')
+        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
     const vcpusField = f.get('vcpus');
-    const vcpus = vcpusField === undefined ? 1 : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
+    const vcpus =
+      vcpusField === undefined ? 1 : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
     const x2apicField = f.get('x2apic');
     let x2apic: boolean | undefined = false;
     if (x2apicField !== undefined) {
@@ -574,11 +668,13 @@ class Loader {
       }
       const scriptField = f.get('script');
       if (scriptField === undefined) {
-        if (!f.mentions('script')) r.error(m, `a scripted guest needs a script (${what} has no "script" key)`, 'script: [ ... operations ... ]');
+        if (!f.mentions('script'))
+          r.error(m, `a scripted guest needs a script (${what} has no "script" key)`, 'script: [ ... operations ... ]');
         return undefined;
       }
       const script = parseScript(r, scriptField, `${what}.script`, vcpus, MAX_VCPUS);
-      if (!ok || script === undefined || vcpus === undefined || x2apic === undefined || name === undefined) return undefined;
+      if (!ok || script === undefined || vcpus === undefined || x2apic === undefined || name === undefined)
+        return undefined;
       const spec: ScriptedGuestSpec = { kind: 'scripted', name, vcpus, x2apic, script };
       return { spec, x2apicSet: x2apicField !== undefined, nameNode };
     }
@@ -589,21 +685,44 @@ class Loader {
     }
     const count = opt(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
     const memoryField = f.get('memory');
-    const memoryBytes = memoryField === undefined ? DEFAULT_MEMORY_BYTES : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
+    const memoryBytes =
+      memoryField === undefined
+        ? DEFAULT_MEMORY_BYTES
+        : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
     const phasesField = f.get('phases');
-    const phases: readonly PhaseSpec[] | undefined = phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`);
+    const phases: readonly PhaseSpec[] | undefined =
+      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`);
     if (
-      os === undefined || scriptField !== undefined || name === undefined || vcpus === undefined || x2apic === undefined ||
-      memoryBytes === undefined || phases === undefined
+      os === undefined ||
+      scriptField !== undefined ||
+      name === undefined ||
+      vcpus === undefined ||
+      x2apic === undefined ||
+      memoryBytes === undefined ||
+      phases === undefined
     ) {
       return undefined;
     }
-    const spec: ModelledGuestSpec = { kind: 'modelled', os: os as GuestOsName, count, vcpus, memoryBytes, x2apic, phases, name };
+    const spec: ModelledGuestSpec = {
+      kind: 'modelled',
+      os: os as GuestOsName,
+      count,
+      vcpus,
+      memoryBytes,
+      x2apic,
+      phases,
+      name,
+    };
     return { spec, x2apicSet: x2apicField !== undefined, nameNode };
   }
 
   /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
-  private workloadGuest(f: Fields, wf: Field, what: string, x2apicAxis: MatrixAxis | undefined): GuestDraft | undefined {
+  private workloadGuest(
+    f: Fields,
+    wf: Field,
+    what: string,
+    x2apicAxis: MatrixAxis | undefined,
+  ): GuestDraft | undefined {
     const r = this.r;
     let ok = true;
     for (const k of ['os', 'phases', 'memory', 'script'] as const) {
@@ -613,11 +732,20 @@ class Loader {
         ok = false;
       }
     }
-    const path = r.str(wf, `${what}.workload`, /\.ya?ml$/, 'the path of a workload profile (.yaml), relative to this scenario');
+    const path = r.str(
+      wf,
+      `${what}.workload`,
+      /\.ya?ml$/,
+      'the path of a workload profile (.yaml), relative to this scenario',
+    );
     if (path === undefined) return undefined;
     const base = this.options.workloadBaseDir === undefined ? dirname(this.file) : this.options.workloadBaseDir;
     if (base === null) {
-      r.error(wf, `${what}.workload: profile files cannot be read here (scenarios posted to the service must be self-contained)`, 'a scenario without workload files, or run it with the CLI');
+      r.error(
+        wf,
+        `${what}.workload: profile files cannot be read here (scenarios posted to the service must be self-contained)`,
+        'a scenario without workload files, or run it with the CLI',
+      );
       return undefined;
     }
     const file = isAbsolute(path) ? path : join(base, path);
@@ -630,10 +758,16 @@ class Loader {
       return undefined;
     }
     const nameField = f.get('name');
-    const name = nameField === undefined ? profile.name : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+    const name =
+      nameField === undefined
+        ? profile.name
+        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
     const count = opt(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
     const vcpusField = f.get('vcpus');
-    const vcpus = vcpusField === undefined ? profile.vcpus : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
+    const vcpus =
+      vcpusField === undefined
+        ? profile.vcpus
+        : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
     const x2apicField = f.get('x2apic');
     let x2apic: boolean | undefined = profile.x2apic;
     if (x2apicField !== undefined) {
@@ -644,10 +778,25 @@ class Loader {
     }
     if (!ok || name === undefined || vcpus === undefined || x2apic === undefined) return undefined;
     if (vcpus === 1 && profile.perGuestSecond.ipis > 0) {
-      r.error(vcpusField ?? wf, `${what}: the profile sends IPIs (${profile.perGuestSecond.ipis}/s), which needs at least 2 vCPUs`, 'vcpus >= 2', '1');
+      r.error(
+        vcpusField ?? wf,
+        `${what}: the profile sends IPIs (${profile.perGuestSecond.ipis}/s), which needs at least 2 vCPUs`,
+        'vcpus >= 2',
+        '1',
+      );
       return undefined;
     }
-    const spec: ModelledGuestSpec = { kind: 'modelled', os: profile.os, count, vcpus, memoryBytes: DEFAULT_MEMORY_BYTES, x2apic, phases: [{ phase: 'idle' }], name, workload: profile };
+    const spec: ModelledGuestSpec = {
+      kind: 'modelled',
+      os: profile.os,
+      count,
+      vcpus,
+      memoryBytes: DEFAULT_MEMORY_BYTES,
+      x2apic,
+      phases: [{ phase: 'idle' }],
+      name,
+      workload: profile,
+    };
     return { spec, x2apicSet: x2apicField !== undefined, nameNode: (nameField?.node ?? wf.key) as YamlNode };
   }
 
@@ -772,18 +921,32 @@ class Loader {
         if (!axis.key.startsWith(MATRIX_TUNABLE_PREFIX)) continue;
         const tname = axis.key.slice(MATRIX_TUNABLE_PREFIX.length);
         const spec = TUNABLES.find((t) => t.name === tname)!;
-        entries.push({ name: tname, value: c.picks.get(axis.key)!.value as number, spec, keyNode: axis.keyNode, fromMatrix: true });
+        entries.push({
+          name: tname,
+          value: c.picks.get(axis.key)!.value as number,
+          spec,
+          keyNode: axis.keyNode,
+          fromMatrix: true,
+        });
       }
       for (const t of entries) {
         if (!t.spec.policies.includes(policy)) {
-          problem(t.keyNode, `tunable "${t.name}" does not apply to policy ${policy}; it is a tunable of ${t.spec.policies.join(', ')}`, c.name);
+          problem(
+            t.keyNode,
+            `tunable "${t.name}" does not apply to policy ${policy}; it is a tunable of ${t.spec.policies.join(', ')}`,
+            c.name,
+          );
           ok = false;
           continue;
         }
         tunables[t.name] = t.value;
       }
       if (base.vmcs !== undefined && cpu.vendor !== 'intel') {
-        problem(base.vmcsField!.key, `hypervisor.vmcs overrides VMX controls, but ${cpu.id} is an AMD CPU (SVM)`, c.name);
+        problem(
+          base.vmcsField!.key,
+          `hypervisor.vmcs overrides VMX controls, but ${cpu.id} is an AMD CPU (SVM)`,
+          c.name,
+        );
         ok = false;
       }
       const x2apic = c.picks.get('x2apic')?.value as boolean | undefined;
@@ -797,7 +960,10 @@ class Loader {
       });
     }
     for (const p of problems.values()) {
-      const which = axes.length === 0 ? '' : ` (variant${p.variants.length === 1 ? '' : 's'} ${p.variants.map((v) => `"${v}"`).join(', ')})`;
+      const which =
+        axes.length === 0
+          ? ''
+          : ` (variant${p.variants.length === 1 ? '' : 's'} ${p.variants.map((v) => `"${v}"`).join(', ')})`;
       r.error(p.node, `${p.message}${which}`);
     }
     return ok ? out : undefined;

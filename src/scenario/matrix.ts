@@ -61,7 +61,16 @@ export function lookupCpu(r: Reader, v: Val, what: string, catalog: readonly Cpu
 export function checkTunableName(r: Reader, keyNode: YamlNode, name: string): TunableSpec | undefined {
   const spec = tunableSpec(name);
   if (spec === undefined) {
-    return r.error(keyNode, `unknown tunable "${name}"${didYouMean(name, TUNABLES.map((t) => t.name))}`, `one of ${TUNABLES.filter((t) => !t.readOnly).map((t) => t.name).join(', ')}`);
+    return r.error(
+      keyNode,
+      `unknown tunable "${name}"${didYouMean(
+        name,
+        TUNABLES.map((t) => t.name),
+      )}`,
+      `one of ${TUNABLES.filter((t) => !t.readOnly)
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
   }
   if (spec.readOnly) return r.error(keyNode, `tunable "${name}" is read-only (${spec.description}); it cannot be set`);
   return spec;
@@ -75,7 +84,10 @@ export function tunableValue(r: Reader, v: Val, what: string, spec: TunableSpec)
 export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): MatrixAxis[] | undefined {
   const m = r.map(v, 'matrix');
   if (m === undefined) return undefined;
-  const known = [...MATRIX_KEYS, ...TUNABLES.filter((t) => !t.readOnly).map((t) => `${MATRIX_TUNABLE_PREFIX}${t.name}`)];
+  const known = [
+    ...MATRIX_KEYS,
+    ...TUNABLES.filter((t) => !t.readOnly).map((t) => `${MATRIX_TUNABLE_PREFIX}${t.name}`),
+  ];
   const f = r.fields(
     m,
     'matrix',
@@ -84,7 +96,13 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
     known,
   );
   if (f.entries.size === 0) {
-    if (m.items.length === 0) r.errorAt(r.positionOf(v.key ?? m), 'matrix is empty', `one or more of ${MATRIX_KEYS.join(', ')}, tunables.<name>`, 'an empty mapping');
+    if (m.items.length === 0)
+      r.errorAt(
+        r.positionOf(v.key ?? m),
+        'matrix is empty',
+        `one or more of ${MATRIX_KEYS.join(', ')}, tunables.<name>`,
+        'an empty mapping',
+      );
     return undefined;
   }
   const axes: MatrixAxis[] = [];
@@ -160,7 +178,11 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
   if (!ok) return undefined;
   const count = axes.reduce((n, a) => n * a.choices.length, 1);
   if (count > MAX_VARIANTS) {
-    r.errorAt(r.positionOf(v.key ?? m), `matrix expands to ${count} variants; the limit is ${MAX_VARIANTS}`, `at most ${MAX_VARIANTS} combinations (${axes.map((a) => `${a.key}: ${a.choices.length}`).join(' x ')})`);
+    r.errorAt(
+      r.positionOf(v.key ?? m),
+      `matrix expands to ${count} variants; the limit is ${MAX_VARIANTS}`,
+      `at most ${MAX_VARIANTS} combinations (${axes.map((a) => `${a.key}: ${a.choices.length}`).join(' x ')})`,
+    );
     return undefined;
   }
   return axes;

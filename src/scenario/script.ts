@@ -22,7 +22,15 @@ import type { Reader, Val } from './yamlNodes.js';
 export const MAX_SCRIPT_OPS = 100_000;
 
 /** Operations that take no argument (may be written as a bare string). */
-export const SCRIPT_OPS_WITHOUT_ARGS: readonly ScriptOpName[] = ['read_cr8', 'eoi', 'iret', 'sti', 'cli', 'hlt', 'cpuid'];
+export const SCRIPT_OPS_WITHOUT_ARGS: readonly ScriptOpName[] = [
+  'read_cr8',
+  'eoi',
+  'iret',
+  'sti',
+  'cli',
+  'hlt',
+  'cpuid',
+];
 
 const APIC_REG_NAMES = Object.keys(APIC_REGISTER_BY_NAME);
 const MAX_APIC_OFFSET = 0x3f0;
@@ -50,7 +58,13 @@ const OP_SYNTAX: Readonly<Record<ScriptOpName, string>> = {
  * Parse a script. `vcpus` is the guest's vCPU count (undefined when it was itself invalid: the
  * vCPU-index checks then use the largest allowed guest). Returns undefined after reporting.
  */
-export function parseScript(r: Reader, v: Val, what: string, vcpus: number | undefined, maxVcpus: number): ScriptOp[] | undefined {
+export function parseScript(
+  r: Reader,
+  v: Val,
+  what: string,
+  vcpus: number | undefined,
+  maxVcpus: number,
+): ScriptOp[] | undefined {
   const items = r.seq(v, what, 'a list of script operations');
   if (items === undefined) return undefined;
   if (items.length === 0) return r.error(v, `${what} is empty`, 'at least one operation', 'an empty list');
@@ -69,16 +83,29 @@ export function parseScript(r: Reader, v: Val, what: string, vcpus: number | und
 
 function cpuIndex(r: Reader, v: Val, what: string, vcpus: number | undefined, maxVcpus: number): number | undefined {
   const n = vcpus ?? maxVcpus;
-  const expected = vcpus === undefined ? `a vCPU index 0..${n - 1}` : `a vCPU index 0..${n - 1} (the guest has ${n} vCPU${n === 1 ? '' : 's'})`;
+  const expected =
+    vcpus === undefined
+      ? `a vCPU index 0..${n - 1}`
+      : `a vCPU index 0..${n - 1} (the guest has ${n} vCPU${n === 1 ? '' : 's'})`;
   return r.int(v, what, 0, n - 1, expected);
 }
 
-function parseOp(r: Reader, item: Val, what: string, vcpus: number | undefined, maxVcpus: number): ScriptOp | undefined {
+function parseOp(
+  r: Reader,
+  item: Val,
+  what: string,
+  vcpus: number | undefined,
+  maxVcpus: number,
+): ScriptOp | undefined {
   const node = r.resolve(item.node);
   if (isScalar(node) && typeof node.value === 'string') {
     const name = node.value;
     if (!(SCRIPT_OP_NAMES as readonly string[]).includes(name)) {
-      return r.error(item, `unknown script op "${name}"${didYouMean(name, SCRIPT_OP_NAMES)}`, `one of ${SCRIPT_OP_NAMES.join(', ')}`);
+      return r.error(
+        item,
+        `unknown script op "${name}"${didYouMean(name, SCRIPT_OP_NAMES)}`,
+        `one of ${SCRIPT_OP_NAMES.join(', ')}`,
+      );
     }
     if (!SCRIPT_OPS_WITHOUT_ARGS.includes(name as ScriptOpName)) {
       return r.error(item, `script op "${name}" needs an argument`, OP_SYNTAX[name as ScriptOpName], `bare "${name}"`);
@@ -86,16 +113,25 @@ function parseOp(r: Reader, item: Val, what: string, vcpus: number | undefined, 
     return { op: name as 'read_cr8', cpu: 0 };
   }
   if (!isMap(node)) {
-    return r.error(item, `wrong type for ${what}`, 'an op name such as "eoi" or a mapping such as { write_cr8: 2 }', r.describe(item.node));
+    return r.error(
+      item,
+      `wrong type for ${what}`,
+      'an op name such as "eoi" or a mapping such as { write_cr8: 2 }',
+      r.describe(item.node),
+    );
   }
   const f = r.fields(node, what, [...SCRIPT_OP_NAMES, 'cpu']);
   const opFields = [...f].filter((x) => x.name !== 'cpu');
   if (opFields.length === 0) {
-    if (f.entries.size === node.items.length) return r.error(node, `${what} has no operation`, `one of ${SCRIPT_OP_NAMES.join(', ')}`);
+    if (f.entries.size === node.items.length)
+      return r.error(node, `${what} has no operation`, `one of ${SCRIPT_OP_NAMES.join(', ')}`);
     return undefined;
   }
   if (opFields.length > 1) {
-    return r.error(opFields[1]!.key, `${what} has more than one operation (${opFields.map((x) => x.name).join(', ')}); write one operation per list item`);
+    return r.error(
+      opFields[1]!.key,
+      `${what} has more than one operation (${opFields.map((x) => x.name).join(', ')}); write one operation per list item`,
+    );
   }
   const cpuField = f.get('cpu');
   const cpu = cpuField === undefined ? 0 : cpuIndex(r, cpuField, `${what}.cpu`, vcpus, maxVcpus);
@@ -114,11 +150,30 @@ function shorthand(r: Reader, v: Val, what: string, key: string): Val | undefine
   return f.get(key);
 }
 
-function parseArgs(r: Reader, name: ScriptOpName, v: Val, what: string, vcpus: number | undefined, maxVcpus: number): Record<string, unknown> | undefined {
+function parseArgs(
+  r: Reader,
+  name: ScriptOpName,
+  v: Val,
+  what: string,
+  vcpus: number | undefined,
+  maxVcpus: number,
+): Record<string, unknown> | undefined {
   switch (name) {
-    case 'read_cr8': case 'eoi': case 'iret': case 'sti': case 'cli': case 'hlt': case 'cpuid': {
+    case 'read_cr8':
+    case 'eoi':
+    case 'iret':
+    case 'sti':
+    case 'cli':
+    case 'hlt':
+    case 'cpuid': {
       const s = r.scalar(v);
-      if (s === undefined || s.value !== null) return r.error(v, `script op "${name}" takes no argument`, `"${name}" or { ${name}: null }`, r.describe(v.node));
+      if (s === undefined || s.value !== null)
+        return r.error(
+          v,
+          `script op "${name}" takes no argument`,
+          `"${name}" or { ${name}: null }`,
+          r.describe(v.node),
+        );
       return {};
     }
     case 'write_cr8': {
@@ -130,7 +185,10 @@ function parseArgs(r: Reader, name: ScriptOpName, v: Val, what: string, vcpus: n
       if (isMap(n)) {
         const f = r.fields(n, what, ['vector', 'level'], ['vector']);
         const vf = f.get('vector');
-        const vector = vf === undefined ? undefined : r.int(vf, `${what}.vector`, 16, 255, 'an interrupt vector 16..255 (0x10..0xFF)');
+        const vector =
+          vf === undefined
+            ? undefined
+            : r.int(vf, `${what}.vector`, 16, 255, 'an interrupt vector 16..255 (0x10..0xFF)');
         const lf = f.get('level');
         const level = lf === undefined ? false : r.bool(lf, `${what}.level`);
         return vector === undefined || level === undefined ? undefined : { vector, level };
@@ -145,7 +203,8 @@ function parseArgs(r: Reader, name: ScriptOpName, v: Val, what: string, vcpus: n
       const rf = f.get('reg');
       const offset = rf === undefined ? undefined : apicReg(r, rf, `${what}.reg`);
       const vf = f.get('value');
-      const value = vf === undefined ? undefined : r.int(vf, `${what}.value`, 0, 0xffffffff, 'a 32-bit value 0..0xFFFFFFFF');
+      const value =
+        vf === undefined ? undefined : r.int(vf, `${what}.value`, 0, 0xffffffff, 'a 32-bit value 0..0xFFFFFFFF');
       return offset === undefined || value === undefined ? undefined : { offset, value };
     }
     case 'read_apic': {
@@ -216,10 +275,14 @@ function u64(r: Reader, v: Val, what: string): bigint | undefined {
   const src = (s.node as { source?: string } | null)?.source?.replace(/^\+/, '');
   const exact = src !== undefined && /^(?:0x[0-9a-fA-F]+|0o[0-7]+|\d+)$/.test(src);
   if (!exact && !Number.isSafeInteger(s.value)) {
-    return r.error(v, `${what} cannot be represented exactly`, 'an integer literal (write large values in hex)', r.describe(v.node));
+    return r.error(
+      v,
+      `${what} cannot be represented exactly`,
+      'an integer literal (write large values in hex)',
+      r.describe(v.node),
+    );
   }
   const big = exact ? BigInt(src) : BigInt(s.value);
   if (big < 0n || big > 0xffffffffffffffffn) return r.error(v, `${what} out of range`, expected, r.describe(v.node));
   return big;
 }
-

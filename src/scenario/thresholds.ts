@@ -72,10 +72,21 @@ export const METRICS: Readonly<Record<string, MetricDef>> = {
   exits_per_second: { help: 'VM exits per guest per simulated second', labels: ['reason'] },
   cr8_accesses_total: { help: 'guest CR8 reads and writes', labels: [] },
   cr8_accesses_per_second: { help: 'CR8 accesses per guest per simulated second', labels: [] },
-  interrupts_delivered_total: { help: 'interrupts delivered to guests (label source = timer|device|ipi)', labels: ['source'] },
+  interrupts_delivered_total: {
+    help: 'interrupts delivered to guests (label source = timer|device|ipi)',
+    labels: ['source'],
+  },
   interrupts_delivered_per_second: { help: 'interrupts delivered per guest per simulated second', labels: ['source'] },
-  interrupt_latency_seconds: { help: 'latency from raise to delivery (histogram: pNN, mean, count)', labels: [], histogram: true },
-  phase_seconds: { help: 'simulated seconds to finish a work-bound phase (label phase required)', labels: ['phase'], requiredLabels: ['phase'] },
+  interrupt_latency_seconds: {
+    help: 'latency from raise to delivery (histogram: pNN, mean, count)',
+    labels: [],
+    histogram: true,
+  },
+  phase_seconds: {
+    help: 'simulated seconds to finish a work-bound phase (label phase required)',
+    labels: ['phase'],
+    requiredLabels: ['phase'],
+  },
   host_seconds_in_exits: { help: 'host seconds spent handling exits (label reason optional)', labels: ['reason'] },
   host_exit_time_ratio: { help: 'host seconds in exits / vCPU seconds (simulated seconds * vCPUs)', labels: [] },
   guest_cpu_seconds: { help: 'guest CPU seconds', labels: [] },
@@ -125,7 +136,8 @@ class Lexer {
     return this.i >= this.s.length ? 'the end of the key' : JSON.stringify(this.s.slice(this.i, this.i + 12));
   }
   expect(ch: string, what: string): void {
-    if (this.peek() !== ch) throw new ThresholdSyntaxError(`malformed threshold key: expected ${what}`, this.i, `"${ch}"`, this.found());
+    if (this.peek() !== ch)
+      throw new ThresholdSyntaxError(`malformed threshold key: expected ${what}`, this.i, `"${ch}"`, this.found());
     this.i++;
   }
   ident(what: string, re = /^[A-Za-z_][A-Za-z0-9_]*/): string {
@@ -137,14 +149,26 @@ class Lexer {
   }
   str(): string {
     this.ws();
-    if (this.s[this.i] !== '"') throw new ThresholdSyntaxError('malformed threshold key: expected a quoted label value', this.i, 'a "quoted" value', this.found());
+    if (this.s[this.i] !== '"')
+      throw new ThresholdSyntaxError(
+        'malformed threshold key: expected a quoted label value',
+        this.i,
+        'a "quoted" value',
+        this.found(),
+      );
     const start = this.i;
     this.i++;
     let out = '';
     while (this.i < this.s.length && this.s[this.i] !== '"') {
       if (this.s[this.i] === '\\') {
         const next = this.s[this.i + 1];
-        if (next !== '"' && next !== '\\') throw new ThresholdSyntaxError('malformed threshold key: bad escape in label value', this.i, '\\" or \\\\', JSON.stringify(`\\${next ?? ''}`));
+        if (next !== '"' && next !== '\\')
+          throw new ThresholdSyntaxError(
+            'malformed threshold key: bad escape in label value',
+            this.i,
+            '\\" or \\\\',
+            JSON.stringify(`\\${next ?? ''}`),
+          );
         out += next;
         this.i += 2;
       } else {
@@ -152,13 +176,25 @@ class Lexer {
         this.i++;
       }
     }
-    if (this.i >= this.s.length) throw new ThresholdSyntaxError('malformed threshold key: unterminated label value', start, 'a closing "', 'the end of the key');
+    if (this.i >= this.s.length)
+      throw new ThresholdSyntaxError(
+        'malformed threshold key: unterminated label value',
+        start,
+        'a closing "',
+        'the end of the key',
+      );
     this.i++;
     return out;
   }
   end(): void {
     this.ws();
-    if (this.i < this.s.length) throw new ThresholdSyntaxError('malformed threshold key: unexpected text after the metric', this.i, 'the end of the key', this.found());
+    if (this.i < this.s.length)
+      throw new ThresholdSyntaxError(
+        'malformed threshold key: unexpected text after the metric',
+        this.i,
+        'the end of the key',
+        this.found(),
+      );
   }
 }
 
@@ -183,7 +219,13 @@ function selector(lx: Lexer): { metric: MetricSelector; variant?: string; varian
       } else labels[label] = value;
       const next = lx.peek();
       if (next === ',') lx.i++;
-      else if (next !== '}') throw new ThresholdSyntaxError('malformed threshold key: expected "," or "}" after a label', lx.i, '"," or "}"', lx.found());
+      else if (next !== '}')
+        throw new ThresholdSyntaxError(
+          'malformed threshold key: expected "," or "}" after a label',
+          lx.i,
+          '"," or "}"',
+          lx.found(),
+        );
     }
     lx.i++;
   }
@@ -199,14 +241,23 @@ export function parseThresholdKey(text: string): ParsedKey {
     lx.expect('(', '"("');
     const inner = selector(lx);
     if (inner.variant !== undefined) {
-      throw new ThresholdSyntaxError('the metric inside ratio(...) must not have a variant label; name the variants as the 2nd and 3rd arguments', inner.variantOffset ?? 0);
+      throw new ThresholdSyntaxError(
+        'the metric inside ratio(...) must not have a variant label; name the variants as the 2nd and 3rd arguments',
+        inner.variantOffset ?? 0,
+      );
     }
     const variants: string[] = [];
     for (let k = 0; k < 2; k++) {
       lx.expect(',', `"," before the ${k === 0 ? 'numerator' : 'denominator'} variant`);
       const at = lx.i;
       const label = lx.ident('variant="..."');
-      if (label !== 'variant') throw new ThresholdSyntaxError(`malformed threshold key: ratio arguments are variant="..."`, at, 'variant="..."', JSON.stringify(label));
+      if (label !== 'variant')
+        throw new ThresholdSyntaxError(
+          `malformed threshold key: ratio arguments are variant="..."`,
+          at,
+          'variant="..."',
+          JSON.stringify(label),
+        );
       lx.expect('=', '"=" after variant');
       variants.push(lx.str());
     }
@@ -239,22 +290,50 @@ export function parseThresholdExpr(text: string): ParsedExpr {
     else if (a === 'count') aggregation = { kind: 'count' };
     else {
       const pct = Number(a.slice(1));
-      if (!(pct >= 0 && pct <= 100)) throw new ThresholdSyntaxError(`malformed threshold expression: quantile ${a} is outside p0..p100`, 0, 'p0..p100 (e.g. p50, p99, p99.9)', JSON.stringify(a));
+      if (!(pct >= 0 && pct <= 100))
+        throw new ThresholdSyntaxError(
+          `malformed threshold expression: quantile ${a} is outside p0..p100`,
+          0,
+          'p0..p100 (e.g. p50, p99, p99.9)',
+          JSON.stringify(a),
+        );
       aggregation = { kind: 'quantile', q: Number((pct / 100).toFixed(12)) };
     }
     rest = rest.slice(a.length).trimStart();
   } else if (/^[A-Za-z]/.test(rest)) {
     const word = /^[A-Za-z][A-Za-z0-9.]*/.exec(rest)![0];
-    throw new ThresholdSyntaxError(`malformed threshold expression: unknown aggregation "${word}"${didYouMean(word, ['p50', 'p90', 'p99', 'mean', 'count'])}`, 0, 'pNN (p50, p99, p99.9), mean or count', JSON.stringify(word));
+    throw new ThresholdSyntaxError(
+      `malformed threshold expression: unknown aggregation "${word}"${didYouMean(word, ['p50', 'p90', 'p99', 'mean', 'count'])}`,
+      0,
+      'pNN (p50, p99, p99.9), mean or count',
+      JSON.stringify(word),
+    );
   }
   const comparator = THRESHOLD_COMPARATORS.find((c) => rest.startsWith(c));
-  if (comparator === undefined) throw new ThresholdSyntaxError('malformed threshold expression: missing comparator', 0, EXPR_EXPECTED, JSON.stringify(text));
+  if (comparator === undefined)
+    throw new ThresholdSyntaxError(
+      'malformed threshold expression: missing comparator',
+      0,
+      EXPR_EXPECTED,
+      JSON.stringify(text),
+    );
   const num = rest.slice(comparator.length).trim();
   if (!NUMBER_RE.test(num)) {
-    throw new ThresholdSyntaxError('malformed threshold expression: expected a number after the comparator', 0, EXPR_EXPECTED, JSON.stringify(text));
+    throw new ThresholdSyntaxError(
+      'malformed threshold expression: expected a number after the comparator',
+      0,
+      EXPR_EXPECTED,
+      JSON.stringify(text),
+    );
   }
   const bound = Number(num);
-  if (!Number.isFinite(bound)) throw new ThresholdSyntaxError('malformed threshold expression: the number is not finite', 0, 'a finite number', JSON.stringify(num));
+  if (!Number.isFinite(bound))
+    throw new ThresholdSyntaxError(
+      'malformed threshold expression: the number is not finite',
+      0,
+      'a finite number',
+      JSON.stringify(num),
+    );
   return { ...(aggregation !== undefined ? { aggregation } : {}), comparator, bound };
 }
 
@@ -264,9 +343,24 @@ export function parseThreshold(key: string, expr: string): ParsedThreshold {
   const e = parseThresholdExpr(expr);
   const agg = e.aggregation !== undefined ? { aggregation: e.aggregation } : {};
   if (k.kind === 'ratio') {
-    return { kind: 'ratio', metric: k.metric, numerator: k.numerator!, denominator: k.denominator!, ...agg, comparator: e.comparator, bound: e.bound };
+    return {
+      kind: 'ratio',
+      metric: k.metric,
+      numerator: k.numerator!,
+      denominator: k.denominator!,
+      ...agg,
+      comparator: e.comparator,
+      bound: e.bound,
+    };
   }
-  return { kind: 'metric', metric: k.metric, ...(k.variant !== undefined ? { variant: k.variant } : {}), ...agg, comparator: e.comparator, bound: e.bound };
+  return {
+    kind: 'metric',
+    metric: k.metric,
+    ...(k.variant !== undefined ? { variant: k.variant } : {}),
+    ...agg,
+    comparator: e.comparator,
+    bound: e.bound,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,16 +380,25 @@ const LABEL_VALUES: Readonly<Record<Exclude<LabelKind, 'phase'>, readonly string
 };
 
 /** Semantic problems of a parsed key, or undefined when it is fine. */
-function checkKey(key: ParsedKey, ctx: ThresholdContext): { message: string; expected?: string; found?: string } | undefined {
+function checkKey(
+  key: ParsedKey,
+  ctx: ThresholdContext,
+): { message: string; expected?: string; found?: string } | undefined {
   const name = key.metric.name;
   const def = METRICS[name];
   if (def === undefined) {
-    return { message: `unknown threshold metric "${name}"${didYouMean(name, METRIC_NAMES)}`, expected: `one of ${METRIC_NAMES.join(', ')}` };
+    return {
+      message: `unknown threshold metric "${name}"${didYouMean(name, METRIC_NAMES)}`,
+      expected: `one of ${METRIC_NAMES.join(', ')}`,
+    };
   }
   for (const [label, value] of Object.entries(key.metric.labels)) {
     if (!(def.labels as readonly string[]).includes(label)) {
       const allowed = ['variant', ...def.labels];
-      return { message: `metric ${name} has no label "${label}"${didYouMean(label, allowed)}`, expected: `labels ${allowed.join(', ')}` };
+      return {
+        message: `metric ${name} has no label "${label}"${didYouMean(label, allowed)}`,
+        expected: `labels ${allowed.join(', ')}`,
+      };
     }
     const kind = label as LabelKind;
     if (kind === 'phase') {
@@ -303,28 +406,39 @@ function checkKey(key: ParsedKey, ctx: ThresholdContext): { message: string; exp
         const known = [...ctx.workPhases];
         return {
           message: `${name}{phase="${value}"}: no guest runs a work-bound "${value}" phase${didYouMean(value, known)}`,
-          expected: known.length > 0 ? `one of ${known.join(', ')} (phases given \`work\`)` : 'a phase given `work` in some guest',
+          expected:
+            known.length > 0
+              ? `one of ${known.join(', ')} (phases given \`work\`)`
+              : 'a phase given `work` in some guest',
         };
       }
       continue;
     }
     const values = LABEL_VALUES[kind];
     if (!values.includes(value)) {
-      return { message: `unknown ${kind} "${value}" in ${name}${didYouMean(value, values)}`, expected: `one of ${values.join(', ')}` };
+      return {
+        message: `unknown ${kind} "${value}" in ${name}${didYouMean(value, values)}`,
+        expected: `one of ${values.join(', ')}`,
+      };
     }
   }
   for (const req of def.requiredLabels ?? []) {
-    if (key.metric.labels[req] === undefined) return { message: `metric ${name} needs a ${req} label, e.g. ${name}{${req}="install"}` };
+    if (key.metric.labels[req] === undefined)
+      return { message: `metric ${name} needs a ${req} label, e.g. ${name}{${req}="install"}` };
   }
   if (ctx.variants === undefined) return undefined;
   const variants = ctx.variants;
   const names = variants.map((v) => v.name);
   const known = (v: string): boolean => names.includes(v);
-  const unknownVariant = (v: string) => ({ message: `unknown variant "${v}"${didYouMean(v, names)}`, expected: `one of ${names.join(', ')}` });
+  const unknownVariant = (v: string) => ({
+    message: `unknown variant "${v}"${didYouMean(v, names)}`,
+    expected: `one of ${names.join(', ')}`,
+  });
   const targets: string[] = [];
   if (key.kind === 'ratio') {
     for (const v of [key.numerator!, key.denominator!]) if (!known(v)) return unknownVariant(v);
-    if (key.numerator === key.denominator) return { message: `ratio(...) compares variant "${key.numerator}" with itself` };
+    if (key.numerator === key.denominator)
+      return { message: `ratio(...) compares variant "${key.numerator}" with itself` };
     targets.push(key.numerator!, key.denominator!);
   } else if (key.variant !== undefined) {
     if (!known(key.variant)) return unknownVariant(key.variant);
@@ -373,7 +487,12 @@ export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdC
     const exprs = r.seq(field, `thresholds.${field.name}`, 'a list of expressions such as ["< 1000"]');
     if (exprs === undefined) continue;
     if (exprs.length === 0) {
-      r.error(field, `thresholds.${field.name} has no expressions`, 'a list of expressions such as ["< 1000"]', 'an empty list');
+      r.error(
+        field,
+        `thresholds.${field.name} has no expressions`,
+        'a list of expressions such as ["< 1000"]',
+        'an empty list',
+      );
       continue;
     }
     for (const ev of exprs) {
@@ -390,15 +509,30 @@ export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdC
       if (key === undefined) continue;
       const def = METRICS[key.metric.name]!;
       if (def.histogram && expr.aggregation === undefined) {
-        r.error(ev, `${key.metric.name} is a histogram: the expression needs an aggregation`, 'e.g. "p99 < 0.0005", "mean < 0.0001" or "count > 0"', JSON.stringify(text));
+        r.error(
+          ev,
+          `${key.metric.name} is a histogram: the expression needs an aggregation`,
+          'e.g. "p99 < 0.0005", "mean < 0.0001" or "count > 0"',
+          JSON.stringify(text),
+        );
         continue;
       }
       if (!def.histogram && expr.aggregation !== undefined) {
-        r.error(ev, `${key.metric.name} is not a histogram: aggregations (pNN, mean, count) do not apply`, 'e.g. "< 1000"', JSON.stringify(text));
+        r.error(
+          ev,
+          `${key.metric.name} is not a histogram: aggregations (pNN, mean, count) do not apply`,
+          'e.g. "< 1000"',
+          JSON.stringify(text),
+        );
         continue;
       }
       const pos = r.positionOf(r.resolve(ev.node));
-      out.push({ metric: field.name, expr: text, source: { file, line: pos.line, column: pos.column }, parsed: parseThreshold(field.name, text) });
+      out.push({
+        metric: field.name,
+        expr: text,
+        source: { file, line: pos.line, column: pos.column },
+        parsed: parseThreshold(field.name, text),
+      });
     }
   }
   return out;
@@ -429,7 +563,12 @@ export function histogramQuantile(q: number, h: LatencyHistogram): number | unde
   return h.boundsNs[h.boundsNs.length - 1]!;
 }
 
-function measure(sel: MetricSelector, aggregation: ThresholdAggregation | undefined, t: VariantTotals, vendor: Vendor | undefined): Measured {
+function measure(
+  sel: MetricSelector,
+  aggregation: ThresholdAggregation | undefined,
+  t: VariantTotals,
+  vendor: Vendor | undefined,
+): Measured {
   // Per guest per simulated second: guestSeconds (each guest's own run time, summed) is the
   // denominator; it equals simulatedSeconds * guests when every guest ran the whole time.
   const guestSeconds = t.guestSeconds > 0 ? t.guestSeconds : t.simulatedSeconds * t.guests;
@@ -445,7 +584,8 @@ function measure(sel: MetricSelector, aggregation: ThresholdAggregation | undefi
     return { noData: `exit reason ${reason} does not occur on this CPU` };
   };
   const source = sel.labels['source'] as Source | undefined;
-  const delivered = (): number => (source === undefined ? t.interruptsDelivered : (t.interruptsBySource[source]?.delivered ?? 0));
+  const delivered = (): number =>
+    source === undefined ? t.interruptsDelivered : (t.interruptsBySource[source]?.delivered ?? 0);
   switch (sel.name) {
     case 'exits_total':
       return exits();
@@ -494,7 +634,9 @@ function measure(sel: MetricSelector, aggregation: ThresholdAggregation | undefi
       return { value: t.guestCpuSeconds };
     case 'violations_total': {
       const check = sel.labels['check'];
-      return { value: check === undefined ? t.violations.length : t.violations.filter((v) => v.check === check).length };
+      return {
+        value: check === undefined ? t.violations.length : t.violations.filter((v) => v.check === check).length,
+      };
     }
     default:
       return { noData: `unknown metric ${sel.name}` };
@@ -503,12 +645,18 @@ function measure(sel: MetricSelector, aggregation: ThresholdAggregation | undefi
 
 export function compare(value: number, op: ThresholdComparator, bound: number): boolean {
   switch (op) {
-    case '<': return value < bound;
-    case '<=': return value <= bound;
-    case '>': return value > bound;
-    case '>=': return value >= bound;
-    case '==': return value === bound;
-    case '!=': return value !== bound;
+    case '<':
+      return value < bound;
+    case '<=':
+      return value <= bound;
+    case '>':
+      return value > bound;
+    case '>=':
+      return value >= bound;
+    case '==':
+      return value === bound;
+    case '!=':
+      return value !== bound;
   }
 }
 
@@ -520,10 +668,21 @@ function fmt(n: number): string {
 
 function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: string): ThresholdOutcome {
   if ('noData' in m) {
-    return { expr: spec.expr, metric: spec.metric, passed: false, value: null, message: `no data: ${m.noData} (${label})` };
+    return {
+      expr: spec.expr,
+      metric: spec.metric,
+      passed: false,
+      value: null,
+      message: `no data: ${m.noData} (${label})`,
+    };
   }
   const passed = compare(m.value, p.comparator, p.bound);
-  const agg = p.aggregation === undefined ? '' : p.aggregation.kind === 'quantile' ? ` p${fmt(p.aggregation.q * 100)}` : ` ${p.aggregation.kind}`;
+  const agg =
+    p.aggregation === undefined
+      ? ''
+      : p.aggregation.kind === 'quantile'
+        ? ` p${fmt(p.aggregation.q * 100)}`
+        : ` ${p.aggregation.kind}`;
   const message = `${spec.metric}${agg} = ${fmt(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${fmt(p.bound)}`;
   return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
 }
@@ -540,7 +699,8 @@ export function evaluateThresholds(
   const perVariant = new Map<string, ThresholdOutcome[]>();
   for (const v of variants) perVariant.set(v.name, []);
   const crossVariant: ThresholdOutcome[] = [];
-  const vendorOf = (name: string): Vendor | undefined => scenario.variants.find((v) => v.name === name)?.host.cpu.vendor;
+  const vendorOf = (name: string): Vendor | undefined =>
+    scenario.variants.find((v) => v.name === name)?.host.cpu.vendor;
   const totalsOf = (name: string): VariantTotals | undefined => variants.find((v) => v.name === name)?.totals;
 
   for (const spec of scenario.thresholds) {
@@ -548,7 +708,9 @@ export function evaluateThresholds(
     if (p.kind === 'metric') {
       for (const v of variants) {
         if (p.variant !== undefined && p.variant !== v.name) continue;
-        perVariant.get(v.name)!.push(outcome(spec, p, measure(p.metric, p.aggregation, v.totals, vendorOf(v.name)), `variant ${v.name}`));
+        perVariant
+          .get(v.name)!
+          .push(outcome(spec, p, measure(p.metric, p.aggregation, v.totals, vendorOf(v.name)), `variant ${v.name}`));
       }
       continue;
     }

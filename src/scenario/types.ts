@@ -144,7 +144,8 @@ export interface Scenario {
   readonly file: string;
   readonly seed: number;
   /** Simulated nanoseconds, or `until-complete` (every work-bound phase done), capped by maxDurationNs. */
-  readonly duration: { readonly kind: 'fixed'; readonly ns: number } | { readonly kind: 'until-complete'; readonly maxNs: number };
+  readonly duration:
+    { readonly kind: 'fixed'; readonly ns: number } | { readonly kind: 'until-complete'; readonly maxNs: number };
   readonly pace: 'max' | 'realtime';
   readonly variants: readonly ScenarioVariant[];
   readonly thresholds: readonly ThresholdSpec[];

@@ -8,12 +8,14 @@
  * Negative values, NaN, infinities and fractions of the smallest unit are rejected.
  */
 
-export type UnitResult = { readonly ok: true; readonly value: number } | { readonly ok: false; readonly expected: string; readonly found: string };
+export type UnitResult =
+  | { readonly ok: true; readonly value: number }
+  | { readonly ok: false; readonly expected: string; readonly found: string };
 
 const NS_PER: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3,
+  µs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -50,7 +52,13 @@ export function describeValue(v: unknown): string {
   return typeof v;
 }
 
-function scaled(v: unknown, table: Readonly<Record<string, number>>, numberUnit: number, expected: string, unitName: string): UnitResult {
+function scaled(
+  v: unknown,
+  table: Readonly<Record<string, number>>,
+  numberUnit: number,
+  expected: string,
+  unitName: string,
+): UnitResult {
   const bad = (found: string = describeValue(v)): UnitResult => ({ ok: false, expected, found });
   let amount: number;
   let mult: number;
@@ -65,7 +73,12 @@ function scaled(v: unknown, table: Readonly<Record<string, number>>, numberUnit:
       mult = numberUnit;
     } else {
       const u = table[unit];
-      if (u === undefined) return { ok: false, expected: `${expected} (units: ${Object.keys(table).join(', ')})`, found: describeValue(v) };
+      if (u === undefined)
+        return {
+          ok: false,
+          expected: `${expected} (units: ${Object.keys(table).join(', ')})`,
+          found: describeValue(v),
+        };
       mult = u;
     }
     amount = Number(m[1]);
@@ -76,10 +89,19 @@ function scaled(v: unknown, table: Readonly<Record<string, number>>, numberUnit:
   if (amount < 0) return { ok: false, expected: `a non-negative ${unitName}`, found: describeValue(v) };
   const raw = amount * mult;
   const value = Math.round(raw);
-  if (!Number.isSafeInteger(value)) return { ok: false, expected: `${expected} below 2^53 ${unitName === 'duration' ? 'ns' : 'bytes'}`, found: describeValue(v) };
+  if (!Number.isSafeInteger(value))
+    return {
+      ok: false,
+      expected: `${expected} below 2^53 ${unitName === 'duration' ? 'ns' : 'bytes'}`,
+      found: describeValue(v),
+    };
   // Tolerate floating-point noise (0.1 * 1e9), reject real fractions of the base unit.
   if (Math.abs(raw - value) > 1e-6 * Math.max(1, Math.abs(raw))) {
-    return { ok: false, expected: `a whole number of ${unitName === 'duration' ? 'nanoseconds' : 'bytes'}`, found: describeValue(v) };
+    return {
+      ok: false,
+      expected: `a whole number of ${unitName === 'duration' ? 'nanoseconds' : 'bytes'}`,
+      found: describeValue(v),
+    };
   }
   return { ok: true, value };
 }
@@ -96,7 +118,14 @@ export function parseSizeBytes(v: unknown): UnitResult {
 
 /** "1.5h", "30s", "250ms": a short human form of a nanosecond duration (for messages). */
 export function formatDurationNs(ns: number): string {
-  const units: [string, number][] = [['d', 86400e9], ['h', 3600e9], ['m', 60e9], ['s', 1e9], ['ms', 1e6], ['us', 1e3]];
+  const units: [string, number][] = [
+    ['d', 86400e9],
+    ['h', 3600e9],
+    ['m', 60e9],
+    ['s', 1e9],
+    ['ms', 1e6],
+    ['us', 1e3],
+  ];
   for (const [u, n] of units) if (ns >= n && ns % (n / 1000) === 0) return `${+(ns / n).toFixed(3)}${u}`;
   return `${ns}ns`;
 }

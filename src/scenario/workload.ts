@@ -63,13 +63,26 @@ export interface WorkloadProfile {
   readonly source?: Readonly<Record<string, unknown>>;
 }
 
-export const ROOT_KEYS = ['workloadProfile', 'name', 'os', 'vcpus', 'x2apic', 'perGuestSecond', 'interruptsPerSecond', 'opaquePerGuestSecond', 'source', 'fit'] as const;
+export const ROOT_KEYS = [
+  'workloadProfile',
+  'name',
+  'os',
+  'vcpus',
+  'x2apic',
+  'perGuestSecond',
+  'interruptsPerSecond',
+  'opaquePerGuestSecond',
+  'source',
+  'fit',
+] as const;
 
 function nonNegative(r: Reader, v: Val, what: string): number | undefined {
   const s = r.scalar(v);
   const expected = `a number of events per second, 0..${MAX_RATE_PER_SECOND.toExponential(0)}`;
-  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value)) return r.error(v, `wrong type for ${what}`, expected, r.describe(v.node));
-  if (s.value < 0 || s.value > MAX_RATE_PER_SECOND) return r.error(v, `${what} out of range`, expected, r.describe(v.node));
+  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value))
+    return r.error(v, `wrong type for ${what}`, expected, r.describe(v.node));
+  if (s.value < 0 || s.value > MAX_RATE_PER_SECOND)
+    return r.error(v, `${what} out of range`, expected, r.describe(v.node));
   return s.value;
 }
 
@@ -89,7 +102,14 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
   }
   const f = r.fields(root, 'the workload profile', ROOT_KEYS, ['workloadProfile', 'name', 'os', 'perGuestSecond']);
   const vf = f.get('workloadProfile');
-  if (vf !== undefined) r.int(vf, 'workloadProfile (the format version)', WORKLOAD_PROFILE_VERSION, WORKLOAD_PROFILE_VERSION, String(WORKLOAD_PROFILE_VERSION));
+  if (vf !== undefined)
+    r.int(
+      vf,
+      'workloadProfile (the format version)',
+      WORKLOAD_PROFILE_VERSION,
+      WORKLOAD_PROFILE_VERSION,
+      String(WORKLOAD_PROFILE_VERSION),
+    );
   const nf = f.get('name');
   const name = nf === undefined ? undefined : r.str(nf, 'name', NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
   const of = f.get('os');
@@ -126,9 +146,20 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
     }
   }
   if (rates.hlts > 0 && interruptsPerSecond === 0 && !(rates.ipis > 0 && (vcpus ?? 1) > 1)) {
-    r.error(pf ?? root, 'perGuestSecond.hlts > 0 needs interrupts to wake the vCPU', 'interruptsPerSecond > 0 (or ipis with more than one vCPU)', 'no interrupts');
+    r.error(
+      pf ?? root,
+      'perGuestSecond.hlts > 0 needs interrupts to wake the vCPU',
+      'interruptsPerSecond > 0 (or ipis with more than one vCPU)',
+      'no interrupts',
+    );
   }
-  if (rates.ipis > 0 && vcpus === 1) r.error(pf ?? root, 'perGuestSecond.ipis needs more than one vCPU to send them to', 'vcpus >= 2 or ipis: 0', '1 vCPU');
+  if (rates.ipis > 0 && vcpus === 1)
+    r.error(
+      pf ?? root,
+      'perGuestSecond.ipis needs more than one vCPU to send them to',
+      'vcpus >= 2 or ipis: 0',
+      '1 vCPU',
+    );
   let source: Record<string, unknown> | undefined;
   const sf = f.get('source');
   if (sf !== undefined) {
@@ -137,7 +168,10 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
   }
   sink.throwIfAny();
   return Object.freeze({
-    name: name!, os: os!, vcpus: vcpus!, x2apic: x2apic!,
+    name: name!,
+    os: os!,
+    vcpus: vcpus!,
+    x2apic: x2apic!,
     perGuestSecond: Object.freeze(rates as Record<WorkloadRateName, number>),
     interruptsPerSecond: interruptsPerSecond!,
     opaquePerGuestSecond: Object.freeze(opaque),
@@ -170,7 +204,9 @@ export interface ResolvedWorkload {
 /** The engine's typed form of a profile's rates for a CPU vendor. */
 export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): ResolvedWorkload {
   const ops = new Float64Array(WorkloadOp.COUNT);
-  WORKLOAD_OP_NAMES.forEach((n, i) => { ops[i] = profile.perGuestSecond[n]; });
+  WORKLOAD_OP_NAMES.forEach((n, i) => {
+    ops[i] = profile.perGuestSecond[n];
+  });
   ops[WorkloadOp.CR8_WRITE] /= 2; // the engine executes raise/lower pairs
   const opaque = new Float64Array(EXIT_SLOT_COUNT);
   const dropped: string[] = [];
@@ -179,7 +215,7 @@ export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): Resol
     let kind = exitKindByName(name);
     if (kind !== undefined && kind.vendor !== vendor) {
       const pair = CROSS_VENDOR.find(([i, a]) => i === name || a === name);
-      const other = pair === undefined ? undefined : (vendor === 'intel' ? pair[0] : pair[1]);
+      const other = pair === undefined ? undefined : vendor === 'intel' ? pair[0] : pair[1];
       kind = other === undefined ? undefined : exitKindByName(other);
     }
     if (kind === undefined) {

@@ -61,7 +61,13 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
         const target = anchors.get(node.source);
         if (target === undefined) {
           const p = lc.linePos(node.range?.[0] ?? 0);
-          sink.add(p.line, p.col, `alias *${node.source} refers to no anchor defined before it`, `an anchor &${node.source} earlier in the file`, 'none');
+          sink.add(
+            p.line,
+            p.col,
+            `alias *${node.source} refers to no anchor defined before it`,
+            `an anchor &${node.source} earlier in the file`,
+            'none',
+          );
         } else {
           out.set(node, target);
         }
@@ -78,7 +84,11 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
  * Parse YAML text for a loader: syntax errors, unresolved aliases and alias bombs are reported to
  * `sink` with their positions (and thrown as a ScenarioError by sink.throwIfAny).
  */
-export function parseYamlChecked(text: string, sink: DiagnosticSink, maxAliasCount: number): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
+export function parseYamlChecked(
+  text: string,
+  sink: DiagnosticSink,
+  maxAliasCount: number,
+): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
   for (const e of [...doc.errors, ...doc.warnings]) {
@@ -94,7 +104,13 @@ export function parseYamlChecked(text: string, sink: DiagnosticSink, maxAliasCou
 }
 
 /** Reject alias bombs: yaml's maxAliasCount check during conversion, reported at the first nested alias. */
-function checkAliasBomb(doc: Document, lc: LineCounter, aliases: ReadonlyMap<Alias, YamlNode>, sink: DiagnosticSink, maxAliasCount: number): void {
+function checkAliasBomb(
+  doc: Document,
+  lc: LineCounter,
+  aliases: ReadonlyMap<Alias, YamlNode>,
+  sink: DiagnosticSink,
+  maxAliasCount: number,
+): void {
   if (aliases.size === 0) return;
   try {
     doc.toJS({ maxAliasCount: maxAliasCount });
@@ -121,7 +137,12 @@ function checkAliasBomb(doc: Document, lc: LineCounter, aliases: ReadonlyMap<Ali
     });
     const at = nested ?? first;
     const p = lc.linePos(at?.range?.[0] ?? 0);
-    sink.add(p.line, p.col, `too many YAML alias expansions (alias bomb?): ${e.message}`, `at most ${maxAliasCount} alias expansions`);
+    sink.add(
+      p.line,
+      p.col,
+      `too many YAML alias expansions (alias bomb?): ${e.message}`,
+      `at most ${maxAliasCount} alias expansions`,
+    );
   }
 }
 
@@ -147,7 +168,10 @@ export class Reader {
 
   /** Where a value is, or its key when it is empty. */
   where(v: Val): Position {
-    const n = v.node && !(isScalar(v.node) && v.node.value === null && v.node.range && v.node.range[0] === v.node.range[1]) ? v.node : (v.key ?? v.node);
+    const n =
+      v.node && !(isScalar(v.node) && v.node.value === null && v.node.range && v.node.range[0] === v.node.range[1])
+        ? v.node
+        : (v.key ?? v.node);
     return this.positionOf(n);
   }
 
@@ -157,7 +181,8 @@ export class Reader {
   }
 
   error(v: Val | YamlNode | null, message: string, expected?: string, found?: string): undefined {
-    const pos = v !== null && 'node' in v && !('range' in v) ? this.where(v as Val) : this.positionOf(v as YamlNode | null);
+    const pos =
+      v !== null && 'node' in v && !('range' in v) ? this.where(v as Val) : this.positionOf(v as YamlNode | null);
     return this.errorAt(pos, message, expected, found);
   }
 
@@ -203,7 +228,13 @@ export class Reader {
    * non-string keys and missing required keys are reported. `allowed` may be a predicate for
    * open-ended key sets (tunables, thresholds); `known` then lists the names to suggest from.
    */
-  fields(map: YAMLMap, what: string, allowed: readonly string[] | ((key: string) => boolean), required: readonly string[] = [], known?: readonly string[]): Fields {
+  fields(
+    map: YAMLMap,
+    what: string,
+    allowed: readonly string[] | ((key: string) => boolean),
+    required: readonly string[] = [],
+    known?: readonly string[],
+  ): Fields {
     const entries = new Map<string, Field>();
     const suggested = new Set<string>();
     const accepts = typeof allowed === 'function' ? allowed : (k: string) => allowed.includes(k);
@@ -226,7 +257,8 @@ export class Reader {
         const guess = closest(name, names);
         if (guess !== undefined) suggested.add(guess);
         const hint = didYouMean(name, names);
-        const list = hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
+        const list =
+          hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
         this.error(keyNode, `unknown key "${name}"${hint}${list}`);
         continue;
       }
@@ -244,14 +276,20 @@ export class Reader {
       return this.error(v, `wrong type for ${what}`, patternText ?? 'a string', this.describe(v.node));
     }
     if (pattern !== undefined && !pattern.test(s.value)) {
-      return this.error(v, `invalid ${what}`, patternText ?? `a string matching ${String(pattern)}`, this.describe(v.node));
+      return this.error(
+        v,
+        `invalid ${what}`,
+        patternText ?? `a string matching ${String(pattern)}`,
+        this.describe(v.node),
+      );
     }
     return s.value;
   }
 
   bool(v: Val, what: string): boolean | undefined {
     const s = this.scalar(v);
-    if (s === undefined || typeof s.value !== 'boolean') return this.error(v, `wrong type for ${what}`, 'true or false', this.describe(v.node));
+    if (s === undefined || typeof s.value !== 'boolean')
+      return this.error(v, `wrong type for ${what}`, 'true or false', this.describe(v.node));
     return s.value;
   }
 
@@ -259,7 +297,8 @@ export class Reader {
   int(v: Val, what: string, min: number, max: number, expected?: string): number | undefined {
     const exp = expected ?? `an integer ${fmtRange(min, max)}`;
     const s = this.scalar(v);
-    if (s === undefined || typeof s.value !== 'number') return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
+    if (s === undefined || typeof s.value !== 'number')
+      return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
     if (!Number.isInteger(s.value)) return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
     if (s.value < min || s.value > max) return this.error(v, `${what} out of range`, exp, this.describe(v.node));
     return s.value;
@@ -272,7 +311,11 @@ export class Reader {
       return this.error(v, `wrong type for ${what}`, `one of ${options.join(', ')}`, this.describe(v.node));
     }
     if (!(options as readonly string[]).includes(s.value)) {
-      return this.error(v, `unknown ${label} "${s.value}"${didYouMean(s.value, options)}`, `one of ${options.join(', ')}`);
+      return this.error(
+        v,
+        `unknown ${label} "${s.value}"${didYouMean(s.value, options)}`,
+        `one of ${options.join(', ')}`,
+      );
     }
     return s.value as T;
   }
@@ -282,9 +325,15 @@ export class Reader {
     const s = this.scalar(v);
     const r = parseDurationNs(s === undefined ? {} : s.value);
     if (!r.ok) {
-      return this.error(v, `invalid duration for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
+      return this.error(
+        v,
+        `invalid duration for ${what}`,
+        r.expected,
+        s === undefined ? this.describe(v.node) : r.found,
+      );
     }
-    if (r.value < minNs) return this.error(v, `${what} must be greater than 0`, 'a positive duration', this.describe(v.node));
+    if (r.value < minNs)
+      return this.error(v, `${what} must be greater than 0`, 'a positive duration', this.describe(v.node));
     if (r.value > maxNs) return this.error(v, `${what} is too long`, `at most ${maxText}`, this.describe(v.node));
     return r.value;
   }
@@ -293,7 +342,8 @@ export class Reader {
   size(v: Val, what: string, min: number, max: number, maxText: string): number | undefined {
     const s = this.scalar(v);
     const r = parseSizeBytes(s === undefined ? {} : s.value);
-    if (!r.ok) return this.error(v, `invalid size for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
+    if (!r.ok)
+      return this.error(v, `invalid size for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
     if (r.value < min) return this.error(v, `${what} must be greater than 0`, 'a positive size', this.describe(v.node));
     if (r.value > max) return this.error(v, `${what} is too large`, `at most ${maxText}`, this.describe(v.node));
     return r.value;

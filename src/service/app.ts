@@ -33,7 +33,8 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 function optionalNumber(v: unknown, name: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new ApiError(400, 'bad_request', `${name} must be a number, found ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n))
+    throw new ApiError(400, 'bad_request', `${name} must be a number, found ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -45,7 +46,8 @@ function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
 
 function optionalSeed(v: unknown): number | undefined {
   const n = optionalNumber(v, 'seed');
-  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff)) throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${n}`);
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff))
+    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${n}`);
   return n;
 }
 
@@ -55,28 +57,58 @@ function submitRequest(req: Request): SubmitRequest {
   const common = (src: Record<string, unknown>): Omit<SubmitRequest, 'yaml' | 'name'> => ({
     ...(optionalPace(src.pace) ? { pace: optionalPace(src.pace) } : {}),
     ...(optionalSeed(src.seed) !== undefined ? { seed: optionalSeed(src.seed) } : {}),
-    ...(optionalNumber(src.timeLimitSeconds, 'timeLimitSeconds') !== undefined ? { timeLimitSeconds: optionalNumber(src.timeLimitSeconds, 'timeLimitSeconds') } : {}),
+    ...(optionalNumber(src.timeLimitSeconds, 'timeLimitSeconds') !== undefined
+      ? { timeLimitSeconds: optionalNumber(src.timeLimitSeconds, 'timeLimitSeconds') }
+      : {}),
   });
   if (req.is('application/json')) {
     const b = req.body as unknown;
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ApiError(400, 'bad_request', 'the JSON body must be an object: {"scenario": "NAME"} or {"yaml": "..."}');
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
+      throw new ApiError(
+        400,
+        'bad_request',
+        'the JSON body must be an object: {"scenario": "NAME"} or {"yaml": "..."}',
+      );
     const o = b as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-      if (!['scenario', 'yaml', 'pace', 'seed', 'timeLimitSeconds'].includes(k)) throw new ApiError(400, 'bad_request', `unknown field "${k}" (expected scenario, yaml, pace, seed, timeLimitSeconds)`);
+      if (!['scenario', 'yaml', 'pace', 'seed', 'timeLimitSeconds'].includes(k))
+        throw new ApiError(
+          400,
+          'bad_request',
+          `unknown field "${k}" (expected scenario, yaml, pace, seed, timeLimitSeconds)`,
+        );
     }
-    if (o.scenario !== undefined && typeof o.scenario !== 'string') throw new ApiError(400, 'bad_request', '"scenario" must be a string (a name of scenarios/)');
-    if (o.yaml !== undefined && typeof o.yaml !== 'string') throw new ApiError(400, 'bad_request', '"yaml" must be a string');
-    return { ...(o.scenario !== undefined ? { name: o.scenario as string } : {}), ...(o.yaml !== undefined ? { yaml: o.yaml as string } : {}), ...common(o) };
+    if (o.scenario !== undefined && typeof o.scenario !== 'string')
+      throw new ApiError(400, 'bad_request', '"scenario" must be a string (a name of scenarios/)');
+    if (o.yaml !== undefined && typeof o.yaml !== 'string')
+      throw new ApiError(400, 'bad_request', '"yaml" must be a string');
+    return {
+      ...(o.scenario !== undefined ? { name: o.scenario as string } : {}),
+      ...(o.yaml !== undefined ? { yaml: o.yaml as string } : {}),
+      ...common(o),
+    };
   }
   const text = typeof req.body === 'string' ? req.body : undefined;
   if (text === undefined && req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') {
-    throw new ApiError(415, 'unsupported_media_type', `send scenario YAML as ${YAML_TYPES.join(', ')}, or JSON as application/json`);
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `send scenario YAML as ${YAML_TYPES.join(', ')}, or JSON as application/json`,
+    );
   }
   const name = typeof q.scenario === 'string' ? q.scenario : undefined;
   const trimmed = text?.trim() ?? '';
   // A one-line body that is a scenario name (no YAML mapping in it) names a scenario of scenarios/.
-  if (name === undefined && trimmed !== '' && !trimmed.includes('\n') && !trimmed.includes(':') && isScenarioName(trimmed)) return { name: trimmed, ...common(q) };
-  if (name !== undefined && trimmed !== '') throw new ApiError(400, 'bad_request', 'give either ?scenario=NAME or a YAML body, not both');
+  if (
+    name === undefined &&
+    trimmed !== '' &&
+    !trimmed.includes('\n') &&
+    !trimmed.includes(':') &&
+    isScenarioName(trimmed)
+  )
+    return { name: trimmed, ...common(q) };
+  if (name !== undefined && trimmed !== '')
+    throw new ApiError(400, 'bad_request', 'give either ?scenario=NAME or a YAML body, not both');
   return { ...(name !== undefined ? { name } : { yaml: text ?? '' }), ...common(q) };
 }
 
@@ -92,7 +124,14 @@ export function createApp(o: AppOptions): express.Express {
 
   const requireToken = (req: Request, _res: Response, next: NextFunction): void => {
     if (o.token === undefined || tokenMatches(req.headers.authorization, o.token)) return next();
-    next(new ApiError(401, 'unauthorized', 'this route needs "Authorization: Bearer <token>" (the service was started with VMEXIT_LAB_TOKEN set)', { headers: { 'WWW-Authenticate': 'Bearer realm="vmexit-lab"' } }));
+    next(
+      new ApiError(
+        401,
+        'unauthorized',
+        'this route needs "Authorization: Bearer <token>" (the service was started with VMEXIT_LAB_TOKEN set)',
+        { headers: { 'WWW-Authenticate': 'Bearer realm="vmexit-lab"' } },
+      ),
+    );
   };
   const bodies = [
     express.json({ limit: o.bodyLimitBytes }),
@@ -121,11 +160,14 @@ export function createApp(o: AppOptions): express.Express {
   app.get('/api/runs', (req, res) => {
     const q = req.query as Record<string, unknown>;
     const state = typeof q.state === 'string' ? q.state : undefined;
-    if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state)) throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
+    if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state))
+      throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
     const limit = optionalNumber(q.limit, 'limit');
     res.json({
       runs: o.manager.list({
-        ...(state ? { state: state as RunState } : {}), ...(typeof q.scenario === 'string' ? { scenario: q.scenario } : {}), ...(limit !== undefined ? { limit } : {}),
+        ...(state ? { state: state as RunState } : {}),
+        ...(typeof q.scenario === 'string' ? { scenario: q.scenario } : {}),
+        ...(limit !== undefined ? { limit } : {}),
       }),
     });
   });
@@ -171,12 +213,19 @@ export function createApp(o: AppOptions): express.Express {
   // Express 5 forwards errors thrown (or rejected) in handlers here.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     let e: ApiError;
-    const http = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown; message?: unknown };
+    const http = (typeof err === 'object' && err !== null ? err : {}) as {
+      type?: unknown;
+      status?: unknown;
+      message?: unknown;
+    };
     const message = typeof http.message === 'string' ? http.message : String(err);
     if (err instanceof ApiError) e = err;
-    else if (http.type === 'entity.too.large') e = new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
-    else if (http.type === 'entity.parse.failed') e = new ApiError(400, 'bad_request', `the JSON body does not parse: ${message}`);
-    else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500) e = new ApiError(http.status, 'bad_request', message);
+    else if (http.type === 'entity.too.large')
+      e = new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
+    else if (http.type === 'entity.parse.failed')
+      e = new ApiError(400, 'bad_request', `the JSON body does not parse: ${message}`);
+    else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500)
+      e = new ApiError(http.status, 'bad_request', message);
     else e = new ApiError(500, 'internal', `internal error: ${message}`);
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.set(k, v);

@@ -8,8 +8,20 @@ import { formatDiagnostic } from '../scenario/errors.js';
  * loader's diagnostics, each with the CLI's `file:line:col: error: ...` line as `text`.
  */
 export type ErrorCode =
-  | 'bad_request' | 'invalid_scenario' | 'unknown_scenario' | 'unauthorized' | 'not_found' | 'not_finished' | 'no_results'
-  | 'not_running' | 'limit_exceeded' | 'too_many_runs' | 'payload_too_large' | 'unsupported_media_type' | 'shutting_down' | 'internal';
+  | 'bad_request'
+  | 'invalid_scenario'
+  | 'unknown_scenario'
+  | 'unauthorized'
+  | 'not_found'
+  | 'not_finished'
+  | 'no_results'
+  | 'not_running'
+  | 'limit_exceeded'
+  | 'too_many_runs'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'shutting_down'
+  | 'internal';
 
 export interface ApiDiagnostic extends Diagnostic {
   readonly text: string;
@@ -20,13 +32,23 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { readonly diagnostics?: readonly ApiDiagnostic[]; readonly headers?: Readonly<Record<string, string>> } = {},
+    readonly extra: {
+      readonly diagnostics?: readonly ApiDiagnostic[];
+      readonly headers?: Readonly<Record<string, string>>;
+    } = {},
   ) {
     super(message);
   }
 
   body(): { error: Record<string, unknown> } {
-    return { error: { status: this.status, code: this.code, message: this.message, ...(this.extra.diagnostics ? { diagnostics: this.extra.diagnostics } : {}) } };
+    return {
+      error: {
+        status: this.status,
+        code: this.code,
+        message: this.message,
+        ...(this.extra.diagnostics ? { diagnostics: this.extra.diagnostics } : {}),
+      },
+    };
   }
 }
 

@@ -8,7 +8,14 @@ import { totalGuests } from '../pool/tasks.js';
 import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import type { HistoryStore } from '../history/store.js';
-import { FINAL_STATES, type RunProgressRecord, type RunRecord, type RunState, type RunSummary, type StopReasonRecord } from '../history/records.js';
+import {
+  FINAL_STATES,
+  type RunProgressRecord,
+  type RunRecord,
+  type RunState,
+  type RunSummary,
+  type StopReasonRecord,
+} from '../history/records.js';
 import { ApiError } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
 
@@ -23,7 +30,12 @@ export interface ServiceLimits {
   readonly maxRunSeconds: number;
 }
 
-export const DEFAULT_LIMITS: ServiceLimits = { maxGuests: 20_000, maxDurationSeconds: 3_600, maxConcurrentRuns: 4, maxRunSeconds: 3_600 };
+export const DEFAULT_LIMITS: ServiceLimits = {
+  maxGuests: 20_000,
+  maxDurationSeconds: 3_600,
+  maxConcurrentRuns: 4,
+  maxRunSeconds: 3_600,
+};
 
 export interface SubmitRequest {
   /** Scenario YAML (inline) ... */
@@ -73,7 +85,15 @@ function summaryOf(results: RunResults): RunSummary {
 
 function progressRecord(run: PooledRun): RunProgressRecord {
   const p = run.progress();
-  return { fraction: p.fraction, simSeconds: p.simSeconds, limitSeconds: p.limitSeconds, hostsDone: p.hostsDone, hostsTotal: p.hostsTotal, tasksDone: p.tasksDone, tasksTotal: p.tasksTotal };
+  return {
+    fraction: p.fraction,
+    simSeconds: p.simSeconds,
+    limitSeconds: p.limitSeconds,
+    hostsDone: p.hostsDone,
+    hostsTotal: p.hostsTotal,
+    tasksDone: p.tasksDone,
+    tasksTotal: p.tasksTotal,
+  };
 }
 
 /** Runs of the service: validation and caps, the pool, history records, metrics. */
@@ -97,15 +117,22 @@ export class RunManager {
 
   /** Resolve the request's scenario: a name of scenarios/, or inline YAML (diagnostics name it request.yaml). */
   resolve(req: SubmitRequest): LoadedScenario {
-    if (req.name !== undefined && req.yaml !== undefined) throw new ApiError(400, 'bad_request', 'give either a scenario name or scenario YAML, not both');
+    if (req.name !== undefined && req.yaml !== undefined)
+      throw new ApiError(400, 'bad_request', 'give either a scenario name or scenario YAML, not both');
     if (req.name !== undefined) return this.o.catalog.load(req.name);
-    if (req.yaml === undefined || req.yaml.trim() === '') throw new ApiError(400, 'bad_request', 'no scenario: post scenario YAML, or JSON {"scenario": "NAME"} with the name of one in scenarios/');
+    if (req.yaml === undefined || req.yaml.trim() === '')
+      throw new ApiError(
+        400,
+        'bad_request',
+        'no scenario: post scenario YAML, or JSON {"scenario": "NAME"} with the name of one in scenarios/',
+      );
     // A posted scenario must not make the server read its own files (workload profiles).
     return { scenario: parseOrThrow(req.yaml, req.file ?? 'request.yaml', { workloadBaseDir: null }), yaml: req.yaml };
   }
 
   submit(req: SubmitRequest): RunRecord {
-    if (this.draining) throw new ApiError(503, 'shutting_down', 'the service is shutting down', { headers: { 'Retry-After': '5' } });
+    if (this.draining)
+      throw new ApiError(503, 'shutting_down', 'the service is shutting down', { headers: { 'Retry-After': '5' } });
     const loaded = this.resolve(req);
     let scenario: Scenario = loaded.scenario;
     if (req.seed !== undefined) scenario = { ...scenario, seed: req.seed };
@@ -113,37 +140,73 @@ export class RunManager {
     if (pace !== scenario.pace) scenario = { ...scenario, pace };
     const guests = totalGuests(scenario);
     const L = this.limits;
-    if (guests > L.maxGuests) throw new ApiError(422, 'limit_exceeded', `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`);
+    if (guests > L.maxGuests)
+      throw new ApiError(
+        422,
+        'limit_exceeded',
+        `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
+      );
     const durationS = durationLimitNs(scenario) / 1e9;
     if (durationS > L.maxDurationSeconds) {
-      throw new ApiError(422, 'limit_exceeded', `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`);
+      throw new ApiError(
+        422,
+        'limit_exceeded',
+        `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
+      );
     }
     const over = overBudget(scenario, { perGuest: this.o.hub.perGuest });
     if (over !== undefined) throw new ApiError(422, 'limit_exceeded', over);
-    if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0)) throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
+    if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0))
+      throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
     const timeLimitSeconds = Math.min(req.timeLimitSeconds ?? L.maxRunSeconds, L.maxRunSeconds);
     if (this.live.size >= L.maxConcurrentRuns) {
-      throw new ApiError(429, 'too_many_runs', `${this.live.size} runs are in progress; this service runs at most ${L.maxConcurrentRuns} at once (--max-runs)`, { headers: { 'Retry-After': '10' } });
+      throw new ApiError(
+        429,
+        'too_many_runs',
+        `${this.live.size} runs are in progress; this service runs at most ${L.maxConcurrentRuns} at once (--max-runs)`,
+        { headers: { 'Retry-After': '10' } },
+      );
     }
     return this.start(scenario, loaded, { pace, timeLimitSeconds, guests });
   }
 
-  private start(scenario: Scenario, loaded: LoadedScenario, o: { pace: 'max' | 'realtime'; timeLimitSeconds: number; guests: number }): RunRecord {
+  private start(
+    scenario: Scenario,
+    loaded: LoadedScenario,
+    o: { pace: 'max' | 'realtime'; timeLimitSeconds: number; guests: number },
+  ): RunRecord {
     const { history, hub, pool } = this.o;
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     history.create({
-      id, scenario: scenario.name, source: loaded.name !== undefined ? { kind: 'name', name: loaded.name } : { kind: 'inline' }, createdAt,
+      id,
+      scenario: scenario.name,
+      source: loaded.name !== undefined ? { kind: 'name', name: loaded.name } : { kind: 'inline' },
+      createdAt,
       options: { pace: o.pace, seed: scenario.seed, workers: pool.workers, timeLimitSeconds: o.timeLimitSeconds },
-      guests: o.guests, variants: scenario.variants.map((v) => v.name), yaml: loaded.yaml,
+      guests: o.guests,
+      variants: scenario.variants.map((v) => v.name),
+      yaml: loaded.yaml,
     });
     const run = startPooledRun(scenario, {
-      pool, pace: o.pace, timeLimitMs: o.timeLimitSeconds * 1000, livePerGuest: hub.perGuest, stopGraceMs: this.o.stopGraceMs,
+      pool,
+      pace: o.pace,
+      timeLimitMs: o.timeLimitSeconds * 1000,
+      livePerGuest: hub.perGuest,
+      stopGraceMs: this.o.stopGraceMs,
       onUpdate: (r) => this.onUpdate(id, r),
     });
     history.started(id, run.startedAt.toISOString());
     hub.addRun(id, scenario, run);
-    const entry: LiveEntry = { id, run, lastProgressWrite: Date.now(), finished: run.done.then((out) => this.finish(id, run, out), (e: unknown) => this.fail(id, run, e)) };
+    const entry: LiveEntry = {
+      id,
+      run,
+      lastProgressWrite: Date.now(),
+      finished: run.done.then(
+        (out) => this.finish(id, run, out),
+        (e: unknown) => this.fail(id, run, e),
+      ),
+    };
     this.live.set(id, entry);
     return this.get(id)!;
   }
@@ -159,18 +222,45 @@ export class RunManager {
 
   private finish(id: string, run: PooledRun, out: PooledOutcome): void {
     const reason = out.stopReason as StopReasonRecord | undefined;
-    const state: RunState = out.error !== undefined ? 'failed' : out.stopped ? (reason === 'failed' ? 'failed' : 'cancelled') : 'completed';
-    this.end(id, state, {
-      ...(out.stopped && reason ? { stopReason: reason } : {}), ...(out.error ? { error: out.error } : {}),
-      progress: progressRecord(run), summary: summaryOf(out.results), results: out.results, partial: out.stopped,
-    }, state === 'completed' ? out.results : undefined);
+    const state: RunState =
+      out.error !== undefined ? 'failed' : out.stopped ? (reason === 'failed' ? 'failed' : 'cancelled') : 'completed';
+    this.end(
+      id,
+      state,
+      {
+        ...(out.stopped && reason ? { stopReason: reason } : {}),
+        ...(out.error ? { error: out.error } : {}),
+        progress: progressRecord(run),
+        summary: summaryOf(out.results),
+        results: out.results,
+        partial: out.stopped,
+      },
+      state === 'completed' ? out.results : undefined,
+    );
   }
 
   private fail(id: string, run: PooledRun, e: unknown): void {
-    this.end(id, 'failed', { stopReason: 'failed', error: `internal error: ${(e as Error)?.message ?? String(e)}`, progress: progressRecord(run), partial: true });
+    this.end(id, 'failed', {
+      stopReason: 'failed',
+      error: `internal error: ${(e as Error)?.message ?? String(e)}`,
+      progress: progressRecord(run),
+      partial: true,
+    });
   }
 
-  private end(id: string, state: RunState, f: { stopReason?: StopReasonRecord; error?: string; progress?: RunProgressRecord; summary?: RunSummary; results?: RunResults; partial: boolean }, thresholdResults?: RunResults): void {
+  private end(
+    id: string,
+    state: RunState,
+    f: {
+      stopReason?: StopReasonRecord;
+      error?: string;
+      progress?: RunProgressRecord;
+      summary?: RunSummary;
+      results?: RunResults;
+      partial: boolean;
+    },
+    thresholdResults?: RunResults,
+  ): void {
     try {
       this.o.history.finish(id, { state, at: new Date().toISOString(), ...f });
     } finally {
@@ -196,9 +286,17 @@ export class RunManager {
   results(id: string): { json: string; partial: boolean } {
     const rec = this.o.history.get(id);
     if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
-    if (!FINAL_STATES.includes(rec.state)) throw new ApiError(409, 'not_finished', `run ${id} is ${rec.state}; results are written when it ends`, { headers: { 'Retry-After': '2' } });
+    if (!FINAL_STATES.includes(rec.state))
+      throw new ApiError(409, 'not_finished', `run ${id} is ${rec.state}; results are written when it ends`, {
+        headers: { 'Retry-After': '2' },
+      });
     const json = this.o.history.resultsJson(id);
-    if (json === undefined) throw new ApiError(404, 'no_results', `run ${id} ended ${rec.state} without results${rec.error ? `: ${rec.error}` : ''}`);
+    if (json === undefined)
+      throw new ApiError(
+        404,
+        'no_results',
+        `run ${id} ended ${rec.state} without results${rec.error ? `: ${rec.error}` : ''}`,
+      );
     return { json, partial: rec.partial };
   }
 

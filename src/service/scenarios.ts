@@ -49,17 +49,34 @@ export class ScenarioCatalog {
     if (!existsSync(this.dir)) return [];
     const files: string[] = [];
     walk(this.dir, files);
-    return files.map((f) => relative(this.dir, f).split(sep).join('/').replace(/\.yaml$/, '')).sort();
+    return files
+      .map((f) =>
+        relative(this.dir, f)
+          .split(sep)
+          .join('/')
+          .replace(/\.yaml$/, ''),
+      )
+      .sort();
   }
 
   /** Load a named scenario; ApiError 404 when there is none, 400 with diagnostics when it is bad. */
   load(name: string): LoadedScenario {
-    if (!isScenarioName(name)) throw new ApiError(400, 'unknown_scenario', `"${name}" is not a scenario name (a path below scenarios/ without .yaml, e.g. "default" or "seed/win10-1909-cr8-exits")`);
+    if (!isScenarioName(name))
+      throw new ApiError(
+        400,
+        'unknown_scenario',
+        `"${name}" is not a scenario name (a path below scenarios/ without .yaml, e.g. "default" or "seed/win10-1909-cr8-exits")`,
+      );
     const file = join(this.dir, `${name}.yaml`);
     if (!existsSync(file) || !statSync(file).isFile()) {
-      throw new ApiError(404, 'unknown_scenario', `no scenario "${name}" in scenarios/ (GET /api/scenarios lists them)`);
+      throw new ApiError(
+        404,
+        'unknown_scenario',
+        `no scenario "${name}" in scenarios/ (GET /api/scenarios lists them)`,
+      );
     }
-    if (statSync(file).size > MAX_FILE_BYTES) throw new ApiError(400, 'invalid_scenario', `scenarios/${name}.yaml is larger than ${MAX_FILE_BYTES} bytes`);
+    if (statSync(file).size > MAX_FILE_BYTES)
+      throw new ApiError(400, 'invalid_scenario', `scenarios/${name}.yaml is larger than ${MAX_FILE_BYTES} bytes`);
     const yaml = readFileSync(file, 'utf8');
     return { scenario: parseOrThrow(yaml, `scenarios/${name}.yaml`, { workloadBaseDir: dirname(file) }), yaml, name };
   }
@@ -69,9 +86,21 @@ export class ScenarioCatalog {
       try {
         const { scenario: s } = this.load(name);
         const limit = durationLimitNs(s);
-        return { name, scenario: s.name, description: s.description, variants: s.variants.map((v) => v.name), guests: totalGuests(s), durationSeconds: limit / 1e9, pace: s.pace, valid: true };
+        return {
+          name,
+          scenario: s.name,
+          description: s.description,
+          variants: s.variants.map((v) => v.name),
+          guests: totalGuests(s),
+          durationSeconds: limit / 1e9,
+          pace: s.pace,
+          valid: true,
+        };
       } catch (e) {
-        const errors = e instanceof ApiError && e.extra.diagnostics ? e.extra.diagnostics.map((d) => d.text) : [(e as Error).message];
+        const errors =
+          e instanceof ApiError && e.extra.diagnostics
+            ? e.extra.diagnostics.map((d) => d.text)
+            : [(e as Error).message];
         return { name, valid: false, errors };
       }
     });

@@ -52,7 +52,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const host = options.host ?? DEFAULT_HOST;
   const token = options.token === '' ? undefined : options.token;
   if (!isLoopback(host) && token === undefined) {
-    throw new Error(`refusing to listen on ${host} without a token: set ${TOKEN_ENV} (mutating routes would be open to the network)`);
+    throw new Error(
+      `refusing to listen on ${host} without a token: set ${TOKEN_ENV} (mutating routes would be open to the network)`,
+    );
   }
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const { store: history, interrupted } = HistoryStore.open(dataDir);
@@ -64,10 +66,24 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     const p = pool;
     hub.setPoolStats(() => ({ workers: p.workers, queued: p.queueSize, failures: p.failures }));
     const catalog = options.catalog ?? new ScenarioCatalog();
-    const manager = new RunManager({ pool, history, hub, catalog, limits: options.limits, stopGraceMs: options.stopGraceMs });
+    const manager = new RunManager({
+      pool,
+      history,
+      hub,
+      catalog,
+      limits: options.limits,
+      stopGraceMs: options.stopGraceMs,
+    });
     const metrics = new MetricsEndpoint(hub, { defaultMetrics: true });
     let ready = false;
-    const app = createApp({ manager, metrics, catalog, token, bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, ready: () => ready });
+    const app = createApp({
+      manager,
+      metrics,
+      catalog,
+      token,
+      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+      ready: () => ready,
+    });
     await pool.warm();
     server = await new Promise<Server>((ok, fail) => {
       const s = app.listen(options.port ?? DEFAULT_PORT, host, (err?: Error) => (err ? fail(err) : ok(s)));

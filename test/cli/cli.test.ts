@@ -8,7 +8,6 @@ import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
 
-
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -30,7 +29,10 @@ matrix:
 `;
 
 test('run: exit 0 when every threshold passes, with results.json, JUnit and Markdown written', async () => {
-  const file = scenario('pass', `${small}thresholds:\n  exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]\n  exits_per_second{reason="CR_ACCESS",variant="bhyve-12.1"}: ["> 1000"]\n`);
+  const file = scenario(
+    'pass',
+    `${small}thresholds:\n  exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]\n  exits_per_second{reason="CR_ACCESS",variant="bhyve-12.1"}: ["> 1000"]\n`,
+  );
   const io = capture();
   const out = join(dir, 'r.json');
   const junit = join(dir, 'j.xml');
@@ -39,7 +41,10 @@ test('run: exit 0 when every threshold passes, with results.json, JUnit and Mark
   const r = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(r.version, 1);
   assert.equal(r.scenario, 'pass');
-  assert.deepEqual(r.variants.map((v: { name: string }) => v.name), ['bhyve-12.1', 'bhyve-tpr-v3']);
+  assert.deepEqual(
+    r.variants.map((v: { name: string }) => v.name),
+    ['bhyve-12.1', 'bhyve-tpr-v3'],
+  );
   assert.ok(r.variants[0].totals.exits.CR_ACCESS > 0);
   assert.equal(r.variants[1].totals.exits.CR_ACCESS, undefined);
   assert.ok(r.variants.every((v: { thresholds: { passed: boolean }[] }) => v.thresholds.every((t) => t.passed)));
@@ -70,14 +75,17 @@ test('run: exit 2 for bad usage', async () => {
 });
 
 test('run: exit 3 for an invariant violation the scenario does not expect', async () => {
-  const file = scenario('panic', `host: { cpu: xeon-e5-2667v4 }
+  const file = scenario(
+    'panic',
+    `host: { cpu: xeon-e5-2667v4 }
 hypervisor: { policy: bhyve-tpr-v2 }
 guests:
   - os: scripted
     script:
       - interrupt: 0x81
       - io: 0x1f7
-`);
+`,
+  );
   const io = capture();
   assert.equal(await main(['run', '--quiet', file], io), 3);
   assert.match(io.stdout.join(''), /violation isr_isrvec_stk_out_of_sync: ISR and isrvec_stk out of sync/);
@@ -87,7 +95,8 @@ test('run: --help teaches the options and exit statuses', async () => {
   const io = capture();
   assert.equal(await main(['run', '--help'], io), 0);
   const text = io.stdout.join('');
-  for (const s of ['--out', '--junit', '--summary', '--shard', 'Exit status', 'Examples']) assert.ok(text.includes(s), s);
+  for (const s of ['--out', '--junit', '--summary', '--shard', 'Exit status', 'Examples'])
+    assert.ok(text.includes(s), s);
 });
 
 test('the same scenario and seed give the same results bit for bit', async () => {
@@ -107,7 +116,9 @@ test('the same scenario and seed give the same results bit for bit', async () =>
 });
 
 test('the bin works as a real process (npx vmexit-lab --help)', () => {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), '--help'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), '--help'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Commands:/);
 });

@@ -15,7 +15,14 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 function io(): CliIo & { text: () => string } {
   const lines: string[] = [];
-  return { out: (s) => lines.push(s), err: (s) => lines.push(s), interactive: false, env: {}, cwd: REPO_ROOT, text: () => lines.join('\n') };
+  return {
+    out: (s) => lines.push(s),
+    err: (s) => lines.push(s),
+    interactive: false,
+    env: {},
+    cwd: REPO_ROOT,
+    text: () => lines.join('\n'),
+  };
 }
 
 const yaml = (policy: string): string => `name: cmp
@@ -39,7 +46,10 @@ test('compare reports per-variant metric changes with exact percentages', () => 
   assert.equal(cr.new, 0);
   assert.equal(cr.deltaPct, -100);
   const same = compareResults(before, before);
-  assert.ok(same.every((x) => x.deltaPct === null || x.deltaPct === 0), 'a run compared with itself has no differences');
+  assert.ok(
+    same.every((x) => x.deltaPct === null || x.deltaPct === 0),
+    'a run compared with itself has no differences',
+  );
 });
 
 test('compare CLI: table output, --json, and --max-regression gates the exit status', async () => {
@@ -47,7 +57,11 @@ test('compare CLI: table output, --json, and --max-regression gates the exit sta
   assert.equal(await main(['compare', fileA, fileB], a), 0);
   assert.match(a.text(), /base\s+exits\/s CR_ACCESS\s+[\d,]+\s+0\s+-100\.00%/);
   const b = io();
-  assert.equal(await main(['compare', '--max-regression', '5', fileB, fileA], b), 1, 'going back to 12.1 is a regression');
+  assert.equal(
+    await main(['compare', '--max-regression', '5', fileB, fileA], b),
+    1,
+    'going back to 12.1 is a regression',
+  );
   assert.match(b.text(), /regression: base exits\/s \(all\)/);
   const c = io();
   assert.equal(await main(['compare', '--json', fileA, fileB], c), 0);

@@ -10,12 +10,11 @@ import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
 
-
 test('docs/CLI.md and --help list the same commands, and each command has a working --help', async () => {
   const io = capture();
   assert.equal(await main(['--help'], io), 0);
   const usage = io.stdout.join('');
-  const section = usage.slice(usage.indexOf('Commands:'), usage.indexOf('Run \'vmexit-lab COMMAND'));
+  const section = usage.slice(usage.indexOf('Commands:'), usage.indexOf("Run 'vmexit-lab COMMAND"));
   const commands = [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]);
   assert.ok(commands.length >= 13, commands.join(' '));
   const doc = readFileSync(join(REPO_ROOT, 'docs', 'CLI.md'), 'utf8');

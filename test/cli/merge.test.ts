@@ -15,7 +15,9 @@ const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-merge-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const scenario = join(dir, 'fleet.yaml');
-writeFileSync(scenario, `name: shard-fleet
+writeFileSync(
+  scenario,
+  `name: shard-fleet
 seed: 11
 host: { cpu: i7-2620M, cores: 4, count: 7 }
 guests:
@@ -27,7 +29,8 @@ matrix:
   policy: [bhyve-12.1, bhyve-tpr-v2]
 thresholds:
   exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v2"}: ["== 0"]
-`);
+`,
+);
 
 function node(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -47,7 +50,11 @@ function node(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 function totals(file: string): unknown {
   const r = JSON.parse(readFileSync(file, 'utf8'));
-  return r.variants.map((v: { name: string; totals: unknown; thresholds: unknown }) => ({ name: v.name, totals: v.totals, thresholds: v.thresholds }));
+  return r.variants.map((v: { name: string; totals: unknown; thresholds: unknown }) => ({
+    name: v.name,
+    totals: v.totals,
+    thresholds: v.thresholds,
+  }));
 }
 
 test('merging N shard processes equals the unsharded run exactly, N = 1..4', async () => {

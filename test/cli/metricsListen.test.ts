@@ -20,15 +20,31 @@ function exitsTotal(text: string): number {
 
 test('run --metrics-listen serves live /metrics while the run runs (for a PodMonitor next to a shard job)', async () => {
   const file = join(dir, 'long.yaml');
-  writeFileSync(file, `name: listen
+  writeFileSync(
+    file,
+    `name: listen
 host: { cpu: i7-2620M, cores: 4, count: 4 }
 hypervisor: { policy: bhyve-12.1 }
 guests:
   - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, work: 60s }] }
 duration: until-complete
 maxDuration: 1h
-`);
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--quiet', '--workers', '1', '--metrics-listen', '127.0.0.1:0', file], { env: { ...process.env, CI: 'true' } });
+`,
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
+      'run',
+      '--quiet',
+      '--workers',
+      '1',
+      '--metrics-listen',
+      '127.0.0.1:0',
+      file,
+    ],
+    { env: { ...process.env, CI: 'true' } },
+  );
   const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   try {
     let stderr = '';

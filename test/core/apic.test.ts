@@ -15,7 +15,13 @@ import type { ScriptOp } from '../../src/core/script/ops.js';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { priorityClass, vecSet } from '../../src/core/apic/vectors.js';
 import {
-  ApicOffset, X2apicMsr, offsetToX2apicMsr, x2apicMsrExists, x2apicMsrReadOnly, x2apicMsrToOffset, x2apicMsrWriteOnly,
+  ApicOffset,
+  X2apicMsr,
+  offsetToX2apicMsr,
+  x2apicMsrExists,
+  x2apicMsrReadOnly,
+  x2apicMsrToOffset,
+  x2apicMsrWriteOnly,
 } from '../../src/core/apic/registers.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, SERVER } from '../support/profiles.js';
 
@@ -96,7 +102,12 @@ for (const r of CLASS_ROWS) {
 
 // ------------------------------------------------------------------ PPR
 
-interface PprRow { tpr: number; isr: number[]; ppr: number; source: string }
+interface PprRow {
+  tpr: number;
+  isr: number[];
+  ppr: number;
+  source: string;
+}
 const PPR_SRC = 'SDM 10.8.3.1 "Task and Processor Priorities": PPR = TPR if TPR[7:4] >= ISRV[7:4] else ISRV & 0xF0';
 const PPR_ROWS: readonly PprRow[] = [
   { tpr: 0x00, isr: [], ppr: 0x00, source: PPR_SRC },
@@ -122,7 +133,10 @@ for (const r of PPR_ROWS) {
   for (const p of INTEL_PATHS) {
     test(`[${r.source}] ${p.label}: ${name} after delivering ISR and writing TPR through the xAPIC page`, () => {
       const { m, steps } = run(p, [...inService(r.isr), WA(ApicOffset.Tpr, r.tpr), RA(ApicOffset.Ppr)]);
-      assert.deepEqual(m.snapshot(0).isr, [...r.isr].sort((a, b) => a - b));
+      assert.deepEqual(
+        m.snapshot(0).isr,
+        [...r.isr].sort((a, b) => a - b),
+      );
       assert.equal(m.tpr(0), r.tpr);
       assert.equal(m.archPpr(0), r.ppr);
       assert.equal(m.pprField(0), r.ppr, 'the (virtual-)APIC page PPR the hypervisor or CPU computed');
@@ -134,8 +148,15 @@ for (const r of PPR_ROWS) {
 
 // ------------------------------------------------------------------ delivery only when class > PPR class
 
-interface DeliveryRow { tpr: number; isr: number[]; vector: number; delivered: boolean; source: string }
-const ACC = 'SDM 10.8.3.1 "Task and Processor Priorities" + 10.8.4 "Interrupt Acceptance for Fixed Interrupts": dispatched only if class > PPR[7:4]';
+interface DeliveryRow {
+  tpr: number;
+  isr: number[];
+  vector: number;
+  delivered: boolean;
+  source: string;
+}
+const ACC =
+  'SDM 10.8.3.1 "Task and Processor Priorities" + 10.8.4 "Interrupt Acceptance for Fixed Interrupts": dispatched only if class > PPR[7:4]';
 const DELIVERY_ROWS: readonly DeliveryRow[] = [
   { tpr: 0x00, isr: [], vector: 0x20, delivered: true, source: ACC },
   { tpr: 0x00, isr: [], vector: 0x10, delivered: true, source: `${ACC} (vector 16, class 1 > 0)` },
@@ -175,14 +196,29 @@ for (const r of DELIVERY_ROWS) {
 
 // ------------------------------------------------------------------ EOI
 
-interface EoiRow { tpr: number; isr: number[]; eois: number; isrAfter: number[]; pprAfter: number; source: string }
-const EOI_SRC = 'SDM 10.8.5 "Signaling Interrupt Servicing Completion": EOI clears the highest ISR bit, PPR re-evaluated';
+interface EoiRow {
+  tpr: number;
+  isr: number[];
+  eois: number;
+  isrAfter: number[];
+  pprAfter: number;
+  source: string;
+}
+const EOI_SRC =
+  'SDM 10.8.5 "Signaling Interrupt Servicing Completion": EOI clears the highest ISR bit, PPR re-evaluated';
 const EOI_ROWS: readonly EoiRow[] = [
   { tpr: 0, isr: [0x31, 0x51], eois: 1, isrAfter: [0x31], pprAfter: 0x30, source: EOI_SRC },
   { tpr: 0, isr: [0x31, 0x51], eois: 2, isrAfter: [], pprAfter: 0x00, source: EOI_SRC },
   { tpr: 0x40, isr: [0x31, 0x51, 0x71], eois: 1, isrAfter: [0x31, 0x51], pprAfter: 0x50, source: EOI_SRC },
   { tpr: 0x40, isr: [0x31, 0x51], eois: 1, isrAfter: [0x31], pprAfter: 0x40, source: `${EOI_SRC} (TPR now dominates)` },
-  { tpr: 0x20, isr: [], eois: 1, isrAfter: [], pprAfter: 0x20, source: `${EOI_SRC} (EOI with nothing in service changes nothing)` },
+  {
+    tpr: 0x20,
+    isr: [],
+    eois: 1,
+    isrAfter: [],
+    pprAfter: 0x20,
+    source: `${EOI_SRC} (EOI with nothing in service changes nothing)`,
+  },
 ];
 for (const r of EOI_ROWS) {
   rows++;
@@ -213,14 +249,27 @@ for (const p of PATHS) {
 
 // ------------------------------------------------------------------ CR8 <-> TPR
 
-interface Cr8Row { ops: ScriptOp[]; tpr: number; cr8: number; what: string; source: string }
-const CR8_SRC = 'SDM 10.8.6.1 "Interaction of Task Priorities between CR8 and APIC": TPR[7:4] = CR8[3:0], TPR[3:0] = 0; CR8 reads TPR[7:4]';
+interface Cr8Row {
+  ops: ScriptOp[];
+  tpr: number;
+  cr8: number;
+  what: string;
+  source: string;
+}
+const CR8_SRC =
+  'SDM 10.8.6.1 "Interaction of Task Priorities between CR8 and APIC": TPR[7:4] = CR8[3:0], TPR[3:0] = 0; CR8 reads TPR[7:4]';
 const CR8_ROWS: readonly Cr8Row[] = [
   { ops: [W8(5)], tpr: 0x50, cr8: 5, what: 'MOV CR8 5 sets TPR 0x50', source: CR8_SRC },
   { ops: [W8(15)], tpr: 0xf0, cr8: 15, what: 'MOV CR8 15 sets TPR 0xF0', source: CR8_SRC },
   { ops: [W8(9), W8(0)], tpr: 0x00, cr8: 0, what: 'MOV CR8 0 clears TPR', source: CR8_SRC },
   { ops: [WA(ApicOffset.Tpr, 0x3a)], tpr: 0x3a, cr8: 3, what: 'xAPIC TPR 0x3A reads back as CR8 3', source: CR8_SRC },
-  { ops: [WA(ApicOffset.Tpr, 0x3a), W8(3)], tpr: 0x30, cr8: 3, what: 'MOV CR8 clears TPR[3:0] written through the xAPIC page', source: CR8_SRC },
+  {
+    ops: [WA(ApicOffset.Tpr, 0x3a), W8(3)],
+    tpr: 0x30,
+    cr8: 3,
+    what: 'MOV CR8 clears TPR[3:0] written through the xAPIC page',
+    source: CR8_SRC,
+  },
   { ops: [WA(ApicOffset.Tpr, 0xff)], tpr: 0xff, cr8: 15, what: 'xAPIC TPR 0xFF reads back as CR8 15', source: CR8_SRC },
 ];
 for (const r of CR8_ROWS) {
@@ -315,31 +364,163 @@ test(`[${X2_SRC}] named x2APIC MSRs: TPR 0x808, PPR 0x80A, EOI 0x80B, ICR 0x830,
 
 // ------------------------------------------------------------------ x2APIC MSR faults
 
-interface MsrRow { x2apic: boolean; op: ScriptOp; fault: boolean; what: string; source: string }
+interface MsrRow {
+  x2apic: boolean;
+  op: ScriptOp;
+  fault: boolean;
+  what: string;
+  source: string;
+}
 const GP_SRC = 'SDM 10.12.1.2 "x2APIC Register Address Space"';
 const MSR_ROWS: readonly MsrRow[] = [
-  { x2apic: false, op: WRMSR(0x808, 0x20), fault: true, what: 'WRMSR TPR in xAPIC mode #GP', source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled` },
-  { x2apic: false, op: RDMSR(0x808), fault: true, what: 'RDMSR TPR in xAPIC mode #GP', source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled` },
-  { x2apic: false, op: WRMSR(0x80b, 0), fault: true, what: 'WRMSR EOI in xAPIC mode #GP', source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled` },
-  { x2apic: true, op: WRMSR(0x80a, 0), fault: true, what: 'WRMSR PPR (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: WRMSR(0x802, 0), fault: true, what: 'WRMSR APIC ID (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: WRMSR(0x803, 0), fault: true, what: 'WRMSR version (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: WRMSR(0x810, 0), fault: true, what: 'WRMSR ISR0 (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: WRMSR(0x827, 0), fault: true, what: 'WRMSR IRR7 (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: WRMSR(0x839, 0), fault: true, what: 'WRMSR current count (read-only) #GP', source: `${GP_SRC}: WRMSR to a read-only register #GP` },
-  { x2apic: true, op: RDMSR(0x80b), fault: true, what: 'RDMSR EOI (write-only) #GP', source: `${GP_SRC}: RDMSR of a write-only register #GP` },
-  { x2apic: true, op: RDMSR(0x83f), fault: true, what: 'RDMSR SELF IPI (write-only) #GP', source: `${GP_SRC}: RDMSR of a write-only register #GP` },
-  { x2apic: true, op: RDMSR(0x809), fault: true, what: 'RDMSR 0x809 (APR has no x2APIC MSR) #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: WRMSR(0x809, 0), fault: true, what: 'WRMSR 0x809 #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: RDMSR(0x80e), fault: true, what: 'RDMSR 0x80E (DFR does not exist in x2APIC mode) #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: WRMSR(0x80e, 0), fault: true, what: 'WRMSR 0x80E #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: RDMSR(0x831), fault: true, what: 'RDMSR 0x831 (ICR high is part of the 64-bit ICR) #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: WRMSR(0x831, 0), fault: true, what: 'WRMSR 0x831 #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: RDMSR(0x840), fault: true, what: 'RDMSR 0x840 (beyond SELF IPI) #GP', source: `${GP_SRC}: nonexistent register #GP` },
-  { x2apic: true, op: RDMSR(0x808), fault: false, what: 'RDMSR TPR is allowed', source: `${GP_SRC}: TPR is read/write` },
-  { x2apic: true, op: WRMSR(0x808, 0x20), fault: false, what: 'WRMSR TPR is allowed', source: `${GP_SRC}: TPR is read/write` },
+  {
+    x2apic: false,
+    op: WRMSR(0x808, 0x20),
+    fault: true,
+    what: 'WRMSR TPR in xAPIC mode #GP',
+    source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled`,
+  },
+  {
+    x2apic: false,
+    op: RDMSR(0x808),
+    fault: true,
+    what: 'RDMSR TPR in xAPIC mode #GP',
+    source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled`,
+  },
+  {
+    x2apic: false,
+    op: WRMSR(0x80b, 0),
+    fault: true,
+    what: 'WRMSR EOI in xAPIC mode #GP',
+    source: `${GP_SRC}: x2APIC MSRs #GP unless x2APIC mode is enabled`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x80a, 0),
+    fault: true,
+    what: 'WRMSR PPR (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x802, 0),
+    fault: true,
+    what: 'WRMSR APIC ID (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x803, 0),
+    fault: true,
+    what: 'WRMSR version (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x810, 0),
+    fault: true,
+    what: 'WRMSR ISR0 (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x827, 0),
+    fault: true,
+    what: 'WRMSR IRR7 (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x839, 0),
+    fault: true,
+    what: 'WRMSR current count (read-only) #GP',
+    source: `${GP_SRC}: WRMSR to a read-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x80b),
+    fault: true,
+    what: 'RDMSR EOI (write-only) #GP',
+    source: `${GP_SRC}: RDMSR of a write-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x83f),
+    fault: true,
+    what: 'RDMSR SELF IPI (write-only) #GP',
+    source: `${GP_SRC}: RDMSR of a write-only register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x809),
+    fault: true,
+    what: 'RDMSR 0x809 (APR has no x2APIC MSR) #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x809, 0),
+    fault: true,
+    what: 'WRMSR 0x809 #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x80e),
+    fault: true,
+    what: 'RDMSR 0x80E (DFR does not exist in x2APIC mode) #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x80e, 0),
+    fault: true,
+    what: 'WRMSR 0x80E #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x831),
+    fault: true,
+    what: 'RDMSR 0x831 (ICR high is part of the 64-bit ICR) #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x831, 0),
+    fault: true,
+    what: 'WRMSR 0x831 #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x840),
+    fault: true,
+    what: 'RDMSR 0x840 (beyond SELF IPI) #GP',
+    source: `${GP_SRC}: nonexistent register #GP`,
+  },
+  {
+    x2apic: true,
+    op: RDMSR(0x808),
+    fault: false,
+    what: 'RDMSR TPR is allowed',
+    source: `${GP_SRC}: TPR is read/write`,
+  },
+  {
+    x2apic: true,
+    op: WRMSR(0x808, 0x20),
+    fault: false,
+    what: 'WRMSR TPR is allowed',
+    source: `${GP_SRC}: TPR is read/write`,
+  },
   { x2apic: true, op: RDMSR(0x80a), fault: false, what: 'RDMSR PPR is allowed', source: `${GP_SRC}: PPR is read-only` },
-  { x2apic: true, op: WRMSR(0x80b, 0), fault: false, what: 'WRMSR EOI is allowed', source: `${GP_SRC}: EOI is write-only` },
+  {
+    x2apic: true,
+    op: WRMSR(0x80b, 0),
+    fault: false,
+    what: 'WRMSR EOI is allowed',
+    source: `${GP_SRC}: EOI is write-only`,
+  },
 ];
 for (const r of MSR_ROWS) {
   rows++;
@@ -371,16 +552,37 @@ test(`[${GP_SRC}; SDM 10.8.3.1] x2APIC RDMSR 0x808 / 0x80A return TPR and PPR; W
 
 // ------------------------------------------------------------------ TMR
 
-const TMR_SRC = 'SDM 10.8.4 "Interrupt Acceptance for Fixed Interrupts": TMR bit set for level-, cleared for edge-triggered';
+const TMR_SRC =
+  'SDM 10.8.4 "Interrupt Acceptance for Fixed Interrupts": TMR bit set for level-, cleared for edge-triggered';
 const tmrBit = (m: Machine, vector: number): boolean =>
   ((m.readApic(0, ApicOffset.Tmr0 + ((vector >> 5) << 4)) >>> (vector & 31)) & 1) === 1;
-interface TmrRow { ops: ScriptOp[]; vector: number; tmr: boolean; what: string }
+interface TmrRow {
+  ops: ScriptOp[];
+  vector: number;
+  tmr: boolean;
+  what: string;
+}
 const TMR_ROWS: readonly TmrRow[] = [
   { ops: [IRQ(0x41, true)], vector: 0x41, tmr: true, what: 'level-triggered 0x41 sets TMR' },
   { ops: [IRQ(0x41, false)], vector: 0x41, tmr: false, what: 'edge-triggered 0x41 leaves TMR clear' },
-  { ops: [IRQ(0xa3, true), IRQ(0xa3, false)], vector: 0xa3, tmr: false, what: 'an edge request of 0xA3 accepted while the level one is in service clears its TMR bit' },
-  { ops: [IRQ(0xa3, false), IRQ(0xa3, true)], vector: 0xa3, tmr: true, what: 'a level request of 0xA3 accepted while an edge one is in service sets its TMR bit' },
-  { ops: [IRQ(0x41, true), IRQ(0x62, false)], vector: 0x41, tmr: true, what: 'an edge interrupt does not touch another vector\'s TMR bit' },
+  {
+    ops: [IRQ(0xa3, true), IRQ(0xa3, false)],
+    vector: 0xa3,
+    tmr: false,
+    what: 'an edge request of 0xA3 accepted while the level one is in service clears its TMR bit',
+  },
+  {
+    ops: [IRQ(0xa3, false), IRQ(0xa3, true)],
+    vector: 0xa3,
+    tmr: true,
+    what: 'a level request of 0xA3 accepted while an edge one is in service sets its TMR bit',
+  },
+  {
+    ops: [IRQ(0x41, true), IRQ(0x62, false)],
+    vector: 0x41,
+    tmr: true,
+    what: "an edge interrupt does not touch another vector's TMR bit",
+  },
 ];
 for (const r of TMR_ROWS) {
   rows++;

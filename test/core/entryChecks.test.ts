@@ -21,7 +21,14 @@ import { DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
 type CheckName = keyof typeof EntryCheck;
 
-interface Controls { pin: number; proc: number; proc2: number; exit: number; threshold: number; vtpr: number }
+interface Controls {
+  pin: number;
+  proc: number;
+  proc2: number;
+  exit: number;
+  threshold: number;
+  vtpr: number;
+}
 
 const SERVER_CAPS = SERVER.vmx!;
 const DESKTOP_CAPS = DESKTOP.vmx!;
@@ -31,8 +38,14 @@ const OLD_CAPS = NO_TPR_SHADOW.vmx!;
 function base(caps: VmxCapabilities = SERVER_CAPS): Controls {
   return {
     pin: caps.pinBased.allowed0 | PinBased.ExternalInterruptExiting | PinBased.NmiExiting,
-    proc: (caps.procBased.allowed0 | ProcBased.HltExiting | ProcBased.UseMsrBitmaps | ProcBased.UseIoBitmaps |
-      ProcBased.UseTprShadow | ProcBased.ActivateSecondaryControls) >>> 0,
+    proc:
+      (caps.procBased.allowed0 |
+        ProcBased.HltExiting |
+        ProcBased.UseMsrBitmaps |
+        ProcBased.UseIoBitmaps |
+        ProcBased.UseTprShadow |
+        ProcBased.ActivateSecondaryControls) >>>
+      0,
     proc2: 0,
     exit: caps.exit.allowed0 | ExitControls.AcknowledgeInterruptOnExit,
     threshold: 0,
@@ -40,7 +53,8 @@ function base(caps: VmxCapabilities = SERVER_CAPS): Controls {
   };
 }
 
-const APICV = ProcBased2.VirtualizeApicAccesses | ProcBased2.ApicRegisterVirtualization | ProcBased2.VirtualInterruptDelivery;
+const APICV =
+  ProcBased2.VirtualizeApicAccesses | ProcBased2.ApicRegisterVirtualization | ProcBased2.VirtualInterruptDelivery;
 
 interface Row {
   readonly what: string;
@@ -58,54 +72,310 @@ const TPR_V = `${VEC}: use TPR shadow = 1, virtualize APIC accesses = 0, VID = 0
 
 const ROWS: readonly Row[] = [
   { what: 'baseline: TPR shadow, secondary controls on, nothing else', source: VEC, change: (c) => c, fails: [] },
-  { what: 'baseline APICv: TPR shadow + APIC accesses + register virtualization + VID + posted', source: VEC, change: (c) => ({ ...c, proc2: APICV, pin: c.pin | PinBased.ProcessPostedInterrupts }), fails: [] },
+  {
+    what: 'baseline APICv: TPR shadow + APIC accesses + register virtualization + VID + posted',
+    source: VEC,
+    change: (c) => ({ ...c, proc2: APICV, pin: c.pin | PinBased.ProcessPostedInterrupts }),
+    fails: [],
+  },
   // reserved bits
-  { what: 'pin-based: a must-be-1 bit (allowed-0) cleared', source: RES, change: (c) => ({ ...c, pin: c.pin & ~(1 << 1) }), fails: ['PIN_BASED_RESERVED'] },
-  { what: 'pin-based: posted interrupts set on a CPU that does not allow it (DESKTOP allowed-1 0x7f)', source: RES, caps: DESKTOP_CAPS, change: (c) => ({ ...c, pin: c.pin | PinBased.ProcessPostedInterrupts, proc2: ProcBased2.VirtualInterruptDelivery }), fails: ['PIN_BASED_RESERVED', 'PROC_BASED2_RESERVED'] },
-  { what: 'primary: must-be-1 bit 1 cleared', source: RES, change: (c) => ({ ...c, proc: c.proc & ~(1 << 1) }), fails: ['PROC_BASED_RESERVED'] },
-  { what: 'primary: bit 17 (not allowed-1) set', source: RES, change: (c) => ({ ...c, proc: (c.proc | (1 << 17)) >>> 0 }), fails: ['PROC_BASED_RESERVED'] },
-  { what: 'primary: use TPR shadow on a CPU without it', source: RES, caps: OLD_CAPS, change: (c) => c, fails: ['PROC_BASED_RESERVED'] },
-  { what: 'primary: CR8-load/-store exiting instead of the TPR shadow passes on an old CPU', source: RES, caps: OLD_CAPS, change: (c) => ({ ...c, proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting | ProcBased.Cr8StoreExiting) >>> 0 }), fails: [] },
-  { what: 'secondary: VID on a desktop CPU (not allowed-1)', source: RES, caps: DESKTOP_CAPS, change: (c) => ({ ...c, proc2: ProcBased2.VirtualInterruptDelivery }), fails: ['PROC_BASED2_RESERVED'] },
-  { what: 'secondary: APIC-register virtualization on a desktop CPU', source: RES, caps: DESKTOP_CAPS, change: (c) => ({ ...c, proc2: ProcBased2.ApicRegisterVirtualization }), fails: ['PROC_BASED2_RESERVED'] },
-  { what: 'secondary: virtualize APIC accesses on a desktop CPU is allowed', source: RES, caps: DESKTOP_CAPS, change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeApicAccesses }), fails: [] },
-  { what: 'secondary: bit 15 (not allowed-1 on SERVER 0x77fff) set', source: RES, change: (c) => ({ ...c, proc2: 1 << 15 }), fails: ['PROC_BASED2_RESERVED'] },
-  { what: 'secondary controls ignored when "activate secondary controls" = 0 (acts as if all 0)', source: `${VEC}: "activate secondary controls" = 0 -> secondary controls treated as 0`, change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.ActivateSecondaryControls) >>> 0, proc2: (1 << 15) | ProcBased2.VirtualizeX2apicMode | ProcBased2.VirtualizeApicAccesses | ProcBased2.VirtualInterruptDelivery }), fails: [] },
-  { what: 'exit controls: must-be-1 bit 0 cleared', source: RES_EXIT, change: (c) => ({ ...c, exit: c.exit & ~1 }), fails: ['EXIT_CONTROLS_RESERVED'] },
-  { what: 'exit controls: bit 24 (not allowed-1 0x7fffff) set', source: RES_EXIT, change: (c) => ({ ...c, exit: c.exit | (1 << 24) }), fails: ['EXIT_CONTROLS_RESERVED'] },
+  {
+    what: 'pin-based: a must-be-1 bit (allowed-0) cleared',
+    source: RES,
+    change: (c) => ({ ...c, pin: c.pin & ~(1 << 1) }),
+    fails: ['PIN_BASED_RESERVED'],
+  },
+  {
+    what: 'pin-based: posted interrupts set on a CPU that does not allow it (DESKTOP allowed-1 0x7f)',
+    source: RES,
+    caps: DESKTOP_CAPS,
+    change: (c) => ({
+      ...c,
+      pin: c.pin | PinBased.ProcessPostedInterrupts,
+      proc2: ProcBased2.VirtualInterruptDelivery,
+    }),
+    fails: ['PIN_BASED_RESERVED', 'PROC_BASED2_RESERVED'],
+  },
+  {
+    what: 'primary: must-be-1 bit 1 cleared',
+    source: RES,
+    change: (c) => ({ ...c, proc: c.proc & ~(1 << 1) }),
+    fails: ['PROC_BASED_RESERVED'],
+  },
+  {
+    what: 'primary: bit 17 (not allowed-1) set',
+    source: RES,
+    change: (c) => ({ ...c, proc: (c.proc | (1 << 17)) >>> 0 }),
+    fails: ['PROC_BASED_RESERVED'],
+  },
+  {
+    what: 'primary: use TPR shadow on a CPU without it',
+    source: RES,
+    caps: OLD_CAPS,
+    change: (c) => c,
+    fails: ['PROC_BASED_RESERVED'],
+  },
+  {
+    what: 'primary: CR8-load/-store exiting instead of the TPR shadow passes on an old CPU',
+    source: RES,
+    caps: OLD_CAPS,
+    change: (c) => ({
+      ...c,
+      proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting | ProcBased.Cr8StoreExiting) >>> 0,
+    }),
+    fails: [],
+  },
+  {
+    what: 'secondary: VID on a desktop CPU (not allowed-1)',
+    source: RES,
+    caps: DESKTOP_CAPS,
+    change: (c) => ({ ...c, proc2: ProcBased2.VirtualInterruptDelivery }),
+    fails: ['PROC_BASED2_RESERVED'],
+  },
+  {
+    what: 'secondary: APIC-register virtualization on a desktop CPU',
+    source: RES,
+    caps: DESKTOP_CAPS,
+    change: (c) => ({ ...c, proc2: ProcBased2.ApicRegisterVirtualization }),
+    fails: ['PROC_BASED2_RESERVED'],
+  },
+  {
+    what: 'secondary: virtualize APIC accesses on a desktop CPU is allowed',
+    source: RES,
+    caps: DESKTOP_CAPS,
+    change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeApicAccesses }),
+    fails: [],
+  },
+  {
+    what: 'secondary: bit 15 (not allowed-1 on SERVER 0x77fff) set',
+    source: RES,
+    change: (c) => ({ ...c, proc2: 1 << 15 }),
+    fails: ['PROC_BASED2_RESERVED'],
+  },
+  {
+    what: 'secondary controls ignored when "activate secondary controls" = 0 (acts as if all 0)',
+    source: `${VEC}: "activate secondary controls" = 0 -> secondary controls treated as 0`,
+    change: (c) => ({
+      ...c,
+      proc: (c.proc & ~ProcBased.ActivateSecondaryControls) >>> 0,
+      proc2:
+        (1 << 15) |
+        ProcBased2.VirtualizeX2apicMode |
+        ProcBased2.VirtualizeApicAccesses |
+        ProcBased2.VirtualInterruptDelivery,
+    }),
+    fails: [],
+  },
+  {
+    what: 'exit controls: must-be-1 bit 0 cleared',
+    source: RES_EXIT,
+    change: (c) => ({ ...c, exit: c.exit & ~1 }),
+    fails: ['EXIT_CONTROLS_RESERVED'],
+  },
+  {
+    what: 'exit controls: bit 24 (not allowed-1 0x7fffff) set',
+    source: RES_EXIT,
+    change: (c) => ({ ...c, exit: c.exit | (1 << 24) }),
+    fails: ['EXIT_CONTROLS_RESERVED'],
+  },
   // TPR threshold
-  { what: 'TPR threshold 0x10 (bit 4 set) with the TPR shadow and no VID', source: TPR_T, change: (c) => ({ ...c, threshold: 0x10, vtpr: 0xf0 }), fails: ['TPR_THRESHOLD_RESERVED_BITS'] },
-  { what: 'TPR threshold 0x80000000 with the TPR shadow and no VID', source: TPR_T, change: (c) => ({ ...c, threshold: 0x80000000 | 0, vtpr: 0xf0 }), fails: ['TPR_THRESHOLD_RESERVED_BITS'] },
-  { what: 'TPR threshold bits 31:4 are not checked with VID', source: TPR_T, change: (c) => ({ ...c, proc2: APICV, threshold: 0x13 }), fails: [] },
-  { what: 'TPR threshold bits 31:4 are not checked without the TPR shadow', source: TPR_T, change: (c) => ({ ...c, proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting) >>> 0, threshold: 0x13 }), fails: [] },
-  { what: 'threshold 3 > VTPR[7:4] 2', source: TPR_V, change: (c) => ({ ...c, threshold: 3, vtpr: 0x2f }), fails: ['TPR_THRESHOLD_ABOVE_VTPR'] },
-  { what: 'threshold 15 > VTPR 0', source: TPR_V, change: (c) => ({ ...c, threshold: 15, vtpr: 0 }), fails: ['TPR_THRESHOLD_ABOVE_VTPR'] },
-  { what: 'threshold 3 = VTPR[7:4] 3 passes', source: TPR_V, change: (c) => ({ ...c, threshold: 3, vtpr: 0x30 }), fails: [] },
-  { what: 'threshold 3 < VTPR[7:4] 9 passes', source: TPR_V, change: (c) => ({ ...c, threshold: 3, vtpr: 0x95 }), fails: [] },
-  { what: 'threshold above VTPR passes when virtualize APIC accesses = 1 (exit after entry instead)', source: `${TPR_V}; SDM 26.6.7 "VM Exits Induced by the TPR Threshold"`, change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeApicAccesses, threshold: 5, vtpr: 0x10 }), fails: [] },
-  { what: 'threshold above VTPR passes when VID = 1', source: TPR_V, change: (c) => ({ ...c, proc2: APICV, threshold: 5, vtpr: 0x10 }), fails: [] },
-  { what: 'threshold above VTPR passes without the TPR shadow', source: TPR_V, change: (c) => ({ ...c, proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting) >>> 0, threshold: 5, vtpr: 0x10 }), fails: [] },
-  { what: 'both threshold checks fail together', source: `${TPR_T}; ${TPR_V}`, change: (c) => ({ ...c, threshold: 0x25, vtpr: 0x40 }), fails: ['TPR_THRESHOLD_RESERVED_BITS', 'TPR_THRESHOLD_ABOVE_VTPR'] },
+  {
+    what: 'TPR threshold 0x10 (bit 4 set) with the TPR shadow and no VID',
+    source: TPR_T,
+    change: (c) => ({ ...c, threshold: 0x10, vtpr: 0xf0 }),
+    fails: ['TPR_THRESHOLD_RESERVED_BITS'],
+  },
+  {
+    what: 'TPR threshold 0x80000000 with the TPR shadow and no VID',
+    source: TPR_T,
+    change: (c) => ({ ...c, threshold: 0x80000000 | 0, vtpr: 0xf0 }),
+    fails: ['TPR_THRESHOLD_RESERVED_BITS'],
+  },
+  {
+    what: 'TPR threshold bits 31:4 are not checked with VID',
+    source: TPR_T,
+    change: (c) => ({ ...c, proc2: APICV, threshold: 0x13 }),
+    fails: [],
+  },
+  {
+    what: 'TPR threshold bits 31:4 are not checked without the TPR shadow',
+    source: TPR_T,
+    change: (c) => ({
+      ...c,
+      proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting) >>> 0,
+      threshold: 0x13,
+    }),
+    fails: [],
+  },
+  {
+    what: 'threshold 3 > VTPR[7:4] 2',
+    source: TPR_V,
+    change: (c) => ({ ...c, threshold: 3, vtpr: 0x2f }),
+    fails: ['TPR_THRESHOLD_ABOVE_VTPR'],
+  },
+  {
+    what: 'threshold 15 > VTPR 0',
+    source: TPR_V,
+    change: (c) => ({ ...c, threshold: 15, vtpr: 0 }),
+    fails: ['TPR_THRESHOLD_ABOVE_VTPR'],
+  },
+  {
+    what: 'threshold 3 = VTPR[7:4] 3 passes',
+    source: TPR_V,
+    change: (c) => ({ ...c, threshold: 3, vtpr: 0x30 }),
+    fails: [],
+  },
+  {
+    what: 'threshold 3 < VTPR[7:4] 9 passes',
+    source: TPR_V,
+    change: (c) => ({ ...c, threshold: 3, vtpr: 0x95 }),
+    fails: [],
+  },
+  {
+    what: 'threshold above VTPR passes when virtualize APIC accesses = 1 (exit after entry instead)',
+    source: `${TPR_V}; SDM 26.6.7 "VM Exits Induced by the TPR Threshold"`,
+    change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeApicAccesses, threshold: 5, vtpr: 0x10 }),
+    fails: [],
+  },
+  {
+    what: 'threshold above VTPR passes when VID = 1',
+    source: TPR_V,
+    change: (c) => ({ ...c, proc2: APICV, threshold: 5, vtpr: 0x10 }),
+    fails: [],
+  },
+  {
+    what: 'threshold above VTPR passes without the TPR shadow',
+    source: TPR_V,
+    change: (c) => ({
+      ...c,
+      proc: ((c.proc & ~ProcBased.UseTprShadow) | ProcBased.Cr8LoadExiting) >>> 0,
+      threshold: 5,
+      vtpr: 0x10,
+    }),
+    fails: [],
+  },
+  {
+    what: 'both threshold checks fail together',
+    source: `${TPR_T}; ${TPR_V}`,
+    change: (c) => ({ ...c, threshold: 0x25, vtpr: 0x40 }),
+    fails: ['TPR_THRESHOLD_RESERVED_BITS', 'TPR_THRESHOLD_ABOVE_VTPR'],
+  },
   // APIC virtualization needs the TPR shadow
-  { what: 'virtualize x2APIC mode without the TPR shadow', source: `${VEC}: use TPR shadow = 0 -> virtualize x2APIC mode = 0`, change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.VirtualizeX2apicMode }), fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'] },
-  { what: 'APIC-register virtualization without the TPR shadow', source: `${VEC}: use TPR shadow = 0 -> APIC-register virtualization = 0`, change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.ApicRegisterVirtualization }), fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'] },
-  { what: 'VID without the TPR shadow', source: `${VEC}: use TPR shadow = 0 -> virtual-interrupt delivery = 0`, change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.VirtualInterruptDelivery }), fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'] },
-  { what: 'virtualize APIC accesses alone does not need the TPR shadow', source: VEC, change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.VirtualizeApicAccesses }), fails: [] },
+  {
+    what: 'virtualize x2APIC mode without the TPR shadow',
+    source: `${VEC}: use TPR shadow = 0 -> virtualize x2APIC mode = 0`,
+    change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.VirtualizeX2apicMode }),
+    fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'],
+  },
+  {
+    what: 'APIC-register virtualization without the TPR shadow',
+    source: `${VEC}: use TPR shadow = 0 -> APIC-register virtualization = 0`,
+    change: (c) => ({
+      ...c,
+      proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0,
+      proc2: ProcBased2.ApicRegisterVirtualization,
+    }),
+    fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'],
+  },
+  {
+    what: 'VID without the TPR shadow',
+    source: `${VEC}: use TPR shadow = 0 -> virtual-interrupt delivery = 0`,
+    change: (c) => ({
+      ...c,
+      proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0,
+      proc2: ProcBased2.VirtualInterruptDelivery,
+    }),
+    fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'],
+  },
+  {
+    what: 'virtualize APIC accesses alone does not need the TPR shadow',
+    source: VEC,
+    change: (c) => ({ ...c, proc: (c.proc & ~ProcBased.UseTprShadow) >>> 0, proc2: ProcBased2.VirtualizeApicAccesses }),
+    fails: [],
+  },
   // x2APIC mode vs APIC accesses
-  { what: 'virtualize x2APIC mode and virtualize APIC accesses together', source: `${VEC}: virtualize x2APIC mode = 1 -> virtualize APIC accesses = 0`, change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeX2apicMode | ProcBased2.VirtualizeApicAccesses }), fails: ['X2APIC_MODE_WITH_APIC_ACCESSES'] },
-  { what: 'virtualize x2APIC mode with register virtualization and VID (bhyve vmx_enable_x2apic_mode_vid)', source: VEC, change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeX2apicMode | ProcBased2.ApicRegisterVirtualization | ProcBased2.VirtualInterruptDelivery }), fails: [] },
+  {
+    what: 'virtualize x2APIC mode and virtualize APIC accesses together',
+    source: `${VEC}: virtualize x2APIC mode = 1 -> virtualize APIC accesses = 0`,
+    change: (c) => ({ ...c, proc2: ProcBased2.VirtualizeX2apicMode | ProcBased2.VirtualizeApicAccesses }),
+    fails: ['X2APIC_MODE_WITH_APIC_ACCESSES'],
+  },
+  {
+    what: 'virtualize x2APIC mode with register virtualization and VID (bhyve vmx_enable_x2apic_mode_vid)',
+    source: VEC,
+    change: (c) => ({
+      ...c,
+      proc2:
+        ProcBased2.VirtualizeX2apicMode | ProcBased2.ApicRegisterVirtualization | ProcBased2.VirtualInterruptDelivery,
+    }),
+    fails: [],
+  },
   // VID needs external-interrupt exiting
-  { what: 'VID without external-interrupt exiting', source: `${VEC}: virtual-interrupt delivery = 1 -> external-interrupt exiting = 1`, change: (c) => ({ ...c, proc2: APICV, pin: c.pin & ~PinBased.ExternalInterruptExiting }), fails: ['VID_NEEDS_EXTERNAL_INTERRUPT_EXITING'] },
-  { what: 'no VID: external-interrupt exiting may be 0', source: VEC, change: (c) => ({ ...c, pin: c.pin & ~PinBased.ExternalInterruptExiting }), fails: [] },
+  {
+    what: 'VID without external-interrupt exiting',
+    source: `${VEC}: virtual-interrupt delivery = 1 -> external-interrupt exiting = 1`,
+    change: (c) => ({ ...c, proc2: APICV, pin: c.pin & ~PinBased.ExternalInterruptExiting }),
+    fails: ['VID_NEEDS_EXTERNAL_INTERRUPT_EXITING'],
+  },
+  {
+    what: 'no VID: external-interrupt exiting may be 0',
+    source: VEC,
+    change: (c) => ({ ...c, pin: c.pin & ~PinBased.ExternalInterruptExiting }),
+    fails: [],
+  },
   // posted interrupts
-  { what: 'posted interrupts without VID', source: `${VEC}: process posted interrupts = 1 -> virtual-interrupt delivery = 1`, change: (c) => ({ ...c, pin: c.pin | PinBased.ProcessPostedInterrupts }), fails: ['POSTED_INTERRUPTS_NEED_VID'] },
-  { what: 'posted interrupts without acknowledge interrupt on exit', source: `${VEC}: process posted interrupts = 1 -> acknowledge interrupt on exit = 1`, change: (c) => ({ ...c, proc2: APICV, pin: c.pin | PinBased.ProcessPostedInterrupts, exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit }), fails: ['POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'] },
-  { what: 'posted interrupts with neither VID nor acknowledge interrupt on exit', source: `${VEC} (process posted interrupts)`, change: (c) => ({ ...c, pin: c.pin | PinBased.ProcessPostedInterrupts, exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit }), fails: ['POSTED_INTERRUPTS_NEED_VID', 'POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'] },
-  { what: 'VID without posted interrupts needs no acknowledge interrupt on exit', source: VEC, change: (c) => ({ ...c, proc2: APICV, exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit }), fails: [] },
+  {
+    what: 'posted interrupts without VID',
+    source: `${VEC}: process posted interrupts = 1 -> virtual-interrupt delivery = 1`,
+    change: (c) => ({ ...c, pin: c.pin | PinBased.ProcessPostedInterrupts }),
+    fails: ['POSTED_INTERRUPTS_NEED_VID'],
+  },
+  {
+    what: 'posted interrupts without acknowledge interrupt on exit',
+    source: `${VEC}: process posted interrupts = 1 -> acknowledge interrupt on exit = 1`,
+    change: (c) => ({
+      ...c,
+      proc2: APICV,
+      pin: c.pin | PinBased.ProcessPostedInterrupts,
+      exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit,
+    }),
+    fails: ['POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'],
+  },
+  {
+    what: 'posted interrupts with neither VID nor acknowledge interrupt on exit',
+    source: `${VEC} (process posted interrupts)`,
+    change: (c) => ({
+      ...c,
+      pin: c.pin | PinBased.ProcessPostedInterrupts,
+      exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit,
+    }),
+    fails: ['POSTED_INTERRUPTS_NEED_VID', 'POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'],
+  },
+  {
+    what: 'VID without posted interrupts needs no acknowledge interrupt on exit',
+    source: VEC,
+    change: (c) => ({ ...c, proc2: APICV, exit: c.exit & ~ExitControls.AcknowledgeInterruptOnExit }),
+    fails: [],
+  },
   // NMIs
-  { what: 'virtual NMIs without NMI exiting', source: `${VEC}: NMI exiting = 0 -> virtual NMIs = 0`, change: (c) => ({ ...c, pin: (c.pin & ~PinBased.NmiExiting) | PinBased.VirtualNmis }), fails: ['VIRTUAL_NMIS_NEED_NMI_EXITING'] },
-  { what: 'NMI-window exiting without virtual NMIs', source: `${VEC}: virtual NMIs = 0 -> NMI-window exiting = 0`, change: (c) => ({ ...c, proc: (c.proc | ProcBased.NmiWindowExiting) >>> 0 }), fails: ['NMI_WINDOW_NEEDS_VIRTUAL_NMIS'] },
-  { what: 'NMI-window exiting with virtual NMIs and NMI exiting passes', source: VEC, change: (c) => ({ ...c, pin: c.pin | PinBased.VirtualNmis, proc: (c.proc | ProcBased.NmiWindowExiting) >>> 0 }), fails: [] },
+  {
+    what: 'virtual NMIs without NMI exiting',
+    source: `${VEC}: NMI exiting = 0 -> virtual NMIs = 0`,
+    change: (c) => ({ ...c, pin: (c.pin & ~PinBased.NmiExiting) | PinBased.VirtualNmis }),
+    fails: ['VIRTUAL_NMIS_NEED_NMI_EXITING'],
+  },
+  {
+    what: 'NMI-window exiting without virtual NMIs',
+    source: `${VEC}: virtual NMIs = 0 -> NMI-window exiting = 0`,
+    change: (c) => ({ ...c, proc: (c.proc | ProcBased.NmiWindowExiting) >>> 0 }),
+    fails: ['NMI_WINDOW_NEEDS_VIRTUAL_NMIS'],
+  },
+  {
+    what: 'NMI-window exiting with virtual NMIs and NMI exiting passes',
+    source: VEC,
+    change: (c) => ({ ...c, pin: c.pin | PinBased.VirtualNmis, proc: (c.proc | ProcBased.NmiWindowExiting) >>> 0 }),
+    fails: [],
+  },
 ];
 
 function failedNames(caps: VmxCapabilities, c: Controls): string[] {
@@ -131,7 +401,12 @@ test('[SDM 26.2.1.1] every EntryCheck item has a row that fails it and the manua
 // ------------------------------------------------------------------ a Machine whose VMLAUNCH fails
 
 function machine(profile: CpuProfile, policy: PolicyName, overrides: VmcsOverrides, x2apic = false): Machine {
-  return new Machine({ profile, traits: resolvePolicy(policy, profile, {}), vcpus: [{ guest: 0, x2apic, apicId: 0 }], overrides });
+  return new Machine({
+    profile,
+    traits: resolvePolicy(policy, profile, {}),
+    vcpus: [{ guest: 0, x2apic, apicId: 0 }],
+    overrides,
+  });
 }
 
 interface LaunchRow {
@@ -145,15 +420,78 @@ interface LaunchRow {
 }
 
 const LAUNCH_ROWS: readonly LaunchRow[] = [
-  { what: 'review v1 (no threshold management) with TPR threshold 5 above VTPR 0', source: TPR_V, profile: DESKTOP, policy: 'bhyve-tpr-v1', overrides: { tprThreshold: 5 }, fails: ['TPR_THRESHOLD_ABOVE_VTPR'] },
-  { what: 'review v1 with TPR threshold 0x12 (bits 31:4)', source: TPR_T, profile: DESKTOP, policy: 'bhyve-tpr-v1', overrides: { tprThreshold: 0x12 }, fails: ['TPR_THRESHOLD_RESERVED_BITS', 'TPR_THRESHOLD_ABOVE_VTPR'] },
-  { what: 'bhyve-12.1 forcing VID on a desktop CPU', source: RES, profile: DESKTOP, policy: 'bhyve-12.1', overrides: { procSet: ProcBased.UseTprShadow, proc2Set: ProcBased2.VirtualInterruptDelivery }, fails: ['PROC_BASED2_RESERVED'] },
-  { what: 'APICv with external-interrupt exiting cleared', source: `${VEC}: VID -> external-interrupt exiting`, profile: SERVER, policy: 'bhyve-tpr-v3', overrides: { pinClear: PinBased.ExternalInterruptExiting }, fails: ['VID_NEEDS_EXTERNAL_INTERRUPT_EXITING'] },
-  { what: 'APICv with the TPR shadow cleared', source: `${VEC}: use TPR shadow = 0 -> no APIC virtualization`, profile: SERVER, policy: 'kvm', overrides: { procClear: ProcBased.UseTprShadow }, fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'] },
-  { what: 'KVM FlexPriority xAPIC guest also given virtualize x2APIC mode', source: `${VEC}: x2APIC mode excludes APIC accesses`, profile: DESKTOP, policy: 'kvm', overrides: { proc2Set: ProcBased2.VirtualizeX2apicMode }, fails: ['X2APIC_MODE_WITH_APIC_ACCESSES'] },
-  { what: 'posted interrupts with VID cleared', source: `${VEC}: posted interrupts -> VID`, profile: SERVER, policy: 'bhyve-tpr-v3', overrides: { proc2Clear: ProcBased2.VirtualInterruptDelivery }, fails: ['POSTED_INTERRUPTS_NEED_VID'] },
-  { what: 'posted interrupts with acknowledge interrupt on exit cleared', source: `${VEC}: posted interrupts -> acknowledge interrupt on exit`, profile: SERVER, policy: 'kvm', overrides: { exitClear: ExitControls.AcknowledgeInterruptOnExit }, fails: ['POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'] },
-  { what: 'a primary control the CPU does not allow (bit 17)', source: RES, profile: DESKTOP, policy: 'bhyve-tpr-v3', overrides: { procSet: 1 << 17 }, fails: ['PROC_BASED_RESERVED'] },
+  {
+    what: 'review v1 (no threshold management) with TPR threshold 5 above VTPR 0',
+    source: TPR_V,
+    profile: DESKTOP,
+    policy: 'bhyve-tpr-v1',
+    overrides: { tprThreshold: 5 },
+    fails: ['TPR_THRESHOLD_ABOVE_VTPR'],
+  },
+  {
+    what: 'review v1 with TPR threshold 0x12 (bits 31:4)',
+    source: TPR_T,
+    profile: DESKTOP,
+    policy: 'bhyve-tpr-v1',
+    overrides: { tprThreshold: 0x12 },
+    fails: ['TPR_THRESHOLD_RESERVED_BITS', 'TPR_THRESHOLD_ABOVE_VTPR'],
+  },
+  {
+    what: 'bhyve-12.1 forcing VID on a desktop CPU',
+    source: RES,
+    profile: DESKTOP,
+    policy: 'bhyve-12.1',
+    overrides: { procSet: ProcBased.UseTprShadow, proc2Set: ProcBased2.VirtualInterruptDelivery },
+    fails: ['PROC_BASED2_RESERVED'],
+  },
+  {
+    what: 'APICv with external-interrupt exiting cleared',
+    source: `${VEC}: VID -> external-interrupt exiting`,
+    profile: SERVER,
+    policy: 'bhyve-tpr-v3',
+    overrides: { pinClear: PinBased.ExternalInterruptExiting },
+    fails: ['VID_NEEDS_EXTERNAL_INTERRUPT_EXITING'],
+  },
+  {
+    what: 'APICv with the TPR shadow cleared',
+    source: `${VEC}: use TPR shadow = 0 -> no APIC virtualization`,
+    profile: SERVER,
+    policy: 'kvm',
+    overrides: { procClear: ProcBased.UseTprShadow },
+    fails: ['APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW'],
+  },
+  {
+    what: 'KVM FlexPriority xAPIC guest also given virtualize x2APIC mode',
+    source: `${VEC}: x2APIC mode excludes APIC accesses`,
+    profile: DESKTOP,
+    policy: 'kvm',
+    overrides: { proc2Set: ProcBased2.VirtualizeX2apicMode },
+    fails: ['X2APIC_MODE_WITH_APIC_ACCESSES'],
+  },
+  {
+    what: 'posted interrupts with VID cleared',
+    source: `${VEC}: posted interrupts -> VID`,
+    profile: SERVER,
+    policy: 'bhyve-tpr-v3',
+    overrides: { proc2Clear: ProcBased2.VirtualInterruptDelivery },
+    fails: ['POSTED_INTERRUPTS_NEED_VID'],
+  },
+  {
+    what: 'posted interrupts with acknowledge interrupt on exit cleared',
+    source: `${VEC}: posted interrupts -> acknowledge interrupt on exit`,
+    profile: SERVER,
+    policy: 'kvm',
+    overrides: { exitClear: ExitControls.AcknowledgeInterruptOnExit },
+    fails: ['POSTED_INTERRUPTS_NEED_ACK_ON_EXIT'],
+  },
+  {
+    what: 'a primary control the CPU does not allow (bit 17)',
+    source: RES,
+    profile: DESKTOP,
+    policy: 'bhyve-tpr-v3',
+    overrides: { procSet: 1 << 17 },
+    fails: ['PROC_BASED_RESERVED'],
+  },
 ];
 
 for (const r of LAUNCH_ROWS) {
@@ -184,7 +522,11 @@ for (const r of LAUNCH_ROWS) {
       assert.deepEqual(s.exits, []);
       assert.deepEqual(s.delivered, []);
     }
-    assert.equal(m.exitCounts.reduce((a, b) => a + b, 0), 0, 'no VM exit ever happened');
+    assert.equal(
+      m.exitCounts.reduce((a, b) => a + b, 0),
+      0,
+      'no VM exit ever happened',
+    );
     assert.equal(m.counters[Counter.CR8_WRITES] + m.counters[Counter.CR8_READS] + m.counters[Counter.RAISED], 0);
     assert.equal(m.tpr(0), 0);
     assert.deepEqual(m.snapshot(0).irr, []);
@@ -213,7 +555,10 @@ test('[SDM 26.6.7 "VM Exits Induced by the TPR Threshold"] virtualize APIC acces
   assert.equal(m.exitCount(0, Slot.TPR_BELOW_THRESHOLD), 1);
   assert.equal(m.s[F.TPR_THRESHOLD], 5);
   // Re-entering with the same threshold would exit again forever; the policy cannot handle the exit.
-  assert.deepEqual(m.violations.map((v) => v.check), ['unhandled_vm_exit']);
+  assert.deepEqual(
+    m.violations.map((v) => v.check),
+    ['unhandled_vm_exit'],
+  );
   assert.ok(m.isStopped(0));
   m.beginStep(1);
   m.writeCr8(0, 9);

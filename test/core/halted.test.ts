@@ -6,14 +6,21 @@ import { runScript } from '../../src/core/script/runScript.js';
 import { DESKTOP } from '../support/profiles.js';
 
 test('[SDM 26.6.1 "Activity State"] a halted vCPU executes no script instruction until an interrupt wakes it', () => {
-  const m = new Machine({ profile: DESKTOP, traits: resolvePolicy('bhyve-tpr-v3', DESKTOP, {}), vcpus: [{ guest: 0, x2apic: false, apicId: 0 }] });
+  const m = new Machine({
+    profile: DESKTOP,
+    traits: resolvePolicy('bhyve-tpr-v3', DESKTOP, {}),
+    vcpus: [{ guest: 0, x2apic: false, apicId: 0 }],
+  });
   const steps = runScript(m, [
     { op: 'hlt', cpu: 0 },
     { op: 'write_cr8', cpu: 0, value: 5 },
     { op: 'interrupt', cpu: 0, vector: 0x51, level: false },
     { op: 'write_cr8', cpu: 0, value: 5 },
   ]);
-  assert.deepEqual(steps[0].exits.map((e) => e.name), ['HLT']);
+  assert.deepEqual(
+    steps[0].exits.map((e) => e.name),
+    ['HLT'],
+  );
   assert.match(steps[1].skipped ?? '', /halted/);
   assert.equal(steps[1].tpr, 0, 'the skipped MOV CR8 changed nothing');
   assert.deepEqual(steps[2].delivered, [0x51], 'the interrupt wakes the vCPU and is delivered');

@@ -21,7 +21,8 @@ const E5_2667V4 = findCpuProfile(loadCpuCatalog(), 'xeon-e5-2667v4');
 
 function machine(profile: CpuProfile, policy: PolicyName, vcpus = 1, tunables: Tunables = {}): Machine {
   return new Machine({
-    profile, traits: resolvePolicy(policy, profile, tunables),
+    profile,
+    traits: resolvePolicy(policy, profile, tunables),
     vcpus: Array.from({ length: vcpus }, (_, i) => ({ guest: 0, x2apic: false, apicId: i })),
   });
 }
@@ -38,20 +39,31 @@ const SEED_SCRIPT: readonly ScriptOp[] = [
 
 /** A longer Windows-like run: IRQL churn, a clock interrupt raising IRQL inside its ISR, then a device ISR doing I/O. */
 const WINDOWS_SCRIPT: readonly ScriptOp[] = [
-  { op: 'read_cr8', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 2 }, { op: 'write_cr8', cpu: 0, value: 0 },
-  { op: 'read_cr8', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 2 }, { op: 'write_cr8', cpu: 0, value: 0 },
+  { op: 'read_cr8', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 2 },
+  { op: 'write_cr8', cpu: 0, value: 0 },
+  { op: 'read_cr8', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 2 },
+  { op: 'write_cr8', cpu: 0, value: 0 },
   { op: 'cpuid', cpu: 0 },
   { op: 'interrupt', cpu: 0, vector: 0xd1, level: false }, // clock
-  { op: 'read_cr8', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 13 }, // KiInterruptDispatch raises to CLOCK_LEVEL
-  { op: 'eoi', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 0 }, { op: 'iret', cpu: 0 },
+  { op: 'read_cr8', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 13 }, // KiInterruptDispatch raises to CLOCK_LEVEL
+  { op: 'eoi', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 0 },
+  { op: 'iret', cpu: 0 },
   { op: 'interrupt', cpu: 0, vector: 0x81, level: false }, // storage
-  { op: 'read_cr8', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 8 },
+  { op: 'read_cr8', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 8 },
   { op: 'io', cpu: 0, port: 0x1f7 },
-  { op: 'eoi', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 0 }, { op: 'iret', cpu: 0 },
+  { op: 'eoi', cpu: 0 },
+  { op: 'write_cr8', cpu: 0, value: 0 },
+  { op: 'iret', cpu: 0 },
   { op: 'hlt', cpu: 0 },
 ];
 
-const SEED = 'seed review D22942 (dch\'s E5-2667 v4 panic); bhyve vlapic.c vlapic_update_ppr "ISR and isrvec_stk out of sync"';
+const SEED =
+  'seed review D22942 (dch\'s E5-2667 v4 panic); bhyve vlapic.c vlapic_update_ppr "ISR and isrvec_stk out of sync"';
 
 function assertPanic(m: Machine, steps: TraceStep[], step: number, vector: number): Violation {
   assert.equal(m.violations.length, 1, JSON.stringify(m.violations.map((v) => v.check)));
@@ -67,7 +79,10 @@ function assertPanic(m: Machine, steps: TraceStep[], step: number, vector: numbe
   assert.ok(m.isStopped(0));
   // The violation shows in the trace on its step, and nothing after it runs.
   const at = steps.find((s) => s.step === step)!;
-  assert.deepEqual(at.violations.map((x) => x.check), ['isr_isrvec_stk_out_of_sync']);
+  assert.deepEqual(
+    at.violations.map((x) => x.check),
+    ['isr_isrvec_stk_out_of_sync'],
+  );
   for (const s of steps.filter((x) => x.step > step && x.cpu === 0)) {
     assert.deepEqual(s.exits, [], `step ${s.step} ${s.op} after the panic`);
     assert.deepEqual(s.delivered, []);
@@ -76,15 +91,23 @@ function assertPanic(m: Machine, steps: TraceStep[], step: number, vector: numbe
   return v;
 }
 
-for (const [label, profile] of [['synthetic SERVER', SERVER], ['xeon-e5-2667v4 from data/cpus', E5_2667V4]] as const) {
+for (const [label, profile] of [
+  ['synthetic SERVER', SERVER],
+  ['xeon-e5-2667v4 from data/cpus', E5_2667V4],
+] as const) {
   test(`[${SEED}] seed script on ${label} under bhyve-tpr-v2: panic at the I/O exit (step 4), vCPU stopped, no throw`, () => {
     const m = machine(profile, 'bhyve-tpr-v2');
     let steps: TraceStep[] = [];
-    assert.doesNotThrow(() => { steps = runScript(m, SEED_SCRIPT); });
+    assert.doesNotThrow(() => {
+      steps = runScript(m, SEED_SCRIPT);
+    });
     assert.equal(steps.length, SEED_SCRIPT.length);
     assert.deepEqual(steps[2]!.delivered, [0x81], 'posted interrupt delivered by the CPU with no exit');
     assert.deepEqual(steps[2]!.exits, []);
-    assert.deepEqual(steps[3]!.exits.map((e) => e.name), ['IO_INSTRUCTION']);
+    assert.deepEqual(
+      steps[3]!.exits.map((e) => e.name),
+      ['IO_INSTRUCTION'],
+    );
     assertPanic(m, steps, 4, 0x81);
     assert.equal(m.checkAllInvariants(), 0, 'a stopped vCPU is not checked again');
   });
@@ -93,10 +116,16 @@ for (const [label, profile] of [['synthetic SERVER', SERVER], ['xeon-e5-2667v4 f
     const m = machine(profile, 'bhyve-tpr-v2');
     const steps = runScript(m, WINDOWS_SCRIPT);
     // CPUID (step 7) exits with nothing in service: vlapic_update_ppr's check passes.
-    assert.deepEqual(steps[6]!.exits.map((e) => e.name), ['CPUID']);
+    assert.deepEqual(
+      steps[6]!.exits.map((e) => e.name),
+      ['CPUID'],
+    );
     assert.deepEqual(steps[6]!.violations, []);
     // The clock ISR runs without exits under APICv (CR8 and EOI virtualized); the storage ISR's I/O exits.
-    assert.deepEqual(steps.slice(7, 16).flatMap((s) => s.exits), []);
+    assert.deepEqual(
+      steps.slice(7, 16).flatMap((s) => s.exits),
+      [],
+    );
     assertPanic(m, steps, 17, 0x81);
   });
 
@@ -118,7 +147,10 @@ for (const [label, profile] of [['synthetic SERVER', SERVER], ['xeon-e5-2667v4 f
 test(`[${SEED}] v2 with posted interrupts off (hw.vmm.vmx.use_apic_pir=0): the kick exit comes before delivery, the panic at the next exit`, () => {
   const m = machine(SERVER, 'bhyve-tpr-v2', 1, { 'hw.vmm.vmx.use_apic_pir': 0 });
   const steps = runScript(m, SEED_SCRIPT);
-  assert.deepEqual(steps[2]!.exits.map((e) => e.name), ['EXTERNAL_INTERRUPT']);
+  assert.deepEqual(
+    steps[2]!.exits.map((e) => e.name),
+    ['EXTERNAL_INTERRUPT'],
+  );
   assert.deepEqual(steps[2]!.violations, [], 'ISR empty at the kick exit');
   assert.deepEqual(steps[2]!.delivered, [0x81]);
   assertPanic(m, steps, 4, 0x81);
@@ -141,10 +173,17 @@ test(`[${SEED}] the panic stops only its vCPU: vCPU 1 keeps running, and panics 
     { op: 'ipi', cpu: 1, to: 0, vector: 0xe1 },
   ]);
   assert.equal(m.violations[0]!.vcpu, 0);
-  assert.deepEqual(steps[6]!.exits.map((e) => e.name), ['CPUID'], 'vCPU 1 still runs after vCPU 0 stopped');
+  assert.deepEqual(
+    steps[6]!.exits.map((e) => e.name),
+    ['CPUID'],
+    'vCPU 1 still runs after vCPU 0 stopped',
+  );
   assert.deepEqual(steps[6]!.violations, [], 'nothing in service on vCPU 1 yet');
   assert.deepEqual(steps[7]!.delivered, [0x61]);
-  assert.deepEqual(steps[8]!.violations.map((v) => [v.vcpu, v.check]), [[1, 'isr_isrvec_stk_out_of_sync']]);
+  assert.deepEqual(
+    steps[8]!.violations.map((v) => [v.vcpu, v.check]),
+    [[1, 'isr_isrvec_stk_out_of_sync']],
+  );
   assert.ok(m.isStopped(0) && m.isStopped(1));
   assert.equal(m.exitCount(1, Slot.CPUID), 1, 'the CPUID after vCPU 1 stopped does not run');
   assert.deepEqual(steps[10]!.exits, []);

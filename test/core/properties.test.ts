@@ -40,8 +40,18 @@ const CORRECT: readonly Config[] = [
     { label: `${policy}/DESKTOP`, profile: DESKTOP, policy },
     { label: `${policy}/SERVER`, profile: SERVER, policy },
   ]),
-  { label: 'bhyve-tpr-v3/SERVER use_apic_vid=0', profile: SERVER, policy: 'bhyve-tpr-v3', tunables: { 'hw.vmm.vmx.use_apic_vid': 0 } },
-  { label: 'bhyve-tpr-v3/SERVER use_apic_pir=0', profile: SERVER, policy: 'bhyve-tpr-v3', tunables: { 'hw.vmm.vmx.use_apic_pir': 0 } },
+  {
+    label: 'bhyve-tpr-v3/SERVER use_apic_vid=0',
+    profile: SERVER,
+    policy: 'bhyve-tpr-v3',
+    tunables: { 'hw.vmm.vmx.use_apic_vid': 0 },
+  },
+  {
+    label: 'bhyve-tpr-v3/SERVER use_apic_pir=0',
+    profile: SERVER,
+    policy: 'bhyve-tpr-v3',
+    tunables: { 'hw.vmm.vmx.use_apic_pir': 0 },
+  },
   { label: 'kvm/SERVER enable_apicv=0', profile: SERVER, policy: 'kvm', tunables: { 'kvm_intel.enable_apicv': 0 } },
   { label: 'bhyve-tpr-v3/NO_TPR_SHADOW', profile: NO_TPR_SHADOW, policy: 'bhyve-tpr-v3' },
   { label: 'bhyve/AMD', profile: AMD_NO_AVIC, policy: 'bhyve-tpr-v3' },
@@ -62,21 +72,51 @@ function build(c: Config, vcpus: number, x2apic: boolean): Machine {
 function apply(m: Machine, op: ScriptOp): void {
   const v = op.cpu;
   switch (op.op) {
-    case 'write_cr8': m.writeCr8(v, op.value); break;
-    case 'read_cr8': m.readCr8(v); break;
-    case 'interrupt': m.raiseInterrupt(v, op.vector, op.level); break;
-    case 'eoi': m.eoi(v); break;
-    case 'iret': m.iret(v); break;
-    case 'write_apic': m.writeApic(v, op.offset, op.value); break;
-    case 'read_apic': m.readApic(v, op.offset); break;
-    case 'wrmsr': m.wrmsr(v, op.msr, op.low, op.high); break;
-    case 'rdmsr': m.rdmsr(v, op.msr); break;
-    case 'sti': m.sti(v); break;
-    case 'cli': m.cli(v); break;
-    case 'hlt': m.hlt(v); break;
-    case 'ipi': m.sendIpi(v, op.to, op.vector); break;
-    case 'io': m.ioInstruction(v, op.port); break;
-    case 'cpuid': m.cpuid(v); break;
+    case 'write_cr8':
+      m.writeCr8(v, op.value);
+      break;
+    case 'read_cr8':
+      m.readCr8(v);
+      break;
+    case 'interrupt':
+      m.raiseInterrupt(v, op.vector, op.level);
+      break;
+    case 'eoi':
+      m.eoi(v);
+      break;
+    case 'iret':
+      m.iret(v);
+      break;
+    case 'write_apic':
+      m.writeApic(v, op.offset, op.value);
+      break;
+    case 'read_apic':
+      m.readApic(v, op.offset);
+      break;
+    case 'wrmsr':
+      m.wrmsr(v, op.msr, op.low, op.high);
+      break;
+    case 'rdmsr':
+      m.rdmsr(v, op.msr);
+      break;
+    case 'sti':
+      m.sti(v);
+      break;
+    case 'cli':
+      m.cli(v);
+      break;
+    case 'hlt':
+      m.hlt(v);
+      break;
+    case 'ipi':
+      m.sendIpi(v, op.to, op.vector);
+      break;
+    case 'io':
+      m.ioInstruction(v, op.port);
+      break;
+    case 'cpuid':
+      m.cpuid(v);
+      break;
   }
 }
 
@@ -93,7 +133,10 @@ function opArb(vcpus: number): fc.Arbitrary<ScriptOp> {
   const cpu = fc.integer({ min: 0, max: vcpus - 1 });
   const vector = fc.integer({ min: 0x20, max: 0xff });
   return fc.oneof(
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('write_cr8' as const), cpu, value: fc.integer({ min: 0, max: 15 }) }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({ op: fc.constant('write_cr8' as const), cpu, value: fc.integer({ min: 0, max: 15 }) }),
+    },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('read_cr8' as const), cpu }) },
     { weight: 5, arbitrary: fc.record({ op: fc.constant('interrupt' as const), cpu, vector, level: fc.boolean() }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('eoi' as const), cpu }) },
@@ -101,21 +144,66 @@ function opArb(vcpus: number): fc.Arbitrary<ScriptOp> {
     { weight: 1, arbitrary: fc.record({ op: fc.constant('sti' as const), cpu }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cli' as const), cpu }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('hlt' as const), cpu }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('io' as const), cpu, port: fc.integer({ min: 0, max: 0xffff }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ op: fc.constant('io' as const), cpu, port: fc.integer({ min: 0, max: 0xffff }) }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cpuid' as const), cpu }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('write_apic' as const), cpu, offset: fc.constant(ApicOffset.Tpr), value: fc.integer({ min: 0, max: 0xff }) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('read_apic' as const), cpu, offset: fc.constantFrom(ApicOffset.Ppr, ApicOffset.Tpr, ApicOffset.Isr0 + 0x60) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('wrmsr' as const), cpu, msr: fc.constant(0x808), low: fc.integer({ min: 0, max: 0xff }), high: fc.constant(0) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('write_apic' as const),
+        cpu,
+        offset: fc.constant(ApicOffset.Tpr),
+        value: fc.integer({ min: 0, max: 0xff }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('read_apic' as const),
+        cpu,
+        offset: fc.constantFrom(ApicOffset.Ppr, ApicOffset.Tpr, ApicOffset.Isr0 + 0x60),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('wrmsr' as const),
+        cpu,
+        msr: fc.constant(0x808),
+        low: fc.integer({ min: 0, max: 0xff }),
+        high: fc.constant(0),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('rdmsr' as const), cpu, msr: fc.constantFrom(0x808, 0x80a) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('ipi' as const), cpu, to: fc.integer({ min: 0, max: vcpus - 1 }), vector }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('ipi' as const),
+        cpu,
+        to: fc.integer({ min: 0, max: vcpus - 1 }),
+        vector,
+      }),
+    },
   );
 }
 
-interface Case { config: Config; vcpus: number; x2apic: boolean; ops: ScriptOp[] }
+interface Case {
+  config: Config;
+  vcpus: number;
+  x2apic: boolean;
+  ops: ScriptOp[];
+}
 
 function caseArb(maxOps: number): fc.Arbitrary<Case> {
-  return fc.record({ config: fc.constantFrom(...CORRECT), vcpus: fc.integer({ min: 1, max: 2 }), x2apic: fc.boolean() })
-    .chain(({ config, vcpus, x2apic }) => fc.array(opArb(vcpus), { minLength: 1, maxLength: maxOps, size: 'max' }).map((ops) => ({ config, vcpus, x2apic, ops })));
+  return fc
+    .record({ config: fc.constantFrom(...CORRECT), vcpus: fc.integer({ min: 1, max: 2 }), x2apic: fc.boolean() })
+    .chain(({ config, vcpus, x2apic }) =>
+      fc
+        .array(opArb(vcpus), { minLength: 1, maxLength: maxOps, size: 'max' })
+        .map((ops) => ({ config, vcpus, x2apic, ops })),
+    );
 }
 
 const describeCase = (c: Case): string => `${c.config.label} vcpus=${c.vcpus} x2apic=${c.x2apic}`;
@@ -132,10 +220,21 @@ test('[SDM 10.8.3.1 "Task and Processor Priorities"; bhyve vlapic.c vlapic_updat
         const op = realistic(m, c.ops[i]!);
         apply(m, op);
         for (let v = 0; v < c.vcpus; v++) {
-          assert.ok(priorityClass(m.archPpr(v)) >= priorityClass(m.tpr(v)), `${describeCase(c)} step ${i + 1} vCPU ${v}`);
+          assert.ok(
+            priorityClass(m.archPpr(v)) >= priorityClass(m.tpr(v)),
+            `${describeCase(c)} step ${i + 1} vCPU ${v}`,
+          );
         }
-        assert.deepEqual(m.violations.map((x) => `${x.check}: ${x.message}`), [], `${describeCase(c)} after step ${i + 1} ${JSON.stringify(op)}`);
-        assert.equal(m.checkAllInvariants(), 0, `${describeCase(c)} invariants after step ${i + 1}: ${JSON.stringify(m.violations)}`);
+        assert.deepEqual(
+          m.violations.map((x) => `${x.check}: ${x.message}`),
+          [],
+          `${describeCase(c)} after step ${i + 1} ${JSON.stringify(op)}`,
+        );
+        assert.equal(
+          m.checkAllInvariants(),
+          0,
+          `${describeCase(c)} invariants after step ${i + 1}: ${JSON.stringify(m.violations)}`,
+        );
       }
       for (let v = 0; v < c.vcpus; v++) assert.ok(!m.isStopped(v));
     }),
@@ -190,7 +289,11 @@ function assertSameMachines(a: Machine, b: Machine, what: string): void {
   assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
   assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
   assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
-  assert.deepEqual(a.violations.map((x) => x.check), b.violations.map((x) => x.check), `${what}: violations`);
+  assert.deepEqual(
+    a.violations.map((x) => x.check),
+    b.violations.map((x) => x.check),
+    `${what}: violations`,
+  );
   assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: deliveries`);
 }
 
@@ -213,7 +316,11 @@ test('[Machine.cr8Pairs exact fast-forward] n x (read CR8, write raised, write b
           b.writeCr8(v, raised);
           b.writeCr8(v, base);
         }
-        assertSameMachines(a, b, `${describeCase(c)} v=${v} pairs=${pairs} raised=${raised} base=${base} executed=${executed}`);
+        assertSameMachines(
+          a,
+          b,
+          `${describeCase(c)} v=${v} pairs=${pairs} raised=${raised} base=${base} executed=${executed}`,
+        );
       },
     ),
     { seed: SEED, numRuns: 1000 },
@@ -238,8 +345,14 @@ test('[Machine.repeat exact fast-forward] n repetitions of each RepeatOp (worklo
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 70 + 11 * i);
   // [op, a, b] as the workload engine issues them (src/core/engine/host.ts WL_REPEAT), plus an x2APIC-range MSR.
   const ops: readonly (readonly [number, number, number])[] = [
-    [RepeatOp.CR8_WRITE_PAIR, 2, 0], [RepeatOp.CR8_READ, 0, 0], [RepeatOp.CPUID, 0, 0], [RepeatOp.IO, 0xcf8, 0],
-    [RepeatOp.MMIO, 0, 0], [RepeatOp.RDMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x6e0, 0], [RepeatOp.WRMSR, 0x838, 100000],
+    [RepeatOp.CR8_WRITE_PAIR, 2, 0],
+    [RepeatOp.CR8_READ, 0, 0],
+    [RepeatOp.CPUID, 0, 0],
+    [RepeatOp.IO, 0xcf8, 0],
+    [RepeatOp.MMIO, 0, 0],
+    [RepeatOp.RDMSR, 0x6e0, 0],
+    [RepeatOp.WRMSR, 0x6e0, 0],
+    [RepeatOp.WRMSR, 0x838, 100000],
     [RepeatOp.TIMER_INITIAL_COUNT, 100000, 0],
   ];
   fc.assert(
@@ -284,34 +397,64 @@ test('[prng.ts detLog: ln from IEEE basic arithmetic] within 1e-15 relative of M
     if (want === 0) assert.equal(got, 0, `x=${x}`);
     else assert.ok(Math.abs(got - want) <= 1e-15 * Math.abs(want), `x=${x}: ${got} vs ${want}`);
   };
-  for (const x of [1, 0.5, 0.25, 0.75, 1 - 2 ** -53, 1 - 2 ** -30, 2 ** -1022, Number.MIN_VALUE, 1e-300, 0.1, 0.9999, 0.5000000001, 0.4999999999]) check(x);
-  fc.assert(fc.property(fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true }), (x) => { check(x); }), { seed: SEED, numRuns: 5000 });
+  for (const x of [
+    1,
+    0.5,
+    0.25,
+    0.75,
+    1 - 2 ** -53,
+    1 - 2 ** -30,
+    2 ** -1022,
+    Number.MIN_VALUE,
+    1e-300,
+    0.1,
+    0.9999,
+    0.5000000001,
+    0.4999999999,
+  ])
+    check(x);
+  fc.assert(
+    fc.property(fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true }), (x) => {
+      check(x);
+    }),
+    { seed: SEED, numRuns: 5000 },
+  );
   // uniform() values: the only inputs the engine passes.
-  fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (u) => { check((u + 0.5) / 4294967296); }), { seed: SEED, numRuns: 5000 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), (u) => {
+      check((u + 0.5) / 4294967296);
+    }),
+    { seed: SEED, numRuns: 5000 },
+  );
 });
 
 test('[prng.ts RandomStreams: xoshiro128** seeded through splitmix32] the same seed repeats the same sequence; uniform in (0,1); below(n) in [0,n)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 1000 }), (seed, streams, n) => {
-      const a = new RandomStreams(streams);
-      const b = new RandomStreams(streams);
-      for (let s = 0; s < streams; s++) {
-        a.seed(s, deriveSeed(seed, s));
-        b.seed(s, deriveSeed(seed, s));
-      }
-      for (let i = 0; i < 50; i++) {
-        const s = i % streams;
-        assert.equal(a.nextU32(s), b.nextU32(s));
-        const u = a.uniform(s);
-        assert.equal(u, b.uniform(s));
-        assert.ok(u > 0 && u < 1);
-        const k = a.below(s, n);
-        assert.equal(k, b.below(s, n));
-        assert.ok(Number.isInteger(k) && k >= 0 && k < n);
-        assert.equal(a.exponentialNs(s, 1000), b.exponentialNs(s, 1000));
-      }
-      assert.deepEqual(Array.from(a.state), Array.from(b.state));
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 1000 }),
+      (seed, streams, n) => {
+        const a = new RandomStreams(streams);
+        const b = new RandomStreams(streams);
+        for (let s = 0; s < streams; s++) {
+          a.seed(s, deriveSeed(seed, s));
+          b.seed(s, deriveSeed(seed, s));
+        }
+        for (let i = 0; i < 50; i++) {
+          const s = i % streams;
+          assert.equal(a.nextU32(s), b.nextU32(s));
+          const u = a.uniform(s);
+          assert.equal(u, b.uniform(s));
+          assert.ok(u > 0 && u < 1);
+          const k = a.below(s, n);
+          assert.equal(k, b.below(s, n));
+          assert.ok(Number.isInteger(k) && k >= 0 && k < n);
+          assert.equal(a.exponentialNs(s, 1000), b.exponentialNs(s, 1000));
+        }
+        assert.deepEqual(Array.from(a.state), Array.from(b.state));
+      },
+    ),
     { seed: SEED, numRuns: 300 },
   );
   // Re-seeding restarts the stream.

@@ -12,15 +12,27 @@ import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
-interface Captured { io: CliIo; out: string[]; err: string[] }
+interface Captured {
+  io: CliIo;
+  out: string[];
+  err: string[];
+}
 
 function capture(): Captured {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { out: (s) => out.push(s), err: (s) => err.push(s), interactive: false, env: {}, cwd: REPO_ROOT } };
+  return {
+    out,
+    err,
+    io: { out: (s) => out.push(s), err: (s) => err.push(s), interactive: false, env: {}, cwd: REPO_ROOT },
+  };
 }
 
-interface Exit { reason: number; name: string; qualification: number }
+interface Exit {
+  reason: number;
+  name: string;
+  qualification: number;
+}
 interface Line {
   variant?: string;
   step: number;
@@ -30,7 +42,13 @@ interface Line {
   tpr: number;
   ppr: number;
   delivered: number[];
-  violations: { check: string; message: string; vcpu: number; step: number; state: { isr: number[]; isrvecStk: number[] } }[];
+  violations: {
+    check: string;
+    message: string;
+    vcpu: number;
+    step: number;
+    state: { isr: number[]; isrvecStk: number[] };
+  }[];
   value?: number;
   fault?: string;
 }
@@ -39,22 +57,25 @@ async function trace(file: string, extra: string[] = []): Promise<{ status: numb
   const c = capture();
   const status = await main(['trace', ...extra, file], c.io);
   const text = c.out.join('\n');
-  const lines = text.split('\n').filter((l) => l.trim() !== '').map((l) => {
-    const rec = JSON.parse(l) as Line;
-    // Every line carries the documented fields.
-    assert.equal(typeof rec.step, 'number', l);
-    assert.equal(typeof rec.op, 'string', l);
-    assert.ok(Array.isArray(rec.exits), l);
-    for (const e of rec.exits) {
-      assert.equal(typeof e.reason, 'number', l);
-      assert.equal(typeof e.name, 'string', l);
-    }
-    assert.equal(typeof rec.tpr, 'number', l);
-    assert.equal(typeof rec.ppr, 'number', l);
-    assert.ok(Array.isArray(rec.delivered), l);
-    assert.ok(Array.isArray(rec.violations), l);
-    return rec;
-  });
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const rec = JSON.parse(l) as Line;
+      // Every line carries the documented fields.
+      assert.equal(typeof rec.step, 'number', l);
+      assert.equal(typeof rec.op, 'string', l);
+      assert.ok(Array.isArray(rec.exits), l);
+      for (const e of rec.exits) {
+        assert.equal(typeof e.reason, 'number', l);
+        assert.equal(typeof e.name, 'string', l);
+      }
+      assert.equal(typeof rec.tpr, 'number', l);
+      assert.equal(typeof rec.ppr, 'number', l);
+      assert.ok(Array.isArray(rec.delivered), l);
+      assert.ok(Array.isArray(rec.violations), l);
+      return rec;
+    });
   return { status, lines, err: c.err.join('\n') };
 }
 
@@ -86,8 +107,14 @@ test('[seed scenarios/seed/e5-2667v4-apicv-panic-script.yaml] trace: one JSON li
   assert.equal(lines.length, 12);
   const v2 = lines.filter((l) => l.variant === 'bhyve-tpr-v2');
   const v3 = lines.filter((l) => l.variant === 'bhyve-tpr-v3');
-  assert.deepEqual(v2.map((l) => l.step), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(v2.map((l) => l.op), ['write_cr8', 'write_cr8', 'interrupt', 'io', 'eoi', 'iret']);
+  assert.deepEqual(
+    v2.map((l) => l.step),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    v2.map((l) => l.op),
+    ['write_cr8', 'write_cr8', 'interrupt', 'io', 'eoi', 'iret'],
+  );
   for (const side of [v2, v3]) {
     assert.deepEqual(side[0]!.exits, [], 'CR8 under APICv: no exit');
     assert.equal(side[0]!.tpr, 0x20);
@@ -109,13 +136,19 @@ test('[seed scenarios/seed/e5-2667v4-apicv-panic-script.yaml] trace: one JSON li
 });
 
 test('[issue example; SDM 29.1.2 "TPR Virtualization"; bhyve vmx.c vmx_run threshold] i7-2620M under bhyve-tpr-v3: the expected exit per op', async () => {
-  const file = scenario('issue-example-v3', 'host: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3, tunables: { hw.vmm.vmx.use_tpr_shadowing: 1 } }\n');
+  const file = scenario(
+    'issue-example-v3',
+    'host: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3, tunables: { hw.vmm.vmx.use_tpr_shadowing: 1 } }\n',
+  );
   const { status, lines, err } = await trace(file);
   assert.equal(err, '');
   assert.equal(status, 0);
   assert.equal(lines.length, 8);
   assert.ok(lines.every((l) => l.variant === undefined && l.cpu === 0));
-  assert.deepEqual(lines.map((l) => l.op), ['write_cr8', 'interrupt', 'read_cr8', 'write_cr8', 'eoi', 'write_apic', 'wrmsr', 'hlt']);
+  assert.deepEqual(
+    lines.map((l) => l.op),
+    ['write_cr8', 'interrupt', 'read_cr8', 'write_cr8', 'eoi', 'write_apic', 'wrmsr', 'hlt'],
+  );
   const [w2, irq, r8, w0, eoi, wtpr, wrmsr, hlt] = lines as [Line, Line, Line, Line, Line, Line, Line, Line];
   assert.deepEqual(ex(w2), [], 'TPR shadow: MOV to CR8 does not exit');
   assert.equal(w2.tpr, 0x20);
@@ -132,7 +165,11 @@ test('[issue example; SDM 29.1.2 "TPR Virtualization"; bhyve vmx.c vmx_run thres
   assert.equal(eoi.ppr, 0);
   assert.deepEqual(ex(wtpr), [[48, 'EPT_VIOLATION']]);
   assert.equal(wtpr.tpr, 0x30);
-  assert.deepEqual(ex(wrmsr), [[32, 'MSR_WRITE']], 'SDM 25.1.3: the MSR-bitmap exit comes first; the hypervisor injects #GP');
+  assert.deepEqual(
+    ex(wrmsr),
+    [[32, 'MSR_WRITE']],
+    'SDM 25.1.3: the MSR-bitmap exit comes first; the hypervisor injects #GP',
+  );
   assert.equal(wrmsr.fault, '#GP', 'x2APIC MSR in xAPIC mode');
   assert.equal(wrmsr.tpr, 0x30, 'the faulting WRMSR changed nothing');
   assert.deepEqual(ex(hlt), [[12, 'HLT']]);
@@ -141,7 +178,10 @@ test('[issue example; SDM 29.1.2 "TPR Virtualization"; bhyve vmx.c vmx_run thres
 });
 
 test('[issue example across policies] bhyve-12.1 exits CR_ACCESS on every CR8 access; v1 none and no TPR exit; v3 one TPR exit; kvm FlexPriority', async () => {
-  const file = scenario('issue-example-matrix', 'host: { cpu: i7-2620M }\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v1, bhyve-tpr-v3, kvm]\n');
+  const file = scenario(
+    'issue-example-matrix',
+    'host: { cpu: i7-2620M }\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v1, bhyve-tpr-v3, kvm]\n',
+  );
   const { status, lines } = await trace(file);
   assert.equal(status, 0);
   assert.equal(lines.length, 32);
@@ -152,10 +192,19 @@ test('[issue example across policies] bhyve-12.1 exits CR_ACCESS on every CR8 ac
   assert.deepEqual(ex(old[2]!), [[28, 'CR_ACCESS']]);
   assert.equal(old[2]!.exits[0]!.qualification, 0x18, 'CR 8, MOV from CR');
   assert.deepEqual(ex(old[3]!), [[28, 'CR_ACCESS']]);
-  assert.deepEqual(by('bhyve-tpr-v1').map((l) => ex(l).map((e) => e[0])), [[], [1], [], [], [48], [48], [32], [12]]);
-  assert.deepEqual(by('bhyve-tpr-v3').map((l) => ex(l).map((e) => e[0])), [[], [1], [], [43], [48], [48], [32], [12]]);
+  assert.deepEqual(
+    by('bhyve-tpr-v1').map((l) => ex(l).map((e) => e[0])),
+    [[], [1], [], [], [48], [48], [32], [12]],
+  );
+  assert.deepEqual(
+    by('bhyve-tpr-v3').map((l) => ex(l).map((e) => e[0])),
+    [[], [1], [], [43], [48], [48], [32], [12]],
+  );
   // KVM on a desktop CPU: FlexPriority (APIC-access page), threshold only for a masked pending IRQ.
-  assert.deepEqual(by('kvm').map((l) => ex(l).map((e) => e[0])), [[], [1], [], [], [44], [], [32], [12]]);
+  assert.deepEqual(
+    by('kvm').map((l) => ex(l).map((e) => e[0])),
+    [[], [1], [], [], [44], [], [32], [12]],
+  );
   for (const v of ['bhyve-12.1', 'bhyve-tpr-v1', 'bhyve-tpr-v3', 'kvm']) {
     const ls = by(v);
     assert.deepEqual(ls[1]!.delivered, [81], v);
@@ -165,7 +214,10 @@ test('[issue example across policies] bhyve-12.1 exits CR_ACCESS on every CR8 ac
 });
 
 test('[trace --variant] only the named variant is printed, without a variant field', async () => {
-  const file = scenario('issue-example-variant', 'host: { cpu: i7-2620M }\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v3]\n');
+  const file = scenario(
+    'issue-example-variant',
+    'host: { cpu: i7-2620M }\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v3]\n',
+  );
   const { status, lines } = await trace(file, ['--variant', 'bhyve-12.1']);
   assert.equal(status, 0);
   assert.equal(lines.length, 8);
@@ -174,7 +226,12 @@ test('[trace --variant] only the named variant is printed, without a variant fie
 });
 
 test('[issue example on an x2APIC guest] the same WRMSR 0x808 is a TPR write: MSR_WRITE under v3 (no shadow in x2APIC mode), no #GP', async () => {
-  const file = scenario('issue-example-x2apic', 'host: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\n', ISSUE_SCRIPT, true);
+  const file = scenario(
+    'issue-example-x2apic',
+    'host: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\n',
+    ISSUE_SCRIPT,
+    true,
+  );
   const { status, lines } = await trace(file);
   assert.equal(status, 0);
   assert.deepEqual(ex(lines[0]!), [[28, 'CR_ACCESS']], 'v3 turns the TPR shadow off for x2APIC guests');
@@ -198,7 +255,9 @@ test('[trace exit status] an unexpected violation exits 3; the same scenario exp
   const unexpected = await trace(scenario('panic-unexpected', head, body));
   assert.equal(unexpected.status, 3);
   assert.equal(unexpected.lines[3]!.violations[0]!.check, 'isr_isrvec_stk_out_of_sync');
-  const expected = await trace(scenario('panic-expected', `${head}expect:\n  violations: [isr_isrvec_stk_out_of_sync]\n`, body));
+  const expected = await trace(
+    scenario('panic-expected', `${head}expect:\n  violations: [isr_isrvec_stk_out_of_sync]\n`, body),
+  );
   assert.equal(expected.status, 0);
   assert.deepEqual(expected.lines, unexpected.lines, 'the expectation changes the status only');
 });
@@ -208,7 +267,10 @@ test('[trace input errors] no file, two files, a scenario without a scripted gue
   assert.equal(await main(['trace'], none.io), 2);
   assert.match(none.err.join('\n'), /exactly one scenario file/);
   const modelled = join(dir, 'modelled-only.yaml');
-  writeFileSync(modelled, 'name: modelled-only\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\nduration: 1s\nguests:\n  - os: windows-10-1909\n');
+  writeFileSync(
+    modelled,
+    'name: modelled-only\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\nduration: 1s\nguests:\n  - os: windows-10-1909\n',
+  );
   const c = capture();
   assert.equal(await main(['trace', modelled], c.io), 2);
   assert.match(c.err.join('\n'), /no scripted guest/);

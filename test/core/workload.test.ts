@@ -10,20 +10,46 @@ import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { simulateProfile, workloadScenario } from '../../src/import/fit.js';
 import { TotalsAccumulator, runHosts } from '../../src/run/simulate.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
-import { WORKLOAD_RATE_NAMES, workloadSpecFor, type WorkloadProfile, type WorkloadRateName } from '../../src/scenario/workload.js';
+import {
+  WORKLOAD_RATE_NAMES,
+  workloadSpecFor,
+  type WorkloadProfile,
+  type WorkloadRateName,
+} from '../../src/scenario/workload.js';
 import type { PolicyName } from '../../src/core/hypervisor/policy.js';
 
 const data = loadModelData();
 const catalog = loadCpuCatalog();
 const cpu = (id: string) => findCpuProfile(catalog, id);
 
-function profile(rates: Partial<Record<WorkloadRateName, number>>, extra: Partial<WorkloadProfile> = {}): WorkloadProfile {
-  const per = Object.fromEntries(WORKLOAD_RATE_NAMES.map((k) => [k, rates[k] ?? 0])) as Record<WorkloadRateName, number>;
-  return { name: 't', os: 'ubuntu-18.04', vcpus: 1, x2apic: false, perGuestSecond: per, interruptsPerSecond: 0, opaquePerGuestSecond: {}, ...extra };
+function profile(
+  rates: Partial<Record<WorkloadRateName, number>>,
+  extra: Partial<WorkloadProfile> = {},
+): WorkloadProfile {
+  const per = Object.fromEntries(WORKLOAD_RATE_NAMES.map((k) => [k, rates[k] ?? 0])) as Record<
+    WorkloadRateName,
+    number
+  >;
+  return {
+    name: 't',
+    os: 'ubuntu-18.04',
+    vcpus: 1,
+    x2apic: false,
+    perGuestSecond: per,
+    interruptsPerSecond: 0,
+    opaquePerGuestSecond: {},
+    ...extra,
+  };
 }
 
 /** Exits by name over `seconds` for one vCPU running only `rates`. */
-function exitsOf(p: WorkloadProfile, cpuId: string, policy: PolicyName, seconds = 2, tunables = {}): Record<string, number> {
+function exitsOf(
+  p: WorkloadProfile,
+  cpuId: string,
+  policy: PolicyName,
+  seconds = 2,
+  tunables = {},
+): Record<string, number> {
   const { acc } = simulateProfile(p, cpu(cpuId), policy, tunables, seconds, 1, data);
   const out: Record<string, number> = {};
   for (const k of EXIT_KINDS) if (acc.exits[k.slot] > 0) out[k.name] = acc.exits[k.slot];
@@ -32,13 +58,34 @@ function exitsOf(p: WorkloadProfile, cpuId: string, policy: PolicyName, seconds 
 
 // [rate, cpu, policy, x2apic, the exit it must cause (or none), source of the rule]
 const RULES: ReadonlyArray<readonly [WorkloadRateName, string, PolicyName, boolean, string | undefined, string]> = [
-  ['cr8Writes', 'i7-2620M', 'bhyve-12.1', false, 'CR_ACCESS', 'no TPR shadow: MOV to CR8 exits (SDM 25.1.3, CR8-load exiting)'],
+  [
+    'cr8Writes',
+    'i7-2620M',
+    'bhyve-12.1',
+    false,
+    'CR_ACCESS',
+    'no TPR shadow: MOV to CR8 exits (SDM 25.1.3, CR8-load exiting)',
+  ],
   ['cr8Writes', 'i7-2620M', 'bhyve-tpr-v1', false, undefined, 'TPR shadow: MOV to CR8 virtualized (SDM 29.3)'],
   ['cr8Writes', 'i7-2620M', 'kvm', false, undefined, 'KVM FlexPriority: TPR shadow'],
   ['cr8Reads', 'i7-2620M', 'bhyve-12.1', false, 'CR_ACCESS', 'CR8-store exiting without TPR shadow'],
   ['cr8Reads', 'xeon-e5-2667v4', 'bhyve-tpr-v3', false, undefined, 'MOV from CR8 reads the VTPR (SDM 29.3)'],
-  ['cr8Writes', 'epyc-7763', 'bhyve-12.1', false, undefined, 'SVM with V_INTR_MASKING: CR8 writes go to V_TPR, not intercepted (APM vol. 2 15.21.1; bhyve svm.c)'],
-  ['cr8Writes', 'epyc-7763', 'kvm', false, undefined, 'KVM intercepts CR8 writes only while an interrupt waits on the TPR (svm.c update_cr8_intercept)'],
+  [
+    'cr8Writes',
+    'epyc-7763',
+    'bhyve-12.1',
+    false,
+    undefined,
+    'SVM with V_INTR_MASKING: CR8 writes go to V_TPR, not intercepted (APM vol. 2 15.21.1; bhyve svm.c)',
+  ],
+  [
+    'cr8Writes',
+    'epyc-7763',
+    'kvm',
+    false,
+    undefined,
+    'KVM intercepts CR8 writes only while an interrupt waits on the TPR (svm.c update_cr8_intercept)',
+  ],
   ['cpuid', 'i7-6700K', 'kvm', false, 'CPUID', 'CPUID exits unconditionally (SDM 26.1.2)'],
   ['cpuid', 'epyc-7281', 'kvm', false, 'VMEXIT_CPUID', 'CPUID intercept (APM 15.9)'],
   ['io', 'i7-6700K', 'kvm', false, 'IO_INSTRUCTION', 'unconditional I/O exiting / I/O bitmap'],
@@ -46,9 +93,30 @@ const RULES: ReadonlyArray<readonly [WorkloadRateName, string, PolicyName, boole
   ['mmio', 'epyc-7281', 'kvm', false, 'VMEXIT_NPF', 'nested page fault'],
   ['msrWrites', 'i7-6700K', 'kvm', false, 'MSR_WRITE', 'IA32_TSC_DEADLINE intercepted by the MSR bitmap'],
   ['msrReads', 'i7-6700K', 'bhyve-12.1', false, 'MSR_READ', 'MSR bitmap'],
-  ['apicTimerWrites', 'i7-2620M', 'bhyve-12.1', false, 'EPT_VIOLATION', 'bhyve without APIC-access virtualization: the APIC page is unmapped'],
-  ['apicTimerWrites', 'i7-6700K', 'kvm', false, 'APIC_ACCESS', 'APIC-access page without APIC-register virtualization (SDM 29.4)'],
-  ['apicTimerWrites', 'xeon-e5-2667v4', 'kvm', false, 'APIC_WRITE', 'APIC-register virtualization: a write to TMICT traps (SDM 29.4.3)'],
+  [
+    'apicTimerWrites',
+    'i7-2620M',
+    'bhyve-12.1',
+    false,
+    'EPT_VIOLATION',
+    'bhyve without APIC-access virtualization: the APIC page is unmapped',
+  ],
+  [
+    'apicTimerWrites',
+    'i7-6700K',
+    'kvm',
+    false,
+    'APIC_ACCESS',
+    'APIC-access page without APIC-register virtualization (SDM 29.4)',
+  ],
+  [
+    'apicTimerWrites',
+    'xeon-e5-2667v4',
+    'kvm',
+    false,
+    'APIC_WRITE',
+    'APIC-register virtualization: a write to TMICT traps (SDM 29.4.3)',
+  ],
   ['apicTimerWrites', 'i7-6700K', 'kvm', true, 'MSR_WRITE', 'x2APIC: WRMSR 0x838 through the MSR bitmap'],
   ['hostInterrupts', 'i7-6700K', 'kvm', false, 'EXTERNAL_INTERRUPT', 'external-interrupt exiting'],
 ];
@@ -85,8 +153,24 @@ describe('workload guests', () => {
   });
 
   it('HLTs sleep until an interrupt: HLT exits <= interrupts delivered + 1 per vCPU, and guest CPU falls', () => {
-    const busy = simulateProfile(profile({ cpuid: 100 }, { interruptsPerSecond: 500 }), cpu('i7-6700K'), 'kvm', {}, 4, 3, data).acc;
-    const idle = simulateProfile(profile({ cpuid: 100, hlts: 400 }, { interruptsPerSecond: 500 }), cpu('i7-6700K'), 'kvm', {}, 4, 3, data).acc;
+    const busy = simulateProfile(
+      profile({ cpuid: 100 }, { interruptsPerSecond: 500 }),
+      cpu('i7-6700K'),
+      'kvm',
+      {},
+      4,
+      3,
+      data,
+    ).acc;
+    const idle = simulateProfile(
+      profile({ cpuid: 100, hlts: 400 }, { interruptsPerSecond: 500 }),
+      cpu('i7-6700K'),
+      'kvm',
+      {},
+      4,
+      3,
+      data,
+    ).acc;
     const hlt = idle.exits[EXIT_KINDS.find((k) => k.name === 'HLT')!.slot];
     assert.ok(hlt > 0);
     assert.ok(idle.guestNs > 0 && idle.guestCounters[0] < busy.guestCounters[0] * 0.8, 'the halted guest ran less');
@@ -102,8 +186,16 @@ describe('workload guests', () => {
   });
 
   it('is deterministic across host ranges: hosts 0..3 at once equal hosts 0..1 plus 2..3', () => {
-    const p = profile({ cr8Writes: 20000, mmio: 300, hlts: 200, ipis: 50 }, { vcpus: 2, interruptsPerSecond: 400, opaquePerGuestSecond: { XSETBV: 3 } });
-    const scenario = workloadScenario(p, [{ name: 'v', cpu: cpu('i7-2620M'), policy: 'bhyve-12.1', tunables: {} }], 3, 9);
+    const p = profile(
+      { cr8Writes: 20000, mmio: 300, hlts: 200, ipis: 50 },
+      { vcpus: 2, interruptsPerSecond: 400, opaquePerGuestSecond: { XSETBV: 3 } },
+    );
+    const scenario = workloadScenario(
+      p,
+      [{ name: 'v', cpu: cpu('i7-2620M'), policy: 'bhyve-12.1', tunables: {} }],
+      3,
+      9,
+    );
     const variant = { ...scenario.variants[0], host: { ...scenario.variants[0].host, count: 4 } };
     const all = new TotalsAccumulator();
     runHosts(scenario, variant, data, 0, 4, all);

@@ -18,7 +18,10 @@ import { REPO_ROOT } from '../../src/model/data.js';
 import { render } from './kustomize.js';
 
 const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-const dockerignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const dockerignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
 const instructions = DockerfileParser.parse(text).getInstructions();
 const objects = render(join(REPO_ROOT, 'deploy', 'k8s', 'base'));
 const tmp = mkdtempSync(join(tmpdir(), 'vmexit-lab-docker-'));
@@ -44,13 +47,20 @@ const words = (i: Instruction): string[] => i.getArguments().map((a) => a.getVal
 const keyword = (s: Stage, k: string): Instruction[] => s.body.filter((i) => i.getKeyword() === k);
 const jsonArgs = (i: Instruction): string[] => JSON.parse(i.getArgumentsContent() ?? '') as string[];
 /** COPY --from=STAGE: the stage, or undefined for the build context. */
-const copyFrom = (i: Instruction): string | undefined => (i as unknown as Partial<Copy>).getFromFlag?.()?.getValue() ?? undefined;
+const copyFrom = (i: Instruction): string | undefined =>
+  (i as unknown as Partial<Copy>).getFromFlag?.()?.getValue() ?? undefined;
 
 test('the Dockerfile passes dockerfile-utils with every rule as an error', () => {
   const all: ValidatorSettings = {
-    deprecatedMaintainer: ValidationSeverity.ERROR, directiveCasing: ValidationSeverity.ERROR, emptyContinuationLine: ValidationSeverity.ERROR,
-    instructionCasing: ValidationSeverity.ERROR, instructionCmdMultiple: ValidationSeverity.ERROR, instructionEntrypointMultiple: ValidationSeverity.ERROR,
-    instructionHealthcheckMultiple: ValidationSeverity.ERROR, instructionJSONInSingleQuotes: ValidationSeverity.ERROR, instructionWorkdirRelative: ValidationSeverity.ERROR,
+    deprecatedMaintainer: ValidationSeverity.ERROR,
+    directiveCasing: ValidationSeverity.ERROR,
+    emptyContinuationLine: ValidationSeverity.ERROR,
+    instructionCasing: ValidationSeverity.ERROR,
+    instructionCmdMultiple: ValidationSeverity.ERROR,
+    instructionEntrypointMultiple: ValidationSeverity.ERROR,
+    instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+    instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+    instructionWorkdirRelative: ValidationSeverity.ERROR,
   };
   const problems = validate(text, all).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
   assert.deepEqual(problems, []);
@@ -88,16 +98,24 @@ test('dependencies: lockfile copied before npm ci; the runtime has production de
   const fromStage = keyword(runtime, 'COPY').find((i) => words(i).some((w) => w.endsWith('node_modules')));
   const installer = fromStage ? stages.find((s) => s.name === copyFrom(fromStage)) : runtime;
   assert.ok(installer, 'the stage that installs the runtime node_modules');
-  assert.ok(keyword(installer, 'RUN').some((i) => /npm ci\b[^&]*--omit=dev/.test(words(i).join(' '))), `${installer.name}: npm ci --omit=dev`);
+  assert.ok(
+    keyword(installer, 'RUN').some((i) => /npm ci\b[^&]*--omit=dev/.test(words(i).join(' '))),
+    `${installer.name}: npm ci --omit=dev`,
+  );
 });
 
-test('runtime: numeric non-root USER = the pods\' runAsUser, entrypoint vmexit-lab, port 8080 = the service', () => {
+test("runtime: numeric non-root USER = the pods' runAsUser, entrypoint vmexit-lab, port 8080 = the service", () => {
   const users = keyword(runtime, 'USER');
   assert.ok(users.length > 0, 'USER set');
   const [uid, gid] = words(users.at(-1)!)[0].split(':').map(Number);
-  assert.ok(Number.isInteger(uid) && uid > 0 && Number.isInteger(gid) && gid > 0, 'numeric, non-root (runAsNonRoot can only verify a numeric USER)');
+  assert.ok(
+    Number.isInteger(uid) && uid > 0 && Number.isInteger(gid) && gid > 0,
+    'numeric, non-root (runAsNonRoot can only verify a numeric USER)',
+  );
   for (const o of objects.filter((x) => x.kind === 'Job' || x.kind === 'Deployment')) {
-    const sc = (o as unknown as { spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number } } } } }).spec.template.spec.securityContext;
+    const sc = (
+      o as unknown as { spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number } } } } }
+    ).spec.template.spec.securityContext;
     assert.deepEqual([sc.runAsUser, sc.runAsGroup], [uid, gid], `${o.kind}/${o.metadata.name}`);
   }
   assert.deepEqual(jsonArgs(keyword(runtime, 'ENTRYPOINT').at(-1)!), ['vmexit-lab'], 'exec form: signals reach node');
@@ -118,7 +136,7 @@ test('.dockerignore keeps node_modules, dist and .git out, and nothing the Docke
   }
 });
 
-test('the runtime stage\'s files, assembled from its COPY and RUN lines, make a working vmexit-lab', () => {
+test("the runtime stage's files, assembled from its COPY and RUN lines, make a working vmexit-lab", () => {
   // COPY --from sources: the build stage's compiled output and the deps stage's node_modules,
   // which the test build has in dist/src and node_modules.
   const fromStages: Record<string, string> = {
@@ -158,10 +176,12 @@ test('the runtime stage\'s files, assembled from its COPY and RUN lines, make a 
       assert.ok(chmod || ln, `RUN ${cmd}: not modelled by this test`);
     }
   }
-  for (const p of ['test', 'bench', 'docs', 'src']) assert.equal(existsSync(join(workdir, p)), false, `${p}/ is not in the image`);
+  for (const p of ['test', 'bench', 'docs', 'src'])
+    assert.equal(existsSync(join(workdir, p)), false, `${p}/ is not in the image`);
   const entry = jsonArgs(keyword(runtime, 'ENTRYPOINT').at(-1)!)[0];
   const env = { PATH: `${bin}:${join(process.execPath, '..')}:/usr/bin:/bin`, HOME: tmp, CI: 'true' };
-  const vx = (...args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync(entry, args, { cwd: tmp, env, encoding: 'utf8' });
+  const vx = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync(entry, args, { cwd: tmp, env, encoding: 'utf8' });
   const list = vx('list');
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, /scenarios\/default\.yaml/, 'scenarios/ is found from the installed layout');
@@ -178,7 +198,25 @@ test('docker build and run (only with a Docker engine)', (t) => {
   const build = spawnSync('docker', ['build', '-t', tag, REPO_ROOT], { encoding: 'utf8', timeout: 900_000 });
   assert.equal(build.status, 0, build.stderr);
   try {
-    const run = spawnSync('docker', ['run', '--rm', '--read-only', '--tmpfs', '/tmp', tag, 'run', '--quiet', '--workers', '1', '--shard', '1/2', 'scenarios/default.yaml'], { encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        tag,
+        'run',
+        '--quiet',
+        '--workers',
+        '1',
+        '--shard',
+        '1/2',
+        'scenarios/default.yaml',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(run.status, 0, run.stderr);
     const id = spawnSync('docker', ['run', '--rm', '--entrypoint', 'id', tag, '-u'], { encoding: 'utf8' });
     assert.equal(id.stdout.trim(), '1000');

@@ -26,9 +26,28 @@ export type K8sObject = Record<string, unknown> & {
 };
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-const KNOWN_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'namespace', 'generatorOptions', 'configMapGenerator', 'images', 'patches']);
+const KNOWN_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'components',
+  'namespace',
+  'generatorOptions',
+  'configMapGenerator',
+  'images',
+  'patches',
+]);
 /** Kinds without a namespace (those a kustomization here could contain). */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'CustomResourceDefinition', 'PriorityClass', 'PodSecurityPolicy']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PersistentVolume',
+  'StorageClass',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'PodSecurityPolicy',
+]);
 
 export class KustomizeError extends Error {}
 
@@ -70,7 +89,8 @@ function readKustomization(dir: string): Kustomization {
   const k = parse(readFileSync(file, 'utf8')) as unknown;
   if (!isRecord(k)) fail(dir, 'kustomization.yaml is not a mapping');
   for (const key of Object.keys(k)) {
-    if (!KNOWN_FIELDS.has(key)) fail(dir, `kustomization field "${key}" is not supported by this renderer (test/deploy/kustomize.ts)`);
+    if (!KNOWN_FIELDS.has(key))
+      fail(dir, `kustomization field "${key}" is not supported by this renderer (test/deploy/kustomize.ts)`);
   }
   return k as Kustomization;
 }
@@ -81,7 +101,13 @@ function loadObjects(file: string): K8sObject[] {
     if (doc.errors.length > 0) throw new KustomizeError(`${file}: ${doc.errors[0].message}`);
     const v = doc.toJS() as unknown;
     if (v === null || v === undefined) continue;
-    if (!isRecord(v) || typeof v.apiVersion !== 'string' || typeof v.kind !== 'string' || !isRecord(v.metadata) || typeof v.metadata.name !== 'string') {
+    if (
+      !isRecord(v) ||
+      typeof v.apiVersion !== 'string' ||
+      typeof v.kind !== 'string' ||
+      !isRecord(v.metadata) ||
+      typeof v.metadata.name !== 'string'
+    ) {
       throw new KustomizeError(`${file}: a document without apiVersion, kind and metadata.name`);
     }
     out.push(v as K8sObject);
@@ -91,7 +117,9 @@ function loadObjects(file: string): K8sObject[] {
 
 export function groupVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 export function objectId(o: K8sObject): string {
@@ -126,7 +154,10 @@ interface JsonPatchOp {
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new KustomizeError(`JSON pointer "${path}" must start with "/"`);
-  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function applyJsonPatch(target: K8sObject, ops: JsonPatchOp[], where: string): void {
@@ -137,9 +168,12 @@ function applyJsonPatch(target: K8sObject, ops: JsonPatchOp[], where: string): v
     let parent: unknown = target;
     for (const p of parts) {
       parent = Array.isArray(parent) ? parent[Number(p)] : isRecord(parent) ? parent[p] : undefined;
-      if (parent === undefined) throw new KustomizeError(`${where}: path ${op.path} does not exist in ${objectId(target)}`);
+      if (parent === undefined)
+        throw new KustomizeError(`${where}: path ${op.path} does not exist in ${objectId(target)}`);
     }
-    const exists = Array.isArray(parent) ? last === '-' || Number(last) < parent.length : isRecord(parent) && last in parent;
+    const exists = Array.isArray(parent)
+      ? last === '-' || Number(last) < parent.length
+      : isRecord(parent) && last in parent;
     switch (op.op) {
       case 'add':
         if (Array.isArray(parent)) {
@@ -173,7 +207,11 @@ function podSpecs(o: K8sObject): Record<string, unknown>[] {
   const template = spec.template as Record<string, unknown> | undefined;
   if (isRecord(template) && isRecord(template.spec)) return [template.spec];
   const jobTemplate = spec.jobTemplate as Record<string, unknown> | undefined;
-  if (isRecord(jobTemplate) && isRecord(jobTemplate.spec) && isRecord((jobTemplate.spec as Record<string, unknown>).template)) {
+  if (
+    isRecord(jobTemplate) &&
+    isRecord(jobTemplate.spec) &&
+    isRecord((jobTemplate.spec as Record<string, unknown>).template)
+  ) {
     const t = (jobTemplate.spec as Record<string, unknown>).template as Record<string, unknown>;
     if (isRecord(t.spec)) return [t.spec];
   }
@@ -207,7 +245,8 @@ function applyImages(objects: K8sObject[], images: NonNullable<Kustomization['im
           const name = rule.newName ?? cur.name;
           if (rule.digest !== undefined) c.image = `${name}@${rule.digest}`;
           else if (rule.newTag !== undefined) c.image = `${name}:${rule.newTag}`;
-          else c.image = `${name}${cur.tag !== undefined ? `:${cur.tag}` : ''}${cur.digest !== undefined ? `@${cur.digest}` : ''}`;
+          else
+            c.image = `${name}${cur.tag !== undefined ? `:${cur.tag}` : ''}${cur.digest !== undefined ? `@${cur.digest}` : ''}`;
         }
       }
     }
@@ -218,14 +257,21 @@ function literal(dir: string, text: string): [string, string] {
   const i = text.indexOf('=');
   if (i <= 0) fail(dir, `configMapGenerator literal "${text}" is not KEY=VALUE`);
   let value = text.slice(i + 1);
-  if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) value = value.slice(1, -1);
+  if (
+    value.length >= 2 &&
+    ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+  )
+    value = value.slice(1, -1);
   return [text.slice(0, i), value];
 }
 
 function generateConfigMaps(dir: string, k: Kustomization, objects: K8sObject[]): void {
   if (!k.configMapGenerator) return;
   if (k.generatorOptions?.disableNameSuffixHash !== true) {
-    fail(dir, 'configMapGenerator needs generatorOptions.disableNameSuffixHash: true here (hashed names are not modelled)');
+    fail(
+      dir,
+      'configMapGenerator needs generatorOptions.disableNameSuffixHash: true here (hashed names are not modelled)',
+    );
   }
   for (const g of k.configMapGenerator) {
     const data: Record<string, string> = {};
@@ -244,7 +290,8 @@ function generateConfigMaps(dir: string, k: Kustomization, objects: K8sObject[])
       if (existing) fail(dir, `configMapGenerator ${g.name}: exists already (use behavior: merge or replace)`);
       objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name }, data });
     } else if (behavior === 'merge' || behavior === 'replace') {
-      if (!existing) fail(dir, `configMapGenerator ${g.name}: behavior ${behavior} but no such ConfigMap in the resources`);
+      if (!existing)
+        fail(dir, `configMapGenerator ${g.name}: behavior ${behavior} but no such ConfigMap in the resources`);
       existing.data = behavior === 'merge' ? { ...(existing.data as Record<string, string>), ...data } : data;
     } else fail(dir, `configMapGenerator ${g.name}: unknown behavior "${behavior}"`);
   }
@@ -256,7 +303,8 @@ function applyPatches(dir: string, k: Kustomization, objects: K8sObject[]): void
     const text = p.patch ?? (p.path !== undefined ? readFileSync(join(dir, p.path), 'utf8') : undefined);
     if (text === undefined) throw new KustomizeError(`${where}: neither patch nor path`);
     const ops = parse(text) as unknown;
-    if (!Array.isArray(ops)) throw new KustomizeError(`${where}: only RFC 6902 JSON patches (a list of ops) are supported here`);
+    if (!Array.isArray(ops))
+      throw new KustomizeError(`${where}: only RFC 6902 JSON patches (a list of ops) are supported here`);
     if (!p.target) throw new KustomizeError(`${where}: a JSON patch needs a target`);
     const hits = objects.filter((o) => matchesTarget(o, p.target!));
     if (hits.length === 0) throw new KustomizeError(`${where}: the target matches no object`);
@@ -306,7 +354,21 @@ function applyComponent(dir: string, objects: K8sObject[]): void {
 }
 
 /** Kind order of kustomize's legacy output sort (namespaces and config first, workloads later). */
-const ORDER = ['Namespace', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim', 'Deployment', 'StatefulSet', 'Job'];
+const ORDER = [
+  'Namespace',
+  'ServiceAccount',
+  'Role',
+  'ClusterRole',
+  'RoleBinding',
+  'ClusterRoleBinding',
+  'ConfigMap',
+  'Secret',
+  'Service',
+  'PersistentVolumeClaim',
+  'Deployment',
+  'StatefulSet',
+  'Job',
+];
 
 /** Render the kustomization in `dir` (an overlay or the base) into its objects. */
 export function render(dir: string): K8sObject[] {
@@ -315,7 +377,9 @@ export function render(dir: string): K8sObject[] {
     const i = ORDER.indexOf(o.kind);
     return i < 0 ? ORDER.length : i;
   };
-  return objects.sort((a, b) => rank(a) - rank(b) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+  return objects.sort(
+    (a, b) => rank(a) - rank(b) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
+  );
 }
 
 export function toYamlStream(objects: readonly K8sObject[]): string {
@@ -324,7 +388,9 @@ export function toYamlStream(objects: readonly K8sObject[]): string {
 
 function isEntryPoint(): boolean {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

@@ -38,103 +38,165 @@ after(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
-
 async function json(url: string, init: RequestInit = {}): Promise<any> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
-  try { return JSON.parse(text); } catch { throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`); }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
+  }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined>,
+  timeoutMs: number,
+  detail: () => string = () => '',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (let i = 0; i < 1000 && Date.now() < end; i++) {
     try {
       const v = await f();
       if (v !== undefined) return v;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(250);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail()}`);
 }
 
-test('every panel query of every dashboard returns data from a real Prometheus scraping the service', { skip: prometheus.skip, timeout: 120_000 }, async () => {
-  assert.ok(prometheus.path, prometheus.missing);
-  svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 1 });
-  const post = (pace: string): Promise<any> => json(`${svc!.url}/api/runs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ scenario: 'default', pace }) });
+test(
+  'every panel query of every dashboard returns data from a real Prometheus scraping the service',
+  { skip: prometheus.skip, timeout: 120_000 },
+  async () => {
+    assert.ok(prometheus.path, prometheus.missing);
+    svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 1 });
+    const post = (pace: string): Promise<any> =>
+      json(`${svc!.url}/api/runs`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ scenario: 'default', pace }),
+      });
 
-  // 1. A run at pace max to completion: thresholds and the latest-run gauges.
-  const quick = await post('max');
-  assert.ok(quick.id, JSON.stringify(quick));
-  await until('the pace-max run to complete', async () => ((await json(`${svc!.url}/api/runs/${quick.id}`)).state === 'completed' ? true : undefined), 40_000);
-  // 2. A realtime run (30 simulated s = 30 s), live while Prometheus scrapes; cancelled by close().
-  const live = await post('realtime');
-  assert.ok(live.id, JSON.stringify(live));
+    // 1. A run at pace max to completion: thresholds and the latest-run gauges.
+    const quick = await post('max');
+    assert.ok(quick.id, JSON.stringify(quick));
+    await until(
+      'the pace-max run to complete',
+      async () => ((await json(`${svc!.url}/api/runs/${quick.id}`)).state === 'completed' ? true : undefined),
+      40_000,
+    );
+    // 2. A realtime run (30 simulated s = 30 s), live while Prometheus scrapes; cancelled by close().
+    const live = await post('realtime');
+    assert.ok(live.id, JSON.stringify(live));
 
-  // 3. Prometheus on a free loopback port, scraping every second, with the rules.
-  const port = await freePort();
-  const target = new URL(svc.url).host;
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, [
-    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-    `rule_files: [${JSON.stringify(RULES)}]`,
-    'scrape_configs:',
-    '  - job_name: vmexit-lab',
-    `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
-    '',
-  ].join('\n'));
-  let log = '';
-  prom = spawn(prometheus.path, [
-    `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h', '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prom.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
-  const base = `http://127.0.0.1:${port}`;
-  const tail = (): string => `\nprometheus log:\n${log}`;
-  await until('Prometheus to be ready', async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 30_000, tail);
-  const query = async (q: string): Promise<unknown[]> => {
-    const r = await json(`${base}/api/v1/query?${new URLSearchParams({ query: q })}`);
-    if (r.status !== 'success') throw new Error(`query failed: ${r.error}\n${q}`);
-    return r.data.result as unknown[];
-  };
-  await until('rates of the live run in Prometheus', async () => ((await query('sum(rate(vmexit_lab_simulated_seconds_total[15s])) > 0')).length > 0 ? true : undefined), 30_000, tail);
+    // 3. Prometheus on a free loopback port, scraping every second, with the rules.
+    const port = await freePort();
+    const target = new URL(svc.url).host;
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+        `rule_files: [${JSON.stringify(RULES)}]`,
+        'scrape_configs:',
+        '  - job_name: vmexit-lab',
+        `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
+        '',
+      ].join('\n'),
+    );
+    let log = '';
+    prom = spawn(
+      prometheus.path,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--storage.tsdb.retention.time=1h',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    prom.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const tail = (): string => `\nprometheus log:\n${log}`;
+    await until(
+      'Prometheus to be ready',
+      async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined),
+      30_000,
+      tail,
+    );
+    const query = async (q: string): Promise<unknown[]> => {
+      const r = await json(`${base}/api/v1/query?${new URLSearchParams({ query: q })}`);
+      if (r.status !== 'success') throw new Error(`query failed: ${r.error}\n${q}`);
+      return r.data.result as unknown[];
+    };
+    await until(
+      'rates of the live run in Prometheus',
+      async () =>
+        (await query('sum(rate(vmexit_lab_simulated_seconds_total[15s])) > 0')).length > 0 ? true : undefined,
+      30_000,
+      tail,
+    );
 
-  // 4. Every dashboard: fill the variables in order, then every target must return data.
-  let checked = 0;
-  for (const { dashboard } of buildDashboards()) {
-    const d = dashboard as unknown as DashboardJson;
-    const vars: Record<string, string> = {};
-    for (const v of queryVariables(d)) {
-      const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
-      const values = await until(`values of $${v.name} (${match})`, async () => {
-        const r = await json(`${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match })}`);
-        return Array.isArray(r.data) && r.data.length > 0 ? (r.data as string[]) : undefined;
-      }, 15_000);
-      // B (candidate) takes the last value so the A/B pair compares two variants.
-      vars[v.name] = v.name === 'b' ? values[values.length - 1]! : values[0]!;
-    }
-    const targets = panelTargets(d);
-    assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);
-    const empty: string[] = [];
-    for (const t of targets) {
-      const q = interpolate(t.expr, vars);
-      try {
-        await until(`${t.panel} ${t.refId}`, async () => ((await query(q)).length > 0 ? true : undefined), 10_000);
-      } catch {
-        empty.push(`${t.panel} [${t.refId}]: ${q}`);
+    // 4. Every dashboard: fill the variables in order, then every target must return data.
+    let checked = 0;
+    for (const { dashboard } of buildDashboards()) {
+      const d = dashboard as unknown as DashboardJson;
+      const vars: Record<string, string> = {};
+      for (const v of queryVariables(d)) {
+        const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
+        const values = await until(
+          `values of $${v.name} (${match})`,
+          async () => {
+            const r = await json(`${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match })}`);
+            return Array.isArray(r.data) && r.data.length > 0 ? (r.data as string[]) : undefined;
+          },
+          15_000,
+        );
+        // B (candidate) takes the last value so the A/B pair compares two variants.
+        vars[v.name] = v.name === 'b' ? values[values.length - 1]! : values[0]!;
       }
-      checked++;
+      const targets = panelTargets(d);
+      assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);
+      const empty: string[] = [];
+      for (const t of targets) {
+        const q = interpolate(t.expr, vars);
+        try {
+          await until(`${t.panel} ${t.refId}`, async () => ((await query(q)).length > 0 ? true : undefined), 10_000);
+        } catch {
+          empty.push(`${t.panel} [${t.refId}]: ${q}`);
+        }
+        checked++;
+      }
+      assert.deepEqual(empty, [], `${d.uid} with ${JSON.stringify(vars)}: panels without data`);
     }
-    assert.deepEqual(empty, [], `${d.uid} with ${JSON.stringify(vars)}: panels without data`);
-  }
-  assert.ok(checked > 30, `${checked} targets checked`);
+    assert.ok(checked > 30, `${checked} targets checked`);
 
-  // 5. The recording rules evaluate on the live data; no invariant alert fires for the default scenario.
-  for (const rule of ['vmexit_lab:vm_exits_per_simulated_second:rate1m', 'vmexit_lab:cr8_exits_per_guest_second:rate1m', 'vmexit_lab:interrupt_latency_seconds:p99_rate1m']) {
-    await until(`recording rule ${rule}`, async () => ((await query(rule)).length > 0 ? true : undefined), 15_000, tail);
-  }
-  const rules = await json(`${base}/api/v1/rules`);
-  assert.equal(rules.status, 'success');
-  const health = rules.data.groups.flatMap((g: any) => g.rules.map((r: any) => `${r.name}:${r.health}`));
-  assert.ok(health.every((h: string) => !h.endsWith(':err')), `rules healthy: ${health.join(', ')}`);
-  assert.ok(readFileSync(RULES, 'utf8').includes('VmexitLabInvariantViolations'));
-});
+    // 5. The recording rules evaluate on the live data; no invariant alert fires for the default scenario.
+    for (const rule of [
+      'vmexit_lab:vm_exits_per_simulated_second:rate1m',
+      'vmexit_lab:cr8_exits_per_guest_second:rate1m',
+      'vmexit_lab:interrupt_latency_seconds:p99_rate1m',
+    ]) {
+      await until(
+        `recording rule ${rule}`,
+        async () => ((await query(rule)).length > 0 ? true : undefined),
+        15_000,
+        tail,
+      );
+    }
+    const rules = await json(`${base}/api/v1/rules`);
+    assert.equal(rules.status, 'success');
+    const health = rules.data.groups.flatMap((g: any) => g.rules.map((r: any) => `${r.name}:${r.health}`));
+    assert.ok(
+      health.every((h: string) => !h.endsWith(':err')),
+      `rules healthy: ${health.join(', ')}`,
+    );
+    assert.ok(readFileSync(RULES, 'utf8').includes('VmexitLabInvariantViolations'));
+  },
+);

@@ -44,11 +44,18 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
       }
       const other = r.rows.find((x) => x.reason === 'UNCATEGORIZED')!;
       assert.equal(other.samples, want.byDesc.get(BHYVE_TOTAL_STAT)! - exitSum);
-      assert.equal(r.rows.reduce((a, x) => a + x.samples, 0), r.totalSamples, 'rows add up to the total');
+      assert.equal(
+        r.rows.reduce((a, x) => a + x.samples, 0),
+        r.totalSamples,
+        'rows add up to the total',
+      );
       assert.equal(r.stats!['vcpu total runtime'], want.byDesc.get('vcpu total runtime'));
       assert.equal(r.durationSeconds, undefined);
       assert.match(r.notes.join('\n'), /TSC ticks/);
-      assert.ok(r.rows.every((x) => x.samples > 0), 'zero counters are not rows');
+      assert.ok(
+        r.rows.every((x) => x.samples > 0),
+        'zero counters are not rows',
+      );
     });
   }
 
@@ -56,7 +63,19 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
     const r = parseBhyvectlStats(read('bhyvectl-intel-2vcpu-constructed.txt'), 'x');
     const by = new Map(r.rows.map((x) => [x.reason, x]));
     assert.deepEqual(
-      ['EXTERNAL_INTERRUPT', 'HLT', 'CR_ACCESS', 'MSR_READ', 'MSR_WRITE', 'INTERRUPT_WINDOW', 'IO_INSTRUCTION', 'CPUID', 'NESTED_PAGE_FAULT', 'MMIO_EMULATION', 'EXCEPTION'].map((k) => [k, by.get(k)!.code, modelExitName(by.get(k)!)]),
+      [
+        'EXTERNAL_INTERRUPT',
+        'HLT',
+        'CR_ACCESS',
+        'MSR_READ',
+        'MSR_WRITE',
+        'INTERRUPT_WINDOW',
+        'IO_INSTRUCTION',
+        'CPUID',
+        'NESTED_PAGE_FAULT',
+        'MMIO_EMULATION',
+        'EXCEPTION',
+      ].map((k) => [k, by.get(k)!.code, modelExitName(by.get(k)!)]),
       [
         ['EXTERNAL_INTERRUPT', 1, 'EXTERNAL_INTERRUPT'],
         ['HLT', 12, 'HLT'],
@@ -88,11 +107,23 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
   });
 
   it('spaces instead of the tab, CRLF, no vendor-specific counter', () => {
-    const text = ['vcpu0 stats:', 'total number of vm exits        12', 'number of times hlt was intercepted  7', 'vcpu migration across host cpus 3', ''].join('\r\n');
+    const text = [
+      'vcpu0 stats:',
+      'total number of vm exits        12',
+      'number of times hlt was intercepted  7',
+      'vcpu migration across host cpus 3',
+      '',
+    ].join('\r\n');
     const r = parseBhyvectlStats(text, 'x');
     assert.equal(r.vendor, 'unknown');
     assert.equal(r.totalSamples, 12);
-    assert.deepEqual(r.rows.map((x) => [x.reason, x.samples, x.code]), [['HLT', 7, undefined], ['UNCATEGORIZED', 5, undefined]]);
+    assert.deepEqual(
+      r.rows.map((x) => [x.reason, x.samples, x.code]),
+      [
+        ['HLT', 7, undefined],
+        ['UNCATEGORIZED', 5, undefined],
+      ],
+    );
     assert.match(r.notes.join('\n'), /3 statistic line\(s\) had spaces/);
     assert.match(r.notes.join('\n'), /vendor unknown/);
   });
@@ -109,11 +140,23 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
 });
 
 const MALFORMED: ReadonlyArray<readonly [string, string]> = [
-  ['bhyvectl-no-section.txt', `:1:1: expected 'vcpuN stats:' (the output of bhyvectl --get-stats), found "total number of vm exits                \\t118867"`],
-  ['bhyvectl-bad-value.txt', `:3:42: expected a statistic line '<description><TAB><integer>' or 'vcpuN stats:', found "total number of vm exits                \\tmany"`],
-  ['bhyvectl-total-too-small.txt', `:2:1: expected 'total number of vm exits' >= the sum of vcpu0's per-reason exit counters (110), found 100`],
+  [
+    'bhyvectl-no-section.txt',
+    `:1:1: expected 'vcpuN stats:' (the output of bhyvectl --get-stats), found "total number of vm exits                \\t118867"`,
+  ],
+  [
+    'bhyvectl-bad-value.txt',
+    `:3:42: expected a statistic line '<description><TAB><integer>' or 'vcpuN stats:', found "total number of vm exits                \\tmany"`,
+  ],
+  [
+    'bhyvectl-total-too-small.txt',
+    `:2:1: expected 'total number of vm exits' >= the sum of vcpu0's per-reason exit counters (110), found 100`,
+  ],
   ['bhyvectl-duplicate-vcpu.txt', ':3:1: expected each vCPU once (vcpu0 already at line 1), found "vcpu0 stats:"'],
-  ['bhyvectl-mixed-vendor.txt', ':4:1: expected counters of one vendor (line 3 "Number of vpid invalidations saved" is intel-only), found the amd-only counter "VM exits during event delivery"'],
+  [
+    'bhyvectl-mixed-vendor.txt',
+    ':4:1: expected counters of one vendor (line 3 "Number of vpid invalidations saved" is intel-only), found the amd-only counter "VM exits during event delivery"',
+  ],
 ];
 
 describe('parseBhyvectlStats: malformed input', () => {
@@ -128,12 +171,22 @@ describe('parseBhyvectlStats: malformed input', () => {
   }
 
   it('a total in some sections only', () => {
-    assert.throws(() => parseBhyvectlStats('vcpu0 stats:\ntotal number of vm exits\t3\nvcpu1 stats:\nvcpu migration across host cpus\t1\n', 'p.txt'), {
-      message: "p.txt:3:1: expected 'total number of vm exits' in every vCPU section (it is in 1 of 2), found vcpu1 without it",
-    });
+    assert.throws(
+      () =>
+        parseBhyvectlStats(
+          'vcpu0 stats:\ntotal number of vm exits\t3\nvcpu1 stats:\nvcpu migration across host cpus\t1\n',
+          'p.txt',
+        ),
+      {
+        message:
+          "p.txt:3:1: expected 'total number of vm exits' in every vCPU section (it is in 1 of 2), found vcpu1 without it",
+      },
+    );
   });
 
   it('a negative counter', () => {
-    assert.throws(() => parseBhyvectlStats('vcpu0 stats:\ntotal number of vm exits\t-3\n', 'n.txt'), { message: 'n.txt:2:26: expected a non-negative counter, found -3' });
+    assert.throws(() => parseBhyvectlStats('vcpu0 stats:\ntotal number of vm exits\t-3\n', 'n.txt'), {
+      message: 'n.txt:2:26: expected a non-negative counter, found -3',
+    });
   });
 });

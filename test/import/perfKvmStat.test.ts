@@ -48,9 +48,16 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
       assert.equal(r.rows.length, nRows);
       assert.equal(r.rows.length, want.rows.length);
       assert.equal(r.rows[0]!.name, first);
-      assert.deepEqual(r.rows.map((x) => x.samples), want.rows);
+      assert.deepEqual(
+        r.rows.map((x) => x.samples),
+        want.rows,
+      );
       assert.equal(r.totalSamples, want.total);
-      assert.equal(want.rows.reduce((a, b) => a + b, 0), want.total, 'the sample itself is complete');
+      assert.equal(
+        want.rows.reduce((a, b) => a + b, 0),
+        want.total,
+        'the sample itself is complete',
+      );
       assert.equal(r.totalTimeNs, Math.round(want.totalUs * 1000));
       for (const row of r.rows) {
         const line = text.split('\n')[row.source.line - 1]!;
@@ -61,7 +68,7 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
     });
   }
 
-  it('sysbench: codes and model kinds (EOI_INDUCED is the SDM\'s virtualized EOI; PREEMPTION_TIMER is the SDM VMX-preemption timer)', () => {
+  it("sysbench: codes and model kinds (EOI_INDUCED is the SDM's virtualized EOI; PREEMPTION_TIMER is the SDM VMX-preemption timer)", () => {
     const r = parsePerfKvmStat(read('perf-intel-sysbench-2020.txt'), 'x');
     const by = new Map(r.rows.map((x) => [x.name, x]));
     assert.equal(by.get('EOI_INDUCED')!.code, 45);
@@ -70,7 +77,10 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
     assert.equal(by.get('PREEMPTION_TIMER')!.code, 52);
     assert.equal(modelExitName(by.get('PREEMPTION_TIMER')!), 'VMX_PREEMPTION_TIMER');
     const hlt = by.get('HLT')!;
-    assert.deepEqual([hlt.minNs, hlt.maxNs, hlt.avgNs, hlt.avgStddevPercent, hlt.timePercent], [560, 1001118990, 30567940, 9.88, 99.92]);
+    assert.deepEqual(
+      [hlt.minNs, hlt.maxNs, hlt.avgNs, hlt.avgStddevPercent, hlt.timePercent],
+      [560, 1001118990, 30567940, 9.88, 99.92],
+    );
     assert.match(r.notes.join('\n'), /1 line\(s\) before the report were ignored/);
   });
 
@@ -79,7 +89,8 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
     const unknown = r.rows.filter((x) => x.name === 'UNKNOWN');
     assert.equal(unknown.length, 5);
     assert.ok(unknown.every((x) => x.code === undefined && x.vendor === 'intel'));
-    for (const c of ['131072', '327680', '196608', '262144', '65536']) assert.match(r.notes.join('\n'), new RegExp(`exit code ${c} on VMX`));
+    for (const c of ['131072', '327680', '196608', '262144', '65536'])
+      assert.match(r.notes.join('\n'), new RegExp(`exit code ${c} on VMX`));
   });
 
   it('arm64: names outside both x86 tables give vendor unknown and no codes', () => {
@@ -139,7 +150,8 @@ describe('parsePerfKvmStat: constructed variants', () => {
   });
 
   it('one VCPU: vcpus = 1 and a note; live mode\'s "Lost events" is noted', () => {
-    const text = renderPerfKvmStat({ rows: [row('HLT', 5, 2000, 0)] }, { scope: 'pid(s) 4242, VCPU 3' }) + '\nLost events: 17\n\n';
+    const text =
+      renderPerfKvmStat({ rows: [row('HLT', 5, 2000, 0)] }, { scope: 'pid(s) 4242, VCPU 3' }) + '\nLost events: 17\n\n';
     const r = parsePerfKvmStat(text, 'x');
     assert.equal(r.vcpus, 1);
     assert.match(r.notes.join('\n'), /VCPU 3 only/);
@@ -155,16 +167,37 @@ describe('parsePerfKvmStat: constructed variants', () => {
 
 // [fixture, exact message]. Positions are 1-based line:column of the offending token.
 const MALFORMED: ReadonlyArray<readonly [string, string]> = [
-  ['perf-msr-table.txt', `:3:1: expected the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported, found the "MSR Access" table`],
-  ['perf-ioport-table.txt', `:5:7: expected the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported, found the "IO Port Access" table`],
-  ['perf-truncated-pte-prefetch.txt', `:8:1: expected a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line, found "[..]"`],
+  [
+    'perf-msr-table.txt',
+    `:3:1: expected the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported, found the "MSR Access" table`,
+  ],
+  [
+    'perf-ioport-table.txt',
+    `:5:7: expected the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported, found the "IO Port Access" table`,
+  ],
+  [
+    'perf-truncated-pte-prefetch.txt',
+    `:8:1: expected a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line, found "[..]"`,
+  ],
   ['perf-bad-samples-percent.txt', ':9:36: expected Samples% = 5877/25898 = 22.69% (within rounding), found 22.96%'],
   ['perf-sum-mismatch.txt', ':18:15: expected Total Samples equal to the sum of the rows (25898), found 25899'],
-  ['perf-no-trailer.txt', ":17:1: expected the trailer 'Total Samples:N, Total events handled time:X.XXus.', found end of input"],
-  ['perf-mixed-vendor.txt', ':12:16: expected exit reasons of one vendor (line 8 has the intel reason "MSR_WRITE"), found the amd reason "cpuid"'],
+  [
+    'perf-no-trailer.txt',
+    ":17:1: expected the trailer 'Total Samples:N, Total events handled time:X.XXus.', found end of input",
+  ],
+  [
+    'perf-mixed-vendor.txt',
+    ':12:16: expected exit reasons of one vendor (line 8 has the intel reason "MSR_WRITE"), found the amd reason "cpuid"',
+  ],
   ['perf-bad-time.txt', ':12:69: expected a Max Time like 1106.38us, found "12.8Xus"'],
-  ['perf-hists-layout.txt', ":1:1: expected the print_result() layout ('VM-EXIT  Samples  Samples%  Time%  Min Time  Max Time  Avg time'; run perf kvm stat report --stdio), found the 'Event name  Samples  Sample%  Time (ns) ...' layout"],
-  ['perf-not-a-report.txt', `:1:1: expected the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report, found "Performance counter stats for 'system wide':"`],
+  [
+    'perf-hists-layout.txt',
+    ":1:1: expected the print_result() layout ('VM-EXIT  Samples  Samples%  Time%  Min Time  Max Time  Avg time'; run perf kvm stat report --stdio), found the 'Event name  Samples  Sample%  Time (ns) ...' layout",
+  ],
+  [
+    'perf-not-a-report.txt',
+    `:1:1: expected the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report, found "Performance counter stats for 'system wide':"`,
+  ],
 ];
 
 describe('parsePerfKvmStat: malformed reports', () => {
@@ -183,22 +216,37 @@ describe('parsePerfKvmStat: malformed reports', () => {
     const lines = one.split('\n').length;
     assert.throws(
       () => parsePerfKvmStat(one + one, 'two.txt'),
-      (e: unknown) => e instanceof ReportFormatError && e.line === lines && /one report table per file/.test(e.expected),
+      (e: unknown) =>
+        e instanceof ReportFormatError && e.line === lines && /one report table per file/.test(e.expected),
     );
   });
 
   it('an empty file', () => {
-    assert.throws(() => parsePerfKvmStat('', 'e.txt'), { message: `e.txt:1:1: expected the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report, found an empty file` });
+    assert.throws(() => parsePerfKvmStat('', 'e.txt'), {
+      message: `e.txt:1:1: expected the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report, found an empty file`,
+    });
   });
 });
 
 function row(name: string, samples: number, avgNs: number, sd: number, minNs?: number, maxNs?: number): ExitReportRow {
-  return { name, vendor: 'intel', code: undefined, samples, avgNs, avgStddevPercent: sd, ...(minNs !== undefined ? { minNs } : {}), ...(maxNs !== undefined ? { maxNs } : {}), source: { line: 0, column: 0 } };
+  return {
+    name,
+    vendor: 'intel',
+    code: undefined,
+    samples,
+    avgNs,
+    avgStddevPercent: sd,
+    ...(minNs !== undefined ? { minNs } : {}),
+    ...(maxNs !== undefined ? { maxNs } : {}),
+    source: { line: 0, column: 0 },
+  };
 }
 
 describe('renderPerfKvmStat', () => {
   it("reproduces perf's header line byte for byte (6.x --stdio sample, indentation removed)", () => {
-    const original = read('perf-intel-stdio-leoyan-2023.txt').split('\n').map((l) => l.replace(/^ {2}/, ''));
+    const original = read('perf-intel-stdio-leoyan-2023.txt')
+      .split('\n')
+      .map((l) => l.replace(/^ {2}/, ''));
     const rendered = renderPerfKvmStat(parsePerfKvmStat(read('perf-intel-stdio-leoyan-2023.txt'), 'x')).split('\n');
     const header = (ls: string[]): string => ls.find((l) => l.includes('Samples%'))!;
     assert.equal(header(rendered), header(original));
@@ -217,23 +265,21 @@ describe('renderPerfKvmStat', () => {
   });
 
   const NAMES = Object.keys(VMX_EXIT_NAMES).filter((n) => n !== 'PENDING_INTERRUPT');
-  const rowsArb = fc
-    .uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 12 })
-    .chain((names) =>
-      fc.tuple(
-        fc.constant(names),
-        fc.array(
-          fc.record({
-            samples: fc.integer({ min: 1, max: 2_000_000 }),
-            avg10: fc.integer({ min: 0, max: 50_000_000 }),
-            below10: fc.integer({ min: 0, max: 1_000_000 }),
-            above10: fc.integer({ min: 0, max: 50_000_000 }),
-            sd100: fc.integer({ min: 0, max: 99_999 }),
-          }),
-          { minLength: names.length, maxLength: names.length },
-        ),
+  const rowsArb = fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 12 }).chain((names) =>
+    fc.tuple(
+      fc.constant(names),
+      fc.array(
+        fc.record({
+          samples: fc.integer({ min: 1, max: 2_000_000 }),
+          avg10: fc.integer({ min: 0, max: 50_000_000 }),
+          below10: fc.integer({ min: 0, max: 1_000_000 }),
+          above10: fc.integer({ min: 0, max: 50_000_000 }),
+          sd100: fc.integer({ min: 0, max: 99_999 }),
+        }),
+        { minLength: names.length, maxLength: names.length },
       ),
-    );
+    ),
+  );
 
   it('parse(render(x)) == x within printed precision (fast-check)', () => {
     fc.assert(
@@ -272,7 +318,10 @@ describe('renderPerfKvmStat', () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 8 }),
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 100_000_000 })), { minLength: 8, maxLength: 8 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 100_000_000 })), {
+          minLength: 8,
+          maxLength: 8,
+        }),
         (names, vals) => {
           const rows = names.map((n, i) => row(n, vals[i]![0], vals[i]![1], 0));
           const r = parsePerfKvmStat(renderPerfKvmStat({ rows }), 'rt');
@@ -295,9 +344,22 @@ describe('renderPerfKvmStat', () => {
 });
 
 describe('model totals -> perf report -> import (the issue #9 round trip, edge half)', () => {
-  it('the exit mix read back equals the model\'s mix, per model exit kind', () => {
-    const exits = { EXTERNAL_INTERRUPT: 51234, HLT: 20011, VIRTUALIZED_EOI: 15003, TPR_BELOW_THRESHOLD: 9021, MSR_WRITE: 3, APIC_ACCESS: 0 };
-    const secs = { EXTERNAL_INTERRUPT: 0.0512, HLT: 7.31, VIRTUALIZED_EOI: 0.0127, TPR_BELOW_THRESHOLD: 0.0199, MSR_WRITE: 0.0000061 };
+  it("the exit mix read back equals the model's mix, per model exit kind", () => {
+    const exits = {
+      EXTERNAL_INTERRUPT: 51234,
+      HLT: 20011,
+      VIRTUALIZED_EOI: 15003,
+      TPR_BELOW_THRESHOLD: 9021,
+      MSR_WRITE: 3,
+      APIC_ACCESS: 0,
+    };
+    const secs = {
+      EXTERNAL_INTERRUPT: 0.0512,
+      HLT: 7.31,
+      VIRTUALIZED_EOI: 0.0127,
+      TPR_BELOW_THRESHOLD: 0.0199,
+      MSR_WRITE: 0.0000061,
+    };
     const text = renderPerfKvmStat({ rows: perfRowsFromModelTotals(exits, secs) });
     assert.match(text, /EOI_INDUCED/, 'printed with the Linux name');
     const r = parsePerfKvmStat(text, 'sim.txt');
@@ -306,12 +368,18 @@ describe('model totals -> perf report -> import (the issue #9 round trip, edge h
     for (const row of r.rows) back[modelExitName(row)!] = row.samples;
     for (const [k, v] of Object.entries(exits)) assert.equal((back[k] ?? 0) / r.totalSamples!, v / total, k);
     const hlt = r.rows.find((x) => x.name === 'HLT')!;
-    assert.ok(Math.abs(hlt.avgNs! - (7.31e9 / 20011)) <= 5);
+    assert.ok(Math.abs(hlt.avgNs! - 7.31e9 / 20011) <= 5);
   });
 
   it('AMD kinds print with SVM names; a vendor mix or an unknown name is refused', () => {
     const text = renderPerfKvmStat({ rows: perfRowsFromModelTotals({ VMEXIT_INTR: 5, VMEXIT_AVIC_NOACCEL: 2 }) });
-    assert.deepEqual(parsePerfKvmStat(text, 'a').rows.map((x) => [x.name, modelExitName(x)]), [['interrupt', 'VMEXIT_INTR'], ['avic_unaccelerated_access', 'VMEXIT_AVIC_NOACCEL']]);
+    assert.deepEqual(
+      parsePerfKvmStat(text, 'a').rows.map((x) => [x.name, modelExitName(x)]),
+      [
+        ['interrupt', 'VMEXIT_INTR'],
+        ['avic_unaccelerated_access', 'VMEXIT_AVIC_NOACCEL'],
+      ],
+    );
     assert.throws(() => perfRowsFromModelTotals({ HLT: 1, VMEXIT_HLT: 1 }), /one vendor/);
     assert.throws(() => perfRowsFromModelTotals({ NOPE: 1 }), /not a model exit kind/);
   });

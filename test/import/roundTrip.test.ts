@@ -17,14 +17,17 @@ import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { perfRowsFromModelTotals, renderPerfKvmStat, parsePerfKvmStat } from '../../src/import/index.js';
 import { capture } from '../support/cli.js';
 
-
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-roundtrip-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Share of each reason in a run's exits. */
 function mix(exits: Readonly<Record<string, number>>): Map<string, number> {
   const total = Object.values(exits).reduce((a, b) => a + b, 0);
-  return new Map(Object.entries(exits).filter(([, n]) => n > 0).map(([k, n]) => [k, n / total]));
+  return new Map(
+    Object.entries(exits)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => [k, n / total]),
+  );
 }
 
 /** Every reason's share within 2 % (relative) for reasons of at least 0.5 % of the exits; the rest within 0.01 percentage points. */
@@ -34,8 +37,16 @@ function assertSameMix(a: Readonly<Record<string, number>>, b: Readonly<Record<s
   for (const reason of new Set([...ma.keys(), ...mb.keys()])) {
     const x = ma.get(reason) ?? 0;
     const y = mb.get(reason) ?? 0;
-    if (x >= 0.005) assert.ok(Math.abs(y - x) / x <= 0.02, `${what}: ${reason} share ${(100 * x).toFixed(3)} % -> ${(100 * y).toFixed(3)} %`);
-    else assert.ok(Math.abs(y - x) <= 1e-4, `${what}: minor reason ${reason} share ${(100 * x).toFixed(4)} % -> ${(100 * y).toFixed(4)} %`);
+    if (x >= 0.005)
+      assert.ok(
+        Math.abs(y - x) / x <= 0.02,
+        `${what}: ${reason} share ${(100 * x).toFixed(3)} % -> ${(100 * y).toFixed(3)} %`,
+      );
+    else
+      assert.ok(
+        Math.abs(y - x) <= 1e-4,
+        `${what}: minor reason ${reason} share ${(100 * x).toFixed(4)} % -> ${(100 * y).toFixed(4)} %`,
+      );
   }
 }
 
@@ -52,16 +63,34 @@ interface Case {
 
 const CASES: readonly Case[] = [
   {
-    name: 'windows-bhyve-12.1', cpu: 'i7-2620M', policy: 'bhyve-12.1', os: 'windows-10-1909', vcpus: 2, seconds: 20,
-    scenario: 'host: { cpu: i7-2620M, cores: 4 }\nhypervisor: { policy: bhyve-12.1 }\nguests:\n  - { os: windows-10-1909, vcpus: 2 }\nduration: 20s\n',
+    name: 'windows-bhyve-12.1',
+    cpu: 'i7-2620M',
+    policy: 'bhyve-12.1',
+    os: 'windows-10-1909',
+    vcpus: 2,
+    seconds: 20,
+    scenario:
+      'host: { cpu: i7-2620M, cores: 4 }\nhypervisor: { policy: bhyve-12.1 }\nguests:\n  - { os: windows-10-1909, vcpus: 2 }\nduration: 20s\n',
   },
   {
-    name: 'linux-kvm', cpu: 'i7-6700K', policy: 'kvm', os: 'ubuntu-18.04', vcpus: 4, seconds: 20,
-    scenario: 'host: { cpu: i7-6700K, cores: 8 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: ubuntu-18.04, vcpus: 4, phases: [{ phase: build, work: 30s }] }\nduration: 20s\n',
+    name: 'linux-kvm',
+    cpu: 'i7-6700K',
+    policy: 'kvm',
+    os: 'ubuntu-18.04',
+    vcpus: 4,
+    seconds: 20,
+    scenario:
+      'host: { cpu: i7-6700K, cores: 8 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: ubuntu-18.04, vcpus: 4, phases: [{ phase: build, work: 30s }] }\nduration: 20s\n',
   },
   {
-    name: 'windows-amd-kvm', cpu: 'epyc-7763', policy: 'kvm', os: 'windows-server-2019', vcpus: 2, seconds: 20,
-    scenario: 'host: { cpu: epyc-7763, cores: 4 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: windows-server-2019, vcpus: 2 }\nduration: 20s\n',
+    name: 'windows-amd-kvm',
+    cpu: 'epyc-7763',
+    policy: 'kvm',
+    os: 'windows-server-2019',
+    vcpus: 2,
+    seconds: 20,
+    scenario:
+      'host: { cpu: epyc-7763, cores: 4 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: windows-server-2019, vcpus: 2 }\nduration: 20s\n',
   },
 ];
 
@@ -82,7 +111,28 @@ for (const c of CASES) {
     // 3. Import it through the CLI.
     const io = capture();
     const profileFile = join(dir, `${c.name}-profile.yaml`);
-    const code = await main(['import', 'perf-kvm-stat', reportFile, '--cpu', c.cpu, '--policy', c.policy, '--duration', `${c.seconds}s`, '--vcpus', String(c.vcpus), '--os', c.os, '-o', profileFile, '--max-error', '2'], io);
+    const code = await main(
+      [
+        'import',
+        'perf-kvm-stat',
+        reportFile,
+        '--cpu',
+        c.cpu,
+        '--policy',
+        c.policy,
+        '--duration',
+        `${c.seconds}s`,
+        '--vcpus',
+        String(c.vcpus),
+        '--os',
+        c.os,
+        '-o',
+        profileFile,
+        '--max-error',
+        '2',
+      ],
+      io,
+    );
     assert.equal(code, 0, io.stderr.join('\n'));
     const profile = parseWorkloadProfile(readFileSync(profileFile, 'utf8'), profileFile);
     assert.equal(profile.vcpus, c.vcpus);
@@ -92,13 +142,19 @@ for (const c of CASES) {
     //    default): the same guest event streams, so the comparison has no sampling noise.
     const replay = (seed: number, seconds: number): Readonly<Record<string, number>> => {
       const f = join(dir, `${c.name}-replay-${seed}.yaml`);
-      writeFileSync(f, `name: ${c.name}-replay\nseed: ${seed}\nhost: { cpu: ${c.cpu}, cores: ${2 * c.vcpus} }\nhypervisor: { policy: ${c.policy} }\nguests:\n  - workload: ${c.name}-profile.yaml\nduration: ${seconds}s\n`);
+      writeFileSync(
+        f,
+        `name: ${c.name}-replay\nseed: ${seed}\nhost: { cpu: ${c.cpu}, cores: ${2 * c.vcpus} }\nhypervisor: { policy: ${c.policy} }\nguests:\n  - workload: ${c.name}-profile.yaml\nduration: ${seconds}s\n`,
+      );
       return runScenario(loadScenarioFile(f)).results.variants[0].totals.exits;
     };
     const same = replay(1, c.seconds);
     assertSameMix(original.exits, same, c.name);
     const total = (e: Readonly<Record<string, number>>): number => Object.values(e).reduce((a, b) => a + b, 0);
-    assert.ok(Math.abs(total(same) - original.exitsTotal) / original.exitsTotal <= 0.02, `total exits ${original.exitsTotal} -> ${total(same)}`);
+    assert.ok(
+      Math.abs(total(same) - original.exitsTotal) / original.exitsTotal <= 0.02,
+      `total exits ${original.exitsTotal} -> ${total(same)}`,
+    );
 
     // 5. Another seed, three times as long: the profile is not tied to the fit's random streams.
     //    Seed-to-seed noise of these 60 s runs is itself up to ~2 % (HLT wake-ups move the running
@@ -108,7 +164,10 @@ for (const c of CASES) {
     for (const [reason, n] of Object.entries(original.exits)) {
       if (n < 0.01 * original.exitsTotal) continue;
       const got = (other[reason] ?? 0) / 3;
-      assert.ok(Math.abs(got - n) <= 0.05 * n, `${c.name} seed 12: ${reason} ${got.toFixed(0)} per ${c.seconds} s vs ${n}`);
+      assert.ok(
+        Math.abs(got - n) <= 0.05 * n,
+        `${c.name} seed 12: ${reason} ${got.toFixed(0)} per ${c.seconds} s vs ${n}`,
+      );
     }
   });
 }
@@ -116,12 +175,28 @@ for (const c of CASES) {
 test('a real published report imports (perf kvm stat, sysbench on a KVM host, 2020; test/fixtures/reports/README.md)', async () => {
   const io = capture();
   const file = join(REPO_ROOT, 'test', 'fixtures', 'reports', 'perf-intel-sysbench-2020.txt');
-  const code = await main(['import', 'perf-kvm-stat', file, '--cpu', 'xeon-e5-2667v4', '--duration', '10s', '--vcpus', '2', '--json'], io);
+  const code = await main(
+    ['import', 'perf-kvm-stat', file, '--cpu', 'xeon-e5-2667v4', '--duration', '10s', '--vcpus', '2', '--json'],
+    io,
+  );
   assert.equal(code, 0, io.stderr.join('\n'));
-  const out = JSON.parse(io.stdout.join('')) as { fit: { reason: string; measured: number; simulated: number; errorPercent: number | null }[]; profile: { perGuestSecond: Record<string, number>; opaquePerGuestSecond: Record<string, number> } };
+  const out = JSON.parse(io.stdout.join('')) as {
+    fit: { reason: string; measured: number; simulated: number; errorPercent: number | null }[];
+    profile: { perGuestSecond: Record<string, number>; opaquePerGuestSecond: Record<string, number> };
+  };
   // Every reason of the sample is one the model knows, and each is reproduced within 2 %.
   const reasons = out.fit.filter((r) => r.errorPercent !== null);
-  assert.deepEqual(reasons.map((r) => r.reason).sort(), ['CPUID', 'EPT_MISCONFIG', 'EXCEPTION_NMI', 'EXTERNAL_INTERRUPT', 'HLT', 'MSR_WRITE', 'PAUSE', 'VIRTUALIZED_EOI', 'VMX_PREEMPTION_TIMER']);
+  assert.deepEqual(reasons.map((r) => r.reason).sort(), [
+    'CPUID',
+    'EPT_MISCONFIG',
+    'EXCEPTION_NMI',
+    'EXTERNAL_INTERRUPT',
+    'HLT',
+    'MSR_WRITE',
+    'PAUSE',
+    'VIRTUALIZED_EOI',
+    'VMX_PREEMPTION_TIMER',
+  ]);
   for (const r of reasons) {
     // Rare reasons: within one exit of the 20 vCPU-seconds simulated.
     if (r.measured * 20 >= 100) assert.ok(Math.abs(r.errorPercent!) <= 2, `${r.reason}: ${r.errorPercent} %`);

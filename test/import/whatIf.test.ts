@@ -33,13 +33,20 @@ interruptsPerSecond: 400
 source: { cpu: i7-2620M, policy: bhyve-12.1 }
 `;
 
-
 describe('what-if', () => {
   const profile = parseWorkloadProfile(WINDOWS_LIKE, 'win-like.yaml');
   const source = { cpu: cpu('i7-2620M'), policy: 'bhyve-12.1' as const, tunables: {} };
 
   it('TPR shadowing (bhyve-tpr-v1/v3 on the same CPU) removes the CR_ACCESS exits and shortens the phase', () => {
-    const r = whatIf(profile, source, [{ ...source, policy: 'bhyve-tpr-v1' }, { ...source, policy: 'bhyve-tpr-v3' }], { simSeconds: 4, seed: 5, phaseSeconds: 1000, data });
+    const r = whatIf(
+      profile,
+      source,
+      [
+        { ...source, policy: 'bhyve-tpr-v1' },
+        { ...source, policy: 'bhyve-tpr-v3' },
+      ],
+      { simSeconds: 4, seed: 5, phaseSeconds: 1000, data },
+    );
     assert.equal(r.rows.length, 3);
     const [measured, v1, v3] = r.rows;
     assert.ok(measured.isSource && !v1.isSource);
@@ -57,7 +64,15 @@ describe('what-if', () => {
 
   it('bhyve-tpr-v2 on the Xeon E5-2667 v4 with APICv: the isrvec_stk check trips and the guest stops; v3 does not', () => {
     const xeon = cpu('xeon-e5-2667v4');
-    const r = whatIf(profile, source, [{ cpu: xeon, policy: 'bhyve-tpr-v2', tunables: {} }, { cpu: xeon, policy: 'bhyve-tpr-v3', tunables: {} }], { simSeconds: 4, seed: 5, data });
+    const r = whatIf(
+      profile,
+      source,
+      [
+        { cpu: xeon, policy: 'bhyve-tpr-v2', tunables: {} },
+        { cpu: xeon, policy: 'bhyve-tpr-v3', tunables: {} },
+      ],
+      { simSeconds: 4, seed: 5, data },
+    );
     const v2 = r.rows.find((x) => x.policy === 'bhyve-tpr-v2')!;
     const v3 = r.rows.find((x) => x.policy === 'bhyve-tpr-v3')!;
     assert.ok(v2.violations.length > 0, 'v2 syncs the PPR with VID on and meets an empty isrvec_stk');
@@ -71,9 +86,21 @@ describe('what-if', () => {
       const file = join(dir, 'win.yaml');
       writeFileSync(file, WINDOWS_LIKE);
       let io = capture();
-      assert.equal(await main(['what-if', file, '--policy', 'bhyve-tpr-v3', '--sim-seconds', '2', '--phase', '2280s', '--json'], io), 0, io.stderr.join(''));
-      const out = JSON.parse(io.stdout.join('')) as { rows: { variant: string; exitsPerSecond: Record<string, number>; projectedPhaseSeconds: number }[] };
-      assert.deepEqual(out.rows.map((x) => x.variant), ['bhyve-12.1/i7-2620M', 'bhyve-tpr-v3/i7-2620M']);
+      assert.equal(
+        await main(
+          ['what-if', file, '--policy', 'bhyve-tpr-v3', '--sim-seconds', '2', '--phase', '2280s', '--json'],
+          io,
+        ),
+        0,
+        io.stderr.join(''),
+      );
+      const out = JSON.parse(io.stdout.join('')) as {
+        rows: { variant: string; exitsPerSecond: Record<string, number>; projectedPhaseSeconds: number }[];
+      };
+      assert.deepEqual(
+        out.rows.map((x) => x.variant),
+        ['bhyve-12.1/i7-2620M', 'bhyve-tpr-v3/i7-2620M'],
+      );
       assert.equal(out.rows[0].projectedPhaseSeconds, 2280);
       io = capture();
       assert.equal(await main(['what-if', file, '--policy', 'bhyve-tpr-v3', '--sim-seconds', '2'], io), 0);
@@ -86,7 +113,13 @@ describe('what-if', () => {
       assert.equal(await main(['what-if', file, '--from', 'i7-2620M:bhyve-99'], io), 2);
       assert.match(io.stderr.join(''), /unknown policy "bhyve-99"/);
       io = capture();
-      assert.equal(await main(['what-if', file, '--from', 'i7-2620M:kvm', '--tunable', 'kvm_intel.enable_apicv=2', '--policy', 'kvm'], io), 2);
+      assert.equal(
+        await main(
+          ['what-if', file, '--from', 'i7-2620M:kvm', '--tunable', 'kvm_intel.enable_apicv=2', '--policy', 'kvm'],
+          io,
+        ),
+        2,
+      );
       assert.match(io.stderr.join(''), /kvm_intel\.enable_apicv must be 0\.\.1, found 2/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -110,16 +143,47 @@ describe('what-if', () => {
     // Exits only a feature produces: the importer says which one the measured host had.
     io = capture();
     const amd = join(REPO_ROOT, 'test', 'fixtures', 'reports', 'perf-amd-constructed.txt');
-    assert.equal(await main(['import', 'perf-kvm-stat', amd, '--cpu', 'epyc-7281', '--duration', '10s', '--sim-seconds', '2', '--json'], io), 0);
-    assert.match(io.stderr.join(''), /the report has AVIC exits, so the measured host used AVIC; epyc-7281 under kvm runs without it \(add --tunable kvm_amd\.avic=1\)/);
+    assert.equal(
+      await main(
+        ['import', 'perf-kvm-stat', amd, '--cpu', 'epyc-7281', '--duration', '10s', '--sim-seconds', '2', '--json'],
+        io,
+      ),
+      0,
+    );
+    assert.match(
+      io.stderr.join(''),
+      /the report has AVIC exits, so the measured host used AVIC; epyc-7281 under kvm runs without it \(add --tunable kvm_amd\.avic=1\)/,
+    );
     io = capture();
-    assert.equal(await main(['import', 'perf-kvm-stat', amd, '--cpu', 'epyc-7281', '--tunable', 'kvm_amd.avic=1', '--duration', '10s', '--sim-seconds', '2', '--json'], io), 0);
+    assert.equal(
+      await main(
+        [
+          'import',
+          'perf-kvm-stat',
+          amd,
+          '--cpu',
+          'epyc-7281',
+          '--tunable',
+          'kvm_amd.avic=1',
+          '--duration',
+          '10s',
+          '--sim-seconds',
+          '2',
+          '--json',
+        ],
+        io,
+      ),
+      0,
+    );
     assert.doesNotMatch(io.stderr.join(''), /AVIC exits/);
     io = capture();
     const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-import-'));
     try {
       const bad = join(dir, 'bad.txt');
-      writeFileSync(bad, 'Analyze events for all VMs, all VCPUs:\n\n             VM-EXIT    Samples  Samples%     Time%    Min Time    Max Time         Avg time\n\n  HLT  abc  10.00%  1.00%  1.00us  2.00us  1.50us ( +-   1.00% )\n');
+      writeFileSync(
+        bad,
+        'Analyze events for all VMs, all VCPUs:\n\n             VM-EXIT    Samples  Samples%     Time%    Min Time    Max Time         Avg time\n\n  HLT  abc  10.00%  1.00%  1.00us  2.00us  1.50us ( +-   1.00% )\n',
+      );
       assert.equal(await main(['import', 'perf-kvm-stat', bad, '--cpu', 'i7-6700K', '--duration', '10s'], io), 2);
       assert.match(io.stderr.join(''), /bad\.txt:5:\d+: expected/);
     } finally {

@@ -24,7 +24,10 @@ const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-card-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Run a scenario for one simulated second and count the /metrics series with its scenario label. */
-async function measuredSeries(scenario: Scenario, perGuest = false): Promise<{ total: number; perGuestExits: number; perGuestOther: number }> {
+async function measuredSeries(
+  scenario: Scenario,
+  perGuest = false,
+): Promise<{ total: number; perGuestExits: number; perGuestOther: number }> {
   const short = { ...scenario, duration: { kind: 'fixed' as const, ns: 1e9 } };
   const run = runScenario(short, { perGuest });
   const hub = new MetricsHub({ perGuest });
@@ -74,18 +77,27 @@ test('with per-guest metrics: exact but for per-guest exits, which stay within t
   const without = expectedSeries(scenario);
   const withGuests = expectedSeries(scenario, { perGuest: true });
   assert.equal(withGuests.exact, false);
-  const guests = scenario.variants.reduce((n, v) => n + v.host.count * v.guests.reduce((a, g) => a + (g.kind === 'modelled' ? g.count : 0), 0), 0);
+  const guests = scenario.variants.reduce(
+    (n, v) => n + v.host.count * v.guests.reduce((a, g) => a + (g.kind === 'modelled' ? g.count : 0), 0),
+    0,
+  );
   const R = reasonsOf('intel');
   assert.equal(withGuests.total, without.total + guests * (3 + R));
   const m = await measuredSeries(scenario, true);
   assert.equal(m.perGuestOther, 3 * guests, 'three per-guest series besides exits, for every guest');
-  assert.ok(m.perGuestExits > 0 && m.perGuestExits <= guests * R, `${m.perGuestExits} per-guest exit series <= ${guests * R}`);
+  assert.ok(
+    m.perGuestExits > 0 && m.perGuestExits <= guests * R,
+    `${m.perGuestExits} per-guest exit series <= ${guests * R}`,
+  );
   assert.equal(m.total - m.perGuestExits, withGuests.total - guests * R, 'everything else exact');
   // The biggest contributor of a per-guest fleet is named first.
   const fleet = { ...scenario, variants: scenario.variants.map((v) => ({ ...v, host: { ...v.host, count: 1000 } })) };
   const msg = overBudget(fleet, { perGuest: true });
   assert.ok(msg !== undefined);
-  assert.match(msg, /would create up to \d+ metric series, over its cardinalityBudget of 10000; biggest: variant [^:]+: per-guest series/);
+  assert.match(
+    msg,
+    /would create up to \d+ metric series, over its cardinalityBudget of 10000; biggest: variant [^:]+: per-guest series/,
+  );
 });
 
 const OVER = (name: string): string => `name: ${name}
@@ -104,7 +116,10 @@ test('the budget is a scenario key with a documented default, checked at load ti
   assert.equal(DEFAULT_CARDINALITY_BUDGET, 10_000);
   assert.equal(parseScenario(OVER('b').replace('cardinalityBudget: 100\n', ''), 'b.yaml').cardinalityBudget, 10_000);
   assert.equal(parseScenario(OVER('b'), 'b.yaml').cardinalityBudget, 100);
-  assert.throws(() => parseScenario(OVER('b').replace('100', '0'), 'b.yaml'), /b\.yaml:8:\d+: error: .*cardinalityBudget/);
+  assert.throws(
+    () => parseScenario(OVER('b').replace('100', '0'), 'b.yaml'),
+    /b\.yaml:8:\d+: error: .*cardinalityBudget/,
+  );
   assert.throws(() => parseScenario(OVER('b').replace('100', '"many"'), 'b.yaml'), /cardinalityBudget/);
 });
 
@@ -116,7 +131,12 @@ test('over budget: run and validate exit 2 before anything runs, with count, bud
   const out = join(dir, 'over.json');
   const run = spawnSync(process.execPath, [CLI, 'run', '--out', out, file], { encoding: 'utf8' });
   assert.equal(run.status, 2, run.stderr);
-  assert.match(run.stderr, new RegExp(`would create ${expected} metric series, over its cardinalityBudget of 100; biggest: variant bhyve-12.1: the other per-variant series: 74; variant bhyve-tpr-v3`));
+  assert.match(
+    run.stderr,
+    new RegExp(
+      `would create ${expected} metric series, over its cardinalityBudget of 100; biggest: variant bhyve-12.1: the other per-variant series: 74; variant bhyve-tpr-v3`,
+    ),
+  );
   assert.equal(run.stdout, '', 'no summary: nothing ran');
   assert.equal(existsSync(out), false, 'no results: nothing ran');
   const validate = spawnSync(process.execPath, [CLI, 'validate', file], { encoding: 'utf8' });
@@ -130,21 +150,32 @@ test('over budget: run and validate exit 2 before anything runs, with count, bud
 test('over budget: the service answers 422 with the same message and starts no run; the gauges export budget and count', async () => {
   const svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 1 });
   try {
-    const res = await fetch(`${svc.url}/api/runs`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: OVER('svc-over') });
-    const body = await res.json() as { error: { status: number; code: string; message: string } };
+    const res = await fetch(`${svc.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/yaml' },
+      body: OVER('svc-over'),
+    });
+    const body = (await res.json()) as { error: { status: number; code: string; message: string } };
     assert.equal(res.status, 422);
     assert.equal(body.error.code, 'limit_exceeded');
     assert.equal(body.error.message, overBudget(parseScenario(OVER('svc-over'), 'request.yaml')));
-    const runs = await (await fetch(`${svc.url}/api/runs`)).json() as unknown[];
-    assert.equal(Array.isArray(runs) ? runs.length : (runs as any).runs?.length ?? 0, 0, 'no run recorded');
+    const runs = (await (await fetch(`${svc.url}/api/runs`)).json()) as unknown[];
+    assert.equal(Array.isArray(runs) ? runs.length : ((runs as any).runs?.length ?? 0), 0, 'no run recorded');
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     assert.doesNotMatch(metrics, /svc-over/, 'no series for the refused scenario');
     // A scenario within budget: its budget and computed count are exported.
-    const ok = await fetch(`${svc.url}/api/runs`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: OVER('svc-ok').replace('cardinalityBudget: 100', 'cardinalityBudget: 5000') });
+    const ok = await fetch(`${svc.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/yaml' },
+      body: OVER('svc-ok').replace('cardinalityBudget: 100', 'cardinalityBudget: 5000'),
+    });
     assert.equal(ok.status, 202);
     const m = parseExposition(await (await fetch(`${svc.url}/metrics`)).text());
     assert.equal(m.get('vmexit_lab_series_budget{scenario="svc-ok"}'), 5000);
-    assert.equal(m.get('vmexit_lab_series_expected{scenario="svc-ok"}'), expectedSeries(parseScenario(OVER('svc-ok'), 'request.yaml')).total);
+    assert.equal(
+      m.get('vmexit_lab_series_expected{scenario="svc-ok"}'),
+      expectedSeries(parseScenario(OVER('svc-ok'), 'request.yaml')).total,
+    );
   } finally {
     await svc.close();
   }

@@ -31,7 +31,6 @@ export function parseOpenMetrics(text: string): Map<string, HistorySeries> {
   return out;
 }
 
-
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
 export interface PrometheusHandle {
@@ -47,11 +46,20 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, 'global: { scrape_interval: 15s }\nscrape_configs: []\n');
   let log = '';
-  const proc: ChildProcess = spawn(binary, [
-    `--config.file=${config}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`,
-    '--storage.tsdb.retention.time=3650d', '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  const proc: ChildProcess = spawn(
+    binary,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${tsdb}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=3650d',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  proc.stderr!.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
   const base = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -65,7 +73,9 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
   for (;;) {
     try {
       if ((await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok) break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > end || proc.exitCode !== null) {
       await stop();
       throw new Error(`prometheus did not become ready:\n${log}`);
@@ -74,14 +84,16 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
   }
   const get = async (path: string, params: Record<string, string>): Promise<any> => {
     const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(10_000) });
-    const j = await res.json() as any;
+    const j = (await res.json()) as any;
     if (j.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${j.error}`);
     return j.data;
   };
   return {
     base,
-    query: async (q, time) => (await get('/api/v1/query', { query: q, ...(time !== undefined ? { time: String(time) } : {}) })).result,
-    labelValues: async (label, match, start, endT) => get(`/api/v1/label/${label}/values`, { 'match[]': match, start: String(start), end: String(endT) }),
+    query: async (q, time) =>
+      (await get('/api/v1/query', { query: q, ...(time !== undefined ? { time: String(time) } : {}) })).result,
+    labelValues: async (label, match, start, endT) =>
+      get(`/api/v1/label/${label}/values`, { 'match[]': match, start: String(start), end: String(endT) }),
     stop,
   };
 }

@@ -11,7 +11,8 @@ import { MetricsHub } from '../../src/metrics/hub.js';
 import { METRICS, MetricsEndpoint, prefersOpenMetrics } from '../../src/metrics/registry.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
 
-const fleet = parseScenario(`name: metrics-fleet
+const fleet = parseScenario(
+  `name: metrics-fleet
 seed: 3
 host: { cpu: i7-6700K, cores: 4, count: 3 }
 guests:
@@ -25,7 +26,9 @@ matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
 thresholds:
   exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]
-`, 'metrics-fleet.yaml');
+`,
+  'metrics-fleet.yaml',
+);
 
 const pool = new SimPool({ workers: 2, idleTimeoutMs: 5_000 });
 after(() => pool.close());
@@ -40,17 +43,28 @@ test('counters equal results.json after a run, by reason, source, kind and in th
   for (const v of out.results.variants) {
     const l = { variant: v.name };
     assert.equal(sumOf(s, 'vmexit_lab_vm_exits_total', l), v.totals.exitsTotal);
-    for (const [reason, n] of Object.entries(v.totals.exits)) assert.equal(sumOf(s, 'vmexit_lab_vm_exits_total', { ...l, reason }), n);
-    for (const [reason, sec] of Object.entries(v.totals.hostSecondsInExits)) assert.ok(Math.abs(sumOf(s, 'vmexit_lab_exit_handling_seconds_total', { ...l, reason }) - sec) < 1e-9);
+    for (const [reason, n] of Object.entries(v.totals.exits))
+      assert.equal(sumOf(s, 'vmexit_lab_vm_exits_total', { ...l, reason }), n);
+    for (const [reason, sec] of Object.entries(v.totals.hostSecondsInExits))
+      assert.ok(Math.abs(sumOf(s, 'vmexit_lab_exit_handling_seconds_total', { ...l, reason }) - sec) < 1e-9);
     assert.equal(sumOf(s, 'vmexit_lab_tpr_accesses_total', { ...l, kind: 'cr8_write' }), v.totals.cr8Writes);
     assert.equal(sumOf(s, 'vmexit_lab_tpr_accesses_total', { ...l, kind: 'cr8_read' }), v.totals.cr8Reads);
     assert.equal(sumOf(s, 'vmexit_lab_tpr_accesses_total', { ...l, kind: 'mmio_write' }), v.totals.tprMmioWrites);
     for (const src of ['timer', 'device', 'ipi'] as const) {
-      assert.equal(sumOf(s, 'vmexit_lab_interrupts_total', { ...l, source: src, outcome: 'raised' }), v.totals.interruptsBySource[src].raised);
-      assert.equal(sumOf(s, 'vmexit_lab_interrupts_total', { ...l, source: src, outcome: 'delivered' }), v.totals.interruptsBySource[src].delivered);
+      assert.equal(
+        sumOf(s, 'vmexit_lab_interrupts_total', { ...l, source: src, outcome: 'raised' }),
+        v.totals.interruptsBySource[src].raised,
+      );
+      assert.equal(
+        sumOf(s, 'vmexit_lab_interrupts_total', { ...l, source: src, outcome: 'delivered' }),
+        v.totals.interruptsBySource[src].delivered,
+      );
     }
     assert.equal(sumOf(s, 'vmexit_lab_interrupt_latency_seconds_count', l), v.totals.interruptLatency.count);
-    assert.equal(sumOf(s, 'vmexit_lab_interrupt_latency_seconds_bucket', { ...l, le: '+Inf' }), v.totals.interruptLatency.count);
+    assert.equal(
+      sumOf(s, 'vmexit_lab_interrupt_latency_seconds_bucket', { ...l, le: '+Inf' }),
+      v.totals.interruptLatency.count,
+    );
     assert.ok(Math.abs(sumOf(s, 'vmexit_lab_guest_cpu_seconds_total', l) - v.totals.guestCpuSeconds) < 1e-9);
     assert.equal(sumOf(s, 'vmexit_lab_simulated_seconds_total', l), v.totals.simulatedSeconds);
     assert.equal(sumOf(s, 'vmexit_lab_guest_simulated_seconds_total', l), v.totals.guestSeconds);
@@ -84,7 +98,11 @@ test('live: a realtime run moves the counters between scrapes; finishing it neit
   const s = await scrape();
   const exact = out.results.variants.reduce((n, v) => n + v.totals.exitsTotal, 0);
   assert.equal(before, exact, 'the live sum of final task totals is the result');
-  assert.equal(sumOf(s, 'vmexit_lab_vm_exits_total'), exact, 'folding the run into the finished totals keeps the value');
+  assert.equal(
+    sumOf(s, 'vmexit_lab_vm_exits_total'),
+    exact,
+    'folding the run into the finished totals keeps the value',
+  );
   assert.equal(sumOf(s, 'vmexit_lab_guests_running'), 0);
   // A second run of the same scenario adds to the same series.
   const again = await runScenarioPooled(fleet, { pool });
@@ -101,7 +119,9 @@ test('per-guest series (opt-in) add up to the per-variant series', async () => {
     assert.equal(sumOf(s, 'vmexit_lab_per_guest_vm_exits_total', { variant: v.name }), v.totals.exitsTotal);
     assert.equal(sumOf(s, 'vmexit_lab_per_guest_cr8_accesses_total', { variant: v.name }), v.totals.cr8Accesses);
   }
-  assert.ok(sumOf(s, 'vmexit_lab_per_guest_vm_exits_total', { host: '2', guest: 'windows-10-1909', os: 'windows-10-1909' }) > 0);
+  assert.ok(
+    sumOf(s, 'vmexit_lab_per_guest_vm_exits_total', { host: '2', guest: 'windows-10-1909', os: 'windows-10-1909' }) > 0,
+  );
   const off = parseExposition((await new MetricsEndpoint(new MetricsHub()).render(false)).body);
   assert.equal([...off.keys()].filter((k) => k.startsWith('vmexit_lab_per_guest_')).length, 0, 'off by default');
 });
@@ -110,7 +130,12 @@ test('content negotiation: OpenMetrics when asked for (as Prometheus asks), the 
   assert.equal(prefersOpenMetrics(undefined), false);
   assert.equal(prefersOpenMetrics('*/*'), false);
   assert.equal(prefersOpenMetrics('text/plain;version=0.0.4'), false);
-  assert.equal(prefersOpenMetrics('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'), true);
+  assert.equal(
+    prefersOpenMetrics(
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+    ),
+    true,
+  );
   assert.equal(prefersOpenMetrics('text/plain;q=0.9, application/openmetrics-text;q=0.5'), false);
   const hub = new MetricsHub();
   hub.register(fleet);
@@ -122,7 +147,11 @@ test('content negotiation: OpenMetrics when asked for (as Prometheus asks), the 
   assert.match(om.body, /^vmexit_lab_vm_exits_total\{/m);
   const text = await ep.render(false);
   assert.match(text.contentType, /^text\/plain; version=0\.0\.4/);
-  assert.match(text.body, /^# TYPE vmexit_lab_vm_exits_total counter$/m, 'rendering OpenMetrics first does not rename the text format\'s counters');
+  assert.match(
+    text.body,
+    /^# TYPE vmexit_lab_vm_exits_total counter$/m,
+    "rendering OpenMetrics first does not rename the text format's counters",
+  );
   assert.ok(!text.body.includes('# EOF'));
 });
 
@@ -135,20 +164,28 @@ test('naming: vmexit_lab_ prefix, counters end in _total, base units, per-guest 
   }
 });
 
-test('promtool check metrics passes on /metrics (default, per-guest, with and without runs)', { skip: promtool.skip }, async () => {
-  if (!promtool.path) assert.fail(promtool.missing);
-  const out = await runScenarioPooled(fleet, { pool, perGuest: true });
-  for (const perGuest of [false, true]) {
-    const hub = new MetricsHub({ perGuest });
-    const ep = new MetricsEndpoint(hub, { defaultMetrics: true });
-    for (const stage of ['empty', 'after a run']) {
-      if (stage === 'after a run') hub.addFinished(fleet, out.accumulators, out.results);
-      const body = (await ep.render(false)).body;
-      const r: SpawnSyncReturns<string> = spawnSync(promtool.path!, ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 20_000 });
-      assert.equal(r.status, 0, `promtool (${perGuest ? 'per-guest' : 'default'}, ${stage}): ${r.stdout}${r.stderr}`);
+test(
+  'promtool check metrics passes on /metrics (default, per-guest, with and without runs)',
+  { skip: promtool.skip },
+  async () => {
+    if (!promtool.path) assert.fail(promtool.missing);
+    const out = await runScenarioPooled(fleet, { pool, perGuest: true });
+    for (const perGuest of [false, true]) {
+      const hub = new MetricsHub({ perGuest });
+      const ep = new MetricsEndpoint(hub, { defaultMetrics: true });
+      for (const stage of ['empty', 'after a run']) {
+        if (stage === 'after a run') hub.addFinished(fleet, out.accumulators, out.results);
+        const body = (await ep.render(false)).body;
+        const r: SpawnSyncReturns<string> = spawnSync(promtool.path!, ['check', 'metrics'], {
+          input: body,
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        assert.equal(r.status, 0, `promtool (${perGuest ? 'per-guest' : 'default'}, ${stage}): ${r.stdout}${r.stderr}`);
+      }
     }
-  }
-});
+  },
+);
 
 /** Series of one scenario (label scenario="..."), the number docs/SERVICE.md states. */
 async function scenarioSeries(file: string): Promise<{ total: number; byMetric: Map<string, number> }> {

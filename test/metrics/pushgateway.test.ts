@@ -18,10 +18,10 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
-
 const scenarioFile = join(dir, 'push.yaml');
-writeFileSync(scenarioFile, `name: push-demo
+writeFileSync(
+  scenarioFile,
+  `name: push-demo
 host: { cpu: i7-6700K, cores: 4, count: 2 }
 guests:
   - os: windows-10-1909
@@ -32,54 +32,115 @@ matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
 thresholds:
   exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]
-`);
+`,
+);
 
-test('run --push: the final metrics land in a real Pushgateway under the job and grouping labels', { skip: gateway.skip, timeout: 60_000 }, async () => {
-  if (!gateway.path) assert.fail(gateway.missing);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  child = spawn(gateway.path, [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(dir, 'pushgateway.data')}`], { stdio: 'ignore' });
-  let ready = false;
-  for (let i = 0; i < 100 && !ready; i++) {
-    try {
-      ready = (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok;
-    } catch { /* not yet */ }
-    if (!ready) await new Promise((ok) => setTimeout(ok, 100));
-  }
-  assert.ok(ready, 'the pushgateway started');
+test(
+  'run --push: the final metrics land in a real Pushgateway under the job and grouping labels',
+  { skip: gateway.skip, timeout: 60_000 },
+  async () => {
+    if (!gateway.path) assert.fail(gateway.missing);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    child = spawn(
+      gateway.path,
+      [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(dir, 'pushgateway.data')}`],
+      { stdio: 'ignore' },
+    );
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      try {
+        ready = (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok;
+      } catch {
+        /* not yet */
+      }
+      if (!ready) await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.ok(ready, 'the pushgateway started');
 
-  const out = join(dir, 'results.json');
-  const io = capture();
-  const status = await main(['run', '--quiet', '--workers', '2', '--out', out, '--push', url, '--push-job', 'ci', '--push-label', 'branch=main', '--push-label', 'pipeline=42', scenarioFile], io);
-  assert.equal(status, 0, io.stderr.join('\n'));
-  const results = JSON.parse(readFileSync(out, 'utf8'));
+    const out = join(dir, 'results.json');
+    const io = capture();
+    const status = await main(
+      [
+        'run',
+        '--quiet',
+        '--workers',
+        '2',
+        '--out',
+        out,
+        '--push',
+        url,
+        '--push-job',
+        'ci',
+        '--push-label',
+        'branch=main',
+        '--push-label',
+        'pipeline=42',
+        scenarioFile,
+      ],
+      io,
+    );
+    assert.equal(status, 0, io.stderr.join('\n'));
+    const results = JSON.parse(readFileSync(out, 'utf8'));
 
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const s = parseExposition(text);
-  const group = { job: 'ci', branch: 'main', pipeline: '42' };
-  for (const v of results.variants) {
-    assert.equal(sumOf(s, 'vmexit_lab_vm_exits_total', { ...group, scenario: 'push-demo', variant: v.name }), v.totals.exitsTotal, v.name);
-  }
-  assert.equal(sumOf(s, 'vmexit_lab_threshold_passed', { ...group, variant: 'bhyve-tpr-v3' }), 1);
-  assert.equal(sumOf(s, 'vmexit_lab_run_state', { ...group, scenario: 'push-demo', state: 'completed' }), 1);
-  assert.ok(sumOf(s, 'push_time_seconds', group) > 0, 'the gateway recorded the push');
-  assert.equal(sumOf(s, 'vmexit_lab_runs', group), 0, 'service-only metrics are not pushed');
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const s = parseExposition(text);
+    const group = { job: 'ci', branch: 'main', pipeline: '42' };
+    for (const v of results.variants) {
+      assert.equal(
+        sumOf(s, 'vmexit_lab_vm_exits_total', { ...group, scenario: 'push-demo', variant: v.name }),
+        v.totals.exitsTotal,
+        v.name,
+      );
+    }
+    assert.equal(sumOf(s, 'vmexit_lab_threshold_passed', { ...group, variant: 'bhyve-tpr-v3' }), 1);
+    assert.equal(sumOf(s, 'vmexit_lab_run_state', { ...group, scenario: 'push-demo', state: 'completed' }), 1);
+    assert.ok(sumOf(s, 'push_time_seconds', group) > 0, 'the gateway recorded the push');
+    assert.equal(sumOf(s, 'vmexit_lab_runs', group), 0, 'service-only metrics are not pushed');
 
-  // A second push replaces the group (PUT): values are not added up.
-  assert.equal(await main(['run', '--quiet', '--push', url, '--push-job', 'ci', '--push-label', 'branch=main', '--push-label', 'pipeline=42', scenarioFile], capture()), 0);
-  const again = parseExposition(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text());
-  assert.equal(sumOf(again, 'vmexit_lab_vm_exits_total', { ...group, variant: 'bhyve-12.1' }), results.variants[0].totals.exitsTotal);
-});
+    // A second push replaces the group (PUT): values are not added up.
+    assert.equal(
+      await main(
+        [
+          'run',
+          '--quiet',
+          '--push',
+          url,
+          '--push-job',
+          'ci',
+          '--push-label',
+          'branch=main',
+          '--push-label',
+          'pipeline=42',
+          scenarioFile,
+        ],
+        capture(),
+      ),
+      0,
+    );
+    const again = parseExposition(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text());
+    assert.equal(
+      sumOf(again, 'vmexit_lab_vm_exits_total', { ...group, variant: 'bhyve-12.1' }),
+      results.variants[0].totals.exitsTotal,
+    );
+  },
+);
 
 test('run --push: an unreachable gateway is an error (exit 3) after the run; bad push options exit 2', async () => {
   const port = await freePort();
   const io = capture();
-  assert.equal(await main(['run', '--quiet', '--workers', '1', '--push', `http://127.0.0.1:${port}`, scenarioFile], io), 3);
+  assert.equal(
+    await main(['run', '--quiet', '--workers', '1', '--push', `http://127.0.0.1:${port}`, scenarioFile], io),
+    3,
+  );
   assert.match(io.stderr.join('\n'), /cannot push metrics to http:\/\/127\.0\.0\.1:\d+/);
   assert.match(io.stdout.join(''), /push-demo/, 'the summary was still printed');
   const bad = capture();
   assert.equal(await main(['run', '--push', 'ftp://x', scenarioFile], bad), 2);
   assert.equal(await main(['run', '--push-label', 'branch=main', scenarioFile], capture()), 2);
-  assert.equal(await main(['run', '--push', 'http://127.0.0.1:1', '--push-label', 'job=x', scenarioFile], capture()), 2);
+  assert.equal(
+    await main(['run', '--push', 'http://127.0.0.1:1', '--push-label', 'job=x', scenarioFile], capture()),
+    2,
+  );
   assert.equal(await main(['run', '--workers', '0', scenarioFile], capture()), 2);
 });

@@ -14,7 +14,9 @@ export function findBinary(name: string): string | undefined {
     try {
       accessSync(join(d, name), constants.X_OK);
       return join(d, name);
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }
@@ -56,7 +58,12 @@ export function sumOf(series: Map<string, number>, name: string, labels: Record<
     const metric = brace < 0 ? key : key.slice(0, brace);
     if (metric !== name) continue;
     const rest = brace < 0 ? '' : key.slice(brace);
-    if (want.every((w) => rest.includes(`{${w},`) || rest.includes(`,${w},`) || rest.includes(`,${w}}`) || rest.includes(`{${w}}`))) n += v;
+    if (
+      want.every(
+        (w) => rest.includes(`{${w},`) || rest.includes(`,${w},`) || rest.includes(`,${w}}`) || rest.includes(`{${w}}`),
+      )
+    )
+      n += v;
   }
   return n;
 }

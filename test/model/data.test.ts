@@ -26,7 +26,10 @@ test('provenance checks reject a parameter without source, an estimate without r
 });
 
 test('only the four documented constants are calibrated', () => {
-  const calibrated = loadModelData().params.filter((p) => p.source === 'calibrated').map((p) => p.path).sort();
+  const calibrated = loadModelData()
+    .params.filter((p) => p.source === 'calibrated')
+    .map((p) => p.path)
+    .sort();
   assert.deepEqual(calibrated, [
     'guest-models.bases.windows-x64.install.cpuWorkNs',
     'guest-models.bases.windows-x64.phases.idle.cr8PerBusySecond',
@@ -41,7 +44,7 @@ test('there is a guest model for every OS a scenario may name, and pre-1903 Wind
   const w1909 = guestModels.get('windows-10-1909')!;
   const w2019 = guestModels.get('windows-server-2019')!;
   assert.equal(guestModels.get('windows-10-1903')!.phases.idle.cr8PerBusySecond, w1909.phases.idle.cr8PerBusySecond);
-  assert.ok(Math.abs(w2019.phases.idle.cr8PerBusySecond * 3 / w1909.phases.idle.cr8PerBusySecond - 1) < 0.01);
+  assert.ok(Math.abs((w2019.phases.idle.cr8PerBusySecond * 3) / w1909.phases.idle.cr8PerBusySecond - 1) < 0.01);
   assert.equal(guestModels.get('ubuntu-18.04')!.usesCr8, false);
   assert.equal(guestModels.get('freebsd-12.1')!.timer.hz, 100);
 });
@@ -50,9 +53,15 @@ test('exit cost = (round trip of the microarchitecture + handler of the hypervis
   const { costModel } = loadModelData();
   const cpu = loadCpuCatalog().find((p) => p.id === 'i7-2620M')!;
   const table = exitCostTable(costModel, cpu, 'bhyve');
-  const expected = Math.round(((costModel.exitRoundTripCycles['sandy-bridge'] + costModel.handlerCycles.bhyve.CR_ACCESS) * 1000) / cpu.baseClockMHz);
+  const expected = Math.round(
+    ((costModel.exitRoundTripCycles['sandy-bridge'] + costModel.handlerCycles.bhyve.CR_ACCESS) * 1000) /
+      cpu.baseClockMHz,
+  );
   assert.equal(table[Slot.CR_ACCESS], expected);
-  assert.ok(exitCostTable(costModel, cpu, 'kvm')[Slot.CR_ACCESS] < expected, 'KVM handles a CR8 exit faster than bhyve');
+  assert.ok(
+    exitCostTable(costModel, cpu, 'kvm')[Slot.CR_ACCESS] < expected,
+    'KVM handles a CR8 exit faster than bhyve',
+  );
 });
 
 test('every CPU profile has an exit round trip in the cost model', () => {

@@ -11,7 +11,8 @@ import { SimPool } from '../../src/pool/pool.js';
 import { planTasks, splitRange, totalGuests } from '../../src/pool/tasks.js';
 
 // A multi-host fleet: 3 variants x 4 hosts of 3 guests each.
-const fleet = parseScenario(`name: pool-fleet
+const fleet = parseScenario(
+  `name: pool-fleet
 seed: 7
 host: { cpu: i7-6700K, cores: 4, count: 4 }
 guests:
@@ -27,11 +28,14 @@ guests:
 duration: 2s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3, kvm]
-`, 'pool-fleet.yaml');
+`,
+  'pool-fleet.yaml',
+);
 
 /** A long realtime run for cancellation tests: one cheap guest per host. */
 function longRealtime(seconds: number, hosts = 2): ReturnType<typeof parseScenario> {
-  return parseScenario(`name: long-realtime
+  return parseScenario(
+    `name: long-realtime
 host: { cpu: i7-6700K, cores: 2, count: ${hosts} }
 hypervisor: { policy: bhyve-tpr-v3 }
 guests:
@@ -39,7 +43,9 @@ guests:
     phases: [{ phase: idle }]
 duration: ${seconds}s
 pace: realtime
-`, 'long-realtime.yaml');
+`,
+    'long-realtime.yaml',
+  );
 }
 
 const pools: SimPool[] = [];
@@ -52,7 +58,8 @@ after(async () => {
   await Promise.all(pools.map((p) => p.close()));
 });
 
-const totalsOf = (r: { variants: readonly { totals: unknown }[] }): string => JSON.stringify(r.variants.map((v) => v.totals));
+const totalsOf = (r: { variants: readonly { totals: unknown }[] }): string =>
+  JSON.stringify(r.variants.map((v) => v.totals));
 let reference: string | undefined;
 /** The single-thread run's totals (computed once). */
 const referenceTotals = (): string => (reference ??= totalsOf(runScenario(fleet).results));
@@ -67,20 +74,33 @@ test('tasks: contiguous host ranges per variant cover every host once, for any w
           const mine = tasks.filter((t) => t.variantIndex === vi);
           const hosts: number[] = [];
           for (const t of mine) for (let h = t.hostStart; h < t.hostEnd; h++) hosts.push(h);
-          const [a, b] = shard ? [Math.floor((v.host.count * (shard.index - 1)) / 2), Math.floor((v.host.count * shard.index) / 2)] : [0, v.host.count];
-          assert.deepEqual(hosts, Array.from({ length: b - a }, (_, i) => a + i), `workers ${workers} ${pace} shard ${shard?.index}`);
+          const [a, b] = shard
+            ? [Math.floor((v.host.count * (shard.index - 1)) / 2), Math.floor((v.host.count * shard.index) / 2)]
+            : [0, v.host.count];
+          assert.deepEqual(
+            hosts,
+            Array.from({ length: b - a }, (_, i) => a + i),
+            `workers ${workers} ${pace} shard ${shard?.index}`,
+          );
         });
-        if (pace === 'realtime') assert.ok(tasks.length <= Math.max(workers, fleet.variants.length), 'realtime tasks all run at once');
+        if (pace === 'realtime')
+          assert.ok(tasks.length <= Math.max(workers, fleet.variants.length), 'realtime tasks all run at once');
       }
     }
   }
-  assert.deepEqual(splitRange(0, 5, 2), [[0, 2], [2, 5]]);
+  assert.deepEqual(splitRange(0, 5, 2), [
+    [0, 2],
+    [2, 5],
+  ]);
   assert.deepEqual(splitRange(3, 4, 8), [[3, 4]]);
   assert.equal(totalGuests(fleet), 3 * 4 * 3);
 });
 
 test('tasks: scripted guests run in exactly one task per variant', () => {
-  const s = parseScenario(readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic-script.yaml'), 'utf8'), 'script.yaml');
+  const s = parseScenario(
+    readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic-script.yaml'), 'utf8'),
+    'script.yaml',
+  );
   for (const workers of [1, 2, 4]) {
     const tasks = planTasks(s, { workers, pace: 'max' });
     s.variants.forEach((_, vi) => assert.equal(tasks.filter((t) => t.variantIndex === vi && t.scripted).length, 1));
@@ -99,29 +119,54 @@ test('determinism: results.json totals are identical for 1, 2 and 3 workers, and
 
 test('determinism: invariant violations and scripted guests come out the same for any split', async () => {
   const text = readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic.yaml'), 'utf8')
-    .replace('host: { cpu: xeon-e5-2667v4, cores: 16 }', 'host: { cpu: xeon-e5-2667v4, cores: 16, count: 3 }').replace(/duration: 5s/g, 'duration: 2s');
+    .replace('host: { cpu: xeon-e5-2667v4, cores: 16 }', 'host: { cpu: xeon-e5-2667v4, cores: 16, count: 3 }')
+    .replace(/duration: 5s/g, 'duration: 2s');
   const s = parseScenario(text, 'panic3.yaml');
   const p2 = pool(2);
   const one = await runScenarioPooled(s, { pool: pool(1) });
   const two = await runScenarioPooled(s, { pool: p2 });
   assert.ok(one.results.variants[0].totals.violations.length > 0, 'the scenario does produce violations');
   assert.equal(totalsOf(two.results), totalsOf(one.results));
-  const script = parseScenario(readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic-script.yaml'), 'utf8'), 'script.yaml');
-  assert.equal(totalsOf((await runScenarioPooled(script, { pool: p2 })).results), totalsOf(runScenario(script).results));
+  const script = parseScenario(
+    readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic-script.yaml'), 'utf8'),
+    'script.yaml',
+  );
+  assert.equal(
+    totalsOf((await runScenarioPooled(script, { pool: p2 })).results),
+    totalsOf(runScenario(script).results),
+  );
 });
 
 test('merge: per-host records come out in host order whatever order the tasks finished their hosts in', () => {
-  const v = (host: number, check: string) => ({ check, message: '', guest: 'g', host, vcpu: 0, simTimeNs: 0, step: 0, state: {}, expected: false });
+  const v = (host: number, check: string) => ({
+    check,
+    message: '',
+    guest: 'g',
+    host,
+    vcpu: 0,
+    simTimeNs: 0,
+    step: 0,
+    state: {},
+    expected: false,
+  });
   const a = new TotalsAccumulator();
   a.violations.push(v(2, 'x'), v(0, 'y'), v(1, 'z'), v(0, 'w'));
-  const [m] = mergeTaskTotals(fleet, [{ task: { index: 0, variantIndex: 0, hostStart: 0, hostEnd: 3, scripted: false }, totals: a }], false);
-  assert.deepEqual(m.violations.map((x) => `${x.host}${x.check}`), ['0y', '0w', '1z', '2x']);
+  const [m] = mergeTaskTotals(
+    fleet,
+    [{ task: { index: 0, variantIndex: 0, hostStart: 0, hostEnd: 3, scripted: false }, totals: a }],
+    false,
+  );
+  assert.deepEqual(
+    m.violations.map((x) => `${x.host}${x.check}`),
+    ['0y', '0w', '1z', '2x'],
+  );
 });
 
 test('live snapshots are absolute and only grow; the final totals are the sum of the tasks', async () => {
   const seen = new Map<number, number[]>();
   const run = startPooledRun(fleet, {
-    pool: pool(2), postIntervalMs: 0,
+    pool: pool(2),
+    postIntervalMs: 0,
     onUpdate: (r: PooledRun) => {
       for (const t of r.tasks) {
         if (!t.totals) continue;
@@ -133,8 +178,12 @@ test('live snapshots are absolute and only grow; the final totals are the sum of
     },
   });
   const out = await run.done;
-  assert.ok([...seen.values()].some((l) => l.length >= 2), 'some task reported more than once');
-  for (const [, list] of seen) for (let i = 1; i < list.length; i++) assert.ok(list[i] >= list[i - 1], 'a snapshot never goes down');
+  assert.ok(
+    [...seen.values()].some((l) => l.length >= 2),
+    'some task reported more than once',
+  );
+  for (const [, list] of seen)
+    for (let i = 1; i < list.length; i++) assert.ok(list[i] >= list[i - 1], 'a snapshot never goes down');
   const sum = out.results.variants.reduce((n, v) => n + v.totals.exitsTotal, 0);
   const taskSum = run.tasks.reduce((n, t) => n + t.totals!.exits.reduce((x, y) => x + y, 0), 0);
   assert.equal(taskSum, sum);
@@ -165,7 +214,10 @@ test('time limit: a run over its wall-clock limit stops with reason time_limit',
 test('a worker that throws fails its task with a clear error; the pool keeps serving', async () => {
   const p = pool(2, true);
   const out = await runScenarioPooled(fleet, { pool: p, faults: new Map([[1, 'throw' as const]]) });
-  assert.match(out.error ?? '', /^task 1 \(variant bhyve-12\.1, hosts \d\.\.\d\) failed: injected fault: the task threw$/);
+  assert.match(
+    out.error ?? '',
+    /^task 1 \(variant bhyve-12\.1, hosts \d\.\.\d\) failed: injected fault: the task threw$/,
+  );
   assert.equal(out.stopped, true);
   assert.equal(out.stopReason, 'failed');
   assert.equal(p.failures, 1);
@@ -189,8 +241,13 @@ test('a hung worker is terminated after the stop grace period (piscina abort as 
   const t0 = performance.now();
   // Stop once the task is running (and hanging), not while it is still queued.
   const run = startPooledRun(longRealtime(60, 1), {
-    pool: p, signal: ac.signal, stopGraceMs: 300, faults: new Map([[0, 'hang' as const]]),
-    onUpdate: (r) => { if (r.tasks[0].status === 'running' && !ac.signal.aborted) setTimeout(() => ac.abort(), 100); },
+    pool: p,
+    signal: ac.signal,
+    stopGraceMs: 300,
+    faults: new Map([[0, 'hang' as const]]),
+    onUpdate: (r) => {
+      if (r.tasks[0].status === 'running' && !ac.signal.aborted) setTimeout(() => ac.abort(), 100);
+    },
   });
   const out = await run.done;
   assert.ok((performance.now() - t0) / 1000 < 5);

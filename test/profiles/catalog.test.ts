@@ -6,7 +6,13 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { Default1, PinBased, ProcBased, ProcBased2 } from '../../src/core/vmx/controls.js';
-import { CpuCatalogError, CpuProfileNotFoundError, defaultCatalogDir, findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
+import {
+  CpuCatalogError,
+  CpuProfileNotFoundError,
+  defaultCatalogDir,
+  findCpuProfile,
+  loadCpuCatalog,
+} from '../../src/profiles/catalog.js';
 import { importDmesg } from '../../src/profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../src/profiles/serialize.js';
 
@@ -17,7 +23,8 @@ const byId = (id: string): CpuProfile => {
   assert.ok(p, `profile ${id} missing`);
   return p;
 };
-const secondary = (p: CpuProfile): number => ((p.vmx!.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? p.vmx!.procBased2.allowed1 : 0);
+const secondary = (p: CpuProfile): number =>
+  (p.vmx!.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? p.vmx!.procBased2.allowed1 : 0;
 
 describe('data/cpus catalog', () => {
   it('loads from the repository by default (relative to the compiled module) and validates every file', () => {
@@ -32,7 +39,8 @@ describe('data/cpus catalog', () => {
     assert.equal(byId('i7-6700K').microarchitecture, 'skylake');
     assert.equal(byId('xeon-silver-4110').microarchitecture, 'skylake-sp');
     assert.equal(byId('xeon-e5-2667v4').microarchitecture, 'broadwell');
-    for (const p of catalog.filter((c) => c.vendor === 'amd')) assert.ok(['zen', 'zen2', 'zen3', 'zen4'].includes(p.microarchitecture), p.id);
+    for (const p of catalog.filter((c) => c.vendor === 'amd'))
+      assert.ok(['zen', 'zen2', 'zen3', 'zen4'].includes(p.microarchitecture), p.id);
   });
 
   it('desktop i7 parts: TPR shadow and virtualize APIC accesses, but no APIC-register virtualization, VID or posted interrupts', () => {
@@ -110,8 +118,14 @@ describe('findCpuProfile', () => {
         return true;
       },
     );
-    assert.throws(() => findCpuProfile(catalog, 'E5-2667 v3'), (e: unknown) => e instanceof CpuProfileNotFoundError && e.suggestion === 'xeon-e5-2667v4');
-    assert.throws(() => findCpuProfile(catalog, 'zzzzzzzzzzzzzzzzzzzzzzzzz'), (e: unknown) => e instanceof CpuProfileNotFoundError && e.suggestion === undefined);
+    assert.throws(
+      () => findCpuProfile(catalog, 'E5-2667 v3'),
+      (e: unknown) => e instanceof CpuProfileNotFoundError && e.suggestion === 'xeon-e5-2667v4',
+    );
+    assert.throws(
+      () => findCpuProfile(catalog, 'zzzzzzzzzzzzzzzzzzzzzzzzz'),
+      (e: unknown) => e instanceof CpuProfileNotFoundError && e.suggestion === undefined,
+    );
   });
 });
 
@@ -122,13 +136,19 @@ describe('loadCpuCatalog on other directories', () => {
 
   it('reports the file, line and column of an invalid profile', () => {
     writeFileSync(join(dir, 'i7-4771.yaml'), good.replace('cores: 4', 'cores: four'));
-    assert.throws(() => loadCpuCatalog(dir), (e: unknown) => e instanceof ProfileYamlError && e.fileName === 'i7-4771.yaml' && e.line === 6);
+    assert.throws(
+      () => loadCpuCatalog(dir),
+      (e: unknown) => e instanceof ProfileYamlError && e.fileName === 'i7-4771.yaml' && e.line === 6,
+    );
   });
 
   it('requires the file name to be the lower-cased id', () => {
     writeFileSync(join(dir, 'i7-4771.yaml'), good);
     writeFileSync(join(dir, 'other.yaml'), good);
-    assert.throws(() => loadCpuCatalog(dir), (e: unknown) => e instanceof CpuCatalogError && /other\.yaml/.test(e.message));
+    assert.throws(
+      () => loadCpuCatalog(dir),
+      (e: unknown) => e instanceof CpuCatalogError && /other\.yaml/.test(e.message),
+    );
     rmSync(join(dir, 'other.yaml'));
     assert.equal(loadCpuCatalog(dir).length, 1);
   });

@@ -30,7 +30,17 @@ describe('cpus command', () => {
     assert.match(lines[0]!, /^ID\s+VENDOR\s+MICROARCH\s+TPR SHADOW\s+vAPIC\s+APIC-REG\s+VID\s+POSTINTR\s+AVIC$/);
     const row = (id: string): string[] => lines.find((l) => l.startsWith(`${id} `))!.split(/\s+/);
     assert.deepEqual(row('i7-2620M'), ['i7-2620M', 'intel', 'sandy-bridge', 'yes', 'yes', 'no', 'no', 'no', '-']);
-    assert.deepEqual(row('xeon-e5-2667v4'), ['xeon-e5-2667v4', 'intel', 'broadwell', 'yes', 'yes', 'yes', 'yes', 'yes', '-']);
+    assert.deepEqual(row('xeon-e5-2667v4'), [
+      'xeon-e5-2667v4',
+      'intel',
+      'broadwell',
+      'yes',
+      'yes',
+      'yes',
+      'yes',
+      'yes',
+      '-',
+    ]);
     assert.deepEqual(row('epyc-7763').slice(3), ['-', '-', '-', '-', '-', 'no']);
     assert.equal(lines.length, loadCpuCatalog().length + 1);
   });
@@ -38,7 +48,10 @@ describe('cpus command', () => {
   it('--json emits the profiles with an apic summary', async () => {
     const r = await run('--json');
     assert.equal(r.code, 0);
-    const data = JSON.parse(r.out) as Array<{ id: string; apic: { virtualInterruptDelivery: boolean | null; avic: boolean | null } }>;
+    const data = JSON.parse(r.out) as Array<{
+      id: string;
+      apic: { virtualInterruptDelivery: boolean | null; avic: boolean | null };
+    }>;
     assert.equal(data.find((d) => d.id === 'i7-6700K')!.apic.virtualInterruptDelivery, false);
     assert.equal(data.find((d) => d.id === 'xeon-silver-4110')!.apic.virtualInterruptDelivery, true);
     assert.equal(data.find((d) => d.id === 'epyc-7281')!.apic.avic, true);
@@ -84,7 +97,10 @@ describe('cpus command', () => {
 
   it('import of malformed input exits 2 and names the line', async () => {
     const bad = join(tmp, 'bad.dmesg');
-    writeFileSync(bad, 'CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n  VT-x: Basic Features=0xda0400<SMM,INS/OUTS,TRUE>\n        Pin-Based Controls=0xQQ\n');
+    writeFileSync(
+      bad,
+      'CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n  VT-x: Basic Features=0xda0400<SMM,INS/OUTS,TRUE>\n        Pin-Based Controls=0xQQ\n',
+    );
     const r = await run('import', bad);
     assert.equal(r.code, 2);
     assert.match(r.err, /bad\.dmesg:3: expected Pin-Based Controls=0x/);

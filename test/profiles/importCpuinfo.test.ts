@@ -139,7 +139,11 @@ describe('importCpuinfo: malformed input throws ProfileImportError with a line n
   });
 
   it('an unknown vendor', () => {
-    expectImportError(() => importCpuinfo(EPYC.replace('AuthenticAMD', 'HygonGenuine')), 2, /GenuineIntel or AuthenticAMD/);
+    expectImportError(
+      () => importCpuinfo(EPYC.replace('AuthenticAMD', 'HygonGenuine')),
+      2,
+      /GenuineIntel or AuthenticAMD/,
+    );
   });
 
   it('a missing required field', () => {

@@ -61,9 +61,18 @@ describe('importDmesg: the seed E5-2667 v4 dmesg', () => {
     assert.notEqual(v.procBased2.allowed1 & ProcBased2.VirtualInterruptDelivery, 0);
     assert.notEqual(v.pinBased.allowed1 & PinBased.ProcessPostedInterrupts, 0);
     // A bhyve-like policy with APICv is settable on this profile.
-    const policyProc2 = ProcBased2.VirtualizeApicAccesses | ProcBased2.EnableEpt | ProcBased2.ApicRegisterVirtualization | ProcBased2.VirtualInterruptDelivery;
+    const policyProc2 =
+      ProcBased2.VirtualizeApicAccesses |
+      ProcBased2.EnableEpt |
+      ProcBased2.ApicRegisterVirtualization |
+      ProcBased2.VirtualInterruptDelivery;
     assert.ok(controlWordAllowed(policyProc2, v.procBased2));
-    assert.ok(controlWordAllowed(Default1.pinBased | PinBased.ExternalInterruptExiting | PinBased.ProcessPostedInterrupts, v.pinBased));
+    assert.ok(
+      controlWordAllowed(
+        Default1.pinBased | PinBased.ExternalInterruptExiting | PinBased.ProcessPostedInterrupts,
+        v.pinBased,
+      ),
+    );
   });
 
   it('trusts the mask over FreeBSD names: bit 16 printed "XSAVES" is RDSEED exiting, XSAVES (bit 20) is absent', () => {
@@ -90,21 +99,25 @@ describe('importDmesg: the seed E5-2667 v4 dmesg', () => {
     const withOpts = importDmesg(SEED, { cores: 8, threads: 16 });
     assert.equal(withOpts.cores, 8);
     assert.equal(withOpts.threads, 16);
-    const withSmp = importDmesg(`${SEED}\n[105] FreeBSD/SMP: Multiprocessor System Detected: 32 CPUs\n[105] FreeBSD/SMP: 2 package(s) x 8 core(s) x 2 hardware threads\n`);
+    const withSmp = importDmesg(
+      `${SEED}\n[105] FreeBSD/SMP: Multiprocessor System Detected: 32 CPUs\n[105] FreeBSD/SMP: 2 package(s) x 8 core(s) x 2 hardware threads\n`,
+    );
     assert.equal(withSmp.cores, 8);
     assert.equal(withSmp.threads, 16);
   });
 
   it('gives the same result without the [105] message-buffer prefixes', () => {
-    const bare = SEED.split('\n').map((l) => l.replace(/^\[105\] /, '')).join('\n');
+    const bare = SEED.split('\n')
+      .map((l) => l.replace(/^\[105\] /, ''))
+      .join('\n');
     assert.deepEqual(importDmesg(bare, { sourceName: 'seed.dmesg' }), p);
   });
 
   it('uses a real Exit Controls mask when the kernel prints it (fixed print_vmx_info)', () => {
-    const fixed = SEED.replace('Exit Controls=0xda0400<PAT-LD,EFER-SV,PTMR-SV>', 'Exit Controls=0x7fffff<DR,PERF,AckInt,PAT-SV,PAT-LD,EFER-SV,EFER-LD,PTMR-SV>').replace(
-      'Entry Controls=0xda0400',
-      'Entry Controls=0xffff<DR,PERF,PAT,EFER>',
-    );
+    const fixed = SEED.replace(
+      'Exit Controls=0xda0400<PAT-LD,EFER-SV,PTMR-SV>',
+      'Exit Controls=0x7fffff<DR,PERF,AckInt,PAT-SV,PAT-LD,EFER-SV,EFER-LD,PTMR-SV>',
+    ).replace('Entry Controls=0xda0400', 'Entry Controls=0xffff<DR,PERF,PAT,EFER>');
     const q = importDmesg(fixed);
     assert.equal(q.vmx!.exit.allowed1, 0x7fffff);
     assert.doesNotMatch(q.notes ?? '', /1820/);
@@ -119,7 +132,10 @@ describe('importDmesg: the seed E5-2667 v4 dmesg', () => {
   });
 
   it('notes printed names that disagree with the hex mask and still uses the mask', () => {
-    const edited = SEED.replace('Pin-Based Controls=0xff<ExtINT,NMI,VNMI,PreTmr,PostIntr>', 'Pin-Based Controls=0xff<ExtINT,NMI>');
+    const edited = SEED.replace(
+      'Pin-Based Controls=0xff<ExtINT,NMI,VNMI,PreTmr,PostIntr>',
+      'Pin-Based Controls=0xff<ExtINT,NMI>',
+    );
     const q = importDmesg(edited);
     assert.equal(q.vmx!.pinBased.allowed1, 0xff);
     assert.match(q.notes ?? '', /do not match 0xff/);
@@ -131,11 +147,19 @@ describe('importDmesg: malformed input throws ProfileImportError with a line num
   const lineOf = (needle: string): number => seedLines.findIndex((l) => l.includes(needle)) + 1;
 
   it('no VT-x block', () => {
-    expectImportError(() => importDmesg('[1] CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n[1] real memory = 8589934592\n'), 3, /VT-x/);
+    expectImportError(
+      () =>
+        importDmesg(
+          '[1] CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n[1] real memory = 8589934592\n',
+        ),
+      3,
+      /VT-x/,
+    );
   });
 
   it('the non-verbose VT-x summary (no masks)', () => {
-    const text = 'CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n  Origin="GenuineIntel"  Id=0x206a7  Family=0x6  Model=0x2a  Stepping=7\n  VT-x: PAT,HLT,MTF,PAUSE,EPT,UG,VPID\n';
+    const text =
+      'CPU: Intel(R) Core(TM) i7-2620M CPU @ 2.70GHz (2691.30-MHz K8-class CPU)\n  Origin="GenuineIntel"  Id=0x206a7  Family=0x6  Model=0x2a  Stepping=7\n  VT-x: PAT,HLT,MTF,PAUSE,EPT,UG,VPID\n';
     expectImportError(() => importDmesg(text), 3, /boot with -v/);
   });
 
@@ -162,12 +186,18 @@ describe('importDmesg: malformed input throws ProfileImportError with a line num
   });
 
   it('an allowed-1 mask lacking the SDM default1 bits', () => {
-    const bad = SEED.replace('Pin-Based Controls=0xff<ExtINT,NMI,VNMI,PreTmr,PostIntr>', 'Pin-Based Controls=0x1<ExtINT>');
+    const bad = SEED.replace(
+      'Pin-Based Controls=0xff<ExtINT,NMI,VNMI,PreTmr,PostIntr>',
+      'Pin-Based Controls=0x1<ExtINT>',
+    );
     expectImportError(() => importDmesg(bad), lineOf('Pin-Based Controls'), /default1/);
   });
 
   it('reports the source name in the message', () => {
-    assert.throws(() => importDmesg('nothing here', { sourceName: 'boot.log' }), (e: unknown) => e instanceof ProfileImportError && e.message.startsWith('boot.log:1:'));
+    assert.throws(
+      () => importDmesg('nothing here', { sourceName: 'boot.log' }),
+      (e: unknown) => e instanceof ProfileImportError && e.message.startsWith('boot.log:1:'),
+    );
   });
 });
 
@@ -187,7 +217,8 @@ describe('importDmesg helpers', () => {
   });
 
   it('infers microarchitectures from family/model, stepping and brand', () => {
-    const intel = (model: number, stepping = 0, brand = ''): string => inferMicroarchitecture({ vendor: 'intel', family: 6, model, stepping, brand });
+    const intel = (model: number, stepping = 0, brand = ''): string =>
+      inferMicroarchitecture({ vendor: 'intel', family: 6, model, stepping, brand });
     assert.equal(intel(0x2a), 'sandy-bridge');
     assert.equal(intel(0x3c), 'haswell');
     assert.equal(intel(0x5e), 'skylake');
@@ -196,8 +227,14 @@ describe('importDmesg helpers', () => {
     assert.equal(intel(0x4f), 'broadwell');
     assert.equal(inferMicroarchitecture({ vendor: 'amd', family: 0x17, model: 0x71, brand: '' }), 'zen2');
     assert.equal(inferMicroarchitecture({ vendor: 'amd', family: 0x19, model: 0x11, brand: '' }), 'zen4');
-    assert.equal(inferMicroarchitecture({ vendor: 'intel', brand: 'Intel(R) Core(TM) i7-4771 CPU @ 3.50GHz' }), 'haswell');
-    assert.equal(inferMicroarchitecture({ vendor: 'intel', brand: 'Intel(R) Xeon(R) CPU E5-2667 v4 @ 3.20GHz' }), 'broadwell');
+    assert.equal(
+      inferMicroarchitecture({ vendor: 'intel', brand: 'Intel(R) Core(TM) i7-4771 CPU @ 3.50GHz' }),
+      'haswell',
+    );
+    assert.equal(
+      inferMicroarchitecture({ vendor: 'intel', brand: 'Intel(R) Xeon(R) CPU E5-2667 v4 @ 3.20GHz' }),
+      'broadwell',
+    );
     assert.equal(inferMicroarchitecture({ vendor: 'intel', brand: 'Some Future CPU' }), 'unknown');
   });
 });

@@ -73,7 +73,10 @@ describe('profileToYaml / parseProfileYaml', () => {
   });
 
   it('round-trips imported profiles', () => {
-    const dmesg = importDmesg(readFileSync(join(FIXTURES, 'freebsd-xeon-e5-2667v4.dmesg'), 'utf8'), { cores: 8, threads: 16 });
+    const dmesg = importDmesg(readFileSync(join(FIXTURES, 'freebsd-xeon-e5-2667v4.dmesg'), 'utf8'), {
+      cores: 8,
+      threads: 16,
+    });
     const cpuinfo = importCpuinfo(readFileSync(join(FIXTURES, 'cpuinfo-core-i7-6600u.txt'), 'utf8'));
     const amd = importCpuinfo(readFileSync(join(FIXTURES, 'cpuinfo-epyc-7281.txt'), 'utf8'), { id: 'epyc-7281' });
     for (const p of [dmesg, cpuinfo, { ...amd, threads: 32 }]) {
@@ -118,7 +121,13 @@ describe('profileToYaml / parseProfileYaml', () => {
           baseClockMHz: r.baseClockMHz,
           cores: r.cores,
           threads: r.cores + r.extraThreads,
-          vmx: { trueControls: r.trueControls, pinBased: r.pinBased, procBased: r.procBased, procBased2: r.procBased2, exit: r.exit },
+          vmx: {
+            trueControls: r.trueControls,
+            pinBased: r.pinBased,
+            procBased: r.procBased,
+            procBased2: r.procBased2,
+            exit: r.exit,
+          },
           sources: r.sources,
           ...(r.notes !== undefined ? { notes: r.notes } : {}),
         };
@@ -131,27 +140,52 @@ describe('profileToYaml / parseProfileYaml', () => {
 
 describe('parseProfileYaml: validation errors name file, line, column, found vs expected', () => {
   it('unknown key', () => {
-    const e = expectYamlError(MINIMAL_INTEL.replace('cores: 4\n', 'cores: 4\nsockets: 2\n'), 7, /^sockets$/, /one of the keys/);
+    const e = expectYamlError(
+      MINIMAL_INTEL.replace('cores: 4\n', 'cores: 4\nsockets: 2\n'),
+      7,
+      /^sockets$/,
+      /one of the keys/,
+    );
     assert.match(e.found, /unknown key "sockets"/);
     assert.equal(e.column, 1);
   });
 
   it('unknown key inside vmx', () => {
-    expectYamlError(MINIMAL_INTEL.replace('  trueControls: true\n', '  trueControls: true\n  tertiary: 0\n'), 10, /^vmx\.tertiary$/, /one of the keys/);
+    expectYamlError(
+      MINIMAL_INTEL.replace('  trueControls: true\n', '  trueControls: true\n  tertiary: 0\n'),
+      10,
+      /^vmx\.tertiary$/,
+      /one of the keys/,
+    );
   });
 
   it('a mask given as a string', () => {
-    const e = expectYamlError(MINIMAL_INTEL.replace('allowed1: 0x7f', 'allowed1: "0x7f"'), 12, /vmx\.pinBased\.allowed1/, /32-bit mask/);
+    const e = expectYamlError(
+      MINIMAL_INTEL.replace('allowed1: 0x7f', 'allowed1: "0x7f"'),
+      12,
+      /vmx\.pinBased\.allowed1/,
+      /32-bit mask/,
+    );
     assert.match(e.found, /string "0x7f"/);
     assert.equal(e.column, 15);
   });
 
   it('a mask out of range', () => {
-    expectYamlError(MINIMAL_INTEL.replace('allowed1: 0x7f', 'allowed1: 0x1ffffffff'), 12, /pinBased\.allowed1/, /0xffffffff/);
+    expectYamlError(
+      MINIMAL_INTEL.replace('allowed1: 0x7f', 'allowed1: 0x1ffffffff'),
+      12,
+      /pinBased\.allowed1/,
+      /0xffffffff/,
+    );
   });
 
   it('allowed0 not a subset of allowed1', () => {
-    const e = expectYamlError(MINIMAL_INTEL.replace('allowed0: 0x16', 'allowed0: 0x116'), 11, /pinBased\.allowed0/, /subset of allowed1/);
+    const e = expectYamlError(
+      MINIMAL_INTEL.replace('allowed0: 0x16', 'allowed0: 0x116'),
+      11,
+      /pinBased\.allowed0/,
+      /subset of allowed1/,
+    );
     assert.match(e.found, /0x100/);
   });
 
@@ -180,7 +214,12 @@ describe('parseProfileYaml: validation errors name file, line, column, found vs 
   });
 
   it('an empty sources list', () => {
-    expectYamlError(MINIMAL_INTEL.replace('sources:\n  - "a test"\n', 'sources: []\n'), 22, /^sources$/, /non-empty list/);
+    expectYamlError(
+      MINIMAL_INTEL.replace('sources:\n  - "a test"\n', 'sources: []\n'),
+      22,
+      /^sources$/,
+      /non-empty list/,
+    );
   });
 
   it('x2avic without avic', () => {

@@ -25,14 +25,26 @@ import { renderHtmlReport, renderRunPage, renderRunsIndex, type RunPageEntry } f
 import { NASTY } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 const present = existsSync(CHROMIUM);
 const required = process.env.CI === 'true';
-const skip = !present && !required ? `${CHROMIUM} not found (install the Debian package chromium); browser tests skipped` : false;
+const skip =
+  !present && !required ? `${CHROMIUM} not found (install the Debian package chromium); browser tests skipped` : false;
 if (skip) {
-  process.stderr.write(`\n${'#'.repeat(100)}\n#  SKIPPED: the HTML report's browser tests. ${skip}.\n#  Under CI=true they run and fail without it.\n${'#'.repeat(100)}\n\n`);
+  process.stderr.write(
+    `\n${'#'.repeat(100)}\n#  SKIPPED: the HTML report's browser tests. ${skip}.\n#  Under CI=true they run and fail without it.\n${'#'.repeat(100)}\n\n`,
+  );
 }
 
 let context: BrowserContext | undefined;
@@ -70,7 +82,8 @@ function watch(page: Page): { problems: string[]; requests: string[] } {
     const error = r.failure()?.errorText ?? '';
     // A poll of the API still in flight when the page reloads itself into the report is cancelled
     // by the navigation (net::ERR_ABORTED): that is the browser leaving the page, not a failure.
-    if (error === 'net::ERR_ABORTED' && /\/api\/runs(\/|$)/.test(new URL(r.url()).pathname) && r.method() === 'GET') return;
+    if (error === 'net::ERR_ABORTED' && /\/api\/runs(\/|$)/.test(new URL(r.url()).pathname) && r.method() === 'GET')
+      return;
     problems.push(`request failed: ${r.url()} ${error}`);
   });
   page.on('dialog', (d) => {
@@ -133,7 +146,8 @@ function assertDrawn(list: DrawnChart[]): void {
     assert.ok(c.chart.title.length > 0, `${c.id}: titled`);
     const drawn = c.chart.datasets.filter((d) => d.drawn > 0 && d.values.some((v) => v !== null && v > 0));
     assert.ok(drawn.length > 0, `${c.id}: holds drawn data points`);
-    for (const d of c.chart.datasets) assert.equal(d.drawn, d.values.length, `${c.id} ${d.label}: every value has a drawn element`);
+    for (const d of c.chart.datasets)
+      assert.equal(d.drawn, d.values.length, `${c.id} ${d.label}: every value has a drawn element`);
   }
 }
 
@@ -146,172 +160,273 @@ function panicResults(): RunResults {
   return panic;
 }
 
-test('browser: the seed install report (bhyve-12.1 vs bhyve-tpr-v1) draws every chart without errors; screenshot kept', { skip, timeout: 300_000 }, async () => {
-  const ctx = await browser(); // first: fail fast without Chromium
-  const file = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
-  const scenario = loadScenarioFile(file);
-  // Shown as the CLI shows it when run from the repository: a relative path.
-  const results = { ...runScenario(scenario).results, file: relative(REPO_ROOT, file) };
-  assert.equal(typeof (results.variants[0] as { series?: unknown }).series, 'object', 'results carry variants[].series');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const htmlFile = join(ARTIFACTS, 'report.html');
-  writeFileSync(htmlFile, renderHtmlReport(results, { description: scenario.description }));
+test(
+  'browser: the seed install report (bhyve-12.1 vs bhyve-tpr-v1) draws every chart without errors; screenshot kept',
+  { skip, timeout: 300_000 },
+  async () => {
+    const ctx = await browser(); // first: fail fast without Chromium
+    const file = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
+    const scenario = loadScenarioFile(file);
+    // Shown as the CLI shows it when run from the repository: a relative path.
+    const results = { ...runScenario(scenario).results, file: relative(REPO_ROOT, file) };
+    assert.equal(
+      typeof (results.variants[0] as { series?: unknown }).series,
+      'object',
+      'results carry variants[].series',
+    );
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const htmlFile = join(ARTIFACTS, 'report.html');
+    writeFileSync(htmlFile, renderHtmlReport(results, { description: scenario.description }));
 
-  const page = await ctx.newPage();
-  const seen = watch(page);
-  await page.goto(pathToFileURL(htmlFile).href);
-  await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
-  const list = await charts(page);
-  assertDrawn(list);
-  assert.deepEqual(list.map((c) => c.kind), ['phases', 'exits', 'timeline', 'timeline', 'latency']);
-  assert.equal(await page.getAttribute('body', 'data-charts-drawn'), '5');
-
-  // Phase completion: both variants, 2280 s vs 370 s in the seed.
-  const phases = list[0].chart!;
-  assert.deepEqual(phases.labels, ['install']);
-  assert.deepEqual(phases.datasets.map((d) => d.label), ['bhyve-12.1', 'bhyve-tpr-v1']);
-  const [slow, fast] = phases.datasets.map((d) => d.values[0] ?? 0);
-  assert.ok(slow > 1938 && slow < 2622, `bhyve-12.1 install ${slow} s`);
-  assert.ok(fast > 314 && fast < 426, `bhyve-tpr-v1 install ${fast} s`);
-  assert.ok(phases.datasets.every((d) => d.drawn === 1));
-  // Exits by reason: CR_ACCESS stacked for bhyve-12.1 only.
-  const exits = list[1].chart!;
-  assert.deepEqual(exits.labels, ['bhyve-12.1', 'bhyve-tpr-v1']);
-  const cr = exits.datasets.find((d) => d.label === 'CR_ACCESS');
-  assert.ok(cr && (cr.values[0] ?? 0) > 100_000 && cr.values[1] === 0, `CR_ACCESS per guest-second ${JSON.stringify(cr?.values)}`);
-  // One over-time chart per variant, each with its own lines.
-  assert.deepEqual(list.slice(2, 4).map((c) => c.variant), ['bhyve-12.1', 'bhyve-tpr-v1']);
-  assert.ok(list[2].chart!.datasets.some((d) => d.label === 'CR_ACCESS' && d.values.length > 100));
-  assert.ok(!list[3].chart!.datasets.some((d) => d.label === 'CR_ACCESS'));
-  // Latency: both variants.
-  assert.deepEqual(list[4].chart!.datasets.map((d) => d.label), ['bhyve-12.1', 'bhyve-tpr-v1']);
-
-  // What a reader sees first.
-  assert.match(await page.title(), /win10-1909-install-tpr-shadowing/);
-  const card = await page.textContent('.card[data-phase="install"]');
-  assert.match(card ?? '', /install phase.*s vs .*s.*bhyve-12\.1 vs bhyve-tpr-v1: \d\.\d\d× faster/s);
-  assert.match((await page.textContent('.verdict')) ?? '', /all 7 thresholds passed/);
-  assert.equal(await page.locator('table.thresholds tbody tr').count(), 7);
-
-  await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
-  assert.ok(statSync(join(ARTIFACTS, 'report.png')).size > 50_000, 'a screenshot with content');
-
-  // The log-scale toggle redraws the over-time charts.
-  await page.check('input[data-log-toggle]');
-  const logged = await charts(page);
-  assert.deepEqual(logged.filter((c) => c.kind === 'timeline').map((c) => c.chart!.yType), ['logarithmic', 'logarithmic']);
-  assertDrawn(logged);
-
-  assert.deepEqual(seen.problems, []);
-  assert.deepEqual(seen.requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'the report fetches nothing');
-  await page.close();
-});
-
-test('browser: a report with invariant violations shows them with step and state; the charts still draw', { skip, timeout: 120_000 }, async () => {
-  await browser();
-  const results = panicResults();
-  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-report-'));
-  try {
-    const htmlFile = join(dir, 'panic.html');
-    writeFileSync(htmlFile, renderHtmlReport(results));
-    const page = await (await browser()).newPage();
+    const page = await ctx.newPage();
     const seen = watch(page);
     await page.goto(pathToFileURL(htmlFile).href);
     await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
     const list = await charts(page);
     assertDrawn(list);
-    assert.deepEqual(list.map((c) => c.kind), ['exits', 'timeline', 'timeline', 'latency']);
-    assert.match((await page.textContent('h2 + p.note')) ?? '', /No work-bound phases/);
-    const violations = results.variants.flatMap((v) => v.totals.violations);
-    assert.ok(violations.length >= 2);
-    const rows = page.locator('table.violations tbody tr');
-    assert.equal(await rows.count(), violations.length);
-    assert.deepEqual(await page.locator('table.violations td.step').allTextContents(), violations.map((x) => String(x.step)));
-    assert.match((await rows.first().textContent()) ?? '', /isr_isrvec_stk_out_of_sync.*ISR and isrvec_stk out of sync.*isrvecStk/s);
-    assert.deepEqual(seen.problems, []);
-    await page.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    assert.deepEqual(
+      list.map((c) => c.kind),
+      ['phases', 'exits', 'timeline', 'timeline', 'latency'],
+    );
+    assert.equal(await page.getAttribute('body', 'data-charts-drawn'), '5');
 
-test('browser: the service index and run page update live, and the run page turns into the report when the run ends', { skip, timeout: 120_000 }, async () => {
-  await browser();
-  const results = panicResults();
-  const runs = new Map<string, RunPageEntry>();
-  runs.set('r1', { id: 'r1', scenario: results.scenario, state: 'running', progress: { fraction: 0.1, simSeconds: 0.5, limitSeconds: 5 }, startedAt: '2026-11-25T06:00:00.000Z' });
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const send = (status: number, type: string, body: string): void => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
-      res.end(body);
-    };
-    const byId = (m: RegExpExecArray | null): RunPageEntry | undefined => (m ? runs.get(decodeURIComponent(m[1])) : undefined);
-    if (path === '/') return send(200, 'text/html; charset=utf-8', renderRunsIndex([...runs.values()], { pollIntervalMs: 150 }));
-    if (path === '/api/runs') return send(200, 'application/json', JSON.stringify({ runs: [...runs.values()] }));
-    const api = byId(/^\/api\/runs\/([^/]+)$/.exec(path));
-    if (api) return send(200, 'application/json', JSON.stringify(api));
-    const run = byId(/^\/runs\/([^/]+)$/.exec(path));
-    if (run) return send(200, 'text/html; charset=utf-8', renderRunPage(run, run.state === 'completed' ? results : null, { pollIntervalMs: 150, description: 'the panic of review v2' }));
-    send(404, 'text/plain', `no ${path}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  try {
-    const page = await (await browser()).newPage();
-    const seen = watch(page);
-    await page.goto(`${origin}/`);
-    assert.match((await page.textContent('tr[data-run-id="r1"]')) ?? '', /running.*10 %, 0\.5 of 5 simulated s/s);
-    // Progress and new runs appear without a reload.
-    runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.6, simSeconds: 3, limitSeconds: 5 } });
-    runs.set('r2', { id: 'r2', scenario: NASTY, state: 'queued', progress: null, startedAt: null });
-    await page.waitForFunction(`document.querySelectorAll('#runs-body tr').length === 2 && document.querySelector('tr[data-run-id="r1"] .progress-text').textContent.startsWith('60 %')`, undefined, { timeout: 10_000 });
-    assert.match((await page.textContent('#live-status')) ?? '', /^live: updated/);
-    assert.equal(await page.textContent('tr[data-run-id="r2"] td:nth-child(2)'), NASTY, 'shown as text');
-    assert.equal(await page.locator('img').count(), 0, 'nothing injected');
-    assert.equal(await page.getAttribute('tr[data-run-id="r2"] [data-state]', 'data-state'), 'queued');
+    // Phase completion: both variants, 2280 s vs 370 s in the seed.
+    const phases = list[0].chart!;
+    assert.deepEqual(phases.labels, ['install']);
+    assert.deepEqual(
+      phases.datasets.map((d) => d.label),
+      ['bhyve-12.1', 'bhyve-tpr-v1'],
+    );
+    const [slow, fast] = phases.datasets.map((d) => d.values[0] ?? 0);
+    assert.ok(slow > 1938 && slow < 2622, `bhyve-12.1 install ${slow} s`);
+    assert.ok(fast > 314 && fast < 426, `bhyve-tpr-v1 install ${fast} s`);
+    assert.ok(phases.datasets.every((d) => d.drawn === 1));
+    // Exits by reason: CR_ACCESS stacked for bhyve-12.1 only.
+    const exits = list[1].chart!;
+    assert.deepEqual(exits.labels, ['bhyve-12.1', 'bhyve-tpr-v1']);
+    const cr = exits.datasets.find((d) => d.label === 'CR_ACCESS');
+    assert.ok(
+      cr && (cr.values[0] ?? 0) > 100_000 && cr.values[1] === 0,
+      `CR_ACCESS per guest-second ${JSON.stringify(cr?.values)}`,
+    );
+    // One over-time chart per variant, each with its own lines.
+    assert.deepEqual(
+      list.slice(2, 4).map((c) => c.variant),
+      ['bhyve-12.1', 'bhyve-tpr-v1'],
+    );
+    assert.ok(list[2].chart!.datasets.some((d) => d.label === 'CR_ACCESS' && d.values.length > 100));
+    assert.ok(!list[3].chart!.datasets.some((d) => d.label === 'CR_ACCESS'));
+    // Latency: both variants.
+    assert.deepEqual(
+      list[4].chart!.datasets.map((d) => d.label),
+      ['bhyve-12.1', 'bhyve-tpr-v1'],
+    );
 
-    // The run page: live while running, then the report.
-    await page.click('a[href="/runs/r1"]');
-    await page.waitForURL(`${origin}/runs/r1`);
-    assert.match((await page.textContent('#run-progress')) ?? '', /60 %/);
-    assert.equal(await page.locator('canvas').count(), 0);
-    runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.9, simSeconds: 4.5, limitSeconds: 5 } });
-    await page.waitForFunction(`document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %')`, undefined, { timeout: 10_000 });
-    runs.set('r1', { ...runs.get('r1')!, state: 'completed', progress: { fraction: 1, simSeconds: 5, limitSeconds: 5 }, finishedAt: '2026-11-25T06:00:05.000Z' });
-    await page.waitForSelector('body[data-charts-drawn]', { timeout: 15_000 });
-    assert.equal(await page.getAttribute('#run-state', 'data-state'), 'completed');
-    assert.match((await page.textContent('.description')) ?? '', /the panic of review v2/);
-    assertDrawn(await charts(page));
-    assert.equal(await page.locator('table.violations tbody tr').count(), results.variants.reduce((n, v) => n + v.totals.violations.length, 0));
+    // What a reader sees first.
+    assert.match(await page.title(), /win10-1909-install-tpr-shadowing/);
+    const card = await page.textContent('.card[data-phase="install"]');
+    assert.match(card ?? '', /install phase.*s vs .*s.*bhyve-12\.1 vs bhyve-tpr-v1: \d\.\d\d× faster/s);
+    assert.match((await page.textContent('.verdict')) ?? '', /all 7 thresholds passed/);
+    assert.equal(await page.locator('table.thresholds tbody tr').count(), 7);
+
+    await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    assert.ok(statSync(join(ARTIFACTS, 'report.png')).size > 50_000, 'a screenshot with content');
+
+    // The log-scale toggle redraws the over-time charts.
+    await page.check('input[data-log-toggle]');
+    const logged = await charts(page);
+    assert.deepEqual(
+      logged.filter((c) => c.kind === 'timeline').map((c) => c.chart!.yType),
+      ['logarithmic', 'logarithmic'],
+    );
+    assertDrawn(logged);
 
     assert.deepEqual(seen.problems, []);
-    assert.deepEqual(seen.requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:')), [], 'the pages fetch only from the service');
+    assert.deepEqual(
+      seen.requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
+      [],
+      'the report fetches nothing',
+    );
     await page.close();
-  } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
+  },
+);
 
-test('browser: the checks see a broken page (console error, page error, missing chart library)', { skip, timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-report-'));
-  try {
-    const htmlFile = join(dir, 'broken.html');
-    const broken = { name: 'Chart.js', version: '0', license: 'MIT', source: 'console.error("library failed"); throw new Error("no library");' };
-    writeFileSync(htmlFile, renderHtmlReport(panicResults(), { chartLibrary: broken }));
-    const page = await (await browser()).newPage();
-    const seen = watch(page);
-    await page.goto(pathToFileURL(htmlFile).href);
-    await page.waitForLoadState('load');
-    assert.equal(await page.getAttribute('body', 'data-charts-drawn'), null, 'nothing drawn');
-    const list = await charts(page);
-    assert.ok(list.length > 0 && list.every((c) => c.chart === null && c.inked === 0));
-    assert.ok(seen.problems.some((p) => p.includes('console error: library failed')), seen.problems.join('\n'));
-    assert.ok(seen.problems.some((p) => p.includes('page error: no library')), seen.problems.join('\n'));
-    assert.ok(seen.problems.some((p) => p.includes('Chart.js is missing')), seen.problems.join('\n'));
-    await page.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'browser: a report with invariant violations shows them with step and state; the charts still draw',
+  { skip, timeout: 120_000 },
+  async () => {
+    await browser();
+    const results = panicResults();
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-report-'));
+    try {
+      const htmlFile = join(dir, 'panic.html');
+      writeFileSync(htmlFile, renderHtmlReport(results));
+      const page = await (await browser()).newPage();
+      const seen = watch(page);
+      await page.goto(pathToFileURL(htmlFile).href);
+      await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
+      const list = await charts(page);
+      assertDrawn(list);
+      assert.deepEqual(
+        list.map((c) => c.kind),
+        ['exits', 'timeline', 'timeline', 'latency'],
+      );
+      assert.match((await page.textContent('h2 + p.note')) ?? '', /No work-bound phases/);
+      const violations = results.variants.flatMap((v) => v.totals.violations);
+      assert.ok(violations.length >= 2);
+      const rows = page.locator('table.violations tbody tr');
+      assert.equal(await rows.count(), violations.length);
+      assert.deepEqual(
+        await page.locator('table.violations td.step').allTextContents(),
+        violations.map((x) => String(x.step)),
+      );
+      assert.match(
+        (await rows.first().textContent()) ?? '',
+        /isr_isrvec_stk_out_of_sync.*ISR and isrvec_stk out of sync.*isrvecStk/s,
+      );
+      assert.deepEqual(seen.problems, []);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'browser: the service index and run page update live, and the run page turns into the report when the run ends',
+  { skip, timeout: 120_000 },
+  async () => {
+    await browser();
+    const results = panicResults();
+    const runs = new Map<string, RunPageEntry>();
+    runs.set('r1', {
+      id: 'r1',
+      scenario: results.scenario,
+      state: 'running',
+      progress: { fraction: 0.1, simSeconds: 0.5, limitSeconds: 5 },
+      startedAt: '2026-11-25T06:00:00.000Z',
+    });
+    const server: Server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const send = (status: number, type: string, body: string): void => {
+        res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+        res.end(body);
+      };
+      const byId = (m: RegExpExecArray | null): RunPageEntry | undefined =>
+        m ? runs.get(decodeURIComponent(m[1])) : undefined;
+      if (path === '/')
+        return send(200, 'text/html; charset=utf-8', renderRunsIndex([...runs.values()], { pollIntervalMs: 150 }));
+      if (path === '/api/runs') return send(200, 'application/json', JSON.stringify({ runs: [...runs.values()] }));
+      const api = byId(/^\/api\/runs\/([^/]+)$/.exec(path));
+      if (api) return send(200, 'application/json', JSON.stringify(api));
+      const run = byId(/^\/runs\/([^/]+)$/.exec(path));
+      if (run)
+        return send(
+          200,
+          'text/html; charset=utf-8',
+          renderRunPage(run, run.state === 'completed' ? results : null, {
+            pollIntervalMs: 150,
+            description: 'the panic of review v2',
+          }),
+        );
+      send(404, 'text/plain', `no ${path}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const page = await (await browser()).newPage();
+      const seen = watch(page);
+      await page.goto(`${origin}/`);
+      assert.match((await page.textContent('tr[data-run-id="r1"]')) ?? '', /running.*10 %, 0\.5 of 5 simulated s/s);
+      // Progress and new runs appear without a reload.
+      runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.6, simSeconds: 3, limitSeconds: 5 } });
+      runs.set('r2', { id: 'r2', scenario: NASTY, state: 'queued', progress: null, startedAt: null });
+      await page.waitForFunction(
+        `document.querySelectorAll('#runs-body tr').length === 2 && document.querySelector('tr[data-run-id="r1"] .progress-text').textContent.startsWith('60 %')`,
+        undefined,
+        { timeout: 10_000 },
+      );
+      assert.match((await page.textContent('#live-status')) ?? '', /^live: updated/);
+      assert.equal(await page.textContent('tr[data-run-id="r2"] td:nth-child(2)'), NASTY, 'shown as text');
+      assert.equal(await page.locator('img').count(), 0, 'nothing injected');
+      assert.equal(await page.getAttribute('tr[data-run-id="r2"] [data-state]', 'data-state'), 'queued');
+
+      // The run page: live while running, then the report.
+      await page.click('a[href="/runs/r1"]');
+      await page.waitForURL(`${origin}/runs/r1`);
+      assert.match((await page.textContent('#run-progress')) ?? '', /60 %/);
+      assert.equal(await page.locator('canvas').count(), 0);
+      runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.9, simSeconds: 4.5, limitSeconds: 5 } });
+      await page.waitForFunction(
+        `document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %')`,
+        undefined,
+        { timeout: 10_000 },
+      );
+      runs.set('r1', {
+        ...runs.get('r1')!,
+        state: 'completed',
+        progress: { fraction: 1, simSeconds: 5, limitSeconds: 5 },
+        finishedAt: '2026-11-25T06:00:05.000Z',
+      });
+      await page.waitForSelector('body[data-charts-drawn]', { timeout: 15_000 });
+      assert.equal(await page.getAttribute('#run-state', 'data-state'), 'completed');
+      assert.match((await page.textContent('.description')) ?? '', /the panic of review v2/);
+      assertDrawn(await charts(page));
+      assert.equal(
+        await page.locator('table.violations tbody tr').count(),
+        results.variants.reduce((n, v) => n + v.totals.violations.length, 0),
+      );
+
+      assert.deepEqual(seen.problems, []);
+      assert.deepEqual(
+        seen.requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:')),
+        [],
+        'the pages fetch only from the service',
+      );
+      await page.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  },
+);
+
+test(
+  'browser: the checks see a broken page (console error, page error, missing chart library)',
+  { skip, timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-report-'));
+    try {
+      const htmlFile = join(dir, 'broken.html');
+      const broken = {
+        name: 'Chart.js',
+        version: '0',
+        license: 'MIT',
+        source: 'console.error("library failed"); throw new Error("no library");',
+      };
+      writeFileSync(htmlFile, renderHtmlReport(panicResults(), { chartLibrary: broken }));
+      const page = await (await browser()).newPage();
+      const seen = watch(page);
+      await page.goto(pathToFileURL(htmlFile).href);
+      await page.waitForLoadState('load');
+      assert.equal(await page.getAttribute('body', 'data-charts-drawn'), null, 'nothing drawn');
+      const list = await charts(page);
+      assert.ok(list.length > 0 && list.every((c) => c.chart === null && c.inked === 0));
+      assert.ok(
+        seen.problems.some((p) => p.includes('console error: library failed')),
+        seen.problems.join('\n'),
+      );
+      assert.ok(
+        seen.problems.some((p) => p.includes('page error: no library')),
+        seen.problems.join('\n'),
+      );
+      assert.ok(
+        seen.problems.some((p) => p.includes('Chart.js is missing')),
+        seen.problems.join('\n'),
+      );
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -7,7 +7,6 @@ import { main } from '../../src/cli/main.js';
 import { checkHtml, externalReferences } from './htmlCheck.js';
 import { capture } from '../support/cli.js';
 
-
 const small = (name: string): string => `name: ${name}
 description: "Two policies <side by side> & one guest"
 host: { cpu: i7-2620M, cores: 4 }
@@ -37,7 +36,10 @@ test('run --html writes one self-contained report next to the other outputs', as
     assert.deepEqual(checkHtml(html).problems, []);
     assert.deepEqual(externalReferences(html), []);
     assert.ok(html.includes('<title>vmexit-lab report: html-a</title>'));
-    assert.ok(html.includes('<p class="description">Two policies &lt;side by side&gt; &amp; one guest</p>'), 'the scenario description, escaped');
+    assert.ok(
+      html.includes('<p class="description">Two policies &lt;side by side&gt; &amp; one guest</p>'),
+      'the scenario description, escaped',
+    );
     assert.ok(html.includes('data-chart="exits"'));
     assert.equal(JSON.parse(readFileSync(out, 'utf8')).scenario, 'html-a', 'the other outputs are still written');
 

@@ -24,7 +24,11 @@ function totals(over: Partial<VariantTotals>): VariantTotals {
     interruptsRaised: 100,
     interruptsInjected: 100,
     interruptsDelivered: 100,
-    interruptsBySource: { timer: { raised: 50, delivered: 50 }, device: { raised: 50, delivered: 50 }, ipi: { raised: 0, delivered: 0 } },
+    interruptsBySource: {
+      timer: { raised: 50, delivered: 50 },
+      device: { raised: 50, delivered: 50 },
+      ipi: { raised: 0, delivered: 0 },
+    },
     phaseSeconds: {},
     hostSecondsInExits: {},
     guestCpuSeconds: 10,
@@ -38,7 +42,10 @@ function totals(over: Partial<VariantTotals>): VariantTotals {
 }
 
 /** Exits of one reason per 10 s bucket, for 3 buckets (30 simulated seconds). */
-const slowSeries = { stepSeconds: 10, exits: { CR_ACCESS: [120_000, 240_000, 60_000], EXTERNAL_INTERRUPT: [200, 200, 200], HLT: [20, 40, 0] } };
+const slowSeries = {
+  stepSeconds: 10,
+  exits: { CR_ACCESS: [120_000, 240_000, 60_000], EXTERNAL_INTERRUPT: [200, 200, 200], HLT: [20, 40, 0] },
+};
 const fastSeries = { stepSeconds: 10, exits: { EXTERNAL_INTERRUPT: [200, 180], HLT: [40, 40] } };
 
 export function syntheticResults(options: { series?: boolean; nasty?: boolean } = {}): RunResults {
@@ -64,7 +71,13 @@ export function syntheticResults(options: { series?: boolean; nasty?: boolean } 
     ...(withSeries ? { series: slowSeries } : {}),
     thresholds: [
       { expr: '>= 1938', metric: 'phase_seconds{phase="install",variant="bhyve-12.1"}', passed: true, value: 2280 },
-      { expr: '< 1000', metric: 'exits_per_second{reason="CR_ACCESS",variant="bhyve-12.1"}', passed: false, value: 7000, message: 'exits_per_second = 7000; does not hold: < 1000' },
+      {
+        expr: '< 1000',
+        metric: 'exits_per_second{reason="CR_ACCESS",variant="bhyve-12.1"}',
+        passed: false,
+        value: 7000,
+        message: 'exits_per_second = 7000; does not hold: < 1000',
+      },
     ],
   };
   const fast: VariantResult = {
@@ -85,12 +98,34 @@ export function syntheticResults(options: { series?: boolean; nasty?: boolean } 
       interruptLatency: { boundsNs: BOUNDS, counts: [10, 20, 30, 30, 10], count: 100, sumNs: 900_000 },
       violations: [
         {
-          check: 'isr_isrvec_stk_out_of_sync', message: options.nasty ? NASTY : 'ISR and isrvec_stk out of sync', guest: 'windows-10-1909', host: 0, vcpu: 1,
-          simTimeNs: 2_776_088, step: 431, state: { tpr: 0, ppr: 240, isr: [251], irr: [], isrvecStk: [], svi: 251, ...(options.nasty ? { [NASTY]: NASTY } : {}) }, expected: true,
+          check: 'isr_isrvec_stk_out_of_sync',
+          message: options.nasty ? NASTY : 'ISR and isrvec_stk out of sync',
+          guest: 'windows-10-1909',
+          host: 0,
+          vcpu: 1,
+          simTimeNs: 2_776_088,
+          step: 431,
+          state: {
+            tpr: 0,
+            ppr: 240,
+            isr: [251],
+            irr: [],
+            isrvecStk: [],
+            svi: 251,
+            ...(options.nasty ? { [NASTY]: NASTY } : {}),
+          },
+          expected: true,
         },
         {
-          check: 'ppr_above_tpr', message: 'PPR below TPR', guest: 'ubuntu-18.04', host: 0, vcpu: 3,
-          simTimeNs: 16_058_551, step: 147, state: { tpr: 224, ppr: 208 }, expected: false,
+          check: 'ppr_above_tpr',
+          message: 'PPR below TPR',
+          guest: 'ubuntu-18.04',
+          host: 0,
+          vcpu: 3,
+          simTimeNs: 16_058_551,
+          step: 147,
+          state: { tpr: 224, ppr: 208 },
+          expected: false,
         },
       ],
     }),
@@ -107,7 +142,12 @@ export function syntheticResults(options: { series?: boolean; nasty?: boolean } 
     seed: 7,
     variants: [slow, fast],
     crossVariantThresholds: [
-      { expr: '>= 5.546', metric: 'ratio(phase_seconds{phase="install"}, variant="bhyve-12.1", variant="bhyve-tpr-v1")', passed: true, value: 2280 / 370 },
+      {
+        expr: '>= 5.546',
+        metric: 'ratio(phase_seconds{phase="install"}, variant="bhyve-12.1", variant="bhyve-tpr-v1")',
+        passed: true,
+        value: 2280 / 370,
+      },
     ],
     startedAt: '2026-11-25T06:00:00.000Z',
     wallSeconds: 1.25,

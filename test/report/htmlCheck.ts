@@ -4,7 +4,21 @@
  * and <script>/<style> contents cannot end their element early.
  */
 
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+const VOID = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'source',
+  'track',
+  'wbr',
+]);
 const RAW_TEXT = new Set(['script', 'style']);
 
 export interface HtmlShape {
@@ -24,13 +38,17 @@ export function checkHtml(html: string): HtmlShape {
   const stack: string[] = [];
   if (!html.startsWith('<!DOCTYPE html>')) problems.push('no <!DOCTYPE html> first');
   let i = html.indexOf('>') + 1;
-  const tagRe = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'))?)*)\s*(\/?)>/y;
+  const tagRe =
+    /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'))?)*)\s*(\/?)>/y;
   while (i < html.length) {
     const lt = html.indexOf('<', i);
     if (lt < 0) break;
     if (html.startsWith('<!--', lt)) {
       const end = html.indexOf('-->', lt);
-      if (end < 0) { problems.push(`unclosed comment at ${lt}`); break; }
+      if (end < 0) {
+        problems.push(`unclosed comment at ${lt}`);
+        break;
+      }
       i = end + 3;
       continue;
     }
@@ -54,7 +72,10 @@ export function checkHtml(html: string): HtmlShape {
     if (VOID.has(name)) continue;
     if (RAW_TEXT.has(name)) {
       const end = html.toLowerCase().indexOf(`</${name}`, i);
-      if (end < 0) { problems.push(`<${name}> never closed`); break; }
+      if (end < 0) {
+        problems.push(`<${name}> never closed`);
+        break;
+      }
       const text = html.slice(i, end);
       if (name === 'script') scripts.push({ attrs, text });
       if (text.includes('<!--')) problems.push(`"<!--" inside <${name}>`);
@@ -79,10 +100,13 @@ export function externalReferences(html: string): string[] {
   // Script elements' text is code (the inlined library mentions its home page in a comment);
   // what a browser fetches is in the markup and CSS around it.
   const markup = html.replace(/(<script\b[^>]*>)[\s\S]*?(<\/script>)/gi, '$1$2');
-  for (const m of markup.matchAll(/<(script|img|iframe|link|source|video|audio|embed|object)\b[^>]*?\b(src|href|data)\s*=\s*["']?([^"'\s>]+)/gi)) {
+  for (const m of markup.matchAll(
+    /<(script|img|iframe|link|source|video|audio|embed|object)\b[^>]*?\b(src|href|data)\s*=\s*["']?([^"'\s>]+)/gi,
+  )) {
     if (!m[3].startsWith('data:')) found.push(`${m[1]} ${m[2]}=${m[3]}`);
   }
-  for (const m of markup.matchAll(/url\(\s*["']?([^)"']+)/gi)) if (!m[1].startsWith('data:')) found.push(`url(${m[1]})`);
+  for (const m of markup.matchAll(/url\(\s*["']?([^)"']+)/gi))
+    if (!m[1].startsWith('data:')) found.push(`url(${m[1]})`);
   for (const m of markup.matchAll(/@import\b[^;]*/gi)) found.push(m[0]);
   return found;
 }

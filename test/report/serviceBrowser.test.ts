@@ -18,25 +18,41 @@ declare const document: any;
 type HTMLCanvasElement = any;
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const present = existsSync(CHROMIUM);
 const skip = !present && process.env.CI !== 'true' ? `${CHROMIUM} not found; service page browser test skipped` : false;
-if (skip) process.stderr.write(`\n${'#'.repeat(90)}\n#  SKIPPED: ${skip} (under CI=true it runs and fails).\n${'#'.repeat(90)}\n\n`);
+if (skip)
+  process.stderr.write(
+    `\n${'#'.repeat(90)}\n#  SKIPPED: ${skip} (under CI=true it runs and fails).\n${'#'.repeat(90)}\n\n`,
+  );
 
 const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-test('browser: the real service serves the runs index and a run page that becomes the report', { skip, timeout: 120_000 }, async () => {
-  assert.ok(present, `${CHROMIUM} is missing and CI=true: .ci/run must install chromium`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-svc-browser-'));
-  cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const svc: ServiceHandle = await startService({ port: 0, dataDir, workers: 1 });
-  cleanup.push(() => svc.close());
-  const post = await fetch(`${svc.url}/api/runs`, {
-    method: 'POST', headers: { 'Content-Type': 'application/yaml' },
-    body: `name: browser-run
+test(
+  'browser: the real service serves the runs index and a run page that becomes the report',
+  { skip, timeout: 120_000 },
+  async () => {
+    assert.ok(present, `${CHROMIUM} is missing and CI=true: .ci/run must install chromium`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-svc-browser-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const svc: ServiceHandle = await startService({ port: 0, dataDir, workers: 1 });
+    cleanup.push(() => svc.close());
+    const post = await fetch(`${svc.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/yaml' },
+      body: `name: browser-run
 host: { cpu: i7-2620M, cores: 4 }
 guests:
   - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
@@ -44,35 +60,46 @@ duration: 3s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
 `,
-  });
-  assert.equal(post.status, 202);
-  const { id } = (await post.json()) as { id: string };
+    });
+    assert.equal(post.status, 202);
+    const { id } = (await post.json()) as { id: string };
 
-  const userDataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-chromium-'));
-  cleanup.push(() => rmSync(userDataDir, { recursive: true, force: true }));
-  const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
-  cleanup.push(() => context.close());
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+    const userDataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-chromium-'));
+    cleanup.push(() => rmSync(userDataDir, { recursive: true, force: true }));
+    const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+    });
+    cleanup.push(() => context.close());
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
 
-  await page.goto(`${svc.url}/`);
-  await page.waitForFunction((runId) => document.body.innerText.includes(runId), id, { timeout: 20_000 });
-  assert.ok((await page.content()).includes('browser-run'));
+    await page.goto(`${svc.url}/`);
+    await page.waitForFunction((runId) => document.body.innerText.includes(runId), id, { timeout: 20_000 });
+    assert.ok((await page.content()).includes('browser-run'));
 
-  // Wait for the run to end, then its page is the report with drawn charts.
-  for (let i = 0; i < 300; i++) {
-    const r = (await (await fetch(`${svc.url}/api/runs/${id}`)).json()) as { state: string };
-    if (r.state === 'completed') break;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  await page.goto(`${svc.url}/runs/${encodeURIComponent(id)}`);
-  await page.waitForFunction(() => document.querySelectorAll('canvas').length > 0, undefined, { timeout: 20_000 });
-  const drawn = await page.evaluate(() => {
-    const g = globalThis as unknown as { Chart?: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } | undefined } };
-    return [...document.querySelectorAll('canvas')].map((c) => g.Chart?.getChart(c as HTMLCanvasElement)?.data.datasets.reduce((n, d) => n + d.data.length, 0) ?? 0);
-  });
-  assert.ok(drawn.length >= 3 && drawn.every((n) => n > 0), `charts with data points: ${JSON.stringify(drawn)}`);
-  assert.deepEqual(problems, []);
-});
+    // Wait for the run to end, then its page is the report with drawn charts.
+    for (let i = 0; i < 300; i++) {
+      const r = (await (await fetch(`${svc.url}/api/runs/${id}`)).json()) as { state: string };
+      if (r.state === 'completed') break;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    await page.goto(`${svc.url}/runs/${encodeURIComponent(id)}`);
+    await page.waitForFunction(() => document.querySelectorAll('canvas').length > 0, undefined, { timeout: 20_000 });
+    const drawn = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        Chart?: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } | undefined };
+      };
+      return [...document.querySelectorAll('canvas')].map(
+        (c) => g.Chart?.getChart(c as HTMLCanvasElement)?.data.datasets.reduce((n, d) => n + d.data.length, 0) ?? 0,
+      );
+    });
+    assert.ok(drawn.length >= 3 && drawn.every((n) => n > 0), `charts with data points: ${JSON.stringify(drawn)}`);
+    assert.deepEqual(problems, []);
+  },
+);

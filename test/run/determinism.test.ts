@@ -4,7 +4,8 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario, shardRange, assembleResults } from '../../src/run/runScenario.js';
 import { TotalsAccumulator } from '../../src/run/simulate.js';
 
-const fleet = parseScenario(`name: det-fleet
+const fleet = parseScenario(
+  `name: det-fleet
 seed: 42
 host: { cpu: i7-6700K, cores: 4, count: 5 }
 guests:
@@ -20,7 +21,9 @@ guests:
 duration: 3s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3, kvm]
-`, 'det-fleet.yaml');
+`,
+  'det-fleet.yaml',
+);
 
 test('shard ranges partition the hosts exactly, for any shard count', () => {
   for (const count of [1, 2, 5, 7, 100]) {
@@ -30,7 +33,11 @@ test('shard ranges partition the hosts exactly, for any shard count', () => {
         const [a, b] = shardRange(count, { index: i, count: n });
         for (let h = a; h < b; h++) seen.push(h);
       }
-      assert.deepEqual(seen, Array.from({ length: count }, (_, h) => h), `${count} hosts in ${n} shards`);
+      assert.deepEqual(
+        seen,
+        Array.from({ length: count }, (_, h) => h),
+        `${count} hosts in ${n} shards`,
+      );
     }
   }
 });
@@ -43,11 +50,16 @@ test('merging N shards equals the unsharded run bit for bit (N = 1..4)', () => {
     for (let i = 1; i <= n; i++) {
       const part = runScenario(fleet, { shard: { index: i, count: n } });
       // through JSON, as shard files would travel
-      part.accumulators.forEach((a, vi) => merged[vi].merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(a.toJSON())))));
+      part.accumulators.forEach((a, vi) =>
+        merged[vi].merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(a.toJSON())))),
+      );
     }
     assert.equal(JSON.stringify(merged.map((a) => a.toJSON())), wholeJson, `${n} shards`);
     const a = assembleResults(fleet, merged, { startedAt: 'x', wallSeconds: 0 });
-    assert.deepEqual(a.variants.map((v) => v.totals), whole.results.variants.map((v) => v.totals));
+    assert.deepEqual(
+      a.variants.map((v) => v.totals),
+      whole.results.variants.map((v) => v.totals),
+    );
   }
 });
 
@@ -60,7 +72,8 @@ test('a different seed changes the counts; the same seed repeats them', () => {
 });
 
 test('policies on the same seed differ only where the rules say: Linux/FreeBSD-only fleets are identical', () => {
-  const linuxOnly = parseScenario(`name: linux-only
+  const linuxOnly = parseScenario(
+    `name: linux-only
 host: { cpu: i7-6700K, cores: 4, count: 2 }
 guests:
   - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: idle }] }
@@ -68,7 +81,9 @@ guests:
 duration: 3s
 matrix:
   policy: [bhyve-12.1, bhyve-tpr-v1, bhyve-tpr-v3]
-`, 'linux-only.yaml');
+`,
+    'linux-only.yaml',
+  );
   const r = runScenario(linuxOnly);
   const [a, b, c] = r.accumulators.map((x) => JSON.stringify(x.toJSON()));
   assert.equal(a, b);
@@ -81,13 +96,21 @@ test('the exit time series sums to the totals and merges exactly across shards',
     assert.ok(v.series, `${v.name} has a series`);
     assert.equal(v.series.stepSeconds, 1);
     for (const [name, total] of Object.entries(v.totals.exits)) {
-      assert.equal(v.series.exits[name].reduce((a, b) => a + b, 0), total, `${v.name} ${name}`);
+      assert.equal(
+        v.series.exits[name].reduce((a, b) => a + b, 0),
+        total,
+        `${v.name} ${name}`,
+      );
     }
   }
   const merged = fleet.variants.map(() => new TotalsAccumulator());
-  for (let i = 1; i <= 3; i++) runScenario(fleet, { shard: { index: i, count: 3 } }).accumulators.forEach((a, vi) => merged[vi].merge(a));
+  for (let i = 1; i <= 3; i++)
+    runScenario(fleet, { shard: { index: i, count: 3 } }).accumulators.forEach((a, vi) => merged[vi].merge(a));
   const again = assembleResults(fleet, merged, { startedAt: 'x', wallSeconds: 0 });
-  assert.deepEqual(again.variants.map((v) => v.series), whole.results.variants.map((v) => v.series));
+  assert.deepEqual(
+    again.variants.map((v) => v.series),
+    whole.results.variants.map((v) => v.series),
+  );
 });
 
 test('exits by guest OS (the metrics os label) sum to the exits and merge exactly across shards', () => {
@@ -99,8 +122,12 @@ test('exits by guest OS (the metrics os label) sum to the exits and merge exactl
     assert.deepEqual(Array.from(sum), Array.from(acc.exits));
   }
   const merged = fleet.variants.map(() => new TotalsAccumulator());
-  for (let i = 1; i <= 2; i++) runScenario(fleet, { shard: { index: i, count: 2 } }).accumulators.forEach((a, vi) => merged[vi].merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(a.toJSON())))));
+  for (let i = 1; i <= 2; i++)
+    runScenario(fleet, { shard: { index: i, count: 2 } }).accumulators.forEach((a, vi) =>
+      merged[vi].merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(a.toJSON())))),
+    );
   merged.forEach((m, vi) => {
-    for (const [os, e] of whole.accumulators[vi].exitsByOs) assert.deepEqual(Array.from(m.exitsByOs.get(os)!), Array.from(e), os);
+    for (const [os, e] of whole.accumulators[vi].exitsByOs)
+      assert.deepEqual(Array.from(m.exitsByOs.get(os)!), Array.from(e), os);
   });
 });

@@ -4,14 +4,17 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 
 function build(cores: number, policy = 'bhyve-tpr-v3', os = 'ubuntu-18.04'): number {
-  const s = parseScenario(`name: overcommit
+  const s = parseScenario(
+    `name: overcommit
 host: { cpu: i7-6700K, cores: ${cores} }
 hypervisor: { policy: ${policy} }
 guests:
   - { os: ${os}, count: 2, vcpus: 2, phases: [{ phase: build, work: 4s }] }
 duration: until-complete
 maxDuration: 60s
-`, 'overcommit.yaml');
+`,
+    'overcommit.yaml',
+  );
   return runScenario(s).results.variants[0].totals.phaseSeconds.build;
 }
 
@@ -29,7 +32,8 @@ test('time spent in exits is host time taken from the guest: %cr8 exits slow a W
 });
 
 test('interrupt latency is measured arrival -> delivery and lands in the histogram', () => {
-  const s = parseScenario(`name: latency
+  const s = parseScenario(
+    `name: latency
 host: { cpu: i7-2620M, cores: 4 }
 guests:
   - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, work: 2s }] }
@@ -37,11 +41,19 @@ duration: until-complete
 maxDuration: 60s
 matrix:
   policy: [bhyve-tpr-v1, bhyve-tpr-v3]
-`, 'latency.yaml');
+`,
+    'latency.yaml',
+  );
   const [v1, v3] = runScenario(s).results.variants.map((v) => v.totals.interruptLatency);
   for (const h of [v1, v3]) {
-    assert.equal(h.counts.reduce((a, b) => a + b, 0), h.count);
+    assert.equal(
+      h.counts.reduce((a, b) => a + b, 0),
+      h.count,
+    );
     assert.ok(h.count > 100 && h.sumNs > 0);
   }
-  assert.ok(v1.sumNs / v1.count > (v3.sumNs / v3.count) * 2, 'without thresholds a masked DPC request waits for the next exit');
+  assert.ok(
+    v1.sumNs / v1.count > (v3.sumNs / v3.count) * 2,
+    'without thresholds a masked DPC request waits for the next exit',
+  );
 });

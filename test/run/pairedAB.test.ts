@@ -47,12 +47,22 @@ interface Observed {
 
 /** One host of the scenario's guests under `policy`, every exit costing 0 ns, for `seconds`. */
 function simulate(cpuId: string, policy: PolicyName, guestsYaml: string, seconds: number, seed = 11): Observed {
-  const s = parseScenario(`name: ab\nseed: ${seed}\nhost: { cpu: ${cpuId}, cores: 4 }\nhypervisor: { policy: ${policy} }\nguests:\n${guestsYaml}duration: ${seconds}s\n`, 'ab.yaml');
+  const s = parseScenario(
+    `name: ab\nseed: ${seed}\nhost: { cpu: ${cpuId}, cores: 4 }\nhypervisor: { policy: ${policy} }\nguests:\n${guestsYaml}duration: ${seconds}s\n`,
+    'ab.yaml',
+  );
   const v = s.variants[0]!;
   const traits = resolvePolicy(policy, v.host.cpu, v.hypervisor.tunables);
   const sim = new HostSimulation({
-    hostIndex: 0, seed: s.seed, profile: v.host.cpu, traits, cores: v.host.cores, guests: hostGuests(v, data, 0),
-    exitCostNs: new Float64Array(EXIT_SLOT_COUNT), host: hostModel(data.costModel, traits.hypervisor), debugChecks: false,
+    hostIndex: 0,
+    seed: s.seed,
+    profile: v.host.cpu,
+    traits,
+    cores: v.host.cores,
+    guests: hostGuests(v, data, 0),
+    exitCostNs: new Float64Array(EXIT_SLOT_COUNT),
+    host: hostModel(data.costModel, traits.hypervisor),
+    debugChecks: false,
   });
   sim.advanceTo(seconds * 1e9);
   const exits: Record<string, number> = {};
@@ -65,8 +75,17 @@ function simulate(cpuId: string, policy: PolicyName, guestsYaml: string, seconds
     machine[name] = n;
   }
   const guest = new Array<number>(GuestCounter.COUNT).fill(0);
-  sim.guestCounters.forEach((x, i) => { guest[i % GuestCounter.COUNT] += x; });
-  return { exits, machine, guest, latency: Array.from(sim.latencyCounts), latencySumNs: sim.latencySumNs, events: sim.events };
+  sim.guestCounters.forEach((x, i) => {
+    guest[i % GuestCounter.COUNT] += x;
+  });
+  return {
+    exits,
+    machine,
+    guest,
+    latency: Array.from(sim.latencyCounts),
+    latencySumNs: sim.latencySumNs,
+    events: sim.events,
+  };
 }
 
 const WINDOWS = `  - os: windows-10-1909\n    vcpus: 2\n    phases: [{ phase: boot, duration: 3s }, { phase: idle }]\n  - os: windows-server-2019\n    vcpus: 2\n    phases: [{ phase: idle }]\n`;
@@ -86,7 +105,10 @@ for (const cpuId of ['i7-2620M', 'i7-6700K']) {
       const b = simulate(cpuId, candidate, WINDOWS, 12);
       assert.ok(a.machine.CR8_READS! + a.machine.CR8_WRITES! > 100_000, 'Windows guests use %cr8');
       // Guest side: identical, count for count (TPR accesses, interrupts by source, guest CPU, latency histogram, events).
-      assert.deepEqual(without(b, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']), without(a, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']));
+      assert.deepEqual(
+        without(b, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']),
+        without(a, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']),
+      );
       // 12.1: every %cr8 access exits (CR8-load/-store exiting); the candidate shadows the TPR.
       assert.equal(a.exits.CR_ACCESS, a.machine.CR8_READS! + a.machine.CR8_WRITES!);
       assert.equal(b.exits.CR_ACCESS, 0);
@@ -111,7 +133,10 @@ test('bhyve-12.1 vs bhyve-tpr-v1 (no TPR threshold): Windows interrupts wait for
   assert.equal(b.exits.CR_ACCESS, 0);
   assert.equal(b.exits.TPR_BELOW_THRESHOLD, 0, 'v1 programs no TPR threshold');
   // Not a zero-cost-identical pair: delivery is later, so the latency grows and the timeline moves.
-  assert.ok(b.latencySumNs / b.machine.DELIVERED! > 2 * (a.latencySumNs / a.machine.DELIVERED!), `mean latency ${b.latencySumNs / b.machine.DELIVERED!} vs ${a.latencySumNs / a.machine.DELIVERED!} ns`);
+  assert.ok(
+    b.latencySumNs / b.machine.DELIVERED! > 2 * (a.latencySumNs / a.machine.DELIVERED!),
+    `mean latency ${b.latencySumNs / b.machine.DELIVERED!} vs ${a.latencySumNs / a.machine.DELIVERED!} ns`,
+  );
   assert.notDeepEqual(b.guest, a.guest);
 });
 
@@ -133,7 +158,12 @@ test('scripted guests: the same script under both policies gives the same trace 
   ] as ScriptOp[];
   const trace = (policy: PolicyName) => {
     const profile = cpu('i7-2620M');
-    const m = new Machine({ profile, traits: resolvePolicy(policy, profile, {}), vcpus: [{ guest: 0, x2apic: false, apicId: 0 }], debugChecks: true });
+    const m = new Machine({
+      profile,
+      traits: resolvePolicy(policy, profile, {}),
+      vcpus: [{ guest: 0, x2apic: false, apicId: 0 }],
+      debugChecks: true,
+    });
     return runScript(m, script);
   };
   const a = trace('bhyve-12.1');
@@ -141,19 +171,29 @@ test('scripted guests: the same script under both policies gives the same trace 
   assert.equal(a.length, script.length);
   const strip = (s: (typeof a)[number]) => ({ ...s, exits: [] });
   assert.deepEqual(b.map(strip), a.map(strip), 'op, args, TPR, PPR, deliveries, values, violations: identical');
-  assert.ok(a.some((s) => s.delivered.length > 0), 'the script delivers interrupts');
+  assert.ok(
+    a.some((s) => s.delivered.length > 0),
+    'the script delivers interrupts',
+  );
   for (const [i, op] of script.entries()) {
     const ea = a[i]!.exits.map((e) => e.name);
     const eb = b[i]!.exits.map((e) => e.name);
     if (op.op === 'write_cr8' || op.op === 'read_cr8') {
       assert.equal(ea[0], 'CR_ACCESS', `step ${i + 1}: a %cr8 access exits under 12.1`);
       assert.ok(!eb.includes('CR_ACCESS'), `step ${i + 1}: shadowed under v3`);
-      assert.deepEqual(ea.slice(1), eb.filter((n) => n !== 'TPR_BELOW_THRESHOLD'), `step ${i + 1}: the rest as v3's`);
+      assert.deepEqual(
+        ea.slice(1),
+        eb.filter((n) => n !== 'TPR_BELOW_THRESHOLD'),
+        `step ${i + 1}: the rest as v3's`,
+      );
     } else {
       assert.deepEqual(eb, ea, `step ${i + 1} (${op.op}): same exits`);
     }
   }
-  assert.ok(b.some((s) => s.exits.some((e) => e.name === 'TPR_BELOW_THRESHOLD')), 'lowering TPR under a pending interrupt exits under v3');
+  assert.ok(
+    b.some((s) => s.exits.some((e) => e.name === 'TPR_BELOW_THRESHOLD')),
+    'lowering TPR under a pending interrupt exits under v3',
+  );
 });
 
 test('compare says a shared seed means no sampling noise, and a different seed that it does not', () => {
@@ -161,16 +201,30 @@ test('compare says a shared seed means no sampling noise, and a different seed t
   try {
     const cli = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
     const scenario = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-cr8-exits.yaml');
-    const run = (out: string, seed: string) => spawnSync(process.execPath, [cli, 'run', '--quiet', '--seed', seed, '--out', join(dir, out), scenario], { encoding: 'utf8' });
+    const run = (out: string, seed: string) =>
+      spawnSync(process.execPath, [cli, 'run', '--quiet', '--seed', seed, '--out', join(dir, out), scenario], {
+        encoding: 'utf8',
+      });
     assert.equal(run('a.json', '1').status, 0);
     assert.equal(run('b.json', '1').status, 0);
     assert.equal(run('c.json', '2').status, 0);
-    const same = spawnSync(process.execPath, [cli, 'compare', join(dir, 'a.json'), join(dir, 'b.json')], { encoding: 'utf8' });
+    const same = spawnSync(process.execPath, [cli, 'compare', join(dir, 'a.json'), join(dir, 'b.json')], {
+      encoding: 'utf8',
+    });
     assert.equal(same.status, 0);
-    assert.match(same.stdout, /same seed \(1\): paired on identical random streams; every difference is the change, with no sampling noise/);
-    const other = spawnSync(process.execPath, [cli, 'compare', join(dir, 'a.json'), join(dir, 'c.json')], { encoding: 'utf8' });
+    assert.match(
+      same.stdout,
+      /same seed \(1\): paired on identical random streams; every difference is the change, with no sampling noise/,
+    );
+    const other = spawnSync(process.execPath, [cli, 'compare', join(dir, 'a.json'), join(dir, 'c.json')], {
+      encoding: 'utf8',
+    });
     assert.match(other.stdout, /different seeds \(1 vs 2\): differences include sampling noise/);
-    const json = JSON.parse(spawnSync(process.execPath, [cli, 'compare', '--json', join(dir, 'a.json'), join(dir, 'b.json')], { encoding: 'utf8' }).stdout);
+    const json = JSON.parse(
+      spawnSync(process.execPath, [cli, 'compare', '--json', join(dir, 'a.json'), join(dir, 'b.json')], {
+        encoding: 'utf8',
+      }).stdout,
+    );
     assert.equal(json.paired, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });

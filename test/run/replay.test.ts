@@ -59,13 +59,18 @@ function runAll(s: Scenario, ranges: [number, number][]): TotalsAccumulator {
   });
   // Merge in reverse order, through the JSON form workers and shard files use.
   const out = new TotalsAccumulator(true);
-  for (const p of parts.reverse()) out.merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(p.toJSON())) as Record<string, unknown>));
+  for (const p of parts.reverse())
+    out.merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(p.toJSON())) as Record<string, unknown>));
   return out;
 }
 
 test('latency exemplars: identical for 1 or 3 host ranges merged in any order; each is inside its bucket', () => {
   const one = runAll(fleet, [[0, 3]]);
-  const split = runAll(fleet, [[0, 1], [1, 2], [2, 3]]);
+  const split = runAll(fleet, [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+  ]);
   assert.deepEqual(split.latencyExemplars.toJSON(), one.latencyExemplars.toJSON());
   const ex = one.latencyExemplars.toJSON();
   assert.equal(ex.length, LATENCY_BOUNDS_NS.length + 1);
@@ -74,7 +79,10 @@ test('latency exemplars: identical for 1 or 3 host ranges merged in any order; e
     assert.equal(e === null, one.latency[b] === 0, `bucket ${b}: an exemplar exactly when the bucket has observations`);
     if (!e) return;
     nonEmpty++;
-    assert.ok(e.latencyNs <= (LATENCY_BOUNDS_NS[b] ?? Infinity) && (b === 0 || e.latencyNs > LATENCY_BOUNDS_NS[b - 1]), `bucket ${b}: ${e.latencyNs} ns`);
+    assert.ok(
+      e.latencyNs <= (LATENCY_BOUNDS_NS[b] ?? Infinity) && (b === 0 || e.latencyNs > LATENCY_BOUNDS_NS[b - 1]),
+      `bucket ${b}: ${e.latencyNs} ns`,
+    );
     assert.ok(e.guest >= 0 && e.guest < 9);
   });
   assert.ok(nonEmpty >= 2, 'the fleet fills several buckets');
@@ -84,9 +92,19 @@ test('each exemplar is a real observation: replaying its guest shows that delive
   const acc = runAll(fleet, [[0, 3]]);
   for (const e of acc.latencyExemplars.toJSON()) {
     if (!e) continue;
-    const r = replay({ scenario: fleet, variantIndex: 0, data, guest: e.guest, atNs: e.simTimeNs, fromNs: e.simTimeNs });
+    const r = replay({
+      scenario: fleet,
+      variantIndex: 0,
+      data,
+      guest: e.guest,
+      atNs: e.simTimeNs,
+      fromNs: e.simTimeNs,
+    });
     const hit = r.records.find((x) => x.kind === 'delivery' && x.timeNs === e.simTimeNs && x.latencyNs === e.latencyNs);
-    assert.ok(hit, `guest ${e.guest} at ${e.simTimeNs} ns: no delivery of latency ${e.latencyNs} ns in ${JSON.stringify(r.records.filter((x) => x.kind === 'delivery'))}`);
+    assert.ok(
+      hit,
+      `guest ${e.guest} at ${e.simTimeNs} ns: no delivery of latency ${e.latencyNs} ns in ${JSON.stringify(r.records.filter((x) => x.kind === 'delivery'))}`,
+    );
   }
 });
 
@@ -100,12 +118,17 @@ test('/metrics: exemplars {seed, guest, sim_time} only when OpenMetrics is negot
       if (p !== pool) await p.close();
     }
     // 1 vs 2 workers: the same exemplars in results.json.
-    assert.deepEqual(outs[1].results.variants[0].totals.interruptLatency.exemplars, outs[0].results.variants[0].totals.interruptLatency.exemplars);
+    assert.deepEqual(
+      outs[1].results.variants[0].totals.interruptLatency.exemplars,
+      outs[0].results.variants[0].totals.interruptLatency.exemplars,
+    );
     const hub = new MetricsHub();
     hub.addFinished(fleet, outs[1].accumulators, outs[1].results);
     const ep = new MetricsEndpoint(hub);
     const om = (await ep.render(true)).body;
-    const lines = om.split('\n').filter((l) => l.startsWith('vmexit_lab_interrupt_latency_seconds_bucket') && l.includes(' # '));
+    const lines = om
+      .split('\n')
+      .filter((l) => l.startsWith('vmexit_lab_interrupt_latency_seconds_bucket') && l.includes(' # '));
     assert.ok(lines.length >= 2, om);
     const want = outs[1].results.variants[0].totals.interruptLatency.exemplars!;
     for (const line of lines) {
@@ -115,8 +138,16 @@ test('/metrics: exemplars {seed, guest, sim_time} only when OpenMetrics is negot
       assert.deepEqual(Object.keys(labels).sort(), ['guest', 'seed', 'sim_time']);
       assert.ok(m[2].replace(/[{}",=]/g, '').length <= 128, 'OpenMetrics: exemplar label set at most 128 characters');
       assert.equal(labels.seed, '7');
-      const b = m[1] === '+Inf' ? LATENCY_BOUNDS_NS.length : LATENCY_BOUNDS_NS.findIndex((x) => String(x / 1e9) === m[1]);
-      assert.deepEqual({ guest: Number(labels.guest), simTimeNs: parseSecondsNs(labels.sim_time), latencyNs: Math.round(Number(m[3]) * 1e9) }, want[b]);
+      const b =
+        m[1] === '+Inf' ? LATENCY_BOUNDS_NS.length : LATENCY_BOUNDS_NS.findIndex((x) => String(x / 1e9) === m[1]);
+      assert.deepEqual(
+        {
+          guest: Number(labels.guest),
+          simTimeNs: parseSecondsNs(labels.sim_time),
+          latencyNs: Math.round(Number(m[3]) * 1e9),
+        },
+        want[b],
+      );
       assert.ok(Number(m[4]) > 1.7e9, 'exemplar timestamp in Unix seconds');
     }
     const classic = (await ep.render(false)).body;
@@ -131,12 +162,13 @@ test('/metrics: exemplars {seed, guest, sim_time} only when OpenMetrics is negot
   }
 });
 
-test('replay: per-reason exits in a window equal the guest\'s exits between runs cut at its start and end; twice byte-identical', () => {
+test("replay: per-reason exits in a window equal the guest's exits between runs cut at its start and end; twice byte-identical", () => {
   const S = 1e9;
   const E = 2e9 + 250e6; // end inside a second: the replay runs events up to and including E
   const cutS = runAll(withDuration(fleet, S), [[0, 3]]);
   const cutE = runAll(withDuration(fleet, E + 1), [[0, 3]]);
-  for (const guest of [3, 5]) { // host 1: its Windows guest (with fast-forwarded pairs) and its FreeBSD guest
+  for (const guest of [3, 5]) {
+    // host 1: its Windows guest (with fast-forwarded pairs) and its FreeBSD guest
     const r = replay({ scenario: fleet, variantIndex: 0, data, guest, fromNs: S, atNs: E });
     assert.equal(r.host, 1);
     const got: Record<string, number> = {};
@@ -156,7 +188,7 @@ test('replay: per-reason exits in a window equal the guest\'s exits between runs
     }
     assert.deepEqual(got, want, `guest ${guest}`);
     assert.ok(Object.keys(want).length > 0);
-    if (guest === 3) assert.ok(bulk > 0, 'Windows\' %cr8 pairs appear as fast-forwarded bulk records');
+    if (guest === 3) assert.ok(bulk > 0, "Windows' %cr8 pairs appear as fast-forwarded bulk records");
   }
   const file = join(tmp, 'replay-fleet.yaml');
   spawnSync('sh', ['-c', `cat > ${file}`], { input: SCENARIO_YAML });
@@ -190,12 +222,32 @@ test('seed panic: the reproducer has fewer guests, the printed replay command tr
   })();
   assert.ok(results.accs[0].violations.length > 0);
   const fake = {
-    version: 1, scenario: scenario.name, file: scenario.file, seed: scenario.seed,
-    variants: scenario.variants.map((v, i) => ({ name: v.name, thresholds: [], totals: { violations: results.accs[i].violations.map((x) => ({ ...x, expected: false })), entryFailures: [] } })),
+    version: 1,
+    scenario: scenario.name,
+    file: scenario.file,
+    seed: scenario.seed,
+    variants: scenario.variants.map((v, i) => ({
+      name: v.name,
+      thresholds: [],
+      totals: { violations: results.accs[i].violations.map((x) => ({ ...x, expected: false })), entryFailures: [] },
+    })),
     crossVariantThresholds: [],
   } as never;
   const withRepro = withReproducers(scenario, fake, data);
-  const v2 = (withRepro as unknown as { variants: { name: string; totals: { violations: { check: string; reproducer?: { guests: number[]; untilNs: number; simTimeNs: number; command: string }; simTimeNs: number }[] } }[] }).variants;
+  const v2 = (
+    withRepro as unknown as {
+      variants: {
+        name: string;
+        totals: {
+          violations: {
+            check: string;
+            reproducer?: { guests: number[]; untilNs: number; simTimeNs: number; command: string };
+            simTimeNs: number;
+          }[];
+        };
+      }[];
+    }
+  ).variants;
   const repros = v2[0].totals.violations.filter((x) => x.reproducer);
   assert.equal(repros.length, 1, 'one reproducer per check');
   const rep = repros[0].reproducer!;
@@ -210,8 +262,15 @@ test('seed panic: the reproducer has fewer guests, the printed replay command tr
   const argv = rep.command.replace(/^vmexit-lab /, '').split(' ');
   const r = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', cwd: REPO_ROOT });
   assert.equal(r.status, 0, r.stderr);
-  const viol = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tNs?: number; violation?: { check: string } }).filter((x) => x.violation);
-  assert.ok(viol.some((x) => x.violation!.check === repros[0].check && x.tNs === rep.simTimeNs), r.stdout.slice(-2000));
+  const viol = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { tNs?: number; violation?: { check: string } })
+    .filter((x) => x.violation);
+  assert.ok(
+    viol.some((x) => x.violation!.check === repros[0].check && x.tNs === rep.simTimeNs),
+    r.stdout.slice(-2000),
+  );
   const junit = renderJunit(withRepro);
   assert.ok(junit.includes(rep.command.replace(/'/g, '&apos;')) || junit.includes(rep.command), junit);
   assert.match(junit, /<failure message="[^"]*reproduce with 1 guest/);
@@ -219,9 +278,15 @@ test('seed panic: the reproducer has fewer guests, the printed replay command tr
 
 test('a run without violations has no reproducer; the CLI writes reproducers into results.json', () => {
   const out = join(tmp, 'panic.json');
-  const r = spawnSync(process.execPath, [CLI, 'run', '--quiet', '--out', out, join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic.yaml')], { encoding: 'utf8', cwd: REPO_ROOT });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'run', '--quiet', '--out', out, join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic.yaml')],
+    { encoding: 'utf8', cwd: REPO_ROOT },
+  );
   assert.equal(r.status, 0, r.stderr); // the violation is expected: it does not fail the run
-  const results = JSON.parse(readFileSync(out, 'utf8')) as { variants: { name: string; totals: { violations: { reproducer?: { command: string } }[] } }[] };
+  const results = JSON.parse(readFileSync(out, 'utf8')) as {
+    variants: { name: string; totals: { violations: { reproducer?: { command: string } }[] } }[];
+  };
   const [v2, v3] = results.variants;
   assert.ok(v2.totals.violations.some((x) => x.reproducer?.command.includes('--only-guests')));
   assert.equal(v3.totals.violations.length, 0);

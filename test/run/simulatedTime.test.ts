@@ -10,7 +10,8 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenarioPooled } from '../../src/run/pooled.js';
 import { SimPool } from '../../src/pool/pool.js';
 
-const scenario = parseScenario(`name: per-second-verdicts
+const scenario = parseScenario(
+  `name: per-second-verdicts
 seed: 3
 host: { cpu: i7-2620M, cores: 4, count: 3 }
 hypervisor: { policy: bhyve-12.1 }
@@ -23,14 +24,22 @@ thresholds:
   exits_per_second{reason="CR_ACCESS"}: [">= 61200", "<= 74800", "< 1000"]
   cr8_accesses_per_second: [">= 61200"]
   interrupts_delivered_per_second: ["> 100"]
-`, 'per-second.yaml');
+`,
+  'per-second.yaml',
+);
 
 const pools: SimPool[] = [];
-after(async () => { await Promise.all(pools.map((p) => p.close())); });
+after(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
 
 test('per-second thresholds: the same values and verdicts at pace max and realtime, with 1 and 2 workers', async () => {
   const runs = [];
-  for (const [pace, workers] of [['max', 1], ['realtime', 2], ['max', 2]] as const) {
+  for (const [pace, workers] of [
+    ['max', 1],
+    ['realtime', 2],
+    ['max', 2],
+  ] as const) {
     const pool = new SimPool({ workers, idleTimeoutMs: 5_000 });
     pools.push(pool);
     const out = await runScenarioPooled(scenario, { pool, pace });
@@ -43,7 +52,10 @@ test('per-second thresholds: the same values and verdicts at pace max and realti
   // The value is per simulated guest-second: exits / guestSeconds (3 hosts x 2 s).
   assert.equal(t.guestSeconds, 6);
   assert.equal(verdicts[0]!.value, t.exits.CR_ACCESS! / t.guestSeconds);
-  assert.deepEqual(verdicts.map((v) => v.passed), [true, true, false, true, true]);
+  assert.deepEqual(
+    verdicts.map((v) => v.passed),
+    [true, true, false, true, true],
+  );
   for (const o of others) {
     assert.deepEqual(o.results.variants[0]!.thresholds, verdicts, `pace ${o.pace}, ${o.workers} workers`);
     assert.deepEqual(o.results.variants[0]!.totals, t);

@@ -52,7 +52,9 @@ describe('bad scenario fixtures', () => {
         error = err;
       }
       assert.ok(error instanceof ScenarioError, `${e.file} should fail with a ScenarioError, got ${String(error)}`);
-      const found = error.diagnostics.find((d) => d.line === e.line && d.column === e.column && formatDiagnostic(d).includes(e.message));
+      const found = error.diagnostics.find(
+        (d) => d.line === e.line && d.column === e.column && formatDiagnostic(d).includes(e.message),
+      );
       assert.ok(
         found,
         `${e.file}: no diagnostic at ${e.line}:${e.column} containing ${JSON.stringify(e.message)}; got:\n${error.diagnostics.map(formatDiagnostic).join('\n')}`,
@@ -64,7 +66,9 @@ describe('bad scenario fixtures', () => {
 });
 
 describe('good scenario fixtures', () => {
-  const files = readdirSync(GOOD).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(GOOD)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   it('has good fixtures', () => assert.ok(files.length >= 5));
 

@@ -18,9 +18,29 @@ export type Schema = boolean | { readonly [k: string]: unknown };
 
 /** Keywords the validator implements; annotations are accepted and ignored. */
 export const SUPPORTED_KEYWORDS = new Set([
-  'type', 'enum', 'const', 'pattern', 'minimum', 'maximum', 'multipleOf', 'minItems', 'maxItems', 'uniqueItems',
-  'minProperties', 'properties', 'additionalProperties', 'propertyNames', 'required', 'items', 'anyOf', 'not',
-  'if', 'then', 'else', '$ref', '$defs',
+  'type',
+  'enum',
+  'const',
+  'pattern',
+  'minimum',
+  'maximum',
+  'multipleOf',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'properties',
+  'additionalProperties',
+  'propertyNames',
+  'required',
+  'items',
+  'anyOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  '$ref',
+  '$defs',
 ]);
 export const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', 'default', 'examples']);
 
@@ -52,7 +72,8 @@ export function validateSchema(root: Schema, value: unknown): string[] {
       return;
     }
     for (const k of Object.keys(schema)) {
-      if (!SUPPORTED_KEYWORDS.has(k) && !ANNOTATIONS.has(k)) throw new Error(`unsupported schema keyword ${k} at ${path}`);
+      if (!SUPPORTED_KEYWORDS.has(k) && !ANNOTATIONS.has(k))
+        throw new Error(`unsupported schema keyword ${k} at ${path}`);
     }
     const s = schema as Record<string, unknown>;
     if (s.$ref !== undefined) check(resolveRef(s.$ref as string), v, path, out);
@@ -64,30 +85,41 @@ export function validateSchema(root: Schema, value: unknown): string[] {
         return;
       }
     }
-    if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => deepEqual(e, v))) out.push(`${path}: ${JSON.stringify(v)} not in enum`);
+    if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => deepEqual(e, v)))
+      out.push(`${path}: ${JSON.stringify(v)} not in enum`);
     if (s.const !== undefined && !deepEqual(s.const, v)) out.push(`${path}: expected const ${JSON.stringify(s.const)}`);
-    if (typeof v === 'string' && s.pattern !== undefined && !new RegExp(s.pattern as string, 'u').test(v)) out.push(`${path}: ${JSON.stringify(v)} does not match pattern`);
+    if (typeof v === 'string' && s.pattern !== undefined && !new RegExp(s.pattern as string, 'u').test(v))
+      out.push(`${path}: ${JSON.stringify(v)} does not match pattern`);
     if (typeof v === 'number') {
-      if (s.minimum !== undefined && v < (s.minimum as number)) out.push(`${path}: ${v} < minimum ${String(s.minimum)}`);
-      if (s.maximum !== undefined && v > (s.maximum as number)) out.push(`${path}: ${v} > maximum ${String(s.maximum)}`);
-      if (s.multipleOf !== undefined && v % (s.multipleOf as number) !== 0) out.push(`${path}: ${v} not a multiple of ${String(s.multipleOf)}`);
+      if (s.minimum !== undefined && v < (s.minimum as number))
+        out.push(`${path}: ${v} < minimum ${String(s.minimum)}`);
+      if (s.maximum !== undefined && v > (s.maximum as number))
+        out.push(`${path}: ${v} > maximum ${String(s.maximum)}`);
+      if (s.multipleOf !== undefined && v % (s.multipleOf as number) !== 0)
+        out.push(`${path}: ${v} not a multiple of ${String(s.multipleOf)}`);
     }
     if (Array.isArray(v)) {
-      if (s.minItems !== undefined && v.length < (s.minItems as number)) out.push(`${path}: fewer than ${String(s.minItems)} items`);
-      if (s.maxItems !== undefined && v.length > (s.maxItems as number)) out.push(`${path}: more than ${String(s.maxItems)} items`);
-      if (s.uniqueItems === true && new Set(v.map((x) => JSON.stringify(x))).size !== v.length) out.push(`${path}: items not unique`);
+      if (s.minItems !== undefined && v.length < (s.minItems as number))
+        out.push(`${path}: fewer than ${String(s.minItems)} items`);
+      if (s.maxItems !== undefined && v.length > (s.maxItems as number))
+        out.push(`${path}: more than ${String(s.maxItems)} items`);
+      if (s.uniqueItems === true && new Set(v.map((x) => JSON.stringify(x))).size !== v.length)
+        out.push(`${path}: items not unique`);
       if (s.items !== undefined) v.forEach((item, i) => check(s.items as Schema, item, `${path}[${i}]`, out));
     }
     if (t === 'object') {
       const o = v as Record<string, unknown>;
       const keys = Object.keys(o);
-      if (s.minProperties !== undefined && keys.length < (s.minProperties as number)) out.push(`${path}: fewer than ${String(s.minProperties)} properties`);
-      for (const r of (s.required as string[] | undefined) ?? []) if (!(r in o)) out.push(`${path}: missing required ${r}`);
+      if (s.minProperties !== undefined && keys.length < (s.minProperties as number))
+        out.push(`${path}: fewer than ${String(s.minProperties)} properties`);
+      for (const r of (s.required as string[] | undefined) ?? [])
+        if (!(r in o)) out.push(`${path}: missing required ${r}`);
       const props = (s.properties as Record<string, Schema> | undefined) ?? {};
       for (const k of keys) {
         if (s.propertyNames !== undefined) check(s.propertyNames as Schema, k, `${path}{${k}}`, out);
         if (k in props) check(props[k]!, o[k], `${path}.${k}`, out);
-        else if (s.additionalProperties !== undefined) check(s.additionalProperties as Schema, o[k], `${path}.${k}`, out);
+        else if (s.additionalProperties !== undefined)
+          check(s.additionalProperties as Schema, o[k], `${path}.${k}`, out);
       }
     }
     if (s.anyOf !== undefined) {
@@ -137,7 +169,11 @@ export function totals(over: Partial<VariantTotals> = {}): VariantTotals {
     interruptsRaised: 0,
     interruptsInjected: 0,
     interruptsDelivered: 0,
-    interruptsBySource: { timer: { raised: 0, delivered: 0 }, device: { raised: 0, delivered: 0 }, ipi: { raised: 0, delivered: 0 } },
+    interruptsBySource: {
+      timer: { raised: 0, delivered: 0 },
+      device: { raised: 0, delivered: 0 },
+      ipi: { raised: 0, delivered: 0 },
+    },
     phaseSeconds: {},
     hostSecondsInExits: {},
     guestCpuSeconds: 0,

@@ -21,11 +21,21 @@ function fails(text: string): ScenarioError {
 describe('formatDiagnostic', () => {
   it('formats file:line:col: error: message (expected X, found Y)', () => {
     assert.equal(
-      formatDiagnostic({ file: 'a.yaml', line: 3, column: 5, message: 'wrong type for vcpus', expected: 'an integer', found: '"two"' }),
+      formatDiagnostic({
+        file: 'a.yaml',
+        line: 3,
+        column: 5,
+        message: 'wrong type for vcpus',
+        expected: 'an integer',
+        found: '"two"',
+      }),
       'a.yaml:3:5: error: wrong type for vcpus (expected an integer, found "two")',
     );
     assert.equal(formatDiagnostic({ file: 'a.yaml', line: 1, column: 1, message: 'm' }), 'a.yaml:1:1: error: m');
-    assert.equal(formatDiagnostic({ file: 'a.yaml', line: 0, column: 0, message: 'cannot read' }), 'a.yaml: error: cannot read');
+    assert.equal(
+      formatDiagnostic({ file: 'a.yaml', line: 0, column: 0, message: 'cannot read' }),
+      'a.yaml: error: cannot read',
+    );
   });
 
   it('suggests with Levenshtein distance', () => {
@@ -60,14 +70,23 @@ describe('parseScenario defaults', () => {
     assert.equal(v.hypervisor.vmcs, undefined);
     const g = v.guests[0] as ModelledGuestSpec;
     assert.deepEqual(g, {
-      kind: 'modelled', os: 'windows-7', count: 1, vcpus: 1, memoryBytes: 2 * 1024 ** 3, x2apic: false,
-      phases: [{ phase: 'idle' }], name: 'windows-7',
+      kind: 'modelled',
+      os: 'windows-7',
+      count: 1,
+      vcpus: 1,
+      memoryBytes: 2 * 1024 ** 3,
+      x2apic: false,
+      phases: [{ phase: 'idle' }],
+      name: 'windows-7',
     });
     assert.equal(g.phases[0]!.durationNs, undefined);
   });
 
   it('until-complete defaults maxDuration to 4h', () => {
-    const s = parseScenario(`${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: build, work: 1h }]\nduration: until-complete\n`, 'm.yaml');
+    const s = parseScenario(
+      `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: build, work: 1h }]\nduration: until-complete\n`,
+      'm.yaml',
+    );
     assert.deepEqual(s.duration, { kind: 'until-complete', maxNs: 4 * 3600e9 });
     assert.deepEqual((s.variants[0]!.guests[0] as ModelledGuestSpec).phases, [{ phase: 'build', work: 3600e9 }]);
   });
@@ -75,7 +94,16 @@ describe('parseScenario defaults', () => {
   it('scripted guests default their name and cpu', () => {
     const s = parseScenario(`${BASE}guests:\n  - os: scripted\n    script: [eoi, { write_cr8: 3 }]\n`, 'm.yaml');
     const g = s.variants[0]!.guests[0] as ScriptedGuestSpec;
-    assert.deepEqual(g, { kind: 'scripted', name: 'scripted', vcpus: 1, x2apic: false, script: [{ op: 'eoi', cpu: 0 }, { op: 'write_cr8', cpu: 0, value: 3 }] });
+    assert.deepEqual(g, {
+      kind: 'scripted',
+      name: 'scripted',
+      vcpus: 1,
+      x2apic: false,
+      script: [
+        { op: 'eoi', cpu: 0 },
+        { op: 'write_cr8', cpu: 0, value: 3 },
+      ],
+    });
   });
 
   it('returns a deeply frozen scenario', () => {
@@ -89,18 +117,39 @@ describe('parseScenario defaults', () => {
   });
 
   it('resolves CPU ids through the catalog (case-insensitive)', () => {
-    const s = parseScenario('name: t\nhost: { cpu: i7-2620m }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n', 'm.yaml');
+    const s = parseScenario(
+      'name: t\nhost: { cpu: i7-2620m }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n',
+      'm.yaml',
+    );
     assert.equal(s.variants[0]!.host.cpu.id, 'i7-2620M');
   });
 
   it('uses a catalog given in the options', () => {
-    const cpu = { id: 'my-cpu', model: 'm', vendor: 'amd' as const, microarchitecture: 'zen2', baseClockMHz: 1, cores: 2, threads: 3, sources: ['x'],
-      svm: { avic: false, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true } };
-    const s = parseScenario('name: t\nhost: { cpu: my-cpu }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n', 'm.yaml', { cpuCatalog: [cpu] });
+    const cpu = {
+      id: 'my-cpu',
+      model: 'm',
+      vendor: 'amd' as const,
+      microarchitecture: 'zen2',
+      baseClockMHz: 1,
+      cores: 2,
+      threads: 3,
+      sources: ['x'],
+      svm: { avic: false, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
+    };
+    const s = parseScenario(
+      'name: t\nhost: { cpu: my-cpu }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n',
+      'm.yaml',
+      { cpuCatalog: [cpu] },
+    );
     assert.equal(s.variants[0]!.host.cpu, cpu);
     assert.equal(s.variants[0]!.host.cores, 3);
     assert.throws(
-      () => parseScenario('name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n', 'm.yaml', { cpuCatalog: [cpu] }),
+      () =>
+        parseScenario(
+          'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n',
+          'm.yaml',
+          { cpuCatalog: [cpu] },
+        ),
       (e: unknown) => e instanceof ScenarioError && /unknown CPU profile "i7-2620M"/.test(e.diagnostics[0]!.message),
     );
   });
@@ -108,7 +157,9 @@ describe('parseScenario defaults', () => {
 
 describe('parseScenario errors', () => {
   it('collects every error in a file, sorted by position', () => {
-    const e = fails('name: T\nseed: -1\nhost: { cpu: i7-2620M, cores: 0 }\nhypervisor: { policy: nope }\nguests:\n  - os: windows-7\n    vcpus: 0\n    memory: lots\n');
+    const e = fails(
+      'name: T\nseed: -1\nhost: { cpu: i7-2620M, cores: 0 }\nhypervisor: { policy: nope }\nguests:\n  - os: windows-7\n    vcpus: 0\n    memory: lots\n',
+    );
     assert.deepEqual(
       e.diagnostics.map((d) => `${d.line}:${d.column}`),
       ['1:7', '2:7', '3:31', '4:23', '7:12', '8:13'],
@@ -142,11 +193,17 @@ describe('parseScenario errors', () => {
   });
 
   it('rejects multiple YAML documents', () => {
-    assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`).diagnostics[0]!.message, /YAML syntax error/);
+    assert.match(
+      fails(`${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`).diagnostics[0]!.message,
+      /YAML syntax error/,
+    );
   });
 
   it('rejects unknown tags', () => {
-    assert.match(fails(`${BASE}guests: [{ os: windows-7, vcpus: !weird 2 }]\n`).diagnostics[0]!.message, /YAML syntax error: Unresolved tag/);
+    assert.match(
+      fails(`${BASE}guests: [{ os: windows-7, vcpus: !weird 2 }]\n`).diagnostics[0]!.message,
+      /YAML syntax error: Unresolved tag/,
+    );
   });
 
   it('reports a missing file without a position', () => {
@@ -172,23 +229,46 @@ describe('parseScenario errors', () => {
   });
 
   it('checks caps: total guests, host count, vcpus, duration', () => {
-    assert.match(fails(`${BASE}guests:\n  - os: windows-7\n    count: 100001\n`).diagnostics[0]!.message, /out of range/);
-    assert.match(fails(`${BASE}guests:\n  - { os: windows-7, count: 60000 }\n  - { os: windows-10-1909, count: 40001 }\n`).diagnostics[0]!.message, /too many guests: 100001/);
-    parseScenario(`${BASE}guests:\n  - { os: windows-7, count: 60000 }\n  - { os: windows-10-1909, count: 40000 }\n`, 'ok.yaml');
-    assert.match(fails(`name: t\nhost: { cpu: i7-2620M, count: 10001 }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n`).diagnostics[0]!.message, /host.count out of range/);
+    assert.match(
+      fails(`${BASE}guests:\n  - os: windows-7\n    count: 100001\n`).diagnostics[0]!.message,
+      /out of range/,
+    );
+    assert.match(
+      fails(`${BASE}guests:\n  - { os: windows-7, count: 60000 }\n  - { os: windows-10-1909, count: 40001 }\n`)
+        .diagnostics[0]!.message,
+      /too many guests: 100001/,
+    );
+    parseScenario(
+      `${BASE}guests:\n  - { os: windows-7, count: 60000 }\n  - { os: windows-10-1909, count: 40000 }\n`,
+      'ok.yaml',
+    );
+    assert.match(
+      fails(
+        `name: t\nhost: { cpu: i7-2620M, count: 10001 }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n`,
+      ).diagnostics[0]!.message,
+      /host.count out of range/,
+    );
     parseScenario(`${BASE}guests: [{ os: windows-7, vcpus: 64 }]\nduration: 30d\n`, 'ok.yaml');
     assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 2592001s\n`).diagnostics[0]!.message, /too long/);
     assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 0s\n`).diagnostics[0]!.message, /greater than 0/);
   });
 
   it('accepts a last idle phase without duration, not an earlier one', () => {
-    parseScenario(`${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: boot, duration: 1s }, { phase: idle }]\n`, 'ok.yaml');
-    const e = fails(`${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: idle }, { phase: boot, duration: 1s }]\n`);
+    parseScenario(
+      `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: boot, duration: 1s }, { phase: idle }]\n`,
+      'ok.yaml',
+    );
+    const e = fails(
+      `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: idle }, { phase: boot, duration: 1s }]\n`,
+    );
     assert.match(e.diagnostics[0]!.message, /phase idle needs "duration"/);
   });
 
   it('reads disk-benchmark work as a size and install work as CPU time', () => {
-    const s = parseScenario(`${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: disk-benchmark, work: 1GB }, { phase: install, work: 1.5m }]\n`, 'ok.yaml');
+    const s = parseScenario(
+      `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: disk-benchmark, work: 1GB }, { phase: install, work: 1.5m }]\n`,
+      'ok.yaml',
+    );
     assert.deepEqual((s.variants[0]!.guests[0] as ModelledGuestSpec).phases, [
       { phase: 'disk-benchmark', work: 1e9 },
       { phase: 'install', work: 90e9 },
@@ -202,8 +282,15 @@ describe('parseScenario errors', () => {
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [UseTprShadow, HltExiting], clear: [Cr8LoadExiting] }\n    exit: { clear: [] }\n    tprThreshold: 15\nguests: [{ os: windows-7 }]\n',
       'ok.yaml',
     );
-    assert.deepEqual(s.variants[0]!.hypervisor.vmcs, { procSet: (1 << 21) | (1 << 7), procClear: 1 << 19, exitClear: 0, tprThreshold: 15 });
-    const e = fails('name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [HltExiting], clear: [HltExiting] }\nguests: [{ os: windows-7 }]\n');
+    assert.deepEqual(s.variants[0]!.hypervisor.vmcs, {
+      procSet: (1 << 21) | (1 << 7),
+      procClear: 1 << 19,
+      exitClear: 0,
+      tprThreshold: 15,
+    });
+    const e = fails(
+      'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [HltExiting], clear: [HltExiting] }\nguests: [{ os: windows-7 }]\n',
+    );
     assert.match(e.diagnostics[0]!.message, /both set and cleared/);
   });
 });

@@ -15,7 +15,16 @@ describe('matrix expansion', () => {
     );
     assert.deepEqual(
       s.variants.map((v) => v.name),
-      ['bhyve-12.1/2/false', 'bhyve-12.1/2/true', 'bhyve-12.1/4/false', 'bhyve-12.1/4/true', 'kvm/2/false', 'kvm/2/true', 'kvm/4/false', 'kvm/4/true'],
+      [
+        'bhyve-12.1/2/false',
+        'bhyve-12.1/2/true',
+        'bhyve-12.1/4/false',
+        'bhyve-12.1/4/true',
+        'kvm/2/false',
+        'kvm/2/true',
+        'kvm/4/false',
+        'kvm/4/true',
+      ],
     );
     const v = s.variants[5]!;
     assert.deepEqual(v.params, { policy: 'kvm', cores: 2, x2apic: true });
@@ -26,16 +35,28 @@ describe('matrix expansion', () => {
   });
 
   it('names a one-key matrix by its values', () => {
-    const s = parseScenario('name: m\nhost: { cpu: i7-2620M }\nguests: [{ os: windows-7 }]\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v1]\n', 'm.yaml');
-    assert.deepEqual(s.variants.map((v) => v.name), ['bhyve-12.1', 'bhyve-tpr-v1']);
+    const s = parseScenario(
+      'name: m\nhost: { cpu: i7-2620M }\nguests: [{ os: windows-7 }]\nmatrix:\n  policy: [bhyve-12.1, bhyve-tpr-v1]\n',
+      'm.yaml',
+    );
+    assert.deepEqual(
+      s.variants.map((v) => v.name),
+      ['bhyve-12.1', 'bhyve-tpr-v1'],
+    );
   });
 
   it('resolves CPUs per variant and defaults cores to each profile', () => {
-    const s = parseScenario('name: m\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n  cpu: [i7-2620M, epyc-7281]\n', 'm.yaml');
-    assert.deepEqual(s.variants.map((v) => [v.name, v.host.cpu.id, v.host.cores === v.host.cpu.threads]), [
-      ['i7-2620M', 'i7-2620M', true],
-      ['epyc-7281', 'epyc-7281', true],
-    ]);
+    const s = parseScenario(
+      'name: m\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n  cpu: [i7-2620M, epyc-7281]\n',
+      'm.yaml',
+    );
+    assert.deepEqual(
+      s.variants.map((v) => [v.name, v.host.cpu.id, v.host.cores === v.host.cpu.threads]),
+      [
+        ['i7-2620M', 'i7-2620M', true],
+        ['epyc-7281', 'epyc-7281', true],
+      ],
+    );
   });
 
   it('sets matrix tunables per variant on top of the base tunables', () => {
@@ -43,10 +64,13 @@ describe('matrix expansion', () => {
       'name: m\nhost: { cpu: xeon-e5-2667v4 }\nhypervisor:\n  policy: bhyve-tpr-v2\n  tunables: { hw.vmm.vmx.use_apic_vid: 0 }\nguests: [{ os: windows-7 }]\nmatrix:\n  tunables.hw.vmm.vmx.use_tpr_shadowing: [0, 1]\n',
       'm.yaml',
     );
-    assert.deepEqual(s.variants.map((v) => [v.name, v.hypervisor.tunables]), [
-      ['0', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 0 }],
-      ['1', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 1 }],
-    ]);
+    assert.deepEqual(
+      s.variants.map((v) => [v.name, v.hypervisor.tunables]),
+      [
+        ['0', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 0 }],
+        ['1', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 1 }],
+      ],
+    );
     assert.deepEqual(s.variants[1]!.params, { 'tunables.hw.vmm.vmx.use_tpr_shadowing': 1 });
   });
 
@@ -60,7 +84,8 @@ describe('matrix expansion', () => {
   });
 
   it(`allows ${MAX_VARIANTS} variants and rejects more`, () => {
-    const head = 'name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n';
+    const head =
+      'name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n';
     const ok = parseScenario(`${head}  cores: [${Array.from({ length: 64 }, (_, i) => i + 1).join(', ')}]\n`, 'm.yaml');
     assert.equal(ok.variants.length, 64);
     assert.throws(
@@ -71,17 +96,31 @@ describe('matrix expansion', () => {
 
   it('rejects empty matrices and empty value lists', () => {
     const head = 'name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n';
-    assert.throws(() => parseScenario(`${head}matrix: {}\n`, 'm.yaml'), (e: unknown) => e instanceof ScenarioError && /matrix is empty/.test(e.message));
-    assert.throws(() => parseScenario(`${head}matrix:\n  cores: []\n`, 'm.yaml'), (e: unknown) => e instanceof ScenarioError && /matrix.cores is empty/.test(e.message));
+    assert.throws(
+      () => parseScenario(`${head}matrix: {}\n`, 'm.yaml'),
+      (e: unknown) => e instanceof ScenarioError && /matrix is empty/.test(e.message),
+    );
+    assert.throws(
+      () => parseScenario(`${head}matrix:\n  cores: []\n`, 'm.yaml'),
+      (e: unknown) => e instanceof ScenarioError && /matrix.cores is empty/.test(e.message),
+    );
   });
 
   it('rejects values that the matrix also sets elsewhere', () => {
     assert.throws(
-      () => parseScenario('name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n  policy: [kvm]\n', 'm.yaml'),
+      () =>
+        parseScenario(
+          'name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\nmatrix:\n  policy: [kvm]\n',
+          'm.yaml',
+        ),
       (e: unknown) => e instanceof ScenarioError && /hypervisor.policy is also set by matrix.policy/.test(e.message),
     );
     assert.throws(
-      () => parseScenario('name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7, x2apic: true }]\nmatrix:\n  x2apic: [false, true]\n', 'm.yaml'),
+      () =>
+        parseScenario(
+          'name: m\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7, x2apic: true }]\nmatrix:\n  x2apic: [false, true]\n',
+          'm.yaml',
+        ),
       (e: unknown) => e instanceof ScenarioError && /x2apic is also set by matrix.x2apic/.test(e.message),
     );
   });
@@ -89,7 +128,10 @@ describe('matrix expansion', () => {
   it('requires policy and cpu somewhere', () => {
     assert.throws(
       () => parseScenario('name: m\nguests: [{ os: windows-7 }]\n', 'm.yaml'),
-      (e: unknown) => e instanceof ScenarioError && /missing required key "host"/.test(e.message) && /missing required key "hypervisor"/.test(e.message),
+      (e: unknown) =>
+        e instanceof ScenarioError &&
+        /missing required key "host"/.test(e.message) &&
+        /missing required key "hypervisor"/.test(e.message),
     );
   });
 });

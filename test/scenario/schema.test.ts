@@ -14,9 +14,22 @@ import { CONTROL_NAMES, type ControlWord } from '../../src/core/vmx/controls.js'
 import { ACCEPTED_KEYS, loadScenarioFile } from '../../src/scenario/load.js';
 import { MATRIX_KEYS } from '../../src/scenario/matrix.js';
 import { SCRIPT_OPS_WITHOUT_ARGS } from '../../src/scenario/script.js';
-import { METRIC_NAMES, VIOLATION_CHECKS, parseThresholdExpr, parseThresholdKey } from '../../src/scenario/thresholds.js';
+import {
+  METRIC_NAMES,
+  VIOLATION_CHECKS,
+  parseThresholdExpr,
+  parseThresholdKey,
+} from '../../src/scenario/thresholds.js';
 import { GUEST_OS_NAMES, PHASE_NAMES } from '../../src/scenario/types.js';
-import { ANNOTATIONS, FIXTURES, ROOT, SCHEMA_PATH, SUPPORTED_KEYWORDS, validateSchema, type Schema } from './helpers.js';
+import {
+  ANNOTATIONS,
+  FIXTURES,
+  ROOT,
+  SCHEMA_PATH,
+  SUPPORTED_KEYWORDS,
+  validateSchema,
+  type Schema,
+} from './helpers.js';
 
 type Obj = Record<string, unknown>;
 const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Obj;
@@ -66,7 +79,8 @@ describe('scenario.schema.json', () => {
       const o = s as Obj;
       if (o.properties !== undefined) {
         for (const [k, v] of Object.entries(o.properties as Obj)) {
-          if (typeof (v as Obj).description !== 'string' || ((v as Obj).description as string).length < 3) missing.push(`${path}.${k}`);
+          if (typeof (v as Obj).description !== 'string' || ((v as Obj).description as string).length < 3)
+            missing.push(`${path}.${k}`);
         }
       }
       for (const [k, v] of Object.entries(o)) {
@@ -83,14 +97,25 @@ describe('scenario.schema.json', () => {
     assert.deepEqual(keys(at(['host'])), [...ACCEPTED_KEYS.host].sort());
     assert.deepEqual(keys(at(['hypervisor'])), [...ACCEPTED_KEYS.hypervisor].sort());
     assert.deepEqual(keys(at(['hypervisor', 'vmcs'])), [...ACCEPTED_KEYS.vmcs].sort());
-    for (const w of ['pinBased', 'procBased', 'procBased2', 'exit']) assert.deepEqual(keys(at(['hypervisor', 'vmcs', w])), [...ACCEPTED_KEYS.vmcsWord].sort());
+    for (const w of ['pinBased', 'procBased', 'procBased2', 'exit'])
+      assert.deepEqual(keys(at(['hypervisor', 'vmcs', w])), [...ACCEPTED_KEYS.vmcsWord].sort());
     assert.deepEqual(keys(defs.guest!), [...ACCEPTED_KEYS.guest].sort());
     assert.deepEqual(keys(defs.phase!), [...ACCEPTED_KEYS.phase].sort());
     assert.deepEqual(keys(at(['expect'])), [...ACCEPTED_KEYS.expect].sort());
     const writable = TUNABLES.filter((t) => !t.readOnly).map((t) => t.name);
     assert.deepEqual(keys(at(['matrix'])), [...MATRIX_KEYS, ...writable.map((t) => `tunables.${t}`)].sort());
     assert.deepEqual(keys(at(['hypervisor', 'tunables'])), [...writable].sort());
-    for (const x of [schema, at(['host']), at(['hypervisor']), at(['hypervisor', 'vmcs']), defs.guest!, defs.phase!, at(['expect']), at(['matrix']), at(['hypervisor', 'tunables'])]) {
+    for (const x of [
+      schema,
+      at(['host']),
+      at(['hypervisor']),
+      at(['hypervisor', 'vmcs']),
+      defs.guest!,
+      defs.phase!,
+      at(['expect']),
+      at(['matrix']),
+      at(['hypervisor', 'tunables']),
+    ]) {
       assert.equal(x.additionalProperties, false);
     }
     assert.deepEqual(schema.required, ['name', 'guests']);
@@ -103,7 +128,10 @@ describe('scenario.schema.json', () => {
     assert.deepEqual((at(['expect', 'violations']).items as Obj).enum, [...VIOLATION_CHECKS]);
     for (const w of Object.keys(CONTROL_NAMES) as ControlWord[]) {
       for (const part of ['set', 'clear']) {
-        assert.deepEqual(((at(['hypervisor', 'vmcs', w]).properties as Obj)[part] as { items: Obj }).items.enum, Object.keys(CONTROL_NAMES[w]));
+        assert.deepEqual(
+          ((at(['hypervisor', 'vmcs', w]).properties as Obj)[part] as { items: Obj }).items.enum,
+          Object.keys(CONTROL_NAMES[w]),
+        );
       }
     }
     for (const t of TUNABLES.filter((x) => !x.readOnly)) {
@@ -113,10 +141,15 @@ describe('scenario.schema.json', () => {
     }
     const ops = defs.scriptOp!.anyOf as Obj[];
     assert.deepEqual(ops[0]!.enum, [...SCRIPT_OPS_WITHOUT_ARGS]);
-    assert.deepEqual(ops.slice(1).map((o) => (o.required as string[])[0]), [...SCRIPT_OP_NAMES]);
-    const reg = (props(props(ops.slice(1).find((o) => (o.required as string[])[0] === 'write_apic')!).write_apic as Obj).reg as Obj).anyOf as Obj[];
+    assert.deepEqual(
+      ops.slice(1).map((o) => (o.required as string[])[0]),
+      [...SCRIPT_OP_NAMES],
+    );
+    const reg = (
+      props(props(ops.slice(1).find((o) => (o.required as string[])[0] === 'write_apic')!).write_apic as Obj).reg as Obj
+    ).anyOf as Obj[];
     assert.deepEqual(reg[0]!.enum, Object.keys(APIC_REGISTER_BY_NAME));
-    const keyPattern = new RegExp(((at(['thresholds']).propertyNames as Obj).pattern as string), 'u');
+    const keyPattern = new RegExp((at(['thresholds']).propertyNames as Obj).pattern as string, 'u');
     for (const m of METRIC_NAMES) assert.ok(keyPattern.test(m), m);
     assert.ok(!keyPattern.test('exits_totl'));
   });
@@ -132,13 +165,19 @@ describe('scenario.schema.json', () => {
 
   it('has the yaml-language-server hint in every good fixture', () => {
     for (const f of yamlFiles(join(FIXTURES, 'good'))) {
-      assert.match(readFileSync(f, 'utf8').split('\n')[0]!, /^# yaml-language-server: \$schema=\.\.\/\.\.\/\.\.\/\.\.\/scenarios\/scenario\.schema\.json$/);
+      assert.match(
+        readFileSync(f, 'utf8').split('\n')[0]!,
+        /^# yaml-language-server: \$schema=\.\.\/\.\.\/\.\.\/\.\.\/scenarios\/scenario\.schema\.json$/,
+      );
     }
   });
 
   it('agrees with the threshold parser on the key and expression patterns', () => {
-    const keyPattern = new RegExp(((at(['thresholds']).propertyNames as Obj).pattern as string), 'u');
-    const exprPattern = new RegExp((((at(['thresholds']).additionalProperties as Obj).items as Obj).pattern as string), 'u');
+    const keyPattern = new RegExp((at(['thresholds']).propertyNames as Obj).pattern as string, 'u');
+    const exprPattern = new RegExp(
+      ((at(['thresholds']).additionalProperties as Obj).items as Obj).pattern as string,
+      'u',
+    );
     const parses = (f: () => unknown): boolean => {
       try {
         f();
@@ -147,18 +186,66 @@ describe('scenario.schema.json', () => {
         return false;
       }
     };
-    const keysToTry = ['exits_total', 'exits_total{reason="CR_ACCESS"}', ' exits_total { reason = "x" , } ', 'ratio(exits_total, variant="a", variant="b")',
-      'exits_total{reason=CR_ACCESS}', 'exits_total{', 'ratio(exits_total, variant="a")', 'phase_seconds{phase="a\\"b"}'];
-    for (const k of keysToTry) assert.equal(keyPattern.test(k), parses(() => parseThresholdKey(k)), k);
-    for (const e of ['< 1', '<=1e3', 'p99 < 0.5', 'p99.9<1', 'mean >= -1', 'count == 0', '<< 1', '1', 'max < 1', '< 1 2', '!= .5']) {
-      assert.equal(exprPattern.test(e), parses(() => parseThresholdExpr(e)), e);
+    const keysToTry = [
+      'exits_total',
+      'exits_total{reason="CR_ACCESS"}',
+      ' exits_total { reason = "x" , } ',
+      'ratio(exits_total, variant="a", variant="b")',
+      'exits_total{reason=CR_ACCESS}',
+      'exits_total{',
+      'ratio(exits_total, variant="a")',
+      'phase_seconds{phase="a\\"b"}',
+    ];
+    for (const k of keysToTry)
+      assert.equal(
+        keyPattern.test(k),
+        parses(() => parseThresholdKey(k)),
+        k,
+      );
+    for (const e of [
+      '< 1',
+      '<=1e3',
+      'p99 < 0.5',
+      'p99.9<1',
+      'mean >= -1',
+      'count == 0',
+      '<< 1',
+      '1',
+      'max < 1',
+      '< 1 2',
+      '!= .5',
+    ]) {
+      assert.equal(
+        exprPattern.test(e),
+        parses(() => parseThresholdExpr(e)),
+        e,
+      );
     }
   });
 
   it('rejects what the loader rejects for structural mistakes', () => {
-    const bad = ['unknown-key-top', 'unknown-key-host', 'unknown-key-guest', 'unknown-key-phase', 'wrong-type-vcpus', 'wrong-type-x2apic', 'unknown-os',
-      'unknown-policy', 'script-cr8-too-large', 'script-vector-too-small', 'scripted-without-script', 'scripted-with-count', 'script-on-modelled',
-      'threshold-malformed-expr', 'matrix-unknown-key', 'vmcs-unknown-control', 'bad-duration', 'bad-size', 'zero-count', 'tunable-read-only'];
+    const bad = [
+      'unknown-key-top',
+      'unknown-key-host',
+      'unknown-key-guest',
+      'unknown-key-phase',
+      'wrong-type-vcpus',
+      'wrong-type-x2apic',
+      'unknown-os',
+      'unknown-policy',
+      'script-cr8-too-large',
+      'script-vector-too-small',
+      'scripted-without-script',
+      'scripted-with-count',
+      'script-on-modelled',
+      'threshold-malformed-expr',
+      'matrix-unknown-key',
+      'vmcs-unknown-control',
+      'bad-duration',
+      'bad-size',
+      'zero-count',
+      'tunable-read-only',
+    ];
     for (const b of bad) {
       const errors = validateSchema(schema as Schema, toJson(join(FIXTURES, 'bad', `${b}.yaml`)));
       assert.ok(errors.length > 0, `${b}.yaml is valid for the schema`);

@@ -6,7 +6,8 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { MAX_SCRIPT_OPS, SCRIPT_OPS_WITHOUT_ARGS } from '../../src/scenario/script.js';
 import type { ScriptedGuestSpec } from '../../src/scenario/types.js';
 
-const HEAD = 'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\nguests:\n  - os: scripted\n    vcpus: 4\n    script:\n';
+const HEAD =
+  'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\nguests:\n  - os: scripted\n    vcpus: 4\n    script:\n';
 
 function script(lines: string[]): ScriptedGuestSpec['script'] {
   const s = parseScenario(HEAD + lines.map((l) => `      - ${l}\n`).join(''), 's.yaml');
@@ -31,7 +32,12 @@ describe('script parsing', () => {
         'read_cr8',
         'interrupt: 0x51',
         'interrupt: { vector: 255, level: true }',
-        'eoi', 'iret', 'sti', 'cli', 'hlt', 'cpuid',
+        'eoi',
+        'iret',
+        'sti',
+        'cli',
+        'hlt',
+        'cpuid',
         'write_apic: { reg: TPR, value: 0xffffffff }',
         'write_apic: { reg: 0x300, value: 1 }',
         'read_apic: icr_high',
@@ -52,7 +58,12 @@ describe('script parsing', () => {
         { op: 'read_cr8', cpu: 0 },
         { op: 'interrupt', cpu: 0, vector: 0x51, level: false },
         { op: 'interrupt', cpu: 0, vector: 255, level: true },
-        { op: 'eoi', cpu: 0 }, { op: 'iret', cpu: 0 }, { op: 'sti', cpu: 0 }, { op: 'cli', cpu: 0 }, { op: 'hlt', cpu: 0 }, { op: 'cpuid', cpu: 0 },
+        { op: 'eoi', cpu: 0 },
+        { op: 'iret', cpu: 0 },
+        { op: 'sti', cpu: 0 },
+        { op: 'cli', cpu: 0 },
+        { op: 'hlt', cpu: 0 },
+        { op: 'cpuid', cpu: 0 },
         { op: 'write_apic', cpu: 0, offset: 0x80, value: 0xffffffff },
         { op: 'write_apic', cpu: 0, offset: 0x300, value: 1 },
         { op: 'read_apic', cpu: 0, offset: 0x310 },
@@ -81,7 +92,10 @@ describe('script parsing', () => {
     assert.match(scriptError(['interrupt: 256'])[0]!, /16\.\.255/);
     assert.match(scriptError(['interrupt: { vector: 0x0f }'])[0]!, /vector out of range/);
     assert.match(scriptError(['ipi: { to: 0, vector: 256 }'])[0]!, /vector out of range/);
-    assert.match(scriptError(['{ eoi: null, cpu: 4 }'])[0]!, /cpu out of range \(expected a vCPU index 0\.\.3 \(the guest has 4 vCPUs\), found 4\)/);
+    assert.match(
+      scriptError(['{ eoi: null, cpu: 4 }'])[0]!,
+      /cpu out of range \(expected a vCPU index 0\.\.3 \(the guest has 4 vCPUs\), found 4\)/,
+    );
     assert.match(scriptError(['rdmsr: 0x100000000'])[0]!, /msr out of range/);
     assert.match(scriptError(['io: 0x10000'])[0]!, /port out of range/);
     assert.match(scriptError(['write_apic: { reg: 0x400, value: 0 }'])[0]!, /invalid APIC register offset/);
@@ -110,18 +124,30 @@ describe('script parsing', () => {
   });
 
   it(`caps scripts at ${MAX_SCRIPT_OPS} ops`, () => {
-    const head = 'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: [';
+    const head =
+      'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: [';
     const ok = parseScenario(`${head}${Array(MAX_SCRIPT_OPS).fill('cli').join(',')}]\n`, 'big.yaml');
     assert.equal((ok.variants[0]!.guests[0] as ScriptedGuestSpec).script.length, MAX_SCRIPT_OPS);
     assert.throws(
-      () => parseScenario(`${head}${Array(MAX_SCRIPT_OPS + 1).fill('cli').join(',')}]\n`, 'big.yaml'),
-      (e: unknown) => e instanceof ScenarioError && /has 100001 operations; the limit is 100000/.test(e.diagnostics[0]!.message),
+      () =>
+        parseScenario(
+          `${head}${Array(MAX_SCRIPT_OPS + 1)
+            .fill('cli')
+            .join(',')}]\n`,
+          'big.yaml',
+        ),
+      (e: unknown) =>
+        e instanceof ScenarioError && /has 100001 operations; the limit is 100000/.test(e.diagnostics[0]!.message),
     );
   });
 
   it('rejects an empty script', () => {
     assert.throws(
-      () => parseScenario('name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: []\n', 'e.yaml'),
+      () =>
+        parseScenario(
+          'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: []\n',
+          'e.yaml',
+        ),
       (e: unknown) => e instanceof ScenarioError && /script is empty/.test(e.diagnostics[0]!.message),
     );
   });

@@ -30,7 +30,21 @@ describe('durations', () => {
   });
 
   it('rejects negatives, NaN, infinities, unknown units and other types with expected/found', () => {
-    for (const bad of ['-1s', -5, Number.NaN, Number.POSITIVE_INFINITY, '5 years', '1.2.3s', 's', '', 'NaN', true, null, [], {}]) {
+    for (const bad of [
+      '-1s',
+      -5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '5 years',
+      '1.2.3s',
+      's',
+      '',
+      'NaN',
+      true,
+      null,
+      [],
+      {},
+    ]) {
       const r = parseDurationNs(bad);
       assert.equal(r.ok, false, `accepted ${String(bad)}`);
       if (!r.ok) {

@@ -19,16 +19,25 @@ describe('vmexit-lab validate', () => {
     const r = await run([good('minimal.yaml'), good('matrix.yaml')]);
     assert.equal(r.code, 0);
     assert.equal(r.err, '');
-    assert.equal(r.out, `${good('minimal.yaml')}: ok (1 variant, 1 guest)\n${good('matrix.yaml')}: ok (16 variants, 22 guests)\n`);
+    assert.equal(
+      r.out,
+      `${good('minimal.yaml')}: ok (1 variant, 1 guest)\n${good('matrix.yaml')}: ok (16 variants, 22 guests)\n`,
+    );
   });
 
   it('prints diagnostics and exits 2 when any file is invalid', async () => {
     const r = await run([good('minimal.yaml'), bad('unknown-key-top.yaml'), bad('zero-count.yaml')]);
     assert.equal(r.code, 2);
     assert.match(r.out, /minimal\.yaml: ok/);
-    assert.ok(r.err.includes(`${bad('unknown-key-top.yaml')}:5:1: error: unknown key "gusets" (did you mean "guests"?)\n`));
+    assert.ok(
+      r.err.includes(`${bad('unknown-key-top.yaml')}:5:1: error: unknown key "gusets" (did you mean "guests"?)\n`),
+    );
     assert.ok(r.err.includes(`${bad('unknown-key-top.yaml')}: 1 error\n`));
-    assert.ok(r.err.includes(`${bad('zero-count.yaml')}:7:12: error: guests[0].count out of range (expected an integer 1..100000, found 0)\n`));
+    assert.ok(
+      r.err.includes(
+        `${bad('zero-count.yaml')}:7:12: error: guests[0].count out of range (expected an integer 1..100000, found 0)\n`,
+      ),
+    );
   });
 
   it('reports unreadable files', async () => {

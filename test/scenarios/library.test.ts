@@ -15,7 +15,12 @@ const files = scenarioFiles().filter((f) => !relative(REPO_ROOT, f).startsWith('
 
 test('the scenario library is not empty and covers fleets, x2APIC, AMD and the default', () => {
   const names = files.map((f) => relative(REPO_ROOT, f));
-  for (const expected of ['scenarios/default.yaml', 'scenarios/library/mixed-fleet-every-cpu.yaml', 'scenarios/library/x2apic-guests.yaml', 'scenarios/library/amd-avic.yaml']) {
+  for (const expected of [
+    'scenarios/default.yaml',
+    'scenarios/library/mixed-fleet-every-cpu.yaml',
+    'scenarios/library/x2apic-guests.yaml',
+    'scenarios/library/amd-avic.yaml',
+  ]) {
     assert.ok(names.includes(expected), expected);
   }
 });
@@ -26,7 +31,9 @@ for (const file of files) {
     const { results } = runScenario(scenario);
     assert.equal(results.variants.length, scenario.variants.length);
     for (const v of results.variants) assert.ok(v.totals.guestSeconds > 0, `${v.name} simulated something`);
-    const failed = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds].filter((t) => !t.passed);
+    const failed = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds].filter(
+      (t) => !t.passed,
+    );
     assert.deepEqual(failed, []);
     assert.equal(exitStatusOf(results), 0);
   });
@@ -36,13 +43,21 @@ test('the mixed fleet on every CPU: desktop Intel uses the TPR shadow, APICv Xeo
   const { results } = runScenario(loadScenarioFile(files.find((f) => f.endsWith('mixed-fleet-every-cpu.yaml'))!));
   const v = (name: string) => results.variants.find((x) => x.name === name)!.totals;
   assert.equal(v('i7-2620M').exits.CR_ACCESS ?? 0, 0, 'TPR shadow: no CR8 exits');
-  assert.ok((v('i7-2620M').exits.EXTERNAL_INTERRUPT ?? 0) > (v('xeon-e5-2667v4').exits.EXTERNAL_INTERRUPT ?? 0), 'posted interrupts save kick exits');
-  assert.ok(v('xeon-e5-2667v4').interruptsInjected < v('i7-2620M').interruptsInjected, 'virtual-interrupt delivery replaces injection');
+  assert.ok(
+    (v('i7-2620M').exits.EXTERNAL_INTERRUPT ?? 0) > (v('xeon-e5-2667v4').exits.EXTERNAL_INTERRUPT ?? 0),
+    'posted interrupts save kick exits',
+  );
+  assert.ok(
+    v('xeon-e5-2667v4').interruptsInjected < v('i7-2620M').interruptsInjected,
+    'virtual-interrupt delivery replaces injection',
+  );
   assert.equal(v('epyc-7281').exits.VMEXIT_CR8_WRITE ?? 0, 0, 'bhyve never intercepts CR8 on SVM');
 });
 
 test('x2APIC guests: v3 turns TPR shadowing off in x2APIC mode only, Windows stays in xAPIC mode', () => {
-  const { results } = runScenario(loadScenarioFile(files.find((f) => f.endsWith('x2apic-guests.yaml'))!), { perGuest: true });
+  const { results } = runScenario(loadScenarioFile(files.find((f) => f.endsWith('x2apic-guests.yaml'))!), {
+    perGuest: true,
+  });
   const v3 = results.variants.find((x) => x.name === 'bhyve-tpr-v3')!;
   const ubuntu = v3.perGuest!.find((g) => g.os === 'ubuntu-18.04')!;
   const windows = v3.perGuest!.find((g) => g.os === 'windows-10-1909')!;

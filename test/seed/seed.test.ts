@@ -32,17 +32,24 @@ function variant(r: RunResults, name: string): VariantResult {
 
 function failedThresholds(r: RunResults): string[] {
   return [
-    ...r.variants.flatMap((v) => v.thresholds.filter((t) => !t.passed).map((t) => `${v.name}: ${t.metric} ${t.expr} (value ${t.value})`)),
+    ...r.variants.flatMap((v) =>
+      v.thresholds.filter((t) => !t.passed).map((t) => `${v.name}: ${t.metric} ${t.expr} (value ${t.value})`),
+    ),
     ...r.crossVariantThresholds.filter((t) => !t.passed).map((t) => `${t.metric} ${t.expr} (value ${t.value})`),
   ];
 }
 
-for (const file of readdirSync(seedDir).filter((f) => f.endsWith('.yaml')).sort()) {
+for (const file of readdirSync(seedDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()) {
   test(`seed scenario ${file}: every threshold passes and the exit status is 0`, () => {
     const r = run(file);
     assert.deepEqual(failedThresholds(r), []);
     assert.equal(exitStatusOf(r), 0);
-    assert.ok(r.variants.every((v) => v.thresholds.length > 0) || r.crossVariantThresholds.length > 0, 'the scenario encodes its claim as thresholds');
+    assert.ok(
+      r.variants.every((v) => v.thresholds.length > 0) || r.crossVariantThresholds.length > 0,
+      'the scenario encodes its claim as thresholds',
+    );
   });
 }
 

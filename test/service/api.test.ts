@@ -37,18 +37,38 @@ const LONG = SMALL.replace('name: api-small', 'name: api-long').replace('duratio
 
 let svc: ServiceHandle;
 before(async () => {
-  svc = await startService({ port: 0, dataDir: dataDir(), workers: 2, limits: { maxGuests: 100, maxDurationSeconds: 600, maxConcurrentRuns: 2 }, bodyLimitBytes: 64 * 1024, stopGraceMs: 2_000 });
+  svc = await startService({
+    port: 0,
+    dataDir: dataDir(),
+    workers: 2,
+    limits: { maxGuests: 100, maxDurationSeconds: 600, maxConcurrentRuns: 2 },
+    bodyLimitBytes: 64 * 1024,
+    stopGraceMs: 2_000,
+  });
   services.push(svc);
 });
 
-async function api(path: string, init: RequestInit = {}, base = svc.url): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+async function api(
+  path: string,
+  init: RequestInit = {},
+  base = svc.url,
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
   const res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   let body: unknown;
-  try { body = JSON.parse(text); } catch { body = undefined; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
   return { status: res.status, headers: res.headers, body, text };
 }
-const yamlPost = (yaml: string, query = ''): RequestInit & { q: string } => ({ method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: yaml, q: query });
+const yamlPost = (yaml: string, query = ''): RequestInit & { q: string } => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/yaml' },
+  body: yaml,
+  q: query,
+});
 
 async function waitFor(id: string, states: string[], base = svc.url, timeoutMs = 30_000): Promise<any> {
   const until = Date.now() + timeoutMs;
@@ -79,7 +99,7 @@ test('health, readiness and the scenario list', async () => {
   assert.ok(list.body.scenarios.some((s: { name: string }) => s.name === 'seed/win10-1909-cr8-exits'));
 });
 
-test('POST YAML: 202 with Location, then state, progress, summary and results.json identical to the CLI\'s', async () => {
+test("POST YAML: 202 with Location, then state, progress, summary and results.json identical to the CLI's", async () => {
   const post = await api('/api/runs', yamlPost(SMALL));
   assert.equal(post.status, 202);
   assert.equal(post.headers.get('location'), `/api/runs/${post.body.id}`);
@@ -97,19 +117,30 @@ test('POST YAML: 202 with Location, then state, progress, summary and results.js
   assert.equal(res.headers.get('x-vmexit-lab-partial'), 'false');
   assert.equal(res.body.version, 1);
   const ref = runScenario(parseScenario(SMALL, 'request.yaml')).results;
-  assert.deepEqual(res.body.variants.map((v: { totals: unknown }) => v.totals), JSON.parse(JSON.stringify(ref.variants.map((v) => v.totals))));
+  assert.deepEqual(
+    res.body.variants.map((v: { totals: unknown }) => v.totals),
+    JSON.parse(JSON.stringify(ref.variants.map((v) => v.totals))),
+  );
   const list = await api('/api/runs');
   assert.ok(list.body.runs.some((r: { id: string }) => r.id === post.body.id));
 });
 
 test('POST by name (JSON, or a bare name as text) with pace, seed and time limit', async () => {
-  const r = await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ scenario: 'seed/e5-2667v4-apicv-panic-script', seed: 9, timeLimitSeconds: 60 }) });
+  const r = await api('/api/runs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ scenario: 'seed/e5-2667v4-apicv-panic-script', seed: 9, timeLimitSeconds: 60 }),
+  });
   assert.equal(r.status, 202, r.text);
   assert.deepEqual(r.body.source, { kind: 'name', name: 'seed/e5-2667v4-apicv-panic-script' });
   assert.equal(r.body.options.seed, 9);
   assert.equal(r.body.options.timeLimitSeconds, 60);
   await waitFor(r.body.id, ['completed']);
-  const t = await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'seed/e5-2667v4-apicv-panic-script' });
+  const t = await api('/api/runs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain' },
+    body: 'seed/e5-2667v4-apicv-panic-script',
+  });
   assert.equal(t.status, 202, t.text);
   assert.equal(t.body.scenario, 'e5-2667v4-apicv-panic-script');
   await waitFor(t.body.id, ['completed']);
@@ -120,17 +151,56 @@ test('a bad scenario: 400 with the same file:line:col messages as the CLI, and n
   const r = await api('/api/runs', yamlPost(bad));
   assertErrorShape(r, 400, 'invalid_scenario');
   let cli: string[] = [];
-  try { parseScenario(bad, 'request.yaml'); } catch (e) { cli = (e as ScenarioError).diagnostics.map(formatDiagnostic); }
+  try {
+    parseScenario(bad, 'request.yaml');
+  } catch (e) {
+    cli = (e as ScenarioError).diagnostics.map(formatDiagnostic);
+  }
   assert.ok(cli.length > 0);
-  assert.deepEqual(r.body.error.diagnostics.map((d: { text: string }) => d.text), cli);
+  assert.deepEqual(
+    r.body.error.diagnostics.map((d: { text: string }) => d.text),
+    cli,
+  );
   assert.match(r.body.error.diagnostics[0].text, /^request\.yaml:\d+:\d+: error: /);
   assert.equal(r.body.error.diagnostics[0].file, 'request.yaml');
   assertErrorShape(await api('/api/runs', yamlPost('name: [unclosed')), 400, 'invalid_scenario');
-  assertErrorShape(await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": "no-such-scenario"}' }), 404, 'unknown_scenario');
-  assertErrorShape(await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": "../package"}' }), 400, 'unknown_scenario');
-  assertErrorShape(await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": ' }), 400, 'bad_request');
-  assertErrorShape(await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": "default", "bogus": 1}' }), 400, 'bad_request');
-  assertErrorShape(await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<x/>' }), 415, 'unsupported_media_type');
+  assertErrorShape(
+    await api('/api/runs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"scenario": "no-such-scenario"}',
+    }),
+    404,
+    'unknown_scenario',
+  );
+  assertErrorShape(
+    await api('/api/runs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"scenario": "../package"}',
+    }),
+    400,
+    'unknown_scenario',
+  );
+  assertErrorShape(
+    await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": ' }),
+    400,
+    'bad_request',
+  );
+  assertErrorShape(
+    await api('/api/runs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"scenario": "default", "bogus": 1}',
+    }),
+    400,
+    'bad_request',
+  );
+  assertErrorShape(
+    await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<x/>' }),
+    415,
+    'unsupported_media_type',
+  );
   assertErrorShape(await api('/api/runs?pace=slow', yamlPost(SMALL)), 400, 'bad_request');
 });
 
@@ -139,7 +209,11 @@ test('caps: guests, duration, body size and concurrent runs get clear 4xx errors
   const g = await api('/api/runs', yamlPost(many));
   assertErrorShape(g, 422, 'limit_exceeded');
   assert.match(g.body.error.message, /simulates 400 guests; this service allows at most 100/);
-  assertErrorShape(await api('/api/runs', yamlPost(SMALL.replace('duration: 2s', 'duration: 2h'))), 422, 'limit_exceeded');
+  assertErrorShape(
+    await api('/api/runs', yamlPost(SMALL.replace('duration: 2s', 'duration: 2h'))),
+    422,
+    'limit_exceeded',
+  );
   const big = await api('/api/runs', yamlPost(`${SMALL}# ${'x'.repeat(70 * 1024)}\n`));
   assertErrorShape(big, 413, 'payload_too_large');
   const a = await api('/api/runs', yamlPost(LONG, ''));
@@ -149,7 +223,8 @@ test('caps: guests, duration, body size and concurrent runs get clear 4xx errors
   const c = await api('/api/runs', yamlPost(SMALL));
   assertErrorShape(c, 429, 'too_many_runs');
   assert.ok(c.headers.get('retry-after'));
-  for (const id of [a.body.id, b.body.id]) assert.equal((await api(`/api/runs/${id}`, { method: 'DELETE' })).status, 202);
+  for (const id of [a.body.id, b.body.id])
+    assert.equal((await api(`/api/runs/${id}`, { method: 'DELETE' })).status, 202);
   for (const id of [a.body.id, b.body.id]) await waitFor(id, ['cancelled']);
 });
 
@@ -180,7 +255,9 @@ test('/metrics over HTTP: text by default, OpenMetrics when asked', async () => 
   assert.match(text.text, /^vmexit_lab_vm_exits_total\{scenario="api-small"/m);
   assert.match(text.text, /^vmexit_lab_pool_workers 2$/m);
   assert.match(text.text, /^process_cpu_seconds_total /m);
-  const om = await api('/metrics', { headers: { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+  const om = await api('/metrics', {
+    headers: { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+  });
   assert.match(om.headers.get('content-type') ?? '', /^application\/openmetrics-text/);
   assert.ok(om.text.endsWith('# EOF\n'));
 });
@@ -191,8 +268,20 @@ test('a bearer token (VMEXIT_LAB_TOKEN) guards the mutating routes only', async 
   const noAuth = await api('/api/runs', yamlPost(SMALL), s.url);
   assertErrorShape(noAuth, 401, 'unauthorized');
   assert.match(noAuth.headers.get('www-authenticate') ?? '', /^Bearer/);
-  assertErrorShape(await api('/api/runs', { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer wrong' } }, s.url), 401, 'unauthorized');
-  const ok = await api('/api/runs', { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer s3cret' } }, s.url);
+  assertErrorShape(
+    await api(
+      '/api/runs',
+      { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer wrong' } },
+      s.url,
+    ),
+    401,
+    'unauthorized',
+  );
+  const ok = await api(
+    '/api/runs',
+    { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer s3cret' } },
+    s.url,
+  );
   assert.equal(ok.status, 202);
   assert.equal((await api(`/api/runs/${ok.body.id}`, {}, s.url)).status, 200, 'reads need no token');
   assertErrorShape(await api(`/api/runs/${ok.body.id}`, { method: 'DELETE' }, s.url), 401, 'unauthorized');

@@ -12,13 +12,24 @@ function dataDir(): string {
   dirs.push(d);
   return d;
 }
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const options = { pace: 'max' as const, seed: 1, workers: 2 };
 const fakeResults = { version: 1, scenario: 's', variants: [] } as unknown as RunResults;
 
 function create(store: HistoryStore, id: string): void {
-  store.create({ id, scenario: 's', source: { kind: 'inline' }, createdAt: new Date().toISOString(), options, guests: 4, variants: ['a', 'b'], yaml: 'name: s\n' });
+  store.create({
+    id,
+    scenario: 's',
+    source: { kind: 'inline' },
+    createdAt: new Date().toISOString(),
+    options,
+    guests: 4,
+    variants: ['a', 'b'],
+    yaml: 'name: s\n',
+  });
 }
 
 test('records: create, start, progress, finish with results; newest first; counts by state', () => {
@@ -28,16 +39,36 @@ test('records: create, start, progress, finish with results; newest first; count
   create(store, 'r1');
   assert.equal(store.get('r1')?.state, 'queued');
   store.started('r1', new Date().toISOString());
-  store.progress('r1', { fraction: 0.5, simSeconds: 1, limitSeconds: 2, hostsDone: 0, hostsTotal: 2, tasksDone: 0, tasksTotal: 2 });
+  store.progress('r1', {
+    fraction: 0.5,
+    simSeconds: 1,
+    limitSeconds: 2,
+    hostsDone: 0,
+    hostsTotal: 2,
+    tasksDone: 0,
+    tasksTotal: 2,
+  });
   assert.equal(store.get('r1')?.progress?.fraction, 0.5);
-  store.finish('r1', { state: 'completed', at: new Date().toISOString(), results: fakeResults, partial: false, summary: { exitStatus: 0, variants: [], crossVariantThresholdsFailed: 0 } });
+  store.finish('r1', {
+    state: 'completed',
+    at: new Date().toISOString(),
+    results: fakeResults,
+    partial: false,
+    summary: { exitStatus: 0, variants: [], crossVariantThresholdsFailed: 0 },
+  });
   create(store, 'r2');
   const r1 = store.get('r1')!;
   assert.deepEqual([r1.state, r1.hasResults, r1.partial, r1.summary?.exitStatus], ['completed', true, false, 0]);
   assert.deepEqual(JSON.parse(store.resultsJson('r1')!), fakeResults);
   assert.equal(store.scenarioYaml('r1'), 'name: s\n');
-  assert.deepEqual(store.list().map((r) => r.id), ['r2', 'r1']);
-  assert.deepEqual(store.list({ state: 'completed' }).map((r) => r.id), ['r1']);
+  assert.deepEqual(
+    store.list().map((r) => r.id),
+    ['r2', 'r1'],
+  );
+  assert.deepEqual(
+    store.list({ state: 'completed' }).map((r) => r.id),
+    ['r1'],
+  );
   assert.equal(store.countsByState().completed, 1);
   assert.equal(store.countsByState().queued, 1);
   store.close();

@@ -5,5 +5,13 @@ import { REPO_ROOT } from '../../src/model/data.js';
 export function capture(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), interactive: false, env: { CI: 'true' }, cwd: REPO_ROOT };
+  return {
+    stdout,
+    stderr,
+    out: (s) => stdout.push(s),
+    err: (s) => stderr.push(s),
+    interactive: false,
+    env: { CI: 'true' },
+    cwd: REPO_ROOT,
+  };
 }

@@ -9,8 +9,13 @@ const PROC_ALLOWED0 = 0x0401e172;
 
 /** Desktop-like: TPR shadow and APIC-access virtualization, no APICv (like a Core i7-2620M). */
 export const DESKTOP: CpuProfile = {
-  id: 'test-desktop', model: 'synthetic desktop', vendor: 'intel', microarchitecture: 'sandy-bridge',
-  baseClockMHz: 2700, cores: 2, threads: 4,
+  id: 'test-desktop',
+  model: 'synthetic desktop',
+  vendor: 'intel',
+  microarchitecture: 'sandy-bridge',
+  baseClockMHz: 2700,
+  cores: 2,
+  threads: 4,
   vmx: {
     trueControls: true,
     pinBased: { allowed0: PIN_ALLOWED0, allowed1: 0x7f },
@@ -24,7 +29,9 @@ export const DESKTOP: CpuProfile = {
 /** Server-like: full APICv (APIC-register virtualization, VID, posted interrupts), like an E5-2667 v4. */
 export const SERVER: CpuProfile = {
   ...DESKTOP,
-  id: 'test-server', model: 'synthetic server', microarchitecture: 'broadwell',
+  id: 'test-server',
+  model: 'synthetic server',
+  microarchitecture: 'broadwell',
   vmx: {
     trueControls: true,
     pinBased: { allowed0: PIN_ALLOWED0, allowed1: 0xff },
@@ -37,7 +44,8 @@ export const SERVER: CpuProfile = {
 /** A CPU without the TPR shadow (pre-Core 2 class), to test policies that cannot shadow. */
 export const NO_TPR_SHADOW: CpuProfile = {
   ...DESKTOP,
-  id: 'test-noshadow', model: 'synthetic no-shadow',
+  id: 'test-noshadow',
+  model: 'synthetic no-shadow',
   vmx: {
     trueControls: false,
     pinBased: { allowed0: PIN_ALLOWED0, allowed1: 0x3f },
@@ -48,13 +56,20 @@ export const NO_TPR_SHADOW: CpuProfile = {
 };
 
 export const AMD_NO_AVIC: CpuProfile = {
-  id: 'test-amd', model: 'synthetic amd', vendor: 'amd', microarchitecture: 'zen2', baseClockMHz: 3600, cores: 8, threads: 16,
+  id: 'test-amd',
+  model: 'synthetic amd',
+  vendor: 'amd',
+  microarchitecture: 'zen2',
+  baseClockMHz: 3600,
+  cores: 8,
+  threads: 16,
   svm: { avic: false, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
   sources: ['test fixture'],
 };
 
 export const AMD_AVIC: CpuProfile = {
   ...AMD_NO_AVIC,
-  id: 'test-amd-avic', model: 'synthetic amd avic',
+  id: 'test-amd-avic',
+  model: 'synthetic amd avic',
   svm: { avic: true, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
 };

@@ -45,17 +45,25 @@ function metricsOf(v: VariantResult): Map<string, { value: number; lowerIsBetter
   const t = v.totals;
   const per = (n: number): number => (t.guestSeconds > 0 ? n / t.guestSeconds : 0);
   m.set('exits/s (all)', { value: per(t.exitsTotal), lowerIsBetter: true });
-  for (const [name, count] of Object.entries(t.exits)) m.set(`exits/s ${name}`, { value: per(count), lowerIsBetter: true });
+  for (const [name, count] of Object.entries(t.exits))
+    m.set(`exits/s ${name}`, { value: per(count), lowerIsBetter: true });
   m.set('cr8 accesses/s', { value: per(t.cr8Accesses), lowerIsBetter: false });
   m.set('interrupts delivered/s', { value: per(t.interruptsDelivered), lowerIsBetter: false });
   if (t.interruptLatency.count > 0) {
-    m.set('irq latency mean (s)', { value: t.interruptLatency.sumNs / t.interruptLatency.count / 1e9, lowerIsBetter: true });
+    m.set('irq latency mean (s)', {
+      value: t.interruptLatency.sumNs / t.interruptLatency.count / 1e9,
+      lowerIsBetter: true,
+    });
     const p99 = histogramQuantile(0.99, t.interruptLatency);
     if (p99 !== undefined) m.set('irq latency p99 (s)', { value: p99, lowerIsBetter: true });
   }
   const hostSeconds = Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0);
-  m.set('host time in exits / vCPU-s', { value: t.vcpuSeconds > 0 ? hostSeconds / t.vcpuSeconds : 0, lowerIsBetter: true });
-  for (const [phase, s] of Object.entries(t.phaseSeconds)) m.set(`phase ${phase} (s)`, { value: s, lowerIsBetter: true });
+  m.set('host time in exits / vCPU-s', {
+    value: t.vcpuSeconds > 0 ? hostSeconds / t.vcpuSeconds : 0,
+    lowerIsBetter: true,
+  });
+  for (const [phase, s] of Object.entries(t.phaseSeconds))
+    m.set(`phase ${phase} (s)`, { value: s, lowerIsBetter: true });
   m.set('violations', { value: t.violations.length, lowerIsBetter: true });
   return m;
 }
@@ -82,8 +90,10 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
 
 function readResults(file: string): RunResults {
   const j = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
-  if (j === null || typeof j !== 'object' || !Array.isArray(j.variants)) throw new Error(`${file}: not a vmexit-lab results.json (no variants)`);
-  if (j.version !== RESULTS_VERSION) throw new Error(`${file}: results version ${String(j.version)}, this tool reads version ${RESULTS_VERSION}`);
+  if (j === null || typeof j !== 'object' || !Array.isArray(j.variants))
+    throw new Error(`${file}: not a vmexit-lab results.json (no variants)`);
+  if (j.version !== RESULTS_VERSION)
+    throw new Error(`${file}: results version ${String(j.version)}, this tool reads version ${RESULTS_VERSION}`);
   return j;
 }
 
@@ -97,7 +107,15 @@ function num(x: number | null): string {
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'max-regression': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        'max-regression': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (e) {
     io.err(`vmexit-lab compare: ${(e as Error).message}\n\n${COMPARE_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -126,21 +144,41 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     return ExitStatus.BAD_INPUT;
   }
   const deltas = compareResults(a, b);
-  const regressions = limit === undefined ? [] : deltas.filter((d) => d.lowerIsBetter && d.old !== null && d.new !== null &&
-    (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit));
+  const regressions =
+    limit === undefined
+      ? []
+      : deltas.filter(
+          (d) =>
+            d.lowerIsBetter &&
+            d.old !== null &&
+            d.new !== null &&
+            (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit),
+        );
   // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
   const paired = a.seed === b.seed;
   const pairing = paired
     ? `same seed (${a.seed}): paired on identical random streams; every difference is the change, with no sampling noise`
     : `different seeds (${a.seed} vs ${b.seed}): differences include sampling noise; rerun with the same --seed for a paired comparison`;
   if (parsed.values.json) {
-    io.out(JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], paired, deltas, regressions }, null, 2));
+    io.out(
+      JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], paired, deltas, regressions }, null, 2),
+    );
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
     io.out(`note: ${pairing}`);
-    const rows = deltas.filter((d) => d.old !== d.new || d.metric === 'exits/s (all)').map((d) => [
-      d.variant, d.metric, num(d.old), num(d.new), d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
-    ]);
+    const rows = deltas
+      .filter((d) => d.old !== d.new || d.metric === 'exits/s (all)')
+      .map((d) => [
+        d.variant,
+        d.metric,
+        num(d.old),
+        num(d.new),
+        d.deltaPct === null
+          ? d.old === d.new
+            ? '~'
+            : 'new'
+          : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
+      ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
     const unchanged = deltas.length - rows.length;

@@ -111,7 +111,8 @@ export interface ApicCapabilitySummary {
 
 export function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
   const vmx = p.vmx;
-  const secondary = vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;
+  const secondary =
+    vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;
   const bit = (word: number | undefined, b: number): boolean | null => (word === undefined ? null : (word & b) !== 0);
   return {
     id: p.id,
@@ -170,7 +171,14 @@ export async function cpusCommand(args: string[], io: CommandIo): Promise<number
   try {
     if (sub === undefined) {
       const catalog = loadCpuCatalog(parsed.dir);
-      if (parsed.json) io.out(JSON.stringify(catalog.map((p) => ({ ...p, apic: summarizeApicCapabilities(p) })), null, 2) + '\n');
+      if (parsed.json)
+        io.out(
+          JSON.stringify(
+            catalog.map((p) => ({ ...p, apic: summarizeApicCapabilities(p) })),
+            null,
+            2,
+          ) + '\n',
+        );
       else io.out(renderTable(catalog));
       return 0;
     }
@@ -203,13 +211,20 @@ export async function cpusCommand(args: string[], io: CommandIo): Promise<number
       }
       let profile =
         kind === 'dmesg'
-          ? importDmesg(text, { sourceName: file, ...(parsed.id ? { id: parsed.id } : {}), ...(parsed.cores ? { cores: parsed.cores } : {}), ...(parsed.threads ? { threads: parsed.threads } : {}) })
+          ? importDmesg(text, {
+              sourceName: file,
+              ...(parsed.id ? { id: parsed.id } : {}),
+              ...(parsed.cores ? { cores: parsed.cores } : {}),
+              ...(parsed.threads ? { threads: parsed.threads } : {}),
+            })
           : importCpuinfo(text, { sourceName: file, ...(parsed.id ? { id: parsed.id } : {}) });
       if (kind === 'cpuinfo' && (parsed.cores !== undefined || parsed.threads !== undefined)) {
         profile = { ...profile, cores: parsed.cores ?? profile.cores, threads: parsed.threads ?? profile.threads };
       }
       if (profile.cores === 0 || profile.threads === 0) {
-        io.err(`cpus import: ${file} does not give cores/threads; pass --cores N --threads N (the YAML will not validate with 0)\n`);
+        io.err(
+          `cpus import: ${file} does not give cores/threads; pass --cores N --threads N (the YAML will not validate with 0)\n`,
+        );
       }
       io.out(profileToYaml(profile));
       return 0;
@@ -217,7 +232,12 @@ export async function cpusCommand(args: string[], io: CommandIo): Promise<number
     io.err(`cpus: unknown subcommand "${sub}"\n\n${USAGE}`);
     return 2;
   } catch (e) {
-    if (e instanceof ProfileImportError || e instanceof ProfileYamlError || e instanceof CpuProfileNotFoundError || e instanceof CpuCatalogError) {
+    if (
+      e instanceof ProfileImportError ||
+      e instanceof ProfileYamlError ||
+      e instanceof CpuProfileNotFoundError ||
+      e instanceof CpuCatalogError
+    ) {
       io.err(`cpus: ${e.message}\n`);
       return 2;
     }

@@ -6,7 +6,15 @@ import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { fitWorkload, type FitResult } from '../../import/fit.js';
-import { BHYVE_EXIT_STATS, modelExitName, readReport, REPORT_FORMATS, ReportFormatError, type ExitReport, type ReportFormat } from '../../import/index.js';
+import {
+  BHYVE_EXIT_STATS,
+  modelExitName,
+  readReport,
+  REPORT_FORMATS,
+  ReportFormatError,
+  type ExitReport,
+  type ReportFormat,
+} from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
@@ -57,14 +65,20 @@ Examples:
 `;
 
 /** Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. */
-export function measuredRates(report: ExitReport, cpu: CpuProfile, vcpus: number, seconds: number): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
+export function measuredRates(
+  report: ExitReport,
+  cpu: CpuProfile,
+  vcpus: number,
+  seconds: number,
+): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
   const rates = new Map<string, number>();
   const unknown: { name: string; samples: number }[] = [];
   for (const row of report.rows) {
     // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
     // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
     const stat = report.format === 'bhyvectl' ? BHYVE_EXIT_STATS[row.name] : undefined;
-    const name = stat === undefined ? modelExitName(row) : modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] });
+    const name =
+      stat === undefined ? modelExitName(row) : modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] });
     if (name === undefined) {
       unknown.push({ name: row.name, samples: row.samples });
       continue;
@@ -78,21 +92,38 @@ export function measuredRates(report: ExitReport, cpu: CpuProfile, vcpus: number
  * Exits that only a virtualization feature produces tell what the measured host had; say so when
  * the chosen configuration lacks it (the fit then cannot reproduce the report).
  */
-export function featureHints(rates: ReadonlyMap<string, number>, traits: PolicyTraits, cpu: CpuProfile, policy: string): string[] {
+export function featureHints(
+  rates: ReadonlyMap<string, number>,
+  traits: PolicyTraits,
+  cpu: CpuProfile,
+  policy: string,
+): string[] {
   const out: string[] = [];
   if ((rates.has('VMEXIT_AVIC_INCOMPLETE_IPI') || rates.has('VMEXIT_AVIC_NOACCEL')) && !traits.avic) {
-    out.push(`the report has AVIC exits, so the measured host used AVIC; ${cpu.id} under ${policy} runs without it (${cpu.svm?.avic === true ? 'add --tunable kvm_amd.avic=1' : 'this CPU profile has no AVIC'})`);
+    out.push(
+      `the report has AVIC exits, so the measured host used AVIC; ${cpu.id} under ${policy} runs without it (${cpu.svm?.avic === true ? 'add --tunable kvm_amd.avic=1' : 'this CPU profile has no AVIC'})`,
+    );
   }
   if ((rates.has('VIRTUALIZED_EOI') || rates.has('APIC_WRITE')) && !traits.vid) {
-    out.push(`the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it)`);
+    out.push(
+      `the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it)`,
+    );
   }
   return out;
 }
 
 export function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
-  const lines = [`fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`];
+  const lines = [
+    `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
+  ];
   const head = ['reason', 'driver', 'measured', 'simulated', 'error'];
-  const rows = fit.rows.map((r) => [r.reason, r.driver, r.measured.toFixed(1), r.simulated.toFixed(1), r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`]);
+  const rows = fit.rows.map((r) => [
+    r.reason,
+    r.driver,
+    r.measured.toFixed(1),
+    r.simulated.toFixed(1),
+    r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`,
+  ]);
   for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
   for (const u of unknown) rows.push([u.name, 'unknown reason', String(u.samples), '0', '-100 %']);
   lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
@@ -103,12 +134,25 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: {
-        cpu: { type: 'string' }, duration: { type: 'string' }, policy: { type: 'string' }, tunable: { type: 'string', multiple: true },
-        vcpus: { type: 'string' }, os: { type: 'string' }, x2apic: { type: 'boolean' }, name: { type: 'string' },
-        'interrupts-per-second': { type: 'string' }, 'max-error': { type: 'string' }, 'sim-seconds': { type: 'string' }, seed: { type: 'string' },
-        out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        cpu: { type: 'string' },
+        duration: { type: 'string' },
+        policy: { type: 'string' },
+        tunable: { type: 'string', multiple: true },
+        vcpus: { type: 'string' },
+        os: { type: 'string' },
+        x2apic: { type: 'boolean' },
+        name: { type: 'string' },
+        'interrupts-per-second': { type: 'string' },
+        'max-error': { type: 'string' },
+        'sim-seconds': { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -127,8 +171,10 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const [format, file, ...extra] = parsed.positionals;
   if (format === undefined || file === undefined) return bad(`give a format and a report file\n\n${IMPORT_USAGE}`);
   if (extra.length > 0) return bad(`one report at a time (extra arguments: ${extra.join(' ')})`);
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) return bad(`unknown format "${format}": expected one of ${REPORT_FORMATS.join(', ')}`);
-  if (o.cpu === undefined) return bad('--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)');
+  if (!(REPORT_FORMATS as readonly string[]).includes(format))
+    return bad(`unknown format "${format}": expected one of ${REPORT_FORMATS.join(', ')}`);
+  if (o.cpu === undefined)
+    return bad('--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)');
   let cpu: CpuProfile;
   try {
     cpu = findCpuProfile(loadCpuCatalog(), o.cpu);
@@ -136,15 +182,26 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     return bad((e as Error).message);
   }
   const policyText = o.policy ?? (format === 'perf-kvm-stat' ? 'kvm' : undefined);
-  if (policyText === undefined) return bad(`--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`);
-  if (!(POLICY_NAMES as readonly string[]).includes(policyText)) return bad(`unknown policy "${policyText}": expected one of ${POLICY_NAMES.join(', ')}`);
+  if (policyText === undefined)
+    return bad(
+      `--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`,
+    );
+  if (!(POLICY_NAMES as readonly string[]).includes(policyText))
+    return bad(`unknown policy "${policyText}": expected one of ${POLICY_NAMES.join(', ')}`);
   const policy = policyText as PolicyName;
   const tunables = parseTunableFlags(o.tunable ?? [], policy);
   if (typeof tunables === 'string') return bad(tunables);
-  if (o.duration === undefined) return bad('--duration is required: how long the recording lasted (e.g. 30s); neither report format records it');
+  if (o.duration === undefined)
+    return bad('--duration is required: how long the recording lasted (e.g. 30s); neither report format records it');
   const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
-  if (!(GUEST_OS_NAMES as readonly string[]).includes(os)) return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
-  let seconds: number, simSecondsFlag: number | undefined, seed: number, irq: number | undefined, vcpusFlag: number | undefined, maxError: number | undefined;
+  if (!(GUEST_OS_NAMES as readonly string[]).includes(os))
+    return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
+  let seconds: number,
+    simSecondsFlag: number | undefined,
+    seed: number,
+    irq: number | undefined,
+    vcpusFlag: number | undefined,
+    maxError: number | undefined;
   try {
     seconds = durationOption(o.duration, '--duration')!;
     simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
@@ -165,26 +222,55 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     return bad(`cannot read ${file}: ${(e as Error).message}`);
   }
   if (report.vendor !== 'unknown' && report.vendor !== cpu.vendor) {
-    return bad(`${file} is a report of an ${report.vendor === 'intel' ? 'Intel VT-x' : 'AMD SVM'} host, but --cpu ${cpu.id} is ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'}`);
+    return bad(
+      `${file} is a report of an ${report.vendor === 'intel' ? 'Intel VT-x' : 'AMD SVM'} host, but --cpu ${cpu.id} is ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'}`,
+    );
   }
   const vcpus = vcpusFlag ?? report.vcpus ?? 1;
   const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
-  if (rates.size === 0) return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`);
+  if (rates.size === 0)
+    return bad(
+      `${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`,
+    );
   // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
   const simSeconds = simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
-  const name = o.name ?? ((file.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'imported');
+  const name =
+    o.name ??
+    ((file.split(/[\\/]/).pop() ?? '')
+      .replace(/\.[^.]*$/, '')
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') ||
+      'imported');
   const fit = fitWorkload(rates, {
-    name, os, vcpus, x2apic: o.x2apic === true, cpu, policy, tunables,
-    simSeconds, seed, maxIterations: 40,
+    name,
+    os,
+    vcpus,
+    x2apic: o.x2apic === true,
+    cpu,
+    policy,
+    tunables,
+    simSeconds,
+    seed,
+    maxIterations: 40,
     ...(irq !== undefined ? { interruptsPerSecond: irq } : {}),
     data: loadModelData(),
-    source: { format, file: file.split(/[\\/]/).pop() ?? file, cpu: cpu.id, policy, ...(Object.keys(tunables).length > 0 ? { tunables } : {}), durationSeconds: seconds, vcpus },
+    source: {
+      format,
+      file: file.split(/[\\/]/).pop() ?? file,
+      cpu: cpu.id,
+      policy,
+      ...(Object.keys(tunables).length > 0 ? { tunables } : {}),
+      durationSeconds: seconds,
+      vcpus,
+    },
   });
   const table = formatFitTable(fit, unknown);
   const text = o.json
     ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: report.notes }, null, 2)}\n`
-    : renderWorkloadProfile(fit.profile, fit, [`imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`]);
+    : renderWorkloadProfile(fit.profile, fit, [
+        `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+      ]);
   if (o.out !== undefined) writeFileSync(o.out, text);
   else io.out(text);
   io.err(table);
@@ -193,14 +279,29 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
   if (surplus.length > 0) {
-    io.err(`note: the simulation has exits the report lacks (${surplus.map((r) => r.reason).join(', ')}): the measured host avoided them, e.g. with APIC virtualization this CPU profile or policy lacks — check --cpu, --policy, --tunable and --x2apic`);
+    io.err(
+      `note: the simulation has exits the report lacks (${surplus.map((r) => r.reason).join(', ')}): the measured host avoided them, e.g. with APIC virtualization this CPU profile or policy lacks — check --cpu, --policy, --tunable and --x2apic`,
+    );
   }
-  const missed = [...fit.rows.filter((r) => r.errorPercent !== null && Math.abs(r.errorPercent) > 5), ...fit.unmodelled, ...unknown];
-  if (missed.length > 0) io.err(`warning: ${missed.length} reason(s) of the report are missed by more than 5 % or not modelled (see the table)`);
+  const missed = [
+    ...fit.rows.filter((r) => r.errorPercent !== null && Math.abs(r.errorPercent) > 5),
+    ...fit.unmodelled,
+    ...unknown,
+  ];
+  if (missed.length > 0)
+    io.err(
+      `warning: ${missed.length} reason(s) of the report are missed by more than 5 % or not modelled (see the table)`,
+    );
   if (maxError !== undefined) {
-    const worst = Math.max(0, ...fit.rows.map((r) => (r.errorPercent === null ? 0 : Math.abs(r.errorPercent))), ...(fit.unmodelled.length + unknown.length > 0 ? [100] : []));
+    const worst = Math.max(
+      0,
+      ...fit.rows.map((r) => (r.errorPercent === null ? 0 : Math.abs(r.errorPercent))),
+      ...(fit.unmodelled.length + unknown.length > 0 ? [100] : []),
+    );
     if (worst > maxError) {
-      io.err(`vmexit-lab import: the fit misses a reason by ${worst.toFixed(2)} % (more than --max-error ${String(maxError)} %)`);
+      io.err(
+        `vmexit-lab import: the fit misses a reason by ${worst.toFixed(2)} % (more than --max-error ${String(maxError)} %)`,
+      );
       return ExitStatus.THRESHOLD_FAILED;
     }
   }

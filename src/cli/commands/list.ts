@@ -34,7 +34,11 @@ export function scenarioFiles(dir = join(REPO_ROOT, 'scenarios')): string[] {
 export async function listCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (e) {
     io.err(`vmexit-lab list: ${(e as Error).message}\n\n${LIST_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -53,17 +57,40 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   if (what === 'all' || what === 'scenarios') {
     result.scenarios = scenarioFiles().map((f) => {
       const s = loadScenarioFile(f);
-      return { file: relative(REPO_ROOT, f), name: s.name, description: s.description, variants: s.variants.map((v) => v.name) };
+      return {
+        file: relative(REPO_ROOT, f),
+        name: s.name,
+        description: s.description,
+        variants: s.variants.map((v) => v.name),
+      };
     });
   }
   if (what === 'all' || what === 'cpus') {
-    result.cpus = loadCpuCatalog().map((p) => ({ id: p.id, model: p.model, vendor: p.vendor, microarchitecture: p.microarchitecture }));
+    result.cpus = loadCpuCatalog().map((p) => ({
+      id: p.id,
+      model: p.model,
+      vendor: p.vendor,
+      microarchitecture: p.microarchitecture,
+    }));
   }
   if (what === 'all' || what === 'guests') {
-    result.guests = [...loadModelData().guestModels.values()].map((m) => ({ os: m.os, family: m.family, usesCr8: m.usesCr8, timerHz: m.timer.hz }));
+    result.guests = [...loadModelData().guestModels.values()].map((m) => ({
+      os: m.os,
+      family: m.family,
+      usesCr8: m.usesCr8,
+      timerHz: m.timer.hz,
+    }));
   }
   if (what === 'all' || what === 'policies') {
-    result.policies = POLICY_NAMES.map((p) => ({ name: p, tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({ name: t.name, default: t.default, readOnly: t.readOnly, description: t.description })) }));
+    result.policies = POLICY_NAMES.map((p) => ({
+      name: p,
+      tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({
+        name: t.name,
+        default: t.default,
+        readOnly: t.readOnly,
+        description: t.description,
+      })),
+    }));
   }
   if (parsed.values.json) {
     io.out(JSON.stringify(result, null, 2));
@@ -72,7 +99,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   const lines: string[] = [];
   if (result.scenarios) {
     lines.push('Scenarios:');
-    for (const s of result.scenarios as { file: string; description: string; variants: string[] }[]) lines.push(`  ${s.file}  ${s.description}${s.variants.length > 1 ? ` [${s.variants.join(', ')}]` : ''}`);
+    for (const s of result.scenarios as { file: string; description: string; variants: string[] }[])
+      lines.push(`  ${s.file}  ${s.description}${s.variants.length > 1 ? ` [${s.variants.join(', ')}]` : ''}`);
   }
   if (result.cpus) {
     lines.push('CPU profiles:');
@@ -80,12 +108,20 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   }
   if (result.guests) {
     lines.push('Guest models:');
-    for (const g of result.guests as { os: string; family: string; usesCr8: boolean; timerHz: number }[]) lines.push(`  ${g.os.padEnd(22)} ${g.family}, ${g.usesCr8 ? 'IRQL in %cr8' : 'TPR untouched after boot'}, ${g.timerHz} Hz clock`);
+    for (const g of result.guests as { os: string; family: string; usesCr8: boolean; timerHz: number }[])
+      lines.push(
+        `  ${g.os.padEnd(22)} ${g.family}, ${g.usesCr8 ? 'IRQL in %cr8' : 'TPR untouched after boot'}, ${g.timerHz} Hz clock`,
+      );
   }
   if (result.policies) {
     lines.push('Policies:');
-    for (const p of result.policies as { name: string; tunables: { name: string; default: number; readOnly: boolean }[] }[]) {
-      lines.push(`  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`);
+    for (const p of result.policies as {
+      name: string;
+      tunables: { name: string; default: number; readOnly: boolean }[];
+    }[]) {
+      lines.push(
+        `  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`,
+      );
     }
   }
   io.out(lines.join('\n'));

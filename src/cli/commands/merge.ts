@@ -28,21 +28,28 @@ Example:
   vmexit-lab merge --out results.json shard-*.json
 `;
 
-export function mergeShardFiles(shards: readonly RunResults[]): { accumulators: TotalsAccumulator[]; first: RunResults } {
+export function mergeShardFiles(shards: readonly RunResults[]): {
+  accumulators: TotalsAccumulator[];
+  first: RunResults;
+} {
   if (shards.length === 0) throw new Error('no shard files given');
   const first = shards[0];
   const count = first.shard?.count;
   for (const s of shards) {
-    if (s.version !== RESULTS_VERSION) throw new Error(`results version ${String(s.version)}, this tool reads version ${RESULTS_VERSION}`);
+    if (s.version !== RESULTS_VERSION)
+      throw new Error(`results version ${String(s.version)}, this tool reads version ${RESULTS_VERSION}`);
     if (!s.shard) throw new Error(`${s.scenario}: not a shard result (run with --shard I/N)`);
     if (s.scenario !== first.scenario || s.seed !== first.seed || s.shard.count !== count) {
-      throw new Error(`shards of different runs: ${first.scenario} seed ${first.seed} /${count} vs ${s.scenario} seed ${s.seed} /${s.shard.count}`);
+      throw new Error(
+        `shards of different runs: ${first.scenario} seed ${first.seed} /${count} vs ${s.scenario} seed ${s.seed} /${s.shard.count}`,
+      );
     }
   }
   const byIndex = [...shards].sort((a, b) => a.shard!.index - b.shard!.index);
   const indexes = byIndex.map((s) => s.shard!.index);
   const expected = Array.from({ length: count! }, (_, i) => i + 1);
-  if (indexes.join(',') !== expected.join(',')) throw new Error(`need shards ${expected.join(', ')} of ${count}, got ${indexes.join(', ')}`);
+  if (indexes.join(',') !== expected.join(','))
+    throw new Error(`need shards ${expected.join(', ')} of ${count}, got ${indexes.join(', ')}`);
   const accumulators = first.variants.map(() => new TotalsAccumulator());
   for (const s of byIndex) {
     s.variants.forEach((v, i) => {
@@ -57,7 +64,17 @@ export function mergeShardFiles(shards: readonly RunResults[]): { accumulators: 
 export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { scenario: { type: 'string' }, out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        scenario: { type: 'string' },
+        out: { type: 'string' },
+        junit: { type: 'string' },
+        summary: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (e) {
     io.err(`vmexit-lab merge: ${(e as Error).message}\n\n${MERGE_USAGE}`);
     return ExitStatus.BAD_INPUT;

@@ -42,9 +42,16 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: true, options: {
-        variant: { type: 'string' }, guest: { type: 'string' }, at: { type: 'string' }, window: { type: 'string' },
-        seed: { type: 'string' }, 'only-guests': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      args,
+      allowPositionals: true,
+      options: {
+        variant: { type: 'string' },
+        guest: { type: 'string' },
+        at: { type: 'string' },
+        window: { type: 'string' },
+        seed: { type: 'string' },
+        'only-guests': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -61,7 +68,10 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     return ExitStatus.BAD_INPUT;
   };
   if (parsed.positionals.length !== 1) return bad('expected exactly one scenario file');
-  if (o.guest === undefined || !/^\d+$/.test(o.guest)) return bad(`--guest expects a global guest index (an integer >= 0)${o.guest === undefined ? '' : `, found "${o.guest}"`}`);
+  if (o.guest === undefined || !/^\d+$/.test(o.guest))
+    return bad(
+      `--guest expects a global guest index (an integer >= 0)${o.guest === undefined ? '' : `, found "${o.guest}"`}`,
+    );
   if (o.at === undefined) return bad('--at SECONDS is required');
   const atNs = parseSecondsNs(o.at);
   if (atNs === undefined) return bad(`--at expects decimal seconds (up to 9 decimals), found "${o.at}"`);
@@ -70,12 +80,14 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   let seed: number | undefined;
   if (o.seed !== undefined) {
     seed = Number(o.seed);
-    if (!/^\d+$/.test(o.seed) || seed > 0xffffffff) return bad(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
+    if (!/^\d+$/.test(o.seed) || seed > 0xffffffff)
+      return bad(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
   }
   let onlyGuests: number[] | undefined;
   if (o['only-guests'] !== undefined) {
     const parts = o['only-guests'].split(',');
-    if (parts.some((p) => !/^\d+$/.test(p))) return bad(`--only-guests expects comma-separated guest indices, found "${o['only-guests']}"`);
+    if (parts.some((p) => !/^\d+$/.test(p)))
+      return bad(`--only-guests expects comma-separated guest indices, found "${o['only-guests']}"`);
     onlyGuests = parts.map(Number);
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);
@@ -84,20 +96,43 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   let variantIndex = 0;
   if (o.variant !== undefined) {
     variantIndex = scenario.variants.findIndex((v) => v.name === o.variant);
-    if (variantIndex < 0) return bad(`no variant "${o.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
+    if (variantIndex < 0)
+      return bad(`no variant "${o.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
   } else if (scenario.variants.length > 1) {
-    return bad(`${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`);
+    return bad(
+      `${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`,
+    );
   }
   const guest = Number(o.guest);
   try {
-    const r = replay({ scenario, variantIndex, data: loadModelData(), guest, atNs, fromNs: Math.max(0, atNs - windowNs), onlyGuests });
-    io.out(JSON.stringify({
-      replay: {
-        scenario: scenario.name, variant: scenario.variants[variantIndex].name, seed: scenario.seed, host: r.host, guest,
-        label: r.target.label, os: r.target.model.os, vcpus: r.target.vcpus, hostGuests: r.guests.map((g) => g.index),
-        from: formatSeconds(Math.max(0, atNs - windowNs)), at: formatSeconds(atNs), stoppedAt: formatSeconds(r.stopNs), ended: r.ended,
-      },
-    }));
+    const r = replay({
+      scenario,
+      variantIndex,
+      data: loadModelData(),
+      guest,
+      atNs,
+      fromNs: Math.max(0, atNs - windowNs),
+      onlyGuests,
+    });
+    io.out(
+      JSON.stringify({
+        replay: {
+          scenario: scenario.name,
+          variant: scenario.variants[variantIndex].name,
+          seed: scenario.seed,
+          host: r.host,
+          guest,
+          label: r.target.label,
+          os: r.target.model.os,
+          vcpus: r.target.vcpus,
+          hostGuests: r.guests.map((g) => g.index),
+          from: formatSeconds(Math.max(0, atNs - windowNs)),
+          at: formatSeconds(atNs),
+          stoppedAt: formatSeconds(r.stopNs),
+          ended: r.ended,
+        },
+      }),
+    );
     const viols = r.violations.filter((v) => v.guest === guest).sort((a, b) => a.simTimeNs - b.simTimeNs);
     let vi = 0;
     for (const rec of r.records) {
@@ -112,6 +147,18 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   return ExitStatus.OK;
 }
 
-function violationLine(v: { check: string; message: string; vcpu: number; simTimeNs: number; step: number; state: Readonly<Record<string, unknown>> }): string {
-  return JSON.stringify({ t: formatSeconds(v.simTimeNs), tNs: v.simTimeNs, cpu: v.vcpu, violation: { check: v.check, message: v.message, step: v.step, state: v.state } });
+function violationLine(v: {
+  check: string;
+  message: string;
+  vcpu: number;
+  simTimeNs: number;
+  step: number;
+  state: Readonly<Record<string, unknown>>;
+}): string {
+  return JSON.stringify({
+    t: formatSeconds(v.simTimeNs),
+    tNs: v.simTimeNs,
+    cpu: v.vcpu,
+    violation: { check: v.check, message: v.message, step: v.step, state: v.state },
+  });
 }

@@ -32,7 +32,11 @@ Examples:
 export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (e) {
     io.err(`vmexit-lab rules: ${(e as Error).message}\n\n${RULES_USAGE}`);
     return ExitStatus.BAD_INPUT;

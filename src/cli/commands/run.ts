@@ -22,7 +22,10 @@ import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metri
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
 export function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
-  if (!Number.isFinite(ms)) throw new Error(`--start-time expects an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "${text}"`);
+  if (!Number.isFinite(ms))
+    throw new Error(
+      `--start-time expects an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "${text}"`,
+    );
   return ms;
 }
 
@@ -87,12 +90,26 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args, allowPositionals: true,
+      args,
+      allowPositionals: true,
       options: {
-        out: { type: 'string' }, junit: { type: 'string' }, summary: { type: 'string' }, html: { type: 'string' }, seed: { type: 'string' },
-        shard: { type: 'string' }, quiet: { type: 'boolean' }, 'per-guest': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        workers: { type: 'string' }, push: { type: 'string' }, 'metrics-listen': { type: 'string' }, 'push-job': { type: 'string' }, 'push-label': { type: 'string', multiple: true },
-        openmetrics: { type: 'string' }, 'start-time': { type: 'string' }, 'openmetrics-job': { type: 'string' },
+        out: { type: 'string' },
+        junit: { type: 'string' },
+        summary: { type: 'string' },
+        html: { type: 'string' },
+        seed: { type: 'string' },
+        shard: { type: 'string' },
+        quiet: { type: 'boolean' },
+        'per-guest': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        workers: { type: 'string' },
+        push: { type: 'string' },
+        'metrics-listen': { type: 'string' },
+        'push-job': { type: 'string' },
+        'push-label': { type: 'string', multiple: true },
+        openmetrics: { type: 'string' },
+        'start-time': { type: 'string' },
+        'openmetrics-job': { type: 'string' },
       },
     });
   } catch (e) {
@@ -128,17 +145,20 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o.shard !== undefined) shard = parseShard(o.shard);
     if (o.workers !== undefined) {
       workers = Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256)
+        throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
     }
     groupings = parseGroupings(o['push-label'] ?? []);
     if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
       throw new Error('--push-job and --push-label need --push URL');
     }
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
-    if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push)) throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
+    if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
+      throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
     if (o.seed !== undefined) {
       seed = Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
+      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+        throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
     }
   } catch (e) {
     io.err(`vmexit-lab run: ${(e as Error).message}`);
@@ -147,7 +167,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const scenarios = loadAllOrExplain(parsed.positionals, io);
   if (!scenarios) return ExitStatus.BAD_INPUT;
   // Cardinality budgets, before anything runs (per-guest series count when metrics are exported).
-  const overs = scenarios.map((s) => overBudget(s, { perGuest: o['per-guest'] === true && (listen !== undefined || o.push !== undefined) })).filter((m) => m !== undefined);
+  const overs = scenarios
+    .map((s) => overBudget(s, { perGuest: o['per-guest'] === true && (listen !== undefined || o.push !== undefined) }))
+    .filter((m) => m !== undefined);
   if (overs.length > 0) {
     for (const m of overs) io.err(`vmexit-lab run: ${m}`);
     return ExitStatus.BAD_INPUT;
@@ -159,7 +181,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // The CLI runs at full speed whatever the scenario's pace (realtime pace is for the service).
   const pool = new SimPool({ workers, idleTimeoutMs: 10_000, eager: false });
   // Live metrics while running (--metrics-listen) and the final push share one hub.
-  const hub = listen !== undefined || o.push !== undefined ? new MetricsHub({ perGuest: o['per-guest'] === true }) : undefined;
+  const hub =
+    listen !== undefined || o.push !== undefined ? new MetricsHub({ perGuest: o['per-guest'] === true }) : undefined;
   let server: Server | undefined;
   if (listen && hub) {
     try {
@@ -179,7 +202,11 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
       if (o.openmetrics !== undefined) {
         // The history needs every variant's totals at each step: run in this thread, same totals.
-        const r = runWithTimeline(scenario, { shard, perGuest: o['per-guest'] === true, onProgress: (p) => progress?.update(p) });
+        const r = runWithTimeline(scenario, {
+          shard,
+          perGuest: o['per-guest'] === true,
+          onProgress: (p) => progress?.update(p),
+        });
         progress?.done();
         histories.push({ scenario, results: r.run.results, timeline: r.timeline });
         if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
@@ -188,14 +215,25 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         status = Math.max(status, exitStatusOf(r.run.results));
         continue;
       }
-      const run = startPooledRun(scenario, { pool, shard, pace: 'max', perGuest: o['per-guest'] === true, onUpdate: (r) => progress?.update(r.scenarioProgress()) });
+      const run = startPooledRun(scenario, {
+        pool,
+        shard,
+        pace: 'max',
+        perGuest: o['per-guest'] === true,
+        onUpdate: (r) => progress?.update(r.scenarioProgress()),
+      });
       const runId = `cli-${i + 1}`;
       if (hub) {
         hub.register(scenario, 'max');
         hub.addRun(runId, scenario, run);
       }
       const out = await run.done;
-      if (hub) hub.finishRun(runId, out.error !== undefined ? 'failed' : 'completed', out.error !== undefined ? undefined : out.results);
+      if (hub)
+        hub.finishRun(
+          runId,
+          out.error !== undefined ? 'failed' : 'completed',
+          out.error !== undefined ? undefined : out.results,
+        );
       progress?.done();
       if (out.error !== undefined) {
         io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
@@ -213,11 +251,17 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
   try {
-    if (o.openmetrics) writeFileSync(o.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
+    if (o.openmetrics)
+      writeFileSync(o.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
     if (o.out) writeFileSync(o.out, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
     if (o.junit) writeFileSync(o.junit, all.map(renderJunit).join(''));
-    if (o.summary) writeFileSync(o.summary, all.map(renderMarkdown).join('\n'), { flag: o.summary.startsWith('/dev/') ? 'w' : 'w' });
-    if (o.html && all.length > 0) writeFileSync(o.html, renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))));
+    if (o.summary)
+      writeFileSync(o.summary, all.map(renderMarkdown).join('\n'), { flag: o.summary.startsWith('/dev/') ? 'w' : 'w' });
+    if (o.html && all.length > 0)
+      writeFileSync(
+        o.html,
+        renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
+      );
   } catch (e) {
     io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;

@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util';
 import { ExitStatus, type CliIo } from '../io.js';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startService, TOKEN_ENV, type ServiceHandle, type ServiceOptions } from '../../service/server.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  startService,
+  TOKEN_ENV,
+  type ServiceHandle,
+  type ServiceOptions,
+} from '../../service/server.js';
 import { DEFAULT_LIMITS } from '../../service/runs.js';
 import { DataDirLockedError } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
@@ -35,9 +43,17 @@ Examples:
 `;
 
 export const SERVE_PARSE_OPTIONS = {
-  host: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' }, 'data-dir': { type: 'string' },
-  'max-guests': { type: 'string' }, 'max-duration': { type: 'string' }, 'max-runs': { type: 'string' }, 'max-run-time': { type: 'string' },
-  'body-limit': { type: 'string' }, 'per-guest-metrics': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  workers: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'max-guests': { type: 'string' },
+  'max-duration': { type: 'string' },
+  'max-runs': { type: 'string' },
+  'max-run-time': { type: 'string' },
+  'body-limit': { type: 'string' },
+  'per-guest-metrics': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function positiveInt(v: string | undefined, name: string, min = 1): number | undefined {
@@ -48,7 +64,10 @@ function positiveInt(v: string | undefined, name: string, min = 1): number | und
 }
 
 /** Service options from parsed command-line values (throws on bad values). */
-export function serviceOptions(v: Record<string, string | boolean | undefined>, env: Readonly<Record<string, string | undefined>>): ServiceOptions {
+export function serviceOptions(
+  v: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+): ServiceOptions {
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const port = positiveInt(s('port'), 'port', 0);
   if (port !== undefined && port > 65535) throw new Error(`--port expects 0..65535, found "${s('port')}"`);
@@ -74,19 +93,26 @@ export function serviceOptions(v: Record<string, string | boolean | undefined>, 
 export async function launch(options: ServiceOptions, io: CliIo, command: string): Promise<ServiceHandle | undefined> {
   try {
     const svc = await startService(options);
-    io.out([
-      `vmexit-lab ${TOOL_VERSION} service listening on ${svc.url} (${svc.workers} worker${svc.workers === 1 ? '' : 's'}, history in ${options.dataDir ?? DEFAULT_DATA_DIR})`,
-      `  metrics:   ${svc.url}/metrics`,
-      `  runs:      ${svc.url}/api/runs`,
-      `  scenarios: ${svc.url}/api/scenarios`,
-      `  reports:   ${svc.url}/  (runs, live progress, each run's HTML report)`,
-      `  health:    ${svc.url}/healthz  ${svc.url}/readyz`,
-      ...(svc.interrupted.length > 0 ? [`  ${svc.interrupted.length} run(s) a previous process left in progress are marked interrupted`] : []),
-    ].join('\n'));
+    io.out(
+      [
+        `vmexit-lab ${TOOL_VERSION} service listening on ${svc.url} (${svc.workers} worker${svc.workers === 1 ? '' : 's'}, history in ${options.dataDir ?? DEFAULT_DATA_DIR})`,
+        `  metrics:   ${svc.url}/metrics`,
+        `  runs:      ${svc.url}/api/runs`,
+        `  scenarios: ${svc.url}/api/scenarios`,
+        `  reports:   ${svc.url}/  (runs, live progress, each run's HTML report)`,
+        `  health:    ${svc.url}/healthz  ${svc.url}/readyz`,
+        ...(svc.interrupted.length > 0
+          ? [`  ${svc.interrupted.length} run(s) a previous process left in progress are marked interrupted`]
+          : []),
+      ].join('\n'),
+    );
     return svc;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') io.err(`vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`);
+    if (err.code === 'EADDRINUSE')
+      io.err(
+        `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`,
+      );
     else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
     else io.err(`vmexit-lab ${command}: cannot start the service: ${err.message}`);
     return undefined;

@@ -53,7 +53,9 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const svc = await launch(options, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
-    const run = svc.manager.submit(yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: 'default', pace: 'realtime' });
+    const run = svc.manager.submit(
+      yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: 'default', pace: 'realtime' },
+    );
     io.out(`  started ${run.scenario} at realtime pace (${run.guests} guests): ${svc.url}/api/runs/${run.id}`);
   } catch (e) {
     if (e instanceof ApiError && e.extra.diagnostics) for (const d of e.extra.diagnostics) io.err(d.text);

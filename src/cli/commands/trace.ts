@@ -26,7 +26,11 @@ Example:
 export async function traceCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { variant: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { variant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (e) {
     io.err(`vmexit-lab trace: ${(e as Error).message}\n\n${TRACE_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -50,7 +54,9 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
   if (parsed.values.variant !== undefined) {
     const wanted = scenario.variants.filter((v) => v.name === parsed.values.variant);
     if (wanted.length === 0) {
-      io.err(`vmexit-lab trace: no variant "${parsed.values.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
+      io.err(
+        `vmexit-lab trace: no variant "${parsed.values.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`,
+      );
       return ExitStatus.BAD_INPUT;
     }
     scenario = { ...scenario, variants: wanted, thresholds: [] };
@@ -71,9 +77,21 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
       const record = {
         ...(many ? { variant: t.variant } : {}),
         ...((guestsPerVariant.get(t.variant) ?? 0) > 1 ? { guest: t.guest } : {}),
-        step: s.step, cpu: s.cpu, op: s.op, ...s.args,
-        exits: s.exits, tpr: s.tpr, ppr: s.ppr, delivered: s.delivered,
-        violations: s.violations.map((v) => ({ check: v.check, message: v.message, vcpu: v.vcpu, step: v.step, state: v.state })),
+        step: s.step,
+        cpu: s.cpu,
+        op: s.op,
+        ...s.args,
+        exits: s.exits,
+        tpr: s.tpr,
+        ppr: s.ppr,
+        delivered: s.delivered,
+        violations: s.violations.map((v) => ({
+          check: v.check,
+          message: v.message,
+          vcpu: v.vcpu,
+          step: v.step,
+          state: v.state,
+        })),
         ...(s.value !== undefined ? { value: s.value } : {}),
         ...(s.fault !== undefined ? { fault: s.fault } : {}),
         ...(s.entryFailure !== undefined ? { entryFailure: s.entryFailure } : {}),

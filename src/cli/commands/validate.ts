@@ -44,7 +44,10 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export async function validateCommand(args: string[], io: { out(s: string): void; err(s: string): void }): Promise<number> {
+export async function validateCommand(
+  args: string[],
+  io: { out(s: string): void; err(s: string): void },
+): Promise<number> {
   const files: string[] = [];
   let cpuDir: string | undefined;
   let optionsDone = false;

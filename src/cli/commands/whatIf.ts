@@ -48,8 +48,10 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
     if (spec === undefined) return `--tunable: unknown tunable "${m[1]}" ('vmexit-lab list tunables' lists them)`;
     if (spec.readOnly) return `--tunable: ${spec.name} is read-only`;
     const value = Number(m[2]);
-    if (value < spec.min || value > spec.max) return `--tunable: ${spec.name} must be ${spec.min}..${spec.max}, found ${value}`;
-    if (policy !== undefined && !spec.policies.includes(policy)) return `--tunable: ${spec.name} is not a tunable of ${policy} (it belongs to ${spec.policies.join(', ')})`;
+    if (value < spec.min || value > spec.max)
+      return `--tunable: ${spec.name} must be ${spec.min}..${spec.max}, found ${value}`;
+    if (policy !== undefined && !spec.policies.includes(policy))
+      return `--tunable: ${spec.name} is not a tunable of ${policy} (it belongs to ${spec.policies.join(', ')})`;
     out[spec.name] = value;
   }
   return out;
@@ -62,28 +64,53 @@ function fmt(x: number, digits = 0): string {
 export function formatWhatIf(r: WhatIfResult): string {
   const src = r.rows[0];
   const anyViolation = r.rows.some((row) => row.violations.length > 0);
-  const head = ['configuration', 'exits/s/vCPU', 'change', 'host time in exits', 'guest CPU', ...(r.phaseSeconds !== undefined ? ['phase (s)'] : []), ...(anyViolation ? ['violations'] : []), 'top reasons (exits/s/vCPU)'];
+  const head = [
+    'configuration',
+    'exits/s/vCPU',
+    'change',
+    'host time in exits',
+    'guest CPU',
+    ...(r.phaseSeconds !== undefined ? ['phase (s)'] : []),
+    ...(anyViolation ? ['violations'] : []),
+    'top reasons (exits/s/vCPU)',
+  ];
   const rows = r.rows.map((row) => {
-    const top = Object.entries(row.exitsPerSecond).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+    const top = Object.entries(row.exitsPerSecond)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ');
     return [
       `${row.variant}${row.isSource ? ' (measured)' : ''}`,
       fmt(row.exitsPerSecondTotal),
       row.isSource ? '-' : `${row.exitsChangePercent >= 0 ? '+' : ''}${row.exitsChangePercent.toFixed(1)} %`,
       `${(row.hostTimeInExits * 100).toFixed(2)} %`,
       `${(row.guestCpu * 100).toFixed(2)} %`,
-      ...(r.phaseSeconds !== undefined ? [row.projectedPhaseSeconds === undefined || row.violations.length > 0 ? '-' : fmt(row.projectedPhaseSeconds, 1)] : []),
+      ...(r.phaseSeconds !== undefined
+        ? [
+            row.projectedPhaseSeconds === undefined || row.violations.length > 0
+              ? '-'
+              : fmt(row.projectedPhaseSeconds, 1),
+          ]
+        : []),
       ...(anyViolation ? [row.violations.length > 0 ? `${row.violations.join(', ')} (guest stopped)` : '-'] : []),
       top,
     ];
   });
   // Every reason, per configuration, with the change against the measured host.
   const reasons = r.rows.map((row) => {
-    const names = [...new Set([...Object.keys(row.exitsPerSecond), ...Object.keys(src.exitsPerSecond)])]
-      .sort((a, b) => (row.exitsPerSecond[b] ?? 0) - (row.exitsPerSecond[a] ?? 0) || (a < b ? -1 : 1));
+    const names = [...new Set([...Object.keys(row.exitsPerSecond), ...Object.keys(src.exitsPerSecond)])].sort(
+      (a, b) => (row.exitsPerSecond[b] ?? 0) - (row.exitsPerSecond[a] ?? 0) || (a < b ? -1 : 1),
+    );
     const parts = names.map((n) => {
       const x = row.exitsPerSecond[n] ?? 0;
       const was = src.exitsPerSecond[n] ?? 0;
-      const change = row.isSource || x === was ? '' : was === 0 ? ' (new)' : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
+      const change =
+        row.isSource || x === was
+          ? ''
+          : was === 0
+            ? ' (new)'
+            : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
       return `${n} ${fmt(x, x < 10 ? 2 : 0)}${change}`;
     });
     return `  ${row.variant}: ${parts.join(', ')}`;
@@ -91,7 +118,9 @@ export function formatWhatIf(r: WhatIfResult): string {
   return [
     `what-if for workload ${r.profile}: ${r.simSeconds} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
     ...textTable(head, rows, { rightAligned: (i) => i > 0 && i < head.length - 1, rule: true }),
-    '', 'exits per vCPU-second by reason (change against the measured host):', ...reasons,
+    '',
+    'exits per vCPU-second by reason (change against the measured host):',
+    ...reasons,
   ].join('\n');
 }
 
@@ -99,11 +128,20 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: {
-        from: { type: 'string' }, cpu: { type: 'string' }, policy: { type: 'string' }, tunable: { type: 'string', multiple: true },
-        phase: { type: 'string' }, 'sim-seconds': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
-        out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
+        from: { type: 'string' },
+        cpu: { type: 'string' },
+        policy: { type: 'string' },
+        tunable: { type: 'string', multiple: true },
+        phase: { type: 'string' },
+        'sim-seconds': { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -141,17 +179,21 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let fromPolicy = typeof src.policy === 'string' ? src.policy : undefined;
   if (o.from !== undefined) {
     const m = /^([^:]+):(.+)$/.exec(o.from);
-    if (m === null) return bad(`--from: expected CPU:POLICY, e.g. i7-2620M:bhyve-12.1, found ${JSON.stringify(o.from)}`);
+    if (m === null)
+      return bad(`--from: expected CPU:POLICY, e.g. i7-2620M:bhyve-12.1, found ${JSON.stringify(o.from)}`);
     fromCpu = m[1];
     fromPolicy = m[2];
   }
-  if (fromCpu === undefined || fromPolicy === undefined) return bad(`${file} has no source cpu and policy: give --from CPU:POLICY`);
+  if (fromCpu === undefined || fromPolicy === undefined)
+    return bad(`${file} has no source cpu and policy: give --from CPU:POLICY`);
   const sourceCpu = cpuOf(fromCpu);
   if (typeof sourceCpu === 'string') return bad(sourceCpu);
-  if (!(POLICY_NAMES as readonly string[]).includes(fromPolicy)) return bad(`unknown policy "${fromPolicy}": expected one of ${POLICY_NAMES.join(', ')}`);
+  if (!(POLICY_NAMES as readonly string[]).includes(fromPolicy))
+    return bad(`unknown policy "${fromPolicy}": expected one of ${POLICY_NAMES.join(', ')}`);
   const srcTunables: Record<string, number> = {};
   if (o.from === undefined && typeof src.tunables === 'object' && src.tunables !== null) {
-    for (const [k, v] of Object.entries(src.tunables as Record<string, unknown>)) if (typeof v === 'number') srcTunables[k] = v;
+    for (const [k, v] of Object.entries(src.tunables as Record<string, unknown>))
+      if (typeof v === 'number') srcTunables[k] = v;
   }
   const source: WhatIfTarget = { cpu: sourceCpu, policy: fromPolicy as PolicyName, tunables: srcTunables };
   // Targets.
@@ -159,7 +201,10 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   if (o.cpu === undefined) cpus.push(sourceCpu);
   else if (o.cpu === 'all') cpus.push(...catalog);
   else {
-    for (const id of o.cpu.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    for (const id of o.cpu
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
       const c = cpuOf(id);
       if (typeof c === 'string') return bad(c);
       cpus.push(c);
@@ -168,8 +213,12 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let policies: PolicyName[] = [...POLICY_NAMES];
   if (o.policy !== undefined && o.policy !== 'all') {
     policies = [];
-    for (const p of o.policy.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-      if (!(POLICY_NAMES as readonly string[]).includes(p)) return bad(`unknown policy "${p}": expected one of ${POLICY_NAMES.join(', ')} or all`);
+    for (const p of o.policy
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
+      if (!(POLICY_NAMES as readonly string[]).includes(p))
+        return bad(`unknown policy "${p}": expected one of ${POLICY_NAMES.join(', ')} or all`);
       policies.push(p as PolicyName);
     }
   }
@@ -194,7 +243,12 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     if (e instanceof UsageError) return bad(e.message);
     throw e;
   }
-  const result = whatIf(profile, source, targets, { simSeconds, seed, ...(phaseSeconds !== undefined ? { phaseSeconds } : {}), data: loadModelData() });
+  const result = whatIf(profile, source, targets, {
+    simSeconds,
+    seed,
+    ...(phaseSeconds !== undefined ? { phaseSeconds } : {}),
+    data: loadModelData(),
+  });
   const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n`;
   if (o.out !== undefined) writeFileSync(o.out, text);
   else io.out(text);

@@ -101,9 +101,24 @@ export function x2apicMsrExists(msr: number): boolean {
   if (msr === X2apicMsr.Icr || msr === X2apicMsr.SelfIpi) return true;
   if (msr >= 0x810 && msr <= 0x827) return true; // ISR, TMR, IRR
   switch (msr) {
-    case 0x802: case 0x803: case 0x808: case 0x80a: case 0x80b: case 0x80d: case 0x80f:
-    case 0x828: case 0x82f: case 0x832: case 0x833: case 0x834: case 0x835: case 0x836: case 0x837:
-    case 0x838: case 0x839: case 0x83e:
+    case 0x802:
+    case 0x803:
+    case 0x808:
+    case 0x80a:
+    case 0x80b:
+    case 0x80d:
+    case 0x80f:
+    case 0x828:
+    case 0x82f:
+    case 0x832:
+    case 0x833:
+    case 0x834:
+    case 0x835:
+    case 0x836:
+    case 0x837:
+    case 0x838:
+    case 0x839:
+    case 0x83e:
       return true;
     default:
       return false;
@@ -112,7 +127,9 @@ export function x2apicMsrExists(msr: number): boolean {
 
 /** Read-only x2APIC MSRs: WRMSR to them raises #GP (SDM x2APIC register table, "Read only"). */
 export function x2apicMsrReadOnly(msr: number): boolean {
-  return msr === 0x802 || msr === 0x803 || msr === 0x80a || msr === 0x80d || (msr >= 0x810 && msr <= 0x827) || msr === 0x839;
+  return (
+    msr === 0x802 || msr === 0x803 || msr === 0x80a || msr === 0x80d || (msr >= 0x810 && msr <= 0x827) || msr === 0x839
+  );
 }
 
 /** Write-only x2APIC MSRs: RDMSR raises #GP (EOI and SELF IPI). */

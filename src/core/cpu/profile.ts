@@ -64,7 +64,7 @@ export interface CpuProfile {
 
 /** True when `value` keeps every must-be-1 bit and sets nothing beyond the may-be-1 bits. */
 export function controlWordAllowed(value: number, allowed: AllowedSettings): boolean {
-  return ((value & allowed.allowed0) >>> 0) === (allowed.allowed0 >>> 0) && ((value & ~allowed.allowed1) >>> 0) === 0;
+  return (value & allowed.allowed0) >>> 0 === allowed.allowed0 >>> 0 && (value & ~allowed.allowed1) >>> 0 === 0;
 }
 
 /** Bits of `value` that the capability forbids (set but not allowed-1) or demands (clear but allowed-0). */

@@ -57,7 +57,8 @@ export class LatencyExemplars {
   /** One entry per bucket: null when the bucket has no observation. */
   toJSON(): (ExemplarRecord | null)[] {
     const out: (ExemplarRecord | null)[] = [];
-    for (let b = 0; b < this.buckets; b++) out.push(this.ns(b) >= 0 ? { guest: this.guest(b), simTimeNs: this.timeNs(b), latencyNs: this.ns(b) } : null);
+    for (let b = 0; b < this.buckets; b++)
+      out.push(this.ns(b) >= 0 ? { guest: this.guest(b), simTimeNs: this.timeNs(b), latencyNs: this.ns(b) } : null);
     return out;
   }
 

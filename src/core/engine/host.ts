@@ -2,7 +2,14 @@ import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour } from '../guests/model.js';
 import { Counter, Machine, RepeatOp, type VmcsOverrides } from '../vcpu/machine.js';
-import { WorkloadOp, WORKLOAD_IO_PORT, WORKLOAD_MSR, WORKLOAD_RAISED_CR8, WORKLOAD_TIMER_COUNT, type WorkloadSpec } from '../guests/workload.js';
+import {
+  WorkloadOp,
+  WORKLOAD_IO_PORT,
+  WORKLOAD_MSR,
+  WORKLOAD_RAISED_CR8,
+  WORKLOAD_TIMER_COUNT,
+  type WorkloadSpec,
+} from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { EventHeap } from './heap.js';
 import { LatencyExemplars } from './exemplars.js';
@@ -218,7 +225,19 @@ export class HostSimulation {
         this.wl[v * WL + WL_IRQ_AT] = INF;
         this.wl[v * WL + WL_DYN_LEFT] = INF;
       }
-      for (const f of [V_NEXT_TIMER, V_NEXT_HOST_TICK, V_BURST_END, V_RAISED_END, V_ISR_END, V_IPI_AT, V_NOTIFY_AT, V_BG_DONE_AT, V_BG_IO_AT, V_BG_IPI_AT]) this.vf[v * VF + f] = INF;
+      for (const f of [
+        V_NEXT_TIMER,
+        V_NEXT_HOST_TICK,
+        V_BURST_END,
+        V_RAISED_END,
+        V_ISR_END,
+        V_IPI_AT,
+        V_NOTIFY_AT,
+        V_BG_DONE_AT,
+        V_BG_IO_AT,
+        V_BG_IPI_AT,
+      ])
+        this.vf[v * VF + f] = INF;
       for (let s = 0; s < Source.COUNT; s++) this.vf[v * VF + V_ARRIVAL + s] = -1;
       this.vi[v * VI + VI_ISR_VECTOR] = -1;
       this.vi[v * VI + VI_IPI_VECTOR] = -1;
@@ -240,7 +259,13 @@ export class HostSimulation {
       for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l });
       v += guest.vcpus;
     }
-    this.machine = new Machine({ profile: config.profile, traits: config.traits, vcpus: vcpuSetups, debugChecks: config.debugChecks, overrides: config.overrides });
+    this.machine = new Machine({
+      profile: config.profile,
+      traits: config.traits,
+      vcpus: vcpuSetups,
+      debugChecks: config.debugChecks,
+      overrides: config.overrides,
+    });
     this.machine.exitCostNs.set(config.exitCostNs);
     this.machine.deferIpis = true;
     this.rng = new RandomStreams(n);
@@ -389,15 +414,21 @@ export class HostSimulation {
     const idx = this.gi32[gi * GI + GI_PHASE_IDX];
     const kind = guest.phases[idx].phase;
     const col = PHASE_ORDER.indexOf(kind);
-    if (guest.phases[idx].work !== undefined) this.phaseDoneNs[gi * PHASE_ORDER.length + col] = at - this.gf[gi * GF + G_PHASE_START];
+    // Whole nanoseconds, like latencies: the per-phase sums over guests stay exact in any order.
+    if (guest.phases[idx].work !== undefined)
+      this.phaseDoneNs[gi * PHASE_ORDER.length + col] = Math.round(at - this.gf[gi * GF + G_PHASE_START]);
     this.startPhase(gi, idx + 1);
   }
 
   // ---------------------------------------------------------------- scheduling
 
   private scheduleBackground(v: number, b: PhaseBehaviour): void {
-    this.vf[v * VF + V_BG_IO_AT] = b.ioPerBusySecond > 0 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
-    this.vf[v * VF + V_BG_IPI_AT] = b.ipiPerBusySecond > 0 && this.guests[this.vi[v * VI + VI_GUEST_OF]].vcpus > 1 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IO_AT] =
+      b.ioPerBusySecond > 0 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IPI_AT] =
+      b.ipiPerBusySecond > 0 && this.guests[this.vi[v * VI + VI_GUEST_OF]].vcpus > 1
+        ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
+        : INF;
   }
 
   private scheduleTimer(v: number): void {
@@ -437,7 +468,8 @@ export class HostSimulation {
     if (this.vf[v * VF + V_IPI_AT] < k) k = this.vf[v * VF + V_IPI_AT];
     if (this.vf[v * VF + V_NOTIFY_AT] < k) k = this.vf[v * VF + V_NOTIFY_AT];
     if (this.vf[v * VF + V_BG_DONE_AT] < k) k = this.vf[v * VF + V_BG_DONE_AT];
-    if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] < k) k = this.gf[gi * GF + G_IO_DONE_AT];
+    if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] < k)
+      k = this.gf[gi * GF + G_IO_DONE_AT];
     if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] < k) k = this.vf[v * VF + V_NEXT_TIMER];
     if (this.wl.length > 0 && this.guests[gi].workload !== undefined) {
       if (this.wl[v * WL + WL_IRQ_AT] < k) k = this.wl[v * WL + WL_IRQ_AT];
@@ -445,7 +477,8 @@ export class HostSimulation {
       if (dyn < k) k = dyn;
     }
     if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
-      if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF) this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
+      if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF)
+        this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
       // While nothing is pending or in service a host tick cannot change what the guest sees, so
       // ticks are applied in bulk when the vCPU is next advanced; otherwise each is its own event.
       if (!this.machine.isQuiet(v) && this.vf[v * VF + V_NEXT_HOST_TICK] < k) k = this.vf[v * VF + V_NEXT_HOST_TICK];
@@ -478,13 +511,32 @@ export class HostSimulation {
 
   private chunkEndTime(v: number): number {
     const gi = this.vi[v * VI + VI_GUEST_OF];
-    if (v !== this.gi32[gi * GI + GI_FIRST_VCPU] || this.g8[gi * G8 + G8_WORKER_STATE] !== WORKER_CPU || this.v8[v * V8 + V8_MODE] !== MODE_RUN || this.vf[v * VF + V_RAISED_END] !== INF) return INF;
-    return this.vf[v * VF + V_T] + this.vf[v * VF + V_DEBT] + Math.ceil(this.gf[gi * GF + G_CHUNK_LEFT] / this.progressRate(v));
+    if (
+      v !== this.gi32[gi * GI + GI_FIRST_VCPU] ||
+      this.g8[gi * G8 + G8_WORKER_STATE] !== WORKER_CPU ||
+      this.v8[v * V8 + V8_MODE] !== MODE_RUN ||
+      this.vf[v * VF + V_RAISED_END] !== INF
+    )
+      return INF;
+    return (
+      this.vf[v * VF + V_T] +
+      this.vf[v * VF + V_DEBT] +
+      Math.ceil(this.gf[gi * GF + G_CHUNK_LEFT] / this.progressRate(v))
+    );
   }
 
   private buildEndTime(v: number): number {
-    if (this.v8[v * V8 + V8_BUILD_ACTIVE] === 0 || this.v8[v * V8 + V8_MODE] !== MODE_RUN || this.vf[v * VF + V_RAISED_END] !== INF) return INF;
-    return this.vf[v * VF + V_T] + this.vf[v * VF + V_DEBT] + Math.max(0, Math.ceil(this.vf[v * VF + V_WORK_LEFT] / this.progressRate(v)));
+    if (
+      this.v8[v * V8 + V8_BUILD_ACTIVE] === 0 ||
+      this.v8[v * V8 + V8_MODE] !== MODE_RUN ||
+      this.vf[v * VF + V_RAISED_END] !== INF
+    )
+      return INF;
+    return (
+      this.vf[v * VF + V_T] +
+      this.vf[v * VF + V_DEBT] +
+      Math.max(0, Math.ceil(this.vf[v * VF + V_WORK_LEFT] / this.progressRate(v)))
+    );
   }
 
   // ---------------------------------------------------------------- progress
@@ -551,8 +603,10 @@ export class HostSimulation {
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
     if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF) {
-      if (v === this.gi32[gi * GI + GI_FIRST_VCPU] && this.g8[gi * G8 + G8_WORKER_STATE] === WORKER_CPU) this.gf[gi * GF + G_CHUNK_LEFT] -= guestNs;
-      if (this.v8[v * V8 + V8_BUILD_ACTIVE] === 1) this.vf[v * VF + V_WORK_LEFT] = Math.max(0, this.vf[v * VF + V_WORK_LEFT] - guestNs);
+      if (v === this.gi32[gi * GI + GI_FIRST_VCPU] && this.g8[gi * G8 + G8_WORKER_STATE] === WORKER_CPU)
+        this.gf[gi * GF + G_CHUNK_LEFT] -= guestNs;
+      if (this.v8[v * V8 + V8_BUILD_ACTIVE] === 1)
+        this.vf[v * VF + V_WORK_LEFT] = Math.max(0, this.vf[v * VF + V_WORK_LEFT] - guestNs);
     }
   }
 
@@ -575,17 +629,21 @@ export class HostSimulation {
     else if (this.vf[v * VF + V_NOTIFY_AT] <= time) this.notifyArrives(v, time);
     else if (this.vf[v * VF + V_IPI_AT] <= time) this.ipiArrives(v, time);
     else if (this.vf[v * VF + V_BG_DONE_AT] <= time) this.backgroundIoDone(v, time);
-    else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time) this.ioCompletes(gi, v, time);
+    else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time)
+      this.ioCompletes(gi, v, time);
     else if (this.wl.length > 0 && this.wl[v * WL + WL_IRQ_AT] <= time) this.workloadInterrupt(v, time);
     else if (this.wl.length > 0 && this.workloadDynTime(v) <= time) this.workloadDynOp(v, time);
     else if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] <= time) this.timerFires(v, time);
-    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time) this.backgroundIo(v, time);
-    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time) this.backgroundIpi(v, time);
+    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time)
+      this.backgroundIo(v, time);
+    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time)
+      this.backgroundIpi(v, time);
     else if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] <= time) this.completePhase(gi, time);
     else if (this.chunkEndTime(v) <= time) this.chunkDone(gi, v, time);
     else if (this.buildEndTime(v) <= time) this.buildShareDone(v, time);
     else if (this.vf[v * VF + V_BURST_END] <= time) this.burstBoundary(v, time);
-    else if (this.timerActive(v) === false && this.vf[v * VF + V_NEXT_TIMER] <= time) this.vf[v * VF + V_NEXT_TIMER] = INF;
+    else if (this.timerActive(v) === false && this.vf[v * VF + V_NEXT_TIMER] <= time)
+      this.vf[v * VF + V_NEXT_TIMER] = INF;
     this.drainDeliveries(time);
     if (m.debugChecks) m.checkAllInvariants();
     this.noteStops(time);
@@ -659,7 +717,11 @@ export class HostSimulation {
     const a = v * VF + V_ARRIVAL + source;
     let latency = -1;
     if (this.vf[a] >= 0) {
-      latency = time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0);
+      // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
+      // in any order, so any split of hosts over workers or shards adds up to the same bits.
+      latency = Math.round(
+        time - this.vf[a] + (this.v8[v * V8 + V8_MODE] === MODE_HALT ? this.config.host.haltWakeupNs : 0),
+      );
       this.vf[a] = -1;
       this.observeLatency(latency, gi, time);
     }
@@ -722,7 +784,11 @@ export class HostSimulation {
     if (vector === model.deviceVector && this.gi32[gi * GI + GI_IO_ISR_VCPU] === v) {
       this.gi32[gi * GI + GI_IO_ISR_VCPU] = -1;
       this.afterDeviceIsr(gi, v, time);
-    } else if (vector === model.completionIpiVector && this.gi32[gi * GI + GI_IO_TARGET] === -2 && v === this.gi32[gi * GI + GI_FIRST_VCPU]) {
+    } else if (
+      vector === model.completionIpiVector &&
+      this.gi32[gi * GI + GI_IO_TARGET] === -2 &&
+      v === this.gi32[gi * GI + GI_FIRST_VCPU]
+    ) {
       this.ioNotified(gi, time);
     }
     // Back to what was interrupted.
@@ -733,7 +799,13 @@ export class HostSimulation {
     }
     m.iret(v);
     this.drainDeliveries(time);
-    if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.v8[v * V8 + V8_BUSY] === 0 && this.vf[v * VF + V_RAISED_END] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
+    if (
+      this.v8[v * V8 + V8_MODE] === MODE_RUN &&
+      this.v8[v * V8 + V8_BUSY] === 0 &&
+      this.vf[v * VF + V_RAISED_END] === INF &&
+      !this.isAlwaysBusy(gi, v)
+    )
+      this.halt(v, time);
   }
 
   private halt(v: number, time: number): void {
@@ -742,7 +814,8 @@ export class HostSimulation {
     this.machine.hlt(v);
     this.drainDeliveries(time);
     // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-    if (this.v8[v * V8 + V8_MODE] === MODE_HALT && !this.machine.isHalted(v) && this.vf[v * VF + V_ISR_END] === INF) this.setRunnable(v, true);
+    if (this.v8[v * V8 + V8_MODE] === MODE_HALT && !this.machine.isHalted(v) && this.vf[v * VF + V_ISR_END] === INF)
+      this.setRunnable(v, true);
   }
 
   private burstBoundary(v: number, time: number): void {
@@ -752,7 +825,8 @@ export class HostSimulation {
       this.v8[v * V8 + V8_BUSY] = 0;
       const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
       this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, idleMean));
-      if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && !this.isAlwaysBusy(gi, v)) this.halt(v, time);
+      if (this.v8[v * V8 + V8_MODE] === MODE_RUN && this.vf[v * VF + V_RAISED_END] === INF && !this.isAlwaysBusy(gi, v))
+        this.halt(v, time);
     } else {
       this.v8[v * V8 + V8_BUSY] = 1;
       this.vf[v * VF + V_BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
@@ -774,15 +848,15 @@ export class HostSimulation {
     this.raise(v, timer.vector, Source.TIMER, time);
   }
 
-
-
   private backgroundIo(v: number, time: number): void {
     const gi = this.vi[v * VI + VI_GUEST_OF];
     const b = this.behaviour(gi);
-    this.vf[v * VF + V_BG_IO_AT] = b.ioPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IO_AT] =
+      b.ioPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
     // A doorbell write; its completion interrupt comes back to this vCPU after the service time.
     this.machine.mmio(v);
-    if (this.vf[v * VF + V_BG_DONE_AT] === INF) this.vf[v * VF + V_BG_DONE_AT] = time + this.guests[gi].model.install.deviceServiceNs;
+    if (this.vf[v * VF + V_BG_DONE_AT] === INF)
+      this.vf[v * VF + V_BG_DONE_AT] = time + this.guests[gi].model.install.deviceServiceNs;
   }
 
   private backgroundIoDone(v: number, time: number): void {
@@ -794,7 +868,8 @@ export class HostSimulation {
     const gi = this.vi[v * VI + VI_GUEST_OF];
     const guest = this.guests[gi];
     const b = this.behaviour(gi);
-    this.vf[v * VF + V_BG_IPI_AT] = b.ipiPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
+    this.vf[v * VF + V_BG_IPI_AT] =
+      b.ipiPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
     const others = guest.vcpus - 1;
     if (others <= 0) return;
     let target = this.gi32[gi * GI + GI_FIRST_VCPU] + this.rng.below(v, others);
@@ -854,8 +929,10 @@ export class HostSimulation {
       // Always "busy": a workload vCPU idles only through its own HLTs.
       this.v8[v * V8 + V8_BUSY] = 1;
       this.vf[v * VF + V_BURST_END] = INF;
-      if (w.interruptsPerSecond > 0 && this.wl[v * WL + WL_IRQ_AT] === INF) this.wl[v * WL + WL_IRQ_AT] = this.now + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-      if (dynRate > 0 && this.wl[v * WL + WL_DYN_LEFT] === INF) this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / dynRate));
+      if (w.interruptsPerSecond > 0 && this.wl[v * WL + WL_IRQ_AT] === INF)
+        this.wl[v * WL + WL_IRQ_AT] = this.now + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
+      if (dynRate > 0 && this.wl[v * WL + WL_DYN_LEFT] === INF)
+        this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / dynRate));
       this.reschedule(v);
     }
   }
@@ -994,9 +1071,10 @@ export class HostSimulation {
       this.completePhase(gi, time);
       return;
     }
-    this.gf[gi * GF + G_CHUNK_LEFT] = plan.phase === 'disk-benchmark'
-      ? guest.model.diskBenchmark.cpuPerRequestNs
-      : Math.round((plan.work ?? 0) / guest.model.install.steps);
+    this.gf[gi * GF + G_CHUNK_LEFT] =
+      plan.phase === 'disk-benchmark'
+        ? guest.model.diskBenchmark.cpuPerRequestNs
+        : Math.round((plan.work ?? 0) / guest.model.install.steps);
     this.g8[gi * G8 + G8_WORKER_STATE] = WORKER_CPU;
     this.vf[first * VF + V_BURST_END] = INF;
     this.v8[first * V8 + V8_BUSY] = 1;

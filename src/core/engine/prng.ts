@@ -48,7 +48,10 @@ export class RandomStreams {
   nextU32(stream: number): number {
     const s = this.state;
     const o = stream * 4;
-    const s0 = s[o], s1 = s[o + 1], s2 = s[o + 2], s3 = s[o + 3];
+    const s0 = s[o],
+      s1 = s[o + 1],
+      s2 = s[o + 2],
+      s3 = s[o + 3];
     const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
     const t = (s1 << 9) >>> 0;
     let n2 = (s2 ^ s0) >>> 0;
@@ -57,7 +60,10 @@ export class RandomStreams {
     const n0 = (s0 ^ n3) >>> 0;
     n2 = (n2 ^ t) >>> 0;
     n3 = rotl(n3, 11);
-    s[o] = n0; s[o + 1] = n1; s[o + 2] = n2; s[o + 3] = n3;
+    s[o] = n0;
+    s[o + 1] = n1;
+    s[o + 2] = n2;
+    s[o + 3] = n3;
     return r;
   }
 

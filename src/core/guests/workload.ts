@@ -34,7 +34,16 @@ export const WorkloadOp = {
 } as const;
 
 /** Names used in profile YAML, in WorkloadOp order. */
-export const WORKLOAD_OP_NAMES = ['cr8Writes', 'cr8Reads', 'cpuid', 'io', 'mmio', 'msrReads', 'msrWrites', 'apicTimerWrites'] as const;
+export const WORKLOAD_OP_NAMES = [
+  'cr8Writes',
+  'cr8Reads',
+  'cpuid',
+  'io',
+  'mmio',
+  'msrReads',
+  'msrWrites',
+  'apicTimerWrites',
+] as const;
 export type WorkloadOpName = (typeof WORKLOAD_OP_NAMES)[number];
 
 /** CR8 value of a raised section: Windows' DISPATCH_LEVEL (the only OS that writes %cr8 at rate). */

@@ -31,37 +31,65 @@ export const TUNABLES: readonly TunableSpec[] = [
   {
     name: 'hw.vmm.vmx.use_tpr_shadowing',
     description: 'Use TPR shadowing when the CPU supports it (added by the review); 0 disables it',
-    default: 1, readOnly: false, policies: BHYVE_PATCHED, min: 0, max: 1,
+    default: 1,
+    readOnly: false,
+    policies: BHYVE_PATCHED,
+    min: 0,
+    max: 1,
   },
   {
     name: 'hw.vmm.vmx.cap.tpr_shadowing',
     description: 'Read-only: 1 when TPR shadowing is in use',
-    default: 0, readOnly: true, policies: BHYVE_PATCHED, min: 0, max: 1,
+    default: 0,
+    readOnly: true,
+    policies: BHYVE_PATCHED,
+    min: 0,
+    max: 1,
   },
   {
     name: 'hw.vmm.vmx.use_apic_vid',
     description: 'Use virtual-interrupt delivery (APICv) when the CPU supports it',
-    default: 1, readOnly: false, policies: BHYVE_ALL, min: 0, max: 1,
+    default: 1,
+    readOnly: false,
+    policies: BHYVE_ALL,
+    min: 0,
+    max: 1,
   },
   {
     name: 'hw.vmm.vmx.use_apic_pir',
     description: 'Use posted-interrupt processing when virtual-interrupt delivery is on',
-    default: 1, readOnly: false, policies: BHYVE_ALL, min: 0, max: 1,
+    default: 1,
+    readOnly: false,
+    policies: BHYVE_ALL,
+    min: 0,
+    max: 1,
   },
   {
     name: 'kvm_intel.enable_apicv',
     description: 'KVM: use APIC virtualization (APIC-register virtualization, VID, posted interrupts)',
-    default: 1, readOnly: false, policies: ['kvm'], min: 0, max: 1,
+    default: 1,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 1,
   },
   {
     name: 'kvm_intel.flexpriority',
     description: 'KVM: use TPR shadow and APIC-access virtualization (FlexPriority)',
-    default: 1, readOnly: false, policies: ['kvm'], min: 0, max: 1,
+    default: 1,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 1,
   },
   {
     name: 'kvm_amd.avic',
     description: 'KVM: use AMD AVIC when the CPU has it (module parameter, off by default)',
-    default: 0, readOnly: false, policies: ['kvm'], min: 0, max: 1,
+    default: 0,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 1,
   },
 ];
 
@@ -131,9 +159,19 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
   if (vendor === 'amd') {
     const avic = hypervisor === 'kvm' && t('kvm_amd.avic') === 1 && profile.svm?.avic === true;
     return {
-      name, hypervisor, vendor, vid: false, postedInterrupts: false, tprShadowing: false,
-      noTprShadowInX2apic: false, tprThreshold: 'none', pprSync: 'none', pprSyncWithVid: false,
-      isrvecStack: hypervisor === 'bhyve', svmCr8WriteInterceptToggle: hypervisor === 'kvm', avic,
+      name,
+      hypervisor,
+      vendor,
+      vid: false,
+      postedInterrupts: false,
+      tprShadowing: false,
+      noTprShadowInX2apic: false,
+      tprThreshold: 'none',
+      pprSync: 'none',
+      pprSyncWithVid: false,
+      isrvecStack: hypervisor === 'bhyve',
+      svmCr8WriteInterceptToggle: hypervisor === 'kvm',
+      avic,
       tunables: values,
     };
   }
@@ -154,10 +192,20 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
   if (hypervisor === 'kvm') {
     const vid = capApicv && t('kvm_intel.enable_apicv') === 1;
     return {
-      name, hypervisor, vendor, vid, postedInterrupts: vid && capPosted,
-      tprShadowing: capTprShadow && t('kvm_intel.flexpriority') === 1, noTprShadowInX2apic: false,
-      tprThreshold: 'kvm', pprSync: 'none', pprSyncWithVid: false, isrvecStack: false,
-      svmCr8WriteInterceptToggle: false, avic: false, tunables: values,
+      name,
+      hypervisor,
+      vendor,
+      vid,
+      postedInterrupts: vid && capPosted,
+      tprShadowing: capTprShadow && t('kvm_intel.flexpriority') === 1,
+      noTprShadowInX2apic: false,
+      tprThreshold: 'kvm',
+      pprSync: 'none',
+      pprSyncWithVid: false,
+      isrvecStack: false,
+      svmCr8WriteInterceptToggle: false,
+      avic: false,
+      tunables: values,
     };
   }
 
@@ -165,16 +213,26 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
   const tprShadowing = patched && capTprShadow && t('hw.vmm.vmx.use_tpr_shadowing') === 1;
   // vmx_modinit (after the review): VID also needs virtualize-x2APIC-mode and the TPR shadow in use
   // (tpr_shadowing); before it (12.1) only the TPR-shadow capability.
-  const vid = capApicv && t('hw.vmm.vmx.use_apic_vid') === 1 &&
+  const vid =
+    capApicv &&
+    t('hw.vmm.vmx.use_apic_vid') === 1 &&
     (patched ? tprShadowing && can(proc2, ProcBased2.VirtualizeX2apicMode) : true);
   const posted = vid && capPosted && t('hw.vmm.vmx.use_apic_pir') === 1;
   if (patched) values['hw.vmm.vmx.cap.tpr_shadowing'] = tprShadowing ? 1 : 0;
   return {
-    name, hypervisor, vendor, vid, postedInterrupts: posted, tprShadowing,
+    name,
+    hypervisor,
+    vendor,
+    vid,
+    postedInterrupts: posted,
+    tprShadowing,
     noTprShadowInX2apic: name === 'bhyve-tpr-v3',
     tprThreshold: name === 'bhyve-tpr-v2' || name === 'bhyve-tpr-v3' ? 'bhyve' : 'none',
     pprSync: name === 'bhyve-tpr-v3' ? 'interrupt-processing' : patched ? 'every-exit' : 'none',
     pprSyncWithVid: name === 'bhyve-tpr-v2',
-    isrvecStack: true, svmCr8WriteInterceptToggle: false, avic: false, tunables: values,
+    isrvecStack: true,
+    svmCr8WriteInterceptToggle: false,
+    avic: false,
+    tunables: values,
   };
 }

@@ -19,5 +19,19 @@ export type ScriptOp =
 export type ScriptOpName = ScriptOp['op'];
 
 export const SCRIPT_OP_NAMES: readonly ScriptOpName[] = [
-  'write_cr8', 'read_cr8', 'interrupt', 'eoi', 'iret', 'write_apic', 'read_apic', 'wrmsr', 'rdmsr', 'sti', 'cli', 'hlt', 'ipi', 'io', 'cpuid',
+  'write_cr8',
+  'read_cr8',
+  'interrupt',
+  'eoi',
+  'iret',
+  'write_apic',
+  'read_apic',
+  'wrmsr',
+  'rdmsr',
+  'sti',
+  'cli',
+  'hlt',
+  'ipi',
+  'io',
+  'cpuid',
 ];

@@ -47,8 +47,16 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
   // A VMCS the CPU refuses fails the very first entry (VMLAUNCH): report it as step 0.
   for (const failure of machine.entryFailures) {
     out.push({
-      step: 0, cpu: failure.vcpu, op: 'vmlaunch', args: {}, exits: [], tpr: machine.tpr(failure.vcpu),
-      ppr: machine.archPpr(failure.vcpu), delivered: [], violations: [], entryFailure: failure,
+      step: 0,
+      cpu: failure.vcpu,
+      op: 'vmlaunch',
+      args: {},
+      exits: [],
+      tpr: machine.tpr(failure.vcpu),
+      ppr: machine.archPpr(failure.vcpu),
+      delivered: [],
+      violations: [],
+      entryFailure: failure,
     });
   }
   for (let i = 0; i < ops.length; i++) {
@@ -61,26 +69,58 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
     let value: number | undefined;
     // A vCPU in the HLT state executes nothing; only an arriving interrupt can wake it (SDM 26.6.1
     // "Activity State"). The script's instruction is reported as skipped, not executed.
-    const skipped = op.op !== 'interrupt' && machine.isHalted(v) && !machine.isStopped(v)
-      ? 'vCPU is halted (HLT): it executes no instructions until an interrupt wakes it'
-      : undefined;
-    if (!skipped) switch (op.op) {
-      case 'write_cr8': machine.writeCr8(v, op.value); break;
-      case 'read_cr8': value = machine.readCr8(v); break;
-      case 'interrupt': machine.raiseInterrupt(v, op.vector, op.level); break;
-      case 'eoi': machine.eoi(v); break;
-      case 'iret': machine.iret(v); break;
-      case 'write_apic': machine.writeApic(v, op.offset, op.value); break;
-      case 'read_apic': value = machine.readApic(v, op.offset); break;
-      case 'wrmsr': machine.wrmsr(v, op.msr, op.low, op.high); break;
-      case 'rdmsr': value = machine.rdmsr(v, op.msr); break;
-      case 'sti': machine.sti(v); break;
-      case 'cli': machine.cli(v); break;
-      case 'hlt': machine.hlt(v); break;
-      case 'ipi': machine.sendIpi(v, op.to, op.vector); break;
-      case 'io': machine.ioInstruction(v, op.port); break;
-      case 'cpuid': machine.cpuid(v); break;
-    }
+    const skipped =
+      op.op !== 'interrupt' && machine.isHalted(v) && !machine.isStopped(v)
+        ? 'vCPU is halted (HLT): it executes no instructions until an interrupt wakes it'
+        : undefined;
+    if (!skipped)
+      switch (op.op) {
+        case 'write_cr8':
+          machine.writeCr8(v, op.value);
+          break;
+        case 'read_cr8':
+          value = machine.readCr8(v);
+          break;
+        case 'interrupt':
+          machine.raiseInterrupt(v, op.vector, op.level);
+          break;
+        case 'eoi':
+          machine.eoi(v);
+          break;
+        case 'iret':
+          machine.iret(v);
+          break;
+        case 'write_apic':
+          machine.writeApic(v, op.offset, op.value);
+          break;
+        case 'read_apic':
+          value = machine.readApic(v, op.offset);
+          break;
+        case 'wrmsr':
+          machine.wrmsr(v, op.msr, op.low, op.high);
+          break;
+        case 'rdmsr':
+          value = machine.rdmsr(v, op.msr);
+          break;
+        case 'sti':
+          machine.sti(v);
+          break;
+        case 'cli':
+          machine.cli(v);
+          break;
+        case 'hlt':
+          machine.hlt(v);
+          break;
+        case 'ipi':
+          machine.sendIpi(v, op.to, op.vector);
+          break;
+        case 'io':
+          machine.ioInstruction(v, op.port);
+          break;
+        case 'cpuid':
+          machine.cpuid(v);
+          break;
+      }
     if (machine.debugChecks) machine.checkAllInvariants();
     const exits: TraceExit[] = [];
     for (let e = 0; e < Math.min(machine.stepExitCount, machine.stepExits.length); e++) {
@@ -88,13 +128,23 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
       exits.push({ reason: kind.code, name: kind.name, qualification: machine.stepExitQual[e] });
     }
     const delivered: number[] = [];
-    for (let d = 0; d < Math.min(machine.stepDeliveredCount, machine.stepDelivered.length); d++) delivered.push(machine.stepDelivered[d]);
+    for (let d = 0; d < Math.min(machine.stepDeliveredCount, machine.stepDelivered.length); d++)
+      delivered.push(machine.stepDelivered[d]);
     const record: TraceStep = {
-      step, cpu: v, op: op.op, args: argsOf(op), exits, tpr: machine.tpr(v), ppr: machine.archPpr(v), delivered,
+      step,
+      cpu: v,
+      op: op.op,
+      args: argsOf(op),
+      exits,
+      tpr: machine.tpr(v),
+      ppr: machine.archPpr(v),
+      delivered,
       violations: machine.violations.slice(violationsBefore),
       ...(value !== undefined && machine.stepFault === Fault.NONE ? { value } : {}),
       ...(machine.stepFault === Fault.GP ? { fault: '#GP' } : {}),
-      ...(machine.entryFailures.length > failuresBefore ? { entryFailure: machine.entryFailures[machine.entryFailures.length - 1] } : {}),
+      ...(machine.entryFailures.length > failuresBefore
+        ? { entryFailure: machine.entryFailures[machine.entryFailures.length - 1] }
+        : {}),
       ...(skipped ? { skipped } : {}),
     };
     out.push(record);

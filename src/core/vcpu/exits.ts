@@ -88,7 +88,10 @@ const ORDERED: readonly { vendor: 'intel' | 'amd'; code: number; modelled: boole
 ];
 
 export const EXIT_KINDS: readonly ExitKind[] = ORDERED.map((e, slot) => ({
-  slot, vendor: e.vendor, code: e.code, modelled: e.modelled,
+  slot,
+  vendor: e.vendor,
+  code: e.code,
+  modelled: e.modelled,
   name: e.vendor === 'intel' ? EXIT_REASON_NAMES[e.code] : SVM_EXIT_NAMES[e.code],
 }));
 
@@ -143,6 +146,9 @@ export const VENDOR_SLOTS: Readonly<Record<Vendor, readonly number[]>> = {
 /** Index of a slot among its vendor's slots (per-vCPU counters are stored that densely). */
 export const LOCAL_SLOT: Int8Array = (() => {
   const a = new Int8Array(EXIT_SLOT_COUNT);
-  for (const v of ['intel', 'amd'] as const) VENDOR_SLOTS[v].forEach((slot, i) => { a[slot] = i; });
+  for (const v of ['intel', 'amd'] as const)
+    VENDOR_SLOTS[v].forEach((slot, i) => {
+      a[slot] = i;
+    });
   return a;
 })();

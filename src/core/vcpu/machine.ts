@@ -3,7 +3,14 @@ import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../vmx/controls.j
 import { checkVmEntry, describeEntryFailures, ENTRY_CHECK_TEXT, EntryCheck } from '../vmx/entryChecks.js';
 import { VmInstructionError } from '../vmx/exitReasons.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
-import { ApicOffset, X2apicMsr, x2apicMsrExists, x2apicMsrReadOnly, x2apicMsrToOffset, x2apicMsrWriteOnly } from '../apic/registers.js';
+import {
+  ApicOffset,
+  X2apicMsr,
+  x2apicMsrExists,
+  x2apicMsrReadOnly,
+  x2apicMsrToOffset,
+  x2apicMsrWriteOnly,
+} from '../apic/registers.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { F, Flag, ISRVEC_STK_SIZE, STRIDE, SvmIntercept } from './layout.js';
@@ -260,12 +267,18 @@ export class Machine {
       if (caps.pinBased.allowed1 & PinBased.VirtualNmis) pin |= PinBased.VirtualNmis;
       // Both bhyve and KVM exit on HLT, use MSR and I/O bitmaps, and start with CR8 exiting on
       // (bhyve vmx.c PROCBASED_CTLS_ONE_SETTING; KVM vmx.c setup_vmcs_config).
-      let proc = caps.procBased.allowed0 | ProcBased.HltExiting | ProcBased.UseMsrBitmaps | ProcBased.UseIoBitmaps |
-        ProcBased.Cr8LoadExiting | ProcBased.Cr8StoreExiting;
+      let proc =
+        caps.procBased.allowed0 |
+        ProcBased.HltExiting |
+        ProcBased.UseMsrBitmaps |
+        ProcBased.UseIoBitmaps |
+        ProcBased.Cr8LoadExiting |
+        ProcBased.Cr8StoreExiting;
       let proc2 = 0;
       if (caps.procBased.allowed1 & ProcBased.ActivateSecondaryControls) {
         proc |= ProcBased.ActivateSecondaryControls;
-        proc2 = caps.procBased2.allowed0 |
+        proc2 =
+          caps.procBased2.allowed0 |
           (caps.procBased2.allowed1 & (ProcBased2.EnableEpt | ProcBased2.EnableVpid | ProcBased2.UnrestrictedGuest));
       }
       let exitCtls = caps.exit.allowed0 | (caps.exit.allowed1 & ExitControls.AcknowledgeInterruptOnExit);
@@ -302,9 +315,9 @@ export class Machine {
         // Overrides may switch VID / posted interrupts / TPR shadow: derive the flags from the controls.
         flags &= ~(Flag.VID | Flag.POSTED | Flag.SOFT_TPR_SHADOW);
         const secondary = (proc & ProcBased.ActivateSecondaryControls) !== 0;
-        if (secondary && (proc2 & ProcBased2.VirtualInterruptDelivery)) flags |= Flag.VID;
+        if (secondary && proc2 & ProcBased2.VirtualInterruptDelivery) flags |= Flag.VID;
         if (pin & PinBased.ProcessPostedInterrupts) flags |= Flag.POSTED;
-        if ((proc & ProcBased.UseTprShadow) && !(flags & Flag.VID)) flags |= Flag.SOFT_TPR_SHADOW;
+        if (proc & ProcBased.UseTprShadow && !(flags & Flag.VID)) flags |= Flag.SOFT_TPR_SHADOW;
       }
       s[b + F.PIN] = pin;
       s[b + F.PROC] = proc | 0;
@@ -477,7 +490,8 @@ export class Machine {
     const s = this.s;
     const b = v * STRIDE;
     const top = s[b + F.STK_TOP];
-    if (top === 0 && s[b + F.STK] !== 0) return this.violate(v, 'isrvec_stk_corrupted', `isrvec_stk is corrupted: ${s[b + F.STK]}`);
+    if (top === 0 && s[b + F.STK] !== 0)
+      return this.violate(v, 'isrvec_stk_corrupted', `isrvec_stk is corrupted: ${s[b + F.STK]}`);
     let lastPrio = -1;
     for (let i = 1; i <= top; i++) {
       const cur = priorityClass(s[b + F.STK + i]);
@@ -504,7 +518,14 @@ export class Machine {
   private violate(v: number, check: string, message: string): false {
     const b = v * STRIDE;
     this.s[b + F.FLAGS] |= Flag.STOPPED;
-    this.violations.push({ check, message, vcpu: v, guest: this.s[b + F.GUEST_INDEX], step: this.step, state: this.snapshot(v) });
+    this.violations.push({
+      check,
+      message,
+      vcpu: v,
+      guest: this.s[b + F.GUEST_INDEX],
+      step: this.step,
+      state: this.snapshot(v),
+    });
     return false;
   }
 
@@ -519,8 +540,14 @@ export class Machine {
     const stk: number[] = [];
     for (let i = 1; i <= s[b + F.STK_TOP]; i++) stk.push(s[b + F.STK + i]);
     return {
-      tpr: this.tpr(v), ppr: s[b + F.PPR], isr: list(b + F.ISR), irr: list(b + F.IRR), isrvecStk: stk,
-      svi: s[b + F.SVI], rvi: s[b + F.RVI], tprThreshold: s[b + F.TPR_THRESHOLD],
+      tpr: this.tpr(v),
+      ppr: s[b + F.PPR],
+      isr: list(b + F.ISR),
+      irr: list(b + F.IRR),
+      isrvecStk: stk,
+      svi: s[b + F.SVI],
+      rvi: s[b + F.RVI],
+      tprThreshold: s[b + F.TPR_THRESHOLD],
     };
   }
 
@@ -595,7 +622,15 @@ export class Machine {
     f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     if (this.intel) {
-      const failed = checkVmEntry(this.caps!, s[b + F.PIN], s[b + F.PROC] >>> 0, s[b + F.PROC2], s[b + F.EXIT_CTLS], s[b + F.TPR_THRESHOLD], s[b + F.TPR]);
+      const failed = checkVmEntry(
+        this.caps!,
+        s[b + F.PIN],
+        s[b + F.PROC] >>> 0,
+        s[b + F.PROC2],
+        s[b + F.EXIT_CTLS],
+        s[b + F.TPR_THRESHOLD],
+        s[b + F.TPR],
+      );
       if (failed !== 0) {
         this.failEntry(v, failed);
         return;
@@ -611,7 +646,9 @@ export class Machine {
     this.counters[v * Counter.COUNT + Counter.ENTRY_FAILURES]++;
     const names = describeEntryFailures(failed);
     this.entryFailures.push({
-      vcpu: v, guest: this.s[b + F.GUEST_INDEX], step: this.step,
+      vcpu: v,
+      guest: this.s[b + F.GUEST_INDEX],
+      step: this.step,
       vmInstructionError: VmInstructionError.EntryInvalidControlFields,
       message: 'VM entry with invalid control field(s)',
       failedChecks: names,
@@ -629,8 +666,12 @@ export class Machine {
       const proc2 = s[b + F.PROC2];
       // SDM-27 "VM Exits Induced by the TPR Threshold": with use TPR shadow and virtualize APIC
       // accesses on and VID off, a threshold above VTPR[7:4] exits right after entry.
-      if ((proc & ProcBased.UseTprShadow) && !(f & Flag.VID) && (proc2 & ProcBased2.VirtualizeApicAccesses) &&
-        (s[b + F.TPR_THRESHOLD] & 0xf) > ((s[b + F.TPR] >>> 4) & 0xf)) {
+      if (
+        proc & ProcBased.UseTprShadow &&
+        !(f & Flag.VID) &&
+        proc2 & ProcBased2.VirtualizeApicAccesses &&
+        (s[b + F.TPR_THRESHOLD] & 0xf) > ((s[b + F.TPR] >>> 4) & 0xf)
+      ) {
         this.tprBelowThresholdExit(v);
         return;
       }
@@ -665,7 +706,11 @@ export class Machine {
     const ppr = this.archPpr(v);
     vecSet(s, b + F.ISR, vector);
     if (priorityClass(vector) <= priorityClass(ppr)) {
-      this.violate(v, 'delivered_at_or_below_ppr', `vector 0x${vector.toString(16)} delivered with PPR 0x${ppr.toString(16)}`);
+      this.violate(
+        v,
+        'delivered_at_or_below_ppr',
+        `vector 0x${vector.toString(16)} delivered with PPR 0x${ppr.toString(16)}`,
+      );
     }
   }
 
@@ -699,7 +744,8 @@ export class Machine {
     }
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     // After an injection another interrupt may still wait: ask for a window (bhyve vmx_inject_interrupts).
-    if (s[b + F.PENDING_INJECT] >= 0 && this.vlapicPendingIntrAfterInject(v)) s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
+    if (s[b + F.PENDING_INJECT] >= 0 && this.vlapicPendingIntrAfterInject(v))
+      s[b + F.PROC] |= ProcBased.InterruptWindowExiting;
     this.programTprThreshold(v);
   }
 
@@ -892,7 +938,8 @@ export class Machine {
       // svm_update_cr8_intercept(): intercept CR8 writes while the TPR masks the highest IRR.
       s[b + F.SVM_INTERCEPTS] &= ~SvmIntercept.CR8_WRITE;
       const irr = vecHighest(s, b + F.IRR);
-      if (irr >= 0 && ((s[b + F.TPR] >>> 4) & 0xf) >= priorityClass(irr)) s[b + F.SVM_INTERCEPTS] |= SvmIntercept.CR8_WRITE;
+      if (irr >= 0 && ((s[b + F.TPR] >>> 4) & 0xf) >= priorityClass(irr))
+        s[b + F.SVM_INTERCEPTS] |= SvmIntercept.CR8_WRITE;
     }
     s[b + F.V_TPR] = (s[b + F.TPR] >>> 4) & 0xf; // sync_lapic_to_cr8
   }
@@ -1066,8 +1113,10 @@ export class Machine {
         return false;
       }
       vecSet(s, b + F.PIR, vector);
-      if (level) { vecSet(s, b + F.TMR, vector); vecSet(s, b + F.EOI_EXIT, vector); }
-      else vecClear(s, b + F.TMR, vector); // SDM-11 "Interrupt Acceptance for Fixed Interrupts": edge clears TMR (as below; KVM __apic_accept_irq)
+      if (level) {
+        vecSet(s, b + F.TMR, vector);
+        vecSet(s, b + F.EOI_EXIT, vector);
+      } else vecClear(s, b + F.TMR, vector); // SDM-11 "Interrupt Acceptance for Fixed Interrupts": edge clears TMR (as below; KVM __apic_accept_irq)
       s[b + F.PIR_ON] = 1;
       this.counters[c + Counter.POSTED]++;
       if (halted) {
@@ -1190,27 +1239,59 @@ export class Machine {
       const exitStart = this.stepExitCount;
       const deliveredBefore = this.stepDeliveredCount;
       switch (op) {
-        case REPEAT_CR8_PAIR: this.readCr8(v); this.writeCr8(v, a); this.writeCr8(v, b); break;
-        case REPEAT_HOST_INTERRUPT: this.hostInterrupt(v); break;
-        case RepeatOp.CR8_WRITE_PAIR: this.writeCr8(v, a); this.writeCr8(v, b); break;
-        case RepeatOp.CR8_READ: this.readCr8(v); break;
-        case RepeatOp.CPUID: this.cpuid(v); break;
-        case RepeatOp.IO: this.ioInstruction(v, a); break;
-        case RepeatOp.MMIO: this.mmio(v); break;
-        case RepeatOp.RDMSR: this.rdmsr(v, a); break;
-        case RepeatOp.WRMSR: this.wrmsr(v, a, b, 0); break;
-        case RepeatOp.TIMER_INITIAL_COUNT: this.timerInitialCount(v, a); break;
-        case RepeatOp.OPAQUE_EXIT: this.exitAndReenter(v, a, 0); break;
+        case REPEAT_CR8_PAIR:
+          this.readCr8(v);
+          this.writeCr8(v, a);
+          this.writeCr8(v, b);
+          break;
+        case REPEAT_HOST_INTERRUPT:
+          this.hostInterrupt(v);
+          break;
+        case RepeatOp.CR8_WRITE_PAIR:
+          this.writeCr8(v, a);
+          this.writeCr8(v, b);
+          break;
+        case RepeatOp.CR8_READ:
+          this.readCr8(v);
+          break;
+        case RepeatOp.CPUID:
+          this.cpuid(v);
+          break;
+        case RepeatOp.IO:
+          this.ioInstruction(v, a);
+          break;
+        case RepeatOp.MMIO:
+          this.mmio(v);
+          break;
+        case RepeatOp.RDMSR:
+          this.rdmsr(v, a);
+          break;
+        case RepeatOp.WRMSR:
+          this.wrmsr(v, a, b, 0);
+          break;
+        case RepeatOp.TIMER_INITIAL_COUNT:
+          this.timerInitialCount(v, a);
+          break;
+        case RepeatOp.OPAQUE_EXIT:
+          this.exitAndReenter(v, a, 0);
+          break;
       }
       executed++;
       const exitCount = this.stepExitCount - exitStart;
       const repeats = this.pairStateRepeats(v);
-      if (this.stepDeliveredCount === deliveredBefore && repeats && exitCount === prevExitCount &&
-        exitCount <= 4 && exitStart + exitCount <= this.stepExits.length && this.sameExits(prevExitStart, exitStart, exitCount)) {
+      if (
+        this.stepDeliveredCount === deliveredBefore &&
+        repeats &&
+        exitCount === prevExitCount &&
+        exitCount <= 4 &&
+        exitStart + exitCount <= this.stepExits.length &&
+        this.sameExits(prevExitStart, exitStart, exitCount)
+      ) {
         const remaining = count - executed;
         if (remaining > 0) {
           if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
-          if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR) this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
+          if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR)
+            this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
           for (let e = 0; e < exitCount; e++) {
             const slot = this.stepExits[exitStart + e];
             const cost = this.exitCostNs[slot] * remaining;
@@ -1219,7 +1300,14 @@ export class Machine {
             this.vcpuHostNs[v] += cost;
             this.exitHostNs[slot] += cost;
             this.exitTotals[slot] += remaining;
-            if (this.recOn) this.rec(v, op === REPEAT_CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS, slot, this.stepExitQual[exitStart + e], remaining);
+            if (this.recOn)
+              this.rec(
+                v,
+                op === REPEAT_CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS,
+                slot,
+                this.stepExitQual[exitStart + e],
+                remaining,
+              );
           }
         }
         return executed;
@@ -1247,10 +1335,35 @@ export class Machine {
 
   /** Words a CR8 pair can change or depend on; compared exactly (no hashing) for the fast-forward. */
   private static readonly PAIR_WORDS: readonly number[] = [
-    F.TPR, F.PPR, F.TPR_THRESHOLD, F.V_TPR, F.PROC, F.PROC2, F.FLAGS, F.SVM_INTERCEPTS, F.PENDING_INJECT,
-    F.STK_TOP, F.RVI, F.SVI, F.V_IRQ,
-    F.IRR, F.IRR + 1, F.IRR + 2, F.IRR + 3, F.IRR + 4, F.IRR + 5, F.IRR + 6, F.IRR + 7,
-    F.ISR, F.ISR + 1, F.ISR + 2, F.ISR + 3, F.ISR + 4, F.ISR + 5, F.ISR + 6, F.ISR + 7,
+    F.TPR,
+    F.PPR,
+    F.TPR_THRESHOLD,
+    F.V_TPR,
+    F.PROC,
+    F.PROC2,
+    F.FLAGS,
+    F.SVM_INTERCEPTS,
+    F.PENDING_INJECT,
+    F.STK_TOP,
+    F.RVI,
+    F.SVI,
+    F.V_IRQ,
+    F.IRR,
+    F.IRR + 1,
+    F.IRR + 2,
+    F.IRR + 3,
+    F.IRR + 4,
+    F.IRR + 5,
+    F.IRR + 6,
+    F.IRR + 7,
+    F.ISR,
+    F.ISR + 1,
+    F.ISR + 2,
+    F.ISR + 3,
+    F.ISR + 4,
+    F.ISR + 5,
+    F.ISR + 6,
+    F.ISR + 7,
   ];
   private readonly pairScratch = SHARED_PAIR_SCRATCH;
   private pairScratchSide = 0;
@@ -1497,7 +1610,10 @@ export class Machine {
         // (vmx_update_msr_bitmap_x2apic) opens every readable register but the timer current count;
         // bhyve (vmx_allow_x2apic_msrs, guest_msr_ro) opens ID, version, LDR, SVR, ISR/TMR/IRR, ESR,
         // the LVTs, timer initial count / divide and ICR - not PPR, CMCI or the current count.
-        if ((proc2 & ProcBased2.ApicRegisterVirtualization) !== 0 && x2apicReadPassedThrough(this.traits.hypervisor, msr)) {
+        if (
+          (proc2 & ProcBased2.ApicRegisterVirtualization) !== 0 &&
+          x2apicReadPassedThrough(this.traits.hypervisor, msr)
+        ) {
           return this.apicRegisterValue(v, x2apicMsrToOffset(msr));
         }
       }
@@ -1599,7 +1715,10 @@ export class Machine {
     const vector = icrLow & 0xff;
     let target = -1;
     for (let t = 0; t < this.n; t++) {
-      if (this.s[t * STRIDE + F.APIC_ID] === dest && this.s[t * STRIDE + F.GUEST_INDEX] === this.s[v * STRIDE + F.GUEST_INDEX]) {
+      if (
+        this.s[t * STRIDE + F.APIC_ID] === dest &&
+        this.s[t * STRIDE + F.GUEST_INDEX] === this.s[v * STRIDE + F.GUEST_INDEX]
+      ) {
         target = t;
         break;
       }
@@ -1633,9 +1752,12 @@ export class Machine {
   private apicRegisterValue(v: number, offset: number): number {
     const s = this.s;
     const b = v * STRIDE;
-    if (offset >= ApicOffset.Isr0 && offset < ApicOffset.Isr0 + 0x80) return s[b + F.ISR + ((offset - ApicOffset.Isr0) >> 4)] >>> 0;
-    if (offset >= ApicOffset.Tmr0 && offset < ApicOffset.Tmr0 + 0x80) return s[b + F.TMR + ((offset - ApicOffset.Tmr0) >> 4)] >>> 0;
-    if (offset >= ApicOffset.Irr0 && offset < ApicOffset.Irr0 + 0x80) return s[b + F.IRR + ((offset - ApicOffset.Irr0) >> 4)] >>> 0;
+    if (offset >= ApicOffset.Isr0 && offset < ApicOffset.Isr0 + 0x80)
+      return s[b + F.ISR + ((offset - ApicOffset.Isr0) >> 4)] >>> 0;
+    if (offset >= ApicOffset.Tmr0 && offset < ApicOffset.Tmr0 + 0x80)
+      return s[b + F.TMR + ((offset - ApicOffset.Tmr0) >> 4)] >>> 0;
+    if (offset >= ApicOffset.Irr0 && offset < ApicOffset.Irr0 + 0x80)
+      return s[b + F.IRR + ((offset - ApicOffset.Irr0) >> 4)] >>> 0;
     switch (offset) {
       case ApicOffset.Id:
         return (s[b + F.FLAGS] & Flag.X2APIC) !== 0 ? s[b + F.APIC_ID] : (s[b + F.APIC_ID] << 24) >>> 0;
@@ -1687,12 +1809,20 @@ export class Machine {
       // SDM-29: SVI is the highest in-service virtual interrupt; RVI the highest requested one.
       const hiIsr = Math.max(vecHighest(s, b + F.ISR), 0);
       if (s[b + F.SVI] !== hiIsr) {
-        this.violate(v, 'svi_not_highest_isr', `SVI 0x${s[b + F.SVI].toString(16)} but highest VISR 0x${hiIsr.toString(16)}`);
+        this.violate(
+          v,
+          'svi_not_highest_isr',
+          `SVI 0x${s[b + F.SVI].toString(16)} but highest VISR 0x${hiIsr.toString(16)}`,
+        );
         return this.violations.length - before;
       }
       const hiIrr = Math.max(vecHighest(s, b + F.IRR), 0);
       if (s[b + F.RVI] < hiIrr) {
-        this.violate(v, 'rvi_below_highest_irr', `RVI 0x${s[b + F.RVI].toString(16)} below highest VIRR 0x${hiIrr.toString(16)}`);
+        this.violate(
+          v,
+          'rvi_below_highest_irr',
+          `RVI 0x${s[b + F.RVI].toString(16)} below highest VIRR 0x${hiIrr.toString(16)}`,
+        );
         return this.violations.length - before;
       }
     }
@@ -1706,7 +1836,6 @@ export class Machine {
     for (let v = 0; v < this.n; v++) n += this.checkInvariants(v);
     return n;
   }
-
 }
 
 /** x2APIC MSRs whose RDMSR the hypervisor's MSR bitmap passes through with APICv (see `rdmsr`). */
@@ -1715,9 +1844,20 @@ function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): bool
   if (hypervisor === 'kvm') return true;
   if (msr >= X2apicMsr.Isr0 && msr <= 0x827) return true; // ISR, TMR, IRR
   switch (msr) {
-    case X2apicMsr.Id: case X2apicMsr.Version: case X2apicMsr.Ldr: case X2apicMsr.Svr: case X2apicMsr.Esr:
-    case X2apicMsr.Icr: case 0x832: case 0x833: case 0x834: case 0x835: case 0x836: case 0x837:
-    case X2apicMsr.TimerInitialCount: case X2apicMsr.TimerDivideConfig:
+    case X2apicMsr.Id:
+    case X2apicMsr.Version:
+    case X2apicMsr.Ldr:
+    case X2apicMsr.Svr:
+    case X2apicMsr.Esr:
+    case X2apicMsr.Icr:
+    case 0x832:
+    case 0x833:
+    case 0x834:
+    case 0x835:
+    case 0x836:
+    case 0x837:
+    case X2apicMsr.TimerInitialCount:
+    case X2apicMsr.TimerDivideConfig:
       return true;
     default:
       return false;
@@ -1728,9 +1868,25 @@ function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): bool
 export function isApicReadVirtualized(offset: number): boolean {
   if (offset >= 0x100 && offset <= 0x270) return true; // ISR, TMR, IRR
   switch (offset) {
-    case 0x20: case 0x30: case 0x80: case 0xb0: case 0xd0: case 0xe0: case 0xf0: case 0x280:
-    case 0x2f0: case 0x300: case 0x310: case 0x320: case 0x330: case 0x340: case 0x350: case 0x360:
-    case 0x370: case 0x380: case 0x3e0:
+    case 0x20:
+    case 0x30:
+    case 0x80:
+    case 0xb0:
+    case 0xd0:
+    case 0xe0:
+    case 0xf0:
+    case 0x280:
+    case 0x2f0:
+    case 0x300:
+    case 0x310:
+    case 0x320:
+    case 0x330:
+    case 0x340:
+    case 0x350:
+    case 0x360:
+    case 0x370:
+    case 0x380:
+    case 0x3e0:
       return true;
     default:
       return false;
@@ -1740,8 +1896,24 @@ export function isApicReadVirtualized(offset: number): boolean {
 /** SDM-29 "Virtualizing Writes to the APIC-Access Page": offsets written to the page with an APIC-write exit. */
 export function isApicWriteVirtualized(offset: number): boolean {
   switch (offset) {
-    case 0x20: case 0x80: case 0xb0: case 0xd0: case 0xe0: case 0xf0: case 0x280: case 0x2f0: case 0x300:
-    case 0x310: case 0x320: case 0x330: case 0x340: case 0x350: case 0x360: case 0x370: case 0x380: case 0x3e0:
+    case 0x20:
+    case 0x80:
+    case 0xb0:
+    case 0xd0:
+    case 0xe0:
+    case 0xf0:
+    case 0x280:
+    case 0x2f0:
+    case 0x300:
+    case 0x310:
+    case 0x320:
+    case 0x330:
+    case 0x340:
+    case 0x350:
+    case 0x360:
+    case 0x370:
+    case 0x380:
+    case 0x3e0:
       return true;
     default:
       return false;

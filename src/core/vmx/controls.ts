@@ -80,7 +80,8 @@ export const ExitControls = {
  */
 export const Default1 = {
   pinBased: (1 << 1) | (1 << 2) | (1 << 4),
-  procBased: (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 26),
+  procBased:
+    (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 26),
   procBased2: 0,
   exit: 0x36dff,
 } as const;

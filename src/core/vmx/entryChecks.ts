@@ -25,23 +25,29 @@ export const EntryCheck = {
 
 /** The manual's wording of each check, for failure reports. */
 export const ENTRY_CHECK_TEXT: Readonly<Record<number, string>> = {
-  [EntryCheck.PIN_BASED_RESERVED]: 'pin-based controls must respect IA32_VMX_(TRUE_)PINBASED_CTLS allowed-0/allowed-1 settings',
+  [EntryCheck.PIN_BASED_RESERVED]:
+    'pin-based controls must respect IA32_VMX_(TRUE_)PINBASED_CTLS allowed-0/allowed-1 settings',
   [EntryCheck.PROC_BASED_RESERVED]: 'primary processor-based controls must respect IA32_VMX_(TRUE_)PROCBASED_CTLS',
   [EntryCheck.PROC_BASED2_RESERVED]: 'secondary processor-based controls must respect IA32_VMX_PROCBASED_CTLS2',
   [EntryCheck.EXIT_CONTROLS_RESERVED]: 'VM-exit controls must respect IA32_VMX_(TRUE_)EXIT_CTLS',
-  [EntryCheck.TPR_THRESHOLD_RESERVED_BITS]: 'use TPR shadow = 1 and virtual-interrupt delivery = 0: TPR threshold bits 31:4 must be 0',
-  [EntryCheck.TPR_THRESHOLD_ABOVE_VTPR]: 'use TPR shadow = 1, virtual-interrupt delivery = 0, virtualize APIC accesses = 0: TPR threshold[3:0] must not exceed VTPR[7:4]',
-  [EntryCheck.APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW]: 'use TPR shadow = 0: virtualize x2APIC mode, APIC-register virtualization and virtual-interrupt delivery must be 0',
+  [EntryCheck.TPR_THRESHOLD_RESERVED_BITS]:
+    'use TPR shadow = 1 and virtual-interrupt delivery = 0: TPR threshold bits 31:4 must be 0',
+  [EntryCheck.TPR_THRESHOLD_ABOVE_VTPR]:
+    'use TPR shadow = 1, virtual-interrupt delivery = 0, virtualize APIC accesses = 0: TPR threshold[3:0] must not exceed VTPR[7:4]',
+  [EntryCheck.APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW]:
+    'use TPR shadow = 0: virtualize x2APIC mode, APIC-register virtualization and virtual-interrupt delivery must be 0',
   [EntryCheck.X2APIC_MODE_WITH_APIC_ACCESSES]: 'virtualize x2APIC mode = 1: virtualize APIC accesses must be 0',
-  [EntryCheck.VID_NEEDS_EXTERNAL_INTERRUPT_EXITING]: 'virtual-interrupt delivery = 1: external-interrupt exiting must be 1',
+  [EntryCheck.VID_NEEDS_EXTERNAL_INTERRUPT_EXITING]:
+    'virtual-interrupt delivery = 1: external-interrupt exiting must be 1',
   [EntryCheck.POSTED_INTERRUPTS_NEED_VID]: 'process posted interrupts = 1: virtual-interrupt delivery must be 1',
-  [EntryCheck.POSTED_INTERRUPTS_NEED_ACK_ON_EXIT]: 'process posted interrupts = 1: acknowledge interrupt on exit must be 1',
+  [EntryCheck.POSTED_INTERRUPTS_NEED_ACK_ON_EXIT]:
+    'process posted interrupts = 1: acknowledge interrupt on exit must be 1',
   [EntryCheck.VIRTUAL_NMIS_NEED_NMI_EXITING]: 'NMI exiting = 0: virtual NMIs must be 0',
   [EntryCheck.NMI_WINDOW_NEEDS_VIRTUAL_NMIS]: 'virtual NMIs = 0: NMI-window exiting must be 0',
 };
 
 function reserved(value: number, allowed0: number, allowed1: number): boolean {
-  return ((value & allowed0) >>> 0) !== allowed0 >>> 0 || ((value & ~allowed1) >>> 0) !== 0;
+  return (value & allowed0) >>> 0 !== allowed0 >>> 0 || (value & ~allowed1) >>> 0 !== 0;
 }
 
 /**
@@ -63,7 +69,8 @@ export function checkVmEntry(
   const proc2 = secondary ? proc2In : 0;
   if (reserved(pin, caps.pinBased.allowed0, caps.pinBased.allowed1)) failed |= EntryCheck.PIN_BASED_RESERVED;
   if (reserved(proc, caps.procBased.allowed0, caps.procBased.allowed1)) failed |= EntryCheck.PROC_BASED_RESERVED;
-  if (secondary && reserved(proc2, caps.procBased2.allowed0, caps.procBased2.allowed1)) failed |= EntryCheck.PROC_BASED2_RESERVED;
+  if (secondary && reserved(proc2, caps.procBased2.allowed0, caps.procBased2.allowed1))
+    failed |= EntryCheck.PROC_BASED2_RESERVED;
   if (reserved(exitCtls, caps.exit.allowed0, caps.exit.allowed1)) failed |= EntryCheck.EXIT_CONTROLS_RESERVED;
 
   const tprShadow = (proc & ProcBased.UseTprShadow) !== 0;
@@ -81,10 +88,13 @@ export function checkVmEntry(
   if (vid && (pin & PinBased.ExternalInterruptExiting) === 0) failed |= EntryCheck.VID_NEEDS_EXTERNAL_INTERRUPT_EXITING;
   if ((pin & PinBased.ProcessPostedInterrupts) !== 0) {
     if (!vid) failed |= EntryCheck.POSTED_INTERRUPTS_NEED_VID;
-    if ((exitCtls & ExitControls.AcknowledgeInterruptOnExit) === 0) failed |= EntryCheck.POSTED_INTERRUPTS_NEED_ACK_ON_EXIT;
+    if ((exitCtls & ExitControls.AcknowledgeInterruptOnExit) === 0)
+      failed |= EntryCheck.POSTED_INTERRUPTS_NEED_ACK_ON_EXIT;
   }
-  if ((pin & PinBased.VirtualNmis) !== 0 && (pin & PinBased.NmiExiting) === 0) failed |= EntryCheck.VIRTUAL_NMIS_NEED_NMI_EXITING;
-  if ((pin & PinBased.VirtualNmis) === 0 && (proc & ProcBased.NmiWindowExiting) !== 0) failed |= EntryCheck.NMI_WINDOW_NEEDS_VIRTUAL_NMIS;
+  if ((pin & PinBased.VirtualNmis) !== 0 && (pin & PinBased.NmiExiting) === 0)
+    failed |= EntryCheck.VIRTUAL_NMIS_NEED_NMI_EXITING;
+  if ((pin & PinBased.VirtualNmis) === 0 && (proc & ProcBased.NmiWindowExiting) !== 0)
+    failed |= EntryCheck.NMI_WINDOW_NEEDS_VIRTUAL_NMIS;
   return failed;
 }
 
