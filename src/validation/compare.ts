@@ -84,7 +84,8 @@ export function metricValue(c: Comparison, t: VariantTotals): number | null {
 
 /** The model's value for a comparison on a run (ratio between variants with relativeTo). */
 export function modelValue(c: Comparison, results: RunResults): number | null {
-  const byName = (name: string | undefined): VariantTotals | undefined => (name === undefined ? results.variants[0]?.totals : results.variants.find((v) => v.name === name)?.totals);
+  const byName = (name: string | undefined): VariantTotals | undefined =>
+    name === undefined ? results.variants[0]?.totals : results.variants.find((v) => v.name === name)?.totals;
   const t = byName(c.variant);
   if (t === undefined) return null;
   const x = metricValue(c, t);
@@ -106,12 +107,29 @@ export function compareCase(vc: ValidationCase, results: RunResults, before?: Be
     const b = recorded === undefined || !(c.key in recorded) ? undefined : recorded[c.key]!;
     const beforePart = b === undefined ? {} : { before: b, beforeRatio: b === null ? null : b / c.real };
     if (c.notComparable !== undefined) {
-      return { caseId: vc.id, key: c.key, label: c.label, real: c.real, model: null, ratio: null, tolerance: c.tolerance, status: 'n/a', note: c.notComparable, ...beforePart };
+      return {
+        caseId: vc.id,
+        key: c.key,
+        label: c.label,
+        real: c.real,
+        model: null,
+        ratio: null,
+        tolerance: c.tolerance,
+        status: 'n/a',
+        note: c.notComparable,
+        ...beforePart,
+      };
     }
     const model = modelValue(c, results);
     const ratio = model === null ? null : model / c.real;
     return {
-      caseId: vc.id, key: c.key, label: c.label, real: c.real, model, ratio, tolerance: c.tolerance,
+      caseId: vc.id,
+      key: c.key,
+      label: c.label,
+      real: c.real,
+      model,
+      ratio,
+      tolerance: c.tolerance,
       status: statusOf(ratio, c.tolerance),
       ...(model === null ? { note: 'the model produces no such value for this setup' } : {}),
       ...beforePart,
@@ -119,9 +137,15 @@ export function compareCase(vc: ValidationCase, results: RunResults, before?: Be
   });
   const compared = rows.filter((r) => r.status !== 'n/a');
   const outside = compared.some((r) => r.status === 'outside');
-  const status: CaseStatus = compared.length === 0 ? 'n/a' : !outside ? 'within' : vc.knownGap !== undefined ? 'known gap' : 'outside';
+  const status: CaseStatus =
+    compared.length === 0 ? 'n/a' : !outside ? 'within' : vc.knownGap !== undefined ? 'known gap' : 'outside';
   return {
-    id: vc.id, title: vc.title, fitted: vc.fitted, sourceId: vc.source.id, status, rows,
+    id: vc.id,
+    title: vc.title,
+    fitted: vc.fitted,
+    sourceId: vc.source.id,
+    status,
+    rows,
     ...(vc.knownGap !== undefined ? { knownGap: vc.knownGap } : {}),
     simulatedSeconds: results.variants.reduce((a, v) => a + v.totals.simulatedSeconds, 0),
   };
@@ -148,20 +172,31 @@ export interface Summary {
   readonly casesOutside: number;
 }
 
-export function summarize(results: readonly CaseResult[], pick: (r: ComparisonRow) => number | null | undefined = (r) => r.ratio): Summary {
+export function summarize(
+  results: readonly CaseResult[],
+  pick: (r: ComparisonRow) => number | null | undefined = (r) => r.ratio,
+): Summary {
   const all = results.flatMap((c) => c.rows);
-  const ratios = all.map((r) => ({ r, x: r.status === 'n/a' ? undefined : pick(r) })).filter((e): e is { r: ComparisonRow; x: number } => e.x !== undefined && e.x !== null);
+  const ratios = all
+    .map((r) => ({ r, x: r.status === 'n/a' ? undefined : pick(r) }))
+    .filter((e): e is { r: ComparisonRow; x: number } => e.x !== undefined && e.x !== null);
   const logs = ratios.map((e) => Math.log(Math.max(e.x, ZERO_RATIO_FLOOR)));
   const gm = logs.length === 0 ? null : Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
   const gme = logs.length === 0 ? null : Math.exp(logs.reduce((a, b) => a + Math.abs(b), 0) / logs.length);
   let worst: Summary['worst'] = null;
   for (let i = 0; i < ratios.length; i++) {
-    if (worst === null || Math.abs(logs[i]!) > Math.abs(Math.log(Math.max(worst.ratio, ZERO_RATIO_FLOOR)))) worst = { caseId: ratios[i]!.r.caseId, key: ratios[i]!.r.key, ratio: ratios[i]!.x };
+    if (worst === null || Math.abs(logs[i]!) > Math.abs(Math.log(Math.max(worst.ratio, ZERO_RATIO_FLOOR))))
+      worst = { caseId: ratios[i]!.r.caseId, key: ratios[i]!.r.key, ratio: ratios[i]!.x };
   }
   const within = ratios.filter((e) => e.x >= e.r.tolerance[0] && e.x <= e.r.tolerance[1]).length;
   return {
-    rows: ratios.length, within, outside: ratios.length - within, notComparable: all.length - ratios.length,
-    geometricMean: gm, geometricMeanError: gme, worst,
+    rows: ratios.length,
+    within,
+    outside: ratios.length - within,
+    notComparable: all.length - ratios.length,
+    geometricMean: gm,
+    geometricMeanError: gme,
+    worst,
     cases: results.length,
     casesWithin: results.filter((c) => c.status === 'within').length,
     casesKnownGap: results.filter((c) => c.status === 'known gap').length,

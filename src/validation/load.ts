@@ -35,9 +35,21 @@ import { DiagnosticSink, ScenarioError } from '../scenario/errors.js';
 import { scenarioFromNode } from '../scenario/load.js';
 import { Reader, parseYamlChecked, type Field, type Val } from '../scenario/yamlNodes.js';
 import {
-  DEFAULT_TOLERANCE, ENLIGHTENMENTS, METRIC_KINDS, SETUP_ITEMS, SOURCE_KINDS, VALIDATION_CASE_VERSION,
-  type CaseSetup, type CaseSource, type Comparison, type Enlightenment, type MetricKind, type NotExpressed,
-  type SetupItem, type SetupValue, type ValidationCase,
+  DEFAULT_TOLERANCE,
+  ENLIGHTENMENTS,
+  METRIC_KINDS,
+  SETUP_ITEMS,
+  SOURCE_KINDS,
+  VALIDATION_CASE_VERSION,
+  type CaseSetup,
+  type CaseSource,
+  type Comparison,
+  type Enlightenment,
+  type MetricKind,
+  type NotExpressed,
+  type SetupItem,
+  type SetupValue,
+  type ValidationCase,
 } from './types.js';
 
 export const VALIDATION_DIR = join(REPO_ROOT, 'data', 'validation');
@@ -49,12 +61,53 @@ const COMMIT_RE = /^[0-9a-f]{40}$/;
 const URL_RE = /^https?:\/\/\S+$/;
 const REPO_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export const ROOT_KEYS = ['validationCase', 'id', 'title', 'fitted', 'knownGap', 'source', 'published', 'setup', 'notExpressed', 'scenario', 'compare'] as const;
-export const SOURCE_KEYS = ['id', 'kind', 'title', 'url', 'repository', 'path', 'commit', 'date', 'dateNote', 'locator', 'fixture'] as const;
+export const ROOT_KEYS = [
+  'validationCase',
+  'id',
+  'title',
+  'fitted',
+  'knownGap',
+  'source',
+  'published',
+  'setup',
+  'notExpressed',
+  'scenario',
+  'compare',
+] as const;
+export const SOURCE_KEYS = [
+  'id',
+  'kind',
+  'title',
+  'url',
+  'repository',
+  'path',
+  'commit',
+  'date',
+  'dateNote',
+  'locator',
+  'fixture',
+] as const;
 export const SETUP_ITEM_KEYS = ['stated', 'assumed', 'why', 'model', 'note'] as const;
-export const COMPARE_KEYS = ['key', 'metric', 'reasons', 'per', 'variant', 'relativeTo', 'phase', 'real', 'label', 'derivation', 'tolerance', 'notComparable'] as const;
+export const COMPARE_KEYS = [
+  'key',
+  'metric',
+  'reasons',
+  'per',
+  'variant',
+  'relativeTo',
+  'phase',
+  'real',
+  'label',
+  'derivation',
+  'tolerance',
+  'notComparable',
+] as const;
 
-function opt<T>(fields: { get(name: string): Field | undefined } | undefined, name: string, read: (v: Field) => T | undefined): T | undefined {
+function opt<T>(
+  fields: { get(name: string): Field | undefined } | undefined,
+  name: string,
+  read: (v: Field) => T | undefined,
+): T | undefined {
   const f = fields?.get(name);
   return f === undefined ? undefined : read(f);
 }
@@ -73,12 +126,34 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
     sink.throwIfAny();
     throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty validation case' }]);
   }
-  const f = r.fields(root, 'the validation case', ROOT_KEYS, ['validationCase', 'id', 'title', 'source', 'published', 'setup', 'scenario', 'compare']);
-  opt(f, 'validationCase', (v) => r.int(v, 'validationCase (the format version)', VALIDATION_CASE_VERSION, VALIDATION_CASE_VERSION, String(VALIDATION_CASE_VERSION)));
+  const f = r.fields(root, 'the validation case', ROOT_KEYS, [
+    'validationCase',
+    'id',
+    'title',
+    'source',
+    'published',
+    'setup',
+    'scenario',
+    'compare',
+  ]);
+  opt(f, 'validationCase', (v) =>
+    r.int(
+      v,
+      'validationCase (the format version)',
+      VALIDATION_CASE_VERSION,
+      VALIDATION_CASE_VERSION,
+      String(VALIDATION_CASE_VERSION),
+    ),
+  );
   const id = opt(f, 'id', (v) => r.str(v, 'id', ID_RE, 'an id of lower-case letters, digits and "-"'));
   const idField = f.get('id');
   if (id !== undefined && idField !== undefined && !file.startsWith('<') && basename(file) !== `${id}.yaml`) {
-    r.error(idField, `the file name must be the id: ${id}.yaml`, `${basename(file, '.yaml')} (the file name)`, JSON.stringify(id));
+    r.error(
+      idField,
+      `the file name must be the id: ${id}.yaml`,
+      `${basename(file, '.yaml')} (the file name)`,
+      JSON.stringify(id),
+    );
   }
   const title = opt(f, 'title', (v) => nonEmpty(r, v, 'title'));
   const fitted = opt(f, 'fitted', (v) => r.bool(v, 'fitted')) ?? false;
@@ -87,7 +162,8 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   const published = opt(f, 'published', (v) => {
     const m = r.map(v, 'published');
     if (m === undefined) return undefined;
-    if (m.items.length === 0) return r.error(v, 'published must hold the numbers as published', 'a non-empty mapping', 'an empty mapping');
+    if (m.items.length === 0)
+      return r.error(v, 'published must hold the numbers as published', 'a non-empty mapping', 'an empty mapping');
     return m.toJSON() as Record<string, unknown>;
   });
   const setupField = f.get('setup');
@@ -100,7 +176,14 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
     if (m !== undefined) scenario = scenarioFromNode(r, m as YamlNode, file, { workloadBaseDir: null });
   }
   const compareField = f.get('compare');
-  const compare = compareField === undefined ? undefined : readCompare(r, compareField, scenario?.variants.map((v) => v.name));
+  const compare =
+    compareField === undefined
+      ? undefined
+      : readCompare(
+          r,
+          compareField,
+          scenario?.variants.map((v) => v.name),
+        );
 
   // Consistency between the setup, notExpressed and the scenario.
   if (setup !== undefined && setupField !== undefined) {
@@ -109,34 +192,65 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
     const what = new Set(notExpressed.map((n) => n.what));
     const enl = setup.enlightenments.stated ?? setup.enlightenments.assumed ?? [];
     if (enl.length > 0 && !what.has('enlightenments')) {
-      r.error(setupFields?.get('enlightenments') ?? setupField, 'enlightenments are set but the scenario cannot express them', 'a notExpressed entry { what: enlightenments, why: ... }');
+      r.error(
+        setupFields?.get('enlightenments') ?? setupField,
+        'enlightenments are set but the scenario cannot express them',
+        'a notExpressed entry { what: enlightenments, why: ... }',
+      );
     }
     const hpet = setup.hpet.stated ?? setup.hpet.assumed ?? null;
     if (hpet !== null && !what.has('hpet')) {
-      r.error(setupFields?.get('hpet') ?? setupField, 'hpet is set but the scenario cannot express it', 'a notExpressed entry { what: hpet, why: ... }');
+      r.error(
+        setupFields?.get('hpet') ?? setupField,
+        'hpet is set but the scenario cannot express it',
+        'a notExpressed entry { what: hpet, why: ... }',
+      );
     }
     if (scenario !== undefined) {
       const v0 = scenario.variants[0]!;
       const g0 = v0.guests[0];
       const vc = setup.vcpus.model;
       if (vc !== undefined && g0 !== undefined && vc !== g0.vcpus) {
-        r.error(setupFields?.get('vcpus') ?? setupField, 'setup.vcpus.model differs from the scenario\'s first guest', String(g0.vcpus), String(vc));
+        r.error(
+          setupFields?.get('vcpus') ?? setupField,
+          "setup.vcpus.model differs from the scenario's first guest",
+          String(g0.vcpus),
+          String(vc),
+        );
       }
       const cpu = setup.hostCpu.model;
       if (typeof cpu === 'string' && !scenario.variants.some((v) => v.host.cpu.id === cpu)) {
-        r.error(setupFields?.get('hostCpu') ?? setupField, 'setup.hostCpu.model is not a CPU of the scenario', scenario.variants.map((v) => v.host.cpu.id).join(' or '), cpu);
+        r.error(
+          setupFields?.get('hostCpu') ?? setupField,
+          'setup.hostCpu.model is not a CPU of the scenario',
+          scenario.variants.map((v) => v.host.cpu.id).join(' or '),
+          cpu,
+        );
       }
       const hv = setup.hypervisor.model;
       if (typeof hv === 'string' && !scenario.variants.some((v) => v.hypervisor.policy === hv)) {
-        r.error(setupFields?.get('hypervisor') ?? setupField, 'setup.hypervisor.model is not a policy of the scenario', scenario.variants.map((v) => v.hypervisor.policy).join(' or '), hv);
+        r.error(
+          setupFields?.get('hypervisor') ?? setupField,
+          'setup.hypervisor.model is not a policy of the scenario',
+          scenario.variants.map((v) => v.hypervisor.policy).join(' or '),
+          hv,
+        );
       }
     }
   }
   sink.throwIfAny();
   const c: ValidationCase = {
-    id: id!, file, title: title!, fitted,
+    id: id!,
+    file,
+    title: title!,
+    fitted,
     ...(knownGap !== undefined ? { knownGap } : {}),
-    source: source!, published: published!, setup: setup!, notExpressed, scenario: scenario!, compare: compare!,
+    source: source!,
+    published: published!,
+    setup: setup!,
+    notExpressed,
+    scenario: scenario!,
+    compare: compare!,
   };
   return deepFreeze(c, new Set<unknown>([scenario]));
 }
@@ -167,28 +281,54 @@ function readSource(r: Reader, v: Field): CaseSource | undefined {
   const commit = opt(f, 'commit', (x) => r.str(x, 'source.commit', COMMIT_RE, 'a 40-digit lower-case hex commit'));
   const date = opt(f, 'date', (x) => {
     const s = r.scalar(x);
-    const text = s === undefined ? undefined : typeof s.value === 'string' ? s.value : s.value instanceof Date ? s.value.toISOString().slice(0, 10) : typeof s.value === 'number' ? String(s.value) : undefined;
-    if (text === undefined || (text !== 'unknown' && !DATE_RE.test(text))) return r.error(x, 'invalid source.date', 'YYYY, YYYY-MM, YYYY-MM-DD or "unknown"', r.describe(x.node));
+    const text =
+      s === undefined
+        ? undefined
+        : typeof s.value === 'string'
+          ? s.value
+          : s.value instanceof Date
+            ? s.value.toISOString().slice(0, 10)
+            : typeof s.value === 'number'
+              ? String(s.value)
+              : undefined;
+    if (text === undefined || (text !== 'unknown' && !DATE_RE.test(text)))
+      return r.error(x, 'invalid source.date', 'YYYY, YYYY-MM, YYYY-MM-DD or "unknown"', r.describe(x.node));
     return text;
   });
   const dateNote = opt(f, 'dateNote', (x) => nonEmpty(r, x, 'source.dateNote'));
   const locator = opt(f, 'locator', (x) => nonEmpty(r, x, 'source.locator'));
   const fixture = opt(f, 'fixture', (x) => {
     const p = nonEmpty(r, x, 'source.fixture');
-    if (p !== undefined && !existsSync(join(REPO_ROOT, p))) return r.error(x, `source.fixture ${p} does not exist`, 'a path relative to the repository root');
+    if (p !== undefined && !existsSync(join(REPO_ROOT, p)))
+      return r.error(x, `source.fixture ${p} does not exist`, 'a path relative to the repository root');
     return p;
   });
   if (url === undefined && (repository === undefined || path === undefined) && !f.mentions('url')) {
-    r.error(m, 'a source needs a URL, or a repository and a path', 'url: https://... or repository: owner/name + path: ...');
+    r.error(
+      m,
+      'a source needs a URL, or a repository and a path',
+      'url: https://... or repository: owner/name + path: ...',
+    );
   }
   if (date === 'unknown' && dateNote === undefined && !f.mentions('dateNote')) {
-    r.error(f.get('date') ?? m, 'source.date is "unknown" without a dateNote', 'dateNote: why the date is not known (and what bounds it)');
+    r.error(
+      f.get('date') ?? m,
+      'source.date is "unknown" without a dateNote',
+      'dateNote: why the date is not known (and what bounds it)',
+    );
   }
   if (id === undefined || kind === undefined || title === undefined || date === undefined) return undefined;
   return {
-    id, kind, title, date,
-    ...(url !== undefined ? { url } : {}), ...(repository !== undefined ? { repository } : {}), ...(path !== undefined ? { path } : {}),
-    ...(commit !== undefined ? { commit } : {}), ...(dateNote !== undefined ? { dateNote } : {}), ...(locator !== undefined ? { locator } : {}),
+    id,
+    kind,
+    title,
+    date,
+    ...(url !== undefined ? { url } : {}),
+    ...(repository !== undefined ? { repository } : {}),
+    ...(path !== undefined ? { path } : {}),
+    ...(commit !== undefined ? { commit } : {}),
+    ...(dateNote !== undefined ? { dateNote } : {}),
+    ...(locator !== undefined ? { locator } : {}),
     ...(fixture !== undefined ? { fixture } : {}),
   };
 }
@@ -205,19 +345,41 @@ function setupValue(r: Reader, v: Val, what: string): SetupValue | undefined {
     return out;
   }
   const s = r.scalar(v);
-  if (s === undefined) return r.error(v, `wrong type for ${what}`, 'a string, number, boolean, null or a list of strings', r.describe(v.node));
-  if (s.value === null || typeof s.value === 'string' || typeof s.value === 'number' || typeof s.value === 'boolean') return s.value;
-  return r.error(v, `wrong type for ${what}`, 'a string, number, boolean, null or a list of strings', r.describe(v.node));
+  if (s === undefined)
+    return r.error(
+      v,
+      `wrong type for ${what}`,
+      'a string, number, boolean, null or a list of strings',
+      r.describe(v.node),
+    );
+  if (s.value === null || typeof s.value === 'string' || typeof s.value === 'number' || typeof s.value === 'boolean')
+    return s.value;
+  return r.error(
+    v,
+    `wrong type for ${what}`,
+    'a string, number, boolean, null or a list of strings',
+    r.describe(v.node),
+  );
 }
 
-function readSetupItem(r: Reader, v: Field, name: string, check?: (x: Val, value: SetupValue) => boolean): SetupItem<SetupValue> | undefined {
+function readSetupItem(
+  r: Reader,
+  v: Field,
+  name: string,
+  check?: (x: Val, value: SetupValue) => boolean,
+): SetupItem<SetupValue> | undefined {
   const m = r.map(v, `setup.${name}`);
   if (m === undefined) return undefined;
   const f = r.fields(m, `setup.${name}`, SETUP_ITEM_KEYS);
   const stated = f.get('stated');
   const assumed = f.get('assumed');
   if ((stated === undefined) === (assumed === undefined)) {
-    r.error(m, `setup.${name} needs exactly one of "stated" and "assumed"`, 'stated: <what the source says> or assumed: <value> with why: <reasoning>', stated === undefined ? 'neither' : 'both');
+    r.error(
+      m,
+      `setup.${name} needs exactly one of "stated" and "assumed"`,
+      'stated: <what the source says> or assumed: <value> with why: <reasoning>',
+      stated === undefined ? 'neither' : 'both',
+    );
   }
   const read = (x: Field | undefined): SetupValue | undefined => {
     if (x === undefined) return undefined;
@@ -228,17 +390,24 @@ function readSetupItem(r: Reader, v: Field, name: string, check?: (x: Val, value
   const s = read(stated);
   const a = read(assumed);
   const why = opt(f, 'why', (x) => nonEmpty(r, x, `setup.${name}.why`));
-  if (assumed !== undefined && why === undefined && !f.mentions('why')) r.error(m, `setup.${name} is assumed without a reason`, `why: <why ${name} was assumed so>`);
+  if (assumed !== undefined && why === undefined && !f.mentions('why'))
+    r.error(m, `setup.${name} is assumed without a reason`, `why: <why ${name} was assumed so>`);
   const model = opt(f, 'model', (x) => {
     const sc = r.scalar(x);
-    if (sc === undefined || !(typeof sc.value === 'string' || typeof sc.value === 'number' || typeof sc.value === 'boolean')) return r.error(x, `wrong type for setup.${name}.model`, 'a string, number or boolean', r.describe(x.node));
+    if (
+      sc === undefined ||
+      !(typeof sc.value === 'string' || typeof sc.value === 'number' || typeof sc.value === 'boolean')
+    )
+      return r.error(x, `wrong type for setup.${name}.model`, 'a string, number or boolean', r.describe(x.node));
     return sc.value;
   });
   const note = opt(f, 'note', (x) => nonEmpty(r, x, `setup.${name}.note`));
   return {
     ...(stated !== undefined && s !== undefined ? { stated: s } : {}),
     ...(assumed !== undefined && a !== undefined ? { assumed: a } : {}),
-    ...(why !== undefined ? { why } : {}), ...(model !== undefined ? { model } : {}), ...(note !== undefined ? { note } : {}),
+    ...(why !== undefined ? { why } : {}),
+    ...(model !== undefined ? { model } : {}),
+    ...(note !== undefined ? { note } : {}),
   };
 }
 
@@ -254,7 +423,12 @@ function readSetup(r: Reader, v: Field): CaseSetup | undefined {
     if (name === 'enlightenments') {
       check = (x, value) => {
         if (!Array.isArray(value)) {
-          r.error(x, 'wrong type for setup.enlightenments', `a list of ${ENLIGHTENMENTS.join(', ')} (empty: none)`, r.describe(x.node));
+          r.error(
+            x,
+            'wrong type for setup.enlightenments',
+            `a list of ${ENLIGHTENMENTS.join(', ')} (empty: none)`,
+            r.describe(x.node),
+          );
           return false;
         }
         const bad = (value as string[]).find((e) => !(ENLIGHTENMENTS as readonly string[]).includes(e));
@@ -300,7 +474,8 @@ function readNotExpressed(r: Reader, v: Field): NotExpressed[] | undefined {
 
 function positiveNumber(r: Reader, v: Val, what: string): number | undefined {
   const s = r.scalar(v);
-  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value)) return r.error(v, `wrong type for ${what}`, 'a positive number', r.describe(v.node));
+  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value))
+    return r.error(v, `wrong type for ${what}`, 'a positive number', r.describe(v.node));
   if (s.value <= 0) return r.error(v, `${what} must be greater than 0`, 'a positive number', r.describe(v.node));
   return s.value;
 }
@@ -325,7 +500,11 @@ function readCompare(r: Reader, v: Field, variants: readonly string[] | undefine
     }
     const first = keys.get(c.key);
     if (first !== undefined) {
-      r.error({ node: m as YamlNode }, `duplicate comparison "${c.key}" (first at line ${r.where(first).line})`, 'a unique key: give one with key: ...');
+      r.error(
+        { node: m as YamlNode },
+        `duplicate comparison "${c.key}" (first at line ${r.where(first).line})`,
+        'a unique key: give one with key: ...',
+      );
       ok = false;
       continue;
     }
@@ -344,23 +523,31 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     for (const item of r.seq(rf, 'reasons', 'a list of exit names') ?? []) {
       const s = r.str(item, 'an exit name');
       if (s === undefined) continue;
-      if (exitKindByName(s) === undefined) r.error(item, `unknown exit "${s}"`, 'an exit name of the model (src/core/vcpu/exits.ts), e.g. MSR_WRITE');
+      if (exitKindByName(s) === undefined)
+        r.error(item, `unknown exit "${s}"`, 'an exit name of the model (src/core/vcpu/exits.ts), e.g. MSR_WRITE');
       else reasons.push(s);
     }
   }
-  if (metric !== undefined && (metric === 'exit_share' || metric === 'time_per_exit_us') && reasons.length === 0 && (rf === undefined || r.sink.size === 0)) {
+  if (
+    metric !== undefined &&
+    (metric === 'exit_share' || metric === 'time_per_exit_us') &&
+    reasons.length === 0 &&
+    (rf === undefined || r.sink.size === 0)
+  ) {
     r.error(rf ?? { node: m as YamlNode }, `${metric} needs the exits it is about`, 'reasons: [EXIT_NAME, ...]');
   }
   const per = opt(f, 'per', (x) => r.oneOf(x, 'per', ['vm', 'vcpu'] as const)) ?? 'vm';
   const variantName = (x: Field, what: string): string | undefined => {
     const s = r.str(x, what);
-    if (s !== undefined && variants !== undefined && !variants.includes(s)) return r.error(x, `unknown variant "${s}" in ${what}`, `one of ${variants.join(', ')}`);
+    if (s !== undefined && variants !== undefined && !variants.includes(s))
+      return r.error(x, `unknown variant "${s}" in ${what}`, `one of ${variants.join(', ')}`);
     return s;
   };
   const variant = opt(f, 'variant', (x) => variantName(x, 'variant'));
   const relativeTo = opt(f, 'relativeTo', (x) => variantName(x, 'relativeTo'));
   const phase = opt(f, 'phase', (x) => nonEmpty(r, x, 'phase'));
-  if (metric === 'phase_seconds' && phase === undefined && !f.mentions('phase')) r.error(m, 'phase_seconds needs the phase', 'phase: install');
+  if (metric === 'phase_seconds' && phase === undefined && !f.mentions('phase'))
+    r.error(m, 'phase_seconds needs the phase', 'phase: install');
   const real = opt(f, 'real', (x) => positiveNumber(r, x, 'real'));
   const label = opt(f, 'label', (x) => nonEmpty(r, x, 'label'));
   const derivation = opt(f, 'derivation', (x) => nonEmpty(r, x, 'derivation'));
@@ -380,17 +567,34 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     }
   }
   if (metric === undefined || real === undefined || label === undefined) return undefined;
-  const key = opt(f, 'key', (x) => r.str(x, 'key', /^[A-Za-z0-9_.:{}=,"/@+-]+$/, 'a key without spaces')) ?? defaultKey(metric, reasons, per, variant, relativeTo, phase);
+  const key =
+    opt(f, 'key', (x) => r.str(x, 'key', /^[A-Za-z0-9_.:{}=,"/@+-]+$/, 'a key without spaces')) ??
+    defaultKey(metric, reasons, per, variant, relativeTo, phase);
   return {
-    key, metric, reasons, per, real, label,
+    key,
+    metric,
+    reasons,
+    per,
+    real,
+    label,
     tolerance: tolerance ?? DEFAULT_TOLERANCE[metric],
-    ...(variant !== undefined ? { variant } : {}), ...(relativeTo !== undefined ? { relativeTo } : {}), ...(phase !== undefined ? { phase } : {}),
-    ...(derivation !== undefined ? { derivation } : {}), ...(notComparable !== undefined ? { notComparable } : {}),
+    ...(variant !== undefined ? { variant } : {}),
+    ...(relativeTo !== undefined ? { relativeTo } : {}),
+    ...(phase !== undefined ? { phase } : {}),
+    ...(derivation !== undefined ? { derivation } : {}),
+    ...(notComparable !== undefined ? { notComparable } : {}),
   };
 }
 
 /** metric{reasons,per,phase}[@variant[/relativeTo]]: stable and readable. */
-export function defaultKey(metric: MetricKind, reasons: readonly string[], per: 'vm' | 'vcpu', variant?: string, relativeTo?: string, phase?: string): string {
+export function defaultKey(
+  metric: MetricKind,
+  reasons: readonly string[],
+  per: 'vm' | 'vcpu',
+  variant?: string,
+  relativeTo?: string,
+  phase?: string,
+): string {
   const labels = [
     ...(reasons.length > 0 ? [reasons.join('+')] : []),
     ...((metric === 'exits_per_second' || metric === 'host_cpu_fraction') && per === 'vcpu' ? ['per-vcpu'] : []),
@@ -407,14 +611,18 @@ export function loadValidationCase(path: string): ValidationCase {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ScenarioError([{ file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` }]);
+    throw new ScenarioError([
+      { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
+    ]);
   }
   return parseValidationCase(text, path);
 }
 
 /** Every *.yaml case of a directory, sorted by file name; duplicate ids are an error. */
 export function loadValidationCorpus(dir: string = VALIDATION_DIR): ValidationCase[] {
-  const files = readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((n) => n.endsWith('.yaml'))
+    .sort();
   const cases: ValidationCase[] = [];
   const errors: ScenarioError[] = [];
   for (const name of files) {
@@ -440,4 +648,3 @@ export function loadBeforeValues(dir: string = VALIDATION_DIR): BeforeValues {
   const raw = JSON.parse(readFileSync(p, 'utf8')) as { readonly values?: BeforeValues };
   return raw.values ?? {};
 }
-

@@ -31,13 +31,24 @@ function withinCell(r: ComparisonRow): string {
 const HEAD = ['case', 'metric', 'real', 'model', 'model/real', 'within'];
 
 export function formatText(results: readonly CaseResult[]): string {
-  const rows = results.flatMap((c) => c.rows.map((r) => [c.id + (c.fitted ? ' (fitted)' : ''), r.key, fmtNum(r.real), fmtNum(r.model), fmtRatio(r.ratio), withinCell(r)]));
+  const rows = results.flatMap((c) =>
+    c.rows.map((r) => [
+      c.id + (c.fitted ? ' (fitted)' : ''),
+      r.key,
+      fmtNum(r.real),
+      fmtNum(r.model),
+      fmtRatio(r.ratio),
+      withinCell(r),
+    ]),
+  );
   const s = summarize(results);
   return [
     ...textTable(HEAD, rows, { rightAligned: (i) => i >= 2 && i <= 4, rule: true }),
     '',
     ...summaryLines(s),
-    ...results.filter((c) => c.status !== 'within').map((c) => `  ${c.id}: ${c.status}${c.knownGap !== undefined ? ` (${c.knownGap})` : ''}`),
+    ...results
+      .filter((c) => c.status !== 'within')
+      .map((c) => `  ${c.id}: ${c.status}${c.knownGap !== undefined ? ` (${c.knownGap})` : ''}`),
   ].join('\n');
 }
 
@@ -65,7 +76,11 @@ function sourceCell(vc: ValidationCase): string {
 }
 
 /** docs/VALIDATION.md. */
-export function formatMarkdown(cases: readonly ValidationCase[], results: readonly CaseResult[], commands: { readonly regenerate: string; readonly run: string }): string {
+export function formatMarkdown(
+  cases: readonly ValidationCase[],
+  results: readonly CaseResult[],
+  commands: { readonly regenerate: string; readonly run: string },
+): string {
   const byId = new Map(cases.map((c) => [c.id, c]));
   const now = summarize(results);
   const before = summarize(results, (r) => r.beforeRatio);
@@ -105,10 +120,18 @@ export function formatMarkdown(cases: readonly ValidationCase[], results: readon
   ];
   for (const c of results) {
     for (const r of c.rows) {
-      lines.push(`| ${c.id}${c.fitted ? ' (fitted)' : ''} | ${md(r.key)} | ${fmtNum(r.real)} | ${fmtNum(r.before)} | ${fmtRatio(r.beforeRatio)} | ${fmtNum(r.model)} | ${fmtRatio(r.ratio)} | ${withinCell(r)} |`);
+      lines.push(
+        `| ${c.id}${c.fitted ? ' (fitted)' : ''} | ${md(r.key)} | ${fmtNum(r.real)} | ${fmtNum(r.before)} | ${fmtRatio(r.beforeRatio)} | ${fmtNum(r.model)} | ${fmtRatio(r.ratio)} | ${withinCell(r)} |`,
+      );
     }
   }
-  lines.push('', '## Cases', '', '| case | source | status | not expressed by the current model |', '|---|---|---|---|');
+  lines.push(
+    '',
+    '## Cases',
+    '',
+    '| case | source | status | not expressed by the current model |',
+    '|---|---|---|---|',
+  );
   for (const c of results) {
     const vc = byId.get(c.id)!;
     const ne = vc.notExpressed.map((n) => n.what).join(', ') || '-';
@@ -120,8 +143,15 @@ export function formatMarkdown(cases: readonly ValidationCase[], results: readon
     const vc = byId.get(c.id)!;
     lines.push(`- **${c.id}** - ${md(vc.title)}`);
     for (const comp of vc.compare) {
-      const extra = [comp.derivation !== undefined ? `derived: ${comp.derivation}` : '', comp.notComparable !== undefined ? `n/a: ${comp.notComparable}` : ''].filter((x) => x !== '').join('; ');
-      lines.push(`  - \`${comp.key}\`: ${md(comp.label)}, tolerance [${comp.tolerance[0]}, ${comp.tolerance[1]}]${extra !== '' ? ` (${md(extra)})` : ''}`);
+      const extra = [
+        comp.derivation !== undefined ? `derived: ${comp.derivation}` : '',
+        comp.notComparable !== undefined ? `n/a: ${comp.notComparable}` : '',
+      ]
+        .filter((x) => x !== '')
+        .join('; ');
+      lines.push(
+        `  - \`${comp.key}\`: ${md(comp.label)}, tolerance [${comp.tolerance[0]}, ${comp.tolerance[1]}]${extra !== '' ? ` (${md(extra)})` : ''}`,
+      );
     }
   }
   lines.push('');

@@ -30,8 +30,20 @@ export function runCorpus(cases: readonly ValidationCase[], options: RunCorpusOp
 }
 
 /** Case selection for --case (exact id, or a glob with *), --exclude-fitted. */
-export function selectCases(cases: readonly ValidationCase[], patterns: readonly string[], includeFitted: boolean): ValidationCase[] {
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+export function selectCases(
+  cases: readonly ValidationCase[],
+  patterns: readonly string[],
+  includeFitted: boolean,
+): ValidationCase[] {
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ),
+  );
   return cases.filter((c) => (includeFitted || !c.fitted) && (res.length === 0 || res.some((re) => re.test(c.id))));
 }
 

@@ -8,7 +8,16 @@ import type { Scenario } from '../scenario/types.js';
 
 export const VALIDATION_CASE_VERSION = 1;
 
-export const SOURCE_KINDS = ['blog', 'mailing-list', 'issue', 'pull-request', 'paper', 'review', 'web-page', 'code'] as const;
+export const SOURCE_KINDS = [
+  'blog',
+  'mailing-list',
+  'issue',
+  'pull-request',
+  'paper',
+  'review',
+  'web-page',
+  'code',
+] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 export interface CaseSource {
@@ -34,8 +43,22 @@ export interface CaseSource {
  * (docs/research/validation-notes.md). The current model expresses none of them.
  */
 export const ENLIGHTENMENTS = [
-  'hv-relaxed', 'hv-vapic', 'hv-spinlocks', 'hv-vpindex', 'hv-runtime', 'hv-synic', 'hv-stimer', 'hv-stimer-direct',
-  'hv-time', 'hv-reset', 'hv-frequencies', 'hv-reenlightenment', 'hv-tlbflush', 'hv-ipi', 'kvm-pv-eoi', 'kvm-pv-unhalt',
+  'hv-relaxed',
+  'hv-vapic',
+  'hv-spinlocks',
+  'hv-vpindex',
+  'hv-runtime',
+  'hv-synic',
+  'hv-stimer',
+  'hv-stimer-direct',
+  'hv-time',
+  'hv-reset',
+  'hv-frequencies',
+  'hv-reenlightenment',
+  'hv-tlbflush',
+  'hv-ipi',
+  'kvm-pv-eoi',
+  'kvm-pv-unhalt',
 ] as const;
 export type Enlightenment = (typeof ENLIGHTENMENTS)[number];
 
@@ -52,7 +75,16 @@ export interface SetupItem<T> {
 
 export type SetupValue = string | number | boolean | null | readonly string[];
 
-export const SETUP_ITEMS = ['guest', 'vcpus', 'hypervisor', 'hostCpu', 'clockSource', 'enlightenments', 'hpet', 'workload'] as const;
+export const SETUP_ITEMS = [
+  'guest',
+  'vcpus',
+  'hypervisor',
+  'hostCpu',
+  'clockSource',
+  'enlightenments',
+  'hpet',
+  'workload',
+] as const;
 export type SetupItemName = (typeof SETUP_ITEMS)[number];
 
 export interface CaseSetup {

@@ -23,7 +23,9 @@ const fixtures = join(REPO_ROOT, 'test', 'fixtures', 'validation');
 
 describe('validation case loader', () => {
   const badDir = join(fixtures, 'bad');
-  for (const name of readdirSync(badDir).filter((n) => n.endsWith('.yaml')).sort()) {
+  for (const name of readdirSync(badDir)
+    .filter((n) => n.endsWith('.yaml'))
+    .sort()) {
     it(`rejects ${name} at the expected position`, () => {
       const file = join(badDir, name);
       const text = readFileSync(file, 'utf8');
@@ -33,7 +35,9 @@ describe('validation case loader', () => {
         parseValidationCase(text, file);
       } catch (e) {
         assert.ok(e instanceof ScenarioError, String(e));
-        const hit = e.diagnostics.find((d) => d.line === Number(m[1]) && d.column === Number(m[2]) && d.message.includes(m[3]!));
+        const hit = e.diagnostics.find(
+          (d) => d.line === Number(m[1]) && d.column === Number(m[2]) && d.message.includes(m[3]!),
+        );
         assert.ok(hit, `expected ${m[1]}:${m[2]} ${m[3]}, got:\n${e.message}`);
         assert.match(e.message, new RegExp(`${name.replace('.', '\\.')}:${m[1]}:${m[2]}: error: `));
         return;
@@ -47,7 +51,10 @@ describe('validation case loader', () => {
     const c = parseValidationCase(readFileSync(file, 'utf8'), file);
     assert.equal(c.id, 'valid-minimal');
     assert.equal(c.fitted, false);
-    assert.deepEqual(c.compare.map((x) => x.key), ['exits_per_second', 'far-off']);
+    assert.deepEqual(
+      c.compare.map((x) => x.key),
+      ['exits_per_second', 'far-off'],
+    );
     assert.deepEqual(c.compare[0]!.tolerance, [0.67, 1.5]);
     assert.equal(c.scenario.variants[0]!.host.cpu.id, 'i7-6700K');
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.compare));
@@ -55,18 +62,37 @@ describe('validation case loader', () => {
 
   it('requires the file name to be the id', () => {
     const text = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
-    assert.throws(() => parseValidationCase(text, '/somewhere/other-name.yaml'), /file name must be the id: valid-minimal\.yaml/);
+    assert.throws(
+      () => parseValidationCase(text, '/somewhere/other-name.yaml'),
+      /file name must be the id: valid-minimal\.yaml/,
+    );
   });
 });
 
 describe('comparisons', () => {
-  const totals = (over: Partial<VariantTotals>): VariantTotals => ({
-    simulatedSeconds: 10, guestSeconds: 10, vcpuSeconds: 20, exits: { MSR_WRITE: 600, HLT: 400 }, exitsTotal: 1000,
-    hostSecondsInExits: { MSR_WRITE: 0.0006, HLT: 0.004 }, guestCpuSeconds: 2, guests: 1, vcpus: 2,
-    interruptLatency: { boundsNs: [], counts: [0], count: 4, sumNs: 8000 }, phaseSeconds: { install: 370 },
-    ...over,
-  }) as unknown as VariantTotals;
-  const base = { key: 'k', reasons: [] as string[], per: 'vm' as const, real: 1, label: 'l', tolerance: [0.67, 1.5] as const };
+  const totals = (over: Partial<VariantTotals>): VariantTotals =>
+    ({
+      simulatedSeconds: 10,
+      guestSeconds: 10,
+      vcpuSeconds: 20,
+      exits: { MSR_WRITE: 600, HLT: 400 },
+      exitsTotal: 1000,
+      hostSecondsInExits: { MSR_WRITE: 0.0006, HLT: 0.004 },
+      guestCpuSeconds: 2,
+      guests: 1,
+      vcpus: 2,
+      interruptLatency: { boundsNs: [], counts: [0], count: 4, sumNs: 8000 },
+      phaseSeconds: { install: 370 },
+      ...over,
+    }) as unknown as VariantTotals;
+  const base = {
+    key: 'k',
+    reasons: [] as string[],
+    per: 'vm' as const,
+    real: 1,
+    label: 'l',
+    tolerance: [0.67, 1.5] as const,
+  };
 
   it('computes each metric from the totals', () => {
     const t = totals({});
@@ -138,7 +164,8 @@ describe('the corpus', () => {
 
   it('every comparison has a recorded before-value (data/validation/before.json)', () => {
     const before = loadBeforeValues();
-    for (const c of cases) for (const x of c.compare) assert.ok(before[c.id] !== undefined && x.key in before[c.id]!, `${c.id} ${x.key}`);
+    for (const c of cases)
+      for (const x of c.compare) assert.ok(before[c.id] !== undefined && x.key in before[c.id]!, `${c.id} ${x.key}`);
   });
 
   it('runs, prints the table, and docs/VALIDATION.md is the output of the current model', () => {
@@ -151,7 +178,11 @@ describe('the corpus', () => {
     assert.match(text, /geometric mean model\/real/);
     assert.match(text, /^worst: /m);
     const doc = readFileSync(join(REPO_ROOT, 'docs', 'VALIDATION.md'), 'utf8');
-    assert.equal(doc, formatMarkdown(cases, results, DOC_COMMANDS), 'docs/VALIDATION.md is stale: run npm run docs:validation');
+    assert.equal(
+      doc,
+      formatMarkdown(cases, results, DOC_COMMANDS),
+      'docs/VALIDATION.md is stale: run npm run docs:validation',
+    );
   });
 });
 
@@ -167,6 +198,9 @@ test('validate-model: --help, bad options and an unknown case are usage errors',
   const one = capture();
   assert.equal(await main(['validate-model', '--case', 'kvm-idle-droplet-*', '--json'], one), 1);
   const json = JSON.parse(one.stdout.join('')) as { cases: { id: string }[]; summary: { rows: number } };
-  assert.deepEqual(json.cases.map((c) => c.id), ['kvm-idle-droplet-vmtop-2024']);
+  assert.deepEqual(
+    json.cases.map((c) => c.id),
+    ['kvm-idle-droplet-vmtop-2024'],
+  );
   assert.equal(json.summary.rows, 3);
 });

@@ -42,11 +42,18 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: false, strict: true,
+      args: argv,
+      allowPositionals: false,
+      strict: true,
       options: {
-        case: { type: 'string', multiple: true }, 'exclude-fitted': { type: 'boolean' }, dir: { type: 'string' },
-        json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'write-before': { type: 'boolean' },
-        out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
+        case: { type: 'string', multiple: true },
+        'exclude-fitted': { type: 'boolean' },
+        dir: { type: 'string' },
+        json: { type: 'boolean' },
+        markdown: { type: 'boolean' },
+        'write-before': { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -72,19 +79,24 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
     return bad(`cannot read ${dir}: ${(e as Error).message}`);
   }
   const cases = selectCases(corpus, o.case ?? [], o['exclude-fitted'] !== true);
-  if (cases.length === 0) return bad(`no case matches ${(o.case ?? []).join(', ')} (known: ${corpus.map((c) => c.id).join(', ')})`);
+  if (cases.length === 0)
+    return bad(`no case matches ${(o.case ?? []).join(', ')} (known: ${corpus.map((c) => c.id).join(', ')})`);
   const before = loadBeforeValues(dir);
   const t0 = performance.now();
   const results = runCorpus(cases, {
     before,
     onCase: (r, ms) => {
-      if (!o.json && !o.markdown) io.err(`${r.id}: ${r.status} (${(ms / 1000).toFixed(1)} s wall, ${r.simulatedSeconds.toFixed(0)} s simulated)`);
+      if (!o.json && !o.markdown)
+        io.err(`${r.id}: ${r.status} (${(ms / 1000).toFixed(1)} s wall, ${r.simulatedSeconds.toFixed(0)} s simulated)`);
     },
   });
-  if (!o.json && !o.markdown) io.err(`${results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s wall`);
+  if (!o.json && !o.markdown)
+    io.err(`${results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s wall`);
   if (o['write-before']) {
     const path = join(dir, BEFORE_FILE);
-    const existing = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { values?: Record<string, Record<string, number | null>> }) : {};
+    const existing = existsSync(path)
+      ? (JSON.parse(readFileSync(path, 'utf8')) as { values?: Record<string, Record<string, number | null>> })
+      : {};
     const values = { ...(existing.values ?? {}) };
     const now = beforeValuesOf(results);
     let added = 0;
@@ -99,10 +111,17 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
       values[id] = kept;
     }
     const sorted = Object.fromEntries(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : 1)));
-    writeFileSync(path, `${JSON.stringify({ note: 'Model values measured before any model fix (issue #14): the "before" column of docs/VALIDATION.md. Written by vmexit-lab validate-model --write-before, which only adds missing values.', values: sorted }, null, 2)}\n`);
+    writeFileSync(
+      path,
+      `${JSON.stringify({ note: 'Model values measured before any model fix (issue #14): the "before" column of docs/VALIDATION.md. Written by vmexit-lab validate-model --write-before, which only adds missing values.', values: sorted }, null, 2)}\n`,
+    );
     io.err(`${path}: ${added} before-values added`);
   }
-  const text = o.json ? `${JSON.stringify(toJson(results), null, 2)}\n` : o.markdown ? formatMarkdown(cases, results, DOC_COMMANDS) : `${formatText(results)}\n`;
+  const text = o.json
+    ? `${JSON.stringify(toJson(results), null, 2)}\n`
+    : o.markdown
+      ? formatMarkdown(cases, results, DOC_COMMANDS)
+      : `${formatText(results)}\n`;
   if (o.out !== undefined) writeFileSync(o.out, text);
   else io.out(text);
   return validationExitStatus(results);
