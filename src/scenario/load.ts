@@ -218,7 +218,12 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
  * src/validation/load.ts): problems go to the caller's sink with their positions in that document.
  * Undefined when anything in the sink is an error (the caller throws).
  */
-export function scenarioFromNode(r: Reader, node: YamlNode | null, file: string, options: LoadOptions = {}): Scenario | undefined {
+export function scenarioFromNode(
+  r: Reader,
+  node: YamlNode | null,
+  file: string,
+  options: LoadOptions = {},
+): Scenario | undefined {
   const scenario = new Loader(r, file, options).load(node);
   if (scenario === undefined) return undefined;
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
