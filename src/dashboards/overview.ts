@@ -1,6 +1,6 @@
 /** The overview dashboard: one scenario's variants, exits, interrupts, time, runs, and an A/B pair. */
-import { DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { type DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
@@ -206,9 +206,9 @@ export function overviewDashboard(): Dashboard {
         'Arrival to guest ISR, in simulated seconds: p50, p90, p99 of vmexit_lab_interrupt_latency_seconds.',
         's',
       )
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[0]!)
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[1]!)
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[2]!),
+        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[0])
+        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[1])
+        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[2]),
     )
     .withPanel(
       new HeatmapPanel()

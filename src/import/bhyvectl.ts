@@ -128,7 +128,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
   let current: Section | undefined;
   let spaced = 0;
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
+    const l = lines[i];
     if (l.trim() === '') continue;
     const sec = SECTION_RE.exec(l.trim());
     if (sec) {
@@ -158,9 +158,9 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       const col = tab >= 0 ? tab + 2 : l.length + 1;
       fail(i + 1, col, "a statistic line '<description><TAB><integer>' or 'vcpuN stats:'", quoteFound(l.trim()));
     }
-    const desc = m![1]!.trim();
+    const desc = m![1].trim();
     const value = Number(m![2]);
-    if (value < 0) fail(i + 1, l.lastIndexOf(m![2]!) + 1, 'a non-negative counter', m![2]!);
+    if (value < 0) fail(i + 1, l.lastIndexOf(m![2]) + 1, 'a non-negative counter', m![2]);
     if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m![2]} exceeds 2^53 and loses precision`);
     const prev = current!.values.get(desc);
     if (prev)
@@ -178,7 +178,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       first < 0 ? 1 : first + 1,
       1,
       "'vcpuN stats:' (the output of bhyvectl --get-stats)",
-      first < 0 ? 'an empty file' : quoteFound(lines[first]!),
+      first < 0 ? 'an empty file' : quoteFound(lines[first]),
     );
   }
   if (spaced > 0) notes.push(`${spaced} statistic line(s) had spaces instead of bhyvectl's tab`);
@@ -268,7 +268,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
   const rows: ExitReportRow[] = [];
   for (const [desc, e] of exitSums) {
     if (e.samples === 0) continue;
-    const st = BHYVE_EXIT_STATS[desc]!;
+    const st = BHYVE_EXIT_STATS[desc];
     const code = vendor === 'intel' ? st.intel : vendor === 'amd' ? st.amd : undefined;
     if (vendor !== 'unknown' && code === undefined && st.reason !== 'UNKNOWN') {
       notes.push(
@@ -291,7 +291,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       code: undefined,
       reason: 'UNCATEGORIZED',
       samples: residual,
-      source: { line: sections[0]!.values.get(BHYVE_TOTAL_STAT)!.line, column: 1 },
+      source: { line: sections[0].values.get(BHYVE_TOTAL_STAT)!.line, column: 1 },
     });
     notes.push(
       `${residual} exit(s) have no per-reason counter in bhyve (${vendor === 'amd' ? 'e.g. NMI, IRET, INVD/WBINVD, MONITOR/MWAIT' : 'e.g. APIC access, APIC write, virtualized EOI, TPR below threshold, XSETBV, EPT misconfiguration'}); reported as one UNCATEGORIZED row`,

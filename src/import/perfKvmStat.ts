@@ -88,7 +88,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   let scope: string | undefined;
   let skipped = 0;
   for (; i < lines.length; i++) {
-    const l = lines[i]!;
+    const l = lines[i];
     if (ANALYZE_RE.test(l) || HEADER_RE.test(l) || HISTS_HEADER_RE.test(l)) break;
     if (l.trim() !== '' && !TIMESTAMP_RE.test(l)) skipped++;
   }
@@ -98,12 +98,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       first < 0 ? 1 : first + 1,
       1,
       "the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report",
-      first < 0 ? 'an empty file' : quoteFound(lines[first]!),
+      first < 0 ? 'an empty file' : quoteFound(lines[first]),
     );
   }
   if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
   let vcpus: number | undefined;
-  const analyze = ANALYZE_RE.exec(lines[i]!);
+  const analyze = ANALYZE_RE.exec(lines[i]);
   if (analyze) {
     scope = analyze[1]!;
     const vcpu = /VCPU (\d+)$/.exec(scope);
@@ -111,14 +111,14 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       vcpus = 1;
       notes.push(`the report covers VCPU ${vcpu[1]} only`);
     } else if (!/all VCPUs$/.test(scope)) {
-      fail(i + 1, lines[i]!.indexOf('Analyze') + 1, "a scope ending in 'all VCPUs' or 'VCPU n'", quoteFound(scope));
+      fail(i + 1, lines[i].indexOf('Analyze') + 1, "a scope ending in 'all VCPUs' or 'VCPU n'", quoteFound(scope));
     }
     if (/pid\(s\) /.test(scope)) notes.push(`the report covers ${scope.replace(/, (all VCPUs|VCPU \d+)$/, '')} only`);
     i++;
-    while (i < lines.length && lines[i]!.trim() === '') i++;
+    while (i < lines.length && lines[i].trim() === '') i++;
     if (i === lines.length) fail(i, 1, "the 'VM-EXIT  Samples  Samples%  Time% ...' column header", 'end of input');
   }
-  const headerLine = lines[i]!;
+  const headerLine = lines[i];
   if (HISTS_HEADER_RE.test(headerLine)) {
     fail(
       i + 1,
@@ -136,11 +136,11 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       quoteFound(headerLine),
     );
   }
-  const eventName = header![2]!;
+  const eventName = header![2];
   if (eventName !== 'VM-EXIT') {
     fail(
       i + 1,
-      header![1]!.length + 1,
+      header![1].length + 1,
       'the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported',
       `the ${quoteFound(eventName)} table`,
     );
@@ -173,19 +173,19 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   let totalColumn = 1;
   const numericCount = hasMinMax ? 6 : 4;
   for (; i < lines.length; i++) {
-    const l = lines[i]!;
+    const l = lines[i];
     if (l.trim() === '') continue;
     const total = TOTAL_RE.exec(l);
     if (total) {
       totalLine = i + 1;
       totalColumn = l.indexOf('Total Samples:') + 'Total Samples:'.length + 1;
-      if (!INT_RE.test(total[2]!)) fail(totalLine, totalColumn, 'an integer sample count', quoteFound(total[2]!));
-      if (!FIXED_RE.test(total[3]!))
+      if (!INT_RE.test(total[2])) fail(totalLine, totalColumn, 'an integer sample count', quoteFound(total[2]));
+      if (!FIXED_RE.test(total[3]))
         fail(
           totalLine,
           l.indexOf('handled time:') + 'handled time:'.length + 1,
           'a time like 1234.56us',
-          quoteFound(`${total[3]!}us`),
+          quoteFound(`${total[3]}us`),
         );
       totalSamples = Number(total[2]);
       totalTimeNs = Math.round(Number(total[3]) * 1000);
@@ -204,11 +204,11 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     const rowShape = hasMinMax
       ? "a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line"
       : "a VM-EXIT row '<reason> <samples> <samples%> <time%> <avg>us ( +- <stddev>% )' or the 'Total Samples:' line";
-    if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric]!.text)) {
+    if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric].text)) {
       fail(i + 1, (toks[0]?.at ?? 0) + 1, rowShape, quoteFound(l.trim()));
     }
-    const nameStart = toks[0]!.at;
-    const lastNameTok = toks[firstNumeric - 1]!;
+    const nameStart = toks[0].at;
+    const lastNameTok = toks[firstNumeric - 1];
     const name = l.slice(nameStart, lastNameTok.at + lastNameTok.text.length);
     const num = (t: Token, re: RegExp, suffix: string, what: string): number => {
       if (!t.text.endsWith(suffix) || !re.test(t.text.slice(0, t.text.length - suffix.length))) {
@@ -217,31 +217,31 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       return Number(t.text.slice(0, t.text.length - suffix.length));
     };
     const n = toks.slice(firstNumeric, k);
-    const samples = num(n[0]!, INT_RE, '', 'a sample count (integer)');
-    const samplesPercent = num(n[1]!, FIXED_RE, '%', 'a Samples% value like 31.59%');
-    const timePercent = num(n[2]!, FIXED_RE, '%', 'a Time% value like 18.04%');
+    const samples = num(n[0], INT_RE, '', 'a sample count (integer)');
+    const samplesPercent = num(n[1], FIXED_RE, '%', 'a Samples% value like 31.59%');
+    const timePercent = num(n[2], FIXED_RE, '%', 'a Time% value like 18.04%');
     let minNs: number | undefined;
     let maxNs: number | undefined;
     let p = 3;
     if (hasMinMax) {
-      minNs = usToNs(num(n[3]!, FIXED_RE, 'us', 'a Min Time like 0.42us'));
-      maxNs = usToNs(num(n[4]!, FIXED_RE, 'us', 'a Max Time like 1106.38us'));
+      minNs = usToNs(num(n[3], FIXED_RE, 'us', 'a Min Time like 0.42us'));
+      maxNs = usToNs(num(n[4], FIXED_RE, 'us', 'a Max Time like 1106.38us'));
       p = 5;
     }
-    const avgNs = usToNs(num(n[p]!, FIXED_RE, 'us', 'an Avg time like 1.01us'));
+    const avgNs = usToNs(num(n[p], FIXED_RE, 'us', 'an Avg time like 1.01us'));
     let avgStddevPercent: number | undefined;
     if (k < toks.length) {
       const b = toks.slice(k);
-      const ok = b.length === 4 && b[1]!.text === '+-' && b[2]!.text.endsWith('%') && b[3]!.text === ')';
+      const ok = b.length === 4 && b[1].text === '+-' && b[2].text.endsWith('%') && b[3].text === ')';
       if (!ok)
-        fail(i + 1, b[0]!.at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0]!.at)));
-      const sd = b[2]!.text.slice(0, -1);
+        fail(i + 1, b[0].at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0].at)));
+      const sd = b[2].text.slice(0, -1);
       if (FIXED_RE.test(sd)) avgStddevPercent = Number(sd);
       else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${i + 1}: deviation ${sd} ignored`);
-      else fail(i + 1, b[2]!.at + 1, 'a deviation like 1.58%', quoteFound(b[2]!.text));
+      else fail(i + 1, b[2].at + 1, 'a deviation like 1.58%', quoteFound(b[2].text));
     }
     if (hasMinMax && (minNs! > avgNs + 10 || avgNs > maxNs! + 10)) {
-      fail(i + 1, n[3]!.at + 1, 'Min Time <= Avg time <= Max Time', `${n[3]!.text} / ${n[p]!.text} / ${n[4]!.text}`);
+      fail(i + 1, n[3].at + 1, 'Min Time <= Avg time <= Max Time', `${n[3].text} / ${n[p].text} / ${n[4].text}`);
     }
     const row: RawRow = {
       name,
@@ -249,7 +249,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       column: nameStart + 1,
       samples,
       samplesPercent,
-      samplesPercentColumn: n[1]!.at + 1,
+      samplesPercentColumn: n[1].at + 1,
       timePercent,
       avgNs,
       ...(minNs !== undefined ? { minNs } : {}),
@@ -267,7 +267,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   // 3. After the trailer: blank lines and live mode's "Lost events: N" only.
   for (; i < lines.length; i++) {
-    const l = lines[i]!;
+    const l = lines[i];
     if (l.trim() === '') continue;
     const lost = LOST_RE.exec(l);
     if (lost) {

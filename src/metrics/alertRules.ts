@@ -143,7 +143,7 @@ export function compileMetric(
         return `(${s('vmexit_lab_exit_handling_seconds_total')} / (${s('vmexit_lab_guest_simulated_seconds_total')} * ${fmtNumber(k)}))`;
       });
       return {
-        value: terms.length === 1 ? terms[0]! : `(${terms.join(' or ')})`,
+        value: terms.length === 1 ? terms[0] : `(${terms.join(' or ')})`,
         zeroDenominator: `${guestSeconds} == 0`,
       };
     }

@@ -113,7 +113,7 @@ function escapeHelp(v: string): string {
 function labelText(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length === 0) return '';
-  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',')}}`;
+  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k])}"`).join(',')}}`;
 }
 
 /** A float as OpenMetrics writes it (Go's ParseFloat reads every JS number text but Infinity/NaN). */
@@ -150,7 +150,7 @@ function addRun(
       while (cursor[vi] + 1 < ps.length && ps[cursor[vi] + 1].simNs <= simNs) cursor[vi]++;
       const p = ps[cursor[vi]];
       accs.push(p.simNs <= simNs ? p.totals : new TotalsAccumulator());
-      running.push(p.simNs <= simNs ? p.hostsRunning : ps[0]!.hostsRunning);
+      running.push(p.simNs <= simNs ? p.hostsRunning : ps[0].hostsRunning);
     });
     const final = simNs === endNs;
     const hub = new MetricsHub();

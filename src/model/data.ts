@@ -77,7 +77,7 @@ function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 function readYaml(file: string): Tree {
-  const doc = parse(readFileSync(file, 'utf8'), { merge: true });
+  const doc: unknown = parse(readFileSync(file, 'utf8'), { merge: true });
   if (!isObject(doc)) throw new ModelDataError(`${file}: expected a mapping at the top level`);
   return doc;
 }

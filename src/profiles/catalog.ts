@@ -86,15 +86,15 @@ export function profileAliases(p: CpuProfile): string[] {
 function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
+    let diag = prev[0];
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
       diag = tmp;
     }
   }
-  return prev[b.length]!;
+  return prev[b.length];
 }
 
 /**
@@ -108,7 +108,7 @@ export function findCpuProfile(catalog: readonly CpuProfile[], id: string): CpuP
   const q = normalizeCpuName(id);
   if (q.length > 0) {
     const hits = catalog.filter((p) => profileAliases(p).includes(q));
-    if (hits.length === 1) return hits[0]!;
+    if (hits.length === 1) return hits[0];
   }
   let best: { id: string; d: number } | undefined;
   for (const p of catalog) {

@@ -144,13 +144,13 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
 
   const fields = new Map<string, Field>();
   let end = start + 1;
-  fields.set('processor', { value: lines[start]!.replace(/^processor\s*:\s*/, ''), line: start + 1 });
+  fields.set('processor', { value: lines[start].replace(/^processor\s*:\s*/, ''), line: start + 1 });
   for (; end < lines.length; end++) {
-    const l = lines[end]!;
+    const l = lines[end];
     if (l.trim() === '' || /^processor\s*:/.test(l)) break;
     const m = /^([^:]*?)\s*:\s?(.*)$/.exec(l);
-    if (!m || m[1]!.trim() === '') fail(end + 1, '"<key>\\t: <value>"', shorten(l));
-    fields.set(m![1]!.trim(), { value: m![2]!.trim(), line: end + 1 });
+    if (!m || m[1].trim() === '') fail(end + 1, '"<key>\\t: <value>"', shorten(l));
+    fields.set(m![1].trim(), { value: m![2].trim(), line: end + 1 });
   }
   const need = (key: string): Field =>
     fields.get(key) ??

@@ -177,7 +177,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     );
   }
   const notes: string[] = [];
-  let vtxRest = lines[vtxIndex]!.replace(/^\s*VT-x:\s*/, '');
+  let vtxRest = lines[vtxIndex].replace(/^\s*VT-x:\s*/, '');
   if (vtxRest.startsWith('(disabled in BIOS)')) {
     notes.push(
       'FreeBSD reported VT-x "(disabled in BIOS)" (IA32_FEATURE_CONTROL); masks are still the CPU capabilities.',
@@ -188,7 +188,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     fail(
       vtxIndex + 1,
       '"VT-x: Basic Features=0x<hex>..." (the non-verbose summary has no capability masks; boot with -v)',
-      shorten(lines[vtxIndex]!),
+      shorten(lines[vtxIndex]),
     );
   }
 
@@ -198,17 +198,17 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     if (!m) return false;
     const key = m[1] as BlockKey;
     if (!(KNOWN_KEYS as readonly string[]).includes(key)) return false;
-    const raw = m[2]!;
+    const raw = m[2];
     if (!/^0x[0-9a-fA-F]{1,8}$/.test(raw)) fail(lineNo, `${key}=0x<1-8 hex digits>`, shorten(body));
     if (entries.has(key)) fail(lineNo, `a single "${key}=" line in the VT-x block`, `a second one: ${shorten(body)}`);
     const names = m[3] === undefined ? undefined : m[3].split(',').filter((s) => s.length > 0);
     entries.set(key, { value: Number.parseInt(raw.slice(2), 16) >>> 0, names, line: lineNo });
     return true;
   };
-  parseEntry(vtxRest, vtxIndex + 1) || fail(vtxIndex + 1, 'Basic Features=0x<hex><...>', shorten(lines[vtxIndex]!));
+  if (!parseEntry(vtxRest, vtxIndex + 1)) fail(vtxIndex + 1, 'Basic Features=0x<hex><...>', shorten(lines[vtxIndex]));
   let end = vtxIndex + 1;
   for (; end < lines.length; end++) {
-    const body = lines[end]!;
+    const body = lines[end];
     // Block lines are indented continuation lines "        Key=0x...". Anything else ends the block.
     if (!/^\s+[A-Za-z][A-Za-z -]*=/.test(body)) break;
     if (!parseEntry(body, end + 1)) {
@@ -303,7 +303,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   // --- CPU identification ---------------------------------------------------------------------
   let cpuLineIndex = -1;
   for (let i = vtxIndex; i >= 0; i--) {
-    if (/^\s*CPU:\s/.test(lines[i]!)) {
+    if (/^\s*CPU:\s/.test(lines[i])) {
       cpuLineIndex = i;
       break;
     }
@@ -311,11 +311,11 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   if (cpuLineIndex < 0) {
     fail(vtxIndex + 1, 'a "CPU: <brand> (<MHz>-MHz K8-class CPU)" line before the VT-x block', 'none');
   }
-  const cpuMatch = /^\s*CPU:\s+(.+?)\s+\((\d+(?:\.\d+)?)-MHz\s+([\w-]+)-class CPU\)\s*$/.exec(lines[cpuLineIndex]!);
+  const cpuMatch = /^\s*CPU:\s+(.+?)\s+\((\d+(?:\.\d+)?)-MHz\s+([\w-]+)-class CPU\)\s*$/.exec(lines[cpuLineIndex]);
   if (!cpuMatch) {
-    fail(cpuLineIndex + 1, '"CPU: <brand> (<MHz>-MHz <K8|686>-class CPU)"', shorten(lines[cpuLineIndex]!));
+    fail(cpuLineIndex + 1, '"CPU: <brand> (<MHz>-MHz <K8|686>-class CPU)"', shorten(lines[cpuLineIndex]));
   }
-  const model = cpuMatch![1]!.replace(/\s+/g, ' ').trim();
+  const model = cpuMatch![1].replace(/\s+/g, ' ').trim();
   const mhz = Number(cpuMatch![2]);
   const baseClockMHz = Math.round(mhz);
 
@@ -324,7 +324,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   let cpuModel: number | undefined;
   let stepping: number | undefined;
   for (let i = cpuLineIndex + 1; i < vtxIndex; i++) {
-    const l = lines[i]!;
+    const l = lines[i];
     const origin = /Origin\s*=\s*"(\w+)"/.exec(l);
     if (!origin) continue;
     if (origin[1] === 'GenuineIntel') vendor = 'intel';
@@ -332,14 +332,14 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     else fail(i + 1, 'Origin="GenuineIntel" (VT-x is Intel-only)', shorten(l));
     const id = /\bId\s*=\s*0x([0-9a-fA-F]+)/.exec(l);
     if (id) {
-      const sig = Number.parseInt(id[1]!, 16);
+      const sig = Number.parseInt(id[1], 16);
       ({ family, model: cpuModel, stepping } = decodeCpuidSignature(sig));
     }
     const fam = /Family\s*=\s*0x([0-9a-fA-F]+)/.exec(l);
     const mod = /Model\s*=\s*0x([0-9a-fA-F]+)/.exec(l);
     const step = /Stepping\s*=\s*(\d+)/.exec(l);
-    if (fam) family = Number.parseInt(fam[1]!, 16);
-    if (mod) cpuModel = Number.parseInt(mod[1]!, 16);
+    if (fam) family = Number.parseInt(fam[1], 16);
+    if (mod) cpuModel = Number.parseInt(mod[1], 16);
     if (step) stepping = Number(step[1]);
     break;
   }
@@ -498,7 +498,7 @@ export function inferMicroarchitectureFromBrand(brand: string): string | undefin
         '6': 'skylake',
         '7': 'kaby-lake',
       } as Record<string, string>
-    )[core[1]!];
+    )[core[1]];
   }
   const e5 = /\bE[57]-\d{4}[A-Z]?\s*(?:0\s*)?(v(\d))?\b/.exec(brand);
   if (e5) {
@@ -509,7 +509,7 @@ export function inferMicroarchitectureFromBrand(brand: string): string | undefin
   }
   const scalable = /\b(?:Bronze|Silver|Gold|Platinum)\s+\d(\d)\d{2}[A-Z]*\b/.exec(brand);
   if (scalable)
-    return ({ '1': 'skylake-sp', '2': 'cascade-lake', '3': 'ice-lake-sp' } as Record<string, string>)[scalable[1]!];
+    return ({ '1': 'skylake-sp', '2': 'cascade-lake', '3': 'ice-lake-sp' } as Record<string, string>)[scalable[1]];
   return undefined;
 }
 
@@ -531,9 +531,9 @@ export function deriveProfileId(brand: string): string {
     .replace(/\s+/g, ' ')
     .trim();
   const core = /\b(i[3579]-\w+)\b/.exec(clean);
-  if (core) return core[1]!;
+  if (core) return core[1];
   const e = /\bXeon\s+(E[357]-\w+)(?:\s+(v\d))?/i.exec(clean);
-  if (e) return `xeon-${e[1]!.toLowerCase()}${e[2] ? e[2].toLowerCase() : ''}`;
+  if (e) return `xeon-${e[1].toLowerCase()}${e[2] ? e[2].toLowerCase() : ''}`;
   const slug = clean
     .toLowerCase()
     .replace(/[^a-z0-9.]+/g, '-')

@@ -99,7 +99,7 @@ function describe(node: unknown): string {
     if (v === null) return 'null';
     if (typeof v === 'string') return `string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v)}`;
     if (typeof v === 'number') return `${Number.isInteger(v) ? 'integer' : 'number'} ${node.source ?? String(v)}`;
-    return `${typeof v} ${String(v)}`;
+    return `${typeof v} ${JSON.stringify(v)}`;
   }
   return 'an unsupported YAML node';
 }
@@ -136,7 +136,7 @@ function mapFields(
     const keyName = isScalar(key) && typeof key.value === 'string' ? key.value : undefined;
     const field = path === '' ? String(keyName ?? '?') : `${path}.${String(keyName ?? '?')}`;
     if (keyName === undefined) err(ctx, key as YamlNode, node.range?.[0] ?? 0, path, 'a string key', describe(key));
-    if (!allowed.includes(keyName!)) {
+    if (!allowed.includes(keyName)) {
       err(
         ctx,
         key as YamlNode,
@@ -146,11 +146,11 @@ function mapFields(
         `unknown key "${keyName}"`,
       );
     }
-    if (out.has(keyName!)) err(ctx, key as YamlNode, node.range?.[0] ?? 0, field, 'each key once', 'a duplicate key');
+    if (out.has(keyName)) err(ctx, key as YamlNode, node.range?.[0] ?? 0, field, 'each key once', 'a duplicate key');
     const value = (pair.value as YamlNode | null) ?? null;
     // Point at a scalar value itself; at the key for empty values and for mappings/sequences.
     const keyAt = (key as YamlNode).range?.[0] ?? 0;
-    out.set(keyName!, { node: value, at: isScalar(value) ? (value.range?.[0] ?? keyAt) : keyAt });
+    out.set(keyName, { node: value, at: isScalar(value) ? (value.range?.[0] ?? keyAt) : keyAt });
   }
   for (const r of required) {
     if (!out.has(r)) {
@@ -177,22 +177,22 @@ function scalarOf(ctx: Ctx, e: Entry, field: string, expected: string): unknown 
 function str(ctx: Ctx, e: Entry = NONE, field: string, pattern?: RegExp, patternText?: string): string {
   const v = scalarOf(ctx, e, field, 'a non-empty string');
   if (typeof v !== 'string' || v.trim() === '') err(ctx, e.node, e.at, field, 'a non-empty string', describe(e.node));
-  if (pattern && !pattern.test(v as string))
+  if (pattern && !pattern.test(v))
     err(ctx, e.node, e.at, field, patternText ?? `a string matching ${pattern}`, describe(e.node));
-  return v as string;
+  return v;
 }
 
 function bool(ctx: Ctx, e: Entry = NONE, field: string): boolean {
   const v = scalarOf(ctx, e, field, 'true or false');
   if (typeof v !== 'boolean') err(ctx, e.node, e.at, field, 'true or false', describe(e.node));
-  return v as boolean;
+  return v;
 }
 
 function posInt(ctx: Ctx, e: Entry = NONE, field: string): number {
   const v = scalarOf(ctx, e, field, 'a positive integer');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     err(ctx, e.node, e.at, field, 'a positive integer', describe(e.node));
-  return v as number;
+  return v;
 }
 
 function mask(ctx: Ctx, e: Entry = NONE, field: string): number {
@@ -200,12 +200,12 @@ function mask(ctx: Ctx, e: Entry = NONE, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
     err(ctx, e.node, e.at, field, 'a 32-bit mask (integer 0..0xffffffff, e.g. 0x16)', describe(e.node));
   }
-  return (v as number) >>> 0;
+  return v >>> 0;
 }
 
 function asMap(ctx: Ctx, e: Entry = NONE, field: string): YAMLMap {
   if (!isMap(e.node)) err(ctx, e.node, e.at, field, 'a mapping', describe(e.node));
-  return e.node as YAMLMap;
+  return e.node;
 }
 
 /** Parse and validate one profile YAML document. Throws ProfileYamlError with file:line:col. */
@@ -214,13 +214,13 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const ctx: Ctx = { fileName, lc };
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     const pos = lc.linePos(e.pos[0]);
-    throw new ProfileYamlError(fileName, pos.line, pos.col, '', 'valid YAML', e.message.split('\n')[0]!);
+    throw new ProfileYamlError(fileName, pos.line, pos.col, '', 'valid YAML', e.message.split('\n')[0]);
   }
   const root = doc.contents;
-  if (!isMap(root)) err(ctx, root as YamlNode | null, 0, '', 'a mapping with the profile fields', describe(root));
-  const f = mapFields(ctx, root as YAMLMap, '', TOP_KEYS, [
+  if (!isMap(root)) err(ctx, root, 0, '', 'a mapping with the profile fields', describe(root));
+  const f = mapFields(ctx, root, '', TOP_KEYS, [
     'id',
     'model',
     'vendor',
@@ -261,12 +261,12 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
     if (svmEntry !== undefined)
       err(ctx, null, svmEntry.at, 'svm', 'no "svm" block for an Intel profile', describe(svmEntry.node));
     if (vmxEntry === undefined) err(ctx, null, vendorAt, 'vmx', 'a "vmx" block for an Intel profile', 'none');
-    vmx = parseVmx(ctx, vmxEntry!);
+    vmx = parseVmx(ctx, vmxEntry);
   } else {
     if (vmxEntry !== undefined)
       err(ctx, null, vmxEntry.at, 'vmx', 'no "vmx" block for an AMD profile', describe(vmxEntry.node));
     if (svmEntry === undefined) err(ctx, null, vendorAt, 'svm', 'an "svm" block for an AMD profile', 'none');
-    svm = parseSvm(ctx, svmEntry!);
+    svm = parseSvm(ctx, svmEntry);
   }
 
   const sourcesEntry = f.get('sources') ?? NONE;
@@ -285,7 +285,7 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
     model,
     vendor,
     microarchitecture,
-    baseClockMHz: clock as number,
+    baseClockMHz: clock,
     cores,
     threads,
     ...(vmx ? { vmx } : {}),

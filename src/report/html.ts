@@ -847,7 +847,7 @@ function violationsSection(results: RunResults): string {
   const failures = results.variants.flatMap((v) =>
     v.totals.entryFailures.map(
       (f) =>
-        `<tr class="fail"><td>${esc(v.name)}</td><td>${esc(String(f.guest ?? '-'))}</td><td>${esc(String(f.message ?? ''))}</td><td><code>${esc(JSON.stringify(f.failedChecks ?? f))}</code></td></tr>`,
+        `<tr class="fail"><td>${esc(v.name)}</td><td>${esc(f.guest)}</td><td>${esc(f.message)}</td><td><code>${esc(JSON.stringify(f.failedChecks))}</code></td></tr>`,
     ),
   );
   let html =

@@ -80,7 +80,7 @@ export function renderSummary(results: RunResults): string {
         );
     }
     for (const f of v.totals.entryFailures)
-      lines.push(`  failed VM entry: ${String(f.message)} ${JSON.stringify(f.failedChecks)}`);
+      lines.push(`  failed VM entry: ${f.message} ${JSON.stringify(f.failedChecks)}`);
     for (const t of v.thresholds) lines.push(thresholdLine(t));
   }
   if (results.crossVariantThresholds.length > 0) {
@@ -165,10 +165,7 @@ export function renderJunit(results: RunResults): string {
       });
     }
     for (const f of v.totals.entryFailures)
-      cases.push({
-        name: `VM entry (guest ${String(f.guest)})`,
-        failure: `${String(f.message)}: ${JSON.stringify(f.failedChecks)}`,
-      });
+      cases.push({ name: `VM entry (guest ${f.guest})`, failure: `${f.message}: ${JSON.stringify(f.failedChecks)}` });
     suite(v.name, cases);
   }
   if (results.crossVariantThresholds.length > 0) {

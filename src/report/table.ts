@@ -8,10 +8,10 @@ export function textTable(
   options: { readonly rightAligned?: (column: number) => boolean; readonly rule?: boolean } = {},
 ): string[] {
   const right = options.rightAligned ?? ((): boolean => false);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]): string =>
     cells
-      .map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (right(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
   return [

@@ -85,9 +85,22 @@ export interface VariantTotals {
   readonly guestCpuSeconds: number;
   readonly interruptLatency: LatencyHistogram;
   readonly violations: readonly ViolationRecord[];
-  readonly entryFailures: readonly Readonly<Record<string, unknown>>[];
+  readonly entryFailures: readonly EntryFailureRecord[];
   readonly guests: number;
   readonly vcpus: number;
+}
+
+/** A failed VM entry (the vCPU stops): which VMCS checks failed, on which guest and host. */
+export interface EntryFailureRecord {
+  readonly host: number;
+  readonly vcpu: number;
+  /** The guest's label. */
+  readonly guest: string;
+  readonly step: number;
+  readonly vmInstructionError: number;
+  readonly message: string;
+  readonly failedChecks: readonly string[];
+  readonly details: readonly string[];
 }
 
 export interface GuestTotals {

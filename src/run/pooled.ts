@@ -283,7 +283,7 @@ export class PooledRun {
       kind: 'run',
       scenario: this.scenario,
       task: state.task,
-      control: this.control.buffer as SharedArrayBuffer,
+      control: this.control.buffer,
       runStartMs: Date.now() - (performance.now() - this.t0),
       pace: this.pace,
       postIntervalMs: this.options.postIntervalMs ?? 250,

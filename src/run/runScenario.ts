@@ -136,7 +136,7 @@ export function assembleResults(
     policy: v.hypervisor.policy,
     tunables: v.hypervisor.tunables,
     totals: totals[i].totals,
-    ...(accumulators[i].perGuest ? { perGuest: [...accumulators[i].perGuest!].sort((a, b) => a.host - b.host) } : {}),
+    ...(accumulators[i].perGuest ? { perGuest: [...accumulators[i].perGuest].sort((a, b) => a.host - b.host) } : {}),
     ...seriesOf(accumulators[i]),
     thresholds: evaluated.perVariant.get(v.name) ?? [],
     ...(meta.shard ? { raw: accumulators[i].toJSON() } : {}),

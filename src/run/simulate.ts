@@ -13,7 +13,7 @@ import { LatencyExemplars, type ExemplarRecord } from '../core/engine/exemplars.
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant, type ScriptedGuestSpec } from '../scenario/types.js';
-import type { GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
+import type { EntryFailureRecord, GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
 
 /**
@@ -72,7 +72,7 @@ export class TotalsAccumulator {
   vcpus = 0;
   events = 0;
   readonly violations: ViolationRecord[] = [];
-  readonly entryFailures: Record<string, unknown>[] = [];
+  readonly entryFailures: EntryFailureRecord[] = [];
   /** Per-guest totals, in global guest order, when collecting them was asked for (opt-in: a fleet can be large). */
   perGuest: GuestTotals[] | undefined;
   /**
@@ -201,7 +201,7 @@ export class TotalsAccumulator {
     a.vcpus = j.vcpus as number;
     a.events = j.events as number;
     for (const x of j.violations as ViolationRecord[]) a.violations.push(x);
-    for (const x of j.entryFailures as Record<string, unknown>[]) a.entryFailures.push(x);
+    for (const x of j.entryFailures as EntryFailureRecord[]) a.entryFailures.push(x);
     return a;
   }
 }
@@ -552,9 +552,7 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     violations: [...acc.violations]
       .sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
       .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
-    entryFailures: [...acc.entryFailures].sort(
-      (a, b) => Number(a.host) - Number(b.host) || Number(a.vcpu) - Number(b.vcpu),
-    ),
+    entryFailures: [...acc.entryFailures].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu),
     guests: acc.guests,
     vcpus: acc.vcpus,
   };

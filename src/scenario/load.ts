@@ -85,7 +85,6 @@ import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
 import {
   GUEST_OS_NAMES,
   PHASE_NAMES,
-  type GuestOsName,
   type GuestSpec,
   type ModelledGuestSpec,
   type PhaseName,
@@ -207,7 +206,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
 
   const r = new Reader(sink, lc, aliases);
   const loader = new Loader(r, file, options);
-  const scenario = loader.load(doc.contents as YamlNode | null);
+  const scenario = loader.load(doc.contents);
   sink.throwIfAny();
   if (scenario === undefined) throw new ScenarioError([{ file, line: 1, column: 1, message: 'invalid scenario' }]);
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
@@ -581,7 +580,7 @@ class Loader {
       if (t === undefined) ok = false;
       else out['tprThreshold'] = t;
     }
-    return ok ? (out as VmcsOverrides) : undefined;
+    return ok ? out : undefined;
   }
 
   private guests(v: Val, hostCount: number, x2apicAxis: MatrixAxis | undefined): GuestDraft[] | undefined {
@@ -595,7 +594,7 @@ class Loader {
     const out: GuestDraft[] = [];
     let ok = true;
     for (let i = 0; i < items.length; i++) {
-      const g = this.guest(items[i]!, `guests[${i}]`, x2apicAxis);
+      const g = this.guest(items[i], `guests[${i}]`, x2apicAxis);
       if (g === undefined) ok = false;
       else out.push(g);
     }
@@ -652,7 +651,7 @@ class Loader {
         x2apic = undefined;
       } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
     }
-    const nameNode = (nameField?.node ?? osField.key) as YamlNode;
+    const nameNode = nameField?.node ?? osField.key;
 
     if (os === 'scripted') {
       let ok = true;
@@ -708,16 +707,7 @@ class Loader {
     ) {
       return undefined;
     }
-    const spec: ModelledGuestSpec = {
-      kind: 'modelled',
-      os: os as GuestOsName,
-      count,
-      vcpus,
-      memoryBytes,
-      x2apic,
-      phases,
-      name,
-    };
+    const spec: ModelledGuestSpec = { kind: 'modelled', os: os, count, vcpus, memoryBytes, x2apic, phases, name };
     return { spec, x2apicSet: x2apicField !== undefined, nameNode };
   }
 
@@ -802,7 +792,7 @@ class Loader {
       name,
       workload: profile,
     };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode: (nameField?.node ?? wf.key) as YamlNode };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
   }
 
   private phases(v: Val, what: string): PhaseSpec[] | undefined {
@@ -907,7 +897,7 @@ class Loader {
     };
     for (const c of combos) {
       if (names.has(c.name)) {
-        r.error(axes[0]!.keyNode, `two matrix combinations are both named "${c.name}"`);
+        r.error(axes[0].keyNode, `two matrix combinations are both named "${c.name}"`);
         ok = false;
         continue;
       }

@@ -130,7 +130,7 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
     const choices: MatrixChoice[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
+      const item = items[i];
       const iw = `${what}[${i}]`;
       let choice: MatrixChoice | undefined;
       switch (field.name) {
@@ -199,7 +199,7 @@ export function expandMatrix(axes: readonly MatrixAxis[]): MatrixCombination[] {
   }
   return combos.map((picks) => ({
     name: picks.map((c) => String(c.value)).join('/'),
-    params: Object.fromEntries(axes.map((a, i) => [a.key, picks[i]!.value])),
-    picks: new Map(axes.map((a, i) => [a.key, picks[i]!])),
+    params: Object.fromEntries(axes.map((a, i) => [a.key, picks[i].value])),
+    picks: new Map(axes.map((a, i) => [a.key, picks[i]])),
   }));
 }

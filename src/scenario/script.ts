@@ -74,7 +74,7 @@ export function parseScript(
   const ops: ScriptOp[] = [];
   let ok = true;
   for (let i = 0; i < items.length; i++) {
-    const op = parseOp(r, items[i]!, `${what}[${i}]`, vcpus, maxVcpus);
+    const op = parseOp(r, items[i], `${what}[${i}]`, vcpus, maxVcpus);
     if (op === undefined) ok = false;
     else ops.push(op);
   }
@@ -129,13 +129,13 @@ function parseOp(
   }
   if (opFields.length > 1) {
     return r.error(
-      opFields[1]!.key,
+      opFields[1].key,
       `${what} has more than one operation (${opFields.map((x) => x.name).join(', ')}); write one operation per list item`,
     );
   }
   const cpuField = f.get('cpu');
   const cpu = cpuField === undefined ? 0 : cpuIndex(r, cpuField, `${what}.cpu`, vcpus, maxVcpus);
-  const opField = opFields[0]!;
+  const opField = opFields[0];
   const name = opField.name as ScriptOpName;
   const args = parseArgs(r, name, opField, `${what}.${name}`, vcpus, maxVcpus);
   if (cpu === undefined || args === undefined) return undefined;

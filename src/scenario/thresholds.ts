@@ -125,7 +125,7 @@ class Lexer {
   i = 0;
   constructor(readonly s: string) {}
   ws(): void {
-    while (this.i < this.s.length && /\s/.test(this.s[this.i]!)) this.i++;
+    while (this.i < this.s.length && /\s/.test(this.s[this.i])) this.i++;
   }
   peek(): string {
     this.ws();
@@ -263,7 +263,7 @@ export function parseThresholdKey(text: string): ParsedKey {
     }
     lx.expect(')', '")" closing ratio(...)');
     lx.end();
-    return { kind: 'ratio', metric: inner.metric, numerator: variants[0]!, denominator: variants[1]! };
+    return { kind: 'ratio', metric: inner.metric, numerator: variants[0], denominator: variants[1] };
   }
   const sel = selector(lx);
   lx.end();
@@ -285,7 +285,7 @@ export function parseThresholdExpr(text: string): ParsedExpr {
   let aggregation: ThresholdAggregation | undefined;
   const agg = /^(p\d+(?:\.\d+)?|mean|count)(?=\s|[<>=!])/.exec(rest);
   if (agg) {
-    const a = agg[1]!;
+    const a = agg[1];
     if (a === 'mean') aggregation = { kind: 'mean' };
     else if (a === 'count') aggregation = { kind: 'count' };
     else {
@@ -507,7 +507,7 @@ export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdC
         continue;
       }
       if (key === undefined) continue;
-      const def = METRICS[key.metric.name]!;
+      const def = METRICS[key.metric.name];
       if (def.histogram && expr.aggregation === undefined) {
         r.error(
           ev,
@@ -552,15 +552,15 @@ export function histogramQuantile(q: number, h: LatencyHistogram): number | unde
   for (let i = 0; i < h.boundsNs.length; i++) {
     const inBucket = h.counts[i] ?? 0;
     if (cum + inBucket >= rank) {
-      const lower = i === 0 ? 0 : h.boundsNs[i - 1]!;
-      const upper = h.boundsNs[i]!;
+      const lower = i === 0 ? 0 : h.boundsNs[i - 1];
+      const upper = h.boundsNs[i];
       if (inBucket === 0) return lower;
       return lower + ((upper - lower) * (rank - cum)) / inBucket;
     }
     cum += inBucket;
   }
   // The rank falls in the +Inf bucket: like Prometheus, answer the highest finite bound.
-  return h.boundsNs[h.boundsNs.length - 1]!;
+  return h.boundsNs[h.boundsNs.length - 1];
 }
 
 function measure(

@@ -68,7 +68,7 @@ function scaled(
   } else if (typeof v === 'string') {
     const m = NUMBER_WITH_UNIT.exec(v);
     if (!m) return bad();
-    const unit = m[2]!;
+    const unit = m[2];
     if (unit === '') {
       mult = numberUnit;
     } else {

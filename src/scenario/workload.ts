@@ -28,7 +28,6 @@
  *   source: { ... }               # informational: where the numbers came from
  *   fit: { ... }                  # informational: the fit error per reason
  */
-import type { Node as YamlNode } from 'yaml';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { Vendor } from '../core/cpu/profile.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
@@ -95,7 +94,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
   }
   const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
   const r = new Reader(sink, lc, aliases);
-  const root = r.map({ node: (doc.contents as YamlNode | null) ?? null }, 'the workload profile');
+  const root = r.map({ node: doc.contents ?? null }, 'the workload profile');
   if (root === undefined) {
     sink.throwIfAny();
     throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty workload profile' }]);

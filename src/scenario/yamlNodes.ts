@@ -74,7 +74,7 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
         return;
       }
       const anchor = (node as { anchor?: string }).anchor;
-      if (anchor !== undefined) anchors.set(anchor, node as YamlNode);
+      if (anchor !== undefined) anchors.set(anchor, node);
     },
   });
   return out;
@@ -93,7 +93,7 @@ export function parseYamlChecked(
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
   for (const e of [...doc.errors, ...doc.warnings]) {
     const p = lc.linePos(e.pos[0]);
-    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]!}`);
+    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]}`);
   }
   sink.throwIfAny();
   const aliases = resolveAliases(doc, lc, sink);
@@ -181,8 +181,7 @@ export class Reader {
   }
 
   error(v: Val | YamlNode | null, message: string, expected?: string, found?: string): undefined {
-    const pos =
-      v !== null && 'node' in v && !('range' in v) ? this.where(v as Val) : this.positionOf(v as YamlNode | null);
+    const pos = v !== null && 'node' in v && !('range' in v) ? this.where(v) : this.positionOf(v as YamlNode | null);
     return this.errorAt(pos, message, expected, found);
   }
 
@@ -246,7 +245,7 @@ export class Reader {
         this.error(keyNode ?? map, `wrong type for a key of ${what}`, 'a plain key name', this.describe(keyNode));
         continue;
       }
-      const name = String(keyNode.value);
+      const name = typeof keyNode.value === 'string' ? keyNode.value : JSON.stringify(keyNode.value);
       const first = entries.get(name);
       if (first !== undefined) {
         const p = this.positionOf(first.key);

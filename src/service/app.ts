@@ -83,8 +83,8 @@ function submitRequest(req: Request): SubmitRequest {
     if (o.yaml !== undefined && typeof o.yaml !== 'string')
       throw new ApiError(400, 'bad_request', '"yaml" must be a string');
     return {
-      ...(o.scenario !== undefined ? { name: o.scenario as string } : {}),
-      ...(o.yaml !== undefined ? { yaml: o.yaml as string } : {}),
+      ...(o.scenario !== undefined ? { name: o.scenario } : {}),
+      ...(o.yaml !== undefined ? { yaml: o.yaml } : {}),
       ...common(o),
     };
   }

@@ -221,7 +221,7 @@ export class RunManager {
   }
 
   private finish(id: string, run: PooledRun, out: PooledOutcome): void {
-    const reason = out.stopReason as StopReasonRecord | undefined;
+    const reason = out.stopReason;
     const state: RunState =
       out.error !== undefined ? 'failed' : out.stopped ? (reason === 'failed' ? 'failed' : 'cancelled') : 'completed';
     this.end(

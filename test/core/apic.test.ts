@@ -49,7 +49,7 @@ function run(su: Setup, ops: readonly ScriptOp[]): { m: Machine; steps: TraceSte
   return { m, steps };
 }
 
-const last = <T>(a: readonly T[]): T => a[a.length - 1]!;
+const last = <T>(a: readonly T[]): T => a[a.length - 1];
 
 const W8 = (value: number): ScriptOp => ({ op: 'write_cr8', cpu: 0, value });
 const R8: ScriptOp = { op: 'read_cr8', cpu: 0 };
@@ -125,7 +125,7 @@ for (const r of PPR_ROWS) {
   rows++;
   const name = `TPR 0x${r.tpr.toString(16)}, ISR [${r.isr.map((v) => `0x${v.toString(16)}`).join(',')}] -> PPR 0x${r.ppr.toString(16)}`;
   test(`[${r.source}] archPpr: ${name}`, () => {
-    const m = build(PATHS[0]!);
+    const m = build(PATHS[0]);
     m.s[F.TPR] = r.tpr;
     for (const v of r.isr) vecSet(m.s, F.ISR, v);
     assert.equal(m.archPpr(0), r.ppr);
@@ -238,10 +238,10 @@ rows++;
 for (const p of PATHS) {
   test(`[${EOI_SRC}; SDM 10.8.4] ${p.label}: a vector masked by the in-service one is delivered once it is EOIed and the handler IRETs`, () => {
     const { m, steps } = run(p, [IRQ(0x51), IRQ(0x45), EOI, IRET]);
-    assert.deepEqual(steps[0]!.delivered, [0x51]);
-    assert.deepEqual(steps[1]!.delivered, [], 'class 4 <= ISRV class 5');
-    assert.deepEqual(steps[2]!.delivered, [], 'RFLAGS.IF = 0 inside the handler');
-    assert.deepEqual(steps[3]!.delivered, [0x45]);
+    assert.deepEqual(steps[0].delivered, [0x51]);
+    assert.deepEqual(steps[1].delivered, [], 'class 4 <= ISRV class 5');
+    assert.deepEqual(steps[2].delivered, [], 'RFLAGS.IF = 0 inside the handler');
+    assert.deepEqual(steps[3].delivered, [0x45]);
     assert.deepEqual(m.snapshot(0).isr, [0x45]);
     assert.deepEqual(m.violations, []);
   });
@@ -281,7 +281,7 @@ for (const r of CR8_ROWS) {
       // On SVM the emulated TPR follows V_TPR (4 bits) at every #VMEXIT (KVM sync_cr8_to_lapic,
       // bhyve svm_update_virqinfo), so only TPR[7:4] survives the exits of this script there.
       const tpr = amd ? r.tpr & 0xf0 : r.tpr;
-      assert.equal(steps[steps.length - 2]!.value, r.cr8, 'MOV from CR8');
+      assert.equal(steps[steps.length - 2].value, r.cr8, 'MOV from CR8');
       assert.equal(m.tpr(0), tpr);
       assert.equal(last(steps).value, tpr, 'xAPIC TPR read');
     });
@@ -310,7 +310,7 @@ for (const vector of [0, 2, 8, 15]) {
 }
 rows++;
 test(`[${ESR_SRC}] vector 16 is legal: requested and delivered, ESR stays 0`, () => {
-  const { m, steps } = run(PATHS[1]!, [IRQ(16)]);
+  const { m, steps } = run(PATHS[1], [IRQ(16)]);
   assert.deepEqual(last(steps).delivered, [16]);
   assert.equal(m.s[F.ESR], 0);
 });
@@ -524,7 +524,7 @@ const MSR_ROWS: readonly MsrRow[] = [
 ];
 for (const r of MSR_ROWS) {
   rows++;
-  for (const p of [PATHS[0]!, PATHS[2]!, PATHS[4]!, PATHS[6]!]) {
+  for (const p of [PATHS[0], PATHS[2], PATHS[4], PATHS[6]]) {
     test(`[${r.source}] ${p.label} ${r.x2apic ? 'x2APIC' : 'xAPIC'} guest: ${r.what}`, () => {
       const { m, steps } = run({ ...p, x2apic: r.x2apic }, [W8(4), r.op]);
       const s = last(steps);
@@ -542,11 +542,11 @@ for (const r of MSR_ROWS) {
 
 rows++;
 test(`[${GP_SRC}; SDM 10.8.3.1] x2APIC RDMSR 0x808 / 0x80A return TPR and PPR; WRMSR 0x808 sets all 8 TPR bits`, () => {
-  for (const p of [PATHS[0]!, PATHS[2]!]) {
+  for (const p of [PATHS[0], PATHS[2]]) {
     const { m, steps } = run({ ...p, x2apic: true }, [IRQ(0x61), WRMSR(0x808, 0x35), RDMSR(0x808), RDMSR(0x80a)]);
     assert.equal(m.tpr(0), 0x35, p.label);
-    assert.equal(steps[2]!.value, 0x35, p.label);
-    assert.equal(steps[3]!.value, 0x60, `${p.label}: ISRV 0x61 class 6 > TPR class 3`);
+    assert.equal(steps[2].value, 0x35, p.label);
+    assert.equal(steps[3].value, 0x60, `${p.label}: ISRV 0x61 class 6 > TPR class 3`);
   }
 });
 

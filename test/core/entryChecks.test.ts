@@ -505,7 +505,7 @@ for (const r of LAUNCH_ROWS) {
       { op: 'hlt', cpu: 0 },
     ]);
     assert.equal(m.entryFailures.length, 1);
-    const f = m.entryFailures[0]!;
+    const f = m.entryFailures[0];
     assert.equal(f.vmInstructionError, VmInstructionError.EntryInvalidControlFields);
     assert.equal(f.vmInstructionError, 7);
     assert.equal(f.step, 0);
@@ -516,8 +516,8 @@ for (const r of LAUNCH_ROWS) {
     assert.ok((m.flags(0) & Flag.ENTRY_FAILED) !== 0);
     assert.equal(m.counters[Counter.ENTRY_FAILURES], 1);
     // The trace shows the failed VMLAUNCH as step 0, then the guest ops with no effect.
-    assert.equal(steps[0]!.op, 'vmlaunch');
-    assert.equal(steps[0]!.entryFailure, f);
+    assert.equal(steps[0].op, 'vmlaunch');
+    assert.equal(steps[0].entryFailure, f);
     for (const s of steps.slice(1)) {
       assert.deepEqual(s.exits, []);
       assert.deepEqual(s.delivered, []);
@@ -569,7 +569,7 @@ test('[SDM 26.6.7 "VM Exits Induced by the TPR Threshold"; SDM 29.1.2 "TPR Virtu
   const m = machine(DESKTOP, 'bhyve-tpr-v1', { proc2Set: ProcBased2.VirtualizeApicAccesses, tprThreshold: 0 });
   const steps = runScript(m, [{ op: 'write_cr8', cpu: 0, value: 4 }]);
   assert.deepEqual(m.entryFailures, []);
-  assert.deepEqual(steps[0]!.exits, []);
+  assert.deepEqual(steps[0].exits, []);
   assert.equal(m.exitCount(0, Slot.TPR_BELOW_THRESHOLD), 0);
 });
 

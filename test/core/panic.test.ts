@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, type Violation } from '../../src/core/vcpu/machine.js';
-import { Slot, EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
+import { Slot } from '../../src/core/vcpu/exits.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
@@ -67,7 +67,7 @@ const SEED =
 
 function assertPanic(m: Machine, steps: TraceStep[], step: number, vector: number): Violation {
   assert.equal(m.violations.length, 1, JSON.stringify(m.violations.map((v) => v.check)));
-  const v = m.violations[0]!;
+  const v = m.violations[0];
   assert.equal(v.check, 'isr_isrvec_stk_out_of_sync');
   assert.equal(v.message, 'ISR and isrvec_stk out of sync');
   assert.equal(v.step, step);
@@ -102,10 +102,10 @@ for (const [label, profile] of [
       steps = runScript(m, SEED_SCRIPT);
     });
     assert.equal(steps.length, SEED_SCRIPT.length);
-    assert.deepEqual(steps[2]!.delivered, [0x81], 'posted interrupt delivered by the CPU with no exit');
-    assert.deepEqual(steps[2]!.exits, []);
+    assert.deepEqual(steps[2].delivered, [0x81], 'posted interrupt delivered by the CPU with no exit');
+    assert.deepEqual(steps[2].exits, []);
     assert.deepEqual(
-      steps[3]!.exits.map((e) => e.name),
+      steps[3].exits.map((e) => e.name),
       ['IO_INSTRUCTION'],
     );
     assertPanic(m, steps, 4, 0x81);
@@ -117,10 +117,10 @@ for (const [label, profile] of [
     const steps = runScript(m, WINDOWS_SCRIPT);
     // CPUID (step 7) exits with nothing in service: vlapic_update_ppr's check passes.
     assert.deepEqual(
-      steps[6]!.exits.map((e) => e.name),
+      steps[6].exits.map((e) => e.name),
       ['CPUID'],
     );
-    assert.deepEqual(steps[6]!.violations, []);
+    assert.deepEqual(steps[6].violations, []);
     // The clock ISR runs without exits under APICv (CR8 and EOI virtualized); the storage ISR's I/O exits.
     assert.deepEqual(
       steps.slice(7, 16).flatMap((s) => s.exits),
@@ -148,11 +148,11 @@ test(`[${SEED}] v2 with posted interrupts off (hw.vmm.vmx.use_apic_pir=0): the k
   const m = machine(SERVER, 'bhyve-tpr-v2', 1, { 'hw.vmm.vmx.use_apic_pir': 0 });
   const steps = runScript(m, SEED_SCRIPT);
   assert.deepEqual(
-    steps[2]!.exits.map((e) => e.name),
+    steps[2].exits.map((e) => e.name),
     ['EXTERNAL_INTERRUPT'],
   );
-  assert.deepEqual(steps[2]!.violations, [], 'ISR empty at the kick exit');
-  assert.deepEqual(steps[2]!.delivered, [0x81]);
+  assert.deepEqual(steps[2].violations, [], 'ISR empty at the kick exit');
+  assert.deepEqual(steps[2].delivered, [0x81]);
   assertPanic(m, steps, 4, 0x81);
 });
 
@@ -172,21 +172,21 @@ test(`[${SEED}] the panic stops only its vCPU: vCPU 1 keeps running, and panics 
     { op: 'cpuid', cpu: 1 },
     { op: 'ipi', cpu: 1, to: 0, vector: 0xe1 },
   ]);
-  assert.equal(m.violations[0]!.vcpu, 0);
+  assert.equal(m.violations[0].vcpu, 0);
   assert.deepEqual(
-    steps[6]!.exits.map((e) => e.name),
+    steps[6].exits.map((e) => e.name),
     ['CPUID'],
     'vCPU 1 still runs after vCPU 0 stopped',
   );
-  assert.deepEqual(steps[6]!.violations, [], 'nothing in service on vCPU 1 yet');
-  assert.deepEqual(steps[7]!.delivered, [0x61]);
+  assert.deepEqual(steps[6].violations, [], 'nothing in service on vCPU 1 yet');
+  assert.deepEqual(steps[7].delivered, [0x61]);
   assert.deepEqual(
-    steps[8]!.violations.map((v) => [v.vcpu, v.check]),
+    steps[8].violations.map((v) => [v.vcpu, v.check]),
     [[1, 'isr_isrvec_stk_out_of_sync']],
   );
   assert.ok(m.isStopped(0) && m.isStopped(1));
   assert.equal(m.exitCount(1, Slot.CPUID), 1, 'the CPUID after vCPU 1 stopped does not run');
-  assert.deepEqual(steps[10]!.exits, []);
+  assert.deepEqual(steps[10].exits, []);
 });
 
 test(`[${SEED}] under v3 two vCPUs exchange IPIs through the same script shape with no violation`, () => {

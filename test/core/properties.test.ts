@@ -217,7 +217,7 @@ test('[SDM 10.8.3.1 "Task and Processor Priorities"; bhyve vlapic.c vlapic_updat
       assert.deepEqual(m.entryFailures, [], describeCase(c));
       for (let i = 0; i < c.ops.length; i++) {
         m.beginStep(i + 1);
-        const op = realistic(m, c.ops[i]!);
+        const op = realistic(m, c.ops[i]);
         apply(m, op);
         for (let v = 0; v < c.vcpus; v++) {
           assert.ok(
@@ -252,7 +252,7 @@ test('[SDM 10.8.3.1; SDM 29.1.2 "TPR Virtualization"] bhyve review v2 is the one
       m.launch();
       for (let i = 0; i < c.ops.length; i++) {
         m.beginStep(i + 1);
-        apply(m, realistic(m, c.ops[i]!));
+        apply(m, realistic(m, c.ops[i]));
       }
       return m.violations.length === 0;
     }),
@@ -273,7 +273,7 @@ function twinMachines(c: Case, costs: Float64Array): [Machine, Machine] {
   for (let i = 0; i < c.ops.length; i++) {
     a.beginStep(i + 1);
     b.beginStep(i + 1);
-    const op = realistic(a, c.ops[i]!);
+    const op = realistic(a, c.ops[i]);
     apply(a, op);
     apply(b, op);
   }
@@ -362,7 +362,7 @@ test('[Machine.repeat exact fast-forward] n repetitions of each RepeatOp (worklo
       const vendorSlots = VENDOR_SLOTS[c.config.profile.vendor];
       // One of the listed ops, or an opaque exit in one of this vendor's slots.
       const k = which % (ops.length + 1);
-      const [op, x, y] = k < ops.length ? ops[k]! : [RepeatOp.OPAQUE_EXIT, vendorSlots[which % vendorSlots.length]!, 0];
+      const [op, x, y] = k < ops.length ? ops[k] : [RepeatOp.OPAQUE_EXIT, vendorSlots[which % vendorSlots.length], 0];
       const executed = a.repeat(v, n, op, x, y);
       assert.ok(executed >= 1 && executed <= n);
       for (let i = 0; i < n; i++) b.repeat(v, 1, op, x, y);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import type { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag, STRIDE, SvmIntercept } from '../../src/core/vcpu/layout.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
@@ -488,7 +488,7 @@ for (const r of ROWS) {
   test(`[${r.source}] ${r.setup.policy}/${r.setup.profile.id}${r.setup.x2apic ? '/x2APIC' : ''}: ${r.what}`, () => {
     const m = build(r.setup);
     const steps = runScript(m, [...(r.pre ?? []), r.op]);
-    const s = steps[steps.length - 1]!;
+    const s = steps[steps.length - 1];
     assert.deepEqual(
       s.exits.map((e) => e.reason),
       r.exits,

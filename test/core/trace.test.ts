@@ -116,23 +116,23 @@ test('[seed scenarios/seed/e5-2667v4-apicv-panic-script.yaml] trace: one JSON li
     ['write_cr8', 'write_cr8', 'interrupt', 'io', 'eoi', 'iret'],
   );
   for (const side of [v2, v3]) {
-    assert.deepEqual(side[0]!.exits, [], 'CR8 under APICv: no exit');
-    assert.equal(side[0]!.tpr, 0x20);
-    assert.deepEqual(side[2]!.delivered, [0x81]);
-    assert.deepEqual(side[2]!.exits, [], 'posted interrupt');
-    assert.equal(side[2]!.ppr, 0x80);
-    assert.deepEqual(ex(side[3]!), [[30, 'IO_INSTRUCTION']]);
+    assert.deepEqual(side[0].exits, [], 'CR8 under APICv: no exit');
+    assert.equal(side[0].tpr, 0x20);
+    assert.deepEqual(side[2].delivered, [0x81]);
+    assert.deepEqual(side[2].exits, [], 'posted interrupt');
+    assert.equal(side[2].ppr, 0x80);
+    assert.deepEqual(ex(side[3]), [[30, 'IO_INSTRUCTION']]);
   }
-  const panic = v2[3]!.violations;
+  const panic = v2[3].violations;
   assert.equal(panic.length, 1);
-  assert.equal(panic[0]!.check, 'isr_isrvec_stk_out_of_sync');
-  assert.equal(panic[0]!.message, 'ISR and isrvec_stk out of sync');
-  assert.equal(panic[0]!.step, 4);
-  assert.deepEqual(panic[0]!.state.isr, [0x81]);
-  assert.deepEqual(panic[0]!.state.isrvecStk, []);
+  assert.equal(panic[0].check, 'isr_isrvec_stk_out_of_sync');
+  assert.equal(panic[0].message, 'ISR and isrvec_stk out of sync');
+  assert.equal(panic[0].step, 4);
+  assert.deepEqual(panic[0].state.isr, [0x81]);
+  assert.deepEqual(panic[0].state.isrvecStk, []);
   assert.ok(v3.every((l) => l.violations.length === 0));
-  assert.equal(v3[4]!.ppr, 0, 'v3: virtualized EOI, the guest continues');
-  assert.equal(v2[4]!.ppr, 0x80, 'v2: the stopped vCPU does not EOI');
+  assert.equal(v3[4].ppr, 0, 'v3: virtualized EOI, the guest continues');
+  assert.equal(v2[4].ppr, 0x80, 'v2: the stopped vCPU does not EOI');
 });
 
 test('[issue example; SDM 29.1.2 "TPR Virtualization"; bhyve vmx.c vmx_run threshold] i7-2620M under bhyve-tpr-v3: the expected exit per op', async () => {
@@ -158,7 +158,7 @@ test('[issue example; SDM 29.1.2 "TPR Virtualization"; bhyve vmx.c vmx_run thres
   assert.deepEqual(ex(r8), []);
   assert.equal(r8.value, 2);
   assert.deepEqual(ex(w0), [[43, 'TPR_BELOW_THRESHOLD']], 'threshold = TPR class 2 at the last entry');
-  assert.equal(w0.exits[0]!.qualification, 0);
+  assert.equal(w0.exits[0].qualification, 0);
   assert.equal(w0.tpr, 0);
   assert.equal(w0.ppr, 0x50, '0x51 still in service');
   assert.deepEqual(ex(eoi), [[48, 'EPT_VIOLATION']], 'bhyve maps no APIC-access page without APICv');
@@ -187,11 +187,11 @@ test('[issue example across policies] bhyve-12.1 exits CR_ACCESS on every CR8 ac
   assert.equal(lines.length, 32);
   const by = (variant: string): Line[] => lines.filter((l) => l.variant === variant);
   const old = by('bhyve-12.1');
-  assert.deepEqual(ex(old[0]!), [[28, 'CR_ACCESS']]);
-  assert.equal(old[0]!.exits[0]!.qualification, 8, 'CR 8, MOV to CR');
-  assert.deepEqual(ex(old[2]!), [[28, 'CR_ACCESS']]);
-  assert.equal(old[2]!.exits[0]!.qualification, 0x18, 'CR 8, MOV from CR');
-  assert.deepEqual(ex(old[3]!), [[28, 'CR_ACCESS']]);
+  assert.deepEqual(ex(old[0]), [[28, 'CR_ACCESS']]);
+  assert.equal(old[0].exits[0].qualification, 8, 'CR 8, MOV to CR');
+  assert.deepEqual(ex(old[2]), [[28, 'CR_ACCESS']]);
+  assert.equal(old[2].exits[0].qualification, 0x18, 'CR 8, MOV from CR');
+  assert.deepEqual(ex(old[3]), [[28, 'CR_ACCESS']]);
   assert.deepEqual(
     by('bhyve-tpr-v1').map((l) => ex(l).map((e) => e[0])),
     [[], [1], [], [], [48], [48], [32], [12]],
@@ -207,9 +207,9 @@ test('[issue example across policies] bhyve-12.1 exits CR_ACCESS on every CR8 ac
   );
   for (const v of ['bhyve-12.1', 'bhyve-tpr-v1', 'bhyve-tpr-v3', 'kvm']) {
     const ls = by(v);
-    assert.deepEqual(ls[1]!.delivered, [81], v);
-    assert.equal(ls[6]!.fault, '#GP', v);
-    assert.equal(ls[5]!.tpr, 0x30, v);
+    assert.deepEqual(ls[1].delivered, [81], v);
+    assert.equal(ls[6].fault, '#GP', v);
+    assert.equal(ls[5].tpr, 0x30, v);
   }
 });
 
@@ -222,7 +222,7 @@ test('[trace --variant] only the named variant is printed, without a variant fie
   assert.equal(status, 0);
   assert.equal(lines.length, 8);
   assert.ok(lines.every((l) => l.variant === undefined));
-  assert.deepEqual(ex(lines[0]!), [[28, 'CR_ACCESS']]);
+  assert.deepEqual(ex(lines[0]), [[28, 'CR_ACCESS']]);
 });
 
 test('[issue example on an x2APIC guest] the same WRMSR 0x808 is a TPR write: MSR_WRITE under v3 (no shadow in x2APIC mode), no #GP', async () => {
@@ -234,12 +234,12 @@ test('[issue example on an x2APIC guest] the same WRMSR 0x808 is a TPR write: MS
   );
   const { status, lines } = await trace(file);
   assert.equal(status, 0);
-  assert.deepEqual(ex(lines[0]!), [[28, 'CR_ACCESS']], 'v3 turns the TPR shadow off for x2APIC guests');
-  assert.deepEqual(ex(lines[4]!), [[32, 'MSR_WRITE']], 'EOI is WRMSR 0x80B in x2APIC mode');
-  assert.deepEqual(ex(lines[5]!), [], 'the xAPIC MMIO window is not decoded in x2APIC mode');
-  assert.deepEqual(ex(lines[6]!), [[32, 'MSR_WRITE']]);
-  assert.equal(lines[6]!.fault, undefined);
-  assert.equal(lines[6]!.tpr, 0x20);
+  assert.deepEqual(ex(lines[0]), [[28, 'CR_ACCESS']], 'v3 turns the TPR shadow off for x2APIC guests');
+  assert.deepEqual(ex(lines[4]), [[32, 'MSR_WRITE']], 'EOI is WRMSR 0x80B in x2APIC mode');
+  assert.deepEqual(ex(lines[5]), [], 'the xAPIC MMIO window is not decoded in x2APIC mode');
+  assert.deepEqual(ex(lines[6]), [[32, 'MSR_WRITE']]);
+  assert.equal(lines[6].fault, undefined);
+  assert.equal(lines[6].tpr, 0x20);
 });
 
 test('[trace exit status] an unexpected violation exits 3; the same scenario expecting it exits 0', async () => {
@@ -254,7 +254,7 @@ test('[trace exit status] an unexpected violation exits 3; the same scenario exp
   const head = 'host: { cpu: xeon-e5-2667v4 }\nhypervisor: { policy: bhyve-tpr-v2 }\n';
   const unexpected = await trace(scenario('panic-unexpected', head, body));
   assert.equal(unexpected.status, 3);
-  assert.equal(unexpected.lines[3]!.violations[0]!.check, 'isr_isrvec_stk_out_of_sync');
+  assert.equal(unexpected.lines[3].violations[0].check, 'isr_isrvec_stk_out_of_sync');
   const expected = await trace(
     scenario('panic-expected', `${head}expect:\n  violations: [isr_isrvec_stk_out_of_sync]\n`, body),
   );

@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import type { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag, STRIDE } from '../../src/core/vcpu/layout.js';
-import { EXIT_SLOT_COUNT, Slot } from '../../src/core/vcpu/exits.js';
+import { Slot } from '../../src/core/vcpu/exits.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import { ApicOffset } from '../../src/core/apic/registers.js';
@@ -932,7 +932,7 @@ for (const r of ROWS) {
   test(`[${r.source}] ${r.setup.policy}/${r.setup.profile.id}${r.setup.x2apic ? '/x2APIC' : ''}: ${r.what}`, () => {
     const m = build(r.setup);
     const steps = runScript(m, [...(r.pre ?? []), r.op]);
-    const s = steps[steps.length - 1]!;
+    const s = steps[steps.length - 1];
     const got = s.exits.map((e, i) => (r.exits[i]?.[1] === undefined ? [e.reason] : [e.reason, e.qualification]));
     assert.deepEqual(
       got,
@@ -983,12 +983,12 @@ test('[bhyve vmm.c vcpu_notify_event; SDM 28.2.3 "EPT-Induced VM Exits"] an xAPI
   const m = build({ ...D_V3, vcpus: 2 });
   const steps = runScript(m, [{ op: 'ipi', cpu: 0, to: 1, vector: 0xe1 }]);
   assert.deepEqual(
-    steps[0]!.exits.map((e) => e.reason),
+    steps[0].exits.map((e) => e.reason),
     [E.EptViolation, E.EptViolation, E.ExternalInterrupt],
   );
   assert.equal(m.exitCount(0, Slot.EPT_VIOLATION), 2, 'vCPU 0');
   assert.equal(m.exitCount(1, Slot.EXTERNAL_INTERRUPT), 1, 'vCPU 1');
-  assert.deepEqual(steps[0]!.delivered, [0xe1]);
+  assert.deepEqual(steps[0].delivered, [0xe1]);
   assert.deepEqual(m.snapshot(1).isr, [0xe1]);
   assert.deepEqual(m.snapshot(0).isr, []);
 });
@@ -997,7 +997,7 @@ test('[SDM 29.6 "Posted-Interrupt Processing"; KVM x2APIC ICR write] an x2APIC I
   const m = build({ ...S_KVM, vcpus: 2, x2apic: true });
   const steps = runScript(m, [{ op: 'ipi', cpu: 0, to: 1, vector: 0xe1 }]);
   assert.deepEqual(
-    steps[0]!.exits.map((e) => e.reason),
+    steps[0].exits.map((e) => e.reason),
     [E.MsrWrite],
   );
   assert.equal(m.exitCount(1, Slot.EXTERNAL_INTERRUPT), 0);

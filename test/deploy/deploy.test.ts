@@ -32,12 +32,12 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 function find(objects: readonly K8sObject[], kind: string, name: string): Obj {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   assert.ok(o, `${kind}/${name} is rendered`);
-  return o as Obj;
+  return o;
 }
 
 function configMapData(objects: readonly K8sObject[], name: string): Record<string, string> {

@@ -62,7 +62,9 @@ test('the Dockerfile passes dockerfile-utils with every rule as an error', () =>
     instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
     instructionWorkdirRelative: ValidationSeverity.ERROR,
   };
-  const problems = validate(text, all).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+  const problems = validate(text, all).map(
+    (d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`,
+  );
   assert.deepEqual(problems, []);
 });
 

@@ -92,7 +92,7 @@ function readKustomization(dir: string): Kustomization {
     if (!KNOWN_FIELDS.has(key))
       fail(dir, `kustomization field "${key}" is not supported by this renderer (test/deploy/kustomize.ts)`);
   }
-  return k as Kustomization;
+  return k;
 }
 
 function loadObjects(file: string): K8sObject[] {
@@ -207,12 +207,8 @@ function podSpecs(o: K8sObject): Record<string, unknown>[] {
   const template = spec.template as Record<string, unknown> | undefined;
   if (isRecord(template) && isRecord(template.spec)) return [template.spec];
   const jobTemplate = spec.jobTemplate as Record<string, unknown> | undefined;
-  if (
-    isRecord(jobTemplate) &&
-    isRecord(jobTemplate.spec) &&
-    isRecord((jobTemplate.spec as Record<string, unknown>).template)
-  ) {
-    const t = (jobTemplate.spec as Record<string, unknown>).template as Record<string, unknown>;
+  if (isRecord(jobTemplate) && isRecord(jobTemplate.spec) && isRecord(jobTemplate.spec.template)) {
+    const t = jobTemplate.spec.template;
     if (isRecord(t.spec)) return [t.spec];
   }
   return [];

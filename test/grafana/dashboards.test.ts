@@ -31,7 +31,7 @@ test('grafana/dashboards/ is up to date with src/dashboards/ (run `npm run dashb
 test('dashboards: unique uids, datasource variable on every panel, $__rate_interval, known variables', () => {
   const uids = new Set<string>();
   for (const { file } of buildDashboards()) {
-    const d = JSON.parse(readFileSync(join(GRAFANA, 'dashboards', file), 'utf8')) as any;
+    const d = JSON.parse(readFileSync(join(GRAFANA, 'dashboards', file), 'utf8'));
     assert.ok(!uids.has(d.uid), `duplicate uid ${d.uid}`);
     uids.add(d.uid);
     assert.equal(d.schemaVersion, 42, `${file}: classic schema 42`);
@@ -79,7 +79,7 @@ test('promtool: check config, check rules, test rules', { skip: promtool.skip, t
     ['test', 'rules', 'tests/vmexit-lab.rules.test.yml'],
   ];
   for (const args of runs) {
-    const r: { status: number | null; stdout: string; stderr: string } = spawnSync(promtool.path!, args, {
+    const r: { status: number | null; stdout: string; stderr: string } = spawnSync(promtool.path, args, {
       cwd: PROM,
       encoding: 'utf8',
     });

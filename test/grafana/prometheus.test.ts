@@ -131,7 +131,7 @@ test(
       tail,
     );
     const query = async (q: string): Promise<unknown[]> => {
-      const r = await json(`${base}/api/v1/query?${new URLSearchParams({ query: q })}`);
+      const r = await json(`${base}/api/v1/query?${new URLSearchParams({ query: q }).toString()}`);
       if (r.status !== 'success') throw new Error(`query failed: ${r.error}\n${q}`);
       return r.data.result as unknown[];
     };
@@ -153,13 +153,15 @@ test(
         const values = await until(
           `values of $${v.name} (${match})`,
           async () => {
-            const r = await json(`${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match })}`);
+            const r = await json(
+              `${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match }).toString()}`,
+            );
             return Array.isArray(r.data) && r.data.length > 0 ? (r.data as string[]) : undefined;
           },
           15_000,
         );
         // B (candidate) takes the last value so the A/B pair compares two variants.
-        vars[v.name] = v.name === 'b' ? values[values.length - 1]! : values[0]!;
+        vars[v.name] = v.name === 'b' ? values[values.length - 1] : values[0];
       }
       const targets = panelTargets(d);
       assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);

@@ -65,7 +65,7 @@ export function queryVariables(d: DashboardJson): QueryVariable[] {
         throw new Error(
           `${d.uid}: variable ${v.name}: not a label_values(metric{...}, label) query: ${String(v.query)}`,
         );
-      return { name: v.name, metric: m[1]!, selector: m[2] ?? '', label: m[3]! };
+      return { name: v.name, metric: m[1], selector: m[2] ?? '', label: m[3] };
     });
 }
 
@@ -82,8 +82,8 @@ export function interpolate(
 ): string {
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_all, a: string | undefined, b: string | undefined) => {
     const name = (a ?? b)!;
-    if (name in builtins) return builtins[name]!;
-    if (name in vars) return promRegexEscape(vars[name]!);
+    if (name in builtins) return builtins[name];
+    if (name in vars) return promRegexEscape(vars[name]);
     throw new Error(`unknown variable $${name} in ${expr}`);
   });
 }

@@ -18,7 +18,7 @@ function sums(text: string): { sections: number; byDesc: Map<string, number> } {
     if (/^vcpu\d+ stats:$/.test(line)) sections++;
     const [d, v] = line.split('\t');
     if (v === undefined) continue;
-    byDesc.set(d!.trim(), (byDesc.get(d!.trim()) ?? 0) + Number(v));
+    byDesc.set(d.trim(), (byDesc.get(d.trim()) ?? 0) + Number(v));
   }
   return { sections, byDesc };
 }

@@ -47,7 +47,7 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
       assert.equal(r.vendor, vendor);
       assert.equal(r.rows.length, nRows);
       assert.equal(r.rows.length, want.rows.length);
-      assert.equal(r.rows[0]!.name, first);
+      assert.equal(r.rows[0].name, first);
       assert.deepEqual(
         r.rows.map((x) => x.samples),
         want.rows,
@@ -60,7 +60,7 @@ describe('parsePerfKvmStat: real published reports (test/fixtures/reports/README
       );
       assert.equal(r.totalTimeNs, Math.round(want.totalUs * 1000));
       for (const row of r.rows) {
-        const line = text.split('\n')[row.source.line - 1]!;
+        const line = text.split('\n')[row.source.line - 1];
         assert.equal(line.slice(row.source.column - 1).startsWith(row.name), true, `source of ${row.name}`);
         assert.ok(Math.abs(row.samplesPercent! - (100 * row.samples) / want.total) <= 0.005 + 1e-9);
         assert.ok(row.minNs! <= row.avgNs! + 10 && row.avgNs! <= row.maxNs! + 10);
@@ -142,10 +142,10 @@ describe('parsePerfKvmStat: constructed variants', () => {
   it('"( +-1000.00% )" (the 7-wide field full, glued to "+-") and a nan deviation', () => {
     const text = renderPerfKvmStat({ rows: [row('HLT', 3, 1_000_000, 1000)] });
     assert.match(text, /\( \+-1000\.00% \)/);
-    assert.equal(parsePerfKvmStat(text, 'x').rows[0]!.avgStddevPercent, 1000);
+    assert.equal(parsePerfKvmStat(text, 'x').rows[0].avgStddevPercent, 1000);
     const nan = text.replace('+-1000.00%', '+-    nan%');
     const r = parsePerfKvmStat(nan, 'x');
-    assert.equal(r.rows[0]!.avgStddevPercent, undefined);
+    assert.equal(r.rows[0].avgStddevPercent, undefined);
     assert.match(r.notes.join('\n'), /deviation nan ignored/);
   });
 
@@ -285,7 +285,7 @@ describe('renderPerfKvmStat', () => {
     fc.assert(
       fc.property(rowsArb, ([names, vals]) => {
         const rows = names.map((n, i) => {
-          const v = vals[i]!;
+          const v = vals[i];
           const avg = v.avg10 * 10;
           return row(n, v.samples, avg, v.sd100 / 100, Math.max(0, avg - v.below10 * 10), avg + v.above10 * 10);
         });
@@ -307,7 +307,7 @@ describe('renderPerfKvmStat', () => {
           assert.equal(y.code, VMX_EXIT_NAMES[x.name]);
         }
         // Sorted by samples, descending, as perf's default sort key.
-        for (let i = 1; i < r.rows.length; i++) assert.ok(r.rows[i - 1]!.samples >= r.rows[i]!.samples);
+        for (let i = 1; i < r.rows.length; i++) assert.ok(r.rows[i - 1].samples >= r.rows[i].samples);
         assert.deepEqual(r.notes, []);
       }),
       { seed: 20261125, numRuns: 200 },
@@ -323,7 +323,7 @@ describe('renderPerfKvmStat', () => {
           maxLength: 8,
         }),
         (names, vals) => {
-          const rows = names.map((n, i) => row(n, vals[i]![0], vals[i]![1], 0));
+          const rows = names.map((n, i) => row(n, vals[i][0], vals[i][1], 0));
           const r = parsePerfKvmStat(renderPerfKvmStat({ rows }), 'rt');
           const total = rows.reduce((a, x) => a + x.samples, 0);
           for (const x of rows) {

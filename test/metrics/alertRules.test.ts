@@ -54,8 +54,8 @@ function promtoolTest(rulesFile: string, alerts: Record<string, string>[]): stri
   const series = [...parseOpenMetrics(history).values()];
   const n = Math.max(...series.map((s) => s.points.length));
   const first = series.find((s) => s.points.length === n)!;
-  const stepMs = first.points[1]![0] - first.points[0]![0];
-  const endMs = first.points[n - 1]![0];
+  const stepMs = first.points[1][0] - first.points[0][0];
+  const endMs = first.points[n - 1][0];
   const input = series
     .filter((s) => s.points.length === n)
     .map((s) => {
@@ -125,16 +125,12 @@ test(
     // A wrong expectation fails: one failing threshold left out, or a passing one added.
     writeFileSync(join(dir, 'missing.yml'), promtoolTest('test-rules.yml', alerts.slice(1)));
     assert.notEqual(promtoolRun(['test', 'rules', 'missing.yml']).status, 0, 'an expected alert left out must fail');
-    const passing = results.variants[0]!.thresholds.find((t) => t.passed)!;
+    const passing = results.variants[0].thresholds.find((t) => t.passed)!;
     writeFileSync(
       join(dir, 'extra.yml'),
       promtoolTest('test-rules.yml', [
         ...alerts,
-        {
-          scenario: scenario.name,
-          variant: results.variants[0]!.name,
-          threshold: `${passing.metric}: ${passing.expr}`,
-        },
+        { scenario: scenario.name, variant: results.variants[0].name, threshold: `${passing.metric}: ${passing.expr}` },
       ]),
     );
     assert.notEqual(
@@ -260,9 +256,9 @@ test('compiled PromQL, form by form', () => {
   );
   // Labels: the threshold as the threshold_passed gauge names it.
   const groups = compileAlertRules(scenario).groups;
-  assert.equal(groups[0]!.rules.length, scenario.thresholds.length);
+  assert.equal(groups[0].rules.length, scenario.thresholds.length);
   assert.deepEqual(
-    groups[0]!.rules.map((r) => r.labels.threshold),
+    groups[0].rules.map((r) => r.labels.threshold),
     scenario.thresholds.map(thresholdLabel),
   );
 });

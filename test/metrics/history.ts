@@ -20,7 +20,7 @@ export function parseOpenMetrics(text: string): Map<string, HistorySeries> {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+) (\S+)$/.exec(line);
     if (!m) throw new Error(`unparsable OpenMetrics sample: ${line}`);
-    const key = m[1]!;
+    const key = m[1];
     let s = out.get(key);
     if (!s) {
       s = { key, points: [] };
@@ -83,7 +83,9 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
     await sleep(200);
   }
   const get = async (path: string, params: Record<string, string>): Promise<any> => {
-    const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${base}${path}?${new URLSearchParams(params).toString()}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     const j = (await res.json()) as any;
     if (j.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${j.error}`);
     return j.data;

@@ -176,7 +176,7 @@ test(
       for (const stage of ['empty', 'after a run']) {
         if (stage === 'after a run') hub.addFinished(fleet, out.accumulators, out.results);
         const body = (await ep.render(false)).body;
-        const r: SpawnSyncReturns<string> = spawnSync(promtool.path!, ['check', 'metrics'], {
+        const r: SpawnSyncReturns<string> = spawnSync(promtool.path, ['check', 'metrics'], {
           input: body,
           encoding: 'utf8',
           timeout: 20_000,

@@ -61,9 +61,9 @@ test('the history has every /metrics family with the same type, HELP and label s
   const series = parseOpenMetrics(text);
   for (const s of series.values()) {
     for (let i = 1; i < s.points.length; i++) {
-      assert.ok(s.points[i]![0] > s.points[i - 1]![0], `${s.key}: timestamps increase`);
+      assert.ok(s.points[i][0] > s.points[i - 1][0], `${s.key}: timestamps increase`);
       if (/_total\{|_bucket\{|_count\{|_sum\{/.test(s.key))
-        assert.ok(s.points[i]![1] >= s.points[i - 1]![1], `${s.key}: a counter does not go down`);
+        assert.ok(s.points[i][1] >= s.points[i - 1][1], `${s.key}: a counter does not go down`);
     }
   }
   // The label sets of the last instant are exactly those /metrics exports for the same run.
@@ -78,7 +78,7 @@ test('the history has every /metrics family with the same type, HELP and label s
     for (const key of scenarioKeys(live.keys())) {
       if (key.startsWith('vmexit_lab_run_last_')) continue; // wall-clock gauges
       const s = series.get(key)!;
-      assert.equal(s.points[s.points.length - 1]![1], live.get(key), key);
+      assert.equal(s.points[s.points.length - 1][1], live.get(key), key);
     }
     // Timestamps are start + simulated time: the last is start + 5 s.
     const ex = [...series.values()].find((s) => s.key.startsWith('vmexit_lab_simulated_seconds_total'))!;
@@ -129,15 +129,15 @@ test(
         const exits = await prom.query(`sum by (reason) (vmexit_lab_vm_exits_total{${sel}})`, end);
         assert.ok(exits.length >= 15, `${v.name}: every VT-x reason pre-created (${exits.length})`);
         for (const e of exits) {
-          assert.equal(Number(e.value[1]), v.totals.exits[e.metric.reason!] ?? 0, `${v.name} ${e.metric.reason}`);
+          assert.equal(Number(e.value[1]), v.totals.exits[e.metric.reason] ?? 0, `${v.name} ${e.metric.reason}`);
         }
         const sim = await prom.query(`vmexit_lab_simulated_seconds_total{${sel}}`, end);
         assert.equal(sim.length, 1);
-        assert.equal(Number(sim[0]!.value[1]), v.totals.simulatedSeconds, `${v.name} simulated seconds`);
+        assert.equal(Number(sim[0].value[1]), v.totals.simulatedSeconds, `${v.name} simulated seconds`);
         const guest = await prom.query(`vmexit_lab_guest_simulated_seconds_total{${sel}}`, end);
-        assert.equal(Number(guest[0]!.value[1]), v.totals.guestSeconds);
+        assert.equal(Number(guest[0].value[1]), v.totals.guestSeconds);
         const cr8 = await prom.query(`sum(vmexit_lab_tpr_accesses_total{${sel},kind=~"cr8_.*"})`, end);
-        assert.equal(Number(cr8[0]!.value[1]), v.totals.cr8Accesses);
+        assert.equal(Number(cr8[0].value[1]), v.totals.cr8Accesses);
         // Halfway, the exits are the sum of the results' series buckets up to then.
         const half = Math.floor(v.totals.simulatedSeconds / 2);
         const mid = await prom.query(
@@ -146,7 +146,7 @@ test(
         );
         const buckets = v.series!.exits['CR_ACCESS'] ?? [];
         const upTo = buckets.slice(0, half / v.series!.stepSeconds).reduce((a, x) => a + x, 0);
-        assert.equal(Number(mid[0]!.value[1]), upTo, `${v.name} CR_ACCESS at ${half} s`);
+        assert.equal(Number(mid[0].value[1]), upTo, `${v.name} CR_ACCESS at ${half} s`);
       }
 
       // Every panel query of both dashboards returns data at the run's end.
@@ -158,7 +158,7 @@ test(
           const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
           const values = await prom.labelValues(v.label, match, START_MS / 1000, end);
           assert.ok(values.length > 0, `values of $${v.name} (${match})`);
-          vars[v.name] = v.name === 'b' ? values[values.length - 1]! : values[0]!;
+          vars[v.name] = v.name === 'b' ? values[values.length - 1] : values[0];
         }
         const empty: string[] = [];
         for (const t of panelTargets(d)) {

@@ -48,8 +48,8 @@ describe('importCpuinfo: Intel "vmx flags"', () => {
 
   it('reads only the first processor block', () => {
     const p = importCpuinfo(SNB_EP);
-    assert.match(p.sources[0]!, /lines 1-27/);
-    const second = SNB_EP.split('\n\n')[1]!;
+    assert.match(p.sources[0], /lines 1-27/);
+    const second = SNB_EP.split('\n\n')[1];
     // The second block alone parses the same CPU (it is a full block too).
     assert.equal(importCpuinfo(second).model, p.model);
   });
@@ -77,14 +77,14 @@ describe('importCpuinfo: Intel "vmx flags"', () => {
   });
 
   it('maps kernel names to their SDM bits', () => {
-    assert.equal(VMX_FLAG_BITS.vtpr!.proc, ProcBased.UseTprShadow);
-    assert.equal(VMX_FLAG_BITS.vapic!.proc2, ProcBased2.VirtualizeApicAccesses);
-    assert.equal(VMX_FLAG_BITS.vapic_reg!.proc2, ProcBased2.ApicRegisterVirtualization);
-    assert.equal(VMX_FLAG_BITS.vid!.proc2, ProcBased2.VirtualInterruptDelivery);
-    assert.equal(VMX_FLAG_BITS.posted_intr!.pin, PinBased.ProcessPostedInterrupts);
-    assert.equal(VMX_FLAG_BITS.flexpriority!.proc2, ProcBased2.VirtualizeApicAccesses);
-    assert.equal(VMX_FLAG_BITS.flexpriority!.proc, ProcBased.UseTprShadow);
-    assert.equal(VMX_FLAG_BITS.preemption_timer!.pin, PinBased.ActivateVmxPreemptionTimer);
+    assert.equal(VMX_FLAG_BITS.vtpr.proc, ProcBased.UseTprShadow);
+    assert.equal(VMX_FLAG_BITS.vapic.proc2, ProcBased2.VirtualizeApicAccesses);
+    assert.equal(VMX_FLAG_BITS.vapic_reg.proc2, ProcBased2.ApicRegisterVirtualization);
+    assert.equal(VMX_FLAG_BITS.vid.proc2, ProcBased2.VirtualInterruptDelivery);
+    assert.equal(VMX_FLAG_BITS.posted_intr.pin, PinBased.ProcessPostedInterrupts);
+    assert.equal(VMX_FLAG_BITS.flexpriority.proc2, ProcBased2.VirtualizeApicAccesses);
+    assert.equal(VMX_FLAG_BITS.flexpriority.proc, ProcBased.UseTprShadow);
+    assert.equal(VMX_FLAG_BITS.preemption_timer.pin, PinBased.ActivateVmxPreemptionTimer);
   });
 
   it('keeps unknown (newer-kernel) flag names out of the masks and lists them in notes', () => {

@@ -134,7 +134,8 @@ const INSPECT_CHARTS = `(() => Array.from(document.querySelectorAll('canvas[data
 }))()`;
 
 async function charts(page: Page): Promise<DrawnChart[]> {
-  return (await page.evaluate(INSPECT_CHARTS)) as DrawnChart[];
+  const drawn: DrawnChart[] = await page.evaluate(INSPECT_CHARTS);
+  return drawn;
 }
 
 function assertDrawn(list: DrawnChart[]): void {

@@ -12,9 +12,9 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 
 // These run inside the page (playwright serialises them); this project compiles without the DOM lib.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 declare const document: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type HTMLCanvasElement = any;
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -96,7 +96,7 @@ matrix:
         Chart?: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } | undefined };
       };
       return [...document.querySelectorAll('canvas')].map(
-        (c) => g.Chart?.getChart(c as HTMLCanvasElement)?.data.datasets.reduce((n, d) => n + d.data.length, 0) ?? 0,
+        (c) => g.Chart?.getChart(c)?.data.datasets.reduce((n, d) => n + d.data.length, 0) ?? 0,
       );
     });
     assert.ok(drawn.length >= 3 && drawn.every((n) => n > 0), `charts with data points: ${JSON.stringify(drawn)}`);

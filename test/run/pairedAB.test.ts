@@ -51,7 +51,7 @@ function simulate(cpuId: string, policy: PolicyName, guestsYaml: string, seconds
     `name: ab\nseed: ${seed}\nhost: { cpu: ${cpuId}, cores: 4 }\nhypervisor: { policy: ${policy} }\nguests:\n${guestsYaml}duration: ${seconds}s\n`,
     'ab.yaml',
   );
-  const v = s.variants[0]!;
+  const v = s.variants[0];
   const traits = resolvePolicy(policy, v.host.cpu, v.hypervisor.tunables);
   const sim = new HostSimulation({
     hostIndex: 0,
@@ -103,19 +103,19 @@ for (const cpuId of ['i7-2620M', 'i7-6700K']) {
     test(`${cpuId}: bhyve-12.1 vs ${candidate} on the same streams differ only in CR_ACCESS and TPR_BELOW_THRESHOLD`, () => {
       const a = simulate(cpuId, 'bhyve-12.1', WINDOWS, 12);
       const b = simulate(cpuId, candidate, WINDOWS, 12);
-      assert.ok(a.machine.CR8_READS! + a.machine.CR8_WRITES! > 100_000, 'Windows guests use %cr8');
+      assert.ok(a.machine.CR8_READS + a.machine.CR8_WRITES > 100_000, 'Windows guests use %cr8');
       // Guest side: identical, count for count (TPR accesses, interrupts by source, guest CPU, latency histogram, events).
       assert.deepEqual(
         without(b, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']),
         without(a, ['CR_ACCESS', 'TPR_BELOW_THRESHOLD']),
       );
       // 12.1: every %cr8 access exits (CR8-load/-store exiting); the candidate shadows the TPR.
-      assert.equal(a.exits.CR_ACCESS, a.machine.CR8_READS! + a.machine.CR8_WRITES!);
+      assert.equal(a.exits.CR_ACCESS, a.machine.CR8_READS + a.machine.CR8_WRITES);
       assert.equal(b.exits.CR_ACCESS, 0);
       // The candidate's TPR threshold: an exit only for a lowering write that unmasks a pending
       // interrupt - some writes (Windows masks DPCs), never more than the writes.
       assert.equal(a.exits.TPR_BELOW_THRESHOLD, 0);
-      assert.ok(b.exits.TPR_BELOW_THRESHOLD! > 0 && b.exits.TPR_BELOW_THRESHOLD! < b.machine.CR8_WRITES!);
+      assert.ok(b.exits.TPR_BELOW_THRESHOLD > 0 && b.exits.TPR_BELOW_THRESHOLD < b.machine.CR8_WRITES);
     });
   }
 }
@@ -123,7 +123,7 @@ for (const cpuId of ['i7-2620M', 'i7-6700K']) {
 test('bhyve-12.1 vs bhyve-tpr-v1: guests that never touch %cr8 see no difference at all', () => {
   const a = simulate('i7-2620M', 'bhyve-12.1', LINUX, 12);
   const b = simulate('i7-2620M', 'bhyve-tpr-v1', LINUX, 12);
-  assert.equal(a.machine.CR8_READS! + a.machine.CR8_WRITES!, 0);
+  assert.equal(a.machine.CR8_READS + a.machine.CR8_WRITES, 0);
   assert.deepEqual(b, a);
 });
 
@@ -134,8 +134,8 @@ test('bhyve-12.1 vs bhyve-tpr-v1 (no TPR threshold): Windows interrupts wait for
   assert.equal(b.exits.TPR_BELOW_THRESHOLD, 0, 'v1 programs no TPR threshold');
   // Not a zero-cost-identical pair: delivery is later, so the latency grows and the timeline moves.
   assert.ok(
-    b.latencySumNs / b.machine.DELIVERED! > 2 * (a.latencySumNs / a.machine.DELIVERED!),
-    `mean latency ${b.latencySumNs / b.machine.DELIVERED!} vs ${a.latencySumNs / a.machine.DELIVERED!} ns`,
+    b.latencySumNs / b.machine.DELIVERED > 2 * (a.latencySumNs / a.machine.DELIVERED),
+    `mean latency ${b.latencySumNs / b.machine.DELIVERED} vs ${a.latencySumNs / a.machine.DELIVERED} ns`,
   );
   assert.notDeepEqual(b.guest, a.guest);
 });
@@ -176,8 +176,8 @@ test('scripted guests: the same script under both policies gives the same trace 
     'the script delivers interrupts',
   );
   for (const [i, op] of script.entries()) {
-    const ea = a[i]!.exits.map((e) => e.name);
-    const eb = b[i]!.exits.map((e) => e.name);
+    const ea = a[i].exits.map((e) => e.name);
+    const eb = b[i].exits.map((e) => e.name);
     if (op.op === 'write_cr8' || op.op === 'read_cr8') {
       assert.equal(ea[0], 'CR_ACCESS', `step ${i + 1}: a %cr8 access exits under 12.1`);
       assert.ok(!eb.includes('CR_ACCESS'), `step ${i + 1}: shadowed under v3`);

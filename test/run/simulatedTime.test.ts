@@ -47,19 +47,19 @@ test('per-second thresholds: the same values and verdicts at pace max and realti
     runs.push({ pace, workers, results: out.results });
   }
   const [ref, ...others] = runs;
-  const t = ref!.results.variants[0]!.totals;
-  const verdicts = ref!.results.variants[0]!.thresholds;
+  const t = ref.results.variants[0].totals;
+  const verdicts = ref.results.variants[0].thresholds;
   // The value is per simulated guest-second: exits / guestSeconds (3 hosts x 2 s).
   assert.equal(t.guestSeconds, 6);
-  assert.equal(verdicts[0]!.value, t.exits.CR_ACCESS! / t.guestSeconds);
+  assert.equal(verdicts[0].value, t.exits.CR_ACCESS / t.guestSeconds);
   assert.deepEqual(
     verdicts.map((v) => v.passed),
     [true, true, false, true, true],
   );
   for (const o of others) {
-    assert.deepEqual(o.results.variants[0]!.thresholds, verdicts, `pace ${o.pace}, ${o.workers} workers`);
-    assert.deepEqual(o.results.variants[0]!.totals, t);
+    assert.deepEqual(o.results.variants[0].thresholds, verdicts, `pace ${o.pace}, ${o.workers} workers`);
+    assert.deepEqual(o.results.variants[0].totals, t);
   }
   // Realtime took at least the simulated time in wall time; the verdicts did not notice.
-  assert.ok(runs[1]!.results.wallSeconds >= 1.9, `realtime wall ${runs[1]!.results.wallSeconds} s`);
+  assert.ok(runs[1].results.wallSeconds >= 1.9, `realtime wall ${runs[1].results.wallSeconds} s`);
 });

@@ -29,7 +29,7 @@ function expectations(): Expectation[] {
       const first = text.slice(0, text.indexOf('\n'));
       const m = /^# expect: (\d+):(\d+) (.+)$/.exec(first);
       assert.ok(m, `${file}: first line must be "# expect: LINE:COL message", found ${JSON.stringify(first)}`);
-      return { file, line: Number(m[1]), column: Number(m[2]), message: m[3]! };
+      return { file, line: Number(m[1]), column: Number(m[2]), message: m[3] };
     });
 }
 

@@ -92,17 +92,17 @@ export function validateSchema(root: Schema, value: unknown): string[] {
       out.push(`${path}: ${JSON.stringify(v)} does not match pattern`);
     if (typeof v === 'number') {
       if (s.minimum !== undefined && v < (s.minimum as number))
-        out.push(`${path}: ${v} < minimum ${String(s.minimum)}`);
+        out.push(`${path}: ${v} < minimum ${JSON.stringify(s.minimum)}`);
       if (s.maximum !== undefined && v > (s.maximum as number))
-        out.push(`${path}: ${v} > maximum ${String(s.maximum)}`);
+        out.push(`${path}: ${v} > maximum ${JSON.stringify(s.maximum)}`);
       if (s.multipleOf !== undefined && v % (s.multipleOf as number) !== 0)
-        out.push(`${path}: ${v} not a multiple of ${String(s.multipleOf)}`);
+        out.push(`${path}: ${v} not a multiple of ${JSON.stringify(s.multipleOf)}`);
     }
     if (Array.isArray(v)) {
       if (s.minItems !== undefined && v.length < (s.minItems as number))
-        out.push(`${path}: fewer than ${String(s.minItems)} items`);
+        out.push(`${path}: fewer than ${JSON.stringify(s.minItems)} items`);
       if (s.maxItems !== undefined && v.length > (s.maxItems as number))
-        out.push(`${path}: more than ${String(s.maxItems)} items`);
+        out.push(`${path}: more than ${JSON.stringify(s.maxItems)} items`);
       if (s.uniqueItems === true && new Set(v.map((x) => JSON.stringify(x))).size !== v.length)
         out.push(`${path}: items not unique`);
       if (s.items !== undefined) v.forEach((item, i) => check(s.items as Schema, item, `${path}[${i}]`, out));
@@ -111,13 +111,13 @@ export function validateSchema(root: Schema, value: unknown): string[] {
       const o = v as Record<string, unknown>;
       const keys = Object.keys(o);
       if (s.minProperties !== undefined && keys.length < (s.minProperties as number))
-        out.push(`${path}: fewer than ${String(s.minProperties)} properties`);
+        out.push(`${path}: fewer than ${JSON.stringify(s.minProperties)} properties`);
       for (const r of (s.required as string[] | undefined) ?? [])
         if (!(r in o)) out.push(`${path}: missing required ${r}`);
       const props = (s.properties as Record<string, Schema> | undefined) ?? {};
       for (const k of keys) {
         if (s.propertyNames !== undefined) check(s.propertyNames as Schema, k, `${path}{${k}}`, out);
-        if (k in props) check(props[k]!, o[k], `${path}.${k}`, out);
+        if (k in props) check(props[k], o[k], `${path}.${k}`, out);
         else if (s.additionalProperties !== undefined)
           check(s.additionalProperties as Schema, o[k], `${path}.${k}`, out);
       }

@@ -59,7 +59,7 @@ describe('parseScenario defaults', () => {
     assert.deepEqual(s.expectViolations, []);
     assert.deepEqual(s.thresholds, []);
     assert.equal(s.variants.length, 1);
-    const v = s.variants[0]!;
+    const v = s.variants[0];
     assert.equal(v.name, 'base');
     assert.deepEqual(v.params, {});
     assert.equal(v.host.cpu.id, 'i7-2620M');
@@ -79,7 +79,7 @@ describe('parseScenario defaults', () => {
       phases: [{ phase: 'idle' }],
       name: 'windows-7',
     });
-    assert.equal(g.phases[0]!.durationNs, undefined);
+    assert.equal(g.phases[0].durationNs, undefined);
   });
 
   it('until-complete defaults maxDuration to 4h', () => {
@@ -88,12 +88,12 @@ describe('parseScenario defaults', () => {
       'm.yaml',
     );
     assert.deepEqual(s.duration, { kind: 'until-complete', maxNs: 4 * 3600e9 });
-    assert.deepEqual((s.variants[0]!.guests[0] as ModelledGuestSpec).phases, [{ phase: 'build', work: 3600e9 }]);
+    assert.deepEqual((s.variants[0].guests[0] as ModelledGuestSpec).phases, [{ phase: 'build', work: 3600e9 }]);
   });
 
   it('scripted guests default their name and cpu', () => {
     const s = parseScenario(`${BASE}guests:\n  - os: scripted\n    script: [eoi, { write_cr8: 3 }]\n`, 'm.yaml');
-    const g = s.variants[0]!.guests[0] as ScriptedGuestSpec;
+    const g = s.variants[0].guests[0] as ScriptedGuestSpec;
     assert.deepEqual(g, {
       kind: 'scripted',
       name: 'scripted',
@@ -109,8 +109,8 @@ describe('parseScenario defaults', () => {
   it('returns a deeply frozen scenario', () => {
     const s = parseScenario(`${BASE}guests:\n  - os: windows-7\n`, 'mem.yaml');
     assert.ok(Object.isFrozen(s.variants));
-    assert.ok(Object.isFrozen(s.variants[0]!.guests[0]));
-    assert.ok(Object.isFrozen((s.variants[0]!.guests[0] as ModelledGuestSpec).phases[0]));
+    assert.ok(Object.isFrozen(s.variants[0].guests[0]));
+    assert.ok(Object.isFrozen((s.variants[0].guests[0] as ModelledGuestSpec).phases[0]));
     assert.throws(() => {
       (s as { name: string }).name = 'x';
     });
@@ -121,7 +121,7 @@ describe('parseScenario defaults', () => {
       'name: t\nhost: { cpu: i7-2620m }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n',
       'm.yaml',
     );
-    assert.equal(s.variants[0]!.host.cpu.id, 'i7-2620M');
+    assert.equal(s.variants[0].host.cpu.id, 'i7-2620M');
   });
 
   it('uses a catalog given in the options', () => {
@@ -141,8 +141,8 @@ describe('parseScenario defaults', () => {
       'm.yaml',
       { cpuCatalog: [cpu] },
     );
-    assert.equal(s.variants[0]!.host.cpu, cpu);
-    assert.equal(s.variants[0]!.host.cores, 3);
+    assert.equal(s.variants[0].host.cpu, cpu);
+    assert.equal(s.variants[0].host.cores, 3);
     assert.throws(
       () =>
         parseScenario(
@@ -150,7 +150,7 @@ describe('parseScenario defaults', () => {
           'm.yaml',
           { cpuCatalog: [cpu] },
         ),
-      (e: unknown) => e instanceof ScenarioError && /unknown CPU profile "i7-2620M"/.test(e.diagnostics[0]!.message),
+      (e: unknown) => e instanceof ScenarioError && /unknown CPU profile "i7-2620M"/.test(e.diagnostics[0].message),
     );
   });
 });
@@ -177,31 +177,31 @@ describe('parseScenario errors', () => {
 
   it('reports the expected and found values', () => {
     const e = fails(`${BASE}guests:\n  - os: windows-7\n    vcpus: 1.5\n`);
-    assert.equal(e.diagnostics[0]!.expected, 'an integer 1..64');
-    assert.equal(e.diagnostics[0]!.found, '1.5');
+    assert.equal(e.diagnostics[0].expected, 'an integer 1..64');
+    assert.equal(e.diagnostics[0].found, '1.5');
   });
 
   it('rejects text over 1 MiB before parsing', () => {
     const e = fails(`${BASE}#${'x'.repeat(MAX_FILE_BYTES)}\n`);
     assert.equal(e.diagnostics.length, 1);
-    assert.match(e.diagnostics[0]!.message, /too large/);
+    assert.match(e.diagnostics[0].message, /too large/);
   });
 
   it('rejects empty and non-mapping documents', () => {
-    assert.match(fails('').diagnostics[0]!.message, /must be a mapping/);
-    assert.match(fails('just a string\n').diagnostics[0]!.message, /must be a mapping/);
+    assert.match(fails('').diagnostics[0].message, /must be a mapping/);
+    assert.match(fails('just a string\n').diagnostics[0].message, /must be a mapping/);
   });
 
   it('rejects multiple YAML documents', () => {
     assert.match(
-      fails(`${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`).diagnostics[0]!.message,
+      fails(`${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`).diagnostics[0].message,
       /YAML syntax error/,
     );
   });
 
   it('rejects unknown tags', () => {
     assert.match(
-      fails(`${BASE}guests: [{ os: windows-7, vcpus: !weird 2 }]\n`).diagnostics[0]!.message,
+      fails(`${BASE}guests: [{ os: windows-7, vcpus: !weird 2 }]\n`).diagnostics[0].message,
       /YAML syntax error: Unresolved tag/,
     );
   });
@@ -212,30 +212,30 @@ describe('parseScenario errors', () => {
       assert.fail('should throw');
     } catch (e) {
       assert.ok(e instanceof ScenarioError);
-      assert.equal(e.diagnostics[0]!.line, 0);
-      assert.match(e.diagnostics[0]!.message, /cannot read the file/);
+      assert.equal(e.diagnostics[0].line, 0);
+      assert.match(e.diagnostics[0].message, /cannot read the file/);
     }
   });
 
   it('does not report a key as missing when a misspelling of it was reported', () => {
     const e = fails(`${BASE}guests:\n  - os: windows-7\n    phases:\n      - { phase: install, wrok: 3s }\n`);
     assert.equal(e.diagnostics.length, 1);
-    assert.match(e.diagnostics[0]!.message, /unknown key "wrok" \(did you mean "work"\?\)/);
+    assert.match(e.diagnostics[0].message, /unknown key "wrok" \(did you mean "work"\?\)/);
   });
 
   it('rejects a scripted guest with memory', () => {
     const e = fails(`${BASE}guests:\n  - os: scripted\n    memory: 1GiB\n    script: [eoi]\n`);
-    assert.match(e.diagnostics[0]!.message, /"memory" does not apply to a scripted guest/);
+    assert.match(e.diagnostics[0].message, /"memory" does not apply to a scripted guest/);
   });
 
   it('checks caps: total guests, host count, vcpus, duration', () => {
     assert.match(
-      fails(`${BASE}guests:\n  - os: windows-7\n    count: 100001\n`).diagnostics[0]!.message,
+      fails(`${BASE}guests:\n  - os: windows-7\n    count: 100001\n`).diagnostics[0].message,
       /out of range/,
     );
     assert.match(
       fails(`${BASE}guests:\n  - { os: windows-7, count: 60000 }\n  - { os: windows-10-1909, count: 40001 }\n`)
-        .diagnostics[0]!.message,
+        .diagnostics[0].message,
       /too many guests: 100001/,
     );
     parseScenario(
@@ -245,12 +245,12 @@ describe('parseScenario errors', () => {
     assert.match(
       fails(
         `name: t\nhost: { cpu: i7-2620M, count: 10001 }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n`,
-      ).diagnostics[0]!.message,
+      ).diagnostics[0].message,
       /host.count out of range/,
     );
     parseScenario(`${BASE}guests: [{ os: windows-7, vcpus: 64 }]\nduration: 30d\n`, 'ok.yaml');
-    assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 2592001s\n`).diagnostics[0]!.message, /too long/);
-    assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 0s\n`).diagnostics[0]!.message, /greater than 0/);
+    assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 2592001s\n`).diagnostics[0].message, /too long/);
+    assert.match(fails(`${BASE}guests: [{ os: windows-7 }]\nduration: 0s\n`).diagnostics[0].message, /greater than 0/);
   });
 
   it('accepts a last idle phase without duration, not an earlier one', () => {
@@ -261,7 +261,7 @@ describe('parseScenario errors', () => {
     const e = fails(
       `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: idle }, { phase: boot, duration: 1s }]\n`,
     );
-    assert.match(e.diagnostics[0]!.message, /phase idle needs "duration"/);
+    assert.match(e.diagnostics[0].message, /phase idle needs "duration"/);
   });
 
   it('reads disk-benchmark work as a size and install work as CPU time', () => {
@@ -269,12 +269,12 @@ describe('parseScenario errors', () => {
       `${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: disk-benchmark, work: 1GB }, { phase: install, work: 1.5m }]\n`,
       'ok.yaml',
     );
-    assert.deepEqual((s.variants[0]!.guests[0] as ModelledGuestSpec).phases, [
+    assert.deepEqual((s.variants[0].guests[0] as ModelledGuestSpec).phases, [
       { phase: 'disk-benchmark', work: 1e9 },
       { phase: 'install', work: 90e9 },
     ]);
     const e = fails(`${BASE}guests:\n  - os: windows-7\n    phases: [{ phase: disk-benchmark, work: 30s }]\n`);
-    assert.match(e.diagnostics[0]!.message, /invalid size/);
+    assert.match(e.diagnostics[0].message, /invalid size/);
   });
 
   it('maps vmcs overrides to VmcsOverrides bits', () => {
@@ -282,7 +282,7 @@ describe('parseScenario errors', () => {
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [UseTprShadow, HltExiting], clear: [Cr8LoadExiting] }\n    exit: { clear: [] }\n    tprThreshold: 15\nguests: [{ os: windows-7 }]\n',
       'ok.yaml',
     );
-    assert.deepEqual(s.variants[0]!.hypervisor.vmcs, {
+    assert.deepEqual(s.variants[0].hypervisor.vmcs, {
       procSet: (1 << 21) | (1 << 7),
       procClear: 1 << 19,
       exitClear: 0,
@@ -291,6 +291,6 @@ describe('parseScenario errors', () => {
     const e = fails(
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [HltExiting], clear: [HltExiting] }\nguests: [{ os: windows-7 }]\n',
     );
-    assert.match(e.diagnostics[0]!.message, /both set and cleared/);
+    assert.match(e.diagnostics[0].message, /both set and cleared/);
   });
 });

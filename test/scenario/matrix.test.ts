@@ -26,12 +26,12 @@ describe('matrix expansion', () => {
         'kvm/4/true',
       ],
     );
-    const v = s.variants[5]!;
+    const v = s.variants[5];
     assert.deepEqual(v.params, { policy: 'kvm', cores: 2, x2apic: true });
     assert.equal(v.hypervisor.policy, 'kvm');
     assert.equal(v.host.cores, 2);
     assert.equal((v.guests[0] as ModelledGuestSpec).x2apic, true);
-    assert.equal((s.variants[4]!.guests[0] as ModelledGuestSpec).x2apic, false);
+    assert.equal((s.variants[4].guests[0] as ModelledGuestSpec).x2apic, false);
   });
 
   it('names a one-key matrix by its values', () => {
@@ -71,14 +71,14 @@ describe('matrix expansion', () => {
         ['1', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 1 }],
       ],
     );
-    assert.deepEqual(s.variants[1]!.params, { 'tunables.hw.vmm.vmx.use_tpr_shadowing': 1 });
+    assert.deepEqual(s.variants[1].params, { 'tunables.hw.vmm.vmx.use_tpr_shadowing': 1 });
   });
 
   it('the matrix fixture expands to 16 variants with shared guests', () => {
     const s = loadScenarioFile(join(FIXTURES, 'good', 'matrix.yaml'));
     assert.equal(s.variants.length, 16);
-    assert.equal(s.variants[0]!.name, 'bhyve-tpr-v1/i7-2620M/4/false/0');
-    assert.equal(s.variants[15]!.name, 'bhyve-tpr-v3/xeon-e5-2667v4/4/true/1');
+    assert.equal(s.variants[0].name, 'bhyve-tpr-v1/i7-2620M/4/false/0');
+    assert.equal(s.variants[15].name, 'bhyve-tpr-v3/xeon-e5-2667v4/4/true/1');
     for (const v of s.variants) assert.equal(v.host.count, 2);
     assert.equal(s.thresholds.length, 8);
   });
@@ -90,7 +90,7 @@ describe('matrix expansion', () => {
     assert.equal(ok.variants.length, 64);
     assert.throws(
       () => parseScenario(`${head}  cores: [${Array.from({ length: 65 }, (_, i) => i + 1).join(', ')}]\n`, 'm.yaml'),
-      (e: unknown) => e instanceof ScenarioError && /65 variants; the limit is 64/.test(e.diagnostics[0]!.message),
+      (e: unknown) => e instanceof ScenarioError && /65 variants; the limit is 64/.test(e.diagnostics[0].message),
     );
   });
 

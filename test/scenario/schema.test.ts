@@ -37,7 +37,7 @@ const defs = schema.$defs as Record<string, Obj>;
 const props = (s: Obj): Obj => s.properties as Obj;
 const at = (path: string[]): Obj => {
   let s: Obj = schema;
-  for (const p of path) s = p.startsWith('$') ? defs[p.slice(1)]! : (props(s)[p] as Obj);
+  for (const p of path) s = p.startsWith('$') ? defs[p.slice(1)] : (props(s)[p] as Obj);
   return s;
 };
 const keys = (s: Obj): string[] => Object.keys(props(s)).sort();
@@ -99,8 +99,8 @@ describe('scenario.schema.json', () => {
     assert.deepEqual(keys(at(['hypervisor', 'vmcs'])), [...ACCEPTED_KEYS.vmcs].sort());
     for (const w of ['pinBased', 'procBased', 'procBased2', 'exit'])
       assert.deepEqual(keys(at(['hypervisor', 'vmcs', w])), [...ACCEPTED_KEYS.vmcsWord].sort());
-    assert.deepEqual(keys(defs.guest!), [...ACCEPTED_KEYS.guest].sort());
-    assert.deepEqual(keys(defs.phase!), [...ACCEPTED_KEYS.phase].sort());
+    assert.deepEqual(keys(defs.guest), [...ACCEPTED_KEYS.guest].sort());
+    assert.deepEqual(keys(defs.phase), [...ACCEPTED_KEYS.phase].sort());
     assert.deepEqual(keys(at(['expect'])), [...ACCEPTED_KEYS.expect].sort());
     const writable = TUNABLES.filter((t) => !t.readOnly).map((t) => t.name);
     assert.deepEqual(keys(at(['matrix'])), [...MATRIX_KEYS, ...writable.map((t) => `tunables.${t}`)].sort());
@@ -110,8 +110,8 @@ describe('scenario.schema.json', () => {
       at(['host']),
       at(['hypervisor']),
       at(['hypervisor', 'vmcs']),
-      defs.guest!,
-      defs.phase!,
+      defs.guest,
+      defs.phase,
       at(['expect']),
       at(['matrix']),
       at(['hypervisor', 'tunables']),
@@ -123,8 +123,8 @@ describe('scenario.schema.json', () => {
 
   it('has the same enums and ranges as the code', () => {
     assert.deepEqual(at(['hypervisor', 'policy']).enum, [...POLICY_NAMES]);
-    assert.deepEqual((props(defs.guest!).os as Obj).enum, [...GUEST_OS_NAMES, 'scripted']);
-    assert.deepEqual((props(defs.phase!).phase as Obj).enum, [...PHASE_NAMES]);
+    assert.deepEqual((props(defs.guest).os as Obj).enum, [...GUEST_OS_NAMES, 'scripted']);
+    assert.deepEqual((props(defs.phase).phase as Obj).enum, [...PHASE_NAMES]);
     assert.deepEqual((at(['expect', 'violations']).items as Obj).enum, [...VIOLATION_CHECKS]);
     for (const w of Object.keys(CONTROL_NAMES) as ControlWord[]) {
       for (const part of ['set', 'clear']) {
@@ -139,8 +139,8 @@ describe('scenario.schema.json', () => {
       assert.equal(s.minimum, t.min);
       assert.equal(s.maximum, t.max);
     }
-    const ops = defs.scriptOp!.anyOf as Obj[];
-    assert.deepEqual(ops[0]!.enum, [...SCRIPT_OPS_WITHOUT_ARGS]);
+    const ops = defs.scriptOp.anyOf as Obj[];
+    assert.deepEqual(ops[0].enum, [...SCRIPT_OPS_WITHOUT_ARGS]);
     assert.deepEqual(
       ops.slice(1).map((o) => (o.required as string[])[0]),
       [...SCRIPT_OP_NAMES],
@@ -148,7 +148,7 @@ describe('scenario.schema.json', () => {
     const reg = (
       props(props(ops.slice(1).find((o) => (o.required as string[])[0] === 'write_apic')!).write_apic as Obj).reg as Obj
     ).anyOf as Obj[];
-    assert.deepEqual(reg[0]!.enum, Object.keys(APIC_REGISTER_BY_NAME));
+    assert.deepEqual(reg[0].enum, Object.keys(APIC_REGISTER_BY_NAME));
     const keyPattern = new RegExp((at(['thresholds']).propertyNames as Obj).pattern as string, 'u');
     for (const m of METRIC_NAMES) assert.ok(keyPattern.test(m), m);
     assert.ok(!keyPattern.test('exits_totl'));
@@ -166,7 +166,7 @@ describe('scenario.schema.json', () => {
   it('has the yaml-language-server hint in every good fixture', () => {
     for (const f of yamlFiles(join(FIXTURES, 'good'))) {
       assert.match(
-        readFileSync(f, 'utf8').split('\n')[0]!,
+        readFileSync(f, 'utf8').split('\n')[0],
         /^# yaml-language-server: \$schema=\.\.\/\.\.\/\.\.\/\.\.\/scenarios\/scenario\.schema\.json$/,
       );
     }
@@ -247,7 +247,7 @@ describe('scenario.schema.json', () => {
       'tunable-read-only',
     ];
     for (const b of bad) {
-      const errors = validateSchema(schema as Schema, toJson(join(FIXTURES, 'bad', `${b}.yaml`)));
+      const errors = validateSchema(schema, toJson(join(FIXTURES, 'bad', `${b}.yaml`)));
       assert.ok(errors.length > 0, `${b}.yaml is valid for the schema`);
     }
   });

@@ -11,7 +11,7 @@ const HEAD =
 
 function script(lines: string[]): ScriptedGuestSpec['script'] {
   const s = parseScenario(HEAD + lines.map((l) => `      - ${l}\n`).join(''), 's.yaml');
-  return (s.variants[0]!.guests[0] as ScriptedGuestSpec).script;
+  return (s.variants[0].guests[0] as ScriptedGuestSpec).script;
 }
 
 function scriptError(lines: string[]): string[] {
@@ -88,46 +88,46 @@ describe('script parsing', () => {
   });
 
   it('rejects out-of-range values', () => {
-    assert.match(scriptError(['write_cr8: -1'])[0]!, /write_cr8 value out of range/);
-    assert.match(scriptError(['interrupt: 256'])[0]!, /16\.\.255/);
-    assert.match(scriptError(['interrupt: { vector: 0x0f }'])[0]!, /vector out of range/);
-    assert.match(scriptError(['ipi: { to: 0, vector: 256 }'])[0]!, /vector out of range/);
+    assert.match(scriptError(['write_cr8: -1'])[0], /write_cr8 value out of range/);
+    assert.match(scriptError(['interrupt: 256'])[0], /16\.\.255/);
+    assert.match(scriptError(['interrupt: { vector: 0x0f }'])[0], /vector out of range/);
+    assert.match(scriptError(['ipi: { to: 0, vector: 256 }'])[0], /vector out of range/);
     assert.match(
-      scriptError(['{ eoi: null, cpu: 4 }'])[0]!,
+      scriptError(['{ eoi: null, cpu: 4 }'])[0],
       /cpu out of range \(expected a vCPU index 0\.\.3 \(the guest has 4 vCPUs\), found 4\)/,
     );
-    assert.match(scriptError(['rdmsr: 0x100000000'])[0]!, /msr out of range/);
-    assert.match(scriptError(['io: 0x10000'])[0]!, /port out of range/);
-    assert.match(scriptError(['write_apic: { reg: 0x400, value: 0 }'])[0]!, /invalid APIC register offset/);
-    assert.match(scriptError(['write_apic: { reg: tpr, value: 0x100000000 }'])[0]!, /value out of range/);
-    assert.match(scriptError(['wrmsr: { msr: 1, value: -1 }'])[0]!, /value/);
-    assert.match(scriptError(['wrmsr: { msr: 1, value: 1.5e30 }'])[0]!, /value/);
+    assert.match(scriptError(['rdmsr: 0x100000000'])[0], /msr out of range/);
+    assert.match(scriptError(['io: 0x10000'])[0], /port out of range/);
+    assert.match(scriptError(['write_apic: { reg: 0x400, value: 0 }'])[0], /invalid APIC register offset/);
+    assert.match(scriptError(['write_apic: { reg: tpr, value: 0x100000000 }'])[0], /value out of range/);
+    assert.match(scriptError(['wrmsr: { msr: 1, value: -1 }'])[0], /value/);
+    assert.match(scriptError(['wrmsr: { msr: 1, value: 1.5e30 }'])[0], /value/);
   });
 
   it('rejects malformed ops', () => {
-    assert.match(scriptError(['{ cpu: 1 }'])[0]!, /has no operation/);
-    assert.match(scriptError(['eoi: 1'])[0]!, /takes no argument/);
-    assert.match(scriptError(['wrmsr: 0x808'])[0]!, /wrong type for .*wrmsr \(expected a mapping/);
-    assert.match(scriptError(['ipi: { to: 1 }'])[0]!, /missing required key "vector"/);
-    assert.match(scriptError(['[eoi]'])[0]!, /wrong type for guests\[0\]\.script\[0\]/);
-    assert.match(scriptError(['42'])[0]!, /wrong type/);
-    assert.match(scriptError(['rdmsr: { msr: 1, extra: 2 }'])[0]!, /unknown key "extra"/);
-    assert.match(scriptError(['red_cr8'])[0]!, /unknown script op "red_cr8" \(did you mean "read_cr8"\?\)/);
+    assert.match(scriptError(['{ cpu: 1 }'])[0], /has no operation/);
+    assert.match(scriptError(['eoi: 1'])[0], /takes no argument/);
+    assert.match(scriptError(['wrmsr: 0x808'])[0], /wrong type for .*wrmsr \(expected a mapping/);
+    assert.match(scriptError(['ipi: { to: 1 }'])[0], /missing required key "vector"/);
+    assert.match(scriptError(['[eoi]'])[0], /wrong type for guests\[0\]\.script\[0\]/);
+    assert.match(scriptError(['42'])[0], /wrong type/);
+    assert.match(scriptError(['rdmsr: { msr: 1, extra: 2 }'])[0], /unknown key "extra"/);
+    assert.match(scriptError(['red_cr8'])[0], /unknown script op "red_cr8" \(did you mean "read_cr8"\?\)/);
   });
 
   it('reports every bad op, not just the first', () => {
     const errors = scriptError(['write_cr8: 16', 'eoi', 'interrupt: 1', 'ipi: { to: 9, vector: 1 }']);
     assert.equal(errors.length, 3);
-    assert.match(errors[0]!, /:8:20: /);
-    assert.match(errors[1]!, /:10:20: /);
-    assert.match(errors[2]!, /:11:20: /);
+    assert.match(errors[0], /:8:20: /);
+    assert.match(errors[1], /:10:20: /);
+    assert.match(errors[2], /:11:20: /);
   });
 
   it(`caps scripts at ${MAX_SCRIPT_OPS} ops`, () => {
     const head =
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: [';
     const ok = parseScenario(`${head}${Array(MAX_SCRIPT_OPS).fill('cli').join(',')}]\n`, 'big.yaml');
-    assert.equal((ok.variants[0]!.guests[0] as ScriptedGuestSpec).script.length, MAX_SCRIPT_OPS);
+    assert.equal((ok.variants[0].guests[0] as ScriptedGuestSpec).script.length, MAX_SCRIPT_OPS);
     assert.throws(
       () =>
         parseScenario(
@@ -137,7 +137,7 @@ describe('script parsing', () => {
           'big.yaml',
         ),
       (e: unknown) =>
-        e instanceof ScenarioError && /has 100001 operations; the limit is 100000/.test(e.diagnostics[0]!.message),
+        e instanceof ScenarioError && /has 100001 operations; the limit is 100000/.test(e.diagnostics[0].message),
     );
   });
 
@@ -148,7 +148,7 @@ describe('script parsing', () => {
           'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests:\n  - os: scripted\n    script: []\n',
           'e.yaml',
         ),
-      (e: unknown) => e instanceof ScenarioError && /script is empty/.test(e.diagnostics[0]!.message),
+      (e: unknown) => e instanceof ScenarioError && /script is empty/.test(e.diagnostics[0].message),
     );
   });
 });

@@ -132,7 +132,7 @@ describe('threshold load-time checks', () => {
       't.yaml',
     );
     assert.equal(s.thresholds.length, 15);
-    const t = s.thresholds[2]!;
+    const t = s.thresholds[2];
     assert.equal(t.metric, 'cr8_accesses_total{variant="bhyve-12.1"}');
     assert.equal(t.expr, '> 0');
     assert.deepEqual(t.source, { file: 't.yaml', line: 11, column: 46 });
@@ -147,35 +147,35 @@ describe('threshold load-time checks', () => {
 
   it('rejects unknown metrics, labels and values with did-you-mean', () => {
     assert.match(
-      err('  exits_totl: ["> 0"]\n')[0]!,
+      err('  exits_totl: ["> 0"]\n')[0],
       /9:3: error: unknown threshold metric "exits_totl" \(did you mean "exits_total"\?\)/,
     );
     assert.match(
-      err('  exits_total{resaon="CR_ACCESS"}: ["> 0"]\n')[0]!,
+      err('  exits_total{resaon="CR_ACCESS"}: ["> 0"]\n')[0],
       /has no label "resaon" \(did you mean "reason"\?\)/,
     );
     assert.match(
-      err('  interrupts_delivered_total{source="timr"}: ["> 0"]\n')[0]!,
+      err('  interrupts_delivered_total{source="timr"}: ["> 0"]\n')[0],
       /unknown source "timr" in interrupts_delivered_total \(did you mean "timer"\?\)/,
     );
-    assert.match(err('  violations_total{check="ppr_below"}: ["== 0"]\n')[0]!, /unknown check "ppr_below"/);
-    assert.match(err('  phase_seconds: ["< 1"]\n')[0]!, /needs a phase label/);
-    assert.match(err('  phase_seconds{phase="build"}: ["< 1"]\n')[0]!, /no guest runs a work-bound "build" phase/);
+    assert.match(err('  violations_total{check="ppr_below"}: ["== 0"]\n')[0], /unknown check "ppr_below"/);
+    assert.match(err('  phase_seconds: ["< 1"]\n')[0], /needs a phase label/);
+    assert.match(err('  phase_seconds{phase="build"}: ["< 1"]\n')[0], /no guest runs a work-bound "build" phase/);
     assert.match(
-      err('  exits_total{variant="bhyve-12"}: ["> 0"]\n')[0]!,
+      err('  exits_total{variant="bhyve-12"}: ["> 0"]\n')[0],
       /unknown variant "bhyve-12" \(did you mean "bhyve-12.1"\?\)/,
     );
-    assert.match(err('  ratio(exits_total, variant="bhyve-12.1", variant="bhyve-12.1"): ["> 0"]\n')[0]!, /with itself/);
+    assert.match(err('  ratio(exits_total, variant="bhyve-12.1", variant="bhyve-12.1"): ["> 0"]\n')[0], /with itself/);
     assert.match(
-      err('  exits_total{reason="VMEXIT_CR8_WRITE"}: ["> 0"]\n')[0]!,
+      err('  exits_total{reason="VMEXIT_CR8_WRITE"}: ["> 0"]\n')[0],
       /is an SVM exit, but variant "bhyve-12.1" runs on an Intel CPU/,
     );
   });
 
   it('rejects bad expression lists at the expression', () => {
-    assert.match(err('  exits_total: []\n')[0]!, /has no expressions/);
-    assert.match(err('  exits_total: [5]\n')[0]!, /9:17: error: wrong type for threshold expression/);
-    assert.match(err('  exits_total: ["> 0", "bogus"]\n')[0]!, /9:24: error: malformed threshold expression/);
+    assert.match(err('  exits_total: []\n')[0], /has no expressions/);
+    assert.match(err('  exits_total: [5]\n')[0], /9:17: error: wrong type for threshold expression/);
+    assert.match(err('  exits_total: ["> 0", "bogus"]\n')[0], /9:24: error: malformed threshold expression/);
   });
 
   it('reports all threshold problems of a file', () => {
@@ -241,7 +241,7 @@ describe('threshold evaluation', () => {
         ['<= 74800', true, 68000],
       ],
     );
-    assert.match(a[0]!.message!, /exits_per_second\{reason="CR_ACCESS"\} = 1500 \(variant bhyve-12.1\); fails: < 1000/);
+    assert.match(a[0].message!, /exits_per_second\{reason="CR_ACCESS"\} = 1500 \(variant bhyve-12.1\); fails: < 1000/);
     const b = r.perVariant.get('bhyve-tpr-v1')!;
     assert.deepEqual(
       b.map((o) => [o.passed, o.value]),
@@ -259,7 +259,7 @@ describe('threshold evaluation', () => {
     const r = evaluateThresholds(s, [
       { name: 'bhyve-12.1', totals: totals({ simulatedSeconds: 10, guestSeconds: 0, guests: 2, exitsTotal: 100 }) },
     ]);
-    assert.equal(r.perVariant.get('bhyve-12.1')![0]!.value, 5);
+    assert.equal(r.perVariant.get('bhyve-12.1')![0].value, 5);
   });
 
   it('restricts thresholds with a variant label to that variant', () => {
@@ -291,7 +291,7 @@ describe('threshold evaluation', () => {
         [false, null],
       ],
     );
-    for (const o of [out[0]!, out[1]!, out[2]!, out[4]!]) assert.match(o.message!, /^no data/);
+    for (const o of [out[0], out[1], out[2], out[4]]) assert.match(o.message!, /^no data/);
   });
 
   it('evaluates latency aggregations in seconds', () => {
@@ -310,9 +310,9 @@ describe('threshold evaluation', () => {
       [true, true, true, true, true],
     );
     // p50: rank 50 is 10 of 60 into (2000, 4000] ns.
-    assert.ok(Math.abs(out[0]!.value! - (2000 + 2000 * (10 / 60)) / 1e9) < 1e-15);
+    assert.ok(Math.abs(out[0].value! - (2000 + 2000 * (10 / 60)) / 1e9) < 1e-15);
     assert.match(
-      out[0]!.message!,
+      out[0].message!,
       /interrupt_latency_seconds p50 = 0\.00000233333 \(variant bhyve-12\.1\); holds: < 0\.0000025/,
     );
   });
@@ -387,19 +387,19 @@ describe('threshold evaluation', () => {
       '  ratio(phase_seconds{phase="install"}, variant="bhyve-12.1", variant="bhyve-tpr-v1"): ["> 5"]\n',
     );
     const only = evaluateThresholds(s, [{ name: 'bhyve-12.1', totals: totals({ phaseSeconds: { install: 600 } }) }]);
-    assert.equal(only.crossVariant[0]!.passed, false);
-    assert.match(only.crossVariant[0]!.message!, /no data: variant bhyve-tpr-v1 has no results/);
+    assert.equal(only.crossVariant[0].passed, false);
+    assert.match(only.crossVariant[0].message!, /no data: variant bhyve-tpr-v1 has no results/);
     const missing = evaluateThresholds(s, [
       { name: 'bhyve-12.1', totals: totals({ phaseSeconds: { install: 600 } }) },
       { name: 'bhyve-tpr-v1', totals: totals() },
     ]);
-    assert.match(missing.crossVariant[0]!.message!, /no data: phase install did not complete in variant bhyve-tpr-v1/);
+    assert.match(missing.crossVariant[0].message!, /no data: phase install did not complete in variant bhyve-tpr-v1/);
     const zero = evaluateThresholds(s, [
       { name: 'bhyve-12.1', totals: totals({ phaseSeconds: { install: 600 } }) },
       { name: 'bhyve-tpr-v1', totals: totals({ phaseSeconds: { install: 0 } }) },
     ]);
-    assert.equal(zero.crossVariant[0]!.value, null);
-    assert.equal(zero.crossVariant[0]!.passed, false);
+    assert.equal(zero.crossVariant[0].value, null);
+    assert.equal(zero.crossVariant[0].passed, false);
   });
 
   it('handles every comparator', () => {
@@ -428,7 +428,7 @@ describe('threshold evaluation', () => {
 describe('violation check names', () => {
   it('match the checks the machine reports', () => {
     const src = readFileSync(join(ROOT, 'src', 'core', 'vcpu', 'machine.ts'), 'utf8');
-    const found = new Set([...src.matchAll(/violate\(\s*\w+\s*,\s*'([a-z0-9_]+)'/g)].map((m) => m[1]!));
+    const found = new Set([...src.matchAll(/violate\(\s*\w+\s*,\s*'([a-z0-9_]+)'/g)].map((m) => m[1]));
     assert.deepEqual([...found].sort(), [...VIOLATION_CHECKS].sort());
   });
 });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -46,7 +47,7 @@ describe('durations', () => {
       {},
     ]) {
       const r = parseDurationNs(bad);
-      assert.equal(r.ok, false, `accepted ${String(bad)}`);
+      assert.equal(r.ok, false, `accepted ${inspect(bad)}`);
       if (!r.ok) {
         assert.ok(r.expected.length > 0);
         assert.ok(r.found.length > 0);

@@ -35,7 +35,7 @@ async function startChild(): Promise<Child> {
   children.push(proc);
   let out = '';
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => {
+  proc.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   const exited = new Promise<{ code: number | null; signal: string | null }>((ok) =>
@@ -43,7 +43,7 @@ async function startChild(): Promise<Child> {
   );
   const url = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`the service did not start in 30 s: ${out}${err}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {

@@ -74,8 +74,8 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
   for (const name of names) {
     const va = a.variants.find((v) => v.name === name);
     const vb = b.variants.find((v) => v.name === name);
-    const ma = va ? metricsOf(va) : new Map();
-    const mb = vb ? metricsOf(vb) : new Map();
+    const ma: ReturnType<typeof metricsOf> = va ? metricsOf(va) : new Map<string, never>();
+    const mb: ReturnType<typeof metricsOf> = vb ? metricsOf(vb) : new Map<string, never>();
     for (const metric of [...new Set([...ma.keys(), ...mb.keys()])]) {
       const o = ma.get(metric);
       const n = mb.get(metric);

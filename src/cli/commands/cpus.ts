@@ -62,7 +62,7 @@ function parseArgs(args: readonly string[]): Parsed {
     return Number(v);
   };
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i];
     switch (a) {
       case '--json':
         p.json = true;
@@ -187,7 +187,7 @@ export async function cpusCommand(args: string[], io: CommandIo): Promise<number
         io.err(`cpus show: expected exactly one profile id\n\n${USAGE}`);
         return 2;
       }
-      const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]!);
+      const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]);
       io.out(parsed.json ? JSON.stringify(profile, null, 2) + '\n' : profileToYaml(profile));
       return 0;
     }
@@ -196,7 +196,7 @@ export async function cpusCommand(args: string[], io: CommandIo): Promise<number
         io.err(`cpus import: expected exactly one FILE\n\n${USAGE}`);
         return 2;
       }
-      const file = rest[0]!;
+      const file = rest[0];
       let text: string;
       try {
         text = readFileSync(file, 'utf8');

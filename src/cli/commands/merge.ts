@@ -55,7 +55,7 @@ export function mergeShardFiles(shards: readonly RunResults[]): {
     s.variants.forEach((v, i) => {
       if (!v.raw) throw new Error(`shard ${s.shard!.index}: variant ${v.name} has no raw accumulator`);
       if (v.name !== first.variants[i]?.name) throw new Error(`shard ${s.shard!.index}: variants differ (${v.name})`);
-      accumulators[i].merge(TotalsAccumulator.fromJSON(v.raw as Record<string, unknown>));
+      accumulators[i].merge(TotalsAccumulator.fromJSON(v.raw));
     });
   }
   return { accumulators, first };

@@ -128,7 +128,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let shard: ShardSpec | undefined;
   let seed: number | undefined;
   let workers = defaultWorkers();
-  let groupings: Record<string, string> = {};
+  let groupings: Record<string, string>;
   let listen: { host: string; port: number } | undefined;
   let startMs = Date.now();
   try {

@@ -68,7 +68,7 @@ export function serviceOptions(
   v: Record<string, string | boolean | undefined>,
   env: Readonly<Record<string, string | undefined>>,
 ): ServiceOptions {
-  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
   const port = positiveInt(s('port'), 'port', 0);
   if (port !== undefined && port > 65535) throw new Error(`--port expects 0..65535, found "${s('port')}"`);
   const limits = {

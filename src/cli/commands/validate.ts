@@ -52,7 +52,7 @@ export async function validateCommand(
   let cpuDir: string | undefined;
   let optionsDone = false;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i];
     if (!optionsDone && (a === '--help' || a === '-h')) {
       io.out(USAGE);
       return 0;

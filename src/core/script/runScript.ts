@@ -1,5 +1,5 @@
 import { EXIT_KINDS } from '../vcpu/exits.js';
-import { Fault, Machine, type EntryFailure, type Violation } from '../vcpu/machine.js';
+import { Fault, type Machine, type EntryFailure, type Violation } from '../vcpu/machine.js';
 import type { ScriptOp } from './ops.js';
 
 export interface TraceExit {
