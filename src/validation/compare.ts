@@ -185,8 +185,8 @@ export function summarize(
   const gme = logs.length === 0 ? null : Math.exp(logs.reduce((a, b) => a + Math.abs(b), 0) / logs.length);
   let worst: Summary['worst'] = null;
   for (let i = 0; i < ratios.length; i++) {
-    if (worst === null || Math.abs(logs[i]!) > Math.abs(Math.log(Math.max(worst.ratio, ZERO_RATIO_FLOOR))))
-      worst = { caseId: ratios[i]!.r.caseId, key: ratios[i]!.r.key, ratio: ratios[i]!.x };
+    if (worst === null || Math.abs(logs[i]) > Math.abs(Math.log(Math.max(worst.ratio, ZERO_RATIO_FLOOR))))
+      worst = { caseId: ratios[i].r.caseId, key: ratios[i].r.key, ratio: ratios[i].x };
   }
   const within = ratios.filter((e) => e.x >= e.r.tolerance[0] && e.x <= e.r.tolerance[1]).length;
   return {

@@ -121,7 +121,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   }
   const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
   const r = new Reader(sink, lc, aliases);
-  const root = r.map({ node: (doc.contents as YamlNode | null) ?? null }, 'the validation case');
+  const root = r.map({ node: doc.contents ?? null }, 'the validation case');
   if (root === undefined) {
     sink.throwIfAny();
     throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty validation case' }]);
@@ -173,7 +173,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   let scenario = undefined;
   if (scenarioField !== undefined) {
     const m = r.map(scenarioField, 'scenario');
-    if (m !== undefined) scenario = scenarioFromNode(r, m as YamlNode, file, { workloadBaseDir: null });
+    if (m !== undefined) scenario = scenarioFromNode(r, m, file, { workloadBaseDir: null });
   }
   const compareField = f.get('compare');
   const compare =
@@ -207,7 +207,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
       );
     }
     if (scenario !== undefined) {
-      const v0 = scenario.variants[0]!;
+      const v0 = scenario.variants[0];
       const g0 = v0.guests[0];
       const vc = setup.vcpus.model;
       if (vc !== undefined && g0 !== undefined && vc !== g0.vcpus) {
@@ -249,7 +249,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
     published: published!,
     setup: setup!,
     notExpressed,
-    scenario: scenario!,
+    scenario: scenario,
     compare: compare!,
   };
   return deepFreeze(c, new Set<unknown>([scenario]));
@@ -508,7 +508,7 @@ function readCompare(r: Reader, v: Field, variants: readonly string[] | undefine
       ok = false;
       continue;
     }
-    keys.set(c.key, { node: m as YamlNode });
+    keys.set(c.key, { node: m });
     out.push(c);
   }
   return ok ? out : undefined;

@@ -52,7 +52,7 @@ export function beforeValuesOf(results: readonly CaseResult[]): Record<string, R
   const out: Record<string, Record<string, number | null>> = {};
   for (const c of results) {
     out[c.id] = {};
-    for (const r of c.rows) out[c.id]![r.key] = r.model === null ? null : Number(r.model.toPrecision(6));
+    for (const r of c.rows) out[c.id][r.key] = r.model === null ? null : Number(r.model.toPrecision(6));
   }
   return out;
 }

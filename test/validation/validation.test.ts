@@ -36,7 +36,7 @@ describe('validation case loader', () => {
       } catch (e) {
         assert.ok(e instanceof ScenarioError, String(e));
         const hit = e.diagnostics.find(
-          (d) => d.line === Number(m[1]) && d.column === Number(m[2]) && d.message.includes(m[3]!),
+          (d) => d.line === Number(m[1]) && d.column === Number(m[2]) && d.message.includes(m[3]),
         );
         assert.ok(hit, `expected ${m[1]}:${m[2]} ${m[3]}, got:\n${e.message}`);
         assert.match(e.message, new RegExp(`${name.replace('.', '\\.')}:${m[1]}:${m[2]}: error: `));
@@ -55,8 +55,8 @@ describe('validation case loader', () => {
       c.compare.map((x) => x.key),
       ['exits_per_second', 'far-off'],
     );
-    assert.deepEqual(c.compare[0]!.tolerance, [0.67, 1.5]);
-    assert.equal(c.scenario.variants[0]!.host.cpu.id, 'i7-6700K');
+    assert.deepEqual(c.compare[0].tolerance, [0.67, 1.5]);
+    assert.equal(c.scenario.variants[0].host.cpu.id, 'i7-6700K');
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.compare));
   });
 
@@ -165,7 +165,7 @@ describe('the corpus', () => {
   it('every comparison has a recorded before-value (data/validation/before.json)', () => {
     const before = loadBeforeValues();
     for (const c of cases)
-      for (const x of c.compare) assert.ok(before[c.id] !== undefined && x.key in before[c.id]!, `${c.id} ${x.key}`);
+      for (const x of c.compare) assert.ok(before[c.id] !== undefined && x.key in before[c.id], `${c.id} ${x.key}`);
   });
 
   it('runs, prints the table, and docs/VALIDATION.md is the output of the current model', () => {
