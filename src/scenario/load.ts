@@ -212,6 +212,22 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
 }
 
+/**
+ * Load a scenario embedded in a larger YAML document (a validation case's `scenario:` mapping,
+ * src/validation/load.ts): problems go to the caller's sink with their positions in that document.
+ * Undefined when anything in the sink is an error (the caller throws).
+ */
+export function scenarioFromNode(
+  r: Reader,
+  node: YamlNode | null,
+  file: string,
+  options: LoadOptions = {},
+): Scenario | undefined {
+  const scenario = new Loader(r, file, options).load(node);
+  if (scenario === undefined) return undefined;
+  return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
+}
+
 function deepFreeze<T>(value: T, skip: ReadonlySet<unknown> = new Set()): T {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value) || skip.has(value)) return value;
   const s = skip as Set<unknown>;
