@@ -10,6 +10,7 @@ import { parseGroupings, pushMetrics } from '../../metrics/push.js';
 import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
+import { renderPerfTables } from '../../report/perfTable.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -41,6 +42,8 @@ Options:
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
   --html FILE      write a self-contained HTML report with charts (opens without network access)
   --per-guest      also report totals per guest in results.json (off by default: fleets are large)
+  --perf-table     also print each variant's exits as 'perf kvm stat report' does (Samples,
+                   Samples%, Time%, Min/Max/Avg time per exit, perf's exit names)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
   --workers N      worker threads that share the hosts (default: the number of cores); results
@@ -101,6 +104,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         shard: { type: 'string' },
         quiet: { type: 'boolean' },
         'per-guest': { type: 'boolean' },
+        'perf-table': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         workers: { type: 'string' },
         push: { type: 'string' },
@@ -212,6 +216,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
         all.push(r.run.results);
         io.out(renderSummary(r.run.results));
+        if (o['perf-table']) io.out(renderPerfTables(r.run.results));
         status = Math.max(status, exitStatusOf(r.run.results));
         continue;
       }
@@ -244,6 +249,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
       io.out(renderSummary(results));
+      if (o['perf-table']) io.out(renderPerfTables(results));
       status = Math.max(status, exitStatusOf(results));
     }
   } finally {
