@@ -203,7 +203,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   try {
     for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
-      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
+      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
       if (o.openmetrics !== undefined) {
         // The history needs every variant's totals at each step: run in this thread, same totals.
         const r = runWithTimeline(scenario, {
@@ -217,6 +217,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         all.push(r.run.results);
         io.out(renderSummary(r.run.results));
         if (o['perf-table']) io.out(renderPerfTables(r.run.results));
+        progress?.done(r.run.results);
         status = Math.max(status, exitStatusOf(r.run.results));
         continue;
       }
@@ -225,7 +226,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         shard,
         pace: 'max',
         perGuest: o['per-guest'] === true,
-        onUpdate: (r) => progress?.update(r.scenarioProgress()),
+        onUpdate: (r) => progress?.updatePooled(r),
       });
       const runId = `cli-${i + 1}`;
       if (hub) {
@@ -250,6 +251,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       done.push({ scenario, out: { ...out, results } });
       io.out(renderSummary(results));
       if (o['perf-table']) io.out(renderPerfTables(results));
+      progress?.done(results);
       status = Math.max(status, exitStatusOf(results));
     }
   } finally {
