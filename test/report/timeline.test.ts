@@ -33,7 +33,7 @@ import {
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import type { Scenario } from '../../src/scenario/types.js';
 import { main } from '../../src/cli/main.js';
-import { writeTimeline } from '../../src/cli/commands/run.js';
+import { writeTimeline } from '../../src/cli/timeline.js';
 import { capture } from '../support/cli.js';
 
 // CommonJS modules: their default export is the module object, whose .default is the function.
@@ -230,7 +230,7 @@ test('the output is bounded: at most the event budget, and it says where it stop
   );
   const io = capture();
   const file = join(dir, 'small.json');
-  writeTimeline(io, scenario, file, GUEST, [FROM, TO], false, 600);
+  writeTimeline(io, scenario, { file, guest: GUEST, window: [FROM, TO] }, false, 600);
   const err = io.stderr.join('\n');
   assert.match(
     err,

@@ -7,13 +7,12 @@ import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
 import { parseGroupings, pushMetrics } from '../../metrics/push.js';
-import { durationLimitNs, type Scenario } from '../../scenario/types.js';
+import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
 import { renderPerfTables } from '../../report/perfTable.js';
-import { TIMELINE_MAX_EVENTS, buildTimeline, parseWindow, renderTrace } from '../../report/timeline.js';
-import { recordTimeline } from '../../run/timelineRun.js';
-import { formatSeconds, hostOfGuest, ReplayError } from '../../run/replay.js';
+import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
+import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -150,8 +149,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let groupings: Record<string, string>;
   let listen: { host: string; port: number } | undefined;
   let startMs = Date.now();
-  let timelineGuest = 0;
-  let timelineWindow: [number, number] = [0, 1e9];
+  let timeline: TimelineRequest | undefined;
   try {
     if (o['start-time'] !== undefined) {
       if (o.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
@@ -163,24 +161,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
-    if ((o['timeline-guest'] !== undefined || o['timeline-window'] !== undefined) && o.timeline === undefined)
-      throw new Error('--timeline-guest and --timeline-window need --timeline FILE');
-    if (o.timeline !== undefined) {
-      if (parsed.positionals.length !== 1) throw new Error('--timeline takes one scenario file');
-      if (o['timeline-guest'] !== undefined) {
-        timelineGuest = Number(o['timeline-guest']);
-        if (!/^\d+$/.test(o['timeline-guest']) || !Number.isSafeInteger(timelineGuest))
-          throw new Error(`--timeline-guest expects a guest index (an integer >= 0), found "${o['timeline-guest']}"`);
-      }
-      if (o['timeline-window'] !== undefined) {
-        const w = parseWindow(o['timeline-window']);
-        if (!w)
-          throw new Error(
-            `--timeline-window expects FROM..TO in simulated seconds with FROM < TO, e.g. 2..2.05, found "${o['timeline-window']}"`,
-          );
-        timelineWindow = w;
-      }
-    }
+    timeline = parseTimelineOptions(o, parsed.positionals.length);
     if (o.shard !== undefined) shard = parseShard(o.shard);
     if (o.workers !== undefined) {
       workers = Number(o.workers);
@@ -213,8 +194,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     for (const m of overs) io.err(`vmexit-lab run: ${m}`);
     return ExitStatus.BAD_INPUT;
   }
-  if (o.timeline !== undefined) {
-    const problem = timelineProblem(scenarios[0], timelineGuest, timelineWindow);
+  if (timeline) {
+    const problem = timelineProblem(scenarios[0], timeline);
     if (problem !== undefined) {
       io.err(`vmexit-lab run: --timeline: ${problem}`);
       return ExitStatus.BAD_INPUT;
@@ -316,10 +297,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;
   }
-  if (o.timeline !== undefined) {
+  if (timeline) {
     const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
     try {
-      writeTimeline(io, scenario, o.timeline, timelineGuest, timelineWindow, o.quiet === true);
+      writeTimeline(io, scenario, timeline, o.quiet === true);
     } catch (e) {
       io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
       return ExitStatus.INTERNAL;
@@ -336,65 +317,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   return status;
-}
-
-/** Why a --timeline request cannot be served (unknown guest, window after the end), before anything runs. */
-function timelineProblem(scenario: Scenario, guest: number, [fromNs]: [number, number]): string | undefined {
-  try {
-    scenario.variants.forEach((_, vi) => hostOfGuest(scenario, vi, guest));
-  } catch (e) {
-    if (e instanceof ReplayError) return e.message;
-    throw e;
-  }
-  const limit = durationLimitNs(scenario);
-  if (fromNs >= limit)
-    return `the window starts at ${formatSeconds(fromNs)} s, after the scenario's ${formatSeconds(limit)} simulated seconds`;
-  return undefined;
-}
-
-/**
- * Record the guest's window under every variant, write the trace, and say how big it is or where it
- * stops (`maxEvents`: the file's bound, split evenly over the variants).
- */
-export function writeTimeline(
-  io: CliIo,
-  scenario: Scenario,
-  file: string,
-  guest: number,
-  [fromNs, toNs]: [number, number],
-  quiet: boolean,
-  maxEvents = TIMELINE_MAX_EVENTS,
-): void {
-  const data = loadModelData();
-  const limit = durationLimitNs(scenario);
-  const to = Math.min(toNs, limit);
-  const perVariant = Math.floor(maxEvents / Math.max(1, scenario.variants.length));
-  const variants = scenario.variants.map((v, vi) => ({
-    name: v.name,
-    cpu: v.host.cpu.id,
-    policy: v.hypervisor.policy,
-    run: recordTimeline({ scenario, variantIndex: vi, data, guest, fromNs, toNs: to, maxRecords: perVariant }),
-  }));
-  const built = buildTimeline(variants, {
-    scenario: scenario.name,
-    seed: scenario.seed,
-    fromNs,
-    toNs: to,
-    maxEventsPerVariant: perVariant,
-  });
-  writeFileSync(file, renderTrace(built.trace));
-  for (const t of built.truncated)
-    io.err(
-      `vmexit-lab run: --timeline: variant ${t.variant}: more than ${perVariant} events in the window ` +
-        `(${maxEvents} per file); its trace stops at ${formatSeconds(t.atNs)} s simulated: narrow --timeline-window`,
-    );
-  if (!quiet) {
-    const g = variants[0].run.target;
-    io.err(
-      `timeline: ${file}: guest ${guest} (${g.label}, host ${variants[0].run.host}), ${formatSeconds(fromNs)}..${formatSeconds(to)} s, ` +
-        `${variants.length} variant${variants.length === 1 ? '' : 's'}, ${built.events} events: open it in ui.perfetto.dev or chrome://tracing`,
-    );
-  }
 }
 
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
