@@ -119,7 +119,7 @@ export function drilldownDashboard(): Dashboard {
     .withPanel(
       ts(
         'Exits per simulated second by variant',
-        'All exits of each selected variant (its CPU profile and policy in the legend).',
+        'Exits of the selected guest OSes, per simulated second of each selected variant (its CPU profile and policy in the legend).',
         'short',
         PER_SIM,
       ).withTarget(
