@@ -33,6 +33,7 @@ import { exitKindByName } from '../core/vcpu/exits.js';
 import { REPO_ROOT } from '../model/data.js';
 import { DiagnosticSink, ScenarioError } from '../scenario/errors.js';
 import { scenarioFromNode } from '../scenario/load.js';
+import type { Scenario } from '../scenario/types.js';
 import { Reader, parseYamlChecked, type Field, type Val } from '../scenario/yamlNodes.js';
 import {
   DEFAULT_TOLERANCE,
@@ -170,7 +171,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   const setup = setupField === undefined ? undefined : readSetup(r, setupField);
   const notExpressed = opt(f, 'notExpressed', (v) => readNotExpressed(r, v)) ?? [];
   const scenarioField = f.get('scenario');
-  let scenario = undefined;
+  let scenario: Scenario | undefined;
   if (scenarioField !== undefined) {
     const m = r.map(scenarioField, 'scenario');
     if (m !== undefined) scenario = scenarioFromNode(r, m, file, { workloadBaseDir: null });
@@ -249,7 +250,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
     published: published!,
     setup: setup!,
     notExpressed,
-    scenario: scenario,
+    scenario: scenario!,
     compare: compare!,
   };
   return deepFreeze(c, new Set<unknown>([scenario]));
