@@ -10,6 +10,9 @@ import { parseGroupings, pushMetrics } from '../../metrics/push.js';
 import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
+import { renderPerfTables } from '../../report/perfTable.js';
+import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
+import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -41,6 +44,8 @@ Options:
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
   --html FILE      write a self-contained HTML report with charts (opens without network access)
   --per-guest      also report totals per guest in results.json (off by default: fleets are large)
+  --perf-table     also print each variant's exits as 'perf kvm stat report' does (Samples,
+                   Samples%, Time%, Min/Max/Avg time per exit, perf's exit names)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
   --workers N      worker threads that share the hosts (default: the number of cores); results
@@ -61,6 +66,15 @@ Options:
                    dashboards and Prometheus configuration expect)
   --start-time ISO8601
                    wall time of simulated second 0 in the --openmetrics file (default: now)
+  --timeline FILE  write one guest's vCPUs over a window of simulated time as a Chrome trace-event
+                   file (open it in ui.perfetto.dev or chrome://tracing): running, halted and
+                   in-exit slices by reason, interrupt arrivals and deliveries; one process per
+                   variant (docs/TIMELINE.md); one scenario file only
+  --timeline-guest G
+                   the guest's global index, as replay and the exemplars name it (default 0)
+  --timeline-window FROM..TO
+                   simulated seconds, e.g. 2..2.05 (default 0..1); the trace is bounded to
+                   ${TIMELINE_MAX_EVENTS} events and says where it stops
   --quiet          no progress output
   -h, --help       show this help
 
@@ -101,6 +115,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         shard: { type: 'string' },
         quiet: { type: 'boolean' },
         'per-guest': { type: 'boolean' },
+        'perf-table': { type: 'boolean' },
+        timeline: { type: 'string' },
+        'timeline-guest': { type: 'string' },
+        'timeline-window': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         workers: { type: 'string' },
         push: { type: 'string' },
@@ -131,6 +149,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let groupings: Record<string, string>;
   let listen: { host: string; port: number } | undefined;
   let startMs = Date.now();
+  let timeline: TimelineRequest | undefined;
   try {
     if (o['start-time'] !== undefined) {
       if (o.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
@@ -142,6 +161,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
+    timeline = parseTimelineOptions(o, parsed.positionals.length);
     if (o.shard !== undefined) shard = parseShard(o.shard);
     if (o.workers !== undefined) {
       workers = Number(o.workers);
@@ -174,6 +194,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     for (const m of overs) io.err(`vmexit-lab run: ${m}`);
     return ExitStatus.BAD_INPUT;
   }
+  if (timeline) {
+    const problem = timelineProblem(scenarios[0], timeline);
+    if (problem !== undefined) {
+      io.err(`vmexit-lab run: --timeline: ${problem}`);
+      return ExitStatus.BAD_INPUT;
+    }
+  }
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
   const done: { scenario: Scenario; out: PooledOutcome }[] = [];
@@ -199,7 +226,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   try {
     for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
-      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
+      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
       if (o.openmetrics !== undefined) {
         // The history needs every variant's totals at each step: run in this thread, same totals.
         const r = runWithTimeline(scenario, {
@@ -212,6 +239,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
         all.push(r.run.results);
         io.out(renderSummary(r.run.results));
+        if (o['perf-table']) io.out(renderPerfTables(r.run.results));
+        progress?.done(r.run.results);
         status = Math.max(status, exitStatusOf(r.run.results));
         continue;
       }
@@ -220,7 +249,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         shard,
         pace: 'max',
         perGuest: o['per-guest'] === true,
-        onUpdate: (r) => progress?.update(r.scenarioProgress()),
+        onUpdate: (r) => progress?.updatePooled(r),
       });
       const runId = `cli-${i + 1}`;
       if (hub) {
@@ -244,6 +273,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
       io.out(renderSummary(results));
+      if (o['perf-table']) io.out(renderPerfTables(results));
+      progress?.done(results);
       status = Math.max(status, exitStatusOf(results));
     }
   } finally {
@@ -265,6 +296,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   } catch (e) {
     io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;
+  }
+  if (timeline) {
+    const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
+    try {
+      writeTimeline(io, scenario, timeline, o.quiet === true);
+    } catch (e) {
+      io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
+      return ExitStatus.INTERNAL;
+    }
   }
   // Pushed last: the result files exist whatever happens to the push.
   if (o.push !== undefined && hub) {
