@@ -5,12 +5,12 @@ import type { RunResults } from '../results/types.js';
 import {
   RUN_STATES,
   type RunOptionsRecord,
-  type RunProgressRecord,
+  type RunProgress,
   type RunRecord,
   type RunSource,
   type RunState,
   type RunSummary,
-  type StopReasonRecord,
+  type StopReason,
 } from './records.js';
 
 /**
@@ -198,7 +198,7 @@ export class HistoryStore {
     this.db.prepare("UPDATE runs SET state = 'running', started_at = ? WHERE id = ?").run(at, id);
   }
 
-  progress(id: string, p: RunProgressRecord): void {
+  progress(id: string, p: RunProgress): void {
     this.db.prepare("UPDATE runs SET progress = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(p), id);
   }
 
@@ -208,9 +208,9 @@ export class HistoryStore {
     f: {
       state: RunState;
       at: string;
-      stopReason?: StopReasonRecord;
+      stopReason?: StopReason;
       error?: string;
-      progress?: RunProgressRecord;
+      progress?: RunProgress;
       summary?: RunSummary;
       results?: RunResults;
       partial: boolean;
@@ -297,7 +297,7 @@ function toRecord(r: Row): RunRecord {
     scenario: r.scenario,
     source: JSON.parse(r.source) as RunSource,
     state: r.state as RunState,
-    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReasonRecord } : {}),
+    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReason } : {}),
     ...(r.error ? { error: r.error } : {}),
     createdAt: r.created_at,
     ...(r.started_at ? { startedAt: r.started_at } : {}),
@@ -305,7 +305,7 @@ function toRecord(r: Row): RunRecord {
     options: JSON.parse(r.options) as RunOptionsRecord,
     guests: r.guests,
     variants: JSON.parse(r.variants) as string[],
-    ...(r.progress ? { progress: JSON.parse(r.progress) as RunProgressRecord } : {}),
+    ...(r.progress ? { progress: JSON.parse(r.progress) as RunProgress } : {}),
     ...(r.summary ? { summary: JSON.parse(r.summary) as RunSummary } : {}),
     hasResults: r.has_results === 1,
     partial: r.partial === 1,

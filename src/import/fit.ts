@@ -18,10 +18,17 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
-import { TotalsAccumulator, runHosts } from '../run/simulate.js';
-import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.js';
+import { runHosts } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
 import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/load.js';
-import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
+import {
+  WORKLOAD_RATE_NAMES,
+  type GuestOsName,
+  type Scenario,
+  type ScenarioVariant,
+  type WorkloadProfile,
+  type WorkloadRateName,
+} from '../scenario/types.js';
 
 /** Where a measured exit rate comes from in the profile. */
 export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };

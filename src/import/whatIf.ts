@@ -13,7 +13,7 @@ import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { runScenario } from '../run/runScenario.js';
-import type { WorkloadProfile } from '../scenario/workload.js';
+import type { WorkloadProfile } from '../scenario/types.js';
 import { workloadScenario } from './fit.js';
 
 export interface WhatIfTarget {

@@ -1,9 +1,9 @@
 import { MetricsHub, type Labels, type Sample } from './hub.js';
 import { METRICS, type MetricDef } from './registry.js';
-import { guestsPerHostByOs } from '../pool/tasks.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
-import { EPOCH_NS, TotalsAccumulator } from '../run/simulate.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { seriesStepNs } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
+import { durationLimitNs, guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 
 /**
@@ -37,12 +37,6 @@ export interface TimelinePoint {
 
 /** Per variant (scenario order), its points in increasing simulated time; the last one is the run's final totals. */
 export type Timeline = readonly (readonly TimelinePoint[])[];
-
-/** The step of results.json `series` for a scenario: 1 s, growing so there are at most ~600 points. */
-export function seriesStepNs(scenario: Scenario): number {
-  const limit = durationLimitNs(scenario);
-  return Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
-}
 
 /**
  * Run a scenario in this thread (like runScenario; the totals are the same as on the pool) and

@@ -1,7 +1,8 @@
 import type { Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import type { Reproducer, RunResults, ViolationRecord } from '../results/types.js';
-import { formatSeconds, hostOfGuest, replay } from './replay.js';
+import { formatSeconds } from '../scenario/units.js';
+import { hostOfGuest, replay } from './replay.js';
 import { hostGuests } from './simulate.js';
 
 /**

@@ -80,7 +80,7 @@ import {
   type MatrixAxis,
 } from './matrix.js';
 import { parseScript } from './script.js';
-import { parseWorkloadProfile, type WorkloadProfile } from './workload.js';
+import { parseWorkloadProfile } from './workload.js';
 import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
 import {
   GUEST_OS_NAMES,
@@ -93,6 +93,7 @@ import {
   type ScenarioVariant,
   type ScriptedGuestSpec,
   type ThresholdSpec,
+  type WorkloadProfile,
 } from './types.js';
 import { Reader, parseYamlChecked, type Field, type Fields, type Val } from './yamlNodes.js';
 

@@ -129,3 +129,20 @@ export function formatDurationNs(ns: number): string {
   for (const [u, n] of units) if (ns >= n && ns % (n / 1000) === 0) return `${+(ns / n).toFixed(3)}${u}`;
   return `${ns}ns`;
 }
+
+/** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
+export function formatSeconds(ns: number): string {
+  const whole = Math.floor(ns / 1e9);
+  const frac = String(ns - whole * 1e9)
+    .padStart(9, '0')
+    .replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : String(whole);
+}
+
+/** Parse decimal seconds into integer ns exactly ("1.500000001" -> 1500000001); undefined if malformed. */
+export function parseSecondsNs(text: string): number | undefined {
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ns = Number(m[1]) * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
+  return Number.isSafeInteger(ns) ? ns : undefined;
+}

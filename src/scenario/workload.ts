@@ -33,13 +33,9 @@ import type { Vendor } from '../core/cpu/profile.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { DiagnosticSink, ScenarioError } from './errors.js';
 import { Reader, parseYamlChecked, type Val } from './yamlNodes.js';
-import { GUEST_OS_NAMES, type GuestOsName } from './types.js';
+import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
-/** Keys of perGuestSecond beyond the bulk instruction ops. */
-export const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
-export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAMES] as const;
-export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
 
 const MAX_PROFILE_BYTES = 256 * 1024;
 /** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
@@ -48,19 +44,6 @@ const MAX_ALIAS_COUNT = 1000;
 export const MAX_RATE_PER_SECOND = 1e8;
 const MAX_VCPUS = 64;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-export interface WorkloadProfile {
-  readonly name: string;
-  readonly os: GuestOsName;
-  readonly vcpus: number;
-  readonly x2apic: boolean;
-  readonly perGuestSecond: Readonly<Record<WorkloadRateName, number>>;
-  readonly interruptsPerSecond: number;
-  /** Exit name (as in EXIT_KINDS) -> per vCPU per guest second. */
-  readonly opaquePerGuestSecond: Readonly<Record<string, number>>;
-  /** Informational; kept as written (plain JSON values). */
-  readonly source?: Readonly<Record<string, unknown>>;
-}
 
 export const ROOT_KEYS = [
   'workloadProfile',

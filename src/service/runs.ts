@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../run/runScenario.js';
-import { startPooledRun, type PooledOutcome, type PooledRun } from '../run/pooled.js';
+import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
 import type { SimPool } from '../pool/pool.js';
-import { totalGuests } from '../pool/tasks.js';
 import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import type { HistoryStore } from '../history/store.js';
 import {
   FINAL_STATES,
-  type RunProgressRecord,
+  type RunProgress,
   type RunRecord,
   type RunState,
   type RunSummary,
-  type StopReasonRecord,
+  type StopReason,
 } from '../history/records.js';
 import { ApiError } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
@@ -80,19 +79,6 @@ function summaryOf(results: RunResults): RunSummary {
       violations: v.totals.violations.length,
     })),
     crossVariantThresholdsFailed: results.crossVariantThresholds.filter((t) => !t.passed).length,
-  };
-}
-
-function progressRecord(run: PooledRun): RunProgressRecord {
-  const p = run.progress();
-  return {
-    fraction: p.fraction,
-    simSeconds: p.simSeconds,
-    limitSeconds: p.limitSeconds,
-    hostsDone: p.hostsDone,
-    hostsTotal: p.hostsTotal,
-    tasksDone: p.tasksDone,
-    tasksTotal: p.tasksTotal,
   };
 }
 
@@ -217,7 +203,7 @@ export class RunManager {
     const now = Date.now();
     if (now - e.lastProgressWrite < (this.o.progressWriteMs ?? 2_000)) return;
     e.lastProgressWrite = now;
-    this.o.history.progress(id, progressRecord(run));
+    this.o.history.progress(id, run.progress());
   }
 
   private finish(id: string, run: PooledRun, out: PooledOutcome): void {
@@ -230,7 +216,7 @@ export class RunManager {
       {
         ...(out.stopped && reason ? { stopReason: reason } : {}),
         ...(out.error ? { error: out.error } : {}),
-        progress: progressRecord(run),
+        progress: run.progress(),
         summary: summaryOf(out.results),
         results: out.results,
         partial: out.stopped,
@@ -243,7 +229,7 @@ export class RunManager {
     this.end(id, 'failed', {
       stopReason: 'failed',
       error: `internal error: ${(e as Error)?.message ?? String(e)}`,
-      progress: progressRecord(run),
+      progress: run.progress(),
       partial: true,
     });
   }
@@ -252,9 +238,9 @@ export class RunManager {
     id: string,
     state: RunState,
     f: {
-      stopReason?: StopReasonRecord;
+      stopReason?: StopReason;
       error?: string;
-      progress?: RunProgressRecord;
+      progress?: RunProgress;
       summary?: RunSummary;
       results?: RunResults;
       partial: boolean;
@@ -275,7 +261,7 @@ export class RunManager {
     const e = this.live.get(id);
     if (!e || FINAL_STATES.includes(rec.state)) return rec;
     const stopping = e.run.stopReason;
-    return { ...rec, progress: progressRecord(e.run), ...(stopping ? { stopReason: stopping } : {}) };
+    return { ...rec, progress: e.run.progress(), ...(stopping ? { stopReason: stopping } : {}) };
   }
 
   list(filter: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {

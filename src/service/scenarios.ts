@@ -3,8 +3,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
 import { MAX_FILE_BYTES, parseScenario, type LoadOptions } from '../scenario/load.js';
 import { ScenarioError } from '../scenario/errors.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
-import { totalGuests } from '../pool/tasks.js';
+import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf } from './errors.js';
 
 /** The scenarios shipped in scenarios/, by name: the path below scenarios/ without `.yaml` (e.g. `seed/win10-1909-cr8-exits`). */

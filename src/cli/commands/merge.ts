@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assembleResults, exitStatusOf } from '../../run/runScenario.js';
-import { TotalsAccumulator } from '../../run/simulate.js';
+import { TotalsAccumulator } from '../../run/totals.js';
 import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { ExitStatus, type CliIo } from '../io.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
 import { createServer, type Server } from 'node:http';
-import { startPooledRun, type PooledOutcome } from '../../run/pooled.js';
+import { startPooledRun, type PooledOutcome } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
