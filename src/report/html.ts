@@ -6,6 +6,7 @@ import type {
   ViolationRecord,
 } from '../results/types.js';
 import { chartJsAsset, scriptSafe, type InlineScript } from './assets.js';
+import { exitStatusOf } from '../results/exitStatus.js';
 
 /**
  * The HTML report: one self-contained file (styles, data, Chart.js and the code that draws the
@@ -627,23 +628,12 @@ function badge(ok: boolean, okText = 'PASS', failText = 'FAIL'): string {
   return ok ? `<span class="badge pass">${okText}</span>` : `<span class="badge fail">${failText}</span>`;
 }
 
-function exitStatus(results: RunResults): 0 | 1 | 3 {
-  for (const v of results.variants) {
-    if (v.totals.violations.some((x) => !x.expected)) return 3;
-    if (v.totals.entryFailures.length > 0) return 3;
-  }
-  const failed =
-    results.variants.some((v) => v.thresholds.some((t) => !t.passed)) ||
-    results.crossVariantThresholds.some((t) => !t.passed);
-  return failed ? 1 : 0;
-}
-
 function verdict(results: RunResults): string {
   const all = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
   const failed = all.filter((t) => !t.passed).length;
   const unexpected = results.variants.reduce((n, v) => n + v.totals.violations.filter((x) => !x.expected).length, 0);
   const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
-  const status = exitStatus(results);
+  const status = exitStatusOf(results);
   const parts: string[] = [];
   parts.push(
     all.length === 0

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
-import { exitStatusOf } from '../run/runScenario.js';
+import { exitStatusOf } from '../results/exitStatus.js';
 import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
 import type { SimPool } from '../pool/pool.js';
 import { overBudget } from '../metrics/cardinality.js';

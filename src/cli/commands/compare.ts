@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { histogramQuantile } from '../../scenario/thresholds.js';
+import { histogramQuantile } from '../../results/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { textTable } from '../../report/table.js';

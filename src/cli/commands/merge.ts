@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { assembleResults, exitStatusOf } from '../../run/runScenario.js';
+import { assembleResults } from '../../run/runScenario.js';
+import { exitStatusOf } from '../../results/exitStatus.js';
 import { TotalsAccumulator } from '../../run/totals.js';
 import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
+import type { ShardSpec } from '../../run/runScenario.js';
+import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, type PooledOutcome } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
