@@ -5,7 +5,7 @@ import type {
   VariantResult,
   ViolationRecord,
 } from '../results/types.js';
-import { chartJsAsset, scriptSafe, type InlineScript } from './assets.js';
+import { chartJsAsset, reportAssets, scriptSafe, type InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
 
 /**
@@ -933,143 +933,6 @@ function reportSection(input: ReportInput, index: number, headingLevel: 1 | 2): 
 // Page shell
 // ---------------------------------------------------------------------------------------------
 
-const CSS = `
-:root{--fg:#1d1d1f;--muted:#5f6368;--line:#d9dce1;--bg:#ffffff;--panel:#f6f7f9;--pass:#1e7d32;--fail:#c62828;--expected:#8a6d00}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",sans-serif}
-header.top{background:#22303c;color:#fff;padding:10px 24px;font-size:13px;display:flex;gap:16px;align-items:baseline}
-header.top a{color:#cfe3ff}
-header.top .brand{font-weight:700;font-size:15px}
-main{max-width:1240px;margin:0 auto;padding:8px 24px 40px}
-h1{font-size:26px;margin:18px 0 4px}
-h2{font-size:19px;margin:30px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
-h3{font-size:16px;margin:20px 0 6px}
-.description{font-size:16px;margin:4px 0 6px}
-.meta,.muted{color:var(--muted)}
-.small{font-size:12px}
-code{font-family:"DejaVu Sans Mono",ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
-.verdict{font-size:15px;padding:8px 12px;border-radius:6px;background:var(--panel);border-left:5px solid var(--pass)}
-.verdict.fail{border-left-color:var(--fail)}
-.badge{display:inline-block;font-size:11px;font-weight:700;letter-spacing:.04em;padding:1px 7px;border-radius:10px;color:#fff;background:var(--pass)}
-.badge.fail{background:var(--fail)}
-.badge.expected{background:var(--expected)}
-.badge.state{background:#546e7a}
-.badge.state-running,.badge.state-queued{background:#1565c0}
-.badge.state-completed{background:var(--pass)}
-.badge.state-failed,.badge.state-interrupted{background:var(--fail)}
-.badge.state-cancelled{background:#757575}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-.card{flex:1 1 320px;background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-.card-label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.05em}
-.card-figure{font-size:28px;font-weight:700;margin:2px 0}
-.card-figure .vs{font-size:16px;font-weight:400;color:var(--muted)}
-.card-detail{font-size:13px}
-table{border-collapse:collapse;margin:6px 0;font-size:13px}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
-thead th,table.numbers tr:first-child th{background:var(--panel)}
-table.variants td,table.numbers td{text-align:right;font-variant-numeric:tabular-nums}
-table.variants tr.hl td{font-weight:700}
-tr.fail td{background:#fdecea}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-.scroll{overflow-x:auto}
-figure.chart{position:relative;margin:10px 0;padding:6px;border:1px solid var(--line);border-radius:8px;background:#fff}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}
-.grid figure.chart{margin:0}
-.note{background:#fff8e1;border:1px solid #f3d98b;border-radius:6px;padding:8px 12px}
-dl.state{display:grid;grid-template-columns:auto 1fr;gap:0 8px;margin:0;font-family:"DejaVu Sans Mono",ui-monospace,monospace;font-size:12px}
-dl.state dt{color:var(--muted)}dl.state dd{margin:0}
-td.step{font-weight:700}
-details{margin:6px 0}
-progress{width:160px;height:12px;vertical-align:middle}
-.live{color:var(--muted);font-size:12px}
-footer{max-width:1240px;margin:0 auto;padding:12px 24px 30px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
-`;
-
-/** Draws the charts from their JSON specs (runs after Chart.js). */
-const CHART_SCRIPT = `(function () {
-  'use strict';
-  var el = document.getElementById('vmexit-lab-charts');
-  if (!el) return;
-  var specs = JSON.parse(el.textContent || '[]');
-  if (typeof Chart === 'undefined') throw new Error('vmexit-lab report: Chart.js is missing');
-  Chart.defaults.animation = false;
-  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  Chart.defaults.color = '#333';
-  function fmt(n) {
-    var a = Math.abs(n);
-    if (n === 0) return '0';
-    if (a >= 100) return Math.round(n).toLocaleString('en-US');
-    if (a >= 1) return n.toFixed(2);
-    return n.toPrecision(3);
-  }
-  // Figures at the end of bars: each bar's value, or the total of a stack.
-  Chart.register({
-    id: 'vmexitValueLabels',
-    afterDatasetsDraw: function (chart, args, opts) {
-      if (!opts || !opts.mode) return;
-      var ctx = chart.ctx;
-      var horizontal = chart.options.indexAxis === 'y';
-      var suffix = opts.suffix || '';
-      ctx.save();
-      ctx.font = '600 12px ' + Chart.defaults.font.family;
-      ctx.fillStyle = '#222';
-      ctx.textAlign = horizontal ? 'left' : 'center';
-      ctx.textBaseline = horizontal ? 'middle' : 'bottom';
-      function put(text, elem) {
-        if (horizontal) ctx.fillText(text, elem.x + 6, elem.y);
-        else ctx.fillText(text, elem.x, elem.y - 4);
-      }
-      if (opts.mode === 'each') {
-        chart.data.datasets.forEach(function (ds, di) {
-          if (!chart.isDatasetVisible(di)) return;
-          chart.getDatasetMeta(di).data.forEach(function (elem, i) {
-            var v = ds.data[i];
-            if (v === null || v === undefined) return;
-            put(fmt(v) + suffix, elem);
-          });
-        });
-      } else if (opts.mode === 'stackTotal') {
-        (chart.data.labels || []).forEach(function (label, i) {
-          var total = 0, end = null, all = true;
-          chart.data.datasets.forEach(function (ds, di) {
-            if (!chart.isDatasetVisible(di)) { all = false; return; }
-            var v = ds.data[i];
-            if (typeof v !== 'number') return;
-            total += v;
-            var elem = chart.getDatasetMeta(di).data[i];
-            if (elem && (end === null || (horizontal ? elem.x > end.x : elem.y < end.y))) end = elem;
-          });
-          // With every reason shown, the exact total (the segments are rounded).
-          if (all && opts.totals && typeof opts.totals[i] === 'number') total = opts.totals[i];
-          if (end) put(fmt(total) + suffix, end);
-        });
-      }
-      ctx.restore();
-    }
-  });
-  var drawn = [];
-  specs.forEach(function (spec) {
-    var canvas = document.getElementById(spec.canvas);
-    if (!canvas) throw new Error('vmexit-lab report: no canvas ' + spec.canvas);
-    var y = spec.config.options && spec.config.options.scales && spec.config.options.scales.y;
-    var linearY = y ? JSON.stringify(y) : null;
-    drawn.push({ spec: spec, linearY: linearY, chart: new Chart(canvas, spec.config) });
-  });
-  Array.prototype.forEach.call(document.querySelectorAll('input[data-log-toggle]'), function (box) {
-    box.addEventListener('change', function () {
-      var group = box.getAttribute('data-log-toggle');
-      drawn.forEach(function (d) {
-        if (d.spec.group !== group || !d.linearY) return;
-        var y = JSON.parse(d.linearY);
-        if (box.checked) { y.type = 'logarithmic'; delete y.beginAtZero; }
-        d.chart.options.scales.y = y;
-        d.chart.update();
-      });
-    });
-  });
-  document.body.setAttribute('data-charts-drawn', String(drawn.length));
-})();`;
-
 interface PageParts {
   readonly title: string;
   readonly body: string;
@@ -1094,7 +957,7 @@ function page(p: PageParts): string {
   // No favicon request (a server without one would log a 404 in the console).
   out.push('<link rel="icon" href="data:,">');
   out.push(`<title>${esc(p.title)}</title>`);
-  out.push(`<style>${CSS}</style>`);
+  out.push(`<style>\n${reportAssets().css}</style>`);
   out.push('</head>');
   out.push('<body>');
   out.push(`<header class="top"><span class="brand">vmexit-lab</span>${p.nav ?? ''}</header>`);
@@ -1107,7 +970,7 @@ function page(p: PageParts): string {
   if (lib) {
     out.push(`<script>${lib.source}</script>`);
     out.push(`<script type="application/json" id="vmexit-lab-charts">${jsonForScript(p.charts)}</script>`);
-    out.push(`<script>${scriptSafe(CHART_SCRIPT)}</script>`);
+    out.push(`<script>${scriptSafe(reportAssets().charts)}</script>`);
   }
   if (p.script) {
     if (p.live !== undefined)
@@ -1185,105 +1048,6 @@ function progressCell(p: RunProgressLike | null | undefined): string {
   return `<progress max="1" value="${value}"></progress> <span class="progress-text">${esc(progressText(p))}</span>`;
 }
 
-/**
- * Client code shared by the live pages: formats a run's state and progress like the server does.
- * Reads its settings from #vmexit-lab-live; builds DOM with textContent only (no HTML from data).
- */
-const LIVE_COMMON = `
-  var live = JSON.parse(document.getElementById('vmexit-lab-live').textContent);
-  var status = document.getElementById('live-status');
-  function pct(p) { return Math.floor(Math.max(0, Math.min(1, p.fraction)) * 100) + ' %'; }
-  function simRound(x, limit) { return String(limit < 100 ? Math.round(x * 10) / 10 : Math.round(x)); }
-  function progressText(p) {
-    if (!p) return '-';
-    var sim = (typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number') ? ', ' + simRound(p.simSeconds, p.limitSeconds) + ' of ' + simRound(p.limitSeconds, p.limitSeconds) + ' simulated s' : '';
-    return pct(p) + sim;
-  }
-  function fmtTime(iso) {
-    if (!iso) return '-';
-    var m = /^(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d:\\d\\d:\\d\\d)(?:\\.\\d+)?Z$/.exec(iso);
-    return m ? m[1] + ' ' + m[2] + ' UTC' : iso;
-  }
-  function setBadge(elem, state) {
-    elem.textContent = state;
-    elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '');
-    elem.setAttribute('data-state', state);
-  }
-  function setProgress(cell, p) {
-    while (cell.firstChild) cell.removeChild(cell.firstChild);
-    var bar = document.createElement('progress');
-    bar.max = 1;
-    bar.value = p ? Math.max(0, Math.min(1, p.fraction)) : 0;
-    var text = document.createElement('span');
-    text.className = 'progress-text';
-    text.textContent = progressText(p);
-    cell.appendChild(bar);
-    cell.appendChild(document.createTextNode(' '));
-    cell.appendChild(text);
-  }
-  function stamp(ok, text) {
-    if (status) status.textContent = ok ? 'live: updated ' + new Date().toISOString().slice(11, 19) + ' UTC' : 'live updates paused: ' + text;
-  }
-  function poll(onJson) {
-    var stopped = false;
-    function tick() {
-      if (stopped) return;
-      fetch(live.pollUrl, { headers: { accept: 'application/json' }, cache: 'no-store' })
-        .then(function (res) { if (!res.ok) throw new Error('HTTP ' + res.status); return res.json(); })
-        .then(function (json) { stamp(true); if (onJson(json) === false) stopped = true; })
-        .catch(function (e) { stamp(false, String(e && e.message || e)); })
-        .then(function () { if (!stopped) setTimeout(tick, live.intervalMs); });
-    }
-    setTimeout(tick, live.intervalMs);
-  }
-`;
-
-const INDEX_SCRIPT = `(function () {
-  'use strict';
-${LIVE_COMMON}
-  var tbody = document.getElementById('runs-body');
-  var empty = document.getElementById('runs-empty');
-  var table = document.getElementById('runs-table');
-  function row(run) {
-    var tr = document.createElement('tr');
-    tr.setAttribute('data-run-id', run.id);
-    var a = document.createElement('a');
-    a.href = live.runHrefPrefix + encodeURIComponent(run.id);
-    a.textContent = run.id;
-    var td = document.createElement('td'); td.appendChild(a); tr.appendChild(td);
-    td = document.createElement('td'); td.textContent = run.scenario; tr.appendChild(td);
-    td = document.createElement('td'); var b = document.createElement('span'); setBadge(b, run.state); td.appendChild(b); tr.appendChild(td);
-    td = document.createElement('td'); td.className = 'progress'; setProgress(td, run.progress); tr.appendChild(td);
-    td = document.createElement('td'); td.textContent = fmtTime(run.startedAt); tr.appendChild(td);
-    return tr;
-  }
-  if (live.pollUrl) poll(function (json) {
-    var runs = Array.isArray(json) ? json : (json && json.runs) || [];
-    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
-    runs.forEach(function (run) { tbody.appendChild(row(run)); });
-    table.hidden = runs.length === 0;
-    empty.hidden = runs.length !== 0;
-  });
-})();`;
-
-const RUN_SCRIPT = `(function () {
-  'use strict';
-${LIVE_COMMON}
-  var badge = document.getElementById('run-state');
-  var cell = document.getElementById('run-progress');
-  if (live.pollUrl) poll(function (run) {
-    if (!run || typeof run.state !== 'string') return;
-    setBadge(badge, run.state);
-    if (cell) setProgress(cell, run.progress);
-    if (live.liveStates.indexOf(run.state) < 0) {
-      // The run is over: the server renders its report now.
-      if (status) status.textContent = 'run ' + run.state + ': loading its report';
-      location.reload();
-      return false;
-    }
-  });
-})();`;
-
 /** The service's `/`: runs with their state and progress, updated live from the runs API. */
 export function renderRunsIndex(runs: readonly RunIndexEntry[], options: ServicePageOptions = {}): string {
   const prefix = options.runHrefPrefix ?? '/runs/';
@@ -1302,7 +1066,7 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
     title: 'vmexit-lab: runs',
     body,
     charts: [],
-    script: INDEX_SCRIPT,
+    script: reportAssets().runsPage,
     live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, runHrefPrefix: prefix },
   });
 }
@@ -1362,7 +1126,10 @@ export function renderRunPage(
     charts,
     nav: `<a href="${esc(indexHref)}">all runs</a>`,
     ...(isLive && pollUrl
-      ? { script: RUN_SCRIPT, live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, liveStates: LIVE_STATES } }
+      ? {
+          script: reportAssets().runPage,
+          live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, liveStates: LIVE_STATES },
+        }
       : {}),
     ...(options.chartLibrary ? { chartLibrary: options.chartLibrary } : {}),
   });
