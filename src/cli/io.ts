@@ -1,4 +1,4 @@
-import { parseDurationNs } from '../scenario/units.js';
+import { parseDurationNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
 export interface CliIo {

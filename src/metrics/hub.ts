@@ -4,7 +4,7 @@ import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/hos
 import type { LatencyExemplars } from '../core/engine/exemplars.js';
 import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
-import { formatSeconds } from '../scenario/units.js';
+import { formatSeconds } from '../input/units.js';
 import type { RunResults } from '../results/types.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';

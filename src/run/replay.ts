@@ -3,7 +3,7 @@ import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
 import { RecKind } from '../core/vcpu/machine.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
-import { formatSeconds } from '../scenario/units.js';
+import { formatSeconds } from '../input/units.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import type { Reproducer, RunResults, ViolationRecord } from '../results/types.js';
-import { formatSeconds } from '../scenario/units.js';
+import { formatSeconds } from '../input/units.js';
 import { hostOfGuest, replay } from './replay.js';
 import { hostGuests } from './simulate.js';
 

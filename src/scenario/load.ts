@@ -68,7 +68,7 @@ import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../co
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { CONTROL_NAMES, type ControlWord } from '../core/vmx/controls.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
-import { DiagnosticSink, ScenarioError, didYouMean } from './errors.js';
+import { DiagnosticSink, ScenarioError, didYouMean } from '../input/diagnostics.js';
 import {
   MATRIX_TUNABLE_PREFIX,
   MAX_HOST_CORES,
@@ -95,7 +95,7 @@ import {
   type ThresholdSpec,
   type WorkloadProfile,
 } from './types.js';
-import { Reader, parseYamlChecked, type Field, type Fields, type Val } from './yamlNodes.js';
+import { Reader, parseYamlChecked, type Field, type Fields, type Val } from '../input/yaml.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */

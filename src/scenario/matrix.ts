@@ -16,8 +16,8 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/hypervisor/policy.js';
 import { findCpuProfile } from '../profiles/catalog.js';
-import { didYouMean } from './errors.js';
-import type { Reader, Val } from './yamlNodes.js';
+import { didYouMean } from '../input/diagnostics.js';
+import type { Reader, Val } from '../input/yaml.js';
 
 export const MAX_VARIANTS = 64;
 export const MAX_HOST_CORES = 1024;

@@ -25,7 +25,7 @@
  */
 import type { Vendor } from '../core/cpu/profile.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
-import { didYouMean } from './errors.js';
+import { didYouMean } from '../input/diagnostics.js';
 import {
   THRESHOLD_COMPARATORS,
   type MetricSelector,
@@ -34,7 +34,7 @@ import {
   type ThresholdComparator,
   type ThresholdSpec,
 } from './types.js';
-import type { Reader, Val } from './yamlNodes.js';
+import type { Reader, Val } from '../input/yaml.js';
 
 /**
  * Invariant checks the machine reports (src/core/vcpu/machine.ts, violate(v, '<check>', ...)).

@@ -31,8 +31,8 @@
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { Vendor } from '../core/cpu/profile.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
-import { DiagnosticSink, ScenarioError } from './errors.js';
-import { Reader, parseYamlChecked, type Val } from './yamlNodes.js';
+import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
+import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;

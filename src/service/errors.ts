@@ -1,5 +1,5 @@
-import type { Diagnostic } from '../scenario/errors.js';
-import { formatDiagnostic } from '../scenario/errors.js';
+import type { Diagnostic } from '../input/diagnostics.js';
+import { formatDiagnostic } from '../input/diagnostics.js';
 
 /**
  * API errors. Every error response has the same shape (docs/SERVICE.md):

@@ -13,7 +13,7 @@ import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
 import { runHosts } from '../../src/run/simulate.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
 import { replay } from '../../src/run/replay.js';
-import { formatSeconds, parseSecondsNs } from '../../src/scenario/units.js';
+import { formatSeconds, parseSecondsNs } from '../../src/input/units.js';
 import { withReproducers } from '../../src/run/shrink.js';
 import { runScenarioPooled } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError, formatDiagnostic, MAX_DIAGNOSTICS, closest, editDistance } from '../../src/scenario/errors.js';
+import {
+  ScenarioError,
+  formatDiagnostic,
+  MAX_DIAGNOSTICS,
+  closest,
+  editDistance,
+} from '../../src/input/diagnostics.js';
 import { MAX_FILE_BYTES, loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
 import { FIXTURES } from './helpers.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError, formatDiagnostic } from '../../src/scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../../src/input/diagnostics.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import {
   ThresholdSyntaxError,

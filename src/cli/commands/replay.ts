@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError } from '../../run/replay.js';
-import { formatSeconds, parseSecondsNs } from '../../scenario/units.js';
+import { formatSeconds, parseSecondsNs } from '../../input/units.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 

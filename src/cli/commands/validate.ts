@@ -4,7 +4,7 @@
  */
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, formatDiagnostic } from '../../scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';

@@ -4,7 +4,7 @@ import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../..
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError } from '../../scenario/errors.js';
+import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
