@@ -18,6 +18,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
+import { roundSignificant } from '../results/figures.js';
 import { runHosts } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
 import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/load.js';
@@ -223,8 +224,7 @@ function buildProfile(
 
 /** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
 export function sixDigits(x: number): number {
-  if (x === 0 || !Number.isFinite(x)) return 0;
-  return Number(x.toPrecision(6));
+  return Number.isFinite(x) ? roundSignificant(x, 6) : 0;
 }
 
 /** Fit a profile to measured rates (per vCPU per second, by exit name). */

@@ -7,6 +7,7 @@ import type {
 } from '../results/types.js';
 import { chartJsAsset, reportAssets, scriptSafe, type InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
+import { formatFigure, perGuestSecond, roundSignificant } from '../results/figures.js';
 
 /**
  * The HTML report: one self-contained file (styles, data, Chart.js and the code that draws the
@@ -116,16 +117,8 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  if (n === 0) return '0';
-  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
-  if (Math.abs(n) >= 1) return n.toFixed(2);
-  return n.toPrecision(3);
-}
-
 function fmtSeconds(s: number): string {
-  return `${fmt(s)} s`;
+  return `${formatFigure(s)} s`;
 }
 
 function fmtNs(ns: number): string {
@@ -139,10 +132,6 @@ function fmtShort(n: number): string {
   return String(Number(n.toPrecision(4)));
 }
 
-function round(n: number, digits = 6): number {
-  return n === 0 || !Number.isFinite(n) ? n : Number(n.toPrecision(digits));
-}
-
 function fmtFactor(f: number): string {
   return `${f >= 10 ? f.toFixed(1) : f.toFixed(2)}×`;
 }
@@ -152,10 +141,6 @@ function fmtTime(iso: string | null | undefined): string {
   if (!iso) return '-';
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso);
   return m ? `${m[1]} ${m[2]} UTC` : iso;
-}
-
-function perGuestSecond(v: VariantResult, count: number): number {
-  return v.totals.guestSeconds > 0 ? count / v.totals.guestSeconds : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +329,7 @@ function phaseChart(results: RunResults, prefix: string): ChartSpec | undefined 
         datasets: results.variants.map((v, i) => ({
           label: v.name,
           data: phases.map((p) =>
-            typeof v.totals.phaseSeconds[p] === 'number' ? round(v.totals.phaseSeconds[p]) : null,
+            typeof v.totals.phaseSeconds[p] === 'number' ? roundSignificant(v.totals.phaseSeconds[p]) : null,
           ),
           backgroundColor: variantColor(i),
           borderColor: variantColor(i),
@@ -376,7 +361,7 @@ function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string): Char
   const rates = (v: VariantResult, bucket: string): number => {
     let sum = 0;
     for (const [name, count] of Object.entries(v.totals.exits)) if (plan.bucket(name) === bucket) sum += count;
-    return round(perGuestSecond(v, sum));
+    return roundSignificant(perGuestSecond(v, sum));
   };
   return {
     canvas: `${prefix}-chart-exits`,
@@ -410,7 +395,7 @@ function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string): Char
           vmexitValueLabels: {
             mode: 'stackTotal',
             suffix: ' /s',
-            totals: results.variants.map((v) => round(perGuestSecond(v, v.totals.exitsTotal))),
+            totals: results.variants.map((v) => roundSignificant(perGuestSecond(v, v.totals.exitsTotal))),
           },
         },
       },
@@ -448,7 +433,7 @@ export function timelinePoints(
         // The last bucket may be cut short by the end of the run.
         let t1 = Math.min(full, end);
         if (!(t1 > t0)) t1 = full;
-        return { x: round(t0 + (t1 - t0) / 2, 8), y: round(sum / (t1 - t0) / guests) };
+        return { x: roundSignificant(t0 + (t1 - t0) / 2, 8), y: roundSignificant(sum / (t1 - t0) / guests) };
       }),
     );
   }
@@ -510,11 +495,11 @@ function timelineCharts(
           maintainAspectRatio: false,
           interaction: { mode: 'nearest', axis: 'x', intersect: false },
           scales: {
-            x: { type: 'linear', min: 0, max: round(xMax), title: axisTitle('simulated time (s)') },
+            x: { type: 'linear', min: 0, max: roundSignificant(xMax), title: axisTitle('simulated time (s)') },
             y: {
               type: 'linear',
               beginAtZero: true,
-              suggestedMax: round(yMax),
+              suggestedMax: roundSignificant(yMax),
               title: axisTitle('exits per second per guest'),
             },
           },
@@ -576,7 +561,7 @@ function latencyChart(results: RunResults, prefix: string): ChartSpec | undefine
             label: v.name,
             data: h.counts
               .slice(view.first, view.last + 1)
-              .map((c) => (h.count > 0 ? round((100 * c) / h.count, 5) : 0)),
+              .map((c) => (h.count > 0 ? roundSignificant((100 * c) / h.count, 5) : 0)),
             backgroundColor: variantColor(i),
             borderColor: variantColor(i),
             borderWidth: 1,
@@ -673,7 +658,7 @@ function headline(results: RunResults): string {
       lo.rate > 0 && hi !== lo ? `: ${hi.name} has ${fmtFactor(hi.rate / lo.rate)} the exits of ${lo.name}` : '';
     cards.push(
       `<div class="card"><div class="card-label">VM exits per second per guest</div>` +
-        `<div class="card-figure">${rates.map((r) => figure(r.name, fmt(r.rate))).join(' <span class="vs">vs</span> ')}</div>` +
+        `<div class="card-figure">${rates.map((r) => figure(r.name, formatFigure(r.rate))).join(' <span class="vs">vs</span> ')}</div>` +
         `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}</div></div>`,
     );
   }
@@ -691,7 +676,7 @@ function variantsTable(results: RunResults): string {
   const phases = phaseNames(vs);
   const row = (label: string, cells: string[], cls = ''): string =>
     `<tr${cls ? ` class="${cls}"` : ''}><th scope="row">${esc(label)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
-  const num = (f: (v: VariantResult) => number): string[] => vs.map((v) => esc(fmt(f(v))));
+  const num = (f: (v: VariantResult) => number): string[] => vs.map((v) => esc(formatFigure(f(v))));
   const rows: string[] = [
     row(
       'policy',
@@ -724,7 +709,9 @@ function variantsTable(results: RunResults): string {
     ...phases.map((p) =>
       row(
         `${p} phase completed in (s)`,
-        vs.map((v) => (typeof v.totals.phaseSeconds[p] === 'number' ? esc(fmt(v.totals.phaseSeconds[p])) : '-')),
+        vs.map((v) =>
+          typeof v.totals.phaseSeconds[p] === 'number' ? esc(formatFigure(v.totals.phaseSeconds[p])) : '-',
+        ),
         'hl',
       ),
     ),
@@ -743,7 +730,7 @@ function variantsTable(results: RunResults): string {
     ),
     row(
       'interrupts raised / delivered',
-      vs.map((v) => esc(`${fmt(v.totals.interruptsRaised)} / ${fmt(v.totals.interruptsDelivered)}`)),
+      vs.map((v) => esc(`${formatFigure(v.totals.interruptsRaised)} / ${formatFigure(v.totals.interruptsDelivered)}`)),
     ),
     row(
       'interrupt latency, mean',
@@ -785,7 +772,7 @@ function exitsTable(results: RunResults, reasons: readonly string[]): string {
       `<tr><th scope="row"><code>${esc(r)}</code></th>${results.variants
         .map((v) => {
           const c = v.totals.exits[r] ?? 0;
-          return `<td>${esc(fmt(perGuestSecond(v, c)))}</td><td>${esc(fmt(c))}</td>`;
+          return `<td>${esc(formatFigure(perGuestSecond(v, c)))}</td><td>${esc(formatFigure(c))}</td>`;
         })
         .join('')}</tr>`,
   );
@@ -797,7 +784,7 @@ function latencyTable(results: RunResults): string {
     '<tr><th scope="col">variant</th><th scope="col">delivered interrupts measured</th><th scope="col">mean</th><th scope="col">median</th><th scope="col">90th percentile</th><th scope="col">99th percentile</th></tr>';
   const rows = results.variants.map((v) => {
     const h = v.totals.interruptLatency;
-    return `<tr><th scope="row">${esc(v.name)}</th><td>${esc(fmt(h.count))}</td><td>${esc(h.count > 0 ? fmtNs(h.sumNs / h.count) : '-')}</td><td>${esc(latencyQuantile(h, 0.5))}</td><td>${esc(latencyQuantile(h, 0.9))}</td><td>${esc(latencyQuantile(h, 0.99))}</td></tr>`;
+    return `<tr><th scope="row">${esc(v.name)}</th><td>${esc(formatFigure(h.count))}</td><td>${esc(h.count > 0 ? fmtNs(h.sumNs / h.count) : '-')}</td><td>${esc(latencyQuantile(h, 0.5))}</td><td>${esc(latencyQuantile(h, 0.9))}</td><td>${esc(latencyQuantile(h, 0.99))}</td></tr>`;
   });
   return `<div class="scroll"><table class="numbers">${head}${rows.join('')}</table></div><p class="muted small">Percentiles are the upper bounds of the histogram buckets that hold them.</p>`;
 }
@@ -805,7 +792,7 @@ function latencyTable(results: RunResults): string {
 function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string[] {
   return list.map(
     (t) =>
-      `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : fmt(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
+      `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
   );
 }
 

@@ -15,6 +15,7 @@ import type {
   ThresholdComparator,
   ThresholdSpec,
 } from '../scenario/types.js';
+import { roundSignificant } from './figures.js';
 import type { LatencyHistogram, ThresholdOutcome, VariantTotals } from './types.js';
 
 type Measured = { readonly value: number } | { readonly noData: string };
@@ -136,10 +137,9 @@ export function compare(value: number, op: ThresholdComparator, bound: number): 
   }
 }
 
-function fmt(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  const p = Number(n.toPrecision(6));
-  return String(p);
+/** A value in a threshold's message: integers exact, others to six significant digits. */
+function valueText(n: number): string {
+  return String(Number.isInteger(n) ? n : roundSignificant(n));
 }
 
 function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: string): ThresholdOutcome {
@@ -157,9 +157,9 @@ function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: st
     p.aggregation === undefined
       ? ''
       : p.aggregation.kind === 'quantile'
-        ? ` p${fmt(p.aggregation.q * 100)}`
+        ? ` p${valueText(p.aggregation.q * 100)}`
         : ` ${p.aggregation.kind}`;
-  const message = `${spec.metric}${agg} = ${fmt(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${fmt(p.bound)}`;
+  const message = `${spec.metric}${agg} = ${valueText(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${valueText(p.bound)}`;
   return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
 }
 

@@ -58,7 +58,8 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
   return out;
 }
 
-function fmt(x: number, digits = 0): string {
+/** Grouped with a fixed number of decimals: 12,345.6 */
+function grouped(x: number, digits = 0): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
@@ -79,11 +80,11 @@ export function formatWhatIf(r: WhatIfResult): string {
     const top = Object.entries(row.exitsPerSecond)
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
-      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .map(([k, v]) => `${k} ${grouped(v)}`)
       .join(', ');
     return [
       `${row.variant}${row.isSource ? ' (measured)' : ''}`,
-      fmt(row.exitsPerSecondTotal),
+      grouped(row.exitsPerSecondTotal),
       row.isSource ? '-' : `${row.exitsChangePercent >= 0 ? '+' : ''}${row.exitsChangePercent.toFixed(1)} %`,
       `${(row.hostTimeInExits * 100).toFixed(2)} %`,
       `${(row.guestCpu * 100).toFixed(2)} %`,
@@ -91,7 +92,7 @@ export function formatWhatIf(r: WhatIfResult): string {
         ? [
             row.projectedPhaseSeconds === undefined || row.violations.length > 0
               ? '-'
-              : fmt(row.projectedPhaseSeconds, 1),
+              : grouped(row.projectedPhaseSeconds, 1),
           ]
         : []),
       ...(anyViolation ? [row.violations.length > 0 ? `${row.violations.join(', ')} (guest stopped)` : '-'] : []),
@@ -112,7 +113,7 @@ export function formatWhatIf(r: WhatIfResult): string {
           : was === 0
             ? ' (new)'
             : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
-      return `${n} ${fmt(x, x < 10 ? 2 : 0)}${change}`;
+      return `${n} ${grouped(x, x < 10 ? 2 : 0)}${change}`;
     });
     return `  ${row.variant}: ${parts.join(', ')}`;
   });
