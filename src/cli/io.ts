@@ -1,4 +1,4 @@
-import { parseDurationNs } from '../input/units.js';
+import { parseDurationNs, parseSecondsNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
 export interface CliIo {
@@ -28,9 +28,13 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
 /** Exit statuses (docs/CLI.md, README). */
 export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
 
+/** A bad command line: the command prints the message (and its usage) and exits 2. */
 export class UsageError extends Error {}
 
-/** A numeric option: undefined when absent; a UsageError naming the option and its range when bad. */
+/**
+ * A numeric option: undefined when absent; a UsageError naming the option and its range when bad.
+ * `max` may be Infinity (the range then reads ">= min").
+ */
 export function numberOption(
   text: string | undefined,
   name: string,
@@ -41,11 +45,21 @@ export function numberOption(
   if (text === undefined) return undefined;
   const x = Number(text);
   if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+    const range = max === Infinity ? `>= ${min}` : `${min}..${max}`;
     throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}, found ${JSON.stringify(text)}`,
     );
   }
   return x;
+}
+
+/** Exact decimal seconds (up to 9 decimals, e.g. the sim_time of an exemplar) as integer ns: undefined when absent. */
+export function secondsOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ns = parseSecondsNs(text);
+  if (ns === undefined)
+    throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${JSON.stringify(text)}`);
+  return ns;
 }
 
 /** A positive duration option (30s, 2m, 1500ms ...) in seconds: undefined when absent, UsageError when bad. */

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError } from '../../run/replay.js';
-import { formatSeconds, parseSecondsNs } from '../../input/units.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { formatSeconds } from '../../input/units.js';
+import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 export const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
@@ -69,20 +69,17 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     return ExitStatus.BAD_INPUT;
   };
   if (parsed.positionals.length !== 1) return bad('expected exactly one scenario file');
-  if (o.guest === undefined || !/^\d+$/.test(o.guest))
-    return bad(
-      `--guest expects a global guest index (an integer >= 0)${o.guest === undefined ? '' : `, found "${o.guest}"`}`,
-    );
+  if (o.guest === undefined) return bad('--guest G is required: a global guest index (an integer >= 0)');
   if (o.at === undefined) return bad('--at SECONDS is required');
-  const atNs = parseSecondsNs(o.at);
-  if (atNs === undefined) return bad(`--at expects decimal seconds (up to 9 decimals), found "${o.at}"`);
-  const windowNs = o.window === undefined ? 1e6 : parseSecondsNs(o.window);
-  if (windowNs === undefined) return bad(`--window expects decimal seconds (up to 9 decimals), found "${o.window}"`);
-  let seed: number | undefined;
-  if (o.seed !== undefined) {
-    seed = Number(o.seed);
-    if (!/^\d+$/.test(o.seed) || seed > 0xffffffff)
-      return bad(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
+  let guest: number, atNs: number, windowNs: number, seed: number | undefined;
+  try {
+    guest = numberOption(o.guest, '--guest', 0, Infinity, true)!;
+    atNs = secondsOption(o.at, '--at')!;
+    windowNs = secondsOption(o.window, '--window') ?? 1e6;
+    seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
+  } catch (e) {
+    if (e instanceof UsageError) return bad(e.message);
+    throw e;
   }
   let onlyGuests: number[] | undefined;
   if (o['only-guests'] !== undefined) {
@@ -104,7 +101,6 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       `${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`,
     );
   }
-  const guest = Number(o.guest);
   try {
     const r = replay({
       scenario,

@@ -12,7 +12,7 @@ import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
@@ -144,11 +144,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
     if (o.shard !== undefined) shard = parseShard(o.shard);
-    if (o.workers !== undefined) {
-      workers = Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 256)
-        throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
-    }
+    workers = numberOption(o.workers, '--workers', 1, 256, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);
     if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
       throw new Error('--push-job and --push-label need --push URL');
@@ -156,11 +152,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
     if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
       throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
-    if (o.seed !== undefined) {
-      seed = Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-        throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
-    }
+    seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
     io.err(`vmexit-lab run: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -56,33 +56,26 @@ export const SERVE_PARSE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function positiveInt(v: string | undefined, name: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer >= ${min}, found "${v}"`);
-  return n;
-}
-
 /** Service options from parsed command-line values (throws on bad values). */
 export function serviceOptions(
   v: Record<string, string | boolean | undefined>,
   env: Readonly<Record<string, string | undefined>>,
 ): ServiceOptions {
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const port = positiveInt(s('port'), 'port', 0);
-  if (port !== undefined && port > 65535) throw new Error(`--port expects 0..65535, found "${s('port')}"`);
+  const int = (k: string, min = 1, max = Infinity): number | undefined => numberOption(s(k), `--${k}`, min, max, true);
+  const port = int('port', 0, 65535);
   const limits = {
-    ...(s('max-guests') !== undefined ? { maxGuests: positiveInt(s('max-guests'), 'max-guests') } : {}),
-    ...(s('max-duration') !== undefined ? { maxDurationSeconds: positiveInt(s('max-duration'), 'max-duration') } : {}),
-    ...(s('max-runs') !== undefined ? { maxConcurrentRuns: positiveInt(s('max-runs'), 'max-runs') } : {}),
-    ...(s('max-run-time') !== undefined ? { maxRunSeconds: positiveInt(s('max-run-time'), 'max-run-time') } : {}),
+    ...(s('max-guests') !== undefined ? { maxGuests: int('max-guests') } : {}),
+    ...(s('max-duration') !== undefined ? { maxDurationSeconds: int('max-duration') } : {}),
+    ...(s('max-runs') !== undefined ? { maxConcurrentRuns: int('max-runs') } : {}),
+    ...(s('max-run-time') !== undefined ? { maxRunSeconds: int('max-run-time') } : {}),
   };
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),
     ...(port !== undefined ? { port } : {}),
-    ...(s('workers') !== undefined ? { workers: positiveInt(s('workers'), 'workers') } : {}),
+    ...(s('workers') !== undefined ? { workers: int('workers') } : {}),
     ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
-    ...(s('body-limit') !== undefined ? { bodyLimitBytes: positiveInt(s('body-limit'), 'body-limit') } : {}),
+    ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
     perGuestMetrics: v['per-guest-metrics'] === true,
     limits,
     ...(env[TOKEN_ENV] ? { token: env[TOKEN_ENV] } : {}),

@@ -8,6 +8,7 @@ import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
+import type { CliIo } from '../io.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -44,10 +45,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export async function validateCommand(
-  args: string[],
-  io: { out(s: string): void; err(s: string): void },
-): Promise<number> {
+export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
   const files: string[] = [];
   let cpuDir: string | undefined;
   let optionsDone = false;
