@@ -20,7 +20,7 @@ export function processIo(): CliIo {
   };
 }
 
-export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
+function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   const ci = env.CI;
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }

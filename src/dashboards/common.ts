@@ -25,7 +25,7 @@ import {
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 
-export const DS_VAR = 'DS_PROMETHEUS';
+const DS_VAR = 'DS_PROMETHEUS';
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: `\${${DS_VAR}}` };
 export const RATE = '$__rate_interval';
 
@@ -37,8 +37,8 @@ export const CR8_REASONS = 'CR_ACCESS|VMEXIT_CR8_READ|VMEXIT_CR8_WRITE';
 /** VT-x TPR-below-threshold exits (TPR shadowing); AMD has no such exit. */
 export const TPR_BELOW_REASONS = 'TPR_BELOW_THRESHOLD';
 
-/** Labels of every per-variant series, as in src/metrics/hub.ts VARIANT_LABEL_NAMES plus the scrape job. */
-export const VARIANT_KEY = 'job, scenario, variant, cpu, policy';
+/** Labels of every per-variant series, as in src/metrics/hub.ts variantLabels, plus the scrape job. */
+const VARIANT_KEY = 'job, scenario, variant, cpu, policy';
 
 /** A label matcher list, e.g. sel({job: '$job'}) -> job=~"$job". Regex matchers so "All" (.+) and multi-values work. */
 export function sel(matchers: Record<string, string>, extra: string[] = []): string {
@@ -69,7 +69,7 @@ export function target(expr: string, legend: string, refId = 'A'): DataqueryBuil
   return new DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).range();
 }
 
-export function datasourceVariable(): DatasourceVariableBuilder {
+function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder(DS_VAR).label('Prometheus').type('prometheus');
 }
 

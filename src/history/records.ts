@@ -38,7 +38,7 @@ export interface RunProgress {
   readonly tasksTotal: number;
 }
 
-export interface VariantSummary {
+interface VariantSummary {
   readonly name: string;
   readonly exitsTotal: number;
   /** Exits per guest-second of simulated time. */

@@ -19,7 +19,7 @@ import {
  * running are marked `interrupted`. One service per data dir (a pid lock file says whose it is).
  */
 
-export const DB_FILE = 'history.sqlite';
+const DB_FILE = 'history.sqlite';
 const LOCK_FILE = 'service.lock';
 const SCHEMA_VERSION = 1;
 
@@ -87,7 +87,7 @@ function lock(dir: string): () => void {
   throw new DataDirLockedError(`cannot lock data dir ${dir}`);
 }
 
-export interface OpenedHistory {
+interface OpenedHistory {
   readonly store: HistoryStore;
   /** Runs found queued/running at open and marked interrupted. */
   readonly interrupted: readonly string[];

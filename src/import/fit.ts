@@ -32,7 +32,7 @@ import {
 } from '../scenario/types.js';
 
 /** Where a measured exit rate comes from in the profile. */
-export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
+type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
 
 /** Which profile rate causes an exit, by exit name, in order of preference (docs/IMPORT.md). */
 const DRIVERS: Readonly<Record<string, Driver>> = {
@@ -66,7 +66,7 @@ const DRIVERS: Readonly<Record<string, Driver>> = {
   VMEXIT_AVIC_NOACCEL: { kind: 'rate', name: 'apicTimerWrites' },
 };
 
-export interface FitConfig {
+interface FitConfig {
   readonly name: string;
   readonly os: GuestOsName;
   readonly vcpus: number;
@@ -84,7 +84,7 @@ export interface FitConfig {
   readonly source?: Readonly<Record<string, unknown>>;
 }
 
-export interface FitRow {
+interface FitRow {
   readonly reason: string;
   /** What was fitted to it: a profile rate, "interrupts", "opaque", or "-" (not driven: a consequence of others). */
   readonly driver: string;
@@ -104,7 +104,7 @@ export interface FitResult {
 }
 
 /** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
-export type MeasuredRates = ReadonlyMap<string, number>;
+type MeasuredRates = ReadonlyMap<string, number>;
 
 /** A one-variant, one-host scenario running `profile` (used by the fit and by what-if). */
 export function workloadScenario(

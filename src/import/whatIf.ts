@@ -22,7 +22,7 @@ export interface WhatIfTarget {
   readonly tunables: Tunables;
 }
 
-export interface WhatIfRow {
+interface WhatIfRow {
   readonly variant: string;
   readonly cpu: string;
   readonly policy: string;
@@ -50,7 +50,7 @@ export interface WhatIfResult {
   readonly rows: readonly WhatIfRow[];
 }
 
-export function variantName(cpu: CpuProfile, policy: string): string {
+function variantName(cpu: CpuProfile, policy: string): string {
   return `${policy}/${cpu.id}`;
 }
 

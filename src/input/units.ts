@@ -8,7 +8,7 @@
  * Negative values, NaN, infinities and fractions of the smallest unit are rejected.
  */
 
-export type UnitResult =
+type UnitResult =
   | { readonly ok: true; readonly value: number }
   | { readonly ok: false; readonly expected: string; readonly found: string };
 
@@ -36,8 +36,8 @@ const BYTES_PER: Readonly<Record<string, number>> = {
   TiB: 1024 ** 4,
 };
 
-export const DURATION_EXPECTED = 'a duration such as "500ms", "30s", "5m", "1.5h", "2d" or a number of seconds';
-export const SIZE_EXPECTED = 'a size such as "512MiB", "4GiB", "1GB" or a number of bytes';
+const DURATION_EXPECTED = 'a duration such as "500ms", "30s", "5m", "1.5h", "2d" or a number of seconds';
+const SIZE_EXPECTED = 'a size such as "512MiB", "4GiB", "1GB" or a number of bytes';
 
 const NUMBER_WITH_UNIT = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµ]*)\s*$/;
 

@@ -49,13 +49,13 @@ export class Fields {
   }
 }
 
-export interface Position {
+interface Position {
   readonly line: number;
   readonly column: number;
 }
 
 /** Aliases resolved to their anchors in document order; unresolved aliases reported. */
-export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): Map<Alias, YamlNode> {
+function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): Map<Alias, YamlNode> {
   const anchors = new Map<string, YamlNode>();
   const out = new Map<Alias, YamlNode>();
   visit(doc, {
@@ -84,13 +84,13 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
 }
 
 /** A problem yaml found in the text: the first line of its message, where it is. */
-export interface YamlProblem extends Position {
+interface YamlProblem extends Position {
   readonly message: string;
   readonly warning: boolean;
 }
 
 /** A YAML 1.2 document with its line counter, and yaml's errors then warnings. */
-export interface YamlText {
+interface YamlText {
   readonly doc: Document;
   readonly lc: LineCounter;
   readonly problems: readonly YamlProblem[];
@@ -386,7 +386,7 @@ export class Reader {
   }
 }
 
-export function fmtRange(min: number, max: number): string {
+function fmtRange(min: number, max: number): string {
   const hex = max >= 0x100 && (max + 1) % 0x100 === 0;
   const f = (n: number): string => (hex && n > 9 ? `0x${n.toString(16).toUpperCase()}` : String(n));
   return `${f(min)}..${f(max)}`;

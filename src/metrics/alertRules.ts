@@ -185,14 +185,14 @@ export function thresholdLabel(spec: ThresholdSpec): string {
   return `${spec.metric}: ${spec.expr}`;
 }
 
-export interface AlertRule {
+interface AlertRule {
   readonly alert: string;
   readonly expr: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-export interface RuleGroups {
+interface RuleGroups {
   readonly groups: readonly { readonly name: string; readonly rules: readonly AlertRule[] }[];
 }
 

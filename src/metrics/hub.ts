@@ -30,9 +30,6 @@ export interface Sample {
   readonly metricName?: string;
 }
 
-/** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
-export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as const;
-
 /**
  * One variant series' numbers: the exact counts of every run added, in one TotalsAccumulator (its
  * per-host records are not kept: they grow with the fleet), and what only the metrics need: the
@@ -104,7 +101,7 @@ interface LiveEntry {
 }
 
 /** What one scrape sees: computed once per scrape, read by every metric's collect. */
-export interface MetricsView {
+interface MetricsView {
   readonly variants: readonly {
     readonly s: VariantSeries;
     readonly t: SeriesTotals;
@@ -113,12 +110,13 @@ export interface MetricsView {
   readonly guests: readonly GuestSeries[];
 }
 
-export interface HubOptions {
+interface HubOptions {
   /** Per-guest series (labels host, guest, os). Off by default: cardinality grows with the fleet. */
   readonly perGuest?: boolean;
 }
 
-export function variantLabels(scenario: Scenario, vi: number): Labels {
+/** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
+function variantLabels(scenario: Scenario, vi: number): Labels {
   const v = scenario.variants[vi];
   return { scenario: scenario.name, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
 
-export interface SimPoolOptions {
+interface SimPoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
   readonly workers?: number;
   /** Idle workers are kept this long (piscina's default is to end them at once). */

@@ -16,7 +16,7 @@ import { Control, StopCode, type FaultKind, type RunTask, type StopCodeValue, ty
  * single-thread run, so results.json is identical for any worker count.
  */
 
-export interface PooledRunOptions {
+interface PooledRunOptions {
   readonly pool: SimPool;
   readonly shard?: ShardSpec;
   /** Override the scenario's pace (the service runs its start-up scenario in realtime). */
@@ -39,9 +39,9 @@ export interface PooledRunOptions {
   readonly faults?: ReadonlyMap<number, FaultKind>;
 }
 
-export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
+type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
 
-export interface TaskState {
+interface TaskState {
   readonly task: PoolTask;
   status: TaskStatus;
   /** Latest absolute totals: the last snapshot while running, the final totals when done. */

@@ -72,7 +72,7 @@ export interface TaskDone {
   readonly threadId: number;
 }
 
-export interface Pong {
+interface Pong {
   readonly kind: 'pong';
   readonly threadId: number;
 }

@@ -16,7 +16,7 @@ export interface PoolTask {
   readonly scripted: boolean;
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   readonly workers: number;
   readonly shard?: ShardSpec;
   /**

@@ -63,7 +63,7 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
 }
 
 /** Lower-case, drop vendor/marketing words and punctuation: "Intel(R) Xeon(R) CPU E5-2667 v4" -> "xeone52667v4". */
-export function normalizeCpuName(s: string): string {
+function normalizeCpuName(s: string): string {
   return s
     .toLowerCase()
     .replace(/@.*$/, '')
@@ -74,7 +74,7 @@ export function normalizeCpuName(s: string): string {
 }
 
 /** Names a profile answers to: its id, its id without a "xeon-" prefix, and its brand string. */
-export function profileAliases(p: CpuProfile): string[] {
+function profileAliases(p: CpuProfile): string[] {
   const keys = new Set<string>([normalizeCpuName(p.id), normalizeCpuName(p.model)]);
   if (/^xeon-/i.test(p.id)) keys.add(normalizeCpuName(p.id.replace(/^xeon-/i, '')));
   const brandNoXeon = p.model.replace(/\bXeon\b/gi, '');

@@ -51,7 +51,7 @@ export function chartJsAsset(): InlineScript {
 }
 
 /** The report's own style and browser scripts, as the pages inline them. */
-export interface ReportAssets {
+interface ReportAssets {
   /** The page style (report.css). */
   readonly css: string;
   /** Draws the charts from their JSON specs (charts.js). */

@@ -23,13 +23,13 @@ import { formatFigure, perGuestSecond, roundSignificant } from '../results/figur
 // Inputs
 // ---------------------------------------------------------------------------------------------
 
-export interface ReportInput {
+interface ReportInput {
   readonly results: RunResults;
   /** The scenario's description (results.json does not carry it). */
   readonly description?: string;
 }
 
-export interface HtmlReportOptions {
+interface HtmlReportOptions {
   /** The scenario's description (results.json does not carry it). */
   readonly description?: string;
   /** The page title (default "vmexit-lab report: SCENARIO"). */
@@ -39,7 +39,7 @@ export interface HtmlReportOptions {
 }
 
 /** Progress of a run as the service reports it (a RunRecord's `progress`). */
-export interface RunProgressLike {
+interface RunProgressLike {
   /** 0..1 */
   readonly fraction: number;
   readonly simSeconds?: number;
@@ -49,7 +49,7 @@ export interface RunProgressLike {
 }
 
 /** One row of the service's index of runs (a RunRecord fits). */
-export interface RunIndexEntry {
+interface RunIndexEntry {
   readonly id: string;
   readonly scenario: string;
   /** queued, running, completed, cancelled, failed, interrupted */
@@ -70,7 +70,7 @@ export interface RunPageEntry extends RunIndexEntry {
   readonly variants?: readonly string[];
 }
 
-export interface ServicePageOptions {
+interface ServicePageOptions {
   /**
    * What the page polls for live state: JSON `{runs: RunRecord[]}` (index) or a RunRecord (run
    * page). Defaults: `/api/runs` and `/api/runs/ID`. null: no live updates.
@@ -108,7 +108,7 @@ export function escapeHtml(s: string): string {
 const esc = escapeHtml;
 
 /** JSON for a <script type="application/json"> element: no "<" survives, so no "</script". */
-export function jsonForScript(value: unknown): string {
+function jsonForScript(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
@@ -186,7 +186,7 @@ function variantColor(i: number): string {
 // value-label plugin and the log-scale toggle), so the data behind every chart is testable here.
 // ---------------------------------------------------------------------------------------------
 
-export type ChartKind = 'phases' | 'exits' | 'timeline' | 'latency';
+type ChartKind = 'phases' | 'exits' | 'timeline' | 'latency';
 
 export interface ChartSpec {
   /** The canvas element's id. */
@@ -228,7 +228,7 @@ interface SeriesData {
 }
 
 /** The variant's `series` when it is present and well formed. */
-export function seriesOf(v: VariantResult): SeriesData | undefined {
+function seriesOf(v: VariantResult): SeriesData | undefined {
   const s = (v as { series?: unknown }).series;
   if (typeof s !== 'object' || s === null) return undefined;
   const { stepSeconds, exits } = s as { stepSeconds?: unknown; exits?: unknown };
@@ -280,7 +280,7 @@ function phaseNames(variants: readonly VariantResult[]): string[] {
   return names;
 }
 
-export interface PhaseComparison {
+interface PhaseComparison {
   readonly phase: string;
   readonly slow: { readonly variant: string; readonly seconds: number };
   readonly fast: { readonly variant: string; readonly seconds: number };

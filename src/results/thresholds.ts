@@ -120,7 +120,7 @@ function measure(
   }
 }
 
-export function compare(value: number, op: ThresholdComparator, bound: number): boolean {
+function compare(value: number, op: ThresholdComparator, bound: number): boolean {
   switch (op) {
     case '<':
       return value < bound;

@@ -20,7 +20,7 @@ export interface LatencyHistogram {
 }
 
 /** A latency bucket's replay handle: global guest index, simulated time of the delivery, its latency. */
-export interface LatencyExemplar {
+interface LatencyExemplar {
   readonly guest: number;
   readonly simTimeNs: number;
   readonly latencyNs: number;
@@ -57,7 +57,7 @@ export interface ViolationRecord {
   readonly reproducer?: Reproducer;
 }
 
-export interface SourceCounts {
+interface SourceCounts {
   readonly raised: number;
   readonly delivered: number;
 }

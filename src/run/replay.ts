@@ -13,7 +13,7 @@ import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
  * guest index), and record that guest's exits with the machine's exit recorder. docs/REPLAY.md.
  */
 
-export interface ReplayRequest {
+interface ReplayRequest {
   readonly scenario: Scenario;
   readonly variantIndex: number;
   readonly data: ModelData;
@@ -29,7 +29,7 @@ export interface ReplayRequest {
   readonly record?: boolean;
 }
 
-export type ReplayRecord =
+type ReplayRecord =
   | {
       readonly kind: 'exit';
       readonly timeNs: number;
@@ -47,7 +47,7 @@ export type ReplayRecord =
       readonly latencyNs: number;
     };
 
-export interface ReplayViolation {
+interface ReplayViolation {
   readonly check: string;
   readonly message: string;
   /** Global guest index of the guest that tripped it. */
@@ -59,7 +59,7 @@ export interface ReplayViolation {
   readonly state: Readonly<Record<string, unknown>>;
 }
 
-export interface ReplayResult {
+interface ReplayResult {
   readonly host: number;
   readonly target: GuestInstance;
   readonly guests: readonly GuestInstance[];
@@ -208,7 +208,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
 }
 
 /** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
   switch (slot) {

@@ -35,7 +35,7 @@ export interface Progress {
   readonly hostsTotal: number;
 }
 
-export interface RunControl {
+interface RunControl {
   /**
    * Called once per simulated second (all running hosts have reached `simNs`). `snapshot()` returns
    * the totals so far: finished hosts plus the running hosts' current counts (absolute, so a reader

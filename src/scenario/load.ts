@@ -99,18 +99,18 @@ import { Reader, parseYamlChecked, type Field, type Fields, type Val } from '../
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */
-export const MAX_ALIAS_COUNT = 1000;
-export const MAX_TOTAL_GUESTS = 100_000;
-export const MAX_VCPUS = 64;
-export const MAX_HOST_COUNT = 10_000;
-export const MAX_DURATION_NS = 30 * 86_400 * 1e9;
-export const MAX_MEMORY_BYTES = 16 * 1024 ** 4;
-export const DEFAULT_DURATION_NS = 60e9;
-export const DEFAULT_MAX_DURATION_NS = 4 * 3600e9;
+const MAX_ALIAS_COUNT = 1000;
+const MAX_TOTAL_GUESTS = 100_000;
+const MAX_VCPUS = 64;
+const MAX_HOST_COUNT = 10_000;
+const MAX_DURATION_NS = 30 * 86_400 * 1e9;
+const MAX_MEMORY_BYTES = 16 * 1024 ** 4;
+const DEFAULT_DURATION_NS = 60e9;
+const DEFAULT_MAX_DURATION_NS = 4 * 3600e9;
 export const DEFAULT_MEMORY_BYTES = 2 * 1024 ** 3;
 /** `cardinalityBudget` (metric series a scenario may create): default and cap. */
 export const DEFAULT_CARDINALITY_BUDGET = 10_000;
-export const MAX_CARDINALITY_BUDGET = 10_000_000;
+const MAX_CARDINALITY_BUDGET = 10_000_000;
 
 const NAME_RE = /^[a-z0-9._-]+$/;
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -25,9 +25,9 @@ export const MAX_HOST_CORES = 1024;
 export const MATRIX_KEYS = ['policy', 'cpu', 'cores', 'x2apic'] as const;
 export const MATRIX_TUNABLE_PREFIX = 'tunables.';
 
-export type MatrixValue = string | number | boolean;
+type MatrixValue = string | number | boolean;
 
-export interface MatrixChoice {
+interface MatrixChoice {
   readonly value: MatrixValue;
   readonly node: YamlNode | null;
   /** For `cpu`: the profile the value names. */
@@ -40,7 +40,7 @@ export interface MatrixAxis {
   readonly choices: readonly MatrixChoice[];
 }
 
-export interface MatrixCombination {
+interface MatrixCombination {
   readonly name: string;
   readonly params: Readonly<Record<string, MatrixValue>>;
   readonly picks: ReadonlyMap<string, MatrixChoice>;

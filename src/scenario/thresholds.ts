@@ -58,7 +58,7 @@ export type InterruptSource = (typeof INTERRUPT_SOURCES)[number];
 
 type LabelKind = 'reason' | 'source' | 'phase' | 'check';
 
-export interface MetricDef {
+interface MetricDef {
   readonly help: string;
   readonly labels: readonly LabelKind[];
   readonly requiredLabels?: readonly LabelKind[];
@@ -66,7 +66,7 @@ export interface MetricDef {
   readonly histogram?: boolean;
 }
 
-export const METRICS: Readonly<Record<string, MetricDef>> = {
+const METRICS: Readonly<Record<string, MetricDef>> = {
   exits_total: { help: 'VM exits (label reason = exit name; omitted = all exits)', labels: ['reason'] },
   exits_per_second: { help: 'VM exits per guest per simulated second', labels: ['reason'] },
   cr8_accesses_total: { help: 'guest CR8 reads and writes', labels: [] },
@@ -111,7 +111,7 @@ export class ThresholdSyntaxError extends Error {
   }
 }
 
-export interface ParsedKey {
+interface ParsedKey {
   readonly kind: 'metric' | 'ratio';
   readonly metric: MetricSelector;
   /** The variant="..." label of a plain key. */
@@ -269,7 +269,7 @@ export function parseThresholdKey(text: string): ParsedKey {
   return { kind: 'metric', metric: sel.metric, ...(sel.variant !== undefined ? { variant: sel.variant } : {}) };
 }
 
-export interface ParsedExpr {
+interface ParsedExpr {
   readonly aggregation?: ThresholdAggregation;
   readonly comparator: ThresholdComparator;
   readonly bound: number;
@@ -365,7 +365,7 @@ export function parseThreshold(key: string, expr: string): ParsedThreshold {
 // ---------------------------------------------------------------------------------------------
 // Load-time checks
 
-export interface ThresholdContext {
+interface ThresholdContext {
   /** Every variant of the scenario, with its CPU vendor (undefined: the variants were invalid; skip variant checks). */
   readonly variants: readonly { readonly name: string; readonly vendor: Vendor }[] | undefined;
   /** Phases that some guest runs as work-bound (given `work`): phase_seconds has data for them. */

@@ -36,7 +36,7 @@ export interface PhaseSpec {
 }
 
 /** Keys of a workload profile's perGuestSecond beyond the bulk instruction ops. */
-export const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
+const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
 export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAMES] as const;
 export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
 
@@ -86,7 +86,7 @@ export interface ScriptedGuestSpec {
 
 export type GuestSpec = ModelledGuestSpec | ScriptedGuestSpec;
 
-export interface HostSpec {
+interface HostSpec {
   readonly cpu: CpuProfile;
   /** Host cores (hardware threads) the vCPUs of this host share. */
   readonly cores: number;
@@ -94,7 +94,7 @@ export interface HostSpec {
   readonly count: number;
 }
 
-export interface HypervisorSpec {
+interface HypervisorSpec {
   readonly policy: PolicyName;
   readonly tunables: Tunables;
   readonly vmcs?: VmcsOverrides;
@@ -145,7 +145,7 @@ export type ParsedThreshold =
       readonly bound: number;
     };
 
-export interface SourceLocation {
+interface SourceLocation {
   readonly file: string;
   readonly line: number;
   readonly column: number;

@@ -41,11 +41,11 @@ const MAX_PROFILE_BYTES = 256 * 1024;
 /** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
 const MAX_ALIAS_COUNT = 1000;
 /** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
-export const MAX_RATE_PER_SECOND = 1e8;
+const MAX_RATE_PER_SECOND = 1e8;
 const MAX_VCPUS = 64;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export const ROOT_KEYS = [
+const ROOT_KEYS = [
   'workloadProfile',
   'name',
   'os',
@@ -177,7 +177,7 @@ const CROSS_VENDOR: readonly (readonly [string, string])[] = [
   ['WBINVD', 'VMEXIT_WBINVD'],
 ];
 
-export interface ResolvedWorkload {
+interface ResolvedWorkload {
   readonly spec: WorkloadSpec;
   /** Opaque exits with no counterpart on this vendor (not simulated). */
   readonly dropped: readonly string[];

@@ -8,9 +8,9 @@ import { isScenarioName, type ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/html.js';
 import type { RunResults } from '../results/types.js';
 
-export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
-export interface AppOptions {
+interface AppOptions {
   readonly manager: RunManager;
   readonly metrics: MetricsEndpoint;
   readonly catalog: ScenarioCatalog;

@@ -55,7 +55,7 @@ interface LiveEntry {
   lastProgressWrite: number;
 }
 
-export interface RunManagerOptions {
+interface RunManagerOptions {
   readonly pool: SimPool;
   readonly history: HistoryStore;
   readonly hub: MetricsHub;

@@ -8,10 +8,10 @@ import { ApiError, diagnosticsOf } from './errors.js';
 
 /** The scenarios shipped in scenarios/, by name: the path below scenarios/ without `.yaml` (e.g. `seed/win10-1909-cr8-exits`). */
 
-export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
+const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
-export interface ScenarioSummary {
+interface ScenarioSummary {
   readonly name: string;
   readonly scenario?: string;
   readonly description?: string;

@@ -5,7 +5,7 @@ import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../resu
 import { ExitStatus, type CliIo } from '../io.js';
 import { textTable } from '../../report/table.js';
 
-export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
+const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
 
 Compare two results.json files variant by variant, like benchstat: for each metric the old value,
 the new value and the change. Simulation results have no sampling noise (same scenario and seed give
@@ -29,7 +29,7 @@ Examples:
   vmexit-lab compare --max-regression 5 baseline.json results.json
 `;
 
-export interface MetricDelta {
+interface MetricDelta {
   readonly variant: string;
   readonly metric: string;
   readonly old: number | null;

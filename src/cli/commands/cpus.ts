@@ -87,7 +87,7 @@ function parseArgs(args: readonly string[]): Parsed {
 }
 
 /** The APIC/TPR capabilities the simulator cares about, per profile. */
-export interface ApicCapabilitySummary {
+interface ApicCapabilitySummary {
   id: string;
   vendor: string;
   microarchitecture: string;
@@ -100,7 +100,7 @@ export interface ApicCapabilitySummary {
   x2avic: boolean | null;
 }
 
-export function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
+function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
   const vmx = p.vmx;
   const secondary =
     vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;

@@ -20,7 +20,7 @@ import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
-export const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
+const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
 
 Turn a real host's VM-exit report into a guest workload profile (YAML on stdout): the instruction and
 interrupt rates whose simulation, under the CPU profile and policy the report was taken on,
@@ -65,7 +65,7 @@ Examples:
 `;
 
 /** Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. */
-export function measuredRates(
+function measuredRates(
   report: ExitReport,
   cpu: CpuProfile,
   vcpus: number,
@@ -92,7 +92,7 @@ export function measuredRates(
  * Exits that only a virtualization feature produces tell what the measured host had; say so when
  * the chosen configuration lacks it (the fit then cannot reproduce the report).
  */
-export function featureHints(
+function featureHints(
   rates: ReadonlyMap<string, number>,
   traits: PolicyTraits,
   cpu: CpuProfile,
@@ -112,7 +112,7 @@ export function featureHints(
   return out;
 }
 
-export function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
+function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
   const lines = [
     `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
   ];

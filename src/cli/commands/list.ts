@@ -7,7 +7,7 @@ import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo } from '../io.js';
 
-export const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
+const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
 
 List what scenarios can name: the bundled scenario library, CPU profiles, guest models and
 hypervisor policies with their tunables. Without an argument, lists everything.

@@ -8,7 +8,7 @@ import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
+const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
 
 Combine the results of 'vmexit-lab run --shard I/N' runs into the result of the whole run. Each
 shard file carries its exact integer accumulators, so the merge equals the unsharded run bit for bit
@@ -29,7 +29,7 @@ Example:
   vmexit-lab merge --out results.json shard-*.json
 `;
 
-export function mergeShardFiles(shards: readonly RunResults[]): {
+function mergeShardFiles(shards: readonly RunResults[]): {
   accumulators: TotalsAccumulator[];
   first: RunResults;
 } {

@@ -5,7 +5,7 @@ import { formatSeconds } from '../../input/units.js';
 import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
+const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
 
 Re-run exactly what one guest needs - its whole host (the host's guests share its cores), with the
 same seed and random streams as 'run' - stop right after the events at simulated time SECONDS, and

@@ -8,7 +8,7 @@ import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js'
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
+const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
 
 Compile the thresholds of scenario files to Prometheus alerting rules: one rule group per scenario,
 one alert rule (VmexitLabScenarioThreshold, label threshold="KEY: EXPR") per threshold expression,

@@ -21,7 +21,7 @@ import { overBudget } from '../../metrics/cardinality.js';
 import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
 
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
-export function parseStartTime(text: string): number {
+function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(ms))
     throw new Error(
@@ -30,7 +30,7 @@ export function parseStartTime(text: string): number {
   return ms;
 }
 
-export const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
+const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
 
 Run scenario files and print a summary table. Every scenario is validated first: if any file is
 bad, nothing runs. Results are deterministic: the same scenario and seed give the same counts.
@@ -78,7 +78,7 @@ Examples:
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
-export function parseShard(text: string): ShardSpec {
+function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
   const index = Number(m[1]);

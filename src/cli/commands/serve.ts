@@ -30,7 +30,7 @@ Environment:
   ${TOKEN_ENV}    when set, POST and DELETE need "Authorization: Bearer <token>"
 `;
 
-export const SERVE_USAGE = `Usage: vmexit-lab serve [options]
+const SERVE_USAGE = `Usage: vmexit-lab serve [options]
 
 Run the service: an HTTP API to start, watch and cancel runs (POST /api/runs), live Prometheus
 metrics (GET /metrics), and a run history that survives restarts. SIGTERM or SIGINT drains:

@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../../model/data.js';
 import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
-export const DEFAULT_SCENARIO = join(REPO_ROOT, 'scenarios', 'default.yaml');
-
-export const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
+const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
 The main job: start the service (vmexit-lab serve) and run the embedded default scenario
 (scenarios/default.yaml, a mixed Windows / Linux / FreeBSD fleet, bhyve 12.1 against the committed

@@ -3,7 +3,7 @@ import { runScenario } from '../../run/runScenario.js';
 import { ExitStatus, type CliIo } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
+const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
 Run the scripted guests of a scenario and print one JSON object per guest operation (JSON Lines):
   {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8}],

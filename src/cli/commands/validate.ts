@@ -34,7 +34,7 @@ Examples:
 `;
 
 /** Guests of one variant: guests per host times hosts. */
-export function guestCount(s: Scenario): number {
+function guestCount(s: Scenario): number {
   const v = s.variants[0];
   if (v === undefined) return 0;
   const perHost = v.guests.reduce((n, g) => n + (g.kind === 'modelled' ? g.count : 1), 0);

@@ -11,7 +11,7 @@ import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatI
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
 import { textTable } from '../../report/table.js';
 
-export const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
+const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
 Run a workload profile (from 'vmexit-lab import', or written by hand) on the host it was measured on
 and on other CPU profiles and policies, all with the same seed, and print what each would change:
@@ -63,7 +63,7 @@ function grouped(x: number, digits = 0): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-export function formatWhatIf(r: WhatIfResult): string {
+function formatWhatIf(r: WhatIfResult): string {
   const src = r.rows[0];
   const anyViolation = r.rows.some((row) => row.violations.length > 0);
   const head = [
