@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDurationNs, parseSecondsNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
@@ -71,4 +72,38 @@ export function durationOption(text: string | undefined, name: string): number |
       `${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`,
     );
   return d.value / 1e9;
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+/**
+ * A command's arguments, read by node's parseArgs with -h/--help added: the values and
+ * positionals, or, when there is nothing to run, the exit status after printing the usage
+ * (--help: 0) or the parse error and the usage (2).
+ */
+export function commandArgs<const O extends OptionsConfig>(
+  io: Pick<CliIo, 'out' | 'err'>,
+  command: string,
+  usage: string,
+  args: readonly string[],
+  options: O,
+  allowPositionals = true,
+): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>> | number {
+  let parsed;
+  try {
+    parsed = parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>({
+      args: [...args],
+      allowPositionals,
+      options: { ...options, ...HELP },
+    });
+  } catch (e) {
+    io.err(`vmexit-lab ${command}: ${(e as Error).message}\n\n${usage}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if ('help' in parsed.values && parsed.values.help === true) {
+    io.out(usage);
+    return ExitStatus.OK;
+  }
+  return parsed;
 }

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { histogramQuantile } from '../../results/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 
 const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
@@ -105,25 +104,11 @@ function num(x: number | null): string {
 }
 
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        'max-regression': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab compare: ${(e as Error).message}\n\n${COMPARE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(COMPARE_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'compare', COMPARE_USAGE, args, {
+    json: { type: 'boolean' },
+    'max-regression': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 2) {
     io.err(`vmexit-lab compare: expected OLD.json NEW.json\n\n${COMPARE_USAGE}`);
     return ExitStatus.BAD_INPUT;

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -16,7 +15,7 @@ import {
   type ReportFormat,
 } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
@@ -131,39 +130,24 @@ function formatFitTable(fit: FitResult, unknown: readonly { name: string; sample
 }
 
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cpu: { type: 'string' },
-        duration: { type: 'string' },
-        policy: { type: 'string' },
-        tunable: { type: 'string', multiple: true },
-        vcpus: { type: 'string' },
-        os: { type: 'string' },
-        x2apic: { type: 'boolean' },
-        name: { type: 'string' },
-        'interrupts-per-second': { type: 'string' },
-        'max-error': { type: 'string' },
-        'sim-seconds': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab import: ${(e as Error).message}\n\n${IMPORT_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'import', IMPORT_USAGE, argv, {
+    cpu: { type: 'string' },
+    duration: { type: 'string' },
+    policy: { type: 'string' },
+    tunable: { type: 'string', multiple: true },
+    vcpus: { type: 'string' },
+    os: { type: 'string' },
+    x2apic: { type: 'boolean' },
+    name: { type: 'string' },
+    'interrupts-per-second': { type: 'string' },
+    'max-error': { type: 'string' },
+    'sim-seconds': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    json: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(IMPORT_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab import: ${msg}`);
     return ExitStatus.BAD_INPUT;

@@ -1,11 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { assembleResults } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { TotalsAccumulator } from '../../run/totals.js';
 import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
@@ -63,28 +62,14 @@ function mergeShardFiles(shards: readonly RunResults[]): {
 }
 
 export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        scenario: { type: 'string' },
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        summary: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab merge: ${(e as Error).message}\n\n${MERGE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'merge', MERGE_USAGE, args, {
+    scenario: { type: 'string' },
+    out: { type: 'string' },
+    junit: { type: 'string' },
+    summary: { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(MERGE_USAGE);
-    return ExitStatus.OK;
-  }
   let merged;
   try {
     const shards = parsed.positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);

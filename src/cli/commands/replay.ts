@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
-import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
@@ -40,30 +39,16 @@ Examples:
 `;
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        variant: { type: 'string' },
-        guest: { type: 'string' },
-        at: { type: 'string' },
-        window: { type: 'string' },
-        seed: { type: 'string' },
-        'only-guests': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab replay: ${(e as Error).message}\n\n${REPLAY_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'replay', REPLAY_USAGE, args, {
+    variant: { type: 'string' },
+    guest: { type: 'string' },
+    at: { type: 'string' },
+    window: { type: 'string' },
+    seed: { type: 'string' },
+    'only-guests': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(REPLAY_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab replay: ${msg}\n\n${REPLAY_USAGE}`);
     return ExitStatus.BAD_INPUT;

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +11,7 @@ import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
@@ -88,40 +87,26 @@ function parseShard(text: string): ShardSpec {
 }
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        summary: { type: 'string' },
-        html: { type: 'string' },
-        seed: { type: 'string' },
-        shard: { type: 'string' },
-        quiet: { type: 'boolean' },
-        'per-guest': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        workers: { type: 'string' },
-        push: { type: 'string' },
-        'metrics-listen': { type: 'string' },
-        'push-job': { type: 'string' },
-        'push-label': { type: 'string', multiple: true },
-        openmetrics: { type: 'string' },
-        'start-time': { type: 'string' },
-        'openmetrics-job': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab run: ${(e as Error).message}\n\n${RUN_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
+    out: { type: 'string' },
+    junit: { type: 'string' },
+    summary: { type: 'string' },
+    html: { type: 'string' },
+    seed: { type: 'string' },
+    shard: { type: 'string' },
+    quiet: { type: 'boolean' },
+    'per-guest': { type: 'boolean' },
+    workers: { type: 'string' },
+    push: { type: 'string' },
+    'metrics-listen': { type: 'string' },
+    'push-job': { type: 'string' },
+    'push-label': { type: 'string', multiple: true },
+    openmetrics: { type: 'string' },
+    'start-time': { type: 'string' },
+    'openmetrics-job': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(RUN_USAGE);
-    return ExitStatus.OK;
-  }
   if (parsed.positionals.length === 0) {
     io.err(`vmexit-lab run: no scenario file given\n\n${RUN_USAGE}`);
     return ExitStatus.BAD_INPUT;

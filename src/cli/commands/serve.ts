@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { ExitStatus, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -53,7 +52,6 @@ export const SERVE_PARSE_OPTIONS = {
   'max-run-time': { type: 'string' },
   'body-limit': { type: 'string' },
   'per-guest-metrics': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Service options from parsed command-line values (throws on bad values). */
@@ -147,13 +145,10 @@ export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
 }
 
 export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = commandArgs(io, 'serve', SERVE_USAGE, args, SERVE_PARSE_OPTIONS, false);
+  if (typeof parsed === 'number') return parsed;
   let options: ServiceOptions;
   try {
-    const parsed = parseArgs({ args, options: SERVE_PARSE_OPTIONS });
-    if (parsed.values.help) {
-      io.out(SERVE_USAGE);
-      return ExitStatus.OK;
-    }
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
     io.err(`vmexit-lab serve: ${(e as Error).message}\n\n${SERVE_USAGE}`);

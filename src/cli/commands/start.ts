@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ApiError } from '../../service/errors.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
 const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
@@ -23,14 +22,17 @@ Examples:
 `;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
+  const parsed = commandArgs(
+    io,
+    'start',
+    START_USAGE,
+    args,
+    { ...SERVE_PARSE_OPTIONS, scenario: { type: 'string' } },
+    false,
+  );
+  if (typeof parsed === 'number') return parsed;
   let options;
   try {
-    parsed = parseArgs({ args, options: { ...SERVE_PARSE_OPTIONS, scenario: { type: 'string' } } });
-    if (parsed.values.help) {
-      io.out(START_USAGE);
-      return ExitStatus.OK;
-    }
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
     io.err(`vmexit-lab start: ${(e as Error).message}\n\n${START_USAGE}`);

@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -8,7 +7,7 @@ import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 
 const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
@@ -127,34 +126,19 @@ function formatWhatIf(r: WhatIfResult): string {
 }
 
 export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        cpu: { type: 'string' },
-        policy: { type: 'string' },
-        tunable: { type: 'string', multiple: true },
-        phase: { type: 'string' },
-        'sim-seconds': { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab what-if: ${(e as Error).message}\n\n${WHAT_IF_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'what-if', WHAT_IF_USAGE, argv, {
+    from: { type: 'string' },
+    cpu: { type: 'string' },
+    policy: { type: 'string' },
+    tunable: { type: 'string', multiple: true },
+    phase: { type: 'string' },
+    'sim-seconds': { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string', short: 'o' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(WHAT_IF_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab what-if: ${msg}`);
     return ExitStatus.BAD_INPUT;
