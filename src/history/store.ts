@@ -44,6 +44,17 @@ interface Row {
 
 export class DataDirLockedError extends Error {}
 
+/** How a run ended, as its record keeps it (with its final state and time). */
+export interface RunEnd {
+  readonly stopReason?: StopReason;
+  readonly error?: string;
+  readonly progress?: RunProgress;
+  readonly summary?: RunSummary;
+  /** results.json, complete or partial. */
+  readonly results?: RunResults;
+  readonly partial: boolean;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -203,19 +214,7 @@ export class HistoryStore {
   }
 
   /** The run's end and its results, in one transaction. */
-  finish(
-    id: string,
-    f: {
-      state: RunState;
-      at: string;
-      stopReason?: StopReason;
-      error?: string;
-      progress?: RunProgress;
-      summary?: RunSummary;
-      results?: RunResults;
-      partial: boolean;
-    },
-  ): void {
+  finish(id: string, f: RunEnd & { readonly state: RunState; readonly at: string }): void {
     this.db.transaction(() => {
       if (f.results)
         this.db

@@ -41,6 +41,7 @@ const TOP_KEYS = [
   'sources',
   'notes',
 ] as const;
+const REQUIRED_KEYS = TOP_KEYS.filter((k) => k !== 'vmx' && k !== 'svm' && k !== 'notes');
 const VMX_KEYS = ['trueControls', ...WORDS] as const;
 const SVM_KEYS = ['avic', 'x2avic', 'nestedPaging', 'nripSave', 'decodeAssists'] as const;
 
@@ -217,16 +218,7 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   if (syntax) throw new ProfileYamlError(fileName, syntax.line, syntax.column, '', 'valid YAML', syntax.message);
   const root = doc.contents;
   if (!isMap(root)) err(ctx, root, 0, '', 'a mapping with the profile fields', describe(root));
-  const f = mapFields(ctx, root, '', TOP_KEYS, [
-    'id',
-    'model',
-    'vendor',
-    'microarchitecture',
-    'baseClockMHz',
-    'cores',
-    'threads',
-    'sources',
-  ]);
+  const f = mapFields(ctx, root, '', TOP_KEYS, REQUIRED_KEYS);
 
   const id = str(ctx, f.get('id'), 'id', /^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'an id of letters, digits, ".", "_" or "-"');
   const model = str(ctx, f.get('model'), 'model');

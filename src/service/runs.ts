@@ -6,15 +6,8 @@ import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pool
 import type { SimPool } from '../pool/pool.js';
 import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
-import type { HistoryStore } from '../history/store.js';
-import {
-  FINAL_STATES,
-  type RunProgress,
-  type RunRecord,
-  type RunState,
-  type RunSummary,
-  type StopReason,
-} from '../history/records.js';
+import type { HistoryStore, RunEnd } from '../history/store.js';
+import { FINAL_STATES, type RunRecord, type RunState, type RunSummary } from '../history/records.js';
 import { ApiError } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
 
@@ -234,19 +227,7 @@ export class RunManager {
     });
   }
 
-  private end(
-    id: string,
-    state: RunState,
-    f: {
-      stopReason?: StopReason;
-      error?: string;
-      progress?: RunProgress;
-      summary?: RunSummary;
-      results?: RunResults;
-      partial: boolean;
-    },
-    thresholdResults?: RunResults,
-  ): void {
+  private end(id: string, state: RunState, f: RunEnd, thresholdResults?: RunResults): void {
     try {
       this.o.history.finish(id, { state, at: new Date().toISOString(), ...f });
     } finally {
