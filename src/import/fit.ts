@@ -21,7 +21,7 @@ import type { ModelData } from '../model/data.js';
 import { roundSignificant } from '../results/figures.js';
 import { runHosts } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
-import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/load.js';
+import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/limits.js';
 import {
   WORKLOAD_RATE_NAMES,
   type GuestOsName,

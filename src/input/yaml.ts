@@ -391,3 +391,9 @@ function fmtRange(min: number, max: number): string {
   const f = (n: number): string => (hex && n > 9 ? `0x${n.toString(16).toUpperCase()}` : String(n));
   return `${f(min)}..${f(max)}`;
 }
+
+/** Read an optional field with `read`; undefined when absent or invalid. */
+export function optional<T>(f: Fields | undefined, key: string, read: (v: Field) => T | undefined): T | undefined {
+  const field = f?.get(key);
+  return field === undefined ? undefined : read(field);
+}

@@ -17,7 +17,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/hypervisor/policy.js';
 import { findCpuProfile } from '../profiles/catalog.js';
 import { didYouMean } from '../input/diagnostics.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Field, Reader, Val } from '../input/yaml.js';
 
 export const MAX_VARIANTS = 64;
 export const MAX_HOST_CORES = 1024;
@@ -47,6 +47,11 @@ interface MatrixCombination {
 }
 
 /** Look a CPU profile up in the catalog; reports the catalog's did-you-mean message at the value. */
+/** A value the matrix sets that the scenario also sets outside it: one of them would be ignored. */
+export function setTwice(r: Reader, field: Field, here: string, there: string): void {
+  r.error(field.key, `${here} is also set by ${there}; remove one of them`);
+}
+
 export function lookupCpu(r: Reader, v: Val, what: string, catalog: readonly CpuProfile[]): CpuProfile | undefined {
   const id = r.str(v, what, undefined, 'a CPU profile id such as "i7-2620M"');
   if (id === undefined) return undefined;

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
-import { MAX_FILE_BYTES, parseScenario, type LoadOptions } from '../scenario/load.js';
+import { parseScenario, type LoadOptions } from '../scenario/load.js';
+import { MAX_FILE_BYTES } from '../scenario/limits.js';
 import { ScenarioError } from '../input/diagnostics.js';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf } from './errors.js';

@@ -8,7 +8,8 @@ import {
   closest,
   editDistance,
 } from '../../src/input/diagnostics.js';
-import { MAX_FILE_BYTES, loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
+import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
 import { FIXTURES } from './helpers.js';
 
