@@ -24,3 +24,22 @@ export function formatFigure(n: number): string {
   if (Math.abs(n) >= 1) return n.toFixed(2);
   return n.toPrecision(3);
 }
+
+/** Simulated seconds as a figure: "2,278 s". */
+export function secondsText(s: number): string {
+  return `${formatFigure(s)} s`;
+}
+
+/** A time in ns with the unit that reads best, four significant digits: "2.5 µs", "1.2 ms". */
+export function nsText(ns: number): string {
+  const short = (n: number): string => String(roundSignificant(n, 4));
+  if (ns >= 1e9) return `${short(ns / 1e9)} s`;
+  if (ns >= 1e6) return `${short(ns / 1e6)} ms`;
+  if (ns >= 1e3) return `${short(ns / 1e3)} µs`;
+  return `${short(ns)} ns`;
+}
+
+/** A speed-up or slow-down factor: "6.16×", "12.3×". */
+export function factorText(f: number): string {
+  return `${f >= 10 ? f.toFixed(1) : f.toFixed(2)}×`;
+}

@@ -5,7 +5,7 @@ import { prefersOpenMetrics, type MetricsEndpoint } from '../metrics/registry.js
 import { ApiError } from './errors.js';
 import type { RunManager, SubmitRequest } from './runs.js';
 import { isScenarioName, type ScenarioCatalog } from './scenarios.js';
-import { renderRunPage, renderRunsIndex } from '../report/html.js';
+import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import type { RunResults } from '../results/types.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];

@@ -4,17 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartJsAsset, reportAssets, scriptSafe } from '../../src/report/assets.js';
 import { REPO_ROOT } from '../../src/model/data.js';
-import {
-  escapeHtml,
-  latencyQuantile,
-  phaseComparisons,
-  renderHtmlReport,
-  renderHtmlReports,
-  renderRunPage,
-  renderRunsIndex,
-  timelinePoints,
-  type ChartSpec,
-} from '../../src/report/html.js';
+import { latencyQuantile, phaseComparisons, timelinePoints, type ChartSpec } from '../../src/report/charts.js';
+import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
+import { escapeHtml } from '../../src/report/page.js';
+import { renderRunPage, renderRunsIndex } from '../../src/report/servicePages.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
 import { checkHtml, externalReferences } from './htmlCheck.js';
 import { NASTY, syntheticResults } from './fixtures.js';
