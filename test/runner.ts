@@ -10,6 +10,8 @@
  *
  * Arguments starting with "-" go to node as they are; the others name files or folders below
  * dist/test/ (a test/... source path works too). The output is node's own spec reporter and summary.
+ * A compiled test whose test/...ts source is gone (moved or deleted; tsc leaves its old output in
+ * dist/) is not run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -17,8 +19,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TESTS = dirname(fileURLToPath(import.meta.url));
+/** The sources: dist/test/x.test.js was compiled from test/x.test.ts. */
+const SOURCES = join(TESTS, '..', '..', 'test');
 
-/** The *.test.js files below `dir`, sorted (the order node's own directory walk runs them in). */
+/** The *.test.js files below `dir` (or `dir` itself), sorted by name. */
 function testFiles(dir: string): string[] {
   if (statSync(dir).isFile()) return [dir];
   const out: string[] = [];
@@ -28,6 +32,11 @@ function testFiles(dir: string): string[] {
     else if (e.name.endsWith('.test.js')) out.push(p);
   }
   return out;
+}
+
+/** The compiled test's source still exists (a moved test leaves its old output behind in dist/). */
+function hasSource(file: string): boolean {
+  return existsSync(join(SOURCES, relative(TESTS, file)).replace(/\.js$/, '.ts'));
 }
 
 /** A file or folder named on the command line, as a path below dist/test/. */
@@ -44,7 +53,7 @@ function main(args: readonly string[]): number {
   const picked = args.filter((a) => !a.startsWith('-'));
   let files: string[];
   try {
-    files = (picked.length === 0 ? [TESTS] : picked.map(below)).flatMap(testFiles);
+    files = (picked.length === 0 ? [TESTS] : picked.map(below)).flatMap(testFiles).filter(hasSource);
   } catch (e) {
     process.stderr.write(`test runner: ${(e as Error).message}\n`);
     return 2;
