@@ -23,9 +23,6 @@ import type { Scenario } from '../scenario/types.js';
  * at most R, which is what the budget counts (the exact number is known only after the run).
  */
 
-/** Series a scenario may create unless its `cardinalityBudget` says otherwise (the loader fills it in). */
-export { DEFAULT_CARDINALITY_BUDGET } from '../scenario/limits.js';
-
 interface SeriesContributor {
   /** What the series are, e.g. `variant bhyve-12.1: vm_exits_total (15 reasons x 4 OSes)`. */
   readonly what: string;

@@ -4,6 +4,7 @@
  * (src/report/html.ts). While a run is live the pages update themselves from the runs API
  * (runs.js, run.js in src/report/assets).
  */
+import type { RunProgress } from '../history/records.js';
 import type { RunResults } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { reportAssets } from './assets.js';
@@ -11,15 +12,8 @@ import type { ChartSpec } from './charts.js';
 import { reportSection } from './html.js';
 import { esc, fmtTime, note, page } from './page.js';
 
-/** Progress of a run as the service reports it (a RunRecord's `progress`). */
-interface RunProgressLike {
-  /** 0..1 */
-  readonly fraction: number;
-  readonly simSeconds?: number;
-  readonly limitSeconds?: number;
-  readonly hostsDone?: number;
-  readonly hostsTotal?: number;
-}
+/** Progress of a run as the service reports it (a RunRecord's `progress`); only the fraction is needed. */
+type RunProgressLike = Pick<RunProgress, 'fraction'> & Partial<RunProgress>;
 
 /** One row of the service's index of runs (a RunRecord fits). */
 interface RunIndexEntry {

@@ -18,6 +18,6 @@ export const DEFAULT_DURATION_NS = 60e9;
 /** The cap of an `until-complete` run without maxDuration. */
 export const DEFAULT_MAX_DURATION_NS = 4 * 3600e9;
 export const DEFAULT_MEMORY_BYTES = 2 * 1024 ** 3;
-/** `cardinalityBudget` (metric series a scenario may create): default and cap. */
+/** `cardinalityBudget`, the /metrics series a scenario may create (src/metrics/cardinality.ts): default and cap. */
 export const DEFAULT_CARDINALITY_BUDGET = 10_000;
 export const MAX_CARDINALITY_BUDGET = 10_000_000;
