@@ -51,7 +51,7 @@ interface HtmlReportOptions {
 // ---------------------------------------------------------------------------------------------
 
 /** A part of a page: its HTML and the charts it has canvases for. */
-export interface Section {
+interface Section {
   readonly html: string;
   readonly charts: readonly ChartSpec[];
 }

@@ -20,7 +20,7 @@ export function escapeHtml(s: string): string {
 export const esc = escapeHtml;
 
 /** JSON for a <script type="application/json"> element: no "<" survives, so no "</script". */
-export function jsonForScript(value: unknown): string {
+function jsonForScript(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
@@ -42,7 +42,7 @@ export function note(text: string): string {
 }
 
 /** What a page is made of. */
-export interface PageParts {
+interface PageParts {
   readonly title: string;
   readonly body: string;
   readonly charts: readonly ChartSpec[];

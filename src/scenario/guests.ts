@@ -31,7 +31,7 @@ const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
 
 /** A guest as read, with what the loader checks across guests and variants. */
-export interface GuestDraft {
+interface GuestDraft {
   readonly spec: GuestSpec;
   readonly x2apicSet: boolean;
   readonly nameNode: YamlNode;
