@@ -386,27 +386,28 @@ export class MetricsHub {
   }
 
   deliveryPaths(): Sample[] {
-    const out: Sample[] = [];
-    const cols: [string, number][] = [
+    return this.machineCounters('path', [
       ['injected', Counter.INJECTED],
       ['virtual', Counter.VIRTUAL_DELIVERED],
       ['posted', Counter.POSTED],
-    ];
-    for (const { s, t } of this.current().variants)
-      for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.counts.machineCounters[c] });
-    return out;
+    ]);
   }
 
   tprAccesses(): Sample[] {
-    const out: Sample[] = [];
-    const cols: [string, number][] = [
+    return this.machineCounters('kind', [
       ['cr8_read', Counter.CR8_READS],
       ['cr8_write', Counter.CR8_WRITES],
       ['mmio_write', Counter.TPR_MMIO_WRITES],
       ['msr_write', Counter.TPR_MSR_WRITES],
-    ];
+    ]);
+  }
+
+  /** One series per variant and machine counter, the counter named by the label `label`. */
+  private machineCounters(label: string, cols: readonly (readonly [string, number])[]): Sample[] {
+    const out: Sample[] = [];
     for (const { s, t } of this.current().variants)
-      for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.counts.machineCounters[c] });
+      for (const [name, c] of cols)
+        out.push({ labels: { ...s.labels, [label]: name }, value: t.counts.machineCounters[c] });
     return out;
   }
 
