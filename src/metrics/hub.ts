@@ -13,8 +13,9 @@ import { expectedSeries } from './cardinality.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
- * running task posts its latest absolute totals, and at scrape time the hub adds
- *   totals of finished runs (per series)  +  for each live run, each task's latest totals
+ * running task posts its latest absolute totals, a live run publishes them (LiveRun.live(),
+ * src/run/totals.ts), and at scrape time the hub adds
+ *   totals of finished runs (per series)  +  for each live run, each part's latest totals
  * (the last snapshot while it runs, its final totals once done). A finished run's task totals
  * move into the first term in the same turn of the event loop that removes the run from the
  * second, so nothing is counted twice or lost, and counters never go down.
