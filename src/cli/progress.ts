@@ -1,6 +1,6 @@
 import { GuestCounter } from '../core/engine/host.js';
 import type { ScenarioProgress } from '../run/runScenario.js';
-import type { PooledRun } from '../run/pooled.js';
+import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';

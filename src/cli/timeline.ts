@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadModelData } from '../model/data.js';
 import { TIMELINE_MAX_EVENTS, buildTimeline, parseWindow, renderTrace } from '../report/timeline.js';
-import { formatSeconds, hostOfGuest, ReplayError } from '../run/replay.js';
+import { hostOfGuest, ReplayError } from '../run/replay.js';
+import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';

@@ -38,7 +38,7 @@ import {
   YAxisConfigBuilder,
 } from '@grafana/grafana-foundation-sdk/heatmap';
 
-export const DS_VAR = 'DS_PROMETHEUS';
+const DS_VAR = 'DS_PROMETHEUS';
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: `\${${DS_VAR}}` };
 export const RATE = '$__rate_interval';
 /** The dashboard's time range: counts of rare events (violations, entry failures) over what is shown. */

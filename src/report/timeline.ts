@@ -23,7 +23,8 @@
  * of `vmexit-lab replay`, docs/REPLAY.md), so the exits in a window equal the run's own.
  */
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { exitCause, formatSeconds, type ReplayRecord } from '../run/replay.js';
+import { exitCause, type ReplayRecord } from '../run/replay.js';
+import { formatSeconds } from '../input/units.js';
 import type { TimelineRun } from '../run/timelineRun.js';
 import { TOOL_VERSION } from '../version.js';
 

@@ -1,7 +1,7 @@
 /**
  * Validation-case loader: YAML text -> a typed, frozen ValidationCase (src/validation/types.ts), or a
  * ScenarioError listing every problem with file:line:col, what was expected and what was found (the
- * scenario loader's diagnostics, src/scenario/errors.ts). The embedded `scenario:` is loaded by the
+ * scenario loader's diagnostics, src/input/diagnostics.ts). The embedded `scenario:` is loaded by the
  * scenario loader itself (scenarioFromNode), so its errors point into the case file too.
  *
  * Format (version 1; data/validation/README.md has an annotated example):
@@ -31,10 +31,10 @@ import { isSeq } from 'yaml';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
 import { exitKindByName } from '../core/vcpu/exits.js';
 import { REPO_ROOT } from '../model/data.js';
-import { DiagnosticSink, ScenarioError } from '../scenario/errors.js';
+import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { scenarioFromNode } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
-import { Reader, parseYamlChecked, type Field, type Val } from '../scenario/yamlNodes.js';
+import { Reader, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
 import {
   DEFAULT_TOLERANCE,
   ENLIGHTENMENTS,

@@ -39,9 +39,10 @@ import { buildDashboards } from '../../src/dashboards/index.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import { Counter } from '../../src/core/vcpu/machine.js';
 import { LATENCY_BOUNDS_NS } from '../../src/core/engine/host.js';
-import { VIOLATION_CHECKS, histogramQuantile } from '../../src/scenario/thresholds.js';
+import { VIOLATION_CHECKS } from '../../src/scenario/thresholds.js';
+import { histogramQuantile } from '../../src/results/thresholds.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
-import type { TotalsAccumulator } from '../../src/run/simulate.js';
+import type { TotalsAccumulator } from '../../src/run/totals.js';
 import { systemBinary } from '../metrics/support.js';
 import { startPrometheus, type PrometheusHandle } from '../metrics/history.js';
 import {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/input/diagnostics.js';
 import { loadBeforeValues, loadValidationCorpus, parseValidationCase } from '../../src/validation/load.js';
 import { compareCase, metricValue, statusOf, summarize, validationExitStatus } from '../../src/validation/compare.js';
 import { runCase, runCorpus } from '../../src/validation/run.js';

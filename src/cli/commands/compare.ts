@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { histogramQuantile } from '../../scenario/thresholds.js';
+import { histogramQuantile } from '../../results/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
 
@@ -33,7 +32,7 @@ Examples:
   vmexit-lab compare --max-regression 5 baseline.json results.json
 `;
 
-export interface MetricDelta {
+interface MetricDelta {
   readonly variant: string;
   readonly metric: string;
   readonly old: number | null;
@@ -109,26 +108,12 @@ function num(x: number | null): string {
 }
 
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        'max-regression': { type: 'string' },
-        'perf-table': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab compare: ${(e as Error).message}\n\n${COMPARE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(COMPARE_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'compare', COMPARE_USAGE, args, {
+    json: { type: 'boolean' },
+    'max-regression': { type: 'string' },
+    'perf-table': { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 2) {
     io.err(`vmexit-lab compare: expected OLD.json NEW.json\n\n${COMPARE_USAGE}`);
     return ExitStatus.BAD_INPUT;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
+import type { ShardSpec } from '../../run/runScenario.js';
+import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
-import { startPooledRun, type PooledOutcome } from '../../run/pooled.js';
+import { startPooledRun, type PooledOutcome } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
@@ -14,7 +14,7 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
@@ -23,7 +23,7 @@ import { overBudget } from '../../metrics/cardinality.js';
 import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
 
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
-export function parseStartTime(text: string): number {
+function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(ms))
     throw new Error(
@@ -32,7 +32,7 @@ export function parseStartTime(text: string): number {
   return ms;
 }
 
-export const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
+const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
 
 Run scenario files and print a summary table. Every scenario is validated first: if any file is
 bad, nothing runs. Results are deterministic: the same scenario and seed give the same counts.
@@ -91,7 +91,7 @@ Examples:
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
-export function parseShard(text: string): ShardSpec {
+function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
   const index = Number(m[1]);
@@ -101,44 +101,30 @@ export function parseShard(text: string): ShardSpec {
 }
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        summary: { type: 'string' },
-        html: { type: 'string' },
-        seed: { type: 'string' },
-        shard: { type: 'string' },
-        quiet: { type: 'boolean' },
-        'per-guest': { type: 'boolean' },
-        'perf-table': { type: 'boolean' },
-        timeline: { type: 'string' },
-        'timeline-guest': { type: 'string' },
-        'timeline-window': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        workers: { type: 'string' },
-        push: { type: 'string' },
-        'metrics-listen': { type: 'string' },
-        'push-job': { type: 'string' },
-        'push-label': { type: 'string', multiple: true },
-        openmetrics: { type: 'string' },
-        'start-time': { type: 'string' },
-        'openmetrics-job': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab run: ${(e as Error).message}\n\n${RUN_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
+    out: { type: 'string' },
+    junit: { type: 'string' },
+    summary: { type: 'string' },
+    html: { type: 'string' },
+    seed: { type: 'string' },
+    shard: { type: 'string' },
+    quiet: { type: 'boolean' },
+    'per-guest': { type: 'boolean' },
+    'perf-table': { type: 'boolean' },
+    timeline: { type: 'string' },
+    'timeline-guest': { type: 'string' },
+    'timeline-window': { type: 'string' },
+    workers: { type: 'string' },
+    push: { type: 'string' },
+    'metrics-listen': { type: 'string' },
+    'push-job': { type: 'string' },
+    'push-label': { type: 'string', multiple: true },
+    openmetrics: { type: 'string' },
+    'start-time': { type: 'string' },
+    'openmetrics-job': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(RUN_USAGE);
-    return ExitStatus.OK;
-  }
   if (parsed.positionals.length === 0) {
     io.err(`vmexit-lab run: no scenario file given\n\n${RUN_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -163,11 +149,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     timeline = parseTimelineOptions(o, parsed.positionals.length);
     if (o.shard !== undefined) shard = parseShard(o.shard);
-    if (o.workers !== undefined) {
-      workers = Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 256)
-        throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
-    }
+    workers = numberOption(o.workers, '--workers', 1, 256, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);
     if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
       throw new Error('--push-job and --push-label need --push URL');
@@ -175,11 +157,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
     if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
       throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
-    if (o.seed !== undefined) {
-      seed = Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-        throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
-    }
+    seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
     io.err(`vmexit-lab run: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ScenarioError } from '../../scenario/errors.js';
+import { ScenarioError } from '../../input/diagnostics.js';
 import { BEFORE_FILE, VALIDATION_DIR, loadBeforeValues, loadValidationCorpus } from '../../validation/load.js';
 import { beforeValuesOf, runCorpus, selectCases } from '../../validation/run.js';
 import { validationExitStatus } from '../../validation/compare.js';
