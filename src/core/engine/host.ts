@@ -11,6 +11,7 @@ import {
   type WorkloadSpec,
 } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
+import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import { LatencyExemplars } from './exemplars.js';
 import { deriveSeed, RandomStreams } from './prng.js';
@@ -187,6 +188,8 @@ export class HostSimulation {
   private readonly g8: Int8Array;
   /** Workload-profile vCPU state, stride WL (empty when the host has no such guest). */
   private readonly wl: Float64Array;
+  /** scan()'s earliest wake-up time. */
+  private scanNext = INF;
   /** vCPU whose next device ISR serves the phase I/O (-1 none). */
   /** Per guest x phase: completion time ns (-1 = not completed), in PHASE_ORDER columns. */
   readonly phaseDoneNs: Float64Array;
@@ -457,42 +460,161 @@ export class HostSimulation {
     return Math.round(1e9 / this.config.host.hostTickHz);
   }
 
+  /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
   private reschedule(v: number): void {
     if (this.machine.isStopped(v)) {
       this.heap.remove(v);
       return;
     }
-    const gi = this.vi[v * VI + VI_GUEST_OF];
-    let k = this.vf[v * VF + V_ISR_END];
-    if (this.vf[v * VF + V_RAISED_END] < k) k = this.vf[v * VF + V_RAISED_END];
-    if (this.vf[v * VF + V_IPI_AT] < k) k = this.vf[v * VF + V_IPI_AT];
-    if (this.vf[v * VF + V_NOTIFY_AT] < k) k = this.vf[v * VF + V_NOTIFY_AT];
-    if (this.vf[v * VF + V_BG_DONE_AT] < k) k = this.vf[v * VF + V_BG_DONE_AT];
-    if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] < k)
-      k = this.gf[gi * GF + G_IO_DONE_AT];
-    if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] < k) k = this.vf[v * VF + V_NEXT_TIMER];
-    if (this.wl.length > 0 && this.guests[gi].workload !== undefined) {
-      if (this.wl[v * WL + WL_IRQ_AT] < k) k = this.wl[v * WL + WL_IRQ_AT];
-      const dyn = this.workloadDynTime(v);
-      if (dyn < k) k = dyn;
-    }
-    if (this.v8[v * V8 + V8_MODE] !== MODE_HALT) {
-      if (this.vf[v * VF + V_NEXT_HOST_TICK] === INF)
-        this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-      // While nothing is pending or in service a host tick cannot change what the guest sees, so
-      // ticks are applied in bulk when the vCPU is next advanced; otherwise each is its own event.
-      if (!this.machine.isQuiet(v) && this.vf[v * VF + V_NEXT_HOST_TICK] < k) k = this.vf[v * VF + V_NEXT_HOST_TICK];
-      if (this.vf[v * VF + V_BG_IO_AT] < k) k = this.vf[v * VF + V_BG_IO_AT];
-      if (this.vf[v * VF + V_BG_IPI_AT] < k) k = this.vf[v * VF + V_BG_IPI_AT];
-    }
-    if (this.vf[v * VF + V_BURST_END] < k) k = this.vf[v * VF + V_BURST_END];
-    if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] < k) k = this.gf[gi * GF + G_PHASE_END];
-    const chunk = this.chunkEndTime(v);
-    if (chunk < k) k = chunk;
-    const work = this.buildEndTime(v);
-    if (work < k) k = work;
+    // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
+    if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_NEXT_HOST_TICK] === INF)
+      this.vf[v * VF + V_NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
+    const k = this.nextEventTime(v);
     if (k === INF) this.heap.remove(v);
     else this.heap.set(v, Math.max(k, this.vf[v * VF + V_T]));
+  }
+
+  /** Earliest due time over the kinds that wake a vCPU (INF: none pending). */
+  private nextEventTime(v: number): number {
+    this.scan(v, -INF);
+    return this.scanNext;
+  }
+
+  /** The kind that runs first among those due at `time` on vCPU `v` (lowest priority value), or -1. */
+  private firstDue(v: number, time: number): Ev | -1 {
+    return this.scan(v, time);
+  }
+
+  /**
+   * Walk the event table in priority order (Ev) on vCPU `v`, working out each kind's due time: its
+   * deadline, or INF when it is not pending or cannot happen in the vCPU's present state. Returns the
+   * first kind that runs and is due at `limit` or earlier (-1: none; limit -INF walks every kind) and
+   * leaves in `scanNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
+   *
+   * One block per kind, in Ev order (straight-line code: a loop over a switch costs an indirect jump
+   * per kind on the engine's hottest path).
+   */
+  private scan(v: number, limit: number): Ev | -1 {
+    const vf = this.vf;
+    const b = v * VF;
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    const halted = this.v8[v * V8 + V8_MODE] === MODE_HALT;
+    let next = INF;
+    let t = vf[b + V_ISR_END];
+    if (t <= limit) return Ev.ISR_END;
+    if (t < next) next = t;
+    t = vf[b + V_RAISED_END];
+    if (t <= limit) return Ev.RAISED_END;
+    if (t < next) next = t;
+    t = vf[b + V_NOTIFY_AT];
+    if (t <= limit) return Ev.NOTIFY;
+    if (t < next) next = t;
+    t = vf[b + V_IPI_AT];
+    if (t <= limit) return Ev.IPI;
+    if (t < next) next = t;
+    t = vf[b + V_BG_DONE_AT];
+    if (t <= limit) return Ev.BG_IO_DONE;
+    if (t < next) next = t;
+    t = this.gi32[gi * GI + GI_IO_TARGET] === v ? this.gf[gi * GF + G_IO_DONE_AT] : INF;
+    if (t <= limit) return Ev.IO_DONE;
+    if (t < next) next = t;
+    if (this.wl.length > 0) {
+      t = this.wl[v * WL + WL_IRQ_AT];
+      if (t <= limit) return Ev.WL_IRQ;
+      if (t < next) next = t;
+      t = this.workloadDynTime(v);
+      if (t <= limit) return Ev.WL_DYN;
+      if (t < next) next = t;
+    }
+    const timerOn = this.timerActive(v);
+    t = timerOn ? vf[b + V_NEXT_TIMER] : INF;
+    if (t <= limit) return Ev.TIMER;
+    if (t < next) next = t;
+    t = halted ? INF : vf[b + V_BG_IO_AT];
+    if (t <= limit) return Ev.BG_IO;
+    if (t < next) next = t;
+    t = halted ? INF : vf[b + V_BG_IPI_AT];
+    if (t <= limit) return Ev.BG_IPI;
+    if (t < next) next = t;
+    t = this.vi[v * VI + VI_LOCAL] === 0 ? this.gf[gi * GF + G_PHASE_END] : INF;
+    if (t <= limit) return Ev.PHASE_END;
+    if (t < next) next = t;
+    t = this.chunkEndTime(v);
+    if (t <= limit) return Ev.CHUNK_END;
+    if (t < next) next = t;
+    t = this.buildEndTime(v);
+    if (t <= limit) return Ev.BUILD_END;
+    if (t < next) next = t;
+    t = vf[b + V_BURST_END];
+    if (t <= limit) return Ev.BURST_END;
+    if (t < next) next = t;
+    // TIMER_STALE runs but never wakes the vCPU.
+    t = timerOn ? INF : vf[b + V_NEXT_TIMER];
+    if (t <= limit) return Ev.TIMER_STALE;
+    // HOST_TICK wakes the vCPU but never runs. While nothing is pending or in service a host tick
+    // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;
+    // otherwise each is its own event. (isQuiet is asked only when the tick could be the earliest.)
+    t = vf[b + V_NEXT_HOST_TICK];
+    if (!halted && t < next && !this.machine.isQuiet(v)) next = t;
+    this.scanNext = next;
+    return -1;
+  }
+
+  /** Run event `kind` of vCPU `v` at `time`. */
+  private dispatch(v: number, kind: Ev, time: number): void {
+    const gi = this.vi[v * VI + VI_GUEST_OF];
+    switch (kind) {
+      case Ev.ISR_END:
+        this.endIsr(v, time);
+        break;
+      case Ev.RAISED_END:
+        this.lowerIrql(v, time);
+        break;
+      case Ev.NOTIFY:
+        this.notifyArrives(v, time);
+        break;
+      case Ev.IPI:
+        this.ipiArrives(v, time);
+        break;
+      case Ev.BG_IO_DONE:
+        this.backgroundIoDone(v, time);
+        break;
+      case Ev.IO_DONE:
+        this.ioCompletes(gi, v, time);
+        break;
+      case Ev.WL_IRQ:
+        this.workloadInterrupt(v, time);
+        break;
+      case Ev.WL_DYN:
+        this.workloadDynOp(v, time);
+        break;
+      case Ev.TIMER:
+        this.timerFires(v, time);
+        break;
+      case Ev.BG_IO:
+        this.backgroundIo(v, time);
+        break;
+      case Ev.BG_IPI:
+        this.backgroundIpi(v, time);
+        break;
+      case Ev.PHASE_END:
+        this.completePhase(gi, time);
+        break;
+      case Ev.CHUNK_END:
+        this.chunkDone(gi, v, time);
+        break;
+      case Ev.BUILD_END:
+        this.buildShareDone(v, time);
+        break;
+      case Ev.BURST_END:
+        this.burstBoundary(v, time);
+        break;
+      case Ev.TIMER_STALE:
+        this.vf[v * VF + V_NEXT_TIMER] = INF;
+        break;
+      case Ev.HOST_TICK:
+        break; // never runs: its exits are applied by advance()
+    }
   }
 
   /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
@@ -618,32 +740,13 @@ export class HostSimulation {
     m.beginStep(this.stepNo);
     this.deliveredSeen = 0;
     this.advance(v, time);
-    const gi = this.vi[v * VI + VI_GUEST_OF];
     if (m.isStopped(v)) {
       this.noteStops(time);
       this.reschedule(v);
       return;
     }
-    if (this.vf[v * VF + V_ISR_END] <= time) this.endIsr(v, time);
-    else if (this.vf[v * VF + V_RAISED_END] <= time) this.lowerIrql(v, time);
-    else if (this.vf[v * VF + V_NOTIFY_AT] <= time) this.notifyArrives(v, time);
-    else if (this.vf[v * VF + V_IPI_AT] <= time) this.ipiArrives(v, time);
-    else if (this.vf[v * VF + V_BG_DONE_AT] <= time) this.backgroundIoDone(v, time);
-    else if (this.gi32[gi * GI + GI_IO_TARGET] === v && this.gf[gi * GF + G_IO_DONE_AT] <= time)
-      this.ioCompletes(gi, v, time);
-    else if (this.wl.length > 0 && this.wl[v * WL + WL_IRQ_AT] <= time) this.workloadInterrupt(v, time);
-    else if (this.wl.length > 0 && this.workloadDynTime(v) <= time) this.workloadDynOp(v, time);
-    else if (this.timerActive(v) && this.vf[v * VF + V_NEXT_TIMER] <= time) this.timerFires(v, time);
-    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IO_AT] <= time)
-      this.backgroundIo(v, time);
-    else if (this.v8[v * V8 + V8_MODE] !== MODE_HALT && this.vf[v * VF + V_BG_IPI_AT] <= time)
-      this.backgroundIpi(v, time);
-    else if (this.vi[v * VI + VI_LOCAL] === 0 && this.gf[gi * GF + G_PHASE_END] <= time) this.completePhase(gi, time);
-    else if (this.chunkEndTime(v) <= time) this.chunkDone(gi, v, time);
-    else if (this.buildEndTime(v) <= time) this.buildShareDone(v, time);
-    else if (this.vf[v * VF + V_BURST_END] <= time) this.burstBoundary(v, time);
-    else if (this.timerActive(v) === false && this.vf[v * VF + V_NEXT_TIMER] <= time)
-      this.vf[v * VF + V_NEXT_TIMER] = INF;
+    const kind = this.firstDue(v, time);
+    if (kind !== -1) this.dispatch(v, kind, time);
     this.drainDeliveries(time);
     if (m.debugChecks) m.checkAllInvariants();
     this.noteStops(time);
