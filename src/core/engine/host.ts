@@ -10,6 +10,15 @@ import {
 } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter, RepeatOp } from '../vcpu/machine.js';
+import {
+  cr8Stream,
+  enterRaised,
+  isrRaiseIrql,
+  isrRestoreIrql,
+  lowerIrql,
+  resumeRaised,
+  suspendRaised,
+} from '../guests/irql.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -344,7 +353,7 @@ export class HostSimulation extends HostState {
         this.endIsr(v, time);
         break;
       case Ev.RAISED_END:
-        this.lowerIrql(v, time);
+        lowerIrql(this, v, time);
         break;
       case Ev.NOTIFY:
         this.notifyArrives(v, time);
@@ -472,21 +481,7 @@ export class HostSimulation extends HostState {
       this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
       model.usesCr8
     ) {
-      const x = this.phaseBehaviour(gi).cr8PerBusySecond / 1e9;
-      guestNs = wall / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
-      const accesses = x * guestNs + this.vf[v * Vf.STRIDE + Vf.CARRY];
-      const pairs = Math.floor(accesses / 3);
-      this.vf[v * Vf.STRIDE + Vf.CARRY] = accesses - pairs * 3;
-      if (pairs > 0) {
-        const before = m.vcpuHostNs[v];
-        m.cr8Pairs(v, pairs, model.raisedCr8, 0);
-        const spent = m.vcpuHostNs[v] - before;
-        m.vcpuHostNs[v] = before;
-        const predicted = wall - guestNs;
-        this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS] = spent / (3 * pairs);
-        this.vf[v * Vf.STRIDE + Vf.DEBT] += spent - predicted;
-        this.drainDeliveries(time);
-      }
+      guestNs = cr8Stream(this, v, gi, wall, time);
     }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
@@ -534,29 +529,6 @@ export class HostSimulation extends HostState {
     }
   }
 
-  private enterRaised(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const model = this.guests[gi].model;
-    if (
-      !model.usesCr8 ||
-      this.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN ||
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF
-    )
-      return;
-    if (this.rng.uniform(v) >= model.raisedFraction) return;
-    // The arrival lands inside a raised section: materialise its raise (one pair of the stream).
-    this.machine.readCr8(v);
-    this.machine.writeCr8(v, model.raisedCr8);
-    this.vf[v * Vf.STRIDE + Vf.CARRY] -= 3;
-    this.vf[v * Vf.STRIDE + Vf.RAISED_END] = time + Math.max(1, this.rng.exponentialNs(v, model.raisedHoldNs));
-  }
-
-  private lowerIrql(v: number, time: number): void {
-    this.vf[v * Vf.STRIDE + Vf.RAISED_END] = INF;
-    this.machine.writeCr8(v, 0);
-    this.drainDeliveries(time);
-  }
-
   private raise(v: number, vector: number, source: number, time: number): void {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
@@ -564,7 +536,7 @@ export class HostSimulation extends HostState {
     if (this.vf[a] < 0) this.vf[a] = time;
     if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT)
       this.vf[v * Vf.STRIDE + Vf.DEBT] += this.config.host.haltWakeupNs;
-    this.enterRaised(v, time);
+    enterRaised(this, v, time);
     this.machine.raiseInterrupt(v, vector, false);
     this.drainDeliveries(time);
   }
@@ -603,21 +575,12 @@ export class HostSimulation extends HostState {
     if (this.machine.recOn) this.machine.recordDeliveryNote(v, vector, latency);
     this.advance(v, time);
     if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) this.setRunnable(v, true);
-    if (this.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF) {
-      this.vf[v * Vf.STRIDE + Vf.RAISED_LEFT] = this.vf[v * Vf.STRIDE + Vf.RAISED_END] - time;
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] = INF;
-    } else {
-      this.vf[v * Vf.STRIDE + Vf.RAISED_LEFT] = 0;
-    }
+    suspendRaised(this, v, time);
     this.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
     this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
     const model = this.guests[gi].model;
     this.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
-    if (model.usesCr8) {
-      // KiInterruptDispatch raises IRQL to the interrupt's level through CR8.
-      this.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = this.machine.readCr8(v);
-      this.machine.writeCr8(v, vector >>> 4);
-    }
+    isrRaiseIrql(this, v, model, vector);
   }
 
   private wake(v: number): void {
@@ -633,7 +596,7 @@ export class HostSimulation extends HostState {
     this.vf[v * Vf.STRIDE + Vf.ISR_END] = INF;
     this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
     m.eoi(v);
-    if (model.usesCr8) m.writeCr8(v, this.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+    isrRestoreIrql(this, v, model);
     if (vector === model.timer.vector && model.timer.oneShotRearm) m.timerInitialCount(v, 100000);
     if (vector === model.deviceVector && this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
       this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
@@ -647,10 +610,7 @@ export class HostSimulation extends HostState {
     }
     // Back to what was interrupted.
     this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
-    if (this.vf[v * Vf.STRIDE + Vf.RAISED_LEFT] > 0) {
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] = time + this.vf[v * Vf.STRIDE + Vf.RAISED_LEFT];
-      this.vf[v * Vf.STRIDE + Vf.RAISED_LEFT] = 0;
-    }
+    resumeRaised(this, v, time);
     m.iret(v);
     this.drainDeliveries(time);
     if (
