@@ -10,15 +10,8 @@ import {
 } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter, RepeatOp } from '../vcpu/machine.js';
-import {
-  cr8Stream,
-  enterRaised,
-  isrRaiseIrql,
-  isrRestoreIrql,
-  lowerIrql,
-  resumeRaised,
-  suspendRaised,
-} from '../guests/irql.js';
+import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
+import { halt, raise } from '../guests/interrupts.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -178,7 +171,7 @@ export class HostSimulation extends HostState {
       const v = first + l;
       if (this.isAlwaysBusy(gi, v)) {
         this.vf[v * Vf.STRIDE + Vf.BURST_END] = INF;
-        if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) this.wake(v);
+        if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) this.setRunnable(v, true);
         this.v8[v * V8.STRIDE + V8.BUSY] = 1;
       } else if (this.vf[v * Vf.STRIDE + Vf.BURST_END] === INF || this.v8[v * V8.STRIDE + V8.BUSY] === 0) {
         this.v8[v * V8.STRIDE + V8.BUSY] = 1;
@@ -529,18 +522,6 @@ export class HostSimulation extends HostState {
     }
   }
 
-  private raise(v: number, vector: number, source: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
-    const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
-    if (this.vf[a] < 0) this.vf[a] = time;
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT)
-      this.vf[v * Vf.STRIDE + Vf.DEBT] += this.config.host.haltWakeupNs;
-    enterRaised(this, v, time);
-    this.machine.raiseInterrupt(v, vector, false);
-    this.drainDeliveries(time);
-  }
-
   drainDeliveries(time: number): void {
     const m = this.machine;
     if (m.ipiOutCount > 0) this.flushIpiOutbox(time);
@@ -583,10 +564,6 @@ export class HostSimulation extends HostState {
     isrRaiseIrql(this, v, model, vector);
   }
 
-  private wake(v: number): void {
-    this.setRunnable(v, true);
-  }
-
   private endIsr(v: number, time: number): void {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     const guest = this.guests[gi];
@@ -619,21 +596,7 @@ export class HostSimulation extends HostState {
       this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
       !this.isAlwaysBusy(gi, v)
     )
-      this.halt(v, time);
-  }
-
-  private halt(v: number, time: number): void {
-    this.advance(v, time);
-    this.setRunnable(v, false);
-    this.machine.hlt(v);
-    this.drainDeliveries(time);
-    // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-    if (
-      this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT &&
-      !this.machine.isHalted(v) &&
-      this.vf[v * Vf.STRIDE + Vf.ISR_END] === INF
-    )
-      this.setRunnable(v, true);
+      halt(this, v, time);
   }
 
   private burstBoundary(v: number, time: number): void {
@@ -648,7 +611,7 @@ export class HostSimulation extends HostState {
         this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
         !this.isAlwaysBusy(gi, v)
       )
-        this.halt(v, time);
+        halt(this, v, time);
     } else {
       this.v8[v * V8.STRIDE + V8.BUSY] = 1;
       this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
@@ -667,7 +630,7 @@ export class HostSimulation extends HostState {
     const period = Math.round(1e9 / timer.hz);
     this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] += period;
     if (this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] <= time) this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = time + period;
-    this.raise(v, timer.vector, Source.TIMER, time);
+    raise(this, v, timer.vector, Source.TIMER, time);
   }
 
   private backgroundIo(v: number, time: number): void {
@@ -683,7 +646,7 @@ export class HostSimulation extends HostState {
 
   private backgroundIoDone(v: number, time: number): void {
     this.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = INF;
-    this.raise(v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
+    raise(this, v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
   }
 
   private backgroundIpi(v: number, time: number): void {
@@ -732,12 +695,12 @@ export class HostSimulation extends HostState {
     const vector = this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR];
     this.vf[v * Vf.STRIDE + Vf.IPI_AT] = INF;
     this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
-    this.raise(v, vector, Source.IPI, time);
+    raise(this, v, vector, Source.IPI, time);
   }
 
   private notifyArrives(v: number, time: number): void {
     this.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = INF;
-    this.raise(v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
+    raise(this, v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
   }
 
   // ---------------------------------------------------------------- workload-profile guests
@@ -814,7 +777,7 @@ export class HostSimulation extends HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     const w = this.guests[gi].workload!;
     this.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-    this.raise(v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
+    raise(this, v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
   }
 
   /** The next HLT or IPI of the profile, chosen in proportion to their rates. */
@@ -826,7 +789,7 @@ export class HostSimulation extends HostState {
     const total = w.hltsPerGuestSecond + ipiRate;
     this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / total));
     if (this.rng.uniform(v) * total < w.hltsPerGuestSecond) {
-      this.halt(v, time);
+      halt(this, v, time);
       return;
     }
     const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
@@ -867,7 +830,7 @@ export class HostSimulation extends HostState {
     this.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = INF;
     this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
     this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
-    this.raise(v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
+    raise(this, v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
   }
 
   /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
@@ -925,7 +888,7 @@ export class HostSimulation extends HostState {
       const b = this.phaseBehaviour(gi);
       this.v8[v * V8.STRIDE + V8.BUSY] = 0;
       this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
-      this.halt(v, time);
+      halt(this, v, time);
     }
   }
 
