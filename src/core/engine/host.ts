@@ -12,6 +12,7 @@ import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter, RepeatOp } from '../vcpu/machine.js';
 import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
 import { halt, raise } from '../guests/interrupts.js';
+import { dropStaleTimer, rearmAfterTick, scheduleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -178,7 +179,7 @@ export class HostSimulation extends HostState {
         this.vf[v * Vf.STRIDE + Vf.BURST_END] = this.now + this.rng.exponentialNs(v, b.burstNs);
       }
       this.scheduleBackground(v, b);
-      this.scheduleTimer(v);
+      scheduleTimer(this, v);
       this.reschedule(v);
     }
   }
@@ -214,28 +215,6 @@ export class HostSimulation extends HostState {
       b.ipiPerBusySecond > 0 && this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
         ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
         : INF;
-  }
-
-  private scheduleTimer(v: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const timer = this.guests[gi].model.timer;
-    if (timer.hz <= 0) {
-      this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = INF;
-      return;
-    }
-    if (this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] !== INF) return;
-    const period = Math.round(1e9 / timer.hz);
-    // Phase-stagger vCPU timers deterministically (each vCPU's LAPIC timer was armed at a different moment).
-    this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = this.now + 1 + this.rng.below(v, period);
-  }
-
-  private timerActive(v: number): boolean {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const timer = this.guests[gi].model.timer;
-    if (timer.hz <= 0) return false;
-    if (this.v8[v * V8.STRIDE + V8.MODE] !== Mode.HALT) return true;
-    if (!timer.tickless) return true;
-    return timer.clockOwnerTicksWhenIdle && this.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
   }
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
@@ -304,7 +283,7 @@ export class HostSimulation extends HostState {
       if (t <= limit) return Ev.WL_DYN;
       if (t < next) next = t;
     }
-    const timerOn = this.timerActive(v);
+    const timerOn = timerActive(this, v);
     t = timerOn ? vf[b + Vf.NEXT_TIMER] : INF;
     if (t <= limit) return Ev.TIMER;
     if (t < next) next = t;
@@ -367,7 +346,7 @@ export class HostSimulation extends HostState {
         this.workloadDynOp(v, time);
         break;
       case Ev.TIMER:
-        this.timerFires(v, time);
+        timerFires(this, v, time);
         break;
       case Ev.BG_IO:
         this.backgroundIo(v, time);
@@ -388,7 +367,7 @@ export class HostSimulation extends HostState {
         this.burstBoundary(v, time);
         break;
       case Ev.TIMER_STALE:
-        this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = INF;
+        dropStaleTimer(this, v);
         break;
       case Ev.HOST_TICK:
         break; // never runs: its exits are applied by advance()
@@ -574,7 +553,7 @@ export class HostSimulation extends HostState {
     this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
     m.eoi(v);
     isrRestoreIrql(this, v, model);
-    if (vector === model.timer.vector && model.timer.oneShotRearm) m.timerInitialCount(v, 100000);
+    rearmAfterTick(this, v, model, vector);
     if (vector === model.deviceVector && this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
       this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.afterDeviceIsr(gi, v, time);
@@ -622,15 +601,6 @@ export class HostSimulation extends HostState {
         this.drainDeliveries(time);
       }
     }
-  }
-
-  private timerFires(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const timer = this.guests[gi].model.timer;
-    const period = Math.round(1e9 / timer.hz);
-    this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] += period;
-    if (this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] <= time) this.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = time + period;
-    raise(this, v, timer.vector, Source.TIMER, time);
   }
 
   private backgroundIo(v: number, time: number): void {
