@@ -1,4 +1,3 @@
-import type { PhaseBehaviour } from '../guests/model.js';
 import { PHASE_ORDER } from '../guests/model.js';
 import {
   WorkloadOp,
@@ -13,6 +12,16 @@ import { Counter, RepeatOp } from '../vcpu/machine.js';
 import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
 import { halt, raise } from '../guests/interrupts.js';
 import { dropStaleTimer, rearmAfterTick, scheduleTimer, timerActive, timerFires } from '../guests/timers.js';
+import {
+  backgroundIo,
+  backgroundIoDone,
+  backgroundIpi,
+  flushIpiOutbox,
+  ipiArrives,
+  notifyArrives,
+  scheduleBackground,
+  sendIpi,
+} from '../guests/devices.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -178,7 +187,7 @@ export class HostSimulation extends HostState {
         this.v8[v * V8.STRIDE + V8.BUSY] = 1;
         this.vf[v * Vf.STRIDE + Vf.BURST_END] = this.now + this.rng.exponentialNs(v, b.burstNs);
       }
-      this.scheduleBackground(v, b);
+      scheduleBackground(this, v, b);
       scheduleTimer(this, v);
       this.reschedule(v);
     }
@@ -207,15 +216,6 @@ export class HostSimulation extends HostState {
   }
 
   // ---------------------------------------------------------------- scheduling
-
-  private scheduleBackground(v: number, b: PhaseBehaviour): void {
-    this.vf[v * Vf.STRIDE + Vf.BG_IO_AT] =
-      b.ioPerBusySecond > 0 ? this.now + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
-    this.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] =
-      b.ipiPerBusySecond > 0 && this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
-        ? this.now + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
-        : INF;
-  }
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
   reschedule(v: number): void {
@@ -328,13 +328,13 @@ export class HostSimulation extends HostState {
         lowerIrql(this, v, time);
         break;
       case Ev.NOTIFY:
-        this.notifyArrives(v, time);
+        notifyArrives(this, v, time);
         break;
       case Ev.IPI:
-        this.ipiArrives(v, time);
+        ipiArrives(this, v, time);
         break;
       case Ev.BG_IO_DONE:
-        this.backgroundIoDone(v, time);
+        backgroundIoDone(this, v, time);
         break;
       case Ev.IO_DONE:
         this.ioCompletes(gi, v, time);
@@ -349,10 +349,10 @@ export class HostSimulation extends HostState {
         timerFires(this, v, time);
         break;
       case Ev.BG_IO:
-        this.backgroundIo(v, time);
+        backgroundIo(this, v, time);
         break;
       case Ev.BG_IPI:
-        this.backgroundIpi(v, time);
+        backgroundIpi(this, v, time);
         break;
       case Ev.PHASE_END:
         this.completePhase(gi, time);
@@ -503,7 +503,7 @@ export class HostSimulation extends HostState {
 
   drainDeliveries(time: number): void {
     const m = this.machine;
-    if (m.ipiOutCount > 0) this.flushIpiOutbox(time);
+    if (m.ipiOutCount > 0) flushIpiOutbox(this, time);
     while (this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length) {
       const i = this.deliveredSeen++;
       this.onDelivered(m.stepDeliveredVcpu[i], m.stepDelivered[i], time);
@@ -603,76 +603,6 @@ export class HostSimulation extends HostState {
     }
   }
 
-  private backgroundIo(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const b = this.phaseBehaviour(gi);
-    this.vf[v * Vf.STRIDE + Vf.BG_IO_AT] =
-      b.ioPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
-    // A doorbell write; its completion interrupt comes back to this vCPU after the service time.
-    this.machine.mmio(v);
-    if (this.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === INF)
-      this.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + this.guests[gi].model.install.deviceServiceNs;
-  }
-
-  private backgroundIoDone(v: number, time: number): void {
-    this.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = INF;
-    raise(this, v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
-  }
-
-  private backgroundIpi(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const guest = this.guests[gi];
-    const b = this.phaseBehaviour(gi);
-    this.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] =
-      b.ipiPerBusySecond > 0 ? time + this.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond) : INF;
-    const others = guest.vcpus - 1;
-    if (others <= 0) return;
-    let target = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + this.rng.below(v, others);
-    if (target >= v) target++;
-    this.sendIpi(v, target, guest.model.ipiVector, time);
-  }
-
-  /**
-   * The guest sends a fixed IPI: the machine executes the ICR write (exiting as the LAPIC mode and
-   * controls dictate) and queues the IPI in its outbox; flushIpiOutbox schedules the arrival.
-   */
-  private sendIpi(from: number, target: number, vector: number, time: number): void {
-    this.machine.sendIpi(from, target, vector);
-    this.drainDeliveries(time);
-  }
-
-  /** IPIs the machine queued reach their target LAPIC ipiLatencyNs after the ICR write. */
-  private flushIpiOutbox(time: number): void {
-    const m = this.machine;
-    const n = Math.min(m.ipiOutCount, m.ipiOutTarget.length);
-    m.ipiOutCount = 0;
-    for (let i = 0; i < n; i++) {
-      const target = m.ipiOutTarget[i];
-      const vector = m.ipiOutVector[i];
-      const gi = this.vi[target * Vi.STRIDE + Vi.GUEST_OF];
-      const at = time + this.config.host.ipiLatencyNs;
-      if (vector === this.guests[gi].model.completionIpiVector) {
-        if (this.vf[target * Vf.STRIDE + Vf.NOTIFY_AT] === INF) this.vf[target * Vf.STRIDE + Vf.NOTIFY_AT] = at;
-      } else if (this.vf[target * Vf.STRIDE + Vf.IPI_AT] === INF) {
-        this.vf[target * Vf.STRIDE + Vf.IPI_AT] = at;
-        this.vi[target * Vi.STRIDE + Vi.IPI_VECTOR] = vector;
-      }
-      this.reschedule(target);
-    }
-  }
-
-  private ipiArrives(v: number, time: number): void {
-    const vector = this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR];
-    this.vf[v * Vf.STRIDE + Vf.IPI_AT] = INF;
-    this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
-    raise(this, v, vector, Source.IPI, time);
-  }
-
-  private notifyArrives(v: number, time: number): void {
-    this.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = INF;
-    raise(this, v, this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
-  }
-
   // ---------------------------------------------------------------- workload-profile guests
 
   private setupWorkload(gi: number, w: WorkloadSpec): void {
@@ -765,7 +695,7 @@ export class HostSimulation extends HostState {
     const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
     let target = first + this.rng.below(v, guest.vcpus - 1);
     if (target >= v) target++;
-    this.sendIpi(v, target, guest.model.ipiVector, time);
+    sendIpi(this, v, target, guest.model.ipiVector, time);
   }
 
   // ---------------------------------------------------------------- work-bound phases
@@ -812,7 +742,7 @@ export class HostSimulation extends HostState {
       return;
     }
     this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NOTIFYING; // completion notice in flight to the origin
-    this.sendIpi(v, origin, this.guests[gi].model.completionIpiVector, time);
+    sendIpi(this, v, origin, this.guests[gi].model.completionIpiVector, time);
   }
 
   private ioNotified(gi: number, time: number): void {
