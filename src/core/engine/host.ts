@@ -22,6 +22,7 @@ import {
   scheduleBackground,
   sendIpi,
 } from '../guests/devices.js';
+import { burstBoundary, isAlwaysBusy, startBursts } from '../guests/bursts.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -179,29 +180,11 @@ export class HostSimulation extends HostState {
     }
     for (let l = 0; l < guest.vcpus; l++) {
       const v = first + l;
-      if (this.isAlwaysBusy(gi, v)) {
-        this.vf[v * Vf.STRIDE + Vf.BURST_END] = INF;
-        if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) this.setRunnable(v, true);
-        this.v8[v * V8.STRIDE + V8.BUSY] = 1;
-      } else if (this.vf[v * Vf.STRIDE + Vf.BURST_END] === INF || this.v8[v * V8.STRIDE + V8.BUSY] === 0) {
-        this.v8[v * V8.STRIDE + V8.BUSY] = 1;
-        this.vf[v * Vf.STRIDE + Vf.BURST_END] = this.now + this.rng.exponentialNs(v, b.burstNs);
-      }
+      startBursts(this, gi, v, b);
       scheduleBackground(this, v, b);
       scheduleTimer(this, v);
       this.reschedule(v);
     }
-  }
-
-  /** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
-  private isAlwaysBusy(gi: number, v: number): boolean {
-    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-    const guest = this.guests[gi];
-    if (idx >= guest.phases.length) return false;
-    const plan = guest.phases[idx];
-    if (plan.work === undefined) return false;
-    if (plan.phase === 'build') return this.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
-    return v === this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && this.g8[gi * G8.STRIDE + G8.WORKER_STATE] === Worker.CPU;
   }
 
   private completePhase(gi: number, at: number): void {
@@ -364,7 +347,7 @@ export class HostSimulation extends HostState {
         this.buildShareDone(v, time);
         break;
       case Ev.BURST_END:
-        this.burstBoundary(v, time);
+        burstBoundary(this, v, time);
         break;
       case Ev.TIMER_STALE:
         dropStaleTimer(this, v);
@@ -573,34 +556,9 @@ export class HostSimulation extends HostState {
       this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
       this.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
       this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
-      !this.isAlwaysBusy(gi, v)
+      !isAlwaysBusy(this, gi, v)
     )
       halt(this, v, time);
-  }
-
-  private burstBoundary(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const b = this.phaseBehaviour(gi);
-    if (this.v8[v * V8.STRIDE + V8.BUSY] === 1) {
-      this.v8[v * V8.STRIDE + V8.BUSY] = 0;
-      const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
-      this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, idleMean));
-      if (
-        this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
-        this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
-        !this.isAlwaysBusy(gi, v)
-      )
-        halt(this, v, time);
-    } else {
-      this.v8[v * V8.STRIDE + V8.BUSY] = 1;
-      this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
-      if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) {
-        this.setRunnable(v, true);
-        this.machine.raiseInterrupt(v, this.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
-        this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
-        this.drainDeliveries(time);
-      }
-    }
   }
 
   // ---------------------------------------------------------------- workload-profile guests
