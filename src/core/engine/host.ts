@@ -1,14 +1,6 @@
 import { PHASE_ORDER } from '../guests/model.js';
-import {
-  WorkloadOp,
-  WORKLOAD_IO_PORT,
-  WORKLOAD_MSR,
-  WORKLOAD_RAISED_CR8,
-  WORKLOAD_TIMER_COUNT,
-  type WorkloadSpec,
-} from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
-import { Counter, RepeatOp } from '../vcpu/machine.js';
+import { Counter } from '../vcpu/machine.js';
 import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
 import { halt, raise } from '../guests/interrupts.js';
 import { dropStaleTimer, rearmAfterTick, scheduleTimer, timerActive, timerFires } from '../guests/timers.js';
@@ -23,6 +15,13 @@ import {
   sendIpi,
 } from '../guests/devices.js';
 import { burstBoundary, isAlwaysBusy, startBursts } from '../guests/bursts.js';
+import {
+  setupWorkload,
+  workloadDynOp,
+  workloadDynTime,
+  workloadInterrupt,
+  workloadRun,
+} from '../guests/workloadGuest.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
@@ -40,12 +39,7 @@ import {
   Vi,
   Worker,
   WL,
-  WL_CARRY,
-  WL_COST,
-  WL_DYN_LEFT,
-  WL_HOST_IRQ_CARRY,
   WL_IRQ_AT,
-  WL_OPAQUE_CARRY,
   type HostConfig,
 } from './state.js';
 
@@ -62,18 +56,6 @@ export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
  *
  * Pure: no I/O. Hot paths use typed arrays only; no closure or object per event.
  */
-
-/** Machine operation and its operands for each WorkloadOp. */
-const WL_REPEAT: readonly (readonly [number, number, number])[] = [
-  [RepeatOp.CR8_WRITE_PAIR, WORKLOAD_RAISED_CR8, 0],
-  [RepeatOp.CR8_READ, 0, 0],
-  [RepeatOp.CPUID, 0, 0],
-  [RepeatOp.IO, WORKLOAD_IO_PORT, 0],
-  [RepeatOp.MMIO, 0, 0],
-  [RepeatOp.RDMSR, WORKLOAD_MSR, 0],
-  [RepeatOp.WRMSR, WORKLOAD_MSR, 0],
-  [RepeatOp.TIMER_INITIAL_COUNT, WORKLOAD_TIMER_COUNT, 0],
-];
 
 export class HostSimulation extends HostState {
   private readonly heap: EventHeap;
@@ -175,7 +157,7 @@ export class HostSimulation extends HostState {
     const b = this.phaseBehaviour(gi);
     const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
     if (guest.workload !== undefined) {
-      this.setupWorkload(gi, guest.workload);
+      setupWorkload(this, gi, guest.workload);
       return;
     }
     for (let l = 0; l < guest.vcpus; l++) {
@@ -262,7 +244,7 @@ export class HostSimulation extends HostState {
       t = this.wl[v * WL + WL_IRQ_AT];
       if (t <= limit) return Ev.WL_IRQ;
       if (t < next) next = t;
-      t = this.workloadDynTime(v);
+      t = workloadDynTime(this, v);
       if (t <= limit) return Ev.WL_DYN;
       if (t < next) next = t;
     }
@@ -323,10 +305,10 @@ export class HostSimulation extends HostState {
         this.ioCompletes(gi, v, time);
         break;
       case Ev.WL_IRQ:
-        this.workloadInterrupt(v, time);
+        workloadInterrupt(this, v, time);
         break;
       case Ev.WL_DYN:
-        this.workloadDynOp(v, time);
+        workloadDynOp(this, v, time);
         break;
       case Ev.TIMER:
         timerFires(this, v, time);
@@ -430,7 +412,7 @@ export class HostSimulation extends HostState {
     let guestNs = wall;
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
-      if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN) guestNs = this.workloadProgress(v, workload, wall, time);
+      if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN) guestNs = workloadRun(this, v, workload, wall, time);
     } else if (
       this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
       this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
@@ -562,99 +544,6 @@ export class HostSimulation extends HostState {
   }
 
   // ---------------------------------------------------------------- workload-profile guests
-
-  private setupWorkload(gi: number, w: WorkloadSpec): void {
-    const guest = this.guests[gi];
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    const dynRate = w.hltsPerGuestSecond + (guest.vcpus > 1 ? w.ipisPerGuestSecond : 0);
-    for (let l = 0; l < guest.vcpus; l++) {
-      const v = first + l;
-      // Always "busy": a workload vCPU idles only through its own HLTs.
-      this.v8[v * V8.STRIDE + V8.BUSY] = 1;
-      this.vf[v * Vf.STRIDE + Vf.BURST_END] = INF;
-      if (w.interruptsPerSecond > 0 && this.wl[v * WL + WL_IRQ_AT] === INF)
-        this.wl[v * WL + WL_IRQ_AT] = this.now + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-      if (dynRate > 0 && this.wl[v * WL + WL_DYN_LEFT] === INF)
-        this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / dynRate));
-      this.reschedule(v);
-    }
-  }
-
-  /** Wall time at which a running workload vCPU has executed up to its next HLT/IPI (INF otherwise). */
-  private workloadDynTime(v: number): number {
-    const left = this.wl[v * WL + WL_DYN_LEFT];
-    if (left === INF || this.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN) return INF;
-    return (
-      this.vf[v * Vf.STRIDE + Vf.T] +
-      this.vf[v * Vf.STRIDE + Vf.DEBT] +
-      Math.max(0, Math.ceil(left / this.progressRate(v)))
-    );
-  }
-
-  /**
-   * `wall` ns of running time: the instructions of the profile in that guest time, executed in bulk
-   * by the machine's exact rules (RepeatOp), their exit time charged like the %cr8 stream of modelled
-   * guests (predicted from the last measured cost, the difference carried as debt). Returns guest ns.
-   */
-  private workloadProgress(v: number, w: WorkloadSpec, wall: number, time: number): number {
-    const m = this.machine;
-    const wl = this.wl;
-    const base = v * WL;
-    const guestNs = wall / (1 + wl[base + WL_COST]);
-    const seconds = guestNs / 1e9;
-    const before = m.vcpuHostNs[v];
-    for (let op = 0; op < WorkloadOp.COUNT; op++) {
-      const k = this.dueCount(base + WL_CARRY + op, w.opsPerGuestSecond[op], seconds);
-      if (k > 0) m.repeat(v, k, WL_REPEAT[op][0], WL_REPEAT[op][1], WL_REPEAT[op][2]);
-    }
-    for (let slot = 0; slot < EXIT_SLOT_COUNT; slot++) {
-      const k = this.dueCount(base + WL_OPAQUE_CARRY + slot, w.opaquePerGuestSecond[slot], seconds);
-      if (k > 0) m.repeat(v, k, RepeatOp.OPAQUE_EXIT, slot, 0);
-    }
-    const ticks = this.dueCount(base + WL_HOST_IRQ_CARRY, w.hostInterruptsPerSecond, seconds);
-    if (ticks > 0) m.hostInterrupts(v, ticks);
-    const spent = m.vcpuHostNs[v] - before;
-    m.vcpuHostNs[v] = before;
-    if (guestNs > 0) wl[base + WL_COST] = spent / guestNs;
-    this.vf[v * Vf.STRIDE + Vf.DEBT] += spent - (wall - guestNs);
-    if (wl[base + WL_DYN_LEFT] !== INF) wl[base + WL_DYN_LEFT] -= guestNs;
-    this.drainDeliveries(time);
-    return guestNs;
-  }
-
-  /** Whole events of a `rate` per second due in `seconds`, the fraction carried in wl[carryIndex] (exact mean counts). */
-  private dueCount(carryIndex: number, rate: number, seconds: number): number {
-    if (rate <= 0) return 0;
-    const x = rate * seconds + this.wl[carryIndex];
-    const k = Math.floor(x);
-    this.wl[carryIndex] = x - k;
-    return k;
-  }
-
-  private workloadInterrupt(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const w = this.guests[gi].workload!;
-    this.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, this.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-    raise(this, v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
-  }
-
-  /** The next HLT or IPI of the profile, chosen in proportion to their rates. */
-  private workloadDynOp(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const guest = this.guests[gi];
-    const w = guest.workload!;
-    const ipiRate = guest.vcpus > 1 ? w.ipisPerGuestSecond : 0;
-    const total = w.hltsPerGuestSecond + ipiRate;
-    this.wl[v * WL + WL_DYN_LEFT] = Math.max(1, this.rng.exponentialNs(v, 1e9 / total));
-    if (this.rng.uniform(v) * total < w.hltsPerGuestSecond) {
-      halt(this, v, time);
-      return;
-    }
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    let target = first + this.rng.below(v, guest.vcpus - 1);
-    if (target >= v) target++;
-    sendIpi(this, v, target, guest.model.ipiVector, time);
-  }
 
   // ---------------------------------------------------------------- work-bound phases
 
