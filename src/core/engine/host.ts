@@ -1,9 +1,8 @@
-import { PHASE_ORDER } from '../guests/model.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
 import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
-import { halt, raise } from '../guests/interrupts.js';
-import { dropStaleTimer, rearmAfterTick, scheduleTimer, timerActive, timerFires } from '../guests/timers.js';
+import { halt } from '../guests/interrupts.js';
+import { dropStaleTimer, rearmAfterTick, timerActive, timerFires } from '../guests/timers.js';
 import {
   backgroundIo,
   backgroundIoDone,
@@ -11,33 +10,34 @@ import {
   flushIpiOutbox,
   ipiArrives,
   notifyArrives,
-  scheduleBackground,
-  sendIpi,
 } from '../guests/devices.js';
-import { burstBoundary, isAlwaysBusy, startBursts } from '../guests/bursts.js';
+import { burstBoundary, isAlwaysBusy } from '../guests/bursts.js';
+import { workloadDynOp, workloadDynTime, workloadInterrupt, workloadRun } from '../guests/workloadGuest.js';
 import {
-  setupWorkload,
-  workloadDynOp,
-  workloadDynTime,
-  workloadInterrupt,
-  workloadRun,
-} from '../guests/workloadGuest.js';
+  buildEndTime,
+  buildShareDone,
+  chainAfterIsr,
+  chunkDone,
+  chunkEndTime,
+  completePhase,
+  consumeWork,
+  ioCompletes,
+  ioDoneTime,
+  startPhase,
+} from '../guests/phases.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
 import {
-  G8,
   Gf,
   Gi,
   GuestCounter,
   HostState,
   INF,
-  IoTarget,
   Mode,
   Source,
   V8,
   Vf,
   Vi,
-  Worker,
   WL,
   WL_IRQ_AT,
   type HostConfig,
@@ -71,7 +71,7 @@ export class HostSimulation extends HostState {
     this.heap = new EventHeap(this.n);
     this.machine.launch();
     this.runnable = this.n; // every vCPU starts running (mode RUN); halts and wake-ups keep the count
-    for (let gi = 0; gi < this.guests.length; gi++) this.startPhase(gi, 0);
+    for (let gi = 0; gi < this.guests.length; gi++) startPhase(this, gi, 0);
     for (let v = 0; v < this.n; v++) this.reschedule(v);
   }
 
@@ -116,69 +116,6 @@ export class HostSimulation extends HostState {
   }
 
   // ---------------------------------------------------------------- phases
-
-  private startPhase(gi: number, idx: number): void {
-    const guest = this.guests[gi];
-    this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX] = idx;
-    this.gf[gi * Gf.STRIDE + Gf.PHASE_START] = this.now;
-    this.gf[gi * Gf.STRIDE + Gf.PHASE_END] = INF;
-    this.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    if (idx >= guest.phases.length) {
-      this.setupBursts(gi);
-      return;
-    }
-    const plan = guest.phases[idx];
-    if (plan.durationNs !== undefined) this.gf[gi * Gf.STRIDE + Gf.PHASE_END] = this.now + plan.durationNs;
-    if (plan.work !== undefined) {
-      if (plan.phase === 'build') {
-        for (let l = 0; l < guest.vcpus; l++) {
-          this.vf[(first + l) * Vf.STRIDE + Vf.WORK_LEFT] = Math.round(plan.work / guest.vcpus);
-          this.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] = 1;
-        }
-      } else if (plan.phase === 'install') {
-        const m = guest.model.install;
-        this.gf[gi * Gf.STRIDE + Gf.STEPS_LEFT] = m.steps;
-        this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] = Math.round(plan.work / m.steps);
-        this.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
-      } else if (plan.phase === 'disk-benchmark') {
-        const d = guest.model.diskBenchmark;
-        this.gf[gi * Gf.STRIDE + Gf.BYTES_LEFT] = plan.work;
-        this.gf[gi * Gf.STRIDE + Gf.STEPS_LEFT] = Math.ceil(plan.work / d.requestBytes);
-        this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] = d.cpuPerRequestNs;
-        this.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
-      }
-    }
-    this.setupBursts(gi);
-  }
-
-  private setupBursts(gi: number): void {
-    const guest = this.guests[gi];
-    const b = this.phaseBehaviour(gi);
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    if (guest.workload !== undefined) {
-      setupWorkload(this, gi, guest.workload);
-      return;
-    }
-    for (let l = 0; l < guest.vcpus; l++) {
-      const v = first + l;
-      startBursts(this, gi, v, b);
-      scheduleBackground(this, v, b);
-      scheduleTimer(this, v);
-      this.reschedule(v);
-    }
-  }
-
-  private completePhase(gi: number, at: number): void {
-    const guest = this.guests[gi];
-    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-    const kind = guest.phases[idx].phase;
-    const col = PHASE_ORDER.indexOf(kind);
-    // Whole nanoseconds, like latencies: the per-phase sums over guests stay exact in any order.
-    if (guest.phases[idx].work !== undefined)
-      this.phaseDoneNs[gi * PHASE_ORDER.length + col] = Math.round(at - this.gf[gi * Gf.STRIDE + Gf.PHASE_START]);
-    this.startPhase(gi, idx + 1);
-  }
 
   // ---------------------------------------------------------------- scheduling
 
@@ -237,7 +174,7 @@ export class HostSimulation extends HostState {
     t = vf[b + Vf.BG_DONE_AT];
     if (t <= limit) return Ev.BG_IO_DONE;
     if (t < next) next = t;
-    t = this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v ? this.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] : INF;
+    t = ioDoneTime(this, gi, v);
     if (t <= limit) return Ev.IO_DONE;
     if (t < next) next = t;
     if (this.wl.length > 0) {
@@ -261,10 +198,10 @@ export class HostSimulation extends HostState {
     t = this.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? this.gf[gi * Gf.STRIDE + Gf.PHASE_END] : INF;
     if (t <= limit) return Ev.PHASE_END;
     if (t < next) next = t;
-    t = this.chunkEndTime(v);
+    t = chunkEndTime(this, v);
     if (t <= limit) return Ev.CHUNK_END;
     if (t < next) next = t;
-    t = this.buildEndTime(v);
+    t = buildEndTime(this, v);
     if (t <= limit) return Ev.BUILD_END;
     if (t < next) next = t;
     t = vf[b + Vf.BURST_END];
@@ -302,7 +239,7 @@ export class HostSimulation extends HostState {
         backgroundIoDone(this, v, time);
         break;
       case Ev.IO_DONE:
-        this.ioCompletes(gi, v, time);
+        ioCompletes(this, gi, v, time);
         break;
       case Ev.WL_IRQ:
         workloadInterrupt(this, v, time);
@@ -320,13 +257,13 @@ export class HostSimulation extends HostState {
         backgroundIpi(this, v, time);
         break;
       case Ev.PHASE_END:
-        this.completePhase(gi, time);
+        completePhase(this, gi, time);
         break;
       case Ev.CHUNK_END:
-        this.chunkDone(gi, v, time);
+        chunkDone(this, gi, v, time);
         break;
       case Ev.BUILD_END:
-        this.buildShareDone(v, time);
+        buildShareDone(this, v, time);
         break;
       case Ev.BURST_END:
         burstBoundary(this, v, time);
@@ -337,36 +274,6 @@ export class HostSimulation extends HostState {
       case Ev.HOST_TICK:
         break; // never runs: its exits are applied by advance()
     }
-  }
-
-  private chunkEndTime(v: number): number {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    if (
-      v !== this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] ||
-      this.g8[gi * G8.STRIDE + G8.WORKER_STATE] !== Worker.CPU ||
-      this.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN ||
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF
-    )
-      return INF;
-    return (
-      this.vf[v * Vf.STRIDE + Vf.T] +
-      this.vf[v * Vf.STRIDE + Vf.DEBT] +
-      Math.ceil(this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] / this.progressRate(v))
-    );
-  }
-
-  private buildEndTime(v: number): number {
-    if (
-      this.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ||
-      this.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN ||
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF
-    )
-      return INF;
-    return (
-      this.vf[v * Vf.STRIDE + Vf.T] +
-      this.vf[v * Vf.STRIDE + Vf.DEBT] +
-      Math.max(0, Math.ceil(this.vf[v * Vf.STRIDE + Vf.WORK_LEFT] / this.progressRate(v)))
-    );
   }
 
   // ---------------------------------------------------------------- progress
@@ -422,12 +329,8 @@ export class HostSimulation extends HostState {
     }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF) {
-      if (v === this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && this.g8[gi * G8.STRIDE + G8.WORKER_STATE] === Worker.CPU)
-        this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] -= guestNs;
-      if (this.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1)
-        this.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = Math.max(0, this.vf[v * Vf.STRIDE + Vf.WORK_LEFT] - guestNs);
-    }
+    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF)
+      consumeWork(this, gi, v, guestNs);
   }
 
   // ---------------------------------------------------------------- events
@@ -519,16 +422,7 @@ export class HostSimulation extends HostState {
     m.eoi(v);
     isrRestoreIrql(this, v, model);
     rearmAfterTick(this, v, model, vector);
-    if (vector === model.deviceVector && this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
-      this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
-      this.afterDeviceIsr(gi, v, time);
-    } else if (
-      vector === model.completionIpiVector &&
-      this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IoTarget.NOTIFYING &&
-      v === this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU]
-    ) {
-      this.ioNotified(gi, time);
-    }
+    chainAfterIsr(this, gi, v, vector, time);
     // Back to what was interrupted.
     this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
     resumeRaised(this, v, time);
@@ -546,98 +440,6 @@ export class HostSimulation extends HostState {
   // ---------------------------------------------------------------- workload-profile guests
 
   // ---------------------------------------------------------------- work-bound phases
-
-  private chunkDone(gi: number, v: number, time: number): void {
-    this.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
-    this.issueIo(v, gi, time);
-    const b = this.phaseBehaviour(gi);
-    // While it waits, the worker vCPU runs other threads like any other vCPU of the guest.
-    this.v8[v * V8.STRIDE + V8.BUSY] = 1;
-    this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
-  }
-
-  private issueIo(v: number, gi: number, time: number): void {
-    const guest = this.guests[gi];
-    const m = this.machine;
-    m.mmio(v); // the storage doorbell
-    const plan = guest.phases[this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
-    let service = guest.model.install.deviceServiceNs;
-    if (plan.phase === 'disk-benchmark') {
-      const d = guest.model.diskBenchmark;
-      service = d.deviceLatencyNs + Math.round((d.requestBytes * 1e9) / d.deviceBytesPerSecond);
-    }
-    const seq = this.gi32[gi * Gi.STRIDE + Gi.IO_SEQ]++;
-    // MSI completions are spread over the guest's vCPUs (interrupt affinity), round robin.
-    this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + (seq % guest.vcpus);
-    this.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = time + service;
-    this.reschedule(this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET]);
-  }
-
-  private ioCompletes(gi: number, v: number, time: number): void {
-    this.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = INF;
-    this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
-    this.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
-    raise(this, v, this.guests[gi].model.deviceVector, Source.DEVICE, time);
-  }
-
-  /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
-  private afterDeviceIsr(gi: number, v: number, time: number): void {
-    if (this.g8[gi * G8.STRIDE + G8.WORKER_STATE] !== Worker.WAIT) return;
-    const origin = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    if (v === origin) {
-      this.ioNotified(gi, time);
-      return;
-    }
-    this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NOTIFYING; // completion notice in flight to the origin
-    sendIpi(this, v, origin, this.guests[gi].model.completionIpiVector, time);
-  }
-
-  private ioNotified(gi: number, time: number): void {
-    const guest = this.guests[gi];
-    const plan = guest.phases[this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
-    this.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    if (plan.phase === 'disk-benchmark') {
-      const bytes = Math.min(guest.model.diskBenchmark.requestBytes, this.gf[gi * Gf.STRIDE + Gf.BYTES_LEFT]);
-      this.gf[gi * Gf.STRIDE + Gf.BYTES_LEFT] -= bytes;
-      this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.IO_BYTES] += bytes;
-    }
-    this.gf[gi * Gf.STRIDE + Gf.STEPS_LEFT]--;
-    if (this.gf[gi * Gf.STRIDE + Gf.STEPS_LEFT] <= 0) {
-      this.completePhase(gi, time);
-      return;
-    }
-    this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] =
-      plan.phase === 'disk-benchmark'
-        ? guest.model.diskBenchmark.cpuPerRequestNs
-        : Math.round((plan.work ?? 0) / guest.model.install.steps);
-    this.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
-    this.vf[first * Vf.STRIDE + Vf.BURST_END] = INF;
-    this.v8[first * V8.STRIDE + V8.BUSY] = 1;
-    if (this.v8[first * V8.STRIDE + V8.MODE] === Mode.HALT) {
-      this.setRunnable(first, true);
-      this.machine.raiseInterrupt(first, guest.model.ipiVector, false);
-      this.drainDeliveries(time);
-    }
-    this.reschedule(first);
-  }
-
-  private buildShareDone(v: number, time: number): void {
-    this.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
-    this.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] = 0;
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    let all = true;
-    for (let l = 0; l < this.guests[gi].vcpus; l++)
-      if (this.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
-    if (all) this.completePhase(gi, time);
-    else {
-      const b = this.phaseBehaviour(gi);
-      this.v8[v * V8.STRIDE + V8.BUSY] = 0;
-      this.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, this.rng.exponentialNs(v, b.burstNs));
-      halt(this, v, time);
-    }
-  }
 
   /** Exit counts of guest `gi`, summed over its vCPUs, into `exits` (length EXIT_SLOT_COUNT). */
   guestExits(gi: number, exits: Float64Array): void {
