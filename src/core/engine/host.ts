@@ -1,8 +1,7 @@
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
-import { cr8Stream, isrRaiseIrql, isrRestoreIrql, lowerIrql, resumeRaised, suspendRaised } from '../guests/irql.js';
-import { halt } from '../guests/interrupts.js';
-import { dropStaleTimer, rearmAfterTick, timerActive, timerFires } from '../guests/timers.js';
+import { cr8Stream, lowerIrql } from '../guests/irql.js';
+import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import {
   backgroundIo,
   backgroundIoDone,
@@ -11,12 +10,11 @@ import {
   ipiArrives,
   notifyArrives,
 } from '../guests/devices.js';
-import { burstBoundary, isAlwaysBusy } from '../guests/bursts.js';
+import { burstBoundary } from '../guests/bursts.js';
 import { workloadDynOp, workloadDynTime, workloadInterrupt, workloadRun } from '../guests/workloadGuest.js';
 import {
   buildEndTime,
   buildShareDone,
-  chainAfterIsr,
   chunkDone,
   chunkEndTime,
   completePhase,
@@ -25,23 +23,10 @@ import {
   ioDoneTime,
   startPhase,
 } from '../guests/phases.js';
+import { isrEnd, isrStart } from '../guests/isr.js';
 import { Ev } from './events.js';
 import { EventHeap } from './heap.js';
-import {
-  Gf,
-  Gi,
-  GuestCounter,
-  HostState,
-  INF,
-  Mode,
-  Source,
-  V8,
-  Vf,
-  Vi,
-  WL,
-  WL_IRQ_AT,
-  type HostConfig,
-} from './state.js';
+import { Gf, Gi, GuestCounter, HostState, INF, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
@@ -224,7 +209,7 @@ export class HostSimulation extends HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     switch (kind) {
       case Ev.ISR_END:
-        this.endIsr(v, time);
+        isrEnd(this, v, time);
         break;
       case Ev.RAISED_END:
         lowerIrql(this, v, time);
@@ -374,67 +359,8 @@ export class HostSimulation extends HostState {
     if (m.ipiOutCount > 0) flushIpiOutbox(this, time);
     while (this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length) {
       const i = this.deliveredSeen++;
-      this.onDelivered(m.stepDeliveredVcpu[i], m.stepDelivered[i], time);
+      isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i], time);
     }
-  }
-
-  private sourceOf(gi: number, vector: number): number {
-    const model = this.guests[gi].model;
-    if (vector === model.timer.vector) return Source.TIMER;
-    if (vector === model.deviceVector) return Source.DEVICE;
-    return Source.IPI;
-  }
-
-  private onDelivered(v: number, vector: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const source = this.sourceOf(gi, vector);
-    this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
-    const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
-    let latency = -1;
-    if (this.vf[a] >= 0) {
-      // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
-      // in any order, so any split of hosts over workers or shards adds up to the same bits.
-      latency = Math.round(
-        time - this.vf[a] + (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT ? this.config.host.haltWakeupNs : 0),
-      );
-      this.vf[a] = -1;
-      this.observeLatency(latency, gi, time);
-    }
-    if (this.machine.recOn) this.machine.recordDeliveryNote(v, vector, latency);
-    this.advance(v, time);
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) this.setRunnable(v, true);
-    suspendRaised(this, v, time);
-    this.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
-    this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
-    const model = this.guests[gi].model;
-    this.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
-    isrRaiseIrql(this, v, model, vector);
-  }
-
-  private endIsr(v: number, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const guest = this.guests[gi];
-    const model = guest.model;
-    const vector = this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR];
-    const m = this.machine;
-    this.vf[v * Vf.STRIDE + Vf.ISR_END] = INF;
-    this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-    m.eoi(v);
-    isrRestoreIrql(this, v, model);
-    rearmAfterTick(this, v, model, vector);
-    chainAfterIsr(this, gi, v, vector, time);
-    // Back to what was interrupted.
-    this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
-    resumeRaised(this, v, time);
-    m.iret(v);
-    this.drainDeliveries(time);
-    if (
-      this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
-      this.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
-      !isAlwaysBusy(this, gi, v)
-    )
-      halt(this, v, time);
   }
 
   // ---------------------------------------------------------------- workload-profile guests
