@@ -1,32 +1,13 @@
+import { flushIpiOutbox } from '../guests/devices.js';
+import { cr8Stream } from '../guests/irql.js';
+import { isrStart } from '../guests/isr.js';
+import { consumeWork, startPhase } from '../guests/phases.js';
+import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
-import { cr8Stream, lowerIrql } from '../guests/irql.js';
-import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
-import {
-  backgroundIo,
-  backgroundIoDone,
-  backgroundIpi,
-  flushIpiOutbox,
-  ipiArrives,
-  notifyArrives,
-} from '../guests/devices.js';
-import { burstBoundary } from '../guests/bursts.js';
-import { workloadDynOp, workloadDynTime, workloadInterrupt, workloadRun } from '../guests/workloadGuest.js';
-import {
-  buildEndTime,
-  buildShareDone,
-  chunkDone,
-  chunkEndTime,
-  completePhase,
-  consumeWork,
-  ioCompletes,
-  ioDoneTime,
-  startPhase,
-} from '../guests/phases.js';
-import { isrEnd, isrStart } from '../guests/isr.js';
-import { Ev } from './events.js';
+import { dispatch, firstDue, nextEventTime } from './events.js';
 import { EventHeap } from './heap.js';
-import { Gf, Gi, GuestCounter, HostState, INF, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, type HostConfig } from './state.js';
+import { Gi, GuestCounter, HostState, INF, Mode, V8, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
@@ -48,8 +29,6 @@ export class HostSimulation extends HostState {
   events = 0;
   private stepNo = 0;
   private deliveredSeen = 0;
-  /** scan()'s earliest wake-up time. */
-  private scanNext = INF;
 
   constructor(config: HostConfig) {
     super(config);
@@ -100,8 +79,6 @@ export class HostSimulation extends HostState {
     return this.guests.length;
   }
 
-  // ---------------------------------------------------------------- phases
-
   // ---------------------------------------------------------------- scheduling
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
@@ -113,152 +90,9 @@ export class HostSimulation extends HostState {
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
     if (this.v8[v * V8.STRIDE + V8.MODE] !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === INF)
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-    const k = this.nextEventTime(v);
+    const k = nextEventTime(this, v);
     if (k === INF) this.heap.remove(v);
     else this.heap.set(v, Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]));
-  }
-
-  /** Earliest due time over the kinds that wake a vCPU (INF: none pending). */
-  private nextEventTime(v: number): number {
-    this.scan(v, -INF);
-    return this.scanNext;
-  }
-
-  /** The kind that runs first among those due at `time` on vCPU `v` (lowest priority value), or -1. */
-  private firstDue(v: number, time: number): Ev | -1 {
-    return this.scan(v, time);
-  }
-
-  /**
-   * Walk the event table in priority order (Ev) on vCPU `v`, working out each kind's due time: its
-   * deadline, or INF when it is not pending or cannot happen in the vCPU's present state. Returns the
-   * first kind that runs and is due at `limit` or earlier (-1: none; limit -INF walks every kind) and
-   * leaves in `scanNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
-   *
-   * One block per kind, in Ev order (straight-line code: a loop over a switch costs an indirect jump
-   * per kind on the engine's hottest path).
-   */
-  private scan(v: number, limit: number): Ev | -1 {
-    const vf = this.vf;
-    const b = v * Vf.STRIDE;
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const halted = this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT;
-    let next = INF;
-    let t = vf[b + Vf.ISR_END];
-    if (t <= limit) return Ev.ISR_END;
-    if (t < next) next = t;
-    t = vf[b + Vf.RAISED_END];
-    if (t <= limit) return Ev.RAISED_END;
-    if (t < next) next = t;
-    t = vf[b + Vf.NOTIFY_AT];
-    if (t <= limit) return Ev.NOTIFY;
-    if (t < next) next = t;
-    t = vf[b + Vf.IPI_AT];
-    if (t <= limit) return Ev.IPI;
-    if (t < next) next = t;
-    t = vf[b + Vf.BG_DONE_AT];
-    if (t <= limit) return Ev.BG_IO_DONE;
-    if (t < next) next = t;
-    t = ioDoneTime(this, gi, v);
-    if (t <= limit) return Ev.IO_DONE;
-    if (t < next) next = t;
-    if (this.wl.length > 0) {
-      t = this.wl[v * WL + WL_IRQ_AT];
-      if (t <= limit) return Ev.WL_IRQ;
-      if (t < next) next = t;
-      t = workloadDynTime(this, v);
-      if (t <= limit) return Ev.WL_DYN;
-      if (t < next) next = t;
-    }
-    const timerOn = timerActive(this, v);
-    t = timerOn ? vf[b + Vf.NEXT_TIMER] : INF;
-    if (t <= limit) return Ev.TIMER;
-    if (t < next) next = t;
-    t = halted ? INF : vf[b + Vf.BG_IO_AT];
-    if (t <= limit) return Ev.BG_IO;
-    if (t < next) next = t;
-    t = halted ? INF : vf[b + Vf.BG_IPI_AT];
-    if (t <= limit) return Ev.BG_IPI;
-    if (t < next) next = t;
-    t = this.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? this.gf[gi * Gf.STRIDE + Gf.PHASE_END] : INF;
-    if (t <= limit) return Ev.PHASE_END;
-    if (t < next) next = t;
-    t = chunkEndTime(this, v);
-    if (t <= limit) return Ev.CHUNK_END;
-    if (t < next) next = t;
-    t = buildEndTime(this, v);
-    if (t <= limit) return Ev.BUILD_END;
-    if (t < next) next = t;
-    t = vf[b + Vf.BURST_END];
-    if (t <= limit) return Ev.BURST_END;
-    if (t < next) next = t;
-    // TIMER_STALE runs but never wakes the vCPU.
-    t = timerOn ? INF : vf[b + Vf.NEXT_TIMER];
-    if (t <= limit) return Ev.TIMER_STALE;
-    // HOST_TICK wakes the vCPU but never runs. While nothing is pending or in service a host tick
-    // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;
-    // otherwise each is its own event. (isQuiet is asked only when the tick could be the earliest.)
-    t = vf[b + Vf.NEXT_HOST_TICK];
-    if (!halted && t < next && !this.machine.isQuiet(v)) next = t;
-    this.scanNext = next;
-    return -1;
-  }
-
-  /** Run event `kind` of vCPU `v` at `time`. */
-  private dispatch(v: number, kind: Ev, time: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    switch (kind) {
-      case Ev.ISR_END:
-        isrEnd(this, v, time);
-        break;
-      case Ev.RAISED_END:
-        lowerIrql(this, v, time);
-        break;
-      case Ev.NOTIFY:
-        notifyArrives(this, v, time);
-        break;
-      case Ev.IPI:
-        ipiArrives(this, v, time);
-        break;
-      case Ev.BG_IO_DONE:
-        backgroundIoDone(this, v, time);
-        break;
-      case Ev.IO_DONE:
-        ioCompletes(this, gi, v, time);
-        break;
-      case Ev.WL_IRQ:
-        workloadInterrupt(this, v, time);
-        break;
-      case Ev.WL_DYN:
-        workloadDynOp(this, v, time);
-        break;
-      case Ev.TIMER:
-        timerFires(this, v, time);
-        break;
-      case Ev.BG_IO:
-        backgroundIo(this, v, time);
-        break;
-      case Ev.BG_IPI:
-        backgroundIpi(this, v, time);
-        break;
-      case Ev.PHASE_END:
-        completePhase(this, gi, time);
-        break;
-      case Ev.CHUNK_END:
-        chunkDone(this, gi, v, time);
-        break;
-      case Ev.BUILD_END:
-        buildShareDone(this, v, time);
-        break;
-      case Ev.BURST_END:
-        burstBoundary(this, v, time);
-        break;
-      case Ev.TIMER_STALE:
-        dropStaleTimer(this, v);
-        break;
-      case Ev.HOST_TICK:
-        break; // never runs: its exits are applied by advance()
-    }
   }
 
   // ---------------------------------------------------------------- progress
@@ -331,8 +165,8 @@ export class HostSimulation extends HostState {
       this.reschedule(v);
       return;
     }
-    const kind = this.firstDue(v, time);
-    if (kind !== -1) this.dispatch(v, kind, time);
+    const kind = firstDue(this, v, time);
+    if (kind !== -1) dispatch(this, v, kind, time);
     this.drainDeliveries(time);
     if (m.debugChecks) m.checkAllInvariants();
     this.noteStops(time);
@@ -363,9 +197,7 @@ export class HostSimulation extends HostState {
     }
   }
 
-  // ---------------------------------------------------------------- workload-profile guests
-
-  // ---------------------------------------------------------------- work-bound phases
+  // ---------------------------------------------------------------- results
 
   /** Exit counts of guest `gi`, summed over its vCPUs, into `exits` (length EXIT_SLOT_COUNT). */
   guestExits(gi: number, exits: Float64Array): void {

@@ -250,6 +250,8 @@ export abstract class HostState {
   runnable = 0;
   /** Time the violation that stopped a guest was noticed, per guest (-1 none). */
   readonly stoppedAtNs: Float64Array;
+  /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
+  walkNext = INF;
 
   constructor(config: HostConfig) {
     this.config = config;
