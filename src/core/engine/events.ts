@@ -33,7 +33,7 @@ import {
 } from '../guests/phases.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, INF, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+import { Gf, Mode, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -91,9 +91,9 @@ export const enum Ev {
 /** Number of kinds. */
 export const EV_COUNT = Ev.HOST_TICK + 1;
 
-/** Earliest due time over the kinds that wake vCPU `v` (INF: none pending). */
+/** Earliest due time over the kinds that wake vCPU `v` (Infinity: none pending). */
 export function nextEventTime(h: HostState, v: number): number {
-  walk(h, v, -INF);
+  walk(h, v, -Infinity);
   return h.walkNext;
 }
 
@@ -104,8 +104,8 @@ export function firstDue(h: HostState, v: number, time: number): Ev | -1 {
 
 /**
  * Walk the kinds in priority order on vCPU `v`, working out each one's due time: its deadline, or
- * INF when it is not pending or cannot happen in the vCPU's present state. Returns the first kind
- * that runs and is due at `limit` or earlier (-1: none; limit -INF walks every kind) and leaves in
+ * Infinity when it is not pending or cannot happen in the vCPU's present state. Returns the first kind
+ * that runs and is due at `limit` or earlier (-1: none; limit -Infinity walks every kind) and leaves in
  * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
@@ -115,8 +115,8 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const halted = h.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT;
-  let next = INF;
+  const halted = h.mode(v) === Mode.HALT;
+  let next = Infinity;
   let t = vf[b + Vf.ISR_END];
   if (t <= limit) return Ev.ISR_END;
   if (t < next) next = t;
@@ -144,17 +144,17 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
     if (t < next) next = t;
   }
   const timerOn = timerActive(h, v);
-  t = timerOn ? vf[b + Vf.NEXT_TIMER] : INF;
+  t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
   if (t <= limit) return Ev.TIMER;
   if (t < next) next = t;
   // Background I/O and IPIs only while running: their wall-time deadlines pass during halts (issue #14).
-  t = halted ? INF : vf[b + Vf.BG_IO_AT];
+  t = halted ? Infinity : vf[b + Vf.BG_IO_AT];
   if (t <= limit) return Ev.BG_IO;
   if (t < next) next = t;
-  t = halted ? INF : vf[b + Vf.BG_IPI_AT];
+  t = halted ? Infinity : vf[b + Vf.BG_IPI_AT];
   if (t <= limit) return Ev.BG_IPI;
   if (t < next) next = t;
-  t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : INF;
+  t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
   if (t <= limit) return Ev.PHASE_END;
   if (t < next) next = t;
   t = chunkEndTime(h, v);
@@ -167,7 +167,7 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
   if (t <= limit) return Ev.BURST_END;
   if (t < next) next = t;
   // TIMER_STALE runs but never wakes the vCPU.
-  t = timerOn ? INF : vf[b + Vf.NEXT_TIMER];
+  t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
   if (t <= limit) return Ev.TIMER_STALE;
   // HOST_TICK wakes the vCPU but never runs. While nothing is pending or in service a host tick
   // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;

@@ -7,7 +7,7 @@ import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, firstDue, nextEventTime } from './events.js';
 import { EventHeap } from './heap.js';
-import { Gi, GuestCounter, HostState, INF, Mode, V8, Vf, Vi, type HostConfig } from './state.js';
+import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
@@ -88,10 +88,10 @@ export class HostSimulation extends HostState {
       return;
     }
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
-    if (this.v8[v * V8.STRIDE + V8.MODE] !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === INF)
+    if (this.mode(v) !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === Infinity)
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
     const k = nextEventTime(this, v);
-    if (k === INF) this.heap.remove(v);
+    if (k === Infinity) this.heap.remove(v);
     else this.heap.set(v, Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]));
   }
 
@@ -105,7 +105,7 @@ export class HostSimulation extends HostState {
     }
     this.progress(v, time);
     const tick = this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK];
-    if (tick <= time && this.v8[v * V8.STRIDE + V8.MODE] !== Mode.HALT && !this.machine.isStopped(v)) {
+    if (tick <= time && this.mode(v) !== Mode.HALT && !this.machine.isStopped(v)) {
       // The host's timer ticks that fell in (from, time]: external-interrupt exits, exact and in bulk.
       const period = this.hostTickPeriod();
       const ticks = Math.floor((time - tick) / period) + 1;
@@ -125,7 +125,7 @@ export class HostSimulation extends HostState {
     if (m.isStopped(v)) return;
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     let wall = time - from;
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) {
+    if (this.mode(v) === Mode.HALT) {
       this.vf[v * Vf.STRIDE + Vf.DEBT] = Math.max(0, this.vf[v * Vf.STRIDE + Vf.DEBT] - wall);
       return;
     }
@@ -138,17 +138,13 @@ export class HostSimulation extends HostState {
     let guestNs = wall;
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
-      if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN) guestNs = workloadRun(this, v, workload, wall, time);
-    } else if (
-      this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
-      this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
-      model.usesCr8
-    ) {
+      if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall, time);
+    } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       guestNs = cr8Stream(this, v, gi, wall, time);
     }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF)
+    if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)
       consumeWork(this, gi, v, guestNs);
   }
 

@@ -68,34 +68,25 @@ export const GuestCounter = {
   COUNT: 8,
 } as const;
 
-export const INF = Infinity;
-
-/** What a vCPU is doing (V8.MODE). */
-export const Mode = {
+/** What a vCPU is doing (V8.MODE; read it with HostState.mode). */
+export const enum Mode {
   /** Running guest code (busy, or the worker's chunk). */
-  RUN: 0,
+  RUN = 0,
   /** Halted (HLT): not runnable, no guest time, no host ticks. */
-  HALT: 1,
+  HALT = 1,
   /** Running an ISR. */
-  ISR: 2,
-} as const;
+  ISR = 2,
+}
 
-/** The worker vCPU of an install / disk-benchmark chain (G8.WORKER_STATE). */
-export const Worker = {
+/** The worker vCPU of an install / disk-benchmark chain (G8.WORKER_STATE; read it with HostState.worker). */
+export const enum Worker {
   /** Running its CPU chunk (flat out). */
-  CPU: 0,
+  CPU = 0,
   /** Waiting for the step's I/O to complete. */
-  WAIT: 1,
+  WAIT = 1,
   /** No chain in this phase. */
-  NONE: 2,
-} as const;
-
-/** Special values of Gi.IO_TARGET besides a vCPU index. */
-export const IoTarget = {
-  NONE: -1,
-  /** The completion interrupt was serviced elsewhere; its notice is in flight to the worker vCPU. */
-  NOTIFYING: -2,
-} as const;
+  NONE = 2,
+}
 
 /** Per-vCPU numbers (`vf`): times in ns, debts, carries. */
 export const enum Vf {
@@ -109,11 +100,11 @@ export const enum Vf {
   COST_PER_ACCESS = 3,
   /** Next guest timer tick (also kept, stale, while the timer is stopped; see Ev.TIMER_STALE). */
   NEXT_TIMER = 4,
-  /** Next host timer tick on the core running the vCPU (INF while halted). */
+  /** Next host timer tick on the core running the vCPU (Infinity while halted). */
   NEXT_HOST_TICK = 5,
   /** End of the current busy burst or idle gap. */
   BURST_END = 6,
-  /** End of the current raised-IRQL section (INF: none, or suspended by an ISR). */
+  /** End of the current raised-IRQL section (Infinity: none, or suspended by an ISR). */
   RAISED_END = 7,
   /** Rest of a raised section an ISR interrupted, resumed after it (0: none). */
   RAISED_LEFT = 8,
@@ -164,12 +155,12 @@ export const enum V8 {
 /** Per-guest numbers (`gf`). */
 export const enum Gf {
   PHASE_START = 0,
-  /** End of a duration-bound phase (INF: none). */
+  /** End of a duration-bound phase (Infinity: none). */
   PHASE_END = 1,
   /** Guest ns left in the worker's CPU chunk of the current step. */
   CHUNK_LEFT = 2,
   STEPS_LEFT = 3,
-  /** Completion of the chain's I/O in flight (INF: none). */
+  /** Completion of the chain's I/O in flight (Infinity: none). */
   IO_DONE_AT = 4,
   /** Bytes a disk benchmark has still to transfer. */
   BYTES_LEFT = 5,
@@ -180,7 +171,7 @@ export const enum Gf {
 export const enum Gi {
   FIRST_VCPU = 0,
   PHASE_IDX = 1,
-  /** vCPU the chain's I/O completion interrupt goes to, or an IoTarget value. */
+  /** vCPU the chain's I/O completion interrupt goes to; -1 none, -2 its notice is in flight to the worker. */
   IO_TARGET = 2,
   /** vCPU whose next device ISR serves the chain's I/O (-1: none). */
   IO_ISR_VCPU = 3,
@@ -251,7 +242,7 @@ export abstract class HostState {
   /** Time the violation that stopped a guest was noticed, per guest (-1 none). */
   readonly stoppedAtNs: Float64Array;
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
-  walkNext = INF;
+  walkNext = Infinity;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -269,28 +260,28 @@ export abstract class HostState {
     this.wl = new Float64Array(config.guests.some((x) => x.workload !== undefined) ? n * WL : 0);
     for (let v = 0; v < n; v++) {
       if (this.wl.length > 0) {
-        this.wl[v * WL + WL_IRQ_AT] = INF;
-        this.wl[v * WL + WL_DYN_LEFT] = INF;
+        this.wl[v * WL + WL_IRQ_AT] = Infinity;
+        this.wl[v * WL + WL_DYN_LEFT] = Infinity;
       }
       const b = v * Vf.STRIDE;
-      this.vf[b + Vf.NEXT_TIMER] = INF;
-      this.vf[b + Vf.NEXT_HOST_TICK] = INF;
-      this.vf[b + Vf.BURST_END] = INF;
-      this.vf[b + Vf.RAISED_END] = INF;
-      this.vf[b + Vf.ISR_END] = INF;
-      this.vf[b + Vf.IPI_AT] = INF;
-      this.vf[b + Vf.NOTIFY_AT] = INF;
-      this.vf[b + Vf.BG_DONE_AT] = INF;
-      this.vf[b + Vf.BG_IO_AT] = INF;
-      this.vf[b + Vf.BG_IPI_AT] = INF;
+      this.vf[b + Vf.NEXT_TIMER] = Infinity;
+      this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.BURST_END] = Infinity;
+      this.vf[b + Vf.RAISED_END] = Infinity;
+      this.vf[b + Vf.ISR_END] = Infinity;
+      this.vf[b + Vf.IPI_AT] = Infinity;
+      this.vf[b + Vf.NOTIFY_AT] = Infinity;
+      this.vf[b + Vf.BG_DONE_AT] = Infinity;
+      this.vf[b + Vf.BG_IO_AT] = Infinity;
+      this.vf[b + Vf.BG_IPI_AT] = Infinity;
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
       this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
       this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
     }
     for (let i = 0; i < g; i++) {
-      this.gf[i * Gf.STRIDE + Gf.PHASE_END] = INF;
-      this.gf[i * Gf.STRIDE + Gf.IO_DONE_AT] = INF;
-      this.gi32[i * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
+      this.gf[i * Gf.STRIDE + Gf.PHASE_END] = Infinity;
+      this.gf[i * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
+      this.gi32[i * Gi.STRIDE + Gi.IO_TARGET] = -1;
       this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
     }
@@ -347,14 +338,13 @@ export abstract class HostState {
 
   /** A halted vCPU becomes runnable (`run`), or a running one halts. */
   setRunnable(v: number, run: boolean): void {
-    const m = v * V8.STRIDE + V8.MODE;
     if (run) {
-      if (this.v8[m] === Mode.HALT) this.runnable++;
-      if (this.v8[m] === Mode.HALT) this.v8[m] = Mode.RUN;
-    } else if (this.v8[m] !== Mode.HALT) {
+      if (this.mode(v) === Mode.HALT) this.runnable++;
+      if (this.mode(v) === Mode.HALT) this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+    } else if (this.mode(v) !== Mode.HALT) {
       this.runnable--;
-      this.v8[m] = Mode.HALT;
-      this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = INF;
+      this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
+      this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = Infinity;
     }
   }
 
@@ -369,6 +359,18 @@ export abstract class HostState {
 
   hostTickPeriod(): number {
     return Math.round(1e9 / this.config.host.hostTickHz);
+  }
+
+  // ------------------------------------------------------ typed reads of small-value fields
+
+  /** What vCPU `v` is doing. */
+  mode(v: number): Mode {
+    return this.v8[v * V8.STRIDE + V8.MODE];
+  }
+
+  /** The state of guest `gi`'s chain worker. */
+  worker(gi: number): Worker {
+    return this.g8[gi * G8.STRIDE + G8.WORKER_STATE];
   }
 
   // ------------------------------------------------------ guests

@@ -4,7 +4,7 @@
  * time; an idle gap is a HLT, and the next burst starts with the scheduler's wake-up IPI. vCPUs
  * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
  */
-import { G8, Gi, GuestCounter, INF, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { Gi, GuestCounter, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 
@@ -16,19 +16,18 @@ export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   const plan = guest.phases[idx];
   if (plan.work === undefined) return false;
   if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
-  return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.g8[gi * G8.STRIDE + G8.WORKER_STATE] === Worker.CPU;
+  return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;
 }
 
 /** A phase starts on vCPU `v`: flat out if it does the phase's work, else a busy burst (unless in one). */
 export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehaviour): void {
-  const m = v * V8.STRIDE + V8.MODE;
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (isAlwaysBusy(h, gi, v)) {
-    h.vf[end] = INF;
-    if (h.v8[m] === Mode.HALT) h.setRunnable(v, true);
+    h.vf[end] = Infinity;
+    if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
     h.v8[busy] = 1;
-  } else if (h.vf[end] === INF || h.v8[busy] === 0) {
+  } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
     h.v8[busy] = 1;
     h.vf[end] = h.now + h.rng.exponentialNs(v, b.burstNs);
   }
@@ -38,19 +37,18 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
 export function burstBoundary(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const b = h.phaseBehaviour(gi);
-  const m = v * V8.STRIDE + V8.MODE;
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
     h.v8[busy] = 0;
     const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, idleMean));
-    if (h.v8[m] === Mode.RUN && h.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF && !isAlwaysBusy(h, gi, v))
+    if (h.mode(v) === Mode.RUN && h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v))
       halt(h, v, time);
   } else {
     h.v8[busy] = 1;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
-    if (h.v8[m] === Mode.HALT) {
+    if (h.mode(v) === Mode.HALT) {
       h.setRunnable(v, true);
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;

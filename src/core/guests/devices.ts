@@ -10,20 +10,20 @@
  * walk, src/core/engine/events.ts), so a deadline that passes during a halt fires at the wake-up and
  * idle guests come out busier than their rates. The fix belongs in these two functions.
  */
-import { Gi, INF, Source, Vf, Vi, type HostState } from '../engine/state.js';
+import { Gi, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 
 /** Next background I/O of vCPU `v`, drawn from `from` (wall ns). */
 function nextIoAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
-  return b.ioPerBusySecond > 0 ? from + h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : INF;
+  return b.ioPerBusySecond > 0 ? from + h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : Infinity;
 }
 
 /** Next background IPI of vCPU `v`, drawn from `from` (wall ns); none in a one-vCPU guest. */
 function nextIpiAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
   return b.ipiPerBusySecond > 0 && h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
     ? from + h.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
-    : INF;
+    : Infinity;
 }
 
 /** A phase starts: vCPU `v`'s background I/O and IPIs at its rates. */
@@ -37,13 +37,13 @@ export function backgroundIo(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = nextIoAt(h, v, h.phaseBehaviour(gi), time);
   h.machine.mmio(v);
-  if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === INF)
+  if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === Infinity)
     h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + h.guests[gi].model.install.deviceServiceNs;
 }
 
 /** Ev.BG_IO_DONE: the background I/O's completion interrupt. */
 export function backgroundIoDone(h: HostState, v: number, time: number): void {
-  h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = INF;
+  h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = Infinity;
   raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
 }
 
@@ -80,8 +80,8 @@ export function flushIpiOutbox(h: HostState, time: number): void {
     const at = time + h.config.host.ipiLatencyNs;
     const b = target * Vf.STRIDE;
     if (vector === h.guests[gi].model.completionIpiVector) {
-      if (h.vf[b + Vf.NOTIFY_AT] === INF) h.vf[b + Vf.NOTIFY_AT] = at;
-    } else if (h.vf[b + Vf.IPI_AT] === INF) {
+      if (h.vf[b + Vf.NOTIFY_AT] === Infinity) h.vf[b + Vf.NOTIFY_AT] = at;
+    } else if (h.vf[b + Vf.IPI_AT] === Infinity) {
       h.vf[b + Vf.IPI_AT] = at;
       h.vi[target * Vi.STRIDE + Vi.IPI_VECTOR] = vector;
     }
@@ -92,13 +92,13 @@ export function flushIpiOutbox(h: HostState, time: number): void {
 /** Ev.IPI: a general IPI reaches the vCPU. */
 export function ipiArrives(h: HostState, v: number, time: number): void {
   const vector = h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR];
-  h.vf[v * Vf.STRIDE + Vf.IPI_AT] = INF;
+  h.vf[v * Vf.STRIDE + Vf.IPI_AT] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
   raise(h, v, vector, Source.IPI, time);
 }
 
 /** Ev.NOTIFY: an I/O-completion notice (DPC request / reschedule IPI) reaches the vCPU. */
 export function notifyArrives(h: HostState, v: number, time: number): void {
-  h.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = INF;
+  h.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = Infinity;
   raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
 }

@@ -2,7 +2,7 @@
  * The guest's side of an interrupt before its ISR: it arrives at the vCPU's LAPIC (raise), and the
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
-import { GuestCounter, INF, Mode, V8, Vf, Vi, type HostState } from '../engine/state.js';
+import { GuestCounter, Mode, Vf, Vi, type HostState } from '../engine/state.js';
 import { enterRaised } from './irql.js';
 
 /**
@@ -15,7 +15,7 @@ export function raise(h: HostState, v: number, vector: number, source: number, t
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   if (h.vf[a] < 0) h.vf[a] = time;
-  if (h.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
+  if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
   enterRaised(h, v, time);
   h.machine.raiseInterrupt(v, vector, false);
   h.drainDeliveries(time);
@@ -28,6 +28,6 @@ export function halt(h: HostState, v: number, time: number): void {
   h.machine.hlt(v);
   h.drainDeliveries(time);
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-  if (h.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === INF)
+  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)
     h.setRunnable(v, true);
 }

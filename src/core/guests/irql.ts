@@ -6,7 +6,7 @@
  * ISR suspends the section and raises IRQL to its own vector's class (KiInterruptDispatch).
  * Guests that do not use %cr8 (Linux, FreeBSD, workload profiles) never get here.
  */
-import { INF, Mode, V8, Vf, Vi, type HostState } from '../engine/state.js';
+import { Mode, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import type { GuestModel } from './model.js';
 
 /** Guest `gi`'s vCPU `v` runs `wall` ns outside a raised section: the %cr8 stream, exact; returns guest ns. */
@@ -41,7 +41,7 @@ export function enterRaised(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
-  if (!model.usesCr8 || h.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN || h.vf[b + Vf.RAISED_END] !== INF) return;
+  if (!model.usesCr8 || h.mode(v) !== Mode.RUN || h.vf[b + Vf.RAISED_END] !== Infinity) return;
   if (h.rng.uniform(v) >= model.raisedFraction) return;
   h.machine.readCr8(v);
   h.machine.writeCr8(v, model.raisedCr8);
@@ -51,7 +51,7 @@ export function enterRaised(h: HostState, v: number, time: number): void {
 
 /** Ev.RAISED_END: the raised section ends (KeLowerIrql: CR8 <- 0); what it masked can be delivered. */
 export function lowerIrql(h: HostState, v: number, time: number): void {
-  h.vf[v * Vf.STRIDE + Vf.RAISED_END] = INF;
+  h.vf[v * Vf.STRIDE + Vf.RAISED_END] = Infinity;
   h.machine.writeCr8(v, 0);
   h.drainDeliveries(time);
 }
@@ -59,9 +59,9 @@ export function lowerIrql(h: HostState, v: number, time: number): void {
 /** An ISR starts on `v`: a raised section in progress is suspended (its rest kept for afterwards). */
 export function suspendRaised(h: HostState, v: number, time: number): void {
   const b = v * Vf.STRIDE;
-  if (h.vf[b + Vf.RAISED_END] !== INF) {
+  if (h.vf[b + Vf.RAISED_END] !== Infinity) {
     h.vf[b + Vf.RAISED_LEFT] = h.vf[b + Vf.RAISED_END] - time;
-    h.vf[b + Vf.RAISED_END] = INF;
+    h.vf[b + Vf.RAISED_END] = Infinity;
   } else {
     h.vf[b + Vf.RAISED_LEFT] = 0;
   }

@@ -4,7 +4,7 @@
  * class) and runs isrNs (timerIsrNs for a tick); at its end (Ev.ISR_END) come EOI, the restored
  * IRQL, a one-shot timer's re-arm, the work chain's follow-up, IRET, and a halt if the vCPU was idle.
  */
-import { GuestCounter, INF, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
+import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { isAlwaysBusy } from './bursts.js';
 import { halt } from './interrupts.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
@@ -28,15 +28,13 @@ export function isrStart(h: HostState, v: number, vector: number, time: number):
   if (h.vf[a] >= 0) {
     // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
     // in any order, so any split of hosts over workers or shards adds up to the same bits.
-    latency = Math.round(
-      time - h.vf[a] + (h.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT ? h.config.host.haltWakeupNs : 0),
-    );
+    latency = Math.round(time - h.vf[a] + (h.mode(v) === Mode.HALT ? h.config.host.haltWakeupNs : 0));
     h.vf[a] = -1;
     h.observeLatency(latency, gi, time);
   }
   if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
   h.advance(v, time);
-  if (h.v8[v * V8.STRIDE + V8.MODE] === Mode.HALT) h.setRunnable(v, true);
+  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
   suspendRaised(h, v, time);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
@@ -51,7 +49,7 @@ export function isrEnd(h: HostState, v: number, time: number): void {
   const model = h.guests[gi].model;
   const vector = h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR];
   const m = h.machine;
-  h.vf[v * Vf.STRIDE + Vf.ISR_END] = INF;
+  h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
   m.eoi(v);
   isrRestoreIrql(h, v, model);
@@ -63,9 +61,9 @@ export function isrEnd(h: HostState, v: number, time: number): void {
   m.iret(v);
   h.drainDeliveries(time);
   if (
-    h.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN &&
+    h.mode(v) === Mode.RUN &&
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
-    h.vf[v * Vf.STRIDE + Vf.RAISED_END] === INF &&
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
     !isAlwaysBusy(h, gi, v)
   )
     halt(h, v, time);

@@ -10,21 +10,7 @@
  *   - build: CPU work split evenly over all vCPUs, each flat out until its share is done.
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
-import {
-  G8,
-  Gf,
-  Gi,
-  GuestCounter,
-  INF,
-  IoTarget,
-  Mode,
-  Source,
-  V8,
-  Vf,
-  Vi,
-  Worker,
-  type HostState,
-} from '../engine/state.js';
+import { G8, Gf, Gi, GuestCounter, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
 import { halt, raise } from './interrupts.js';
@@ -32,13 +18,18 @@ import { PHASE_ORDER } from './model.js';
 import { scheduleTimer } from './timers.js';
 import { setupWorkload } from './workloadGuest.js';
 
+/** Gi.IO_TARGET besides a vCPU index: no chain I/O in flight. */
+const IO_NONE = -1;
+/** Gi.IO_TARGET besides a vCPU index: the completion was serviced elsewhere; its notice is in flight to the worker. */
+const IO_NOTIFYING = -2;
+
 /** Guest `gi` starts phase `idx` of its plan (past the end: idle for ever). */
 export function startPhase(h: HostState, gi: number, idx: number): void {
   const guest = h.guests[gi];
   const g = gi * Gf.STRIDE;
   h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX] = idx;
   h.gf[g + Gf.PHASE_START] = h.now;
-  h.gf[g + Gf.PHASE_END] = INF;
+  h.gf[g + Gf.PHASE_END] = Infinity;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (idx >= guest.phases.length) {
@@ -101,7 +92,7 @@ export function completePhase(h: HostState, gi: number, at: number): void {
 
 /** `guestNs` of running guest time outside raised sections on vCPU `v`: its chunk or build share progresses. */
 export function consumeWork(h: HostState, gi: number, v: number, guestNs: number): void {
-  if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.g8[gi * G8.STRIDE + G8.WORKER_STATE] === Worker.CPU)
+  if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU)
     h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] -= guestNs;
   if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1)
     h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = Math.max(0, h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] - guestNs);
@@ -109,16 +100,16 @@ export function consumeWork(h: HostState, gi: number, v: number, guestNs: number
 
 // ---------------------------------------------------------------- install and disk-benchmark chains
 
-/** When the worker vCPU `v` finishes its CPU chunk at its present rate (INF: not running one). */
+/** When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). */
 export function chunkEndTime(h: HostState, v: number): number {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   if (
     v !== h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] ||
-    h.g8[gi * G8.STRIDE + G8.WORKER_STATE] !== Worker.CPU ||
-    h.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN ||
-    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF
+    h.worker(gi) !== Worker.CPU ||
+    h.mode(v) !== Mode.RUN ||
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
   )
-    return INF;
+    return Infinity;
   return (
     h.vf[v * Vf.STRIDE + Vf.T] +
     h.vf[v * Vf.STRIDE + Vf.DEBT] +
@@ -151,15 +142,15 @@ function issueIo(h: HostState, v: number, gi: number, time: number): void {
   h.reschedule(h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET]);
 }
 
-/** When the chain's I/O completion interrupt reaches vCPU `v` (INF: not in flight to it). */
+/** When the chain's I/O completion interrupt reaches vCPU `v` (Infinity: not in flight to it). */
 export function ioDoneTime(h: HostState, gi: number, v: number): number {
-  return h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v ? h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] : INF;
+  return h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v ? h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] : Infinity;
 }
 
 /** Ev.IO_DONE: the completion interrupt arrives at `v`, whose next device ISR will serve it. */
 export function ioCompletes(h: HostState, gi: number, v: number, time: number): void {
-  h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = INF;
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
+  h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
   h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
   raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE, time);
 }
@@ -172,7 +163,7 @@ export function chainAfterIsr(h: HostState, gi: number, v: number, vector: numbe
     afterDeviceIsr(h, gi, v, time);
   } else if (
     vector === model.completionIpiVector &&
-    h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IoTarget.NOTIFYING &&
+    h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IO_NOTIFYING &&
     v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU]
   ) {
     ioNotified(h, gi, time);
@@ -181,13 +172,13 @@ export function chainAfterIsr(h: HostState, gi: number, v: number, vector: numbe
 
 /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
 function afterDeviceIsr(h: HostState, gi: number, v: number, time: number): void {
-  if (h.g8[gi * G8.STRIDE + G8.WORKER_STATE] !== Worker.WAIT) return;
+  if (h.worker(gi) !== Worker.WAIT) return;
   const origin = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (v === origin) {
     ioNotified(h, gi, time);
     return;
   }
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NOTIFYING; // completion notice in flight to the origin
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NOTIFYING; // completion notice in flight to the origin
   sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector, time);
 }
 
@@ -196,7 +187,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
   const guest = h.guests[gi];
   const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
   const g = gi * Gf.STRIDE;
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IoTarget.NONE;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (plan.phase === 'disk-benchmark') {
     const bytes = Math.min(guest.model.diskBenchmark.requestBytes, h.gf[g + Gf.BYTES_LEFT]);
@@ -213,9 +204,9 @@ function ioNotified(h: HostState, gi: number, time: number): void {
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
-  h.vf[first * Vf.STRIDE + Vf.BURST_END] = INF;
+  h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
-  if (h.v8[first * V8.STRIDE + V8.MODE] === Mode.HALT) {
+  if (h.mode(first) === Mode.HALT) {
     h.setRunnable(first, true);
     h.machine.raiseInterrupt(first, guest.model.ipiVector, false);
     h.drainDeliveries(time);
@@ -225,14 +216,14 @@ function ioNotified(h: HostState, gi: number, time: number): void {
 
 // ---------------------------------------------------------------- build
 
-/** When vCPU `v` finishes its build share at its present rate (INF: none, or not running it). */
+/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it). */
 export function buildEndTime(h: HostState, v: number): number {
   if (
     h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ||
-    h.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN ||
-    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== INF
+    h.mode(v) !== Mode.RUN ||
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
   )
-    return INF;
+    return Infinity;
   return (
     h.vf[v * Vf.STRIDE + Vf.T] +
     h.vf[v * Vf.STRIDE + Vf.DEBT] +

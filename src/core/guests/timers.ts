@@ -4,7 +4,7 @@
  * skipping), except the clock owner (vCPU 0) where the model says so; one-shot guests re-arm it from
  * each tick's ISR (an initial-count write, which exits as the LAPIC mode and controls dictate).
  */
-import { INF, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
+import { Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
 
@@ -17,10 +17,10 @@ export function scheduleTimer(h: HostState, v: number): void {
   const timer = h.guests[gi].model.timer;
   const t = v * Vf.STRIDE + Vf.NEXT_TIMER;
   if (timer.hz <= 0) {
-    h.vf[t] = INF;
+    h.vf[t] = Infinity;
     return;
   }
-  if (h.vf[t] !== INF) return;
+  if (h.vf[t] !== Infinity) return;
   const period = Math.round(1e9 / timer.hz);
   // Phase-stagger vCPU timers deterministically (each vCPU's LAPIC timer was armed at a different moment).
   h.vf[t] = h.now + 1 + h.rng.below(v, period);
@@ -31,7 +31,7 @@ export function timerActive(h: HostState, v: number): boolean {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const timer = h.guests[gi].model.timer;
   if (timer.hz <= 0) return false;
-  if (h.v8[v * V8.STRIDE + V8.MODE] !== Mode.HALT) return true;
+  if (h.mode(v) !== Mode.HALT) return true;
   if (!timer.tickless) return true;
   return timer.clockOwnerTicksWhenIdle && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
 }
@@ -49,7 +49,7 @@ export function timerFires(h: HostState, v: number, time: number): void {
 
 /** Ev.TIMER_STALE: a deadline that passed while the timer was stopped is dropped (re-armed afresh). */
 export function dropStaleTimer(h: HostState, v: number): void {
-  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = INF;
+  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = Infinity;
 }
 
 /** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer. */

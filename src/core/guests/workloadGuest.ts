@@ -7,7 +7,6 @@
  */
 import {
   Gi,
-  INF,
   Mode,
   Source,
   V8,
@@ -56,19 +55,19 @@ export function setupWorkload(h: HostState, gi: number, w: WorkloadSpec): void {
     const v = first + l;
     // Always "busy": a workload vCPU idles only through its own HLTs.
     h.v8[v * V8.STRIDE + V8.BUSY] = 1;
-    h.vf[v * Vf.STRIDE + Vf.BURST_END] = INF;
-    if (w.interruptsPerSecond > 0 && h.wl[v * WL + WL_IRQ_AT] === INF)
+    h.vf[v * Vf.STRIDE + Vf.BURST_END] = Infinity;
+    if (w.interruptsPerSecond > 0 && h.wl[v * WL + WL_IRQ_AT] === Infinity)
       h.wl[v * WL + WL_IRQ_AT] = h.now + Math.max(1, h.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-    if (dynRate > 0 && h.wl[v * WL + WL_DYN_LEFT] === INF)
+    if (dynRate > 0 && h.wl[v * WL + WL_DYN_LEFT] === Infinity)
       h.wl[v * WL + WL_DYN_LEFT] = Math.max(1, h.rng.exponentialNs(v, 1e9 / dynRate));
     h.reschedule(v);
   }
 }
 
-/** Wall time at which a running workload vCPU has executed up to its next HLT/IPI (INF otherwise). */
+/** Wall time at which a running workload vCPU has executed up to its next HLT/IPI (Infinity otherwise). */
 export function workloadDynTime(h: HostState, v: number): number {
   const left = h.wl[v * WL + WL_DYN_LEFT];
-  if (left === INF || h.v8[v * V8.STRIDE + V8.MODE] !== Mode.RUN) return INF;
+  if (left === Infinity || h.mode(v) !== Mode.RUN) return Infinity;
   return h.vf[v * Vf.STRIDE + Vf.T] + h.vf[v * Vf.STRIDE + Vf.DEBT] + Math.max(0, Math.ceil(left / h.progressRate(v)));
 }
 
@@ -98,7 +97,7 @@ export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: numb
   m.vcpuHostNs[v] = before;
   if (guestNs > 0) wl[base + WL_COST] = spent / guestNs;
   h.vf[v * Vf.STRIDE + Vf.DEBT] += spent - (wall - guestNs);
-  if (wl[base + WL_DYN_LEFT] !== INF) wl[base + WL_DYN_LEFT] -= guestNs;
+  if (wl[base + WL_DYN_LEFT] !== Infinity) wl[base + WL_DYN_LEFT] -= guestNs;
   h.drainDeliveries(time);
   return guestNs;
 }
