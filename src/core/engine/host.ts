@@ -20,9 +20,13 @@ export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
  * stream derived from (seed, host index, guest index, vCPU), so a host's results depend on nothing
  * but its own inputs — the same in any worker, shard or order.
  *
+ * The engine: the event heap (one entry per vCPU, keyed by its next event), the loop that pops a
+ * vCPU, advances it and runs its first due event (src/core/engine/events.ts), time and exit debt
+ * (advance), host ticks, and the machine's outputs turned into guest events (drainDeliveries).
+ * Guest behaviour lives in src/core/guests/; the state both share, in src/core/engine/state.ts.
+ *
  * Pure: no I/O. Hot paths use typed arrays only; no closure or object per event.
  */
-
 export class HostSimulation extends HostState {
   private readonly heap: EventHeap;
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
@@ -79,7 +83,27 @@ export class HostSimulation extends HostState {
     return this.guests.length;
   }
 
-  // ---------------------------------------------------------------- scheduling
+  // ---------------------------------------------------------------- the event loop
+
+  /** vCPU `v`'s event at `time`: advance it, run its first due kind, re-key it. */
+  private processVcpu(v: number, time: number): void {
+    const m = this.machine;
+    this.stepNo++;
+    m.beginStep(this.stepNo);
+    this.deliveredSeen = 0;
+    this.advance(v, time);
+    if (m.isStopped(v)) {
+      this.noteStops(time);
+      this.reschedule(v);
+      return;
+    }
+    const kind = firstDue(this, v, time);
+    if (kind !== -1) dispatch(this, v, kind, time);
+    this.drainDeliveries(time);
+    if (m.debugChecks) m.checkAllInvariants();
+    this.noteStops(time);
+    this.reschedule(v);
+  }
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
   reschedule(v: number): void {
@@ -95,7 +119,7 @@ export class HostSimulation extends HostState {
     else this.heap.set(v, Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]));
   }
 
-  // ---------------------------------------------------------------- progress
+  // ---------------------------------------------------------------- time
 
   /** Bring vCPU `v` forward to `time`: guest progress, CR8 traffic, exit debt, then host ticks. */
   advance(v: number, time: number): void {
@@ -115,6 +139,11 @@ export class HostSimulation extends HostState {
     }
   }
 
+  /**
+   * vCPU `v`'s wall time since it was last advanced: exit debt is paid from it first (processor
+   * sharing scales it when cores are overcommitted); the rest is guest time, in which the guest's
+   * %cr8 stream or workload profile runs and its work progresses.
+   */
   private progress(v: number, time: number): void {
     const from = this.vf[v * Vf.STRIDE + Vf.T];
     if (time <= from) return;
@@ -148,27 +177,9 @@ export class HostSimulation extends HostState {
       consumeWork(this, gi, v, guestNs);
   }
 
-  // ---------------------------------------------------------------- events
+  // ---------------------------------------------------------------- the machine's outputs
 
-  private processVcpu(v: number, time: number): void {
-    const m = this.machine;
-    this.stepNo++;
-    m.beginStep(this.stepNo);
-    this.deliveredSeen = 0;
-    this.advance(v, time);
-    if (m.isStopped(v)) {
-      this.noteStops(time);
-      this.reschedule(v);
-      return;
-    }
-    const kind = firstDue(this, v, time);
-    if (kind !== -1) dispatch(this, v, kind, time);
-    this.drainDeliveries(time);
-    if (m.debugChecks) m.checkAllInvariants();
-    this.noteStops(time);
-    this.reschedule(v);
-  }
-
+  /** A guest whose vCPU the machine stopped (failed entry, violated invariant) stops as a whole. */
   private noteStops(time: number): void {
     const m = this.machine;
     for (let gi = 0; gi < this.guests.length; gi++) {
@@ -184,6 +195,7 @@ export class HostSimulation extends HostState {
     }
   }
 
+  /** IPIs the step sent become arrivals; interrupts the machine delivered start their ISRs. */
   drainDeliveries(time: number): void {
     const m = this.machine;
     if (m.ipiOutCount > 0) flushIpiOutbox(this, time);
@@ -204,6 +216,7 @@ export class HostSimulation extends HostState {
     }
   }
 
+  /** Machine counter `counter` (a Counter) of guest `gi`, summed over its vCPUs. */
   guestMachineCounter(gi: number, counter: number): number {
     const m = this.machine;
     const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];

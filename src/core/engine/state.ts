@@ -202,6 +202,12 @@ export const WL = WL_HOST_IRQ_CARRY + 1;
 
 if (Vf.STRIDE - Vf.ARRIVAL !== Source.COUNT) throw new Error('Vf.ARRIVAL needs one slot per Source');
 
+/**
+ * A host's state and the engine's services to guest behaviour: host cores (share, setRunnable), the
+ * progress rate, typed reads, the current phase's behaviour, latency results; and three engine
+ * operations behaviour calls back (advance, drainDeliveries, reschedule), implemented by
+ * HostSimulation (src/core/engine/host.ts), the one subclass.
+ */
 export abstract class HostState {
   readonly config: HostConfig;
   readonly guests: readonly GuestInstance[];
