@@ -1,5 +1,5 @@
 /**
- * Workload-profile guests (src/core/guests/workload.ts, executed by src/core/engine/host.ts): each
+ * Workload-profile guests (src/core/guests/workload.ts, executed by src/core/guests/workloadGuest.ts): each
  * instruction of a profile exits exactly as the machine's rules say under each configuration, the
  * bulk counts are exact, and the same profile is deterministic across shards.
  */
