@@ -8,7 +8,7 @@
 # release and glibc, so the addon built in deps loads there. To pin by digest as well, append
 # @sha256:... from `docker buildx imagetools inspect node:20.20.2-bookworm-slim` to each FROM.
 
-# ---- build: compile TypeScript (needs the devDependencies) ----
+# ---- build: compile TypeScript and copy the HTML report's assets into dist/ (needs the devDependencies) ----
 FROM node:20.20.2-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -16,7 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 
 # ---- deps: production dependencies only, native addon built for this Node release ----
 FROM node:20.20.2-bookworm AS deps

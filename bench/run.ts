@@ -16,7 +16,8 @@
 import { join } from 'node:path';
 import { loadScenarioFile } from '../src/scenario/load.js';
 import { REPO_ROOT, loadModelData, exitCostTable, hostModel } from '../src/model/data.js';
-import { runHosts, TotalsAccumulator, hostGuests } from '../src/run/simulate.js';
+import { runHosts, hostGuests } from '../src/run/simulate.js';
+import { TotalsAccumulator } from '../src/run/totals.js';
 import { Counter } from '../src/core/vcpu/machine.js';
 import { RandomStreams } from '../src/core/engine/prng.js';
 import { HostSimulation } from '../src/core/engine/host.js';

@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { parseScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
-import { runScenarioPooled, startPooledRun } from '../src/run/pooled.js';
+import { runScenarioPooled, startPooledRun } from '../src/pool/pooledRun.js';
 import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';

@@ -1,4 +1,5 @@
-import { parseDurationNs } from '../scenario/units.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDurationNs, parseSecondsNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
 export interface CliIo {
@@ -20,7 +21,7 @@ export function processIo(): CliIo {
   };
 }
 
-export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
+function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   const ci = env.CI;
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
@@ -28,9 +29,13 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
 /** Exit statuses (docs/CLI.md, README). */
 export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
 
+/** A bad command line: the command prints the message (and its usage) and exits 2. */
 export class UsageError extends Error {}
 
-/** A numeric option: undefined when absent; a UsageError naming the option and its range when bad. */
+/**
+ * A numeric option: undefined when absent; a UsageError naming the option and its range when bad.
+ * `max` may be Infinity (the range then reads ">= min").
+ */
 export function numberOption(
   text: string | undefined,
   name: string,
@@ -41,11 +46,21 @@ export function numberOption(
   if (text === undefined) return undefined;
   const x = Number(text);
   if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+    const range = max === Infinity ? `>= ${min}` : `${min}..${max}`;
     throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, found ${JSON.stringify(text)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}, found ${JSON.stringify(text)}`,
     );
   }
   return x;
+}
+
+/** Exact decimal seconds (up to 9 decimals, e.g. the sim_time of an exemplar) as integer ns: undefined when absent. */
+export function secondsOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ns = parseSecondsNs(text);
+  if (ns === undefined)
+    throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${JSON.stringify(text)}`);
+  return ns;
 }
 
 /** A positive duration option (30s, 2m, 1500ms ...) in seconds: undefined when absent, UsageError when bad. */
@@ -57,4 +72,38 @@ export function durationOption(text: string | undefined, name: string): number |
       `${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`,
     );
   return d.value / 1e9;
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+/**
+ * A command's arguments, read by node's parseArgs with -h/--help added: the values and
+ * positionals, or, when there is nothing to run, the exit status after printing the usage
+ * (--help: 0) or the parse error and the usage (2).
+ */
+export function commandArgs<const O extends OptionsConfig>(
+  io: Pick<CliIo, 'out' | 'err'>,
+  command: string,
+  usage: string,
+  args: readonly string[],
+  options: O,
+  allowPositionals = true,
+): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>> | number {
+  let parsed;
+  try {
+    parsed = parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>({
+      args: [...args],
+      allowPositionals,
+      options: { ...options, ...HELP },
+    });
+  } catch (e) {
+    io.err(`vmexit-lab ${command}: ${(e as Error).message}\n\n${usage}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  if ('help' in parsed.values && parsed.values.help === true) {
+    io.out(usage);
+    return ExitStatus.OK;
+  }
+  return parsed;
 }

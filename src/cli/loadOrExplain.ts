@@ -1,4 +1,4 @@
-import { ScenarioError, formatDiagnostic } from '../scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../input/diagnostics.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';

@@ -14,6 +14,7 @@ import { whatIfCommand } from './commands/whatIf.js';
 import { startCommand } from './commands/start.js';
 import { serveCommand } from './commands/serve.js';
 import { rulesCommand } from './commands/rules.js';
+import { validateModelCommand } from './commands/validateModel.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -35,6 +36,7 @@ Commands:
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
   import FORMAT FILE a real host's exit report (perf kvm stat, bhyvectl) as a guest workload profile
   what-if PROFILE    what other CPUs and policies would change for a workload profile
+  validate-model     the model against published measurements (data/validation): real, model, model/real
 
 Run 'vmexit-lab COMMAND --help' for a command's options and examples.
 
@@ -69,6 +71,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return importCommand(rest, io);
     case 'what-if':
       return whatIfCommand(rest, io);
+    case 'validate-model':
+      return validateModelCommand(rest, io);
     case 'start':
       return startCommand(rest, io);
     case 'serve':

@@ -1,53 +1,353 @@
+import { GuestCounter } from '../core/engine/host.js';
 import type { ScenarioProgress } from '../run/runScenario.js';
+import type { PooledRun } from '../pool/pooledRun.js';
+import type { RunResults } from '../results/types.js';
+import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 
 /**
- * Progress for long runs: a redrawn bar per variant on a terminal, plain lines (at most one every
- * few seconds) when not interactive or under CI=true, so CI logs stay readable.
+ * Progress for long runs: a redrawn bar on a terminal, cut to the terminal's width; plain lines (at
+ * most one every few seconds, or when the variant changes) when not interactive or under CI=true,
+ * so CI logs stay readable. At the end, the real simulated end of every variant and a verdict line.
+ *
+ * How far a run is:
+ *  - a fixed `duration`: simulated time over the duration (hosts run in lockstep);
+ *  - `until-complete`: the duration is only a cap (maxDuration), so the fraction is the *work done*
+ *    of the variant's work-bound phases, as far as the live totals show it: guest CPU seconds against
+ *    the CPU work of `build` phases (every vCPU runs the build, so their CPU is the work) and of
+ *    `install` phases (the installer runs on one vCPU while the guest's others run beside it, so the
+ *    work counts once per vCPU: an estimate that ends between ~80 % and 100 %), and I/O bytes against
+ *    the bytes of `disk-benchmark` phases (exact); hosts whose work is done count as done. Without
+ *    live totals (the --openmetrics run on the main thread) only finished hosts count. The estimate
+ *    stops at 99 % until the variant is done.
+ * The ETA is elapsed x (1 - fraction) / fraction.
  */
+
+/** What the progress line knows of one variant at one moment. */
+export interface VariantProgress {
+  readonly name: string;
+  readonly done: boolean;
+  /** Simulated ns reached: by the slowest running host; for a done variant its real end when known. */
+  readonly simNs: number;
+  readonly hostsDone: number;
+  readonly hostsTotal: number;
+  /** Live totals of the variant's hosts (finished and running), when the runner has them. */
+  readonly guestCpuNs?: number;
+  readonly ioBytes?: number;
+}
+
+export interface ProgressView {
+  readonly variants: readonly VariantProgress[];
+  /** The variant the line names (the first one not done). */
+  readonly current: number;
+}
+
+/** Where the interactive bar is drawn (process.stderr by default); `columns` is the terminal width. */
+export interface ProgressStream {
+  write(s: string): unknown;
+  readonly columns?: number;
+}
+
+export interface ProgressOptions {
+  /** Least ms between two plain lines of the same variant (default 5000). */
+  readonly intervalMs?: number;
+  readonly stream?: ProgressStream;
+  /** Clock in ms (tests). */
+  readonly now?: () => number;
+}
+
+/** The work of a variant's work-bound phases (hosts [0, hosts) of it). */
+export interface VariantWork {
+  /** Guest CPU ns that count as the work being done (build work, install work x the guest's vCPUs). */
+  readonly cpuNs: number;
+  /** Bytes of disk-benchmark phases. */
+  readonly ioBytes: number;
+}
+
+export function variantWork(variant: ScenarioVariant, hosts: number): VariantWork {
+  let cpuNs = 0;
+  let ioBytes = 0;
+  for (const g of variant.guests) {
+    if (g.kind !== 'modelled') continue;
+    for (const p of g.phases) {
+      if (p.work === undefined) continue;
+      const n = g.count * hosts;
+      if (p.phase === 'disk-benchmark') ioBytes += p.work * n;
+      else if (p.phase === 'install') cpuNs += p.work * g.vcpus * n;
+      else cpuNs += p.work * n;
+    }
+  }
+  return { cpuNs, ioBytes };
+}
+
+/**
+ * The fraction (0..1) of one variant that is done. Fixed duration: simulated time; until-complete:
+ * work done (see the file comment), never above 0.99 before the variant is done.
+ */
+export function variantFraction(scenario: Scenario, vi: number, p: VariantProgress): number {
+  if (p.done) return 1;
+  const hostsFraction = p.hostsTotal > 0 ? p.hostsDone / p.hostsTotal : 0;
+  if (scenario.duration.kind === 'fixed') {
+    return Math.min(1, Math.max(hostsFraction, p.simNs / scenario.duration.ns));
+  }
+  const work = variantWork(scenario.variants[vi], p.hostsTotal);
+  const parts: { f: number; w: number }[] = [];
+  if (work.cpuNs > 0 && p.guestCpuNs !== undefined) parts.push({ f: p.guestCpuNs / work.cpuNs, w: work.cpuNs });
+  if (work.ioBytes > 0 && p.ioBytes !== undefined) parts.push({ f: p.ioBytes / work.ioBytes, w: 1 });
+  // Several kinds of work: each kind weighs by its share of the guests' work (CPU first; I/O as one).
+  const weight = parts.reduce((a, x) => a + x.w, 0);
+  const workFraction = weight > 0 ? parts.reduce((a, x) => a + Math.min(1, x.f) * x.w, 0) / weight : 0;
+  return Math.min(0.99, Math.max(hostsFraction, workFraction));
+}
+
+/** The view of a runScenario progress callback (variants run one after the other). */
+export function viewOfScenarioProgress(
+  p: ScenarioProgress,
+  ends: Map<number, number> = new Map(),
+  names: readonly string[] = [],
+): ProgressView {
+  const variants: VariantProgress[] = [];
+  for (let vi = 0; vi < p.variants; vi++) {
+    if (vi < p.variantIndex)
+      variants.push({
+        name: names[vi] ?? '',
+        done: true,
+        simNs: ends.get(vi) ?? p.limitNs,
+        hostsDone: 1,
+        hostsTotal: 1,
+      });
+    else if (vi === p.variantIndex)
+      variants.push({
+        name: p.variant,
+        done: p.hostsTotal > 0 ? p.hostsDone === p.hostsTotal : p.simNs >= p.limitNs,
+        simNs: p.simNs,
+        hostsDone: p.hostsDone,
+        hostsTotal: p.hostsTotal,
+      });
+    else variants.push({ name: names[vi] ?? '', done: false, simNs: 0, hostsDone: 0, hostsTotal: 1 });
+  }
+  return { variants, current: p.variantIndex };
+}
+
+/** The view of a pooled run: every variant from its tasks (running tasks' latest live totals). */
+export function viewOfPooledRun(run: PooledRun): ProgressView {
+  const variants: VariantProgress[] = run.scenario.variants.map((v, vi) => {
+    const mine = run.tasks.filter((t) => t.task.variantIndex === vi);
+    const finished = (t: (typeof mine)[number]): boolean => t.status === 'done' || t.status === 'failed';
+    let slowest = Infinity;
+    let end = 0;
+    let hostsDone = 0;
+    let hostsTotal = 0;
+    let guestCpuNs = 0;
+    let ioBytes = 0;
+    for (const t of mine) {
+      hostsTotal += t.task.hostEnd - t.task.hostStart;
+      if (t.totals) {
+        guestCpuNs += t.totals.guestCounters[GuestCounter.GUEST_CPU_NS];
+        ioBytes += t.totals.guestCounters[GuestCounter.IO_BYTES];
+        end = Math.max(end, t.totals.maxSimNs);
+      }
+      if (finished(t)) {
+        hostsDone += t.task.hostEnd - t.task.hostStart;
+        continue;
+      }
+      hostsDone += t.progress.hostsDone;
+      slowest = Math.min(slowest, t.status === 'running' ? t.progress.simNs : 0);
+    }
+    const done = mine.every(finished);
+    return {
+      name: v.name,
+      done,
+      simNs: done ? end : slowest === Infinity ? 0 : slowest,
+      hostsDone,
+      hostsTotal,
+      guestCpuNs,
+      ioBytes,
+    };
+  });
+  const current = variants.findIndex((v) => !v.done);
+  return { variants, current: current < 0 ? variants.length - 1 : current };
+}
+
+/** Visible width of a string in terminal columns: code points, East Asian wide characters as 2. */
+export function displayWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) w += isWide(ch.codePointAt(0)!) ? 2 : 1;
+  return w;
+}
+
+function isWide(cp: number): boolean {
+  return (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  );
+}
+
+/** Cut a line to at most `width` columns, ending in '…' when cut (control characters dropped). */
+export function fitToWidth(line: string, width: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (displayWidth(clean) <= width) return clean;
+  let out = '';
+  let w = 0;
+  for (const ch of clean) {
+    const cw = isWide(ch.codePointAt(0)!) ? 2 : 1;
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return `${out}…`;
+}
+
+function seconds(ns: number): string {
+  return `${(ns / 1e9).toFixed(0)}s`;
+}
+
+/** `2 of 3 thresholds failed` / `all 5 thresholds passed`, and what else makes the exit status. */
+export function verdictLine(results: RunResults): string {
+  const all = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
+  const failed = all.filter((t) => !t.passed).length;
+  const parts = [
+    all.length === 0
+      ? 'no thresholds'
+      : failed === 0
+        ? all.length === 1
+          ? 'the threshold passed'
+          : `all ${all.length} thresholds passed`
+        : `${failed} of ${all.length} thresholds failed`,
+  ];
+  const unexpected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => !x.expected).length, 0);
+  const expected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => x.expected).length, 0);
+  const entry = results.variants.reduce((a, v) => a + v.totals.entryFailures.length, 0);
+  if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
+  if (expected > 0) parts.push(`${expected} expected violation${expected === 1 ? '' : 's'}`);
+  if (entry > 0) parts.push(`${entry} failed VM entr${entry === 1 ? 'y' : 'ies'}`);
+  return `${results.scenario}: ${parts.join('; ')}`;
+}
+
 export class ProgressReporter {
-  private readonly started = performance.now();
-  private lastLine = 0;
+  private readonly now: () => number;
+  private readonly started: number;
+  private readonly intervalMs: number;
+  private readonly stream: ProgressStream;
+  private lastLine = -Infinity;
   private lastKey = '';
+  private drawn = false;
+  /** runScenario path: each variant's simulated end as its last epoch reported it. */
+  private readonly ends = new Map<number, number>();
+  private lastSeen: { vi: number; simNs: number; done: boolean } | undefined;
 
   constructor(
     private readonly io: CliIo,
-    private readonly label: string,
-    private readonly intervalMs = 5000,
-  ) {}
+    private readonly scenario: Scenario,
+    options: ProgressOptions = {},
+  ) {
+    this.now = options.now ?? ((): number => performance.now());
+    this.started = this.now();
+    this.intervalMs = options.intervalMs ?? 5000;
+    this.stream = options.stream ?? process.stderr;
+  }
 
+  /** A runScenario progress callback (variants one after the other). */
   update(p: ScenarioProgress): void {
-    const now = performance.now();
-    const elapsed = (now - this.started) / 1000;
-    // Hosts run in lockstep: simulated time is the progress; with until-complete, hosts that finish
-    // early count as done (the limit is only a cap, so this under-estimates until the end).
-    const variantFraction = Math.max(
-      p.hostsTotal === 0 ? 1 : p.hostsDone / p.hostsTotal,
-      Math.min(1, p.simNs / p.limitNs),
+    // runScenario's last call per variant reports the limit: keep the end its last epoch reached.
+    const prev = this.lastSeen;
+    if (prev && prev.vi !== p.variantIndex && !this.ends.has(prev.vi)) this.ends.set(prev.vi, prev.simNs);
+    const done = p.hostsTotal > 0 && p.hostsDone === p.hostsTotal;
+    if (!(prev && prev.vi === p.variantIndex && prev.done))
+      this.lastSeen = { vi: p.variantIndex, simNs: p.simNs, done };
+    const simNs = this.lastSeen!.done ? this.lastSeen!.simNs : p.simNs;
+    this.show(
+      viewOfScenarioProgress(
+        { ...p, simNs },
+        this.ends,
+        this.scenario.variants.map((v) => v.name),
+      ),
     );
-    const fraction = Math.min(1, (p.variantIndex + variantFraction) / p.variants);
-    const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : NaN;
-    const text =
-      `${this.label} [${p.variantIndex + 1}/${p.variants}] ${p.variant}: sim ${(p.simNs / 1e9).toFixed(0)}s` +
-      `${p.hostsTotal > 1 ? `, ${p.hostsDone}/${p.hostsTotal} hosts done` : ''}, elapsed ${elapsed.toFixed(1)}s` +
-      `${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)}s` : ''}`;
+  }
+
+  /** A pooled run's update (every variant at once, with live totals). */
+  updatePooled(run: PooledRun): void {
+    this.show(viewOfPooledRun(run));
+  }
+
+  /** The fraction of the whole run (variants weigh by their hosts). */
+  fraction(view: ProgressView): number {
+    let w = 0;
+    let done = 0;
+    view.variants.forEach((v, vi) => {
+      const weight = Math.max(1, this.scenario.variants[vi]?.host.count ?? 1);
+      w += weight;
+      done += weight * variantFraction(this.scenario, vi, v);
+    });
+    return w === 0 ? 1 : Math.min(1, done / w);
+  }
+
+  /** The text of the progress line (without the bar). */
+  line(view: ProgressView): string {
+    const elapsed = (this.now() - this.started) / 1000;
+    const fraction = this.fraction(view);
+    const eta = fraction > 0 && fraction < 1 ? (elapsed / fraction) * (1 - fraction) : NaN;
+    const vi = Math.max(0, Math.min(view.current, view.variants.length - 1));
+    const v = view.variants[vi];
+    const until = this.scenario.duration.kind === 'until-complete';
+    const of = until ? ` (until complete, work ${Math.round(variantFraction(this.scenario, vi, v) * 100)}%)` : '';
+    const others = view.variants.filter((x, i) => i !== vi && x.done).length;
+    return (
+      `${this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${seconds(v.simNs)}${of}` +
+      `${v.hostsTotal > 1 ? `, ${v.hostsDone}/${v.hostsTotal} hosts done` : ''}` +
+      `${others > 0 ? `, ${others} other variant${others === 1 ? '' : 's'} done` : ''}` +
+      `, elapsed ${elapsed.toFixed(1)}s${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)}s` : ''}`
+    );
+  }
+
+  private show(view: ProgressView): void {
+    const fraction = this.fraction(view);
+    const text = this.line(view);
+    const pct = `${(fraction * 100).toFixed(0).padStart(3)}%`;
     if (this.io.interactive) {
       const width = 24;
       const filled = Math.round(fraction * width);
-      process.stderr.write(
-        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${text}\x1b[K`,
-      );
+      const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 80;
+      // One column short of the width: a line that fills the last column wraps on some terminals,
+      // and '\r' then returns to the wrapped row, leaving the old line behind.
+      const line = fitToWidth(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct} ${text}`, columns - 1);
+      this.stream.write(`\r${line}\x1b[K`);
+      this.drawn = true;
       return;
     }
-    const key = `${p.variantIndex}`;
+    const now = this.now();
+    const key = `${view.current}`;
     if (key !== this.lastKey || now - this.lastLine >= this.intervalMs) {
-      this.io.err(`${(fraction * 100).toFixed(0).padStart(3)}% ${text}`);
+      this.io.err(`${pct} ${text}`);
       this.lastLine = now;
       this.lastKey = key;
     }
   }
 
-  done(): void {
-    if (this.io.interactive) process.stderr.write('\r\x1b[K');
+  /**
+   * The run ended: clear the bar, then (given the results) the real simulated end of every variant
+   * and the verdict, as plain lines.
+   */
+  done(results?: RunResults): void {
+    if (this.io.interactive && this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+    if (!results) return;
+    const elapsed = (this.now() - this.started) / 1000;
+    const ends = results.variants.map((v) => `${v.name} ${formatSimEnd(v.totals.simulatedSeconds)}`).join(', ');
+    this.io.err(`${results.scenario}: done in ${elapsed.toFixed(1)}s; simulated: ${ends}`);
+    this.io.err(verdictLine(results));
   }
+}
+
+/** Simulated seconds as the closing line prints them: whole seconds plain, else 3 decimals. */
+function formatSimEnd(s: number): string {
+  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(3)}s`;
 }

@@ -1,45 +1,64 @@
-/** The drill-down dashboard: one scenario narrowed to guest OS, CPU profile and policy. */
+/** The drill-down dashboard: one scenario narrowed to guest OS, CPU profile and policy, variant by variant. */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
-import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
-import { YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
 import {
+  CPUS,
   CR8_REASONS,
-  DATASOURCE,
   INFO,
   RATE,
   TPR_BELOW_REASONS,
   dashboardLinks,
   labelVariable,
+  latencyHeatmap,
+  latencyQuantiles,
   perSimSecond,
   sel,
   target,
   timeseries as ts,
   vmexitLabDashboard,
 } from './common.js';
-import { DRILLDOWN_UID, latencyQuantiles } from './overview.js';
+import { DRILLDOWN_UID } from './overview.js';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant', cpu: '$cpu', policy: '$policy' });
 const OS = 'os=~"$os"';
+const PER_SIM = 'per simulated second';
 
 export function drilldownDashboard(): Dashboard {
   const d = vmexitLabDashboard(
     'vmexit-lab: drill-down by OS / CPU / policy',
     DRILLDOWN_UID,
-    'One scenario narrowed to guest OSes, CPU profiles and hypervisor policies, per simulated second.',
+    'One scenario narrowed to guest OSes, CPU profiles and hypervisor policies, per simulated second; every series is one variant (variants that differ only in a tunable share CPU and policy).',
   )
-    .withVariable(labelVariable('cpu', 'cpu', INFO, sel({ job: '$job', scenario: '$scenario' }), { title: 'CPU' }))
-    .withVariable(labelVariable('policy', 'policy', INFO, sel({ job: '$job', scenario: '$scenario', cpu: '$cpu' })))
+    .withVariable(
+      labelVariable('cpu', 'cpu', INFO, sel({ job: '$job', scenario: '$scenario' }), {
+        title: 'CPU',
+        description: 'CPU profiles (vmexit-lab list cpus) of the variants to show.',
+      }),
+    )
+    .withVariable(
+      labelVariable('policy', 'policy', INFO, sel({ job: '$job', scenario: '$scenario', cpu: '$cpu' }), {
+        description: 'Hypervisor policies of the variants to show.',
+      }),
+    )
     .withVariable(
       labelVariable(
         'variant',
         'variant',
         INFO,
         sel({ job: '$job', scenario: '$scenario', cpu: '$cpu', policy: '$policy' }),
+        {
+          description:
+            'Variants with the selected CPUs and policies (a matrix over tunables gives several per CPU and policy); the heatmap repeats per variant.',
+        },
       ),
     )
-    .withVariable(labelVariable('os', 'os', 'vmexit_lab_guests_running', VSEL, { title: 'guest OS' }))
+    .withVariable(
+      labelVariable('os', 'os', 'vmexit_lab_guests_running', VSEL, {
+        title: 'guest OS',
+        description:
+          'Guest OSes of the first row (only vmexit_lab_vm_exits_total and the running gauge have an os label).',
+      }),
+    )
     .link(dashboardLinks());
 
   d.withRow(new RowBuilder('Guests of $os'))
@@ -48,6 +67,7 @@ export function drilldownDashboard(): Dashboard {
         'Exits per simulated second by reason ($os)',
         'Exits of the selected guest OSes by exit reason, per simulated second of the variant.',
         'short',
+        PER_SIM,
       )
         .stacking(new StackingConfigBuilder().mode(StackingMode.Normal))
         .withTarget(
@@ -58,7 +78,12 @@ export function drilldownDashboard(): Dashboard {
         ),
     )
     .withPanel(
-      ts('Exits per simulated second by guest OS', 'All exits per guest OS, per simulated second.', 'short').withTarget(
+      ts(
+        'Exits per simulated second by guest OS',
+        'All exits per guest OS and variant, per simulated second.',
+        'short',
+        PER_SIM,
+      ).withTarget(
         target(perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant', 'os'], [OS]), '{{variant}} {{os}}'),
       ),
     )
@@ -67,6 +92,7 @@ export function drilldownDashboard(): Dashboard {
         '%cr8 vs TPR-below-threshold exits by guest OS',
         `%cr8 exits (${CR8_REASONS}) and ${TPR_BELOW_REASONS} exits per simulated second.`,
         'short',
+        PER_SIM,
       )
         .withTarget(
           target(
@@ -84,108 +110,127 @@ export function drilldownDashboard(): Dashboard {
         ),
     )
     .withPanel(
-      ts('Guests running by OS', 'vmexit_lab_guests_running of the selected guest OSes.', 'none').withTarget(
-        target(`sum by (variant, os) (vmexit_lab_guests_running{${VSEL}, ${OS}})`, '{{variant}} {{os}}'),
-      ),
+      ts('Guests running by OS', 'vmexit_lab_guests_running of the selected guest OSes, by variant.', 'none', 'guests')
+        .decimals(0)
+        .withTarget(target(`sum by (variant, os) (vmexit_lab_guests_running{${VSEL}, ${OS}})`, '{{variant}} {{os}}')),
     );
 
   d.withRow(new RowBuilder('CPU $cpu, policy $policy'))
     .withPanel(
       ts(
-        'Exits per simulated second by CPU and policy',
-        'All exits of the selected variants, by CPU profile and policy.',
+        'Exits per simulated second by variant',
+        'Exits of the selected guest OSes, per simulated second of each selected variant (its CPU profile and policy in the legend).',
         'short',
+        PER_SIM,
       ).withTarget(
-        target(perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['cpu', 'policy'], [OS]), '{{cpu}} {{policy}}'),
+        target(
+          perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant', 'cpu', 'policy'], [OS]),
+          '{{variant}} ({{cpu}}, {{policy}})',
+        ),
       ),
     )
     .withPanel(
       ts(
         'Host time in exits by reason',
-        'Host seconds handling exits per simulated second, by reason (all guest OSes: the metric has no os label).',
-        'percentunit',
+        'Host seconds handling exits per simulated second, by variant and reason: CPUs busy in exits (all guest OSes: the metric has no os label).',
+        CPUS,
+        'CPUs busy',
       )
         .stacking(new StackingConfigBuilder().mode(StackingMode.Normal))
         .withTarget(
           target(
-            perSimSecond('vmexit_lab_exit_handling_seconds_total', VSEL, ['cpu', 'policy', 'reason']),
-            '{{cpu}} {{policy}} {{reason}}',
+            perSimSecond('vmexit_lab_exit_handling_seconds_total', VSEL, ['variant', 'reason']),
+            '{{variant}} {{reason}}',
           ),
         ),
     )
     .withPanel(
       ts(
         'Guest CPU per simulated second',
-        'Guest CPU seconds per simulated second, by CPU profile and policy.',
-        'percentunit',
+        "Guest CPU seconds per simulated second of each variant: the CPUs its guests keep busy on average (all the variant's vCPUs, so it can exceed 1).",
+        CPUS,
+        'CPUs busy',
       ).withTarget(
-        target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', VSEL, ['cpu', 'policy']), '{{cpu}} {{policy}}'),
+        target(
+          perSimSecond('vmexit_lab_guest_cpu_seconds_total', VSEL, ['variant', 'cpu', 'policy']),
+          '{{variant}} ({{cpu}}, {{policy}})',
+        ),
       ),
     )
     .withPanel(
       ts(
         'Exits per guest-second',
-        'All exits divided by vmexit_lab_guest_simulated_seconds_total: the exit rate of an average guest.',
+        'All exits divided by vmexit_lab_guest_simulated_seconds_total: the exit rate of an average guest of the variant.',
         'short',
+        'per guest and simulated second',
       ).withTarget(
         target(
           perSimSecond(
             'vmexit_lab_vm_exits_total',
             VSEL,
-            ['cpu', 'policy'],
+            ['variant', 'cpu', 'policy'],
             [],
             'vmexit_lab_guest_simulated_seconds_total',
           ),
-          '{{cpu}} {{policy}}',
+          '{{variant}} ({{cpu}}, {{policy}})',
         ),
       ),
     )
     .withPanel(
       ts(
         'TPR accesses per simulated second by kind',
-        'cr8_read, cr8_write, mmio_write, msr_write.',
+        'cr8_read, cr8_write, mmio_write, msr_write, by variant.',
         'short',
+        PER_SIM,
       ).withTarget(
-        target(
-          perSimSecond('vmexit_lab_tpr_accesses_total', VSEL, ['cpu', 'policy', 'kind']),
-          '{{cpu}} {{policy}} {{kind}}',
-        ),
+        target(perSimSecond('vmexit_lab_tpr_accesses_total', VSEL, ['variant', 'kind']), '{{variant}} {{kind}}'),
       ),
     )
     .withPanel(
-      ts('Interrupt deliveries per simulated second by path', 'injected, virtual, posted.', 'short').withTarget(
+      ts(
+        'Interrupt deliveries per simulated second by path',
+        'injected, virtual, posted (a subset of virtual), by variant.',
+        'short',
+        PER_SIM,
+      ).withTarget(
         target(
-          perSimSecond('vmexit_lab_interrupt_deliveries_total', VSEL, ['cpu', 'policy', 'path']),
-          '{{cpu}} {{policy}} {{path}}',
+          perSimSecond('vmexit_lab_interrupt_deliveries_total', VSEL, ['variant', 'path']),
+          '{{variant}} {{path}}',
         ),
       ),
     )
     .withPanel(
       (() => {
-        const p = ts('Interrupt latency percentiles', 'p50, p90, p99 in simulated seconds.', 's');
+        const p = ts(
+          'Interrupt latency percentiles',
+          'p50, p90, p99 in simulated seconds, by variant; exemplars carry replay handles (docs/REPLAY.md).',
+          's',
+          'simulated seconds',
+        );
         for (const t of latencyQuantiles(VSEL, '{{variant}} ')) p.withTarget(t);
         return p;
       })(),
     )
     .withPanel(
-      new HeatmapPanel()
-        .title('Interrupt latency heatmap')
-        .description('Latency buckets of the selected variants.')
-        .datasource(DATASOURCE)
-        .height(9)
-        .span(12)
-        .calculate(false)
-        .yAxis(new YAxisConfigBuilder().unit('s'))
-        .withTarget(
-          target(`sum by (le) (rate(vmexit_lab_interrupt_latency_seconds_bucket{${VSEL}}[${RATE}]))`, '{{le}}').format(
-            PromQueryFormat.Heatmap,
-          ),
-        ),
+      latencyHeatmap(
+        sel({ job: '$job', scenario: '$scenario', variant: '$variant' }),
+        'Latency buckets of one variant (simulated seconds), deliveries per simulated second; one heatmap per selected variant.',
+      ),
     )
     .withPanel(
-      ts('Invariant violations by check', 'Any value > 0 is a bug of the emulated policy.', 'none').withTarget(
-        target(`sum by (policy, check) (vmexit_lab_invariant_violations_total{${VSEL}})`, '{{policy}} {{check}}'),
-      ),
+      ts(
+        'Invariant violations by check',
+        'Violations per rate window by variant and check, expected ones included; any the scenario does not expect is a bug of the emulated policy.',
+        'none',
+        'violations',
+      )
+        .decimals(0)
+        .withTarget(
+          target(
+            `sum by (variant, check) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RATE}]))`,
+            '{{variant}} {{check}}',
+          ),
+        ),
     );
   return d.build();
 }

@@ -9,9 +9,9 @@ import { drilldownDashboard } from './drilldown.js';
 export { OVERVIEW_UID, DRILLDOWN_UID } from './overview.js';
 
 /** Folder below grafana/dashboards/ (the provider maps folders from the file structure). */
-export const DASHBOARD_FOLDER = 'vmexit-lab';
+const DASHBOARD_FOLDER = 'vmexit-lab';
 
-export interface DashboardFile {
+interface DashboardFile {
   /** Path relative to grafana/dashboards/. */
   readonly file: string;
   readonly dashboard: Dashboard;

@@ -1,10 +1,13 @@
 /** The overview dashboard: one scenario's variants, exits, interrupts, time, runs, and an A/B pair. */
-import { type DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  type DashboardBuilder,
+  RowBuilder,
+  type Dashboard,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
-import { PanelBuilder as HeatmapPanel } from '@grafana/grafana-foundation-sdk/heatmap';
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
-import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import {
   StackingConfigBuilder,
   StackingMode,
@@ -12,19 +15,17 @@ import {
   BigValueGraphMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import {
-  HeatmapColorOptionsBuilder,
-  HeatmapColorMode,
-  HeatmapColorScale,
-  YAxisConfigBuilder,
-} from '@grafana/grafana-foundation-sdk/heatmap';
-import {
+  CPUS,
   CR8_REASONS,
   DATASOURCE,
   INFO,
+  RANGE,
   RATE,
   TPR_BELOW_REASONS,
   dashboardLinks,
   labelVariable,
+  latencyHeatmap,
+  latencyQuantiles,
   perSimSecond,
   sel,
   target,
@@ -37,21 +38,21 @@ export const DRILLDOWN_UID = 'vmexit-lab-drilldown';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant' });
 const SSEL = sel({ job: '$job', scenario: '$scenario' });
-
-export function latencyQuantiles(vsel: string, legendPrefix: string): ReturnType<typeof target>[] {
-  return [0.5, 0.9, 0.99].map((q, i) =>
-    target(
-      `histogram_quantile(${q}, sum by (job, scenario, variant, le) (rate(vmexit_lab_interrupt_latency_seconds_bucket{${vsel}}[${RATE}])))`,
-      `${legendPrefix}p${Math.round(q * 100)}`,
-      String.fromCharCode(65 + i),
-    ),
-  );
-}
+const PER_SIM = 'per simulated second';
 
 /** The A/B pair: the same panel for variant $a (left) and $b (right). */
 function abPair(row: DashboardBuilder, make: (vsel: string, side: string) => TimeseriesPanel): void {
   for (const side of ['a', 'b'])
     row.withPanel(make(sel({ job: '$job', scenario: '$scenario', variant: `$${side}` }), side.toUpperCase()));
+}
+
+/** Host seconds in exits and guest CPU seconds per simulated second, in CPUs (A: host, B: guest). */
+function hostVsGuest(p: TimeseriesPanel, vsel: string, legend: string): TimeseriesPanel {
+  return p
+    .withTarget(
+      target(perSimSecond('vmexit_lab_exit_handling_seconds_total', vsel, ['variant']), `${legend}host in exits`, 'A'),
+    )
+    .withTarget(target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', vsel, ['variant']), `${legend}guest`, 'B'));
 }
 
 export function overviewDashboard(): Dashboard {
@@ -60,9 +61,29 @@ export function overviewDashboard(): Dashboard {
     OVERVIEW_UID,
     'VM exits, interrupts and time of the emulated guests of one scenario, per simulated second; A/B comparison of two variants.',
   )
-    .withVariable(labelVariable('variant', 'variant', INFO, SSEL))
-    .withVariable(labelVariable('a', 'variant', INFO, SSEL, { multi: false, title: 'A (baseline)' }))
-    .withVariable(labelVariable('b', 'variant', INFO, SSEL, { multi: false, title: 'B (candidate)' }))
+    .withVariable(
+      labelVariable('variant', 'variant', INFO, SSEL, {
+        description:
+          'Variants of the scenario (one per matrix value): every panel keeps them apart; the heatmap repeats per variant.',
+      }),
+    )
+    .withVariable(
+      labelVariable('a', 'variant', INFO, SSEL, {
+        multi: false,
+        title: 'A (baseline)',
+        description: 'The baseline variant of the A/B row; defaults to the first variant in alphabetical order.',
+      }),
+    )
+    .withVariable(
+      labelVariable('b', 'variant', INFO, SSEL, {
+        multi: false,
+        title: 'B (candidate)',
+        // Sorted the other way round, so that by default B is the last variant and A the first.
+        sort: VariableSort.AlphabeticalDesc,
+        description:
+          'The candidate variant of the A/B row; defaults to the last variant in alphabetical order, so A and B differ.',
+      }),
+    )
     .link(dashboardLinks());
 
   // Summary stats.
@@ -81,7 +102,7 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       stat(
         'Exits per simulated second',
-        'All VM exits of each variant per simulated second of the variant.',
+        'All VM exits of each variant per simulated second of the variant, over the rate window (no value between runs).',
         perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant']),
         '{{variant}}',
         'short',
@@ -94,16 +115,16 @@ export function overviewDashboard(): Dashboard {
         `sum by (variant) (vmexit_lab_guests_running{${VSEL}})`,
         '{{variant}}',
         'none',
-      ),
+      ).decimals(0),
     )
     .withPanel(
       stat(
-        'Invariant violations',
-        'Invariant violations counted so far (any > 0 is a bug in the emulated hypervisor policy).',
-        `sum by (variant) (vmexit_lab_invariant_violations_total{${VSEL}})`,
+        'Invariant violations in the time range',
+        "Invariant violations counted during the dashboard's time range (the run annotations mark the runs), expected ones included: any the scenario does not expect is a bug in the emulated hypervisor policy.",
+        `sum by (variant) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RANGE}]))`,
         '{{variant}}',
         'none',
-      ),
+      ).decimals(0),
     )
     .withPanel(
       stat(
@@ -121,6 +142,7 @@ export function overviewDashboard(): Dashboard {
         'Exits per simulated second by reason',
         "rate(vmexit_lab_vm_exits_total) / rate(vmexit_lab_simulated_seconds_total), by variant and exit reason (the manual's name).",
         'short',
+        PER_SIM,
       )
         .stacking(new StackingConfigBuilder().mode(StackingMode.Normal))
         .withTarget(
@@ -132,6 +154,7 @@ export function overviewDashboard(): Dashboard {
         '%cr8 exits vs TPR-below-threshold exits',
         `%cr8 exits (${CR8_REASONS}) against ${TPR_BELOW_REASONS} exits, per simulated second: the TPR-shadowing trade.`,
         'short',
+        PER_SIM,
       )
         .withTarget(
           target(
@@ -149,27 +172,23 @@ export function overviewDashboard(): Dashboard {
         ),
     )
     .withPanel(
-      ts(
-        'Host time in exits vs guest time',
-        'Host seconds handling exits and guest CPU seconds, per simulated second (1 = one CPU busy).',
-        'percentunit',
-      )
-        .withTarget(
-          target(
-            perSimSecond('vmexit_lab_exit_handling_seconds_total', VSEL, ['variant']),
-            '{{variant}} host in exits',
-            'A',
-          ),
-        )
-        .withTarget(
-          target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', VSEL, ['variant']), '{{variant}} guest', 'B'),
+      hostVsGuest(
+        ts(
+          'Host time in exits vs guest CPU',
+          "Host seconds handling the variant's exits and its guests' CPU seconds, per simulated second: the number of CPUs busy on average (all hosts and vCPUs of the variant; 1 = one CPU).",
+          CPUS,
+          'CPUs busy',
         ),
+        VSEL,
+        '{{variant}} ',
+      ),
     )
     .withPanel(
       ts(
         'TPR accesses per simulated second by kind',
         'Guest task-priority accesses: cr8_read, cr8_write, mmio_write (xAPIC), msr_write (x2APIC).',
         'short',
+        PER_SIM,
       ).withTarget(
         target(perSimSecond('vmexit_lab_tpr_accesses_total', VSEL, ['variant', 'kind']), '{{variant}} {{kind}}'),
       ),
@@ -181,6 +200,7 @@ export function overviewDashboard(): Dashboard {
         'Interrupts raised / delivered per simulated second by source',
         'Interrupts by source (timer, device, ipi) and outcome (raised, delivered).',
         'short',
+        PER_SIM,
       ).withTarget(
         target(
           perSimSecond('vmexit_lab_interrupts_total', VSEL, ['variant', 'source', 'outcome']),
@@ -191,8 +211,9 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       ts(
         'Interrupt deliveries per simulated second by path',
-        'injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted.',
+        'injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted (posted-interrupt notifications, a subset of virtual).',
         'short',
+        PER_SIM,
       ).withTarget(
         target(
           perSimSecond('vmexit_lab_interrupt_deliveries_total', VSEL, ['variant', 'path']),
@@ -201,57 +222,50 @@ export function overviewDashboard(): Dashboard {
       ),
     )
     .withPanel(
-      ts(
-        'Interrupt latency percentiles',
-        'Arrival to guest ISR, in simulated seconds: p50, p90, p99 of vmexit_lab_interrupt_latency_seconds.',
-        's',
-      )
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[0])
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[1])
-        .withTarget(latencyQuantiles(VSEL, '{{variant}} ')[2]),
+      (() => {
+        const p = ts(
+          'Interrupt latency percentiles',
+          'Arrival to guest ISR, in simulated seconds: p50, p90, p99 of vmexit_lab_interrupt_latency_seconds per variant. Exemplars (points) carry the replay handle {seed, guest, sim_time} of docs/REPLAY.md.',
+          's',
+          'simulated seconds',
+        );
+        for (const t of latencyQuantiles(VSEL, '{{variant}} ')) p.withTarget(t);
+        return p;
+      })(),
     )
     .withPanel(
-      new HeatmapPanel()
-        .title('Interrupt latency heatmap')
-        .description('Latency buckets (simulated seconds) of the selected variants, interrupts per wall second.')
-        .datasource(DATASOURCE)
-        .height(9)
-        .span(12)
-        .calculate(false)
-        .color(
-          new HeatmapColorOptionsBuilder()
-            .mode(HeatmapColorMode.Scheme)
-            .scheme('Oranges')
-            .scale(HeatmapColorScale.Exponential)
-            .exponent(0.5),
-        )
-        .yAxis(new YAxisConfigBuilder().unit('s'))
-        .withTarget(
-          target(`sum by (le) (rate(vmexit_lab_interrupt_latency_seconds_bucket{${VSEL}}[${RATE}]))`, '{{le}}').format(
-            PromQueryFormat.Heatmap,
-          ),
-        ),
+      latencyHeatmap(
+        sel({ job: '$job', scenario: '$scenario', variant: '$variant' }),
+        'Latency buckets (simulated seconds) of one variant, deliveries per simulated second; one heatmap per variant (the panel repeats for each selected variant).',
+      ),
     );
 
   d.withRow(new RowBuilder('Runs and invariants'))
     .withPanel(
       ts(
         'Phase completion time (mean over guests)',
-        "Simulated seconds the guests needed to finish each work-bound phase (install, build, disk-benchmark): vmexit_lab_phase_duration_seconds_total / vmexit_lab_phase_completions_total. Compare variants: the seed's 2280 s vs 370 s install.",
+        "Simulated seconds the guests needed to finish each work-bound phase (install, build, disk-benchmark): vmexit_lab_phase_duration_seconds_total / vmexit_lab_phase_completions_total, over every run of the variant (runs of one scenario and seed take the same time). Compare variants: the seed's 2280 s vs 370 s install.",
         's',
+        'simulated seconds',
       ).withTarget(
         target(
-          `sum by (variant, phase) (vmexit_lab_phase_duration_seconds_total{${VSEL}}) / sum by (variant, phase) (vmexit_lab_phase_completions_total{${VSEL}})`,
+          `sum by (variant, phase) (vmexit_lab_phase_duration_seconds_total{${VSEL}})\n  / (sum by (variant, phase) (vmexit_lab_phase_completions_total{${VSEL}}) > 0)`,
           '{{variant}} {{phase}}',
         ),
       ),
     )
     .withPanel(
       ts(
-        'Run progress: simulated seconds advanced',
-        'vmexit_lab_simulated_seconds_total per variant: each run adds its duration; a flat line is a finished or stalled run.',
+        'Simulated seconds advanced in the time range',
+        "How far each variant's hosts advanced in simulated time since the left edge of the time range (vmexit_lab_simulated_seconds_total minus its value there): one run's duration when the range holds one run; the slope is the pace (1 at realtime).",
         's',
-      ).withTarget(target(`sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`, '{{variant}}')),
+        'simulated seconds',
+      ).withTarget(
+        target(
+          `(sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}}) - sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}} @ start()))\n  or sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`,
+          '{{variant}}',
+        ),
+      ),
     )
     .withPanel(
       new StateTimelinePanel()
@@ -267,16 +281,24 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       ts(
         'Invariant violations by check',
-        'vmexit_lab_invariant_violations_total by check (every check is pre-created at 0).',
+        'Violations per rate window by variant and check (every check is pre-created at 0), expected ones included.',
         'none',
-      ).withTarget(
-        target(`sum by (variant, check) (vmexit_lab_invariant_violations_total{${VSEL}})`, '{{variant}} {{check}}'),
-      ),
+        'violations',
+      )
+        .decimals(0)
+        .withTarget(
+          target(
+            `sum by (variant, check) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RATE}]))`,
+            '{{variant}} {{check}}',
+          ),
+        ),
     )
     .withPanel(
-      ts('VM entry failures', 'Failed VM entries (VMCS checks), by variant.', 'none').withTarget(
-        target(`sum by (variant) (vmexit_lab_vm_entry_failures_total{${VSEL}})`, '{{variant}}'),
-      ),
+      ts('VM entry failures', 'Failed VM entries (VMCS checks) per rate window, by variant.', 'none', 'entries')
+        .decimals(0)
+        .withTarget(
+          target(`sum by (variant) (increase(vmexit_lab_vm_entry_failures_total{${VSEL}}[${RATE}]))`, '{{variant}}'),
+        ),
     );
 
   const ab = d.withRow(new RowBuilder('A/B: $a vs $b'));
@@ -285,21 +307,30 @@ export function overviewDashboard(): Dashboard {
       `${s}: exits per simulated second by reason ($${s.toLowerCase()})`,
       `Variant ${s}, exits per simulated second by reason.`,
       'short',
+      PER_SIM,
     )
       .stacking(new StackingConfigBuilder().mode(StackingMode.Normal))
       .withTarget(target(perSimSecond('vmexit_lab_vm_exits_total', v, ['variant', 'reason']), '{{reason}}')),
   );
   abPair(ab, (v, s) =>
-    ts(
-      `${s}: host time in exits vs guest time ($${s.toLowerCase()})`,
-      `Variant ${s}, per simulated second.`,
-      'percentunit',
-    )
-      .withTarget(target(perSimSecond('vmexit_lab_exit_handling_seconds_total', v, ['variant']), 'host in exits', 'A'))
-      .withTarget(target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', v, ['variant']), 'guest', 'B')),
+    hostVsGuest(
+      ts(
+        `${s}: host time in exits vs guest CPU ($${s.toLowerCase()})`,
+        `Variant ${s}: CPUs busy in exits (host) and running guest code, per simulated second.`,
+        CPUS,
+        'CPUs busy',
+      ),
+      v,
+      '',
+    ),
   );
   abPair(ab, (v, s) => {
-    const p = ts(`${s}: interrupt latency percentiles ($${s.toLowerCase()})`, `Variant ${s}, simulated seconds.`, 's');
+    const p = ts(
+      `${s}: interrupt latency percentiles ($${s.toLowerCase()})`,
+      `Variant ${s}, simulated seconds; exemplars carry replay handles.`,
+      's',
+      'simulated seconds',
+    );
     for (const t of latencyQuantiles(v, '')) p.withTarget(t);
     return p;
   });

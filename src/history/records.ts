@@ -9,7 +9,8 @@ export type RunState = (typeof RUN_STATES)[number];
 
 export const FINAL_STATES: readonly RunState[] = ['completed', 'cancelled', 'failed', 'interrupted'];
 
-export type StopReasonRecord = 'cancelled' | 'time_limit' | 'shutdown' | 'failed';
+/** Why a run stopped before its end: DELETE, its wall-clock limit, SIGTERM, or a failed task. */
+export type StopReason = 'cancelled' | 'time_limit' | 'shutdown' | 'failed';
 
 export interface RunSource {
   /** A scenario of scenarios/ by name, or YAML posted inline. */
@@ -24,8 +25,11 @@ export interface RunOptionsRecord {
   readonly timeLimitSeconds?: number;
 }
 
-export interface RunProgressRecord {
+/** A run's progress (src/pool/pooledRun.ts computes it; stored every few seconds, served in the record). */
+export interface RunProgress {
+  /** 0..1 over all tasks (hosts weighted; simulated time within a running task). */
   readonly fraction: number;
+  /** Simulated seconds reached by the slowest running task (the limit when all are done). */
   readonly simSeconds: number;
   readonly limitSeconds: number;
   readonly hostsDone: number;
@@ -34,7 +38,7 @@ export interface RunProgressRecord {
   readonly tasksTotal: number;
 }
 
-export interface VariantSummary {
+interface VariantSummary {
   readonly name: string;
   readonly exitsTotal: number;
   /** Exits per guest-second of simulated time. */
@@ -56,7 +60,7 @@ export interface RunRecord {
   readonly scenario: string;
   readonly source: RunSource;
   readonly state: RunState;
-  readonly stopReason?: StopReasonRecord;
+  readonly stopReason?: StopReason;
   readonly error?: string;
   readonly createdAt: string;
   readonly startedAt?: string;
@@ -64,7 +68,7 @@ export interface RunRecord {
   readonly options: RunOptionsRecord;
   readonly guests: number;
   readonly variants: readonly string[];
-  readonly progress?: RunProgressRecord;
+  readonly progress?: RunProgress;
   readonly summary?: RunSummary;
   /** results.json is stored (complete, or partial when the run was stopped or failed). */
   readonly hasResults: boolean;

@@ -5,12 +5,12 @@ import type { RunResults } from '../results/types.js';
 import {
   RUN_STATES,
   type RunOptionsRecord,
-  type RunProgressRecord,
+  type RunProgress,
   type RunRecord,
   type RunSource,
   type RunState,
   type RunSummary,
-  type StopReasonRecord,
+  type StopReason,
 } from './records.js';
 
 /**
@@ -19,7 +19,7 @@ import {
  * running are marked `interrupted`. One service per data dir (a pid lock file says whose it is).
  */
 
-export const DB_FILE = 'history.sqlite';
+const DB_FILE = 'history.sqlite';
 const LOCK_FILE = 'service.lock';
 const SCHEMA_VERSION = 1;
 
@@ -43,6 +43,17 @@ interface Row {
 }
 
 export class DataDirLockedError extends Error {}
+
+/** How a run ended, as its record keeps it (with its final state and time). */
+export interface RunEnd {
+  readonly stopReason?: StopReason;
+  readonly error?: string;
+  readonly progress?: RunProgress;
+  readonly summary?: RunSummary;
+  /** results.json, complete or partial. */
+  readonly results?: RunResults;
+  readonly partial: boolean;
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -87,7 +98,7 @@ function lock(dir: string): () => void {
   throw new DataDirLockedError(`cannot lock data dir ${dir}`);
 }
 
-export interface OpenedHistory {
+interface OpenedHistory {
   readonly store: HistoryStore;
   /** Runs found queued/running at open and marked interrupted. */
   readonly interrupted: readonly string[];
@@ -198,24 +209,12 @@ export class HistoryStore {
     this.db.prepare("UPDATE runs SET state = 'running', started_at = ? WHERE id = ?").run(at, id);
   }
 
-  progress(id: string, p: RunProgressRecord): void {
+  progress(id: string, p: RunProgress): void {
     this.db.prepare("UPDATE runs SET progress = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(p), id);
   }
 
   /** The run's end and its results, in one transaction. */
-  finish(
-    id: string,
-    f: {
-      state: RunState;
-      at: string;
-      stopReason?: StopReasonRecord;
-      error?: string;
-      progress?: RunProgressRecord;
-      summary?: RunSummary;
-      results?: RunResults;
-      partial: boolean;
-    },
-  ): void {
+  finish(id: string, f: RunEnd & { readonly state: RunState; readonly at: string }): void {
     this.db.transaction(() => {
       if (f.results)
         this.db
@@ -297,7 +296,7 @@ function toRecord(r: Row): RunRecord {
     scenario: r.scenario,
     source: JSON.parse(r.source) as RunSource,
     state: r.state as RunState,
-    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReasonRecord } : {}),
+    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReason } : {}),
     ...(r.error ? { error: r.error } : {}),
     createdAt: r.created_at,
     ...(r.started_at ? { startedAt: r.started_at } : {}),
@@ -305,7 +304,7 @@ function toRecord(r: Row): RunRecord {
     options: JSON.parse(r.options) as RunOptionsRecord,
     guests: r.guests,
     variants: JSON.parse(r.variants) as string[],
-    ...(r.progress ? { progress: JSON.parse(r.progress) as RunProgressRecord } : {}),
+    ...(r.progress ? { progress: JSON.parse(r.progress) as RunProgress } : {}),
     ...(r.summary ? { summary: JSON.parse(r.summary) as RunSummary } : {}),
     hasResults: r.has_results === 1,
     partial: r.partial === 1,

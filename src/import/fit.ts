@@ -18,13 +18,21 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
-import { TotalsAccumulator, runHosts } from '../run/simulate.js';
-import type { GuestOsName, Scenario, ScenarioVariant } from '../scenario/types.js';
-import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/load.js';
-import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../scenario/workload.js';
+import { roundSignificant } from '../results/figures.js';
+import { runHosts } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
+import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/limits.js';
+import {
+  WORKLOAD_RATE_NAMES,
+  type GuestOsName,
+  type Scenario,
+  type ScenarioVariant,
+  type WorkloadProfile,
+  type WorkloadRateName,
+} from '../scenario/types.js';
 
 /** Where a measured exit rate comes from in the profile. */
-export type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
+type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
 
 /** Which profile rate causes an exit, by exit name, in order of preference (docs/IMPORT.md). */
 const DRIVERS: Readonly<Record<string, Driver>> = {
@@ -58,7 +66,7 @@ const DRIVERS: Readonly<Record<string, Driver>> = {
   VMEXIT_AVIC_NOACCEL: { kind: 'rate', name: 'apicTimerWrites' },
 };
 
-export interface FitConfig {
+interface FitConfig {
   readonly name: string;
   readonly os: GuestOsName;
   readonly vcpus: number;
@@ -76,7 +84,7 @@ export interface FitConfig {
   readonly source?: Readonly<Record<string, unknown>>;
 }
 
-export interface FitRow {
+interface FitRow {
   readonly reason: string;
   /** What was fitted to it: a profile rate, "interrupts", "opaque", or "-" (not driven: a consequence of others). */
   readonly driver: string;
@@ -96,7 +104,7 @@ export interface FitResult {
 }
 
 /** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
-export type MeasuredRates = ReadonlyMap<string, number>;
+type MeasuredRates = ReadonlyMap<string, number>;
 
 /** A one-variant, one-host scenario running `profile` (used by the fit and by what-if). */
 export function workloadScenario(
@@ -216,8 +224,7 @@ function buildProfile(
 
 /** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
 export function sixDigits(x: number): number {
-  if (x === 0 || !Number.isFinite(x)) return 0;
-  return Number(x.toPrecision(6));
+  return Number.isFinite(x) ? roundSignificant(x, 6) : 0;
 }
 
 /** Fit a profile to measured rates (per vCPU per second, by exit name). */

@@ -17,7 +17,7 @@ export type ReportFormat = ExitReport['format'];
 export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'bhyvectl'];
 
 /** Parse a report text of the given format; `file` is used in messages. */
-export function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
+function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
   return format === 'perf-kvm-stat' ? parsePerfKvmStat(text, file) : parseBhyvectlStats(text, file);
 }
 

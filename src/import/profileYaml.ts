@@ -3,7 +3,8 @@
  * as an informational `fit:` section so a reader sees how well each reason was reproduced.
  */
 import { stringify } from 'yaml';
-import { WORKLOAD_PROFILE_VERSION, type WorkloadProfile } from '../scenario/workload.js';
+import { WORKLOAD_PROFILE_VERSION } from '../scenario/workload.js';
+import type { WorkloadProfile } from '../scenario/types.js';
 import { sixDigits, type FitResult } from './fit.js';
 
 export function renderWorkloadProfile(

@@ -13,7 +13,7 @@ import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { runScenario } from '../run/runScenario.js';
-import type { WorkloadProfile } from '../scenario/workload.js';
+import type { WorkloadProfile } from '../scenario/types.js';
 import { workloadScenario } from './fit.js';
 
 export interface WhatIfTarget {
@@ -22,7 +22,7 @@ export interface WhatIfTarget {
   readonly tunables: Tunables;
 }
 
-export interface WhatIfRow {
+interface WhatIfRow {
   readonly variant: string;
   readonly cpu: string;
   readonly policy: string;
@@ -50,7 +50,7 @@ export interface WhatIfResult {
   readonly rows: readonly WhatIfRow[];
 }
 
-export function variantName(cpu: CpuProfile, policy: string): string {
+function variantName(cpu: CpuProfile, policy: string): string {
   return `${policy}/${cpu.id}`;
 }
 

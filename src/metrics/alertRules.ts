@@ -10,7 +10,7 @@ import { parseThreshold } from '../scenario/thresholds.js';
 
 /**
  * One threshold, two evaluators: a scenario's thresholds (src/scenario/thresholds.ts, evaluated on
- * results.json by evaluateThresholds) compiled to Prometheus alerting rules over the metrics
+ * results.json by src/results/thresholds.ts) compiled to Prometheus alerting rules over the metrics
  * /metrics exports (src/metrics/registry.ts). An alert fires for exactly the (threshold, variant)
  * pairs the JS evaluator fails, when the counters hold one run of the scenario: a backfilled
  * `run --openmetrics` file, a `run --push` group, a `run --metrics-listen` scrape (docs/BEYOND.md).
@@ -185,14 +185,14 @@ export function thresholdLabel(spec: ThresholdSpec): string {
   return `${spec.metric}: ${spec.expr}`;
 }
 
-export interface AlertRule {
+interface AlertRule {
   readonly alert: string;
   readonly expr: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-export interface RuleGroups {
+interface RuleGroups {
   readonly groups: readonly { readonly name: string; readonly rules: readonly AlertRule[] }[];
 }
 

@@ -23,16 +23,13 @@ import type { Scenario } from '../scenario/types.js';
  * at most R, which is what the budget counts (the exact number is known only after the run).
  */
 
-/** Series a scenario may create unless its `cardinalityBudget` says otherwise (the loader fills it in). */
-export { DEFAULT_CARDINALITY_BUDGET } from '../scenario/load.js';
-
-export interface SeriesContributor {
+interface SeriesContributor {
   /** What the series are, e.g. `variant bhyve-12.1: vm_exits_total (15 reasons x 4 OSes)`. */
   readonly what: string;
   readonly series: number;
 }
 
-export interface SeriesEstimate {
+interface SeriesEstimate {
   /** Series with the scenario's label: exact without per-guest metrics, an upper bound with them. */
   readonly total: number;
   /** False when per-guest exit series are counted at their upper bound. */
@@ -50,7 +47,7 @@ export function reasonsOf(vendor: string, withWorkloadGuests = false): number {
 }
 
 /** Threshold outcomes (vmexit_lab_threshold_passed series): per variant a threshold applies to, one per ratio. */
-export function thresholdOutcomes(scenario: Scenario): number {
+function thresholdOutcomes(scenario: Scenario): number {
   let n = 0;
   for (const t of scenario.thresholds) {
     const p = t.parsed;

@@ -1,22 +1,21 @@
-import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import { Counter } from '../core/vcpu/machine.js';
 import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
-import { LatencyExemplars } from '../core/engine/exemplars.js';
+import type { LatencyExemplars } from '../core/engine/exemplars.js';
 import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
-import type { Scenario } from '../scenario/types.js';
+import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
+import { formatSeconds } from '../input/units.js';
 import type { RunResults } from '../results/types.js';
-import type { TotalsAccumulator } from '../run/simulate.js';
-import type { PooledRun } from '../run/pooled.js';
-import { guestsPerHostByOs } from '../pool/tasks.js';
+import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
-import { formatSeconds } from '../run/replay.js';
 import { expectedSeries } from './cardinality.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
- * running task posts its latest absolute totals, and at scrape time the hub adds
- *   totals of finished runs (per series)  +  for each live run, each task's latest totals
+ * running task posts its latest absolute totals, a live run publishes them (LiveRun.live(),
+ * src/run/totals.ts), and at scrape time the hub adds
+ *   totals of finished runs (per series)  +  for each live run, each part's latest totals
  * (the last snapshot while it runs, its final totals once done). A finished run's task totals
  * move into the first term in the same turn of the event loop that removes the run from the
  * second, so nothing is counted twice or lost, and counters never go down.
@@ -32,93 +31,39 @@ export interface Sample {
   readonly metricName?: string;
 }
 
-/** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
-export const VARIANT_LABEL_NAMES = ['scenario', 'variant', 'cpu', 'policy'] as const;
-
-/** The counts a TotalsAccumulator and a SeriesTotals both carry, added the same way. */
-type CountSums = Pick<
-  SeriesTotals,
-  | 'exits'
-  | 'exitHostNs'
-  | 'exitsByOs'
-  | 'phaseSumNs'
-  | 'phaseCount'
-  | 'machineCounters'
-  | 'guestCounters'
-  | 'latency'
-  | 'latencySumNs'
-  | 'latencyCount'
-  | 'guestNs'
-  | 'events'
->;
-
-/** Exact sums of one variant series (all integers in ns / counts, as in TotalsAccumulator). */
+/**
+ * One variant series' numbers: the exact counts of every run added, in one TotalsAccumulator (its
+ * per-host records are not kept: they grow with the fleet), and what only the metrics need: the
+ * seed of each latency exemplar's run, simulated time summed over runs, and violations counted by
+ * check.
+ */
 class SeriesTotals {
-  readonly exits = new Float64Array(EXIT_SLOT_COUNT);
-  readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
-  /** Exits by guest OS (the `os` label of vm_exits_total). */
-  readonly exitsByOs = new Map<string, Float64Array>();
-  /** Per phase (PHASE_ORDER): completion ns summed over guests, and guests that completed it. */
-  readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
-  readonly phaseCount = new Float64Array(PHASE_ORDER.length);
-  readonly machineCounters = new Float64Array(Counter.COUNT);
-  readonly guestCounters = new Float64Array(GuestCounter.COUNT);
-  readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
-  latencySumNs = 0;
-  latencyCount = 0;
-  /** Per latency bucket, the replayable representative observation and the seed of its run. */
-  readonly exemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
+  readonly counts = new TotalsAccumulator();
+  /** The seed of the run each latency exemplar (counts.latencyExemplars) came from. */
   readonly exemplarSeed = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
-  guestNs = 0;
+  /** Simulated ns: the longest host of each run, summed over runs. */
   simNs = 0;
-  events = 0;
   entryFailures = 0;
   readonly violations = new Map<string, number>();
 
-  private addCounts(o: CountSums): void {
-    for (let i = 0; i < EXIT_SLOT_COUNT; i++) {
-      this.exits[i] += o.exits[i];
-      this.exitHostNs[i] += o.exitHostNs[i];
-    }
-    for (const [os, e] of o.exitsByOs) {
-      let into = this.exitsByOs.get(os);
-      if (!into) {
-        into = new Float64Array(EXIT_SLOT_COUNT);
-        this.exitsByOs.set(os, into);
-      }
-      for (let i = 0; i < EXIT_SLOT_COUNT; i++) into[i] += e[i];
-    }
-    for (let i = 0; i < PHASE_ORDER.length; i++) {
-      this.phaseSumNs[i] += o.phaseSumNs[i];
-      this.phaseCount[i] += o.phaseCount[i];
-    }
-    for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
-    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
-    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
-    this.latencySumNs += o.latencySumNs;
-    this.latencyCount += o.latencyCount;
-    this.guestNs += o.guestNs;
-    this.events += o.events;
-  }
-
   private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
+    const into = this.counts.latencyExemplars;
     for (let b = 0; b < from.buckets; b++) {
-      if (from.ns(b) >= 0 && this.exemplars.offer(b, from.ns(b), from.timeNs(b), from.guest(b)))
-        this.exemplarSeed[b] = seed(b);
+      if (from.ns(b) >= 0 && into.offer(b, from.ns(b), from.timeNs(b), from.guest(b))) this.exemplarSeed[b] = seed(b);
     }
   }
 
   /** A task's or run's totals (of one seed). */
   add(a: TotalsAccumulator, seed: number): void {
     this.takeExemplars(a.latencyExemplars, () => seed);
-    this.addCounts(a);
+    this.counts.mergeCounts(a);
     this.entryFailures += a.entryFailures.length;
     for (const v of a.violations) this.violations.set(v.check, (this.violations.get(v.check) ?? 0) + 1);
   }
 
   addSeries(o: SeriesTotals): void {
-    this.takeExemplars(o.exemplars, (b) => o.exemplarSeed[b]);
-    this.addCounts(o);
+    this.takeExemplars(o.counts.latencyExemplars, (b) => o.exemplarSeed[b]);
+    this.counts.mergeCounts(o.counts);
     this.simNs += o.simNs;
     this.entryFailures += o.entryFailures;
     for (const [k, n] of o.violations) this.violations.set(k, (this.violations.get(k) ?? 0) + n);
@@ -146,10 +91,10 @@ interface GuestSeries {
   cpuSeconds: number;
 }
 
-interface LiveRun {
+interface LiveEntry {
   readonly id: string;
   readonly scenario: Scenario;
-  readonly run: PooledRun;
+  readonly run: LiveRun;
   /** Variant series of each variant index. */
   readonly series: readonly VariantSeries[];
   /** Guests per host by OS, of each variant index. */
@@ -157,7 +102,7 @@ interface LiveRun {
 }
 
 /** What one scrape sees: computed once per scrape, read by every metric's collect. */
-export interface MetricsView {
+interface MetricsView {
   readonly variants: readonly {
     readonly s: VariantSeries;
     readonly t: SeriesTotals;
@@ -166,12 +111,13 @@ export interface MetricsView {
   readonly guests: readonly GuestSeries[];
 }
 
-export interface HubOptions {
+interface HubOptions {
   /** Per-guest series (labels host, guest, os). Off by default: cardinality grows with the fleet. */
   readonly perGuest?: boolean;
 }
 
-export function variantLabels(scenario: Scenario, vi: number): Labels {
+/** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
+function variantLabels(scenario: Scenario, vi: number): Labels {
   const v = scenario.variants[vi];
   return { scenario: scenario.name, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }
@@ -180,7 +126,7 @@ export class MetricsHub {
   readonly perGuest: boolean;
   private readonly variants = new Map<string, VariantSeries>();
   private readonly guestBase = new Map<string, GuestSeries>();
-  private readonly live = new Map<string, LiveRun>();
+  private readonly live = new Map<string, LiveEntry>();
   /** Latest run state per scenario; threshold outcomes, finish time and wall seconds of the latest finished run. */
   private readonly scenarioState = new Map<string, RunState>();
   private readonly thresholds = new Map<string, Sample[]>();
@@ -239,7 +185,7 @@ export class MetricsHub {
   }
 
   /** A run started: its tasks' latest totals count from now on. */
-  addRun(id: string, scenario: Scenario, run: PooledRun): void {
+  addRun(id: string, scenario: Scenario, run: LiveRun): void {
     const series = this.register(scenario, run.pace);
     this.live.set(id, {
       id,
@@ -258,9 +204,10 @@ export class MetricsHub {
   finishRun(id: string, state: RunState, results?: RunResults): void {
     const l = this.live.get(id);
     if (l) {
-      const per = this.runTotals(l);
+      const parts = l.run.live();
+      const per = this.runTotals(l, parts);
       per.forEach((t, vi) => l.series[vi].base.addSeries(t));
-      if (this.perGuest) for (const g of this.runGuests(l)) this.addGuest(this.guestBase, g);
+      if (this.perGuest) for (const g of this.runGuests(l, parts)) this.addGuest(this.guestBase, g);
       this.live.delete(id);
       this.setRunState(l.scenario.name, state);
     }
@@ -303,14 +250,14 @@ export class MetricsHub {
     this.finishRun('', state, results);
   }
 
-  private runTotals(l: LiveRun): SeriesTotals[] {
+  private runTotals(l: LiveEntry, parts: readonly LivePart[]): SeriesTotals[] {
     const per = l.series.map(() => new SeriesTotals());
     const sim = l.series.map(() => 0);
-    for (const t of l.run.tasks) {
-      if (!t.totals) continue;
-      const vi = t.task.variantIndex;
-      per[vi].add(t.totals, l.scenario.seed);
-      sim[vi] = Math.max(sim[vi], t.totals.maxSimNs);
+    for (const p of parts) {
+      if (!p.totals) continue;
+      const vi = p.variantIndex;
+      per[vi].add(p.totals, l.scenario.seed);
+      sim[vi] = Math.max(sim[vi], p.totals.maxSimNs);
     }
     per.forEach((p, vi) => {
       p.simNs = sim[vi];
@@ -328,9 +275,9 @@ export class MetricsHub {
     };
   }
 
-  private *runGuests(l: LiveRun): Generator<GuestSeries> {
-    for (const t of l.run.tasks) {
-      for (const g of t.totals?.perGuest ?? []) yield this.guestOf(l.series[t.task.variantIndex].labels, g);
+  private *runGuests(l: LiveEntry, parts: readonly LivePart[]): Generator<GuestSeries> {
+    for (const p of parts) {
+      for (const g of p.totals?.perGuest ?? []) yield this.guestOf(l.series[p.variantIndex].labels, g);
     }
   }
 
@@ -368,16 +315,16 @@ export class MetricsHub {
     const guests = this.perGuest ? new Map<string, GuestSeries>() : undefined;
     if (guests) for (const g of this.guestBase.values()) this.addGuest(guests, g);
     for (const l of this.live.values()) {
-      const per = this.runTotals(l);
+      const parts = l.run.live();
+      const per = this.runTotals(l, parts);
       per.forEach((p, vi) => totals.get(l.series[vi].key)!.t.addSeries(p));
-      for (const task of l.run.tasks) {
-        if (task.status !== 'running') continue;
-        const e = totals.get(l.series[task.task.variantIndex].key)!;
-        const hosts = Math.max(0, task.progress.hostsTotal - task.progress.hostsDone);
-        for (const [os, n] of l.guestsByOs[task.task.variantIndex])
-          e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + hosts * n);
+      for (const p of parts) {
+        if (p.hostsRunning === 0) continue;
+        const e = totals.get(l.series[p.variantIndex].key)!;
+        for (const [os, n] of l.guestsByOs[p.variantIndex])
+          e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + p.hostsRunning * n);
       }
-      if (guests) for (const g of this.runGuests(l)) this.addGuest(guests, g);
+      if (guests) for (const g of this.runGuests(l, parts)) this.addGuest(guests, g);
     }
     this.view = { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
     setImmediate(() => {
@@ -403,9 +350,9 @@ export class MetricsHub {
     for (const { s, t } of this.current().variants) {
       if (which === 'count') {
         // By guest OS too: every OS the variant ran exists from the first scrape (at 0).
-        const oses = new Set([...s.oses, ...t.exitsByOs.keys()]);
+        const oses = new Set([...s.oses, ...t.counts.exitsByOs.keys()]);
         for (const os of [...oses].sort()) {
-          const e = t.exitsByOs.get(os);
+          const e = t.counts.exitsByOs.get(os);
           for (const k of EXIT_KINDS) {
             const value = e ? e[k.slot] : 0;
             if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && value === 0)) continue;
@@ -415,8 +362,8 @@ export class MetricsHub {
         continue;
       }
       for (const k of EXIT_KINDS) {
-        if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.exitHostNs[k.slot] === 0)) continue;
-        out.push({ labels: { ...s.labels, reason: k.name }, value: t.exitHostNs[k.slot] / 1e9 });
+        if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNs[k.slot] === 0)) continue;
+        out.push({ labels: { ...s.labels, reason: k.name }, value: t.counts.exitHostNs[k.slot] / 1e9 });
       }
     }
     return out;
@@ -434,33 +381,34 @@ export class MetricsHub {
     ];
     for (const { s, t } of this.current().variants) {
       for (const [source, outcome, c] of cols)
-        out.push({ labels: { ...s.labels, source, outcome }, value: t.guestCounters[c] });
+        out.push({ labels: { ...s.labels, source, outcome }, value: t.counts.guestCounters[c] });
     }
     return out;
   }
 
   deliveryPaths(): Sample[] {
-    const out: Sample[] = [];
-    const cols: [string, number][] = [
+    return this.machineCounters('path', [
       ['injected', Counter.INJECTED],
       ['virtual', Counter.VIRTUAL_DELIVERED],
       ['posted', Counter.POSTED],
-    ];
-    for (const { s, t } of this.current().variants)
-      for (const [path, c] of cols) out.push({ labels: { ...s.labels, path }, value: t.machineCounters[c] });
-    return out;
+    ]);
   }
 
   tprAccesses(): Sample[] {
-    const out: Sample[] = [];
-    const cols: [string, number][] = [
+    return this.machineCounters('kind', [
       ['cr8_read', Counter.CR8_READS],
       ['cr8_write', Counter.CR8_WRITES],
       ['mmio_write', Counter.TPR_MMIO_WRITES],
       ['msr_write', Counter.TPR_MSR_WRITES],
-    ];
+    ]);
+  }
+
+  /** One series per variant and machine counter, the counter named by the label `label`. */
+  private machineCounters(label: string, cols: readonly (readonly [string, number])[]): Sample[] {
+    const out: Sample[] = [];
     for (const { s, t } of this.current().variants)
-      for (const [kind, c] of cols) out.push({ labels: { ...s.labels, kind }, value: t.machineCounters[c] });
+      for (const [name, c] of cols)
+        out.push({ labels: { ...s.labels, [label]: name }, value: t.counts.machineCounters[c] });
     return out;
   }
 
@@ -469,7 +417,7 @@ export class MetricsHub {
     for (const { s, t } of this.current().variants) {
       let cum = 0;
       LATENCY_BOUNDS_NS.forEach((b, i) => {
-        cum += t.latency[i];
+        cum += t.counts.latency[i];
         out.push({
           metricName: `${name}_bucket`,
           labels: { ...s.labels, le: String(b / 1e9) },
@@ -477,15 +425,15 @@ export class MetricsHub {
           ...this.exemplarOf(s, t, i),
         });
       });
-      cum += t.latency[LATENCY_BOUNDS_NS.length];
+      cum += t.counts.latency[LATENCY_BOUNDS_NS.length];
       out.push({
         metricName: `${name}_bucket`,
         labels: { ...s.labels, le: '+Inf' },
         value: cum,
         ...this.exemplarOf(s, t, LATENCY_BOUNDS_NS.length),
       });
-      out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.latencySumNs / 1e9 });
-      out.push({ metricName: `${name}_count`, labels: s.labels, value: t.latencyCount });
+      out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.counts.latencySumNs / 1e9 });
+      out.push({ metricName: `${name}_count`, labels: s.labels, value: t.counts.latencyCount });
     }
     return out;
   }
@@ -500,7 +448,7 @@ export class MetricsHub {
     t: SeriesTotals,
     bucket: number,
   ): { exemplar?: NonNullable<Sample['exemplar']> } {
-    const ex = t.exemplars;
+    const ex = t.counts.latencyExemplars;
     if (ex.ns(bucket) < 0) return {};
     const labelSet = {
       seed: String(t.exemplarSeed[bucket]),
@@ -528,7 +476,7 @@ export class MetricsHub {
       PHASE_ORDER.forEach((phase, i) => {
         out.push({
           labels: { ...s.labels, phase },
-          value: which === 'count' ? t.phaseCount[i] : t.phaseSumNs[i] / 1e9,
+          value: which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseSumNs[i] / 1e9,
         });
       });
     }
@@ -536,11 +484,11 @@ export class MetricsHub {
   }
 
   guestCpuSeconds(): Sample[] {
-    return this.perVariant((t) => t.guestCounters[GuestCounter.GUEST_CPU_NS] / 1e9);
+    return this.perVariant((t) => t.counts.guestCounters[GuestCounter.GUEST_CPU_NS] / 1e9);
   }
 
   guestSimulatedSeconds(): Sample[] {
-    return this.perVariant((t) => t.guestNs / 1e9);
+    return this.perVariant((t) => t.counts.guestNs / 1e9);
   }
 
   simulatedSeconds(): Sample[] {
@@ -548,7 +496,7 @@ export class MetricsHub {
   }
 
   events(): Sample[] {
-    return this.perVariant((t) => t.events);
+    return this.perVariant((t) => t.counts.events);
   }
 
   entryFailures(): Sample[] {

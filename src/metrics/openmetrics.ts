@@ -1,9 +1,9 @@
 import { MetricsHub, type Labels, type Sample } from './hub.js';
 import { METRICS, type MetricDef } from './registry.js';
-import { guestsPerHostByOs } from '../pool/tasks.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
-import { EPOCH_NS, TotalsAccumulator } from '../run/simulate.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { seriesStepNs } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
+import { durationLimitNs, guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 
 /**
@@ -20,7 +20,7 @@ import type { RunResults } from '../results/types.js';
  */
 
 /** Service-only metrics (history, pool): a run has no values for them (as for a Pushgateway push). */
-export const NOT_IN_HISTORY: readonly string[] = [
+const NOT_IN_HISTORY: readonly string[] = [
   'vmexit_lab_runs',
   'vmexit_lab_pool_workers',
   'vmexit_lab_pool_queued_tasks',
@@ -28,7 +28,7 @@ export const NOT_IN_HISTORY: readonly string[] = [
 ];
 
 /** One variant's absolute totals at a simulated instant. */
-export interface TimelinePoint {
+interface TimelinePoint {
   readonly simNs: number;
   /** Hosts of the variant still running at that instant (the guests_running gauge). */
   readonly hostsRunning: number;
@@ -36,13 +36,7 @@ export interface TimelinePoint {
 }
 
 /** Per variant (scenario order), its points in increasing simulated time; the last one is the run's final totals. */
-export type Timeline = readonly (readonly TimelinePoint[])[];
-
-/** The step of results.json `series` for a scenario: 1 s, growing so there are at most ~600 points. */
-export function seriesStepNs(scenario: Scenario): number {
-  const limit = durationLimitNs(scenario);
-  return Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
-}
+type Timeline = readonly (readonly TimelinePoint[])[];
 
 /**
  * Run a scenario in this thread (like runScenario; the totals are the same as on the pool) and
@@ -81,7 +75,7 @@ export function runWithTimeline(
   return { run, timeline: points };
 }
 
-export interface OpenMetricsOptions {
+interface OpenMetricsOptions {
   /** Wall-clock time of simulated time 0, in ms since the epoch. */
   readonly startMs: number;
   /**
@@ -102,7 +96,7 @@ function familyName(def: MetricDef): string {
   return def.type === 'counter' ? def.name.replace(/_total$/, '') : def.name;
 }
 
-export function escapeLabelValue(v: string): string {
+function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -117,7 +111,7 @@ function labelText(labels: Labels): string {
 }
 
 /** A float as OpenMetrics writes it (Go's ParseFloat reads every JS number text but Infinity/NaN). */
-export function formatValue(v: number): string {
+function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';

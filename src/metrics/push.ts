@@ -10,7 +10,7 @@ const NOT_PUSHED = [
   'vmexit_lab_pool_task_failures_total',
 ];
 
-export interface PushOptions {
+interface PushOptions {
   /** Pushgateway base URL, e.g. http://127.0.0.1:9091 */
   readonly url: string;
   readonly job: string;

@@ -7,7 +7,7 @@ import type { MetricsHub, Sample } from './hub.js';
  * object is touched while guests run, and a scrape costs one pass over per-variant sums.
  */
 
-export type MetricType = 'counter' | 'gauge' | 'histogram';
+type MetricType = 'counter' | 'gauge' | 'histogram';
 
 export interface MetricDef {
   readonly name: string;
@@ -283,9 +283,9 @@ class CollectedMetric {
 }
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
-export interface RegistryOptions {
+interface RegistryOptions {
   /** Node.js process metrics (process_*, nodejs_*); off for Pushgateway pushes. */
   readonly defaultMetrics?: boolean;
   /** Metric names to leave out (a push has no history or pool). */

@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { PingMessage, TaskMessage, TaskResult } from './protocol.js';
+import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
 
-export interface SimPoolOptions {
+interface SimPoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
   readonly workers?: number;
   /** Idle workers are kept this long (piscina's default is to end them at once). */
   readonly idleTimeoutMs?: number;
-  /** Honour TaskMessage.fault (tests only). */
+  /** Honour RunTask.fault (tests only). */
   readonly allowFaults?: boolean;
   /**
    * Start every worker at once and keep them (the service). Off: threads start when tasks need
@@ -27,19 +27,19 @@ export function defaultWorkers(): number {
  */
 export class SimPool {
   readonly workers: number;
-  private readonly piscina: Piscina;
+  private readonly piscina: Piscina<WorkerRequest, WorkerAnswer>;
   private closed = false;
   /** Tasks that failed because their worker threw or died (for the metrics). */
   failures = 0;
 
   constructor(options: SimPoolOptions = {}) {
     this.workers = Math.max(1, Math.floor(options.workers ?? defaultWorkers()));
-    this.piscina = new Piscina({
+    this.piscina = new Piscina<WorkerRequest, WorkerAnswer>({
       filename: new URL('./worker.js', import.meta.url).href,
       minThreads: options.eager === false ? 0 : this.workers,
       maxThreads: this.workers,
       idleTimeout: options.idleTimeoutMs ?? 60_000,
-      workerData: { allowFaults: options.allowFaults === true },
+      workerData: { allowFaults: options.allowFaults === true } satisfies WorkerData,
       closeTimeout: 5_000,
     });
     // A worker that dies also emits 'error' on the pool; the task's promise carries the error.
@@ -50,13 +50,15 @@ export class SimPool {
 
   /** Load the worker module and the model data in every thread (start-up off the clock). */
   async warm(): Promise<void> {
-    const ping: PingMessage = { kind: 'ping' };
+    const ping: Ping = { kind: 'ping' };
     await Promise.all(Array.from({ length: this.workers }, () => this.piscina.run(ping)));
   }
 
-  run(task: TaskMessage, signal?: AbortSignal): Promise<TaskResult> {
-    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
-    return this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) }) as Promise<TaskResult>;
+  async run(task: RunTask, signal?: AbortSignal): Promise<TaskDone> {
+    if (this.closed) throw new Error('the worker pool is closed');
+    const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
+    if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
+    return answer;
   }
 
   get queueSize(): number {

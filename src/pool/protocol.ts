@@ -1,12 +1,21 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { Scenario } from '../scenario/types.js';
+import type { RawTotals } from '../results/types.js';
 import type { Progress } from '../run/simulate.js';
+import type { Scenario } from '../scenario/types.js';
 import type { PoolTask } from './tasks.js';
 
 /**
- * Messages between the main thread and pool workers (src/pool/worker.ts). A task travels by
- * structured clone; its MessagePort and the run's control SharedArrayBuffer come with it.
+ * The pool's wire format: what the main thread (src/pool/pooledRun.ts) and a worker
+ * (src/pool/worker.ts) send each other. Every message is a plain object that travels by structured
+ * clone, told apart by its `kind`; a task's MessagePort (transferred) and the run's control
+ * SharedArrayBuffer (shared) come with it. Totals travel as RawTotals (TotalsAccumulator.toJSON).
  */
+
+/** piscina's workerData of every worker thread. */
+export interface WorkerData {
+  /** Honour RunTask.fault (a pool created with allowFaults: tests only, never the service). */
+  readonly allowFaults: boolean;
+}
 
 /** Control words of a run's SharedArrayBuffer (Int32Array). */
 export const Control = {
@@ -21,7 +30,10 @@ export type StopCodeValue = (typeof StopCode)[keyof typeof StopCode];
 /** Test-only faults, honoured only by a pool created with allowFaults (never by the service). */
 export type FaultKind = 'throw' | 'exit' | 'hang';
 
-export interface TaskMessage {
+// ---- main thread -> worker: piscina.run(request) ----
+
+/** Run one task: hosts [hostStart, hostEnd) of one variant. */
+export interface RunTask {
   readonly kind: 'run';
   readonly scenario: Scenario;
   readonly task: PoolTask;
@@ -36,28 +48,41 @@ export interface TaskMessage {
   readonly perGuest: boolean;
   /** Send per-guest totals in live snapshots too (per-guest metrics; costly on large fleets). */
   readonly livePerGuest: boolean;
+  /** Where the worker posts TaskUpdates while the task runs (transferred; the worker closes it). */
   readonly port: MessagePort;
   readonly fault?: FaultKind;
 }
 
-export interface PingMessage {
+/** Load the worker module and the model data (pool warm-up). */
+export interface Ping {
   readonly kind: 'ping';
 }
 
-/** Posted on the task's port while it runs. Snapshots are absolute totals (TotalsAccumulator JSON). */
-export type TaskUpdate =
-  | { readonly type: 'started'; readonly threadId: number }
-  | {
-      readonly type: 'snapshot';
-      readonly seq: number;
-      readonly progress: Progress;
-      readonly totals: Record<string, unknown>;
-    };
+export type WorkerRequest = RunTask | Ping;
 
-export interface TaskResult {
-  readonly totals: Record<string, unknown>;
+// ---- worker -> main thread: the task's result (piscina's answer) ----
+
+export interface TaskDone {
+  readonly kind: 'done';
+  /** The task's final totals (partial when stopped). */
+  readonly totals: RawTotals;
   /** True when the task stopped early (cancelled, time limit, shutdown). */
   readonly stopped: boolean;
   readonly progress: Progress;
   readonly threadId: number;
 }
+
+interface Pong {
+  readonly kind: 'pong';
+  readonly threadId: number;
+}
+
+/** A worker's answer: TaskDone to a RunTask, Pong to a Ping. */
+export type WorkerAnswer = TaskDone | Pong;
+
+// ---- worker -> main thread, on the task's port while it runs ----
+
+/** Snapshots are the task's latest absolute totals (never deltas: the reader keeps only the latest). */
+export type TaskUpdate =
+  | { readonly kind: 'started'; readonly threadId: number }
+  | { readonly kind: 'snapshot'; readonly seq: number; readonly progress: Progress; readonly totals: RawTotals };

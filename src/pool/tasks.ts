@@ -16,7 +16,7 @@ export interface PoolTask {
   readonly scripted: boolean;
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   readonly workers: number;
   readonly shard?: ShardSpec;
   /**
@@ -67,21 +67,4 @@ export function planTasks(scenario: Scenario, options: PlanOptions): PoolTask[] 
     });
   });
   return tasks;
-}
-
-/** Modelled guests per host of a variant, by guest OS (for the running-guests gauge). */
-export function guestsPerHostByOs(scenario: Scenario, variantIndex: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const g of scenario.variants[variantIndex].guests)
-    if (g.kind === 'modelled') m.set(g.os, (m.get(g.os) ?? 0) + g.count);
-  return m;
-}
-
-/** Guests a scenario simulates in total (every variant: modelled guests on every host, plus scripted guests once): what the service caps. */
-export function totalGuests(scenario: Scenario): number {
-  let n = 0;
-  for (const v of scenario.variants) {
-    for (const g of v.guests) n += g.kind === 'modelled' ? g.count * v.host.count : 1;
-  }
-  return n;
 }

@@ -9,18 +9,26 @@
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { loadModelData, type ModelData } from '../model/data.js';
-import { runHosts, runScriptedGuest, TotalsAccumulator, type Progress } from '../run/simulate.js';
-import { Control, type PingMessage, type TaskMessage, type TaskResult, type TaskUpdate } from './protocol.js';
+import { runHosts, runScriptedGuest, type Progress } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
+import {
+  Control,
+  type RunTask,
+  type TaskUpdate,
+  type WorkerAnswer,
+  type WorkerData,
+  type WorkerRequest,
+} from './protocol.js';
 
 let data: ModelData | undefined;
-const faultsAllowed = (workerData as { allowFaults?: boolean } | undefined)?.allowFaults === true;
+const faultsAllowed = (workerData as WorkerData | undefined)?.allowFaults === true;
 
 function modelData(): ModelData {
   data ??= loadModelData();
   return data;
 }
 
-function injectFault(kind: TaskMessage['fault']): void {
+function injectFault(kind: RunTask['fault']): void {
   if (!faultsAllowed || kind === undefined) return;
   if (kind === 'throw') throw new Error('injected fault: the task threw');
   if (kind === 'exit') process.exit(7); // in a worker thread this ends the thread only
@@ -32,10 +40,10 @@ function injectFault(kind: TaskMessage['fault']): void {
   }
 }
 
-export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { pong: number } {
+export default function answer(msg: WorkerRequest): WorkerAnswer {
   if (msg.kind === 'ping') {
     modelData();
-    return { pong: threadId };
+    return { kind: 'pong', threadId };
   }
   const { scenario, task, port } = msg;
   const control = new Int32Array(msg.control);
@@ -46,12 +54,13 @@ export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { 
     // Stopped before it started (cancelled while queued): nothing to simulate.
     if (Atomics.load(control, Control.STOP) !== 0)
       return {
+        kind: 'done',
         totals: acc.toJSON(),
         stopped: true,
         progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart },
         threadId,
       };
-    post({ type: 'started', threadId });
+    post({ kind: 'started', threadId });
     injectFault(msg.fault);
     let seq = 0;
     let lastPost = -Infinity;
@@ -76,13 +85,14 @@ export default function runTask(msg: TaskMessage | PingMessage): TaskResult | { 
           // Live snapshots feed the metrics: per-guest lists only when asked for, no time series.
           if (!msg.livePerGuest) s.perGuest = undefined;
           s.series = undefined;
-          post({ type: 'snapshot', seq: ++seq, progress, totals: s.toJSON() });
+          post({ kind: 'snapshot', seq: ++seq, progress, totals: s.toJSON() });
         }
         return false;
       },
     });
     if (task.scripted) for (const g of variant.guests) if (g.kind === 'scripted') runScriptedGuest(variant, g, acc);
     return {
+      kind: 'done',
       totals: acc.toJSON(),
       stopped: !ok,
       progress: ok ? { ...last, hostsDone: last.hostsTotal } : last,

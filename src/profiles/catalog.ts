@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CpuProfile } from '../core/cpu/profile.js';
+import { editDistance } from '../input/diagnostics.js';
 import { parseProfileYaml } from './serialize.js';
 
 export class CpuCatalogError extends Error {
@@ -62,7 +63,7 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
 }
 
 /** Lower-case, drop vendor/marketing words and punctuation: "Intel(R) Xeon(R) CPU E5-2667 v4" -> "xeone52667v4". */
-export function normalizeCpuName(s: string): string {
+function normalizeCpuName(s: string): string {
   return s
     .toLowerCase()
     .replace(/@.*$/, '')
@@ -73,28 +74,13 @@ export function normalizeCpuName(s: string): string {
 }
 
 /** Names a profile answers to: its id, its id without a "xeon-" prefix, and its brand string. */
-export function profileAliases(p: CpuProfile): string[] {
+function profileAliases(p: CpuProfile): string[] {
   const keys = new Set<string>([normalizeCpuName(p.id), normalizeCpuName(p.model)]);
   if (/^xeon-/i.test(p.id)) keys.add(normalizeCpuName(p.id.replace(/^xeon-/i, '')));
   const brandNoXeon = p.model.replace(/\bXeon\b/gi, '');
   keys.add(normalizeCpuName(brandNoXeon));
   keys.delete('');
   return [...keys];
-}
-
-/** Levenshtein distance (small strings only). */
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
 }
 
 /**

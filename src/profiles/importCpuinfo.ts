@@ -29,7 +29,7 @@ import { ProfileImportError, deriveProfileId, inferMicroarchitecture } from './i
 
 export { ProfileImportError } from './importDmesg.js';
 
-export interface CpuinfoImportOptions {
+interface CpuinfoImportOptions {
   id?: string;
   sources?: readonly string[];
   sourceName?: string;

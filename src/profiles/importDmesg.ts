@@ -51,7 +51,7 @@ export class ProfileImportError extends Error {
   }
 }
 
-export interface DmesgImportOptions {
+interface DmesgImportOptions {
   /** Profile id; default derived from the brand string (see `deriveProfileId`). */
   id?: string;
   /** Physical cores per package; default from "FreeBSD/SMP: ... x N core(s)" if present, else 0 (unknown). */
@@ -142,7 +142,7 @@ interface BlockEntry {
 }
 
 /** Strip a leading `[105]` message-buffer prefix or a syslog `... kernel: ` prefix. */
-export function stripLogPrefix(line: string): string {
+function stripLogPrefix(line: string): string {
   const bracket = /^\s*\[\d+\]\s?/.exec(line);
   if (bracket) return line.slice(bracket[0].length);
   const syslog = /^.*?\bkernel:\s/.exec(line);
@@ -486,7 +486,7 @@ export function inferMicroarchitecture(cpu: {
 }
 
 /** Fallback when family/model are missing: Intel brand-string numbering conventions. */
-export function inferMicroarchitectureFromBrand(brand: string): string | undefined {
+function inferMicroarchitectureFromBrand(brand: string): string | undefined {
   const core = /\bi[3579]-(\d)\d{2,3}[A-Z]*\b/.exec(brand);
   if (core) {
     return (

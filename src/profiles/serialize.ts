@@ -2,11 +2,13 @@
  * CPU profiles <-> YAML (data/cpus/*.yaml).
  *
  * Masks are written as hex integers (`allowed1: 0xfff9fffe`), which YAML 1.2's core schema reads
- * back as integers. parseProfileYaml() validates every field and rejects unknown keys; its errors
- * name the file, line and column (yaml's LineCounter) and what was found vs expected.
+ * back as integers. parseProfileYaml() reads the text with the input files' YAML reader
+ * (src/input/yaml.ts), validates every field and rejects unknown keys; it stops at the first
+ * problem, naming the file, line and column, the field, and what was expected vs found.
  */
-import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import type { Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, isSeq } from 'yaml';
+import type { LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import { parseYaml, positionAt } from '../input/yaml.js';
 import type { AllowedSettings, CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { ProcBased } from '../core/vmx/controls.js';
 
@@ -39,6 +41,7 @@ const TOP_KEYS = [
   'sources',
   'notes',
 ] as const;
+const REQUIRED_KEYS = TOP_KEYS.filter((k) => k !== 'vmx' && k !== 'svm' && k !== 'notes');
 const VMX_KEYS = ['trueControls', ...WORDS] as const;
 const SVM_KEYS = ['avic', 'x2avic', 'nestedPaging', 'nripSave', 'decodeAssists'] as const;
 
@@ -117,9 +120,8 @@ function err(
     node && 'key' in node && node.key && typeof node.key === 'object' && 'range' in node.key
       ? (node.key as YamlNode).range
       : undefined;
-  const offset = range?.[0] ?? keyRange?.[0] ?? fallbackOffset;
-  const pos = ctx.lc.linePos(offset);
-  throw new ProfileYamlError(ctx.fileName, pos.line, pos.col, field, expected, found);
+  const pos = positionAt(ctx.lc, range?.[0] ?? keyRange?.[0] ?? fallbackOffset);
+  throw new ProfileYamlError(ctx.fileName, pos.line, pos.column, field, expected, found);
 }
 
 /** Check the keys of a mapping: unknown keys and duplicates are errors; returns key -> value node. */
@@ -210,26 +212,13 @@ function asMap(ctx: Ctx, e: Entry = NONE, field: string): YAMLMap {
 
 /** Parse and validate one profile YAML document. Throws ProfileYamlError with file:line:col. */
 export function parseProfileYaml(text: string, fileName: string): CpuProfile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const { doc, lc, problems } = parseYaml(text, { uniqueKeys: true });
   const ctx: Ctx = { fileName, lc };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const pos = lc.linePos(e.pos[0]);
-    throw new ProfileYamlError(fileName, pos.line, pos.col, '', 'valid YAML', e.message.split('\n')[0]);
-  }
+  const syntax = problems.find((p) => !p.warning);
+  if (syntax) throw new ProfileYamlError(fileName, syntax.line, syntax.column, '', 'valid YAML', syntax.message);
   const root = doc.contents;
   if (!isMap(root)) err(ctx, root, 0, '', 'a mapping with the profile fields', describe(root));
-  const f = mapFields(ctx, root, '', TOP_KEYS, [
-    'id',
-    'model',
-    'vendor',
-    'microarchitecture',
-    'baseClockMHz',
-    'cores',
-    'threads',
-    'sources',
-  ]);
+  const f = mapFields(ctx, root, '', TOP_KEYS, REQUIRED_KEYS);
 
   const id = str(ctx, f.get('id'), 'id', /^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'an id of letters, digits, ".", "_" or "-"');
   const model = str(ctx, f.get('model'), 'model');

@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /**
- * The chart library the HTML report inlines: Chart.js (MIT), read from the installed `chart.js`
+ * What the HTML report and the service pages inline, so each page is one self-contained file that
+ * opens without network access: the report's own style and browser scripts (src/report/assets/,
+ * which `npm run build` copies next to the compiled module), and the chart library.
+ *
+ * The chart library: Chart.js (MIT), read from the installed `chart.js`
  * package the first time a report is rendered and cached for the process. Inlining keeps a report
  * one self-contained file that opens without network access.
  *
@@ -44,4 +48,38 @@ export function chartJsAsset(): InlineScript {
   const source = scriptSafe(raw.replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   cached = { name: 'Chart.js', version: pkg.version, license: pkg.license, source };
   return cached;
+}
+
+/** The report's own style and browser scripts, as the pages inline them. */
+interface ReportAssets {
+  /** The page style (report.css). */
+  readonly css: string;
+  /** Draws the charts from their JSON specs (charts.js). */
+  readonly charts: string;
+  /** The service's runs index, live (runs.js with live.js). */
+  readonly runsPage: string;
+  /** A run's page while the run is live (run.js with live.js). */
+  readonly runPage: string;
+}
+
+let assets: ReportAssets | undefined;
+
+/** An asset file's text without its leading comment (what the file says about itself is not shipped in pages). */
+function readAsset(name: string): string {
+  const text = readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+  return text.replace(/^\/\*[\s\S]*?\*\/\n/, '');
+}
+
+/** The files of src/report/assets/ (read once per process). */
+export function reportAssets(): ReportAssets {
+  if (assets) return assets;
+  const live = readAsset('live.js');
+  const withLive = (js: string): string => js.replace('  /* @include live.js */\n', `\n${live}\n`);
+  assets = {
+    css: readAsset('report.css'),
+    charts: readAsset('charts.js').replace(/\n$/, ''),
+    runsPage: withLive(readAsset('runs.js')).replace(/\n$/, ''),
+    runPage: withLive(readAsset('run.js')).replace(/\n$/, ''),
+  };
+  return assets;
 }

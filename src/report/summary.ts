@@ -1,4 +1,5 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
+import { formatFigure, perGuestSecond } from '../results/figures.js';
 import { textTable } from './table.js';
 
 /**
@@ -6,28 +7,17 @@ import { textTable } from './table.js';
  * a JUnit XML file (one testcase per threshold, one per unexpected invariant violation).
  */
 
-function perGuestSecond(v: VariantResult, count: number): number {
-  return v.totals.guestSeconds > 0 ? count / v.totals.guestSeconds : 0;
-}
-
-function fmt(n: number): string {
-  if (n === 0) return '0';
-  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
-  if (Math.abs(n) >= 1) return n.toFixed(2);
-  return n.toPrecision(3);
-}
-
 function topExits(v: VariantResult, n: number): string {
   return Object.entries(v.totals.exits)
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([name, c]) => `${name} ${fmt(perGuestSecond(v, c))}/s`)
+    .map(([name, c]) => `${name} ${formatFigure(perGuestSecond(v, c))}/s`)
     .join(', ');
 }
 
 function thresholdLine(t: ThresholdOutcome): string {
   const mark = t.passed ? 'ok  ' : 'FAIL';
-  const value = t.value === null ? 'no data' : fmt(t.value);
+  const value = t.value === null ? 'no data' : formatFigure(t.value);
   return `  ${mark} ${t.metric}: ${t.expr}  (value ${value})${t.message && !t.passed ? ` - ${t.message}` : ''}`;
 }
 
@@ -46,11 +36,11 @@ export function renderSummary(results: RunResults): string {
     v.name,
     v.host.cpu,
     v.policy,
-    fmt(v.totals.simulatedSeconds),
-    fmt(perGuestSecond(v, v.totals.exitsTotal)),
-    fmt(perGuestSecond(v, v.totals.cr8Accesses)),
+    formatFigure(v.totals.simulatedSeconds),
+    formatFigure(perGuestSecond(v, v.totals.exitsTotal)),
+    formatFigure(perGuestSecond(v, v.totals.cr8Accesses)),
     Object.entries(v.totals.phaseSeconds)
-      .map(([p, s]) => `${p} ${fmt(s)}s`)
+      .map(([p, s]) => `${p} ${formatFigure(s)}s`)
       .join(' ') || '-',
     latencyMeanUs(v),
     String(v.totals.violations.length),
@@ -100,9 +90,9 @@ export function renderMarkdown(results: RunResults): string {
   out.push('|---|---|---|---:|---:|---|---:|');
   for (const v of results.variants) {
     out.push(
-      `| ${v.name} | ${v.host.cpu} | ${v.policy} | ${fmt(perGuestSecond(v, v.totals.exitsTotal))} | ${fmt(perGuestSecond(v, v.totals.cr8Accesses))} | ${
+      `| ${v.name} | ${v.host.cpu} | ${v.policy} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
         Object.entries(v.totals.phaseSeconds)
-          .map(([p, s]) => `${p} ${fmt(s)} s`)
+          .map(([p, s]) => `${p} ${formatFigure(s)} s`)
           .join(', ') || '-'
       } | ${v.totals.violations.length} |`,
     );
@@ -117,7 +107,7 @@ export function renderMarkdown(results: RunResults): string {
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
       out.push(
-        `| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${t.value === null ? 'no data' : fmt(t.value)} |`,
+        `| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${t.value === null ? 'no data' : formatFigure(t.value)} |`,
       );
   }
   return `${out.join('\n')}\n`;

@@ -16,11 +16,14 @@ export interface LatencyHistogram {
    * latency, ties to the earliest simulated time then the lowest global guest index; null for an
    * empty bucket. Optional: absent in files written before exemplars (docs/REPLAY.md).
    */
-  readonly exemplars?: readonly ({
-    readonly guest: number;
-    readonly simTimeNs: number;
-    readonly latencyNs: number;
-  } | null)[];
+  readonly exemplars?: readonly (LatencyExemplar | null)[];
+}
+
+/** A latency bucket's replay handle: global guest index, simulated time of the delivery, its latency. */
+interface LatencyExemplar {
+  readonly guest: number;
+  readonly simTimeNs: number;
+  readonly latencyNs: number;
 }
 
 /** The smallest guest set / time window found that still trips a violation (docs/REPLAY.md). */
@@ -54,7 +57,7 @@ export interface ViolationRecord {
   readonly reproducer?: Reproducer;
 }
 
-export interface SourceCounts {
+interface SourceCounts {
   readonly raised: number;
   readonly delivered: number;
 }
@@ -142,7 +145,42 @@ export interface VariantResult {
    * Shard runs only: the exact integer accumulators behind `totals`, so `vmexit-lab merge` can
    * combine shards bit for bit (histograms bucket for bucket, phase sums and counts).
    */
-  readonly raw?: Readonly<Record<string, unknown>>;
+  readonly raw?: RawTotals;
+}
+
+/**
+ * The exact integer accumulators of a variant or of a part of it (src/run/totals.ts
+ * TotalsAccumulator) as plain JSON: a shard's `raw`, and the totals a pool worker posts. Arrays are
+ * indexed by the engine's exit slots (src/core/vcpu/exits.ts), counters (Counter, GuestCounter),
+ * latency buckets (boundsNs, then +Inf) and phases (PHASE_ORDER); times are integer ns.
+ */
+export interface RawTotals {
+  readonly exits: readonly number[];
+  readonly exitHostNs: readonly number[];
+  readonly machineCounters: readonly number[];
+  /** Exits per slot by guest OS (absent in files written before the metrics' `os` label). */
+  readonly exitsByOs?: Readonly<Record<string, readonly number[]>>;
+  readonly guestCounters: readonly number[];
+  readonly latency: readonly number[];
+  readonly latencySumNs: number;
+  readonly latencyCount: number;
+  /** Per latency bucket (absent in files written before exemplars). */
+  readonly latencyExemplars?: readonly (LatencyExemplar | null)[];
+  readonly phaseSumNs: readonly number[];
+  readonly phaseCount: readonly number[];
+  readonly maxSimNs: number;
+  readonly guestNs: number;
+  readonly vcpuNs: number;
+  readonly guests: number;
+  readonly vcpus: number;
+  readonly events: number;
+  readonly violations: readonly ViolationRecord[];
+  readonly entryFailures: readonly EntryFailureRecord[];
+  /** Present when per-guest totals were collected. */
+  readonly perGuest?: readonly GuestTotals[];
+  /** Present with `series`: exits per time bucket and slot, bucket-major. */
+  readonly seriesStepNs?: number;
+  readonly series?: readonly number[];
 }
 
 export interface RunResults {

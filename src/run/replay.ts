@@ -3,6 +3,7 @@ import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
 import { RecKind } from '../core/vcpu/machine.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
+import { formatSeconds } from '../input/units.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
 
 /**
@@ -12,7 +13,7 @@ import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
  * guest index), and record that guest's exits with the machine's exit recorder. docs/REPLAY.md.
  */
 
-export interface ReplayRequest {
+interface ReplayRequest {
   readonly scenario: Scenario;
   readonly variantIndex: number;
   readonly data: ModelData;
@@ -58,7 +59,7 @@ export interface ReplayViolation {
   readonly state: Readonly<Record<string, unknown>>;
 }
 
-export interface ReplayResult {
+interface ReplayResult {
   readonly host: number;
   readonly target: GuestInstance;
   readonly guests: readonly GuestInstance[];
@@ -266,21 +267,4 @@ export function recordJson(r: ReplayRecord): Record<string, unknown> {
     ...(r.bulk ? { count: r.count } : {}),
     ...(cause ? { cause } : {}),
   };
-}
-
-/** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
-export function formatSeconds(ns: number): string {
-  const whole = Math.floor(ns / 1e9);
-  const frac = String(ns - whole * 1e9)
-    .padStart(9, '0')
-    .replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : String(whole);
-}
-
-/** Parse decimal seconds into integer ns exactly ("1.500000001" -> 1500000001); undefined if malformed. */
-export function parseSecondsNs(text: string): number | undefined {
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const ns = Number(m[1]) * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
-  return Number.isSafeInteger(ns) ? ns : undefined;
 }

@@ -1,8 +1,9 @@
-import { evaluateThresholds } from '../scenario/thresholds.js';
+import { evaluateThresholds } from '../results/thresholds.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../results/types.js';
 import { loadModelData, type ModelData } from '../model/data.js';
-import { finishTotals, runHosts, runScriptedGuest, TotalsAccumulator, type Progress } from './simulate.js';
+import { runHosts, runScriptedGuest, type Progress } from './simulate.js';
+import { finishTotals, TotalsAccumulator } from './totals.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import type { TraceStep } from '../core/script/runScript.js';
 import { TOOL_VERSION, MODEL_VERSION } from '../version.js';
@@ -175,16 +176,4 @@ function seriesOf(acc: TotalsAccumulator): { series?: VariantResult['series'] } 
     if (any) exits[k.name] = values;
   }
   return { series: { stepSeconds: acc.seriesStepNs / 1e9, exits } };
-}
-
-/** Exit status for CI (docs/CLI.md): 0 pass, 1 threshold failed, 3 unexpected violation or failed VM entry. */
-export function exitStatusOf(results: RunResults): 0 | 1 | 3 {
-  for (const v of results.variants) {
-    if (v.totals.violations.some((x) => !x.expected)) return 3;
-    if (v.totals.entryFailures.length > 0) return 3;
-  }
-  const failed =
-    results.variants.some((v) => v.thresholds.some((t) => !t.passed)) ||
-    results.crossVariantThresholds.some((t) => !t.passed);
-  return failed ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 import type { Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import type { Reproducer, RunResults, ViolationRecord } from '../results/types.js';
-import { formatSeconds, hostOfGuest, replay } from './replay.js';
+import { formatSeconds } from '../input/units.js';
+import { hostOfGuest, replay } from './replay.js';
 import { hostGuests } from './simulate.js';
 
 /**
@@ -21,9 +22,9 @@ import { hostGuests } from './simulate.js';
  * bounded number of runs; every step depends only on the inputs, so the result is deterministic.
  */
 
-export const DEFAULT_SHRINK_ATTEMPTS = 24;
+const DEFAULT_SHRINK_ATTEMPTS = 24;
 
-export interface ShrinkOptions {
+interface ShrinkOptions {
   readonly maxAttempts?: number;
   /** The scenario file as the user gave it (for the command). */
   readonly file?: string;
@@ -31,7 +32,7 @@ export interface ShrinkOptions {
   readonly printSeed?: boolean;
 }
 
-export function shrinkViolation(
+function shrinkViolation(
   scenario: Scenario,
   variantIndex: number,
   data: ModelData,

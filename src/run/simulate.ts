@@ -1,20 +1,13 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
-import {
-  GuestCounter,
-  HostSimulation,
-  LATENCY_BOUNDS_NS,
-  PHASE_ORDER,
-  type GuestInstance,
-} from '../core/engine/host.js';
+import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
-import { LatencyExemplars, type ExemplarRecord } from '../core/engine/exemplars.js';
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant, type ScriptedGuestSpec } from '../scenario/types.js';
-import type { EntryFailureRecord, GuestTotals, VariantTotals, ViolationRecord } from '../results/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
+import type { TotalsAccumulator } from './totals.js';
 
 /**
  * Runs one variant's hosts and adds their counts into a TotalsAccumulator. A variant is `count`
@@ -26,11 +19,13 @@ import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
 /** Simulated time between progress reports / cancellation checks. */
 export const EPOCH_NS = 1e9;
 
-export interface HostTask {
-  readonly variantIndex: number;
-  /** Hosts [hostStart, hostEnd) of the variant. */
-  readonly hostStart: number;
-  readonly hostEnd: number;
+/**
+ * The step of a scenario's exit time series (results.json `series`, the OpenMetrics history): one
+ * simulated second, growing so there are at most ~600 buckets whatever the duration. A function of
+ * the scenario only, so shards and tasks add up bucket for bucket.
+ */
+export function seriesStepNs(scenario: Pick<Scenario, 'duration'>): number {
+  return Math.max(1, Math.ceil(durationLimitNs(scenario) / EPOCH_NS / 600)) * EPOCH_NS;
 }
 
 export interface Progress {
@@ -40,170 +35,13 @@ export interface Progress {
   readonly hostsTotal: number;
 }
 
-export interface RunControl {
+interface RunControl {
   /**
    * Called once per simulated second (all running hosts have reached `simNs`). `snapshot()` returns
    * the totals so far: finished hosts plus the running hosts' current counts (absolute, so a reader
    * that keeps the latest snapshot never counts anything twice). Return true to stop.
    */
   readonly onEpoch?: (progress: Progress, snapshot: () => TotalsAccumulator) => boolean | void;
-}
-
-/** Counts of one variant (or a part of it), all exact integer sums. */
-export class TotalsAccumulator {
-  readonly exits = new Float64Array(EXIT_SLOT_COUNT);
-  readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
-  /** Exits per slot by guest OS (the metrics' `os` label); sums to `exits`. */
-  readonly exitsByOs = new Map<string, Float64Array>();
-  readonly machineCounters = new Float64Array(Counter.COUNT);
-  readonly guestCounters = new Float64Array(GuestCounter.COUNT);
-  readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
-  latencySumNs = 0;
-  latencyCount = 0;
-  /** Per latency bucket, the replayable representative observation (merges exactly in any order). */
-  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
-  /** Per phase: sum of completion ns and number of guests that completed it. */
-  readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
-  readonly phaseCount = new Float64Array(PHASE_ORDER.length);
-  maxSimNs = 0;
-  guestNs = 0;
-  vcpuNs = 0;
-  guests = 0;
-  vcpus = 0;
-  events = 0;
-  readonly violations: ViolationRecord[] = [];
-  readonly entryFailures: EntryFailureRecord[] = [];
-  /** Per-guest totals, in global guest order, when collecting them was asked for (opt-in: a fleet can be large). */
-  perGuest: GuestTotals[] | undefined;
-  /**
-   * Exits per time bucket and slot (bucket-major), summed over hosts: bucket i covers simulated
-   * [i*seriesStepNs, (i+1)*seriesStepNs). The step depends only on the scenario, so shards add up.
-   */
-  series: Float64Array | undefined;
-  seriesStepNs = 0;
-
-  constructor(collectPerGuest = false) {
-    this.perGuest = collectPerGuest ? [] : undefined;
-  }
-
-  /** Make room for `buckets` time buckets of `stepNs` (no-op if already set up the same way). */
-  ensureSeries(stepNs: number, buckets: number): void {
-    if (this.series && this.seriesStepNs === stepNs && this.series.length >= buckets * EXIT_SLOT_COUNT) return;
-    const next = new Float64Array(buckets * EXIT_SLOT_COUNT);
-    if (this.series) next.set(this.series.subarray(0, Math.min(this.series.length, next.length)));
-    this.series = next;
-    this.seriesStepNs = stepNs;
-  }
-
-  clone(): TotalsAccumulator {
-    const c = new TotalsAccumulator(this.perGuest !== undefined);
-    c.merge(this);
-    return c;
-  }
-
-  osExits(os: string): Float64Array {
-    let a = this.exitsByOs.get(os);
-    if (!a) {
-      a = new Float64Array(EXIT_SLOT_COUNT);
-      this.exitsByOs.set(os, a);
-    }
-    return a;
-  }
-
-  /** Add another accumulator (shard/worker merge). Sums are exact; violations concatenated in host order by the caller. */
-  merge(o: TotalsAccumulator): void {
-    for (let i = 0; i < this.exits.length; i++) {
-      this.exits[i] += o.exits[i];
-      this.exitHostNs[i] += o.exitHostNs[i];
-    }
-    for (const [os, e] of o.exitsByOs) {
-      const into = this.osExits(os);
-      for (let i = 0; i < e.length; i++) into[i] += e[i];
-    }
-    for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
-    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
-    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
-    for (let i = 0; i < this.phaseSumNs.length; i++) {
-      this.phaseSumNs[i] += o.phaseSumNs[i];
-      this.phaseCount[i] += o.phaseCount[i];
-    }
-    this.latencySumNs += o.latencySumNs;
-    this.latencyCount += o.latencyCount;
-    this.latencyExemplars.merge(o.latencyExemplars);
-    this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
-    this.guestNs += o.guestNs;
-    this.vcpuNs += o.vcpuNs;
-    this.guests += o.guests;
-    this.vcpus += o.vcpus;
-    this.events += o.events;
-    for (const x of o.violations) this.violations.push(x);
-    for (const x of o.entryFailures) this.entryFailures.push(x);
-    if (o.perGuest) {
-      const into = (this.perGuest ??= []);
-      for (const x of o.perGuest) into.push(x);
-    }
-    if (o.series) {
-      this.ensureSeries(o.seriesStepNs, o.series.length / EXIT_SLOT_COUNT);
-      for (let i = 0; i < o.series.length; i++) this.series![i] += o.series[i];
-    }
-  }
-
-  /** Plain JSON form (for worker messages and shard files). */
-  toJSON(): Record<string, unknown> {
-    return {
-      exits: Array.from(this.exits),
-      exitHostNs: Array.from(this.exitHostNs),
-      machineCounters: Array.from(this.machineCounters),
-      exitsByOs: Object.fromEntries([...this.exitsByOs].map(([os, e]) => [os, Array.from(e)])),
-      guestCounters: Array.from(this.guestCounters),
-      latency: Array.from(this.latency),
-      latencySumNs: this.latencySumNs,
-      latencyCount: this.latencyCount,
-      latencyExemplars: this.latencyExemplars.toJSON(),
-      phaseSumNs: Array.from(this.phaseSumNs),
-      phaseCount: Array.from(this.phaseCount),
-      maxSimNs: this.maxSimNs,
-      guestNs: this.guestNs,
-      vcpuNs: this.vcpuNs,
-      guests: this.guests,
-      vcpus: this.vcpus,
-      events: this.events,
-      violations: this.violations,
-      entryFailures: this.entryFailures,
-      ...(this.perGuest ? { perGuest: this.perGuest } : {}),
-      ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
-    };
-  }
-
-  static fromJSON(j: Record<string, unknown>): TotalsAccumulator {
-    const a = new TotalsAccumulator(Array.isArray(j.perGuest));
-    if (a.perGuest) for (const x of j.perGuest as GuestTotals[]) a.perGuest.push(x);
-    if (Array.isArray(j.series)) {
-      a.ensureSeries(j.seriesStepNs as number, (j.series as number[]).length / EXIT_SLOT_COUNT);
-      a.series!.set(j.series as number[]);
-    }
-    const arr = (k: string, into: Float64Array): void => into.set(j[k] as number[]);
-    arr('exits', a.exits);
-    arr('exitHostNs', a.exitHostNs);
-    arr('machineCounters', a.machineCounters);
-    for (const [os, e] of Object.entries((j.exitsByOs ?? {}) as Record<string, number[]>)) a.osExits(os).set(e);
-    arr('guestCounters', a.guestCounters);
-    arr('latency', a.latency);
-    arr('phaseSumNs', a.phaseSumNs);
-    arr('phaseCount', a.phaseCount);
-    a.latencySumNs = j.latencySumNs as number;
-    a.latencyCount = j.latencyCount as number;
-    a.latencyExemplars.setFromJSON(j.latencyExemplars as (ExemplarRecord | null)[] | undefined);
-    a.maxSimNs = j.maxSimNs as number;
-    a.guestNs = j.guestNs as number;
-    a.vcpuNs = j.vcpuNs as number;
-    a.guests = j.guests as number;
-    a.vcpus = j.vcpus as number;
-    a.events = j.events as number;
-    for (const x of j.violations as ViolationRecord[]) a.violations.push(x);
-    for (const x of j.entryFailures as EntryFailureRecord[]) a.entryFailures.push(x);
-    return a;
-  }
 }
 
 function guestModelFor(data: ModelData, os: string): GuestModel {
@@ -225,7 +63,7 @@ const NO_ACTIVITY: PhaseBehaviour = Object.freeze({
  * behaviour (no timer, no %cr8 stream, no background activity) — the profile's rates are all of it.
  * The guest's LAPIC mode is the profile's (x2apic), whatever the OS would choose.
  */
-export function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
+function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
   return Object.freeze({
     ...base,
     usesX2apicWhenOffered: x2apic,
@@ -320,9 +158,8 @@ export function runHosts(
     running.push({ sim: build(h, guests), guests, host: h });
   }
   const total = running.length;
-  // Time series of exits: at most ~600 buckets whatever the duration (a function of the scenario only).
-  const stepNs = Math.max(1, Math.ceil(limit / EPOCH_NS / 600)) * EPOCH_NS;
-  acc.ensureSeries(stepNs, Math.ceil(limit / stepNs));
+  const stepNs = seriesStepNs(scenario);
+  const series = acc.ensureSeries(stepNs, Math.ceil(limit / stepNs));
   const lastTotals = running.map(() => new Float64Array(EXIT_SLOT_COUNT));
   let t = 0;
   let stopped = false;
@@ -339,7 +176,7 @@ export function runHosts(
       const now = r.sim.machine.exitTotals;
       const last = lastTotals[i];
       for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
-        acc.series![bucket + s] += now[s] - last[s];
+        series[bucket + s] += now[s] - last[s];
         last[s] = now[s];
       }
       if (untilComplete && r.sim.workDone()) {
@@ -499,61 +336,4 @@ export function runScriptedGuest(
   }
   for (const f of machine.entryFailures) acc.entryFailures.push({ ...f, guest: guest.name, host: 0 });
   return steps;
-}
-
-/** Turn an accumulator into results.json totals. */
-export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly string[]): VariantTotals {
-  const exits: Record<string, number> = {};
-  const hostSeconds: Record<string, number> = {};
-  let exitsTotal = 0;
-  for (const k of EXIT_KINDS) {
-    if (acc.exits[k.slot] > 0) {
-      exits[k.name] = acc.exits[k.slot];
-      hostSeconds[k.name] = acc.exitHostNs[k.slot] / 1e9;
-      exitsTotal += acc.exits[k.slot];
-    }
-  }
-  const phaseSeconds: Record<string, number> = {};
-  PHASE_ORDER.forEach((p, i) => {
-    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseSumNs[i] / acc.phaseCount[i] / 1e9;
-  });
-  const g = acc.guestCounters;
-  const mc = acc.machineCounters;
-  return {
-    simulatedSeconds: acc.maxSimNs / 1e9,
-    guestSeconds: acc.guestNs / 1e9,
-    vcpuSeconds: acc.vcpuNs / 1e9,
-    exits,
-    exitsTotal,
-    cr8Accesses: mc[Counter.CR8_READS] + mc[Counter.CR8_WRITES],
-    cr8Reads: mc[Counter.CR8_READS],
-    cr8Writes: mc[Counter.CR8_WRITES],
-    tprMmioWrites: mc[Counter.TPR_MMIO_WRITES],
-    tprMsrWrites: mc[Counter.TPR_MSR_WRITES],
-    interruptsRaised: mc[Counter.RAISED],
-    interruptsInjected: mc[Counter.INJECTED],
-    interruptsDelivered: mc[Counter.DELIVERED],
-    interruptsBySource: {
-      timer: { raised: g[GuestCounter.RAISED_TIMER], delivered: g[GuestCounter.DELIVERED_TIMER] },
-      device: { raised: g[GuestCounter.RAISED_DEVICE], delivered: g[GuestCounter.DELIVERED_DEVICE] },
-      ipi: { raised: g[GuestCounter.RAISED_IPI], delivered: g[GuestCounter.DELIVERED_IPI] },
-    },
-    phaseSeconds,
-    hostSecondsInExits: hostSeconds,
-    guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
-    interruptLatency: {
-      boundsNs: LATENCY_BOUNDS_NS,
-      counts: Array.from(acc.latency),
-      count: acc.latencyCount,
-      sumNs: acc.latencySumNs,
-      exemplars: acc.latencyExemplars.toJSON(),
-    },
-    // Hosts finish in an order that depends on how they were split: report in host order.
-    violations: [...acc.violations]
-      .sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
-      .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
-    entryFailures: [...acc.entryFailures].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu),
-    guests: acc.guests,
-    vcpus: acc.vcpus,
-  };
 }

@@ -60,15 +60,26 @@
  * them would be silently ignored. A tunable must be known to the policy of every variant.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname } from 'node:path';
 import { isMap } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
-import { CONTROL_NAMES, type ControlWord } from '../core/vmx/controls.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
-import { DiagnosticSink, ScenarioError, didYouMean } from './errors.js';
+import { DiagnosticSink, ScenarioError, didYouMean } from '../input/diagnostics.js';
+import { Reader, optional, parseYamlChecked, type Field, type Fields, type Val } from '../input/yaml.js';
+import { GUEST_KEYS, PHASE_KEYS, parseGuests } from './guests.js';
+import {
+  DEFAULT_CARDINALITY_BUDGET,
+  DEFAULT_DURATION_NS,
+  DEFAULT_MAX_DURATION_NS,
+  MAX_ALIAS_COUNT,
+  MAX_CARDINALITY_BUDGET,
+  MAX_DURATION_NS,
+  MAX_FILE_BYTES,
+  MAX_HOST_COUNT,
+} from './limits.js';
 import {
   MATRIX_TUNABLE_PREFIX,
   MAX_HOST_CORES,
@@ -76,43 +87,15 @@ import {
   expandMatrix,
   lookupCpu,
   parseMatrix,
+  setTwice,
   tunableValue,
   type MatrixAxis,
 } from './matrix.js';
-import { parseScript } from './script.js';
-import { parseWorkloadProfile, type WorkloadProfile } from './workload.js';
 import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
-import {
-  GUEST_OS_NAMES,
-  PHASE_NAMES,
-  type GuestSpec,
-  type ModelledGuestSpec,
-  type PhaseName,
-  type PhaseSpec,
-  type Scenario,
-  type ScenarioVariant,
-  type ScriptedGuestSpec,
-  type ThresholdSpec,
-} from './types.js';
-import { Reader, parseYamlChecked, type Field, type Fields, type Val } from './yamlNodes.js';
-
-export const MAX_FILE_BYTES = 1024 * 1024;
-/** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */
-export const MAX_ALIAS_COUNT = 1000;
-export const MAX_TOTAL_GUESTS = 100_000;
-export const MAX_VCPUS = 64;
-export const MAX_HOST_COUNT = 10_000;
-export const MAX_DURATION_NS = 30 * 86_400 * 1e9;
-export const MAX_MEMORY_BYTES = 16 * 1024 ** 4;
-export const DEFAULT_DURATION_NS = 60e9;
-export const DEFAULT_MAX_DURATION_NS = 4 * 3600e9;
-export const DEFAULT_MEMORY_BYTES = 2 * 1024 ** 3;
-/** `cardinalityBudget` (metric series a scenario may create): default and cap. */
-export const DEFAULT_CARDINALITY_BUDGET = 10_000;
-export const MAX_CARDINALITY_BUDGET = 10_000_000;
+import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
+import type { GuestSpec, Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
 
 const NAME_RE = /^[a-z0-9._-]+$/;
-const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
@@ -134,21 +117,12 @@ export const ACCEPTED_KEYS = {
   ],
   host: ['cpu', 'cores', 'count'],
   hypervisor: ['policy', 'tunables', 'vmcs'],
-  vmcs: ['pinBased', 'procBased', 'procBased2', 'exit', 'tprThreshold'],
-  vmcsWord: ['set', 'clear'],
-  guest: ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script', 'workload'],
-  phase: ['phase', 'duration', 'work'],
+  vmcs: VMCS_KEYS,
+  vmcsWord: VMCS_WORD_KEYS,
+  guest: GUEST_KEYS,
+  phase: PHASE_KEYS,
   expect: ['violations'],
 } as const;
-
-const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
-const VMCS_WORDS: readonly ControlWord[] = ['pinBased', 'procBased', 'procBased2', 'exit'];
-const VMCS_FIELDS: Readonly<Record<ControlWord, readonly [keyof VmcsOverrides, keyof VmcsOverrides]>> = {
-  pinBased: ['pinSet', 'pinClear'],
-  procBased: ['procSet', 'procClear'],
-  procBased2: ['proc2Set', 'proc2Clear'],
-  exit: ['exitSet', 'exitClear'],
-};
 
 export interface LoadOptions {
   /** CPU profiles to resolve host.cpu against; default: loadCpuCatalog() (data/cpus). */
@@ -212,6 +186,22 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
 }
 
+/**
+ * Load a scenario embedded in a larger YAML document (a validation case's `scenario:` mapping,
+ * src/validation/load.ts): problems go to the caller's sink with their positions in that document.
+ * Undefined when anything in the sink is an error (the caller throws).
+ */
+export function scenarioFromNode(
+  r: Reader,
+  node: YamlNode | null,
+  file: string,
+  options: LoadOptions = {},
+): Scenario | undefined {
+  const scenario = new Loader(r, file, options).load(node);
+  if (scenario === undefined) return undefined;
+  return deepFreeze(scenario, new Set<unknown>(scenario.variants.map((v) => v.host.cpu)));
+}
+
 function deepFreeze<T>(value: T, skip: ReadonlySet<unknown> = new Set()): T {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value) || skip.has(value)) return value;
   const s = skip as Set<unknown>;
@@ -227,12 +217,6 @@ interface TunableEntry {
   readonly fromMatrix: boolean;
 }
 
-interface GuestDraft {
-  readonly spec: GuestSpec;
-  readonly x2apicSet: boolean;
-  readonly nameNode: YamlNode;
-}
-
 class Loader {
   private catalog: readonly CpuProfile[] | undefined;
 
@@ -241,6 +225,11 @@ class Loader {
     private readonly file: string,
     private readonly options: LoadOptions,
   ) {}
+
+  /** Where `workload:` profile paths are relative to: the option, else the scenario's directory. */
+  private workloadBase(): string | null {
+    return this.options.workloadBaseDir === undefined ? dirname(this.file) : this.options.workloadBaseDir;
+  }
 
   /** The catalog, loaded on first use. */
   private cpuCatalog(): readonly CpuProfile[] {
@@ -269,15 +258,15 @@ class Loader {
       matrixField === undefined ? [] : parseMatrix(r, matrixField, this.cpuCatalog());
     const inMatrix = (key: string): MatrixAxis | undefined => axes?.find((a) => a.key === key);
 
-    const name = opt(f, 'name', (v) =>
+    const name = optional(f, 'name', (v) =>
       r.str(v, 'name', NAME_RE, 'a name of lower-case letters, digits, ".", "_" or "-"'),
     );
-    const description = opt(f, 'description', (v) => r.str(v, 'description')) ?? '';
-    const seed = opt(f, 'seed', (v) => r.int(v, 'seed', 0, 0xffffffff, 'an integer 0..4294967295')) ?? 1;
-    const pace = opt(f, 'pace', (v) => r.oneOf(v, 'pace', ['max', 'realtime'] as const)) ?? 'max';
-    const debugChecks = opt(f, 'debug', (v) => r.bool(v, 'debug')) ?? false;
+    const description = optional(f, 'description', (v) => r.str(v, 'description')) ?? '';
+    const seed = optional(f, 'seed', (v) => r.int(v, 'seed', 0, 0xffffffff, 'an integer 0..4294967295')) ?? 1;
+    const pace = optional(f, 'pace', (v) => r.oneOf(v, 'pace', ['max', 'realtime'] as const)) ?? 'max';
+    const debugChecks = optional(f, 'debug', (v) => r.bool(v, 'debug')) ?? false;
     const cardinalityBudget =
-      opt(f, 'cardinalityBudget', (v) =>
+      optional(f, 'cardinalityBudget', (v) =>
         r.int(
           v,
           'cardinalityBudget',
@@ -287,7 +276,7 @@ class Loader {
         ),
       ) ?? DEFAULT_CARDINALITY_BUDGET;
     const duration = this.duration(f);
-    const expectViolations = opt(f, 'expect', (v) => this.expect(v)) ?? [];
+    const expectViolations = optional(f, 'expect', (v) => this.expect(v)) ?? [];
 
     // Host.
     const hostField = f.get('host');
@@ -296,7 +285,7 @@ class Loader {
     let baseCpu: CpuProfile | undefined;
     const cpuField = hf?.get('cpu');
     if (cpuField !== undefined) {
-      if (inMatrix('cpu')) this.conflict(cpuField, 'host.cpu', 'matrix.cpu');
+      if (inMatrix('cpu')) setTwice(r, cpuField, 'host.cpu', 'matrix.cpu');
       else baseCpu = lookupCpu(r, cpuField, 'host.cpu', this.cpuCatalog());
     } else if (
       axes !== undefined &&
@@ -312,10 +301,10 @@ class Loader {
     const coresField = hf?.get('cores');
     let baseCores: number | undefined;
     if (coresField !== undefined) {
-      if (inMatrix('cores')) this.conflict(coresField, 'host.cores', 'matrix.cores');
+      if (inMatrix('cores')) setTwice(r, coresField, 'host.cores', 'matrix.cores');
       else baseCores = r.int(coresField, 'host.cores', 1, MAX_HOST_CORES);
     }
-    const hostCount = opt(hf, 'count', (v) => r.int(v, 'host.count', 1, MAX_HOST_COUNT)) ?? 1;
+    const hostCount = optional(hf, 'count', (v) => r.int(v, 'host.count', 1, MAX_HOST_COUNT)) ?? 1;
 
     // Hypervisor.
     const hvField = f.get('hypervisor');
@@ -324,7 +313,7 @@ class Loader {
     const policyField = vf?.get('policy');
     let basePolicy: PolicyName | undefined;
     if (policyField !== undefined) {
-      if (inMatrix('policy')) this.conflict(policyField, 'hypervisor.policy', 'matrix.policy');
+      if (inMatrix('policy')) setTwice(r, policyField, 'hypervisor.policy', 'matrix.policy');
       else basePolicy = r.oneOf(policyField, 'hypervisor.policy', POLICY_NAMES, 'policy');
     } else if (axes !== undefined && !inMatrix('policy')) {
       if (hvMap !== undefined && !vf!.mentions('policy'))
@@ -338,12 +327,13 @@ class Loader {
     }
     const baseTunables = this.tunables(vf?.get('tunables'), axes ?? []);
     const vmcsField = vf?.get('vmcs');
-    const vmcs = vmcsField === undefined ? undefined : this.vmcs(vmcsField);
+    const vmcs = vmcsField === undefined ? undefined : parseVmcs(r, vmcsField);
 
     // Guests.
     const guestsField = f.get('guests');
     const x2apicAxis = inMatrix('x2apic');
-    const guests = guestsField === undefined ? undefined : this.guests(guestsField, hostCount, x2apicAxis);
+    const guests =
+      guestsField === undefined ? undefined : parseGuests(r, guestsField, hostCount, x2apicAxis, this.workloadBase());
 
     // Variants.
     let variants: ScenarioVariant[] | undefined;
@@ -404,10 +394,6 @@ class Loader {
       debugChecks,
       cardinalityBudget,
     };
-  }
-
-  private conflict(field: Field, here: string, there: string): void {
-    this.r.error(field.key, `${here} is also set by ${there}; remove one of them`);
   }
 
   private duration(f: Fields): { value: Scenario['duration']; field: Val } | undefined {
@@ -481,7 +467,7 @@ class Loader {
         }
         const axis = axes.find((a) => a.key === `${MATRIX_TUNABLE_PREFIX}${field.name}`);
         if (axis !== undefined) {
-          this.conflict(field, `hypervisor.tunables.${field.name}`, `matrix.${axis.key}`);
+          setTwice(r, field, `hypervisor.tunables.${field.name}`, `matrix.${axis.key}`);
           ok = false;
           continue;
         }
@@ -490,366 +476,6 @@ class Loader {
         else out.push({ name: field.name, value, spec, keyNode: field.key, fromMatrix: false });
       }
     }
-    return ok ? out : undefined;
-  }
-
-  private vmcs(v: Val): VmcsOverrides | undefined {
-    const r = this.r;
-    const m = r.map(v, 'hypervisor.vmcs');
-    if (m === undefined) return undefined;
-    const f = r.fields(m, 'hypervisor.vmcs', ACCEPTED_KEYS.vmcs);
-    const out: Record<string, number> = {};
-    let ok = true;
-    for (const word of VMCS_WORDS) {
-      const wf = f.get(word);
-      if (wf === undefined) continue;
-      const wm = r.map(wf, `hypervisor.vmcs.${word}`);
-      if (wm === undefined) {
-        ok = false;
-        continue;
-      }
-      const sf = r.fields(wm, `hypervisor.vmcs.${word}`, ACCEPTED_KEYS.vmcsWord);
-      const names = CONTROL_NAMES[word];
-      const bitsOf: Record<string, { bits: number; seen: Map<string, YamlNode | null> }> = {};
-      for (const part of ['set', 'clear'] as const) {
-        const pf = sf.get(part);
-        if (pf === undefined) continue;
-        const items = r.seq(pf, `hypervisor.vmcs.${word}.${part}`, `a list of ${word} control names`);
-        if (items === undefined) {
-          ok = false;
-          continue;
-        }
-        let bits = 0;
-        const seen = new Map<string, YamlNode | null>();
-        for (const item of items) {
-          const s = r.scalar(item);
-          if (s === undefined || typeof s.value !== 'string') {
-            r.error(
-              item,
-              `wrong type for hypervisor.vmcs.${word}.${part}`,
-              `a ${word} control name`,
-              r.describe(item.node),
-            );
-            ok = false;
-            continue;
-          }
-          const bit = names[s.value];
-          if (bit === undefined) {
-            const other = VMCS_WORDS.find((w) => w !== word && CONTROL_NAMES[w][s.value as string] !== undefined);
-            const hint = other !== undefined ? ` (it is a ${other} control)` : didYouMean(s.value, Object.keys(names));
-            r.error(item, `unknown ${word} control "${s.value}"${hint}`, `one of ${Object.keys(names).join(', ')}`);
-            ok = false;
-            continue;
-          }
-          bits = (bits | bit) >>> 0;
-          seen.set(s.value, item.node);
-        }
-        bitsOf[part] = { bits, seen };
-        out[VMCS_FIELDS[word][part === 'set' ? 0 : 1]] = bits;
-      }
-      const set = bitsOf['set'];
-      const clear = bitsOf['clear'];
-      if (set !== undefined && clear !== undefined) {
-        for (const [n, node] of clear.seen) {
-          if (set.seen.has(n)) {
-            r.error({ node }, `control ${n} is both set and cleared in hypervisor.vmcs.${word}`);
-            ok = false;
-          }
-        }
-      }
-    }
-    const tf = f.get('tprThreshold');
-    if (tf !== undefined) {
-      const t = r.int(tf, 'hypervisor.vmcs.tprThreshold', 0, 15, 'a TPR threshold 0..15');
-      if (t === undefined) ok = false;
-      else out['tprThreshold'] = t;
-    }
-    return ok ? out : undefined;
-  }
-
-  private guests(v: Val, hostCount: number, x2apicAxis: MatrixAxis | undefined): GuestDraft[] | undefined {
-    const r = this.r;
-    const items = r.seq(v, 'guests', 'a list of guests');
-    if (items === undefined) return undefined;
-    if (items.length === 0) {
-      r.error(v, 'guests is empty', 'at least one guest', 'an empty list');
-      return undefined;
-    }
-    const out: GuestDraft[] = [];
-    let ok = true;
-    for (let i = 0; i < items.length; i++) {
-      const g = this.guest(items[i], `guests[${i}]`, x2apicAxis);
-      if (g === undefined) ok = false;
-      else out.push(g);
-    }
-    if (!ok) return undefined;
-    const names = new Map<string, GuestDraft>();
-    for (const g of out) {
-      const first = names.get(g.spec.name);
-      if (first !== undefined) {
-        const p = r.positionOf(first.nameNode);
-        r.error(
-          g.nameNode,
-          `guest name "${g.spec.name}" is used twice (first at line ${p.line}); give each guest a distinct "name"`,
-        );
-        ok = false;
-      } else names.set(g.spec.name, g);
-    }
-    const perHost = out.reduce((n, g) => n + (g.spec.kind === 'modelled' ? g.spec.count : 1), 0);
-    const total = perHost * hostCount;
-    if (total > MAX_TOTAL_GUESTS) {
-      r.errorAt(
-        r.positionOf(v.key ?? v.node),
-        `too many guests: ${total} in total (${perHost} per host x ${hostCount} host${hostCount === 1 ? '' : 's'})`,
-        `at most ${MAX_TOTAL_GUESTS} guests in total`,
-        String(total),
-      );
-      ok = false;
-    }
-    return ok ? out : undefined;
-  }
-
-  private guest(v: Val, what: string, x2apicAxis: MatrixAxis | undefined): GuestDraft | undefined {
-    const r = this.r;
-    const m = r.map(v, what);
-    if (m === undefined) return undefined;
-    const f = r.fields(m, what, ACCEPTED_KEYS.guest, m.has('workload') ? [] : ['os']);
-    const workloadField = f.get('workload');
-    if (workloadField !== undefined) return this.workloadGuest(f, workloadField, what, x2apicAxis);
-    const osField = f.get('os');
-    if (osField === undefined) return undefined;
-    const os = r.oneOf(osField, `${what}.os`, [...GUEST_OS_NAMES, 'scripted'] as const, 'os');
-    const nameField = f.get('name');
-    const name =
-      nameField === undefined
-        ? (os ?? 'guest')
-        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
-    const vcpusField = f.get('vcpus');
-    const vcpus =
-      vcpusField === undefined ? 1 : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
-    const x2apicField = f.get('x2apic');
-    let x2apic: boolean | undefined = false;
-    if (x2apicField !== undefined) {
-      if (x2apicAxis !== undefined) {
-        this.conflict(x2apicField, `${what}.x2apic`, 'matrix.x2apic');
-        x2apic = undefined;
-      } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
-    }
-    const nameNode = nameField?.node ?? osField.key;
-
-    if (os === 'scripted') {
-      let ok = true;
-      const countField = f.get('count');
-      if (countField !== undefined) {
-        const c = r.int(countField, `${what}.count`, 1, MAX_TOTAL_GUESTS);
-        if (c !== undefined && c > 1) {
-          r.error(countField, `a scripted guest runs its script once: ${what}.count must be 1`, '1', String(c));
-          ok = false;
-        } else if (c === undefined) ok = false;
-      }
-      for (const k of ['phases', 'memory'] as const) {
-        const kf = f.get(k);
-        if (kf !== undefined) {
-          r.error(kf.key, `"${k}" does not apply to a scripted guest (it runs its script, nothing else)`);
-          ok = false;
-        }
-      }
-      const scriptField = f.get('script');
-      if (scriptField === undefined) {
-        if (!f.mentions('script'))
-          r.error(m, `a scripted guest needs a script (${what} has no "script" key)`, 'script: [ ... operations ... ]');
-        return undefined;
-      }
-      const script = parseScript(r, scriptField, `${what}.script`, vcpus, MAX_VCPUS);
-      if (!ok || script === undefined || vcpus === undefined || x2apic === undefined || name === undefined)
-        return undefined;
-      const spec: ScriptedGuestSpec = { kind: 'scripted', name, vcpus, x2apic, script };
-      return { spec, x2apicSet: x2apicField !== undefined, nameNode };
-    }
-
-    const scriptField = f.get('script');
-    if (scriptField !== undefined && os !== undefined) {
-      r.error(scriptField.key, `"script" is only for guests with os: scripted (this guest runs ${os})`);
-    }
-    const count = opt(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
-    const memoryField = f.get('memory');
-    const memoryBytes =
-      memoryField === undefined
-        ? DEFAULT_MEMORY_BYTES
-        : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
-    const phasesField = f.get('phases');
-    const phases: readonly PhaseSpec[] | undefined =
-      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`);
-    if (
-      os === undefined ||
-      scriptField !== undefined ||
-      name === undefined ||
-      vcpus === undefined ||
-      x2apic === undefined ||
-      memoryBytes === undefined ||
-      phases === undefined
-    ) {
-      return undefined;
-    }
-    const spec: ModelledGuestSpec = { kind: 'modelled', os: os, count, vcpus, memoryBytes, x2apic, phases, name };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode };
-  }
-
-  /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
-  private workloadGuest(
-    f: Fields,
-    wf: Field,
-    what: string,
-    x2apicAxis: MatrixAxis | undefined,
-  ): GuestDraft | undefined {
-    const r = this.r;
-    let ok = true;
-    for (const k of ['os', 'phases', 'memory', 'script'] as const) {
-      const kf = f.get(k);
-      if (kf !== undefined) {
-        r.error(kf.key, `"${k}" does not apply to a workload-profile guest (the profile gives its OS and behaviour)`);
-        ok = false;
-      }
-    }
-    const path = r.str(
-      wf,
-      `${what}.workload`,
-      /\.ya?ml$/,
-      'the path of a workload profile (.yaml), relative to this scenario',
-    );
-    if (path === undefined) return undefined;
-    const base = this.options.workloadBaseDir === undefined ? dirname(this.file) : this.options.workloadBaseDir;
-    if (base === null) {
-      r.error(
-        wf,
-        `${what}.workload: profile files cannot be read here (scenarios posted to the service must be self-contained)`,
-        'a scenario without workload files, or run it with the CLI',
-      );
-      return undefined;
-    }
-    const file = isAbsolute(path) ? path : join(base, path);
-    let profile: WorkloadProfile;
-    try {
-      profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
-    } catch (e) {
-      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${(e as Error).message}`;
-      r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);
-      return undefined;
-    }
-    const nameField = f.get('name');
-    const name =
-      nameField === undefined
-        ? profile.name
-        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
-    const count = opt(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
-    const vcpusField = f.get('vcpus');
-    const vcpus =
-      vcpusField === undefined
-        ? profile.vcpus
-        : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
-    const x2apicField = f.get('x2apic');
-    let x2apic: boolean | undefined = profile.x2apic;
-    if (x2apicField !== undefined) {
-      if (x2apicAxis !== undefined) {
-        this.conflict(x2apicField, `${what}.x2apic`, 'matrix.x2apic');
-        x2apic = undefined;
-      } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
-    }
-    if (!ok || name === undefined || vcpus === undefined || x2apic === undefined) return undefined;
-    if (vcpus === 1 && profile.perGuestSecond.ipis > 0) {
-      r.error(
-        vcpusField ?? wf,
-        `${what}: the profile sends IPIs (${profile.perGuestSecond.ipis}/s), which needs at least 2 vCPUs`,
-        'vcpus >= 2',
-        '1',
-      );
-      return undefined;
-    }
-    const spec: ModelledGuestSpec = {
-      kind: 'modelled',
-      os: profile.os,
-      count,
-      vcpus,
-      memoryBytes: DEFAULT_MEMORY_BYTES,
-      x2apic,
-      phases: [{ phase: 'idle' }],
-      name,
-      workload: profile,
-    };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
-  }
-
-  private phases(v: Val, what: string): PhaseSpec[] | undefined {
-    const r = this.r;
-    const items = r.seq(v, what, 'a list of phases');
-    if (items === undefined) return undefined;
-    if (items.length === 0) {
-      r.error(v, `${what} is empty`, 'at least one phase (or leave phases out: idle until the end)', 'an empty list');
-      return undefined;
-    }
-    const out: PhaseSpec[] = [];
-    let ok = true;
-    items.forEach((item, i) => {
-      const pw = `${what}[${i}]`;
-      const m = r.map(item, pw);
-      if (m === undefined) {
-        ok = false;
-        return;
-      }
-      const f = r.fields(m, pw, ACCEPTED_KEYS.phase, ['phase']);
-      const pf = f.get('phase');
-      if (pf === undefined) {
-        ok = false;
-        return;
-      }
-      const phase = r.oneOf(pf, `${pw}.phase`, PHASE_NAMES, 'phase');
-      if (phase === undefined) {
-        ok = false;
-        return;
-      }
-      const df = f.get('duration');
-      const wf = f.get('work');
-      const isLast = i === items.length - 1;
-      const workBound = WORK_PHASES.includes(phase);
-      if (!workBound && wf !== undefined) {
-        r.error(wf.key, `phase ${phase} takes no "work" (only ${WORK_PHASES.join(', ')} do); give it a duration`);
-        ok = false;
-        return;
-      }
-      if (df !== undefined && wf !== undefined) {
-        r.error(wf.key, `phase ${phase} has both "duration" and "work"; give exactly one`);
-        ok = false;
-        return;
-      }
-      if (df === undefined && wf === undefined) {
-        if (f.mentions('duration') || f.mentions('work')) {
-          ok = false;
-          return;
-        }
-        if (phase === 'idle' && isLast) {
-          out.push({ phase });
-          return;
-        }
-        const need = workBound
-          ? `"work" (${phase === 'disk-benchmark' ? 'bytes of I/O, e.g. 4GiB' : 'guest CPU time, e.g. 370s'}) or "duration"`
-          : `"duration" (only a last idle phase may leave it out: it then runs until the end)`;
-        r.error(m, `phase ${phase} needs ${need}`);
-        ok = false;
-        return;
-      }
-      if (df !== undefined) {
-        const ns = r.duration(df, `${pw}.duration`, 1, MAX_DURATION_NS, '30 days');
-        if (ns === undefined) ok = false;
-        else out.push({ phase, durationNs: ns });
-        return;
-      }
-      const work =
-        phase === 'disk-benchmark'
-          ? r.size(wf!, `${pw}.work`, 1, 2 ** 53 - 1, '2^53 bytes')
-          : r.duration(wf!, `${pw}.work`, 1, MAX_DURATION_NS, '30 days of guest CPU time');
-      if (work === undefined) ok = false;
-      else out.push({ phase, work });
-    });
     return ok ? out : undefined;
   }
 
@@ -947,10 +573,4 @@ class Loader {
     }
     return ok ? out : undefined;
   }
-}
-
-/** Read an optional field with `read`; undefined when absent or invalid. */
-function opt<T>(f: Fields | undefined, key: string, read: (v: Field) => T | undefined): T | undefined {
-  const field = f?.get(key);
-  return field === undefined ? undefined : read(field);
 }

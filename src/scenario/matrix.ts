@@ -16,8 +16,8 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/hypervisor/policy.js';
 import { findCpuProfile } from '../profiles/catalog.js';
-import { didYouMean } from './errors.js';
-import type { Reader, Val } from './yamlNodes.js';
+import { didYouMean } from '../input/diagnostics.js';
+import type { Field, Reader, Val } from '../input/yaml.js';
 
 export const MAX_VARIANTS = 64;
 export const MAX_HOST_CORES = 1024;
@@ -25,9 +25,9 @@ export const MAX_HOST_CORES = 1024;
 export const MATRIX_KEYS = ['policy', 'cpu', 'cores', 'x2apic'] as const;
 export const MATRIX_TUNABLE_PREFIX = 'tunables.';
 
-export type MatrixValue = string | number | boolean;
+type MatrixValue = string | number | boolean;
 
-export interface MatrixChoice {
+interface MatrixChoice {
   readonly value: MatrixValue;
   readonly node: YamlNode | null;
   /** For `cpu`: the profile the value names. */
@@ -40,13 +40,18 @@ export interface MatrixAxis {
   readonly choices: readonly MatrixChoice[];
 }
 
-export interface MatrixCombination {
+interface MatrixCombination {
   readonly name: string;
   readonly params: Readonly<Record<string, MatrixValue>>;
   readonly picks: ReadonlyMap<string, MatrixChoice>;
 }
 
 /** Look a CPU profile up in the catalog; reports the catalog's did-you-mean message at the value. */
+/** A value the matrix sets that the scenario also sets outside it: one of them would be ignored. */
+export function setTwice(r: Reader, field: Field, here: string, there: string): void {
+  r.error(field.key, `${here} is also set by ${there}; remove one of them`);
+}
+
 export function lookupCpu(r: Reader, v: Val, what: string, catalog: readonly CpuProfile[]): CpuProfile | undefined {
   const id = r.str(v, what, undefined, 'a CPU profile id such as "i7-2620M"');
   if (id === undefined) return undefined;

@@ -20,22 +20,21 @@
  * The label `variant="..."` restricts a threshold to one variant; without it the threshold applies
  * to every variant. ratio(A, variant="x", variant="y") is A in x divided by A in y, evaluated once
  * over the run. Everything is checked at load time (metric and label names, label values, variant
- * names, aggregations); a metric without data at evaluation time FAILS with "no data".
+ * names, aggregations); a metric without data at evaluation time FAILS with "no data". The
+ * evaluation on a run's results is src/results/thresholds.ts.
  */
 import type { Vendor } from '../core/cpu/profile.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
-import type { LatencyHistogram, ThresholdOutcome, VariantTotals } from '../results/types.js';
-import { didYouMean } from './errors.js';
+import { didYouMean } from '../input/diagnostics.js';
 import {
   THRESHOLD_COMPARATORS,
   type MetricSelector,
   type ParsedThreshold,
-  type Scenario,
   type ThresholdAggregation,
   type ThresholdComparator,
   type ThresholdSpec,
 } from './types.js';
-import type { Reader, Val } from './yamlNodes.js';
+import type { Reader, Val } from '../input/yaml.js';
 
 /**
  * Invariant checks the machine reports (src/core/vcpu/machine.ts, violate(v, '<check>', ...)).
@@ -55,11 +54,11 @@ export const VIOLATION_CHECKS = [
 ] as const;
 
 export const INTERRUPT_SOURCES = ['timer', 'device', 'ipi'] as const;
-type Source = (typeof INTERRUPT_SOURCES)[number];
+export type InterruptSource = (typeof INTERRUPT_SOURCES)[number];
 
 type LabelKind = 'reason' | 'source' | 'phase' | 'check';
 
-export interface MetricDef {
+interface MetricDef {
   readonly help: string;
   readonly labels: readonly LabelKind[];
   readonly requiredLabels?: readonly LabelKind[];
@@ -67,7 +66,7 @@ export interface MetricDef {
   readonly histogram?: boolean;
 }
 
-export const METRICS: Readonly<Record<string, MetricDef>> = {
+const METRICS: Readonly<Record<string, MetricDef>> = {
   exits_total: { help: 'VM exits (label reason = exit name; omitted = all exits)', labels: ['reason'] },
   exits_per_second: { help: 'VM exits per guest per simulated second', labels: ['reason'] },
   cr8_accesses_total: { help: 'guest CR8 reads and writes', labels: [] },
@@ -112,7 +111,7 @@ export class ThresholdSyntaxError extends Error {
   }
 }
 
-export interface ParsedKey {
+interface ParsedKey {
   readonly kind: 'metric' | 'ratio';
   readonly metric: MetricSelector;
   /** The variant="..." label of a plain key. */
@@ -270,7 +269,7 @@ export function parseThresholdKey(text: string): ParsedKey {
   return { kind: 'metric', metric: sel.metric, ...(sel.variant !== undefined ? { variant: sel.variant } : {}) };
 }
 
-export interface ParsedExpr {
+interface ParsedExpr {
   readonly aggregation?: ThresholdAggregation;
   readonly comparator: ThresholdComparator;
   readonly bound: number;
@@ -366,7 +365,7 @@ export function parseThreshold(key: string, expr: string): ParsedThreshold {
 // ---------------------------------------------------------------------------------------------
 // Load-time checks
 
-export interface ThresholdContext {
+interface ThresholdContext {
   /** Every variant of the scenario, with its CPU vendor (undefined: the variants were invalid; skip variant checks). */
   readonly variants: readonly { readonly name: string; readonly vendor: Vendor }[] | undefined;
   /** Phases that some guest runs as work-bound (given `work`): phase_seconds has data for them. */
@@ -536,199 +535,4 @@ export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdC
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation
-
-type Measured = { readonly value: number } | { readonly noData: string };
-
-/** Prometheus histogram_quantile(): linear interpolation inside the bucket that holds the rank. */
-export function histogramQuantile(q: number, h: LatencyHistogram): number | undefined {
-  const total = h.counts.reduce((a, b) => a + b, 0);
-  if (total <= 0 || h.boundsNs.length === 0) return undefined;
-  const rank = q * total;
-  let cum = 0;
-  for (let i = 0; i < h.boundsNs.length; i++) {
-    const inBucket = h.counts[i] ?? 0;
-    if (cum + inBucket >= rank) {
-      const lower = i === 0 ? 0 : h.boundsNs[i - 1];
-      const upper = h.boundsNs[i];
-      if (inBucket === 0) return lower;
-      return lower + ((upper - lower) * (rank - cum)) / inBucket;
-    }
-    cum += inBucket;
-  }
-  // The rank falls in the +Inf bucket: like Prometheus, answer the highest finite bound.
-  return h.boundsNs[h.boundsNs.length - 1];
-}
-
-function measure(
-  sel: MetricSelector,
-  aggregation: ThresholdAggregation | undefined,
-  t: VariantTotals,
-  vendor: Vendor | undefined,
-): Measured {
-  // Per guest per simulated second: guestSeconds (each guest's own run time, summed) is the
-  // denominator; it equals simulatedSeconds * guests when every guest ran the whole time.
-  const guestSeconds = t.guestSeconds > 0 ? t.guestSeconds : t.simulatedSeconds * t.guests;
-  const perSecond = (total: number): Measured =>
-    guestSeconds > 0 ? { value: total / guestSeconds } : { noData: 'no simulated time or no guests' };
-  const reason = sel.labels['reason'];
-  const exits = (): Measured => {
-    if (reason === undefined) return { value: t.exitsTotal };
-    const v = t.exits[reason];
-    if (v !== undefined) return { value: v };
-    const kind = EXIT_KINDS.find((k) => k.name === reason);
-    if (kind !== undefined && vendor !== undefined && kind.vendor === vendor) return { value: 0 };
-    return { noData: `exit reason ${reason} does not occur on this CPU` };
-  };
-  const source = sel.labels['source'] as Source | undefined;
-  const delivered = (): number =>
-    source === undefined ? t.interruptsDelivered : (t.interruptsBySource[source]?.delivered ?? 0);
-  switch (sel.name) {
-    case 'exits_total':
-      return exits();
-    case 'exits_per_second': {
-      const e = exits();
-      return 'value' in e ? perSecond(e.value) : e;
-    }
-    case 'cr8_accesses_total':
-      return { value: t.cr8Accesses };
-    case 'cr8_accesses_per_second':
-      return perSecond(t.cr8Accesses);
-    case 'interrupts_delivered_total':
-      return { value: delivered() };
-    case 'interrupts_delivered_per_second':
-      return perSecond(delivered());
-    case 'interrupt_latency_seconds': {
-      const h = t.interruptLatency;
-      const count = h.count;
-      if (aggregation?.kind === 'count') return { value: count };
-      if (count <= 0) return { noData: 'no interrupt latency observations' };
-      if (aggregation?.kind === 'mean') return { value: h.sumNs / count / 1e9 };
-      if (aggregation?.kind === 'quantile') {
-        const ns = histogramQuantile(aggregation.q, h);
-        return ns === undefined ? { noData: 'no interrupt latency observations' } : { value: ns / 1e9 };
-      }
-      return { noData: 'a histogram needs an aggregation' };
-    }
-    case 'phase_seconds': {
-      const phase = sel.labels['phase'];
-      const v = phase === undefined ? undefined : t.phaseSeconds[phase];
-      return v === undefined ? { noData: `phase ${phase ?? '?'} did not complete` } : { value: v };
-    }
-    case 'host_seconds_in_exits': {
-      if (reason === undefined) return { value: Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0) };
-      const v = t.hostSecondsInExits[reason];
-      if (v !== undefined) return { value: v };
-      const e = exits();
-      return 'value' in e ? { value: 0 } : e;
-    }
-    case 'host_exit_time_ratio': {
-      const denom = t.vcpuSeconds > 0 ? t.vcpuSeconds : t.simulatedSeconds * t.vcpus;
-      if (!(denom > 0)) return { noData: 'no simulated time or no vCPUs' };
-      return { value: Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0) / denom };
-    }
-    case 'guest_cpu_seconds':
-      return { value: t.guestCpuSeconds };
-    case 'violations_total': {
-      const check = sel.labels['check'];
-      return {
-        value: check === undefined ? t.violations.length : t.violations.filter((v) => v.check === check).length,
-      };
-    }
-    default:
-      return { noData: `unknown metric ${sel.name}` };
-  }
-}
-
-export function compare(value: number, op: ThresholdComparator, bound: number): boolean {
-  switch (op) {
-    case '<':
-      return value < bound;
-    case '<=':
-      return value <= bound;
-    case '>':
-      return value > bound;
-    case '>=':
-      return value >= bound;
-    case '==':
-      return value === bound;
-    case '!=':
-      return value !== bound;
-  }
-}
-
-function fmt(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  const p = Number(n.toPrecision(6));
-  return String(p);
-}
-
-function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: string): ThresholdOutcome {
-  if ('noData' in m) {
-    return {
-      expr: spec.expr,
-      metric: spec.metric,
-      passed: false,
-      value: null,
-      message: `no data: ${m.noData} (${label})`,
-    };
-  }
-  const passed = compare(m.value, p.comparator, p.bound);
-  const agg =
-    p.aggregation === undefined
-      ? ''
-      : p.aggregation.kind === 'quantile'
-        ? ` p${fmt(p.aggregation.q * 100)}`
-        : ` ${p.aggregation.kind}`;
-  const message = `${spec.metric}${agg} = ${fmt(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${fmt(p.bound)}`;
-  return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
-}
-
-/**
- * Evaluate every threshold of the scenario. Per-variant thresholds go to perVariant (one list per
- * variant given, in scenario order); ratio(...) thresholds to crossVariant. A ratio whose variant
- * has no results fails with "no data".
- */
-export function evaluateThresholds(
-  scenario: Scenario,
-  variants: readonly { readonly name: string; readonly totals: VariantTotals }[],
-): { perVariant: Map<string, ThresholdOutcome[]>; crossVariant: ThresholdOutcome[] } {
-  const perVariant = new Map<string, ThresholdOutcome[]>();
-  for (const v of variants) perVariant.set(v.name, []);
-  const crossVariant: ThresholdOutcome[] = [];
-  const vendorOf = (name: string): Vendor | undefined =>
-    scenario.variants.find((v) => v.name === name)?.host.cpu.vendor;
-  const totalsOf = (name: string): VariantTotals | undefined => variants.find((v) => v.name === name)?.totals;
-
-  for (const spec of scenario.thresholds) {
-    const p = spec.parsed ?? parseThreshold(spec.metric, spec.expr);
-    if (p.kind === 'metric') {
-      for (const v of variants) {
-        if (p.variant !== undefined && p.variant !== v.name) continue;
-        perVariant
-          .get(v.name)!
-          .push(outcome(spec, p, measure(p.metric, p.aggregation, v.totals, vendorOf(v.name)), `variant ${v.name}`));
-      }
-      continue;
-    }
-    const label = `${p.numerator} / ${p.denominator}`;
-    const num = totalsOf(p.numerator);
-    const den = totalsOf(p.denominator);
-    let m: Measured;
-    if (num === undefined || den === undefined) {
-      m = { noData: `variant ${num === undefined ? p.numerator : p.denominator} has no results` };
-    } else {
-      const a = measure(p.metric, p.aggregation, num, vendorOf(p.numerator));
-      const b = measure(p.metric, p.aggregation, den, vendorOf(p.denominator));
-      if ('noData' in a) m = { noData: `${a.noData} in variant ${p.numerator}` };
-      else if ('noData' in b) m = { noData: `${b.noData} in variant ${p.denominator}` };
-      else if (b.value === 0) m = { noData: `the value in variant ${p.denominator} is 0` };
-      else m = { value: a.value / b.value };
-    }
-    crossVariant.push(outcome(spec, p, m, label));
-  }
-  return { perVariant, crossVariant };
 }

@@ -2,7 +2,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import type { ScriptOp } from '../core/script/ops.js';
-import type { WorkloadProfile } from './workload.js';
+import { WORKLOAD_OP_NAMES } from '../core/guests/workload.js';
 
 /**
  * A scenario after validation: typed, immutable, every default filled in. Produced only by
@@ -35,6 +35,28 @@ export interface PhaseSpec {
   readonly work?: number;
 }
 
+/** Keys of a workload profile's perGuestSecond beyond the bulk instruction ops. */
+const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
+export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAMES] as const;
+export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
+
+/**
+ * A workload-profile file (src/scenario/workload.ts): a guest given by instruction and event rates
+ * instead of an OS model, validated and frozen.
+ */
+export interface WorkloadProfile {
+  readonly name: string;
+  readonly os: GuestOsName;
+  readonly vcpus: number;
+  readonly x2apic: boolean;
+  readonly perGuestSecond: Readonly<Record<WorkloadRateName, number>>;
+  readonly interruptsPerSecond: number;
+  /** Exit name (as in EXIT_KINDS) -> per vCPU per guest second. */
+  readonly opaquePerGuestSecond: Readonly<Record<string, number>>;
+  /** Informational; kept as written (plain JSON values). */
+  readonly source?: Readonly<Record<string, unknown>>;
+}
+
 export interface ModelledGuestSpec {
   readonly kind: 'modelled';
   readonly os: GuestOsName;
@@ -64,7 +86,7 @@ export interface ScriptedGuestSpec {
 
 export type GuestSpec = ModelledGuestSpec | ScriptedGuestSpec;
 
-export interface HostSpec {
+interface HostSpec {
   readonly cpu: CpuProfile;
   /** Host cores (hardware threads) the vCPUs of this host share. */
   readonly cores: number;
@@ -72,7 +94,7 @@ export interface HostSpec {
   readonly count: number;
 }
 
-export interface HypervisorSpec {
+interface HypervisorSpec {
   readonly policy: PolicyName;
   readonly tunables: Tunables;
   readonly vmcs?: VmcsOverrides;
@@ -123,7 +145,7 @@ export type ParsedThreshold =
       readonly bound: number;
     };
 
-export interface SourceLocation {
+interface SourceLocation {
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -160,4 +182,21 @@ export interface Scenario {
 /** Simulated ns a scenario may run: its fixed duration, or the cap of an `until-complete` run. */
 export function durationLimitNs(scenario: Pick<Scenario, 'duration'>): number {
   return scenario.duration.kind === 'fixed' ? scenario.duration.ns : scenario.duration.maxNs;
+}
+
+/** Modelled guests per host of a variant, by guest OS (for the running-guests gauge). */
+export function guestsPerHostByOs(scenario: Scenario, variantIndex: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const g of scenario.variants[variantIndex].guests)
+    if (g.kind === 'modelled') m.set(g.os, (m.get(g.os) ?? 0) + g.count);
+  return m;
+}
+
+/** Guests a scenario simulates in total (every variant: modelled guests on every host, plus scripted guests once): what the service caps. */
+export function totalGuests(scenario: Scenario): number {
+  let n = 0;
+  for (const v of scenario.variants) {
+    for (const g of v.guests) n += g.kind === 'modelled' ? g.count * v.host.count : 1;
+  }
+  return n;
 }

@@ -31,38 +31,21 @@
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import type { Vendor } from '../core/cpu/profile.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
-import { DiagnosticSink, ScenarioError } from './errors.js';
-import { Reader, parseYamlChecked, type Val } from './yamlNodes.js';
-import { GUEST_OS_NAMES, type GuestOsName } from './types.js';
+import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
+import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
+import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
-/** Keys of perGuestSecond beyond the bulk instruction ops. */
-export const WORKLOAD_EVENT_NAMES = ['hlts', 'ipis', 'hostInterrupts'] as const;
-export const WORKLOAD_RATE_NAMES = [...WORKLOAD_OP_NAMES, ...WORKLOAD_EVENT_NAMES] as const;
-export type WorkloadRateName = (typeof WORKLOAD_RATE_NAMES)[number];
 
 const MAX_PROFILE_BYTES = 256 * 1024;
 /** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
 const MAX_ALIAS_COUNT = 1000;
 /** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
-export const MAX_RATE_PER_SECOND = 1e8;
+const MAX_RATE_PER_SECOND = 1e8;
 const MAX_VCPUS = 64;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export interface WorkloadProfile {
-  readonly name: string;
-  readonly os: GuestOsName;
-  readonly vcpus: number;
-  readonly x2apic: boolean;
-  readonly perGuestSecond: Readonly<Record<WorkloadRateName, number>>;
-  readonly interruptsPerSecond: number;
-  /** Exit name (as in EXIT_KINDS) -> per vCPU per guest second. */
-  readonly opaquePerGuestSecond: Readonly<Record<string, number>>;
-  /** Informational; kept as written (plain JSON values). */
-  readonly source?: Readonly<Record<string, unknown>>;
-}
-
-export const ROOT_KEYS = [
+const ROOT_KEYS = [
   'workloadProfile',
   'name',
   'os',
@@ -194,7 +177,7 @@ const CROSS_VENDOR: readonly (readonly [string, string])[] = [
   ['WBINVD', 'VMEXIT_WBINVD'],
 ];
 
-export interface ResolvedWorkload {
+interface ResolvedWorkload {
   readonly spec: WorkloadSpec;
   /** Opaque exits with no counterpart on this vendor (not simulated). */
   readonly dropped: readonly string[];

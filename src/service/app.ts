@@ -5,12 +5,12 @@ import { prefersOpenMetrics, type MetricsEndpoint } from '../metrics/registry.js
 import { ApiError } from './errors.js';
 import type { RunManager, SubmitRequest } from './runs.js';
 import { isScenarioName, type ScenarioCatalog } from './scenarios.js';
-import { renderRunPage, renderRunsIndex } from '../report/html.js';
+import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import type { RunResults } from '../results/types.js';
 
-export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
-export interface AppOptions {
+interface AppOptions {
   readonly manager: RunManager;
   readonly metrics: MetricsEndpoint;
   readonly catalog: ScenarioCatalog;

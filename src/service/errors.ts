@@ -1,5 +1,5 @@
-import type { Diagnostic } from '../scenario/errors.js';
-import { formatDiagnostic } from '../scenario/errors.js';
+import type { Diagnostic } from '../input/diagnostics.js';
+import { formatDiagnostic } from '../input/diagnostics.js';
 
 /**
  * API errors. Every error response has the same shape (docs/SERVICE.md):
@@ -7,7 +7,7 @@ import { formatDiagnostic } from '../scenario/errors.js';
  * `code` is stable (clients switch on it); `message` is for people; bad scenarios carry the
  * loader's diagnostics, each with the CLI's `file:line:col: error: ...` line as `text`.
  */
-export type ErrorCode =
+type ErrorCode =
   | 'bad_request'
   | 'invalid_scenario'
   | 'unknown_scenario'
@@ -23,7 +23,7 @@ export type ErrorCode =
   | 'shutting_down'
   | 'internal';
 
-export interface ApiDiagnostic extends Diagnostic {
+interface ApiDiagnostic extends Diagnostic {
   readonly text: string;
 }
 

@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
-import { exitStatusOf } from '../run/runScenario.js';
-import { startPooledRun, type PooledOutcome, type PooledRun } from '../run/pooled.js';
+import { exitStatusOf } from '../results/exitStatus.js';
+import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
 import type { SimPool } from '../pool/pool.js';
-import { totalGuests } from '../pool/tasks.js';
 import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
-import type { HistoryStore } from '../history/store.js';
-import {
-  FINAL_STATES,
-  type RunProgressRecord,
-  type RunRecord,
-  type RunState,
-  type RunSummary,
-  type StopReasonRecord,
-} from '../history/records.js';
+import type { HistoryStore, RunEnd } from '../history/store.js';
+import { FINAL_STATES, type RunRecord, type RunState, type RunSummary } from '../history/records.js';
 import { ApiError } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
 
@@ -56,7 +48,7 @@ interface LiveEntry {
   lastProgressWrite: number;
 }
 
-export interface RunManagerOptions {
+interface RunManagerOptions {
   readonly pool: SimPool;
   readonly history: HistoryStore;
   readonly hub: MetricsHub;
@@ -80,19 +72,6 @@ function summaryOf(results: RunResults): RunSummary {
       violations: v.totals.violations.length,
     })),
     crossVariantThresholdsFailed: results.crossVariantThresholds.filter((t) => !t.passed).length,
-  };
-}
-
-function progressRecord(run: PooledRun): RunProgressRecord {
-  const p = run.progress();
-  return {
-    fraction: p.fraction,
-    simSeconds: p.simSeconds,
-    limitSeconds: p.limitSeconds,
-    hostsDone: p.hostsDone,
-    hostsTotal: p.hostsTotal,
-    tasksDone: p.tasksDone,
-    tasksTotal: p.tasksTotal,
   };
 }
 
@@ -217,7 +196,7 @@ export class RunManager {
     const now = Date.now();
     if (now - e.lastProgressWrite < (this.o.progressWriteMs ?? 2_000)) return;
     e.lastProgressWrite = now;
-    this.o.history.progress(id, progressRecord(run));
+    this.o.history.progress(id, run.progress());
   }
 
   private finish(id: string, run: PooledRun, out: PooledOutcome): void {
@@ -230,7 +209,7 @@ export class RunManager {
       {
         ...(out.stopped && reason ? { stopReason: reason } : {}),
         ...(out.error ? { error: out.error } : {}),
-        progress: progressRecord(run),
+        progress: run.progress(),
         summary: summaryOf(out.results),
         results: out.results,
         partial: out.stopped,
@@ -243,24 +222,12 @@ export class RunManager {
     this.end(id, 'failed', {
       stopReason: 'failed',
       error: `internal error: ${(e as Error)?.message ?? String(e)}`,
-      progress: progressRecord(run),
+      progress: run.progress(),
       partial: true,
     });
   }
 
-  private end(
-    id: string,
-    state: RunState,
-    f: {
-      stopReason?: StopReasonRecord;
-      error?: string;
-      progress?: RunProgressRecord;
-      summary?: RunSummary;
-      results?: RunResults;
-      partial: boolean;
-    },
-    thresholdResults?: RunResults,
-  ): void {
+  private end(id: string, state: RunState, f: RunEnd, thresholdResults?: RunResults): void {
     try {
       this.o.history.finish(id, { state, at: new Date().toISOString(), ...f });
     } finally {
@@ -275,7 +242,7 @@ export class RunManager {
     const e = this.live.get(id);
     if (!e || FINAL_STATES.includes(rec.state)) return rec;
     const stopping = e.run.stopReason;
-    return { ...rec, progress: progressRecord(e.run), ...(stopping ? { stopReason: stopping } : {}) };
+    return { ...rec, progress: e.run.progress(), ...(stopping ? { stopReason: stopping } : {}) };
   }
 
   list(filter: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {

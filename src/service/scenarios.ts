@@ -1,18 +1,18 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
-import { MAX_FILE_BYTES, parseScenario, type LoadOptions } from '../scenario/load.js';
-import { ScenarioError } from '../scenario/errors.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
-import { totalGuests } from '../pool/tasks.js';
+import { parseScenario, type LoadOptions } from '../scenario/load.js';
+import { MAX_FILE_BYTES } from '../scenario/limits.js';
+import { ScenarioError } from '../input/diagnostics.js';
+import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf } from './errors.js';
 
 /** The scenarios shipped in scenarios/, by name: the path below scenarios/ without `.yaml` (e.g. `seed/win10-1909-cr8-exits`). */
 
-export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
+const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
-export interface ScenarioSummary {
+interface ScenarioSummary {
   readonly name: string;
   readonly scenario?: string;
   readonly description?: string;

@@ -1,5 +1,5 @@
 /**
- * Workload-profile guests (src/core/guests/workload.ts, executed by src/core/engine/host.ts): each
+ * Workload-profile guests (src/core/guests/workload.ts, executed by src/core/guests/workloadGuest.ts): each
  * instruction of a profile exits exactly as the machine's rules say under each configuration, the
  * bulk counts are exact, and the same profile is deterministic across shards.
  */
@@ -8,14 +8,11 @@ import assert from 'node:assert/strict';
 import { loadModelData } from '../../src/model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { simulateProfile, workloadScenario } from '../../src/import/fit.js';
-import { TotalsAccumulator, runHosts } from '../../src/run/simulate.js';
+import { runHosts } from '../../src/run/simulate.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
-import {
-  WORKLOAD_RATE_NAMES,
-  workloadSpecFor,
-  type WorkloadProfile,
-  type WorkloadRateName,
-} from '../../src/scenario/workload.js';
+import { workloadSpecFor } from '../../src/scenario/workload.js';
+import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../../src/scenario/types.js';
 import type { PolicyName } from '../../src/core/hypervisor/policy.js';
 
 const data = loadModelData();

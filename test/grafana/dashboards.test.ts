@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { buildDashboards, renderDashboard } from '../../src/dashboards/index.js';
 import { systemBinary } from '../metrics/support.js';
-import { allPanels, interpolate, panelTargets, queryVariables } from './support.js';
+import { allPanels, interpolate, panelTargets, queryVariables, type DashboardJson } from './support.js';
 
 const GRAFANA = join(REPO_ROOT, 'grafana');
 const PROM = join(GRAFANA, 'provisioning', 'prometheus');
@@ -60,16 +61,88 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
     const vars = Object.fromEntries(queryVariables(d).map((v) => [v.name, 'x']));
     for (const t of panelTargets(d)) {
       for (const m of t.expr.matchAll(/\[([^\]]+)\]/g))
-        assert.equal(m[1], '$__rate_interval', `${file}: ${t.panel}: rate windows are $__rate_interval: ${t.expr}`);
+        assert.ok(
+          m[1] === '$__rate_interval' || (m[1] === '$__range' && /^increase\($/.test(before(t.expr, m.index))),
+          `${file}: ${t.panel}: rate windows are $__rate_interval (increase() of rare events may span $__range): ${t.expr}`,
+        );
       assert.doesNotThrow(() => interpolate(t.expr, vars), `${file}: ${t.panel}: only known variables`);
+      // Divisors are guarded: no NaN between runs (0 / 0), no +Inf.
+      if (/ \/ /.test(t.expr)) assert.match(t.expr, /> 0\)/, `${file}: ${t.panel}: a guarded divisor: ${t.expr}`);
+      // Aggregations keep variants apart (the heatmap is one variant per repeated panel; run state,
+      // thresholds and annotations are per scenario).
+      for (const m of t.expr.matchAll(/\b(sum|min|max) by \(([^)]*)\)/g)) {
+        const labels = m[2].split(',').map((l) => l.trim());
+        const ok =
+          labels.includes('variant') ||
+          (t.panel.startsWith('Interrupt latency heatmap') && m[2] === 'le') ||
+          (t.panel === 'Latest run state' && m[2] === 'state');
+        assert.ok(ok, `${file}: ${t.panel}: ${m[0]} sums variants together: ${t.expr}`);
+      }
+      if (/latency/i.test(t.panel)) assert.equal(t.exemplar, true, `${file}: ${t.panel}: exemplars on`);
+      // Units: CPU seconds per simulated second are CPUs (not a percentage: a variant has many
+      // vCPUs), latencies simulated seconds, nothing a percent.
+      if (/cpu_seconds_total|exit_handling_seconds_total/.test(t.expr))
+        assert.equal(t.unit, 'suffix:CPUs', `${file}: ${t.panel}: CPU seconds per simulated second are CPUs`);
+      if (/histogram_quantile/.test(t.expr)) assert.equal(t.unit, 's', `${file}: ${t.panel}: seconds`);
+      assert.ok(!/percent/.test(t.unit ?? ''), `${file}: ${t.panel}: no percent unit (${t.unit})`);
     }
-    for (const v of queryVariables(d))
+    for (const v of queryVariables(d)) {
       assert.doesNotThrow(() => interpolate(v.selector, vars), `${file}: variable ${v.name}`);
+      assert.ok(v.description && v.description.length > 20, `${file}: variable ${v.name} has a description`);
+    }
+    // Shared crosshair, run annotations.
+    assert.equal(d.graphTooltip, 1, `${file}: shared crosshair`);
+    assert.deepEqual(
+      (d.annotations.list as { name: string }[]).map((a) => a.name),
+      ['Runs', 'Run ends'],
+      `${file}: run annotations`,
+    );
+    if (d.uid === 'vmexit-lab-overview') {
+      // A/B: A sorted ascending, B descending, so by default (the first option) they differ.
+      const sort = Object.fromEntries(
+        (d.templating.list as { name: string; sort?: number }[]).map((v) => [v.name, v.sort]),
+      );
+      assert.deepEqual([sort.a, sort.b], [1, 2], 'a alphabetical ascending, b descending');
+    }
   }
   assert.ok(uids.has('vmexit-lab-overview') && uids.has('vmexit-lab-drilldown'));
 });
 
+/** The 10 characters before index i (what a range selector belongs to). */
+function before(expr: string, i: number | undefined): string {
+  const head = expr.slice(0, i ?? 0);
+  const open = head.lastIndexOf('increase(');
+  return open >= 0 && !head.slice(open).includes(')') ? 'increase(' : head.slice(-10);
+}
+
 const promtool = systemBinary('promtool', 'prometheus');
+
+test(
+  'promtool parses every panel and annotation query of both dashboards',
+  { skip: promtool.skip, timeout: 60_000 },
+  () => {
+    assert.ok(promtool.path, promtool.missing);
+    const exprs: string[] = [];
+    for (const { dashboard } of buildDashboards()) {
+      const d = dashboard as unknown as DashboardJson;
+      const vars = Object.fromEntries(queryVariables(d).map((v) => [v.name, 'x']));
+      for (const t of panelTargets(d)) exprs.push(interpolate(t.expr, vars));
+      for (const a of (dashboard.annotations?.list ?? []) as { target?: { expr?: string } }[])
+        if (a.target?.expr) exprs.push(interpolate(a.target.expr, vars));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-dash-'));
+    try {
+      const file = join(dir, 'queries.yml');
+      const rules = exprs.map((e, i) => `      - record: dashboard_query_${i}\n        expr: ${JSON.stringify(e)}`);
+      writeFileSync(file, `groups:\n  - name: dashboards\n    rules:\n${rules.join('\n')}\n`);
+      const r = spawnSync(promtool.path, ['check', 'rules', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `promtool check rules on the dashboards' queries:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`SUCCESS: ${exprs.length} rules found`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('promtool: check config, check rules, test rules', { skip: promtool.skip, timeout: 60_000 }, () => {
   assert.ok(promtool.path, promtool.missing);

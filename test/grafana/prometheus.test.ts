@@ -15,7 +15,14 @@ import { REPO_ROOT } from '../../src/model/data.js';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { buildDashboards } from '../../src/dashboards/index.js';
 import { systemBinary } from '../metrics/support.js';
-import { interpolate, panelTargets, queryVariables, type DashboardJson } from './support.js';
+import {
+  defaultValue,
+  interpolate,
+  panelTargets,
+  queryVariables,
+  type DashboardJson,
+  type VariableValue,
+} from './support.js';
 import { freePort } from '../support/net.js';
 
 const prometheus = systemBinary('prometheus', 'prometheus');
@@ -35,6 +42,12 @@ after(async () => {
   await svc?.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * Panels with no value for scenarios/default.yaml, rightly: it has no work-bound phase, so no guest
+ * completes one (test/grafana/values.test.ts checks their numbers on a scenario that has).
+ */
+const NO_DATA_FOR_DEFAULT = ['Phase completion time (mean over guests)'];
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
@@ -72,7 +85,9 @@ test(
   { skip: prometheus.skip, timeout: 120_000 },
   async () => {
     assert.ok(prometheus.path, prometheus.missing);
-    svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 1 });
+    // Two workers: at pace realtime each variant needs its own, or the second one waits (and its
+    // guarded rates rightly have no value until it runs).
+    svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 2 });
     const post = (pace: string): Promise<any> =>
       json(`${svc!.url}/api/runs`, {
         method: 'POST',
@@ -147,7 +162,7 @@ test(
     let checked = 0;
     for (const { dashboard } of buildDashboards()) {
       const d = dashboard as unknown as DashboardJson;
-      const vars: Record<string, string> = {};
+      const vars: Record<string, VariableValue> = {};
       for (const v of queryVariables(d)) {
         const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
         const values = await until(
@@ -160,13 +175,15 @@ test(
           },
           15_000,
         );
-        // B (candidate) takes the last value so the A/B pair compares two variants.
-        vars[v.name] = v.name === 'b' ? values[values.length - 1] : values[0];
+        // As Grafana on a first load: All, or the first value in the variable's order (B sorts
+        // descending, so the A/B pair compares two variants).
+        vars[v.name] = defaultValue(v, values);
       }
       const targets = panelTargets(d);
       assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);
       const empty: string[] = [];
       for (const t of targets) {
+        if (NO_DATA_FOR_DEFAULT.includes(t.panel)) continue;
         const q = interpolate(t.expr, vars);
         try {
           await until(`${t.panel} ${t.refId}`, async () => ((await query(q)).length > 0 ? true : undefined), 10_000);

@@ -36,6 +36,13 @@ const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, 
 export interface PrometheusHandle {
   readonly base: string;
   query(q: string, time?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  /** /api/v1/query_range, as Grafana runs a panel query (times in seconds). */
+  queryRange(
+    q: string,
+    start: number,
+    end: number,
+    step: number,
+  ): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
   labelValues(label: string, match: string, start: number, end: number): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -94,6 +101,9 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
     base,
     query: async (q, time) =>
       (await get('/api/v1/query', { query: q, ...(time !== undefined ? { time: String(time) } : {}) })).result,
+    queryRange: async (q, start, endT, step) =>
+      (await get('/api/v1/query_range', { query: q, start: String(start), end: String(endT), step: String(step) }))
+        .result,
     labelValues: async (label, match, start, endT) =>
       get(`/api/v1/label/${label}/values`, { 'match[]': match, start: String(start), end: String(endT) }),
     stop,

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { REPO_ROOT } from '../../src/model/data.js';
-import { runScenarioPooled, startPooledRun } from '../../src/run/pooled.js';
+import { runScenarioPooled, startPooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { METRICS, MetricsEndpoint, prefersOpenMetrics } from '../../src/metrics/registry.js';

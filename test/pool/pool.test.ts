@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { parseScenario } from '../../src/scenario/load.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { TotalsAccumulator } from '../../src/run/simulate.js';
-import { mergeTaskTotals, runScenarioPooled, startPooledRun, type PooledRun } from '../../src/run/pooled.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { mergeTaskTotals, runScenarioPooled, startPooledRun, type PooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
-import { planTasks, splitRange, totalGuests } from '../../src/pool/tasks.js';
+import { planTasks, splitRange } from '../../src/pool/tasks.js';
+import { totalGuests } from '../../src/scenario/types.js';
 
 // A multi-host fleet: 3 variants x 4 hosts of 3 guests each.
 const fleet = parseScenario(

@@ -21,7 +21,8 @@ import { loadScenarioFile } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import type { RunResults } from '../../src/results/types.js';
-import { renderHtmlReport, renderRunPage, renderRunsIndex, type RunPageEntry } from '../../src/report/html.js';
+import { renderHtmlReport } from '../../src/report/html.js';
+import { renderRunPage, renderRunsIndex, type RunPageEntry } from '../../src/report/servicePages.js';
 import { NASTY } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';

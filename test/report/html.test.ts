@@ -1,17 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chartJsAsset, scriptSafe } from '../../src/report/assets.js';
-import {
-  escapeHtml,
-  latencyQuantile,
-  phaseComparisons,
-  renderHtmlReport,
-  renderHtmlReports,
-  renderRunPage,
-  renderRunsIndex,
-  timelinePoints,
-  type ChartSpec,
-} from '../../src/report/html.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chartJsAsset, reportAssets, scriptSafe } from '../../src/report/assets.js';
+import { REPO_ROOT } from '../../src/model/data.js';
+import { latencyQuantile, phaseComparisons, timelinePoints, type ChartSpec } from '../../src/report/charts.js';
+import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
+import { escapeHtml } from '../../src/report/page.js';
+import { renderRunPage, renderRunsIndex } from '../../src/report/servicePages.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
 import { checkHtml, externalReferences } from './htmlCheck.js';
 import { NASTY, syntheticResults } from './fixtures.js';
@@ -385,4 +381,30 @@ test('run page: live progress while running, the full report when done, the erro
   assert.ok(!failed.includes(NASTY));
   has(failed, /<tr class="fail"><th scope="row">error<\/th><td>worker crashed: &lt;\/script&gt;/);
   has(failed, /This run has no results/);
+});
+
+test('the style and browser scripts come from src/report/assets: built into dist, shipped, inlined without their header', () => {
+  const src = join(REPO_ROOT, 'src', 'report', 'assets');
+  const files = readdirSync(src).sort();
+  assert.deepEqual(files, ['charts.js', 'live.js', 'report.css', 'run.js', 'runs.js']);
+  for (const f of files)
+    assert.equal(
+      readFileSync(join(REPO_ROOT, 'dist', 'src', 'report', 'assets', f), 'utf8'),
+      readFileSync(join(src, f), 'utf8'),
+      `dist/src/report/assets/${f}: npm run build copies it`,
+    );
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(
+    pkg.files.some((p) => 'dist/src/report/assets/'.startsWith(`${p}/`)),
+    'package.json files ships dist/src/report/assets',
+  );
+  const a = reportAssets();
+  const page = renderRunPage({ id: 'r', scenario: 's', state: 'running' });
+  assert.ok(page.includes(`<style>\n${a.css}</style>`));
+  assert.ok(page.includes(a.runPage));
+  for (const text of [a.css, a.charts, a.runsPage, a.runPage]) {
+    hasNot(text, /^\/\*/, 'the file header is not shipped');
+    hasNot(text, /@include/, 'live.js is included');
+  }
+  has(a.runsPage, /function setProgress/, 'live.js is inside runs.js');
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario, shardRange, assembleResults } from '../../src/run/runScenario.js';
-import { TotalsAccumulator } from '../../src/run/simulate.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
 
 const fleet = parseScenario(
   `name: det-fleet

@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
-import { runHosts, TotalsAccumulator } from '../../src/run/simulate.js';
-import { formatSeconds, parseSecondsNs, replay } from '../../src/run/replay.js';
+import { runHosts } from '../../src/run/simulate.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { replay } from '../../src/run/replay.js';
+import { formatSeconds, parseSecondsNs } from '../../src/input/units.js';
 import { withReproducers } from '../../src/run/shrink.js';
-import { runScenarioPooled } from '../../src/run/pooled.js';
+import { runScenarioPooled } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { MetricsEndpoint } from '../../src/metrics/registry.js';
@@ -21,6 +23,7 @@ import { renderJunit } from '../../src/report/summary.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import { LATENCY_BOUNDS_NS } from '../../src/core/engine/host.js';
 import type { Scenario } from '../../src/scenario/types.js';
+import type { RawTotals } from '../../src/results/types.js';
 import { systemBinary } from '../metrics/support.js';
 
 const data = loadModelData();
@@ -60,7 +63,7 @@ function runAll(s: Scenario, ranges: [number, number][]): TotalsAccumulator {
   // Merge in reverse order, through the JSON form workers and shard files use.
   const out = new TotalsAccumulator(true);
   for (const p of parts.reverse())
-    out.merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(p.toJSON())) as Record<string, unknown>));
+    out.merge(TotalsAccumulator.fromJSON(JSON.parse(JSON.stringify(p.toJSON())) as RawTotals));
   return out;
 }
 

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
-import { runScenarioPooled } from '../../src/run/pooled.js';
+import { runScenarioPooled } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 
 const scenario = parseScenario(

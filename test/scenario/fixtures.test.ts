@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError, formatDiagnostic } from '../../src/scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../../src/input/diagnostics.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { FIXTURES } from './helpers.js';
 

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError, formatDiagnostic, MAX_DIAGNOSTICS, closest, editDistance } from '../../src/scenario/errors.js';
-import { MAX_FILE_BYTES, loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
+import {
+  ScenarioError,
+  formatDiagnostic,
+  MAX_DIAGNOSTICS,
+  closest,
+  editDistance,
+} from '../../src/input/diagnostics.js';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
+import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
 import { FIXTURES } from './helpers.js';
 

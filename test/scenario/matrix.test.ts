@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/input/diagnostics.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { MAX_VARIANTS } from '../../src/scenario/matrix.js';
 import type { ModelledGuestSpec } from '../../src/scenario/types.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SCRIPT_OP_NAMES } from '../../src/core/script/ops.js';
-import { ScenarioError, formatDiagnostic } from '../../src/scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../../src/input/diagnostics.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { MAX_SCRIPT_OPS, SCRIPT_OPS_WITHOUT_ARGS } from '../../src/scenario/script.js';
 import type { ScriptedGuestSpec } from '../../src/scenario/types.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/input/diagnostics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-workload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

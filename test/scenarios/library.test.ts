@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { relative } from 'node:path';
 import { scenarioFiles } from '../../src/cli/commands/list.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
-import { exitStatusOf, runScenario } from '../../src/run/runScenario.js';
+import { runScenario } from '../../src/run/runScenario.js';
+import { exitStatusOf } from '../../src/results/exitStatus.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 const files = scenarioFiles().filter((f) => !relative(REPO_ROOT, f).startsWith('scenarios/seed/'));

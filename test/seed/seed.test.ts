@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenarioFile } from '../../src/scenario/load.js';
-import { exitStatusOf, runScenario } from '../../src/run/runScenario.js';
+import { runScenario } from '../../src/run/runScenario.js';
+import { exitStatusOf } from '../../src/results/exitStatus.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
 

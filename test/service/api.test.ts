@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { parseScenario } from '../../src/scenario/load.js';
-import { type ScenarioError, formatDiagnostic } from '../../src/scenario/errors.js';
+import { type ScenarioError, formatDiagnostic } from '../../src/input/diagnostics.js';
 import { runScenario } from '../../src/run/runScenario.js';
 
 const dirs: string[] = [];

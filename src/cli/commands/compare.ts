@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { histogramQuantile } from '../../scenario/thresholds.js';
+import { histogramQuantile } from '../../results/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
+import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
 
-export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] OLD.json NEW.json
+export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] [--perf-table] OLD.json NEW.json
 
 Compare two results.json files variant by variant, like benchstat: for each metric the old value,
 the new value and the change. Simulation results have no sampling noise (same scenario and seed give
@@ -22,6 +22,9 @@ Options:
   --json                 machine-readable output
   --max-regression PCT   exit 1 if a lower-is-better metric (exits, latency, phase time, host time
                          in exits, violations) got worse by more than PCT percent in any variant
+  --perf-table           also print, per variant, both runs' exits as 'perf kvm stat report' does
+                         (Samples, Samples%, Time%, Min/Max/Avg time per exit, perf's exit names);
+                         with --json, as "perfTables"
   -h, --help             show this help
 
 Examples:
@@ -29,7 +32,7 @@ Examples:
   vmexit-lab compare --max-regression 5 baseline.json results.json
 `;
 
-export interface MetricDelta {
+interface MetricDelta {
   readonly variant: string;
   readonly metric: string;
   readonly old: number | null;
@@ -105,25 +108,12 @@ function num(x: number | null): string {
 }
 
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        'max-regression': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab compare: ${(e as Error).message}\n\n${COMPARE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(COMPARE_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'compare', COMPARE_USAGE, args, {
+    json: { type: 'boolean' },
+    'max-regression': { type: 'string' },
+    'perf-table': { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 2) {
     io.err(`vmexit-lab compare: expected OLD.json NEW.json\n\n${COMPARE_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -161,7 +151,20 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     : `different seeds (${a.seed} vs ${b.seed}): differences include sampling noise; rerun with the same --seed for a paired comparison`;
   if (parsed.values.json) {
     io.out(
-      JSON.stringify({ old: parsed.positionals[0], new: parsed.positionals[1], paired, deltas, regressions }, null, 2),
+      JSON.stringify(
+        {
+          old: parsed.positionals[0],
+          new: parsed.positionals[1],
+          paired,
+          deltas,
+          regressions,
+          ...(parsed.values['perf-table']
+            ? { perfTables: { old: a.variants.map(perfTableOf), new: b.variants.map(perfTableOf) } }
+            : {}),
+        },
+        null,
+        2,
+      ),
     );
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
@@ -184,6 +187,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     const unchanged = deltas.length - rows.length;
     if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
     for (const r of regressions) io.out(`regression: ${r.variant} ${r.metric} ${num(r.old)} -> ${num(r.new)}`);
+    if (parsed.values['perf-table'])
+      io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
   }
   return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
 }

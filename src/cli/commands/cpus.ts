@@ -9,11 +9,7 @@ import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-
-export interface CommandIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+import { UsageError, numberOption, type CliIo } from '../io.js';
 
 const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
        vmexit-lab cpus show ID [--json] [--dir DIR]
@@ -48,8 +44,6 @@ interface Parsed {
   threads?: number;
 }
 
-class UsageError extends Error {}
-
 function parseArgs(args: readonly string[]): Parsed {
   const p: Parsed = { positional: [], json: false, help: false };
   const value = (i: number, flag: string): string => {
@@ -57,10 +51,7 @@ function parseArgs(args: readonly string[]): Parsed {
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
     return v;
   };
-  const count = (v: string, flag: string): number => {
-    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag} needs a positive integer, got "${v}"`);
-    return Number(v);
-  };
+  const count = (v: string, flag: string): number => numberOption(v, flag, 1, Infinity, true)!;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
@@ -96,7 +87,7 @@ function parseArgs(args: readonly string[]): Parsed {
 }
 
 /** The APIC/TPR capabilities the simulator cares about, per profile. */
-export interface ApicCapabilitySummary {
+interface ApicCapabilitySummary {
   id: string;
   vendor: string;
   microarchitecture: string;
@@ -109,7 +100,7 @@ export interface ApicCapabilitySummary {
   x2avic: boolean | null;
 }
 
-export function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
+function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
   const vmx = p.vmx;
   const secondary =
     vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;
@@ -155,7 +146,7 @@ export function detectProfileSource(text: string): 'dmesg' | 'cpuinfo' | undefin
   return undefined;
 }
 
-export async function cpusCommand(args: string[], io: CommandIo): Promise<number> {
+export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
   let parsed: Parsed;
   try {
     parsed = parseArgs(args);

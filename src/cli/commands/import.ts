@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -16,11 +15,11 @@ import {
   type ReportFormat,
 } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
-export const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
+const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
 
 Turn a real host's VM-exit report into a guest workload profile (YAML on stdout): the instruction and
 interrupt rates whose simulation, under the CPU profile and policy the report was taken on,
@@ -65,7 +64,7 @@ Examples:
 `;
 
 /** Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. */
-export function measuredRates(
+function measuredRates(
   report: ExitReport,
   cpu: CpuProfile,
   vcpus: number,
@@ -92,7 +91,7 @@ export function measuredRates(
  * Exits that only a virtualization feature produces tell what the measured host had; say so when
  * the chosen configuration lacks it (the fit then cannot reproduce the report).
  */
-export function featureHints(
+function featureHints(
   rates: ReadonlyMap<string, number>,
   traits: PolicyTraits,
   cpu: CpuProfile,
@@ -112,7 +111,7 @@ export function featureHints(
   return out;
 }
 
-export function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
+function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
   const lines = [
     `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
   ];
@@ -131,39 +130,24 @@ export function formatFitTable(fit: FitResult, unknown: readonly { name: string;
 }
 
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cpu: { type: 'string' },
-        duration: { type: 'string' },
-        policy: { type: 'string' },
-        tunable: { type: 'string', multiple: true },
-        vcpus: { type: 'string' },
-        os: { type: 'string' },
-        x2apic: { type: 'boolean' },
-        name: { type: 'string' },
-        'interrupts-per-second': { type: 'string' },
-        'max-error': { type: 'string' },
-        'sim-seconds': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab import: ${(e as Error).message}\n\n${IMPORT_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'import', IMPORT_USAGE, argv, {
+    cpu: { type: 'string' },
+    duration: { type: 'string' },
+    policy: { type: 'string' },
+    tunable: { type: 'string', multiple: true },
+    vcpus: { type: 'string' },
+    os: { type: 'string' },
+    x2apic: { type: 'boolean' },
+    name: { type: 'string' },
+    'interrupts-per-second': { type: 'string' },
+    'max-error': { type: 'string' },
+    'sim-seconds': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    json: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(IMPORT_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab import: ${msg}`);
     return ExitStatus.BAD_INPUT;

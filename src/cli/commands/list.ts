@@ -1,13 +1,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, TUNABLES } from '../../core/hypervisor/policy.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 
-export const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
+const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
 
 List what scenarios can name: the bundled scenario library, CPU profiles, guest models and
 hypervisor policies with their tunables. Without an argument, lists everything.
@@ -32,21 +31,8 @@ export function scenarioFiles(dir = join(REPO_ROOT, 'scenarios')): string[] {
 }
 
 export async function listCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab list: ${(e as Error).message}\n\n${LIST_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(LIST_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'list', LIST_USAGE, args, { json: { type: 'boolean' } });
+  if (typeof parsed === 'number') return parsed;
   const what = parsed.positionals[0] ?? 'all';
   const kinds = ['scenarios', 'cpus', 'guests', 'policies'];
   if (what !== 'all' && !kinds.includes(what)) {

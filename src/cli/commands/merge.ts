@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { assembleResults, exitStatusOf } from '../../run/runScenario.js';
-import { TotalsAccumulator } from '../../run/simulate.js';
+import { assembleResults } from '../../run/runScenario.js';
+import { exitStatusOf } from '../../results/exitStatus.js';
+import { TotalsAccumulator } from '../../run/totals.js';
 import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
+const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
 
 Combine the results of 'vmexit-lab run --shard I/N' runs into the result of the whole run. Each
 shard file carries its exact integer accumulators, so the merge equals the unsharded run bit for bit
@@ -28,7 +28,7 @@ Example:
   vmexit-lab merge --out results.json shard-*.json
 `;
 
-export function mergeShardFiles(shards: readonly RunResults[]): {
+function mergeShardFiles(shards: readonly RunResults[]): {
   accumulators: TotalsAccumulator[];
   first: RunResults;
 } {
@@ -62,28 +62,14 @@ export function mergeShardFiles(shards: readonly RunResults[]): {
 }
 
 export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        scenario: { type: 'string' },
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        summary: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab merge: ${(e as Error).message}\n\n${MERGE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'merge', MERGE_USAGE, args, {
+    scenario: { type: 'string' },
+    out: { type: 'string' },
+    junit: { type: 'string' },
+    summary: { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(MERGE_USAGE);
-    return ExitStatus.OK;
-  }
   let merged;
   try {
     const shards = parsed.positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);

@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { loadModelData } from '../../model/data.js';
-import { formatSeconds, parseSecondsNs, recordJson, replay, ReplayError } from '../../run/replay.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { recordJson, replay, ReplayError } from '../../run/replay.js';
+import { formatSeconds } from '../../input/units.js';
+import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
+const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
 
 Re-run exactly what one guest needs - its whole host (the host's guests share its cores), with the
 same seed and random streams as 'run' - stop right after the events at simulated time SECONDS, and
@@ -39,49 +39,32 @@ Examples:
 `;
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        variant: { type: 'string' },
-        guest: { type: 'string' },
-        at: { type: 'string' },
-        window: { type: 'string' },
-        seed: { type: 'string' },
-        'only-guests': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab replay: ${(e as Error).message}\n\n${REPLAY_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'replay', REPLAY_USAGE, args, {
+    variant: { type: 'string' },
+    guest: { type: 'string' },
+    at: { type: 'string' },
+    window: { type: 'string' },
+    seed: { type: 'string' },
+    'only-guests': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(REPLAY_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab replay: ${msg}\n\n${REPLAY_USAGE}`);
     return ExitStatus.BAD_INPUT;
   };
   if (parsed.positionals.length !== 1) return bad('expected exactly one scenario file');
-  if (o.guest === undefined || !/^\d+$/.test(o.guest))
-    return bad(
-      `--guest expects a global guest index (an integer >= 0)${o.guest === undefined ? '' : `, found "${o.guest}"`}`,
-    );
+  if (o.guest === undefined) return bad('--guest G is required: a global guest index (an integer >= 0)');
   if (o.at === undefined) return bad('--at SECONDS is required');
-  const atNs = parseSecondsNs(o.at);
-  if (atNs === undefined) return bad(`--at expects decimal seconds (up to 9 decimals), found "${o.at}"`);
-  const windowNs = o.window === undefined ? 1e6 : parseSecondsNs(o.window);
-  if (windowNs === undefined) return bad(`--window expects decimal seconds (up to 9 decimals), found "${o.window}"`);
-  let seed: number | undefined;
-  if (o.seed !== undefined) {
-    seed = Number(o.seed);
-    if (!/^\d+$/.test(o.seed) || seed > 0xffffffff)
-      return bad(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
+  let guest: number, atNs: number, windowNs: number, seed: number | undefined;
+  try {
+    guest = numberOption(o.guest, '--guest', 0, Infinity, true)!;
+    atNs = secondsOption(o.at, '--at')!;
+    windowNs = secondsOption(o.window, '--window') ?? 1e6;
+    seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
+  } catch (e) {
+    if (e instanceof UsageError) return bad(e.message);
+    throw e;
   }
   let onlyGuests: number[] | undefined;
   if (o['only-guests'] !== undefined) {
@@ -103,7 +86,6 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       `${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`,
     );
   }
-  const guest = Number(o.guest);
   try {
     const r = replay({
       scenario,

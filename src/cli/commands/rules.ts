@@ -3,12 +3,11 @@
  * (src/metrics/alertRules.ts, docs/BEYOND.md).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
+const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
 
 Compile the thresholds of scenario files to Prometheus alerting rules: one rule group per scenario,
 one alert rule (VmexitLabScenarioThreshold, label threshold="KEY: EXPR") per threshold expression,
@@ -30,21 +29,8 @@ Examples:
 `;
 
 export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab rules: ${(e as Error).message}\n\n${RULES_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(RULES_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'rules', RULES_USAGE, args, { out: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length === 0) {
     io.err(`vmexit-lab rules: no scenario file given\n\n${RULES_USAGE}`);
     return ExitStatus.BAD_INPUT;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { exitStatusOf, type ShardSpec } from '../../run/runScenario.js';
+import type { ShardSpec } from '../../run/runScenario.js';
+import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
-import { startPooledRun, type PooledOutcome } from '../../run/pooled.js';
+import { startPooledRun, type PooledOutcome } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
@@ -10,8 +10,11 @@ import { parseGroupings, pushMetrics } from '../../metrics/push.js';
 import type { Scenario } from '../../scenario/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
+import { renderPerfTables } from '../../report/perfTable.js';
+import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
+import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
@@ -20,7 +23,7 @@ import { overBudget } from '../../metrics/cardinality.js';
 import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
 
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
-export function parseStartTime(text: string): number {
+function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(ms))
     throw new Error(
@@ -29,7 +32,7 @@ export function parseStartTime(text: string): number {
   return ms;
 }
 
-export const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
+const RUN_USAGE = `Usage: vmexit-lab run [options] FILE...
 
 Run scenario files and print a summary table. Every scenario is validated first: if any file is
 bad, nothing runs. Results are deterministic: the same scenario and seed give the same counts.
@@ -41,6 +44,8 @@ Options:
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
   --html FILE      write a self-contained HTML report with charts (opens without network access)
   --per-guest      also report totals per guest in results.json (off by default: fleets are large)
+  --perf-table     also print each variant's exits as 'perf kvm stat report' does (Samples,
+                   Samples%, Time%, Min/Max/Avg time per exit, perf's exit names)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
   --workers N      worker threads that share the hosts (default: the number of cores); results
@@ -61,6 +66,15 @@ Options:
                    dashboards and Prometheus configuration expect)
   --start-time ISO8601
                    wall time of simulated second 0 in the --openmetrics file (default: now)
+  --timeline FILE  write one guest's vCPUs over a window of simulated time as a Chrome trace-event
+                   file (open it in ui.perfetto.dev or chrome://tracing): running, halted and
+                   in-exit slices by reason, interrupt arrivals and deliveries; one process per
+                   variant (docs/TIMELINE.md); one scenario file only
+  --timeline-guest G
+                   the guest's global index, as replay and the exemplars name it (default 0)
+  --timeline-window FROM..TO
+                   simulated seconds, e.g. 2..2.05 (default 0..1); the trace is bounded to
+                   ${TIMELINE_MAX_EVENTS} events and says where it stops
   --quiet          no progress output
   -h, --help       show this help
 
@@ -77,7 +91,7 @@ Examples:
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
-export function parseShard(text: string): ShardSpec {
+function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
   const index = Number(m[1]);
@@ -87,40 +101,30 @@ export function parseShard(text: string): ShardSpec {
 }
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        junit: { type: 'string' },
-        summary: { type: 'string' },
-        html: { type: 'string' },
-        seed: { type: 'string' },
-        shard: { type: 'string' },
-        quiet: { type: 'boolean' },
-        'per-guest': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        workers: { type: 'string' },
-        push: { type: 'string' },
-        'metrics-listen': { type: 'string' },
-        'push-job': { type: 'string' },
-        'push-label': { type: 'string', multiple: true },
-        openmetrics: { type: 'string' },
-        'start-time': { type: 'string' },
-        'openmetrics-job': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab run: ${(e as Error).message}\n\n${RUN_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
+    out: { type: 'string' },
+    junit: { type: 'string' },
+    summary: { type: 'string' },
+    html: { type: 'string' },
+    seed: { type: 'string' },
+    shard: { type: 'string' },
+    quiet: { type: 'boolean' },
+    'per-guest': { type: 'boolean' },
+    'perf-table': { type: 'boolean' },
+    timeline: { type: 'string' },
+    'timeline-guest': { type: 'string' },
+    'timeline-window': { type: 'string' },
+    workers: { type: 'string' },
+    push: { type: 'string' },
+    'metrics-listen': { type: 'string' },
+    'push-job': { type: 'string' },
+    'push-label': { type: 'string', multiple: true },
+    openmetrics: { type: 'string' },
+    'start-time': { type: 'string' },
+    'openmetrics-job': { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(RUN_USAGE);
-    return ExitStatus.OK;
-  }
   if (parsed.positionals.length === 0) {
     io.err(`vmexit-lab run: no scenario file given\n\n${RUN_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -131,6 +135,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let groupings: Record<string, string>;
   let listen: { host: string; port: number } | undefined;
   let startMs = Date.now();
+  let timeline: TimelineRequest | undefined;
   try {
     if (o['start-time'] !== undefined) {
       if (o.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
@@ -142,12 +147,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
+    timeline = parseTimelineOptions(o, parsed.positionals.length);
     if (o.shard !== undefined) shard = parseShard(o.shard);
-    if (o.workers !== undefined) {
-      workers = Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 256)
-        throw new Error(`--workers expects an integer 1..256, found "${o.workers}"`);
-    }
+    workers = numberOption(o.workers, '--workers', 1, 256, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);
     if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
       throw new Error('--push-job and --push-label need --push URL');
@@ -155,11 +157,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
     if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
       throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
-    if (o.seed !== undefined) {
-      seed = Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-        throw new Error(`--seed expects an integer 0..4294967295, found "${o.seed}"`);
-    }
+    seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
     io.err(`vmexit-lab run: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;
@@ -173,6 +171,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (overs.length > 0) {
     for (const m of overs) io.err(`vmexit-lab run: ${m}`);
     return ExitStatus.BAD_INPUT;
+  }
+  if (timeline) {
+    const problem = timelineProblem(scenarios[0], timeline);
+    if (problem !== undefined) {
+      io.err(`vmexit-lab run: --timeline: ${problem}`);
+      return ExitStatus.BAD_INPUT;
+    }
   }
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -199,7 +204,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   try {
     for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
-      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario.name);
+      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
       if (o.openmetrics !== undefined) {
         // The history needs every variant's totals at each step: run in this thread, same totals.
         const r = runWithTimeline(scenario, {
@@ -212,6 +217,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
         all.push(r.run.results);
         io.out(renderSummary(r.run.results));
+        if (o['perf-table']) io.out(renderPerfTables(r.run.results));
+        progress?.done(r.run.results);
         status = Math.max(status, exitStatusOf(r.run.results));
         continue;
       }
@@ -220,7 +227,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         shard,
         pace: 'max',
         perGuest: o['per-guest'] === true,
-        onUpdate: (r) => progress?.update(r.scenarioProgress()),
+        onUpdate: (r) => progress?.updatePooled(r),
       });
       const runId = `cli-${i + 1}`;
       if (hub) {
@@ -244,6 +251,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
       io.out(renderSummary(results));
+      if (o['perf-table']) io.out(renderPerfTables(results));
+      progress?.done(results);
       status = Math.max(status, exitStatusOf(results));
     }
   } finally {
@@ -265,6 +274,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   } catch (e) {
     io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;
+  }
+  if (timeline) {
+    const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
+    try {
+      writeTimeline(io, scenario, timeline, o.quiet === true);
+    } catch (e) {
+      io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
+      return ExitStatus.INTERNAL;
+    }
   }
   // Pushed last: the result files exist whatever happens to the push.
   if (o.push !== undefined && hub) {

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -30,7 +29,7 @@ Environment:
   ${TOKEN_ENV}    when set, POST and DELETE need "Authorization: Bearer <token>"
 `;
 
-export const SERVE_USAGE = `Usage: vmexit-lab serve [options]
+const SERVE_USAGE = `Usage: vmexit-lab serve [options]
 
 Run the service: an HTTP API to start, watch and cancel runs (POST /api/runs), live Prometheus
 metrics (GET /metrics), and a run history that survives restarts. SIGTERM or SIGINT drains:
@@ -53,15 +52,7 @@ export const SERVE_PARSE_OPTIONS = {
   'max-run-time': { type: 'string' },
   'body-limit': { type: 'string' },
   'per-guest-metrics': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
-
-function positiveInt(v: string | undefined, name: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer >= ${min}, found "${v}"`);
-  return n;
-}
 
 /** Service options from parsed command-line values (throws on bad values). */
 export function serviceOptions(
@@ -69,20 +60,20 @@ export function serviceOptions(
   env: Readonly<Record<string, string | undefined>>,
 ): ServiceOptions {
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const port = positiveInt(s('port'), 'port', 0);
-  if (port !== undefined && port > 65535) throw new Error(`--port expects 0..65535, found "${s('port')}"`);
+  const int = (k: string, min = 1, max = Infinity): number | undefined => numberOption(s(k), `--${k}`, min, max, true);
+  const port = int('port', 0, 65535);
   const limits = {
-    ...(s('max-guests') !== undefined ? { maxGuests: positiveInt(s('max-guests'), 'max-guests') } : {}),
-    ...(s('max-duration') !== undefined ? { maxDurationSeconds: positiveInt(s('max-duration'), 'max-duration') } : {}),
-    ...(s('max-runs') !== undefined ? { maxConcurrentRuns: positiveInt(s('max-runs'), 'max-runs') } : {}),
-    ...(s('max-run-time') !== undefined ? { maxRunSeconds: positiveInt(s('max-run-time'), 'max-run-time') } : {}),
+    ...(s('max-guests') !== undefined ? { maxGuests: int('max-guests') } : {}),
+    ...(s('max-duration') !== undefined ? { maxDurationSeconds: int('max-duration') } : {}),
+    ...(s('max-runs') !== undefined ? { maxConcurrentRuns: int('max-runs') } : {}),
+    ...(s('max-run-time') !== undefined ? { maxRunSeconds: int('max-run-time') } : {}),
   };
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),
     ...(port !== undefined ? { port } : {}),
-    ...(s('workers') !== undefined ? { workers: positiveInt(s('workers'), 'workers') } : {}),
+    ...(s('workers') !== undefined ? { workers: int('workers') } : {}),
     ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
-    ...(s('body-limit') !== undefined ? { bodyLimitBytes: positiveInt(s('body-limit'), 'body-limit') } : {}),
+    ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
     perGuestMetrics: v['per-guest-metrics'] === true,
     limits,
     ...(env[TOKEN_ENV] ? { token: env[TOKEN_ENV] } : {}),
@@ -154,13 +145,10 @@ export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
 }
 
 export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = commandArgs(io, 'serve', SERVE_USAGE, args, SERVE_PARSE_OPTIONS, false);
+  if (typeof parsed === 'number') return parsed;
   let options: ServiceOptions;
   try {
-    const parsed = parseArgs({ args, options: SERVE_PARSE_OPTIONS });
-    if (parsed.values.help) {
-      io.out(SERVE_USAGE);
-      return ExitStatus.OK;
-    }
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
     io.err(`vmexit-lab serve: ${(e as Error).message}\n\n${SERVE_USAGE}`);

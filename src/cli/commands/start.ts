@@ -1,14 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../../model/data.js';
 import { ApiError } from '../../service/errors.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
-export const DEFAULT_SCENARIO = join(REPO_ROOT, 'scenarios', 'default.yaml');
-
-export const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
+const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
 The main job: start the service (vmexit-lab serve) and run the embedded default scenario
 (scenarios/default.yaml, a mixed Windows / Linux / FreeBSD fleet, bhyve 12.1 against the committed
@@ -27,14 +22,17 @@ Examples:
 `;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
+  const parsed = commandArgs(
+    io,
+    'start',
+    START_USAGE,
+    args,
+    { ...SERVE_PARSE_OPTIONS, scenario: { type: 'string' } },
+    false,
+  );
+  if (typeof parsed === 'number') return parsed;
   let options;
   try {
-    parsed = parseArgs({ args, options: { ...SERVE_PARSE_OPTIONS, scenario: { type: 'string' } } });
-    if (parsed.values.help) {
-      io.out(START_USAGE);
-      return ExitStatus.OK;
-    }
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
     io.err(`vmexit-lab start: ${(e as Error).message}\n\n${START_USAGE}`);

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { runScenario } from '../../run/runScenario.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
-export const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
+const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
 Run the scripted guests of a scenario and print one JSON object per guest operation (JSON Lines):
   {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8}],
@@ -24,21 +23,8 @@ Example:
 `;
 
 export async function traceCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { variant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab trace: ${(e as Error).message}\n\n${TRACE_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
-  if (parsed.values.help) {
-    io.out(TRACE_USAGE);
-    return ExitStatus.OK;
-  }
+  const parsed = commandArgs(io, 'trace', TRACE_USAGE, args, { variant: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 1) {
     io.err(`vmexit-lab trace: expected exactly one scenario file\n\n${TRACE_USAGE}`);
     return ExitStatus.BAD_INPUT;

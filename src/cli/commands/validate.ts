@@ -4,10 +4,11 @@
  */
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, formatDiagnostic } from '../../scenario/errors.js';
+import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
+import type { CliIo } from '../io.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -33,7 +34,7 @@ Examples:
 `;
 
 /** Guests of one variant: guests per host times hosts. */
-export function guestCount(s: Scenario): number {
+function guestCount(s: Scenario): number {
   const v = s.variants[0];
   if (v === undefined) return 0;
   const perHost = v.guests.reduce((n, g) => n + (g.kind === 'modelled' ? g.count : 1), 0);
@@ -44,10 +45,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export async function validateCommand(
-  args: string[],
-  io: { out(s: string): void; err(s: string): void },
-): Promise<number> {
+export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
   const files: string[] = [];
   let cpuDir: string | undefined;
   let optionsDone = false;

@@ -1,16 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError } from '../../scenario/errors.js';
-import { parseWorkloadProfile, type WorkloadProfile } from '../../scenario/workload.js';
+import { ScenarioError } from '../../input/diagnostics.js';
+import { parseWorkloadProfile } from '../../scenario/workload.js';
+import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 
-export const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
+const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
 Run a workload profile (from 'vmexit-lab import', or written by hand) on the host it was measured on
 and on other CPU profiles and policies, all with the same seed, and print what each would change:
@@ -57,11 +57,12 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
   return out;
 }
 
-function fmt(x: number, digits = 0): string {
+/** Grouped with a fixed number of decimals: 12,345.6 */
+function grouped(x: number, digits = 0): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-export function formatWhatIf(r: WhatIfResult): string {
+function formatWhatIf(r: WhatIfResult): string {
   const src = r.rows[0];
   const anyViolation = r.rows.some((row) => row.violations.length > 0);
   const head = [
@@ -78,11 +79,11 @@ export function formatWhatIf(r: WhatIfResult): string {
     const top = Object.entries(row.exitsPerSecond)
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
-      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .map(([k, v]) => `${k} ${grouped(v)}`)
       .join(', ');
     return [
       `${row.variant}${row.isSource ? ' (measured)' : ''}`,
-      fmt(row.exitsPerSecondTotal),
+      grouped(row.exitsPerSecondTotal),
       row.isSource ? '-' : `${row.exitsChangePercent >= 0 ? '+' : ''}${row.exitsChangePercent.toFixed(1)} %`,
       `${(row.hostTimeInExits * 100).toFixed(2)} %`,
       `${(row.guestCpu * 100).toFixed(2)} %`,
@@ -90,7 +91,7 @@ export function formatWhatIf(r: WhatIfResult): string {
         ? [
             row.projectedPhaseSeconds === undefined || row.violations.length > 0
               ? '-'
-              : fmt(row.projectedPhaseSeconds, 1),
+              : grouped(row.projectedPhaseSeconds, 1),
           ]
         : []),
       ...(anyViolation ? [row.violations.length > 0 ? `${row.violations.join(', ')} (guest stopped)` : '-'] : []),
@@ -111,7 +112,7 @@ export function formatWhatIf(r: WhatIfResult): string {
           : was === 0
             ? ' (new)'
             : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
-      return `${n} ${fmt(x, x < 10 ? 2 : 0)}${change}`;
+      return `${n} ${grouped(x, x < 10 ? 2 : 0)}${change}`;
     });
     return `  ${row.variant}: ${parts.join(', ')}`;
   });
@@ -125,34 +126,19 @@ export function formatWhatIf(r: WhatIfResult): string {
 }
 
 export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        cpu: { type: 'string' },
-        policy: { type: 'string' },
-        tunable: { type: 'string', multiple: true },
-        phase: { type: 'string' },
-        'sim-seconds': { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab what-if: ${(e as Error).message}\n\n${WHAT_IF_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(io, 'what-if', WHAT_IF_USAGE, argv, {
+    from: { type: 'string' },
+    cpu: { type: 'string' },
+    policy: { type: 'string' },
+    tunable: { type: 'string', multiple: true },
+    phase: { type: 'string' },
+    'sim-seconds': { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string', short: 'o' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(WHAT_IF_USAGE);
-    return ExitStatus.OK;
-  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab what-if: ${msg}`);
     return ExitStatus.BAD_INPUT;

@@ -6,6 +6,20 @@
 
 export type OsFamily = 'windows' | 'linux' | 'freebsd';
 
+/** What a guest does for a while (docs/MODEL.md "Phases"). */
+export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build';
+
+/** Results columns of the phases (HostSimulation.phaseDoneNs, results.json). */
+export const PHASE_ORDER: readonly PhaseKind[] = ['boot', 'idle', 'install', 'disk-benchmark', 'build'];
+
+/** One phase of a guest's plan: bound by a duration, or by work whose completion time is a result. */
+export interface PhasePlan {
+  readonly phase: PhaseKind;
+  readonly durationNs?: number;
+  /** install: installer CPU work, guest ns; disk-benchmark: bytes; build: CPU work, guest ns. */
+  readonly work?: number;
+}
+
 export interface PhaseBehaviour {
   /** Fraction of wall time each vCPU wants to run (the rest it halts), for duration-bound phases. */
   readonly busyFraction: number;

@@ -1,30 +1,22 @@
 import { MessageChannel } from 'node:worker_threads';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
-import { assembleResults, type ScenarioProgress, type ShardSpec } from './runScenario.js';
-import { TotalsAccumulator, type Progress } from './simulate.js';
-import type { SimPool } from '../pool/pool.js';
-import { planTasks, type PoolTask } from '../pool/tasks.js';
-import {
-  Control,
-  StopCode,
-  type FaultKind,
-  type StopCodeValue,
-  type TaskMessage,
-  type TaskResult,
-  type TaskUpdate,
-} from '../pool/protocol.js';
+import type { RunProgress, StopReason } from '../history/records.js';
+import { assembleResults, type ScenarioProgress, type ShardSpec } from '../run/runScenario.js';
+import type { Progress } from '../run/simulate.js';
+import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
+import type { SimPool } from './pool.js';
+import { planTasks, type PoolTask } from './tasks.js';
+import { Control, StopCode, type FaultKind, type RunTask, type StopCodeValue, type TaskUpdate } from './protocol.js';
 
 /**
- * runScenario on a worker pool. The scenario's hosts are split into tasks (src/pool/tasks.ts);
+ * runScenario on a worker pool. The scenario's hosts are split into tasks (tasks.ts);
  * each task posts its latest absolute totals while it runs and returns its final totals; the
  * final totals are merged in task order and go through the same assembleResults as a
  * single-thread run, so results.json is identical for any worker count.
  */
 
-export type StopReason = 'cancelled' | 'time_limit' | 'shutdown' | 'failed';
-
-export interface PooledRunOptions {
+interface PooledRunOptions {
   readonly pool: SimPool;
   readonly shard?: ShardSpec;
   /** Override the scenario's pace (the service runs its start-up scenario in realtime). */
@@ -47,9 +39,9 @@ export interface PooledRunOptions {
   readonly faults?: ReadonlyMap<number, FaultKind>;
 }
 
-export type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
+type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
 
-export interface TaskState {
+interface TaskState {
   readonly task: PoolTask;
   status: TaskStatus;
   /** Latest absolute totals: the last snapshot while running, the final totals when done. */
@@ -59,19 +51,6 @@ export interface TaskState {
   /** Done, but stopped early (cancel, time limit, shutdown): its totals are partial. */
   stopped?: boolean;
   error?: string;
-}
-
-export interface RunProgress {
-  /** 0..1 over all tasks (hosts weighted; simulated time within a running task). */
-  readonly fraction: number;
-  /** Simulated seconds reached by the slowest running task (the limit when all are done). */
-  readonly simSeconds: number;
-  readonly limitSeconds: number;
-  readonly hostsDone: number;
-  readonly hostsTotal: number;
-  readonly tasksDone: number;
-  readonly tasksRunning: number;
-  readonly tasksTotal: number;
 }
 
 export interface PooledOutcome {
@@ -128,7 +107,7 @@ export function mergeTaskTotals(
   return accs;
 }
 
-export class PooledRun {
+export class PooledRun implements LiveRun {
   readonly scenario: Scenario;
   readonly pace: 'max' | 'realtime';
   readonly tasks: TaskState[];
@@ -180,7 +159,6 @@ export class PooledRun {
     let hostsDone = 0;
     let hostsTotal = 0;
     let tasksDone = 0;
-    let tasksRunning = 0;
     let slowest = Infinity;
     let furthest = 0;
     for (const t of this.tasks) {
@@ -195,7 +173,6 @@ export class PooledRun {
         hostsDone += t.task.hostEnd - t.task.hostStart;
         continue;
       }
-      if (t.status === 'running') tasksRunning++;
       if (t.status === 'running' || t.status === 'queued') slowest = Math.min(slowest, p.simNs);
       hostsDone += p.hostsDone;
       const f = Math.max(p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal, Math.min(1, p.simNs / limit));
@@ -208,9 +185,17 @@ export class PooledRun {
       hostsDone,
       hostsTotal,
       tasksDone,
-      tasksRunning,
       tasksTotal: this.tasks.length,
     };
+  }
+
+  /** Every task's latest absolute totals, and its hosts running now (the live metrics). */
+  live(): LivePart[] {
+    return this.tasks.map((t) => ({
+      variantIndex: t.task.variantIndex,
+      totals: t.totals,
+      hostsRunning: t.status === 'running' ? Math.max(0, t.progress.hostsTotal - t.progress.hostsDone) : 0,
+    }));
   }
 
   /** The CLI progress line's view: the first variant with unfinished tasks. */
@@ -269,7 +254,7 @@ export class PooledRun {
     const perGuest = this.options.perGuest === true || this.options.livePerGuest === true;
     port1.on('message', (u: TaskUpdate) => {
       if (state.status === 'done' || state.status === 'failed') return; // late: the final totals are in
-      if (u.type === 'started') {
+      if (u.kind === 'started') {
         state.status = 'running';
       } else if (u.seq > state.seq) {
         state.status = 'running';
@@ -279,7 +264,7 @@ export class PooledRun {
       }
       this.notify();
     });
-    const msg: TaskMessage = {
+    const msg: RunTask = {
       kind: 'run',
       scenario: this.scenario,
       task: state.task,
@@ -293,7 +278,7 @@ export class PooledRun {
       ...(this.options.faults?.has(state.task.index) ? { fault: this.options.faults.get(state.task.index) } : {}),
     };
     try {
-      const r: TaskResult = await this.options.pool.run(msg, aborter.signal);
+      const r = await this.options.pool.run(msg, aborter.signal);
       state.totals = TotalsAccumulator.fromJSON(r.totals);
       state.progress = r.progress;
       state.status = 'done';

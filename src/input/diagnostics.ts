@@ -1,7 +1,8 @@
 /**
- * Scenario diagnostics: every problem in a scenario file is reported with its position
- * (`file:line:col`), what was expected and what was found. The loader collects up to
+ * Diagnostics of input files (scenarios, workload profiles): every problem is reported with its
+ * position (`file:line:col`), what was expected and what was found. A loader collects up to
  * MAX_DIAGNOSTICS problems per file before giving up, so one run shows (nearly) all of them.
+ * Also the did-you-mean suggestions every name lookup makes (editDistance, closest).
  */
 
 export interface Diagnostic {

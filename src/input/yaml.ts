@@ -1,11 +1,14 @@
 /**
- * Typed reading of a parsed YAML document with positions. Every reader reports a problem to the
- * DiagnosticSink (at the offending node, or at its key when the value is empty) and returns
- * undefined, so the loader can go on and collect further problems.
+ * The one YAML reader of the input files: parseYaml reads the text into a document with positions
+ * (every loader starts there: scenarios, workload profiles, CPU profiles), and the Reader reads its
+ * nodes as typed values for the scenario and workload-profile loaders. Every Reader method reports
+ * a problem to the DiagnosticSink (at the offending node, or at its key when the value is empty)
+ * and returns undefined, so the loader can go on and collect further problems. The CPU profile
+ * loader (src/profiles/serialize.ts) stops at its first problem and words it its own way.
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Alias, Document, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
-import { closest, didYouMean, type DiagnosticSink } from './errors.js';
+import { closest, didYouMean, type DiagnosticSink } from './diagnostics.js';
 import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
 
 /** A value and where to point when it is empty (its key). */
@@ -46,13 +49,13 @@ export class Fields {
   }
 }
 
-export interface Position {
+interface Position {
   readonly line: number;
   readonly column: number;
 }
 
 /** Aliases resolved to their anchors in document order; unresolved aliases reported. */
-export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): Map<Alias, YamlNode> {
+function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): Map<Alias, YamlNode> {
   const anchors = new Map<string, YamlNode>();
   const out = new Map<Alias, YamlNode>();
   visit(doc, {
@@ -80,6 +83,46 @@ export function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticS
   return out;
 }
 
+/** A problem yaml found in the text: the first line of its message, where it is. */
+interface YamlProblem extends Position {
+  readonly message: string;
+  readonly warning: boolean;
+}
+
+/** A YAML 1.2 document with its line counter, and yaml's errors then warnings. */
+interface YamlText {
+  readonly doc: Document;
+  readonly lc: LineCounter;
+  readonly problems: readonly YamlProblem[];
+}
+
+/** Parse YAML text with positions. `uniqueKeys`: a repeated key is one of yaml's errors (else the caller checks). */
+export function parseYaml(text: string, options: { readonly uniqueKeys: boolean }): YamlText {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: options.uniqueKeys,
+    version: '1.2',
+  });
+  const problem = (e: { pos: [number, number]; message: string }, warning: boolean): YamlProblem => ({
+    ...positionAt(lc, e.pos[0]),
+    message: e.message.split('\n')[0],
+    warning,
+  });
+  return {
+    doc,
+    lc,
+    problems: [...doc.errors.map((e) => problem(e, false)), ...doc.warnings.map((e) => problem(e, true))],
+  };
+}
+
+/** The 1-based line and column of a character offset. */
+export function positionAt(lc: LineCounter, offset: number): Position {
+  const p = lc.linePos(offset);
+  return { line: p.line, column: p.col };
+}
+
 /**
  * Parse YAML text for a loader: syntax errors, unresolved aliases and alias bombs are reported to
  * `sink` with their positions (and thrown as a ScenarioError by sink.throwIfAny).
@@ -89,12 +132,8 @@ export function parseYamlChecked(
   sink: DiagnosticSink,
   maxAliasCount: number,
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, version: '1.2' });
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const p = lc.linePos(e.pos[0]);
-    sink.add(p.line, p.col, `YAML syntax error: ${e.message.split('\n')[0]}`);
-  }
+  const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
+  for (const p of problems) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`);
   sink.throwIfAny();
   const aliases = resolveAliases(doc, lc, sink);
   sink.throwIfAny();
@@ -161,9 +200,7 @@ export class Reader {
   }
 
   positionOf(node: YamlNode | null | undefined): Position {
-    const offset = node?.range?.[0] ?? 0;
-    const p = this.lc.linePos(offset);
-    return { line: p.line, column: p.col };
+    return positionAt(this.lc, node?.range?.[0] ?? 0);
   }
 
   /** Where a value is, or its key when it is empty. */
@@ -349,8 +386,14 @@ export class Reader {
   }
 }
 
-export function fmtRange(min: number, max: number): string {
+function fmtRange(min: number, max: number): string {
   const hex = max >= 0x100 && (max + 1) % 0x100 === 0;
   const f = (n: number): string => (hex && n > 9 ? `0x${n.toString(16).toUpperCase()}` : String(n));
   return `${f(min)}..${f(max)}`;
+}
+
+/** Read an optional field with `read`; undefined when absent or invalid. */
+export function optional<T>(f: Fields | undefined, key: string, read: (v: Field) => T | undefined): T | undefined {
+  const field = f?.get(key);
+  return field === undefined ? undefined : read(field);
 }

@@ -8,7 +8,7 @@
  * Negative values, NaN, infinities and fractions of the smallest unit are rejected.
  */
 
-export type UnitResult =
+type UnitResult =
   | { readonly ok: true; readonly value: number }
   | { readonly ok: false; readonly expected: string; readonly found: string };
 
@@ -36,8 +36,8 @@ const BYTES_PER: Readonly<Record<string, number>> = {
   TiB: 1024 ** 4,
 };
 
-export const DURATION_EXPECTED = 'a duration such as "500ms", "30s", "5m", "1.5h", "2d" or a number of seconds';
-export const SIZE_EXPECTED = 'a size such as "512MiB", "4GiB", "1GB" or a number of bytes';
+const DURATION_EXPECTED = 'a duration such as "500ms", "30s", "5m", "1.5h", "2d" or a number of seconds';
+const SIZE_EXPECTED = 'a size such as "512MiB", "4GiB", "1GB" or a number of bytes';
 
 const NUMBER_WITH_UNIT = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµ]*)\s*$/;
 
@@ -128,4 +128,21 @@ export function formatDurationNs(ns: number): string {
   ];
   for (const [u, n] of units) if (ns >= n && ns % (n / 1000) === 0) return `${+(ns / n).toFixed(3)}${u}`;
   return `${ns}ns`;
+}
+
+/** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
+export function formatSeconds(ns: number): string {
+  const whole = Math.floor(ns / 1e9);
+  const frac = String(ns - whole * 1e9)
+    .padStart(9, '0')
+    .replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : String(whole);
+}
+
+/** Parse decimal seconds into integer ns exactly ("1.500000001" -> 1500000001); undefined if malformed. */
+export function parseSecondsNs(text: string): number | undefined {
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const ns = Number(m[1]) * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
+  return Number.isSafeInteger(ns) ? ns : undefined;
 }

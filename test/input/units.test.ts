@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatDurationNs, parseDurationNs, parseSizeBytes } from '../../src/scenario/units.js';
+import { formatDurationNs, parseDurationNs, parseSizeBytes } from '../../src/input/units.js';
 
 function ok(r: ReturnType<typeof parseDurationNs>): number {
   assert.ok(r.ok, `expected ok, got ${JSON.stringify(r)}`);

@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { loadModelData } from '../model/data.js';
+import { TIMELINE_MAX_EVENTS, buildTimeline, parseWindow, renderTrace } from '../report/timeline.js';
+import { hostOfGuest, ReplayError } from '../run/replay.js';
+import { formatSeconds } from '../input/units.js';
+import { recordTimeline } from '../run/timelineRun.js';
+import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import type { CliIo } from './io.js';
+
+/** `run --timeline FILE [--timeline-guest G] [--timeline-window FROM..TO]` (docs/TIMELINE.md). */
+export interface TimelineRequest {
+  readonly file: string;
+  /** Global guest index. */
+  readonly guest: number;
+  /** Simulated ns [from, to]. */
+  readonly window: readonly [number, number];
+}
+
+/** The --timeline options of `run`, checked; undefined without --timeline. Throws Error with the message. */
+export function parseTimelineOptions(
+  o: {
+    readonly timeline?: string;
+    readonly 'timeline-guest'?: string;
+    readonly 'timeline-window'?: string;
+  },
+  files: number,
+): TimelineRequest | undefined {
+  if ((o['timeline-guest'] !== undefined || o['timeline-window'] !== undefined) && o.timeline === undefined)
+    throw new Error('--timeline-guest and --timeline-window need --timeline FILE');
+  if (o.timeline === undefined) return undefined;
+  if (files !== 1) throw new Error('--timeline takes one scenario file');
+  let guest = 0;
+  if (o['timeline-guest'] !== undefined) {
+    guest = Number(o['timeline-guest']);
+    if (!/^\d+$/.test(o['timeline-guest']) || !Number.isSafeInteger(guest))
+      throw new Error(`--timeline-guest expects a guest index (an integer >= 0), found "${o['timeline-guest']}"`);
+  }
+  let window: [number, number] = [0, 1e9];
+  if (o['timeline-window'] !== undefined) {
+    const w = parseWindow(o['timeline-window']);
+    if (!w)
+      throw new Error(
+        `--timeline-window expects FROM..TO in simulated seconds with FROM < TO, e.g. 2..2.05, found "${o['timeline-window']}"`,
+      );
+    window = w;
+  }
+  return { file: o.timeline, guest, window };
+}
+
+/** Why a --timeline request cannot be served (unknown guest, window after the end), before anything runs. */
+export function timelineProblem(scenario: Scenario, { guest, window: [fromNs] }: TimelineRequest): string | undefined {
+  try {
+    scenario.variants.forEach((_, vi) => hostOfGuest(scenario, vi, guest));
+  } catch (e) {
+    if (e instanceof ReplayError) return e.message;
+    throw e;
+  }
+  const limit = durationLimitNs(scenario);
+  if (fromNs >= limit)
+    return `the window starts at ${formatSeconds(fromNs)} s, after the scenario's ${formatSeconds(limit)} simulated seconds`;
+  return undefined;
+}
+
+/**
+ * Record the guest's window under every variant, write the trace, and say how big it is or where it
+ * stops (`maxEvents`: the file's bound, split evenly over the variants).
+ */
+export function writeTimeline(
+  io: CliIo,
+  scenario: Scenario,
+  { file, guest, window: [fromNs, toNs] }: TimelineRequest,
+  quiet: boolean,
+  maxEvents = TIMELINE_MAX_EVENTS,
+): void {
+  const data = loadModelData();
+  const limit = durationLimitNs(scenario);
+  const to = Math.min(toNs, limit);
+  const perVariant = Math.floor(maxEvents / Math.max(1, scenario.variants.length));
+  const variants = scenario.variants.map((v, vi) => ({
+    name: v.name,
+    cpu: v.host.cpu.id,
+    policy: v.hypervisor.policy,
+    run: recordTimeline({ scenario, variantIndex: vi, data, guest, fromNs, toNs: to, maxRecords: perVariant }),
+  }));
+  const built = buildTimeline(variants, {
+    scenario: scenario.name,
+    seed: scenario.seed,
+    fromNs,
+    toNs: to,
+    maxEventsPerVariant: perVariant,
+  });
+  writeFileSync(file, renderTrace(built.trace));
+  for (const t of built.truncated)
+    io.err(
+      `vmexit-lab run: --timeline: variant ${t.variant}: more than ${perVariant} events in the window ` +
+        `(${maxEvents} per file); its trace stops at ${formatSeconds(t.atNs)} s simulated: narrow --timeline-window`,
+    );
+  if (!quiet) {
+    const g = variants[0].run.target;
+    io.err(
+      `timeline: ${file}: guest ${guest} (${g.label}, host ${variants[0].run.host}), ${formatSeconds(fromNs)}..${formatSeconds(to)} s, ` +
+        `${variants.length} variant${variants.length === 1 ? '' : 's'}, ${built.events} events: open it in ui.perfetto.dev or chrome://tracing`,
+    );
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The event table of a host simulation: every kind of event a vCPU can have pending, declared once,
+ * with three columns read left to right in this file:
+ *   - its priority and the reason for it: `Ev`, whose value is the priority (as gem5's
+ *     src/sim/eventq.hh names its priorities): when several kinds are due at the same time on one
+ *     vCPU, the lowest value runs first;
+ *   - when it is due: one block per kind in `walk`, in priority order;
+ *   - what it does: its case in `dispatch`, a guest behaviour (src/core/guests/).
+ * Both of the engine's questions come from the one walk: when is this vCPU's next event (the
+ * earliest due time over the kinds that wake it: nextEventTime) and which due event runs first (the
+ * lowest kind whose time has come: firstDue). Two kinds are one-sided: TIMER_STALE runs but never
+ * wakes the vCPU, HOST_TICK wakes it but never runs.
+ *
+ * Exactly one event runs per pop; the vCPU is then re-keyed and, if another kind is due at the same
+ * time, pops again (vCPUs due at the same time pop in index order, src/core/engine/heap.ts). The
+ * order is the tie-break results depend on: reordering two kinds that can be due together changes
+ * results (the golden digests catch it); where an order is a convention rather than a necessity, its
+ * reason says so. Payloads (vectors, targets) live in the host's typed arrays (src/core/engine/
+ * state.ts); an event is a (vCPU, kind) pair, never an object.
+ */
+import { burstBoundary } from '../guests/bursts.js';
+import { backgroundIo, backgroundIoDone, backgroundIpi, ipiArrives, notifyArrives } from '../guests/devices.js';
+import { lowerIrql } from '../guests/irql.js';
+import { isrEnd } from '../guests/isr.js';
+import {
+  buildEndTime,
+  buildShareDone,
+  chunkDone,
+  chunkEndTime,
+  completePhase,
+  ioCompletes,
+  ioDoneTime,
+} from '../guests/phases.js';
+import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
+import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
+import { Gf, Mode, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+
+export const enum Ev {
+  /**
+   * The ISR in service ends (EOI, IRQL restored, IRET): first, so what arrives at the same instant
+   * finds the vector out of service and what the ISR finished (a chain step) follows on at once.
+   * (Never due with RAISED_END: an ISR suspends the raised section.)
+   */
+  ISR_END = 0,
+  /** A raised IRQL section ends (MOV CR8 <- 0): before arrivals, so they find the TPR lowered. */
+  RAISED_END = 1,
+  /**
+   * An I/O-completion notice (DPC request / reschedule IPI) arrives. Arrivals (NOTIFY to WL_IRQ) come
+   * before the guest's own actions: their times were fixed when they were sent. Among them the order
+   * is a convention: the chain's notice first.
+   */
+  NOTIFY = 2,
+  /** A general IPI arrives (arrival; after NOTIFY by convention). */
+  IPI = 3,
+  /** A background I/O's completion interrupt arrives (arrival; convention). */
+  BG_IO_DONE = 4,
+  /** A work chain's I/O completion interrupt arrives at its target vCPU (arrival; convention). */
+  IO_DONE = 5,
+  /** A workload-profile guest's device interrupt (arrival; convention). */
+  WL_IRQ = 6,
+  /** A workload-profile guest's HLT or IPI: its own action, after arrivals (an HLT then finds them pending). */
+  WL_DYN = 7,
+  /** The guest's LAPIC timer ticks: after the workload kinds, which it never meets (they have no timer). */
+  TIMER = 8,
+  /** Background I/O (a doorbell write), while not halted: the guest's own action, after arrivals. */
+  BG_IO = 9,
+  /** Background IPI (an ICR write), while not halted: own action; after BG_IO by convention. */
+  BG_IPI = 10,
+  /** A duration-bound phase ends (on the guest's vCPU 0): after what belongs to the old phase. */
+  PHASE_END = 11,
+  /** The worker finishes an install / disk-benchmark chunk and issues its I/O: work ends after events. */
+  CHUNK_END = 12,
+  /** A vCPU finishes its build share (never due with CHUNK_END: another phase). */
+  BUILD_END = 13,
+  /** Busy/idle boundary: late, so an instant's other events run while busy and a chunk re-draws it first. */
+  BURST_END = 14,
+  /**
+   * A timer deadline that passed while the timer was stopped (tickless halt) is dropped, so the timer
+   * re-arms afresh. Passive: it never wakes the vCPU, and runs only when nothing else is due.
+   */
+  TIMER_STALE = 15,
+  /**
+   * The host's timer tick on the vCPU's core, as an event of its own only while the vCPU has an
+   * interrupt pending or in service (otherwise ticks are applied in bulk). It only wakes the vCPU:
+   * its exits are applied when the vCPU is advanced, before anything runs; last, it never runs.
+   */
+  HOST_TICK = 16,
+}
+// A const enum: kinds are integer literals in the compiled walk and switch (a jump table).
+
+/** Number of kinds. */
+export const EV_COUNT = Ev.HOST_TICK + 1;
+
+/** Earliest due time over the kinds that wake vCPU `v` (Infinity: none pending). */
+export function nextEventTime(h: HostState, v: number): number {
+  walk(h, v, -Infinity);
+  return h.walkNext;
+}
+
+/** The kind that runs first among those due at `time` on vCPU `v` (the lowest), or -1. */
+export function firstDue(h: HostState, v: number, time: number): Ev | -1 {
+  return walk(h, v, time);
+}
+
+/**
+ * Walk the kinds in priority order on vCPU `v`, working out each one's due time: its deadline, or
+ * Infinity when it is not pending or cannot happen in the vCPU's present state. Returns the first kind
+ * that runs and is due at `limit` or earlier (-1: none; limit -Infinity walks every kind) and leaves in
+ * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
+ *
+ * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
+ * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
+ */
+function walk(h: HostState, v: number, limit: number): Ev | -1 {
+  const vf = h.vf;
+  const b = v * Vf.STRIDE;
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const halted = h.mode(v) === Mode.HALT;
+  let next = Infinity;
+  let t = vf[b + Vf.ISR_END];
+  if (t <= limit) return Ev.ISR_END;
+  if (t < next) next = t;
+  t = vf[b + Vf.RAISED_END];
+  if (t <= limit) return Ev.RAISED_END;
+  if (t < next) next = t;
+  t = vf[b + Vf.NOTIFY_AT];
+  if (t <= limit) return Ev.NOTIFY;
+  if (t < next) next = t;
+  t = vf[b + Vf.IPI_AT];
+  if (t <= limit) return Ev.IPI;
+  if (t < next) next = t;
+  t = vf[b + Vf.BG_DONE_AT];
+  if (t <= limit) return Ev.BG_IO_DONE;
+  if (t < next) next = t;
+  t = ioDoneTime(h, gi, v);
+  if (t <= limit) return Ev.IO_DONE;
+  if (t < next) next = t;
+  if (h.wl.length > 0) {
+    t = h.wl[v * WL + WL_IRQ_AT];
+    if (t <= limit) return Ev.WL_IRQ;
+    if (t < next) next = t;
+    t = workloadDynTime(h, v);
+    if (t <= limit) return Ev.WL_DYN;
+    if (t < next) next = t;
+  }
+  const timerOn = timerActive(h, v);
+  t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
+  if (t <= limit) return Ev.TIMER;
+  if (t < next) next = t;
+  // Background I/O and IPIs only while running: their wall-time deadlines pass during halts (issue #14).
+  t = halted ? Infinity : vf[b + Vf.BG_IO_AT];
+  if (t <= limit) return Ev.BG_IO;
+  if (t < next) next = t;
+  t = halted ? Infinity : vf[b + Vf.BG_IPI_AT];
+  if (t <= limit) return Ev.BG_IPI;
+  if (t < next) next = t;
+  t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
+  if (t <= limit) return Ev.PHASE_END;
+  if (t < next) next = t;
+  t = chunkEndTime(h, v);
+  if (t <= limit) return Ev.CHUNK_END;
+  if (t < next) next = t;
+  t = buildEndTime(h, v);
+  if (t <= limit) return Ev.BUILD_END;
+  if (t < next) next = t;
+  t = vf[b + Vf.BURST_END];
+  if (t <= limit) return Ev.BURST_END;
+  if (t < next) next = t;
+  // TIMER_STALE runs but never wakes the vCPU.
+  t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
+  if (t <= limit) return Ev.TIMER_STALE;
+  // HOST_TICK wakes the vCPU but never runs. While nothing is pending or in service a host tick
+  // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;
+  // otherwise each is its own event. (isQuiet is asked only when the tick could be the earliest.)
+  t = vf[b + Vf.NEXT_HOST_TICK];
+  if (!halted && t < next && !h.machine.isQuiet(v)) next = t;
+  h.walkNext = next;
+  return -1;
+}
+
+/** Run event `kind` of vCPU `v` at `time`: the kind's handler. */
+export function dispatch(h: HostState, v: number, kind: Ev, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  switch (kind) {
+    case Ev.ISR_END:
+      isrEnd(h, v, time);
+      break;
+    case Ev.RAISED_END:
+      lowerIrql(h, v, time);
+      break;
+    case Ev.NOTIFY:
+      notifyArrives(h, v, time);
+      break;
+    case Ev.IPI:
+      ipiArrives(h, v, time);
+      break;
+    case Ev.BG_IO_DONE:
+      backgroundIoDone(h, v, time);
+      break;
+    case Ev.IO_DONE:
+      ioCompletes(h, gi, v, time);
+      break;
+    case Ev.WL_IRQ:
+      workloadInterrupt(h, v, time);
+      break;
+    case Ev.WL_DYN:
+      workloadDynOp(h, v, time);
+      break;
+    case Ev.TIMER:
+      timerFires(h, v, time);
+      break;
+    case Ev.BG_IO:
+      backgroundIo(h, v, time);
+      break;
+    case Ev.BG_IPI:
+      backgroundIpi(h, v, time);
+      break;
+    case Ev.PHASE_END:
+      completePhase(h, gi, time);
+      break;
+    case Ev.CHUNK_END:
+      chunkDone(h, gi, v, time);
+      break;
+    case Ev.BUILD_END:
+      buildShareDone(h, v, time);
+      break;
+    case Ev.BURST_END:
+      burstBoundary(h, v, time);
+      break;
+    case Ev.TIMER_STALE:
+      dropStaleTimer(h, v);
+      break;
+    case Ev.HOST_TICK:
+      break; // never runs: its exits are applied when the vCPU is advanced
+  }
+}

@@ -1,0 +1,402 @@
+import type { CpuProfile } from '../cpu/profile.js';
+import type { PolicyTraits } from '../hypervisor/policy.js';
+import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
+import { PHASE_ORDER } from '../guests/model.js';
+import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
+import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
+import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
+import { LatencyExemplars } from './exemplars.js';
+import { deriveSeed, RandomStreams } from './prng.js';
+
+/**
+ * The state of one host simulation, in one place: the engine (src/core/engine/host.ts) and the guest
+ * behaviour modules (src/core/guests/) read and write it; the behaviour modules receive it as `h`.
+ *
+ * Per-vCPU and per-guest state lives in a few strided typed arrays, one allocation each per host,
+ * with the field offsets below (const enums: the offsets compile to literals on the hot paths). No
+ * object per vCPU, guest or event.
+ */
+
+export interface GuestInstance {
+  /** Global guest index (stable across shards). */
+  readonly index: number;
+  readonly label: string;
+  readonly model: GuestModel;
+  readonly vcpus: number;
+  readonly x2apicOffered: boolean;
+  readonly phases: readonly PhasePlan[];
+  /**
+   * A workload-profile guest (src/core/guests/workload.ts): its operations come from these rates;
+   * `model` then only supplies vectors and ISR times (the edge builds it with no timer, no %cr8
+   * use of its own and no background activity).
+   */
+  readonly workload?: WorkloadSpec;
+}
+
+export interface HostConfig {
+  readonly hostIndex: number;
+  readonly seed: number;
+  readonly profile: CpuProfile;
+  readonly traits: PolicyTraits;
+  readonly cores: number;
+  readonly guests: readonly GuestInstance[];
+  /** Host ns per exit slot (round trip + handler). */
+  readonly exitCostNs: Float64Array;
+  readonly host: HostModel;
+  readonly debugChecks: boolean;
+  readonly overrides?: VmcsOverrides;
+}
+
+/** Interrupt sources for per-source counts and latency. */
+export const Source = { TIMER: 0, DEVICE: 1, IPI: 2, COUNT: 3 } as const;
+
+/** Latency histogram bucket upper bounds, ns (Prometheus-style 1-2.5-5 series, 1 us .. 100 ms). */
+export const LATENCY_BOUNDS_NS: readonly number[] = [
+  1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8,
+];
+
+/** Per-guest results counters (Float64Array columns; all integers, so sums are exact in any order). */
+export const GuestCounter = {
+  GUEST_CPU_NS: 0,
+  RAISED_TIMER: 1,
+  RAISED_DEVICE: 2,
+  RAISED_IPI: 3,
+  DELIVERED_TIMER: 4,
+  DELIVERED_DEVICE: 5,
+  DELIVERED_IPI: 6,
+  IO_BYTES: 7,
+  COUNT: 8,
+} as const;
+
+/** What a vCPU is doing (V8.MODE; read it with HostState.mode). */
+export const enum Mode {
+  /** Running guest code (busy, or the worker's chunk). */
+  RUN = 0,
+  /** Halted (HLT): not runnable, no guest time, no host ticks. */
+  HALT = 1,
+  /** Running an ISR. */
+  ISR = 2,
+}
+
+/** The worker vCPU of an install / disk-benchmark chain (G8.WORKER_STATE; read it with HostState.worker). */
+export const enum Worker {
+  /** Running its CPU chunk (flat out). */
+  CPU = 0,
+  /** Waiting for the step's I/O to complete. */
+  WAIT = 1,
+  /** No chain in this phase. */
+  NONE = 2,
+}
+
+/** Per-vCPU numbers (`vf`): times in ns, debts, carries. */
+export const enum Vf {
+  /** Wall time up to which the vCPU has been advanced. */
+  T = 0,
+  /** Host ns of exits not yet paid from the vCPU's running time. */
+  DEBT = 1,
+  /** Fractional %cr8 accesses carried between advances. */
+  CARRY = 2,
+  /** Host ns per %cr8 access, as last measured. */
+  COST_PER_ACCESS = 3,
+  /** Next guest timer tick (also kept, stale, while the timer is stopped; see Ev.TIMER_STALE). */
+  NEXT_TIMER = 4,
+  /** Next host timer tick on the core running the vCPU (Infinity while halted). */
+  NEXT_HOST_TICK = 5,
+  /** End of the current busy burst or idle gap. */
+  BURST_END = 6,
+  /** End of the current raised-IRQL section (Infinity: none, or suspended by an ISR). */
+  RAISED_END = 7,
+  /** Rest of a raised section an ISR interrupted, resumed after it (0: none). */
+  RAISED_LEFT = 8,
+  /** End of the ISR in service. */
+  ISR_END = 9,
+  /** Arrival of a general IPI in flight to this vCPU (coalesced: the IRR would merge them anyway). */
+  IPI_AT = 10,
+  /** Arrival of an I/O-completion notice (DPC/APC request or reschedule IPI) in flight to this vCPU. */
+  NOTIFY_AT = 11,
+  /** Completion of a background I/O this vCPU issued. */
+  BG_DONE_AT = 12,
+  /** Guest ns of build work this vCPU still owes. */
+  WORK_LEFT = 13,
+  /** Next background I/O the vCPU issues. */
+  BG_IO_AT = 14,
+  /** Next background IPI the vCPU sends. */
+  BG_IPI_AT = 15,
+  /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
+  ARRIVAL = 16,
+  STRIDE = 19,
+}
+
+/** Per-vCPU integers (`vi`). */
+export const enum Vi {
+  /** Index of the vCPU's guest in the host. */
+  GUEST_OF = 0,
+  /** The vCPU's index within its guest. */
+  LOCAL = 1,
+  /** Vector of the ISR in service (-1: none). */
+  ISR_VECTOR = 2,
+  /** Vector of the general IPI in flight (-1: none). */
+  IPI_VECTOR = 3,
+  STRIDE = 4,
+}
+
+/** Per-vCPU small values (`v8`). */
+export const enum V8 {
+  MODE = 0,
+  /** 1 in a busy burst, 0 in an idle gap. */
+  BUSY = 1,
+  /** CR8 the ISR in service will restore. */
+  ISR_PREV_CR8 = 2,
+  /** 1 while this vCPU still owes its share of a build phase (WORK_LEFT may reach 0 between events). */
+  BUILD_ACTIVE = 3,
+  STRIDE = 4,
+}
+
+/** Per-guest numbers (`gf`). */
+export const enum Gf {
+  PHASE_START = 0,
+  /** End of a duration-bound phase (Infinity: none). */
+  PHASE_END = 1,
+  /** Guest ns left in the worker's CPU chunk of the current step. */
+  CHUNK_LEFT = 2,
+  STEPS_LEFT = 3,
+  /** Completion of the chain's I/O in flight (Infinity: none). */
+  IO_DONE_AT = 4,
+  /** Bytes a disk benchmark has still to transfer. */
+  BYTES_LEFT = 5,
+  STRIDE = 6,
+}
+
+/** Per-guest integers (`gi32`). */
+export const enum Gi {
+  FIRST_VCPU = 0,
+  PHASE_IDX = 1,
+  /** vCPU the chain's I/O completion interrupt goes to; -1 none, -2 its notice is in flight to the worker. */
+  IO_TARGET = 2,
+  /** vCPU whose next device ISR serves the chain's I/O (-1: none). */
+  IO_ISR_VCPU = 3,
+  /** Chain I/Os issued (round-robin interrupt affinity). */
+  IO_SEQ = 4,
+  STRIDE = 5,
+}
+
+/** Per-guest small values (`g8`). */
+export const enum G8 {
+  /** A Worker value. */
+  WORKER_STATE = 0,
+  STRIDE = 1,
+}
+
+// Workload-profile vCPUs (`wl`, allocated only when the host has such guests), stride WL.
+/** Next device interrupt arrival, wall ns. */
+export const WL_IRQ_AT = 0;
+/** Guest ns until the next HLT or IPI. */
+export const WL_DYN_LEFT = 1;
+/** Host ns of bulk exits per guest ns (last measured). */
+export const WL_COST = 2;
+/** WorkloadOp.COUNT fractional carries, then EXIT_SLOT_COUNT opaque carries, then host interrupts. */
+export const WL_CARRY = 3;
+export const WL_OPAQUE_CARRY = WL_CARRY + WorkloadOp.COUNT;
+export const WL_HOST_IRQ_CARRY = WL_OPAQUE_CARRY + EXIT_SLOT_COUNT;
+export const WL = WL_HOST_IRQ_CARRY + 1;
+
+if (Vf.STRIDE - Vf.ARRIVAL !== Source.COUNT) throw new Error('Vf.ARRIVAL needs one slot per Source');
+
+/**
+ * A host's state and the engine's services to guest behaviour: host cores (share, setRunnable), the
+ * progress rate, typed reads, the current phase's behaviour, latency results; and three engine
+ * operations behaviour calls back (advance, drainDeliveries, reschedule), implemented by
+ * HostSimulation (src/core/engine/host.ts), the one subclass.
+ */
+export abstract class HostState {
+  readonly config: HostConfig;
+  readonly guests: readonly GuestInstance[];
+  /** vCPUs on this host (all guests). */
+  readonly n: number;
+  readonly machine: Machine;
+  /** One stream per vCPU, seeded by (seed, host index, guest index, vCPU). */
+  readonly rng: RandomStreams;
+
+  /** Per-vCPU numbers, stride Vf.STRIDE. */
+  readonly vf: Float64Array;
+  /** Per-vCPU integers, stride Vi.STRIDE. */
+  readonly vi: Int32Array;
+  /** Per-vCPU small values, stride V8.STRIDE. */
+  readonly v8: Int8Array;
+  /** Per-guest numbers, stride Gf.STRIDE. */
+  readonly gf: Float64Array;
+  /** Per-guest integers, stride Gi.STRIDE. */
+  readonly gi32: Int32Array;
+  /** Per-guest small values, stride G8.STRIDE. */
+  readonly g8: Int8Array;
+  /** Workload-profile vCPU state, stride WL (empty when the host has no such guest). */
+  readonly wl: Float64Array;
+
+  /** Per guest x phase: completion time ns (-1 = not completed), in PHASE_ORDER columns. */
+  readonly phaseDoneNs: Float64Array;
+  readonly guestCounters: Float64Array;
+  /** Latency histogram counts: LATENCY_BOUNDS_NS.length + 1 buckets. */
+  readonly latencyCounts: Float64Array;
+  latencySumNs = 0;
+  latencyCount = 0;
+  /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
+  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
+  /** Simulated time of the event being processed (of the last advanceTo between events). */
+  now = 0;
+  /** vCPUs not halted: they share the host's cores. */
+  runnable = 0;
+  /** Time the violation that stopped a guest was noticed, per guest (-1 none). */
+  readonly stoppedAtNs: Float64Array;
+  /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
+  walkNext = Infinity;
+
+  constructor(config: HostConfig) {
+    this.config = config;
+    this.guests = config.guests;
+    let n = 0;
+    for (const g of config.guests) n += g.vcpus;
+    this.n = n;
+    const g = config.guests.length;
+    this.vf = new Float64Array(n * Vf.STRIDE);
+    this.vi = new Int32Array(n * Vi.STRIDE);
+    this.v8 = new Int8Array(n * V8.STRIDE);
+    this.gf = new Float64Array(g * Gf.STRIDE);
+    this.gi32 = new Int32Array(g * Gi.STRIDE);
+    this.g8 = new Int8Array(g * G8.STRIDE);
+    this.wl = new Float64Array(config.guests.some((x) => x.workload !== undefined) ? n * WL : 0);
+    for (let v = 0; v < n; v++) {
+      if (this.wl.length > 0) {
+        this.wl[v * WL + WL_IRQ_AT] = Infinity;
+        this.wl[v * WL + WL_DYN_LEFT] = Infinity;
+      }
+      const b = v * Vf.STRIDE;
+      this.vf[b + Vf.NEXT_TIMER] = Infinity;
+      this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.BURST_END] = Infinity;
+      this.vf[b + Vf.RAISED_END] = Infinity;
+      this.vf[b + Vf.ISR_END] = Infinity;
+      this.vf[b + Vf.IPI_AT] = Infinity;
+      this.vf[b + Vf.NOTIFY_AT] = Infinity;
+      this.vf[b + Vf.BG_DONE_AT] = Infinity;
+      this.vf[b + Vf.BG_IO_AT] = Infinity;
+      this.vf[b + Vf.BG_IPI_AT] = Infinity;
+      for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
+      this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
+      this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
+    }
+    for (let i = 0; i < g; i++) {
+      this.gf[i * Gf.STRIDE + Gf.PHASE_END] = Infinity;
+      this.gf[i * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
+      this.gi32[i * Gi.STRIDE + Gi.IO_TARGET] = -1;
+      this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
+      this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
+    }
+    const vcpuSetups = [];
+    let v = 0;
+    for (let gi = 0; gi < g; gi++) {
+      const guest = config.guests[gi];
+      this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] = v;
+      const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
+      for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l });
+      v += guest.vcpus;
+    }
+    this.machine = new Machine({
+      profile: config.profile,
+      traits: config.traits,
+      vcpus: vcpuSetups,
+      debugChecks: config.debugChecks,
+      overrides: config.overrides,
+    });
+    this.machine.exitCostNs.set(config.exitCostNs);
+    this.machine.deferIpis = true;
+    this.rng = new RandomStreams(n);
+    this.phaseDoneNs = new Float64Array(g * PHASE_ORDER.length).fill(-1);
+    this.guestCounters = new Float64Array(g * GuestCounter.COUNT);
+    this.latencyCounts = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
+    this.stoppedAtNs = new Float64Array(g).fill(-1);
+    for (let gi = 0; gi < g; gi++) {
+      const guest = config.guests[gi];
+      for (let l = 0; l < guest.vcpus; l++) {
+        const vc = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + l;
+        this.vi[vc * Vi.STRIDE + Vi.GUEST_OF] = gi;
+        this.vi[vc * Vi.STRIDE + Vi.LOCAL] = l;
+        this.rng.seed(vc, deriveSeed(config.seed, config.hostIndex, guest.index, l));
+      }
+    }
+  }
+
+  // ------------------------------------------------------ the engine's operations behaviour calls
+
+  /** Bring vCPU `v` forward to `time`: guest progress, its %cr8 traffic, exit debt, host ticks. */
+  abstract advance(v: number, time: number): void;
+  /** Turn what the machine did in this step (deliveries, IPIs sent) into guest events. */
+  abstract drainDeliveries(time: number): void;
+  /** Re-key vCPU `v` at its next event. */
+  abstract reschedule(v: number): void;
+
+  // ------------------------------------------------------ host cores
+
+  /** Share of a host core each runnable vCPU gets (processor sharing when overcommitted). */
+  share(): number {
+    const c = this.config.cores;
+    return this.runnable <= c ? 1 : c / this.runnable;
+  }
+
+  /** A halted vCPU becomes runnable (`run`), or a running one halts. */
+  setRunnable(v: number, run: boolean): void {
+    if (run) {
+      if (this.mode(v) === Mode.HALT) this.runnable++;
+      if (this.mode(v) === Mode.HALT) this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+    } else if (this.mode(v) !== Mode.HALT) {
+      this.runnable--;
+      this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
+      this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = Infinity;
+    }
+  }
+
+  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
+  progressRate(v: number): number {
+    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+    if (this.guests[gi].workload !== undefined) return this.share() / (1 + this.wl[v * WL + WL_COST]);
+    const model = this.guests[gi].model;
+    const x = model.usesCr8 ? this.phaseBehaviour(gi).cr8PerBusySecond / 1e9 : 0;
+    return this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
+  }
+
+  hostTickPeriod(): number {
+    return Math.round(1e9 / this.config.host.hostTickHz);
+  }
+
+  // ------------------------------------------------------ typed reads of small-value fields
+
+  /** What vCPU `v` is doing. */
+  mode(v: number): Mode {
+    return this.v8[v * V8.STRIDE + V8.MODE];
+  }
+
+  /** The state of guest `gi`'s chain worker. */
+  worker(gi: number): Worker {
+    return this.g8[gi * G8.STRIDE + G8.WORKER_STATE];
+  }
+
+  // ------------------------------------------------------ guests
+
+  /** Behaviour of guest `gi`'s current phase (idle once its phases are done). */
+  phaseBehaviour(gi: number): PhaseBehaviour {
+    const guest = this.guests[gi];
+    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+    const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
+    return guest.model.phases[kind];
+  }
+
+  // ------------------------------------------------------ results
+
+  observeLatency(ns: number, gi: number, time: number): void {
+    let i = 0;
+    while (i < LATENCY_BOUNDS_NS.length && ns > LATENCY_BOUNDS_NS[i]) i++;
+    this.latencyCounts[i]++;
+    this.latencyExemplars.offer(i, ns, time, this.guests[gi].index);
+    this.latencySumNs += ns;
+    this.latencyCount++;
+  }
+}

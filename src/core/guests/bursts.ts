@@ -1,0 +1,58 @@
+/**
+ * Busy bursts and idle gaps (docs/MODEL.md §3): outside its work a vCPU alternates exponentially
+ * distributed busy bursts (mean burstNs) and idle gaps sized so that it is busy busyFraction of the
+ * time; an idle gap is a HLT, and the next burst starts with the scheduler's wake-up IPI. vCPUs
+ * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
+ */
+import { Gi, GuestCounter, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { halt } from './interrupts.js';
+import type { PhaseBehaviour } from './model.js';
+
+/** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
+export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
+  const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+  const guest = h.guests[gi];
+  if (idx >= guest.phases.length) return false;
+  const plan = guest.phases[idx];
+  if (plan.work === undefined) return false;
+  if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
+  return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;
+}
+
+/** A phase starts on vCPU `v`: flat out if it does the phase's work, else a busy burst (unless in one). */
+export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehaviour): void {
+  const busy = v * V8.STRIDE + V8.BUSY;
+  const end = v * Vf.STRIDE + Vf.BURST_END;
+  if (isAlwaysBusy(h, gi, v)) {
+    h.vf[end] = Infinity;
+    if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
+    h.v8[busy] = 1;
+  } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
+    h.v8[busy] = 1;
+    h.vf[end] = h.now + h.rng.exponentialNs(v, b.burstNs);
+  }
+}
+
+/** Ev.BURST_END: a busy burst ends (the vCPU halts) or an idle gap does (the scheduler wakes it). */
+export function burstBoundary(h: HostState, v: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const b = h.phaseBehaviour(gi);
+  const busy = v * V8.STRIDE + V8.BUSY;
+  const end = v * Vf.STRIDE + Vf.BURST_END;
+  if (h.v8[busy] === 1) {
+    h.v8[busy] = 0;
+    const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
+    h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, idleMean));
+    if (h.mode(v) === Mode.RUN && h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v))
+      halt(h, v, time);
+  } else {
+    h.v8[busy] = 1;
+    h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
+    if (h.mode(v) === Mode.HALT) {
+      h.setRunnable(v, true);
+      h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
+      h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
+      h.drainDeliveries(time);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Background activity of a guest (docs/MODEL.md §4, PhaseBehaviour): device I/O (a doorbell write,
+ * then the completion interrupt back to the issuing vCPU after the device's service time) and
+ * cross-vCPU IPIs (TLB shootdowns, reschedules), at the current phase's rates; and how an IPI the
+ * guest sends travels: the machine executes the ICR write and queues it, and it reaches the target's
+ * LAPIC ipiLatencyNs later, as a general IPI or, for the completion vector, an I/O-completion notice.
+ *
+ * Issue #14 (known, kept for now): the background deadlines are drawn in wall time (nextIoAt,
+ * nextIpiAt) but taken only while the vCPU is not halted (the Ev.BG_IO / Ev.BG_IPI gate in the event
+ * walk, src/core/engine/events.ts), so a deadline that passes during a halt fires at the wake-up and
+ * idle guests come out busier than their rates. The fix belongs in these two functions.
+ */
+import { Gi, Source, Vf, Vi, type HostState } from '../engine/state.js';
+import { raise } from './interrupts.js';
+import type { PhaseBehaviour } from './model.js';
+
+/** Next background I/O of vCPU `v`, drawn from `from` (wall ns). */
+function nextIoAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
+  return b.ioPerBusySecond > 0 ? from + h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : Infinity;
+}
+
+/** Next background IPI of vCPU `v`, drawn from `from` (wall ns); none in a one-vCPU guest. */
+function nextIpiAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
+  return b.ipiPerBusySecond > 0 && h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
+    ? from + h.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
+    : Infinity;
+}
+
+/** A phase starts: vCPU `v`'s background I/O and IPIs at its rates. */
+export function scheduleBackground(h: HostState, v: number, b: PhaseBehaviour): void {
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = nextIoAt(h, v, b, h.now);
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = nextIpiAt(h, v, b, h.now);
+}
+
+/** Ev.BG_IO: a doorbell write; its completion interrupt comes back to this vCPU after the service time. */
+export function backgroundIo(h: HostState, v: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = nextIoAt(h, v, h.phaseBehaviour(gi), time);
+  h.machine.mmio(v);
+  if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === Infinity)
+    h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + h.guests[gi].model.install.deviceServiceNs;
+}
+
+/** Ev.BG_IO_DONE: the background I/O's completion interrupt. */
+export function backgroundIoDone(h: HostState, v: number, time: number): void {
+  h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = Infinity;
+  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
+}
+
+/** Ev.BG_IPI: an IPI to another vCPU of the guest, chosen uniformly. */
+export function backgroundIpi(h: HostState, v: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const guest = h.guests[gi];
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = nextIpiAt(h, v, h.phaseBehaviour(gi), time);
+  const others = guest.vcpus - 1;
+  if (others <= 0) return;
+  let target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + h.rng.below(v, others);
+  if (target >= v) target++;
+  sendIpi(h, v, target, guest.model.ipiVector, time);
+}
+
+/**
+ * The guest sends a fixed IPI: the machine executes the ICR write (exiting as the LAPIC mode and
+ * controls dictate) and queues the IPI in its outbox; flushIpiOutbox schedules the arrival.
+ */
+export function sendIpi(h: HostState, from: number, target: number, vector: number, time: number): void {
+  h.machine.sendIpi(from, target, vector);
+  h.drainDeliveries(time);
+}
+
+/** IPIs the machine queued reach their target LAPIC ipiLatencyNs after the ICR write. */
+export function flushIpiOutbox(h: HostState, time: number): void {
+  const m = h.machine;
+  const n = Math.min(m.ipiOutCount, m.ipiOutTarget.length);
+  m.ipiOutCount = 0;
+  for (let i = 0; i < n; i++) {
+    const target = m.ipiOutTarget[i];
+    const vector = m.ipiOutVector[i];
+    const gi = h.vi[target * Vi.STRIDE + Vi.GUEST_OF];
+    const at = time + h.config.host.ipiLatencyNs;
+    const b = target * Vf.STRIDE;
+    if (vector === h.guests[gi].model.completionIpiVector) {
+      if (h.vf[b + Vf.NOTIFY_AT] === Infinity) h.vf[b + Vf.NOTIFY_AT] = at;
+    } else if (h.vf[b + Vf.IPI_AT] === Infinity) {
+      h.vf[b + Vf.IPI_AT] = at;
+      h.vi[target * Vi.STRIDE + Vi.IPI_VECTOR] = vector;
+    }
+    h.reschedule(target);
+  }
+}
+
+/** Ev.IPI: a general IPI reaches the vCPU. */
+export function ipiArrives(h: HostState, v: number, time: number): void {
+  const vector = h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR];
+  h.vf[v * Vf.STRIDE + Vf.IPI_AT] = Infinity;
+  h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
+  raise(h, v, vector, Source.IPI, time);
+}
+
+/** Ev.NOTIFY: an I/O-completion notice (DPC request / reschedule IPI) reaches the vCPU. */
+export function notifyArrives(h: HostState, v: number, time: number): void {
+  h.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = Infinity;
+  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
+}

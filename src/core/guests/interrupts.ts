@@ -1,0 +1,33 @@
+/**
+ * The guest's side of an interrupt before its ISR: it arrives at the vCPU's LAPIC (raise), and the
+ * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
+ */
+import { GuestCounter, Mode, Vf, Vi, type HostState } from '../engine/state.js';
+import { enterRaised } from './irql.js';
+
+/**
+ * Interrupt `vector` from `source` (a Source) arrives at vCPU `v`: counted, its arrival time kept for
+ * the latency, a halted vCPU's host wake-up charged, the guest possibly caught inside a raised IRQL
+ * section, then the machine's delivery rules decide (delivered now, or pending).
+ */
+export function raise(h: HostState, v: number, vector: number, source: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
+  const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
+  if (h.vf[a] < 0) h.vf[a] = time;
+  if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
+  enterRaised(h, v, time);
+  h.machine.raiseInterrupt(v, vector, false);
+  h.drainDeliveries(time);
+}
+
+/** vCPU `v` executes HLT: it stops running until an interrupt is delivered. */
+export function halt(h: HostState, v: number, time: number): void {
+  h.advance(v, time);
+  h.setRunnable(v, false);
+  h.machine.hlt(v);
+  h.drainDeliveries(time);
+  // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
+  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)
+    h.setRunnable(v, true);
+}

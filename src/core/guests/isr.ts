@@ -1,0 +1,70 @@
+/**
+ * The guest services an interrupt the machine delivered: its ISR starts (latency measured from the
+ * arrival, a halted vCPU woken, a raised IRQL section suspended and IRQL raised to the vector's
+ * class) and runs isrNs (timerIsrNs for a tick); at its end (Ev.ISR_END) come EOI, the restored
+ * IRQL, a one-shot timer's re-arm, the work chain's follow-up, IRET, and a halt if the vCPU was idle.
+ */
+import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
+import { isAlwaysBusy } from './bursts.js';
+import { halt } from './interrupts.js';
+import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
+import { chainAfterIsr } from './phases.js';
+import { rearmAfterTick } from './timers.js';
+
+function sourceOf(h: HostState, gi: number, vector: number): number {
+  const model = h.guests[gi].model;
+  if (vector === model.timer.vector) return Source.TIMER;
+  if (vector === model.deviceVector) return Source.DEVICE;
+  return Source.IPI;
+}
+
+/** The machine delivered `vector` to vCPU `v` (IRR -> ISR): the guest's ISR starts. */
+export function isrStart(h: HostState, v: number, vector: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const source = sourceOf(h, gi, vector);
+  h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
+  const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
+  let latency = -1;
+  if (h.vf[a] >= 0) {
+    // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
+    // in any order, so any split of hosts over workers or shards adds up to the same bits.
+    latency = Math.round(time - h.vf[a] + (h.mode(v) === Mode.HALT ? h.config.host.haltWakeupNs : 0));
+    h.vf[a] = -1;
+    h.observeLatency(latency, gi, time);
+  }
+  if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
+  h.advance(v, time);
+  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
+  suspendRaised(h, v, time);
+  h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
+  h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
+  const model = h.guests[gi].model;
+  h.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
+  isrRaiseIrql(h, v, model, vector);
+}
+
+/** Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT). */
+export function isrEnd(h: HostState, v: number, time: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const model = h.guests[gi].model;
+  const vector = h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR];
+  const m = h.machine;
+  h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
+  h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
+  m.eoi(v);
+  isrRestoreIrql(h, v, model);
+  rearmAfterTick(h, v, model, vector);
+  chainAfterIsr(h, gi, v, vector, time);
+  // Back to what was interrupted.
+  h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+  resumeRaised(h, v, time);
+  m.iret(v);
+  h.drainDeliveries(time);
+  if (
+    h.mode(v) === Mode.RUN &&
+    h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
+    !isAlwaysBusy(h, gi, v)
+  )
+    halt(h, v, time);
+}

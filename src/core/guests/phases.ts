@@ -1,0 +1,249 @@
+/**
+ * A guest's phases and their work (docs/MODEL.md §3). Each guest runs its plan's phases in order,
+ * then idles. A duration-bound phase ends at its time (Ev.PHASE_END on the guest's vCPU 0); a
+ * work-bound one when its work is done, and its completion time is a result:
+ *   - install: a chain of `steps`: a CPU chunk on the worker (vCPU 0, flat out), then an I/O whose
+ *     completion interrupt lands round-robin on the guest's vCPUs; when it lands elsewhere, the ISR
+ *     sends the worker a completion notice (a DPC request at class 2 on Windows, a reschedule IPI on
+ *     Linux/FreeBSD), and the next step starts when that is delivered;
+ *   - disk-benchmark: the same chain with one request of requestBytes per step (RND4K Q1T1);
+ *   - build: CPU work split evenly over all vCPUs, each flat out until its share is done.
+ * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
+ */
+import { G8, Gf, Gi, GuestCounter, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { startBursts } from './bursts.js';
+import { scheduleBackground, sendIpi } from './devices.js';
+import { halt, raise } from './interrupts.js';
+import { PHASE_ORDER } from './model.js';
+import { scheduleTimer } from './timers.js';
+import { setupWorkload } from './workloadGuest.js';
+
+/** Gi.IO_TARGET besides a vCPU index: no chain I/O in flight. */
+const IO_NONE = -1;
+/** Gi.IO_TARGET besides a vCPU index: the completion was serviced elsewhere; its notice is in flight to the worker. */
+const IO_NOTIFYING = -2;
+
+/** Guest `gi` starts phase `idx` of its plan (past the end: idle for ever). */
+export function startPhase(h: HostState, gi: number, idx: number): void {
+  const guest = h.guests[gi];
+  const g = gi * Gf.STRIDE;
+  h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX] = idx;
+  h.gf[g + Gf.PHASE_START] = h.now;
+  h.gf[g + Gf.PHASE_END] = Infinity;
+  h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  if (idx >= guest.phases.length) {
+    startVcpus(h, gi);
+    return;
+  }
+  const plan = guest.phases[idx];
+  if (plan.durationNs !== undefined) h.gf[g + Gf.PHASE_END] = h.now + plan.durationNs;
+  if (plan.work !== undefined) {
+    if (plan.phase === 'build') {
+      for (let l = 0; l < guest.vcpus; l++) {
+        h.vf[(first + l) * Vf.STRIDE + Vf.WORK_LEFT] = Math.round(plan.work / guest.vcpus);
+        h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] = 1;
+      }
+    } else if (plan.phase === 'install') {
+      const m = guest.model.install;
+      h.gf[g + Gf.STEPS_LEFT] = m.steps;
+      h.gf[g + Gf.CHUNK_LEFT] = Math.round(plan.work / m.steps);
+      h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+    } else if (plan.phase === 'disk-benchmark') {
+      const d = guest.model.diskBenchmark;
+      h.gf[g + Gf.BYTES_LEFT] = plan.work;
+      h.gf[g + Gf.STEPS_LEFT] = Math.ceil(plan.work / d.requestBytes);
+      h.gf[g + Gf.CHUNK_LEFT] = d.cpuPerRequestNs;
+      h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+    }
+  }
+  startVcpus(h, gi);
+}
+
+/** Every vCPU of guest `gi` takes its current phase's behaviour. */
+function startVcpus(h: HostState, gi: number): void {
+  const guest = h.guests[gi];
+  const b = h.phaseBehaviour(gi);
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  if (guest.workload !== undefined) {
+    setupWorkload(h, gi, guest.workload);
+    return;
+  }
+  for (let l = 0; l < guest.vcpus; l++) {
+    const v = first + l;
+    startBursts(h, gi, v, b);
+    scheduleBackground(h, v, b);
+    scheduleTimer(h, v);
+    h.reschedule(v);
+  }
+}
+
+/** Ev.PHASE_END, or the phase's work done at `at`: its completion time kept, the next phase starts. */
+export function completePhase(h: HostState, gi: number, at: number): void {
+  const guest = h.guests[gi];
+  const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+  const kind = guest.phases[idx].phase;
+  const col = PHASE_ORDER.indexOf(kind);
+  // Whole nanoseconds, like latencies: the per-phase sums over guests stay exact in any order.
+  if (guest.phases[idx].work !== undefined)
+    h.phaseDoneNs[gi * PHASE_ORDER.length + col] = Math.round(at - h.gf[gi * Gf.STRIDE + Gf.PHASE_START]);
+  startPhase(h, gi, idx + 1);
+}
+
+/** `guestNs` of running guest time outside raised sections on vCPU `v`: its chunk or build share progresses. */
+export function consumeWork(h: HostState, gi: number, v: number, guestNs: number): void {
+  if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU)
+    h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] -= guestNs;
+  if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1)
+    h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = Math.max(0, h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] - guestNs);
+}
+
+// ---------------------------------------------------------------- install and disk-benchmark chains
+
+/** When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). */
+export function chunkEndTime(h: HostState, v: number): number {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  if (
+    v !== h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] ||
+    h.worker(gi) !== Worker.CPU ||
+    h.mode(v) !== Mode.RUN ||
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
+  )
+    return Infinity;
+  return (
+    h.vf[v * Vf.STRIDE + Vf.T] +
+    h.vf[v * Vf.STRIDE + Vf.DEBT] +
+    Math.ceil(h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] / h.progressRate(v))
+  );
+}
+
+/** Ev.CHUNK_END: the worker issues the step's I/O and, while it waits, runs other threads in bursts. */
+export function chunkDone(h: HostState, gi: number, v: number, time: number): void {
+  h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
+  issueIo(h, v, gi, time);
+  const b = h.phaseBehaviour(gi);
+  h.v8[v * V8.STRIDE + V8.BUSY] = 1;
+  h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
+}
+
+function issueIo(h: HostState, v: number, gi: number, time: number): void {
+  const guest = h.guests[gi];
+  h.machine.mmio(v); // the storage doorbell
+  const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
+  let service = guest.model.install.deviceServiceNs;
+  if (plan.phase === 'disk-benchmark') {
+    const d = guest.model.diskBenchmark;
+    service = d.deviceLatencyNs + Math.round((d.requestBytes * 1e9) / d.deviceBytesPerSecond);
+  }
+  const seq = h.gi32[gi * Gi.STRIDE + Gi.IO_SEQ]++;
+  // MSI completions are spread over the guest's vCPUs (interrupt affinity), round robin.
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + (seq % guest.vcpus);
+  h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = time + service;
+  h.reschedule(h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET]);
+}
+
+/** When the chain's I/O completion interrupt reaches vCPU `v` (Infinity: not in flight to it). */
+export function ioDoneTime(h: HostState, gi: number, v: number): number {
+  return h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v ? h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] : Infinity;
+}
+
+/** Ev.IO_DONE: the completion interrupt arrives at `v`, whose next device ISR will serve it. */
+export function ioCompletes(h: HostState, gi: number, v: number, time: number): void {
+  h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
+  raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE, time);
+}
+
+/** End of an ISR for `vector` on `v`: the chain's device ISR, or the worker's completion notice, moves it on. */
+export function chainAfterIsr(h: HostState, gi: number, v: number, vector: number, time: number): void {
+  const model = h.guests[gi].model;
+  if (vector === model.deviceVector && h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
+    h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
+    afterDeviceIsr(h, gi, v, time);
+  } else if (
+    vector === model.completionIpiVector &&
+    h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IO_NOTIFYING &&
+    v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU]
+  ) {
+    ioNotified(h, gi, time);
+  }
+}
+
+/** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
+function afterDeviceIsr(h: HostState, gi: number, v: number, time: number): void {
+  if (h.worker(gi) !== Worker.WAIT) return;
+  const origin = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  if (v === origin) {
+    ioNotified(h, gi, time);
+    return;
+  }
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NOTIFYING; // completion notice in flight to the origin
+  sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector, time);
+}
+
+/** The worker knows its I/O completed: the step is done; the next chunk starts (woken if halted). */
+function ioNotified(h: HostState, gi: number, time: number): void {
+  const guest = h.guests[gi];
+  const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
+  const g = gi * Gf.STRIDE;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  if (plan.phase === 'disk-benchmark') {
+    const bytes = Math.min(guest.model.diskBenchmark.requestBytes, h.gf[g + Gf.BYTES_LEFT]);
+    h.gf[g + Gf.BYTES_LEFT] -= bytes;
+    h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.IO_BYTES] += bytes;
+  }
+  h.gf[g + Gf.STEPS_LEFT]--;
+  if (h.gf[g + Gf.STEPS_LEFT] <= 0) {
+    completePhase(h, gi, time);
+    return;
+  }
+  h.gf[g + Gf.CHUNK_LEFT] =
+    plan.phase === 'disk-benchmark'
+      ? guest.model.diskBenchmark.cpuPerRequestNs
+      : Math.round((plan.work ?? 0) / guest.model.install.steps);
+  h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+  h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
+  h.v8[first * V8.STRIDE + V8.BUSY] = 1;
+  if (h.mode(first) === Mode.HALT) {
+    h.setRunnable(first, true);
+    h.machine.raiseInterrupt(first, guest.model.ipiVector, false);
+    h.drainDeliveries(time);
+  }
+  h.reschedule(first);
+}
+
+// ---------------------------------------------------------------- build
+
+/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it). */
+export function buildEndTime(h: HostState, v: number): number {
+  if (
+    h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ||
+    h.mode(v) !== Mode.RUN ||
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
+  )
+    return Infinity;
+  return (
+    h.vf[v * Vf.STRIDE + Vf.T] +
+    h.vf[v * Vf.STRIDE + Vf.DEBT] +
+    Math.max(0, Math.ceil(h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] / h.progressRate(v)))
+  );
+}
+
+/** Ev.BUILD_END: `v`'s share is done; the last share ends the phase, the others go idle. */
+export function buildShareDone(h: HostState, v: number, time: number): void {
+  h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
+  h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] = 0;
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  let all = true;
+  for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
+  if (all) completePhase(h, gi, time);
+  else {
+    const b = h.phaseBehaviour(gi);
+    h.v8[v * V8.STRIDE + V8.BUSY] = 0;
+    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
+    halt(h, v, time);
+  }
+}

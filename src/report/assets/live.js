@@ -1,0 +1,52 @@
+/*
+ * Shared by runs.js and run.js, included at their "@include live.js" line: reads the page's
+ * settings from #vmexit-lab-live, formats a run's state and progress as the server does
+ * (src/report/html.ts), and polls the runs API. Builds DOM with textContent only (no HTML from
+ * data). Not valid on its own: it is the inside of their function.
+ */
+  var live = JSON.parse(document.getElementById('vmexit-lab-live').textContent);
+  var status = document.getElementById('live-status');
+  function pct(p) { return Math.floor(Math.max(0, Math.min(1, p.fraction)) * 100) + ' %'; }
+  function simRound(x, limit) { return String(limit < 100 ? Math.round(x * 10) / 10 : Math.round(x)); }
+  function progressText(p) {
+    if (!p) return '-';
+    var sim = (typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number') ? ', ' + simRound(p.simSeconds, p.limitSeconds) + ' of ' + simRound(p.limitSeconds, p.limitSeconds) + ' simulated s' : '';
+    return pct(p) + sim;
+  }
+  function fmtTime(iso) {
+    if (!iso) return '-';
+    var m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso);
+    return m ? m[1] + ' ' + m[2] + ' UTC' : iso;
+  }
+  function setBadge(elem, state) {
+    elem.textContent = state;
+    elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '');
+    elem.setAttribute('data-state', state);
+  }
+  function setProgress(cell, p) {
+    while (cell.firstChild) cell.removeChild(cell.firstChild);
+    var bar = document.createElement('progress');
+    bar.max = 1;
+    bar.value = p ? Math.max(0, Math.min(1, p.fraction)) : 0;
+    var text = document.createElement('span');
+    text.className = 'progress-text';
+    text.textContent = progressText(p);
+    cell.appendChild(bar);
+    cell.appendChild(document.createTextNode(' '));
+    cell.appendChild(text);
+  }
+  function stamp(ok, text) {
+    if (status) status.textContent = ok ? 'live: updated ' + new Date().toISOString().slice(11, 19) + ' UTC' : 'live updates paused: ' + text;
+  }
+  function poll(onJson) {
+    var stopped = false;
+    function tick() {
+      if (stopped) return;
+      fetch(live.pollUrl, { headers: { accept: 'application/json' }, cache: 'no-store' })
+        .then(function (res) { if (!res.ok) throw new Error('HTTP ' + res.status); return res.json(); })
+        .then(function (json) { stamp(true); if (onJson(json) === false) stopped = true; })
+        .catch(function (e) { stamp(false, String(e && e.message || e)); })
+        .then(function () { if (!stopped) setTimeout(tick, live.intervalMs); });
+    }
+    setTimeout(tick, live.intervalMs);
+  }

@@ -1,0 +1,176 @@
+/**
+ * The service's pages (src/service/app.ts): `/`, the runs with their state and progress, and
+ * `/runs/:id`, a run's state and progress and, once it has results, its report
+ * (src/report/html.ts). While a run is live the pages update themselves from the runs API
+ * (runs.js, run.js in src/report/assets).
+ */
+import type { RunProgress } from '../history/records.js';
+import type { RunResults } from '../results/types.js';
+import type { InlineScript } from './assets.js';
+import { reportAssets } from './assets.js';
+import type { ChartSpec } from './charts.js';
+import { reportSection } from './html.js';
+import { esc, fmtTime, note, page } from './page.js';
+
+/** Progress of a run as the service reports it (a RunRecord's `progress`); only the fraction is needed. */
+type RunProgressLike = Pick<RunProgress, 'fraction'> & Partial<RunProgress>;
+
+/** One row of the service's index of runs (a RunRecord fits). */
+interface RunIndexEntry {
+  readonly id: string;
+  readonly scenario: string;
+  /** queued, running, completed, cancelled, failed, interrupted */
+  readonly state: string;
+  readonly progress?: RunProgressLike | null;
+  readonly startedAt?: string | null;
+}
+
+/** A run as its page shows it (a RunRecord fits). */
+export interface RunPageEntry extends RunIndexEntry {
+  readonly createdAt?: string;
+  readonly finishedAt?: string | null;
+  readonly error?: string;
+  readonly stopReason?: string;
+  /** The stored results are partial (the run was stopped or failed). */
+  readonly partial?: boolean;
+  readonly guests?: number;
+  readonly variants?: readonly string[];
+}
+
+interface ServicePageOptions {
+  /**
+   * What the page polls for live state: JSON `{runs: RunRecord[]}` (index) or a RunRecord (run
+   * page). Defaults: `/api/runs` and `/api/runs/ID`. null: no live updates.
+   */
+  readonly pollUrl?: string | null;
+  /** Default 2000. */
+  readonly pollIntervalMs?: number;
+  /** Prefix of a run page's URL; the run's id is appended URI-encoded. Default `/runs/`. */
+  readonly runHrefPrefix?: string;
+  /** The index's URL (run page's back link). Default `/`. */
+  readonly indexHref?: string;
+  /** Run page: where the results JSON is. Default `/api/runs/ID/results`. null: no link. */
+  readonly resultsHref?: string | null;
+  /** Run page: the scenario's description. */
+  readonly description?: string;
+  readonly chartLibrary?: InlineScript;
+}
+
+/** Run states in which a run still changes; the others are final. */
+const LIVE_STATES = ['queued', 'running'];
+
+function runHref(prefix: string, id: string): string {
+  return `${prefix}${encodeURIComponent(id)}`;
+}
+
+function stateBadge(state: string, id?: string): string {
+  const known = /^[a-z]+$/.test(state) ? ` state-${state}` : '';
+  return `<span${id ? ` id="${id}"` : ''} class="badge state${known}" data-state="${esc(state)}">${esc(state)}</span>`;
+}
+
+function progressText(p: RunProgressLike | null | undefined): string {
+  if (!p) return '-';
+  const pct = `${Math.floor(Math.max(0, Math.min(1, p.fraction)) * 100)} %`;
+  const sim =
+    typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number'
+      ? `, ${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s`
+      : '';
+  return `${pct}${sim}`;
+}
+
+/** Simulated seconds of progress: whole seconds, tenths for runs under 100 s. */
+function simRound(x: number, limit: number): string {
+  return String(limit < 100 ? Math.round(x * 10) / 10 : Math.round(x));
+}
+
+function progressCell(p: RunProgressLike | null | undefined): string {
+  const value = p ? Math.max(0, Math.min(1, p.fraction)) : 0;
+  return `<progress max="1" value="${value}"></progress> <span class="progress-text">${esc(progressText(p))}</span>`;
+}
+
+/** The service's `/`: runs with their state and progress, updated live from the runs API. */
+export function renderRunsIndex(runs: readonly RunIndexEntry[], options: ServicePageOptions = {}): string {
+  const prefix = options.runHrefPrefix ?? '/runs/';
+  const pollUrl = options.pollUrl === undefined ? '/api/runs' : options.pollUrl;
+  const rows = runs.map(
+    (r) =>
+      `<tr data-run-id="${esc(r.id)}"><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
+  );
+  const body = [
+    '<h1>Runs</h1>',
+    `<p class="live" id="live-status">${pollUrl ? 'live: waiting for the first update' : 'not updated live'}</p>`,
+    `<p class="note" id="runs-empty"${runs.length > 0 ? ' hidden' : ''}>No runs yet. Submit one with <code>POST /api/runs</code> (scenario YAML, or JSON <code>{"scenario": "NAME"}</code>).</p>`,
+    `<div class="scroll"><table id="runs-table"${runs.length === 0 ? ' hidden' : ''}><thead><tr><th scope="col">run</th><th scope="col">scenario</th><th scope="col">state</th><th scope="col">progress</th><th scope="col">started</th></tr></thead><tbody id="runs-body">${rows.join('')}</tbody></table></div>`,
+  ].join('\n');
+  return page({
+    title: 'vmexit-lab: runs',
+    body,
+    charts: [],
+    script: reportAssets().runsPage,
+    live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, runHrefPrefix: prefix },
+  });
+}
+
+/**
+ * The service's `/runs/:id`: the run's state and progress (live while it is queued or running;
+ * the page reloads itself when the run ends) and, when there are results, the full report.
+ */
+export function renderRunPage(
+  run: RunPageEntry,
+  results?: RunResults | null,
+  options: ServicePageOptions = {},
+): string {
+  const isLive = LIVE_STATES.includes(run.state);
+  const pollUrl = options.pollUrl === undefined ? `/api/runs/${encodeURIComponent(run.id)}` : options.pollUrl;
+  const resultsHref =
+    options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
+  const indexHref = options.indexHref ?? '/';
+  const facts: string[] = [
+    `<tr><th scope="row">state</th><td>${stateBadge(run.state, 'run-state')}${run.stopReason ? ` <span class="muted">(${esc(run.stopReason)})</span>` : ''}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
+    `<tr><th scope="row">progress</th><td id="run-progress">${progressCell(run.progress)}</td></tr>`,
+    `<tr><th scope="row">started</th><td>${esc(fmtTime(run.startedAt))}</td></tr>`,
+  ];
+  if (run.finishedAt) facts.push(`<tr><th scope="row">finished</th><td>${esc(fmtTime(run.finishedAt))}</td></tr>`);
+  if (run.guests !== undefined) facts.push(`<tr><th scope="row">guests</th><td>${esc(String(run.guests))}</td></tr>`);
+  if (run.variants && run.variants.length > 0)
+    facts.push(`<tr><th scope="row">variants</th><td>${run.variants.map((v) => esc(v)).join(', ')}</td></tr>`);
+  if (run.error) facts.push(`<tr class="fail"><th scope="row">error</th><td>${esc(run.error)}</td></tr>`);
+  if (results && resultsHref)
+    facts.push(
+      `<tr><th scope="row">results.json</th><td><a href="${esc(resultsHref)}">${esc(resultsHref)}</a></td></tr>`,
+    );
+  const head = [
+    `<h1>Run <code>${esc(run.id)}</code>: ${esc(run.scenario)}</h1>`,
+    ...(isLive && pollUrl ? ['<p class="live" id="live-status">live: waiting for the first update</p>'] : []),
+    `<table class="run-facts">${facts.join('')}</table>`,
+  ];
+  let body = head.join('\n');
+  let charts: ChartSpec[] = [];
+  if (results) {
+    // The run page has its own h1: the report starts at h2.
+    const section = reportSection(
+      { results, ...(options.description !== undefined ? { description: options.description } : {}) },
+      0,
+      2,
+    );
+    body += `\n${section.html}`;
+    charts = [...section.charts];
+  } else if (isLive) {
+    body += `\n${note('The report appears here when the run ends.')}`;
+  } else {
+    body += `\n${note(`This run has no results${run.error ? '' : ' stored'}.`)}`;
+  }
+  return page({
+    title: `vmexit-lab run ${run.id}: ${run.scenario}`,
+    body,
+    charts,
+    nav: `<a href="${esc(indexHref)}">all runs</a>`,
+    ...(isLive && pollUrl
+      ? {
+          script: reportAssets().runPage,
+          live: { pollUrl, intervalMs: options.pollIntervalMs ?? 2000, liveStates: LIVE_STATES },
+        }
+      : {}),
+    ...(options.chartLibrary ? { chartLibrary: options.chartLibrary } : {}),
+  });
+}

@@ -1,0 +1,17 @@
+import type { RunResults } from './types.js';
+
+/**
+ * The exit status of `vmexit-lab run` for a run's results (README, docs/CLI.md): 3 when an
+ * invariant violation the scenario does not expect or a failed VM entry occurred, else 1 when a
+ * threshold failed, else 0. The service's run summary and the HTML report's verdict say the same.
+ */
+export function exitStatusOf(results: RunResults): 0 | 1 | 3 {
+  for (const v of results.variants) {
+    if (v.totals.violations.some((x) => !x.expected)) return 3;
+    if (v.totals.entryFailures.length > 0) return 3;
+  }
+  const failed =
+    results.variants.some((v) => v.thresholds.some((t) => !t.passed)) ||
+    results.crossVariantThresholds.some((t) => !t.passed);
+  return failed ? 1 : 0;
+}

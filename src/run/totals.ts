@@ -1,0 +1,253 @@
+import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
+import { LatencyExemplars } from '../core/engine/exemplars.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { Counter } from '../core/vcpu/machine.js';
+import type { EntryFailureRecord, GuestTotals, RawTotals, VariantTotals, ViolationRecord } from '../results/types.js';
+
+/**
+ * The one totals type: the exact integer counts of a variant, or of a part of it (a host range of
+ * a shard or a pool task). The runner adds hosts into it (src/run/simulate.ts), a pool worker
+ * posts it (as RawTotals, src/pool/protocol.ts), shards carry it in results.json `raw`, `merge`
+ * and the pool add parts together, the metrics hub sums its counts per series, and finishTotals
+ * turns it into results.json totals. Every count is an integer sum in Float64 (exact below 2^53),
+ * so parts add up to the same totals bit for bit in any order.
+ */
+export class TotalsAccumulator {
+  readonly exits = new Float64Array(EXIT_SLOT_COUNT);
+  readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
+  /** Exits per slot by guest OS (the metrics' `os` label); sums to `exits`. */
+  readonly exitsByOs = new Map<string, Float64Array>();
+  readonly machineCounters = new Float64Array(Counter.COUNT);
+  readonly guestCounters = new Float64Array(GuestCounter.COUNT);
+  readonly latency = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
+  latencySumNs = 0;
+  latencyCount = 0;
+  /** Per latency bucket, the replayable representative observation (merges exactly in any order). */
+  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
+  /** Per phase: sum of completion ns and number of guests that completed it. */
+  readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
+  readonly phaseCount = new Float64Array(PHASE_ORDER.length);
+  maxSimNs = 0;
+  guestNs = 0;
+  vcpuNs = 0;
+  guests = 0;
+  vcpus = 0;
+  events = 0;
+  readonly violations: ViolationRecord[] = [];
+  readonly entryFailures: EntryFailureRecord[] = [];
+  /** Per-guest totals, in global guest order, when collecting them was asked for (opt-in: a fleet can be large). */
+  perGuest: GuestTotals[] | undefined;
+  /**
+   * Exits per time bucket and slot (bucket-major), summed over hosts: bucket i covers simulated
+   * [i*seriesStepNs, (i+1)*seriesStepNs). The step depends only on the scenario, so shards add up.
+   */
+  series: Float64Array | undefined;
+  seriesStepNs = 0;
+
+  constructor(collectPerGuest = false) {
+    this.perGuest = collectPerGuest ? [] : undefined;
+  }
+
+  /** Make room for `buckets` time buckets of `stepNs` (no-op if already set up the same way). */
+  ensureSeries(stepNs: number, buckets: number): Float64Array {
+    if (this.series && this.seriesStepNs === stepNs && this.series.length >= buckets * EXIT_SLOT_COUNT)
+      return this.series;
+    const next = new Float64Array(buckets * EXIT_SLOT_COUNT);
+    if (this.series) next.set(this.series.subarray(0, Math.min(this.series.length, next.length)));
+    this.series = next;
+    this.seriesStepNs = stepNs;
+    return next;
+  }
+
+  clone(): TotalsAccumulator {
+    const c = new TotalsAccumulator(this.perGuest !== undefined);
+    c.merge(this);
+    return c;
+  }
+
+  osExits(os: string): Float64Array {
+    let a = this.exitsByOs.get(os);
+    if (!a) {
+      a = new Float64Array(EXIT_SLOT_COUNT);
+      this.exitsByOs.set(os, a);
+    }
+    return a;
+  }
+
+  /**
+   * Add another part's counts: every sum and the longest simulated time, but not its exemplars nor
+   * its per-host records (violations, entry failures, per-guest totals, time series).
+   */
+  mergeCounts(o: TotalsAccumulator): void {
+    for (let i = 0; i < this.exits.length; i++) {
+      this.exits[i] += o.exits[i];
+      this.exitHostNs[i] += o.exitHostNs[i];
+    }
+    for (const [os, e] of o.exitsByOs) {
+      const into = this.osExits(os);
+      for (let i = 0; i < e.length; i++) into[i] += e[i];
+    }
+    for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
+    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
+    for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
+    for (let i = 0; i < this.phaseSumNs.length; i++) {
+      this.phaseSumNs[i] += o.phaseSumNs[i];
+      this.phaseCount[i] += o.phaseCount[i];
+    }
+    this.latencySumNs += o.latencySumNs;
+    this.latencyCount += o.latencyCount;
+    this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
+    this.guestNs += o.guestNs;
+    this.vcpuNs += o.vcpuNs;
+    this.guests += o.guests;
+    this.vcpus += o.vcpus;
+    this.events += o.events;
+  }
+
+  /** Add another part (shard/worker merge). Sums are exact; violations concatenated in host order by the caller. */
+  merge(o: TotalsAccumulator): void {
+    this.mergeCounts(o);
+    this.latencyExemplars.merge(o.latencyExemplars);
+    for (const x of o.violations) this.violations.push(x);
+    for (const x of o.entryFailures) this.entryFailures.push(x);
+    if (o.perGuest) {
+      const into = (this.perGuest ??= []);
+      for (const x of o.perGuest) into.push(x);
+    }
+    if (o.series) {
+      const into = this.ensureSeries(o.seriesStepNs, o.series.length / EXIT_SLOT_COUNT);
+      for (let i = 0; i < o.series.length; i++) into[i] += o.series[i];
+    }
+  }
+
+  /** Plain JSON form: results.json `raw` of a shard, and the pool's worker messages. */
+  toJSON(): RawTotals {
+    return {
+      exits: Array.from(this.exits),
+      exitHostNs: Array.from(this.exitHostNs),
+      machineCounters: Array.from(this.machineCounters),
+      exitsByOs: Object.fromEntries([...this.exitsByOs].map(([os, e]) => [os, Array.from(e)])),
+      guestCounters: Array.from(this.guestCounters),
+      latency: Array.from(this.latency),
+      latencySumNs: this.latencySumNs,
+      latencyCount: this.latencyCount,
+      latencyExemplars: this.latencyExemplars.toJSON(),
+      phaseSumNs: Array.from(this.phaseSumNs),
+      phaseCount: Array.from(this.phaseCount),
+      maxSimNs: this.maxSimNs,
+      guestNs: this.guestNs,
+      vcpuNs: this.vcpuNs,
+      guests: this.guests,
+      vcpus: this.vcpus,
+      events: this.events,
+      violations: this.violations,
+      entryFailures: this.entryFailures,
+      ...(this.perGuest ? { perGuest: this.perGuest } : {}),
+      ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
+    };
+  }
+
+  static fromJSON(j: RawTotals): TotalsAccumulator {
+    const a = new TotalsAccumulator(j.perGuest !== undefined);
+    if (a.perGuest && j.perGuest) for (const x of j.perGuest) a.perGuest.push(x);
+    if (j.series !== undefined && j.seriesStepNs !== undefined)
+      a.ensureSeries(j.seriesStepNs, j.series.length / EXIT_SLOT_COUNT).set(j.series);
+    a.exits.set(j.exits);
+    a.exitHostNs.set(j.exitHostNs);
+    a.machineCounters.set(j.machineCounters);
+    for (const [os, e] of Object.entries(j.exitsByOs ?? {})) a.osExits(os).set(e);
+    a.guestCounters.set(j.guestCounters);
+    a.latency.set(j.latency);
+    a.phaseSumNs.set(j.phaseSumNs);
+    a.phaseCount.set(j.phaseCount);
+    a.latencySumNs = j.latencySumNs;
+    a.latencyCount = j.latencyCount;
+    a.latencyExemplars.setFromJSON(j.latencyExemplars);
+    a.maxSimNs = j.maxSimNs;
+    a.guestNs = j.guestNs;
+    a.vcpuNs = j.vcpuNs;
+    a.guests = j.guests;
+    a.vcpus = j.vcpus;
+    a.events = j.events;
+    for (const x of j.violations) a.violations.push(x);
+    for (const x of j.entryFailures) a.entryFailures.push(x);
+    return a;
+  }
+}
+
+/** Turn an accumulator into results.json totals. */
+export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly string[]): VariantTotals {
+  const exits: Record<string, number> = {};
+  const hostSeconds: Record<string, number> = {};
+  let exitsTotal = 0;
+  for (const k of EXIT_KINDS) {
+    if (acc.exits[k.slot] > 0) {
+      exits[k.name] = acc.exits[k.slot];
+      hostSeconds[k.name] = acc.exitHostNs[k.slot] / 1e9;
+      exitsTotal += acc.exits[k.slot];
+    }
+  }
+  const phaseSeconds: Record<string, number> = {};
+  PHASE_ORDER.forEach((p, i) => {
+    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseSumNs[i] / acc.phaseCount[i] / 1e9;
+  });
+  const g = acc.guestCounters;
+  const mc = acc.machineCounters;
+  return {
+    simulatedSeconds: acc.maxSimNs / 1e9,
+    guestSeconds: acc.guestNs / 1e9,
+    vcpuSeconds: acc.vcpuNs / 1e9,
+    exits,
+    exitsTotal,
+    cr8Accesses: mc[Counter.CR8_READS] + mc[Counter.CR8_WRITES],
+    cr8Reads: mc[Counter.CR8_READS],
+    cr8Writes: mc[Counter.CR8_WRITES],
+    tprMmioWrites: mc[Counter.TPR_MMIO_WRITES],
+    tprMsrWrites: mc[Counter.TPR_MSR_WRITES],
+    interruptsRaised: mc[Counter.RAISED],
+    interruptsInjected: mc[Counter.INJECTED],
+    interruptsDelivered: mc[Counter.DELIVERED],
+    interruptsBySource: {
+      timer: { raised: g[GuestCounter.RAISED_TIMER], delivered: g[GuestCounter.DELIVERED_TIMER] },
+      device: { raised: g[GuestCounter.RAISED_DEVICE], delivered: g[GuestCounter.DELIVERED_DEVICE] },
+      ipi: { raised: g[GuestCounter.RAISED_IPI], delivered: g[GuestCounter.DELIVERED_IPI] },
+    },
+    phaseSeconds,
+    hostSecondsInExits: hostSeconds,
+    guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
+    interruptLatency: {
+      boundsNs: LATENCY_BOUNDS_NS,
+      counts: Array.from(acc.latency),
+      count: acc.latencyCount,
+      sumNs: acc.latencySumNs,
+      exemplars: acc.latencyExemplars.toJSON(),
+    },
+    // Hosts finish in an order that depends on how they were split: report in host order.
+    violations: [...acc.violations]
+      .sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
+      .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
+    entryFailures: [...acc.entryFailures].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu),
+    guests: acc.guests,
+    vcpus: acc.vcpus,
+  };
+}
+
+/**
+ * What a run in progress publishes for live metrics (src/metrics/hub.ts reads only this): for each
+ * part of the run (a pool task), its latest absolute totals. Absolute, never deltas, so a reader
+ * that keeps the latest never counts anything twice.
+ */
+export interface LivePart {
+  readonly variantIndex: number;
+  /** The last snapshot while the part runs, its final totals once done; undefined before the first. */
+  readonly totals: TotalsAccumulator | undefined;
+  /** Hosts of the part running now (0 before it starts and once it ended). */
+  readonly hostsRunning: number;
+}
+
+export interface LiveRun {
+  /** The pace the run runs at (the scenario_info label). */
+  readonly pace: 'max' | 'realtime';
+  /** Every part's latest totals, in plan order. */
+  live(): readonly LivePart[];
+}

@@ -1,0 +1,346 @@
+/**
+ * The guests of a scenario (`guests:`): modelled guests (an OS model and its phases), scripted
+ * guests (src/scenario/script.ts) and workload-profile guests (src/scenario/workload.ts), read with
+ * the input files' Reader into GuestSpecs (src/scenario/types.ts). Part of the scenario loader
+ * (src/scenario/load.ts): problems go to its DiagnosticSink with their positions.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { Node as YamlNode } from 'yaml';
+import { ScenarioError } from '../input/diagnostics.js';
+import { optional, type Field, type Fields, type Reader, type Val } from '../input/yaml.js';
+import { DEFAULT_MEMORY_BYTES, MAX_DURATION_NS, MAX_MEMORY_BYTES, MAX_TOTAL_GUESTS, MAX_VCPUS } from './limits.js';
+import { setTwice, type MatrixAxis } from './matrix.js';
+import { parseScript } from './script.js';
+import {
+  GUEST_OS_NAMES,
+  PHASE_NAMES,
+  type GuestSpec,
+  type ModelledGuestSpec,
+  type PhaseName,
+  type PhaseSpec,
+  type ScriptedGuestSpec,
+  type WorkloadProfile,
+} from './types.js';
+import { parseWorkloadProfile } from './workload.js';
+
+export const GUEST_KEYS = ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script', 'workload'] as const;
+export const PHASE_KEYS = ['phase', 'duration', 'work'] as const;
+
+const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
+
+/** A guest as read, with what the loader checks across guests and variants. */
+interface GuestDraft {
+  readonly spec: GuestSpec;
+  readonly x2apicSet: boolean;
+  readonly nameNode: YamlNode;
+}
+
+/**
+ * Read `guests:` (hosts x guests capped at MAX_TOTAL_GUESTS). `workloadBaseDir`: the directory
+ * workload-profile paths are relative to; null forbids profile files (scenarios posted to the
+ * service). Undefined when anything is wrong (reported).
+ */
+export function parseGuests(
+  r: Reader,
+  v: Val,
+  hostCount: number,
+  x2apicAxis: MatrixAxis | undefined,
+  workloadBaseDir: string | null,
+): GuestDraft[] | undefined {
+  return new GuestsReader(r, workloadBaseDir).guests(v, hostCount, x2apicAxis);
+}
+
+class GuestsReader {
+  constructor(
+    private readonly r: Reader,
+    private readonly workloadBaseDir: string | null,
+  ) {}
+
+  guests(v: Val, hostCount: number, x2apicAxis: MatrixAxis | undefined): GuestDraft[] | undefined {
+    const r = this.r;
+    const items = r.seq(v, 'guests', 'a list of guests');
+    if (items === undefined) return undefined;
+    if (items.length === 0) {
+      r.error(v, 'guests is empty', 'at least one guest', 'an empty list');
+      return undefined;
+    }
+    const out: GuestDraft[] = [];
+    let ok = true;
+    for (let i = 0; i < items.length; i++) {
+      const g = this.guest(items[i], `guests[${i}]`, x2apicAxis);
+      if (g === undefined) ok = false;
+      else out.push(g);
+    }
+    if (!ok) return undefined;
+    const names = new Map<string, GuestDraft>();
+    for (const g of out) {
+      const first = names.get(g.spec.name);
+      if (first !== undefined) {
+        const p = r.positionOf(first.nameNode);
+        r.error(
+          g.nameNode,
+          `guest name "${g.spec.name}" is used twice (first at line ${p.line}); give each guest a distinct "name"`,
+        );
+        ok = false;
+      } else names.set(g.spec.name, g);
+    }
+    const perHost = out.reduce((n, g) => n + (g.spec.kind === 'modelled' ? g.spec.count : 1), 0);
+    const total = perHost * hostCount;
+    if (total > MAX_TOTAL_GUESTS) {
+      r.errorAt(
+        r.positionOf(v.key ?? v.node),
+        `too many guests: ${total} in total (${perHost} per host x ${hostCount} host${hostCount === 1 ? '' : 's'})`,
+        `at most ${MAX_TOTAL_GUESTS} guests in total`,
+        String(total),
+      );
+      ok = false;
+    }
+    return ok ? out : undefined;
+  }
+
+  private guest(v: Val, what: string, x2apicAxis: MatrixAxis | undefined): GuestDraft | undefined {
+    const r = this.r;
+    const m = r.map(v, what);
+    if (m === undefined) return undefined;
+    const f = r.fields(m, what, GUEST_KEYS, m.has('workload') ? [] : ['os']);
+    const workloadField = f.get('workload');
+    if (workloadField !== undefined) return this.workloadGuest(f, workloadField, what, x2apicAxis);
+    const osField = f.get('os');
+    if (osField === undefined) return undefined;
+    const os = r.oneOf(osField, `${what}.os`, [...GUEST_OS_NAMES, 'scripted'] as const, 'os');
+    const nameField = f.get('name');
+    const name =
+      nameField === undefined
+        ? (os ?? 'guest')
+        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+    const vcpusField = f.get('vcpus');
+    const vcpus =
+      vcpusField === undefined ? 1 : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
+    const x2apicField = f.get('x2apic');
+    let x2apic: boolean | undefined = false;
+    if (x2apicField !== undefined) {
+      if (x2apicAxis !== undefined) {
+        setTwice(r, x2apicField, `${what}.x2apic`, 'matrix.x2apic');
+        x2apic = undefined;
+      } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
+    }
+    const nameNode = nameField?.node ?? osField.key;
+
+    if (os === 'scripted') {
+      let ok = true;
+      const countField = f.get('count');
+      if (countField !== undefined) {
+        const c = r.int(countField, `${what}.count`, 1, MAX_TOTAL_GUESTS);
+        if (c !== undefined && c > 1) {
+          r.error(countField, `a scripted guest runs its script once: ${what}.count must be 1`, '1', String(c));
+          ok = false;
+        } else if (c === undefined) ok = false;
+      }
+      for (const k of ['phases', 'memory'] as const) {
+        const kf = f.get(k);
+        if (kf !== undefined) {
+          r.error(kf.key, `"${k}" does not apply to a scripted guest (it runs its script, nothing else)`);
+          ok = false;
+        }
+      }
+      const scriptField = f.get('script');
+      if (scriptField === undefined) {
+        if (!f.mentions('script'))
+          r.error(m, `a scripted guest needs a script (${what} has no "script" key)`, 'script: [ ... operations ... ]');
+        return undefined;
+      }
+      const script = parseScript(r, scriptField, `${what}.script`, vcpus, MAX_VCPUS);
+      if (!ok || script === undefined || vcpus === undefined || x2apic === undefined || name === undefined)
+        return undefined;
+      const spec: ScriptedGuestSpec = { kind: 'scripted', name, vcpus, x2apic, script };
+      return { spec, x2apicSet: x2apicField !== undefined, nameNode };
+    }
+
+    const scriptField = f.get('script');
+    if (scriptField !== undefined && os !== undefined) {
+      r.error(scriptField.key, `"script" is only for guests with os: scripted (this guest runs ${os})`);
+    }
+    const count = optional(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
+    const memoryField = f.get('memory');
+    const memoryBytes =
+      memoryField === undefined
+        ? DEFAULT_MEMORY_BYTES
+        : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
+    const phasesField = f.get('phases');
+    const phases: readonly PhaseSpec[] | undefined =
+      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`);
+    if (
+      os === undefined ||
+      scriptField !== undefined ||
+      name === undefined ||
+      vcpus === undefined ||
+      x2apic === undefined ||
+      memoryBytes === undefined ||
+      phases === undefined
+    ) {
+      return undefined;
+    }
+    const spec: ModelledGuestSpec = { kind: 'modelled', os: os, count, vcpus, memoryBytes, x2apic, phases, name };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode };
+  }
+
+  /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
+  private workloadGuest(
+    f: Fields,
+    wf: Field,
+    what: string,
+    x2apicAxis: MatrixAxis | undefined,
+  ): GuestDraft | undefined {
+    const r = this.r;
+    let ok = true;
+    for (const k of ['os', 'phases', 'memory', 'script'] as const) {
+      const kf = f.get(k);
+      if (kf !== undefined) {
+        r.error(kf.key, `"${k}" does not apply to a workload-profile guest (the profile gives its OS and behaviour)`);
+        ok = false;
+      }
+    }
+    const path = r.str(
+      wf,
+      `${what}.workload`,
+      /\.ya?ml$/,
+      'the path of a workload profile (.yaml), relative to this scenario',
+    );
+    if (path === undefined) return undefined;
+    const base = this.workloadBaseDir;
+    if (base === null) {
+      r.error(
+        wf,
+        `${what}.workload: profile files cannot be read here (scenarios posted to the service must be self-contained)`,
+        'a scenario without workload files, or run it with the CLI',
+      );
+      return undefined;
+    }
+    const file = isAbsolute(path) ? path : join(base, path);
+    let profile: WorkloadProfile;
+    try {
+      profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
+    } catch (e) {
+      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${(e as Error).message}`;
+      r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);
+      return undefined;
+    }
+    const nameField = f.get('name');
+    const name =
+      nameField === undefined
+        ? profile.name
+        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+    const count = optional(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
+    const vcpusField = f.get('vcpus');
+    const vcpus =
+      vcpusField === undefined
+        ? profile.vcpus
+        : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
+    const x2apicField = f.get('x2apic');
+    let x2apic: boolean | undefined = profile.x2apic;
+    if (x2apicField !== undefined) {
+      if (x2apicAxis !== undefined) {
+        setTwice(r, x2apicField, `${what}.x2apic`, 'matrix.x2apic');
+        x2apic = undefined;
+      } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
+    }
+    if (!ok || name === undefined || vcpus === undefined || x2apic === undefined) return undefined;
+    if (vcpus === 1 && profile.perGuestSecond.ipis > 0) {
+      r.error(
+        vcpusField ?? wf,
+        `${what}: the profile sends IPIs (${profile.perGuestSecond.ipis}/s), which needs at least 2 vCPUs`,
+        'vcpus >= 2',
+        '1',
+      );
+      return undefined;
+    }
+    const spec: ModelledGuestSpec = {
+      kind: 'modelled',
+      os: profile.os,
+      count,
+      vcpus,
+      memoryBytes: DEFAULT_MEMORY_BYTES,
+      x2apic,
+      phases: [{ phase: 'idle' }],
+      name,
+      workload: profile,
+    };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
+  }
+
+  private phases(v: Val, what: string): PhaseSpec[] | undefined {
+    const r = this.r;
+    const items = r.seq(v, what, 'a list of phases');
+    if (items === undefined) return undefined;
+    if (items.length === 0) {
+      r.error(v, `${what} is empty`, 'at least one phase (or leave phases out: idle until the end)', 'an empty list');
+      return undefined;
+    }
+    const out: PhaseSpec[] = [];
+    let ok = true;
+    items.forEach((item, i) => {
+      const pw = `${what}[${i}]`;
+      const m = r.map(item, pw);
+      if (m === undefined) {
+        ok = false;
+        return;
+      }
+      const f = r.fields(m, pw, PHASE_KEYS, ['phase']);
+      const pf = f.get('phase');
+      if (pf === undefined) {
+        ok = false;
+        return;
+      }
+      const phase = r.oneOf(pf, `${pw}.phase`, PHASE_NAMES, 'phase');
+      if (phase === undefined) {
+        ok = false;
+        return;
+      }
+      const df = f.get('duration');
+      const wf = f.get('work');
+      const isLast = i === items.length - 1;
+      const workBound = WORK_PHASES.includes(phase);
+      if (!workBound && wf !== undefined) {
+        r.error(wf.key, `phase ${phase} takes no "work" (only ${WORK_PHASES.join(', ')} do); give it a duration`);
+        ok = false;
+        return;
+      }
+      if (df !== undefined && wf !== undefined) {
+        r.error(wf.key, `phase ${phase} has both "duration" and "work"; give exactly one`);
+        ok = false;
+        return;
+      }
+      if (df === undefined && wf === undefined) {
+        if (f.mentions('duration') || f.mentions('work')) {
+          ok = false;
+          return;
+        }
+        if (phase === 'idle' && isLast) {
+          out.push({ phase });
+          return;
+        }
+        const need = workBound
+          ? `"work" (${phase === 'disk-benchmark' ? 'bytes of I/O, e.g. 4GiB' : 'guest CPU time, e.g. 370s'}) or "duration"`
+          : `"duration" (only a last idle phase may leave it out: it then runs until the end)`;
+        r.error(m, `phase ${phase} needs ${need}`);
+        ok = false;
+        return;
+      }
+      if (df !== undefined) {
+        const ns = r.duration(df, `${pw}.duration`, 1, MAX_DURATION_NS, '30 days');
+        if (ns === undefined) ok = false;
+        else out.push({ phase, durationNs: ns });
+        return;
+      }
+      const work =
+        phase === 'disk-benchmark'
+          ? r.size(wf!, `${pw}.work`, 1, 2 ** 53 - 1, '2^53 bytes')
+          : r.duration(wf!, `${pw}.work`, 1, MAX_DURATION_NS, '30 days of guest CPU time');
+      if (work === undefined) ok = false;
+      else out.push({ phase, work });
+    });
+    return ok ? out : undefined;
+  }
+}
