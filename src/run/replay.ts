@@ -145,7 +145,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
       const timeNs = m.recTimeNs[i];
       if (timeNs < fromNs) continue;
       const vcpu = m.recVcpu[i] - first;
-      const kind = m.recKind[i];
+      const kind: RecKind = m.recKind[i];
       if (kind === RecKind.DELIVERY) {
         records.push({ kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] });
       } else {
@@ -208,7 +208,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
 }
 
 /** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+export function exitCause(slot: Slot, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
   switch (slot) {

@@ -104,7 +104,7 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
       // Up to the cut: the last step advances every vCPU to `stop` (bulk exits stamped there).
       if (timeNs > stop) continue;
       const vcpu = m.recVcpu[i] - first;
-      const kind = m.recKind[i];
+      const kind: RecKind = m.recKind[i];
       const r: ReplayRecord =
         kind === RecKind.DELIVERY
           ? { kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] }

@@ -20,7 +20,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Machine, RepeatOp } from '../../src/core/vcpu/machine.js';
 import { PAIR_WORDS, SAME_VALUE_WORDS } from '../../src/core/vcpu/fastForward.js';
-import { F, STRIDE } from '../../src/core/vcpu/layout.js';
+import { F } from '../../src/core/vcpu/layout.js';
+import { FIELDS } from '../support/enums.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from '../../src/core/vcpu/exits.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript } from '../../src/core/script/runScript.js';
@@ -408,7 +409,8 @@ const REPEATED: readonly (readonly [string, (m: Machine, v: number, x: number) =
 function fieldName(offset: number): string {
   let best = '';
   let at = -1;
-  for (const [name, o] of Object.entries(F)) if (o <= offset && o > at) [best, at] = [name, o];
+  for (const [name, o] of Object.entries(FIELDS) as [string, number][])
+    if (o <= offset && o > at) [best, at] = [name, o];
   return offset === at ? best : `${best}+${offset - at}`;
 }
 
@@ -470,7 +472,7 @@ function written(): ReadonlyMap<string, string> {
   for (const [m, v, run, what] of afterOneRun()) {
     for (let k = 0; k < 3 && !m.isStopped(v); k++) {
       for (const i of writtenWords(m, run)) {
-        const key = `${Math.floor(i / STRIDE) === v ? '' : 'another vCPU: '}${fieldName(i % STRIDE)}`;
+        const key = `${Math.floor(i / F.STRIDE) === v ? '' : 'another vCPU: '}${fieldName(i % F.STRIDE)}`;
         if (!out.has(key)) out.set(key, what);
       }
     }
@@ -500,8 +502,9 @@ test('[fastForward.ts SAME_VALUE_WORDS] a run that leaves PAIR_WORDS as they wer
       run(m);
       // The fast-forward ends only on a run with no delivery and at most 4 exits.
       if (m.stepDeliveredCount !== 0 || m.stepExitCount > 4) continue;
-      if (PAIR_WORDS.some((w) => m.s[v * STRIDE + w] !== before[v * STRIDE + w])) continue;
-      for (let i = 0; i < m.s.length; i++) if (m.s[i] !== before[i]) missed.push(`${fieldName(i % STRIDE)} (${what})`);
+      if (PAIR_WORDS.some((w) => m.s[v * F.STRIDE + w] !== before[v * F.STRIDE + w])) continue;
+      for (let i = 0; i < m.s.length; i++)
+        if (m.s[i] !== before[i]) missed.push(`${fieldName(i % F.STRIDE)} (${what})`);
     }
   }
   assert.deepEqual(missed, []);

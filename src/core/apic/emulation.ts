@@ -1,4 +1,4 @@
-import { F, Flag, STRIDE } from '../vcpu/layout.js';
+import { F, Flag } from '../vcpu/layout.js';
 import { archPpr, guestTpr } from './priority.js';
 import { ApicOffset } from './registers.js';
 
@@ -10,18 +10,18 @@ import { ApicOffset } from './registers.js';
  */
 
 /** What an emulated register write leaves to the caller once the value is stored. */
-export const RegisterWrite = {
-  DONE: 0,
+export const enum RegisterWrite {
+  DONE = 0,
   /** The vlapic's set_tpr (apic/vlapic.ts), with bhyve's isrvec_stk checks. */
-  TPR: 1,
+  TPR = 1,
   /** An EOI, by the hypervisor (apic/eoi.ts). */
-  EOI: 2,
+  EOI = 2,
   /** ICR low written: send the IPI it describes (ICR high holds the destination). */
-  SEND_IPI: 3,
-} as const;
+  SEND_IPI = 3,
+}
 
 /** Store an emulated write to the register at `offset`; returns what else it does (RegisterWrite). */
-export function emulateRegisterWrite(s: Int32Array, b: number, offset: number, value: number): number {
+export function emulateRegisterWrite(s: Int32Array, b: number, offset: number, value: number): RegisterWrite {
   switch (offset) {
     case ApicOffset.Tpr:
       return RegisterWrite.TPR;
@@ -101,8 +101,9 @@ export function apicRegisterValue(s: Int32Array, b: number, offset: number, inte
  */
 export function fixedIpiTarget(s: Int32Array, n: number, v: number, dest: number): number {
   for (let t = 0; t < n; t++) {
-    if (s[t * STRIDE + F.APIC_ID] === dest && s[t * STRIDE + F.GUEST_INDEX] === s[v * STRIDE + F.GUEST_INDEX]) return t;
+    if (s[t * F.STRIDE + F.APIC_ID] === dest && s[t * F.STRIDE + F.GUEST_INDEX] === s[v * F.STRIDE + F.GUEST_INDEX])
+      return t;
   }
-  s[v * STRIDE + F.ESR] |= 1 << 2;
+  s[v * F.STRIDE + F.ESR] |= 1 << 2;
   return -1;
 }

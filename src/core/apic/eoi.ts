@@ -14,7 +14,11 @@ import { vecClear, vecTest } from './vectors.js';
  */
 
 /** Who performs an EOI the guest wrote: the access path decides (Machine.endOfInterrupt). */
-export const EoiBy = { HYPERVISOR: 0, VID: 1, AVIC: 2 } as const;
+export const enum EoiBy {
+  HYPERVISOR = 0,
+  VID = 1,
+  AVIC = 2,
+}
 
 /** The ISR bit of `vector` clears; true when the vector was level-triggered (TMR bit set). */
 export function retireInService(s: Int32Array, b: number, vector: number): boolean {

@@ -10,14 +10,14 @@ import { priorityClass } from './vectors.js';
  */
 
 /** Result of a stack operation: OK, or the check that failed (the vCPU stops; the caller reports it). */
-export const StackCheck = {
-  OK: 0,
-  CORRUPTED: 1,
-  ORDER: 2,
-  OUT_OF_SYNC: 3,
-  OVERFLOW: 4,
-  UNDERFLOW: 5,
-} as const;
+export const enum StackCheck {
+  OK = 0,
+  CORRUPTED = 1,
+  ORDER = 2,
+  OUT_OF_SYNC = 3,
+  OVERFLOW = 4,
+  UNDERFLOW = 5,
+}
 
 /** The vector on top of the stack (0, the placeholder, when empty). */
 export function isrvecTop(s: Int32Array, b: number): number {
@@ -25,7 +25,7 @@ export function isrvecTop(s: Int32Array, b: number): number {
 }
 
 /** The checks inside bhyve's vlapic_update_ppr(). */
-export function checkIsrvecStack(s: Int32Array, b: number): number {
+export function checkIsrvecStack(s: Int32Array, b: number): StackCheck {
   const top = s[b + F.STK_TOP];
   if (top === 0 && s[b + F.STK] !== 0) return StackCheck.CORRUPTED;
   let lastPrio = -1;
@@ -50,7 +50,7 @@ export function checkIsrvecStack(s: Int32Array, b: number): number {
 }
 
 /** vlapic_intr_accepted(): push the accepted vector. */
-export function isrvecPush(s: Int32Array, b: number, vector: number): number {
+export function isrvecPush(s: Int32Array, b: number, vector: number): StackCheck {
   const top = s[b + F.STK_TOP] + 1;
   if (top > ISRVEC_STK_SIZE) return StackCheck.OVERFLOW;
   s[b + F.STK_TOP] = top;
@@ -59,7 +59,7 @@ export function isrvecPush(s: Int32Array, b: number, vector: number): number {
 }
 
 /** vlapic_process_eoi(): pop the vector whose EOI this is. */
-export function isrvecPop(s: Int32Array, b: number): number {
+export function isrvecPop(s: Int32Array, b: number): StackCheck {
   const top = s[b + F.STK_TOP];
   if (top === 0) return StackCheck.UNDERFLOW;
   s[b + F.STK_TOP] = top - 1;
@@ -67,7 +67,7 @@ export function isrvecPop(s: Int32Array, b: number): number {
 }
 
 /** The check name and bhyve's panic message for a failed StackCheck, read from the state as it failed. */
-export function isrvecStackViolation(code: number, s: Int32Array, b: number): { check: string; message: string } {
+export function isrvecStackViolation(code: StackCheck, s: Int32Array, b: number): { check: string; message: string } {
   switch (code) {
     case StackCheck.CORRUPTED:
       return { check: 'isrvec_stk_corrupted', message: `isrvec_stk is corrupted: ${s[b + F.STK]}` };

@@ -19,7 +19,7 @@ import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from './vectors.
  * running vlapic.c's consistency checks (the "ISR and isrvec_stk out of sync" panic). KVM's
  * apic_update_ppr() uses the highest ISR bit instead and has no stack.
  */
-export function vlapicUpdatePpr(s: Int32Array, b: number, stack: boolean, intel: boolean): number {
+export function vlapicUpdatePpr(s: Int32Array, b: number, stack: boolean, intel: boolean): StackCheck {
   if (stack) {
     const check = checkIsrvecStack(s, b);
     if (check !== StackCheck.OK) return check;
@@ -31,7 +31,7 @@ export function vlapicUpdatePpr(s: Int32Array, b: number, stack: boolean, intel:
 }
 
 /** bhyve vlapic_set_tpr / KVM kvm_lapic_set_tpr: a TPR write the hypervisor emulated. */
-export function vlapicSetTpr(s: Int32Array, b: number, tpr: number, stack: boolean, intel: boolean): number {
+export function vlapicSetTpr(s: Int32Array, b: number, tpr: number, stack: boolean, intel: boolean): StackCheck {
   s[b + F.TPR] = tpr & 0xff;
   if (!intel) s[b + F.V_TPR] = priorityClass(tpr);
   return vlapicUpdatePpr(s, b, stack, intel);
@@ -45,7 +45,13 @@ export function vlapicPendingIntr(s: Int32Array, b: number): number {
 }
 
 /** bhyve vlapic_intr_accepted: the injected vector moves IRR -> ISR and is pushed on isrvec_stk. */
-export function vlapicIntrAccepted(s: Int32Array, b: number, vector: number, stack: boolean, intel: boolean): number {
+export function vlapicIntrAccepted(
+  s: Int32Array,
+  b: number,
+  vector: number,
+  stack: boolean,
+  intel: boolean,
+): StackCheck {
   vecClear(s, b + F.IRR, vector);
   vecSet(s, b + F.ISR, vector);
   if (stack) {
@@ -56,7 +62,7 @@ export function vlapicIntrAccepted(s: Int32Array, b: number, vector: number, sta
 }
 
 /** bhyve vlapic_process_eoi / KVM apic_set_eoi: retire the highest ISR bit (apic/eoi.ts), pop the stack. */
-export function vlapicProcessEoi(s: Int32Array, b: number, stack: boolean, intel: boolean): number {
+export function vlapicProcessEoi(s: Int32Array, b: number, stack: boolean, intel: boolean): StackCheck {
   const vector = vecHighest(s, b + F.ISR);
   if (vector >= 0) {
     const level = retireInService(s, b, vector);

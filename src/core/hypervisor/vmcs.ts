@@ -1,6 +1,6 @@
 import type { VmxCapabilities } from '../cpu/profile.js';
 import { X2apicMsr } from '../apic/registers.js';
-import { F, Flag, STRIDE, SvmIntercept } from '../vcpu/layout.js';
+import { F, Flag, SvmIntercept } from '../vcpu/layout.js';
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../vmx/controls.js';
 import type { PolicyTraits } from './policy.js';
 
@@ -44,8 +44,8 @@ export function setupVcpu(
   caps: VmxCapabilities | undefined,
   overrides: VmcsOverrides | undefined,
 ): void {
-  const b = v * STRIDE;
-  s.fill(0, b, b + STRIDE);
+  const b = v * F.STRIDE;
+  s.fill(0, b, b + F.STRIDE);
   s[b + F.VCPU_ID] = v;
   s[b + F.GUEST_INDEX] = setup.guest;
   s[b + F.APIC_ID] = setup.apicId;

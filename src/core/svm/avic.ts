@@ -18,7 +18,9 @@ import { InGuest, Next } from '../vcpu/outcomes.js';
  * level-triggered EOI still traps, avicEoi), ICR high stored and ICR low sending the IPI by
  * doorbell; any other write traps as AVIC_NOACCEL and the hypervisor emulates it.
  */
-export function avicApicWrite(offset: number): number {
+export function avicApicWrite(
+  offset: number,
+): Slot | InGuest.AVIC_TPR_WRITE | InGuest.AVIC_EOI | InGuest.AVIC_ICR_HIGH | InGuest.AVIC_ICR_LOW {
   switch (offset) {
     case ApicOffset.Tpr:
       return InGuest.AVIC_TPR_WRITE;
@@ -34,12 +36,12 @@ export function avicApicWrite(offset: number): number {
 }
 
 /** An xAPIC MMIO read under AVIC: served from the backing page, except the timer's current count (AVIC_NOACCEL). */
-export function avicApicRead(offset: number): number {
+export function avicApicRead(offset: number): Slot | InGuest.READ {
   return offset === ApicOffset.TimerCurrentCount ? Slot.VMEXIT_AVIC_NOACCEL : InGuest.READ;
 }
 
 /** An accelerated TPR write: the backing page's TPR and V_TPR; the CPU evaluates pending interrupts. */
-export function avicTprWrite(s: Int32Array, b: number, value: number): number {
+export function avicTprWrite(s: Int32Array, b: number, value: number): Next {
   s[b + F.TPR] = value & 0xff;
   s[b + F.V_TPR] = priorityClass(value);
   return Next.EVALUATE_PENDING;

@@ -25,7 +25,7 @@ export function cr8Intercepted(s: Int32Array, b: number, write: boolean): boolea
  * page's TPR follows (AVIC keeps the backing page TPR and V_TPR in step) and the CPU evaluates
  * pending interrupts. The caller then checks the VINTR intercept (vintrExits).
  */
-export function vTprWrite(s: Int32Array, b: number, cr8: number): number {
+export function vTprWrite(s: Int32Array, b: number, cr8: number): Next {
   s[b + F.V_TPR] = cr8;
   if ((s[b + F.FLAGS] & Flag.AVIC) === 0) return Next.NOTHING;
   s[b + F.TPR] = tprFromCr8(cr8);

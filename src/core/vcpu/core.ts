@@ -16,7 +16,7 @@ import {
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
 import { eoiVirtualization } from '../vmx/apicVirtualization.js';
-import { MOV_FROM_CR8 } from '../vmx/apicAccess.js';
+import { Cr8Qualification } from '../vmx/apicAccess.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { priorityClass } from '../apic/vectors.js';
 import {
@@ -47,7 +47,7 @@ import { EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
-import { F, Flag, guestInterruptible, STRIDE } from './layout.js';
+import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
 import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
@@ -119,7 +119,7 @@ export class MachineCore {
   readonly stepDelivered: number[] = [0, 0, 0, 0];
   readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];
   stepDeliveredCount = 0;
-  stepFault: number = Fault.NONE;
+  stepFault = Fault.NONE;
   stepHostNs = 0;
   step = 0;
 
@@ -153,7 +153,7 @@ export class MachineCore {
     // One ArrayBuffer for all of the machine's arrays: V8 spends ~180 bytes on a typed array with its
     // own buffer and ~115 on a view, and the bench's memory budget is per vCPU.
     const f64 = n * this.slotStride + n * Counter.COUNT + n + 3 * EXIT_SLOT_COUNT;
-    const buffer = new ArrayBuffer(8 * f64 + 4 * (n * STRIDE + FF_WORDS));
+    const buffer = new ArrayBuffer(8 * f64 + 4 * (n * F.STRIDE + FF_WORDS));
     let at = 0;
     const f64View = (length: number): Float64Array => {
       const a = new Float64Array(buffer, at, length);
@@ -171,7 +171,7 @@ export class MachineCore {
     this.exitCostNs = f64View(EXIT_SLOT_COUNT);
     this.exitHostNs = f64View(EXIT_SLOT_COUNT);
     this.exitTotals = f64View(EXIT_SLOT_COUNT);
-    this.s = i32View(n * STRIDE);
+    this.s = i32View(n * F.STRIDE);
     this.ff = i32View(FF_WORDS);
     this.debugChecks = config.debugChecks === true;
     this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
@@ -243,7 +243,7 @@ export class MachineCore {
   // ---------------------------------------------------------------- accounting
 
   /** Count `count` exits of vCPU `v` in `slot` and charge their host time; record them as `kind`. */
-  protected countExits(v: number, slot: number, qualification: number, count: number, kind: number): void {
+  protected countExits(v: number, slot: number, qualification: number, count: number, kind: RecKind): void {
     const cost = this.exitCostNs[slot] * count;
     this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
     this.stepHostNs += cost;
@@ -279,7 +279,7 @@ export class MachineCore {
       this.stepExitQual[i] = qualification;
     }
     this.stepExitCount = i + 1;
-    if (this.syncsAtExit && syncAtExit(this.s, v * STRIDE, this.traits, this.intel)) this.updatePpr(v);
+    if (this.syncsAtExit && syncAtExit(this.s, v * F.STRIDE, this.traits, this.intel)) this.updatePpr(v);
   }
 
   /**
@@ -288,7 +288,7 @@ export class MachineCore {
    */
   protected enter(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (this.intel) this.vmxPrepareEntry(v);
     else this.svmPrepareEntry(v);
@@ -322,7 +322,7 @@ export class MachineCore {
   /** VT-x entry (vmx/entry.ts); the vlapic accepts an injected vector in between. */
   private vmxPrepareEntry(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.VID) !== 0) {
       // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
@@ -343,7 +343,7 @@ export class MachineCore {
   /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
   private svmPrepareEntry(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
     const vector = svmInjectOrRequestWindow(s, b);
     if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
@@ -360,7 +360,7 @@ export class MachineCore {
    */
   private tprBelowThresholdExit(v: number): void {
     this.exit(v, Slot.TPR_BELOW_THRESHOLD, 0);
-    if ((this.s[v * STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (this.traits.tprThreshold === 'none') {
       this.violate(v, {
         check: 'unhandled_vm_exit',
@@ -374,7 +374,7 @@ export class MachineCore {
   /** APM-15 "Virtual Interrupt Intercept": VINTR exits once the guest can take the virtual interrupt. */
   protected svmCheckVintr(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if (!vintrExits(s, b)) return;
     this.exit(v, Slot.VMEXIT_VINTR, 0);
     disarmVintr(s, b);
@@ -383,11 +383,11 @@ export class MachineCore {
 
   /** A MOV to CR8 under SVM: intercepted, or V_TPR (svm/intercepts.ts), then the VINTR check. */
   protected svmWriteCr8(v: number, cr8: number): void {
-    if (cr8Intercepted(this.s, v * STRIDE, true)) {
+    if (cr8Intercepted(this.s, v * F.STRIDE, true)) {
       this.interceptedTprWrite(v, Slot.VMEXIT_CR8_WRITE, 0, cr8);
       return;
     }
-    this.next(v, vTprWrite(this.s, v * STRIDE, cr8));
+    this.next(v, vTprWrite(this.s, v * F.STRIDE, cr8));
     this.svmCheckVintr(v);
   }
 
@@ -400,15 +400,15 @@ export class MachineCore {
 
   /** An intercepted MOV from CR8: the exit, the hypervisor reads its vlapic TPR, the entry. */
   protected interceptedTprRead(v: number): number {
-    if (this.intel) this.exit(v, Slot.CR_ACCESS, MOV_FROM_CR8);
+    if (this.intel) this.exit(v, Slot.CR_ACCESS, Cr8Qualification.MOV_FROM);
     else this.exit(v, Slot.VMEXIT_CR8_READ, 0);
-    const value = priorityClass(this.s[v * STRIDE + F.TPR]);
+    const value = priorityClass(this.s[v * F.STRIDE + F.TPR]);
     this.enter(v);
     return value;
   }
 
   /** Do what a rule asked for (vcpu/outcomes.ts). */
-  protected next(v: number, what: number): void {
+  protected next(v: number, what: Next): void {
     if (what === Next.EVALUATE_PENDING) this.evaluatePendingVirtualInterrupts(v);
     else if (what === Next.TPR_BELOW_THRESHOLD_EXIT) this.tprBelowThresholdExit(v);
   }
@@ -417,7 +417,7 @@ export class MachineCore {
 
   /** The vCPU stops on a broken check; the report keeps its state as it was then. */
   protected violate(v: number, broken: Broken): void {
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     this.s[b + F.FLAGS] |= Flag.STOPPED;
     this.violations.push({
       check: broken.check,
@@ -430,25 +430,25 @@ export class MachineCore {
   }
 
   /** A failed isrvec_stk check (bhyve's panic): the vCPU stops; nothing when `code` is OK. */
-  protected checkStack(v: number, code: number): void {
-    if (code !== StackCheck.OK) this.violate(v, isrvecStackViolation(code, this.s, v * STRIDE));
+  protected checkStack(v: number, code: StackCheck): void {
+    if (code !== StackCheck.OK) this.violate(v, isrvecStackViolation(code, this.s, v * F.STRIDE));
   }
 
   /** A TPR write the hypervisor emulates (vlapic_set_tpr, apic/vlapic.ts), its isrvec_stk checks reported. */
   protected setTpr(v: number, tpr: number): void {
-    this.checkStack(v, vlapicSetTpr(this.s, v * STRIDE, tpr, this.traits.isrvecStack, this.intel));
+    this.checkStack(v, vlapicSetTpr(this.s, v * F.STRIDE, tpr, this.traits.isrvecStack, this.intel));
   }
 
   /** The vlapic's PPR update (apic/vlapic.ts), its isrvec_stk checks reported. */
   protected updatePpr(v: number): void {
-    this.checkStack(v, vlapicUpdatePpr(this.s, v * STRIDE, this.traits.isrvecStack, this.intel));
+    this.checkStack(v, vlapicUpdatePpr(this.s, v * F.STRIDE, this.traits.isrvecStack, this.intel));
   }
 
   // ---------------------------------------------------------------- interrupts
 
   /** The guest vectors through its IDT: RFLAGS.IF is cleared by the interrupt gate. */
   private guestTakesInterrupt(v: number, vector: number): void {
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const broken = deliveryInvariant(this.s, b, vector, this.intel);
     if (broken) this.violate(v, broken);
     this.s[b + F.FLAGS] &= ~(Flag.IF | Flag.HALTED);
@@ -461,7 +461,7 @@ export class MachineCore {
    */
   protected evaluatePendingVirtualInterrupts(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     const vector = (f & Flag.AVIC) !== 0 ? avicPendingInterrupt(s, b) : pendingVirtualInterrupt(s, b);
@@ -478,9 +478,9 @@ export class MachineCore {
    * vector to the hypervisor (EOI-exit bitmap; AVIC_NOACCEL), it exits, the hypervisor forwards the
    * EOI to its I/O APIC, and re-enters; otherwise the CPU evaluates pending virtual interrupts.
    */
-  protected endOfInterrupt(v: number, by: number): void {
+  protected endOfInterrupt(v: number, by: EoiBy): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     this.counters[v * Counter.COUNT + Counter.EOIS]++;
     if (by === EoiBy.HYPERVISOR) {
       this.checkStack(v, vlapicProcessEoi(s, b, this.traits.isrvecStack, this.intel));
@@ -505,7 +505,7 @@ export class MachineCore {
    */
   raiseInterrupt(v: number, vector: number, level: boolean): boolean {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return false;
     const c = v * Counter.COUNT;
     this.counters[c + Counter.RAISED]++;
@@ -549,14 +549,14 @@ export class MachineCore {
    */
   private wake(v: number): void {
     if (!this.hasWakeupPending(v)) return;
-    this.s[v * STRIDE + F.FLAGS] &= ~Flag.HALTED;
+    this.s[v * F.STRIDE + F.FLAGS] &= ~Flag.HALTED;
     this.enter(v);
   }
 
   /** bhyve vm_handle_hlt / KVM kvm_vcpu_block: an interrupt the guest can take is pending. */
   protected hasWakeupPending(v: number): boolean {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.IF) === 0) return false;
     if ((s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) {
       syncPirToIrr(s, b);
@@ -572,7 +572,7 @@ export class MachineCore {
   /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
   protected emulateApicWrite(v: number, offset: number, value: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     switch (emulateRegisterWrite(s, b, offset, value)) {
       case RegisterWrite.TPR:
         this.setTpr(v, value & 0xff);
@@ -583,20 +583,22 @@ export class MachineCore {
       case RegisterWrite.SEND_IPI:
         this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, false);
         return;
+      case RegisterWrite.DONE:
+        return;
     }
   }
 
   /** The hypervisor emulates an x2APIC WRMSR after an exit: ICR (one 64-bit write), SELF IPI, or a register. */
   protected emulateX2apicWrite(v: number, msr: number, low: number, high: number): void {
     if (msr === X2apicMsr.Icr) {
-      this.s[v * STRIDE + F.ICR_LOW] = low;
+      this.s[v * F.STRIDE + F.ICR_LOW] = low;
       this.sendIpiFromIcr(v, low, high, false);
       return;
     }
     if (msr === X2apicMsr.SelfIpi) {
       this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
       this.counters[v * Counter.COUNT + Counter.RAISED]++;
-      vlapicSetLocalIntr(this.s, v * STRIDE, low & 0xff);
+      vlapicSetLocalIntr(this.s, v * F.STRIDE, low & 0xff);
       return;
     }
     this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
@@ -604,7 +606,7 @@ export class MachineCore {
 
   /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
   protected registerValue(v: number, offset: number): number {
-    return apicRegisterValue(this.s, v * STRIDE, offset, this.intel);
+    return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
   }
 
   /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
@@ -614,7 +616,7 @@ export class MachineCore {
     const target = fixedIpiTarget(this.s, this.n, v, dest);
     if (target < 0) return;
     // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
-    const incomplete = avicDoorbell && (this.s[target * STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
     if (this.deferIpis) {
       const i = this.ipiOutCount;
       if (i < STEP_LOG) {

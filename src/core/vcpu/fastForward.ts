@@ -15,33 +15,32 @@ import { F } from './layout.js';
  * Operations `repeat` can run in bulk (workload-profile guests, src/core/guests/workload.ts): each
  * is executed by the same per-instruction rules as its single-step method.
  */
-export const RepeatOp = {
+export const enum RepeatOp {
+  /** Machine.cr8Pairs: Windows' IRQL raise/lower (read CR8, write `a`, write `b`). */
+  CR8_PAIR = 0,
+  /** Machine.hostInterrupts: the host's timer tick while the vCPU runs. */
+  HOST_INTERRUPT = 1,
   /** MOV to CR8 twice: `a` (raise) then `b` (lower). */
-  CR8_WRITE_PAIR: 2,
+  CR8_WRITE_PAIR = 2,
   /** MOV from CR8. */
-  CR8_READ: 3,
-  CPUID: 4,
+  CR8_READ = 3,
+  CPUID = 4,
   /** IN/OUT on port `a`. */
-  IO: 5,
+  IO = 5,
   /** A write to an emulated device's MMIO page. */
-  MMIO: 6,
+  MMIO = 6,
   /** RDMSR of MSR `a`. */
-  RDMSR: 7,
+  RDMSR = 7,
   /** WRMSR of MSR `a` (value `b`). */
-  WRMSR: 8,
+  WRMSR = 8,
   /**
    * An exit the model does not derive from guest instructions (slot `a`): the hypervisor's common
    * exit path runs (so e.g. bhyve's per-exit PPR sync still happens), nothing else changes.
    */
-  OPAQUE_EXIT: 9,
+  OPAQUE_EXIT = 9,
   /** A write of `a` to the LAPIC timer's initial-count register, as the vCPU's LAPIC mode does it. */
-  TIMER_INITIAL_COUNT: 10,
-} as const;
-
-/** Machine.cr8Pairs: Windows' IRQL raise/lower (read CR8, write `a`, write `b`). */
-export const REPEAT_CR8_PAIR = 0;
-/** Machine.hostInterrupts: the host's timer tick while the vCPU runs. */
-export const REPEAT_HOST_INTERRUPT = 1;
+  TIMER_INITIAL_COUNT = 10,
+}
 
 /** Words (offsets in a vCPU's stride) a repeated operation can change; compared exactly for the fast-forward. */
 export const PAIR_WORDS: readonly number[] = [
@@ -129,60 +128,4 @@ export function sameExits(ff: Int32Array, a: number, b: number, count: number): 
   if (a < 0) return false;
   for (let i = 0; i < count; i++) if (ff[ringSlot(a + i)] !== ff[ringSlot(b + i)]) return false;
   return true;
-}
-
-/** The guest operations a repeated run consists of (Machine's). */
-interface Repeatable {
-  readCr8(v: number): number;
-  writeCr8(v: number, value: number): void;
-  hostInterrupt(v: number): void;
-  cpuid(v: number): void;
-  ioInstruction(v: number, port: number): void;
-  mmio(v: number): void;
-  rdmsr(v: number, msr: number): number;
-  wrmsr(v: number, msr: number, low: number, high: number): void;
-  timerInitialCount(v: number, value: number): void;
-  opaqueExit(v: number, slot: number): void;
-}
-
-/** One run of a repeated operation on vCPU `v`. */
-export function runOnce(m: Repeatable, v: number, op: number, a: number, b: number): void {
-  switch (op) {
-    case REPEAT_CR8_PAIR:
-      m.readCr8(v);
-      m.writeCr8(v, a);
-      m.writeCr8(v, b);
-      break;
-    case REPEAT_HOST_INTERRUPT:
-      m.hostInterrupt(v);
-      break;
-    case RepeatOp.CR8_WRITE_PAIR:
-      m.writeCr8(v, a);
-      m.writeCr8(v, b);
-      break;
-    case RepeatOp.CR8_READ:
-      m.readCr8(v);
-      break;
-    case RepeatOp.CPUID:
-      m.cpuid(v);
-      break;
-    case RepeatOp.IO:
-      m.ioInstruction(v, a);
-      break;
-    case RepeatOp.MMIO:
-      m.mmio(v);
-      break;
-    case RepeatOp.RDMSR:
-      m.rdmsr(v, a);
-      break;
-    case RepeatOp.WRMSR:
-      m.wrmsr(v, a, b, 0);
-      break;
-    case RepeatOp.TIMER_INITIAL_COUNT:
-      m.timerInitialCount(v, a);
-      break;
-    case RepeatOp.OPAQUE_EXIT:
-      m.opaqueExit(v, a);
-      break;
-  }
 }

@@ -6,7 +6,7 @@ import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
 import {
   cr8LoadExits,
   cr8StoreExits,
-  MOV_TO_CR8,
+  Cr8Qualification,
   tprShadowed,
   vmxApicRead,
   vmxApicWrite,
@@ -20,18 +20,9 @@ import { cr8Intercepted } from '../svm/intercepts.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, EXIT_KINDS, LOCAL_SLOT, Slot } from './exits.js';
-import {
-  clearSnapshot,
-  pairStateRepeats,
-  REPEAT_CR8_PAIR,
-  REPEAT_HOST_INTERRUPT,
-  RepeatOp,
-  ringQual,
-  ringSlot,
-  sameExits,
-} from './fastForward.js';
+import { clearSnapshot, pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
-import { F, Flag, STRIDE } from './layout.js';
+import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
 import { RecKind } from './recorder.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
@@ -66,7 +57,7 @@ export class Machine extends MachineCore {
   // ---------------------------------------------------------------- accessors
 
   flags(v: number): number {
-    return this.s[v * STRIDE + F.FLAGS];
+    return this.s[v * F.STRIDE + F.FLAGS];
   }
 
   /** Exits of vCPU `v` in exit slot `slot` (0 for the other vendor's kinds). */
@@ -76,36 +67,36 @@ export class Machine extends MachineCore {
   }
 
   isStopped(v: number): boolean {
-    return (this.s[v * STRIDE + F.FLAGS] & Flag.STOPPED) !== 0;
+    return (this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0;
   }
 
   isHalted(v: number): boolean {
-    return (this.s[v * STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    return (this.s[v * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
   }
 
   /** The guest-visible TPR: VTPR / V_TPR when virtualized, else the vlapic TPR. */
   tpr(v: number): number {
-    return guestTpr(this.s, v * STRIDE, this.intel);
+    return guestTpr(this.s, v * F.STRIDE, this.intel);
   }
 
   /** The architectural PPR computed from TPR and the highest in-service vector (SDM-11 "Processor Priority Register"). */
   archPpr(v: number): number {
-    return archPpr(this.s, v * STRIDE, this.intel);
+    return archPpr(this.s, v * F.STRIDE, this.intel);
   }
 
   /** The PPR field of the (virtual-)APIC page as the hypervisor/CPU last wrote it. */
   pprField(v: number): number {
-    return this.s[v * STRIDE + F.PPR];
+    return this.s[v * F.STRIDE + F.PPR];
   }
 
   snapshot(v: number): VcpuSnapshot {
-    return snapshotOf(this.s, v * STRIDE, this.intel);
+    return snapshotOf(this.s, v * F.STRIDE, this.intel);
   }
 
   /** Nothing requested, in service or being injected: host-side exits cannot change what the guest sees. */
   isQuiet(v: number): boolean {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if (s[b + F.PENDING_INJECT] >= 0) return false;
     for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
     return true;
@@ -120,12 +111,12 @@ export class Machine extends MachineCore {
    */
   writeCr8(v: number, value: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
     const cr8 = value & 0xf;
     if (!this.intel) this.svmWriteCr8(v, cr8);
-    else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, MOV_TO_CR8, cr8);
+    else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, Cr8Qualification.MOV_TO, cr8);
     else {
       // VTPR[7:4] = CR8[3:0], the rest cleared; with neither exiting nor a shadow the guest writes the
       // real TPR (not a valid VMM setup).
@@ -137,7 +128,7 @@ export class Machine extends MachineCore {
   /** MOV from CR8. Returns CR8 (TPR[7:4]): from VTPR with the shadow, V_TPR under SVM. */
   readCr8(v: number): number {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return 0;
     this.counters[v * Counter.COUNT + Counter.CR8_READS]++;
     if (this.intel ? cr8StoreExits(s, b) : cr8Intercepted(s, b, false)) return this.interceptedTprRead(v);
@@ -147,7 +138,7 @@ export class Machine extends MachineCore {
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
   sti(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     s[b + F.FLAGS] |= Flag.IF;
     // RFLAGS.IF became 1: interrupt-window exit (SDM-26 "Interrupt-Window Exiting"), VINTR, or virtual delivery.
@@ -170,7 +161,7 @@ export class Machine extends MachineCore {
   }
 
   cli(v: number): void {
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((this.s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.s[b + F.FLAGS] &= ~Flag.IF;
   }
@@ -178,7 +169,7 @@ export class Machine extends MachineCore {
   /** HLT: exits (HLT exiting on in both hypervisors); the vCPU sleeps until an interrupt is pending. */
   hlt(v: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.exit(v, this.intel ? Slot.HLT : Slot.VMEXIT_HLT, 0);
     // bhyve vm_handle_hlt / KVM kvm_vcpu_block: sleep unless an interrupt the guest can take is pending.
@@ -207,7 +198,7 @@ export class Machine extends MachineCore {
    * exit (VT-x external-interrupt exiting; SVM INTR intercept), handled by the host, then re-entry.
    */
   hostInterrupt(v: number): void {
-    const f = this.s[v * STRIDE + F.FLAGS];
+    const f = this.s[v * F.STRIDE + F.FLAGS];
     if ((f & (Flag.STOPPED | Flag.HALTED)) !== 0) return;
     this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
     this.enter(v);
@@ -238,22 +229,22 @@ export class Machine extends MachineCore {
 
   /** End of interrupt, the way the guest's LAPIC mode does it (MMIO 0xB0 or WRMSR 0x80B). */
   eoi(v: number): void {
-    if ((this.s[v * STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
     else this.writeApic(v, ApicOffset.Eoi, 0);
   }
 
   /** Arm the LAPIC timer (initial-count register) the way the LAPIC mode does it (MMIO 0x380 or WRMSR 0x838). */
   timerInitialCount(v: number, value: number): void {
-    if ((this.s[v * STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.TimerInitialCount, value, 0);
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.TimerInitialCount, value, 0);
     else this.writeApic(v, ApicOffset.TimerInitialCount, value);
   }
 
   /** Guest sends a fixed IPI to `target` (xAPIC: ICR high then ICR low; x2APIC: one WRMSR 0x830). */
   sendIpi(v: number, target: number, vector: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
-    const dest = s[target * STRIDE + F.APIC_ID];
+    const dest = s[target * F.STRIDE + F.APIC_ID];
     if ((s[b + F.FLAGS] & Flag.X2APIC) !== 0) {
       this.wrmsr(v, X2apicMsr.Icr, vector & 0xff, dest);
     } else {
@@ -269,7 +260,7 @@ export class Machine extends MachineCore {
    */
   writeApic(v: number, offset: number, value: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     // In x2APIC mode the xAPIC MMIO window is not decoded (SDM-11 "x2APIC Mode"): the write goes nowhere.
@@ -301,21 +292,22 @@ export class Machine extends MachineCore {
         s[b + F.ICR_LOW] = value;
         this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, true);
         return;
+      default:
+        // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
+        this.exit(v, how, apicAccessQualification(how, offset, true));
+        this.emulateApicWrite(v, offset, value);
+        this.enter(v);
     }
-    // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
-    this.exit(v, how, apicAccessQualification(how, offset, true));
-    this.emulateApicWrite(v, offset, value);
-    this.enter(v);
   }
 
   /** xAPIC MMIO read. Returns the 32-bit value the guest sees. */
   readApic(v: number, offset: number): number {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0 || (f & Flag.X2APIC) !== 0) return 0;
     const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
-    if (how < 0) return this.registerValue(v, offset);
+    if (how === InGuest.READ) return this.registerValue(v, offset);
     this.exit(v, how, apicAccessQualification(how, offset, false));
     const value = this.registerValue(v, offset);
     this.enter(v);
@@ -329,7 +321,7 @@ export class Machine extends MachineCore {
    */
   wrmsr(v: number, msr: number, valueLow: number, valueHigh: number): void {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     const apicMsr = isX2apicMsr(msr);
@@ -357,16 +349,17 @@ export class Machine extends MachineCore {
         this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
         this.next(v, selfIpiVirtualization(s, b, valueLow & 0xff));
         return;
+      default:
+        this.exit(v, how, 0); // qualification 0: ECX holds the MSR
+        if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
+        this.enter(v);
     }
-    this.exit(v, how, 0); // qualification 0: ECX holds the MSR
-    if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
-    this.enter(v);
   }
 
   /** RDMSR; returns the low 32 bits. */
   rdmsr(v: number, msr: number): number {
     const s = this.s;
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
     const apicMsr = isX2apicMsr(msr);
@@ -379,7 +372,7 @@ export class Machine extends MachineCore {
     }
     const passedThrough = this.intel && apicMsr && x2apicReadPassedThrough(this.traits.hypervisor, msr);
     const how = this.intel && apicMsr ? vmxX2apicRead(s, b, msr, passedThrough) : msrExit;
-    if (how < 0) return this.registerValue(v, x2apicMsrToOffset(msr));
+    if (how === InGuest.READ) return this.registerValue(v, x2apicMsrToOffset(msr));
     this.exit(v, how, 0);
     const value = apicMsr ? this.registerValue(v, x2apicMsrToOffset(msr)) : 0;
     this.enter(v);
@@ -396,7 +389,7 @@ export class Machine extends MachineCore {
    * number of pairs executed one by one.
    */
   cr8Pairs(v: number, pairs: number, raised: number, base: number): number {
-    return this.repeatOp(v, pairs, REPEAT_CR8_PAIR, raised, base);
+    return this.repeatOp(v, pairs, RepeatOp.CR8_PAIR, raised, base);
   }
 
   /**
@@ -404,11 +397,11 @@ export class Machine extends MachineCore {
    * fast-forward as cr8Pairs. Returns the number executed one by one.
    */
   hostInterrupts(v: number, count: number): number {
-    return this.repeatOp(v, count, REPEAT_HOST_INTERRUPT, 0, 0);
+    return this.repeatOp(v, count, RepeatOp.HOST_INTERRUPT, 0, 0);
   }
 
   /** `count` repetitions of a RepeatOp, with the same exact fast-forward as cr8Pairs. */
-  repeat(v: number, count: number, op: number, a: number, b: number): number {
+  repeat(v: number, count: number, op: RepeatOp, a: number, b: number): number {
     return this.repeatOp(v, count, op, a, b);
   }
 
@@ -419,9 +412,9 @@ export class Machine extends MachineCore {
    * Only runs within the step's first STEP_LOG exits compare: the bound of the exit log the
    * comparison once read, kept so that which exits the recorder sees in bulk stays as it was.
    */
-  private repeatOp(v: number, count: number, op: number, a: number, b: number): number {
+  private repeatOp(v: number, count: number, op: RepeatOp, a: number, b: number): number {
     if (count <= 0) return 0;
-    const base = v * STRIDE;
+    const base = v * F.STRIDE;
     let executed = 0;
     clearSnapshot(this.ff);
     let prevExitStart = -1;
@@ -431,12 +424,12 @@ export class Machine extends MachineCore {
       const exitStart = this.stepExitCount;
       const deliveredBefore = this.stepDeliveredCount;
       switch (op) {
-        case REPEAT_CR8_PAIR:
+        case RepeatOp.CR8_PAIR:
           this.readCr8(v);
           this.writeCr8(v, a);
           this.writeCr8(v, b);
           break;
-        case REPEAT_HOST_INTERRUPT:
+        case RepeatOp.HOST_INTERRUPT:
           this.hostInterrupt(v);
           break;
         case RepeatOp.CR8_WRITE_PAIR:
@@ -490,12 +483,12 @@ export class Machine extends MachineCore {
   }
 
   /** Count `remaining` further runs of `op`, whose exits are the step's [exitStart, exitStart + exitCount), in the ring. */
-  private addRepeated(v: number, op: number, remaining: number, exitStart: number, exitCount: number): void {
+  private addRepeated(v: number, op: RepeatOp, remaining: number, exitStart: number, exitCount: number): void {
     const c = v * Counter.COUNT;
-    if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
-    if (op === REPEAT_CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR)
+    if (op === RepeatOp.CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
+    if (op === RepeatOp.CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR)
       this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
-    const kind = op === REPEAT_CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS;
+    const kind = op === RepeatOp.CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS;
     for (let e = 0; e < exitCount; e++) {
       const k = exitStart + e;
       this.countExits(v, this.ff[ringSlot(k)], this.ff[ringQual(k)], remaining, kind);
@@ -510,7 +503,7 @@ export class Machine extends MachineCore {
    * number of new violations.
    */
   checkInvariants(v: number): number {
-    const b = v * STRIDE;
+    const b = v * F.STRIDE;
     if ((this.s[b + F.FLAGS] & Flag.STOPPED) !== 0) return 0;
     const broken = brokenInvariant(this.s, b, this.traits.isrvecStack, this.intel);
     if (broken === undefined) return 0;

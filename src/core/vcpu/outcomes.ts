@@ -4,13 +4,13 @@
  * evaluation. A rule therefore never calls back into the machine, and its file imports only what it
  * may touch — as KVM's __apic_update_ppr() returns `ppr < old_ppr` and lets its caller decide.
  */
-export const Next = {
-  NOTHING: 0,
+export const enum Next {
+  NOTHING = 0,
   /** The CPU evaluates pending virtual interrupts (SDM "Evaluation of Pending Virtual Interrupts"; AVIC alike). */
-  EVALUATE_PENDING: 1,
+  EVALUATE_PENDING = 1,
   /** A trap-like TPR-below-threshold VM exit (SDM "TPR Virtualization", "VM Exits Induced by the TPR Threshold"). */
-  TPR_BELOW_THRESHOLD_EXIT: 2,
-} as const;
+  TPR_BELOW_THRESHOLD_EXIT = 2,
+}
 
 /**
  * How a guest access to its APIC (xAPIC MMIO, x2APIC RDMSR/WRMSR) is carried out. An access
@@ -18,23 +18,23 @@ export const Next = {
  * (vcpu/exits.ts, >= 0): the access exits and the hypervisor emulates it; or one of these negative
  * codes: the CPU carries it out in the guest, with no exit.
  */
-export const InGuest = {
+export const enum InGuest {
   /** A read served by the CPU: VTPR or V_TPR, or a register of the (virtual-)APIC page. */
-  READ: -1,
+  READ = -1,
   /** A TPR write the CPU virtualizes (VTPR), followed by TPR virtualization (VT-x). */
-  TPR_WRITE: -2,
+  TPR_WRITE = -2,
   /** EOI virtualization (VT-x). */
-  EOI: -3,
+  EOI = -3,
   /** Self-IPI virtualization (VT-x, x2APIC SELF IPI). */
-  SELF_IPI: -4,
+  SELF_IPI = -4,
   /** #GP with no exit: reserved bits of a virtualized x2APIC write. */
-  GP: -5,
+  GP = -5,
   /** AVIC: an accelerated TPR write to the backing page. */
-  AVIC_TPR_WRITE: -6,
+  AVIC_TPR_WRITE = -6,
   /** AVIC: an accelerated EOI (a level-triggered vector still traps; svm/avic.ts avicEoi). */
-  AVIC_EOI: -7,
+  AVIC_EOI = -7,
   /** AVIC: ICR high stored in the backing page. */
-  AVIC_ICR_HIGH: -8,
+  AVIC_ICR_HIGH = -8,
   /** AVIC: ICR low sends the IPI by doorbell. */
-  AVIC_ICR_LOW: -9,
-} as const;
+  AVIC_ICR_LOW = -9,
+}

@@ -6,16 +6,16 @@
  */
 
 /** Kinds of exit-recorder records. */
-export const RecKind = {
+export const enum RecKind {
   /** One exit: code = exit slot, qual = exit qualification, value = 1. */
-  EXIT: 0,
+  EXIT = 0,
   /** Exits counted in bulk by the exact fast-forward of %cr8 raise/lower pairs: value = count. */
-  BULK_CR8_PAIRS: 1,
+  BULK_CR8_PAIRS = 1,
   /** Exits counted in bulk by the fast-forward of host timer interrupts: value = count. */
-  BULK_HOST_INTERRUPTS: 2,
+  BULK_HOST_INTERRUPTS = 2,
   /** An interrupt delivery (written by the engine): code = vector, value = latency ns or -1. */
-  DELIVERY: 3,
-} as const;
+  DELIVERY = 3,
+}
 
 export class ExitRecorder {
   written = 0;

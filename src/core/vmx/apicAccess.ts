@@ -3,7 +3,7 @@ import { Slot } from '../vcpu/exits.js';
 import { F } from '../vcpu/layout.js';
 import { InGuest } from '../vcpu/outcomes.js';
 import { ProcBased, ProcBased2 } from './controls.js';
-import { CrAccessType, crAccessQualification } from './exitReasons.js';
+import { CrAccessType } from './exitReasons.js';
 
 /**
  * Which guest accesses to the APIC exit and which the CPU virtualizes, under the VMCS controls of
@@ -39,9 +39,15 @@ export function tprShadowed(s: Int32Array, b: number): boolean {
   return (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0;
 }
 
-/** CR-access exit qualifications of MOV to / from CR8 with RAX (SDM table "Exit Qualification for Control-Register Accesses"). */
-export const MOV_TO_CR8 = crAccessQualification(8, CrAccessType.MovToCr, 0);
-export const MOV_FROM_CR8 = crAccessQualification(8, CrAccessType.MovFromCr, 0);
+/**
+ * CR-access exit qualifications of MOV to / from CR8 with RAX (SDM table "Exit Qualification for
+ * Control-Register Accesses"; exitReasons.ts crAccessQualification): CR number 8 in bits 3:0, the
+ * access type in bits 5:4, register 0 (RAX) in bits 11:8.
+ */
+export const enum Cr8Qualification {
+  MOV_TO = 8 | (CrAccessType.MovToCr << 4),
+  MOV_FROM = 8 | (CrAccessType.MovFromCr << 4),
+}
 
 /**
  * xAPIC MMIO write. Without APIC-access virtualization the APIC page is unmapped in the EPT and
@@ -50,7 +56,7 @@ export const MOV_FROM_CR8 = crAccessQualification(8, CrAccessType.MovFromCr, 0);
  * virtualization; with APIC-register virtualization the listed writes land on the virtual-APIC page
  * and trap as APIC-write exits; everything else is a fault-like APIC-access exit.
  */
-export function vmxApicWrite(s: Int32Array, b: number, offset: number): number {
+export function vmxApicWrite(s: Int32Array, b: number, offset: number): Slot | InGuest.TPR_WRITE | InGuest.EOI {
   const proc2 = secondary(s, b);
   if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0) return Slot.EPT_VIOLATION;
   if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) return InGuest.TPR_WRITE;
@@ -60,7 +66,7 @@ export function vmxApicWrite(s: Int32Array, b: number, offset: number): number {
 }
 
 /** xAPIC MMIO read: the TPR (use TPR shadow) and, with APIC-register virtualization, the listed registers are read from the virtual-APIC page. */
-export function vmxApicRead(s: Int32Array, b: number, offset: number): number {
+export function vmxApicRead(s: Int32Array, b: number, offset: number): Slot | InGuest.READ {
   const proc2 = secondary(s, b);
   if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0) return Slot.EPT_VIOLATION;
   if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) return InGuest.READ;
@@ -73,7 +79,13 @@ export function vmxApicRead(s: Int32Array, b: number, offset: number): number {
  * virtualized (#GP without exit for reserved bits), and with VID also EOI (0x80B, which must be 0)
  * and SELF IPI (0x83F); everything else exits through the MSR bitmap.
  */
-export function vmxX2apicWrite(s: Int32Array, b: number, msr: number, low: number, high: number): number {
+export function vmxX2apicWrite(
+  s: Int32Array,
+  b: number,
+  msr: number,
+  low: number,
+  high: number,
+): Slot | InGuest.GP | InGuest.TPR_WRITE | InGuest.EOI | InGuest.SELF_IPI {
   const proc2 = secondary(s, b);
   if ((proc2 & ProcBased2.VirtualizeX2apicMode) !== 0) {
     const vid = (proc2 & ProcBased2.VirtualInterruptDelivery) !== 0;
@@ -89,7 +101,7 @@ export function vmxX2apicWrite(s: Int32Array, b: number, msr: number, low: numbe
  * the virtual-APIC page, and with APIC-register virtualization every read the hypervisor's MSR
  * bitmap lets through (`passedThrough`, hypervisor/vmcs.ts x2apicReadPassedThrough).
  */
-export function vmxX2apicRead(s: Int32Array, b: number, msr: number, passedThrough: boolean): number {
+export function vmxX2apicRead(s: Int32Array, b: number, msr: number, passedThrough: boolean): Slot | InGuest.READ {
   const proc2 = secondary(s, b);
   if ((proc2 & ProcBased2.VirtualizeX2apicMode) !== 0) {
     if (msr === X2apicMsr.Tpr) return InGuest.READ;

@@ -22,7 +22,7 @@ function pprVirtualization(s: Int32Array, b: number): void {
  * APIC-access page, WRMSR 0x808). VID on: PPR virtualization, then the evaluation of pending virtual
  * interrupts. VID off: a trap-like TPR-below-threshold exit when VTPR[7:4] < threshold[3:0].
  */
-export function tprVirtualization(s: Int32Array, b: number): number {
+export function tprVirtualization(s: Int32Array, b: number): Next {
   if ((s[b + F.FLAGS] & Flag.VID) !== 0) {
     pprVirtualization(s, b);
     return Next.EVALUATE_PENDING;
@@ -46,7 +46,7 @@ export function eoiVirtualization(s: Int32Array, b: number): number {
 }
 
 /** SDM "Self-IPI Virtualization" (x2APIC SELF IPI with VID): VIRR[vector] = 1, RVI = max(RVI, vector), evaluate. */
-export function selfIpiVirtualization(s: Int32Array, b: number, vector: number): number {
+export function selfIpiVirtualization(s: Int32Array, b: number, vector: number): Next {
   vecSet(s, b + F.IRR, vector);
   s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
   return Next.EVALUATE_PENDING;
