@@ -1,5 +1,6 @@
 import { F, ISRVEC_STK_SIZE } from '../vcpu/layout.js';
 import { priorityClass } from './vectors.js';
+import type { Broken } from '../vcpu/violations.js';
 
 /**
  * bhyve's in-service stack (sys/amd64/vmm/io/vlapic.c, `isrvec_stk`): the vectors in service, the
@@ -67,7 +68,7 @@ export function isrvecPop(s: Int32Array, b: number): StackCheck {
 }
 
 /** The check name and bhyve's panic message for a failed StackCheck, read from the state as it failed. */
-export function isrvecStackViolation(code: StackCheck, s: Int32Array, b: number): { check: string; message: string } {
+export function isrvecStackViolation(code: StackCheck, s: Int32Array, b: number): Broken {
   switch (code) {
     case StackCheck.CORRUPTED:
       return { check: 'isrvec_stk_corrupted', message: `isrvec_stk is corrupted: ${s[b + F.STK]}` };

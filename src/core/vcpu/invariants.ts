@@ -2,6 +2,7 @@ import { checkIsrvecStack, isrvecStackViolation, StackCheck } from '../apic/isrv
 import { archPpr, guestTpr } from '../apic/priority.js';
 import { priorityClass, vecClear, vecHighest, vecSet } from '../apic/vectors.js';
 import { F, Flag } from './layout.js';
+import type { Broken } from './violations.js';
 
 /**
  * The model's own consistency checks (beside bhyve's isrvec_stk checks, apic/isrvecStack.ts), run
@@ -9,11 +10,7 @@ import { F, Flag } from './layout.js';
  * at every delivery. Each returns the broken check, or undefined; nothing allocates unless broken.
  */
 
-/** A broken check: its name and message, as Machine reports it (reports.ts Violation). */
-export interface Broken {
-  readonly check: string;
-  readonly message: string;
-}
+export type { Broken } from './violations.js';
 
 /**
  * The checks Machine.checkInvariants runs on a vCPU: bhyve's isrvec_stk checks on the software
