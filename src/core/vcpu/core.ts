@@ -1,7 +1,7 @@
 import type { CpuProfile, VmxCapabilities } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { syncAtExit } from '../hypervisor/exitPath.js';
-import { setupVcpu, type VcpuSetup, type VmcsOverrides } from '../hypervisor/vmcs.js';
+import { setupVcpu } from '../hypervisor/vmcs.js';
 import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
 import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
@@ -43,23 +43,15 @@ import {
   vintrExits,
   vTprWrite,
 } from '../svm/intercepts.js';
-import { EXIT_SLOT_COUNT, LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
+import { LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
-import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
+import { ringQual, ringSlot } from './fastForward.js';
+import { machineArrays, type MachineConfig } from './machineSetup.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
 import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
-
-export interface MachineConfig {
-  readonly profile: CpuProfile;
-  readonly traits: PolicyTraits;
-  readonly vcpus: readonly VcpuSetup[];
-  /** Run the consistency checks after every operation (slower; always run at the end of a run). */
-  readonly debugChecks?: boolean;
-  readonly overrides?: VmcsOverrides;
-}
 
 /** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
 export const STEP_LOG = 64;
@@ -150,29 +142,15 @@ export class MachineCore {
     this.n = n;
     // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
     this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
-    // One ArrayBuffer for all of the machine's arrays: V8 spends ~180 bytes on a typed array with its
-    // own buffer and ~115 on a view, and the bench's memory budget is per vCPU.
-    const f64 = n * this.slotStride + n * Counter.COUNT + n + 3 * EXIT_SLOT_COUNT;
-    const buffer = new ArrayBuffer(8 * f64 + 4 * (n * F.STRIDE + FF_WORDS));
-    let at = 0;
-    const f64View = (length: number): Float64Array => {
-      const a = new Float64Array(buffer, at, length);
-      at += 8 * length;
-      return a;
-    };
-    const i32View = (length: number): Int32Array => {
-      const a = new Int32Array(buffer, at, length);
-      at += 4 * length;
-      return a;
-    };
-    this.exitCounts = f64View(n * this.slotStride);
-    this.counters = f64View(n * Counter.COUNT);
-    this.vcpuHostNs = f64View(n);
-    this.exitCostNs = f64View(EXIT_SLOT_COUNT);
-    this.exitHostNs = f64View(EXIT_SLOT_COUNT);
-    this.exitTotals = f64View(EXIT_SLOT_COUNT);
-    this.s = i32View(n * F.STRIDE);
-    this.ff = i32View(FF_WORDS);
+    const a = machineArrays(n, this.slotStride);
+    this.exitCounts = a.exitCounts;
+    this.counters = a.counters;
+    this.vcpuHostNs = a.vcpuHostNs;
+    this.exitCostNs = a.exitCostNs;
+    this.exitHostNs = a.exitHostNs;
+    this.exitTotals = a.exitTotals;
+    this.s = a.s;
+    this.ff = a.ff;
     this.debugChecks = config.debugChecks === true;
     this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
     this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
@@ -209,35 +187,9 @@ export class MachineCore {
     this.recorder.record(this.clockNs, v, RecKind.DELIVERY, vector, 0, latencyNs);
   }
 
-  get recFirst(): number {
-    return this.recorder.first;
-  }
-  get recEnd(): number {
-    return this.recorder.end;
-  }
-  get recCapacity(): number {
-    return this.recorder.capacity;
-  }
-  get recWritten(): number {
-    return this.recorder.written;
-  }
-  get recTimeNs(): Float64Array {
-    return this.recorder.timeNs;
-  }
-  get recValue(): Float64Array {
-    return this.recorder.value;
-  }
-  get recVcpu(): Int32Array {
-    return this.recorder.vcpu;
-  }
-  get recKind(): Int32Array {
-    return this.recorder.kind;
-  }
-  get recCode(): Int32Array {
-    return this.recorder.code;
-  }
-  get recQual(): Int32Array {
-    return this.recorder.qual;
+  /** The exit recorder's ring, read (never written) by the replay and timeline drains. */
+  get recorded(): Readonly<ExitRecorder> {
+    return this.recorder;
   }
 
   // ---------------------------------------------------------------- accounting
