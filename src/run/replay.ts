@@ -1,6 +1,6 @@
 import type { GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { RecKind } from '../core/vcpu/machine.js';
+import { RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
@@ -75,6 +75,26 @@ interface ReplayResult {
 const INITIAL_CAPACITY = 1 << 16;
 const MAX_CAPACITY = 1 << 24;
 
+/** Record `i` of a machine's exit recorder (recorder.ts) as a replay record of vCPU `vcpu` of its guest. */
+export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: number): ReplayRecord {
+  const timeNs = r.timeNs[i];
+  const kind: RecKind = r.kind[i];
+  if (kind === RecKind.DELIVERY) return { kind: 'delivery', timeNs, vcpu, vector: r.code[i], latencyNs: r.value[i] };
+  return {
+    kind: 'exit',
+    timeNs,
+    vcpu,
+    slot: r.code[i],
+    qualification: r.qual[i],
+    count: r.value[i],
+    ...(kind === RecKind.BULK_CR8_PAIRS
+      ? { bulk: 'cr8_pairs' as const }
+      : kind === RecKind.BULK_HOST_INTERRUPTS
+        ? { bulk: 'host_interrupts' as const }
+        : {}),
+  };
+}
+
 export class ReplayError extends Error {}
 
 /** Host index of a global guest index (hostGuests numbers guests host-major). */
@@ -139,30 +159,12 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
   const records: ReplayRecord[] = [];
   let drained = 0;
   const drain = (): boolean => {
-    if (m.recWritten - drained > m.recCapacity) return false;
-    for (; drained < m.recWritten; drained++) {
-      const i = drained % m.recCapacity;
-      const timeNs = m.recTimeNs[i];
-      if (timeNs < fromNs) continue;
-      const vcpu = m.recVcpu[i] - first;
-      const kind = m.recKind[i];
-      if (kind === RecKind.DELIVERY) {
-        records.push({ kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] });
-      } else {
-        records.push({
-          kind: 'exit',
-          timeNs,
-          vcpu,
-          slot: m.recCode[i],
-          qualification: m.recQual[i],
-          count: m.recValue[i],
-          ...(kind === RecKind.BULK_CR8_PAIRS
-            ? { bulk: 'cr8_pairs' as const }
-            : kind === RecKind.BULK_HOST_INTERRUPTS
-              ? { bulk: 'host_interrupts' as const }
-              : {}),
-        });
-      }
+    const r = m.recorded;
+    if (r.written - drained > r.capacity) return false;
+    for (; drained < r.written; drained++) {
+      const i = drained % r.capacity;
+      if (r.timeNs[i] < fromNs) continue;
+      records.push(recorderRecord(r, i, r.vcpu[i] - first));
     }
     return true;
   };
@@ -208,7 +210,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
 }
 
 /** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+export function exitCause(slot: Slot, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
   switch (slot) {
