@@ -10,7 +10,7 @@
  *
  * The pool's workers keep both cores busy while /metrics renders, as in the service.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { runScenarioPooled, startPooledRun } from '../src/pool/pooledRun.js';
@@ -135,7 +135,8 @@ async function renderWhileRunning(
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
-console.log(`\nservice bench (${availableParallelism()} cores)`);
+const loadStart = loadavg()[0];
+console.log(`\nservice bench (${availableParallelism()} cores, load average (1 min) ${loadStart.toFixed(2)} at start)`);
 const pools = [new SimPool({ workers: 1 }), new SimPool({ workers: 2 })];
 await Promise.all(pools.map((p) => p.warm()));
 const [t1, t2] = await timeRuns(pools, throughputWork, 3);
@@ -145,6 +146,13 @@ console.log(
     `(best of 3, identical results): 1 worker ${fmt(t1, 2)} s, 2 workers ${fmt(t2, 2)} s: speed-up ${fmt(t1 / t2, 2)}x (target >= 1.85x)`,
 );
 
+const loadPool = loadavg()[0];
+// Two workers alone make a load of ~2 on two cores; more means another process took a core from them.
+if (Math.max(loadStart, loadPool) > availableParallelism() + 0.5)
+  console.log(
+    `WARNING: the machine was not quiet (load average ${loadStart.toFixed(2)} at start, ${loadPool.toFixed(2)} after ` +
+      `the pool runs): the speed-up measures the contention, not the pool (1.85x needs a quiet machine).`,
+  );
 const lean = await renderWhileRunning(false, 40);
 console.log(
   `/metrics render with ${lean.running.toLocaleString('en-US')} simulated guests running (2 busy workers): median ${fmt(lean.median)} ms, ` +
@@ -155,3 +163,4 @@ console.log(
   `  for comparison, per-guest labels on (--per-guest-metrics, the naive design): median ${fmt(naive.median)} ms, ` +
     `max ${fmt(naive.max)} ms; ${naive.series.toLocaleString('en-US')} series, ${fmt(naive.bytes / 1024 / 1024)} MiB`,
 );
+console.log(`load average (1 min) at end: ${loadavg()[0].toFixed(2)}`);
