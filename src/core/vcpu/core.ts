@@ -20,11 +20,11 @@ import { Cr8Qualification } from '../vmx/apicAccess.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { priorityClass } from '../apic/vectors.js';
 import {
-  checkVmEntryOf,
   programTprThreshold,
   requestWindowAfterInjection,
   syncsPprAtEntry,
   tprThresholdExitsAfterEntry,
+  VmEntryChecks,
   vmxInjectOrRequestWindow,
 } from '../vmx/entry.js';
 import {
@@ -75,6 +75,8 @@ export class MachineCore {
   readonly intel: boolean;
   readonly debugChecks: boolean;
   protected readonly caps: VmxCapabilities | undefined;
+  /** VT-x: the VM-entry checks, re-evaluated when the controls change (vmx/entry.ts). */
+  private readonly entryChecks: VmEntryChecks | undefined;
   // What the policy's exit and entry paths do, chosen once (hypervisor/exitPath.ts, vmx/entry.ts).
   /** The common exit path can change the state: SVM, or a per-exit PPR sync. */
   private readonly syncsAtExit: boolean;
@@ -157,6 +159,7 @@ export class MachineCore {
     this.programsThreshold = this.traits.tprThreshold !== 'none';
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
+    this.entryChecks = vmx && new VmEntryChecks(vmx);
     for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
   }
 
@@ -247,7 +250,7 @@ export class MachineCore {
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     if (this.intel) {
-      const failed = checkVmEntryOf(this.caps!, s, b);
+      const failed = this.entryChecks!.failed(s, b);
       if (failed !== 0) {
         s[b + F.FLAGS] |= Flag.STOPPED | Flag.ENTRY_FAILED;
         this.counters[v * Counter.COUNT + Counter.ENTRY_FAILURES]++;

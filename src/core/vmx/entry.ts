@@ -4,7 +4,7 @@ import type { PolicyTraits } from '../hypervisor/policy.js';
 import { F, Flag, guestInterruptible } from '../vcpu/layout.js';
 import type { VmxCapabilities } from '../cpu/profile.js';
 import { ProcBased, ProcBased2 } from './controls.js';
-import { checkVmEntry } from './entryChecks.js';
+import { checkTprThreshold, checkVmControls } from './entryChecks.js';
 
 /**
  * VM entry on VT-x: what the hypervisor programs before VMRESUME on its software path (bhyve
@@ -67,11 +67,39 @@ export function programTprThreshold(s: Int32Array, b: number, t: PolicyTraits): 
   s[b + F.TPR_THRESHOLD] = irr >= 0 && priorityClass(irr) <= tprClass ? priorityClass(irr) : 0;
 }
 
-/** The VM-entry checks (vmx/entryChecks.ts) on the controls of the vCPU at word `b`: the failed EntryCheck bits, 0 when it enters. */
-export function checkVmEntryOf(caps: VmxCapabilities, s: Int32Array, b: number): number {
-  const pin = s[b + F.PIN];
-  const proc = s[b + F.PROC] >>> 0;
-  return checkVmEntry(caps, pin, proc, s[b + F.PROC2], s[b + F.EXIT_CTLS], s[b + F.TPR_THRESHOLD], s[b + F.TPR]);
+/**
+ * The VM-entry checks of a machine's vCPUs, evaluated when the controls change rather than at every
+ * entry: the result of checkVmControls is kept with the four control words it was computed from
+ * (one entry: a host's vCPUs share their controls but for the window bits) and reused while an
+ * entry finds the same words; the TPR-threshold checks, which read VTPR, run at every entry. The
+ * same bits as checkVmEntry (vmx/entryChecks.ts) on the vCPU's words, always.
+ */
+export class VmEntryChecks {
+  private valid = false;
+  private pin = 0;
+  private proc = 0;
+  private proc2 = 0;
+  private exitCtls = 0;
+  private controls = 0;
+
+  constructor(private readonly caps: VmxCapabilities) {}
+
+  /** The failed EntryCheck bits of the vCPU at word `b` (0: it enters). */
+  failed(s: Int32Array, b: number): number {
+    const pin = s[b + F.PIN];
+    const proc = s[b + F.PROC];
+    const proc2 = s[b + F.PROC2];
+    const exitCtls = s[b + F.EXIT_CTLS];
+    if (!this.valid || pin !== this.pin || proc !== this.proc || proc2 !== this.proc2 || exitCtls !== this.exitCtls) {
+      this.controls = checkVmControls(this.caps, pin, proc, proc2, exitCtls);
+      this.pin = pin;
+      this.proc = proc;
+      this.proc2 = proc2;
+      this.exitCtls = exitCtls;
+      this.valid = true;
+    }
+    return this.controls | checkTprThreshold(proc, proc2, s[b + F.TPR_THRESHOLD], s[b + F.TPR]);
+  }
 }
 
 /**

@@ -53,7 +53,8 @@ function reserved(value: number, allowed0: number, allowed1: number): boolean {
 
 /**
  * Returns a bit set of failed EntryCheck items (0 = entry succeeds). `vtpr` is the virtual-APIC
- * page's TPR byte. Allocation-free, so it can run before every VM entry.
+ * page's TPR byte. Allocation-free, so it can run before every VM entry. The checks on the controls
+ * alone (checkVmControls) and those that also read the TPR threshold and VTPR (checkTprThreshold).
  */
 export function checkVmEntry(
   caps: VmxCapabilities,
@@ -64,10 +65,28 @@ export function checkVmEntry(
   tprThreshold: number,
   vtpr: number,
 ): number {
+  return checkVmControls(caps, pin, proc, proc2In, exitCtls) | checkTprThreshold(proc, proc2In, tprThreshold, vtpr);
+}
+
+/** SDM: if "activate secondary controls" is 0, the processor acts as if every secondary control were 0. */
+function effectiveProc2(proc: number, proc2In: number): number {
+  return (proc & ProcBased.ActivateSecondaryControls) !== 0 ? proc2In : 0;
+}
+
+/**
+ * The checks of checkVmEntry that read the controls only: a function of (pin, proc, proc2,
+ * exit controls), so a caller may keep its result until one of them changes.
+ */
+export function checkVmControls(
+  caps: VmxCapabilities,
+  pin: number,
+  proc: number,
+  proc2In: number,
+  exitCtls: number,
+): number {
   let failed = 0;
   const secondary = (proc & ProcBased.ActivateSecondaryControls) !== 0;
-  // SDM: if "activate secondary controls" is 0, the processor acts as if every secondary control were 0.
-  const proc2 = secondary ? proc2In : 0;
+  const proc2 = effectiveProc2(proc, proc2In);
   if (reserved(pin, caps.pinBased.allowed0, caps.pinBased.allowed1)) failed |= EntryCheck.PIN_BASED_RESERVED;
   if (reserved(proc, caps.procBased.allowed0, caps.procBased.allowed1)) failed |= EntryCheck.PROC_BASED_RESERVED;
   if (secondary && reserved(proc2, caps.procBased2.allowed0, caps.procBased2.allowed1))
@@ -80,10 +99,6 @@ export function checkVmEntry(
   const x2apicMode = (proc2 & ProcBased2.VirtualizeX2apicMode) !== 0;
   const regVirt = (proc2 & ProcBased2.ApicRegisterVirtualization) !== 0;
 
-  if (tprShadow && !vid) {
-    if ((tprThreshold & ~0xf) !== 0) failed |= EntryCheck.TPR_THRESHOLD_RESERVED_BITS;
-    if (!apicAccesses && (tprThreshold & 0xf) > priorityClass(vtpr)) failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
-  }
   if (!tprShadow && (x2apicMode || regVirt || vid)) failed |= EntryCheck.APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW;
   if (x2apicMode && apicAccesses) failed |= EntryCheck.X2APIC_MODE_WITH_APIC_ACCESSES;
   if (vid && (pin & PinBased.ExternalInterruptExiting) === 0) failed |= EntryCheck.VID_NEEDS_EXTERNAL_INTERRUPT_EXITING;
@@ -96,6 +111,18 @@ export function checkVmEntry(
     failed |= EntryCheck.VIRTUAL_NMIS_NEED_NMI_EXITING;
   if ((pin & PinBased.VirtualNmis) === 0 && (proc & ProcBased.NmiWindowExiting) !== 0)
     failed |= EntryCheck.NMI_WINDOW_NEEDS_VIRTUAL_NMIS;
+  return failed;
+}
+
+/** The checks of checkVmEntry on the TPR threshold (use TPR shadow = 1, virtual-interrupt delivery = 0). */
+export function checkTprThreshold(proc: number, proc2In: number, tprThreshold: number, vtpr: number): number {
+  if ((proc & ProcBased.UseTprShadow) === 0) return 0;
+  const proc2 = effectiveProc2(proc, proc2In);
+  if ((proc2 & ProcBased2.VirtualInterruptDelivery) !== 0) return 0;
+  let failed = 0;
+  if ((tprThreshold & ~0xf) !== 0) failed |= EntryCheck.TPR_THRESHOLD_RESERVED_BITS;
+  if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0 && (tprThreshold & 0xf) > priorityClass(vtpr))
+    failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
   return failed;
 }
 
