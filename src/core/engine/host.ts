@@ -33,6 +33,8 @@ export class HostSimulation extends HostState {
   events = 0;
   private stepNo = 0;
   private deliveredSeen = 0;
+  /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
+  private reportsSeen = -1;
 
   constructor(config: HostConfig) {
     super(config);
@@ -182,6 +184,10 @@ export class HostSimulation extends HostState {
   /** A guest whose vCPU the machine stopped (failed entry, violated invariant) stops as a whole. */
   private noteStops(time: number): void {
     const m = this.machine;
+    // A vCPU stops only with a report (a violation or a failed entry): no new report, no new stop.
+    const reports = m.violations.length + m.entryFailures.length;
+    if (reports === this.reportsSeen) return;
+    this.reportsSeen = reports;
     for (let gi = 0; gi < this.guests.length; gi++) {
       if (this.stoppedAtNs[gi] >= 0) continue;
       const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];

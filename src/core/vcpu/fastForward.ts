@@ -96,11 +96,6 @@ export function ringQual(i: number): number {
   return RING + EXIT_RING + (i & (EXIT_RING - 1));
 }
 
-/** Before the first run: no previous snapshot. */
-export function clearSnapshot(ff: Int32Array): void {
-  ff.fill(-1, 0, RING);
-}
-
 /**
  * Words a run of a repeated operation also writes, but always to the same value, so comparing them
  * could never tell two runs apart: PIR_ON = 0 (posted-interrupt processing at every entry with
@@ -110,8 +105,9 @@ export function clearSnapshot(ff: Int32Array): void {
 export const SAME_VALUE_WORDS: readonly number[] = [F.PIR_ON, F.TIMER_INITIAL, F.V_IGN_TPR];
 
 /**
- * Compare the PAIR_WORDS of the vCPU at word `b` with the snapshot in `ff` (the previous run's, or
- * -1s before the first) and store them there; true when nothing changed.
+ * Compare the PAIR_WORDS of the vCPU at word `b` with the snapshot in `ff` (the previous run's; before
+ * the first run whatever an earlier repeat left, which sameExits makes irrelevant) and store them
+ * there; true when nothing changed.
  */
 export function pairStateRepeats(s: Int32Array, b: number, ff: Int32Array): boolean {
   let same = true;

@@ -2,7 +2,7 @@ import { archPpr, guestTpr } from '../apic/priority.js';
 import { STEP_LOG } from './core.js';
 import { Counter } from './counters.js';
 import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
-import { clearSnapshot, pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
+import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
@@ -117,7 +117,7 @@ export class Machine extends GuestInstructions {
     if (count <= 0) return 0;
     const base = v * F.STRIDE;
     let executed = 0;
-    clearSnapshot(this.ff);
+    // No snapshot to clear: the first run stores one and cannot fast-forward (sameExits of -1 is false).
     let prevExitStart = -1;
     let prevExitCount = 0;
     while (executed < count) {
