@@ -548,6 +548,16 @@ export class MetricsHub {
     return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.wall }));
   }
 
+  /** The largest lag of the running parts of realtime runs (LivePart.lagSeconds; 0 when none runs). */
+  realtimeLag(): Sample[] {
+    let lag = 0;
+    for (const l of this.live.values()) {
+      if (l.run.pace !== 'realtime') continue;
+      for (const p of l.run.live()) if (p.hostsRunning > 0) lag = Math.max(lag, p.lagSeconds ?? 0);
+    }
+    return [{ labels: {}, value: lag }];
+  }
+
   pool(which: 'workers' | 'queued' | 'failures'): Sample[] {
     const p = this.poolStats();
     return p ? [{ labels: {}, value: p[which] }] : [];

@@ -128,6 +128,13 @@ export const METRICS: readonly MetricDef[] = [
     collect: (h) => h.runningGuests(),
   },
   {
+    name: 'vmexit_lab_realtime_lag_seconds',
+    type: 'gauge',
+    labels: [],
+    help: 'Simulated seconds the realtime runs are behind the wall clock: the largest lag of their running tasks, taken when each last reached a simulated second (0 on time or when none runs).',
+    collect: (h) => h.realtimeLag(),
+  },
+  {
     name: 'vmexit_lab_invariant_violations_total',
     type: 'counter',
     labels: [...V, 'check'],

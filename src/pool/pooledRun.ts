@@ -47,6 +47,8 @@ interface TaskState {
   /** Latest absolute totals: the last snapshot while running, the final totals when done. */
   totals: TotalsAccumulator | undefined;
   progress: Progress;
+  /** Realtime pace: the lag of the latest snapshot (TaskUpdate). */
+  lagSeconds: number;
   seq: number;
   /** Done, but stopped early (cancel, time limit, shutdown): its totals are partial. */
   stopped?: boolean;
@@ -132,6 +134,7 @@ export class PooledRun implements LiveRun {
       status: 'queued',
       totals: undefined,
       progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart },
+      lagSeconds: 0,
       seq: 0,
     }));
     this.done = this.execute();
@@ -195,6 +198,7 @@ export class PooledRun implements LiveRun {
       variantIndex: t.task.variantIndex,
       totals: t.totals,
       hostsRunning: t.status === 'running' ? Math.max(0, t.progress.hostsTotal - t.progress.hostsDone) : 0,
+      ...(this.pace === 'realtime' ? { lagSeconds: t.lagSeconds } : {}),
     }));
   }
 
@@ -261,6 +265,7 @@ export class PooledRun implements LiveRun {
         state.seq = u.seq;
         state.totals = TotalsAccumulator.fromJSON(u.totals);
         state.progress = u.progress;
+        state.lagSeconds = u.lagSeconds;
       }
       this.notify();
     });

@@ -85,4 +85,11 @@ export type WorkerAnswer = TaskDone | Pong;
 /** Snapshots are the task's latest absolute totals (never deltas: the reader keeps only the latest). */
 export type TaskUpdate =
   | { readonly kind: 'started'; readonly threadId: number }
-  | { readonly kind: 'snapshot'; readonly seq: number; readonly progress: Progress; readonly totals: RawTotals };
+  | {
+      readonly kind: 'snapshot';
+      readonly seq: number;
+      readonly progress: Progress;
+      readonly totals: RawTotals;
+      /** Realtime pace: simulated seconds behind the wall clock on reaching progress.simNs (0 at pace max). */
+      readonly lagSeconds: number;
+    };

@@ -65,11 +65,14 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
     let seq = 0;
     let lastPost = -Infinity;
     let last: Progress = { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart };
+    let lagSeconds = 0;
     const ok = runHosts(scenario, variant, modelData(), task.hostStart, task.hostEnd, acc, {
       onEpoch: (progress, snapshot) => {
         last = progress;
         if (Atomics.load(control, Control.STOP) !== 0) return true;
         if (msg.pace === 'realtime') {
+          // The pace's lag: how far the simulation is behind the wall clock on reaching this second.
+          lagSeconds = Math.max(0, (Date.now() - msg.runStartMs) / 1000 - progress.simNs / 1e9);
           // Sleep until wall time catches up with simulated time; a stop wakes us (Atomics.notify).
           for (let i = 0; i < 10_000; i++) {
             const wait = msg.runStartMs + progress.simNs / 1e6 - Date.now();
@@ -85,7 +88,7 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
           // Live snapshots feed the metrics: per-guest lists only when asked for, no time series.
           if (!msg.livePerGuest) s.perGuest = undefined;
           s.series = undefined;
-          post({ kind: 'snapshot', seq: ++seq, progress, totals: s.toJSON() });
+          post({ kind: 'snapshot', seq: ++seq, progress, totals: s.toJSON(), lagSeconds });
         }
         return false;
       },

@@ -243,6 +243,11 @@ export interface LivePart {
   readonly totals: TotalsAccumulator | undefined;
   /** Hosts of the part running now (0 before it starts and once it ended). */
   readonly hostsRunning: number;
+  /**
+   * Realtime pace: simulated seconds the part was behind the wall clock when it last reached a
+   * simulated second (0 on time; absent at pace max).
+   */
+  readonly lagSeconds?: number;
 }
 
 export interface LiveRun {

@@ -48,6 +48,7 @@ test('the history has every /metrics family with the same type, HELP and label s
         'vmexit_lab_pool_workers',
         'vmexit_lab_pool_queued_tasks',
         'vmexit_lab_pool_task_failures_total',
+        'vmexit_lab_realtime_lag_seconds',
       ].includes(d.name),
   )) {
     const family = def.type === 'counter' ? def.name.replace(/_total$/, '') : def.name;
