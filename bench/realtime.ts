@@ -1,0 +1,149 @@
+/**
+ * Thousands of guests live (issue #16): a mixed fleet at realtime pace through the pool, the way the
+ * service runs a realtime run (startPooledRun: one task per worker, every guest running at once,
+ * live totals into a MetricsHub), for a bounded time. Samples once a second the pace's lag (the
+ * vmexit_lab_realtime_lag_seconds gauge: simulated seconds behind the wall clock) and every few
+ * seconds the render time of /metrics, then prints both with the load average. A benchmark, not a
+ * timed test: figures, and whether the fleet kept up (lag <= 1 s after the warm-up).
+ *
+ *   npm run build && node dist/bench/realtime.js                       # 2,000 guests, 1 minute
+ *   node dist/bench/realtime.js --guests 2000 --minutes 10             # the issue's 10 minutes
+ *   node dist/bench/realtime.js --guests 500,1000,2000 --minutes 1     # several fleets in turn
+ *
+ * The fleet: hosts of 4 guests (Windows 10, Windows Server 2019, Ubuntu 18.04, FreeBSD 12.1; 7
+ * vCPUs), idle after boot, on an i7-6700K under bhyve-tpr-v3 (--policy to change it).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { parseScenario } from '../src/scenario/load.js';
+import type { Scenario } from '../src/scenario/types.js';
+import { startPooledRun } from '../src/pool/pooledRun.js';
+import { SimPool } from '../src/pool/pool.js';
+import { MetricsHub } from '../src/metrics/hub.js';
+import { MetricsEndpoint } from '../src/metrics/registry.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    guests: { type: 'string', default: '2000' },
+    minutes: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    policy: { type: 'string', default: 'bhyve-tpr-v3' },
+    'warmup-seconds': { type: 'string', default: '15' },
+    'scrape-seconds': { type: 'string', default: '5' },
+  },
+});
+const fleets = opts.guests.split(',').map((g) => Math.max(4, Number(g)));
+const seconds = Number(opts.minutes) * 60;
+const workers = Number(opts.workers);
+const warmup = Number(opts['warmup-seconds']);
+const scrapeEvery = Number(opts['scrape-seconds']);
+const GUESTS_PER_HOST = 4;
+
+function fleet(guests: number): Scenario {
+  const hosts = Math.ceil(guests / GUESTS_PER_HOST);
+  return parseScenario(
+    `name: bench-realtime-fleet
+seed: 1
+host: { cpu: i7-6700K, cores: 8, count: ${hosts} }
+hypervisor: { policy: ${opts.policy} }
+guests:
+  - os: windows-10-1909
+    vcpus: 2
+    phases: [{ phase: boot, duration: 10s }, { phase: idle }]
+  - os: windows-server-2019
+    vcpus: 2
+    phases: [{ phase: boot, duration: 10s }, { phase: idle }]
+  - os: ubuntu-18.04
+    vcpus: 2
+    x2apic: true
+    phases: [{ phase: boot, duration: 5s }, { phase: idle }]
+  - os: freebsd-12.1
+    vcpus: 1
+    x2apic: true
+    phases: [{ phase: boot, duration: 5s }, { phase: idle }]
+duration: ${seconds + 60}s
+`,
+    'bench-realtime-fleet.yaml',
+  );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
+
+function stats(xs: readonly number[]): { median: number; p95: number; max: number } {
+  if (xs.length === 0) return { median: NaN, p95: NaN, max: NaN };
+  const s = [...xs].sort((a, b) => a - b);
+  return {
+    median: s[Math.floor(s.length / 2)],
+    p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)],
+    max: s[s.length - 1],
+  };
+}
+
+const fmt = (n: number, d = 2): string => n.toFixed(d);
+const cores = availableParallelism();
+console.log(
+  `realtime fleet bench: ${cores} cores, ${workers} workers, ${seconds} s per fleet (lag counted after a ` +
+    `${warmup} s warm-up), /metrics every ${scrapeEvery} s; load average (1 min) ${fmt(loadavg()[0])} at start`,
+);
+
+const pool = new SimPool({ workers });
+await pool.warm();
+const summary: string[] = [];
+for (const guests of fleets) {
+  const scenario = fleet(guests);
+  const vcpus = scenario.variants[0].host.count * 7;
+  const hub = new MetricsHub();
+  const endpoint = new MetricsEndpoint(hub, { defaultMetrics: true });
+  const ac = new AbortController();
+  const run = startPooledRun(scenario, { pool, pace: 'realtime', signal: ac.signal, stopGraceMs: 60_000 });
+  hub.addRun('bench', scenario, run);
+  const t0 = performance.now();
+  const lags: number[] = [];
+  const scrapes: number[] = [];
+  let maxLag = 0;
+  let lastScrape = 0;
+  let worstAt = 0;
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(Math.max(0, t0 + s * 1000 - performance.now()));
+    const lag = hub.realtimeLag()[0].value;
+    if (s > warmup) {
+      lags.push(lag);
+      if (lag > maxLag) {
+        maxLag = lag;
+        worstAt = s;
+      }
+    }
+    if (s - lastScrape >= scrapeEvery) {
+      lastScrape = s;
+      const r0 = performance.now();
+      await endpoint.render(false);
+      scrapes.push(performance.now() - r0);
+    }
+    if (s % 10 === 0)
+      console.log(
+        `  ${guests} guests, ${s} s: lag ${fmt(lag)} s, simulated ${fmt(run.progress().simSeconds, 0)} s, ` +
+          `load ${fmt(loadavg()[0])}`,
+      );
+  }
+  const final = hub.realtimeLag()[0].value;
+  ac.abort();
+  await run.done;
+  const l = stats(lags);
+  const sc = stats(scrapes);
+  const keeps = maxLag <= 1;
+  const line =
+    `${guests} guests (${vcpus} vCPUs): lag after warm-up median ${fmt(l.median)} s, p95 ${fmt(l.p95)} s, ` +
+    `max ${fmt(maxLag)} s (at ${worstAt} s), final ${fmt(final)} s -> ${keeps ? 'keeps up' : 'does NOT keep up'} ` +
+    `(lag <= 1 s); /metrics render median ${fmt(sc.median, 1)} ms, p95 ${fmt(sc.p95, 1)} ms, max ${fmt(sc.max, 1)} ms ` +
+    `(${scrapes.length} scrapes, target <= 50 ms); load average (1 min) ${fmt(loadavg()[0])}`;
+  console.log(line);
+  summary.push(line);
+}
+await pool.close();
+console.log('\nsummary:');
+for (const l of summary) console.log(l);
+if (loadavg()[0] > workers + 0.5)
+  console.log(
+    `WARNING: the machine was not quiet (load average ${fmt(loadavg()[0])} with ${workers} workers on ${cores} cores): ` +
+      'other processes took time from the workers, so the fleets that keep up are smaller than on a quiet machine.',
+  );
