@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Machine, RepeatOp } from '../../src/core/vcpu/machine.js';
 import { PAIR_WORDS, SAME_VALUE_WORDS } from '../../src/core/vcpu/fastForward.js';
+import { memoUnreadWords } from '../../src/core/vcpu/repeatMemo.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { FIELDS } from '../support/enums.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from '../../src/core/vcpu/exits.js';
@@ -344,6 +345,79 @@ test('[Machine.hostInterrupts exact fast-forward] n host timer ticks fast-forwar
       assertSameMachines(a, b, `${describeCase(c)} v=${v} ticks=${ticks}`);
     }),
     { seed: SEED, numRuns: 500 },
+  );
+});
+
+test('[Machine.repeat memo] cr8Pairs and hostInterrupts again from the fixed point the last call left (src/core/vcpu/repeatMemo.ts) equal running them one by one, and the memo-less fast-forward', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 100 + 37 * i);
+  fc.assert(
+    fc.property(
+      caseArb(30),
+      fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 2, maxLength: 6 }),
+      fc.integer({ min: 0, max: 15 }),
+      fc.boolean(),
+      fc.nat(),
+      (c, calls, raised, ticks, pick) => {
+        const [a, b] = twinMachines(c, costs);
+        const [plain] = twinMachines(c, costs);
+        plain.logStepExits(); // the step's exit log on: no memo
+        const v = pick % c.vcpus;
+        for (const n of calls) {
+          for (const m of [a, plain]) {
+            if (ticks) m.hostInterrupts(v, n);
+            else m.cr8Pairs(v, n, raised, 0);
+          }
+          for (let i = 0; i < n; i++) {
+            if (ticks) b.hostInterrupt(v);
+            else {
+              b.readCr8(v);
+              b.writeCr8(v, raised);
+              b.writeCr8(v, 0);
+            }
+          }
+        }
+        const what = `${describeCase(c)} v=${v} calls=${calls.join(',')} ${ticks ? 'host ticks' : `raised=${raised}`}`;
+        assertSameMachines(a, b, what);
+        assertSameMachines(a, plain, what);
+        assert.equal(a.stepExitCount, plain.stepExitCount, `${what}: the step's exit count`);
+      },
+    ),
+    { seed: SEED, numRuns: 500 },
+  );
+});
+
+test('[Machine.repeat memo] a %cr8 pair or a host tick never reads the words the memo does not compare (memoUnreadWords): scrambling them changes nothing it does', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 100 + 37 * i);
+  fc.assert(
+    fc.property(
+      caseArb(30),
+      fc.integer({ min: 0, max: 15 }),
+      fc.boolean(),
+      fc.nat(),
+      fc.array(fc.integer(), { minLength: 20, maxLength: 20 }),
+      (c, raised, tick, pick, noise) => {
+        const [a, b] = twinMachines(c, costs);
+        const v = pick % c.vcpus;
+        const base = v * F.STRIDE;
+        const unread = memoUnreadWords(b.s, base);
+        unread.forEach((w, i) => (b.s[base + w] = noise[i % noise.length]));
+        for (const m of [a, b]) {
+          if (tick) m.hostInterrupt(v);
+          else {
+            m.readCr8(v);
+            m.writeCr8(v, raised);
+            m.writeCr8(v, 0);
+          }
+        }
+        // What the run did: the same, but in the words it never reads (as they are after the run).
+        const skip = new Set(memoUnreadWords(a.s, base).map((w) => base + w));
+        for (const m of [a, b]) for (const i of skip) m.s[i] = 0;
+        const what = `${describeCase(c)} v=${v} ${tick ? 'host tick' : `raised=${raised}`}`;
+        assertSameMachines(a, b, what);
+        assert.equal(a.stepExitCount, b.stepExitCount, `${what}: exits`);
+      },
+    ),
+    { seed: SEED, numRuns: 1000 },
   );
 });
 

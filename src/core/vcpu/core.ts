@@ -108,7 +108,7 @@ export class MachineCore {
   readonly stepExits: number[] = [];
   readonly stepExitQual: number[] = [];
   stepExitCount = 0;
-  private logExits = false;
+  protected logExits = false;
   /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
   readonly stepDelivered: number[] = [0, 0, 0, 0];
   readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];

@@ -7,6 +7,7 @@ import { GuestInstructions } from './instructions.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { RecKind } from './recorder.js';
+import { memoExitCount, memoExitQual, memoExitSlot, memoKey, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 
 export type { MachineConfig } from './machineSetup.js';
@@ -31,6 +32,9 @@ export type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
  * AMD APM vol. 2 chapter 15 "Secure Virtual Machine" (APM-15); docs/MODEL.md has the full list.
  */
 export class Machine extends GuestInstructions {
+  /** This machine's key in the fast-forward's memo (repeatMemo.ts). */
+  private readonly memo = memoKey();
+
   /** Validate the initial VMCS of every vCPU (the first VM entry). */
   launch(): void {
     for (let v = 0; v < this.n; v++) this.enter(v);
@@ -116,6 +120,12 @@ export class Machine extends GuestInstructions {
   repeat(v: number, count: number, op: RepeatOp, a: number, b: number): number {
     if (count <= 0) return 0;
     const base = v * F.STRIDE;
+    // The memo (repeatMemo.ts): own-state operations, nothing recording the runs one by one.
+    const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;
+    if (memo) {
+      const e = memoLookup(this.memo, v, op, a, b, this.s, base);
+      if (e >= 0) return this.repeatFixedPoint(v, count, op, e);
+    }
     let executed = 0;
     // No snapshot to clear: the first run stores one and cannot fast-forward (sameExits of -1 is false).
     let prevExitStart = -1;
@@ -175,11 +185,33 @@ export class Machine extends GuestInstructions {
       ) {
         const remaining = count - executed;
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
+        if (memo) memoStore(this.memo, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
         return executed;
       }
       prevExitStart = exitStart;
       prevExitCount = exitCount;
     }
+    return executed;
+  }
+
+  /**
+   * `count` runs of `op` from the fixed point of memo entry `e` (the vCPU's state equals it): what the
+   * loop above does from there, without executing a run. It would execute two runs one by one (one if
+   * count is 1), or every run when the step's exit log bound stops the fast-forward, then count the
+   * rest in bulk; each run has the entry's exits and changes no state, counters but the %cr8 ones
+   * included. The same integer sums, so the same totals bit for bit; the step's exit count as well.
+   */
+  private repeatFixedPoint(v: number, count: number, op: RepeatOp, e: number): number {
+    const exits = memoExitCount(e);
+    const start = this.stepExitCount;
+    const executed = start + 2 * exits <= STEP_LOG ? Math.min(count, 2) : count;
+    const c = v * Counter.COUNT;
+    if (op === RepeatOp.CR8_PAIR) {
+      this.counters[c + Counter.CR8_READS] += count;
+      this.counters[c + Counter.CR8_WRITES] += 2 * count;
+    }
+    for (let i = 0; i < exits; i++) this.countExits(v, memoExitSlot(e, i), memoExitQual(e, i), count, RecKind.EXIT);
+    this.stepExitCount = start + executed * exits;
     return executed;
   }
 
