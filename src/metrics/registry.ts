@@ -131,7 +131,7 @@ export const METRICS: readonly MetricDef[] = [
     name: 'vmexit_lab_realtime_lag_seconds',
     type: 'gauge',
     labels: [],
-    help: 'Simulated seconds the realtime runs are behind the wall clock: the largest lag of their running tasks, taken when each last reached a simulated second (0 on time or when none runs).',
+    help: 'Simulated seconds the realtime runs are behind the wall clock: the largest lag of their running tasks, measured when each reaches a simulated second or while its next one is overdue (0 on time or when none runs).',
     collect: (h) => h.realtimeLag(),
   },
   {

@@ -198,8 +198,17 @@ export class PooledRun implements LiveRun {
       variantIndex: t.task.variantIndex,
       totals: t.totals,
       hostsRunning: t.status === 'running' ? Math.max(0, t.progress.hostsTotal - t.progress.hostsDone) : 0,
-      ...(this.pace === 'realtime' ? { lagSeconds: t.lagSeconds } : {}),
+      ...(this.pace === 'realtime' ? { lagSeconds: this.lagOf(t) } : {}),
     }));
+  }
+
+  /**
+   * A realtime task's lag now: what it measured on reaching its last simulated second, or, when it has
+   * been longer than a second since that second was due, at least the time it is overdue for the next.
+   */
+  private lagOf(t: TaskState): number {
+    if (t.status !== 'running') return t.lagSeconds;
+    return Math.max(t.lagSeconds, (performance.now() - this.t0) / 1000 - t.progress.simNs / 1e9 - 1);
   }
 
   /** The CLI progress line's view: the first variant with unfinished tasks. */

@@ -244,8 +244,8 @@ export interface LivePart {
   /** Hosts of the part running now (0 before it starts and once it ended). */
   readonly hostsRunning: number;
   /**
-   * Realtime pace: simulated seconds the part was behind the wall clock when it last reached a
-   * simulated second (0 on time; absent at pace max).
+   * Realtime pace: simulated seconds the part is behind the wall clock — as it measured on reaching
+   * its last simulated second, or more when the next one is overdue (0 on time; absent at pace max).
    */
   readonly lagSeconds?: number;
 }
