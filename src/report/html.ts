@@ -300,7 +300,7 @@ export function reportSection(input: ReportInput, index: number, headingLevel: 1
     `seed ${esc(String(r.seed))}`,
     ...(r.shard ? [`shard ${r.shard.index}/${r.shard.count}`] : []),
     `started ${esc(fmtTime(r.startedAt))}`,
-    `${esc(r.wallSeconds.toFixed(1))} s wall`,
+    `${esc(formatFigure(r.wallSeconds))} s wall`,
     `${esc(r.tool.name)} ${esc(r.tool.version)}, model ${esc(r.tool.modelVersion)}`,
   ];
   parts.push(`<section class="report" id="${prefix}" data-scenario="${esc(r.scenario)}">`);
