@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -139,6 +140,13 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
+  let outFile: string | undefined;
+  try {
+    outFile = singleOut(o.out);
+  } catch (e) {
+    io.err(`vmexit-lab what-if: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab what-if: ${msg}`);
     return ExitStatus.BAD_INPUT;
@@ -236,7 +244,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     data: loadModelData(),
   });
   const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n`;
-  if (o.out !== undefined) writeFileSync(o.out, text);
+  if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   return ExitStatus.OK;
 }
