@@ -48,6 +48,7 @@ test('did-you-mean for near option names, commands and subcommands', async () =>
     [['run', '--ot', 'x.json', 'a.yaml'], 'vmexit-lab run: unknown option --ot (did you mean "--out"?)'],
     [['run', '--perf-tabel', 'a.yaml'], 'vmexit-lab run: unknown option --perf-tabel (did you mean "--perf-table"?)'],
     [['compare', '--jsn', 'a', 'b'], 'vmexit-lab compare: unknown option --jsn (did you mean "--json"?)'],
+    [['what-if', '--wdie', 'p.yaml'], 'vmexit-lab what-if: unknown option --wdie (did you mean "--wide"?)'],
     [['validate', '--cpu', 'd', 'a.yaml'], 'vmexit-lab validate: unknown option --cpu (did you mean "--cpus"?)'],
     [['cpus', '--dri', 'd'], 'vmexit-lab cpus: unknown option --dri (did you mean "--dir"?)'],
     [['rn', 'a.yaml'], 'vmexit-lab: unknown command "rn" (did you mean "run"?)'],
