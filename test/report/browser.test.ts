@@ -352,6 +352,23 @@ test(
       assert.equal(await page.textContent('tr[data-run-id="r2"] td:nth-child(2)'), NASTY, 'shown as text');
       assert.equal(await page.locator('img').count(), 0, 'nothing injected');
       assert.equal(await page.getAttribute('tr[data-run-id="r2"] [data-state]', 'data-state'), 'queued');
+      // A run that completed with a failed threshold turns red in the list, not a green "completed".
+      runs.set('r3', {
+        id: 'r3',
+        scenario: 'thresholds',
+        state: 'completed',
+        progress: { fraction: 1, simSeconds: 5, limitSeconds: 5 },
+        startedAt: '2026-11-25T06:00:00.000Z',
+        summary: { exitStatus: 1 },
+      });
+      await page.waitForSelector('tr[data-run-id="r3"]', { timeout: 10_000 });
+      const badge = 'tr[data-run-id="r3"] [data-state]';
+      assert.equal(await page.textContent(badge), 'completed: threshold failed');
+      const colors = await page.evaluate(
+        `[getComputedStyle(document.querySelector('${badge}')).backgroundColor, getComputedStyle(document.querySelector('tr[data-run-id="r3"] td')).backgroundColor]`,
+      );
+      assert.deepEqual(colors, ['rgb(198, 40, 40)', 'rgb(253, 236, 234)'], 'the fail red, on a red row');
+      runs.delete('r3');
 
       // The run page: live while running, then the report.
       await page.click('a[href="/runs/r1"]');
