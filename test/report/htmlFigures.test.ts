@@ -1,10 +1,88 @@
 /**
- * The service pages' badge of a run whose results fail (issue #17, item 6).
+ * The HTML report's figures and words (issue #17, item 4): whole numbers without decimals, a variant
+ * whose guests stopped named in the headline and in place of its empty chart, and the service pages'
+ * badge of a run whose results fail.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
+import { renderHtmlReport } from '../../src/report/html.js';
 import { renderRunPage, renderRunsIndex, runBadge } from '../../src/report/servicePages.js';
+import { FIGURE_FORMAT } from '../../src/results/figures.js';
+import type { RunResults } from '../../src/results/types.js';
+import { runScenario } from '../../src/run/runScenario.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
 import { syntheticResults } from './fixtures.js';
+import type { ChartSpec } from '../../src/report/charts.js';
+
+function chartSpecs(html: string): ChartSpec[] {
+  const m = /<script type="application\/json" id="vmexit-lab-charts">([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(m, 'the page carries its chart data');
+  return JSON.parse(m[1]) as ChartSpec[];
+}
+
+/** The text of an HTML fragment: tags dropped, entities of escaped text undone, blanks folded. */
+function text(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+}
+
+let panic: RunResults | undefined;
+/** The seed's panic: bhyve-tpr-v2 on an APICv Xeon stops at "ISR and isrvec_stk out of sync", v3 runs on. */
+function panicResults(): RunResults {
+  const file = join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic.yaml');
+  panic ??= { ...runScenario(loadScenarioFile(file)).results, file: relative(REPO_ROOT, file) };
+  return panic;
+}
+
+test('whole numbers without decimals in the report: threshold values, variant figures, wall time', () => {
+  const html = renderHtmlReport(panicResults());
+  const thresholds = /<table class="thresholds">[\s\S]*?<\/table>/.exec(html)![0];
+  assert.match(thresholds, /<td>2<\/td>/, 'violations_total 2, not 2.00');
+  assert.doesNotMatch(thresholds, /\d\.00\b/);
+  const variants = /<table class="variants">[\s\S]*?<\/table>/.exec(html)![0];
+  assert.doesNotMatch(variants, /\b\d+\.00\b/, 'simulated seconds 5, not 5.00');
+  assert.match(text(variants), /simulated seconds \(longest host\) 5 5/);
+  const specs = chartSpecs(html);
+  const exits = specs.find((s) => s.kind === 'exits')!;
+  const labels = (exits.config.options as { plugins: { vmexitValueLabels: { format: unknown } } }).plugins
+    .vmexitValueLabels;
+  assert.deepEqual(labels.format, FIGURE_FORMAT, 'the chart labels use the same number format');
+});
+
+test('a variant that stopped at a panic: named in the headline, no "541× the exits", its empty chart says why', () => {
+  const r = panicResults();
+  const v2 = r.variants.find((v) => v.name === 'bhyve-tpr-v2')!;
+  assert.ok(v2.totals.violations.length > 0, 'the seed panics');
+  const html = renderHtmlReport(r);
+  const cards = text(/<div class="cards">[\s\S]*?<\/div><\/div><\/div>\n/.exec(html)?.[0] ?? html.slice(0, 0));
+  assert.match(
+    cards,
+    /bhyve-tpr-v2 stopped ISR and isrvec_stk out of sync isr_isrvec_stk_out_of_sync \(expected by the scenario\): both guests stopped from 2\.776 ms of simulated time/,
+  );
+  assert.doesNotMatch(text(html), /× the exits/, 'no exit factor against a variant whose guests stopped');
+  assert.match(cards, /no factor with bhyve-tpr-v2: it stopped at "ISR and isrvec_stk out of sync"/);
+  // The over-time chart of v2 would be empty: its place says what happened instead.
+  const specs = chartSpecs(html);
+  assert.deepEqual(
+    specs.filter((s) => s.kind === 'timeline').map((s) => s.variant),
+    ['bhyve-tpr-v3'],
+  );
+  const empty = /<figure class="chart empty"[^>]*data-variant="bhyve-tpr-v2">([\s\S]*?)<\/figure>/.exec(html);
+  assert.ok(empty, "a box in the chart's place");
+  assert.match(
+    text(empty[1]),
+    /Nothing to draw over time: bhyve-tpr-v2: "ISR and isrvec_stk out of sync" \(isr_isrvec_stk_out_of_sync, expected by the scenario\); both guests stopped from 2\.776 ms/,
+  );
+  assert.doesNotMatch(html, /<canvas[^>]*data-variant="bhyve-tpr-v2"/);
+});
 
 test('service pages: a completed run whose results fail is red and says why, never a green "completed"', () => {
   assert.deepEqual(runBadge('completed', { exitStatus: 0 }), {
