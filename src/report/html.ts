@@ -16,6 +16,7 @@ import {
   type ChartSpec,
 } from './charts.js';
 import { esc, fmtTime, note, page } from './page.js';
+import { renderPerfTablesHtml } from './perfTable.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 
 /**
@@ -381,6 +382,9 @@ export function reportSection(input: ReportInput, index: number, headingLevel: 1
     parts.push(chartBox(exits));
     parts.push(exitsTable(r, rankReasons(r.variants)));
   } else parts.push(note('No VM exits in this run.'));
+
+  parts.push(`<${h(2)} id="${prefix}-perf">Exits as <code>perf kvm stat report</code> prints them</${h(2)}>`);
+  parts.push(renderPerfTablesHtml(r));
 
   parts.push(`<${h(2)}>Exits per second over simulated time</${h(2)}>`);
   const timeline = timelineCharts(r, plan, prefix);

@@ -304,6 +304,13 @@ test(
           drawnTexts.includes(`${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} /s`),
           `${v.name}: ${drawnTexts.filter((t) => t.endsWith('/s')).join(', ')}`,
         );
+      // The perf-style tables: the first variant's open, a row per exit reason.
+      assert.equal(await page.locator('details.perf[open]').count(), 1);
+      assert.equal(
+        await page.locator('details.perf[open] table.perf tbody tr').count(),
+        Object.keys(results.variants[0].totals.exits).length,
+      );
+      assert.ok(await page.isVisible('details.perf[open] table.perf'));
       assert.match((await page.textContent('h2 + p.note')) ?? '', /No work-bound phases/);
       const violations = results.variants.flatMap((v) => v.totals.violations);
       assert.ok(violations.length >= 2);

@@ -1,13 +1,14 @@
 /**
- * The HTML report's figures and words (issue #17, item 4): whole numbers without decimals, a variant
- * whose guests stopped named in the headline and in place of its empty chart, and the service pages'
- * badge of a run whose results fail.
+ * The HTML report's figures and words (issue #17, items 3 and 4): the perf-style table per variant,
+ * whole numbers without decimals, a variant whose guests stopped named in the headline and in place
+ * of its empty chart, and the service pages' badge of a run whose results fail.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { renderHtmlReport } from '../../src/report/html.js';
+import { perfTableOf } from '../../src/report/perfTable.js';
 import { renderRunPage, renderRunsIndex, runBadge } from '../../src/report/servicePages.js';
 import { FIGURE_FORMAT } from '../../src/results/figures.js';
 import type { RunResults } from '../../src/results/types.js';
@@ -41,6 +42,65 @@ function panicResults(): RunResults {
   panic ??= { ...runScenario(loadScenarioFile(file)).results, file: relative(REPO_ROOT, file) };
   return panic;
 }
+
+test('perf table per variant: perf names, Samples, Samples%, Time%, Min/Max/Avg, totals, the mapping column', () => {
+  const r = syntheticResults();
+  const v = r.variants[0];
+  const withEoi: RunResults = {
+    ...r,
+    variants: [
+      {
+        ...v,
+        totals: {
+          ...v.totals,
+          exits: { ...v.totals.exits, VIRTUALIZED_EOI: 40 },
+          exitsTotal: v.totals.exitsTotal + 40,
+        },
+      },
+      r.variants[1],
+    ],
+  };
+  const html = renderHtmlReport(withEoi);
+  const sections = [...html.matchAll(/<details class="perf" data-variant="([^"]*)"[^>]*>([\s\S]*?)<\/details>/g)];
+  assert.deepEqual(
+    sections.map((m) => m[1]),
+    ['bhyve-12.1', 'bhyve-tpr-v1'],
+  );
+  const first = sections[0][2];
+  assert.match(
+    first,
+    /<th scope="col">VM-EXIT<\/th><th scope="col">Samples<\/th><th scope="col">Samples%<\/th><th scope="col">Time%<\/th><th scope="col">Min Time<\/th><th scope="col">Max Time<\/th><th scope="col">Avg time<\/th><th scope="col">vmexit-lab name<\/th>/,
+  );
+  const table = perfTableOf(withEoi.variants[0]);
+  const rows = [
+    ...first.matchAll(
+      /<tr><th scope="row"><code>([^<]*)<\/code><\/th>((?:<td>[^<]*(?:<code>[^<]*<\/code>)?<\/td>)+)<\/tr>/g,
+    ),
+  ];
+  assert.deepEqual(
+    rows.map((m) => m[1]),
+    table.rows.map((x) => x.perfName),
+    'perf names, sorted by samples as perf sorts',
+  );
+  assert.deepEqual(
+    rows.map((m) => m[1]),
+    ['CR_ACCESS', 'EXTERNAL_INTERRUPT', 'HLT', 'EOI_INDUCED'],
+  );
+  const eoi = text(rows[3][2]).trim().split(' ');
+  assert.deepEqual(
+    eoi,
+    ['40', '0.01%', '0.00%', '0.00us', '0.00us', '0.00us', 'VIRTUALIZED_EOI'],
+    'perf prints EOI_INDUCED; ours is VIRTUALIZED_EOI',
+  );
+  const cr = text(rows[0][2]).trim().split(' ');
+  assert.deepEqual(cr.slice(0, 4), ['420000', '99.83%', '100.00%', '1.43us']);
+  assert.equal(cr.length, 6, 'no mapping where the names agree');
+  assert.match(first, /Total Samples:420700, Total events handled time:600000\.00us\./);
+  assert.match(
+    text(html),
+    /Min Time = Max Time = Avg time: the model charges every exit of one kind the same host time/,
+  );
+});
 
 test('whole numbers without decimals in the report: threshold values, variant figures, wall time', () => {
   const html = renderHtmlReport(panicResults());
