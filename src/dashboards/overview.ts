@@ -119,9 +119,9 @@ export function overviewDashboard(): Dashboard {
     )
     .withPanel(
       stat(
-        'Invariant violations in the time range',
-        "Invariant violations counted during the dashboard's time range (the run annotations mark the runs), expected ones included: any the scenario does not expect is a bug in the emulated hypervisor policy.",
-        `sum by (variant) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RANGE}]))`,
+        'Invariant violations of the current run',
+        "Invariant violations of each variant's latest run (the running one while one runs; vmexit_lab_run_invariant_violations), expected ones included: any the scenario does not expect is a bug in the emulated hypervisor policy. Where the service does not export that series yet, those counted during the dashboard's time range.",
+        `sum by (variant) (vmexit_lab_run_invariant_violations{${VSEL}})\n  or sum by (variant) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RANGE}]))`,
         '{{variant}}',
         'none',
       ).decimals(0),
@@ -256,13 +256,13 @@ export function overviewDashboard(): Dashboard {
     )
     .withPanel(
       ts(
-        'Simulated seconds advanced in the time range',
-        "How far each variant's hosts advanced in simulated time since the left edge of the time range (vmexit_lab_simulated_seconds_total minus its value there): one run's duration when the range holds one run; the slope is the pace (1 at realtime).",
+        'Simulated seconds of the current run',
+        "How far each variant's latest run (the running one while one runs) has advanced in simulated time (vmexit_lab_run_simulated_seconds); the slope is the pace (1 at realtime). Where the service does not export that series yet, the advance since the left edge of the time range (vmexit_lab_simulated_seconds_total minus its value there).",
         's',
         'simulated seconds',
       ).withTarget(
         target(
-          `(sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}}) - sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}} @ start()))\n  or sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`,
+          `sum by (variant) (vmexit_lab_run_simulated_seconds{${VSEL}})\n  or (sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}}) - sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}} @ start()))\n  or sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`,
           '{{variant}}',
         ),
       ),

@@ -94,7 +94,7 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
     assert.equal(d.graphTooltip, 1, `${file}: shared crosshair`);
     assert.deepEqual(
       (d.annotations.list as { name: string }[]).map((a) => a.name),
-      ['Runs', 'Run ends'],
+      ['Runs', 'Run starts', 'Run ends'],
       `${file}: run annotations`,
     );
     if (d.uid === 'vmexit-lab-overview') {
