@@ -124,7 +124,7 @@ function cpuinfoHasVirtualization(): boolean {
 const gateway = systemBinary('prometheus-pushgateway', 'prometheus-pushgateway');
 const promtool = systemBinary('promtool', 'prometheus');
 
-test('README: the scenario block is my-scenario.yaml; the Prometheus block is the shipped configuration', () => {
+test("README: the scenario block is my-scenario.yaml; the Grafana section is the shipped configuration and docs/GRAFANA.md's commands", () => {
   const yaml = codeBlocks(README).filter((b) => b.lang === 'yaml');
   const scenario = yaml.filter((b) => b.text.startsWith('# yaml-language-server'));
   assert.equal(scenario.length, 1, 'one scenario block, the one the commands call my-scenario.yaml');
@@ -139,6 +139,18 @@ test('README: the scenario block is my-scenario.yaml; the Prometheus block is th
     (c.scrape_configs as { job_name: string; static_configs: unknown }[]).map((s) => [s.job_name, s.static_configs]);
   assert.deepEqual(job(shown), job(shipped));
   assert.equal(yaml.length, 2, 'a new yaml block needs a rule here');
+  // The Grafana commands are docs/GRAFANA.md's, so the two pages cannot drift apart.
+  const grafanaDoc = codeBlocks(readFileSync(join(REPO_ROOT, 'docs', 'GRAFANA.md'), 'utf8'))
+    .filter((b) => b.lang === 'sh')
+    .flatMap((b) => commands(b).map((c) => c.cmd));
+  const readme = codeBlocks(README)
+    .filter((b) => b.lang === 'sh')
+    .flatMap((b) => commands(b).map((c) => c.cmd));
+  for (const re of [/^docker run /, /^prometheus --config\.file=/]) {
+    const shown = readme.filter((c) => re.test(c));
+    assert.equal(shown.length, 1, `README: one ${re} line`);
+    assert.ok(grafanaDoc.includes(shown[0]), `README's ${re} line is docs/GRAFANA.md's: ${shown[0]}`);
+  }
 });
 
 test(
