@@ -3,6 +3,7 @@ import {
   type DashboardBuilder,
   RowBuilder,
   type Dashboard,
+  MappingType,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -12,6 +13,7 @@ import {
   StackingConfigBuilder,
   StackingMode,
   ReduceDataOptionsBuilder,
+  BigValueColorMode,
   BigValueGraphMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import {
@@ -134,6 +136,28 @@ export function overviewDashboard(): Dashboard {
         '{{variant}} {{threshold}}',
         'bool_yes_no',
       ),
+    )
+    .withPanel(
+      stat(
+        'Latest run verdict',
+        "The exit status `vmexit-lab run` would give the scenario's latest finished run (vmexit_lab_run_last_exit_status): passed (0) in green; a failed threshold (1), an unexpected invariant violation, a failed VM entry or a failed or partial run (3) in red, never a green 'completed'. Where the service does not export that series yet: 1 when a threshold of the latest completed run failed, else 0.",
+        `max by (scenario) (vmexit_lab_run_last_exit_status{${SSEL}})\n  or (1 - min by (scenario) (vmexit_lab_threshold_passed{${SSEL}}))`,
+        '{{scenario}}',
+        'none',
+      )
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'passed', color: 'green', index: 0 },
+              '1': { text: 'threshold failed', color: 'red', index: 1 },
+              '2': { text: 'bad input', color: 'red', index: 2 },
+              '3': { text: 'violation, failed entry or partial run', color: 'red', index: 3 },
+            },
+          },
+        ]),
     );
 
   d.withRow(new RowBuilder('VM exits'))

@@ -41,6 +41,7 @@ import { Counter } from '../../src/core/vcpu/machine.js';
 import { LATENCY_BOUNDS_NS } from '../../src/core/engine/host.js';
 import { VIOLATION_CHECKS } from '../../src/scenario/thresholds.js';
 import { histogramQuantile } from '../../src/results/thresholds.js';
+import { exitStatusOf } from '../../src/results/exitStatus.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
 import type { TotalsAccumulator } from '../../src/run/totals.js';
 import { systemBinary } from '../metrics/support.js';
@@ -253,6 +254,9 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
     },
     'Simulated seconds of the current run': { targets: { A: perVariant((v) => v.totals.simulatedSeconds) } },
     'Latest run state': { targets: { A: () => values([[{ state: 'completed' }, 1]]) } },
+    'Latest run verdict': {
+      targets: { A: (c) => values([[{ scenario: c.run.results.scenario }, exitStatusOf(c.run.results)]]) },
+    },
     'Invariant violations by check': { targets: { A: violationsByCheck } },
     'VM entry failures': { targets: { A: perVariant((v) => v.totals.entryFailures.length) } },
     'A: exits per simulated second by reason ($a)': { targets: { A: exitsByReason } },
