@@ -94,6 +94,7 @@ export default tseslint.config(
         status: 'writable',
         poll: 'readonly',
         setBadge: 'readonly',
+        runFailed: 'readonly',
         setProgress: 'readonly',
         fmtTime: 'readonly',
       },

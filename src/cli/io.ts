@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { didYouMean } from '../input/diagnostics.js';
 import { parseDurationNs, parseSecondsNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
@@ -77,10 +78,49 @@ export function durationOption(text: string | undefined, name: string): number |
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
+/** The option a parseArgs error message names ('--out', '-x'), from its first quoted token. */
+function optionIn(message: string): string | undefined {
+  return /'(-{1,2}[^'\s,<]+)/.exec(message)?.[1];
+}
+
+/**
+ * A command line parseArgs refused, as one line: what is wrong, a did-you-mean for an unknown
+ * option, and where the options are listed (instead of node's message and the whole usage).
+ */
+export function usageErrorLine(command: string, error: Error & { code?: string }, options: OptionsConfig): string {
+  const names = Object.entries({ ...options, ...HELP }).flatMap(([name, o]) => [
+    `--${name}`,
+    ...(o.short !== undefined ? [`-${o.short}`] : []),
+  ]);
+  const which = optionIn(error.message);
+  const spec =
+    which === undefined
+      ? undefined
+      : Object.entries(options).find(([n, o]) => `--${n}` === which || `-${o.short}` === which);
+  let what: string;
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      what = `unknown option ${which ?? '?'}${which === undefined ? '' : didYouMean(which, names)}`;
+      break;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      what =
+        spec?.[1].type === 'boolean'
+          ? `${which ?? 'the option'} takes no value`
+          : `${which ?? 'an option'} needs a value`;
+      break;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      what = `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;
+      break;
+    default:
+      what = error.message.split('\n')[0];
+  }
+  return `vmexit-lab ${command}: ${what}; 'vmexit-lab ${command} --help' lists the options`;
+}
+
 /**
  * A command's arguments, read by node's parseArgs with -h/--help added: the values and
  * positionals, or, when there is nothing to run, the exit status after printing the usage
- * (--help: 0) or the parse error and the usage (2).
+ * (--help: 0) or one line saying what is wrong with the command line (2).
  */
 export function commandArgs<const O extends OptionsConfig>(
   io: Pick<CliIo, 'out' | 'err'>,
@@ -98,7 +138,7 @@ export function commandArgs<const O extends OptionsConfig>(
       options: { ...options, ...HELP },
     });
   } catch (e) {
-    io.err(`vmexit-lab ${command}: ${(e as Error).message}\n\n${usage}`);
+    io.err(usageErrorLine(command, e as Error & { code?: string }, options));
     return ExitStatus.BAD_INPUT;
   }
   if ('help' in parsed.values && parsed.values.help === true) {

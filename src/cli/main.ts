@@ -17,6 +17,7 @@ import { rulesCommand } from './commands/rules.js';
 import { validateModelCommand } from './commands/validateModel.js';
 import { ExitStatus, processIo, type CliIo } from './io.js';
 import { TOOL_VERSION } from '../version.js';
+import { didYouMean } from '../input/diagnostics.js';
 
 const USAGE = `vmexit-lab ${TOOL_VERSION} - what a CPU feature, tunable or hypervisor patch does to your guests' VM exits
 
@@ -45,6 +46,11 @@ Examples:
   vmexit-lab trace scenarios/seed/e5-2667v4-apicv-panic-script.yaml
   vmexit-lab cpus import /var/run/dmesg.boot
 `;
+
+/** The commands, as USAGE lists them (for the did-you-mean of an unknown one). */
+const COMMANDS = [
+  ...USAGE.slice(USAGE.indexOf('Commands:'), USAGE.indexOf('Run ')).matchAll(/^ {2}([a-z][a-z-]*)/gm),
+].map((m) => m[1]);
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -87,7 +93,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.out(TOOL_VERSION);
       return ExitStatus.OK;
     default:
-      io.err(`vmexit-lab: unknown command "${command}"\n\n${USAGE}`);
+      io.err(
+        command.startsWith('-')
+          ? `vmexit-lab: unknown option ${command}${didYouMean(command, ['--help', '--version'])}; 'vmexit-lab --help' lists the commands`
+          : `vmexit-lab: unknown command "${command}"${didYouMean(command, COMMANDS)}; 'vmexit-lab --help' lists the commands`,
+      );
       return ExitStatus.BAD_INPUT;
   }
 }

@@ -3,6 +3,7 @@ import {
   type DashboardBuilder,
   RowBuilder,
   type Dashboard,
+  MappingType,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -12,6 +13,7 @@ import {
   StackingConfigBuilder,
   StackingMode,
   ReduceDataOptionsBuilder,
+  BigValueColorMode,
   BigValueGraphMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import {
@@ -119,9 +121,9 @@ export function overviewDashboard(): Dashboard {
     )
     .withPanel(
       stat(
-        'Invariant violations in the time range',
-        "Invariant violations counted during the dashboard's time range (the run annotations mark the runs), expected ones included: any the scenario does not expect is a bug in the emulated hypervisor policy.",
-        `sum by (variant) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RANGE}]))`,
+        'Invariant violations of the current run',
+        "Invariant violations of each variant's latest run (the running one while one runs; vmexit_lab_run_invariant_violations), expected ones included: any the scenario does not expect is a bug in the emulated hypervisor policy. Where the service does not export that series yet, those counted during the dashboard's time range.",
+        `sum by (variant) (vmexit_lab_run_invariant_violations{${VSEL}})\n  or sum by (variant) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RANGE}]))`,
         '{{variant}}',
         'none',
       ).decimals(0),
@@ -134,6 +136,28 @@ export function overviewDashboard(): Dashboard {
         '{{variant}} {{threshold}}',
         'bool_yes_no',
       ),
+    )
+    .withPanel(
+      stat(
+        'Latest run verdict',
+        "The exit status `vmexit-lab run` would give the scenario's latest finished run (vmexit_lab_run_last_exit_status): passed (0) in green; a failed threshold (1), an unexpected invariant violation, a failed VM entry or a failed or partial run (3) in red, never a green 'completed'. Where the service does not export that series yet: 1 when a threshold of the latest completed run failed, else 0.",
+        `max by (scenario) (vmexit_lab_run_last_exit_status{${SSEL}})\n  or (1 - min by (scenario) (vmexit_lab_threshold_passed{${SSEL}}))`,
+        '{{scenario}}',
+        'none',
+      )
+        .colorMode(BigValueColorMode.Background)
+        .graphMode(BigValueGraphMode.None)
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: {
+              '0': { text: 'passed', color: 'green', index: 0 },
+              '1': { text: 'threshold failed', color: 'red', index: 1 },
+              '2': { text: 'bad input', color: 'red', index: 2 },
+              '3': { text: 'violation, failed entry or partial run', color: 'red', index: 3 },
+            },
+          },
+        ]),
     );
 
   d.withRow(new RowBuilder('VM exits'))
@@ -256,13 +280,13 @@ export function overviewDashboard(): Dashboard {
     )
     .withPanel(
       ts(
-        'Simulated seconds advanced in the time range',
-        "How far each variant's hosts advanced in simulated time since the left edge of the time range (vmexit_lab_simulated_seconds_total minus its value there): one run's duration when the range holds one run; the slope is the pace (1 at realtime).",
+        'Simulated seconds of the current run',
+        "How far each variant's latest run (the running one while one runs) has advanced in simulated time (vmexit_lab_run_simulated_seconds); the slope is the pace (1 at realtime). Where the service does not export that series yet, the advance since the left edge of the time range (vmexit_lab_simulated_seconds_total minus its value there).",
         's',
         'simulated seconds',
       ).withTarget(
         target(
-          `(sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}}) - sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}} @ start()))\n  or sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`,
+          `sum by (variant) (vmexit_lab_run_simulated_seconds{${VSEL}})\n  or (sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}}) - sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}} @ start()))\n  or sum by (variant) (vmexit_lab_simulated_seconds_total{${VSEL}})`,
           '{{variant}}',
         ),
       ),

@@ -5,7 +5,14 @@
  * chart of a page.
  */
 import type { LatencyHistogram, RunResults, VariantResult } from '../results/types.js';
-import { factorText, nsText, perGuestSecond, roundSignificant, secondsText } from '../results/figures.js';
+import {
+  FIGURE_FORMAT,
+  factorText,
+  nsText,
+  perGuestSecond,
+  roundSignificant,
+  secondsText,
+} from '../results/figures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Colours (Tableau 10): variants and exit reasons keep their colour on every chart of a page.
@@ -207,7 +214,7 @@ export function phaseChart(results: RunResults, prefix: string): ChartSpec | und
         plugins: {
           ...titleOpts(title, comparisons.length > 0 ? comparisons.map(comparisonText) : undefined),
           legend: { position: 'bottom' },
-          vmexitValueLabels: { mode: 'each', suffix: ' s' },
+          vmexitValueLabels: { mode: 'each', suffix: ' s', format: FIGURE_FORMAT },
         },
       },
     },
@@ -254,6 +261,7 @@ export function exitsChart(results: RunResults, plan: ReasonPlan, prefix: string
           vmexitValueLabels: {
             mode: 'stackTotal',
             suffix: ' /s',
+            format: FIGURE_FORMAT,
             totals: results.variants.map((v) => roundSignificant(perGuestSecond(v, v.totals.exitsTotal))),
           },
         },

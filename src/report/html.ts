@@ -16,6 +16,8 @@ import {
   type ChartSpec,
 } from './charts.js';
 import { esc, fmtTime, note, page } from './page.js';
+import { renderPerfTablesHtml } from './perfTable.js';
+import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 
 /**
  * The HTML report: one self-contained file (styles, data, Chart.js and the code that draws the
@@ -60,6 +62,38 @@ function chartBox(spec: ChartSpec): string {
   return `<figure class="chart" style="height:${spec.height}px"><canvas id="${esc(spec.canvas)}" data-chart="${spec.kind}"${spec.variant !== undefined ? ` data-variant="${esc(spec.variant)}"` : ''} role="img" aria-label="${esc(spec.title)}"></canvas></figure>`;
 }
 
+/** Points of a line chart's longest dataset. */
+function linePoints(spec: ChartSpec): number {
+  const data = spec.config.data as { datasets?: { data?: unknown[] }[] } | undefined;
+  return Math.max(0, ...(data?.datasets ?? []).map((d) => d.data?.length ?? 0));
+}
+
+/**
+ * A variant's exits-over-time chart, or in its place what there is to say: a line needs two
+ * points, and a variant whose guests stopped early (an invariant violation such as bhyve's
+ * "ISR and isrvec_stk out of sync" panic) has one bucket or none. A chart of a variant with
+ * stopped guests says so under it.
+ */
+function timelineBox(results: RunResults, spec: ChartSpec): { html: string; drawn: boolean } {
+  const v = results.variants.find((x) => x.name === spec.variant);
+  const stop = v ? variantStop(v) : undefined;
+  const attrs = `data-chart-empty="timeline"${spec.variant !== undefined ? ` data-variant="${esc(spec.variant)}"` : ''}`;
+  if (linePoints(spec) < 2) {
+    const why = stop
+      ? `Nothing to draw over time: ${stopSentence(stop)}. The totals above count its exits before the stop.`
+      : `Nothing to draw over time: the run lasted ${formatFigure(v?.totals.simulatedSeconds ?? 0)} simulated s, one time bucket; the totals above have its exits.`;
+    return {
+      html: `<figure class="chart empty" style="height:${spec.height}px" ${attrs}><figcaption class="chart-title">${esc(spec.title)}</figcaption>${note(why)}</figure>`,
+      drawn: false,
+    };
+  }
+  if (!stop) return { html: chartBox(spec), drawn: true };
+  return {
+    html: `<div>${chartBox(spec)}<p class="note small" data-stopped="${esc(stop.variant)}">${esc(stopSentence(stop))}.</p></div>`,
+    drawn: true,
+  };
+}
+
 function badge(ok: boolean, okText = 'PASS', failText = 'FAIL'): string {
   return ok ? `<span class="badge pass">${okText}</span>` : `<span class="badge fail">${failText}</span>`;
 }
@@ -83,7 +117,7 @@ function verdict(results: RunResults): string {
   return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${badge(status === 0)} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
 }
 
-/** Key figures above the details: phase times with their speed-up, and exit rates, variant against variant. */
+/** Key figures above the details: stopped guests named, phase times with their speed-up, exit rates variant against variant. */
 function headline(results: RunResults): string {
   const cards: string[] = [];
   const color = (name: string): string =>
@@ -94,6 +128,16 @@ function headline(results: RunResults): string {
       ),
     );
   const figure = (name: string, text: string): string => `<span style="color:${color(name)}">${esc(text)}</span>`;
+  const stops = new Map(
+    results.variants.map((v) => [v.name, variantStop(v)] as const).filter((e): e is [string, VariantStop] => !!e[1]),
+  );
+  for (const s of stops.values()) {
+    cards.push(
+      `<div class="card stop${s.expected ? ' expected' : ''}" data-stopped="${esc(s.variant)}"><div class="card-label">${esc(s.variant)} stopped</div>` +
+        `<div class="card-figure">${figure(s.variant, s.what)}</div>` +
+        `<div class="card-detail"><code>${esc(s.check)}</code>${s.expected ? ' (expected by the scenario)' : ''}: ${esc(stoppedText(s))}; its rates per guest-second count the time after the stop too</div></div>`,
+    );
+  }
   for (const c of phaseComparisons(results)) {
     cards.push(
       `<div class="card" data-phase="${esc(c.phase)}"><div class="card-label">${esc(c.phase)} phase: simulated time to complete</div>` +
@@ -103,14 +147,20 @@ function headline(results: RunResults): string {
   }
   if (results.variants.length >= 2) {
     const rates = results.variants.map((v) => ({ name: v.name, rate: perGuestSecond(v, v.totals.exitsTotal) }));
-    const hi = rates.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const lo = rates.reduce((a, b) => (b.rate < a.rate ? b : a));
-    const factor =
-      lo.rate > 0 && hi !== lo ? `: ${hi.name} has ${factorText(hi.rate / lo.rate)} the exits of ${lo.name}` : '';
+    // A factor only between variants whose guests all ran to the end: a stopped guest's exits stop too.
+    const running = rates.filter((r) => !stops.has(r.name));
+    let factor = '';
+    if (running.length >= 2) {
+      const hi = running.reduce((a, b) => (b.rate > a.rate ? b : a));
+      const lo = running.reduce((a, b) => (b.rate < a.rate ? b : a));
+      if (lo.rate > 0 && hi !== lo)
+        factor = `: ${hi.name} has ${factorText(hi.rate / lo.rate)} the exits of ${lo.name}`;
+    }
+    const stopped = [...stops.values()].map((s) => `; no factor with ${s.variant}: it stopped at "${s.what}"`);
     cards.push(
       `<div class="card"><div class="card-label">VM exits per second per guest</div>` +
-        `<div class="card-figure">${rates.map((r) => figure(r.name, formatFigure(r.rate))).join(' <span class="vs">vs</span> ')}</div>` +
-        `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}</div></div>`,
+        `<div class="card-figure">${rates.map((r) => figure(r.name, `${formatFigure(r.rate)}${stops.has(r.name) ? ' (stopped)' : ''}`)).join(' <span class="vs">vs</span> ')}</div>` +
+        `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}${esc(stopped.join(''))}</div></div>`,
     );
   }
   return cards.length > 0 ? `<div class="cards">${cards.join('')}</div>` : '';
@@ -300,7 +350,7 @@ export function reportSection(input: ReportInput, index: number, headingLevel: 1
     `seed ${esc(String(r.seed))}`,
     ...(r.shard ? [`shard ${r.shard.index}/${r.shard.count}`] : []),
     `started ${esc(fmtTime(r.startedAt))}`,
-    `${esc(r.wallSeconds.toFixed(1))} s wall`,
+    `${esc(formatFigure(r.wallSeconds))} s wall`,
     `${esc(r.tool.name)} ${esc(r.tool.version)}, model ${esc(r.tool.modelVersion)}`,
   ];
   parts.push(`<section class="report" id="${prefix}" data-scenario="${esc(r.scenario)}">`);
@@ -333,14 +383,19 @@ export function reportSection(input: ReportInput, index: number, headingLevel: 1
     parts.push(exitsTable(r, rankReasons(r.variants)));
   } else parts.push(note('No VM exits in this run.'));
 
+  parts.push(`<${h(2)} id="${prefix}-perf">Exits as <code>perf kvm stat report</code> prints them</${h(2)}>`);
+  parts.push(renderPerfTablesHtml(r));
+
   parts.push(`<${h(2)}>Exits per second over simulated time</${h(2)}>`);
   const timeline = timelineCharts(r, plan, prefix);
   if (timeline.charts.length > 0) {
-    parts.push(
-      `<p class="controls"><label><input type="checkbox" data-log-toggle="${prefix}-timeline"> logarithmic y axis</label></p>`,
-    );
-    parts.push(`<div class="grid">${timeline.charts.map(chartBox).join('')}</div>`);
-    charts.push(...timeline.charts);
+    const boxes = timeline.charts.map((spec) => timelineBox(r, spec));
+    if (boxes.some((b) => b.drawn))
+      parts.push(
+        `<p class="controls"><label><input type="checkbox" data-log-toggle="${prefix}-timeline"> logarithmic y axis</label></p>`,
+      );
+    parts.push(`<div class="grid">${boxes.map((b) => b.html).join('')}</div>`);
+    charts.push(...timeline.charts.filter((_, i) => boxes[i].drawn));
   }
   if (timeline.missing.length > 0) {
     parts.push(

@@ -17,9 +17,11 @@
  */
 import { exitKindByName } from '../core/vcpu/exits.js';
 import { perfRowsFromModelTotals } from '../import/fromModel.js';
-import { renderPerfKvmStat } from '../import/perfKvmStat.js';
+import { cFixed, renderPerfKvmStat } from '../import/perfKvmStat.js';
 import type { ExitReportRow } from '../import/report.js';
 import type { RunResults, VariantResult } from '../results/types.js';
+import { formatFigure } from '../results/figures.js';
+import { esc } from './page.js';
 
 /** Header of the mapping column (our exit-kind name where perf's differs). */
 export const MAPPING_HEADER = 'vmexit-lab name';
@@ -144,4 +146,36 @@ export function renderComparePerfTables(
     }
   }
   return parts.join('\n');
+}
+
+/**
+ * The HTML report's perf section: one table per variant with perf's columns, perf's names and the
+ * mapping column. Cells read as perf prints them ("22.69%", "2.43us", Samples ungrouped) so they lay
+ * beside a real report; the first variant's table is open, the others one click away.
+ */
+export function renderPerfTablesHtml(results: RunResults): string {
+  const head =
+    '<tr><th scope="col">VM-EXIT</th><th scope="col">Samples</th><th scope="col">Samples%</th><th scope="col">Time%</th>' +
+    `<th scope="col">Min Time</th><th scope="col">Max Time</th><th scope="col">Avg time</th><th scope="col">${esc(MAPPING_HEADER)}</th></tr>`;
+  const f2 = (x: number): string => cFixed(x, 2);
+  const parts = results.variants.map((v, i) => {
+    const table = perfTableOf(v);
+    const t = v.totals;
+    const summary = `${esc(v.name)} <span class="muted">(${esc(v.host.cpu)}, ${esc(v.policy)}: ${esc(formatFigure(table.totalSamples))} exits)</span>`;
+    if (table.rows.length === 0)
+      return `<details class="perf" data-variant="${esc(v.name)}"${i === 0 ? ' open' : ''}><summary>${summary}</summary><p class="note">No VM exits: perf would print an empty table.</p></details>`;
+    const rows = table.rows.map(
+      (r) =>
+        `<tr><th scope="row"><code>${esc(r.perfName)}</code></th><td>${r.samples}</td><td>${f2(r.samplesPercent)}%</td><td>${f2(r.timePercent)}%</td>` +
+        `<td>${f2(r.minNs / 1000)}us</td><td>${f2(r.maxNs / 1000)}us</td><td>${f2(r.avgNs / 1000)}us</td>` +
+        `<td>${r.name !== r.perfName ? `<code>${esc(r.name)}</code>` : ''}</td></tr>`,
+    );
+    const total = `<tr><th scope="row">Total</th><td>${table.totalSamples}</td><td colspan="6">Total Samples:${table.totalSamples}, Total events handled time:${f2(table.totalTimeNs / 1000)}us.</td></tr>`;
+    return (
+      `<details class="perf" data-variant="${esc(v.name)}"${i === 0 ? ' open' : ''}><summary>${summary}</summary>` +
+      `<p class="muted small">${esc(`${t.guests} guests, ${t.vcpus} vCPUs, ${formatFigure(t.simulatedSeconds)} simulated s; all VMs, all VCPUs`)}</p>` +
+      `<div class="scroll"><table class="numbers perf"><thead>${head}</thead><tbody>${rows.join('')}</tbody><tfoot>${total}</tfoot></table></div></details>`
+    );
+  });
+  return `${parts.join('')}<p class="muted small">${esc(PERF_TABLE_NOTE.replace(/^note: /, '').replace(/\n/g, ' '))}</p>`;
 }

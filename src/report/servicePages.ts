@@ -4,7 +4,7 @@
  * (src/report/html.ts). While a run is live the pages update themselves from the runs API
  * (runs.js, run.js in src/report/assets).
  */
-import type { RunProgress } from '../history/records.js';
+import type { RunProgress, RunSummary } from '../history/records.js';
 import type { RunResults } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { reportAssets } from './assets.js';
@@ -23,6 +23,8 @@ interface RunIndexEntry {
   readonly state: string;
   readonly progress?: RunProgressLike | null;
   readonly startedAt?: string | null;
+  /** Present once the run has results: exitStatus is the CLI's status for them (0 pass). */
+  readonly summary?: Pick<RunSummary, 'exitStatus'> | null;
 }
 
 /** A run as its page shows it (a RunRecord fits). */
@@ -63,9 +65,27 @@ function runHref(prefix: string, id: string): string {
   return `${prefix}${encodeURIComponent(id)}`;
 }
 
-function stateBadge(state: string, id?: string): string {
+/**
+ * A run's state as its badge reads. A completed run whose results fail (a threshold, an
+ * unexpected invariant violation or a failed VM entry: the CLI's exit status 1 or 3) is red and
+ * says why, never a green "completed". live.js (runBadge) draws the same from the runs API.
+ */
+export function runBadge(
+  state: string,
+  summary: Pick<RunSummary, 'exitStatus'> | null | undefined,
+): { text: string; cls: string; exitStatus?: number } {
   const known = /^[a-z]+$/.test(state) ? ` state-${state}` : '';
-  return `<span${id ? ` id="${id}"` : ''} class="badge state${known}" data-state="${esc(state)}">${esc(state)}</span>`;
+  const status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : undefined;
+  if (state === 'completed' && status !== undefined && status !== 0) {
+    const why = status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : `exit status ${status}`;
+    return { text: `completed: ${why}`, cls: `badge state${known} fail`, exitStatus: status };
+  }
+  return { text: state, cls: `badge state${known}`, ...(status !== undefined ? { exitStatus: status } : {}) };
+}
+
+function stateBadge(state: string, summary: Pick<RunSummary, 'exitStatus'> | null | undefined, id?: string): string {
+  const b = runBadge(state, summary);
+  return `<span${id ? ` id="${id}"` : ''} class="${b.cls}" data-state="${esc(state)}"${b.exitStatus !== undefined ? ` data-exit-status="${b.exitStatus}"` : ''}>${esc(b.text)}</span>`;
 }
 
 function progressText(p: RunProgressLike | null | undefined): string {
@@ -94,7 +114,7 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
   const pollUrl = options.pollUrl === undefined ? '/api/runs' : options.pollUrl;
   const rows = runs.map(
     (r) =>
-      `<tr data-run-id="${esc(r.id)}"><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
+      `<tr data-run-id="${esc(r.id)}"${runBadge(r.state, r.summary).cls.endsWith(' fail') ? ' class="fail"' : ''}><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state, r.summary)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
   );
   const body = [
     '<h1>Runs</h1>',
@@ -126,7 +146,7 @@ export function renderRunPage(
     options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
   const indexHref = options.indexHref ?? '/';
   const facts: string[] = [
-    `<tr><th scope="row">state</th><td>${stateBadge(run.state, 'run-state')}${run.stopReason ? ` <span class="muted">(${esc(run.stopReason)})</span>` : ''}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
+    `<tr><th scope="row">state</th><td>${stateBadge(run.state, run.summary, 'run-state')}${run.stopReason ? ` <span class="muted">(${esc(run.stopReason)})</span>` : ''}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
     `<tr><th scope="row">progress</th><td id="run-progress">${progressCell(run.progress)}</td></tr>`,
     `<tr><th scope="row">started</th><td>${esc(fmtTime(run.startedAt))}</td></tr>`,
   ];

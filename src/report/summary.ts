@@ -1,5 +1,5 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
-import { formatFigure, perGuestSecond } from '../results/figures.js';
+import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
 import { textTable } from './table.js';
 
 /**
@@ -15,22 +15,27 @@ function topExits(v: VariantResult, n: number): string {
     .join(', ');
 }
 
+/** A threshold's measured value as people read it. */
+function valueFigure(t: ThresholdOutcome): string {
+  return t.value === null ? 'no data' : formatFigure(t.value);
+}
+
 function thresholdLine(t: ThresholdOutcome): string {
   const mark = t.passed ? 'ok  ' : 'FAIL';
-  const value = t.value === null ? 'no data' : formatFigure(t.value);
+  const value = valueFigure(t);
   return `  ${mark} ${t.metric}: ${t.expr}  (value ${value})${t.message && !t.passed ? ` - ${t.message}` : ''}`;
 }
 
-function latencyMeanUs(v: VariantResult): string {
+function latencyMean(v: VariantResult): string {
   const h = v.totals.interruptLatency;
-  return h.count > 0 ? `${(h.sumNs / h.count / 1000).toFixed(1)} us` : '-';
+  return h.count > 0 ? nsText(h.sumNs / h.count) : '-';
 }
 
 /** Plain-text summary printed after `vmexit-lab run`. */
 export function renderSummary(results: RunResults): string {
   const lines: string[] = [];
   lines.push(
-    `scenario ${results.scenario} (seed ${results.seed}${results.shard ? `, shard ${results.shard.index}/${results.shard.count}` : ''}) - ${results.wallSeconds.toFixed(1)} s wall`,
+    `scenario ${results.scenario} (seed ${results.seed}${results.shard ? `, shard ${results.shard.index}/${results.shard.count}` : ''}) - ${formatFigure(results.wallSeconds)} s wall`,
   );
   const rows = results.variants.map((v) => [
     v.name,
@@ -42,7 +47,7 @@ export function renderSummary(results: RunResults): string {
     Object.entries(v.totals.phaseSeconds)
       .map(([p, s]) => `${p} ${formatFigure(s)}s`)
       .join(' ') || '-',
-    latencyMeanUs(v),
+    latencyMean(v),
     String(v.totals.violations.length),
   ]);
   const header = [
@@ -62,7 +67,7 @@ export function renderSummary(results: RunResults): string {
     lines.push(`${v.name}: ${topExits(v, 5) || 'no exits'}`);
     for (const viol of v.totals.violations) {
       lines.push(
-        `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${(viol.simTimeNs / 1e9).toFixed(3)}s`,
+        `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${nsText(viol.simTimeNs)}`,
       );
       if (viol.reproducer)
         lines.push(
@@ -106,9 +111,7 @@ export function renderMarkdown(results: RunResults): string {
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
-      out.push(
-        `| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${t.value === null ? 'no data' : formatFigure(t.value)} |`,
-      );
+      out.push(`| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${valueFigure(t)} |`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -117,33 +120,58 @@ function xml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** JUnit XML: one testsuite per variant (plus one for cross-variant thresholds). */
+/**
+ * `timestamp` as the JUnit schema (Ant's junit.xsd, which Jenkins and GitLab follow) writes it: an
+ * ISO 8601 date-time in UTC without zone or fraction, "2026-11-25T06:00:00".
+ */
+function junitTimestamp(iso: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)/.exec(iso);
+  return m ? m[1] : iso;
+}
+
+/** Seconds for a `time` attribute: decimal, at most millisecond precision, never negative. */
+function junitSeconds(s: number): string {
+  return String(Math.max(0, Math.round(s * 1000) / 1000));
+}
+
+interface JunitCase {
+  readonly name: string;
+  readonly failure?: string;
+  readonly out?: string;
+}
+
+/**
+ * JUnit XML: one testsuite per variant (plus one for cross-variant thresholds), a testcase per
+ * threshold and per invariant violation or failed VM entry. Times: the variants run side by side
+ * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
+ * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
+ */
 export function renderJunit(results: RunResults): string {
   const suites: string[] = [];
-  const suite = (name: string, cases: { name: string; failure?: string; out?: string }[]): void => {
+  const wall = junitSeconds(results.wallSeconds);
+  const stamp = junitTimestamp(results.startedAt);
+  let total = 0;
+  let totalFailures = 0;
+  const failureText = (t: ThresholdOutcome): string | undefined =>
+    t.passed ? undefined : `value ${valueFigure(t)}${t.message ? `: ${t.message}` : ''}`;
+  const suite = (name: string, cases: readonly JunitCase[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
+    total += cases.length;
+    totalFailures += failures;
     suites.push(
-      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}">`,
+      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${wall}" timestamp="${stamp}">`,
     );
     for (const c of cases) {
+      const open = `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}" time="0"`;
       if (c.failure === undefined && c.out !== undefined)
-        suites.push(
-          `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`,
-        );
-      else if (c.failure === undefined)
-        suites.push(`    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}"/>`);
-      else
-        suites.push(
-          `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}">\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`,
-        );
+        suites.push(`${open}>\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`);
+      else if (c.failure === undefined) suites.push(`${open}/>`);
+      else suites.push(`${open}>\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`);
     }
     suites.push('  </testsuite>');
   };
   for (const v of results.variants) {
-    const cases: { name: string; failure?: string; out?: string }[] = v.thresholds.map((t) => ({
-      name: `${t.metric}: ${t.expr}`,
-      failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}`,
-    }));
+    const cases: JunitCase[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) }));
     for (const viol of v.totals.violations) {
       cases.push({
         name: `invariant ${viol.check} (guest ${viol.guest})`,
@@ -161,11 +189,8 @@ export function renderJunit(results: RunResults): string {
   if (results.crossVariantThresholds.length > 0) {
     suite(
       'across-variants',
-      results.crossVariantThresholds.map((t) => ({
-        name: `${t.metric}: ${t.expr}`,
-        failure: t.passed ? undefined : `value ${t.value ?? 'no data'}${t.message ? `: ${t.message}` : ''}`,
-      })),
+      results.crossVariantThresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) })),
     );
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab">\n${suites.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab" tests="${total}" failures="${totalFailures}" errors="0" time="${wall}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

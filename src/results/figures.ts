@@ -1,9 +1,12 @@
 import type { VariantResult } from './types.js';
 
 /**
- * Figures of results as people read them: in the summary table, the Markdown summary, the HTML
- * report and the threshold messages of results.json. One rule each, so the same count reads the
- * same everywhere.
+ * Figures of results as people read them: the summary table, the Markdown summary, JUnit messages,
+ * `compare`, `what-if`, the HTML report and its charts (the page's script builds the same
+ * Intl.NumberFormat from FIGURE_FORMAT, which the chart specs carry). One rule each, so the same
+ * count reads the same everywhere; integers never get decimals ("95", not "95.00"). The threshold
+ * messages inside results.json keep their own exact form (src/results/thresholds.ts, valueText):
+ * they are data, and the golden digests hold them.
  */
 
 /** A count per guest and simulated second (results.json rates: divide by guestSeconds); 0 without simulated time. */
@@ -16,13 +19,37 @@ export function roundSignificant(x: number, digits = 6): number {
   return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));
 }
 
-/** A figure for a table: grouped whole numbers from 100 up (12,345), two decimals from 1, three significant digits below. */
+/**
+ * How a figure is written, by its size (Intl.NumberFormat options, locale en-US): from 100 up a
+ * grouped whole number (12,345); from 1 up at most two decimals (4.07, 2.5, 95); from 0.0001 up
+ * three significant digits (0.0123, 0.000339); below that scientific (3.7E-6). Shared with the
+ * HTML report's script, which formats the figures it draws on charts from these same options
+ * (the chart specs carry them).
+ */
+export const FIGURE_FORMAT = {
+  locale: 'en-US',
+  /** From the smallest magnitude each band starts at, largest first; below the last: `tiny`. */
+  bands: [
+    { from: 100, options: { maximumFractionDigits: 0 } },
+    { from: 1, options: { maximumFractionDigits: 2 } },
+    { from: 0.0001, options: { maximumSignificantDigits: 3 } },
+  ],
+  tiny: { maximumSignificantDigits: 3, notation: 'scientific' },
+} as const;
+
+const BANDS = FIGURE_FORMAT.bands.map((b) => ({
+  from: b.from,
+  format: new Intl.NumberFormat(FIGURE_FORMAT.locale, b.options),
+}));
+const TINY = new Intl.NumberFormat(FIGURE_FORMAT.locale, FIGURE_FORMAT.tiny);
+const SIGNIFICANT4 = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumSignificantDigits: 4 });
+
+/** A figure for a table or a sentence (FIGURE_FORMAT): "12,345", "4.07", "95", "0.0123", "3.7E-6". */
 export function formatFigure(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (n === 0) return '0';
-  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
-  if (Math.abs(n) >= 1) return n.toFixed(2);
-  return n.toPrecision(3);
+  const a = Math.abs(n);
+  return (BANDS.find((b) => a >= b.from)?.format ?? TINY).format(n);
 }
 
 /** Simulated seconds as a figure: "2,278 s". */
@@ -30,16 +57,32 @@ export function secondsText(s: number): string {
   return `${formatFigure(s)} s`;
 }
 
-/** A time in ns with the unit that reads best, four significant digits: "2.5 µs", "1.2 ms". */
+/** A time in ns with the unit that reads best, four significant digits: "2.5 µs", "1.2 ms", "2,278 s". */
 export function nsText(ns: number): string {
-  const short = (n: number): string => String(roundSignificant(n, 4));
+  const short = (n: number): string => SIGNIFICANT4.format(n);
   if (ns >= 1e9) return `${short(ns / 1e9)} s`;
   if (ns >= 1e6) return `${short(ns / 1e6)} ms`;
   if (ns >= 1e3) return `${short(ns / 1e3)} µs`;
   return `${short(ns)} ns`;
 }
 
-/** A speed-up or slow-down factor: "6.16×", "12.3×". */
+/** A time in seconds with the unit that reads best ("3.7 µs", "1,383 s"). */
+export function secondsUnitText(s: number): string {
+  return s === 0 ? '0 s' : nsText(s * 1e9);
+}
+
+/** A speed-up or slow-down factor: "6.16×", "12.3×", "541×". */
 export function factorText(f: number): string {
-  return `${f >= 10 ? f.toFixed(1) : f.toFixed(2)}×`;
+  return `${formatFigure(roundSignificant(f, 3))}×`;
+}
+
+/** A share as a percentage: 0.0419 -> "4.19 %" (figure rules: "100 %", "0.0123 %"). */
+export function percentText(fraction: number): string {
+  return `${formatFigure(roundSignificant(fraction * 100, 3))} %`;
+}
+
+/** A relative change in percent, signed: "+21.8 %", "-100 %", "+0 %". */
+export function changeText(percent: number): string {
+  const p = roundSignificant(percent, 3);
+  return `${p >= 0 ? '+' : ''}${formatFigure(p)} %`;
 }

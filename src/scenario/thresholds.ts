@@ -12,7 +12,10 @@
  *   string      = '"' { any character but '"' and '\' | '\"' | '\\' } '"'
  *
  *   expression  = [ aggregation ] comparator number
- *   aggregation = "p" digits [ "." digits ] | "mean" | "count"   ; histograms only; pNN with 0 <= NN <= 100
+ *   aggregation = quantile | "mean" | "avg" | "med" | "count"   ; histograms only
+ *   quantile    = "p" pct | "p(" pct ")"                        ; 0 <= pct <= 100; p(NN) as k6 writes it
+ *   pct         = digits [ "." digits ]
+ *                 ; k6's names too: avg = mean, med = p50 (k6 thresholds: "p(95)<200", "avg<100")
  *   comparator  = "<" | "<=" | ">" | ">=" | "==" | "!="
  *   number      = [ "+" | "-" ] ( digits [ "." [ digits ] ] | "." digits ) [ ( "e" | "E" ) [ "+" | "-" ] digits ]
  *
@@ -263,35 +266,40 @@ interface ParsedExpr {
 }
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005" or "== 0"';
+const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005", "p(99) < 0.0005" or "== 0"';
+
+/** Aggregations an expression may start with, as the did-you-mean offers them. */
+const AGGREGATIONS = ['p50', 'p90', 'p99', 'p(99)', 'mean', 'avg', 'med', 'count'];
 
 /** Parse a threshold expression (syntax only). */
 export function parseThresholdExpr(text: string): ParsedExpr {
   let rest = text.trim();
   let aggregation: ThresholdAggregation | undefined;
-  const agg = /^(p\d+(?:\.\d+)?|mean|count)(?=\s|[<>=!])/.exec(rest);
+  const agg = /^(p(\d+(?:\.\d+)?)|p\(\s*(\d+(?:\.\d+)?)\s*\)|mean|avg|med|count)(?=\s|[<>=!])/.exec(rest);
   if (agg) {
     const a = agg[1];
-    if (a === 'mean') aggregation = { kind: 'mean' };
+    const pctText = agg[2] ?? agg[3];
+    if (a === 'mean' || a === 'avg') aggregation = { kind: 'mean' };
     else if (a === 'count') aggregation = { kind: 'count' };
+    else if (a === 'med') aggregation = { kind: 'quantile', q: 0.5 };
     else {
-      const pct = Number(a.slice(1));
+      const pct = Number(pctText);
       if (!(pct >= 0 && pct <= 100))
         throw new ThresholdSyntaxError(
           `malformed threshold expression: quantile ${a} is outside p0..p100`,
           0,
-          'p0..p100 (e.g. p50, p99, p99.9)',
+          'p0..p100 (e.g. p50, p99, p99.9, or p(99) as k6 writes it)',
           JSON.stringify(a),
         );
       aggregation = { kind: 'quantile', q: Number((pct / 100).toFixed(12)) };
     }
     rest = rest.slice(a.length).trimStart();
   } else if (/^[A-Za-z]/.test(rest)) {
-    const word = /^[A-Za-z][A-Za-z0-9.]*/.exec(rest)![0];
+    const word = /^[A-Za-z][A-Za-z0-9.()]*/.exec(rest)![0];
     throw new ThresholdSyntaxError(
-      `malformed threshold expression: unknown aggregation "${word}"${didYouMean(word, ['p50', 'p90', 'p99', 'mean', 'count'])}`,
+      `malformed threshold expression: unknown aggregation "${word}"${didYouMean(word, AGGREGATIONS)}`,
       0,
-      'pNN (p50, p99, p99.9), mean or count',
+      'pNN or p(NN) (p50, p99, p(99.9)), mean (avg), med or count',
       JSON.stringify(word),
     );
   }

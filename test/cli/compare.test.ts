@@ -9,6 +9,7 @@ import type { CliIo } from '../../src/cli/io.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { histogramQuantile } from '../../src/results/thresholds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-compare-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +56,7 @@ test('compare reports per-variant metric changes with exact percentages', () => 
 test('compare CLI: table output, --json, and --max-regression gates the exit status', async () => {
   const a = io();
   assert.equal(await main(['compare', fileA, fileB], a), 0);
-  assert.match(a.text(), /base\s+exits\/s CR_ACCESS\s+[\d,]+\s+0\s+-100\.00%/);
+  assert.match(a.text(), /base\s+exits\/s CR_ACCESS\s+[\d,]+\s+0\s+-100 %/);
   const b = io();
   assert.equal(
     await main(['compare', '--max-regression', '5', fileB, fileA], b),
@@ -74,4 +75,49 @@ test('compare CLI: bad input exits 2', async () => {
   assert.equal(await main(['compare', fileA], io()), 2);
   assert.equal(await main(['compare', fileA, bad], io()), 2);
   assert.equal(await main(['compare', fileA, join(dir, 'missing.json')], io()), 2);
+});
+
+test('compare: interrupt latency in seconds, as its "(s)" says, in the table and in --json (p99 was ns)', async () => {
+  const h = before.variants[0].totals.interruptLatency;
+  assert.ok(h.count > 0, 'the run measured latencies');
+  const d = compareResults(before, after);
+  const p99 = d.find((x) => x.variant === 'base' && x.metric === 'irq latency p99 (s)')!;
+  const mean = d.find((x) => x.variant === 'base' && x.metric === 'irq latency mean (s)')!;
+  assert.equal(p99.unit, 'seconds');
+  assert.equal(p99.old, histogramQuantile(0.99, h)! / 1e9);
+  assert.ok(p99.old > (mean.old ?? Infinity) && p99.old < 0.01, `p99 ${p99.old} s, mean ${mean.old} s: the same unit`);
+  assert.equal(d.find((x) => x.metric === 'exits/s (all)')!.unit, 'per_guest_second');
+
+  const j = io();
+  assert.equal(await main(['compare', '--json', fileA, fileB], j), 0);
+  const json = JSON.parse(j.text()) as { deltas: { metric: string; unit: string; old: number }[] };
+  const jp99 = json.deltas.find((x) => x.metric === 'irq latency p99 (s)')!;
+  assert.equal(jp99.unit, 'seconds');
+  assert.ok(jp99.old > 0 && jp99.old < 0.01, `--json p99 ${jp99.old}`);
+
+  // The table shows what changed: a run whose latencies doubled (every observation one bucket up).
+  const v = before.variants[0];
+  const lat = v.totals.interruptLatency;
+  const slower = {
+    ...before,
+    variants: [
+      {
+        ...v,
+        totals: {
+          ...v.totals,
+          interruptLatency: {
+            ...lat,
+            counts: [0, ...lat.counts.slice(0, -2), lat.counts.at(-2)! + lat.counts.at(-1)!],
+            sumNs: lat.sumNs * 2,
+          },
+        },
+      },
+    ],
+  };
+  const fileC = join(dir, 'slower.json');
+  writeFileSync(fileC, JSON.stringify(slower));
+  const t = io();
+  assert.equal(await main(['compare', fileA, fileC], t), 0);
+  // Seconds printed with the unit that reads best: microseconds here, never a bare ns count.
+  assert.match(t.text(), /irq latency p99 \(s\)\s+[\d.,]+ (?:µs|ns|ms)\s+[\d.,]+ (?:µs|ns|ms)/);
 });

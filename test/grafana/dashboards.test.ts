@@ -75,7 +75,8 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
         const ok =
           labels.includes('variant') ||
           (t.panel.startsWith('Interrupt latency heatmap') && m[2] === 'le') ||
-          (t.panel === 'Latest run state' && m[2] === 'state');
+          (t.panel === 'Latest run state' && m[2] === 'state') ||
+          (t.panel === 'Latest run verdict' && m[2] === 'scenario');
         assert.ok(ok, `${file}: ${t.panel}: ${m[0]} sums variants together: ${t.expr}`);
       }
       if (/latency/i.test(t.panel)) assert.equal(t.exemplar, true, `${file}: ${t.panel}: exemplars on`);
@@ -94,7 +95,7 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
     assert.equal(d.graphTooltip, 1, `${file}: shared crosshair`);
     assert.deepEqual(
       (d.annotations.list as { name: string }[]).map((a) => a.name),
-      ['Runs', 'Run ends'],
+      ['Runs', 'Run starts', 'Run ends'],
       `${file}: run annotations`,
     );
     if (d.uid === 'vmexit-lab-overview') {

@@ -41,6 +41,7 @@ import { Counter } from '../../src/core/vcpu/machine.js';
 import { LATENCY_BOUNDS_NS } from '../../src/core/engine/host.js';
 import { VIOLATION_CHECKS } from '../../src/scenario/thresholds.js';
 import { histogramQuantile } from '../../src/results/thresholds.js';
+import { exitStatusOf } from '../../src/results/exitStatus.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
 import type { TotalsAccumulator } from '../../src/run/totals.js';
 import { systemBinary } from '../metrics/support.js';
@@ -212,7 +213,7 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
   'vmexit-lab-overview': {
     'Exits per simulated second': { targets: { A: perVariant((v) => perSim(v, v.totals.exitsTotal)) } },
     'Guests running': { at: 'start', targets: { A: perVariant((v) => v.totals.guests) } },
-    'Invariant violations in the time range': { targets: { A: perVariant((v) => v.totals.violations.length) } },
+    'Invariant violations of the current run': { targets: { A: perVariant((v) => v.totals.violations.length) } },
     'Thresholds passed': {
       targets: {
         A: (c) =>
@@ -251,8 +252,11 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
           ),
       },
     },
-    'Simulated seconds advanced in the time range': { targets: { A: perVariant((v) => v.totals.simulatedSeconds) } },
+    'Simulated seconds of the current run': { targets: { A: perVariant((v) => v.totals.simulatedSeconds) } },
     'Latest run state': { targets: { A: () => values([[{ state: 'completed' }, 1]]) } },
+    'Latest run verdict': {
+      targets: { A: (c) => values([[{ scenario: c.run.results.scenario }, exitStatusOf(c.run.results)]]) },
+    },
     'Invariant violations by check': { targets: { A: violationsByCheck } },
     'VM entry failures': { targets: { A: perVariant((v) => v.totals.entryFailures.length) } },
     'A: exits per simulated second by reason ($a)': { targets: { A: exitsByReason } },
@@ -475,7 +479,12 @@ test(
 
         // Run annotations: the run is one region from T0 to the last sample before its end, and
         // the end marker is the run's end.
-        const [runs, runEnds] = (dashboard.annotations?.list ?? []) as unknown as { target: { expr: string } }[];
+        const annotations = (dashboard.annotations?.list ?? []) as unknown as {
+          name: string;
+          target: { expr: string };
+        }[];
+        const named = (name: string): { target: { expr: string } } => annotations.find((a) => a.name === name)!;
+        const [runs, runStarts, runEnds] = [named('Runs'), named('Run starts'), named('Run ends')];
         const region = await prom.queryRange(interpolate(runs.target.expr, resolved.vars, builtins), t0, t1, 1);
         assert.equal(region.length, 1);
         const active = region[0].values.filter(([, v]) => Number(v) > 0).map(([t]) => t);
@@ -486,6 +495,22 @@ test(
           [[t1 * 1000]],
           'the Run ends annotation is at the run end',
         );
+        // vmexit_lab_run_started_timestamp_seconds comes with the service's run-scoped series
+        // (docs/GRAFANA.md, "Not yet exported"): where the history has it, the marker is the start.
+        const startMarker = await prom.queryRange(
+          interpolate(runStarts.target.expr, resolved.vars, builtins),
+          t0,
+          t1,
+          1,
+        );
+        if (startMarker.length === 0)
+          process.stdout.write(
+            `# ${d.uid}: Run starts annotation: no vmexit_lab_run_started_timestamp_seconds in the history (not exported yet)\n`,
+          );
+        else
+          for (const s of startMarker)
+            for (const [, v] of s.values)
+              assert.ok(Math.abs(Number(v) - t0 * 1000) <= 1000, `the Run starts annotation is at the run start: ${v}`);
       }
       assert.ok(panelsCovered >= 35, `${panelsCovered} panels`);
       assert.ok(compared > 500, `${compared} values compared`);

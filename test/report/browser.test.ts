@@ -24,6 +24,7 @@ import type { RunResults } from '../../src/results/types.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import { renderRunPage, renderRunsIndex, type RunPageEntry } from '../../src/report/servicePages.js';
 import { NASTY } from './fixtures.js';
+import { formatFigure, perGuestSecond } from '../../src/results/figures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -264,15 +265,52 @@ test(
       const htmlFile = join(dir, 'panic.html');
       writeFileSync(htmlFile, renderHtmlReport(results));
       const page = await (await browser()).newPage();
+      // Every text drawn on a canvas (the figures at the end of the bars).
+      await page.addInitScript(`(() => {
+        const texts = (window.drawnTexts = []);
+        const fill = CanvasRenderingContext2D.prototype.fillText;
+        CanvasRenderingContext2D.prototype.fillText = function (t, ...rest) {
+          texts.push(String(t));
+          return fill.call(this, t, ...rest);
+        };
+      })()`);
       const seen = watch(page);
       await page.goto(pathToFileURL(htmlFile).href);
       await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
       const list = await charts(page);
       assertDrawn(list);
+      // bhyve-tpr-v2's guests stopped at the panic: its over-time chart would be empty, a note says why.
       assert.deepEqual(
-        list.map((c) => c.kind),
-        ['exits', 'timeline', 'timeline', 'latency'],
+        list.map((c) => [c.kind, c.variant ?? '']),
+        [
+          ['exits', ''],
+          ['timeline', 'bhyve-tpr-v3'],
+          ['latency', ''],
+        ],
       );
+      assert.match(
+        (await page.textContent('figure.chart.empty[data-variant="bhyve-tpr-v2"]')) ?? '',
+        /Nothing to draw over time: bhyve-tpr-v2: "ISR and isrvec_stk out of sync"/,
+      );
+      assert.ok(await page.isVisible('figure.chart.empty[data-variant="bhyve-tpr-v2"] .note'));
+      assert.match(
+        (await page.textContent('.card.stop')) ?? '',
+        /bhyve-tpr-v2 stopped.*ISR and isrvec_stk out of sync/s,
+      );
+      // The figures drawn on the exits chart read as formatFigure writes them.
+      const drawnTexts: string[] = await page.evaluate('window.drawnTexts');
+      for (const v of results.variants)
+        assert.ok(
+          drawnTexts.includes(`${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} /s`),
+          `${v.name}: ${drawnTexts.filter((t) => t.endsWith('/s')).join(', ')}`,
+        );
+      // The perf-style tables: the first variant's open, a row per exit reason.
+      assert.equal(await page.locator('details.perf[open]').count(), 1);
+      assert.equal(
+        await page.locator('details.perf[open] table.perf tbody tr').count(),
+        Object.keys(results.variants[0].totals.exits).length,
+      );
+      assert.ok(await page.isVisible('details.perf[open] table.perf'));
       assert.match((await page.textContent('h2 + p.note')) ?? '', /No work-bound phases/);
       const violations = results.variants.flatMap((v) => v.totals.violations);
       assert.ok(violations.length >= 2);
@@ -352,6 +390,23 @@ test(
       assert.equal(await page.textContent('tr[data-run-id="r2"] td:nth-child(2)'), NASTY, 'shown as text');
       assert.equal(await page.locator('img').count(), 0, 'nothing injected');
       assert.equal(await page.getAttribute('tr[data-run-id="r2"] [data-state]', 'data-state'), 'queued');
+      // A run that completed with a failed threshold turns red in the list, not a green "completed".
+      runs.set('r3', {
+        id: 'r3',
+        scenario: 'thresholds',
+        state: 'completed',
+        progress: { fraction: 1, simSeconds: 5, limitSeconds: 5 },
+        startedAt: '2026-11-25T06:00:00.000Z',
+        summary: { exitStatus: 1 },
+      });
+      await page.waitForSelector('tr[data-run-id="r3"]', { timeout: 10_000 });
+      const badge = 'tr[data-run-id="r3"] [data-state]';
+      assert.equal(await page.textContent(badge), 'completed: threshold failed');
+      const colors = await page.evaluate(
+        `[getComputedStyle(document.querySelector('${badge}')).backgroundColor, getComputedStyle(document.querySelector('tr[data-run-id="r3"] td')).backgroundColor]`,
+      );
+      assert.deepEqual(colors, ['rgb(198, 40, 40)', 'rgb(253, 236, 234)'], 'the fail red, on a red row');
+      runs.delete('r3');
 
       // The run page: live while running, then the report.
       await page.click('a[href="/runs/r1"]');

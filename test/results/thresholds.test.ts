@@ -140,6 +140,36 @@ describe('threshold evaluation', () => {
     );
   });
 
+  it("evaluates k6's p(NN), avg and med like p99, mean and p50, and keeps the expression as written", () => {
+    const s = scenarioWith(
+      '  interrupt_latency_seconds: ["p(99) < 0.000004", "p99 < 0.000004", "avg > 0.0000019", "mean > 0.0000019", "med < 0.0000025", "p50 < 0.0000025"]\n',
+    );
+    const r = evaluateThresholds(s, [
+      {
+        name: 'bhyve-12.1',
+        totals: totals({ interruptLatency: histogram([1000, 2000, 4000], [10, 30, 60, 0], 200_000) }),
+      },
+    ]);
+    const out = r.perVariant.get('bhyve-12.1')!;
+    assert.deepEqual(
+      out.map((o) => o.expr),
+      [
+        'p(99) < 0.000004',
+        'p99 < 0.000004',
+        'avg > 0.0000019',
+        'mean > 0.0000019',
+        'med < 0.0000025',
+        'p50 < 0.0000025',
+      ],
+    );
+    for (let i = 0; i < out.length; i += 2) {
+      assert.equal(out[i].value, out[i + 1].value, out[i].expr);
+      assert.equal(out[i].passed, out[i + 1].passed, out[i].expr);
+      assert.equal(out[i].message, out[i + 1].message, out[i].expr);
+    }
+    assert.ok(out.every((o) => o.passed));
+  });
+
   it('counts missing exit reasons of the right vendor as 0', () => {
     const s = scenarioWith(
       '  exits_total{reason="TPR_BELOW_THRESHOLD"}: ["== 0"]\n  host_seconds_in_exits{reason="APIC_ACCESS"}: ["== 0"]\n  host_seconds_in_exits: ["== 1.5"]\n  host_exit_time_ratio: ["== 0.075"]\n',

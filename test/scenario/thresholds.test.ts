@@ -73,6 +73,17 @@ describe('threshold syntax', () => {
     assert.deepEqual(parseThresholdExpr('count > 0'), { aggregation: { kind: 'count' }, comparator: '>', bound: 0 });
   });
 
+  it("accepts k6's p(NN), avg and med, meaning what p99, mean and p50 mean", () => {
+    assert.deepEqual(parseThresholdExpr('p(99) < 0.0005'), parseThresholdExpr('p99 < 0.0005'));
+    assert.deepEqual(parseThresholdExpr('p(95)<200'), parseThresholdExpr('p95 < 200'));
+    assert.deepEqual(parseThresholdExpr('p( 99.9 ) <= 1'), parseThresholdExpr('p99.9 <= 1'));
+    assert.deepEqual(parseThresholdExpr('avg<100'), parseThresholdExpr('mean < 100'));
+    assert.deepEqual(parseThresholdExpr('med < 1'), parseThresholdExpr('p50 < 1'));
+    assert.throws(() => parseThresholdExpr('p(101) < 1'), /outside p0\.\.p100/);
+    assert.throws(() => parseThresholdExpr('p(99 < 1'), ThresholdSyntaxError);
+    assert.throws(() => parseThresholdExpr('pp99 < 1'), /unknown aggregation "pp99" \(did you mean "p99"\?\)/);
+  });
+
   it('rejects malformed expressions', () => {
     for (const bad of [
       '<< 1000',

@@ -3,6 +3,7 @@ import { histogramQuantile } from '../../results/thresholds.js';
 import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
+import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
 
 export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] [--perf-table] OLD.json NEW.json
@@ -16,7 +17,9 @@ differences include sampling noise.
 
 Metrics per variant: exits per guest-second by reason and in total, %cr8 accesses per guest-second,
 interrupts delivered per guest-second, interrupt latency (mean, p99), host time in exits per vCPU
-second, phase completion times, invariant violations.
+second, phase completion times, invariant violations. Latencies and phase times are simulated
+seconds, printed with the unit that reads best (3.7 µs); --json gives seconds and each metric's
+"unit" (per_guest_second, seconds, count, ratio).
 
 Options:
   --json                 machine-readable output
@@ -32,9 +35,17 @@ Examples:
   vmexit-lab compare --max-regression 5 baseline.json results.json
 `;
 
+/**
+ * What a metric's numbers are: per guest and simulated second, simulated seconds, a count, or a
+ * ratio of like quantities (host seconds in exits per vCPU-second).
+ */
+type MetricUnit = 'per_guest_second' | 'seconds' | 'count' | 'ratio';
+
 interface MetricDelta {
   readonly variant: string;
   readonly metric: string;
+  /** The unit of old and new (added in 0.1; the metric's name says it too, e.g. "(s)"). */
+  readonly unit: MetricUnit;
   readonly old: number | null;
   readonly new: number | null;
   /** Relative change in percent (null when old is 0 or a side is missing). */
@@ -43,31 +54,43 @@ interface MetricDelta {
   readonly lowerIsBetter: boolean;
 }
 
-function metricsOf(v: VariantResult): Map<string, { value: number; lowerIsBetter: boolean }> {
-  const m = new Map<string, { value: number; lowerIsBetter: boolean }>();
+interface Metric {
+  readonly value: number;
+  readonly unit: MetricUnit;
+  readonly lowerIsBetter: boolean;
+}
+
+function metricsOf(v: VariantResult): Map<string, Metric> {
+  const m = new Map<string, Metric>();
   const t = v.totals;
-  const per = (n: number): number => (t.guestSeconds > 0 ? n / t.guestSeconds : 0);
-  m.set('exits/s (all)', { value: per(t.exitsTotal), lowerIsBetter: true });
-  for (const [name, count] of Object.entries(t.exits))
-    m.set(`exits/s ${name}`, { value: per(count), lowerIsBetter: true });
-  m.set('cr8 accesses/s', { value: per(t.cr8Accesses), lowerIsBetter: false });
-  m.set('interrupts delivered/s', { value: per(t.interruptsDelivered), lowerIsBetter: false });
+  const rate = (n: number, lowerIsBetter: boolean): Metric => ({
+    value: t.guestSeconds > 0 ? n / t.guestSeconds : 0,
+    unit: 'per_guest_second',
+    lowerIsBetter,
+  });
+  m.set('exits/s (all)', rate(t.exitsTotal, true));
+  for (const [name, count] of Object.entries(t.exits)) m.set(`exits/s ${name}`, rate(count, true));
+  m.set('cr8 accesses/s', rate(t.cr8Accesses, false));
+  m.set('interrupts delivered/s', rate(t.interruptsDelivered, false));
   if (t.interruptLatency.count > 0) {
     m.set('irq latency mean (s)', {
       value: t.interruptLatency.sumNs / t.interruptLatency.count / 1e9,
+      unit: 'seconds',
       lowerIsBetter: true,
     });
-    const p99 = histogramQuantile(0.99, t.interruptLatency);
-    if (p99 !== undefined) m.set('irq latency p99 (s)', { value: p99, lowerIsBetter: true });
+    // histogramQuantile answers in the histogram's unit, ns.
+    const p99Ns = histogramQuantile(0.99, t.interruptLatency);
+    if (p99Ns !== undefined) m.set('irq latency p99 (s)', { value: p99Ns / 1e9, unit: 'seconds', lowerIsBetter: true });
   }
   const hostSeconds = Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0);
   m.set('host time in exits / vCPU-s', {
     value: t.vcpuSeconds > 0 ? hostSeconds / t.vcpuSeconds : 0,
+    unit: 'ratio',
     lowerIsBetter: true,
   });
   for (const [phase, s] of Object.entries(t.phaseSeconds))
-    m.set(`phase ${phase} (s)`, { value: s, lowerIsBetter: true });
-  m.set('violations', { value: t.violations.length, lowerIsBetter: true });
+    m.set(`phase ${phase} (s)`, { value: s, unit: 'seconds', lowerIsBetter: true });
+  m.set('violations', { value: t.violations.length, unit: 'count', lowerIsBetter: true });
   return m;
 }
 
@@ -77,15 +100,16 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
   for (const name of names) {
     const va = a.variants.find((v) => v.name === name);
     const vb = b.variants.find((v) => v.name === name);
-    const ma: ReturnType<typeof metricsOf> = va ? metricsOf(va) : new Map<string, never>();
-    const mb: ReturnType<typeof metricsOf> = vb ? metricsOf(vb) : new Map<string, never>();
+    const ma = va ? metricsOf(va) : new Map<string, Metric>();
+    const mb = vb ? metricsOf(vb) : new Map<string, Metric>();
     for (const metric of [...new Set([...ma.keys(), ...mb.keys()])]) {
       const o = ma.get(metric);
       const n = mb.get(metric);
       const oldV = o?.value ?? (va ? 0 : null);
       const newV = n?.value ?? (vb ? 0 : null);
       const deltaPct = oldV !== null && newV !== null && oldV !== 0 ? ((newV - oldV) / Math.abs(oldV)) * 100 : null;
-      out.push({ variant: name, metric, old: oldV, new: newV, deltaPct, lowerIsBetter: (o ?? n)!.lowerIsBetter });
+      const { unit, lowerIsBetter } = (o ?? n)!;
+      out.push({ variant: name, metric, unit, old: oldV, new: newV, deltaPct, lowerIsBetter });
     }
   }
   return out;
@@ -100,11 +124,10 @@ function readResults(file: string): RunResults {
   return j;
 }
 
-function num(x: number | null): string {
+/** A value of a metric as people read it: seconds with the unit that reads best ("3.7 µs"), others as figures. */
+function valueText(x: number | null, unit: MetricUnit): string {
   if (x === null) return '-';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  return a >= 1000 ? Math.round(x).toLocaleString('en-US') : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
+  return unit === 'seconds' ? secondsUnitText(x) : formatFigure(x);
 }
 
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
@@ -174,19 +197,16 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       .map((d) => [
         d.variant,
         d.metric,
-        num(d.old),
-        num(d.new),
-        d.deltaPct === null
-          ? d.old === d.new
-            ? '~'
-            : 'new'
-          : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(2)}%`,
+        valueText(d.old, d.unit),
+        valueText(d.new, d.unit),
+        d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : changeText(d.deltaPct),
       ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
     const unchanged = deltas.length - rows.length;
     if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
-    for (const r of regressions) io.out(`regression: ${r.variant} ${r.metric} ${num(r.old)} -> ${num(r.new)}`);
+    for (const r of regressions)
+      io.out(`regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)}`);
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
   }

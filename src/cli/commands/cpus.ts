@@ -9,7 +9,8 @@ import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-import { UsageError, numberOption, type CliIo } from '../io.js';
+import { UsageError, commandArgs, numberOption, type CliIo } from '../io.js';
+import { didYouMean } from '../../input/diagnostics.js';
 
 const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
        vmexit-lab cpus show ID [--json] [--dir DIR]
@@ -33,58 +34,6 @@ Examples:
   vmexit-lab cpus import /var/run/dmesg.boot --cores 8 --threads 16 > data/cpus/my-cpu.yaml
   vmexit-lab cpus import cpuinfo.txt --id my-laptop
 `;
-
-interface Parsed {
-  positional: string[];
-  json: boolean;
-  help: boolean;
-  dir?: string;
-  id?: string;
-  cores?: number;
-  threads?: number;
-}
-
-function parseArgs(args: readonly string[]): Parsed {
-  const p: Parsed = { positional: [], json: false, help: false };
-  const value = (i: number, flag: string): string => {
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  const count = (v: string, flag: string): number => numberOption(v, flag, 1, Infinity, true)!;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    switch (a) {
-      case '--json':
-        p.json = true;
-        break;
-      case '--help':
-      case '-h':
-        p.help = true;
-        break;
-      case '--dir':
-        p.dir = value(i, a);
-        i++;
-        break;
-      case '--id':
-        p.id = value(i, a);
-        i++;
-        break;
-      case '--cores':
-        p.cores = count(value(i, a), a);
-        i++;
-        break;
-      case '--threads':
-        p.threads = count(value(i, a), a);
-        i++;
-        break;
-      default:
-        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-        p.positional.push(a);
-    }
-  }
-  return p;
-}
 
 /** The APIC/TPR capabilities the simulator cares about, per profile. */
 interface ApicCapabilitySummary {
@@ -147,16 +96,29 @@ export function detectProfileSource(text: string): 'dmesg' | 'cpuinfo' | undefin
 }
 
 export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
-  let parsed: Parsed;
+  const args0 = commandArgs(io, 'cpus', USAGE, args, {
+    json: { type: 'boolean' },
+    dir: { type: 'string' },
+    id: { type: 'string' },
+    cores: { type: 'string' },
+    threads: { type: 'string' },
+  });
+  if (typeof args0 === 'number') return args0;
+  let parsed: { positional: string[]; json: boolean; dir?: string; id?: string; cores?: number; threads?: number };
   try {
-    parsed = parseArgs(args);
+    const o = args0.values;
+    parsed = {
+      positional: args0.positionals,
+      json: o.json === true,
+      ...(o.dir !== undefined ? { dir: o.dir } : {}),
+      ...(o.id !== undefined ? { id: o.id } : {}),
+      ...(o.cores !== undefined ? { cores: numberOption(o.cores, '--cores', 1, Infinity, true) } : {}),
+      ...(o.threads !== undefined ? { threads: numberOption(o.threads, '--threads', 1, Infinity, true) } : {}),
+    };
   } catch (e) {
-    io.err(`cpus: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`vmexit-lab cpus: ${e.message}`);
     return 2;
-  }
-  if (parsed.help) {
-    io.out(USAGE);
-    return 0;
   }
   const [sub, ...rest] = parsed.positional;
   try {
@@ -220,7 +182,9 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       io.out(profileToYaml(profile));
       return 0;
     }
-    io.err(`cpus: unknown subcommand "${sub}"\n\n${USAGE}`);
+    io.err(
+      `vmexit-lab cpus: unknown subcommand "${sub}"${didYouMean(sub, ['show', 'import'])}; 'vmexit-lab cpus --help' lists them`,
+    );
     return 2;
   } catch (e) {
     if (

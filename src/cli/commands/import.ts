@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -148,6 +149,13 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
+  let outFile: string | undefined;
+  try {
+    outFile = singleOut(o.out);
+  } catch (e) {
+    io.err(`vmexit-lab import: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab import: ${msg}`);
     return ExitStatus.BAD_INPUT;
@@ -255,7 +263,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     : renderWorkloadProfile(fit.profile, fit, [
         `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
       ]);
-  if (o.out !== undefined) writeFileSync(o.out, text);
+  if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   io.err(table);
   for (const n of report.notes) io.err(`note: ${n}`);

@@ -1,3 +1,4 @@
+import { didYouMean } from '../../input/diagnostics.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { POLICY_NAMES, TUNABLES } from '../../core/hypervisor/policy.js';
@@ -6,10 +7,11 @@ import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 
-const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies] [--json]
+const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables] [--json]
 
 List what scenarios can name: the bundled scenario library, CPU profiles, guest models and
-hypervisor policies with their tunables. Without an argument, lists everything.
+hypervisor policies with their tunables ('tunables' lists the policies too). Without an argument,
+lists everything.
 
 Examples:
   vmexit-lab list
@@ -33,10 +35,12 @@ export function scenarioFiles(dir = join(REPO_ROOT, 'scenarios')): string[] {
 export async function listCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'list', LIST_USAGE, args, { json: { type: 'boolean' } });
   if (typeof parsed === 'number') return parsed;
-  const what = parsed.positionals[0] ?? 'all';
-  const kinds = ['scenarios', 'cpus', 'guests', 'policies'];
+  const asked = parsed.positionals[0] ?? 'all';
+  // Tunables belong to policies: 'list tunables' lists the policies with theirs.
+  const what = asked === 'tunables' ? 'policies' : asked;
+  const kinds = ['scenarios', 'cpus', 'guests', 'policies', 'tunables'];
   if (what !== 'all' && !kinds.includes(what)) {
-    io.err(`vmexit-lab list: unknown kind "${what}"; expected one of ${kinds.join(', ')}`);
+    io.err(`vmexit-lab list: unknown kind "${what}"${didYouMean(what, kinds)}; expected one of ${kinds.join(', ')}`);
     return ExitStatus.BAD_INPUT;
   }
   const result: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import { exitStatusOf } from '../../results/exitStatus.js';
 import { TotalsAccumulator } from '../../run/totals.js';
 import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
+import { outTargets, type OutTargets } from '../outputs.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
@@ -16,7 +17,7 @@ All N shards of one run (same scenario, seed and N, each index once) must be giv
 
 Options:
   --scenario FILE  the scenario file (default: the path recorded in the shard files)
-  --out FILE       write the merged results.json
+  --out FILE       write the merged results.json (also k6's --out json=FILE, junit=FILE, summary=FILE)
   --junit FILE     write JUnit XML
   --summary FILE   write a Markdown summary
   -h, --help       show this help
@@ -64,14 +65,16 @@ function mergeShardFiles(shards: readonly RunResults[]): {
 export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'merge', MERGE_USAGE, args, {
     scenario: { type: 'string' },
-    out: { type: 'string' },
+    out: { type: 'string', multiple: true },
     junit: { type: 'string' },
     summary: { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
+  let files: OutTargets;
   let merged;
   try {
+    files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary }, ['json', 'junit', 'summary']);
     const shards = parsed.positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);
     merged = mergeShardFiles(shards);
   } catch (e) {
@@ -88,9 +91,9 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
   io.out(renderSummary(results));
   try {
-    if (o.out) writeFileSync(o.out, `${JSON.stringify(results, null, 2)}\n`);
-    if (o.junit) writeFileSync(o.junit, renderJunit(results));
-    if (o.summary) writeFileSync(o.summary, renderMarkdown(results));
+    if (files.json) writeFileSync(files.json, `${JSON.stringify(results, null, 2)}\n`);
+    if (files.junit) writeFileSync(files.junit, renderJunit(results));
+    if (files.summary) writeFileSync(files.summary, renderMarkdown(results));
   } catch (e) {
     io.err(`vmexit-lab merge: cannot write output: ${(e as Error).message}`);
     return ExitStatus.INTERNAL;

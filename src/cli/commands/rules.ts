@@ -3,6 +3,7 @@
  * (src/metrics/alertRules.ts, docs/BEYOND.md).
  */
 import { writeFileSync } from 'node:fs';
+import { singleOut } from '../outputs.js';
 import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -31,6 +32,13 @@ Examples:
 export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'rules', RULES_USAGE, args, { out: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
+  let outFile: string | undefined;
+  try {
+    outFile = singleOut(parsed.values.out);
+  } catch (e) {
+    io.err(`vmexit-lab rules: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
   if (parsed.positionals.length === 0) {
     io.err(`vmexit-lab rules: no scenario file given\n\n${RULES_USAGE}`);
     return ExitStatus.BAD_INPUT;
@@ -45,11 +53,11 @@ export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
     io.err(`vmexit-lab rules: ${e.message}`);
     return ExitStatus.BAD_INPUT;
   }
-  if (parsed.values.out !== undefined) {
+  if (outFile !== undefined) {
     try {
-      writeFileSync(parsed.values.out, text);
+      writeFileSync(outFile, text);
     } catch (e) {
-      io.err(`vmexit-lab rules: cannot write ${parsed.values.out}: ${(e as Error).message}`);
+      io.err(`vmexit-lab rules: cannot write ${outFile}: ${(e as Error).message}`);
       return ExitStatus.INTERNAL;
     }
   } else io.out(text);

@@ -16,6 +16,7 @@ import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequ
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { outTargets, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { ProgressReporter } from '../progress.js';
@@ -40,6 +41,8 @@ bad, nothing runs. Results are deterministic: the same scenario and seed give th
 Options:
   --out FILE       write results.json (docs/RESULTS.md); with several scenarios, FILE gets one
                    JSON document per scenario in an array
+  --out TYPE=FILE  k6's form, repeatable: json=FILE (results.json), junit=FILE, summary=FILE,
+                   html=FILE, openmetrics=FILE, the same as the options below
   --junit FILE     write JUnit XML: a testcase per threshold and per unexpected invariant violation
   --summary FILE   write a Markdown summary (for a CI job summary or a PR comment)
   --html FILE      write a self-contained HTML report with charts (opens without network access)
@@ -102,7 +105,7 @@ function parseShard(text: string): ShardSpec {
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
-    out: { type: 'string' },
+    out: { type: 'string', multiple: true },
     junit: { type: 'string' },
     summary: { type: 'string' },
     html: { type: 'string' },
@@ -136,9 +139,11 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let listen: { host: string; port: number } | undefined;
   let startMs = Date.now();
   let timeline: TimelineRequest | undefined;
+  let files: OutTargets;
   try {
+    files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics });
     if (o['start-time'] !== undefined) {
-      if (o.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
+      if (files.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
       startMs = parseStartTime(o['start-time']);
     }
     if (o['metrics-listen'] !== undefined) {
@@ -205,7 +210,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     for (const [i, s0] of scenarios.entries()) {
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
-      if (o.openmetrics !== undefined) {
+      if (files.openmetrics !== undefined) {
         // The history needs every variant's totals at each step: run in this thread, same totals.
         const r = runWithTimeline(scenario, {
           shard,
@@ -260,15 +265,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
   try {
-    if (o.openmetrics)
-      writeFileSync(o.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
-    if (o.out) writeFileSync(o.out, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
-    if (o.junit) writeFileSync(o.junit, all.map(renderJunit).join(''));
-    if (o.summary)
-      writeFileSync(o.summary, all.map(renderMarkdown).join('\n'), { flag: o.summary.startsWith('/dev/') ? 'w' : 'w' });
-    if (o.html && all.length > 0)
+    if (files.openmetrics)
+      writeFileSync(files.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
+    if (files.json) writeFileSync(files.json, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
+    if (files.junit) writeFileSync(files.junit, all.map(renderJunit).join(''));
+    if (files.summary) writeFileSync(files.summary, all.map(renderMarkdown).join('\n'));
+    if (files.html && all.length > 0)
       writeFileSync(
-        o.html,
+        files.html,
         renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
       );
   } catch (e) {

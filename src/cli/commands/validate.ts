@@ -8,7 +8,7 @@ import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
-import type { CliIo } from '../io.js';
+import { commandArgs, type CliIo } from '../io.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -46,33 +46,13 @@ function plural(n: number, word: string): string {
 }
 
 export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
-  const files: string[] = [];
-  let cpuDir: string | undefined;
-  let optionsDone = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!optionsDone && (a === '--help' || a === '-h')) {
-      io.out(USAGE);
-      return 0;
-    }
-    if (!optionsDone && a === '--') {
-      optionsDone = true;
-      continue;
-    }
-    if (!optionsDone && (a === '--cpus' || a.startsWith('--cpus='))) {
-      const v = a === '--cpus' ? args[++i] : a.slice('--cpus='.length);
-      if (v === undefined || v === '') {
-        io.err(`vmexit-lab validate: --cpus needs a directory\n\n${USAGE}`);
-        return 2;
-      }
-      cpuDir = v;
-      continue;
-    }
-    if (!optionsDone && a.startsWith('-') && a !== '-') {
-      io.err(`vmexit-lab validate: unknown option ${a}\n\n${USAGE}`);
-      return 2;
-    }
-    files.push(a);
+  const parsed = commandArgs(io, 'validate', USAGE, args, { cpus: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
+  const files = parsed.positionals;
+  const cpuDir = parsed.values.cpus;
+  if (cpuDir === '') {
+    io.err(`vmexit-lab validate: --cpus needs a directory`);
+    return 2;
   }
   if (files.length === 0) {
     io.err(`vmexit-lab validate: no scenario file given\n\n${USAGE}`);

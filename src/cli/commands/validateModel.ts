@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { singleOut } from '../outputs.js';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ScenarioError } from '../../input/diagnostics.js';
 import { BEFORE_FILE, VALIDATION_DIR, loadBeforeValues, loadValidationCorpus } from '../../validation/load.js';
 import { beforeValuesOf, runCorpus, selectCases } from '../../validation/run.js';
 import { validationExitStatus } from '../../validation/compare.js';
 import { formatMarkdown, formatText, toJson } from '../../validation/report.js';
 import type { ValidationCase } from '../../validation/types.js';
-import { ExitStatus, type CliIo } from '../io.js';
+import { ExitStatus, commandArgs, type CliIo } from '../io.js';
 
 export const VALIDATE_MODEL_USAGE = `Usage: vmexit-lab validate-model [options]
 
@@ -39,31 +39,30 @@ Examples:
 export const DOC_COMMANDS = { regenerate: 'npm run docs:validation', run: 'vmexit-lab validate-model' } as const;
 
 export async function validateModelCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        case: { type: 'string', multiple: true },
-        'exclude-fitted': { type: 'boolean' },
-        dir: { type: 'string' },
-        json: { type: 'boolean' },
-        markdown: { type: 'boolean' },
-        'write-before': { type: 'boolean' },
-        out: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`vmexit-lab validate-model: ${(e as Error).message}\n\n${VALIDATE_MODEL_USAGE}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  const parsed = commandArgs(
+    io,
+    'validate-model',
+    VALIDATE_MODEL_USAGE,
+    argv,
+    {
+      case: { type: 'string', multiple: true },
+      'exclude-fitted': { type: 'boolean' },
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+      markdown: { type: 'boolean' },
+      'write-before': { type: 'boolean' },
+      out: { type: 'string', short: 'o' },
+    },
+    false,
+  );
+  if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (o.help) {
-    io.out(VALIDATE_MODEL_USAGE);
-    return ExitStatus.OK;
+  let outFile: string | undefined;
+  try {
+    outFile = singleOut(o.out);
+  } catch (e) {
+    io.err(`vmexit-lab validate-model: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
   }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab validate-model: ${msg}`);
@@ -122,7 +121,7 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
     : o.markdown
       ? formatMarkdown(cases, results, DOC_COMMANDS)
       : `${formatText(results)}\n`;
-  if (o.out !== undefined) writeFileSync(o.out, text);
+  if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   return validationExitStatus(results);
 }

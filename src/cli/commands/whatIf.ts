@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
@@ -9,6 +10,8 @@ import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
+import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
+import { changeText, formatFigure, percentText, secondsText } from '../../results/figures.js';
 
 const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
@@ -17,6 +20,9 @@ and on other CPU profiles and policies, all with the same seed, and print what e
 exits per vCPU-second and the top reasons, host time spent in exits, the guest's CPU share, and the
 projected duration of a phase of fixed guest work. The same seed means the configurations see the
 same guest behaviour: every difference is the configuration's effect, with no sampling noise.
+Exit reasons appear under one name for both vendors (cr8 = CR_ACCESS on Intel, VMEXIT_CR8_READ +
+VMEXIT_CR8_WRITE on AMD; intr, mmio, msr, apic, ...; the output lists those it uses), so Intel and
+AMD hosts line up. The text fits 100 columns; --wide drops the limit.
 
 The measured host comes from the profile's "source:" (cpu, policy, tunables) or --from.
 
@@ -29,7 +35,8 @@ Options:
                           projected duration under each target
   --sim-seconds S         simulated seconds per configuration (default 10)
   --seed N                seed (default 1)
-  --json                  machine-readable output
+  --json                  machine-readable output (rates also by common exit name)
+  --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
   -h, --help              show this help
 
@@ -57,71 +64,133 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
   return out;
 }
 
-/** Grouped with a fixed number of decimals: 12,345.6 */
-function grouped(x: number, digits = 0): string {
-  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/** Columns the text output fits in without --wide. */
+export const WHAT_IF_WIDTH = 100;
+
+/** Words of `text` in lines of at most `width` columns (a word longer than that on its own line), the later ones indented. */
+function wrap(text: string, width: number | undefined, indent = '  '): string[] {
+  if (width === undefined) return [text];
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
-function formatWhatIf(r: WhatIfResult): string {
-  const src = r.rows[0];
-  const anyViolation = r.rows.some((row) => row.violations.length > 0);
+/** The measured row, then the others: exits, change, host time, guest CPU, projected phase, stops. */
+function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: string[] } {
+  const stops = [...new Set(r.rows.filter((row) => row.violations.length > 0).map((row) => row.violations.join(', ')))];
   const head = [
     'configuration',
-    'exits/s/vCPU',
+    'exits/s',
     'change',
-    'host time in exits',
+    'in exits',
     'guest CPU',
-    ...(r.phaseSeconds !== undefined ? ['phase (s)'] : []),
-    ...(anyViolation ? ['violations'] : []),
-    'top reasons (exits/s/vCPU)',
+    ...(r.phaseSeconds !== undefined ? ['phase'] : []),
+    ...(stops.length > 0 ? ['stopped'] : []),
+    ...(wide ? ['top reasons (exits/s)'] : []),
   ];
   const rows = r.rows.map((row) => {
-    const top = Object.entries(row.exitsPerSecond)
+    const stopped = row.violations.length > 0;
+    const top = Object.entries(byCommonName(row.exitsPerSecond))
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
-      .map(([k, v]) => `${k} ${grouped(v)}`)
+      .map(([k, v]) => `${k} ${formatFigure(v)}`)
       .join(', ');
     return [
-      `${row.variant}${row.isSource ? ' (measured)' : ''}`,
-      grouped(row.exitsPerSecondTotal),
-      row.isSource ? '-' : `${row.exitsChangePercent >= 0 ? '+' : ''}${row.exitsChangePercent.toFixed(1)} %`,
-      `${(row.hostTimeInExits * 100).toFixed(2)} %`,
-      `${(row.guestCpu * 100).toFixed(2)} %`,
+      row.variant,
+      formatFigure(row.exitsPerSecondTotal),
+      row.isSource ? 'measured' : changeText(row.exitsChangePercent),
+      percentText(row.hostTimeInExits),
+      percentText(row.guestCpu),
       ...(r.phaseSeconds !== undefined
-        ? [
-            row.projectedPhaseSeconds === undefined || row.violations.length > 0
-              ? '-'
-              : grouped(row.projectedPhaseSeconds, 1),
-          ]
+        ? [row.projectedPhaseSeconds === undefined || stopped ? '-' : secondsText(row.projectedPhaseSeconds)]
         : []),
-      ...(anyViolation ? [row.violations.length > 0 ? `${row.violations.join(', ')} (guest stopped)` : '-'] : []),
-      top,
+      ...(stops.length > 0 ? [stopped ? `[${stops.indexOf(row.violations.join(', ')) + 1}]` : ''] : []),
+      ...(wide ? [top] : []),
     ];
   });
-  // Every reason, per configuration, with the change against the measured host.
-  const reasons = r.rows.map((row) => {
-    const names = [...new Set([...Object.keys(row.exitsPerSecond), ...Object.keys(src.exitsPerSecond)])].sort(
-      (a, b) => (row.exitsPerSecond[b] ?? 0) - (row.exitsPerSecond[a] ?? 0) || (a < b ? -1 : 1),
-    );
-    const parts = names.map((n) => {
-      const x = row.exitsPerSecond[n] ?? 0;
-      const was = src.exitsPerSecond[n] ?? 0;
-      const change =
-        row.isSource || x === was
-          ? ''
-          : was === 0
-            ? ' (new)'
-            : ` (${x >= was ? '+' : ''}${(((x - was) / was) * 100).toFixed(1)} %)`;
-      return `${n} ${grouped(x, x < 10 ? 2 : 0)}${change}`;
-    });
-    return `  ${row.variant}: ${parts.join(', ')}`;
+  const lines = textTable(head, rows, {
+    rightAligned: (i) => i > 0 && head[i] !== 'top reasons (exits/s)',
+    rule: true,
   });
+  const notes = [
+    `exits/s: exits per vCPU-second; change: against the measured host; in exits: host time handling exits per vCPU-second; guest CPU: the guest's share of its vCPUs${r.phaseSeconds !== undefined ? `; phase: a phase of fixed guest work that took ${secondsText(r.phaseSeconds)} on the measured host, projected` : ''}.`,
+    ...stops.map(
+      (checks, i) =>
+        `[${i + 1}] ${checks}: an invariant violation stopped a guest (docs/IMPORT.md, what-if); its phase is not projected.`,
+    ),
+  ];
+  return { lines, notes };
+}
+
+/**
+ * Exits per vCPU-second by reason, configurations by common exit names (src/import/commonExitNames.ts),
+ * so Intel and AMD hosts line up: the reasons with the highest rates as columns, as many as fit in
+ * `width` (the rest summed as "other"); all of them without a width.
+ */
+function reasonTable(r: WhatIfResult, width: number | undefined): string[] {
+  const rates = r.rows.map((row) => byCommonName(row.exitsPerSecond));
+  const peak = new Map<string, number>();
+  for (const x of rates) for (const [k, v] of Object.entries(x)) peak.set(k, Math.max(peak.get(k) ?? 0, v));
+  const names = [...peak.keys()].sort((a, b) => peak.get(b)! - peak.get(a)! || (a < b ? -1 : 1));
+  const cell = (x: number | undefined): string => (x === undefined || x === 0 ? '-' : formatFigure(x));
+  const build = (shown: readonly string[], other: boolean): string[] => {
+    const head = ['configuration', ...shown, ...(other ? ['other'] : [])];
+    const rows = r.rows.map((row, i) => {
+      const x = rates[i];
+      const rest = names.filter((n) => !shown.includes(n)).reduce((a, n) => a + (x[n] ?? 0), 0);
+      return [row.variant, ...shown.map((n) => cell(x[n])), ...(other ? [cell(rest)] : [])];
+    });
+    return textTable(head, rows, { rightAligned: (i) => i > 0, rule: true });
+  };
+  let shown = names;
+  let lines = build(shown, false);
+  while (width !== undefined && shown.length > 1 && Math.max(...lines.map((l) => l.length)) > width) {
+    shown = shown.slice(0, -1);
+    lines = build(shown, true);
+  }
+  const legend = names
+    .filter((n) => commonExitEntry(n) !== undefined)
+    .map((n) => {
+      const c = commonExitEntry(n)!;
+      const side = (list: readonly string[], vendor: string): string =>
+        list.length > 0 ? `${list.join(' + ')} (${vendor})` : '';
+      return `${n} = ${[side(c.intel, 'Intel'), side(c.amd, 'AMD')].filter((x) => x !== '').join(' / ')}`;
+    });
   return [
-    `what-if for workload ${r.profile}: ${r.simSeconds} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
-    ...textTable(head, rows, { rightAligned: (i) => i > 0 && i < head.length - 1, rule: true }),
+    'exits per vCPU-second by reason, Intel and AMD exits under common names:',
+    ...lines,
+    ...wrap(`names: ${legend.join('; ')}.`, width),
+  ];
+}
+
+/** --json: the result, and each row's rates by common exit name too. */
+function withCommonNames(r: WhatIfResult): unknown {
+  return {
+    ...r,
+    rows: r.rows.map((row) => ({ ...row, exitsPerSecondByCommonName: byCommonName(row.exitsPerSecond) })),
+    commonExitNames: COMMON_EXIT_NAMES,
+  };
+}
+
+function formatWhatIf(r: WhatIfResult, width: number | undefined): string {
+  const src = r.rows[0];
+  const main = mainTable(r, width === undefined);
+  return [
+    ...wrap(
+      `what-if for workload ${r.profile}: ${formatFigure(r.simSeconds)} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
+      width,
+    ),
+    ...main.lines,
+    ...main.notes.flatMap((n) => wrap(n, width)),
     '',
-    'exits per vCPU-second by reason (change against the measured host):',
-    ...reasons,
+    ...reasonTable(r, width),
   ].join('\n');
 }
 
@@ -135,10 +204,18 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     'sim-seconds': { type: 'string' },
     seed: { type: 'string' },
     json: { type: 'boolean' },
+    wide: { type: 'boolean' },
     out: { type: 'string', short: 'o' },
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
+  let outFile: string | undefined;
+  try {
+    outFile = singleOut(o.out);
+  } catch (e) {
+    io.err(`vmexit-lab what-if: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab what-if: ${msg}`);
     return ExitStatus.BAD_INPUT;
@@ -235,8 +312,10 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     ...(phaseSeconds !== undefined ? { phaseSeconds } : {}),
     data: loadModelData(),
   });
-  const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n`;
-  if (o.out !== undefined) writeFileSync(o.out, text);
+  const text = o.json
+    ? `${JSON.stringify(withCommonNames(result), null, 2)}\n`
+    : `${formatWhatIf(result, o.wide ? undefined : WHAT_IF_WIDTH)}\n`;
+  if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   return ExitStatus.OK;
 }

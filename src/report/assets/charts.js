@@ -12,12 +12,18 @@
   Chart.defaults.animation = false;
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = '#333';
-  function fmt(n) {
-    var a = Math.abs(n);
+  // The figure rules of src/results/figures.ts (formatFigure), from the FIGURE_FORMAT the spec carries.
+  var formats = null;
+  function fmt(n, f) {
+    if (!isFinite(n)) return String(n);
     if (n === 0) return '0';
-    if (a >= 100) return Math.round(n).toLocaleString('en-US');
-    if (a >= 1) return n.toFixed(2);
-    return n.toPrecision(3);
+    if (!formats) formats = {
+      bands: f.bands.map(function (b) { return { from: b.from, format: new Intl.NumberFormat(f.locale, b.options) }; }),
+      tiny: new Intl.NumberFormat(f.locale, f.tiny)
+    };
+    var a = Math.abs(n);
+    for (var i = 0; i < formats.bands.length; i++) if (a >= formats.bands[i].from) return formats.bands[i].format.format(n);
+    return formats.tiny.format(n);
   }
   // Figures at the end of bars: each bar's value, or the total of a stack.
   Chart.register({
@@ -42,7 +48,7 @@
           chart.getDatasetMeta(di).data.forEach(function (elem, i) {
             var v = ds.data[i];
             if (v === null || v === undefined) return;
-            put(fmt(v) + suffix, elem);
+            put(fmt(v, opts.format) + suffix, elem);
           });
         });
       } else if (opts.mode === 'stackTotal') {
@@ -58,7 +64,7 @@
           });
           // With every reason shown, the exact total (the segments are rounded).
           if (all && opts.totals && typeof opts.totals[i] === 'number') total = opts.totals[i];
-          if (end) put(fmt(total) + suffix, end);
+          if (end) put(fmt(total, opts.format) + suffix, end);
         });
       }
       ctx.restore();

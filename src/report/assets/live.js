@@ -18,10 +18,17 @@
     var m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso);
     return m ? m[1] + ' ' + m[2] + ' UTC' : iso;
   }
-  function setBadge(elem, state) {
-    elem.textContent = state;
-    elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '');
+  // As runBadge() in src/report/servicePages.ts: a completed run whose results fail is red and says why.
+  function runFailed(state, summary) {
+    return state === 'completed' && summary && typeof summary.exitStatus === 'number' && summary.exitStatus !== 0;
+  }
+  function setBadge(elem, state, summary) {
+    var status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : null;
+    var failed = runFailed(state, summary);
+    elem.textContent = failed ? 'completed: ' + (status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : 'exit status ' + status) : state;
+    elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '') + (failed ? ' fail' : '');
     elem.setAttribute('data-state', state);
+    if (status === null) elem.removeAttribute('data-exit-status'); else elem.setAttribute('data-exit-status', String(status));
   }
   function setProgress(cell, p) {
     while (cell.firstChild) cell.removeChild(cell.firstChild);

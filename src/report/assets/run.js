@@ -10,7 +10,7 @@
   var cell = document.getElementById('run-progress');
   if (live.pollUrl) poll(function (run) {
     if (!run || typeof run.state !== 'string') return;
-    setBadge(badge, run.state);
+    setBadge(badge, run.state, run.summary);
     if (cell) setProgress(cell, run.progress);
     if (live.liveStates.indexOf(run.state) < 0) {
       // The run is over: the server renders its report now.

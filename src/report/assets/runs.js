@@ -11,12 +11,13 @@
   function row(run) {
     var tr = document.createElement('tr');
     tr.setAttribute('data-run-id', run.id);
+    if (runFailed(run.state, run.summary)) tr.className = 'fail';
     var a = document.createElement('a');
     a.href = live.runHrefPrefix + encodeURIComponent(run.id);
     a.textContent = run.id;
     var td = document.createElement('td'); td.appendChild(a); tr.appendChild(td);
     td = document.createElement('td'); td.textContent = run.scenario; tr.appendChild(td);
-    td = document.createElement('td'); var b = document.createElement('span'); setBadge(b, run.state); td.appendChild(b); tr.appendChild(td);
+    td = document.createElement('td'); var b = document.createElement('span'); setBadge(b, run.state, run.summary); td.appendChild(b); tr.appendChild(td);
     td = document.createElement('td'); td.className = 'progress'; setProgress(td, run.progress); tr.appendChild(td);
     td = document.createElement('td'); td.textContent = fmtTime(run.startedAt); tr.appendChild(td);
     return tr;

@@ -1,0 +1,132 @@
+/**
+ * A command line the tool cannot take is answered in one line, with a did-you-mean where there is
+ * a near name (src/cli/io.ts commandArgs; main.ts for commands); `--out TYPE=PATH` is k6's form for
+ * run's files and refused, never a file named "json=x", where a command writes one file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { capture } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-usage-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function commands(): Promise<string[]> {
+  const io = capture();
+  await main(['--help'], io);
+  const usage = io.stdout.join('');
+  const section = usage.slice(usage.indexOf('Commands:'), usage.indexOf("Run 'vmexit-lab COMMAND"));
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]);
+}
+
+/** What a command printed on stderr, as lines (the last newline dropped). */
+function errLines(io: ReturnType<typeof capture>): string[] {
+  return io.stderr.join('').replace(/\n$/, '').split('\n');
+}
+
+test('an unknown option of any command: exit 2, one line naming it and where the options are, no usage dump', async () => {
+  const list = await commands();
+  assert.ok(list.length >= 13);
+  for (const c of list) {
+    const io = capture();
+    assert.equal(await main([c, '--no-such-option'], io), 2, c);
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${c}: ${io.stderr.join('')}`);
+    assert.equal(
+      lines[0],
+      `vmexit-lab ${c}: unknown option --no-such-option; 'vmexit-lab ${c} --help' lists the options`,
+    );
+    assert.deepEqual(io.stdout, [], `${c}: nothing on stdout`);
+  }
+});
+
+test('did-you-mean for near option names, commands and subcommands', async () => {
+  const cases: [string[], string][] = [
+    [['run', '--ot', 'x.json', 'a.yaml'], 'vmexit-lab run: unknown option --ot (did you mean "--out"?)'],
+    [['run', '--perf-tabel', 'a.yaml'], 'vmexit-lab run: unknown option --perf-tabel (did you mean "--perf-table"?)'],
+    [['compare', '--jsn', 'a', 'b'], 'vmexit-lab compare: unknown option --jsn (did you mean "--json"?)'],
+    [['what-if', '--wdie', 'p.yaml'], 'vmexit-lab what-if: unknown option --wdie (did you mean "--wide"?)'],
+    [['validate', '--cpu', 'd', 'a.yaml'], 'vmexit-lab validate: unknown option --cpu (did you mean "--cpus"?)'],
+    [['cpus', '--dri', 'd'], 'vmexit-lab cpus: unknown option --dri (did you mean "--dir"?)'],
+    [['rn', 'a.yaml'], 'vmexit-lab: unknown command "rn" (did you mean "run"?)'],
+    [['what_if'], 'vmexit-lab: unknown command "what_if" (did you mean "what-if"?)'],
+    [['--verison'], 'vmexit-lab: unknown option --verison (did you mean "--version"?)'],
+    [['cpus', 'imprt', 'x'], 'vmexit-lab cpus: unknown subcommand "imprt" (did you mean "import"?)'],
+    [['list', 'cpu'], 'vmexit-lab list: unknown kind "cpu" (did you mean "cpus"?)'],
+    [['run', '--out'], 'vmexit-lab run: --out needs a value'],
+    [['run', '--quiet=yes', 'a.yaml'], 'vmexit-lab run: --quiet takes no value'],
+    [['serve', 'extra'], 'vmexit-lab serve: unexpected argument "extra"'],
+  ];
+  for (const [args, start] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.ok(lines[0].startsWith(start), `${args.join(' ')}: ${lines[0]}`);
+  }
+});
+
+const SCENARIO = `name: outs
+host: { cpu: i7-2620M, cores: 4 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
+duration: 1s
+thresholds:
+  exits_per_second{reason="CR_ACCESS"}: ["> 0"]
+`;
+
+test("run --out TYPE=PATH (k6's form): each kind to its file; a plain --out PATH is results.json", async () => {
+  const file = join(dir, 'outs.yaml');
+  writeFileSync(file, SCENARIO);
+  const p = (name: string): string => join(dir, name);
+  const io = capture();
+  const args = ['run', '--quiet', '--workers', '1', '--out', `json=${p('r.json')}`, '--out', `junit=${p('j.xml')}`];
+  args.push('--out', `summary=${p('s.md')}`, '--out', `html=${p('r.html')}`, file);
+  assert.equal(await main(args, io), 0, io.stderr.join(''));
+  assert.equal(JSON.parse(readFileSync(p('r.json'), 'utf8')).scenario, 'outs');
+  assert.match(readFileSync(p('j.xml'), 'utf8'), /^<\?xml/);
+  assert.match(readFileSync(p('s.md'), 'utf8'), /^### vmexit-lab: outs/);
+  assert.match(readFileSync(p('r.html'), 'utf8'), /^<!DOCTYPE html>/);
+  assert.equal(await main(['run', '--quiet', '--workers', '1', '--out', p('plain.json'), file], capture()), 0);
+  assert.equal(JSON.parse(readFileSync(p('plain.json'), 'utf8')).version, 1);
+  assert.ok(!readdirSync(dir).some((f) => f.includes('=')), 'no file named TYPE=...');
+});
+
+test('--out TYPE=PATH refused in one line: unknown TYPE, no PATH, a kind twice, a command that writes one file', async () => {
+  const file = join(dir, 'outs.yaml');
+  writeFileSync(file, SCENARIO);
+  const cases: [string[], RegExp][] = [
+    [
+      ['run', '--out', 'csv=x.csv', file],
+      /--out csv=x\.csv: unknown output type "csv"; expected json=FILE, junit=FILE/,
+    ],
+    [['run', '--out', 'jsno=x', file], /unknown output type "jsno" \(did you mean "json"\?\)/],
+    [['run', '--out', 'json=', file], /--out json=: no file name after "json="/],
+    [['run', '--out', 'junit=a.xml', '--junit', 'b.xml', file], /--junit b\.xml: JUnit XML already goes to a\.xml/],
+    [
+      ['run', '--out', 'a.json', '--out', 'json=b.json', file],
+      /results\.json \(docs\/RESULTS\.md\) already goes to a\.json/,
+    ],
+    [
+      ['merge', '--out', 'html=r.html', 'shard.json'],
+      /unknown output type "html"; expected json=FILE, junit=FILE, summary=FILE/,
+    ],
+    [['rules', '--out', 'json=x', file], /--out json=x: this command writes one file and takes no TYPE=/],
+    [['what-if', '--out', 'json=x', 'p.yaml'], /--out json=x: this command writes one file/],
+    [['import', 'perf-kvm-stat', 'r.txt', '--out', 'yaml=x'], /--out yaml=x: this command writes one file/],
+    [['validate-model', '--out', 'md=x'], /--out md=x: this command writes one file/],
+  ];
+  for (const [args, re] of cases) {
+    const io = capture();
+    assert.equal(await main(args, { ...io, cwd: dir }), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.match(lines[0], re, args.join(' '));
+  }
+  for (const name of ['x.csv', 'json=', 'json=x', 'html=r.html', 'yaml=x', 'md=x', 'a.xml', 'b.xml'])
+    assert.ok(!existsSync(name) && !existsSync(join(dir, name)), `${name} not written`);
+});

@@ -1,0 +1,87 @@
+/**
+ * what-if's text (src/cli/commands/whatIf.ts): 100 columns unless --wide, Intel and AMD exit
+ * reasons under common names (src/import/commonExitNames.ts) instead of compared literally.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { capture } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-whatif-text-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, 'win.yaml');
+writeFileSync(
+  file,
+  `workloadProfile: 1
+name: win-like
+os: windows-10-1909
+vcpus: 2
+perGuestSecond: { cr8Writes: 60000, mmio: 300, io: 100, hlts: 200, ipis: 30 }
+interruptsPerSecond: 400
+source: { cpu: i7-2620M, policy: bhyve-12.1 }
+`,
+);
+const ALL = ['what-if', file, '--cpu', 'all', '--phase', '2280s', '--sim-seconds', '1'];
+
+async function whatIf(args: string[]): Promise<string> {
+  const io = capture();
+  assert.equal(await main(args, io), 0, io.stderr.join(''));
+  return io.stdout.join('');
+}
+
+/** The rows of the table under `title`, as cells by column name. */
+function table(text: string, title: string): Map<string, Record<string, string>> {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.startsWith(title)) + 1;
+  const head = lines[at].trim().split(/\s+/);
+  const rows = new Map<string, Record<string, string>>();
+  for (const line of lines.slice(at + 2)) {
+    if (!/^[a-z0-9.-]+\/\S+\s/.test(line)) break;
+    const cells = line.trim().split(/\s+/);
+    rows.set(cells[0], Object.fromEntries(head.map((h, i) => [h, cells[i]])));
+  }
+  return rows;
+}
+
+test('what-if --cpu all fits in 100 columns; --wide drops the limit and adds the top reasons', async () => {
+  const text = await whatIf(ALL);
+  const longest = Math.max(...text.split('\n').map((l) => l.length));
+  assert.ok(longest <= 100, `the widest line has ${longest} columns`);
+  assert.match(text, /^kvm\/epyc-7281 /m, 'every configuration is there');
+  assert.match(text, /\[1\] isr_isrvec_stk_out_of_sync: an invariant violation stopped a guest/);
+  const wide = await whatIf([...ALL, '--wide']);
+  assert.ok(Math.max(...wide.split('\n').map((l) => l.length)) > 100);
+  assert.match(wide, /top reasons \(exits\/s\)/);
+});
+
+test('what-if compares Intel and AMD hosts under common exit names, and lists what each name counts', async () => {
+  const text = await whatIf(ALL);
+  assert.doesNotMatch(text, /VMEXIT_INTR \d|EXTERNAL_INTERRUPT \d|\(new\)|-100\.0 %/, 'no vendor names compared');
+  const rows = table(text, 'exits per vCPU-second by reason');
+  const intel = rows.get('kvm/i7-6700K')!;
+  const amd = rows.get('kvm/epyc-7281')!;
+  for (const name of ['intr', 'hlt', 'mmio']) {
+    assert.ok(Number(intel[name].replace(/,/g, '')) > 0, `${name} on Intel: ${intel[name]}`);
+    assert.ok(Number(amd[name].replace(/,/g, '')) > 0, `${name} on AMD: ${amd[name]}`);
+  }
+  assert.equal(rows.get('bhyve-12.1/i7-2620M')!.cr8 !== '-', true, 'the measured host exits on %cr8');
+  const legend = text.slice(text.indexOf('names: ')).replace(/\n\s+/g, ' ');
+  assert.match(legend, /cr8 = CR_ACCESS \(Intel\) \/ VMEXIT_CR8_READ \+ VMEXIT_CR8_WRITE \(AMD\)/);
+  assert.match(legend, /intr = EXTERNAL_INTERRUPT \(Intel\) \/ VMEXIT_INTR \(AMD\)/);
+  assert.match(legend, /mmio = EPT_VIOLATION \+ EPT_MISCONFIG \(Intel\) \/ VMEXIT_NPF \(AMD\)/);
+
+  const json = JSON.parse(await whatIf([...ALL, '--json'])) as {
+    rows: {
+      variant: string;
+      exitsPerSecond: Record<string, number>;
+      exitsPerSecondByCommonName: Record<string, number>;
+    }[];
+  };
+  for (const row of json.rows) {
+    const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum(row.exitsPerSecond) - sum(row.exitsPerSecondByCommonName)) < 1e-6, row.variant);
+  }
+});
