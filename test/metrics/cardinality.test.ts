@@ -171,10 +171,13 @@ test('over budget: the service answers 422 with the same message and starts no r
       body: OVER('svc-ok').replace('cardinalityBudget: 100', 'cardinalityBudget: 5000'),
     });
     assert.equal(ok.status, 202);
+    // Posted YAML is labelled by the service (inline- and a digest of the text), never by its name.
+    const label = ((await ok.json()) as { seriesLabel: string }).seriesLabel;
+    assert.match(label, /^inline-[0-9a-f]{12}$/);
     const m = parseExposition(await (await fetch(`${svc.url}/metrics`)).text());
-    assert.equal(m.get('vmexit_lab_series_budget{scenario="svc-ok"}'), 5000);
+    assert.equal(m.get(`vmexit_lab_series_budget{scenario="${label}"}`), 5000);
     assert.equal(
-      m.get('vmexit_lab_series_expected{scenario="svc-ok"}'),
+      m.get(`vmexit_lab_series_expected{scenario="${label}"}`),
       expectedSeries(parseScenario(OVER('svc-ok'), 'request.yaml')).total,
     );
   } finally {
