@@ -6,8 +6,8 @@ import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilS
 const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
 The main job: start the service (vmexit-lab serve) and run the embedded default scenario
-(scenarios/default.yaml, a fleet of 256 Windows / Linux / FreeBSD guests, bhyve 12.1 against the
-committed TPR-shadowing change) at realtime pace, back to back until stopped: each run is an
+(scenarios/default.yaml, a mixed Windows / Linux / FreeBSD fleet, bhyve 12.1 against the committed
+TPR-shadowing change) at realtime pace, back to back until stopped: each run is an
 ordinary run in the history (the next seed each time) and the metrics go on across runs, so
 /metrics moves like a real host's at every scrape, from the first one on. The default runs on
 threads of its own: runs you submit do not wait for it. Prints the URLs; stops on SIGTERM or
