@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError, diagnosticsOf } from './errors.js';
 import type { Scenario } from '../scenario/types.js';
@@ -32,7 +33,16 @@ export interface ValidationLimits {
   readonly heapMb: number;
 }
 
-export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = { threads: 2, maxPending: 8, timeoutMs: 5_000, heapMb: 256 };
+/**
+ * One validation thread per core but one, at most 2: the main thread keeps a core to answer on
+ * (with 2 validations at once on 2 cores /healthz waited for the scheduler, up to 0.6 s).
+ */
+export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
+  threads: Math.min(2, Math.max(1, availableParallelism() - 1)),
+  maxPending: 8,
+  timeoutMs: 5_000,
+  heapMb: 256,
+};
 
 /** Counts of what the early bound looks at. */
 export function yamlCost(text: string): { lines: number; nodes: number } {
