@@ -4,6 +4,7 @@ import { RUN_STATES, type RunState } from '../history/records.js';
 import { ApiError } from './errors.js';
 import type { SubmitRequest } from './runs.js';
 import { isScenarioName } from './scenarios.js';
+import { tooComplex } from './validation.js';
 
 /**
  * What a request may say, checked strictly (docs/SERVICE.md, "HTTP API"): unknown query parameters
@@ -124,6 +125,9 @@ export function submitRequest(req: Request): SubmitRequest {
     );
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw new ApiError(415, 'unsupported_media_type', `the body must be UTF-8 (found charset=${charset})`);
+  // A YAML body over the early bound is refused before it is even decoded (#18 item 1).
+  const early = isJson ? undefined : tooComplex(body, 'request.yaml');
+  if (early) throw early;
   const text = utf8(body);
   if (isJson) {
     for (const k of Object.keys(q))

@@ -44,21 +44,26 @@ export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
   heapMb: 256,
 };
 
-/** Counts of what the early bound looks at. */
-export function yamlCost(text: string): { lines: number; nodes: number } {
+/**
+ * Counts of what the early bound looks at, in text or in its UTF-8 bytes (the same counts: bytes of
+ * multi-byte characters are all >= 0x80, never one of these), so a body can be refused before it is
+ * decoded.
+ */
+export function yamlCost(text: string | Uint8Array): { lines: number; nodes: number } {
   let lines = 1;
   let nodes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const count = (c: number): void => {
     if (c === 10) lines++;
     // : , - [ { & *
     else if (c === 58 || c === 44 || c === 45 || c === 91 || c === 123 || c === 38 || c === 42) nodes++;
-  }
+  };
+  if (typeof text === 'string') for (let i = 0; i < text.length; i++) count(text.charCodeAt(i));
+  else for (let i = 0; i < text.length; i++) count(text[i]);
   return { lines, nodes };
 }
 
 /** The early bound's refusal, or undefined when the text may be parsed. */
-export function tooComplex(text: string, file: string): ApiError | undefined {
+export function tooComplex(text: string | Uint8Array, file: string): ApiError | undefined {
   const { lines, nodes } = yamlCost(text);
   let what: string | undefined;
   if (lines > MAX_YAML_LINES) what = `${lines} lines; at most ${MAX_YAML_LINES}`;

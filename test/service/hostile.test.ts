@@ -282,3 +282,21 @@ test('#17.2: after a restart the run-state, threshold and exit-status gauges com
   assert.equal(thresholds.length, 1);
   assert.equal(thresholds[0][1], 0, 'the failed threshold is still failed: its alert does not resolve');
 });
+
+test('#18.1: a validation over its time bound is abandoned with too_complex', async () => {
+  const { ScenarioValidator } = await import('../../src/service/validation.js');
+  const v = new ScenarioValidator({ timeoutMs: 50, threads: 1 });
+  try {
+    await v.warm();
+    const body = `name: slow\n${Array.from({ length: 16_000 }, (_, i) => `x${i}: [a, b]`).join('\n')}\n`;
+    await assert.rejects(v.validate(body, 'request.yaml'), (e: { status: number; code: string; message: string }) => {
+      assert.equal(e.status, 422);
+      assert.equal(e.code, 'too_complex');
+      assert.match(e.message, /did not finish within 0\.05 s/);
+      return true;
+    });
+    assert.equal(v.inFlight, 0, 'the abandoned validation no longer counts against the bound');
+  } finally {
+    await v.close();
+  }
+});
