@@ -118,6 +118,53 @@ test('exact sums: 1, 2 and 3 workers and 1 to 4 shards give byte-identical resul
   }
 });
 
+/** Paths of the non-integer numbers in `x` (array indices as []), but for what is not a sum. */
+function fractions(x: unknown, path = '', out = new Set<string>()): Set<string> {
+  if (typeof x === 'number') {
+    if (!Number.isInteger(x)) out.add(path.replace(/\.\d+/g, '[]'));
+  } else if (x !== null && typeof x === 'object') {
+    for (const [k, v] of Object.entries(x)) {
+      // An exemplar's simulated time is the time of one observation (chosen, not added up).
+      if (k === 'simTimeNs' && path.includes('latencyExemplars')) continue;
+      fractions(v, `${path}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+test('exact sums: every accumulated quantity of every shipped scenario is a whole number', () => {
+  // Event times carry fractions (exit debt) in some scenarios (crystaldiskmark-i7-4771,
+  // win10-1909-install-tpr-shadowing); before 59f080e their latency sums did too, and a sum of
+  // fractions depends on the order it is added in. Integers below 2^53 add exactly in any order.
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.yaml')) files.push(p);
+    }
+  };
+  walk(join(REPO_ROOT, 'scenarios'));
+  let checked = 0;
+  for (const file of files) {
+    let s: Scenario;
+    try {
+      s = loadScenarioFile(file);
+    } catch {
+      continue;
+    }
+    const run = runScenario({ ...s, duration: { kind: 'fixed', ns: 1e9 } });
+    for (const a of run.accumulators) {
+      const raw: unknown = JSON.parse(JSON.stringify(a));
+      assert.deepEqual([...fractions(raw)], [], `${relative(REPO_ROOT, file)}: sums with fractions`);
+      for (const n of [a.latencySumNs, a.guestNs, a.vcpuNs, a.events])
+        assert.ok(n <= Number.MAX_SAFE_INTEGER, `${relative(REPO_ROOT, file)}: a sum beyond 2^53`);
+    }
+    checked++;
+  }
+  assert.ok(checked >= 10, `${checked} scenarios checked`);
+});
+
 test('exact sums: every shipped multi-host scenario (1 simulated second) is byte-identical on 1 and 3 workers', async () => {
   const files: string[] = [];
   const walk = (dir: string): void => {
