@@ -1,4 +1,5 @@
 /** Run records as the service keeps them (src/history/store.ts) and serves them (docs/SERVICE.md). */
+import { createHash } from 'node:crypto';
 
 /**
  * queued -> running -> completed | cancelled | failed; `interrupted` is set at start-up on runs
@@ -18,11 +19,31 @@ export interface RunSource {
   readonly name?: string;
 }
 
+/**
+ * Where a run runs (docs/SERVICE.md, "Queue"): `max` (pace max, sharing the simulation workers
+ * fairly), `realtime` (pace realtime, threads of its own), `continuous` (the embedded default that
+ * `vmexit-lab start` runs back to back, threads of its own).
+ */
+export type Lane = 'max' | 'realtime' | 'continuous';
+
 export interface RunOptionsRecord {
   readonly pace: 'max' | 'realtime';
   readonly seed: number;
   readonly workers: number;
   readonly timeLimitSeconds?: number;
+  readonly lane?: Lane;
+  /** The predicted cost checked at submission (src/service/cost.ts): host CPU core-seconds. */
+  readonly predictedCoreSeconds?: number;
+}
+
+/**
+ * The `scenario` label of a run's metric series, which the service controls: a scenario of
+ * scenarios/ keeps its `name:` (shipped text), posted YAML gets `inline-` and 12 hex digits of the
+ * SHA-256 of its text (the same YAML, the same series; never the client's words in a label).
+ */
+export function seriesLabel(source: RunSource, scenarioName: string, yaml: string): string {
+  if (source.kind === 'name') return scenarioName;
+  return `inline-${createHash('sha256').update(yaml).digest('hex').slice(0, 12)}`;
 }
 
 /** A run's progress (src/pool/pooledRun.ts computes it; stored every few seconds, served in the record). */
@@ -49,8 +70,15 @@ interface VariantSummary {
 }
 
 export interface RunSummary {
-  /** The CLI's exit status for these results: 0 pass, 1 threshold failed, 3 violation / failed entry. */
+  /**
+   * The CLI's exit status for these results: 0 pass, 1 threshold failed, 3 violation / failed
+   * entry, or a run that did not reach its end (failed, stopped: partial results).
+   */
   readonly exitStatus: number;
+  /** The results are partial, and why (results.json `partialReason`). */
+  readonly partialReason?: string;
+  /** Checks listed in the scenario's `expect.violations` (the expected-violation gauge after a restart). */
+  readonly expectedViolations?: readonly string[];
   readonly variants: readonly VariantSummary[];
   readonly crossVariantThresholdsFailed: number;
 }
@@ -73,4 +101,10 @@ export interface RunRecord {
   /** results.json is stored (complete, or partial when the run was stopped or failed). */
   readonly hasResults: boolean;
   readonly partial: boolean;
+  /** The `scenario` label of the run's metric series (seriesLabel). */
+  readonly seriesLabel: string;
+  /** An iteration of the continuous default (`vmexit-lab start`), not a run a user submitted. */
+  readonly continuous?: true;
+  /** A queued run's place: 1 = next to start in its lane (only while queued). */
+  readonly queue?: { readonly lane: Lane; readonly position: number };
 }

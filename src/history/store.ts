@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResults } from '../results/types.js';
 import {
+  FINAL_STATES,
   RUN_STATES,
+  seriesLabel,
   type RunOptionsRecord,
   type RunProgress,
   type RunRecord,
@@ -17,11 +19,27 @@ import {
  * Run history in SQLite (better-sqlite3, WAL). Every state change is one transaction, so a process
  * killed at any point leaves finished runs intact; at open, runs a dead process left queued or
  * running are marked `interrupted`. One service per data dir (a pid lock file says whose it is).
+ * Retention (prune): finished runs beyond the newest `keepRuns`, or finished more than `keepDays`
+ * ago, are deleted with their results; iterations of the continuous default are kept apart (the
+ * newest KEEP_CONTINUOUS_RUNS), so a service that ran the default for a week keeps users' runs.
  */
 
 const DB_FILE = 'history.sqlite';
 const LOCK_FILE = 'service.lock';
-const SCHEMA_VERSION = 1;
+/** 2: series_label and continuous columns (added to a version 1 database at open). */
+const SCHEMA_VERSION = 2;
+/** Iterations of the continuous default kept (their numbers are in Prometheus; results of the latest). */
+export const KEEP_CONTINUOUS_RUNS = 50;
+
+/** History retention (serve --keep-runs / --keep-days). */
+export interface Retention {
+  /** Finished runs users submitted that are kept, newest first. */
+  readonly keepRuns: number;
+  /** Finished runs older than this many days are deleted. */
+  readonly keepDays: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { keepRuns: 1000, keepDays: 30 };
 
 interface Row {
   id: string;
@@ -40,6 +58,8 @@ interface Row {
   summary: string | null;
   has_results: number;
   partial: number;
+  series_label: string | null;
+  continuous: number;
 }
 
 export class DataDirLockedError extends Error {}
@@ -98,6 +118,26 @@ function lock(dir: string): () => void {
   throw new DataDirLockedError(`cannot lock data dir ${dir}`);
 }
 
+/** Version 1 -> 2: the series label (computed for old rows) and the continuous flag. */
+function migrate(db: Database.Database): void {
+  const cols = new Set((db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
+  db.transaction(() => {
+    if (!cols.has('continuous')) db.exec('ALTER TABLE runs ADD COLUMN continuous INTEGER NOT NULL DEFAULT 0');
+    if (!cols.has('series_label')) {
+      db.exec('ALTER TABLE runs ADD COLUMN series_label TEXT');
+      const rows = db.prepare('SELECT id, scenario, source, scenario_yaml FROM runs').all() as {
+        id: string;
+        scenario: string;
+        source: string;
+        scenario_yaml: string;
+      }[];
+      const set = db.prepare('UPDATE runs SET series_label = ? WHERE id = ?');
+      for (const r of rows) set.run(seriesLabel(JSON.parse(r.source) as RunSource, r.scenario, r.scenario_yaml), r.id);
+    }
+    db.exec('CREATE INDEX IF NOT EXISTS runs_label ON runs(series_label)');
+  })();
+}
+
 interface OpenedHistory {
   readonly store: HistoryStore;
   /** Runs found queued/running at open and marked interrupted. */
@@ -150,10 +190,13 @@ export class HistoryStore {
       `);
       const v = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as
         { value: string } | undefined;
-      if (v === undefined)
-        db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-      else if (Number(v.value) > SCHEMA_VERSION)
+      if (v !== undefined && Number(v.value) > SCHEMA_VERSION)
         throw new Error(`history database schema ${v.value} is newer than this vmexit-lab (${SCHEMA_VERSION})`);
+      migrate(db);
+      db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
+        'schema_version',
+        String(SCHEMA_VERSION),
+      );
     } catch (e) {
       unlock();
       throw e;
@@ -187,11 +230,13 @@ export class HistoryStore {
     guests: number;
     variants: readonly string[];
     yaml: string;
+    seriesLabel: string;
+    continuous?: boolean;
   }): void {
     this.db
       .prepare(
-        `INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml)
-      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml, series_label, continuous)
+      VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.id,
@@ -202,6 +247,8 @@ export class HistoryStore {
         r.guests,
         JSON.stringify(r.variants),
         r.yaml,
+        r.seriesLabel,
+        r.continuous === true ? 1 : 0,
       );
   }
 
@@ -242,6 +289,49 @@ export class HistoryStore {
   get(id: string): RunRecord | undefined {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
     return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * Delete finished runs (and their results) beyond the retention: users' runs beyond the newest
+   * `keepRuns` or finished more than `keepDays` ago; continuous iterations beyond the newest
+   * KEEP_CONTINUOUS_RUNS or older than `keepDays`. Runs queued or running are never deleted.
+   * Returns the ids deleted.
+   */
+  prune(r: Retention, now = Date.now()): string[] {
+    const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
+    const cutoff = new Date(now - r.keepDays * 86_400_000).toISOString();
+    return this.db.transaction(() => {
+      const ids = this.db
+        .prepare(
+          `SELECT id FROM runs WHERE state IN (${finals}) AND (
+            (finished_at IS NOT NULL AND finished_at < ?)
+            OR (continuous = 0 AND seq NOT IN (SELECT seq FROM runs WHERE state IN (${finals}) AND continuous = 0 ORDER BY seq DESC LIMIT ?))
+            OR (continuous = 1 AND seq NOT IN (SELECT seq FROM runs WHERE state IN (${finals}) AND continuous = 1 ORDER BY seq DESC LIMIT ?)))`,
+        )
+        .all(cutoff, r.keepRuns, KEEP_CONTINUOUS_RUNS) as { id: string }[];
+      const delResults = this.db.prepare('DELETE FROM results WHERE run_id = ?');
+      const delRun = this.db.prepare('DELETE FROM runs WHERE id = ?');
+      for (const { id } of ids) {
+        delResults.run(id);
+        delRun.run(id);
+      }
+      return ids.map((x) => x.id);
+    })();
+  }
+
+  /**
+   * The latest finished run of each series label among runs finished at or after `since` (ISO
+   * time), newest first: what the metrics restore at start-up (run state, thresholds, times).
+   */
+  latestFinishedPerLabel(since: string): RunRecord[] {
+    const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM runs WHERE seq IN (SELECT MAX(seq) FROM runs WHERE state IN (${finals}) AND finished_at >= ? GROUP BY series_label) ORDER BY seq DESC`,
+        )
+        .all(since) as Row[]
+    ).map(toRecord);
   }
 
   /** Newest first. */
@@ -308,5 +398,7 @@ function toRecord(r: Row): RunRecord {
     ...(r.summary ? { summary: JSON.parse(r.summary) as RunSummary } : {}),
     hasResults: r.has_results === 1,
     partial: r.partial === 1,
+    seriesLabel: r.series_label ?? r.scenario,
+    ...(r.continuous === 1 ? { continuous: true as const } : {}),
   };
 }

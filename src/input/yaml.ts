@@ -290,9 +290,11 @@ export class Reader {
         continue;
       }
       if (!accepts(name)) {
-        const guess = closest(name, names);
+        // Once the sink is full nothing more is shown: skip the did-you-mean search (an edit
+        // distance per known key), which made a body of 100,000 unknown keys cost seconds.
+        const guess = this.sink.full ? undefined : closest(name, names);
         if (guess !== undefined) suggested.add(guess);
-        const hint = didYouMean(name, names);
+        const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
         const list =
           hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
         this.error(keyNode, `unknown key "${name}"${hint}${list}`);

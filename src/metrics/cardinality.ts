@@ -15,10 +15,12 @@ import type { Scenario } from '../scenario/types.js';
  *   1 (scenario_info) + R*O' (vm_exits_total by os; O' = O plus "scripted" with scripted guests)
  *   + R (exit_handling_seconds) + 6 (interrupts: 3 sources x 2 outcomes) + 3 (delivery paths)
  *   + 4 (tpr access kinds) + (B+1)+2 (latency histogram: B bounds, +Inf, _sum, _count)
- *   + 5 (guest_cpu, guest_simulated, simulated seconds, engine events, entry failures)
+ *   + 6 (guest_cpu, guest_simulated, vcpu_simulated, simulated seconds, engine events, entry failures)
  *   + 2*P (phase completions and durations) + O (guests_running) + C (violations)
- * Per scenario: 6 (run_state) + T (threshold outcomes) + 2 (last finish, last wall seconds)
- *   + 2 (series budget and expected).
+ *   + 1 + C (the run-scoped run_simulated_seconds and run_invariant_violations by check)
+ * Per scenario: 6 (run_state) + T (threshold outcomes) + 4 (last finish, last wall seconds, last exit
+ *   status, run start) + 2 (series budget and expected) + E (invariant_violation_expected: the
+ *   checks of `expect.violations`).
  * With per-guest metrics each modelled guest adds 3 series plus one per exit reason it had:
  * at most R, which is what the budget counts (the exact number is known only after the run).
  */
@@ -39,7 +41,7 @@ interface SeriesEstimate {
 }
 
 /** Per-scenario series that are not per variant. */
-const PER_SCENARIO = RUN_STATES.length + 2 + 2;
+const PER_SCENARIO = RUN_STATES.length + 4 + 2;
 
 /** Exit reasons with series for a vendor: those guest models cause, plus opaque ones with workload guests. */
 export function reasonsOf(vendor: string, withWorkloadGuests = false): number {
@@ -77,7 +79,18 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
     const exitOses = O + (scripted ? 1 : 0);
     const latency = LATENCY_BOUNDS_NS.length + 1 + 2;
     const rest =
-      1 + R + INTERRUPT_SOURCES.length * 2 + 3 + 4 + latency + 5 + 2 * PHASE_ORDER.length + O + VIOLATION_CHECKS.length;
+      1 +
+      R +
+      INTERRUPT_SOURCES.length * 2 +
+      3 +
+      4 +
+      latency +
+      6 +
+      2 * PHASE_ORDER.length +
+      O +
+      VIOLATION_CHECKS.length +
+      1 +
+      VIOLATION_CHECKS.length;
     contributors.push({
       what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`,
       series: R * exitOses,
@@ -92,9 +105,10 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
     }
   }
   const T = thresholdOutcomes(scenario);
+  const E = new Set(scenario.expectViolations).size;
   contributors.push({
-    what: `scenario: run state, last run, series budget (${PER_SCENARIO}) and threshold outcomes (${T})`,
-    series: PER_SCENARIO + T,
+    what: `scenario: run state, last run, series budget (${PER_SCENARIO}), threshold outcomes (${T}) and expected violations (${E})`,
+    series: PER_SCENARIO + T + E,
   });
   contributors.sort((a, b) => b.series - a.series);
   return { total: contributors.reduce((a, c) => a + c.series, 0), exact: options.perGuest !== true, contributors };

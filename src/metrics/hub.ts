@@ -1,15 +1,16 @@
-import { EXIT_KINDS } from '../core/vcpu/exits.js';
-import { Counter } from '../core/vcpu/machine.js';
-import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
-import type { LatencyExemplars } from '../core/engine/exemplars.js';
-import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
+import { LATENCY_BOUNDS_NS } from '../core/engine/host.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
-import { formatSeconds } from '../input/units.js';
 import type { RunResults } from '../results/types.js';
-import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
+import { exitStatusOf } from '../results/exitStatus.js';
+import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
 import { expectedSeries } from './cardinality.js';
+import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
+import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
+import { ServiceStats } from './serviceStats.js';
+
+export type { Labels, Sample } from './series.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
@@ -19,71 +20,13 @@ import { expectedSeries } from './cardinality.js';
  * (the last snapshot while it runs, its final totals once done). A finished run's task totals
  * move into the first term in the same turn of the event loop that removes the run from the
  * second, so nothing is counted twice or lost, and counters never go down.
+ *
+ * Series are grouped by their `scenario` label (src/metrics/groups.ts): the label is whatever the
+ * caller registers the run under (the service: a label it controls, src/history/records.ts
+ * seriesLabel; the CLI: the scenario's name), and groups are retired on a schedule under a ceiling.
  */
 
-export type Labels = Record<string, string>;
-export interface Sample {
-  readonly labels: Labels;
-  readonly value: number;
-  /** OpenMetrics exemplar (prom-client prints it only in an OpenMetrics registry). */
-  readonly exemplar?: { readonly labelSet: Labels; readonly value: number; readonly timestamp: number };
-  /** For histogram samples: name_bucket / name_sum / name_count. */
-  readonly metricName?: string;
-}
-
-/**
- * One variant series' numbers: the exact counts of every run added, in one TotalsAccumulator (its
- * per-host records are not kept: they grow with the fleet), and what only the metrics need: the
- * seed of each latency exemplar's run, simulated time summed over runs, and violations counted by
- * check.
- */
-class SeriesTotals {
-  readonly counts = new TotalsAccumulator();
-  /** The seed of the run each latency exemplar (counts.latencyExemplars) came from. */
-  readonly exemplarSeed = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
-  /** Simulated ns: the longest host of each run, summed over runs. */
-  simNs = 0;
-  entryFailures = 0;
-  readonly violations = new Map<string, number>();
-
-  private takeExemplars(from: LatencyExemplars, seed: (bucket: number) => number): void {
-    const into = this.counts.latencyExemplars;
-    for (let b = 0; b < from.buckets; b++) {
-      if (from.ns(b) >= 0 && into.offer(b, from.ns(b), from.timeNs(b), from.guest(b))) this.exemplarSeed[b] = seed(b);
-    }
-  }
-
-  /** A task's or run's totals (of one seed). */
-  add(a: TotalsAccumulator, seed: number): void {
-    this.takeExemplars(a.latencyExemplars, () => seed);
-    this.counts.mergeCounts(a);
-    this.entryFailures += a.entryFailures.length;
-    for (const v of a.violations) this.violations.set(v.check, (this.violations.get(v.check) ?? 0) + 1);
-  }
-
-  addSeries(o: SeriesTotals): void {
-    this.takeExemplars(o.counts.latencyExemplars, (b) => o.exemplarSeed[b]);
-    this.counts.mergeCounts(o.counts);
-    this.simNs += o.simNs;
-    this.entryFailures += o.entryFailures;
-    for (const [k, n] of o.violations) this.violations.set(k, (this.violations.get(k) ?? 0) + n);
-  }
-}
-
-interface VariantSeries {
-  readonly key: string;
-  readonly labels: Labels;
-  readonly vendor: string;
-  /** scenario_info labels of the latest run (seed, pace, hosts may change between runs). */
-  info: Labels;
-  /** Guest OSes ever run in this series (their running gauges exist, at 0 when idle). */
-  readonly oses: Set<string>;
-  /** The variant has workload-profile guests: series for opaque exit reasons too. */
-  opaque: boolean;
-  readonly base: SeriesTotals;
-}
-
-interface GuestSeries {
+export interface GuestSeries {
   readonly labels: Labels;
   readonly exits: Map<string, number>;
   cr8: number;
@@ -93,6 +36,7 @@ interface GuestSeries {
 
 interface LiveEntry {
   readonly id: string;
+  readonly label: string;
   readonly scenario: Scenario;
   readonly run: LiveRun;
   /** Variant series of each variant index. */
@@ -101,46 +45,80 @@ interface LiveEntry {
   readonly guestsByOs: readonly ReadonlyMap<string, number>[];
 }
 
+export interface VariantView {
+  readonly s: VariantSeries;
+  readonly t: SeriesTotals;
+  readonly runningByOs: Map<string, number>;
+  /** The latest live run of the variant, else its latest finished run. */
+  run: RunScoped | undefined;
+}
+
 /** What one scrape sees: computed once per scrape, read by every metric's collect. */
-interface MetricsView {
-  readonly variants: readonly {
-    readonly s: VariantSeries;
-    readonly t: SeriesTotals;
-    readonly runningByOs: Map<string, number>;
-  }[];
+export interface MetricsView {
+  readonly variants: readonly VariantView[];
   readonly guests: readonly GuestSeries[];
 }
 
 interface HubOptions {
   /** Per-guest series (labels host, guest, os). Off by default: cardinality grows with the fleet. */
   readonly perGuest?: boolean;
+  /** Series ceiling and retirement (the service); none by default (a CLI run). */
+  readonly limits?: GroupLimits;
+}
+
+/** A finished run the history holds, restored at start-up (state, thresholds, times: no counts). */
+export interface RestoredRun {
+  readonly label: string;
+  readonly state: RunState;
+  readonly startedAtMs?: number;
+  readonly finishedAtMs: number;
+  readonly exitStatus?: number;
+  readonly wallSeconds?: number;
+  /** Complete results carry the threshold outcomes. */
+  readonly results?: RunResults;
+  readonly expectViolations?: readonly string[];
 }
 
 /** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
-function variantLabels(scenario: Scenario, vi: number): Labels {
+function variantLabels(scenario: Scenario, vi: number, label: string): Labels {
   const v = scenario.variants[vi];
-  return { scenario: scenario.name, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
+  return { scenario: label, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
+}
+
+/** Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples. */
+function thresholdSamples(label: string, results: RunResults): Sample[] {
+  const samples: Sample[] = [];
+  for (const v of results.variants) {
+    for (const t of v.thresholds)
+      samples.push({
+        labels: { scenario: label, variant: v.name, threshold: `${t.metric}: ${t.expr}` },
+        value: t.passed ? 1 : 0,
+      });
+  }
+  for (const t of results.crossVariantThresholds)
+    samples.push({
+      labels: { scenario: label, variant: '*', threshold: `${t.metric}: ${t.expr}` },
+      value: t.passed ? 1 : 0,
+    });
+  return samples;
 }
 
 export class MetricsHub {
   readonly perGuest: boolean;
+  readonly stats = new ServiceStats();
+  readonly groups: ScenarioGroups;
   private readonly variants = new Map<string, VariantSeries>();
   private readonly guestBase = new Map<string, GuestSeries>();
   private readonly live = new Map<string, LiveEntry>();
-  /** Latest run state per scenario; threshold outcomes, finish time and wall seconds of the latest finished run. */
-  private readonly scenarioState = new Map<string, RunState>();
-  private readonly thresholds = new Map<string, Sample[]>();
-  private readonly lastFinish = new Map<string, { at: number; wall: number }>();
   private runCounts: () => Readonly<Record<string, number>> = () => ({});
   private poolStats: () => { workers: number; queued: number; failures: number } | undefined = () => undefined;
   private view: MetricsView | undefined;
   /** Exemplar identity and first exposure time, per variant series and latency bucket. */
   private readonly exemplarSeen = new Map<string, { id: string; at: number }>();
-  /** Cardinality budget and expected series of each registered scenario (src/metrics/cardinality.ts). */
-  private readonly cardinality = new Map<string, { budget: number; expected: number }>();
 
   constructor(options: HubOptions = {}) {
     this.perGuest = options.perGuest === true;
+    this.groups = new ScenarioGroups(options.limits ?? NO_GROUP_LIMITS, (label) => this.dropSeries(label));
   }
 
   /** Where run counts by state come from (the service's history). */
@@ -152,14 +130,20 @@ export class MetricsHub {
     this.poolStats = f;
   }
 
+  /** Series a scenario creates under this hub's options (the ceiling counts these). */
+  expectedSeries(scenario: Scenario): number {
+    return expectedSeries(scenario, { perGuest: this.perGuest }).total;
+  }
+
   /** Create (zero) the series of a scenario's variants, so every known series exists from the first scrape. */
-  register(scenario: Scenario, pace: 'max' | 'realtime' = scenario.pace): VariantSeries[] {
-    this.cardinality.set(scenario.name, {
-      budget: scenario.cardinalityBudget,
-      expected: expectedSeries(scenario, { perGuest: this.perGuest }).total,
-    });
+  register(scenario: Scenario, pace: 'max' | 'realtime' = scenario.pace, label = scenario.name): VariantSeries[] {
+    const g = this.groups.ensure(label);
+    g.expected = this.expectedSeries(scenario);
+    g.budget = scenario.cardinalityBudget;
+    g.expectViolations = [...new Set(scenario.expectViolations)].sort();
+    const expected = new Set(scenario.expectViolations);
     return scenario.variants.map((v, vi) => {
-      const labels = variantLabels(scenario, vi);
+      const labels = variantLabels(scenario, vi, label);
       const key = `${labels.scenario}\u0000${labels.variant}\u0000${labels.cpu}\u0000${labels.policy}`;
       const info = {
         ...labels,
@@ -170,64 +154,83 @@ export class MetricsHub {
       };
       let s = this.variants.get(key);
       if (!s) {
-        s = { key, labels, vendor: v.host.cpu.vendor, opaque: false, oses: new Set(), base: new SeriesTotals(), info };
+        s = {
+          key,
+          labels,
+          vendor: v.host.cpu.vendor,
+          opaque: false,
+          oses: new Set(),
+          base: new SeriesTotals(),
+          info,
+          expected,
+          latest: undefined,
+        };
         this.variants.set(key, s);
       }
       s.info = info;
+      s.expected = expected;
       if (v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)) s.opaque = true;
       for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
       return s;
     });
   }
 
-  setRunState(scenario: string, state: RunState): void {
-    this.scenarioState.set(scenario, state);
+  setRunState(label: string, state: RunState): void {
+    this.groups.ensure(label).state = state;
   }
 
   /** A run started: its tasks' latest totals count from now on. */
-  addRun(id: string, scenario: Scenario, run: LiveRun): void {
-    const series = this.register(scenario, run.pace);
+  addRun(id: string, scenario: Scenario, run: LiveRun, label = scenario.name): void {
+    const series = this.register(scenario, run.pace, label);
     this.live.set(id, {
       id,
+      label,
       scenario,
       run,
       series,
       guestsByOs: scenario.variants.map((_, vi) => guestsPerHostByOs(scenario, vi)),
     });
-    this.setRunState(scenario.name, 'running');
+    const g = this.groups.ensure(label);
+    g.state = 'running';
+    g.live++;
+    g.startedAt = run.startedAtMs / 1000;
+    g.lastActive = Date.now();
   }
 
   /**
    * A run ended (completed, cancelled or failed): fold its tasks' totals into the finished
-   * totals and drop it from the live set, in one step. `results` carries threshold outcomes.
+   * totals and drop it from the live set, in one step. `results` (complete results only) carry
+   * threshold outcomes; `exitStatus` is the run's (3 for a failed or partial run).
    */
-  finishRun(id: string, state: RunState, results?: RunResults): void {
+  finishRun(id: string, state: RunState, results?: RunResults, exitStatus?: number): void {
     const l = this.live.get(id);
+    const now = Date.now();
+    let label = results?.scenario;
+    let wall = results?.wallSeconds;
     if (l) {
+      label = l.label;
       const parts = l.run.live();
       const per = this.runTotals(l, parts);
-      per.forEach((t, vi) => l.series[vi].base.addSeries(t));
+      per.forEach((t, vi) => {
+        l.series[vi].base.addSeries(t);
+        l.series[vi].latest = this.runScoped(l, t);
+      });
       if (this.perGuest) for (const g of this.runGuests(l, parts)) this.addGuest(this.guestBase, g);
       this.live.delete(id);
-      this.setRunState(l.scenario.name, state);
+      wall ??= (now - l.run.startedAtMs) / 1000;
+      const g = this.groups.ensure(l.label);
+      g.live = Math.max(0, g.live - 1);
     }
-    if (results) {
-      const samples: Sample[] = [];
-      for (const v of results.variants) {
-        for (const t of v.thresholds)
-          samples.push({
-            labels: { scenario: results.scenario, variant: v.name, threshold: `${t.metric}: ${t.expr}` },
-            value: t.passed ? 1 : 0,
-          });
-      }
-      for (const t of results.crossVariantThresholds)
-        samples.push({
-          labels: { scenario: results.scenario, variant: '*', threshold: `${t.metric}: ${t.expr}` },
-          value: t.passed ? 1 : 0,
-        });
-      this.thresholds.set(results.scenario, samples);
-      this.lastFinish.set(results.scenario, { at: Date.now() / 1000, wall: results.wallSeconds });
-    }
+    if (label === undefined) return;
+    const g = this.groups.ensure(label);
+    g.state = state;
+    g.lastActive = now;
+    g.finish = {
+      at: now / 1000,
+      wall: wall ?? 0,
+      exitStatus: exitStatus ?? (results ? exitStatusOf(results) : 3),
+    };
+    if (results && state === 'completed') g.thresholds = thresholdSamples(label, results);
   }
 
   /** Record a finished run that did not go through addRun (the CLI: `run --push`). */
@@ -240,14 +243,67 @@ export class MetricsHub {
     const series = this.register(scenario);
     accumulators.forEach((a, vi) => {
       const t = new SeriesTotals();
-      t.add(a, scenario.seed);
+      t.add(a);
       t.simNs = a.maxSimNs;
       series[vi].base.addSeries(t);
+      series[vi].latest = {
+        simNs: t.simNs,
+        violations: t.violations,
+        exemplars: t.counts.latencyExemplars,
+        seed: scenario.seed,
+        pace: 'max',
+        startedAtMs: Date.parse(results.startedAt) || Date.now(),
+      };
       if (this.perGuest && a.perGuest)
         for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
     });
-    this.setRunState(scenario.name, state);
+    this.groups.ensure(scenario.name).startedAt = (Date.parse(results.startedAt) || Date.now()) / 1000;
     this.finishRun('', state, results);
+  }
+
+  /**
+   * Runs the history holds (the latest finished run of each label, src/history/store.ts): their
+   * state, threshold outcomes and times, so alerts on them do not resolve because the process
+   * restarted. Their counts are not restored (the counters start again at 0, as after any restart).
+   */
+  restore(runs: readonly RestoredRun[]): void {
+    for (const r of runs) {
+      const g = this.groups.ensure(r.label);
+      g.state = r.state;
+      g.lastActive = r.finishedAtMs;
+      if (r.startedAtMs !== undefined) g.startedAt = r.startedAtMs / 1000;
+      g.finish = {
+        at: r.finishedAtMs / 1000,
+        wall: r.wallSeconds ?? 0,
+        exitStatus: r.exitStatus ?? (r.results ? exitStatusOf(r.results) : 3),
+      };
+      if (r.results && r.state === 'completed') g.thresholds = thresholdSamples(r.label, r.results);
+      g.expectViolations = [...new Set(r.expectViolations ?? [])].sort();
+      // Its series: run state, thresholds, times, exit status, expected violations.
+      g.expected = 6 + g.thresholds.length + 4 + g.expectViolations.length;
+    }
+  }
+
+  /** A retired group: its series leave /metrics (the history keeps the numbers). */
+  private dropSeries(label: string): void {
+    for (const [key, s] of this.variants) {
+      if (s.labels.scenario !== label) continue;
+      this.variants.delete(key);
+      for (let b = 0; b <= LATENCY_BOUNDS_NS.length; b++) this.exemplarSeen.delete(`${key}\u0000${b}`);
+    }
+    for (const [key, g] of this.guestBase) if (g.labels.scenario === label) this.guestBase.delete(key);
+    this.view = undefined;
+  }
+
+  private runScoped(l: LiveEntry, t: SeriesTotals): RunScoped {
+    return {
+      simNs: t.simNs,
+      violations: t.violations,
+      exemplars: t.counts.latencyExemplars,
+      seed: l.scenario.seed,
+      pace: l.run.pace,
+      startedAtMs: l.run.startedAtMs,
+    };
   }
 
   private runTotals(l: LiveEntry, parts: readonly LivePart[]): SeriesTotals[] {
@@ -256,7 +312,7 @@ export class MetricsHub {
     for (const p of parts) {
       if (!p.totals) continue;
       const vi = p.variantIndex;
-      per[vi].add(p.totals, l.scenario.seed);
+      per[vi].add(p.totals);
       sim[vi] = Math.max(sim[vi], p.totals.maxSimNs);
     }
     per.forEach((p, vi) => {
@@ -301,26 +357,52 @@ export class MetricsHub {
     s.cpuSeconds += g.cpuSeconds;
   }
 
+  /**
+   * When this process first exposed the exemplar `id` of series bucket `key` (Unix seconds): the
+   * timestamp of a pace-max exemplar, the same for every scrape until the representative changes.
+   */
+  exemplarFirstSeen(key: string, id: string): number {
+    let seen = this.exemplarSeen.get(key);
+    if (!seen || seen.id !== id) {
+      seen = { id, at: Date.now() / 1000 };
+      this.exemplarSeen.set(key, seen);
+    }
+    return seen.at;
+  }
+
   /** The numbers of this scrape (cached until the current turn of the event loop ends). */
   current(): MetricsView {
     if (this.view) return this.view;
-    const totals = new Map<string, { s: VariantSeries; t: SeriesTotals; runningByOs: Map<string, number> }>();
+    this.groups.retireDue();
+    const totals = new Map<string, VariantView>();
     for (const s of this.variants.values()) {
       const t = new SeriesTotals();
       t.addSeries(s.base);
       const runningByOs = new Map<string, number>();
       for (const os of s.oses) runningByOs.set(os, 0);
-      totals.set(s.key, { s, t, runningByOs });
+      totals.set(s.key, { s, t, runningByOs, run: s.latest });
     }
     const guests = this.perGuest ? new Map<string, GuestSeries>() : undefined;
     if (guests) for (const g of this.guestBase.values()) this.addGuest(guests, g);
-    for (const l of this.live.values()) {
+    const livePicked = new Set<string>();
+    // Newest first: the run-scoped series show the latest live run of a variant.
+    const live = [...this.live.values()].sort((a, b) => b.run.startedAtMs - a.run.startedAtMs);
+    for (const l of live) {
       const parts = l.run.live();
       const per = this.runTotals(l, parts);
-      per.forEach((p, vi) => totals.get(l.series[vi].key)!.t.addSeries(p));
+      per.forEach((p, vi) => {
+        const e = totals.get(l.series[vi].key);
+        if (!e) return;
+        e.t.addSeries(p);
+        if (!livePicked.has(e.s.key)) {
+          livePicked.add(e.s.key);
+          e.run = this.runScoped(l, p);
+        }
+      });
       for (const p of parts) {
         if (p.hostsRunning === 0) continue;
-        const e = totals.get(l.series[p.variantIndex].key)!;
+        const e = totals.get(l.series[p.variantIndex].key);
+        if (!e) continue;
         for (const [os, n] of l.guestsByOs[p.variantIndex])
           e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + p.hostsRunning * n);
       }
@@ -341,211 +423,53 @@ export class MetricsHub {
     ];
   }
 
-  scenarioInfo(): Sample[] {
-    return this.current().variants.map(({ s }) => ({ labels: s.info, value: 1 }));
-  }
-
-  exits(which: 'count' | 'seconds'): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, t } of this.current().variants) {
-      if (which === 'count') {
-        // By guest OS too: every OS the variant ran exists from the first scrape (at 0).
-        const oses = new Set([...s.oses, ...t.counts.exitsByOs.keys()]);
-        for (const os of [...oses].sort()) {
-          const e = t.counts.exitsByOs.get(os);
-          for (const k of EXIT_KINDS) {
-            const value = e ? e[k.slot] : 0;
-            if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && value === 0)) continue;
-            out.push({ labels: { ...s.labels, os, reason: k.name }, value });
-          }
-        }
-        continue;
-      }
-      for (const k of EXIT_KINDS) {
-        if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNs[k.slot] === 0)) continue;
-        out.push({ labels: { ...s.labels, reason: k.name }, value: t.counts.exitHostNs[k.slot] / 1e9 });
-      }
-    }
-    return out;
-  }
-
-  interrupts(): Sample[] {
-    const out: Sample[] = [];
-    const cols: [string, string, number][] = [
-      ['timer', 'raised', GuestCounter.RAISED_TIMER],
-      ['timer', 'delivered', GuestCounter.DELIVERED_TIMER],
-      ['device', 'raised', GuestCounter.RAISED_DEVICE],
-      ['device', 'delivered', GuestCounter.DELIVERED_DEVICE],
-      ['ipi', 'raised', GuestCounter.RAISED_IPI],
-      ['ipi', 'delivered', GuestCounter.DELIVERED_IPI],
-    ];
-    for (const { s, t } of this.current().variants) {
-      for (const [source, outcome, c] of cols)
-        out.push({ labels: { ...s.labels, source, outcome }, value: t.counts.guestCounters[c] });
-    }
-    return out;
-  }
-
-  deliveryPaths(): Sample[] {
-    return this.machineCounters('path', [
-      ['injected', Counter.INJECTED],
-      ['virtual', Counter.VIRTUAL_DELIVERED],
-      ['posted', Counter.POSTED],
-    ]);
-  }
-
-  tprAccesses(): Sample[] {
-    return this.machineCounters('kind', [
-      ['cr8_read', Counter.CR8_READS],
-      ['cr8_write', Counter.CR8_WRITES],
-      ['mmio_write', Counter.TPR_MMIO_WRITES],
-      ['msr_write', Counter.TPR_MSR_WRITES],
-    ]);
-  }
-
-  /** One series per variant and machine counter, the counter named by the label `label`. */
-  private machineCounters(label: string, cols: readonly (readonly [string, number])[]): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, t } of this.current().variants)
-      for (const [name, c] of cols)
-        out.push({ labels: { ...s.labels, [label]: name }, value: t.counts.machineCounters[c] });
-    return out;
-  }
-
-  latency(name: string): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, t } of this.current().variants) {
-      let cum = 0;
-      LATENCY_BOUNDS_NS.forEach((b, i) => {
-        cum += t.counts.latency[i];
-        out.push({
-          metricName: `${name}_bucket`,
-          labels: { ...s.labels, le: String(b / 1e9) },
-          value: cum,
-          ...this.exemplarOf(s, t, i),
-        });
-      });
-      cum += t.counts.latency[LATENCY_BOUNDS_NS.length];
-      out.push({
-        metricName: `${name}_bucket`,
-        labels: { ...s.labels, le: '+Inf' },
-        value: cum,
-        ...this.exemplarOf(s, t, LATENCY_BOUNDS_NS.length),
-      });
-      out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.counts.latencySumNs / 1e9 });
-      out.push({ metricName: `${name}_count`, labels: s.labels, value: t.counts.latencyCount });
-    }
-    return out;
-  }
-
-  /**
-   * The bucket's replay handle as an OpenMetrics exemplar {seed, guest, sim_time} (docs/REPLAY.md).
-   * Its timestamp is when this process first exposed that exemplar, so repeated scrapes carry the
-   * same one (a scraper stores it once) and a new representative gets a newer time.
-   */
-  private exemplarOf(
-    s: VariantSeries,
-    t: SeriesTotals,
-    bucket: number,
-  ): { exemplar?: NonNullable<Sample['exemplar']> } {
-    const ex = t.counts.latencyExemplars;
-    if (ex.ns(bucket) < 0) return {};
-    const labelSet = {
-      seed: String(t.exemplarSeed[bucket]),
-      guest: String(ex.guest(bucket)),
-      sim_time: formatSeconds(ex.timeNs(bucket)),
-    };
-    const id = `${labelSet.seed} ${labelSet.guest} ${ex.timeNs(bucket)} ${ex.ns(bucket)}`;
-    const key = `${s.key}\u0000${bucket}`;
-    let seen = this.exemplarSeen.get(key);
-    if (!seen || seen.id !== id) {
-      seen = { id, at: Date.now() / 1000 };
-      this.exemplarSeen.set(key, seen);
-    }
-    return { exemplar: { labelSet, value: ex.ns(bucket) / 1e9, timestamp: seen.at } };
-  }
-
-  perVariant(f: (t: SeriesTotals) => number): Sample[] {
-    return this.current().variants.map(({ s, t }) => ({ labels: s.labels, value: f(t) }));
-  }
-
-  /** Work-bound phases: guests that completed them, and their completion times summed (mean = ratio). */
-  phases(which: 'count' | 'seconds'): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, t } of this.current().variants) {
-      PHASE_ORDER.forEach((phase, i) => {
-        out.push({
-          labels: { ...s.labels, phase },
-          value: which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseSumNs[i] / 1e9,
-        });
-      });
-    }
-    return out;
-  }
-
-  guestCpuSeconds(): Sample[] {
-    return this.perVariant((t) => t.counts.guestCounters[GuestCounter.GUEST_CPU_NS] / 1e9);
-  }
-
-  guestSimulatedSeconds(): Sample[] {
-    return this.perVariant((t) => t.counts.guestNs / 1e9);
-  }
-
-  simulatedSeconds(): Sample[] {
-    return this.perVariant((t) => t.simNs / 1e9);
-  }
-
-  events(): Sample[] {
-    return this.perVariant((t) => t.counts.events);
-  }
-
-  entryFailures(): Sample[] {
-    return this.perVariant((t) => t.entryFailures);
-  }
-
-  violations(): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, t } of this.current().variants) {
-      const checks = new Set<string>([...VIOLATION_CHECKS, ...t.violations.keys()]);
-      for (const check of checks) out.push({ labels: { ...s.labels, check }, value: t.violations.get(check) ?? 0 });
-    }
-    return out;
-  }
-
-  runningGuests(): Sample[] {
-    const out: Sample[] = [];
-    for (const { s, runningByOs } of this.current().variants)
-      for (const [os, n] of runningByOs) out.push({ labels: { ...s.labels, os }, value: n });
-    return out;
-  }
-
   runs(): Sample[] {
     const counts = this.runCounts();
     return RUN_STATES.map((state) => ({ labels: { state }, value: counts[state] ?? 0 }));
   }
 
   runState(): Sample[] {
-    const out: Sample[] = [];
-    for (const [scenario, cur] of this.scenarioState)
-      for (const state of RUN_STATES) out.push({ labels: { scenario, state }, value: state === cur ? 1 : 0 });
-    return out;
+    return this.groups.runState();
   }
 
   thresholdPassed(): Sample[] {
-    return [...this.thresholds.values()].flat();
+    return this.groups.thresholdPassed();
   }
 
   lastFinishTimestamp(): Sample[] {
-    return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.at }));
+    return this.groups.finish('at');
+  }
+
+  lastWallSeconds(): Sample[] {
+    return this.groups.finish('wall');
+  }
+
+  lastExitStatus(): Sample[] {
+    return this.groups.finish('exitStatus');
+  }
+
+  startedTimestamp(): Sample[] {
+    return this.groups.started();
   }
 
   /** The cardinality budget / expected series of each scenario registered. */
   seriesBudget(which: 'budget' | 'expected'): Sample[] {
-    return [...this.cardinality].map(([scenario, c]) => ({ labels: { scenario }, value: c[which] }));
+    return this.groups.seriesBudget(which);
   }
 
-  lastWallSeconds(): Sample[] {
-    return [...this.lastFinish].map(([scenario, f]) => ({ labels: { scenario }, value: f.wall }));
+  expectedViolations(): Sample[] {
+    return this.groups.expectedViolations();
+  }
+
+  /** The series ceiling and the series the groups use under it (docs/SERVICE.md "Series"). */
+  seriesCeiling(which: 'ceiling' | 'in_use' | 'retired'): Sample[] {
+    const v =
+      which === 'ceiling'
+        ? this.groups.limits.maxSeries
+        : which === 'in_use'
+          ? this.groups.seriesInUse()
+          : this.groups.retired;
+    return Number.isFinite(v) ? [{ labels: {}, value: v }] : [];
   }
 
   /** The largest lag of the running parts of realtime runs (LivePart.lagSeconds; 0 when none runs). */
@@ -561,16 +485,5 @@ export class MetricsHub {
   pool(which: 'workers' | 'queued' | 'failures'): Sample[] {
     const p = this.poolStats();
     return p ? [{ labels: {}, value: p[which] }] : [];
-  }
-
-  guestExits(): Sample[] {
-    const out: Sample[] = [];
-    for (const g of this.current().guests)
-      for (const [reason, n] of g.exits) out.push({ labels: { ...g.labels, reason }, value: n });
-    return out;
-  }
-
-  guestValue(f: (g: GuestSeries) => number): Sample[] {
-    return this.current().guests.map((g) => ({ labels: g.labels, value: f(g) }));
   }
 }

@@ -19,14 +19,6 @@ import type { RunResults } from '../results/types.js';
  * simulated time) and once more at the end of the run.
  */
 
-/** Service-only metrics (history, pool): a run has no values for them (as for a Pushgateway push). */
-const NOT_IN_HISTORY: readonly string[] = [
-  'vmexit_lab_runs',
-  'vmexit_lab_pool_workers',
-  'vmexit_lab_pool_queued_tasks',
-  'vmexit_lab_pool_task_failures_total',
-];
-
 /** One variant's absolute totals at a simulated instant. */
 interface TimelinePoint {
   readonly simNs: number;
@@ -182,6 +174,13 @@ function addRun(
         case 'vmexit_lab_run_last_wall_seconds':
           samples = final ? [{ labels: { scenario: scenario.name }, value: results.wallSeconds }] : [];
           break;
+        case 'vmexit_lab_run_last_exit_status':
+          samples = final ? def.collect(hub, def.name) : [];
+          break;
+        case 'vmexit_lab_run_started_timestamp_seconds':
+          // When the run started: simulated time 0 (the same at every instant, as /metrics shows it).
+          samples = [{ labels: { scenario: scenario.name }, value: Math.round(startMs) / 1000 }];
+          break;
         default:
           samples = def.collect(hub, def.name);
       }
@@ -202,7 +201,7 @@ export interface RunHistory {
  * bytes (build_info's node_version aside, which names the Node.js that rendered the file).
  */
 export function renderOpenMetrics(runs: readonly RunHistory[], options: OpenMetricsOptions): string {
-  const defs = METRICS.filter((d) => !d.perGuest && !NOT_IN_HISTORY.includes(d.name));
+  const defs = METRICS.filter((d) => !d.perGuest && d.serviceOnly !== true);
   const families = new Map<string, Map<string, SeriesPoints>>(defs.map((d) => [d.name, new Map()]));
   const job = options.job ?? 'vmexit-lab';
   const add = (def: MetricDef, samples: readonly Sample[], ts: number): void => {

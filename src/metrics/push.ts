@@ -1,14 +1,9 @@
 import { Pushgateway } from 'prom-client';
 import type { MetricsHub } from './hub.js';
-import { buildRegistry, PROMETHEUS_CONTENT_TYPE } from './registry.js';
+import { buildRegistry, METRICS, PROMETHEUS_CONTENT_TYPE } from './registry.js';
 
-/** Service-only metrics a one-shot CLI run has no values for. */
-const NOT_PUSHED = [
-  'vmexit_lab_runs',
-  'vmexit_lab_pool_workers',
-  'vmexit_lab_pool_queued_tasks',
-  'vmexit_lab_pool_task_failures_total',
-];
+/** Service-only metrics (history, pool, queue, HTTP): a one-shot CLI run has no values for them. */
+const NOT_PUSHED = METRICS.filter((d) => d.serviceOnly === true).map((d) => d.name);
 
 interface PushOptions {
   /** Pushgateway base URL, e.g. http://127.0.0.1:9091 */

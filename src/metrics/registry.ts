@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
 import type { MetricsHub, Sample } from './hub.js';
+import * as S from './samples.js';
 
 /**
  * The exported metrics (docs/SERVICE.md lists them with their series counts). Each is a
@@ -16,6 +17,11 @@ export interface MetricDef {
   readonly labels: readonly string[];
   /** Only exported when per-guest metrics are on. */
   readonly perGuest?: boolean;
+  /**
+   * A metric of the service process (history, pool, queue, HTTP): not in a CLI run's Pushgateway
+   * push nor in its OpenMetrics history.
+   */
+  readonly serviceOnly?: boolean;
   readonly collect: (hub: MetricsHub, name: string) => Sample[];
 }
 
@@ -34,98 +40,119 @@ export const METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: [...V, 'hosts', 'cores', 'seed', 'pace'],
     help: 'Scenario variants this process has run or is running (value 1).',
-    collect: (h) => h.scenarioInfo(),
+    collect: (h) => S.scenarioInfo(h),
   },
   {
     name: 'vmexit_lab_vm_exits_total',
     type: 'counter',
     labels: [...V, 'os', 'reason'],
     help: "VM exits of the simulated guests, by guest OS and the manual's exit reason (VT-x basic exit reason or SVM exit code name).",
-    collect: (h) => h.exits('count'),
+    collect: (h) => S.exits(h, 'count'),
   },
   {
     name: 'vmexit_lab_exit_handling_seconds_total',
     type: 'counter',
     labels: [...V, 'reason'],
     help: 'Host seconds spent handling VM exits (round trip plus handler), by exit reason.',
-    collect: (h) => h.exits('seconds'),
+    collect: (h) => S.exits(h, 'seconds'),
   },
   {
     name: 'vmexit_lab_interrupts_total',
     type: 'counter',
     labels: [...V, 'source', 'outcome'],
     help: 'Guest interrupts by source (timer, device, ipi) and outcome (raised, delivered).',
-    collect: (h) => h.interrupts(),
+    collect: (h) => S.interrupts(h),
   },
   {
     name: 'vmexit_lab_interrupt_deliveries_total',
     type: 'counter',
     labels: [...V, 'path'],
     help: 'Interrupt deliveries by path: injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted.',
-    collect: (h) => h.deliveryPaths(),
+    collect: (h) => S.deliveryPaths(h),
   },
   {
     name: 'vmexit_lab_tpr_accesses_total',
     type: 'counter',
     labels: [...V, 'kind'],
     help: 'Guest task-priority accesses by kind: cr8_read, cr8_write, mmio_write (xAPIC TPR), msr_write (x2APIC TPR).',
-    collect: (h) => h.tprAccesses(),
+    collect: (h) => S.tprAccesses(h),
   },
   {
     name: 'vmexit_lab_interrupt_latency_seconds',
     type: 'histogram',
     labels: [...V],
     help: 'Interrupt latency in simulated seconds, from arrival to the start of the guest ISR.',
-    collect: (h, n) => h.latency(n),
+    collect: (h, n) => S.latency(h, n),
   },
   {
     name: 'vmexit_lab_phase_completions_total',
     type: 'counter',
     labels: [...V, 'phase'],
     help: 'Guests that completed a work-bound phase (install, build, disk-benchmark); every phase pre-created at 0.',
-    collect: (h) => h.phases('count'),
+    collect: (h) => S.phases(h, 'count'),
   },
   {
     name: 'vmexit_lab_phase_duration_seconds_total',
     type: 'counter',
     labels: [...V, 'phase'],
     help: 'Simulated seconds the guests needed to complete a work-bound phase, summed over guests (divide by vmexit_lab_phase_completions_total for the mean).',
-    collect: (h) => h.phases('seconds'),
+    collect: (h) => S.phases(h, 'seconds'),
   },
   {
     name: 'vmexit_lab_guest_cpu_seconds_total',
     type: 'counter',
     labels: [...V],
     help: 'Simulated CPU seconds the guests spent running their own work.',
-    collect: (h) => h.guestCpuSeconds(),
+    collect: (h) => S.guestCpuSeconds(h),
   },
   {
     name: 'vmexit_lab_guest_simulated_seconds_total',
     type: 'counter',
     labels: [...V],
     help: 'Sum over guests of the simulated seconds each ran: the denominator of per-guest rates.',
-    collect: (h) => h.guestSimulatedSeconds(),
+    collect: (h) => S.guestSimulatedSeconds(h),
   },
   {
     name: 'vmexit_lab_simulated_seconds_total',
     type: 'counter',
     labels: [...V],
     help: "Simulated seconds the variant's hosts advanced (the longest host of each run).",
-    collect: (h) => h.simulatedSeconds(),
+    collect: (h) => S.simulatedSeconds(h),
   },
   {
     name: 'vmexit_lab_engine_events_total',
     type: 'counter',
     labels: [...V],
     help: 'Events the simulation engine executed one by one.',
-    collect: (h) => h.events(),
+    collect: (h) => S.events(h),
+  },
+  {
+    name: 'vmexit_lab_vcpu_simulated_seconds_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Sum over vCPUs of the simulated seconds each ran: the denominator of per-vCPU shares (guest CPU or host time in exits as a fraction of the vCPUs).',
+    collect: (h) => S.vcpuSimulatedSeconds(h),
+  },
+  {
+    name: 'vmexit_lab_run_simulated_seconds',
+    type: 'gauge',
+    labels: [...V],
+    help: "Simulated seconds the variant's latest run has advanced (the running one while one runs): the current run's progress.",
+    collect: (h) => S.runSimulatedSeconds(h),
+  },
+  {
+    name: 'vmexit_lab_run_invariant_violations',
+    type: 'gauge',
+    labels: [...V, 'check', 'expected'],
+    help: 'Invariant violations of the variant\'s latest run (the running one while one runs) by check; expected="true" for checks the scenario lists under expect.violations.',
+    collect: (h) => S.runViolations(h),
   },
   {
     name: 'vmexit_lab_guests_running',
     type: 'gauge',
     labels: [...V, 'os'],
     help: 'Simulated guests currently running, by guest OS.',
-    collect: (h) => h.runningGuests(),
+    collect: (h) => S.runningGuests(h),
   },
   {
     name: 'vmexit_lab_realtime_lag_seconds',
@@ -139,17 +166,18 @@ export const METRICS: readonly MetricDef[] = [
     type: 'counter',
     labels: [...V, 'check'],
     help: "Invariant violations (e.g. bhyve's isrvec_stk checks) by check.",
-    collect: (h) => h.violations(),
+    collect: (h) => S.violations(h),
   },
   {
     name: 'vmexit_lab_vm_entry_failures_total',
     type: 'counter',
     labels: [...V],
     help: 'Failed VM entries (VMCS checks).',
-    collect: (h) => h.entryFailures(),
+    collect: (h) => S.entryFailures(h),
   },
   {
     name: 'vmexit_lab_runs',
+    serviceOnly: true,
     type: 'gauge',
     labels: ['state'],
     help: 'Runs in the history by state.',
@@ -177,6 +205,27 @@ export const METRICS: readonly MetricDef[] = [
     collect: (h) => h.lastFinishTimestamp(),
   },
   {
+    name: 'vmexit_lab_run_started_timestamp_seconds',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: 'When the latest run of each scenario started (Unix time).',
+    collect: (h) => h.startedTimestamp(),
+  },
+  {
+    name: 'vmexit_lab_run_last_exit_status',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: 'Exit status of the latest finished run of each scenario, as vmexit-lab run would exit: 0 passed, 1 a threshold failed, 3 an unexpected violation, a failed entry, or a run that failed or was stopped (partial).',
+    collect: (h) => h.lastExitStatus(),
+  },
+  {
+    name: 'vmexit_lab_invariant_violation_expected',
+    type: 'gauge',
+    labels: ['scenario', 'check'],
+    help: 'Checks the scenario expects to be violated (its expect.violations), value 1: alerts on vmexit_lab_invariant_violations_total leave them out.',
+    collect: (h) => h.expectedViolations(),
+  },
+  {
     name: 'vmexit_lab_run_last_wall_seconds',
     type: 'gauge',
     labels: ['scenario'],
@@ -199,6 +248,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     name: 'vmexit_lab_pool_workers',
+    serviceOnly: true,
     type: 'gauge',
     labels: [],
     help: 'Worker threads of the simulation pool.',
@@ -206,6 +256,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     name: 'vmexit_lab_pool_queued_tasks',
+    serviceOnly: true,
     type: 'gauge',
     labels: [],
     help: 'Simulation tasks waiting for a worker.',
@@ -213,10 +264,91 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     name: 'vmexit_lab_pool_task_failures_total',
+    serviceOnly: true,
     type: 'counter',
     labels: [],
     help: 'Simulation tasks that failed because their worker threw or died.',
     collect: (h) => h.pool('failures'),
+  },
+  {
+    name: 'vmexit_lab_series_ceiling',
+    serviceOnly: true,
+    type: 'gauge',
+    labels: [],
+    help: 'Most scenario series this service exports at once (serve --max-series); runs wait queued for room under it.',
+    collect: (h) => h.seriesCeiling('ceiling'),
+  },
+  {
+    name: 'vmexit_lab_series_in_use',
+    serviceOnly: true,
+    type: 'gauge',
+    labels: [],
+    help: 'Scenario series exported now (every scenario label kept, live or not yet retired), counted as the ceiling counts them.',
+    collect: (h) => h.seriesCeiling('in_use'),
+  },
+  {
+    name: 'vmexit_lab_series_retirements_total',
+    serviceOnly: true,
+    type: 'counter',
+    labels: [],
+    help: 'Scenario labels whose series were retired from /metrics (their schedule, or room for a new run).',
+    collect: (h) => h.seriesCeiling('retired'),
+  },
+  {
+    name: 'vmexit_lab_runs_started_total',
+    serviceOnly: true,
+    type: 'counter',
+    labels: ['lane'],
+    help: 'Runs started, by lane (max, realtime, continuous).',
+    collect: (h) => h.stats.started.samples(),
+  },
+  {
+    name: 'vmexit_lab_runs_finished_total',
+    serviceOnly: true,
+    type: 'counter',
+    labels: ['lane', 'state'],
+    help: 'Runs finished, by lane and final state (completed, cancelled, failed).',
+    collect: (h) => h.stats.finished.samples(),
+  },
+  {
+    name: 'vmexit_lab_run_submissions_total',
+    serviceOnly: true,
+    type: 'counter',
+    labels: ['outcome'],
+    help: 'POST /api/runs by outcome: accepted, or the error code the run was refused with (limit_exceeded, too_complex, ...).',
+    collect: (h) => h.stats.submissions.samples(),
+  },
+  {
+    name: 'vmexit_lab_runs_queued',
+    serviceOnly: true,
+    type: 'gauge',
+    labels: ['lane'],
+    help: 'Runs waiting in the queue, by lane.',
+    collect: (h) => h.stats.queue('queued'),
+  },
+  {
+    name: 'vmexit_lab_runs_in_progress',
+    serviceOnly: true,
+    type: 'gauge',
+    labels: ['lane'],
+    help: 'Runs running now, by lane.',
+    collect: (h) => h.stats.queue('running'),
+  },
+  {
+    name: 'vmexit_lab_http_request_duration_seconds',
+    serviceOnly: true,
+    type: 'histogram',
+    labels: ['route', 'method', 'code'],
+    help: 'HTTP requests to the service by route pattern, method and status code: wall seconds from arrival to the last byte of the answer.',
+    collect: (h, n) => h.stats.http.samples(n),
+  },
+  {
+    name: 'vmexit_lab_metrics_render_seconds',
+    serviceOnly: true,
+    type: 'histogram',
+    labels: ['format'],
+    help: 'Wall seconds to render /metrics (format text or openmetrics); the current scrape is in the next.',
+    collect: (h, n) => h.stats.render.samples(n),
   },
   // Per-guest series: opt-in (--per-guest-metrics); one series per guest and reason.
   {
@@ -225,7 +357,7 @@ export const METRICS: readonly MetricDef[] = [
     perGuest: true,
     labels: [...V, 'host', 'guest', 'os', 'reason'],
     help: 'VM exits per simulated guest and exit reason (opt-in).',
-    collect: (h) => h.guestExits(),
+    collect: (h) => S.guestExits(h),
   },
   {
     name: 'vmexit_lab_per_guest_cr8_accesses_total',
@@ -233,7 +365,7 @@ export const METRICS: readonly MetricDef[] = [
     perGuest: true,
     labels: [...V, 'host', 'guest', 'os'],
     help: '%cr8 reads and writes per simulated guest (opt-in).',
-    collect: (h) => h.guestValue((g) => g.cr8),
+    collect: (h) => S.guestValue(h, (g) => g.cr8),
   },
   {
     name: 'vmexit_lab_per_guest_interrupts_delivered_total',
@@ -241,7 +373,7 @@ export const METRICS: readonly MetricDef[] = [
     perGuest: true,
     labels: [...V, 'host', 'guest', 'os'],
     help: 'Interrupts delivered per simulated guest (opt-in).',
-    collect: (h) => h.guestValue((g) => g.delivered),
+    collect: (h) => S.guestValue(h, (g) => g.delivered),
   },
   {
     name: 'vmexit_lab_per_guest_cpu_seconds_total',
@@ -249,7 +381,7 @@ export const METRICS: readonly MetricDef[] = [
     perGuest: true,
     labels: [...V, 'host', 'guest', 'os'],
     help: 'Simulated CPU seconds per guest (opt-in).',
-    collect: (h) => h.guestValue((g) => g.cpuSeconds),
+    collect: (h) => S.guestValue(h, (g) => g.cpuSeconds),
   },
 ];
 

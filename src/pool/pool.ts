@@ -2,6 +2,19 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
 
+/**
+ * What a pooled run needs of a pool: how many tasks to plan for (`workers`), a way to run one, and
+ * where to count a task whose worker threw or died. SimPool is one; the service's lanes hand each
+ * run a runner that shares one pool fairly between runs (src/pool/fair.ts).
+ */
+export interface TaskRunner {
+  /** Plan width: a max-pace run gets up to 4 tasks per worker, a realtime run about one per worker. */
+  readonly workers: number;
+  run(task: RunTask, signal?: AbortSignal): Promise<TaskDone>;
+  /** A task failed because its worker threw or died. */
+  noteFailure(): void;
+}
+
 interface SimPoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
   readonly workers?: number;
@@ -25,7 +38,7 @@ export function defaultWorkers(): number {
  * dist/ tree: Node 20 cannot load .ts workers). Workers are started eagerly (minThreads =
  * maxThreads) and kept while idle, so a run does not pay thread start-up.
  */
-export class SimPool {
+export class SimPool implements TaskRunner {
   readonly workers: number;
   private readonly piscina: Piscina<WorkerRequest, WorkerAnswer>;
   private closed = false;
@@ -59,6 +72,10 @@ export class SimPool {
     const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
     if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
     return answer;
+  }
+
+  noteFailure(): void {
+    this.failures++;
   }
 
   get queueSize(): number {

@@ -5,7 +5,7 @@ import type { RunProgress, StopReason } from '../history/records.js';
 import { assembleResults, type ScenarioProgress, type ShardSpec } from '../run/runScenario.js';
 import type { Progress } from '../run/simulate.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
-import type { SimPool } from './pool.js';
+import type { TaskRunner } from './pool.js';
 import { planTasks, type PoolTask } from './tasks.js';
 import { Control, StopCode, type FaultKind, type RunTask, type StopCodeValue, type TaskUpdate } from './protocol.js';
 
@@ -17,7 +17,8 @@ import { Control, StopCode, type FaultKind, type RunTask, type StopCodeValue, ty
  */
 
 interface PooledRunOptions {
-  readonly pool: SimPool;
+  /** A SimPool, or a lane's fair-share runner (src/pool/fair.ts). */
+  readonly pool: TaskRunner;
   readonly shard?: ShardSpec;
   /** Override the scenario's pace (the service runs its start-up scenario in realtime). */
   readonly pace?: 'max' | 'realtime';
@@ -62,6 +63,8 @@ export interface PooledOutcome {
   readonly stopReason?: StopReason;
   /** The first task failure (a worker that threw or died), with the task it ran. */
   readonly error?: string;
+  /** Why the results are partial, in a sentence (also results.json `partialReason`). */
+  readonly partialReason?: string;
   readonly tasks: number;
   readonly workers: number;
 }
@@ -114,6 +117,7 @@ export class PooledRun implements LiveRun {
   readonly pace: 'max' | 'realtime';
   readonly tasks: TaskState[];
   readonly startedAt = new Date();
+  readonly startedAtMs = this.startedAt.getTime();
   readonly done: Promise<PooledOutcome>;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
   private readonly aborters: AbortController[] = [];
@@ -121,6 +125,8 @@ export class PooledRun implements LiveRun {
   private graceTimer: NodeJS.Timeout | undefined;
   private firstError: string | undefined;
   private anyStopped = false;
+  /** Tasks terminated after the stop grace period (they ignored the stop flag for that long). */
+  private readonly terminated: TaskState[] = [];
 
   constructor(
     scenario: Scenario,
@@ -176,7 +182,9 @@ export class PooledRun implements LiveRun {
         hostsDone += t.task.hostEnd - t.task.hostStart;
         continue;
       }
-      if (t.status === 'running' || t.status === 'queued') slowest = Math.min(slowest, p.simNs);
+      // Where the run stands in simulated time: the least of every task that has not run to its
+      // end (a task stopped early counts with where it stopped, not with the limit).
+      slowest = Math.min(slowest, p.simNs);
       hostsDone += p.hostsDone;
       const f = Math.max(p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal, Math.min(1, p.simNs / limit));
       done += hosts * f;
@@ -305,8 +313,9 @@ export class PooledRun implements LiveRun {
       const stoppedOnPurpose = aborter.signal.aborted;
       state.status = 'failed';
       state.error = `${describe(this.scenario, state.task)} ${stoppedOnPurpose ? 'was terminated' : 'failed'}: ${(e as Error)?.message ?? String(e)}`;
-      if (!stoppedOnPurpose) {
-        this.options.pool.failures++;
+      if (stoppedOnPurpose) this.terminated.push(state);
+      else {
+        this.options.pool.noteFailure();
         this.firstError ??= state.error;
         this.stop('failed');
       }
@@ -314,6 +323,33 @@ export class PooledRun implements LiveRun {
       port1.close();
       this.notify();
     }
+  }
+
+  /** Why the run stopped early and what its results hold, in a sentence (results.json `partialReason`). */
+  private describeStop(reason: StopReason): string {
+    const p = this.progress();
+    const limit = this.options.timeLimitMs;
+    const why: Record<StopReason, string> = {
+      cancelled: 'cancelled (DELETE)',
+      time_limit: `stopped at its wall-clock limit of ${limit === undefined ? '?' : limit / 1000} s`,
+      shutdown: 'stopped by a service shutdown (SIGTERM)',
+      failed: `stopped because a task failed (${this.firstError ?? 'a worker was lost'})`,
+    };
+    const parts = [
+      `${why[reason]} at ${p.simSeconds} of ${p.limitSeconds} simulated seconds, ${p.hostsDone} of ${p.hostsTotal} hosts done`,
+    ];
+    if (this.terminated.length > 0) {
+      const ts = this.terminated;
+      const grace = (this.options.stopGraceMs ?? 10_000) / 1000;
+      const empty = ts.filter((t) => t.totals === undefined).length;
+      parts.push(
+        `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describe(this.scenario, t.task)).join('; ')}) did not reach their next simulated second within ${grace} s of the stop and were terminated` +
+          (empty > 0
+            ? `; ${empty} of them had not finished a single simulated second, so their hosts count nothing`
+            : '; their hosts count as of their last snapshot'),
+      );
+    }
+    return `${parts.join('; ')}.`;
   }
 
   private async execute(): Promise<PooledOutcome> {
@@ -340,8 +376,10 @@ export class PooledRun implements LiveRun {
     });
     const stopped = this.anyStopped || this.tasks.some((t) => t.status === 'failed');
     const reason = stopped ? (this.stopReason ?? 'failed') : undefined;
+    const partialReason = reason ? this.describeStop(reason) : undefined;
     return {
-      results,
+      results: partialReason ? { ...results, partial: true, partialReason } : results,
+      ...(partialReason ? { partialReason } : {}),
       accumulators,
       stopped,
       ...(reason ? { stopReason: reason } : {}),

@@ -195,4 +195,12 @@ export interface RunResults {
   readonly crossVariantThresholds: readonly ThresholdOutcome[];
   readonly startedAt: string;
   readonly wallSeconds: number;
+  /**
+   * The run stopped before its end (cancelled, its wall-clock limit, a shutdown, a failed task):
+   * the totals cover only what ran. Absent for a run that ran to its end. Added in 0.1 without a
+   * version bump (fields are only ever added).
+   */
+  readonly partial?: true;
+  /** Why the results are partial and what they hold, in a sentence. */
+  readonly partialReason?: string;
 }

@@ -253,6 +253,8 @@ export interface LivePart {
 export interface LiveRun {
   /** The pace the run runs at (the scenario_info label). */
   readonly pace: 'max' | 'realtime';
+  /** Wall clock of the run's start (ms since the epoch): at pace realtime, simulated time 0. */
+  readonly startedAtMs: number;
   /** Every part's latest totals, in plan order. */
   live(): readonly LivePart[];
 }

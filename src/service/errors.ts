@@ -21,6 +21,9 @@ type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'shutting_down'
+  | 'too_complex'
+  | 'busy'
+  | 'forbidden'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {

@@ -1,32 +1,58 @@
 import { randomUUID } from 'node:crypto';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
-import { exitStatusOf } from '../results/exitStatus.js';
 import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
-import type { SimPool } from '../pool/pool.js';
+import type { SimPool, TaskRunner } from '../pool/pool.js';
+import { FairShare } from '../pool/fair.js';
+import { planTasks } from '../pool/tasks.js';
 import { overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
-import type { HistoryStore, RunEnd } from '../history/store.js';
-import { FINAL_STATES, type RunRecord, type RunState, type RunSummary } from '../history/records.js';
+import { DEFAULT_RETENTION, type HistoryStore, type Retention, type RunEnd } from '../history/store.js';
+import {
+  FINAL_STATES,
+  seriesLabel,
+  type Lane,
+  type RunRecord,
+  type RunSource,
+  type RunState,
+} from '../history/records.js';
 import { ApiError } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
+import type { ScenarioValidator } from './validation.js';
+import { overCostMessage, predictCost } from './cost.js';
+import { LaneQueue, type QueueState, type QueuedRun } from './queue.js';
+import { restoredRuns, summaryOf } from './summary.js';
 
 export interface ServiceLimits {
   /** Guests one run may simulate (all variants and hosts). */
   readonly maxGuests: number;
   /** Simulated seconds one run may last (duration, or maxDuration for until-complete). */
   readonly maxDurationSeconds: number;
-  /** Runs in progress at once; more get 429. */
+  /** Max-pace runs in progress at once (they share the workers fairly); more wait queued. */
   readonly maxConcurrentRuns: number;
+  /** Realtime runs in progress at once (threads of their own); more wait queued. */
+  readonly maxRealtimeRuns: number;
+  /** Runs waiting in the queue (all lanes); more get 429. */
+  readonly maxQueued: number;
   /** Wall-clock limit of a run (a request may ask for less). */
   readonly maxRunSeconds: number;
+  /** Predicted cost one run may have, host CPU core-seconds (src/service/cost.ts); default maxRunSeconds x workers. */
+  readonly maxRunCost?: number;
+  /** Scenario series /metrics exports at once: the ceiling clients cannot raise (docs/SERVICE.md "Series"). */
+  readonly maxSeries: number;
+  /** A scenario's series leave /metrics this long after its last run ended (the history keeps the numbers). */
+  readonly retireAfterSeconds: number;
 }
 
 export const DEFAULT_LIMITS: ServiceLimits = {
   maxGuests: 20_000,
   maxDurationSeconds: 3_600,
   maxConcurrentRuns: 4,
+  maxRealtimeRuns: 2,
+  maxQueued: 32,
   maxRunSeconds: 3_600,
+  maxSeries: 20_000,
+  retireAfterSeconds: 3_600,
 };
 
 export interface SubmitRequest {
@@ -43,59 +69,84 @@ export interface SubmitRequest {
 
 interface LiveEntry {
   readonly id: string;
+  readonly lane: Lane;
   readonly run: PooledRun;
   readonly finished: Promise<void>;
   lastProgressWrite: number;
 }
 
 interface RunManagerOptions {
+  /** The max lane's workers (shared fairly between max-pace runs). */
   readonly pool: SimPool;
+  /** Threads of realtime runs: maxRealtimeRuns x the plan width; default: none (realtime runs share `pool`). */
+  readonly realtimePool?: SimPool;
   readonly history: HistoryStore;
   readonly hub: MetricsHub;
   readonly catalog: ScenarioCatalog;
+  /** Where posted YAML is validated (off the main thread); without one, on this thread (tests). */
+  readonly validator?: ScenarioValidator;
   readonly limits?: Partial<ServiceLimits>;
+  readonly retention?: Retention;
   /** Time a stopped task gets before its worker is terminated. */
   readonly stopGraceMs?: number;
   /** Minimum wall ms between two progress writes of a run to the history. */
   readonly progressWriteMs?: number;
 }
 
-function summaryOf(results: RunResults): RunSummary {
-  return {
-    exitStatus: exitStatusOf(results),
-    variants: results.variants.map((v) => ({
-      name: v.name,
-      exitsTotal: v.totals.exitsTotal,
-      exitsPerGuestSecond: v.totals.guestSeconds > 0 ? v.totals.exitsTotal / v.totals.guestSeconds : 0,
-      thresholdsPassed: v.thresholds.filter((t) => t.passed).length,
-      thresholdsFailed: v.thresholds.filter((t) => !t.passed).length,
-      violations: v.totals.violations.length,
-    })),
-    crossVariantThresholdsFailed: results.crossVariantThresholds.filter((t) => !t.passed).length,
-  };
-}
-
-/** Runs of the service: validation and caps, the pool, history records, metrics. */
+/** Runs of the service: validation and caps, the queue and its lanes, the pool, history records, metrics. */
 export class RunManager {
-  readonly limits: ServiceLimits;
+  readonly limits: ServiceLimits & { readonly maxRunCost: number };
   private readonly live = new Map<string, LiveEntry>();
+  private readonly lanes: Record<'max' | 'realtime', LaneQueue>;
+  private readonly fair: FairShare;
+  private readonly realtime: TaskRunner;
   private draining = false;
+  private lastPrune = 0;
+  private continuousStop: (() => void) | undefined;
+  private continuousDone: Promise<void> | undefined;
 
   constructor(private readonly o: RunManagerOptions) {
-    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    const merged = { ...DEFAULT_LIMITS, ...o.limits };
+    this.limits = { ...merged, maxRunCost: merged.maxRunCost ?? merged.maxRunSeconds * o.pool.workers };
+    this.fair = new FairShare(o.pool);
+    const rt = o.realtimePool;
+    this.realtime = rt
+      ? { workers: o.pool.workers, run: (t, s) => rt.run(t, s), noteFailure: () => rt.noteFailure() }
+      : o.pool;
+    this.lanes = {
+      max: new LaneQueue('max', { maxRuns: this.limits.maxConcurrentRuns }),
+      realtime: new LaneQueue('realtime', {
+        maxRuns: this.limits.maxRealtimeRuns,
+        ...(rt ? { threads: rt.workers } : {}),
+      }),
+    };
     o.hub.setRunCounts(() => o.history.countsByState());
+    o.hub.stats.lanes = () => [
+      ...Object.values(this.lanes).map((l) => ({ lane: l.lane, queued: l.waiting.length, running: l.running.size })),
+      {
+        lane: 'continuous',
+        queued: 0,
+        running: [...this.live.values()].filter((e) => e.lane === 'continuous').length,
+      },
+    ];
+    this.prune();
   }
 
   get isDraining(): boolean {
     return this.draining;
   }
 
+  /** Runs in progress (every lane). */
   get running(): number {
     return this.live.size;
   }
 
+  private get queued(): number {
+    return this.lanes.max.waiting.length + this.lanes.realtime.waiting.length;
+  }
+
   /** Resolve the request's scenario: a name of scenarios/, or inline YAML (diagnostics name it request.yaml). */
-  resolve(req: SubmitRequest): LoadedScenario {
+  async resolve(req: SubmitRequest): Promise<LoadedScenario> {
     if (req.name !== undefined && req.yaml !== undefined)
       throw new ApiError(400, 'bad_request', 'give either a scenario name or scenario YAML, not both');
     if (req.name !== undefined) return this.o.catalog.load(req.name);
@@ -105,20 +156,51 @@ export class RunManager {
         'bad_request',
         'no scenario: post scenario YAML, or JSON {"scenario": "NAME"} with the name of one in scenarios/',
       );
-    // A posted scenario must not make the server read its own files (workload profiles).
-    return { scenario: parseOrThrow(req.yaml, req.file ?? 'request.yaml', { workloadBaseDir: null }), yaml: req.yaml };
+    const file = req.file ?? 'request.yaml';
+    const scenario = this.o.validator
+      ? await this.o.validator.validate(req.yaml, file)
+      : parseOrThrow(req.yaml, file, { workloadBaseDir: null });
+    return { scenario, yaml: req.yaml };
   }
 
-  submit(req: SubmitRequest): RunRecord {
+  private refuseWhileDraining(): void {
     if (this.draining)
       throw new ApiError(503, 'shutting_down', 'the service is shutting down', { headers: { 'Retry-After': '5' } });
-    const loaded = this.resolve(req);
+  }
+
+  private refuseWhenQueueFull(): void {
+    if (this.queued >= this.limits.maxQueued)
+      throw new ApiError(
+        429,
+        'too_many_runs',
+        `${this.queued} runs are waiting in the queue; this service queues at most ${this.limits.maxQueued} (--max-queued)`,
+        { headers: { 'Retry-After': '10' } },
+      );
+  }
+
+  /** Validate, check the caps, and queue a run; the record says `queued` (with its place) or `running`. */
+  async submit(req: SubmitRequest): Promise<RunRecord> {
+    try {
+      const rec = await this.admit(req);
+      this.o.hub.stats.submission('accepted');
+      return rec;
+    } catch (e) {
+      this.o.hub.stats.submission(e instanceof ApiError ? e.code : 'internal');
+      throw e;
+    }
+  }
+
+  private async admit(req: SubmitRequest): Promise<RunRecord> {
+    this.refuseWhileDraining();
+    this.refuseWhenQueueFull();
+    const loaded = await this.resolve(req);
+    this.refuseWhileDraining();
     let scenario: Scenario = loaded.scenario;
     if (req.seed !== undefined) scenario = { ...scenario, seed: req.seed };
     const pace = req.pace ?? scenario.pace;
     if (pace !== scenario.pace) scenario = { ...scenario, pace };
-    const guests = totalGuests(scenario);
     const L = this.limits;
+    const guests = totalGuests(scenario);
     if (guests > L.maxGuests)
       throw new ApiError(
         422,
@@ -133,61 +215,121 @@ export class RunManager {
         `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
       );
     }
+    const cost = predictCost(scenario);
+    if (cost.coreSeconds > L.maxRunCost)
+      throw new ApiError(
+        422,
+        'limit_exceeded',
+        overCostMessage(scenario.name, cost, L.maxRunCost, this.o.pool.workers),
+      );
     const over = overBudget(scenario, { perGuest: this.o.hub.perGuest });
     if (over !== undefined) throw new ApiError(422, 'limit_exceeded', over);
+    const series = this.o.hub.expectedSeries(scenario);
+    if (series > L.maxSeries)
+      throw new ApiError(
+        422,
+        'limit_exceeded',
+        `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
+      );
     if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0))
       throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
+    this.refuseWhenQueueFull();
     const timeLimitSeconds = Math.min(req.timeLimitSeconds ?? L.maxRunSeconds, L.maxRunSeconds);
-    if (this.live.size >= L.maxConcurrentRuns) {
-      throw new ApiError(
-        429,
-        'too_many_runs',
-        `${this.live.size} runs are in progress; this service runs at most ${L.maxConcurrentRuns} at once (--max-runs)`,
-        { headers: { 'Retry-After': '10' } },
-      );
-    }
-    return this.start(scenario, loaded, { pace, timeLimitSeconds, guests });
+    const lane: 'max' | 'realtime' = pace;
+    const q = this.create(scenario, loaded, { pace, lane, timeLimitSeconds, guests, cost: cost.coreSeconds, series });
+    this.lanes[lane].waiting.push(q);
+    this.pump();
+    return this.get(q.id)!;
   }
 
-  private start(
+  /** A history record (state queued) and the queue entry of a run. */
+  private create(
     scenario: Scenario,
     loaded: LoadedScenario,
-    o: { pace: 'max' | 'realtime'; timeLimitSeconds: number; guests: number },
-  ): RunRecord {
-    const { history, hub, pool } = this.o;
+    o: {
+      pace: 'max' | 'realtime';
+      lane: Lane;
+      timeLimitSeconds: number;
+      guests: number;
+      cost: number;
+      series: number;
+      continuous?: boolean;
+    },
+  ): QueuedRun {
     const id = randomUUID();
-    const createdAt = new Date().toISOString();
-    history.create({
+    const source: RunSource = loaded.name !== undefined ? { kind: 'name', name: loaded.name } : { kind: 'inline' };
+    const label = seriesLabel(source, scenario.name, loaded.yaml);
+    this.o.history.create({
       id,
       scenario: scenario.name,
-      source: loaded.name !== undefined ? { kind: 'name', name: loaded.name } : { kind: 'inline' },
-      createdAt,
-      options: { pace: o.pace, seed: scenario.seed, workers: pool.workers, timeLimitSeconds: o.timeLimitSeconds },
+      source,
+      createdAt: new Date().toISOString(),
+      options: {
+        pace: o.pace,
+        seed: scenario.seed,
+        workers: this.o.pool.workers,
+        timeLimitSeconds: o.timeLimitSeconds,
+        lane: o.lane,
+        predictedCoreSeconds: Math.round(o.cost * 1000) / 1000,
+      },
       guests: o.guests,
       variants: scenario.variants.map((v) => v.name),
       yaml: loaded.yaml,
+      seriesLabel: label,
+      continuous: o.continuous,
     });
-    const run = startPooledRun(scenario, {
-      pool,
+    const tasks = planTasks(scenario, { workers: this.o.pool.workers, pace: o.pace }).length;
+    return {
+      id,
+      scenario,
+      label,
+      lane: o.lane,
       pace: o.pace,
-      timeLimitMs: o.timeLimitSeconds * 1000,
+      timeLimitSeconds: o.timeLimitSeconds,
+      tasks,
+      series: o.series,
+    };
+  }
+
+  /** Start every queued run whose lane has room and whose series fit under the ceiling. */
+  private pump(): void {
+    if (this.draining) return;
+    for (const lane of [this.lanes.realtime, this.lanes.max]) {
+      while (lane.waiting.length > 0) {
+        const head = lane.waiting[0];
+        if (!lane.hasRoomFor(head) || !this.o.hub.groups.makeRoom(head.label, head.series)) break;
+        lane.waiting.shift();
+        lane.running.set(head.id, head.tasks);
+        this.launch(head, lane.lane === 'max' ? this.fair.runner(head.id) : this.realtime);
+      }
+    }
+  }
+
+  private launch(q: QueuedRun, runner: TaskRunner): PooledRun {
+    const { history, hub } = this.o;
+    const run = startPooledRun(q.scenario, {
+      pool: runner,
+      pace: q.pace,
+      timeLimitMs: q.timeLimitSeconds * 1000,
       livePerGuest: hub.perGuest,
       stopGraceMs: this.o.stopGraceMs,
-      onUpdate: (r) => this.onUpdate(id, r),
+      onUpdate: (r) => this.onUpdate(q.id, r),
     });
-    history.started(id, run.startedAt.toISOString());
-    hub.addRun(id, scenario, run);
+    history.started(q.id, run.startedAt.toISOString());
+    hub.addRun(q.id, q.scenario, run, q.label);
+    hub.stats.runStarted(q.lane);
     const entry: LiveEntry = {
-      id,
+      id: q.id,
+      lane: q.lane,
       run,
       lastProgressWrite: Date.now(),
       finished: run.done.then(
-        (out) => this.finish(id, run, out),
-        (e: unknown) => this.fail(id, run, e),
+        (out) => this.finish(q, run, out),
+        (e: unknown) => this.fail(q, run, e),
       ),
     };
-    this.live.set(id, entry);
-    return this.get(id)!;
+    this.live.set(q.id, entry);
+    return run;
   }
 
   private onUpdate(id: string, run: PooledRun): void {
@@ -199,18 +341,19 @@ export class RunManager {
     this.o.history.progress(id, run.progress());
   }
 
-  private finish(id: string, run: PooledRun, out: PooledOutcome): void {
+  private finish(q: QueuedRun, run: PooledRun, out: PooledOutcome): void {
     const reason = out.stopReason;
     const state: RunState =
       out.error !== undefined ? 'failed' : out.stopped ? (reason === 'failed' ? 'failed' : 'cancelled') : 'completed';
+    const summary = summaryOf(out.results, q.scenario);
     this.end(
-      id,
+      q,
       state,
       {
         ...(out.stopped && reason ? { stopReason: reason } : {}),
         ...(out.error ? { error: out.error } : {}),
         progress: run.progress(),
-        summary: summaryOf(out.results),
+        summary,
         results: out.results,
         partial: out.stopped,
       },
@@ -218,27 +361,64 @@ export class RunManager {
     );
   }
 
-  private fail(id: string, run: PooledRun, e: unknown): void {
-    this.end(id, 'failed', {
+  private fail(q: QueuedRun, run: PooledRun, e: unknown): void {
+    const error = `internal error: ${(e as Error)?.message ?? String(e)}`;
+    this.end(q, 'failed', {
       stopReason: 'failed',
-      error: `internal error: ${(e as Error)?.message ?? String(e)}`,
+      error,
       progress: run.progress(),
+      summary: { exitStatus: 3, partialReason: error, variants: [], crossVariantThresholdsFailed: 0 },
       partial: true,
     });
   }
 
-  private end(id: string, state: RunState, f: RunEnd, thresholdResults?: RunResults): void {
+  private end(q: QueuedRun, state: RunState, f: RunEnd, completeResults?: RunResults): void {
     try {
-      this.o.history.finish(id, { state, at: new Date().toISOString(), ...f });
+      this.o.history.finish(q.id, { state, at: new Date().toISOString(), ...f });
     } finally {
-      this.o.hub.finishRun(id, state, thresholdResults);
-      this.live.delete(id);
+      this.o.hub.finishRun(q.id, state, completeResults, f.summary?.exitStatus ?? 3);
+      this.o.hub.stats.runFinished(q.lane, state);
+      this.live.delete(q.id);
+      if (q.lane === 'max' || q.lane === 'realtime') this.lanes[q.lane].running.delete(q.id);
+      this.prune();
+      this.pump();
     }
+  }
+
+  /**
+   * The latest finished run of each series label the history holds (within the retirement
+   * schedule) back into the metrics: run state, threshold outcomes, times, exit status. Called at
+   * start-up, so `VmexitLabThresholdFailed` does not resolve because the process restarted.
+   */
+  restoreMetrics(): void {
+    const { history, hub } = this.o;
+    const since = new Date(Date.now() - this.limits.retireAfterSeconds * 1000).toISOString();
+    hub.restore(restoredRuns(history, since));
+  }
+
+  /** History retention, at most once a minute (and at start). */
+  private prune(): void {
+    const now = Date.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    this.o.history.prune(this.o.retention ?? DEFAULT_RETENTION, now);
+  }
+
+  private queuePlace(id: string): RunRecord['queue'] {
+    for (const lane of Object.values(this.lanes)) {
+      const position = lane.position(id);
+      if (position !== undefined) return { lane: lane.lane, position };
+    }
+    return undefined;
   }
 
   get(id: string): RunRecord | undefined {
     const rec = this.o.history.get(id);
     if (!rec) return undefined;
+    if (rec.state === 'queued') {
+      const queue = this.queuePlace(id);
+      return queue ? { ...rec, queue } : rec;
+    }
     const e = this.live.get(id);
     if (!e || FINAL_STATES.includes(rec.state)) return rec;
     const stopping = e.run.stopReason;
@@ -246,7 +426,28 @@ export class RunManager {
   }
 
   list(filter: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {
-    return this.o.history.list(filter).map((r) => (this.live.has(r.id) ? (this.get(r.id) ?? r) : r));
+    return this.o.history
+      .list(filter)
+      .map((r) => (r.state === 'queued' || this.live.has(r.id) ? (this.get(r.id) ?? r) : r));
+  }
+
+  /** Each lane's running and waiting runs (GET /api/runs `queue`). */
+  queueState(): QueueState {
+    const continuous = [...this.live.values()].filter((e) => e.lane === 'continuous').map((e) => e.id);
+    return {
+      lanes: [
+        ...Object.values(this.lanes).map((l) => ({
+          lane: l.lane,
+          maxRuns: l.limits.maxRuns,
+          ...(l.limits.threads !== undefined ? { threads: l.limits.threads } : {}),
+          running: [...l.running.keys()],
+          queued: l.waiting.map((r) => r.id),
+        })),
+        ...(continuous.length > 0
+          ? [{ lane: 'continuous' as const, maxRuns: 1, running: continuous, queued: [] }]
+          : []),
+      ],
+    };
   }
 
   /** results.json of a finished run; ApiError when there is none (yet). */
@@ -267,8 +468,29 @@ export class RunManager {
     return { json, partial: rec.partial };
   }
 
-  /** Cancel a run in progress: it stops at its next simulated second and keeps partial results. */
+  /** A queued run leaves the queue: cancelled, with no results (nothing ran). */
+  private dequeue(id: string, stopReason: 'cancelled' | 'shutdown'): boolean {
+    for (const lane of Object.values(this.lanes)) {
+      const q = lane.remove(id);
+      if (!q) continue;
+      this.o.history.finish(id, {
+        state: 'cancelled',
+        at: new Date().toISOString(),
+        stopReason,
+        partial: false,
+      });
+      this.o.hub.stats.runFinished(q.lane, 'cancelled');
+      return true;
+    }
+    return false;
+  }
+
+  /** Cancel a run: a queued one leaves the queue; a running one stops at its next simulated second, keeping partial results. */
   cancel(id: string): RunRecord {
+    if (this.dequeue(id, 'cancelled')) {
+      this.pump();
+      return this.get(id)!;
+    }
     const e = this.live.get(id);
     if (!e) {
       const rec = this.o.history.get(id);
@@ -281,15 +503,75 @@ export class RunManager {
 
   /** Wait for a run to end (tests, start-up scenario). */
   async wait(id: string): Promise<RunRecord | undefined> {
+    for (let i = 0; i < 100_000 && this.queuePlace(id) !== undefined; i++)
+      await new Promise((ok) => setTimeout(ok, 50));
     await this.live.get(id)?.finished;
     return this.get(id);
   }
 
-  /** SIGTERM: refuse new runs, stop the running ones (partial results kept, marked), wait for their records. */
+  /**
+   * Run a scenario back to back until the service stops (`vmexit-lab start`, issue #17 item 1): each
+   * iteration is an ordinary run (a history record, results, thresholds, exit status) with the next
+   * seed, on threads of its own (lane `continuous`), under the scenario's own metric label, so the
+   * counters go on across iterations. Resolves with the first iteration's record.
+   */
+  async runContinuously(req: SubmitRequest, background: SimPool): Promise<RunRecord> {
+    this.refuseWhileDraining();
+    const loaded = await this.resolve(req);
+    const base = { ...loaded.scenario, pace: req.pace ?? 'realtime' } satisfies Scenario;
+    const runner: TaskRunner = {
+      workers: this.o.pool.workers,
+      run: (t, s) => background.run(t, s),
+      noteFailure: () => background.noteFailure(),
+    };
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const iteration = (i: number): { q: QueuedRun; run: PooledRun } => {
+      const scenario = { ...base, seed: (base.seed + i) >>> 0 };
+      const q = this.create(scenario, loaded, {
+        pace: scenario.pace,
+        lane: 'continuous',
+        timeLimitSeconds: this.limits.maxRunSeconds,
+        guests: totalGuests(scenario),
+        cost: predictCost(scenario).coreSeconds,
+        series: this.o.hub.expectedSeries(scenario),
+        continuous: true,
+      });
+      this.o.hub.groups.makeRoom(q.label, q.series);
+      return { q, run: this.launch(q, runner) };
+    };
+    const first = iteration(0);
+    this.continuousStop = () => {
+      stopped = true;
+      wake?.();
+    };
+    this.continuousDone = (async () => {
+      let current = first;
+      for (let i = 1; ; i++) {
+        await this.live.get(current.q.id)?.finished;
+        if (stopped || this.draining) return;
+        const rec = this.o.history.get(current.q.id);
+        // A failed iteration: wait a little before the next (a bug must not spin).
+        if (rec?.state !== 'completed')
+          await new Promise<void>((ok) => {
+            wake = ok;
+            setTimeout(ok, 5_000).unref();
+          });
+        if (stopped || this.draining) return;
+        current = iteration(i);
+      }
+    })();
+    return this.get(first.q.id)!;
+  }
+
+  /** SIGTERM: refuse new runs, drop the queued ones, stop the running ones (partial results kept, marked). */
   async drain(): Promise<void> {
     this.draining = true;
+    this.continuousStop?.();
+    for (const lane of Object.values(this.lanes)) for (const q of [...lane.waiting]) this.dequeue(q.id, 'shutdown');
     const entries = [...this.live.values()];
     for (const e of entries) e.run.stop('shutdown');
     await Promise.all(entries.map((e) => e.finished.catch(() => undefined)));
+    await this.continuousDone;
   }
 }

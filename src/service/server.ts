@@ -4,15 +4,19 @@ import { resolve } from 'node:path';
 import { SimPool } from '../pool/pool.js';
 import { MetricsHub } from '../metrics/hub.js';
 import { MetricsEndpoint } from '../metrics/registry.js';
-import { HistoryStore } from '../history/store.js';
+import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
+import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
-import { RunManager, type ServiceLimits } from './runs.js';
+import { DEFAULT_LIMITS, RunManager, type ServiceLimits, type SubmitRequest } from './runs.js';
 import { ScenarioCatalog } from './scenarios.js';
+import { ScenarioValidator, type ValidationLimits } from './validation.js';
+import { planTasks } from '../pool/tasks.js';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = '.vmexit-lab';
 export const TOKEN_ENV = 'VMEXIT_LAB_TOKEN';
+export const READ_TOKEN_ENV = 'VMEXIT_LAB_READ_TOKEN';
 
 export interface ServiceOptions {
   readonly host?: string;
@@ -21,8 +25,13 @@ export interface ServiceOptions {
   /** History database directory (default .vmexit-lab in the working directory). */
   readonly dataDir?: string;
   readonly workers?: number;
+  /** Write token: POST and DELETE need it (and it reads). */
   readonly token?: string;
+  /** Read token: reads need it or the write token (src/service/auth.ts). */
+  readonly readToken?: string;
   readonly limits?: Partial<ServiceLimits>;
+  readonly validation?: Partial<ValidationLimits>;
+  readonly retention?: Partial<Retention>;
   readonly bodyLimitBytes?: number;
   /** Per-guest metric series (cardinality grows with the fleet). */
   readonly perGuestMetrics?: boolean;
@@ -40,6 +49,11 @@ export interface ServiceHandle {
   readonly dataDir: string;
   /** Runs a previous process left in progress, now marked interrupted. */
   readonly interrupted: readonly string[];
+  /**
+   * Run a scenario back to back until the service stops (`vmexit-lab start`), on threads of its
+   * own; resolves with the first iteration's record.
+   */
+  runContinuously(req: SubmitRequest): Promise<RunRecord>;
   /** Drain (cancel running runs, keep their partial results), then close everything. */
   close(): Promise<void>;
 }
@@ -51,66 +65,113 @@ function isLoopback(host: string): boolean {
 export async function startService(options: ServiceOptions = {}): Promise<ServiceHandle> {
   const host = options.host ?? DEFAULT_HOST;
   const token = options.token === '' ? undefined : options.token;
+  const readToken = options.readToken === '' ? undefined : options.readToken;
   if (!isLoopback(host) && token === undefined) {
     throw new Error(
       `refusing to listen on ${host} without a token: set ${TOKEN_ENV} (mutating routes would be open to the network)`,
     );
   }
+  if (token !== undefined && readToken !== undefined && token === readToken)
+    throw new Error(`${READ_TOKEN_ENV} must differ from ${TOKEN_ENV} (a read token that writes is no read token)`);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const { store: history, interrupted } = HistoryStore.open(dataDir);
-  let pool: SimPool | undefined;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const pools: SimPool[] = [];
+  let validator: ScenarioValidator | undefined;
   let server: Server | undefined;
   try {
-    pool = new SimPool({ workers: options.workers, idleTimeoutMs: 300_000 });
-    const hub = new MetricsHub({ perGuest: options.perGuestMetrics });
-    const p = pool;
-    hub.setPoolStats(() => ({ workers: p.workers, queued: p.queueSize, failures: p.failures }));
+    const pool = new SimPool({ workers: options.workers, idleTimeoutMs: 300_000 });
+    pools.push(pool);
+    // Realtime runs: threads of their own, started when a realtime run needs them.
+    const realtimePool = new SimPool({
+      workers: pool.workers * limits.maxRealtimeRuns,
+      idleTimeoutMs: 60_000,
+      eager: false,
+    });
+    pools.push(realtimePool);
+    validator = new ScenarioValidator(options.validation);
+    const hub = new MetricsHub({
+      perGuest: options.perGuestMetrics,
+      limits: { maxSeries: limits.maxSeries, retireAfterMs: limits.retireAfterSeconds * 1000 },
+    });
+    hub.setPoolStats(() => ({ workers: pool.workers, queued: pool.queueSize, failures: pool.failures }));
     const catalog = options.catalog ?? new ScenarioCatalog();
     const manager = new RunManager({
       pool,
+      realtimePool,
       history,
       hub,
       catalog,
-      limits: options.limits,
+      validator,
+      limits,
+      retention: { ...DEFAULT_RETENTION, ...options.retention },
       stopGraceMs: options.stopGraceMs,
     });
+    manager.restoreMetrics();
     const metrics = new MetricsEndpoint(hub, { defaultMetrics: true });
     let ready = false;
     const app = createApp({
       manager,
       metrics,
       catalog,
-      token,
+      tokens: {
+        ...(token !== undefined ? { write: token } : {}),
+        ...(readToken !== undefined ? { read: readToken } : {}),
+      },
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
       ready: () => ready,
     });
-    await pool.warm();
+    await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
       const s = app.listen(options.port ?? DEFAULT_PORT, host, (err?: Error) => (err ? fail(err) : ok(s)));
     });
+    // Slow clients must not hold sockets for ever (a body trickled a byte a second).
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 20_000;
     ready = true;
     const addr = server.address() as AddressInfo;
     const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${urlHost}:${addr.port}`;
     let closing: Promise<void> | undefined;
     const srv = server;
+    const v = validator;
     const close = (): Promise<void> => {
       closing ??= (async () => {
         ready = false;
         const stopped = new Promise<void>((ok) => srv.close(() => ok()));
         srv.closeIdleConnections();
         await manager.drain();
-        await p.close();
+        await Promise.all([...pools.map((p) => p.close()), v.close()]);
         history.close();
         srv.closeAllConnections();
         await stopped;
       })();
       return closing;
     };
-    return { url, host: addr.address, port: addr.port, manager, hub, workers: p.workers, dataDir, interrupted, close };
+    const runContinuously = async (req: SubmitRequest): Promise<RunRecord> => {
+      const loaded = await manager.resolve(req);
+      // Threads of its own: one per task of the scenario's realtime plan.
+      const tasks = planTasks(loaded.scenario, { workers: pool.workers, pace: 'realtime' }).length;
+      const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000 });
+      pools.push(background);
+      await background.warm();
+      return manager.runContinuously(req, background);
+    };
+    return {
+      url,
+      host: addr.address,
+      port: addr.port,
+      manager,
+      hub,
+      workers: pool.workers,
+      dataDir,
+      interrupted,
+      runContinuously,
+      close,
+    };
   } catch (e) {
     server?.close();
-    await pool?.close();
+    await Promise.all([...pools.map((p) => p.close()), validator?.close()]);
     history.close();
     throw e;
   }

@@ -135,7 +135,7 @@ test('over budget: run and validate exit 2 before anything runs, with count, bud
   assert.match(
     run.stderr,
     new RegExp(
-      `would create ${expected} metric series, over its cardinalityBudget of 100; biggest: variant bhyve-12.1: the other per-variant series: 74; variant bhyve-tpr-v3`,
+      `would create ${expected} metric series, over its cardinalityBudget of 100; biggest: variant bhyve-12.1: the other per-variant series: 86; variant bhyve-tpr-v3`,
     ),
   );
   assert.equal(run.stdout, '', 'no summary: nothing ran');
@@ -171,10 +171,13 @@ test('over budget: the service answers 422 with the same message and starts no r
       body: OVER('svc-ok').replace('cardinalityBudget: 100', 'cardinalityBudget: 5000'),
     });
     assert.equal(ok.status, 202);
+    // Posted YAML is labelled by the service (inline- and a digest of the text), never by its name.
+    const label = ((await ok.json()) as { seriesLabel: string }).seriesLabel;
+    assert.match(label, /^inline-[0-9a-f]{12}$/);
     const m = parseExposition(await (await fetch(`${svc.url}/metrics`)).text());
-    assert.equal(m.get('vmexit_lab_series_budget{scenario="svc-ok"}'), 5000);
+    assert.equal(m.get(`vmexit_lab_series_budget{scenario="${label}"}`), 5000);
     assert.equal(
-      m.get('vmexit_lab_series_expected{scenario="svc-ok"}'),
+      m.get(`vmexit_lab_series_expected{scenario="${label}"}`),
       expectedSeries(parseScenario(OVER('svc-ok'), 'request.yaml')).total,
     );
   } finally {

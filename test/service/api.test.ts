@@ -216,16 +216,23 @@ test('caps: guests, duration, body size and concurrent runs get clear 4xx errors
   );
   const big = await api('/api/runs', yamlPost(`${SMALL}# ${'x'.repeat(70 * 1024)}\n`));
   assertErrorShape(big, 413, 'payload_too_large');
+  // --max-runs 2: a third max-pace run waits queued, with its place; cancelling one starts it.
   const a = await api('/api/runs', yamlPost(LONG, ''));
-  const b = await api('/api/runs?pace=realtime', yamlPost(LONG));
+  const b = await api('/api/runs', yamlPost(LONG.replace('seed: 5', 'seed: 6')));
   assert.equal(a.status, 202);
   assert.equal(b.status, 202);
   const c = await api('/api/runs', yamlPost(SMALL));
-  assertErrorShape(c, 429, 'too_many_runs');
-  assert.ok(c.headers.get('retry-after'));
+  assert.equal(c.status, 202);
+  assert.equal(c.body.state, 'queued');
+  assert.deepEqual(c.body.queue, { lane: 'max', position: 1 });
+  const list = await api('/api/runs');
+  const maxLane = list.body.queue.lanes.find((l: { lane: string }) => l.lane === 'max');
+  assert.deepEqual(maxLane.queued, [c.body.id]);
+  assert.deepEqual([...maxLane.running].sort(), [a.body.id, b.body.id].sort());
   for (const id of [a.body.id, b.body.id])
     assert.equal((await api(`/api/runs/${id}`, { method: 'DELETE' })).status, 202);
   for (const id of [a.body.id, b.body.id]) await waitFor(id, ['cancelled']);
+  assert.equal((await waitFor(c.body.id, ['completed'])).summary.exitStatus, 0);
 });
 
 test('DELETE cancels a running run: partial results are kept and marked; finished runs answer 409', async () => {
@@ -252,7 +259,9 @@ test('DELETE cancels a running run: partial results are kept and marked; finishe
 test('/metrics over HTTP: text by default, OpenMetrics when asked', async () => {
   const text = await api('/metrics');
   assert.match(text.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  assert.match(text.text, /^vmexit_lab_vm_exits_total\{scenario="api-small"/m);
+  // Posted YAML: the label is the service's (inline- and a digest), not the client's `name`.
+  assert.match(text.text, /^vmexit_lab_vm_exits_total\{scenario="inline-[0-9a-f]{12}"/m);
+  assert.doesNotMatch(text.text, /scenario="api-small"/);
   assert.match(text.text, /^vmexit_lab_pool_workers 2$/m);
   assert.match(text.text, /^process_cpu_seconds_total /m);
   const om = await api('/metrics', {
@@ -262,30 +271,66 @@ test('/metrics over HTTP: text by default, OpenMetrics when asked', async () => 
   assert.ok(om.text.endsWith('# EOF\n'));
 });
 
-test('a bearer token (VMEXIT_LAB_TOKEN) guards the mutating routes only', async () => {
-  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, token: 's3cret' });
+test('tokens: VMEXIT_LAB_TOKEN writes (and reads); VMEXIT_LAB_READ_TOKEN only reads; health stays open', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, token: 's3cret', readToken: 'r3ad' });
   services.push(s);
+  const auth = (t: string): Record<string, string> => ({ Authorization: `Bearer ${t}` });
   const noAuth = await api('/api/runs', yamlPost(SMALL), s.url);
   assertErrorShape(noAuth, 401, 'unauthorized');
   assert.match(noAuth.headers.get('www-authenticate') ?? '', /^Bearer/);
   assertErrorShape(
     await api(
       '/api/runs',
-      { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer wrong' } },
+      { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', ...auth('wrong') } },
       s.url,
     ),
     401,
     'unauthorized',
   );
+  assertErrorShape(
+    await api(
+      '/api/runs',
+      { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', ...auth('r3ad') } },
+      s.url,
+    ),
+    403,
+    'forbidden',
+  );
   const ok = await api(
     '/api/runs',
-    { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', Authorization: 'Bearer s3cret' } },
+    { ...yamlPost(SMALL), headers: { 'Content-Type': 'application/yaml', ...auth('s3cret') } },
     s.url,
   );
   assert.equal(ok.status, 202);
-  assert.equal((await api(`/api/runs/${ok.body.id}`, {}, s.url)).status, 200, 'reads need no token');
+  // Before: history, results and /metrics were readable by anyone who reached the port (#18 item 7).
+  for (const path of [`/api/runs/${ok.body.id}`, '/api/runs', '/metrics', '/api/scenarios'])
+    assertErrorShape(await api(path, {}, s.url), 401, 'unauthorized');
+  const page = await api('/', {}, s.url);
+  assert.equal(page.status, 401);
+  assert.match(page.headers.get('www-authenticate') ?? '', /^Basic/, 'pages challenge the browser');
+  const basic = `Basic ${Buffer.from('any:r3ad').toString('base64')}`;
+  assert.equal((await api('/', { headers: { Authorization: basic } }, s.url)).status, 200);
+  assert.equal((await api(`/api/runs/${ok.body.id}`, { headers: auth('r3ad') }, s.url)).status, 200);
+  assert.equal((await api('/metrics', { headers: auth('r3ad') }, s.url)).status, 200);
+  assert.equal((await api('/api/runs', { headers: auth('s3cret') }, s.url)).status, 200, 'the write token reads');
+  assert.equal((await api('/healthz', {}, s.url)).status, 200);
+  assert.equal((await api('/readyz', {}, s.url)).status, 200);
   assertErrorShape(await api(`/api/runs/${ok.body.id}`, { method: 'DELETE' }, s.url), 401, 'unauthorized');
-  await waitFor(ok.body.id, ['completed'], s.url);
+  assertErrorShape(
+    await api(`/api/runs/${ok.body.id}`, { method: 'DELETE', headers: auth('r3ad') }, s.url),
+    403,
+    'forbidden',
+  );
+  const until = Date.now() + 30_000;
+  for (let i = 0; i < 300 && Date.now() < until; i++) {
+    const r = await api(`/api/runs/${ok.body.id}`, { headers: auth('r3ad') }, s.url);
+    if (r.body.state === 'completed') break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  await assert.rejects(
+    startService({ port: 0, dataDir: dataDir(), workers: 1, token: 'same', readToken: 'same' }),
+    /must differ/,
+  );
 });
 
 test('binds loopback by default; another address needs a token; one service per data dir', async () => {

@@ -29,6 +29,7 @@ function create(store: HistoryStore, id: string): void {
     guests: 4,
     variants: ['a', 'b'],
     yaml: 'name: s\n',
+    seriesLabel: 's',
   });
 }
 
@@ -103,4 +104,29 @@ test('one service per data dir: a live holder blocks, a stale lock (a killed pro
   again.store.close();
   writeFileSync(join(d, 'service.lock'), `${process.ppid}\n`); // a live process
   assert.throws(() => HistoryStore.open(d), /in use by process/);
+});
+
+test('retention (#18.7): finished runs beyond keepRuns or older than keepDays go with their results; runs in progress stay', () => {
+  const d = dataDir();
+  const { store } = HistoryStore.open(d);
+  const day = 86_400_000;
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const finishAt = (id: string, ms: number): void => {
+    create(store, id);
+    store.started(id, new Date(ms).toISOString());
+    store.finish(id, { state: 'completed', at: new Date(ms).toISOString(), results: fakeResults, partial: false });
+  };
+  finishAt('old', now - 40 * day);
+  for (let i = 0; i < 5; i++) finishAt(`r${i}`, now - (5 - i) * 1000);
+  create(store, 'live');
+  store.started('live', new Date(now).toISOString());
+  const deleted = store.prune({ keepRuns: 3, keepDays: 30 }, now);
+  assert.deepEqual([...deleted].sort(), ['old', 'r0', 'r1']);
+  assert.deepEqual(
+    store.list().map((r) => r.id),
+    ['live', 'r4', 'r3', 'r2'],
+  );
+  assert.equal(store.resultsJson('old'), undefined, 'its results are deleted too');
+  assert.equal(store.get('live')?.state, 'running');
+  store.close();
 });

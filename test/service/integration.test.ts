@@ -134,14 +134,16 @@ test(
       const r = await api(svc.url, `/api/runs/${live.body.id}`);
       return r.body.progress?.simSeconds >= 1 ? true : undefined;
     });
+    // The series carry the label the service gave the posted YAML (the record says which).
+    const label = live.body.seriesLabel as string;
     const scrape = async (): Promise<{ text: string; exits: number; running: number; sim: number }> => {
       const r = await api(svc.url, '/metrics');
       const s = parseExposition(r.text);
       return {
         text: r.text,
-        exits: sumOf(s, 'vmexit_lab_vm_exits_total', { scenario: 'svc-live' }),
-        running: sumOf(s, 'vmexit_lab_guests_running', { scenario: 'svc-live' }),
-        sim: sumOf(s, 'vmexit_lab_simulated_seconds_total', { scenario: 'svc-live' }),
+        exits: sumOf(s, 'vmexit_lab_vm_exits_total', { scenario: label }),
+        running: sumOf(s, 'vmexit_lab_guests_running', { scenario: label }),
+        sim: sumOf(s, 'vmexit_lab_simulated_seconds_total', { scenario: label }),
       };
     };
     const a = await scrape();

@@ -3,13 +3,14 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
   DEFAULT_PORT,
+  READ_TOKEN_ENV,
   startService,
   TOKEN_ENV,
   type ServiceHandle,
   type ServiceOptions,
 } from '../../service/server.js';
 import { DEFAULT_LIMITS } from '../../service/runs.js';
-import { DataDirLockedError } from '../../history/store.js';
+import { DataDirLockedError, DEFAULT_RETENTION } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
 
 export const SERVE_OPTIONS_HELP = `Service options:
@@ -19,14 +20,28 @@ export const SERVE_OPTIONS_HELP = `Service options:
   --data-dir DIR       run history database (default ${DEFAULT_DATA_DIR} in the working directory)
   --max-guests N       guests one run may simulate (default ${DEFAULT_LIMITS.maxGuests})
   --max-duration S     simulated seconds one run may last (default ${DEFAULT_LIMITS.maxDurationSeconds})
-  --max-runs N         runs in progress at once (default ${DEFAULT_LIMITS.maxConcurrentRuns})
+  --max-run-cost S     predicted host CPU core-seconds one run may cost (default: --max-run-time
+                       x workers); the prediction uses data/run-cost.yaml
+  --max-runs N         max-pace runs in progress at once, sharing the workers (default ${DEFAULT_LIMITS.maxConcurrentRuns})
+  --max-realtime-runs N
+                       realtime runs in progress at once, on threads of their own (default ${DEFAULT_LIMITS.maxRealtimeRuns})
+  --max-queued N       runs waiting in the queue, all lanes (default ${DEFAULT_LIMITS.maxQueued})
   --max-run-time S     wall-clock seconds one run may take (default ${DEFAULT_LIMITS.maxRunSeconds})
+  --max-series N       metric series of runs exported at once; a scenario's cardinalityBudget
+                       cannot raise it (default ${DEFAULT_LIMITS.maxSeries})
+  --retire-after S     a scenario's series leave /metrics S seconds after its last run ended
+                       (default ${DEFAULT_LIMITS.retireAfterSeconds}; sooner when a new run needs room)
+  --keep-runs N        finished runs kept in the history, newest first (default ${DEFAULT_RETENTION.keepRuns})
+  --keep-days D        finished runs older than D days are deleted (default ${DEFAULT_RETENTION.keepDays})
   --body-limit BYTES   request body limit (default 1048576)
   --per-guest-metrics  per-guest metric series (host, guest, os labels): one series per guest and
                        exit reason, so off by default
 
 Environment:
-  ${TOKEN_ENV}    when set, POST and DELETE need "Authorization: Bearer <token>"
+  ${TOKEN_ENV}       the write token: POST and DELETE need "Authorization: Bearer <token>";
+                          with it set, reads need a token too (this one or the read token)
+  ${READ_TOKEN_ENV}  a read-only token (history, results, reports, /metrics): for
+                          Prometheus and dashboards, which then cannot start or cancel runs
 `;
 
 const SERVE_USAGE = `Usage: vmexit-lab serve [options]
@@ -49,7 +64,14 @@ export const SERVE_PARSE_OPTIONS = {
   'max-guests': { type: 'string' },
   'max-duration': { type: 'string' },
   'max-runs': { type: 'string' },
+  'max-realtime-runs': { type: 'string' },
+  'max-queued': { type: 'string' },
+  'max-run-cost': { type: 'string' },
   'max-run-time': { type: 'string' },
+  'max-series': { type: 'string' },
+  'retire-after': { type: 'string' },
+  'keep-runs': { type: 'string' },
+  'keep-days': { type: 'string' },
   'body-limit': { type: 'string' },
   'per-guest-metrics': { type: 'boolean' },
 } as const;
@@ -66,7 +88,16 @@ export function serviceOptions(
     ...(s('max-guests') !== undefined ? { maxGuests: int('max-guests') } : {}),
     ...(s('max-duration') !== undefined ? { maxDurationSeconds: int('max-duration') } : {}),
     ...(s('max-runs') !== undefined ? { maxConcurrentRuns: int('max-runs') } : {}),
+    ...(s('max-realtime-runs') !== undefined ? { maxRealtimeRuns: int('max-realtime-runs') } : {}),
+    ...(s('max-queued') !== undefined ? { maxQueued: int('max-queued', 0) } : {}),
+    ...(s('max-run-cost') !== undefined ? { maxRunCost: int('max-run-cost') } : {}),
     ...(s('max-run-time') !== undefined ? { maxRunSeconds: int('max-run-time') } : {}),
+    ...(s('max-series') !== undefined ? { maxSeries: int('max-series') } : {}),
+    ...(s('retire-after') !== undefined ? { retireAfterSeconds: int('retire-after', 0) } : {}),
+  };
+  const retention = {
+    ...(s('keep-runs') !== undefined ? { keepRuns: int('keep-runs', 0) } : {}),
+    ...(s('keep-days') !== undefined ? { keepDays: int('keep-days', 0) } : {}),
   };
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),
@@ -76,7 +107,9 @@ export function serviceOptions(
     ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
     perGuestMetrics: v['per-guest-metrics'] === true,
     limits,
+    retention,
     ...(env[TOKEN_ENV] ? { token: env[TOKEN_ENV] } : {}),
+    ...(env[READ_TOKEN_ENV] ? { readToken: env[READ_TOKEN_ENV] } : {}),
   };
 }
 

@@ -7,11 +7,14 @@ const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
 The main job: start the service (vmexit-lab serve) and run the embedded default scenario
 (scenarios/default.yaml, a mixed Windows / Linux / FreeBSD fleet, bhyve 12.1 against the committed
-TPR-shadowing change) at realtime pace, so /metrics moves like a real host's from the first
-scrape. Prints the URLs; stops on SIGTERM or SIGINT (draining running runs).
+TPR-shadowing change) at realtime pace, back to back until stopped: each run is an
+ordinary run in the history (the next seed each time) and the metrics go on across runs, so
+/metrics moves like a real host's at every scrape, from the first one on. The default runs on
+threads of its own: runs you submit do not wait for it. Prints the URLs; stops on SIGTERM or
+SIGINT (draining running runs).
 
 Options:
-  --scenario FILE      run this scenario instead of the default (also at realtime pace)
+  --scenario FILE      run this scenario instead of the default (also back to back, realtime)
   -h, --help           show this help
 
 ${SERVE_OPTIONS_HELP}
@@ -51,10 +54,12 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const svc = await launch(options, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
-    const run = svc.manager.submit(
+    const run = await svc.runContinuously(
       yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: 'default', pace: 'realtime' },
     );
-    io.out(`  started ${run.scenario} at realtime pace (${run.guests} guests): ${svc.url}/api/runs/${run.id}`);
+    io.out(
+      `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/api/runs/${run.id}`,
+    );
   } catch (e) {
     if (e instanceof ApiError && e.extra.diagnostics) for (const d of e.extra.diagnostics) io.err(d.text);
     else io.err(`vmexit-lab start: ${(e as Error).message}`);

@@ -1,0 +1,199 @@
+import type { Request } from 'express';
+import { closest } from '../input/diagnostics.js';
+import { RUN_STATES, type RunState } from '../history/records.js';
+import { ApiError } from './errors.js';
+import type { SubmitRequest } from './runs.js';
+import { isScenarioName } from './scenarios.js';
+import { tooComplex } from './validation.js';
+
+/**
+ * What a request may say, checked strictly (docs/SERVICE.md, "HTTP API"): unknown query parameters
+ * and JSON fields are refused with a did-you-mean (a misspelt `timeLimitSeconds` used to run with
+ * the default of an hour), numbers are plain decimals (no `0x10`, `1e3`, `Infinity`), counts are
+ * integers, a parameter given twice is refused, and bodies must be UTF-8 (no silently replaced
+ * bytes).
+ */
+
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+
+const DECIMAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
+const INTEGER = /^(?:0|[1-9][0-9]*)$/;
+
+/** Refuse query parameters other than `allowed` (and any given twice). */
+export function checkQuery(req: Request, allowed: readonly string[]): Record<string, string> {
+  const q = req.query as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (!allowed.includes(k)) {
+      const guess = closest(k, allowed);
+      throw new ApiError(
+        400,
+        'bad_request',
+        `unknown query parameter "${k}"${guess ? ` (did you mean "${guess}"?)` : ''}; ${
+          allowed.length > 0 ? `this route takes ${allowed.join(', ')}` : 'this route takes none'
+        }`,
+      );
+    }
+    if (typeof v !== 'string') throw new ApiError(400, 'bad_request', `query parameter "${k}" is given more than once`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A number written as a plain decimal (a JSON number, or a string of digits with an optional fraction). */
+function decimal(v: unknown, name: string, integer: boolean): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const re = integer ? INTEGER : DECIMAL;
+  const kind = integer ? 'an integer' : 'a number';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)))
+      throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${JSON.stringify(v)}`);
+    return v;
+  }
+  if (typeof v !== 'string' || !re.test(v))
+    throw new ApiError(
+      400,
+      'bad_request',
+      `${name} must be ${kind} written in decimal digits${integer ? '' : ' (e.g. 30 or 2.5)'}, found ${JSON.stringify(v)}`,
+    );
+  return Number(v);
+}
+
+function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'max' || v === 'realtime') return v;
+  throw new ApiError(400, 'bad_request', `pace must be "max" or "realtime", found ${JSON.stringify(v)}`);
+}
+
+function optionalSeed(v: unknown): number | undefined {
+  const n = decimal(v, 'seed', true);
+  if (n !== undefined && (n < 0 || n > 0xffffffff))
+    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${n}`);
+  return n;
+}
+
+function options(src: Record<string, unknown>): Omit<SubmitRequest, 'yaml' | 'name'> {
+  const pace = optionalPace(src.pace);
+  const seed = optionalSeed(src.seed);
+  const limit = decimal(src.timeLimitSeconds, 'timeLimitSeconds', false);
+  if (limit !== undefined && !(limit > 0))
+    throw new ApiError(400, 'bad_request', `timeLimitSeconds must be a positive number, found ${limit}`);
+  return {
+    ...(pace ? { pace } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(limit !== undefined ? { timeLimitSeconds: limit } : {}),
+  };
+}
+
+const POST_QUERY = ['scenario', 'pace', 'seed', 'timeLimitSeconds'];
+const JSON_FIELDS = ['scenario', 'yaml', 'pace', 'seed', 'timeLimitSeconds'];
+
+/** The body as UTF-8 text; 400 on bytes that are not UTF-8. */
+function utf8(body: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new ApiError(400, 'bad_request', 'the request body is not valid UTF-8 (scenarios are UTF-8 text)');
+  }
+}
+
+/** The media type of the request (no parameters), lower case; '' without a body. */
+function mediaType(req: Request): { type: string; charset: string | undefined } {
+  const h = req.headers['content-type'] ?? '';
+  const [type, ...params] = h.split(';').map((s) => s.trim());
+  const cs = params.find((p) => /^charset=/i.test(p));
+  return {
+    type: type.toLowerCase(),
+    charset: cs
+      ?.slice(cs.indexOf('=') + 1)
+      .replace(/"/g, '')
+      .toLowerCase(),
+  };
+}
+
+/** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
+export function submitRequest(req: Request): SubmitRequest {
+  const q = checkQuery(req, POST_QUERY);
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const { type, charset } = mediaType(req);
+  const isJson = type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+  if (body.length > 0 && !isJson && !YAML_TYPES.includes(type))
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `send scenario YAML as ${YAML_TYPES.join(', ')}, or JSON as application/json (found ${type === '' ? 'no Content-Type' : `"${type}"`})`,
+    );
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    throw new ApiError(415, 'unsupported_media_type', `the body must be UTF-8 (found charset=${charset})`);
+  // A YAML body over the early bound is refused before it is even decoded (#18 item 1).
+  const early = isJson ? undefined : tooComplex(body, 'request.yaml');
+  if (early) throw early;
+  const text = utf8(body);
+  if (isJson) {
+    for (const k of Object.keys(q))
+      if (k !== 'pace' && k !== 'seed' && k !== 'timeLimitSeconds')
+        throw new ApiError(400, 'bad_request', `with a JSON body, give "${k}" in the JSON, not in the query`);
+    let b: unknown;
+    try {
+      b = JSON.parse(text);
+    } catch (e) {
+      throw new ApiError(400, 'bad_request', `the JSON body does not parse: ${(e as Error).message}`);
+    }
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
+      throw new ApiError(
+        400,
+        'bad_request',
+        'the JSON body must be an object: {"scenario": "NAME"} or {"yaml": "..."}',
+      );
+    const o = b as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!JSON_FIELDS.includes(k)) {
+        const guess = closest(k, JSON_FIELDS);
+        throw new ApiError(
+          400,
+          'bad_request',
+          `unknown field "${k}"${guess ? ` (did you mean "${guess}"?)` : ''} (expected ${JSON_FIELDS.join(', ')})`,
+        );
+      }
+      if (q[k] !== undefined) throw new ApiError(400, 'bad_request', `"${k}" is given both in the query and the JSON`);
+    }
+    if (o.scenario !== undefined && typeof o.scenario !== 'string')
+      throw new ApiError(400, 'bad_request', '"scenario" must be a string (a name of scenarios/)');
+    if (o.yaml !== undefined && typeof o.yaml !== 'string')
+      throw new ApiError(400, 'bad_request', '"yaml" must be a string');
+    return {
+      ...(o.scenario !== undefined ? { name: o.scenario } : {}),
+      ...(o.yaml !== undefined ? { yaml: o.yaml } : {}),
+      ...options({ ...q, ...o }),
+    };
+  }
+  const name = q.scenario;
+  const trimmed = text.trim();
+  // A one-line body that is a scenario name (no YAML mapping in it) names a scenario of scenarios/.
+  if (
+    name === undefined &&
+    trimmed !== '' &&
+    !trimmed.includes('\n') &&
+    !trimmed.includes(':') &&
+    isScenarioName(trimmed)
+  )
+    return { name: trimmed, ...options(q) };
+  if (name !== undefined && trimmed !== '')
+    throw new ApiError(400, 'bad_request', 'give either ?scenario=NAME or a YAML body, not both');
+  return { ...(name !== undefined ? { name } : { yaml: text }), ...options(q) };
+}
+
+/** GET /api/runs filters. */
+export function listRequest(req: Request): { limit?: number; state?: RunState; scenario?: string } {
+  const q = checkQuery(req, ['state', 'scenario', 'limit']);
+  if (q.state !== undefined && !(RUN_STATES as readonly string[]).includes(q.state))
+    throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
+  const limit = decimal(q.limit, 'limit', true);
+  if (limit !== undefined && (limit < 1 || limit > 1000))
+    throw new ApiError(400, 'bad_request', `limit must be an integer 1..1000, found ${limit}`);
+  return {
+    ...(q.state !== undefined ? { state: q.state as RunState } : {}),
+    ...(q.scenario !== undefined ? { scenario: q.scenario } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}

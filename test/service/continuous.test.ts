@@ -1,0 +1,85 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { parseExposition } from '../metrics/support.js';
+
+/**
+ * Issue #17 item 1: the default `npm start` runs used to stop after 30 s (scenarios/default.yaml's
+ * duration), after which /metrics stood still. The service now runs it back to back, each
+ * iteration an ordinary run under one label (counters go on), on threads of its own, so a run a
+ * user submits does not wait for it.
+ */
+
+const dirs: string[] = [];
+const services: ServiceHandle[] = [];
+after(async () => {
+  await Promise.all(services.map((s) => s.close()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const LIVE = `name: live-forever
+seed: 1
+host: { cpu: i7-6700K, cores: 2, count: 1 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - os: windows-10-1909
+    phases: [{ phase: idle }]
+duration: 1s
+`;
+
+const USER = LIVE.replace('name: live-forever', 'name: user-run').replace('seed: 1', 'seed: 2');
+
+async function get(url: string): Promise<any> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  return r.headers.get('content-type')?.includes('json') ? r.json() : r.text();
+}
+
+test('#17.1: the start-up scenario runs back to back; counters go on across iterations; user runs do not wait', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-continuous-'));
+  dirs.push(dir);
+  const svc = await startService({ port: 0, dataDir: dir, workers: 1, limits: { maxConcurrentRuns: 1 } });
+  services.push(svc);
+  const first = await svc.runContinuously({ yaml: LIVE, file: 'live.yaml', pace: 'realtime' });
+  assert.equal(first.continuous, true);
+  const label = first.seriesLabel;
+  const exits = async (): Promise<number> => {
+    const m = parseExposition((await get(`${svc.url}/metrics`)) as string);
+    let n = 0;
+    for (const [k, v] of m) if (k.startsWith(`vmexit_lab_vm_exits_total{scenario="${label}"`)) n += v;
+    return n;
+  };
+  // A user's max-pace run while the default runs: it starts at once and completes.
+  const post = await fetch(`${svc.url}/api/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/yaml' },
+    body: USER,
+  });
+  const user = (await post.json()) as { id: string; state: string };
+  assert.equal(post.status, 202);
+  assert.equal(user.state, 'running', 'not queued behind the continuous default');
+  // Wait for three iterations; scrape between them.
+  const seen: number[] = [];
+  let iterations: { id: string; state: string; options: { seed: number } }[] = [];
+  for (let i = 0; i < 200; i++) {
+    const list = (await get(`${svc.url}/api/runs?scenario=live-forever`)) as { runs: typeof iterations };
+    iterations = list.runs;
+    const n = await exits();
+    if (seen.length === 0 || n !== seen[seen.length - 1]) seen.push(n);
+    if (iterations.filter((r) => r.state === 'completed').length >= 2) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  const done = iterations.filter((r) => r.state === 'completed');
+  assert.ok(done.length >= 2, `two iterations completed: ${JSON.stringify(iterations.map((r) => r.state))}`);
+  assert.notEqual(done[0].options.seed, done[1].options.seed, 'each iteration the next seed');
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `counters never go down: ${seen.join(' ')}`);
+  assert.ok(seen[seen.length - 1] > 0);
+  const userRec = (await get(`${svc.url}/api/runs/${user.id}`)) as { state: string };
+  assert.equal(userRec.state, 'completed');
+  const m = parseExposition((await get(`${svc.url}/metrics`)) as string);
+  assert.ok((m.get('vmexit_lab_runs_started_total{lane="continuous"}') ?? 0) >= 2);
+  assert.equal(m.get('vmexit_lab_runs_in_progress{lane="continuous"}'), 1, 'the next iteration is running');
+  await svc.close();
+});
