@@ -118,9 +118,12 @@ export const enum Vf {
   BG_DONE_AT = 12,
   /** Guest ns of build work this vCPU still owes. */
   WORK_LEFT = 13,
-  /** Next background I/O the vCPU issues. */
+  /**
+   * Next background I/O the vCPU issues: a wall-time deadline while the vCPU is not halted; while it
+   * is halted, the running time (ns) still to go, paused (HostState.setRunnable; issue #14).
+   */
   BG_IO_AT = 14,
-  /** Next background IPI the vCPU sends. */
+  /** Next background IPI the vCPU sends: like BG_IO_AT, paused while halted. */
   BG_IPI_AT = 15,
   /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
   ARRIVAL = 16,
@@ -342,16 +345,36 @@ export abstract class HostState {
     return this.runnable <= c ? 1 : c / this.runnable;
   }
 
-  /** A halted vCPU becomes runnable (`run`), or a running one halts. */
+  /**
+   * A halted vCPU becomes runnable (`run`), or a running one halts. The background-activity clock
+   * (Vf.BG_IO_AT, Vf.BG_IPI_AT) runs only while the vCPU does: halting turns its deadlines into the
+   * running time still to go, waking turns that back into deadlines. So a guest's background rates
+   * are per second of running time, as its parameters say (ioPerBusySecond, ipiPerBusySecond), and a
+   * deadline never falls due in a halt to fire at the wake-up (issue #14).
+   */
   setRunnable(v: number, run: boolean): void {
+    const b = v * Vf.STRIDE;
     if (run) {
-      if (this.mode(v) === Mode.HALT) this.runnable++;
-      if (this.mode(v) === Mode.HALT) this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+      if (this.mode(v) !== Mode.HALT) return;
+      this.runnable++;
+      this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+      this.vf[b + Vf.BG_IO_AT] += this.now;
+      this.vf[b + Vf.BG_IPI_AT] += this.now;
     } else if (this.mode(v) !== Mode.HALT) {
       this.runnable--;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
-      this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.BG_IO_AT] = Math.max(0, this.vf[b + Vf.BG_IO_AT] - this.now);
+      this.vf[b + Vf.BG_IPI_AT] = Math.max(0, this.vf[b + Vf.BG_IPI_AT] - this.now);
     }
+  }
+
+  /**
+   * Set vCPU `v`'s background deadline `field` (Vf.BG_IO_AT or Vf.BG_IPI_AT) `delay` ns of running
+   * time from now: a deadline while it runs, the paused remainder while it is halted.
+   */
+  setBackgroundDelay(v: number, field: Vf, delay: number): void {
+    this.vf[v * Vf.STRIDE + field] = this.mode(v) === Mode.HALT ? delay : this.now + delay;
   }
 
   /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
