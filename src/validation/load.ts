@@ -102,6 +102,7 @@ export const COMPARE_KEYS = [
   'derivation',
   'tolerance',
   'notComparable',
+  'fittedBy',
 ] as const;
 
 function opt<T>(
@@ -553,6 +554,7 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
   const label = opt(f, 'label', (x) => nonEmpty(r, x, 'label'));
   const derivation = opt(f, 'derivation', (x) => nonEmpty(r, x, 'derivation'));
   const notComparable = opt(f, 'notComparable', (x) => nonEmpty(r, x, 'notComparable'));
+  const fittedBy = opt(f, 'fittedBy', (x) => nonEmpty(r, x, 'fittedBy'));
   let tolerance: readonly [number, number] | undefined;
   const tf = f.get('tolerance');
   if (tf !== undefined) {
@@ -584,6 +586,7 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     ...(phase !== undefined ? { phase } : {}),
     ...(derivation !== undefined ? { derivation } : {}),
     ...(notComparable !== undefined ? { notComparable } : {}),
+    ...(fittedBy !== undefined ? { fittedBy } : {}),
   };
 }
 
