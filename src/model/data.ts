@@ -143,6 +143,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       tickless: bool(timer, 'tickless', `${p}.timer`),
       clockOwnerTicksWhenIdle: bool(timer, 'clockOwnerTicksWhenIdle', `${p}.timer`),
       oneShotRearm: bool(timer, 'oneShotRearm', `${p}.timer`),
+      tscDeadline: bool(timer, 'tscDeadline', `${p}.timer`),
     }),
     deviceVector: num(t, 'deviceVector', p),
     completionIpiVector: num(t, 'completionIpiVector', p),

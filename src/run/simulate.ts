@@ -68,7 +68,7 @@ function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
     ...base,
     usesX2apicWhenOffered: x2apic,
     usesCr8: false,
-    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false }),
+    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false, tscDeadline: false }),
     phases: Object.freeze({
       boot: NO_ACTIVITY,
       idle: NO_ACTIVITY,

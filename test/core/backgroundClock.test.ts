@@ -17,14 +17,22 @@ import type { VariantTotals } from '../../src/results/types.js';
 
 const SECONDS = 10;
 
-function idle(os: string, policy: string, cpu: string, vcpus: number, seed: number, x2apic = false): VariantTotals {
+function idle(
+  os: string,
+  policy: string,
+  cpu: string,
+  vcpus: number,
+  seed: number,
+  x2apic = false,
+  phase = 'idle',
+): VariantTotals {
   const s = parseScenario(
     `name: idle-${os}-${vcpus}
 seed: ${seed}
 host: { cpu: ${cpu}, cores: 16 }
 hypervisor: { policy: ${policy} }
 guests:
-  - { os: ${os}, vcpus: ${vcpus}, x2apic: ${x2apic}, phases: [{ phase: idle, duration: ${SECONDS}s }] }
+  - { os: ${os}, vcpus: ${vcpus}, x2apic: ${x2apic}, phases: [{ phase: ${phase}, duration: ${SECONDS}s }] }
 duration: ${SECONDS}s
 `,
     'idle.yaml',
@@ -51,8 +59,11 @@ test('an idle guest makes no more exits per vCPU-second with more vCPUs (2 to 8)
       (setup, vcpus, seed) => {
         const two = perVcpuSecond(idle(setup.os, setup.policy, setup.cpu, 2, seed));
         const more = perVcpuSecond(idle(setup.os, setup.policy, setup.cpu, vcpus, seed));
+        // 15 % plus four standard deviations of the 2-vCPU count (Poisson): an idle Linux guest makes
+        // ~20 exits per vCPU-second, a few hundred in the run, so sampling noise alone is ~7 %.
+        const noise = 4 * Math.sqrt(two / (2 * SECONDS));
         assert.ok(
-          more <= two * 1.15,
+          more <= two * 1.15 + noise,
           `${setup.os} ${setup.policy}: ${more.toFixed(1)} exits per vCPU-second at ${vcpus} vCPUs, ${two.toFixed(1)} at 2`,
         );
       },
@@ -63,11 +74,12 @@ test('an idle guest makes no more exits per vCPU-second with more vCPUs (2 to 8)
 
 test('background doorbells per second of guest CPU time are the guest model ioPerBusySecond, at any vCPU count', () => {
   const data = loadModelData();
+  // The boot phase: busy enough (0.6) for thousands of doorbells; an idle Linux vCPU runs ~1 ms a second.
   for (const os of ['ubuntu-18.04', 'freebsd-12.1']) {
-    const rate = data.guestModels.get(os)!.phases.idle.ioPerBusySecond;
+    const rate = data.guestModels.get(os)!.phases.boot.ioPerBusySecond;
     for (const vcpus of [1, 2, 8]) {
       // x2APIC: the LAPIC is reached by MSRs, so every MMIO exit is a device doorbell.
-      const t = idle(os, 'kvm', 'xeon-e5-2667v4', vcpus, 7, true);
+      const t = idle(os, 'kvm', 'xeon-e5-2667v4', vcpus, 7, true, 'boot');
       const doorbells = (t.exits.EPT_VIOLATION ?? 0) + (t.exits.EPT_MISCONFIG ?? 0);
       const perBusySecond = doorbells / t.guestCpuSeconds;
       assert.ok(

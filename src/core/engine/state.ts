@@ -152,7 +152,11 @@ export const enum V8 {
   ISR_PREV_CR8 = 2,
   /** 1 while this vCPU still owes its share of a build phase (WORK_LEFT may reach 0 between events). */
   BUILD_ACTIVE = 3,
-  STRIDE = 4,
+  /** 1 while the vCPU is idle with its one-shot timer programmed for the wake-up (dynticks; Vf.NEXT_TIMER). */
+  WAKE_TIMER = 4,
+  /** 1 when the timer interrupt in service ended an idle period: its ISR also restarts the tick. */
+  RESTART_TICK = 5,
+  STRIDE = 6,
 }
 
 /** Per-guest numbers (`gf`). */

@@ -72,8 +72,13 @@ export interface GuestModel {
     readonly tickless: boolean;
     /** Only vCPU 0 keeps ticking while idle (Windows clock owner). */
     readonly clockOwnerTicksWhenIdle: boolean;
-    /** Each tick re-arms the one-shot LAPIC timer (an initial-count write). */
+    /**
+     * One-shot timer: each tick re-arms it, and with `tickless` the guest runs dynticks - idle entry
+     * programs the wake-up, the wake-up's interrupt ends the idle period, idle exit restarts the tick.
+     */
     readonly oneShotRearm: boolean;
+    /** Arms the timer in TSC-deadline mode (WRMSR IA32_TSC_DEADLINE) when the hypervisor offers it. */
+    readonly tscDeadline: boolean;
   };
   /** Vector of the storage completion interrupt (its class is the device IRQL on Windows). */
   readonly deviceVector: number;

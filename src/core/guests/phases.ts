@@ -11,11 +11,11 @@
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
 import { G8, Gf, Gi, GuestCounter, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
-import { startBursts } from './bursts.js';
+import { goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
-import { halt, raise } from './interrupts.js';
+import { raise } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
-import { scheduleTimer } from './timers.js';
+import { cancelIdleWakeup, scheduleTimer } from './timers.js';
 import { setupWorkload } from './workloadGuest.js';
 
 /** Gi.IO_TARGET besides a vCPU index: no chain I/O in flight. */
@@ -204,6 +204,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+  cancelIdleWakeup(h, first);
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
   if (h.mode(first) === Mode.HALT) {
@@ -240,10 +241,5 @@ export function buildShareDone(h: HostState, v: number, time: number): void {
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
   if (all) completePhase(h, gi, time);
-  else {
-    const b = h.phaseBehaviour(gi);
-    h.v8[v * V8.STRIDE + V8.BUSY] = 0;
-    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
-    halt(h, v, time);
-  }
+  else goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, h.phaseBehaviour(gi).burstNs)), time);
 }
