@@ -83,7 +83,7 @@ function sourceOf(run: TimelineRun, vector: number): string {
   return 'other';
 }
 
-const isHlt = (slot: number): boolean => slot === Slot.HLT || slot === Slot.VMEXIT_HLT;
+const isHlt = (slot: Slot): boolean => slot === Slot.HLT || slot === Slot.VMEXIT_HLT;
 
 /** The slices and instants of one variant: per vCPU, in time order, never overlapping on a track. */
 function variantEvents(

@@ -1,7 +1,7 @@
-import type { GuestInstance } from '../core/engine/host.js';
+import type { GuestInstance, HostSimulation } from '../core/engine/host.js';
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { RecKind } from '../core/vcpu/machine.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
+import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
@@ -75,7 +75,47 @@ interface ReplayResult {
 const INITIAL_CAPACITY = 1 << 16;
 const MAX_CAPACITY = 1 << 24;
 
+/** Record `i` of a machine's exit recorder (recorder.ts) as a replay record of vCPU `vcpu` of its guest. */
+export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: number): ReplayRecord {
+  const timeNs = r.timeNs[i];
+  const kind: RecKind = r.kind[i];
+  if (kind === RecKind.DELIVERY) return { kind: 'delivery', timeNs, vcpu, vector: r.code[i], latencyNs: r.value[i] };
+  return {
+    kind: 'exit',
+    timeNs,
+    vcpu,
+    slot: r.code[i],
+    qualification: r.qual[i],
+    count: r.value[i],
+    ...(kind === RecKind.BULK_CR8_PAIRS
+      ? { bulk: 'cr8_pairs' as const }
+      : kind === RecKind.BULK_HOST_INTERRUPTS
+        ? { bulk: 'host_interrupts' as const }
+        : {}),
+  };
+}
+
 export class ReplayError extends Error {}
+
+/**
+ * The simulation of a host running `guests`, and where guest `guest` sits in it: its instance,
+ * its index among `guests` and its vCPUs [first, end) in the host's machine.
+ */
+export function guestSimulation(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+  host: number,
+  guests: readonly GuestInstance[],
+  guest: number,
+): { sim: HostSimulation; target: GuestInstance; targetIdx: number; first: number; end: number } {
+  const targetIdx = guests.findIndex((g) => g.index === guest);
+  const target = guests[targetIdx];
+  const sim = hostSimulations(scenario, variant, data)(host, guests);
+  let first = 0;
+  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
+  return { sim, target, targetIdx, first, end: first + target.vcpus };
+}
 
 /** Host index of a global guest index (hostGuests numbers guests host-major). */
 export function hostOfGuest(
@@ -123,12 +163,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     if (!wanted.has(req.guest)) throw new ReplayError(`--only-guests must include the replayed guest ${req.guest}`);
     guests = all.filter((g) => wanted.has(g.index));
   }
-  const targetIdx = guests.findIndex((g) => g.index === req.guest);
-  const target = guests[targetIdx];
-  const sim = hostSimulations(scenario, variant, data)(host, guests);
-  let first = 0;
-  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
-  const end = first + target.vcpus;
+  const { sim, target, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
@@ -139,30 +174,12 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
   const records: ReplayRecord[] = [];
   let drained = 0;
   const drain = (): boolean => {
-    if (m.recWritten - drained > m.recCapacity) return false;
-    for (; drained < m.recWritten; drained++) {
-      const i = drained % m.recCapacity;
-      const timeNs = m.recTimeNs[i];
-      if (timeNs < fromNs) continue;
-      const vcpu = m.recVcpu[i] - first;
-      const kind = m.recKind[i];
-      if (kind === RecKind.DELIVERY) {
-        records.push({ kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] });
-      } else {
-        records.push({
-          kind: 'exit',
-          timeNs,
-          vcpu,
-          slot: m.recCode[i],
-          qualification: m.recQual[i],
-          count: m.recValue[i],
-          ...(kind === RecKind.BULK_CR8_PAIRS
-            ? { bulk: 'cr8_pairs' as const }
-            : kind === RecKind.BULK_HOST_INTERRUPTS
-              ? { bulk: 'host_interrupts' as const }
-              : {}),
-        });
-      }
+    const r = m.recorded;
+    if (r.written - drained > r.capacity) return false;
+    for (; drained < r.written; drained++) {
+      const i = drained % r.capacity;
+      if (r.timeNs[i] < fromNs) continue;
+      records.push(recorderRecord(r, i, r.vcpu[i] - first));
     }
     return true;
   };
@@ -208,7 +225,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
 }
 
 /** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: number, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+export function exitCause(slot: Slot, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
   switch (slot) {

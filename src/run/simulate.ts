@@ -214,7 +214,7 @@ function addHost(
     for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
       acc.exits[s] += m.exitCount(v, s);
     }
-    for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
+    for (let c = Counter.RAISED; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
   for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exitHostNs[s] += m.exitHostNs[s];
   {
@@ -317,7 +317,8 @@ export function runScriptedGuest(
       acc.exits[s] += machine.exitCount(v, s);
       scriptedOs[s] += machine.exitCount(v, s);
     }
-    for (let c = 0; c < Counter.COUNT; c++) acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
+    for (let c = Counter.RAISED; c < Counter.COUNT; c++)
+      acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
   }
   acc.guests += 1;
   acc.vcpus += guest.vcpus;

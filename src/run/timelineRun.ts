@@ -1,9 +1,15 @@
 import type { GuestInstance } from '../core/engine/host.js';
-import { RecKind } from '../core/vcpu/machine.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
-import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
-import { hostOfGuest, ReplayError, type ReplayRecord, type ReplayViolation } from './replay.js';
+import { EPOCH_NS, hostGuests } from './simulate.js';
+import {
+  guestSimulation,
+  hostOfGuest,
+  recorderRecord,
+  ReplayError,
+  type ReplayRecord,
+  type ReplayViolation,
+} from './replay.js';
 
 /**
  * The recording behind `run --timeline` (src/report/timeline.ts renders it as a trace): re-run the
@@ -74,12 +80,7 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
   const variant = scenario.variants[req.variantIndex];
   const { host } = hostOfGuest(scenario, req.variantIndex, req.guest);
   const guests = hostGuests(variant, data, host);
-  const targetIdx = guests.findIndex((g) => g.index === req.guest);
-  const target = guests[targetIdx];
-  const sim = hostSimulations(scenario, variant, data)(host, guests);
-  let first = 0;
-  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
-  const end = first + target.vcpus;
+  const { sim, target, targetIdx, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
@@ -97,30 +98,15 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
    * advance) are what a run cut at fromNs counts: before the window.
    */
   const drain = (pre: boolean): boolean | 'full' => {
-    if (m.recWritten - drained > m.recCapacity) return false;
-    for (; drained < m.recWritten; drained++) {
-      const i = drained % m.recCapacity;
-      const timeNs = m.recTimeNs[i];
+    const rec = m.recorded;
+    if (rec.written - drained > rec.capacity) return false;
+    for (; drained < rec.written; drained++) {
+      const i = drained % rec.capacity;
+      const timeNs = rec.timeNs[i];
       // Up to the cut: the last step advances every vCPU to `stop` (bulk exits stamped there).
       if (timeNs > stop) continue;
-      const vcpu = m.recVcpu[i] - first;
-      const kind = m.recKind[i];
-      const r: ReplayRecord =
-        kind === RecKind.DELIVERY
-          ? { kind: 'delivery', timeNs, vcpu, vector: m.recCode[i], latencyNs: m.recValue[i] }
-          : {
-              kind: 'exit',
-              timeNs,
-              vcpu,
-              slot: m.recCode[i],
-              qualification: m.recQual[i],
-              count: m.recValue[i],
-              ...(kind === RecKind.BULK_CR8_PAIRS
-                ? { bulk: 'cr8_pairs' as const }
-                : kind === RecKind.BULK_HOST_INTERRUPTS
-                  ? { bulk: 'host_interrupts' as const }
-                  : {}),
-            };
+      const vcpu = rec.vcpu[i] - first;
+      const r = recorderRecord(rec, i, vcpu);
       if (pre || timeNs < req.fromNs) {
         before[vcpu] = r;
         continue;

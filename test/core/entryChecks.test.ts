@@ -547,6 +547,7 @@ test('[SDM 26.6.7 "VM Exits Induced by the TPR Threshold"] virtualize APIC acces
   // Review v1 never programs the threshold, so the override stays; it has no handler for exit 43
   // (bhyve vmx_exit_process has no EXIT_REASON_TPR case before review v2).
   const m = machine(DESKTOP, 'bhyve-tpr-v1', { proc2Set: ProcBased2.VirtualizeApicAccesses, tprThreshold: 5 });
+  m.logStepExits();
   m.beginStep(0);
   assert.doesNotThrow(() => m.launch());
   assert.deepEqual(m.entryFailures, []);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine } from '../../src/core/vcpu/machine.js';
-import { F, Flag, STRIDE, SvmIntercept } from '../../src/core/vcpu/layout.js';
+import { F, Flag, SvmIntercept } from '../../src/core/vcpu/layout.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import { ApicOffset } from '../../src/core/apic/registers.js';
@@ -570,7 +570,7 @@ test('[APM vol. 2 15.29 "Advanced Virtual Interrupt Controller"] AVIC flag only 
   assert.equal(build({ ...AV, profile: AMD_NO_AVIC }).flags(0) & Flag.AVIC, 0);
   assert.equal(build({ profile: AMD_AVIC, policy: 'bhyve-tpr-v3' }).flags(0) & Flag.AVIC, 0);
   const two = build({ ...AV, vcpus: 2 });
-  assert.ok((two.s[STRIDE + F.FLAGS] & Flag.AVIC) !== 0);
+  assert.ok((two.s[F.STRIDE + F.FLAGS] & Flag.AVIC) !== 0);
 });
 
 test(`svm.test.ts has at least 40 table rows (${ROWS.length})`, () => {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine } from '../../src/core/vcpu/machine.js';
-import { F, Flag, STRIDE } from '../../src/core/vcpu/layout.js';
+import { F, Flag } from '../../src/core/vcpu/layout.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
@@ -1002,8 +1002,8 @@ test('[SDM 29.6 "Posted-Interrupt Processing"; KVM x2APIC ICR write] an x2APIC I
   );
   assert.equal(m.exitCount(1, Slot.EXTERNAL_INTERRUPT), 0);
   assert.deepEqual(m.snapshot(1).isr, [0xe1]);
-  assert.equal(m.s[STRIDE + F.SVI], 0xe1);
-  assert.ok((m.s[STRIDE + F.FLAGS] & Flag.STOPPED) === 0);
+  assert.equal(m.s[F.STRIDE + F.SVI], 0xe1);
+  assert.ok((m.s[F.STRIDE + F.FLAGS] & Flag.STOPPED) === 0);
 });
 
 test(`vmx.test.ts has at least 60 table rows (${ROWS.length})`, () => {

@@ -27,6 +27,7 @@ import { HostSimulation, GuestCounter } from '../../src/core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { Counter, Machine } from '../../src/core/vcpu/machine.js';
 import { runScript } from '../../src/core/script/runScript.js';
+import { COUNTERS } from '../support/enums.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { hostGuests } from '../../src/run/simulate.js';
@@ -68,8 +69,7 @@ function simulate(cpuId: string, policy: PolicyName, guestsYaml: string, seconds
   const exits: Record<string, number> = {};
   for (const k of EXIT_KINDS) if (k.vendor === v.host.cpu.vendor) exits[k.name] = sim.machine.exitTotals[k.slot];
   const machine: Record<string, number> = {};
-  for (const [name, c] of Object.entries(Counter)) {
-    if (name === 'COUNT') continue;
+  for (const [name, c] of Object.entries(COUNTERS)) {
     let n = 0;
     for (let i = 0; i < sim.n; i++) n += sim.machine.counters[i * Counter.COUNT + c];
     machine[name] = n;

@@ -56,9 +56,6 @@ export const X2apicMsr = {
   Last: 0x8ff,
 } as const;
 
-/** IA32_APIC_BASE (MSR 0x1B): bit 11 global enable, bit 10 x2APIC enable (SDM "x2APIC Mode"). */
-export const IA32_APIC_BASE = 0x1b;
-
 /** Register names accepted in scripts (`write_apic: { reg: tpr }`). */
 export const APIC_REGISTER_BY_NAME: Readonly<Record<string, number>> = {
   id: ApicOffset.Id,
@@ -123,6 +120,16 @@ export function x2apicMsrExists(msr: number): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * An x2APIC MSR access (0x800-0x8FF) that raises #GP: the LAPIC is in xAPIC mode, the MSR does not
+ * exist, or a WRMSR to a read-only / RDMSR of a write-only one (SDM "x2APIC Register Address Space").
+ * The hypervisor's MSR bitmap intercepts it first (the exit has priority, SDM 25.1.3), its emulation
+ * refuses it and injects the #GP.
+ */
+export function x2apicAccessFaults(x2apicMode: boolean, msr: number, write: boolean): boolean {
+  return !x2apicMode || !x2apicMsrExists(msr) || (write ? x2apicMsrReadOnly(msr) : x2apicMsrWriteOnly(msr));
 }
 
 /** Read-only x2APIC MSRs: WRMSR to them raises #GP (SDM x2APIC register table, "Read only"). */

@@ -26,22 +26,6 @@ export function vecHighest(s: Int32Array, base: number): number {
   return -1;
 }
 
-export function vecClearAll(s: Int32Array, base: number): void {
-  for (let w = 0; w < 8; w++) s[base + w] = 0;
-}
-
-export function vecCount(s: Int32Array, base: number): number {
-  let n = 0;
-  for (let w = 0; w < 8; w++) {
-    let x = s[base + w] >>> 0;
-    while (x !== 0) {
-      x &= x - 1;
-      n++;
-    }
-  }
-  return n;
-}
-
 /** Priority class of a vector: bits 7:4 (SDM "Interrupt, Task, and Processor Priority"). */
 export function priorityClass(vector: number): number {
   return (vector >>> 4) & 0xf;

@@ -66,11 +66,3 @@ export interface CpuProfile {
 export function controlWordAllowed(value: number, allowed: AllowedSettings): boolean {
   return (value & allowed.allowed0) >>> 0 === allowed.allowed0 >>> 0 && (value & ~allowed.allowed1) >>> 0 === 0;
 }
-
-/** Bits of `value` that the capability forbids (set but not allowed-1) or demands (clear but allowed-0). */
-export function controlWordViolations(value: number, allowed: AllowedSettings): { forbidden: number; missing: number } {
-  return {
-    forbidden: (value & ~allowed.allowed1) >>> 0,
-    missing: (allowed.allowed0 & ~value) >>> 0,
-  };
-}

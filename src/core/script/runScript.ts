@@ -2,7 +2,7 @@ import { EXIT_KINDS } from '../vcpu/exits.js';
 import { Fault, type Machine, type EntryFailure, type Violation } from '../vcpu/machine.js';
 import type { ScriptOp } from './ops.js';
 
-export interface TraceExit {
+interface TraceExit {
   /** VT-x basic exit reason, or the SVM exit code on AMD profiles. */
   readonly reason: number;
   readonly name: string;
@@ -42,6 +42,7 @@ function argsOf(op: ScriptOp): Record<string, number | boolean> {
  */
 export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep[] {
   const out: TraceStep[] = [];
+  machine.logStepExits();
   machine.beginStep(0);
   machine.launch();
   // A VMCS the CPU refuses fails the very first entry (VMLAUNCH): report it as step 0.

@@ -7,7 +7,7 @@ import type { Vendor } from '../cpu/profile.js';
  * flat typed arrays (vCPU x slot). The slot keeps the architectural code (VT-x basic exit reason or
  * SVM exit code) and the manual's name.
  */
-export interface ExitKind {
+interface ExitKind {
   readonly slot: number;
   readonly vendor: Vendor;
   readonly code: number;
@@ -19,23 +19,68 @@ export interface ExitKind {
   readonly modelled: boolean;
 }
 
-const INTEL_CODES = [
-  ExitReason.ExceptionOrNmi,
-  ExitReason.ExternalInterrupt,
-  ExitReason.InterruptWindow,
-  ExitReason.Cpuid,
-  ExitReason.Hlt,
-  ExitReason.CrAccess,
-  ExitReason.IoInstruction,
-  ExitReason.MsrRead,
-  ExitReason.MsrWrite,
-  ExitReason.Pause,
-  ExitReason.TprBelowThreshold,
-  ExitReason.ApicAccess,
-  ExitReason.VirtualizedEoi,
-  ExitReason.EptViolation,
-  ExitReason.ApicWrite,
-] as const;
+/**
+ * The slots of the exits guest models and scripts cause, first in slot order (the opaque ones
+ * follow): a const enum, so the machine's hot paths use literals. MODELLED binds each to its code.
+ */
+export const enum Slot {
+  EXCEPTION_NMI = 0,
+  EXTERNAL_INTERRUPT = 1,
+  INTERRUPT_WINDOW = 2,
+  CPUID = 3,
+  HLT = 4,
+  CR_ACCESS = 5,
+  IO_INSTRUCTION = 6,
+  MSR_READ = 7,
+  MSR_WRITE = 8,
+  PAUSE = 9,
+  TPR_BELOW_THRESHOLD = 10,
+  APIC_ACCESS = 11,
+  VIRTUALIZED_EOI = 12,
+  EPT_VIOLATION = 13,
+  APIC_WRITE = 14,
+  VMEXIT_CR8_READ = 15,
+  VMEXIT_CR8_WRITE = 16,
+  VMEXIT_INTR = 17,
+  VMEXIT_VINTR = 18,
+  VMEXIT_CPUID = 19,
+  VMEXIT_HLT = 20,
+  VMEXIT_IOIO = 21,
+  VMEXIT_MSR = 22,
+  VMEXIT_NPF = 23,
+  VMEXIT_AVIC_INCOMPLETE_IPI = 24,
+  VMEXIT_AVIC_NOACCEL = 25,
+}
+
+/** The modelled kinds in slot order: a slot, its vendor and its architectural code. */
+const MODELLED: readonly (readonly [Slot, Vendor, number])[] = [
+  [Slot.EXCEPTION_NMI, 'intel', ExitReason.ExceptionOrNmi],
+  [Slot.EXTERNAL_INTERRUPT, 'intel', ExitReason.ExternalInterrupt],
+  [Slot.INTERRUPT_WINDOW, 'intel', ExitReason.InterruptWindow],
+  [Slot.CPUID, 'intel', ExitReason.Cpuid],
+  [Slot.HLT, 'intel', ExitReason.Hlt],
+  [Slot.CR_ACCESS, 'intel', ExitReason.CrAccess],
+  [Slot.IO_INSTRUCTION, 'intel', ExitReason.IoInstruction],
+  [Slot.MSR_READ, 'intel', ExitReason.MsrRead],
+  [Slot.MSR_WRITE, 'intel', ExitReason.MsrWrite],
+  [Slot.PAUSE, 'intel', ExitReason.Pause],
+  [Slot.TPR_BELOW_THRESHOLD, 'intel', ExitReason.TprBelowThreshold],
+  [Slot.APIC_ACCESS, 'intel', ExitReason.ApicAccess],
+  [Slot.VIRTUALIZED_EOI, 'intel', ExitReason.VirtualizedEoi],
+  [Slot.EPT_VIOLATION, 'intel', ExitReason.EptViolation],
+  [Slot.APIC_WRITE, 'intel', ExitReason.ApicWrite],
+  [Slot.VMEXIT_CR8_READ, 'amd', SvmExitCode.Cr8Read],
+  [Slot.VMEXIT_CR8_WRITE, 'amd', SvmExitCode.Cr8Write],
+  [Slot.VMEXIT_INTR, 'amd', SvmExitCode.Intr],
+  [Slot.VMEXIT_VINTR, 'amd', SvmExitCode.Vintr],
+  [Slot.VMEXIT_CPUID, 'amd', SvmExitCode.Cpuid],
+  [Slot.VMEXIT_HLT, 'amd', SvmExitCode.Hlt],
+  [Slot.VMEXIT_IOIO, 'amd', SvmExitCode.IoIo],
+  [Slot.VMEXIT_MSR, 'amd', SvmExitCode.Msr],
+  [Slot.VMEXIT_NPF, 'amd', SvmExitCode.Npf],
+  [Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 'amd', SvmExitCode.AvicIncompleteIpi],
+  [Slot.VMEXIT_AVIC_NOACCEL, 'amd', SvmExitCode.AvicNoAccel],
+];
 
 const INTEL_OPAQUE_CODES = [
   // Exits the guest models never cause but imported workload profiles carry as measured
@@ -54,20 +99,6 @@ const INTEL_OPAQUE_CODES = [
   ExitReason.Xsetbv,
 ] as const;
 
-const AMD_CODES = [
-  SvmExitCode.Cr8Read,
-  SvmExitCode.Cr8Write,
-  SvmExitCode.Intr,
-  SvmExitCode.Vintr,
-  SvmExitCode.Cpuid,
-  SvmExitCode.Hlt,
-  SvmExitCode.IoIo,
-  SvmExitCode.Msr,
-  SvmExitCode.Npf,
-  SvmExitCode.AvicIncompleteIpi,
-  SvmExitCode.AvicNoAccel,
-] as const;
-
 /** As INTEL_OPAQUE_CODES, for SVM. */
 const AMD_OPAQUE_CODES = [
   SvmExitCode.Nmi,
@@ -80,9 +111,11 @@ const AMD_OPAQUE_CODES = [
   SvmExitCode.Xsetbv,
 ] as const;
 
-const ORDERED: readonly { vendor: 'intel' | 'amd'; code: number; modelled: boolean }[] = [
-  ...INTEL_CODES.map((code) => ({ vendor: 'intel' as const, code, modelled: true })),
-  ...AMD_CODES.map((code) => ({ vendor: 'amd' as const, code, modelled: true })),
+const ORDERED: readonly { vendor: Vendor; code: number; modelled: boolean }[] = [
+  ...MODELLED.map(([slot, vendor, code], i: Slot) => {
+    if (slot !== i) throw new Error(`Slot ${slot} listed at ${i}: MODELLED must follow the Slot order`);
+    return { vendor, code, modelled: true };
+  }),
   ...INTEL_OPAQUE_CODES.map((code) => ({ vendor: 'intel' as const, code, modelled: false })),
   ...AMD_OPAQUE_CODES.map((code) => ({ vendor: 'amd' as const, code, modelled: false })),
 ];
@@ -96,42 +129,6 @@ export const EXIT_KINDS: readonly ExitKind[] = ORDERED.map((e, slot) => ({
 }));
 
 export const EXIT_SLOT_COUNT = EXIT_KINDS.length;
-
-function slotOf(vendor: Vendor, code: number): number {
-  const k = EXIT_KINDS.find((e) => e.vendor === vendor && e.code === code);
-  if (!k) throw new Error(`no exit slot for ${vendor} code ${code}`);
-  return k.slot;
-}
-
-/** Slot constants used by the machine's hot paths. */
-export const Slot = {
-  EXCEPTION_NMI: slotOf('intel', ExitReason.ExceptionOrNmi),
-  EXTERNAL_INTERRUPT: slotOf('intel', ExitReason.ExternalInterrupt),
-  INTERRUPT_WINDOW: slotOf('intel', ExitReason.InterruptWindow),
-  CPUID: slotOf('intel', ExitReason.Cpuid),
-  HLT: slotOf('intel', ExitReason.Hlt),
-  CR_ACCESS: slotOf('intel', ExitReason.CrAccess),
-  IO_INSTRUCTION: slotOf('intel', ExitReason.IoInstruction),
-  MSR_READ: slotOf('intel', ExitReason.MsrRead),
-  MSR_WRITE: slotOf('intel', ExitReason.MsrWrite),
-  PAUSE: slotOf('intel', ExitReason.Pause),
-  TPR_BELOW_THRESHOLD: slotOf('intel', ExitReason.TprBelowThreshold),
-  APIC_ACCESS: slotOf('intel', ExitReason.ApicAccess),
-  VIRTUALIZED_EOI: slotOf('intel', ExitReason.VirtualizedEoi),
-  EPT_VIOLATION: slotOf('intel', ExitReason.EptViolation),
-  APIC_WRITE: slotOf('intel', ExitReason.ApicWrite),
-  VMEXIT_CR8_READ: slotOf('amd', SvmExitCode.Cr8Read),
-  VMEXIT_CR8_WRITE: slotOf('amd', SvmExitCode.Cr8Write),
-  VMEXIT_INTR: slotOf('amd', SvmExitCode.Intr),
-  VMEXIT_VINTR: slotOf('amd', SvmExitCode.Vintr),
-  VMEXIT_CPUID: slotOf('amd', SvmExitCode.Cpuid),
-  VMEXIT_HLT: slotOf('amd', SvmExitCode.Hlt),
-  VMEXIT_IOIO: slotOf('amd', SvmExitCode.IoIo),
-  VMEXIT_MSR: slotOf('amd', SvmExitCode.Msr),
-  VMEXIT_NPF: slotOf('amd', SvmExitCode.Npf),
-  VMEXIT_AVIC_INCOMPLETE_IPI: slotOf('amd', SvmExitCode.AvicIncompleteIpi),
-  VMEXIT_AVIC_NOACCEL: slotOf('amd', SvmExitCode.AvicNoAccel),
-} as const;
 
 export function exitKindByName(name: string): ExitKind | undefined {
   return EXIT_KINDS.find((k) => k.name === name);
@@ -152,3 +149,24 @@ export const LOCAL_SLOT: Int8Array = (() => {
     });
   return a;
 })();
+
+/**
+ * Exit qualification of a guest xAPIC MMIO access at `offset` that exits in `slot`:
+ * - APIC-access: the offset, access type 1 for a linear write (SDM "Exit Qualification for
+ *   APIC-Access VM Exits"); APIC-write and AVIC_NOACCEL: the offset;
+ * - EPT violations: 0;
+ * - SVM nested page faults: the offset on reads, 0 on writes — as the model has always reported them.
+ */
+export function apicAccessQualification(slot: Slot, offset: number, write: boolean): number {
+  switch (slot) {
+    case Slot.APIC_ACCESS:
+      return write ? offset | (1 << 12) : offset;
+    case Slot.APIC_WRITE:
+    case Slot.VMEXIT_AVIC_NOACCEL:
+      return offset;
+    case Slot.VMEXIT_NPF:
+      return write ? 0 : offset;
+    default:
+      return 0;
+  }
+}

@@ -4,75 +4,78 @@
  * table "Definitions of Pin-Based VM-Execution Controls", "Definitions of Primary Processor-Based
  * VM-Execution Controls", "Definitions of Secondary Processor-Based VM-Execution Controls";
  * VM-exit controls from "VM-Exit Control Fields" (25.7.1).
+ *
+ * The bits are const enums, so the rules' tests of them compile to literals; CONTROL_NAMES is their
+ * table by name for scenarios, traces and importers.
  */
 
 /** Pin-based VM-execution controls (SDM table "Definitions of Pin-Based VM-Execution Controls"). */
-export const PinBased = {
-  ExternalInterruptExiting: 1 << 0,
-  NmiExiting: 1 << 3,
-  VirtualNmis: 1 << 5,
-  ActivateVmxPreemptionTimer: 1 << 6,
-  ProcessPostedInterrupts: 1 << 7,
-} as const;
+export const enum PinBased {
+  ExternalInterruptExiting = 1 << 0,
+  NmiExiting = 1 << 3,
+  VirtualNmis = 1 << 5,
+  ActivateVmxPreemptionTimer = 1 << 6,
+  ProcessPostedInterrupts = 1 << 7,
+}
 
 /** Primary processor-based VM-execution controls. */
-export const ProcBased = {
-  InterruptWindowExiting: 1 << 2,
-  UseTscOffsetting: 1 << 3,
-  HltExiting: 1 << 7,
-  InvlpgExiting: 1 << 9,
-  MwaitExiting: 1 << 10,
-  RdpmcExiting: 1 << 11,
-  RdtscExiting: 1 << 12,
-  Cr3LoadExiting: 1 << 15,
-  Cr3StoreExiting: 1 << 16,
-  Cr8LoadExiting: 1 << 19,
-  Cr8StoreExiting: 1 << 20,
-  UseTprShadow: 1 << 21,
-  NmiWindowExiting: 1 << 22,
-  MovDrExiting: 1 << 23,
-  UnconditionalIoExiting: 1 << 24,
-  UseIoBitmaps: 1 << 25,
-  MonitorTrapFlag: 1 << 27,
-  UseMsrBitmaps: 1 << 28,
-  MonitorExiting: 1 << 29,
-  PauseExiting: 1 << 30,
-  ActivateSecondaryControls: (1 << 31) >>> 0,
-} as const;
+export const enum ProcBased {
+  InterruptWindowExiting = 1 << 2,
+  UseTscOffsetting = 1 << 3,
+  HltExiting = 1 << 7,
+  InvlpgExiting = 1 << 9,
+  MwaitExiting = 1 << 10,
+  RdpmcExiting = 1 << 11,
+  RdtscExiting = 1 << 12,
+  Cr3LoadExiting = 1 << 15,
+  Cr3StoreExiting = 1 << 16,
+  Cr8LoadExiting = 1 << 19,
+  Cr8StoreExiting = 1 << 20,
+  UseTprShadow = 1 << 21,
+  NmiWindowExiting = 1 << 22,
+  MovDrExiting = 1 << 23,
+  UnconditionalIoExiting = 1 << 24,
+  UseIoBitmaps = 1 << 25,
+  MonitorTrapFlag = 1 << 27,
+  UseMsrBitmaps = 1 << 28,
+  MonitorExiting = 1 << 29,
+  PauseExiting = 1 << 30,
+  ActivateSecondaryControls = (1 << 31) >>> 0,
+}
 
 /** Secondary processor-based VM-execution controls. */
-export const ProcBased2 = {
-  VirtualizeApicAccesses: 1 << 0,
-  EnableEpt: 1 << 1,
-  DescriptorTableExiting: 1 << 2,
-  EnableRdtscp: 1 << 3,
-  VirtualizeX2apicMode: 1 << 4,
-  EnableVpid: 1 << 5,
-  WbinvdExiting: 1 << 6,
-  UnrestrictedGuest: 1 << 7,
-  ApicRegisterVirtualization: 1 << 8,
-  VirtualInterruptDelivery: 1 << 9,
-  PauseLoopExiting: 1 << 10,
-  RdrandExiting: 1 << 11,
-  EnableInvpcid: 1 << 12,
-  EnableVmFunctions: 1 << 13,
-  VmcsShadowing: 1 << 14,
-  RdseedExiting: 1 << 16,
-  EnablePml: 1 << 17,
-  EptViolationVe: 1 << 18,
-  EnableXsaves: 1 << 20,
-} as const;
+export const enum ProcBased2 {
+  VirtualizeApicAccesses = 1 << 0,
+  EnableEpt = 1 << 1,
+  DescriptorTableExiting = 1 << 2,
+  EnableRdtscp = 1 << 3,
+  VirtualizeX2apicMode = 1 << 4,
+  EnableVpid = 1 << 5,
+  WbinvdExiting = 1 << 6,
+  UnrestrictedGuest = 1 << 7,
+  ApicRegisterVirtualization = 1 << 8,
+  VirtualInterruptDelivery = 1 << 9,
+  PauseLoopExiting = 1 << 10,
+  RdrandExiting = 1 << 11,
+  EnableInvpcid = 1 << 12,
+  EnableVmFunctions = 1 << 13,
+  VmcsShadowing = 1 << 14,
+  RdseedExiting = 1 << 16,
+  EnablePml = 1 << 17,
+  EptViolationVe = 1 << 18,
+  EnableXsaves = 1 << 20,
+}
 
 /** VM-exit controls (SDM "VM-Exit Controls"). */
-export const ExitControls = {
-  HostAddressSpaceSize: 1 << 9,
-  AcknowledgeInterruptOnExit: 1 << 15,
-  SavePat: 1 << 18,
-  LoadPat: 1 << 19,
-  SaveEfer: 1 << 20,
-  LoadEfer: 1 << 21,
-  SaveVmxPreemptionTimer: 1 << 22,
-} as const;
+export const enum ExitControls {
+  HostAddressSpaceSize = 1 << 9,
+  AcknowledgeInterruptOnExit = 1 << 15,
+  SavePat = 1 << 18,
+  LoadPat = 1 << 19,
+  SaveEfer = 1 << 20,
+  LoadEfer = 1 << 21,
+  SaveVmxPreemptionTimer = 1 << 22,
+}
 
 /**
  * "Default1" bits: reserved bits that read as 1 in the non-TRUE capability MSRs (SDM appendix A.2,
@@ -88,19 +91,80 @@ export const Default1 = {
 
 export type ControlWord = 'pinBased' | 'procBased' | 'procBased2' | 'exit';
 
-/** Manual names for every named bit, for traces, errors and importers. */
-export const CONTROL_NAMES: Readonly<Record<ControlWord, Readonly<Record<string, number>>>> = {
-  pinBased: PinBased,
-  procBased: ProcBased,
-  procBased2: ProcBased2,
-  exit: ExitControls,
+/**
+ * A control word's bits by their manual names, every member of its const enum (the mapped type
+ * refuses a missing name or a name bound to another bit).
+ */
+type NamedBits<E> = { readonly [K in keyof E & string]: E[K] };
+
+const PIN_BASED_NAMES: NamedBits<typeof PinBased> = {
+  ExternalInterruptExiting: PinBased.ExternalInterruptExiting,
+  NmiExiting: PinBased.NmiExiting,
+  VirtualNmis: PinBased.VirtualNmis,
+  ActivateVmxPreemptionTimer: PinBased.ActivateVmxPreemptionTimer,
+  ProcessPostedInterrupts: PinBased.ProcessPostedInterrupts,
 };
 
-/** Names of the set bits of a control word, e.g. `["UseTprShadow", "HltExiting"]`. */
-export function describeControls(word: ControlWord, value: number): string[] {
-  const names: string[] = [];
-  for (const [name, bit] of Object.entries(CONTROL_NAMES[word])) {
-    if ((value & bit) !== 0) names.push(name);
-  }
-  return names;
-}
+const PROC_BASED_NAMES: NamedBits<typeof ProcBased> = {
+  InterruptWindowExiting: ProcBased.InterruptWindowExiting,
+  UseTscOffsetting: ProcBased.UseTscOffsetting,
+  HltExiting: ProcBased.HltExiting,
+  InvlpgExiting: ProcBased.InvlpgExiting,
+  MwaitExiting: ProcBased.MwaitExiting,
+  RdpmcExiting: ProcBased.RdpmcExiting,
+  RdtscExiting: ProcBased.RdtscExiting,
+  Cr3LoadExiting: ProcBased.Cr3LoadExiting,
+  Cr3StoreExiting: ProcBased.Cr3StoreExiting,
+  Cr8LoadExiting: ProcBased.Cr8LoadExiting,
+  Cr8StoreExiting: ProcBased.Cr8StoreExiting,
+  UseTprShadow: ProcBased.UseTprShadow,
+  NmiWindowExiting: ProcBased.NmiWindowExiting,
+  MovDrExiting: ProcBased.MovDrExiting,
+  UnconditionalIoExiting: ProcBased.UnconditionalIoExiting,
+  UseIoBitmaps: ProcBased.UseIoBitmaps,
+  MonitorTrapFlag: ProcBased.MonitorTrapFlag,
+  UseMsrBitmaps: ProcBased.UseMsrBitmaps,
+  MonitorExiting: ProcBased.MonitorExiting,
+  PauseExiting: ProcBased.PauseExiting,
+  ActivateSecondaryControls: ProcBased.ActivateSecondaryControls,
+};
+
+const PROC_BASED2_NAMES: NamedBits<typeof ProcBased2> = {
+  VirtualizeApicAccesses: ProcBased2.VirtualizeApicAccesses,
+  EnableEpt: ProcBased2.EnableEpt,
+  DescriptorTableExiting: ProcBased2.DescriptorTableExiting,
+  EnableRdtscp: ProcBased2.EnableRdtscp,
+  VirtualizeX2apicMode: ProcBased2.VirtualizeX2apicMode,
+  EnableVpid: ProcBased2.EnableVpid,
+  WbinvdExiting: ProcBased2.WbinvdExiting,
+  UnrestrictedGuest: ProcBased2.UnrestrictedGuest,
+  ApicRegisterVirtualization: ProcBased2.ApicRegisterVirtualization,
+  VirtualInterruptDelivery: ProcBased2.VirtualInterruptDelivery,
+  PauseLoopExiting: ProcBased2.PauseLoopExiting,
+  RdrandExiting: ProcBased2.RdrandExiting,
+  EnableInvpcid: ProcBased2.EnableInvpcid,
+  EnableVmFunctions: ProcBased2.EnableVmFunctions,
+  VmcsShadowing: ProcBased2.VmcsShadowing,
+  RdseedExiting: ProcBased2.RdseedExiting,
+  EnablePml: ProcBased2.EnablePml,
+  EptViolationVe: ProcBased2.EptViolationVe,
+  EnableXsaves: ProcBased2.EnableXsaves,
+};
+
+const EXIT_CONTROLS_NAMES: NamedBits<typeof ExitControls> = {
+  HostAddressSpaceSize: ExitControls.HostAddressSpaceSize,
+  AcknowledgeInterruptOnExit: ExitControls.AcknowledgeInterruptOnExit,
+  SavePat: ExitControls.SavePat,
+  LoadPat: ExitControls.LoadPat,
+  SaveEfer: ExitControls.SaveEfer,
+  LoadEfer: ExitControls.LoadEfer,
+  SaveVmxPreemptionTimer: ExitControls.SaveVmxPreemptionTimer,
+};
+
+/** Manual names for every named bit, for traces, errors and importers. */
+export const CONTROL_NAMES: Readonly<Record<ControlWord, Readonly<Record<string, number>>>> = {
+  pinBased: PIN_BASED_NAMES,
+  procBased: PROC_BASED_NAMES,
+  procBased2: PROC_BASED2_NAMES,
+  exit: EXIT_CONTROLS_NAMES,
+};

@@ -1,4 +1,5 @@
 import type { VmxCapabilities } from '../cpu/profile.js';
+import { priorityClass } from '../apic/vectors.js';
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from './controls.js';
 
 /**
@@ -81,7 +82,7 @@ export function checkVmEntry(
 
   if (tprShadow && !vid) {
     if ((tprThreshold & ~0xf) !== 0) failed |= EntryCheck.TPR_THRESHOLD_RESERVED_BITS;
-    if (!apicAccesses && (tprThreshold & 0xf) > ((vtpr >>> 4) & 0xf)) failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
+    if (!apicAccesses && (tprThreshold & 0xf) > priorityClass(vtpr)) failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
   }
   if (!tprShadow && (x2apicMode || regVirt || vid)) failed |= EntryCheck.APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW;
   if (x2apicMode && apicAccesses) failed |= EntryCheck.X2APIC_MODE_WITH_APIC_ACCESSES;

@@ -40,8 +40,6 @@ export const ExitReason = {
   ApicWrite: 56,
 } as const;
 
-export type ExitReasonCode = (typeof ExitReason)[keyof typeof ExitReason];
-
 /** Upper-snake-case names used in traces, results.json and metrics labels. */
 export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   0: 'EXCEPTION_NMI',
@@ -86,7 +84,10 @@ export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
  * Control-Register Accesses"): bits 3:0 CR number, bits 5:4 access type (0 = MOV to CR,
  * 1 = MOV from CR), bits 11:8 general-purpose register.
  */
-export const CrAccessType = { MovToCr: 0, MovFromCr: 1 } as const;
+export const enum CrAccessType {
+  MovToCr = 0,
+  MovFromCr = 1,
+}
 
 export function crAccessQualification(cr: number, accessType: number, gpr: number): number {
   return (cr & 0xf) | ((accessType & 0x3) << 4) | ((gpr & 0xf) << 8);

@@ -1,0 +1,593 @@
+import type { CpuProfile, VmxCapabilities } from '../cpu/profile.js';
+import type { PolicyTraits } from '../hypervisor/policy.js';
+import { syncAtExit } from '../hypervisor/exitPath.js';
+import { setupVcpu } from '../hypervisor/vmcs.js';
+import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
+import { broadcastEoi, EoiBy } from '../apic/eoi.js';
+import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
+import { ApicOffset, X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
+import {
+  vlapicIntrAccepted,
+  vlapicPendingIntr,
+  vlapicProcessEoi,
+  vlapicSetIntrReady,
+  vlapicSetLocalIntr,
+  vlapicSetTpr,
+  vlapicUpdatePpr,
+} from '../apic/vlapic.js';
+import { eoiVirtualization } from '../vmx/apicVirtualization.js';
+import { Cr8Qualification } from '../vmx/apicAccess.js';
+import { tprFromCr8 } from '../apic/priority.js';
+import { priorityClass } from '../apic/vectors.js';
+import {
+  checkVmEntryOf,
+  programTprThreshold,
+  requestWindowAfterInjection,
+  syncsPprAtEntry,
+  tprThresholdExitsAfterEntry,
+  vmxInjectOrRequestWindow,
+} from '../vmx/entry.js';
+import {
+  deliverVirtualInterrupt,
+  pendingVirtualInterrupt,
+  postInterrupt,
+  requestVirtualInterrupt,
+  syncPirToIrr,
+} from '../vmx/virtualInterrupts.js';
+import { avicEoi, avicPendingInterrupt } from '../svm/avic.js';
+import {
+  cr8Intercepted,
+  disarmVintr,
+  programVmcbBeforeRun,
+  svmInjectOrRequestWindow,
+  vintrExits,
+  vTprWrite,
+} from '../svm/intercepts.js';
+import { LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
+import { deliveryInvariant, type Broken } from './invariants.js';
+import { Counter, Fault } from './counters.js';
+import { ringQual, ringSlot } from './fastForward.js';
+import { machineArrays, type MachineConfig } from './machineSetup.js';
+import { F, Flag, guestInterruptible } from './layout.js';
+import { Next } from './outcomes.js';
+import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
+import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
+
+/** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
+export const STEP_LOG = 64;
+
+/**
+ * The machinery every guest operation of a Machine (machine.ts) runs through: the vCPUs' state,
+ * exit accounting, the per-step logs and the recorder, the hypervisor's exit and entry paths, the
+ * CPU's evaluation of pending virtual interrupts, the one EOI path, interrupt arrival and IPIs.
+ * The rules themselves live in apic/, vmx/, svm/ and hypervisor/ as functions of the state that
+ * return what happens next (vcpu/outcomes.ts); this class performs it.
+ */
+export class MachineCore {
+  readonly n: number;
+  readonly s: Int32Array;
+  /** Exits per vCPU and kind of this CPU's vendor: index v * slotStride + LOCAL_SLOT[slot] (use exitCount). */
+  readonly exitCounts: Float64Array;
+  readonly slotStride: number;
+  readonly counters: Float64Array;
+  readonly traits: PolicyTraits;
+  readonly profile: CpuProfile;
+  readonly intel: boolean;
+  readonly debugChecks: boolean;
+  protected readonly caps: VmxCapabilities | undefined;
+  // What the policy's exit and entry paths do, chosen once (hypervisor/exitPath.ts, vmx/entry.ts).
+  /** The common exit path can change the state: SVM, or a per-exit PPR sync. */
+  private readonly syncsAtExit: boolean;
+  /** The software path recomputes the vlapic PPR before injecting. */
+  private readonly syncsPprAtEntry: boolean;
+  /** The software path programs a TPR threshold. */
+  private readonly programsThreshold: boolean;
+  /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
+  readonly exitCostNs: Float64Array;
+  /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
+  readonly vcpuHostNs: Float64Array;
+  /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */
+  readonly exitHostNs: Float64Array;
+  /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
+  readonly exitTotals: Float64Array;
+  /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
+  protected readonly ff: Int32Array;
+
+  // Per-step logs of this machine since beginStep(): the first STEP_LOG entries, the counts go on
+  // beyond. Sized for what a step logs rather than for STEP_LOG: a log starts with 4 entries (or
+  // none) and grows - the one allocation on an operation path, and only when a step logs more than
+  // any step of this machine before it - because six 64-entry typed arrays per machine would cost
+  // ~430 bytes per vCPU against the bench's 2 KiB budget. Plain arrays of small integers, which V8
+  // stores unboxed.
+  /**
+   * The step's exits (slots) and their qualifications, kept once logStepExits() was called (the
+   * trace does; the engine reads none, and the fast-forward reads its exit ring).
+   */
+  readonly stepExits: number[] = [];
+  readonly stepExitQual: number[] = [];
+  stepExitCount = 0;
+  private logExits = false;
+  /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
+  readonly stepDelivered: number[] = [0, 0, 0, 0];
+  readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];
+  stepDeliveredCount = 0;
+  stepFault = Fault.NONE;
+  stepHostNs = 0;
+  step = 0;
+
+  readonly violations: Violation[] = [];
+  readonly entryFailures: EntryFailure[] = [];
+
+  /** Simulated ns the engine is at (stamps recorder records; the machine itself has no clock). */
+  clockNs = 0;
+  /** The exit recorder is on (recorder.ts): the hot path pays one boolean test when it is off. */
+  recOn = false;
+  protected recorder: ExitRecorder = NO_RECORDER;
+
+  /**
+   * When set (by the event engine), IPIs the guest sends are not raised at the target at once but
+   * queued here for the engine to deliver after the interconnect latency. Trace mode leaves it off.
+   */
+  deferIpis = false;
+  readonly ipiOutTarget: number[] = [0, 0, 0, 0];
+  readonly ipiOutVector: number[] = [0, 0, 0, 0];
+  ipiOutCount = 0;
+
+  constructor(config: MachineConfig) {
+    this.profile = config.profile;
+    this.traits = config.traits;
+    this.intel = config.profile.vendor === 'intel';
+    this.caps = config.profile.vmx;
+    const n = config.vcpus.length;
+    this.n = n;
+    // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
+    this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
+    const a = machineArrays(n, this.slotStride);
+    this.exitCounts = a.exitCounts;
+    this.counters = a.counters;
+    this.vcpuHostNs = a.vcpuHostNs;
+    this.exitCostNs = a.exitCostNs;
+    this.exitHostNs = a.exitHostNs;
+    this.exitTotals = a.exitTotals;
+    this.s = a.s;
+    this.ff = a.ff;
+    this.debugChecks = config.debugChecks === true;
+    this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
+    this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
+    this.programsThreshold = this.traits.tprThreshold !== 'none';
+    if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
+    const vmx = this.intel ? this.caps : undefined;
+    for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
+  }
+
+  /** Keep each step's exits in stepExits / stepExitQual from now on (traces, tests). */
+  logStepExits(): void {
+    this.logExits = true;
+  }
+
+  beginStep(step: number): void {
+    this.step = step;
+    this.stepExitCount = 0;
+    this.stepDeliveredCount = 0;
+    this.stepFault = Fault.NONE;
+    this.stepHostNs = 0;
+    this.ipiOutCount = 0;
+  }
+
+  // ---------------------------------------------------------------- recorder
+
+  /** Record the exits of vCPUs [first, end) into a fresh ring of `capacity` records (recorder.ts). */
+  startRecorder(capacity: number, first: number, end: number): void {
+    this.recorder = new ExitRecorder(capacity, first, end);
+    this.recOn = true;
+  }
+
+  /** The engine's note of a delivery (latency ns, or -1 when the arrival was not timed). */
+  recordDeliveryNote(v: number, vector: number, latencyNs: number): void {
+    this.recorder.record(this.clockNs, v, RecKind.DELIVERY, vector, 0, latencyNs);
+  }
+
+  /** The exit recorder's ring, read (never written) by the replay and timeline drains. */
+  get recorded(): Readonly<ExitRecorder> {
+    return this.recorder;
+  }
+
+  // ---------------------------------------------------------------- accounting
+
+  /** Count `count` exits of vCPU `v` in `slot` and charge their host time; record them as `kind`. */
+  protected countExits(v: number, slot: number, qualification: number, count: number, kind: RecKind): void {
+    const cost = this.exitCostNs[slot] * count;
+    this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
+    this.stepHostNs += cost;
+    this.vcpuHostNs[v] += cost;
+    this.exitHostNs[slot] += cost;
+    this.exitTotals[slot] += count;
+    if (this.recOn) this.recorder.record(this.clockNs, v, kind, slot, qualification, count);
+  }
+
+  private recordDelivery(v: number, vector: number): void {
+    this.counters[v * Counter.COUNT + Counter.DELIVERED]++;
+    const i = this.stepDeliveredCount;
+    if (i < STEP_LOG) {
+      this.stepDelivered[i] = vector;
+      this.stepDeliveredVcpu[i] = v;
+    }
+    this.stepDeliveredCount = i + 1;
+  }
+
+  // ---------------------------------------------------------------- exit and entry
+
+  /**
+   * A VM exit happened: the hypervisor does its common exit work (hypervisor/exitPath.ts), then the
+   * caller emulates, then `enter` runs the entry path.
+   */
+  protected exit(v: number, slot: number, qualification: number): void {
+    this.countExits(v, slot, qualification, 1, RecKind.EXIT);
+    const i = this.stepExitCount;
+    this.ff[ringSlot(i)] = slot;
+    this.ff[ringQual(i)] = qualification;
+    if (this.logExits && i < STEP_LOG) {
+      this.stepExits[i] = slot;
+      this.stepExitQual[i] = qualification;
+    }
+    this.stepExitCount = i + 1;
+    if (this.syncsAtExit && syncAtExit(this.s, v * F.STRIDE, this.traits, this.intel)) this.updatePpr(v);
+  }
+
+  /**
+   * The hypervisor's entry path: sync state, inject or request a window, program the TPR threshold
+   * (or SVM CR8 intercept), run the VM-entry checks, then let the CPU deliver what it may.
+   */
+  protected enter(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (this.intel) this.vmxPrepareEntry(v);
+    else this.svmPrepareEntry(v);
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return;
+    if (this.intel) {
+      const failed = checkVmEntryOf(this.caps!, s, b);
+      if (failed !== 0) {
+        s[b + F.FLAGS] |= Flag.STOPPED | Flag.ENTRY_FAILED;
+        this.counters[v * Counter.COUNT + Counter.ENTRY_FAILURES]++;
+        this.entryFailures.push(entryFailureOf(v, s[b + F.GUEST_INDEX], this.step, failed));
+        return;
+      }
+    }
+    if ((f & Flag.HALTED) !== 0) return; // still asleep in the host
+    // The guest runs: what happens right after a successful VM entry.
+    if (this.intel && tprThresholdExitsAfterEntry(s, b)) {
+      this.tprBelowThresholdExit(v);
+      return;
+    }
+    const pending = s[b + F.PENDING_INJECT];
+    if (pending >= 0) {
+      // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
+      s[b + F.PENDING_INJECT] = -1;
+      this.counters[v * Counter.COUNT + Counter.INJECTED]++;
+      this.guestTakesInterrupt(v, pending);
+    }
+    if ((f & (Flag.VID | Flag.AVIC)) !== 0) this.evaluatePendingVirtualInterrupts(v);
+  }
+
+  /** VT-x entry (vmx/entry.ts); the vlapic accepts an injected vector in between. */
+  private vmxPrepareEntry(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.VID) !== 0) {
+      // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
+      // (bhyve vmx_inject_pir / KVM vmx_sync_pir_to_irr); the CPU delivers them after entry.
+      syncPirToIrr(s, b);
+      return;
+    }
+    const soft = (f & Flag.SOFT_TPR_SHADOW) !== 0;
+    if (soft && this.syncsPprAtEntry) this.updatePpr(v);
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    const vector = vmxInjectOrRequestWindow(s, b);
+    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (s[b + F.PENDING_INJECT] >= 0) requestWindowAfterInjection(s, b);
+    if (soft && this.programsThreshold) programTprThreshold(s, b, this.traits);
+  }
+
+  /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
+  private svmPrepareEntry(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
+    const vector = svmInjectOrRequestWindow(s, b);
+    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    programVmcbBeforeRun(s, b, this.traits, vector >= 0);
+  }
+
+  /**
+   * A TPR-below-threshold exit (SDM-29 "TPR Virtualization"; SDM-26 "VM Exits Induced by the TPR
+   * Threshold"). bhyve v2/v3 (vlapic_sync_tpr) and KVM (handle_tpr_below_threshold) handle it and
+   * re-arm the threshold before the next entry. bhyve-12.1 and review v1 never program the threshold
+   * (reachable only through VmcsOverrides) and vmx_exit_process has no EXIT_REASON_TPR case there: an
+   * unhandled exit that bhyve(8) aborts the VM on. Re-entering with the same threshold would exit
+   * again forever (unbounded recursion here), so the vCPU stops instead.
+   */
+  private tprBelowThresholdExit(v: number): void {
+    this.exit(v, Slot.TPR_BELOW_THRESHOLD, 0);
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (this.traits.tprThreshold === 'none') {
+      this.violate(v, {
+        check: 'unhandled_vm_exit',
+        message: 'vm exit: reason VMX, exit_reason 43 (TPR below threshold) not handled',
+      });
+      return;
+    }
+    this.enter(v);
+  }
+
+  /** APM-15 "Virtual Interrupt Intercept": VINTR exits once the guest can take the virtual interrupt. */
+  protected svmCheckVintr(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if (!vintrExits(s, b)) return;
+    this.exit(v, Slot.VMEXIT_VINTR, 0);
+    disarmVintr(s, b);
+    this.enter(v);
+  }
+
+  /** A MOV to CR8 under SVM: intercepted, or V_TPR (svm/intercepts.ts), then the VINTR check. */
+  protected svmWriteCr8(v: number, cr8: number): void {
+    if (cr8Intercepted(this.s, v * F.STRIDE, true)) {
+      this.interceptedTprWrite(v, Slot.VMEXIT_CR8_WRITE, 0, cr8);
+      return;
+    }
+    this.next(v, vTprWrite(this.s, v * F.STRIDE, cr8));
+    this.svmCheckVintr(v);
+  }
+
+  /** An intercepted MOV to CR8: the exit, the hypervisor's emulated TPR write, the entry. */
+  protected interceptedTprWrite(v: number, slot: number, qualification: number, cr8: number): void {
+    this.exit(v, slot, qualification);
+    this.setTpr(v, tprFromCr8(cr8));
+    this.enter(v);
+  }
+
+  /** An intercepted MOV from CR8: the exit, the hypervisor reads its vlapic TPR, the entry. */
+  protected interceptedTprRead(v: number): number {
+    if (this.intel) this.exit(v, Slot.CR_ACCESS, Cr8Qualification.MOV_FROM);
+    else this.exit(v, Slot.VMEXIT_CR8_READ, 0);
+    const value = priorityClass(this.s[v * F.STRIDE + F.TPR]);
+    this.enter(v);
+    return value;
+  }
+
+  /** Do what a rule asked for (vcpu/outcomes.ts). */
+  protected next(v: number, what: Next): void {
+    if (what === Next.EVALUATE_PENDING) this.evaluatePendingVirtualInterrupts(v);
+    else if (what === Next.TPR_BELOW_THRESHOLD_EXIT) this.tprBelowThresholdExit(v);
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  /** The vCPU stops on a broken check; the report keeps its state as it was then. */
+  protected violate(v: number, broken: Broken): void {
+    const b = v * F.STRIDE;
+    this.s[b + F.FLAGS] |= Flag.STOPPED;
+    this.violations.push({
+      check: broken.check,
+      message: broken.message,
+      vcpu: v,
+      guest: this.s[b + F.GUEST_INDEX],
+      step: this.step,
+      state: snapshotOf(this.s, b, this.intel),
+    });
+  }
+
+  /** A failed isrvec_stk check (bhyve's panic): the vCPU stops; nothing when `code` is OK. */
+  protected checkStack(v: number, code: StackCheck): void {
+    if (code !== StackCheck.OK) this.violate(v, isrvecStackViolation(code, this.s, v * F.STRIDE));
+  }
+
+  /** A TPR write the hypervisor emulates (vlapic_set_tpr, apic/vlapic.ts), its isrvec_stk checks reported. */
+  protected setTpr(v: number, tpr: number): void {
+    this.checkStack(v, vlapicSetTpr(this.s, v * F.STRIDE, tpr, this.traits.isrvecStack, this.intel));
+  }
+
+  /** The vlapic's PPR update (apic/vlapic.ts), its isrvec_stk checks reported. */
+  protected updatePpr(v: number): void {
+    this.checkStack(v, vlapicUpdatePpr(this.s, v * F.STRIDE, this.traits.isrvecStack, this.intel));
+  }
+
+  // ---------------------------------------------------------------- interrupts
+
+  /** The guest vectors through its IDT: RFLAGS.IF is cleared by the interrupt gate. */
+  private guestTakesInterrupt(v: number, vector: number): void {
+    const b = v * F.STRIDE;
+    const broken = deliveryInvariant(this.s, b, vector, this.intel);
+    if (broken) this.violate(v, broken);
+    this.s[b + F.FLAGS] &= ~(Flag.IF | Flag.HALTED);
+    this.recordDelivery(v, vector);
+  }
+
+  /**
+   * The CPU evaluates pending virtual interrupts and delivers a recognized one without a VM exit once
+   * the guest is interruptible (vmx/virtualInterrupts.ts; AVIC: svm/avic.ts, same delivery steps).
+   */
+  protected evaluatePendingVirtualInterrupts(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return;
+    const vector = (f & Flag.AVIC) !== 0 ? avicPendingInterrupt(s, b) : pendingVirtualInterrupt(s, b);
+    if (vector < 0) return;
+    if (!guestInterruptible(s, b)) return; // recognized, delivered once RFLAGS.IF = 1
+    deliverVirtualInterrupt(s, b, vector);
+    this.counters[v * Counter.COUNT + Counter.VIRTUAL_DELIVERED]++;
+    this.guestTakesInterrupt(v, vector);
+  }
+
+  /**
+   * The one EOI path (apic/eoi.ts): an EOI the guest wrote, performed by the hypervisor's vlapic
+   * after an exit, by VT-x EOI virtualization or by AVIC. When the CPU's EOI leaves a level-triggered
+   * vector to the hypervisor (EOI-exit bitmap; AVIC_NOACCEL), it exits, the hypervisor forwards the
+   * EOI to its I/O APIC, and re-enters; otherwise the CPU evaluates pending virtual interrupts.
+   */
+  protected endOfInterrupt(v: number, by: EoiBy): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    this.counters[v * Counter.COUNT + Counter.EOIS]++;
+    if (by === EoiBy.HYPERVISOR) {
+      this.checkStack(v, vlapicProcessEoi(s, b, this.traits.isrvecStack, this.intel));
+      return;
+    }
+    const trapped = by === EoiBy.VID ? eoiVirtualization(s, b) : avicEoi(s, b);
+    if (trapped < 0) {
+      this.evaluatePendingVirtualInterrupts(v);
+      return;
+    }
+    if (by === EoiBy.VID) this.exit(v, Slot.VIRTUALIZED_EOI, trapped);
+    else this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+    broadcastEoi(s, b, trapped); // the hypervisor forwards the level EOI to its I/O APIC
+    this.enter(v);
+  }
+
+  /**
+   * An interrupt arrives at this vCPU's LAPIC (device, timer or IPI), through the hypervisor's
+   * vlapic_set_intr_ready. Running vCPUs are kicked with a host IPI: an external-interrupt exit
+   * (VT-x) or INTR intercept (SVM), unless posted interrupts / AVIC take it without an exit.
+   * Halted vCPUs are woken (their HLT exit already happened). Returns false if coalesced.
+   */
+  raiseInterrupt(v: number, vector: number, level: boolean): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return false;
+    const c = v * Counter.COUNT;
+    this.counters[c + Counter.RAISED]++;
+    if (vector < 16) {
+      s[b + F.ESR] |= 1 << 6; // "Received Illegal Vector" (SDM-11 "Error Handling")
+      return false;
+    }
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.POSTED) !== 0) {
+      if (!postInterrupt(s, b, vector, level)) {
+        this.counters[c + Counter.COALESCED]++;
+        return false;
+      }
+      this.counters[c + Counter.POSTED]++;
+      if ((f & Flag.HALTED) !== 0) this.wake(v);
+      else {
+        syncPirToIrr(s, b);
+        this.evaluatePendingVirtualInterrupts(v);
+      }
+      return true;
+    }
+    if (!vlapicSetIntrReady(s, b, vector, level)) {
+      this.counters[c + Counter.COALESCED]++;
+      return false;
+    }
+    if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
+    if ((f & Flag.HALTED) !== 0) this.wake(v);
+    else if ((f & Flag.AVIC) !== 0)
+      this.evaluatePendingVirtualInterrupts(v); // AVIC: IRR in the backing page plus a doorbell to the running vCPU; no #VMEXIT
+    else {
+      // vcpu_notify_event -> IPI to the host CPU running the vCPU -> exit.
+      this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+      this.enter(v);
+    }
+    return true;
+  }
+
+  /**
+   * A halted vCPU wakes only for an interrupt the guest can take: a HLT with RFLAGS.IF = 0 keeps
+   * sleeping (bhyve vm_handle_hlt(intr_disabled), KVM kvm_arch_vcpu_runnable).
+   */
+  private wake(v: number): void {
+    if (!this.hasWakeupPending(v)) return;
+    this.s[v * F.STRIDE + F.FLAGS] &= ~Flag.HALTED;
+    this.enter(v);
+  }
+
+  /** bhyve vm_handle_hlt / KVM kvm_vcpu_block: an interrupt the guest can take is pending. */
+  protected hasWakeupPending(v: number): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.IF) === 0) return false;
+    if ((s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) {
+      syncPirToIrr(s, b);
+      if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return avicPendingInterrupt(s, b) >= 0;
+      return pendingVirtualInterrupt(s, b) >= 0;
+    }
+    if (this.intel && (s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v);
+    return vlapicPendingIntr(s, b) >= 0;
+  }
+
+  // ---------------------------------------------------------------- emulation (hypervisor)
+
+  /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
+  protected emulateApicWrite(v: number, offset: number, value: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    switch (emulateRegisterWrite(s, b, offset, value)) {
+      case RegisterWrite.TPR:
+        this.setTpr(v, value & 0xff);
+        return;
+      case RegisterWrite.EOI:
+        this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+        return;
+      case RegisterWrite.SEND_IPI:
+        this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, false);
+        return;
+      case RegisterWrite.DONE:
+        return;
+    }
+  }
+
+  /** The hypervisor emulates an x2APIC WRMSR after an exit: ICR (one 64-bit write), SELF IPI, or a register. */
+  protected emulateX2apicWrite(v: number, msr: number, low: number, high: number): void {
+    if (msr === X2apicMsr.Icr) {
+      this.s[v * F.STRIDE + F.ICR_LOW] = low;
+      this.sendIpiFromIcr(v, low, high, false);
+      return;
+    }
+    if (msr === X2apicMsr.SelfIpi) {
+      this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+      this.counters[v * Counter.COUNT + Counter.RAISED]++;
+      vlapicSetLocalIntr(this.s, v * F.STRIDE, low & 0xff);
+      return;
+    }
+    this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
+  }
+
+  /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
+  protected registerValue(v: number, offset: number): number {
+    return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
+  }
+
+  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
+  protected sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
+    this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+    const vector = icrLow & 0xff;
+    const target = fixedIpiTarget(this.s, this.n, v, dest);
+    if (target < 0) return;
+    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
+    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    if (this.deferIpis) {
+      const i = this.ipiOutCount;
+      if (i < STEP_LOG) {
+        this.ipiOutTarget[i] = target;
+        this.ipiOutVector[i] = vector;
+        this.ipiOutCount = i + 1;
+      }
+      if (incomplete) {
+        this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+        this.enter(v);
+      }
+      return;
+    }
+    if (incomplete) {
+      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+      this.raiseInterrupt(target, vector, false);
+      this.enter(v);
+      return;
+    }
+    this.raiseInterrupt(target, vector, false);
+  }
+}

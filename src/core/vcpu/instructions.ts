@@ -1,0 +1,301 @@
+import { EoiBy } from '../apic/eoi.js';
+import { tprFromCr8 } from '../apic/priority.js';
+import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
+import { priorityClass } from '../apic/vectors.js';
+import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
+import {
+  cr8LoadExits,
+  cr8StoreExits,
+  Cr8Qualification,
+  tprShadowed,
+  vmxApicRead,
+  vmxApicWrite,
+  vmxX2apicRead,
+  vmxX2apicWrite,
+} from '../vmx/apicAccess.js';
+import { selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
+import { clearInterruptWindow, interruptWindowExits } from '../vmx/entry.js';
+import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
+import { cr8Intercepted } from '../svm/intercepts.js';
+import { MachineCore } from './core.js';
+import { Counter, Fault } from './counters.js';
+import { apicAccessQualification, Slot } from './exits.js';
+import { F, Flag } from './layout.js';
+import { InGuest } from './outcomes.js';
+
+/**
+ * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
+ * I/O, MMIO, CPUID, xAPIC MMIO and x2APIC MSR accesses, and the exits the guest does not cause
+ * (host interrupts, opaque exits). Each asks the rules whether it exits (the access classifiers of
+ * vmx/ and svm/; apic/ for the software LAPIC) and carries the answer out through the machinery
+ * of core.ts. Machine (machine.ts) adds the accessors, the exact fast-forward and the checks.
+ */
+export class GuestInstructions extends MachineCore {
+  /**
+   * MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing
+   * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR"). The hottest guest operation (a Windows
+   * guest's IRQL changes): the path that stays in the guest is kept short, the others are methods.
+   */
+  writeCr8(v: number, value: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
+    const cr8 = value & 0xf;
+    if (!this.intel) this.svmWriteCr8(v, cr8);
+    else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, Cr8Qualification.MOV_TO, cr8);
+    else {
+      // VTPR[7:4] = CR8[3:0], the rest cleared; with neither exiting nor a shadow the guest writes the
+      // real TPR (not a valid VMM setup).
+      s[b + F.TPR] = tprFromCr8(cr8);
+      if (tprShadowed(s, b)) this.next(v, tprVirtualization(s, b));
+    }
+  }
+
+  /** MOV from CR8. Returns CR8 (TPR[7:4]): from VTPR with the shadow, V_TPR under SVM. */
+  readCr8(v: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return 0;
+    this.counters[v * Counter.COUNT + Counter.CR8_READS]++;
+    if (this.intel ? cr8StoreExits(s, b) : cr8Intercepted(s, b, false)) return this.interceptedTprRead(v);
+    return this.intel ? priorityClass(s[b + F.TPR]) : s[b + F.V_TPR] & 0xf;
+  }
+
+  /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
+  sti(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    s[b + F.FLAGS] |= Flag.IF;
+    // RFLAGS.IF became 1: interrupt-window exit (SDM-26 "Interrupt-Window Exiting"), VINTR, or virtual delivery.
+    const f = s[b + F.FLAGS];
+    if (this.intel) {
+      if (interruptWindowExits(s, b)) {
+        this.exit(v, Slot.INTERRUPT_WINDOW, 0);
+        clearInterruptWindow(s, b);
+        this.enter(v);
+      } else if ((f & Flag.VID) !== 0) this.evaluatePendingVirtualInterrupts(v);
+      return;
+    }
+    if ((f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
+    this.svmCheckVintr(v);
+  }
+
+  /** IRET from an interrupt handler: RFLAGS.IF restored to 1 (the interrupted context was interruptible). */
+  iret(v: number): void {
+    this.sti(v);
+  }
+
+  cli(v: number): void {
+    const b = v * F.STRIDE;
+    if ((this.s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    this.s[b + F.FLAGS] &= ~Flag.IF;
+  }
+
+  /** HLT: exits (HLT exiting on in both hypervisors); the vCPU sleeps until an interrupt is pending. */
+  hlt(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    this.exit(v, this.intel ? Slot.HLT : Slot.VMEXIT_HLT, 0);
+    // bhyve vm_handle_hlt / KVM kvm_vcpu_block: sleep unless an interrupt the guest can take is pending.
+    if (!this.hasWakeupPending(v)) s[b + F.FLAGS] |= Flag.HALTED;
+    this.enter(v);
+  }
+
+  /**
+   * An I/O instruction (IN/OUT): both hypervisors intercept every port (bhyve: unconditional I/O
+   * exiting via a full I/O bitmap; SVM IOIO intercept), so it always exits (SDM-26, APM-15).
+   */
+  ioInstruction(v: number, port: number): void {
+    this.opaqueExit(v, this.intel ? Slot.IO_INSTRUCTION : Slot.VMEXIT_IOIO, (port & 0xffff) << 16);
+  }
+
+  /**
+   * A guest access to an emulated device's MMIO register (e.g. an AHCI doorbell): not mapped in the
+   * EPT / nested page tables, so an EPT-violation exit (SVM: nested page fault) and emulation.
+   */
+  mmio(v: number): void {
+    this.opaqueExit(v, this.intel ? Slot.EPT_VIOLATION : Slot.VMEXIT_NPF, 0);
+  }
+
+  /**
+   * A host interrupt (the host's own timer tick) arrives while the vCPU runs: an external-interrupt
+   * exit (VT-x external-interrupt exiting; SVM INTR intercept), handled by the host, then re-entry.
+   */
+  hostInterrupt(v: number): void {
+    const f = this.s[v * F.STRIDE + F.FLAGS];
+    if ((f & (Flag.STOPPED | Flag.HALTED)) !== 0) return;
+    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+    this.enter(v);
+  }
+
+  /** CPUID exits unconditionally in VMX non-root operation (SDM-26 "Instructions That Cause VM Exits Unconditionally"); SVM: CPUID intercept. */
+  cpuid(v: number): void {
+    this.opaqueExit(v, this.intel ? Slot.CPUID : Slot.VMEXIT_CPUID, 0);
+  }
+
+  /**
+   * An exit that needs no emulation beyond the hypervisor's common path, then the entry path:
+   * unconditional and intercepted instructions, and exits the model does not derive from a guest
+   * instruction (a workload profile's opaque exits, RepeatOp.OPAQUE_EXIT). Nothing on a stopped vCPU.
+   */
+  opaqueExit(v: number, slot: number, qualification = 0): void {
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    this.exit(v, slot, qualification);
+    this.enter(v);
+  }
+
+  /** End of interrupt, the way the guest's LAPIC mode does it (MMIO 0xB0 or WRMSR 0x80B). */
+  eoi(v: number): void {
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
+    else this.writeApic(v, ApicOffset.Eoi, 0);
+  }
+
+  /** Arm the LAPIC timer (initial-count register) the way the LAPIC mode does it (MMIO 0x380 or WRMSR 0x838). */
+  timerInitialCount(v: number, value: number): void {
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.TimerInitialCount, value, 0);
+    else this.writeApic(v, ApicOffset.TimerInitialCount, value);
+  }
+
+  /** Guest sends a fixed IPI to `target` (xAPIC: ICR high then ICR low; x2APIC: one WRMSR 0x830). */
+  sendIpi(v: number, target: number, vector: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    const dest = s[target * F.STRIDE + F.APIC_ID];
+    if ((s[b + F.FLAGS] & Flag.X2APIC) !== 0) {
+      this.wrmsr(v, X2apicMsr.Icr, vector & 0xff, dest);
+    } else {
+      this.writeApic(v, ApicOffset.IcrHigh, dest << 24);
+      this.writeApic(v, ApicOffset.IcrLow, vector & 0xff);
+    }
+  }
+
+  /**
+   * xAPIC MMIO write (SDM-29 "Virtualizing Memory-Mapped APIC Accesses", vmx/apicAccess.ts; AVIC,
+   * svm/avic.ts). Without APIC-access virtualization or AVIC the APIC page is unmapped: an EPT
+   * violation (SVM: a nested page fault) the hypervisor emulates.
+   */
+  writeApic(v: number, offset: number, value: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return;
+    // In x2APIC mode the xAPIC MMIO window is not decoded (SDM-11 "x2APIC Mode"): the write goes nowhere.
+    if ((f & Flag.X2APIC) !== 0) return;
+    if (offset === ApicOffset.Tpr) this.counters[v * Counter.COUNT + Counter.TPR_MMIO_WRITES]++;
+    const how = this.intel
+      ? vmxApicWrite(s, b, offset)
+      : (f & Flag.AVIC) !== 0
+        ? avicApicWrite(offset)
+        : Slot.VMEXIT_NPF;
+    switch (how) {
+      case InGuest.TPR_WRITE:
+        s[b + F.TPR] = value & 0xff; // virtualized write to VTPR, then TPR virtualization
+        this.next(v, tprVirtualization(s, b));
+        return;
+      case InGuest.EOI:
+        this.endOfInterrupt(v, EoiBy.VID);
+        return;
+      case InGuest.AVIC_TPR_WRITE:
+        this.next(v, avicTprWrite(s, b, value));
+        return;
+      case InGuest.AVIC_EOI:
+        this.endOfInterrupt(v, EoiBy.AVIC);
+        return;
+      case InGuest.AVIC_ICR_HIGH:
+        s[b + F.ICR_HIGH] = value;
+        return;
+      case InGuest.AVIC_ICR_LOW:
+        s[b + F.ICR_LOW] = value;
+        this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, true);
+        return;
+      default:
+        // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
+        this.exit(v, how, apicAccessQualification(how, offset, true));
+        this.emulateApicWrite(v, offset, value);
+        this.enter(v);
+    }
+  }
+
+  /** xAPIC MMIO read. Returns the 32-bit value the guest sees. */
+  readApic(v: number, offset: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0 || (f & Flag.X2APIC) !== 0) return 0;
+    const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
+    if (how === InGuest.READ) return this.registerValue(v, offset);
+    this.exit(v, how, apicAccessQualification(how, offset, false));
+    const value = this.registerValue(v, offset);
+    this.enter(v);
+    return value;
+  }
+
+  /**
+   * WRMSR. x2APIC MSRs (0x800-0x8FF) under "virtualize x2APIC mode" are virtualized for TPR (0x808)
+   * and, with VID, EOI (0x80B) and SELF IPI (0x83F) (SDM-29 "Virtualizing MSR-Based APIC Accesses");
+   * everything else exits through the MSR bitmap (MSR_WRITE; SVM: VMEXIT_MSR).
+   */
+  wrmsr(v: number, msr: number, valueLow: number, valueHigh: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return;
+    const apicMsr = isX2apicMsr(msr);
+    const msrExit = this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR;
+    if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, true)) {
+      this.exit(v, msrExit, 0);
+      this.stepFault = Fault.GP;
+      this.enter(v);
+      return;
+    }
+    if (msr === X2apicMsr.Tpr) this.counters[v * Counter.COUNT + Counter.TPR_MSR_WRITES]++;
+    const how = this.intel && apicMsr ? vmxX2apicWrite(s, b, msr, valueLow, valueHigh) : msrExit;
+    switch (how) {
+      case InGuest.GP:
+        this.stepFault = Fault.GP;
+        return;
+      case InGuest.TPR_WRITE:
+        s[b + F.TPR] = valueLow & 0xff;
+        this.next(v, tprVirtualization(s, b));
+        return;
+      case InGuest.EOI:
+        this.endOfInterrupt(v, EoiBy.VID);
+        return;
+      case InGuest.SELF_IPI:
+        this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+        this.next(v, selfIpiVirtualization(s, b, valueLow & 0xff));
+        return;
+      default:
+        this.exit(v, how, 0); // qualification 0: ECX holds the MSR
+        if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
+        this.enter(v);
+    }
+  }
+
+  /** RDMSR; returns the low 32 bits. */
+  rdmsr(v: number, msr: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const f = s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return 0;
+    const apicMsr = isX2apicMsr(msr);
+    const msrExit = this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR;
+    if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, false)) {
+      this.exit(v, msrExit, 0); // intercepted, then #GP injected
+      this.stepFault = Fault.GP;
+      this.enter(v);
+      return 0;
+    }
+    const passedThrough = this.intel && apicMsr && x2apicReadPassedThrough(this.traits.hypervisor, msr);
+    const how = this.intel && apicMsr ? vmxX2apicRead(s, b, msr, passedThrough) : msrExit;
+    if (how === InGuest.READ) return this.registerValue(v, x2apicMsrToOffset(msr));
+    this.exit(v, how, 0);
+    const value = apicMsr ? this.registerValue(v, x2apicMsrToOffset(msr)) : 0;
+    this.enter(v);
+    return value;
+  }
+}

@@ -1,0 +1,53 @@
+import { retireInService } from '../apic/eoi.js';
+import { processorPriority } from '../apic/priority.js';
+import { priorityClass, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
+import { F, Flag } from '../vcpu/layout.js';
+import { Next } from '../vcpu/outcomes.js';
+
+/**
+ * The CPU's virtual-APIC state rules: Intel SDM vol. 3C chapter "APIC Virtualization and Virtual
+ * Interrupts", section "Virtual APIC State" (29.1 in the 2023 editions) — TPR, PPR, EOI and self-IPI
+ * virtualization. They run on the virtual-APIC page words of the state (VTPR = F.TPR, VPPR = F.PPR,
+ * VISR/VIRR = F.ISR/F.IRR, SVI/RVI) of the vCPU at word `b`, and return what happens next (Next)
+ * instead of exiting or evaluating themselves.
+ */
+
+/** SDM "PPR Virtualization": VPPR from VTPR and SVI. */
+function pprVirtualization(s: Int32Array, b: number): void {
+  s[b + F.PPR] = processorPriority(s[b + F.TPR] & 0xff, s[b + F.SVI]);
+}
+
+/**
+ * SDM "TPR Virtualization", run after a virtualized TPR write (MOV to CR8, xAPIC TPR through the
+ * APIC-access page, WRMSR 0x808). VID on: PPR virtualization, then the evaluation of pending virtual
+ * interrupts. VID off: a trap-like TPR-below-threshold exit when VTPR[7:4] < threshold[3:0].
+ */
+export function tprVirtualization(s: Int32Array, b: number): Next {
+  if ((s[b + F.FLAGS] & Flag.VID) !== 0) {
+    pprVirtualization(s, b);
+    return Next.EVALUATE_PENDING;
+  }
+  if (priorityClass(s[b + F.TPR]) < (s[b + F.TPR_THRESHOLD] & 0xf)) return Next.TPR_BELOW_THRESHOLD_EXIT;
+  return Next.NOTHING;
+}
+
+/**
+ * SDM "EOI Virtualization": VISR[SVI] = 0, SVI = highest VISR, PPR virtualization. Returns the
+ * vector when its EOI-exit-bitmap bit is set — a virtualized-EOI exit follows (qualification: the
+ * vector) and the hypervisor broadcasts the level EOI (apic/eoi.ts) — else -1: the CPU evaluates
+ * pending virtual interrupts.
+ */
+export function eoiVirtualization(s: Int32Array, b: number): number {
+  const vector = s[b + F.SVI];
+  retireInService(s, b, vector);
+  s[b + F.SVI] = Math.max(vecHighest(s, b + F.ISR), 0);
+  pprVirtualization(s, b);
+  return vecTest(s, b + F.EOI_EXIT, vector) ? vector : -1;
+}
+
+/** SDM "Self-IPI Virtualization" (x2APIC SELF IPI with VID): VIRR[vector] = 1, RVI = max(RVI, vector), evaluate. */
+export function selfIpiVirtualization(s: Int32Array, b: number, vector: number): Next {
+  vecSet(s, b + F.IRR, vector);
+  s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
+  return Next.EVALUATE_PENDING;
+}

@@ -1,0 +1,75 @@
+import { setTriggerMode } from '../apic/vlapic.js';
+import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
+import { F } from '../vcpu/layout.js';
+
+/**
+ * Virtual interrupts under virtual-interrupt delivery (VID): Intel SDM vol. 3C chapter "APIC
+ * Virtualization and Virtual Interrupts", sections "Evaluation and Delivery of Virtual Interrupts"
+ * (29.2 in the 2023 editions) and "Posted-Interrupt Processing" (29.6), on the virtual-APIC page
+ * words of the vCPU at word `b` (RVI/SVI, VIRR = F.IRR, VISR = F.ISR, VPPR = F.PPR, PIR, ON).
+ */
+
+/**
+ * SDM "Evaluation of Pending Virtual Interrupts": RVI is recognized when RVI[7:4] > VPPR[7:4].
+ * Returns RVI, or -1 when nothing is recognized.
+ */
+export function pendingVirtualInterrupt(s: Int32Array, b: number): number {
+  const rvi = s[b + F.RVI];
+  return rvi > 0 && priorityClass(rvi) > priorityClass(s[b + F.PPR]) ? rvi : -1;
+}
+
+/**
+ * SDM "Virtual-Interrupt Delivery" of a recognized `vector`, once the guest is interruptible, with
+ * no VM exit: VISR[vector] = 1, VIRR[vector] = 0, SVI = vector, VPPR = vector & 0xF0, RVI = highest
+ * VIRR. The guest then vectors through its IDT (RFLAGS.IF clears: one delivery per evaluation).
+ * AVIC (svm/avic.ts) delivers by the same steps from the vAPIC backing page.
+ */
+export function deliverVirtualInterrupt(s: Int32Array, b: number, vector: number): void {
+  vecSet(s, b + F.ISR, vector);
+  vecClear(s, b + F.IRR, vector);
+  s[b + F.SVI] = vector;
+  s[b + F.PPR] = vector & 0xf0;
+  s[b + F.RVI] = Math.max(vecHighest(s, b + F.IRR), 0);
+}
+
+/**
+ * An interrupt the vlapic accepted while VID is on is also a requested virtual interrupt:
+ * RVI = max(RVI, vector); a level-triggered vector gets its EOI-exit-bitmap bit so that its EOI
+ * exits to the hypervisor (bhyve vmx_set_tmr).
+ */
+export function requestVirtualInterrupt(s: Int32Array, b: number, vector: number, level: boolean): void {
+  if (level) vecSet(s, b + F.EOI_EXIT, vector);
+  s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
+}
+
+/**
+ * The sender's half of SDM "Posted-Interrupt Processing" (bhyve vmx_set_intr_ready / KVM
+ * vmx_deliver_posted_interrupt): the PIR bit and ON are set, the trigger mode recorded, a
+ * level-triggered vector's EOI-exit-bitmap bit set; the notification vector reaches a running vCPU
+ * with no VM exit. False, with nothing changed, when the vector is already posted or requested
+ * (coalesced).
+ */
+export function postInterrupt(s: Int32Array, b: number, vector: number, level: boolean): boolean {
+  if (vecTest(s, b + F.PIR, vector) || vecTest(s, b + F.IRR, vector)) return false;
+  vecSet(s, b + F.PIR, vector);
+  setTriggerMode(s, b, vector, level);
+  if (level) vecSet(s, b + F.EOI_EXIT, vector);
+  s[b + F.PIR_ON] = 1;
+  return true;
+}
+
+/** SDM "Posted-Interrupt Processing": PIR is ORed into VIRR, RVI raised to the highest. */
+export function syncPirToIrr(s: Int32Array, b: number): void {
+  let any = false;
+  for (let w = 0; w < 8; w++) {
+    const p = s[b + F.PIR + w];
+    if (p !== 0) {
+      s[b + F.IRR + w] |= p;
+      s[b + F.PIR + w] = 0;
+      any = true;
+    }
+  }
+  s[b + F.PIR_ON] = 0;
+  const high = vecHighest(s, b + F.IRR);
+  if (any || high > s[b + F.RVI]) s[b + F.RVI] = Math.max(high, 0);
+}
