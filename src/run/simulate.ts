@@ -97,7 +97,12 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
         model,
         vcpus: g.vcpus,
         x2apicOffered: g.x2apic,
-        phases: g.phases.map((p) => ({ phase: p.phase, durationNs: p.durationNs, work: p.work })),
+        phases: g.phases.map((p) => ({
+          phase: p.phase,
+          durationNs: p.durationNs,
+          work: p.work,
+          busyVcpus: p.busyVcpus,
+        })),
         ...(workload === undefined ? {} : { workload }),
       });
     }

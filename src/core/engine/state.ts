@@ -386,7 +386,7 @@ export abstract class HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) return this.share() / (1 + this.wl[v * WL + WL_COST]);
     const model = this.guests[gi].model;
-    const x = model.usesCr8 ? this.phaseBehaviour(gi).cr8PerBusySecond / 1e9 : 0;
+    const x = model.usesCr8 ? this.vcpuBehaviour(v).cr8PerBusySecond / 1e9 : 0;
     return this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
   }
 
@@ -414,6 +414,18 @@ export abstract class HostState {
     const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
     const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
     return guest.model.phases[kind];
+  }
+
+  /** vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. */
+  vcpuBehaviour(v: number): PhaseBehaviour {
+    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+    const guest = this.guests[gi];
+    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+    if (idx >= guest.phases.length) return guest.model.phases.idle;
+    const plan = guest.phases[idx];
+    if (plan.busyVcpus !== undefined && v - this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] >= plan.busyVcpus)
+      return guest.model.phases.idle;
+    return guest.model.phases[plan.phase];
   }
 
   // ------------------------------------------------------ results

@@ -38,7 +38,7 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
 /** Ev.BURST_END: a busy burst ends (the vCPU halts) or an idle gap does (the scheduler wakes it). */
 export function burstBoundary(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const b = h.phaseBehaviour(gi);
+  const b = h.vcpuBehaviour(v);
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {

@@ -37,7 +37,7 @@ export function scheduleBackground(h: HostState, v: number, b: PhaseBehaviour): 
 /** Ev.BG_IO: a doorbell write; its completion interrupt comes back to this vCPU after the service time. */
 export function backgroundIo(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = time + nextIoDelay(h, v, h.phaseBehaviour(gi));
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = time + nextIoDelay(h, v, h.vcpuBehaviour(v));
   h.machine.mmio(v);
   if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === Infinity)
     h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + h.guests[gi].model.install.deviceServiceNs;
@@ -53,7 +53,7 @@ export function backgroundIoDone(h: HostState, v: number, time: number): void {
 export function backgroundIpi(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const guest = h.guests[gi];
-  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = time + nextIpiDelay(h, v, h.phaseBehaviour(gi));
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = time + nextIpiDelay(h, v, h.vcpuBehaviour(v));
   const others = guest.vcpus - 1;
   if (others <= 0) return;
   let target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + h.rng.below(v, others);

@@ -18,6 +18,8 @@ export interface PhasePlan {
   readonly durationNs?: number;
   /** install: installer CPU work, guest ns; disk-benchmark: bytes; build: CPU work, guest ns. */
   readonly work?: number;
+  /** Only the guest's first `busyVcpus` vCPUs take the phase's behaviour; the others idle. */
+  readonly busyVcpus?: number;
 }
 
 export interface PhaseBehaviour {

@@ -95,7 +95,7 @@ export function timerFires(h: HostState, v: number, time: number): void {
     h.v8[b8 + V8.WAKE_TIMER] = 0;
     h.v8[b8 + V8.RESTART_TICK] = 1;
     h.v8[b8 + V8.BUSY] = 1;
-    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, h.phaseBehaviour(gi).burstNs));
+    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs));
     h.vf[t] = time + period;
   } else {
     h.vf[t] += period;
