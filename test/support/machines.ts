@@ -1,6 +1,6 @@
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import { Machine, type VmcsOverrides } from '../../src/core/vcpu/machine.js';
 
 /** A machine for rule tests: one guest, `vcpus` vCPUs (APIC ids 0..n-1), policy resolved on the profile. */
 export interface MachineSetup {
@@ -9,6 +9,8 @@ export interface MachineSetup {
   readonly x2apic?: boolean;
   readonly tunables?: Tunables;
   readonly vcpus?: number;
+  /** VMCS control overrides applied after the policy (kvm-unit-tests style). */
+  readonly overrides?: VmcsOverrides;
 }
 
 export function buildMachine(su: MachineSetup): Machine {
@@ -17,5 +19,6 @@ export function buildMachine(su: MachineSetup): Machine {
     profile: su.profile,
     traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
     vcpus: Array.from({ length: n }, (_, i) => ({ guest: 0, x2apic: su.x2apic ?? false, apicId: i })),
+    ...(su.overrides ? { overrides: su.overrides } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import type { CpuProfile, VmxCapabilities } from '../cpu/profile.js';
-import type { PolicyTraits } from '../hypervisor/policy.js';
+import { mmioExitSlot, type PolicyTraits } from '../hypervisor/policy.js';
 import { syncAtExit } from '../hypervisor/exitPath.js';
 import { setupVcpu } from '../hypervisor/vmcs.js';
 import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
@@ -15,12 +15,14 @@ import {
   vlapicSetTpr,
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
-import { eoiVirtualization } from '../vmx/apicVirtualization.js';
+import { eoiVirtualization, pprVirtualization } from '../vmx/apicVirtualization.js';
 import { Cr8Qualification } from '../vmx/apicAccess.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { priorityClass } from '../apic/vectors.js';
 import {
   checkVmEntryOf,
+  clearInterruptWindow,
+  interruptWindowExitsAfterEntry,
   programTprThreshold,
   requestWindowAfterInjection,
   syncsPprAtEntry,
@@ -82,6 +84,8 @@ export class MachineCore {
   private readonly syncsPprAtEntry: boolean;
   /** The software path programs a TPR threshold. */
   private readonly programsThreshold: boolean;
+  /** The exit of a guest access to unbacked guest-physical memory (device MMIO), by policy (D9). */
+  protected readonly mmioSlot: number;
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
@@ -155,6 +159,7 @@ export class MachineCore {
     this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
     this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
     this.programsThreshold = this.traits.tprThreshold !== 'none';
+    this.mmioSlot = mmioExitSlot(this.traits);
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
@@ -256,11 +261,7 @@ export class MachineCore {
       }
     }
     if ((f & Flag.HALTED) !== 0) return; // still asleep in the host
-    // The guest runs: what happens right after a successful VM entry.
-    if (this.intel && tprThresholdExitsAfterEntry(s, b)) {
-      this.tprBelowThresholdExit(v);
-      return;
-    }
+    // The guest runs: what happens right after a successful VM entry, in the manual's order.
     const pending = s[b + F.PENDING_INJECT];
     if (pending >= 0) {
       // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
@@ -268,7 +269,30 @@ export class MachineCore {
       this.counters[v * Counter.COUNT + Counter.INJECTED]++;
       this.guestTakesInterrupt(v, pending);
     }
-    if ((f & (Flag.VID | Flag.AVIC)) !== 0) this.evaluatePendingVirtualInterrupts(v);
+    if (this.intel) {
+      // TPR-threshold and interrupt-window exits follow event injection (SDM 26.7.7, 26.7.5; D5, D4).
+      if (tprThresholdExitsAfterEntry(s, b)) {
+        this.tprBelowThresholdExit(v);
+        return;
+      }
+      if (interruptWindowExitsAfterEntry(s, b)) {
+        this.interruptWindowExit(v);
+        return;
+      }
+      if ((f & Flag.VID) !== 0) {
+        // VM entry with VID: PPR virtualization, then the evaluation of pending virtual interrupts
+        // (SDM 26.3.2.5 "Updating Non-Register State"; D6).
+        pprVirtualization(s, b);
+        this.evaluatePendingVirtualInterrupts(v);
+      }
+    } else if ((f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
+  }
+
+  /** An interrupt-window exit (reason 7): the handler clears the control, the next entry decides anew. */
+  protected interruptWindowExit(v: number): void {
+    this.exit(v, Slot.INTERRUPT_WINDOW, 0);
+    clearInterruptWindow(this.s, v * F.STRIDE);
+    this.enter(v);
   }
 
   /** VT-x entry (vmx/entry.ts); the vlapic accepts an injected vector in between. */
@@ -565,6 +589,13 @@ export class MachineCore {
   protected sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
     this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
     const vector = icrLow & 0xff;
+    // Destination shorthand 01B (self): the sender's own LAPIC (SDM 11.6.1 "Interrupt Command
+    // Register"); the hypervisor sets it ready with no kick - the vCPU is in the hypervisor.
+    if (((icrLow >>> 18) & 3) === 1) {
+      this.counters[v * Counter.COUNT + Counter.RAISED]++;
+      vlapicSetLocalIntr(this.s, v * F.STRIDE, vector);
+      return;
+    }
     const target = fixedIpiTarget(this.s, this.n, v, dest);
     if (target < 0) return;
     // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").

@@ -13,8 +13,8 @@ import {
   vmxX2apicRead,
   vmxX2apicWrite,
 } from '../vmx/apicAccess.js';
-import { selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
-import { clearInterruptWindow, interruptWindowExits } from '../vmx/entry.js';
+import { selfIpiVirtualizable, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
+import { interruptWindowExits } from '../vmx/entry.js';
 import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
 import { cr8Intercepted } from '../svm/intercepts.js';
 import { MachineCore } from './core.js';
@@ -41,7 +41,11 @@ export class GuestInstructions extends MachineCore {
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
-    const cr8 = value & 0xf;
+    if (value < 0 || value > 15) {
+      this.cr8ReservedBits(v);
+      return;
+    }
+    const cr8 = value;
     if (!this.intel) this.svmWriteCr8(v, cr8);
     else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, Cr8Qualification.MOV_TO, cr8);
     else {
@@ -50,6 +54,24 @@ export class GuestInstructions extends MachineCore {
       s[b + F.TPR] = tprFromCr8(cr8);
       if (tprShadowed(s, b)) this.next(v, tprVirtualization(s, b));
     }
+  }
+
+  /**
+   * MOV to CR8 with any of bits 63:4 set (D8): #GP(0), CR8 reserved bits (SDM vol. 2 "MOV-Move
+   * to/from Control Registers"); TPR and VTPR unchanged. The #GP is not among the exceptions that
+   * have priority over VM exits (SDM 26.1.1 "Relative Priority of Faults and VM Exits": a fault-like
+   * VM exit wins over other exceptions), so with CR8-load exiting the CR-access exit comes first and
+   * the hypervisor injects the #GP (bhyve vlapic_set_cr8, KVM kvm_set_cr8 -> kvm_complete_insn_gp).
+   * SVM likewise checks the CR8 write intercept before operand-value exceptions (APM 15.9
+   * "Instruction Intercepts"). With the TPR shadow (or V_TPR) the CPU raises the #GP without an exit.
+   */
+  private cr8ReservedBits(v: number): void {
+    const b = v * F.STRIDE;
+    const exits = this.intel ? cr8LoadExits(this.s, b) : cr8Intercepted(this.s, b, true);
+    this.stepFault = Fault.GP;
+    if (!exits) return;
+    this.exit(v, this.intel ? Slot.CR_ACCESS : Slot.VMEXIT_CR8_WRITE, this.intel ? Cr8Qualification.MOV_TO : 0);
+    this.enter(v);
   }
 
   /** MOV from CR8. Returns CR8 (TPR[7:4]): from VTPR with the shadow, V_TPR under SVM. */
@@ -71,11 +93,8 @@ export class GuestInstructions extends MachineCore {
     // RFLAGS.IF became 1: interrupt-window exit (SDM-26 "Interrupt-Window Exiting"), VINTR, or virtual delivery.
     const f = s[b + F.FLAGS];
     if (this.intel) {
-      if (interruptWindowExits(s, b)) {
-        this.exit(v, Slot.INTERRUPT_WINDOW, 0);
-        clearInterruptWindow(s, b);
-        this.enter(v);
-      } else if ((f & Flag.VID) !== 0) this.evaluatePendingVirtualInterrupts(v);
+      if (interruptWindowExits(s, b)) this.interruptWindowExit(v);
+      else if ((f & Flag.VID) !== 0) this.evaluatePendingVirtualInterrupts(v);
       return;
     }
     if ((f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
@@ -113,11 +132,13 @@ export class GuestInstructions extends MachineCore {
   }
 
   /**
-   * A guest access to an emulated device's MMIO register (e.g. an AHCI doorbell): not mapped in the
-   * EPT / nested page tables, so an EPT-violation exit (SVM: nested page fault) and emulation.
+   * A guest access to an emulated device's MMIO register (an AHCI doorbell, an HPET counter read):
+   * not backed by memory, so an EPT exit the hypervisor emulates - EPT_VIOLATION under bhyve,
+   * EPT_MISCONFIG under KVM, whose MMIO SPTEs are misconfigured on purpose (D9; hypervisor/policy.ts
+   * mmioExitSlot) - and on SVM a nested page fault.
    */
   mmio(v: number): void {
-    this.opaqueExit(v, this.intel ? Slot.EPT_VIOLATION : Slot.VMEXIT_NPF, 0);
+    this.opaqueExit(v, this.mmioSlot, 0);
   }
 
   /**
@@ -205,6 +226,20 @@ export class GuestInstructions extends MachineCore {
       case InGuest.AVIC_EOI:
         this.endOfInterrupt(v, EoiBy.AVIC);
         return;
+      case InGuest.ICR_HIGH_WRITE:
+        s[b + F.ICR_HIGH] = value & 0xff000000; // APIC-write emulation of 310H clears bytes 2:0; no exit (D1)
+        return;
+      case InGuest.ICR_LOW_WRITE:
+        s[b + F.ICR_LOW] = value;
+        if (selfIpiVirtualizable(value)) {
+          this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+          this.next(v, selfIpiVirtualization(s, b, value & 0xff)); // D2
+          return;
+        }
+        this.exit(v, Slot.APIC_WRITE, ApicOffset.IcrLow); // trap-like: VICR is on the page (D3)
+        this.emulateApicWrite(v, offset, value);
+        this.enter(v);
+        return;
       case InGuest.AVIC_ICR_HIGH:
         s[b + F.ICR_HIGH] = value;
         return;
@@ -214,7 +249,7 @@ export class GuestInstructions extends MachineCore {
         return;
       default:
         // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
-        this.exit(v, how, apicAccessQualification(how, offset, true));
+        this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, true));
         this.emulateApicWrite(v, offset, value);
         this.enter(v);
     }
@@ -228,7 +263,7 @@ export class GuestInstructions extends MachineCore {
     if ((f & Flag.STOPPED) !== 0 || (f & Flag.X2APIC) !== 0) return 0;
     const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
     if (how === InGuest.READ) return this.registerValue(v, offset);
-    this.exit(v, how, apicAccessQualification(how, offset, false));
+    this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, false));
     const value = this.registerValue(v, offset);
     this.enter(v);
     return value;
