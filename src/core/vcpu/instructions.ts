@@ -17,7 +17,7 @@ import { selfIpiVirtualizable, selfIpiVirtualization, tprVirtualization } from '
 import { interruptWindowExits } from '../vmx/entry.js';
 import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
 import { cr8Intercepted } from '../svm/intercepts.js';
-import { MachineCore } from './core.js';
+import { HypervisorEmulation } from './emulation.js';
 import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
@@ -30,7 +30,7 @@ import { InGuest } from './outcomes.js';
  * vmx/ and svm/; apic/ for the software LAPIC) and carries the answer out through the machinery
  * of core.ts. Machine (machine.ts) adds the accessors, the exact fast-forward and the checks.
  */
-export class GuestInstructions extends MachineCore {
+export class GuestInstructions extends HypervisorEmulation {
   /**
    * MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing
    * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR"). The hottest guest operation (a Windows
