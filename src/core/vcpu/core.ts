@@ -6,6 +6,7 @@ import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
 import { ApicOffset } from '../apic/registers.js';
 import {
+  vlapicAutoEoiAccepted,
   vlapicIntrAccepted,
   vlapicPendingIntr,
   vlapicProcessEoi,
@@ -84,6 +85,8 @@ export class MachineCore {
   private readonly programsThreshold: boolean;
   /** The exit of a guest access to unbacked guest-physical memory (device MMIO), by policy (D9). */
   protected readonly mmioSlot: number;
+  /** The exit a guest timer expiry takes on a running vCPU, by policy (PolicyTraits.guestTimer). */
+  protected readonly timerSlot: number;
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
@@ -158,6 +161,11 @@ export class MachineCore {
     this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
     this.programsThreshold = this.traits.tprThreshold !== 'none';
     this.mmioSlot = mmioExitSlot(this.traits);
+    this.timerSlot = !this.intel
+      ? Slot.VMEXIT_INTR
+      : this.traits.guestTimer === 'preemption-timer'
+        ? Slot.VMX_PREEMPTION_TIMER
+        : Slot.EXTERNAL_INTERRUPT;
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     for (let v = 0; v < n; v++) setupVcpu(this.s, v, config.vcpus[v], this.traits, vmx, config.overrides);
@@ -308,10 +316,19 @@ export class MachineCore {
     if (soft && this.syncsPprAtEntry) this.updatePpr(v);
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     const vector = vmxInjectOrRequestWindow(s, b);
-    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if (vector >= 0) this.acceptInjected(v, vector);
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (s[b + F.PENDING_INJECT] >= 0) requestWindowAfterInjection(s, b);
     if (soft && this.programsThreshold) programTprThreshold(s, b, this.traits);
+  }
+
+  /** The vlapic accepts the vector it injects: into ISR (bhyve vlapic_intr_accepted), or, for a SynIC AutoEOI SINT, not. */
+  private acceptInjected(v: number, vector: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const stack = this.traits.isrvecStack;
+    if (s[b + F.HV] >>> 8 === vector) this.checkStack(v, vlapicAutoEoiAccepted(s, b, vector, stack, this.intel));
+    else this.checkStack(v, vlapicIntrAccepted(s, b, vector, stack, this.intel));
   }
 
   /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
@@ -320,7 +337,7 @@ export class MachineCore {
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
     const vector = svmInjectOrRequestWindow(s, b);
-    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if (vector >= 0) this.acceptInjected(v, vector);
     programVmcbBeforeRun(s, b, this.traits, vector >= 0);
   }
 
@@ -514,6 +531,29 @@ export class MachineCore {
       this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
       this.enter(v);
     }
+    return true;
+  }
+
+  /**
+   * An interrupt the hypervisor makes ready while the vCPU is out of the guest (in an exit's
+   * handler): requested in the vlapic - posted (PIR) with posted interrupts, also in RVI with VID -
+   * with no kick, since the vCPU is not running; the entry that follows delivers or injects it
+   * (KVM kvm_apic_local_deliver from the timer handler; bhyve vlapic_fire_timer ->
+   * vlapic_set_intr_ready, vcpu_notify_event on the vCPU's own host CPU). False if coalesced.
+   */
+  protected setInterruptReady(v: number, vector: number, level: boolean): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = v * Counter.COUNT;
+    this.counters[c + Counter.RAISED]++;
+    const f = s[b + F.FLAGS];
+    const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
+    if (!ok) {
+      this.counters[c + Counter.COALESCED]++;
+      return false;
+    }
+    if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
+    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
     return true;
   }
 

@@ -2,7 +2,10 @@ import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite 
 import { EoiBy } from '../apic/eoi.js';
 import { X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
 import { vlapicSetLocalIntr } from '../apic/vlapic.js';
-import { Counter } from './counters.js';
+import { vecHighest } from '../apic/vectors.js';
+import { guestTpr } from '../apic/priority.js';
+import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
+import { Counter, Fault } from './counters.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Slot } from './exits.js';
 import { F, Flag } from './layout.js';
@@ -89,5 +92,62 @@ export class HypervisorEmulation extends MachineCore {
       return;
     }
     this.raiseInterrupt(target, vector, false);
+  }
+
+  // ---------------------------------------------------------------- Hyper-V synthetic MSRs (hypervisor/hyperv.ts)
+
+  /**
+   * WRMSR to a synthetic MSR: an MSR exit, then KVM's kvm_hv_set_msr_common - hv-vapic's EOI, ICR
+   * (vector and command in bits 31:0, destination in 63:32: kvm_hv_vapic_msr_write) and TPR act on
+   * the vlapic; an MSR of a feature the guest lacks is #GP.
+   */
+  protected hypervMsrWrite(v: number, msr: number, low: number, high: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
+    switch (hvMsrAccess(s[b + F.HV] & 0xff, msr)) {
+      case HvAccess.GP:
+        this.stepFault = Fault.GP;
+        break;
+      case HvAccess.EOI:
+        this.hypervisorEoi(v);
+        break;
+      case HvAccess.ICR: {
+        // kvm_lapic_reg_write(APIC_ICR2) keeps only bits 31:24 in xAPIC mode, then APIC_ICR sends.
+        const x2apic = (s[b + F.FLAGS] & Flag.X2APIC) !== 0;
+        s[b + F.ICR_HIGH] = x2apic ? high : high & 0xff000000;
+        s[b + F.ICR_LOW] = low;
+        this.sendIpiFromIcr(v, low, x2apic ? high : high >>> 24, false);
+        break;
+      }
+      case HvAccess.TPR:
+        this.setTpr(v, low & 0xff);
+        break;
+      case HvAccess.DONE:
+        break;
+    }
+    this.enter(v);
+  }
+
+  /** RDMSR of a synthetic MSR: an MSR exit, the value (hv-vapic TPR; 0 for the rest), or #GP. */
+  protected hypervMsrRead(v: number, msr: number): number {
+    const b = v * F.STRIDE;
+    this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0);
+    const how = hvMsrAccess(this.s[b + F.HV] & 0xff, msr);
+    if (how === HvAccess.GP) this.stepFault = Fault.GP;
+    const value = how === HvAccess.TPR ? guestTpr(this.s, b, this.intel) : 0;
+    this.enter(v);
+    return value;
+  }
+
+  /**
+   * An EOI the hypervisor performs for the guest (hv-vapic's EOI MSR): the vlapic retires the
+   * highest in-service vector (KVM apic_set_eoi); with VID it also updates SVI on the virtual-APIC
+   * page (vmx_hwapic_isr_update), and the next entry virtualizes PPR and evaluates (D6).
+   */
+  protected hypervisorEoi(v: number): void {
+    this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+    const b = v * F.STRIDE;
+    if ((this.s[b + F.FLAGS] & Flag.VID) !== 0) this.s[b + F.SVI] = Math.max(vecHighest(this.s, b + F.ISR), 0);
   }
 }

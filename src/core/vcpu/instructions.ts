@@ -1,8 +1,9 @@
 import { EoiBy } from '../apic/eoi.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
-import { priorityClass } from '../apic/vectors.js';
+import { priorityClass, vecHighest, vecTest } from '../apic/vectors.js';
 import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
+import { HvFeature, HvMsr, isHypervMsr } from '../hypervisor/hyperv.js';
 import {
   cr8LoadExits,
   cr8StoreExits,
@@ -152,6 +153,83 @@ export class GuestInstructions extends HypervisorEmulation {
     this.enter(v);
   }
 
+  /**
+   * The guest's LAPIC timer (one-shot, periodic or TSC-deadline) expires, delivered the way the
+   * hypervisor emulates it (PolicyTraits.guestTimer):
+   * - KVM with the VMX-preemption timer (kvm_intel.preemption_timer, default on, when the CPU has
+   *   it): while the vCPU runs, the preemption timer counts the guest's deadline down and expires
+   *   as a VM exit, reason 52 (vmx.c handle_preemption_timer -> kvm_lapic_expired_hv_timer); the
+   *   handler makes the timer vector ready and the entry delivers it;
+   * - otherwise a host timer (KVM's hrtimer apic_timer_fn; bhyve's callout vlapic_callout_handler,
+   *   assumed on the vCPU's own host CPU): its interrupt on the host CPU that runs the vCPU is an
+   *   external-interrupt exit (SVM: INTR), then the same;
+   * - a halted vCPU is woken by the host timer with no further exit (KVM moves the deadline to an
+   *   hrtimer while the vCPU blocks: kvm_lapic_switch_to_sw_timer; its HLT exit already happened).
+   * Returns false when the vector was already requested (coalesced).
+   */
+  guestTimerExpires(v: number, vector: number): boolean {
+    const f = this.s[v * F.STRIDE + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return false;
+    if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
+    this.exit(v, this.timerSlot, 0);
+    const ready = this.setInterruptReady(v, vector, false);
+    this.enter(v);
+    return ready;
+  }
+
+  /**
+   * A Hyper-V synthetic timer (hv-stimer) expires: KVM runs STIMERn on a host hrtimer
+   * (hyperv.c stimer_start, stimer_timer_callback), so a running vCPU takes the host's interrupt
+   * as an external-interrupt exit (SVM: INTR); the handler queues the expiry message in the SynIC
+   * message page (stimer_send_msg, no exit) and raises the timer's SINT `vector` (synic_set_irq),
+   * delivered at the entry. A halted vCPU is woken with no further exit. False without hv-stimer
+   * (the guest cannot have armed one) or when the vector was already requested.
+   */
+  stimerExpires(v: number, vector: number): boolean {
+    const b = v * F.STRIDE;
+    const f = this.s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0 || (this.s[b + F.HV] & HvFeature.STIMER) === 0) return false;
+    if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
+    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+    const ready = this.setInterruptReady(v, vector, false);
+    this.enter(v);
+    return ready;
+  }
+
+  /**
+   * The guest may skip its EOI write (hv-vapic's EOI assist in the VP assist page, TLFS "Virtual
+   * Processor Assist Page"): KVM implements it as its PV EOI (kvm_lapic_set_pv_eoi on
+   * HV_X64_MSR_VP_ASSIST_PAGE) and marks an EOI as not needed at entry when no other interrupt is
+   * requested, one is in service and it is not level-triggered (lapic.c apic_sync_pv_eoi_to_guest:
+   * irr_pending, highest_isr_cache, kvm_ioapic_handles_vector); never under APICv / AVIC, where KVM
+   * keeps irr_pending set. A cheap query for the guest model: no state changes.
+   */
+  hvEoiAssist(v: number): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.HV] & HvFeature.VAPIC) === 0 || (s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) return false;
+    if (vecHighest(s, b + F.IRR) >= 0) return false;
+    const vector = vecHighest(s, b + F.ISR);
+    return vector >= 0 && !vecTest(s, b + F.TMR, vector);
+  }
+
+  /**
+   * The guest's EOI under hv-vapic: skipped when the EOI assist allows it (no exit; KVM retires the
+   * vector at the next exit, apic_sync_pv_eoi_from_guest - modelled at once, before anything else
+   * can look at the ISR), else a WRMSR to HV_X64_MSR_EOI (an MSR exit handled in the kernel).
+   */
+  hvEoi(v: number): void {
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (this.hvEoiAssist(v)) this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+    else this.wrmsr(v, HvMsr.EOI, 0, 0);
+  }
+
+  /** `vector` is the guest's SynIC AutoEOI SINT: delivered without entering ISR, so the guest writes no EOI for it. */
+  hvAutoEoi(v: number, vector: number): boolean {
+    const word = this.s[v * F.STRIDE + F.HV];
+    return word >>> 8 !== 0 && word >>> 8 === vector;
+  }
+
   /** CPUID exits unconditionally in VMX non-root operation (SDM-26 "Instructions That Cause VM Exits Unconditionally"); SVM: CPUID intercept. */
   cpuid(v: number): void {
     this.opaqueExit(v, this.intel ? Slot.CPUID : Slot.VMEXIT_CPUID, 0);
@@ -279,6 +357,10 @@ export class GuestInstructions extends HypervisorEmulation {
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
+    if (isHypervMsr(msr)) {
+      this.hypervMsrWrite(v, msr, valueLow, valueHigh);
+      return;
+    }
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR;
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, true)) {
@@ -317,6 +399,7 @@ export class GuestInstructions extends HypervisorEmulation {
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
+    if (isHypervMsr(msr)) return this.hypervMsrRead(v, msr);
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR;
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, false)) {
