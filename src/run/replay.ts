@@ -1,7 +1,7 @@
-import type { GuestInstance } from '../core/engine/host.js';
+import type { GuestInstance, HostSimulation } from '../core/engine/host.js';
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
 import { RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
@@ -97,6 +97,26 @@ export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: numbe
 
 export class ReplayError extends Error {}
 
+/**
+ * The simulation of a host running `guests`, and where guest `guest` sits in it: its instance,
+ * its index among `guests` and its vCPUs [first, end) in the host's machine.
+ */
+export function guestSimulation(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+  host: number,
+  guests: readonly GuestInstance[],
+  guest: number,
+): { sim: HostSimulation; target: GuestInstance; targetIdx: number; first: number; end: number } {
+  const targetIdx = guests.findIndex((g) => g.index === guest);
+  const target = guests[targetIdx];
+  const sim = hostSimulations(scenario, variant, data)(host, guests);
+  let first = 0;
+  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
+  return { sim, target, targetIdx, first, end: first + target.vcpus };
+}
+
 /** Host index of a global guest index (hostGuests numbers guests host-major). */
 export function hostOfGuest(
   scenario: Scenario,
@@ -143,12 +163,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     if (!wanted.has(req.guest)) throw new ReplayError(`--only-guests must include the replayed guest ${req.guest}`);
     guests = all.filter((g) => wanted.has(g.index));
   }
-  const targetIdx = guests.findIndex((g) => g.index === req.guest);
-  const target = guests[targetIdx];
-  const sim = hostSimulations(scenario, variant, data)(host, guests);
-  let first = 0;
-  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
-  const end = first + target.vcpus;
+  const { sim, target, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';

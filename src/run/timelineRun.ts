@@ -1,8 +1,15 @@
 import type { GuestInstance } from '../core/engine/host.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
-import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
-import { hostOfGuest, recorderRecord, ReplayError, type ReplayRecord, type ReplayViolation } from './replay.js';
+import { EPOCH_NS, hostGuests } from './simulate.js';
+import {
+  guestSimulation,
+  hostOfGuest,
+  recorderRecord,
+  ReplayError,
+  type ReplayRecord,
+  type ReplayViolation,
+} from './replay.js';
 
 /**
  * The recording behind `run --timeline` (src/report/timeline.ts renders it as a trace): re-run the
@@ -73,12 +80,7 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
   const variant = scenario.variants[req.variantIndex];
   const { host } = hostOfGuest(scenario, req.variantIndex, req.guest);
   const guests = hostGuests(variant, data, host);
-  const targetIdx = guests.findIndex((g) => g.index === req.guest);
-  const target = guests[targetIdx];
-  const sim = hostSimulations(scenario, variant, data)(host, guests);
-  let first = 0;
-  for (let i = 0; i < targetIdx; i++) first += guests[i].vcpus;
-  const end = first + target.vcpus;
+  const { sim, target, targetIdx, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
   const limit = durationLimitNs(scenario);
   const untilComplete = scenario.duration.kind === 'until-complete';
