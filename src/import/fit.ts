@@ -44,6 +44,8 @@ const DRIVERS: Readonly<Record<string, Driver>> = {
   IO_INSTRUCTION: { kind: 'rate', name: 'io' },
   VMEXIT_IOIO: { kind: 'rate', name: 'io' },
   EPT_VIOLATION: { kind: 'rate', name: 'mmio' },
+  // KVM's device MMIO is an EPT misconfiguration (MMIO SPTEs; docs/MODEL.md D9), bhyve's an EPT violation.
+  EPT_MISCONFIG: { kind: 'rate', name: 'mmio' },
   VMEXIT_NPF: { kind: 'rate', name: 'mmio' },
   MSR_READ: { kind: 'rate', name: 'msrReads' },
   MSR_WRITE: { kind: 'rate', name: 'msrWrites' },

@@ -143,6 +143,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       tickless: bool(timer, 'tickless', `${p}.timer`),
       clockOwnerTicksWhenIdle: bool(timer, 'clockOwnerTicksWhenIdle', `${p}.timer`),
       oneShotRearm: bool(timer, 'oneShotRearm', `${p}.timer`),
+      tscDeadline: bool(timer, 'tscDeadline', `${p}.timer`),
     }),
     deviceVector: num(t, 'deviceVector', p),
     completionIpiVector: num(t, 'completionIpiVector', p),
@@ -180,6 +181,8 @@ export interface ModelData {
 export interface CostModel {
   readonly exitRoundTripCycles: Readonly<Record<string, number>>;
   readonly handlerCycles: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
+  /** The in-the-field part of an exit's host time, ns per exit name (data/cost-model.yaml fieldNs). */
+  readonly fieldNs: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
   readonly hostTickHz: Readonly<Record<'bhyve' | 'kvm', number>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
@@ -212,10 +215,21 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     for (const k of Object.keys(t))
       if (isParam(t[k])) handlerCycles[hv][k] = num(t, k, `cost-model.handlerCycles.${hv}`);
   }
+  const fc = sub(cost, 'fieldNs', 'cost-model');
+  const fieldNs = { bhyve: {} as Record<string, number>, kvm: {} as Record<string, number> };
+  for (const hv of ['bhyve', 'kvm'] as const) {
+    const t = sub(fc, hv, 'cost-model.fieldNs');
+    for (const k of Object.keys(t)) {
+      if (!EXIT_KINDS.some((e) => e.name === k))
+        throw new ModelDataError(`cost-model.fieldNs.${hv}.${k}: no such exit`);
+      fieldNs[hv][k] = num(t, k, `cost-model.fieldNs.${hv}`);
+    }
+  }
   const tick = sub(cost, 'hostTickHz', 'cost-model');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
+    fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
     hostTickHz: Object.freeze({
       bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'),
       kvm: num(tick, 'kvm', 'cost-model.hostTickHz'),
@@ -230,7 +244,8 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
 
 /**
  * Host ns per exit slot for a CPU and hypervisor: (hardware round trip + handler) cycles at the
- * profile's base clock. Exits without a handler figure cost the round trip only.
+ * profile's base clock, plus the in-the-field part (fieldNs: the host's work for that kind of exit).
+ * Exits without a handler or field figure cost the round trip only.
  */
 export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): Float64Array {
   const table = new Float64Array(EXIT_SLOT_COUNT);
@@ -240,9 +255,10 @@ export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 
       `cost model has no exit round trip for microarchitecture "${profile.microarchitecture}" (CPU ${profile.id})`,
     );
   const handlers = cost.handlerCycles[hypervisor];
+  const field = cost.fieldNs[hypervisor];
   for (const kind of EXIT_KINDS) {
     const cycles = roundTrip + (handlers[kind.name] ?? 0);
-    table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz);
+    table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz) + (field[kind.name] ?? 0);
   }
   return table;
 }

@@ -68,7 +68,7 @@ function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
     ...base,
     usesX2apicWhenOffered: x2apic,
     usesCr8: false,
-    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false }),
+    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false, tscDeadline: false }),
     phases: Object.freeze({
       boot: NO_ACTIVITY,
       idle: NO_ACTIVITY,
@@ -97,7 +97,12 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
         model,
         vcpus: g.vcpus,
         x2apicOffered: g.x2apic,
-        phases: g.phases.map((p) => ({ phase: p.phase, durationNs: p.durationNs, work: p.work })),
+        phases: g.phases.map((p) => ({
+          phase: p.phase,
+          durationNs: p.durationNs,
+          work: p.work,
+          busyVcpus: p.busyVcpus,
+        })),
         ...(workload === undefined ? {} : { workload }),
       });
     }

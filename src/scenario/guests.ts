@@ -25,7 +25,7 @@ import {
 import { parseWorkloadProfile } from './workload.js';
 
 export const GUEST_KEYS = ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script', 'workload'] as const;
-export const PHASE_KEYS = ['phase', 'duration', 'work'] as const;
+export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus'] as const;
 
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
@@ -170,7 +170,7 @@ class GuestsReader {
         : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
     const phasesField = f.get('phases');
     const phases: readonly PhaseSpec[] | undefined =
-      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`);
+      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`, vcpus);
     if (
       os === undefined ||
       scriptField !== undefined ||
@@ -270,7 +270,7 @@ class GuestsReader {
     return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
   }
 
-  private phases(v: Val, what: string): PhaseSpec[] | undefined {
+  private phases(v: Val, what: string, vcpus: number | undefined): PhaseSpec[] | undefined {
     const r = this.r;
     const items = r.seq(v, what, 'a list of phases');
     if (items === undefined) return undefined;
@@ -300,6 +300,25 @@ class GuestsReader {
       }
       const df = f.get('duration');
       const wf = f.get('work');
+      const bf = f.get('busyVcpus');
+      let busyVcpus: number | undefined;
+      if (bf !== undefined) {
+        if (wf !== undefined) {
+          r.error(
+            bf.key,
+            `"busyVcpus" is for duration-bound phases; phase ${phase} with "work" shares it over every vCPU`,
+          );
+          ok = false;
+          return;
+        }
+        const max = vcpus ?? MAX_VCPUS;
+        busyVcpus = r.int(bf, `${pw}.busyVcpus`, 1, max, `an integer 1..${max} (the guest's vCPUs)`);
+        if (busyVcpus === undefined) {
+          ok = false;
+          return;
+        }
+      }
+      const busy = busyVcpus === undefined ? {} : { busyVcpus };
       const isLast = i === items.length - 1;
       const workBound = WORK_PHASES.includes(phase);
       if (!workBound && wf !== undefined) {
@@ -318,7 +337,7 @@ class GuestsReader {
           return;
         }
         if (phase === 'idle' && isLast) {
-          out.push({ phase });
+          out.push({ phase, ...busy });
           return;
         }
         const need = workBound
@@ -331,7 +350,7 @@ class GuestsReader {
       if (df !== undefined) {
         const ns = r.duration(df, `${pw}.duration`, 1, MAX_DURATION_NS, '30 days');
         if (ns === undefined) ok = false;
-        else out.push({ phase, durationNs: ns });
+        else out.push({ phase, durationNs: ns, ...busy });
         return;
       }
       const work =

@@ -33,6 +33,11 @@ export interface PhaseSpec {
    * bytes of I/O for `disk-benchmark`. Its completion time is a result (phaseSeconds).
    */
   readonly work?: number;
+  /**
+   * The phase's activity runs on the guest's first `busyVcpus` vCPUs only; the others are idle (their
+   * idle behaviour). A stated setup such as "sysbench, 1 thread": duration-bound phases only.
+   */
+  readonly busyVcpus?: number;
 }
 
 /** Keys of a workload profile's perGuestSecond beyond the bulk instruction ops. */

@@ -30,6 +30,8 @@ export interface ComparisonRow {
   readonly tolerance: readonly [number, number];
   readonly status: RowStatus;
   readonly note?: string;
+  /** Constants fitted to this row (the row is not held out). */
+  readonly fittedBy?: string;
   /** Recorded before any model fix (data/validation/before.json); undefined when not recorded. */
   readonly before?: number | null;
   readonly beforeRatio?: number | null;
@@ -105,7 +107,10 @@ export function compareCase(vc: ValidationCase, results: RunResults, before?: Be
   const rows = vc.compare.map((c): ComparisonRow => {
     const recorded = before?.[vc.id];
     const b = recorded === undefined || !(c.key in recorded) ? undefined : recorded[c.key]!;
-    const beforePart = b === undefined ? {} : { before: b, beforeRatio: b === null ? null : b / c.real };
+    const beforePart = {
+      ...(b === undefined ? {} : { before: b, beforeRatio: b === null ? null : b / c.real }),
+      ...(c.fittedBy !== undefined ? { fittedBy: c.fittedBy } : {}),
+    };
     if (c.notComparable !== undefined) {
       return {
         caseId: vc.id,
@@ -172,11 +177,17 @@ export interface Summary {
   readonly casesOutside: number;
 }
 
+/** Held out: a row of a case not fitted as a whole (the seed's) and no constant was fitted to. */
+export function isHeldOut(c: CaseResult, r: ComparisonRow): boolean {
+  return !c.fitted && r.fittedBy === undefined;
+}
+
 export function summarize(
   results: readonly CaseResult[],
   pick: (r: ComparisonRow) => number | null | undefined = (r) => r.ratio,
+  keep: (c: CaseResult, r: ComparisonRow) => boolean = () => true,
 ): Summary {
-  const all = results.flatMap((c) => c.rows);
+  const all = results.flatMap((c) => c.rows.filter((r) => keep(c, r)));
   const ratios = all
     .map((r) => ({ r, x: r.status === 'n/a' ? undefined : pick(r) }))
     .filter((e): e is { r: ComparisonRow; x: number } => e.x !== undefined && e.x !== null);

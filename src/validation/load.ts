@@ -28,25 +28,20 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isSeq } from 'yaml';
-import type { Node as YamlNode, YAMLMap } from 'yaml';
-import { exitKindByName } from '../core/vcpu/exits.js';
 import { REPO_ROOT } from '../model/data.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { scenarioFromNode } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Reader, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
+import { nonEmpty, opt, readCompare } from './loadCompare.js';
 import {
-  DEFAULT_TOLERANCE,
   ENLIGHTENMENTS,
-  METRIC_KINDS,
   SETUP_ITEMS,
   SOURCE_KINDS,
   VALIDATION_CASE_VERSION,
   type CaseSetup,
   type CaseSource,
-  type Comparison,
   type Enlightenment,
-  type MetricKind,
   type NotExpressed,
   type SetupItem,
   type SetupValue,
@@ -89,29 +84,6 @@ export const SOURCE_KEYS = [
   'fixture',
 ] as const;
 export const SETUP_ITEM_KEYS = ['stated', 'assumed', 'why', 'model', 'note'] as const;
-export const COMPARE_KEYS = [
-  'key',
-  'metric',
-  'reasons',
-  'per',
-  'variant',
-  'relativeTo',
-  'phase',
-  'real',
-  'label',
-  'derivation',
-  'tolerance',
-  'notComparable',
-] as const;
-
-function opt<T>(
-  fields: { get(name: string): Field | undefined } | undefined,
-  name: string,
-  read: (v: Field) => T | undefined,
-): T | undefined {
-  const f = fields?.get(name);
-  return f === undefined ? undefined : read(f);
-}
 
 /** Parse and validate one case; throws ScenarioError listing every problem with its position. */
 export function parseValidationCase(text: string, file: string): ValidationCase {
@@ -260,13 +232,6 @@ function deepFreeze<T>(value: T, skip: ReadonlySet<unknown>): T {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value) || skip.has(value)) return value;
   for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v, skip);
   return Object.freeze(value);
-}
-
-function nonEmpty(r: Reader, v: Val, what: string): string | undefined {
-  const s = r.str(v, what);
-  if (s === undefined) return undefined;
-  if (s.trim() === '') return r.error(v, `${what} is empty`, 'a non-empty string', 'an empty string');
-  return s;
 }
 
 function readSource(r: Reader, v: Field): CaseSource | undefined {
@@ -471,139 +436,6 @@ function readNotExpressed(r: Reader, v: Field): NotExpressed[] | undefined {
     if (what !== undefined && why !== undefined) out.push({ what, why });
   }
   return out;
-}
-
-function positiveNumber(r: Reader, v: Val, what: string): number | undefined {
-  const s = r.scalar(v);
-  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value))
-    return r.error(v, `wrong type for ${what}`, 'a positive number', r.describe(v.node));
-  if (s.value <= 0) return r.error(v, `${what} must be greater than 0`, 'a positive number', r.describe(v.node));
-  return s.value;
-}
-
-function readCompare(r: Reader, v: Field, variants: readonly string[] | undefined): Comparison[] | undefined {
-  const items = r.seq(v, 'compare', 'a list of comparisons');
-  if (items === undefined) return undefined;
-  if (items.length === 0) return r.error(v, 'compare is empty', 'at least one comparison');
-  const out: Comparison[] = [];
-  const keys = new Map<string, Val>();
-  let ok = true;
-  for (const item of items) {
-    const m = r.map(item, 'a comparison');
-    if (m === undefined) {
-      ok = false;
-      continue;
-    }
-    const c = readComparison(r, m, variants);
-    if (c === undefined) {
-      ok = false;
-      continue;
-    }
-    const first = keys.get(c.key);
-    if (first !== undefined) {
-      r.error(
-        { node: m as YamlNode },
-        `duplicate comparison "${c.key}" (first at line ${r.where(first).line})`,
-        'a unique key: give one with key: ...',
-      );
-      ok = false;
-      continue;
-    }
-    keys.set(c.key, { node: m });
-    out.push(c);
-  }
-  return ok ? out : undefined;
-}
-
-function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | undefined): Comparison | undefined {
-  const f = r.fields(m, 'a comparison', COMPARE_KEYS, ['metric', 'real', 'label']);
-  const metric = opt(f, 'metric', (x) => r.oneOf(x, 'metric', METRIC_KINDS));
-  const reasons: string[] = [];
-  const rf = f.get('reasons');
-  if (rf !== undefined) {
-    for (const item of r.seq(rf, 'reasons', 'a list of exit names') ?? []) {
-      const s = r.str(item, 'an exit name');
-      if (s === undefined) continue;
-      if (exitKindByName(s) === undefined)
-        r.error(item, `unknown exit "${s}"`, 'an exit name of the model (src/core/vcpu/exits.ts), e.g. MSR_WRITE');
-      else reasons.push(s);
-    }
-  }
-  if (
-    metric !== undefined &&
-    (metric === 'exit_share' || metric === 'time_per_exit_us') &&
-    reasons.length === 0 &&
-    (rf === undefined || r.sink.size === 0)
-  ) {
-    r.error(rf ?? { node: m as YamlNode }, `${metric} needs the exits it is about`, 'reasons: [EXIT_NAME, ...]');
-  }
-  const per = opt(f, 'per', (x) => r.oneOf(x, 'per', ['vm', 'vcpu'] as const)) ?? 'vm';
-  const variantName = (x: Field, what: string): string | undefined => {
-    const s = r.str(x, what);
-    if (s !== undefined && variants !== undefined && !variants.includes(s))
-      return r.error(x, `unknown variant "${s}" in ${what}`, `one of ${variants.join(', ')}`);
-    return s;
-  };
-  const variant = opt(f, 'variant', (x) => variantName(x, 'variant'));
-  const relativeTo = opt(f, 'relativeTo', (x) => variantName(x, 'relativeTo'));
-  const phase = opt(f, 'phase', (x) => nonEmpty(r, x, 'phase'));
-  if (metric === 'phase_seconds' && phase === undefined && !f.mentions('phase'))
-    r.error(m, 'phase_seconds needs the phase', 'phase: install');
-  const real = opt(f, 'real', (x) => positiveNumber(r, x, 'real'));
-  const label = opt(f, 'label', (x) => nonEmpty(r, x, 'label'));
-  const derivation = opt(f, 'derivation', (x) => nonEmpty(r, x, 'derivation'));
-  const notComparable = opt(f, 'notComparable', (x) => nonEmpty(r, x, 'notComparable'));
-  let tolerance: readonly [number, number] | undefined;
-  const tf = f.get('tolerance');
-  if (tf !== undefined) {
-    const t = r.seq(tf, 'tolerance', 'a list [low, high] of model/real bounds');
-    if (t !== undefined) {
-      const lo = t[0] === undefined ? undefined : positiveNumber(r, t[0], 'tolerance low');
-      const hi = t[1] === undefined ? undefined : positiveNumber(r, t[1], 'tolerance high');
-      if (t.length !== 2) r.error(tf, 'wrong tolerance', 'two bounds [low, high] on model/real', `${t.length} values`);
-      else if (lo !== undefined && hi !== undefined) {
-        if (!(lo < 1 && hi > 1)) r.error(tf, 'a tolerance must contain 1', 'low < 1 < high', `[${lo}, ${hi}]`);
-        else tolerance = [lo, hi];
-      }
-    }
-  }
-  if (metric === undefined || real === undefined || label === undefined) return undefined;
-  const key =
-    opt(f, 'key', (x) => r.str(x, 'key', /^[A-Za-z0-9_.:{}=,"/@+-]+$/, 'a key without spaces')) ??
-    defaultKey(metric, reasons, per, variant, relativeTo, phase);
-  return {
-    key,
-    metric,
-    reasons,
-    per,
-    real,
-    label,
-    tolerance: tolerance ?? DEFAULT_TOLERANCE[metric],
-    ...(variant !== undefined ? { variant } : {}),
-    ...(relativeTo !== undefined ? { relativeTo } : {}),
-    ...(phase !== undefined ? { phase } : {}),
-    ...(derivation !== undefined ? { derivation } : {}),
-    ...(notComparable !== undefined ? { notComparable } : {}),
-  };
-}
-
-/** metric{reasons,per,phase}[@variant[/relativeTo]]: stable and readable. */
-export function defaultKey(
-  metric: MetricKind,
-  reasons: readonly string[],
-  per: 'vm' | 'vcpu',
-  variant?: string,
-  relativeTo?: string,
-  phase?: string,
-): string {
-  const labels = [
-    ...(reasons.length > 0 ? [reasons.join('+')] : []),
-    ...((metric === 'exits_per_second' || metric === 'host_cpu_fraction') && per === 'vcpu' ? ['per-vcpu'] : []),
-    ...(phase !== undefined ? [phase] : []),
-  ];
-  const at = variant === undefined ? '' : `@${variant}${relativeTo === undefined ? '' : `/${relativeTo}`}`;
-  const rel = variant === undefined && relativeTo !== undefined ? `@/${relativeTo}` : '';
-  return `${metric}${labels.length > 0 ? `{${labels.join(',')}}` : ''}${at}${rel}`;
 }
 
 /** Read a case file; a missing or unreadable file is a ScenarioError without a position. */

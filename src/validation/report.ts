@@ -4,7 +4,14 @@
  * or the machine, so the doc is the same wherever it is generated.
  */
 import { textTable } from '../report/table.js';
-import { summarize, ZERO_RATIO_FLOOR, type CaseResult, type ComparisonRow, type Summary } from './compare.js';
+import {
+  isHeldOut,
+  summarize,
+  ZERO_RATIO_FLOOR,
+  type CaseResult,
+  type ComparisonRow,
+  type Summary,
+} from './compare.js';
 import type { ValidationCase } from './types.js';
 
 /** 3 significant digits, thousands separated; small values in plain decimals. */
@@ -34,7 +41,7 @@ export function formatText(results: readonly CaseResult[]): string {
   const rows = results.flatMap((c) =>
     c.rows.map((r) => [
       c.id + (c.fitted ? ' (fitted)' : ''),
-      r.key,
+      r.key + (r.fittedBy !== undefined ? ' (fit)' : ''),
       fmtNum(r.real),
       fmtNum(r.model),
       fmtRatio(r.ratio),
@@ -42,10 +49,12 @@ export function formatText(results: readonly CaseResult[]): string {
     ]),
   );
   const s = summarize(results);
+  const held = summarize(results, (r) => r.ratio, isHeldOut);
   return [
     ...textTable(HEAD, rows, { rightAligned: (i) => i >= 2 && i <= 4, rule: true }),
     '',
     ...summaryLines(s),
+    `held out (not fitted, no constant fitted to the row): ${held.rows} values, ${held.within} within; geometric mean ${fmtRatio(held.geometricMean)}, typical error factor ${fmtRatio(held.geometricMeanError)}`,
     ...results
       .filter((c) => c.status !== 'within')
       .map((c) => `  ${c.id}: ${c.status}${c.knownGap !== undefined ? ` (${c.knownGap})` : ''}`),
@@ -62,7 +71,17 @@ export function summaryLines(s: Summary): string[] {
 }
 
 export function toJson(results: readonly CaseResult[]): unknown {
-  return { version: 1, summary: summarize(results), before: summarize(results, (r) => r.beforeRatio), cases: results };
+  return {
+    version: 1,
+    summary: summarize(results),
+    heldOut: summarize(results, (r) => r.ratio, isHeldOut),
+    before: summarize(results, (r) => r.beforeRatio),
+    cases: results,
+  };
+}
+
+function worstCell(s: Summary): string {
+  return s.worst === null ? 'n/a' : `${fmtRatio(s.worst.ratio)} (${s.worst.caseId} ${md(s.worst.key)})`;
 }
 
 function md(s: string): string {
@@ -84,6 +103,7 @@ export function formatMarkdown(
   const byId = new Map(cases.map((c) => [c.id, c]));
   const now = summarize(results);
   const before = summarize(results, (r) => r.beforeRatio);
+  const held = summarize(results, (r) => r.ratio, isHeldOut);
   const nonFitted = cases.filter((c) => !c.fitted);
   const sources = new Set(nonFitted.map((c) => c.source.id));
   const lines: string[] = [
@@ -99,17 +119,19 @@ export function formatMarkdown(
     'Tolerances (issue #14): model/real in [0.67, 1.5] for exit rates, shares and CPU fractions; [0.5, 2] for time per exit and',
     'latency. "before" is the model measured when the corpus was written, before any model fix (data/validation/before.json);',
     '"now" is the model of this commit. n/a: the model cannot produce the value for this setup (the row says why).',
+    '"(fit)" marks a row a model constant was fitted to (the constant is named in the case file and docs/MODEL.md);',
+    '"held out" is every row of a non-fitted case that no constant was fitted to.',
     '',
     '## Summary',
     '',
-    '| | before | now |',
-    '|---|---|---|',
-    `| compared values | ${before.rows} | ${now.rows} |`,
-    `| within tolerance | ${before.within} | ${now.within} |`,
-    `| geometric mean model/real | ${fmtRatio(before.geometricMean)} | ${fmtRatio(now.geometricMean)} |`,
-    `| typical error factor (geometric mean of max(r, 1/r)) | ${fmtRatio(before.geometricMeanError)} | ${fmtRatio(now.geometricMeanError)} |`,
-    `| worst ratio | ${before.worst === null ? 'n/a' : `${fmtRatio(before.worst.ratio)} (${before.worst.caseId} ${md(before.worst.key)})`} | ${now.worst === null ? 'n/a' : `${fmtRatio(now.worst.ratio)} (${now.worst.caseId} ${md(now.worst.key)})`} |`,
-    `| cases within / known gap / outside | - | ${now.casesWithin} / ${now.casesKnownGap} / ${now.casesOutside} |`,
+    '| | before | now | now, held out |',
+    '|---|---|---|---|',
+    `| compared values | ${before.rows} | ${now.rows} | ${held.rows} |`,
+    `| within tolerance | ${before.within} | ${now.within} | ${held.within} |`,
+    `| geometric mean model/real | ${fmtRatio(before.geometricMean)} | ${fmtRatio(now.geometricMean)} | ${fmtRatio(held.geometricMean)} |`,
+    `| typical error factor (geometric mean of max(r, 1/r)) | ${fmtRatio(before.geometricMeanError)} | ${fmtRatio(now.geometricMeanError)} | ${fmtRatio(held.geometricMeanError)} |`,
+    `| worst ratio | ${worstCell(before)} | ${worstCell(now)} | ${worstCell(held)} |`,
+    `| cases within / known gap / outside | - | ${now.casesWithin} / ${now.casesKnownGap} / ${now.casesOutside} | - |`,
     '',
     `Ratios of 0 (a reason the model never produces here) count as ${ZERO_RATIO_FLOOR} in the means.`,
     '',
@@ -121,7 +143,7 @@ export function formatMarkdown(
   for (const c of results) {
     for (const r of c.rows) {
       lines.push(
-        `| ${c.id}${c.fitted ? ' (fitted)' : ''} | ${md(r.key)} | ${fmtNum(r.real)} | ${fmtNum(r.before)} | ${fmtRatio(r.beforeRatio)} | ${fmtNum(r.model)} | ${fmtRatio(r.ratio)} | ${withinCell(r)} |`,
+        `| ${c.id}${c.fitted ? ' (fitted)' : ''} | ${md(r.key)}${r.fittedBy !== undefined ? ' (fit)' : ''} | ${fmtNum(r.real)} | ${fmtNum(r.before)} | ${fmtRatio(r.beforeRatio)} | ${fmtNum(r.model)} | ${fmtRatio(r.ratio)} | ${withinCell(r)} |`,
       );
     }
   }
@@ -146,6 +168,7 @@ export function formatMarkdown(
       const extra = [
         comp.derivation !== undefined ? `derived: ${comp.derivation}` : '',
         comp.notComparable !== undefined ? `n/a: ${comp.notComparable}` : '',
+        comp.fittedBy !== undefined ? `fitted: ${comp.fittedBy}` : '',
       ]
         .filter((x) => x !== '')
         .join('; ');

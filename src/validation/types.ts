@@ -143,6 +143,11 @@ export interface Comparison {
   readonly tolerance: readonly [number, number];
   /** Set when the model cannot produce this metric for this setup: the row shows n/a and why. */
   readonly notComparable?: string;
+  /**
+   * The model constants fitted to this row (docs/MODEL.md "Calibration"): the row is shown, marked
+   * "fit", and left out of the held-out summary.
+   */
+  readonly fittedBy?: string;
 }
 
 export interface NotExpressed {

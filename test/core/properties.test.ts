@@ -18,7 +18,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Machine, RepeatOp } from '../../src/core/vcpu/machine.js';
+import { HvFeature, Machine, RepeatOp, type HypervSetup } from '../../src/core/vcpu/machine.js';
 import { PAIR_WORDS, SAME_VALUE_WORDS } from '../../src/core/vcpu/fastForward.js';
 import { memoUnreadWords } from '../../src/core/vcpu/repeatMemo.js';
 import { F } from '../../src/core/vcpu/layout.js';
@@ -40,6 +40,7 @@ interface Config {
   readonly profile: CpuProfile;
   readonly policy: PolicyName;
   readonly tunables?: Tunables;
+  readonly hyperv?: HypervSetup;
 }
 
 const CORRECT: readonly Config[] = [
@@ -60,6 +61,14 @@ const CORRECT: readonly Config[] = [
     tunables: { 'hw.vmm.vmx.use_apic_pir': 0 },
   },
   { label: 'kvm/SERVER enable_apicv=0', profile: SERVER, policy: 'kvm', tunables: { 'kvm_intel.enable_apicv': 0 } },
+  {
+    // SynIC AutoEOI on vector 0x50: APICv inhibited, 0x50 delivered without ISR (hypervisor/hyperv.ts)
+    label: 'kvm/SERVER hv-synic AutoEOI',
+    profile: SERVER,
+    policy: 'kvm',
+    hyperv: { features: HvFeature.VAPIC | HvFeature.SYNIC | HvFeature.STIMER | HvFeature.TIME, autoEoiVector: 0x50 },
+  },
+  { label: 'kvm/DESKTOP hv-vapic', profile: DESKTOP, policy: 'kvm', hyperv: { features: HvFeature.VAPIC } },
   { label: 'bhyve-tpr-v3/NO_TPR_SHADOW', profile: NO_TPR_SHADOW, policy: 'bhyve-tpr-v3' },
   { label: 'bhyve/AMD', profile: AMD_NO_AVIC, policy: 'bhyve-tpr-v3' },
   { label: 'bhyve-12.1/AMD', profile: AMD_NO_AVIC, policy: 'bhyve-12.1' },
@@ -71,7 +80,12 @@ function build(c: Config, vcpus: number, x2apic: boolean): Machine {
   return new Machine({
     profile: c.profile,
     traits: resolvePolicy(c.policy, c.profile, c.tunables ?? {}),
-    vcpus: Array.from({ length: vcpus }, (_, i) => ({ guest: 0, x2apic, apicId: i })),
+    vcpus: Array.from({ length: vcpus }, (_, i) => ({
+      guest: 0,
+      x2apic,
+      apicId: i,
+      ...(c.hyperv ? { hyperv: c.hyperv } : {}),
+    })),
   });
 }
 
@@ -178,7 +192,8 @@ function opArb(vcpus: number): fc.Arbitrary<ScriptOp> {
       arbitrary: fc.record({
         op: fc.constant('wrmsr' as const),
         cpu,
-        msr: fc.constant(0x808),
+        // x2APIC TPR; Hyper-V EOI and TPR (hv-vapic; #GP after the exit without it)
+        msr: fc.constantFrom(0x808, 0x40000070, 0x40000072),
         low: fc.integer({ min: 0, max: 0xff }),
         high: fc.constant(0),
       }),
@@ -470,6 +485,8 @@ const REPEATED: readonly (readonly [string, (m: Machine, v: number, x: number) =
   ['WRMSR', (m, v) => m.repeat(v, 1, RepeatOp.WRMSR, 0x6e0, 0)],
   ['WRMSR x2APIC timer', (m, v) => m.repeat(v, 1, RepeatOp.WRMSR, 0x838, 100000)],
   ['TIMER_INITIAL_COUNT', (m, v) => m.repeat(v, 1, RepeatOp.TIMER_INITIAL_COUNT, 100000, 0)],
+  ['WRMSR hv-vapic TPR', (m, v, x) => m.repeat(v, 1, RepeatOp.WRMSR, 0x40000072, x & 0xff)],
+  ['RDMSR hv-time reference counter', (m, v) => m.repeat(v, 1, RepeatOp.RDMSR, 0x40000020, 0)],
   [
     'OPAQUE_EXIT',
     (m, v, x) => {

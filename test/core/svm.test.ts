@@ -136,6 +136,30 @@ const ROWS: readonly Row[] = [
     cr8WriteIntercept: true,
   },
   {
+    what: 'D8 KVM, CR8 write intercept armed: MOV to CR8 with bits 63:4 set exits 0x18 first, then #GP; TPR unchanged',
+    source: `${KVM_CR8}; APM vol. 2 15.9 "Instruction Intercepts" (intercepts before operand-value exceptions)`,
+    setup: K,
+    pre: [W8(5), IRQ(0x41)],
+    op: W8(0x13),
+    exits: [X.Cr8Write],
+    delivered: [],
+    tpr: 0x50,
+    check: (_m, s) => assert.equal(s.fault, '#GP'),
+  },
+  {
+    what: 'D8 bhyve (V_TPR, no intercept): MOV to CR8 with bits 63:4 set raises #GP with no exit, V_TPR unchanged',
+    source: `${VTPR}; SDM vol. 2 "MOV-Move to/from Control Registers"`,
+    setup: B,
+    pre: [W8(5)],
+    op: W8(0x20),
+    exits: [],
+    tpr: 0x50,
+    check: (m, s) => {
+      assert.equal(s.fault, '#GP');
+      assert.equal(m.s[F.V_TPR], 5);
+    },
+  },
+  {
     what: 'KVM: CR8 write unmasking it exits 0x18 and injects; intercept disarmed',
     source: KVM_CR8,
     setup: K,

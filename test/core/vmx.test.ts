@@ -7,13 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag } from '../../src/core/vcpu/layout.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import { ApicOffset } from '../../src/core/apic/registers.js';
-import { vecTest } from '../../src/core/apic/vectors.js';
+import { vecHighest, vecSet, vecTest } from '../../src/core/apic/vectors.js';
+import { syncPirToIrr } from '../../src/core/vmx/virtualInterrupts.js';
 import { ExitReason, crAccessQualification, CrAccessType } from '../../src/core/vmx/exitReasons.js';
 import { ProcBased } from '../../src/core/vmx/controls.js';
 import { DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
@@ -87,6 +89,14 @@ const MSR_VIRT = 'SDM 29.5 "Virtualizing MSR-Based APIC Accesses"';
 const VID = 'SDM 29.2.2 "Virtual-Interrupt Delivery"';
 const PIR = 'SDM 29.6 "Posted-Interrupt Processing"';
 const BHYVE_X2 = 'bhyve vmx.c vmx_allow_x2apic_msrs';
+const APIC_WRITE_EMU = 'SDM 29.4.3.2 "APIC-Write Emulation"';
+const WINDOW_VID = 'SDM 26.7.5 "Interrupt-Window Exiting and Virtual-Interrupt Delivery"';
+const CR8_GP = 'SDM vol. 2 "MOV-Move to/from Control Registers" (#GP(0) on CR8 reserved bits 63:4)';
+const KVM_MMIO = 'SDM appendix C "VMX Basic Exit Reasons" (49); KVM mmu.c mark_mmio_spte, vmx.c handle_ept_misconfig';
+/** ICR low destination shorthand 01B (self). */
+const SELF = 1 << 18;
+/** VID without APIC-register virtualization (the policies never set this up; a kvm-unit-tests-style VMCS). */
+const NO_ARV = { proc2Clear: 1 << 8 };
 
 const ROWS: readonly Row[] = [
   // ---- CR8 load / store exiting
@@ -926,6 +936,153 @@ const ROWS: readonly Row[] = [
     op: CPUID,
     exits: [[E.Cpuid, 0]],
   },
+  // ---- issue #14 D1-D9
+  {
+    what: 'D1 APIC-register virtualization: ICR-high write completes on the virtual-APIC page, bytes 2:0 cleared, no exit',
+    source: APIC_WRITE_EMU,
+    setup: S_KVM,
+    op: WA(ApicOffset.IcrHigh, 0x01000abc),
+    exits: [],
+    check: (m) => assert.equal(m.s[F.ICR_HIGH] >>> 0, 0x01000000),
+  },
+  {
+    what: 'D1 an xAPIC IPI under APICv is one APIC-write exit (ICR low), posted to the running target with no exit',
+    source: `${APIC_WRITE_EMU}; ${APIC_WRITE_EXIT}; ${PIR}`,
+    setup: { ...S_KVM, vcpus: 2 },
+    op: { op: 'ipi', cpu: 0, to: 1, vector: 0xe1 },
+    exits: [[E.ApicWrite, 0x300]],
+    delivered: [0xe1],
+    check: (m) => assert.deepEqual(m.snapshot(1).isr, [0xe1]),
+  },
+  {
+    what: 'D1 without APIC-register virtualization ICR high is not virtualized: APIC-access exit',
+    source: APIC_WRITE,
+    setup: D_KVM,
+    op: WA(ApicOffset.IcrHigh, 1 << 24),
+    exits: [[E.ApicAccess, APIC_WRITE_Q(0x310)]],
+  },
+  {
+    what: 'D2 VID: ICR low with the self shorthand, fixed, edge is self-IPI virtualization: no exit, delivered',
+    source: `${APIC_WRITE_EMU}; SDM 29.1.5 "Self-IPI Virtualization"`,
+    setup: S_KVM,
+    op: WA(ApicOffset.IcrLow, SELF | 0x61),
+    exits: [],
+    delivered: [0x61],
+  },
+  {
+    what: 'D2 VID: a level-triggered self IPI fails the conditions: APIC-write exit, emulated to the sender itself',
+    source: `${APIC_WRITE_EMU}; ${APIC_WRITE_EXIT}`,
+    setup: S_V3,
+    pre: [WA(ApicOffset.IcrHigh, 7 << 24)],
+    op: WA(ApicOffset.IcrLow, SELF | (1 << 15) | 0x61),
+    exits: [[E.ApicWrite, 0x300]],
+    delivered: [0x61],
+  },
+  {
+    what: 'D2 no VID: a self-shorthand ICR write exits and the hypervisor sends it to the sender, not the ICR-high destination',
+    source: `SDM 11.6.1 "Interrupt Command Register (ICR)" (destination shorthand); bhyve vlapic.c vlapic_icrlo_write_handler`,
+    setup: { ...D_V3, vcpus: 2 },
+    pre: [WA(ApicOffset.IcrHigh, 1 << 24)],
+    op: WA(ApicOffset.IcrLow, SELF | 0x61),
+    exits: [[E.EptViolation]],
+    delivered: [0x61],
+    check: (m) => {
+      assert.deepEqual(m.snapshot(0).isr, [0x61]);
+      assert.deepEqual(m.snapshot(1).irr, []);
+    },
+  },
+  {
+    what: 'D3 VID without APIC-register virtualization: ICR low is still virtualized (self IPI, no exit)',
+    source: APIC_WRITE,
+    setup: { ...S_KVM, overrides: NO_ARV },
+    op: WA(ApicOffset.IcrLow, SELF | 0x71),
+    exits: [],
+    delivered: [0x71],
+  },
+  {
+    what: 'D3 VID without APIC-register virtualization: a fixed IPI by ICR low is an APIC-write exit, not an APIC-access exit',
+    source: `${APIC_WRITE}; ${APIC_WRITE_EXIT}`,
+    setup: { ...S_KVM, vcpus: 2, overrides: NO_ARV },
+    op: { op: 'ipi', cpu: 0, to: 1, vector: 0xe1 },
+    exits: [
+      [E.ApicAccess, APIC_WRITE_Q(0x310)],
+      [E.ApicWrite, 0x300],
+    ],
+    delivered: [0xe1],
+  },
+  {
+    what: 'D3 VID without APIC-register virtualization: other writes (LVT timer) are APIC-access exits',
+    source: APIC_WRITE,
+    setup: { ...S_KVM, overrides: NO_ARV },
+    op: WA(ApicOffset.LvtTimer, 0xef),
+    exits: [[E.ApicAccess, APIC_WRITE_Q(0x320)]],
+  },
+  {
+    what: 'D4 VID with interrupt-window exiting set in the VMCS: the window exit comes right after VM entry (at launch)',
+    source: `${WINDOW_VID}; SDM 29.2.1 "Evaluation of Pending Virtual Interrupts"`,
+    setup: { ...S_KVM, overrides: { procSet: ProcBased.InterruptWindowExiting } },
+    op: CPUID,
+    exits: [[E.Cpuid, 0]],
+    check: (m) => {
+      assert.equal(m.exitCount(0, Slot.INTERRUPT_WINDOW), 1, 'the launch exited on the window');
+      assert.equal(m.s[F.PROC] & ProcBased.InterruptWindowExiting, 0, 'the handler cleared the control');
+    },
+  },
+  {
+    what: 'D8 MOV to CR8 with bits 63:4 set under CR8-load exiting: the CR-access exit first, then the injected #GP; TPR unchanged',
+    source: `${CR8_GP}; SDM 26.1.1 "Relative Priority of Faults and VM Exits"; bhyve vlapic.c vlapic_set_cr8`,
+    setup: D_121,
+    pre: [W8(5)],
+    op: W8(0x15),
+    exits: [[E.CrAccess, CR8_WRITE_Q]],
+    fault: '#GP',
+    tpr: 0x50,
+  },
+  {
+    what: 'D8 TPR shadow: MOV to CR8 with bits 63:4 set raises #GP with no exit, VTPR unchanged',
+    source: `${CR8_GP}; ${CR8_VIRT}`,
+    setup: D_V3,
+    pre: [W8(5)],
+    op: W8(0x10),
+    exits: [],
+    fault: '#GP',
+    tpr: 0x50,
+  },
+  {
+    what: 'D8 APICv: MOV to CR8 with bits 63:4 set raises #GP, no TPR virtualization',
+    source: `${CR8_GP}; ${CR8_VIRT}`,
+    setup: S_KVM,
+    pre: [W8(3)],
+    op: W8(0x100),
+    exits: [],
+    fault: '#GP',
+    tpr: 0x30,
+    ppr: 0x30,
+  },
+  {
+    what: 'D9 KVM without FlexPriority: an xAPIC access is KVM MMIO, an EPT misconfiguration (49), emulated in the kernel',
+    source: KVM_MMIO,
+    setup: { ...D_KVM, tunables: { 'kvm_intel.flexpriority': 0 } },
+    op: WA(ApicOffset.Tpr, 0x30),
+    exits: [[E.EptMisconfig, 0]],
+    tpr: 0x30,
+  },
+  {
+    what: 'D9 KVM without FlexPriority: an xAPIC read is an EPT misconfiguration too',
+    source: KVM_MMIO,
+    setup: { ...D_KVM, tunables: { 'kvm_intel.flexpriority': 0 } },
+    pre: [W8(6)],
+    op: RA(ApicOffset.Tpr),
+    exits: [[E.EptMisconfig, 0]],
+    value: 0x60,
+  },
+  {
+    what: 'D9 bhyve: the unmapped xAPIC page stays an EPT violation (48)',
+    source: 'SDM 28.2.3 "EPT-Induced VM Exits"; bhyve vmm.c vm_handle_inst_emul',
+    setup: D_121,
+    op: RA(ApicOffset.Tpr),
+    exits: [[E.EptViolation]],
+  },
 ];
 
 for (const r of ROWS) {
@@ -1004,6 +1161,83 @@ test('[SDM 29.6 "Posted-Interrupt Processing"; KVM x2APIC ICR write] an x2APIC I
   assert.deepEqual(m.snapshot(1).isr, [0xe1]);
   assert.equal(m.s[F.STRIDE + F.SVI], 0xe1);
   assert.ok((m.s[F.STRIDE + F.FLAGS] & Flag.STOPPED) === 0);
+});
+
+// ------------------------------------------------------------------ issue #14 D4-D7: entry order and RVI
+
+/** A test's window into the machine's entry path (protected in MachineCore). */
+function enter(m: Machine, v: number): void {
+  (m as unknown as { enter(v: number): void }).enter(v);
+}
+
+test(`[${WINDOW_VID}; SDM 29.2.1 "Evaluation of Pending Virtual Interrupts"] D4 VID: while interrupt-window exiting is 1 no virtual interrupt is recognized; the window exit comes right after the next entry, the delivery after it`, () => {
+  const m = build(S_KVM);
+  runScript(m, [CLI, IRQ(0x41)]); // posted, RVI = 0x41, IF = 0: not delivered
+  m.s[F.PROC] |= ProcBased.InterruptWindowExiting; // the hypervisor asks for a window (an event it must inject)
+  m.s[F.FLAGS] |= Flag.IF; // the guest's IF as an exit finds it
+  assert.equal(m.stepDeliveredCount, 0);
+  m.beginStep(10);
+  m.logStepExits();
+  m.cpuid(0);
+  assert.deepEqual(m.stepExits.slice(0, m.stepExitCount), [Slot.CPUID, Slot.INTERRUPT_WINDOW]);
+  assert.deepEqual(m.stepDelivered.slice(0, m.stepDeliveredCount), [0x41], 'delivered once the window closed');
+});
+
+test(`[SDM 26.7.7 "VM Exits Induced by the TPR Threshold": they follow event injection] D5 an injected interrupt is delivered at the entry whose TPR-threshold exit follows it`, () => {
+  const m = build(D_KVM);
+  runScript(m, [W8(3)]);
+  m.beginStep(10);
+  m.logStepExits();
+  const b = 0;
+  vecSet(m.s, b + F.ISR, 0x51); // as vmxPrepareEntry's vlapic acceptance leaves it
+  m.s[b + F.PENDING_INJECT] = 0x51;
+  m.s[b + F.TPR_THRESHOLD] = 5; // above VTPR[7:4] = 3: a VMCS the policy would not program
+  let deliveredAtExit = -1;
+  const spy = m as unknown as { exit(v: number, slot: Slot, q: number): void; programsThreshold: boolean };
+  spy.programsThreshold = false; // keep the poked threshold for this entry
+  const realExit = spy.exit.bind(m);
+  spy.exit = (v, slot, q) => {
+    if (slot === Slot.TPR_BELOW_THRESHOLD) {
+      deliveredAtExit = m.stepDeliveredCount;
+      spy.programsThreshold = true; // the handler's next entry programs it as KVM does
+    }
+    realExit(v, slot, q);
+  };
+  enter(m, 0);
+  assert.deepEqual(m.stepExits.slice(0, m.stepExitCount), [Slot.TPR_BELOW_THRESHOLD]);
+  assert.equal(deliveredAtExit, 1, 'the injected vector was delivered before the TPR-threshold exit');
+  assert.deepEqual(m.stepDelivered.slice(0, m.stepDeliveredCount), [0x51]);
+});
+
+test(`[SDM 26.3.2.5 "Updating Non-Register State"; SDM 29.1.3 "PPR Virtualization"] D6 VM entry with VID virtualizes PPR before it evaluates pending virtual interrupts`, () => {
+  const m = build(S_KVM);
+  runScript(m, [CLI, IRQ(0x41)]);
+  m.s[F.PPR] = 0xf0; // a stale VPPR: evaluated as it stands, it would mask RVI 0x41
+  m.beginStep(10);
+  m.sti(0); // RFLAGS.IF = 1: evaluation with the stale VPPR recognizes nothing
+  assert.equal(m.stepDeliveredCount, 0);
+  m.cpuid(0); // exit and entry: PPR virtualization (VPPR = 0), then evaluation
+  assert.deepEqual(m.stepDelivered.slice(0, m.stepDeliveredCount), [0x41]);
+});
+
+test(`[${PIR}, step 6] D7 posted-interrupt processing: VIRR |= PIR, PIR cleared, RVI = max(RVI, highest PIR bit), never lowered`, () => {
+  const vectors = fc.uniqueArray(fc.integer({ min: 16, max: 255 }), { maxLength: 6 });
+  fc.assert(
+    fc.property(vectors, vectors, fc.integer({ min: 0, max: 255 }), (pir, irr, rvi) => {
+      const s = new Int32Array(F.STRIDE);
+      for (const x of pir) vecSet(s, F.PIR, x);
+      for (const x of irr) vecSet(s, F.IRR, x);
+      s[F.RVI] = rvi;
+      s[F.PIR_ON] = 1;
+      syncPirToIrr(s, 0);
+      const highPir = pir.length === 0 ? -1 : Math.max(...pir);
+      assert.equal(s[F.RVI], Math.max(rvi, highPir));
+      for (const x of [...pir, ...irr]) assert.ok(vecTest(s, F.IRR, x));
+      assert.equal(vecHighest(s, F.PIR), -1);
+      assert.equal(s[F.PIR_ON], 0);
+    }),
+    { seed: 14, numRuns: 300 },
+  );
 });
 
 test(`vmx.test.ts has at least 60 table rows (${ROWS.length})`, () => {

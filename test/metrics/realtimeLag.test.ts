@@ -20,7 +20,7 @@ duration: 60s
 );
 
 function fakeRun(pace: 'max' | 'realtime', parts: LivePart[]): LiveRun {
-  return { pace, live: () => parts };
+  return { pace, startedAtMs: 0, live: () => parts };
 }
 
 async function lag(hub: MetricsHub): Promise<number> {

@@ -284,6 +284,24 @@ describe('parseScenario errors', () => {
     assert.match(e.diagnostics[0].message, /invalid size/);
   });
 
+  it("reads busyVcpus (duration-bound phases, at most the guest's vCPUs) with file:line:col errors", () => {
+    const s = parseScenario(
+      `${BASE}guests:\n  - os: ubuntu-18.04\n    vcpus: 4\n    phases: [{ phase: build, duration: 5s, busyVcpus: 1 }]\n`,
+      'ok.yaml',
+    );
+    assert.deepEqual((s.variants[0].guests[0] as ModelledGuestSpec).phases, [
+      { phase: 'build', durationNs: 5e9, busyVcpus: 1 },
+    ]);
+    const tooMany = fails(
+      `${BASE}guests:\n  - os: ubuntu-18.04\n    vcpus: 2\n    phases: [{ phase: idle, duration: 5s, busyVcpus: 3 }]\n`,
+    );
+    assert.match(formatDiagnostic(tooMany.diagnostics[0]), /^mem\.yaml:7:54: error: .*busyVcpus.*1\.\.2/);
+    const withWork = fails(
+      `${BASE}guests:\n  - os: ubuntu-18.04\n    vcpus: 2\n    phases: [{ phase: build, work: 5s, busyVcpus: 1 }]\n`,
+    );
+    assert.match(withWork.diagnostics[0].message, /"busyVcpus" is for duration-bound phases/);
+  });
+
   it('maps vmcs overrides to VmcsOverrides bits', () => {
     const s = parseScenario(
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [UseTprShadow, HltExiting], clear: [Cr8LoadExiting] }\n    exit: { clear: [] }\n    tprThreshold: 15\nguests: [{ os: windows-7 }]\n',

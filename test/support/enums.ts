@@ -46,6 +46,7 @@ export const FIELDS: { readonly [K in Exclude<keyof typeof F, 'STRIDE'>]: (typeo
   APIC_ID: F.APIC_ID,
   INTR_SHADOW: F.INTR_SHADOW,
   PENDING_INJECT: F.PENDING_INJECT,
+  HV: F.HV,
 };
 
 /** The machine's counters per vCPU (src/core/vcpu/counters.ts Counter), COUNT aside. */

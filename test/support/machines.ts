@@ -1,6 +1,6 @@
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import { Machine, type HypervSetup, type VmcsOverrides } from '../../src/core/vcpu/machine.js';
 
 /** A machine for rule tests: one guest, `vcpus` vCPUs (APIC ids 0..n-1), policy resolved on the profile. */
 export interface MachineSetup {
@@ -9,6 +9,10 @@ export interface MachineSetup {
   readonly x2apic?: boolean;
   readonly tunables?: Tunables;
   readonly vcpus?: number;
+  /** VMCS control overrides applied after the policy (kvm-unit-tests style). */
+  readonly overrides?: VmcsOverrides;
+  /** The guest's Hyper-V enlightenments (KVM). */
+  readonly hyperv?: HypervSetup;
 }
 
 export function buildMachine(su: MachineSetup): Machine {
@@ -16,6 +20,12 @@ export function buildMachine(su: MachineSetup): Machine {
   return new Machine({
     profile: su.profile,
     traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
-    vcpus: Array.from({ length: n }, (_, i) => ({ guest: 0, x2apic: su.x2apic ?? false, apicId: i })),
+    vcpus: Array.from({ length: n }, (_, i) => ({
+      guest: 0,
+      x2apic: su.x2apic ?? false,
+      apicId: i,
+      ...(su.hyperv ? { hyperv: su.hyperv } : {}),
+    })),
+    ...(su.overrides ? { overrides: su.overrides } : {}),
   });
 }

@@ -196,8 +196,13 @@ test('validate-model: --help, bad options and an unknown case are usage errors',
   assert.equal(await main(['validate-model', '--case', 'no-such-case'], none), 2);
   assert.match(none.stderr.join(''), /no case matches no-such-case/);
   const one = capture();
-  assert.equal(await main(['validate-model', '--case', 'kvm-idle-droplet-*', '--json'], one), 1);
-  const json = JSON.parse(one.stdout.join('')) as { cases: { id: string }[]; summary: { rows: number } };
+  const code = await main(['validate-model', '--case', 'kvm-idle-droplet-*', '--json'], one);
+  const json = JSON.parse(one.stdout.join('')) as {
+    cases: { id: string; status: string }[];
+    summary: { rows: number };
+  };
+  // 1 when a picked case is outside its tolerances, else 0.
+  assert.equal(code, json.cases.some((c) => c.status === 'outside') ? 1 : 0);
   assert.deepEqual(
     json.cases.map((c) => c.id),
     ['kvm-idle-droplet-vmtop-2024'],

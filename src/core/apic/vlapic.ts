@@ -61,6 +61,21 @@ export function vlapicIntrAccepted(
   return vlapicUpdatePpr(s, b, stack, intel);
 }
 
+/**
+ * An injected vector whose SynIC SINT uses AutoEOI (KVM kvm_get_apic_interrupt: auto_eoi_bitmap):
+ * it leaves IRR without entering ISR - the guest writes no EOI - and PPR is updated.
+ */
+export function vlapicAutoEoiAccepted(
+  s: Int32Array,
+  b: number,
+  vector: number,
+  stack: boolean,
+  intel: boolean,
+): StackCheck {
+  vecClear(s, b + F.IRR, vector);
+  return vlapicUpdatePpr(s, b, stack, intel);
+}
+
 /** bhyve vlapic_process_eoi / KVM apic_set_eoi: retire the highest ISR bit (apic/eoi.ts), pop the stack. */
 export function vlapicProcessEoi(s: Int32Array, b: number, stack: boolean, intel: boolean): StackCheck {
   const vector = vecHighest(s, b + F.ISR);

@@ -62,7 +62,7 @@ export const enum Ev {
   WL_DYN = 7,
   /** The guest's LAPIC timer ticks: after the workload kinds, which it never meets (they have no timer). */
   TIMER = 8,
-  /** Background I/O (a doorbell write), while not halted: the guest's own action, after arrivals. */
+  /** Background I/O (a doorbell write), on the vCPU's running clock: the guest's own action, after arrivals. */
   BG_IO = 9,
   /** Background IPI (an ICR write), while not halted: own action; after BG_IO by convention. */
   BG_IPI = 10,
@@ -147,7 +147,7 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
   t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
   if (t <= limit) return Ev.TIMER;
   if (t < next) next = t;
-  // Background I/O and IPIs only while running: their wall-time deadlines pass during halts (issue #14).
+  // Background I/O and IPIs only while running: while halted the fields hold paused running time (setRunnable).
   t = halted ? Infinity : vf[b + Vf.BG_IO_AT];
   if (t <= limit) return Ev.BG_IO;
   if (t < next) next = t;

@@ -118,9 +118,12 @@ export const enum Vf {
   BG_DONE_AT = 12,
   /** Guest ns of build work this vCPU still owes. */
   WORK_LEFT = 13,
-  /** Next background I/O the vCPU issues. */
+  /**
+   * Next background I/O the vCPU issues: a wall-time deadline while the vCPU is not halted; while it
+   * is halted, the running time (ns) still to go, paused (HostState.setRunnable; issue #14).
+   */
   BG_IO_AT = 14,
-  /** Next background IPI the vCPU sends. */
+  /** Next background IPI the vCPU sends: like BG_IO_AT, paused while halted. */
   BG_IPI_AT = 15,
   /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
   ARRIVAL = 16,
@@ -149,7 +152,11 @@ export const enum V8 {
   ISR_PREV_CR8 = 2,
   /** 1 while this vCPU still owes its share of a build phase (WORK_LEFT may reach 0 between events). */
   BUILD_ACTIVE = 3,
-  STRIDE = 4,
+  /** 1 while the vCPU is idle with its one-shot timer programmed for the wake-up (dynticks; Vf.NEXT_TIMER). */
+  WAKE_TIMER = 4,
+  /** 1 when the timer interrupt in service ended an idle period: its ISR also restarts the tick. */
+  RESTART_TICK = 5,
+  STRIDE = 6,
 }
 
 /** Per-guest numbers (`gf`). */
@@ -342,16 +349,36 @@ export abstract class HostState {
     return this.runnable <= c ? 1 : c / this.runnable;
   }
 
-  /** A halted vCPU becomes runnable (`run`), or a running one halts. */
+  /**
+   * A halted vCPU becomes runnable (`run`), or a running one halts. The background-activity clock
+   * (Vf.BG_IO_AT, Vf.BG_IPI_AT) runs only while the vCPU does: halting turns its deadlines into the
+   * running time still to go, waking turns that back into deadlines. So a guest's background rates
+   * are per second of running time, as its parameters say (ioPerBusySecond, ipiPerBusySecond), and a
+   * deadline never falls due in a halt to fire at the wake-up (issue #14).
+   */
   setRunnable(v: number, run: boolean): void {
+    const b = v * Vf.STRIDE;
     if (run) {
-      if (this.mode(v) === Mode.HALT) this.runnable++;
-      if (this.mode(v) === Mode.HALT) this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+      if (this.mode(v) !== Mode.HALT) return;
+      this.runnable++;
+      this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+      this.vf[b + Vf.BG_IO_AT] += this.now;
+      this.vf[b + Vf.BG_IPI_AT] += this.now;
     } else if (this.mode(v) !== Mode.HALT) {
       this.runnable--;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
-      this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
+      this.vf[b + Vf.BG_IO_AT] = Math.max(0, this.vf[b + Vf.BG_IO_AT] - this.now);
+      this.vf[b + Vf.BG_IPI_AT] = Math.max(0, this.vf[b + Vf.BG_IPI_AT] - this.now);
     }
+  }
+
+  /**
+   * Set vCPU `v`'s background deadline `field` (Vf.BG_IO_AT or Vf.BG_IPI_AT) `delay` ns of running
+   * time from now: a deadline while it runs, the paused remainder while it is halted.
+   */
+  setBackgroundDelay(v: number, field: Vf, delay: number): void {
+    this.vf[v * Vf.STRIDE + field] = this.mode(v) === Mode.HALT ? delay : this.now + delay;
   }
 
   /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
@@ -359,7 +386,7 @@ export abstract class HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) return this.share() / (1 + this.wl[v * WL + WL_COST]);
     const model = this.guests[gi].model;
-    const x = model.usesCr8 ? this.phaseBehaviour(gi).cr8PerBusySecond / 1e9 : 0;
+    const x = model.usesCr8 ? this.vcpuBehaviour(v).cr8PerBusySecond / 1e9 : 0;
     return this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
   }
 
@@ -387,6 +414,18 @@ export abstract class HostState {
     const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
     const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
     return guest.model.phases[kind];
+  }
+
+  /** vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. */
+  vcpuBehaviour(v: number): PhaseBehaviour {
+    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+    const guest = this.guests[gi];
+    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+    if (idx >= guest.phases.length) return guest.model.phases.idle;
+    const plan = guest.phases[idx];
+    if (plan.busyVcpus !== undefined && v - this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] >= plan.busyVcpus)
+      return guest.model.phases.idle;
+    return guest.model.phases[plan.phase];
   }
 
   // ------------------------------------------------------ results

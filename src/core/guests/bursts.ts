@@ -7,6 +7,7 @@
 import { Gi, GuestCounter, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
+import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 
 /** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
@@ -25,6 +26,7 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (isAlwaysBusy(h, gi, v)) {
     h.vf[end] = Infinity;
+    cancelIdleWakeup(h, v);
     if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
     h.v8[busy] = 1;
   } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
@@ -36,23 +38,34 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
 /** Ev.BURST_END: a busy burst ends (the vCPU halts) or an idle gap does (the scheduler wakes it). */
 export function burstBoundary(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const b = h.phaseBehaviour(gi);
+  const b = h.vcpuBehaviour(v);
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
-    h.v8[busy] = 0;
     const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
-    h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, idleMean));
-    if (h.mode(v) === Mode.RUN && h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v))
-      halt(h, v, time);
+    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleMean)), time);
   } else {
     h.v8[busy] = 1;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
     if (h.mode(v) === Mode.HALT) {
+      scheduleTimer(h, v); // a tick stopped in the halt starts again (tick skipping ends)
       h.setRunnable(v, true);
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
       h.drainDeliveries(time);
     }
   }
+}
+
+/**
+ * vCPU `v` of guest `gi` goes idle until `wakeAt`: a dynticks guest programs its timer for the
+ * wake-up (src/core/guests/timers.ts), any other is woken by the scheduler's IPI at the idle gap's
+ * end (Ev.BURST_END); it halts now unless its work or a raised IRQL section keeps it running (an
+ * ISR in progress halts at its end).
+ */
+export function goIdle(h: HostState, gi: number, v: number, wakeAt: number, time: number): void {
+  h.v8[v * V8.STRIDE + V8.BUSY] = 0;
+  const running = h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v);
+  h.vf[v * Vf.STRIDE + Vf.BURST_END] = running && programIdleWakeup(h, v, wakeAt) ? Infinity : wakeAt;
+  if (running && h.mode(v) === Mode.RUN) halt(h, v, time);
 }

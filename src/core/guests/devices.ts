@@ -5,37 +5,39 @@
  * guest sends travels: the machine executes the ICR write and queues it, and it reaches the target's
  * LAPIC ipiLatencyNs later, as a general IPI or, for the completion vector, an I/O-completion notice.
  *
- * Issue #14 (known, kept for now): the background deadlines are drawn in wall time (nextIoAt,
- * nextIpiAt) but taken only while the vCPU is not halted (the Ev.BG_IO / Ev.BG_IPI gate in the event
- * walk, src/core/engine/events.ts), so a deadline that passes during a halt fires at the wake-up and
- * idle guests come out busier than their rates. The fix belongs in these two functions.
+ * The background clock runs on the vCPU's running time (issue #14): deadlines are drawn as running
+ * ns from now (nextIoDelay, nextIpiDelay), kept as wall-time deadlines while the vCPU runs and
+ * paused while it is halted (HostState.setRunnable), so a guest issues ioPerBusySecond and
+ * ipiPerBusySecond per second it runs, whatever its vCPU count, and nothing falls due during a halt.
+ * (The exponential draw is memoryless, so this is the same process as re-drawing a deadline that
+ * passed during a halt.)
  */
 import { Gi, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 
-/** Next background I/O of vCPU `v`, drawn from `from` (wall ns). */
-function nextIoAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
-  return b.ioPerBusySecond > 0 ? from + h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : Infinity;
+/** Running ns until vCPU `v`'s next background I/O (Infinity: none in this phase). */
+function nextIoDelay(h: HostState, v: number, b: PhaseBehaviour): number {
+  return b.ioPerBusySecond > 0 ? h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : Infinity;
 }
 
-/** Next background IPI of vCPU `v`, drawn from `from` (wall ns); none in a one-vCPU guest. */
-function nextIpiAt(h: HostState, v: number, b: PhaseBehaviour, from: number): number {
+/** Running ns until vCPU `v`'s next background IPI (Infinity: none; never in a one-vCPU guest). */
+function nextIpiDelay(h: HostState, v: number, b: PhaseBehaviour): number {
   return b.ipiPerBusySecond > 0 && h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
-    ? from + h.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
+    ? h.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
     : Infinity;
 }
 
 /** A phase starts: vCPU `v`'s background I/O and IPIs at its rates. */
 export function scheduleBackground(h: HostState, v: number, b: PhaseBehaviour): void {
-  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = nextIoAt(h, v, b, h.now);
-  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = nextIpiAt(h, v, b, h.now);
+  h.setBackgroundDelay(v, Vf.BG_IO_AT, nextIoDelay(h, v, b));
+  h.setBackgroundDelay(v, Vf.BG_IPI_AT, nextIpiDelay(h, v, b));
 }
 
 /** Ev.BG_IO: a doorbell write; its completion interrupt comes back to this vCPU after the service time. */
 export function backgroundIo(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = nextIoAt(h, v, h.phaseBehaviour(gi), time);
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = time + nextIoDelay(h, v, h.vcpuBehaviour(v));
   h.machine.mmio(v);
   if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === Infinity)
     h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + h.guests[gi].model.install.deviceServiceNs;
@@ -51,7 +53,7 @@ export function backgroundIoDone(h: HostState, v: number, time: number): void {
 export function backgroundIpi(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const guest = h.guests[gi];
-  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = nextIpiAt(h, v, h.phaseBehaviour(gi), time);
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = time + nextIpiDelay(h, v, h.vcpuBehaviour(v));
   const others = guest.vcpus - 1;
   if (others <= 0) return;
   let target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + h.rng.below(v, others);

@@ -2,7 +2,7 @@
  * The guest's side of an interrupt before its ISR: it arrives at the vCPU's LAPIC (raise), and the
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
-import { GuestCounter, Mode, Vf, Vi, type HostState } from '../engine/state.js';
+import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { enterRaised } from './irql.js';
 
 /**
@@ -17,7 +17,10 @@ export function raise(h: HostState, v: number, vector: number, source: number, t
   if (h.vf[a] < 0) h.vf[a] = time;
   if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
   enterRaised(h, v, time);
-  h.machine.raiseInterrupt(v, vector, false);
+  // The guest's own timer expires on the host's timer: a running vCPU exits for it (KVM: the
+  // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires).
+  if (source === Source.TIMER) h.machine.guestTimerExpires(v, vector);
+  else h.machine.raiseInterrupt(v, vector, false);
   h.drainDeliveries(time);
 }
 

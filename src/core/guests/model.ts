@@ -18,6 +18,8 @@ export interface PhasePlan {
   readonly durationNs?: number;
   /** install: installer CPU work, guest ns; disk-benchmark: bytes; build: CPU work, guest ns. */
   readonly work?: number;
+  /** Only the guest's first `busyVcpus` vCPUs take the phase's behaviour; the others idle. */
+  readonly busyVcpus?: number;
 }
 
 export interface PhaseBehaviour {
@@ -72,8 +74,13 @@ export interface GuestModel {
     readonly tickless: boolean;
     /** Only vCPU 0 keeps ticking while idle (Windows clock owner). */
     readonly clockOwnerTicksWhenIdle: boolean;
-    /** Each tick re-arms the one-shot LAPIC timer (an initial-count write). */
+    /**
+     * One-shot timer: each tick re-arms it, and with `tickless` the guest runs dynticks - idle entry
+     * programs the wake-up, the wake-up's interrupt ends the idle period, idle exit restarts the tick.
+     */
     readonly oneShotRearm: boolean;
+    /** Arms the timer in TSC-deadline mode (WRMSR IA32_TSC_DEADLINE) when the hypervisor offers it. */
+    readonly tscDeadline: boolean;
   };
   /** Vector of the storage completion interrupt (its class is the device IRQL on Windows). */
   readonly deviceVector: number;

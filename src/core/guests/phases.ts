@@ -11,11 +11,11 @@
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
 import { G8, Gf, Gi, GuestCounter, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
-import { startBursts } from './bursts.js';
+import { goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
-import { halt, raise } from './interrupts.js';
+import { raise } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
-import { scheduleTimer } from './timers.js';
+import { cancelIdleWakeup, scheduleTimer } from './timers.js';
 import { setupWorkload } from './workloadGuest.js';
 
 /** Gi.IO_TARGET besides a vCPU index: no chain I/O in flight. */
@@ -63,7 +63,6 @@ export function startPhase(h: HostState, gi: number, idx: number): void {
 /** Every vCPU of guest `gi` takes its current phase's behaviour. */
 function startVcpus(h: HostState, gi: number): void {
   const guest = h.guests[gi];
-  const b = h.phaseBehaviour(gi);
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (guest.workload !== undefined) {
     setupWorkload(h, gi, guest.workload);
@@ -71,6 +70,7 @@ function startVcpus(h: HostState, gi: number): void {
   }
   for (let l = 0; l < guest.vcpus; l++) {
     const v = first + l;
+    const b = h.vcpuBehaviour(v);
     startBursts(h, gi, v, b);
     scheduleBackground(h, v, b);
     scheduleTimer(h, v);
@@ -121,7 +121,7 @@ export function chunkEndTime(h: HostState, v: number): number {
 export function chunkDone(h: HostState, gi: number, v: number, time: number): void {
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
   issueIo(h, v, gi, time);
-  const b = h.phaseBehaviour(gi);
+  const b = h.vcpuBehaviour(v);
   h.v8[v * V8.STRIDE + V8.BUSY] = 1;
   h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
 }
@@ -204,6 +204,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+  cancelIdleWakeup(h, first);
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
   if (h.mode(first) === Mode.HALT) {
@@ -240,10 +241,5 @@ export function buildShareDone(h: HostState, v: number, time: number): void {
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
   if (all) completePhase(h, gi, time);
-  else {
-    const b = h.phaseBehaviour(gi);
-    h.v8[v * V8.STRIDE + V8.BUSY] = 0;
-    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
-    halt(h, v, time);
-  }
+  else goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs)), time);
 }

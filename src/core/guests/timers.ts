@@ -1,15 +1,37 @@
 /**
- * The guest's LAPIC timer tick (docs/MODEL.md §4): `timer.hz` ticks per second on each vCPU, its
- * vector delivered like any interrupt. Tickless guests stop it while halted (dynticks, Windows tick
- * skipping), except the clock owner (vCPU 0) where the model says so; one-shot guests re-arm it from
- * each tick's ISR (an initial-count write, which exits as the LAPIC mode and controls dictate).
+ * The guest's timer (docs/MODEL.md §4): `timer.hz` ticks per second on each running vCPU, its vector
+ * delivered like any interrupt. Tickless guests stop the tick while halted (Windows tick skipping),
+ * except the clock owner (vCPU 0) where the model says so. One-shot guests re-arm the timer from
+ * each tick's ISR, and when also tickless they run dynticks (Linux NO_HZ_IDLE, FreeBSD event timers):
+ *   - idle entry programs the timer for the wake-up (tick_nohz_idle_stop_tick: one arm), and the
+ *     idle period lasts until that timer fires (programIdleWakeup);
+ *   - the wake-up is the timer interrupt: its ISR re-arms for the next expiry (one arm) and idle
+ *     exit restarts the periodic tick (tick_nohz_idle_exit: one arm) - three arms per wake-up;
+ *   - while busy, each tick re-arms (one arm).
+ * An arm is WRMSR IA32_TSC_DEADLINE in TSC-deadline mode, which the OS uses when the hypervisor
+ * offers it (KVM does; bhyve hides it: freebsd-src sys/amd64/vmm/x86.c x86_emulate_cpuid clears
+ * CPUID2_TSCDLT, "No TSC deadline support in the APIC yet"), else an initial-count write; either
+ * exits as the LAPIC mode and controls dictate.
  */
-import { Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
+import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
 const ONE_SHOT_COUNT = 100000;
+/** IA32_TSC_DEADLINE (SDM vol. 3, "TSC-Deadline Mode"; MSR 6E0H). */
+const IA32_TSC_DEADLINE = 0x6e0;
+
+/** Whether `model` runs dynticks: a one-shot timer stopped in idle, the wake-up programmed on it. */
+export function dynticks(model: GuestModel): boolean {
+  return model.timer.tickless && model.timer.oneShotRearm && model.timer.hz > 0;
+}
+
+/** The guest programs its one-shot timer (see the header: TSC deadline when offered, else initial count). */
+export function armTimer(h: HostState, v: number, model: GuestModel): void {
+  if (model.timer.tscDeadline && h.config.traits.hypervisor === 'kvm') h.machine.wrmsr(v, IA32_TSC_DEADLINE, 1, 0);
+  else h.machine.timerInitialCount(v, ONE_SHOT_COUNT);
+}
 
 /** Arm vCPU `v`'s timer if it has none pending (a deadline kept while it was stopped stays). */
 export function scheduleTimer(h: HostState, v: number): void {
@@ -32,19 +54,54 @@ export function timerActive(h: HostState, v: number): boolean {
   const timer = h.guests[gi].model.timer;
   if (timer.hz <= 0) return false;
   if (h.mode(v) !== Mode.HALT) return true;
+  if (h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1) return true; // the programmed idle wake-up
   if (!timer.tickless) return true;
   return timer.clockOwnerTicksWhenIdle && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
 }
 
-/** Ev.TIMER: a tick; the next one a period later (or a period from now, if ticks were missed). */
+/**
+ * A dynticks guest's vCPU `v` goes idle until `wakeAt`: it programs its timer for then (one arm) and
+ * the timer interrupt will end the idle period. Returns false (nothing done) for other guests.
+ */
+export function programIdleWakeup(h: HostState, v: number, wakeAt: number): boolean {
+  const model = h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model;
+  if (!dynticks(model)) return false;
+  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = wakeAt;
+  h.v8[v * V8.STRIDE + V8.WAKE_TIMER] = 1;
+  armTimer(h, v, model);
+  return true;
+}
+
+/** vCPU `v` leaves idle by another way (its work starts): the programmed wake-up becomes the tick again. */
+export function cancelIdleWakeup(h: HostState, v: number): void {
+  const w = v * V8.STRIDE + V8.WAKE_TIMER;
+  if (h.v8[w] === 0) return;
+  h.v8[w] = 0;
+  const timer = h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.timer;
+  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = h.now + Math.round(1e9 / timer.hz);
+}
+
+/**
+ * Ev.TIMER: a tick, the next one a period later (or a period from now, if ticks were missed); or a
+ * dynticks guest's idle wake-up: the vCPU's busy burst starts and its tick restarts.
+ */
 export function timerFires(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const timer = h.guests[gi].model.timer;
+  const model = h.guests[gi].model;
   const t = v * Vf.STRIDE + Vf.NEXT_TIMER;
-  const period = Math.round(1e9 / timer.hz);
-  h.vf[t] += period;
-  if (h.vf[t] <= time) h.vf[t] = time + period;
-  raise(h, v, timer.vector, Source.TIMER, time);
+  const period = Math.round(1e9 / model.timer.hz);
+  const b8 = v * V8.STRIDE;
+  if (h.v8[b8 + V8.WAKE_TIMER] === 1) {
+    h.v8[b8 + V8.WAKE_TIMER] = 0;
+    h.v8[b8 + V8.RESTART_TICK] = 1;
+    h.v8[b8 + V8.BUSY] = 1;
+    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs));
+    h.vf[t] = time + period;
+  } else {
+    h.vf[t] += period;
+    if (h.vf[t] <= time) h.vf[t] = time + period;
+  }
+  raise(h, v, model.timer.vector, Source.TIMER, time);
 }
 
 /** Ev.TIMER_STALE: a deadline that passed while the timer was stopped is dropped (re-armed afresh). */
@@ -52,7 +109,13 @@ export function dropStaleTimer(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = Infinity;
 }
 
-/** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer. */
+/** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer (and restarts the tick after idle). */
 export function rearmAfterTick(h: HostState, v: number, model: GuestModel, vector: number): void {
-  if (vector === model.timer.vector && model.timer.oneShotRearm) h.machine.timerInitialCount(v, ONE_SHOT_COUNT);
+  if (vector !== model.timer.vector || !model.timer.oneShotRearm) return;
+  armTimer(h, v, model);
+  const r = v * V8.STRIDE + V8.RESTART_TICK;
+  if (h.v8[r] === 1) {
+    h.v8[r] = 0;
+    armTimer(h, v, model);
+  }
 }

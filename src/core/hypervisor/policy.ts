@@ -1,4 +1,5 @@
 import type { CpuProfile } from '../cpu/profile.js';
+import { Slot } from '../vcpu/exits.js';
 import { PinBased, ProcBased, ProcBased2 } from '../vmx/controls.js';
 
 /**
@@ -83,6 +84,16 @@ export const TUNABLES: readonly TunableSpec[] = [
     max: 1,
   },
   {
+    name: 'kvm_intel.preemption_timer',
+    description:
+      'KVM: emulate the guest LAPIC timer with the VMX-preemption timer when the CPU has it (module parameter, on by default)',
+    default: 1,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 1,
+  },
+  {
     name: 'kvm_amd.avic',
     description: 'KVM: use AMD AVIC when the CPU has it (module parameter, off by default)',
     default: 0,
@@ -140,6 +151,23 @@ export interface PolicyTraits {
   readonly svmCr8WriteInterceptToggle: boolean;
   /** SVM AVIC in use. */
   readonly avic: boolean;
+  /**
+   * How the hypervisor maps guest-physical ranges with no memory behind them (device MMIO, and the
+   * xAPIC page without APIC-access virtualization), i.e. which exit an access takes (D9): bhyve
+   * leaves them unmapped (EPT violation; vm_handle_inst_emul); KVM installs MMIO SPTEs whose
+   * misconfiguration is deliberate, so after the first access every access is an EPT
+   * misconfiguration (arch/x86/kvm/mmu: mark_mmio_spte; vmx.c handle_ept_misconfig). SVM: both take
+   * a nested page fault.
+   */
+  readonly mmio: 'ept-violation' | 'ept-misconfig' | 'npf';
+  /**
+   * How a guest's LAPIC/TSC-deadline timer expiry reaches a running vCPU (Machine.guestTimerExpires):
+   * KVM with the VMX-preemption timer (kvm_intel.preemption_timer, default on, when the CPU has it:
+   * vmx.c handle_preemption_timer, kvm_lapic_expired_hv_timer) exits with reason 52; otherwise a host
+   * timer (KVM's hrtimer apic_timer_fn, bhyve's callout vlapic_callout_handler) fires on the host CPU
+   * and the vCPU exits with the host's interrupt.
+   */
+  readonly guestTimer: 'preemption-timer' | 'host-timer';
   /** Values of every tunable, defaults filled in, read-only ones computed. */
   readonly tunables: Tunables;
 }
@@ -172,6 +200,8 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
       isrvecStack: hypervisor === 'bhyve',
       svmCr8WriteInterceptToggle: hypervisor === 'kvm',
       avic,
+      mmio: 'npf',
+      guestTimer: 'host-timer',
       tunables: values,
     };
   }
@@ -205,6 +235,11 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
       isrvecStack: false,
       svmCr8WriteInterceptToggle: false,
       avic: false,
+      mmio: 'ept-misconfig',
+      guestTimer:
+        can(pin1, PinBased.ActivateVmxPreemptionTimer) && t('kvm_intel.preemption_timer') === 1
+          ? 'preemption-timer'
+          : 'host-timer',
       tunables: values,
     };
   }
@@ -233,6 +268,13 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
     isrvecStack: true,
     svmCr8WriteInterceptToggle: false,
     avic: false,
+    mmio: 'ept-violation',
+    guestTimer: 'host-timer',
     tunables: values,
   };
+}
+
+/** The exit slot of an access to guest-physical memory the hypervisor emulates (PolicyTraits.mmio). */
+export function mmioExitSlot(t: PolicyTraits): Slot {
+  return t.mmio === 'ept-misconfig' ? Slot.EPT_MISCONFIG : t.mmio === 'npf' ? Slot.VMEXIT_NPF : Slot.EPT_VIOLATION;
 }

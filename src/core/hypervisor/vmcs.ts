@@ -2,6 +2,7 @@ import type { VmxCapabilities } from '../cpu/profile.js';
 import { X2apicMsr } from '../apic/registers.js';
 import { F, Flag, SvmIntercept } from '../vcpu/layout.js';
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../vmx/controls.js';
+import { apicvInhibitedByHyperv, hypervWord, type HypervSetup } from './hyperv.js';
 import type { PolicyTraits } from './policy.js';
 
 /**
@@ -30,6 +31,8 @@ export interface VcpuSetup {
   /** The guest's LAPIC runs in x2APIC mode. */
   readonly x2apic: boolean;
   readonly apicId: number;
+  /** The guest's Hyper-V enlightenments (KVM only; hypervisor/hyperv.ts). */
+  readonly hyperv?: HypervSetup;
 }
 
 /**
@@ -53,6 +56,10 @@ export function setupVcpu(
   s[b + F.PENDING_INJECT] = -1;
   let flags = Flag.IF;
   if (setup.x2apic) flags |= Flag.X2APIC;
+  const hv = hypervWord(t, setup.hyperv);
+  s[b + F.HV] = hv;
+  // SynIC AutoEOI inhibits APICv / AVIC for the VM (hyperv.ts apicvInhibitedByHyperv).
+  const apicv = !apicvInhibitedByHyperv(hv);
   if (caps) {
     let pin = caps.pinBased.allowed0 | PinBased.ExternalInterruptExiting | PinBased.NmiExiting;
     if (caps.pinBased.allowed1 & PinBased.VirtualNmis) pin |= PinBased.VirtualNmis;
@@ -73,7 +80,7 @@ export function setupVcpu(
         (caps.procBased2.allowed1 & (ProcBased2.EnableEpt | ProcBased2.EnableVpid | ProcBased2.UnrestrictedGuest));
     }
     let exitCtls = caps.exit.allowed0 | (caps.exit.allowed1 & ExitControls.AcknowledgeInterruptOnExit);
-    if (t.vid) {
+    if (t.vid && apicv) {
       // bhyve vmx_init(): APICv turns on the TPR shadow and all three APIC-virtualization controls
       // and drops CR8 exiting; in x2APIC mode vmx_enable_x2apic_mode_vid() swaps APIC-access
       // virtualization for x2APIC-mode virtualization (SDM-26 checks forbid both at once).
@@ -119,7 +126,7 @@ export function setupVcpu(
     // Interrupts"); physical INTR, HLT and MSR accesses are intercepted.
     s[b + F.V_INTR_MASKING] = 1;
     s[b + F.SVM_INTERCEPTS] = SvmIntercept.INTR | SvmIntercept.HLT | SvmIntercept.MSR;
-    if (t.avic && !setup.x2apic) flags |= Flag.AVIC;
+    if (t.avic && apicv && !setup.x2apic) flags |= Flag.AVIC;
   }
   s[b + F.FLAGS] = flags;
   s[b + F.STK_TOP] = 0;

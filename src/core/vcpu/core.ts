@@ -1,25 +1,26 @@
 import type { CpuProfile, VmxCapabilities } from '../cpu/profile.js';
-import type { PolicyTraits } from '../hypervisor/policy.js';
+import { mmioExitSlot, type PolicyTraits } from '../hypervisor/policy.js';
 import { syncAtExit } from '../hypervisor/exitPath.js';
 import { setupVcpu } from '../hypervisor/vmcs.js';
-import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
 import { broadcastEoi, EoiBy } from '../apic/eoi.js';
 import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
-import { ApicOffset, X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
+import { ApicOffset } from '../apic/registers.js';
 import {
+  vlapicAutoEoiAccepted,
   vlapicIntrAccepted,
   vlapicPendingIntr,
   vlapicProcessEoi,
   vlapicSetIntrReady,
-  vlapicSetLocalIntr,
   vlapicSetTpr,
   vlapicUpdatePpr,
 } from '../apic/vlapic.js';
-import { eoiVirtualization } from '../vmx/apicVirtualization.js';
+import { eoiVirtualization, pprVirtualization } from '../vmx/apicVirtualization.js';
 import { Cr8Qualification } from '../vmx/apicAccess.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { priorityClass } from '../apic/vectors.js';
 import {
+  clearInterruptWindow,
+  interruptWindowExitsAfterEntry,
   programTprThreshold,
   requestWindowAfterInjection,
   syncsPprAtEntry,
@@ -84,6 +85,10 @@ export class MachineCore {
   private readonly syncsPprAtEntry: boolean;
   /** The software path programs a TPR threshold. */
   private readonly programsThreshold: boolean;
+  /** The exit of a guest access to unbacked guest-physical memory (device MMIO), by policy (D9). */
+  protected readonly mmioSlot: number;
+  /** The exit a guest timer expiry takes on a running vCPU, by policy (PolicyTraits.guestTimer). */
+  protected readonly timerSlot: number;
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
@@ -157,6 +162,12 @@ export class MachineCore {
     this.syncsAtExit = !this.intel || this.traits.pprSync === 'every-exit';
     this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
     this.programsThreshold = this.traits.tprThreshold !== 'none';
+    this.mmioSlot = mmioExitSlot(this.traits);
+    this.timerSlot = !this.intel
+      ? Slot.VMEXIT_INTR
+      : this.traits.guestTimer === 'preemption-timer'
+        ? Slot.VMX_PREEMPTION_TIMER
+        : Slot.EXTERNAL_INTERRUPT;
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     this.entryChecks = vmx && new VmEntryChecks(vmx);
@@ -259,11 +270,7 @@ export class MachineCore {
       }
     }
     if ((f & Flag.HALTED) !== 0) return; // still asleep in the host
-    // The guest runs: what happens right after a successful VM entry.
-    if (this.intel && tprThresholdExitsAfterEntry(s, b)) {
-      this.tprBelowThresholdExit(v);
-      return;
-    }
+    // The guest runs: what happens right after a successful VM entry, in the manual's order.
     const pending = s[b + F.PENDING_INJECT];
     if (pending >= 0) {
       // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
@@ -271,7 +278,30 @@ export class MachineCore {
       this.counters[v * Counter.COUNT + Counter.INJECTED]++;
       this.guestTakesInterrupt(v, pending);
     }
-    if ((f & (Flag.VID | Flag.AVIC)) !== 0) this.evaluatePendingVirtualInterrupts(v);
+    if (this.intel) {
+      // TPR-threshold and interrupt-window exits follow event injection (SDM 26.7.7, 26.7.5; D5, D4).
+      if (tprThresholdExitsAfterEntry(s, b)) {
+        this.tprBelowThresholdExit(v);
+        return;
+      }
+      if (interruptWindowExitsAfterEntry(s, b)) {
+        this.interruptWindowExit(v);
+        return;
+      }
+      if ((f & Flag.VID) !== 0) {
+        // VM entry with VID: PPR virtualization, then the evaluation of pending virtual interrupts
+        // (SDM 26.3.2.5 "Updating Non-Register State"; D6).
+        pprVirtualization(s, b);
+        this.evaluatePendingVirtualInterrupts(v);
+      }
+    } else if ((f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
+  }
+
+  /** An interrupt-window exit (reason 7): the handler clears the control, the next entry decides anew. */
+  protected interruptWindowExit(v: number): void {
+    this.exit(v, Slot.INTERRUPT_WINDOW, 0);
+    clearInterruptWindow(this.s, v * F.STRIDE);
+    this.enter(v);
   }
 
   /** VT-x entry (vmx/entry.ts); the vlapic accepts an injected vector in between. */
@@ -289,10 +319,19 @@ export class MachineCore {
     if (soft && this.syncsPprAtEntry) this.updatePpr(v);
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     const vector = vmxInjectOrRequestWindow(s, b);
-    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if (vector >= 0) this.acceptInjected(v, vector);
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     if (s[b + F.PENDING_INJECT] >= 0) requestWindowAfterInjection(s, b);
     if (soft && this.programsThreshold) programTprThreshold(s, b, this.traits);
+  }
+
+  /** The vlapic accepts the vector it injects: into ISR (bhyve vlapic_intr_accepted), or, for a SynIC AutoEOI SINT, not. */
+  private acceptInjected(v: number, vector: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const stack = this.traits.isrvecStack;
+    if (s[b + F.HV] >>> 8 === vector) this.checkStack(v, vlapicAutoEoiAccepted(s, b, vector, stack, this.intel));
+    else this.checkStack(v, vlapicIntrAccepted(s, b, vector, stack, this.intel));
   }
 
   /** SVM entry (svm/intercepts.ts): AVIC hardware delivers from the backing page by itself. */
@@ -301,7 +340,7 @@ export class MachineCore {
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
     const vector = svmInjectOrRequestWindow(s, b);
-    if (vector >= 0) this.checkStack(v, vlapicIntrAccepted(s, b, vector, this.traits.isrvecStack, this.intel));
+    if (vector >= 0) this.acceptInjected(v, vector);
     programVmcbBeforeRun(s, b, this.traits, vector >= 0);
   }
 
@@ -499,6 +538,29 @@ export class MachineCore {
   }
 
   /**
+   * An interrupt the hypervisor makes ready while the vCPU is out of the guest (in an exit's
+   * handler): requested in the vlapic - posted (PIR) with posted interrupts, also in RVI with VID -
+   * with no kick, since the vCPU is not running; the entry that follows delivers or injects it
+   * (KVM kvm_apic_local_deliver from the timer handler; bhyve vlapic_fire_timer ->
+   * vlapic_set_intr_ready, vcpu_notify_event on the vCPU's own host CPU). False if coalesced.
+   */
+  protected setInterruptReady(v: number, vector: number, level: boolean): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = v * Counter.COUNT;
+    this.counters[c + Counter.RAISED]++;
+    const f = s[b + F.FLAGS];
+    const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
+    if (!ok) {
+      this.counters[c + Counter.COALESCED]++;
+      return false;
+    }
+    if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
+    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
+    return true;
+  }
+
+  /**
    * A halted vCPU wakes only for an interrupt the guest can take: a HLT with RFLAGS.IF = 0 keeps
    * sleeping (bhyve vm_handle_hlt(intr_disabled), KVM kvm_arch_vcpu_runnable).
    */
@@ -520,77 +582,5 @@ export class MachineCore {
     }
     if (this.intel && (s[b + F.FLAGS] & Flag.SOFT_TPR_SHADOW) !== 0) this.updatePpr(v);
     return vlapicPendingIntr(s, b) >= 0;
-  }
-
-  // ---------------------------------------------------------------- emulation (hypervisor)
-
-  /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
-  protected emulateApicWrite(v: number, offset: number, value: number): void {
-    const s = this.s;
-    const b = v * F.STRIDE;
-    switch (emulateRegisterWrite(s, b, offset, value)) {
-      case RegisterWrite.TPR:
-        this.setTpr(v, value & 0xff);
-        return;
-      case RegisterWrite.EOI:
-        this.endOfInterrupt(v, EoiBy.HYPERVISOR);
-        return;
-      case RegisterWrite.SEND_IPI:
-        this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, false);
-        return;
-      case RegisterWrite.DONE:
-        return;
-    }
-  }
-
-  /** The hypervisor emulates an x2APIC WRMSR after an exit: ICR (one 64-bit write), SELF IPI, or a register. */
-  protected emulateX2apicWrite(v: number, msr: number, low: number, high: number): void {
-    if (msr === X2apicMsr.Icr) {
-      this.s[v * F.STRIDE + F.ICR_LOW] = low;
-      this.sendIpiFromIcr(v, low, high, false);
-      return;
-    }
-    if (msr === X2apicMsr.SelfIpi) {
-      this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
-      this.counters[v * Counter.COUNT + Counter.RAISED]++;
-      vlapicSetLocalIntr(this.s, v * F.STRIDE, low & 0xff);
-      return;
-    }
-    this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
-  }
-
-  /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
-  protected registerValue(v: number, offset: number): number {
-    return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
-  }
-
-  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
-  protected sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
-    this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
-    const vector = icrLow & 0xff;
-    const target = fixedIpiTarget(this.s, this.n, v, dest);
-    if (target < 0) return;
-    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
-    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
-    if (this.deferIpis) {
-      const i = this.ipiOutCount;
-      if (i < STEP_LOG) {
-        this.ipiOutTarget[i] = target;
-        this.ipiOutVector[i] = vector;
-        this.ipiOutCount = i + 1;
-      }
-      if (incomplete) {
-        this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-        this.enter(v);
-      }
-      return;
-    }
-    if (incomplete) {
-      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-      this.raiseInterrupt(target, vector, false);
-      this.enter(v);
-      return;
-    }
-    this.raiseInterrupt(target, vector, false);
   }
 }

@@ -50,6 +50,10 @@ export const enum Slot {
   VMEXIT_NPF = 23,
   VMEXIT_AVIC_INCOMPLETE_IPI = 24,
   VMEXIT_AVIC_NOACCEL = 25,
+  /** KVM's device MMIO (MMIO SPTEs: hypervisor/policy.ts mmioExitSlot). */
+  EPT_MISCONFIG = 26,
+  /** KVM's guest timer on the VMX-preemption timer (Machine.guestTimerExpires). */
+  VMX_PREEMPTION_TIMER = 27,
 }
 
 /** The modelled kinds in slot order: a slot, its vendor and its architectural code. */
@@ -80,6 +84,8 @@ const MODELLED: readonly (readonly [Slot, Vendor, number])[] = [
   [Slot.VMEXIT_NPF, 'amd', SvmExitCode.Npf],
   [Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 'amd', SvmExitCode.AvicIncompleteIpi],
   [Slot.VMEXIT_AVIC_NOACCEL, 'amd', SvmExitCode.AvicNoAccel],
+  [Slot.EPT_MISCONFIG, 'intel', ExitReason.EptMisconfig],
+  [Slot.VMX_PREEMPTION_TIMER, 'intel', ExitReason.VmxPreemptionTimer],
 ];
 
 const INTEL_OPAQUE_CODES = [
@@ -93,8 +99,6 @@ const INTEL_OPAQUE_CODES = [
   ExitReason.DrAccess,
   ExitReason.Mwait,
   ExitReason.Monitor,
-  ExitReason.EptMisconfig,
-  ExitReason.VmxPreemptionTimer,
   ExitReason.Wbinvd,
   ExitReason.Xsetbv,
 ] as const;

@@ -1,8 +1,9 @@
 import { EoiBy } from '../apic/eoi.js';
 import { tprFromCr8 } from '../apic/priority.js';
 import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
-import { priorityClass } from '../apic/vectors.js';
+import { priorityClass, vecHighest, vecTest } from '../apic/vectors.js';
 import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
+import { HvFeature, HvMsr, isHypervMsr } from '../hypervisor/hyperv.js';
 import {
   cr8LoadExits,
   cr8StoreExits,
@@ -13,11 +14,11 @@ import {
   vmxX2apicRead,
   vmxX2apicWrite,
 } from '../vmx/apicAccess.js';
-import { selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
-import { clearInterruptWindow, interruptWindowExits } from '../vmx/entry.js';
+import { selfIpiVirtualizable, selfIpiVirtualization, tprVirtualization } from '../vmx/apicVirtualization.js';
+import { interruptWindowExits } from '../vmx/entry.js';
 import { avicApicRead, avicApicWrite, avicTprWrite } from '../svm/avic.js';
 import { cr8Intercepted } from '../svm/intercepts.js';
-import { MachineCore } from './core.js';
+import { HypervisorEmulation } from './emulation.js';
 import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
@@ -30,7 +31,7 @@ import { InGuest } from './outcomes.js';
  * vmx/ and svm/; apic/ for the software LAPIC) and carries the answer out through the machinery
  * of core.ts. Machine (machine.ts) adds the accessors, the exact fast-forward and the checks.
  */
-export class GuestInstructions extends MachineCore {
+export class GuestInstructions extends HypervisorEmulation {
   /**
    * MOV to CR8 (SDM-26 "Instructions That Cause VM Exits Conditionally", SDM-29 "Virtualizing
    * CR8-Based TPR Accesses"; APM-15 "Virtualizing APIC.TPR"). The hottest guest operation (a Windows
@@ -41,7 +42,11 @@ export class GuestInstructions extends MachineCore {
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.counters[v * Counter.COUNT + Counter.CR8_WRITES]++;
-    const cr8 = value & 0xf;
+    if (value < 0 || value > 15) {
+      this.cr8ReservedBits(v);
+      return;
+    }
+    const cr8 = value;
     if (!this.intel) this.svmWriteCr8(v, cr8);
     else if (cr8LoadExits(s, b)) this.interceptedTprWrite(v, Slot.CR_ACCESS, Cr8Qualification.MOV_TO, cr8);
     else {
@@ -50,6 +55,24 @@ export class GuestInstructions extends MachineCore {
       s[b + F.TPR] = tprFromCr8(cr8);
       if (tprShadowed(s, b)) this.next(v, tprVirtualization(s, b));
     }
+  }
+
+  /**
+   * MOV to CR8 with any of bits 63:4 set (D8): #GP(0), CR8 reserved bits (SDM vol. 2 "MOV-Move
+   * to/from Control Registers"); TPR and VTPR unchanged. The #GP is not among the exceptions that
+   * have priority over VM exits (SDM 26.1.1 "Relative Priority of Faults and VM Exits": a fault-like
+   * VM exit wins over other exceptions), so with CR8-load exiting the CR-access exit comes first and
+   * the hypervisor injects the #GP (bhyve vlapic_set_cr8, KVM kvm_set_cr8 -> kvm_complete_insn_gp).
+   * SVM likewise checks the CR8 write intercept before operand-value exceptions (APM 15.9
+   * "Instruction Intercepts"). With the TPR shadow (or V_TPR) the CPU raises the #GP without an exit.
+   */
+  private cr8ReservedBits(v: number): void {
+    const b = v * F.STRIDE;
+    const exits = this.intel ? cr8LoadExits(this.s, b) : cr8Intercepted(this.s, b, true);
+    this.stepFault = Fault.GP;
+    if (!exits) return;
+    this.exit(v, this.intel ? Slot.CR_ACCESS : Slot.VMEXIT_CR8_WRITE, this.intel ? Cr8Qualification.MOV_TO : 0);
+    this.enter(v);
   }
 
   /** MOV from CR8. Returns CR8 (TPR[7:4]): from VTPR with the shadow, V_TPR under SVM. */
@@ -71,11 +94,8 @@ export class GuestInstructions extends MachineCore {
     // RFLAGS.IF became 1: interrupt-window exit (SDM-26 "Interrupt-Window Exiting"), VINTR, or virtual delivery.
     const f = s[b + F.FLAGS];
     if (this.intel) {
-      if (interruptWindowExits(s, b)) {
-        this.exit(v, Slot.INTERRUPT_WINDOW, 0);
-        clearInterruptWindow(s, b);
-        this.enter(v);
-      } else if ((f & Flag.VID) !== 0) this.evaluatePendingVirtualInterrupts(v);
+      if (interruptWindowExits(s, b)) this.interruptWindowExit(v);
+      else if ((f & Flag.VID) !== 0) this.evaluatePendingVirtualInterrupts(v);
       return;
     }
     if ((f & Flag.AVIC) !== 0) this.evaluatePendingVirtualInterrupts(v);
@@ -113,11 +133,13 @@ export class GuestInstructions extends MachineCore {
   }
 
   /**
-   * A guest access to an emulated device's MMIO register (e.g. an AHCI doorbell): not mapped in the
-   * EPT / nested page tables, so an EPT-violation exit (SVM: nested page fault) and emulation.
+   * A guest access to an emulated device's MMIO register (an AHCI doorbell, an HPET counter read):
+   * not backed by memory, so an EPT exit the hypervisor emulates - EPT_VIOLATION under bhyve,
+   * EPT_MISCONFIG under KVM, whose MMIO SPTEs are misconfigured on purpose (D9; hypervisor/policy.ts
+   * mmioExitSlot) - and on SVM a nested page fault.
    */
   mmio(v: number): void {
-    this.opaqueExit(v, this.intel ? Slot.EPT_VIOLATION : Slot.VMEXIT_NPF, 0);
+    this.opaqueExit(v, this.mmioSlot, 0);
   }
 
   /**
@@ -129,6 +151,83 @@ export class GuestInstructions extends MachineCore {
     if ((f & (Flag.STOPPED | Flag.HALTED)) !== 0) return;
     this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
     this.enter(v);
+  }
+
+  /**
+   * The guest's LAPIC timer (one-shot, periodic or TSC-deadline) expires, delivered the way the
+   * hypervisor emulates it (PolicyTraits.guestTimer):
+   * - KVM with the VMX-preemption timer (kvm_intel.preemption_timer, default on, when the CPU has
+   *   it): while the vCPU runs, the preemption timer counts the guest's deadline down and expires
+   *   as a VM exit, reason 52 (vmx.c handle_preemption_timer -> kvm_lapic_expired_hv_timer); the
+   *   handler makes the timer vector ready and the entry delivers it;
+   * - otherwise a host timer (KVM's hrtimer apic_timer_fn; bhyve's callout vlapic_callout_handler,
+   *   assumed on the vCPU's own host CPU): its interrupt on the host CPU that runs the vCPU is an
+   *   external-interrupt exit (SVM: INTR), then the same;
+   * - a halted vCPU is woken by the host timer with no further exit (KVM moves the deadline to an
+   *   hrtimer while the vCPU blocks: kvm_lapic_switch_to_sw_timer; its HLT exit already happened).
+   * Returns false when the vector was already requested (coalesced).
+   */
+  guestTimerExpires(v: number, vector: number): boolean {
+    const f = this.s[v * F.STRIDE + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0) return false;
+    if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
+    this.exit(v, this.timerSlot, 0);
+    const ready = this.setInterruptReady(v, vector, false);
+    this.enter(v);
+    return ready;
+  }
+
+  /**
+   * A Hyper-V synthetic timer (hv-stimer) expires: KVM runs STIMERn on a host hrtimer
+   * (hyperv.c stimer_start, stimer_timer_callback), so a running vCPU takes the host's interrupt
+   * as an external-interrupt exit (SVM: INTR); the handler queues the expiry message in the SynIC
+   * message page (stimer_send_msg, no exit) and raises the timer's SINT `vector` (synic_set_irq),
+   * delivered at the entry. A halted vCPU is woken with no further exit. False without hv-stimer
+   * (the guest cannot have armed one) or when the vector was already requested.
+   */
+  stimerExpires(v: number, vector: number): boolean {
+    const b = v * F.STRIDE;
+    const f = this.s[b + F.FLAGS];
+    if ((f & Flag.STOPPED) !== 0 || (this.s[b + F.HV] & HvFeature.STIMER) === 0) return false;
+    if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
+    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+    const ready = this.setInterruptReady(v, vector, false);
+    this.enter(v);
+    return ready;
+  }
+
+  /**
+   * The guest may skip its EOI write (hv-vapic's EOI assist in the VP assist page, TLFS "Virtual
+   * Processor Assist Page"): KVM implements it as its PV EOI (kvm_lapic_set_pv_eoi on
+   * HV_X64_MSR_VP_ASSIST_PAGE) and marks an EOI as not needed at entry when no other interrupt is
+   * requested, one is in service and it is not level-triggered (lapic.c apic_sync_pv_eoi_to_guest:
+   * irr_pending, highest_isr_cache, kvm_ioapic_handles_vector); never under APICv / AVIC, where KVM
+   * keeps irr_pending set. A cheap query for the guest model: no state changes.
+   */
+  hvEoiAssist(v: number): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if ((s[b + F.HV] & HvFeature.VAPIC) === 0 || (s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) return false;
+    if (vecHighest(s, b + F.IRR) >= 0) return false;
+    const vector = vecHighest(s, b + F.ISR);
+    return vector >= 0 && !vecTest(s, b + F.TMR, vector);
+  }
+
+  /**
+   * The guest's EOI under hv-vapic: skipped when the EOI assist allows it (no exit; KVM retires the
+   * vector at the next exit, apic_sync_pv_eoi_from_guest - modelled at once, before anything else
+   * can look at the ISR), else a WRMSR to HV_X64_MSR_EOI (an MSR exit handled in the kernel).
+   */
+  hvEoi(v: number): void {
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    if (this.hvEoiAssist(v)) this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+    else this.wrmsr(v, HvMsr.EOI, 0, 0);
+  }
+
+  /** `vector` is the guest's SynIC AutoEOI SINT: delivered without entering ISR, so the guest writes no EOI for it. */
+  hvAutoEoi(v: number, vector: number): boolean {
+    const word = this.s[v * F.STRIDE + F.HV];
+    return word >>> 8 !== 0 && word >>> 8 === vector;
   }
 
   /** CPUID exits unconditionally in VMX non-root operation (SDM-26 "Instructions That Cause VM Exits Unconditionally"); SVM: CPUID intercept. */
@@ -205,6 +304,20 @@ export class GuestInstructions extends MachineCore {
       case InGuest.AVIC_EOI:
         this.endOfInterrupt(v, EoiBy.AVIC);
         return;
+      case InGuest.ICR_HIGH_WRITE:
+        s[b + F.ICR_HIGH] = value & 0xff000000; // APIC-write emulation of 310H clears bytes 2:0; no exit (D1)
+        return;
+      case InGuest.ICR_LOW_WRITE:
+        s[b + F.ICR_LOW] = value;
+        if (selfIpiVirtualizable(value)) {
+          this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+          this.next(v, selfIpiVirtualization(s, b, value & 0xff)); // D2
+          return;
+        }
+        this.exit(v, Slot.APIC_WRITE, ApicOffset.IcrLow); // trap-like: VICR is on the page (D3)
+        this.emulateApicWrite(v, offset, value);
+        this.enter(v);
+        return;
       case InGuest.AVIC_ICR_HIGH:
         s[b + F.ICR_HIGH] = value;
         return;
@@ -214,7 +327,7 @@ export class GuestInstructions extends MachineCore {
         return;
       default:
         // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
-        this.exit(v, how, apicAccessQualification(how, offset, true));
+        this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, true));
         this.emulateApicWrite(v, offset, value);
         this.enter(v);
     }
@@ -228,7 +341,7 @@ export class GuestInstructions extends MachineCore {
     if ((f & Flag.STOPPED) !== 0 || (f & Flag.X2APIC) !== 0) return 0;
     const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
     if (how === InGuest.READ) return this.registerValue(v, offset);
-    this.exit(v, how, apicAccessQualification(how, offset, false));
+    this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, false));
     const value = this.registerValue(v, offset);
     this.enter(v);
     return value;
@@ -244,6 +357,10 @@ export class GuestInstructions extends MachineCore {
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
+    if (isHypervMsr(msr)) {
+      this.hypervMsrWrite(v, msr, valueLow, valueHigh);
+      return;
+    }
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR;
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, true)) {
@@ -282,6 +399,7 @@ export class GuestInstructions extends MachineCore {
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
+    if (isHypervMsr(msr)) return this.hypervMsrRead(v, msr);
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR;
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, false)) {

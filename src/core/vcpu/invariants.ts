@@ -1,6 +1,6 @@
 import { checkIsrvecStack, isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
 import { archPpr, guestTpr } from '../apic/priority.js';
-import { priorityClass, vecClear, vecHighest, vecSet } from '../apic/vectors.js';
+import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { F, Flag } from './layout.js';
 import type { Broken } from './violations.js';
 
@@ -56,9 +56,10 @@ function pprInvariant(s: Int32Array, b: number, intel: boolean): Broken | undefi
  * from TPR and the ISR without it.
  */
 export function deliveryInvariant(s: Int32Array, b: number, vector: number, intel: boolean): Broken | undefined {
+  const inService = vecTest(s, b + F.ISR, vector); // not with AutoEOI (apic/vlapic.ts vlapicAutoEoiAccepted)
   vecClear(s, b + F.ISR, vector);
   const ppr = archPpr(s, b, intel);
-  vecSet(s, b + F.ISR, vector);
+  if (inService) vecSet(s, b + F.ISR, vector);
   if (priorityClass(vector) > priorityClass(ppr)) return undefined;
   return {
     check: 'delivered_at_or_below_ppr',

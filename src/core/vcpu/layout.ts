@@ -49,12 +49,13 @@ export const enum F {
   APIC_ID = 86,
   INTR_SHADOW = 87, // blocking by STI for one instruction (SDM "Interruptibility State")
   PENDING_INJECT = 88, // event the hypervisor will inject at the next entry, or -1
+  HV = 89, // Hyper-V enlightenments and the AutoEOI SINT vector, set up once (hypervisor/hyperv.ts hypervWord)
   /**
    * Words per vCPU: exactly the words the fields above use (test/core/layout.test.ts keeps every
    * field inside it). It used to be rounded up to 96; the 7 unused words per vCPU now pay for each
    * machine's own step logs within the bench's memory budget (bytes per vCPU). A new field raises it.
    */
-  STRIDE = 89,
+  STRIDE = 90,
 }
 
 export const ISRVEC_STK_SIZE = 16; // bhyve: ISRVEC_STK_SIZE (16 + 1 for the placeholder)

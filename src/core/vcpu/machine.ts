@@ -16,6 +16,7 @@ export { RepeatOp } from './fastForward.js';
 export { RecKind } from './recorder.js';
 export type { EntryFailure, VcpuSnapshot, Violation } from './reports.js';
 export type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
+export { HvFeature, HvMsr, type HypervSetup } from '../hypervisor/hyperv.js';
 
 /**
  * A host's vCPUs under one hypervisor policy on one CPU profile: the exact model of which guest
@@ -50,6 +51,11 @@ export class Machine extends GuestInstructions {
   exitCount(v: number, slot: number): number {
     if (EXIT_KINDS[slot].vendor !== (this.intel ? 'intel' : 'amd')) return 0;
     return this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]];
+  }
+
+  /** The vCPU's Hyper-V features (hypervisor/hyperv.ts HvFeature bits; 0 under bhyve). */
+  hyperv(v: number): number {
+    return this.s[v * F.STRIDE + F.HV] & 0xff;
   }
 
   isStopped(v: number): boolean {

@@ -37,4 +37,15 @@ export const enum InGuest {
   AVIC_ICR_HIGH = -8,
   /** AVIC: ICR low sends the IPI by doorbell. */
   AVIC_ICR_LOW = -9,
+  /**
+   * VT-x APIC-write emulation of 310H (ICR high) with APIC-register virtualization: bytes 2:0 of
+   * VICR_HI cleared, "no other virtualization or VM exit occurs" (vmx/apicAccess.ts vmxApicWrite).
+   */
+  ICR_HIGH_WRITE = -10,
+  /**
+   * VT-x: a write to 300H (ICR low) virtualized with VID (with or without APIC-register
+   * virtualization): APIC-write emulation decides between self-IPI virtualization and an APIC-write
+   * exit (vmx/apicVirtualization.ts selfIpiVirtualizable).
+   */
+  ICR_LOW_WRITE = -11,
 }

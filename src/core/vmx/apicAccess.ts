@@ -51,17 +51,32 @@ export const enum Cr8Qualification {
 
 /**
  * xAPIC MMIO write. Without APIC-access virtualization the APIC page is unmapped in the EPT and
- * every access is an EPT-violation exit emulated by the hypervisor (bhyve, KVM without
- * FlexPriority). With it: a TPR write is virtualized (use TPR shadow), an EOI write with VID is EOI
- * virtualization; with APIC-register virtualization the listed writes land on the virtual-APIC page
- * and trap as APIC-write exits; everything else is a fault-like APIC-access exit.
+ * every access is an EPT exit emulated by the hypervisor (bhyve, KVM without FlexPriority; the
+ * Machine turns EPT_VIOLATION into the policy's MMIO exit, hypervisor/policy.ts mmioExitSlot). With
+ * it (SDM 29.4.3.1 "Determining Whether a Write Access is Virtualized"): a TPR write is virtualized
+ * (use TPR shadow); with VID, EOI (0B0H) and ICR low (300H) are virtualized even without
+ * APIC-register virtualization (D3), EOI by EOI virtualization, ICR low by APIC-write emulation
+ * (self-IPI virtualization or an APIC-write exit, D2); with APIC-register virtualization a write to
+ * ICR high (310H) completes on the virtual-APIC page with no exit (SDM 29.4.3.2 "APIC-Write
+ * Emulation", D1) and the other listed writes trap as APIC-write exits; everything else is a
+ * fault-like APIC-access exit.
  */
-export function vmxApicWrite(s: Int32Array, b: number, offset: number): Slot | InGuest.TPR_WRITE | InGuest.EOI {
+export function vmxApicWrite(
+  s: Int32Array,
+  b: number,
+  offset: number,
+): Slot | InGuest.TPR_WRITE | InGuest.EOI | InGuest.ICR_HIGH_WRITE | InGuest.ICR_LOW_WRITE {
   const proc2 = secondary(s, b);
   if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0) return Slot.EPT_VIOLATION;
   if (offset === ApicOffset.Tpr && (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0) return InGuest.TPR_WRITE;
-  if (offset === ApicOffset.Eoi && (proc2 & ProcBased2.VirtualInterruptDelivery) !== 0) return InGuest.EOI;
-  if ((proc2 & ProcBased2.ApicRegisterVirtualization) !== 0 && isApicWriteVirtualized(offset)) return Slot.APIC_WRITE;
+  if ((proc2 & ProcBased2.VirtualInterruptDelivery) !== 0) {
+    if (offset === ApicOffset.Eoi) return InGuest.EOI;
+    if (offset === ApicOffset.IcrLow) return InGuest.ICR_LOW_WRITE;
+  }
+  if ((proc2 & ProcBased2.ApicRegisterVirtualization) !== 0) {
+    if (offset === ApicOffset.IcrHigh) return InGuest.ICR_HIGH_WRITE;
+    if (isApicWriteVirtualized(offset)) return Slot.APIC_WRITE;
+  }
   return Slot.APIC_ACCESS;
 }
 

@@ -12,8 +12,11 @@ import { Next } from '../vcpu/outcomes.js';
  * instead of exiting or evaluating themselves.
  */
 
-/** SDM "PPR Virtualization": VPPR from VTPR and SVI. */
-function pprVirtualization(s: Int32Array, b: number): void {
+/**
+ * SDM "PPR Virtualization": VPPR from VTPR and SVI. Also the first thing VM entry does with VID
+ * before it evaluates pending virtual interrupts (SDM 26.3.2.5 "Updating Non-Register State", D6).
+ */
+export function pprVirtualization(s: Int32Array, b: number): void {
   s[b + F.PPR] = processorPriority(s[b + F.TPR] & 0xff, s[b + F.SVI]);
 }
 
@@ -50,4 +53,15 @@ export function selfIpiVirtualization(s: Int32Array, b: number, vector: number):
   vecSet(s, b + F.IRR, vector);
   s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
   return Next.EVALUATE_PENDING;
+}
+
+/**
+ * SDM 29.4.3.2 "APIC-Write Emulation", offset 300H: with VID, a write of ICR low is self-IPI
+ * virtualization (vector VICR_LO[7:0]) when reserved bits 31:20, 17:16 and 13 and bit 12 (delivery
+ * status) are 0, the destination shorthand (19:18) is 01B (self), the trigger mode (15) is edge,
+ * the delivery mode (10:8) is fixed and the vector's upper half (7:4) is not 0; otherwise an
+ * APIC-write VM exit follows (D2).
+ */
+export function selfIpiVirtualizable(icrLow: number): boolean {
+  return (icrLow & 0xfff3b700) === 0 && ((icrLow >>> 18) & 3) === 1 && (icrLow & 0xf0) !== 0;
 }

@@ -103,8 +103,9 @@ export class VmEntryChecks {
 }
 
 /**
- * SDM "VM Exits Induced by the TPR Threshold" (27.7.7 in the 2023 editions): with use TPR shadow
- * and virtualize APIC accesses on and VID off, a threshold above VTPR[7:4] exits right after entry.
+ * SDM "VM Exits Induced by the TPR Threshold" (26.7.7 in the 2023 editions): with use TPR shadow
+ * and virtualize APIC accesses on and VID off, a threshold above VTPR[7:4] exits right after entry;
+ * such exits "follow event injection" (D5): the injected interrupt is delivered first.
  */
 export function tprThresholdExitsAfterEntry(s: Int32Array, b: number): boolean {
   return (
@@ -113,6 +114,18 @@ export function tprThresholdExitsAfterEntry(s: Int32Array, b: number): boolean {
     (s[b + F.PROC2] & ProcBased2.VirtualizeApicAccesses) !== 0 &&
     (s[b + F.TPR_THRESHOLD] & 0xf) > priorityClass(s[b + F.TPR])
   );
+}
+
+/**
+ * SDM 26.7.5 "Interrupt-Window Exiting and Virtual-Interrupt Delivery" (D4): with the control set, a
+ * VM exit occurs before any guest instruction once RFLAGS.IF = 1 and nothing blocks interrupts -
+ * right after VM entry when the guest enters interruptible. It follows event injection (an
+ * injected interrupt's gate clears RFLAGS.IF, so the window waits for its IRET) and a
+ * TPR-threshold exit (a trap of the entry), and while the control is 1 no virtual interrupt is
+ * delivered (vmx/virtualInterrupts.ts pendingVirtualInterrupt).
+ */
+export function interruptWindowExitsAfterEntry(s: Int32Array, b: number): boolean {
+  return (s[b + F.PROC] & ProcBased.InterruptWindowExiting) !== 0 && guestInterruptible(s, b);
 }
 
 /** SDM "Interrupt-Window Exiting": with the control set, RFLAGS.IF becoming 1 exits (reason 7). */

@@ -1,6 +1,7 @@
 import { setTriggerMode } from '../apic/vlapic.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { F } from '../vcpu/layout.js';
+import { ProcBased } from './controls.js';
 
 /**
  * Virtual interrupts under virtual-interrupt delivery (VID): Intel SDM vol. 3C chapter "APIC
@@ -10,10 +11,12 @@ import { F } from '../vcpu/layout.js';
  */
 
 /**
- * SDM "Evaluation of Pending Virtual Interrupts": RVI is recognized when RVI[7:4] > VPPR[7:4].
- * Returns RVI, or -1 when nothing is recognized.
+ * SDM "Evaluation of Pending Virtual Interrupts": RVI is recognized when "interrupt-window exiting"
+ * is 0 and RVI[7:4] > VPPR[7:4] (D4: while the hypervisor asks for an interrupt window, no virtual
+ * interrupt is delivered). Returns RVI, or -1 when nothing is recognized.
  */
 export function pendingVirtualInterrupt(s: Int32Array, b: number): number {
+  if ((s[b + F.PROC] & ProcBased.InterruptWindowExiting) !== 0) return -1;
   const rvi = s[b + F.RVI];
   return rvi > 0 && priorityClass(rvi) > priorityClass(s[b + F.PPR]) ? rvi : -1;
 }
@@ -58,18 +61,22 @@ export function postInterrupt(s: Int32Array, b: number, vector: number, level: b
   return true;
 }
 
-/** SDM "Posted-Interrupt Processing": PIR is ORed into VIRR, RVI raised to the highest. */
+/**
+ * SDM 29.6 "Posted-Interrupt Processing", steps 5-6 (D7): PIR is ORed into VIRR and cleared, and RVI
+ * becomes the maximum of its old value and the highest PIR bit; with no PIR bit set RVI is left
+ * unmodified - never lowered. The same when the hypervisor moves PIR at VM entry (bhyve
+ * vmx_inject_pir writes the guest interrupt status only when the new RVI is higher).
+ */
 export function syncPirToIrr(s: Int32Array, b: number): void {
-  let any = false;
+  let high = -1;
   for (let w = 0; w < 8; w++) {
     const p = s[b + F.PIR + w];
     if (p !== 0) {
       s[b + F.IRR + w] |= p;
       s[b + F.PIR + w] = 0;
-      any = true;
+      high = (w << 5) + 31 - Math.clz32(p);
     }
   }
   s[b + F.PIR_ON] = 0;
-  const high = vecHighest(s, b + F.IRR);
-  if (any || high > s[b + F.RVI]) s[b + F.RVI] = Math.max(high, 0);
+  if (high > s[b + F.RVI]) s[b + F.RVI] = high;
 }

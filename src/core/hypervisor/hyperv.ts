@@ -1,0 +1,133 @@
+import type { PolicyTraits } from './policy.js';
+
+/**
+ * Hyper-V enlightenments as KVM implements them for a Windows guest (arch/x86/kvm/hyperv.c,
+ * lapic.c; QEMU's hv-* CPU options; Microsoft Hypervisor Top-Level Functional Specification, "Virtual
+ * Processor Assist Page", "Synthetic Interrupt Controller (SynIC)", "Synthetic Timers", "Partition
+ * Reference Counter", "Partition Reference Time Enlightenment"). bhyve implements none of them.
+ *
+ * Every access to a synthetic MSR is an MSR exit handled in the kernel (KVM's MSR bitmap intercepts
+ * the 0x40000000 range): hv-vapic's EOI / ICR / TPR MSRs act on the vlapic like the xAPIC registers
+ * (kvm_hv_vapic_msr_write -> kvm_lapic_msr_write, the ICR with its destination in bits 63:32); the
+ * others are state the model does not keep. An MSR of a feature the guest was not given raises #GP
+ * after the exit, as KVM's kvm_hv_get_msr_common / kvm_hv_set_msr_common refuse them (and bhyve's
+ * bhyve(8) emulate_rdmsr/emulate_wrmsr with strict MSR checking, its default).
+ */
+
+/** The per-guest feature set (QEMU: hv-vapic, hv-synic, hv-stimer, hv-time, hv-apicv). */
+export const enum HvFeature {
+  /** HV_X64_MSR_EOI/ICR/TPR and the VP assist page with the EOI assist. */
+  VAPIC = 1 << 0,
+  /** SynIC: SCONTROL, SIEFP, SIMP, EOM, SINT0-15. */
+  SYNIC = 1 << 1,
+  /** Synthetic timers STIMER0-3 (need SynIC: their expiry is a SynIC message). */
+  STIMER = 1 << 2,
+  /** HV_X64_MSR_TIME_REF_COUNT and the reference TSC page. */
+  TIME = 1 << 3,
+  /**
+   * QEMU hv-apicv (alias hv-avic): CPUID 0x40000004 recommends against AutoEOI
+   * (HV_DEPRECATING_AEOI_RECOMMENDED), so the guest does not use it and APICv is not inhibited.
+   */
+  APICV = 1 << 4,
+}
+
+/**
+ * The synthetic MSRs the model distinguishes (TLFS appendix "Hyper-V Synthetic MSRs"; Linux
+ * hyperv-tlfs.h). A plain object like apic/registers.ts X2apicMsr: these are compared with
+ * arbitrary MSR numbers, off the hot paths (one range check on WRMSR/RDMSR).
+ */
+export const HvMsr = {
+  GUEST_OS_ID: 0x40000000,
+  HYPERCALL: 0x40000001,
+  VP_INDEX: 0x40000002,
+  TIME_REF_COUNT: 0x40000020,
+  REFERENCE_TSC: 0x40000021,
+  EOI: 0x40000070,
+  ICR: 0x40000071,
+  TPR: 0x40000072,
+  VP_ASSIST_PAGE: 0x40000073,
+  SCONTROL: 0x40000080,
+  EOM: 0x40000084,
+  SINT0: 0x40000090,
+  STIMER0_CONFIG: 0x400000b0,
+  STIMER0_COUNT: 0x400000b1,
+  STIMER3_COUNT: 0x400000b7,
+  LAST: 0x400000ff,
+} as const;
+
+/** What the hypervisor does with a synthetic-MSR access after its exit. */
+export const enum HvAccess {
+  /** The MSR is not exposed to this guest: #GP injected. */
+  GP = 0,
+  /** Handled with no effect the model keeps (state of SynIC, timers, clocks). */
+  DONE = 1,
+  /** hv-vapic EOI: an EOI to the vlapic. */
+  EOI = 2,
+  /** hv-vapic ICR: an IPI, destination in bits 63:32. */
+  ICR = 3,
+  /** hv-vapic TPR: the vlapic TPR. */
+  TPR = 4,
+}
+
+/** The MSR lies in the Hyper-V synthetic range. */
+export function isHypervMsr(msr: number): boolean {
+  return msr >= HvMsr.GUEST_OS_ID && msr <= HvMsr.LAST;
+}
+
+/** The feature a synthetic MSR belongs to; 0 for the base MSRs every enlightened guest has (guest OS id, hypercall page, VP index). */
+function featureOf(msr: number): number {
+  if (msr >= HvMsr.EOI && msr <= HvMsr.VP_ASSIST_PAGE) return HvFeature.VAPIC;
+  if (msr === HvMsr.TIME_REF_COUNT || msr === HvMsr.REFERENCE_TSC) return HvFeature.TIME;
+  if (msr >= HvMsr.SCONTROL && msr <= HvMsr.SINT0 + 15) return HvFeature.SYNIC;
+  if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT) return HvFeature.STIMER;
+  return 0;
+}
+
+/** What the hypervisor does, after the exit, with an access to synthetic MSR `msr` by a guest with `features` (HvFeature bits). */
+export function hvMsrAccess(features: number, msr: number): HvAccess {
+  const need = featureOf(msr);
+  if (features === 0 || (need !== 0 && (features & need) === 0)) return HvAccess.GP;
+  if (msr === HvMsr.EOI) return HvAccess.EOI;
+  if (msr === HvMsr.ICR) return HvAccess.ICR;
+  if (msr === HvMsr.TPR) return HvAccess.TPR;
+  return HvAccess.DONE;
+}
+
+/** A guest's enlightenments as a scenario or a test gives them. */
+export interface HypervSetup {
+  /** HvFeature bits. */
+  readonly features: number;
+  /**
+   * The SINT vector the guest programs with AutoEOI (SynIC; TLFS "SINTx Registers", bit 17), used
+   * when the hypervisor does not recommend against AutoEOI (no HvFeature.APICV). 0: none.
+   */
+  readonly autoEoiVector?: number;
+}
+
+/**
+ * The vCPU's Hyper-V word (F.HV): the features in bits 7:0, the AutoEOI vector in use in bits 15:8
+ * (0: none). bhyve exposes no enlightenment (all 0); the AutoEOI vector counts only with SynIC and
+ * without hv-apicv.
+ */
+export function hypervWord(t: PolicyTraits, setup: HypervSetup | undefined): number {
+  if (setup === undefined || t.hypervisor !== 'kvm') return 0;
+  const features = setup.features & 0xff;
+  const autoEoi =
+    (features & HvFeature.SYNIC) !== 0 && (features & HvFeature.APICV) === 0 ? (setup.autoEoiVector ?? 0) & 0xff : 0;
+  return features | (autoEoi << 8);
+}
+
+/**
+ * KVM inhibits APICv (VT-x) and AVIC for the whole VM while a SynIC SINT uses AutoEOI: AutoEOI needs
+ * the hypervisor to inject each such interrupt itself (hyperv.c synic_update_vector ->
+ * APICV_INHIBIT_REASON_HYPERV, in VMX_REQUIRED_APICV_INHIBITS and AVIC_REQUIRED_APICV_INHIBITS).
+ * Modelled from the setup (the guest programs its SINTs at boot), not switched at run time.
+ */
+export function apicvInhibitedByHyperv(word: number): boolean {
+  return word >>> 8 !== 0;
+}
+
+/** The AutoEOI SINT vector of a Hyper-V word, 0 when none. */
+export function autoEoiVectorOf(word: number): number {
+  return (word >>> 8) & 0xff;
+}

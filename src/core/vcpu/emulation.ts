@@ -1,0 +1,153 @@
+import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
+import { EoiBy } from '../apic/eoi.js';
+import { X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
+import { vlapicSetLocalIntr } from '../apic/vlapic.js';
+import { vecHighest } from '../apic/vectors.js';
+import { guestTpr } from '../apic/priority.js';
+import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
+import { Counter, Fault } from './counters.js';
+import { MachineCore, STEP_LOG } from './core.js';
+import { Slot } from './exits.js';
+import { F, Flag } from './layout.js';
+
+/**
+ * What the hypervisor does after an exit that emulates a LAPIC access (bhyve vlapic_write /
+ * vlapic_icrlo_write_handler, KVM kvm_lapic_reg_write): register writes, x2APIC MSR writes,
+ * register reads, and the IPIs an ICR write sends. Between the machinery of core.ts and the guest's
+ * instructions (instructions.ts), which call these after their exit.
+ */
+export class HypervisorEmulation extends MachineCore {
+  /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
+  protected emulateApicWrite(v: number, offset: number, value: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    switch (emulateRegisterWrite(s, b, offset, value)) {
+      case RegisterWrite.TPR:
+        this.setTpr(v, value & 0xff);
+        return;
+      case RegisterWrite.EOI:
+        this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+        return;
+      case RegisterWrite.SEND_IPI:
+        this.sendIpiFromIcr(v, value, s[b + F.ICR_HIGH] >>> 24, false);
+        return;
+      case RegisterWrite.DONE:
+        return;
+    }
+  }
+
+  /** The hypervisor emulates an x2APIC WRMSR after an exit: ICR (one 64-bit write), SELF IPI, or a register. */
+  protected emulateX2apicWrite(v: number, msr: number, low: number, high: number): void {
+    if (msr === X2apicMsr.Icr) {
+      this.s[v * F.STRIDE + F.ICR_LOW] = low;
+      this.sendIpiFromIcr(v, low, high, false);
+      return;
+    }
+    if (msr === X2apicMsr.SelfIpi) {
+      this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+      this.counters[v * Counter.COUNT + Counter.RAISED]++;
+      vlapicSetLocalIntr(this.s, v * F.STRIDE, low & 0xff);
+      return;
+    }
+    this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
+  }
+
+  /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
+  protected registerValue(v: number, offset: number): number {
+    return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
+  }
+
+  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
+  protected sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
+    this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
+    const vector = icrLow & 0xff;
+    // Destination shorthand 01B (self): the sender's own LAPIC (SDM 11.6.1 "Interrupt Command
+    // Register"); the hypervisor sets it ready with no kick - the vCPU is in the hypervisor.
+    if (((icrLow >>> 18) & 3) === 1) {
+      this.counters[v * Counter.COUNT + Counter.RAISED]++;
+      vlapicSetLocalIntr(this.s, v * F.STRIDE, vector);
+      return;
+    }
+    const target = fixedIpiTarget(this.s, this.n, v, dest);
+    if (target < 0) return;
+    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
+    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    if (this.deferIpis) {
+      const i = this.ipiOutCount;
+      if (i < STEP_LOG) {
+        this.ipiOutTarget[i] = target;
+        this.ipiOutVector[i] = vector;
+        this.ipiOutCount = i + 1;
+      }
+      if (incomplete) {
+        this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+        this.enter(v);
+      }
+      return;
+    }
+    if (incomplete) {
+      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+      this.raiseInterrupt(target, vector, false);
+      this.enter(v);
+      return;
+    }
+    this.raiseInterrupt(target, vector, false);
+  }
+
+  // ---------------------------------------------------------------- Hyper-V synthetic MSRs (hypervisor/hyperv.ts)
+
+  /**
+   * WRMSR to a synthetic MSR: an MSR exit, then KVM's kvm_hv_set_msr_common - hv-vapic's EOI, ICR
+   * (vector and command in bits 31:0, destination in 63:32: kvm_hv_vapic_msr_write) and TPR act on
+   * the vlapic; an MSR of a feature the guest lacks is #GP.
+   */
+  protected hypervMsrWrite(v: number, msr: number, low: number, high: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
+    switch (hvMsrAccess(s[b + F.HV] & 0xff, msr)) {
+      case HvAccess.GP:
+        this.stepFault = Fault.GP;
+        break;
+      case HvAccess.EOI:
+        this.hypervisorEoi(v);
+        break;
+      case HvAccess.ICR: {
+        // kvm_lapic_reg_write(APIC_ICR2) keeps only bits 31:24 in xAPIC mode, then APIC_ICR sends.
+        const x2apic = (s[b + F.FLAGS] & Flag.X2APIC) !== 0;
+        s[b + F.ICR_HIGH] = x2apic ? high : high & 0xff000000;
+        s[b + F.ICR_LOW] = low;
+        this.sendIpiFromIcr(v, low, x2apic ? high : high >>> 24, false);
+        break;
+      }
+      case HvAccess.TPR:
+        this.setTpr(v, low & 0xff);
+        break;
+      case HvAccess.DONE:
+        break;
+    }
+    this.enter(v);
+  }
+
+  /** RDMSR of a synthetic MSR: an MSR exit, the value (hv-vapic TPR; 0 for the rest), or #GP. */
+  protected hypervMsrRead(v: number, msr: number): number {
+    const b = v * F.STRIDE;
+    this.exit(v, this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR, 0);
+    const how = hvMsrAccess(this.s[b + F.HV] & 0xff, msr);
+    if (how === HvAccess.GP) this.stepFault = Fault.GP;
+    const value = how === HvAccess.TPR ? guestTpr(this.s, b, this.intel) : 0;
+    this.enter(v);
+    return value;
+  }
+
+  /**
+   * An EOI the hypervisor performs for the guest (hv-vapic's EOI MSR): the vlapic retires the
+   * highest in-service vector (KVM apic_set_eoi); with VID it also updates SVI on the virtual-APIC
+   * page (vmx_hwapic_isr_update), and the next entry virtualizes PPR and evaluates (D6).
+   */
+  protected hypervisorEoi(v: number): void {
+    this.endOfInterrupt(v, EoiBy.HYPERVISOR);
+    const b = v * F.STRIDE;
+    if ((this.s[b + F.FLAGS] & Flag.VID) !== 0) this.s[b + F.SVI] = Math.max(vecHighest(this.s, b + F.ISR), 0);
+  }
+}
