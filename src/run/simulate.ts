@@ -85,10 +85,15 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
   let perHost = 0;
   for (const g of variant.guests) if (g.kind === 'modelled') perHost += g.count;
   let index = hostIndex * perHost;
+  const cpu = variant.host.cpu;
+  const traits = variant.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)
+    ? resolvePolicy(variant.hypervisor.policy, cpu, variant.hypervisor.tunables)
+    : undefined;
   for (const g of variant.guests) {
     if (g.kind !== 'modelled') continue;
     const base = guestModelFor(data, g.os);
-    const workload = g.workload === undefined ? undefined : workloadSpecFor(g.workload, variant.host.cpu.vendor).spec;
+    const workload =
+      g.workload === undefined || traits === undefined ? undefined : workloadSpecFor(g.workload, traits, cpu).spec;
     const model = workload === undefined ? base : workloadGuestModel(base, g.x2apic);
     for (let i = 0; i < g.count; i++) {
       out.push({

@@ -28,8 +28,10 @@
  *   source: { ... }               # informational: where the numbers came from
  *   fit: { ... }                  # informational: the fit error per reason
  */
-import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
-import type { Vendor } from '../core/cpu/profile.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import type { CpuProfile } from '../core/cpu/profile.js';
+import { opaqueExitOn } from '../core/hypervisor/opaqueExits.js';
+import type { PolicyTraits } from '../core/hypervisor/policy.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
@@ -161,50 +163,33 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
   });
 }
 
-/**
- * The same kind of exit on the other vendor, for opaque exits when a profile measured on one vendor
- * runs on a CPU of the other (SDM vol. 3 app. C vs APM vol. 2 app. C; KVM emulates MMIO through EPT
- * misconfigurations on Intel and nested page faults on AMD). Exits without a counterpart are
- * dropped, and reported as dropped.
- */
-const CROSS_VENDOR: readonly (readonly [string, string])[] = [
-  ['EPT_MISCONFIG', 'VMEXIT_NPF'],
-  ['PAUSE', 'VMEXIT_PAUSE'],
-  ['XSETBV', 'VMEXIT_XSETBV'],
-  ['VMCALL', 'VMEXIT_VMMCALL'],
-  ['RDTSC', 'VMEXIT_RDTSC'],
-  ['RDPMC', 'VMEXIT_RDPMC'],
-  ['WBINVD', 'VMEXIT_WBINVD'],
-];
-
 interface ResolvedWorkload {
   readonly spec: WorkloadSpec;
-  /** Opaque exits with no counterpart on this vendor (not simulated). */
-  readonly dropped: readonly string[];
+  /** Opaque exits the target cannot take (not simulated), with the reason (core/hypervisor/opaqueExits.ts). */
+  readonly dropped: readonly { readonly name: string; readonly reason: string }[];
+  /** Opaque exits that land as another exit on the target, in words. */
+  readonly mapped: readonly string[];
 }
 
-/** The engine's typed form of a profile's rates for a CPU vendor. */
-export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): ResolvedWorkload {
+/** The engine's typed form of a profile's rates for a target configuration (its CPU and policy). */
+export function workloadSpecFor(profile: WorkloadProfile, traits: PolicyTraits, cpu: CpuProfile): ResolvedWorkload {
   const ops = new Float64Array(WorkloadOp.COUNT);
   WORKLOAD_OP_NAMES.forEach((n, i) => {
     ops[i] = profile.perGuestSecond[n];
   });
   ops[WorkloadOp.CR8_WRITE] /= 2; // the engine executes raise/lower pairs
   const opaque = new Float64Array(EXIT_SLOT_COUNT);
-  const dropped: string[] = [];
+  const dropped: { name: string; reason: string }[] = [];
+  const mapped: string[] = [];
   for (const [name, rate] of Object.entries(profile.opaquePerGuestSecond)) {
     if (rate === 0) continue;
-    let kind = exitKindByName(name);
-    if (kind !== undefined && kind.vendor !== vendor) {
-      const pair = CROSS_VENDOR.find(([i, a]) => i === name || a === name);
-      const other = pair === undefined ? undefined : vendor === 'intel' ? pair[0] : pair[1];
-      kind = other === undefined ? undefined : exitKindByName(other);
-    }
-    if (kind === undefined) {
-      dropped.push(name);
+    const target = opaqueExitOn(name, traits, cpu);
+    if (target.kind === undefined) {
+      dropped.push({ name, reason: target.dropped });
       continue;
     }
-    opaque[kind.slot] += rate;
+    if (target.note !== undefined) mapped.push(target.note);
+    opaque[target.kind.slot] += rate;
   }
   const spec: WorkloadSpec = {
     opsPerGuestSecond: ops,
@@ -214,5 +199,5 @@ export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): Resol
     hostInterruptsPerSecond: profile.perGuestSecond.hostInterrupts,
     opaquePerGuestSecond: opaque,
   };
-  return { spec, dropped };
+  return { spec, dropped, mapped };
 }

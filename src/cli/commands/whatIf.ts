@@ -6,7 +6,7 @@ import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
-import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
+import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 
@@ -235,7 +235,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     ...(phaseSeconds !== undefined ? { phaseSeconds } : {}),
     data: loadModelData(),
   });
-  const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n`;
+  const notes = whatIfNotes(result).map((n) => `note: ${n}\n`);
+  const text = o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatWhatIf(result)}\n${notes.join('')}`;
   if (o.out !== undefined) writeFileSync(o.out, text);
   else io.out(text);
   return ExitStatus.OK;
