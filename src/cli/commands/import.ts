@@ -251,14 +251,15 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   });
   const table = formatFitTable(fit, unknown);
   const text = o.json
-    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: report.notes }, null, 2)}\n`
+    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes] }, null, 2)}\n`
     : renderWorkloadProfile(fit.profile, fit, [
         `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+        ...fit.notes,
       ]);
   if (o.out !== undefined) writeFileSync(o.out, text);
   else io.out(text);
   io.err(table);
-  for (const n of report.notes) io.err(`note: ${n}`);
+  for (const n of [...report.notes, ...fit.notes]) io.err(`note: ${n}`);
   for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy)) io.err(`note: ${hint}`);
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
