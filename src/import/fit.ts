@@ -82,6 +82,8 @@ interface FitConfig {
   readonly interruptsPerSecond?: number;
   readonly data: ModelData;
   readonly source?: Readonly<Record<string, unknown>>;
+  /** The report's time per exit to carry into the profile (import --carry-exit-times). */
+  readonly measuredTimePerExit?: WorkloadProfile['measuredTimePerExit'];
 }
 
 interface FitRow {
@@ -220,6 +222,7 @@ function buildProfile(
     perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
     interruptsPerSecond: sixDigits(irq),
     opaquePerGuestSecond: Object.freeze(op),
+    ...(config.measuredTimePerExit ? { measuredTimePerExit: config.measuredTimePerExit } : {}),
     ...(config.source ? { source: config.source } : {}),
   });
 }

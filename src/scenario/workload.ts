@@ -25,6 +25,8 @@
  *   interruptsPerSecond: 1000     # device interrupts per vCPU per wall second
  *   opaquePerGuestSecond:         # exits outside the model, by exit name: same under every policy
  *     EPT_MISCONFIG: 300
+ *   measuredTimePerExit:          # optional (import --carry-exit-times): the report's time per exit
+ *     EXTERNAL_INTERRUPT: { measuredNs: 2430, modelNs: 310 }   # perf's avg, the model's cost there
  *   source: { ... }               # informational: where the numbers came from
  *   fit: { ... }                  # informational: the fit error per reason
  */
@@ -56,6 +58,7 @@ const ROOT_KEYS = [
   'perGuestSecond',
   'interruptsPerSecond',
   'opaquePerGuestSecond',
+  'measuredTimePerExit',
   'source',
   'fit',
 ] as const;
@@ -129,6 +132,29 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
       }
     }
   }
+  const times: Record<string, { measuredNs: number; modelNs: number }> = {};
+  const tf = f.get('measuredTimePerExit');
+  if (tf !== undefined) {
+    const m = r.map(tf, 'measuredTimePerExit');
+    if (m !== undefined) {
+      const names = EXIT_KINDS.map((k) => k.name);
+      for (const field of r.fields(m, 'measuredTimePerExit', (k) => names.includes(k), [], names)) {
+        const e = r.map(field, `measuredTimePerExit.${field.name}`);
+        if (e === undefined) continue;
+        const pair: Record<string, number> = {};
+        const what = `measuredTimePerExit.${field.name}`;
+        for (const part of r.fields(e, what, ['measuredNs', 'modelNs'], ['measuredNs', 'modelNs'])) {
+          const x = r.scalar(part);
+          const expected = 'a time in ns, > 0 and < 1e9';
+          if (x === undefined || typeof x.value !== 'number' || !(x.value > 0 && x.value < 1e9))
+            r.error(part, `wrong value for ${what}.${part.name}`, expected, r.describe(part.node));
+          else pair[part.name] = x.value;
+        }
+        if (pair.measuredNs !== undefined && pair.modelNs !== undefined)
+          times[field.name] = Object.freeze({ measuredNs: pair.measuredNs, modelNs: pair.modelNs });
+      }
+    }
+  }
   if (rates.hlts > 0 && interruptsPerSecond === 0 && !(rates.ipis > 0 && (vcpus ?? 1) > 1)) {
     r.error(
       pf ?? root,
@@ -159,6 +185,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
     perGuestSecond: Object.freeze(rates as Record<WorkloadRateName, number>),
     interruptsPerSecond: interruptsPerSecond!,
     opaquePerGuestSecond: Object.freeze(opaque),
+    ...(Object.keys(times).length > 0 ? { measuredTimePerExit: Object.freeze(times) } : {}),
     ...(source !== undefined ? { source: Object.freeze(source) } : {}),
   });
 }

@@ -5,6 +5,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { capture } from '../support/cli.js';
 import { fitWorkload } from '../../src/import/fit.js';
 import { projectionRefusal, whatIf, whatIfNotes } from '../../src/import/whatIf.js';
 import { loadModelData } from '../../src/model/data.js';
@@ -147,5 +152,88 @@ interruptsPerSecond: 20
       /polling \(20 %/,
     );
     assert.match(projectionRefusal({ guestCpu: 0.2, exitsPerSecond: {}, exitsPerSecondTotal: 0 }) ?? '', /run 20 %/);
+  });
+});
+
+describe("import --carry-exit-times: the report's own time per exit", () => {
+  const report = join('test', 'fixtures', 'reports', 'perf-intel-sysbench-2020.txt');
+  const args = ['--cpu', 'xeon-e5-2667v4', '--duration', '10s', '--vcpus', '2', '--sim-seconds', '5'];
+
+  it('is carried (HLT aside) and prices the exits it timed on the measured host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-carry-'));
+    try {
+      const file = join(dir, 'sb.yaml');
+      let io = capture();
+      assert.equal(
+        await main(['import', 'perf-kvm-stat', report, ...args, '--carry-exit-times', '-o', file], io),
+        0,
+        io.stderr.join(''),
+      );
+      const profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
+      const times = profile.measuredTimePerExit!;
+      // perf's Avg time column: MSR_WRITE 3.00us, EXTERNAL_INTERRUPT 2.43us; HLT's 30.6 ms is sleep.
+      assert.equal(times.MSR_WRITE.measuredNs, 3000);
+      assert.equal(times.EXTERNAL_INTERRUPT.measuredNs, 2430);
+      assert.equal(times.HLT, undefined);
+      assert.ok(times.MSR_WRITE.modelNs > 0 && times.MSR_WRITE.modelNs < 3000);
+      io = capture();
+      assert.equal(await main(['what-if', file, '--sim-seconds', '5', '--json'], io), 0, io.stderr.join(''));
+      const row = (
+        JSON.parse(io.stdout.join('')) as {
+          rows: { exitsPerSecond: Record<string, number>; hostTimeInExits: number }[];
+        }
+      ).rows[0];
+      // On the measured host each timed exit costs what the report says (integer ns).
+      let expected = 0;
+      for (const [name, perSecond] of Object.entries(row.exitsPerSecond)) {
+        const t = times[name];
+        if (t !== undefined) expected += perSecond * t.measuredNs * 1e-9;
+      }
+      assert.ok(row.hostTimeInExits > expected, `${row.hostTimeInExits} vs ${expected}`);
+      assert.ok(row.hostTimeInExits < expected * 1.1, `${row.hostTimeInExits} vs ${expected}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused for a report without times', async () => {
+    const io = capture();
+    const bhyve = join('test', 'fixtures', 'reports', 'bhyvectl-intel-2vcpu-constructed.txt');
+    const status = await main(
+      [
+        'import',
+        'bhyvectl',
+        bhyve,
+        '--cpu',
+        'i7-2620M',
+        '--policy',
+        'bhyve-12.1',
+        '--duration',
+        '10s',
+        '--carry-exit-times',
+      ],
+      io,
+    );
+    assert.equal(status, 2);
+    assert.match(io.stderr.join(''), /--carry-exit-times: .* has no time per exit/);
+  });
+});
+
+describe('measuredTimePerExit in a profile file', () => {
+  it('rejects a zero time and an unknown exit name at their position', () => {
+    const text = `workloadProfile: 1
+name: t
+os: ubuntu-18.04
+perGuestSecond: { cpuid: 10 }
+measuredTimePerExit:
+  MSR_WRITE: { measuredNs: 0, modelNs: 300 }
+  MSR_WRTIE: { measuredNs: 10, modelNs: 300 }
+`;
+    assert.throws(
+      () => parseWorkloadProfile(text, 't.yaml'),
+      (e: Error) =>
+        /t\.yaml:6:\d+: error: wrong value for measuredTimePerExit\.MSR_WRITE\.measuredNs/.test(e.message) &&
+        /t\.yaml:7:3: error: unknown key "MSR_WRTIE" \(did you mean "MSR_WRITE"\?\)/.test(e.message),
+    );
   });
 });
