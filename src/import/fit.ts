@@ -84,6 +84,8 @@ interface FitConfig {
   readonly interruptsPerSecond?: number;
   readonly data: ModelData;
   readonly source?: Readonly<Record<string, unknown>>;
+  /** The report's time per exit to carry into the profile (import --carry-exit-times). */
+  readonly measuredTimePerExit?: WorkloadProfile['measuredTimePerExit'];
 }
 
 interface FitRow {
@@ -103,6 +105,8 @@ export interface FitResult {
   readonly iterations: number;
   /** Measured reasons the model has no exit kind for (not simulated). */
   readonly unmodelled: readonly { readonly reason: string; readonly perSecond: number }[];
+  /** What the fit assumed beyond the report (e.g. the %cr8 prior), in words. */
+  readonly notes: readonly string[];
 }
 
 /** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
@@ -220,6 +224,7 @@ function buildProfile(
     perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
     interruptsPerSecond: sixDigits(irq),
     opaquePerGuestSecond: Object.freeze(op),
+    ...(config.measuredTimePerExit ? { measuredTimePerExit: config.measuredTimePerExit } : {}),
     ...(config.source ? { source: config.source } : {}),
   });
 }
@@ -227,6 +232,41 @@ function buildProfile(
 /** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
 export function sixDigits(x: number): number {
   return Number.isFinite(x) ? roundSignificant(x, 6) : 0;
+}
+
+/** Exits a %cr8 write causes when the TPR is not shadowed (Intel MOV-to-CR8 exiting; SVM CR8 write intercept). */
+const CR8_EXIT_NAMES = ['CR_ACCESS', 'VMEXIT_CR8_WRITE'];
+
+/**
+ * Windows raises and lowers IRQL through %cr8 tens of thousands of times a second (KfRaiseIrql /
+ * KeLowerIrql; docs/MODEL.md §4). A report from a host that shadows the TPR has no exit for any
+ * of it, so the fit alone would give the profile no %cr8 traffic and every target without a TPR
+ * shadow would be predicted to take none. For a Windows guest whose report shows (almost) no CR8
+ * exits, the guest model's own steady-state rate is taken instead - its `idle` phase, per busy
+ * guest-second, the unit of the profile's rates - as a prior, not fitted (nothing in the report
+ * constrains it), and the fit says so. A raise/lower pair is a read and two writes.
+ */
+function cr8Prior(
+  measured: MeasuredRates,
+  config: FitConfig,
+): { readonly writes: number; readonly reads: number; readonly note: string } | undefined {
+  const model = config.data.guestModels.get(config.os);
+  if (model === undefined || !model.usesCr8) return undefined;
+  const perBusySecond = model.phases.idle.cr8PerBusySecond;
+  const writes = (2 / 3) * perBusySecond;
+  let cr8Exits = 0;
+  for (const n of CR8_EXIT_NAMES) cr8Exits += measured.get(n) ?? 0;
+  // The report's CR8 exits cover less than 1 % of the writes the model expects: the host shadowed the TPR.
+  if (writes <= 0 || cr8Exits >= 0.01 * writes) return undefined;
+  return {
+    writes,
+    reads: perBusySecond / 3,
+    note:
+      `%cr8 prior: the report has ${cr8Exits > 0 ? 'almost ' : ''}no CR8 exits, so the measured host shadowed ` +
+      `the TPR; the profile takes the ${config.os} guest model's %cr8 traffic (${sixDigits(perBusySecond)} ` +
+      'accesses per busy guest-second, its idle phase) instead of fitting it: a target without a TPR shadow ' +
+      'then exits on each write, as the seed measured (docs/IMPORT.md)',
+  };
 }
 
 /** Fit a profile to measured rates (per vCPU per second, by exit name). */
@@ -239,6 +279,8 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const entries = [...measured.entries()]
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const prior = cr8Prior(measured, config);
+  const notes: string[] = prior === undefined ? [] : [prior.note];
   for (const [reason, perSecond] of entries) {
     const kind = exitKindByName(reason);
     if (kind === undefined || kind.vendor !== vendor) {
@@ -246,6 +288,9 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       continue;
     }
     let driver: Driver = DRIVERS[reason] ?? { kind: 'opaque' };
+    // With the prior the %cr8 rates are given, not fitted: CR8 exits of the report are other CR traffic.
+    if (prior !== undefined && driver.kind === 'rate' && (driver.name === 'cr8Writes' || driver.name === 'cr8Reads'))
+      driver = { kind: 'opaque' };
     if (driver.kind === 'rate' && driver.name === 'ipis' && config.vcpus < 2) driver = { kind: 'opaque' };
     const key = driverName(driver);
     if (driver.kind !== 'opaque' && taken.has(key)) driver = { kind: 'opaque' };
@@ -257,6 +302,10 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const opaque: Record<string, number> = {};
   const irq = { v: 0 };
   for (const d of drivers) writeValue(d, d.measured, rates, opaque);
+  if (prior !== undefined) {
+    rates.cr8Writes = prior.writes;
+    rates.cr8Reads = prior.reads;
+  }
   // No exit counts interrupts directly: start at two per HLT (each HLT needs a wake-up), unless given.
   irq.v = config.interruptsPerSecond ?? 2 * rates.hlts;
 
@@ -356,5 +405,5 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
     if (k.vendor !== vendor || sim[k.slot] === 0 || drivers.some((d) => d.slot === k.slot)) continue;
     rows.push({ reason: k.name, driver: '-', measured: 0, simulated: sim[k.slot], errorPercent: null });
   }
-  return { profile, rows, iterations, unmodelled };
+  return { profile, rows, iterations, unmodelled, notes };
 }

@@ -22,6 +22,7 @@ export function renderWorkloadProfile(
     interruptsPerSecond: profile.interruptsPerSecond,
     opaquePerGuestSecond: { ...profile.opaquePerGuestSecond },
   };
+  if (profile.measuredTimePerExit) doc.measuredTimePerExit = profile.measuredTimePerExit;
   if (profile.source) doc.source = profile.source;
   if (fit) {
     const rows: Record<string, unknown> = {};

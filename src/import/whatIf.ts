@@ -6,15 +6,22 @@
  *
  * Projection rule: a phase that needs a fixed amount of guest CPU work takes
  * T x (guest CPU per vCPU-second at the source) / (guest CPU per vCPU-second here): exits steal the
- * vCPU's time, and the model's progress rate (src/core/engine/host.ts) is exactly that.
+ * vCPU's time, and the model's progress rate (src/core/engine/host.ts) is exactly that. The rule
+ * holds only for a CPU-bound phase: it is refused (phaseRefused) for a profile whose vCPUs are
+ * mostly halted - the phase then lasts as long as what it waits for - or mostly spinning in PAUSE
+ * loops, whose guest CPU is not work (see projectionRefusal).
+ *
+ * Opaque exits (measured, no cause in the model) go to a target only if it can take them
+ * (core/hypervisor/opaqueExits.ts); each row names the ones dropped and why.
  */
 import type { CpuProfile } from '../core/cpu/profile.js';
-import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
+import { resolvePolicy, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { runScenario } from '../run/runScenario.js';
 import type { WorkloadProfile } from '../scenario/types.js';
-import { workloadScenario } from './fit.js';
+import { workloadSpecFor } from '../scenario/workload.js';
+import { sixDigits, workloadScenario } from './fit.js';
 
 export interface WhatIfTarget {
   readonly cpu: CpuProfile;
@@ -40,6 +47,14 @@ interface WhatIfRow {
   readonly violations: readonly string[];
   /** Exits per second relative to the source configuration, percent. */
   readonly exitsChangePercent: number;
+  /** Opaque exits of the profile this configuration cannot take (not simulated), per guest-second as in the profile, with why. */
+  readonly droppedOpaque: readonly {
+    readonly name: string;
+    readonly perGuestSecond: number;
+    readonly reason: string;
+  }[];
+  /** Opaque exits that land as another exit here, in words. */
+  readonly mappedOpaque: readonly string[];
 }
 
 export interface WhatIfResult {
@@ -47,7 +62,38 @@ export interface WhatIfResult {
   readonly simSeconds: number;
   readonly seed: number;
   readonly phaseSeconds?: number;
+  /** Why the phase duration was not projected (the projection rule does not hold for this profile). */
+  readonly phaseRefused?: string;
   readonly rows: readonly WhatIfRow[];
+}
+
+/**
+ * Below this share of guest CPU per vCPU-second at the source, the profile is halt-dominated:
+ * a phase of it waits on interrupts (devices, timers), so exits do not stretch it in proportion
+ * to the CPU they take. One half: the projection needs the guest to be CPU-bound most of the time.
+ */
+const MIN_BUSY_SHARE_TO_PROJECT = 0.5;
+/**
+ * At or above this share of the source's exits in PAUSE-loop exits (PLE, SDM "PAUSE-Loop
+ * Exiting"; SVM pause filter), the guest spends its CPU spinning on locks: guest CPU is not work.
+ */
+const MAX_PAUSE_SHARE_TO_PROJECT = 0.1;
+
+/** Why a phase of the source row's profile cannot be projected by the guest-CPU rule, or undefined. */
+export function projectionRefusal(source: {
+  readonly guestCpu: number;
+  readonly exitsPerSecond: Readonly<Record<string, number>>;
+  readonly exitsPerSecondTotal: number;
+}): string | undefined {
+  if (source.guestCpu < MIN_BUSY_SHARE_TO_PROJECT) {
+    const halted = Math.round((1 - source.guestCpu) * 100);
+    return `the profile is halt-dominated (its vCPUs run ${Math.round(source.guestCpu * 100)} % of the time, halted or waiting ${halted} %): a phase of it lasts as long as what it waits for, not in proportion to guest CPU`;
+  }
+  const pause = (source.exitsPerSecond.PAUSE ?? 0) + (source.exitsPerSecond.VMEXIT_PAUSE ?? 0);
+  if (source.exitsPerSecondTotal > 0 && pause >= MAX_PAUSE_SHARE_TO_PROJECT * source.exitsPerSecondTotal) {
+    return `the profile is polling (${Math.round((pause / source.exitsPerSecondTotal) * 100)} % of its exits are PAUSE-loop exits): its guest CPU is spinning, not work`;
+  }
+  return undefined;
 }
 
 function variantName(cpu: CpuProfile, policy: string): string {
@@ -99,21 +145,45 @@ export function whatIf(
     };
   });
   const src = rows0[0];
-  const rows: WhatIfRow[] = rows0.map((r) => ({
-    ...r,
-    exitsChangePercent:
-      src.exitsPerSecondTotal > 0
-        ? ((r.exitsPerSecondTotal - src.exitsPerSecondTotal) / src.exitsPerSecondTotal) * 100
-        : 0,
-    ...(options.phaseSeconds !== undefined && r.guestCpu > 0
-      ? { projectedPhaseSeconds: (options.phaseSeconds * src.guestCpu) / r.guestCpu }
-      : {}),
-  }));
+  const phaseRefused = options.phaseSeconds === undefined ? undefined : projectionRefusal(src);
+  const rows: WhatIfRow[] = rows0.map((r, i) => {
+    const t = all[i];
+    const resolved = workloadSpecFor(profile, resolvePolicy(t.policy, t.cpu, t.tunables), t.cpu);
+    return {
+      ...r,
+      exitsChangePercent:
+        src.exitsPerSecondTotal > 0
+          ? ((r.exitsPerSecondTotal - src.exitsPerSecondTotal) / src.exitsPerSecondTotal) * 100
+          : 0,
+      ...(options.phaseSeconds !== undefined && phaseRefused === undefined && r.guestCpu > 0
+        ? { projectedPhaseSeconds: (options.phaseSeconds * src.guestCpu) / r.guestCpu }
+        : {}),
+      droppedOpaque: resolved.dropped.map((d) => ({
+        name: d.name,
+        perGuestSecond: profile.opaquePerGuestSecond[d.name] ?? 0,
+        reason: d.reason,
+      })),
+      mappedOpaque: resolved.mapped,
+    };
+  });
   return {
     profile: profile.name,
     simSeconds: options.simSeconds,
     seed: options.seed,
     ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}),
+    ...(phaseRefused !== undefined ? { phaseRefused } : {}),
     rows,
   };
+}
+
+/** What a reader of the what-if table must know beside it: a refused projection, dropped or mapped opaque exits. */
+export function whatIfNotes(r: WhatIfResult): string[] {
+  const notes: string[] = [];
+  if (r.phaseRefused !== undefined) notes.push(`phase not projected: ${r.phaseRefused}`);
+  for (const row of r.rows) {
+    for (const d of row.droppedOpaque)
+      notes.push(`${row.variant}: ${d.name} (${sixDigits(d.perGuestSecond)}/s of the profile) dropped: ${d.reason}`);
+    for (const m of row.mappedOpaque) notes.push(`${row.variant}: ${m}`);
+  }
+  return notes;
 }

@@ -1,11 +1,17 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
 import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
-import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
-import { durationLimitNs, type Scenario, type ScenarioVariant, type ScriptedGuestSpec } from '../scenario/types.js';
+import {
+  durationLimitNs,
+  type Scenario,
+  type ScenarioVariant,
+  type ScriptedGuestSpec,
+  type WorkloadProfile,
+} from '../scenario/types.js';
 import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
@@ -85,10 +91,15 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
   let perHost = 0;
   for (const g of variant.guests) if (g.kind === 'modelled') perHost += g.count;
   let index = hostIndex * perHost;
+  const cpu = variant.host.cpu;
+  const traits = variant.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)
+    ? resolvePolicy(variant.hypervisor.policy, cpu, variant.hypervisor.tunables)
+    : undefined;
   for (const g of variant.guests) {
     if (g.kind !== 'modelled') continue;
     const base = guestModelFor(data, g.os);
-    const workload = g.workload === undefined ? undefined : workloadSpecFor(g.workload, variant.host.cpu.vendor).spec;
+    const workload =
+      g.workload === undefined || traits === undefined ? undefined : workloadSpecFor(g.workload, traits, cpu).spec;
     const model = workload === undefined ? base : workloadGuestModel(base, g.x2apic);
     for (let i = 0; i < g.count; i++) {
       out.push({
@@ -111,6 +122,27 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
 }
 
 /**
+ * A host's exit costs with a workload profile's carried times (import --carry-exit-times): an exit
+ * the report timed costs the model's cost here x the report's time / the model's cost at the
+ * measured host, so the field part the microbenchmarks miss moves with the profile while the CPU
+ * and policy still set the base. A host has one cost table: the first workload guest that carries
+ * times sets it (docs/IMPORT.md). Reasons of the other vendor are not carried.
+ */
+function withMeasuredTimes(table: Float64Array, variant: ScenarioVariant): Float64Array {
+  let carried: WorkloadProfile['measuredTimePerExit'];
+  for (const g of variant.guests)
+    if (carried === undefined && g.kind === 'modelled') carried = g.workload?.measuredTimePerExit;
+  if (carried === undefined) return table;
+  const out = table.slice();
+  for (const [name, t] of Object.entries(carried)) {
+    const kind = exitKindByName(name);
+    if (kind === undefined || kind.vendor !== variant.host.cpu.vendor) continue;
+    out[kind.slot] = Math.round((table[kind.slot] * t.measuredNs) / t.modelNs);
+  }
+  return out;
+}
+
+/**
  * The engine of one host of a variant, for `run` and `replay` alike: policy traits, exit costs and
  * host model resolved once per variant, then one HostSimulation per (host index, its guests).
  */
@@ -121,7 +153,7 @@ export function hostSimulations(
 ): (hostIndex: number, guests: readonly GuestInstance[]) => HostSimulation {
   const profile = variant.host.cpu;
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
-  const exitCostNs = exitCostTable(data.costModel, profile, traits.hypervisor);
+  const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor);
   return (hostIndex, guests) =>
     new HostSimulation({

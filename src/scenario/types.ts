@@ -58,6 +58,12 @@ export interface WorkloadProfile {
   readonly interruptsPerSecond: number;
   /** Exit name (as in EXIT_KINDS) -> per vCPU per guest second. */
   readonly opaquePerGuestSecond: Readonly<Record<string, number>>;
+  /**
+   * The report's own time per exit, carried by `import --carry-exit-times`: by exit name, perf's
+   * average time at the measured host and the model's cost there. A host running this profile
+   * charges such an exit the model's cost on its own CPU and policy x measuredNs / modelNs.
+   */
+  readonly measuredTimePerExit?: Readonly<Record<string, { readonly measuredNs: number; readonly modelNs: number }>>;
   /** Informational; kept as written (plain JSON values). */
   readonly source?: Readonly<Record<string, unknown>>;
 }

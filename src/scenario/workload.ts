@@ -25,11 +25,15 @@
  *   interruptsPerSecond: 1000     # device interrupts per vCPU per wall second
  *   opaquePerGuestSecond:         # exits outside the model, by exit name: same under every policy
  *     EPT_MISCONFIG: 300
+ *   measuredTimePerExit:          # optional (import --carry-exit-times): the report's time per exit
+ *     EXTERNAL_INTERRUPT: { measuredNs: 2430, modelNs: 310 }   # perf's avg, the model's cost there
  *   source: { ... }               # informational: where the numbers came from
  *   fit: { ... }                  # informational: the fit error per reason
  */
-import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
-import type { Vendor } from '../core/cpu/profile.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import type { CpuProfile } from '../core/cpu/profile.js';
+import { opaqueExitOn } from '../core/hypervisor/opaqueExits.js';
+import type { PolicyTraits } from '../core/hypervisor/policy.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
@@ -54,6 +58,7 @@ const ROOT_KEYS = [
   'perGuestSecond',
   'interruptsPerSecond',
   'opaquePerGuestSecond',
+  'measuredTimePerExit',
   'source',
   'fit',
 ] as const;
@@ -127,6 +132,29 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
       }
     }
   }
+  const times: Record<string, { measuredNs: number; modelNs: number }> = {};
+  const tf = f.get('measuredTimePerExit');
+  if (tf !== undefined) {
+    const m = r.map(tf, 'measuredTimePerExit');
+    if (m !== undefined) {
+      const names = EXIT_KINDS.map((k) => k.name);
+      for (const field of r.fields(m, 'measuredTimePerExit', (k) => names.includes(k), [], names)) {
+        const e = r.map(field, `measuredTimePerExit.${field.name}`);
+        if (e === undefined) continue;
+        const pair: Record<string, number> = {};
+        const what = `measuredTimePerExit.${field.name}`;
+        for (const part of r.fields(e, what, ['measuredNs', 'modelNs'], ['measuredNs', 'modelNs'])) {
+          const x = r.scalar(part);
+          const expected = 'a time in ns, > 0 and < 1e9';
+          if (x === undefined || typeof x.value !== 'number' || !(x.value > 0 && x.value < 1e9))
+            r.error(part, `wrong value for ${what}.${part.name}`, expected, r.describe(part.node));
+          else pair[part.name] = x.value;
+        }
+        if (pair.measuredNs !== undefined && pair.modelNs !== undefined)
+          times[field.name] = Object.freeze({ measuredNs: pair.measuredNs, modelNs: pair.modelNs });
+      }
+    }
+  }
   if (rates.hlts > 0 && interruptsPerSecond === 0 && !(rates.ipis > 0 && (vcpus ?? 1) > 1)) {
     r.error(
       pf ?? root,
@@ -157,54 +185,38 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
     perGuestSecond: Object.freeze(rates as Record<WorkloadRateName, number>),
     interruptsPerSecond: interruptsPerSecond!,
     opaquePerGuestSecond: Object.freeze(opaque),
+    ...(Object.keys(times).length > 0 ? { measuredTimePerExit: Object.freeze(times) } : {}),
     ...(source !== undefined ? { source: Object.freeze(source) } : {}),
   });
 }
 
-/**
- * The same kind of exit on the other vendor, for opaque exits when a profile measured on one vendor
- * runs on a CPU of the other (SDM vol. 3 app. C vs APM vol. 2 app. C; KVM emulates MMIO through EPT
- * misconfigurations on Intel and nested page faults on AMD). Exits without a counterpart are
- * dropped, and reported as dropped.
- */
-const CROSS_VENDOR: readonly (readonly [string, string])[] = [
-  ['EPT_MISCONFIG', 'VMEXIT_NPF'],
-  ['PAUSE', 'VMEXIT_PAUSE'],
-  ['XSETBV', 'VMEXIT_XSETBV'],
-  ['VMCALL', 'VMEXIT_VMMCALL'],
-  ['RDTSC', 'VMEXIT_RDTSC'],
-  ['RDPMC', 'VMEXIT_RDPMC'],
-  ['WBINVD', 'VMEXIT_WBINVD'],
-];
-
 interface ResolvedWorkload {
   readonly spec: WorkloadSpec;
-  /** Opaque exits with no counterpart on this vendor (not simulated). */
-  readonly dropped: readonly string[];
+  /** Opaque exits the target cannot take (not simulated), with the reason (core/hypervisor/opaqueExits.ts). */
+  readonly dropped: readonly { readonly name: string; readonly reason: string }[];
+  /** Opaque exits that land as another exit on the target, in words. */
+  readonly mapped: readonly string[];
 }
 
-/** The engine's typed form of a profile's rates for a CPU vendor. */
-export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): ResolvedWorkload {
+/** The engine's typed form of a profile's rates for a target configuration (its CPU and policy). */
+export function workloadSpecFor(profile: WorkloadProfile, traits: PolicyTraits, cpu: CpuProfile): ResolvedWorkload {
   const ops = new Float64Array(WorkloadOp.COUNT);
   WORKLOAD_OP_NAMES.forEach((n, i) => {
     ops[i] = profile.perGuestSecond[n];
   });
   ops[WorkloadOp.CR8_WRITE] /= 2; // the engine executes raise/lower pairs
   const opaque = new Float64Array(EXIT_SLOT_COUNT);
-  const dropped: string[] = [];
+  const dropped: { name: string; reason: string }[] = [];
+  const mapped: string[] = [];
   for (const [name, rate] of Object.entries(profile.opaquePerGuestSecond)) {
     if (rate === 0) continue;
-    let kind = exitKindByName(name);
-    if (kind !== undefined && kind.vendor !== vendor) {
-      const pair = CROSS_VENDOR.find(([i, a]) => i === name || a === name);
-      const other = pair === undefined ? undefined : vendor === 'intel' ? pair[0] : pair[1];
-      kind = other === undefined ? undefined : exitKindByName(other);
-    }
-    if (kind === undefined) {
-      dropped.push(name);
+    const target = opaqueExitOn(name, traits, cpu);
+    if (target.kind === undefined) {
+      dropped.push({ name, reason: target.dropped });
       continue;
     }
-    opaque[kind.slot] += rate;
+    if (target.note !== undefined) mapped.push(target.note);
+    opaque[target.kind.slot] += rate;
   }
   const spec: WorkloadSpec = {
     opsPerGuestSecond: ops,
@@ -214,5 +226,5 @@ export function workloadSpecFor(profile: WorkloadProfile, vendor: Vendor): Resol
     hostInterruptsPerSecond: profile.perGuestSecond.hostInterrupts,
     opaquePerGuestSecond: opaque,
   };
-  return { spec, dropped };
+  return { spec, dropped, mapped };
 }

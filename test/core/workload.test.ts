@@ -13,7 +13,7 @@ import { TotalsAccumulator } from '../../src/run/totals.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import { workloadSpecFor } from '../../src/scenario/workload.js';
 import { WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from '../../src/scenario/types.js';
-import type { PolicyName } from '../../src/core/hypervisor/policy.js';
+import { resolvePolicy, type PolicyName } from '../../src/core/hypervisor/policy.js';
 
 const data = loadModelData();
 const catalog = loadCpuCatalog();
@@ -150,8 +150,13 @@ describe('workload guests', () => {
     const intel = exitsOf(p, 'i7-6700K', 'kvm');
     assert.ok(intel.EPT_MISCONFIG >= 995 && intel.EPT_MISCONFIG <= 1000, String(intel.EPT_MISCONFIG));
     assert.ok(intel.VMX_PREEMPTION_TIMER >= 497 && intel.VMX_PREEMPTION_TIMER <= 500);
-    const resolved = workloadSpecFor(p, 'amd');
-    assert.deepEqual(resolved.dropped, ['VMX_PREEMPTION_TIMER']);
+    const epyc = cpu('epyc-7281');
+    const resolved = workloadSpecFor(p, resolvePolicy('kvm', epyc, {}), epyc);
+    assert.deepEqual(
+      resolved.dropped.map((d) => d.name),
+      ['VMX_PREEMPTION_TIMER'],
+    );
+    assert.deepEqual(resolved.mapped, ['EPT_MISCONFIG -> VMEXIT_NPF (the same event on AMD)']);
     const amd = exitsOf(p, 'epyc-7281', 'kvm');
     assert.ok(amd.VMEXIT_NPF >= 995, 'EPT misconfiguration becomes a nested page fault on AMD');
     assert.equal(amd.VMX_PREEMPTION_TIMER, undefined);

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
-import { loadModelData } from '../../model/data.js';
+import { exitCostTable, loadModelData } from '../../model/data.js';
+import { exitKindByName } from '../../core/vcpu/exits.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { fitWorkload, type FitResult } from '../../import/fit.js';
@@ -51,6 +52,9 @@ Options:
   --sim-seconds S         simulated seconds per fit iteration (default: enough for ~2,000 exits,
                           10 to 120)
   --seed N                seed of the fit simulations (default 1)
+  --carry-exit-times      keep the report's own time per exit (perf's Avg time) in the profile: a host
+                          running it charges each timed exit the model's cost there x report / model
+                          at the measured host (perf-kvm-stat only; docs/IMPORT.md)
   -o, --out FILE          write the profile to FILE instead of stdout
   --json                  print the fit (profile and table) as JSON instead of YAML
   -h, --help              show this help
@@ -130,6 +134,37 @@ function formatFitTable(fit: FitResult, unknown: readonly { name: string; sample
   return lines.join('\n');
 }
 
+/**
+ * The report's average time per exit, by model exit name, with the model's cost for that exit at
+ * the measured host (data/cost-model.yaml via exitCostTable): the pair a profile carries. Rows
+ * merged into one model name are weighted by their counts. HLT is not carried: perf times it up to
+ * the next entry, i.e. mostly the time the vCPU slept, which the engine models as halted time.
+ */
+function carriedExitTimes(
+  report: ExitReport,
+  cpu: CpuProfile,
+  policy: PolicyName,
+): Record<string, { measuredNs: number; modelNs: number }> {
+  const costs = exitCostTable(loadModelData().costModel, cpu, policy === 'kvm' ? 'kvm' : 'bhyve');
+  const sums = new Map<string, { ns: number; n: number }>();
+  for (const row of report.rows) {
+    if (row.avgNs === undefined || row.samples === 0) continue;
+    const name = modelExitName(row);
+    if (name === undefined) continue;
+    const t = sums.get(name) ?? { ns: 0, n: 0 };
+    t.ns += row.avgNs * row.samples;
+    t.n += row.samples;
+    sums.set(name, t);
+  }
+  const out: Record<string, { measuredNs: number; modelNs: number }> = {};
+  for (const [name, t] of sums) {
+    const kind = exitKindByName(name);
+    if (kind === undefined || t.ns <= 0 || name === 'HLT' || name === 'VMEXIT_HLT') continue;
+    out[name] = { measuredNs: Math.round(t.ns / t.n), modelNs: costs[kind.slot] };
+  }
+  return out;
+}
+
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'import', IMPORT_USAGE, argv, {
     cpu: { type: 'string' },
@@ -144,6 +179,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     'max-error': { type: 'string' },
     'sim-seconds': { type: 'string' },
     seed: { type: 'string' },
+    'carry-exit-times': { type: 'boolean' },
     out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
   });
@@ -224,6 +260,12 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     return bad(
       `${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`,
     );
+  let measuredTimePerExit: Record<string, { measuredNs: number; modelNs: number }> | undefined;
+  if (o['carry-exit-times'] === true) {
+    measuredTimePerExit = carriedExitTimes(report, cpu, policy);
+    if (Object.keys(measuredTimePerExit).length === 0)
+      return bad(`--carry-exit-times: ${file} has no time per exit (only perf kvm stat reports carry one)`);
+  }
   // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
   const simSeconds = simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
@@ -246,6 +288,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     seed,
     maxIterations: 40,
     ...(irq !== undefined ? { interruptsPerSecond: irq } : {}),
+    ...(measuredTimePerExit !== undefined ? { measuredTimePerExit } : {}),
     data: loadModelData(),
     source: {
       format,
@@ -259,14 +302,15 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   });
   const table = formatFitTable(fit, unknown);
   const text = o.json
-    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: report.notes }, null, 2)}\n`
+    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes] }, null, 2)}\n`
     : renderWorkloadProfile(fit.profile, fit, [
         `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+        ...fit.notes,
       ]);
   if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   io.err(table);
-  for (const n of report.notes) io.err(`note: ${n}`);
+  for (const n of [...report.notes, ...fit.notes]) io.err(`note: ${n}`);
   for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy)) io.err(`note: ${hint}`);
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);

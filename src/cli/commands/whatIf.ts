@@ -7,7 +7,7 @@ import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
-import { whatIf, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
+import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
@@ -312,9 +312,11 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     ...(phaseSeconds !== undefined ? { phaseSeconds } : {}),
     data: loadModelData(),
   });
+  const width = o.wide ? undefined : WHAT_IF_WIDTH;
+  const notes = whatIfNotes(result).flatMap((n) => wrap(`note: ${n}`, width));
   const text = o.json
     ? `${JSON.stringify(withCommonNames(result), null, 2)}\n`
-    : `${formatWhatIf(result, o.wide ? undefined : WHAT_IF_WIDTH)}\n`;
+    : `${formatWhatIf(result, width)}\n${notes.map((n) => `${n}\n`).join('')}`;
   if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   return ExitStatus.OK;

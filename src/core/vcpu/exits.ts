@@ -7,7 +7,7 @@ import type { Vendor } from '../cpu/profile.js';
  * flat typed arrays (vCPU x slot). The slot keeps the architectural code (VT-x basic exit reason or
  * SVM exit code) and the manual's name.
  */
-interface ExitKind {
+export interface ExitKind {
   readonly slot: number;
   readonly vendor: Vendor;
   readonly code: number;
