@@ -1,24 +1,12 @@
-import { test, after, before } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { type ScenarioError, formatDiagnostic } from '../../src/input/diagnostics.js';
 import { runScenario } from '../../src/run/runScenario.js';
 
-const dirs: string[] = [];
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'vmexit-lab-api-'));
-  dirs.push(d);
-  return d;
-}
-const services: ServiceHandle[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { dataDir, services } = serviceFixture('vmexit-lab-api-');
 
 const SMALL = `name: api-small
 seed: 5

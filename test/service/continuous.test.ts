@@ -1,9 +1,7 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { startService } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
 import { parseExposition } from '../metrics/support.js';
 
 /**
@@ -13,12 +11,7 @@ import { parseExposition } from '../metrics/support.js';
  * user submits does not wait for it.
  */
 
-const dirs: string[] = [];
-const services: ServiceHandle[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { dataDir, services } = serviceFixture('vmexit-lab-continuous-');
 
 const LIVE = `name: live-forever
 seed: 1
@@ -38,8 +31,7 @@ async function get(url: string): Promise<any> {
 }
 
 test('#17.1: the start-up scenario runs back to back; counters go on across iterations; user runs do not wait', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-continuous-'));
-  dirs.push(dir);
+  const dir = dataDir();
   const svc = await startService({ port: 0, dataDir: dir, workers: 1, limits: { maxConcurrentRuns: 1 } });
   services.push(svc);
   const first = await svc.runContinuously({ yaml: LIVE, file: 'live.yaml', pace: 'realtime' });
