@@ -1,10 +1,8 @@
-import { test, after, before } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'node:http';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
 import { parseExposition } from '../metrics/support.js';
 
 /**
@@ -14,17 +12,7 @@ import { parseExposition } from '../metrics/support.js';
  * `exitStatus: 0` for partial runs, read `?limit=2.5` as a SQL error, ...).
  */
 
-const dirs: string[] = [];
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'vmexit-lab-hostile-'));
-  dirs.push(d);
-  return d;
-}
-const services: ServiceHandle[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { dataDir, services } = serviceFixture('vmexit-lab-hostile-');
 
 const tiny = (name: string, seed = 1, seconds = 1): string => `name: ${name}
 seed: ${seed}
@@ -207,7 +195,9 @@ test('#18.4: a realtime run does not hold up a max-pace run, which reports queue
   const rt = await api('/api/runs?pace=realtime', yaml(tiny('rt-long', 1, 120)), s.url);
   assert.equal(rt.status, 202);
   assert.equal(rt.body.options.lane, 'realtime');
-  const a = await api('/api/runs', yaml(tiny('max-a', 2, 60)), s.url);
+  // max-a holds the max lane's one slot while b is posted: long enough that it cannot finish first
+  // (idle guests cost little since the background-event clock), cancelled once b's queue is checked.
+  const a = await api('/api/runs', yaml(tiny('max-a', 2, 3600)), s.url);
   const b = await api('/api/runs', yaml(tiny('max-b', 3, 1)), s.url);
   assert.equal(b.body.state, 'queued');
   assert.deepEqual(b.body.queue, { lane: 'max', position: 1 });
@@ -215,6 +205,7 @@ test('#18.4: a realtime run does not hold up a max-pace run, which reports queue
   const lanes = Object.fromEntries(list.body.queue.lanes.map((l: { lane: string }) => [l.lane, l]));
   assert.deepEqual(lanes.max.queued, [b.body.id]);
   assert.deepEqual(lanes.realtime.running, [rt.body.id]);
+  await api(`/api/runs/${a.body.id}`, { method: 'DELETE' }, s.url);
   const done = await waitFor(b.body.id, ['completed'], s.url);
   assert.equal(done.summary.exitStatus, 0);
   assert.equal((await api(`/api/runs/${rt.body.id}`, {}, s.url)).body.state, 'running', 'the realtime run goes on');
