@@ -291,3 +291,32 @@ test('#18.1: a validation over its time bound is abandoned with too_complex', as
     await v.close();
   }
 });
+
+test('#18.1: a validation over its memory bound is abandoned with too_complex, and the next one is answered', async () => {
+  const { ScenarioValidator } = await import('../../src/service/validation.js');
+  // 16,000 flow sequences pass the early bound (48,000 structure characters) but their nodes need
+  // more than a 16 MiB heap: the thread dies of it, the validator does not.
+  const v = new ScenarioValidator({ timeoutMs: 60_000, threads: 1, heapMb: 16 });
+  try {
+    await v.warm();
+    const body = `name: big\n${Array.from({ length: 16_000 }, (_, i) => `x${i}: [a, b]`).join('\n')}\n`;
+    await assert.rejects(v.validate(body, 'request.yaml'), (e: { status: number; code: string; message: string }) => {
+      assert.equal(e.status, 422);
+      assert.equal(e.code, 'too_complex');
+      assert.match(e.message, /^request\.yaml: validating the scenario needed more than 16 MiB/);
+      return true;
+    });
+    assert.equal(v.inFlight, 0);
+    await assert.rejects(
+      v.validate('name: next\n', 'next.yaml'),
+      (e: { status: number; code: string; message: string }) => {
+        assert.equal(e.status, 400, 'a fresh thread validates the next document');
+        assert.equal(e.code, 'invalid_scenario');
+        assert.match(e.message, /next\.yaml:1:1: error: missing required key "guests"/);
+        return true;
+      },
+    );
+  } finally {
+    await v.close();
+  }
+});
