@@ -53,7 +53,7 @@ export const METRICS: readonly MetricDef[] = [
     name: 'vmexit_lab_exit_handling_seconds_total',
     type: 'counter',
     labels: [...V, 'reason'],
-    help: 'Host seconds spent handling VM exits (round trip plus handler), by exit reason.',
+    help: 'Simulated host seconds spent handling VM exits (round trip plus handler, from the cost model), by exit reason.',
     collect: (h) => S.exits(h, 'seconds'),
   },
   {

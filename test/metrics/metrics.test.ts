@@ -164,6 +164,14 @@ test('naming: vmexit_lab_ prefix, counters end in _total, base units, per-guest 
   }
 });
 
+test('every metric in seconds says in its HELP which clock: simulated, wall or Unix time', () => {
+  // A simulated second and a wall second differ by the pace (max pace: thousands to one), so a
+  // dashboard that divides one by the other must be able to tell them apart from the HELP alone.
+  const inSeconds = METRICS.filter((m) => /_seconds(_|$)/.test(m.name));
+  assert.ok(inSeconds.length >= 10, `${inSeconds.length} metrics in seconds`);
+  for (const m of inSeconds) assert.match(m.help, /\b(simulated|wall|Unix time)\b/i, `${m.name}: ${m.help}`);
+});
+
 test(
   'promtool check metrics passes on /metrics (default, per-guest, with and without runs)',
   { skip: promtool.skip },
