@@ -159,6 +159,39 @@ export function drilldownDashboard(): Dashboard {
     )
     .withPanel(
       ts(
+        'Share of vCPU time: guest work and exit handling',
+        "Guest CPU seconds and host seconds in exits, each divided by vmexit_lab_vcpu_simulated_seconds_total: the share of the variant's vCPU time (simulated) its guests work and its exits cost, 0-100 % per vCPU whatever the fleet's size.",
+        'percentunit',
+        'share of vCPU time',
+      )
+        .withTarget(
+          target(
+            perSimSecond(
+              'vmexit_lab_guest_cpu_seconds_total',
+              VSEL,
+              ['variant', 'cpu', 'policy'],
+              [],
+              'vmexit_lab_vcpu_simulated_seconds_total',
+            ),
+            'guest work: {{variant}} ({{cpu}}, {{policy}})',
+          ),
+        )
+        .withTarget(
+          target(
+            perSimSecond(
+              'vmexit_lab_exit_handling_seconds_total',
+              VSEL,
+              ['variant', 'cpu', 'policy'],
+              [],
+              'vmexit_lab_vcpu_simulated_seconds_total',
+            ),
+            'exit handling: {{variant}} ({{cpu}}, {{policy}})',
+            'B',
+          ),
+        ),
+    )
+    .withPanel(
+      ts(
         'Exits per guest-second',
         'All exits divided by vmexit_lab_guest_simulated_seconds_total: the exit rate of an average guest of the variant.',
         'short',

@@ -81,11 +81,17 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
       }
       if (/latency/i.test(t.panel)) assert.equal(t.exemplar, true, `${file}: ${t.panel}: exemplars on`);
       // Units: CPU seconds per simulated second are CPUs (not a percentage: a variant has many
-      // vCPUs), latencies simulated seconds, nothing a percent.
+      // vCPUs); CPU seconds per vCPU-second are a share (0-1, shown as a percentage, the one place
+      // a percentage means something); latencies simulated seconds.
+      const perVcpu = /vcpu_simulated_seconds_total/.test(t.expr);
       if (/cpu_seconds_total|exit_handling_seconds_total/.test(t.expr))
-        assert.equal(t.unit, 'suffix:CPUs', `${file}: ${t.panel}: CPU seconds per simulated second are CPUs`);
+        assert.equal(
+          t.unit,
+          perVcpu ? 'percentunit' : 'suffix:CPUs',
+          `${file}: ${t.panel}: CPU seconds per ${perVcpu ? 'vCPU-second are a share' : 'simulated second are CPUs'}`,
+        );
       if (/histogram_quantile/.test(t.expr)) assert.equal(t.unit, 's', `${file}: ${t.panel}: seconds`);
-      assert.ok(!/percent/.test(t.unit ?? ''), `${file}: ${t.panel}: no percent unit (${t.unit})`);
+      if (!perVcpu) assert.ok(!/percent/.test(t.unit ?? ''), `${file}: ${t.panel}: no percent unit (${t.unit})`);
     }
     for (const v of queryVariables(d)) {
       assert.doesNotThrow(() => interpolate(v.selector, vars), `${file}: variable ${v.name}`);

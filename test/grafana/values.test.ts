@@ -315,6 +315,12 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
       },
     },
     'Guest CPU per simulated second': { targets: { A: withCpuPolicy((v) => perSim(v, v.totals.guestCpuSeconds)) } },
+    'Share of vCPU time: guest work and exit handling': {
+      targets: {
+        A: withCpuPolicy((v) => v.totals.guestCpuSeconds / v.totals.vcpuSeconds),
+        B: withCpuPolicy((v) => sum(Object.values(v.totals.hostSecondsInExits)) / v.totals.vcpuSeconds),
+      },
+    },
     'Exits per guest-second': { targets: { A: withCpuPolicy((v) => v.totals.exitsTotal / v.totals.guestSeconds) } },
     'TPR accesses per simulated second by kind': { targets: { A: tprKinds } },
     'Interrupt deliveries per simulated second by path': { targets: { A: deliveryPaths } },
