@@ -143,8 +143,8 @@ export function viewOfPooledRun(run: PooledRun): ProgressView {
     for (const t of mine) {
       hostsTotal += t.task.hostEnd - t.task.hostStart;
       if (t.totals) {
-        guestCpuNs += t.totals.guestCounters[GuestCounter.GUEST_CPU_NS];
-        ioBytes += t.totals.guestCounters[GuestCounter.IO_BYTES];
+        guestCpuNs += t.totals.guestCounterOf(GuestCounter.GUEST_CPU_NS);
+        ioBytes += t.totals.guestCounterOf(GuestCounter.IO_BYTES);
         end = Math.max(end, t.totals.maxSimNs);
       }
       if (finished(t)) {

@@ -32,8 +32,8 @@ export function exits(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
       continue;
     }
     for (const k of EXIT_KINDS) {
-      if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNs[k.slot] === 0)) continue;
-      out.push({ labels: { ...s.labels, reason: k.name }, value: t.counts.exitHostNs[k.slot] / 1e9 });
+      if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNsOf(k.slot) === 0)) continue;
+      out.push({ labels: { ...s.labels, reason: k.name }, value: t.counts.exitHostNsOf(k.slot) / 1e9 });
     }
   }
   return out;
@@ -51,7 +51,7 @@ export function interrupts(hub: MetricsHub): Sample[] {
   ];
   for (const { s, t } of hub.current().variants) {
     for (const [source, outcome, c] of cols)
-      out.push({ labels: { ...s.labels, source, outcome }, value: t.counts.guestCounters[c] });
+      out.push({ labels: { ...s.labels, source, outcome }, value: t.counts.guestCounterOf(c) });
   }
   return out;
 }
@@ -103,7 +103,7 @@ export function latency(hub: MetricsHub, name: string): Sample[] {
       value: cum,
       ...exemplarOf(hub, e, LATENCY_BOUNDS_NS.length),
     });
-    out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.counts.latencySumNs / 1e9 });
+    out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.counts.latencyNs / 1e9 });
     out.push({ metricName: `${name}_count`, labels: s.labels, value: t.counts.latencyCount });
   }
   return out;
@@ -152,7 +152,7 @@ export function phases(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
     PHASE_ORDER.forEach((phase, i) => {
       out.push({
         labels: { ...s.labels, phase },
-        value: which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseSumNs[i] / 1e9,
+        value: which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseNsOf(i) / 1e9,
       });
     });
   }
@@ -160,11 +160,11 @@ export function phases(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
 }
 
 export function guestCpuSeconds(hub: MetricsHub): Sample[] {
-  return perVariant(hub, (t) => t.counts.guestCounters[GuestCounter.GUEST_CPU_NS] / 1e9);
+  return perVariant(hub, (t) => t.counts.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9);
 }
 
 export function guestSimulatedSeconds(hub: MetricsHub): Sample[] {
-  return perVariant(hub, (t) => t.counts.guestNs / 1e9);
+  return perVariant(hub, (t) => t.counts.guestNsTotal / 1e9);
 }
 
 export function simulatedSeconds(hub: MetricsHub): Sample[] {
@@ -196,7 +196,7 @@ export function runningGuests(hub: MetricsHub): Sample[] {
 }
 
 export function vcpuSimulatedSeconds(hub: MetricsHub): Sample[] {
-  return perVariant(hub, (t) => t.counts.vcpuNs / 1e9);
+  return perVariant(hub, (t) => t.counts.vcpuNsTotal / 1e9);
 }
 
 /** Simulated seconds of the variant's latest run (the live one while one runs). */

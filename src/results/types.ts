@@ -176,6 +176,11 @@ export interface RawTotals {
   readonly events: number;
   readonly violations: readonly ViolationRecord[];
   readonly entryFailures: readonly EntryFailureRecord[];
+  /**
+   * High limbs of the nanosecond sums, in units of 2^32 ns (src/run/totals.ts): present only when a
+   * sum passed 2^52 ns; the value is `wideHi x 2^32 +` the field.
+   */
+  readonly wideHi?: readonly number[];
   /** Present when per-guest totals were collected. */
   readonly perGuest?: readonly GuestTotals[];
   /** Present with `series`: exits per time bucket and slot, bucket-major. */

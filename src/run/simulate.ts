@@ -253,7 +253,7 @@ function addHost(
     }
     for (let c = Counter.RAISED; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
-  for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.exitHostNs[s] += m.exitHostNs[s];
+  for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.addExitHostNs(s, m.exitHostNs[s]);
   {
     let v = 0;
     for (const g of guests) {
@@ -263,23 +263,23 @@ function addHost(
       }
     }
   }
-  for (let i = 0; i < sim.guestCounters.length; i++) acc.guestCounters[i % GuestCounter.COUNT] += sim.guestCounters[i];
+  for (let i = 0; i < sim.guestCounters.length; i++) acc.addGuestCounter(i % GuestCounter.COUNT, sim.guestCounters[i]);
   for (let i = 0; i < acc.latency.length; i++) acc.latency[i] += sim.latencyCounts[i];
-  acc.latencySumNs += sim.latencySumNs;
+  acc.addLatencyNs(sim.latencySumNs);
   acc.latencyCount += sim.latencyCount;
   acc.latencyExemplars.merge(sim.latencyExemplars);
   for (let gi = 0; gi < guests.length; gi++) {
     for (let p = 0; p < PHASE_ORDER.length; p++) {
       const done = sim.phaseDoneNs[gi * PHASE_ORDER.length + p];
       if (done >= 0) {
-        acc.phaseSumNs[p] += done;
+        acc.addPhaseNs(p, done);
         acc.phaseCount[p]++;
       }
     }
   }
   acc.maxSimNs = Math.max(acc.maxSimNs, simNs);
-  acc.guestNs += simNs * guests.length;
-  acc.vcpuNs += simNs * sim.n;
+  acc.addGuestNs(simNs * guests.length);
+  acc.addVcpuNs(simNs * sim.n);
   acc.guests += guests.length;
   acc.vcpus += sim.n;
   acc.events += sim.events;

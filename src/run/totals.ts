@@ -11,7 +11,30 @@ import type { EntryFailureRecord, GuestTotals, RawTotals, VariantTotals, Violati
  * and the pool add parts together, the metrics hub sums its counts per series, and finishTotals
  * turns it into results.json totals. Every count is an integer sum in Float64 (exact below 2^53),
  * so parts add up to the same totals bit for bit in any order.
+ *
+ * The nanosecond sums (host time in exits, guest counters, phase and latency sums, guest and vCPU
+ * time) pass 2^53 ns (104 days) in large runs: 2,000 two-vCPU guests for an hour are 1.4e16 vCPU-ns.
+ * Above 2^53 a Float64 addition rounds, and differently for each order of the parts, so a 1-worker
+ * and a 2-worker run would differ. Those sums are therefore two limbs: the field itself (the low
+ * limb, what every reader sees while it stays below 2^52) and a high limb in `wideHi`, counting
+ * multiples of 2^32 ns carried out of it. Every addition is then exact in any order (a low limb
+ * below 2^52 plus a part below 2^52), and the value read, `hi x 2^32 + lo`, is the exact sum rounded
+ * once: the same bits whatever the order. Below 2^52 nothing is carried, so small runs are unchanged.
  */
+/** A low limb at or above this is carried into the high limb, so the next addition stays exact. */
+const CARRY_AT = 2 ** 52;
+/** The high limb's unit (ns). */
+const LIMB = 2 ** 32;
+
+/** Where each nanosecond sum's high limb is in `wideHi`. */
+const WIDE_EXIT_HOST_NS = 0;
+const WIDE_GUEST_COUNTERS = WIDE_EXIT_HOST_NS + EXIT_SLOT_COUNT;
+const WIDE_PHASE_NS = WIDE_GUEST_COUNTERS + GuestCounter.COUNT;
+const WIDE_LATENCY_NS = WIDE_PHASE_NS + PHASE_ORDER.length;
+const WIDE_GUEST_NS = WIDE_LATENCY_NS + 1;
+const WIDE_VCPU_NS = WIDE_GUEST_NS + 1;
+const WIDE_COUNT = WIDE_VCPU_NS + 1;
+
 export class TotalsAccumulator {
   readonly exits = new Float64Array(EXIT_SLOT_COUNT);
   readonly exitHostNs = new Float64Array(EXIT_SLOT_COUNT);
@@ -30,6 +53,11 @@ export class TotalsAccumulator {
   maxSimNs = 0;
   guestNs = 0;
   vcpuNs = 0;
+  /**
+   * High limbs of the nanosecond sums, in units of 2^32 ns (see the header): all 0 below 2^52 ns.
+   * Read the sums through exitHostNsOf, guestCounterOf, phaseNsOf, latencyNs, guestNsTotal, vcpuNsTotal.
+   */
+  readonly wideHi = new Float64Array(WIDE_COUNT);
   guests = 0;
   vcpus = 0;
   events = 0;
@@ -74,6 +102,70 @@ export class TotalsAccumulator {
     return a;
   }
 
+  /** Add `v` ns (an integer) to element `i` of a nanosecond sum whose high limb is `wideHi[w]`. */
+  private addWide(lo: Float64Array, i: number, w: number, v: number): void {
+    if (v >= CARRY_AT) {
+      const h = Math.floor(v / LIMB);
+      this.wideHi[w] += h;
+      v -= h * LIMB;
+    }
+    let x = lo[i] + v;
+    if (x >= CARRY_AT) {
+      const h = Math.floor(x / LIMB);
+      this.wideHi[w] += h;
+      x -= h * LIMB;
+    }
+    lo[i] = x;
+  }
+
+  /** The same for the scalar sums (kept as fields: their readers and RawTotals name them). */
+  private addWideScalar(w: number, v: number): void {
+    const box = SCALAR_BOX;
+    box[0] = w === WIDE_LATENCY_NS ? this.latencySumNs : w === WIDE_GUEST_NS ? this.guestNs : this.vcpuNs;
+    this.addWide(box, 0, w, v);
+    if (w === WIDE_LATENCY_NS) this.latencySumNs = box[0];
+    else if (w === WIDE_GUEST_NS) this.guestNs = box[0];
+    else this.vcpuNs = box[0];
+  }
+
+  addExitHostNs(slot: number, ns: number): void {
+    this.addWide(this.exitHostNs, slot, WIDE_EXIT_HOST_NS + slot, ns);
+  }
+  addGuestCounter(c: number, v: number): void {
+    this.addWide(this.guestCounters, c, WIDE_GUEST_COUNTERS + c, v);
+  }
+  addPhaseNs(p: number, ns: number): void {
+    this.addWide(this.phaseSumNs, p, WIDE_PHASE_NS + p, ns);
+  }
+  addLatencyNs(ns: number): void {
+    this.addWideScalar(WIDE_LATENCY_NS, ns);
+  }
+  addGuestNs(ns: number): void {
+    this.addWideScalar(WIDE_GUEST_NS, ns);
+  }
+  addVcpuNs(ns: number): void {
+    this.addWideScalar(WIDE_VCPU_NS, ns);
+  }
+
+  exitHostNsOf(slot: number): number {
+    return this.wideHi[WIDE_EXIT_HOST_NS + slot] * LIMB + this.exitHostNs[slot];
+  }
+  guestCounterOf(c: number): number {
+    return this.wideHi[WIDE_GUEST_COUNTERS + c] * LIMB + this.guestCounters[c];
+  }
+  phaseNsOf(p: number): number {
+    return this.wideHi[WIDE_PHASE_NS + p] * LIMB + this.phaseSumNs[p];
+  }
+  get latencyNs(): number {
+    return this.wideHi[WIDE_LATENCY_NS] * LIMB + this.latencySumNs;
+  }
+  get guestNsTotal(): number {
+    return this.wideHi[WIDE_GUEST_NS] * LIMB + this.guestNs;
+  }
+  get vcpuNsTotal(): number {
+    return this.wideHi[WIDE_VCPU_NS] * LIMB + this.vcpuNs;
+  }
+
   /**
    * Add another part's counts: every sum and the longest simulated time, but not its exemplars nor
    * its per-host records (violations, entry failures, per-guest totals, time series).
@@ -81,24 +173,26 @@ export class TotalsAccumulator {
   mergeCounts(o: TotalsAccumulator): void {
     for (let i = 0; i < this.exits.length; i++) {
       this.exits[i] += o.exits[i];
-      this.exitHostNs[i] += o.exitHostNs[i];
+      this.addExitHostNs(i, o.exitHostNs[i]);
     }
+    // The high limbs add exactly (integers far below 2^53); the low limbs through addWide.
+    for (let w = 0; w < WIDE_COUNT; w++) this.wideHi[w] += o.wideHi[w];
     for (const [os, e] of o.exitsByOs) {
       const into = this.osExits(os);
       for (let i = 0; i < e.length; i++) into[i] += e[i];
     }
     for (let i = 0; i < this.machineCounters.length; i++) this.machineCounters[i] += o.machineCounters[i];
-    for (let i = 0; i < this.guestCounters.length; i++) this.guestCounters[i] += o.guestCounters[i];
+    for (let i = 0; i < this.guestCounters.length; i++) this.addGuestCounter(i, o.guestCounters[i]);
     for (let i = 0; i < this.latency.length; i++) this.latency[i] += o.latency[i];
     for (let i = 0; i < this.phaseSumNs.length; i++) {
-      this.phaseSumNs[i] += o.phaseSumNs[i];
+      this.addPhaseNs(i, o.phaseSumNs[i]);
       this.phaseCount[i] += o.phaseCount[i];
     }
-    this.latencySumNs += o.latencySumNs;
+    this.addLatencyNs(o.latencySumNs);
     this.latencyCount += o.latencyCount;
     this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
-    this.guestNs += o.guestNs;
-    this.vcpuNs += o.vcpuNs;
+    this.addGuestNs(o.guestNs);
+    this.addVcpuNs(o.vcpuNs);
     this.guests += o.guests;
     this.vcpus += o.vcpus;
     this.events += o.events;
@@ -142,6 +236,8 @@ export class TotalsAccumulator {
       events: this.events,
       violations: this.violations,
       entryFailures: this.entryFailures,
+      // Only when a sum passed 2^52 ns: below that the format is the one it always was.
+      ...(this.wideHi.some((h) => h !== 0) ? { wideHi: Array.from(this.wideHi) } : {}),
       ...(this.perGuest ? { perGuest: this.perGuest } : {}),
       ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
     };
@@ -169,11 +265,15 @@ export class TotalsAccumulator {
     a.guests = j.guests;
     a.vcpus = j.vcpus;
     a.events = j.events;
+    if (j.wideHi !== undefined) a.wideHi.set(j.wideHi);
     for (const x of j.violations) a.violations.push(x);
     for (const x of j.entryFailures) a.entryFailures.push(x);
     return a;
   }
 }
+
+/** One-element scratch for addWideScalar (not reentrant: accumulators are used by one thread). */
+const SCALAR_BOX = new Float64Array(1);
 
 /** Turn an accumulator into results.json totals. */
 export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly string[]): VariantTotals {
@@ -183,20 +283,20 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
   for (const k of EXIT_KINDS) {
     if (acc.exits[k.slot] > 0) {
       exits[k.name] = acc.exits[k.slot];
-      hostSeconds[k.name] = acc.exitHostNs[k.slot] / 1e9;
+      hostSeconds[k.name] = acc.exitHostNsOf(k.slot) / 1e9;
       exitsTotal += acc.exits[k.slot];
     }
   }
   const phaseSeconds: Record<string, number> = {};
   PHASE_ORDER.forEach((p, i) => {
-    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseSumNs[i] / acc.phaseCount[i] / 1e9;
+    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseNsOf(i) / acc.phaseCount[i] / 1e9;
   });
   const g = acc.guestCounters;
   const mc = acc.machineCounters;
   return {
     simulatedSeconds: acc.maxSimNs / 1e9,
-    guestSeconds: acc.guestNs / 1e9,
-    vcpuSeconds: acc.vcpuNs / 1e9,
+    guestSeconds: acc.guestNsTotal / 1e9,
+    vcpuSeconds: acc.vcpuNsTotal / 1e9,
     exits,
     exitsTotal,
     cr8Accesses: mc[Counter.CR8_READS] + mc[Counter.CR8_WRITES],
@@ -214,12 +314,12 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     },
     phaseSeconds,
     hostSecondsInExits: hostSeconds,
-    guestCpuSeconds: g[GuestCounter.GUEST_CPU_NS] / 1e9,
+    guestCpuSeconds: acc.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9,
     interruptLatency: {
       boundsNs: LATENCY_BOUNDS_NS,
       counts: Array.from(acc.latency),
       count: acc.latencyCount,
-      sumNs: acc.latencySumNs,
+      sumNs: acc.latencyNs,
       exemplars: acc.latencyExemplars.toJSON(),
     },
     // Hosts finish in an order that depends on how they were split: report in host order.

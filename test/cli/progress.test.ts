@@ -21,6 +21,8 @@ import {
 import type { CliIo } from '../../src/cli/io.js';
 import type { RunResults } from '../../src/results/types.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { GuestCounter } from '../../src/core/engine/host.js';
 
 function io(interactive: boolean): CliIo & { lines: string[] } {
   const lines: string[] = [];
@@ -92,6 +94,13 @@ test('the interactive line is cut to the terminal width, wide characters counted
   }
 });
 
+function totalsOf(guestCpuNs: number, simNs: number): TotalsAccumulator {
+  const t = new TotalsAccumulator();
+  t.addGuestCounter(GuestCounter.GUEST_CPU_NS, guestCpuNs);
+  t.maxSimNs = simNs;
+  return t;
+}
+
 test('until-complete: percentage and ETA from the work done, not from maxDuration', () => {
   let clock = 0;
   const r = new ProgressReporter(io(false), UNTIL, { now: () => clock, intervalMs: 0 });
@@ -103,7 +112,7 @@ test('until-complete: percentage and ETA from the work done, not from maxDuratio
         task: { index: vi, variantIndex: vi, hostStart: 0, hostEnd: 2, scripted: false },
         status: 'running',
         progress: { simNs, hostsDone: 0, hostsTotal: 2 },
-        totals: { guestCounters: [guestCpuNs, 0, 0, 0, 0, 0, 0, 0], maxSimNs: simNs },
+        totals: totalsOf(guestCpuNs, simNs),
       })),
     }) as unknown as PooledRun;
   const work = 4e9 * 2; // one guest per host, 2 hosts
