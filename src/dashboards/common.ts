@@ -109,6 +109,30 @@ export function latencyQuantiles(vsel: string, legendPrefix: string): DataqueryB
  * The latency heatmap of one variant (the panel repeats per value of $variant, so variants are
  * never merged): each bucket's deliveries per simulated second of the variant. Exemplars on.
  */
+/** Interrupt deliveries by path, per variant: the same panel on the overview and the drill-down. */
+export function deliveryPathsPanel(vsel: string): TimeseriesPanel {
+  return timeseries(
+    'Interrupt deliveries per simulated second by path',
+    'injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted (posted-interrupt notifications, a subset of virtual).',
+    'short',
+    'per simulated second',
+  ).withTarget(
+    target(perSimSecond('vmexit_lab_interrupt_deliveries_total', vsel, ['variant', 'path']), '{{variant}} {{path}}'),
+  );
+}
+
+/** p50, p90, p99 of the interrupt latency per variant, exemplars on: the overview's and the drill-down's. */
+export function latencyPercentilesPanel(vsel: string): TimeseriesPanel {
+  const p = timeseries(
+    'Interrupt latency percentiles',
+    'Arrival to guest ISR, in simulated seconds: p50, p90, p99 of vmexit_lab_interrupt_latency_seconds per variant. Exemplars (points) carry the replay handle {seed, guest, sim_time} of docs/REPLAY.md.',
+    's',
+    'simulated seconds',
+  );
+  for (const t of latencyQuantiles(vsel, '{{variant}} ')) p.withTarget(t);
+  return p;
+}
+
 export function latencyHeatmap(vsel: string, description: string): HeatmapPanel {
   const buckets = `sum by (le) (rate(vmexit_lab_interrupt_latency_seconds_bucket{${vsel}}[${RATE}]))`;
   const simulated = `sum (rate(vmexit_lab_simulated_seconds_total{${vsel}}[${RATE}])) > 0`;

@@ -9,8 +9,9 @@ import {
   TPR_BELOW_REASONS,
   dashboardLinks,
   labelVariable,
+  deliveryPathsPanel,
   latencyHeatmap,
-  latencyQuantiles,
+  latencyPercentilesPanel,
   perSimSecond,
   sel,
   target,
@@ -219,31 +220,8 @@ export function drilldownDashboard(): Dashboard {
         target(perSimSecond('vmexit_lab_tpr_accesses_total', VSEL, ['variant', 'kind']), '{{variant}} {{kind}}'),
       ),
     )
-    .withPanel(
-      ts(
-        'Interrupt deliveries per simulated second by path',
-        'injected, virtual, posted (a subset of virtual), by variant.',
-        'short',
-        PER_SIM,
-      ).withTarget(
-        target(
-          perSimSecond('vmexit_lab_interrupt_deliveries_total', VSEL, ['variant', 'path']),
-          '{{variant}} {{path}}',
-        ),
-      ),
-    )
-    .withPanel(
-      (() => {
-        const p = ts(
-          'Interrupt latency percentiles',
-          'p50, p90, p99 in simulated seconds, by variant; exemplars carry replay handles (docs/REPLAY.md).',
-          's',
-          'simulated seconds',
-        );
-        for (const t of latencyQuantiles(VSEL, '{{variant}} ')) p.withTarget(t);
-        return p;
-      })(),
-    )
+    .withPanel(deliveryPathsPanel(VSEL))
+    .withPanel(latencyPercentilesPanel(VSEL))
     .withPanel(
       latencyHeatmap(
         sel({ job: '$job', scenario: '$scenario', variant: '$variant' }),

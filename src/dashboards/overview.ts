@@ -26,7 +26,9 @@ import {
   TPR_BELOW_REASONS,
   dashboardLinks,
   labelVariable,
+  deliveryPathsPanel,
   latencyHeatmap,
+  latencyPercentilesPanel,
   latencyQuantiles,
   perSimSecond,
   sel,
@@ -232,31 +234,8 @@ export function overviewDashboard(): Dashboard {
         ),
       ),
     )
-    .withPanel(
-      ts(
-        'Interrupt deliveries per simulated second by path',
-        'injected by the hypervisor, virtual (APICv/AVIC virtual interrupt delivery), posted (posted-interrupt notifications, a subset of virtual).',
-        'short',
-        PER_SIM,
-      ).withTarget(
-        target(
-          perSimSecond('vmexit_lab_interrupt_deliveries_total', VSEL, ['variant', 'path']),
-          '{{variant}} {{path}}',
-        ),
-      ),
-    )
-    .withPanel(
-      (() => {
-        const p = ts(
-          'Interrupt latency percentiles',
-          'Arrival to guest ISR, in simulated seconds: p50, p90, p99 of vmexit_lab_interrupt_latency_seconds per variant. Exemplars (points) carry the replay handle {seed, guest, sim_time} of docs/REPLAY.md.',
-          's',
-          'simulated seconds',
-        );
-        for (const t of latencyQuantiles(VSEL, '{{variant}} ')) p.withTarget(t);
-        return p;
-      })(),
-    )
+    .withPanel(deliveryPathsPanel(VSEL))
+    .withPanel(latencyPercentilesPanel(VSEL))
     .withPanel(
       latencyHeatmap(
         sel({ job: '$job', scenario: '$scenario', variant: '$variant' }),
