@@ -33,6 +33,7 @@ import { TotalsAccumulator } from '../src/run/totals.js';
 import { Counter } from '../src/core/vcpu/machine.js';
 import { RandomStreams } from '../src/core/engine/prng.js';
 import { HostSimulation } from '../src/core/engine/host.js';
+import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
 import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
 
@@ -228,11 +229,15 @@ console.log(
 
 const ceilings: { wall: number; cpu: number }[] = [];
 const results = selected.map(() => [] as Figures[]);
+// The event mix: engine events by the kind that ran (src/core/engine/events.ts), per case, all runs.
+const mixes = selected.map(() => new Float64Array(EV_COUNT));
 for (let r = 0; r < runs; r++) {
   ceilings.push(ceiling(200_000_000));
   sampleLoad();
   for (let i = 0; i < selected.length; i++) {
+    HostSimulation.kindTally = mixes[i];
     results[i].push(measure(selected[i].scenario, selected[i].variants));
+    HostSimulation.kindTally = null;
     sampleLoad();
   }
 }
@@ -260,6 +265,19 @@ for (const clock of ['cpu', 'wall'] as const) {
     );
   }
 }
+for (let i = 0; i < selected.length; i++) {
+  const mix = mixes[i];
+  const total = mix.reduce((a, b) => a + b, 0);
+  const parts = [...mix.keys()]
+    .filter((k) => mix[k] > 0)
+    .sort((a, b) => mix[b] - mix[a])
+    .map((k) => `${EV_NAMES[k]} ${((mix[k] / total) * 100).toFixed(1)} %`);
+  console.log(`event mix, ${selected[i].label}: ${parts.join(', ')}`);
+}
+console.log(
+  'engine events: events the engine executed one by one (a pop of the event heap: one kind run on one vCPU, or a ' +
+    'host-tick wake-up, HOST_TICK above); %cr8 pairs and host ticks fast-forwarded in bulk are guest events, not engine events',
+);
 console.log(
   'targets (#16): engine events >= 3 % of the ceiling (idle fleet, install bhyve-12.1); vCPU-s per wall-s ' +
     '>= 10x the figure before #16 (idle fleet)',

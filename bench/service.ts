@@ -2,15 +2,21 @@
  * npm run bench (second part) — the service's figures, printed beside their targets:
  *
  *   pool:     wall time of the same work on a 1-worker and a 2-worker pool (warmed; best of three
- *             runs each, taking turns), and the speed-up. Target >= 1.85x on 2 workers.
+ *             runs each, taking turns), and the speed-up. Target >= 1.85x on 2 workers. Beside it,
+ *             the process's CPU seconds in those runs and the main thread's busy time: what a
+ *             2-worker run loses goes to more CPU for the same work, to the main thread, or to idle
+ *             cores (2 x wall - CPU).
  *   /metrics: render time of the Prometheus text exposition while 10,000 simulated guests run
  *             (2 variants x 1,250 hosts x 4 FreeBSD guests on a 2-worker pool, every task posting
  *             its live totals), over repeated scrapes. Target <= 50 ms. The same with per-guest
  *             labels on (the naive design: one series per guest and reason) for comparison.
  *
  * The pool's workers keep both cores busy while /metrics renders, as in the service.
+ *
+ * Options: --pool-only (the pool figures only, not /metrics), --rounds N (pool runs per pool; 3).
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { parseScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { runScenarioPooled, startPooledRun } from '../src/pool/pooledRun.js';
@@ -62,15 +68,33 @@ matrix:
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
+/** One pool's best run: its wall seconds, and what the process spent in it. */
+interface PoolRun {
+  wall: number;
+  /** CPU seconds of the whole process (its workers and the main thread) during the run. */
+  cpu: number;
+  /** Seconds the main thread's event loop was busy during the run (messages, merging, results). */
+  mainActive: number;
+}
+
 /** Best wall time of the same run on each pool, the pools taking turns (so load from elsewhere hits both alike). */
-async function timeRuns(pools: readonly SimPool[], scenario: Scenario, rounds: number): Promise<number[]> {
-  const best = pools.map(() => Infinity);
+async function timeRuns(pools: readonly SimPool[], scenario: Scenario, rounds: number): Promise<PoolRun[]> {
+  const best: PoolRun[] = pools.map(() => ({ wall: Infinity, cpu: 0, mainActive: 0 }));
   let totals = '';
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < pools.length; i++) {
+      const elu = performance.eventLoopUtilization();
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const out = await runScenarioPooled(scenario, { pool: pools[i], pace: 'max' });
-      best[i] = Math.min(best[i], (performance.now() - t0) / 1000);
+      const wall = (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      if (wall < best[i].wall)
+        best[i] = {
+          wall,
+          cpu: (c.user + c.system) / 1e6,
+          mainActive: performance.eventLoopUtilization(elu).active / 1000,
+        };
       const t = JSON.stringify(out.results.variants.map((v) => v.totals));
       if (totals !== '' && t !== totals) throw new Error('results differ between pools');
       totals = t;
@@ -134,16 +158,30 @@ async function renderWhileRunning(
 }
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
+const { values: opts } = parseArgs({
+  options: { 'pool-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } },
+});
+const rounds = Math.max(1, Number(opts.rounds));
 
 const loadStart = loadavg()[0];
 console.log(`\nservice bench (${availableParallelism()} cores, load average (1 min) ${loadStart.toFixed(2)} at start)`);
 const pools = [new SimPool({ workers: 1 }), new SimPool({ workers: 2 })];
 await Promise.all(pools.map((p) => p.warm()));
-const [t1, t2] = await timeRuns(pools, throughputWork, 3);
+const [r1, r2] = await timeRuns(pools, throughputWork, rounds);
 await Promise.all(pools.map((p) => p.close()));
+const [t1, t2] = [r1.wall, r2.wall];
 console.log(
   `pool throughput, ${throughputWork.variants.length} variants x ${throughputWork.variants[0].host.count} hosts x 4 guests, 30 simulated s ` +
-    `(best of 3, identical results): 1 worker ${fmt(t1, 2)} s, 2 workers ${fmt(t2, 2)} s: speed-up ${fmt(t1 / t2, 2)}x (target >= 1.85x)`,
+    `(best of ${rounds}, identical results): 1 worker ${fmt(t1, 2)} s, 2 workers ${fmt(t2, 2)} s: speed-up ${fmt(t1 / t2, 2)}x (target >= 1.85x)`,
+);
+// Where a 2-worker run loses against twice the 1-worker speed: more CPU for the same work (the two
+// workers slow each other: shared caches, clock, other processes), the main thread's own work (which
+// shares the two cores with the workers), or cores left idle (the tail, the gaps between tasks).
+const idle2 = Math.max(0, 2 * t2 - r2.cpu);
+console.log(
+  `  CPU of the process in those runs: 1 worker ${fmt(r1.cpu, 2)} s (main thread busy ${fmt(r1.mainActive * 1000, 0)} ms), ` +
+    `2 workers ${fmt(r2.cpu, 2)} s (${r2.cpu >= r1.cpu ? '+' : ''}${fmt((r2.cpu / r1.cpu - 1) * 100, 1)} % for the same work; main thread busy ` +
+    `${fmt(r2.mainActive * 1000, 0)} ms); 2 cores x ${fmt(t2, 2)} s left ${fmt(idle2, 2)} CPU-s unused by the process`,
 );
 
 const loadPool = loadavg()[0];
@@ -153,6 +191,7 @@ if (Math.max(loadStart, loadPool) > availableParallelism() + 0.5)
     `WARNING: the machine was not quiet (load average ${loadStart.toFixed(2)} at start, ${loadPool.toFixed(2)} after ` +
       `the pool runs): the speed-up measures the contention, not the pool (1.85x needs a quiet machine).`,
   );
+if (opts['pool-only']) process.exit(0);
 const lean = await renderWhileRunning(false, 40);
 console.log(
   `/metrics render with ${lean.running.toLocaleString('en-US')} simulated guests running (2 busy workers): median ${fmt(lean.median)} ms, ` +

@@ -63,7 +63,11 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
     post({ kind: 'started', threadId });
     injectFault(msg.fault);
     let seq = 0;
-    let lastPost = -Infinity;
+    // At pace max the first live snapshot comes postIntervalMs after the task starts, not at its first
+    // simulated second: a task that ends sooner sends its final totals only. Each snapshot costs the
+    // worker ~1.4 ms (clone, running hosts added, toJSON, structured clone), and a max-pace run of
+    // short tasks (4 per worker per variant) paid one per task (docs/PERF.md, "1 vs 2 workers").
+    let lastPost = msg.pace === 'realtime' ? -Infinity : Date.now();
     let last: Progress = { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart };
     let lagSeconds = 0;
     const ok = runHosts(scenario, variant, modelData(), task.hostStart, task.hostEnd, acc, {

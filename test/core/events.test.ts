@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EV_COUNT, Ev, firstDue, nextEventTime } from '../../src/core/engine/events.js';
+import { EV_COUNT, EV_NAMES, Ev, firstDue, nextEventTime } from '../../src/core/engine/events.js';
 import { HostSimulation, type GuestInstance } from '../../src/core/engine/host.js';
 import { G8, Gf, Gi, V8, Vf, WL_DYN_LEFT, WL_IRQ_AT, Worker } from '../../src/core/engine/state.js';
 import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
@@ -172,4 +172,34 @@ test('HOST_TICK never runs; it wakes a running vCPU only while an interrupt is p
 
 test('the tests above name every kind of the table', () => {
   assert.equal(covered.size, EV_COUNT);
+});
+
+test('EV_NAMES names each kind at its value', () => {
+  assert.equal(EV_NAMES.length, EV_COUNT);
+  assert.equal(new Set(EV_NAMES).size, EV_COUNT);
+  assert.equal(EV_NAMES[Ev.ISR_END], 'ISR_END');
+  assert.equal(EV_NAMES[Ev.TIMER], 'TIMER');
+  assert.equal(EV_NAMES[Ev.BURST_END], 'BURST_END');
+  assert.equal(EV_NAMES[Ev.HOST_TICK], 'HOST_TICK');
+});
+
+test('the kind tally (HostSimulation.kindTally, bench diagnostics) counts every event processed one by one, and changes nothing', () => {
+  const plain = host('windows-10-1909');
+  plain.advanceTo(2e8);
+  const tally = new Float64Array(EV_COUNT);
+  HostSimulation.kindTally = tally;
+  try {
+    const tallied = host('windows-10-1909');
+    tallied.advanceTo(2e8);
+    assert.ok(tallied.events > 0);
+    assert.equal(
+      tally.reduce((a, b) => a + b, 0),
+      tallied.events,
+    );
+    assert.equal(tallied.events, plain.events);
+    assert.deepEqual(tallied.guestCounters, plain.guestCounters);
+    assert.deepEqual(tallied.machine.exitTotals, plain.machine.exitTotals);
+  } finally {
+    HostSimulation.kindTally = null;
+  }
 });

@@ -91,6 +91,35 @@ export const enum Ev {
 /** Number of kinds. */
 export const EV_COUNT = Ev.HOST_TICK + 1;
 
+/**
+ * Each kind by name (a const enum has no object at run time): the mapped type refuses a missing kind
+ * or a name bound to another kind's value.
+ */
+const KIND_OF: { readonly [K in keyof typeof Ev]: (typeof Ev)[K] } = {
+  ISR_END: Ev.ISR_END,
+  RAISED_END: Ev.RAISED_END,
+  NOTIFY: Ev.NOTIFY,
+  IPI: Ev.IPI,
+  BG_IO_DONE: Ev.BG_IO_DONE,
+  IO_DONE: Ev.IO_DONE,
+  WL_IRQ: Ev.WL_IRQ,
+  WL_DYN: Ev.WL_DYN,
+  TIMER: Ev.TIMER,
+  BG_IO: Ev.BG_IO,
+  BG_IPI: Ev.BG_IPI,
+  PHASE_END: Ev.PHASE_END,
+  CHUNK_END: Ev.CHUNK_END,
+  BUILD_END: Ev.BUILD_END,
+  BURST_END: Ev.BURST_END,
+  TIMER_STALE: Ev.TIMER_STALE,
+  HOST_TICK: Ev.HOST_TICK,
+};
+
+/** The kinds' names, indexed by Ev: for diagnostics (bench/run.ts's event mix). */
+export const EV_NAMES: readonly string[] = (Object.entries(KIND_OF) as [string, number][])
+  .sort((a, b) => a[1] - b[1])
+  .map(([name]) => name);
+
 /** Earliest due time over the kinds that wake vCPU `v` (Infinity: none pending). */
 export function nextEventTime(h: HostState, v: number): number {
   walk(h, v, -Infinity);

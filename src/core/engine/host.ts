@@ -5,7 +5,7 @@ import { consumeWork, startPhase } from '../guests/phases.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
-import { dispatch, firstDue, nextEventTime } from './events.js';
+import { dispatch, Ev, firstDue, nextEventTime } from './events.js';
 import { EventHeap } from './heap.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
 
@@ -31,6 +31,11 @@ export class HostSimulation extends HostState {
   private readonly heap: EventHeap;
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
+  /**
+   * Diagnostics (bench/run.ts --mix): when set, every event processed one by one is tallied here by
+   * the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none), over all hosts of the thread.
+   */
+  static kindTally: Float64Array | null = null;
   private stepNo = 0;
   private deliveredSeen = 0;
   /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
@@ -101,6 +106,8 @@ export class HostSimulation extends HostState {
     }
     const kind = firstDue(this, v, time);
     if (kind !== -1) dispatch(this, v, kind, time);
+    const tally = HostSimulation.kindTally;
+    if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
     this.drainDeliveries(time);
     if (m.debugChecks) m.checkAllInvariants();
     this.noteStops(time);
