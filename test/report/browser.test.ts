@@ -10,13 +10,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../support/chromium.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -26,50 +27,19 @@ import { renderRunPage, renderRunsIndex, type RunPageEntry } from '../../src/rep
 import { NASTY } from './fixtures.js';
 import { formatFigure, perGuestSecond } from '../../src/results/figures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
-const present = existsSync(CHROMIUM);
-const required = process.env.CI === 'true';
-const skip =
-  !present && !required ? `${CHROMIUM} not found (install the Debian package chromium); browser tests skipped` : false;
-if (skip) {
-  process.stderr.write(
-    `\n${'#'.repeat(100)}\n#  SKIPPED: the HTML report's browser tests. ${skip}.\n#  Under CI=true they run and fail without it.\n${'#'.repeat(100)}\n\n`,
-  );
-}
+const skip = chromiumSkip("the HTML report's browser tests");
 
-let context: BrowserContext | undefined;
-let userDataDir: string | undefined;
+let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 async function browser(): Promise<BrowserContext> {
-  assert.ok(present, `${CHROMIUM} is missing and CI=true: CI must install the Debian package chromium (see .ci/run)`);
-  if (!context) {
-    userDataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 900 },
-      deviceScaleFactor: 1,
-    });
-  }
-  return context;
+  chromium ??= await launchChromium({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  return chromium.context;
 }
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await chromium?.close();
 });
 
 /** Console errors, page errors, failed requests, dialogs, and every URL the page asked for. */

@@ -5,10 +5,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../support/chromium.js';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 
 // These run inside the page (playwright serialises them); this project compiles without the DOM lib.
@@ -17,23 +17,7 @@ declare const document: any;
 
 type HTMLCanvasElement = any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const present = existsSync(CHROMIUM);
-const skip = !present && process.env.CI !== 'true' ? `${CHROMIUM} not found; service page browser test skipped` : false;
-if (skip)
-  process.stderr.write(
-    `\n${'#'.repeat(90)}\n#  SKIPPED: ${skip} (under CI=true it runs and fails).\n${'#'.repeat(90)}\n\n`,
-  );
+const skip = chromiumSkip('the service pages browser test');
 
 const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -44,7 +28,6 @@ test(
   'browser: the real service serves the runs index and a run page that becomes the report',
   { skip, timeout: 120_000 },
   async () => {
-    assert.ok(present, `${CHROMIUM} is missing and CI=true: .ci/run must install chromium`);
     const dataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-svc-browser-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const svc: ServiceHandle = await startService({ port: 0, dataDir, workers: 1 });
@@ -64,14 +47,8 @@ matrix:
     assert.equal(post.status, 202);
     const { id } = (await post.json()) as { id: string };
 
-    const userDataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-chromium-'));
-    cleanup.push(() => rmSync(userDataDir, { recursive: true, force: true }));
-    const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-    });
-    cleanup.push(() => context.close());
+    const { context, close } = await launchChromium();
+    cleanup.push(close);
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {

@@ -12,12 +12,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../support/chromium.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from '../../src/run/simulate.js';
@@ -271,32 +271,11 @@ test('run --timeline writes the trace; bad options exit 2 before anything runs',
   assert.equal(parseWindow('1..1'), undefined);
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const present = existsSync(CHROMIUM);
-const skip =
-  !present && process.env.CI !== 'true'
-    ? `${CHROMIUM} not found (install the Debian package chromium); the timeline's browser test is skipped`
-    : false;
-if (skip)
-  process.stderr.write(
-    `\n${'#'.repeat(100)}\n#  SKIPPED: ${skip}.\n#  Under CI=true it runs and fails.\n${'#'.repeat(100)}\n\n`,
-  );
+const skip = chromiumSkip("the timeline's browser test");
 
-let context: BrowserContext | undefined;
-let userDataDir: string | undefined;
+let closeChromium: (() => Promise<void>) | undefined;
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await closeChromium?.();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -304,7 +283,6 @@ test(
   "headless Chromium loads the file, validates it against the schema and counts the run's exits",
   { skip, timeout: 120_000 },
   async () => {
-    assert.ok(present, `${CHROMIUM} is missing and CI=true: CI must install the Debian package chromium`);
     // The schema compiled to a self-contained validator (no runtime require): the page runs it.
     const ajv = new Ajv({ code: { source: true, esm: false }, allErrors: true });
     const code = standaloneCode(ajv, ajv.compile(SCHEMA));
@@ -327,12 +305,8 @@ window.checkTrace = async (url) => {
   return { valid, errors: window.validateTrace.errors || null, events: trace.traceEvents.length, exits, slices };
 };
 </script>`;
-    userDataDir = mkdtempSync(join(tmpdir(), 'vmexit-lab-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-    });
+    const { context, close } = await launchChromium();
+    closeChromium = close;
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
