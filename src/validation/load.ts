@@ -21,8 +21,8 @@
  *     - { metric: exit_share, reasons: [MSR_WRITE], real: 0.354, label: "MSR_WRITE Samples% 35.40" }
  *
  * Provenance rules (the spirit of src/model/data.ts): a source must have a URL or a repository and
- * path, a date (or "unknown" with a note), and a fixture file must exist; a stated or assumed
- * enlightenment or HPET setting must be listed in notExpressed; a setup item's `model` must agree
+ * path, a date (or "unknown" with a note), and a fixture file must exist; a stated or assumed HPET
+ * setting must be what the scenario's Windows guest under KVM has; a setup item's `model` must agree
  * with the scenario (vcpus, hostCpu, hypervisor).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
