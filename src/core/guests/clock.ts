@@ -148,7 +148,14 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
           ? RepeatOp.IO
           : -1;
   const arg = read === ClockRead.HV_MSR ? HvMsr.TIME_REF_COUNT : read === ClockRead.PM_TIMER ? PM_TIMER_PORT_Q35 : 0;
-  const vapic = traits.hypervisor === 'kvm' && tk !== undefined && (tk.hyperv & HvFeature.VAPIC) !== 0;
+  // hv-vapic's MSRs are used when CPUID recommends them (HV_X64_APIC_ACCESS_RECOMMENDED); QEMU leaves
+  // that bit clear with hv-apicv (hv-avic), so the guest uses the APIC page APICv / AVIC accelerate
+  // (target/i386/kvm/kvm.c, as remembered).
+  const vapic =
+    traits.hypervisor === 'kvm' &&
+    tk !== undefined &&
+    (tk.hyperv & HvFeature.VAPIC) !== 0 &&
+    (tk.hyperv & HvFeature.APICV) === 0;
   return Object.freeze({
     read,
     op,
