@@ -126,6 +126,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const phases = sub(t, 'phases', p);
   const install = sub(t, 'install', p);
   const disk = sub(t, 'diskBenchmark', p);
+  const clock = sub(t, 'clock', p);
   const family = t.family;
   if (family !== 'windows' && family !== 'linux' && family !== 'freebsd')
     throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
@@ -150,6 +151,10 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
     ipiVector: num(t, 'ipiVector', p),
     isrNs: num(t, 'isrNs', p),
     timerIsrNs: num(t, 'timerIsrNs', p),
+    clock: Object.freeze({
+      readsPerBusySecond: num(clock, 'readsPerBusySecond', `${p}.clock`),
+      platformTimerHz: num(clock, 'platformTimerHz', `${p}.clock`),
+    }),
     phases: Object.freeze({
       boot: phase(sub(phases, 'boot', `${p}.phases`), `${p}.phases.boot`),
       idle: phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`),

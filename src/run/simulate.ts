@@ -1,4 +1,5 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
+import { hvFeatureBits } from '../core/hypervisor/hyperv.js';
 import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
@@ -115,6 +116,16 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
           busyVcpus: p.busyVcpus,
         })),
         ...(workload === undefined ? {} : { workload }),
+        ...(g.timekeeping === undefined
+          ? {}
+          : {
+              timekeeping: {
+                hyperv: hvFeatureBits(g.timekeeping.enlightenments),
+                hpet: g.timekeeping.hpet,
+                referenceTscPage: g.timekeeping.referenceTscPage,
+                stimerDirect: g.timekeeping.enlightenments.includes('hv-stimer-direct'),
+              },
+            }),
       });
     }
   }

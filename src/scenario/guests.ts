@@ -23,16 +23,33 @@ import {
   type WorkloadProfile,
 } from './types.js';
 import { parseWorkloadProfile } from './workload.js';
+import { isWindowsOs, readEnlightenments, type TimekeepingDraft } from './timekeeping.js';
 
-export const GUEST_KEYS = ['os', 'name', 'count', 'vcpus', 'memory', 'x2apic', 'phases', 'script', 'workload'] as const;
+export const GUEST_KEYS = [
+  'os',
+  'name',
+  'count',
+  'vcpus',
+  'memory',
+  'x2apic',
+  'phases',
+  'script',
+  'workload',
+  'enlightenments',
+  'hpet',
+  'referenceTscPage',
+] as const;
+const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const;
 export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus'] as const;
 
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
 
 /** A guest as read, with what the loader checks across guests and variants. */
-interface GuestDraft {
+export interface GuestDraft {
   readonly spec: GuestSpec;
+  /** Enlightenments and clock hardware as written (resolved per variant: src/scenario/timekeeping.ts). */
+  readonly timekeeping?: TimekeepingDraft;
   readonly x2apicSet: boolean;
   readonly nameNode: YamlNode;
 }
@@ -48,15 +65,59 @@ export function parseGuests(
   hostCount: number,
   x2apicAxis: MatrixAxis | undefined,
   workloadBaseDir: string | null,
+  enlightenmentsAxis?: MatrixAxis,
 ): GuestDraft[] | undefined {
-  return new GuestsReader(r, workloadBaseDir).guests(v, hostCount, x2apicAxis);
+  return new GuestsReader(r, workloadBaseDir, enlightenmentsAxis).guests(v, hostCount, x2apicAxis);
 }
 
 class GuestsReader {
   constructor(
     private readonly r: Reader,
     private readonly workloadBaseDir: string | null,
+    private readonly enlightenmentsAxis: MatrixAxis | undefined,
   ) {}
+
+  /** `enlightenments`, `hpet`, `referenceTscPage` of a Windows guest (others: an error per key). */
+  private timekeeping(f: Fields, what: string, os: string | undefined): TimekeepingDraft | undefined {
+    const r = this.r;
+    const present = TIMEKEEPING_KEYS.filter((k) => f.get(k) !== undefined);
+    if (present.length === 0) return {};
+    if (os === undefined) return undefined;
+    if (os === 'scripted' || !isWindowsOs(os as never)) {
+      for (const k of present)
+        r.error(
+          f.get(k)!.key,
+          `"${k}" applies to Windows guests only (${os === 'scripted' ? 'a scripted guest runs its script' : `${os} reads kvm-clock or the TSC and uses no Hyper-V enlightenments`})`,
+        );
+      return undefined;
+    }
+    let ok = true;
+    const out: { -readonly [K in keyof TimekeepingDraft]: TimekeepingDraft[K] } = {};
+    const ef = f.get('enlightenments');
+    if (ef !== undefined) {
+      if (this.enlightenmentsAxis !== undefined) {
+        setTwice(r, ef, `${what}.enlightenments`, 'matrix.enlightenments');
+        ok = false;
+      } else {
+        const list = readEnlightenments(r, ef, `${what}.enlightenments`);
+        if (list === undefined) ok = false;
+        else out.enlightenments = { list, node: ef.node ?? ef.key };
+      }
+    }
+    const hf = f.get('hpet');
+    if (hf !== undefined) {
+      const b = r.bool(hf, `${what}.hpet`);
+      if (b === undefined) ok = false;
+      else out.hpet = { value: b, node: hf.node ?? hf.key };
+    }
+    const tf = f.get('referenceTscPage');
+    if (tf !== undefined) {
+      const b = r.bool(tf, `${what}.referenceTscPage`);
+      if (b === undefined) ok = false;
+      else out.referenceTscPage = { value: b, node: tf.node ?? tf.key };
+    }
+    return ok ? out : undefined;
+  }
 
   guests(v: Val, hostCount: number, x2apicAxis: MatrixAxis | undefined): GuestDraft[] | undefined {
     const r = this.r;
@@ -127,6 +188,7 @@ class GuestsReader {
       } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
     }
     const nameNode = nameField?.node ?? osField.key;
+    const timekeeping = this.timekeeping(f, what, os);
 
     if (os === 'scripted') {
       let ok = true;
@@ -178,12 +240,13 @@ class GuestsReader {
       vcpus === undefined ||
       x2apic === undefined ||
       memoryBytes === undefined ||
-      phases === undefined
+      phases === undefined ||
+      timekeeping === undefined
     ) {
       return undefined;
     }
     const spec: ModelledGuestSpec = { kind: 'modelled', os: os, count, vcpus, memoryBytes, x2apic, phases, name };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode, timekeeping };
   }
 
   /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
@@ -195,7 +258,7 @@ class GuestsReader {
   ): GuestDraft | undefined {
     const r = this.r;
     let ok = true;
-    for (const k of ['os', 'phases', 'memory', 'script'] as const) {
+    for (const k of ['os', 'phases', 'memory', 'script', ...TIMEKEEPING_KEYS] as const) {
       const kf = f.get(k);
       if (kf !== undefined) {
         r.error(kf.key, `"${k}" does not apply to a workload-profile guest (the profile gives its OS and behaviour)`);

@@ -32,6 +32,10 @@
  *       vcpus: 2                           # 1..64, default 1
  *       memory: 4GiB                       # default 2GiB
  *       x2apic: false                      # default false
+ *       enlightenments: [hv-vapic, hv-time] # Windows only; default under KVM: virt-install's set; `none`;
+ *                                          # refused under bhyve (src/scenario/timekeeping.ts)
+ *       hpet: false                        # Windows only; the VM has an HPET (default false under KVM)
+ *       referenceTscPage: true             # with hv-time: the guest uses the TSC page (default true)
  *       phases:                            # default: one idle phase until the end
  *         - { phase: boot, duration: 30s } # boot/idle: duration only (the last idle may omit it: until the end)
  *         - { phase: install, work: 370s } # install/build: work = guest CPU time, or a duration
@@ -48,6 +52,7 @@
  *   debug: false                           # consistency checks after every guest operation
  *   matrix:                                # optional, see src/scenario/matrix.ts (<= 64 variants)
  *     policy: [bhyve-12.1, bhyve-tpr-v1]
+ *     enlightenments: [none, [hv-vpindex, hv-synic, hv-stimer, hv-time]]   # every Windows guest's
  *   expect:
  *     violations: [isr_isrvec_stk_out_of_sync]
  *   thresholds:                            # see src/scenario/thresholds.ts for the grammar
@@ -70,7 +75,8 @@ import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError, didYouMean } from '../input/diagnostics.js';
 import { Reader, optional, parseYamlChecked, type Field, type Fields, type Val } from '../input/yaml.js';
-import { GUEST_KEYS, PHASE_KEYS, parseGuests } from './guests.js';
+import { GUEST_KEYS, PHASE_KEYS, parseGuests, type GuestDraft } from './guests.js';
+import { isWindowsOs, resolveTimekeeping } from './timekeeping.js';
 import {
   DEFAULT_CARDINALITY_BUDGET,
   DEFAULT_DURATION_NS,
@@ -97,6 +103,10 @@ import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
 import type { GuestSpec, Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
 
 const NAME_RE = /^[a-z0-9._-]+$/;
+
+function isWindowsGuest(g: GuestDraft): boolean {
+  return g.spec.kind === 'modelled' && g.spec.workload === undefined && isWindowsOs(g.spec.os);
+}
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
@@ -333,8 +343,13 @@ class Loader {
     // Guests.
     const guestsField = f.get('guests');
     const x2apicAxis = inMatrix('x2apic');
+    const enlAxis = inMatrix('enlightenments');
     const guests =
-      guestsField === undefined ? undefined : parseGuests(r, guestsField, hostCount, x2apicAxis, this.workloadBase());
+      guestsField === undefined
+        ? undefined
+        : parseGuests(r, guestsField, hostCount, x2apicAxis, this.workloadBase(), enlAxis);
+    if (enlAxis !== undefined && guests !== undefined && !guests.some(isWindowsGuest))
+      r.error(enlAxis.keyNode, 'matrix.enlightenments applies to Windows guests; this scenario has none');
 
     // Variants.
     let variants: ScenarioVariant[] | undefined;
@@ -347,7 +362,7 @@ class Loader {
         baseTunables,
         vmcs,
         vmcsField,
-        guests: guests.map((g) => g.spec),
+        guests,
       });
     }
 
@@ -490,7 +505,7 @@ class Loader {
       baseTunables: readonly TunableEntry[];
       vmcs: VmcsOverrides | undefined;
       vmcsField: Field | undefined;
-      guests: readonly GuestSpec[];
+      guests: readonly GuestDraft[];
     },
   ): ScenarioVariant[] | undefined {
     const r = this.r;
@@ -556,7 +571,17 @@ class Loader {
         ok = false;
       }
       const x2apic = c.picks.get('x2apic')?.value as boolean | undefined;
-      const guests = x2apic === undefined ? base.guests : base.guests.map((g) => ({ ...g, x2apic }));
+      const enl = c.picks.get('enlightenments');
+      const enlNode = axes.find((a) => a.key === 'enlightenments')?.keyNode;
+      const guests = base.guests.map((d): GuestSpec => {
+        const g = x2apic === undefined ? d.spec : { ...d.spec, x2apic };
+        if (g.kind !== 'modelled' || d.timekeeping === undefined) return g;
+        const tk = resolveTimekeeping(policy, g.os, d.timekeeping, enl?.list, enl?.node ?? enlNode, (node, message) =>
+          problem(node, message, c.name),
+        );
+        return tk === undefined ? g : { ...g, timekeeping: tk };
+      });
+      if (problems.size > 0) ok = false;
       out.push({
         name: c.name,
         params: c.params,

@@ -8,9 +8,11 @@
  *     cores: [2, 4]                             # host.cores
  *     x2apic: [false, true]                     # every guest's x2apic
  *     tunables.hw.vmm.vmx.use_tpr_shadowing: [0, 1]
+ *     enlightenments: [none, [hv-vpindex, hv-synic, hv-stimer, hv-time]]   # every Windows guest's
  *
- * Variant names are the values joined with "/" in key order (`bhyve-12.1/i7-2620M/2/false/0`);
- * without a matrix the only variant is `base`.
+ * Variant names are the values joined with "/" in key order (`bhyve-12.1/i7-2620M/2/false/0`; an
+ * enlightenment list is named by its members joined with "+", or `none`); without a matrix the only
+ * variant is `base`.
  */
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
@@ -18,11 +20,13 @@ import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/h
 import { findCpuProfile } from '../profiles/catalog.js';
 import { didYouMean } from '../input/diagnostics.js';
 import type { Field, Reader, Val } from '../input/yaml.js';
+import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
+import { enlightenmentsName, readEnlightenments } from './timekeeping.js';
 
 export const MAX_VARIANTS = 64;
 export const MAX_HOST_CORES = 1024;
 
-export const MATRIX_KEYS = ['policy', 'cpu', 'cores', 'x2apic'] as const;
+export const MATRIX_KEYS = ['policy', 'cpu', 'cores', 'x2apic', 'enlightenments'] as const;
 export const MATRIX_TUNABLE_PREFIX = 'tunables.';
 
 type MatrixValue = string | number | boolean;
@@ -32,6 +36,8 @@ interface MatrixChoice {
   readonly node: YamlNode | null;
   /** For `cpu`: the profile the value names. */
   readonly profile?: CpuProfile;
+  /** For `enlightenments`: the list the value names. */
+  readonly list?: readonly HvEnlightenment[];
 }
 
 export interface MatrixAxis {
@@ -158,6 +164,11 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
         case 'x2apic': {
           const b = r.bool(item, iw);
           if (b !== undefined) choice = { value: b, node: item.node };
+          break;
+        }
+        case 'enlightenments': {
+          const list = readEnlightenments(r, item, iw);
+          if (list !== undefined) choice = { value: enlightenmentsName(list), node: item.node, list };
           break;
         }
         default: {

@@ -1,5 +1,6 @@
 import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
+import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import type { ScriptOp } from '../core/script/ops.js';
 import { WORKLOAD_OP_NAMES } from '../core/guests/workload.js';
@@ -68,6 +69,13 @@ export interface WorkloadProfile {
   readonly source?: Readonly<Record<string, unknown>>;
 }
 
+/** A Windows guest's Hyper-V enlightenments and clock hardware under KVM (src/scenario/timekeeping.ts). */
+export interface GuestTimekeepingSpec {
+  readonly enlightenments: readonly HvEnlightenment[];
+  readonly hpet: boolean;
+  readonly referenceTscPage: boolean;
+}
+
 export interface ModelledGuestSpec {
   readonly kind: 'modelled';
   readonly os: GuestOsName;
@@ -85,6 +93,11 @@ export interface ModelledGuestSpec {
    * `os` (the profile's) only supplies interrupt vectors and ISR times.
    */
   readonly workload?: WorkloadProfile;
+  /**
+   * A Windows guest under KVM: its enlightenments and clock hardware for this variant, defaults
+   * filled in (src/scenario/timekeeping.ts). Absent under bhyve and for other guests.
+   */
+  readonly timekeeping?: GuestTimekeepingSpec;
 }
 
 export interface ScriptedGuestSpec {

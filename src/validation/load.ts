@@ -21,8 +21,8 @@
  *     - { metric: exit_share, reasons: [MSR_WRITE], real: 0.354, label: "MSR_WRITE Samples% 35.40" }
  *
  * Provenance rules (the spirit of src/model/data.ts): a source must have a URL or a repository and
- * path, a date (or "unknown" with a note), and a fixture file must exist; a stated or assumed
- * enlightenment or HPET setting must be listed in notExpressed; a setup item's `model` must agree
+ * path, a date (or "unknown" with a note), and a fixture file must exist; a stated or assumed HPET
+ * setting must be what the scenario's Windows guest under KVM has; a setup item's `model` must agree
  * with the scenario (vcpus, hostCpu, hypervisor).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -162,21 +162,16 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   if (setup !== undefined && setupField !== undefined) {
     const setupMap = r.map(setupField, 'setup');
     const setupFields = setupMap === undefined ? undefined : r.fields(setupMap, 'setup', SETUP_ITEMS);
-    const what = new Set(notExpressed.map((n) => n.what));
-    const enl = setup.enlightenments.stated ?? setup.enlightenments.assumed ?? [];
-    if (enl.length > 0 && !what.has('enlightenments')) {
-      r.error(
-        setupFields?.get('enlightenments') ?? setupField,
-        'enlightenments are set but the scenario cannot express them',
-        'a notExpressed entry { what: enlightenments, why: ... }',
-      );
-    }
+    // Enlightenments and the HPET are scenario keys of Windows guests (issue #14 part 4): a stated
+    // or assumed HPET setting must be what the scenario's first Windows guest under KVM has.
     const hpet = setup.hpet.stated ?? setup.hpet.assumed ?? null;
-    if (hpet !== null && !what.has('hpet')) {
+    const tk = scenario?.variants[0].guests.find((g) => g.kind === 'modelled' && g.timekeeping !== undefined);
+    if (hpet !== null && tk !== undefined && tk.kind === 'modelled' && tk.timekeeping!.hpet !== hpet) {
       r.error(
         setupFields?.get('hpet') ?? setupField,
-        'hpet is set but the scenario cannot express it',
-        'a notExpressed entry { what: hpet, why: ... }',
+        "setup.hpet differs from the scenario's Windows guest",
+        `hpet: ${String(tk.timekeeping!.hpet)} in the scenario`,
+        String(hpet),
       );
     }
     if (scenario !== undefined) {

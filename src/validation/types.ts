@@ -40,7 +40,9 @@ export interface CaseSource {
 
 /**
  * The Hyper-V enlightenments and KVM paravirtual features a setup may state, as QEMU names them
- * (docs/research/validation-notes.md). The current model expresses none of them.
+ * (docs/research/validation-notes.md). A case's scenario expresses them with the guest key
+ * `enlightenments` (src/scenario/timekeeping.ts; the model acts on hv-vapic, hv-synic, hv-stimer,
+ * hv-time, hv-stimer-direct and hv-apicv).
  */
 export const ENLIGHTENMENTS = [
   'hv-relaxed',

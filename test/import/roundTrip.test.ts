@@ -90,7 +90,7 @@ const CASES: readonly Case[] = [
     vcpus: 2,
     seconds: 20,
     scenario:
-      'host: { cpu: epyc-7763, cores: 4 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: windows-server-2019, vcpus: 2 }\nduration: 20s\n',
+      'host: { cpu: epyc-7763, cores: 4 }\nhypervisor: { policy: kvm }\nguests:\n  - { os: windows-server-2019, vcpus: 2, phases: [{ phase: boot, duration: 20s }] }\nduration: 20s\n',
   },
 ];
 

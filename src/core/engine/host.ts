@@ -1,5 +1,6 @@
 import { flushIpiOutbox } from '../guests/devices.js';
 import { cr8Stream } from '../guests/irql.js';
+import { clockReads } from '../guests/timekeeping.js';
 import { isrStart } from '../guests/isr.js';
 import { consumeWork, startPhase } from '../guests/phases.js';
 import { workloadRun } from '../guests/workloadGuest.js';
@@ -180,6 +181,7 @@ export class HostSimulation extends HostState {
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       guestNs = cr8Stream(this, v, gi, wall, time);
     }
+    if (workload === undefined) clockReads(this, v, gi, guestNs);
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
     if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)

@@ -3,6 +3,8 @@ import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
 import { PHASE_ORDER } from '../guests/model.js';
 import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
+import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '../guests/clock.js';
+import { HvFeature } from '../hypervisor/hyperv.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
 import { LatencyExemplars } from './exemplars.js';
@@ -31,6 +33,8 @@ export interface GuestInstance {
    * use of its own and no background activity).
    */
   readonly workload?: WorkloadSpec;
+  /** Windows under KVM: enlightenments and clock hardware (src/core/guests/clock.ts); none: the model's LAPIC timer, exit-free clock. */
+  readonly timekeeping?: GuestTimekeeping;
 }
 
 export interface HostConfig {
@@ -125,9 +129,11 @@ export const enum Vf {
   BG_IO_AT = 14,
   /** Next background IPI the vCPU sends: like BG_IO_AT, paused while halted. */
   BG_IPI_AT = 15,
+  /** Fractional clock reads carried between advances (src/core/guests/timekeeping.ts). */
+  CLOCK_CARRY = 16,
   /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
-  ARRIVAL = 16,
-  STRIDE = 19,
+  ARRIVAL = 17,
+  STRIDE = 20,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -256,6 +262,8 @@ export abstract class HostState {
   readonly stoppedAtNs: Float64Array;
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
+  /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
+  readonly clocks: ClockSetup[] = [];
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -304,7 +312,21 @@ export abstract class HostState {
       const guest = config.guests[gi];
       this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] = v;
       const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
-      for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l });
+      const clock = clockSetup(config.traits, guest.model, guest.timekeeping);
+      this.clocks.push(clock);
+      const tk = guest.timekeeping;
+      // The guest programs its clock SINT (the stimer's) with AutoEOI (hypervisor/hyperv.ts).
+      const hyperv =
+        tk === undefined || tk.hyperv === 0
+          ? undefined
+          : {
+              features: tk.hyperv,
+              ...(clock.timer === ClockTimer.STIMER && (tk.hyperv & HvFeature.STIMER) !== 0 && !tk.stimerDirect
+                ? { autoEoiVector: guest.model.timer.vector }
+                : {}),
+            };
+      for (let l = 0; l < guest.vcpus; l++)
+        vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l, ...(hyperv === undefined ? {} : { hyperv }) });
       v += guest.vcpus;
     }
     this.machine = new Machine({

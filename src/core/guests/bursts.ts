@@ -8,6 +8,7 @@ import { Gi, GuestCounter, Mode, V8, Vf, Vi, Worker, type HostState } from '../e
 import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
+import { stimerIdleTransition } from './timekeeping.js';
 
 /** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
@@ -53,6 +54,7 @@ export function burstBoundary(h: HostState, v: number, time: number): void {
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
       h.drainDeliveries(time);
+      stimerIdleTransition(h, v); // the tick restarts
     }
   }
 }
@@ -67,5 +69,8 @@ export function goIdle(h: HostState, gi: number, v: number, wakeAt: number, time
   h.v8[v * V8.STRIDE + V8.BUSY] = 0;
   const running = h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v);
   h.vf[v * Vf.STRIDE + Vf.BURST_END] = running && programIdleWakeup(h, v, wakeAt) ? Infinity : wakeAt;
-  if (running && h.mode(v) === Mode.RUN) halt(h, v, time);
+  if (running && h.mode(v) === Mode.RUN) {
+    stimerIdleTransition(h, v); // the tick stops: the timer is set for the next due timer
+    halt(h, v, time);
+  }
 }

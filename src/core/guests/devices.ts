@@ -14,6 +14,7 @@
  */
 import { Gi, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
+import { guestSendIpi } from './timekeeping.js';
 import type { PhaseBehaviour } from './model.js';
 
 /** Running ns until vCPU `v`'s next background I/O (Infinity: none in this phase). */
@@ -66,7 +67,7 @@ export function backgroundIpi(h: HostState, v: number, time: number): void {
  * controls dictate) and queues the IPI in its outbox; flushIpiOutbox schedules the arrival.
  */
 export function sendIpi(h: HostState, from: number, target: number, vector: number, time: number): void {
-  h.machine.sendIpi(from, target, vector);
+  guestSendIpi(h, from, target, vector);
   h.drainDeliveries(time);
 }
 

@@ -4,6 +4,7 @@
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
 import { enterRaised } from './irql.js';
+import { clockInterrupt } from './timekeeping.js';
 
 /**
  * Interrupt `vector` from `source` (a Source) arrives at vCPU `v`: counted, its arrival time kept for
@@ -18,8 +19,9 @@ export function raise(h: HostState, v: number, vector: number, source: number, t
   if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
   enterRaised(h, v, time);
   // The guest's own timer expires on the host's timer: a running vCPU exits for it (KVM: the
-  // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires).
-  if (source === Source.TIMER) h.machine.guestTimerExpires(v, vector);
+  // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires), or
+  // it is a synthetic timer or a platform timer (src/core/guests/timekeeping.ts).
+  if (source === Source.TIMER) clockInterrupt(h, v, vector);
   else h.machine.raiseInterrupt(v, vector, false);
   h.drainDeliveries(time);
 }

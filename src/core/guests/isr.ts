@@ -10,6 +10,7 @@ import { halt } from './interrupts.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr } from './phases.js';
 import { rearmAfterTick } from './timers.js';
+import { guestEoi } from './timekeeping.js';
 
 function sourceOf(h: HostState, gi: number, vector: number): number {
   const model = h.guests[gi].model;
@@ -51,7 +52,7 @@ export function isrEnd(h: HostState, v: number, time: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  m.eoi(v);
+  guestEoi(h, v, vector);
   isrRestoreIrql(h, v, model);
   rearmAfterTick(h, v, model, vector);
   chainAfterIsr(h, gi, v, vector, time);

@@ -93,6 +93,13 @@ export interface GuestModel {
   readonly ipiVector: number;
   readonly isrNs: number;
   readonly timerIsrNs: number;
+  /** Timekeeping under KVM (src/core/guests/clock.ts); 0 for guests whose clock never exits. */
+  readonly clock: {
+    /** Clock reads (QueryPerformanceCounter, interrupt time) per busy guest-second. */
+    readonly readsPerBusySecond: number;
+    /** Platform-timer (RTC / HPET) interrupts per second on the clock owner without synthetic timers. */
+    readonly platformTimerHz: number;
+  };
   readonly phases: {
     readonly boot: PhaseBehaviour;
     readonly idle: PhaseBehaviour;

@@ -16,6 +16,7 @@
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
+import { clockPeriodNs, clockTickDone, platformClockOwner } from './timekeeping.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
 const ONE_SHOT_COUNT = 100000;
@@ -43,7 +44,7 @@ export function scheduleTimer(h: HostState, v: number): void {
     return;
   }
   if (h.vf[t] !== Infinity) return;
-  const period = Math.round(1e9 / timer.hz);
+  const period = clockPeriodNs(h, v);
   // Phase-stagger vCPU timers deterministically (each vCPU's LAPIC timer was armed at a different moment).
   h.vf[t] = h.now + 1 + h.rng.below(v, period);
 }
@@ -54,6 +55,7 @@ export function timerActive(h: HostState, v: number): boolean {
   const timer = h.guests[gi].model.timer;
   if (timer.hz <= 0) return false;
   if (h.mode(v) !== Mode.HALT) return true;
+  if (platformClockOwner(h, v)) return true; // a periodic device: it does not know the vCPU is idle
   if (h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1) return true; // the programmed idle wake-up
   if (!timer.tickless) return true;
   return timer.clockOwnerTicksWhenIdle && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
@@ -77,8 +79,7 @@ export function cancelIdleWakeup(h: HostState, v: number): void {
   const w = v * V8.STRIDE + V8.WAKE_TIMER;
   if (h.v8[w] === 0) return;
   h.v8[w] = 0;
-  const timer = h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.timer;
-  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = h.now + Math.round(1e9 / timer.hz);
+  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = h.now + clockPeriodNs(h, v);
 }
 
 /**
@@ -89,7 +90,7 @@ export function timerFires(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
   const t = v * Vf.STRIDE + Vf.NEXT_TIMER;
-  const period = Math.round(1e9 / model.timer.hz);
+  const period = clockPeriodNs(h, v);
   const b8 = v * V8.STRIDE;
   if (h.v8[b8 + V8.WAKE_TIMER] === 1) {
     h.v8[b8 + V8.WAKE_TIMER] = 0;
@@ -111,7 +112,8 @@ export function dropStaleTimer(h: HostState, v: number): void {
 
 /** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer (and restarts the tick after idle). */
 export function rearmAfterTick(h: HostState, v: number, model: GuestModel, vector: number): void {
-  if (vector !== model.timer.vector || !model.timer.oneShotRearm) return;
+  if (vector !== model.timer.vector) return;
+  if (clockTickDone(h, v) || !model.timer.oneShotRearm) return;
   armTimer(h, v, model);
   const r = v * V8.STRIDE + V8.RESTART_TICK;
   if (h.v8[r] === 1) {

@@ -131,3 +131,87 @@ export function apicvInhibitedByHyperv(word: number): boolean {
 export function autoEoiVectorOf(word: number): number {
   return (word >>> 8) & 0xff;
 }
+
+/**
+ * The Hyper-V enlightenments and KVM paravirtual features a guest may be given, as QEMU names its
+ * CPU options (docs/hyperv.rst; libvirt's <hyperv> features). The model acts on hv-vapic, hv-synic,
+ * hv-stimer and hv-time (HvFeature); the others are accepted as stated and change nothing it models.
+ */
+export const HV_ENLIGHTENMENTS = [
+  'hv-relaxed',
+  'hv-vapic',
+  'hv-spinlocks',
+  'hv-vpindex',
+  'hv-runtime',
+  'hv-synic',
+  'hv-stimer',
+  'hv-stimer-direct',
+  'hv-time',
+  'hv-reset',
+  'hv-frequencies',
+  'hv-reenlightenment',
+  'hv-tlbflush',
+  'hv-ipi',
+  'hv-apicv',
+  'kvm-pv-eoi',
+  'kvm-pv-unhalt',
+] as const;
+export type HvEnlightenment = (typeof HV_ENLIGHTENMENTS)[number];
+
+/**
+ * What QEMU requires before it enables an enlightenment (target/i386/kvm/kvm.c kvm_hyperv_properties
+ * dependencies: hv-stimer needs hv-synic and hv-time; hv-synic needs hv-vpindex; hv-stimer-direct
+ * needs hv-stimer; hv-ipi and hv-tlbflush need hv-vpindex). A guest given one without its
+ * dependency would not start, so a scenario that does is refused.
+ */
+export const HV_REQUIRES: Readonly<Partial<Record<HvEnlightenment, readonly HvEnlightenment[]>>> = {
+  'hv-synic': ['hv-vpindex'],
+  'hv-stimer': ['hv-synic', 'hv-time'],
+  'hv-stimer-direct': ['hv-stimer'],
+  'hv-ipi': ['hv-vpindex'],
+  'hv-tlbflush': ['hv-vpindex'],
+};
+
+/**
+ * What a Windows guest under KVM gets when the scenario says nothing: what virt-manager / virt-install
+ * (and so cockpit-machines) give a new Windows domain today (virt-manager/virt-manager
+ * virtinst/domain/features.py _set_hyperv_defaults, each when libvirt's domain capabilities list it:
+ * relaxed, vapic, spinlocks 8191, vpindex, runtime, synic, stimer and stimer direct with the
+ * hypervclock timer (hv-time, virtinst/domain/clock.py), frequencies, tlbflush, ipi, avic = QEMU
+ * hv-apicv; evmcs, which only matters to nested Hyper-V, is left out). Proxmox VE's qemu-server
+ * (add_hyperv_enlightenments, machine >= 3.1) differs by hv-reset and by lacking hv-apicv,
+ * hv-stimer-direct, hv-frequencies and hv-tlbflush (docs/MODEL.md §4 "Windows under KVM").
+ */
+export const WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS: readonly HvEnlightenment[] = [
+  'hv-relaxed',
+  'hv-vapic',
+  'hv-spinlocks',
+  'hv-vpindex',
+  'hv-runtime',
+  'hv-synic',
+  'hv-stimer',
+  'hv-stimer-direct',
+  'hv-time',
+  'hv-frequencies',
+  'hv-tlbflush',
+  'hv-ipi',
+  'hv-apicv',
+];
+
+/** HvFeature bits of a list of enlightenments (the ones the model acts on). */
+export function hvFeatureBits(names: readonly string[]): number {
+  let f = 0;
+  for (const n of names) {
+    if (n === 'hv-vapic') f |= HvFeature.VAPIC;
+    else if (n === 'hv-synic') f |= HvFeature.SYNIC;
+    else if (n === 'hv-stimer') f |= HvFeature.STIMER;
+    else if (n === 'hv-time') f |= HvFeature.TIME;
+    else if (n === 'hv-apicv') f |= HvFeature.APICV;
+  }
+  return f;
+}
+
+/** The enlightenment `name` needs that `names` lacks (HV_REQUIRES), or undefined. */
+export function missingHvDependency(names: readonly string[], name: HvEnlightenment): HvEnlightenment | undefined {
+  return HV_REQUIRES[name]?.find((d) => !names.includes(d));
+}

@@ -224,6 +224,19 @@ export class GuestInstructions extends HypervisorEmulation {
     else this.wrmsr(v, HvMsr.EOI, 0, 0);
   }
 
+  /**
+   * A fixed IPI through hv-vapic's HV_X64_MSR_ICR (TLFS "Synthetic MSRs for APIC access": the ICR as
+   * one 64-bit write, destination in bits 63:32 - in xAPIC mode in ICR2's bits 31:24): an MSR exit
+   * KVM handles like the x2APIC ICR (kvm_hv_vapic_msr_write).
+   */
+  hvSendIpi(v: number, target: number, vector: number): void {
+    const s = this.s;
+    if ((s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
+    const dest = s[target * F.STRIDE + F.APIC_ID];
+    const x2apic = (s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0;
+    this.wrmsr(v, HvMsr.ICR, vector & 0xff, x2apic ? dest : dest << 24);
+  }
+
   /** `vector` is the guest's SynIC AutoEOI SINT: delivered without entering ISR, so the guest writes no EOI for it. */
   hvAutoEoi(v: number, vector: number): boolean {
     const word = this.s[v * F.STRIDE + F.HV];

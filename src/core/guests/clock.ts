@@ -1,0 +1,170 @@
+/**
+ * Windows timekeeping under a hypervisor (docs/MODEL.md §4 "Windows under KVM"): where the guest's
+ * clock reads go and what drives its clock interrupt, from the guest's enlightenments and whether
+ * the VM has an HPET. Rules, one source each:
+ *
+ * Clock reads (QueryPerformanceCounter, interrupt-time reads), `clock.readsPerBusySecond`:
+ *   - bhyve advertises an invariant TSC (freebsd-src sys/amd64/vmm/x86.c, CPUID 0x80000007
+ *     AMDPM_TSC_INVARIANT when the host TSC is invariant and synchronized), so Windows reads the TSC:
+ *     no exit;
+ *   - KVM with hv-time and the reference TSC page: no exit (QEMU docs/hyperv.rst hv-time: "exit-less
+ *     time stamp readings"; TLFS "Partition Reference Time Enlightenment");
+ *   - hv-time without the page (the guest does not enable it, or KVM has no stable master clock):
+ *     RDMSR HV_X64_MSR_TIME_REF_COUNT 0x40000020, an MSR exit (cloud-hypervisor PR #8380: 36,104/s);
+ *   - no hv-time, HPET present: an HPET main-counter read, MMIO at 0xFED00000 that QEMU emulates
+ *     (EPT_MISCONFIG under KVM);
+ *   - no hv-time, no HPET: the ACPI PM timer by port I/O, port 0x608 on Q35 (PM base 0x600 + 8;
+ *     MicrosoftDocs/Virtualization-Documentation #1885 "0x608 addresses (acpi-tmr)"), 0xB008 on
+ *     i440fx/PIIX4 (PM base 0xB000): an IO_INSTRUCTION exit. The model's VMs are Q35.
+ *   Linux and FreeBSD read kvm-clock or the TSC (no exit; their models have no clock-read rate).
+ *
+ * Clock interrupt:
+ *   - KVM with hv-stimer: synthetic timer 0 in one-shot mode: each tick re-arms it with WRMSR
+ *     HV_X64_MSR_STIMER0_COUNT 0x400000B1 (an MSR exit; PR #8380: 834/s), and its expiry arrives
+ *     through the SynIC (Machine.stimerExpires); the SINT uses AutoEOI unless hv-apicv recommends
+ *     against it, which makes KVM inhibit APICv (hypervisor/hyperv.ts); with hv-stimer-direct the
+ *     expiry is a plain LAPIC vector (no SINT, no AutoEOI);
+ *   - KVM without hv-stimer: "certain Windows versions revert to using HPET (or even RTC when HPET
+ *     is unavailable) extensively" (QEMU docs/hyperv.rst hv-stimer; MicrosoftDocs #1885: many RTC
+ *     interrupts of an idle VM without stimer): the clock-owner vCPU takes the platform timer's
+ *     interrupt at `clock.platformTimerHz`, also while idle; an RTC interrupt is acknowledged by
+ *     reading status register C (OUT 0x70 then IN 0x71: two port I/O exits, the MC146818 periodic
+ *     interrupt flag clears on that read), an HPET periodic edge interrupt needs no acknowledgement.
+ *     The other vCPUs keep the model's LAPIC tick (64 Hz while busy);
+ *   - bhyve: the model's LAPIC clock. Windows on bhyve has no synthetic timers either, but the
+ *     fallback is not applied there: the seed's bhyve constants were fitted without it, and at the
+ *     fitted rate it makes the seed's install runs ~10x slower to simulate (docs/MODEL.md §6).
+ * A KVM guest with no timekeeping given is QEMU's bare default: no enlightenments, an HPET.
+ */
+import { HvFeature, HvMsr } from '../hypervisor/hyperv.js';
+import type { PolicyTraits } from '../hypervisor/policy.js';
+import { RepeatOp } from '../vcpu/machine.js';
+import type { GuestModel } from './model.js';
+
+/** The guest's Hyper-V enlightenments and clock hardware, as the scenario gives them (KVM only). */
+export interface GuestTimekeeping {
+  /** HvFeature bits (hypervisor/hyperv.ts hvFeatureBits). */
+  readonly hyperv: number;
+  /** The VM has an HPET (QEMU's default; -no-hpet / libvirt <timer name='hpet' present='no'/>). */
+  readonly hpet: boolean;
+  /** With hv-time: the guest enables the reference TSC page (HV_X64_MSR_REFERENCE_TSC). */
+  readonly referenceTscPage: boolean;
+  /**
+   * hv-stimer-direct: the timer expiry is a plain LAPIC vector (TLFS "Direct Mode", ApicVector), not a
+   * SynIC message on a SINT - so no AutoEOI SINT.
+   */
+  readonly stimerDirect: boolean;
+}
+
+/** Where a clock read goes. */
+export const enum ClockRead {
+  /** TSC or reference TSC page: no exit. */
+  NONE = 0,
+  /** RDMSR HV_X64_MSR_TIME_REF_COUNT. */
+  HV_MSR = 1,
+  /** HPET main counter (MMIO). */
+  HPET = 2,
+  /** ACPI PM timer (port I/O). */
+  PM_TIMER = 3,
+}
+
+/** What drives the guest's clock interrupt. */
+export const enum ClockTimer {
+  /** The LAPIC timer (model.timer). */
+  LAPIC = 0,
+  /** Hyper-V synthetic timer 0, one-shot, re-armed per tick. */
+  STIMER = 1,
+  /** The RTC's periodic interrupt on the clock owner, acknowledged by reading register C. */
+  PLATFORM_RTC = 2,
+  /** The HPET's periodic interrupt on the clock owner, no acknowledgement. */
+  PLATFORM_HPET = 3,
+}
+
+/** ACPI PM timer port on Q35 (ICH9 PMBASE 0x600 + 8). */
+export const PM_TIMER_PORT_Q35 = 0x608;
+/** ACPI PM timer port on i440fx (PIIX4 PMBASE 0xB000 + 8). */
+export const PM_TIMER_PORT_I440FX = 0xb008;
+/** MC146818 RTC index and data ports. */
+export const RTC_INDEX_PORT = 0x70;
+export const RTC_DATA_PORT = 0x71;
+
+/** A guest's resolved timekeeping: the machine operation of one clock read and the clock interrupt. */
+export interface ClockSetup {
+  readonly read: ClockRead;
+  /** RepeatOp of one read, with its operand (MSR number or port); -1: no exit. */
+  readonly op: number;
+  readonly arg: number;
+  readonly readsPerBusySecond: number;
+  readonly timer: ClockTimer;
+  /** Ticks per second of the platform timer on the clock owner (PLATFORM_*), else 0. */
+  readonly platformHz: number;
+  /** The guest's EOIs go through hv-vapic (HV_X64_MSR_EOI or the EOI assist). */
+  readonly hvEoi: boolean;
+  /** The guest sends IPIs through HV_X64_MSR_ICR (hv-vapic). */
+  readonly hvIcr: boolean;
+}
+
+/** QEMU's bare default for a KVM guest given no timekeeping: no enlightenments, an HPET. */
+const QEMU_DEFAULT: GuestTimekeeping = { hyperv: 0, hpet: true, referenceTscPage: true, stimerDirect: false };
+
+/** Where a Windows guest's clock reads go (the rules of this file's header). */
+export function clockReadOf(traits: PolicyTraits, tk: GuestTimekeeping | undefined): ClockRead {
+  if (traits.hypervisor !== 'kvm') return ClockRead.NONE; // bhyve: invariant TSC
+  const t = tk ?? QEMU_DEFAULT;
+  if ((t.hyperv & HvFeature.TIME) !== 0) return t.referenceTscPage ? ClockRead.NONE : ClockRead.HV_MSR;
+  return t.hpet ? ClockRead.HPET : ClockRead.PM_TIMER;
+}
+
+/** What drives a Windows guest's clock interrupt (the rules of this file's header). */
+export function clockTimerOf(traits: PolicyTraits, tk: GuestTimekeeping | undefined): ClockTimer {
+  if (traits.hypervisor !== 'kvm') return ClockTimer.LAPIC; // bhyve: see the header
+  const t = tk ?? QEMU_DEFAULT;
+  if ((t.hyperv & HvFeature.STIMER) !== 0) return ClockTimer.STIMER;
+  return t.hpet ? ClockTimer.PLATFORM_HPET : ClockTimer.PLATFORM_RTC;
+}
+
+const NO_CLOCK: ClockSetup = Object.freeze({
+  read: ClockRead.NONE,
+  op: -1,
+  arg: 0,
+  readsPerBusySecond: 0,
+  timer: ClockTimer.LAPIC,
+  platformHz: 0,
+  hvEoi: false,
+  hvIcr: false,
+});
+
+/** A guest's clock setup; guests that are not Windows keep the model's LAPIC timer and read an exit-free clock. */
+export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTimekeeping | undefined): ClockSetup {
+  if (model.family !== 'windows') return NO_CLOCK;
+  const read = clockReadOf(traits, tk);
+  const timer = clockTimerOf(traits, tk);
+  const op: number =
+    read === ClockRead.HV_MSR
+      ? RepeatOp.RDMSR
+      : read === ClockRead.HPET
+        ? RepeatOp.MMIO
+        : read === ClockRead.PM_TIMER
+          ? RepeatOp.IO
+          : -1;
+  const arg = read === ClockRead.HV_MSR ? HvMsr.TIME_REF_COUNT : read === ClockRead.PM_TIMER ? PM_TIMER_PORT_Q35 : 0;
+  // hv-vapic's MSRs are used when CPUID recommends them (HV_X64_APIC_ACCESS_RECOMMENDED); QEMU leaves
+  // that bit clear with hv-apicv (hv-avic), so the guest uses the APIC page APICv / AVIC accelerate
+  // (target/i386/kvm/kvm.c, as remembered).
+  const vapic =
+    traits.hypervisor === 'kvm' &&
+    tk !== undefined &&
+    (tk.hyperv & HvFeature.VAPIC) !== 0 &&
+    (tk.hyperv & HvFeature.APICV) === 0;
+  return Object.freeze({
+    read,
+    op,
+    arg,
+    readsPerBusySecond: op < 0 ? 0 : model.clock.readsPerBusySecond,
+    timer,
+    platformHz:
+      timer === ClockTimer.PLATFORM_RTC || timer === ClockTimer.PLATFORM_HPET ? model.clock.platformTimerHz : 0,
+    hvEoi: vapic,
+    hvIcr: vapic,
+  });
+}

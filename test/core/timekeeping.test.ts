@@ -1,0 +1,195 @@
+/**
+ * Windows timekeeping under KVM (src/core/guests/clock.ts, timekeeping.ts; issue #14 part 4),
+ * table-driven: for each clock source and enlightenment combination, where a clock read goes (which
+ * exit, which MSR or port) and what drives the clock interrupt; then the same combinations run as
+ * scenarios, checking the exits that appear and the ones that must not; then a property: with hv-time
+ * and the reference TSC page a clock read never exits, for any seed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ClockRead, ClockTimer, PM_TIMER_PORT_Q35, clockSetup } from '../../src/core/guests/clock.js';
+import { HvMsr, hvFeatureBits } from '../../src/core/hypervisor/hyperv.js';
+import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
+import { RepeatOp } from '../../src/core/vcpu/machine.js';
+import { loadModelData } from '../../src/model/data.js';
+import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
+import { runScenario } from '../../src/run/runScenario.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import type { VariantTotals } from '../../src/results/types.js';
+
+const data = loadModelData();
+const catalog = loadCpuCatalog();
+const SERVER = findCpuProfile(catalog, 'xeon-e5-2667v4');
+const KVM = resolvePolicy('kvm', SERVER, {});
+const BHYVE = resolvePolicy('bhyve-tpr-v3', SERVER, {});
+const WIN = data.guestModels.get('windows-server-2019')!;
+const LINUX = data.guestModels.get('ubuntu-18.04')!;
+const STIMER_SET = ['hv-vpindex', 'hv-synic', 'hv-stimer', 'hv-time'];
+
+const tk = (names: readonly string[], hpet: boolean, page = true) => ({
+  hyperv: hvFeatureBits(names),
+  hpet,
+  referenceTscPage: page,
+  stimerDirect: names.includes('hv-stimer-direct'),
+});
+
+const ROWS = [
+  {
+    what: 'hv-time with the reference TSC page: reads need no exit',
+    traits: KVM,
+    names: STIMER_SET,
+    hpet: false,
+    page: true,
+    read: ClockRead.NONE,
+    op: -1,
+    arg: 0,
+    timer: ClockTimer.STIMER,
+  },
+  {
+    what: 'hv-time without the page: RDMSR HV_X64_MSR_TIME_REF_COUNT',
+    traits: KVM,
+    names: STIMER_SET,
+    hpet: true,
+    page: false,
+    read: ClockRead.HV_MSR,
+    op: RepeatOp.RDMSR,
+    arg: HvMsr.TIME_REF_COUNT,
+    timer: ClockTimer.STIMER,
+  },
+  {
+    what: 'no hv-time, HPET: an HPET counter read by MMIO; the HPET drives the clock',
+    traits: KVM,
+    names: [],
+    hpet: true,
+    page: true,
+    read: ClockRead.HPET,
+    op: RepeatOp.MMIO,
+    arg: 0,
+    timer: ClockTimer.PLATFORM_HPET,
+  },
+  {
+    what: 'no hv-time, no HPET: the ACPI PM timer at port 0x608 (Q35); the RTC drives the clock',
+    traits: KVM,
+    names: [],
+    hpet: false,
+    page: true,
+    read: ClockRead.PM_TIMER,
+    op: RepeatOp.IO,
+    arg: PM_TIMER_PORT_Q35,
+    timer: ClockTimer.PLATFORM_RTC,
+  },
+  {
+    what: 'hv-time without hv-stimer: reads free, the clock falls back to the RTC',
+    traits: KVM,
+    names: ['hv-relaxed', 'hv-vapic', 'hv-spinlocks', 'hv-time'],
+    hpet: false,
+    page: true,
+    read: ClockRead.NONE,
+    op: -1,
+    arg: 0,
+    timer: ClockTimer.PLATFORM_RTC,
+  },
+  {
+    what: 'bhyve: invariant TSC (no exit), the LAPIC clock, whatever is asked',
+    traits: BHYVE,
+    names: STIMER_SET,
+    hpet: false,
+    page: false,
+    read: ClockRead.NONE,
+    op: -1,
+    arg: 0,
+    timer: ClockTimer.LAPIC,
+  },
+] as const;
+
+test('clock reads and the clock interrupt by clock source and enlightenments (table)', () => {
+  for (const r of ROWS) {
+    const c = clockSetup(r.traits, WIN, tk(r.names, r.hpet, r.page));
+    assert.equal(c.read, r.read, r.what);
+    assert.equal(c.op, r.op, r.what);
+    assert.equal(c.arg, r.arg, r.what);
+    assert.equal(c.timer, r.timer, r.what);
+    assert.equal(c.readsPerBusySecond > 0, (r.op as number) >= 0, `${r.what}: a rate only where reads exit`);
+    assert.equal(c.platformHz > 0, r.timer === ClockTimer.PLATFORM_RTC || r.timer === ClockTimer.PLATFORM_HPET);
+  }
+  // Linux reads kvm-clock: nothing, whatever it is given.
+  const lin = clockSetup(KVM, LINUX, tk([], false, false));
+  assert.equal(lin.op, -1);
+  assert.equal(lin.timer, ClockTimer.LAPIC);
+  // hv-vapic moves EOIs and IPIs to the synthetic MSRs (KVM only).
+  assert.equal(clockSetup(KVM, WIN, tk(['hv-vapic'], false)).hvEoi, true);
+  assert.equal(clockSetup(KVM, WIN, tk([], false)).hvEoi, false);
+  // With hv-apicv QEMU does not recommend the MSRs: the guest uses the APIC page APICv accelerates.
+  assert.equal(clockSetup(KVM, WIN, tk(['hv-vapic', 'hv-apicv'], false)).hvEoi, false);
+  assert.equal(clockSetup(BHYVE, WIN, tk(['hv-vapic'], false)).hvEoi, false);
+});
+
+function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot'): VariantTotals {
+  const s = parseScenario(
+    `name: tk
+seed: ${seed}
+host: { cpu: ${cpu}, cores: 8 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: windows-server-2019, vcpus: 2, ${guest}, phases: [{ phase: ${phase}, duration: 2s }] }
+duration: 2s
+`,
+    'tk.yaml',
+  );
+  return runScenario(s).results.variants[0].totals;
+}
+const n = (t: VariantTotals, reason: string): number => t.exits[reason] ?? 0;
+
+test('each clock source shows as its exit in a run, and no other clock exit appears (table)', () => {
+  const withPage = run('enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time]');
+  const noPage = run('enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time], referenceTscPage: false');
+  const pm = run('enlightenments: none, hpet: false');
+  const hpet = run('enlightenments: none, hpet: true');
+  // hv-time: MSR_READ only without the page; with stimer no RTC, no PM timer: no port I/O at all.
+  assert.equal(n(withPage, 'MSR_READ'), 0);
+  assert.ok(n(noPage, 'MSR_READ') > 10_000, `TIME_REF_COUNT reads: ${n(noPage, 'MSR_READ')}`);
+  assert.equal(n(withPage, 'IO_INSTRUCTION'), 0);
+  assert.equal(n(noPage, 'IO_INSTRUCTION'), 0);
+  // stimer: a WRMSR STIMER0_COUNT per tick and idle transition; without it (and without hv-vapic) no MSR writes.
+  assert.ok(n(withPage, 'MSR_WRITE') > 0);
+  assert.equal(n(pm, 'MSR_WRITE'), 0);
+  assert.equal(n(hpet, 'MSR_WRITE'), 0);
+  // No hv-time: the PM timer by port I/O (plus the RTC acknowledgements), or the HPET by MMIO.
+  assert.ok(n(pm, 'IO_INSTRUCTION') > n(hpet, 'IO_INSTRUCTION') + 10_000);
+  assert.equal(n(hpet, 'IO_INSTRUCTION'), 0, 'an HPET periodic tick needs no acknowledgement, reads are MMIO');
+  assert.ok(n(hpet, 'EPT_MISCONFIG') > n(pm, 'EPT_MISCONFIG') + 10_000);
+  assert.equal(n(pm, 'MSR_READ') + n(hpet, 'MSR_READ'), 0);
+});
+
+test('hv-vapic turns xAPIC EOIs into MSR writes or the EOI assist; SynIC AutoEOI inhibits APICv unless hv-apicv', () => {
+  // A desktop CPU without APICv: every xAPIC EOI is an APIC_ACCESS exit unless hv-vapic takes it.
+  const plain = run('enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time]', 1, 'i7-6700K');
+  const vapic = run('enlightenments: [hv-vapic, hv-vpindex, hv-synic, hv-stimer, hv-time]', 1, 'i7-6700K');
+  assert.ok(n(plain, 'APIC_ACCESS') > 0);
+  assert.ok(n(vapic, 'APIC_ACCESS') < n(plain, 'APIC_ACCESS'), 'EOIs and ICR writes leave the APIC page');
+  assert.ok(n(vapic, 'MSR_WRITE') > n(plain, 'MSR_WRITE'));
+  // A server CPU with APICv: the AutoEOI SINT makes KVM inject every interrupt; hv-apicv avoids it.
+  const autoEoi = run('enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time]');
+  const apicv = run('enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time, hv-apicv]');
+  assert.equal(autoEoi.interruptsInjected, autoEoi.interruptsDelivered, 'APICv inhibited: all injected');
+  assert.ok(apicv.interruptsInjected < apicv.interruptsDelivered, 'APICv on: virtual delivery');
+});
+
+test('property: with hv-time and the reference TSC page a clock read never exits (any seed, any stimer setting)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      fc.constantFrom('[hv-time]', '[hv-vpindex, hv-synic, hv-stimer, hv-time]', '[hv-vapic, hv-time]'),
+      fc.boolean(),
+      (seed, list, hpetOn) => {
+        const t = run(`enlightenments: ${list}, hpet: ${hpetOn}`, seed, 'xeon-e5-2667v4', 'boot');
+        assert.equal(n(t, 'MSR_READ'), 0);
+        if (list.includes('hv-stimer')) {
+          assert.equal(n(t, 'IO_INSTRUCTION'), 0);
+        }
+      },
+    ),
+    { numRuns: 12 },
+  );
+});
