@@ -112,6 +112,20 @@ function phase(tree: Tree, path: string): PhaseBehaviour {
   });
 }
 
+/**
+ * A compute phase's behaviour: its vCPUs run flat out (src/core/guests/bursts.ts isAlwaysBusy), so
+ * it has no busy fraction or bursts of its own in the data - busy all the time, one endless burst.
+ */
+function computePhase(tree: Tree, path: string): PhaseBehaviour {
+  return Object.freeze({
+    busyFraction: 1,
+    burstNs: Infinity,
+    cr8PerBusySecond: num(tree, 'cr8PerBusySecond', path),
+    ioPerBusySecond: num(tree, 'ioPerBusySecond', path),
+    ipiPerBusySecond: num(tree, 'ipiPerBusySecond', path),
+  });
+}
+
 function resolveModel(name: string, models: Tree, bases: Tree, seen: string[] = []): Tree {
   const own = (models[name] ?? bases[name]) as Tree | undefined;
   if (!isObject(own)) throw new ModelDataError(`guest model "${name}" is not defined`);
@@ -156,6 +170,10 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
+      // Optional: a model without it cannot run a compute phase (src/scenario/guests.ts says so).
+      ...(phases.compute === undefined
+        ? {}
+        : { compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`) }),
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),

@@ -1,7 +1,7 @@
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
-import { PHASE_ORDER } from '../guests/model.js';
+import { PHASE_ORDER, phaseBehaviourOf } from '../guests/model.js';
 import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
@@ -413,7 +413,7 @@ export abstract class HostState {
     const guest = this.guests[gi];
     const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
     const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
-    return guest.model.phases[kind];
+    return phaseBehaviourOf(guest.model, kind);
   }
 
   /** vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. */
@@ -425,7 +425,7 @@ export abstract class HostState {
     const plan = guest.phases[idx];
     if (plan.busyVcpus !== undefined && v - this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] >= plan.busyVcpus)
       return guest.model.phases.idle;
-    return guest.model.phases[plan.phase];
+    return phaseBehaviourOf(guest.model, plan.phase);
   }
 
   // ------------------------------------------------------ results
