@@ -201,6 +201,11 @@ export interface CostModel {
   readonly handlerCycles: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
   /** The in-the-field part of an exit's host time, ns per exit name (data/cost-model.yaml fieldNs). */
   readonly fieldNs: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
+  /**
+   * The field part of an MSR-write exit to an x2APIC register other than the timer's initial count
+   * (cost-model.yaml apicMsrWriteFieldNs), per hypervisor; absent: the MSR-write slot's own.
+   */
+  readonly apicMsrWriteFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
   readonly hostTickHz: Readonly<Record<'bhyve' | 'kvm', number>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
@@ -244,10 +249,15 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     }
   }
   const tick = sub(cost, 'hostTickHz', 'cost-model');
+  const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
+  const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
+  for (const hv of ['bhyve', 'kvm'] as const)
+    if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
+    apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
     hostTickHz: Object.freeze({
       bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'),
       kvm: num(tick, 'kvm', 'cost-model.hostTickHz'),
@@ -279,6 +289,20 @@ export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 
     table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz) + (field[kind.name] ?? 0);
   }
   return table;
+}
+
+/**
+ * Host ns of an MSR-write exit to an x2APIC register other than the timer's initial count (EOI,
+ * ICR, ...): the MSR-write slot's round trip + handler with the apicMsrWriteFieldNs field part
+ * instead of the slot's timer-arming one; -1 when the cost model gives the hypervisor none (the slot's
+ * cost then applies: MachineCore.apicMsrWriteCostNs).
+ */
+export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): number {
+  const field = cost.apicMsrWriteFieldNs[hypervisor];
+  if (field === undefined) return -1;
+  const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
+  const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
+  return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
 }
 
 export function hostModel(cost: CostModel, hypervisor: 'bhyve' | 'kvm'): HostModel {

@@ -12,7 +12,7 @@ import {
   type ScriptedGuestSpec,
   type WorkloadProfile,
 } from '../scenario/types.js';
-import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
+import { apicMsrWriteCostNs, exitCostTable, hostModel, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
 /**
@@ -155,6 +155,7 @@ export function hostSimulations(
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor);
+  const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
   return (hostIndex, guests) =>
     new HostSimulation({
       hostIndex,
@@ -164,6 +165,7 @@ export function hostSimulations(
       cores: variant.host.cores,
       guests,
       exitCostNs,
+      apicMsrWriteCostNs: apicMsrWrite,
       host,
       debugChecks: scenario.debugChecks,
       overrides: variant.hypervisor.vmcs,

@@ -42,6 +42,8 @@ export interface HostConfig {
   readonly guests: readonly GuestInstance[];
   /** Host ns per exit slot (round trip + handler). */
   readonly exitCostNs: Float64Array;
+  /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
+  readonly apicMsrWriteCostNs?: number;
   readonly host: HostModel;
   readonly debugChecks: boolean;
   readonly overrides?: VmcsOverrides;
@@ -315,6 +317,7 @@ export abstract class HostState {
       overrides: config.overrides,
     });
     this.machine.exitCostNs.set(config.exitCostNs);
+    this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
     this.machine.deferIpis = true;
     this.rng = new RandomStreams(n);
     this.phaseDoneNs = new Float64Array(g * PHASE_ORDER.length).fill(-1);
