@@ -25,11 +25,17 @@ export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;
 }
 
-/** A phase starts on vCPU `v`: flat out if it does the phase's work, else a busy burst (unless in one). */
+/**
+ * A phase starts on vCPU `v`: flat out if it does the phase's work or the phase is busy all the time,
+ * else a busy burst (unless in one).
+ */
 export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehaviour): void {
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
-  if (isAlwaysBusy(h, gi, v)) {
+  // Flat out: a vCPU doing the phase's work, or one whose phase is busy all the time (busyFraction
+  // 1: one endless burst - bursts of a mean length with idle gaps of mean 0 would still halt at
+  // every burst's end, ~100 times a second for 10 ms bursts).
+  if (isAlwaysBusy(h, gi, v) || b.busyFraction >= 1) {
     h.vf[end] = Infinity;
     cancelIdleWakeup(h, v);
     if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
