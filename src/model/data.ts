@@ -112,6 +112,20 @@ function phase(tree: Tree, path: string): PhaseBehaviour {
   });
 }
 
+/**
+ * A compute phase's behaviour: its vCPUs run flat out (src/core/guests/bursts.ts isAlwaysBusy), so
+ * it has no busy fraction or bursts of its own in the data - busy all the time, one endless burst.
+ */
+function computePhase(tree: Tree, path: string): PhaseBehaviour {
+  return Object.freeze({
+    busyFraction: 1,
+    burstNs: Infinity,
+    cr8PerBusySecond: num(tree, 'cr8PerBusySecond', path),
+    ioPerBusySecond: num(tree, 'ioPerBusySecond', path),
+    ipiPerBusySecond: num(tree, 'ipiPerBusySecond', path),
+  });
+}
+
 function resolveModel(name: string, models: Tree, bases: Tree, seen: string[] = []): Tree {
   const own = (models[name] ?? bases[name]) as Tree | undefined;
   if (!isObject(own)) throw new ModelDataError(`guest model "${name}" is not defined`);
@@ -161,6 +175,10 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
+      // Optional: a model without it cannot run a compute phase (src/scenario/guests.ts says so).
+      ...(phases.compute === undefined
+        ? {}
+        : { compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`) }),
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),
@@ -188,6 +206,11 @@ export interface CostModel {
   readonly handlerCycles: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
   /** The in-the-field part of an exit's host time, ns per exit name (data/cost-model.yaml fieldNs). */
   readonly fieldNs: Readonly<Record<'bhyve' | 'kvm', Readonly<Record<string, number>>>>;
+  /**
+   * The field part of an MSR-write exit to an x2APIC register other than the timer's initial count
+   * (cost-model.yaml apicMsrWriteFieldNs), per hypervisor; absent: the MSR-write slot's own.
+   */
+  readonly apicMsrWriteFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
   readonly hostTickHz: Readonly<Record<'bhyve' | 'kvm', number>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
@@ -231,10 +254,15 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     }
   }
   const tick = sub(cost, 'hostTickHz', 'cost-model');
+  const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
+  const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
+  for (const hv of ['bhyve', 'kvm'] as const)
+    if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
+    apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
     hostTickHz: Object.freeze({
       bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'),
       kvm: num(tick, 'kvm', 'cost-model.hostTickHz'),
@@ -266,6 +294,20 @@ export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 
     table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz) + (field[kind.name] ?? 0);
   }
   return table;
+}
+
+/**
+ * Host ns of an MSR-write exit to an x2APIC register other than the timer's initial count (EOI,
+ * ICR, ...): the MSR-write slot's round trip + handler with the apicMsrWriteFieldNs field part
+ * instead of the slot's timer-arming one; -1 when the cost model gives the hypervisor none (the slot's
+ * cost then applies: MachineCore.apicMsrWriteCostNs).
+ */
+export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): number {
+  const field = cost.apicMsrWriteFieldNs[hypervisor];
+  if (field === undefined) return -1;
+  const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
+  const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
+  return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
 }
 
 export function hostModel(cost: CostModel, hypervisor: 'bhyve' | 'kvm'): HostModel {

@@ -13,7 +13,7 @@ import {
   type ScriptedGuestSpec,
   type WorkloadProfile,
 } from '../scenario/types.js';
-import { exitCostTable, hostModel, type ModelData } from '../model/data.js';
+import { apicMsrWriteCostNs, exitCostTable, hostModel, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
 /**
@@ -166,6 +166,7 @@ export function hostSimulations(
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor);
+  const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
   return (hostIndex, guests) =>
     new HostSimulation({
       hostIndex,
@@ -175,6 +176,7 @@ export function hostSimulations(
       cores: variant.host.cores,
       guests,
       exitCostNs,
+      apicMsrWriteCostNs: apicMsrWrite,
       host,
       debugChecks: scenario.debugChecks,
       overrides: variant.hypervisor.vmcs,

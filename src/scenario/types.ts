@@ -21,7 +21,7 @@ export const GUEST_OS_NAMES = [
 ] as const;
 export type GuestOsName = (typeof GUEST_OS_NAMES)[number];
 
-export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build'] as const;
+export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build', 'compute'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
 /** A phase runs for a simulated duration, or until a fixed amount of guest work is done. */

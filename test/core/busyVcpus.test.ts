@@ -31,3 +31,22 @@ test('busyVcpus: 1 of 4 runs one vCPU of guest CPU time per second, not four', (
   assert.ok(one.cpu > 0.95 && one.cpu < 1.1, `one busy: ${one.cpu.toFixed(2)} guest CPUs`);
   assert.ok(one.exits < all.exits, `${one.exits.toFixed(0)} exits/s with one busy, ${all.exits.toFixed(0)} with four`);
 });
+
+test('a phase busy all the time (build, busyFraction 1) for a duration never halts: one endless burst, not 10 ms bursts with empty gaps', () => {
+  for (const os of ['ubuntu-18.04', 'windows-10-1909']) {
+    const s = parseScenario(
+      `name: flat
+seed: 3
+host: { cpu: xeon-e5-2667v4, cores: 16 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: ${os}, vcpus: 1, phases: [{ phase: build, duration: 5s }] }
+duration: 5s
+`,
+      'flat.yaml',
+    );
+    const t = runScenario(s).results.variants[0].totals;
+    assert.equal(t.exits.HLT ?? 0, 0, `${os}: HLT exits of a vCPU that is always busy`);
+    assert.ok(t.guestCpuSeconds / t.simulatedSeconds > 0.99, `${os}: ${t.guestCpuSeconds} guest CPU seconds`);
+  }
+});

@@ -94,21 +94,9 @@ const CASES: readonly Case[] = [
   },
 ];
 
-/**
- * Cases the import fit misses by just over 2 % since background I/O and IPIs run on the vCPU's running
- * clock (issue #14 step 1, commit 1401866: windows-bhyve-12.1 EPT_VIOLATION +2.02 %, linux-kvm total
- * exits 2.1-3.5 %). The fit is src/import's (issue #14 part 5, another engineer's): reported as todo
- * until it is refitted, so the suite shows them without failing.
- */
-const PART5_TODO: Readonly<Record<string, string>> = {
-  'windows-bhyve-12.1': 'issue #14 part 5: import fit after the running-clock background (1401866)',
-  'linux-kvm': 'issue #14 part 5: import fit after the running-clock background (1401866)',
-};
-
 for (const c of CASES) {
-  const todo = PART5_TODO[c.name];
   const name = `round trip ${c.name}: simulate -> perf kvm stat report -> import -> simulate keeps the exit mix within 2 %`;
-  test(name, todo === undefined ? {} : { todo }, async () => {
+  test(name, async () => {
     // 1. Simulate the original guest.
     const scenarioFile = join(dir, `${c.name}.yaml`);
     writeFileSync(scenarioFile, `name: ${c.name}\nseed: 11\n${c.scenario}`);
@@ -152,7 +140,8 @@ for (const c of CASES) {
     assert.equal(profile.source?.cpu, c.cpu === 'i7-2620M' ? 'i7-2620M' : profile.source?.cpu);
 
     // 4. Simulate the profile as a guest under the same host with the fit's seed (1, the import's
-    //    default): the same guest event streams, so the comparison has no sampling noise.
+    //    default) over the report's span, which the fit simulates by default: the fit's own
+    //    simulation, so the comparison has no sampling noise.
     const replay = (seed: number, seconds: number): Readonly<Record<string, number>> => {
       const f = join(dir, `${c.name}-replay-${seed}.yaml`);
       writeFileSync(

@@ -302,6 +302,25 @@ describe('parseScenario errors', () => {
     assert.match(withWork.diagnostics[0].message, /"busyVcpus" is for duration-bound phases/);
   });
 
+  it('reads a compute phase for the guest models that define it (Linux, FreeBSD) and refuses it for Windows', () => {
+    for (const os of ['ubuntu-18.04', 'freebsd-12.1']) {
+      const s = parseScenario(
+        `${BASE}guests:\n  - os: ${os}\n    vcpus: 4\n    phases: [{ phase: compute, duration: 5s, busyVcpus: 1 }]\n`,
+        'ok.yaml',
+      );
+      assert.deepEqual((s.variants[0].guests[0] as ModelledGuestSpec).phases, [
+        { phase: 'compute', durationNs: 5e9, busyVcpus: 1 },
+      ]);
+    }
+    const windows = fails(`${BASE}guests:\n  - os: windows-10-1909\n    phases: [{ phase: compute, duration: 5s }]\n`);
+    assert.match(
+      formatDiagnostic(windows.diagnostics[0]),
+      /^mem\.yaml:6:23: error: the windows-10-1909 guest model has no compute phase.*ubuntu-18\.04, freebsd-12\.1/,
+    );
+    const work = fails(`${BASE}guests:\n  - os: ubuntu-18.04\n    phases: [{ phase: compute, work: 5s }]\n`);
+    assert.match(work.diagnostics[0].message, /phase compute takes no "work"/);
+  });
+
   it('maps vmcs overrides to VmcsOverrides bits', () => {
     const s = parseScenario(
       'name: t\nhost: { cpu: i7-2620M }\nhypervisor:\n  policy: kvm\n  vmcs:\n    procBased: { set: [UseTprShadow, HltExiting], clear: [Cr8LoadExiting] }\n    exit: { clear: [] }\n    tprThreshold: 15\nguests: [{ os: windows-7 }]\n',

@@ -49,8 +49,8 @@ Options:
   --interrupts-per-second N  device interrupts per vCPU per second, if you know it (exit counts
                           do not show it; default: fitted, starting at two per HLT)
   --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
-  --sim-seconds S         simulated seconds per fit iteration (default: enough for ~2,000 exits,
-                          10 to 120)
+  --sim-seconds S         simulated seconds per fit iteration (default: the report's duration, or
+                          more for ~2,000 exits; 10 to 120)
   --seed N                seed of the fit simulations (default 1)
   --carry-exit-times      keep the report's own time per exit (perf's Avg time) in the profile: a host
                           running it charges each timed exit the model's cost there x report / model
@@ -266,9 +266,14 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     if (Object.keys(measuredTimePerExit).length === 0)
       return bad(`--carry-exit-times: ${file} has no time per exit (only perf kvm stat reports carry one)`);
   }
-  // Long enough for ~2,000 simulated exits in all (fewer make the fit chase Poisson noise), 10..120 s.
+  // At least the report's own span, and long enough for ~2,000 simulated exits in all (fewer make the
+  // fit chase Poisson noise), 10..120 s. The span matters for the slow processes: a few halts and
+  // wake-ups set the running fraction, and with it every per-guest-second rate; simulating as long as
+  // the report measured samples as many of them as the report did, and a run of the profile over the
+  // measured span with the fit's seed is the fit's own simulation (test/import/roundTrip.test.ts).
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
-  const simSeconds = simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(2000 / Math.max(totalRate, 1e-9))));
+  const simSeconds =
+    simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(seconds), Math.ceil(2000 / Math.max(totalRate, 1e-9))));
   const name =
     o.name ??
     ((file.split(/[\\/]/).pop() ?? '')

@@ -1,7 +1,7 @@
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
-import { PHASE_ORDER } from '../guests/model.js';
+import { PHASE_ORDER, phaseBehaviourOf } from '../guests/model.js';
 import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
 import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '../guests/clock.js';
 import { HvFeature } from '../hypervisor/hyperv.js';
@@ -46,6 +46,8 @@ export interface HostConfig {
   readonly guests: readonly GuestInstance[];
   /** Host ns per exit slot (round trip + handler). */
   readonly exitCostNs: Float64Array;
+  /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
+  readonly apicMsrWriteCostNs?: number;
   readonly host: HostModel;
   readonly debugChecks: boolean;
   readonly overrides?: VmcsOverrides;
@@ -337,6 +339,7 @@ export abstract class HostState {
       overrides: config.overrides,
     });
     this.machine.exitCostNs.set(config.exitCostNs);
+    this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
     this.machine.deferIpis = true;
     this.rng = new RandomStreams(n);
     this.phaseDoneNs = new Float64Array(g * PHASE_ORDER.length).fill(-1);
@@ -435,7 +438,7 @@ export abstract class HostState {
     const guest = this.guests[gi];
     const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
     const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
-    return guest.model.phases[kind];
+    return phaseBehaviourOf(guest.model, kind);
   }
 
   /** vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. */
@@ -447,7 +450,7 @@ export abstract class HostState {
     const plan = guest.phases[idx];
     if (plan.busyVcpus !== undefined && v - this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] >= plan.busyVcpus)
       return guest.model.phases.idle;
-    return guest.model.phases[plan.phase];
+    return phaseBehaviourOf(guest.model, plan.phase);
   }
 
   // ------------------------------------------------------ results

@@ -10,22 +10,33 @@ import type { PhaseBehaviour } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 import { stimerIdleTransition } from './timekeeping.js';
 
-/** Worker vCPU 0 during its CPU chunk, and every vCPU during a build, run flat out. */
+/**
+ * Worker vCPU 0 during its CPU chunk, every vCPU during a build, and the vCPUs that take a compute
+ * phase (its first `busyVcpus`, or all) run flat out.
+ */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
   const guest = h.guests[gi];
   if (idx >= guest.phases.length) return false;
   const plan = guest.phases[idx];
+  if (plan.phase === 'compute')
+    return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
   if (plan.work === undefined) return false;
   if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
   return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;
 }
 
-/** A phase starts on vCPU `v`: flat out if it does the phase's work, else a busy burst (unless in one). */
+/**
+ * A phase starts on vCPU `v`: flat out if it does the phase's work or the phase is busy all the time,
+ * else a busy burst (unless in one).
+ */
 export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehaviour): void {
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
-  if (isAlwaysBusy(h, gi, v)) {
+  // Flat out: a vCPU doing the phase's work, or one whose phase is busy all the time (busyFraction
+  // 1: one endless burst - bursts of a mean length with idle gaps of mean 0 would still halt at
+  // every burst's end, ~100 times a second for 10 ms bursts).
+  if (isAlwaysBusy(h, gi, v) || b.busyFraction >= 1) {
     h.vf[end] = Infinity;
     cancelIdleWakeup(h, v);
     if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);

@@ -7,9 +7,12 @@
 export type OsFamily = 'windows' | 'linux' | 'freebsd';
 
 /** What a guest does for a while (docs/MODEL.md "Phases"). */
-export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build';
+export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build' | 'compute';
 
-/** Results columns of the phases (HostSimulation.phaseDoneNs, results.json). */
+/**
+ * Results columns of the phases (HostSimulation.phaseDoneNs, results.json). `compute` is
+ * duration-bound only (no completion time), so it has no column.
+ */
 export const PHASE_ORDER: readonly PhaseKind[] = ['boot', 'idle', 'install', 'disk-benchmark', 'build'];
 
 /** One phase of a guest's plan: bound by a duration, or by work whose completion time is a result. */
@@ -106,9 +109,22 @@ export interface GuestModel {
     readonly install: PhaseBehaviour;
     readonly build: PhaseBehaviour;
     readonly 'disk-benchmark': PhaseBehaviour;
+    /**
+     * A CPU-bound process with no system calls (sysbench cpu): the vCPUs that take it run flat out,
+     * like a build share, for the phase's duration. Only models that define it have it (Linux and
+     * FreeBSD); the scenario loader refuses it for the others.
+     */
+    readonly compute?: PhaseBehaviour;
   };
   readonly install: InstallModel;
   readonly diskBenchmark: DiskBenchmarkModel;
+}
+
+/** `model`'s behaviour in phase `kind` (the scenario loader has checked that the model has the phase). */
+export function phaseBehaviourOf(model: GuestModel, kind: PhaseKind): PhaseBehaviour {
+  const b = model.phases[kind];
+  if (b === undefined) throw new Error(`guest model ${model.os} has no ${kind} phase`);
+  return b;
 }
 
 /** Host-side constants the engine needs beyond per-exit costs. */

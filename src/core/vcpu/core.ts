@@ -91,6 +91,14 @@ export class MachineCore {
   protected readonly timerSlot: number;
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
+  /**
+   * Host nanoseconds of an MSR-write exit to an x2APIC register other than the timer's initial count
+   * (EOI, ICR, LVT, ...): KVM handles those without programming a host timer, so they take the short
+   * in-kernel field part, not the timer-arming one of the MSR_WRITE slot (docs/MODEL.md §5). -1: the
+   * slot's cost (set by the engine from the cost model). Never reached by Machine.repeat, whose only
+   * MSR write is IA32_TSC_DEADLINE, so fast-forwarded exits keep the slot's cost.
+   */
+  apicMsrWriteCostNs = -1;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
   readonly vcpuHostNs: Float64Array;
   /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */
@@ -209,8 +217,15 @@ export class MachineCore {
   // ---------------------------------------------------------------- accounting
 
   /** Count `count` exits of vCPU `v` in `slot` and charge their host time; record them as `kind`. */
-  protected countExits(v: number, slot: number, qualification: number, count: number, kind: RecKind): void {
-    const cost = this.exitCostNs[slot] * count;
+  protected countExits(
+    v: number,
+    slot: number,
+    qualification: number,
+    count: number,
+    kind: RecKind,
+    unitCostNs: number = this.exitCostNs[slot],
+  ): void {
+    const cost = unitCostNs * count;
     this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;
@@ -235,8 +250,8 @@ export class MachineCore {
    * A VM exit happened: the hypervisor does its common exit work (hypervisor/exitPath.ts), then the
    * caller emulates, then `enter` runs the entry path.
    */
-  protected exit(v: number, slot: number, qualification: number): void {
-    this.countExits(v, slot, qualification, 1, RecKind.EXIT);
+  protected exit(v: number, slot: number, qualification: number, costNs: number = this.exitCostNs[slot]): void {
+    this.countExits(v, slot, qualification, 1, RecKind.EXIT, costNs);
     const i = this.stepExitCount;
     this.ff[ringSlot(i)] = slot;
     this.ff[ringQual(i)] = qualification;
