@@ -175,10 +175,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
-      // Optional: a model without it cannot run a compute phase (src/scenario/guests.ts says so).
-      ...(phases.compute === undefined
-        ? {}
-        : { compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`) }),
+      compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`),
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),

@@ -82,6 +82,7 @@ function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
       install: NO_ACTIVITY,
       build: NO_ACTIVITY,
       'disk-benchmark': NO_ACTIVITY,
+      compute: NO_ACTIVITY,
     }),
   });
 }

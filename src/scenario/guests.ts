@@ -9,7 +9,6 @@ import { isAbsolute, join } from 'node:path';
 import type { Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
 import { optional, type Field, type Fields, type Reader, type Val } from '../input/yaml.js';
-import { loadModelData } from '../model/data.js';
 import { DEFAULT_MEMORY_BYTES, MAX_DURATION_NS, MAX_MEMORY_BYTES, MAX_TOTAL_GUESTS, MAX_VCPUS } from './limits.js';
 import { setTwice, type MatrixAxis } from './matrix.js';
 import { parseScript } from './script.js';
@@ -233,7 +232,7 @@ class GuestsReader {
         : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
     const phasesField = f.get('phases');
     const phases: readonly PhaseSpec[] | undefined =
-      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`, vcpus, os);
+      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`, vcpus);
     if (
       os === undefined ||
       scriptField !== undefined ||
@@ -334,7 +333,7 @@ class GuestsReader {
     return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
   }
 
-  private phases(v: Val, what: string, vcpus: number | undefined, os: string | undefined): PhaseSpec[] | undefined {
+  private phases(v: Val, what: string, vcpus: number | undefined): PhaseSpec[] | undefined {
     const r = this.r;
     const items = r.seq(v, what, 'a list of phases');
     if (items === undefined) return undefined;
@@ -359,18 +358,6 @@ class GuestsReader {
       }
       const phase = r.oneOf(pf, `${pw}.phase`, PHASE_NAMES, 'phase');
       if (phase === undefined) {
-        ok = false;
-        return;
-      }
-      // A phase only some guest models define (compute: Linux and FreeBSD; data/guest-models.yaml).
-      const model = os === undefined ? undefined : loadModelData().guestModels.get(os);
-      if (model !== undefined && model.phases[phase] === undefined) {
-        const have = [...loadModelData().guestModels.values()].filter((g) => g.phases[phase] !== undefined);
-        r.error(
-          pf,
-          `the ${os} guest model has no ${phase} phase`,
-          `a guest whose model has it (${have.map((g) => g.os).join(', ')}; docs/MODEL.md §3)`,
-        );
         ok = false;
         return;
       }

@@ -41,7 +41,7 @@
  *         - { phase: install, work: 370s } # install/build: work = guest CPU time, or a duration
  *         - { phase: disk-benchmark, work: 4GiB }   # disk-benchmark: work = bytes of I/O, or a duration
  *         - { phase: build, duration: 20s, busyVcpus: 1 } # activity on the first N vCPUs, the others idle
- *         - { phase: compute, duration: 20s } # flat out, no I/O or IPIs (Linux, FreeBSD models only)
+ *         - { phase: compute, duration: 20s } # flat out, no I/O or IPIs (a CPU-bound thread)
  *     - os: scripted                       # runs a script once: no count > 1, no phases, no memory
  *       vcpus: 2
  *       script:                            # see src/scenario/script.ts

@@ -1,9 +1,12 @@
 /**
- * The compute phase (data/guest-models.yaml linux-like.phases.compute; sysbench cpu): the vCPUs that
- * take it run flat out with no I/O and no IPIs, so every exit they make comes from a timer - the
- * guest's own tick (its expiry in guest mode and the re-arm) and the host's tick while the vCPU is in
- * guest mode. Table-driven over guest OS models (250 and 100 Hz) and hosts: per vCPU-second of
- * compute, EXTERNAL_INTERRUPT follows the host's tick rate and the guest-timer exits the guest's hz.
+ * The compute phase (data/guest-models.yaml linux-like.phases.compute, sysbench cpu;
+ * windows-x64.phases.compute, a thread or kernel loop that never waits): the vCPUs that take it run
+ * flat out with no I/O and no IPIs, so every exit they make comes from a timer - the guest's own tick
+ * (its expiry in guest mode and the re-arm) and the host's tick while the vCPU is in guest mode.
+ * Table-driven over guest OS models (250 and 100 Hz) and hosts: per vCPU-second of compute,
+ * EXTERNAL_INTERRUPT follows the host's tick rate and the guest-timer exits the guest's hz. Windows
+ * under KVM with hv-stimer: its 64 Hz clock expires on a host hrtimer, so a running vCPU takes it as
+ * one more external-interrupt exit (host tick + clock), plus the STIMER0_COUNT re-arm (a WRMSR).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,3 +87,84 @@ test('compute with busyVcpus: 1 of 4 - one vCPU flat out, three idle; build on t
   );
   assert.ok(compute.exitsTotal < build.exitsTotal);
 });
+
+interface WindowsRow {
+  readonly os: string;
+  readonly cpu: string;
+  /** The guest's Hyper-V enlightenments (QEMU names); undefined: the KVM default (virt-install's set). */
+  readonly enlightenments?: string;
+  /** Exit of a host interrupt while the vCPU runs: VT-x EXTERNAL_INTERRUPT, SVM INTR. */
+  readonly external: string;
+  /** Exit of the clock's re-arm, WRMSR STIMER0_COUNT (0x400000B1). */
+  readonly msr: string;
+  /**
+   * Exit of the clock interrupt's EOI where the CPU does not virtualize it (the APIC page without
+   * APICv: APIC_ACCESS; SVM without AVIC: a nested page fault), at most one per tick.
+   */
+  readonly eoi: string;
+}
+
+const WINDOWS_ROWS: readonly WindowsRow[] = [
+  // No APICv / posted interrupts: a device completion or IPI to a running vCPU would be a kick.
+  { os: 'windows-10-1909', cpu: 'i7-6700K', external: 'EXTERNAL_INTERRUPT', msr: 'MSR_WRITE', eoi: 'APIC_ACCESS' },
+  {
+    os: 'windows-10-1909',
+    cpu: 'xeon-e5-2667v4',
+    external: 'EXTERNAL_INTERRUPT',
+    msr: 'MSR_WRITE',
+    eoi: 'APIC_ACCESS',
+  },
+  {
+    os: 'windows-server-2019',
+    cpu: 'i7-6700K',
+    enlightenments: '[hv-relaxed, hv-vapic, hv-vpindex, hv-synic, hv-time, hv-stimer]',
+    external: 'EXTERNAL_INTERRUPT',
+    msr: 'MSR_WRITE',
+    eoi: 'APIC_ACCESS',
+  },
+  { os: 'windows-10-1909', cpu: 'epyc-7763', external: 'VMEXIT_INTR', msr: 'VMEXIT_MSR', eoi: 'VMEXIT_NPF' },
+];
+
+function runWindows(r: WindowsRow, phase: string, vcpus: number, seconds: number) {
+  const s = parseScenario(
+    `name: windows-compute
+seed: 5
+host: { cpu: ${r.cpu}, cores: 16 }
+hypervisor: { policy: kvm }
+guests:
+  - os: ${r.os}
+    vcpus: ${vcpus}
+${r.enlightenments === undefined ? '' : `    enlightenments: ${r.enlightenments}\n`}    phases: [{ phase: ${phase}, duration: ${seconds}s }]
+duration: ${seconds}s
+`,
+    'windows-compute.yaml',
+  );
+  return runScenario(s).results.variants[0].totals;
+}
+
+for (const r of WINDOWS_ROWS) {
+  const how = r.enlightenments === undefined ? 'KVM default enlightenments' : `enlightenments ${r.enlightenments}`;
+  test(`Windows compute (${r.os}, ${r.cpu}, ${how}): ${r.external} = host tick + 64 Hz clock, nothing from I/O or IPIs`, () => {
+    const vcpus = 2;
+    const seconds = 4;
+    const t = runWindows(r, 'compute', vcpus, seconds);
+    const per = (name: string): number => (t.exits[name] ?? 0) / (vcpus * seconds);
+    const hostHz = data.costModel.hostTickHz.kvm;
+    const clockHz = data.guestModels.get(r.os)!.timer.hz;
+    // Every host tick in guest mode, and every synthetic-timer expiry (a host hrtimer: KVM hyperv.c
+    // stimer_timer_callback), is one exit; no device completion or IPI kicks the running vCPU.
+    const want = hostHz + clockHz;
+    assert.ok(Math.abs(per(r.external) - want) <= 1.5, `${r.external} ${per(r.external)}/s vs ${want}`);
+    // The clock re-arms STIMER0_COUNT per tick; no hv-vapic ICR write (no IPI is sent).
+    assert.ok(Math.abs(per(r.msr) - clockHz) <= 1, `${r.msr} ${per(r.msr)}/s vs ${clockHz}`);
+    assert.ok(per(r.eoi) <= clockHz + 1, `${r.eoi} ${per(r.eoi)}/s: at most the clock's EOIs`);
+    // Nothing else: no HLT, no doorbell or device MMIO, no port I/O, no IPI (ICR write), no clock read.
+    for (const [reason, n] of Object.entries(t.exits))
+      if (![r.external, r.msr, r.eoi].includes(reason)) assert.equal(n, 0, `${reason}: ${n} exits`);
+    assert.ok(t.guestCpuSeconds / (vcpus * seconds) > 0.99, `guest CPU ${t.guestCpuSeconds}`);
+    // The same guest building (I/O 100 and IPIs 1,000 per busy second) exits more: the test tells
+    // the phases apart.
+    const build = runWindows(r, 'build', vcpus, seconds);
+    assert.ok(build.exitsTotal > t.exitsTotal + 100 * vcpus * seconds, `build ${build.exitsTotal} vs ${t.exitsTotal}`);
+  });
+}

@@ -110,21 +110,14 @@ export interface GuestModel {
     readonly build: PhaseBehaviour;
     readonly 'disk-benchmark': PhaseBehaviour;
     /**
-     * A CPU-bound process with no system calls (sysbench cpu): the vCPUs that take it run flat out,
-     * like a build share, for the phase's duration. Only models that define it have it (Linux and
-     * FreeBSD); the scenario loader refuses it for the others.
+     * A CPU-bound thread with no system calls (sysbench cpu; a Windows thread or kernel loop that
+     * never waits): the vCPUs that take it run flat out, like a build share, for the phase's
+     * duration, with no I/O and no IPIs.
      */
-    readonly compute?: PhaseBehaviour;
+    readonly compute: PhaseBehaviour;
   };
   readonly install: InstallModel;
   readonly diskBenchmark: DiskBenchmarkModel;
-}
-
-/** `model`'s behaviour in phase `kind` (the scenario loader has checked that the model has the phase). */
-export function phaseBehaviourOf(model: GuestModel, kind: PhaseKind): PhaseBehaviour {
-  const b = model.phases[kind];
-  if (b === undefined) throw new Error(`guest model ${model.os} has no ${kind} phase`);
-  return b;
 }
 
 /** Host-side constants the engine needs beyond per-exit costs. */
