@@ -38,6 +38,8 @@
  *                                          # refused under bhyve (src/scenario/timekeeping.ts)
  *       hpet: false                        # Windows only; the VM has an HPET (default false under KVM)
  *       referenceTscPage: true             # with hv-time: the guest uses the TSC page (default true)
+ *       clocksource: acpi_pm               # Linux only: tsc | kvm-clock | acpi_pm | hpet (default kvm-clock
+ *                                          # under KVM, tsc under bhyve; src/core/guests/linuxClock.ts)
  *       phases:                            # default: one idle phase until the end
  *         - { phase: boot, duration: 30s } # boot/idle: duration only (the last idle may omit it: until the end)
  *         - { phase: install, work: 370s } # install/build: work = guest CPU time, or a duration
