@@ -25,8 +25,9 @@
  * ticks). Reads from user space are left out: acpi_pm has no vDSO clock mode (its clocksource sets
  * none), so each clock_gettime is a system call and one read - a rate that depends on the workload,
  * which the model's phases do not state.
+ *
+ * This file resolves the setup (HostState holds it per guest); the reads are linuxClockReads.ts.
  */
-import { Gf, Vi, type HostState } from '../engine/state.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
 
@@ -73,32 +74,4 @@ export function linuxClockSetup(
   if (cs === 'acpi_pm') return Object.freeze({ clocksource: cs, op: RepeatOp.IO, arg: PM_TIMER_PORT[hypervisor] });
   if (cs === 'hpet') return Object.freeze({ clocksource: cs, op: RepeatOp.MMIO, arg: 0 });
   return Object.freeze({ clocksource: cs, op: -1, arg: 0 });
-}
-
-function read(h: HostState, v: number, n: number): void {
-  const c = h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
-  if (c.op >= 0 && n > 0) h.machine.repeat(v, n, c.op, c.arg, 0);
-}
-
-/** vCPU `v` arms its one-shot timer: clockevents_program_event reads the clock once. */
-export function linuxArmReads(h: HostState, v: number): void {
-  read(h, v, READS_PER_ARM);
-}
-
-/**
- * vCPU `v` handles a tick interrupt at `now`: the hrtimer and tick reads, and the jiffies update when
- * a tick period has passed since the guest's last one (the first CPU to tick after it takes it).
- */
-export function linuxTickReads(h: HostState, v: number, now: number, periodNs: number): void {
-  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  if (h.linuxClocks[gi].op < 0) return;
-  let n = READS_PER_TICK;
-  const j = gi * Gf.STRIDE + Gf.LAST_JIFFY;
-  const since = now - h.gf[j];
-  if (since >= periodNs) {
-    // tick_do_update_jiffies64: last_jiffies_update advances by whole periods (the grid is kept).
-    h.gf[j] = since === Infinity ? now : h.gf[j] + Math.floor(since / periodNs) * periodNs;
-    n += READS_PER_JIFFY;
-  }
-  read(h, v, n);
 }

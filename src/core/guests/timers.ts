@@ -16,7 +16,7 @@
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
-import { linuxArmReads, linuxTickReads } from './linuxClock.js';
+import { linuxArmReads, linuxTickReads } from './linuxClockReads.js';
 import { clockPeriodNs, clockTickDone, platformClockOwner } from './timekeeping.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
