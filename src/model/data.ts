@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import type { GuestModel, HostModel, PhaseBehaviour } from '../core/guests/model.js';
+import { DEFAULT_HOST_OS, HOST_OS_NAMES, type HostOs } from './hostOs.js';
+export { DEFAULT_HOST_OS, HOST_OS_NAMES, HOST_OS_OF, type HostOs } from './hostOs.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 
 /**
@@ -208,7 +210,10 @@ export interface CostModel {
    * (cost-model.yaml apicMsrWriteFieldNs), per hypervisor; absent: the MSR-write slot's own.
    */
   readonly apicMsrWriteFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
-  readonly hostTickHz: Readonly<Record<'bhyve' | 'kvm', number>>;
+  /** The host kernel's clock tick rate, by host OS (cost-model.yaml hostTickHz). */
+  readonly hostTickHz: Readonly<Record<HostOs, number>>;
+  /** Whether the host OS ticks on every busy CPU (false: one CPU runs the clock; cost-model.yaml hostTickOnEveryCpu). */
+  readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
 }
@@ -251,6 +256,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     }
   }
   const tick = sub(cost, 'hostTickHz', 'cost-model');
+  const tickEvery = sub(cost, 'hostTickOnEveryCpu', 'cost-model');
   const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
@@ -260,10 +266,17 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
     apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
-    hostTickHz: Object.freeze({
-      bhyve: num(tick, 'bhyve', 'cost-model.hostTickHz'),
-      kvm: num(tick, 'kvm', 'cost-model.hostTickHz'),
-    }),
+    hostTickHz: Object.freeze(
+      Object.fromEntries(HOST_OS_NAMES.map((os) => [os, num(tick, os, 'cost-model.hostTickHz')])) as Record<
+        HostOs,
+        number
+      >,
+    ),
+    hostTickOnEveryCpu: Object.freeze(
+      Object.fromEntries(
+        HOST_OS_NAMES.map((os) => [os, bool(tickEvery, os, 'cost-model.hostTickOnEveryCpu')]),
+      ) as Record<HostOs, boolean>,
+    ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
   });
@@ -307,9 +320,24 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
   return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
 }
 
-export function hostModel(cost: CostModel, hypervisor: 'bhyve' | 'kvm'): HostModel {
+/**
+ * Host timer ticks per second a CPU running a vCPU thread takes: the OS's tick rate where every busy
+ * CPU ticks; where one CPU runs the clock (illumos), the rate over the host's cores - the share of
+ * time an unpinned vCPU thread spends on the clock CPU.
+ */
+export function hostTickRate(cost: CostModel, os: HostOs, cores: number): number {
+  const hz = cost.hostTickHz[os];
+  return cost.hostTickOnEveryCpu[os] ? hz : hz / Math.max(1, cores);
+}
+
+export function hostModel(
+  cost: CostModel,
+  hypervisor: 'bhyve' | 'kvm',
+  os: HostOs = DEFAULT_HOST_OS[hypervisor],
+  cores = 1,
+): HostModel {
   return Object.freeze({
-    hostTickHz: cost.hostTickHz[hypervisor],
+    hostTickHz: hostTickRate(cost, os, cores),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
   });

@@ -133,7 +133,12 @@ export function assembleResults(
   const variants: VariantResult[] = scenario.variants.map((v, i) => ({
     name: v.name,
     params: v.params,
-    host: { cpu: v.host.cpu.id, cores: v.host.cores, count: v.host.count },
+    host: {
+      cpu: v.host.cpu.id,
+      cores: v.host.cores,
+      count: v.host.count,
+      ...(v.host.os !== undefined ? { os: v.host.os } : {}),
+    },
     policy: v.hypervisor.policy,
     tunables: v.hypervisor.tunables,
     totals: totals[i].totals,

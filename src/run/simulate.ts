@@ -95,7 +95,7 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
   let index = hostIndex * perHost;
   const cpu = variant.host.cpu;
   const traits = variant.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)
-    ? resolvePolicy(variant.hypervisor.policy, cpu, variant.hypervisor.tunables)
+    ? resolvePolicy(variant.hypervisor.policy, cpu, variant.hypervisor.tunables, variant.host.os)
     : undefined;
   for (const g of variant.guests) {
     if (g.kind !== 'modelled') continue;
@@ -117,6 +117,7 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
           busyVcpus: p.busyVcpus,
         })),
         ...(workload === undefined ? {} : { workload }),
+        ...(g.clocksource === undefined ? {} : { clocksource: g.clocksource }),
         ...(g.timekeeping === undefined
           ? {}
           : {
@@ -164,9 +165,9 @@ export function hostSimulations(
   data: ModelData,
 ): (hostIndex: number, guests: readonly GuestInstance[]) => HostSimulation {
   const profile = variant.host.cpu;
-  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables, variant.host.os);
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
-  const host = hostModel(data.costModel, traits.hypervisor);
+  const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores);
   const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
   return (hostIndex, guests) =>
     new HostSimulation({
@@ -356,7 +357,7 @@ export function runScriptedGuest(
   acc: TotalsAccumulator,
 ): ReturnType<typeof runScript> {
   const profile = variant.host.cpu;
-  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables);
+  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables, variant.host.os);
   const vcpus = [];
   for (let i = 0; i < guest.vcpus; i++) vcpus.push({ guest: 0, x2apic: guest.x2apic, apicId: i });
   const machine = new Machine({ profile, traits, vcpus, debugChecks: true, overrides: variant.hypervisor.vmcs });

@@ -4,6 +4,7 @@
  * the input files' Reader into GuestSpecs (src/scenario/types.ts). Part of the scenario loader
  * (src/scenario/load.ts): problems go to its DiagnosticSink with their positions.
  */
+import { LINUX_CLOCKSOURCES, type LinuxClocksource } from '../core/guests/linuxClock.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Node as YamlNode } from 'yaml';
@@ -24,6 +25,7 @@ import {
 } from './types.js';
 import { parseWorkloadProfile } from './workload.js';
 import { isWindowsOs, readEnlightenments, type TimekeepingDraft } from './timekeeping.js';
+import { isLinuxOs } from './types.js';
 
 export const GUEST_KEYS = [
   'os',
@@ -38,6 +40,7 @@ export const GUEST_KEYS = [
   'enlightenments',
   'hpet',
   'referenceTscPage',
+  'clocksource',
 ] as const;
 const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const;
 export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus'] as const;
@@ -52,6 +55,8 @@ export interface GuestDraft {
   readonly timekeeping?: TimekeepingDraft;
   readonly x2apicSet: boolean;
   readonly nameNode: YamlNode;
+  /** Where `clocksource` was written (checked against the policy per variant). */
+  readonly clocksourceNode?: YamlNode;
 }
 
 /**
@@ -189,6 +194,21 @@ class GuestsReader {
     }
     const nameNode = nameField?.node ?? osField.key;
     const timekeeping = this.timekeeping(f, what, os);
+    const csField = f.get('clocksource');
+    let clocksource: LinuxClocksource | undefined;
+    let csOk = true;
+    if (csField !== undefined && os !== undefined) {
+      if (os === 'scripted' || !isLinuxOs(os)) {
+        r.error(
+          csField.key,
+          `"clocksource" applies to Linux guests only (${os === 'scripted' ? 'a scripted guest runs its script' : `${os} is not a Linux guest`})`,
+        );
+        csOk = false;
+      } else {
+        clocksource = r.oneOf(csField, `${what}.clocksource`, LINUX_CLOCKSOURCES, 'clocksource');
+        if (clocksource === undefined) csOk = false;
+      }
+    }
 
     if (os === 'scripted') {
       let ok = true;
@@ -241,12 +261,29 @@ class GuestsReader {
       x2apic === undefined ||
       memoryBytes === undefined ||
       phases === undefined ||
-      timekeeping === undefined
+      timekeeping === undefined ||
+      !csOk
     ) {
       return undefined;
     }
-    const spec: ModelledGuestSpec = { kind: 'modelled', os: os, count, vcpus, memoryBytes, x2apic, phases, name };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode, timekeeping };
+    const spec: ModelledGuestSpec = {
+      kind: 'modelled',
+      os: os,
+      count,
+      vcpus,
+      memoryBytes,
+      x2apic,
+      phases,
+      name,
+      ...(clocksource !== undefined ? { clocksource } : {}),
+    };
+    return {
+      spec,
+      x2apicSet: x2apicField !== undefined,
+      nameNode,
+      timekeeping,
+      ...(csField !== undefined ? { clocksourceNode: csField.node ?? csField.key } : {}),
+    };
   }
 
   /** A workload-profile guest: `workload: FILE` (src/scenario/workload.ts) plus name, count, vcpus, x2apic. */
@@ -258,7 +295,7 @@ class GuestsReader {
   ): GuestDraft | undefined {
     const r = this.r;
     let ok = true;
-    for (const k of ['os', 'phases', 'memory', 'script', ...TIMEKEEPING_KEYS] as const) {
+    for (const k of ['os', 'phases', 'memory', 'script', 'clocksource', ...TIMEKEEPING_KEYS] as const) {
       const kf = f.get(k);
       if (kf !== undefined) {
         r.error(kf.key, `"${k}" does not apply to a workload-profile guest (the profile gives its OS and behaviour)`);

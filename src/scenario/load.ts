@@ -15,6 +15,8 @@
  *                                          # cpu: profile id (data/cpus), required unless matrix.cpu;
  *                                          # cores 1..1024, default = the profile's threads;
  *                                          # count 1..10000 identical hosts, default 1
+ *                                          # os: freebsd | illumos (bhyve), linux (KVM): the host
+ *                                          # kernel's clock tick; default freebsd under bhyve, linux under KVM
  *   hypervisor:
  *     policy: bhyve-tpr-v3                 # POLICY_NAMES; required unless matrix.policy
  *     tunables: { hw.vmm.vmx.use_tpr_shadowing: 1 }
@@ -36,6 +38,8 @@
  *                                          # refused under bhyve (src/scenario/timekeeping.ts)
  *       hpet: false                        # Windows only; the VM has an HPET (default false under KVM)
  *       referenceTscPage: true             # with hv-time: the guest uses the TSC page (default true)
+ *       clocksource: acpi_pm               # Linux only: tsc | kvm-clock | acpi_pm | hpet (default kvm-clock
+ *                                          # under KVM, tsc under bhyve; src/core/guests/linuxClock.ts)
  *       phases:                            # default: one idle phase until the end
  *         - { phase: boot, duration: 30s } # boot/idle: duration only (the last idle may omit it: until the end)
  *         - { phase: install, work: 370s } # install/build: work = guest CPU time, or a duration
@@ -73,6 +77,7 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
+import { HOST_OS_NAMES, HOST_OS_OF, type HostOs } from '../model/hostOs.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError, didYouMean } from '../input/diagnostics.js';
 import { Reader, optional, parseYamlChecked, type Field, type Fields, type Val } from '../input/yaml.js';
@@ -127,7 +132,7 @@ export const ACCEPTED_KEYS = {
     'thresholds',
     'cardinalityBudget',
   ],
-  host: ['cpu', 'cores', 'count'],
+  host: ['cpu', 'cores', 'count', 'os'],
   hypervisor: ['policy', 'tunables', 'vmcs'],
   vmcs: VMCS_KEYS,
   vmcsWord: VMCS_WORD_KEYS,
@@ -317,6 +322,8 @@ class Loader {
       else baseCores = r.int(coresField, 'host.cores', 1, MAX_HOST_CORES);
     }
     const hostCount = optional(hf, 'count', (v) => r.int(v, 'host.count', 1, MAX_HOST_COUNT)) ?? 1;
+    const hostOsField = hf?.get('os');
+    const hostOs = hostOsField === undefined ? undefined : r.oneOf(hostOsField, 'host.os', HOST_OS_NAMES, 'host OS');
 
     // Hypervisor.
     const hvField = f.get('hypervisor');
@@ -359,6 +366,8 @@ class Loader {
         baseCpu,
         baseCores,
         hostCount,
+        hostOs,
+        hostOsField,
         basePolicy,
         baseTunables,
         vmcs,
@@ -502,6 +511,8 @@ class Loader {
       baseCpu: CpuProfile | undefined;
       baseCores: number | undefined;
       hostCount: number;
+      hostOs: HostOs | undefined;
+      hostOsField: Field | undefined;
       basePolicy: PolicyName | undefined;
       baseTunables: readonly TunableEntry[];
       vmcs: VmcsOverrides | undefined;
@@ -571,9 +582,29 @@ class Loader {
         );
         ok = false;
       }
+      if (base.hostOs !== undefined) {
+        const hv = policy === 'kvm' ? 'kvm' : 'bhyve';
+        if (!HOST_OS_OF[hv].includes(base.hostOs)) {
+          problem(
+            base.hostOsField!.key,
+            `host.os ${base.hostOs} does not run ${hv === 'kvm' ? 'KVM' : 'bhyve'} (policy ${policy}); ${hv === 'kvm' ? 'KVM' : 'bhyve'} runs on ${HOST_OS_OF[hv].join(' or ')}`,
+            c.name,
+          );
+          ok = false;
+        }
+      }
       const x2apic = c.picks.get('x2apic')?.value as boolean | undefined;
       const enl = c.picks.get('enlightenments');
       const enlNode = axes.find((a) => a.key === 'enlightenments')?.keyNode;
+      for (const d of base.guests)
+        if (d.spec.kind === 'modelled' && d.spec.clocksource === 'kvm-clock' && policy !== 'kvm') {
+          problem(
+            d.clocksourceNode!,
+            `bhyve offers no kvm-clock (policy ${policy}); use tsc, acpi_pm or hpet, or policy kvm`,
+            c.name,
+          );
+          ok = false;
+        }
       const guests = base.guests.map((d): GuestSpec => {
         const g = x2apic === undefined ? d.spec : { ...d.spec, x2apic };
         if (g.kind !== 'modelled' || d.timekeeping === undefined) return g;
@@ -586,7 +617,7 @@ class Loader {
       out.push({
         name: c.name,
         params: c.params,
-        host: { cpu, cores, count: base.hostCount },
+        host: { cpu, cores, count: base.hostCount, ...(base.hostOs !== undefined ? { os: base.hostOs } : {}) },
         hypervisor: { policy, tunables, ...(base.vmcs !== undefined ? { vmcs: base.vmcs } : {}) },
         guests,
       });

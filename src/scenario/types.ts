@@ -3,6 +3,8 @@ import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
 import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import type { ScriptOp } from '../core/script/ops.js';
+import type { HostOs } from '../model/hostOs.js';
+import type { LinuxClocksource } from '../core/guests/linuxClock.js';
 import { WORKLOAD_OP_NAMES } from '../core/guests/workload.js';
 
 /**
@@ -20,6 +22,11 @@ export const GUEST_OS_NAMES = [
   'freebsd-12.1',
 ] as const;
 export type GuestOsName = (typeof GUEST_OS_NAMES)[number];
+
+/** Whether a guest OS is a Linux one (it takes `clocksource`: src/core/guests/linuxClock.ts). */
+export function isLinuxOs(os: GuestOsName): boolean {
+  return os.startsWith('ubuntu-');
+}
 
 export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build', 'compute'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
@@ -98,6 +105,8 @@ export interface ModelledGuestSpec {
    * filled in (src/scenario/timekeeping.ts). Absent under bhyve and for other guests.
    */
   readonly timekeeping?: GuestTimekeepingSpec;
+  /** A Linux guest's clocksource as the scenario states it (src/core/guests/linuxClock.ts); absent: the hypervisor's default. */
+  readonly clocksource?: LinuxClocksource;
 }
 
 export interface ScriptedGuestSpec {
@@ -116,6 +125,8 @@ interface HostSpec {
   readonly cores: number;
   /** Identical hosts in the fleet; guests are placed on every host (shards split by host). */
   readonly count: number;
+  /** The host OS (its clock tick: cost-model.yaml hostTickHz); absent: the hypervisor's default (model/data.ts DEFAULT_HOST_OS). */
+  readonly os?: HostOs;
 }
 
 interface HypervisorSpec {

@@ -56,7 +56,7 @@ for (const r of ROWS) {
     const seconds = 4;
     const t = run(r.os, r.cpu, `{ phase: compute, duration: ${seconds}s }`, vcpus, seconds);
     const per = (name: string): number => (t.exits[name] ?? 0) / (vcpus * seconds);
-    const hostHz = data.costModel.hostTickHz.kvm;
+    const hostHz = data.costModel.hostTickHz.linux;
     const guestHz = data.guestModels.get(r.os)!.timer.hz;
     // Each host tick in guest mode is one external-interrupt exit; the phase of the first tick
     // and the exit debt move the count by at most a tick per vCPU.
@@ -149,7 +149,7 @@ for (const r of WINDOWS_ROWS) {
     const seconds = 4;
     const t = runWindows(r, 'compute', vcpus, seconds);
     const per = (name: string): number => (t.exits[name] ?? 0) / (vcpus * seconds);
-    const hostHz = data.costModel.hostTickHz.kvm;
+    const hostHz = data.costModel.hostTickHz.linux;
     const clockHz = data.guestModels.get(r.os)!.timer.hz;
     // Every host tick in guest mode, and every synthetic-timer expiry (a host hrtimer: KVM hyperv.c
     // stimer_timer_callback), is one exit; no device completion or IPI kicks the running vCPU.

@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModelData, type ModelData } from '../../src/model/data.js';
+import { hostModel, hostTickRate, loadModelData, type HostOs, type ModelData } from '../../src/model/data.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 
@@ -19,7 +19,7 @@ const base = loadModelData();
 function withHostHz(hz: number): ModelData {
   return {
     ...base,
-    costModel: { ...base.costModel, hostTickHz: { ...base.costModel.hostTickHz, kvm: hz } },
+    costModel: { ...base.costModel, hostTickHz: { ...base.costModel.hostTickHz, linux: hz } },
   };
 }
 
@@ -82,3 +82,53 @@ test('an idle Linux guest: external-interrupt exits per vCPU-second do not grow 
   assert.ok(eight <= 1.6 * one + 0.3, `1 vCPU: ${one.toFixed(2)}/s, 8 vCPUs: ${eight.toFixed(2)}/s per vCPU`);
   assert.ok(eight < 2, `${eight.toFixed(2)} per vCPU-second`);
 });
+
+// ---------------------------------------------------------------------------------------------
+// The host tick by host OS (scenario key host.os; cost-model.yaml hostTickHz, hostTickOnEveryCpu).
+
+/** Model data with one host OS's tick rate replaced (to take the host's ticks out of a count). */
+function withOsHz(os: HostOs, hz: number): ModelData {
+  return { ...base, costModel: { ...base.costModel, hostTickHz: { ...base.costModel.hostTickHz, [os]: hz } } };
+}
+
+function runOs(policy: string, os: HostOs | undefined, data: ModelData) {
+  const s = parseScenario(
+    `name: ticks
+seed: 11
+host: { cpu: epyc-7763, cores: 16${os === undefined ? '' : `, os: ${os}`} }
+hypervisor: { policy: ${policy} }
+guests:
+  - { os: ubuntu-18.04, vcpus: 2, x2apic: false, phases: [{ phase: compute, duration: 10s }] }
+duration: 10s
+`,
+    'ticks.yaml',
+  );
+  return runScenario(s, { data }).results.variants[0].totals;
+}
+
+const OS_ROWS: readonly { policy: string; os: HostOs | undefined; effective: HostOs; perVcpuHz: number }[] = [
+  // FreeBSD and Linux tick on every busy CPU; illumos runs clock() on one CPU of the 16.
+  { policy: 'bhyve-12.1', os: undefined, effective: 'freebsd', perVcpuHz: 1000 },
+  { policy: 'bhyve-12.1', os: 'freebsd', effective: 'freebsd', perVcpuHz: 1000 },
+  { policy: 'bhyve-12.1', os: 'illumos', effective: 'illumos', perVcpuHz: 100 / 16 },
+  { policy: 'kvm', os: undefined, effective: 'linux', perVcpuHz: 250 },
+  { policy: 'kvm', os: 'linux', effective: 'linux', perVcpuHz: 250 },
+];
+
+for (const r of OS_ROWS) {
+  test(`host tick by host OS: ${r.policy} on ${r.os ?? '(default)'} = ${r.perVcpuHz} Hz per busy vCPU`, () => {
+    assert.equal(hostTickRate(base.costModel, r.effective, 16), r.perVcpuHz);
+    assert.equal(hostModel(base.costModel, r.policy === 'kvm' ? 'kvm' : 'bhyve', r.os, 16).hostTickHz, r.perVcpuHz);
+    // On the engine: the VMEXIT_INTR exits the host's ticks add (the same run with that OS's tick
+    // slowed to one per 1000 s leaves the guest timer's host-timer exits only).
+    const t = runOs(r.policy, r.os, base);
+    const without = runOs(r.policy, r.os, withOsHz(r.effective, 0.001));
+    const got = (t.exits.VMEXIT_INTR ?? 0) - (without.exits.VMEXIT_INTR ?? 0);
+    const expected = r.perVcpuHz * t.guestCpuSeconds;
+    const slack = 4 * Math.sqrt(expected) + 3;
+    assert.ok(
+      Math.abs(got - expected) <= slack,
+      `${got} host-tick exits, expected ${expected.toFixed(1)} ± ${slack.toFixed(1)}`,
+    );
+  });
+}

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { SCRIPT_OP_NAMES } from '../../src/core/script/ops.js';
+import { LINUX_CLOCKSOURCES } from '../../src/core/guests/linuxClock.js';
+import { HOST_OS_NAMES } from '../../src/model/hostOs.js';
 import { POLICY_NAMES, TUNABLES } from '../../src/core/hypervisor/policy.js';
 import { APIC_REGISTER_BY_NAME } from '../../src/core/apic/registers.js';
 import { CONTROL_NAMES, type ControlWord } from '../../src/core/vmx/controls.js';
@@ -124,6 +126,8 @@ describe('scenario.schema.json', () => {
   it('has the same enums and ranges as the code', () => {
     assert.deepEqual(at(['hypervisor', 'policy']).enum, [...POLICY_NAMES]);
     assert.deepEqual((props(defs.guest).os as Obj).enum, [...GUEST_OS_NAMES, 'scripted']);
+    assert.deepEqual((props(defs.guest).clocksource as Obj).enum, [...LINUX_CLOCKSOURCES]);
+    assert.deepEqual(at(['host', 'os']).enum, [...HOST_OS_NAMES]);
     assert.deepEqual((props(defs.phase).phase as Obj).enum, [...PHASE_NAMES]);
     assert.deepEqual((at(['expect', 'violations']).items as Obj).enum, [...VIOLATION_CHECKS]);
     for (const w of Object.keys(CONTROL_NAMES) as ControlWord[]) {

@@ -1,3 +1,4 @@
+import { linuxClockSetup, type LinuxClockSetup, type LinuxClocksource } from '../guests/linuxClock.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
@@ -35,6 +36,8 @@ export interface GuestInstance {
   readonly workload?: WorkloadSpec;
   /** Windows under KVM: enlightenments and clock hardware (src/core/guests/clock.ts); none: the model's LAPIC timer, exit-free clock. */
   readonly timekeeping?: GuestTimekeeping;
+  /** A Linux guest's clocksource (src/core/guests/linuxClock.ts); none: the hypervisor's default (kvm-clock, tsc). */
+  readonly clocksource?: LinuxClocksource;
 }
 
 export interface HostConfig {
@@ -179,7 +182,9 @@ export const enum Gf {
   IO_DONE_AT = 4,
   /** Bytes a disk benchmark has still to transfer. */
   BYTES_LEFT = 5,
-  STRIDE = 6,
+  /** A Linux guest's last jiffies update (guests/linuxClock.ts), ns; -Infinity: none yet. */
+  LAST_JIFFY = 6,
+  STRIDE = 7,
 }
 
 /** Per-guest integers (`gi32`). */
@@ -266,6 +271,8 @@ export abstract class HostState {
   walkNext = Infinity;
   /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
   readonly clocks: ClockSetup[] = [];
+  /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
+  readonly linuxClocks: LinuxClockSetup[] = [];
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -304,6 +311,7 @@ export abstract class HostState {
     for (let i = 0; i < g; i++) {
       this.gf[i * Gf.STRIDE + Gf.PHASE_END] = Infinity;
       this.gf[i * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
+      this.gf[i * Gf.STRIDE + Gf.LAST_JIFFY] = -Infinity;
       this.gi32[i * Gi.STRIDE + Gi.IO_TARGET] = -1;
       this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
@@ -316,6 +324,7 @@ export abstract class HostState {
       const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
       const clock = clockSetup(config.traits, guest.model, guest.timekeeping);
       this.clocks.push(clock);
+      this.linuxClocks.push(linuxClockSetup(config.traits.hypervisor, guest.model, guest.clocksource));
       const tk = guest.timekeeping;
       // The guest programs its clock SINT (the stimer's) with AutoEOI (hypervisor/hyperv.ts).
       const hyperv =

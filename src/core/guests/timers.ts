@@ -16,6 +16,7 @@
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
+import { linuxArmReads, linuxTickReads } from './linuxClockReads.js';
 import { clockPeriodNs, clockTickDone, platformClockOwner } from './timekeeping.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
@@ -30,6 +31,7 @@ export function dynticks(model: GuestModel): boolean {
 
 /** The guest programs its one-shot timer (see the header: TSC deadline when offered, else initial count). */
 export function armTimer(h: HostState, v: number, model: GuestModel): void {
+  linuxArmReads(h, v); // clockevents_program_event's ktime_get (Linux on acpi_pm / hpet only)
   if (model.timer.tscDeadline && h.config.traits.hypervisor === 'kvm') h.machine.wrmsr(v, IA32_TSC_DEADLINE, 1, 0);
   else h.machine.timerInitialCount(v, ONE_SHOT_COUNT);
 }
@@ -113,6 +115,7 @@ export function dropStaleTimer(h: HostState, v: number): void {
 /** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer (and restarts the tick after idle). */
 export function rearmAfterTick(h: HostState, v: number, model: GuestModel, vector: number): void {
   if (vector !== model.timer.vector) return;
+  linuxTickReads(h, v, h.now, clockPeriodNs(h, v)); // the tick path's clock reads (Linux on acpi_pm / hpet only)
   if (clockTickDone(h, v) || !model.timer.oneShotRearm) return;
   armTimer(h, v, model);
   const r = v * V8.STRIDE + V8.RESTART_TICK;

@@ -168,6 +168,15 @@ export interface PolicyTraits {
    * and the vCPU exits with the host's interrupt.
    */
   readonly guestTimer: 'preemption-timer' | 'host-timer';
+  /**
+   * SVM, when an injected interrupt's window is closed (svm/intercepts.ts): `per-entry` - the
+   * hypervisor decides at every VMRUN and clears V_IRQ / VINTR when nothing is pending (FreeBSD bhyve
+   * svm_inj_interrupts, KVM); `until-exit` - illumos bhyve arms the window after every injection
+   * (svm_inject_recheck: svm_enable_intr_window_exiting "if any event is being injected") and only the
+   * VINTR exit (or svm_pause) clears it (illumos-gate usr/src/uts/intel/io/vmm/amd/svm.c), so each
+   * injected interrupt ends in one VMEXIT_VINTR when the guest is interruptible again.
+   */
+  readonly svmIntrWindow: 'per-entry' | 'until-exit';
   /** Values of every tunable, defaults filled in, read-only ones computed. */
   readonly tunables: Tunables;
 }
@@ -177,7 +186,13 @@ function can(allowed1: number | undefined, bit: number): boolean {
   return allowed1 !== undefined && (allowed1 & bit) !== 0;
 }
 
-export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: Tunables): PolicyTraits {
+export function resolvePolicy(
+  name: PolicyName,
+  profile: CpuProfile,
+  tunables: Tunables,
+  /** The host OS (scenario host.os): illumos bhyve's SVM window rule differs from FreeBSD's. */
+  hostOs?: string,
+): PolicyTraits {
   const hypervisor = name === 'kvm' ? 'kvm' : 'bhyve';
   const vendor = profile.vendor;
   const t = (n: string): number => tunableValue(tunables, n);
@@ -202,6 +217,7 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
       avic,
       mmio: 'npf',
       guestTimer: 'host-timer',
+      svmIntrWindow: hypervisor === 'bhyve' && hostOs === 'illumos' ? 'until-exit' : 'per-entry',
       tunables: values,
     };
   }
@@ -240,6 +256,7 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
         can(pin1, PinBased.ActivateVmxPreemptionTimer) && t('kvm_intel.preemption_timer') === 1
           ? 'preemption-timer'
           : 'host-timer',
+      svmIntrWindow: 'per-entry',
       tunables: values,
     };
   }
@@ -270,6 +287,7 @@ export function resolvePolicy(name: PolicyName, profile: CpuProfile, tunables: T
     avic: false,
     mmio: 'ept-violation',
     guestTimer: 'host-timer',
+    svmIntrWindow: 'per-entry',
     tunables: values,
   };
 }

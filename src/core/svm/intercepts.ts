@@ -37,9 +37,10 @@ export function vTprWrite(s: Int32Array, b: number, cr8: number): Next {
  * highest vector the vlapic may deliver is injected if the guest can take it — returned, for the
  * vlapic to accept; else a dummy V_IRQ with V_IGN_TPR and the VINTR intercept open a window (bhyve
  * svm.c enable_intr_window_exiting, KVM svm_enable_irq_window), or, with nothing to deliver, V_IRQ
- * and VINTR are cleared. Returns -1 when nothing is injected.
+ * and VINTR are cleared - unless the hypervisor keeps the window until its VINTR exit (illumos bhyve:
+ * PolicyTraits.svmIntrWindow 'until-exit'). Returns -1 when nothing is injected.
  */
-export function svmInjectOrRequestWindow(s: Int32Array, b: number): number {
+export function svmInjectOrRequestWindow(s: Int32Array, b: number, keepWindow = false): number {
   if (s[b + F.PENDING_INJECT] >= 0) return -1;
   const vector = vlapicPendingIntr(s, b);
   if (vector >= 0 && guestInterruptible(s, b)) {
@@ -47,7 +48,7 @@ export function svmInjectOrRequestWindow(s: Int32Array, b: number): number {
     return vector;
   }
   if (vector >= 0) armVintr(s, b);
-  else disarmVintr(s, b);
+  else if (!keepWindow) disarmVintr(s, b);
   return -1;
 }
 
@@ -55,7 +56,8 @@ export function svmInjectOrRequestWindow(s: Int32Array, b: number): number {
  * The rest of the VMCB programming before VMRUN, after an injection (`injected`) if there was one:
  * - bhyve svm_inj_interrupts() sets need_intr_window = 1 after every injection ("Force a VM-exit as
  *   soon as the vcpu is ready to accept another interrupt"): V_IRQ + V_IGN_TPR + VINTR stay armed,
- *   so the guest's next STI/IRET exits unless another exit disarms it first; KVM disarms them;
+ *   so the guest's next STI/IRET exits unless another exit disarms it first (FreeBSD; illumos keeps
+ *   it until that exit: svmInjectOrRequestWindow); KVM disarms them;
  * - KVM svm_update_cr8_intercept(): intercept CR8 writes while the TPR masks the highest IRR;
  * - sync_lapic_to_cr8: V_TPR = TPR[7:4].
  */

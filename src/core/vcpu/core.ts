@@ -354,7 +354,7 @@ export class MachineCore {
     const s = this.s;
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return;
-    const vector = svmInjectOrRequestWindow(s, b);
+    const vector = svmInjectOrRequestWindow(s, b, this.traits.svmIntrWindow === 'until-exit');
     if (vector >= 0) this.acceptInjected(v, vector);
     programVmcbBeforeRun(s, b, this.traits, vector >= 0);
   }

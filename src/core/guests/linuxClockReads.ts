@@ -1,0 +1,34 @@
+/**
+ * The clock reads of a Linux guest on acpi_pm or hpet, as the tick path makes them (the rules and
+ * sources: linuxClock.ts).
+ */
+import { Gf, Vi, type HostState } from '../engine/state.js';
+import { READS_PER_ARM, READS_PER_JIFFY, READS_PER_TICK } from './linuxClock.js';
+
+function read(h: HostState, v: number, n: number): void {
+  const c = h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
+  if (c.op >= 0 && n > 0) h.machine.repeat(v, n, c.op, c.arg, 0);
+}
+
+/** vCPU `v` arms its one-shot timer: clockevents_program_event reads the clock once. */
+export function linuxArmReads(h: HostState, v: number): void {
+  read(h, v, READS_PER_ARM);
+}
+
+/**
+ * vCPU `v` handles a tick interrupt at `now`: the hrtimer and tick reads, and the jiffies update when
+ * a tick period has passed since the guest's last one (the first CPU to tick after it takes it).
+ */
+export function linuxTickReads(h: HostState, v: number, now: number, periodNs: number): void {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  if (h.linuxClocks[gi].op < 0) return;
+  let n = READS_PER_TICK;
+  const j = gi * Gf.STRIDE + Gf.LAST_JIFFY;
+  const since = now - h.gf[j];
+  if (since >= periodNs) {
+    // tick_do_update_jiffies64: last_jiffies_update advances by whole periods (the grid is kept).
+    h.gf[j] = since === Infinity ? now : h.gf[j] + Math.floor(since / periodNs) * periodNs;
+    n += READS_PER_JIFFY;
+  }
+  read(h, v, n);
+}

@@ -1,0 +1,105 @@
+/**
+ * Scenario keys `host.os` (the host kernel's clock tick; illumos bhyve's interrupt window) and a
+ * Linux guest's `clocksource` (src/core/guests/linuxClock.ts): defaults, and file:line:col errors
+ * for every bad input.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ScenarioError } from '../../src/input/diagnostics.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import type { ModelledGuestSpec } from '../../src/scenario/types.js';
+
+const scenario = (host: string, policy: string, guest: string): string =>
+  `name: t\nhost: { cpu: epyc-7763${host} }\nhypervisor: { policy: ${policy} }\nguests:\n  - ${guest}\n`;
+
+function errors(text: string): string {
+  try {
+    parseScenario(text, 't.yaml');
+  } catch (e) {
+    assert.ok(e instanceof ScenarioError, String(e));
+    return e.message;
+  }
+  assert.fail('expected a ScenarioError');
+}
+
+describe('host.os and clocksource: good input', () => {
+  it('no host.os and no clocksource: nothing set (the hypervisor defaults apply in the engine)', () => {
+    const v = parseScenario(scenario('', 'bhyve-12.1', '{ os: ubuntu-18.04 }'), 't.yaml').variants[0];
+    assert.equal(v.host.os, undefined);
+    assert.equal((v.guests[0] as ModelledGuestSpec).clocksource, undefined);
+  });
+  const GOOD: readonly { host: string; policy: string; guest: string; os?: string; cs?: string }[] = [
+    {
+      host: ', os: illumos',
+      policy: 'bhyve-12.1',
+      guest: '{ os: ubuntu-18.04, clocksource: acpi_pm }',
+      os: 'illumos',
+      cs: 'acpi_pm',
+    },
+    {
+      host: ', os: freebsd',
+      policy: 'bhyve-tpr-v3',
+      guest: '{ os: ubuntu-18.04, clocksource: tsc }',
+      os: 'freebsd',
+      cs: 'tsc',
+    },
+    {
+      host: ', os: linux',
+      policy: 'kvm',
+      guest: '{ os: ubuntu-18.04, clocksource: kvm-clock }',
+      os: 'linux',
+      cs: 'kvm-clock',
+    },
+    { host: '', policy: 'kvm', guest: '{ os: ubuntu-18.04, clocksource: hpet }', cs: 'hpet' },
+  ];
+  for (const g of GOOD)
+    it(`host${g.host || ' (no os)'} / ${g.policy} / ${g.guest}`, () => {
+      const v = parseScenario(scenario(g.host, g.policy, g.guest), 't.yaml').variants[0];
+      assert.equal(v.host.os, g.os);
+      assert.equal((v.guests[0] as ModelledGuestSpec).clocksource, g.cs);
+    });
+});
+
+describe('host.os and clocksource: errors with file:line:col', () => {
+  const BAD: readonly { name: string; text: string; want: RegExp }[] = [
+    {
+      name: 'an unknown host OS',
+      text: scenario(', os: solaris', 'bhyve-12.1', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*unknown host OS "solaris"/,
+    },
+    {
+      name: 'illumos under KVM',
+      text: scenario(', os: illumos', 'kvm', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.os illumos does not run KVM.*linux/,
+    },
+    {
+      name: 'linux under bhyve',
+      text: scenario(', os: linux', 'bhyve-12.1', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.os linux does not run bhyve.*freebsd or illumos/,
+    },
+    {
+      name: 'a clocksource on a Windows guest',
+      text: scenario('', 'kvm', '{ os: windows-10-1909, clocksource: acpi_pm }'),
+      want: /t\.yaml:5:\d+: .*"clocksource" applies to Linux guests only/,
+    },
+    {
+      name: 'a clocksource on a FreeBSD guest',
+      text: scenario('', 'bhyve-12.1', '{ os: freebsd-12.1, clocksource: tsc }'),
+      want: /t\.yaml:5:\d+: .*"clocksource" applies to Linux guests only/,
+    },
+    {
+      name: 'an unknown clocksource',
+      text: scenario('', 'kvm', '{ os: ubuntu-18.04, clocksource: acpi-pm }'),
+      want: /t\.yaml:5:\d+: .*unknown clocksource "acpi-pm".*did you mean "acpi_pm"/,
+    },
+    {
+      name: 'kvm-clock under bhyve',
+      text: scenario('', 'bhyve-12.1', '{ os: ubuntu-18.04, clocksource: kvm-clock }'),
+      want: /t\.yaml:5:\d+: .*bhyve offers no kvm-clock/,
+    },
+  ];
+  for (const b of BAD)
+    it(b.name, () => {
+      assert.match(errors(b.text), b.want);
+    });
+});
