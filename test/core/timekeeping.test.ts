@@ -193,3 +193,53 @@ test('property: with hv-time and the reference TSC page a clock read never exits
     { numRuns: 12 },
   );
 });
+
+test('the RTC ticks at 1024 Hz on the clock owner: two port accesses and, under APICv, one EOI exit per tick (table)', () => {
+  // Idle guests with hv-time and the reference TSC page: clock reads are free, so every port access
+  // is an RTC acknowledgement (OUT 0x70, IN 0x71) and every EOI exit is KVM's RTC EOI tracking
+  // (kvm_ioapic_scan_entry: RTC_GSI in the EOI-exit bitmap). 2 s of a 2-vCPU guest.
+  const ticks = 2 * WIN.clock.platformTimerHz;
+  assert.equal(WIN.clock.platformTimerHz, 1024, 'the rate perf-prof measured (EOI_INDUCED 1024/s)');
+  const rows = [
+    {
+      what: 'RTC (no HPET, no stimer), APICv',
+      guest: 'enlightenments: [hv-time], hpet: false',
+      cpu: 'xeon-e5-2667v4',
+      io: 2 * ticks,
+      eoiExits: ticks,
+    },
+    {
+      what: 'RTC, no APICv: EOIs go through the APIC page, no EOI-induced exit',
+      guest: 'enlightenments: [hv-time], hpet: false',
+      cpu: 'i7-6700K',
+      io: 2 * ticks,
+      eoiExits: 0,
+    },
+    {
+      what: 'HPET periodic edge interrupt: no acknowledgement, not in the EOI-exit bitmap',
+      guest: 'enlightenments: [hv-time], hpet: true',
+      cpu: 'xeon-e5-2667v4',
+      io: 0,
+      eoiExits: 0,
+    },
+    {
+      what: 'hv-stimer: no platform timer at all',
+      guest: 'enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time], hpet: false',
+      cpu: 'xeon-e5-2667v4',
+      io: 0,
+      eoiExits: 0,
+    },
+  ];
+  for (const r of rows) {
+    const t = run(r.guest, 1, r.cpu, 'idle');
+    // The first tick is due one period in; the last may fall past the end: within 2 ticks.
+    assert.ok(
+      Math.abs(n(t, 'IO_INSTRUCTION') - r.io) <= 4,
+      `${r.what}: IO_INSTRUCTION ${n(t, 'IO_INSTRUCTION')} vs ${r.io}`,
+    );
+    assert.ok(
+      Math.abs(n(t, 'VIRTUALIZED_EOI') - r.eoiExits) <= 2,
+      `${r.what}: VIRTUALIZED_EOI ${n(t, 'VIRTUALIZED_EOI')} vs ${r.eoiExits}`,
+    );
+  }
+});

@@ -39,11 +39,21 @@ export function clockPeriodNs(h: HostState, v: number): number {
  * The clock interrupt `vector` reaches vCPU `v`: a synthetic timer's expiry through the SynIC
  * (Machine.stimerExpires), a platform timer's interrupt as a device interrupt injected by the
  * hypervisor, or the LAPIC timer as the hypervisor emulates it (Machine.guestTimerExpires).
+ *
+ * The RTC's interrupt (GSI 8) is edge-triggered, but KVM tracks its EOIs to coalesce lost ticks
+ * (lost_tick_policy=slew, libvirt tickpolicy=catchup): kvm_ioapic_scan_entry puts the vector of
+ * every level-triggered pin *and of RTC_GSI* in ioapic_handled_vectors, which becomes the VMX
+ * EOI-exit bitmap (arch/x86/kvm/ioapic.c; rtc_irq_eoi retires the tick's pending EOI). So under
+ * APICv each RTC EOI exits (EOI_INDUCED; perf-prof: 1024/s on the clock owner). The model's
+ * EOI-exit bitmap is set on the level path, so the RTC is raised as level-triggered; the TMR bit
+ * this also sets is what the hv-vapic EOI assist checks (Machine.hvEoiAssist), where KVM asks
+ * kvm_ioapic_handles_vector - true for the RTC's vector too - so the assist is refused alike. The
+ * HPET's edge interrupt is on no such list.
  */
 export function clockInterrupt(h: HostState, v: number, vector: number): void {
   const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
   if (t === ClockTimer.STIMER) h.machine.stimerExpires(v, vector);
-  else if (platformClockOwner(h, v)) h.machine.raiseInterrupt(v, vector, false);
+  else if (platformClockOwner(h, v)) h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
   else h.machine.guestTimerExpires(v, vector);
 }
 
