@@ -59,6 +59,11 @@ export interface GuestDraft {
   readonly clocksourceNode?: YamlNode;
 }
 
+/** A Windows guest of an OS model (not a workload profile or a script): the one that takes enlightenments. */
+export function isWindowsGuest(g: GuestDraft): boolean {
+  return g.spec.kind === 'modelled' && g.spec.workload === undefined && isWindowsOs(g.spec.os);
+}
+
 /**
  * Read `guests:` (hosts x guests capped at MAX_TOTAL_GUESTS). `workloadBaseDir`: the directory
  * workload-profile paths are relative to; null forbids profile files (scenarios posted to the

@@ -77,28 +77,19 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
-import { HOST_OS_NAMES, HOST_OS_OF, type HostOs } from '../model/hostOs.js';
+import { HOST_OS_OF, type HostOs } from '../model/hostOs.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
-import { DiagnosticSink, ScenarioError, didYouMean } from '../input/diagnostics.js';
-import { Reader, optional, parseYamlChecked, type Field, type Fields, type Val } from '../input/yaml.js';
-import { GUEST_KEYS, PHASE_KEYS, parseGuests, type GuestDraft } from './guests.js';
-import { isWindowsOs, resolveTimekeeping } from './timekeeping.js';
-import {
-  DEFAULT_CARDINALITY_BUDGET,
-  DEFAULT_DURATION_NS,
-  DEFAULT_MAX_DURATION_NS,
-  MAX_ALIAS_COUNT,
-  MAX_CARDINALITY_BUDGET,
-  MAX_DURATION_NS,
-  MAX_FILE_BYTES,
-  MAX_HOST_COUNT,
-} from './limits.js';
+import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
+import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
+import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
+import { HOST_KEYS, parseHost } from './host.js';
+import { parseDuration } from './duration.js';
+import { resolveTimekeeping } from './timekeeping.js';
+import { DEFAULT_CARDINALITY_BUDGET, MAX_ALIAS_COUNT, MAX_CARDINALITY_BUDGET, MAX_FILE_BYTES } from './limits.js';
 import {
   MATRIX_TUNABLE_PREFIX,
-  MAX_HOST_CORES,
   checkTunableName,
   expandMatrix,
-  lookupCpu,
   parseMatrix,
   setTwice,
   tunableValue,
@@ -109,10 +100,6 @@ import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
 import type { GuestSpec, Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
 
 const NAME_RE = /^[a-z0-9._-]+$/;
-
-function isWindowsGuest(g: GuestDraft): boolean {
-  return g.spec.kind === 'modelled' && g.spec.workload === undefined && isWindowsOs(g.spec.os);
-}
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
@@ -132,7 +119,7 @@ export const ACCEPTED_KEYS = {
     'thresholds',
     'cardinalityBudget',
   ],
-  host: ['cpu', 'cores', 'count', 'os'],
+  host: HOST_KEYS,
   hypervisor: ['policy', 'tunables', 'vmcs'],
   vmcs: VMCS_KEYS,
   vmcsWord: VMCS_WORD_KEYS,
@@ -292,38 +279,11 @@ class Loader {
           `an integer 1..${MAX_CARDINALITY_BUDGET} (metric series)`,
         ),
       ) ?? DEFAULT_CARDINALITY_BUDGET;
-    const duration = this.duration(f);
+    const duration = parseDuration(this.r, f);
     const expectViolations = optional(f, 'expect', (v) => this.expect(v)) ?? [];
 
     // Host.
-    const hostField = f.get('host');
-    const hostMap = hostField === undefined ? undefined : r.map(hostField, 'host');
-    const hf = hostMap === undefined ? undefined : r.fields(hostMap, 'host', ACCEPTED_KEYS.host);
-    let baseCpu: CpuProfile | undefined;
-    const cpuField = hf?.get('cpu');
-    if (cpuField !== undefined) {
-      if (inMatrix('cpu')) setTwice(r, cpuField, 'host.cpu', 'matrix.cpu');
-      else baseCpu = lookupCpu(r, cpuField, 'host.cpu', this.cpuCatalog());
-    } else if (
-      axes !== undefined &&
-      !inMatrix('cpu') &&
-      hostField !== undefined &&
-      hostMap !== undefined &&
-      !hf!.mentions('cpu')
-    ) {
-      r.error(hostMap, 'missing required key "cpu" in host', 'a CPU profile id such as "i7-2620M"');
-    } else if (axes !== undefined && !inMatrix('cpu') && !f.mentions('host')) {
-      r.error(m, 'missing required key "host" in the scenario', 'host: { cpu: <profile id> }');
-    }
-    const coresField = hf?.get('cores');
-    let baseCores: number | undefined;
-    if (coresField !== undefined) {
-      if (inMatrix('cores')) setTwice(r, coresField, 'host.cores', 'matrix.cores');
-      else baseCores = r.int(coresField, 'host.cores', 1, MAX_HOST_CORES);
-    }
-    const hostCount = optional(hf, 'count', (v) => r.int(v, 'host.count', 1, MAX_HOST_COUNT)) ?? 1;
-    const hostOsField = hf?.get('os');
-    const hostOs = hostOsField === undefined ? undefined : r.oneOf(hostOsField, 'host.os', HOST_OS_NAMES, 'host OS');
+    const { baseCpu, baseCores, hostCount, hostOs, hostOsField } = parseHost(r, f, m, axes, () => this.cpuCatalog());
 
     // Hypervisor.
     const hvField = f.get('hypervisor');
@@ -420,44 +380,6 @@ class Loader {
       debugChecks,
       cardinalityBudget,
     };
-  }
-
-  private duration(f: Fields): { value: Scenario['duration']; field: Val } | undefined {
-    const r = this.r;
-    const df = f.get('duration');
-    const mf = f.get('maxDuration');
-    const max = '30 days';
-    let untilComplete = false;
-    let ns: number | undefined = DEFAULT_DURATION_NS;
-    if (df !== undefined) {
-      const s = r.scalar(df);
-      if (s !== undefined && s.value === 'until-complete') untilComplete = true;
-      else {
-        const str = s !== undefined && typeof s.value === 'string' ? s.value : undefined;
-        if (str !== undefined && /^[a-z-]+$/.test(str)) {
-          r.error(
-            df,
-            `invalid duration for duration: "${str}"${didYouMean(str, ['until-complete'])}`,
-            'a duration such as "60s" or until-complete',
-          );
-          ns = undefined;
-        } else ns = r.duration(df, 'duration', 1, MAX_DURATION_NS, max);
-      }
-    }
-    let maxNs: number | undefined = DEFAULT_MAX_DURATION_NS;
-    if (mf !== undefined) {
-      if (!untilComplete) {
-        r.error(
-          mf.key,
-          'maxDuration only applies with duration: until-complete',
-          'duration: until-complete, or no maxDuration',
-        );
-        maxNs = undefined;
-      } else maxNs = r.duration(mf, 'maxDuration', 1, MAX_DURATION_NS, max);
-    }
-    const field: Val = df ?? { node: f.map };
-    if (untilComplete) return maxNs === undefined ? undefined : { value: { kind: 'until-complete', maxNs }, field };
-    return ns === undefined ? undefined : { value: { kind: 'fixed', ns }, field };
   }
 
   private expect(v: Val): string[] | undefined {
