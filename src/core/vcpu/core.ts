@@ -92,11 +92,9 @@ export class MachineCore {
   /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
   readonly exitCostNs: Float64Array;
   /**
-   * Host nanoseconds of an MSR-write exit to an x2APIC register other than the timer's initial count
-   * (EOI, ICR, LVT, ...): KVM handles those without programming a host timer, so they take the short
-   * in-kernel field part, not the timer-arming one of the MSR_WRITE slot (docs/MODEL.md §5). -1: the
-   * slot's cost (set by the engine from the cost model). Never reached by Machine.repeat, whose only
-   * MSR write is IA32_TSC_DEADLINE, so fast-forwarded exits keep the slot's cost.
+   * Host ns of an MSR-write exit to an x2APIC register other than the timer's (EOI, ICR, LVT, ...): KVM
+   * arms no host timer for those, so they take the short field part, not the MSR_WRITE slot's
+   * (docs/MODEL.md §5); -1: the slot's cost. Machine.repeat's only MSR write is IA32_TSC_DEADLINE.
    */
   apicMsrWriteCostNs = -1;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
