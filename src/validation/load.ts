@@ -34,14 +34,13 @@ import { scenarioFromNode } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Reader, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
 import { nonEmpty, opt, readCompare } from './loadCompare.js';
+import { HV_ENLIGHTENMENTS, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import {
-  ENLIGHTENMENTS,
   SETUP_ITEMS,
   SOURCE_KINDS,
   VALIDATION_CASE_VERSION,
   type CaseSetup,
   type CaseSource,
-  type Enlightenment,
   type NotExpressed,
   type SetupItem,
   type SetupValue,
@@ -387,14 +386,14 @@ function readSetup(r: Reader, v: Field): CaseSetup | undefined {
           r.error(
             x,
             'wrong type for setup.enlightenments',
-            `a list of ${ENLIGHTENMENTS.join(', ')} (empty: none)`,
+            `a list of ${HV_ENLIGHTENMENTS.join(', ')} (empty: none)`,
             r.describe(x.node),
           );
           return false;
         }
-        const bad = (value as string[]).find((e) => !(ENLIGHTENMENTS as readonly string[]).includes(e));
+        const bad = (value as string[]).find((e) => !(HV_ENLIGHTENMENTS as readonly string[]).includes(e));
         if (bad !== undefined) {
-          r.error(x, `unknown enlightenment "${bad}"`, `one of ${ENLIGHTENMENTS.join(', ')}`);
+          r.error(x, `unknown enlightenment "${bad}"`, `one of ${HV_ENLIGHTENMENTS.join(', ')}`);
           return false;
         }
         return true;
@@ -413,7 +412,7 @@ function readSetup(r: Reader, v: Field): CaseSetup | undefined {
   if (SETUP_ITEMS.some((n) => items[n] === undefined)) return undefined;
   return {
     ...(items as Record<string, SetupItem<SetupValue>>),
-    enlightenments: items.enlightenments as SetupItem<readonly Enlightenment[]>,
+    enlightenments: items.enlightenments as SetupItem<readonly HvEnlightenment[]>,
     hpet: items.hpet as SetupItem<boolean | null>,
   } as CaseSetup;
 }

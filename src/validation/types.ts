@@ -5,6 +5,7 @@
  * Produced only by src/validation/load.ts; everything downstream trusts these types.
  */
 import type { Scenario } from '../scenario/types.js';
+import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
 
 export const VALIDATION_CASE_VERSION = 1;
 
@@ -38,32 +39,6 @@ export interface CaseSource {
   readonly fixture?: string;
 }
 
-/**
- * The Hyper-V enlightenments and KVM paravirtual features a setup may state, as QEMU names them
- * (docs/research/validation-notes.md). A case's scenario expresses them with the guest key
- * `enlightenments` (src/scenario/timekeeping.ts; the model acts on hv-vapic, hv-synic, hv-stimer,
- * hv-time, hv-stimer-direct and hv-apicv).
- */
-export const ENLIGHTENMENTS = [
-  'hv-relaxed',
-  'hv-vapic',
-  'hv-spinlocks',
-  'hv-vpindex',
-  'hv-runtime',
-  'hv-synic',
-  'hv-stimer',
-  'hv-stimer-direct',
-  'hv-time',
-  'hv-reset',
-  'hv-frequencies',
-  'hv-reenlightenment',
-  'hv-tlbflush',
-  'hv-ipi',
-  'kvm-pv-eoi',
-  'kvm-pv-unhalt',
-] as const;
-export type Enlightenment = (typeof ENLIGHTENMENTS)[number];
-
 /** One item of the setup: what the source states, or what was assumed and why. */
 export interface SetupItem<T> {
   readonly stated?: T;
@@ -96,8 +71,11 @@ export interface CaseSetup {
   readonly hostCpu: SetupItem<SetupValue>;
   /** The guest's clock source (kvm-clock, TSC, HPET, ACPI PM timer, Hyper-V reference time ...). */
   readonly clockSource: SetupItem<SetupValue>;
-  /** A list of ENLIGHTENMENTS, possibly empty. */
-  readonly enlightenments: SetupItem<readonly Enlightenment[]>;
+  /**
+   * Hyper-V enlightenments and KVM paravirtual features as QEMU names them, possibly empty: the
+   * names a scenario's `enlightenments` key takes (HV_ENLIGHTENMENTS).
+   */
+  readonly enlightenments: SetupItem<readonly HvEnlightenment[]>;
   /** Whether the VM has an HPET (QEMU -no-hpet / libvirt <timer name='hpet' present='no'/>); null: unknown. */
   readonly hpet: SetupItem<boolean | null>;
   readonly workload: SetupItem<SetupValue>;
