@@ -1,15 +1,30 @@
 /**
  * Shared helpers of the scenario tests: the repository root, fixture paths, a tiny JSON Schema
- * validator for the subset scenarios/scenario.schema.json uses, and VariantTotals factories.
+ * validator for the subset scenarios/scenario.schema.json uses, VariantTotals factories, and the
+ * error of a scenario that must be refused.
  */
+import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScenarioError } from '../../src/input/diagnostics.js';
+import { parseScenario } from '../../src/scenario/load.js';
 import type { LatencyHistogram, VariantTotals } from '../../src/results/types.js';
 
 /** Compiled, this file is dist/test/scenario/helpers.js: the repository root is three levels up. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'scenarios');
 export const SCHEMA_PATH = join(ROOT, 'scenarios', 'scenario.schema.json');
+
+/** The ScenarioError `text` is refused with (as file `file`); fails the test when it loads. */
+export function rejected(text: string, file = 't.yaml'): ScenarioError {
+  try {
+    parseScenario(text, file);
+  } catch (e) {
+    assert.ok(e instanceof ScenarioError, `expected a ScenarioError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected the scenario to be rejected');
+}
 
 // ---------------------------------------------------------------------------------------------
 // JSON Schema (draft 2020-12) subset

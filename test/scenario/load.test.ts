@@ -11,19 +11,11 @@ import {
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, rejected } from './helpers.js';
 
 const BASE = 'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\n';
 
-function fails(text: string): ScenarioError {
-  try {
-    parseScenario(text, 'mem.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ScenarioError, `expected a ScenarioError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the scenario to be rejected');
-}
+const fails = (text: string): ScenarioError => rejected(text, 'mem.yaml');
 
 describe('formatDiagnostic', () => {
   it('formats file:line:col: error: message (expected X, found Y)', () => {
