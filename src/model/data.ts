@@ -325,8 +325,8 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
  * CPU ticks; where one CPU runs the clock (illumos), the rate over the host's cores - the share of
  * time an unpinned vCPU thread spends on the clock CPU.
  */
-export function hostTickRate(cost: CostModel, os: HostOs, cores: number): number {
-  const hz = cost.hostTickHz[os];
+export function hostTickRate(cost: CostModel, os: HostOs, cores: number, tickHz?: number): number {
+  const hz = tickHz ?? cost.hostTickHz[os];
   return cost.hostTickOnEveryCpu[os] ? hz : hz / Math.max(1, cores);
 }
 
@@ -335,9 +335,10 @@ export function hostModel(
   hypervisor: 'bhyve' | 'kvm',
   os: HostOs = DEFAULT_HOST_OS[hypervisor],
   cores = 1,
+  tickHz?: number,
 ): HostModel {
   return Object.freeze({
-    hostTickHz: hostTickRate(cost, os, cores),
+    hostTickHz: hostTickRate(cost, os, cores, tickHz),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
   });

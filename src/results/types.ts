@@ -129,7 +129,13 @@ export interface ThresholdOutcome {
 export interface VariantResult {
   readonly name: string;
   readonly params: Readonly<Record<string, string | number | boolean>>;
-  readonly host: { readonly cpu: string; readonly cores: number; readonly count: number; readonly os?: string };
+  readonly host: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly count: number;
+    readonly os?: string;
+    readonly tickHz?: number;
+  };
   readonly policy: string;
   readonly tunables: Readonly<Record<string, number>>;
   readonly totals: VariantTotals;

@@ -138,6 +138,7 @@ export function assembleResults(
       cores: v.host.cores,
       count: v.host.count,
       ...(v.host.os !== undefined ? { os: v.host.os } : {}),
+      ...(v.host.tickHz !== undefined ? { tickHz: v.host.tickHz } : {}),
     },
     policy: v.hypervisor.policy,
     tunables: v.hypervisor.tunables,

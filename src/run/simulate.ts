@@ -167,7 +167,7 @@ export function hostSimulations(
   const profile = variant.host.cpu;
   const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables, variant.host.os);
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
-  const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores);
+  const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores, variant.host.tickHz);
   const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
   return (hostIndex, guests) =>
     new HostSimulation({

@@ -6,13 +6,13 @@
  */
 import type { YAMLMap } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
-import { HOST_OS_NAMES, type HostOs } from '../model/hostOs.js';
+import { HOST_OS_NAMES, MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, type HostOs } from '../model/hostOs.js';
 import { optional, type Field, type Fields, type Reader } from '../input/yaml.js';
 import { MAX_HOST_COUNT } from './limits.js';
 import { MAX_HOST_CORES, lookupCpu, setTwice, type MatrixAxis } from './matrix.js';
 
 /** Keys of `host:` (the schema test compares them with scenarios/scenario.schema.json). */
-export const HOST_KEYS = ['cpu', 'cores', 'count', 'os'] as const;
+export const HOST_KEYS = ['cpu', 'cores', 'count', 'os', 'tickHz'] as const;
 
 /** What `host:` sets; a value left to the matrix (or absent) is undefined. */
 export interface HostDraft {
@@ -21,6 +21,9 @@ export interface HostDraft {
   readonly hostCount: number;
   readonly hostOs: HostOs | undefined;
   readonly hostOsField: Field | undefined;
+  /** The host kernel's tick rate as stated (Hz); undefined: the host OS's default. Checked against the OS per variant. */
+  readonly hostTickHz: number | undefined;
+  readonly hostTickHzField: Field | undefined;
 }
 
 /**
@@ -57,5 +60,10 @@ export function parseHost(
   const hostCount = optional(hf, 'count', (v) => r.int(v, 'host.count', 1, MAX_HOST_COUNT)) ?? 1;
   const hostOsField = hf?.get('os');
   const hostOs = hostOsField === undefined ? undefined : r.oneOf(hostOsField, 'host.os', HOST_OS_NAMES, 'host OS');
-  return { baseCpu, baseCores, hostCount, hostOs, hostOsField };
+  const hostTickHzField = hf?.get('tickHz');
+  const hostTickHz =
+    hostTickHzField === undefined
+      ? undefined
+      : r.int(hostTickHzField, 'host.tickHz', MIN_HOST_TICK_HZ, MAX_HOST_TICK_HZ);
+  return { baseCpu, baseCores, hostCount, hostOs, hostOsField, hostTickHz, hostTickHzField };
 }

@@ -77,7 +77,7 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
-import { HOST_OS_OF, type HostOs } from '../model/hostOs.js';
+import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
@@ -283,7 +283,8 @@ class Loader {
     const expectViolations = optional(f, 'expect', (v) => this.expect(v)) ?? [];
 
     // Host.
-    const { baseCpu, baseCores, hostCount, hostOs, hostOsField } = parseHost(r, f, m, axes, () => this.cpuCatalog());
+    const host = parseHost(r, f, m, axes, () => this.cpuCatalog());
+    const { hostCount } = host;
 
     // Hypervisor.
     const hvField = f.get('hypervisor');
@@ -323,11 +324,7 @@ class Loader {
     let variants: ScenarioVariant[] | undefined;
     if (axes !== undefined && guests !== undefined && baseTunables !== undefined) {
       variants = this.variants(axes, {
-        baseCpu,
-        baseCores,
-        hostCount,
-        hostOs,
-        hostOsField,
+        ...host,
         basePolicy,
         baseTunables,
         vmcs,
@@ -435,6 +432,8 @@ class Loader {
       hostCount: number;
       hostOs: HostOs | undefined;
       hostOsField: Field | undefined;
+      hostTickHz: number | undefined;
+      hostTickHzField: Field | undefined;
       basePolicy: PolicyName | undefined;
       baseTunables: readonly TunableEntry[];
       vmcs: VmcsOverrides | undefined;
@@ -515,6 +514,18 @@ class Loader {
           ok = false;
         }
       }
+      if (base.hostTickHz !== undefined) {
+        const os = base.hostOs ?? DEFAULT_HOST_OS[policy === 'kvm' ? 'kvm' : 'bhyve'];
+        const choices = HOST_TICK_HZ_CHOICES[os];
+        if (choices !== undefined && !choices.includes(base.hostTickHz)) {
+          problem(
+            base.hostTickHzField!.node ?? base.hostTickHzField!.key,
+            `host.tickHz ${base.hostTickHz} is not a tick rate the ${os} kernel offers (policy ${policy}); one of ${choices.join(', ')} Hz`,
+            c.name,
+          );
+          ok = false;
+        }
+      }
       const x2apic = c.picks.get('x2apic')?.value as boolean | undefined;
       const enl = c.picks.get('enlightenments');
       const enlNode = axes.find((a) => a.key === 'enlightenments')?.keyNode;
@@ -539,7 +550,13 @@ class Loader {
       out.push({
         name: c.name,
         params: c.params,
-        host: { cpu, cores, count: base.hostCount, ...(base.hostOs !== undefined ? { os: base.hostOs } : {}) },
+        host: {
+          cpu,
+          cores,
+          count: base.hostCount,
+          ...(base.hostOs !== undefined ? { os: base.hostOs } : {}),
+          ...(base.hostTickHz !== undefined ? { tickHz: base.hostTickHz } : {}),
+        },
         hypervisor: { policy, tunables, ...(base.vmcs !== undefined ? { vmcs: base.vmcs } : {}) },
         guests,
       });

@@ -127,6 +127,8 @@ interface HostSpec {
   readonly count: number;
   /** The host OS (its clock tick: cost-model.yaml hostTickHz); absent: the hypervisor's default (model/data.ts DEFAULT_HOST_OS). */
   readonly os?: HostOs;
+  /** The host kernel's tick rate (Hz) when the scenario states it (host.tickHz); absent: the OS's default (cost-model.yaml hostTickHz). */
+  readonly tickHz?: number;
 }
 
 interface HypervisorSpec {

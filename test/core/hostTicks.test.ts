@@ -132,3 +132,22 @@ for (const r of OS_ROWS) {
     );
   });
 }
+
+test('host.tickHz in the scenario runs the host at that rate: the same counts as the model data at that rate', () => {
+  const text = (tick: string) => `name: ticks
+seed: 7
+host: { cpu: xeon-e5-2667v4, cores: 16${tick} }
+hypervisor: { policy: kvm }
+guests:
+  - { os: ubuntu-18.04, vcpus: 2, x2apic: true, phases: [{ phase: compute, duration: 2s }] }
+duration: 2s
+`;
+  const stated = runScenario(parseScenario(text(', tickHz: 1000'), 't.yaml'), { data: base }).results.variants[0]
+    .totals;
+  const viaData = runScenario(parseScenario(text(''), 't.yaml'), { data: withHostHz(1000) }).results.variants[0].totals;
+  const atDefault = runScenario(parseScenario(text(''), 't.yaml'), { data: base }).results.variants[0].totals;
+  assert.deepEqual(stated.exits, viaData.exits);
+  // The stated rate is 4x Linux's default 250 Hz: ~4x the external-interrupt exits of a computing guest.
+  const ratio = (stated.exits.EXTERNAL_INTERRUPT ?? 0) / (atDefault.exits.EXTERNAL_INTERRUPT ?? 1);
+  assert.ok(ratio > 3.3 && ratio < 4.7, `EXTERNAL_INTERRUPT ratio ${ratio.toFixed(2)} at 1000 Hz vs 250 Hz`);
+});

@@ -93,3 +93,55 @@ describe('host.os and clocksource: errors with file:line:col', () => {
       assert.match(rejected(b.text).message, b.want);
     });
 });
+
+describe('host.tickHz: the host kernel tick rate as stated', () => {
+  const GOOD: readonly { host: string; policy: string; hz: number }[] = [
+    { host: ', tickHz: 1000', policy: 'kvm', hz: 1000 }, // Linux CONFIG_HZ_1000
+    { host: ', os: linux, tickHz: 300', policy: 'kvm', hz: 300 },
+    { host: ', tickHz: 100', policy: 'bhyve-12.1', hz: 100 }, // FreeBSD kern.hz=100
+    { host: ', tickHz: 4000', policy: 'bhyve-tpr-v3', hz: 4000 }, // kern.hz takes any rate
+    { host: ', os: illumos, tickHz: 1000', policy: 'bhyve-12.1', hz: 1000 }, // hires_tick
+  ];
+  for (const g of GOOD)
+    it(`host${g.host} / ${g.policy}`, () => {
+      const v = parseScenario(scenario(g.host, g.policy, '{ os: ubuntu-18.04 }'), 't.yaml').variants[0];
+      assert.equal(v.host.tickHz, g.hz);
+    });
+  it('absent: nothing set (the OS default of cost-model.yaml hostTickHz applies)', () => {
+    assert.equal(
+      parseScenario(scenario('', 'kvm', '{ os: ubuntu-18.04 }'), 't.yaml').variants[0].host.tickHz,
+      undefined,
+    );
+  });
+  const BAD: readonly { name: string; text: string; want: RegExp }[] = [
+    {
+      name: 'a Linux host at a rate Kconfig.hz does not offer',
+      text: scenario(', tickHz: 500', 'kvm', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.tickHz 500 is not a tick rate the linux kernel offers.*100, 250, 300, 1000 Hz/,
+    },
+    {
+      name: 'an illumos host at a rate other than HZ_DEFAULT or hires_tick',
+      text: scenario(', os: illumos, tickHz: 250', 'bhyve-12.1', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.tickHz 250 is not a tick rate the illumos kernel offers.*100, 1000 Hz/,
+    },
+    {
+      name: 'below 10 Hz',
+      text: scenario(', tickHz: 1', 'bhyve-12.1', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.tickHz/,
+    },
+    {
+      name: 'not a whole number',
+      text: scenario(', tickHz: 250.5', 'kvm', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*host\.tickHz/,
+    },
+    {
+      name: 'misspelt key',
+      text: scenario(', tickHZ: 250', 'kvm', '{ os: ubuntu-18.04 }'),
+      want: /t\.yaml:2:\d+: .*tickHZ.*did you mean "tickHz"/,
+    },
+  ];
+  for (const b of BAD)
+    it(b.name, () => {
+      assert.match(rejected(b.text).message, b.want);
+    });
+});
