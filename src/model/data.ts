@@ -226,6 +226,8 @@ export interface CostModel {
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
+  /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
+  readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
 }
 
 let cached: ModelData | undefined;
@@ -268,6 +270,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const tick = sub(cost, 'hostTickHz', 'cost-model');
   const tickEvery = sub(cost, 'hostTickOnEveryCpu', 'cost-model');
   const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
+  const deviceModel = sub(cost, 'deviceModelTickNs', 'cost-model');
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
@@ -289,6 +292,10 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
+    deviceModelTickNs: Object.freeze({
+      bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),
+      kvm: num(deviceModel, 'kvm', 'cost-model.deviceModelTickNs'),
+    }),
   });
   const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
   if (dir === DATA_DIR) cached = data;
@@ -350,5 +357,6 @@ export function hostModel(
     hostTickHz: hostTickRate(cost, os, cores),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
+    deviceModelTickNs: cost.deviceModelTickNs[hypervisor],
   });
 }

@@ -140,6 +140,8 @@ export interface HostModel {
   readonly ipiLatencyNs: number;
   /** Host time to wake a halted vCPU thread, ns (adds to interrupt latency). */
   readonly haltWakeupNs: number;
+  /** VMM host time outside any exit per period of an emulated platform timer (RTC / HPET), ns. */
+  readonly deviceModelTickNs: number;
 }
 
 /** Exit costs for one variant: host ns per exit slot (round trip + handler). */

@@ -4,7 +4,7 @@
  * EOI and IPI instructions under hv-vapic. Guests without timekeeping (bhyve, Linux, FreeBSD) take
  * the model's LAPIC paths.
  */
-import { Gi, Vf, Vi, type HostState } from '../engine/state.js';
+import { Gi, GuestCounter, Vf, Vi, type HostState } from '../engine/state.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 
@@ -62,10 +62,14 @@ export function clockPeriodNs(h: HostState, v: number): number {
  * HPET's edge interrupt is on no such list.
  */
 export function clockInterrupt(h: HostState, v: number, vector: number): void {
-  const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const t = h.clocks[gi].timer;
   if (t === ClockTimer.STIMER) h.machine.stimerExpires(v, vector);
-  else if (platformClockOwner(h, v)) h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
-  else h.machine.guestTimerExpires(v, vector);
+  else if (platformClockOwner(h, v)) {
+    // The VMM's device model ran the period's timer callback and raised the line (deviceModelTickNs).
+    h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DEVICE_MODEL_NS] += h.config.host.deviceModelTickNs;
+    h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
+  } else h.machine.guestTimerExpires(v, vector);
 }
 
 /**
