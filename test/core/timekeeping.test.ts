@@ -125,14 +125,14 @@ test('clock reads and the clock interrupt by clock source and enlightenments (ta
   assert.equal(clockSetup(BHYVE, WIN, tk(['hv-vapic'], false)).hvEoi, false);
 });
 
-function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot'): VariantTotals {
+function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot', vcpus = 2): VariantTotals {
   const s = parseScenario(
     `name: tk
 seed: ${seed}
 host: { cpu: ${cpu}, cores: 8 }
 hypervisor: { policy: kvm }
 guests:
-  - { os: windows-server-2019, vcpus: 2, ${guest}, phases: [{ phase: ${phase}, duration: 2s }] }
+  - { os: windows-server-2019, vcpus: ${vcpus}, ${guest}, phases: [{ phase: ${phase}, duration: 2s }] }
 duration: 2s
 `,
     'tk.yaml',
@@ -279,18 +279,7 @@ test('a platform timer: the owner reads the clock twice a tick and forwards the 
     },
   ];
   for (const r of rows) {
-    const s = parseScenario(
-      `name: tk
-seed: 1
-host: { cpu: xeon-e5-2667v4, cores: 8 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: windows-server-2019, vcpus: ${r.vcpus}, ${r.guest}, phases: [{ phase: compute, duration: 2s }] }
-duration: 2s
-`,
-      'tk.yaml',
-    );
-    const t = runScenario(s).results.variants[0].totals;
+    const t = run(r.guest, 1, 'xeon-e5-2667v4', 'compute', r.vcpus);
     assert.ok(Math.abs(n(t, 'IO_INSTRUCTION') - r.io * ticks) <= 2 * r.io, `${r.what}: IO ${n(t, 'IO_INSTRUCTION')}`);
     // Under APICv the ICR write exits (APIC_WRITE), the 0xD2 EOI is virtualized; the targets compute,
     // so the posted IPI wakes nobody.
