@@ -104,13 +104,19 @@ function sub(tree: Tree, key: string, path: string): Tree {
   return s;
 }
 
-function phase(tree: Tree, path: string): PhaseBehaviour {
+/** A phase's clock-read rate: its own `clockReadsPerBusySecond` if the data gives one, else the model's. */
+function clockReads(tree: Tree, path: string, modelRate: number): number {
+  return tree.clockReadsPerBusySecond === undefined ? modelRate : num(tree, 'clockReadsPerBusySecond', path);
+}
+
+function phase(tree: Tree, path: string, modelReads: number): PhaseBehaviour {
   return Object.freeze({
     busyFraction: num(tree, 'busyFraction', path),
     burstNs: num(tree, 'burstNs', path),
     cr8PerBusySecond: num(tree, 'cr8PerBusySecond', path),
     ioPerBusySecond: num(tree, 'ioPerBusySecond', path),
     ipiPerBusySecond: num(tree, 'ipiPerBusySecond', path),
+    clockReadsPerBusySecond: clockReads(tree, path, modelReads),
   });
 }
 
@@ -118,13 +124,14 @@ function phase(tree: Tree, path: string): PhaseBehaviour {
  * A compute phase's behaviour: its vCPUs run flat out (src/core/guests/bursts.ts isAlwaysBusy), so
  * it has no busy fraction or bursts of its own in the data - busy all the time, one endless burst.
  */
-function computePhase(tree: Tree, path: string): PhaseBehaviour {
+function computePhase(tree: Tree, path: string, modelReads: number): PhaseBehaviour {
   return Object.freeze({
     busyFraction: 1,
     burstNs: Infinity,
     cr8PerBusySecond: num(tree, 'cr8PerBusySecond', path),
     ioPerBusySecond: num(tree, 'ioPerBusySecond', path),
     ipiPerBusySecond: num(tree, 'ipiPerBusySecond', path),
+    clockReadsPerBusySecond: clockReads(tree, path, modelReads),
   });
 }
 
@@ -143,6 +150,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const install = sub(t, 'install', p);
   const disk = sub(t, 'diskBenchmark', p);
   const clock = sub(t, 'clock', p);
+  const reads = num(clock, 'readsPerBusySecond', `${p}.clock`);
   const family = t.family;
   if (family !== 'windows' && family !== 'linux' && family !== 'freebsd')
     throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
@@ -165,19 +173,21 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
     deviceVector: num(t, 'deviceVector', p),
     completionIpiVector: num(t, 'completionIpiVector', p),
     ipiVector: num(t, 'ipiVector', p),
+    clockIpiVector: num(t, 'clockIpiVector', p),
     isrNs: num(t, 'isrNs', p),
     timerIsrNs: num(t, 'timerIsrNs', p),
     clock: Object.freeze({
-      readsPerBusySecond: num(clock, 'readsPerBusySecond', `${p}.clock`),
+      readsPerBusySecond: reads,
+      readsPerOwnerTick: num(clock, 'readsPerOwnerTick', `${p}.clock`),
       platformTimerHz: num(clock, 'platformTimerHz', `${p}.clock`),
     }),
     phases: Object.freeze({
-      boot: phase(sub(phases, 'boot', `${p}.phases`), `${p}.phases.boot`),
-      idle: phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`),
-      install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
-      build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
-      'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
-      compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`),
+      boot: phase(sub(phases, 'boot', `${p}.phases`), `${p}.phases.boot`, reads),
+      idle: phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`, reads),
+      install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`, reads),
+      build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`, reads),
+      'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`, reads),
+      compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`, reads),
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),
@@ -216,6 +226,8 @@ export interface CostModel {
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
+  /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
+  readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
 }
 
 let cached: ModelData | undefined;
@@ -258,6 +270,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const tick = sub(cost, 'hostTickHz', 'cost-model');
   const tickEvery = sub(cost, 'hostTickOnEveryCpu', 'cost-model');
   const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
+  const deviceModel = sub(cost, 'deviceModelTickNs', 'cost-model');
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
@@ -279,6 +292,10 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
+    deviceModelTickNs: Object.freeze({
+      bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),
+      kvm: num(deviceModel, 'kvm', 'cost-model.deviceModelTickNs'),
+    }),
   });
   const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
   if (dir === DATA_DIR) cached = data;
@@ -341,5 +358,6 @@ export function hostModel(
     hostTickHz: hostTickRate(cost, os, cores, tickHz),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
+    deviceModelTickNs: cost.deviceModelTickNs[hypervisor],
   });
 }

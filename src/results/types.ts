@@ -86,6 +86,11 @@ export interface VariantTotals {
   /** Host seconds spent handling exits, by exit name. */
   readonly hostSecondsInExits: Readonly<Record<string, number>>;
   readonly guestCpuSeconds: number;
+  /**
+   * Host seconds the VMM's device model spent outside any exit (an emulated RTC / HPET's periods,
+   * cost-model.yaml deviceModelTickNs); present only when nonzero.
+   */
+  readonly deviceModelSeconds?: number;
   readonly interruptLatency: LatencyHistogram;
   readonly violations: readonly ViolationRecord[];
   readonly entryFailures: readonly EntryFailureRecord[];

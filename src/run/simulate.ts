@@ -63,6 +63,7 @@ const NO_ACTIVITY: PhaseBehaviour = Object.freeze({
   cr8PerBusySecond: 0,
   ioPerBusySecond: 0,
   ipiPerBusySecond: 0,
+  clockReadsPerBusySecond: 0,
 });
 
 /**

@@ -315,6 +315,9 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     phaseSeconds,
     hostSecondsInExits: hostSeconds,
     guestCpuSeconds: acc.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9,
+    ...(acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) > 0
+      ? { deviceModelSeconds: acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) / 1e9 }
+      : {}),
     interruptLatency: {
       boundsNs: LATENCY_BOUNDS_NS,
       counts: Array.from(acc.latency),

@@ -7,8 +7,9 @@
  * - exit_share: exits of `reasons` / all exits;
  * - time_per_exit_us: host seconds in exits of `reasons` / their count (the model's host time per
  *   exit: transition + handler, data/cost-model.yaml);
- * - host_cpu_fraction: (guest CPU seconds + host seconds in exits) / simulated seconds per VM, in
- *   host cores (what `top` shows for a VM's process, 1.0 = one core);
+ * - host_cpu_fraction: (guest CPU seconds + host seconds in exits + the device model's host seconds
+ *   outside exits) / simulated seconds per VM, in host cores (what `top` shows for a VM's process,
+ *   its vCPU threads and its main loop, 1.0 = one core);
  * - interrupt_latency_mean_us: mean raise-to-delivery latency of the guest's interrupts;
  * - phase_seconds: the completion time of a work-bound phase.
  * With `relativeTo`, the value is metric(variant) / metric(relativeTo).
@@ -72,7 +73,7 @@ export function metricValue(c: Comparison, t: VariantTotals): number | null {
       return n > 0 ? (sum(t.hostSecondsInExits, c.reasons) / n) * 1e6 : null;
     }
     case 'host_cpu_fraction': {
-      const host = t.guestCpuSeconds + sum(t.hostSecondsInExits, []);
+      const host = t.guestCpuSeconds + sum(t.hostSecondsInExits, []) + (t.deviceModelSeconds ?? 0);
       return host / seconds / (c.per === 'vcpu' ? t.vcpus : t.guests);
     }
     case 'interrupt_latency_mean_us':

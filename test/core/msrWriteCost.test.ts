@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X2apicMsr } from '../../src/core/apic/registers.js';
+import { HvFeature, HvMsr } from '../../src/core/hypervisor/hyperv.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import type { Machine } from '../../src/core/vcpu/machine.js';
 import { apicMsrWriteCostNs, exitCostTable, loadModelData } from '../../src/model/data.js';
@@ -70,6 +71,26 @@ const ROWS: readonly Row[] = [
   { what: 'x2APIC LVT timer', setup: D, write: (m) => m.wrmsr(0, X2apicMsr.LvtTimer, 0xec, 0), ns: SHORT_NS },
   { what: 'x2APIC EOI with VID: virtualized, no exit', setup: S, write: (m) => m.wrmsr(0, X2apicMsr.Eoi, 0, 0), ns: 0 },
   { what: 'TSC-deadline arm with APICv', setup: S, write: (m) => m.wrmsr(0, IA32_TSC_DEADLINE, 1, 0), ns: SLOT_NS },
+  // hv-vapic's synthetic EOI and ICR do the x2APIC registers' work (kvm_hv_vapic_msr_write); the
+  // synthetic timer's count arms a host timer (stimer_start), like IA32_TSC_DEADLINE.
+  {
+    what: 'HV_X64_MSR_EOI under hv-vapic (apic_set_eoi)',
+    setup: { ...S, hyperv: { features: HvFeature.VAPIC } },
+    write: (m) => m.wrmsr(0, HvMsr.EOI, 0, 0),
+    ns: SHORT_NS,
+  },
+  {
+    what: 'HV_X64_MSR_ICR under hv-vapic (a fixed IPI)',
+    setup: { ...S, hyperv: { features: HvFeature.VAPIC } },
+    write: (m) => m.wrmsr(0, HvMsr.ICR, 0x40, 1),
+    ns: SHORT_NS,
+  },
+  {
+    what: 'HV_X64_MSR_STIMER0_COUNT (a host timer armed)',
+    setup: { ...S, hyperv: { features: HvFeature.SYNIC | HvFeature.STIMER } },
+    write: (m) => m.wrmsr(0, HvMsr.STIMER0_COUNT, 1, 0),
+    ns: SLOT_NS,
+  },
 ];
 
 for (const r of ROWS) {

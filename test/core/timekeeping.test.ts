@@ -125,14 +125,14 @@ test('clock reads and the clock interrupt by clock source and enlightenments (ta
   assert.equal(clockSetup(BHYVE, WIN, tk(['hv-vapic'], false)).hvEoi, false);
 });
 
-function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot'): VariantTotals {
+function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot', vcpus = 2): VariantTotals {
   const s = parseScenario(
     `name: tk
 seed: ${seed}
 host: { cpu: ${cpu}, cores: 8 }
 hypervisor: { policy: kvm }
 guests:
-  - { os: windows-server-2019, vcpus: 2, ${guest}, phases: [{ phase: ${phase}, duration: 2s }] }
+  - { os: windows-server-2019, vcpus: ${vcpus}, ${guest}, phases: [{ phase: ${phase}, duration: 2s }] }
 duration: 2s
 `,
     'tk.yaml',
@@ -240,6 +240,52 @@ test('the RTC ticks at 1024 Hz on the clock owner: two port accesses and, under 
     assert.ok(
       Math.abs(n(t, 'VIRTUALIZED_EOI') - r.eoiExits) <= 2,
       `${r.what}: VIRTUALIZED_EOI ${n(t, 'VIRTUALIZED_EOI')} vs ${r.eoiExits}`,
+    );
+  }
+});
+
+test('a platform timer: the owner reads the clock twice a tick and forwards the tick to each other vCPU (table)', () => {
+  // KiUpdateTime's two performance-counter reads per owner tick (clock.readsPerOwnerTick) and
+  // KiForwardTick's clock IPI (vector 0xD2) to every other vCPU; a computing thread reads no clock
+  // of its own (phases.compute.clockReadsPerBusySecond 0). 2 s, every vCPU computing, APICv.
+  assert.equal(WIN.clock.readsPerOwnerTick, 2);
+  assert.equal(WIN.clockIpiVector, 0xd2);
+  assert.equal(WIN.phases.compute.clockReadsPerBusySecond, 0);
+  assert.equal(WIN.phases.idle.clockReadsPerBusySecond, WIN.clock.readsPerBusySecond);
+  const ticks = 2 * WIN.clock.platformTimerHz;
+  const rows = [
+    { what: 'RTC, PM timer reads, 2 vCPUs', vcpus: 2, guest: 'enlightenments: none, hpet: false', io: 4, icr: 1 },
+    { what: 'RTC, PM timer reads, 4 vCPUs', vcpus: 4, guest: 'enlightenments: none, hpet: false', io: 4, icr: 3 },
+    {
+      what: 'RTC, TSC page: only the acknowledgement exits',
+      vcpus: 2,
+      guest: 'enlightenments: [hv-time], hpet: false',
+      io: 2,
+      icr: 1,
+    },
+    {
+      what: 'HPET: reads are MMIO, no acknowledgement',
+      vcpus: 2,
+      guest: 'enlightenments: none, hpet: true',
+      io: 0,
+      icr: 1,
+    },
+    {
+      what: 'hv-stimer: every vCPU has its own timer, no clock IPI',
+      vcpus: 4,
+      guest: `enlightenments: [${STIMER_SET.join(', ')}], hpet: false`,
+      io: 0,
+      icr: 0,
+    },
+  ];
+  for (const r of rows) {
+    const t = run(r.guest, 1, 'xeon-e5-2667v4', 'compute', r.vcpus);
+    assert.ok(Math.abs(n(t, 'IO_INSTRUCTION') - r.io * ticks) <= 2 * r.io, `${r.what}: IO ${n(t, 'IO_INSTRUCTION')}`);
+    // Under APICv the ICR write exits (APIC_WRITE), the 0xD2 EOI is virtualized; the targets compute,
+    // so the posted IPI wakes nobody.
+    assert.ok(
+      Math.abs(n(t, 'APIC_WRITE') - r.icr * ticks) <= 2 * r.vcpus,
+      `${r.what}: APIC_WRITE ${n(t, 'APIC_WRITE')}`,
     );
   }
 });

@@ -74,7 +74,9 @@ export const GuestCounter = {
   DELIVERED_DEVICE: 5,
   DELIVERED_IPI: 6,
   IO_BYTES: 7,
-  COUNT: 8,
+  /** VMM host ns outside exits: the device model's platform-timer periods (HostModel.deviceModelTickNs). */
+  DEVICE_MODEL_NS: 8,
+  COUNT: 9,
 } as const;
 
 /** What a vCPU is doing (V8.MODE; read it with HostState.mode). */

@@ -30,7 +30,17 @@
  *     interrupt at `clock.platformTimerHz`, also while idle; an RTC interrupt is acknowledged by
  *     reading status register C (OUT 0x70 then IN 0x71: two port I/O exits, the MC146818 periodic
  *     interrupt flag clears on that read), an HPET periodic edge interrupt needs no acknowledgement.
- *     The other vCPUs keep the model's LAPIC tick (64 Hz while busy);
+ *     The other vCPUs have no clock of their own: the owner forwards each tick to them with the
+ *     clock IPI (KiUpdateTime -> KiForwardTick -> HalpInterruptSendIpi(..., 0xD2), Hex-Rays
+ *     decompilations of ntoskrnl.exe; HalpTimerClockIpiRoutine runs KeClockInterruptNotify's
+ *     non-owner path). KiForwardTick sends to the processors that are not idle plus those with a
+ *     timer due - or to all active processors (PoSkipTickMode 2, or more than 3 targets). The one
+ *     measurement (perf-prof, 2 vCPUs, RTC at 1024 Hz) shows the idle vCPU 1 woken ~900 times a
+ *     second and vCPU 0 writing the ICR ~1200 times: forwarded to every other processor, idle or
+ *     not, which the model takes for every such guest (one IPI per target: IPI shorthands and
+ *     logical destinations are not modelled);
+ *   - the clock owner's tick reads the clock `clock.readsPerOwnerTick` times (KiUpdateTime: two
+ *     performance-counter reads per tick), whatever drives it;
  *   - bhyve: the model's LAPIC clock. Windows on bhyve has no synthetic timers either, but the
  *     fallback is not applied there: the seed's bhyve constants were fitted without it, and at the
  *     fitted rate it makes the seed's install runs ~10x slower to simulate (docs/MODEL.md §6).
@@ -94,7 +104,10 @@ export interface ClockSetup {
   /** RepeatOp of one read, with its operand (MSR number or port); -1: no exit. */
   readonly op: number;
   readonly arg: number;
+  /** The model's clock reads per busy guest-second where reads exit (phases may have their own), else 0. */
   readonly readsPerBusySecond: number;
+  /** Clock reads of the clock owner's tick (KiUpdateTime) where reads exit, else 0. */
+  readonly readsPerOwnerTick: number;
   readonly timer: ClockTimer;
   /** Ticks per second of the platform timer on the clock owner (PLATFORM_*), else 0. */
   readonly platformHz: number;
@@ -128,6 +141,7 @@ const NO_CLOCK: ClockSetup = Object.freeze({
   op: -1,
   arg: 0,
   readsPerBusySecond: 0,
+  readsPerOwnerTick: 0,
   timer: ClockTimer.LAPIC,
   platformHz: 0,
   hvEoi: false,
@@ -161,6 +175,7 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
     op,
     arg,
     readsPerBusySecond: op < 0 ? 0 : model.clock.readsPerBusySecond,
+    readsPerOwnerTick: op < 0 ? 0 : model.clock.readsPerOwnerTick,
     timer,
     platformHz:
       timer === ClockTimer.PLATFORM_RTC || timer === ClockTimer.PLATFORM_HPET ? model.clock.platformTimerHz : 0,

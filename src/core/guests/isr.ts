@@ -40,7 +40,9 @@ export function isrStart(h: HostState, v: number, vector: number, time: number):
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
   const model = h.guests[gi].model;
-  h.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (source === Source.TIMER ? model.timerIsrNs : model.isrNs);
+  // The clock IPI (a forwarded tick) runs the clock ISR's non-owner path (KeClockInterruptNotify).
+  const tick = source === Source.TIMER || (vector === model.clockIpiVector && vector !== 0);
+  h.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (tick ? model.timerIsrNs : model.isrNs);
   isrRaiseIrql(h, v, model, vector);
 }
 

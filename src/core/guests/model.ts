@@ -36,6 +36,11 @@ export interface PhaseBehaviour {
   readonly ioPerBusySecond: number;
   /** Cross-vCPU IPIs per busy guest second (TLB shootdowns, reschedules). */
   readonly ipiPerBusySecond: number;
+  /**
+   * Clock reads (QueryPerformanceCounter, interrupt-time reads) per busy guest-second: the phase's
+   * own where the data gives one, else the model's clock.readsPerBusySecond.
+   */
+  readonly clockReadsPerBusySecond: number;
 }
 
 export interface InstallModel {
@@ -94,12 +99,19 @@ export interface GuestModel {
   readonly completionIpiVector: number;
   /** Vector of general cross-vCPU IPIs (TLB shootdown). */
   readonly ipiVector: number;
+  /**
+   * Vector of the clock IPI the clock owner forwards the platform timer's tick with (Windows:
+   * 0xD2, HalpTimerClockIpiRoutine); 0: the OS has none.
+   */
+  readonly clockIpiVector: number;
   readonly isrNs: number;
   readonly timerIsrNs: number;
   /** Timekeeping under KVM (src/core/guests/clock.ts); 0 for guests whose clock never exits. */
   readonly clock: {
     /** Clock reads (QueryPerformanceCounter, interrupt time) per busy guest-second. */
     readonly readsPerBusySecond: number;
+    /** Clock reads of the clock owner's own tick (Windows KiUpdateTime), per tick. */
+    readonly readsPerOwnerTick: number;
     /** Platform-timer (RTC / HPET) interrupts per second on the clock owner without synthetic timers. */
     readonly platformTimerHz: number;
   };
@@ -128,6 +140,8 @@ export interface HostModel {
   readonly ipiLatencyNs: number;
   /** Host time to wake a halted vCPU thread, ns (adds to interrupt latency). */
   readonly haltWakeupNs: number;
+  /** VMM host time outside any exit per period of an emulated platform timer (RTC / HPET), ns. */
+  readonly deviceModelTickNs: number;
 }
 
 /** Exit costs for one variant: host ns per exit slot (round trip + handler). */

@@ -4,7 +4,7 @@
  * EOI and IPI instructions under hv-vapic. Guests without timekeeping (bhyve, Linux, FreeBSD) take
  * the model's LAPIC paths.
  */
-import { Vf, Vi, type HostState } from '../engine/state.js';
+import { Gi, GuestCounter, Vf, Vi, type HostState } from '../engine/state.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 
@@ -16,8 +16,10 @@ import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 export function clockReads(h: HostState, v: number, gi: number, guestNs: number): void {
   const c = h.clocks[gi];
   if (c.op < 0 || guestNs <= 0) return;
+  const rate = h.vcpuBehaviour(v).clockReadsPerBusySecond; // the phase's (a computing thread reads none)
+  if (rate <= 0) return;
   const b = v * Vf.STRIDE + Vf.CLOCK_CARRY;
-  const reads = (c.readsPerBusySecond * guestNs) / 1e9 + h.vf[b];
+  const reads = (rate * guestNs) / 1e9 + h.vf[b];
   const n = Math.floor(reads);
   h.vf[b] = reads - n;
   if (n > 0) h.machine.repeat(v, n, c.op, c.arg, 0);
@@ -27,6 +29,15 @@ export function clockReads(h: HostState, v: number, gi: number, guestNs: number)
 export function platformClockOwner(h: HostState, v: number): boolean {
   const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
   return (t === ClockTimer.PLATFORM_RTC || t === ClockTimer.PLATFORM_HPET) && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
+}
+
+/**
+ * Whether vCPU `v`'s tick is forwarded by its clock owner (a platform timer drives the guest's clock
+ * and `v` is not the owner): it has no clock interrupt of its own, only the owner's clock IPIs.
+ */
+export function forwardedTick(h: HostState, v: number): boolean {
+  const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
+  return (t === ClockTimer.PLATFORM_RTC || t === ClockTimer.PLATFORM_HPET) && h.vi[v * Vi.STRIDE + Vi.LOCAL] !== 0;
 }
 
 /** Period of vCPU `v`'s clock interrupt, ns: the platform timer's on its clock owner, else the model's tick. */
@@ -51,28 +62,40 @@ export function clockPeriodNs(h: HostState, v: number): number {
  * HPET's edge interrupt is on no such list.
  */
 export function clockInterrupt(h: HostState, v: number, vector: number): void {
-  const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const t = h.clocks[gi].timer;
   if (t === ClockTimer.STIMER) h.machine.stimerExpires(v, vector);
-  else if (platformClockOwner(h, v)) h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
-  else h.machine.guestTimerExpires(v, vector);
+  else if (platformClockOwner(h, v)) {
+    // The VMM's device model ran the period's timer callback and raised the line (deviceModelTickNs).
+    h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DEVICE_MODEL_NS] += h.config.host.deviceModelTickNs;
+    h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
+  } else h.machine.guestTimerExpires(v, vector);
 }
 
 /**
- * End of a clock ISR on `v`: a synthetic timer in one-shot mode is re-armed (WRMSR
+ * End of a clock ISR on `v`: the clock owner's time update reads the clock (KiUpdateTime,
+ * clock.readsPerOwnerTick); a synthetic timer in one-shot mode is re-armed (WRMSR
  * HV_X64_MSR_STIMER0_COUNT); an RTC tick is acknowledged by reading status register C (OUT 0x70,
- * IN 0x71). Returns true when the guest's clock is not the LAPIC timer (nothing else to re-arm).
+ * IN 0x71), and a platform timer's tick is forwarded to the other vCPUs with the clock IPI
+ * (clock.ts header). Returns true when the guest's clock is not the LAPIC timer (nothing else to re-arm).
  */
 export function clockTickDone(h: HostState, v: number): boolean {
-  const t = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].timer;
-  if (t === ClockTimer.STIMER) {
-    h.machine.wrmsr(v, HvMsr.STIMER0_COUNT, 1, 0);
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  const c = h.clocks[gi];
+  const m = h.machine;
+  if (c.readsPerOwnerTick > 0 && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0) m.repeat(v, c.readsPerOwnerTick, c.op, c.arg, 0);
+  if (c.timer === ClockTimer.STIMER) {
+    m.wrmsr(v, HvMsr.STIMER0_COUNT, 1, 0);
     return true;
   }
   if (platformClockOwner(h, v)) {
-    if (t === ClockTimer.PLATFORM_RTC) {
-      h.machine.ioInstruction(v, RTC_INDEX_PORT);
-      h.machine.ioInstruction(v, RTC_DATA_PORT);
+    if (c.timer === ClockTimer.PLATFORM_RTC) {
+      m.ioInstruction(v, RTC_INDEX_PORT);
+      m.ioInstruction(v, RTC_DATA_PORT);
     }
+    const guest = h.guests[gi];
+    const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+    for (let t = first + 1; t < first + guest.vcpus; t++) guestSendIpi(h, v, t, guest.model.clockIpiVector);
     return true;
   }
   return false;

@@ -17,7 +17,7 @@ import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { linuxArmReads, linuxTickReads } from './linuxClockReads.js';
-import { clockPeriodNs, clockTickDone, platformClockOwner } from './timekeeping.js';
+import { clockPeriodNs, clockTickDone, forwardedTick, platformClockOwner } from './timekeeping.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
 const ONE_SHOT_COUNT = 100000;
@@ -41,7 +41,7 @@ export function scheduleTimer(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const timer = h.guests[gi].model.timer;
   const t = v * Vf.STRIDE + Vf.NEXT_TIMER;
-  if (timer.hz <= 0) {
+  if (timer.hz <= 0 || forwardedTick(h, v)) {
     h.vf[t] = Infinity;
     return;
   }
@@ -55,7 +55,7 @@ export function scheduleTimer(h: HostState, v: number): void {
 export function timerActive(h: HostState, v: number): boolean {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const timer = h.guests[gi].model.timer;
-  if (timer.hz <= 0) return false;
+  if (timer.hz <= 0 || forwardedTick(h, v)) return false; // no clock of its own: the owner's clock IPIs
   if (h.mode(v) !== Mode.HALT) return true;
   if (platformClockOwner(h, v)) return true; // a periodic device: it does not know the vCPU is idle
   if (h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1) return true; // the programmed idle wake-up

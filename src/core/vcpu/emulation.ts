@@ -99,13 +99,19 @@ export class HypervisorEmulation extends MachineCore {
   /**
    * WRMSR to a synthetic MSR: an MSR exit, then KVM's kvm_hv_set_msr_common - hv-vapic's EOI, ICR
    * (vector and command in bits 31:0, destination in 63:32: kvm_hv_vapic_msr_write) and TPR act on
-   * the vlapic; an MSR of a feature the guest lacks is #GP.
+   * the vlapic; an MSR of a feature the guest lacks is #GP. EOI, ICR and TPR are the x2APIC
+   * registers' work (kvm_hv_vapic_msr_write -> kvm_lapic_reg_write / kvm_x2apic_icr_write): the
+   * short exit of an x2APIC write that arms no timer (apicMsrWriteCostNs), not a timer arm's.
    */
   protected hypervMsrWrite(v: number, msr: number, low: number, high: number): void {
     const s = this.s;
     const b = v * F.STRIDE;
-    this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
-    switch (hvMsrAccess(s[b + F.HV] & 0xff, msr)) {
+    const access = hvMsrAccess(s[b + F.HV] & 0xff, msr);
+    const apicWork = access === HvAccess.EOI || access === HvAccess.ICR || access === HvAccess.TPR;
+    if (apicWork && this.apicMsrWriteCostNs >= 0)
+      this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0, this.apicMsrWriteCostNs);
+    else this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
+    switch (access) {
       case HvAccess.GP:
         this.stepFault = Fault.GP;
         break;
