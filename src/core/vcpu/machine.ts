@@ -6,7 +6,7 @@ import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fas
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { RecKind } from './recorder.js';
-import { memoExitCount, memoExitQual, memoExitSlot, memoKey, memoLookup, memoStore } from './repeatMemo.js';
+import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
 
@@ -34,9 +34,6 @@ export { HvFeature, HvMsr, type HypervSetup } from '../hypervisor/hyperv.js';
  * AMD APM vol. 2 chapter 15 "Secure Virtual Machine" (APM-15); docs/MODEL.md has the full list.
  */
 export class Machine extends TabulatedInstructions {
-  /** This machine's key in the fast-forward's memo (repeatMemo.ts). */
-  private readonly memo = memoKey();
-
   /** Validate the initial VMCS of every vCPU (the first VM entry). */
   launch(): void {
     this.forgetStates();
@@ -131,7 +128,7 @@ export class Machine extends TabulatedInstructions {
     // The memo (repeatMemo.ts): own-state operations, nothing recording the runs one by one.
     const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;
     if (memo) {
-      const e = memoLookup(this.memo, v, op, a, b, this.s, base);
+      const e = memoLookup(this.machineKey, v, op, a, b, this.s, base);
       if (e >= 0) return this.repeatFixedPoint(v, count, op, e);
     }
     let executed = 0;
@@ -193,7 +190,7 @@ export class Machine extends TabulatedInstructions {
       ) {
         const remaining = count - executed;
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
-        if (memo) memoStore(this.memo, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
+        if (memo) memoStore(this.machineKey, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
         return executed;
       }
       prevExitStart = exitStart;

@@ -41,8 +41,8 @@ const preCounters = new Float64Array(COUNTERS);
  * did exit by exit, take the rules' path (so do traces and replays).
  */
 export class TabulatedInstructions extends GuestInstructions {
-  /** This machine's key in the hint table (transitions.ts). */
-  private readonly txKey = memoKey();
+  /** This machine's key, unique in the thread: in the hint table (transitions.ts) and the fast-forward's memo (repeatMemo.ts). */
+  protected readonly machineKey = memoKey();
   /** The class of machines with this CPU profile and policy (0 until the first operation). */
   private txCls = 0;
   /**
@@ -58,7 +58,7 @@ export class TabulatedInstructions extends GuestInstructions {
 
   /** What may write vCPU `v`'s words outside the table: its hint (transitions.ts) is void. */
   private forget(v: number): void {
-    txForget(this.txKey, v);
+    txForget(this.machineKey, v);
   }
 
   // ------------------------------------------------ tabulated operations
@@ -258,7 +258,7 @@ export class TabulatedInstructions extends GuestInstructions {
   private interned(op: TxOp, v: number, a: number): number {
     if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
     const b = v * F.STRIDE;
-    let from = txHinted(this.txKey, v);
+    let from = txHinted(this.machineKey, v);
     if (from < 0) from = txFind(this.txCls, this.s, b);
     else if (this.debugChecks && !txEquals(from, this.txCls, this.s, b))
       throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
@@ -298,7 +298,7 @@ export class TabulatedInstructions extends GuestInstructions {
       }
       this.stepDeliveredCount = d + 1;
     }
-    txHint(this.txKey, v, tx[r + T.NEXT]);
+    txHint(this.machineKey, v, tx[r + T.NEXT]);
     return tx[r + T.RET];
   }
 
@@ -371,7 +371,7 @@ export class TabulatedInstructions extends GuestInstructions {
     }
     tx[r + T.DELIVERIES] = deliveries;
     for (let i = 0; i < deliveries; i++) tx[r + T.DELIVERY + i] = this.stepDelivered[delivered0 + i];
-    txHint(this.txKey, v, next);
+    txHint(this.machineKey, v, next);
     return ret;
   }
 
