@@ -256,6 +256,8 @@ export class TabulatedInstructions extends GuestInstructions {
 
   /** Operation `op` (operand `a`) on vCPU `v`: from the table, or by the rules and then tabulated. */
   private interned(op: TxOp, v: number, a: number): number {
+    // The class: the machine's fixed inputs, plain data (CpuProfile, PolicyTraits: strings, finite
+    // numbers, booleans, nested records), so their JSON tells two machines apart exactly.
     if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
     const b = v * F.STRIDE;
     let from = txHinted(this.machineKey, v);
