@@ -3,12 +3,12 @@ import { STEP_LOG } from './core.js';
 import { Counter } from './counters.js';
 import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
 import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
-import { GuestInstructions } from './instructions.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { RecKind } from './recorder.js';
-import { memoExitCount, memoExitQual, memoExitSlot, memoKey, memoLookup, memoStore } from './repeatMemo.js';
+import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
+import { TabulatedInstructions } from './tabulated.js';
 
 export type { MachineConfig } from './machineSetup.js';
 export { Counter, Fault } from './counters.js';
@@ -26,18 +26,17 @@ export { HvFeature, HvMsr, type HypervSetup } from '../hypervisor/hyperv.js';
  * The facade is the guest's side: the guest's instructions (instructions.ts), which ask the rules
  * whether they exit and carry the answer out through the machinery of core.ts — exit, emulation,
  * entry, evaluation of pending virtual interrupts — plus, here, the accessors, the exact
- * fast-forward (fastForward.ts) and the consistency checks (invariants.ts).
+ * fast-forward (fastForward.ts) and the consistency checks (invariants.ts). The hottest operations
+ * come from the table of interned states once their rules have run (tabulated.ts, transitions.ts).
  *
  * Rules cite Intel SDM vol. 3 chapter "APIC Virtualization and Virtual Interrupts" (SDM-29 below),
  * "VMX Non-Root Operation" (SDM-26), "Advanced Programmable Interrupt Controller" (SDM-11) and
  * AMD APM vol. 2 chapter 15 "Secure Virtual Machine" (APM-15); docs/MODEL.md has the full list.
  */
-export class Machine extends GuestInstructions {
-  /** This machine's key in the fast-forward's memo (repeatMemo.ts). */
-  private readonly memo = memoKey();
-
+export class Machine extends TabulatedInstructions {
   /** Validate the initial VMCS of every vCPU (the first VM entry). */
   launch(): void {
+    this.forgetStates();
     for (let v = 0; v < this.n; v++) this.enter(v);
   }
 
@@ -129,7 +128,7 @@ export class Machine extends GuestInstructions {
     // The memo (repeatMemo.ts): own-state operations, nothing recording the runs one by one.
     const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;
     if (memo) {
-      const e = memoLookup(this.memo, v, op, a, b, this.s, base);
+      const e = memoLookup(this.machineKey, v, op, a, b, this.s, base);
       if (e >= 0) return this.repeatFixedPoint(v, count, op, e);
     }
     let executed = 0;
@@ -191,7 +190,7 @@ export class Machine extends GuestInstructions {
       ) {
         const remaining = count - executed;
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
-        if (memo) memoStore(this.memo, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
+        if (memo) memoStore(this.machineKey, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
         return executed;
       }
       prevExitStart = exitStart;

@@ -1,0 +1,409 @@
+import { STEP_LOG } from './core.js';
+import { Counter, Fault } from './counters.js';
+import { ringQual, ringSlot } from './fastForward.js';
+import { GuestInstructions } from './instructions.js';
+import { F, Flag } from './layout.js';
+import type { Broken } from './invariants.js';
+import { RecKind } from './recorder.js';
+import { memoKey } from './repeatMemo.js';
+import {
+  KEY,
+  MAX_COUNTERS,
+  MAX_DELIVERIES,
+  MAX_DIFFS,
+  MAX_EXITS,
+  OUTSIDE_WORDS,
+  T,
+  tx,
+  txClass,
+  txEquals,
+  txFind,
+  txForget,
+  txHint,
+  txHinted,
+  txIntern,
+  txLookup,
+  txNew,
+  TxOp,
+} from './transitions.js';
+
+/** The vCPU's words and counters before a tabulated operation ran by the rules (one per thread). */
+const STRIDE: number = F.STRIDE;
+const COUNTERS: number = Counter.COUNT;
+const pre = new Int32Array(STRIDE);
+const preCounters = new Float64Array(COUNTERS);
+
+/**
+ * The hottest guest operations through the table of interned states (transitions.ts): on a hit the
+ * tabulated outcome is applied - state words, exits (counted, costed and put in the exit ring as the
+ * exit path does), counters, deliveries - without running the rules; on a miss the rules run and
+ * their outcome is tabulated. The exit recorder and the step's exit log, which keep what the rules
+ * did exit by exit, take the rules' path (so do traces and replays).
+ */
+export class TabulatedInstructions extends GuestInstructions {
+  /** This machine's key, unique in the thread: in the hint table (transitions.ts) and the fast-forward's memo (repeatMemo.ts). */
+  protected readonly machineKey = memoKey();
+  /** The class of machines with this CPU profile and policy (0 until the first operation). */
+  private txCls = 0;
+  /**
+   * Operations running by the rules (an operation the table does not hold, or one being tabulated):
+   * what they call inside run by the rules as well, since the words change again after it.
+   */
+  private depth = 0;
+
+  /** The operation goes through the table (else `rules`). */
+  private tabulates(): boolean {
+    return this.depth === 0 && !this.recOn && !this.logExits;
+  }
+
+  /** What may write vCPU `v`'s words outside the table: its hint (transitions.ts) is void. */
+  private forget(v: number): void {
+    txForget(this.machineKey, v);
+  }
+
+  // ------------------------------------------------ tabulated operations
+
+  override writeCr8(v: number, value: number): void {
+    if (this.tabulates()) this.interned(TxOp.WRITE_CR8, v, value | 0);
+    else this.rules(TxOp.WRITE_CR8, v, value);
+  }
+
+  override readCr8(v: number): number {
+    return this.tabulates() ? this.interned(TxOp.READ_CR8, v, 0) : this.rules(TxOp.READ_CR8, v, 0);
+  }
+
+  override eoi(v: number): void {
+    // In x2APIC mode KVM's EOI exit has its own cost (apicMsrWriteCostNs), which a record does not hold.
+    const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
+    if (!x2apicCost && this.tabulates()) this.interned(TxOp.EOI, v, 0);
+    else this.rules(TxOp.EOI, v, 0);
+  }
+
+  override iret(v: number): void {
+    if (this.tabulates()) this.interned(TxOp.IRET, v, 0);
+    else this.rules(TxOp.IRET, v, 0);
+  }
+
+  override hlt(v: number): void {
+    if (this.tabulates()) this.interned(TxOp.HLT, v, 0);
+    else this.rules(TxOp.HLT, v, 0);
+  }
+
+  override hostInterrupt(v: number): void {
+    if (this.tabulates()) this.interned(TxOp.HOST_INTERRUPT, v, 0);
+    else this.rules(TxOp.HOST_INTERRUPT, v, 0);
+  }
+
+  override raiseInterrupt(v: number, vector: number, level: boolean): boolean {
+    if (vector >= 0 && vector <= 255) {
+      const a = vector | (level ? 256 : 0);
+      return (this.tabulates() ? this.interned(TxOp.RAISE, v, a) : this.rules(TxOp.RAISE, v, a)) !== 0;
+    }
+    this.forget(v);
+    this.depth++;
+    const r = super.raiseInterrupt(v, vector, level);
+    this.depth--;
+    return r;
+  }
+
+  override guestTimerExpires(v: number, vector: number): boolean {
+    if (vector >= 0 && vector <= 255) {
+      const a = vector;
+      return (this.tabulates() ? this.interned(TxOp.TIMER_EXPIRES, v, a) : this.rules(TxOp.TIMER_EXPIRES, v, a)) !== 0;
+    }
+    this.forget(v);
+    this.depth++;
+    const r = super.guestTimerExpires(v, vector);
+    this.depth--;
+    return r;
+  }
+
+  override timerInitialCount(v: number, value: number): void {
+    if ((value | 0) !== value) {
+      this.forget(v);
+      this.depth++;
+      super.timerInitialCount(v, value);
+      this.depth--;
+    } else if (this.tabulates()) this.interned(TxOp.TIMER_INITIAL, v, value);
+    else this.rules(TxOp.TIMER_INITIAL, v, value);
+  }
+
+  /** `op` by the rules, outside the table (nested in an operation, or while something records). */
+  private rules(op: TxOp, v: number, a: number): number {
+    this.forget(v);
+    this.depth++;
+    const r = this.byRules(op, v, a);
+    this.depth--;
+    return r;
+  }
+
+  // ------------------------------------------------ every other way the words change: the hint is forgotten
+
+  override sti(v: number): void {
+    this.forget(v);
+    this.depth++;
+    super.sti(v);
+    this.depth--;
+  }
+
+  override cli(v: number): void {
+    this.forget(v);
+    this.depth++;
+    super.cli(v);
+    this.depth--;
+  }
+
+  override ioInstruction(v: number, port: number): void {
+    this.forget(v);
+    this.depth++;
+    super.ioInstruction(v, port);
+    this.depth--;
+  }
+
+  override mmio(v: number): void {
+    this.forget(v);
+    this.depth++;
+    super.mmio(v);
+    this.depth--;
+  }
+
+  override stimerExpires(v: number, vector: number): boolean {
+    this.forget(v);
+    this.depth++;
+    const r = super.stimerExpires(v, vector);
+    this.depth--;
+    return r;
+  }
+
+  override hvEoi(v: number): void {
+    this.forget(v);
+    this.depth++;
+    super.hvEoi(v);
+    this.depth--;
+  }
+
+  override hvSendIpi(v: number, target: number, vector: number): void {
+    this.forget(v);
+    this.depth++;
+    super.hvSendIpi(v, target, vector);
+    this.depth--;
+  }
+
+  override cpuid(v: number): void {
+    this.forget(v);
+    this.depth++;
+    super.cpuid(v);
+    this.depth--;
+  }
+
+  override opaqueExit(v: number, slot: number, qualification = 0): void {
+    this.forget(v);
+    this.depth++;
+    super.opaqueExit(v, slot, qualification);
+    this.depth--;
+  }
+
+  override sendIpi(v: number, target: number, vector: number): void {
+    this.forget(v);
+    this.depth++;
+    super.sendIpi(v, target, vector);
+    this.depth--;
+  }
+
+  override writeApic(v: number, offset: number, value: number): void {
+    this.forget(v);
+    this.depth++;
+    super.writeApic(v, offset, value);
+    this.depth--;
+  }
+
+  override readApic(v: number, offset: number): number {
+    this.forget(v);
+    this.depth++;
+    const r = super.readApic(v, offset);
+    this.depth--;
+    return r;
+  }
+
+  override wrmsr(v: number, msr: number, valueLow: number, valueHigh: number): void {
+    this.forget(v);
+    this.depth++;
+    super.wrmsr(v, msr, valueLow, valueHigh);
+    this.depth--;
+  }
+
+  override rdmsr(v: number, msr: number): number {
+    this.forget(v);
+    this.depth++;
+    const r = super.rdmsr(v, msr);
+    this.depth--;
+    return r;
+  }
+
+  /** A vCPU stops on a broken check (its FLAGS written wherever the check ran). */
+  protected override violate(v: number, broken: Broken): void {
+    this.forget(v);
+    super.violate(v, broken);
+  }
+
+  /**
+   * Every vCPU's words may have been written by something else than the machine's operations (a
+   * test or a tool setting up a state): their hints are void.
+   */
+  forgetStates(): void {
+    for (let v = 0; v < this.n; v++) this.forget(v);
+  }
+
+  /** Operation `op` (operand `a`) on vCPU `v`: from the table, or by the rules and then tabulated. */
+  private interned(op: TxOp, v: number, a: number): number {
+    // The class: the machine's fixed inputs, plain data (CpuProfile, PolicyTraits: strings, finite
+    // numbers, booleans, nested records), so their JSON tells two machines apart exactly.
+    if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
+    const b = v * F.STRIDE;
+    let from = txHinted(this.machineKey, v);
+    if (from < 0) from = txFind(this.txCls, this.s, b);
+    else if (this.debugChecks && !txEquals(from, this.txCls, this.s, b))
+      throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
+    if (from >= 0) {
+      const r = txLookup(from, op, a);
+      if (r >= 0) return this.apply(v, r);
+    }
+    return this.capture(op, v, a, from);
+  }
+
+  /** Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum. */
+  private apply(v: number, r: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const diffs = tx[r + T.DIFFS];
+    for (let i = 0; i < diffs; i++) s[b + tx[r + T.DIFF + 2 * i]] = tx[r + T.DIFF + 2 * i + 1];
+    const exits = tx[r + T.EXITS];
+    for (let i = 0; i < exits; i++) {
+      const slot = tx[r + T.EXIT + 2 * i];
+      const qualification = tx[r + T.EXIT + 2 * i + 1];
+      // As MachineCore.exit: counted at the slot's cost, then into the exit ring.
+      this.countExits(v, slot, qualification, 1, RecKind.EXIT);
+      const k = this.stepExitCount;
+      this.ff[ringSlot(k)] = slot;
+      this.ff[ringQual(k)] = qualification;
+      this.stepExitCount = k + 1;
+    }
+    const c = v * Counter.COUNT;
+    const counters = tx[r + T.COUNTERS];
+    for (let i = 0; i < counters; i++) this.counters[c + tx[r + T.COUNTER + 2 * i]] += tx[r + T.COUNTER + 2 * i + 1];
+    const deliveries = tx[r + T.DELIVERIES];
+    for (let i = 0; i < deliveries; i++) {
+      const d = this.stepDeliveredCount;
+      if (d < STEP_LOG) {
+        this.stepDelivered[d] = tx[r + T.DELIVERY + i];
+        this.stepDeliveredVcpu[d] = v;
+      }
+      this.stepDeliveredCount = d + 1;
+    }
+    txHint(this.machineKey, v, tx[r + T.NEXT]);
+    return tx[r + T.RET];
+  }
+
+  /** Run `op` by the rules and tabulate its outcome when a record can replay it exactly. */
+  private capture(op: TxOp, v: number, a: number, from: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = v * Counter.COUNT;
+    for (let i = 0; i < STRIDE; i++) pre[i] = s[b + i];
+    for (let i = 0; i < COUNTERS; i++) preCounters[i] = this.counters[c + i];
+    const exits0 = this.stepExitCount;
+    const delivered0 = this.stepDeliveredCount;
+    const reports0 = this.violations.length + this.entryFailures.length;
+    const ipis0 = this.ipiOutCount;
+    const fault0 = this.stepFault;
+    this.forget(v); // until the outcome is tabulated below
+    this.depth++;
+    const ret = this.byRules(op, v, a);
+    this.depth--;
+    // What a record cannot replay: a report, a fault, an IPI, too many exits, deliveries past the log.
+    const exits = this.stepExitCount - exits0;
+    const deliveries = this.stepDeliveredCount - delivered0;
+    if (
+      this.violations.length + this.entryFailures.length !== reports0 ||
+      this.ipiOutCount !== ipis0 ||
+      this.stepFault !== fault0 ||
+      fault0 !== Fault.NONE ||
+      exits > MAX_EXITS ||
+      deliveries > MAX_DELIVERIES ||
+      delivered0 + deliveries > STEP_LOG
+    )
+      return ret;
+    for (let i = 0; i < OUTSIDE_WORDS.length; i++) if (s[b + OUTSIDE_WORDS[i]] !== pre[OUTSIDE_WORDS[i]]) return ret;
+    for (let i = 0; i < deliveries; i++) if (this.stepDeliveredVcpu[delivered0 + i] !== v) return ret;
+    let diffs = 0;
+    for (let i = 0; i < KEY.length; i++) if (s[b + KEY[i]] !== pre[KEY[i]]) diffs++;
+    let moved = 0;
+    for (let i = 0; i < COUNTERS; i++) if (this.counters[c + i] !== preCounters[i]) moved++;
+    if (diffs > MAX_DIFFS || moved > MAX_COUNTERS) return ret;
+    const cls = this.txCls;
+    const start = from >= 0 ? from : txIntern(cls, pre, 0);
+    if (start < 0) return ret;
+    const next = txIntern(cls, s, b);
+    if (next < 0) return ret;
+    const r = txNew(start, op, a);
+    if (r < 0) return ret;
+    tx[r + T.NEXT] = next;
+    tx[r + T.RET] = ret;
+    tx[r + T.DIFFS] = diffs;
+    let d = 0;
+    for (let i = 0; i < KEY.length; i++) {
+      const w = KEY[i];
+      if (s[b + w] === pre[w]) continue;
+      tx[r + T.DIFF + 2 * d] = w;
+      tx[r + T.DIFF + 2 * d + 1] = s[b + w];
+      d++;
+    }
+    tx[r + T.EXITS] = exits;
+    for (let i = 0; i < exits; i++) {
+      tx[r + T.EXIT + 2 * i] = this.ff[ringSlot(exits0 + i)];
+      tx[r + T.EXIT + 2 * i + 1] = this.ff[ringQual(exits0 + i)];
+    }
+    tx[r + T.COUNTERS] = moved;
+    let m = 0;
+    for (let i = 0; i < COUNTERS; i++) {
+      if (this.counters[c + i] === preCounters[i]) continue;
+      tx[r + T.COUNTER + 2 * m] = i;
+      tx[r + T.COUNTER + 2 * m + 1] = this.counters[c + i] - preCounters[i];
+      m++;
+    }
+    tx[r + T.DELIVERIES] = deliveries;
+    for (let i = 0; i < deliveries; i++) tx[r + T.DELIVERY + i] = this.stepDelivered[delivered0 + i];
+    txHint(this.machineKey, v, next);
+    return ret;
+  }
+
+  /** The rules' own operation (the methods this class overrides). */
+  private byRules(op: TxOp, v: number, a: number): number {
+    switch (op) {
+      case TxOp.WRITE_CR8:
+        super.writeCr8(v, a);
+        return 0;
+      case TxOp.READ_CR8:
+        return super.readCr8(v);
+      case TxOp.EOI:
+        super.eoi(v);
+        return 0;
+      case TxOp.IRET:
+        super.iret(v);
+        return 0;
+      case TxOp.HLT:
+        super.hlt(v);
+        return 0;
+      case TxOp.HOST_INTERRUPT:
+        super.hostInterrupt(v);
+        return 0;
+      case TxOp.RAISE:
+        return super.raiseInterrupt(v, a & 0xff, a >= 256) ? 1 : 0;
+      case TxOp.TIMER_EXPIRES:
+        return super.guestTimerExpires(v, a) ? 1 : 0;
+      case TxOp.TIMER_INITIAL:
+        super.timerInitialCount(v, a);
+        return 0;
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The table of interned states (src/core/vcpu/transitions.ts, tabulated.ts): a machine whose hot
+ * operations come from the table gives, bit for bit, what the rules give - state words, exit counts,
+ * counters, host ns per slot and per vCPU, the step's exits and deliveries, return values - on random
+ * operation sequences under every policy family, including from the table alone (a second machine
+ * of the same class replaying what the first tabulated). The rules' reference is a machine that logs
+ * its step exits, which keeps every operation on the rules' path.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Machine } from '../../src/core/vcpu/machine.js';
+import { F } from '../../src/core/vcpu/layout.js';
+import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
+import { txStats } from '../../src/core/vcpu/transitions.js';
+import { buildMachine, type MachineSetup } from '../support/machines.js';
+import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
+
+const SEED = 0x7ab1e5;
+
+const SETUPS: readonly (Omit<MachineSetup, 'vcpus' | 'x2apic'> & { label: string })[] = [
+  { label: 'bhyve-12.1/DESKTOP', profile: DESKTOP, policy: 'bhyve-12.1' },
+  { label: 'bhyve-tpr-v1/DESKTOP', profile: DESKTOP, policy: 'bhyve-tpr-v1' },
+  { label: 'bhyve-tpr-v3/SERVER', profile: SERVER, policy: 'bhyve-tpr-v3' },
+  { label: 'bhyve-tpr-v3/NO_TPR_SHADOW', profile: NO_TPR_SHADOW, policy: 'bhyve-tpr-v3' },
+  { label: 'kvm/SERVER', profile: SERVER, policy: 'kvm' },
+  { label: 'kvm/DESKTOP', profile: DESKTOP, policy: 'kvm' },
+  { label: 'bhyve-12.1/AMD', profile: AMD_NO_AVIC, policy: 'bhyve-12.1' },
+  { label: 'kvm/AMD AVIC', profile: AMD_AVIC, policy: 'kvm', tunables: { 'kvm_amd.avic': 1 } },
+];
+
+type Op = readonly [kind: number, cpu: number, arg: number];
+
+/** The tabulated operations, and two that are not (an IPI and an I/O instruction) between them. */
+function run(m: Machine, op: Op): number {
+  const [kind, v, arg] = op;
+  switch (kind) {
+    case 0:
+      m.writeCr8(v, arg & 15);
+      return 0;
+    case 1:
+      return m.readCr8(v);
+    case 2:
+      return m.raiseInterrupt(v, 0x20 + (arg % 0xe0), arg % 7 === 0) ? 1 : 0;
+    case 3:
+      m.eoi(v);
+      return 0;
+    case 4:
+      m.iret(v);
+      return 0;
+    case 5:
+      m.hlt(v);
+      return 0;
+    case 6:
+      m.hostInterrupt(v);
+      return 0;
+    case 7:
+      return m.guestTimerExpires(v, 0xd1) ? 1 : 0;
+    case 8:
+      m.timerInitialCount(v, arg);
+      return 0;
+    case 9:
+      m.sendIpi(v, arg % m.n, 0x30 + (arg % 0x40));
+      return 0;
+    default:
+      m.ioInstruction(v, arg & 0xffff);
+      return 0;
+  }
+}
+
+function opArb(vcpus: number): fc.Arbitrary<Op> {
+  return fc.tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: vcpus - 1 }), fc.nat({ max: 1e6 }));
+}
+
+function machine(setup: MachineSetup, costs: Float64Array, rulesOnly: boolean): Machine {
+  const m = buildMachine(setup);
+  m.exitCostNs.set(costs);
+  if (rulesOnly) m.logStepExits();
+  m.beginStep(0);
+  m.launch();
+  return m;
+}
+
+/** Everything an operation leaves: what the engine and the totals read. */
+function same(a: Machine, b: Machine, what: string): void {
+  assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
+  assert.deepEqual(Array.from(a.exitCounts), Array.from(b.exitCounts), `${what}: exit counts`);
+  assert.deepEqual(Array.from(a.counters), Array.from(b.counters), `${what}: counters`);
+  assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
+  assert.deepEqual(Array.from(a.exitTotals), Array.from(b.exitTotals), `${what}: exits per slot`);
+  assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
+  assert.equal(a.stepHostNs, b.stepHostNs, `${what}: the step's host ns`);
+  assert.equal(a.stepExitCount, b.stepExitCount, `${what}: the step's exits`);
+  assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: the step's deliveries`);
+  for (let i = 0; i < Math.min(a.stepDeliveredCount, 64); i++) {
+    assert.equal(a.stepDelivered[i], b.stepDelivered[i], `${what}: delivery ${i}`);
+    assert.equal(a.stepDeliveredVcpu[i], b.stepDeliveredVcpu[i], `${what}: delivery ${i}'s vCPU`);
+  }
+  assert.deepEqual(
+    a.violations.map((x) => x.check),
+    b.violations.map((x) => x.check),
+    `${what}: violations`,
+  );
+}
+
+test('[vcpu/transitions.ts] operations from the table of interned states equal the rules bit for bit, also when a second machine replays only from the table', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
+  let replayedOnly = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...SETUPS),
+      fc.integer({ min: 1, max: 3 }),
+      fc.boolean(),
+      fc
+        .integer({ min: 1, max: 4 })
+        .chain((steps) => fc.array(fc.array(opArb(3), { maxLength: 12 }), { minLength: steps, maxLength: steps })),
+      (setup, vcpus, x2apic, steps) => {
+        const su = { ...setup, vcpus, x2apic };
+        const rules = machine(su, costs, true);
+        const first = machine(su, costs, false);
+        const second = machine(su, costs, false);
+        steps.forEach((ops, step) => {
+          for (const m of [rules, first, second]) m.beginStep(step + 1);
+          for (const raw of ops) {
+            const op: Op = [raw[0], raw[1] % vcpus, raw[2]];
+            const what = `${setup.label} vcpus=${vcpus} x2apic=${x2apic} step ${step + 1} op ${op.join(',')}`;
+            const want = run(rules, op);
+            assert.equal(run(first, op), want, `${what}: return value (first)`);
+            const before = txStats().transitions;
+            assert.equal(run(second, op), want, `${what}: return value (second)`);
+            if (txStats().transitions === before && op[0] <= 8) replayedOnly++;
+            same(first, rules, `${what}, first`);
+            same(second, rules, `${what}, second`);
+          }
+        });
+      },
+    ),
+    { seed: SEED, numRuns: 400 },
+  );
+  assert.ok(replayedOnly > 1000, `the second machine took its outcomes from the table (${replayedOnly} times)`);
+});
+
+test('[vcpu/transitions.ts] a state written from outside the operations: forgetStates makes the table look it up anew; with debug checks, forgetting to is caught', () => {
+  const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
+  const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 1 };
+  const rules = machine(su, costs, true);
+  const m = machine(su, costs, false);
+  for (const x of [rules, m]) {
+    x.writeCr8(0, 3);
+    x.s[F.TPR] = 0x90; // a test sets a state directly
+  }
+  m.forgetStates();
+  for (const x of [rules, m]) x.writeCr8(0, 3);
+  same(m, rules, 'after forgetStates');
+
+  const checked = new Machine({ ...buildMachineConfig(), debugChecks: true });
+  checked.launch();
+  checked.writeCr8(0, 3);
+  checked.s[F.TPR] = 0x90;
+  assert.throws(() => checked.writeCr8(0, 3), /written outside the machine's operations/);
+});
+
+function buildMachineConfig(): ConstructorParameters<typeof Machine>[0] {
+  const m = buildMachine({ profile: DESKTOP, policy: 'bhyve-12.1' });
+  return { profile: m.profile, traits: m.traits, vcpus: [{ guest: 0, x2apic: false, apicId: 0 }] };
+}
