@@ -140,6 +140,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const p = `models.${os}`;
   const timer = sub(t, 'timer', p);
   const phases = sub(t, 'phases', p);
+  const compute = computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`);
   const install = sub(t, 'install', p);
   const disk = sub(t, 'diskBenchmark', p);
   const clock = sub(t, 'clock', p);
@@ -177,7 +178,9 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`),
-      compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`),
+      compute,
+      // A spinning vCPU is a compute vCPU executing a PAUSE loop (src/core/guests/spin.ts).
+      'lock-spin': compute,
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),
@@ -216,6 +219,8 @@ export interface CostModel {
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
+  /** TSC ticks between two PAUSEs of a guest spin loop, by Intel microarchitecture (cost-model.yaml pauseLoopIntervalTsc). */
+  readonly pauseLoopIntervalTsc: Readonly<Record<string, number>>;
 }
 
 let cached: ModelData | undefined;
@@ -261,6 +266,9 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
+  const pl = sub(cost, 'pauseLoopIntervalTsc', 'cost-model');
+  const pauseLoopIntervalTsc: Record<string, number> = {};
+  for (const k of Object.keys(pl)) pauseLoopIntervalTsc[k] = num(pl, k, 'cost-model.pauseLoopIntervalTsc');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
@@ -279,6 +287,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
+    pauseLoopIntervalTsc: Object.freeze(pauseLoopIntervalTsc),
   });
   const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
   if (dir === DATA_DIR) cached = data;
@@ -318,6 +327,14 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
   const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
   const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
   return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
+}
+
+/**
+ * TSC ticks between two PAUSEs of a guest's spin loop on this CPU (PAUSE-loop exiting compares it
+ * with PLE_Gap); undefined where no PLE is modelled (AMD) or the microarchitecture has no figure.
+ */
+export function pauseLoopIntervalTsc(cost: CostModel, profile: CpuProfile): number | undefined {
+  return profile.vendor === 'intel' ? cost.pauseLoopIntervalTsc[profile.microarchitecture] : undefined;
 }
 
 /**
