@@ -96,7 +96,7 @@ export const TUNABLES: readonly TunableSpec[] = [
   // PAUSE-loop exiting (vmx/pauseLoop.ts): module parameters of kvm_intel, defaults from
   // arch/x86/kvm/x86.h (KVM_DEFAULT_PLE_GAP 128, KVM_VMX_DEFAULT_PLE_WINDOW 4096,
   // KVM_DEFAULT_PLE_WINDOW_GROW 2, KVM_DEFAULT_PLE_WINDOW_SHRINK 0, KVM_VMX_DEFAULT_PLE_WINDOW_MAX
-  // UINT_MAX). Linux 2.6.32-3.17 had a fixed window (no grow/shrink: ple_window_grow 1 here) and, into
+  // UINT_MAX). Linux 2.6.33-3.17 had a fixed window (no grow/shrink: ple_window_grow 1 here) and, into
   // the 4.x series, ple_gap 41 (vmx.c KVM_VMX_DEFAULT_PLE_GAP).
   {
     name: 'kvm_intel.ple_gap',
