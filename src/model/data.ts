@@ -151,6 +151,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const disk = sub(t, 'diskBenchmark', p);
   const clock = sub(t, 'clock', p);
   const reads = num(clock, 'readsPerBusySecond', `${p}.clock`);
+  const compute = computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`, reads);
   const family = t.family;
   if (family !== 'windows' && family !== 'linux' && family !== 'freebsd')
     throw new ModelDataError(`${p}.family: expected windows, linux or freebsd`);
@@ -187,7 +188,9 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`, reads),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`, reads),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`, reads),
-      compute: computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`, reads),
+      compute,
+      // A spinning vCPU is a compute vCPU executing a PAUSE loop (src/core/guests/spin.ts).
+      'lock-spin': compute,
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),
@@ -228,6 +231,8 @@ export interface CostModel {
   readonly ipiLatencyNs: number;
   /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
   readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
+  /** TSC ticks between two PAUSEs of a guest spin loop, by Intel microarchitecture (cost-model.yaml pauseLoopIntervalTsc). */
+  readonly pauseLoopIntervalTsc: Readonly<Record<string, number>>;
 }
 
 let cached: ModelData | undefined;
@@ -274,6 +279,9 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
+  const pl = sub(cost, 'pauseLoopIntervalTsc', 'cost-model');
+  const pauseLoopIntervalTsc: Record<string, number> = {};
+  for (const k of Object.keys(pl)) pauseLoopIntervalTsc[k] = num(pl, k, 'cost-model.pauseLoopIntervalTsc');
   const costModel: CostModel = Object.freeze({
     exitRoundTripCycles: Object.freeze(exitRoundTripCycles),
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
@@ -296,6 +304,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
       bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),
       kvm: num(deviceModel, 'kvm', 'cost-model.deviceModelTickNs'),
     }),
+    pauseLoopIntervalTsc: Object.freeze(pauseLoopIntervalTsc),
   });
   const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
   if (dir === DATA_DIR) cached = data;
@@ -335,6 +344,14 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
   const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
   const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
   return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
+}
+
+/**
+ * TSC ticks between two PAUSEs of a guest's spin loop on this CPU (PAUSE-loop exiting compares it
+ * with PLE_Gap); undefined where no PLE is modelled (AMD) or the microarchitecture has no figure.
+ */
+export function pauseLoopIntervalTsc(cost: CostModel, profile: CpuProfile): number | undefined {
+  return profile.vendor === 'intel' ? cost.pauseLoopIntervalTsc[profile.microarchitecture] : undefined;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type ScriptedGuestSpec,
   type WorkloadProfile,
 } from '../scenario/types.js';
-import { apicMsrWriteCostNs, exitCostTable, hostModel, type ModelData } from '../model/data.js';
+import { apicMsrWriteCostNs, exitCostTable, hostModel, pauseLoopIntervalTsc, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
 /**
@@ -84,6 +84,7 @@ function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
       build: NO_ACTIVITY,
       'disk-benchmark': NO_ACTIVITY,
       compute: NO_ACTIVITY,
+      'lock-spin': NO_ACTIVITY,
     }),
   });
 }
@@ -170,6 +171,7 @@ export function hostSimulations(
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores, variant.host.tickHz);
   const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
+  const pauseLoop = pauseLoopIntervalTsc(data.costModel, profile);
   return (hostIndex, guests) =>
     new HostSimulation({
       hostIndex,
@@ -180,6 +182,7 @@ export function hostSimulations(
       guests,
       exitCostNs,
       apicMsrWriteCostNs: apicMsrWrite,
+      pauseLoopIntervalTsc: pauseLoop,
       host,
       debugChecks: scenario.debugChecks,
       overrides: variant.hypervisor.vmcs,

@@ -46,6 +46,7 @@
  *         - { phase: disk-benchmark, work: 4GiB }   # disk-benchmark: work = bytes of I/O, or a duration
  *         - { phase: build, duration: 20s, busyVcpus: 1 } # activity on the first N vCPUs, the others idle
  *         - { phase: compute, duration: 20s } # flat out, no I/O or IPIs (a CPU-bound thread)
+ *         - { phase: lock-spin, duration: 10s, busyVcpus: 1 } # compute in a CPL-0 PAUSE loop (PLE sees it)
  *     - os: scripted                       # runs a script once: no count > 1, no phases, no memory
  *       vcpus: 2
  *       script:                            # see src/scenario/script.ts

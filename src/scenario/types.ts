@@ -28,7 +28,7 @@ export function isLinuxOs(os: GuestOsName): boolean {
   return os.startsWith('ubuntu-');
 }
 
-export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build', 'compute'] as const;
+export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build', 'compute', 'lock-spin'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
 /** A phase runs for a simulated duration, or until a fixed amount of guest work is done. */

@@ -23,6 +23,31 @@ interface Row {
 
 const ROWS: readonly Row[] = [
   {
+    what: 'PAUSE-loop exits under KVM on a CPU with PLE',
+    source: 'SDM vol. 3 "Controls for PAUSE-Loop Exiting"; KVM vmx.c (ple_gap 128 by default)',
+    exit: 'PAUSE',
+    cpu: 'xeon-e5-2667v4',
+    policy: 'kvm',
+    expected: 'PAUSE',
+  },
+  {
+    what: 'no PAUSE-loop exits with kvm_intel.ple_gap=0',
+    source: 'KVM vmx.c: ple_gap 0 leaves the control clear',
+    exit: 'PAUSE',
+    cpu: 'xeon-e5-2667v4',
+    policy: 'kvm',
+    tunables: { 'kvm_intel.ple_gap': 0 },
+    expected: { dropped: /ple_gap = 0/ },
+  },
+  {
+    what: 'no PAUSE-loop exits under bhyve',
+    source: 'freebsd-src sys/amd64/vmm/intel/vmx.c PROCBASED_CTLS2_ZERO_SETTING',
+    exit: 'PAUSE',
+    cpu: 'xeon-e5-2667v4',
+    policy: 'bhyve-12.1',
+    expected: { dropped: /bhyve never sets PAUSE-loop exiting/ },
+  },
+  {
     what: 'TPR-below-threshold exits need a threshold: KVM with FlexPriority on a desktop CPU',
     source: 'SDM vol. 3 "TPR Virtualization"; KVM update_cr8_intercept',
     exit: 'TPR_BELOW_THRESHOLD',

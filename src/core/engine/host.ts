@@ -3,6 +3,7 @@ import { cr8Stream } from '../guests/irql.js';
 import { clockReads } from '../guests/timekeeping.js';
 import { isrStart } from '../guests/isr.js';
 import { consumeWork, startPhase } from '../guests/phases.js';
+import { isSpinning, spinRun } from '../guests/spin.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
@@ -178,6 +179,8 @@ export class HostSimulation extends HostState {
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
       if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall, time);
+    } else if (isSpinning(this, gi, v)) {
+      guestNs = spinRun(this, v, wall, time);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       guestNs = cr8Stream(this, v, gi, wall, time);
     }

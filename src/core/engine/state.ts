@@ -6,6 +6,7 @@ import { PHASE_ORDER } from '../guests/model.js';
 import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
 import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '../guests/clock.js';
 import { HvFeature } from '../hypervisor/hyperv.js';
+import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
 import { LatencyExemplars } from './exemplars.js';
@@ -51,6 +52,8 @@ export interface HostConfig {
   readonly exitCostNs: Float64Array;
   /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
   readonly apicMsrWriteCostNs?: number;
+  /** TSC ticks between two PAUSEs of a guest spin loop on this CPU (model/data.ts pauseLoopIntervalTsc); absent: loops never exit. */
+  readonly pauseLoopIntervalTsc?: number;
   readonly host: HostModel;
   readonly debugChecks: boolean;
   readonly overrides?: VmcsOverrides;
@@ -138,9 +141,15 @@ export const enum Vf {
   BG_IPI_AT = 15,
   /** Fractional clock reads carried between advances (src/core/guests/timekeeping.ts). */
   CLOCK_CARRY = 16,
+  /** KVM's PLE window for this vCPU, TSC ticks (vmx->ple_window; src/core/guests/spin.ts). */
+  PLE_WINDOW = 17,
+  /** Guest ns since the first PAUSE of the spin loop in progress (since the last VM entry). */
+  PLE_LOOP_NS = 18,
+  /** The vCPU's exit count when its spin loop was last advanced: any other exit restarts the loop. */
+  PLE_EXITS_SEEN = 19,
   /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
-  ARRIVAL = 17,
-  STRIDE = 20,
+  ARRIVAL = 20,
+  STRIDE = 23,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -306,6 +315,8 @@ export abstract class HostState {
       this.vf[b + Vf.BG_DONE_AT] = Infinity;
       this.vf[b + Vf.BG_IO_AT] = Infinity;
       this.vf[b + Vf.BG_IPI_AT] = Infinity;
+      this.vf[b + Vf.PLE_WINDOW] = config.traits.ple?.window ?? 0; // vmx_vcpu_setup: vmx->ple_window = ple_window
+      this.vf[b + Vf.PLE_EXITS_SEEN] = -1;
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
       this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
       this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
@@ -398,6 +409,11 @@ export abstract class HostState {
       if (this.mode(v) !== Mode.HALT) return;
       this.runnable++;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+      // The vCPU thread is scheduled in again after its halt (kvm_vcpu_block): kvm_sched_in ->
+      // vmx_sched_in -> shrink_ple_window (vmx/pauseLoop.ts).
+      const ple = this.config.traits.ple;
+      if (ple !== null)
+        this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);
       this.vf[b + Vf.BG_IO_AT] += this.now;
       this.vf[b + Vf.BG_IPI_AT] += this.now;
     } else if (this.mode(v) !== Mode.HALT) {

@@ -12,14 +12,14 @@ import { stimerIdleTransition } from './timekeeping.js';
 
 /**
  * Worker vCPU 0 during its CPU chunk, every vCPU during a build, and the vCPUs that take a compute
- * phase (its first `busyVcpus`, or all) run flat out.
+ * or lock-spin phase (its first `busyVcpus`, or all) run flat out.
  */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
   const guest = h.guests[gi];
   if (idx >= guest.phases.length) return false;
   const plan = guest.phases[idx];
-  if (plan.phase === 'compute')
+  if (plan.phase === 'compute' || plan.phase === 'lock-spin')
     return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
   if (plan.work === undefined) return false;
   if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;

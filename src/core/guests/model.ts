@@ -7,7 +7,7 @@
 export type OsFamily = 'windows' | 'linux' | 'freebsd';
 
 /** What a guest does for a while (docs/MODEL.md "Phases"). */
-export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build' | 'compute';
+export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build' | 'compute' | 'lock-spin';
 
 /**
  * Results columns of the phases (HostSimulation.phaseDoneNs, results.json). `compute` is
@@ -127,6 +127,11 @@ export interface GuestModel {
      * duration, with no I/O and no IPIs.
      */
     readonly compute: PhaseBehaviour;
+    /**
+     * vCPUs waiting for a spin lock: a compute phase whose instruction stream is a PAUSE loop at
+     * CPL 0 (src/core/guests/spin.ts); the same behaviour otherwise (no I/O, no IPIs, ticks only).
+     */
+    readonly 'lock-spin': PhaseBehaviour;
   };
   readonly install: InstallModel;
   readonly diskBenchmark: DiskBenchmarkModel;

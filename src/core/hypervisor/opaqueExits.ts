@@ -54,6 +54,14 @@ function missingFeature(name: string, traits: PolicyTraits, cpu: CpuProfile): st
       if (((cpu.vmx?.pinBased.allowed1 ?? 0) & PinBased.ActivateVmxPreemptionTimer) === 0)
         return 'the CPU has no VMX-preemption timer (IA32_VMX_PINBASED_CTLS bit 6)';
       return undefined;
+    case 'PAUSE':
+      // PAUSE-loop exiting (reason 40) needs the secondary control, which only KVM sets, on a CPU
+      // that allows it and with kvm_intel.ple_gap > 0 (policy.ts PolicyTraits.ple).
+      if (traits.ple === null)
+        return traits.hypervisor === 'bhyve'
+          ? 'bhyve never sets PAUSE-loop exiting (vmx.c PROCBASED_CTLS2_ZERO_SETTING)'
+          : 'PAUSE-loop exiting is off here (the CPU lacks it, or kvm_intel.ple_gap = 0)';
+      return undefined;
     case 'VMEXIT_AVIC_NOACCEL':
     case 'VMEXIT_AVIC_INCOMPLETE_IPI':
       if (!traits.avic) return 'AVIC is not in use (AMD APM vol. 2 "Advanced Virtual Interrupt Controller")';

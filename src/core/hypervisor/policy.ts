@@ -93,6 +93,58 @@ export const TUNABLES: readonly TunableSpec[] = [
     min: 0,
     max: 1,
   },
+  // PAUSE-loop exiting (vmx/pauseLoop.ts): module parameters of kvm_intel, defaults from
+  // arch/x86/kvm/x86.h (KVM_DEFAULT_PLE_GAP 128, KVM_VMX_DEFAULT_PLE_WINDOW 4096,
+  // KVM_DEFAULT_PLE_WINDOW_GROW 2, KVM_DEFAULT_PLE_WINDOW_SHRINK 0, KVM_VMX_DEFAULT_PLE_WINDOW_MAX
+  // UINT_MAX). Linux 2.6.33-3.17 had a fixed window (no grow/shrink: ple_window_grow 1 here) and, into
+  // the 4.x series, ple_gap 41 (vmx.c KVM_VMX_DEFAULT_PLE_GAP).
+  {
+    name: 'kvm_intel.ple_gap',
+    description: 'KVM: PLE_Gap in TSC ticks; 0 leaves PAUSE-loop exiting off (module parameter, default 128)',
+    default: 128,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffffffff,
+  },
+  {
+    name: 'kvm_intel.ple_window',
+    description: 'KVM: base PLE_Window in TSC ticks (module parameter, default 4096)',
+    default: 4096,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 1,
+    max: 0xffffffff,
+  },
+  {
+    name: 'kvm_intel.ple_window_grow',
+    description:
+      'KVM: per-vCPU window growth at each PLE exit: 0 reset, < ple_window multiply, else add (default 2; 1 keeps it fixed, as before Linux 3.18)',
+    default: 2,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffffffff,
+  },
+  {
+    name: 'kvm_intel.ple_window_shrink',
+    description:
+      'KVM: window shrink when the vCPU thread is scheduled in: 0 reset to ple_window, < ple_window divide, else subtract (default 0)',
+    default: 0,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffffffff,
+  },
+  {
+    name: 'kvm_intel.ple_window_max',
+    description: 'KVM: upper bound of the per-vCPU window in TSC ticks (default UINT_MAX)',
+    default: 0xffffffff,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 1,
+    max: 0xffffffff,
+  },
   {
     name: 'kvm_amd.avic',
     description: 'KVM: use AMD AVIC when the CPU has it (module parameter, off by default)',
@@ -177,8 +229,26 @@ export interface PolicyTraits {
    * injected interrupt ends in one VMEXIT_VINTR when the guest is interruptible again.
    */
   readonly svmIntrWindow: 'per-entry' | 'until-exit';
+  /**
+   * PAUSE-loop exiting as the hypervisor sets it up (vmx/pauseLoop.ts), or null when it is off: KVM
+   * on an Intel CPU that allows the control (secondary bit 10) with kvm_intel.ple_gap > 0
+   * (vmx.c: hardware_setup clears ple_gap without cpu_has_vmx_ple; vmx_vcpu_setup writes PLE_GAP and
+   * the per-vCPU window). bhyve keeps the control 0 (sys/amd64/vmm/intel/vmx.c
+   * PROCBASED_CTLS2_ZERO_SETTING has PROCBASED2_PAUSE_LOOP_EXITING; its VM_CAP_PAUSE_EXIT, bhyve -P,
+   * is the unconditional "PAUSE exiting" and off by default); AMD's pause filter is not modelled.
+   */
+  readonly ple: PleSetup | null;
   /** Values of every tunable, defaults filled in, read-only ones computed. */
   readonly tunables: Tunables;
+}
+
+/** KVM's PLE parameters (kvm_intel module parameters, TSC ticks; vmx.c grow_ple_window / shrink_ple_window). */
+export interface PleSetup {
+  readonly gap: number;
+  readonly window: number;
+  readonly grow: number;
+  readonly shrink: number;
+  readonly max: number;
 }
 
 /** The CPU allows bit `bit` of a control word to be 1. */
@@ -218,6 +288,7 @@ export function resolvePolicy(
       mmio: 'npf',
       guestTimer: 'host-timer',
       svmIntrWindow: hypervisor === 'bhyve' && hostOs === 'illumos' ? 'until-exit' : 'per-entry',
+      ple: null,
       tunables: values,
     };
   }
@@ -257,6 +328,16 @@ export function resolvePolicy(
           ? 'preemption-timer'
           : 'host-timer',
       svmIntrWindow: 'per-entry',
+      ple:
+        can(proc2, ProcBased2.PauseLoopExiting) && t('kvm_intel.ple_gap') > 0
+          ? {
+              gap: t('kvm_intel.ple_gap'),
+              window: t('kvm_intel.ple_window'),
+              grow: t('kvm_intel.ple_window_grow'),
+              shrink: t('kvm_intel.ple_window_shrink'),
+              max: t('kvm_intel.ple_window_max'),
+            }
+          : null,
       tunables: values,
     };
   }
@@ -288,6 +369,7 @@ export function resolvePolicy(
     mmio: 'ept-violation',
     guestTimer: 'host-timer',
     svmIntrWindow: 'per-entry',
+    ple: null,
     tunables: values,
   };
 }

@@ -78,6 +78,8 @@ export function setupVcpu(
       proc2 =
         caps.procBased2.allowed0 |
         (caps.procBased2.allowed1 & (ProcBased2.EnableEpt | ProcBased2.EnableVpid | ProcBased2.UnrestrictedGuest));
+      // KVM sets PAUSE-loop exiting whenever it is usable (policy.ts PolicyTraits.ple).
+      if (t.ple !== null) proc2 |= ProcBased2.PauseLoopExiting;
     }
     let exitCtls = caps.exit.allowed0 | (caps.exit.allowed1 & ExitControls.AcknowledgeInterruptOnExit);
     if (t.vid && apicv) {

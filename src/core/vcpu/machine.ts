@@ -5,6 +5,7 @@ import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
 import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
+import { ProcBased, ProcBased2 } from '../vmx/controls.js';
 import { RecKind } from './recorder.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
@@ -50,6 +51,21 @@ export class Machine extends TabulatedInstructions {
   exitCount(v: number, slot: number): number {
     if (EXIT_KINDS[slot].vendor !== (this.intel ? 'intel' : 'amd')) return 0;
     return this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]];
+  }
+
+  /**
+   * "PAUSE-loop exiting" is in effect for vCPU `v` (SDM "Controls for PAUSE-Loop Exiting"): secondary
+   * bit 10 with the secondary controls active and "PAUSE exiting" 0 (with it 1 every PAUSE exits,
+   * which no policy sets). VT-x only.
+   */
+  pauseLoopExiting(v: number): boolean {
+    if (!this.intel) return false;
+    const proc = this.s[v * F.STRIDE + F.PROC];
+    return (
+      (proc & ProcBased.ActivateSecondaryControls) !== 0 &&
+      (proc & ProcBased.PauseExiting) === 0 &&
+      (this.s[v * F.STRIDE + F.PROC2] & ProcBased2.PauseLoopExiting) !== 0
+    );
   }
 
   /** The vCPU's Hyper-V features (hypervisor/hyperv.ts HvFeature bits; 0 under bhyve). */

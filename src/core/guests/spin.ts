@@ -1,0 +1,77 @@
+/**
+ * vCPUs waiting for a spin lock (phase lock-spin; docs/MODEL.md §3 and §4 "PAUSE-loop exiting"):
+ * they run flat out in a PAUSE loop at CPL 0 - Linux's spin-wait (cpu_relax, "rep; nop", between
+ * reads of the lock word), Windows' KeAcquireSpinLock (YieldProcessor). Under PAUSE-loop exiting
+ * each loop exits once its time since its first PAUSE passes the window (vmx/pauseLoop.ts), so the
+ * exit rate follows from the window in TSC ticks, the CPU's TSC rate (its base clock) and the exit's
+ * host time; nothing here is fitted. KVM then grows the window (handle_pause -> grow_ple_window) and
+ * yields (kvm_vcpu_on_spin); the yield is a no-op without a preempted vCPU to boost, which is all the
+ * model has (processor sharing, no runqueues), so the spin goes on. The window shrinks when the vCPU
+ * thread is scheduled in after a halt (HostState.setRunnable).
+ */
+import { Gi, Mode, Vf, type HostState } from '../engine/state.js';
+import { EXIT_SLOT_COUNT, Slot } from '../vcpu/exits.js';
+import { RepeatOp } from '../vcpu/machine.js';
+import { kvmGrowPleWindow, pauseLoopExitTsc } from '../vmx/pauseLoop.js';
+
+/** vCPU `v` of guest `gi` spins now: it takes a lock-spin phase, runs guest code and is in no raised section. */
+export function isSpinning(h: HostState, gi: number, v: number): boolean {
+  const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
+  const guest = h.guests[gi];
+  if (idx >= guest.phases.length || h.mode(v) !== Mode.RUN) return false;
+  const plan = guest.phases[idx];
+  if (plan.phase !== 'lock-spin' || h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity) return false;
+  return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
+}
+
+/** All exits of vCPU `v` so far. */
+function exitsOf(h: HostState, v: number): number {
+  let n = 0;
+  for (let s = 0; s < EXIT_SLOT_COUNT; s++) n += h.machine.exitCount(v, s);
+  return n;
+}
+
+/**
+ * `wall` ns of running time of spinning vCPU `v`: the PAUSE loop's guest time and its PAUSE-loop
+ * exits (Slot.PAUSE, reason 40), each exit's host time taken from the same wall time (what does not
+ * fit is carried as debt, like the %cr8 stream's). Any other exit since the last call was a VM entry
+ * after which the next PAUSE starts a new loop. Returns guest ns.
+ */
+export function spinRun(h: HostState, v: number, wall: number, time: number): number {
+  const m = h.machine;
+  const ple = h.config.traits.ple;
+  const interval = h.config.pauseLoopIntervalTsc;
+  if (ple === null || interval === undefined || !m.pauseLoopExiting(v)) return wall;
+  const b = v * Vf.STRIDE;
+  const tscPerNs = h.config.profile.baseClockMHz / 1000;
+  const cost = m.exitCostNs[Slot.PAUSE];
+  let loop = exitsOf(h, v) === h.vf[b + Vf.PLE_EXITS_SEEN] ? h.vf[b + Vf.PLE_LOOP_NS] : 0;
+  const before = m.vcpuHostNs[v];
+  let left = wall;
+  let guestNs = 0;
+  while (left > 0) {
+    const window = h.vf[b + Vf.PLE_WINDOW];
+    const period = pauseLoopExitTsc(interval, ple.gap, window) / tscPerNs;
+    const toExit = period - loop;
+    if (left < toExit) {
+      guestNs += left;
+      loop += left;
+      break;
+    }
+    // A window that no longer changes (fixed, or at ple_window_max) repeats: count those exits at once.
+    const grown = kvmGrowPleWindow(window, ple.window, ple.grow, ple.max);
+    const k = grown === window ? 1 + Math.floor((left - toExit) / (period + cost)) : 1;
+    m.repeat(v, k, RepeatOp.OPAQUE_EXIT, Slot.PAUSE, 0);
+    h.vf[b + Vf.PLE_WINDOW] = grown;
+    guestNs += toExit + (k - 1) * period;
+    left -= toExit + (k - 1) * (period + cost) + cost;
+    loop = 0;
+  }
+  const spent = m.vcpuHostNs[v] - before;
+  m.vcpuHostNs[v] = before;
+  h.vf[b + Vf.DEBT] += spent - (wall - guestNs);
+  h.vf[b + Vf.PLE_LOOP_NS] = loop;
+  h.vf[b + Vf.PLE_EXITS_SEEN] = exitsOf(h, v);
+  h.drainDeliveries(time);
+  return guestNs;
+}
