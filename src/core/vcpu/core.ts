@@ -44,11 +44,12 @@ import {
   vintrExits,
   vTprWrite,
 } from '../svm/intercepts.js';
-import { LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
+import { LOCAL_SLOT, Slot } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
-import { machineArrays, type MachineConfig } from './machineSetup.js';
+import { carve } from './arena.js';
+import { machineArrays, slotStrideOf, type MachineConfig } from './machineSetup.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
@@ -153,9 +154,10 @@ export class MachineCore {
     this.caps = config.profile.vmx;
     const n = config.vcpus.length;
     this.n = n;
-    // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
-    this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
-    const a = machineArrays(n, this.slotStride);
+    this.slotStride = slotStrideOf(config.profile);
+    const a = config.arrays ?? carve((c) => machineArrays(c, n, this.slotStride));
+    if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * this.slotStride)
+      throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
     this.exitCounts = a.exitCounts;
     this.counters = a.counters;
     this.vcpuHostNs = a.vcpuHostNs;
