@@ -302,9 +302,9 @@ export abstract class HostState {
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
   /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
-  readonly clocks: ClockSetup[] = [];
+  readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
-  readonly linuxClocks: LinuxClockSetup[] = [];
+  readonly linuxClocks: readonly LinuxClockSetup[];
   /** The engine's: every vCPU keyed by its next event (src/core/engine/host.ts). */
   protected readonly heap: EventHeap;
 
@@ -358,15 +358,16 @@ export abstract class HostState {
       this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
     }
+    // map, not push: an array grown by push keeps room for 17 entries (~150 bytes) per host.
+    this.clocks = config.guests.map((x) => clockSetup(config.traits, x.model, x.timekeeping));
+    this.linuxClocks = config.guests.map((x) => linuxClockSetup(config.traits.hypervisor, x.model, x.clocksource));
     const vcpuSetups = [];
     let v = 0;
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];
       this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] = v;
       const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
-      const clock = clockSetup(config.traits, guest.model, guest.timekeeping);
-      this.clocks.push(clock);
-      this.linuxClocks.push(linuxClockSetup(config.traits.hypervisor, guest.model, guest.clocksource));
+      const clock = this.clocks[gi];
       const tk = guest.timekeeping;
       // The guest programs its clock SINT (the stimer's) with AutoEOI (hypervisor/hyperv.ts).
       const hyperv =
