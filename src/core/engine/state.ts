@@ -18,7 +18,7 @@ import { deriveSeed, RandomStreams } from './prng.js';
  * The state of one host simulation, in one place: the engine (src/core/engine/host.ts) and the guest
  * behaviour modules (src/core/guests/) read and write it; the behaviour modules receive it as `h`.
  *
- * Per-vCPU and per-guest state lives in a few strided typed arrays, one allocation each per host,
+ * Per-vCPU and per-guest state lives in a few strided typed arrays, views of the host's one buffer,
  * with the field offsets below (const enums: the offsets compile to literals on the hot paths). No
  * object per vCPU, guest or event.
  */

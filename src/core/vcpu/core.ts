@@ -48,8 +48,7 @@ import { LOCAL_SLOT, Slot } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
-import { carve } from './arena.js';
-import { machineArrays, slotStrideOf, type MachineConfig } from './machineSetup.js';
+import { machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetup.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
@@ -155,9 +154,7 @@ export class MachineCore {
     const n = config.vcpus.length;
     this.n = n;
     this.slotStride = slotStrideOf(config.profile);
-    const a = config.arrays ?? carve((c) => machineArrays(c, n, this.slotStride));
-    if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * this.slotStride)
-      throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
+    const a = machineArraysOf(config, this.slotStride);
     this.exitCounts = a.exitCounts;
     this.counters = a.counters;
     this.vcpuHostNs = a.vcpuHostNs;

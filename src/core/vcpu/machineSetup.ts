@@ -1,5 +1,5 @@
 import { Counter } from './counters.js';
-import type { Carver } from './arena.js';
+import { carve, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
@@ -54,4 +54,13 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
+}
+
+/** The arrays a machine of `config` uses: those its host carved (checked), or its own. */
+export function machineArraysOf(config: MachineConfig, slotStride: number): MachineArrays {
+  const n = config.vcpus.length;
+  const a = config.arrays ?? carve((c) => machineArrays(c, n, slotStride));
+  if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * slotStride)
+    throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
+  return a;
 }
