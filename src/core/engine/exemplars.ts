@@ -1,3 +1,5 @@
+import type { Carver } from '../vcpu/arena.js';
+
 /**
  * Replay handles for the interrupt-latency histogram: per bucket, one representative observation
  * (latency, simulated time, global guest index) chosen by a total order that does not depend on
@@ -16,8 +18,12 @@ export class LatencyExemplars {
    */
   private readonly data: Float64Array;
 
-  constructor(readonly buckets: number) {
-    this.data = new Float64Array(3 * buckets);
+  /** `c`: the array carved with the host's (vcpu/arena.ts); absent: its own. */
+  constructor(
+    readonly buckets: number,
+    c?: Carver,
+  ) {
+    this.data = c === undefined ? new Float64Array(3 * buckets) : c.f64(3 * buckets);
     for (let b = 0; b < buckets; b++) this.data[3 * b] = -1;
   }
 

@@ -1,3 +1,5 @@
+import type { Carver } from '../vcpu/arena.js';
+
 /**
  * Indexed binary min-heap of ids 0..n-1 keyed by time (Float64Array), ties broken by id so event
  * order never depends on insertion history. Allocation-free after construction.
@@ -8,10 +10,11 @@ export class EventHeap {
   private readonly pos: Int32Array;
   size = 0;
 
-  constructor(n: number) {
-    this.key = new Float64Array(n);
-    this.heap = new Int32Array(n);
-    this.pos = new Int32Array(n).fill(-1);
+  /** The arrays, n entries each, carved with the host's (vcpu/arena.ts); absent: its own. */
+  constructor(n: number, c?: Carver) {
+    this.key = c === undefined ? new Float64Array(n) : c.f64(n);
+    this.heap = c === undefined ? new Int32Array(n) : c.i32(n);
+    this.pos = (c === undefined ? new Int32Array(n) : c.i32(n)).fill(-1);
   }
 
   private less(a: number, b: number): boolean {

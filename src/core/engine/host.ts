@@ -8,7 +8,6 @@ import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, nextEventTime } from './events.js';
-import { EventHeap } from './heap.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
@@ -30,7 +29,6 @@ export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
  * Pure: no I/O. Hot paths use typed arrays only; no closure or object per event.
  */
 export class HostSimulation extends HostState {
-  private readonly heap: EventHeap;
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
   /**
@@ -45,7 +43,6 @@ export class HostSimulation extends HostState {
 
   constructor(config: HostConfig) {
     super(config);
-    this.heap = new EventHeap(this.n);
     this.machine.launch();
     this.runnable = this.n; // every vCPU starts running (mode RUN); halts and wake-ups keep the count
     for (let gi = 0; gi < this.guests.length; gi++) startPhase(this, gi, 0);

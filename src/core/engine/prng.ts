@@ -7,6 +7,7 @@
  *
  * Many streams live in one Uint32Array (4 words each) so a host's vCPUs need no objects.
  */
+import type { Carver } from '../vcpu/arena.js';
 
 /** splitmix32-style 32-bit mixer (a finalizer of MurmurHash3). */
 export function mix32(x: number): number {
@@ -27,8 +28,9 @@ export function deriveSeed(seed: number, a: number, b = 0, c = 0): number {
 export class RandomStreams {
   readonly state: Uint32Array;
 
-  constructor(count: number) {
-    this.state = new Uint32Array(count * 4);
+  /** Four words per stream, carved with the host's arrays when `c` is given (vcpu/arena.ts). */
+  constructor(count: number, c?: Carver) {
+    this.state = c === undefined ? new Uint32Array(count * 4) : c.u32(count * 4);
   }
 
   seed(stream: number, seed: number): void {

@@ -9,14 +9,17 @@ import { HvFeature } from '../hypervisor/hyperv.js';
 import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
+import { carve, EMPTY_F64, type Carver } from '../vcpu/arena.js';
+import { machineArrays, slotStrideOf } from '../vcpu/machineSetup.js';
 import { LatencyExemplars } from './exemplars.js';
+import { EventHeap } from './heap.js';
 import { deriveSeed, RandomStreams } from './prng.js';
 
 /**
  * The state of one host simulation, in one place: the engine (src/core/engine/host.ts) and the guest
  * behaviour modules (src/core/guests/) read and write it; the behaviour modules receive it as `h`.
  *
- * Per-vCPU and per-guest state lives in a few strided typed arrays, one allocation each per host,
+ * Per-vCPU and per-guest state lives in a few strided typed arrays, views of the host's one buffer,
  * with the field offsets below (const enums: the offsets compile to literals on the hot paths). No
  * object per vCPU, guest or event.
  */
@@ -48,7 +51,7 @@ export interface HostConfig {
   readonly traits: PolicyTraits;
   readonly cores: number;
   readonly guests: readonly GuestInstance[];
-  /** Host ns per exit slot (round trip + handler). */
+  /** Host ns per exit slot (round trip + handler): the machine's own table, not a copy (it never writes it). */
   readonly exitCostNs: Float64Array;
   /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
   readonly apicMsrWriteCostNs?: number;
@@ -234,6 +237,33 @@ export const WL = WL_HOST_IRQ_CARRY + 1;
 if (Vf.STRIDE - Vf.ARRIVAL !== Source.COUNT) throw new Error('Vf.ARRIVAL needs one slot per Source');
 
 /**
+ * Every typed array of a host - its machine's, its own, its PRNG streams', event heap's and latency
+ * exemplars' - carved from one buffer (vcpu/arena.ts). The exit-cost table is the config's, shared by
+ * the hosts of a variant (the machine only reads it). `wl` is empty unless the host has workload guests.
+ */
+function hostArrays(c: Carver, config: HostConfig, n: number) {
+  const g = config.guests.length;
+  const workload = config.guests.some((x) => x.workload !== undefined);
+  return {
+    machine: machineArrays(c, n, slotStrideOf(config.profile), config.exitCostNs),
+    vf: c.f64(n * Vf.STRIDE),
+    gf: c.f64(g * Gf.STRIDE),
+    wl: workload ? c.f64(n * WL) : EMPTY_F64,
+    phaseDoneNs: c.f64(g * PHASE_ORDER.length),
+    guestCounters: c.f64(g * GuestCounter.COUNT),
+    latencyCounts: c.f64(LATENCY_BOUNDS_NS.length + 1),
+    stoppedAtNs: c.f64(g),
+    latencyExemplars: new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1, c),
+    heap: new EventHeap(n, c),
+    vi: c.i32(n * Vi.STRIDE),
+    gi32: c.i32(g * Gi.STRIDE),
+    rng: new RandomStreams(n, c),
+    v8: c.i8(n * V8.STRIDE),
+    g8: c.i8(g * G8.STRIDE),
+  };
+}
+
+/**
  * A host's state and the engine's services to guest behaviour: host cores (share, setRunnable), the
  * progress rate, typed reads, the current phase's behaviour, latency results; and three engine
  * operations behaviour calls back (advance, drainDeliveries, reschedule), implemented by
@@ -271,7 +301,7 @@ export abstract class HostState {
   latencySumNs = 0;
   latencyCount = 0;
   /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
-  readonly latencyExemplars = new LatencyExemplars(LATENCY_BOUNDS_NS.length + 1);
+  readonly latencyExemplars: LatencyExemplars;
   /** Simulated time of the event being processed (of the last advanceTo between events). */
   now = 0;
   /** vCPUs not halted: they share the host's cores. */
@@ -281,9 +311,11 @@ export abstract class HostState {
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
   /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
-  readonly clocks: ClockSetup[] = [];
+  readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
-  readonly linuxClocks: LinuxClockSetup[] = [];
+  readonly linuxClocks: readonly LinuxClockSetup[];
+  /** The engine's: every vCPU keyed by its next event (src/core/engine/host.ts). */
+  protected readonly heap: EventHeap;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -292,13 +324,21 @@ export abstract class HostState {
     for (const g of config.guests) n += g.vcpus;
     this.n = n;
     const g = config.guests.length;
-    this.vf = new Float64Array(n * Vf.STRIDE);
-    this.vi = new Int32Array(n * Vi.STRIDE);
-    this.v8 = new Int8Array(n * V8.STRIDE);
-    this.gf = new Float64Array(g * Gf.STRIDE);
-    this.gi32 = new Int32Array(g * Gi.STRIDE);
-    this.g8 = new Int8Array(g * G8.STRIDE);
-    this.wl = new Float64Array(config.guests.some((x) => x.workload !== undefined) ? n * WL : 0);
+    const a = carve((c) => hostArrays(c, config, n));
+    this.vf = a.vf;
+    this.vi = a.vi;
+    this.v8 = a.v8;
+    this.gf = a.gf;
+    this.gi32 = a.gi32;
+    this.g8 = a.g8;
+    this.wl = a.wl;
+    this.phaseDoneNs = a.phaseDoneNs.fill(-1);
+    this.guestCounters = a.guestCounters;
+    this.latencyCounts = a.latencyCounts;
+    this.stoppedAtNs = a.stoppedAtNs.fill(-1);
+    this.rng = a.rng;
+    this.heap = a.heap;
+    this.latencyExemplars = a.latencyExemplars;
     for (let v = 0; v < n; v++) {
       if (this.wl.length > 0) {
         this.wl[v * WL + WL_IRQ_AT] = Infinity;
@@ -329,15 +369,16 @@ export abstract class HostState {
       this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
     }
+    // map, not push: an array grown by push keeps room for 17 entries (~150 bytes) per host.
+    this.clocks = config.guests.map((x) => clockSetup(config.traits, x.model, x.timekeeping));
+    this.linuxClocks = config.guests.map((x) => linuxClockSetup(config.traits.hypervisor, x.model, x.clocksource));
     const vcpuSetups = [];
     let v = 0;
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];
       this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] = v;
       const x2 = guest.x2apicOffered && guest.model.usesX2apicWhenOffered;
-      const clock = clockSetup(config.traits, guest.model, guest.timekeeping);
-      this.clocks.push(clock);
-      this.linuxClocks.push(linuxClockSetup(config.traits.hypervisor, guest.model, guest.clocksource));
+      const clock = this.clocks[gi];
       const tk = guest.timekeeping;
       // The guest programs its clock SINT (the stimer's) with AutoEOI (hypervisor/hyperv.ts).
       const hyperv =
@@ -359,15 +400,10 @@ export abstract class HostState {
       vcpus: vcpuSetups,
       debugChecks: config.debugChecks,
       overrides: config.overrides,
+      arrays: a.machine,
     });
-    this.machine.exitCostNs.set(config.exitCostNs);
     this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
     this.machine.deferIpis = true;
-    this.rng = new RandomStreams(n);
-    this.phaseDoneNs = new Float64Array(g * PHASE_ORDER.length).fill(-1);
-    this.guestCounters = new Float64Array(g * GuestCounter.COUNT);
-    this.latencyCounts = new Float64Array(LATENCY_BOUNDS_NS.length + 1);
-    this.stoppedAtNs = new Float64Array(g).fill(-1);
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];
       for (let l = 0; l < guest.vcpus; l++) {

@@ -44,11 +44,11 @@ import {
   vintrExits,
   vTprWrite,
 } from '../svm/intercepts.js';
-import { LOCAL_SLOT, Slot, VENDOR_SLOTS } from './exits.js';
+import { LOCAL_SLOT, Slot } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
-import { machineArrays, type MachineConfig } from './machineSetup.js';
+import { machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetup.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
@@ -153,9 +153,8 @@ export class MachineCore {
     this.caps = config.profile.vmx;
     const n = config.vcpus.length;
     this.n = n;
-    // Per vCPU only its vendor's exit kinds (LOCAL_SLOT): the other vendor's would stay 0.
-    this.slotStride = VENDOR_SLOTS[config.profile.vendor].length;
-    const a = machineArrays(n, this.slotStride);
+    this.slotStride = slotStrideOf(config.profile);
+    const a = machineArraysOf(config, this.slotStride);
     this.exitCounts = a.exitCounts;
     this.counters = a.counters;
     this.vcpuHostNs = a.vcpuHostNs;

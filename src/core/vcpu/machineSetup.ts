@@ -1,5 +1,6 @@
 import { Counter } from './counters.js';
-import { EXIT_SLOT_COUNT } from './exits.js';
+import { carve, type Carver } from './arena.js';
+import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
 import type { CpuProfile } from '../cpu/profile.js';
@@ -14,6 +15,8 @@ export interface MachineConfig {
   /** Run the consistency checks after every operation (slower; always run at the end of a run). */
   readonly debugChecks?: boolean;
   readonly overrides?: VmcsOverrides;
+  /** The machine's arrays, carved with its host's (machineArrays); absent: the machine carves its own. */
+  readonly arrays?: MachineArrays;
 }
 
 /** A machine's typed arrays (fields of MachineCore, documented there). */
@@ -28,33 +31,36 @@ export interface MachineArrays {
   readonly ff: Int32Array;
 }
 
+/** Exit kinds per vCPU: only its vendor's (LOCAL_SLOT); the other vendor's would stay 0. */
+export function slotStrideOf(profile: CpuProfile): number {
+  return VENDOR_SLOTS[profile.vendor].length;
+}
+
 /**
- * The arrays of a machine of `n` vCPUs with `slotStride` exit kinds each, as views into one
- * ArrayBuffer: V8 spends ~180 bytes on a typed array with its own buffer and ~115 on a view, and
- * the bench's memory budget is per vCPU. Float64 views first, so every view stays aligned.
+ * The arrays of a machine of `n` vCPUs with `slotStride` exit kinds each, carved from one buffer
+ * (arena.ts) - the machine's own, or its host's with the host's arrays. Float64 views first. An
+ * `exitCostNs` table given is the machine's (read, never written: hosts of a variant share theirs).
  */
-export function machineArrays(n: number, slotStride: number): MachineArrays {
-  const f64 = n * slotStride + n * Counter.COUNT + n + 3 * EXIT_SLOT_COUNT;
-  const buffer = new ArrayBuffer(8 * f64 + 4 * (n * F.STRIDE + FF_WORDS));
-  let at = 0;
-  const f64View = (length: number): Float64Array => {
-    const a = new Float64Array(buffer, at, length);
-    at += 8 * length;
-    return a;
-  };
-  const i32View = (length: number): Int32Array => {
-    const a = new Int32Array(buffer, at, length);
-    at += 4 * length;
-    return a;
-  };
+export function machineArrays(c: Carver, n: number, slotStride: number, exitCostNs?: Float64Array): MachineArrays {
+  if (exitCostNs !== undefined && exitCostNs.length !== EXIT_SLOT_COUNT)
+    throw new Error(`exit cost table of ${exitCostNs.length} slots, not ${EXIT_SLOT_COUNT}`);
   return {
-    exitCounts: f64View(n * slotStride),
-    counters: f64View(n * Counter.COUNT),
-    vcpuHostNs: f64View(n),
-    exitCostNs: f64View(EXIT_SLOT_COUNT),
-    exitHostNs: f64View(EXIT_SLOT_COUNT),
-    exitTotals: f64View(EXIT_SLOT_COUNT),
-    s: i32View(n * F.STRIDE),
-    ff: i32View(FF_WORDS),
+    exitCounts: c.f64(n * slotStride),
+    counters: c.f64(n * Counter.COUNT),
+    vcpuHostNs: c.f64(n),
+    exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
+    exitHostNs: c.f64(EXIT_SLOT_COUNT),
+    exitTotals: c.f64(EXIT_SLOT_COUNT),
+    s: c.i32(n * F.STRIDE),
+    ff: c.i32(FF_WORDS),
   };
+}
+
+/** The arrays a machine of `config` uses: those its host carved (checked), or its own. */
+export function machineArraysOf(config: MachineConfig, slotStride: number): MachineArrays {
+  const n = config.vcpus.length;
+  const a = config.arrays ?? carve((c) => machineArrays(c, n, slotStride));
+  if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * slotStride)
+    throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
+  return a;
 }

@@ -1,0 +1,128 @@
+/**
+ * One buffer per host (src/core/vcpu/arena.ts): the views a layout asks for are aligned, disjoint,
+ * zeroed and fill the buffer exactly; every typed array a host simulation holds is a view of that
+ * one buffer, but for the exit-cost table it shares with the variant's other hosts and the empty
+ * workload array of a host without workload guests (the bench's memory per vCPU, issue #16).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { carve, type Carver } from '../../src/core/vcpu/arena.js';
+import { HostSimulation, type GuestInstance } from '../../src/core/engine/host.js';
+import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
+import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
+import { Machine } from '../../src/core/vcpu/machine.js';
+import { machineArrays, slotStrideOf } from '../../src/core/vcpu/machineSetup.js';
+import { hostModel, loadModelData } from '../../src/model/data.js';
+import { loadCpuCatalog } from '../../src/profiles/catalog.js';
+
+const data = loadModelData();
+const cpu = loadCpuCatalog().find((c) => c.id === 'i7-6700K')!;
+
+test('carve: aligned, disjoint, zeroed views that fill one buffer exactly', () => {
+  const a = carve((c: Carver) => ({ b: c.i8(3), i: c.i32(5), f: c.f64(2), u: c.u32(1), e: c.f64(0) }));
+  const views = [a.b, a.i, a.f, a.u, a.e];
+  const buffer = a.b.buffer;
+  for (const v of views) {
+    assert.equal(v.buffer, buffer);
+    assert.equal(v.byteOffset % 8, 0);
+    assert.ok(v.every((x) => x === 0));
+  }
+  assert.deepEqual(
+    views.map((v) => v.length),
+    [3, 5, 2, 1, 0],
+  );
+  const sorted = views.filter((v) => v.byteLength > 0).sort((x, y) => x.byteOffset - y.byteOffset);
+  for (let k = 1; k < sorted.length; k++)
+    assert.ok(sorted[k].byteOffset >= sorted[k - 1].byteOffset + sorted[k - 1].byteLength, 'views overlap');
+  assert.equal(buffer.byteLength, 8 + 24 + 16 + 8);
+});
+
+test('carve: a layout that asks for other sizes the second time is refused', () => {
+  let calls = 0;
+  assert.throws(() => carve((c) => c.f64(calls++ === 0 ? 2 : 1)), /layout asked for 8 bytes, measured 16/);
+  calls = 0;
+  assert.throws(() => carve((c) => c.f64(++calls)), RangeError); // past the buffer's end
+});
+
+test('Machine: arrays carved for another vCPU count are refused', () => {
+  const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
+  const vcpus = [{ guest: 0, x2apic: false, apicId: 0 }];
+  const arrays = carve((c) => machineArrays(c, 2, slotStrideOf(cpu)));
+  assert.throws(() => new Machine({ profile: cpu, traits, vcpus, arrays }), /not carved for 1 vCPUs/);
+});
+
+test('machineArrays: an exit-cost table of the wrong length is refused', () => {
+  assert.throws(
+    () => carve((c) => machineArrays(c, 1, slotStrideOf(cpu), new Float64Array(EXIT_SLOT_COUNT - 1))),
+    /exit cost table/,
+  );
+});
+
+/** Every typed array reachable from `root` through objects and arrays, with its path. */
+function typedArrays(root: object): Map<ArrayBufferView, string> {
+  const out = new Map<ArrayBufferView, string>();
+  const seen = new Set<object>();
+  const walk = (o: unknown, path: string): void => {
+    if (o === null || typeof o !== 'object' || seen.has(o)) return;
+    seen.add(o);
+    if (ArrayBuffer.isView(o)) {
+      out.set(o, path);
+      return;
+    }
+    for (const k of Object.keys(o)) walk((o as Record<string, unknown>)[k], `${path}.${k}`);
+  };
+  walk(root, 'host');
+  return out;
+}
+
+for (const workload of [false, true]) {
+  test(`HostSimulation${workload ? ' with a workload guest' : ''}: its typed arrays are views of one buffer`, () => {
+    const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
+    const guest = (index: number, os: string): GuestInstance => ({
+      index,
+      label: os,
+      model: data.guestModels.get(os)!,
+      vcpus: 2,
+      x2apicOffered: false,
+      phases: [{ phase: 'idle' }],
+    });
+    const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
+    if (workload)
+      guests.push({
+        ...guest(2, 'ubuntu-18.04'),
+        workload: {
+          opsPerGuestSecond: new Float64Array(8),
+          interruptsPerSecond: 0,
+          hltsPerGuestSecond: 0,
+          ipisPerGuestSecond: 0,
+          hostInterruptsPerSecond: 0,
+          opaquePerGuestSecond: new Float64Array(EXIT_SLOT_COUNT),
+        },
+      });
+    const exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
+    const sim = new HostSimulation({
+      hostIndex: 0,
+      seed: 1,
+      profile: cpu,
+      traits,
+      cores: 2,
+      guests,
+      exitCostNs,
+      host: hostModel(data.costModel, traits.hypervisor),
+      debugChecks: false,
+    });
+    sim.advanceTo(1e7);
+    assert.equal(sim.machine.exitCostNs, exitCostNs, 'the exit-cost table is shared, not copied');
+    const buffer = sim.vf.buffer;
+    if (workload) assert.ok(sim.wl.length > 0 && sim.wl.buffer === buffer);
+    else assert.equal(sim.wl.length, 0);
+    const own = [...typedArrays(sim)].filter(([a]) => a.buffer !== buffer && a.byteLength > 0);
+    // The guests' workload rates are the config's (built once per variant), not the host's.
+    const config = new Set(typedArrays(sim.config).keys());
+    assert.deepEqual(
+      own.filter(([a]) => !config.has(a)).map(([, path]) => path),
+      [],
+    );
+    assert.ok(typedArrays(sim).size >= 20, 'the walk finds the host arrays');
+  });
+}
