@@ -15,7 +15,8 @@ import type { Scenario } from '../scenario/types.js';
  *   1 (scenario_info) + R*O' (vm_exits_total by os; O' = O plus "scripted" with scripted guests)
  *   + R (exit_handling_seconds) + 6 (interrupts: 3 sources x 2 outcomes) + 3 (delivery paths)
  *   + 4 (tpr access kinds) + (B+1)+2 (latency histogram: B bounds, +Inf, _sum, _count)
- *   + 6 (guest_cpu, guest_simulated, vcpu_simulated, simulated seconds, engine events, entry failures)
+ *   + 7 (guest_cpu, device_model, guest_simulated, vcpu_simulated, simulated seconds, engine events,
+ *   entry failures)
  *   + 2*P (phase completions and durations) + O (guests_running) + C (violations)
  *   + 1 + C (the run-scoped run_simulated_seconds and run_invariant_violations by check)
  * Per scenario: 6 (run_state) + T (threshold outcomes) + 4 (last finish, last wall seconds, last exit
@@ -85,7 +86,7 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
       3 +
       4 +
       latency +
-      6 +
+      7 +
       2 * PHASE_ORDER.length +
       O +
       VIOLATION_CHECKS.length +

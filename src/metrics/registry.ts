@@ -106,6 +106,13 @@ export const METRICS: readonly MetricDef[] = [
     collect: (h) => S.guestCpuSeconds(h),
   },
   {
+    name: 'vmexit_lab_device_model_seconds_total',
+    type: 'counter',
+    labels: [...V],
+    help: 'Simulated host seconds the VMM spent outside any exit running its emulated platform timer (a Windows clock on an RTC or HPET under KVM: QEMU main-loop time per period, cost-model deviceModelTickNs); add it to guest CPU and exit handling for the VM process CPU.',
+    collect: (h) => S.deviceModelSeconds(h),
+  },
+  {
     name: 'vmexit_lab_guest_simulated_seconds_total',
     type: 'counter',
     labels: [...V],

@@ -163,6 +163,10 @@ export function guestCpuSeconds(hub: MetricsHub): Sample[] {
   return perVariant(hub, (t) => t.counts.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9);
 }
 
+export function deviceModelSeconds(hub: MetricsHub): Sample[] {
+  return perVariant(hub, (t) => t.counts.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) / 1e9);
+}
+
 export function guestSimulatedSeconds(hub: MetricsHub): Sample[] {
   return perVariant(hub, (t) => t.counts.guestNsTotal / 1e9);
 }

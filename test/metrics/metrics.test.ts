@@ -75,6 +75,39 @@ test('counters equal results.json after a run, by reason, source, kind and in th
   assert.equal(sumOf(s, 'vmexit_lab_run_state', { scenario: 'metrics-fleet', state: 'completed' }), 1);
 });
 
+test('device-model seconds equal results.json: an emulated RTC under KVM has them, synthetic timers none', async () => {
+  const kvm = parseScenario(
+    `name: device-model
+seed: 5
+host: { cpu: xeon-silver-4110, cores: 4 }
+hypervisor: { policy: kvm }
+guests:
+  - os: windows-server-2019
+    vcpus: 2
+    phases: [{ phase: idle }]
+duration: 2s
+matrix:
+  enlightenments: [none, [hv-relaxed, hv-vapic, hv-time, hv-vpindex, hv-synic, hv-stimer]]
+`,
+    'device-model.yaml',
+  );
+  const out = await runScenarioPooled(kvm, { pool });
+  const hub = new MetricsHub();
+  hub.addFinished(kvm, out.accumulators, out.results);
+  const s = parseExposition((await new MetricsEndpoint(hub).render(false)).body);
+  const [rtc, stimer] = out.results.variants;
+  // Without synthetic timers the clock is the RTC at 1024 Hz, each period costing QEMU deviceModelTickNs.
+  assert.ok((rtc.totals.deviceModelSeconds ?? 0) > 0, 'the RTC variant has device-model time');
+  assert.equal(stimer.totals.deviceModelSeconds, undefined, 'hv-stimer: no emulated platform timer');
+  for (const v of out.results.variants)
+    assert.ok(
+      Math.abs(
+        sumOf(s, 'vmexit_lab_device_model_seconds_total', { variant: v.name }) - (v.totals.deviceModelSeconds ?? 0),
+      ) < 1e-9,
+      v.name,
+    );
+});
+
 test('live: a realtime run moves the counters between scrapes; finishing it neither double counts nor loses', async () => {
   const hub = new MetricsHub();
   const endpoint = new MetricsEndpoint(hub);
