@@ -14,6 +14,7 @@ import { Machine } from '../../src/core/vcpu/machine.js';
 import { machineArrays, slotStrideOf } from '../../src/core/vcpu/machineSetup.js';
 import { hostModel, loadModelData } from '../../src/model/data.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
+import { quietWorkload } from '../support/workloads.js';
 
 const data = loadModelData();
 const cpu = loadCpuCatalog().find((c) => c.id === 'i7-6700K')!;
@@ -87,18 +88,7 @@ for (const workload of [false, true]) {
       phases: [{ phase: 'idle' }],
     });
     const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
-    if (workload)
-      guests.push({
-        ...guest(2, 'ubuntu-18.04'),
-        workload: {
-          opsPerGuestSecond: new Float64Array(8),
-          interruptsPerSecond: 0,
-          hltsPerGuestSecond: 0,
-          ipisPerGuestSecond: 0,
-          hostInterruptsPerSecond: 0,
-          opaquePerGuestSecond: new Float64Array(EXIT_SLOT_COUNT),
-        },
-      });
+    if (workload) guests.push({ ...guest(2, 'ubuntu-18.04'), workload: quietWorkload() });
     const exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
     const sim = new HostSimulation({
       hostIndex: 0,

@@ -14,6 +14,7 @@ import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { hostModel, loadModelData } from '../../src/model/data.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
+import { quietWorkload } from '../support/workloads.js';
 
 const data = loadModelData();
 const cpu = loadCpuCatalog().find((c) => c.id === 'i7-6700K')!;
@@ -28,18 +29,7 @@ function host(os: string, workload = false): HostSimulation {
     vcpus: 2,
     x2apicOffered: false,
     phases: [{ phase: 'idle' }],
-    ...(workload
-      ? {
-          workload: {
-            opsPerGuestSecond: new Float64Array(8),
-            interruptsPerSecond: 0,
-            hltsPerGuestSecond: 0,
-            ipisPerGuestSecond: 0,
-            hostInterruptsPerSecond: 0,
-            opaquePerGuestSecond: new Float64Array(EXIT_SLOT_COUNT),
-          },
-        }
-      : {}),
+    ...(workload ? { workload: quietWorkload() } : {}),
   };
   return new HostSimulation({
     hostIndex: 0,
