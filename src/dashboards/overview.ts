@@ -50,13 +50,20 @@ function abPair(row: DashboardBuilder, make: (vsel: string, side: string) => Tim
     row.withPanel(make(sel({ job: '$job', scenario: '$scenario', variant: `$${side}` }), side.toUpperCase()));
 }
 
-/** Host seconds in exits and guest CPU seconds per simulated second, in CPUs (A: host, B: guest). */
+/**
+ * Host seconds in exits, guest CPU seconds and the device model's host seconds outside any exit,
+ * per simulated second, in CPUs (A: host in exits, B: guest, C: device model). The three add up to
+ * the VM process's CPU, as results.json's host_cpu_fraction counts it.
+ */
 function hostVsGuest(p: TimeseriesPanel, vsel: string, legend: string): TimeseriesPanel {
   return p
     .withTarget(
       target(perSimSecond('vmexit_lab_exit_handling_seconds_total', vsel, ['variant']), `${legend}host in exits`, 'A'),
     )
-    .withTarget(target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', vsel, ['variant']), `${legend}guest`, 'B'));
+    .withTarget(target(perSimSecond('vmexit_lab_guest_cpu_seconds_total', vsel, ['variant']), `${legend}guest`, 'B'))
+    .withTarget(
+      target(perSimSecond('vmexit_lab_device_model_seconds_total', vsel, ['variant']), `${legend}device model`, 'C'),
+    );
 }
 
 export function overviewDashboard(): Dashboard {
@@ -201,7 +208,7 @@ export function overviewDashboard(): Dashboard {
       hostVsGuest(
         ts(
           'Host time in exits vs guest CPU',
-          "Host seconds handling the variant's exits and its guests' CPU seconds, per simulated second: the number of CPUs busy on average (all hosts and vCPUs of the variant; 1 = one CPU).",
+          "Host seconds handling the variant's exits, its guests' CPU seconds and the device model's host seconds outside any exit (the emulated platform timer of a Windows guest under KVM), per simulated second: the number of CPUs busy on average (all hosts and vCPUs of the variant; 1 = one CPU). Their sum is the VM processes' CPU.",
           CPUS,
           'CPUs busy',
         ),

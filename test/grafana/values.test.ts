@@ -123,6 +123,7 @@ const cr8: Expect = perVariant((v) => perSim(v, v.totals.exits['CR_ACCESS'] ?? 0
 const tprBelow: Expect = perVariant((v) => perSim(v, v.totals.exits['TPR_BELOW_THRESHOLD'] ?? 0));
 const hostInExits: Expect = perVariant((v) => perSim(v, sum(Object.values(v.totals.hostSecondsInExits))));
 const guestCpu: Expect = perVariant((v) => perSim(v, v.totals.guestCpuSeconds));
+const deviceModel: Expect = perVariant((v) => perSim(v, v.totals.deviceModelSeconds ?? 0));
 const tprKinds: Expect = (c) =>
   values(
     c.variants.flatMap((v): [Record<string, string>, number][] => [
@@ -233,7 +234,7 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
     },
     'Exits per simulated second by reason': { targets: { A: exitsByReason } },
     '%cr8 exits vs TPR-below-threshold exits': { targets: { A: cr8, B: tprBelow } },
-    'Host time in exits vs guest CPU': { targets: { A: hostInExits, B: guestCpu } },
+    'Host time in exits vs guest CPU': { targets: { A: hostInExits, B: guestCpu, C: deviceModel } },
     'TPR accesses per simulated second by kind': { targets: { A: tprKinds } },
     'Interrupts raised / delivered per simulated second by source': { targets: { A: interruptsBySource } },
     'Interrupt deliveries per simulated second by path': { targets: { A: deliveryPaths } },
@@ -261,8 +262,8 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
     'VM entry failures': { targets: { A: perVariant((v) => v.totals.entryFailures.length) } },
     'A: exits per simulated second by reason ($a)': { targets: { A: exitsByReason } },
     'B: exits per simulated second by reason ($b)': { targets: { A: exitsByReason } },
-    'A: host time in exits vs guest CPU ($a)': { targets: { A: hostInExits, B: guestCpu } },
-    'B: host time in exits vs guest CPU ($b)': { targets: { A: hostInExits, B: guestCpu } },
+    'A: host time in exits vs guest CPU ($a)': { targets: { A: hostInExits, B: guestCpu, C: deviceModel } },
+    'B: host time in exits vs guest CPU ($b)': { targets: { A: hostInExits, B: guestCpu, C: deviceModel } },
     'A: interrupt latency percentiles ($a)': { targets: quantiles },
     'B: interrupt latency percentiles ($b)': { targets: quantiles },
   },
