@@ -488,6 +488,27 @@ const ROWS: readonly Row[] = [
     value: 0x60,
   },
   {
+    what: 'APIC-register virtualization: the version register is in the read list but not the write list (read-only): read virtualized, write an APIC-access exit',
+    source: `${APIC_READ}; ${APIC_WRITE}`,
+    setup: S_V3,
+    op: WA(ApicOffset.Version, 0),
+    exits: [[E.ApicAccess, APIC_WRITE_Q(0x30)]],
+  },
+  {
+    what: 'APIC-register virtualization: version read virtualized',
+    source: APIC_READ,
+    setup: S_V3,
+    op: RA(ApicOffset.Version),
+    exits: [],
+  },
+  {
+    what: 'APIC-register virtualization: IRR is read-virtualized, but a write to it is an APIC-access exit',
+    source: `${APIC_READ}; ${APIC_WRITE}`,
+    setup: S_KVM,
+    op: WA(ApicOffset.Irr0 + 0x70, 0),
+    exits: [[E.ApicAccess, APIC_WRITE_Q(0x270)]],
+  },
+  {
     what: 'APIC-register virtualization: current-count read is an APIC-access exit',
     source: APIC_READ,
     setup: S_KVM,

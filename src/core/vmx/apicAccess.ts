@@ -125,58 +125,56 @@ export function vmxX2apicRead(s: Int32Array, b: number, msr: number, passedThrou
   return Slot.MSR_READ;
 }
 
-/** SDM "Virtualizing Reads from the APIC-Access Page": offsets virtualized with APIC-register virtualization. */
+/**
+ * The registers APIC-register virtualization covers, one row per register so the two SDM lists
+ * read side by side: "Virtualizing Reads from the APIC-Access Page" (29.4.2) and "Determining
+ * Whether a Write Access is Virtualized" (29.4.3.1; such writes go to the virtual-APIC page and
+ * trap as APIC-write exits, ICR high excepted). The TPR is in both lists, but it is classified
+ * before the table by "use TPR shadow", which APIC-register virtualization requires at VM entry.
+ * Reads of the version, ISR, TMR and IRR are virtualized; writes to them are not (they are read-only).
+ */
+const APIC_REGISTER_VIRTUALIZATION: readonly (readonly [offset: number, read: boolean, write: boolean])[] = [
+  [ApicOffset.Id, true, true],
+  [ApicOffset.Version, true, false],
+  [ApicOffset.Eoi, true, true],
+  [ApicOffset.Ldr, true, true],
+  [ApicOffset.Dfr, true, true],
+  [ApicOffset.Svr, true, true],
+  ...Array.from({ length: 24 }, (_, i): readonly [number, boolean, boolean] => [
+    ApicOffset.Isr0 + 0x10 * i,
+    true,
+    false,
+  ]), // ISR, TMR, IRR: 100H-270H
+  [ApicOffset.Esr, true, true],
+  [ApicOffset.LvtCmci, true, true],
+  [ApicOffset.IcrLow, true, true],
+  [ApicOffset.IcrHigh, true, true],
+  [ApicOffset.LvtTimer, true, true],
+  [ApicOffset.LvtThermal, true, true],
+  [ApicOffset.LvtPmc, true, true],
+  [ApicOffset.LvtLint0, true, true],
+  [ApicOffset.LvtLint1, true, true],
+  [ApicOffset.LvtError, true, true],
+  [ApicOffset.TimerInitialCount, true, true],
+  [ApicOffset.TimerDivideConfig, true, true],
+];
+
+const READ_VIRTUALIZED = 1;
+const WRITE_VIRTUALIZED = 2;
+/** The table above by register (offset >> 4), built once: a load per access in the hot path. */
+const VIRTUALIZED_BY_REGISTER = ((): Uint8Array => {
+  const t = new Uint8Array(0x40);
+  for (const [offset, read, write] of APIC_REGISTER_VIRTUALIZATION)
+    t[offset >> 4] = (read ? READ_VIRTUALIZED : 0) | (write ? WRITE_VIRTUALIZED : 0);
+  return t;
+})();
+
+/** A read is virtualized when it falls in the first 4 bytes of a listed register (the SDM's "020H-023H" ranges). */
 function isApicReadVirtualized(offset: number): boolean {
-  if (offset >= 0x100 && offset <= 0x270) return true; // ISR, TMR, IRR
-  switch (offset) {
-    case 0x20:
-    case 0x30:
-    case 0x80:
-    case 0xb0:
-    case 0xd0:
-    case 0xe0:
-    case 0xf0:
-    case 0x280:
-    case 0x2f0:
-    case 0x300:
-    case 0x310:
-    case 0x320:
-    case 0x330:
-    case 0x340:
-    case 0x350:
-    case 0x360:
-    case 0x370:
-    case 0x380:
-    case 0x3e0:
-      return true;
-    default:
-      return false;
-  }
+  return (offset & 0xf) < 4 && offset < 0x400 && (VIRTUALIZED_BY_REGISTER[offset >> 4] & READ_VIRTUALIZED) !== 0;
 }
 
-/** SDM "Virtualizing Writes to the APIC-Access Page": offsets written to the page with an APIC-write exit. */
+/** A write is classified by its register offset; a write not at a register's start is not virtualized (an APIC-access exit). */
 function isApicWriteVirtualized(offset: number): boolean {
-  switch (offset) {
-    case 0x20:
-    case 0x80:
-    case 0xb0:
-    case 0xd0:
-    case 0xe0:
-    case 0xf0:
-    case 0x280:
-    case 0x2f0:
-    case 0x300:
-    case 0x310:
-    case 0x320:
-    case 0x330:
-    case 0x340:
-    case 0x350:
-    case 0x360:
-    case 0x370:
-    case 0x380:
-    case 0x3e0:
-      return true;
-    default:
-      return false;
-  }
+  return (offset & 0xf) === 0 && offset < 0x400 && (VIRTUALIZED_BY_REGISTER[offset >> 4] & WRITE_VIRTUALIZED) !== 0;
 }
