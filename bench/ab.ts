@@ -9,22 +9,27 @@
  * Each DIR is a checkout (or a copy) with its dist/ built and its data/ and scenarios/ beside it
  * (REPO_ROOT is found from dist/), e.g. a `git worktree add` of the commit to compare with, built
  * there. Options: --case (bench/run.ts's case; idle-fleet), --rounds N (5), --seconds S (passed on:
- * every case S simulated seconds; short runs read lower, JIT warm-up weighing more).
+ * every case S simulated seconds; short runs read lower, JIT warm-up weighing more); --help.
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchArgs, USAGE_ERROR } from './args.js';
 
-const { values: opts, positionals: dirs } = parseArgs({
-  allowPositionals: true,
-  options: {
-    case: { type: 'string', default: 'idle-fleet' },
-    rounds: { type: 'string', default: '5' },
-    seconds: { type: 'string' },
+const { values: opts, positionals: dirs } = benchArgs(
+  'node dist/bench/ab.js [options] DIR_A DIR_B [DIR_C ...]: interleaved A/B of bench/run.js on two or more builds\n' +
+    '(each DIR a checkout or copy with dist/ built and data/, scenarios/ beside it), medians on CPU time',
+  {
+    case: { type: 'string', default: 'idle-fleet', value: 'NAME', help: "bench/run.js's case (its --help lists them)" },
+    rounds: { type: 'string', default: '5', value: 'N', help: 'runs of each build, taken in turn' },
+    seconds: { type: 'string', value: 'S', help: 'passed on: every case S simulated seconds (short runs read lower)' },
   },
-});
-if (dirs.length < 2) throw new Error('give at least two build directories (each with dist/, data/, scenarios/)');
+  { allowPositionals: true },
+);
+if (dirs.length < 2) {
+  process.stderr.write('give at least two build directories (each with dist/, data/, scenarios/); --help\n');
+  process.exit(USAGE_ERROR);
+}
 const rounds = Math.max(1, Number(opts.rounds));
 
 interface Run {

@@ -8,7 +8,7 @@
  * (idle) are V8's own entries. Several profiles are summed (a run's main thread and its workers).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.js';
 
 interface ProfileNode {
   id: number;
@@ -21,10 +21,11 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '25' } },
-  allowPositionals: true,
-});
+const { values, positionals } = benchArgs(
+  'node dist/bench/profileSummary.js [--top N] FILE.cpuprofile [...]: self time by function of V8 CPU profiles, summed',
+  { top: { type: 'string', default: '25', value: 'N', help: 'functions listed' } },
+  { allowPositionals: true },
+);
 const self = new Map<string, number>();
 let total = 0;
 for (const file of positionals) {

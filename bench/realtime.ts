@@ -15,25 +15,31 @@
  * 5 s for the others, much busier), on an i7-6700K under bhyve-tpr-v3 (--policy to change it).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { parseScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { startPooledRun } from '../src/pool/pooledRun.js';
 import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
+import { benchArgs } from './args.js';
 
-const { values: opts } = parseArgs({
-  options: {
-    guests: { type: 'string', default: '2000' },
-    minutes: { type: 'string', default: '1' },
-    workers: { type: 'string', default: '2' },
-    policy: { type: 'string', default: 'bhyve-tpr-v3' },
-    'warmup-seconds': { type: 'string', default: '15' },
-    'scrape-seconds': { type: 'string', default: '5' },
-    boot: { type: 'boolean', default: false },
+const { values: opts } = benchArgs(
+  'node dist/bench/realtime.js [options]: a mixed idle fleet at realtime pace through the pool, its lag and /metrics times',
+  {
+    guests: { type: 'string', default: '2000', value: 'N[,N...]', help: 'fleet sizes, run in turn (4 guests a host)' },
+    minutes: { type: 'string', default: '1', value: 'M', help: 'minutes each fleet runs' },
+    workers: { type: 'string', default: '2', value: 'N', help: 'pool workers' },
+    policy: { type: 'string', default: 'bhyve-tpr-v3', value: 'NAME', help: 'hypervisor policy' },
+    'warmup-seconds': {
+      type: 'string',
+      default: '15',
+      value: 'S',
+      help: 'lag ignored before this (keeps up: lag <= 1 s after it)',
+    },
+    'scrape-seconds': { type: 'string', default: '5', value: 'S', help: 'a /metrics render every S seconds' },
+    boot: { type: 'boolean', default: false, help: 'a boot phase first (10 s Windows, 5 s others), then idle' },
   },
-});
+);
 const fleets = opts.guests.split(',').map((g) => Math.max(4, Number(g)));
 const seconds = Number(opts.minutes) * 60;
 const workers = Number(opts.workers);

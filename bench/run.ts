@@ -21,11 +21,10 @@
  * Options: --runs N (each figure the median of N measurements, ceiling included; default 1),
  * --case NAME (only that case: install-12.1, install-v1, idle-fleet, busy-fleet; for profiling with
  * node --cpu-prof), --seconds S (every case S simulated seconds, the install cut short: quicker A/B
- * comparisons), --no-memory.
+ * comparisons), --no-memory; --help prints them and the cases.
  */
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadScenarioFile, parseScenario } from '../src/scenario/load.js';
 import { REPO_ROOT, loadModelData, exitCostTable, hostModel } from '../src/model/data.js';
 import { runHosts, hostGuests } from '../src/run/simulate.js';
@@ -36,15 +35,39 @@ import { HostSimulation } from '../src/core/engine/host.js';
 import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
 import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
+import { benchArgs, USAGE_ERROR } from './args.js';
 
-const { values: opts } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '1' },
-    case: { type: 'string' },
-    'no-memory': { type: 'boolean', default: false },
-    seconds: { type: 'string' },
+/** The cases by id (--case), each with its label; their scenarios are built below. */
+const CASES = {
+  'install-12.1': 'Windows 10 install, bhyve-12.1',
+  'install-v1': 'Windows 10 install, bhyve-tpr-v1',
+  'idle-fleet': 'idle mixed fleet, 6 hosts x 7 vCPUs, 60 s, 2 policies',
+  'busy-fleet': 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
+} as const;
+type CaseId = keyof typeof CASES;
+
+const { values: opts } = benchArgs(
+  'node --expose-gc dist/bench/run.js [options]: the engine bench (docs/PERF.md)',
+  {
+    runs: { type: 'string', default: '1', value: 'N', help: 'each figure the median of N runs, ceiling included' },
+    case: { type: 'string', value: 'NAME', help: 'only that case (see below; for A/B runs and --cpu-prof)' },
+    'no-memory': { type: 'boolean', default: false, help: 'skip the memory per simulated vCPU' },
+    seconds: {
+      type: 'string',
+      value: 'S',
+      help: 'every case S simulated seconds, the install cut short (quicker A/B runs)',
+    },
   },
-});
+  {
+    more: `cases:\n${Object.entries(CASES)
+      .map(([id, label]) => `  ${id.padEnd(24)} ${label}`)
+      .join('\n')}`,
+  },
+);
+if (opts.case !== undefined && !(opts.case in CASES)) {
+  process.stderr.write(`no case ${opts.case}; cases: ${Object.keys(CASES).join(', ')} (--help)\n`);
+  process.exit(USAGE_ERROR);
+}
 const runs = Math.max(1, Number(opts.runs));
 
 const data = loadModelData();
@@ -183,32 +206,13 @@ const variantOf = (s: Scenario, name: string): ScenarioVariant => {
   if (v === undefined) throw new Error(`no variant ${name} in ${s.name}`);
   return v;
 };
-const cases: { id: string; label: string; scenario: Scenario; variants: readonly ScenarioVariant[] }[] = [
-  {
-    id: 'install-12.1',
-    label: 'Windows 10 install, bhyve-12.1',
-    scenario: install,
-    variants: [variantOf(install, 'bhyve-12.1')],
-  },
-  {
-    id: 'install-v1',
-    label: 'Windows 10 install, bhyve-tpr-v1',
-    scenario: install,
-    variants: [variantOf(install, 'bhyve-tpr-v1')],
-  },
-  {
-    id: 'idle-fleet',
-    label: 'idle mixed fleet, 6 hosts x 7 vCPUs, 60 s, 2 policies',
-    scenario: idleFleet,
-    variants: idleFleet.variants,
-  },
-  {
-    id: 'busy-fleet',
-    label: 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
-    scenario: busyFleet,
-    variants: busyFleet.variants,
-  },
-];
+const scenarios: Record<CaseId, { scenario: Scenario; variants: readonly ScenarioVariant[] }> = {
+  'install-12.1': { scenario: install, variants: [variantOf(install, 'bhyve-12.1')] },
+  'install-v1': { scenario: install, variants: [variantOf(install, 'bhyve-tpr-v1')] },
+  'idle-fleet': { scenario: idleFleet, variants: idleFleet.variants },
+  'busy-fleet': { scenario: busyFleet, variants: busyFleet.variants },
+};
+const cases = (Object.keys(CASES) as CaseId[]).map((id) => ({ id, label: CASES[id], ...scenarios[id] }));
 const chosen = opts.case === undefined ? cases : cases.filter((c) => c.id === opts.case);
 // --seconds S: every case runs S simulated seconds (the install too, cut short): quicker A/B runs.
 const selected =
@@ -218,7 +222,6 @@ const selected =
         ...c,
         scenario: { ...c.scenario, duration: { kind: 'fixed' as const, ns: Number(opts.seconds) * 1e9 } },
       }));
-if (selected.length === 0) throw new Error(`no case ${opts.case}; cases: ${cases.map((c) => c.id).join(', ')}`);
 
 const cores = availableParallelism();
 const loadBefore = sampleLoad();

@@ -16,13 +16,13 @@
  * Options: --pool-only (the pool figures only, not /metrics), --rounds N (pool runs per pool; 3).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { parseScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { runScenarioPooled, startPooledRun } from '../src/pool/pooledRun.js';
 import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
+import { benchArgs } from './args.js';
 
 const throughputWork = parseScenario(
   `name: bench-throughput
@@ -158,9 +158,13 @@ async function renderWhileRunning(
 }
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
-const { values: opts } = parseArgs({
-  options: { 'pool-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } },
-});
+const { values: opts } = benchArgs(
+  'node dist/bench/service.js [options]: 1 vs 2 pool workers on the same work, and /metrics while 10,000 guests run',
+  {
+    'pool-only': { type: 'boolean', default: false, help: 'the pool figures only, not /metrics' },
+    rounds: { type: 'string', default: '3', value: 'N', help: 'pool runs per pool (best of N)' },
+  },
+);
 const rounds = Math.max(1, Number(opts.rounds));
 
 const loadStart = loadavg()[0];

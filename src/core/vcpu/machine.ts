@@ -10,6 +10,7 @@ import { RecKind } from './recorder.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
+import { txEpoch, txHinted } from './transitions.js';
 
 export type { MachineConfig } from './machineSetup.js';
 export { Counter, Fault } from './counters.js';
@@ -144,7 +145,8 @@ export class Machine extends TabulatedInstructions {
     // The memo (repeatMemo.ts): own-state operations, nothing recording the runs one by one.
     const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;
     if (memo) {
-      const e = memoLookup(this.machineKey, v, op, a, b, this.s, base);
+      const key = this.machineKey;
+      const e = memoLookup(key, v, op, a, b, this.s, base, txHinted(key, v), txEpoch(), this.debugChecks);
       if (e >= 0) return this.repeatFixedPoint(v, count, op, e);
     }
     let executed = 0;
@@ -206,7 +208,10 @@ export class Machine extends TabulatedInstructions {
       ) {
         const remaining = count - executed;
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
-        if (memo) memoStore(this.machineKey, v, op, a, b, this.s, base, this.ff, exitStart, exitCount);
+        if (memo) {
+          const key = this.machineKey;
+          memoStore(key, v, op, a, b, this.s, base, this.ff, exitStart, exitCount, txHinted(key, v), txEpoch());
+        }
         return executed;
       }
       prevExitStart = exitStart;

@@ -34,7 +34,16 @@ const enum W {
   A = 3,
   B = 4,
   EXITS = 5,
-  SLOT = 6,
+  /**
+   * Two interned state ids (transitions.ts) of the fixed point, -1 if none, the later first; and the
+   * tables' generation. Two: a vCPU comes back to one fixed point in states that differ only in dead
+   * isrvec_stk entries (which the memo does not compare and an interned state holds), e.g. after a
+   * timer tick's ISR and after an IPI's.
+   */
+  STATE_ID = 6,
+  STATE_ID2 = 7,
+  EPOCH = 8,
+  SLOT = 9,
   QUAL = SLOT + MAX_EXITS,
   STATE = QUAL + MAX_EXITS,
   SIZE = STATE + F.STRIDE,
@@ -74,6 +83,14 @@ function entryOf(machine: number, v: number, op: number): number {
 /**
  * The entry (>= 0) holding a fixed point of (op, a, b) for vCPU `v` of machine `machine` that the
  * vCPU's state (words [base, base + F.STRIDE) of `s`) equals word for word; -1 when there is none.
+ *
+ * `stateId` is the interned state the vCPU is in by its trusted hint (transitions.ts txHinted, -1:
+ * none) and `epoch` the tables' generation (txEpoch). When the entry's fixed point was interned as
+ * that same state in the same generation, the state equals it without comparing: an interned state
+ * holds every word the comparison below reads but the vCPU's identity words, which are its own and
+ * the same in its own entry, and more (dead isrvec_stk entries). The hint is trusted here under the
+ * same discipline as in tabulated.ts; with `verify` (debug checks) the words are compared anyway
+ * and a stale hint throws.
  */
 export function memoLookup(
   machine: number,
@@ -83,17 +100,35 @@ export function memoLookup(
   b: number,
   s: Int32Array,
   base: number,
+  stateId: number,
+  epoch: number,
+  verify: boolean,
 ): number {
   const e = entryOf(machine, v, op);
   const t = table;
   if (t[e + W.MACHINE] !== machine || t[e + W.VCPU] !== v || t[e + W.OP] !== op || t[e + W.A] !== a || t[e + W.B] !== b)
     return -1;
+  const interned =
+    stateId >= 0 && (t[e + W.STATE_ID] === stateId || t[e + W.STATE_ID2] === stateId) && t[e + W.EPOCH] === epoch;
+  if (interned && !verify) return e;
   const st = e + W.STATE;
   // Every word but those a run never reads (memoUnreadWords). F.STK_TOP, before F.STK, is equal here.
   const live = F.STK + 1 + Math.min(Math.max(s[base + F.STK_TOP], 0), STK_END - F.STK - 1);
-  for (let i = 0; i < live; i++) if (t[st + i] !== s[base + i]) return -1;
-  for (let i = STK_END; i < ICR_LOW; i++) if (t[st + i] !== s[base + i]) return -1;
-  for (let i = AFTER_ICR; i < STRIDE; i++) if (t[st + i] !== s[base + i]) return -1;
+  let equal = true;
+  for (let i = 0; i < live && equal; i++) if (t[st + i] !== s[base + i]) equal = false;
+  for (let i = STK_END; i < ICR_LOW && equal; i++) if (t[st + i] !== s[base + i]) equal = false;
+  for (let i = AFTER_ICR; i < STRIDE && equal; i++) if (t[st + i] !== s[base + i]) equal = false;
+  if (interned && !equal)
+    throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
+  if (!equal) return -1;
+  // Equal on the words a run reads, so state `stateId` is this fixed point too (it may differ in dead
+  // isrvec_stk entries, which an interned state holds): the next lookup from it needs no comparison.
+  if (stateId >= 0 && !interned) {
+    const same = t[e + W.EPOCH] === epoch;
+    t[e + W.STATE_ID2] = same ? t[e + W.STATE_ID] : -1;
+    t[e + W.STATE_ID] = stateId;
+    t[e + W.EPOCH] = epoch;
+  }
   return e;
 }
 
@@ -113,8 +148,9 @@ export function memoExitQual(e: number, i: number): number {
 }
 
 /**
- * Keep the fixed point a repeat of (op, a, b) on vCPU `v` has just reached: the vCPU's state now, and
- * the exits of its last run, the step's exits [exitStart, exitStart + exitCount) in the exit ring `ff`.
+ * Keep the fixed point a repeat of (op, a, b) on vCPU `v` has just reached: the vCPU's state now, its
+ * interned id by the vCPU's hint (`stateId`, -1: none) in the tables' generation `epoch`, and the
+ * exits of its last run, the step's exits [exitStart, exitStart + exitCount) in the exit ring `ff`.
  */
 export function memoStore(
   machine: number,
@@ -127,10 +163,15 @@ export function memoStore(
   ff: Int32Array,
   exitStart: number,
   exitCount: number,
+  stateId: number,
+  epoch: number,
 ): void {
   if (exitCount > MAX_EXITS) return;
   const e = entryOf(machine, v, op);
   const t = table;
+  t[e + W.STATE_ID] = stateId;
+  t[e + W.STATE_ID2] = -1;
+  t[e + W.EPOCH] = epoch;
   t[e + W.MACHINE] = machine;
   t[e + W.VCPU] = v;
   t[e + W.OP] = op;

@@ -88,6 +88,8 @@ let txCount = 0;
 /** (machine, vCPU) -> the state id its last tabulated operation left: where to look first. */
 const hints = new Int32Array(HINTS * 3);
 const classes = new Map<string, number>();
+/** How many times the tables started afresh: ids handed out before a reset name other states after it. */
+let epoch = 0;
 
 /** The class of machines with these fixed inputs (once per machine). */
 export function txClass(key: string): number {
@@ -100,6 +102,7 @@ export function txClass(key: string): number {
 }
 
 function reset(): void {
+  epoch = (epoch + 1) | 0;
   stateCount = 0;
   stateIndex.fill(0);
   txCount = 0;
@@ -227,6 +230,14 @@ export function txNew(from: number, op: number, a: number): number {
 /** How many states and transitions are interned now (tests). */
 export function txStats(): { states: number; transitions: number } {
   return { states: stateCount, transitions: txCount };
+}
+
+/**
+ * The tables' generation (it moves when they start afresh): a state id kept elsewhere (the
+ * fast-forward's memo, repeatMemo.ts) names the same state only while the generation is unchanged.
+ */
+export function txEpoch(): number {
+  return epoch;
 }
 
 /** Key words, for the caller's diff of the state before and after an operation. */

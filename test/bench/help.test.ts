@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
+import { usageText } from '../../bench/args.js';
+
+/** Run a compiled bench script with `args`; its status and output. */
+function bench(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', `${script}.js`), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// Each script's --help: exit 0 before any work, every option it takes named (parseArgs threw
+// ERR_PARSE_ARGS_UNKNOWN_OPTION on --help before bench/args.ts).
+const SCRIPTS: { script: string; options: string[] }[] = [
+  { script: 'run', options: ['--runs N', '--case NAME', '--no-memory', '--seconds S'] },
+  { script: 'ab', options: ['--case NAME', '--rounds N', '--seconds S'] },
+  {
+    script: 'realtime',
+    options: [
+      '--guests',
+      '--minutes M',
+      '--workers N',
+      '--policy NAME',
+      '--warmup-seconds S',
+      '--scrape-seconds S',
+      '--boot',
+    ],
+  },
+  { script: 'service', options: ['--pool-only', '--rounds N'] },
+  { script: 'profileSummary', options: ['--top N'] },
+];
+
+for (const { script, options } of SCRIPTS) {
+  test(`bench/${script}.js --help prints its options and exits 0; an unknown option exits 2`, () => {
+    const help = bench(script, ['--help']);
+    assert.equal(help.status, 0, help.stderr);
+    for (const o of [...options, '--help, -h']) assert.ok(help.stdout.includes(o), `${script} --help lacks ${o}`);
+    const bad = bench(script, ['--no-such-option']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Unknown option '--no-such-option'/);
+    assert.ok(bad.stderr.includes('options:'), 'a usage error shows the usage');
+  });
+}
+
+test('bench/run.js --help lists its cases, and an unknown case is a usage error', () => {
+  const help = bench('run', ['-h']).stdout;
+  for (const c of ['install-12.1', 'install-v1', 'idle-fleet', 'busy-fleet'])
+    assert.match(help, new RegExp(`^  ${c} `, 'm'));
+  const bad = bench('run', ['--case', 'no-such-case']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /no case no-such-case; cases: install-12\.1, install-v1, idle-fleet, busy-fleet/);
+});
+
+test('usageText: string options show their value name and default, boolean options neither', () => {
+  const text = usageText('synopsis', {
+    n: { type: 'string', default: '3', value: 'N', help: 'how many' },
+    flag: { type: 'boolean', default: false, help: 'a switch' },
+  });
+  assert.match(text, /^ {2}--n N +how many \(default 3\)$/m);
+  assert.match(text, /^ {2}--flag +a switch$/m);
+});
