@@ -14,7 +14,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
@@ -91,6 +91,16 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
       { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
     ]);
   }
+  if (statSync(path).isDirectory())
+    throw new ScenarioError([
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        message: 'is a directory, not a scenario file',
+        expected: `its files, e.g. ${path.replace(/\/$/, '')}/*.yaml`,
+      },
+    ]);
   if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
   let text: string;
   try {
@@ -193,6 +203,17 @@ class Loader {
         'a scenario file must be a mapping',
         'a mapping with name, host, hypervisor and guests',
         r.describe(root),
+      );
+      return undefined;
+    }
+    // A workload profile where a scenario belongs ('validate PROFILE.yaml'): one answer saying what
+    // it is and where it goes, not an unknown-key error for each of its keys.
+    const profileKey = m.items.find((p) => isScalar(p.key) && p.key.value === 'workloadProfile')?.key;
+    if (profileKey !== undefined) {
+      r.error(
+        profileKey as YamlNode,
+        'this is a workload profile (workloadProfile:), not a scenario',
+        'a scenario naming it as a guest, guests: [{ workload: FILE }], or vmexit-lab what-if FILE',
       );
       return undefined;
     }
