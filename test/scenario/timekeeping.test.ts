@@ -135,6 +135,15 @@ describe('Windows timekeeping keys: bad input, each with its position', () => {
       want: /t\.yaml:5:\d+: .*enlightenments is also set by matrix\.enlightenments/,
     },
     {
+      what: 'the matrix axis with one set twice in another order',
+      text: scenario(
+        '{ os: windows-10-1909 }',
+        'kvm',
+        'matrix:\n  enlightenments: [[hv-time, hv-vapic], [hv-vapic, hv-time]]\n',
+      ),
+      want: /t\.yaml:7:\d+: .*matrix\.enlightenments lists "hv-vapic\+hv-time" twice \(the same set as "hv-time\+hv-vapic": the order does not matter\)/,
+    },
+    {
       what: 'the matrix axis without a Windows guest',
       text: scenario('{ os: ubuntu-18.04 }', 'kvm', 'matrix:\n  enlightenments: [none, [hv-time]]\n'),
       want: /t\.yaml:7:\d+: .*matrix\.enlightenments applies to Windows guests/,
