@@ -30,7 +30,7 @@ Commands:
   validate FILE...   check scenario files (file:line:col errors) without running them
   trace FILE         JSON Lines of every operation of a scenario's scripted guests
   replay FILE        re-run one guest's host and print its exits around a time (JSON Lines)
-  list [KIND]        scenarios, CPU profiles, guest models, policies and tunables
+  list [KIND]        scenarios, CPU profiles, guest models and phases, policies and tunables, host OSes
   compare OLD NEW    differences between two results.json files, per variant and metric
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
   rules FILE...      the scenarios' thresholds as Prometheus alerting rules (PromQL)
@@ -39,7 +39,8 @@ Commands:
   what-if PROFILE    what other CPUs and policies would change for a workload profile
   validate-model     the model against published measurements (data/validation): real, model, model/real
 
-Run 'vmexit-lab COMMAND --help' for a command's options and examples.
+Run 'vmexit-lab COMMAND --help' for a command's options and examples; docs/SCENARIOS.md describes
+the scenario format (every key, its values and default), docs/CLI.md the commands.
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-install-tpr-shadowing.yaml

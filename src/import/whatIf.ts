@@ -15,7 +15,7 @@
  * (core/hypervisor/opaqueExits.ts); each row names the ones dropped and why.
  */
 import type { CpuProfile } from '../core/cpu/profile.js';
-import { resolvePolicy, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
+import { resolvePolicy, TUNABLES, tunableValue, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { runScenario } from '../run/runScenario.js';
@@ -96,6 +96,24 @@ export function projectionRefusal(source: {
   return undefined;
 }
 
+/** The tunables of `t`'s policy that it sets to other values than `other` does (defaults filled in). */
+function tunableDifferences(t: WhatIfTarget, other: WhatIfTarget): string[] {
+  return TUNABLES.filter((spec) => spec.policies.includes(t.policy) && !spec.readOnly)
+    .filter((spec) => tunableValue(t.tunables, spec.name) !== tunableValue(other.tunables, spec.name))
+    .map((spec) => `${spec.name}=${tunableValue(t.tunables, spec.name)}`);
+}
+
+function sameConfiguration(a: WhatIfTarget, b: WhatIfTarget): boolean {
+  return a.cpu.id === b.cpu.id && a.policy === b.policy && tunableDifferences(a, b).length === 0;
+}
+
+/** POLICY/CPU, and the tunables that differ when an earlier row has the same CPU and policy. */
+function configurationName(t: WhatIfTarget, earlier: readonly WhatIfTarget[]): string {
+  const twin = earlier.find((e) => e.cpu.id === t.cpu.id && e.policy === t.policy);
+  const base = variantName(t.cpu, t.policy);
+  return twin === undefined ? base : `${base} ${tunableDifferences(t, twin).join(' ')}`;
+}
+
 function variantName(cpu: CpuProfile, policy: string): string {
   return `${policy}/${cpu.id}`;
 }
@@ -112,13 +130,20 @@ export function whatIf(
     readonly data: ModelData;
   },
 ): WhatIfResult {
+  // A configuration is its CPU, policy and tunable values: the measured host with one tunable
+  // changed (what-if --tunable on the measured CPU and policy) is a target of its own.
   const all: WhatIfTarget[] = [source];
   for (const t of targets) {
-    if (!all.some((a) => a.cpu.id === t.cpu.id && a.policy === t.policy)) all.push(t);
+    if (!all.some((a) => sameConfiguration(a, t))) all.push(t);
   }
   const scenario = workloadScenario(
     profile,
-    all.map((t) => ({ name: variantName(t.cpu, t.policy), cpu: t.cpu, policy: t.policy, tunables: t.tunables })),
+    all.map((t, i) => ({
+      name: configurationName(t, all.slice(0, i)),
+      cpu: t.cpu,
+      policy: t.policy,
+      tunables: t.tunables,
+    })),
     options.simSeconds,
     options.seed,
   );

@@ -46,7 +46,8 @@ const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const
 export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus'] as const;
 
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
+/** Phases that take `work` (the rest run for a duration); the schema's phase rules list the same. */
+export const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
 
 /** A guest as read, with what the loader checks across guests and variants. */
 export interface GuestDraft {
@@ -94,10 +95,15 @@ class GuestsReader {
     if (present.length === 0) return {};
     if (os === undefined) return undefined;
     if (os === 'scripted' || !isWindowsOs(os as never)) {
+      // A Linux guest's clock is its clocksource (an HPET one included): point there, not at Hyper-V.
+      const linux = os !== 'scripted' && isLinuxOs(os as never);
       for (const k of present)
         r.error(
           f.get(k)!.key,
-          `"${k}" applies to Windows guests only (${os === 'scripted' ? 'a scripted guest runs its script' : `${os} reads kvm-clock or the TSC and uses no Hyper-V enlightenments`})`,
+          `"${k}" applies to Windows guests only (${os === 'scripted' ? 'a scripted guest runs its script' : `${os} uses no Hyper-V enlightenments${linux ? '; a Linux guest reads the clock its "clocksource" names' : ''}`})`,
+          linux
+            ? `clocksource: ${LINUX_CLOCKSOURCES.join(' | ')}${k === 'hpet' ? ' (hpet: the HPET main counter)' : ''}`
+            : undefined,
         );
       return undefined;
     }

@@ -1,5 +1,5 @@
 /**
- * The limits and defaults of a scenario (the loader's header, src/scenario/load.ts, lists them for
+ * The limits and defaults of a scenario (docs/SCENARIOS.md lists them for
  * the reader of a scenario file).
  */
 

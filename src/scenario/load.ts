@@ -5,75 +5,16 @@
  * found (up to MAX_DIAGNOSTICS), each with file:line:col, expected and found. Nothing is
  * half-loaded and nothing unknown is ignored: unknown keys are errors with a did-you-mean.
  *
- * The format (scenarios/scenario.schema.json describes the same for editors):
- *
- *   # yaml-language-server: $schema=../scenarios/scenario.schema.json
- *   name: win10-install-i7-2620m          # required, [a-z0-9._-]+
- *   description: Windows 10 1909 install   # optional
- *   seed: 1                                # default 1, integer 0..2^32-1
- *   host: { cpu: i7-2620M, cores: 4, count: 1 }
- *                                          # cpu: profile id (data/cpus), required unless matrix.cpu;
- *                                          # cores 1..1024, default = the profile's threads;
- *                                          # count 1..10000 identical hosts, default 1
- *                                          # os: freebsd | illumos (bhyve), linux (KVM): the host
- *                                          # kernel's clock tick; default freebsd under bhyve, linux under KVM
- *   hypervisor:
- *     policy: bhyve-tpr-v3                 # POLICY_NAMES; required unless matrix.policy
- *     tunables: { hw.vmm.vmx.use_tpr_shadowing: 1 }
- *                                          # TUNABLES known to the policy, not read-only, min..max
- *     vmcs:                                # optional expert overrides (Intel CPUs only)
- *       procBased: { set: [UseTprShadow], clear: [Cr8LoadExiting] }   # CONTROL_NAMES of the word
- *       procBased2: { set: [VirtualInterruptDelivery] }
- *       pinBased: { clear: [ExternalInterruptExiting] }
- *       exit: { set: [AcknowledgeInterruptOnExit] }
- *       tprThreshold: 3                    # 0..15
- *   guests:                                # required, at least one
- *     - os: windows-10-1909                # GUEST_OS_NAMES, or `scripted`
- *       name: win10                        # optional label, default = os; unique
- *       count: 1                           # default 1
- *       vcpus: 2                           # 1..64, default 1
- *       memory: 4GiB                       # default 2GiB
- *       x2apic: false                      # default false
- *       enlightenments: [hv-vapic, hv-time] # Windows only; default under KVM: virt-install's set; `none`;
- *                                          # refused under bhyve (src/scenario/timekeeping.ts)
- *       hpet: false                        # Windows only; the VM has an HPET (default false under KVM)
- *       referenceTscPage: true             # with hv-time: the guest uses the TSC page (default true)
- *       clocksource: acpi_pm               # Linux only: tsc | kvm-clock | acpi_pm | hpet (default kvm-clock
- *                                          # under KVM, tsc under bhyve; src/core/guests/linuxClock.ts)
- *       phases:                            # default: one idle phase until the end
- *         - { phase: boot, duration: 30s } # boot/idle: duration only (the last idle may omit it: until the end)
- *         - { phase: install, work: 370s } # install/build: work = guest CPU time, or a duration
- *         - { phase: disk-benchmark, work: 4GiB }   # disk-benchmark: work = bytes of I/O, or a duration
- *         - { phase: build, duration: 20s, busyVcpus: 1 } # activity on the first N vCPUs, the others idle
- *         - { phase: compute, duration: 20s } # flat out, no I/O or IPIs (a CPU-bound thread)
- *         - { phase: lock-spin, duration: 10s, busyVcpus: 1 } # compute in a CPL-0 PAUSE loop (PLE sees it)
- *     - os: scripted                       # runs a script once: no count > 1, no phases, no memory
- *       vcpus: 2
- *       script:                            # see src/scenario/script.ts
- *         - write_cr8: 2
- *         - { eoi: null, cpu: 1 }
- *   duration: 60s                          # or `until-complete` (every work-bound phase done), default 60s
- *   maxDuration: 4h                        # cap for until-complete only, default 4h
- *   pace: max                              # max | realtime, default max
- *   debug: false                           # consistency checks after every guest operation
- *   matrix:                                # optional, see src/scenario/matrix.ts (<= 64 variants)
- *     policy: [bhyve-12.1, bhyve-tpr-v1]
- *     enlightenments: [none, [hv-vpindex, hv-synic, hv-stimer, hv-time]]   # every Windows guest's
- *   expect:
- *     violations: [isr_isrvec_stk_out_of_sync]
- *   thresholds:                            # see src/scenario/thresholds.ts for the grammar
- *     exits_per_second{reason="CR_ACCESS"}: ["< 1000"]
- *
- * Limits: file size 1 MiB; YAML alias expansions MAX_ALIAS_COUNT; total guests (hosts x guests per
- * host) 100000; vCPUs per guest 1..64; host cores 1..1024; host count 1..10000; every duration
- * <= 30 days simulated; script length <= 100000 ops; matrix variants <= 64.
+ * The format, every key with its values, default and where it applies, and the limits:
+ * docs/SCENARIOS.md (test/cli/scenariosDoc.test.ts keeps it in step with ACCEPTED_KEYS and runs its
+ * examples); scenarios/scenario.schema.json says the same for editors (test/scenario/schema*.test.ts).
  *
  * A value set by the matrix must not also be set outside it (host.cpu and matrix.cpu, ...): one of
  * them would be silently ignored. A tunable must be known to the policy of every variant.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
@@ -150,6 +91,16 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
       { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
     ]);
   }
+  if (statSync(path).isDirectory())
+    throw new ScenarioError([
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        message: 'is a directory, not a scenario file',
+        expected: `its files, e.g. ${path.replace(/\/$/, '')}/*.yaml`,
+      },
+    ]);
   if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
   let text: string;
   try {
@@ -252,6 +203,17 @@ class Loader {
         'a scenario file must be a mapping',
         'a mapping with name, host, hypervisor and guests',
         r.describe(root),
+      );
+      return undefined;
+    }
+    // A workload profile where a scenario belongs ('validate PROFILE.yaml'): one answer saying what
+    // it is and where it goes, not an unknown-key error for each of its keys.
+    const profileKey = m.items.find((p) => isScalar(p.key) && p.key.value === 'workloadProfile')?.key;
+    if (profileKey !== undefined) {
+      r.error(
+        profileKey as YamlNode,
+        'this is a workload profile (workloadProfile:), not a scenario',
+        'a scenario naming it as a guest, guests: [{ workload: FILE }], or vmexit-lab what-if FILE',
       );
       return undefined;
     }

@@ -139,7 +139,7 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
       continue;
     }
     const choices: MatrixChoice[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<string, MatrixValue>();
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const iw = `${what}[${i}]`;
@@ -180,13 +180,22 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
         ok = false;
         continue;
       }
-      const id = field.name === 'cpu' ? choice.profile!.id : String(choice.value);
-      if (seen.has(id)) {
-        r.error(item, `${what} lists ${JSON.stringify(choice.value)} twice`);
+      // An enlightenment list is a set: QEMU's flag order changes nothing, so another order is the same value.
+      const id =
+        field.name === 'cpu'
+          ? choice.profile!.id
+          : choice.list !== undefined
+            ? [...choice.list].sort().join('+')
+            : String(choice.value);
+      const first = seen.get(id);
+      if (first !== undefined) {
+        const same =
+          first === choice.value ? '' : ` (the same set as ${JSON.stringify(first)}: the order does not matter)`;
+        r.error(item, `${what} lists ${JSON.stringify(choice.value)} twice${same}`);
         ok = false;
         continue;
       }
-      seen.add(id);
+      seen.set(id, choice.value);
       choices.push(choice);
     }
     axes.push({ key: field.name, keyNode: field.key, choices });

@@ -9,8 +9,8 @@
  *       hpet: false                 # the VM has an HPET (default false: Proxmox -no-hpet, libvirt present=no)
  *       referenceTscPage: false     # with hv-time: the guest does not enable the TSC page (default true)
  *
- * Under KVM a Windows guest that says nothing gets WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS (Proxmox VE's
- * set) without an HPET. bhyve implements no enlightenment and always has an HPET (vmm.ko vhpet), so
+ * Under KVM a Windows guest that says nothing gets WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS (what
+ * virt-install gives a Windows VM; src/core/hypervisor/hyperv.ts) without an HPET. bhyve implements no enlightenment and always has an HPET (vmm.ko vhpet), so
  * a bhyve variant refuses enlightenments, `hpet: false` and `referenceTscPage`. Only Windows guests
  * take these keys (Linux and FreeBSD read kvm-clock or the TSC).
  */

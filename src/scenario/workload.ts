@@ -35,6 +35,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { opaqueExitOn } from '../core/hypervisor/opaqueExits.js';
 import type { PolicyTraits } from '../core/hypervisor/policy.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
+import { isScalar, type Node as YamlNode } from 'yaml';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
@@ -86,6 +87,18 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
   if (root === undefined) {
     sink.throwIfAny();
     throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty workload profile' }]);
+  }
+  // A scenario where a profile belongs ('what-if SCENARIO.yaml'): one answer, not an error per key.
+  const scenarioKey = root.items.find(
+    (p) => isScalar(p.key) && ['guests', 'host', 'hypervisor'].includes(String(p.key.value)),
+  )?.key;
+  if (scenarioKey !== undefined && !root.has('workloadProfile')) {
+    r.error(
+      scenarioKey as YamlNode,
+      'this is a scenario (guests, host, hypervisor), not a workload profile',
+      'a workload profile: vmexit-lab import writes one from a perf kvm stat or bhyvectl report (docs/IMPORT.md); a scenario runs with vmexit-lab run',
+    );
+    sink.throwIfAny();
   }
   const f = r.fields(root, 'the workload profile', ROOT_KEYS, ['workloadProfile', 'name', 'os', 'perGuestSecond']);
   const vf = f.get('workloadProfile');

@@ -80,6 +80,30 @@ describe('what-if', () => {
     assert.ok(v2.guestCpu < v3.guestCpu / 2, 'the stopped guest ran less');
   });
 
+  it('a tunable changed on the measured CPU and policy is a configuration of its own, named by the change', () => {
+    const xeon = { cpu: cpu('xeon-e5-2667v4'), policy: 'kvm' as const, tunables: {} };
+    const r = whatIf(
+      profile,
+      xeon,
+      [
+        { ...xeon, tunables: { 'kvm_intel.enable_apicv': 0 } },
+        { ...xeon, tunables: { 'kvm_intel.enable_apicv': 1 } }, // the default: the measured host again
+        { ...xeon, tunables: { 'kvm_intel.enable_apicv': 0 } },
+      ],
+      { simSeconds: 2, seed: 5, data },
+    );
+    assert.deepEqual(
+      r.rows.map((x) => x.variant),
+      ['kvm/xeon-e5-2667v4', 'kvm/xeon-e5-2667v4 kvm_intel.enable_apicv=0'],
+    );
+    const [apicv, noApicv] = r.rows;
+    assert.equal(apicv.exitsPerSecond.APIC_ACCESS, undefined, 'EOIs virtualized with APICv');
+    assert.ok(
+      (noApicv.exitsPerSecond.APIC_ACCESS ?? 0) > 100,
+      `EOIs exit without APICv: ${noApicv.exitsPerSecond.APIC_ACCESS}`,
+    );
+  });
+
   it('CLI: source from the profile, --json, and clear errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-whatif-'));
     try {

@@ -50,6 +50,7 @@ export const SUPPORTED_KEYWORDS = new Set([
   'required',
   'items',
   'anyOf',
+  'allOf',
   'not',
   'if',
   'then',
@@ -145,6 +146,7 @@ export function validateSchema(root: Schema, value: unknown): string[] {
       });
       if (!ok) out.push(`${path}: matches none of anyOf`);
     }
+    if (s.allOf !== undefined) for (const sub of s.allOf as Schema[]) check(sub, v, path, out);
     if (s.not !== undefined) {
       const e: string[] = [];
       check(s.not as Schema, v, path, e);

@@ -9,11 +9,12 @@ import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { SCRIPT_OP_NAMES } from '../../src/core/script/ops.js';
 import { LINUX_CLOCKSOURCES } from '../../src/core/guests/linuxClock.js';
-import { HOST_OS_NAMES } from '../../src/model/hostOs.js';
+import { HOST_OS_NAMES, HOST_TICK_HZ_CHOICES, type HostOs } from '../../src/model/hostOs.js';
 import { POLICY_NAMES, TUNABLES } from '../../src/core/hypervisor/policy.js';
 import { APIC_REGISTER_BY_NAME } from '../../src/core/apic/registers.js';
 import { CONTROL_NAMES, type ControlWord } from '../../src/core/vmx/controls.js';
 import { ACCEPTED_KEYS, loadScenarioFile } from '../../src/scenario/load.js';
+import { WORK_PHASES } from '../../src/scenario/guests.js';
 import { MATRIX_KEYS } from '../../src/scenario/matrix.js';
 import { SCRIPT_OPS_WITHOUT_ARGS } from '../../src/scenario/script.js';
 import {
@@ -128,6 +129,18 @@ describe('scenario.schema.json', () => {
     assert.deepEqual((props(defs.guest).os as Obj).enum, [...GUEST_OS_NAMES, 'scripted']);
     assert.deepEqual((props(defs.guest).clocksource as Obj).enum, [...LINUX_CLOCKSOURCES]);
     assert.deepEqual(at(['host', 'os']).enum, [...HOST_OS_NAMES]);
+    // Conditional rules: tickHz per stated host OS, work only on work-bound phases.
+    for (const rule of at(['host']).allOf as Obj[]) {
+      const os = ((rule.if as Obj).properties as { os: Obj }).os.const as HostOs;
+      assert.deepEqual(((rule.then as Obj).properties as { tickHz: Obj }).tickHz.enum, HOST_TICK_HZ_CHOICES[os], os);
+    }
+    assert.deepEqual(
+      (at(['host']).allOf as Obj[]).map((r) => ((r.if as Obj).properties as { os: Obj }).os.const).sort(),
+      HOST_OS_NAMES.filter((os) => HOST_TICK_HZ_CHOICES[os] !== undefined).sort(),
+    );
+    assert.deepEqual((((defs.phase.allOf as Obj[])[0].if as Obj).properties as { phase: Obj }).phase.enum, [
+      ...WORK_PHASES,
+    ]);
     assert.deepEqual((props(defs.phase).phase as Obj).enum, [...PHASE_NAMES]);
     assert.deepEqual((at(['expect', 'violations']).items as Obj).enum, [...VIOLATION_CHECKS]);
     for (const w of Object.keys(CONTROL_NAMES) as ControlWord[]) {

@@ -96,6 +96,16 @@ describe('Windows timekeeping keys: bad input, each with its position', () => {
       want: /t\.yaml:5:\d+: .*"enlightenments" applies to Windows guests only/,
     },
     {
+      what: 'hpet on a Linux guest: pointed at its clocksource, which can be the HPET',
+      text: scenario('{ os: ubuntu-18.04, hpet: true }'),
+      want: /t\.yaml:5:\d+: .*"hpet" applies to Windows guests only \(ubuntu-18\.04 uses no Hyper-V enlightenments; a Linux guest reads the clock its "clocksource" names\) \(expected clocksource: tsc \| kvm-clock \| acpi_pm \| hpet \(hpet: the HPET main counter\)\)/,
+    },
+    {
+      what: 'referenceTscPage on a FreeBSD guest',
+      text: scenario('{ os: freebsd-12.1, referenceTscPage: true }'),
+      want: /t\.yaml:5:\d+: .*"referenceTscPage" applies to Windows guests only \(freebsd-12\.1 uses no Hyper-V enlightenments\)$/,
+    },
+    {
       what: 'enlightenments under bhyve',
       text: scenario('{ os: windows-10-1909, enlightenments: [hv-time] }', 'bhyve-tpr-v3'),
       want: /t\.yaml:5:\d+: .*bhyve implements no Hyper-V enlightenments/,
@@ -123,6 +133,15 @@ describe('Windows timekeeping keys: bad input, each with its position', () => {
         'matrix:\n  enlightenments: [none, [hv-time]]\n',
       ),
       want: /t\.yaml:5:\d+: .*enlightenments is also set by matrix\.enlightenments/,
+    },
+    {
+      what: 'the matrix axis with one set twice in another order',
+      text: scenario(
+        '{ os: windows-10-1909 }',
+        'kvm',
+        'matrix:\n  enlightenments: [[hv-time, hv-vapic], [hv-vapic, hv-time]]\n',
+      ),
+      want: /t\.yaml:7:\d+: .*matrix\.enlightenments lists "hv-vapic\+hv-time" twice \(the same set as "hv-time\+hv-vapic": the order does not matter\)/,
     },
     {
       what: 'the matrix axis without a Windows guest',

@@ -46,6 +46,21 @@ describe('vmexit-lab validate', () => {
     assert.match(r.err, /nope\.yaml: error: cannot read the file/);
   });
 
+  it('answers a directory and a workload profile in one line each, saying what was expected', async () => {
+    const dir = await run([FIXTURES]);
+    assert.equal(dir.code, 2);
+    assert.equal(
+      dir.err,
+      `${FIXTURES}: error: is a directory, not a scenario file (expected its files, e.g. ${FIXTURES}/*.yaml)\n${FIXTURES}: 1 error\n`,
+    );
+    const profile = await run([bad('workload-profile-as-scenario.yaml')]);
+    assert.equal(profile.code, 2);
+    assert.equal(
+      profile.err,
+      `${bad('workload-profile-as-scenario.yaml')}:2:1: error: this is a workload profile (workloadProfile:), not a scenario (expected a scenario naming it as a guest, guests: [{ workload: FILE }], or vmexit-lab what-if FILE)\n${bad('workload-profile-as-scenario.yaml')}: 1 error\n`,
+    );
+  });
+
   it('shows help with examples', async () => {
     for (const flag of ['--help', '-h']) {
       const r = await run([flag]);

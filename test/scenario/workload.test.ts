@@ -86,6 +86,11 @@ describe('workload profile files', () => {
       /^p\.yaml:1:18: error: workloadProfile \(the format version\) out of range \(expected 1/m,
     ],
     ['missing name', GOOD.replace('name: web\n', ''), /missing required key "name"/],
+    [
+      'a scenario given as a profile (what-if SCENARIO.yaml): one error saying what it is',
+      'name: s\nhost: { cpu: i7-2620M }\nhypervisor: { policy: kvm }\nguests: [{ os: ubuntu-18.04 }]\n',
+      /^p\.yaml:2:1: error: this is a scenario \(guests, host, hypervisor\), not a workload profile \(expected a workload profile: vmexit-lab import writes one [^\n]*\)$/,
+    ],
     ['YAML syntax', GOOD.replace('vcpus: 2', 'vcpus: [2'), /YAML syntax error/],
     [
       'alias bomb',

@@ -2,6 +2,18 @@ import { didYouMean } from '../../input/diagnostics.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { POLICY_NAMES, TUNABLES } from '../../core/hypervisor/policy.js';
+import { HV_ENLIGHTENMENTS, WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS } from '../../core/hypervisor/hyperv.js';
+import { LINUX_CLOCKSOURCES, defaultLinuxClocksource } from '../../core/guests/linuxClock.js';
+import {
+  DEFAULT_HOST_OS,
+  HOST_OS_NAMES,
+  HOST_OS_OF,
+  HOST_TICK_HZ_CHOICES,
+  MAX_HOST_TICK_HZ,
+  MIN_HOST_TICK_HZ,
+} from '../../model/hostOs.js';
+import { WORK_PHASES } from '../../scenario/guests.js';
+import { PHASE_NAMES } from '../../scenario/types.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
@@ -9,9 +21,10 @@ import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 
 const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables] [--json]
 
-List what scenarios can name: the bundled scenario library, CPU profiles, guest models and
-hypervisor policies with their tunables ('tunables' lists the policies too). Without an argument,
-lists everything.
+List what scenarios can name: the bundled scenario library, CPU profiles, guest models with their
+phases and per-OS guest keys (Windows enlightenments, hpet, referenceTscPage; Linux clocksource),
+hypervisor policies with their tunables ('tunables' lists the policies too) and the host OSes each
+runs on with their clock ticks (host.os, host.tickHz). Without an argument, lists everything.
 
 Examples:
   vmexit-lab list
@@ -71,7 +84,30 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
       timerHz: m.timer.hz,
     }));
   }
+  if (what === 'all' || what === 'guests') {
+    result.phases = PHASE_NAMES.map((p) => ({ phase: p, takesWork: WORK_PHASES.includes(p) }));
+    result.guestKeys = {
+      windows: {
+        enlightenments: [...HV_ENLIGHTENMENTS],
+        defaultUnderKvm: [...WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS],
+        hpetDefaultUnderKvm: false,
+        referenceTscPageDefault: true,
+      },
+      linux: {
+        clocksource: [...LINUX_CLOCKSOURCES],
+        default: { kvm: defaultLinuxClocksource('kvm'), bhyve: defaultLinuxClocksource('bhyve') },
+      },
+    };
+  }
   if (what === 'all' || what === 'policies') {
+    const tickHz = loadModelData().costModel.hostTickHz;
+    result.hostOs = HOST_OS_NAMES.map((os) => ({
+      os,
+      hypervisors: (['bhyve', 'kvm'] as const).filter((hv) => HOST_OS_OF[hv].includes(os)),
+      defaultFor: (['bhyve', 'kvm'] as const).filter((hv) => DEFAULT_HOST_OS[hv] === os),
+      tickHz: tickHz[os],
+      tickHzChoices: HOST_TICK_HZ_CHOICES[os] ?? 'any',
+    }));
     result.policies = POLICY_NAMES.map((p) => ({
       name: p,
       tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({
@@ -90,7 +126,9 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   if (result.scenarios) {
     lines.push('Scenarios:');
     for (const s of result.scenarios as { file: string; description: string; variants: string[] }[])
-      lines.push(`  ${s.file}  ${s.description}${s.variants.length > 1 ? ` [${s.variants.join(', ')}]` : ''}`);
+      lines.push(
+        `  ${s.file}  ${s.description.replace(/\s+/g, ' ').trim()}${s.variants.length > 1 ? ` [${s.variants.join(', ')}]` : ''}`,
+      );
   }
   if (result.cpus) {
     lines.push('CPU profiles:');
@@ -103,6 +141,22 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
         `  ${g.os.padEnd(22)} ${g.family}, ${g.usesCr8 ? 'IRQL in %cr8' : 'TPR untouched after boot'}, ${g.timerHz} Hz clock`,
       );
   }
+  if (result.phases) {
+    const phases = result.phases as { phase: string; takesWork: boolean }[];
+    const names = (work: boolean): string =>
+      phases
+        .filter((p) => p.takesWork === work)
+        .map((p) => p.phase)
+        .join(', ');
+    lines.push(`Phases: ${names(false)} (duration); ${names(true)} (work or duration)`);
+    lines.push('Guest keys by OS:');
+    lines.push(
+      `  Windows under KVM: enlightenments (none, or a list of ${HV_ENLIGHTENMENTS.join(', ')}; default ${WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS.join(', ')}), hpet (default false), referenceTscPage (default true); bhyve refuses them`,
+    );
+    lines.push(
+      `  Linux: clocksource ${LINUX_CLOCKSOURCES.join(' | ')} (default ${defaultLinuxClocksource('kvm')} under KVM, ${defaultLinuxClocksource('bhyve')} under bhyve, which has no kvm-clock)`,
+    );
+  }
   if (result.policies) {
     lines.push('Policies:');
     for (const p of result.policies as {
@@ -111,6 +165,28 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     }[]) {
       lines.push(
         `  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`,
+      );
+    }
+  }
+  if (result.policies)
+    lines.push(
+      '  (kvm_intel.* tunables act on Intel hosts, kvm_amd.* on AMD hosts; on the other vendor they change nothing)',
+    );
+  if (result.hostOs) {
+    lines.push('Host OS (host.os; host.tickHz another tick rate):');
+    for (const h of result.hostOs as {
+      os: string;
+      hypervisors: string[];
+      defaultFor: string[];
+      tickHz: number;
+      tickHzChoices: number[] | 'any';
+    }[]) {
+      const choices =
+        h.tickHzChoices === 'any'
+          ? `any rate ${MIN_HOST_TICK_HZ}..${MAX_HOST_TICK_HZ}`
+          : `${h.tickHzChoices.join(', ')} Hz`;
+      lines.push(
+        `  ${h.os.padEnd(8)} ${h.hypervisors.join(', ')}${h.defaultFor.length ? ' (default)' : ''}, tick ${h.tickHz} Hz; tickHz: ${choices}`,
       );
     }
   }

@@ -28,7 +28,7 @@ Editors: add this first line to a scenario to get validation and completion from
   # yaml-language-server: $schema=../scenarios/scenario.schema.json
 
 Examples:
-  vmexit-lab validate scenarios/seed/win10-install.yaml
+  vmexit-lab validate scenarios/seed/win10-1909-install-tpr-shadowing.yaml
   vmexit-lab validate scenarios/seed/*.yaml
   vmexit-lab validate --cpus ./my-cpus my-scenario.yaml
 `;

@@ -30,7 +30,8 @@ Options:
   --from CPU:POLICY       the measured host, when the profile has no source (e.g. i7-2620M:bhyve-12.1)
   --cpu LIST              CPU profiles to try, comma-separated, or "all" (default: the measured one)
   --policy LIST           policies to try, comma-separated, or "all" (default: all)
-  --tunable NAME=VALUE    a tunable for every target (repeatable; must exist in each target policy)
+  --tunable NAME=VALUE    a tunable for every target (repeatable; must exist in each target policy);
+                          on the measured CPU and policy it makes a row of its own
   --phase TIME            a phase that took TIME on the measured host (e.g. 2280s): print its
                           projected duration under each target
   --sim-seconds S         simulated seconds per configuration (default 10)

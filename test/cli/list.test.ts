@@ -1,0 +1,64 @@
+/**
+ * `vmexit-lab list` names everything a scenario can name: every phase, the guest keys per OS
+ * (Windows enlightenments, Linux clocksources), every tunable and every host OS with its tick rates,
+ * and each bundled scenario on one line (a folded multi-line description included).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { LINUX_CLOCKSOURCES } from '../../src/core/guests/linuxClock.js';
+import { HV_ENLIGHTENMENTS } from '../../src/core/hypervisor/hyperv.js';
+import { TUNABLES } from '../../src/core/hypervisor/policy.js';
+import { HOST_OS_NAMES, HOST_TICK_HZ_CHOICES } from '../../src/model/hostOs.js';
+import { PHASE_NAMES } from '../../src/scenario/types.js';
+import { scenarioFiles } from '../../src/cli/commands/list.js';
+import { capture } from '../support/cli.js';
+
+async function list(...args: string[]): Promise<string> {
+  const io = capture();
+  assert.equal(await main(['list', ...args], io), 0);
+  return io.stdout.join('');
+}
+
+test('list names every phase, per-OS guest key value, tunable and host OS with its ticks', async () => {
+  const text = await list();
+  const missing = [
+    ...PHASE_NAMES,
+    ...LINUX_CLOCKSOURCES,
+    ...HV_ENLIGHTENMENTS,
+    'referenceTscPage',
+    'hpet (default false)',
+    ...TUNABLES.map((t) => t.name),
+  ].filter((w) => !new RegExp(`(^|[\\s,(|])${w.replace(/[.()]/g, '\\$&')}([\\s,;)=]|$)`, 'm').test(text));
+  assert.deepEqual(missing, []);
+  for (const os of HOST_OS_NAMES) {
+    const line = text.split('\n').find((l) => l.startsWith(`  ${os} `));
+    assert.ok(line, `no host OS line for ${os}`);
+    const choices = HOST_TICK_HZ_CHOICES[os];
+    assert.ok(line.includes(choices === undefined ? 'any rate' : `${choices.join(', ')} Hz`), line);
+  }
+});
+
+test('list scenarios: one line per bundled scenario, descriptions folded onto it', async () => {
+  const lines = (await list('scenarios')).split('\n');
+  assert.equal(lines[0], 'Scenarios:');
+  assert.equal(lines.length - 1, scenarioFiles().length);
+  for (const l of lines.slice(1)) assert.match(l, /^ {2}scenarios\/\S+\.yaml {2}\S/);
+  assert.ok(lines.some((l) => l.includes('imported-sysbench-policies.yaml') && l.endsWith('bhyve-tpr-v3]')));
+});
+
+test('list guests / policies --json carry phases, guest keys and host OSes', async () => {
+  const guests = JSON.parse(await list('guests', '--json')) as Record<string, unknown>;
+  assert.deepEqual(
+    (guests.phases as { phase: string }[]).map((p) => p.phase),
+    [...PHASE_NAMES],
+  );
+  assert.deepEqual((guests.guestKeys as { linux: { clocksource: string[] } }).linux.clocksource, [
+    ...LINUX_CLOCKSOURCES,
+  ]);
+  const policies = JSON.parse(await list('policies', '--json')) as Record<string, unknown>;
+  assert.deepEqual(
+    (policies.hostOs as { os: string }[]).map((h) => h.os),
+    [...HOST_OS_NAMES],
+  );
+});
