@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
-import { POLICY_NAMES, TUNABLES, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
+import { POLICY_NAMES, TUNABLES, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
 import { loadCpuCatalog } from '../profiles/catalog.js';
@@ -451,6 +451,16 @@ class Loader {
           problem(
             t.keyNode,
             `tunable "${t.name}" does not apply to policy ${policy}; it is a tunable of ${t.spec.policies.join(', ')}`,
+            c.name,
+          );
+          ok = false;
+          continue;
+        }
+        const module = tunableVendor(t.name);
+        if (module !== cpu.vendor) {
+          problem(
+            t.keyNode,
+            `tunable "${t.name}" is read only on ${module === 'intel' ? 'Intel (VMX)' : 'AMD (SVM)'} hosts; ${cpu.id} is ${cpu.vendor === 'intel' ? 'an Intel' : 'an AMD'} CPU, where it would change nothing`,
             c.name,
           );
           ok = false;

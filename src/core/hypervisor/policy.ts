@@ -24,6 +24,16 @@ export interface TunableSpec {
   readonly max: number;
 }
 
+/**
+ * The CPU vendor whose virtualization code reads a tunable: KVM loads kvm_intel on VMX hosts and
+ * kvm_amd on SVM hosts (arch/x86/kvm/vmx, arch/x86/kvm/svm), and bhyve's hw.vmm.vmx sysctls live in
+ * its Intel backend (sys/amd64/vmm/intel/vmx.c; hw.vmm.svm is the AMD one). On the other vendor's
+ * host the tunable changes nothing, so setting it there is refused like a tunable of another policy.
+ */
+export function tunableVendor(name: string): 'intel' | 'amd' {
+  return name.startsWith('kvm_amd.') || name.startsWith('hw.vmm.svm.') ? 'amd' : 'intel';
+}
+
 const BHYVE_ALL: PolicyName[] = ['bhyve-12.1', 'bhyve-tpr-v1', 'bhyve-tpr-v2', 'bhyve-tpr-v3'];
 const BHYVE_PATCHED: PolicyName[] = ['bhyve-tpr-v1', 'bhyve-tpr-v2', 'bhyve-tpr-v3'];
 
