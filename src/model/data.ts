@@ -231,7 +231,7 @@ export interface CostModel {
   readonly ipiLatencyNs: number;
   /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
   readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
-  /** TSC ticks between two PAUSEs of a guest spin loop, by Intel microarchitecture (cost-model.yaml pauseLoopIntervalTsc). */
+  /** TSC ticks between two PAUSEs of a guest spin loop, by microarchitecture (cost-model.yaml pauseLoopIntervalTsc). */
   readonly pauseLoopIntervalTsc: Readonly<Record<string, number>>;
 }
 
@@ -348,10 +348,10 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
 
 /**
  * TSC ticks between two PAUSEs of a guest's spin loop on this CPU (PAUSE-loop exiting compares it
- * with PLE_Gap); undefined where no PLE is modelled (AMD) or the microarchitecture has no figure.
+ * with PLE_Gap, AMD's pause filter with its threshold); undefined where the microarchitecture has no figure.
  */
 export function pauseLoopIntervalTsc(cost: CostModel, profile: CpuProfile): number | undefined {
-  return profile.vendor === 'intel' ? cost.pauseLoopIntervalTsc[profile.microarchitecture] : undefined;
+  return cost.pauseLoopIntervalTsc[profile.microarchitecture];
 }
 
 /**

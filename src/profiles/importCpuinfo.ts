@@ -226,6 +226,9 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
       nestedPaging: flags.has('npt'),
       nripSave: flags.has('nrip_save'),
       decodeAssists: flags.has('decodeassists'),
+      // Linux arch/x86/include/asm/cpufeatures.h: X86_FEATURE_PAUSEFILTER / X86_FEATURE_PFTHRESHOLD.
+      pauseFilter: flags.has('pausefilter'),
+      pauseFilterThreshold: flags.has('pfthreshold'),
     };
     if (flags.has('hypervisor'))
       notes.push('The "hypervisor" flag is set: this cpuinfo was captured inside a VM and may hide host SVM features.');

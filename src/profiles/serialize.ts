@@ -43,7 +43,15 @@ const TOP_KEYS = [
 ] as const;
 const REQUIRED_KEYS = TOP_KEYS.filter((k) => k !== 'vmx' && k !== 'svm' && k !== 'notes');
 const VMX_KEYS = ['trueControls', ...WORDS] as const;
-const SVM_KEYS = ['avic', 'x2avic', 'nestedPaging', 'nripSave', 'decodeAssists'] as const;
+const SVM_KEYS = [
+  'avic',
+  'x2avic',
+  'nestedPaging',
+  'nripSave',
+  'decodeAssists',
+  'pauseFilter',
+  'pauseFilterThreshold',
+] as const;
 
 /** Serialize a profile. Field order follows CpuProfile; masks are hex. */
 export function profileToYaml(p: CpuProfile): string {
@@ -328,6 +336,8 @@ function parseSvm(ctx: Ctx, entry: Entry): SvmCapabilities {
     nestedPaging: bool(ctx, f.get('nestedPaging'), 'svm.nestedPaging'),
     nripSave: bool(ctx, f.get('nripSave'), 'svm.nripSave'),
     decodeAssists: bool(ctx, f.get('decodeAssists'), 'svm.decodeAssists'),
+    pauseFilter: bool(ctx, f.get('pauseFilter'), 'svm.pauseFilter'),
+    pauseFilterThreshold: bool(ctx, f.get('pauseFilterThreshold'), 'svm.pauseFilterThreshold'),
   };
   if (svm.x2avic && !svm.avic)
     err(ctx, null, f.get('x2avic')!.at, 'svm.x2avic', 'false when avic is false (x2AVIC extends AVIC)', 'true');

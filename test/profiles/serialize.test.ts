@@ -223,7 +223,7 @@ describe('parseProfileYaml: validation errors name file, line, column, found vs 
   });
 
   it('x2avic without avic', () => {
-    const amd = `id: a\nmodel: A\nvendor: amd\nmicroarchitecture: zen4\nbaseClockMHz: 2000\ncores: 1\nthreads: 1\nsvm:\n  avic: false\n  x2avic: true\n  nestedPaging: true\n  nripSave: true\n  decodeAssists: true\nsources: [x]\n`;
+    const amd = `id: a\nmodel: A\nvendor: amd\nmicroarchitecture: zen4\nbaseClockMHz: 2000\ncores: 1\nthreads: 1\nsvm:\n  avic: false\n  x2avic: true\n  nestedPaging: true\n  nripSave: true\n  decodeAssists: true\n  pauseFilter: true\n  pauseFilterThreshold: true\nsources: [x]\n`;
     expectYamlError(amd, 10, /svm\.x2avic/, /x2AVIC extends AVIC/);
   });
 

@@ -12,6 +12,7 @@ import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
 import { FIXTURES, rejected } from './helpers.js';
+import { AMD_NO_AVIC } from '../support/profiles.js';
 
 const BASE = 'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\n';
 
@@ -133,7 +134,7 @@ describe('parseScenario defaults', () => {
       cores: 2,
       threads: 3,
       sources: ['x'],
-      svm: { avic: false, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
+      svm: AMD_NO_AVIC.svm,
     };
     const s = parseScenario(
       'name: t\nhost: { cpu: my-cpu }\nhypervisor: { policy: kvm }\nguests: [{ os: windows-7 }]\n',

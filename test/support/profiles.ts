@@ -63,7 +63,15 @@ export const AMD_NO_AVIC: CpuProfile = {
   baseClockMHz: 3600,
   cores: 8,
   threads: 16,
-  svm: { avic: false, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
+  svm: {
+    avic: false,
+    x2avic: false,
+    nestedPaging: true,
+    nripSave: true,
+    decodeAssists: true,
+    pauseFilter: true,
+    pauseFilterThreshold: true,
+  },
   sources: ['test fixture'],
 };
 
@@ -71,5 +79,5 @@ export const AMD_AVIC: CpuProfile = {
   ...AMD_NO_AVIC,
   id: 'test-amd-avic',
   model: 'synthetic amd avic',
-  svm: { avic: true, x2avic: false, nestedPaging: true, nripSave: true, decodeAssists: true },
+  svm: { ...AMD_NO_AVIC.svm!, avic: true },
 };

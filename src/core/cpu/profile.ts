@@ -41,6 +41,10 @@ export interface SvmCapabilities {
   readonly nripSave: boolean;
   /** CPUID Fn8000_000A EDX bit 7: decode assists. */
   readonly decodeAssists: boolean;
+  /** CPUID Fn8000_000A EDX bit 10: pause filter, the VMCB's PauseFilterCount (APM vol. 2 15.14.4). */
+  readonly pauseFilter: boolean;
+  /** CPUID Fn8000_000A EDX bit 12: pause filter threshold, the VMCB's PauseFilterThreshold (APM vol. 2 15.14.4). */
+  readonly pauseFilterThreshold: boolean;
 }
 
 export interface CpuProfile {

@@ -355,7 +355,7 @@ export abstract class HostState {
       this.vf[b + Vf.BG_DONE_AT] = Infinity;
       this.vf[b + Vf.BG_IO_AT] = Infinity;
       this.vf[b + Vf.BG_IPI_AT] = Infinity;
-      this.vf[b + Vf.PLE_WINDOW] = config.traits.ple?.window ?? 0; // vmx_vcpu_setup: vmx->ple_window = ple_window
+      this.vf[b + Vf.PLE_WINDOW] = config.traits.ple?.window ?? 0; // vmx_vcpu_setup: vmx->ple_window = ple_window; svm.c init_vmcb: pause_filter_count
       this.vf[b + Vf.PLE_EXITS_SEEN] = -1;
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
       this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
@@ -446,7 +446,7 @@ export abstract class HostState {
       this.runnable++;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
       // The vCPU thread is scheduled in again after its halt (kvm_vcpu_block): kvm_sched_in ->
-      // vmx_sched_in -> shrink_ple_window (vmx/pauseLoop.ts).
+      // vmx_sched_in (svm_sched_in) -> shrink_ple_window (vmx/pauseLoop.ts).
       const ple = this.config.traits.ple;
       if (ple !== null)
         this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);

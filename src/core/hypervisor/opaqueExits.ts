@@ -55,13 +55,20 @@ function missingFeature(name: string, traits: PolicyTraits, cpu: CpuProfile): st
         return 'the CPU has no VMX-preemption timer (IA32_VMX_PINBASED_CTLS bit 6)';
       return undefined;
     case 'PAUSE':
+    case 'VMEXIT_PAUSE':
       // PAUSE-loop exiting (reason 40) needs the secondary control, which only KVM sets, on a CPU
-      // that allows it and with kvm_intel.ple_gap > 0 (policy.ts PolicyTraits.ple).
-      if (traits.ple === null)
-        return traits.hypervisor === 'bhyve'
+      // that allows it and with kvm_intel.ple_gap > 0; AMD's #VMEXIT_PAUSE the PAUSE intercept with
+      // the pause filter, which KVM sets on a CPU with pausefilter and pfthreshold and both kvm_amd
+      // parameters > 0 (policy.ts PolicyTraits.ple). bhyve sets neither (vmx.c
+      // PROCBASED_CTLS2_ZERO_SETTING; svm.c svm_setcap intercepts PAUSE only for VM_CAP_PAUSE_EXIT, bhyve -P).
+      if (traits.ple !== null) return undefined;
+      if (traits.hypervisor === 'bhyve')
+        return traits.vendor === 'intel'
           ? 'bhyve never sets PAUSE-loop exiting (vmx.c PROCBASED_CTLS2_ZERO_SETTING)'
-          : 'PAUSE-loop exiting is off here (the CPU lacks it, or kvm_intel.ple_gap = 0)';
-      return undefined;
+          : 'bhyve intercepts PAUSE only with VM_CAP_PAUSE_EXIT (svm.c svm_setcap; bhyve -P, off by default)';
+      return traits.vendor === 'intel'
+        ? 'PAUSE-loop exiting is off here (the CPU lacks it, or kvm_intel.ple_gap = 0)'
+        : 'the pause filter is off here (the CPU lacks pausefilter / pfthreshold, or kvm_amd.pause_filter_count or _thresh = 0)';
     case 'VMEXIT_AVIC_NOACCEL':
     case 'VMEXIT_AVIC_INCOMPLETE_IPI':
       if (!traits.avic) return 'AVIC is not in use (AMD APM vol. 2 "Advanced Virtual Interrupt Controller")';

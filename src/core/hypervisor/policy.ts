@@ -155,6 +155,61 @@ export const TUNABLES: readonly TunableSpec[] = [
     min: 1,
     max: 0xffffffff,
   },
+  // AMD's pause filter (svm/pauseFilter.ts): module parameters of kvm_amd (arch/x86/kvm/svm/svm.c,
+  // unsigned short), defaults from arch/x86/kvm/x86.h: pause_filter_thresh KVM_DEFAULT_PLE_GAP 128,
+  // pause_filter_count KVM_SVM_DEFAULT_PLE_WINDOW 3000, _grow KVM_DEFAULT_PLE_WINDOW_GROW 2, _shrink
+  // KVM_DEFAULT_PLE_WINDOW_SHRINK 0, _max KVM_SVM_DEFAULT_PLE_WINDOW_MAX USHRT_MAX. Since Linux 5.8
+  // (svm_vm_init: "if (!pause_filter_count || !pause_filter_thresh) kvm->arch.pause_in_guest = true")
+  // either one 0 clears the PAUSE intercept.
+  {
+    name: 'kvm_amd.pause_filter_thresh',
+    description:
+      'KVM: VMCB PauseFilterThreshold in cycles; 0 (or a CPU without the threshold) leaves the PAUSE intercept off (module parameter, default 128)',
+    default: 128,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffff,
+  },
+  {
+    name: 'kvm_amd.pause_filter_count',
+    description:
+      'KVM: base VMCB PauseFilterCount in PAUSEs; 0 leaves the PAUSE intercept off (module parameter, default 3000)',
+    default: 3000,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffff,
+  },
+  {
+    name: 'kvm_amd.pause_filter_count_grow',
+    description:
+      'KVM: per-vCPU count growth at each PAUSE intercept: 0 reset, < pause_filter_count multiply, else add (default 2; 1 keeps it fixed)',
+    default: 2,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffff,
+  },
+  {
+    name: 'kvm_amd.pause_filter_count_shrink',
+    description:
+      'KVM: count shrink when the vCPU thread is scheduled in: 0 reset to pause_filter_count, < it divide, else subtract (default 0)',
+    default: 0,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffff,
+  },
+  {
+    name: 'kvm_amd.pause_filter_count_max',
+    description: 'KVM: upper bound of the per-vCPU count (default USHRT_MAX, the 16-bit VMCB field)',
+    default: 0xffff,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 1,
+    max: 0xffff,
+  },
   {
     name: 'kvm_amd.avic',
     description: 'KVM: use AMD AVIC when the CPU has it (module parameter, off by default)',
@@ -245,14 +300,25 @@ export interface PolicyTraits {
    * (vmx.c: hardware_setup clears ple_gap without cpu_has_vmx_ple; vmx_vcpu_setup writes PLE_GAP and
    * the per-vCPU window). bhyve keeps the control 0 (sys/amd64/vmm/intel/vmx.c
    * PROCBASED_CTLS2_ZERO_SETTING has PROCBASED2_PAUSE_LOOP_EXITING; its VM_CAP_PAUSE_EXIT, bhyve -P,
-   * is the unconditional "PAUSE exiting" and off by default); AMD's pause filter is not modelled.
+   * is the unconditional "PAUSE exiting" and off by default).
+   * On AMD, the pause filter (svm/pauseFilter.ts) in the same shape: `gap` is the VMCB's
+   * PauseFilterThreshold, `window` its PauseFilterCount (in PAUSEs). KVM sets the PAUSE intercept
+   * with both (svm.c init_vmcb) unless pause_in_guest: svm_hardware_setup zeroes
+   * pause_filter_count and _thresh without X86_FEATURE_PAUSEFILTER and _thresh without
+   * X86_FEATURE_PFTHRESHOLD, and svm_vm_init (Linux 5.8+) makes either 0 pause_in_guest. bhyve's
+   * svm.c sets VMCB_INTCPT_PAUSE only for VM_CAP_PAUSE_EXIT (svm_setcap; bhyve -P, off by default)
+   * and never writes the filter count, so it intercepts every PAUSE then and none by default.
    */
   readonly ple: PleSetup | null;
   /** Values of every tunable, defaults filled in, read-only ones computed. */
   readonly tunables: Tunables;
 }
 
-/** KVM's PLE parameters (kvm_intel module parameters, TSC ticks; vmx.c grow_ple_window / shrink_ple_window). */
+/**
+ * KVM's PLE parameters (kvm_intel module parameters, TSC ticks; vmx.c grow_ple_window /
+ * shrink_ple_window), or on AMD its pause filter's (kvm_amd: gap = pause_filter_thresh in cycles,
+ * window = the count in PAUSEs; svm.c grow_ple_window / shrink_ple_window, the same x86.h helpers).
+ */
 export interface PleSetup {
   readonly gap: number;
   readonly window: number;
@@ -298,7 +364,20 @@ export function resolvePolicy(
       mmio: 'npf',
       guestTimer: 'host-timer',
       svmIntrWindow: hypervisor === 'bhyve' && hostOs === 'illumos' ? 'until-exit' : 'per-entry',
-      ple: null,
+      ple:
+        hypervisor === 'kvm' &&
+        profile.svm?.pauseFilter === true &&
+        profile.svm.pauseFilterThreshold &&
+        t('kvm_amd.pause_filter_count') > 0 &&
+        t('kvm_amd.pause_filter_thresh') > 0
+          ? {
+              gap: t('kvm_amd.pause_filter_thresh'),
+              window: t('kvm_amd.pause_filter_count'),
+              grow: t('kvm_amd.pause_filter_count_grow'),
+              shrink: t('kvm_amd.pause_filter_count_shrink'),
+              max: t('kvm_amd.pause_filter_count_max'),
+            }
+          : null,
       tunables: values,
     };
   }

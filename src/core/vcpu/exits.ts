@@ -138,6 +138,9 @@ export function exitKindByName(name: string): ExitKind | undefined {
   return EXIT_KINDS.find((k) => k.name === name);
 }
 
+/** The slot of SVM's #VMEXIT_PAUSE: opaque for imported profiles, and what the pause filter causes (guests/spin.ts). */
+export const SVM_PAUSE_SLOT: number = EXIT_KINDS.findIndex((k) => k.vendor === 'amd' && k.code === SvmExitCode.Pause);
+
 /** Exit kinds per vendor, in slot order: a vCPU only ever counts its own vendor's exits. */
 export const VENDOR_SLOTS: Readonly<Record<Vendor, readonly number[]>> = {
   intel: EXIT_KINDS.filter((k) => k.vendor === 'intel').map((k) => k.slot),

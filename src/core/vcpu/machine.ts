@@ -57,10 +57,11 @@ export class Machine extends TabulatedInstructions {
   /**
    * "PAUSE-loop exiting" is in effect for vCPU `v` (SDM "Controls for PAUSE-Loop Exiting"): secondary
    * bit 10 with the secondary controls active and "PAUSE exiting" 0 (with it 1 every PAUSE exits,
-   * which no policy sets). VT-x only.
+   * which no policy sets). On SVM: the PAUSE intercept with the pause filter, which KVM sets in
+   * init_vmcb exactly when PolicyTraits.ple is set (svm/pauseFilter.ts).
    */
   pauseLoopExiting(v: number): boolean {
-    if (!this.intel) return false;
+    if (!this.intel) return this.traits.ple !== null;
     const proc = this.s[v * F.STRIDE + F.PROC];
     return (
       (proc & ProcBased.ActivateSecondaryControls) !== 0 &&
