@@ -106,7 +106,14 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-/** Exit names of vCPU `v`, repeated by count, whose counters differ between `before` and now. */
+/** vCPU `v`'s exit counters, indexed by exit slot. */
+function exitCounts(m: Machine, v: number): number[] {
+  const out: number[] = [];
+  for (const k of EXIT_KINDS) out[k.slot] = m.exitCount(v, k.slot);
+  return out;
+}
+
+/** Exit names of vCPU `v`, repeated by count, whose counters differ between `before` (by slot) and now. */
 function exitsSince(m: Machine, v: number, before: readonly number[]): string[] {
   const out: string[] = [];
   for (const k of EXIT_KINDS) for (let i = before[k.slot]; i < m.exitCount(v, k.slot); i++) out.push(k.name);
@@ -134,8 +141,8 @@ function send(r: Row, halted: boolean): Sent {
       : [{ op: 'sti', cpu: 1 }],
   );
   assert.equal(m.isHalted(1), halted);
-  const c0 = EXIT_KINDS.map((k) => m.exitCount(0, k.slot));
-  const c1 = EXIT_KINDS.map((k) => m.exitCount(1, k.slot));
+  const c0 = exitCounts(m, 0);
+  const c1 = exitCounts(m, 1);
   const ns0 = m.vcpuHostNs[0];
   r.send(m);
   return {
