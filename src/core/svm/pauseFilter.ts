@@ -10,6 +10,9 @@
  * PAUSE more than the threshold's cycles after the previous PAUSE reloads the counter from the VMCB
  * instead of decrementing it; a threshold of 0 leaves the filter count-only. The model counts the
  * threshold's cycles at the TSC's rate, as Intel's PLE_Gap (both are the same at the base clock).
+ * The APM's advanced-filter paragraph says the intercept comes when the count is "less than zero",
+ * one PAUSE after the simple filter's "reaches zero"; both modes follow the simple filter's wording
+ * here (its count-0 case, every PAUSE intercepts, fixes which PAUSE that is): docs/MODEL.md §4.
  */
 
 /**
