@@ -33,6 +33,7 @@ const REAL: ReadonlyArray<readonly [string, 'intel' | 'amd' | 'unknown', number,
   ['perf-intel-sysbench-2020.txt', 'intel', 9, 'MSR_WRITE'],
   ['perf-intel-stdio-leoyan-2023.txt', 'intel', 7, 'MSR_WRITE'],
   ['perf-intel-live-leoyan-2023.txt', 'intel', 5, 'MSR_WRITE'],
+  ['perf-intel-live-sysperf-2020.txt', 'intel', 8, 'MSR_WRITE'],
   ['perf-intel-pvm-unknown-2024.txt', 'intel', 7, 'INVLPG'],
   ['perf-arm64-senozhatsky-2020.txt', 'unknown', 6, 'DABT_LOW'],
 ];
