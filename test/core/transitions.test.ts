@@ -214,7 +214,7 @@ test("[vcpu/tabulated.ts] an IPI or a doorbell that leaves the sender's words as
   }
 });
 
-test('[vcpu/tabulated.ts] when the tables fill and start afresh, the state ids vCPUs kept from before are not trusted (with debug checks a stale one would throw)', () => {
+test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids vCPUs kept from before are not trusted (with debug checks a stale one would throw)', () => {
   const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
   const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2 };
   const rules = machine(su, costs, true);

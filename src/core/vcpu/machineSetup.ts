@@ -52,9 +52,7 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
     s: c.i32(n * F.STRIDE),
-    // The fast-forward's words, then each vCPU's interned-state hint and their generation
-    // (tabulated.ts): in one view, since every typed array costs its machine ~100 bytes.
-    ff: c.i32(FF_WORDS + n + 1),
+    ff: c.i32(FF_WORDS),
   };
 }
 

@@ -1,6 +1,6 @@
 import { STEP_LOG } from './core.js';
 import { Counter, Fault } from './counters.js';
-import { FF_WORDS, ringQual, ringSlot } from './fastForward.js';
+import { ringQual, ringSlot } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
 import { F, Flag } from './layout.js';
 import type { Broken } from './invariants.js';
@@ -17,8 +17,10 @@ import {
   tx,
   txClass,
   txEquals,
-  txEpoch,
   txFind,
+  txForget,
+  txHint,
+  txHinted,
   txIntern,
   txLookup,
   txNew,
@@ -29,12 +31,6 @@ import {
 const STRIDE: number = F.STRIDE;
 const COUNTERS: number = Counter.COUNT;
 const pre = new Int32Array(STRIDE);
-/**
- * Where the hints start in the machine's `ff` array (machineSetup.ts): per vCPU, 1 + the id of the
- * interned state its last tabulated operation left it in (0: none kept, or forgotten since); after
- * them, the tables' generation they were kept in (transitions.ts txEpoch).
- */
-const HINT: number = FF_WORDS;
 const preCounters = new Float64Array(COUNTERS);
 
 /**
@@ -45,7 +41,7 @@ const preCounters = new Float64Array(COUNTERS);
  * did exit by exit, take the rules' path (so do traces and replays).
  */
 export class TabulatedInstructions extends GuestInstructions {
-  /** This machine's key, unique in the thread: in the fast-forward's memo (repeatMemo.ts). */
+  /** This machine's key, unique in the thread: in the hint table (transitions.ts) and the fast-forward's memo (repeatMemo.ts). */
   protected readonly machineKey = memoKey();
   /** The class of machines with this CPU profile and policy (0 until the first operation). */
   private txCls = 0;
@@ -60,30 +56,9 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.depth === 0 && !this.recOn && !this.logExits;
   }
 
-  /** What may write vCPU `v`'s words outside the table: its hint is void. */
+  /** What may write vCPU `v`'s words outside the table: its hint (transitions.ts) is void. */
   private forget(v: number): void {
-    this.ff[HINT + v] = 0;
-  }
-
-  /**
-   * The state id vCPU `v`'s last tabulated operation left it in (-1: none kept, or forgotten since).
-   * Trusted without comparing: everything else that may write the vCPU's words forgets it.
-   */
-  protected hinted(v: number): number {
-    if (this.ff[HINT + this.n] !== txEpoch()) this.newEpoch();
-    return this.ff[HINT + v] - 1;
-  }
-
-  /** Remember that vCPU `v`'s state is interned state `id` (of the tables' present generation). */
-  private hint(v: number, id: number): void {
-    if (this.ff[HINT + this.n] !== txEpoch()) this.newEpoch();
-    this.ff[HINT + v] = id + 1;
-  }
-
-  /** The tables started afresh: the ids kept name other states now. */
-  private newEpoch(): void {
-    this.ff.fill(0, HINT, HINT + this.n);
-    this.ff[HINT + this.n] = txEpoch();
+    txForget(this.machineKey, v);
   }
 
   // ------------------------------------------------ tabulated operations
@@ -281,7 +256,7 @@ export class TabulatedInstructions extends GuestInstructions {
    * the operation is nested)...
    */
   private kept(v: number): number {
-    return this.depth === 0 ? this.hinted(v) : -1;
+    return this.depth === 0 ? txHinted(this.machineKey, v) : -1;
   }
 
   /**
@@ -291,7 +266,7 @@ export class TabulatedInstructions extends GuestInstructions {
    * on IPIs alone, each costing a hash lookup next and a word-by-word fast-forward memo comparison.
    */
   private rehint(v: number, id: number): void {
-    if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) this.hint(v, id);
+    if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) txHint(this.machineKey, v, id);
   }
 
   /**
@@ -308,7 +283,7 @@ export class TabulatedInstructions extends GuestInstructions {
     // numbers, booleans, nested records), so their JSON tells two machines apart exactly.
     if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
     const b = v * F.STRIDE;
-    let from = this.hinted(v);
+    let from = txHinted(this.machineKey, v);
     if (from < 0) from = txFind(this.txCls, this.s, b);
     else if (this.debugChecks && !txEquals(from, this.txCls, this.s, b))
       throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
@@ -348,7 +323,7 @@ export class TabulatedInstructions extends GuestInstructions {
       }
       this.stepDeliveredCount = d + 1;
     }
-    this.hint(v, tx[r + T.NEXT]);
+    txHint(this.machineKey, v, tx[r + T.NEXT]);
     return tx[r + T.RET];
   }
 
@@ -421,7 +396,7 @@ export class TabulatedInstructions extends GuestInstructions {
     }
     tx[r + T.DELIVERIES] = deliveries;
     for (let i = 0; i < deliveries; i++) tx[r + T.DELIVERY + i] = this.stepDelivered[delivered0 + i];
-    this.hint(v, next);
+    txHint(this.machineKey, v, next);
     return ret;
   }
 

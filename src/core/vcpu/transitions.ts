@@ -42,7 +42,6 @@ export const enum TxOp {
   TIMER_INITIAL = 7, // a: the initial count
   HOST_INTERRUPT = 8,
 }
-const TX_OPS = TxOp.HOST_INTERRUPT + 1;
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
 const OUTSIDE: readonly number[] = [F.ICR_LOW, F.ICR_HIGH, F.VCPU_ID, F.GUEST_INDEX, F.APIC_ID];
@@ -58,6 +57,7 @@ const STATE_CAP = 2048; // the bench's cases intern 74-215 states and 157-427 tr
 const STATE_INDEX = STATE_CAP * 2; // open addressing, load <= 1/2
 const TX_CAP = 4096;
 const TX_INDEX = TX_CAP * 2;
+const HINTS = 16384; // direct-mapped by (machine, vCPU): a worker of a large fleet runs thousands of vCPUs
 
 /** A transition record's words. */
 export const enum T {
@@ -85,11 +85,8 @@ let stateCount = 0;
 export const tx = new Int32Array(TX_CAP * T.SIZE);
 const txIndex = new Int32Array(TX_INDEX); // record + 1; 0 empty
 let txCount = 0;
-/**
- * (state, op) -> 1 + the record txLookup found last for them: an operation from a state mostly comes
- * with the operand it came with before, so its record is found without hashing.
- */
-const lastTx = new Int32Array(STATE_CAP * TX_OPS);
+/** (machine, vCPU) -> the state id its last tabulated operation left: where to look first. */
+const hints = new Int32Array(HINTS * 3);
 const classes = new Map<string, number>();
 /** How many times the tables started afresh: ids handed out before a reset name other states after it. */
 let epoch = 0;
@@ -110,7 +107,7 @@ function reset(): void {
   stateIndex.fill(0);
   txCount = 0;
   txIndex.fill(0);
-  lastTx.fill(0);
+  hints.fill(0);
 }
 
 function hashState(cls: number, s: Int32Array, b: number): number {
@@ -127,6 +124,20 @@ function equals(id: number, cls: number, s: Int32Array, b: number): boolean {
   return true;
 }
 
+function hintSlot(machine: number, v: number): number {
+  return ((Math.imul(machine, 0x9e3779b1) + Math.imul(v, 0x85ebca6b)) >>> 18) * 3;
+}
+
+/**
+ * The state id the vCPU's last tabulated operation left it in (-1: none kept, or forgotten since).
+ * Trusted without comparing: TabulatedInstructions forgets it whenever anything else may have written
+ * the vCPU's words.
+ */
+export function txHinted(machine: number, v: number): number {
+  const hs = hintSlot(machine, v);
+  return hints[hs] === machine && hints[hs + 1] === v ? hints[hs + 2] : -1;
+}
+
 /** The vCPU's words (at word `b` of `s`) equal interned state `id` of class `cls` (debug checks). */
 export function txEquals(id: number, cls: number, s: Int32Array, b: number): boolean {
   return equals(id, cls, s, b);
@@ -141,6 +152,20 @@ export function txFind(cls: number, s: Int32Array, b: number): number {
     if (equals(e - 1, cls, s, b)) return e - 1;
     i = (i + 1) & (STATE_INDEX - 1);
   }
+}
+
+/** Something other than a tabulated operation may have written the vCPU's words: its hint is void. */
+export function txForget(machine: number, v: number): void {
+  const hs = hintSlot(machine, v);
+  if (hints[hs] === machine && hints[hs + 1] === v) hints[hs] = 0;
+}
+
+/** Remember that the vCPU's state is interned state `id` (where txFind looks first). */
+export function txHint(machine: number, v: number, id: number): void {
+  const hs = hintSlot(machine, v);
+  hints[hs] = machine;
+  hints[hs + 1] = v;
+  hints[hs + 2] = id;
 }
 
 /**
@@ -173,18 +198,12 @@ function txHash(from: number, op: number, a: number): number {
 
 /** The record (its first word in `tx`) of (state `from`, op, a), or -1. */
 export function txLookup(from: number, op: number, a: number): number {
-  const last = from * TX_OPS + op;
-  const l = lastTx[last];
-  if (l !== 0 && tx[(l - 1) * T.SIZE + T.A] === a) return (l - 1) * T.SIZE;
   let i = txHash(from, op, a) & (TX_INDEX - 1);
   for (;;) {
     const e = txIndex[i];
     if (e === 0) return -1;
     const r = (e - 1) * T.SIZE;
-    if (tx[r + T.FROM] === from && tx[r + T.OP] === op && tx[r + T.A] === a) {
-      lastTx[last] = e;
-      return r;
-    }
+    if (tx[r + T.FROM] === from && tx[r + T.OP] === op && tx[r + T.A] === a) return r;
     i = (i + 1) & (TX_INDEX - 1);
   }
 }
@@ -214,9 +233,8 @@ export function txStats(): { states: number; transitions: number } {
 }
 
 /**
- * The tables' generation (it moves when they start afresh): a state id kept elsewhere (a vCPU's hint,
- * tabulated.ts; the fast-forward's memo, repeatMemo.ts) names the same state only while the
- * generation is unchanged.
+ * The tables' generation (it moves when they start afresh): a state id kept elsewhere (the
+ * fast-forward's memo, repeatMemo.ts) names the same state only while the generation is unchanged.
  */
 export function txEpoch(): number {
   return epoch;
