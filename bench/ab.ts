@@ -1,8 +1,9 @@
 /**
  * Interleaved A/B of the engine bench (docs/PERF.md): the same case of bench/run.ts run on two or more
- * builds in turn, round after round, so load from other processes hits every build alike; each
- * figure the median over the rounds, on CPU time (what the bench's process got of a core), with the
- * ceiling measured in each run.
+ * builds in turn (every other round in reverse order), round after round, so load from other
+ * processes hits every build alike; each figure the median over the rounds, on CPU time (what the
+ * bench's process got of a core), with the ceiling measured in each run; and each build's ratio to
+ * the first round by round (median, quartiles).
  *
  *   node dist/bench/ab.js --case idle-fleet --rounds 5 DIR_A DIR_B [DIR_C ...]
  *
@@ -66,11 +67,26 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * The ratio of `b`'s run to `a`'s in each round, their median and quartiles: a burst of load that
+ * hits one round hits both builds' runs of it, so this reads steadier than the medians' ratio when
+ * the machine is shared (and says how far apart the rounds were).
+ */
+function paired(b: readonly Run[], a: readonly Run[]): string {
+  const r = b.map((x, k) => x.events / a[k].events).sort((p, q) => p - q);
+  const q = (f: number): string => r[Math.round(f * (r.length - 1))].toFixed(3);
+  return ` (round by round: median x${median(r).toFixed(3)}, quartiles ${q(0.25)}-${q(0.75)})`;
+}
+
 const roots = dirs.map((d) => resolve(d));
 const runs = roots.map(() => [] as Run[]);
 const loads = [loadavg()[0]];
 for (let r = 0; r < rounds; r++) {
-  for (let i = 0; i < roots.length; i++) runs[i].push(runOnce(roots[i]));
+  // Every other round in reverse order, so that no build always runs right after the same other one.
+  for (let k = 0; k < roots.length; k++) {
+    const i = r % 2 === 0 ? k : roots.length - 1 - k;
+    runs[i].push(runOnce(roots[i]));
+  }
   loads.push(loadavg()[0]);
 }
 console.log(
@@ -84,6 +100,6 @@ roots.forEach((dir, i) => {
     `  ${dirs[i]}: engine ${(ev / 1e6).toFixed(3)} M events/CPU-s (${median(runs[i].map((x) => x.share)).toFixed(2)} % of ` +
       `ceiling; each run ${runs[i].map((x) => (x.events / 1e6).toFixed(2)).join(' ')}), ` +
       `${median(runs[i].map((x) => x.vcpu)).toFixed(0)} vCPU-s per CPU-s` +
-      (i === 0 ? '' : `; x${(ev / base).toFixed(3)} the first`),
+      (i === 0 ? '' : `; x${(ev / base).toFixed(3)} the first${paired(runs[i], runs[0])}`),
   );
 });

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
-import { txStats } from '../../src/core/vcpu/transitions.js';
+import { txEpoch, txStats } from '../../src/core/vcpu/transitions.js';
 import { buildMachine, type MachineSetup } from '../support/machines.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
@@ -212,4 +212,32 @@ test("[vcpu/tabulated.ts] an IPI or a doorbell that leaves the sender's words as
     m.s[F.TPR] = 0x90; // behind the machine's back: the kept id is stale now
     assert.throws(() => m.writeCr8(0, 3), /written outside the machine's operations/);
   }
+});
+
+test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids vCPUs kept from before are not trusted (with debug checks a stale one would throw)', () => {
+  const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
+  const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2 };
+  const rules = machine(su, costs, true);
+  const m = new Machine({
+    profile: rules.profile,
+    traits: rules.traits,
+    vcpus: [0, 1].map((apicId) => ({ guest: 0, x2apic: false, apicId })),
+    debugChecks: true,
+  });
+  m.exitCostNs.set(costs);
+  m.beginStep(0);
+  m.launch();
+  for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 3); // both vCPUs keep an id
+  // Another machine of the class interns a new state per timer count until the tables start afresh.
+  const filler = machine({ ...su, vcpus: 1 }, costs, false);
+  const epoch = txEpoch();
+  const kept = txStats().states; // the kept ids are below it
+  let count = 1;
+  while (count < 100_000 && txEpoch() === epoch) filler.timerInitialCount(0, count++);
+  assert.notEqual(txEpoch(), epoch, 'the tables started afresh');
+  // New states under the kept ids: trusting one now would apply another state's records.
+  while (count < 100_000 && txStats().states <= kept) filler.timerInitialCount(0, count++);
+  assert.equal(txEpoch(), epoch + 1, 'one new generation');
+  for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 5);
+  same(m, rules, 'after the tables started afresh');
 });
