@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import type { Machine } from '../../src/core/vcpu/machine.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { txEpoch, txStats } from '../../src/core/vcpu/transitions.js';
@@ -174,7 +174,7 @@ for (const { label, op, tpr } of TRUSTING) {
     for (const x of [rules, m]) op(x);
     same(m, rules, 'after forgetStates');
 
-    const checked = new Machine({ ...buildMachineConfig(), debugChecks: true });
+    const checked = buildMachine({ profile: DESKTOP, policy: 'bhyve-12.1', debugChecks: true });
     checked.launch();
     op(checked);
     op(checked);
@@ -183,21 +183,9 @@ for (const { label, op, tpr } of TRUSTING) {
   });
 }
 
-function buildMachineConfig(): ConstructorParameters<typeof Machine>[0] {
-  const m = buildMachine({ profile: DESKTOP, policy: 'bhyve-12.1' });
-  return { profile: m.profile, traits: m.traits, vcpus: [{ guest: 0, x2apic: false, apicId: 0 }] };
-}
-
 test("[vcpu/tabulated.ts] an IPI or a doorbell that leaves the sender's words as they were keeps its interned state id (trusted: with debug checks a state written behind it is caught)", () => {
   for (const send of [(m: Machine) => m.sendIpi(0, 1, 0x41), (m: Machine) => m.mmio(0)]) {
-    const m = new Machine({
-      ...buildMachineConfig(),
-      vcpus: [
-        { guest: 0, x2apic: false, apicId: 0 },
-        { guest: 0, x2apic: false, apicId: 1 },
-      ],
-      debugChecks: true,
-    });
+    const m = buildMachine({ profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2, debugChecks: true });
     m.launch();
     m.writeCr8(0, 3);
     const before = Array.from(m.s.subarray(0, F.STRIDE));
@@ -218,15 +206,7 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
   const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2 };
   const rules = machine(su, costs, true);
-  const m = new Machine({
-    profile: rules.profile,
-    traits: rules.traits,
-    vcpus: [0, 1].map((apicId) => ({ guest: 0, x2apic: false, apicId })),
-    debugChecks: true,
-  });
-  m.exitCostNs.set(costs);
-  m.beginStep(0);
-  m.launch();
+  const m = machine({ ...su, debugChecks: true }, costs, false);
   for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 3); // both vCPUs keep an id
   // Another machine of the class interns a new state per timer count until the tables start afresh.
   const filler = machine({ ...su, vcpus: 1 }, costs, false);

@@ -13,6 +13,8 @@ export interface MachineSetup {
   readonly overrides?: VmcsOverrides;
   /** The guest's Hyper-V enlightenments (KVM). */
   readonly hyperv?: HypervSetup;
+  /** The machine's debug checks (a state written outside its operations throws). */
+  readonly debugChecks?: boolean;
 }
 
 export function buildMachine(su: MachineSetup): Machine {
@@ -27,5 +29,6 @@ export function buildMachine(su: MachineSetup): Machine {
       ...(su.hyperv ? { hyperv: su.hyperv } : {}),
     })),
     ...(su.overrides ? { overrides: su.overrides } : {}),
+    ...(su.debugChecks ? { debugChecks: true } : {}),
   });
 }
