@@ -3,7 +3,8 @@
  * scripts/kvm/kvm_stat): parse into an ExitReport. Layouts, read in the script's versions (qemu
  * copy of 2015, the 4.x copies in tools/kvm/kvm_stat, a 6.x copy with `--csv`):
  *
- *  - the interactive screen (`kvm_stat`, curses). Title "kvm statistics" (2012) or
+ *  - the interactive screen (`kvm_stat`, curses). Title "kvm statistics" (qemu-kvm's kvm/kvm_stat:
+ *    no header, '%10d' total and '%8d' delta of its one-second refresh, later delta / interval) or
  *    "kvm statistics - summary" / "kvm statistics - pid N (name)"; a header row that was absent
  *    (2012), then "Event  Total  Current" (qemu 2015, LABEL_WIDTH 40, NUMBER_WIDTH 10), then
  *    '%-40s %10s%7s %8s' % ('Event', 'Total', '%Total', 'CurAvg/s') (4.x on); rows
@@ -13,8 +14,10 @@
  *    Child events `kvm_exit(REASON)` (key 'x') are rows of their own; 6.x indents them by two spaces
  *    under `kvm_exit` with %Total relative to that parent.
  *  - `kvm_stat -1` (batch()): two reads one `time.sleep(1)` apart, then per event, sorted by name,
- *    '%-42s%10d%10d' % (name, total, delta): the delta is the exits of that one second.
- *  - `kvm_stat -l` / `-L FILE` (log()): a banner of the event names separated by spaces, repeated
+ *    '%-42s%10d%10d' % (name, total, delta) ('%-22s' in qemu-kvm's copy): the delta is the exits of
+ *    that one second.
+ *  - `kvm_stat -l` / `-L FILE` (log()): a banner of the event names separated by spaces (qemu-kvm's
+ *    copy cut them to 9 characters, '%10s' % k[0:9]: refused, the reasons are lost), repeated
  *    every 20 rows, and one row per interval of ' %9d' deltas. Before 5.7 the interval is
  *    `time.sleep(1)` and rows have no time stamp; later rows start with "YYYY-MM-DD HH:MM:SS" and the
  *    interval is `-s` (default 3 s); `-c` (`--csv`) writes "timestamp,name,..." and
@@ -263,6 +266,18 @@ function parseLog(lines: string[], start: number, fail: Fail, csv: boolean): Par
   const split = (l: string): { text: string; at: number }[] => (csv ? cells(l) : tokens(l));
   const names = split(bannerLine).filter((t, k) => !(csv && k === 0));
   if (names.length === 0) fail(start + 1, 1, 'a banner of event names', quoteFound(bannerLine));
+  // qemu-kvm's kvm/kvm_stat (to ~2013) printed the banner as '%10s' % k[0:9]: every child event is
+  // then 'kvm_exit(' and the reasons cannot be told apart.
+  for (let k = 1; k < names.length; k++) {
+    const dup = names.slice(0, k).find((n) => n.text === names[k].text);
+    if (dup)
+      fail(
+        start + 1,
+        names[k].at + 1,
+        `each event once in the banner (names cut to 9 characters, as qemu-kvm's old kvm_stat printed them, cannot be told apart: use 'kvm_stat -1' or a newer kvm_stat)`,
+        `${quoteFound(names[k].text)} again (column ${dup.at + 1})`,
+      );
+  }
   const sums = names.map(() => 0);
   const stamps: number[] = [];
   let rows = 0;
