@@ -18,10 +18,12 @@
  *    that one second.
  *  - `kvm_stat -l` / `-L FILE` (log()): a banner of the event names separated by spaces (qemu-kvm's
  *    copy cut them to 9 characters, '%10s' % k[0:9]: refused, the reasons are lost), repeated
- *    every 20 rows, and one row per interval of ' %9d' deltas. Before 5.7 the interval is
- *    `time.sleep(1)` and rows have no time stamp; later rows start with "YYYY-MM-DD HH:MM:SS" and the
- *    interval is `-s` (default 3 s); `-c` (`--csv`) writes "timestamp,name,..." and
- *    "time,delta,...". `-z` omits all-zero rows, so the span is taken from the time stamps.
+ *    every 20 rows, and one row per interval of ' %9d' deltas. Until Stefan Raspl's 2020 series
+ *    (kvm@vger.kernel.org, "[PATCH 3/7] tools/kvm_stat: add command line switch '-s' to set update
+ *    interval", 2020-03-06) the interval is `time.sleep(1)` and rows have no time stamp; from then it
+ *    is `-s` (default 3 s), and by Raspl's `-z` patch (2020-04-02, Message-Id
+ *    <20200402085705.61155-2-raspl@linux.ibm.com>) rows start with "YYYY-MM-DD HH:MM:SS"; `-c` (`--csv`) writes "timestamp,name,..." and "time,delta,...". `-z`
+ *    omits all-zero rows, so the span is taken from the time stamps.
  *
  * Event names: tracepoints of the `kvm` trace system (`kvm_exit`, `kvm_entry`, `kvm_page_fault`,
  * ...), the kvm_exit tracepoint filtered per exit reason as `kvm_exit(NAME)` with kvm_stat's own
@@ -67,8 +69,9 @@ interface Event {
 interface Parsed {
   readonly layout: Layout;
   readonly events: Event[];
+  /** The span the counts cover (logs only: a screen's and -1's Total count since kvm_stat started). */
   readonly durationSeconds?: number;
-  /** Whether counts and rates cover the same span (log, -1) or not (screen: totals since start). */
+  /** Whether counts and rates cover the same span (log) or not (screen, -1: totals since start). */
   readonly sameSpan: boolean;
   readonly notes: string[];
 }
@@ -254,9 +257,10 @@ function parseOnce(lines: string[], start: number, fail: Fail): Parsed {
   return {
     layout: 'once',
     events,
-    durationSeconds: 1,
     sameSpan: false,
-    notes: ["'kvm_stat -1': rates are the deltas of one time.sleep(1); Total counts since kvm_stat started"],
+    notes: [
+      "'kvm_stat -1': rates are the deltas of one time.sleep(1); Total counts since kvm_stat started (about as long)",
+    ],
   };
 }
 
@@ -338,7 +342,9 @@ function parseLog(lines: string[], start: number, fail: Fail, csv: boolean): Par
     } else notes.push('one time stamp only: the log interval (-s) and so the span are unknown');
   } else {
     durationSeconds = rows;
-    notes.push(`log without time stamps (kvm_stat before 5.7): ${rows} rows of time.sleep(1) = ${rows} s`);
+    notes.push(
+      `log without time stamps: ${rows} rows taken as time.sleep(1) each = ${rows} s (kvm_stat before the 2020 logging series; a copy with -s but no stamps logged every 3 s: give --duration then)`,
+    );
   }
   const events: Event[] = names.map((n, k) => ({
     name: n.text,

@@ -53,8 +53,8 @@ export interface ExitReport {
   /** bhyvectl: number of "vcpuN stats:" sections; perf: 1 when the header names one VCPU. */
   readonly vcpus?: number;
   /**
-   * Measurement duration if the report itself carries it: a kvm_stat log (rows x interval, from its
-   * time stamps) or `kvm_stat -1` (the one second its rates cover); perf and bhyvectl do not.
+   * The span the rows' `samples` cover, if the report itself carries it: a kvm_stat log (from its
+   * time stamps, or one second a row without them); perf and bhyvectl do not.
    */
   readonly durationSeconds?: number;
   /**

@@ -87,7 +87,6 @@ const CASES: readonly Expect[] = [
     file: 'kvm_stat-once-intel-constructed.txt',
     vendor: 'intel',
     totalSamples: 3410,
-    durationSeconds: 1,
     rows: {
       EPT_MISCONFIG: [300, 151],
       EXTERNAL_INTERRUPT: [770, 384],
@@ -111,7 +110,7 @@ const CASES: readonly Expect[] = [
       UNCATEGORIZED: [24, 6],
     },
     stats: { kvm_entry: 4849, kvm_msr: 1926 },
-    note: /4 rows of time.sleep\(1\)/,
+    note: /4 rows taken as time.sleep\(1\) each = 4 s/,
   },
   {
     file: 'kvm_stat-log-csv-intel-constructed.txt',
@@ -311,6 +310,28 @@ describe('import kvm-stat', () => {
         );
       assert.equal(out.profile.source.format, 'kvm-stat');
     }
+  });
+
+  it("--duration replaces a log's own span (rows without stamps are taken as one second each)", async () => {
+    const io = capture();
+    const log = join(DIR, 'kvm_stat-log-intel-constructed.txt');
+    const args = [
+      'import',
+      'kvm-stat',
+      log,
+      '--cpu',
+      'xeon-e5-2667v4',
+      '--duration',
+      '12s',
+      '--sim-seconds',
+      '2',
+      '--json',
+    ];
+    assert.equal(await main(args, io), 0, io.stderr.join('\n'));
+    const out = JSON.parse(io.stdout.join('')) as { fit: { reason: string; measured: number }[] };
+    // 4 rows of a kvm_stat logging every 3 s: 1616 HLT exits over 12 s, not 4 s.
+    assert.ok(Math.abs(out.fit.find((r) => r.reason === 'HLT')!.measured - 1616 / 12) < 1e-9);
+    assert.match(io.stderr.join('\n'), /--duration 12 s replaces the report's own span \(4 s\)/);
   });
 
   it('debugfs-only output and a screen without rates or --duration are refused with the reason', async () => {

@@ -35,15 +35,17 @@ Formats:
   perf-kvm-stat   Linux 'perf kvm stat report' (the VM-EXIT table), policy defaults to kvm
   kvm-stat        Linux 'kvm_stat' with tracepoints (run as root): its screen with child events
                   (press x; copy the screen), 'kvm_stat -1', or a log 'kvm_stat -l' / '-L FILE'
-                  (also with -c); the kvm_exit(REASON) rows are the exits. Its rates (CurAvg/s,
-                  the -1 delta, the log's span) stand in for --duration. 'kvm_stat -d' (debugfs)
-                  has no per-reason counts. Policy defaults to kvm
+                  (also with -c); the kvm_exit(REASON) rows are the exits, so add
+                  -f 'kvm_exit.*' to -1 and -l (4.x copies leave the child events out by
+                  default). Its rates (CurAvg/s, the -1 delta, the log's span) stand in for
+                  --duration. 'kvm_stat -d' (debugfs) has no per-reason counts. Policy: kvm
   bhyvectl        FreeBSD 'bhyvectl --get-stats --vm=NAME' (one or more "vcpuN stats:" sections)
 
 Options:
   --cpu ID                CPU profile of the measured host (required; 'vmexit-lab cpus' lists them)
   --duration TIME         how long the report's recording lasted, e.g. 30s (required for perf-kvm-stat
-                          and bhyvectl, which do not record it; for kvm-stat only the fit's span)
+                          and bhyvectl, which do not record it; for a kvm-stat log it replaces the
+                          log's own span, for its screen and -1 it only sets the fit's span)
   --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
                           (default kvm for perf-kvm-stat and kvm-stat; required for bhyvectl)
   --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
@@ -78,14 +80,15 @@ Examples:
 `;
 
 /**
- * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. A
- * report whose rows carry their own rate (kvm_stat) gives it; otherwise samples / `seconds`.
+ * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for: the
+ * rows' own rates (kvm_stat) when `useRates`, otherwise samples / `seconds`.
  */
 function measuredRates(
   report: ExitReport,
   cpu: CpuProfile,
   vcpus: number,
   seconds: number | undefined,
+  useRates: boolean,
 ): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
   const rates = new Map<string, number>();
   const unknown: { name: string; samples: number }[] = [];
@@ -104,7 +107,7 @@ function measuredRates(
       unknown.push({ name: row.name, samples: row.samples });
       continue;
     }
-    const perSecond = row.perSecond ?? row.samples / seconds!;
+    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
     rates.set(name, (rates.get(name) ?? 0) + perSecond / vcpus);
   }
   return { rates, unknown };
@@ -277,15 +280,22 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
         .map((n) => `: ${n}`)
         .join('')}`,
     );
-  // The rows' own rates (kvm_stat) need no duration; counts do. The span then only sizes the fit.
-  const rated = report.rows.length > 0 && report.rows.every((r) => r.perSecond !== undefined);
+  // The rows' own rates (kvm_stat) need no duration; counts do, and the span then only sizes the
+  // fit. A report whose counts cover a span it states (a kvm_stat log) is divided by --duration when
+  // one is given: the user's span overrides the one the log implies (un-stamped rows are taken as 1 s).
+  const overridden = durationFlag !== undefined && report.durationSeconds !== undefined;
+  const rated = !overridden && report.rows.every((r) => r.perSecond !== undefined);
   const seconds = durationFlag ?? report.durationSeconds;
   if (seconds === undefined && !rated)
     return bad(
       `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}`,
     );
   const vcpus = vcpusFlag ?? report.vcpus ?? 1;
-  const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
+  const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds, rated);
+  if (overridden)
+    io.err(
+      `note: --duration ${String(seconds)} s replaces the report's own span (${String(report.durationSeconds)} s)`,
+    );
   if (rates.size === 0)
     return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ')})`);
   let measuredTimePerExit: Record<string, { measuredNs: number; modelNs: number }> | undefined;
