@@ -50,6 +50,8 @@ const PROMPT_RE = /^\s*[#$]\s+\S/;
 const STAMP = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}';
 const STAMP_RE = new RegExp(`^${STAMP}`);
 const CHILD_RE = /^([a-z_0-9]+)\((.+)\)$/;
+/** A 4.x-6.x screen row '<event> <total> <%Total> [<CurAvg/s>]', for screens copied without title and header. */
+const SCREEN_ROW_RE = /^\s*\S+\s+\d+\s+\d+\.\d(\s+\d+)?\s*$/;
 const INT_RE = /^\d+$/;
 
 type Layout = 'screen' | 'once' | 'log' | 'csv';
@@ -94,7 +96,7 @@ export function parseKvmStat(text: string, file: string): ExitReport {
   if (i === lines.length) fail(Math.max(1, i), 1, 'kvm_stat output', 'an empty file');
   const first = lines[i];
   let parsed: Parsed;
-  if (TITLE_RE.test(first) || HEADER_RE.test(first)) parsed = parseScreen(lines, i, fail);
+  if (TITLE_RE.test(first) || HEADER_RE.test(first) || SCREEN_ROW_RE.test(first)) parsed = parseScreen(lines, i, fail);
   else if (/^timestamp,/.test(first.trim())) parsed = parseLog(lines, i, fail, true);
   else if (/^\s*\S+\s+\d+\s+\d+\s*$/.test(first)) parsed = parseOnce(lines, i, fail);
   else if (/^\s*[a-z_]\S*(\s+\S+)*\s*$/.test(first) && !/\d\s*$/.test(first)) parsed = parseLog(lines, i, fail, false);
@@ -152,7 +154,14 @@ function parseScreen(lines: string[], start: number, fail: Fail): Parsed {
     hasPercent = header[3] !== undefined;
     rateName = header[4];
     i++;
-  } else if (!title) fail(i + 1, 1, "the column header 'Event  Total  %Total  CurAvg/s'", quoteFound(lines[i] ?? ''));
+  } else if (!title) {
+    // Rows copied without the title and header: only the 4.x-6.x layout says what its columns are.
+    if (!SCREEN_ROW_RE.test(lines[i] ?? ''))
+      fail(i + 1, 1, "the column header 'Event  Total  %Total  CurAvg/s'", quoteFound(lines[i] ?? ''));
+    hasPercent = true;
+    rateName = 'CurAvg/s';
+    notes.push("the screen's rows without its title and header: read as 'Event  Total  %Total  CurAvg/s'");
+  }
   const events: Event[] = [];
   let totalRow: { total: number; line: number; column: number; rate?: number } | undefined;
   const shape = hasPercent
@@ -406,7 +415,14 @@ function toReport(p: Parsed, file: string, fail: Fail): ExitReport {
         : "no kvm_exit(REASON) events: kvm_stat's child events are shown with key 'x' on the screen, or with -f 'kvm_exit.*'",
     );
   }
-  if (vendor === 'unknown' && exits.length > 0)
+  const inNeither = exits.filter(
+    (x) => kvmStatExitCode('intel', x.reason) === undefined && kvmStatExitCode('amd', x.reason) === undefined,
+  );
+  if (vendor === 'unknown' && inNeither.length > 0)
+    notes.push(
+      `not x86: ${inNeither.map((x) => x.reason).join(', ')} ${inNeither.length === 1 ? 'is' : 'are'} in neither of kvm_stat's VMX and SVM tables (arm64's exception classes are WFx, DABT_LOW, ...); kept with no code`,
+    );
+  else if (vendor === 'unknown' && exits.length > 0)
     notes.push(
       "vendor unknown: every reason is in both of kvm_stat's tables (VMX and SVM), so rows carry no code; the CPU chosen at import decides",
     );

@@ -53,6 +53,55 @@ const CASES: readonly Expect[] = [
     note: /debugfs counters only .* no per-reason breakdown/,
   },
   {
+    // Published: Matt Fleming's blog, 2017-02-26 ('Event  Total  Current' header), kvm_stat -d.
+    file: 'kvm_stat-screen-debugfs-fleming-2017.txt',
+    vendor: 'unknown',
+    rows: {},
+    stats: { exits: 705683003, irq_exits: 443033416, io_exits: 15393558, halt_exits: 204769, mmio_exits: 14 },
+    note: /debugfs counters only/,
+  },
+  {
+    // Published: Martins3's notes, a 4.19 arm64 host: children indented, %Total of the parent.
+    file: 'kvm_stat-screen-arm64-4.19-martins3.txt',
+    vendor: 'unknown',
+    totalSamples: 238130,
+    rows: {
+      UNKNOWN: [124281, 2374],
+      WFx: [112549, 2028],
+      SYS64: [501, 12],
+      DABT_LOW: [723, 6],
+      IABT_LOW: [63, 0],
+      HVC64: [5, 0],
+    },
+    stats: { kvm_exit: 238130, kvm_arm_set_dreg32: 476260, 'kvm_userspace_exit(MMIO)': 264, kvm_set_irq: 4 },
+    note: /not x86: UNKNOWN, WFx, .* kept with no code/,
+  },
+  {
+    // Same notes, a 6.16 arm64 host, copied without the title and header.
+    file: 'kvm_stat-screen-arm64-6.16-martins3.txt',
+    vendor: 'unknown',
+    totalSamples: 477754,
+    rows: {
+      WFx: [413413, 3228],
+      SYS64: [33750, 234],
+      UNKNOWN: [28805, 212],
+      DABT_LOW: [1755, 16],
+      HVC64: [18, 0],
+      IABT_LOW: [1, 0],
+    },
+    stats: { kvm_exit: 477754, kvm_get_timer_map: 1032963, kvm_hvc_arm64: 18 },
+    note: /without its title and header/,
+  },
+  {
+    // Same notes, an x86 host whose screen shows no child events: counts, but no reasons.
+    file: 'kvm_stat-screen-x86-hostfreq-martins3.txt',
+    vendor: 'unknown',
+    totalSamples: 13988,
+    rows: {},
+    stats: { kvm_exit: 13988, kvm_msr: 6985, kvm_apicv_accept_irq: 6961, kvm_unmap_hva_range: 1 },
+    note: /no kvm_exit\(REASON\) events/,
+  },
+  {
     file: 'kvm_stat-screen-4x-intel-constructed.txt',
     vendor: 'intel',
     totalSamples: 198217,
@@ -183,6 +232,13 @@ function variant(file: string, from: string, to: string): string {
 const SCREEN4 = 'kvm_stat-screen-4x-intel-constructed.txt';
 const MALFORMED: readonly { name: string; text: string; at: string; expected: RegExp }[] = [
   { name: 'empty', text: '\n\n', at: '2:1', expected: /kvm_stat output, found an empty file/ },
+  {
+    // Published (Martins3's notes, the openEuler screen): a stray 'G' pasted into the kvm_msr row.
+    name: 'a stray character in a copied screen',
+    text: read('malformed/kvm_stat-stray-character-martins3.txt'),
+    at: '10:41',
+    expected: /a row '<event> <total> <%Total> \[<CurAvg\/s>\]' or the 'Total' row, found "kvm_msr +G +2369/,
+  },
   {
     name: 'perf report',
     text: read('perf-intel-sysbench-2020.txt'),
@@ -334,11 +390,20 @@ describe('import kvm-stat', () => {
     assert.match(io.stderr.join('\n'), /--duration 12 s replaces the report's own span \(4 s\)/);
   });
 
-  it('debugfs-only output and a screen without rates or --duration are refused with the reason', async () => {
-    const io = capture();
-    const debugfs = join(DIR, 'kvm_stat-screen-debugfs-slaby-2012.txt');
-    assert.equal(await main(['import', 'kvm-stat', debugfs, '--cpu', 'xeon-e5-2667v4'], io), 2);
-    assert.match(io.stderr.join('\n'), /no exit reasons in the report: debugfs counters only/);
+  it('published screens without x86 reasons are refused with the reason', async () => {
+    for (const [file, message] of [
+      ['kvm_stat-screen-debugfs-slaby-2012.txt', /no exit reasons in the report: debugfs counters only/],
+      ['kvm_stat-screen-debugfs-fleming-2017.txt', /no exit reasons in the report: debugfs counters only/],
+      ['kvm_stat-screen-x86-hostfreq-martins3.txt', /no exit reasons in the report: no kvm_exit\(REASON\) events/],
+      [
+        'kvm_stat-screen-arm64-4.19-martins3.txt',
+        /no exit reason the model knows \(found: kvm_exit\(UNKNOWN\), kvm_exit\(WFx\)/,
+      ],
+    ] as const) {
+      const io = capture();
+      assert.equal(await main(['import', 'kvm-stat', join(DIR, file), '--cpu', 'xeon-e5-2667v4'], io), 2, file);
+      assert.match(io.stderr.join('\n'), message, file);
+    }
   });
 
   it('the published 2012 screen imports without --duration into a profile a scenario runs', async () => {
