@@ -198,6 +198,29 @@ describe('parseKvmStat: fixtures parse to the numbers they show', () => {
   }
 });
 
+describe("parseKvmStat: the stamped -l log of 2020 on (StdFormat: banner, then stamp + ' %9d' per name)", () => {
+  it('sums 21 rows across the banner repeated after 20, span from the stamps', () => {
+    const banner = 'kvm_exit kvm_exit(HLT) kvm_exit(MSR_WRITE) ';
+    const lines = [banner];
+    for (let k = 0; k < 21; k++) {
+      if (k === 20) lines.push(banner);
+      const t = new Date(Date.UTC(2024, 0, 1, 12, 0, 2 * (k + 1))).toISOString().slice(0, 19).replace('T', ' ');
+      lines.push(`${t}${[30 + k, 10, 20 + k].map((v) => ` ${String(v).padStart(9)}`).join('')}`);
+    }
+    const r = parseKvmStat(`${lines.join('\n')}\n`, 'log.txt');
+    // 21 rows 2 s apart: 12:00:02 .. 12:00:42, plus the first row's interval.
+    assert.equal(r.durationSeconds, 42);
+    assert.equal(r.totalSamples, 21 * 30 + 210);
+    assert.deepEqual(
+      r.rows.map((x) => [x.reason, x.samples, x.perSecond]),
+      [
+        ['HLT', 210, 5],
+        ['MSR_WRITE', 21 * 20 + 210, 630 / 42],
+      ],
+    );
+  });
+});
+
 describe("kvm_stat's exit-name tables", () => {
   it('SVM names in kvm_stat spelling have the codes of perf spelling and map to model kinds', () => {
     for (const [kvmStat, perf, model] of [
