@@ -226,3 +226,100 @@ export function linuxExitName(vendor: 'intel' | 'amd', code: number): string | u
   }
   return undefined;
 }
+
+/**
+ * kvm_stat's own SVM table (tools/kvm/kvm_stat/kvm_stat, `SVM_EXIT_REASONS`, torvalds/linux): the
+ * kvm_exit tracepoint's filter names it prints as `kvm_exit(NAME)`. Not perf's spelling: upper case
+ * and the APM's short names (`INTR`, `IOIO`, `MSR`, `NPF`, `VMMCALL`, `EXCP_BASE` for vector 0).
+ * Entries after `XSETBV` were added in later kernels (RDPRU, the `*_WRITE_TRAP` codes, INVPCID,
+ * AVIC and VMGEXIT); older copies (read: qemu's scripts/kvm/kvm_stat, 2015; the 4.x copy in
+ * tools/kvm/kvm_stat) end at `NPF`. Codes agree with SVM_EXIT_NAMES_LINUX above and the APM.
+ * kvm_stat's VMX table uses the vmx.h names, i.e. VMX_EXIT_NAMES (old copies: PENDING_INTERRUPT).
+ */
+export const KVM_STAT_SVM_EXIT_NAMES: Readonly<Record<string, number>> = {
+  READ_CR0: 0x000,
+  READ_CR2: 0x002,
+  READ_CR3: 0x003,
+  READ_CR4: 0x004,
+  READ_CR8: 0x008,
+  WRITE_CR0: 0x010,
+  WRITE_CR2: 0x012,
+  WRITE_CR3: 0x013,
+  WRITE_CR4: 0x014,
+  WRITE_CR8: 0x018,
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`READ_DR${i}`, 0x020 + i])),
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`WRITE_DR${i}`, 0x030 + i])),
+  EXCP_BASE: 0x040,
+  LAST_EXCP: 0x05f,
+  INTR: 0x060,
+  NMI: 0x061,
+  SMI: 0x062,
+  INIT: 0x063,
+  VINTR: 0x064,
+  CR0_SEL_WRITE: 0x065,
+  IDTR_READ: 0x066,
+  GDTR_READ: 0x067,
+  LDTR_READ: 0x068,
+  TR_READ: 0x069,
+  IDTR_WRITE: 0x06a,
+  GDTR_WRITE: 0x06b,
+  LDTR_WRITE: 0x06c,
+  TR_WRITE: 0x06d,
+  RDTSC: 0x06e,
+  RDPMC: 0x06f,
+  PUSHF: 0x070,
+  POPF: 0x071,
+  CPUID: 0x072,
+  RSM: 0x073,
+  IRET: 0x074,
+  SWINT: 0x075,
+  INVD: 0x076,
+  PAUSE: 0x077,
+  HLT: 0x078,
+  INVLPG: 0x079,
+  INVLPGA: 0x07a,
+  IOIO: 0x07b,
+  MSR: 0x07c,
+  TASK_SWITCH: 0x07d,
+  FERR_FREEZE: 0x07e,
+  SHUTDOWN: 0x07f,
+  VMRUN: 0x080,
+  VMMCALL: 0x081,
+  VMLOAD: 0x082,
+  VMSAVE: 0x083,
+  STGI: 0x084,
+  CLGI: 0x085,
+  SKINIT: 0x086,
+  RDTSCP: 0x087,
+  ICEBP: 0x088,
+  WBINVD: 0x089,
+  MONITOR: 0x08a,
+  MWAIT: 0x08b,
+  MWAIT_COND: 0x08c,
+  XSETBV: 0x08d,
+  RDPRU: 0x08e,
+  EFER_WRITE_TRAP: 0x08f,
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`CR${i}_WRITE_TRAP`, 0x090 + i])),
+  INVPCID: 0x0a2,
+  NPF: 0x400,
+  AVIC_INCOMPLETE_IPI: 0x401,
+  AVIC_UNACCELERATED_ACCESS: 0x402,
+  VMGEXIT: 0x403,
+};
+
+/**
+ * The vendor a kvm_stat `kvm_exit(NAME)` filter name belongs to: 'unknown' when both of kvm_stat's
+ * tables have it (CPUID, HLT, RDTSC, WBINVD, XSETBV, ...) or neither does (e.g. arm64's WFI).
+ */
+export function kvmStatNameVendor(name: string): ReportVendor {
+  const vmx = has(VMX_EXIT_NAMES, name);
+  const svm = has(KVM_STAT_SVM_EXIT_NAMES, name);
+  return vmx === svm ? 'unknown' : vmx ? 'intel' : 'amd';
+}
+
+/** The code of a kvm_stat filter name in the given vendor's table (kvm_stat's spelling). */
+export function kvmStatExitCode(vendor: ReportVendor, name: string): number | undefined {
+  if (vendor === 'intel') return has(VMX_EXIT_NAMES, name) ? VMX_EXIT_NAMES[name] : undefined;
+  if (vendor === 'amd') return has(KVM_STAT_SVM_EXIT_NAMES, name) ? KVM_STAT_SVM_EXIT_NAMES[name] : undefined;
+  return undefined;
+}

@@ -1,24 +1,27 @@
 /**
- * Edge for `vmexit-lab import`: exit reports of real hypervisors (Linux perf kvm stat, FreeBSD
- * bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
+ * Edge for `vmexit-lab import`: exit reports of real hypervisors (Linux perf kvm stat and kvm_stat,
+ * FreeBSD bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
  * the file and dispatches on the format.
  */
 import { readFileSync } from 'node:fs';
 import { parseBhyvectlStats } from './bhyvectl.js';
+import { parseKvmStat } from './kvmStat.js';
 import { parsePerfKvmStat } from './perfKvmStat.js';
 import type { ExitReport } from './report.js';
 
 export * from './report.js';
 export * from './exitNames.js';
 export { parsePerfKvmStat, renderPerfKvmStat, cFixed, type RenderOptions } from './perfKvmStat.js';
+export { parseKvmStat } from './kvmStat.js';
 export { parseBhyvectlStats, BHYVE_EXIT_STATS, BHYVE_TOTAL_STAT, BHYVE_VENDOR_STATS } from './bhyvectl.js';
 
 export type ReportFormat = ExitReport['format'];
-export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'bhyvectl'];
+export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'kvm-stat', 'bhyvectl'];
 
 /** Parse a report text of the given format; `file` is used in messages. */
 function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
-  return format === 'perf-kvm-stat' ? parsePerfKvmStat(text, file) : parseBhyvectlStats(text, file);
+  if (format === 'perf-kvm-stat') return parsePerfKvmStat(text, file);
+  return format === 'kvm-stat' ? parseKvmStat(text, file) : parseBhyvectlStats(text, file);
 }
 
 /** Read and parse a report file (UTF-8). I/O errors propagate as thrown by node:fs. */

@@ -1,5 +1,5 @@
 /**
- * The common shape of an imported exit report (Linux `perf kvm stat report`, FreeBSD
+ * The common shape of an imported exit report (Linux `perf kvm stat report` and `kvm_stat`, FreeBSD
  * `bhyvectl --get-stats`): one row per exit reason with its count and, when the tool measured it,
  * the time spent handling it. Parsers in this folder are pure: text in, an `ExitReport` or a
  * `ReportFormatError` out. docs/IMPORT.md describes both formats and the name mapping.
@@ -24,6 +24,12 @@ export interface ExitReportRow {
   readonly reason?: string;
   /** Exit count. */
   readonly samples: number;
+  /**
+   * Exits per second when the tool measured a rate (kvm_stat's `CurAvg/s` / `Current` column, the
+   * `-1` delta over its one-second sleep, a `-l` log's column over the logged span); the fit uses it
+   * instead of samples / duration. For the whole host or guest kvm_stat watched, not per vCPU.
+   */
+  readonly perSecond?: number;
   readonly samplesPercent?: number;
   readonly timePercent?: number;
   readonly minNs?: number;
@@ -36,7 +42,7 @@ export interface ExitReportRow {
 }
 
 export interface ExitReport {
-  readonly format: 'perf-kvm-stat' | 'bhyvectl';
+  readonly format: 'perf-kvm-stat' | 'bhyvectl' | 'kvm-stat';
   readonly file: string;
   readonly vendor: ReportVendor;
   readonly rows: readonly ExitReportRow[];
@@ -46,9 +52,15 @@ export interface ExitReport {
   readonly totalTimeNs?: number;
   /** bhyvectl: number of "vcpuN stats:" sections; perf: 1 when the header names one VCPU. */
   readonly vcpus?: number;
-  /** Measurement duration if the report itself carries it; neither format does (see docs/IMPORT.md). */
+  /**
+   * The span the rows' `samples` cover, if the report itself carries it: a kvm_stat log (from its
+   * time stamps, or one second a row without them); perf and bhyvectl do not.
+   */
   readonly durationSeconds?: number;
-  /** bhyvectl counters that are not exits (runtime, migrations, IPIs, memory), summed over vCPUs. */
+  /**
+   * Counters that are not exits per reason: bhyvectl's (runtime, migrations, IPIs, memory), summed
+   * over vCPUs; kvm_stat's other tracepoints and its debugfs counters (`exits`, `halt_exits`, ...).
+   */
   readonly stats?: Readonly<Record<string, number>>;
   /** Things the reader should know: names not recognised, merged or ignored fields. */
   readonly notes: readonly string[];

@@ -9,6 +9,7 @@ import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { fitWorkload, type FitResult } from '../../import/fit.js';
 import {
   BHYVE_EXIT_STATS,
+  kvmStatExitCode,
   modelExitName,
   readReport,
   REPORT_FORMATS,
@@ -21,7 +22,7 @@ import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, comma
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
-const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID --duration TIME [options]
+const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
 
 Turn a real host's VM-exit report into a guest workload profile (YAML on stdout): the instruction and
 interrupt rates whose simulation, under the CPU profile and policy the report was taken on,
@@ -32,16 +33,24 @@ change. docs/IMPORT.md explains the formats, the fit and its limits.
 
 Formats:
   perf-kvm-stat   Linux 'perf kvm stat report' (the VM-EXIT table), policy defaults to kvm
+  kvm-stat        Linux 'kvm_stat' with tracepoints (run as root): its screen with child events
+                  (press x; copy the screen), 'kvm_stat -1', or a log 'kvm_stat -l' / '-L FILE'
+                  (also with -c); the kvm_exit(REASON) rows are the exits, so add
+                  -f 'kvm_exit.*' to -1 and -l (4.x copies leave the child events out by
+                  default). Its rates (CurAvg/s, the -1 delta, the log's span) stand in for
+                  --duration. 'kvm_stat -d' (debugfs) has no per-reason counts. Policy: kvm
   bhyvectl        FreeBSD 'bhyvectl --get-stats --vm=NAME' (one or more "vcpuN stats:" sections)
 
 Options:
   --cpu ID                CPU profile of the measured host (required; 'vmexit-lab cpus' lists them)
-  --duration TIME         how long the report's recording lasted, e.g. 30s (required: neither format
-                          records it)
+  --duration TIME         how long the report's recording lasted, e.g. 30s (required for perf-kvm-stat
+                          and bhyvectl, which do not record it; for a kvm-stat log it replaces the
+                          log's own span, for its screen and -1 it only sets the fit's span)
   --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
-                          (default kvm for perf-kvm-stat; required for bhyvectl)
+                          (default kvm for perf-kvm-stat and kvm-stat; required for bhyvectl)
   --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
-  --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1)
+  --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1;
+                          kvm_stat counts every vCPU of the guests it watched)
   --os NAME               guest OS model for interrupt vectors and ISR times (default ubuntu-18.04):
                           ${GUEST_OS_NAMES.join(', ')}
   --x2apic                the guest used x2APIC mode
@@ -65,29 +74,41 @@ unknown CPU/policy).
 Examples:
   perf kvm stat record -a sleep 30 && perf kvm stat report > report.txt
   vmexit-lab import perf-kvm-stat report.txt --cpu xeon-e5-2667v4 --duration 30s > web.yaml
+  kvm_stat -l -c -s 1 -f 'kvm_exit.*' > log.csv   # Ctrl-C after a minute
+  vmexit-lab import kvm-stat log.csv --cpu xeon-e5-2667v4 --vcpus 4 > vm.yaml
   vmexit-lab import bhyvectl stats.txt --cpu i7-2620M --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
 `;
 
-/** Measured exits per vCPU per second by model exit name, plus rows the model has no kind for. */
+/**
+ * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for: the
+ * rows' own rates (kvm_stat) when `useRates`, otherwise samples / `seconds`.
+ */
 function measuredRates(
   report: ExitReport,
   cpu: CpuProfile,
   vcpus: number,
-  seconds: number,
+  seconds: number | undefined,
+  useRates: boolean,
 ): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
   const rates = new Map<string, number>();
   const unknown: { name: string; samples: number }[] = [];
   for (const row of report.rows) {
     // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
     // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
+    // kvm_stat reasons in both of its tables (CPUID, HLT, ...) take the measured CPU's vendor too.
     const stat = report.format === 'bhyvectl' ? BHYVE_EXIT_STATS[row.name] : undefined;
     const name =
-      stat === undefined ? modelExitName(row) : modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] });
+      stat !== undefined
+        ? modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] })
+        : report.format === 'kvm-stat' && row.vendor === 'unknown' && row.reason !== undefined
+          ? modelExitName({ vendor: cpu.vendor, code: kvmStatExitCode(cpu.vendor, row.reason) })
+          : modelExitName(row);
     if (name === undefined) {
       unknown.push({ name: row.name, samples: row.samples });
       continue;
     }
-    rates.set(name, (rates.get(name) ?? 0) + row.samples / (vcpus * seconds));
+    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
+    rates.set(name, (rates.get(name) ?? 0) + perSecond / vcpus);
   }
   return { rates, unknown };
 }
@@ -209,7 +230,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   } catch (e) {
     return bad((e as Error).message);
   }
-  const policyText = o.policy ?? (format === 'perf-kvm-stat' ? 'kvm' : undefined);
+  const policyText = o.policy ?? (format === 'bhyvectl' ? undefined : 'kvm');
   if (policyText === undefined)
     return bad(
       `--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`,
@@ -219,19 +240,17 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const policy = policyText as PolicyName;
   const tunables = parseTunableFlags(o.tunable ?? [], policy);
   if (typeof tunables === 'string') return bad(tunables);
-  if (o.duration === undefined)
-    return bad('--duration is required: how long the recording lasted (e.g. 30s); neither report format records it');
   const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
   if (!(GUEST_OS_NAMES as readonly string[]).includes(os))
     return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
-  let seconds: number,
+  let durationFlag: number | undefined,
     simSecondsFlag: number | undefined,
     seed: number,
     irq: number | undefined,
     vcpusFlag: number | undefined,
     maxError: number | undefined;
   try {
-    seconds = durationOption(o.duration, '--duration')!;
+    durationFlag = durationOption(o.duration, '--duration');
     simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
     irq = numberOption(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8);
@@ -254,12 +273,31 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       `${file} is a report of an ${report.vendor === 'intel' ? 'Intel VT-x' : 'AMD SVM'} host, but --cpu ${cpu.id} is ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'}`,
     );
   }
-  const vcpus = vcpusFlag ?? report.vcpus ?? 1;
-  const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds);
-  if (rates.size === 0)
+  if (report.rows.length === 0)
     return bad(
-      `${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ') || 'none'})`,
+      `${file}: no exit reasons in the report${report.notes
+        .filter((n) => /debugfs|child events/.test(n))
+        .map((n) => `: ${n}`)
+        .join('')}`,
     );
+  // The rows' own rates (kvm_stat) need no duration; counts do, and the span then only sizes the
+  // fit. A report whose counts cover a span it states (a kvm_stat log) is divided by --duration when
+  // one is given: the user's span overrides the one the log implies (un-stamped rows are taken as 1 s).
+  const overridden = durationFlag !== undefined && report.durationSeconds !== undefined;
+  const rated = !overridden && report.rows.every((r) => r.perSecond !== undefined);
+  const seconds = durationFlag ?? report.durationSeconds;
+  if (seconds === undefined && !rated)
+    return bad(
+      `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}`,
+    );
+  const vcpus = vcpusFlag ?? report.vcpus ?? 1;
+  const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds, rated);
+  if (overridden)
+    io.err(
+      `note: --duration ${String(seconds)} s replaces the report's own span (${String(report.durationSeconds)} s)`,
+    );
+  if (rates.size === 0)
+    return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ')})`);
   let measuredTimePerExit: Record<string, { measuredNs: number; modelNs: number }> | undefined;
   if (o['carry-exit-times'] === true) {
     measuredTimePerExit = carriedExitTimes(report, cpu, policy);
@@ -273,7 +311,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   // measured span with the fit's seed is the fit's own simulation (test/import/roundTrip.test.ts).
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
   const simSeconds =
-    simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(seconds), Math.ceil(2000 / Math.max(totalRate, 1e-9))));
+    simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(seconds ?? 0), Math.ceil(2000 / Math.max(totalRate, 1e-9))));
   const name =
     o.name ??
     ((file.split(/[\\/]/).pop() ?? '')
@@ -301,7 +339,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       cpu: cpu.id,
       policy,
       ...(Object.keys(tunables).length > 0 ? { tunables } : {}),
-      durationSeconds: seconds,
+      ...(seconds !== undefined ? { durationSeconds: seconds } : {}),
+      ...(rated ? { rates: 'measured by the report' } : {}),
       vcpus,
     },
   });
@@ -309,7 +348,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const text = o.json
     ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes] }, null, 2)}\n`
     : renderWorkloadProfile(fit.profile, fit, [
-        `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds} s, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+        `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
         ...fit.notes,
       ]);
   if (outFile !== undefined) writeFileSync(outFile, text);
