@@ -234,12 +234,6 @@ export interface CostModel {
   /** Whether the host OS ticks on every busy CPU (false: one CPU runs the clock; cost-model.yaml hostTickOnEveryCpu). */
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
-  /** KVM's halt-poll ceiling, per hypervisor (cost-model.yaml haltPollNs; 0: no polling). */
-  readonly haltPollNs: Readonly<Record<'bhyve' | 'kvm', number>>;
-  /** Host ns the first exit after a blocked halt pays, per hypervisor (cost-model.yaml coldRefillNs). */
-  readonly coldRefillNs: Readonly<Record<'bhyve' | 'kvm', number>>;
-  /** 1: the refill reaches every exit until the next HLT, 0: the first only (cost-model.yaml coldRefillUntilHalt). */
-  readonly coldRefillUntilHalt: Readonly<Record<'bhyve' | 'kvm', number>>;
   readonly ipiLatencyNs: number;
   /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
   readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
@@ -287,6 +281,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const tick = sub(cost, 'hostTickHz', 'cost-model');
   const tickEvery = sub(cost, 'hostTickOnEveryCpu', 'cost-model');
   const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
+  const deviceModel = sub(cost, 'deviceModelTickNs', 'cost-model');
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
@@ -310,11 +305,11 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
       ) as Record<HostOs, boolean>,
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
-    haltPollNs: perHypervisor(cost, 'haltPollNs'),
-    coldRefillNs: perHypervisor(cost, 'coldRefillNs'),
-    coldRefillUntilHalt: perHypervisor(cost, 'coldRefillUntilHalt'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
-    deviceModelTickNs: perHypervisor(cost, 'deviceModelTickNs'),
+    deviceModelTickNs: Object.freeze({
+      bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),
+      kvm: num(deviceModel, 'kvm', 'cost-model.deviceModelTickNs'),
+    }),
     pauseLoopIntervalTsc: Object.freeze(pauseLoopIntervalTsc),
   });
   const data = Object.freeze({ guestModels, costModel, params: Object.freeze(params) });
@@ -375,12 +370,6 @@ export function hostTickRate(cost: CostModel, os: HostOs, cores: number, tickHz?
   return cost.hostTickOnEveryCpu[os] ? hz : hz / Math.max(1, cores);
 }
 
-/** A cost-model constant given per hypervisor (`key: { kvm: {value...}, bhyve: {value...} }`). */
-function perHypervisor(cost: Tree, key: string): Readonly<Record<'bhyve' | 'kvm', number>> {
-  const t = sub(cost, key, 'cost-model');
-  return Object.freeze({ bhyve: num(t, 'bhyve', `cost-model.${key}`), kvm: num(t, 'kvm', `cost-model.${key}`) });
-}
-
 export function hostModel(
   cost: CostModel,
   hypervisor: 'bhyve' | 'kvm',
@@ -392,11 +381,6 @@ export function hostModel(
     hostTickHz: hostTickRate(cost, os, cores, tickHz),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
-    haltPoll: Object.freeze({
-      maxPollNs: cost.haltPollNs[hypervisor],
-      coldRefillNs: cost.coldRefillNs[hypervisor],
-      untilHalt: cost.coldRefillUntilHalt[hypervisor] === 1,
-    }),
     deviceModelTickNs: cost.deviceModelTickNs[hypervisor],
   });
 }

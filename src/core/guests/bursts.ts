@@ -5,7 +5,7 @@
  * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
  */
 import { Gi, GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
-import { halt, wake } from './interrupts.js';
+import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 import { stimerIdleTransition } from './timekeeping.js';
@@ -41,7 +41,7 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
   if (isAlwaysBusy(h, gi, v) || b.busyFraction >= 1) {
     h.vf[end] = Infinity;
     cancelIdleWakeup(h, v);
-    wake(h, v);
+    if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
     h.v8[busy] = 1;
   } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
     h.v8[busy] = 1;
@@ -63,7 +63,7 @@ export function burstBoundary(h: HostState, v: number, time: number): void {
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
     if (h.mode(v) === Mode.HALT) {
       scheduleTimer(h, v); // a tick stopped in the halt starts again (tick skipping ends)
-      wake(h, v);
+      h.setRunnable(v, true);
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
       h.drainDeliveries(time);

@@ -3,7 +3,6 @@
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
-import { haltBegins, haltEnds } from '../hypervisor/haltPoll.js';
 import { enterRaised } from './irql.js';
 import { clockInterrupt } from './timekeeping.js';
 
@@ -30,22 +29,10 @@ export function raise(h: HostState, v: number, vector: number, source: number, t
 /** vCPU `v` executes HLT: it stops running until an interrupt is delivered. */
 export function halt(h: HostState, v: number, time: number): void {
   h.advance(v, time);
-  const halting = h.mode(v) !== Mode.HALT;
   h.setRunnable(v, false);
   h.machine.hlt(v);
-  if (halting) haltBegins(h.machine.haltPoll, v, h.now);
   h.drainDeliveries(time);
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity) wake(h, v);
-}
-
-/**
- * A halted vCPU runs again (its thread is scheduled in, HostState.setRunnable): under KVM a halt
- * longer than the vCPU's poll window blocked the thread, and its next exit runs cold
- * (hypervisor/haltPoll.ts). Every wake-up of a halted vCPU goes through here.
- */
-export function wake(h: HostState, v: number): void {
-  if (h.mode(v) !== Mode.HALT) return;
-  haltEnds(h.machine.haltPoll, v, h.now, h.config.host.haltPoll);
-  h.setRunnable(v, true);
+  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)
+    h.setRunnable(v, true);
 }

@@ -6,7 +6,7 @@
  */
 import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { isAlwaysBusy } from './bursts.js';
-import { halt, wake } from './interrupts.js';
+import { halt } from './interrupts.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr } from './phases.js';
 import { pingPongAfterIsr } from './pingPong.js';
@@ -36,7 +36,7 @@ export function isrStart(h: HostState, v: number, vector: number, time: number):
   }
   if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
   h.advance(v, time);
-  wake(h, v);
+  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
   suspendRaised(h, v, time);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;

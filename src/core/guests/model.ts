@@ -4,8 +4,6 @@
  * it was fitted to), validated at the edge by src/model/data.ts; docs/MODEL.md explains them.
  */
 
-import type { HaltPollParams } from '../hypervisor/haltPoll.js';
-
 export type OsFamily = 'windows' | 'linux' | 'freebsd';
 
 /** What a guest does for a while (docs/MODEL.md "Phases"). */
@@ -157,8 +155,6 @@ export interface HostModel {
   readonly ipiLatencyNs: number;
   /** Host time to wake a halted vCPU thread, ns (adds to interrupt latency). */
   readonly haltWakeupNs: number;
-  /** Halt polling and the cold refill after a blocked halt (hypervisor/haltPoll.ts). */
-  readonly haltPoll: HaltPollParams;
   /** VMM host time outside any exit per period of an emulated platform timer (RTC / HPET), ns. */
   readonly deviceModelTickNs: number;
 }

@@ -13,7 +13,7 @@
 import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
-import { raise, wake } from './interrupts.js';
+import { raise } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
 import { startPingPong } from './pingPong.js';
 import { cancelIdleWakeup, scheduleTimer } from './timers.js';
@@ -210,7 +210,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
   if (h.mode(first) === Mode.HALT) {
-    wake(h, first);
+    h.setRunnable(first, true);
     h.machine.raiseInterrupt(first, guest.model.ipiVector, false);
     h.drainDeliveries(time);
   }

@@ -44,7 +44,6 @@ import {
   vintrExits,
   vTprWrite,
 } from '../svm/intercepts.js';
-import { HaltPoll } from '../hypervisor/haltPoll.js'; // cold exits (issue #14)
 import { LOCAL_SLOT, Slot } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
@@ -104,8 +103,6 @@ export class MachineCore {
   readonly exitHostNs: Float64Array;
   /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
   readonly exitTotals: Float64Array;
-  /** Halt polling and the cold refill per vCPU (hypervisor/haltPoll.ts; issue #14 cold exits). */
-  readonly haltPoll: Float64Array;
   /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
   protected readonly ff: Int32Array;
 
@@ -164,7 +161,6 @@ export class MachineCore {
     this.exitCostNs = a.exitCostNs;
     this.exitHostNs = a.exitHostNs;
     this.exitTotals = a.exitTotals;
-    this.haltPoll = a.haltPoll; // cold exits (issue #14)
     this.s = a.s;
     this.ff = a.ff;
     this.debugChecks = config.debugChecks === true;
@@ -226,15 +222,7 @@ export class MachineCore {
     kind: RecKind,
     unitCostNs: number = this.exitCostNs[slot],
   ): void {
-    let cost = unitCostNs * count;
-    // Cold exits (issue #14, hypervisor/haltPoll.ts): the first exit after a blocked halt pays the
-    // refill (COLD_NS > 0, cleared), or every exit until the next HLT (COLD_NS < 0, cleared at HLT).
-    const cold = v * HaltPoll.STRIDE + HaltPoll.COLD_NS;
-    const c = this.haltPoll[cold];
-    if (c > 0) {
-      cost += c;
-      this.haltPoll[cold] = 0;
-    } else if (c < 0) cost -= c * count;
+    const cost = unitCostNs * count;
     this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;

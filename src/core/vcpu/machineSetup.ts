@@ -3,7 +3,6 @@ import { carve, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
-import { HaltPoll } from '../hypervisor/haltPoll.js'; // cold exits (issue #14)
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
@@ -28,8 +27,6 @@ export interface MachineArrays {
   readonly exitCostNs: Float64Array;
   readonly exitHostNs: Float64Array;
   readonly exitTotals: Float64Array;
-  /** Halt polling and cold exits per vCPU (hypervisor/haltPoll.ts; issue #14 cold exits). */
-  readonly haltPoll: Float64Array;
   readonly s: Int32Array;
   readonly ff: Int32Array;
 }
@@ -54,7 +51,6 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
-    haltPoll: c.f64(n * HaltPoll.STRIDE), // cold exits (issue #14)
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
