@@ -81,10 +81,9 @@ test('ping-pong, xAPIC: the ICR write is an APIC-page write, not an MSR write', 
   const r = run(
     `{ os: ubuntu-18.04, vcpus: 2, x2apic: false, phases: [{ phase: ping-pong, duration: 2s, hop: 40us }] }`,
   );
-  assert.ok(
-    r.apicAccess / r.hlt >= 1.95,
-    `${(r.apicAccess / r.hlt).toFixed(2)} APIC-page writes per halt (ICR low, EOI)`,
-  );
+  // i7-6700K: no APIC-register virtualization, so ICR high, ICR low and the EOI each exit.
+  const page = r.apicAccess / r.hlt;
+  assert.ok(page > 2.95 && page < 3.05, `${page.toFixed(3)} APIC-page writes per halt (ICR high, ICR low, EOI)`);
   const perHalt = r.msrWrite / r.hlt;
   assert.ok(perHalt > 1.95 && perHalt < 2.05, `${perHalt.toFixed(3)} MSR writes per halt (only the two timer arms)`);
 });
