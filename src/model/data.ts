@@ -151,6 +151,7 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
   const disk = sub(t, 'diskBenchmark', p);
   const clock = sub(t, 'clock', p);
   const reads = num(clock, 'readsPerBusySecond', `${p}.clock`);
+  const idle = phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`, reads);
   const compute = computePhase(sub(phases, 'compute', `${p}.phases`), `${p}.phases.compute`, reads);
   const family = t.family;
   if (family !== 'windows' && family !== 'linux' && family !== 'freebsd')
@@ -184,13 +185,18 @@ export function buildGuestModel(os: string, t: Tree): GuestModel {
     }),
     phases: Object.freeze({
       boot: phase(sub(phases, 'boot', `${p}.phases`), `${p}.phases.boot`, reads),
-      idle: phase(sub(phases, 'idle', `${p}.phases`), `${p}.phases.idle`, reads),
+      idle,
       install: phase(sub(phases, 'install', `${p}.phases`), `${p}.phases.install`, reads),
       build: phase(sub(phases, 'build', `${p}.phases`), `${p}.phases.build`, reads),
       'disk-benchmark': phase(sub(phases, 'disk-benchmark', `${p}.phases`), `${p}.phases.disk-benchmark`, reads),
       compute,
       // A spinning vCPU is a compute vCPU executing a PAUSE loop (src/core/guests/spin.ts).
       'lock-spin': compute,
+      // Between its hops a ping-pong vCPU is idle (src/core/guests/pingPong.ts); the processes that
+      // pass the message do no I/O and send no IPI but the message's, so the idle phase's background
+      // rates, per second of running time, would charge the hops with a daemon's I/O: none here
+      // (the idle wake-ups' own share of it, busyFraction x rate, is below one a second).
+      'ping-pong': Object.freeze({ ...idle, ioPerBusySecond: 0, ipiPerBusySecond: 0 }),
     }),
     install: Object.freeze({
       steps: num(install, 'steps', `${p}.install`),

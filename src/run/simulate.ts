@@ -85,6 +85,7 @@ function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
       'disk-benchmark': NO_ACTIVITY,
       compute: NO_ACTIVITY,
       'lock-spin': NO_ACTIVITY,
+      'ping-pong': NO_ACTIVITY,
     }),
   });
 }
@@ -117,6 +118,7 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
           durationNs: p.durationNs,
           work: p.work,
           busyVcpus: p.busyVcpus,
+          hopNs: p.hopNs,
         })),
         ...(workload === undefined ? {} : { workload }),
         ...(g.clocksource === undefined ? {} : { clocksource: g.clocksource }),

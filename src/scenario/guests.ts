@@ -43,7 +43,7 @@ export const GUEST_KEYS = [
   'clocksource',
 ] as const;
 const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const;
-export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus'] as const;
+export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus', 'hop'] as const;
 
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Phases that take `work` (the rest run for a duration); the schema's phase rules list the same. */
@@ -263,7 +263,7 @@ class GuestsReader {
         : r.size(memoryField, `${what}.memory`, 1, MAX_MEMORY_BYTES, '16TiB');
     const phasesField = f.get('phases');
     const phases: readonly PhaseSpec[] | undefined =
-      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`, vcpus);
+      phasesField === undefined ? [{ phase: 'idle' }] : this.phases(phasesField, `${what}.phases`, vcpus, os);
     if (
       os === undefined ||
       scriptField !== undefined ||
@@ -381,7 +381,7 @@ class GuestsReader {
     return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
   }
 
-  private phases(v: Val, what: string, vcpus: number | undefined): PhaseSpec[] | undefined {
+  private phases(v: Val, what: string, vcpus: number | undefined, os: string | undefined): PhaseSpec[] | undefined {
     const r = this.r;
     const items = r.seq(v, what, 'a list of phases');
     if (items === undefined) return undefined;
@@ -429,7 +429,12 @@ class GuestsReader {
           return;
         }
       }
-      const busy = busyVcpus === undefined ? {} : { busyVcpus };
+      const hop = this.hop(f, phase, pw, vcpus, busyVcpus, os);
+      if (hop === null) {
+        ok = false;
+        return;
+      }
+      const busy = { ...(busyVcpus === undefined ? {} : { busyVcpus }), ...(hop === undefined ? {} : { hopNs: hop }) };
       const isLast = i === items.length - 1;
       const workBound = WORK_PHASES.includes(phase);
       if (!workBound && wf !== undefined) {
@@ -472,5 +477,46 @@ class GuestsReader {
       else out.push({ phase, work });
     });
     return ok ? out : undefined;
+  }
+
+  /**
+   * A ping-pong phase's `hop` (guest time per hop, required there and nowhere else) and its other
+   * needs: a Linux guest (the wake-up path modelled is Linux's, src/core/guests/pingPong.ts) with at
+   * least one pair of vCPUs. undefined: not a ping-pong phase; null: an error was reported.
+   */
+  private hop(
+    f: Fields,
+    phase: PhaseName,
+    pw: string,
+    vcpus: number | undefined,
+    busyVcpus: number | undefined,
+    os: string | undefined,
+  ): number | undefined | null {
+    const r = this.r;
+    const hf = f.get('hop');
+    if (phase !== 'ping-pong') {
+      if (hf === undefined) return undefined;
+      r.error(hf.key, `"hop" is for phase ping-pong only (phase ${phase} has no message to pass)`);
+      return null;
+    }
+    if (os !== undefined && !isLinuxOs(os as never)) {
+      r.error(f.get('phase')!, `phase ping-pong models a Linux guest's wake-up path; ${os} is not a Linux guest`);
+      return null;
+    }
+    const pairs = busyVcpus ?? vcpus;
+    if (pairs !== undefined && pairs < 2) {
+      const which = busyVcpus === undefined ? `the guest has ${pairs} vCPU` : `busyVcpus is ${pairs}`;
+      r.error(
+        f.get(busyVcpus === undefined ? 'phase' : 'busyVcpus')!,
+        `phase ping-pong needs a pair of vCPUs (${which})`,
+      );
+      return null;
+    }
+    if (hf === undefined) {
+      if (!f.mentions('hop'))
+        r.error(f.get('phase')!, `phase ping-pong needs "hop": the guest time each vCPU runs per message (e.g. 40us)`);
+      return null;
+    }
+    return r.duration(hf, `${pw}.hop`, 1, MAX_DURATION_NS, '30 days') ?? null;
   }
 }

@@ -28,7 +28,16 @@ export function isLinuxOs(os: GuestOsName): boolean {
   return os.startsWith('ubuntu-');
 }
 
-export const PHASE_NAMES = ['boot', 'idle', 'install', 'disk-benchmark', 'build', 'compute', 'lock-spin'] as const;
+export const PHASE_NAMES = [
+  'boot',
+  'idle',
+  'install',
+  'disk-benchmark',
+  'build',
+  'compute',
+  'lock-spin',
+  'ping-pong',
+] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
 /** A phase runs for a simulated duration, or until a fixed amount of guest work is done. */
@@ -46,6 +55,11 @@ export interface PhaseSpec {
    * idle behaviour). A stated setup such as "sysbench, 1 thread": duration-bound phases only.
    */
   readonly busyVcpus?: number;
+  /**
+   * ping-pong only (required there): guest ns each vCPU of a pair runs between the message's
+   * arrival (the peer's reschedule IPI) and its send back (src/core/guests/pingPong.ts).
+   */
+  readonly hopNs?: number;
 }
 
 /** Keys of a workload profile's perGuestSecond beyond the bulk instruction ops. */

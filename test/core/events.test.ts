@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EV_COUNT, EV_NAMES, Ev, firstDue, nextEventTime } from '../../src/core/engine/events.js';
 import { HostSimulation, type GuestInstance } from '../../src/core/engine/host.js';
-import { G8, Gf, Gi, V8, Vf, WL_DYN_LEFT, WL_IRQ_AT, Worker } from '../../src/core/engine/state.js';
+import { G8, Gf, Gi, Hop, V8, Vf, WL_DYN_LEFT, WL_IRQ_AT, Worker } from '../../src/core/engine/state.js';
 import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { hostModel, loadModelData } from '../../src/model/data.js';
@@ -65,6 +65,7 @@ function quiet(h: HostSimulation): void {
   h.gi32[Gi.IO_TARGET] = -1;
   h.g8[G8.WORKER_STATE] = Worker.NONE;
   h.v8[V8.BUILD_ACTIVE] = 0;
+  h.v8[V8.HOP] = Hop.NONE;
   if (h.wl.length > 0) {
     h.wl[WL_IRQ_AT] = Infinity;
     h.wl[WL_DYN_LEFT] = Infinity;
@@ -89,10 +90,12 @@ test('a modelled guest: the due kinds run in Ev order', () => {
   h.gi32[Gi.IO_TARGET] = 0;
   h.gf[Gf.IO_DONE_AT] = at;
   h.gf[Gf.PHASE_END] = at;
-  // The worker's chunk and a build share, both finished (due now that the vCPU is advanced to 0).
+  // The worker's chunk, a build share and a ping-pong hop, all finished (due now that the vCPU is
+  // advanced to 0; the share and the hop never meet in one phase, the table orders them anyway).
   h.g8[G8.WORKER_STATE] = Worker.CPU;
   h.gf[Gf.CHUNK_LEFT] = 0;
   h.v8[V8.BUILD_ACTIVE] = 1;
+  h.v8[V8.HOP] = Hop.RUNNING;
   h.vf[Vf.WORK_LEFT] = 0;
   const clear = (f: Vf) => () => {
     h.vf[f] = Infinity;
@@ -110,6 +113,7 @@ test('a modelled guest: the due kinds run in Ev order', () => {
     [Ev.PHASE_END, () => (h.gf[Gf.PHASE_END] = Infinity)],
     [Ev.CHUNK_END, () => (h.g8[G8.WORKER_STATE] = Worker.WAIT)],
     [Ev.BUILD_END, () => (h.v8[V8.BUILD_ACTIVE] = 0)],
+    [Ev.HOP_END, () => (h.v8[V8.HOP] = Hop.NONE)],
     [Ev.BURST_END, clear(Vf.BURST_END)],
   ]);
 });

@@ -31,6 +31,7 @@ import {
   ioCompletes,
   ioDoneTime,
 } from '../guests/phases.js';
+import { hopDone, hopEndTime } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
 import { Gf, Mode, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
@@ -72,19 +73,25 @@ export const enum Ev {
   CHUNK_END = 12,
   /** A vCPU finishes its build share (never due with CHUNK_END: another phase). */
   BUILD_END = 13,
+  /**
+   * A ping-pong vCPU finishes its hop, wakes its peer and goes idle: with the other work ends (never
+   * due with them: another phase), before BURST_END so an idle burst ending at the same instant
+   * finds the hop done and halts the vCPU.
+   */
+  HOP_END = 14,
   /** Busy/idle boundary: late, so an instant's other events run while busy and a chunk re-draws it first. */
-  BURST_END = 14,
+  BURST_END = 15,
   /**
    * A timer deadline that passed while the timer was stopped (tickless halt) is dropped, so the timer
    * re-arms afresh. Passive: it never wakes the vCPU, and runs only when nothing else is due.
    */
-  TIMER_STALE = 15,
+  TIMER_STALE = 16,
   /**
    * The host's timer tick on the vCPU's core, as an event of its own only while the vCPU has an
    * interrupt pending or in service (otherwise ticks are applied in bulk). It only wakes the vCPU:
    * its exits are applied when the vCPU is advanced, before anything runs; last, it never runs.
    */
-  HOST_TICK = 16,
+  HOST_TICK = 17,
 }
 // A const enum: kinds are integer literals in the compiled walk and switch (a jump table).
 
@@ -110,6 +117,7 @@ const KIND_OF: { readonly [K in keyof typeof Ev]: (typeof Ev)[K] } = {
   PHASE_END: Ev.PHASE_END,
   CHUNK_END: Ev.CHUNK_END,
   BUILD_END: Ev.BUILD_END,
+  HOP_END: Ev.HOP_END,
   BURST_END: Ev.BURST_END,
   TIMER_STALE: Ev.TIMER_STALE,
   HOST_TICK: Ev.HOST_TICK,
@@ -192,6 +200,9 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
   t = buildEndTime(h, v);
   if (t <= limit) return Ev.BUILD_END;
   if (t < next) next = t;
+  t = hopEndTime(h, v);
+  if (t <= limit) return Ev.HOP_END;
+  if (t < next) next = t;
   t = vf[b + Vf.BURST_END];
   if (t <= limit) return Ev.BURST_END;
   if (t < next) next = t;
@@ -252,6 +263,9 @@ export function dispatch(h: HostState, v: number, kind: Ev, time: number): void 
       break;
     case Ev.BUILD_END:
       buildShareDone(h, v, time);
+      break;
+    case Ev.HOP_END:
+      hopDone(h, v, time);
       break;
     case Ev.BURST_END:
       burstBoundary(h, v, time);

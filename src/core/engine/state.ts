@@ -105,6 +105,15 @@ export const enum Worker {
   NONE = 2,
 }
 
+/** A ping-pong vCPU's message (V8.HOP; src/core/guests/pingPong.ts). */
+export const enum Hop {
+  NONE = 0,
+  /** The peer sent the message: its reschedule IPI is on the way or pending. */
+  SENT = 1,
+  /** The vCPU runs its hop (Vf.WORK_LEFT guest ns to go). */
+  RUNNING = 2,
+}
+
 /** Per-vCPU numbers (`vf`): times in ns, debts, carries. */
 export const enum Vf {
   /** Wall time up to which the vCPU has been advanced. */
@@ -133,7 +142,7 @@ export const enum Vf {
   NOTIFY_AT = 11,
   /** Completion of a background I/O this vCPU issued. */
   BG_DONE_AT = 12,
-  /** Guest ns of build work this vCPU still owes. */
+  /** Guest ns of build work this vCPU still owes, or of its ping-pong hop (never both: other phases). */
   WORK_LEFT = 13,
   /**
    * Next background I/O the vCPU issues: a wall-time deadline while the vCPU is not halted; while it
@@ -181,7 +190,9 @@ export const enum V8 {
   WAKE_TIMER = 4,
   /** 1 when the timer interrupt in service ended an idle period: its ISR also restarts the tick. */
   RESTART_TICK = 5,
-  STRIDE = 6,
+  /** A ping-pong vCPU's message: a Hop value. */
+  HOP = 6,
+  STRIDE = 7,
 }
 
 /** Per-guest numbers (`gf`). */
@@ -478,6 +489,20 @@ export abstract class HostState {
     return this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
   }
 
+  /**
+   * When vCPU `v` finishes the work it owes (Vf.WORK_LEFT: a build share, a ping-pong hop) at its
+   * present rate: Infinity unless it runs guest code outside a raised section, where work progresses.
+   */
+  workEndTime(v: number): number {
+    const b = v * Vf.STRIDE;
+    if (this.mode(v) !== Mode.RUN || this.vf[b + Vf.RAISED_END] !== Infinity) return Infinity;
+    return (
+      this.vf[b + Vf.T] +
+      this.vf[b + Vf.DEBT] +
+      Math.max(0, Math.ceil(this.vf[b + Vf.WORK_LEFT] / this.progressRate(v)))
+    );
+  }
+
   hostTickPeriod(): number {
     return Math.round(1e9 / this.config.host.hostTickHz);
   }
@@ -487,6 +512,11 @@ export abstract class HostState {
   /** What vCPU `v` is doing. */
   mode(v: number): Mode {
     return this.v8[v * V8.STRIDE + V8.MODE];
+  }
+
+  /** vCPU `v`'s ping-pong message (guests/pingPong.ts). */
+  hop(v: number): Hop {
+    return this.v8[v * V8.STRIDE + V8.HOP];
   }
 
   /** The state of guest `gi`'s chain worker. */

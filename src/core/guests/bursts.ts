@@ -4,15 +4,16 @@
  * time; an idle gap is a HLT, and the next burst starts with the scheduler's wake-up IPI. vCPUs
  * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
  */
-import { Gi, GuestCounter, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { Gi, GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 import { stimerIdleTransition } from './timekeeping.js';
 
 /**
- * Worker vCPU 0 during its CPU chunk, every vCPU during a build, and the vCPUs that take a compute
- * or lock-spin phase (its first `busyVcpus`, or all) run flat out.
+ * Worker vCPU 0 during its CPU chunk, every vCPU during a build, the vCPUs that take a compute
+ * or lock-spin phase (its first `busyVcpus`, or all), and a ping-pong vCPU during its hop
+ * (guests/pingPong.ts) run flat out.
  */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
@@ -21,6 +22,7 @@ export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
   const plan = guest.phases[idx];
   if (plan.phase === 'compute' || plan.phase === 'lock-spin')
     return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
+  if (plan.phase === 'ping-pong') return h.hop(v) === Hop.RUNNING; // guests/pingPong.ts
   if (plan.work === undefined) return false;
   if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
   return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;

@@ -9,6 +9,7 @@ import { isAlwaysBusy } from './bursts.js';
 import { halt } from './interrupts.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr } from './phases.js';
+import { pingPongAfterIsr } from './pingPong.js';
 import { rearmAfterTick } from './timers.js';
 import { guestEoi } from './timekeeping.js';
 
@@ -58,6 +59,7 @@ export function isrEnd(h: HostState, v: number, time: number): void {
   isrRestoreIrql(h, v, model);
   rearmAfterTick(h, v, model, vector);
   chainAfterIsr(h, gi, v, vector, time);
+  pingPongAfterIsr(h, gi, v, vector);
   // Back to what was interrupted.
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
   resumeRaised(h, v, time);

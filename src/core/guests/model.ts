@@ -7,11 +7,12 @@
 export type OsFamily = 'windows' | 'linux' | 'freebsd';
 
 /** What a guest does for a while (docs/MODEL.md "Phases"). */
-export type PhaseKind = 'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build' | 'compute' | 'lock-spin';
+export type PhaseKind =
+  'boot' | 'idle' | 'install' | 'disk-benchmark' | 'build' | 'compute' | 'lock-spin' | 'ping-pong';
 
 /**
- * Results columns of the phases (HostSimulation.phaseDoneNs, results.json). `compute` is
- * duration-bound only (no completion time), so it has no column.
+ * Results columns of the phases (HostSimulation.phaseDoneNs, results.json). `compute`, `lock-spin`
+ * and `ping-pong` are duration-bound only (no completion time), so they have no column.
  */
 export const PHASE_ORDER: readonly PhaseKind[] = ['boot', 'idle', 'install', 'disk-benchmark', 'build'];
 
@@ -23,6 +24,8 @@ export interface PhasePlan {
   readonly work?: number;
   /** Only the guest's first `busyVcpus` vCPUs take the phase's behaviour; the others idle. */
   readonly busyVcpus?: number;
+  /** ping-pong: guest ns a vCPU runs between the message's arrival and its send to the peer. */
+  readonly hopNs?: number;
 }
 
 export interface PhaseBehaviour {
@@ -132,6 +135,13 @@ export interface GuestModel {
      * CPL 0 (src/core/guests/spin.ts); the same behaviour otherwise (no I/O, no IPIs, ticks only).
      */
     readonly 'lock-spin': PhaseBehaviour;
+    /**
+     * Pairs of vCPUs passing one message back and forth by reschedule IPI (src/core/guests/
+     * pingPong.ts): between the message's hops a vCPU behaves as in idle, so this is the idle
+     * phase's behaviour without its background I/O and IPIs (the processes do none); the hops come
+     * on top.
+     */
+    readonly 'ping-pong': PhaseBehaviour;
   };
   readonly install: InstallModel;
   readonly diskBenchmark: DiskBenchmarkModel;

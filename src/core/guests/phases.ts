@@ -10,11 +10,12 @@
  *   - build: CPU work split evenly over all vCPUs, each flat out until its share is done.
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
-import { G8, Gf, Gi, GuestCounter, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
 import { raise } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
+import { startPingPong } from './pingPong.js';
 import { cancelIdleWakeup, scheduleTimer } from './timers.js';
 import { setupWorkload } from './workloadGuest.js';
 
@@ -32,6 +33,7 @@ export function startPhase(h: HostState, gi: number, idx: number): void {
   h.gf[g + Gf.PHASE_END] = Infinity;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  startPingPong(h, gi); // clears every vCPU's message; a ping-pong phase hands out the first
   if (idx >= guest.phases.length) {
     startVcpus(h, gi);
     return;
@@ -90,11 +92,11 @@ export function completePhase(h: HostState, gi: number, at: number): void {
   startPhase(h, gi, idx + 1);
 }
 
-/** `guestNs` of running guest time outside raised sections on vCPU `v`: its chunk or build share progresses. */
+/** `guestNs` of running guest time outside raised sections on vCPU `v`: its chunk, build share or hop progresses. */
 export function consumeWork(h: HostState, gi: number, v: number, guestNs: number): void {
   if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU)
     h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] -= guestNs;
-  if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1)
+  if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1 || h.hop(v) === Hop.RUNNING)
     h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = Math.max(0, h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] - guestNs);
 }
 
@@ -219,17 +221,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
 
 /** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it). */
 export function buildEndTime(h: HostState, v: number): number {
-  if (
-    h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ||
-    h.mode(v) !== Mode.RUN ||
-    h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
-  )
-    return Infinity;
-  return (
-    h.vf[v * Vf.STRIDE + Vf.T] +
-    h.vf[v * Vf.STRIDE + Vf.DEBT] +
-    Math.max(0, Math.ceil(h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] / h.progressRate(v)))
-  );
+  return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ? Infinity : h.workEndTime(v);
 }
 
 /** Ev.BUILD_END: `v`'s share is done; the last share ends the phase, the others go idle. */
