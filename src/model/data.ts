@@ -7,7 +7,6 @@ import type { GuestModel, HostModel, PhaseBehaviour } from '../core/guests/model
 import { DEFAULT_HOST_OS, HOST_OS_NAMES, type HostOs } from './hostOs.js';
 export { DEFAULT_HOST_OS, HOST_OS_NAMES, HOST_OS_OF, type HostOs } from './hostOs.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
-import { COST_FIELD, COST_TAU, COST_WORDS } from '../core/vcpu/warmth.js';
 
 /**
  * Loads the model data files (data/cost-model.yaml, data/guest-models.yaml) into typed,
@@ -236,8 +235,6 @@ export interface CostModel {
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
   readonly ipiLatencyNs: number;
-  /** Warm exits' time constant per hypervisor, ns (cost-model.yaml exitWarmthTauNs; 0: always cold). */
-  readonly exitWarmthTauNs: Readonly<Record<'bhyve' | 'kvm', number>>;
   /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
   readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
   /** TSC ticks between two PAUSEs of a guest spin loop, by microarchitecture (cost-model.yaml pauseLoopIntervalTsc). */
@@ -285,7 +282,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const tickEvery = sub(cost, 'hostTickOnEveryCpu', 'cost-model');
   const apicField = sub(cost, 'apicMsrWriteFieldNs', 'cost-model');
   const deviceModel = sub(cost, 'deviceModelTickNs', 'cost-model');
-  const warmth = sub(cost, 'exitWarmthTauNs', 'cost-model');
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
@@ -310,10 +306,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
-    exitWarmthTauNs: Object.freeze({
-      bhyve: num(warmth, 'bhyve', 'cost-model.exitWarmthTauNs'),
-      kvm: num(warmth, 'kvm', 'cost-model.exitWarmthTauNs'),
-    }),
     deviceModelTickNs: Object.freeze({
       bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),
       kvm: num(deviceModel, 'kvm', 'cost-model.deviceModelTickNs'),
@@ -328,12 +320,10 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
 /**
  * Host ns per exit slot for a CPU and hypervisor: (hardware round trip + handler) cycles at the
  * profile's base clock, plus the in-the-field part (fieldNs: the host's work for that kind of exit).
- * Exits without a handler or field figure cost the round trip only. After the slots: each slot's
- * field part and the warmth time constant (src/core/vcpu/warmth.ts: a warm exit pays less of it).
+ * Exits without a handler or field figure cost the round trip only.
  */
 export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): Float64Array {
-  const table = new Float64Array(COST_WORDS);
-  table[COST_TAU] = cost.exitWarmthTauNs[hypervisor];
+  const table = new Float64Array(EXIT_SLOT_COUNT);
   const roundTrip = cost.exitRoundTripCycles[profile.microarchitecture];
   if (roundTrip === undefined)
     throw new ModelDataError(
@@ -344,7 +334,6 @@ export function exitCostTable(cost: CostModel, profile: CpuProfile, hypervisor: 
   for (const kind of EXIT_KINDS) {
     const cycles = roundTrip + (handlers[kind.name] ?? 0);
     table[kind.slot] = Math.round((cycles * 1000) / profile.baseClockMHz) + (field[kind.name] ?? 0);
-    table[COST_FIELD + kind.slot] = field[kind.name] ?? 0;
   }
   return table;
 }

@@ -4,7 +4,6 @@ import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '.
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
 import { runScript } from '../core/script/runScript.js';
-import { COST_FIELD } from '../core/vcpu/warmth.js';
 import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import {
@@ -156,7 +155,6 @@ function withMeasuredTimes(table: Float64Array, variant: ScenarioVariant): Float
     const kind = exitKindByName(name);
     if (kind === undefined || kind.vendor !== variant.host.cpu.vendor) continue;
     out[kind.slot] = Math.round((table[kind.slot] * t.measuredNs) / t.modelNs);
-    out[COST_FIELD + kind.slot] = 0; // a measured mean already holds the report's own warmth (warmth.ts)
   }
   return out;
 }

@@ -45,7 +45,6 @@ import {
   vTprWrite,
 } from '../svm/intercepts.js';
 import { LOCAL_SLOT, Slot } from './exits.js';
-import { warmCostNs } from './warmth.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
@@ -90,10 +89,12 @@ export class MachineCore {
   protected readonly mmioSlot: number;
   /** The exit a guest timer expiry takes on a running vCPU, by policy (PolicyTraits.guestTimer). */
   protected readonly timerSlot: number;
-  readonly exitCostNs: Float64Array; // host ns per exit slot, then warmth's words (model/data.ts exitCostTable)
+  /** Host nanoseconds charged per exit slot (set by the engine from the cost model). */
+  readonly exitCostNs: Float64Array;
   /**
-   * Host ns of an MSR-write exit to an x2APIC register other than the timer's (EOI, ICR, LVT, ...): KVM arms no
-   * host timer for those: the short field part (docs/MODEL.md §5); -1: the slot's. repeat's only WRMSR arms.
+   * Host ns of an MSR-write exit to an x2APIC register other than the timer's (EOI, ICR, LVT, ...): KVM
+   * arms no host timer for those, so they take the short field part, not the MSR_WRITE slot's
+   * (docs/MODEL.md §5); -1: the slot's cost. Machine.repeat's only MSR write is IA32_TSC_DEADLINE.
    */
   apicMsrWriteCostNs = -1;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
@@ -102,8 +103,6 @@ export class MachineCore {
   readonly exitHostNs: Float64Array;
   /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
   readonly exitTotals: Float64Array;
-  protected readonly lastExitNs: Float64Array; // each vCPU's last exit, ns (warm exits: warmth.ts)
-  protected bulkGapNs = 0; // Machine.repeat's mean gap between its exits (0: not in one; warmth.ts)
   /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
   protected readonly ff: Int32Array;
 
@@ -162,7 +161,6 @@ export class MachineCore {
     this.exitCostNs = a.exitCostNs;
     this.exitHostNs = a.exitHostNs;
     this.exitTotals = a.exitTotals;
-    this.lastExitNs = a.lastExitNs.fill(-Infinity); // no exit yet: the first one is cold
     this.s = a.s;
     this.ff = a.ff;
     this.debugChecks = config.debugChecks === true;
@@ -224,7 +222,7 @@ export class MachineCore {
     kind: RecKind,
     unitCostNs: number = this.exitCostNs[slot],
   ): void {
-    const cost = warmCostNs(this.exitCostNs, this.lastExitNs, v, slot, count, unitCostNs, this.clockNs, this.bulkGapNs);
+    const cost = unitCostNs * count;
     this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;

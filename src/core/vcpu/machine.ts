@@ -11,7 +11,6 @@ import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
 import { txEpoch, txHinted } from './transitions.js';
-import { bulkGapNs } from './warmth.js';
 
 export type { MachineConfig } from './machineSetup.js';
 export { Counter, Fault } from './counters.js';
@@ -143,14 +142,6 @@ export class Machine extends TabulatedInstructions {
    */
   repeat(v: number, count: number, op: RepeatOp, a: number, b: number): number {
     if (count <= 0) return 0;
-    // Warm exits (warmth.ts): the bulk's exits spread evenly since the vCPU's previous exit.
-    this.bulkGapNs = bulkGapNs(this.lastExitNs, v, this.clockNs, count);
-    const executed = this.repeatRuns(v, count, op, a, b);
-    this.bulkGapNs = 0;
-    return executed;
-  }
-
-  private repeatRuns(v: number, count: number, op: RepeatOp, a: number, b: number): number {
     const base = v * F.STRIDE;
     // The memo (repeatMemo.ts): own-state operations, nothing recording the runs one by one.
     const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;

@@ -3,7 +3,6 @@ import { carve, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
-import { COST_WORDS } from './warmth.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
@@ -28,7 +27,6 @@ export interface MachineArrays {
   readonly exitCostNs: Float64Array;
   readonly exitHostNs: Float64Array;
   readonly exitTotals: Float64Array;
-  readonly lastExitNs: Float64Array;
   readonly s: Int32Array;
   readonly ff: Int32Array;
 }
@@ -41,11 +39,10 @@ export function slotStrideOf(profile: CpuProfile): number {
 /**
  * The arrays of a machine of `n` vCPUs with `slotStride` exit kinds each, carved from one buffer
  * (arena.ts) - the machine's own, or its host's with the host's arrays. Float64 views first. An
- * `exitCostNs` table given is the machine's (read, never written: hosts of a variant share theirs):
- * one cost per slot, or with warmth's words after them (warmth.ts COST_WORDS).
+ * `exitCostNs` table given is the machine's (read, never written: hosts of a variant share theirs).
  */
 export function machineArrays(c: Carver, n: number, slotStride: number, exitCostNs?: Float64Array): MachineArrays {
-  if (exitCostNs !== undefined && exitCostNs.length !== EXIT_SLOT_COUNT && exitCostNs.length !== COST_WORDS)
+  if (exitCostNs !== undefined && exitCostNs.length !== EXIT_SLOT_COUNT)
     throw new Error(`exit cost table of ${exitCostNs.length} slots, not ${EXIT_SLOT_COUNT}`);
   return {
     exitCounts: c.f64(n * slotStride),
@@ -54,7 +51,6 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
-    lastExitNs: c.f64(n),
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
