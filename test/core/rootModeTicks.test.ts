@@ -138,3 +138,28 @@ for (const r of ROWS) {
     }
   });
 }
+
+test('an overcommitted host: 8 computing vCPUs on 2 cores take Hz x their guest-mode CPU time, not Hz x wall time', () => {
+  // Processor sharing: each vCPU is on a core a quarter of the time; a tick lands on a core in guest
+  // mode of the vCPU running there, so the 8 vCPUs share the 2 cores' ticks.
+  const text = `name: overcommit
+seed: 5
+host: { cpu: xeon-e5-2667v4, cores: 2 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: ubuntu-18.04, vcpus: 8, x2apic: true, phases: [{ phase: compute, duration: 5s }] }
+duration: 5s
+`;
+  const t = runText(text, withOsHz('linux', 1000));
+  const without = runText(text, withOsHz('linux', 0.001));
+  const got = extInt(t) - extInt(without);
+  const expected = 1000 * t.guestCpuSeconds;
+  const slack = 4 * Math.sqrt(expected) + t.vcpus + 2;
+  assert.ok(t.guestCpuSeconds < 2 * 5 + 1e-6, `guest CPU ${t.guestCpuSeconds} s on 2 cores in 5 s`);
+  assert.ok(
+    Math.abs(got - expected) <= slack,
+    `${got} tick exits, expected ${expected.toFixed(1)} ± ${slack.toFixed(1)}`,
+  );
+  // Every tick of every vCPU's wall time would be 8 x 5 s x 1000 Hz = 40,000.
+  assert.ok(got < 0.3 * 8 * 5 * 1000, `${got}`);
+});

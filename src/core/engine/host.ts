@@ -42,7 +42,7 @@ export class HostSimulation extends HostState {
   private reportsSeen = -1;
   /** Set by progress for advance's host ticks: wall time up to which the interval was root mode (exit debt). */
   private rootUntil = -Infinity;
-  /** Set by progress: the share of the interval's time after rootUntil that was guest mode. */
+  /** Set by progress: the share of the interval's wall time after rootUntil that the vCPU was in guest mode. */
   private guestFraction = 1;
 
   constructor(config: HostConfig) {
@@ -165,8 +165,9 @@ export class HostSimulation extends HostState {
    *
    * progress pays the exit debt first, so the interval is root mode up to `rootUntil` (ticks there are
    * taken by the host). After it, a guest whose exits come in bulk (%cr8 stream, workload profile, PAUSE
-   * loop) interleaves them with its guest time: a `guestFraction` of that time is guest mode, and that
-   * share of the ticks exits, the fraction carried (Vf.TICK_CARRY) so the mean count is exact. Every
+   * loop) interleaves them with its guest time, and an overcommitted host's processor sharing keeps the
+   * vCPU off its core part of the time: a `guestFraction` of that time is guest mode, and that share of
+   * the ticks exits, the fraction carried (Vf.TICK_CARRY) so the mean count is exact. Every
    * tick path comes here: ticks applied in bulk and HOST_TICK wake-ups alike; a workload profile's own
    * hostInterrupts are per guest second already (workloadRun).
    */
@@ -221,8 +222,10 @@ export class HostSimulation extends HostState {
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       guestNs = cr8Stream(this, v, gi, wall, time);
     }
-    // The bulk exits' predicted time (wall - guestNs) is spread over the rest of the interval.
-    this.guestFraction = guestNs / wall;
+    // The rest of the interval is wall / share ns, in which the vCPU is in guest mode for guestNs: the
+    // bulk exits' predicted time (wall - guestNs) is spread over it, and when the host is overcommitted
+    // the vCPU is off its core (another vCPU in guest mode there takes the tick) for 1 - share of it.
+    this.guestFraction = (share * guestNs) / wall;
     if (workload === undefined) clockReads(this, v, gi, guestNs);
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
