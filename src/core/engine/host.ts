@@ -40,6 +40,10 @@ export class HostSimulation extends HostState {
   private deliveredSeen = 0;
   /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
   private reportsSeen = -1;
+  /** Set by progress for advance's host ticks: wall time up to which the interval was root mode (exit debt). */
+  private rootUntil = -Infinity;
+  /** Set by progress: the share of the interval's wall time after rootUntil that the vCPU was in guest mode. */
+  private guestFraction = 1;
 
   constructor(config: HostConfig) {
     super(config);
@@ -138,13 +142,45 @@ export class HostSimulation extends HostState {
     this.progress(v, time);
     const tick = this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK];
     if (tick <= time && this.mode(v) !== Mode.HALT && !this.machine.isStopped(v)) {
-      // The host's timer ticks that fell in (from, time]: external-interrupt exits, exact and in bulk.
+      // The host's timer ticks that fell in (from, time]: the grid advances over all of them; those
+      // that landed in guest mode are external-interrupt exits, exact and in bulk.
       const period = this.hostTickPeriod();
       const ticks = Math.floor((time - tick) / period) + 1;
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = tick + ticks * period;
-      this.machine.hostInterrupts(v, ticks);
+      this.machine.hostInterrupts(v, this.guestModeTicks(v, tick, ticks, period));
       this.drainDeliveries(time);
     }
+  }
+
+  /**
+   * Of `ticks` host ticks at `tick`, `tick + period`, ... in the interval progress just advanced, how
+   * many land while vCPU `v` is in guest mode: the one home of the rule. A host interrupt is a VM exit
+   * only in VMX non-root operation (SDM vol. 3C, "Pin-Based VM-Execution Controls": external-interrupt
+   * exiting; "Other Causes of VM Exits"; SVM: the INTR intercept, AMD APM vol. 2 §15.13). In root
+   * mode the host takes it itself: KVM handles an exit with interrupts off (arch/x86/kvm/x86.c
+   * vcpu_enter_guest: vcpu->mode = OUTSIDE_GUEST_MODE, handle_exit_irqoff, then local_irq_enable),
+   * so a tick that lands during exit handling runs as a plain host interrupt - no exit, no count. Its
+   * handler time is part of the exit being handled, whose measured cost (cost-model.yaml) already
+   * holds it: nothing more is charged.
+   *
+   * progress pays the exit debt first, so the interval is root mode up to `rootUntil` (ticks there are
+   * taken by the host). After it, a guest whose exits come in bulk (%cr8 stream, workload profile, PAUSE
+   * loop) interleaves them with its guest time, and an overcommitted host's processor sharing keeps the
+   * vCPU off its core part of the time: a `guestFraction` of that time is guest mode, and that share of
+   * the ticks exits, the fraction carried (Vf.TICK_CARRY) so the mean count is exact. Every
+   * tick path comes here: ticks applied in bulk and HOST_TICK wake-ups alike; a workload profile's own
+   * hostInterrupts are per guest second already (workloadRun).
+   */
+  private guestModeTicks(v: number, tick: number, ticks: number, period: number): number {
+    const rootUntil = this.rootUntil;
+    const inRoot = tick > rootUntil ? 0 : Math.min(ticks, Math.floor((rootUntil - tick) / period) + 1);
+    const after = ticks - inRoot;
+    const g = this.guestFraction;
+    if (g >= 1 || after === 0) return after;
+    const x = after * g + this.vf[v * Vf.STRIDE + Vf.TICK_CARRY];
+    const k = Math.floor(x);
+    this.vf[v * Vf.STRIDE + Vf.TICK_CARRY] = x - k;
+    return k;
   }
 
   /**
@@ -154,6 +190,8 @@ export class HostSimulation extends HostState {
    */
   private progress(v: number, time: number): void {
     const from = this.vf[v * Vf.STRIDE + Vf.T];
+    this.rootUntil = -Infinity;
+    this.guestFraction = 1;
     if (time <= from) return;
     this.vf[v * Vf.STRIDE + Vf.T] = time;
     const m = this.machine;
@@ -166,10 +204,13 @@ export class HostSimulation extends HostState {
       this.vf[v * Vf.STRIDE + Vf.DEBT] = Math.max(0, this.vf[v * Vf.STRIDE + Vf.DEBT] - wall);
       return;
     }
-    wall *= this.share();
+    const share = this.share();
+    wall *= share;
     const pay = Math.min(this.vf[v * Vf.STRIDE + Vf.DEBT], wall);
     this.vf[v * Vf.STRIDE + Vf.DEBT] -= pay;
     wall -= pay;
+    // Root mode while the debt is paid: its wall time is the debt over the vCPU's share of a core.
+    this.rootUntil = wall <= 0 ? time : from + pay / share;
     if (wall <= 0) return;
     const model = this.guests[gi].model;
     let guestNs = wall;
@@ -181,6 +222,10 @@ export class HostSimulation extends HostState {
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       guestNs = cr8Stream(this, v, gi, wall, time);
     }
+    // The rest of the interval is wall / share ns, in which the vCPU is in guest mode for guestNs: the
+    // bulk exits' predicted time (wall - guestNs) is spread over it, and when the host is overcommitted
+    // the vCPU is off its core (another vCPU in guest mode there takes the tick) for 1 - share of it.
+    this.guestFraction = (share * guestNs) / wall;
     if (workload === undefined) clockReads(this, v, gi, guestNs);
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;

@@ -161,7 +161,12 @@ export const enum Vf {
   PLE_EXITS_SEEN = 19,
   /** Arrival time of the oldest undelivered interrupt, per Source (3 slots; -1: none). */
   ARRIVAL = 20,
-  STRIDE = 23,
+  /**
+   * Fractional host ticks carried between advances: of the ticks that land after the exit debt, the
+   * share in guest mode when the interval's own bulk exits are interleaved with its guest time (host.ts).
+   */
+  TICK_CARRY = 23,
+  STRIDE = 24,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -245,7 +250,7 @@ export const WL_OPAQUE_CARRY = WL_CARRY + WorkloadOp.COUNT;
 export const WL_HOST_IRQ_CARRY = WL_OPAQUE_CARRY + EXIT_SLOT_COUNT;
 export const WL = WL_HOST_IRQ_CARRY + 1;
 
-if (Vf.STRIDE - Vf.ARRIVAL !== Source.COUNT) throw new Error('Vf.ARRIVAL needs one slot per Source');
+if (Vf.TICK_CARRY - Vf.ARRIVAL !== Source.COUNT) throw new Error('Vf.ARRIVAL needs one slot per Source');
 
 /**
  * Every typed array of a host - its machine's, its own, its PRNG streams', event heap's and latency
