@@ -49,6 +49,11 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
   }
 }
 
+/** Mean idle gap that keeps a vCPU busy `busyFraction` of the time with bursts of mean `burstNs`. */
+export function idleGapMeanNs(b: PhaseBehaviour): number {
+  return b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
+}
+
 /** Ev.BURST_END: a busy burst ends (the vCPU halts) or an idle gap does (the scheduler wakes it). */
 export function burstBoundary(h: HostState, v: number, time: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -56,8 +61,7 @@ export function burstBoundary(h: HostState, v: number, time: number): void {
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
-    const idleMean = b.busyFraction >= 1 ? 0 : (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
-    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleMean)), time);
+    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b))), time);
   } else {
     h.v8[busy] = 1;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));

@@ -20,7 +20,7 @@
  * (bursts.ts isAlwaysBusy). State per vCPU: V8.HOP (a Hop value) and Vf.WORK_LEFT (the hop's work).
  */
 import { Gi, Hop, V8, Vf, Vi, type HostState } from '../engine/state.js';
-import { goIdle } from './bursts.js';
+import { goIdle, idleGapMeanNs } from './bursts.js';
 import { sendIpi } from './devices.js';
 import { armTimer, cancelIdleWakeup } from './timers.js';
 
@@ -86,11 +86,10 @@ export function hopDone(h: HostState, v: number, time: number): void {
   const end = h.vf[v * Vf.STRIDE + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && end !== Infinity) return; // in an idle burst of its own
   const b = h.vcpuBehaviour(v);
-  const idleMean = (b.burstNs * (1 - b.busyFraction)) / Math.max(b.busyFraction, 1e-9);
   const wakeAt =
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 && end !== Infinity
       ? Math.max(end, time + 1)
-      : time + Math.max(1, h.rng.exponentialNs(v, idleMean));
+      : time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b)));
   goIdle(h, gi, v, wakeAt, time);
 }
 
