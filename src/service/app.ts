@@ -7,6 +7,7 @@ import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import type { RunResults } from '../results/types.js';
 import { requireRole, type Tokens } from './auth.js';
 import { checkQuery, listRequest, submitRequest } from './request.js';
+import { browserGuard } from './origin.js';
 
 interface AppOptions {
   readonly manager: RunManager;
@@ -42,6 +43,7 @@ export function createApp(o: AppOptions): express.Express {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
 
   const read = requireRole(tokens, 'read');
   const page = requireRole(tokens, 'read', true);

@@ -1,0 +1,127 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+
+/**
+ * The hostile-input audit of docs/SERVICE.md ("Hostile input: what is checked"), one test per
+ * finding, against loopback services: each test failed before the fix it names.
+ */
+
+const { dataDir, services } = serviceFixture('vmexit-lab-hostile-input-');
+
+const tiny = (name: string, seed = 1): string => `name: ${name}
+seed: ${seed}
+host: { cpu: i7-6700K, cores: 2, count: 1 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - os: freebsd-12.1
+    phases: [{ phase: idle }]
+duration: 1s
+`;
+
+let open: ServiceHandle;
+before(async () => {
+  open = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
+  services.push(open);
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  body: any;
+}
+
+/** A request with exactly these headers (fetch will not send a Host or Sec-Fetch-* of our choosing). */
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+): Promise<Answer> {
+  const u = new URL(path, base);
+  return new Promise((ok, fail) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          ok({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+        });
+      },
+    );
+    req.on('error', fail);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
+    req.end(body);
+  });
+}
+
+async function runCount(base: string): Promise<number> {
+  const r = await raw(base, 'GET', '/api/runs?limit=1000');
+  return (r.body as { runs: unknown[] }).runs.length;
+}
+
+test('cross-site writes: a page of another origin cannot start or cancel runs (text/plain POST needs no preflight)', async () => {
+  const before = await runCount(open.url);
+  const cases: Record<string, string>[] = [
+    { Origin: 'http://evil.example' },
+    { Origin: 'null' },
+    { Origin: 'http://127.0.0.1:1' }, // another port of this host: another origin
+    { 'Sec-Fetch-Site': 'cross-site' },
+    { 'Sec-Fetch-Site': 'same-site', Origin: 'http://localhost:3000' },
+  ];
+  for (const h of cases) {
+    const r = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'text/plain', ...h }, 'default');
+    assert.equal(r.status, 403, `${JSON.stringify(h)}: ${r.text}`);
+    assert.equal(r.body.error.code, 'forbidden');
+    assert.match(r.body.error.message, /from a web page of another origin/);
+    const d = await raw(open.url, 'DELETE', '/api/runs/00000000-0000-0000-0000-000000000000', h);
+    assert.equal(d.status, 403, `DELETE ${JSON.stringify(h)}: ${d.text}`);
+  }
+  assert.equal(await runCount(open.url), before, 'no run was created');
+  // Reads from other origins are not refused here (the browser keeps their answers from the page),
+  // and API clients that send no Origin, or the service's own origin, still write.
+  assert.equal((await raw(open.url, 'GET', '/api/runs', { Origin: 'http://evil.example' })).status, 200);
+  const host = new URL(open.url).host;
+  const own = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/yaml', Origin: `http://${host}`, 'Sec-Fetch-Site': 'same-origin' },
+    tiny('own-origin'),
+  );
+  assert.equal(own.status, 202, own.text);
+  const curl = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny('no-origin'));
+  assert.equal(curl.status, 202, curl.text);
+});
+
+test('DNS rebinding: an open service answers only requests addressed to a loopback name', async () => {
+  for (const host of ['evil.example', `evil.example:${new URL(open.url).port}`, '10.0.0.1', '127.0.0.1.evil.example']) {
+    for (const path of ['/api/runs', '/metrics', '/', '/healthz']) {
+      const r = await raw(open.url, 'GET', path, { Host: host });
+      assert.equal(r.status, 403, `Host ${host} ${path}: ${r.text}`);
+      assert.equal(r.body.error.code, 'forbidden');
+      assert.match(r.body.error.message, /addressed to 127\.0\.0\.1, localhost or \[::1\]/);
+    }
+  }
+  for (const host of ['127.0.0.1', 'localhost:8080', 'LOCALHOST', 'app.localhost:1', '[::1]:8080', '127.1.2.3:9']) {
+    const r = await raw(open.url, 'GET', '/healthz', { Host: host });
+    assert.equal(r.status, 200, `Host ${host}: ${r.text}`);
+  }
+  // With a token the page has no credential, and a proxy may forward other names: no Host check.
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, token: 'w-token' });
+  services.push(s);
+  const r = await raw(s.url, 'GET', '/api/runs', { Host: 'vmexit-lab.example', Authorization: 'Bearer w-token' });
+  assert.equal(r.status, 200, r.text);
+});
