@@ -125,3 +125,20 @@ test('DNS rebinding: an open service answers only requests addressed to a loopba
   const r = await raw(s.url, 'GET', '/api/runs', { Host: 'vmexit-lab.example', Authorization: 'Bearer w-token' });
   assert.equal(r.status, 200, r.text);
 });
+
+test('scenario names: at most 128 characters (a 1 MB name was kept and repeated by every list and page)', async () => {
+  for (const name of ['x'.repeat(129), 'x'.repeat(1_000_000)]) {
+    const r = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny(name));
+    assert.equal(r.status, 400, r.text.slice(0, 300));
+    assert.equal(r.body.error.code, 'invalid_scenario');
+    assert.equal(r.body.error.diagnostics[0].line, 1);
+    assert.equal(r.body.error.diagnostics[0].column, 7);
+    assert.match(
+      r.body.error.message,
+      /^request\.yaml:1:7: error: invalid name \(expected a name of 1 to 128 lower-case/,
+    );
+    assert.ok(r.text.length < 2_000 + name.length * 1.1, 'the answer does not repeat the name more than once');
+  }
+  const ok = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny('y'.repeat(128)));
+  assert.equal(ok.status, 202, ok.text.slice(0, 300));
+});
