@@ -142,3 +142,28 @@ test('scenario names: at most 128 characters (a 1 MB name was kept and repeated 
   const ok = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny('y'.repeat(128)));
   assert.equal(ok.status, 202, ok.text.slice(0, 300));
 });
+
+test('security headers: no framing, no referrer, no sniffing; JSON is no document; pages load nothing from elsewhere', async () => {
+  const post = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny('headers'));
+  assert.equal(post.status, 202, post.text);
+  const paths = ['/healthz', '/api/runs', `/api/runs/${post.body.id}`, '/metrics', '/api/runs/none', '/nowhere'];
+  for (const path of [...paths, '/', `/runs/${post.body.id}`]) {
+    const r = await raw(open.url, 'GET', path);
+    const h = r.headers;
+    assert.equal(h['x-content-type-options'], 'nosniff', path);
+    assert.equal(h['x-frame-options'], 'DENY', path);
+    assert.equal(h['referrer-policy'], 'no-referrer', path);
+    assert.equal(h['cross-origin-resource-policy'], 'same-origin', path);
+    assert.equal(h['x-powered-by'], undefined, path);
+    assert.equal(h['access-control-allow-origin'], undefined, `${path}: no CORS (docs/SERVICE.md)`);
+    const csp = String(h['content-security-policy']);
+    assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.match(csp, /^default-src 'none'/, path);
+    if (String(h['content-type']).startsWith('text/html')) {
+      // The pages run their inline scripts and poll this service, and nothing else.
+      assert.match(csp, /script-src 'unsafe-inline'/, path);
+      assert.match(csp, /connect-src 'self'/, path);
+      assert.doesNotMatch(csp, /https?:|\*/, path);
+    } else assert.equal(csp, "default-src 'none'; frame-ancestors 'none'", path);
+  }
+});
