@@ -1,7 +1,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
 /**
@@ -166,4 +169,29 @@ test('security headers: no framing, no referrer, no sniffing; JSON is no documen
       assert.doesNotMatch(csp, /https?:|\*/, path);
     } else assert.equal(csp, "default-src 'none'; frame-ancestors 'none'", path);
   }
+});
+
+test('the scenario catalogue parses a file once (GET /api/scenarios held the main thread 90 ms a call), and again when it changes', () => {
+  const dir = join(dataDir(), 'scenarios');
+  mkdirSync(dir);
+  const file = join(dir, 'one.yaml');
+  writeFileSync(file, tiny('one-a'));
+  const catalog = new ScenarioCatalog(dir);
+  const first = catalog.load('one');
+  assert.equal(first.scenario.name, 'one-a');
+  assert.equal(catalog.load('one'), first, 'the second load is the first one, not a new parse');
+  assert.equal(catalog.list()[0].scenario, 'one-a');
+  assert.equal(catalog.load('one'), first, 'listing reuses it too');
+  // Same size, another content and time: read again.
+  writeFileSync(file, tiny('one-b'));
+  utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+  const second = catalog.load('one');
+  assert.equal(second.scenario.name, 'one-b');
+  assert.notEqual(second, first);
+  assert.equal(catalog.list()[0].scenario, 'one-b');
+  // A bad file is reported each time, and a fixed one loads.
+  writeFileSync(file, 'name: broken\n');
+  utimesSync(file, new Date(), new Date(Date.now() + 10_000));
+  assert.throws(() => catalog.load('one'), /missing required key "guests"/);
+  assert.equal(catalog.list()[0].valid, false);
 });
