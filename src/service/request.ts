@@ -56,7 +56,21 @@ function decimal(v: unknown, name: string, integer: boolean): number | undefined
       'bad_request',
       `${name} must be ${kind} written in decimal digits${integer ? '' : ' (e.g. 30 or 2.5)'}, found ${JSON.stringify(v)}`,
     );
-  return Number(v);
+  const n = Number(v);
+  // 400 nines are decimal digits too, and Number() makes them Infinity.
+  if (!Number.isFinite(n)) throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${v}`);
+  return n;
+}
+
+/**
+ * A number as the client wrote it, for messages: a query parameter's text (Number() would print
+ * 2^53+1 as 9007199254740992 and 10^23 as 1e+23), or a JSON number as JSON.parse read it.
+ */
+function asWritten(v: unknown, n: number): string {
+  if (typeof v === 'string') return v;
+  return Number.isInteger(n) && !Number.isSafeInteger(n)
+    ? `${n} (as JSON reads it: integers above 2^53 are not exact)`
+    : String(n);
 }
 
 function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
@@ -68,7 +82,7 @@ function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
 function optionalSeed(v: unknown): number | undefined {
   const n = decimal(v, 'seed', true);
   if (n !== undefined && (n < 0 || n > 0xffffffff))
-    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${n}`);
+    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${asWritten(v, n)}`);
   return n;
 }
 
@@ -77,7 +91,11 @@ function options(src: Record<string, unknown>): Omit<SubmitRequest, 'yaml' | 'na
   const seed = optionalSeed(src.seed);
   const limit = decimal(src.timeLimitSeconds, 'timeLimitSeconds', false);
   if (limit !== undefined && !(limit > 0))
-    throw new ApiError(400, 'bad_request', `timeLimitSeconds must be a positive number, found ${limit}`);
+    throw new ApiError(
+      400,
+      'bad_request',
+      `timeLimitSeconds must be a positive number, found ${asWritten(src.timeLimitSeconds, limit)}`,
+    );
   return {
     ...(pace ? { pace } : {}),
     ...(seed !== undefined ? { seed } : {}),
@@ -190,7 +208,7 @@ export function listRequest(req: Request): { limit?: number; state?: RunState; s
     throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
   const limit = decimal(q.limit, 'limit', true);
   if (limit !== undefined && (limit < 1 || limit > 1000))
-    throw new ApiError(400, 'bad_request', `limit must be an integer 1..1000, found ${limit}`);
+    throw new ApiError(400, 'bad_request', `limit must be an integer 1..1000, found ${asWritten(q.limit, limit)}`);
   return {
     ...(q.state !== undefined ? { state: q.state as RunState } : {}),
     ...(q.scenario !== undefined ? { scenario: q.scenario } : {}),

@@ -195,3 +195,44 @@ test('the scenario catalogue parses a file once (GET /api/scenarios held the mai
   assert.throws(() => catalog.load('one'), /missing required key "guests"/);
   assert.equal(catalog.list()[0].valid, false);
 });
+
+/** [what, query, JSON body or undefined (a YAML body then), the message expected]. */
+const NUMBERS: [string, string, string | undefined, RegExp][] = [
+  ['seed 2^53+1 in the query', '?seed=9007199254740993', undefined, /seed .*, found 9007199254740993$/],
+  [
+    'seed 2^53+1 in JSON',
+    '',
+    '{"scenario":"default","seed":9007199254740993}',
+    /seed .*, found 9007199254740992 \(as JSON reads it: integers above 2\^53 are not exact\)$/,
+  ],
+  ['seed 1e308 in JSON', '', '{"scenario":"default","seed":1e308}', /found 1e\+308 \(as JSON reads it/],
+  ['seed -1 in JSON', '', '{"scenario":"default","seed":-1}', /seed must be an integer 0\.\.4294967295, found -1$/],
+  ['seed "NaN"', '?seed=NaN', undefined, /seed must be an integer written in decimal digits, found "NaN"/],
+  ['seed 1e3', '?seed=1e3', undefined, /decimal digits, found "1e3"/],
+  ['timeLimitSeconds 0', '?timeLimitSeconds=0', undefined, /timeLimitSeconds must be a positive number, found 0$/],
+  ['timeLimitSeconds -1 in JSON', '', '{"scenario":"default","timeLimitSeconds":-1}', /positive number, found -1$/],
+  [
+    'timeLimitSeconds of 400 digits',
+    `?timeLimitSeconds=${'9'.repeat(400)}`,
+    undefined,
+    /must be a number, found 9{400}$/,
+  ],
+  ['timeLimitSeconds "Infinity"', '?timeLimitSeconds=Infinity', undefined, /decimal digits .*found "Infinity"/],
+];
+
+test('numbers in requests: refused with the number as written (1e308, -1, NaN, 2^53+1, 400 digits)', async () => {
+  const before = await runCount(open.url);
+  for (const [what, query, json, message] of NUMBERS) {
+    const r =
+      json === undefined
+        ? await raw(open.url, 'POST', `/api/runs${query}`, { 'Content-Type': 'application/yaml' }, tiny('numbers'))
+        : await raw(open.url, 'POST', `/api/runs${query}`, { 'Content-Type': 'application/json' }, json);
+    assert.equal(r.status, 400, `${what}: ${r.text}`);
+    assert.equal(r.body.error.code, 'bad_request', what);
+    assert.match(r.body.error.message, message, what);
+  }
+  const limit = await raw(open.url, 'GET', '/api/runs?limit=99999999999999999999999');
+  assert.equal(limit.status, 400);
+  assert.match(limit.body.error.message, /limit must be an integer 1\.\.1000, found 99999999999999999999999$/);
+  assert.equal(await runCount(open.url), before, 'nothing ran');
+});
