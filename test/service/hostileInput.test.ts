@@ -236,3 +236,37 @@ test('numbers in requests: refused with the number as written (1e308, -1, NaN, 2
   assert.match(limit.body.error.message, /limit must be an integer 1\.\.1000, found 99999999999999999999999$/);
   assert.equal(await runCount(open.url), before, 'nothing ran');
 });
+
+test('threshold labels: one series per label set, and no client number of any length in /metrics', async () => {
+  const digits = '0'.repeat(20_000);
+  const post = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/yaml' },
+    `${tiny('thresholds')}thresholds:
+  exits_per_second{reason="HLT"}: ["< 1000", "< 1000", ">= 0"]
+  exits_per_second{reason="CR_ACCESS"}: ["< 1.${digits}1", "< 1.${digits}2"]
+`,
+  );
+  assert.equal(post.status, 202, post.text.slice(0, 300));
+  for (let i = 0; i < 300; i++) {
+    const r = await raw(open.url, 'GET', `/api/runs/${post.body.id}`);
+    if (r.body.state === 'completed') break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  for (const accept of ['text/plain', 'application/openmetrics-text; version=1.0.0']) {
+    const text = (await raw(open.url, 'GET', '/metrics', { Accept: accept })).text;
+    const lines = text
+      .split('\n')
+      .filter((l) => l.startsWith(`vmexit_lab_threshold_passed{scenario="${post.body.seriesLabel}"`));
+    const series = lines.map((l) => l.slice(0, l.lastIndexOf(' ')));
+    assert.equal(new Set(series).size, series.length, `${accept}: a label set twice:\n${series.join('\n')}`);
+    assert.equal(series.length, 4, `${accept}: "< 1000" once, ">= 0", and the two long ones apart`);
+    for (const l of lines) assert.ok(l.length < 400, `${accept}: a ${l.length}-character line`);
+    const long = lines.filter((l) => l.includes('CR_ACCESS'));
+    assert.equal(long.length, 2);
+    for (const l of long)
+      assert.match(l, /threshold="exits_per_second\{reason=\\"CR_ACCESS\\"\}: < 1\.0+\.\.\. #[0-9a-f]{12}"/);
+  }
+});
