@@ -1,10 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
+import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
 /**
@@ -169,6 +171,14 @@ test('security headers: no framing, no referrer, no sniffing; JSON is no documen
       assert.doesNotMatch(csp, /https?:|\*/, path);
     } else assert.equal(csp, "default-src 'none'; frame-ancestors 'none'", path);
   }
+  // No CORS: a preflight finds no route, so a page of another site sends nothing but simple requests.
+  const preflight = await raw(open.url, 'OPTIONS', '/api/runs', {
+    Origin: 'http://evil.example',
+    'Access-Control-Request-Method': 'DELETE',
+  });
+  assert.equal(preflight.status, 404);
+  assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+  assert.equal(preflight.headers['access-control-allow-methods'], undefined);
 });
 
 test('the scenario catalogue parses a file once (GET /api/scenarios held the main thread 90 ms a call), and again when it changes', () => {
@@ -269,4 +279,74 @@ test('threshold labels: one series per label set, and no client number of any le
     for (const l of long)
       assert.match(l, /threshold="exits_per_second\{reason=\\"CR_ACCESS\\"\}: < 1\.0+\.\.\. #[0-9a-f]{12}"/);
   }
+});
+
+test('bodies: a gzip bomb is refused at the limit of its decoded bytes; JSON sent as YAML and YAML sent as JSON say what is wrong', async () => {
+  // 485 KB on the wire, 500 MB decoded in the earlier audit; 4 MB here keeps the test quick.
+  const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x61));
+  const t0 = Date.now();
+  const b = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/yaml', 'Content-Encoding': 'gzip' },
+    bomb,
+  );
+  assert.equal(b.status, 413, b.text);
+  assert.equal(b.body.error.code, 'payload_too_large');
+  assert.ok(Date.now() - t0 < 10_000);
+  const gz = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/yaml', 'Content-Encoding': 'gzip' },
+    gzipSync(tiny('gzipped')),
+  );
+  assert.equal(gz.status, 202, `gzip, deflate and br are taken (docs/SERVICE.md): ${gz.text}`);
+  const jsonAsYaml = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/yaml' },
+    '{"scenario":"default"}',
+  );
+  assert.equal(jsonAsYaml.status, 400);
+  assert.equal(jsonAsYaml.body.error.code, 'invalid_scenario');
+  assert.match(jsonAsYaml.body.error.message, /request\.yaml:1:2: error: unknown key "scenario"/);
+  const yamlAsJson = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/json' }, tiny('as-json'));
+  assert.equal(yamlAsJson.status, 400);
+  assert.equal(yamlAsJson.body.error.code, 'bad_request');
+  assert.match(yamlAsJson.body.error.message, /^the JSON body does not parse/);
+});
+
+test('docs/SERVICE.md "Hostile input": every fixed row names a test of this file, and every test here has a row', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'SERVICE.md'), 'utf8');
+  const start = doc.indexOf('## Hostile input: what is checked');
+  assert.ok(start > 0, 'the section exists');
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| tried') && !l.startsWith('|---'));
+  assert.ok(rows.length >= 20, `${rows.length} rows`);
+  const self = readFileSync(join(REPO_ROOT, 'test', 'service', 'hostileInput.test.ts'), 'utf8');
+  const titles = [...self.matchAll(/^test\('([^']+)'/gm)].map((m) => m[1]);
+  const named = new Set<string>();
+  for (const row of rows) {
+    const cells = row.split(' | ');
+    const checkedBy = cells[cells.length - 1];
+    const refs = [...checkedBy.matchAll(/`([^`]+)`/g)].map((m) => m[1]).filter((r) => !/[./]/.test(r)); // file names are not titles
+    for (const r of refs) {
+      assert.ok(
+        titles.some((t) => t.startsWith(r)),
+        `"${r}" (${row.slice(0, 60)}...) is no test title of hostileInput.test.ts`,
+      );
+      named.add(r);
+    }
+    if (/\*\*fixed\*\*/.test(row)) assert.ok(refs.length > 0, `a fixed row names its test: ${row.slice(0, 80)}`);
+  }
+  for (const t of titles.filter((x) => !x.startsWith('docs/SERVICE.md')))
+    assert.ok(
+      [...named].some((r) => t.startsWith(r)),
+      `test "${t}" has no row in the section`,
+    );
 });
