@@ -129,6 +129,36 @@ function mediaType(req: Request): { type: string; charset: string | undefined } 
   };
 }
 
+/**
+ * The first key a JSON object text (valid JSON) gives twice at its top level. JSON.parse keeps the
+ * last silently, so `{"scenario": "a", "scenario": "b"}` ran b; other parsers keep the first.
+ * One linear pass over the text: after `{` or a top-level `,` the next string is a key.
+ */
+export function repeatedKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      keyNext = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) keyNext = true;
+  }
+  return undefined;
+}
+
 /** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
 export function submitRequest(req: Request): SubmitRequest {
   const q = checkQuery(req, POST_QUERY);
@@ -163,6 +193,9 @@ export function submitRequest(req: Request): SubmitRequest {
         'bad_request',
         'the JSON body must be an object: {"scenario": "NAME"} or {"yaml": "..."}',
       );
+    const twice = repeatedKey(text);
+    if (twice !== undefined)
+      throw new ApiError(400, 'bad_request', `"${twice}" is given more than once in the JSON body`);
     const o = b as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!JSON_FIELDS.includes(k)) {

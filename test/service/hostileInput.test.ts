@@ -4,8 +4,10 @@ import { request } from 'node:http';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
+import { repeatedKey } from '../../src/service/request.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
@@ -317,6 +319,26 @@ test('bodies: a gzip bomb is refused at the limit of its decoded bytes; JSON sen
   assert.equal(yamlAsJson.status, 400);
   assert.equal(yamlAsJson.body.error.code, 'bad_request');
   assert.match(yamlAsJson.body.error.message, /^the JSON body does not parse/);
+  // JSON.parse keeps the last of a key given twice (and ran "b" here); other parsers keep the first.
+  const twice: [string, string][] = [
+    ['{"scenario":"nope","scenario":"default"}', 'scenario'],
+    ['{"scenario":"default", "seed": 1, "s\\u0065ed": 2}', 'seed'],
+    ['{"yaml":"{\\"scenario\\":1, \\"scenario\\":2}","timeLimitSeconds":1,"timeLimitSeconds":2}', 'timeLimitSeconds'],
+  ];
+  for (const [body, key] of twice) {
+    const r = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/json' }, body);
+    assert.equal(r.status, 400, `${body}: ${r.text}`);
+    assert.equal(r.body.error.message, `"${key}" is given more than once in the JSON body`);
+  }
+  // Keys repeated inside a string value or a nested object are not the body's.
+  const nested = await raw(
+    open.url,
+    'POST',
+    '/api/runs',
+    { 'Content-Type': 'application/json' },
+    JSON.stringify({ yaml: `${tiny('nested-keys')}# "seed": 1, "seed": 2\n`, seed: 3 }),
+  );
+  assert.equal(nested.status, 202, nested.text);
 });
 
 test('docs/SERVICE.md "Hostile input": every fixed row names a test of this file, and every test here has a row', () => {
@@ -349,4 +371,19 @@ test('docs/SERVICE.md "Hostile input": every fixed row names a test of this file
       [...named].some((r) => t.startsWith(r)),
       `test "${t}" has no row in the section`,
     );
+});
+
+test('repeatedKey: no key of JSON.stringify output is repeated; a top-level key given again is found, whatever the values hold', () => {
+  const key = fc.string({ maxLength: 8 });
+  const obj = fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { minKeys: 1, maxKeys: 6 });
+  fc.assert(
+    fc.property(obj, (o) => {
+      const text = JSON.stringify(o);
+      assert.equal(repeatedKey(text), undefined, text);
+      const k = Object.keys(o)[0];
+      const again = `${text.slice(0, -1)},${JSON.stringify(k)}:${JSON.stringify(o[k])}}`;
+      assert.equal(repeatedKey(again), k, again);
+    }),
+    { numRuns: 300 },
+  );
 });
