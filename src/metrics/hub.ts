@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { LATENCY_BOUNDS_NS } from '../core/engine/host.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -85,21 +86,37 @@ function variantLabels(scenario: Scenario, vi: number, label: string): Labels {
   return { scenario: label, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }
 
-/** Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples. */
+/**
+ * The `threshold` label: the threshold as the scenario wrote it, `metric: expression`. Its number
+ * and a guest's name are the client's text of any length (a 20,000-digit number reached /metrics,
+ * and a scrape with a label past Prometheus' label_value_length_limit fails whole), so a long one
+ * keeps its start and a digest of the whole.
+ */
+export const MAX_THRESHOLD_LABEL = 200;
+export function thresholdLabel(metric: string, expr: string): string {
+  const text = `${metric}: ${expr}`;
+  if (text.length <= MAX_THRESHOLD_LABEL) return text;
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return `${text.slice(0, MAX_THRESHOLD_LABEL - 17)}... #${digest}`;
+}
+
+/**
+ * Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples: one per label
+ * set (a list may repeat an expression, `["< 1000", "< 1000"]`, and two samples with one label set
+ * make the exposition invalid; the same text evaluates the same).
+ */
 function thresholdSamples(label: string, results: RunResults): Sample[] {
   const samples: Sample[] = [];
-  for (const v of results.variants) {
-    for (const t of v.thresholds)
-      samples.push({
-        labels: { scenario: label, variant: v.name, threshold: `${t.metric}: ${t.expr}` },
-        value: t.passed ? 1 : 0,
-      });
-  }
-  for (const t of results.crossVariantThresholds)
-    samples.push({
-      labels: { scenario: label, variant: '*', threshold: `${t.metric}: ${t.expr}` },
-      value: t.passed ? 1 : 0,
-    });
+  const seen = new Set<string>();
+  const add = (variant: string, t: { metric: string; expr: string; passed: boolean }): void => {
+    const threshold = thresholdLabel(t.metric, t.expr);
+    const key = `${variant}\u0000${threshold}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    samples.push({ labels: { scenario: label, variant, threshold }, value: t.passed ? 1 : 0 });
+  };
+  for (const v of results.variants) for (const t of v.thresholds) add(v.name, t);
+  for (const t of results.crossVariantThresholds) add('*', t);
   return samples;
 }
 

@@ -5,6 +5,11 @@
 
 /** A scenario file (or posted body) larger than this is refused before parsing. */
 export const MAX_FILE_BYTES = 1024 * 1024;
+/**
+ * Characters of a scenario's `name`: every run record, the service's list of runs and its pages
+ * repeat it (a 1 MB name made GET /api/runs 10 MB for ten runs).
+ */
+export const MAX_NAME_LENGTH = 128;
 /** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
 /** Guests of a scenario: hosts x guests per host. */

@@ -7,6 +7,7 @@ import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import type { RunResults } from '../results/types.js';
 import { requireRole, type Tokens } from './auth.js';
 import { checkQuery, listRequest, submitRequest } from './request.js';
+import { browserGuard } from './origin.js';
 
 interface AppOptions {
   readonly manager: RunManager;
@@ -19,6 +20,22 @@ interface AppOptions {
   /** Pool warmed and history open: /readyz answers 200. */
   readonly ready: () => boolean;
 }
+
+/**
+ * The pages inline their style, Chart.js and scripts (src/report/page.ts) and poll the runs API:
+ * nothing else may load, nothing may be sent anywhere but this service, and no other site may
+ * frame them.
+ */
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'unsafe-inline'",
+  "style-src 'unsafe-inline'",
+  'img-src data:',
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 export function createApp(o: AppOptions): express.Express {
   const app = express();
@@ -40,8 +57,15 @@ export function createApp(o: AppOptions): express.Express {
     });
     res.set('X-Content-Type-Options', 'nosniff');
     res.set('Cache-Control', 'no-store');
+    // JSON and text are never a document: no scripts, no framing; the pages loosen this (PAGE_CSP).
+    res.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    res.set('X-Frame-Options', 'DENY');
+    res.set('Referrer-Policy', 'no-referrer');
+    // Other sites' pages may not embed the answers (<script src>, <img src>) and read them by side channels.
+    res.set('Cross-Origin-Resource-Policy', 'same-origin');
     next();
   });
+  app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
 
   const read = requireRole(tokens, 'read');
   const page = requireRole(tokens, 'read', true);
@@ -103,7 +127,10 @@ export function createApp(o: AppOptions): express.Express {
 
   // Pages for people: the index of runs and each run's page (live progress, then the report).
   app.get('/', page, (_req, res) => {
-    res.type('html').send(renderRunsIndex(o.manager.list({ limit: 100 })));
+    res
+      .type('html')
+      .set('Content-Security-Policy', PAGE_CSP)
+      .send(renderRunsIndex(o.manager.list({ limit: 100 })));
   });
 
   app.get('/runs/:id', page, (req, res) => {
@@ -111,7 +138,7 @@ export function createApp(o: AppOptions): express.Express {
     const rec = o.manager.get(id);
     if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
     const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
-    res.type('html').send(renderRunPage(rec, results));
+    res.type('html').set('Content-Security-Policy', PAGE_CSP).send(renderRunPage(rec, results));
   });
 
   app.use((req, _res, next) => {

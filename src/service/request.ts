@@ -56,7 +56,21 @@ function decimal(v: unknown, name: string, integer: boolean): number | undefined
       'bad_request',
       `${name} must be ${kind} written in decimal digits${integer ? '' : ' (e.g. 30 or 2.5)'}, found ${JSON.stringify(v)}`,
     );
-  return Number(v);
+  const n = Number(v);
+  // 400 nines are decimal digits too, and Number() makes them Infinity.
+  if (!Number.isFinite(n)) throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${v}`);
+  return n;
+}
+
+/**
+ * A number as the client wrote it, for messages: a query parameter's text (Number() would print
+ * 2^53+1 as 9007199254740992 and 10^23 as 1e+23), or a JSON number as JSON.parse read it.
+ */
+function asWritten(v: unknown, n: number): string {
+  if (typeof v === 'string') return v;
+  return Number.isInteger(n) && !Number.isSafeInteger(n)
+    ? `${n} (as JSON reads it: integers above 2^53 are not exact)`
+    : String(n);
 }
 
 function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
@@ -68,7 +82,7 @@ function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
 function optionalSeed(v: unknown): number | undefined {
   const n = decimal(v, 'seed', true);
   if (n !== undefined && (n < 0 || n > 0xffffffff))
-    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${n}`);
+    throw new ApiError(400, 'bad_request', `seed must be an integer 0..4294967295, found ${asWritten(v, n)}`);
   return n;
 }
 
@@ -77,7 +91,11 @@ function options(src: Record<string, unknown>): Omit<SubmitRequest, 'yaml' | 'na
   const seed = optionalSeed(src.seed);
   const limit = decimal(src.timeLimitSeconds, 'timeLimitSeconds', false);
   if (limit !== undefined && !(limit > 0))
-    throw new ApiError(400, 'bad_request', `timeLimitSeconds must be a positive number, found ${limit}`);
+    throw new ApiError(
+      400,
+      'bad_request',
+      `timeLimitSeconds must be a positive number, found ${asWritten(src.timeLimitSeconds, limit)}`,
+    );
   return {
     ...(pace ? { pace } : {}),
     ...(seed !== undefined ? { seed } : {}),
@@ -109,6 +127,36 @@ function mediaType(req: Request): { type: string; charset: string | undefined } 
       .replace(/"/g, '')
       .toLowerCase(),
   };
+}
+
+/**
+ * The first key a JSON object text (valid JSON) gives twice at its top level. JSON.parse keeps the
+ * last silently, so `{"scenario": "a", "scenario": "b"}` ran b; other parsers keep the first.
+ * One linear pass over the text: after `{` or a top-level `,` the next string is a key.
+ */
+export function repeatedKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      keyNext = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) keyNext = true;
+  }
+  return undefined;
 }
 
 /** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
@@ -145,6 +193,9 @@ export function submitRequest(req: Request): SubmitRequest {
         'bad_request',
         'the JSON body must be an object: {"scenario": "NAME"} or {"yaml": "..."}',
       );
+    const twice = repeatedKey(text);
+    if (twice !== undefined)
+      throw new ApiError(400, 'bad_request', `"${twice}" is given more than once in the JSON body`);
     const o = b as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!JSON_FIELDS.includes(k)) {
@@ -190,7 +241,7 @@ export function listRequest(req: Request): { limit?: number; state?: RunState; s
     throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
   const limit = decimal(q.limit, 'limit', true);
   if (limit !== undefined && (limit < 1 || limit > 1000))
-    throw new ApiError(400, 'bad_request', `limit must be an integer 1..1000, found ${limit}`);
+    throw new ApiError(400, 'bad_request', `limit must be an integer 1..1000, found ${asWritten(q.limit, limit)}`);
   return {
     ...(q.state !== undefined ? { state: q.state as RunState } : {}),
     ...(q.scenario !== undefined ? { scenario: q.scenario } : {}),

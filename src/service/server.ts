@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { SimPool } from '../pool/pool.js';
@@ -37,6 +37,10 @@ export interface ServiceOptions {
   readonly perGuestMetrics?: boolean;
   readonly stopGraceMs?: number;
   readonly catalog?: ScenarioCatalog;
+  /** A request's headers must have arrived within this (default 20 s)... */
+  readonly headersTimeoutMs?: number;
+  /** ... and its body within this (default 60 s): slow clients must not hold sockets for ever. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface ServiceHandle {
@@ -123,11 +127,22 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     });
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
-      const s = app.listen(options.port ?? DEFAULT_PORT, host, (err?: Error) => (err ? fail(err) : ok(s)));
+      // Node checks the two timeouts every connectionsCheckingInterval (30 s by default): headers
+      // trickled a line a second held their socket 32 s against a 20 s bound. Check every second.
+      const s = createServer(
+        {
+          headersTimeout: options.headersTimeoutMs ?? 20_000,
+          requestTimeout: options.requestTimeoutMs ?? 60_000,
+          connectionsCheckingInterval: 1_000,
+        },
+        app,
+      );
+      s.once('error', fail);
+      s.listen(options.port ?? DEFAULT_PORT, host, () => {
+        s.off('error', fail);
+        ok(s);
+      });
     });
-    // Slow clients must not hold sockets for ever (a body trickled a byte a second).
-    server.requestTimeout = 60_000;
-    server.headersTimeout = 20_000;
     ready = true;
     const addr = server.address() as AddressInfo;
     const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
