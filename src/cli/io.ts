@@ -12,10 +12,32 @@ export interface CliIo {
   readonly cwd: string;
 }
 
+/** stdout / stderr whose reader went away (EPIPE): later output to them is dropped. */
+const gone = new Set<NodeJS.WriteStream>();
+
+/**
+ * `vmexit-lab run ... | head -1`: a reader that stops reading ends the output, not the command.
+ * It still writes its files (--out, --junit) and exits with its own status, which CI reads
+ * through `set -o pipefail`; exiting 0 at the first EPIPE lost both.
+ */
+function dropOutputOnEpipe(stream: NodeJS.WriteStream): void {
+  if (stream.listenerCount('error') > 0) return;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && !gone.has(stream)) throw e;
+    gone.add(stream);
+  });
+}
+
+function writeLine(stream: NodeJS.WriteStream, s: string): void {
+  if (!gone.has(stream)) stream.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
 export function processIo(): CliIo {
+  dropOutputOnEpipe(process.stdout);
+  dropOutputOnEpipe(process.stderr);
   return {
-    out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-    err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+    out: (s) => writeLine(process.stdout, s),
+    err: (s) => writeLine(process.stderr, s),
     interactive: process.stderr.isTTY === true && !isCi(process.env),
     env: process.env,
     cwd: process.cwd(),
