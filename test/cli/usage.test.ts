@@ -5,7 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -130,3 +139,61 @@ test('--out TYPE=PATH refused in one line: unknown TYPE, no PATH, a kind twice, 
   for (const name of ['x.csv', 'json=', 'json=x', 'html=r.html', 'yaml=x', 'md=x', 'a.xml', 'b.xml'])
     assert.ok(!existsSync(name) && !existsSync(join(dir, name)), `${name} not written`);
 });
+
+test('an output file that cannot be written is refused before anything runs: exit 2, one line naming the option', async () => {
+  const file = join(dir, 'outs.yaml');
+  writeFileSync(file, SCENARIO);
+  const missing = join(dir, 'no-such-dir', 'r.json');
+  const underFile = join(file, 'r.json');
+  const cases: [string[], RegExp][] = [
+    [
+      ['run', '--out', missing, file],
+      /^vmexit-lab run: --out .*r\.json: cannot write there: the directory .*no-such-dir does not exist/,
+    ],
+    [
+      ['run', '--out', `json=${missing}`, file],
+      /--out json=.*: cannot write there: the directory .*no-such-dir does not exist/,
+    ],
+    [['run', '--junit', dir, file], /--junit .*: cannot write there: .* is a directory \(expected a file name/],
+    [['run', '--html', underFile, file], /--html .*: cannot write there: .*outs\.yaml is a file, not a directory/],
+    [['run', '--summary', missing, file], /--summary .*: cannot write there/],
+    [['run', '--openmetrics', missing, file], /--openmetrics .*: cannot write there/],
+    [['run', '--timeline', missing, file], /--timeline .*: cannot write there/],
+    [['merge', '--out', missing, 'shard.json'], /^vmexit-lab merge: --out .*: cannot write there/],
+    [['rules', '--out', missing, file], /^vmexit-lab rules: --out .*: cannot write there/],
+    [['what-if', '--out', missing, 'p.yaml'], /^vmexit-lab what-if: --out .*: cannot write there/],
+    [
+      ['import', 'perf-kvm-stat', 'r.txt', '--cpu', 'i7-2620M', '-o', missing],
+      /^vmexit-lab import: --out .*: cannot write/,
+    ],
+    [['validate-model', '--out', missing], /^vmexit-lab validate-model: --out .*: cannot write there/],
+  ];
+  for (const [args, re] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.match(lines[0], re, args.join(' '));
+    assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing ran`);
+  }
+});
+
+test(
+  'an output file in a read-only directory is refused before the run',
+  { skip: process.getuid?.() === 0 ? 'root writes anywhere' : false },
+  async () => {
+    const file = join(dir, 'outs.yaml');
+    writeFileSync(file, SCENARIO);
+    const ro = join(dir, 'read-only');
+    mkdirSync(ro, { recursive: true });
+    chmodSync(ro, 0o555);
+    try {
+      const io = capture();
+      assert.equal(await main(['run', '--out', join(ro, 'r.json'), file], io), 2);
+      assert.match(io.stderr.join(''), /cannot write there: the directory .*read-only is not writable/);
+      assert.deepEqual(io.stdout, []);
+    } finally {
+      chmodSync(ro, 0o755);
+    }
+  },
+);
