@@ -49,8 +49,8 @@ function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-/** Exit statuses (docs/CLI.md, README). */
-export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
+/** Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C. */
+export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3, INTERRUPTED: 130 } as const;
 
 /** A bad command line: the command prints the message (and its usage) and exits 2. */
 export class UsageError extends Error {}

@@ -229,6 +229,8 @@ export function verdictLine(results: RunResults): string {
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (expected > 0) parts.push(`${expected} expected violation${expected === 1 ? '' : 's'}`);
   if (entry > 0) parts.push(`${entry} failed VM entr${entry === 1 ? 'y' : 'ies'}`);
+  // Thresholds of a run cut short hold for part of it (exit status 3 or 130): not a verdict.
+  if (results.partial === true) parts[0] = `partial results, no verdict (${parts[0]} on the part that ran)`;
   return `${results.scenario}: ${parts.join('; ')}`;
 }
 

@@ -74,3 +74,40 @@ test('stdout closed early on JSON and JSON Lines output: exit status as with a r
     assert.doesNotMatch(closed.stderr, /EPIPE|Error:|\n\s+at /, args.join(' '));
   }
 });
+
+test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
+  const out = join(dir, 'interrupted.json');
+  const html = join(dir, 'interrupted.html');
+  const install = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
+  const child = spawn(process.execPath, [CLI, 'run', '--workers', '1', '--out', out, '--html', html, install], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  // The first progress line says the pool runs; a second later the first variant is under way.
+  let sent = false;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (!sent && /elapsed/.test(stderr)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 1000);
+    }
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (code, sig) => resolve([code, sig])),
+  );
+  clearTimeout(killer);
+  assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
+  assert.equal(status, 130, stderr);
+  assert.match(stderr, /vmexit-lab run: interrupted: stopping at the next simulated second/);
+  assert.match(stderr, /partial results, no verdict/);
+  assert.match(stdout, /^partial results: interrupted \(Ctrl-C, SIGINT\)/m);
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(r.partial, true);
+  assert.match(r.partialReason, /^interrupted \(Ctrl-C, SIGINT\) at /);
+  assert.ok(r.variants[0].totals.simulatedSeconds < 2280, 'stopped before the install completed');
+  assert.match(readFileSync(html, 'utf8'), /partial results \(interrupted/);
+});

@@ -203,4 +203,9 @@ test('verdict lines', () => {
     verdictLine(r([true, true], [], [false, true, true])),
     's: all 2 thresholds passed; 1 unexpected invariant violation; 2 expected violations',
   );
+  // A run cut short (Ctrl-C, a stop) has no verdict: its thresholds hold for the part that ran.
+  assert.equal(
+    verdictLine({ ...r([false, true], [false]), partial: true }),
+    's: partial results, no verdict (2 of 3 thresholds failed on the part that ran)',
+  );
 });
