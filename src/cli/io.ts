@@ -98,6 +98,13 @@ export function durationOption(text: string | undefined, name: string): number |
 }
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The options each command declared to parseArgs when it last read its arguments, as --NAME
+ * (-h/--help included): what its --help and docs/CLI.md must name, no more and no fewer
+ * (test/cli/docs.test.ts).
+ */
+export const DECLARED_OPTIONS = new Map<string, readonly string[]>();
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The option a parseArgs error message names ('--out', '-x'), from its first quoted token. */
@@ -152,6 +159,7 @@ export function commandArgs<const O extends OptionsConfig>(
   options: O,
   allowPositionals = true,
 ): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>> | number {
+  DECLARED_OPTIONS.set(command, ['--help', ...Object.keys(options).map((n) => `--${n}`)]);
   let parsed;
   try {
     parsed = parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>({

@@ -30,6 +30,9 @@ Options:
                          with --json, as "perfTables"
   -h, --help             show this help
 
+Exit status: 0 compared (differences alone do not fail), 1 a regression over --max-regression,
+2 bad input (a file that is not a results.json, an option).
+
 Examples:
   vmexit-lab compare main.json branch.json
   vmexit-lab compare --max-regression 5 baseline.json results.json

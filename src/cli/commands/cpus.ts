@@ -26,6 +26,17 @@ APIC accesses"; APIC-reg = "APIC-register virtualization"; VID = "virtual-interr
 PostIntr = pin-based "process posted interrupts"; AVIC = AMD CPUID Fn8000_000A EDX[13]
 ("x2" when x2AVIC too). "-" = not applicable to the vendor.
 
+Options:
+  --json        the list or the profile as JSON (with the capability summary)
+  --dir DIR     the CPU profile directory to list or search (default: the bundled data/cpus)
+  --id ID       import: the profile's id (default: made from the CPU's model name)
+  --cores N     import: physical cores (default: from the file; a dmesg without them needs it)
+  --threads N   import: hardware threads (default: from the file; as --cores)
+  -h, --help    show this help
+
+Exit status: 0 done, 2 bad input (an unknown profile, a file that is not a dmesg or cpuinfo, a
+CPU without the vmx or svm flag).
+
 Examples:
   vmexit-lab cpus
   vmexit-lab cpus --json

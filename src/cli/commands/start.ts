@@ -18,6 +18,9 @@ Options:
   -h, --help           show this help
 
 ${SERVE_OPTIONS_HELP}
+Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
+locked by another service, the port taken), 3 a drain that failed or a second signal.
+
 Examples:
   npm start                                    # builds, then runs this command
   vmexit-lab start --port 9090

@@ -41,6 +41,8 @@ Options:
   -o, --out FILE          write the output to FILE instead of stdout
   -h, --help              show this help
 
+Exit status: 0 ran, 2 bad input (a profile that does not load, an unknown CPU, policy or tunable).
+
 Examples:
   vmexit-lab what-if win.yaml --phase 2280s
   vmexit-lab what-if web.yaml --cpu all --policy kvm --tunable kvm_intel.enable_apicv=0
