@@ -197,3 +197,38 @@ test(
     }
   },
 );
+
+test('compare and merge: a results file that cannot be read names the file (line:col for JSON) and what was expected', async () => {
+  const f = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const syntax = f('syntax.json', '{\n  "version": 1,\n  "variants": [1 2]\n}\n');
+  const empty = f('empty.json', '');
+  const array = f('array.json', '[{"version": 1, "variants": []}, {"version": 1, "variants": []}]');
+  const other = f('other.json', '{"name": "not results"}');
+  const cases: [string[], RegExp][] = [
+    [
+      ['compare', syntax, other],
+      /^vmexit-lab compare: .*syntax\.json:3:18: not valid JSON: .*\(expected the results\.json 'vmexit-lab run --out' writes\)$/,
+    ],
+    [['compare', join(dir, 'missing.json'), other], /^vmexit-lab compare: .*missing\.json: cannot read: no such file$/],
+    [['compare', dir, other], /: cannot read: is a directory \(expected a results\.json file\)$/],
+    [['compare', empty, other], /empty\.json: empty file \(expected the results\.json/],
+    [
+      ['compare', array, other],
+      /array\.json: holds 2 results \(run --out with several scenario files writes an array\)/,
+    ],
+    [['compare', other, other], /other\.json: not a vmexit-lab results\.json, no "variants"/],
+    [['merge', syntax], /^vmexit-lab merge: .*syntax\.json:3:18: not valid JSON/],
+    [['merge', other], /^vmexit-lab merge: .*other\.json: not a vmexit-lab results\.json/],
+    [['merge', f('plain.json', '{"version": 1, "scenario": "s", "variants": []}')], /plain\.json: not a shard result/],
+  ];
+  for (const [args, re] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.match(lines[0], re, args.join(' '));
+  }
+});
