@@ -135,7 +135,10 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
       what =
         spec?.[1].type === 'boolean'
           ? `${which ?? 'the option'} takes no value`
-          : `${which ?? 'an option'} needs a value`;
+          : / is ambiguous/.test(error.message)
+            ? // `--seed -1`: parseArgs reads a value starting with "-" as the next option.
+              `${which ?? 'an option'} needs a value; one starting with "-" reads as an option, write ${which ?? '--option'}=-VALUE`
+            : `${which ?? 'an option'} needs a value`;
       break;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       what = `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;

@@ -66,6 +66,10 @@ test('did-you-mean for near option names, commands and subcommands', async () =>
     [['cpus', 'imprt', 'x'], 'vmexit-lab cpus: unknown subcommand "imprt" (did you mean "import"?)'],
     [['list', 'cpu'], 'vmexit-lab list: unknown kind "cpu" (did you mean "cpus"?)'],
     [['run', '--out'], 'vmexit-lab run: --out needs a value'],
+    [
+      ['run', '--seed', '-1', 'a.yaml'],
+      `vmexit-lab run: --seed needs a value; one starting with "-" reads as an option, write --seed=-VALUE`,
+    ],
     [['run', '--quiet=yes', 'a.yaml'], 'vmexit-lab run: --quiet takes no value'],
     [['serve', 'extra'], 'vmexit-lab serve: unexpected argument "extra"'],
   ];
