@@ -199,8 +199,12 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
     const unchanged = deltas.length - rows.length;
     if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
+    // The change itself, beside the values: at 4 significant digits a tiny regression over a
+    // small limit prints the same value twice ("9.902 µs -> 9.902 µs").
     for (const r of regressions)
-      io.out(`regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)}`);
+      io.out(
+        `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeText(r.deltaPct)}, over --max-regression ${limit} %)`,
+      );
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
   }
