@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readInputText } from './readText.js';
 import { RESULTS_VERSION, type RunResults } from '../results/types.js';
 
 /** Node's JSON.parse message without its position or its quoted excerpt (which spans lines). */
@@ -20,7 +20,7 @@ function lineCol(text: string, offset: number): string {
 export function readResultsFile(file: string): RunResults {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputText(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =

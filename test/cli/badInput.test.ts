@@ -131,3 +131,28 @@ test(
     assert.match(r.stderr, /^\/dev\/zero:1:1: error: file is too large \(expected at most 1048576 bytes/);
   },
 );
+
+test(
+  'an endless device given to what-if, import, compare, merge or cpus import is refused past 256 MiB',
+  {
+    skip: existsSync('/dev/zero') ? false : 'no /dev/zero',
+  },
+  () => {
+    const cases = [
+      ['what-if', '/dev/zero'],
+      ['import', 'perf-kvm-stat', '/dev/zero', '--cpu', 'i7-2620M', '--duration', '30s'],
+      ['compare', '/dev/zero', '/dev/zero'],
+      ['merge', '/dev/zero'],
+      ['cpus', 'import', '/dev/zero'],
+    ];
+    for (const args of cases) {
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(r.signal, null, `${args.join(' ')}: ended on its own`);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /\/dev\/zero.*more than 268435456 bytes \(is it the right file\?\)/, args.join(' '));
+    }
+  },
+);

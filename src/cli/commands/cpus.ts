@@ -1,7 +1,7 @@
+import { readInputText } from '../readText.js';
 /**
  * `vmexit-lab cpus` — list, show and import CPU profiles.
  */
-import { readFileSync } from 'node:fs';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { PinBased, ProcBased, ProcBased2 } from '../../core/vmx/controls.js';
 import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
@@ -163,7 +163,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       const file = rest[0];
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readInputText(file);
       } catch (e) {
         io.err(`cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
         return 2;

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { MAX_FILE_BYTES } from '../../scenario/limits.js';
+import { readInputText } from '../readText.js';
 import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
@@ -48,7 +49,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   let yaml: string | undefined;
   if (file !== undefined) {
     try {
-      yaml = readFileSync(file, 'utf8');
+      yaml = readInputText(file, MAX_FILE_BYTES);
     } catch (e) {
       io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
       return ExitStatus.BAD_INPUT;
