@@ -236,3 +236,19 @@ test('compare and merge: a results file that cannot be read names the file (line
     assert.match(lines[0], re, args.join(' '));
   }
 });
+
+test('every error line of cpus names the tool and the command, as the other commands do', async () => {
+  const cases: string[][] = [
+    ['cpus', 'show', 'no-such-cpu'],
+    ['cpus', 'show'],
+    ['cpus', 'import'],
+    ['cpus', 'import', join(dir, 'no-such-file')],
+    ['cpus', 'import', join(dir, 'outs.yaml')],
+  ];
+  writeFileSync(join(dir, 'outs.yaml'), SCENARIO);
+  for (const args of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    assert.match(io.stderr.join(''), /^vmexit-lab cpus( show| import)?: /, args.join(' '));
+  }
+});

@@ -148,7 +148,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'show') {
       if (rest.length !== 1) {
-        io.err(`cpus show: expected exactly one profile id\n\n${USAGE}`);
+        io.err(`vmexit-lab cpus show: expected exactly one profile id\n\n${USAGE}`);
         return 2;
       }
       const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]);
@@ -157,7 +157,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'import') {
       if (rest.length !== 1) {
-        io.err(`cpus import: expected exactly one FILE\n\n${USAGE}`);
+        io.err(`vmexit-lab cpus import: expected exactly one FILE\n\n${USAGE}`);
         return 2;
       }
       const file = rest[0];
@@ -165,12 +165,16 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       try {
         text = readInputText(file);
       } catch (e) {
-        io.err(`cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+        io.err(
+          `vmexit-lab cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`,
+        );
         return 2;
       }
       const kind = detectProfileSource(text);
       if (kind === undefined) {
-        io.err(`cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`);
+        io.err(
+          `vmexit-lab cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`,
+        );
         return 2;
       }
       let profile =
@@ -204,7 +208,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       e instanceof CpuProfileNotFoundError ||
       e instanceof CpuCatalogError
     ) {
-      io.err(`cpus: ${e.message}\n`);
+      io.err(`vmexit-lab cpus: ${e.message}\n`);
       return 2;
     }
     throw e;
