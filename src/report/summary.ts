@@ -188,6 +188,11 @@ export function renderJunit(results: RunResults): string {
     }
     suites.push('  </testsuite>');
   };
+  // A run cut short (Ctrl-C, a stop): a CI test report says so first, not only through its thresholds.
+  if (results.partial === true)
+    suite('run', [
+      { name: 'the run reached its end', failure: `partial results: ${results.partialReason ?? 'stopped'}` },
+    ]);
   for (const v of results.variants) {
     const cases: JunitCase[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) }));
     for (const viol of v.totals.violations) {
