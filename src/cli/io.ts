@@ -12,10 +12,32 @@ export interface CliIo {
   readonly cwd: string;
 }
 
+/** stdout / stderr whose reader went away (EPIPE): later output to them is dropped. */
+const gone = new Set<NodeJS.WriteStream>();
+
+/**
+ * `vmexit-lab run ... | head -1`: a reader that stops reading ends the output, not the command.
+ * It still writes its files (--out, --junit) and exits with its own status, which CI reads
+ * through `set -o pipefail`; exiting 0 at the first EPIPE lost both.
+ */
+function dropOutputOnEpipe(stream: NodeJS.WriteStream): void {
+  if (stream.listenerCount('error') > 0) return;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && !gone.has(stream)) throw e;
+    gone.add(stream);
+  });
+}
+
+function writeLine(stream: NodeJS.WriteStream, s: string): void {
+  if (!gone.has(stream)) stream.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
 export function processIo(): CliIo {
+  dropOutputOnEpipe(process.stdout);
+  dropOutputOnEpipe(process.stderr);
   return {
-    out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-    err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+    out: (s) => writeLine(process.stdout, s),
+    err: (s) => writeLine(process.stderr, s),
     interactive: process.stderr.isTTY === true && !isCi(process.env),
     env: process.env,
     cwd: process.cwd(),
@@ -27,8 +49,8 @@ function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-/** Exit statuses (docs/CLI.md, README). */
-export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3 } as const;
+/** Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C. */
+export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3, INTERRUPTED: 130 } as const;
 
 /** A bad command line: the command prints the message (and its usage) and exits 2. */
 export class UsageError extends Error {}
@@ -76,6 +98,13 @@ export function durationOption(text: string | undefined, name: string): number |
 }
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * The options each command declared to parseArgs when it last read its arguments, as --NAME
+ * (-h/--help included): what its --help and docs/CLI.md must name, no more and no fewer
+ * (test/cli/docs.test.ts).
+ */
+export const DECLARED_OPTIONS = new Map<string, readonly string[]>();
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The option a parseArgs error message names ('--out', '-x'), from its first quoted token. */
@@ -106,7 +135,10 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
       what =
         spec?.[1].type === 'boolean'
           ? `${which ?? 'the option'} takes no value`
-          : `${which ?? 'an option'} needs a value`;
+          : / is ambiguous/.test(error.message)
+            ? // `--seed -1`: parseArgs reads a value starting with "-" as the next option.
+              `${which ?? 'an option'} needs a value; one starting with "-" reads as an option, write ${which ?? '--option'}=-VALUE`
+            : `${which ?? 'an option'} needs a value`;
       break;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       what = `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;
@@ -130,6 +162,7 @@ export function commandArgs<const O extends OptionsConfig>(
   options: O,
   allowPositionals = true,
 ): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>> | number {
+  DECLARED_OPTIONS.set(command, ['--help', ...Object.keys(options).map((n) => `--${n}`)]);
   let parsed;
   try {
     parsed = parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>({

@@ -114,11 +114,6 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  // `vmexit-lab trace ... | head`: a closed pipe ends the output, it is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
   main(process.argv.slice(2), processIo()).then(
     (code) => {
       process.exitCode = code;

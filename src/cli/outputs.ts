@@ -4,8 +4,46 @@
  * have options of their own (--junit, --summary, --html, --openmetrics); a kind given twice, an
  * unknown TYPE or an empty PATH is a usage error, never a file named "json=x".
  */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { didYouMean } from '../input/diagnostics.js';
 import { UsageError } from './io.js';
+
+/**
+ * Why FILE cannot be written, or undefined: its directory is missing, not a directory or not
+ * writable, or FILE is a directory. Asked before anything runs, so a long run does not end in
+ * "cannot write output" (exit 3) with its results lost; a file that is there is overwritten.
+ */
+export function unwritable(file: string): string | undefined {
+  // As the OS will open it, unresolved: "sub/../r.json" needs sub/, which resolve() would drop.
+  const parent = dirname(file);
+  const kind = (p: string): 'file' | 'dir' | 'none' => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'file';
+    } catch {
+      return 'none';
+    }
+  };
+  if (kind(file) === 'dir')
+    return `${file} is a directory (expected a file name, e.g. ${file.replace(/\/?$/, '/')}out)`;
+  const p = kind(parent);
+  if (p === 'none') return `the directory ${parent} does not exist (create it first)`;
+  if (p === 'file') return `${parent} is a file, not a directory`;
+  try {
+    accessSync(parent, constants.W_OK);
+    if (kind(file) === 'file') accessSync(file, constants.W_OK);
+  } catch {
+    return kind(file) === 'file' ? `${file} is not writable` : `the directory ${parent} is not writable`;
+  }
+  return undefined;
+}
+
+/** A file to write, checked before anything runs: UsageError naming the option when it cannot be written. */
+export function writableOut(file: string, given: string): string {
+  const why = unwritable(file);
+  if (why !== undefined) throw new UsageError(`${given}: cannot write there: ${why}`);
+  return file;
+}
 
 /** Output kinds of `run`: TYPE of --out TYPE=PATH, and the option that writes the same file. */
 export const OUT_TYPES = {
@@ -35,10 +73,11 @@ export function outTargets(
 ): OutTargets {
   const targets: OutTargets = {};
   const set = (type: OutType, path: string, given: string): void => {
-    if (path === '') throw new UsageError(`${given}: no file name after "${type}="`);
+    if (path === '')
+      throw new UsageError(given === '--out ' ? '--out needs a file name' : `${given}: no file name after "${type}="`);
     if (targets[type] !== undefined)
       throw new UsageError(`${given}: ${OUT_TYPES[type].what} already goes to ${targets[type]} (one file per kind)`);
-    targets[type] = path;
+    targets[type] = writableOut(path, given);
   };
   for (const out of outs) {
     const m = TYPED.exec(out);
@@ -73,5 +112,5 @@ export function singleOut(value: string | undefined): string | undefined {
       `--out ${value}: this command writes one file and takes no TYPE=; give its name (--out ${m[2] || 'FILE'}), or ./${value} for a file name with "=" in it`,
     );
   if (value === '') throw new UsageError('--out needs a file name');
-  return value;
+  return writableOut(value, `--out ${value}`);
 }

@@ -229,6 +229,8 @@ export function verdictLine(results: RunResults): string {
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (expected > 0) parts.push(`${expected} expected violation${expected === 1 ? '' : 's'}`);
   if (entry > 0) parts.push(`${entry} failed VM entr${entry === 1 ? 'y' : 'ies'}`);
+  // Thresholds of a run cut short hold for part of it (exit status 3 or 130): not a verdict.
+  if (results.partial === true) parts[0] = `partial results, no verdict (${parts[0]} on the part that ran)`;
   return `${results.scenario}: ${parts.join('; ')}`;
 }
 
@@ -290,8 +292,8 @@ export class ProgressReporter {
     return w === 0 ? 1 : Math.min(1, done / w);
   }
 
-  /** The text of the progress line (without the bar). */
-  line(view: ProgressView): string {
+  /** The text of the progress line (without the bar); the scenario name cut to `nameWidth` columns. */
+  line(view: ProgressView, nameWidth = Infinity): string {
     const elapsed = (this.now() - this.started) / 1000;
     const fraction = this.fraction(view);
     const eta = fraction > 0 && fraction < 1 ? (elapsed / fraction) * (1 - fraction) : NaN;
@@ -301,7 +303,7 @@ export class ProgressReporter {
     const of = until ? ` (until complete, work ${Math.round(variantFraction(this.scenario, vi, v) * 100)}%)` : '';
     const others = view.variants.filter((x, i) => i !== vi && x.done).length;
     return (
-      `${this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${seconds(v.simNs)}${of}` +
+      `${displayWidth(this.scenario.name) > nameWidth ? fitToWidth(this.scenario.name, nameWidth) : this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${seconds(v.simNs)}${of}` +
       `${v.hostsTotal > 1 ? `, ${v.hostsDone}/${v.hostsTotal} hosts done` : ''}` +
       `${others > 0 ? `, ${others} other variant${others === 1 ? '' : 's'} done` : ''}` +
       `, elapsed ${elapsed.toFixed(1)}s${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)}s` : ''}`
@@ -318,7 +320,12 @@ export class ProgressReporter {
       const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 80;
       // One column short of the width: a line that fills the last column wraps on some terminals,
       // and '\r' then returns to the wrapped row, leaving the old line behind.
-      const line = fitToWidth(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct} ${text}`, columns - 1);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct} `;
+      // A long scenario name gives way first: the variant, its progress and the ETA are what moves.
+      const over = displayWidth(bar + text) - (columns - 1);
+      const name = displayWidth(this.scenario.name);
+      const fitted = over > 0 ? this.line(view, Math.max(8, name - over)) : text;
+      const line = fitToWidth(bar + fitted, columns - 1);
       this.stream.write(`\r${line}\x1b[K`);
       this.drawn = true;
       return;

@@ -6,6 +6,7 @@ import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';
+import { writableOut } from './outputs.js';
 
 /** `run --timeline FILE [--timeline-guest G] [--timeline-window FROM..TO]` (docs/TIMELINE.md). */
 export interface TimelineRequest {
@@ -44,7 +45,7 @@ export function parseTimelineOptions(
       );
     window = w;
   }
-  return { file: o.timeline, guest, window };
+  return { file: writableOut(o.timeline, `--timeline ${o.timeline}`), guest, window };
 }
 
 /** Why a --timeline request cannot be served (unknown guest, window after the end), before anything runs. */

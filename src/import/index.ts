@@ -19,7 +19,7 @@ export type ReportFormat = ExitReport['format'];
 export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'kvm-stat', 'bhyvectl'];
 
 /** Parse a report text of the given format; `file` is used in messages. */
-function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
+export function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
   if (format === 'perf-kvm-stat') return parsePerfKvmStat(text, file);
   return format === 'kvm-stat' ? parseKvmStat(text, file) : parseBhyvectlStats(text, file);
 }

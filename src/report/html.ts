@@ -114,6 +114,9 @@ function verdict(results: RunResults): string {
   );
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
+  // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict.
+  if (results.partial === true)
+    parts.unshift(`partial results (${results.partialReason ?? 'the run stopped before its end'}), no verdict`);
   return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${badge(status === 0)} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
 }
 

@@ -31,6 +31,20 @@ function latencyMean(v: VariantResult): string {
   return h.count > 0 ? nsText(h.sumNs / h.count) : '-';
 }
 
+/** A run that did not reach its end (Ctrl-C, a stop, a failed task): said above its figures. */
+function partialLine(results: RunResults): string {
+  return `partial results: ${results.partialReason ?? 'the run stopped before its end'} Thresholds are evaluated on the part that ran: no verdict.`;
+}
+
+/**
+ * A Markdown table cell: "|" would end the cell (GFM escapes it with a backslash, in code spans
+ * too) and a newline the row. Names are checked when a scenario loads; results.json files given to
+ * merge or compare are not, so their strings are escaped here.
+ */
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
 /** Plain-text summary printed after `vmexit-lab run`. */
 export function renderSummary(results: RunResults): string {
   const lines: string[] = [];
@@ -61,6 +75,7 @@ export function renderSummary(results: RunResults): string {
     'irq latency',
     'violations',
   ];
+  if (results.partial === true) lines.push(partialLine(results));
   lines.push(...textTable(header, rows, { rule: true }));
   for (const v of results.variants) {
     lines.push('');
@@ -89,15 +104,16 @@ export function renderSummary(results: RunResults): string {
 /** Markdown for a CI job summary or PR comment. */
 export function renderMarkdown(results: RunResults): string {
   const out: string[] = [];
-  out.push(`### vmexit-lab: ${results.scenario}`);
+  out.push(`### vmexit-lab: ${cell(results.scenario)}`);
   out.push('');
+  if (results.partial === true) out.push(`> **${partialLine(results)}**`, '');
   out.push('| variant | cpu | policy | exits/s per guest | %cr8/s per guest | phases | violations |');
   out.push('|---|---|---|---:|---:|---|---:|');
   for (const v of results.variants) {
     out.push(
-      `| ${v.name} | ${v.host.cpu} | ${v.policy} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
+      `| ${cell(v.name)} | ${cell(v.host.cpu)} | ${cell(v.policy)} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
         Object.entries(v.totals.phaseSeconds)
-          .map(([p, s]) => `${p} ${formatFigure(s)} s`)
+          .map(([p, s]) => `${cell(p)} ${formatFigure(s)} s`)
           .join(', ') || '-'
       } | ${v.totals.violations.length} |`,
     );
@@ -111,7 +127,9 @@ export function renderMarkdown(results: RunResults): string {
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
-      out.push(`| ${t.passed ? 'pass' : '**FAIL**'} | ${v} | \`${t.metric}: ${t.expr}\` | ${valueFigure(t)} |`);
+      out.push(
+        `| ${t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${valueFigure(t)} |`,
+      );
   }
   return `${out.join('\n')}\n`;
 }
@@ -170,6 +188,11 @@ export function renderJunit(results: RunResults): string {
     }
     suites.push('  </testsuite>');
   };
+  // A run cut short (Ctrl-C, a stop): a CI test report says so first, not only through its thresholds.
+  if (results.partial === true)
+    suite('run', [
+      { name: 'the run reached its end', failure: `partial results: ${results.partialReason ?? 'stopped'}` },
+    ]);
   for (const v of results.variants) {
     const cases: JunitCase[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) }));
     for (const viol of v.totals.violations) {

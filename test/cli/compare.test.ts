@@ -64,6 +64,13 @@ test('compare CLI: table output, --json, and --max-regression gates the exit sta
     'going back to 12.1 is a regression',
   );
   assert.match(b.text(), /regression: base exits\/s \(all\)/);
+  // Every regression line says by how much, against the limit (equal-looking values differ).
+  const lines = b
+    .text()
+    .split('\n')
+    .filter((l) => l.startsWith('regression: '));
+  assert.ok(lines.length > 0);
+  for (const l of lines) assert.match(l, / -> .* \((\+[\d.,]+ %|was 0), over --max-regression 5 %\)$/, l);
   const c = io();
   assert.equal(await main(['compare', '--json', fileA, fileB], c), 0);
   assert.ok(Array.isArray(JSON.parse(c.text()).deltas));

@@ -94,6 +94,30 @@ test('the interactive line is cut to the terminal width, wide characters counted
   }
 });
 
+test('a long scenario name gives way first: the variant and its progress stay on the line', () => {
+  for (const columns of [100, 120]) {
+    const stream = tty(columns);
+    const r = new ProgressReporter(io(true), UNTIL, { stream });
+    for (let s = 0; s <= 3; s++)
+      r.update({
+        variant: 'bhyve-12.1',
+        variantIndex: 0,
+        variants: 2,
+        simNs: s * 1e9,
+        limitNs: 7200e9,
+        hostsDone: 0,
+        hostsTotal: 2,
+      });
+    const drawn = stream.writes.filter((w) => w !== '\r\x1b[K');
+    assert.ok(drawn.length >= 4);
+    for (const w of drawn) {
+      const visible = w.replace(/^\r/, '').replace(ERASE_TO_END, '');
+      assert.ok(displayWidth(visible) <= columns - 1, visible);
+      assert.match(visible, /^\[\.+\] +\d+% progres\S* \[1\/2\] bhyve-12\.1: sim \ds/, visible);
+    }
+  }
+});
+
 function totalsOf(guestCpuNs: number, simNs: number): TotalsAccumulator {
   const t = new TotalsAccumulator();
   t.addGuestCounter(GuestCounter.GUEST_CPU_NS, guestCpuNs);
@@ -202,5 +226,10 @@ test('verdict lines', () => {
   assert.equal(
     verdictLine(r([true, true], [], [false, true, true])),
     's: all 2 thresholds passed; 1 unexpected invariant violation; 2 expected violations',
+  );
+  // A run cut short (Ctrl-C, a stop) has no verdict: its thresholds hold for the part that ran.
+  assert.equal(
+    verdictLine({ ...r([false, true], [false]), partial: true }),
+    's: partial results, no verdict (2 of 3 thresholds failed on the part that ran)',
   );
 });

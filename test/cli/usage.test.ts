@@ -5,7 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -57,6 +66,10 @@ test('did-you-mean for near option names, commands and subcommands', async () =>
     [['cpus', 'imprt', 'x'], 'vmexit-lab cpus: unknown subcommand "imprt" (did you mean "import"?)'],
     [['list', 'cpu'], 'vmexit-lab list: unknown kind "cpu" (did you mean "cpus"?)'],
     [['run', '--out'], 'vmexit-lab run: --out needs a value'],
+    [
+      ['run', '--seed', '-1', 'a.yaml'],
+      `vmexit-lab run: --seed needs a value; one starting with "-" reads as an option, write --seed=-VALUE`,
+    ],
     [['run', '--quiet=yes', 'a.yaml'], 'vmexit-lab run: --quiet takes no value'],
     [['serve', 'extra'], 'vmexit-lab serve: unexpected argument "extra"'],
   ];
@@ -129,4 +142,113 @@ test('--out TYPE=PATH refused in one line: unknown TYPE, no PATH, a kind twice, 
   }
   for (const name of ['x.csv', 'json=', 'json=x', 'html=r.html', 'yaml=x', 'md=x', 'a.xml', 'b.xml'])
     assert.ok(!existsSync(name) && !existsSync(join(dir, name)), `${name} not written`);
+});
+
+test('an output file that cannot be written is refused before anything runs: exit 2, one line naming the option', async () => {
+  const file = join(dir, 'outs.yaml');
+  writeFileSync(file, SCENARIO);
+  const missing = join(dir, 'no-such-dir', 'r.json');
+  const underFile = join(file, 'r.json');
+  const cases: [string[], RegExp][] = [
+    [
+      ['run', '--out', missing, file],
+      /^vmexit-lab run: --out .*r\.json: cannot write there: the directory .*no-such-dir does not exist/,
+    ],
+    [
+      ['run', '--out', `json=${missing}`, file],
+      /--out json=.*: cannot write there: the directory .*no-such-dir does not exist/,
+    ],
+    [['run', '--junit', dir, file], /--junit .*: cannot write there: .* is a directory \(expected a file name/],
+    [['run', '--html', underFile, file], /--html .*: cannot write there: .*outs\.yaml is a file, not a directory/],
+    [['run', '--summary', missing, file], /--summary .*: cannot write there/],
+    [['run', '--openmetrics', missing, file], /--openmetrics .*: cannot write there/],
+    [['run', '--timeline', missing, file], /--timeline .*: cannot write there/],
+    [['merge', '--out', missing, 'shard.json'], /^vmexit-lab merge: --out .*: cannot write there/],
+    [['rules', '--out', missing, file], /^vmexit-lab rules: --out .*: cannot write there/],
+    [['what-if', '--out', missing, 'p.yaml'], /^vmexit-lab what-if: --out .*: cannot write there/],
+    [
+      ['import', 'perf-kvm-stat', 'r.txt', '--cpu', 'i7-2620M', '-o', missing],
+      /^vmexit-lab import: --out .*: cannot write/,
+    ],
+    [['validate-model', '--out', missing], /^vmexit-lab validate-model: --out .*: cannot write there/],
+  ];
+  for (const [args, re] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.match(lines[0], re, args.join(' '));
+    assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing ran`);
+  }
+});
+
+test(
+  'an output file in a read-only directory is refused before the run',
+  { skip: process.getuid?.() === 0 ? 'root writes anywhere' : false },
+  async () => {
+    const file = join(dir, 'outs.yaml');
+    writeFileSync(file, SCENARIO);
+    const ro = join(dir, 'read-only');
+    mkdirSync(ro, { recursive: true });
+    chmodSync(ro, 0o555);
+    try {
+      const io = capture();
+      assert.equal(await main(['run', '--out', join(ro, 'r.json'), file], io), 2);
+      assert.match(io.stderr.join(''), /cannot write there: the directory .*read-only is not writable/);
+      assert.deepEqual(io.stdout, []);
+    } finally {
+      chmodSync(ro, 0o755);
+    }
+  },
+);
+
+test('compare and merge: a results file that cannot be read names the file (line:col for JSON) and what was expected', async () => {
+  const f = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const syntax = f('syntax.json', '{\n  "version": 1,\n  "variants": [1 2]\n}\n');
+  const empty = f('empty.json', '');
+  const array = f('array.json', '[{"version": 1, "variants": []}, {"version": 1, "variants": []}]');
+  const other = f('other.json', '{"name": "not results"}');
+  const cases: [string[], RegExp][] = [
+    [
+      ['compare', syntax, other],
+      /^vmexit-lab compare: .*syntax\.json:3:18: not valid JSON: .*\(expected the results\.json 'vmexit-lab run --out' writes\)$/,
+    ],
+    [['compare', join(dir, 'missing.json'), other], /^vmexit-lab compare: .*missing\.json: cannot read: no such file$/],
+    [['compare', dir, other], /: cannot read: is a directory \(expected a results\.json file\)$/],
+    [['compare', empty, other], /empty\.json: empty file \(expected the results\.json/],
+    [
+      ['compare', array, other],
+      /array\.json: holds 2 results \(run --out with several scenario files writes an array\)/,
+    ],
+    [['compare', other, other], /other\.json: not a vmexit-lab results\.json, no "variants"/],
+    [['merge', syntax], /^vmexit-lab merge: .*syntax\.json:3:18: not valid JSON/],
+    [['merge', other], /^vmexit-lab merge: .*other\.json: not a vmexit-lab results\.json/],
+    [['merge', f('plain.json', '{"version": 1, "scenario": "s", "variants": []}')], /plain\.json: not a shard result/],
+  ];
+  for (const [args, re] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    const lines = errLines(io);
+    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+    assert.match(lines[0], re, args.join(' '));
+  }
+});
+
+test('every error line of cpus names the tool and the command, as the other commands do', async () => {
+  const cases: string[][] = [
+    ['cpus', 'show', 'no-such-cpu'],
+    ['cpus', 'show'],
+    ['cpus', 'import'],
+    ['cpus', 'import', join(dir, 'no-such-file')],
+    ['cpus', 'import', join(dir, 'outs.yaml')],
+  ];
+  writeFileSync(join(dir, 'outs.yaml'), SCENARIO);
+  for (const args of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    assert.match(io.stderr.join(''), /^vmexit-lab cpus( show| import)?: /, args.join(' '));
+  }
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
+import { renderHtmlReport } from '../../src/report/html.js';
 
 test('JUnit: time and timestamp on every suite (the run wall time, its start), time on every case', () => {
   const xml = renderJunit(syntheticResults());
@@ -34,4 +35,50 @@ test('summary and Markdown: whole numbers without decimals, latencies with their
   const md = renderMarkdown(syntheticResults());
   assert.match(md, /\| install 2,280 s \|/);
   assert.doesNotMatch(md, /\b\d+\.00\b/);
+});
+
+/** The cells of a GFM table row: split at every "|" not escaped with a backslash. */
+function cells(row: string): string[] {
+  return row
+    .slice(1, -1)
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+test('Markdown: a "|" or a newline in a name stays inside its cell (results.json files given to merge are not checked)', () => {
+  const base = syntheticResults();
+  const r = {
+    ...base,
+    scenario: 'two\nlines',
+    variants: base.variants.map((v, i) => ({
+      ...v,
+      name: i === 0 ? 'a|b' : v.name,
+      thresholds: v.thresholds.map((t) => ({ ...t, metric: `${t.metric}|x` })),
+    })),
+  };
+  const md = renderMarkdown(r);
+  assert.ok(md.startsWith('### vmexit-lab: two lines\n'), md.split('\n')[0]);
+  const tables = md.split('\n\n').filter((b) => b.startsWith('|'));
+  assert.equal(tables.length, 2);
+  for (const t of tables) {
+    const rows = t.trim().split('\n');
+    const width = cells(rows[0]).length;
+    for (const row of rows) assert.equal(cells(row).length, width, row);
+  }
+  assert.match(md, /\| a\\\|b \| i7-2620M \|/);
+});
+
+test('a partial run (Ctrl-C, a stop) says so in the text, the Markdown and the HTML verdict', () => {
+  const partialReason = 'interrupted (Ctrl-C, SIGINT) at 3 of 30 simulated seconds, 0 of 1 hosts done.';
+  const r = { ...syntheticResults(), partial: true as const, partialReason };
+  assert.match(renderSummary(r).split('\n')[1], /^partial results: interrupted \(Ctrl-C, SIGINT\) .* no verdict\.$/);
+  assert.match(renderMarkdown(r), /^> \*\*partial results: interrupted/m);
+  assert.match(
+    renderJunit(r),
+    /<testsuite name="synthetic-install\/run" tests="1" failures="1"[^>]*>\n {4}<testcase classname="synthetic-install" name="the run reached its end" time="0">\n {6}<failure message="partial results: interrupted \(Ctrl-C, SIGINT\) at 3 of 30/,
+  );
+  assert.doesNotMatch(renderJunit(syntheticResults()), /\/run"/);
+  assert.match(renderHtmlReport(r), /data-exit-status="3">.*partial results \(interrupted \(Ctrl-C, SIGINT\)/);
+  for (const text of [renderSummary(syntheticResults()), renderMarkdown(syntheticResults())])
+    assert.doesNotMatch(text, /partial/);
 });

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readResultsFile } from '../resultsFile.js';
 import { histogramQuantile } from '../../results/thresholds.js';
-import { RESULTS_VERSION, type RunResults, type VariantResult } from '../../results/types.js';
+import type { RunResults, VariantResult } from '../../results/types.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
@@ -29,6 +29,9 @@ Options:
                          (Samples, Samples%, Time%, Min/Max/Avg time per exit, perf's exit names);
                          with --json, as "perfTables"
   -h, --help             show this help
+
+Exit status: 0 compared (differences alone do not fail), 1 a regression over --max-regression,
+2 bad input (a file that is not a results.json, an option).
 
 Examples:
   vmexit-lab compare main.json branch.json
@@ -115,15 +118,6 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
   return out;
 }
 
-function readResults(file: string): RunResults {
-  const j = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
-  if (j === null || typeof j !== 'object' || !Array.isArray(j.variants))
-    throw new Error(`${file}: not a vmexit-lab results.json (no variants)`);
-  if (j.version !== RESULTS_VERSION)
-    throw new Error(`${file}: results version ${String(j.version)}, this tool reads version ${RESULTS_VERSION}`);
-  return j;
-}
-
 /** A value of a metric as people read it: seconds with the unit that reads best ("3.7 µs"), others as figures. */
 function valueText(x: number | null, unit: MetricUnit): string {
   if (x === null) return '-';
@@ -150,8 +144,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   let a: RunResults;
   let b: RunResults;
   try {
-    a = readResults(parsed.positionals[0]);
-    b = readResults(parsed.positionals[1]);
+    a = readResultsFile(parsed.positionals[0]);
+    b = readResultsFile(parsed.positionals[1]);
   } catch (e) {
     io.err(`vmexit-lab compare: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;
@@ -205,8 +199,12 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
     const unchanged = deltas.length - rows.length;
     if (unchanged > 0) io.out(`(${unchanged} metrics unchanged)`);
+    // The change itself, beside the values: at 4 significant digits a tiny regression over a
+    // small limit prints the same value twice ("9.902 µs -> 9.902 µs").
     for (const r of regressions)
-      io.out(`regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)}`);
+      io.out(
+        `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeText(r.deltaPct)}, over --max-regression ${limit} %)`,
+      );
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
   }

@@ -1,7 +1,7 @@
+import { readInputText } from '../readText.js';
 /**
  * `vmexit-lab cpus` — list, show and import CPU profiles.
  */
-import { readFileSync } from 'node:fs';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { PinBased, ProcBased, ProcBased2 } from '../../core/vmx/controls.js';
 import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
@@ -25,6 +25,17 @@ Columns: TPR shadow = primary control "use TPR shadow" allowed-1; vAPIC = second
 APIC accesses"; APIC-reg = "APIC-register virtualization"; VID = "virtual-interrupt delivery";
 PostIntr = pin-based "process posted interrupts"; AVIC = AMD CPUID Fn8000_000A EDX[13]
 ("x2" when x2AVIC too). "-" = not applicable to the vendor.
+
+Options:
+  --json        the list or the profile as JSON (with the capability summary)
+  --dir DIR     the CPU profile directory to list or search (default: the bundled data/cpus)
+  --id ID       import: the profile's id (default: made from the CPU's model name)
+  --cores N     import: physical cores (default: from the file; a dmesg without them needs it)
+  --threads N   import: hardware threads (default: from the file; as --cores)
+  -h, --help    show this help
+
+Exit status: 0 done, 2 bad input (an unknown profile, a file that is not a dmesg or cpuinfo, a
+CPU without the vmx or svm flag).
 
 Examples:
   vmexit-lab cpus
@@ -137,7 +148,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'show') {
       if (rest.length !== 1) {
-        io.err(`cpus show: expected exactly one profile id\n\n${USAGE}`);
+        io.err(`vmexit-lab cpus show: expected exactly one profile id\n\n${USAGE}`);
         return 2;
       }
       const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]);
@@ -146,20 +157,24 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'import') {
       if (rest.length !== 1) {
-        io.err(`cpus import: expected exactly one FILE\n\n${USAGE}`);
+        io.err(`vmexit-lab cpus import: expected exactly one FILE\n\n${USAGE}`);
         return 2;
       }
       const file = rest[0];
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readInputText(file);
       } catch (e) {
-        io.err(`cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+        io.err(
+          `vmexit-lab cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`,
+        );
         return 2;
       }
       const kind = detectProfileSource(text);
       if (kind === undefined) {
-        io.err(`cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`);
+        io.err(
+          `vmexit-lab cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`,
+        );
         return 2;
       }
       let profile =
@@ -193,7 +208,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       e instanceof CpuProfileNotFoundError ||
       e instanceof CpuCatalogError
     ) {
-      io.err(`cpus: ${e.message}\n`);
+      io.err(`vmexit-lab cpus: ${e.message}\n`);
       return 2;
     }
     throw e;

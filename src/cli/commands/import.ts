@@ -1,3 +1,4 @@
+import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
@@ -11,7 +12,7 @@ import {
   BHYVE_EXIT_STATS,
   kvmStatExitCode,
   modelExitName,
-  readReport,
+  parseReport,
   REPORT_FORMATS,
   ReportFormatError,
   type ExitReport,
@@ -263,7 +264,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
 
   let report: ExitReport;
   try {
-    report = readReport(file, format as ReportFormat);
+    report = parseReport(readInputText(file), file, format as ReportFormat);
   } catch (e) {
     if (e instanceof ReportFormatError) return bad(e.message);
     return bad(`cannot read ${file}: ${(e as Error).message}`);

@@ -26,6 +26,12 @@ phases and per-OS guest keys (Windows enlightenments, hpet, referenceTscPage; Li
 hypervisor policies with their tunables ('tunables' lists the policies too) and the host OSes each
 runs on with their clock ticks (host.os, host.tickHz). Without an argument, lists everything.
 
+Options:
+  --json       machine-readable output (the same lists, with every field)
+  -h, --help   show this help
+
+Exit status: 0 listed, 2 an unknown KIND or option.
+
 Examples:
   vmexit-lab list
   vmexit-lab list policies

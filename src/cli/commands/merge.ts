@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readResultsFile } from '../resultsFile.js';
+import { writeFileSync } from 'node:fs';
 import { assembleResults } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { TotalsAccumulator } from '../../run/totals.js';
-import { RESULTS_VERSION, type RunResults } from '../../results/types.js';
+import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { outTargets, type OutTargets } from '../outputs.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
@@ -29,17 +30,19 @@ Example:
   vmexit-lab merge --out results.json shard-*.json
 `;
 
-function mergeShardFiles(shards: readonly RunResults[]): {
+function mergeShardFiles(
+  shards: readonly RunResults[],
+  files: readonly string[],
+): {
   accumulators: TotalsAccumulator[];
   first: RunResults;
 } {
   if (shards.length === 0) throw new Error('no shard files given');
   const first = shards[0];
   const count = first.shard?.count;
-  for (const s of shards) {
-    if (s.version !== RESULTS_VERSION)
-      throw new Error(`results version ${String(s.version)}, this tool reads version ${RESULTS_VERSION}`);
-    if (!s.shard) throw new Error(`${s.scenario}: not a shard result (run with --shard I/N)`);
+  for (const [i, s] of shards.entries()) {
+    if (!s.shard)
+      throw new Error(`${files[i]}: not a shard result (expected what 'run --shard I/N --out FILE' writes)`);
     if (s.scenario !== first.scenario || s.seed !== first.seed || s.shard.count !== count) {
       throw new Error(
         `shards of different runs: ${first.scenario} seed ${first.seed} /${count} vs ${s.scenario} seed ${s.seed} /${s.shard.count}`,
@@ -75,8 +78,8 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   let merged;
   try {
     files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary }, ['json', 'junit', 'summary']);
-    const shards = parsed.positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RunResults);
-    merged = mergeShardFiles(shards);
+    const shards = parsed.positionals.map(readResultsFile);
+    merged = mergeShardFiles(shards, parsed.positionals);
   } catch (e) {
     io.err(`vmexit-lab merge: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
-import { startPooledRun, type PooledOutcome } from '../../pool/pooledRun.js';
+import { startPooledRun, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
@@ -82,10 +82,12 @@ Options:
   -h, --help       show this help
 
 Exit status:
-  0  all thresholds passed
-  1  a threshold failed
-  2  bad input or usage (nothing was run)
-  3  an invariant violation the scenario does not expect, a failed VM entry, or an internal error
+  0    all thresholds passed
+  1    a threshold failed
+  2    bad input or usage (nothing was run)
+  3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
+  130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
+       results ("partial": true) are printed and written, the scenarios after it do not run
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -184,6 +186,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
+  // Ctrl-C: the running scenario stops at its next simulated second and what it did is kept.
+  let interrupted = false;
+  let current: PooledRun | undefined;
+  const interrupt = (): void => {
+    interrupted = true;
+    current?.stop('cancelled');
+  };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
   const done: { scenario: Scenario; out: PooledOutcome }[] = [];
@@ -208,6 +217,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   try {
     for (const [i, s0] of scenarios.entries()) {
+      if (interrupted) break;
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
       if (files.openmetrics !== undefined) {
@@ -239,7 +249,22 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         hub.register(scenario, 'max');
         hub.addRun(runId, scenario, run);
       }
-      const out = await run.done;
+      current = run;
+      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, and
+      // Ctrl-C there keeps its default (the process ends at once).
+      const stopOnInterrupt = interruptHandler(io, interrupt);
+      let out: PooledOutcome;
+      try {
+        out = await run.done;
+      } finally {
+        process.off('SIGINT', stopOnInterrupt);
+        current = undefined;
+      }
+      if (interrupted && out.stopReason === 'cancelled' && out.partialReason !== undefined) {
+        // The pool words a cancel as the service's DELETE; here it was the user's Ctrl-C.
+        const partialReason = out.partialReason.replace(/^cancelled \(DELETE\)/, 'interrupted (Ctrl-C, SIGINT)');
+        out = { ...out, partialReason, results: { ...out.results, partialReason } };
+      }
       if (hub)
         hub.finishRun(
           runId,
@@ -261,6 +286,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       status = Math.max(status, exitStatusOf(results));
     }
   } finally {
+    if (interrupted) status = ExitStatus.INTERRUPTED;
     await pool.close();
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
@@ -299,6 +325,24 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   return status;
+}
+
+/**
+ * Ctrl-C while a scenario runs: the first stops it (partial results printed and written, exit
+ * 130, as a shell reports a process ended by SIGINT); a second one ends the process at once.
+ * Returns the listener, for process.off.
+ */
+function interruptHandler(io: CliIo, stop: () => void): () => void {
+  let seen = 0;
+  const onSigint = (): void => {
+    if (++seen > 1) process.exit(ExitStatus.INTERRUPTED);
+    io.err(
+      'vmexit-lab run: interrupted: stopping at the next simulated second, keeping the partial results (Ctrl-C again to quit at once)',
+    );
+    stop();
+  };
+  process.on('SIGINT', onSigint);
+  return onSigint;
 }
 
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */

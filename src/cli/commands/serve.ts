@@ -50,7 +50,13 @@ Run the service: an HTTP API to start, watch and cancel runs (POST /api/runs), l
 metrics (GET /metrics), and a run history that survives restarts. SIGTERM or SIGINT drains:
 running runs are cancelled and their partial results stored. docs/SERVICE.md has the API.
 
+Options:
+  -h, --help           show this help
+
 ${SERVE_OPTIONS_HELP}
+Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
+locked by another service, the port taken), 3 a drain that failed or a second signal.
+
 Examples:
   vmexit-lab serve --port 9090
   curl -X POST -H 'Content-Type: application/json' -d '{"scenario":"default"}' http://127.0.0.1:${DEFAULT_PORT}/api/runs

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { MAX_FILE_BYTES } from '../../scenario/limits.js';
+import { readInputText } from '../readText.js';
 import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
@@ -18,6 +19,9 @@ Options:
   -h, --help           show this help
 
 ${SERVE_OPTIONS_HELP}
+Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
+locked by another service, the port taken), 3 a drain that failed or a second signal.
+
 Examples:
   npm start                                    # builds, then runs this command
   vmexit-lab start --port 9090
@@ -45,7 +49,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   let yaml: string | undefined;
   if (file !== undefined) {
     try {
-      yaml = readFileSync(file, 'utf8');
+      yaml = readInputText(file, MAX_FILE_BYTES);
     } catch (e) {
       io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
       return ExitStatus.BAD_INPUT;

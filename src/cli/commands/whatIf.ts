@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readInputText } from '../readText.js';
+import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
@@ -40,6 +41,8 @@ Options:
   --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
   -h, --help              show this help
+
+Exit status: 0 ran, 2 bad input (a profile that does not load, an unknown CPU, policy or tunable).
 
 Examples:
   vmexit-lab what-if win.yaml --phase 2280s
@@ -225,7 +228,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   const file = parsed.positionals[0];
   let profile: WorkloadProfile;
   try {
-    profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
+    profile = parseWorkloadProfile(readInputText(file), file);
   } catch (e) {
     return bad(e instanceof ScenarioError ? e.message : `cannot read ${file}: ${(e as Error).message}`);
   }

@@ -1,0 +1,113 @@
+/**
+ * The CLI as a real process meets a shell: a reader that closes the pipe early (`| head -1`), an
+ * output path that cannot be written, Ctrl-C in a long run. These need the built bin in a child
+ * process: the in-process `main()` has no pipes and no signals.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-process-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** One second of an idle Windows guest; its CR_ACCESS threshold fails (exit status 1). */
+const FAILING = `name: closed-pipe
+hypervisor: { policy: bhyve-12.1 }
+host: { cpu: i7-2620M, cores: 4 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
+duration: 1s
+thresholds:
+  exits_per_second{reason="CR_ACCESS"}: ["== 0"]
+`;
+
+interface Exit {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+}
+
+/** Run the bin with its stdout read by nobody: the pipe is closed at once, as `| head -0` would. */
+function withClosedStdout(args: readonly string[]): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stderr }));
+  });
+}
+
+test('stdout closed early (| head -1): the command still writes its files and exits with its own status', async () => {
+  const file = join(dir, 'failing.yaml');
+  writeFileSync(file, FAILING);
+  const read = spawnSync(process.execPath, [CLI, 'run', '--quiet', '--workers', '1', file], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  assert.equal(read.status, 1, `with a reader: ${read.stderr}`);
+  const out = join(dir, 'r.json');
+  const junit = join(dir, 'j.xml');
+  const closed = await withClosedStdout(['run', '--quiet', '--workers', '1', '--out', out, '--junit', junit, file]);
+  assert.equal(closed.status, 1, `a failed threshold stays exit status 1 without a reader: ${closed.stderr}`);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).scenario, 'closed-pipe', 'results.json written');
+  assert.match(readFileSync(junit, 'utf8'), /<failure /, 'JUnit written, with the failure');
+  assert.doesNotMatch(closed.stderr, /EPIPE|Error:|\n\s+at /, 'no error or stack trace');
+});
+
+test('stdout closed early on JSON and JSON Lines output: exit status as with a reader, no stack trace', async () => {
+  const cases: string[][] = [
+    ['list', '--json'],
+    ['cpus', '--json'],
+    ['trace', join(REPO_ROOT, 'scenarios', 'seed', 'e5-2667v4-apicv-panic-script.yaml')],
+  ];
+  for (const args of cases) {
+    const read = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env } });
+    const closed = await withClosedStdout(args);
+    assert.equal(closed.status, read.status, `${args.join(' ')}: ${closed.stderr}`);
+    assert.doesNotMatch(closed.stderr, /EPIPE|Error:|\n\s+at /, args.join(' '));
+  }
+});
+
+test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
+  const out = join(dir, 'interrupted.json');
+  const html = join(dir, 'interrupted.html');
+  const install = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
+  const child = spawn(process.execPath, [CLI, 'run', '--workers', '1', '--out', out, '--html', html, install], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  // The first progress line says the pool runs; a second later the first variant is under way.
+  let sent = false;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (!sent && /elapsed/.test(stderr)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 1000);
+    }
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (code, sig) => resolve([code, sig])),
+  );
+  clearTimeout(killer);
+  assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
+  assert.equal(status, 130, stderr);
+  assert.match(stderr, /vmexit-lab run: interrupted: stopping at the next simulated second/);
+  assert.match(stderr, /partial results, no verdict/);
+  assert.match(stdout, /^partial results: interrupted \(Ctrl-C, SIGINT\)/m);
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(r.partial, true);
+  assert.match(r.partialReason, /^interrupted \(Ctrl-C, SIGINT\) at /);
+  assert.ok(r.variants[0].totals.simulatedSeconds < 2280, 'stopped before the install completed');
+  assert.match(readFileSync(html, 'utf8'), /partial results \(interrupted/);
+});
