@@ -51,14 +51,11 @@ export function clockPeriodNs(h: HostState, v: number): number {
  * (Machine.stimerExpires), a platform timer's interrupt as a device interrupt injected by the
  * hypervisor, or the LAPIC timer as the hypervisor emulates it (Machine.guestTimerExpires).
  *
- * The RTC's interrupt (GSI 8) is edge-triggered, but KVM tracks its EOIs to coalesce lost ticks
- * (lost_tick_policy=slew, libvirt tickpolicy=catchup): kvm_ioapic_scan_entry puts the vector of
- * every level-triggered pin *and of RTC_GSI* in ioapic_handled_vectors, which becomes the VMX
- * EOI-exit bitmap (arch/x86/kvm/ioapic.c; rtc_irq_eoi retires the tick's pending EOI). So under
- * APICv each RTC EOI exits (EOI_INDUCED; perf-prof: 1024/s on the clock owner). The model's
- * EOI-exit bitmap is set on the level path, so the RTC is raised as level-triggered; the TMR bit
- * this also sets is what the hv-vapic EOI assist checks (Machine.hvEoiAssist), where KVM asks
- * kvm_ioapic_handles_vector - true for the RTC's vector too - so the assist is refused alike. The
+ * The RTC's interrupt (ISA IRQ 8 on the I/O APIC) is edge-triggered (TMR clear), but KVM tracks its
+ * EOIs to coalesce lost ticks (lost_tick_policy=slew, libvirt tickpolicy=catchup): its vector is
+ * in KVM's EOI-exit bitmap (apic/eoi.ts requestEoiExit). So under APICv each RTC EOI exits
+ * (EOI_INDUCED; perf-prof: 1024/s on the clock owner), the hv-vapic EOI assist is refused, and
+ * under AVIC, which has no such bitmap, the EOI of the edge vector is accelerated (no exit). The
  * HPET's edge interrupt is on no such list.
  */
 export function clockInterrupt(h: HostState, v: number, vector: number): void {
@@ -68,7 +65,7 @@ export function clockInterrupt(h: HostState, v: number, vector: number): void {
   else if (platformClockOwner(h, v)) {
     // The VMM's device model ran the period's timer callback and raised the line (deviceModelTickNs).
     h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DEVICE_MODEL_NS] += h.config.host.deviceModelTickNs;
-    h.machine.raiseInterrupt(v, vector, t === ClockTimer.PLATFORM_RTC);
+    h.machine.raiseInterrupt(v, vector, false, t === ClockTimer.PLATFORM_RTC);
   } else h.machine.guestTimerExpires(v, vector);
 }
 

@@ -2,7 +2,7 @@ import type { CpuProfile, VmxCapabilities } from '../cpu/profile.js';
 import { mmioExitSlot, type PolicyTraits } from '../hypervisor/policy.js';
 import { syncAtExit } from '../hypervisor/exitPath.js';
 import { setupVcpu } from '../hypervisor/vmcs.js';
-import { broadcastEoi, EoiBy } from '../apic/eoi.js';
+import { broadcastEoi, EoiBy, requestEoiExit } from '../apic/eoi.js';
 import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
 import { ApicOffset } from '../apic/registers.js';
 import {
@@ -480,9 +480,10 @@ export class MachineCore {
 
   /**
    * The one EOI path (apic/eoi.ts): an EOI the guest wrote, performed by the hypervisor's vlapic
-   * after an exit, by VT-x EOI virtualization or by AVIC. When the CPU's EOI leaves a level-triggered
-   * vector to the hypervisor (EOI-exit bitmap; AVIC_NOACCEL), it exits, the hypervisor forwards the
-   * EOI to its I/O APIC, and re-enters; otherwise the CPU evaluates pending virtual interrupts.
+   * after an exit, by VT-x EOI virtualization or by AVIC. When the CPU's EOI leaves the vector to the
+   * hypervisor (VT-x: its EOI-exit-bitmap bit, apic/eoi.ts requestEoiExit; AVIC: a level-triggered
+   * one, AVIC_NOACCEL), it exits, the hypervisor forwards the EOI to its I/O APIC, and re-enters;
+   * otherwise the CPU evaluates pending virtual interrupts.
    */
   protected endOfInterrupt(v: number, by: EoiBy): void {
     const s = this.s;
@@ -508,8 +509,10 @@ export class MachineCore {
    * vlapic_set_intr_ready. Running vCPUs are kicked with a host IPI: an external-interrupt exit
    * (VT-x) or INTR intercept (SVM), unless posted interrupts / AVIC take it without an exit.
    * Halted vCPUs are woken (their HLT exit already happened). Returns false if coalesced.
+   * `eoiExit`: the hypervisor wants to see its EOI (apic/eoi.ts requestEoiExit): every level-triggered
+   * interrupt, and an edge one its policy tracks (KVM's RTC).
    */
-  raiseInterrupt(v: number, vector: number, level: boolean): boolean {
+  raiseInterrupt(v: number, vector: number, level: boolean, eoiExit: boolean = level): boolean {
     const s = this.s;
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.STOPPED) !== 0) return false;
@@ -525,6 +528,7 @@ export class MachineCore {
         this.counters[c + Counter.COALESCED]++;
         return false;
       }
+      if (eoiExit) requestEoiExit(s, b, vector);
       this.counters[c + Counter.POSTED]++;
       if ((f & Flag.HALTED) !== 0) this.wake(v);
       else {
@@ -537,7 +541,8 @@ export class MachineCore {
       this.counters[c + Counter.COALESCED]++;
       return false;
     }
-    if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
+    if (eoiExit) requestEoiExit(s, b, vector);
+    if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
     if ((f & Flag.HALTED) !== 0) this.wake(v);
     else if ((f & Flag.AVIC) !== 0)
       this.evaluatePendingVirtualInterrupts(v); // AVIC: IRR in the backing page plus a doorbell to the running vCPU; no #VMEXIT
@@ -567,8 +572,9 @@ export class MachineCore {
       this.counters[c + Counter.COALESCED]++;
       return false;
     }
+    if (level) requestEoiExit(s, b, vector);
     if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
-    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector, level);
+    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
     return true;
   }
 

@@ -200,8 +200,9 @@ export class GuestInstructions extends HypervisorEmulation {
    * The guest may skip its EOI write (hv-vapic's EOI assist in the VP assist page, TLFS "Virtual
    * Processor Assist Page"): KVM implements it as its PV EOI (kvm_lapic_set_pv_eoi on
    * HV_X64_MSR_VP_ASSIST_PAGE) and marks an EOI as not needed at entry when no other interrupt is
-   * requested, one is in service and it is not level-triggered (lapic.c apic_sync_pv_eoi_to_guest:
-   * irr_pending, highest_isr_cache, kvm_ioapic_handles_vector); never under APICv / AVIC, where KVM
+   * requested, one is in service and KVM does not track its EOI - neither level-triggered nor the
+   * RTC's (lapic.c apic_sync_pv_eoi_to_guest: irr_pending, highest_isr_cache,
+   * kvm_ioapic_handles_vector; apic/eoi.ts requestEoiExit); never under APICv / AVIC, where KVM
    * keeps irr_pending set. A cheap query for the guest model: no state changes.
    */
   hvEoiAssist(v: number): boolean {
@@ -210,7 +211,7 @@ export class GuestInstructions extends HypervisorEmulation {
     if ((s[b + F.HV] & HvFeature.VAPIC) === 0 || (s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) return false;
     if (vecHighest(s, b + F.IRR) >= 0) return false;
     const vector = vecHighest(s, b + F.ISR);
-    return vector >= 0 && !vecTest(s, b + F.TMR, vector);
+    return vector >= 0 && !vecTest(s, b + F.TMR, vector) && !vecTest(s, b + F.EOI_EXIT, vector);
   }
 
   /**

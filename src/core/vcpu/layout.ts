@@ -14,7 +14,7 @@ export const enum F {
   ISR = 8, // 8 words
   TMR = 16, // 8 words
   PIR = 24, // 8 words: posted-interrupt requests (SDM "Posted-Interrupt Processing")
-  EOI_EXIT = 32, // 8 words: EOI-exit bitmap (SDM "EOI-Exit Bitmaps")
+  EOI_EXIT = 32, // 8 words: EOI-exit bitmap (SDM "EOI-Exit Bitmaps"; apic/eoi.ts requestEoiExit)
   TPR = 40,
   PPR = 41,
   SVI = 42, // guest interrupt status, high byte (SDM "Guest Interrupt Status")

@@ -94,14 +94,14 @@ export class TabulatedInstructions extends GuestInstructions {
     else this.rules(TxOp.HOST_INTERRUPT, v, 0);
   }
 
-  override raiseInterrupt(v: number, vector: number, level: boolean): boolean {
+  override raiseInterrupt(v: number, vector: number, level: boolean, eoiExit: boolean = level): boolean {
     if (vector >= 0 && vector <= 255) {
-      const a = vector | (level ? 256 : 0);
+      const a = vector | (level ? 256 : 0) | (eoiExit ? 512 : 0);
       return (this.tabulates() ? this.interned(TxOp.RAISE, v, a) : this.rules(TxOp.RAISE, v, a)) !== 0;
     }
     this.forget(v);
     this.depth++;
-    const r = super.raiseInterrupt(v, vector, level);
+    const r = super.raiseInterrupt(v, vector, level, eoiExit);
     this.depth--;
     return r;
   }
@@ -421,7 +421,7 @@ export class TabulatedInstructions extends GuestInstructions {
         super.hostInterrupt(v);
         return 0;
       case TxOp.RAISE:
-        return super.raiseInterrupt(v, a & 0xff, a >= 256) ? 1 : 0;
+        return super.raiseInterrupt(v, a & 0xff, (a & 256) !== 0, (a & 512) !== 0) ? 1 : 0;
       case TxOp.TIMER_EXPIRES:
         return super.guestTimerExpires(v, a) ? 1 : 0;
       case TxOp.TIMER_INITIAL:

@@ -37,7 +37,7 @@ export const enum TxOp {
   EOI = 2,
   IRET = 3,
   HLT = 4,
-  RAISE = 5, // a: vector | level << 8
+  RAISE = 5, // a: vector | level << 8 | eoiExit << 9
   TIMER_EXPIRES = 6, // a: vector
   TIMER_INITIAL = 7, // a: the initial count
   HOST_INTERRUPT = 8,

@@ -37,26 +37,22 @@ export function deliverVirtualInterrupt(s: Int32Array, b: number, vector: number
 
 /**
  * An interrupt the vlapic accepted while VID is on is also a requested virtual interrupt:
- * RVI = max(RVI, vector); a level-triggered vector gets its EOI-exit-bitmap bit so that its EOI
- * exits to the hypervisor (bhyve vmx_set_tmr).
+ * RVI = max(RVI, vector). (Its EOI-exit-bitmap bit is the hypervisor's: apic/eoi.ts requestEoiExit.)
  */
-export function requestVirtualInterrupt(s: Int32Array, b: number, vector: number, level: boolean): void {
-  if (level) vecSet(s, b + F.EOI_EXIT, vector);
+export function requestVirtualInterrupt(s: Int32Array, b: number, vector: number): void {
   s[b + F.RVI] = Math.max(s[b + F.RVI], vector);
 }
 
 /**
  * The sender's half of SDM "Posted-Interrupt Processing" (bhyve vmx_set_intr_ready / KVM
- * vmx_deliver_posted_interrupt): the PIR bit and ON are set, the trigger mode recorded, a
- * level-triggered vector's EOI-exit-bitmap bit set; the notification vector reaches a running vCPU
- * with no VM exit. False, with nothing changed, when the vector is already posted or requested
+ * vmx_deliver_posted_interrupt): the PIR bit and ON are set, the trigger mode recorded; the
+ * notification vector reaches a running vCPU with no VM exit. False, with nothing changed, when the vector is already posted or requested
  * (coalesced).
  */
 export function postInterrupt(s: Int32Array, b: number, vector: number, level: boolean): boolean {
   if (vecTest(s, b + F.PIR, vector) || vecTest(s, b + F.IRR, vector)) return false;
   vecSet(s, b + F.PIR, vector);
   setTriggerMode(s, b, vector, level);
-  if (level) vecSet(s, b + F.EOI_EXIT, vector);
   s[b + F.PIR_ON] = 1;
   return true;
 }
