@@ -36,9 +36,8 @@
  *     non-owner path). KiForwardTick sends to the processors that are not idle plus those with a
  *     timer due - or to all active processors (PoSkipTickMode 2, or more than 3 targets). The one
  *     measurement (perf-prof, 2 vCPUs, RTC at 1024 Hz) shows the idle vCPU 1 woken ~900 times a
- *     second and vCPU 0 writing the ICR ~1200 times. The model reads a halted vCPU as one in deep
- *     idle (PoCopyDeepIdleMask) and forwards only to the vCPUs not halted at the tick (timer-due
- *     targets and the more-than-N fallback not modelled; one IPI per target: IPI shorthands and
+ *     second and vCPU 0 writing the ICR ~1200 times: forwarded to every other processor, idle or
+ *     not, which the model takes for every such guest (one IPI per target: IPI shorthands and
  *     logical destinations are not modelled);
  *   - the clock owner's tick reads the clock `clock.readsPerOwnerTick` times (KiUpdateTime: two
  *     performance-counter reads per tick), whatever drives it;

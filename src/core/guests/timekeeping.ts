@@ -92,9 +92,7 @@ export function clockTickDone(h: HostState, v: number): boolean {
     }
     const guest = h.guests[gi];
     const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
-    // KiForwardTick skips processors in deep idle (PoCopyDeepIdleMask): a halted vCPU (clock.ts header).
-    for (let t = first + 1; t < first + guest.vcpus; t++)
-      if (!m.isHalted(t)) guestSendIpi(h, v, t, guest.model.clockIpiVector);
+    for (let t = first + 1; t < first + guest.vcpus; t++) guestSendIpi(h, v, t, guest.model.clockIpiVector);
     return true;
   }
   return false;
