@@ -481,9 +481,8 @@ export class MachineCore {
   /**
    * The one EOI path (apic/eoi.ts): an EOI the guest wrote, performed by the hypervisor's vlapic
    * after an exit, by VT-x EOI virtualization or by AVIC. When the CPU's EOI leaves the vector to the
-   * hypervisor (VT-x: its EOI-exit-bitmap bit, apic/eoi.ts requestEoiExit; AVIC: a level-triggered
-   * one, AVIC_NOACCEL), it exits, the hypervisor forwards the EOI to its I/O APIC, and re-enters;
-   * otherwise the CPU evaluates pending virtual interrupts.
+   * hypervisor (its EOI-exit-bitmap bit under VT-x; a level one under AVIC: AVIC_NOACCEL), it exits,
+   * the hypervisor forwards the EOI to its I/O APIC, and re-enters; else the CPU evaluates pending ones.
    */
   protected endOfInterrupt(v: number, by: EoiBy): void {
     const s = this.s;
@@ -506,11 +505,9 @@ export class MachineCore {
 
   /**
    * An interrupt arrives at this vCPU's LAPIC (device, timer or IPI), through the hypervisor's
-   * vlapic_set_intr_ready. Running vCPUs are kicked with a host IPI: an external-interrupt exit
-   * (VT-x) or INTR intercept (SVM), unless posted interrupts / AVIC take it without an exit.
-   * Halted vCPUs are woken (their HLT exit already happened). Returns false if coalesced.
-   * `eoiExit`: the hypervisor wants to see its EOI (apic/eoi.ts requestEoiExit): every level-triggered
-   * interrupt, and an edge one its policy tracks (KVM's RTC).
+   * vlapic_set_intr_ready; `eoiExit`: the hypervisor's policy asks to see its EOI (apic/eoi.ts).
+   * Running vCPUs are kicked with a host IPI - an external-interrupt exit (VT-x) or INTR intercept
+   * (SVM) - unless posted interrupts / AVIC take it with no exit; halted ones are woken. False if coalesced.
    */
   raiseInterrupt(v: number, vector: number, level: boolean, eoiExit: boolean = level): boolean {
     const s = this.s;
@@ -522,13 +519,13 @@ export class MachineCore {
       s[b + F.ESR] |= 1 << 6; // "Received Illegal Vector" (SDM-11 "Error Handling")
       return false;
     }
+    if (eoiExit) requestEoiExit(s, b, vector); // the hypervisor's bitmap, whether or not this one coalesces
     const f = s[b + F.FLAGS];
     if ((f & Flag.POSTED) !== 0) {
       if (!postInterrupt(s, b, vector, level)) {
         this.counters[c + Counter.COALESCED]++;
         return false;
       }
-      if (eoiExit) requestEoiExit(s, b, vector);
       this.counters[c + Counter.POSTED]++;
       if ((f & Flag.HALTED) !== 0) this.wake(v);
       else {
@@ -541,7 +538,6 @@ export class MachineCore {
       this.counters[c + Counter.COALESCED]++;
       return false;
     }
-    if (eoiExit) requestEoiExit(s, b, vector);
     if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
     if ((f & Flag.HALTED) !== 0) this.wake(v);
     else if ((f & Flag.AVIC) !== 0)
@@ -566,13 +562,13 @@ export class MachineCore {
     const b = v * F.STRIDE;
     const c = v * Counter.COUNT;
     this.counters[c + Counter.RAISED]++;
+    if (level) requestEoiExit(s, b, vector);
     const f = s[b + F.FLAGS];
     const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
     if (!ok) {
       this.counters[c + Counter.COALESCED]++;
       return false;
     }
-    if (level) requestEoiExit(s, b, vector);
     if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
     else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
     return true;
