@@ -1,13 +1,63 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { prefersOpenMetrics, type MetricsEndpoint } from '../metrics/registry.js';
 import { ApiError } from './errors.js';
 import type { RunManager } from './runs.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import type { RunResults } from '../results/types.js';
-import { requireRole, type Tokens } from './auth.js';
+import { createHash } from 'node:crypto';
+import { requireRole, tokenOf, type Tokens } from './auth.js';
+import {
+  DEFAULT_IDEMPOTENCY,
+  IdempotencyKeys,
+  idempotencyKey,
+  requestFingerprint,
+  type IdempotencyLimits,
+} from './idempotency.js';
 import { checkQuery, listRequest, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
+
+/**
+ * Every route the app serves, as `METHOD path` (docs/SERVICE.md's HTTP API table lists the same:
+ * test/service/routes.test.ts). One table so that the methods a path takes are known without
+ * asking express's router: a known path asked with another method gets 405 and `Allow`.
+ */
+export const ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /api/scenarios',
+  'GET /api/runs',
+  'POST /api/runs',
+  'GET /api/runs/:id',
+  'GET /api/runs/:id/results',
+  'DELETE /api/runs/:id',
+  'GET /',
+  'GET /runs/:id',
+] as const;
+
+type RouteName = (typeof ROUTES)[number];
+
+/** Per path: its pattern as express matches it (case-insensitive, a trailing slash allowed) and its methods. */
+const PATHS = (() => {
+  const byPath = new Map<string, string[]>();
+  for (const name of ROUTES) {
+    const [method, path] = name.split(' ') as [string, string];
+    const methods = byPath.get(path) ?? [];
+    // Express answers HEAD with a GET route; OPTIONS is answered below.
+    methods.push(...(method === 'GET' ? ['GET', 'HEAD'] : [method]));
+    byPath.set(path, methods);
+  }
+  return [...byPath].map(([path, methods]) => ({
+    pattern: new RegExp(`^${path.replace(/\/$/, '').replace(/:\w+/g, '[^/]+')}/?$`, 'i'),
+    allow: [...methods, 'OPTIONS'],
+  }));
+})();
+
+/** The methods a request path takes (`Allow`), or undefined when no route has the path. */
+export function allowedMethods(path: string): readonly string[] | undefined {
+  return PATHS.find((p) => p.pattern.test(path))?.allow;
+}
 
 interface AppOptions {
   readonly manager: RunManager;
@@ -19,6 +69,8 @@ interface AppOptions {
   readonly bodyLimitBytes: number;
   /** Pool warmed and history open: /readyz answers 200. */
   readonly ready: () => boolean;
+  /** Idempotency-Key on POST /api/runs: keys remembered, for how long. */
+  readonly idempotency?: Partial<IdempotencyLimits>;
 }
 
 /**
@@ -67,6 +119,8 @@ export function createApp(o: AppOptions): express.Express {
   });
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
 
+  const open = tokens.write === undefined && tokens.read === undefined;
+  const idempotency = new IdempotencyKeys({ ...DEFAULT_IDEMPOTENCY, ...o.idempotency });
   const read = requireRole(tokens, 'read');
   const page = requireRole(tokens, 'read', true);
   const write = requireRole(tokens, 'write');
@@ -77,72 +131,140 @@ export function createApp(o: AppOptions): express.Express {
     next();
   };
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  const handlers: Record<RouteName, readonly RequestHandler[]> = {
+    'GET /healthz': [
+      (_req, res) => {
+        res.json({ status: 'ok' });
+      },
+    ],
+    'GET /readyz': [
+      (_req, res) => {
+        if (o.manager.isDraining) res.status(503).json({ status: 'draining' });
+        else if (!o.ready()) res.status(503).json({ status: 'starting' });
+        else res.json({ status: 'ready', runsInProgress: o.manager.running });
+      },
+    ],
+    'GET /metrics': [
+      read,
+      async (req, res) => {
+        const om = prefersOpenMetrics(req.headers.accept);
+        const t0 = process.hrtime.bigint();
+        const { contentType, body: text } = await o.metrics.render(om);
+        stats.rendered(om ? 'openmetrics' : 'text', Number(process.hrtime.bigint() - t0) / 1e9);
+        res.set('Content-Type', contentType).send(text);
+      },
+    ],
+    'GET /api/scenarios': [
+      read,
+      noQuery,
+      (_req, res) => {
+        res.json({ scenarios: o.catalog.list() });
+      },
+    ],
+    'GET /api/runs': [
+      read,
+      (req, res) => {
+        const filter = listRequest(req);
+        res.json({ runs: o.manager.list(filter), queue: o.manager.queueState() });
+      },
+    ],
+    'POST /api/runs': [
+      write,
+      body,
+      async (req, res) => {
+        const key = idempotencyKey(req.headers['idempotency-key']);
+        if (key === undefined) {
+          const rec = await o.manager.submit(submitRequest(req));
+          return void res.status(202).location(`/api/runs/${rec.id}`).json(rec);
+        }
+        const token = open ? undefined : tokenOf(req);
+        // Per credential, and never the token itself in memory longer than the request.
+        const scope = token === undefined ? '' : createHash('sha256').update(token).digest('hex');
+        const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+        const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const { id, replayed } = await idempotency.once(
+          scope,
+          key,
+          requestFingerprint(req.headers['content-type'], query, bytes),
+          async () => (await o.manager.submit(submitRequest(req))).id,
+        );
+        if (replayed) res.set('Idempotent-Replayed', 'true');
+        // The record as it is now (its state may have moved on); only its id if retention dropped it.
+        res
+          .status(202)
+          .location(`/api/runs/${id}`)
+          .json(o.manager.get(id) ?? { id });
+      },
+    ],
+    'GET /api/runs/:id': [
+      read,
+      noQuery,
+      (req, res) => {
+        const id = String(req.params.id);
+        const rec = o.manager.get(id);
+        if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+        res.json(rec);
+      },
+    ],
+    'GET /api/runs/:id/results': [
+      read,
+      noQuery,
+      (req, res) => {
+        const { json, partial } = o.manager.results(String(req.params.id));
+        res
+          .set('Content-Type', 'application/json; charset=utf-8')
+          .set('X-Vmexit-Lab-Partial', String(partial))
+          .send(json);
+      },
+    ],
+    'DELETE /api/runs/:id': [
+      write,
+      noQuery,
+      (req, res) => {
+        res.status(202).json(o.manager.cancel(String(req.params.id)));
+      },
+    ],
+    // Pages for people: the index of runs and each run's page (live progress, then the report).
+    'GET /': [
+      page,
+      (_req, res) => {
+        res
+          .type('html')
+          .set('Content-Security-Policy', PAGE_CSP)
+          .send(renderRunsIndex(o.manager.list({ limit: 100 })));
+      },
+    ],
+    'GET /runs/:id': [
+      page,
+      (req, res) => {
+        const id = String(req.params.id);
+        const rec = o.manager.get(id);
+        if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+        const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
+        res.type('html').set('Content-Security-Policy', PAGE_CSP).send(renderRunPage(rec, results));
+      },
+    ],
+  };
+  for (const name of ROUTES) {
+    const [method, path] = name.split(' ') as [string, string];
+    if (method === 'GET') app.get(path, ...handlers[name]);
+    else if (method === 'POST') app.post(path, ...handlers[name]);
+    else app.delete(path, ...handlers[name]);
+  }
 
-  app.get('/readyz', (_req, res) => {
-    if (o.manager.isDraining) res.status(503).json({ status: 'draining' });
-    else if (!o.ready()) res.status(503).json({ status: 'starting' });
-    else res.json({ status: 'ready', runsInProgress: o.manager.running });
-  });
-
-  app.get('/metrics', read, async (req, res) => {
-    const om = prefersOpenMetrics(req.headers.accept);
-    const t0 = process.hrtime.bigint();
-    const { contentType, body: text } = await o.metrics.render(om);
-    stats.rendered(om ? 'openmetrics' : 'text', Number(process.hrtime.bigint() - t0) / 1e9);
-    res.set('Content-Type', contentType).send(text);
-  });
-
-  app.get('/api/scenarios', read, noQuery, (_req, res) => {
-    res.json({ scenarios: o.catalog.list() });
-  });
-
-  app.get('/api/runs', read, (req, res) => {
-    const filter = listRequest(req);
-    res.json({ runs: o.manager.list(filter), queue: o.manager.queueState() });
-  });
-
-  app.post('/api/runs', write, body, async (req, res) => {
-    const rec = await o.manager.submit(submitRequest(req));
-    res.status(202).location(`/api/runs/${rec.id}`).json(rec);
-  });
-
-  app.get('/api/runs/:id', read, noQuery, (req, res) => {
-    const id = String(req.params.id);
-    const rec = o.manager.get(id);
-    if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
-    res.json(rec);
-  });
-
-  app.get('/api/runs/:id/results', read, noQuery, (req, res) => {
-    const { json, partial } = o.manager.results(String(req.params.id));
-    res.set('Content-Type', 'application/json; charset=utf-8').set('X-Vmexit-Lab-Partial', String(partial)).send(json);
-  });
-
-  app.delete('/api/runs/:id', write, noQuery, (req, res) => {
-    res.status(202).json(o.manager.cancel(String(req.params.id)));
-  });
-
-  // Pages for people: the index of runs and each run's page (live progress, then the report).
-  app.get('/', page, (_req, res) => {
-    res
-      .type('html')
-      .set('Content-Security-Policy', PAGE_CSP)
-      .send(renderRunsIndex(o.manager.list({ limit: 100 })));
-  });
-
-  app.get('/runs/:id', page, (req, res) => {
-    const id = String(req.params.id);
-    const rec = o.manager.get(id);
-    if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
-    const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
-    res.type('html').set('Content-Security-Policy', PAGE_CSP).send(renderRunPage(rec, results));
-  });
-
-  app.use((req, _res, next) => {
-    next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+  // Past the routes: a known path asked with another method is 405 with Allow (RFC 9110, 15.5.6:
+  // a 405 MUST carry Allow), OPTIONS on it 204 with Allow (no CORS: no Access-Control-* headers).
+  app.use((req, res, next) => {
+    const allow = allowedMethods(req.path);
+    if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
+      return next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+    const value = allow.join(', ');
+    if (req.method === 'OPTIONS') return void res.status(204).set('Allow', value).end();
+    next(
+      new ApiError(405, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${value}`, {
+        headers: { Allow: value },
+      }),
+    );
   });
 
   // Express 5 forwards errors thrown (or rejected) in handlers here.

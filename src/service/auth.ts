@@ -39,6 +39,11 @@ function presented(header: string | undefined): string | undefined {
   return i < 0 ? undefined : decoded.slice(i + 1);
 }
 
+/** The token a request presents, if any (whether it is valid is requireRole's business). */
+export function tokenOf(req: Request): string | undefined {
+  return presented(req.headers.authorization);
+}
+
 type Role = 'read' | 'write';
 
 /** The role a request's credential grants (write implies read), or undefined. */

@@ -13,6 +13,7 @@ type ErrorCode =
   | 'unknown_scenario'
   | 'unauthorized'
   | 'not_found'
+  | 'method_not_allowed'
   | 'not_finished'
   | 'no_results'
   | 'not_running'
@@ -24,6 +25,8 @@ type ErrorCode =
   | 'too_complex'
   | 'busy'
   | 'forbidden'
+  | 'idempotency_key_reused'
+  | 'request_in_progress'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {

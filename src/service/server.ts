@@ -7,6 +7,7 @@ import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
+import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, RunManager, type ServiceLimits, type SubmitRequest } from './runs.js';
 import { ScenarioCatalog } from './scenarios.js';
 import { ScenarioValidator, type ValidationLimits } from './validation.js';
@@ -41,7 +42,13 @@ export interface ServiceOptions {
   readonly headersTimeoutMs?: number;
   /** ... and its body within this (default 60 s): slow clients must not hold sockets for ever. */
   readonly requestTimeoutMs?: number;
+  /** Open connections at most (default 1,024); Node closes any further one as soon as it is accepted. */
+  readonly maxConnections?: number;
+  /** Idempotency-Key (POST /api/runs): keys remembered at most, and for how long. */
+  readonly idempotency?: Partial<IdempotencyLimits>;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export interface ServiceHandle {
   readonly url: string;
@@ -124,6 +131,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       },
       bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
       ready: () => ready,
+      idempotency: options.idempotency,
     });
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
@@ -137,6 +145,10 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
         },
         app,
       );
+      // Each connection holds a file descriptor and its buffers: without a bound, the process's file
+      // limit was the only one (5,000 idle sockets were taken). Past it Node destroys the socket on
+      // accept, before reading anything: the client sees its connection reset, no HTTP answer.
+      s.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
       s.once('error', fail);
       s.listen(options.port ?? DEFAULT_PORT, host, () => {
         s.off('error', fail);
@@ -153,9 +165,12 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     const close = (): Promise<void> => {
       closing ??= (async () => {
         ready = false;
+        // The listener stays open while the runs stop, so that /readyz can say 503 `draining` (a
+        // Kubernetes readiness probe takes the pod out of the Service) and clients can still read
+        // (the partial results being stored); new runs get 503 `shutting_down`. Then it closes.
+        await manager.drain();
         const stopped = new Promise<void>((ok) => srv.close(() => ok()));
         srv.closeIdleConnections();
-        await manager.drain();
         await Promise.all([...pools.map((p) => p.close()), v.close()]);
         history.close();
         srv.closeAllConnections();

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { ApiError } from './errors.js';
+
+/**
+ * `Idempotency-Key` on `POST /api/runs` (IETF httpapi draft "The Idempotency-Key HTTP Header
+ * Field"): a client that lost the answer to a POST (a timeout, a dropped connection) sends it again
+ * with the same key and gets the run the first one started instead of a second run. The same key
+ * with another request is 422, and while the first is still being validated 409 (the draft's
+ * codes). Only accepted requests are remembered: a refused one (400, 429, 503 ...) may be retried
+ * with its key. Keys are kept a bounded time and a bounded number, oldest dropped first, so a
+ * client cannot grow the service's memory with keys.
+ */
+export interface IdempotencyLimits {
+  /** Keys remembered at most; past it the oldest is forgotten. */
+  readonly maxKeys: number;
+  /** How long a key is remembered (the draft suggests 24 hours). */
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_IDEMPOTENCY: IdempotencyLimits = { maxKeys: 10_000, ttlMs: 24 * 3600 * 1000 };
+
+/** The draft's example keys are UUIDs; 255 visible ASCII characters leave room for any scheme. */
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The key an `Idempotency-Key` header carries, or undefined without one. The draft makes the field
+ * a Structured Field String (`"8e03978e-..."`); a bare key is taken too, as most clients send it,
+ * but not with a quote or a comma (two header lines are joined with one).
+ */
+export function idempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(', ') : header;
+  const quoted = /^"((?:[^"\\]|\\["\\])*)"$/.exec(text);
+  const key = quoted ? quoted[1].replace(/\\(["\\])/g, '$1') : text;
+  if (!KEY.test(key) || (!quoted && /[",]/.test(key)))
+    throw new ApiError(
+      400,
+      'bad_request',
+      `Idempotency-Key must be one key of 1 to 255 visible ASCII characters (a UUID, say), quoted or not; got ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  return key;
+}
+
+/** What makes two requests "the same" under one key: the body as decoded, its type and the query. */
+export function requestFingerprint(contentType: string | undefined, query: string, body: Buffer): string {
+  return createHash('sha256')
+    .update(contentType ?? '')
+    .update('\0')
+    .update(query)
+    .update('\0')
+    .update(body)
+    .digest('hex');
+}
+
+interface Entry {
+  readonly fingerprint: string;
+  readonly at: number;
+  /** The run the first request started; undefined while it is being validated. */
+  runId?: string;
+}
+
+export class IdempotencyKeys {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Run `submit` once per (scope, key): the first request runs it and remembers the run id it
+   * resolves with; a repeat with the same fingerprint gets that id back (`replayed`).
+   * `scope` keeps the keys of different credentials apart.
+   */
+  async once(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    submit: () => Promise<string>,
+  ): Promise<{ readonly id: string; readonly replayed: boolean }> {
+    this.forgetExpired();
+    const slot = `${scope}\n${key}`;
+    const seen = this.entries.get(slot);
+    if (seen !== undefined) {
+      if (seen.fingerprint !== fingerprint)
+        throw new ApiError(
+          422,
+          'idempotency_key_reused',
+          `Idempotency-Key ${JSON.stringify(key)} was used for another request (another body, type or query); use a new key for a new run`,
+        );
+      if (seen.runId === undefined)
+        throw new ApiError(
+          409,
+          'request_in_progress',
+          `a request with Idempotency-Key ${JSON.stringify(key)} is still being processed; retry when it has been answered`,
+          { headers: { 'Retry-After': '1' } },
+        );
+      return { id: seen.runId, replayed: true };
+    }
+    while (this.entries.size >= this.limits.maxKeys) this.entries.delete(this.entries.keys().next().value!);
+    const entry: Entry = { fingerprint, at: this.now() };
+    this.entries.set(slot, entry);
+    try {
+      entry.runId = await submit();
+      return { id: entry.runId, replayed: false };
+    } catch (e) {
+      if (this.entries.get(slot) === entry) this.entries.delete(slot);
+      throw e;
+    }
+  }
+
+  /** Entries are in insertion order, which is time order: drop from the front while expired. */
+  private forgetExpired(): void {
+    const oldest = this.now() - this.limits.ttlMs;
+    for (const [slot, e] of this.entries) {
+      if (e.at > oldest) break;
+      this.entries.delete(slot);
+    }
+  }
+}

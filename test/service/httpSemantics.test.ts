@@ -1,0 +1,248 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import fc from 'fast-check';
+import { startService, DEFAULT_MAX_CONNECTIONS, type ServiceHandle } from '../../src/service/server.js';
+import { IdempotencyKeys, idempotencyKey } from '../../src/service/idempotency.js';
+import { ApiError } from '../../src/service/errors.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+
+/**
+ * HTTP semantics the hostile-input audit left (docs/SERVICE.md, "Hostile input: what is checked"):
+ * wrong methods, retried POSTs, a bound on connections, what a client sees while the service drains.
+ * Each test failed before its fix.
+ */
+
+const { dataDir, services } = serviceFixture('vmexit-lab-http-semantics-');
+
+const tiny = (name: string, seed = 1): string => `name: ${name}
+seed: ${seed}
+host: { cpu: i7-6700K, cores: 2, count: 1 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - os: freebsd-12.1
+    phases: [{ phase: idle }]
+duration: 1s
+`;
+
+let open: ServiceHandle;
+before(async () => {
+  open = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
+  services.push(open);
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** One request on a connection of its own (no keep-alive agent: connections are counted below). */
+function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  const u = new URL(path, base);
+  return new Promise<Answer>((ok, fail) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = text;
+          }
+          ok({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+async function runCount(base: string): Promise<number> {
+  return ((await raw(base, 'GET', '/api/runs?limit=1000')).body as { runs: unknown[] }).runs.length;
+}
+
+test('wrong methods: 405 with Allow on a known path (was 404), OPTIONS 204 with Allow and no CORS; unknown paths stay 404', async () => {
+  const rows: [method: string, path: string, status: number, allow: string | undefined][] = [
+    ['PUT', '/api/runs', 405, 'GET, HEAD, POST, OPTIONS'],
+    ['PATCH', '/api/runs/r-1', 405, 'GET, HEAD, DELETE, OPTIONS'],
+    ['POST', '/api/runs/r-1/results', 405, 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/metrics', 405, 'GET, HEAD, OPTIONS'],
+    ['POST', '/healthz', 405, 'GET, HEAD, OPTIONS'],
+    ['PUT', '/readyz', 405, 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/', 405, 'GET, HEAD, OPTIONS'],
+    ['OPTIONS', '/api/runs', 204, 'GET, HEAD, POST, OPTIONS'],
+    ['OPTIONS', '/runs/r-1', 204, 'GET, HEAD, OPTIONS'],
+    ['PUT', '/api/nothing-here', 404, undefined],
+    ['OPTIONS', '/api/nothing-here', 404, undefined],
+    ['GET', '/api/runs/r-1/results/x', 404, undefined],
+  ];
+  for (const [method, path, status, allow] of rows) {
+    const r = await raw(open.url, method, path, {
+      Origin: open.url,
+      'Access-Control-Request-Method': 'DELETE',
+    });
+    const what = `${method} ${path}`;
+    assert.equal(r.status, status, what);
+    assert.equal(r.headers.allow, allow, what);
+    for (const h of Object.keys(r.headers)) assert.doesNotMatch(h, /^access-control-/, what);
+    if (status === 405) {
+      assert.equal(r.body.error.code, 'method_not_allowed', what);
+      assert.ok(r.body.error.message.includes(allow!), what);
+    }
+    if (status === 204) assert.equal(r.body, '', what);
+    if (status === 404) assert.equal(r.body.error.code, 'not_found', what);
+  }
+  // A 405 starts nothing, and HEAD (in every Allow) is answered.
+  assert.equal((await raw(open.url, 'HEAD', '/healthz')).status, 200);
+});
+
+test('Idempotency-Key: a retried POST gets the first run (was a second run); another body under the key is 422', async () => {
+  const before = await runCount(open.url);
+  const post = (key: string, yaml: string, query = '') =>
+    raw(open.url, 'POST', `/api/runs${query}`, { 'Content-Type': 'application/yaml', 'Idempotency-Key': key }, yaml);
+  const first = await post('"k-1"', tiny('idem'));
+  assert.equal(first.status, 202);
+  assert.equal(first.headers['idempotent-replayed'], undefined);
+  await open.manager.wait(first.body.id);
+  // Quoted (the draft's Structured Field String) or bare, the same key.
+  for (const key of ['"k-1"', 'k-1']) {
+    const again = await post(key, tiny('idem'));
+    assert.equal(again.status, 202, key);
+    assert.equal(again.body.id, first.body.id, key);
+    assert.equal(again.headers.location, `/api/runs/${first.body.id}`, key);
+    assert.equal(again.headers['idempotent-replayed'], 'true', key);
+    assert.equal(again.body.state, 'completed', 'the record as it is now');
+  }
+  for (const [yaml, query] of [
+    [tiny('idem', 2), ''],
+    [tiny('idem'), '?seed=5'],
+  ]) {
+    const other = await post('k-1', yaml, query);
+    assert.equal(other.status, 422, query);
+    assert.equal(other.body.error.code, 'idempotency_key_reused');
+  }
+  for (const bad of ['', 'a b', 'x'.repeat(256), 'k-1, k-2', '"unterminated'])
+    assert.equal((await post(bad, tiny('idem'))).status, 400, JSON.stringify(bad));
+  assert.equal(await runCount(open.url), before + 1, 'one run for all these requests');
+  // A refused request is not remembered: its key may be used again once the request is right.
+  assert.equal((await post('k-2', 'name: [')).status, 400);
+  const fixed = await post('k-2', tiny('idem2'));
+  assert.equal(fixed.status, 202);
+  await open.manager.wait(fixed.body.id);
+  assert.equal(await runCount(open.url), before + 2);
+});
+
+test('IdempotencyKeys: per scope, 409 while the first is pending, forgotten after the window and past the count', async () => {
+  let t = 0;
+  const keys = new IdempotencyKeys({ maxKeys: 3, ttlMs: 1_000 }, () => t);
+  let n = 0;
+  const submit = () => Promise.resolve(`r-${++n}`);
+  assert.deepEqual(await keys.once('', 'a', 'f', submit), { id: 'r-1', replayed: false });
+  assert.deepEqual(await keys.once('', 'a', 'f', submit), { id: 'r-1', replayed: true });
+  assert.deepEqual(await keys.once('token-2', 'a', 'f', submit), { id: 'r-2', replayed: false }, 'another token');
+  let release!: (id: string) => void;
+  const pending = keys.once('', 'p', 'f', () => new Promise<string>((ok) => (release = ok)));
+  await assert.rejects(
+    keys.once('', 'p', 'f', submit),
+    (e) => e instanceof ApiError && e.status === 409 && e.code === 'request_in_progress',
+  );
+  release('r-p');
+  assert.deepEqual(await pending, { id: 'r-p', replayed: false });
+  t = 999;
+  assert.equal((await keys.once('', 'a', 'f', submit)).replayed, true, 'within the window');
+  t = 1_000;
+  assert.deepEqual(await keys.once('', 'a', 'g', submit), { id: 'r-3', replayed: false }, 'after it: a new key');
+  assert.equal(idempotencyKey(undefined), undefined);
+  assert.equal(idempotencyKey('"a\\"b"'), 'a"b');
+  // Whatever the requests, never more keys than the bound, and a key still held answers the same.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.boolean()), { maxLength: 60 }),
+      async (ops) => {
+        let clock = 0;
+        const k = new IdempotencyKeys({ maxKeys: 4, ttlMs: 50 }, () => clock);
+        const ids = new Map<number, string>();
+        let m = 0;
+        for (const [key, tick] of ops) {
+          if (tick) clock += 10;
+          const out = await k.once('', String(key), 'f', () => Promise.resolve(`r${++m}`));
+          if (out.replayed) assert.equal(out.id, ids.get(key));
+          else ids.set(key, out.id);
+          assert.ok(k.size <= 4, `${k.size} keys`);
+        }
+      },
+    ),
+  );
+});
+
+test('connection bound: past maxConnections a connection is closed unanswered, and answers resume below it', async () => {
+  assert.equal(DEFAULT_MAX_CONNECTIONS, 1024);
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, maxConnections: 3 });
+  services.push(svc);
+  const u = new URL(svc.url);
+  const opened = (): Promise<Socket> =>
+    new Promise((ok, fail) => {
+      const s = connect(Number(u.port), u.hostname, () => ok(s));
+      s.on('error', fail);
+    });
+  const held = [await opened(), await opened(), await opened()];
+  // The kernel accepts the fourth, Node closes it at once: no bytes of an answer come back.
+  const fourth = connect(Number(u.port), u.hostname);
+  const got: Buffer[] = [];
+  fourth.on('data', (c: Buffer) => got.push(c));
+  fourth.on('error', () => undefined);
+  fourth.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await new Promise((ok) => fourth.on('close', ok));
+  assert.equal(Buffer.concat(got).length, 0);
+  await assert.rejects(raw(svc.url, 'GET', '/healthz'));
+  held.pop()!.destroy();
+  await new Promise((ok) => setTimeout(ok, 100));
+  assert.equal((await raw(svc.url, 'GET', '/healthz')).status, 200);
+  for (const s of held) s.destroy();
+});
+
+test('drain: while runs stop, /readyz answers 503 draining on new connections, reads answer, new runs get 503; then the port closes', async () => {
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 5_000 });
+  services.push(svc);
+  // A host whose simulated second takes a while: the drain waits for the run's next second.
+  const heavy = `name: heavy
+seed: 1
+host: { cpu: i7-6700K, cores: 64, count: 1 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, vcpus: 8, count: 32, phases: [{ phase: build, duration: 120s }] }
+duration: 120s
+`;
+  const run = await raw(svc.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, heavy);
+  assert.equal(run.status, 202, JSON.stringify(run.body));
+  for (let i = 0; i < 200 && svc.manager.get(run.body.id)?.state !== 'running'; i++)
+    await new Promise((ok) => setTimeout(ok, 50));
+  const t0 = Date.now();
+  const closed = svc.close();
+  // All three at once, right after the signal: the drain lasts until the run's next simulated second.
+  const [ready, list, refused] = await Promise.all([
+    raw(svc.url, 'GET', '/readyz'),
+    raw(svc.url, 'GET', '/api/runs'),
+    raw(svc.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, tiny('late')),
+  ]);
+  const during = Date.now() - t0;
+  await closed;
+  const drained = Date.now() - t0;
+  assert.deepEqual(
+    [ready.status, ready.body],
+    [503, { status: 'draining' }],
+    `answered ${during} ms into a drain of ${drained} ms`,
+  );
+  assert.equal(list.status, 200);
+  assert.equal(refused.status, 503);
+  assert.equal(refused.body.error.code, 'shutting_down');
+  await assert.rejects(raw(svc.url, 'GET', '/readyz'), /ECONNREFUSED/);
+});
