@@ -96,6 +96,9 @@ Examples:
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
+/** How partialReason opens after Ctrl-C (the pool's default for a cancel names the service's DELETE). */
+export const INTERRUPTED_TEXT = 'interrupted (Ctrl-C, SIGINT)';
+
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
   if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
@@ -191,7 +194,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let current: PooledRun | undefined;
   const interrupt = (): void => {
     interrupted = true;
-    current?.stop('cancelled');
+    // A cancel in the run history's terms, said as what the user did.
+    current?.stop('cancelled', INTERRUPTED_TEXT);
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -259,11 +263,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       } finally {
         process.off('SIGINT', stopOnInterrupt);
         current = undefined;
-      }
-      if (interrupted && out.stopReason === 'cancelled' && out.partialReason !== undefined) {
-        // The pool words a cancel as the service's DELETE; here it was the user's Ctrl-C.
-        const partialReason = out.partialReason.replace(/^cancelled \(DELETE\)/, 'interrupted (Ctrl-C, SIGINT)');
-        out = { ...out, partialReason, results: { ...out.results, partialReason } };
       }
       if (hub)
         hub.finishRun(
