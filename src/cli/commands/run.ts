@@ -14,7 +14,7 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
@@ -134,7 +134,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
   if (parsed.positionals.length === 0) {
-    io.err(`vmexit-lab run: no scenario file given\n\n${RUN_USAGE}`);
+    io.err(usageProblem('run', 'no scenario file given'));
     return ExitStatus.BAD_INPUT;
   }
   let shard: ShardSpec | undefined;
