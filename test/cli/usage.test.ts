@@ -307,3 +307,13 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing on stdout`);
   }
 });
+
+test('run --help and docs/CLI.md say that Ctrl-C ends a run --openmetrics at once, with nothing written', async () => {
+  const io = capture();
+  assert.equal(await main(['run', '--help'], io), 0);
+  const help = io.stdout.join('').replace(/\s+/g, ' ');
+  assert.match(help, /--openmetrics FILE .* so Ctrl-C there ends the process at once and writes nothing/);
+  assert.match(help, /130 .*\(not with --openmetrics: Ctrl-C ends that run at once, with nothing written\)/);
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'CLI.md'), 'utf8');
+  assert.match(doc, /^\| Ctrl-C during `run --openmetrics` \| the process ends at once, nothing written/m);
+});

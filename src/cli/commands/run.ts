@@ -63,7 +63,8 @@ Options:
   --openmetrics FILE
                    write the run's metrics history as timestamped OpenMetrics text (the /metrics
                    series at every step of simulated time) for 'promtool tsdb create-blocks-from
-                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same)
+                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same),
+                   so Ctrl-C there ends the process at once and writes nothing
   --openmetrics-job NAME
                    the job label of the --openmetrics series (default vmexit-lab, as the shipped
                    dashboards and Prometheus configuration expect)
@@ -88,6 +89,7 @@ Exit status:
   3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
   130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
        results ("partial": true) are printed and written, the scenarios after it do not run
+       (not with --openmetrics: Ctrl-C ends that run at once, with nothing written)
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -254,8 +256,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         hub.addRun(runId, scenario, run);
       }
       current = run;
-      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, and
-      // Ctrl-C there keeps its default (the process ends at once).
+      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, so no
+      // handler could run before it ends; Ctrl-C there keeps its default (the process ends at once,
+      // as run --help and docs/CLI.md say). Node delivers signals to the main thread only, so a
+      // worker could not set a stop flag for it either.
       const stopOnInterrupt = interruptHandler(io, interrupt);
       let out: PooledOutcome;
       try {
