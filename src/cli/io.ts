@@ -146,6 +146,15 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
     default:
       what = error.message.split('\n')[0];
   }
+  return usageProblem(command, what);
+}
+
+/**
+ * A command line that parsed but cannot run (no file given, a required option missing, an option's
+ * value refused), as one line that says where the usage is. The whole usage after the message hid
+ * the message above a screen of options, and only some errors of some commands printed it.
+ */
+export function usageProblem(command: string, what: string): string {
   return `vmexit-lab ${command}: ${what}; 'vmexit-lab ${command} --help' lists the options`;
 }
 

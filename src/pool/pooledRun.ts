@@ -82,6 +82,12 @@ const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
   failed: StopCode.FAILED,
 };
 
+/** How partialReason words a stop whose caller gave no words of its own (PooledRun.stop). */
+export const STOP_TEXT = {
+  cancelled: 'cancelled (DELETE)',
+  shutdown: 'stopped by a service shutdown (SIGTERM)',
+} as const;
+
 function describe(scenario: Scenario, t: PoolTask): string {
   return `task ${t.index} (variant ${scenario.variants[t.variantIndex].name}, hosts ${t.hostStart}..${t.hostEnd - 1})`;
 }
@@ -120,6 +126,7 @@ export class PooledRun implements LiveRun {
   readonly startedAtMs = this.startedAt.getTime();
   readonly done: Promise<PooledOutcome>;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  /** Per task (same index as `tasks`), to terminate it after the stop grace period. */
   private readonly aborters: AbortController[] = [];
   private readonly t0 = performance.now();
   private graceTimer: NodeJS.Timeout | undefined;
@@ -127,6 +134,8 @@ export class PooledRun implements LiveRun {
   private anyStopped = false;
   /** Tasks terminated after the stop grace period (they ignored the stop flag for that long). */
   private readonly terminated: TaskState[] = [];
+  /** The words the first stop gave for itself (partialReason opens with them). */
+  private stopText: string | undefined;
 
   constructor(
     scenario: Scenario,
@@ -146,13 +155,23 @@ export class PooledRun implements LiveRun {
     this.done = this.execute();
   }
 
-  /** Stop the run: tasks stop at their next simulated second and return what they have. */
-  stop(reason: StopReason): void {
+  /**
+   * Stop the run: tasks stop at their next simulated second and return what they have. The caller
+   * names the stop: `reason` is what the run history keeps, `text` how partialReason says it (default
+   * STOP_TEXT[reason]), e.g. the CLI's Ctrl-C is a 'cancelled' stop said as "interrupted (Ctrl-C,
+   * SIGINT)". The first stop wins; later ones change nothing.
+   */
+  stop(reason: StopReason, text?: string): void {
     if (Atomics.compareExchange(this.control, Control.STOP, StopCode.NONE, CODE_OF[reason]) !== StopCode.NONE) return;
+    this.stopText = text;
     Atomics.notify(this.control, Control.STOP);
     const grace = this.options.stopGraceMs ?? 10_000;
     this.graceTimer = setTimeout(() => {
-      for (const a of this.aborters) a.abort(new Error(`terminated: no response ${grace} ms after the stop`));
+      // Only tasks on a worker: a queued task sees the stop flag when it starts and returns at once.
+      this.tasks.forEach((t, i) => {
+        const a = this.aborters[i] as AbortController | undefined;
+        if (t.status === 'running') a?.abort(new Error(`terminated: no response ${grace} ms after the stop`));
+      });
     }, grace);
     this.graceTimer.unref();
   }
@@ -271,7 +290,7 @@ export class PooledRun implements LiveRun {
   private async runOne(state: TaskState): Promise<void> {
     const { port1, port2 } = new MessageChannel();
     const aborter = new AbortController();
-    this.aborters.push(aborter);
+    this.aborters[this.tasks.indexOf(state)] = aborter;
     const perGuest = this.options.perGuest === true || this.options.livePerGuest === true;
     port1.on('message', (u: TaskUpdate) => {
       if (state.status === 'done' || state.status === 'failed') return; // late: the final totals are in
@@ -325,18 +344,62 @@ export class PooledRun implements LiveRun {
     }
   }
 
+  /**
+   * Where each variant stood when the run stopped, in simulated seconds: the least and the most of its
+   * tasks that did not run to their end (a task not started counts 0; a terminated one, its last
+   * snapshot), or undefined for a variant whose tasks all ran to their end.
+   */
+  simulatedAtStop(): ({ readonly least: number; readonly most: number } | undefined)[] {
+    return this.scenario.variants.map((_, vi) => {
+      let least = Infinity;
+      let most = -Infinity;
+      for (const t of this.tasks) {
+        if (t.task.variantIndex !== vi || (t.status === 'done' && !t.stopped)) continue;
+        least = Math.min(least, t.progress.simNs / 1e9);
+        most = Math.max(most, t.progress.simNs / 1e9);
+      }
+      return least === Infinity ? undefined : { least, most };
+    });
+  }
+
+  /**
+   * "at 570 of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1": one figure when every variant
+   * stopped at the same second, else each variant's (least to most when its tasks differ), or over 6
+   * variants the least and the most with the variants they were in. The least of all tasks alone read
+   * "at 0 of 7200" when one variant had simulated 570 s and the other had not started.
+   */
+  private simulatedWords(): string {
+    const limit = durationLimitNs(this.scenario) / 1e9;
+    const names = this.scenario.variants.map((v) => v.name);
+    const at = this.simulatedAtStop();
+    const span = (x: { least: number; most: number }): string =>
+      x.least === x.most ? `${x.least}` : `${x.least} to ${x.most}`;
+    const stopped = at.flatMap((x, i) => (x ? [{ ...x, name: names[i] }] : []));
+    const same = stopped.every((x) => x.least === stopped[0].least && x.most === stopped[0].most);
+    if (stopped.length === 0) return `at the end of ${limit} simulated seconds`;
+    if (same && stopped.length === at.length) return `at ${span(stopped[0])} of ${limit} simulated seconds`;
+    if (at.length > 6) {
+      const lo = stopped.reduce((a, b) => (b.least < a.least ? b : a));
+      const hi = stopped.reduce((a, b) => (b.most > a.most ? b : a));
+      return `at ${lo.least} (${lo.name}) to ${hi.most} (${hi.name}) of ${limit} simulated seconds, ${at.length - stopped.length} of ${at.length} variants done`;
+    }
+    const each = at.map((x, i) => `${x ? span(x) : 'done'} in ${names[i]}`);
+    const [first, ...rest] = each;
+    return `at ${first.replace(/ in /, ` of ${limit} simulated seconds in `)}${rest.map((e) => `, ${e}`).join('')}`;
+  }
+
   /** Why the run stopped early and what its results hold, in a sentence (results.json `partialReason`). */
   private describeStop(reason: StopReason): string {
     const p = this.progress();
     const limit = this.options.timeLimitMs;
     const why: Record<StopReason, string> = {
-      cancelled: 'cancelled (DELETE)',
+      cancelled: STOP_TEXT.cancelled,
       time_limit: `stopped at its wall-clock limit of ${limit === undefined ? '?' : limit / 1000} s`,
-      shutdown: 'stopped by a service shutdown (SIGTERM)',
+      shutdown: STOP_TEXT.shutdown,
       failed: `stopped because a task failed (${this.firstError ?? 'a worker was lost'})`,
     };
     const parts = [
-      `${why[reason]} at ${p.simSeconds} of ${p.limitSeconds} simulated seconds, ${p.hostsDone} of ${p.hostsTotal} hosts done`,
+      `${this.stopText ?? why[reason]} ${this.simulatedWords()}, ${p.hostsDone} of ${p.hostsTotal} hosts done`,
     ];
     if (this.terminated.length > 0) {
       const ts = this.terminated;

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { REPO_ROOT } from '../../src/model/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-usage-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -251,4 +252,68 @@ test('every error line of cpus names the tool and the command, as the other comm
     assert.equal(await main(args, io), 2, args.join(' '));
     assert.match(io.stderr.join(''), /^vmexit-lab cpus( show| import)?: /, args.join(' '));
   }
+});
+
+test('a command line that parses but cannot run: exit 2, one line saying what and where the options are, no usage dump', async () => {
+  const two = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
+  const one = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-cr8-exits.yaml');
+  // [arguments, the command as the line names it, what the line says was wrong]
+  const cases: [string[], string, string][] = [
+    [['replay', '--guest', 'x', '--at', '1', one], 'replay', '--guest: expected an integer >= 0, found "x"'],
+    [['replay', one], 'replay', '--guest G is required: a global guest index (an integer >= 0)'],
+    [['replay', '--guest', '0', one], 'replay', '--at SECONDS is required'],
+    [
+      ['replay', '--guest', '0', '--at', '1s', one],
+      'replay',
+      '--at: expected decimal seconds (up to 9 decimals), found "1s"',
+    ],
+    [['replay', '--guest', '0', '--at', '1'], 'replay', 'expected exactly one scenario file'],
+    [
+      ['replay', '--guest', '0', '--at', '1', '--only-guests', 'a', one],
+      'replay',
+      '--only-guests expects comma-separated guest indices, found "a"',
+    ],
+    [
+      ['replay', '--guest', '0', '--at', '1', '--variant', 'nope', two],
+      'replay',
+      'no variant "nope"; variants: bhyve-12.1, bhyve-tpr-v1',
+    ],
+    [
+      ['replay', '--guest', '0', '--at', '1', two],
+      'replay',
+      `${two} has several variants: choose one with --variant (bhyve-12.1, bhyve-tpr-v1)`,
+    ],
+    [['trace'], 'trace', 'expected exactly one scenario file'],
+    [['trace', one, one], 'trace', 'expected exactly one scenario file'],
+    [['rules'], 'rules', 'no scenario file given'],
+    [['compare', 'old.json'], 'compare', 'expected OLD.json NEW.json'],
+    [['run'], 'run', 'no scenario file given'],
+    [['validate'], 'validate', 'no scenario file given'],
+    [['cpus', 'show'], 'cpus show', 'expected exactly one profile id'],
+    [['cpus', 'import'], 'cpus import', 'expected exactly one FILE'],
+    [['import', 'perf-kvm-stat'], 'import', 'give a format and a report file'],
+    [['what-if'], 'what-if', 'give one workload profile file'],
+    [['serve', '--port', 'x'], 'serve', '--port: expected an integer 0..65535, found "x"'],
+    [['start', '--port', '99999'], 'start', '--port: expected an integer 0..65535, found "99999"'],
+  ];
+  for (const [args, command, what] of cases) {
+    const io = capture();
+    assert.equal(await main(args, io), 2, args.join(' '));
+    assert.deepEqual(
+      errLines(io),
+      [`vmexit-lab ${command}: ${what}; 'vmexit-lab ${command} --help' lists the options`],
+      args.join(' '),
+    );
+    assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing on stdout`);
+  }
+});
+
+test('run --help and docs/CLI.md say that Ctrl-C ends a run --openmetrics at once, with nothing written', async () => {
+  const io = capture();
+  assert.equal(await main(['run', '--help'], io), 0);
+  const help = io.stdout.join('').replace(/\s+/g, ' ');
+  assert.match(help, /--openmetrics FILE .* so Ctrl-C there ends the process at once and writes nothing/);
+  assert.match(help, /130 .*\(not with --openmetrics: Ctrl-C ends that run at once, with nothing written\)/);
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'CLI.md'), 'utf8');
+  assert.match(doc, /^\| Ctrl-C during `run --openmetrics` \| the process ends at once, nothing written/m);
 });

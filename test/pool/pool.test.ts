@@ -258,3 +258,76 @@ test('a hung worker is terminated after the stop grace period (piscina abort as 
   const again = await runScenarioPooled(fleet, { pool: p });
   assert.equal(again.error, undefined);
 });
+
+/** Two variants of one host each: with one worker the second waits while the first runs. */
+const twoVariants = parseScenario(
+  `name: two-variants
+host: { cpu: i7-6700K, cores: 2 }
+guests:
+  - os: windows-10-1909
+    vcpus: 2
+    phases: [{ phase: idle }]
+duration: 600s
+matrix:
+  policy: [bhyve-12.1, kvm]
+`,
+  'two-variants.yaml',
+);
+
+test('stop: the caller names the stop (its reason for the history, its words for partialReason); the first stop wins', async () => {
+  const cases = [
+    { words: undefined, reason: 'cancelled', opens: 'cancelled (DELETE) at ' },
+    { words: 'interrupted (Ctrl-C, SIGINT)', reason: 'cancelled', opens: 'interrupted (Ctrl-C, SIGINT) at ' },
+    { words: 'stopped by the test', reason: 'shutdown', opens: 'stopped by the test at ' },
+    { words: undefined, reason: 'shutdown', opens: 'stopped by a service shutdown (SIGTERM) at ' },
+  ] as const;
+  for (const c of cases) {
+    const run = startPooledRun(longRealtime(60, 1), { pool: pool(1) });
+    run.stop(c.reason, c.words);
+    run.stop(c.reason === 'cancelled' ? 'shutdown' : 'cancelled', 'a later stop');
+    const out = await run.done;
+    assert.equal(out.stopReason, c.reason);
+    assert.ok(out.partialReason?.startsWith(c.opens), `${out.partialReason} starts with ${c.opens}`);
+    assert.equal(out.results.partialReason, out.partialReason);
+  }
+});
+
+test('partialReason says what each variant simulated: one variant 3 s or more, the other not started (it said "at 0")', async () => {
+  const run = startPooledRun(twoVariants, {
+    pool: pool(1),
+    postIntervalMs: 0,
+    onUpdate: (r) => {
+      if (r.tasks[0].progress.simNs >= 3e9) r.stop('cancelled', 'stopped by the test');
+    },
+  });
+  const out = await run.done;
+  const [first, second] = out.results.variants.map((v) => v.totals.simulatedSeconds);
+  assert.ok(first >= 3 && first < 600, `first variant: ${first} s`);
+  assert.equal(second, 0);
+  assert.equal(
+    out.partialReason,
+    `stopped by the test at ${first} of 600 simulated seconds in bhyve-12.1, 0 in kvm, 0 of 2 hosts done.`,
+  );
+  assert.deepEqual(run.simulatedAtStop(), [
+    { least: first, most: first },
+    { least: 0, most: 0 },
+  ]);
+});
+
+test('after the grace period only tasks on a worker are terminated; a queued task returns at the stop (it was counted as terminated)', async () => {
+  const run = startPooledRun(twoVariants, {
+    pool: pool(1, true),
+    stopGraceMs: 300,
+    faults: new Map([[0, 'hang' as const]]),
+    onUpdate: (r) => {
+      if (r.tasks[0].status === 'running') r.stop('cancelled');
+    },
+  });
+  const out = await run.done;
+  assert.equal(out.error, undefined);
+  assert.equal(run.tasks[0].status, 'failed');
+  assert.match(run.tasks[0].error ?? '', /was terminated/);
+  assert.equal(run.tasks[1].status, 'done');
+  assert.equal(run.tasks[1].stopped, true);
+  assert.match(out.partialReason ?? '', /; 1 task \(task 0 \(variant bhyve-12\.1, hosts 0\.\.0\)\) did not reach/);
+});

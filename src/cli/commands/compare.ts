@@ -1,7 +1,7 @@
 import { readResultsFile } from '../resultsFile.js';
 import { histogramQuantile } from '../../results/thresholds.js';
 import type { RunResults, VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
@@ -132,7 +132,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   });
   if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 2) {
-    io.err(`vmexit-lab compare: expected OLD.json NEW.json\n\n${COMPARE_USAGE}`);
+    io.err(usageProblem('compare', 'expected OLD.json NEW.json'));
     return ExitStatus.BAD_INPUT;
   }
   const limitText = parsed.values['max-regression'];

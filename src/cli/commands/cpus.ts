@@ -9,7 +9,7 @@ import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-import { UsageError, commandArgs, numberOption, type CliIo } from '../io.js';
+import { UsageError, commandArgs, usageProblem, numberOption, type CliIo } from '../io.js';
 import { didYouMean } from '../../input/diagnostics.js';
 
 const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
@@ -148,7 +148,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'show') {
       if (rest.length !== 1) {
-        io.err(`vmexit-lab cpus show: expected exactly one profile id\n\n${USAGE}`);
+        io.err(usageProblem('cpus show', 'expected exactly one profile id'));
         return 2;
       }
       const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]);
@@ -157,7 +157,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     }
     if (sub === 'import') {
       if (rest.length !== 1) {
-        io.err(`vmexit-lab cpus import: expected exactly one FILE\n\n${USAGE}`);
+        io.err(usageProblem('cpus import', 'expected exactly one FILE'));
         return 2;
       }
       const file = rest[0];

@@ -19,7 +19,7 @@ import {
   type ReportFormat,
 } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
@@ -219,7 +219,10 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     return ExitStatus.BAD_INPUT;
   };
   const [format, file, ...extra] = parsed.positionals;
-  if (format === undefined || file === undefined) return bad(`give a format and a report file\n\n${IMPORT_USAGE}`);
+  if (format === undefined || file === undefined) {
+    io.err(usageProblem('import', 'give a format and a report file'));
+    return ExitStatus.BAD_INPUT;
+  }
   if (extra.length > 0) return bad(`one report at a time (extra arguments: ${extra.join(' ')})`);
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
     return bad(`unknown format "${format}": expected one of ${REPORT_FORMATS.join(', ')}`);

@@ -1,7 +1,7 @@
 import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
-import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
@@ -50,7 +50,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
   const bad = (msg: string): number => {
-    io.err(`vmexit-lab replay: ${msg}\n\n${REPLAY_USAGE}`);
+    io.err(usageProblem('replay', msg));
     return ExitStatus.BAD_INPUT;
   };
   if (parsed.positionals.length !== 1) return bad('expected exactly one scenario file');

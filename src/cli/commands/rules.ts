@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
@@ -40,7 +40,7 @@ export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.BAD_INPUT;
   }
   if (parsed.positionals.length === 0) {
-    io.err(`vmexit-lab rules: no scenario file given\n\n${RULES_USAGE}`);
+    io.err(usageProblem('rules', 'no scenario file given'));
     return ExitStatus.BAD_INPUT;
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);

@@ -14,7 +14,7 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
@@ -63,7 +63,8 @@ Options:
   --openmetrics FILE
                    write the run's metrics history as timestamped OpenMetrics text (the /metrics
                    series at every step of simulated time) for 'promtool tsdb create-blocks-from
-                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same)
+                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same),
+                   so Ctrl-C there ends the process at once and writes nothing
   --openmetrics-job NAME
                    the job label of the --openmetrics series (default vmexit-lab, as the shipped
                    dashboards and Prometheus configuration expect)
@@ -88,6 +89,7 @@ Exit status:
   3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
   130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
        results ("partial": true) are printed and written, the scenarios after it do not run
+       (not with --openmetrics: Ctrl-C ends that run at once, with nothing written)
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -95,6 +97,9 @@ Examples:
   CI=true vmexit-lab run --summary "$GITHUB_STEP_SUMMARY" my-scenario.yaml
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
+
+/** How partialReason opens after Ctrl-C (the pool's default for a cancel names the service's DELETE). */
+export const INTERRUPTED_TEXT = 'interrupted (Ctrl-C, SIGINT)';
 
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
@@ -131,7 +136,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
   if (parsed.positionals.length === 0) {
-    io.err(`vmexit-lab run: no scenario file given\n\n${RUN_USAGE}`);
+    io.err(usageProblem('run', 'no scenario file given'));
     return ExitStatus.BAD_INPUT;
   }
   let shard: ShardSpec | undefined;
@@ -191,7 +196,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let current: PooledRun | undefined;
   const interrupt = (): void => {
     interrupted = true;
-    current?.stop('cancelled');
+    // A cancel in the run history's terms, said as what the user did.
+    current?.stop('cancelled', INTERRUPTED_TEXT);
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -250,8 +256,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         hub.addRun(runId, scenario, run);
       }
       current = run;
-      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, and
-      // Ctrl-C there keeps its default (the process ends at once).
+      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, so no
+      // handler could run before it ends; Ctrl-C there keeps its default (the process ends at once,
+      // as run --help and docs/CLI.md say). Node delivers signals to the main thread only, so a
+      // worker could not set a stop flag for it either.
       const stopOnInterrupt = interruptHandler(io, interrupt);
       let out: PooledOutcome;
       try {
@@ -259,11 +267,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       } finally {
         process.off('SIGINT', stopOnInterrupt);
         current = undefined;
-      }
-      if (interrupted && out.stopReason === 'cancelled' && out.partialReason !== undefined) {
-        // The pool words a cancel as the service's DELETE; here it was the user's Ctrl-C.
-        const partialReason = out.partialReason.replace(/^cancelled \(DELETE\)/, 'interrupted (Ctrl-C, SIGINT)');
-        out = { ...out, partialReason, results: { ...out.results, partialReason } };
       }
       if (hub)
         hub.finishRun(

@@ -1,4 +1,4 @@
-import { ExitStatus, numberOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -190,7 +190,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   try {
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
-    io.err(`vmexit-lab serve: ${(e as Error).message}\n\n${SERVE_USAGE}`);
+    io.err(usageProblem('serve', (e as Error).message));
     return ExitStatus.BAD_INPUT;
   }
   const svc = await launch(options, io, 'serve');

@@ -1,7 +1,7 @@
 import { MAX_FILE_BYTES } from '../../scenario/limits.js';
 import { readInputText } from '../readText.js';
 import { ApiError } from '../../service/errors.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
 const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
@@ -42,7 +42,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   try {
     options = serviceOptions(parsed.values, io.env);
   } catch (e) {
-    io.err(`vmexit-lab start: ${(e as Error).message}\n\n${START_USAGE}`);
+    io.err(usageProblem('start', (e as Error).message));
     return ExitStatus.BAD_INPUT;
   }
   const file = parsed.values.scenario;

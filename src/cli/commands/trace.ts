@@ -1,5 +1,5 @@
 import { runScenario } from '../../run/runScenario.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
@@ -26,7 +26,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'trace', TRACE_USAGE, args, { variant: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 1) {
-    io.err(`vmexit-lab trace: expected exactly one scenario file\n\n${TRACE_USAGE}`);
+    io.err(usageProblem('trace', 'expected exactly one scenario file'));
     return ExitStatus.BAD_INPUT;
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);

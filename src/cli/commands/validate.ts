@@ -8,7 +8,7 @@ import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
-import { commandArgs, type CliIo } from '../io.js';
+import { commandArgs, usageProblem, type CliIo } from '../io.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -55,7 +55,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
     return 2;
   }
   if (files.length === 0) {
-    io.err(`vmexit-lab validate: no scenario file given\n\n${USAGE}`);
+    io.err(usageProblem('validate', 'no scenario file given'));
     return 2;
   }
 

@@ -9,7 +9,7 @@ import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
 import { changeText, formatFigure, percentText, secondsText } from '../../results/figures.js';
@@ -224,7 +224,10 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     io.err(`vmexit-lab what-if: ${msg}`);
     return ExitStatus.BAD_INPUT;
   };
-  if (parsed.positionals.length !== 1) return bad(`give one workload profile file\n\n${WHAT_IF_USAGE}`);
+  if (parsed.positionals.length !== 1) {
+    io.err(usageProblem('what-if', 'give one workload profile file'));
+    return ExitStatus.BAD_INPUT;
+  }
   const file = parsed.positionals[0];
   let profile: WorkloadProfile;
   try {
