@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
+import { tinyScenario as tiny } from '../support/http.js';
 import { parseExposition } from '../metrics/support.js';
 
 /**
@@ -13,16 +14,6 @@ import { parseExposition } from '../metrics/support.js';
  */
 
 const { dataDir, services } = serviceFixture('vmexit-lab-hostile-');
-
-const tiny = (name: string, seed = 1, seconds = 1): string => `name: ${name}
-seed: ${seed}
-host: { cpu: i7-6700K, cores: 2, count: 1 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: ${seconds}s
-`;
 
 let svc: ServiceHandle;
 before(async () => {

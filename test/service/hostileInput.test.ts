@@ -1,6 +1,5 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { repeatedKey } from '../../src/service/request.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
+import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * The hostile-input audit of docs/SERVICE.md ("Hostile input: what is checked"), one test per
@@ -19,66 +19,11 @@ import { serviceFixture } from '../support/serviceFixture.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-hostile-input-');
 
-const tiny = (name: string, seed = 1): string => `name: ${name}
-seed: ${seed}
-host: { cpu: i7-6700K, cores: 2, count: 1 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 1s
-`;
-
 let open: ServiceHandle;
 before(async () => {
   open = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
   services.push(open);
 });
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  body: any;
-}
-
-/** A request with exactly these headers (fetch will not send a Host or Sec-Fetch-* of our choosing). */
-function raw(
-  base: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string | Buffer,
-): Promise<Answer> {
-  const u = new URL(path, base);
-  return new Promise((ok, fail) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, timeout: 30_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          ok({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
-        });
-      },
-    );
-    req.on('error', fail);
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-    req.end(body);
-  });
-}
-
-async function runCount(base: string): Promise<number> {
-  const r = await raw(base, 'GET', '/api/runs?limit=1000');
-  return (r.body as { runs: unknown[] }).runs.length;
-}
 
 test('cross-site writes: a page of another origin cannot start or cancel runs (text/plain POST needs no preflight)', async () => {
   const before = await runCount(open.url);

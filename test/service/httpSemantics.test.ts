@@ -1,12 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { startService, DEFAULT_MAX_CONNECTIONS, type ServiceHandle } from '../../src/service/server.js';
 import { IdempotencyKeys, idempotencyKey } from '../../src/service/idempotency.js';
 import { ApiError } from '../../src/service/errors.js';
 import { serviceFixture } from '../support/serviceFixture.js';
+import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * HTTP semantics the hostile-input audit left (docs/SERVICE.md, "Hostile input: what is checked"):
@@ -16,58 +16,11 @@ import { serviceFixture } from '../support/serviceFixture.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-http-semantics-');
 
-const tiny = (name: string, seed = 1): string => `name: ${name}
-seed: ${seed}
-host: { cpu: i7-6700K, cores: 2, count: 1 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 1s
-`;
-
 let open: ServiceHandle;
 before(async () => {
   open = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
   services.push(open);
 });
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-/** One request on a connection of its own (no keep-alive agent: connections are counted below). */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string) {
-  const u = new URL(path, base);
-  return new Promise<Answer>((ok, fail) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = text;
-          }
-          ok({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-    req.on('error', fail);
-    req.end(body);
-  });
-}
-
-async function runCount(base: string): Promise<number> {
-  return ((await raw(base, 'GET', '/api/runs?limit=1000')).body as { runs: unknown[] }).runs.length;
-}
 
 test('wrong methods: 405 with Allow on a known path (was 404), OPTIONS 204 with Allow and no CORS; unknown paths stay 404', async () => {
   const rows: [method: string, path: string, status: number, allow: string | undefined][] = [
@@ -97,7 +50,7 @@ test('wrong methods: 405 with Allow on a known path (was 404), OPTIONS 204 with 
       assert.equal(r.body.error.code, 'method_not_allowed', what);
       assert.ok(r.body.error.message.includes(allow!), what);
     }
-    if (status === 204) assert.equal(r.body, '', what);
+    if (status === 204) assert.equal(r.text, '', what);
     if (status === 404) assert.equal(r.body.error.code, 'not_found', what);
   }
   // A 405 starts nothing, and HEAD (in every Allow) is answered.
