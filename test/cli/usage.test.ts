@@ -37,18 +37,21 @@ function errLines(io: ReturnType<typeof capture>): string[] {
   return io.stderr.join('').replace(/\n$/, '').split('\n');
 }
 
+/** Run `args` (in `cwd`): exit status 2 and exactly one line on stderr, returned with what was captured. */
+async function usageError(args: string[], cwd?: string): Promise<{ line: string; io: ReturnType<typeof capture> }> {
+  const io = capture();
+  assert.equal(await main(args, cwd === undefined ? io : { ...io, cwd }), 2, args.join(' '));
+  const lines = errLines(io);
+  assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
+  return { line: lines[0], io };
+}
+
 test('an unknown option of any command: exit 2, one line naming it and where the options are, no usage dump', async () => {
   const list = await commands();
   assert.ok(list.length >= 13);
   for (const c of list) {
-    const io = capture();
-    assert.equal(await main([c, '--no-such-option'], io), 2, c);
-    const lines = errLines(io);
-    assert.equal(lines.length, 1, `${c}: ${io.stderr.join('')}`);
-    assert.equal(
-      lines[0],
-      `vmexit-lab ${c}: unknown option --no-such-option; 'vmexit-lab ${c} --help' lists the options`,
-    );
+    const { line, io } = await usageError([c, '--no-such-option']);
+    assert.equal(line, `vmexit-lab ${c}: unknown option --no-such-option; 'vmexit-lab ${c} --help' lists the options`);
     assert.deepEqual(io.stdout, [], `${c}: nothing on stdout`);
   }
 });
@@ -75,11 +78,8 @@ test('did-you-mean for near option names, commands and subcommands', async () =>
     [['serve', 'extra'], 'vmexit-lab serve: unexpected argument "extra"'],
   ];
   for (const [args, start] of cases) {
-    const io = capture();
-    assert.equal(await main(args, io), 2, args.join(' '));
-    const lines = errLines(io);
-    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
-    assert.ok(lines[0].startsWith(start), `${args.join(' ')}: ${lines[0]}`);
+    const { line } = await usageError(args);
+    assert.ok(line.startsWith(start), `${args.join(' ')}: ${line}`);
   }
 });
 
@@ -135,11 +135,8 @@ test('--out TYPE=PATH refused in one line: unknown TYPE, no PATH, a kind twice, 
     [['validate-model', '--out', 'md=x'], /--out md=x: this command writes one file/],
   ];
   for (const [args, re] of cases) {
-    const io = capture();
-    assert.equal(await main(args, { ...io, cwd: dir }), 2, args.join(' '));
-    const lines = errLines(io);
-    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
-    assert.match(lines[0], re, args.join(' '));
+    const { line } = await usageError(args, dir);
+    assert.match(line, re, args.join(' '));
   }
   for (const name of ['x.csv', 'json=', 'json=x', 'html=r.html', 'yaml=x', 'md=x', 'a.xml', 'b.xml'])
     assert.ok(!existsSync(name) && !existsSync(join(dir, name)), `${name} not written`);
@@ -174,11 +171,8 @@ test('an output file that cannot be written is refused before anything runs: exi
     [['validate-model', '--out', missing], /^vmexit-lab validate-model: --out .*: cannot write there/],
   ];
   for (const [args, re] of cases) {
-    const io = capture();
-    assert.equal(await main(args, io), 2, args.join(' '));
-    const lines = errLines(io);
-    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
-    assert.match(lines[0], re, args.join(' '));
+    const { line, io } = await usageError(args);
+    assert.match(line, re, args.join(' '));
     assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing ran`);
   }
 });
@@ -230,11 +224,8 @@ test('compare and merge: a results file that cannot be read names the file (line
     [['merge', f('plain.json', '{"version": 1, "scenario": "s", "variants": []}')], /plain\.json: not a shard result/],
   ];
   for (const [args, re] of cases) {
-    const io = capture();
-    assert.equal(await main(args, io), 2, args.join(' '));
-    const lines = errLines(io);
-    assert.equal(lines.length, 1, `${args.join(' ')}: ${io.stderr.join('')}`);
-    assert.match(lines[0], re, args.join(' '));
+    const { line } = await usageError(args);
+    assert.match(line, re, args.join(' '));
   }
 });
 
