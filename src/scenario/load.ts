@@ -12,7 +12,7 @@
  * A value set by the matrix must not also be set outside it (host.cpu and matrix.cpu, ...): one of
  * them would be silently ignored. A tunable must be known to the policy of every variant.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
@@ -26,6 +26,7 @@ import { Reader, optional, parseYamlChecked, type Field, type Val } from '../inp
 import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
+import { readAtMost } from '../input/readBounded.js';
 import { resolveTimekeeping } from './timekeeping.js';
 import {
   DEFAULT_CARDINALITY_BUDGET,
@@ -110,30 +111,14 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
   if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
   let text: string;
   try {
-    text = readAtMost(path, MAX_FILE_BYTES + 1);
+    // One byte past the limit, so parseScenario refuses a device or pipe that is over it.
+    text = readAtMost(path, MAX_FILE_BYTES + 1).toString('utf8');
   } catch (e) {
     throw new ScenarioError([
       { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
     ]);
   }
   return parseScenario(text, path, options);
-}
-
-/**
- * A file's first `limit` bytes as UTF-8. A character device or a pipe has size 0 to stat and may
- * never end (`validate /dev/zero` read until memory ran out): the read stops at the limit, and
- * parseScenario refuses what is over it.
- */
-function readAtMost(path: string, limit: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(limit);
-    let got = 0;
-    for (let n = 1; n > 0 && got < limit; got += n) n = readSync(fd, buf, got, limit - got, null);
-    return buf.subarray(0, got).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function tooLarge(file: string, bytes: number): ScenarioError {
