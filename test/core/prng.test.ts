@@ -1,0 +1,83 @@
+/** detLog vs Math.log and RandomStreams reproducibility (src/core/engine/prng.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RandomStreams, detLog, deriveSeed } from '../../src/core/engine/prng.js';
+import { SEED } from '../support/randomCases.js';
+
+test('[prng.ts detLog: ln from IEEE basic arithmetic] within 1e-15 relative of Math.log on (0, 1]', () => {
+  const check = (x: number): void => {
+    const want = Math.log(x);
+    const got = detLog(x);
+    if (want === 0) assert.equal(got, 0, `x=${x}`);
+    else assert.ok(Math.abs(got - want) <= 1e-15 * Math.abs(want), `x=${x}: ${got} vs ${want}`);
+  };
+  for (const x of [
+    1,
+    0.5,
+    0.25,
+    0.75,
+    1 - 2 ** -53,
+    1 - 2 ** -30,
+    2 ** -1022,
+    Number.MIN_VALUE,
+    1e-300,
+    0.1,
+    0.9999,
+    0.5000000001,
+    0.4999999999,
+  ])
+    check(x);
+  fc.assert(
+    fc.property(fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true }), (x) => {
+      check(x);
+    }),
+    { seed: SEED, numRuns: 5000 },
+  );
+  // uniform() values: the only inputs the engine passes.
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), (u) => {
+      check((u + 0.5) / 4294967296);
+    }),
+    { seed: SEED, numRuns: 5000 },
+  );
+});
+
+test('[prng.ts RandomStreams: xoshiro128** seeded through splitmix32] the same seed repeats the same sequence; uniform in (0,1); below(n) in [0,n)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 1000 }),
+      (seed, streams, n) => {
+        const a = new RandomStreams(streams);
+        const b = new RandomStreams(streams);
+        for (let s = 0; s < streams; s++) {
+          a.seed(s, deriveSeed(seed, s));
+          b.seed(s, deriveSeed(seed, s));
+        }
+        for (let i = 0; i < 50; i++) {
+          const s = i % streams;
+          assert.equal(a.nextU32(s), b.nextU32(s));
+          const u = a.uniform(s);
+          assert.equal(u, b.uniform(s));
+          assert.ok(u > 0 && u < 1);
+          const k = a.below(s, n);
+          assert.equal(k, b.below(s, n));
+          assert.ok(Number.isInteger(k) && k >= 0 && k < n);
+          assert.equal(a.exponentialNs(s, 1000), b.exponentialNs(s, 1000));
+        }
+        assert.deepEqual(Array.from(a.state), Array.from(b.state));
+      },
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+  // Re-seeding restarts the stream.
+  const r = new RandomStreams(1);
+  r.seed(0, 42);
+  const first = [r.nextU32(0), r.nextU32(0), r.nextU32(0)];
+  r.seed(0, 42);
+  assert.deepEqual([r.nextU32(0), r.nextU32(0), r.nextU32(0)], first);
+  r.seed(0, 43);
+  assert.notDeepEqual([r.nextU32(0), r.nextU32(0), r.nextU32(0)], first);
+});
