@@ -3,7 +3,7 @@
  * or kubectl binary. It implements exactly the subset deploy/k8s uses and throws on anything else
  * (a field it does not know, a strategic-merge patch, hashed generator names), so a manifest change
  * that needs more kustomize than this fails the tests instead of being rendered wrongly.
- * Where `kubectl` is installed, test/deploy/deploy.test.ts also checks that `kubectl kustomize`
+ * Where `kubectl` is installed, test/deploy/render.test.ts also checks that `kubectl kustomize`
  * renders the same objects.
  *
  * Supported: Kustomization and Component (kustomize.config.k8s.io), `resources` (files and
