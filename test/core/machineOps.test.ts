@@ -1,9 +1,9 @@
 /**
- * The Machine operations of issue #14 the engine's guest models call, table-driven like
- * vmx.test.ts ROWS (what / source / setup / pre / op / expected exits): guest timer expiry as each
- * hypervisor delivers it, clock-source reads, Hyper-V enlightenments (hv-vapic with the EOI assist,
- * SynIC AutoEOI and KVM's APICv inhibit, hv-stimer, hv-time), and the in-kernel / user-space
- * table next to the exits. Then fast-check properties over policies and profiles.
+ * The Machine operations of issue #14 the engine's guest models call, table-driven like the VT-x
+ * table of test/core/vmx/ (what / source / setup / pre / op / expected exits): guest timer expiry as
+ * each hypervisor delivers it, clock-source reads, Hyper-V enlightenments (hv-vapic with the EOI
+ * assist, SynIC AutoEOI and KVM's APICv inhibit, hv-stimer, hv-time), and the in-kernel /
+ * user-space table next to the exits. Then fast-check properties over policies and profiles.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

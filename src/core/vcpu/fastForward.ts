@@ -5,10 +5,10 @@ import { F } from './layout.js';
  * times runs by the per-instruction rules until two consecutive runs leave the same state with the
  * same exits and no delivery; from then on every run repeats them, so the rest are counted without
  * re-executing. "The same state" is judged on PAIR_WORDS only, compared exactly (no hashing) — so
- * the list must hold every word a repeated operation can change. test/core/properties.test.ts checks
- * that it does: on random states, every word a run writes (seen through a Proxy on the state) must
- * be listed or in SAME_VALUE_WORDS, and a run that leaves the listed words as they were must leave
- * every word of every vCPU as it was.
+ * the list must hold every word a repeated operation can change.
+ * test/core/fastForwardWords.test.ts checks that it does: on random states, every word a run
+ * writes (seen through a Proxy on the state) must be listed or in SAME_VALUE_WORDS, and a run
+ * that leaves the listed words as they were must leave every word of every vCPU as it was.
  */
 
 /**

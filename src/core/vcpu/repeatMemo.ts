@@ -58,7 +58,7 @@ const STRIDE: number = F.STRIDE;
 /**
  * Words of a vCPU's state that a %cr8 or host-interrupt run never reads, so the memo does not compare
  * them: isrvec_stk entries above its top (left from earlier pushes, dead until a push overwrites
- * them; the top is at F.STK_TOP) and the ICR, which only IPIs read. test/core/properties.test.ts
+ * them; the top is at F.STK_TOP) and the ICR, which only IPIs read. test/core/fastForward.test.ts
  * checks that scrambling them changes nothing a run does.
  */
 export function memoUnreadWords(s: Int32Array, base: number): number[] {
