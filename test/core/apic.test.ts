@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, Fault } from '../../src/core/vcpu/machine.js';
+import { type Machine, Fault } from '../../src/core/vcpu/machine.js';
 import { F } from '../../src/core/vcpu/layout.js';
-import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
+import type { PolicyName, Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
@@ -24,6 +24,8 @@ import {
   x2apicMsrWriteOnly,
 } from '../../src/core/apic/registers.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, SERVER } from '../support/profiles.js';
+import { buildMachine } from '../support/machines.js';
+import { EOI, IRET, IRQ, R8, RA, RDMSR, STI, W8, WA, WRMSR } from '../support/ops.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -35,32 +37,13 @@ interface Setup {
   readonly tunables?: Tunables;
 }
 
-function build(su: Setup): Machine {
-  return new Machine({
-    profile: su.profile,
-    traits: resolvePolicy(su.policy, su.profile, su.tunables ?? {}),
-    vcpus: [{ guest: 0, x2apic: su.x2apic ?? false, apicId: 0 }],
-  });
-}
-
 function run(su: Setup, ops: readonly ScriptOp[]): { m: Machine; steps: TraceStep[] } {
-  const m = build(su);
+  const m = buildMachine(su);
   const steps = runScript(m, ops);
   return { m, steps };
 }
 
 const last = <T>(a: readonly T[]): T => a[a.length - 1];
-
-const W8 = (value: number): ScriptOp => ({ op: 'write_cr8', cpu: 0, value });
-const R8: ScriptOp = { op: 'read_cr8', cpu: 0 };
-const IRQ = (vector: number, level = false): ScriptOp => ({ op: 'interrupt', cpu: 0, vector, level });
-const EOI: ScriptOp = { op: 'eoi', cpu: 0 };
-const STI: ScriptOp = { op: 'sti', cpu: 0 };
-const IRET: ScriptOp = { op: 'iret', cpu: 0 };
-const WA = (offset: number, value: number): ScriptOp => ({ op: 'write_apic', cpu: 0, offset, value });
-const RA = (offset: number): ScriptOp => ({ op: 'read_apic', cpu: 0, offset });
-const WRMSR = (msr: number, low: number, high = 0): ScriptOp => ({ op: 'wrmsr', cpu: 0, msr, low, high });
-const RDMSR = (msr: number): ScriptOp => ({ op: 'rdmsr', cpu: 0, msr });
 
 /** Deliver `vectors` in ascending priority (each nests on the previous), re-enabling interrupts after each. */
 function inService(vectors: readonly number[]): ScriptOp[] {
@@ -125,7 +108,7 @@ for (const r of PPR_ROWS) {
   rows++;
   const name = `TPR 0x${r.tpr.toString(16)}, ISR [${r.isr.map((v) => `0x${v.toString(16)}`).join(',')}] -> PPR 0x${r.ppr.toString(16)}`;
   test(`[${r.source}] archPpr: ${name}`, () => {
-    const m = build(PATHS[0]);
+    const m = buildMachine(PATHS[0]);
     m.s[F.TPR] = r.tpr;
     for (const v of r.isr) vecSet(m.s, F.ISR, v);
     assert.equal(m.archPpr(0), r.ppr);
@@ -295,7 +278,7 @@ for (const vector of [0, 2, 8, 15]) {
   rows++;
   for (const p of PATHS.filter((x) => x.profile === DESKTOP || x.profile === SERVER)) {
     test(`[${ESR_SRC}] ${p.label}: vector ${vector} is rejected, not requested, ESR bit 6 set`, () => {
-      const m = build(p);
+      const m = buildMachine(p);
       m.beginStep(0);
       m.launch();
       assert.equal(m.raiseInterrupt(0, vector, false), false);

@@ -11,13 +11,14 @@ import { checkVmEntry, describeEntryFailures, ENTRY_CHECK_TEXT, EntryCheck } fro
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../../src/core/vmx/controls.js';
 import { VmInstructionError, ExitReason } from '../../src/core/vmx/exitReasons.js';
 import type { VmxCapabilities } from '../../src/core/cpu/profile.js';
-import { Counter, Machine, type VmcsOverrides } from '../../src/core/vcpu/machine.js';
+import { Counter, type Machine, type VmcsOverrides } from '../../src/core/vcpu/machine.js';
 import { F, Flag } from '../../src/core/vcpu/layout.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
-import { resolvePolicy, type PolicyName } from '../../src/core/hypervisor/policy.js';
+import type { PolicyName } from '../../src/core/hypervisor/policy.js';
 import { runScript } from '../../src/core/script/runScript.js';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
+import { buildMachine } from '../support/machines.js';
 
 type CheckName = keyof typeof EntryCheck;
 
@@ -401,12 +402,7 @@ test('[SDM 26.2.1.1] every EntryCheck item has a row that fails it and the manua
 // ------------------------------------------------------------------ a Machine whose VMLAUNCH fails
 
 function machine(profile: CpuProfile, policy: PolicyName, overrides: VmcsOverrides, x2apic = false): Machine {
-  return new Machine({
-    profile,
-    traits: resolvePolicy(policy, profile, {}),
-    vcpus: [{ guest: 0, x2apic, apicId: 0 }],
-    overrides,
-  });
+  return buildMachine({ profile, policy, overrides, x2apic });
 }
 
 interface LaunchRow {

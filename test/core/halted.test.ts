@@ -1,16 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine } from '../../src/core/vcpu/machine.js';
-import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
 import { runScript } from '../../src/core/script/runScript.js';
 import { DESKTOP } from '../support/profiles.js';
+import { buildMachine } from '../support/machines.js';
 
 test('[SDM 26.6.1 "Activity State"] a halted vCPU executes no script instruction until an interrupt wakes it', () => {
-  const m = new Machine({
-    profile: DESKTOP,
-    traits: resolvePolicy('bhyve-tpr-v3', DESKTOP, {}),
-    vcpus: [{ guest: 0, x2apic: false, apicId: 0 }],
-  });
+  const m = buildMachine({ profile: DESKTOP, policy: 'bhyve-tpr-v3' });
   const steps = runScript(m, [
     { op: 'hlt', cpu: 0 },
     { op: 'write_cr8', cpu: 0, value: 5 },

@@ -24,10 +24,7 @@ import {
 import { POLICY_NAMES } from '../../src/core/hypervisor/policy.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 import { buildMachine, type MachineSetup } from '../support/machines.js';
-
-const IRQ = (vector: number, level = false, cpu = 0): ScriptOp => ({ op: 'interrupt', cpu, vector, level });
-const W8 = (value: number): ScriptOp => ({ op: 'write_cr8', cpu: 0, value });
-const HLT: ScriptOp = { op: 'hlt', cpu: 0 };
+import { HLT, IRQ, W8 } from '../support/ops.js';
 
 const ALL_HV = HvFeature.VAPIC | HvFeature.SYNIC | HvFeature.STIMER | HvFeature.TIME;
 const HV_VAPIC = { features: HvFeature.VAPIC | HvFeature.TIME };

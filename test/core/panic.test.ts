@@ -8,23 +8,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, type Violation } from '../../src/core/vcpu/machine.js';
+import type { Machine, Violation } from '../../src/core/vcpu/machine.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
-import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
+import type { PolicyName, Tunables } from '../../src/core/hypervisor/policy.js';
 import { runScript, type TraceStep } from '../../src/core/script/runScript.js';
 import type { ScriptOp } from '../../src/core/script/ops.js';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { SERVER } from '../support/profiles.js';
+import { buildMachine } from '../support/machines.js';
 
 const E5_2667V4 = findCpuProfile(loadCpuCatalog(), 'xeon-e5-2667v4');
 
 function machine(profile: CpuProfile, policy: PolicyName, vcpus = 1, tunables: Tunables = {}): Machine {
-  return new Machine({
-    profile,
-    traits: resolvePolicy(policy, profile, tunables),
-    vcpus: Array.from({ length: vcpus }, (_, i) => ({ guest: 0, x2apic: false, apicId: i })),
-  });
+  return buildMachine({ profile, policy, vcpus, tunables });
 }
 
 /** The seed script: KeRaiseIrql / KeLowerIrql through CR8, a storage MSI, port I/O in its ISR, EOI, IRET. */

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine } from '../../src/core/vcpu/machine.js';
+import type { Machine } from '../../src/core/vcpu/machine.js';
 import { F, Flag, SvmIntercept } from '../../src/core/vcpu/layout.js';
 import {
   POLICY_NAMES,
@@ -21,13 +21,10 @@ import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../../src/core/vm
 import { controlWordAllowed, type CpuProfile } from '../../src/core/cpu/profile.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
+import { buildMachine } from '../support/machines.js';
 
 function machine(profile: CpuProfile, policy: PolicyName, x2apic: boolean, tunables: Tunables = {}): Machine {
-  const m = new Machine({
-    profile,
-    traits: resolvePolicy(policy, profile, tunables),
-    vcpus: [{ guest: 0, x2apic, apicId: 0 }],
-  });
+  const m = buildMachine({ profile, policy, x2apic, tunables });
   m.beginStep(0);
   m.launch();
   return m;
