@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { F, SvmIntercept } from '../../../src/core/vcpu/layout.js';
 import { runScript } from '../../../src/core/script/runScript.js';
 import { buildMachine } from '../../support/machines.js';
+import { ruleRowTitle } from '../../support/ruleRows.js';
 import { CR8_ROWS } from './cr8.js';
 import { INTERRUPT_ROWS } from './interrupts.js';
 import { INSTRUCTION_EXIT_ROWS } from './instructionExits.js';
@@ -16,7 +17,7 @@ import { APIC_ACCESS_ROWS } from './apicAccess.js';
 const ROWS = [...CR8_ROWS, ...INTERRUPT_ROWS, ...INSTRUCTION_EXIT_ROWS, ...APIC_ACCESS_ROWS];
 
 for (const r of ROWS) {
-  test(`[${r.source}] ${r.setup.policy}/${r.setup.profile.id}${r.setup.x2apic ? '/x2APIC' : ''}: ${r.what}`, () => {
+  test(ruleRowTitle(r), () => {
     const m = buildMachine(r.setup);
     const steps = runScript(m, [...(r.pre ?? []), r.op]);
     const s = steps[steps.length - 1];

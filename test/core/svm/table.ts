@@ -6,11 +6,9 @@
  * "Secure Virtual Machine" titles (15.21 "Interrupt and Local APIC Support", 15.29 "Advanced Virtual
  * Interrupt Controller"), plus the hypervisor functions.
  */
-import type { Machine } from '../../../src/core/vcpu/machine.js';
-import type { TraceStep } from '../../../src/core/script/runScript.js';
-import type { ScriptOp } from '../../../src/core/script/ops.js';
 import { AMD_AVIC, AMD_NO_AVIC } from '../../support/profiles.js';
 import type { MachineSetup } from '../../support/machines.js';
+import type { RuleRow } from '../../support/ruleRows.js';
 
 export const B: MachineSetup = { profile: AMD_NO_AVIC, policy: 'bhyve-tpr-v3' };
 export const K: MachineSetup = { profile: AMD_NO_AVIC, policy: 'kvm' };
@@ -26,17 +24,6 @@ export const AVIC = 'APM vol. 2 15.29 "Advanced Virtual Interrupt Controller" (A
 export const NPF =
   'APM vol. 2 15.25.6 "Nested versus Guest Page Faults, Fault Ordering" (#VMEXIT(NPF)); the xAPIC page is not mapped';
 
-export interface Row {
-  readonly what: string;
-  readonly source: string;
-  readonly setup: MachineSetup;
-  readonly pre?: readonly ScriptOp[];
-  readonly op: ScriptOp;
-  readonly exits: readonly number[];
-  readonly tpr?: number;
-  readonly delivered?: readonly number[];
-  readonly value?: number;
-  readonly halted?: boolean;
+export interface Row extends RuleRow<number> {
   readonly cr8WriteIntercept?: boolean;
-  readonly check?: (m: Machine, s: TraceStep) => void;
 }

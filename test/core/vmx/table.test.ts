@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { F } from '../../../src/core/vcpu/layout.js';
 import { runScript } from '../../../src/core/script/runScript.js';
 import { buildMachine } from '../../support/machines.js';
+import { ruleRowTitle } from '../../support/ruleRows.js';
 import { CR8_ROWS } from './cr8.js';
 import { TPR_THRESHOLD_ROWS } from './tprThreshold.js';
 import { APIC_ACCESS_ROWS } from './apicAccess.js';
@@ -27,7 +28,7 @@ const ROWS = [
 ];
 
 for (const r of ROWS) {
-  test(`[${r.source}] ${r.setup.policy}/${r.setup.profile.id}${r.setup.x2apic ? '/x2APIC' : ''}: ${r.what}`, () => {
+  test(ruleRowTitle(r), () => {
     const m = buildMachine(r.setup);
     const steps = runScript(m, [...(r.pre ?? []), r.op]);
     const s = steps[steps.length - 1];

@@ -7,12 +7,10 @@
  * numbered as in the 2016 SDM edition (chapter 25 "VMX Non-Root Operation", 26 "VM Entries", 27 "VM
  * Exits", 29 "APIC Virtualization and Virtual Interrupts"); titles are given because numbers shift.
  */
-import type { Machine } from '../../../src/core/vcpu/machine.js';
-import type { TraceStep } from '../../../src/core/script/runScript.js';
-import type { ScriptOp } from '../../../src/core/script/ops.js';
 import { ExitReason, crAccessQualification, CrAccessType } from '../../../src/core/vmx/exitReasons.js';
 import { DESKTOP, SERVER } from '../../support/profiles.js';
 import type { MachineSetup } from '../../support/machines.js';
+import type { RuleRow } from '../../support/ruleRows.js';
 
 export const CR8_WRITE_Q = crAccessQualification(8, CrAccessType.MovToCr, 0);
 export const CR8_READ_Q = crAccessQualification(8, CrAccessType.MovFromCr, 0);
@@ -22,22 +20,11 @@ export const APIC_WRITE_Q = (offset: number): number => offset | (1 << 12); // a
 export const E = ExitReason;
 export type ExpectedExit = readonly [reason: number, qualification?: number];
 
-export interface Row {
-  readonly what: string;
-  readonly source: string;
-  readonly setup: MachineSetup;
-  readonly pre?: readonly ScriptOp[];
-  readonly op: ScriptOp;
-  readonly exits: readonly ExpectedExit[];
-  readonly tpr?: number;
+export interface Row extends RuleRow<ExpectedExit> {
   /** PPR field of the (virtual-)APIC page after the step. */
   readonly ppr?: number;
-  readonly delivered?: readonly number[];
-  readonly value?: number;
   readonly fault?: string;
   readonly threshold?: number;
-  readonly halted?: boolean;
-  readonly check?: (m: Machine, s: TraceStep) => void;
 }
 
 export const D_V3: MachineSetup = { profile: DESKTOP, policy: 'bhyve-tpr-v3' };
