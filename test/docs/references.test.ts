@@ -3,7 +3,8 @@
  * at nothing: every repository path written in README.md, CONTRIBUTING.md, docs/*.md, docs/model/
  * and data/validation/README.md exists (a glob matches at least one file), every `npm run X` is a
  * script of package.json, and every `vmexit-lab X` in code (a code span or block) is a command
- * that `vmexit-lab --help` lists, with a sub-command or kind its own --help names.
+ * that `vmexit-lab --help` lists, with a sub-command or kind its own --help names, and every
+ * `--option` written after a command in code is one that command accepts.
  *
  * Not read: docs/research/ and docs/perf/history.md, dated notes that name files as they were
  * then (a reverted experiment's source file, for one). Paths that are another project's, or
@@ -17,6 +18,7 @@ import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
+import { DECLARED_OPTIONS } from '../../src/cli/io.js';
 
 const PAGES = [
   'README.md',
@@ -151,4 +153,30 @@ test("every `vmexit-lab X` in the docs' code is a command, and X Y a sub-command
       }
   assert.ok(named >= 40, `only ${named} commands named`);
   assert.deepEqual(wrong, []);
+});
+
+test("every --option written after a command in the docs' code (`vmexit-lab run ... --out`, `run --shard`) is one it accepts", async () => {
+  const usage = await helpOf([]);
+  const section = usage.slice(usage.indexOf('Commands:'), usage.indexOf("Run 'vmexit-lab COMMAND"));
+  const commands = [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]);
+  const accepted = new Map<string, Set<string>>();
+  for (const c of commands) {
+    DECLARED_OPTIONS.delete(c);
+    await helpOf([c]);
+    accepted.set(c, new Set(DECLARED_OPTIONS.get(c)));
+  }
+  const alternatives = commands.sort((a, b) => b.length - a.length).join('|');
+  // A command at the start of a line or span, or after `vmexit-lab `, up to a pipe, a redirect or `&&`.
+  const use = new RegExp(`(?:^|(?<![\\w/.-])vmexit-lab )(${alternatives})((?: [^|;&>\\n]*)?)`, 'gm');
+  const unknown: string[] = [];
+  let named = 0;
+  for (const page of PAGES)
+    for (const piece of code(read(page)))
+      for (const m of piece.matchAll(use))
+        for (const o of m[2].matchAll(/(?<=^|\s)(--[a-z][a-z0-9-]*)/g)) {
+          named++;
+          if (!accepted.get(m[1])!.has(o[1])) unknown.push(`${page}: ${m[1]} ${o[1]}`);
+        }
+  assert.ok(named >= 60, `only ${named} options named`);
+  assert.deepEqual(unknown, []);
 });
