@@ -180,3 +180,21 @@ test("every --option written after a command in the docs' code (`vmexit-lab run 
   assert.ok(named >= 60, `only ${named} options named`);
   assert.deepEqual(unknown, []);
 });
+
+test("README's Documentation list names every page of docs/", () => {
+  const readme = read('README.md');
+  const list = readme.slice(readme.indexOf('\n## Documentation\n'));
+  assert.ok(list.length > 100, 'README has a "## Documentation" section');
+  const listed = new Set([...list.matchAll(/^- `(docs\/[A-Z]+\.md)`/gm)].map((m) => m[1]));
+  const pages = PAGES.filter((p) => /^docs\/[A-Z]+\.md$/.test(p));
+  assert.deepEqual(
+    pages.filter((p) => !listed.has(p)),
+    [],
+    'pages of docs/ the README does not list',
+  );
+  assert.deepEqual(
+    [...listed].filter((p) => !pages.includes(p)),
+    [],
+    'README lists a page that is not there',
+  );
+});
