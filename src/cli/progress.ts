@@ -26,7 +26,13 @@ import type { CliIo } from './io.js';
 /** What the progress line knows of one variant at one moment. */
 export interface VariantProgress {
   readonly name: string;
+  /** Every host ran to its end. */
   readonly done: boolean;
+  /**
+   * Nothing runs any more, but not every host ran to its end (Ctrl-C, a time limit, a shutdown, a
+   * failed or terminated task): its hosts that did not finish are not done.
+   */
+  readonly stopped?: boolean;
   /** Simulated ns reached: by the slowest running host; for a done variant its real end when known. */
   readonly simNs: number;
   readonly hostsDone: number;
@@ -38,7 +44,7 @@ export interface VariantProgress {
 
 export interface ProgressView {
   readonly variants: readonly VariantProgress[];
-  /** The variant the line names (the first one not done). */
+  /** The variant the line names (the first one still running). */
   readonly current: number;
 }
 
@@ -133,7 +139,9 @@ export function viewOfScenarioProgress(
 export function viewOfPooledRun(run: PooledRun): ProgressView {
   const variants: VariantProgress[] = run.scenario.variants.map((v, vi) => {
     const mine = run.tasks.filter((t) => t.task.variantIndex === vi);
-    const finished = (t: (typeof mine)[number]): boolean => t.status === 'done' || t.status === 'failed';
+    const ended = (t: (typeof mine)[number]): boolean => t.status === 'done' || t.status === 'failed';
+    // A task stopped early or failed has ended without finishing its hosts: only those it finished count.
+    const ranToEnd = (t: (typeof mine)[number]): boolean => t.status === 'done' && t.stopped !== true;
     let slowest = Infinity;
     let end = 0;
     let hostsDone = 0;
@@ -147,17 +155,19 @@ export function viewOfPooledRun(run: PooledRun): ProgressView {
         ioBytes += t.totals.guestCounterOf(GuestCounter.IO_BYTES);
         end = Math.max(end, t.totals.maxSimNs);
       }
-      if (finished(t)) {
+      if (ranToEnd(t)) {
         hostsDone += t.task.hostEnd - t.task.hostStart;
         continue;
       }
       hostsDone += t.progress.hostsDone;
-      slowest = Math.min(slowest, t.status === 'running' ? t.progress.simNs : 0);
+      slowest = Math.min(slowest, t.status === 'queued' ? 0 : t.progress.simNs);
     }
-    const done = mine.every(finished);
+    const done = mine.every(ranToEnd);
+    const stopped = !done && mine.every(ended);
     return {
       name: v.name,
       done,
+      stopped,
       simNs: done ? end : slowest === Infinity ? 0 : slowest,
       hostsDone,
       hostsTotal,
@@ -165,7 +175,7 @@ export function viewOfPooledRun(run: PooledRun): ProgressView {
       ioBytes,
     };
   });
-  const current = variants.findIndex((v) => !v.done);
+  const current = variants.findIndex((v) => !v.done && !v.stopped);
   return { variants, current: current < 0 ? variants.length - 1 : current };
 }
 
@@ -302,10 +312,13 @@ export class ProgressReporter {
     const until = this.scenario.duration.kind === 'until-complete';
     const of = until ? ` (until complete, work ${Math.round(variantFraction(this.scenario, vi, v) * 100)}%)` : '';
     const others = view.variants.filter((x, i) => i !== vi && x.done).length;
+    const stopped = view.variants.filter((x, i) => i !== vi && x.stopped === true).length;
     return (
       `${displayWidth(this.scenario.name) > nameWidth ? fitToWidth(this.scenario.name, nameWidth) : this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${seconds(v.simNs)}${of}` +
       `${v.hostsTotal > 1 ? `, ${v.hostsDone}/${v.hostsTotal} hosts done` : ''}` +
+      `${v.stopped === true ? ', stopped' : ''}` +
       `${others > 0 ? `, ${others} other variant${others === 1 ? '' : 's'} done` : ''}` +
+      `${stopped > 0 ? `, ${stopped} other variant${stopped === 1 ? '' : 's'} stopped` : ''}` +
       `, elapsed ${elapsed.toFixed(1)}s${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)}s` : ''}`
     );
   }
@@ -349,7 +362,9 @@ export class ProgressReporter {
     if (!results) return;
     const elapsed = (this.now() - this.started) / 1000;
     const ends = results.variants.map((v) => `${v.name} ${formatSimEnd(v.totals.simulatedSeconds)}`).join(', ');
-    this.io.err(`${results.scenario}: done in ${elapsed.toFixed(1)}s; simulated: ${ends}`);
+    // A stopped run did not get done: its results are partial (the verdict line says so too).
+    const how = results.partial === true ? 'stopped after' : 'done in';
+    this.io.err(`${results.scenario}: ${how} ${elapsed.toFixed(1)}s; simulated: ${ends}`);
     this.io.err(verdictLine(results));
   }
 }

@@ -3,7 +3,7 @@
  * FreeBSD bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
  * the file and dispatches on the format.
  */
-import { readFileSync } from 'node:fs';
+import { readInputText } from '../input/readBounded.js';
 import { parseBhyvectlStats } from './bhyvectl.js';
 import { parseKvmStat } from './kvmStat.js';
 import { parsePerfKvmStat } from './perfKvmStat.js';
@@ -24,8 +24,11 @@ export function parseReport(text: string, file: string, format: ReportFormat): E
   return format === 'kvm-stat' ? parseKvmStat(text, file) : parseBhyvectlStats(text, file);
 }
 
-/** Read and parse a report file (UTF-8). I/O errors propagate as thrown by node:fs. */
+/**
+ * Read and parse a report file (UTF-8), at most MAX_INPUT_BYTES as the CLI reads it. I/O errors
+ * propagate as thrown by node:fs, a file over the limit as an Error naming it.
+ */
 export function readReport(file: string, format: ReportFormat): ExitReport {
-  return parseReport(readFileSync(file, 'utf8'), file, format);
+  return parseReport(readInputText(file), file, format);
 }
 export { perfRowsFromModelTotals } from './fromModel.js';

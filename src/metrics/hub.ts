@@ -169,6 +169,9 @@ export class MetricsHub {
         seed: String(scenario.seed),
         pace,
       };
+      // Frozen: prom-client caches a label set's text by object (src/metrics/samples.ts labelsOf).
+      Object.freeze(labels);
+      Object.freeze(info);
       let s = this.variants.get(key);
       if (!s) {
         s = {

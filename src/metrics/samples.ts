@@ -4,15 +4,44 @@ import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/hos
 import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
 import { formatSeconds } from '../input/units.js';
 import type { GuestSeries, MetricsHub, VariantView } from './hub.js';
-import type { Sample, SeriesTotals } from './series.js';
+import type { Labels, Sample, SeriesTotals } from './series.js';
 
 /**
  * The samples of the per-variant and per-guest metrics (src/metrics/registry.ts names them), read
  * from one scrape's view of the hub (MetricsHub.current()).
  */
 
+/**
+ * A variant's series' label sets, the same frozen object scrape after scrape (dropped with the
+ * variant's own labels). Each sample also gives it as prom-client's `sharedLabels`, as prom-client's
+ * Histogram does with a series' labels: the registry formats and escapes a shared set once and
+ * takes the text from its cache (a WeakMap by object, registry.js flattenSharedLabels) at every
+ * later scrape. At the 20,000-series ceiling, spreading and escaping every sample's labels anew was
+ * most of a render's own work (docs/SERVICE.md, Hostile input).
+ */
+const LABEL_SETS = new WeakMap<Labels, Map<string, Labels>>();
+
+/** `base` with the labels of `pairs` (name, value, name, value...) after it, in that order. */
+function labelsOf(base: Labels, ...pairs: string[]): Labels {
+  let sets = LABEL_SETS.get(base);
+  if (sets === undefined) LABEL_SETS.set(base, (sets = new Map<string, Labels>()));
+  const key = pairs.join('\u0000');
+  let labels = sets.get(key);
+  if (labels === undefined) {
+    const l: Labels = { ...base };
+    for (let i = 0; i < pairs.length; i += 2) l[pairs[i]] = pairs[i + 1];
+    sets.set(key, (labels = Object.freeze(l)));
+  }
+  return labels;
+}
+
+/** A sample whose label set prom-client may cache: `labels` must not change afterwards. */
+function sample(labels: Labels, value: number): Sample {
+  return { labels, sharedLabels: labels, value };
+}
+
 export function scenarioInfo(hub: MetricsHub): Sample[] {
-  return hub.current().variants.map(({ s }) => ({ labels: s.info, value: 1 }));
+  return hub.current().variants.map(({ s }) => sample(s.info, 1));
 }
 
 export function exits(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
@@ -26,14 +55,14 @@ export function exits(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
         for (const k of EXIT_KINDS) {
           const value = e ? e[k.slot] : 0;
           if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && value === 0)) continue;
-          out.push({ labels: { ...s.labels, os, reason: k.name }, value });
+          out.push(sample(labelsOf(s.labels, 'os', os, 'reason', k.name), value));
         }
       }
       continue;
     }
     for (const k of EXIT_KINDS) {
       if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNsOf(k.slot) === 0)) continue;
-      out.push({ labels: { ...s.labels, reason: k.name }, value: t.counts.exitHostNsOf(k.slot) / 1e9 });
+      out.push(sample(labelsOf(s.labels, 'reason', k.name), t.counts.exitHostNsOf(k.slot) / 1e9));
     }
   }
   return out;
@@ -51,7 +80,7 @@ export function interrupts(hub: MetricsHub): Sample[] {
   ];
   for (const { s, t } of hub.current().variants) {
     for (const [source, outcome, c] of cols)
-      out.push({ labels: { ...s.labels, source, outcome }, value: t.counts.guestCounterOf(c) });
+      out.push(sample(labelsOf(s.labels, 'source', source, 'outcome', outcome), t.counts.guestCounterOf(c)));
   }
   return out;
 }
@@ -77,8 +106,7 @@ export function tprAccesses(hub: MetricsHub): Sample[] {
 function machineCounters(hub: MetricsHub, label: string, cols: readonly (readonly [string, number])[]): Sample[] {
   const out: Sample[] = [];
   for (const { s, t } of hub.current().variants)
-    for (const [name, c] of cols)
-      out.push({ labels: { ...s.labels, [label]: name }, value: t.counts.machineCounters[c] });
+    for (const [name, c] of cols) out.push(sample(labelsOf(s.labels, label, name), t.counts.machineCounters[c]));
   return out;
 }
 
@@ -90,21 +118,19 @@ export function latency(hub: MetricsHub, name: string): Sample[] {
     LATENCY_BOUNDS_NS.forEach((b, i) => {
       cum += t.counts.latency[i];
       out.push({
+        ...sample(labelsOf(s.labels, 'le', String(b / 1e9)), cum),
         metricName: `${name}_bucket`,
-        labels: { ...s.labels, le: String(b / 1e9) },
-        value: cum,
         ...exemplarOf(hub, e, i),
       });
     });
     cum += t.counts.latency[LATENCY_BOUNDS_NS.length];
     out.push({
+      ...sample(labelsOf(s.labels, 'le', '+Inf'), cum),
       metricName: `${name}_bucket`,
-      labels: { ...s.labels, le: '+Inf' },
-      value: cum,
       ...exemplarOf(hub, e, LATENCY_BOUNDS_NS.length),
     });
-    out.push({ metricName: `${name}_sum`, labels: s.labels, value: t.counts.latencyNs / 1e9 });
-    out.push({ metricName: `${name}_count`, labels: s.labels, value: t.counts.latencyCount });
+    out.push({ ...sample(s.labels, t.counts.latencyNs / 1e9), metricName: `${name}_sum` });
+    out.push({ ...sample(s.labels, t.counts.latencyCount), metricName: `${name}_count` });
   }
   return out;
 }
@@ -142,7 +168,7 @@ function exemplarOf(hub: MetricsHub, e: VariantView, bucket: number): { exemplar
 }
 
 function perVariant(hub: MetricsHub, f: (t: SeriesTotals) => number): Sample[] {
-  return hub.current().variants.map(({ s, t }) => ({ labels: s.labels, value: f(t) }));
+  return hub.current().variants.map(({ s, t }) => sample(s.labels, f(t)));
 }
 
 /** Work-bound phases: guests that completed them, and their completion times summed (mean = ratio). */
@@ -150,10 +176,12 @@ export function phases(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
   const out: Sample[] = [];
   for (const { s, t } of hub.current().variants) {
     PHASE_ORDER.forEach((phase, i) => {
-      out.push({
-        labels: { ...s.labels, phase },
-        value: which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseNsOf(i) / 1e9,
-      });
+      out.push(
+        sample(
+          labelsOf(s.labels, 'phase', phase),
+          which === 'count' ? t.counts.phaseCount[i] : t.counts.phaseNsOf(i) / 1e9,
+        ),
+      );
     });
   }
   return out;
@@ -187,7 +215,7 @@ export function violations(hub: MetricsHub): Sample[] {
   const out: Sample[] = [];
   for (const { s, t } of hub.current().variants) {
     const checks = new Set<string>([...VIOLATION_CHECKS, ...t.violations.keys()]);
-    for (const check of checks) out.push({ labels: { ...s.labels, check }, value: t.violations.get(check) ?? 0 });
+    for (const check of checks) out.push(sample(labelsOf(s.labels, 'check', check), t.violations.get(check) ?? 0));
   }
   return out;
 }
@@ -195,7 +223,7 @@ export function violations(hub: MetricsHub): Sample[] {
 export function runningGuests(hub: MetricsHub): Sample[] {
   const out: Sample[] = [];
   for (const { s, runningByOs } of hub.current().variants)
-    for (const [os, n] of runningByOs) out.push({ labels: { ...s.labels, os }, value: n });
+    for (const [os, n] of runningByOs) out.push(sample(labelsOf(s.labels, 'os', os), n));
   return out;
 }
 
@@ -205,7 +233,7 @@ export function vcpuSimulatedSeconds(hub: MetricsHub): Sample[] {
 
 /** Simulated seconds of the variant's latest run (the live one while one runs). */
 export function runSimulatedSeconds(hub: MetricsHub): Sample[] {
-  return hub.current().variants.map(({ s, run }) => ({ labels: s.labels, value: (run?.simNs ?? 0) / 1e9 }));
+  return hub.current().variants.map(({ s, run }) => sample(s.labels, (run?.simNs ?? 0) / 1e9));
 }
 
 /** The latest run's violations by check, every check pre-created; `expected` as the scenario says. */
@@ -214,10 +242,12 @@ export function runViolations(hub: MetricsHub): Sample[] {
   for (const { s, run } of hub.current().variants) {
     const checks = new Set<string>([...VIOLATION_CHECKS, ...(run?.violations.keys() ?? [])]);
     for (const check of checks)
-      out.push({
-        labels: { ...s.labels, check, expected: String(s.expected.has(check)) },
-        value: run?.violations.get(check) ?? 0,
-      });
+      out.push(
+        sample(
+          labelsOf(s.labels, 'check', check, 'expected', String(s.expected.has(check))),
+          run?.violations.get(check) ?? 0,
+        ),
+      );
   }
   return out;
 }

@@ -9,6 +9,11 @@ export interface Sample {
   readonly value: number;
   /** OpenMetrics exemplar (prom-client prints it only in an OpenMetrics registry). */
   readonly exemplar?: { readonly labelSet: Labels; readonly value: number; readonly timestamp: number };
+  /**
+   * The same object as `labels` for a variant's series (src/metrics/samples.ts): prom-client then
+   * formats the set once and reuses the text on every scrape.
+   */
+  readonly sharedLabels?: Labels;
   /** For histogram samples: name_bucket / name_sum / name_count. */
   readonly metricName?: string;
 }

@@ -82,9 +82,16 @@ const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
   failed: StopCode.FAILED,
 };
 
-/** How partialReason words a stop whose caller gave no words of its own (PooledRun.stop). */
+/**
+ * How partialReason opens, by who stopped the run: `cancelled` and `shutdown` are the words of a stop
+ * whose caller gave none (PooledRun.stop; an AbortSignal is a bare cancel), the others the callers'
+ * own, kept here so that one place words every stop: `api` the service's DELETE /api/runs/{id}
+ * (src/service/runs.ts), `interrupted` the CLI's Ctrl-C (src/cli/commands/run.ts).
+ */
 export const STOP_TEXT = {
-  cancelled: 'cancelled (DELETE)',
+  cancelled: 'cancelled',
+  api: 'cancelled through the API (DELETE /api/runs/{id})',
+  interrupted: 'interrupted (Ctrl-C, SIGINT)',
   shutdown: 'stopped by a service shutdown (SIGTERM)',
 } as const;
 

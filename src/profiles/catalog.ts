@@ -1,11 +1,12 @@
 /**
  * The CPU catalog: every data/cpus/*.yaml file, parsed and validated by parseProfileYaml().
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { editDistance } from '../input/diagnostics.js';
+import { readInputText } from '../input/readBounded.js';
 import { parseProfileYaml } from './serialize.js';
 
 export class CpuCatalogError extends Error {
@@ -39,6 +40,17 @@ export function defaultCatalogDir(): string {
   return resolve(here, '../../..', 'data', 'cpus');
 }
 
+/** Bytes of one CPU profile file: a real one is a few KB; the limit keeps a device or FIFO named *.yaml from hanging the load. */
+export const MAX_CPU_PROFILE_BYTES = 1024 * 1024;
+
+function readProfileText(path: string, file: string): string {
+  try {
+    return readInputText(path, MAX_CPU_PROFILE_BYTES);
+  } catch (e) {
+    throw new CpuCatalogError(`${file}: cannot read it: ${(e as Error).message}`);
+  }
+}
+
 /** Load and validate every *.yaml profile in `dir` (default: the repository's data/cpus), sorted by id. */
 export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] {
   if (!existsSync(dir)) throw new CpuCatalogError(`CPU catalog directory not found: ${dir}`);
@@ -47,7 +59,7 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
     .sort();
   const byId = new Map<string, { profile: CpuProfile; file: string }>();
   for (const file of files) {
-    const profile = parseProfileYaml(readFileSync(join(dir, file), 'utf8'), file);
+    const profile = parseProfileYaml(readProfileText(join(dir, file), file), file);
     const stem = basename(file).replace(/\.ya?ml$/, '');
     if (stem.toLowerCase() !== profile.id.toLowerCase()) {
       throw new CpuCatalogError(

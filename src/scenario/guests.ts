@@ -5,12 +5,19 @@
  * (src/scenario/load.ts): problems go to its DiagnosticSink with their positions.
  */
 import { LINUX_CLOCKSOURCES, type LinuxClocksource } from '../core/guests/linuxClock.js';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
+import { readInputText } from '../input/readBounded.js';
 import { optional, type Field, type Fields, type Reader, type Val } from '../input/yaml.js';
-import { DEFAULT_MEMORY_BYTES, MAX_DURATION_NS, MAX_MEMORY_BYTES, MAX_TOTAL_GUESTS, MAX_VCPUS } from './limits.js';
+import {
+  DEFAULT_MEMORY_BYTES,
+  MAX_DURATION_NS,
+  MAX_FILE_BYTES,
+  MAX_MEMORY_BYTES,
+  MAX_TOTAL_GUESTS,
+  MAX_VCPUS,
+} from './limits.js';
 import { setTwice, type MatrixAxis } from './matrix.js';
 import { parseScript } from './script.js';
 import {
@@ -332,7 +339,8 @@ class GuestsReader {
     const file = isAbsolute(path) ? path : join(base, path);
     let profile: WorkloadProfile;
     try {
-      profile = parseWorkloadProfile(readFileSync(file, 'utf8'), file);
+      // A profile is a few lines of rates; the scenario's own limit keeps a device or FIFO from hanging the load.
+      profile = parseWorkloadProfile(readInputText(file, MAX_FILE_BYTES), file);
     } catch (e) {
       const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${(e as Error).message}`;
       r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
-import { startPooledRun, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
+import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../pool/pooledRun.js';
 import type { SimPool, TaskRunner } from '../pool/pool.js';
 import { FairShare } from '../pool/fair.js';
 import { planTasks } from '../pool/tasks.js';
@@ -497,7 +497,7 @@ export class RunManager {
       if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
       throw new ApiError(409, 'not_running', `run ${id} is already ${rec.state}`);
     }
-    e.run.stop('cancelled');
+    e.run.stop('cancelled', STOP_TEXT.api);
     return this.get(id)!;
   }
 

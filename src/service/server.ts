@@ -49,6 +49,12 @@ export interface ServiceOptions {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+/**
+ * The most `serve --max-connections` takes: each connection is a file descriptor, and 65,536 is
+ * beyond the usual open-file limit (ulimit -n, 1,024 soft by default on Linux) that the process
+ * must be given for it; past that limit accept() fails with EMFILE instead of the bound acting.
+ */
+export const MAX_CONNECTIONS_BOUND = 65_536;
 
 export interface ServiceHandle {
   readonly url: string;

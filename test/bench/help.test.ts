@@ -33,6 +33,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
     ],
   },
   { script: 'service', options: ['--pool-only', '--rounds N'] },
+  { script: 'metricsCeiling', options: ['--max-series N', '--renders N'] },
   { script: 'profileSummary', options: ['--top N'] },
 ];
 

@@ -5,8 +5,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -153,6 +153,75 @@ test(
       assert.equal(r.signal, null, `${args.join(' ')}: ended on its own`);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /\/dev\/zero.*more than 268435456 bytes \(is it the right file\?\)/, args.join(' '));
+    }
+  },
+);
+
+test(
+  'a FIFO or endless device named as a scenario, a workload profile or a CPU profile ends in exit 2, not a hang',
+  {
+    skip: existsSync('/dev/zero') && spawnSync('mkfifo', ['--help']).status === 0 ? false : 'no /dev/zero or mkfifo',
+    timeout: 60_000,
+  },
+  async () => {
+    const fifo = (name: string): string => {
+      const path = join(dir, name);
+      assert.equal(spawnSync('mkfifo', [path]).status, 0);
+      return path;
+    };
+    const scenario = (name: string, guest: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, GOOD.replace(/guests:[^]*duration/, `guests:\n  - { ${guest} }\nduration`));
+      return path;
+    };
+    symlinkSync('/dev/zero', join(dir, 'zero-profile.yaml'));
+    fifo('fifo-profile.yaml');
+    const cpus = join(dir, 'cpus');
+    mkdirSync(cpus);
+    symlinkSync('/dev/zero', join(cpus, 'zero.yaml'));
+    // Open for reading and writing: a writer that never writes (open(2) on a FIFO does not block with O_RDWR).
+    const held = fifo('held.yaml');
+    const writer = openSync(held, 'r+');
+    const rows: readonly { args: string[]; says: RegExp }[] = [
+      { args: ['validate', fifo('nobody.yaml')], says: /nobody\.yaml:1:1: error: a scenario file must be a mapping/ },
+      {
+        args: ['validate', scenario('s-zero.yaml', 'workload: zero-profile.yaml')],
+        says: /invalid workload profile zero-profile\.yaml:\ncannot read it: more than 1048576 bytes/,
+      },
+      {
+        args: ['validate', scenario('s-fifo.yaml', 'workload: fifo-profile.yaml')],
+        says: /invalid workload profile fifo-profile\.yaml:\n.*expected a mapping, found nothing/,
+      },
+      {
+        args: ['validate', '--cpus', cpus, scenario('s-cpus.yaml', 'os: linux-6.1, vcpus: 1')],
+        says: /cannot load the CPU profiles: zero\.yaml: cannot read it: more than 1048576 bytes/,
+      },
+      { args: ['validate', held], says: /held\.yaml: error: cannot read the file: nothing to read for 10 s/ },
+    ];
+    try {
+      // At once: the held FIFO's row waits its 10 s.
+      const results = await Promise.all(
+        rows.map(
+          (row) =>
+            new Promise<{ code: number | null; signal: string | null; stderr: string }>((done) => {
+              execFile(
+                process.execPath,
+                [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), ...row.args],
+                { timeout: 30_000 },
+                (e, _stdout, stderr) =>
+                  done({ code: e ? ((e as { code?: number }).code ?? null) : 0, signal: e?.signal ?? null, stderr }),
+              );
+            }),
+        ),
+      );
+      rows.forEach((row, i) => {
+        const r = results[i];
+        assert.equal(r.signal, null, `${row.args.join(' ')}: ended on its own`);
+        assert.equal(r.code, 2, `${row.args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, row.says, row.args.join(' '));
+      });
+    } finally {
+      closeSync(writer);
     }
   },
 );

@@ -233,3 +233,44 @@ test('verdict lines', () => {
     's: partial results, no verdict (2 of 3 thresholds failed on the part that ran)',
   );
 });
+
+test('a run stopped early (Ctrl-C, a time limit): its stopped hosts are not counted done, the line and the closing line say stopped', async () => {
+  const long = parseScenario(
+    `name: progress-stopped
+seed: 3
+host: { cpu: i7-6700K, cores: 4, count: 3 }
+guests:
+  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 600s }] }
+duration: 600s
+matrix:
+  policy: [bhyve-12.1, kvm]
+`,
+    'stopped.yaml',
+  );
+  const plain = io(false);
+  const reporter = new ProgressReporter(plain, long, { intervalMs: 0 });
+  const run = startPooledRun(long, {
+    pool,
+    pace: 'max',
+    postIntervalMs: 0,
+    onUpdate: (r) => {
+      reporter.updatePooled(r);
+      if (r.tasks.some((t) => t.progress.simNs >= 2e9)) r.stop('cancelled', 'interrupted (Ctrl-C, SIGINT)');
+    },
+  });
+  const out = await run.done;
+  assert.equal(out.results.partial, true);
+  const view = viewOfPooledRun(run);
+  for (const v of view.variants) {
+    assert.equal(v.done, false, v.name);
+    assert.equal(v.stopped, true, v.name);
+    assert.ok(v.hostsDone < v.hostsTotal, `${v.name}: ${v.hostsDone}/${v.hostsTotal} hosts done after the stop`);
+    assert.ok(v.simNs < 600e9, `${v.name}: stopped at ${v.simNs / 1e9} s`);
+  }
+  assert.ok(reporter.fraction(view) < 1, `${reporter.fraction(view)}`);
+  const line = reporter.line(view);
+  assert.match(line, /, stopped, 1 other variant stopped,/, line);
+  assert.doesNotMatch(line, /3\/3 hosts done/, line);
+  reporter.done(out.results);
+  assert.match(plain.lines.at(-2)!, /^progress-stopped: stopped after \d+\.\ds; simulated: /);
+});

@@ -286,6 +286,13 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     [['what-if'], 'what-if', 'give one workload profile file'],
     [['serve', '--port', 'x'], 'serve', '--port: expected an integer 0..65535, found "x"'],
     [['start', '--port', '99999'], 'start', '--port: expected an integer 0..65535, found "99999"'],
+    [['serve', '--max-connections', '0'], 'serve', '--max-connections: expected an integer 1..65536, found "0"'],
+    [
+      ['serve', '--max-connections', '65537'],
+      'serve',
+      '--max-connections: expected an integer 1..65536, found "65537"',
+    ],
+    [['start', '--max-connections', '1.5'], 'start', '--max-connections: expected an integer 1..65536, found "1.5"'],
   ];
   for (const [args, command, what] of cases) {
     const io = capture();

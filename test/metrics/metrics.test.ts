@@ -254,3 +254,39 @@ test('the series count of scenarios/default.yaml is the one docs/SERVICE.md stat
   assert.equal(total, Number(m[1]), `measured ${total}: ${JSON.stringify(Object.fromEntries(byMetric))}`);
   assert.ok(total < 400, 'bounded: no per-guest series by default');
 });
+
+test("a variant's series keep one frozen label set from scrape to scrape, prom-client's sharedLabels; each label printed once, in order", async () => {
+  const out = await runScenarioPooled(fleet, { pool });
+  const hub = new MetricsHub();
+  hub.addFinished(fleet, out.accumulators, out.results);
+  const perVariant = METRICS.filter(
+    (d) => !d.perGuest && d.labels.slice(0, 4).join() === 'scenario,variant,cpu,policy',
+  );
+  assert.ok(perVariant.length >= 15, `${perVariant.length} per-variant metrics`);
+  for (const def of perVariant) {
+    const first = def.collect(hub, def.name);
+    const second = def.collect(hub, def.name);
+    assert.ok(first.length > 0, def.name);
+    assert.equal(second.length, first.length, def.name);
+    first.forEach((a, i) => {
+      // The same object both times: prom-client's cache of the formatted set is keyed by it.
+      assert.equal(a.sharedLabels, a.labels, `${def.name}: sharedLabels`);
+      assert.ok(Object.isFrozen(a.labels), `${def.name}: frozen`);
+      assert.equal(second[i].labels, a.labels, `${def.name}: same label set on the next scrape`);
+    });
+  }
+  for (const openMetrics of [false, true]) {
+    const body = (await new MetricsEndpoint(hub).render(openMetrics)).body;
+    const lines = body.split('\n').filter((l) => l.startsWith('vmexit_lab_vm_exits_total{'));
+    assert.ok(lines.length > 0);
+    for (const line of lines) {
+      const names = [...line.replace(/ # \{.*$/, '').matchAll(/([a-z_]+)="/g)].map((m) => m[1]);
+      assert.deepEqual(names, ['scenario', 'variant', 'cpu', 'policy', 'os', 'reason'], line);
+    }
+    const buckets = body.split('\n').filter((l) => l.startsWith('vmexit_lab_interrupt_latency_seconds_bucket{'));
+    for (const line of buckets) {
+      const names = [...line.replace(/ # \{.*$/, '').matchAll(/([a-z_]+)="/g)].map((m) => m[1]);
+      assert.deepEqual(names, ['scenario', 'variant', 'cpu', 'policy', 'le'], line);
+    }
+  }
+});

@@ -276,7 +276,7 @@ matrix:
 
 test('stop: the caller names the stop (its reason for the history, its words for partialReason); the first stop wins', async () => {
   const cases = [
-    { words: undefined, reason: 'cancelled', opens: 'cancelled (DELETE) at ' },
+    { words: undefined, reason: 'cancelled', opens: 'cancelled at ' },
     { words: 'interrupted (Ctrl-C, SIGINT)', reason: 'cancelled', opens: 'interrupted (Ctrl-C, SIGINT) at ' },
     { words: 'stopped by the test', reason: 'shutdown', opens: 'stopped by the test at ' },
     { words: undefined, reason: 'shutdown', opens: 'stopped by a service shutdown (SIGTERM) at ' },

@@ -238,6 +238,12 @@ test('DELETE cancels a running run: partial results are kept and marked; finishe
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-vmexit-lab-partial'), 'true');
   assert.ok(res.body.variants[0].totals.simulatedSeconds < 120);
+  // Who stopped it, in results.json and the record's summary alike.
+  assert.match(
+    res.body.partialReason,
+    /^cancelled through the API \(DELETE \/api\/runs\/\{id\}\) at \d+ of 120 simulated seconds/,
+  );
+  assert.equal(rec.summary?.partialReason, res.body.partialReason);
   assertErrorShape(await api(`/api/runs/${post.body.id}`, { method: 'DELETE' }), 409, 'not_running');
   assertErrorShape(await api('/api/runs/nope', { method: 'DELETE' }), 404, 'not_found');
   assertErrorShape(await api('/api/runs/nope'), 404, 'not_found');

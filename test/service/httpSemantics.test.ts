@@ -199,3 +199,26 @@ duration: 120s
   assert.equal(refused.body.error.code, 'shutting_down');
   await assert.rejects(raw(svc.url, 'GET', '/readyz'), /ECONNREFUSED/);
 });
+
+test('cancel wording: a run cancelled by DELETE says in its partialReason that the API cancelled it', async () => {
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(svc);
+  const run = await raw(
+    svc.url,
+    'POST',
+    '/api/runs?pace=realtime',
+    { 'Content-Type': 'application/yaml' },
+    tiny('cancel-wording', 1, 60),
+  );
+  assert.equal(run.status, 202, JSON.stringify(run.body));
+  for (let i = 0; i < 200 && (svc.manager.get(run.body.id)?.progress?.simSeconds ?? 0) < 1; i++)
+    await new Promise((ok) => setTimeout(ok, 25));
+  assert.equal((await raw(svc.url, 'DELETE', `/api/runs/${run.body.id}`)).status, 202);
+  const rec = await svc.manager.wait(run.body.id);
+  assert.equal(rec?.state, 'cancelled');
+  const res = await raw(svc.url, 'GET', `/api/runs/${run.body.id}/results`);
+  assert.match(
+    res.body.partialReason,
+    /^cancelled through the API \(DELETE \/api\/runs\/\{id\}\) at \d+ of 60 simulated seconds/,
+  );
+});

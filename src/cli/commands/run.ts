@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { createServer, type Server } from 'node:http';
-import { startPooledRun, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
+import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
@@ -98,8 +98,8 @@ Examples:
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
 
-/** How partialReason opens after Ctrl-C (the pool's default for a cancel names the service's DELETE). */
-export const INTERRUPTED_TEXT = 'interrupted (Ctrl-C, SIGINT)';
+/** How partialReason opens after Ctrl-C (worded with the other stops in src/pool/pooledRun.ts). */
+export const INTERRUPTED_TEXT = STOP_TEXT.interrupted;
 
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);

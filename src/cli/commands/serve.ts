@@ -2,7 +2,9 @@ import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from 
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_PORT,
+  MAX_CONNECTIONS_BOUND,
   READ_TOKEN_ENV,
   startService,
   TOKEN_ENV,
@@ -34,6 +36,9 @@ export const SERVE_OPTIONS_HELP = `Service options:
   --keep-runs N        finished runs kept in the history, newest first (default ${DEFAULT_RETENTION.keepRuns})
   --keep-days D        finished runs older than D days are deleted (default ${DEFAULT_RETENTION.keepDays})
   --body-limit BYTES   request body limit (default 1048576)
+  --max-connections N  open connections at once, 1..${MAX_CONNECTIONS_BOUND} (default ${DEFAULT_MAX_CONNECTIONS}); a
+                       connection past it is closed as soon as it is accepted, unanswered (the
+                       client sees it reset or an empty reply), and should be retried later
   --per-guest-metrics  per-guest metric series (host, guest, os labels): one series per guest and
                        exit reason, so off by default
 
@@ -79,6 +84,7 @@ export const SERVE_PARSE_OPTIONS = {
   'keep-runs': { type: 'string' },
   'keep-days': { type: 'string' },
   'body-limit': { type: 'string' },
+  'max-connections': { type: 'string' },
   'per-guest-metrics': { type: 'boolean' },
 } as const;
 
@@ -111,6 +117,7 @@ export function serviceOptions(
     ...(s('workers') !== undefined ? { workers: int('workers') } : {}),
     ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
     ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
+    ...(s('max-connections') !== undefined ? { maxConnections: int('max-connections', 1, MAX_CONNECTIONS_BOUND) } : {}),
     perGuestMetrics: v['per-guest-metrics'] === true,
     limits,
     retention,
