@@ -38,7 +38,10 @@ export function readAtMost(path: string, limit: number, idleMs = READ_IDLE_MS): 
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         if (idle >= idleMs)
-          throw new Error(`nothing to read for ${idleMs / 1000} s (a pipe or FIFO no one writes to?)`, { cause: e });
+          throw new Error(
+            `nothing to read for ${idleMs / 1000} s (a pipe or FIFO no one writes to? a slow producer: write its output to a file first)`,
+            { cause: e },
+          );
         // Synchronous callers (the scenario loader) cannot await; a short sleep keeps the CPU free.
         Atomics.wait(SLEEP, 0, 0, SLEEP_MS);
         idle += SLEEP_MS;
