@@ -8,6 +8,7 @@ import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Slot } from './exits.js';
+import { ringSlot } from './fastForward.js';
 import { F, Flag } from './layout.js';
 
 /**
@@ -17,6 +18,15 @@ import { F, Flag } from './layout.js';
  * instructions (instructions.ts), which call these after their exit.
  */
 export class HypervisorEmulation extends MachineCore {
+  /**
+   * Host ns the sender's exit spends waking a vCPU blocked in HLT (cost-model.yaml wakeupWakerNs; 0:
+   * none, bhyve). KVM wakes the target's thread inside the exit that sent the interrupt:
+   * vmx_deliver_posted_interrupt (target not IN_GUEST_MODE), kvm_vcpu_kick, svm
+   * avic_kick_target_vcpus -> kvm_vcpu_wake_up -> rcuwait_wake_up -> try_to_wake_up
+   * (docs/research/validation-notes.md 8.1, 8.5).
+   */
+  wakeupWakerNs = 0;
+
   /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
   protected emulateApicWrite(v: number, offset: number, value: number): void {
     const s = this.s;
@@ -70,8 +80,12 @@ export class HypervisorEmulation extends MachineCore {
     }
     const target = fixedIpiTarget(this.s, this.n, v, dest);
     if (target < 0) return;
+    const halted = (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
     // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
-    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    const incomplete = avicDoorbell && halted;
+    if (incomplete) this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+    // Every other path reaches here inside the sender's exit (the ICR write's); the wake-up runs in it.
+    if (halted) this.chargeWakeup(v);
     if (this.deferIpis) {
       const i = this.ipiOutCount;
       if (i < STEP_LOG) {
@@ -79,19 +93,21 @@ export class HypervisorEmulation extends MachineCore {
         this.ipiOutVector[i] = vector;
         this.ipiOutCount = i + 1;
       }
-      if (incomplete) {
-        this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-        this.enter(v);
-      }
-      return;
-    }
-    if (incomplete) {
-      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-      this.raiseInterrupt(target, vector, false);
-      this.enter(v);
-      return;
-    }
-    this.raiseInterrupt(target, vector, false);
+    } else this.raiseInterrupt(target, vector, false);
+    if (incomplete) this.enter(v);
+  }
+
+  /**
+   * The sender's exit - the step's last, just taken - wakes a halted target: its host time grows by
+   * wakeupWakerNs, its count does not. Judged when the IPI is sent (a deferred IPI still wakes its
+   * target inside the sender's exit); a second IPI before the target runs is charged again.
+   */
+  private chargeWakeup(v: number): void {
+    const ns = this.wakeupWakerNs;
+    if (ns <= 0) return;
+    this.stepHostNs += ns;
+    this.vcpuHostNs[v] += ns;
+    this.exitHostNs[this.ff[ringSlot(this.stepExitCount - 1)]] += ns;
   }
 
   // ---------------------------------------------------------------- Hyper-V synthetic MSRs (hypervisor/hyperv.ts)
