@@ -1,10 +1,11 @@
 import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
-import { EoiBy } from '../apic/eoi.js';
+import { EoiBy, requestEoiExit } from '../apic/eoi.js';
 import { X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
-import { vlapicSetLocalIntr } from '../apic/vlapic.js';
+import { vlapicSetIntrReady, vlapicSetLocalIntr } from '../apic/vlapic.js';
 import { vecHighest } from '../apic/vectors.js';
 import { guestTpr } from '../apic/priority.js';
 import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
+import { postInterrupt, requestVirtualInterrupt } from '../vmx/virtualInterrupts.js';
 import { Counter, Fault } from './counters.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Slot } from './exits.js';
@@ -60,6 +61,30 @@ export class HypervisorEmulation extends MachineCore {
       return;
     }
     this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
+  }
+
+  /**
+   * An interrupt the hypervisor makes ready while the vCPU is out of the guest (in an exit's
+   * handler): requested in the vlapic - posted (PIR) with posted interrupts, also in RVI with VID -
+   * with no kick, since the vCPU is not running; the entry that follows delivers or injects it
+   * (KVM kvm_apic_local_deliver from the timer handler; bhyve vlapic_fire_timer ->
+   * vlapic_set_intr_ready, vcpu_notify_event on the vCPU's own host CPU). False if coalesced.
+   */
+  protected setInterruptReady(v: number, vector: number, level: boolean): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = v * Counter.COUNT;
+    this.counters[c + Counter.RAISED]++;
+    if (level) requestEoiExit(s, b, vector);
+    const f = s[b + F.FLAGS];
+    const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
+    if (!ok) {
+      this.counters[c + Counter.COALESCED]++;
+      return false;
+    }
+    if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
+    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
+    return true;
   }
 
   /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
