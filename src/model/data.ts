@@ -234,8 +234,6 @@ export interface CostModel {
    * wakeupWakerNs), per hypervisor; absent: none.
    */
   readonly wakeupWakerNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
-  /** The field part of a kick's exit (cost-model.yaml kickFieldNs), per hypervisor; absent: the slot's. */
-  readonly kickFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
   /** The host kernel's clock tick rate, by host OS (cost-model.yaml hostTickHz). */
   readonly hostTickHz: Readonly<Record<HostOs, number>>;
   /** Whether the host OS ticks on every busy CPU (false: one CPU runs the clock; cost-model.yaml hostTickOnEveryCpu). */
@@ -296,10 +294,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const wakeupWakerNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (waker[hv] !== undefined) wakeupWakerNs[hv] = num(waker, hv, 'cost-model.wakeupWakerNs');
-  const kick = sub(cost, 'kickFieldNs', 'cost-model');
-  const kickFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
-  for (const hv of ['bhyve', 'kvm'] as const)
-    if (kick[hv] !== undefined) kickFieldNs[hv] = num(kick, hv, 'cost-model.kickFieldNs');
   const pl = sub(cost, 'pauseLoopIntervalTsc', 'cost-model');
   const pauseLoopIntervalTsc: Record<string, number> = {};
   for (const k of Object.keys(pl)) pauseLoopIntervalTsc[k] = num(pl, k, 'cost-model.pauseLoopIntervalTsc');
@@ -309,7 +303,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
     apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
     wakeupWakerNs: Object.freeze(wakeupWakerNs),
-    kickFieldNs: Object.freeze(kickFieldNs),
     hostTickHz: Object.freeze(
       Object.fromEntries(HOST_OS_NAMES.map((os) => [os, num(tick, os, 'cost-model.hostTickHz')])) as Record<
         HostOs,
@@ -365,19 +358,6 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
   const field = cost.apicMsrWriteFieldNs[hypervisor];
   if (field === undefined) return -1;
   const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
-  const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
-  return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
-}
-
-/**
- * Host ns of a kick's exit (EXTERNAL_INTERRUPT, SVM VMEXIT_INTR, qualification RESCHEDULE_VECTOR): the
- * slot's round trip + handler with the kickFieldNs field part instead of the host tick's; -1 when the
- * cost model gives the hypervisor none (MachineCore.kickCostNs).
- */
-export function kickCostNs(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): number {
-  const field = cost.kickFieldNs[hypervisor];
-  if (field === undefined) return -1;
-  const name = profile.vendor === 'intel' ? 'EXTERNAL_INTERRUPT' : 'VMEXIT_INTR';
   const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
   return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
 }

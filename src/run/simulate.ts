@@ -13,14 +13,7 @@ import {
   type ScriptedGuestSpec,
   type WorkloadProfile,
 } from '../scenario/types.js';
-import {
-  apicMsrWriteCostNs,
-  exitCostTable,
-  hostModel,
-  kickCostNs,
-  pauseLoopIntervalTsc,
-  type ModelData,
-} from '../model/data.js';
+import { apicMsrWriteCostNs, exitCostTable, hostModel, pauseLoopIntervalTsc, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
 /**
@@ -180,7 +173,6 @@ export function hostSimulations(
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores, variant.host.tickHz);
   const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
-  const kick = kickCostNs(data.costModel, profile, traits.hypervisor);
   const pauseLoop = pauseLoopIntervalTsc(data.costModel, profile);
   return (hostIndex, guests) =>
     new HostSimulation({
@@ -192,7 +184,6 @@ export function hostSimulations(
       guests,
       exitCostNs,
       apicMsrWriteCostNs: apicMsrWrite,
-      kickCostNs: kick,
       pauseLoopIntervalTsc: pauseLoop,
       host,
       debugChecks: scenario.debugChecks,

@@ -55,8 +55,6 @@ export interface HostConfig {
   readonly exitCostNs: Float64Array;
   /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
   readonly apicMsrWriteCostNs?: number;
-  /** Host ns of a kick's exit (MachineCore.kickCostNs); absent: the slot's. */
-  readonly kickCostNs?: number;
   /** TSC ticks between two PAUSEs of a guest spin loop on this CPU (model/data.ts pauseLoopIntervalTsc); absent: loops never exit. */
   readonly pauseLoopIntervalTsc?: number;
   readonly host: HostModel;
@@ -422,7 +420,6 @@ export abstract class HostState {
     });
     this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
     this.machine.wakeupWakerNs = config.host.wakeupWakerNs;
-    this.machine.kickCostNs = config.kickCostNs ?? -1;
     this.machine.deferIpis = true;
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];

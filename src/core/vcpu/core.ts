@@ -44,7 +44,7 @@ import {
   vintrExits,
   vTprWrite,
 } from '../svm/intercepts.js';
-import { HostVector, LOCAL_SLOT, Slot } from './exits.js';
+import { LOCAL_SLOT, Slot } from './exits.js';
 import { deliveryInvariant, type Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
@@ -97,13 +97,6 @@ export class MachineCore {
    * (docs/MODEL.md §5); -1: the slot's cost. Machine.repeat's only MSR write is IA32_TSC_DEADLINE.
    */
   apicMsrWriteCostNs = -1;
-  /** Host ns of a kick (qualification HostVector.RESCHEDULE), not the host tick's field part (MODEL.md §5); -1: the slot's. */
-  kickCostNs = -1;
-  /** The qualifications of KVM's external-interrupt exits: the host vector (exits.ts HostVector); bhyve keeps 0. */
-  protected readonly hostTickQual: number;
-  protected readonly kickQual: number;
-  /** The guest timer's exit qualification: the host timer's vector, none for the preemption timer. */
-  protected readonly timerQual: number;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
   readonly vcpuHostNs: Float64Array;
   /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */
@@ -113,9 +106,12 @@ export class MachineCore {
   /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
   protected readonly ff: Int32Array;
 
-  // Per-step logs since beginStep(): the first STEP_LOG entries, counts beyond. Plain arrays that
-  // start at 4 entries (or none) and grow only past any earlier step's size: six 64-entry typed arrays
-  // would cost ~430 bytes per vCPU against the bench's 2 KiB budget.
+  // Per-step logs of this machine since beginStep(): the first STEP_LOG entries, the counts go on
+  // beyond. Sized for what a step logs rather than for STEP_LOG: a log starts with 4 entries (or
+  // none) and grows - the one allocation on an operation path, and only when a step logs more than
+  // any step of this machine before it - because six 64-entry typed arrays per machine would cost
+  // ~430 bytes per vCPU against the bench's 2 KiB budget. Plain arrays of small integers, which V8
+  // stores unboxed.
   /**
    * The step's exits (slots) and their qualifications, kept once logStepExits() was called (the
    * trace does; the engine reads none, and the fast-forward reads its exit ring).
@@ -172,15 +168,11 @@ export class MachineCore {
     this.syncsPprAtEntry = syncsPprAtEntry(this.traits);
     this.programsThreshold = this.traits.tprThreshold !== 'none';
     this.mmioSlot = mmioExitSlot(this.traits);
-    this.hostTickQual = this.traits.hypervisor === 'kvm' ? HostVector.LOCAL_TIMER : 0;
-    this.kickQual = this.traits.hypervisor === 'kvm' ? HostVector.RESCHEDULE : 0;
-    const preemptionTimer = this.intel && this.traits.guestTimer === 'preemption-timer';
     this.timerSlot = !this.intel
       ? Slot.VMEXIT_INTR
-      : preemptionTimer
+      : this.traits.guestTimer === 'preemption-timer'
         ? Slot.VMX_PREEMPTION_TIMER
         : Slot.EXTERNAL_INTERRUPT;
-    this.timerQual = preemptionTimer ? 0 : this.hostTickQual;
     if (this.intel && !this.caps) throw new Error(`CPU profile ${config.profile.id} has no VMX capabilities`);
     const vmx = this.intel ? this.caps : undefined;
     this.entryChecks = vmx && new VmEntryChecks(vmx);
@@ -228,7 +220,7 @@ export class MachineCore {
     qualification: number,
     count: number,
     kind: RecKind,
-    unitCostNs: number = this.costOf(slot, qualification),
+    unitCostNs: number = this.exitCostNs[slot],
   ): void {
     const cost = unitCostNs * count;
     this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
@@ -237,12 +229,6 @@ export class MachineCore {
     this.exitHostNs[slot] += cost;
     this.exitTotals[slot] += count;
     if (this.recOn) this.recorder.record(this.clockNs, v, kind, slot, qualification, count);
-  }
-
-  /** An exit's host ns: its slot's; a kick's its own (kickCostNs). */
-  protected costOf(slot: Slot, qual: HostVector): number {
-    const kick = qual === HostVector.RESCHEDULE && (slot === Slot.EXTERNAL_INTERRUPT || slot === Slot.VMEXIT_INTR);
-    return kick && this.kickCostNs >= 0 ? this.kickCostNs : this.exitCostNs[slot];
   }
 
   private recordDelivery(v: number, vector: number): void {
@@ -261,14 +247,14 @@ export class MachineCore {
    * A VM exit happened: the hypervisor does its common exit work (hypervisor/exitPath.ts), then the
    * caller emulates, then `enter` runs the entry path.
    */
-  protected exit(v: number, slot: number, qual: number, costNs: number = this.costOf(slot, qual)): void {
-    this.countExits(v, slot, qual, 1, RecKind.EXIT, costNs);
+  protected exit(v: number, slot: number, qualification: number, costNs: number = this.exitCostNs[slot]): void {
+    this.countExits(v, slot, qualification, 1, RecKind.EXIT, costNs);
     const i = this.stepExitCount;
     this.ff[ringSlot(i)] = slot;
-    this.ff[ringQual(i)] = qual;
+    this.ff[ringQual(i)] = qualification;
     if (this.logExits && i < STEP_LOG) {
       this.stepExits[i] = slot;
-      this.stepExitQual[i] = qual;
+      this.stepExitQual[i] = qualification;
     }
     this.stepExitCount = i + 1;
     if (this.syncsAtExit && syncAtExit(this.s, v * F.STRIDE, this.traits, this.intel)) this.updatePpr(v);
@@ -557,8 +543,8 @@ export class MachineCore {
     else if ((f & Flag.AVIC) !== 0)
       this.evaluatePendingVirtualInterrupts(v); // AVIC: IRR in the backing page plus a doorbell to the running vCPU; no #VMEXIT
     else {
-      // vcpu_notify_event / kvm_vcpu_kick -> IPI to the host CPU running the vCPU -> exit.
-      this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, this.kickQual);
+      // vcpu_notify_event -> IPI to the host CPU running the vCPU -> exit.
+      this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
       this.enter(v);
     }
     return true;

@@ -56,19 +56,6 @@ export const enum Slot {
   VMX_PREEMPTION_TIMER = 27,
 }
 
-/**
- * The host vector a KVM external-interrupt exit carries as its qualification (Linux
- * arch/x86/include/asm/irq_vectors.h; VT-x reports it in the VM-exit interruption information, KVM
- * setting "acknowledge interrupt on exit"; SVM reports none for #VMEXIT_INTR - the host takes the
- * interrupt after STGI - so there it is the model's label), so traces tell a kick from a tick.
- */
-export const enum HostVector {
-  /** The host's LAPIC timer: its tick and its hrtimers (a guest timer or synthetic timer on an hrtimer). */
-  LOCAL_TIMER = 0xec,
-  /** A kick: kvm_vcpu_kick -> smp_send_reschedule, whose handler (scheduler_ipi) does almost nothing. */
-  RESCHEDULE = 0xfd,
-}
-
 /** The modelled kinds in slot order: a slot, its vendor and its architectural code. */
 const MODELLED: readonly (readonly [Slot, Vendor, number])[] = [
   [Slot.EXCEPTION_NMI, 'intel', ExitReason.ExceptionOrNmi],

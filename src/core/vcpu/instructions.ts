@@ -149,7 +149,7 @@ export class GuestInstructions extends HypervisorEmulation {
   hostInterrupt(v: number): void {
     const f = this.s[v * F.STRIDE + F.FLAGS];
     if ((f & (Flag.STOPPED | Flag.HALTED)) !== 0) return;
-    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, this.hostTickQual);
+    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
     this.enter(v);
   }
 
@@ -171,7 +171,7 @@ export class GuestInstructions extends HypervisorEmulation {
     const f = this.s[v * F.STRIDE + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return false;
     if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
-    this.exit(v, this.timerSlot, this.timerQual);
+    this.exit(v, this.timerSlot, 0);
     const ready = this.setInterruptReady(v, vector, false);
     this.enter(v);
     return ready;
@@ -190,7 +190,7 @@ export class GuestInstructions extends HypervisorEmulation {
     const f = this.s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0 || (this.s[b + F.HV] & HvFeature.STIMER) === 0) return false;
     if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
-    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, this.hostTickQual);
+    this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
     const ready = this.setInterruptReady(v, vector, false);
     this.enter(v);
     return ready;
