@@ -229,6 +229,11 @@ export interface CostModel {
    * (cost-model.yaml apicMsrWriteFieldNs), per hypervisor; absent: the MSR-write slot's own.
    */
   readonly apicMsrWriteFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
+  /**
+   * The waker's share of waking a vCPU blocked in HLT, charged to the sender's exit (cost-model.yaml
+   * wakeupWakerNs), per hypervisor; absent: none.
+   */
+  readonly wakeupWakerNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
   /** The host kernel's clock tick rate, by host OS (cost-model.yaml hostTickHz). */
   readonly hostTickHz: Readonly<Record<HostOs, number>>;
   /** Whether the host OS ticks on every busy CPU (false: one CPU runs the clock; cost-model.yaml hostTickOnEveryCpu). */
@@ -285,6 +290,10 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
+  const waker = sub(cost, 'wakeupWakerNs', 'cost-model');
+  const wakeupWakerNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
+  for (const hv of ['bhyve', 'kvm'] as const)
+    if (waker[hv] !== undefined) wakeupWakerNs[hv] = num(waker, hv, 'cost-model.wakeupWakerNs');
   const pl = sub(cost, 'pauseLoopIntervalTsc', 'cost-model');
   const pauseLoopIntervalTsc: Record<string, number> = {};
   for (const k of Object.keys(pl)) pauseLoopIntervalTsc[k] = num(pl, k, 'cost-model.pauseLoopIntervalTsc');
@@ -293,6 +302,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
     apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
+    wakeupWakerNs: Object.freeze(wakeupWakerNs),
     hostTickHz: Object.freeze(
       Object.fromEntries(HOST_OS_NAMES.map((os) => [os, num(tick, os, 'cost-model.hostTickHz')])) as Record<
         HostOs,
@@ -381,6 +391,7 @@ export function hostModel(
     hostTickHz: hostTickRate(cost, os, cores, tickHz),
     ipiLatencyNs: cost.ipiLatencyNs,
     haltWakeupNs: cost.haltWakeupNs,
+    wakeupWakerNs: cost.wakeupWakerNs[hypervisor] ?? 0,
     deviceModelTickNs: cost.deviceModelTickNs[hypervisor],
   });
 }

@@ -36,6 +36,7 @@ test('only the documented constants are calibrated, each named in docs/MODEL.md 
       'cost-model.fieldNs.kvm.EPT_VIOLATION',
       'cost-model.fieldNs.kvm.EXTERNAL_INTERRUPT',
       'cost-model.fieldNs.kvm.MSR_WRITE',
+      'cost-model.wakeupWakerNs.kvm',
       'guest-models.bases.linux-like.phases.idle.busyFraction',
       'guest-models.bases.windows-x64.install.cpuWorkNs',
       'guest-models.bases.windows-x64.phases.idle.cr8PerBusySecond',

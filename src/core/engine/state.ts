@@ -419,6 +419,7 @@ export abstract class HostState {
       arrays: a.machine,
     });
     this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
+    this.machine.wakeupWakerNs = config.host.wakeupWakerNs;
     this.machine.deferIpis = true;
     for (let gi = 0; gi < g; gi++) {
       const guest = config.guests[gi];

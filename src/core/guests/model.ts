@@ -155,6 +155,8 @@ export interface HostModel {
   readonly ipiLatencyNs: number;
   /** Host time to wake a halted vCPU thread, ns (adds to interrupt latency). */
   readonly haltWakeupNs: number;
+  /** The sender's host time to wake a vCPU blocked in HLT, ns, added to the exit that sent the IPI (MachineCore.wakeupWakerNs). */
+  readonly wakeupWakerNs: number;
   /** VMM host time outside any exit per period of an emulated platform timer (RTC / HPET), ns. */
   readonly deviceModelTickNs: number;
 }

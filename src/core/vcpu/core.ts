@@ -551,30 +551,6 @@ export class MachineCore {
   }
 
   /**
-   * An interrupt the hypervisor makes ready while the vCPU is out of the guest (in an exit's
-   * handler): requested in the vlapic - posted (PIR) with posted interrupts, also in RVI with VID -
-   * with no kick, since the vCPU is not running; the entry that follows delivers or injects it
-   * (KVM kvm_apic_local_deliver from the timer handler; bhyve vlapic_fire_timer ->
-   * vlapic_set_intr_ready, vcpu_notify_event on the vCPU's own host CPU). False if coalesced.
-   */
-  protected setInterruptReady(v: number, vector: number, level: boolean): boolean {
-    const s = this.s;
-    const b = v * F.STRIDE;
-    const c = v * Counter.COUNT;
-    this.counters[c + Counter.RAISED]++;
-    if (level) requestEoiExit(s, b, vector);
-    const f = s[b + F.FLAGS];
-    const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
-    if (!ok) {
-      this.counters[c + Counter.COALESCED]++;
-      return false;
-    }
-    if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
-    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
-    return true;
-  }
-
-  /**
    * A halted vCPU wakes only for an interrupt the guest can take: a HLT with RFLAGS.IF = 0 keeps
    * sleeping (bhyve vm_handle_hlt(intr_disabled), KVM kvm_arch_vcpu_runnable).
    */

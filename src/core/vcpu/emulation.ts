@@ -1,13 +1,15 @@
 import { apicRegisterValue, emulateRegisterWrite, fixedIpiTarget, RegisterWrite } from '../apic/emulation.js';
-import { EoiBy } from '../apic/eoi.js';
+import { EoiBy, requestEoiExit } from '../apic/eoi.js';
 import { X2apicMsr, x2apicMsrToOffset } from '../apic/registers.js';
-import { vlapicSetLocalIntr } from '../apic/vlapic.js';
+import { vlapicSetIntrReady, vlapicSetLocalIntr } from '../apic/vlapic.js';
 import { vecHighest } from '../apic/vectors.js';
 import { guestTpr } from '../apic/priority.js';
 import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
+import { postInterrupt, requestVirtualInterrupt } from '../vmx/virtualInterrupts.js';
 import { Counter, Fault } from './counters.js';
 import { MachineCore, STEP_LOG } from './core.js';
 import { Slot } from './exits.js';
+import { ringSlot } from './fastForward.js';
 import { F, Flag } from './layout.js';
 
 /**
@@ -17,6 +19,15 @@ import { F, Flag } from './layout.js';
  * instructions (instructions.ts), which call these after their exit.
  */
 export class HypervisorEmulation extends MachineCore {
+  /**
+   * Host ns the sender's exit spends waking a vCPU blocked in HLT (cost-model.yaml wakeupWakerNs; 0:
+   * none, bhyve). KVM wakes the target's thread inside the exit that sent the interrupt:
+   * vmx_deliver_posted_interrupt (target not IN_GUEST_MODE), kvm_vcpu_kick, svm
+   * avic_kick_target_vcpus -> kvm_vcpu_wake_up -> rcuwait_wake_up -> try_to_wake_up
+   * (docs/research/validation-notes.md 8.1, 8.5).
+   */
+  wakeupWakerNs = 0;
+
   /** The hypervisor emulates a register write after an exit (apic/emulation.ts). */
   protected emulateApicWrite(v: number, offset: number, value: number): void {
     const s = this.s;
@@ -52,6 +63,30 @@ export class HypervisorEmulation extends MachineCore {
     this.emulateApicWrite(v, x2apicMsrToOffset(msr), low);
   }
 
+  /**
+   * An interrupt the hypervisor makes ready while the vCPU is out of the guest (in an exit's
+   * handler): requested in the vlapic - posted (PIR) with posted interrupts, also in RVI with VID -
+   * with no kick, since the vCPU is not running; the entry that follows delivers or injects it
+   * (KVM kvm_apic_local_deliver from the timer handler; bhyve vlapic_fire_timer ->
+   * vlapic_set_intr_ready, vcpu_notify_event on the vCPU's own host CPU). False if coalesced.
+   */
+  protected setInterruptReady(v: number, vector: number, level: boolean): boolean {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = v * Counter.COUNT;
+    this.counters[c + Counter.RAISED]++;
+    if (level) requestEoiExit(s, b, vector);
+    const f = s[b + F.FLAGS];
+    const ok = (f & Flag.POSTED) !== 0 ? postInterrupt(s, b, vector, level) : vlapicSetIntrReady(s, b, vector, level);
+    if (!ok) {
+      this.counters[c + Counter.COALESCED]++;
+      return false;
+    }
+    if ((f & Flag.POSTED) !== 0) this.counters[c + Counter.POSTED]++;
+    else if ((f & Flag.VID) !== 0) requestVirtualInterrupt(s, b, vector);
+    return true;
+  }
+
   /** A register read the hypervisor emulates or the CPU serves from the page (apic/emulation.ts). */
   protected registerValue(v: number, offset: number): number {
     return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
@@ -70,8 +105,12 @@ export class HypervisorEmulation extends MachineCore {
     }
     const target = fixedIpiTarget(this.s, this.n, v, dest);
     if (target < 0) return;
+    const halted = (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
     // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
-    const incomplete = avicDoorbell && (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+    const incomplete = avicDoorbell && halted;
+    if (incomplete) this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+    // Every other path reaches here inside the sender's exit (the ICR write's); the wake-up runs in it.
+    if (halted) this.chargeWakeup(v);
     if (this.deferIpis) {
       const i = this.ipiOutCount;
       if (i < STEP_LOG) {
@@ -79,19 +118,21 @@ export class HypervisorEmulation extends MachineCore {
         this.ipiOutVector[i] = vector;
         this.ipiOutCount = i + 1;
       }
-      if (incomplete) {
-        this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-        this.enter(v);
-      }
-      return;
-    }
-    if (incomplete) {
-      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-      this.raiseInterrupt(target, vector, false);
-      this.enter(v);
-      return;
-    }
-    this.raiseInterrupt(target, vector, false);
+    } else this.raiseInterrupt(target, vector, false);
+    if (incomplete) this.enter(v);
+  }
+
+  /**
+   * The sender's exit - the step's last, just taken - wakes a halted target: its host time grows by
+   * wakeupWakerNs, its count does not. Judged when the IPI is sent (a deferred IPI still wakes its
+   * target inside the sender's exit); a second IPI before the target runs is charged again.
+   */
+  private chargeWakeup(v: number): void {
+    const ns = this.wakeupWakerNs;
+    if (ns <= 0) return;
+    this.stepHostNs += ns;
+    this.vcpuHostNs[v] += ns;
+    this.exitHostNs[this.ff[ringSlot(this.stepExitCount - 1)]] += ns;
   }
 
   // ---------------------------------------------------------------- Hyper-V synthetic MSRs (hypervisor/hyperv.ts)
