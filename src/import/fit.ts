@@ -130,7 +130,7 @@ export const MISS_PERCENT = 5;
  * The least share of time a vCPU runs, for the fit's interrupt floor. A vCPU that halts H times a
  * wall second on I wake-up interrupts a second runs a share of about 1 - H/I of the time (it sleeps
  * 1/I after each HLT), so with I down to H it never runs and every per-guest-second rate needed to
- * reproduce the report grows without bound (the fit diverged so: docs/IMPORT.md "Infeasible reports").
+ * reproduce the report grows without bound (the fit diverged so: docs/IMPORT.md "When the fit cannot reach the report").
  * 1 % keeps the fitted rates within 100x the measured wall rates; a measured share below it is not
  * reproduced (judgement).
  */
