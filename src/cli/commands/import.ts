@@ -84,7 +84,7 @@ Examples:
   vmexit-lab import perf-kvm-stat report.txt --cpu xeon-e5-2667v4 --duration 30s > web.yaml
   kvm_stat -l -c -s 1 -f 'kvm_exit.*' > log.csv   # Ctrl-C after a minute
   vmexit-lab import kvm-stat log.csv --cpu xeon-e5-2667v4 --vcpus 4 > vm.yaml
-  vmexit-lab import bhyvectl stats.txt --cpu i7-2620M --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
+  vmexit-lab import bhyvectl stats.txt --cpu xeon-e5-2667v4 --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
 `;
 
 /**
