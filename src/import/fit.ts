@@ -107,7 +107,34 @@ export interface FitResult {
   readonly unmodelled: readonly { readonly reason: string; readonly perSecond: number }[];
   /** What the fit assumed beyond the report (e.g. the %cr8 prior), in words. */
   readonly notes: readonly string[];
+  /** The largest |error| in % over the fitted reasons (what --max-error judges; rows with errorPercent). */
+  readonly worstErrorPercent: number;
+  /** Why the best in-range fit misses the report, in words (empty when it reaches it); see MISS_PERCENT. */
+  readonly misses: readonly string[];
 }
+
+/**
+ * The largest rate the workload-profile reader accepts, per vCPU per second (src/scenario/workload.ts
+ * MAX_RATE_PER_SECOND: 1 per 10 ns). Every fitted rate stays at or below it, so whatever import
+ * writes, the reader accepts (test/import/profileRange.test.ts holds the two to each other).
+ */
+export const MAX_PROFILE_RATE = 1e8;
+
+/**
+ * A fitted reason missed by more than this is a miss the fit reports (import's default --max-error,
+ * and its warning): the model cannot reproduce the report under the measured configuration.
+ */
+export const MISS_PERCENT = 5;
+
+/**
+ * The least share of time a vCPU runs, for the fit's interrupt floor. A vCPU that halts H times a
+ * wall second on I wake-up interrupts a second runs a share of about 1 - H/I of the time (it sleeps
+ * 1/I after each HLT), so with I down to H it never runs and every per-guest-second rate needed to
+ * reproduce the report grows without bound (the fit diverged so: docs/IMPORT.md "When the fit cannot reach the report").
+ * 1 % keeps the fitted rates within 100x the measured wall rates; a measured share below it is not
+ * reproduced (judgement).
+ */
+const MIN_RUNNING_SHARE = 0.01;
 
 /** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
 type MeasuredRates = ReadonlyMap<string, number>;
@@ -212,21 +239,26 @@ function buildProfile(
   irq: number,
 ): WorkloadProfile {
   const per: Record<string, number> = {};
-  for (const k of WORKLOAD_RATE_NAMES) per[k] = sixDigits(rates[k]);
+  for (const k of WORKLOAD_RATE_NAMES) per[k] = inRange(rates[k]);
   if (per.cr8Writes > 0) per.cr8Writes = 2 * Math.round(per.cr8Writes / 2); // raise/lower pairs
   const op: Record<string, number> = {};
-  for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = sixDigits(v);
+  for (const [k, v] of Object.entries(opaque)) if (v > 0) op[k] = inRange(v);
   return Object.freeze({
     name: config.name,
     os: config.os,
     vcpus: config.vcpus,
     x2apic: config.x2apic,
     perGuestSecond: Object.freeze(per as Record<WorkloadRateName, number>),
-    interruptsPerSecond: sixDigits(irq),
+    interruptsPerSecond: inRange(irq),
     opaquePerGuestSecond: Object.freeze(op),
     ...(config.measuredTimePerExit ? { measuredTimePerExit: config.measuredTimePerExit } : {}),
     ...(config.source ? { source: config.source } : {}),
   });
+}
+
+/** A rate as the profile holds it: 6 significant digits, within the reader's range 0..MAX_PROFILE_RATE. */
+function inRange(x: number): number {
+  return Math.min(MAX_PROFILE_RATE, Math.max(0, sixDigits(x)));
 }
 
 /** Rates are written with 6 significant digits: the profile file is the fit's output, read by people. */
@@ -258,6 +290,10 @@ function cr8Prior(
   for (const n of CR8_EXIT_NAMES) cr8Exits += measured.get(n) ?? 0;
   // The report's CR8 exits cover less than 1 % of the writes the model expects: the host shadowed the TPR.
   if (writes <= 0 || cr8Exits >= 0.01 * writes) return undefined;
+  // ... unless the configuration the report is fitted on does not: then its writes would all exit,
+  // the prior could not be reproduced (the fit chased it into nonsense), and the report's few CR8
+  // exits say the guest wrote %cr8 rarely there, or that --cpu / --policy is not the measured host.
+  if (cr8WritesExit(config, writes)) return { writes: 0, reads: 0, note: cr8ConflictNote(config) };
   return {
     writes,
     reads: perBusySecond / 3,
@@ -267,6 +303,30 @@ function cr8Prior(
       'accesses per busy guest-second, its idle phase) instead of fitting it: a target without a TPR shadow ' +
       'then exits on each write, as the seed measured (docs/IMPORT.md)',
   };
+}
+
+/** Whether `writes` %cr8 writes per guest-second exit under the fit's configuration (a short probe run). */
+function cr8WritesExit(config: FitConfig, writes: number): boolean {
+  const rates: Record<string, number> = {};
+  for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
+  rates.cr8Writes = writes;
+  const probe = buildProfile(config, rates, {}, 0);
+  const sim = simulateProfile(probe, config.cpu, config.policy, config.tunables, 0.1, config.seed, config.data);
+  let exits = 0;
+  for (const n of CR8_EXIT_NAMES) {
+    const kind = exitKindByName(n);
+    if (kind !== undefined && kind.vendor === config.cpu.vendor) exits += sim.perSecond[kind.slot];
+  }
+  return exits >= 0.01 * writes;
+}
+
+function cr8ConflictNote(config: FitConfig): string {
+  return (
+    `no %cr8 prior: the report has (almost) no CR8 exits, but ${config.cpu.id} under ${config.policy} ` +
+    `exits on every %cr8 write, so the ${config.os} guest model's %cr8 traffic cannot be taken as the ` +
+    'prior (it would exit); %cr8 writes are fitted to the CR8 exits the report has. If the measured host ' +
+    'shadowed the TPR, choose its --cpu/--policy (docs/IMPORT.md)'
+  );
 }
 
 /** Fit a profile to measured rates (per vCPU per second, by exit name). */
@@ -279,8 +339,9 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const entries = [...measured.entries()]
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const prior = cr8Prior(measured, config);
-  const notes: string[] = prior === undefined ? [] : [prior.note];
+  const found = cr8Prior(measured, config);
+  const prior = found !== undefined && found.writes > 0 ? found : undefined;
+  const notes: string[] = found === undefined ? [] : [found.note];
   for (const [reason, perSecond] of entries) {
     const kind = exitKindByName(reason);
     if (kind === undefined || kind.vendor !== vendor) {
@@ -311,13 +372,25 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
 
   const irqPinned = config.interruptsPerSecond !== undefined;
   const hltMeasured = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.measured ?? 0;
+  // Lowered no further than this: below it the vCPU would (almost) never run (MIN_RUNNING_SHARE).
+  const irqFloor = hltMeasured / (1 - MIN_RUNNING_SHARE);
+  if (!irqPinned) irq.v = Math.min(MAX_PROFILE_RATE, Math.max(irq.v, irqFloor));
   let iterations = 0;
   const silent = new Map<DriverState, number>();
   const countScale = config.simSeconds * config.vcpus;
-  // The best iterate so far (the profile exactly as simulated, and its exits). "Best" = least worst
-  // relative error over the measured reasons - what the fit is judged by (import --max-error), so a
-  // small reason is not given up for a few more exits of a big one - then least total absolute error.
-  let best: { profile: WorkloadProfile; sim: Float64Array; worst: number; miss: number; drivers: Driver[] } | undefined;
+  // Every iterate (the profile exactly as simulated, and its exits); the fit keeps the best
+  // (bestIterate): least worst relative error over the measured reasons - what the fit is judged by
+  // (import --max-error), so a small reason is not given up for a few more exits of a big one.
+  type Iterate = {
+    profile: WorkloadProfile;
+    sim: Float64Array;
+    worst: number;
+    worstFree: number;
+    miss: number;
+    drivers: Driver[];
+    stuck: number[];
+  };
+  const iterates: Iterate[] = [];
   for (let it = 0; it < config.maxIterations; it++) {
     iterations = it + 1;
     const profile = buildProfile(config, rates, opaque, irq.v);
@@ -331,7 +404,9 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       config.data,
     ).perSecond;
     let worst = 0;
+    let worstFree = 0;
     let miss = 0;
+    const stuck: number[] = [];
     for (const d of drivers) {
       const got = sim[d.slot];
       miss += Math.abs(got - d.measured);
@@ -343,9 +418,13 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
             ? 0
             : Math.abs(got - d.measured) / d.measured;
       if (err > worst) worst = err;
+      // A reason that overshoots with its driver down to (almost) nothing is out of the fit's reach
+      // (others cause it: missReasons); the best iterate is the one that fits the rest best.
+      if (err > MISS_PERCENT / 100 && got > d.measured && readValue(d, rates, opaque) <= 0.01 * d.measured)
+        stuck.push(d.slot);
+      else if (err > worstFree) worstFree = err;
     }
-    if (best === undefined || worst < best.worst || (worst === best.worst && miss < best.miss))
-      best = { profile, sim, worst, miss, drivers: drivers.map((d) => d.driver) };
+    iterates.push({ profile, sim, worst, worstFree, miss, drivers: drivers.map((d) => d.driver), stuck });
     if (worst < 1e-3) break;
     let irqFactor = 1;
     for (const d of drivers) {
@@ -376,6 +455,8 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
         if (slope > 0) next = value + (d.measured - got) / slope;
       }
       next = Math.min(4 * value + 0.25 * d.measured, Math.max(0.25 * value, next));
+      // Held at the reader's bound (the reasons a driver is pushed there: missReasons).
+      next = Math.min(MAX_PROFILE_RATE, next);
       d.prevValue = value;
       d.prevGot = got;
       writeValue(d, next, rates, opaque);
@@ -387,11 +468,12 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
         irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
       }
     }
-    if (irqFactor < 1) irq.v = hltMeasured + (irq.v - hltMeasured) * irqFactor;
+    if (irqFactor < 1) irq.v = Math.max(irqFloor, hltMeasured + (irq.v - hltMeasured) * irqFactor);
   }
-  const { profile, sim } = best!;
+  const best = bestIterate(iterates);
+  const { profile, sim } = best;
   drivers.forEach((d, i) => {
-    d.driver = best!.drivers[i];
+    d.driver = best.drivers[i];
   });
   const rows: FitRow[] = [];
   for (const d of drivers) {
@@ -407,5 +489,91 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
     if (k.vendor !== vendor || sim[k.slot] === 0 || drivers.some((d) => d.slot === k.slot)) continue;
     rows.push({ reason: k.name, driver: '-', measured: 0, simulated: sim[k.slot], errorPercent: null });
   }
-  return { profile, rows, iterations, unmodelled, notes };
+  const fitted = rows.filter((r) => r.errorPercent !== null);
+  const worstErrorPercent = Math.max(0, ...fitted.map((r) => Math.abs(r.errorPercent!)));
+  const misses = missReasons(fitted, drivers, profile, {
+    irqFloor: irqPinned ? 0 : irqFloor,
+    hltMeasured,
+    config,
+    countScale,
+  });
+  return { profile, rows, iterations, unmodelled, notes, worstErrorPercent, misses };
+}
+
+/**
+ * The iterate the fit keeps: the least worst relative error (what --max-error judges), then the
+ * least total absolute error. When even that one has reasons out of reach (overshooting with their
+ * driver at (almost) zero: others cause them), the iterate among those where the same reasons are
+ * out of reach that fits the rest best: one infeasible reason does not cost the others their fit.
+ */
+function bestIterate<T extends { worst: number; worstFree: number; miss: number; stuck: number[] }>(all: T[]): T {
+  const byWorst = (a: T, b: T) => a.worst - b.worst || a.miss - b.miss;
+  const first = all.reduce((b, x) => (byWorst(x, b) < 0 ? x : b));
+  if (first.stuck.length === 0) return first;
+  const same = all.filter((x) => first.stuck.every((slot) => x.stuck.includes(slot)));
+  return same.reduce((b, x) => ((x.worstFree - b.worstFree || byWorst(x, b)) < 0 ? x : b));
+}
+
+/** A driver's value in a profile: its rate, or the reason's opaque rate. */
+function valueIn(profile: WorkloadProfile, d: DriverState): number {
+  return d.driver.kind === 'rate'
+    ? profile.perGuestSecond[d.driver.name]
+    : (profile.opaquePerGuestSecond[d.reason] ?? 0);
+}
+
+/**
+ * Why the best in-range fit still misses reasons by more than MISS_PERCENT (and more than sampling
+ * noise), one sentence each, naming the reason and the bound it hit: a driver held at the reader's
+ * largest rate, or a reason that overshoots with its own driver at (almost) zero because the
+ * configuration makes that exit from other causes: the wake-up interrupts the HLTs need (at their
+ * floor) and their EOIs, or the host's own timer ticks.
+ */
+function missReasons(
+  rows: readonly FitRow[],
+  drivers: readonly DriverState[],
+  profile: WorkloadProfile,
+  ctx: { irqFloor: number; hltMeasured: number; config: FitConfig; countScale: number },
+): string[] {
+  const out: string[] = [];
+  const where = `${ctx.config.cpu.id} / ${ctx.config.policy}`;
+  const irq = profile.interruptsPerSecond;
+  const irqAtFloor = ctx.irqFloor > 0 && irq <= ctx.irqFloor * 1.001;
+  const check = 'the report is infeasible for this configuration: check --cpu, --policy, --tunable and --x2apic';
+  for (const r of rows) {
+    // A miss is beyond the sampling noise of the fit's span too: three Poisson standard deviations of
+    // the measured count, plus two exits (a short --sim-seconds fit of a small reason misses by more
+    // than MISS_PERCENT by chance alone; the seed is fixed, so the fit cannot average it away).
+    const count = r.measured * ctx.countScale;
+    const noise = 3 * Math.sqrt(Math.max(count, 1)) + 2;
+    if (Math.abs(r.errorPercent!) <= MISS_PERCENT || Math.abs(r.simulated - r.measured) * ctx.countScale <= noise)
+      continue;
+    const d = drivers.find((x) => x.reason === r.reason);
+    const value = d === undefined ? 0 : valueIn(profile, d);
+    const name = d === undefined ? '' : `${driverName(d.driver)} `;
+    const at = `${r.reason} is simulated at ${sixDigits(r.simulated)}/s per vCPU against ${sixDigits(r.measured)}/s measured (${r.errorPercent! >= 0 ? '+' : ''}${r.errorPercent!.toFixed(2)} %)`;
+    if (value >= MAX_PROFILE_RATE) {
+      const why =
+        d?.driver.kind === 'rate' && d.driver.name === 'hlts'
+          ? `each HLT waits for a wake-up interrupt, and at ${sixDigits(irq)}/s${irqAtFloor ? ' (the floor)' : ''} there are too few`
+          : 'the vCPU runs too little of the time to produce it';
+      out.push(
+        `${at}: its driver ${name}reached the largest rate a profile may hold ` +
+          `(${MAX_PROFILE_RATE.toExponential(0)} per vCPU-second): ${why}`,
+      );
+    } else if (r.errorPercent! > 0 && value <= 0.01 * r.measured) {
+      const cause =
+        irqAtFloor && !(r.reason === 'EXTERNAL_INTERRUPT' || r.reason === 'VMEXIT_INTR')
+          ? `the report's ${sixDigits(ctx.hltMeasured)} HLTs per vCPU-second need at least as many wake-up interrupts ` +
+            `(${sixDigits(irq)}/s here, the floor), and under ${where} each causes ${r.reason} exits (its EOI)`
+          : r.reason === 'EXTERNAL_INTERRUPT' || r.reason === 'VMEXIT_INTR'
+            ? `the host's own timer ticks while the vCPU runs and the kicks of its interrupts (docs/MODEL.md §3) alone exceed it under ${where}`
+            : `the interrupts and the other fitted rates cause that many under ${where}`;
+      out.push(`${at} although its driver ${name}is (almost) zero: ${cause}; ${check}`);
+    } else if (r.simulated === 0) {
+      out.push(`${at}: ${where} does not take this exit at all (a feature the measured host had? see the notes)`);
+    } else {
+      out.push(`${at}: the model cannot reproduce it under ${where} with the other reasons fitted`);
+    }
+  }
+  return out;
 }

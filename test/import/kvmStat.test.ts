@@ -435,9 +435,15 @@ describe('import kvm-stat', () => {
       const io = capture();
       const profile = join(dir, 'slaby.yaml');
       const report = join(DIR, 'kvm_stat-screen-tracepoints-slaby-2012.txt');
+      // Exit 1: the host's own timer ticks alone exceed the 105 external interrupts/s the screen shows,
+      // so the best fit misses that reason; the profile is written all the same (docs/IMPORT.md).
       assert.equal(
         await main(['import', 'kvm-stat', report, '--cpu', 'xeon-e5-2667v4', '--sim-seconds', '1', '-o', profile], io),
-        0,
+        1,
+      );
+      assert.match(
+        io.stderr.join('\n'),
+        /^fit misses: EXTERNAL_INTERRUPT .* although its driver hostInterrupts is \(almost\) zero: the host's own timer ticks/m,
       );
       assert.match(readFileSync(profile, 'utf8'), /imported from kvm-stat report .*the report's rates/);
       const scenario = join(dir, 's.yaml');
