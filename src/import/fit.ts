@@ -22,6 +22,7 @@ import { roundSignificant } from '../results/figures.js';
 import { runHosts } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
 import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/limits.js';
+import { MAX_RATE_PER_SECOND } from '../scenario/workload.js';
 import {
   WORKLOAD_RATE_NAMES,
   type GuestOsName,
@@ -114,11 +115,11 @@ export interface FitResult {
 }
 
 /**
- * The largest rate the workload-profile reader accepts, per vCPU per second (src/scenario/workload.ts
- * MAX_RATE_PER_SECOND: 1 per 10 ns). Every fitted rate stays at or below it, so whatever import
- * writes, the reader accepts (test/import/profileRange.test.ts holds the two to each other).
+ * The largest rate the workload-profile reader accepts, per vCPU per second (1 per 10 ns). Every
+ * fitted rate stays at or below it, so whatever import writes, the reader accepts
+ * (test/import/profileRange.test.ts).
  */
-export const MAX_PROFILE_RATE = 1e8;
+export const MAX_PROFILE_RATE = MAX_RATE_PER_SECOND;
 
 /**
  * A fitted reason missed by more than this is a miss the fit reports (import's default --max-error,

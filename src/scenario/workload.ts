@@ -46,9 +46,12 @@ const MAX_PROFILE_BYTES = 256 * 1024;
 /** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
 const MAX_ALIAS_COUNT = 1000;
 /** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
-const MAX_RATE_PER_SECOND = 1e8;
-const MAX_VCPUS = 64;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** The largest rate a profile may hold, per vCPU per second (1 per 10 ns); `import` keeps its fit inside it. */
+export const MAX_RATE_PER_SECOND = 1e8;
+/** Most vCPUs a profile may describe. */
+export const MAX_VCPUS = 64;
+/** A profile's name: letters, digits, '.', '_' or '-'. */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const ROOT_KEYS = [
   'workloadProfile',

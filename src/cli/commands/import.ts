@@ -7,6 +7,7 @@ import { exitCostTable, loadModelData } from '../../model/data.js';
 import { exitKindByName } from '../../core/vcpu/exits.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
+import { MAX_RATE_PER_SECOND, MAX_VCPUS, NAME_RE } from '../../scenario/workload.js';
 import { fitWorkload, MISS_PERCENT, type FitResult } from '../../import/fit.js';
 import {
   BHYVE_EXIT_STATS,
@@ -22,9 +23,6 @@ import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
-
-/** Profile names the reader accepts (src/scenario/workload.ts NAME_RE). */
-const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
 
@@ -267,7 +265,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     durationFlag = durationOption(o.duration, '--duration');
     simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
-    irq = numberOption(o['interrupts-per-second'], '--interrupts-per-second', 0, 1e8);
+    irq = numberOption(o['interrupts-per-second'], '--interrupts-per-second', 0, MAX_RATE_PER_SECOND);
     vcpusFlag = numberOption(o.vcpus, '--vcpus', 1, 64, true);
     maxError = numberOption(o['max-error'], '--max-error', 0, 1e6);
   } catch (e) {
@@ -305,8 +303,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}`,
     );
   const vcpus = vcpusFlag ?? report.vcpus ?? 1;
-  // What the profile reader accepts (src/scenario/workload.ts): at most 64 vCPUs.
-  if (vcpus > 64) return bad(`${file} has ${vcpus} vCPU sections; a profile holds at most 64 (give --vcpus)`);
+  if (vcpus > MAX_VCPUS)
+    return bad(`${file} has ${vcpus} vCPU sections; a profile holds at most ${MAX_VCPUS} (give --vcpus)`);
   const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds, rated);
   if (overridden)
     io.err(
@@ -331,7 +329,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const totalRate = [...rates.values()].reduce((a, b) => a + b, 0) * vcpus;
   const simSeconds =
     simSecondsFlag ?? Math.min(120, Math.max(10, Math.ceil(seconds ?? 0), Math.ceil(2000 / Math.max(totalRate, 1e-9))));
-  if (o.name !== undefined && !PROFILE_NAME_RE.test(o.name))
+  if (o.name !== undefined && !NAME_RE.test(o.name))
     return bad(`--name "${o.name}": expected letters, digits, ".", "_" or "-", starting with a letter or digit`);
   const name =
     o.name ??
