@@ -1,7 +1,7 @@
 /**
  * The CPU catalog: every data/cpus/*.yaml file, parsed and validated by parseProfileYaml().
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CpuProfile } from '../core/cpu/profile.js';
@@ -72,6 +72,40 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
     byId.set(key, { profile, file });
   }
   return [...byId.values()].map((v) => v.profile).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The last catalog read per directory, with the listing it was read from. */
+const CACHED = new Map<string, { signature: string; catalog: readonly CpuProfile[] }>();
+
+/** What the catalog's content depends on: every profile file's name, size and modification time. */
+function catalogSignature(dir: string): string {
+  if (!existsSync(dir)) return '';
+  const parts: string[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.endsWith('.yaml') && !file.endsWith('.yml')) continue;
+    try {
+      const st = statSync(join(dir, file));
+      parts.push(`${file}:${st.size}:${st.mtimeMs}`);
+    } catch {
+      parts.push(`${file}:?`);
+    }
+  }
+  return parts.join('/');
+}
+
+/**
+ * loadCpuCatalog(dir), read again only when a profile file is added, removed or changed. Parsing the
+ * catalog is ~7 ms (twenty-odd YAML files), which every scenario load without a catalog of its own paid
+ * (the service parses one per POST /api/runs; a scenario itself is ~1 ms); a listing and a stat per
+ * file is what is left. The array is frozen: callers share it.
+ */
+export function cachedCpuCatalog(dir: string = defaultCatalogDir()): readonly CpuProfile[] {
+  const signature = catalogSignature(dir);
+  const hit = CACHED.get(dir);
+  if (hit !== undefined && hit.signature === signature && signature !== '') return hit.catalog;
+  const catalog = Object.freeze(loadCpuCatalog(dir));
+  CACHED.set(dir, { signature, catalog });
+  return catalog;
 }
 
 /** Lower-case, drop vendor/marketing words and punctuation: "Intel(R) Xeon(R) CPU E5-2667 v4" -> "xeone52667v4". */

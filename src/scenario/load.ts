@@ -20,7 +20,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
-import { loadCpuCatalog } from '../profiles/catalog.js';
+import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
 import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
@@ -78,7 +78,7 @@ export const ACCEPTED_KEYS = {
 } as const;
 
 export interface LoadOptions {
-  /** CPU profiles to resolve host.cpu against; default: loadCpuCatalog() (data/cpus). */
+  /** CPU profiles to resolve host.cpu against; default: cachedCpuCatalog() (data/cpus, read again when it changes). */
   readonly cpuCatalog?: readonly CpuProfile[];
   /**
    * Directory that `workload:` profile paths are relative to; default: the scenario file's
@@ -197,7 +197,7 @@ class Loader {
 
   /** The catalog, loaded on first use. */
   private cpuCatalog(): readonly CpuProfile[] {
-    this.catalog ??= this.options.cpuCatalog ?? loadCpuCatalog();
+    this.catalog ??= this.options.cpuCatalog ?? cachedCpuCatalog();
     return this.catalog;
   }
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { Default1, PinBased, ProcBased, ProcBased2 } from '../../src/core/vmx/controls.js';
 import {
+  cachedCpuCatalog,
   CpuCatalogError,
   CpuProfileNotFoundError,
   defaultCatalogDir,
@@ -155,5 +156,46 @@ describe('loadCpuCatalog on other directories', () => {
 
   it('fails clearly for a missing directory', () => {
     assert.throws(() => loadCpuCatalog(join(dir, 'nope')), CpuCatalogError);
+  });
+});
+
+describe('cachedCpuCatalog', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-cpus-cache-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = profileToYaml(byId('i7-4771'));
+
+  it('answers the same catalog while no file changes, and reads again when one is added, changed or removed', () => {
+    writeFileSync(join(dir, 'i7-4771.yaml'), good);
+    const first = cachedCpuCatalog(dir);
+    assert.equal(first.length, 1);
+    assert.ok(Object.isFrozen(first));
+    assert.equal(cachedCpuCatalog(dir), first, 'unchanged: the same array');
+
+    writeFileSync(join(dir, 'i7-6700k.yaml'), profileToYaml(byId('i7-6700K')));
+    const added = cachedCpuCatalog(dir);
+    assert.deepEqual(
+      added.map((p) => p.id),
+      ['i7-4771', 'i7-6700K'],
+    );
+
+    // Same size, new time: a change the cache must see (an edit that keeps the length).
+    writeFileSync(join(dir, 'i7-4771.yaml'), good.replace('cores: 4', 'cores: 8'));
+    utimesSync(join(dir, 'i7-4771.yaml'), new Date(), new Date(Date.now() + 5_000));
+    assert.equal(cachedCpuCatalog(dir).find((p) => p.id === 'i7-4771')!.cores, 8);
+
+    rmSync(join(dir, 'i7-6700k.yaml'));
+    assert.equal(cachedCpuCatalog(dir).length, 1);
+  });
+
+  it('by default is the repository catalog, equal to a fresh read', () => {
+    assert.deepEqual(cachedCpuCatalog(), loadCpuCatalog());
+    assert.equal(cachedCpuCatalog(), cachedCpuCatalog(defaultCatalogDir()));
+  });
+
+  it('fails like loadCpuCatalog for a missing directory, and for an invalid file', () => {
+    assert.throws(() => cachedCpuCatalog(join(dir, 'nope')), CpuCatalogError);
+    writeFileSync(join(dir, 'other.yaml'), good);
+    assert.throws(() => cachedCpuCatalog(dir), CpuCatalogError);
+    rmSync(join(dir, 'other.yaml'));
   });
 });
