@@ -4,7 +4,7 @@ import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } fr
 import { seriesStepNs } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
 import { durationLimitNs, guestsPerHostByOs, type Scenario } from '../scenario/types.js';
-import type { RunResults } from '../results/types.js';
+import type { RawTotals, RunResults } from '../results/types.js';
 
 /**
  * Exact history for Prometheus: a run's metrics as a timestamped OpenMetrics text file that
@@ -53,18 +53,93 @@ export function runWithTimeline(
       points[vi].push({ simNs: p.simNs, hostsRunning: p.hostsTotal - p.hostsDone, totals });
     },
   });
-  run.accumulators.forEach((acc, vi) => {
+  return { run, timeline: closeTimeline(scenario, points, run.accumulators, options.shard) };
+}
+
+/**
+ * The end of a timeline, as every path writes it: the first point has every host (of the shard)
+ * running, points at or past the run's end give way to the final totals (scripted guests included).
+ */
+function closeTimeline(
+  scenario: Scenario,
+  points: TimelinePoint[][],
+  accumulators: readonly TotalsAccumulator[],
+  shard: RunScenarioOptions['shard'],
+): Timeline {
+  accumulators.forEach((acc, vi) => {
     const list = points[vi];
-    // Hosts start at once: the first point has every host (of the shard) running.
-    const [start, end0] = shardRange(scenario.variants[vi].host.count, options.shard);
+    const [start, end0] = shardRange(scenario.variants[vi].host.count, shard);
     list[0] = { ...list[0], hostsRunning: end0 - start };
     const end = acc.maxSimNs;
     while (list.length > 1 && list[list.length - 1].simNs >= end) list.pop();
-    // The final totals (scripted guests included) at the end of the run.
     list.push({ simNs: end, hostsRunning: 0, totals: acc });
     if (list.length > 1 && list[0].simNs === end) list.shift(); // a run that did not advance: only its final point
   });
-  return { run, timeline: points };
+  return points;
+}
+
+/** A task's history as the pool returns it (src/pool/pooledRun.ts PooledOutcome.histories). */
+interface TaskHistoryLike {
+  readonly variantIndex: number;
+  readonly points: readonly { readonly simNs: number; readonly hostsRunning: number; readonly totals: RawTotals }[];
+  readonly final: TotalsAccumulator | undefined;
+}
+
+/**
+ * The timeline of a pooled run, from its tasks' histories: the same points runWithTimeline keeps in
+ * one thread (a test compares the two). At each instant some task reached, a variant's totals are the
+ * sum over its tasks of each one's totals at that instant; a task already past its end (its hosts done,
+ * or stopped) adds its final totals and no running host. `accumulators` are the run's merged totals.
+ */
+export function timelineFromTasks(
+  scenario: Scenario,
+  histories: readonly TaskHistoryLike[],
+  accumulators: readonly TotalsAccumulator[],
+  shard?: RunScenarioOptions['shard'],
+): Timeline {
+  const points: TimelinePoint[][] = scenario.variants.map((_, vi) => {
+    const tasks = histories
+      .filter((h) => h.variantIndex === vi)
+      .map((h) => ({
+        points: h.points.map((p) => ({ ...p, totals: TotalsAccumulator.fromJSON(p.totals) })),
+        final: stripped(h.final),
+      }));
+    const times = [...new Set(tasks.flatMap((t) => t.points.map((p) => p.simNs)))].sort((a, b) => a - b);
+    const list: TimelinePoint[] = [{ simNs: 0, hostsRunning: 0, totals: new TotalsAccumulator() }];
+    const at = tasks.map(() => -1); // per task, its last point at or before the instant
+    for (const simNs of times) {
+      const totals = new TotalsAccumulator();
+      let hostsRunning = 0;
+      tasks.forEach((t, i) => {
+        while (at[i] + 1 < t.points.length && t.points[at[i] + 1].simNs <= simNs) at[i]++;
+        if (at[i] < 0) return; // not reached yet (a task that never ran)
+        const p = t.points[at[i]];
+        if (p.simNs === simNs || t.final === undefined) {
+          totals.merge(p.totals);
+          if (p.simNs === simNs) hostsRunning += p.hostsRunning;
+        } else totals.merge(t.final);
+      });
+      list.push({ simNs, hostsRunning, totals });
+    }
+    return list;
+  });
+  return closeTimeline(scenario, points, accumulators, shard);
+}
+
+/** A copy without the per-bucket time series and the per-guest list (a history point's content). */
+function stripped(acc: TotalsAccumulator | undefined): TotalsAccumulator | undefined {
+  if (acc === undefined) return undefined;
+  const c = new TotalsAccumulator();
+  const { series, perGuest } = acc;
+  acc.series = undefined;
+  acc.perGuest = undefined;
+  try {
+    c.merge(acc);
+  } finally {
+    acc.series = series;
+    acc.perGuest = perGuest;
+  }
+  return c;
 }
 
 interface OpenMetricsOptions {

@@ -7,7 +7,15 @@ import type { Progress } from '../run/simulate.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
 import type { TaskRunner } from './pool.js';
 import { planTasks, type PoolTask } from './tasks.js';
-import { Control, StopCode, type FaultKind, type RunTask, type StopCodeValue, type TaskUpdate } from './protocol.js';
+import {
+  Control,
+  StopCode,
+  type FaultKind,
+  type HistoryPoint,
+  type RunTask,
+  type StopCodeValue,
+  type TaskUpdate,
+} from './protocol.js';
 
 /**
  * runScenario on a worker pool. The scenario's hosts are split into tasks (tasks.ts);
@@ -38,6 +46,8 @@ interface PooledRunOptions {
   readonly onUpdate?: (run: PooledRun) => void;
   /** Tests only: inject a fault into task N (needs a pool created with allowFaults). */
   readonly faults?: ReadonlyMap<number, FaultKind>;
+  /** Every task returns its totals at each multiple of this many simulated ns (PooledOutcome.histories). */
+  readonly historyStepNs?: number;
 }
 
 type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -54,6 +64,8 @@ interface TaskState {
   /** Done, but stopped early (cancel, time limit, shutdown): its totals are partial. */
   stopped?: boolean;
   error?: string;
+  /** With historyStepNs: the task's totals at each step (empty for a task that failed or never ran). */
+  history?: readonly HistoryPoint[];
 }
 
 export interface PooledOutcome {
@@ -67,6 +79,16 @@ export interface PooledOutcome {
   readonly partialReason?: string;
   readonly tasks: number;
   readonly workers: number;
+  /** With historyStepNs: per task, in task order, its variant and its totals at each step it reached. */
+  readonly histories?: readonly TaskHistory[];
+}
+
+/** One task's history (PooledRunOptions.historyStepNs). */
+export interface TaskHistory {
+  readonly variantIndex: number;
+  readonly points: readonly HistoryPoint[];
+  /** The task's final totals (partial when it stopped; its last snapshot when it was terminated). */
+  readonly final: TotalsAccumulator | undefined;
 }
 
 const REASON_OF: Readonly<Record<number, StopReason>> = {
@@ -324,12 +346,14 @@ export class PooledRun implements LiveRun {
       livePerGuest: this.options.livePerGuest === true,
       port: port2,
       ...(this.options.faults?.has(state.task.index) ? { fault: this.options.faults.get(state.task.index) } : {}),
+      ...(this.options.historyStepNs !== undefined ? { historyStepNs: this.options.historyStepNs } : {}),
     };
     try {
       const r = await this.options.pool.run(msg, aborter.signal);
       state.totals = TotalsAccumulator.fromJSON(r.totals);
       state.progress = r.progress;
       state.status = 'done';
+      if (r.history !== undefined) state.history = r.history;
       if (r.stopped) {
         this.anyStopped = true;
         state.stopped = true;
@@ -456,6 +480,15 @@ export class PooledRun implements LiveRun {
       ...(this.firstError ? { error: this.firstError } : {}),
       tasks: this.tasks.length,
       workers: this.options.pool.workers,
+      ...(this.options.historyStepNs !== undefined
+        ? {
+            histories: this.tasks.map((t) => ({
+              variantIndex: t.task.variantIndex,
+              points: t.history ?? [],
+              final: t.totals,
+            })),
+          }
+        : {}),
     };
   }
 }

@@ -51,6 +51,11 @@ export interface RunTask {
   /** Where the worker posts TaskUpdates while the task runs (transferred; the worker closes it). */
   readonly port: MessagePort;
   readonly fault?: FaultKind;
+  /**
+   * Keep the task's totals at every multiple of this many simulated ns (the results' time-series
+   * step) and return them with its final totals: the history `run --openmetrics` writes.
+   */
+  readonly historyStepNs?: number;
 }
 
 /** Load the worker module and the model data (pool warm-up). */
@@ -70,6 +75,16 @@ export interface TaskDone {
   readonly stopped: boolean;
   readonly progress: Progress;
   readonly threadId: number;
+  /** With RunTask.historyStepNs: the task's absolute totals at each step it reached, in order. */
+  readonly history?: readonly HistoryPoint[];
+}
+
+/** A task's totals at one step of simulated time (no time series, no per-guest list). */
+export interface HistoryPoint {
+  readonly simNs: number;
+  /** Hosts of the task still running at that instant. */
+  readonly hostsRunning: number;
+  readonly totals: RawTotals;
 }
 
 interface Pong {

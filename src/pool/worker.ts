@@ -11,8 +11,10 @@ import { workerData } from 'piscina';
 import { loadModelData, type ModelData } from '../model/data.js';
 import { runHosts, runScriptedGuest, type Progress } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
+import { durationLimitNs } from '../scenario/types.js';
 import {
   Control,
+  type HistoryPoint,
   type RunTask,
   type TaskUpdate,
   type WorkerAnswer,
@@ -70,9 +72,23 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
     let lastPost = msg.pace === 'realtime' ? -Infinity : Date.now();
     let last: Progress = { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart };
     let lagSeconds = 0;
+    const step = msg.historyStepNs;
+    const history: HistoryPoint[] | undefined = step === undefined ? undefined : [];
+    const limit = durationLimitNs(scenario);
     const ok = runHosts(scenario, variant, modelData(), task.hostStart, task.hostEnd, acc, {
       onEpoch: (progress, snapshot) => {
         last = progress;
+        // Before the stop check, as runWithTimeline keeps the second at which a run is stopped.
+        if (history !== undefined && step !== undefined && (progress.simNs % step === 0 || progress.simNs === limit)) {
+          const s = snapshot();
+          s.series = undefined; // the history needs the counters, not the per-bucket exits
+          s.perGuest = undefined;
+          history.push({
+            simNs: progress.simNs,
+            hostsRunning: progress.hostsTotal - progress.hostsDone,
+            totals: s.toJSON(),
+          });
+        }
         if (Atomics.load(control, Control.STOP) !== 0) return true;
         if (msg.pace === 'realtime') {
           // The pace's lag: how far the simulation is behind the wall clock on reaching this second.
@@ -104,6 +120,7 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
       stopped: !ok,
       progress: ok ? { ...last, hostsDone: last.hostsTotal } : last,
       threadId,
+      ...(history !== undefined ? { history } : {}),
     };
   } finally {
     port.close();

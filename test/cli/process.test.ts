@@ -78,8 +78,10 @@ test('stdout closed early on JSON and JSON Lines output: exit status as with a r
 test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
   const out = join(dir, 'interrupted.json');
   const html = join(dir, 'interrupted.html');
+  const om = join(dir, 'interrupted.om');
   const install = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
-  const child = spawn(process.execPath, [CLI, 'run', '--workers', '1', '--out', out, '--html', html, install], {
+  const args = ['run', '--workers', '1', '--out', out, '--html', html, '--openmetrics', om, install];
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,
     env: { ...process.env, CI: 'true' },
   });
@@ -118,4 +120,12 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
       : `interrupted (Ctrl-C, SIGINT) at ${first} of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1, 0 of 2 hosts done.`,
   );
   assert.match(readFileSync(html, 'utf8'), /partial results \(interrupted/);
+  // The history up to the stop (it ran on the main thread, where Ctrl-C ended it with nothing written).
+  const history = readFileSync(om, 'utf8');
+  assert.match(history, /# EOF\n$/);
+  const simulated = [
+    ...history.matchAll(/^vmexit_lab_run_simulated_seconds\{[^}]*variant="bhyve-12.1"[^}]*\} (\S+) /gm),
+  ];
+  assert.ok(simulated.length > 0, 'the first variant has points');
+  assert.equal(Number(simulated[simulated.length - 1][1]), first, 'its last point is where it stopped');
 });

@@ -19,9 +19,10 @@ import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
+import { seriesStepNs } from '../../run/simulate.js';
 import { ProgressReporter } from '../progress.js';
 import { overBudget } from '../../metrics/cardinality.js';
-import { renderOpenMetrics, runWithTimeline, type RunHistory } from '../../metrics/openmetrics.js';
+import { renderOpenMetrics, timelineFromTasks, type RunHistory } from '../../metrics/openmetrics.js';
 
 /** `--start-time`: an ISO 8601 date-time with a zone (Z or +hh:mm), as milliseconds since the epoch. */
 function parseStartTime(text: string): number {
@@ -63,8 +64,8 @@ Options:
   --openmetrics FILE
                    write the run's metrics history as timestamped OpenMetrics text (the /metrics
                    series at every step of simulated time) for 'promtool tsdb create-blocks-from
-                   openmetrics' (docs/BEYOND.md); runs on the main thread (results are the same),
-                   so Ctrl-C there ends the process at once and writes nothing
+                   openmetrics' (docs/BEYOND.md); on the worker pool like any run; after Ctrl-C it
+                   holds the history up to where the run stopped
   --openmetrics-job NAME
                    the job label of the --openmetrics series (default vmexit-lab, as the shipped
                    dashboards and Prometheus configuration expect)
@@ -88,8 +89,8 @@ Exit status:
   2    bad input or usage (nothing was run)
   3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
   130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
-       results ("partial": true) are printed and written, the scenarios after it do not run
-       (not with --openmetrics: Ctrl-C ends that run at once, with nothing written)
+       results ("partial": true) are printed and written (--openmetrics too), the scenarios
+       after it do not run
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -226,29 +227,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (interrupted) break;
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
-      if (files.openmetrics !== undefined) {
-        // The history needs every variant's totals at each step: run in this thread, same totals.
-        const r = runWithTimeline(scenario, {
-          shard,
-          perGuest: o['per-guest'] === true,
-          onProgress: (p) => progress?.update(p),
-        });
-        progress?.done();
-        histories.push({ scenario, results: r.run.results, timeline: r.timeline });
-        if (hub) hub.addFinished(scenario, r.run.accumulators, r.run.results);
-        all.push(r.run.results);
-        io.out(renderSummary(r.run.results));
-        if (o['perf-table']) io.out(renderPerfTables(r.run.results));
-        progress?.done(r.run.results);
-        status = Math.max(status, exitStatusOf(r.run.results));
-        continue;
-      }
       const run = startPooledRun(scenario, {
         pool,
         shard,
         pace: 'max',
         perGuest: o['per-guest'] === true,
         onUpdate: (r) => progress?.updatePooled(r),
+        // --openmetrics: every task keeps its totals at each step of the results' time series.
+        ...(files.openmetrics !== undefined ? { historyStepNs: seriesStepNs(scenario) } : {}),
       });
       const runId = `cli-${i + 1}`;
       if (hub) {
@@ -256,10 +242,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         hub.addRun(runId, scenario, run);
       }
       current = run;
-      // Only while a pooled run is awaited: the --openmetrics run above holds the thread, so no
-      // handler could run before it ends; Ctrl-C there keeps its default (the process ends at once,
-      // as run --help and docs/CLI.md say). Node delivers signals to the main thread only, so a
-      // worker could not set a stop flag for it either.
+      // Only while a pooled run is awaited: Node delivers signals to the main thread only, which
+      // sets the run's stop word for the workers (they stop at their next simulated second).
       const stopOnInterrupt = interruptHandler(io, interrupt);
       let out: PooledOutcome;
       try {
@@ -283,6 +267,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       const results = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
+      if (out.histories !== undefined)
+        histories.push({
+          scenario,
+          results,
+          timeline: timelineFromTasks(scenario, out.histories, out.accumulators, shard),
+        });
       io.out(renderSummary(results));
       if (o['perf-table']) io.out(renderPerfTables(results));
       progress?.done(results);
