@@ -202,3 +202,29 @@ export function answeredAgain(base: string, method: string, path: string, option
     { ...options, seen: () => last },
   );
 }
+
+/**
+ * Wait for a server the test started as a process (a Pushgateway, Prometheus, `vmexit-lab serve`) to
+ * answer `url` with a 2xx: connection refused and errors count as "not up yet". `alive` (optional)
+ * says the process still runs, so that one that exited fails at once instead of at the bound.
+ * Resolves true when it answered, false at the bound or when the process is gone.
+ */
+export async function serverUp(url: string, options: WaitOptions & { alive?: () => boolean } = {}): Promise<boolean> {
+  try {
+    await waitUntil(
+      `${url} to answer`,
+      async () => {
+        if (options.alive && !options.alive()) throw new Error('exited');
+        try {
+          return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: options.intervalMs ?? 100 },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
