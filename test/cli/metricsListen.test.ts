@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { waitUntil } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-listen-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,14 +58,17 @@ maxDuration: 1h
       child.on('exit', () => reject(new Error(`exited before listening: ${stderr}`)));
     });
     const scrape = async (): Promise<string> => (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
-    let first = 0;
-    for (let i = 0; i < 100 && first === 0; i++) {
-      first = exitsTotal(await scrape());
-      if (first === 0) await new Promise((ok) => setTimeout(ok, 100));
-    }
-    assert.ok(first > 0, 'exits appear while running');
-    await new Promise((ok) => setTimeout(ok, 1500));
-    const second = exitsTotal(await scrape());
+    const first = await waitUntil('exits to appear while running', async () => exitsTotal(await scrape()) || undefined);
+    // The next snapshots (every 250 ms at pace max); it slept 1.5 s and expected one by then.
+    let second = first;
+    await waitUntil(
+      'the counters to increase between scrapes',
+      async () => {
+        second = exitsTotal(await scrape());
+        return second > first;
+      },
+      { seen: () => `${first} -> ${second}` },
+    );
     assert.ok(second > first, `counters increase between scrapes (${first} -> ${second})`);
     const om = await fetch(url, { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } });
     assert.match(om.headers.get('content-type') ?? '', /openmetrics/);

@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { systemBinary } from '../metrics/support.js';
 import { freePort } from '../support/net.js';
+import { serverUp } from '../support/http.js';
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -99,18 +100,6 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor(url: string): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok) return true;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  return false;
-}
 
 /** The virtualization flag /proc/cpuinfo must have for `cpus import`, and whether it has it. */
 function cpuinfoHasVirtualization(): boolean {
@@ -231,7 +220,7 @@ test(
           const port = String(await freePort());
           const g = spawn(gateway.path, [`--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
           children.push(g);
-          assert.ok(await waitFor(`http://127.0.0.1:${port}/-/ready`), 'the Pushgateway started');
+          assert.ok(await serverUp(`http://127.0.0.1:${port}/-/ready`), 'the Pushgateway started');
           cmd = cmd.replace('127.0.0.1:9091', `127.0.0.1:${port}`);
         }
         if (/^curl /.test(cmd) && !curl.path) {
@@ -259,7 +248,10 @@ test(
           let log = '';
           serve.stdout!.on('data', (d: Buffer) => (log += d.toString()));
           serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-          assert.ok(await waitFor(`http://127.0.0.1:${port}/metrics`), `${where}: the service did not come up\n${log}`);
+          assert.ok(
+            await serverUp(`http://127.0.0.1:${port}/metrics`),
+            `${where}: the service did not come up\n${log}`,
+          );
           ran.push(written);
           continue;
         }

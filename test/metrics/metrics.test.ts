@@ -10,9 +10,9 @@ import { SimPool } from '../../src/pool/pool.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { METRICS, MetricsEndpoint, prefersOpenMetrics } from '../../src/metrics/registry.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
+import { waitUntil } from '../support/wait.js';
 
-const fleet = parseScenario(
-  `name: metrics-fleet
+const FLEET = `name: metrics-fleet
 seed: 3
 host: { cpu: i7-6700K, cores: 4, count: 3 }
 guests:
@@ -26,9 +26,8 @@ matrix:
   policy: [bhyve-12.1, bhyve-tpr-v3]
 thresholds:
   exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]
-`,
-  'metrics-fleet.yaml',
-);
+`;
+const fleet = parseScenario(FLEET, 'metrics-fleet.yaml');
 
 const pool = new SimPool({ workers: 2, idleTimeoutMs: 5_000 });
 after(() => pool.close());
@@ -111,20 +110,29 @@ matrix:
 test('live: a realtime run moves the counters between scrapes; finishing it neither double counts nor loses', async () => {
   const hub = new MetricsHub();
   const endpoint = new MetricsEndpoint(hub);
-  const run = startPooledRun(fleet, { pool, pace: 'realtime' });
-  hub.addRun('r1', fleet, run);
+  // 60 s of realtime, stopped once the counters have moved. The scrapes wait for snapshots, not for
+  // time: three scrapes 0.9 s apart during a 3 s run saw nothing move when the workers' start-up
+  // took most of those 3 s, and the catch-up then ran the rest between two scrapes.
+  const live = parseScenario(FLEET.replace('duration: 3s', 'duration: 60s'), 'metrics-fleet.yaml');
+  const run = startPooledRun(live, { pool, pace: 'realtime' });
+  hub.addRun('r1', live, run);
   const scrape = async (): Promise<Map<string, number>> => parseExposition((await endpoint.render(false)).body);
   const readings: number[] = [];
   let running = 0;
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 900));
+  const read = async (): Promise<number> => {
     const s = await scrape();
     readings.push(sumOf(s, 'vmexit_lab_vm_exits_total'));
     running = Math.max(running, sumOf(s, 'vmexit_lab_guests_running'));
-  }
-  assert.ok(readings[2] > readings[0], `exits grew between scrapes: ${readings.join(' -> ')}`);
+    return readings[readings.length - 1];
+  };
+  await waitUntil('exits in a scrape of the live run', async () => ((await read()) > 0 ? true : undefined));
+  const from = readings[readings.length - 1];
+  await waitUntil('the exits to grow between scrapes', async () => ((await read()) > from ? true : undefined), {
+    seen: () => readings.join(' -> '),
+  });
   for (let i = 1; i < readings.length; i++) assert.ok(readings[i] >= readings[i - 1], 'counters never go down');
   assert.ok(running > 0, 'running guests were reported');
+  run.stop('cancelled');
   const out = await run.done;
   const before = sumOf(await scrape(), 'vmexit_lab_vm_exits_total');
   hub.finishRun('r1', 'completed', out.results);
@@ -140,7 +148,8 @@ test('live: a realtime run moves the counters between scrapes; finishing it neit
   // A second run of the same scenario adds to the same series.
   const again = await runScenarioPooled(fleet, { pool });
   hub.addFinished(fleet, again.accumulators, again.results);
-  assert.equal(sumOf(await scrape(), 'vmexit_lab_vm_exits_total'), 2 * exact);
+  const more = again.results.variants.reduce((n, v) => n + v.totals.exitsTotal, 0);
+  assert.equal(sumOf(await scrape(), 'vmexit_lab_vm_exits_total'), exact + more);
 });
 
 test('per-guest series (opt-in) add up to the per-variant series', async () => {

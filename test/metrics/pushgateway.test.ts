@@ -9,6 +9,7 @@ import { main } from '../../src/cli/main.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
 import { capture } from '../support/cli.js';
 import { freePort } from '../support/net.js';
+import { serverUp } from '../support/http.js';
 
 const gateway = systemBinary('prometheus-pushgateway', 'prometheus-pushgateway');
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-push-'));
@@ -47,16 +48,11 @@ test(
       [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(dir, 'pushgateway.data')}`],
       { stdio: 'ignore' },
     );
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
-      try {
-        ready = (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok;
-      } catch {
-        /* not yet */
-      }
-      if (!ready) await new Promise((ok) => setTimeout(ok, 100));
-    }
-    assert.ok(ready, 'the pushgateway started');
+    const proc = child;
+    assert.ok(
+      await serverUp(`${url}/-/ready`, { alive: () => proc.exitCode === null && proc.signalCode === null }),
+      'the pushgateway started',
+    );
 
     const out = join(dir, 'results.json');
     const io = capture();

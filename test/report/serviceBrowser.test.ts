@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumSkip, launchChromium } from '../support/chromium.js';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { waitForState } from '../support/http.js';
 
 // These run inside the page (playwright serialises them); this project compiles without the DOM lib.
 
@@ -61,11 +62,7 @@ matrix:
     assert.ok((await page.content()).includes('browser-run'));
 
     // Wait for the run to end, then its page is the report with drawn charts.
-    for (let i = 0; i < 300; i++) {
-      const r = (await (await fetch(`${svc.url}/api/runs/${id}`)).json()) as { state: string };
-      if (r.state === 'completed') break;
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
+    await waitForState(svc.url, id, ['completed']);
     await page.goto(`${svc.url}/runs/${encodeURIComponent(id)}`);
     await page.waitForFunction(() => document.querySelectorAll('canvas').length > 0, undefined, { timeout: 20_000 });
     const drawn = await page.evaluate(() => {

@@ -10,7 +10,7 @@ import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { repeatedKey } from '../../src/service/request.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
+import { rawRequest as raw, runCount, tinyScenario as tiny, waitForState } from '../support/http.js';
 
 /**
  * The hostile-input audit of docs/SERVICE.md ("Hostile input: what is checked"), one test per
@@ -209,11 +209,8 @@ test('threshold labels: one series per label set, and no client number of any le
 `,
   );
   assert.equal(post.status, 202, post.text.slice(0, 300));
-  for (let i = 0; i < 300; i++) {
-    const r = await raw(open.url, 'GET', `/api/runs/${post.body.id}`);
-    if (r.body.state === 'completed') break;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
+  // Its threshold series exist once it has completed (the loop that waited gave up after 300 polls and went on).
+  await waitForState(open.url, post.body.id, ['completed']);
   for (const accept of ['text/plain', 'application/openmetrics-text; version=1.0.0']) {
     const text = (await raw(open.url, 'GET', '/metrics', { Accept: accept })).text;
     const lines = text

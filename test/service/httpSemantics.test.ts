@@ -6,7 +6,15 @@ import { startService, DEFAULT_MAX_CONNECTIONS, type ServiceHandle } from '../..
 import { IdempotencyKeys, idempotencyKey } from '../../src/service/idempotency.js';
 import { ApiError } from '../../src/service/errors.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
+import {
+  answeredAgain,
+  rawRequest as raw,
+  runCount,
+  scrapeSum,
+  tinyScenario as tiny,
+  waitForSimulated,
+} from '../support/http.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * HTTP semantics the hostile-input audit left (docs/SERVICE.md, "Hostile input: what is checked"):
@@ -157,8 +165,8 @@ test('connection bound: past maxConnections a connection is closed unanswered, a
   assert.equal(Buffer.concat(got).length, 0);
   await assert.rejects(raw(svc.url, 'GET', '/healthz'));
   held.pop()!.destroy();
-  await new Promise((ok) => setTimeout(ok, 100));
-  assert.equal((await raw(svc.url, 'GET', '/healthz')).status, 200);
+  // Answered once the service has seen that close (it was given 100 ms; a loaded machine took longer).
+  assert.equal((await answeredAgain(svc.url, 'GET', '/healthz')).status, 200);
   for (const s of held) s.destroy();
 });
 
@@ -179,13 +187,15 @@ duration: 120s
   // The record says 'running' as soon as the run is accepted, while its task may still be queued for
   // the worker; a close then has nothing to wait for and the port is gone before the three requests
   // connect (ECONNRESET, seen once in ~60 runs). Wait until the worker reports all 32 guests running.
-  const running = async (): Promise<number> => {
-    const m = await raw(svc.url, 'GET', '/metrics');
-    const line = m.text.split('\n').find((l) => l.startsWith('vmexit_lab_guests_running{'));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
-  for (let i = 0; i < 400 && (await running()) !== 32; i++) await new Promise((ok) => setTimeout(ok, 25));
-  assert.equal(await running(), 32, 'the worker never reported the 32 guests running');
+  await waitUntil('the worker to report the 32 guests running', async () =>
+    (await scrapeSum(svc.url, 'vmexit_lab_guests_running')) === 32 ? true : undefined,
+  );
+  // Then close just as the run starts a simulated second, so the drain lasts that whole second (over a
+  // second of CPU) and not whatever was left of the one under way: closed at a random point, the run
+  // could end its second while the three requests were still connecting.
+  const simulated = (): number => svc.manager.get(run.body.id)?.progress?.simSeconds ?? 0;
+  const seen = simulated();
+  await waitUntil('the run to start its next simulated second', () => simulated() > seen, { intervalMs: 2 });
   const t0 = Date.now();
   const closed = svc.close();
   // All three at once, right after the signal: the drain lasts until the run's next simulated second.
@@ -219,8 +229,7 @@ test('cancel wording: a run cancelled by DELETE says in its partialReason that t
     tiny('cancel-wording', 1, 60),
   );
   assert.equal(run.status, 202, JSON.stringify(run.body));
-  for (let i = 0; i < 200 && (svc.manager.get(run.body.id)?.progress?.simSeconds ?? 0) < 1; i++)
-    await new Promise((ok) => setTimeout(ok, 25));
+  await waitForSimulated(svc.url, run.body.id, 1);
   assert.equal((await raw(svc.url, 'DELETE', `/api/runs/${run.body.id}`)).status, 202);
   const rec = await svc.manager.wait(run.body.id);
   assert.equal(rec?.state, 'cancelled');

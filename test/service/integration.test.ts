@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { parseExposition, sumOf, systemBinary } from '../metrics/support.js';
+import { api, waitForSimulated, waitForState } from '../support/http.js';
+import { waitUntil } from '../support/wait.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-svc-'));
@@ -59,22 +61,6 @@ async function startChild(): Promise<Child> {
   return { proc, url, stderr: () => err, exited };
 }
 
-async function api(
-  base: string,
-  path: string,
-  init: RequestInit = {},
-): Promise<{ status: number; headers: Headers; body: any; text: string }> {
-  const res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(15_000) });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
-
 function post(base: string, yaml: string, query = ''): ReturnType<typeof api> {
   return api(base, `/api/runs${query}`, {
     method: 'POST',
@@ -83,15 +69,9 @@ function post(base: string, yaml: string, query = ''): ReturnType<typeof api> {
   });
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < 1000 && Date.now() < end; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((ok) => setTimeout(ok, 150));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Poll until `f` gives a value (every 150 ms, 30 s unless told). */
+const until = <T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> =>
+  waitUntil(what, f, { timeoutMs, intervalMs: 150 });
 
 const scenario = (name: string, seconds: number): string => `name: ${name}
 seed: 11
@@ -119,10 +99,7 @@ test(
     let svc = await startChild();
     const quick = await post(svc.url, scenario('svc-quick', 2));
     assert.equal(quick.status, 202, quick.text);
-    const quickRec = await until('the quick run', async () => {
-      const r = await api(svc.url, `/api/runs/${quick.body.id}`);
-      return r.body.state === 'completed' ? r.body : undefined;
-    });
+    const quickRec = await waitForState(svc.url, quick.body.id, ['completed']);
     assert.equal(quickRec.summary.exitStatus, 0);
     const quickResults = (await api(svc.url, `/api/runs/${quick.body.id}/results`)).text;
     assert.equal(JSON.parse(quickResults).version, 1);
@@ -130,10 +107,7 @@ test(
     // 2. A realtime run: scrape /metrics while it runs; the values increase between scrapes.
     const live = await post(svc.url, scenario('svc-live', 8), '?pace=realtime');
     assert.equal(live.status, 202, live.text);
-    await until('the live run to report progress', async () => {
-      const r = await api(svc.url, `/api/runs/${live.body.id}`);
-      return r.body.progress?.simSeconds >= 1 ? true : undefined;
-    });
+    await waitForSimulated(svc.url, live.body.id, 1);
     // The series carry the label the service gave the posted YAML (the record says which).
     const label = live.body.seriesLabel as string;
     const scrape = async (): Promise<{ text: string; exits: number; running: number; sim: number }> => {
@@ -147,8 +121,13 @@ test(
       };
     };
     const a = await scrape();
-    await new Promise((ok) => setTimeout(ok, 2_200));
-    const b = await scrape();
+    // The next scrape once the run has published another simulated second (it slept 2.2 s and
+    // expected one by then).
+    let b = a;
+    await until('the live run to publish another simulated second', async () => {
+      b = await scrape();
+      return b.sim > a.sim ? true : undefined;
+    });
     assert.ok(a.exits > 0, 'exits counted while running');
     assert.ok(b.exits > a.exits, `exits grew between scrapes: ${a.exits} -> ${b.exits}`);
     assert.ok(b.sim > a.sim, `simulated seconds grew: ${a.sim} -> ${b.sim}`);
@@ -184,9 +163,7 @@ test(
     // 3. SIGTERM while a run is in progress: it is cancelled cleanly, partial results stored and marked.
     const drained = await post(svc.url, scenario('svc-drained', 300), '?pace=realtime');
     assert.equal(drained.status, 202);
-    await until('the run to be under way', async () =>
-      (await api(svc.url, `/api/runs/${drained.body.id}`)).body.progress?.simSeconds >= 1 ? true : undefined,
-    );
+    await waitForSimulated(svc.url, drained.body.id, 1);
     svc.proc.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const term = await Promise.race([
@@ -227,9 +204,7 @@ test(
     // 5. kill -9 mid-run: after a restart that run is interrupted, every finished run intact.
     const killed = await post(svc.url, scenario('svc-killed', 300), '?pace=realtime');
     assert.equal(killed.status, 202);
-    await until('the run to be under way', async () =>
-      (await api(svc.url, `/api/runs/${killed.body.id}`)).body.progress?.simSeconds >= 1 ? true : undefined,
-    );
+    await waitForSimulated(svc.url, killed.body.id, 1);
     svc.proc.kill('SIGKILL');
     assert.equal((await svc.exited).signal, 'SIGKILL');
     svc = await startChild();
