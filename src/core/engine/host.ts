@@ -7,7 +7,7 @@ import { isSpinning, spinRun } from '../guests/spin.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
-import { dispatch, Ev, firstDue, nextEventTime } from './events.js';
+import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
@@ -126,9 +126,15 @@ export class HostSimulation extends HostState {
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
     if (this.mode(v) !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === Infinity)
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-    const k = nextEventTime(this, v);
+    // The earliest due time read from walkNext and written in the heap's key array: no double crosses
+    // a call (each would be a boxed number, an allocation per event).
+    walkNextEvent(this, v);
+    const k = this.walkNext;
     if (k === Infinity) this.heap.remove(v);
-    else this.heap.set(v, Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]));
+    else {
+      this.heap.key[v] = Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]);
+      this.heap.rekey(v);
+    }
   }
 
   // ---------------------------------------------------------------- time

@@ -48,13 +48,22 @@ export class RandomStreams {
 
   /** Next uint32 of a stream (xoshiro128**). */
   nextU32(stream: number): number {
+    return this.nextI32(stream) >>> 0;
+  }
+
+  /**
+   * nextU32's draw as a signed int32 (the same 32 bits): V8 passes a signed int32 as a small
+   * integer, where a uint32 of 2^31 or more returned from a call that is not inlined is boxed (an
+   * allocation per draw on the engine's hot path).
+   */
+  private nextI32(stream: number): number {
     const s = this.state;
     const o = stream * 4;
     const s0 = s[o],
       s1 = s[o + 1],
       s2 = s[o + 2],
       s3 = s[o + 3];
-    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
     const t = (s1 << 9) >>> 0;
     let n2 = (s2 ^ s0) >>> 0;
     let n3 = (s3 ^ s1) >>> 0;
@@ -71,7 +80,7 @@ export class RandomStreams {
 
   /** Uniform in (0, 1), 32 bits of resolution, never 0 or 1. */
   uniform(stream: number): number {
-    return (this.nextU32(stream) + 0.5) / 4294967296;
+    return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
   }
 
   /** Exponential variate with the given mean, rounded to an integer (nanoseconds). */
