@@ -216,8 +216,14 @@ export class HostSimulation extends HostState {
     this.vf[v * Vf.STRIDE + Vf.DEBT] -= pay;
     wall -= pay;
     // Root mode while the debt is paid: its wall time is the debt over the vCPU's share of a core.
-    this.rootUntil = wall <= 0 ? time : from + pay / share;
-    if (wall <= 0) return;
+    // Two stores, not one of `wall <= 0 ? time : from + pay / share`: V8 makes that phi of the
+    // argument (a tagged number) and a computed double a tagged value, i.e. boxes the double (an
+    // allocation per event) before unboxing it into the field.
+    if (wall <= 0) {
+      this.rootUntil = time;
+      return;
+    }
+    this.rootUntil = from + pay / share;
     const model = this.guests[gi].model;
     let guestNs = wall;
     const workload = this.guests[gi].workload;
@@ -226,7 +232,9 @@ export class HostSimulation extends HostState {
     } else if (isSpinning(this, gi, v)) {
       guestNs = spinRun(this, v, wall, time);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
-      guestNs = cr8Stream(this, v, gi, wall, time);
+      this.cr8WallNs = wall;
+      cr8Stream(this, v, gi, time);
+      guestNs = this.cr8GuestNs;
     }
     // The rest of the interval is wall / share ns, in which the vCPU is in guest mode for guestNs: the
     // bulk exits' predicted time (wall - guestNs) is spread over it, and when the host is overcommitted
