@@ -44,6 +44,11 @@ export class HostSimulation extends HostState {
   private rootUntil = -Infinity;
   /** Set by progress: the share of the interval's wall time after rootUntil that the vCPU was in guest mode. */
   private guestFraction = 1;
+  /**
+   * Set by advance for guestModeTicks: the first of the ticks it applies (a field, not an argument: an
+   * absolute time is past the small-integer range, and V8 boxes a double argument, an allocation).
+   */
+  private firstTick = 0.5;
 
   constructor(config: HostConfig) {
     super(config);
@@ -153,14 +158,15 @@ export class HostSimulation extends HostState {
       const period = this.hostTickPeriod();
       const ticks = Math.floor((time - tick) / period) + 1;
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = tick + ticks * period;
-      this.machine.hostInterrupts(v, this.guestModeTicks(v, tick, ticks, period));
+      this.firstTick = tick;
+      this.machine.hostInterrupts(v, this.guestModeTicks(v, ticks, period));
       this.drainDeliveries(time);
     }
   }
 
   /**
-   * Of `ticks` host ticks at `tick`, `tick + period`, ... in the interval progress just advanced, how
-   * many land while vCPU `v` is in guest mode: the one home of the rule. A host interrupt is a VM exit
+   * Of `ticks` host ticks at `firstTick`, `firstTick + period`, ... in the interval progress just
+   * advanced, how many land while vCPU `v` is in guest mode: the one home of the rule. A host interrupt is a VM exit
    * only in VMX non-root operation (SDM vol. 3C, "Pin-Based VM-Execution Controls": external-interrupt
    * exiting; "Other Causes of VM Exits"; SVM: the INTR intercept, AMD APM vol. 2 §15.13). In root
    * mode the host takes it itself: KVM handles an exit with interrupts off (arch/x86/kvm/x86.c
@@ -177,7 +183,8 @@ export class HostSimulation extends HostState {
    * tick path comes here: ticks applied in bulk and HOST_TICK wake-ups alike; a workload profile's own
    * hostInterrupts are per guest second already (workloadRun).
    */
-  private guestModeTicks(v: number, tick: number, ticks: number, period: number): number {
+  private guestModeTicks(v: number, ticks: number, period: number): number {
+    const tick = this.firstTick;
     const rootUntil = this.rootUntil;
     const inRoot = tick > rootUntil ? 0 : Math.min(ticks, Math.floor((rootUntil - tick) / period) + 1);
     const after = ticks - inRoot;
