@@ -20,6 +20,7 @@ function bench(script: string, args: string[]): { status: number | null; stdout:
 const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'run', options: ['--runs N', '--case NAME', '--no-memory', '--seconds S'] },
   { script: 'ab', options: ['--case NAME', '--rounds N', '--seconds S'] },
+  { script: 'alloc', options: ['--case NAME', '--warmup S', '--seconds S'] },
   {
     script: 'realtime',
     options: [
