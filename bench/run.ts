@@ -25,7 +25,7 @@
  */
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
-import { loadScenarioFile, parseScenario } from '../src/scenario/load.js';
+import { loadScenarioFile } from '../src/scenario/load.js';
 import { REPO_ROOT, loadModelData, exitCostTable, hostModel } from '../src/model/data.js';
 import { runHosts, hostGuests } from '../src/run/simulate.js';
 import { TotalsAccumulator } from '../src/run/totals.js';
@@ -36,15 +36,7 @@ import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
 import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
 import { benchArgs, USAGE_ERROR } from './args.js';
-
-/** The cases by id (--case), each with its label; their scenarios are built below. */
-const CASES = {
-  'install-12.1': 'Windows 10 install, bhyve-12.1',
-  'install-v1': 'Windows 10 install, bhyve-tpr-v1',
-  'idle-fleet': 'idle mixed fleet, 6 hosts x 7 vCPUs, 60 s, 2 policies',
-  'busy-fleet': 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
-} as const;
-type CaseId = keyof typeof CASES;
+import { CASES, scenarios, type CaseId } from './cases.js';
 
 const { values: opts } = benchArgs(
   'node --expose-gc dist/bench/run.js [options]: the engine bench (docs/PERF.md)',
@@ -164,54 +156,6 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
 }
 
-const mixedGuests = (phases: readonly string[]): string =>
-  ['windows-10-1909', 'windows-server-2019', 'ubuntu-18.04', 'freebsd-12.1']
-    .map(
-      (os, i) =>
-        `  - os: ${os}\n    vcpus: ${i === 3 ? 1 : 2}\n${i >= 2 ? '    x2apic: true\n' : ''}    phases: [${phases[i]}]\n`,
-    )
-    .join('');
-
-const install = loadScenarioFile(join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml'));
-const idleFleet = parseScenario(
-  `name: bench-idle-fleet
-seed: 1
-host: { cpu: i7-6700K, cores: 8, count: 6 }
-guests:
-${mixedGuests(['{ phase: idle }', '{ phase: idle }', '{ phase: idle }', '{ phase: idle }'])}duration: 60s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`,
-  'bench-idle-fleet.yaml',
-);
-const busyFleet = parseScenario(
-  `name: bench-busy-fleet
-seed: 1
-host: { cpu: i7-6700K, cores: 8, count: 2 }
-guests:
-${mixedGuests([
-  '{ phase: install, duration: 30s }',
-  '{ phase: build, duration: 30s }',
-  '{ phase: build, duration: 30s }',
-  '{ phase: disk-benchmark, duration: 30s }',
-])}duration: 30s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`,
-  'bench-busy-fleet.yaml',
-);
-
-const variantOf = (s: Scenario, name: string): ScenarioVariant => {
-  const v = s.variants.find((x) => x.name === name);
-  if (v === undefined) throw new Error(`no variant ${name} in ${s.name}`);
-  return v;
-};
-const scenarios: Record<CaseId, { scenario: Scenario; variants: readonly ScenarioVariant[] }> = {
-  'install-12.1': { scenario: install, variants: [variantOf(install, 'bhyve-12.1')] },
-  'install-v1': { scenario: install, variants: [variantOf(install, 'bhyve-tpr-v1')] },
-  'idle-fleet': { scenario: idleFleet, variants: idleFleet.variants },
-  'busy-fleet': { scenario: busyFleet, variants: busyFleet.variants },
-};
 const cases = (Object.keys(CASES) as CaseId[]).map((id) => ({ id, label: CASES[id], ...scenarios[id] }));
 const chosen = opts.case === undefined ? cases : cases.filter((c) => c.id === opts.case);
 // --seconds S: every case runs S simulated seconds (the install too, cut short): quicker A/B runs.

@@ -20,6 +20,8 @@ function bench(script: string, args: string[]): { status: number | null; stdout:
 const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'run', options: ['--runs N', '--case NAME', '--no-memory', '--seconds S'] },
   { script: 'ab', options: ['--case NAME', '--rounds N', '--seconds S'] },
+  { script: 'alloc', options: ['--case NAME', '--warmup S', '--seconds S'] },
+  { script: 'allocSites', options: ['--case NAME', '--variant I', '--warmup S', '--seconds S', '--top N'] },
   {
     script: 'realtime',
     options: [

@@ -81,3 +81,29 @@ test('[prng.ts RandomStreams: xoshiro128** seeded through splitmix32] the same s
   r.seed(0, 43);
   assert.notDeepEqual([r.nextU32(0), r.nextU32(0), r.nextU32(0)], first);
 });
+
+test('[prng.ts exponentialNs: uniform and detLog computed inline, no boxed fraction] equals Math.round(-detLog(uniform) * mean) draw for draw; nextU32 is the uint32 of the same draw', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.double({ min: 1e-3, max: 1e12, noNaN: true }),
+      (seed, mean) => {
+        const a = new RandomStreams(1);
+        const b = new RandomStreams(1);
+        const c = new RandomStreams(1);
+        a.seed(0, seed);
+        b.seed(0, seed);
+        c.seed(0, seed);
+        for (let i = 0; i < 64; i++) {
+          const want = Math.round(-detLog(b.uniform(0)) * mean);
+          assert.equal(a.exponentialNs(0, mean), want);
+          const u = c.nextU32(0);
+          assert.ok(Number.isInteger(u) && u >= 0 && u <= 0xffffffff);
+        }
+        // uniform is (nextU32 + 0.5) / 2^32 of the same stream position.
+        assert.equal(b.uniform(0), (c.nextU32(0) + 0.5) / 4294967296);
+      },
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+});

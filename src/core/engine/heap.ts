@@ -25,8 +25,16 @@ export class EventHeap {
 
   /** Insert or move `id` to time `t`. */
   set(id: number, t: number): void {
-    const p = this.pos[id];
     this.key[id] = t;
+    this.rekey(id);
+  }
+
+  /**
+   * Insert or move `id` to the time its caller has just written in `key[id]`: set without a double
+   * argument, which V8 boxes (an allocation) when the call is not inlined.
+   */
+  rekey(id: number): void {
+    const p = this.pos[id];
     // The engine re-keys the vCPU it has just run, which is the root: nothing is above it, so only
     // sift down. Two thirds of events re-key the root and stay there (docs/PERF.md, fifth session).
     if (p === 0) {

@@ -7,7 +7,7 @@ import { isSpinning, spinRun } from '../guests/spin.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { Counter } from '../vcpu/machine.js';
-import { dispatch, Ev, firstDue, nextEventTime } from './events.js';
+import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
@@ -44,6 +44,11 @@ export class HostSimulation extends HostState {
   private rootUntil = -Infinity;
   /** Set by progress: the share of the interval's wall time after rootUntil that the vCPU was in guest mode. */
   private guestFraction = 1;
+  /**
+   * Set by advance for guestModeTicks: the first of the ticks it applies (a field, not an argument: an
+   * absolute time is past the small-integer range, and V8 boxes a double argument, an allocation).
+   */
+  private firstTick = 0.5;
 
   constructor(config: HostConfig) {
     super(config);
@@ -126,9 +131,15 @@ export class HostSimulation extends HostState {
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
     if (this.mode(v) !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === Infinity)
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = this.now + 1 + this.rng.below(v, this.hostTickPeriod());
-    const k = nextEventTime(this, v);
+    // The earliest due time read from walkNext and written in the heap's key array: no double crosses
+    // a call (each would be a boxed number, an allocation per event).
+    walkNextEvent(this, v);
+    const k = this.walkNext;
     if (k === Infinity) this.heap.remove(v);
-    else this.heap.set(v, Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]));
+    else {
+      this.heap.key[v] = Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]);
+      this.heap.rekey(v);
+    }
   }
 
   // ---------------------------------------------------------------- time
@@ -147,14 +158,15 @@ export class HostSimulation extends HostState {
       const period = this.hostTickPeriod();
       const ticks = Math.floor((time - tick) / period) + 1;
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = tick + ticks * period;
-      this.machine.hostInterrupts(v, this.guestModeTicks(v, tick, ticks, period));
+      this.firstTick = tick;
+      this.machine.hostInterrupts(v, this.guestModeTicks(v, ticks, period));
       this.drainDeliveries(time);
     }
   }
 
   /**
-   * Of `ticks` host ticks at `tick`, `tick + period`, ... in the interval progress just advanced, how
-   * many land while vCPU `v` is in guest mode: the one home of the rule. A host interrupt is a VM exit
+   * Of `ticks` host ticks at `firstTick`, `firstTick + period`, ... in the interval progress just
+   * advanced, how many land while vCPU `v` is in guest mode: the one home of the rule. A host interrupt is a VM exit
    * only in VMX non-root operation (SDM vol. 3C, "Pin-Based VM-Execution Controls": external-interrupt
    * exiting; "Other Causes of VM Exits"; SVM: the INTR intercept, AMD APM vol. 2 §15.13). In root
    * mode the host takes it itself: KVM handles an exit with interrupts off (arch/x86/kvm/x86.c
@@ -171,7 +183,8 @@ export class HostSimulation extends HostState {
    * tick path comes here: ticks applied in bulk and HOST_TICK wake-ups alike; a workload profile's own
    * hostInterrupts are per guest second already (workloadRun).
    */
-  private guestModeTicks(v: number, tick: number, ticks: number, period: number): number {
+  private guestModeTicks(v: number, ticks: number, period: number): number {
+    const tick = this.firstTick;
     const rootUntil = this.rootUntil;
     const inRoot = tick > rootUntil ? 0 : Math.min(ticks, Math.floor((rootUntil - tick) / period) + 1);
     const after = ticks - inRoot;
@@ -210,8 +223,14 @@ export class HostSimulation extends HostState {
     this.vf[v * Vf.STRIDE + Vf.DEBT] -= pay;
     wall -= pay;
     // Root mode while the debt is paid: its wall time is the debt over the vCPU's share of a core.
-    this.rootUntil = wall <= 0 ? time : from + pay / share;
-    if (wall <= 0) return;
+    // Two stores, not one of `wall <= 0 ? time : from + pay / share`: V8 makes that phi of the
+    // argument (a tagged number) and a computed double a tagged value, i.e. boxes the double (an
+    // allocation per event) before unboxing it into the field.
+    if (wall <= 0) {
+      this.rootUntil = time;
+      return;
+    }
+    this.rootUntil = from + pay / share;
     const model = this.guests[gi].model;
     let guestNs = wall;
     const workload = this.guests[gi].workload;
@@ -220,7 +239,9 @@ export class HostSimulation extends HostState {
     } else if (isSpinning(this, gi, v)) {
       guestNs = spinRun(this, v, wall, time);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
-      guestNs = cr8Stream(this, v, gi, wall, time);
+      this.cr8WallNs = wall;
+      cr8Stream(this, v, gi, time);
+      guestNs = this.cr8GuestNs;
     }
     // The rest of the interval is wall / share ns, in which the vCPU is in guest mode for guestNs: the
     // bulk exits' predicted time (wall - guestNs) is spread over it, and when the host is overcommitted

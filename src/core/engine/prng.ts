@@ -48,13 +48,22 @@ export class RandomStreams {
 
   /** Next uint32 of a stream (xoshiro128**). */
   nextU32(stream: number): number {
+    return this.nextI32(stream) >>> 0;
+  }
+
+  /**
+   * nextU32's draw as a signed int32 (the same 32 bits): V8 passes a signed int32 as a small
+   * integer, where a uint32 of 2^31 or more returned from a call that is not inlined is boxed (an
+   * allocation per draw on the engine's hot path).
+   */
+  private nextI32(stream: number): number {
     const s = this.state;
     const o = stream * 4;
     const s0 = s[o],
       s1 = s[o + 1],
       s2 = s[o + 2],
       s3 = s[o + 3];
-    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
     const t = (s1 << 9) >>> 0;
     let n2 = (s2 ^ s0) >>> 0;
     let n3 = (s3 ^ s1) >>> 0;
@@ -71,12 +80,30 @@ export class RandomStreams {
 
   /** Uniform in (0, 1), 32 bits of resolution, never 0 or 1. */
   uniform(stream: number): number {
-    return (this.nextU32(stream) + 0.5) / 4294967296;
+    return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
   }
 
   /** Exponential variate with the given mean, rounded to an integer (nanoseconds). */
   exponentialNs(stream: number, meanNs: number): number {
-    return Math.round(-detLog(this.uniform(stream)) * meanNs);
+    // Math.round(-detLog(this.uniform(stream)) * meanNs), the uniform and the logarithm computed here,
+    // operation for operation as in uniform and detLog: a call that is not inlined and returns a
+    // fraction returns it boxed (an allocation per draw on the engine's hot path), and only this
+    // function's integer result crosses a call. test/core/prng.test.ts holds them equal.
+    let x = ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
+    let k = 0;
+    while (x < 0.5) {
+      x *= 2;
+      k--;
+    }
+    const z = (x - 1) / (x + 1);
+    const z2 = z * z;
+    let term = z;
+    let sum = 0;
+    for (let n = 1; n <= 41; n += 2) {
+      sum += term / n;
+      term *= z2;
+    }
+    return Math.round(-(2 * sum + k * LN2) * meanNs);
   }
 
   /** Integer in [0, n). */

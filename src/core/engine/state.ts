@@ -326,6 +326,13 @@ export abstract class HostState {
   readonly stoppedAtNs: Float64Array;
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
+  /**
+   * The engine's and the %cr8 stream's (guests/irql.ts cr8Stream): the interval's wall time left for
+   * the guest, in, and its guest time, out. Fields, not an argument and a return: a fraction passed
+   * to or returned from a call that is not inlined is boxed by V8, an allocation per event.
+   */
+  cr8WallNs = 0.5;
+  cr8GuestNs = 0.5;
   /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
   readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */

@@ -9,8 +9,12 @@
 import { Mode, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import type { GuestModel } from './model.js';
 
-/** Guest `gi`'s vCPU `v` runs `wall` ns outside a raised section: the %cr8 stream, exact; returns guest ns. */
-export function cr8Stream(h: HostState, v: number, gi: number, wall: number, time: number): number {
+/**
+ * Guest `gi`'s vCPU `v` runs `h.cr8WallNs` ns outside a raised section: the %cr8 stream, exact; its
+ * guest ns left in `h.cr8GuestNs` (fields, not an argument and a return: no boxed fraction per event).
+ */
+export function cr8Stream(h: HostState, v: number, gi: number, time: number): void {
+  const wall = h.cr8WallNs;
   const m = h.machine;
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
@@ -30,7 +34,7 @@ export function cr8Stream(h: HostState, v: number, gi: number, wall: number, tim
     h.vf[b + Vf.DEBT] += spent - predicted;
     h.drainDeliveries(time);
   }
-  return guestNs;
+  h.cr8GuestNs = guestNs;
 }
 
 /**

@@ -1,0 +1,66 @@
+/**
+ * Bytes the engine allocates per engine event in the steady state (issue #16, "no allocation in
+ * steady state"), independent of the machine's load: a case's hosts are built and run `warmSeconds`
+ * simulated seconds (the JIT settles, the arrays reach their size), then `seconds` more, over which
+ * the V8 heap's allocation is counted: used heap at the end minus at the start, plus what every
+ * garbage collection in between freed (v8.GCProfiler gives the used heap before and after each one),
+ * i.e. every byte allocated whether or not a GC ran. Divided by the engine events of those seconds
+ * (HostSimulation.events). The hosts run in lockstep one simulated second at a time, as runHosts
+ * runs them, without its per-epoch bookkeeping (which is not the engine's).
+ */
+import { GCProfiler, getHeapStatistics } from 'node:v8';
+import type { ModelData } from '../src/model/data.js';
+import { hostGuests, hostSimulations, EPOCH_NS } from '../src/run/simulate.js';
+import type { HostSimulation } from '../src/core/engine/host.js';
+import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
+
+export interface Allocation {
+  /** Bytes allocated on the V8 heap over the measured seconds. */
+  bytes: number;
+  /** Engine events over the measured seconds. */
+  events: number;
+  /** Garbage collections over the measured seconds. */
+  gcs: number;
+}
+
+interface GcStat {
+  beforeGC: { heapStatistics: { usedHeapSize: number } };
+  afterGC: { heapStatistics: { usedHeapSize: number } };
+}
+
+/** Build every host of `variant` and run them `warmSeconds`, then measure `seconds` more. */
+export function measureAllocation(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+  warmSeconds: number,
+  seconds: number,
+): Allocation {
+  const build = hostSimulations(scenario, variant, data);
+  const sims: HostSimulation[] = [];
+  for (let h = 0; h < variant.host.count; h++) {
+    const guests = hostGuests(variant, data, h);
+    if (guests.length > 0) sims.push(build(h, guests));
+  }
+  let t = 0;
+  const runTo = (until: number): void => {
+    while (t < until) {
+      t = Math.min(until, t + EPOCH_NS);
+      for (let i = 0; i < sims.length; i++) sims[i].advanceTo(t);
+    }
+  };
+  runTo(warmSeconds * 1e9);
+  let events0 = 0;
+  for (const s of sims) events0 -= s.events;
+  const profiler = new GCProfiler();
+  profiler.start();
+  const used0 = getHeapStatistics().used_heap_size;
+  runTo((warmSeconds + seconds) * 1e9);
+  const used1 = getHeapStatistics().used_heap_size;
+  const stats = (profiler.stop()?.statistics ?? []) as GcStat[];
+  let freed = 0;
+  for (const g of stats) freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+  let events = events0;
+  for (const s of sims) events += s.events;
+  return { bytes: used1 - used0 + freed, events, gcs: stats.length };
+}
