@@ -230,12 +230,6 @@ export interface CostModel {
    */
   readonly apicMsrWriteFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
   /**
-   * The field part of a port write the hypervisor completes in the kernel as coalesced PIO (the RTC's
-   * index port 0x70 under KVM with QEMU: cost-model.yaml coalescedPioFieldNs), per hypervisor; absent:
-   * every port write takes the I/O slot's cost.
-   */
-  readonly coalescedPioFieldNs: Readonly<Partial<Record<'bhyve' | 'kvm', number>>>;
-  /**
    * The waker's share of waking a vCPU blocked in HLT, charged to the sender's exit (cost-model.yaml
    * wakeupWakerNs), per hypervisor; absent: none.
    */
@@ -296,10 +290,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
   const apicMsrWriteFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
     if (apicField[hv] !== undefined) apicMsrWriteFieldNs[hv] = num(apicField, hv, 'cost-model.apicMsrWriteFieldNs');
-  const coalesced = sub(cost, 'coalescedPioFieldNs', 'cost-model');
-  const coalescedPioFieldNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
-  for (const hv of ['bhyve', 'kvm'] as const)
-    if (coalesced[hv] !== undefined) coalescedPioFieldNs[hv] = num(coalesced, hv, 'cost-model.coalescedPioFieldNs');
   const waker = sub(cost, 'wakeupWakerNs', 'cost-model');
   const wakeupWakerNs: Partial<Record<'bhyve' | 'kvm', number>> = {};
   for (const hv of ['bhyve', 'kvm'] as const)
@@ -312,7 +302,6 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
     handlerCycles: Object.freeze({ bhyve: Object.freeze(handlerCycles.bhyve), kvm: Object.freeze(handlerCycles.kvm) }),
     fieldNs: Object.freeze({ bhyve: Object.freeze(fieldNs.bhyve), kvm: Object.freeze(fieldNs.kvm) }),
     apicMsrWriteFieldNs: Object.freeze(apicMsrWriteFieldNs),
-    coalescedPioFieldNs: Object.freeze(coalescedPioFieldNs),
     wakeupWakerNs: Object.freeze(wakeupWakerNs),
     hostTickHz: Object.freeze(
       Object.fromEntries(HOST_OS_NAMES.map((os) => [os, num(tick, os, 'cost-model.hostTickHz')])) as Record<
@@ -369,21 +358,6 @@ export function apicMsrWriteCostNs(cost: CostModel, profile: CpuProfile, hypervi
   const field = cost.apicMsrWriteFieldNs[hypervisor];
   if (field === undefined) return -1;
   const name = profile.vendor === 'intel' ? 'MSR_WRITE' : 'VMEXIT_MSR';
-  const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
-  return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
-}
-
-/**
- * Host ns of a port write completed in the kernel as coalesced PIO (KVM: QEMU registers the RTC's
- * index port 0x70 with KVM_REGISTER_COALESCED_MMIO's PIO flavour, so the write is appended to the
- * coalesced ring and the exit never reaches user space): the I/O slot's round trip + in-kernel handler
- * (handlerCycles IO_INSTRUCTION / VMEXIT_IOIO, the inl_from_kernel path) with coalescedPioFieldNs as
- * the field part instead of the user-space trip; -1 when the cost model gives the hypervisor none.
- */
-export function coalescedPioWriteCostNs(cost: CostModel, profile: CpuProfile, hypervisor: 'bhyve' | 'kvm'): number {
-  const field = cost.coalescedPioFieldNs[hypervisor];
-  if (field === undefined) return -1;
-  const name = profile.vendor === 'intel' ? 'IO_INSTRUCTION' : 'VMEXIT_IOIO';
   const cycles = cost.exitRoundTripCycles[profile.microarchitecture] + (cost.handlerCycles[hypervisor][name] ?? 0);
   return Math.round((cycles * 1000) / profile.baseClockMHz) + field;
 }

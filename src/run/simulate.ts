@@ -1,6 +1,5 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
 import { hvFeatureBits } from '../core/hypervisor/hyperv.js';
-import { kvmCoalescedPioPorts } from '../core/hypervisor/exitHandling.js';
 import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
@@ -14,14 +13,7 @@ import {
   type ScriptedGuestSpec,
   type WorkloadProfile,
 } from '../scenario/types.js';
-import {
-  apicMsrWriteCostNs,
-  coalescedPioWriteCostNs,
-  exitCostTable,
-  hostModel,
-  pauseLoopIntervalTsc,
-  type ModelData,
-} from '../model/data.js';
+import { apicMsrWriteCostNs, exitCostTable, hostModel, pauseLoopIntervalTsc, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 
 /**
@@ -181,10 +173,6 @@ export function hostSimulations(
   const exitCostNs = withMeasuredTimes(exitCostTable(data.costModel, profile, traits.hypervisor), variant);
   const host = hostModel(data.costModel, traits.hypervisor, variant.host.os, variant.host.cores, variant.host.tickHz);
   const apicMsrWrite = apicMsrWriteCostNs(data.costModel, profile, traits.hypervisor);
-  // KVM with QEMU: the RTC's index port is coalesced PIO (hypervisor/exitHandling.ts DEVICES).
-  const coalescedPorts = traits.hypervisor === 'kvm' ? kvmCoalescedPioPorts() : [];
-  const coalescedCost =
-    coalescedPorts.length > 0 ? coalescedPioWriteCostNs(data.costModel, profile, traits.hypervisor) : -1;
   const pauseLoop = pauseLoopIntervalTsc(data.costModel, profile);
   return (hostIndex, guests) =>
     new HostSimulation({
@@ -196,8 +184,6 @@ export function hostSimulations(
       guests,
       exitCostNs,
       apicMsrWriteCostNs: apicMsrWrite,
-      coalescedPioPort: coalescedPorts.length > 0 ? coalescedPorts[0] : -1,
-      coalescedPioCostNs: coalescedCost,
       pauseLoopIntervalTsc: pauseLoop,
       host,
       debugChecks: scenario.debugChecks,

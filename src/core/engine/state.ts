@@ -55,9 +55,6 @@ export interface HostConfig {
   readonly exitCostNs: Float64Array;
   /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
   readonly apicMsrWriteCostNs?: number;
-  /** The coalesced-PIO port and the host ns of a write to it (MachineCore.coalescedPioPort / coalescedPioCostNs); absent: none. */
-  readonly coalescedPioPort?: number;
-  readonly coalescedPioCostNs?: number;
   /** TSC ticks between two PAUSEs of a guest spin loop on this CPU (model/data.ts pauseLoopIntervalTsc); absent: loops never exit. */
   readonly pauseLoopIntervalTsc?: number;
   readonly host: HostModel;
@@ -422,8 +419,6 @@ export abstract class HostState {
       arrays: a.machine,
     });
     this.machine.apicMsrWriteCostNs = config.apicMsrWriteCostNs ?? -1;
-    this.machine.coalescedPioPort = config.coalescedPioPort ?? -1;
-    this.machine.coalescedPioCostNs = config.coalescedPioCostNs ?? -1;
     this.machine.wakeupWakerNs = config.host.wakeupWakerNs;
     this.machine.deferIpis = true;
     for (let gi = 0; gi < g; gi++) {

@@ -98,47 +98,6 @@ export const PM_TIMER_PORT_I440FX = 0xb008;
 export const RTC_INDEX_PORT = 0x70;
 export const RTC_DATA_PORT = 0x71;
 
-/**
- * Port accesses of the Windows HAL's RTC timer callbacks under QEMU (docs/research/rtc-port-traffic.md
- * section 1; Hex-Rays decompilations of ntoskrnl.exe, HalpRtc*). Every register access is the HAL's
- * CMOS routine: OUT 0x70 (index), then IN or OUT 0x71. One entry per access: [port, 1 = OUT / 0 = IN].
- * - ACK (HalpRtcAcknowledgeInterrupt, every tick): read register C until IRQF (bit 7) reads clear.
- *   QEMU's read of C returns it and clears it (hw/rtc/mc146818rtc.c cmos_ioport_read), so the first
- *   read sees the tick's IRQF and the second reads 0: two reads. (With coalesced ticks pending under
- *   the slew policy QEMU sets IRQF again on the read - more reads, not modelled: no source counts them.)
- * - ARM (HalpRtcArmTimer): read B, write B (PIE | 24-hour), read C, read D, read C until IRQF clear.
- * - STOP (HalpRtcStop): read B, write B without PIE.
- * Only ACK is driven (clockTickDone); how often Windows arms and stops the RTC (tick skipping, timer
- * resolution changes) no source states, so no phase makes ARM or STOP (notExpressed of the AVIC case).
- */
-export const RTC_HAL_ACCESSES: Readonly<Record<'ACK' | 'ARM' | 'STOP', readonly (readonly [number, 0 | 1])[]>> =
-  Object.freeze({
-    ACK: [
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-    ],
-    ARM: [
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 1],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-    ],
-    STOP: [
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 0],
-      [RTC_INDEX_PORT, 1],
-      [RTC_DATA_PORT, 1],
-    ],
-  });
-
 /** A guest's resolved timekeeping: the machine operation of one clock read and the clock interrupt. */
 export interface ClockSetup {
   readonly read: ClockRead;

@@ -6,7 +6,7 @@
  */
 import { Gi, GuestCounter, Vf, Vi, type HostState } from '../engine/state.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
-import { ClockTimer, RTC_HAL_ACCESSES } from './clock.js';
+import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 
 /**
  * vCPU `v` of guest `gi` ran `guestNs` of guest time: its clock reads at the model's rate, exact mean
@@ -87,8 +87,8 @@ export function clockTickDone(h: HostState, v: number): boolean {
   }
   if (platformClockOwner(h, v)) {
     if (c.timer === ClockTimer.PLATFORM_RTC) {
-      const ack = RTC_HAL_ACCESSES.ACK;
-      for (let i = 0; i < ack.length; i++) m.ioInstruction(v, ack[i][0], ack[i][1] === 1);
+      m.ioInstruction(v, RTC_INDEX_PORT);
+      m.ioInstruction(v, RTC_DATA_PORT);
     }
     const guest = h.guests[gi];
     const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];

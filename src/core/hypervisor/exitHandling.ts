@@ -49,12 +49,6 @@ export interface DeviceHandling {
   readonly mmioBase?: number;
   readonly kvm: Handler;
   readonly bhyve: Handler;
-  /**
-   * Ports whose writes KVM completes in the kernel although the device is QEMU's: QEMU registers them
-   * as coalesced PIO (KVM_CAP_COALESCED_PIO), the write is queued in the coalesced ring and replayed
-   * by QEMU at its next exit to user space for that device. Reads are not coalesced.
-   */
-  readonly kvmCoalescedWrites?: readonly number[];
   readonly source: string;
 }
 
@@ -103,9 +97,7 @@ export const DEVICES: readonly DeviceHandling[] = [
     ports: [0x70, 0x71],
     kvm: 'user',
     bhyve: 'kernel',
-    kvmCoalescedWrites: [0x70],
-    source:
-      'QEMU hw/rtc/mc146818rtc.c (rtc_realizefn registers the index port 0x70 for coalesced PIO: an OUT 0x70 completes in the kernel; 0x71 and reads go to QEMU); bhyve sys/amd64/vmm/io/vrtc.c',
+    source: 'QEMU hw/rtc/mc146818rtc.c; bhyve sys/amd64/vmm/io/vrtc.c',
   },
   {
     device: 'ioapic',
@@ -145,21 +137,6 @@ export function exitHandledIn(hypervisor: 'bhyve' | 'kvm', exitName: string, dev
 /** The device an I/O port belongs to in DEVICES ('emulated-device' when none is listed). */
 export function deviceOfPort(port: number): string {
   return DEVICES.find((d) => d.ports?.includes(port))?.device ?? 'emulated-device';
-}
-
-/**
- * Where KVM handles a port access: 'kernel' for a write to a coalesced-PIO port (DEVICES
- * kvmCoalescedWrites), else the port's device's handler.
- */
-export function kvmPortHandledIn(port: number, write: boolean): Handler {
-  const d = DEVICES.find((x) => x.ports?.includes(port));
-  if (write && d?.kvmCoalescedWrites?.includes(port)) return 'kernel';
-  return d?.kvm ?? 'user';
-}
-
-/** The ports whose writes KVM completes in the kernel as coalesced PIO (QEMU's registrations, DEVICES). */
-export function kvmCoalescedPioPorts(): readonly number[] {
-  return DEVICES.flatMap((d) => d.kvmCoalescedWrites ?? []);
 }
 
 /** Every exit kind's handler per hypervisor, for the cost model and docs (slot order). */

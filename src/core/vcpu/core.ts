@@ -97,13 +97,6 @@ export class MachineCore {
    * (docs/MODEL.md §5); -1: the slot's cost. Machine.repeat's only MSR write is IA32_TSC_DEADLINE.
    */
   apicMsrWriteCostNs = -1;
-  /**
-   * A port whose writes the hypervisor completes in the kernel as coalesced PIO (KVM: the RTC's index
-   * port 0x70, hypervisor/exitHandling.ts kvmCoalescedPioPorts) and the host ns of such a write's exit
-   * (model/data.ts coalescedPioWriteCostNs); -1: none, every port exit takes the I/O slot's cost.
-   */
-  coalescedPioPort = -1;
-  coalescedPioCostNs = -1;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
   readonly vcpuHostNs: Float64Array;
   /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */

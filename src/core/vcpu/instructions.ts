@@ -126,19 +126,10 @@ export class GuestInstructions extends HypervisorEmulation {
 
   /**
    * An I/O instruction (IN/OUT): both hypervisors intercept every port (bhyve: unconditional I/O
-   * exiting via a full I/O bitmap; SVM IOIO intercept), so it always exits (SDM-26, APM-15). `write`:
-   * an OUT. A write to the hypervisor's coalesced-PIO port (coalescedPioPort: KVM's RTC index port)
-   * costs the in-kernel exit (coalescedPioCostNs) instead of the slot's user-space round trip.
+   * exiting via a full I/O bitmap; SVM IOIO intercept), so it always exits (SDM-26, APM-15).
    */
-  ioInstruction(v: number, port: number, write = false): void {
-    const slot = this.intel ? Slot.IO_INSTRUCTION : Slot.VMEXIT_IOIO;
-    if (write && port === this.coalescedPioPort && this.coalescedPioCostNs >= 0) {
-      if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
-      this.exit(v, slot, (port & 0xffff) << 16, this.coalescedPioCostNs);
-      this.enter(v);
-      return;
-    }
-    this.opaqueExit(v, slot, (port & 0xffff) << 16);
+  ioInstruction(v: number, port: number): void {
+    this.opaqueExit(v, this.intel ? Slot.IO_INSTRUCTION : Slot.VMEXIT_IOIO, (port & 0xffff) << 16);
   }
 
   /**

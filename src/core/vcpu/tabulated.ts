@@ -153,10 +153,10 @@ export class TabulatedInstructions extends GuestInstructions {
     this.depth--;
   }
 
-  override ioInstruction(v: number, port: number, write = false): void {
+  override ioInstruction(v: number, port: number): void {
     this.forget(v);
     this.depth++;
-    super.ioInstruction(v, port, write);
+    super.ioInstruction(v, port);
     this.depth--;
   }
 
