@@ -28,14 +28,15 @@ interface GcStat {
   afterGC: { heapStatistics: { usedHeapSize: number } };
 }
 
-/** Build every host of `variant` and run them `warmSeconds`, then measure `seconds` more. */
-export function measureAllocation(
+/**
+ * Every host of `variant` with guests, built, and `runTo(ns)` that advances them all in lockstep one
+ * simulated second at a time (both alloc scripts run their hosts this way).
+ */
+export function lockstepHosts(
   scenario: Scenario,
   variant: ScenarioVariant,
   data: ModelData,
-  warmSeconds: number,
-  seconds: number,
-): Allocation {
+): { sims: HostSimulation[]; runTo: (untilNs: number) => void } {
   const build = hostSimulations(scenario, variant, data);
   const sims: HostSimulation[] = [];
   for (let h = 0; h < variant.host.count; h++) {
@@ -49,6 +50,18 @@ export function measureAllocation(
       for (let i = 0; i < sims.length; i++) sims[i].advanceTo(t);
     }
   };
+  return { sims, runTo };
+}
+
+/** Build every host of `variant` and run them `warmSeconds`, then measure `seconds` more. */
+export function measureAllocation(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+  warmSeconds: number,
+  seconds: number,
+): Allocation {
+  const { sims, runTo } = lockstepHosts(scenario, variant, data);
   runTo(warmSeconds * 1e9);
   let events0 = 0;
   for (const s of sims) events0 -= s.events;

@@ -11,8 +11,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { loadModelData } from '../src/model/data.js';
-import { hostGuests, hostSimulations, EPOCH_NS } from '../src/run/simulate.js';
-import type { HostSimulation } from '../src/core/engine/host.js';
+import { lockstepHosts } from './allocMeasure.js';
 import { benchArgs, USAGE_ERROR } from './args.js';
 import { CASES, scenarios, type CaseId } from './cases.js';
 
@@ -45,19 +44,7 @@ interface ProfileNode {
 const data = loadModelData();
 const { scenario, variants } = scenarios[opts.case as CaseId];
 const variant = variants[Number(opts.variant)];
-const build = hostSimulations(scenario, variant, data);
-const sims: HostSimulation[] = [];
-for (let h = 0; h < variant.host.count; h++) {
-  const guests = hostGuests(variant, data, h);
-  if (guests.length > 0) sims.push(build(h, guests));
-}
-let t = 0;
-const runTo = (until: number): void => {
-  while (t < until) {
-    t = Math.min(until, t + EPOCH_NS);
-    for (const s of sims) s.advanceTo(t);
-  }
-};
+const { runTo } = lockstepHosts(scenario, variant, data);
 const warm = Number(opts.warmup) * 1e9;
 runTo(warm);
 const session = new Session();
