@@ -6,6 +6,7 @@ import { consumeWork, startPhase } from '../guests/phases.js';
 import { isSpinning, spinRun } from '../guests/spin.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
+import { DOUBLE_ZERO } from '../vcpu/core.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
@@ -42,8 +43,11 @@ export class HostSimulation extends HostState {
   private reportsSeen = -1;
   /** Set by progress for advance's host ticks: wall time up to which the interval was root mode (exit debt). */
   private rootUntil = -Infinity;
-  /** Set by progress: the share of the interval's wall time after rootUntil that the vCPU was in guest mode. */
-  private guestFraction = 1;
+  /**
+   * Set by progress (before guestModeTicks reads it): the share of the interval's wall time after
+   * rootUntil that the vCPU was in guest mode. Initialised as a double (DOUBLE_ZERO, src/core/vcpu/core.ts).
+   */
+  private guestFraction = DOUBLE_ZERO;
   /**
    * Set by advance for guestModeTicks: the first of the ticks it applies (a field, not an argument: an
    * absolute time is past the small-integer range, and V8 boxes a double argument, an allocation).
@@ -254,7 +258,10 @@ export class HostSimulation extends HostState {
     // bulk exits' predicted time (wall - guestNs) is spread over it, and when the host is overcommitted
     // the vCPU is off its core (another vCPU in guest mode there takes the tick) for 1 - share of it.
     this.guestFraction = (share * guestNs) / wall;
-    if (workload === undefined) clockReads(this, v, gi, guestNs);
+    if (workload === undefined) {
+      this.ranGuestNs = guestNs;
+      clockReads(this, v, gi);
+    }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
     if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)

@@ -8,6 +8,7 @@ import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '
 import { HvFeature } from '../hypervisor/hyperv.js';
 import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
+import { DOUBLE_ZERO } from '../vcpu/core.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
 import { carve, EMPTY_F64, type Carver } from '../vcpu/arena.js';
 import { machineArrays, slotStrideOf } from '../vcpu/machineSetup.js';
@@ -314,15 +315,17 @@ export abstract class HostState {
   readonly guestCounters: Float64Array;
   /** Latency histogram counts: LATENCY_BOUNDS_NS.length + 1 buckets. */
   readonly latencyCounts: Float64Array;
-  latencySumNs = 0;
+  /** A double from the start (DOUBLE_ZERO, src/core/vcpu/core.ts): the sum passes 2^31 ns early in a run. */
+  latencySumNs = DOUBLE_ZERO;
   latencyCount = 0;
   /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
   readonly latencyExemplars: LatencyExemplars;
   /**
    * Simulated time of the event being processed (of the last advanceTo between events): the time the
-   * engine and every guest handler read; no call on the per-event path takes it as an argument.
+   * engine and every guest handler read; no call on the per-event path takes it as an argument. A
+   * double from the start (DOUBLE_ZERO, src/core/vcpu/core.ts).
    */
-  now = 0;
+  now = DOUBLE_ZERO;
   /** vCPUs not halted: they share the host's cores. */
   runnable = 0;
   /** Time the violation that stopped a guest was noticed, per guest (-1 none). */
@@ -336,6 +339,11 @@ export abstract class HostState {
    */
   cr8WallNs = 0.5;
   cr8GuestNs = 0.5;
+  /**
+   * Set by the engine's progress for clockReads (guests/timekeeping.ts): the guest ns the vCPU just
+   * ran, a fraction (a field for the reason above).
+   */
+  ranGuestNs = 0.5;
   /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
   readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
@@ -506,17 +514,22 @@ export abstract class HostState {
   }
 
   /**
+   * Wall ns in which running vCPU `v` does `work` guest ns at its present rate, rounded up: whole ns,
+   * so the answer crosses the call as a small integer, where the rate, a fraction, would be boxed
+   * (the event walk's chunk, build and hop end times call this; V8 does not inline it there).
+   */
+  workWallNs(v: number, work: number): number {
+    return Math.ceil(work / this.progressRate(v));
+  }
+
+  /**
    * When vCPU `v` finishes the work it owes (Vf.WORK_LEFT: a build share, a ping-pong hop) at its
    * present rate: Infinity unless it runs guest code outside a raised section, where work progresses.
    */
   workEndTime(v: number): number {
     const b = v * Vf.STRIDE;
     if (this.mode(v) !== Mode.RUN || this.vf[b + Vf.RAISED_END] !== Infinity) return Infinity;
-    return (
-      this.vf[b + Vf.T] +
-      this.vf[b + Vf.DEBT] +
-      Math.max(0, Math.ceil(this.vf[b + Vf.WORK_LEFT] / this.progressRate(v)))
-    );
+    return this.vf[b + Vf.T] + this.vf[b + Vf.DEBT] + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
   }
 
   hostTickPeriod(): number {
@@ -568,7 +581,9 @@ export abstract class HostState {
     let i = 0;
     while (i < LATENCY_BOUNDS_NS.length && ns > LATENCY_BOUNDS_NS[i]) i++;
     this.latencyCounts[i]++;
-    this.latencyExemplars.offer(i, ns, this.now, this.guests[gi].index);
+    // Offered only when it could be taken (offer refuses a smaller latency first): the time crosses the
+    // call as a boxed double whenever V8 does not inline offer, an allocation per interrupt delivery.
+    if (ns >= this.latencyExemplars.ns(i)) this.latencyExemplars.offer(i, ns, this.now, this.guests[gi].index);
     this.latencySumNs += ns;
     this.latencyCount++;
   }

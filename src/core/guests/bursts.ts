@@ -62,7 +62,8 @@ export function burstBoundary(h: HostState, v: number): void {
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
-    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b))));
+    h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b)));
+    goIdle(h, gi, v);
   } else {
     h.v8[busy] = 1;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
@@ -78,15 +79,16 @@ export function burstBoundary(h: HostState, v: number): void {
 }
 
 /**
- * vCPU `v` of guest `gi` goes idle until `wakeAt`: a dynticks guest programs its timer for the
- * wake-up (src/core/guests/timers.ts), any other is woken by the scheduler's IPI at the idle gap's
- * end (Ev.BURST_END); it halts now unless its work or a raised IRQL section keeps it running (an
- * ISR in progress halts at its end).
+ * vCPU `v` of guest `gi` goes idle until the wake-up time its caller wrote in Vf.BURST_END (state,
+ * not an argument: V8 boxes a double argument, an allocation per call): a dynticks guest programs
+ * its timer for the wake-up (src/core/guests/timers.ts), any other is woken by the scheduler's IPI at
+ * the idle gap's end (Ev.BURST_END); it halts now unless its work or a raised IRQL section keeps it
+ * running (an ISR in progress halts at its end).
  */
-export function goIdle(h: HostState, gi: number, v: number, wakeAt: number): void {
+export function goIdle(h: HostState, gi: number, v: number): void {
   h.v8[v * V8.STRIDE + V8.BUSY] = 0;
   const running = h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v);
-  h.vf[v * Vf.STRIDE + Vf.BURST_END] = running && programIdleWakeup(h, v, wakeAt) ? Infinity : wakeAt;
+  if (running && programIdleWakeup(h, v)) h.vf[v * Vf.STRIDE + Vf.BURST_END] = Infinity;
   if (running && h.mode(v) === Mode.RUN) {
     stimerIdleTransition(h, v); // the tick stops: the timer is set for the next due timer
     halt(h, v);

@@ -114,9 +114,7 @@ export function chunkEndTime(h: HostState, v: number): number {
   )
     return Infinity;
   return (
-    h.vf[v * Vf.STRIDE + Vf.T] +
-    h.vf[v * Vf.STRIDE + Vf.DEBT] +
-    Math.ceil(h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] / h.progressRate(v))
+    h.vf[v * Vf.STRIDE + Vf.T] + h.vf[v * Vf.STRIDE + Vf.DEBT] + h.workWallNs(v, h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT])
   );
 }
 
@@ -237,5 +235,8 @@ export function buildShareDone(h: HostState, v: number): void {
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
   if (all) completePhase(h, gi);
-  else goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs)));
+  else {
+    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs));
+    goIdle(h, gi, v);
+  }
 }

@@ -87,11 +87,11 @@ export function hopDone(h: HostState, v: number): void {
   const end = h.vf[v * Vf.STRIDE + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && end !== Infinity) return; // in an idle burst of its own
   const b = h.vcpuBehaviour(v);
-  const wakeAt =
+  h.vf[v * Vf.STRIDE + Vf.BURST_END] =
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 && end !== Infinity
       ? Math.max(end, time + 1)
       : time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b)));
-  goIdle(h, gi, v, wakeAt);
+  goIdle(h, gi, v);
 }
 
 /**

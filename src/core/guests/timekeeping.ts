@@ -9,11 +9,12 @@ import { HvMsr } from '../hypervisor/hyperv.js';
 import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 
 /**
- * vCPU `v` of guest `gi` ran `guestNs` of guest time: its clock reads at the model's rate, exact mean
- * counts with the fraction carried, executed in bulk by the per-instruction rules (Machine.repeat);
+ * vCPU `v` of guest `gi` ran `h.ranGuestNs` of guest time: its clock reads at the model's rate, exact
+ * mean counts with the fraction carried, executed in bulk by the per-instruction rules (Machine.repeat);
  * their host time is exit debt paid from the next running time.
  */
-export function clockReads(h: HostState, v: number, gi: number, guestNs: number): void {
+export function clockReads(h: HostState, v: number, gi: number): void {
+  const guestNs = h.ranGuestNs;
   const c = h.clocks[gi];
   if (c.op < 0 || guestNs <= 0) return;
   const rate = h.vcpuBehaviour(v).clockReadsPerBusySecond; // the phase's (a computing thread reads none)

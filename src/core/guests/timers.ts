@@ -64,13 +64,14 @@ export function timerActive(h: HostState, v: number): boolean {
 }
 
 /**
- * A dynticks guest's vCPU `v` goes idle until `wakeAt`: it programs its timer for then (one arm) and
- * the timer interrupt will end the idle period. Returns false (nothing done) for other guests.
+ * A dynticks guest's vCPU `v` goes idle until its wake-up time in Vf.BURST_END (bursts.ts goIdle): it
+ * programs its timer for then (one arm) and the timer interrupt will end the idle period. Returns
+ * false (nothing done) for other guests.
  */
-export function programIdleWakeup(h: HostState, v: number, wakeAt: number): boolean {
+export function programIdleWakeup(h: HostState, v: number): boolean {
   const model = h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model;
   if (!dynticks(model)) return false;
-  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = wakeAt;
+  h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = h.vf[v * Vf.STRIDE + Vf.BURST_END];
   h.v8[v * V8.STRIDE + V8.WAKE_TIMER] = 1;
   armTimer(h, v, model);
   return true;
