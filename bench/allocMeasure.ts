@@ -53,6 +53,30 @@ export function lockstepHosts(
   return { sims, runTo };
 }
 
+/**
+ * Bytes allocated and engine events while `runTo` advances `sims` to `untilNs` (they must be past
+ * any warm-up: this counts whatever happens, JIT compilation of late-optimized functions included).
+ */
+export function measureWindow(
+  sims: readonly HostSimulation[],
+  runTo: (untilNs: number) => void,
+  untilNs: number,
+): Allocation {
+  let events0 = 0;
+  for (const s of sims) events0 -= s.events;
+  const profiler = new GCProfiler();
+  profiler.start();
+  const used0 = getHeapStatistics().used_heap_size;
+  runTo(untilNs);
+  const used1 = getHeapStatistics().used_heap_size;
+  const stats = (profiler.stop()?.statistics ?? []) as GcStat[];
+  let freed = 0;
+  for (const g of stats) freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+  let events = events0;
+  for (const s of sims) events += s.events;
+  return { bytes: used1 - used0 + freed, events, gcs: stats.length };
+}
+
 /** Build every host of `variant` and run them `warmSeconds`, then measure `seconds` more. */
 export function measureAllocation(
   scenario: Scenario,
@@ -63,17 +87,5 @@ export function measureAllocation(
 ): Allocation {
   const { sims, runTo } = lockstepHosts(scenario, variant, data);
   runTo(warmSeconds * 1e9);
-  let events0 = 0;
-  for (const s of sims) events0 -= s.events;
-  const profiler = new GCProfiler();
-  profiler.start();
-  const used0 = getHeapStatistics().used_heap_size;
-  runTo((warmSeconds + seconds) * 1e9);
-  const used1 = getHeapStatistics().used_heap_size;
-  const stats = (profiler.stop()?.statistics ?? []) as GcStat[];
-  let freed = 0;
-  for (const g of stats) freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
-  let events = events0;
-  for (const s of sims) events += s.events;
-  return { bytes: used1 - used0 + freed, events, gcs: stats.length };
+  return measureWindow(sims, runTo, (warmSeconds + seconds) * 1e9);
 }
