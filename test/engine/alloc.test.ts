@@ -7,9 +7,9 @@
  *
  * Why the bound and the minimum, from the measured spread (30 s warm-up, windows of 10 simulated s,
  * 8 processes of this branch, 2 of main):
- * - this engine: 0.02-0.16 bytes per event in most processes; in some, ~1.0-1.3 in every window
- *   (what V8 inlined differs from process to process, and where it did not inline a call a double
- *   crossing it is boxed, about one box per 13 events). A window in which V8 optimizes a late-warming
+ * - this engine: 0.02-0.16 bytes per event in some processes; in others, ~1.0-1.3 in every window
+ *   (what V8 optimized differs from process to process: about one box per 13 events where it
+ *   re-optimized a function late, docs/PERF.md tenth session). A window in which V8 optimizes a late-warming
  *   function holds that code, ~0.5-1 MB, 3-14 bytes per event of this fleet: hence the least of
  *   three windows, not one window.
  * - main before the event's time became state (ffda7d9): 16.0-18.7 bytes per event in every window,
