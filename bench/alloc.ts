@@ -9,9 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadModelData } from '../src/model/data.js';
-import { benchArgs, USAGE_ERROR } from './args.js';
+import { benchArgs, checkChoice, choicesText } from './args.js';
 import { measureAllocation } from './allocMeasure.js';
-import { CASES, scenarios, type CaseId } from './cases.js';
+import { CASES, scenarios } from './cases.js';
 
 const { values: opts } = benchArgs(
   'node dist/bench/alloc.js [options]: bytes allocated per engine event in the steady state (docs/PERF.md)',
@@ -20,16 +20,9 @@ const { values: opts } = benchArgs(
     warmup: { type: 'string', default: '10', value: 'S', help: 'simulated seconds run before measuring' },
     seconds: { type: 'string', default: '20', value: 'S', help: 'simulated seconds measured' },
   },
-  {
-    more: `cases:\n${Object.entries(CASES)
-      .map(([id, label]) => `  ${id.padEnd(24)} ${label}`)
-      .join('\n')}`,
-  },
+  { more: choicesText('cases', CASES) },
 );
-if (opts.case !== undefined && !(opts.case in CASES)) {
-  process.stderr.write(`no case ${opts.case}; cases: ${Object.keys(CASES).join(', ')} (--help)\n`);
-  process.exit(USAGE_ERROR);
-}
+checkChoice('case', 'cases', opts.case, CASES);
 const data = loadModelData();
 const warm = Number(opts.warmup);
 const seconds = Number(opts.seconds);
@@ -43,7 +36,7 @@ if (opts.case === undefined) {
     process.stdout.write(out.stdout.split('\n').slice(1).join('\n'));
   }
 } else {
-  const { scenario, variants } = scenarios[opts.case as CaseId];
+  const { scenario, variants } = scenarios[opts.case];
   for (const v of variants) {
     const a = measureAllocation(scenario, v, data, warm, seconds);
     console.log(

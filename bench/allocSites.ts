@@ -12,8 +12,8 @@
 import { Session } from 'node:inspector/promises';
 import { loadModelData } from '../src/model/data.js';
 import { lockstepHosts } from './allocMeasure.js';
-import { benchArgs, USAGE_ERROR } from './args.js';
-import { CASES, scenarios, type CaseId } from './cases.js';
+import { benchArgs, checkChoice, choicesText } from './args.js';
+import { CASES, scenarios } from './cases.js';
 
 const { values: opts } = benchArgs(
   'node dist/bench/allocSites.js [options]: the engine allocation sites in the steady state, by stack (docs/PERF.md)',
@@ -24,16 +24,9 @@ const { values: opts } = benchArgs(
     seconds: { type: 'string', default: '10', value: 'S', help: 'simulated seconds sampled' },
     top: { type: 'string', default: '15', value: 'N', help: 'stacks printed' },
   },
-  {
-    more: `cases:\n${Object.entries(CASES)
-      .map(([id, label]) => `  ${id.padEnd(24)} ${label}`)
-      .join('\n')}`,
-  },
+  { more: choicesText('cases', CASES) },
 );
-if (!(opts.case in CASES)) {
-  process.stderr.write(`no case ${opts.case}; cases: ${Object.keys(CASES).join(', ')} (--help)\n`);
-  process.exit(USAGE_ERROR);
-}
+checkChoice('case', 'cases', opts.case, CASES);
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -42,7 +35,7 @@ interface ProfileNode {
 }
 
 const data = loadModelData();
-const { scenario, variants } = scenarios[opts.case as CaseId];
+const { scenario, variants } = scenarios[opts.case];
 const variant = variants[Number(opts.variant)];
 const { runTo } = lockstepHosts(scenario, variant, data);
 const warm = Number(opts.warmup) * 1e9;

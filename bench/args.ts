@@ -68,3 +68,28 @@ export function benchArgs<const S extends Record<string, BenchOption>>(
   }
   return { values: parsed.values as Values<S>, positionals: parsed.positionals };
 }
+
+/**
+ * The usage's list of the names an option takes (the bench's cases, bench/cases.ts CASES): a
+ * `title:` line, then each name with what it is.
+ */
+export function choicesText(title: string, choices: Readonly<Record<string, string>>): string {
+  return `${title}:\n${Object.entries(choices)
+    .map(([id, label]) => `  ${id.padEnd(24)} ${label}`)
+    .join('\n')}`;
+}
+
+/**
+ * `--option`'s value, when given, must be one of `choices`' names; any other prints `no option
+ * VALUE; title: the names (--help)` on stderr and exits 2, the usage error.
+ */
+export function checkChoice<K extends string>(
+  option: string,
+  title: string,
+  value: string | undefined,
+  choices: Readonly<Record<K, string>>,
+): asserts value is K | undefined {
+  if (value === undefined || value in choices) return;
+  process.stderr.write(`no ${option} ${value}; ${title}: ${Object.keys(choices).join(', ')} (--help)\n`);
+  process.exit(USAGE_ERROR);
+}

@@ -35,7 +35,7 @@ import { HostSimulation } from '../src/core/engine/host.js';
 import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
 import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
-import { benchArgs, USAGE_ERROR } from './args.js';
+import { benchArgs, checkChoice, choicesText } from './args.js';
 import { CASES, scenarios, type CaseId } from './cases.js';
 
 const { values: opts } = benchArgs(
@@ -50,16 +50,9 @@ const { values: opts } = benchArgs(
       help: 'every case S simulated seconds, the install cut short (quicker A/B runs)',
     },
   },
-  {
-    more: `cases:\n${Object.entries(CASES)
-      .map(([id, label]) => `  ${id.padEnd(24)} ${label}`)
-      .join('\n')}`,
-  },
+  { more: choicesText('cases', CASES) },
 );
-if (opts.case !== undefined && !(opts.case in CASES)) {
-  process.stderr.write(`no case ${opts.case}; cases: ${Object.keys(CASES).join(', ')} (--help)\n`);
-  process.exit(USAGE_ERROR);
-}
+checkChoice('case', 'cases', opts.case, CASES);
 const runs = Math.max(1, Number(opts.runs));
 
 const data = loadModelData();

@@ -14,8 +14,68 @@ export interface RunCostWeights {
   readonly byModel: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** A workload-profile guest (an imported report), per vCPU-second. */
   readonly workload: number;
+  /**
+   * Host CPU ms a run costs whatever it simulates: validating it, compiling the engine on a worker
+   * thread that has not run it yet (the service's first run), assembling and storing results.
+   */
+  readonly perRunMs: number;
   /** Where the figures come from: date, machine, Node.js. */
   readonly measured: Readonly<Record<string, string | number>>;
+  /**
+   * Per guest model (and `workload`), then per phase: the configuration the weight was measured on
+   * (the costliest of the calibration's) and its engine events per simulated vCPU-second there.
+   */
+  readonly worst: ReadonlyMap<string, ReadonlyMap<string, MeasuredOn>>;
+}
+
+/**
+ * A configuration of the calibration (bench/runCost.ts): one host of the CPU profile under the
+ * policy; `alone`: one guest of 1 vCPU on 4 cores, else 16 vCPUs in guests of `vcpus` on 16 cores.
+ */
+export interface CostConfig {
+  readonly policy: string;
+  readonly cpu: string;
+  readonly vcpus: number;
+  readonly alone: boolean;
+}
+
+/** A weight's configuration and its engine events per simulated vCPU-second there (rounded up). */
+export interface MeasuredOn extends CostConfig {
+  readonly events: number;
+}
+
+export const COST_PHASES = ['boot', 'idle', 'install', 'build', 'disk-benchmark'] as const;
+const WORK_BOUND = new Set(['install', 'build', 'disk-benchmark']);
+
+/**
+ * The calibration's runs, in simulated seconds: a full host is measured over one run of 2 s; a
+ * lone guest as the difference of a 10 s and a 2 s run, since building its host (~50 ms of CPU)
+ * would otherwise be most of what its 2 vCPU-seconds cost.
+ */
+export const FULL_SECONDS = 2;
+export const ALONE_SECONDS: readonly [number, number] = [2, 10];
+
+/** How data/run-cost.yaml names a configuration: `kvm on i7-6700K, 4 vCPUs`, `... 1 vCPU alone`. */
+export function configText(c: CostConfig): string {
+  return `${c.policy} on ${c.cpu}, ${c.vcpus} vCPU${c.vcpus === 1 ? '' : 's'}${c.alone ? ' alone' : ''}`;
+}
+
+/**
+ * The scenario (YAML) the calibration runs for a guest model (or `workload`: the shipped profile
+ * data/workloads/sysbench-kvm-2020.yaml) in one phase, held there for the whole run.
+ */
+export function costScenarioYaml(kind: string, phase: string, c: CostConfig, seconds: number): string {
+  const count = c.alone ? 1 : Math.max(1, Math.round(16 / c.vcpus));
+  const work = phase === 'disk-benchmark' ? 'work: 1TiB' : 'work: 100000s';
+  const phases = `[{ phase: ${phase}, ${WORK_BOUND.has(phase) ? work : 'duration: 100000s'} }]`;
+  const guest =
+    kind === 'workload'
+      ? `  - workload: ${join(DATA_DIR, 'workloads', 'sysbench-kvm-2020.yaml')}\n    count: ${count}\n`
+      : `  - os: ${kind}\n    vcpus: ${c.vcpus}\n    count: ${count}\n    phases: ${phases}\n`;
+  return (
+    `name: cost\nseed: 1\nhost: { cpu: ${c.cpu}, cores: ${c.alone ? 4 : 16}, count: 1 }\n` +
+    `hypervisor: { policy: ${c.policy} }\nguests:\n${guest}duration: ${seconds}s\n`
+  );
 }
 
 let cached: RunCostWeights | undefined;
@@ -25,7 +85,9 @@ export function loadRunCost(file = join(DATA_DIR, 'run-cost.yaml')): RunCostWeig
   const doc = parse(readFileSync(file, 'utf8')) as {
     runCost?: unknown;
     measured?: Record<string, string | number>;
+    perRunMs?: unknown;
     msPerVcpuSecond?: Record<string, Record<string, unknown>>;
+    measuredOn?: Record<string, Record<string, { on?: unknown; events?: unknown }>>;
   };
   if (doc?.runCost !== 1 || typeof doc.msPerVcpuSecond !== 'object' || doc.msPerVcpuSecond === null)
     throw new ModelDataError(`${file}: expected runCost: 1 and a msPerVcpuSecond mapping`);
@@ -43,7 +105,23 @@ export function loadRunCost(file = join(DATA_DIR, 'run-cost.yaml')): RunCostWeig
     else byModel.set(model, m);
   }
   if (workload === undefined) throw new ModelDataError(`${file}: msPerVcpuSecond.workload.workload is missing`);
-  const out: RunCostWeights = { byModel, workload, measured: doc.measured ?? {} };
+  const worst = new Map<string, Map<string, MeasuredOn>>();
+  for (const [model, phases] of Object.entries(doc.measuredOn ?? {})) {
+    const m = new Map<string, MeasuredOn>();
+    for (const [phase, o] of Object.entries(phases)) {
+      const at = typeof o?.on === 'string' ? /^(\S+) on (\S+), (\d+) vCPUs?( alone)?$/.exec(o.on) : null;
+      if (at === null || typeof o.events !== 'number' || !Number.isFinite(o.events) || o.events < 0)
+        throw new ModelDataError(
+          `${file}: measuredOn.${model}.${phase}: expected { on: "POLICY on CPU, N vCPUs[ alone]", events: N }`,
+        );
+      m.set(phase, { policy: at[1], cpu: at[2], vcpus: Number(at[3]), alone: at[4] !== undefined, events: o.events });
+    }
+    worst.set(model, m);
+  }
+  const perRunMs = doc.perRunMs;
+  if (typeof perRunMs !== 'number' || !Number.isFinite(perRunMs) || perRunMs < 0)
+    throw new ModelDataError(`${file}: perRunMs: expected a number >= 0`);
+  const out: RunCostWeights = { byModel, workload, perRunMs, measured: doc.measured ?? {}, worst };
   if (file === join(DATA_DIR, 'run-cost.yaml')) cached = out;
   return out;
 }

@@ -1,5 +1,16 @@
-import { loadRunCost, type RunCostWeights } from '../model/runCost.js';
+import {
+  ALONE_SECONDS,
+  FULL_SECONDS,
+  costScenarioYaml,
+  loadRunCost,
+  type CostConfig,
+  type RunCostWeights,
+} from '../model/runCost.js';
+import { REPO_ROOT, loadModelData, type ModelData } from '../model/data.js';
+import { parseScenario } from '../scenario/load.js';
 import { durationLimitNs, type ModelledGuestSpec, type Scenario } from '../scenario/types.js';
+import { runHosts } from '../run/simulate.js';
+import { TotalsAccumulator } from '../run/totals.js';
 
 /**
  * A run's predicted cost, in the unit that costs: host CPU core-seconds of the simulation. Each
@@ -10,9 +21,14 @@ import { durationLimitNs, type ModelledGuestSpec, type Scenario } from '../scena
  * model and phase (data/run-cost.yaml, `npm run calibrate:cost`). Workload-profile guests cost the
  * workload weight for the whole run; scripted guests (a list of single operations) nothing.
  *
- * The weights are the worst case over policies, CPUs and vCPU counts, so the prediction is an upper
- * bound: the service refuses a run predicted over its budget (422 limit_exceeded, the prediction
- * in the message) before it queues, instead of finding out an hour later.
+ * Every run also costs `perRunMs` whatever it simulates (validation, compiling the engine on a
+ * worker that has not run it yet, results): without it a run of a few simulated seconds cost up to
+ * 7x its prediction (docs/SERVICE.md "Predicted cost" says what the prediction guarantees).
+ *
+ * The weights are the worst case over policies, CPUs and hosts (full, or one small guest alone), so
+ * the prediction is an upper bound: the service refuses a run predicted over its budget (422
+ * limit_exceeded, the prediction in the message) before it queues, instead of finding out an hour
+ * later.
  */
 
 export interface CostPrediction {
@@ -49,7 +65,7 @@ function guestCost(g: ModelledGuestSpec, seconds: number, w: RunCostWeights): { 
 
 export function predictCost(scenario: Scenario, weights: RunCostWeights = loadRunCost()): CostPrediction {
   const seconds = durationLimitNs(scenario) / 1e9;
-  let coreSeconds = 0;
+  let coreSeconds = weights.perRunMs / 1000;
   let vcpuSeconds = 0;
   const parts = new Map<string, { vcpuSeconds: number; coreSeconds: number }>();
   for (const v of scenario.variants) {
@@ -83,4 +99,47 @@ export function overCostMessage(name: string, p: CostPrediction, budget: number,
     `(--max-run-cost; ${workers} worker${workers === 1 ? '' : 's'} would need about ${n0(p.coreSeconds / workers)} s). ` +
     'Run fewer guests, fewer vCPUs or a shorter duration, or run it with the CLI (vmexit-lab run --shard)'
   );
+}
+
+/**
+ * One run of a calibration configuration (src/model/runCost.ts costScenarioYaml): this thread's CPU
+ * ms, the simulated vCPU-seconds and the engine events.
+ */
+function costRun(
+  kind: string,
+  phase: string,
+  c: CostConfig,
+  seconds: number,
+  data: ModelData,
+): { ms: number; vcpuSeconds: number; events: number } {
+  const yaml = costScenarioYaml(kind, phase === 'workload' ? 'idle' : phase, c, seconds);
+  const scenario = parseScenario(yaml, 'cost.yaml', { workloadBaseDir: REPO_ROOT });
+  const acc = new TotalsAccumulator();
+  const c0 = process.cpuUsage();
+  runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
+  const u = process.cpuUsage(c0);
+  return { ms: (u.user + u.system) / 1000, vcpuSeconds: acc.vcpuNs / 1e9, events: acc.events };
+}
+
+/**
+ * CPU ms and engine events per simulated vCPU-second of a guest model (or `workload`) in a phase on
+ * a calibration configuration, as `npm run calibrate:cost` measures a weight and
+ * test/service/runCost.test.ts counts its events: a full host's run of FULL_SECONDS; a lone guest's
+ * run of ALONE_SECONDS[1] minus its run of ALONE_SECONDS[0], so building the host does not count.
+ * The events are a count (the same on every machine), the CPU time is not.
+ */
+export function costPerVcpuSecond(
+  kind: string,
+  phase: string,
+  c: CostConfig,
+  data: ModelData = loadModelData(),
+): { ms: number; events: number } {
+  if (!c.alone) {
+    const r = costRun(kind, phase, c, FULL_SECONDS, data);
+    return { ms: r.ms / r.vcpuSeconds, events: r.events / r.vcpuSeconds };
+  }
+  const a = costRun(kind, phase, c, ALONE_SECONDS[0], data);
+  const b = costRun(kind, phase, c, ALONE_SECONDS[1], data);
+  const v = b.vcpuSeconds - a.vcpuSeconds;
+  return { ms: (b.ms - a.ms) / v, events: (b.events - a.events) / v };
 }

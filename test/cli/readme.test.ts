@@ -30,7 +30,7 @@ import { parse } from 'yaml';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { systemBinary } from '../metrics/support.js';
-import { freePort } from '../support/net.js';
+import { boundPort, PROMETHEUS_LISTENING, SERVE_LISTENING } from '../support/net.js';
 import { serverUp } from '../support/http.js';
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -217,9 +217,10 @@ test(
             t.diagnostic(`SKIPPED (loud): ${where}: ${gateway.missing}`);
             continue;
           }
-          const port = String(await freePort());
-          const g = spawn(gateway.path, [`--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+          // Port 0: the port it binds is the one it says it listens on (test/support/net.ts boundPort).
+          const g = spawn(gateway.path, ['--web.listen-address=127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
           children.push(g);
+          const port = String(await boundPort(g, PROMETHEUS_LISTENING));
           assert.ok(await serverUp(`http://127.0.0.1:${port}/-/ready`), 'the Pushgateway started');
           cmd = cmd.replace('127.0.0.1:9091', `127.0.0.1:${port}`);
         }
@@ -236,10 +237,9 @@ test(
           }
         }
         if (/^npx vmexit-lab serve\b/.test(cmd)) {
-          // Runs until stopped: started in the background, on a free port instead of 8080.
-          const port = String(await freePort());
-          ports.set('127.0.0.1:8080', `127.0.0.1:${port}`);
-          serve = spawn('bash', ['-c', `exec ${cmd} --port ${port}`], {
+          // Runs until stopped: started in the background, on port 0 instead of 8080 (the port it
+          // binds is the one it says it listens on, test/support/net.ts boundPort).
+          serve = spawn('bash', ['-c', `exec ${cmd} --port 0`], {
             cwd: dir,
             env,
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -248,6 +248,8 @@ test(
           let log = '';
           serve.stdout!.on('data', (d: Buffer) => (log += d.toString()));
           serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+          const port = String(await boundPort(serve, SERVE_LISTENING));
+          ports.set('127.0.0.1:8080', `127.0.0.1:${port}`);
           assert.ok(
             await serverUp(`http://127.0.0.1:${port}/metrics`),
             `${where}: the service did not come up\n${log}`,

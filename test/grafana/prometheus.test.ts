@@ -23,7 +23,7 @@ import {
   type DashboardJson,
   type VariableValue,
 } from './support.js';
-import { freePort } from '../support/net.js';
+import { boundPort, PROMETHEUS_LISTENING } from '../support/net.js';
 
 const prometheus = systemBinary('prometheus', 'prometheus');
 const RULES = join(REPO_ROOT, 'grafana', 'provisioning', 'prometheus', 'rules', 'vmexit-lab.rules.yml');
@@ -107,8 +107,8 @@ test(
     const live = await post('realtime');
     assert.ok(live.id, JSON.stringify(live));
 
-    // 3. Prometheus on a free loopback port, scraping every second, with the rules.
-    const port = await freePort();
+    // 3. Prometheus on loopback port 0 (the port it binds, read from its log), scraping every second,
+    // with the rules.
     const target = new URL(svc.url).host;
     const config = join(dir, 'prometheus.yml');
     writeFileSync(
@@ -128,16 +128,16 @@ test(
       [
         `--config.file=${config}`,
         `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.listen-address=127.0.0.1:0',
         '--storage.tsdb.retention.time=1h',
-        '--log.level=warn',
+        '--log.level=info',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     prom.stderr!.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);
     });
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://127.0.0.1:${await boundPort(prom, PROMETHEUS_LISTENING)}`;
     const tail = (): string => `\nprometheus log:\n${log}`;
     await until(
       'Prometheus to be ready',

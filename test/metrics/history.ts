@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../support/net.js';
+import { boundPort, PROMETHEUS_LISTENING } from '../support/net.js';
+import { serverUp } from '../support/http.js';
 
 export interface HistorySeries {
   /** Sample name with its label text, e.g. vmexit_lab_vm_exits_total{job="vmexit-lab",...}. */
@@ -31,8 +32,6 @@ export function parseOpenMetrics(text: string): Map<string, HistorySeries> {
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
-
 export interface PrometheusHandle {
   readonly base: string;
   query(q: string, time?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
@@ -49,25 +48,24 @@ export interface PrometheusHandle {
 
 /** Start `prometheus` (no scrape targets) on an existing TSDB directory, wait until ready. */
 export async function startPrometheus(binary: string, tsdb: string, dir: string): Promise<PrometheusHandle> {
-  const port = await freePort();
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, 'global: { scrape_interval: 15s }\nscrape_configs: []\n');
   let log = '';
+  // Port 0: the port it binds is the one it says it listens on (test/support/net.ts boundPort).
   const proc: ChildProcess = spawn(
     binary,
     [
       `--config.file=${config}`,
       `--storage.tsdb.path=${tsdb}`,
-      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.listen-address=127.0.0.1:0',
       '--storage.tsdb.retention.time=3650d',
-      '--log.level=warn',
+      '--log.level=info',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   proc.stderr!.on('data', (d: Buffer) => {
     log = (log + d.toString()).slice(-4000);
   });
-  const base = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((ok) => proc.once('exit', ok));
@@ -76,18 +74,17 @@ export async function startPrometheus(binary: string, tsdb: string, dir: string)
     await exited;
     clearTimeout(t);
   };
-  const end = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > end || proc.exitCode !== null) {
-      await stop();
-      throw new Error(`prometheus did not become ready:\n${log}`);
-    }
-    await sleep(200);
+  let port: number;
+  try {
+    port = await boundPort(proc, PROMETHEUS_LISTENING);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const base = `http://127.0.0.1:${port}`;
+  if (!(await serverUp(`${base}/-/ready`, { alive: () => proc.exitCode === null && proc.signalCode === null }))) {
+    await stop();
+    throw new Error(`prometheus did not become ready:\n${log}`);
   }
   const get = async (path: string, params: Record<string, string>): Promise<any> => {
     const res = await fetch(`${base}${path}?${new URLSearchParams(params).toString()}`, {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
 import { capture } from '../support/cli.js';
-import { freePort } from '../support/net.js';
+import { boundPort, freePort, PROMETHEUS_LISTENING } from '../support/net.js';
 import { serverUp } from '../support/http.js';
 
 const gateway = systemBinary('prometheus-pushgateway', 'prometheus-pushgateway');
@@ -41,14 +41,14 @@ test(
   { skip: gateway.skip, timeout: 60_000 },
   async () => {
     if (!gateway.path) assert.fail(gateway.missing);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    // Port 0: the port it binds is the one it says it listens on (test/support/net.ts boundPort).
     child = spawn(
       gateway.path,
-      [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${join(dir, 'pushgateway.data')}`],
-      { stdio: 'ignore' },
+      ['--web.listen-address=127.0.0.1:0', `--persistence.file=${join(dir, 'pushgateway.data')}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const proc = child;
+    const url = `http://127.0.0.1:${await boundPort(proc, PROMETHEUS_LISTENING)}`;
     assert.ok(
       await serverUp(`${url}/-/ready`, { alive: () => proc.exitCode === null && proc.signalCode === null }),
       'the pushgateway started',

@@ -27,8 +27,8 @@ duration: ${seconds}s
  * `seconds` simulated seconds, each costing ~0.1 s of CPU (a cancel lands within one), so 3,600 s
  * last minutes. A run meant to hold a slot while a test posts the next one must not be one that can
  * end first: an idle 3,600 s guest ends in 0.4 s, 120 s of the api tests' fleet in 1.4 s, and a
- * validation thread kept off the CPU that long lets it (predicted cost 75 core-seconds at 3,600 s,
- * 12.5 at 600 s: under every test service's cap).
+ * validation thread kept off the CPU that long lets it (predicted cost 64 core-seconds at 3,600 s,
+ * 11 at 600 s: under every test service's cap).
  */
 export const busyScenario = (name: string, seed = 1, seconds = 3600): string => `name: ${name}
 seed: ${seed}

@@ -1,6 +1,12 @@
 import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for servers the tests start on loopback). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Only for a port nothing should listen on (a
+ * push to an unreachable gateway): a server the test starts binds port 0 instead and says which
+ * port it got (`boundPort`), since a port found free here may be taken by another process before
+ * the server binds it.
+ */
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
@@ -9,5 +15,56 @@ export function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => ok(port));
     });
+  });
+}
+
+/**
+ * Where the Prometheus servers (prometheus, prometheus-pushgateway: the exporter-toolkit's web
+ * server, at log level info) say they listen, with the port the kernel gave `127.0.0.1:0`:
+ * `msg="Listening on" address=127.0.0.1:40123`.
+ */
+export const PROMETHEUS_LISTENING = /msg="Listening on" address=127\.0\.0\.1:(\d+)/;
+
+/** Where `vmexit-lab serve --port 0` says it listens (src/cli/commands/serve.ts). */
+export const SERVE_LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
+
+/**
+ * The port a server process bound, read from its output (stdout and stderr, those that are piped):
+ * the first match of `listening`, whose group 1 is the port. Start the server on port 0, so the
+ * kernel picks a free port at the bind and no other process can take it first. Rejects, with the
+ * output so far, when the process exits before saying so or after `timeoutMs` (a bound, not a wait).
+ */
+export function boundPort(proc: ChildProcess, listening: RegExp, timeoutMs = 30_000): Promise<number> {
+  return new Promise((ok, fail) => {
+    let out = '';
+    const streams = [proc.stdout, proc.stderr].filter((s) => s !== null);
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const s of streams) s.off('data', onData);
+      proc.off('exit', onExit);
+    };
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = listening.exec(out);
+      if (m) {
+        done();
+        ok(Number(m[1]));
+      }
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      done();
+      fail(new Error(`the server exited (${code ?? signal}) before it said where it listens:\n${out.slice(-4000)}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      fail(new Error(`the server did not say where it listens in ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    }, timeoutMs);
+    if (streams.length === 0) {
+      done();
+      fail(new Error('boundPort needs the process stdout or stderr piped'));
+      return;
+    }
+    for (const s of streams) s.on('data', onData);
+    proc.on('exit', onExit);
   });
 }
