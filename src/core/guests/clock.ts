@@ -27,17 +27,7 @@
  *   - KVM without hv-stimer: "certain Windows versions revert to using HPET (or even RTC when HPET
  *     is unavailable) extensively" (QEMU docs/hyperv.rst hv-stimer; MicrosoftDocs #1885: many RTC
  *     interrupts of an idle VM without stimer): the clock-owner vCPU takes the platform timer's
- *     interrupt, also while idle, at a rate that depends on the device (validation-notes 11.4):
- *       - the RTC at its own periodic rate, `clock.platformTimerHz` (1024 Hz): the MC146818 has only
- *         a periodic interrupt at register A's rate; the HAL arms a count of those periods and its
- *         acknowledge routine counts every one down (HalpRtcArmTimer, HalpRtcAcknowledgeInterrupt,
- *         Hex-Rays decompilations of ntoskrnl.exe), so each period interrupts the owner; QEMU's
- *         rtc_realizefn leaves register A at 0x26, 1024 Hz (hw/rtc/mc146818rtc.c), the rate
- *         perf-prof measured;
- *       - the HPET at the kernel's clock period, `timer.hz` (64 Hz): HalpHpetArmTimer sets a
- *         comparator match value for the requested count (eskezje/useplatformtick-research,
- *         HalpHpetSetMatchValue/01_HalpHpetArmTimer_14046fd60.c);
- *     an RTC interrupt is acknowledged by
+ *     interrupt at `clock.platformTimerHz`, also while idle; an RTC interrupt is acknowledged by
  *     reading status register C (OUT 0x70 then IN 0x71: two port I/O exits, the MC146818 periodic
  *     interrupt flag clears on that read), an HPET periodic edge interrupt needs no acknowledgement.
  *     The other vCPUs have no clock of their own: the owner forwards each tick to them with the
@@ -158,16 +148,6 @@ const NO_CLOCK: ClockSetup = Object.freeze({
   hvIcr: false,
 });
 
-/**
- * Ticks per second of a platform timer on the clock owner (the header's rules): the RTC interrupts at
- * its own periodic rate (`clock.platformTimerHz`), the HPET at the kernel's clock period (`timer.hz`).
- */
-export function platformTimerHzOf(timer: ClockTimer, model: GuestModel): number {
-  if (timer === ClockTimer.PLATFORM_RTC) return model.clock.platformTimerHz;
-  if (timer === ClockTimer.PLATFORM_HPET) return model.timer.hz;
-  return 0;
-}
-
 /** A guest's clock setup; guests that are not Windows keep the model's LAPIC timer and read an exit-free clock. */
 export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTimekeeping | undefined): ClockSetup {
   if (model.family !== 'windows') return NO_CLOCK;
@@ -197,7 +177,8 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
     readsPerBusySecond: op < 0 ? 0 : model.clock.readsPerBusySecond,
     readsPerOwnerTick: op < 0 ? 0 : model.clock.readsPerOwnerTick,
     timer,
-    platformHz: platformTimerHzOf(timer, model),
+    platformHz:
+      timer === ClockTimer.PLATFORM_RTC || timer === ClockTimer.PLATFORM_HPET ? model.clock.platformTimerHz : 0,
     hvEoi: vapic,
     hvIcr: vapic,
   });
