@@ -130,7 +130,7 @@ export const EV_NAMES: readonly string[] = (Object.entries(KIND_OF) as [string, 
 
 /** Earliest due time over the kinds that wake vCPU `v` (Infinity: none pending). */
 export function nextEventTime(h: HostState, v: number): number {
-  walk(h, v, -Infinity);
+  walk(h, v, false);
   return h.walkNext;
 }
 
@@ -139,24 +139,29 @@ export function nextEventTime(h: HostState, v: number): number {
  * there, so no double crosses a call that is not inlined (V8 boxes it: an allocation per event).
  */
 export function walkNextEvent(h: HostState, v: number): void {
-  walk(h, v, -Infinity);
+  walk(h, v, false);
 }
 
-/** The kind that runs first among those due at `time` on vCPU `v` (the lowest), or -1. */
-export function firstDue(h: HostState, v: number, time: number): Ev | -1 {
-  return walk(h, v, time);
+/**
+ * The kind that runs first among those due at the event's time `h.now` on vCPU `v` (the lowest), or
+ * -1. The time is read from the state, not passed: an absolute time is a double past the small-integer
+ * range, and V8 boxes a double argument of a call it does not inline (an allocation per event).
+ */
+export function firstDue(h: HostState, v: number): Ev | -1 {
+  return walk(h, v, true);
 }
 
 /**
  * Walk the kinds in priority order on vCPU `v`, working out each one's due time: its deadline, or
- * Infinity when it is not pending or cannot happen in the vCPU's present state. Returns the first kind
- * that runs and is due at `limit` or earlier (-1: none; limit -Infinity walks every kind) and leaves in
+ * Infinity when it is not pending or cannot happen in the vCPU's present state. With `due`, returns the
+ * first kind that runs and is due at `h.now` or earlier (-1: none); without, walks every kind. Leaves in
  * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
  */
-function walk(h: HostState, v: number, limit: number): Ev | -1 {
+function walk(h: HostState, v: number, due: boolean): Ev | -1 {
+  const limit = due ? h.now : -Infinity;
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -226,57 +231,57 @@ function walk(h: HostState, v: number, limit: number): Ev | -1 {
   return -1;
 }
 
-/** Run event `kind` of vCPU `v` at `time`: the kind's handler. */
-export function dispatch(h: HostState, v: number, kind: Ev, time: number): void {
+/** Run event `kind` of vCPU `v` at `h.now`: the kind's handler. */
+export function dispatch(h: HostState, v: number, kind: Ev): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   switch (kind) {
     case Ev.ISR_END:
-      isrEnd(h, v, time);
+      isrEnd(h, v);
       break;
     case Ev.RAISED_END:
-      lowerIrql(h, v, time);
+      lowerIrql(h, v);
       break;
     case Ev.NOTIFY:
-      notifyArrives(h, v, time);
+      notifyArrives(h, v);
       break;
     case Ev.IPI:
-      ipiArrives(h, v, time);
+      ipiArrives(h, v);
       break;
     case Ev.BG_IO_DONE:
-      backgroundIoDone(h, v, time);
+      backgroundIoDone(h, v);
       break;
     case Ev.IO_DONE:
-      ioCompletes(h, gi, v, time);
+      ioCompletes(h, gi, v);
       break;
     case Ev.WL_IRQ:
-      workloadInterrupt(h, v, time);
+      workloadInterrupt(h, v);
       break;
     case Ev.WL_DYN:
-      workloadDynOp(h, v, time);
+      workloadDynOp(h, v);
       break;
     case Ev.TIMER:
-      timerFires(h, v, time);
+      timerFires(h, v);
       break;
     case Ev.BG_IO:
-      backgroundIo(h, v, time);
+      backgroundIo(h, v);
       break;
     case Ev.BG_IPI:
-      backgroundIpi(h, v, time);
+      backgroundIpi(h, v);
       break;
     case Ev.PHASE_END:
-      completePhase(h, gi, time);
+      completePhase(h, gi);
       break;
     case Ev.CHUNK_END:
-      chunkDone(h, gi, v, time);
+      chunkDone(h, gi, v);
       break;
     case Ev.BUILD_END:
-      buildShareDone(h, v, time);
+      buildShareDone(h, v);
       break;
     case Ev.HOP_END:
-      hopDone(h, v, time);
+      hopDone(h, v);
       break;
     case Ev.BURST_END:
-      burstBoundary(h, v, time);
+      burstBoundary(h, v);
       break;
     case Ev.TIMER_STALE:
       dropStaleTimer(h, v);

@@ -68,12 +68,12 @@ export class HostSimulation extends HostState {
       const time = heap.key[v];
       this.now = time;
       this.machine.clockNs = time;
-      this.processVcpu(v, time);
+      this.processVcpu(v);
       this.events++;
     }
     this.now = untilNs;
     this.machine.clockNs = untilNs;
-    for (let v = 0; v < this.n; v++) this.advance(v, untilNs);
+    for (let v = 0; v < this.n; v++) this.advance(v);
   }
 
   /** All guests finished their work-bound phases (or stopped). */
@@ -91,7 +91,7 @@ export class HostSimulation extends HostState {
   /** Run the consistency checks on every vCPU (end of run). */
   finalChecks(): void {
     this.machine.checkAllInvariants();
-    this.noteStops(this.now);
+    this.noteStops();
   }
 
   guestCount(): number {
@@ -100,25 +100,30 @@ export class HostSimulation extends HostState {
 
   // ---------------------------------------------------------------- the event loop
 
-  /** vCPU `v`'s event at `time`: advance it, run its first due kind, re-key it. */
-  private processVcpu(v: number, time: number): void {
+  /**
+   * vCPU `v`'s event at `this.now`: advance it, run its first due kind, re-key it. The event's time is
+   * state (`now`, set by advanceTo), read by every call below and by the handlers in src/core/guests,
+   * never an argument: it is a double past the small-integer range after 2.1 simulated seconds, and
+   * V8 boxes a double passed to a call it does not inline (an allocation per event).
+   */
+  private processVcpu(v: number): void {
     const m = this.machine;
     this.stepNo++;
     m.beginStep(this.stepNo);
     this.deliveredSeen = 0;
-    this.advance(v, time);
+    this.advance(v);
     if (m.isStopped(v)) {
-      this.noteStops(time);
+      this.noteStops();
       this.reschedule(v);
       return;
     }
-    const kind = firstDue(this, v, time);
-    if (kind !== -1) dispatch(this, v, kind, time);
+    const kind = firstDue(this, v);
+    if (kind !== -1) dispatch(this, v, kind);
     const tally = HostSimulation.kindTally;
     if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
-    this.drainDeliveries(time);
+    this.drainDeliveries();
     if (m.debugChecks) m.checkAllInvariants();
-    this.noteStops(time);
+    this.noteStops();
     this.reschedule(v);
   }
 
@@ -144,13 +149,14 @@ export class HostSimulation extends HostState {
 
   // ---------------------------------------------------------------- time
 
-  /** Bring vCPU `v` forward to `time`: guest progress, CR8 traffic, exit debt, then host ticks. */
-  advance(v: number, time: number): void {
+  /** Bring vCPU `v` forward to `this.now`: guest progress, CR8 traffic, exit debt, then host ticks. */
+  advance(v: number): void {
+    const time = this.now;
     if (this.stoppedAtNs[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]] >= 0) {
       this.vf[v * Vf.STRIDE + Vf.T] = Math.max(this.vf[v * Vf.STRIDE + Vf.T], time); // a stopped guest runs no more
       return;
     }
-    this.progress(v, time);
+    this.progress(v);
     const tick = this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK];
     if (tick <= time && this.mode(v) !== Mode.HALT && !this.machine.isStopped(v)) {
       // The host's timer ticks that fell in (from, time]: the grid advances over all of them; those
@@ -160,7 +166,7 @@ export class HostSimulation extends HostState {
       this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = tick + ticks * period;
       this.firstTick = tick;
       this.machine.hostInterrupts(v, this.guestModeTicks(v, ticks, period));
-      this.drainDeliveries(time);
+      this.drainDeliveries();
     }
   }
 
@@ -201,7 +207,8 @@ export class HostSimulation extends HostState {
    * sharing scales it when cores are overcommitted); the rest is guest time, in which the guest's
    * %cr8 stream or workload profile runs and its work progresses.
    */
-  private progress(v: number, time: number): void {
+  private progress(v: number): void {
+    const time = this.now;
     const from = this.vf[v * Vf.STRIDE + Vf.T];
     this.rootUntil = -Infinity;
     this.guestFraction = 1;
@@ -235,12 +242,12 @@ export class HostSimulation extends HostState {
     let guestNs = wall;
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
-      if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall, time);
+      if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall);
     } else if (isSpinning(this, gi, v)) {
-      guestNs = spinRun(this, v, wall, time);
+      guestNs = spinRun(this, v, wall);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       this.cr8WallNs = wall;
-      cr8Stream(this, v, gi, time);
+      cr8Stream(this, v, gi);
       guestNs = this.cr8GuestNs;
     }
     // The rest of the interval is wall / share ns, in which the vCPU is in guest mode for guestNs: the
@@ -257,7 +264,7 @@ export class HostSimulation extends HostState {
   // ---------------------------------------------------------------- the machine's outputs
 
   /** A guest whose vCPU the machine stopped (failed entry, violated invariant) stops as a whole. */
-  private noteStops(time: number): void {
+  private noteStops(): void {
     const m = this.machine;
     // A vCPU stops only with a report (a violation or a failed entry): no new report, no new stop.
     const reports = m.violations.length + m.entryFailures.length;
@@ -268,7 +275,7 @@ export class HostSimulation extends HostState {
       const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
       for (let l = 0; l < this.guests[gi].vcpus; l++) {
         if (m.isStopped(first + l)) {
-          this.stoppedAtNs[gi] = time;
+          this.stoppedAtNs[gi] = this.now;
           for (let k = 0; k < this.guests[gi].vcpus; k++) this.heap.remove(first + k);
           break;
         }
@@ -277,12 +284,12 @@ export class HostSimulation extends HostState {
   }
 
   /** IPIs the step sent become arrivals; interrupts the machine delivered start their ISRs. */
-  drainDeliveries(time: number): void {
+  drainDeliveries(): void {
     const m = this.machine;
-    if (m.ipiOutCount > 0) flushIpiOutbox(this, time);
+    if (m.ipiOutCount > 0) flushIpiOutbox(this);
     while (this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length) {
       const i = this.deliveredSeen++;
-      isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i], time);
+      isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i]);
     }
   }
 

@@ -318,7 +318,10 @@ export abstract class HostState {
   latencyCount = 0;
   /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
   readonly latencyExemplars: LatencyExemplars;
-  /** Simulated time of the event being processed (of the last advanceTo between events). */
+  /**
+   * Simulated time of the event being processed (of the last advanceTo between events): the time the
+   * engine and every guest handler read; no call on the per-event path takes it as an argument.
+   */
   now = 0;
   /** vCPUs not halted: they share the host's cores. */
   runnable = 0;
@@ -441,10 +444,10 @@ export abstract class HostState {
 
   // ------------------------------------------------------ the engine's operations behaviour calls
 
-  /** Bring vCPU `v` forward to `time`: guest progress, its %cr8 traffic, exit debt, host ticks. */
-  abstract advance(v: number, time: number): void;
+  /** Bring vCPU `v` forward to `now`: guest progress, its %cr8 traffic, exit debt, host ticks. */
+  abstract advance(v: number): void;
   /** Turn what the machine did in this step (deliveries, IPIs sent) into guest events. */
-  abstract drainDeliveries(time: number): void;
+  abstract drainDeliveries(): void;
   /** Re-key vCPU `v` at its next event. */
   abstract reschedule(v: number): void;
 
@@ -561,11 +564,11 @@ export abstract class HostState {
 
   // ------------------------------------------------------ results
 
-  observeLatency(ns: number, gi: number, time: number): void {
+  observeLatency(ns: number, gi: number): void {
     let i = 0;
     while (i < LATENCY_BOUNDS_NS.length && ns > LATENCY_BOUNDS_NS[i]) i++;
     this.latencyCounts[i]++;
-    this.latencyExemplars.offer(i, ns, time, this.guests[gi].index);
+    this.latencyExemplars.offer(i, ns, this.now, this.guests[gi].index);
     this.latencySumNs += ns;
     this.latencyCount++;
   }

@@ -55,13 +55,14 @@ export function idleGapMeanNs(b: PhaseBehaviour): number {
 }
 
 /** Ev.BURST_END: a busy burst ends (the vCPU halts) or an idle gap does (the scheduler wakes it). */
-export function burstBoundary(h: HostState, v: number, time: number): void {
+export function burstBoundary(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const b = h.vcpuBehaviour(v);
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
-    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b))), time);
+    goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b))));
   } else {
     h.v8[busy] = 1;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
@@ -70,7 +71,7 @@ export function burstBoundary(h: HostState, v: number, time: number): void {
       h.setRunnable(v, true);
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
-      h.drainDeliveries(time);
+      h.drainDeliveries();
       stimerIdleTransition(h, v); // the tick restarts
     }
   }
@@ -82,12 +83,12 @@ export function burstBoundary(h: HostState, v: number, time: number): void {
  * end (Ev.BURST_END); it halts now unless its work or a raised IRQL section keeps it running (an
  * ISR in progress halts at its end).
  */
-export function goIdle(h: HostState, gi: number, v: number, wakeAt: number, time: number): void {
+export function goIdle(h: HostState, gi: number, v: number, wakeAt: number): void {
   h.v8[v * V8.STRIDE + V8.BUSY] = 0;
   const running = h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && !isAlwaysBusy(h, gi, v);
   h.vf[v * Vf.STRIDE + Vf.BURST_END] = running && programIdleWakeup(h, v, wakeAt) ? Infinity : wakeAt;
   if (running && h.mode(v) === Mode.RUN) {
     stimerIdleTransition(h, v); // the tick stops: the timer is set for the next due timer
-    halt(h, v, time);
+    halt(h, v);
   }
 }

@@ -36,7 +36,8 @@ export function scheduleBackground(h: HostState, v: number, b: PhaseBehaviour): 
 }
 
 /** Ev.BG_IO: a doorbell write; its completion interrupt comes back to this vCPU after the service time. */
-export function backgroundIo(h: HostState, v: number, time: number): void {
+export function backgroundIo(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = time + nextIoDelay(h, v, h.vcpuBehaviour(v));
   h.machine.mmio(v);
@@ -45,13 +46,14 @@ export function backgroundIo(h: HostState, v: number, time: number): void {
 }
 
 /** Ev.BG_IO_DONE: the background I/O's completion interrupt. */
-export function backgroundIoDone(h: HostState, v: number, time: number): void {
+export function backgroundIoDone(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = Infinity;
-  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE, time);
+  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.deviceVector, Source.DEVICE);
 }
 
 /** Ev.BG_IPI: an IPI to another vCPU of the guest, chosen uniformly. */
-export function backgroundIpi(h: HostState, v: number, time: number): void {
+export function backgroundIpi(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const guest = h.guests[gi];
   h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = time + nextIpiDelay(h, v, h.vcpuBehaviour(v));
@@ -59,20 +61,21 @@ export function backgroundIpi(h: HostState, v: number, time: number): void {
   if (others <= 0) return;
   let target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + h.rng.below(v, others);
   if (target >= v) target++;
-  sendIpi(h, v, target, guest.model.ipiVector, time);
+  sendIpi(h, v, target, guest.model.ipiVector);
 }
 
 /**
  * The guest sends a fixed IPI: the machine executes the ICR write (exiting as the LAPIC mode and
  * controls dictate) and queues the IPI in its outbox; flushIpiOutbox schedules the arrival.
  */
-export function sendIpi(h: HostState, from: number, target: number, vector: number, time: number): void {
+export function sendIpi(h: HostState, from: number, target: number, vector: number): void {
   guestSendIpi(h, from, target, vector);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
 }
 
 /** IPIs the machine queued reach their target LAPIC ipiLatencyNs after the ICR write. */
-export function flushIpiOutbox(h: HostState, time: number): void {
+export function flushIpiOutbox(h: HostState): void {
+  const time = h.now;
   const m = h.machine;
   const n = Math.min(m.ipiOutCount, m.ipiOutTarget.length);
   m.ipiOutCount = 0;
@@ -93,15 +96,15 @@ export function flushIpiOutbox(h: HostState, time: number): void {
 }
 
 /** Ev.IPI: a general IPI reaches the vCPU. */
-export function ipiArrives(h: HostState, v: number, time: number): void {
+export function ipiArrives(h: HostState, v: number): void {
   const vector = h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR];
   h.vf[v * Vf.STRIDE + Vf.IPI_AT] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
-  raise(h, v, vector, Source.IPI, time);
+  raise(h, v, vector, Source.IPI);
 }
 
 /** Ev.NOTIFY: an I/O-completion notice (DPC request / reschedule IPI) reaches the vCPU. */
-export function notifyArrives(h: HostState, v: number, time: number): void {
+export function notifyArrives(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.NOTIFY_AT] = Infinity;
-  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI, time);
+  raise(h, v, h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.completionIpiVector, Source.IPI);
 }

@@ -11,27 +11,28 @@ import { clockInterrupt } from './timekeeping.js';
  * the latency, a halted vCPU's host wake-up charged, the guest possibly caught inside a raised IRQL
  * section, then the machine's delivery rules decide (delivered now, or pending).
  */
-export function raise(h: HostState, v: number, vector: number, source: number, time: number): void {
+export function raise(h: HostState, v: number, vector: number, source: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   if (h.vf[a] < 0) h.vf[a] = time;
   if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
-  enterRaised(h, v, time);
+  enterRaised(h, v);
   // The guest's own timer expires on the host's timer: a running vCPU exits for it (KVM: the
   // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires), or
   // it is a synthetic timer or a platform timer (src/core/guests/timekeeping.ts).
   if (source === Source.TIMER) clockInterrupt(h, v, vector);
   else h.machine.raiseInterrupt(v, vector, false);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
 }
 
 /** vCPU `v` executes HLT: it stops running until an interrupt is delivered. */
-export function halt(h: HostState, v: number, time: number): void {
-  h.advance(v, time);
+export function halt(h: HostState, v: number): void {
+  h.advance(v);
   h.setRunnable(v, false);
   h.machine.hlt(v);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
   if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)
     h.setRunnable(v, true);

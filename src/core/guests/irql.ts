@@ -13,7 +13,7 @@ import type { GuestModel } from './model.js';
  * Guest `gi`'s vCPU `v` runs `h.cr8WallNs` ns outside a raised section: the %cr8 stream, exact; its
  * guest ns left in `h.cr8GuestNs` (fields, not an argument and a return: no boxed fraction per event).
  */
-export function cr8Stream(h: HostState, v: number, gi: number, time: number): void {
+export function cr8Stream(h: HostState, v: number, gi: number): void {
   const wall = h.cr8WallNs;
   const m = h.machine;
   const model = h.guests[gi].model;
@@ -32,7 +32,7 @@ export function cr8Stream(h: HostState, v: number, gi: number, time: number): vo
     const predicted = wall - guestNs;
     h.vf[b + Vf.COST_PER_ACCESS] = spent / (3 * pairs);
     h.vf[b + Vf.DEBT] += spent - predicted;
-    h.drainDeliveries(time);
+    h.drainDeliveries();
   }
   h.cr8GuestNs = guestNs;
 }
@@ -41,7 +41,8 @@ export function cr8Stream(h: HostState, v: number, gi: number, time: number): vo
  * An interrupt arrives at running vCPU `v`: with probability raisedFraction the guest is inside a
  * raised section, which is materialised (one raise of the stream, taken from its carry).
  */
-export function enterRaised(h: HostState, v: number, time: number): void {
+export function enterRaised(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
@@ -54,14 +55,15 @@ export function enterRaised(h: HostState, v: number, time: number): void {
 }
 
 /** Ev.RAISED_END: the raised section ends (KeLowerIrql: CR8 <- 0); what it masked can be delivered. */
-export function lowerIrql(h: HostState, v: number, time: number): void {
+export function lowerIrql(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.RAISED_END] = Infinity;
   h.machine.writeCr8(v, 0);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
 }
 
 /** An ISR starts on `v`: a raised section in progress is suspended (its rest kept for afterwards). */
-export function suspendRaised(h: HostState, v: number, time: number): void {
+export function suspendRaised(h: HostState, v: number): void {
+  const time = h.now;
   const b = v * Vf.STRIDE;
   if (h.vf[b + Vf.RAISED_END] !== Infinity) {
     h.vf[b + Vf.RAISED_LEFT] = h.vf[b + Vf.RAISED_END] - time;
@@ -72,7 +74,8 @@ export function suspendRaised(h: HostState, v: number, time: number): void {
 }
 
 /** Back from an ISR on `v`: the suspended raised section, if any, runs its rest. */
-export function resumeRaised(h: HostState, v: number, time: number): void {
+export function resumeRaised(h: HostState, v: number): void {
+  const time = h.now;
   const b = v * Vf.STRIDE;
   if (h.vf[b + Vf.RAISED_LEFT] > 0) {
     h.vf[b + Vf.RAISED_END] = time + h.vf[b + Vf.RAISED_LEFT];

@@ -21,7 +21,8 @@ function sourceOf(h: HostState, gi: number, vector: number): number {
 }
 
 /** The machine delivered `vector` to vCPU `v` (IRR -> ISR): the guest's ISR starts. */
-export function isrStart(h: HostState, v: number, vector: number, time: number): void {
+export function isrStart(h: HostState, v: number, vector: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const source = sourceOf(h, gi, vector);
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
@@ -32,12 +33,12 @@ export function isrStart(h: HostState, v: number, vector: number, time: number):
     // in any order, so any split of hosts over workers or shards adds up to the same bits.
     latency = Math.round(time - h.vf[a] + (h.mode(v) === Mode.HALT ? h.config.host.haltWakeupNs : 0));
     h.vf[a] = -1;
-    h.observeLatency(latency, gi, time);
+    h.observeLatency(latency, gi);
   }
   if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
-  h.advance(v, time);
+  h.advance(v);
   if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
-  suspendRaised(h, v, time);
+  suspendRaised(h, v);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
   const model = h.guests[gi].model;
@@ -48,7 +49,7 @@ export function isrStart(h: HostState, v: number, vector: number, time: number):
 }
 
 /** Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT). */
-export function isrEnd(h: HostState, v: number, time: number): void {
+export function isrEnd(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
   const vector = h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR];
@@ -58,18 +59,18 @@ export function isrEnd(h: HostState, v: number, time: number): void {
   guestEoi(h, v, vector);
   isrRestoreIrql(h, v, model);
   rearmAfterTick(h, v, model, vector);
-  chainAfterIsr(h, gi, v, vector, time);
+  chainAfterIsr(h, gi, v, vector);
   pingPongAfterIsr(h, gi, v, vector);
   // Back to what was interrupted.
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
-  resumeRaised(h, v, time);
+  resumeRaised(h, v);
   m.iret(v);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
   if (
     h.mode(v) === Mode.RUN &&
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
     h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
     !isAlwaysBusy(h, gi, v)
   )
-    halt(h, v, time);
+    halt(h, v);
 }

@@ -16,10 +16,11 @@ export function linuxArmReads(h: HostState, v: number): void {
 }
 
 /**
- * vCPU `v` handles a tick interrupt at `now`: the hrtimer and tick reads, and the jiffies update when
+ * vCPU `v` handles a tick interrupt at `h.now`: the hrtimer and tick reads, and the jiffies update when
  * a tick period has passed since the guest's last one (the first CPU to tick after it takes it).
  */
-export function linuxTickReads(h: HostState, v: number, now: number, periodNs: number): void {
+export function linuxTickReads(h: HostState, v: number, periodNs: number): void {
+  const now = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   if (h.linuxClocks[gi].op < 0) return;
   let n = READS_PER_TICK;

@@ -80,8 +80,9 @@ function startVcpus(h: HostState, gi: number): void {
   }
 }
 
-/** Ev.PHASE_END, or the phase's work done at `at`: its completion time kept, the next phase starts. */
-export function completePhase(h: HostState, gi: number, at: number): void {
+/** Ev.PHASE_END, or the phase's work done at `h.now`: its completion time kept, the next phase starts. */
+export function completePhase(h: HostState, gi: number): void {
+  const at = h.now;
   const guest = h.guests[gi];
   const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
   const kind = guest.phases[idx].phase;
@@ -120,15 +121,17 @@ export function chunkEndTime(h: HostState, v: number): number {
 }
 
 /** Ev.CHUNK_END: the worker issues the step's I/O and, while it waits, runs other threads in bursts. */
-export function chunkDone(h: HostState, gi: number, v: number, time: number): void {
+export function chunkDone(h: HostState, gi: number, v: number): void {
+  const time = h.now;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
-  issueIo(h, v, gi, time);
+  issueIo(h, v, gi);
   const b = h.vcpuBehaviour(v);
   h.v8[v * V8.STRIDE + V8.BUSY] = 1;
   h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
 }
 
-function issueIo(h: HostState, v: number, gi: number, time: number): void {
+function issueIo(h: HostState, v: number, gi: number): void {
+  const time = h.now;
   const guest = h.guests[gi];
   h.machine.mmio(v); // the storage doorbell
   const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
@@ -150,42 +153,42 @@ export function ioDoneTime(h: HostState, gi: number, v: number): number {
 }
 
 /** Ev.IO_DONE: the completion interrupt arrives at `v`, whose next device ISR will serve it. */
-export function ioCompletes(h: HostState, gi: number, v: number, time: number): void {
+export function ioCompletes(h: HostState, gi: number, v: number): void {
   h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
   h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
   h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
-  raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE, time);
+  raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
 
 /** End of an ISR for `vector` on `v`: the chain's device ISR, or the worker's completion notice, moves it on. */
-export function chainAfterIsr(h: HostState, gi: number, v: number, vector: number, time: number): void {
+export function chainAfterIsr(h: HostState, gi: number, v: number, vector: number): void {
   const model = h.guests[gi].model;
   if (vector === model.deviceVector && h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
     h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
-    afterDeviceIsr(h, gi, v, time);
+    afterDeviceIsr(h, gi, v);
   } else if (
     vector === model.completionIpiVector &&
     h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IO_NOTIFYING &&
     v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU]
   ) {
-    ioNotified(h, gi, time);
+    ioNotified(h, gi);
   }
 }
 
 /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */
-function afterDeviceIsr(h: HostState, gi: number, v: number, time: number): void {
+function afterDeviceIsr(h: HostState, gi: number, v: number): void {
   if (h.worker(gi) !== Worker.WAIT) return;
   const origin = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (v === origin) {
-    ioNotified(h, gi, time);
+    ioNotified(h, gi);
     return;
   }
   h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NOTIFYING; // completion notice in flight to the origin
-  sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector, time);
+  sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector);
 }
 
 /** The worker knows its I/O completed: the step is done; the next chunk starts (woken if halted). */
-function ioNotified(h: HostState, gi: number, time: number): void {
+function ioNotified(h: HostState, gi: number): void {
   const guest = h.guests[gi];
   const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
   const g = gi * Gf.STRIDE;
@@ -198,7 +201,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
   }
   h.gf[g + Gf.STEPS_LEFT]--;
   if (h.gf[g + Gf.STEPS_LEFT] <= 0) {
-    completePhase(h, gi, time);
+    completePhase(h, gi);
     return;
   }
   h.gf[g + Gf.CHUNK_LEFT] =
@@ -212,7 +215,7 @@ function ioNotified(h: HostState, gi: number, time: number): void {
   if (h.mode(first) === Mode.HALT) {
     h.setRunnable(first, true);
     h.machine.raiseInterrupt(first, guest.model.ipiVector, false);
-    h.drainDeliveries(time);
+    h.drainDeliveries();
   }
   h.reschedule(first);
 }
@@ -225,13 +228,14 @@ export function buildEndTime(h: HostState, v: number): number {
 }
 
 /** Ev.BUILD_END: `v`'s share is done; the last share ends the phase, the others go idle. */
-export function buildShareDone(h: HostState, v: number, time: number): void {
+export function buildShareDone(h: HostState, v: number): void {
+  const time = h.now;
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
   h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] = 0;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
-  if (all) completePhase(h, gi, time);
-  else goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs)), time);
+  if (all) completePhase(h, gi);
+  else goIdle(h, gi, v, time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs)));
 }

@@ -74,14 +74,15 @@ export function hopEndTime(h: HostState, v: number): number {
  * timer event at idle entry (bursts.ts goIdle), as in the idle phase, whose gap it draws afresh
  * (the exponential gap is memoryless).
  */
-export function hopDone(h: HostState, v: number, time: number): void {
+export function hopDone(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   h.v8[v * V8.STRIDE + V8.HOP] = Hop.NONE;
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
   const peer = peerOf(h, gi, v);
   if (peer >= 0) {
     h.v8[peer * V8.STRIDE + V8.HOP] = Hop.SENT;
-    sendIpi(h, v, peer, h.guests[gi].model.completionIpiVector, time);
+    sendIpi(h, v, peer, h.guests[gi].model.completionIpiVector);
   }
   const end = h.vf[v * Vf.STRIDE + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && end !== Infinity) return; // in an idle burst of its own
@@ -90,7 +91,7 @@ export function hopDone(h: HostState, v: number, time: number): void {
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 && end !== Infinity
       ? Math.max(end, time + 1)
       : time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b)));
-  goIdle(h, gi, v, wakeAt, time);
+  goIdle(h, gi, v, wakeAt);
 }
 
 /**

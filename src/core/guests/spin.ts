@@ -42,7 +42,7 @@ function exitsOf(h: HostState, v: number): number {
  * fit is carried as debt, like the %cr8 stream's). Any other exit since the last call was a VM entry
  * after which the next PAUSE starts a new loop. Returns guest ns.
  */
-export function spinRun(h: HostState, v: number, wall: number, time: number): number {
+export function spinRun(h: HostState, v: number, wall: number): number {
   const m = h.machine;
   const ple = h.config.traits.ple;
   const interval = h.config.pauseLoopIntervalTsc;
@@ -80,6 +80,6 @@ export function spinRun(h: HostState, v: number, wall: number, time: number): nu
   h.vf[b + Vf.DEBT] += spent - (wall - guestNs);
   h.vf[b + Vf.PLE_LOOP_NS] = loop;
   h.vf[b + Vf.PLE_EXITS_SEEN] = exitsOf(h, v);
-  h.drainDeliveries(time);
+  h.drainDeliveries();
   return guestNs;
 }

@@ -88,7 +88,8 @@ export function cancelIdleWakeup(h: HostState, v: number): void {
  * Ev.TIMER: a tick, the next one a period later (or a period from now, if ticks were missed); or a
  * dynticks guest's idle wake-up: the vCPU's busy burst starts and its tick restarts.
  */
-export function timerFires(h: HostState, v: number, time: number): void {
+export function timerFires(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
   const t = v * Vf.STRIDE + Vf.NEXT_TIMER;
@@ -104,7 +105,7 @@ export function timerFires(h: HostState, v: number, time: number): void {
     h.vf[t] += period;
     if (h.vf[t] <= time) h.vf[t] = time + period;
   }
-  raise(h, v, model.timer.vector, Source.TIMER, time);
+  raise(h, v, model.timer.vector, Source.TIMER);
 }
 
 /** Ev.TIMER_STALE: a deadline that passed while the timer was stopped is dropped (re-armed afresh). */
@@ -115,7 +116,7 @@ export function dropStaleTimer(h: HostState, v: number): void {
 /** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer (and restarts the tick after idle). */
 export function rearmAfterTick(h: HostState, v: number, model: GuestModel, vector: number): void {
   if (vector !== model.timer.vector) return;
-  linuxTickReads(h, v, h.now, clockPeriodNs(h, v)); // the tick path's clock reads (Linux on acpi_pm / hpet only)
+  linuxTickReads(h, v, clockPeriodNs(h, v)); // the tick path's clock reads (Linux on acpi_pm / hpet only)
   if (clockTickDone(h, v) || !model.timer.oneShotRearm) return;
   armTimer(h, v, model);
   const r = v * V8.STRIDE + V8.RESTART_TICK;

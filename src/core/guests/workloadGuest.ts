@@ -76,7 +76,7 @@ export function workloadDynTime(h: HostState, v: number): number {
  * by the machine's exact rules (RepeatOp), their exit time charged like the %cr8 stream of modelled
  * guests (predicted from the last measured cost, the difference carried as debt). Returns guest ns.
  */
-export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: number, time: number): number {
+export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: number): number {
   const m = h.machine;
   const wl = h.wl;
   const base = v * WL;
@@ -98,7 +98,7 @@ export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: numb
   if (guestNs > 0) wl[base + WL_COST] = spent / guestNs;
   h.vf[v * Vf.STRIDE + Vf.DEBT] += spent - (wall - guestNs);
   if (wl[base + WL_DYN_LEFT] !== Infinity) wl[base + WL_DYN_LEFT] -= guestNs;
-  h.drainDeliveries(time);
+  h.drainDeliveries();
   return guestNs;
 }
 
@@ -112,15 +112,16 @@ function dueCount(wl: Float64Array, carryIndex: number, rate: number, seconds: n
 }
 
 /** Ev.WL_IRQ: the profile's device interrupt; the next one drawn in wall time. */
-export function workloadInterrupt(h: HostState, v: number, time: number): void {
+export function workloadInterrupt(h: HostState, v: number): void {
+  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const w = h.guests[gi].workload!;
   h.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, h.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
-  raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE, time);
+  raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
 
 /** Ev.WL_DYN: the next HLT or IPI of the profile, chosen in proportion to their rates. */
-export function workloadDynOp(h: HostState, v: number, time: number): void {
+export function workloadDynOp(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const guest = h.guests[gi];
   const w = guest.workload!;
@@ -128,11 +129,11 @@ export function workloadDynOp(h: HostState, v: number, time: number): void {
   const total = w.hltsPerGuestSecond + ipiRate;
   h.wl[v * WL + WL_DYN_LEFT] = Math.max(1, h.rng.exponentialNs(v, 1e9 / total));
   if (h.rng.uniform(v) * total < w.hltsPerGuestSecond) {
-    halt(h, v, time);
+    halt(h, v);
     return;
   }
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   let target = first + h.rng.below(v, guest.vcpus - 1);
   if (target >= v) target++;
-  sendIpi(h, v, target, guest.model.ipiVector, time);
+  sendIpi(h, v, target, guest.model.ipiVector);
 }
