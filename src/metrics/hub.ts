@@ -312,7 +312,6 @@ export class MetricsHub {
       for (let b = 0; b <= LATENCY_BOUNDS_NS.length; b++) this.exemplarSeen.delete(`${key}\u0000${b}`);
     }
     for (const [key, g] of this.guestBase) if (g.labels.scenario === label) this.guestBase.delete(key);
-    this.view = undefined;
   }
 
   private runScoped(l: LiveEntry, t: SeriesTotals): RunScoped {
@@ -390,9 +389,29 @@ export class MetricsHub {
     return seen.at;
   }
 
-  /** The numbers of this scrape (cached until the current turn of the event loop ends). */
+  /**
+   * Compute the numbers once and let every metric's collect inside `f` read them: prom-client calls
+   * every collect synchronously inside registry.metrics() (MetricsEndpoint.render), so one view is one
+   * consistent moment. The view lives exactly as long as `f`'s synchronous part. Kept instead until the
+   * event loop's turn ended (setImmediate), it was read by the next scrape when a run's final totals
+   * had come in within that turn, and showed the previous snapshot (test/metrics/liveView.test.ts).
+   */
+  withView<T>(f: () => T): T {
+    if (this.view) return f();
+    this.view = this.computeView();
+    try {
+      return f();
+    } finally {
+      this.view = undefined;
+    }
+  }
+
+  /** The numbers of this scrape: the view of the enclosing withView, else computed now. */
   current(): MetricsView {
-    if (this.view) return this.view;
+    return this.view ?? this.computeView();
+  }
+
+  private computeView(): MetricsView {
     this.groups.retireDue();
     const totals = new Map<string, VariantView>();
     for (const s of this.variants.values()) {
@@ -428,11 +447,7 @@ export class MetricsHub {
       }
       if (guests) for (const g of this.runGuests(l, parts)) this.addGuest(guests, g);
     }
-    this.view = { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
-    setImmediate(() => {
-      this.view = undefined;
-    });
-    return this.view;
+    return { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
   }
 
   // ---- samples per metric (src/metrics/registry.ts names them) ----

@@ -479,7 +479,9 @@ export class MetricsEndpoint {
 
   async render(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
     const r = openMetrics ? this.openMetrics : this.prometheus;
-    return { contentType: r.contentType, body: await r.metrics() };
+    // Every collect runs inside metrics()' synchronous part, so all of them read one view of the hub.
+    const body = this.hub.withView(() => r.metrics());
+    return { contentType: r.contentType, body: await body };
   }
 }
 
