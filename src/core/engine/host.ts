@@ -6,7 +6,7 @@ import { consumeWork, startPhase } from '../guests/phases.js';
 import { isSpinning, spinRun } from '../guests/spin.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
-import { DOUBLE_ZERO } from '../vcpu/core.js';
+import { DOUBLE_ZERO } from '../numbers.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
@@ -45,7 +45,7 @@ export class HostSimulation extends HostState {
   private rootUntil = -Infinity;
   /**
    * Set by progress (before guestModeTicks reads it): the share of the interval's wall time after
-   * rootUntil that the vCPU was in guest mode. Initialised as a double (DOUBLE_ZERO, src/core/vcpu/core.ts).
+   * rootUntil that the vCPU was in guest mode. Initialised as a double (DOUBLE_ZERO, src/core/numbers.ts).
    */
   private guestFraction = DOUBLE_ZERO;
   /**

@@ -8,7 +8,7 @@ import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '
 import { HvFeature } from '../hypervisor/hyperv.js';
 import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
-import { DOUBLE_ZERO } from '../vcpu/core.js';
+import { DOUBLE_ZERO } from '../numbers.js';
 import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
 import { carve, EMPTY_F64, type Carver } from '../vcpu/arena.js';
 import { machineArrays, slotStrideOf } from '../vcpu/machineSetup.js';
@@ -315,7 +315,7 @@ export abstract class HostState {
   readonly guestCounters: Float64Array;
   /** Latency histogram counts: LATENCY_BOUNDS_NS.length + 1 buckets. */
   readonly latencyCounts: Float64Array;
-  /** A double from the start (DOUBLE_ZERO, src/core/vcpu/core.ts): the sum passes 2^31 ns early in a run. */
+  /** A double from the start (DOUBLE_ZERO, src/core/numbers.ts): the sum passes 2^31 ns early in a run. */
   latencySumNs = DOUBLE_ZERO;
   latencyCount = 0;
   /** Per latency bucket, its replayable representative observation (docs/REPLAY.md). */
@@ -323,7 +323,7 @@ export abstract class HostState {
   /**
    * Simulated time of the event being processed (of the last advanceTo between events): the time the
    * engine and every guest handler read; no call on the per-event path takes it as an argument. A
-   * double from the start (DOUBLE_ZERO, src/core/vcpu/core.ts).
+   * double from the start (DOUBLE_ZERO, src/core/numbers.ts).
    */
   now = DOUBLE_ZERO;
   /** vCPUs not halted: they share the host's cores. */

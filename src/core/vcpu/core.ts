@@ -52,19 +52,8 @@ import { machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetu
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
 import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
+import { DOUBLE_ZERO } from '../numbers.js';
 import { entryFailureOf, snapshotOf, type EntryFailure, type Violation } from './reports.js';
-
-/**
- * The initial value of a number field that will hold doubles (absolute ns, sums past 2^31): 0 as V8
- * stores a double. A field first set to a small integer has V8's small-integer representation; its
- * first double (an absolute time after 2.1 simulated s, a sum past 2^31) changes the object's map,
- * and every optimized function that reads the object deoptimizes and runs unoptimized again for a
- * while, boxing every double it touches (the install under bhyve-tpr-v1: ~29 of its ~32 bytes per
- * engine event, its latency sum passing 2^31 ns in the measured seconds; docs/PERF.md tenth
- * session). -0 is a double: it equals 0 in every comparison, and any sum with it is that of 0
- * (-0 + x === x for x !== 0, and -0 + 0 === 0).
- */
-export const DOUBLE_ZERO = -0;
 
 /** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
 export const STEP_LOG = 64;
