@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { boundPort, SERVE_LISTENING } from '../support/net.js';
 import { waitUntil } from '../support/wait.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -21,30 +22,14 @@ after(() => {
 });
 
 /** `serve` on a free port of 127.0.0.1; resolves with its address once it prints it. */
-function serve(args: readonly string[]): Promise<{ proc: ChildProcess; port: number }> {
+async function serve(args: readonly string[]): Promise<{ proc: ChildProcess; port: number }> {
   const proc = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dir, '--workers', '1', ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
   });
   children.push(proc);
-  let out = '';
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve did not start in 30 s: ${out}`)), 30_000);
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok({ proc, port: Number(m[1]) });
-      }
-    });
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited ${code}: ${out}`));
-    });
-  });
+  return { proc, port: await boundPort(proc, SERVE_LISTENING) };
 }
 
 /** What a GET /healthz on a new connection gets back before the connection closes ('' for nothing). */

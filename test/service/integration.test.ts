@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { parseExposition, sumOf, systemBinary } from '../metrics/support.js';
 import { api, waitForSimulated, waitForState } from '../support/http.js';
+import { boundPort, SERVE_LISTENING } from '../support/net.js';
 import { waitUntil } from '../support/wait.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -35,7 +36,6 @@ async function startChild(): Promise<Child> {
     env: { ...process.env, CI: 'true', VMEXIT_LAB_TOKEN: '' },
   });
   children.push(proc);
-  let out = '';
   let err = '';
   proc.stderr.on('data', (d: Buffer) => {
     err += d.toString();
@@ -43,21 +43,7 @@ async function startChild(): Promise<Child> {
   const exited = new Promise<{ code: number | null; signal: string | null }>((ok) =>
     proc.on('exit', (code, signal) => ok({ code, signal })),
   );
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the service did not start in 30 s: ${out}${err}`)), 30_000);
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`the service exited (${code}) before listening: ${out}${err}`));
-    });
-  });
+  const url = `http://127.0.0.1:${await boundPort(proc, SERVE_LISTENING)}`;
   return { proc, url, stderr: () => err, exited };
 }
 
