@@ -21,6 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../src/model/data.js';
+import { boundPort, SERVE_LISTENING } from '../test/support/net.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
@@ -31,19 +32,7 @@ async function serve(dir: string): Promise<{ proc: ChildProcess; url: string }> 
     [MAIN, 'serve', '--port', '0', '--data-dir', dir, '--workers', '2', '--max-queued', '64'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, VMEXIT_LAB_TOKEN: '' } },
   );
-  let out = '';
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the service did not start in 60 s: ${out}`)), 60_000);
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-  });
-  return { proc, url };
+  return { proc, url: `http://127.0.0.1:${await boundPort(proc, SERVE_LISTENING, 60_000)}` };
 }
 
 function stats(ms: number[]): { n: number; p50: number; p99: number; max: number } {
