@@ -22,9 +22,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../src/model/data.js';
 import { boundPort, SERVE_LISTENING } from '../test/support/net.js';
+import { sleep, tenThousandGuests } from './serviceLoad.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
 async function serve(dir: string): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(
@@ -115,18 +115,7 @@ async function healthUnder(url: string, what: string, kind: 'slow' | 'keys'): Pr
   );
 }
 
-const TEN_THOUSAND = `name: bench-10k-guests
-seed: 1
-host: { cpu: i7-6700K, cores: 8, count: 1250 }
-guests:
-  - os: freebsd-12.1
-    count: 4
-    vcpus: 1
-    phases: [{ phase: idle }]
-duration: 600s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`;
+const TEN_THOUSAND = tenThousandGuests(600);
 
 async function metricsUnder(url: string): Promise<void> {
   const post = await fetch(`${url}/api/runs?pace=max`, {

@@ -22,6 +22,7 @@ import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs } from './args.js';
+import { medianP95Max, sleep } from './serviceLoad.js';
 
 const { values: opts } = benchArgs(
   'node dist/bench/realtime.js [options]: a mixed idle fleet at realtime pace through the pool, its lag and /metrics times',
@@ -77,18 +78,6 @@ duration: ${seconds + 60}s
   );
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
-
-function stats(xs: readonly number[]): { median: number; p95: number; max: number } {
-  if (xs.length === 0) return { median: NaN, p95: NaN, max: NaN };
-  const s = [...xs].sort((a, b) => a - b);
-  return {
-    median: s[Math.floor(s.length / 2)],
-    p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)],
-    max: s[s.length - 1],
-  };
-}
-
 const fmt = (n: number, d = 2): string => n.toFixed(d);
 const cores = availableParallelism();
 console.log(
@@ -138,8 +127,8 @@ for (const guests of fleets) {
   const final = hub.realtimeLag()[0].value;
   ac.abort();
   await run.done;
-  const l = stats(lags);
-  const sc = stats(scrapes);
+  const l = medianP95Max(lags);
+  const sc = medianP95Max(scrapes);
   const keeps = maxLag <= 1;
   const line =
     `${guests} guests (${vcpus} vCPUs): lag after warm-up median ${fmt(l.median)} s, p95 ${fmt(l.p95)} s, ` +

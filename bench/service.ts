@@ -23,6 +23,7 @@ import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs } from './args.js';
+import { medianP95Max, sleep, tenThousandGuests } from './serviceLoad.js';
 
 const throughputWork = parseScenario(
   `name: bench-throughput
@@ -50,23 +51,7 @@ matrix:
   'bench-throughput.yaml',
 );
 
-const tenThousand = parseScenario(
-  `name: bench-10k-guests
-seed: 1
-host: { cpu: i7-6700K, cores: 8, count: 1250 }
-guests:
-  - os: freebsd-12.1
-    count: 4
-    vcpus: 1
-    phases: [{ phase: idle }]
-duration: 3600s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`,
-  'bench-10k-guests.yaml',
-);
-
-const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
+const tenThousand = parseScenario(tenThousandGuests(3600), 'bench-10k-guests.yaml');
 
 /** One pool's best run: its wall seconds, and what the process spent in it. */
 interface PoolRun {
@@ -101,15 +86,6 @@ async function timeRuns(pools: readonly SimPool[], scenario: Scenario, rounds: n
     }
   }
   return best;
-}
-
-function stats(ms: number[]): { median: number; p95: number; max: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return {
-    median: s[Math.floor(s.length / 2)],
-    p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)],
-    max: s[s.length - 1],
-  };
 }
 
 async function renderWhileRunning(
@@ -150,7 +126,7 @@ async function renderWhileRunning(
   await run.done;
   await pool.close();
   return {
-    ...stats(times),
+    ...medianP95Max(times),
     series: body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
     bytes: body.length,
     running,
