@@ -105,10 +105,6 @@ export function latencyQuantiles(vsel: string, legendPrefix: string): DataqueryB
   );
 }
 
-/**
- * The latency heatmap of one variant (the panel repeats per value of $variant, so variants are
- * never merged): each bucket's deliveries per simulated second of the variant. Exemplars on.
- */
 /** Interrupt deliveries by path, per variant: the same panel on the overview and the drill-down. */
 export function deliveryPathsPanel(vsel: string): TimeseriesPanel {
   return timeseries(
@@ -133,6 +129,10 @@ export function latencyPercentilesPanel(vsel: string): TimeseriesPanel {
   return p;
 }
 
+/**
+ * The latency heatmap of one variant (the panel repeats per value of $variant, so variants are
+ * never merged): each bucket's deliveries per simulated second of the variant. Exemplars on.
+ */
 export function latencyHeatmap(vsel: string, description: string): HeatmapPanel {
   const buckets = `sum by (le) (rate(vmexit_lab_interrupt_latency_seconds_bucket{${vsel}}[${RATE}]))`;
   const simulated = `sum (rate(vmexit_lab_simulated_seconds_total{${vsel}}[${RATE}])) > 0`;
