@@ -130,6 +130,21 @@ export function latencyPercentilesPanel(vsel: string): TimeseriesPanel {
 }
 
 /**
+ * Invariant violations per rate window by variant and check, expected ones included: the same panel
+ * on the overview and the drill-down, each with its own description.
+ */
+export function violationsPanel(vsel: string, description: string): TimeseriesPanel {
+  return timeseries('Invariant violations by check', description, 'none', 'violations')
+    .decimals(0)
+    .withTarget(
+      target(
+        `sum by (variant, check) (increase(vmexit_lab_invariant_violations_total{${vsel}}[${RATE}]))`,
+        '{{variant}} {{check}}',
+      ),
+    );
+}
+
+/**
  * The latency heatmap of one variant (the panel repeats per value of $variant, so variants are
  * never merged): each bucket's deliveries per simulated second of the variant. Exemplars on.
  */

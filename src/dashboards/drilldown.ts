@@ -5,7 +5,6 @@ import {
   CPUS,
   CR8_REASONS,
   INFO,
-  RATE,
   TPR_BELOW_REASONS,
   dashboardLinks,
   labelVariable,
@@ -16,6 +15,7 @@ import {
   sel,
   target,
   timeseries as ts,
+  violationsPanel,
   vmexitLabDashboard,
 } from './common.js';
 import { DRILLDOWN_UID } from './overview.js';
@@ -229,19 +229,10 @@ export function drilldownDashboard(): Dashboard {
       ),
     )
     .withPanel(
-      ts(
-        'Invariant violations by check',
+      violationsPanel(
+        VSEL,
         'Violations per rate window by variant and check, expected ones included; any the scenario does not expect is a bug of the emulated policy.',
-        'none',
-        'violations',
-      )
-        .decimals(0)
-        .withTarget(
-          target(
-            `sum by (variant, check) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RATE}]))`,
-            '{{variant}} {{check}}',
-          ),
-        ),
+      ),
     );
   return d.build();
 }

@@ -34,6 +34,7 @@ import {
   sel,
   target,
   timeseries as ts,
+  violationsPanel,
   vmexitLabDashboard,
 } from './common.js';
 
@@ -289,19 +290,10 @@ export function overviewDashboard(): Dashboard {
         .withTarget(target(`max by (state) (vmexit_lab_run_state{${SSEL}}) == 1`, '{{state}}')),
     )
     .withPanel(
-      ts(
-        'Invariant violations by check',
+      violationsPanel(
+        VSEL,
         'Violations per rate window by variant and check (every check is pre-created at 0), expected ones included.',
-        'none',
-        'violations',
-      )
-        .decimals(0)
-        .withTarget(
-          target(
-            `sum by (variant, check) (increase(vmexit_lab_invariant_violations_total{${VSEL}}[${RATE}]))`,
-            '{{variant}} {{check}}',
-          ),
-        ),
+      ),
     )
     .withPanel(
       ts('VM entry failures', 'Failed VM entries (VMCS checks) per rate window, by variant.', 'none', 'entries')
