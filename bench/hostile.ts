@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { REPO_ROOT } from '../src/model/data.js';
 import { boundPort, SERVE_LISTENING } from '../test/support/net.js';
+import { benchArgs } from './args.js';
 import { sleep, tenThousandGuests } from './serviceLoad.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -188,6 +189,10 @@ async function gzipBombs(url: string): Promise<void> {
   }
 }
 
+benchArgs(
+  'node dist/bench/hostile.js: the service under hostile load (gzip bombs, 1 MB posts, 8 scrapers during a 10,000-guest run) against `vmexit-lab serve` on loopback, about 2 minutes; it takes no options',
+  {},
+);
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-bench-hostile-'));
 const { proc, url } = await serve(dir);
 try {
