@@ -37,6 +37,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'service', options: ['--pool-only', '--rounds N'] },
   { script: 'metricsCeiling', options: ['--max-series N', '--renders N'] },
   { script: 'profileSummary', options: ['--top N'] },
+  { script: 'hostile', options: [] },
 ];
 
 for (const { script, options } of SCRIPTS) {
