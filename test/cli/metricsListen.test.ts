@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { waitUntil } from '../support/wait.js';
+import { boundPort, RUN_METRICS_LISTENING } from '../support/net.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-listen-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,15 +49,7 @@ maxDuration: 1h
   );
   const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   try {
-    let stderr = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        stderr += String(d);
-        const m = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr);
-        if (m) resolve(m[1]);
-      });
-      child.on('exit', () => reject(new Error(`exited before listening: ${stderr}`)));
-    });
+    const url = `http://127.0.0.1:${await boundPort(child, RUN_METRICS_LISTENING)}/metrics`;
     const scrape = async (): Promise<string> => (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
     const first = await waitUntil('exits to appear while running', async () => exitsTotal(await scrape()) || undefined);
     // The next snapshots (every 250 ms at pace max); it slept 1.5 s and expected one by then.

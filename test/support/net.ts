@@ -25,6 +25,9 @@ export function freePort(): Promise<number> {
  */
 export const PROMETHEUS_LISTENING = /msg="Listening on" address=127\.0\.0\.1:(\d+)/;
 
+/** Where `vmexit-lab run --metrics-listen 127.0.0.1:0` says its live /metrics is (src/cli/commands/run.ts). */
+export const RUN_METRICS_LISTENING = /metrics at http:\/\/127\.0\.0\.1:(\d+)\/metrics/;
+
 /** Where `vmexit-lab serve --port 0` says it listens (src/cli/commands/serve.ts). */
 export const SERVE_LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 
