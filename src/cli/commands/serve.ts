@@ -1,4 +1,4 @@
-import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -18,7 +18,7 @@ import { TOOL_VERSION } from '../../version.js';
 export const SERVE_OPTIONS_HELP = `Service options:
   --host HOST          address to listen on (default ${DEFAULT_HOST}; any other needs ${TOKEN_ENV})
   --port N             port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --workers N          simulation worker threads (default: the number of cores)
+  --workers N          simulation worker threads, 1..${MAX_WORKERS} (default: the number of cores)
   --data-dir DIR       run history database (default ${DEFAULT_DATA_DIR} in the working directory)
   --max-guests N       guests one run may simulate (default ${DEFAULT_LIMITS.maxGuests})
   --max-duration S     simulated seconds one run may last (default ${DEFAULT_LIMITS.maxDurationSeconds})
@@ -114,7 +114,7 @@ export function serviceOptions(
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),
     ...(port !== undefined ? { port } : {}),
-    ...(s('workers') !== undefined ? { workers: int('workers') } : {}),
+    ...(s('workers') !== undefined ? { workers: int('workers', 1, MAX_WORKERS) } : {}),
     ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
     ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
     ...(s('max-connections') !== undefined ? { maxConnections: int('max-connections', 1, MAX_CONNECTIONS_BOUND) } : {}),
