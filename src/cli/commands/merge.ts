@@ -77,7 +77,12 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   let files: OutTargets;
   let merged;
   try {
-    files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary }, ['json', 'junit', 'summary']);
+    files = outTargets(
+      o.out ?? [],
+      { junit: o.junit, summary: o.summary },
+      ['json', 'junit', 'summary'],
+      [...parsed.positionals, ...(o.scenario !== undefined ? [o.scenario] : [])],
+    );
     const shards = parsed.positionals.map(readResultsFile);
     merged = mergeShardFiles(shards, parsed.positionals);
   } catch (e) {

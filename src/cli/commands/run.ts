@@ -16,7 +16,7 @@ import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequ
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
-import { outTargets, type OutTargets } from '../outputs.js';
+import { distinctFiles, OUT_TYPES, outTargets, type OutTargets, type OutType } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { seriesStepNs } from '../../run/simulate.js';
@@ -149,7 +149,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let timeline: TimelineRequest | undefined;
   let files: OutTargets;
   try {
-    files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics });
+    files = outTargets(
+      o.out ?? [],
+      { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics },
+      undefined,
+      parsed.positionals,
+    );
     if (o['start-time'] !== undefined) {
       if (files.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
       startMs = parseStartTime(o['start-time']);
@@ -161,6 +166,16 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
     timeline = parseTimelineOptions(o, parsed.positionals.length);
+    if (timeline !== undefined)
+      distinctFiles(
+        [
+          ...(Object.entries(files) as [OutType, string][]).map(
+            ([k, f]) => [`${OUT_TYPES[k].option} ${f}`, f] as const,
+          ),
+          [`--timeline ${timeline.file}`, timeline.file],
+        ],
+        parsed.positionals,
+      );
     if (o.shard !== undefined) shard = parseShard(o.shard);
     workers = numberOption(o.workers, '--workers', 1, MAX_WORKERS, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);
