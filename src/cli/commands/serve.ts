@@ -63,8 +63,11 @@ Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data
 locked by another service, the port taken), 3 a drain that failed or a second signal.
 
 Examples:
-  vmexit-lab serve --port 9090
+  vmexit-lab serve --workers 2                 # http://127.0.0.1:${DEFAULT_PORT}
   curl -X POST -H 'Content-Type: application/json' -d '{"scenario":"default"}' http://127.0.0.1:${DEFAULT_PORT}/api/runs
+  curl -s http://127.0.0.1:${DEFAULT_PORT}/api/runs/ID       # ID: the "id" of the answer (Location names it too)
+  vmexit-lab serve --port 9090                 # another port (0 picks a free one and prints it)
+  curl -s http://127.0.0.1:9090/metrics
 `;
 
 export const SERVE_PARSE_OPTIONS = {

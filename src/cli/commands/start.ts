@@ -24,8 +24,9 @@ locked by another service, the port taken), 3 a drain that failed or a second si
 
 Examples:
   npm start                                    # builds, then runs this command
-  vmexit-lab start --port 9090
   curl -s http://127.0.0.1:8080/metrics | grep vmexit_lab_vm_exits_total
+  vmexit-lab start --port 9090                 # another port
+  curl -s http://127.0.0.1:9090/metrics | grep vmexit_lab_vm_exits_total
 `;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
