@@ -1,5 +1,6 @@
 import { MAX_FILE_BYTES } from '../../scenario/limits.js';
 import { readInputText } from '../readText.js';
+import { loadAllOrExplain } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
@@ -49,6 +50,9 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const file = parsed.values.scenario;
   let yaml: string | undefined;
   if (file !== undefined) {
+    // Checked before the service starts: a bad scenario printed the URLs of a service, then its
+    // errors, and the service was gone.
+    if (!loadAllOrExplain([file], io)) return ExitStatus.BAD_INPUT;
     try {
       yaml = readInputText(file, MAX_FILE_BYTES);
     } catch (e) {
