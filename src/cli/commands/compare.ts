@@ -193,7 +193,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
         d.metric,
         valueText(d.old, d.unit),
         valueText(d.new, d.unit),
-        d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : changeText(d.deltaPct),
+        // A metric only OLD has is gone, not new (a variant or an exit reason NEW lacks).
+        d.deltaPct === null ? (d.old === d.new ? '~' : d.new === null ? 'gone' : 'new') : changeText(d.deltaPct),
       ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
