@@ -103,10 +103,18 @@ export function numberOption(
   return x;
 }
 
+/** 2^53 - 1 ns as exact decimal seconds (a division would round its last digit). */
+const MAX_SECONDS_TEXT = `${Math.floor(Number.MAX_SAFE_INTEGER / 1e9)}.${String(Number.MAX_SAFE_INTEGER % 1e9).padStart(9, '0')}`;
+
 /** Exact decimal seconds (up to 9 decimals, e.g. the sim_time of an exemplar) as integer ns: undefined when absent. */
 export function secondsOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const ns = parseSecondsNs(text);
+  // 999999999 is decimal seconds, but past 2^53 ns: say the bound, not the form it has.
+  if (ns === undefined && /^\d+(?:\.\d{1,9})?$/.test(text.trim()))
+    throw new UsageError(
+      `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${JSON.stringify(text)}`,
+    );
   if (ns === undefined)
     throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${JSON.stringify(text)}`);
   return ns;

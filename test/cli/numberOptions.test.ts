@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { numberOption, plainDecimal, MAX_WORKERS } from '../../src/cli/io.js';
+import { numberOption, plainDecimal, secondsOption, MAX_WORKERS } from '../../src/cli/io.js';
 import { serviceOptions } from '../../src/cli/commands/serve.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
@@ -89,4 +89,14 @@ test('the commands refuse such numbers with exit 2 and one line, before anything
     assert.equal(io.stdout.join(''), '', `${args.join(' ')}: nothing ran`);
     assert.ok(io.stderr.join('').startsWith(line), `${args.join(' ')}: ${io.stderr.join('')}`);
   }
+});
+
+test('secondsOption: decimal seconds past 2^53 ns name the bound, not the form (replay --at 999999999 said "up to 9 decimals")', () => {
+  assert.equal(secondsOption('9007199.254740991', '--at'), Number.MAX_SAFE_INTEGER);
+  assert.throws(() => secondsOption('999999999', '--at'), {
+    message: '--at: expected decimal seconds, at most 9007199.254740991 (2^53 ns), found "999999999"',
+  });
+  assert.throws(() => secondsOption('1s', '--at'), {
+    message: '--at: expected decimal seconds (up to 9 decimals), found "1s"',
+  });
 });
