@@ -56,8 +56,31 @@ export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 
 export class UsageError extends Error {}
 
 /**
+ * The most worker threads `run --workers` and `serve --workers` take. The service starts its
+ * workers at once, each about 20 MiB resident (64 workers: 1.35 GB), so an unbounded
+ * `serve --workers 1000` held about 20 GB before it printed anything.
+ */
+export const MAX_WORKERS = 256;
+
+/** Plain decimals, as the service's API takes them (src/service/request.ts): no 0x10, 1e3, 0b11, " 7". */
+const DECIMAL_OPTION = /^-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)$/;
+const INTEGER_OPTION = /^-?[0-9]+$/;
+
+/**
+ * A number option's value written in plain decimal digits, or undefined. Number() alone read
+ * `--port 0x50` as 80, `--seed 0b11` as 3, `--workers 1e1` as 10 and `--port 80.0` as 80.
+ * Integers must be exact (at most 2^53 - 1).
+ */
+export function plainDecimal(text: string, integer: boolean): number | undefined {
+  if (!(integer ? INTEGER_OPTION : DECIMAL_OPTION).test(text)) return undefined;
+  const x = Number(text);
+  if (!Number.isFinite(x) || (integer && !Number.isSafeInteger(x))) return undefined;
+  return x;
+}
+
+/**
  * A numeric option: undefined when absent; a UsageError naming the option and its range when bad.
- * `max` may be Infinity (the range then reads ">= min").
+ * `max` may be Infinity (the range then reads ">= min"). Only plain decimals are numbers here.
  */
 export function numberOption(
   text: string | undefined,
@@ -67,20 +90,31 @@ export function numberOption(
   integer = false,
 ): number | undefined {
   if (text === undefined) return undefined;
-  const x = Number(text);
-  if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) {
+  const x = plainDecimal(text, integer);
+  if (x === undefined || x < min || x > max) {
     const range = max === Infinity ? `>= ${min}` : `${min}..${max}`;
+    // 0x50, 1e3, 80.0: a number to Number(), but not one written as the range is
+    const digits =
+      !DECIMAL_OPTION.test(text) && text.trim() !== '' && Number.isFinite(Number(text)) ? ' in decimal digits' : '';
     throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}, found ${JSON.stringify(text)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${JSON.stringify(text)}`,
     );
   }
   return x;
 }
 
+/** 2^53 - 1 ns as exact decimal seconds (a division would round its last digit). */
+const MAX_SECONDS_TEXT = `${Math.floor(Number.MAX_SAFE_INTEGER / 1e9)}.${String(Number.MAX_SAFE_INTEGER % 1e9).padStart(9, '0')}`;
+
 /** Exact decimal seconds (up to 9 decimals, e.g. the sim_time of an exemplar) as integer ns: undefined when absent. */
 export function secondsOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const ns = parseSecondsNs(text);
+  // 999999999 is decimal seconds, but past 2^53 ns: say the bound, not the form it has.
+  if (ns === undefined && /^\d+(?:\.\d{1,9})?$/.test(text.trim()))
+    throw new UsageError(
+      `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${JSON.stringify(text)}`,
+    );
   if (ns === undefined)
     throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${JSON.stringify(text)}`);
   return ns;

@@ -4,8 +4,8 @@
  * have options of their own (--junit, --summary, --html, --openmetrics); a kind given twice, an
  * unknown TYPE or an empty PATH is a usage error, never a file named "json=x".
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { didYouMean } from '../input/diagnostics.js';
 import { UsageError } from './io.js';
 
@@ -45,6 +45,36 @@ export function writableOut(file: string, given: string): string {
   return file;
 }
 
+/** What makes two names one file: device and inode when it exists (links, "./a" and "a"), else the resolved path. */
+function fileIdentity(file: string): string {
+  try {
+    const st = statSync(file);
+    return `inode:${st.dev}:${st.ino}`;
+  } catch {
+    return `path:${resolve(file)}`;
+  }
+}
+
+/**
+ * Refuse outputs that would overwrite an input of the command or another output: `run --out
+ * scenarios/seed/*.yaml` (the file name forgotten, the shell's first match taken as --out) replaced
+ * a scenario with results.json, and `--out r.json --junit r.json` kept only the JUnit file.
+ * `outputs` are [option as given, file]; `inputs` the files the command reads.
+ */
+export function distinctFiles(outputs: readonly (readonly [string, string])[], inputs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const input of inputs) seen.set(fileIdentity(input), `the input ${input}`);
+  for (const [given, file] of outputs) {
+    const id = fileIdentity(file);
+    const before = seen.get(id);
+    if (before !== undefined)
+      throw new UsageError(
+        `${given}: that is ${before}; writing there would replace it (give each output a file of its own)`,
+      );
+    seen.set(id, `where ${given} writes`);
+  }
+}
+
 /** Output kinds of `run`: TYPE of --out TYPE=PATH, and the option that writes the same file. */
 export const OUT_TYPES = {
   json: { option: '--out', what: 'results.json (docs/RESULTS.md)' },
@@ -55,6 +85,14 @@ export const OUT_TYPES = {
 } as const;
 
 export type OutType = keyof typeof OUT_TYPES;
+
+const OUT_EXAMPLE: Record<OutType, string> = {
+  json: 'results.json',
+  junit: 'junit.xml',
+  summary: 'summary.md',
+  html: 'report.html',
+  openmetrics: 'history.om.txt',
+};
 
 /** Where each kind of output goes (absent: not written). */
 export type OutTargets = Partial<Record<OutType, string>>;
@@ -70,14 +108,22 @@ export function outTargets(
   outs: readonly string[],
   options: OutTargets,
   allowed: readonly OutType[] = Object.keys(OUT_TYPES) as OutType[],
+  inputs: readonly string[] = [],
 ): OutTargets {
   const targets: OutTargets = {};
+  const written: [string, string][] = [];
   const set = (type: OutType, path: string, given: string): void => {
     if (path === '')
       throw new UsageError(given === '--out ' ? '--out needs a file name' : `${given}: no file name after "${type}="`);
     if (targets[type] !== undefined)
       throw new UsageError(`${given}: ${OUT_TYPES[type].what} already goes to ${targets[type]} (one file per kind)`);
     targets[type] = writableOut(path, given);
+    // `run --out scenarios/seed/*.yaml`: the shell gives --out the first scenario, which is no input then.
+    if (/\.ya?ml$/i.test(path) && existsSync(path))
+      throw new UsageError(
+        `${given}: ${path} is a YAML file that is there (a scenario?); ${OUT_TYPES[type].what} would replace it (give the output a name of its own, e.g. ${OUT_EXAMPLE[type]})`,
+      );
+    written.push([given, path]);
   };
   for (const out of outs) {
     const m = TYPED.exec(out);
@@ -97,6 +143,7 @@ export function outTargets(
   for (const [type, path] of Object.entries(options) as [OutType, string | undefined][]) {
     if (path !== undefined) set(type, path, `${OUT_TYPES[type].option} ${path}`);
   }
+  distinctFiles(written, inputs);
   return targets;
 }
 
@@ -104,7 +151,7 @@ export function outTargets(
  * The --out FILE of a command that writes one file (rules, import, what-if, validate-model): the
  * name as given, unless it looks like k6's TYPE=PATH, which this command cannot honour.
  */
-export function singleOut(value: string | undefined): string | undefined {
+export function singleOut(value: string | undefined, inputs: readonly string[] = []): string | undefined {
   if (value === undefined) return undefined;
   const m = TYPED.exec(value);
   if (m !== null)
@@ -112,5 +159,7 @@ export function singleOut(value: string | undefined): string | undefined {
       `--out ${value}: this command writes one file and takes no TYPE=; give its name (--out ${m[2] || 'FILE'}), or ./${value} for a file name with "=" in it`,
     );
   if (value === '') throw new UsageError('--out needs a file name');
-  return writableOut(value, `--out ${value}`);
+  const file = writableOut(value, `--out ${value}`);
+  distinctFiles([[`--out ${value}`, file]], inputs);
+  return file;
 }

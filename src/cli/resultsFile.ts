@@ -55,5 +55,44 @@ export function readResultsFile(file: string): RunResults {
     throw new Error(`${file}: not a vmexit-lab results.json, no "variants" (${expected})`);
   if (r.version !== RESULTS_VERSION)
     throw new Error(`${file}: results version ${String(r.version)}, this tool reads version ${RESULTS_VERSION}`);
+  for (const [i, v] of (r.variants as readonly unknown[]).entries()) {
+    const problem = variantProblem(v);
+    if (problem !== undefined) {
+      const named = (v as { name?: unknown } | null)?.name;
+      const name = typeof named === 'string' ? named : `#${i + 1}`;
+      throw new Error(`${file}: variant ${name}: ${problem} (${expected}; is the file damaged?)`);
+    }
+  }
   return r as RunResults;
+}
+
+/**
+ * What is wrong with a variant's totals as compare and merge read them, or undefined. A damaged file
+ * (`"totals": null`) ended compare in a TypeError with a stack trace and exit 3; `"exits": "x"` or a
+ * negative count was compared as if it were a result.
+ */
+function variantProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
+  const { name, totals } = v as { name?: unknown; totals?: unknown };
+  if (typeof name !== 'string') return 'no name';
+  if (typeof totals !== 'object' || totals === null || Array.isArray(totals)) return 'totals is not an object';
+  const t = totals as Record<string, unknown>;
+  const amount = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  for (const k of ['guestSeconds', 'vcpuSeconds', 'exitsTotal', 'cr8Accesses', 'interruptsDelivered'])
+    if (!amount(t[k])) return `totals.${k} is ${JSON.stringify(t[k]) ?? 'missing'} (expected a number >= 0)`;
+  for (const k of ['exits', 'hostSecondsInExits', 'phaseSeconds']) {
+    const rec = t[k];
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
+      return `totals.${k} is not an object of numbers by name`;
+    for (const [key, x] of Object.entries(rec))
+      if (!amount(x)) return `totals.${k}.${key} is ${JSON.stringify(x)} (expected a number >= 0)`;
+  }
+  const h = t.interruptLatency as Record<string, unknown> | null | undefined;
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) return 'totals.interruptLatency is not an object';
+  if (!amount(h.count) || !amount(h.sumNs)) return 'totals.interruptLatency has no count and sumNs >= 0';
+  const lists: unknown[] = [h.boundsNs, h.counts];
+  if (!lists.every((l) => Array.isArray(l) && (l as unknown[]).every(amount)))
+    return 'totals.interruptLatency.boundsNs and counts are not lists of numbers >= 0';
+  if (!Array.isArray(t.violations)) return 'totals.violations is not a list';
+  return undefined;
 }

@@ -20,7 +20,8 @@ export function parseDuration(r: Reader, f: Fields): { value: Scenario['duration
     if (s !== undefined && s.value === 'until-complete') untilComplete = true;
     else {
       const str = s !== undefined && typeof s.value === 'string' ? s.value : undefined;
-      if (str !== undefined && /^[a-z-]+$/.test(str)) {
+      // A word, not a duration: until_complete, untilComplete, "until complete", forever ...
+      if (str !== undefined && !/[0-9]/.test(str)) {
         r.error(
           df,
           `invalid duration for duration: "${str}"${didYouMean(str, ['until-complete'])}`,
@@ -31,7 +32,9 @@ export function parseDuration(r: Reader, f: Fields): { value: Scenario['duration
     }
   }
   let maxNs: number | undefined = DEFAULT_MAX_DURATION_NS;
-  if (mf !== undefined) {
+  // With a duration that is itself wrong (until_complete) the maxDuration error would be noise.
+  if (mf !== undefined && df !== undefined && !untilComplete && ns === undefined) maxNs = undefined;
+  else if (mf !== undefined) {
     if (!untilComplete) {
       r.error(
         mf.key,

@@ -38,6 +38,7 @@ import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests
 import { isScalar, type Node as YamlNode } from 'yaml';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
+import { explainTooDeep } from './tooDeep.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
@@ -84,7 +85,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
     sink.add(1, 1, 'workload profile is too large', `at most ${MAX_PROFILE_BYTES} bytes`);
     sink.throwIfAny();
   }
-  const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
+  const { doc, lc, aliases } = explainTooDeep(() => parseYamlChecked(text, sink, MAX_ALIAS_COUNT));
   const r = new Reader(sink, lc, aliases);
   const root = r.map({ node: doc.contents ?? null }, 'the workload profile');
   if (root === undefined) {

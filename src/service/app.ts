@@ -268,12 +268,13 @@ export function createApp(o: AppOptions): express.Express {
   });
 
   // Express 5 forwards errors thrown (or rejected) in handlers here.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let e: ApiError;
     const http = (typeof err === 'object' && err !== null ? err : {}) as {
       type?: unknown;
       status?: unknown;
       message?: unknown;
+      code?: unknown;
     };
     const message = typeof http.message === 'string' ? http.message : String(err);
     if (err instanceof ApiError) e = err;
@@ -281,6 +282,13 @@ export function createApp(o: AppOptions): express.Express {
       e = new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
     else if (http.status === 415)
       e = new ApiError(415, 'unsupported_media_type', `unsupported body encoding: ${message}`);
+    // zlib's words alone ("incorrect header check") did not say it was the decompression that failed.
+    else if (http.status === 400 && typeof http.code === 'string' && http.code.startsWith('Z_'))
+      e = new ApiError(
+        400,
+        'bad_request',
+        `the body does not decode as its Content-Encoding (${String(req.headers['content-encoding'])}) says: ${message}`,
+      );
     else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500)
       e = new ApiError(http.status, 'bad_request', message);
     else e = new ApiError(500, 'internal', `internal error: ${message}`);

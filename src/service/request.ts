@@ -46,7 +46,10 @@ function decimal(v: unknown, name: string, integer: boolean): number | undefined
   const re = integer ? INTEGER : DECIMAL;
   const kind = integer ? 'an integer' : 'a number';
   if (typeof v === 'number') {
-    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)))
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify prints as null ("found null").
+    if (!Number.isFinite(v))
+      throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found a number too large to represent`);
+    if (integer && !Number.isInteger(v))
       throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${JSON.stringify(v)}`);
     return v;
   }

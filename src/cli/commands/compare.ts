@@ -1,7 +1,7 @@
 import { readResultsFile } from '../resultsFile.js';
 import { histogramQuantile } from '../../results/thresholds.js';
 import type { RunResults, VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, plainDecimal, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
@@ -136,8 +136,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     return ExitStatus.BAD_INPUT;
   }
   const limitText = parsed.values['max-regression'];
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && (!Number.isFinite(limit) || limit < 0)) {
+  const limit = limitText === undefined ? undefined : plainDecimal(limitText, false);
+  if (limitText !== undefined && (limit === undefined || limit < 0)) {
     io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0, found "${limitText}"`);
     return ExitStatus.BAD_INPUT;
   }
@@ -193,7 +193,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
         d.metric,
         valueText(d.old, d.unit),
         valueText(d.new, d.unit),
-        d.deltaPct === null ? (d.old === d.new ? '~' : 'new') : changeText(d.deltaPct),
+        // A metric only OLD has is gone, not new (a variant or an exit reason NEW lacks).
+        d.deltaPct === null ? (d.old === d.new ? '~' : d.new === null ? 'gone' : 'new') : changeText(d.deltaPct),
       ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));

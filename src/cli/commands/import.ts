@@ -217,7 +217,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const o = parsed.values;
   let outFile: string | undefined;
   try {
-    outFile = singleOut(o.out);
+    outFile = singleOut(o.out, parsed.positionals.slice(1));
   } catch (e) {
     io.err(`vmexit-lab import: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;

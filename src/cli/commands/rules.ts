@@ -34,7 +34,7 @@ export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   let outFile: string | undefined;
   try {
-    outFile = singleOut(parsed.values.out);
+    outFile = singleOut(parsed.values.out, parsed.positionals);
   } catch (e) {
     io.err(`vmexit-lab rules: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;

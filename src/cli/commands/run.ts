@@ -14,9 +14,9 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
-import { outTargets, type OutTargets } from '../outputs.js';
+import { distinctFiles, OUT_TYPES, outTargets, type OutTargets, type OutType } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { seriesStepNs } from '../../run/simulate.js';
@@ -52,8 +52,8 @@ Options:
                    Samples%, Time%, Min/Max/Avg time per exit, perf's exit names)
   --seed N         override the scenario's seed
   --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
-  --workers N      worker threads that share the hosts (default: the number of cores); results
-                   are identical for any N
+  --workers N      worker threads that share the hosts, 1..${MAX_WORKERS} (default: the number of
+                   cores); results are identical for any N
   --push URL       push the final metrics to a Prometheus Pushgateway (e.g. http://127.0.0.1:9091)
   --push-job NAME  the push's job label (default vmexit-lab)
   --push-label K=V a grouping label of the push (repeatable), e.g. --push-label branch=main
@@ -149,7 +149,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let timeline: TimelineRequest | undefined;
   let files: OutTargets;
   try {
-    files = outTargets(o.out ?? [], { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics });
+    files = outTargets(
+      o.out ?? [],
+      { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics },
+      undefined,
+      parsed.positionals,
+    );
     if (o['start-time'] !== undefined) {
       if (files.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
       startMs = parseStartTime(o['start-time']);
@@ -161,8 +166,18 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
     timeline = parseTimelineOptions(o, parsed.positionals.length);
+    if (timeline !== undefined)
+      distinctFiles(
+        [
+          ...(Object.entries(files) as [OutType, string][]).map(
+            ([k, f]) => [`${OUT_TYPES[k].option} ${f}`, f] as const,
+          ),
+          [`--timeline ${timeline.file}`, timeline.file],
+        ],
+        parsed.positionals,
+      );
     if (o.shard !== undefined) shard = parseShard(o.shard);
-    workers = numberOption(o.workers, '--workers', 1, 256, true) ?? workers;
+    workers = numberOption(o.workers, '--workers', 1, MAX_WORKERS, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);
     if ((o['push-job'] !== undefined || Object.keys(groupings).length > 0) && o.push === undefined) {
       throw new Error('--push-job and --push-label need --push URL');

@@ -1,4 +1,4 @@
-import { ExitStatus, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -14,11 +14,13 @@ import {
 import { DEFAULT_LIMITS } from '../../service/runs.js';
 import { DataDirLockedError, DEFAULT_RETENTION } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export const SERVE_OPTIONS_HELP = `Service options:
   --host HOST          address to listen on (default ${DEFAULT_HOST}; any other needs ${TOKEN_ENV})
   --port N             port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --workers N          simulation worker threads (default: the number of cores)
+  --workers N          simulation worker threads, 1..${MAX_WORKERS} (default: the number of cores)
   --data-dir DIR       run history database (default ${DEFAULT_DATA_DIR} in the working directory)
   --max-guests N       guests one run may simulate (default ${DEFAULT_LIMITS.maxGuests})
   --max-duration S     simulated seconds one run may last (default ${DEFAULT_LIMITS.maxDurationSeconds})
@@ -63,8 +65,11 @@ Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data
 locked by another service, the port taken), 3 a drain that failed or a second signal.
 
 Examples:
-  vmexit-lab serve --port 9090
+  vmexit-lab serve --workers 2                 # http://127.0.0.1:${DEFAULT_PORT}
   curl -X POST -H 'Content-Type: application/json' -d '{"scenario":"default"}' http://127.0.0.1:${DEFAULT_PORT}/api/runs
+  curl -s http://127.0.0.1:${DEFAULT_PORT}/api/runs/ID       # ID: the "id" of the answer (Location names it too)
+  vmexit-lab serve --port 9090                 # another port (0 picks a free one and prints it)
+  curl -s http://127.0.0.1:9090/metrics
 `;
 
 export const SERVE_PARSE_OPTIONS = {
@@ -114,7 +119,7 @@ export function serviceOptions(
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),
     ...(port !== undefined ? { port } : {}),
-    ...(s('workers') !== undefined ? { workers: int('workers') } : {}),
+    ...(s('workers') !== undefined ? { workers: int('workers', 1, MAX_WORKERS) } : {}),
     ...(s('data-dir') !== undefined ? { dataDir: s('data-dir') } : {}),
     ...(s('body-limit') !== undefined ? { bodyLimitBytes: int('body-limit') } : {}),
     ...(s('max-connections') !== undefined ? { maxConnections: int('max-connections', 1, MAX_CONNECTIONS_BOUND) } : {}),
@@ -126,9 +131,30 @@ export function serviceOptions(
   };
 }
 
+/**
+ * Create the data directory one level at a time. Node 20's mkdirSync(dir, { recursive: true }),
+ * which the history store uses, never returns for a directory under /proc (mkdir says ENOENT there
+ * and it tries again): `serve --data-dir /proc/x` spun a core with nothing printed.
+ */
+export function makeDataDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      throw new Error(`cannot create the data directory ${d}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
 /** Start the service and print where it is; undefined (with the reason printed) when it cannot start. */
 export async function launch(options: ServiceOptions, io: CliIo, command: string): Promise<ServiceHandle | undefined> {
   try {
+    makeDataDir(options.dataDir ?? DEFAULT_DATA_DIR);
     const svc = await startService(options);
     io.out(
       [

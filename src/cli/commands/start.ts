@@ -1,5 +1,6 @@
 import { MAX_FILE_BYTES } from '../../scenario/limits.js';
 import { readInputText } from '../readText.js';
+import { loadAllOrExplain } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
@@ -24,8 +25,9 @@ locked by another service, the port taken), 3 a drain that failed or a second si
 
 Examples:
   npm start                                    # builds, then runs this command
-  vmexit-lab start --port 9090
   curl -s http://127.0.0.1:8080/metrics | grep vmexit_lab_vm_exits_total
+  vmexit-lab start --port 9090                 # another port
+  curl -s http://127.0.0.1:9090/metrics | grep vmexit_lab_vm_exits_total
 `;
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
@@ -48,6 +50,9 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const file = parsed.values.scenario;
   let yaml: string | undefined;
   if (file !== undefined) {
+    // Checked before the service starts: a bad scenario printed the URLs of a service, then its
+    // errors, and the service was gone.
+    if (!loadAllOrExplain([file], io)) return ExitStatus.BAD_INPUT;
     try {
       yaml = readInputText(file, MAX_FILE_BYTES);
     } catch (e) {

@@ -6,6 +6,7 @@ import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
+import { dashProblem } from '../loadOrExplain.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
 import { commandArgs, usageProblem, type CliIo } from '../io.js';
@@ -80,7 +81,9 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
       io.out(`${file}: ok (${plural(s.variants.length, 'variant')}, ${plural(guestCount(s), 'guest')})\n`);
     } catch (e) {
       failed++;
-      if (e instanceof ScenarioError) {
+      const dash = dashProblem(file);
+      if (dash !== undefined) io.err(`${dash}\n`);
+      else if (e instanceof ScenarioError) {
         for (const d of e.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
         const more = e.total > e.diagnostics.length ? ` (${e.total - e.diagnostics.length} not shown)` : '';
         io.err(`${file}: ${plural(e.total, 'error')}${more}\n`);

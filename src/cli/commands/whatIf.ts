@@ -215,7 +215,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   const o = parsed.values;
   let outFile: string | undefined;
   try {
-    outFile = singleOut(o.out);
+    outFile = singleOut(o.out, parsed.positionals);
   } catch (e) {
     io.err(`vmexit-lab what-if: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;
