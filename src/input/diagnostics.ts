@@ -19,14 +19,29 @@ export interface Diagnostic {
 /** Diagnostics kept per file; further problems are counted but not kept. */
 export const MAX_DIAGNOSTICS = 20;
 
-/** `file:line:col: error: message (expected X, found Y)`; the position is left out when unknown. */
+/**
+ * Characters a terminal would not show as themselves - format characters such as the bidi
+ * overrides (U+202E turns the rest of the line around: "Trojan Source", CVE-2021-42574) and control
+ * characters but tab and newline - written as \u{...}, so a message quoting the input shows
+ * what the input holds.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const INVISIBLE = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+export function showInvisible(text: string): string {
+  return text.replace(INVISIBLE, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`);
+}
+
+/**
+ * `file:line:col: error: message (expected X, found Y)`; the position is left out when unknown.
+ * Invisible characters of the input show as escapes (showInvisible).
+ */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
   let detail = '';
   if (d.expected !== undefined && d.found !== undefined) detail = ` (expected ${d.expected}, found ${d.found})`;
   else if (d.expected !== undefined) detail = ` (expected ${d.expected})`;
   else if (d.found !== undefined) detail = ` (found ${d.found})`;
-  return `${where}: error: ${d.message}${detail}`;
+  return showInvisible(`${where}: error: ${d.message}${detail}`);
 }
 
 export class ScenarioError extends Error {
@@ -102,23 +117,52 @@ export function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
+/** Lower case, letters and digits only: "Windows-10_1909" -> "windows101909". */
+function bare(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** At most this many candidates that the word begins are offered together. */
+const MAX_PREFIXED = 3;
+
 /**
- * The candidate closest to `word` (Levenshtein, case-insensitive), or undefined when nothing is
- * close enough: at most max(2, 40% of the word's length) edits.
+ * What `word` may have meant, best first: a candidate that differs from it only in case or
+ * punctuation ("Windows-10-1909"); else the candidates it begins, when there are a few
+ * (at least 3 letters or digits: "ubuntu" -> ubuntu-18.04, "windows10" -> both Windows 10
+ * builds; edit distance alone offered windows-7 for "windows10" and nothing for "ubuntu");
+ * else the one closest by Levenshtein distance (case-insensitive), when at most max(2, 40% of
+ * the word's length) edits away; else none.
  */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
+export function suggestions(word: string, candidates: Iterable<string>): string[] {
+  const list = [...candidates];
+  const b = bare(word);
+  if (b !== '') {
+    const same = list.find((c) => bare(c) === b);
+    if (same !== undefined) return [same];
+  }
+  if (b.length >= 3) {
+    const begun = list.filter((c) => bare(c).startsWith(b));
+    if (begun.length > 0 && begun.length <= MAX_PREFIXED) return begun;
+  }
   const w = word.toLowerCase();
   const limit = Math.max(2, Math.ceil(w.length * 0.4));
   let best: { c: string; d: number } | undefined;
-  for (const c of candidates) {
+  for (const c of list) {
     const d = editDistance(w, c.toLowerCase());
     if (d <= limit && (best === undefined || d < best.d)) best = { c, d };
   }
-  return best?.c;
+  return best === undefined ? [] : [best.c];
+}
+
+/** The best of `suggestions`, or undefined. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  return suggestions(word, candidates)[0];
 }
 
 /** ` (did you mean "x"?)` or the empty string. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
-  const c = closest(word, candidates);
-  return c === undefined ? '' : ` (did you mean "${c}"?)`;
+  const q = suggestions(word, candidates).map((c) => `"${c}"`);
+  if (q.length === 0) return '';
+  const last = q.pop();
+  return ` (did you mean ${q.length > 0 ? `${q.join(', ')} or ` : ''}${last}?)`;
 }

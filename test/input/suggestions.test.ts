@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { didYouMean, formatDiagnostic, showInvisible, suggestions } from '../../src/input/diagnostics.js';
+import { parseScenario } from '../../src/scenario/load.js';
+
+const OSES = [
+  'windows-10-1903',
+  'windows-10-1909',
+  'windows-server-2019',
+  'windows-server-2012r2',
+  'windows-7',
+  'ubuntu-18.04',
+  'freebsd-12.1',
+  'scripted',
+];
+
+// [typed, suggested]: case and punctuation first, then the names the word begins, then edit distance.
+const CASES: [string, string[]][] = [
+  ['Windows-10-1909', ['windows-10-1909']],
+  ['windows_10_1909', ['windows-10-1909']],
+  ['windows10', ['windows-10-1903', 'windows-10-1909']],
+  ['windows-10', ['windows-10-1903', 'windows-10-1909']],
+  ['ubuntu', ['ubuntu-18.04']],
+  ['freebsd', ['freebsd-12.1']],
+  ['freebsd12', ['freebsd-12.1']],
+  ['ubuntu-20.04', ['ubuntu-18.04']],
+  ['windows', ['windows-7']], // begins five names, too many to offer: the nearest by edits
+  ['linux', []],
+  ['zzzzzz', []],
+];
+
+for (const [typed, want] of CASES)
+  test(`suggestions: "${typed}" -> ${want.length === 0 ? 'none' : want.join(', ')}`, () => {
+    assert.deepEqual(suggestions(typed, OSES), want);
+  });
+
+test('didYouMean says one name, two with "or", three with commas', () => {
+  assert.equal(didYouMean('ubuntu', OSES), ' (did you mean "ubuntu-18.04"?)');
+  assert.equal(didYouMean('windows10', OSES), ' (did you mean "windows-10-1903" or "windows-10-1909"?)');
+  assert.equal(didYouMean('abc', ['abcd', 'abce', 'abcf']), ' (did you mean "abcd", "abce" or "abcf"?)');
+  assert.equal(didYouMean('zzzzzz', OSES), '');
+});
+
+test('a scenario with os: windows10 is told both Windows 10 builds', () => {
+  assert.throws(
+    () =>
+      parseScenario(
+        `name: t
+seed: 1
+host: { cpu: i7-6700K, cores: 4, count: 1 }
+hypervisor: { policy: kvm }
+guests:
+  - os: windows10
+    phases: [{ phase: idle }]
+duration: 3s
+`,
+        't.yaml',
+      ),
+    /t\.yaml:6:\d+: error: unknown os "windows10" \(did you mean "windows-10-1903" or "windows-10-1909"\?\)/,
+  );
+});
+
+test('diagnostics show bidi overrides and control characters of the input as escapes', () => {
+  assert.equal(showInvisible('a\u202Eb\u0000c\u001bd'), 'a\\u{202E}b\\u{0}c\\u{1B}d');
+  assert.equal(showInvisible('tab\tand\nnewline stay'), 'tab\tand\nnewline stay');
+  const line = formatDiagnostic({ file: 'f.yaml', line: 3, column: 5, message: 'unknown key "ab\u202Ecd"' });
+  assert.equal(line, 'f.yaml:3:5: error: unknown key "ab\\u{202E}cd"');
+  assert.ok(!line.includes('\u202E'));
+});
