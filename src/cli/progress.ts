@@ -2,6 +2,7 @@ import { GuestCounter } from '../core/engine/host.js';
 import type { ScenarioProgress } from '../run/runScenario.js';
 import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
+import { formatFigure } from '../results/figures.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 
@@ -360,11 +361,12 @@ export class ProgressReporter {
     if (this.io.interactive && this.drawn) this.stream.write('\r\x1b[K');
     this.drawn = false;
     if (!results) return;
-    const elapsed = (this.now() - this.started) / 1000;
     const ends = results.variants.map((v) => `${v.name} ${formatSimEnd(v.totals.simulatedSeconds)}`).join(', ');
     // A stopped run did not get done: its results are partial (the verdict line says so too).
     const how = results.partial === true ? 'stopped after' : 'done in';
-    this.io.err(`${results.scenario}: ${how} ${elapsed.toFixed(1)}s; simulated: ${ends}`);
+    // The run's own wall time, as the summary and results.json give it (the reporter's clock also
+    // counted the time before the run started: "stopped after 3.2s" beside "2.93 s wall").
+    this.io.err(`${results.scenario}: ${how} ${formatFigure(results.wallSeconds)} s; simulated: ${ends}`);
     this.io.err(verdictLine(results));
   }
 }
