@@ -22,7 +22,7 @@ import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { explainTooDeep } from './tooDeep.js';
+import { explainTooDeep } from '../input/document.js';
 import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
 import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';

@@ -36,9 +36,8 @@ import { opaqueExitOn } from '../core/hypervisor/opaqueExits.js';
 import type { PolicyTraits } from '../core/hypervisor/policy.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { isScalar, type Node as YamlNode } from 'yaml';
-import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { Reader, parseYamlChecked, type Val } from '../input/yaml.js';
-import { explainTooDeep } from './tooDeep.js';
+import type { Reader, Val } from '../input/yaml.js';
+import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
@@ -46,6 +45,11 @@ export const WORKLOAD_PROFILE_VERSION = 1;
 const MAX_PROFILE_BYTES = 256 * 1024;
 /** YAML alias expansions a profile may use (as scenarios: src/scenario/load.ts MAX_ALIAS_COUNT). */
 const MAX_ALIAS_COUNT = 1000;
+const PROFILE_INPUT: YamlInputKind = {
+  noun: 'workload profile',
+  maxBytes: MAX_PROFILE_BYTES,
+  maxAliases: MAX_ALIAS_COUNT,
+};
 /** A rate above this (per vCPU per second) is a unit mistake, not a workload: 1 per 10 ns. */
 /** The largest rate a profile may hold, per vCPU per second (1 per 10 ns); `import` keeps its fit inside it. */
 export const MAX_RATE_PER_SECOND = 1e8;
@@ -80,18 +84,7 @@ function nonNegative(r: Reader, v: Val, what: string): number | undefined {
 
 /** Parse and validate a workload profile; throws ScenarioError listing every problem with its position. */
 export function parseWorkloadProfile(text: string, file: string): WorkloadProfile {
-  const sink = new DiagnosticSink(file);
-  if (Buffer.byteLength(text, 'utf8') > MAX_PROFILE_BYTES) {
-    sink.add(1, 1, 'workload profile is too large', `at most ${MAX_PROFILE_BYTES} bytes`);
-    sink.throwIfAny();
-  }
-  const { doc, lc, aliases } = explainTooDeep(() => parseYamlChecked(text, sink, MAX_ALIAS_COUNT));
-  const r = new Reader(sink, lc, aliases);
-  const root = r.map({ node: doc.contents ?? null }, 'the workload profile');
-  if (root === undefined) {
-    sink.throwIfAny();
-    throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty workload profile' }]);
-  }
+  const { sink, r, root } = openYamlMapping(text, file, PROFILE_INPUT);
   // A scenario where a profile belongs ('what-if SCENARIO.yaml'): one answer, not an error per key.
   const scenarioKey = root.items.find(
     (p) => isScalar(p.key) && ['guests', 'host', 'hypervisor'].includes(String(p.key.value)),

@@ -29,10 +29,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isSeq } from 'yaml';
 import { REPO_ROOT } from '../model/data.js';
-import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
+import { ScenarioError } from '../input/diagnostics.js';
 import { scenarioFromNode } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
-import { Reader, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
+import type { Reader, Field, Val } from '../input/yaml.js';
+import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { nonEmpty, opt, readCompare } from './loadCompare.js';
 import { HV_ENLIGHTENMENTS, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import {
@@ -50,6 +51,7 @@ import {
 export const VALIDATION_DIR = join(REPO_ROOT, 'data', 'validation');
 const MAX_CASE_BYTES = 256 * 1024;
 const MAX_ALIAS_COUNT = 100;
+const CASE_INPUT: YamlInputKind = { noun: 'validation case', maxBytes: MAX_CASE_BYTES, maxAliases: MAX_ALIAS_COUNT };
 const ID_RE = /^[a-z0-9][a-z0-9-]*$/;
 const DATE_RE = /^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 const COMMIT_RE = /^[0-9a-f]{40}$/;
@@ -86,18 +88,7 @@ export const SETUP_ITEM_KEYS = ['stated', 'assumed', 'why', 'model', 'note'] as 
 
 /** Parse and validate one case; throws ScenarioError listing every problem with its position. */
 export function parseValidationCase(text: string, file: string): ValidationCase {
-  const sink = new DiagnosticSink(file);
-  if (Buffer.byteLength(text, 'utf8') > MAX_CASE_BYTES) {
-    sink.add(1, 1, 'validation case is too large', `at most ${MAX_CASE_BYTES} bytes`);
-    sink.throwIfAny();
-  }
-  const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
-  const r = new Reader(sink, lc, aliases);
-  const root = r.map({ node: doc.contents ?? null }, 'the validation case');
-  if (root === undefined) {
-    sink.throwIfAny();
-    throw new ScenarioError([{ file, line: 1, column: 1, message: 'empty validation case' }]);
-  }
+  const { sink, r, root } = openYamlMapping(text, file, CASE_INPUT);
   const f = r.fields(root, 'the validation case', ROOT_KEYS, [
     'validationCase',
     'id',
