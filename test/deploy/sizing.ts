@@ -4,8 +4,8 @@
  * figures; when the engine gets faster or slower, re-measure and change them and the doc together.
  */
 
-/** Resident memory of `vmexit-lab run --workers 1` before any guest: Node, the CLI, one worker thread. */
-export const BASELINE_RSS_MIB = 110;
+/** Resident memory of `vmexit-lab run --workers 1` before any guest: Node, the CLI, one worker thread (docs/SCALE.md: 122-129 MiB peak for 100-400-guest shards, whose guest state is under 2 MiB; 116 MiB for one guest). */
+export const BASELINE_RSS_MIB = 130;
 /** Each further worker thread (`--workers N`). */
 export const PER_WORKER_RSS_MIB = 40;
 /** Simulation state per guest of the measured mix (1,818 bytes per vCPU x 1.75 vCPUs), rounded up. */
