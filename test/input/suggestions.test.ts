@@ -2,17 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { didYouMean, formatDiagnostic, showInvisible, suggestions } from '../../src/input/diagnostics.js';
 import { parseScenario } from '../../src/scenario/load.js';
+import { GUEST_OS_NAMES } from '../../src/scenario/types.js';
 
-const OSES = [
-  'windows-10-1903',
-  'windows-10-1909',
-  'windows-server-2019',
-  'windows-server-2012r2',
-  'windows-7',
-  'ubuntu-18.04',
-  'freebsd-12.1',
-  'scripted',
-];
+// The names a scenario's `os:` takes (the loader adds `scripted`).
+const OSES = [...GUEST_OS_NAMES, 'scripted'];
 
 // [typed, suggested]: case and punctuation first, then the names the word begins, then edit distance.
 const CASES: [string, string[]][] = [
