@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResults } from '../results/types.js';
 import {
@@ -144,6 +144,26 @@ interface OpenedHistory {
   readonly interrupted: readonly string[];
 }
 
+/**
+ * Create the data directory one level at a time. Node 20's mkdirSync(dir, { recursive: true }),
+ * which this store used, never returns for a directory under /proc (mkdir says ENOENT there and it
+ * tries again): `serve --data-dir /proc/x` spun a core with nothing printed.
+ */
+export function makeDataDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      throw new Error(`cannot create the data directory ${d}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
 export class HistoryStore {
   private readonly db: Database.Database;
   private readonly unlock: () => void;
@@ -155,7 +175,7 @@ export class HistoryStore {
   }
 
   static open(dataDir: string): OpenedHistory {
-    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+    makeDataDir(dataDir);
     const unlock = lock(dataDir);
     let db: Database.Database;
     try {

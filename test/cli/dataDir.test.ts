@@ -1,6 +1,6 @@
 /**
- * serve and start create their data directory one level at a time. Node 20's recursive mkdirSync,
- * which the history store used alone, never returns for a directory under /proc (mkdir answers
+ * The history store creates its data directory one level at a time. Node 20's recursive mkdirSync,
+ * which the store used, never returns for a directory under /proc (mkdir answers
  * ENOENT and it tries again): `serve --data-dir /proc/x` spun a core for ever with nothing printed.
  */
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { makeDataDir } from '../../src/cli/commands/serve.js';
+import { makeDataDir } from '../../src/history/store.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-data-dir-'));

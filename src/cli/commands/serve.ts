@@ -14,8 +14,6 @@ import {
 import { DEFAULT_LIMITS } from '../../service/runs.js';
 import { DataDirLockedError, DEFAULT_RETENTION } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 
 export const SERVE_OPTIONS_HELP = `Service options:
   --host HOST          address to listen on (default ${DEFAULT_HOST}; any other needs ${TOKEN_ENV})
@@ -131,30 +129,9 @@ export function serviceOptions(
   };
 }
 
-/**
- * Create the data directory one level at a time. Node 20's mkdirSync(dir, { recursive: true }),
- * which the history store uses, never returns for a directory under /proc (mkdir says ENOENT there
- * and it tries again): `serve --data-dir /proc/x` spun a core with nothing printed.
- */
-export function makeDataDir(dir: string): void {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (e) {
-      throw new Error(`cannot create the data directory ${d}: ${(e as Error).message}`, { cause: e });
-    }
-  }
-}
-
 /** Start the service and print where it is; undefined (with the reason printed) when it cannot start. */
 export async function launch(options: ServiceOptions, io: CliIo, command: string): Promise<ServiceHandle | undefined> {
   try {
-    makeDataDir(options.dataDir ?? DEFAULT_DATA_DIR);
     const svc = await startService(options);
     io.out(
       [
