@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { rawProblem } from '../../src/cli/commands/merge.js';
+import { rawTotalsProblem } from '../../src/run/totals.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
 
@@ -34,7 +34,7 @@ before(async () => {
 test('intact shards merge; their raw accumulators pass the check', async () => {
   for (const i of [1, 2]) {
     const j = JSON.parse(readFileSync(shard(i), 'utf8'));
-    for (const v of j.variants) assert.equal(rawProblem(v.raw), undefined, `shard ${i} ${v.name}`);
+    for (const v of j.variants) assert.equal(rawTotalsProblem(v.raw), undefined, `shard ${i} ${v.name}`);
   }
   const io = capture();
   const status = await main(['merge', shard(1), shard(2)], io);
