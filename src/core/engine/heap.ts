@@ -52,12 +52,9 @@ export class EventHeap {
     }
   }
 
+  /** The id with the earliest key (its time is `key[peek()]`), or -1 when empty. */
   peek(): number {
     return this.size > 0 ? this.heap[0] : -1;
-  }
-
-  peekTime(): number {
-    return this.size > 0 ? this.key[this.heap[0]] : Infinity;
   }
 
   remove(id: number): void {
