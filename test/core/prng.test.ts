@@ -107,3 +107,27 @@ test('[prng.ts exponentialNs: uniform and detLog computed inline, no boxed fract
     { seed: SEED, numRuns: 300 },
   );
 });
+
+test('[prng.ts uniformBelow and below: the draw computed inline, only a boolean or an integer returned] equal uniform(s) * scale < bound and Math.floor(uniform(s) * n) draw for draw', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 1e-3, max: 1e9, noNaN: true }),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      (seed, fraction, scale, n) => {
+        const a = new RandomStreams(1);
+        const b = new RandomStreams(1);
+        a.seed(0, seed);
+        b.seed(0, seed);
+        for (let i = 0; i < 64; i++) {
+          assert.equal(a.uniformBelow(0, fraction, 1), b.uniform(0) < fraction);
+          assert.equal(a.uniformBelow(0, fraction * scale, scale), b.uniform(0) * scale < fraction * scale);
+          assert.equal(a.below(0, n), Math.floor(b.uniform(0) * n));
+        }
+        assert.deepEqual(Array.from(a.state), Array.from(b.state));
+      },
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+});

@@ -111,9 +111,20 @@ export class RandomStreams {
     return Math.round(-(2 * sum + k * LN2) * meanNs);
   }
 
-  /** Integer in [0, n). */
+  /**
+   * Whether `uniform(stream) * scale < bound`: the draw is compared here and only the boolean crosses
+   * the call. The engine's guests use this, never `uniform` itself: a fraction returned by a call V8
+   * does not inline is boxed (an allocation per draw), and whether TurboFan inlines `uniform` into a
+   * caller depends on the feedback it read (the sampled bytes of some processes, docs/PERF.md).
+   * `scale` 1 compares the draw itself (x * 1 is x in IEEE arithmetic).
+   */
+  uniformBelow(stream: number, bound: number, scale: number): boolean {
+    return (((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * scale < bound;
+  }
+
+  /** Integer in [0, n): uniform's draw computed here, so only the integer crosses the call. */
   below(stream: number, n: number): number {
-    return Math.floor(this.uniform(stream) * n);
+    return Math.floor((((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * n);
   }
 }
 

@@ -47,7 +47,7 @@ export function enterRaised(h: HostState, v: number): void {
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
   if (!model.usesCr8 || h.mode(v) !== Mode.RUN || h.vf[b + Vf.RAISED_END] !== Infinity) return;
-  if (h.rng.uniform(v) >= model.raisedFraction) return;
+  if (!h.rng.uniformBelow(v, model.raisedFraction, 1)) return;
   h.machine.readCr8(v);
   h.machine.writeCr8(v, model.raisedCr8);
   h.vf[b + Vf.CARRY] -= 3;

@@ -128,7 +128,7 @@ export function workloadDynOp(h: HostState, v: number): void {
   const ipiRate = guest.vcpus > 1 ? w.ipisPerGuestSecond : 0;
   const total = w.hltsPerGuestSecond + ipiRate;
   h.wl[v * WL + WL_DYN_LEFT] = Math.max(1, h.rng.exponentialNs(v, 1e9 / total));
-  if (h.rng.uniform(v) * total < w.hltsPerGuestSecond) {
+  if (h.rng.uniformBelow(v, w.hltsPerGuestSecond, total)) {
     halt(h, v);
     return;
   }
