@@ -89,3 +89,31 @@ export function measureAllocation(
   runTo(warmSeconds * 1e9);
   return measureWindow(sims, runTo, (warmSeconds + seconds) * 1e9);
 }
+
+/**
+ * The steady-state allocation guard's measurement (test/engine/alloc.test.ts; bench/allocSpread.ts
+ * repeats it over fresh processes): `warmupS` simulated seconds, then `windows` consecutive windows
+ * of `windowS`; the least bytes per event of the windows must be below `boundBytesPerEvent`. The test
+ * says why these figures.
+ */
+export const ALLOC_GUARD = { warmupS: 30, windowS: 10, windows: 3, boundBytesPerEvent: 4 } as const;
+
+/** Bytes per engine event in each of the guard's windows, for `variant` (its hosts built afresh). */
+export function guardWindows(
+  scenario: Scenario,
+  variant: ScenarioVariant,
+  data: ModelData,
+): { bytesPerEvent: number[]; events: number[] } {
+  const { sims, runTo } = lockstepHosts(scenario, variant, data);
+  let t = ALLOC_GUARD.warmupS * 1e9;
+  runTo(t);
+  const bytesPerEvent: number[] = [];
+  const events: number[] = [];
+  for (let k = 0; k < ALLOC_GUARD.windows; k++) {
+    t += ALLOC_GUARD.windowS * 1e9;
+    const a = measureWindow(sims, runTo, t);
+    bytesPerEvent.push(a.bytes / a.events);
+    events.push(a.events);
+  }
+  return { bytesPerEvent, events };
+}

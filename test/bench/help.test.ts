@@ -22,6 +22,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'ab', options: ['--case NAME', '--rounds N', '--seconds S'] },
   { script: 'alloc', options: ['--case NAME', '--warmup S', '--seconds S'] },
   { script: 'allocSites', options: ['--case NAME', '--variant I', '--warmup S', '--seconds S', '--top N'] },
+  { script: 'allocSpread', options: ['--processes N', '--parallel N'] },
   {
     script: 'realtime',
     options: [

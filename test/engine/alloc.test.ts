@@ -17,38 +17,31 @@
  * - the bound, 4 bytes per event (one 16-byte box per 4 engine events), is 3x the worst steady
  *   figure measured and 4x below main's: a double boxed on the per-event path again (an argument
  *   or return of a call V8 does not inline, a field that changes representation) fails it.
+ * - twelfth session: CI failed here with 17.2 bytes per event in every window of both policies. In
+ *   about 1 process in 170 TurboFan left `EventHeap.peekTime` (34 bytes of bytecode, over the 27 it
+ *   always inlines) out of `advanceTo` and boxed its double return once per event. The loop reads the
+ *   key array since; 0 such processes in 810 after (`node dist/bench/allocSpread.js`, docs/PERF.md).
+ *   The bound stays: a process that boxes per event is a defect, however rare.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModelData } from '../../src/model/data.js';
-import { lockstepHosts, measureWindow } from '../../bench/allocMeasure.js';
+import { ALLOC_GUARD, guardWindows } from '../../bench/allocMeasure.js';
 import { scenarios } from '../../bench/cases.js';
-
-const WARMUP_S = 30;
-const WINDOW_S = 10;
-const WINDOWS = 3;
-const BOUND_BYTES_PER_EVENT = 4;
 
 const data = loadModelData();
 const { scenario, variants } = scenarios['idle-fleet'];
 
 for (const variant of variants) {
   test(`idle fleet, ${variant.name}: no allocation per engine event in the steady state`, () => {
-    const { sims, runTo } = lockstepHosts(scenario, variant, data);
-    let t = WARMUP_S * 1e9;
-    runTo(t);
-    const perEvent: number[] = [];
-    for (let k = 0; k < WINDOWS; k++) {
-      t += WINDOW_S * 1e9;
-      const a = measureWindow(sims, runTo, t);
-      assert.ok(a.events > 50_000, `a window of ${WINDOW_S} s holds the fleet's events (${a.events})`);
-      perEvent.push(a.bytes / a.events);
-    }
-    const best = Math.min(...perEvent);
+    const { bytesPerEvent, events } = guardWindows(scenario, variant, data);
+    for (const e of events)
+      assert.ok(e > 50_000, `a window of ${ALLOC_GUARD.windowS} s holds the fleet's events (${e})`);
+    const best = Math.min(...bytesPerEvent);
     assert.ok(
-      best < BOUND_BYTES_PER_EVENT,
-      `bytes per engine event over ${WINDOWS} windows: ${perEvent.map((b) => b.toFixed(2)).join(', ')} ` +
-        `(the least must be below ${BOUND_BYTES_PER_EVENT})`,
+      best < ALLOC_GUARD.boundBytesPerEvent,
+      `bytes per engine event over ${ALLOC_GUARD.windows} windows: ${bytesPerEvent.map((b) => b.toFixed(2)).join(', ')} ` +
+        `(the least must be below ${ALLOC_GUARD.boundBytesPerEvent})`,
     );
   });
 }
