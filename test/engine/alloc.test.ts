@@ -18,7 +18,7 @@
  *   figure measured and 4x below main's: a double boxed on the per-event path again (an argument
  *   or return of a call V8 does not inline, a field that changes representation) fails it.
  * - twelfth session: CI failed here with 17.2 bytes per event in every window of both policies. In
- *   about 1 process in 200 TurboFan left `EventHeap.peekTime` (34 bytes of bytecode, over the 27 it
+ *   about 1 process in 300 TurboFan left `EventHeap.peekTime` (34 bytes of bytecode, over the 27 it
  *   always inlines) out of `advanceTo` and boxed its double return once per event. The loop reads the
  *   key array since; no such process in ~950 after (`node dist/bench/allocSpread.js`, docs/PERF.md).
  *   The bound stays: a process that boxes per event is a defect, however rare.

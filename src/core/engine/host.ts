@@ -69,7 +69,7 @@ export class HostSimulation extends HostState {
     const heap = this.heap;
     // The root's time is read from the key array here, not returned by a heap method: a double
     // returned by a call V8 does not inline is boxed, and whether TurboFan inlines a method of more
-    // than 27 bytes of bytecode depends on the feedback it read (in about 1 process in 200 it left
+    // than 27 bytes of bytecode depends on the feedback it read (in about 1 process in 300 it left
     // out a `peekTime` here: 16 bytes per event, test/engine/alloc.test.ts).
     while (heap.size > 0) {
       const v = heap.peek();
