@@ -102,13 +102,16 @@ const TYPED = /^([a-z][a-z0-9-]*)=(.*)$/s;
 
 /**
  * The files `run` writes: every --out value (PATH, or TYPE=PATH) together with the kinds' own
- * options. Throws UsageError for an unknown TYPE, an empty PATH, or a kind given twice.
+ * options. Throws UsageError for an unknown TYPE, an empty PATH, a kind given twice, or two
+ * outputs (or an output and an input) that are one file; `extra` are the command's other outputs,
+ * [option as given, file] (run --timeline), held to the same check.
  */
 export function outTargets(
   outs: readonly string[],
   options: OutTargets,
   allowed: readonly OutType[] = Object.keys(OUT_TYPES) as OutType[],
   inputs: readonly string[] = [],
+  extra: readonly (readonly [string, string])[] = [],
 ): OutTargets {
   const targets: OutTargets = {};
   const written: [string, string][] = [];
@@ -143,7 +146,7 @@ export function outTargets(
   for (const [type, path] of Object.entries(options) as [OutType, string | undefined][]) {
     if (path !== undefined) set(type, path, `${OUT_TYPES[type].option} ${path}`);
   }
-  distinctFiles(written, inputs);
+  distinctFiles([...written, ...extra], inputs);
   return targets;
 }
 

@@ -41,6 +41,27 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { keepRuns: 1000, keepDays: 30 };
 
+/**
+ * The values a retention may take. At least 1 of each: 0 deleted every finished run, results
+ * too, at the first prune after it ended (a user polling for results.json got 404). keepDays at
+ * most 100 years: further back than about 10^8 days is no date (the service did not start,
+ * "Invalid time value").
+ */
+export const RETENTION_BOUNDS: { readonly [K in keyof Retention]: { readonly min: number; readonly max: number } } = {
+  keepRuns: { min: 1, max: Infinity },
+  keepDays: { min: 1, max: 36_500 },
+};
+
+/** Why a retention cannot be used, or undefined. */
+function retentionProblem(r: Retention): string | undefined {
+  for (const k of ['keepRuns', 'keepDays'] as const) {
+    const { min, max } = RETENTION_BOUNDS[k];
+    if (!Number.isInteger(r[k]) || r[k] < min || r[k] > max)
+      return `retention ${k} must be an integer ${max === Infinity ? `>= ${min}` : `${min}..${max}`}, not ${r[k]}`;
+  }
+  return undefined;
+}
+
 interface Row {
   id: string;
   scenario: string;
@@ -318,6 +339,8 @@ export class HistoryStore {
    * Returns the ids deleted.
    */
   prune(r: Retention, now = Date.now()): string[] {
+    const problem = retentionProblem(r);
+    if (problem !== undefined) throw new RangeError(problem);
     const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
     const cutoff = new Date(now - r.keepDays * 86_400_000).toISOString();
     return this.db.transaction(() => {

@@ -5,7 +5,7 @@ import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '.
 import type { SimPool, TaskRunner } from '../pool/pool.js';
 import { FairShare } from '../pool/fair.js';
 import { planTasks } from '../pool/tasks.js';
-import { overBudget } from '../metrics/cardinality.js';
+import { expectedSeries, overBudget } from '../metrics/cardinality.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import { DEFAULT_RETENTION, type HistoryStore, type Retention, type RunEnd } from '../history/store.js';
 import {
@@ -54,6 +54,75 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   maxSeries: 20_000,
   retireAfterSeconds: 3_600,
 };
+
+/** The service's limits: the defaults under `limits`, the cost cap by default --max-run-time x workers. */
+export function serviceLimits(
+  limits: Partial<ServiceLimits> | undefined,
+  workers: number,
+): ServiceLimits & { readonly maxRunCost: number } {
+  const merged = { ...DEFAULT_LIMITS, ...limits };
+  return { ...merged, maxRunCost: merged.maxRunCost ?? merged.maxRunSeconds * workers };
+}
+
+/** What a run's caps are checked against. */
+export interface CapsContext {
+  readonly limits: ServiceLimits & { readonly maxRunCost: number };
+  /** Workers of the service (the cost message says how long they would take). */
+  readonly workers: number;
+  /** Per-guest metric series (serve --per-guest-metrics): they count against the series caps. */
+  readonly perGuest: boolean;
+}
+
+/**
+ * A scenario over one of a run's caps (422 `limit_exceeded`). `raise`: the service option that
+ * raises the cap and the least value that would admit the scenario; absent where no option does
+ * (the scenario's own cardinalityBudget).
+ */
+export class OverCapError extends ApiError {
+  constructor(
+    message: string,
+    readonly raise?: { readonly option: string; readonly atLeast: number },
+  ) {
+    super(422, 'limit_exceeded', message);
+  }
+}
+
+/**
+ * The caps one run is held to: --max-guests, --max-duration, --max-run-cost, the scenario's
+ * cardinalityBudget and --max-series. The one rule for a posted scenario (POST /api/runs answers
+ * 422) and for the scenario `vmexit-lab start` runs (refused before the service starts). Throws
+ * OverCapError at the first cap the scenario is over; else the run's figures.
+ */
+export function checkCaps(scenario: Scenario, c: CapsContext): { guests: number; cost: number; series: number } {
+  const L = c.limits;
+  const guests = totalGuests(scenario);
+  if (guests > L.maxGuests)
+    throw new OverCapError(
+      `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
+      { option: '--max-guests', atLeast: guests },
+    );
+  const durationS = durationLimitNs(scenario) / 1e9;
+  if (durationS > L.maxDurationSeconds)
+    throw new OverCapError(
+      `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
+      { option: '--max-duration', atLeast: Math.ceil(durationS) },
+    );
+  const cost = predictCost(scenario);
+  if (cost.coreSeconds > L.maxRunCost)
+    throw new OverCapError(overCostMessage(scenario.name, cost, L.maxRunCost, c.workers), {
+      option: '--max-run-cost',
+      atLeast: Math.ceil(cost.coreSeconds),
+    });
+  const over = overBudget(scenario, { perGuest: c.perGuest });
+  if (over !== undefined) throw new OverCapError(over);
+  const series = expectedSeries(scenario, { perGuest: c.perGuest }).total;
+  if (series > L.maxSeries)
+    throw new OverCapError(
+      `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
+      { option: '--max-series', atLeast: series },
+    );
+  return { guests, cost: cost.coreSeconds, series };
+}
 
 export interface SubmitRequest {
   /** Scenario YAML (inline) ... */
@@ -106,8 +175,7 @@ export class RunManager {
   private continuousDone: Promise<void> | undefined;
 
   constructor(private readonly o: RunManagerOptions) {
-    const merged = { ...DEFAULT_LIMITS, ...o.limits };
-    this.limits = { ...merged, maxRunCost: merged.maxRunCost ?? merged.maxRunSeconds * o.pool.workers };
+    this.limits = serviceLimits(o.limits, o.pool.workers);
     this.fair = new FairShare(o.pool);
     const rt = o.realtimePool;
     this.realtime = rt
@@ -130,6 +198,11 @@ export class RunManager {
       },
     ];
     this.prune();
+  }
+
+  /** What this service's runs are checked against (checkCaps). */
+  private get caps(): CapsContext {
+    return { limits: this.limits, workers: this.o.pool.workers, perGuest: this.o.hub.perGuest };
   }
 
   get isDraining(): boolean {
@@ -200,43 +273,13 @@ export class RunManager {
     const pace = req.pace ?? scenario.pace;
     if (pace !== scenario.pace) scenario = { ...scenario, pace };
     const L = this.limits;
-    const guests = totalGuests(scenario);
-    if (guests > L.maxGuests)
-      throw new ApiError(
-        422,
-        'limit_exceeded',
-        `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
-      );
-    const durationS = durationLimitNs(scenario) / 1e9;
-    if (durationS > L.maxDurationSeconds) {
-      throw new ApiError(
-        422,
-        'limit_exceeded',
-        `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
-      );
-    }
-    const cost = predictCost(scenario);
-    if (cost.coreSeconds > L.maxRunCost)
-      throw new ApiError(
-        422,
-        'limit_exceeded',
-        overCostMessage(scenario.name, cost, L.maxRunCost, this.o.pool.workers),
-      );
-    const over = overBudget(scenario, { perGuest: this.o.hub.perGuest });
-    if (over !== undefined) throw new ApiError(422, 'limit_exceeded', over);
-    const series = this.o.hub.expectedSeries(scenario);
-    if (series > L.maxSeries)
-      throw new ApiError(
-        422,
-        'limit_exceeded',
-        `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
-      );
+    const { guests, cost, series } = checkCaps(scenario, this.caps);
     if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0))
       throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
     this.refuseWhenQueueFull();
     const timeLimitSeconds = Math.min(req.timeLimitSeconds ?? L.maxRunSeconds, L.maxRunSeconds);
     const lane: 'max' | 'realtime' = pace;
-    const q = this.create(scenario, loaded, { pace, lane, timeLimitSeconds, guests, cost: cost.coreSeconds, series });
+    const q = this.create(scenario, loaded, { pace, lane, timeLimitSeconds, guests, cost, series });
     this.lanes[lane].waiting.push(q);
     this.pump();
     return this.get(q.id)!;
@@ -519,6 +562,8 @@ export class RunManager {
     this.refuseWhileDraining();
     const loaded = await this.resolve(req);
     const base = { ...loaded.scenario, pace: req.pace ?? 'realtime' } satisfies Scenario;
+    // The caps of a posted run (start checks them before the service starts; this holds any caller).
+    const figures = checkCaps(base, this.caps);
     const runner: TaskRunner = {
       workers: this.o.pool.workers,
       run: (t, s) => background.run(t, s),
@@ -532,9 +577,7 @@ export class RunManager {
         pace: scenario.pace,
         lane: 'continuous',
         timeLimitSeconds: this.limits.maxRunSeconds,
-        guests: totalGuests(scenario),
-        cost: predictCost(scenario).coreSeconds,
-        series: this.o.hub.expectedSeries(scenario),
+        ...figures,
         continuous: true,
       });
       this.o.hub.groups.makeRoom(q.label, q.series);

@@ -65,7 +65,23 @@ test('run: two outputs to one file are refused (--out and --junit, --out and --t
     ['run', '--quiet', '--out', r, '--timeline', join(dir, '.', 'r.json'), s],
     `--timeline ${join(dir, 'r.json')}: that is where --out ${r} writes`,
   );
+  await refused(
+    ['run', '--quiet', '--out', r, '--out', `junit=${r}`, s],
+    `--out junit=${r}: that is where --out ${r} writes`,
+  );
+  const h = join(dir, 'h.html');
+  await refused(
+    ['run', '--quiet', '--html', h, '--timeline', h, s],
+    `--timeline ${h}: that is where --html ${h} writes`,
+  );
+  await refused(['run', '--quiet', '--out', `junit=${h}`, '--timeline', h, s], `--timeline ${h}: that is where `);
+  await refused(['run', '--quiet', '--timeline', s, s], `--timeline ${s}: that is the input ${s}`);
+  await refused(
+    ['run', '--quiet', '--summary', h, '--html', h, '--timeline', h, s],
+    `--html ${h}: that is where --summary ${h} writes`,
+  );
   assert.equal(existsSync(r), false, 'nothing was written');
+  assert.equal(existsSync(h), false, 'nothing was written');
 });
 
 test('rules, merge, what-if: --out that is an input is refused, the input kept', async () => {

@@ -1,7 +1,9 @@
 /**
  * `start --scenario FILE` checks the scenario before the service starts. A scenario with a typo
  * printed the URLs of a service ("listening on http://127.0.0.1:...") and then its errors, and the
- * service was gone again: the URLs led nowhere.
+ * service was gone again: the URLs led nowhere. A scenario over a cap of the service (a run the
+ * service would refuse with 422 when posted: --max-guests, --max-duration, --max-run-cost ...) ran
+ * anyway; it is now refused before the service starts, by the rule the API uses (checkCaps).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { checkCaps, serviceLimits } from '../../src/service/runs.js';
+import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { capture } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-start-'));
@@ -41,4 +45,67 @@ test('start --scenario with a mistake: exit 2 with file:line:col, no service sta
   );
   assert.equal(missing.stdout.join(''), '');
   assert.match(missing.stderr.join(''), /none\.yaml: error: cannot read the file: ENOENT/);
+});
+
+/** 10,000 hosts x 3 guests for 2 h: over the default --max-guests, --max-duration and --max-run-cost. */
+const BIG = `name: big-fleet
+host: { cpu: i7-6700K, cores: 8, count: 10000 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: freebsd-12.1, count: 3, vcpus: 1, phases: [{ phase: idle }] }
+duration: 2h
+`;
+
+/** `start ARGS` exits 2 with one line on stderr, prints nothing on stdout and opens no history. */
+async function refusedStart(args: string[]): Promise<string> {
+  const dataDir = join(dir, 'refused');
+  const io = capture();
+  assert.equal(await main(['start', '--port', '0', '--workers', '1', '--data-dir', dataDir, ...args], io), 2);
+  assert.equal(io.stdout.join(''), '', 'no "listening on" line, no URLs');
+  assert.equal(existsSync(dataDir), false, 'no history was opened');
+  const err = io.stderr.join('').replace(/\n$/, '');
+  assert.equal(err.split('\n').length, 1, err);
+  return err;
+}
+
+test('start --scenario over a cap of the service: exit 2 naming the file, the cap, the figure and the option, no service', async () => {
+  const file = join(dir, 'big.yaml');
+  writeFileSync(file, BIG);
+  assert.equal(
+    await refusedStart(['--scenario', file]),
+    `vmexit-lab start: ${file}: the scenario simulates 30000 guests; this service allows at most 20000 per run (--max-guests). Not started. To run it, give --max-guests 30000 or more.`,
+  );
+  assert.equal(
+    await refusedStart(['--scenario', file, '--max-guests', '30000']),
+    `vmexit-lab start: ${file}: the scenario lasts up to 7200 simulated seconds; this service allows at most 3600 (--max-duration). Not started. To run it, give --max-duration 7200 or more.`,
+  );
+  const cost = await refusedStart(['--scenario', file, '--max-guests', '30000', '--max-duration', '7200']);
+  assert.ok(cost.startsWith(`vmexit-lab start: ${file}: scenario big-fleet is predicted to cost `), cost);
+  assert.match(
+    cost,
+    /this service allows at most 3,600 per run \(--max-run-cost; 1 worker would need about [\d,]+ s\)/,
+  );
+  assert.match(cost, /Not started\. To run it, give --max-run-cost \d+ or more\.$/);
+});
+
+test('start without --scenario: the embedded default is held to the caps too (here a lowered one)', async () => {
+  assert.equal(
+    await refusedStart(['--max-guests', '100']),
+    'vmexit-lab start: the embedded default scenario (scenarios/default.yaml): the scenario simulates 400 guests; this service allows at most 100 per run (--max-guests). Not started. To run it, give --max-guests 400 or more.',
+  );
+  const series = await refusedStart(['--max-series', '10']);
+  assert.match(
+    series,
+    /^vmexit-lab start: the embedded default scenario \(scenarios\/default\.yaml\): scenario default-mixed-fleet would create \d+ metric series; this service exports at most 10 \(--max-series/,
+  );
+  assert.match(series, /To run it, give --max-series \d+ or more\.$/);
+});
+
+test('the embedded default fits the default caps on one worker (the smallest cost cap), at the pace start runs it', () => {
+  const { scenario } = new ScenarioCatalog().load('default');
+  const figures = checkCaps(
+    { ...scenario, pace: 'realtime' },
+    { limits: serviceLimits({}, 1), workers: 1, perGuest: false },
+  );
+  assert.equal(figures.guests, 400);
 });

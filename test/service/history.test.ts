@@ -130,3 +130,28 @@ test('retention (#18.7): finished runs beyond keepRuns or older than keepDays go
   assert.equal(store.get('live')?.state, 'running');
   store.close();
 });
+
+test('retention below one run or one day, or past 100 years, is refused: 0 deleted every finished run as it ended', () => {
+  const d = dataDir();
+  const { store } = HistoryStore.open(d);
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  create(store, 'done');
+  store.started('done', new Date(now - 1000).toISOString());
+  store.finish('done', { state: 'completed', at: new Date(now).toISOString(), results: fakeResults, partial: false });
+  assert.throws(
+    () => store.prune({ keepRuns: 0, keepDays: 30 }, now),
+    /retention keepRuns must be an integer >= 1, not 0/,
+  );
+  assert.throws(
+    () => store.prune({ keepRuns: 1000, keepDays: 0 }, now),
+    /retention keepDays must be an integer 1\.\.36500, not 0/,
+  );
+  assert.throws(() => store.prune({ keepRuns: 1000, keepDays: 1.5 }, now), /keepDays must be an integer/);
+  assert.throws(
+    () => store.prune({ keepRuns: 1000, keepDays: 200_000_000 }, now),
+    /keepDays must be an integer 1\.\.36500/,
+  );
+  assert.deepEqual(store.prune({ keepRuns: 1, keepDays: 1 }, now), [], 'the least retention keeps the newest run');
+  assert.ok(store.resultsJson('done') !== undefined, 'its results are there to fetch');
+  store.close();
+});

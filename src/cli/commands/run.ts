@@ -16,7 +16,7 @@ import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequ
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
-import { distinctFiles, OUT_TYPES, outTargets, type OutTargets, type OutType } from '../outputs.js';
+import { outTargets, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { seriesStepNs } from '../../run/simulate.js';
@@ -149,11 +149,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let timeline: TimelineRequest | undefined;
   let files: OutTargets;
   try {
+    timeline = parseTimelineOptions(o, parsed.positionals.length);
     files = outTargets(
       o.out ?? [],
       { junit: o.junit, summary: o.summary, html: o.html, openmetrics: o.openmetrics },
       undefined,
       parsed.positionals,
+      timeline !== undefined ? [[`--timeline ${timeline.file}`, timeline.file]] : [],
     );
     if (o['start-time'] !== undefined) {
       if (files.openmetrics === undefined) throw new Error('--start-time needs --openmetrics FILE');
@@ -165,17 +167,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
-    timeline = parseTimelineOptions(o, parsed.positionals.length);
-    if (timeline !== undefined)
-      distinctFiles(
-        [
-          ...(Object.entries(files) as [OutType, string][]).map(
-            ([k, f]) => [`${OUT_TYPES[k].option} ${f}`, f] as const,
-          ),
-          [`--timeline ${timeline.file}`, timeline.file],
-        ],
-        parsed.positionals,
-      );
     if (o.shard !== undefined) shard = parseShard(o.shard);
     workers = numberOption(o.workers, '--workers', 1, MAX_WORKERS, true) ?? workers;
     groupings = parseGroupings(o['push-label'] ?? []);

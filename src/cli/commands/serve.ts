@@ -1,4 +1,4 @@
-import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem, UsageError } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -12,7 +12,7 @@ import {
   type ServiceOptions,
 } from '../../service/server.js';
 import { DEFAULT_LIMITS } from '../../service/runs.js';
-import { DataDirLockedError, DEFAULT_RETENTION } from '../../history/store.js';
+import { DataDirLockedError, DEFAULT_RETENTION, RETENTION_BOUNDS, type Retention } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
 
 export const SERVE_OPTIONS_HELP = `Service options:
@@ -33,8 +33,8 @@ export const SERVE_OPTIONS_HELP = `Service options:
                        cannot raise it (default ${DEFAULT_LIMITS.maxSeries})
   --retire-after S     a scenario's series leave /metrics S seconds after its last run ended
                        (default ${DEFAULT_LIMITS.retireAfterSeconds}; sooner when a new run needs room)
-  --keep-runs N        finished runs kept in the history, newest first (default ${DEFAULT_RETENTION.keepRuns})
-  --keep-days D        finished runs older than D days are deleted (default ${DEFAULT_RETENTION.keepDays})
+  --keep-runs N        finished runs kept in the history, newest first, N >= ${RETENTION_BOUNDS.keepRuns.min} (default ${DEFAULT_RETENTION.keepRuns})
+  --keep-days D        finished runs older than D days are deleted, D ${RETENTION_BOUNDS.keepDays.min}..${RETENTION_BOUNDS.keepDays.max} (default ${DEFAULT_RETENTION.keepDays})
   --body-limit BYTES   request body limit (default 1048576)
   --max-connections N  open connections at once, 1..${MAX_CONNECTIONS_BOUND} (default ${DEFAULT_MAX_CONNECTIONS}); a
                        connection past it is closed as soon as it is accepted, unanswered (the
@@ -110,9 +110,20 @@ export function serviceOptions(
     ...(s('max-series') !== undefined ? { maxSeries: int('max-series') } : {}),
     ...(s('retire-after') !== undefined ? { retireAfterSeconds: int('retire-after', 0) } : {}),
   };
+  // 0 kept nothing: each finished run, results too, was deleted before a client could fetch them.
+  const keep = (k: 'keep-runs' | 'keep-days', key: keyof Retention): number | undefined => {
+    const { min, max } = RETENTION_BOUNDS[key];
+    try {
+      return int(k, min, max);
+    } catch (e) {
+      const low =
+        Number(s(k)) < min ? `at least ${min}: 0 would delete each finished run and its results as it ends; ` : '';
+      throw new UsageError(`${(e as Error).message} (${low}the default is ${DEFAULT_RETENTION[key]})`);
+    }
+  };
   const retention = {
-    ...(s('keep-runs') !== undefined ? { keepRuns: int('keep-runs', 0) } : {}),
-    ...(s('keep-days') !== undefined ? { keepDays: int('keep-days', 0) } : {}),
+    ...(s('keep-runs') !== undefined ? { keepRuns: keep('keep-runs', 'keepRuns') } : {}),
+    ...(s('keep-days') !== undefined ? { keepDays: keep('keep-days', 'keepDays') } : {}),
   };
   return {
     ...(s('host') !== undefined ? { host: s('host') } : {}),

@@ -2,6 +2,11 @@ import { MAX_FILE_BYTES } from '../../scenario/limits.js';
 import { readInputText } from '../readText.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
+import { checkCaps, OverCapError, serviceLimits } from '../../service/runs.js';
+import { ScenarioCatalog } from '../../service/scenarios.js';
+import { defaultWorkers } from '../../pool/pool.js';
+import type { Scenario } from '../../scenario/types.js';
+import type { ServiceOptions } from '../../service/server.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
 
@@ -15,13 +20,18 @@ ordinary run in the history (the next seed each time) and the metrics go on acro
 threads of its own: runs you submit do not wait for it. Prints the URLs; stops on SIGTERM or
 SIGINT (draining running runs).
 
+The scenario is held to the caps of a run posted to the service (--max-guests, --max-duration,
+--max-run-cost, --max-series and its own cardinalityBudget), with these options' values: one over a
+cap is refused before the service starts (exit 2), and the message names the option that raises it.
+
 Options:
   --scenario FILE      run this scenario instead of the default (also back to back, realtime)
   -h, --help           show this help
 
 ${SERVE_OPTIONS_HELP}
-Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
-locked by another service, the port taken), 3 a drain that failed or a second signal.
+Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the scenario bad or over
+a cap, the data directory locked by another service, the port taken), 3 a drain that failed or a
+second signal.
 
 Examples:
   npm start                                    # builds, then runs this command
@@ -29,6 +39,34 @@ Examples:
   vmexit-lab start --port 9090                 # another port
   curl -s http://127.0.0.1:9090/metrics | grep vmexit_lab_vm_exits_total
 `;
+
+/** The catalog's name of the embedded default (scenarios/default.yaml). */
+const DEFAULT_SCENARIO = 'default';
+
+function explain(e: unknown, io: CliIo): void {
+  if (e instanceof ApiError && e.extra.diagnostics) for (const d of e.extra.diagnostics) io.err(d.text);
+  else io.err(`vmexit-lab start: ${(e as Error).message}`);
+}
+
+/**
+ * Why the service these options start would refuse `scenario` as a posted run (the caps' one rule,
+ * src/service/runs.ts checkCaps, at the pace start runs it), with the option value that would
+ * admit it; undefined when it fits.
+ */
+function overCap(scenario: Scenario, options: ServiceOptions): string | undefined {
+  const workers = options.workers ?? defaultWorkers();
+  try {
+    checkCaps(
+      { ...scenario, pace: 'realtime' },
+      { limits: serviceLimits(options.limits, workers), workers, perGuest: options.perGuestMetrics === true },
+    );
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof OverCapError)) throw e;
+    const raise = e.raise ? ` To run it, give ${e.raise.option} ${e.raise.atLeast} or more.` : '';
+    return `${e.message.replace(/\.?$/, '.')} Not started.${raise}`;
+  }
+}
 
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(
@@ -49,29 +87,44 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   }
   const file = parsed.values.scenario;
   let yaml: string | undefined;
+  let scenario: Scenario;
   if (file !== undefined) {
     // Checked before the service starts: a bad scenario printed the URLs of a service, then its
     // errors, and the service was gone.
-    if (!loadAllOrExplain([file], io)) return ExitStatus.BAD_INPUT;
+    const loaded = loadAllOrExplain([file], io);
+    if (!loaded) return ExitStatus.BAD_INPUT;
+    scenario = loaded[0];
     try {
       yaml = readInputText(file, MAX_FILE_BYTES);
     } catch (e) {
       io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
       return ExitStatus.BAD_INPUT;
     }
+  } else {
+    try {
+      scenario = new ScenarioCatalog().load(DEFAULT_SCENARIO).scenario;
+    } catch (e) {
+      explain(e, io);
+      return ExitStatus.BAD_INPUT;
+    }
+  }
+  const over = overCap(scenario, options);
+  if (over !== undefined) {
+    const what = file ?? `the embedded default scenario (scenarios/${DEFAULT_SCENARIO}.yaml)`;
+    io.err(`vmexit-lab start: ${what}: ${over}`);
+    return ExitStatus.BAD_INPUT;
   }
   const svc = await launch(options, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
     const run = await svc.runContinuously(
-      yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: 'default', pace: 'realtime' },
+      yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
     );
     io.out(
       `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/api/runs/${run.id}`,
     );
   } catch (e) {
-    if (e instanceof ApiError && e.extra.diagnostics) for (const d of e.extra.diagnostics) io.err(d.text);
-    else io.err(`vmexit-lab start: ${(e as Error).message}`);
+    explain(e, io);
     await svc.close();
     return ExitStatus.BAD_INPUT;
   }
