@@ -8,7 +8,8 @@ import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/stor
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
 import type { IdempotencyLimits } from './idempotency.js';
-import { DEFAULT_LIMITS, RunManager, type ServiceLimits, type SubmitRequest } from './runs.js';
+import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
+import { RunManager, type SubmitRequest } from './runs.js';
 import { ScenarioCatalog } from './scenarios.js';
 import { ScenarioValidator, type ValidationLimits } from './validation.js';
 import { planTasks } from '../pool/tasks.js';

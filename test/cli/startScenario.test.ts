@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
-import { checkCaps, serviceLimits } from '../../src/service/runs.js';
+import { checkCaps, serviceLimits } from '../../src/service/caps.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { capture } from '../support/cli.js';
 

@@ -11,7 +11,7 @@ import {
   type ServiceHandle,
   type ServiceOptions,
 } from '../../service/server.js';
-import { DEFAULT_LIMITS } from '../../service/runs.js';
+import { DEFAULT_LIMITS } from '../../service/caps.js';
 import { DataDirLockedError, DEFAULT_RETENTION, RETENTION_BOUNDS, type Retention } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
 

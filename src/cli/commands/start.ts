@@ -2,7 +2,7 @@ import { MAX_FILE_BYTES } from '../../scenario/limits.js';
 import { readInputText } from '../readText.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
-import { checkCaps, OverCapError, serviceLimits } from '../../service/runs.js';
+import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
 import { ScenarioCatalog } from '../../service/scenarios.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';

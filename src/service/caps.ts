@@ -1,0 +1,112 @@
+/**
+ * The caps one run is held to, and the service's limits they come from: --max-guests,
+ * --max-duration, --max-run-cost (by default --max-run-time x workers), the scenario's
+ * cardinalityBudget and --max-series. One rule for a scenario posted to the service (POST /api/runs
+ * answers 422, src/service/runs.ts) and for the scenario `vmexit-lab start` runs (refused before the
+ * service starts, src/cli/commands/start.ts).
+ */
+import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
+import { expectedSeries, overBudget } from '../metrics/cardinality.js';
+import { ApiError } from './errors.js';
+import { overCostMessage, predictCost } from './cost.js';
+
+export interface ServiceLimits {
+  /** Guests one run may simulate (all variants and hosts). */
+  readonly maxGuests: number;
+  /** Simulated seconds one run may last (duration, or maxDuration for until-complete). */
+  readonly maxDurationSeconds: number;
+  /** Max-pace runs in progress at once (they share the workers fairly); more wait queued. */
+  readonly maxConcurrentRuns: number;
+  /** Realtime runs in progress at once (threads of their own); more wait queued. */
+  readonly maxRealtimeRuns: number;
+  /** Runs waiting in the queue (all lanes); more get 429. */
+  readonly maxQueued: number;
+  /** Wall-clock limit of a run (a request may ask for less). */
+  readonly maxRunSeconds: number;
+  /** Predicted cost one run may have, host CPU core-seconds (src/service/cost.ts); default maxRunSeconds x workers. */
+  readonly maxRunCost?: number;
+  /** Scenario series /metrics exports at once: the ceiling clients cannot raise (docs/SERVICE.md "Series"). */
+  readonly maxSeries: number;
+  /** A scenario's series leave /metrics this long after its last run ended (the history keeps the numbers). */
+  readonly retireAfterSeconds: number;
+}
+
+export const DEFAULT_LIMITS: ServiceLimits = {
+  maxGuests: 20_000,
+  maxDurationSeconds: 3_600,
+  maxConcurrentRuns: 4,
+  maxRealtimeRuns: 2,
+  maxQueued: 32,
+  maxRunSeconds: 3_600,
+  maxSeries: 20_000,
+  retireAfterSeconds: 3_600,
+};
+
+/** The service's limits: the defaults under `limits`, the cost cap by default --max-run-time x workers. */
+export function serviceLimits(
+  limits: Partial<ServiceLimits> | undefined,
+  workers: number,
+): ServiceLimits & { readonly maxRunCost: number } {
+  const merged = { ...DEFAULT_LIMITS, ...limits };
+  return { ...merged, maxRunCost: merged.maxRunCost ?? merged.maxRunSeconds * workers };
+}
+
+/** What a run's caps are checked against. */
+export interface CapsContext {
+  readonly limits: ServiceLimits & { readonly maxRunCost: number };
+  /** Workers of the service (the cost message says how long they would take). */
+  readonly workers: number;
+  /** Per-guest metric series (serve --per-guest-metrics): they count against the series caps. */
+  readonly perGuest: boolean;
+}
+
+/**
+ * A scenario over one of a run's caps (422 `limit_exceeded`). `raise`: the service option that
+ * raises the cap and the least value that would admit the scenario; absent where no option does
+ * (the scenario's own cardinalityBudget).
+ */
+export class OverCapError extends ApiError {
+  constructor(
+    message: string,
+    readonly raise?: { readonly option: string; readonly atLeast: number },
+  ) {
+    super(422, 'limit_exceeded', message);
+  }
+}
+
+/**
+ * The caps one run is held to: --max-guests, --max-duration, --max-run-cost, the scenario's
+ * cardinalityBudget and --max-series. The one rule for a posted scenario (POST /api/runs answers
+ * 422) and for the scenario `vmexit-lab start` runs (refused before the service starts). Throws
+ * OverCapError at the first cap the scenario is over; else the run's figures.
+ */
+export function checkCaps(scenario: Scenario, c: CapsContext): { guests: number; cost: number; series: number } {
+  const L = c.limits;
+  const guests = totalGuests(scenario);
+  if (guests > L.maxGuests)
+    throw new OverCapError(
+      `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
+      { option: '--max-guests', atLeast: guests },
+    );
+  const durationS = durationLimitNs(scenario) / 1e9;
+  if (durationS > L.maxDurationSeconds)
+    throw new OverCapError(
+      `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
+      { option: '--max-duration', atLeast: Math.ceil(durationS) },
+    );
+  const cost = predictCost(scenario);
+  if (cost.coreSeconds > L.maxRunCost)
+    throw new OverCapError(overCostMessage(scenario.name, cost, L.maxRunCost, c.workers), {
+      option: '--max-run-cost',
+      atLeast: Math.ceil(cost.coreSeconds),
+    });
+  const over = overBudget(scenario, { perGuest: c.perGuest });
+  if (over !== undefined) throw new OverCapError(over);
+  const series = expectedSeries(scenario, { perGuest: c.perGuest }).total;
+  if (series > L.maxSeries)
+    throw new OverCapError(
+      `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
+      { option: '--max-series', atLeast: series },
+    );
+  return { guests, cost: cost.coreSeconds, series };
+}
