@@ -83,8 +83,25 @@ export class RandomStreams {
     return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
   }
 
-  /** Exponential variate with the given mean, rounded to an integer (nanoseconds). */
+  /** The mean of the draw in progress (exponentialNs), ns: a double from the start. */
+  private meanNs = 0.5;
+
+  /**
+   * Exponential variate with the given mean, rounded to an integer (nanoseconds). Small enough
+   * (under the 27 bytes of bytecode below which TurboFan always inlines) to be inlined at every call
+   * site, so the mean, a double, goes to the field in the caller's code and only the stream crosses
+   * the call to the series: a double passed to a call V8 does not inline is boxed (an allocation per
+   * draw), and whether TurboFan inlines the large `exponentialDraw` depends on the feedback it read
+   * (docs/PERF.md, twelfth session).
+   */
   exponentialNs(stream: number, meanNs: number): number {
+    this.meanNs = meanNs;
+    return this.exponentialDraw(stream);
+  }
+
+  /** exponentialNs' draw, of mean `meanNs`. */
+  private exponentialDraw(stream: number): number {
+    const meanNs = this.meanNs;
     // Math.round(-detLog(this.uniform(stream)) * meanNs), the uniform and the logarithm computed here,
     // operation for operation as in uniform and detLog: a call that is not inlined and returns a
     // fraction returns it boxed (an allocation per draw on the engine's hot path), and only this
