@@ -75,8 +75,8 @@ export class OverCapError extends ApiError {
 }
 
 /**
- * The caps one run is held to: --max-guests, --max-duration, --max-run-cost, the scenario's
- * cardinalityBudget and --max-series. The one rule for a posted scenario (POST /api/runs answers
+ * The caps one run is held to: --max-guests, --max-duration, --max-run-time (a realtime run's
+ * length), --max-run-cost, the scenario's cardinalityBudget and --max-series. The one rule for a posted scenario (POST /api/runs answers
  * 422) and for the scenario `vmexit-lab start` runs (refused before the service starts). Throws
  * OverCapError at the first cap the scenario is over; else the run's figures.
  */
@@ -93,6 +93,14 @@ export function checkCaps(scenario: Scenario, c: CapsContext): { guests: number;
     throw new OverCapError(
       `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
       { option: '--max-duration', atLeast: Math.ceil(durationS) },
+    );
+  // A realtime run takes its simulated seconds in wall seconds, and --max-run-time stops any run at
+  // that wall time: a fixed-duration realtime scenario longer than it could only ever end partial.
+  // (An until-complete one may finish before its maxDuration, so it is not refused here.)
+  if (scenario.pace === 'realtime' && scenario.duration.kind === 'fixed' && durationS > L.maxRunSeconds)
+    throw new OverCapError(
+      `the scenario runs at realtime pace for ${durationS} s; this service stops a run after ${L.maxRunSeconds} s (--max-run-time), so it could only end partial`,
+      { option: '--max-run-time', atLeast: Math.ceil(durationS) },
     );
   const cost = predictCost(scenario);
   if (cost.coreSeconds > L.maxRunCost)

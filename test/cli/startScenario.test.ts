@@ -79,11 +79,18 @@ test('start --scenario over a cap of the service: exit 2 naming the file, the ca
     await refusedStart(['--scenario', file, '--max-guests', '30000']),
     `vmexit-lab start: ${file}: the scenario lasts up to 7200 simulated seconds; this service allows at most 3600 (--max-duration). Not started. To run it, give --max-duration 7200 or more.`,
   );
-  const cost = await refusedStart(['--scenario', file, '--max-guests', '30000', '--max-duration', '7200']);
+  // start runs it at realtime pace: 7200 wall seconds, and every run stops at --max-run-time.
+  assert.equal(
+    await refusedStart(['--scenario', file, '--max-guests', '30000', '--max-duration', '7200']),
+    `vmexit-lab start: ${file}: the scenario runs at realtime pace for 7200 s; this service stops a run after 3600 s (--max-run-time), so it could only end partial. Not started. To run it, give --max-run-time 7200 or more.`,
+  );
+  const cost = await refusedStart([
+    ...['--scenario', file, '--max-guests', '30000', '--max-duration', '7200', '--max-run-time', '7200'],
+  ]);
   assert.ok(cost.startsWith(`vmexit-lab start: ${file}: scenario big-fleet is predicted to cost `), cost);
   assert.match(
     cost,
-    /this service allows at most 3,600 per run \(--max-run-cost; 1 worker would need about [\d,]+ s\)/,
+    /this service allows at most 7,200 per run \(--max-run-cost; 1 worker would need about [\d,]+ s\)/,
   );
   assert.match(cost, /Not started\. To run it, give --max-run-cost \d+ or more\.$/);
 });

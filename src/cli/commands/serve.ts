@@ -28,7 +28,8 @@ export const SERVE_OPTIONS_HELP = `Service options:
   --max-realtime-runs N
                        realtime runs in progress at once, on threads of their own (default ${DEFAULT_LIMITS.maxRealtimeRuns})
   --max-queued N       runs waiting in the queue, all lanes (default ${DEFAULT_LIMITS.maxQueued})
-  --max-run-time S     wall-clock seconds one run may take (default ${DEFAULT_LIMITS.maxRunSeconds})
+  --max-run-time S     wall-clock seconds one run may take; a fixed-duration realtime run
+                       longer than this is refused (default ${DEFAULT_LIMITS.maxRunSeconds})
   --max-series N       metric series of runs exported at once; a scenario's cardinalityBudget
                        cannot raise it (default ${DEFAULT_LIMITS.maxSeries})
   --retire-after S     a scenario's series leave /metrics S seconds after its last run ended

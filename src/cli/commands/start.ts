@@ -21,8 +21,9 @@ threads of its own: runs you submit do not wait for it. Prints the URLs; stops o
 SIGINT (draining running runs).
 
 The scenario is held to the caps of a run posted to the service (--max-guests, --max-duration,
---max-run-cost, --max-series and its own cardinalityBudget), with these options' values: one over a
-cap is refused before the service starts (exit 2), and the message names the option that raises it.
+--max-run-time for its length at realtime pace, --max-run-cost, --max-series and its own
+cardinalityBudget), with these options' values: one over a cap is refused before the service
+starts (exit 2), and the message names the option that raises it.
 
 Options:
   --scenario FILE      run this scenario instead of the default (also back to back, realtime)
