@@ -78,7 +78,12 @@ export class RandomStreams {
     return r;
   }
 
-  /** Uniform in (0, 1), 32 bits of resolution, never 0 or 1. */
+  /**
+   * Uniform in (0, 1), 32 bits of resolution, never 0 or 1. The definition the engine's draws are
+   * held to (test/core/prng.test.ts), as `detLog` is: `uniformBelow`, `below` and `exponentialNs`
+   * compute it inline, and the guests call those, since a fraction returned by a call V8 does not
+   * inline is boxed.
+   */
   uniform(stream: number): number {
     return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
   }
