@@ -453,15 +453,21 @@ export class RunManager {
   /**
    * Run a scenario back to back until the service stops (`vmexit-lab start`, issue #17 item 1): each
    * iteration is an ordinary run (a history record, results, thresholds, exit status) with the next
-   * seed, on threads of its own (lane `continuous`), under the scenario's own metric label, so the
-   * counters go on across iterations. Resolves with the first iteration's record.
+   * seed, on threads of its own (lane `continuous`; `backgroundFor` makes them once the scenario is
+   * resolved and within the caps), under the scenario's own metric label, so the counters go on
+   * across iterations. Resolves with the first iteration's record.
    */
-  async runContinuously(req: SubmitRequest, background: SimPool): Promise<RunRecord> {
+  async runContinuously(
+    req: SubmitRequest,
+    backgroundFor: (scenario: Scenario) => Promise<SimPool>,
+  ): Promise<RunRecord> {
     this.refuseWhileDraining();
     const loaded = await this.resolve(req);
     const base = { ...loaded.scenario, pace: req.pace ?? 'realtime' } satisfies Scenario;
     // The caps of a posted run (start checks them before the service starts; this holds any caller).
     const figures = checkCaps(base, this.caps);
+    // Its threads only once the scenario is admitted: a refused one leaves no pool behind.
+    const background = await backgroundFor(base);
     const runner: TaskRunner = {
       workers: this.o.pool.workers,
       run: (t, s) => background.run(t, s),

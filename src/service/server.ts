@@ -185,15 +185,15 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       })();
       return closing;
     };
-    const runContinuously = async (req: SubmitRequest): Promise<RunRecord> => {
-      const loaded = await manager.resolve(req);
-      // Threads of its own: one per task of the scenario's realtime plan.
-      const tasks = planTasks(loaded.scenario, { workers: pool.workers, pace: 'realtime' }).length;
-      const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000 });
-      pools.push(background);
-      await background.warm();
-      return manager.runContinuously(req, background);
-    };
+    const runContinuously = (req: SubmitRequest): Promise<RunRecord> =>
+      manager.runContinuously(req, async (scenario) => {
+        // Threads of its own: one per task of the scenario's realtime plan.
+        const tasks = planTasks(scenario, { workers: pool.workers, pace: 'realtime' }).length;
+        const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000 });
+        pools.push(background);
+        await background.warm();
+        return background;
+      });
     return {
       url,
       host: addr.address,
