@@ -1,7 +1,7 @@
 /**
  * The caps one run is held to, and the service's limits they come from: --max-guests,
- * --max-duration, --max-run-cost (by default --max-run-time x workers), the scenario's
- * cardinalityBudget and --max-series. One rule for a scenario posted to the service (POST /api/runs
+ * --max-duration, --max-run-time (a realtime run's length), --max-run-cost (by default
+ * --max-run-time x workers), the scenario's cardinalityBudget and --max-series. One rule for a scenario posted to the service (POST /api/runs
  * answers 422, src/service/runs.ts) and for the scenario `vmexit-lab start` runs (refused before the
  * service starts, src/cli/commands/start.ts).
  */
@@ -75,10 +75,8 @@ export class OverCapError extends ApiError {
 }
 
 /**
- * The caps one run is held to: --max-guests, --max-duration, --max-run-time (a realtime run's
- * length), --max-run-cost, the scenario's cardinalityBudget and --max-series. The one rule for a posted scenario (POST /api/runs answers
- * 422) and for the scenario `vmexit-lab start` runs (refused before the service starts). Throws
- * OverCapError at the first cap the scenario is over; else the run's figures.
+ * Hold `scenario` to the caps above, in that order (the file's header says where this rule is
+ * used). Throws OverCapError at the first cap the scenario is over; else the run's figures.
  */
 export function checkCaps(scenario: Scenario, c: CapsContext): { guests: number; cost: number; series: number } {
   const L = c.limits;

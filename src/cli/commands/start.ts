@@ -51,7 +51,7 @@ function explain(e: unknown, io: CliIo): void {
 
 /**
  * Why the service these options start would refuse `scenario` as a posted run (the caps' one rule,
- * src/service/runs.ts checkCaps, at the pace start runs it), with the option value that would
+ * src/service/caps.ts checkCaps, at the pace start runs it), with the option value that would
  * admit it; undefined when it fits.
  */
 function overCap(scenario: Scenario, options: ServiceOptions): string | undefined {
