@@ -47,10 +47,15 @@ interface WhatIfRow {
   readonly violations: readonly string[];
   /** Exits per second relative to the source configuration, percent. */
   readonly exitsChangePercent: number;
-  /** Opaque exits of the profile this configuration cannot take (not simulated), per guest-second as in the profile, with why. */
+  /**
+   * Opaque exits of the profile this configuration cannot take (not simulated), with why: their rate
+   * per second of guest execution as the profile holds it, and per vCPU-second as the measured
+   * configuration makes them (the figure a reader compares with the report).
+   */
   readonly droppedOpaque: readonly {
     readonly name: string;
     readonly perGuestSecond: number;
+    readonly perVcpuSecondAtSource: number;
     readonly reason: string;
   }[];
   /** Opaque exits that land as another exit here, in words. */
@@ -186,6 +191,7 @@ export function whatIf(
       droppedOpaque: resolved.dropped.map((d) => ({
         name: d.name,
         perGuestSecond: profile.opaquePerGuestSecond[d.name] ?? 0,
+        perVcpuSecondAtSource: src.exitsPerSecond[d.name] ?? 0,
         reason: d.reason,
       })),
       mappedOpaque: resolved.mapped,
@@ -207,7 +213,10 @@ export function whatIfNotes(r: WhatIfResult): string[] {
   if (r.phaseRefused !== undefined) notes.push(`phase not projected: ${r.phaseRefused}`);
   for (const row of r.rows) {
     for (const d of row.droppedOpaque)
-      notes.push(`${row.variant}: ${d.name} (${sixDigits(d.perGuestSecond)}/s of the profile) dropped: ${d.reason}`);
+      notes.push(
+        `${row.variant}: ${d.name} dropped (${sixDigits(d.perVcpuSecondAtSource)} per vCPU-second on the measured host; ` +
+          `${sixDigits(d.perGuestSecond)} per second of guest execution in the profile): ${d.reason}`,
+      );
     for (const m of row.mappedOpaque) notes.push(`${row.variant}: ${m}`);
   }
   return notes;
