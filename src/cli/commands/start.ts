@@ -23,7 +23,7 @@ SIGINT (draining running runs).
 The scenario is held to the caps of a run posted to the service (--max-guests, --max-duration,
 --max-run-time for its length at realtime pace, --max-run-cost, --max-series and its own
 cardinalityBudget), with these options' values: one over a cap is refused before the service
-starts (exit 2), and the message names the option that raises it.
+starts (exit 2), with a line for each cap it is over naming the option that raises it.
 
 Options:
   --scenario FILE      run this scenario instead of the default (also back to back, realtime)
@@ -51,21 +51,23 @@ function explain(e: unknown, io: CliIo): void {
 
 /**
  * Why the service these options start would refuse `scenario` as a posted run (the caps' one rule,
- * src/service/caps.ts checkCaps, at the pace start runs it), with the option value that would
- * admit it; undefined when it fits.
+ * src/service/caps.ts checkCaps, at the pace start runs it): one line for each cap it is over, in
+ * checkCaps' order, with the option value that would admit it; none when it fits.
  */
-function overCap(scenario: Scenario, options: ServiceOptions): string | undefined {
+function overCaps(scenario: Scenario, options: ServiceOptions): string[] {
   const workers = options.workers ?? defaultWorkers();
   try {
     checkCaps(
       { ...scenario, pace: 'realtime' },
       { limits: serviceLimits(options.limits, workers), workers, perGuest: options.perGuestMetrics === true },
     );
-    return undefined;
+    return [];
   } catch (e) {
     if (!(e instanceof OverCapError)) throw e;
-    const raise = e.raise ? ` To run it, give ${e.raise.option} ${e.raise.atLeast} or more.` : '';
-    return `${e.message.replace(/\.?$/, '.')} Not started.${raise}`;
+    return e.exceeded.map((x) => {
+      const raise = x.option !== undefined ? ` To run it, give ${x.option} ${x.atLeast} or more.` : '';
+      return `${x.message.replace(/\.?$/, '.')} Not started.${raise}`;
+    });
   }
 }
 
@@ -109,10 +111,10 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
-  const over = overCap(scenario, options);
-  if (over !== undefined) {
+  const over = overCaps(scenario, options);
+  if (over.length > 0) {
     const what = file ?? `the embedded default scenario (scenarios/${DEFAULT_SCENARIO}.yaml)`;
-    io.err(`vmexit-lab start: ${what}: ${over}`);
+    for (const line of over) io.err(`vmexit-lab start: ${what}: ${line}`);
     return ExitStatus.BAD_INPUT;
   }
   const svc = await launch(options, io, 'start');
