@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,4 +154,46 @@ test('the embedded default fits the default caps on one worker (the smallest cos
     { limits: serviceLimits({}, 1), workers: 1, perGuest: false },
   );
   assert.equal(figures.guests, 400);
+});
+
+test('start --scenario FILE is loaded by the rule the service loads it by: a workload profile file is refused before the service starts', async () => {
+  // The CLI's loader read the profile, the service then refused the scenario after printing its URLs.
+  const file = join(REPO_ROOT, 'scenarios', 'library', 'imported-sysbench-policies.yaml');
+  assert.match(readFileSync(file, 'utf8'), /\n {2}- workload: /);
+  assert.match(
+    await refusedStart(['--scenario', file]),
+    /imported-sysbench-policies\.yaml:\d+:\d+: error: guests\[0\]\.workload: profile files cannot be read here/,
+  );
+});
+
+test('start --scenario /dev/stdin: the scenario is read once, and runs (a second read found standard input empty)', async () => {
+  const file = join(dir, 'tiny.yaml');
+  writeFileSync(file, overCapsYaml({}));
+  const cli = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const args = ['start', '--port', '0', '--workers', '1', '--data-dir', join(dir, 'stdin'), '--scenario', '/dev/stdin'];
+  // A pipe, as a shell makes one (node's own stdio pipes are sockets, which /dev/stdin cannot open);
+  // its own process group, so that the pipeline goes at once at the end.
+  const child = spawn('sh', ['-c', 'cat "$0" | "$@"', file, process.execPath, cli, ...args], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
+  });
+  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // Until the run has started (the line saying so), or the process is gone without it.
+  const running = await Promise.race([
+    new Promise<boolean>((ok) =>
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/running over-caps at realtime pace/.test(out)) ok(true);
+      }),
+    ),
+    exited.then(() => false),
+  ]);
+  if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+  assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
 });

@@ -1,9 +1,9 @@
 import { MAX_FILE_BYTES } from '../../scenario/limits.js';
-import { readInputText } from '../readText.js';
-import { loadAllOrExplain } from '../loadOrExplain.js';
+import { readAtMost } from '../../input/readBounded.js';
+import { dashProblem } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
-import { ScenarioCatalog } from '../../service/scenarios.js';
+import { parseOrThrow, ScenarioCatalog } from '../../service/scenarios.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
 import type { ServiceOptions } from '../../service/server.js';
@@ -71,6 +71,16 @@ function overCaps(scenario: Scenario, options: ServiceOptions): string[] {
   }
 }
 
+/** FILE's text, bounded as a scenario file is (one byte more: the loader refuses it by name); undefined, said, when it cannot be read. */
+function readScenarioText(file: string, io: CliIo): string | undefined {
+  try {
+    return readAtMost(file, MAX_FILE_BYTES + 1).toString('utf8');
+  } catch (e) {
+    io.err(dashProblem(file) ?? `${file}: error: cannot read the file: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 export async function startCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(
     io,
@@ -89,27 +99,23 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.BAD_INPUT;
   }
   const file = parsed.values.scenario;
+  // The scenario is checked before the service starts (a bad one printed the service's URLs, then
+  // its errors, and the service was gone), and parsed here only, where that can be done: the
+  // service is given this catalog, so its runs of the default find it parsed in the catalog's cache.
+  // FILE's text is read once (a second read of /dev/stdin found it empty) and handed on; the
+  // service parses it again, by the same rule as here (posted YAML: no workload profile files).
+  const catalog = new ScenarioCatalog();
   let yaml: string | undefined;
   let scenario: Scenario;
-  if (file !== undefined) {
-    // Checked before the service starts: a bad scenario printed the URLs of a service, then its
-    // errors, and the service was gone.
-    const loaded = loadAllOrExplain([file], io);
-    if (!loaded) return ExitStatus.BAD_INPUT;
-    scenario = loaded[0];
-    try {
-      yaml = readInputText(file, MAX_FILE_BYTES);
-    } catch (e) {
-      io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
-      return ExitStatus.BAD_INPUT;
-    }
-  } else {
-    try {
-      scenario = new ScenarioCatalog().load(DEFAULT_SCENARIO).scenario;
-    } catch (e) {
-      explain(e, io);
-      return ExitStatus.BAD_INPUT;
-    }
+  try {
+    if (file !== undefined) {
+      yaml = readScenarioText(file, io);
+      if (yaml === undefined) return ExitStatus.BAD_INPUT;
+      scenario = parseOrThrow(yaml, file, { workloadBaseDir: null });
+    } else scenario = catalog.load(DEFAULT_SCENARIO).scenario;
+  } catch (e) {
+    explain(e, io);
+    return ExitStatus.BAD_INPUT;
   }
   const over = overCaps(scenario, options);
   if (over.length > 0) {
@@ -117,7 +123,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     for (const line of over) io.err(`vmexit-lab start: ${what}: ${line}`);
     return ExitStatus.BAD_INPUT;
   }
-  const svc = await launch(options, io, 'start');
+  const svc = await launch({ ...options, catalog }, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
     const run = await svc.runContinuously(
