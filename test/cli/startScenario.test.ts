@@ -47,6 +47,10 @@ test('start --scenario with a mistake: exit 2 with file:line:col, no service sta
   );
   assert.equal(missing.stdout.join(''), '');
   assert.match(missing.stderr.join(''), /none\.yaml: error: cannot read the file: ENOENT/);
+
+  const directory = capture();
+  assert.equal(await main(['start', '--port', '0', '--data-dir', dataDir, '--scenario', dir], directory), 2);
+  assert.equal(directory.stderr.join(''), `${dir}: error: is a directory, not a scenario file`);
 });
 
 /** 10,000 hosts x 3 guests for 2 h: over the default --max-guests, --max-duration and --max-run-cost. */

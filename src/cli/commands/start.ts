@@ -76,7 +76,12 @@ function readScenarioText(file: string, io: CliIo): string | undefined {
   try {
     return readAtMost(file, MAX_FILE_BYTES + 1).toString('utf8');
   } catch (e) {
-    io.err(dashProblem(file) ?? `${file}: error: cannot read the file: ${(e as Error).message}`);
+    // The loader's words for a directory (the read's own are "EISDIR: illegal operation on a directory").
+    const why =
+      (e as NodeJS.ErrnoException).code === 'EISDIR'
+        ? 'is a directory, not a scenario file'
+        : `cannot read the file: ${(e as Error).message}`;
+    io.err(dashProblem(file) ?? `${file}: error: ${why}`);
     return undefined;
   }
 }
