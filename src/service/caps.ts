@@ -60,59 +60,96 @@ export interface CapsContext {
   readonly perGuest: boolean;
 }
 
+/** The caps checkCaps holds a scenario to, in the order it checks and names them. */
+export type Cap = 'guests' | 'duration' | 'realtime_length' | 'cost' | 'cardinality_budget' | 'series';
+
 /**
- * A scenario over one of a run's caps (422 `limit_exceeded`). `raise`: the service option that
- * raises the cap and the least value that would admit the scenario; absent where no option does
- * (the scenario's own cardinalityBudget).
+ * One cap a scenario is over: its message (the scenario's figure, the cap, the option), and the
+ * service option that raises the cap with the least value that would admit the scenario; option
+ * and atLeast are absent where no option does (the scenario's own cardinalityBudget).
+ */
+export interface CapExceeded {
+  readonly cap: Cap;
+  readonly option?: string;
+  readonly atLeast?: number;
+  readonly message: string;
+}
+
+/**
+ * A scenario over one or more of a run's caps (422 `limit_exceeded`), every one it is over, in
+ * checkCaps' order: refused once, not once per cap fixed. The message is the one cap's message, or
+ * all of them numbered; the body adds them as a list, `error.exceeded` (docs/SERVICE.md, "Errors").
  */
 export class OverCapError extends ApiError {
-  constructor(
-    message: string,
-    readonly raise?: { readonly option: string; readonly atLeast: number },
-  ) {
-    super(422, 'limit_exceeded', message);
+  constructor(readonly exceeded: readonly CapExceeded[]) {
+    super(
+      422,
+      'limit_exceeded',
+      exceeded.length === 1
+        ? exceeded[0].message
+        : `the scenario is over ${exceeded.length} caps: ${exceeded.map((x, i) => `(${i + 1}) ${x.message.replace(/\.?$/, '.')}`).join(' ')}`,
+    );
+  }
+
+  override body(): { error: Record<string, unknown> } {
+    const { error } = super.body();
+    return { error: { ...error, exceeded: this.exceeded } };
   }
 }
 
 /**
- * Hold `scenario` to the caps above, in that order (the file's header says where this rule is
- * used). Throws OverCapError at the first cap the scenario is over; else the run's figures.
+ * Hold `scenario` to the caps above, in the order of Cap (the file's header says where this rule is
+ * used). Throws OverCapError naming every cap the scenario is over; else the run's figures. Every
+ * figure is computed whatever the others are: each is a sum over the scenario's variants and guest
+ * specs, not over its guests (a 100,000-guest scenario costs what a 1-guest one does to check).
  */
 export function checkCaps(scenario: Scenario, c: CapsContext): { guests: number; cost: number; series: number } {
   const L = c.limits;
+  const exceeded: CapExceeded[] = [];
   const guests = totalGuests(scenario);
   if (guests > L.maxGuests)
-    throw new OverCapError(
-      `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
-      { option: '--max-guests', atLeast: guests },
-    );
+    exceeded.push({
+      cap: 'guests',
+      option: '--max-guests',
+      atLeast: guests,
+      message: `the scenario simulates ${guests} guests; this service allows at most ${L.maxGuests} per run (--max-guests)`,
+    });
   const durationS = durationLimitNs(scenario) / 1e9;
   if (durationS > L.maxDurationSeconds)
-    throw new OverCapError(
-      `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
-      { option: '--max-duration', atLeast: Math.ceil(durationS) },
-    );
+    exceeded.push({
+      cap: 'duration',
+      option: '--max-duration',
+      atLeast: Math.ceil(durationS),
+      message: `the scenario lasts up to ${durationS} simulated seconds; this service allows at most ${L.maxDurationSeconds} (--max-duration)`,
+    });
   // A realtime run takes its simulated seconds in wall seconds, and --max-run-time stops any run at
   // that wall time: a fixed-duration realtime scenario longer than it could only ever end partial.
   // (An until-complete one may finish before its maxDuration, so it is not refused here.)
   if (scenario.pace === 'realtime' && scenario.duration.kind === 'fixed' && durationS > L.maxRunSeconds)
-    throw new OverCapError(
-      `the scenario runs at realtime pace for ${durationS} s; this service stops a run after ${L.maxRunSeconds} s (--max-run-time), so it could only end partial`,
-      { option: '--max-run-time', atLeast: Math.ceil(durationS) },
-    );
+    exceeded.push({
+      cap: 'realtime_length',
+      option: '--max-run-time',
+      atLeast: Math.ceil(durationS),
+      message: `the scenario runs at realtime pace for ${durationS} s; this service stops a run after ${L.maxRunSeconds} s (--max-run-time), so it could only end partial`,
+    });
   const cost = predictCost(scenario);
   if (cost.coreSeconds > L.maxRunCost)
-    throw new OverCapError(overCostMessage(scenario.name, cost, L.maxRunCost, c.workers), {
+    exceeded.push({
+      cap: 'cost',
       option: '--max-run-cost',
       atLeast: Math.ceil(cost.coreSeconds),
+      message: overCostMessage(scenario.name, cost, L.maxRunCost, c.workers),
     });
   const over = overBudget(scenario, { perGuest: c.perGuest });
-  if (over !== undefined) throw new OverCapError(over);
+  if (over !== undefined) exceeded.push({ cap: 'cardinality_budget', message: over });
   const series = expectedSeries(scenario, { perGuest: c.perGuest }).total;
   if (series > L.maxSeries)
-    throw new OverCapError(
-      `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
-      { option: '--max-series', atLeast: series },
-    );
+    exceeded.push({
+      cap: 'series',
+      option: '--max-series',
+      atLeast: series,
+      message: `scenario ${scenario.name} would create ${series} metric series; this service exports at most ${L.maxSeries} (--max-series, a ceiling the scenario's cardinalityBudget cannot raise)`,
+    });
+  if (exceeded.length > 0) throw new OverCapError(exceeded);
   return { guests, cost: cost.coreSeconds, series };
 }

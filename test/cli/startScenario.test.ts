@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { REPO_ROOT } from '../../src/model/data.js';
 import { checkCaps, serviceLimits } from '../../src/service/caps.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { capture } from '../support/cli.js';
+import { CAP_TEXT, OVER_CAPS_ARGS, OVER_CAPS_ROWS, overCapsYaml } from '../service/overCaps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-start-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,6 +47,10 @@ test('start --scenario with a mistake: exit 2 with file:line:col, no service sta
   );
   assert.equal(missing.stdout.join(''), '');
   assert.match(missing.stderr.join(''), /none\.yaml: error: cannot read the file: ENOENT/);
+
+  const directory = capture();
+  assert.equal(await main(['start', '--port', '0', '--data-dir', dataDir, '--scenario', dir], directory), 2);
+  assert.equal(directory.stderr.join(''), `${dir}: error: is a directory, not a scenario file`);
 });
 
 /** 10,000 hosts x 3 guests for 2 h: over the default --max-guests, --max-duration and --max-run-cost. */
@@ -56,44 +62,81 @@ guests:
 duration: 2h
 `;
 
-/** `start ARGS` exits 2 with one line on stderr, prints nothing on stdout and opens no history. */
-async function refusedStart(args: string[]): Promise<string> {
+/** `start ARGS` exits 2 with its lines on stderr, prints nothing on stdout and opens no history. */
+async function refusedStartLines(args: string[]): Promise<string[]> {
   const dataDir = join(dir, 'refused');
   const io = capture();
   assert.equal(await main(['start', '--port', '0', '--workers', '1', '--data-dir', dataDir, ...args], io), 2);
   assert.equal(io.stdout.join(''), '', 'no "listening on" line, no URLs');
   assert.equal(existsSync(dataDir), false, 'no history was opened');
-  const err = io.stderr.join('').replace(/\n$/, '');
-  assert.equal(err.split('\n').length, 1, err);
-  return err;
+  // Each printed line (io.err adds the newline), split too where one call printed several.
+  return io.stderr.flatMap((s) => s.replace(/\n$/, '').split('\n'));
+}
+
+/** `start ARGS` is refused with one line on stderr: that line. */
+async function refusedStart(args: string[]): Promise<string> {
+  const lines = await refusedStartLines(args);
+  assert.equal(lines.length, 1, lines.join('\n'));
+  return lines[0];
 }
 
 test('start --scenario over a cap of the service: exit 2 naming the file, the cap, the figure and the option, no service', async () => {
   const file = join(dir, 'big.yaml');
   writeFileSync(file, BIG);
   assert.equal(
-    await refusedStart(['--scenario', file]),
+    await refusedStart([
+      '--scenario',
+      file,
+      '--max-duration',
+      '7200',
+      '--max-run-time',
+      '7200',
+      '--max-run-cost',
+      '1000000000',
+    ]),
     `vmexit-lab start: ${file}: the scenario simulates 30000 guests; this service allows at most 20000 per run (--max-guests). Not started. To run it, give --max-guests 30000 or more.`,
   );
-  assert.equal(
-    await refusedStart(['--scenario', file, '--max-guests', '30000']),
+  // Over four caps at the default values: one line for each, in checkCaps' order (it said the first
+  // one only: a user raised --max-guests, was told --max-duration, and so on).
+  const lines = await refusedStartLines(['--scenario', file]);
+  assert.equal(lines.length, 4, lines.join('\n'));
+  assert.deepEqual(lines.slice(0, 3), [
+    `vmexit-lab start: ${file}: the scenario simulates 30000 guests; this service allows at most 20000 per run (--max-guests). Not started. To run it, give --max-guests 30000 or more.`,
     `vmexit-lab start: ${file}: the scenario lasts up to 7200 simulated seconds; this service allows at most 3600 (--max-duration). Not started. To run it, give --max-duration 7200 or more.`,
-  );
-  // start runs it at realtime pace: 7200 wall seconds, and every run stops at --max-run-time.
-  assert.equal(
-    await refusedStart(['--scenario', file, '--max-guests', '30000', '--max-duration', '7200']),
+    // start runs it at realtime pace: 7200 wall seconds, and every run stops at --max-run-time.
     `vmexit-lab start: ${file}: the scenario runs at realtime pace for 7200 s; this service stops a run after 3600 s (--max-run-time), so it could only end partial. Not started. To run it, give --max-run-time 7200 or more.`,
-  );
-  const cost = await refusedStart([
-    ...['--scenario', file, '--max-guests', '30000', '--max-duration', '7200', '--max-run-time', '7200'],
   ]);
+  const cost = lines[3];
   assert.ok(cost.startsWith(`vmexit-lab start: ${file}: scenario big-fleet is predicted to cost `), cost);
   assert.match(
     cost,
-    /this service allows at most 7,200 per run \(--max-run-cost; 1 worker would need about [\d,]+ s\)/,
+    /this service allows at most 3,600 per run \(--max-run-cost; 1 worker would need about [\d,]+ s\)/,
   );
   assert.match(cost, /Not started\. To run it, give --max-run-cost \d+ or more\.$/);
 });
+
+for (const row of OVER_CAPS_ROWS.filter((r) => r.pace === 'realtime' && r.over.length > 0)) {
+  test(`start --scenario over several caps: a line for each, in order: ${row.name}`, async () => {
+    const file = join(dir, 'over-caps.yaml');
+    writeFileSync(file, overCapsYaml(row.shape));
+    const lines = await refusedStartLines(['--scenario', file, ...OVER_CAPS_ARGS]);
+    assert.equal(lines.length, row.over.length, lines.join('\n'));
+    for (const [i, line] of lines.entries()) {
+      const { cap, atLeast } = row.over[i];
+      const { option, message } = CAP_TEXT[cap];
+      const prefix = `vmexit-lab start: ${file}: `;
+      assert.ok(line.startsWith(prefix), line);
+      assert.match(line.slice(prefix.length), message, `${cap}: ${line}`);
+      if (option === undefined) assert.match(line, /\. Not started\.$/, line);
+      else
+        assert.match(
+          line,
+          new RegExp(`\\. Not started\\. To run it, give ${option} ${atLeast ?? '\\d+'} or more\\.$`),
+          line,
+        );
+    }
+  });
+}
 
 test('start without --scenario: the embedded default is held to the caps too (here a lowered one)', async () => {
   assert.equal(
@@ -115,4 +158,46 @@ test('the embedded default fits the default caps on one worker (the smallest cos
     { limits: serviceLimits({}, 1), workers: 1, perGuest: false },
   );
   assert.equal(figures.guests, 400);
+});
+
+test('start --scenario FILE is loaded by the rule the service loads it by: a workload profile file is refused before the service starts', async () => {
+  // The CLI's loader read the profile, the service then refused the scenario after printing its URLs.
+  const file = join(REPO_ROOT, 'scenarios', 'library', 'imported-sysbench-policies.yaml');
+  assert.match(readFileSync(file, 'utf8'), /\n {2}- workload: /);
+  assert.match(
+    await refusedStart(['--scenario', file]),
+    /imported-sysbench-policies\.yaml:\d+:\d+: error: guests\[0\]\.workload: profile files cannot be read here/,
+  );
+});
+
+test('start --scenario /dev/stdin: the scenario is read once, and runs (a second read found standard input empty)', async () => {
+  const file = join(dir, 'tiny.yaml');
+  writeFileSync(file, overCapsYaml({}));
+  const cli = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const args = ['start', '--port', '0', '--workers', '1', '--data-dir', join(dir, 'stdin'), '--scenario', '/dev/stdin'];
+  // A pipe, as a shell makes one (node's own stdio pipes are sockets, which /dev/stdin cannot open);
+  // its own process group, so that the pipeline goes at once at the end.
+  const child = spawn('sh', ['-c', 'cat "$0" | "$@"', file, process.execPath, cli, ...args], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
+  });
+  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  // Until the run has started (the line saying so), or the process is gone without it.
+  const running = await Promise.race([
+    new Promise<boolean>((ok) =>
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/running over-caps at realtime pace/.test(out)) ok(true);
+      }),
+    ),
+    exited.then(() => false),
+  ]);
+  if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+  assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
 });

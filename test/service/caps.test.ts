@@ -4,12 +4,21 @@
  * simulated seconds in wall seconds, so one longer than --max-run-time could only end partial and
  * is refused (422 limit_exceeded, naming the option and the least value that admits it); the same
  * scenario at max pace, and an until-complete one (it may finish before its maxDuration), are not.
+ *
+ * And a scenario over several caps is refused once, naming every one in checkCaps' order (the
+ * message, and `error.exceeded` of the 422 body): it was refused at the first, so a user fixed one
+ * cap, was told the next, and so on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCaps, OverCapError, serviceLimits } from '../../src/service/caps.js';
+import { checkCaps, OverCapError, serviceLimits, type CapExceeded } from '../../src/service/caps.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { startService } from '../../src/service/server.js';
 import type { Scenario } from '../../src/scenario/types.js';
+import { api, yamlPost } from '../support/http.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+import { CAP_TEXT, OVER_CAPS_LIMITS, OVER_CAPS_ROWS, overCapsYaml, type OverCapsRow } from './overCaps.js';
 
 const { scenario: base } = new ScenarioCatalog().load('default');
 const caps = (maxRunSeconds: number) => ({
@@ -61,8 +70,81 @@ for (const c of CASES) {
         e instanceof OverCapError &&
         e.status === 422 &&
         /runs at realtime pace for [\d.]+ s; this service stops a run after 60 s \(--max-run-time\)/.test(e.message) &&
-        e.raise?.option === '--max-run-time' &&
-        e.raise.atLeast === c.refused,
+        e.exceeded.length === 1 &&
+        e.exceeded[0].cap === 'realtime_length' &&
+        e.exceeded[0].option === '--max-run-time' &&
+        e.exceeded[0].atLeast === c.refused,
     );
   });
 }
+
+/** `exceeded` is the row's caps, in order, each with its option, least admitting value and message. */
+function assertExceeded(exceeded: readonly CapExceeded[], row: OverCapsRow): void {
+  assert.deepEqual(
+    exceeded.map((x) => x.cap),
+    row.over.map((o) => o.cap),
+  );
+  for (const [i, x] of exceeded.entries()) {
+    const want = CAP_TEXT[x.cap];
+    assert.equal(x.option, want.option, x.cap);
+    if (want.option === undefined) assert.equal(x.atLeast, undefined, x.cap);
+    else if (row.over[i].atLeast !== undefined) assert.equal(x.atLeast, row.over[i].atLeast, x.cap);
+    else assert.ok(Number.isInteger(x.atLeast) && x.atLeast! > 1, `${x.cap}: atLeast ${x.atLeast}`);
+    assert.match(x.message, want.message, x.cap);
+  }
+}
+
+/** The message: the one cap's as it was, or every cap's, numbered, in order. */
+function assertMessage(message: string, exceeded: readonly CapExceeded[]): void {
+  if (exceeded.length === 1) {
+    assert.equal(message, exceeded[0].message);
+    return;
+  }
+  const parts = exceeded.map((x, i) => `(${i + 1}) ${x.message.replace(/\.?$/, '.')}`);
+  assert.equal(message, `the scenario is over ${exceeded.length} caps: ${parts.join(' ')}`);
+}
+
+for (const row of OVER_CAPS_ROWS) {
+  test(`checkCaps names every cap a scenario is over, in order: ${row.name} -> [${row.over.map((o) => o.cap).join(', ')}]`, () => {
+    const scenario = {
+      ...parseScenario(overCapsYaml(row.shape), 'over.yaml', { workloadBaseDir: null }),
+      pace: row.pace,
+    };
+    const caps = { limits: serviceLimits(OVER_CAPS_LIMITS, 1), workers: 1, perGuest: false };
+    if (row.over.length === 0) {
+      assert.doesNotThrow(() => checkCaps(scenario, caps));
+      return;
+    }
+    assert.throws(
+      () => checkCaps(scenario, caps),
+      (e: unknown) => {
+        assert.ok(e instanceof OverCapError);
+        assert.equal(e.status, 422);
+        assertExceeded(e.exceeded, row);
+        assertMessage(e.message, e.exceeded);
+        return true;
+      },
+    );
+  });
+}
+
+const { dataDir, services } = serviceFixture('vmexit-lab-caps-');
+
+test('POST /api/runs over several caps: one 422 limit_exceeded whose error.exceeded lists them all, in order', async () => {
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, limits: OVER_CAPS_LIMITS });
+  services.push(svc);
+  for (const row of OVER_CAPS_ROWS.filter((r) => r.over.length > 0)) {
+    const r = await api(svc.url, `/api/runs?pace=${row.pace}`, yamlPost(overCapsYaml(row.shape)));
+    assert.equal(r.status, 422, `${row.name}: ${r.text}`);
+    const { error } = r.body;
+    assert.equal(error.code, 'limit_exceeded', row.name);
+    assertExceeded(error.exceeded, row);
+    assertMessage(error.message, error.exceeded);
+    // The list's entries have exactly these fields (option and atLeast only where an option raises the cap).
+    for (const x of error.exceeded)
+      assert.deepEqual(
+        Object.keys(x),
+        x.cap === 'cardinality_budget' ? ['cap', 'message'] : ['cap', 'option', 'atLeast', 'message'],
+      );
+  }
+});

@@ -1,9 +1,9 @@
 import { MAX_FILE_BYTES } from '../../scenario/limits.js';
-import { readInputText } from '../readText.js';
-import { loadAllOrExplain } from '../loadOrExplain.js';
+import { readAtMost } from '../../input/readBounded.js';
+import { dashProblem } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
-import { ScenarioCatalog } from '../../service/scenarios.js';
+import { parseOrThrow, ScenarioCatalog } from '../../service/scenarios.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
 import type { ServiceOptions } from '../../service/server.js';
@@ -23,7 +23,7 @@ SIGINT (draining running runs).
 The scenario is held to the caps of a run posted to the service (--max-guests, --max-duration,
 --max-run-time for its length at realtime pace, --max-run-cost, --max-series and its own
 cardinalityBudget), with these options' values: one over a cap is refused before the service
-starts (exit 2), and the message names the option that raises it.
+starts (exit 2), with a line for each cap it is over naming the option that raises it.
 
 Options:
   --scenario FILE      run this scenario instead of the default (also back to back, realtime)
@@ -51,21 +51,38 @@ function explain(e: unknown, io: CliIo): void {
 
 /**
  * Why the service these options start would refuse `scenario` as a posted run (the caps' one rule,
- * src/service/caps.ts checkCaps, at the pace start runs it), with the option value that would
- * admit it; undefined when it fits.
+ * src/service/caps.ts checkCaps, at the pace start runs it): one line for each cap it is over, in
+ * checkCaps' order, with the option value that would admit it; none when it fits.
  */
-function overCap(scenario: Scenario, options: ServiceOptions): string | undefined {
+function overCaps(scenario: Scenario, options: ServiceOptions): string[] {
   const workers = options.workers ?? defaultWorkers();
   try {
     checkCaps(
       { ...scenario, pace: 'realtime' },
       { limits: serviceLimits(options.limits, workers), workers, perGuest: options.perGuestMetrics === true },
     );
-    return undefined;
+    return [];
   } catch (e) {
     if (!(e instanceof OverCapError)) throw e;
-    const raise = e.raise ? ` To run it, give ${e.raise.option} ${e.raise.atLeast} or more.` : '';
-    return `${e.message.replace(/\.?$/, '.')} Not started.${raise}`;
+    return e.exceeded.map((x) => {
+      const raise = x.option !== undefined ? ` To run it, give ${x.option} ${x.atLeast} or more.` : '';
+      return `${x.message.replace(/\.?$/, '.')} Not started.${raise}`;
+    });
+  }
+}
+
+/** FILE's text, bounded as a scenario file is (one byte more: the loader refuses it by name); undefined, said, when it cannot be read. */
+function readScenarioText(file: string, io: CliIo): string | undefined {
+  try {
+    return readAtMost(file, MAX_FILE_BYTES + 1).toString('utf8');
+  } catch (e) {
+    // The loader's words for a directory (the read's own are "EISDIR: illegal operation on a directory").
+    const why =
+      (e as NodeJS.ErrnoException).code === 'EISDIR'
+        ? 'is a directory, not a scenario file'
+        : `cannot read the file: ${(e as Error).message}`;
+    io.err(dashProblem(file) ?? `${file}: error: ${why}`);
+    return undefined;
   }
 }
 
@@ -87,35 +104,31 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.BAD_INPUT;
   }
   const file = parsed.values.scenario;
+  // The scenario is checked before the service starts (a bad one printed the service's URLs, then
+  // its errors, and the service was gone), and parsed here only, where that can be done: the
+  // service is given this catalog, so its runs of the default find it parsed in the catalog's cache.
+  // FILE's text is read once (a second read of /dev/stdin found it empty) and handed on; the
+  // service parses it again, by the same rule as here (posted YAML: no workload profile files).
+  const catalog = new ScenarioCatalog();
   let yaml: string | undefined;
   let scenario: Scenario;
-  if (file !== undefined) {
-    // Checked before the service starts: a bad scenario printed the URLs of a service, then its
-    // errors, and the service was gone.
-    const loaded = loadAllOrExplain([file], io);
-    if (!loaded) return ExitStatus.BAD_INPUT;
-    scenario = loaded[0];
-    try {
-      yaml = readInputText(file, MAX_FILE_BYTES);
-    } catch (e) {
-      io.err(`${file}: error: cannot read the file: ${(e as Error).message}`);
-      return ExitStatus.BAD_INPUT;
-    }
-  } else {
-    try {
-      scenario = new ScenarioCatalog().load(DEFAULT_SCENARIO).scenario;
-    } catch (e) {
-      explain(e, io);
-      return ExitStatus.BAD_INPUT;
-    }
-  }
-  const over = overCap(scenario, options);
-  if (over !== undefined) {
-    const what = file ?? `the embedded default scenario (scenarios/${DEFAULT_SCENARIO}.yaml)`;
-    io.err(`vmexit-lab start: ${what}: ${over}`);
+  try {
+    if (file !== undefined) {
+      yaml = readScenarioText(file, io);
+      if (yaml === undefined) return ExitStatus.BAD_INPUT;
+      scenario = parseOrThrow(yaml, file, { workloadBaseDir: null });
+    } else scenario = catalog.load(DEFAULT_SCENARIO).scenario;
+  } catch (e) {
+    explain(e, io);
     return ExitStatus.BAD_INPUT;
   }
-  const svc = await launch(options, io, 'start');
+  const over = overCaps(scenario, options);
+  if (over.length > 0) {
+    const what = file ?? `the embedded default scenario (scenarios/${DEFAULT_SCENARIO}.yaml)`;
+    for (const line of over) io.err(`vmexit-lab start: ${what}: ${line}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  const svc = await launch({ ...options, catalog }, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
     const run = await svc.runContinuously(
