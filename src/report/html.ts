@@ -1,7 +1,7 @@
 import type { RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
-import { NOT_JUDGED_ON_SHARD, notJudgedText } from '../results/thresholds.js';
+import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedText, thresholdTally } from '../results/thresholds.js';
 import { factorText, formatFigure, nsText, perGuestSecond, secondsText } from '../results/figures.js';
 import {
   exitsChart,
@@ -105,22 +105,19 @@ function notJudgedBadge(): string {
 }
 
 function verdict(results: RunResults): string {
-  const listed = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
   // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
-  const all = listed.filter((t) => t.judged !== false);
-  const notJudged = listed.length - all.length;
-  const failed = all.filter((t) => !t.passed).length;
+  const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
   const unexpected = results.variants.reduce((n, v) => n + v.totals.violations.filter((x) => !x.expected).length, 0);
   const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
   const status = exitStatusOf(results);
   const parts: string[] = [];
-  if (notJudged === 0 || all.length > 0)
+  if (notJudged === 0 || judged > 0)
     parts.push(
-      all.length === 0
+      judged === 0
         ? 'no thresholds'
         : failed === 0
-          ? `all ${all.length} thresholds passed`
-          : `${failed} of ${all.length} thresholds failed`,
+          ? `all ${judged} thresholds passed`
+          : `${failed} of ${judged} thresholds failed`,
     );
   if (notJudged > 0) parts.push(notJudgedText(notJudged));
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
@@ -270,13 +267,10 @@ function variantsTable(results: RunResults): string {
     row(
       'thresholds passed / failed',
       vs.map((v) => {
-        const judged = v.thresholds.filter((t) => t.judged !== false);
-        const notJudged = v.thresholds.length - judged.length;
-        const counts = `${judged.filter((t) => t.passed).length} / ${judged.filter((t) => !t.passed).length}`;
+        const { judged, failed, notJudged } = thresholdTally(v.thresholds);
+        const counts = `${judged - failed} / ${failed}`;
         // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them.
-        return esc(
-          notJudged === 0 ? counts : `${judged.length > 0 ? `${counts}, ` : ''}${notJudged} not judged on a shard`,
-        );
+        return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged on a shard`);
       }),
     ),
     row(

@@ -242,6 +242,25 @@ export function notJudgedOnShard(results: RunResults): RunResults {
   };
 }
 
+/** Every threshold outcome of a run: each variant's, then the cross-variant ones. */
+export function allOutcomes(results: RunResults): ThresholdOutcome[] {
+  return [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
+}
+
+/** Outcomes counted for a verdict: judged ones (of which failed) and a shard's, not judged. */
+export function thresholdTally(list: readonly ThresholdOutcome[]): {
+  judged: number;
+  failed: number;
+  notJudged: number;
+} {
+  const judged = list.filter((t) => t.judged !== false);
+  return {
+    judged: judged.length,
+    failed: judged.filter((t) => !t.passed).length,
+    notJudged: list.length - judged.length,
+  };
+}
+
 /**
  * The verdict's words for thresholds that were not judged (a shard's), e.g. "2 thresholds not
  * judged on a shard: judged on the merged totals by `vmexit-lab merge`".

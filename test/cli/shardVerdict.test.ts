@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { NOT_JUDGED_ON_SHARD } from '../../src/results/thresholds.js';
-import type { RunResults, ThresholdOutcome } from '../../src/results/types.js';
+import { allOutcomes, NOT_JUDGED_ON_SHARD } from '../../src/results/thresholds.js';
+import type { RunResults } from '../../src/results/types.js';
 import { capture } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-shard-verdict-'));
@@ -44,10 +44,6 @@ async function run(args: string[]): Promise<{ status: number; stdout: string; st
   return { status, stdout: io.stdout.join(''), stderr: io.stderr.join('\n') };
 }
 
-function outcomes(r: RunResults): ThresholdOutcome[] {
-  return [...r.variants.flatMap((v) => v.thresholds), ...r.crossVariantThresholds];
-}
-
 test('shards exit 0 with every threshold not judged; merge judges the merged totals and exits 1', async () => {
   const files: string[] = [];
   for (let i = 1; i <= 3; i++) {
@@ -61,7 +57,7 @@ test('shards exit 0 with every threshold not judged; merge judges the merged tot
     assert.doesNotMatch(r.stdout, /FAIL/);
 
     const results = JSON.parse(readFileSync(out, 'utf8')) as RunResults;
-    const listed = outcomes(results);
+    const listed = allOutcomes(results);
     assert.equal(listed.length, 2);
     for (const t of listed)
       assert.deepEqual(
@@ -92,7 +88,7 @@ test('shards exit 0 with every threshold not judged; merge judges the merged tot
   const m = await run(['merge', '--out', merged, '--junit', mjunit, ...files]);
   assert.equal(m.status, 1, m.stderr);
   const r = JSON.parse(readFileSync(merged, 'utf8')) as RunResults;
-  const judged = outcomes(r);
+  const judged = allOutcomes(r);
   assert.equal(judged.length, 2);
   for (const t of judged) {
     assert.equal(t.judged, undefined, 'the merge judges');
@@ -135,7 +131,7 @@ test('--shard 1/1 is the whole run: its thresholds are judged, a failing one exi
   assert.equal(r.status, 1, r.stderr);
   assert.doesNotMatch(r.stderr, /warning/);
   const results = JSON.parse(readFileSync(out, 'utf8')) as RunResults;
-  for (const t of outcomes(results)) {
+  for (const t of allOutcomes(results)) {
     assert.equal(t.judged, undefined);
     assert.equal(t.passed, false);
   }
