@@ -3,6 +3,7 @@ import type { ScenarioProgress } from '../run/runScenario.js';
 import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
 import { formatFigure } from '../results/figures.js';
+import { allOutcomes, notJudgedText, thresholdTally } from '../results/thresholds.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 
@@ -223,17 +224,20 @@ function seconds(ns: number): string {
 
 /** `2 of 3 thresholds failed` / `all 5 thresholds passed`, and what else makes the exit status. */
 export function verdictLine(results: RunResults): string {
-  const all = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
-  const failed = all.filter((t) => !t.passed).length;
+  // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
+  const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
   const parts = [
-    all.length === 0
-      ? 'no thresholds'
+    judged === 0
+      ? notJudged > 0
+        ? notJudgedText(notJudged)
+        : 'no thresholds'
       : failed === 0
-        ? all.length === 1
+        ? judged === 1
           ? 'the threshold passed'
-          : `all ${all.length} thresholds passed`
-        : `${failed} of ${all.length} thresholds failed`,
+          : `all ${judged} thresholds passed`
+        : `${failed} of ${judged} thresholds failed`,
   ];
+  if (judged > 0 && notJudged > 0) parts.push(notJudgedText(notJudged));
   const unexpected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => !x.expected).length, 0);
   const expected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => x.expected).length, 0);
   const entry = results.variants.reduce((a, v) => a + v.totals.entryFailures.length, 0);

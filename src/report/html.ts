@@ -1,6 +1,7 @@
 import type { RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
+import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedText, thresholdTally } from '../results/thresholds.js';
 import { factorText, formatFigure, nsText, perGuestSecond, secondsText } from '../results/figures.js';
 import {
   exitsChart,
@@ -98,26 +99,35 @@ function badge(ok: boolean, okText = 'PASS', failText = 'FAIL'): string {
   return ok ? `<span class="badge pass">${okText}</span>` : `<span class="badge fail">${failText}</span>`;
 }
 
+/** The grey badge of a threshold a shard did not judge (`run --shard I/N`, N > 1). */
+function notJudgedBadge(): string {
+  return '<span class="badge" style="background:var(--muted)">NOT JUDGED</span>';
+}
+
 function verdict(results: RunResults): string {
-  const all = [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
-  const failed = all.filter((t) => !t.passed).length;
+  // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
+  const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
   const unexpected = results.variants.reduce((n, v) => n + v.totals.violations.filter((x) => !x.expected).length, 0);
   const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
   const status = exitStatusOf(results);
   const parts: string[] = [];
-  parts.push(
-    all.length === 0
-      ? 'no thresholds'
-      : failed === 0
-        ? `all ${all.length} thresholds passed`
-        : `${failed} of ${all.length} thresholds failed`,
-  );
+  if (notJudged === 0 || judged > 0)
+    parts.push(
+      judged === 0
+        ? 'no thresholds'
+        : failed === 0
+          ? `all ${judged} thresholds passed`
+          : `${failed} of ${judged} thresholds failed`,
+    );
+  if (notJudged > 0) parts.push(notJudgedText(notJudged));
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
   // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict.
   if (results.partial === true)
     parts.unshift(`partial results (${results.partialReason ?? 'the run stopped before its end'}), no verdict`);
-  return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${badge(status === 0)} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
+  // A shard that ran clean: its badge says that its thresholds are not judged, not that they passed.
+  const mark = status === 0 && notJudged > 0 ? notJudgedBadge() : badge(status === 0);
+  return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${mark} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
 }
 
 /** Key figures above the details: stopped guests named, phase times with their speed-up, exit rates variant against variant. */
@@ -256,9 +266,12 @@ function variantsTable(results: RunResults): string {
     ),
     row(
       'thresholds passed / failed',
-      vs.map((v) =>
-        esc(`${v.thresholds.filter((t) => t.passed).length} / ${v.thresholds.filter((t) => !t.passed).length}`),
-      ),
+      vs.map((v) => {
+        const { judged, failed, notJudged } = thresholdTally(v.thresholds);
+        const counts = `${judged - failed} / ${failed}`;
+        // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them.
+        return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged on a shard`);
+      }),
     ),
     row(
       'invariant violations',
@@ -294,9 +307,11 @@ function latencyTable(results: RunResults): string {
 }
 
 function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string[] {
-  return list.map(
-    (t) =>
-      `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
+  return list.map((t) =>
+    // A shard's threshold (`run --shard I/N`, N > 1): a grey badge and the reason, no value.
+    t.judged === false
+      ? `<tr class="skip" data-judged="false"><td>${notJudgedBadge()}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>-</td><td class="small">${esc(t.message ?? NOT_JUDGED_ON_SHARD)}</td></tr>`
+      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
   );
 }
 

@@ -1,5 +1,6 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
 import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
+import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
 
 /**
@@ -21,6 +22,8 @@ function valueFigure(t: ThresholdOutcome): string {
 }
 
 function thresholdLine(t: ThresholdOutcome): string {
+  // A shard's threshold (`run --shard I/N`, N > 1): said, not judged.
+  if (t.judged === false) return `  skip ${t.metric}: ${t.expr}  - ${t.message ?? NOT_JUDGED_ON_SHARD}`;
   const mark = t.passed ? 'ok  ' : 'FAIL';
   const value = valueFigure(t);
   return `  ${mark} ${t.metric}: ${t.expr}  (value ${value})${t.message && !t.passed ? ` - ${t.message}` : ''}`;
@@ -124,11 +127,13 @@ export function renderMarkdown(results: RunResults): string {
   ];
   if (all.length > 0) {
     out.push('');
+    // A shard's thresholds (`run --shard I/N`, N > 1): listed as not judged, the reason said once.
+    if (all.some(({ t }) => t.judged === false)) out.push(`Thresholds ${NOT_JUDGED_ON_SHARD}.`, '');
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
       out.push(
-        `| ${t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${valueFigure(t)} |`,
+        `| ${t.judged === false ? 'not judged' : t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${t.judged === false ? '-' : valueFigure(t)} |`,
       );
   }
   return `${out.join('\n')}\n`;
@@ -155,12 +160,14 @@ function junitSeconds(s: number): string {
 interface JunitCase {
   readonly name: string;
   readonly failure?: string;
+  /** Why the case was not judged (a shard's threshold): a `<skipped>` case, neither pass nor fail. */
+  readonly skipped?: string;
   readonly out?: string;
 }
 
 /**
  * JUnit XML: one testsuite per variant (plus one for cross-variant thresholds), a testcase per
- * threshold and per invariant violation or failed VM entry. Times: the variants run side by side
+ * threshold and per invariant violation or failed VM entry; a shard's thresholds are skipped cases. Times: the variants run side by side
  * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
  * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
  */
@@ -170,18 +177,28 @@ export function renderJunit(results: RunResults): string {
   const stamp = junitTimestamp(results.startedAt);
   let total = 0;
   let totalFailures = 0;
+  let totalSkipped = 0;
   const failureText = (t: ThresholdOutcome): string | undefined =>
     t.passed ? undefined : `value ${valueFigure(t)}${t.message ? `: ${t.message}` : ''}`;
+  // A shard's threshold (`run --shard I/N`, N > 1) is a skipped case: CI tools show it grey, not red.
+  const thresholdCase = (t: ThresholdOutcome): JunitCase =>
+    t.judged === false
+      ? { name: `${t.metric}: ${t.expr}`, skipped: t.message ?? NOT_JUDGED_ON_SHARD }
+      : { name: `${t.metric}: ${t.expr}`, failure: failureText(t) };
   const suite = (name: string, cases: readonly JunitCase[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
+    const skipped = cases.filter((c) => c.failure === undefined && c.skipped !== undefined).length;
     total += cases.length;
     totalFailures += failures;
+    totalSkipped += skipped;
     suites.push(
-      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${wall}" timestamp="${stamp}">`,
+      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${wall}" timestamp="${stamp}">`,
     );
     for (const c of cases) {
       const open = `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}" time="0"`;
-      if (c.failure === undefined && c.out !== undefined)
+      if (c.failure === undefined && c.skipped !== undefined)
+        suites.push(`${open}>\n      <skipped message="${xml(c.skipped)}"/>\n    </testcase>`);
+      else if (c.failure === undefined && c.out !== undefined)
         suites.push(`${open}>\n      <system-out>${xml(c.out)}</system-out>\n    </testcase>`);
       else if (c.failure === undefined) suites.push(`${open}/>`);
       else suites.push(`${open}>\n      <failure message="${xml(c.failure)}"/>\n    </testcase>`);
@@ -194,7 +211,7 @@ export function renderJunit(results: RunResults): string {
       { name: 'the run reached its end', failure: `partial results: ${results.partialReason ?? 'stopped'}` },
     ]);
   for (const v of results.variants) {
-    const cases: JunitCase[] = v.thresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) }));
+    const cases: JunitCase[] = v.thresholds.map(thresholdCase);
     for (const viol of v.totals.violations) {
       cases.push({
         name: `invariant ${viol.check} (guest ${viol.guest})`,
@@ -210,10 +227,7 @@ export function renderJunit(results: RunResults): string {
     suite(v.name, cases);
   }
   if (results.crossVariantThresholds.length > 0) {
-    suite(
-      'across-variants',
-      results.crossVariantThresholds.map((t) => ({ name: `${t.metric}: ${t.expr}`, failure: failureText(t) })),
-    );
+    suite('across-variants', results.crossVariantThresholds.map(thresholdCase));
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab" tests="${total}" failures="${totalFailures}" errors="0" time="${wall}">\n${suites.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab" tests="${total}" failures="${totalFailures}" errors="0"${totalSkipped > 0 ? ` skipped="${totalSkipped}"` : ''} time="${wall}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

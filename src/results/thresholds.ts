@@ -16,7 +16,7 @@ import type {
   ThresholdSpec,
 } from '../scenario/types.js';
 import { roundSignificant } from './figures.js';
-import type { LatencyHistogram, ThresholdOutcome, VariantTotals } from './types.js';
+import type { LatencyHistogram, RunResults, ThresholdOutcome, VariantTotals } from './types.js';
 
 type Measured = { readonly value: number } | { readonly noData: string };
 
@@ -207,4 +207,77 @@ export function evaluateThresholds(
     crossVariant.push(outcome(spec, p, m, label));
   }
   return { perVariant, crossVariant };
+}
+
+/** What a shard of a run (`run --shard I/N`, N > 1) says of each threshold, in every output. */
+export const NOT_JUDGED_ON_SHARD = 'not judged on a shard: judged on the merged totals by `vmexit-lab merge`';
+
+/**
+ * Whether a run judges its thresholds: the whole run does (no --shard, or --shard 1/1); a shard of
+ * N > 1 holds part of the totals (a part of the fleet, a ratio of two parts, a shard with no host at
+ * all), so `vmexit-lab merge` judges them once, on the merged totals (docs/SCALE.md).
+ */
+export function judgesThresholds(shard: { readonly count: number } | undefined): boolean {
+  return shard === undefined || shard.count <= 1;
+}
+
+/**
+ * A shard's results with every threshold outcome replaced by "not judged" (`judged: false`,
+ * `passed` true so that it fails nothing, `value` null): the same thresholds, per variant and
+ * across variants, as the merged run lists; the totals and everything else unchanged.
+ */
+export function notJudgedOnShard(results: RunResults): RunResults {
+  const mark = (t: ThresholdOutcome): ThresholdOutcome => ({
+    expr: t.expr,
+    metric: t.metric,
+    passed: true,
+    value: null,
+    message: NOT_JUDGED_ON_SHARD,
+    judged: false,
+  });
+  return {
+    ...results,
+    variants: results.variants.map((v) => ({ ...v, thresholds: v.thresholds.map(mark) })),
+    crossVariantThresholds: results.crossVariantThresholds.map(mark),
+  };
+}
+
+/** Every threshold outcome of a run: each variant's, then the cross-variant ones. */
+export function allOutcomes(results: RunResults): ThresholdOutcome[] {
+  return [...results.variants.flatMap((v) => v.thresholds), ...results.crossVariantThresholds];
+}
+
+/** Outcomes counted for a verdict: judged ones (of which failed) and a shard's, not judged. */
+export function thresholdTally(list: readonly ThresholdOutcome[]): {
+  judged: number;
+  failed: number;
+  notJudged: number;
+} {
+  const judged = list.filter((t) => t.judged !== false);
+  return {
+    judged: judged.length,
+    failed: judged.filter((t) => !t.passed).length,
+    notJudged: list.length - judged.length,
+  };
+}
+
+/**
+ * The verdict's words for thresholds that were not judged (a shard's), e.g. "2 thresholds not
+ * judged on a shard: judged on the merged totals by `vmexit-lab merge`".
+ */
+export function notJudgedText(count: number): string {
+  return `${count === 1 ? 'the threshold' : `${count} thresholds`} ${NOT_JUDGED_ON_SHARD}`;
+}
+
+/**
+ * Results without threshold outcomes: what a shard's metrics (`run --push`, `--metrics-listen`,
+ * `--openmetrics`) are built from, so that they export no vmexit_lab_threshold_passed series for
+ * thresholds the shard did not judge.
+ */
+export function withoutThresholds(results: RunResults): RunResults {
+  return {
+    ...results,
+    variants: results.variants.map((v) => ({ ...v, thresholds: [] })),
+    crossVariantThresholds: [],
+  };
 }

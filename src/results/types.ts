@@ -125,10 +125,18 @@ export interface GuestTotals {
 export interface ThresholdOutcome {
   readonly expr: string;
   readonly metric: string;
+  /** False when the threshold failed; true when it held or was not judged (`judged: false`). */
   readonly passed: boolean;
-  /** The value the expression was evaluated on (null when the metric had no data). */
+  /** The value the expression was evaluated on (null when the metric had no data or it was not judged). */
   readonly value: number | null;
   readonly message?: string;
+  /**
+   * false on a shard of a run (`run --shard I/N`, N > 1): a shard's totals are part of the run's,
+   * so its thresholds are not judged (`passed` true, `value` null, `message` says why);
+   * `vmexit-lab merge` judges them on the merged totals. Absent when judged. Added in 0.1 without
+   * a version bump (fields are only ever added).
+   */
+  readonly judged?: false;
 }
 
 export interface VariantResult {

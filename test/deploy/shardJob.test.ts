@@ -161,7 +161,8 @@ test('pod k of the Job runs shard k+1 of N and writes shard-(k+1).json: the shar
       `${overlay}: every host in exactly one shard`,
     );
 
-    // Exit status: a threshold failing on one shard's partial totals (1) is not a pod failure;
+    // Exit status: a shard judges no threshold, so it exits 0 where it ran (the end-to-end test
+    // below); a 1 (an image from before that judged its partial totals) is not a pod failure;
     // bad input (2) and unexpected violations or errors (3) are.
     for (const [rc, want] of [
       [0, 0],
@@ -254,6 +255,13 @@ test('the smoke overlay end to end: both shards run and push to a Pushgateway, t
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     const results = volumes.get('results')!;
     assert.ok(existsSync(join(results, 'shard-1.json')) && existsSync(join(results, 'shard-2.json')));
+    // A shard judges no threshold: each is written as not judged, for the merge to judge.
+    for (const f of ['shard-1.json', 'shard-2.json']) {
+      const shard = JSON.parse(readFileSync(join(results, f), 'utf8'));
+      const listed = [...shard.variants.flatMap((v: Obj) => v.thresholds), ...shard.crossVariantThresholds];
+      assert.ok(listed.length > 0, f);
+      for (const t of listed) assert.equal(t.judged, false, `${f}: ${t.metric}`);
+    }
 
     // One Pushgateway group per shard, replaced (PUT) by its push; the rules' metrics are in it.
     assert.deepEqual(pushes.map((p) => `${p.method} ${p.url}`).sort(), [
@@ -284,7 +292,7 @@ test('the smoke overlay end to end: both shards run and push to a Pushgateway, t
     for (const v of merged.variants) {
       assert.equal(v.totals.guestSeconds, s.hosts * s.perHost * s.seconds, v.name);
       assert.ok(
-        v.thresholds.every((t: Obj) => t.passed),
+        v.thresholds.every((t: Obj) => t.passed && t.judged === undefined),
         v.name,
       );
     }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
 import { renderHtmlReport } from '../../src/report/html.js';
+import { exitStatusOf } from '../../src/results/exitStatus.js';
+import { notJudgedOnShard } from '../../src/results/thresholds.js';
 
 test('JUnit: time and timestamp on every suite (the run wall time, its start), time on every case', () => {
   const xml = renderJunit(syntheticResults());
@@ -81,4 +83,61 @@ test('a partial run (Ctrl-C, a stop) says so in the text, the Markdown and the H
   assert.match(renderHtmlReport(r), /data-exit-status="3">.*partial results \(interrupted \(Ctrl-C, SIGINT\)/);
   for (const text of [renderSummary(syntheticResults()), renderMarkdown(syntheticResults())])
     assert.doesNotMatch(text, /partial/);
+});
+
+test("a shard's thresholds are not judged: said in the text, the Markdown, JUnit (skipped) and the HTML report", () => {
+  // The synthetic run without its unexpected violation: a failing threshold is all that fails it.
+  const whole = syntheticResults();
+  const clean = {
+    ...whole,
+    shard: { index: 2, count: 3 },
+    variants: whole.variants.map((v) => ({
+      ...v,
+      totals: { ...v.totals, violations: v.totals.violations.filter((x) => x.expected) },
+    })),
+  };
+  assert.equal(exitStatusOf(clean), 1, 'the fixture fails a threshold');
+  const r = notJudgedOnShard(clean);
+  assert.equal(exitStatusOf(r), 0);
+
+  const text = renderSummary(r);
+  const lines = text.split('\n').filter((l) => /^ {2}(ok|FAIL|skip) /.test(l));
+  assert.equal(lines.length, 4, text);
+  for (const l of lines)
+    assert.match(l, /^ {2}skip .* - not judged on a shard: judged on the merged totals by `vmexit-lab merge`$/);
+
+  const md = renderMarkdown(r);
+  assert.match(md, /^Thresholds not judged on a shard: judged on the merged totals by `vmexit-lab merge`\.$/m);
+  const rows = md.split('\n').filter((l) => /^\| (pass|\*\*FAIL\*\*|not judged) \|/.test(l));
+  assert.equal(rows.length, 4, md);
+  for (const row of rows) assert.match(row, /^\| not judged \|.*\| - \|$/);
+
+  const xml = renderJunit(r);
+  assert.match(xml, /<testsuites [^>]*tests="5" failures="0" errors="0" skipped="4"/);
+  assert.equal(
+    [...xml.matchAll(/<skipped message="not judged on a shard: judged on the merged totals by `vmexit-lab merge`"\/>/g)]
+      .length,
+    4,
+  );
+  assert.doesNotMatch(xml, /<failure/);
+  assert.match(
+    xml,
+    /<testsuite name="synthetic-install\/across-variants" tests="1" failures="0" errors="0" skipped="1"/,
+  );
+
+  const html = renderHtmlReport(r);
+  assert.match(
+    html,
+    /<p class="verdict pass" data-exit-status="0"><span class="badge"[^>]*>NOT JUDGED<\/span> 4 thresholds not judged on a shard: judged on the merged totals by `vmexit-lab merge` /,
+  );
+  assert.equal([...html.matchAll(/<tr class="skip" data-judged="false">/g)].length, 4);
+  assert.doesNotMatch(html, /<tr class="(pass|fail)"><td><span class="badge/);
+  assert.match(
+    html,
+    /thresholds passed \/ failed<\/th><td>2 not judged on a shard<\/td><td>1 not judged on a shard<\/td>/,
+  );
+
+  // The whole run's outputs say nothing of shards.
+  for (const out of [renderSummary(clean), renderMarkdown(clean), renderJunit(clean), renderHtmlReport(clean)])
+    assert.doesNotMatch(out, /not judged|NOT JUDGED|skipped="[1-9]/);
 });

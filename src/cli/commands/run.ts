@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import type { ShardSpec } from '../../run/runScenario.js';
+import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
+import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
@@ -51,7 +52,8 @@ Options:
   --perf-table     also print each variant's exits as 'perf kvm stat report' does (Samples,
                    Samples%, Time%, Min/Max/Avg time per exit, perf's exit names)
   --seed N         override the scenario's seed
-  --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards)
+  --shard I/N      run only shard I of N (hosts are split; 'vmexit-lab merge' combines shards
+                   and judges the thresholds on the merged totals: a shard, N > 1, judges none)
   --workers N      worker threads that share the hosts, 1..${MAX_WORKERS} (default: the number of
                    cores); results are identical for any N
   --push URL       push the final metrics to a Prometheus Pushgateway (e.g. http://127.0.0.1:9091)
@@ -84,7 +86,8 @@ Options:
   -h, --help       show this help
 
 Exit status:
-  0    all thresholds passed
+  0    all thresholds passed (a shard, --shard I/N with N > 1: it ran; its thresholds are not
+       judged, 'vmexit-lab merge' judges them)
   1    a threshold failed
   2    bad input or usage (nothing was run)
   3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
@@ -101,6 +104,29 @@ Examples:
 
 /** How partialReason opens after Ctrl-C (worded with the other stops in src/pool/pooledRun.ts). */
 export const INTERRUPTED_TEXT = STOP_TEXT.interrupted;
+
+/**
+ * A shard that holds no host of some variant (more shards than hosts): a warning naming the shard,
+ * the scenario's hosts per variant and the largest N that gives every shard a host; undefined when
+ * the shard has hosts of every variant. The shard still runs and writes its empty results, which
+ * `vmexit-lab merge` needs.
+ */
+export function emptyShardWarning(scenario: Scenario, shard: ShardSpec): string | undefined {
+  const hosts = scenario.variants.map((v) => ({ name: v.name, count: v.host.count }));
+  const empty = hosts.filter((h) => {
+    const [start, end] = shardRange(h.count, shard);
+    return start === end;
+  });
+  if (empty.length === 0) return undefined;
+  const plural = (n: number): string => `${n} host${n === 1 ? '' : 's'}`;
+  const same = hosts.every((h) => h.count === hosts[0].count);
+  const perVariant = same
+    ? `${plural(hosts[0].count)}${hosts.length > 1 ? ' per variant' : ''}`
+    : hosts.map((h) => `${plural(h.count)} in ${h.name}`).join(', ');
+  const which = empty.length === hosts.length ? 'no host' : `no host of ${empty.map((h) => h.name).join(', ')}`;
+  const largest = Math.min(...hosts.map((h) => h.count));
+  return `vmexit-lab run: warning: shard ${shard.index}/${shard.count} of ${scenario.name} holds ${which}: the scenario has ${perVariant}, and ${shard.count} shards is more than that. Its empty results are written all the same ('vmexit-lab merge' needs every shard); the largest N that gives every shard a host is ${largest}.`;
+}
 
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
@@ -232,6 +258,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     for (const [i, s0] of scenarios.entries()) {
       if (interrupted) break;
       const scenario = seed === undefined ? s0 : { ...s0, seed };
+      const empty = shard === undefined ? undefined : emptyShardWarning(scenario, shard);
+      if (empty !== undefined) io.err(empty);
       const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
       const run = startPooledRun(scenario, {
         pool,
@@ -258,11 +286,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         process.off('SIGINT', stopOnInterrupt);
         current = undefined;
       }
+      // A shard judges no threshold: its metrics carry no vmexit_lab_threshold_passed either.
+      const judged = judgesThresholds(shard);
       if (hub)
         hub.finishRun(
           runId,
           out.error !== undefined ? 'failed' : 'completed',
-          out.error !== undefined ? undefined : out.results,
+          out.error !== undefined ? undefined : judged ? out.results : withoutThresholds(out.results),
         );
       progress?.done();
       if (out.error !== undefined) {
@@ -270,13 +300,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         return ExitStatus.INTERNAL;
       }
       // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
-      const results = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
+      const reproduced = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
+      // A shard's totals are part of the run's: its thresholds are judged by `merge`, not here.
+      const results = judged ? reproduced : notJudgedOnShard(reproduced);
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
       if (out.histories !== undefined)
         histories.push({
           scenario,
-          results,
+          results: judged ? results : withoutThresholds(results),
           timeline: timelineFromTasks(scenario, out.histories, out.accumulators, shard),
         });
       io.out(renderSummary(results));
