@@ -165,13 +165,21 @@ interface JunitCase {
   readonly out?: string;
 }
 
+/** One scenario's testsuites, and their counts for the `<testsuites>` root. */
+interface JunitSuites {
+  readonly lines: string[];
+  readonly tests: number;
+  readonly failures: number;
+  readonly skipped: number;
+}
+
 /**
  * JUnit XML: one testsuite per variant (plus one for cross-variant thresholds), a testcase per
  * threshold and per invariant violation or failed VM entry; a shard's thresholds are skipped cases. Times: the variants run side by side
  * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
  * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
  */
-export function renderJunit(results: RunResults): string {
+function junitSuites(results: RunResults): JunitSuites {
   const suites: string[] = [];
   const wall = junitSeconds(results.wallSeconds);
   const stamp = junitTimestamp(results.startedAt);
@@ -229,5 +237,22 @@ export function renderJunit(results: RunResults): string {
   if (results.crossVariantThresholds.length > 0) {
     suite('across-variants', results.crossVariantThresholds.map(thresholdCase));
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab" tests="${total}" failures="${totalFailures}" errors="0"${totalSkipped > 0 ? ` skipped="${totalSkipped}"` : ''} time="${wall}">\n${suites.join('\n')}\n</testsuites>\n`;
+  return { lines: suites, tests: total, failures: totalFailures, skipped: totalSkipped };
+}
+
+/**
+ * The JUnit XML document of one run, or of the scenarios of one `vmexit-lab run A.yaml B.yaml`:
+ * one document, one `<testsuites>` root holding every scenario's suites (their names start with
+ * the scenario's), its counts the sums and its `time` the scenarios' wall seconds added (they run
+ * one after the other). Several documents in one file (several `<?xml` declarations and roots) are
+ * not XML: CI test reporters refuse the file or read only the first.
+ */
+export function renderJunit(results: RunResults | readonly RunResults[]): string {
+  const all: readonly RunResults[] = Array.isArray(results) ? results : [results as RunResults];
+  const parts = all.map(junitSuites);
+  const sum = (f: (p: JunitSuites) => number): number => parts.reduce((n, p) => n + f(p), 0);
+  const skipped = sum((p) => p.skipped);
+  const wall = junitSeconds(all.reduce((s, r) => s + r.wallSeconds, 0));
+  const body = parts.flatMap((p) => p.lines);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vmexit-lab" tests="${sum((p) => p.tests)}" failures="${sum((p) => p.failures)}" errors="0"${skipped > 0 ? ` skipped="${skipped}"` : ''} time="${wall}">\n${body.map((l) => `${l}\n`).join('')}</testsuites>\n`;
 }

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
+import { checkXml } from '../report/xmlCheck.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,4 +125,41 @@ test('the bin works as a real process (npx vmexit-lab --help)', () => {
   });
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Commands:/);
+});
+
+test('run A.yaml B.yaml --junit --summary: one XML document holding both scenarios, one Markdown heading each', async () => {
+  const a = scenario(
+    'first',
+    `${small}thresholds:\n  exits_per_second{reason="CR_ACCESS",variant="bhyve-tpr-v3"}: ["== 0"]\n`,
+  );
+  const b = scenario('second', `${small}thresholds:\n  exits_per_second{reason="CR_ACCESS"}: ["== 0"]\n`);
+  const junit = join(dir, 'two.xml');
+  const md = join(dir, 'two.md');
+  assert.equal(await main(['run', '--quiet', '--junit', junit, '--summary', md, a, b], capture()), 1);
+  const xml = readFileSync(junit, 'utf8');
+  // Written one document per scenario, one after the other: two declarations and two roots.
+  const shape = checkXml(xml);
+  assert.deepEqual(shape.problems, [], xml);
+  assert.equal(shape.root?.name, 'testsuites');
+  assert.deepEqual(
+    shape.elements.filter((e) => e.name === 'testsuite').map((e) => [e.depth, e.attrs.get('name')]),
+    [
+      [1, 'first/bhyve-12.1'],
+      [1, 'first/bhyve-tpr-v3'],
+      [1, 'second/bhyve-12.1'],
+      [1, 'second/bhyve-tpr-v3'],
+    ],
+  );
+  const root = shape.root.attrs;
+  assert.deepEqual(
+    ['tests', 'failures', 'errors'].map((k) => root.get(k)),
+    ['3', '1', '0'],
+    'the sums: one threshold of the first, two of the second (bhyve-12.1 fails CR_ACCESS == 0)',
+  );
+  const summary = readFileSync(md, 'utf8');
+  assert.deepEqual(
+    summary.split('\n').filter((l) => l.startsWith('#')),
+    ['### vmexit-lab: first', '### vmexit-lab: second'],
+  );
+  assert.equal(summary.match(/^\| variant \| cpu \|/gm)?.length, 2, 'a table of each');
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
+import { checkXml } from './xmlCheck.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import { exitStatusOf } from '../../src/results/exitStatus.js';
 import { notJudgedOnShard } from '../../src/results/thresholds.js';
@@ -140,4 +141,45 @@ test("a shard's thresholds are not judged: said in the text, the Markdown, JUnit
   // The whole run's outputs say nothing of shards.
   for (const out of [renderSummary(clean), renderMarkdown(clean), renderJunit(clean), renderHtmlReport(clean)])
     assert.doesNotMatch(out, /not judged|NOT JUDGED|skipped="[1-9]/);
+});
+
+test('the XML check refuses what is not one document: a second declaration, a second root, an unclosed tag', () => {
+  const one = renderJunit(syntheticResults());
+  assert.deepEqual(checkXml(one).problems, []);
+  assert.match(checkXml(one + one).problems.join('\n'), /an XML declaration not at the start/);
+  assert.match(checkXml(one.replace(/^<\?xml[^>]*>\n/, '').repeat(2)).problems.join('\n'), /a second root element/);
+  assert.match(checkXml(one.replace('</testsuites>', '')).problems.join('\n'), /not closed at the end/);
+  assert.match(checkXml('<a b="1 & 2"/>').problems.join('\n'), /"&" that is no reference/);
+  assert.match(checkXml('<a b="1" b="2"/>').problems.join('\n'), /given twice/);
+});
+
+test('JUnit of several scenarios (run A.yaml B.yaml): one document, one root, the counts summed', () => {
+  const a = syntheticResults({ nasty: true });
+  const whole = syntheticResults();
+  const b = notJudgedOnShard({ ...whole, scenario: 'second & <last>', wallSeconds: 0.5 });
+  const xml = renderJunit([a, b]);
+  const shape = checkXml(xml);
+  assert.deepEqual(shape.problems, [], xml);
+  assert.equal([...xml.matchAll(/<\?xml/g)].length, 1);
+  assert.equal(shape.root?.name, 'testsuites');
+  const count = (doc: string, attr: string): number => Number(checkXml(doc).root?.attrs.get(attr) ?? 0);
+  const [ja, jb] = [renderJunit(a), renderJunit(b)];
+  for (const attr of ['tests', 'failures', 'errors', 'skipped'])
+    assert.equal(count(xml, attr), count(ja, attr) + count(jb, attr), attr);
+  assert.equal(count(xml, 'skipped'), 4, "the second scenario's thresholds, as on a shard");
+  assert.equal(shape.root?.attrs.get('time'), '1.75', 'the scenarios run one after the other');
+  // Every scenario's suites, in order, under the root; each suite's name says its scenario.
+  const suites = shape.elements.filter((e) => e.name === 'testsuite');
+  assert.ok(suites.every((s) => s.depth === 1));
+  const names = suites.map((s) => s.attrs.get('name') ?? '');
+  const esc = (t: string): string =>
+    t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const expected = [a, a, a, b, b, b].map((r) => `${esc(r.scenario)}/`);
+  assert.equal(names.length, expected.length, names.join('\n'));
+  names.forEach((n, k) => assert.ok(n.startsWith(expected[k]), `${n} starts with ${expected[k]}`));
+  // One scenario: the document it was.
+  assert.equal(renderJunit([a]), ja);
+  // No scenario (interrupted before the first ended): still a document.
+  assert.deepEqual(checkXml(renderJunit([])).problems, []);
+  assert.match(renderJunit([]), /<testsuites name="vmexit-lab" tests="0" failures="0" errors="0" time="0">/);
 });

@@ -325,7 +325,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (files.openmetrics)
       writeFileSync(files.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
     if (files.json) writeFileSync(files.json, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
-    if (files.junit) writeFileSync(files.junit, all.map(renderJunit).join(''));
+    // One document, one root, for every scenario: documents one after the other are not XML.
+    if (files.junit) writeFileSync(files.junit, renderJunit(all));
     if (files.summary) writeFileSync(files.summary, all.map(renderMarkdown).join('\n'));
     if (files.html && all.length > 0)
       writeFileSync(
