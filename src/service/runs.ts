@@ -32,6 +32,13 @@ export interface SubmitRequest {
   readonly pace?: 'max' | 'realtime';
   readonly seed?: number;
   readonly timeLimitSeconds?: number;
+  /**
+   * The scenario already parsed, with its text (`vmexit-lab start --scenario FILE` parsed FILE to
+   * check it before the service started): runContinuously takes it as it is, not parsing the text a
+   * second time. In-process only: no HTTP request sets it (src/service/request.ts builds a request
+   * field by field and refuses unknown fields), and `submit`, the API's way in, never reads it.
+   */
+  readonly loaded?: LoadedScenario;
 }
 
 interface LiveEntry {
@@ -462,7 +469,9 @@ export class RunManager {
     backgroundFor: (scenario: Scenario) => Promise<SimPool>,
   ): Promise<RunRecord> {
     this.refuseWhileDraining();
-    const loaded = await this.resolve(req);
+    if (req.loaded !== undefined && (req.name !== undefined || req.yaml !== undefined))
+      throw new Error('runContinuously: give a loaded scenario, a name or YAML, one of them');
+    const loaded = req.loaded ?? (await this.resolve(req));
     const base = { ...loaded.scenario, pace: req.pace ?? 'realtime' } satisfies Scenario;
     // The caps of a posted run (start checks them before the service starts; this holds any caller).
     const figures = checkCaps(base, this.caps);

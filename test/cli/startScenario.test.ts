@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { checkCaps, serviceLimits } from '../../src/service/caps.js';
@@ -200,4 +201,46 @@ test('start --scenario /dev/stdin: the scenario is read once, and runs (a second
   if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
   await exited;
   assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
+});
+
+test('start --scenario FILE: parsed once, by start; the service is handed the scenario, not the text to parse again', async () => {
+  const file = join(dir, 'once.yaml');
+  writeFileSync(file, overCapsYaml({}));
+  const url = (p: string): string => pathToFileURL(join(REPO_ROOT, 'dist', 'src', ...p.split('/'))).href;
+  // start in a process of its own, with the service's parse of submitted YAML (the validation
+  // threads' entry, ScenarioValidator.validate) saying on stderr each time it is called.
+  const script = `
+    const { ScenarioValidator } = await import(${JSON.stringify(url('service/validation.js'))});
+    const validate = ScenarioValidator.prototype.validate;
+    ScenarioValidator.prototype.validate = function (yaml, file) {
+      process.stderr.write('PARSED AGAIN: ' + file + '\\n');
+      return validate.call(this, yaml, file);
+    };
+    const { main } = await import(${JSON.stringify(url('cli/main.js'))});
+    const { processIo } = await import(${JSON.stringify(url('cli/io.js'))});
+    process.exitCode = await main(process.argv.slice(1), processIo());
+  `;
+  const args = ['start', '--port', '0', '--workers', '1', '--data-dir', join(dir, 'once'), '--scenario', file];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
+  });
+  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const running = await Promise.race([
+    new Promise<boolean>((ok) =>
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/running over-caps at realtime pace/.test(out)) ok(true);
+      }),
+    ),
+    exited.then(() => false),
+  ]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await exited;
+  assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
+  assert.doesNotMatch(err, /PARSED AGAIN/);
 });

@@ -5,6 +5,9 @@ import { serviceFixture } from '../support/serviceFixture.js';
 import { parseExposition } from '../metrics/support.js';
 import { waitForState } from '../support/http.js';
 import { waitUntil } from '../support/wait.js';
+import { ScenarioValidator } from '../../src/service/validation.js';
+import { parseOrThrow } from '../../src/service/scenarios.js';
+import { seriesLabel } from '../../src/history/records.js';
 
 /**
  * Issue #17 item 1: the default `npm start` runs used to stop after 30 s (scenarios/default.yaml's
@@ -77,5 +80,77 @@ test('#17.1: the start-up scenario runs back to back; counters go on across iter
   const m = parseExposition((await get(`${svc.url}/metrics`)) as string);
   assert.ok((m.get('vmexit_lab_runs_started_total{lane="continuous"}') ?? 0) >= 2);
   assert.equal(m.get('vmexit_lab_runs_in_progress{lane="continuous"}'), 1, 'the next iteration is running');
+  await svc.close();
+});
+
+/** Calls of the service's parse of submitted YAML (the validation threads), counted while `body` runs. */
+async function validations<T>(body: () => Promise<T>): Promise<{ count: number; value: T }> {
+  const original = Object.getOwnPropertyDescriptor(ScenarioValidator.prototype, 'validate')!;
+  const parse = original.value as ScenarioValidator['validate'];
+  let count = 0;
+  Object.defineProperty(ScenarioValidator.prototype, 'validate', {
+    ...original,
+    value(this: ScenarioValidator, yaml: string, file: string) {
+      count++;
+      return parse.call(this, yaml, file);
+    },
+  });
+  try {
+    const value = await body();
+    return { count, value };
+  } finally {
+    Object.defineProperty(ScenarioValidator.prototype, 'validate', original);
+  }
+}
+
+test('start --scenario FILE: the service takes the scenario start parsed, and does not parse the text again', async () => {
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(svc);
+  const loaded = { scenario: parseOrThrow(LIVE, 'live.yaml', { workloadBaseDir: null }), yaml: LIVE };
+  const { count, value: first } = await validations(() => svc.runContinuously({ loaded, pace: 'realtime' }));
+  assert.equal(count, 0, 'the text was parsed again by the service');
+  assert.equal(first.scenario, 'live-forever');
+  assert.equal(first.continuous, true);
+  assert.equal(
+    first.seriesLabel,
+    seriesLabel({ kind: 'inline' }, 'live-forever', LIVE),
+    'labelled by its text, as before',
+  );
+  assert.deepEqual(first.source, { kind: 'inline' });
+  // The counter sees the service's parse: a posted scenario goes through it once.
+  const posted = await validations(() =>
+    fetch(`${svc.url}/api/runs`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: USER }),
+  );
+  assert.equal(posted.value.status, 202);
+  assert.equal(posted.count, 1);
+  await svc.close();
+});
+
+test('a POST cannot hand the service a parsed scenario: "loaded" is no field of the API, in the JSON or the query', async () => {
+  const svc = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(svc);
+  const forged = {
+    scenario: { ...parseOrThrow(USER, 'user.yaml', { workloadBaseDir: null }), name: 'forged' },
+    yaml: USER,
+  };
+  const post = (query: string, body: unknown): Promise<Response> =>
+    fetch(`${svc.url}/api/runs${query}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const [query, body] of [
+    ['', { loaded: forged }],
+    ['', { yaml: USER, loaded: forged }],
+    ['', { scenario: 'default', loaded: forged }],
+    [`?loaded=${encodeURIComponent(JSON.stringify(forged))}`, { yaml: USER }],
+  ] as const) {
+    const r = await post(query, body);
+    const answer = (await r.json()) as { error: { code: string; message: string } };
+    assert.equal(r.status, 400, JSON.stringify(answer));
+    assert.match(answer.error.message, /loaded/);
+  }
+  const runs = (await get(`${svc.url}/api/runs`)) as { runs: { scenario: string }[] };
+  assert.deepEqual(runs.runs, [], 'nothing ran, "forged" least of all');
   await svc.close();
 });

@@ -3,7 +3,7 @@ import { readAtMost } from '../../input/readBounded.js';
 import { dashProblem } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
-import { parseOrThrow, ScenarioCatalog } from '../../service/scenarios.js';
+import { parseOrThrow, ScenarioCatalog, type LoadedScenario } from '../../service/scenarios.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
 import type { ServiceOptions } from '../../service/server.js';
@@ -107,16 +107,18 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   // The scenario is checked before the service starts (a bad one printed the service's URLs, then
   // its errors, and the service was gone), and parsed here only, where that can be done: the
   // service is given this catalog, so its runs of the default find it parsed in the catalog's cache.
-  // FILE's text is read once (a second read of /dev/stdin found it empty) and handed on; the
-  // service parses it again, by the same rule as here (posted YAML: no workload profile files).
+  // FILE's text is read once (a second read of /dev/stdin found it empty) and parsed once, by the
+  // rule the service parses posted YAML by (no workload profile files); the service is handed the
+  // parsed scenario with its text (SubmitRequest.loaded), not the text to parse again.
   const catalog = new ScenarioCatalog();
-  let yaml: string | undefined;
+  let loaded: LoadedScenario | undefined;
   let scenario: Scenario;
   try {
     if (file !== undefined) {
-      yaml = readScenarioText(file, io);
+      const yaml = readScenarioText(file, io);
       if (yaml === undefined) return ExitStatus.BAD_INPUT;
       scenario = parseOrThrow(yaml, file, { workloadBaseDir: null });
+      loaded = { scenario, yaml };
     } else scenario = catalog.load(DEFAULT_SCENARIO).scenario;
   } catch (e) {
     explain(e, io);
@@ -132,7 +134,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   if (!svc) return ExitStatus.BAD_INPUT;
   try {
     const run = await svc.runContinuously(
-      yaml !== undefined ? { yaml, file, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
+      loaded !== undefined ? { loaded, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
     );
     io.out(
       `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/api/runs/${run.id}`,
