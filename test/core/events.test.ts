@@ -60,6 +60,7 @@ const STORED = [
 /** Nothing pending on vCPU 0 of guest 0: every deadline at Infinity, no work. */
 function quiet(h: HostSimulation): void {
   for (const f of STORED) h.vf[f] = Infinity;
+  h.vf[Vf.BURST_WORK] = Infinity; // Vf.BURST_END then holds the burst's end itself (flat out or an idle gap)
   h.gf[Gf.PHASE_END] = Infinity;
   h.gf[Gf.IO_DONE_AT] = Infinity;
   h.gi32[Gi.IO_TARGET] = -1;
@@ -116,6 +117,32 @@ test('a modelled guest: the due kinds run in Ev order', () => {
     [Ev.BUILD_END, () => (h.v8[V8.BUILD_ACTIVE] = 0)],
     [Ev.HOP_END, () => (h.v8[V8.HOP] = Hop.NONE)],
     [Ev.BURST_END, clear(Vf.BURST_END)],
+  ]);
+});
+
+test('a busy burst is due when its work is done at the present rate; an ISR or a raised section holds it', () => {
+  const h = host('ubuntu-18.04');
+  quiet(h);
+  h.v8[V8.BUSY] = 1;
+  h.vf[Vf.T] = 100;
+  h.vf[Vf.DEBT] = 0;
+  h.vf[Vf.BURST_WORK] = 400;
+  h.vf[Vf.BURST_END] = 0; // the burst's start: not a due time while it is a burst of work
+  assert.equal(nextEventTime(h, 0), 500, 'T + work at rate 1 (no %cr8 stream)');
+  h.vf[Vf.DEBT] = 50;
+  assert.equal(nextEventTime(h, 0), 550, 'exit debt still to pay delays it');
+  h.vf[Vf.RAISED_END] = 10_000;
+  assert.equal(nextEventTime(h, 0), 10_000, 'no progress inside a raised section: the section ends first');
+  h.vf[Vf.RAISED_END] = Infinity;
+  h.vf[Vf.BURST_WORK] = 0;
+  drain(h, 150, [
+    [
+      Ev.BURST_END,
+      () => {
+        h.vf[Vf.BURST_WORK] = Infinity;
+        h.vf[Vf.BURST_END] = Infinity;
+      },
+    ],
   ]);
 });
 

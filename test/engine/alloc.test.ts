@@ -17,6 +17,10 @@
  * - the bound, 4 bytes per event (one 16-byte box per 4 engine events), is 3x the worst steady
  *   figure measured and 4x below main's: a double boxed on the per-event path again (an argument
  *   or return of a call V8 does not inline, a field that changes representation) fails it.
+ * - cr8unify (thirteenth session): idle Windows 10 1909 bursts became work at the KVM-calibrated busy
+ *   fraction (0.68 % instead of 25 %), and the fleet makes ~3x fewer events per simulated second; the
+ *   windows grew from 10 to 30 simulated s and the warm-up from 30 to 60 s, so each still holds more
+ *   than 50,000 events and the warm-up about as many as before. The bound is unchanged.
  * - twelfth session: CI failed here with 17.2 bytes per event in every window of both policies. In
  *   about 1 process in 300 TurboFan left `EventHeap.peekTime` (34 bytes of bytecode, over the 27 it
  *   always inlines) out of `advanceTo` and boxed its double return once per event. The loop reads the

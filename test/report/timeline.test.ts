@@ -220,8 +220,10 @@ test('the schema rejects what the spec does not allow', () => {
 });
 
 test('the output is bounded: at most the event budget, and it says where it stops', () => {
-  const small = build(scenario, GUEST, 300);
-  assert.ok(small.events <= 600, `${small.events} events`);
+  // A budget below what either variant's window holds (the idle Windows guest under bhyve-tpr-v3 makes
+  // the fewest: a few hundred events in the quarter second since its idle bursts are work at 0.68 %).
+  const small = build(scenario, GUEST, 100);
+  assert.ok(small.events <= 200, `${small.events} events`);
   assert.equal(small.truncated.length, 2, 'both variants stop early');
   for (const t of small.truncated) assert.ok(t.atNs >= FROM && t.atNs <= TO + 1, String(t.atNs));
   assert.deepEqual(
@@ -230,17 +232,17 @@ test('the output is bounded: at most the event budget, and it says where it stop
   );
   const io = capture();
   const file = join(dir, 'small.json');
-  writeTimeline(io, scenario, { file, guest: GUEST, window: [FROM, TO] }, false, 600);
+  writeTimeline(io, scenario, { file, guest: GUEST, window: [FROM, TO] }, false, 200);
   const err = io.stderr.join('\n');
   assert.match(
     err,
-    /variant bhyve-12\.1: more than 300 events in the window \(600 per file\); its trace stops at 1\.\d+ s simulated: narrow --timeline-window/,
+    /variant bhyve-12\.1: more than 100 events in the window \(200 per file\); its trace stops at 1\.\d+ s simulated: narrow --timeline-window/,
   );
   assert.match(
     err,
     /timeline: .*small\.json: guest 2 \(windows-10-1909, host 1\), 1\.\.1\.25 s, 2 variants, \d+ events/,
   );
-  assert.ok((JSON.parse(readFileSync(file, 'utf8')) as TraceFile).traceEvents.length <= 600);
+  assert.ok((JSON.parse(readFileSync(file, 'utf8')) as TraceFile).traceEvents.length <= 200);
 });
 
 test('run --timeline writes the trace; bad options exit 2 before anything runs', async () => {

@@ -34,7 +34,7 @@ import {
 import { hopDone, hopEndTime } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, Mode, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+import { Gf, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -216,7 +216,14 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = hopEndTime(h, v);
   if (t <= limit) return Ev.HOP_END;
   if (t < next) next = t;
+  // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
+  // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
   t = vf[b + Vf.BURST_END];
+  if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity)
+    t =
+      !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity
+        ? vf[b + Vf.T] + vf[b + Vf.DEBT] + h.burstWallNs(v)
+        : Infinity;
   if (t <= limit) return Ev.BURST_END;
   if (t < next) next = t;
   // TIMER_STALE runs but never wakes the vCPU.

@@ -167,7 +167,9 @@ export const enum Vf {
    * share in guest mode when the interval's own bulk exits are interleaved with its guest time (host.ts).
    */
   TICK_CARRY = 23,
-  STRIDE = 24,
+  /** Guest ns of work left in the busy burst in progress (Infinity: none, or flat out; guests/burstWork.ts). */
+  BURST_WORK = 24,
+  STRIDE = 25,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -382,6 +384,7 @@ export abstract class HostState {
       this.vf[b + Vf.NEXT_TIMER] = Infinity;
       this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
       this.vf[b + Vf.BURST_END] = Infinity;
+      this.vf[b + Vf.BURST_WORK] = Infinity;
       this.vf[b + Vf.RAISED_END] = Infinity;
       this.vf[b + Vf.ISR_END] = Infinity;
       this.vf[b + Vf.IPI_AT] = Infinity;
@@ -520,6 +523,11 @@ export abstract class HostState {
    */
   workWallNs(v: number, work: number): number {
     return Math.ceil(work / this.progressRate(v));
+  }
+
+  /** workWallNs of the rest of `v`'s busy burst, read from Vf.BURST_WORK: no double crosses the call (walk). */
+  burstWallNs(v: number): number {
+    return Math.max(0, Math.ceil(this.vf[v * Vf.STRIDE + Vf.BURST_WORK] / this.progressRate(v)));
   }
 
   /**

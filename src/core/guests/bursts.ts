@@ -5,6 +5,7 @@
  * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
  */
 import { Gi, GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { startBusyBurst } from './burstWork.js';
 import { halt } from './interrupts.js';
 import type { PhaseBehaviour } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
@@ -40,12 +41,12 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
   // every burst's end, ~100 times a second for 10 ms bursts).
   if (isAlwaysBusy(h, gi, v) || b.busyFraction >= 1) {
     h.vf[end] = Infinity;
+    h.vf[v * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
     cancelIdleWakeup(h, v);
     if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
     h.v8[busy] = 1;
   } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
-    h.v8[busy] = 1;
-    h.vf[end] = h.now + h.rng.exponentialNs(v, b.burstNs);
+    startBusyBurst(h, v, b.burstNs);
   }
 }
 
@@ -62,11 +63,11 @@ export function burstBoundary(h: HostState, v: number): void {
   const busy = v * V8.STRIDE + V8.BUSY;
   const end = v * Vf.STRIDE + Vf.BURST_END;
   if (h.v8[busy] === 1) {
+    h.vf[v * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
     h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, idleGapMeanNs(b)));
     goIdle(h, gi, v);
   } else {
-    h.v8[busy] = 1;
-    h.vf[end] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
+    startBusyBurst(h, v, b.burstNs);
     if (h.mode(v) === Mode.HALT) {
       scheduleTimer(h, v); // a tick stopped in the halt starts again (tick skipping ends)
       h.setRunnable(v, true);

@@ -10,6 +10,7 @@
  *   - build: CPU work split evenly over all vCPUs, each flat out until its share is done.
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
+import { startBusyBurst } from './burstWork.js';
 import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
@@ -99,6 +100,8 @@ export function consumeWork(h: HostState, gi: number, v: number, guestNs: number
     h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT] -= guestNs;
   if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1 || h.hop(v) === Hop.RUNNING)
     h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = Math.max(0, h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] - guestNs);
+  const w = v * Vf.STRIDE + Vf.BURST_WORK;
+  if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && h.vf[w] !== Infinity) h.vf[w] = Math.max(0, h.vf[w] - guestNs);
 }
 
 // ---------------------------------------------------------------- install and disk-benchmark chains
@@ -120,12 +123,9 @@ export function chunkEndTime(h: HostState, v: number): number {
 
 /** Ev.CHUNK_END: the worker issues the step's I/O and, while it waits, runs other threads in bursts. */
 export function chunkDone(h: HostState, gi: number, v: number): void {
-  const time = h.now;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
   issueIo(h, v, gi);
-  const b = h.vcpuBehaviour(v);
-  h.v8[v * V8.STRIDE + V8.BUSY] = 1;
-  h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, b.burstNs));
+  startBusyBurst(h, v, h.vcpuBehaviour(v).burstNs);
 }
 
 function issueIo(h: HostState, v: number, gi: number): void {
@@ -209,6 +209,7 @@ function ioNotified(h: HostState, gi: number): void {
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
   cancelIdleWakeup(h, first);
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
+  h.vf[first * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
   if (h.mode(first) === Mode.HALT) {
     h.setRunnable(first, true);

@@ -13,6 +13,7 @@
  * CPUID2_TSCDLT, "No TSC deadline support in the APIC yet"), else an initial-count write; either
  * exits as the LAPIC mode and controls dictate.
  */
+import { startBusyBurst } from './burstWork.js';
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
@@ -99,8 +100,7 @@ export function timerFires(h: HostState, v: number): void {
   if (h.v8[b8 + V8.WAKE_TIMER] === 1) {
     h.v8[b8 + V8.WAKE_TIMER] = 0;
     h.v8[b8 + V8.RESTART_TICK] = 1;
-    h.v8[b8 + V8.BUSY] = 1;
-    h.vf[v * Vf.STRIDE + Vf.BURST_END] = time + Math.max(1, h.rng.exponentialNs(v, h.vcpuBehaviour(v).burstNs));
+    startBusyBurst(h, v, h.vcpuBehaviour(v).burstNs);
     h.vf[t] = time + period;
   } else {
     h.vf[t] += period;
