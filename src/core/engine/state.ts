@@ -507,13 +507,16 @@ export abstract class HostState {
     this.vf[v * Vf.STRIDE + field] = this.mode(v) === Mode.HALT ? delay : this.now + delay;
   }
 
-  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share. */
-  progressRate(v: number): number {
+  /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
+  private rate = DOUBLE_ZERO;
+  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share: into `rate`. */
+  private progressRate(v: number): void {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    if (this.guests[gi].workload !== undefined) return this.share() / (1 + this.wl[v * WL + WL_COST]);
-    const model = this.guests[gi].model;
-    const x = model.usesCr8 ? this.vcpuBehaviour(v).cr8PerBusySecond / 1e9 : 0;
-    return this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
+    if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
+    else {
+      const x = this.guests[gi].model.usesCr8 ? this.vcpuBehaviour(v).cr8PerBusySecond / 1e9 : 0;
+      this.rate = this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
+    }
   }
 
   /**
@@ -522,12 +525,14 @@ export abstract class HostState {
    * (the event walk's chunk, build and hop end times call this; V8 does not inline it there).
    */
   workWallNs(v: number, work: number): number {
-    return Math.ceil(work / this.progressRate(v));
+    this.progressRate(v);
+    return Math.ceil(work / this.rate);
   }
 
   /** workWallNs of the rest of `v`'s busy burst, read from Vf.BURST_WORK: no double crosses the call (walk). */
   burstWallNs(v: number): number {
-    return Math.max(0, Math.ceil(this.vf[v * Vf.STRIDE + Vf.BURST_WORK] / this.progressRate(v)));
+    this.progressRate(v);
+    return Math.max(0, Math.ceil(this.vf[v * Vf.STRIDE + Vf.BURST_WORK] / this.rate));
   }
 
   /**
