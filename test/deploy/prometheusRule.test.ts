@@ -76,7 +76,8 @@ test('promtool checks the rules and their unit tests (Debian package prometheus)
           { series: `push_time_seconds{${shard(1)}}`, values: '1000x10' },
           { series: `push_time_seconds{${shard(2)}}`, values: '1001x10' },
           { series: 'up{job="vmexit-lab",instance="10.0.0.1:8080"}', values: '0x10' },
-          // A shard's verdict on its partial totals is no alert; the service's latest run's is.
+          // A shard's threshold series is no alert (since shards judge no threshold they export none; an
+          // old image's would be on partial totals); the service's latest run's is.
           {
             series: `vmexit_lab_threshold_passed{${shard(1)},scenario="fleet-10k",variant="bhyve-12.1",threshold="t"}`,
             values: '0x10',
