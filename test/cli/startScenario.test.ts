@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,30 @@ import { CAP_TEXT, OVER_CAPS_ARGS, OVER_CAPS_ROWS, overCapsYaml } from '../servi
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-start-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Until `child` (a `start` run of the over-caps scenario) says its run has started, or exits without
+ * it: whether it started, its stdout so far, its stderr as collected up to the moment it is read, and
+ * its exit.
+ */
+async function untilRunning(
+  child: ChildProcess,
+): Promise<{ running: boolean; out: string; err: () => string; exited: Promise<void> }> {
+  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const running = await Promise.race([
+    new Promise<boolean>((ok) =>
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/running over-caps at realtime pace/.test(out)) ok(true);
+      }),
+    ),
+    exited.then(() => false),
+  ]);
+  return { running, out, err: () => err, exited };
+}
 
 test('start --scenario with a mistake: exit 2 with file:line:col, no service started, no URL printed', async () => {
   const file = join(dir, 'typo.yaml');
@@ -184,23 +208,10 @@ test('start --scenario /dev/stdin: the scenario is read once, and runs (a second
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
   });
-  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  // Until the run has started (the line saying so), or the process is gone without it.
-  const running = await Promise.race([
-    new Promise<boolean>((ok) =>
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (/running over-caps at realtime pace/.test(out)) ok(true);
-      }),
-    ),
-    exited.then(() => false),
-  ]);
+  const { running, out, err, exited } = await untilRunning(child);
   if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
   await exited;
-  assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
+  assert.ok(running, `stdout: ${out}\nstderr: ${err()}`);
 });
 
 test('start --scenario FILE: parsed once, by start; the service is handed the scenario, not the text to parse again', async () => {
@@ -226,21 +237,9 @@ test('start --scenario FILE: parsed once, by start; the service is handed the sc
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VMEXIT_LAB_TOKEN: '' },
   });
-  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const running = await Promise.race([
-    new Promise<boolean>((ok) =>
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (/running over-caps at realtime pace/.test(out)) ok(true);
-      }),
-    ),
-    exited.then(() => false),
-  ]);
+  const { running, out, err, exited } = await untilRunning(child);
   if (child.exitCode === null) child.kill('SIGKILL');
   await exited;
-  assert.ok(running, `stdout: ${out}\nstderr: ${err}`);
-  assert.doesNotMatch(err, /PARSED AGAIN/);
+  assert.ok(running, `stdout: ${out}\nstderr: ${err()}`);
+  assert.doesNotMatch(err(), /PARSED AGAIN/);
 });

@@ -14,9 +14,10 @@ export class LatencyExemplars {
   /**
    * Per bucket b, at 3b: latency ns of its representative (-1: none), at 3b+1 the simulated ns at
    * which it was observed (the delivery), at 3b+2 the global guest index (GuestInstance.index).
-   * One array, not three: every host simulation has one of these.
+   * One array, not three: every host simulation has one of these. Read directly by
+   * HostState.observeLatency (engine/state.ts), which skips offers that cannot be taken.
    */
-  private readonly data: Float64Array;
+  readonly data: Float64Array;
 
   /** `c`: the array carved with the host's (vcpu/arena.ts); absent: its own. */
   constructor(
