@@ -594,12 +594,9 @@ export abstract class HostState {
     let i = 0;
     while (i < LATENCY_BOUNDS_NS.length && ns > LATENCY_BOUNDS_NS[i]) i++;
     this.latencyCounts[i]++;
-    // Offered only when it could be taken: the time crosses the call as a boxed double whenever V8
-    // does not inline offer (it depends on the process: observeLatency inlined into drainDeliveries
-    // leaves offer out), an allocation per delivery. Read here straight from the array, not through
-    // calls that could box it on return: a larger latency, or an equal one no later than the
-    // representative's (offer applies the full order). Within a host time only grows, so a tie at a
-    // later time, the steady state of a regular tick, makes no call.
+    // Offered only if it could be taken (larger, or a tie no later; offer applies the full order): where
+    // V8 does not inline offer, the time crosses the call boxed. A regular tick's tie makes no call
+    // (docs/research/idle-bursts-as-work.md, "The box").
     const e = this.latencyExemplars.data;
     const b = 3 * i;
     if (ns > e[b] || (ns === e[b] && this.now <= e[b + 1]))
