@@ -218,12 +218,16 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
+  // T + DEBT + ceil(work left / rate), written out here: the rate is read from the field
+  // HostState.progressRate sets, as a fraction returned by a call TurboFan does not inline is boxed.
   t = vf[b + Vf.BURST_END];
-  if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity)
-    t =
-      !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity
-        ? vf[b + Vf.T] + vf[b + Vf.DEBT] + h.burstWallNs(v)
-        : Infinity;
+  if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
+    t = Infinity;
+    if (!halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity) {
+      h.progressRate(v);
+      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BURST_WORK] / h.rate));
+    }
+  }
   if (t <= limit) return Ev.BURST_END;
   if (t < next) next = t;
   // TIMER_STALE runs but never wakes the vCPU.

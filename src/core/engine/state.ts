@@ -508,9 +508,9 @@ export abstract class HostState {
   }
 
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
-  private rate = DOUBLE_ZERO;
-  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share: into `rate`. */
-  private progressRate(v: number): void {
+  rate = DOUBLE_ZERO;
+  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share, into `rate` (walk). */
+  progressRate(v: number): void {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
     else {
@@ -520,19 +520,12 @@ export abstract class HostState {
   }
 
   /**
-   * Wall ns in which running vCPU `v` does `work` guest ns at its present rate, rounded up: whole ns,
-   * so the answer crosses the call as a small integer, where the rate, a fraction, would be boxed
-   * (the event walk's chunk, build and hop end times call this; V8 does not inline it there).
+   * Wall ns in which running vCPU `v` does `work` guest ns at its present rate, rounded up: a small
+   * integer crosses the call, not the rate (the walk's chunk, build and hop end times call this).
    */
   workWallNs(v: number, work: number): number {
     this.progressRate(v);
     return Math.ceil(work / this.rate);
-  }
-
-  /** workWallNs of the rest of `v`'s busy burst, read from Vf.BURST_WORK: no double crosses the call (walk). */
-  burstWallNs(v: number): number {
-    this.progressRate(v);
-    return Math.max(0, Math.ceil(this.vf[v * Vf.STRIDE + Vf.BURST_WORK] / this.rate));
   }
 
   /**

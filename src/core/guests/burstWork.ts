@@ -1,7 +1,7 @@
 /**
  * A busy burst as an amount of guest work (docs/MODEL.md section 3): its start. When it is due is the
  * event table's (src/core/engine/events.ts, Ev.BURST_END: the work at the vCPU's present rate,
- * HostState.burstWallNs). Apart from bursts.ts so that the timers (a dynticks wake-up starts a burst)
+ * HostState.progressRate). Apart from bursts.ts so that the timers (a dynticks wake-up starts a burst)
  * and the install chain can start one without importing the burst boundary's own imports.
  */
 import { V8, Vf, type HostState } from '../engine/state.js';
