@@ -197,11 +197,27 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
   if (t <= limit) return Ev.TIMER;
   if (t < next) next = t;
-  // Background I/O and IPIs only while running: while halted the fields hold paused running time (setRunnable).
-  t = halted ? Infinity : vf[b + Vf.BG_IO_AT];
+  // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
+  // at its present rate of progress. The rate is worked out once per walk, when first needed, and
+  // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
+  // Each due time is T + DEBT + ceil(guest ns left / rate), written out where it is used for that reason.
+  let rate = -1;
+  t = Infinity;
+  if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
+    h.progressRate(v);
+    rate = h.rate;
+    t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BG_IO_LEFT] / rate));
+  }
   if (t <= limit) return Ev.BG_IO;
   if (t < next) next = t;
-  t = halted ? Infinity : vf[b + Vf.BG_IPI_AT];
+  t = Infinity;
+  if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
+    if (rate < 0) {
+      h.progressRate(v);
+      rate = h.rate;
+    }
+    t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BG_IPI_LEFT] / rate));
+  }
   if (t <= limit) return Ev.BG_IPI;
   if (t < next) next = t;
   t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
@@ -218,14 +234,16 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
-  // T + DEBT + ceil(work left / rate), written out here: the rate is read from the field
-  // HostState.progressRate sets, as a fraction returned by a call TurboFan does not inline is boxed.
+  // Its due time as the background work's above, with the rate worked out at most once per walk.
   t = vf[b + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
     if (!halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity) {
-      h.progressRate(v);
-      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BURST_WORK] / h.rate));
+      if (rate < 0) {
+        h.progressRate(v);
+        rate = h.rate;
+      }
+      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BURST_WORK] / rate));
     }
   }
   if (t <= limit) return Ev.BURST_END;

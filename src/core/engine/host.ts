@@ -269,6 +269,9 @@ export class HostSimulation extends HostState {
     }
     guestNs = Math.round(guestNs);
     this.guestCounters[gi * GuestCounter.COUNT + GuestCounter.GUEST_CPU_NS] += guestNs;
+    // Background I/O and IPIs wait for guest work (their due time: events.ts walk).
+    this.vf[v * Vf.STRIDE + Vf.BG_IO_LEFT] -= guestNs;
+    this.vf[v * Vf.STRIDE + Vf.BG_IPI_LEFT] -= guestNs;
     if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)
       consumeWork(this, gi, v, guestNs);
   }

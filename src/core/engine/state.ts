@@ -146,12 +146,12 @@ export const enum Vf {
   /** Guest ns of build work this vCPU still owes, or of its ping-pong hop (never both: other phases). */
   WORK_LEFT = 13,
   /**
-   * Next background I/O the vCPU issues: a wall-time deadline while the vCPU is not halted; while it
-   * is halted, the running time (ns) still to go, paused (HostState.setRunnable; issue #14).
+   * Guest ns of the vCPU's work until it next issues background I/O: its guest time counts down, so
+   * the rate is per second of guest work (ioPerBusySecond), halts and exit time pass none (issue #14).
    */
-  BG_IO_AT = 14,
-  /** Next background IPI the vCPU sends: like BG_IO_AT, paused while halted. */
-  BG_IPI_AT = 15,
+  BG_IO_LEFT = 14,
+  /** Guest ns until the vCPU next sends a background IPI: like BG_IO_LEFT. */
+  BG_IPI_LEFT = 15,
   /** Fractional clock reads carried between advances (src/core/guests/timekeeping.ts). */
   CLOCK_CARRY = 16,
   /** KVM's PLE window for this vCPU, TSC ticks (vmx->ple_window; src/core/guests/spin.ts). */
@@ -390,8 +390,8 @@ export abstract class HostState {
       this.vf[b + Vf.IPI_AT] = Infinity;
       this.vf[b + Vf.NOTIFY_AT] = Infinity;
       this.vf[b + Vf.BG_DONE_AT] = Infinity;
-      this.vf[b + Vf.BG_IO_AT] = Infinity;
-      this.vf[b + Vf.BG_IPI_AT] = Infinity;
+      this.vf[b + Vf.BG_IO_LEFT] = Infinity;
+      this.vf[b + Vf.BG_IPI_LEFT] = Infinity;
       this.vf[b + Vf.PLE_WINDOW] = config.traits.ple?.window ?? 0; // vmx_vcpu_setup: vmx->ple_window = ple_window; svm.c init_vmcb: pause_filter_count
       this.vf[b + Vf.PLE_EXITS_SEEN] = -1;
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
@@ -471,11 +471,9 @@ export abstract class HostState {
   }
 
   /**
-   * A halted vCPU becomes runnable (`run`), or a running one halts. The background-activity clock
-   * (Vf.BG_IO_AT, Vf.BG_IPI_AT) runs only while the vCPU does: halting turns its deadlines into the
-   * running time still to go, waking turns that back into deadlines. So a guest's background rates
-   * are per second of running time, as its parameters say (ioPerBusySecond, ipiPerBusySecond), and a
-   * deadline never falls due in a halt to fire at the wake-up (issue #14).
+   * A halted vCPU becomes runnable (`run`), or a running one halts. (The background-activity clock,
+   * Vf.BG_IO_LEFT and Vf.BG_IPI_LEFT, counts the vCPU's guest time, so a halt stops it by itself: no
+   * deadline falls due in a halt to fire at the wake-up, issue #14.)
    */
   setRunnable(v: number, run: boolean): void {
     const b = v * Vf.STRIDE;
@@ -488,28 +486,20 @@ export abstract class HostState {
       const ple = this.config.traits.ple;
       if (ple !== null)
         this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);
-      this.vf[b + Vf.BG_IO_AT] += this.now;
-      this.vf[b + Vf.BG_IPI_AT] += this.now;
     } else if (this.mode(v) !== Mode.HALT) {
       this.runnable--;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
       this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
-      this.vf[b + Vf.BG_IO_AT] = Math.max(0, this.vf[b + Vf.BG_IO_AT] - this.now);
-      this.vf[b + Vf.BG_IPI_AT] = Math.max(0, this.vf[b + Vf.BG_IPI_AT] - this.now);
     }
-  }
-
-  /**
-   * Set vCPU `v`'s background deadline `field` (Vf.BG_IO_AT or Vf.BG_IPI_AT) `delay` ns of running
-   * time from now: a deadline while it runs, the paused remainder while it is halted.
-   */
-  setBackgroundDelay(v: number, field: Vf, delay: number): void {
-    this.vf[v * Vf.STRIDE + field] = this.mode(v) === Mode.HALT ? delay : this.now + delay;
   }
 
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
   rate = DOUBLE_ZERO;
-  /** Guest ns a running vCPU gains per wall ns, given its exit overhead and host share, into `rate` (walk). */
+  /**
+   * Guest ns a running vCPU gains per wall ns, given its exit overhead and host share: into `rate`.
+   * The event walk (events.ts) reads it for the due times of work counted in guest ns: a busy burst's
+   * (Vf.BURST_WORK), background I/O's and IPIs' (Vf.BG_IO_LEFT, Vf.BG_IPI_LEFT).
+   */
   progressRate(v: number): void {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);

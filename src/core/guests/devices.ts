@@ -17,12 +17,12 @@ import { raise } from './interrupts.js';
 import { guestSendIpi } from './timekeeping.js';
 import type { PhaseBehaviour } from './model.js';
 
-/** Running ns until vCPU `v`'s next background I/O (Infinity: none in this phase). */
+/** Guest ns until vCPU `v`'s next background I/O (Infinity: none in this phase). */
 function nextIoDelay(h: HostState, v: number, b: PhaseBehaviour): number {
   return b.ioPerBusySecond > 0 ? h.rng.exponentialNs(v, 1e9 / b.ioPerBusySecond) : Infinity;
 }
 
-/** Running ns until vCPU `v`'s next background IPI (Infinity: none; never in a one-vCPU guest). */
+/** Guest ns until vCPU `v`'s next background IPI (Infinity: none; never in a one-vCPU guest). */
 function nextIpiDelay(h: HostState, v: number, b: PhaseBehaviour): number {
   return b.ipiPerBusySecond > 0 && h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].vcpus > 1
     ? h.rng.exponentialNs(v, 1e9 / b.ipiPerBusySecond)
@@ -31,15 +31,15 @@ function nextIpiDelay(h: HostState, v: number, b: PhaseBehaviour): number {
 
 /** A phase starts: vCPU `v`'s background I/O and IPIs at its rates. */
 export function scheduleBackground(h: HostState, v: number, b: PhaseBehaviour): void {
-  h.setBackgroundDelay(v, Vf.BG_IO_AT, nextIoDelay(h, v, b));
-  h.setBackgroundDelay(v, Vf.BG_IPI_AT, nextIpiDelay(h, v, b));
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_LEFT] = nextIoDelay(h, v, b);
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_LEFT] = nextIpiDelay(h, v, b);
 }
 
 /** Ev.BG_IO: a doorbell write; its completion interrupt comes back to this vCPU after the service time. */
 export function backgroundIo(h: HostState, v: number): void {
   const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  h.vf[v * Vf.STRIDE + Vf.BG_IO_AT] = time + nextIoDelay(h, v, h.vcpuBehaviour(v));
+  h.vf[v * Vf.STRIDE + Vf.BG_IO_LEFT] = nextIoDelay(h, v, h.vcpuBehaviour(v));
   h.machine.mmio(v);
   if (h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] === Infinity)
     h.vf[v * Vf.STRIDE + Vf.BG_DONE_AT] = time + h.guests[gi].model.install.deviceServiceNs;
@@ -53,10 +53,9 @@ export function backgroundIoDone(h: HostState, v: number): void {
 
 /** Ev.BG_IPI: an IPI to another vCPU of the guest, chosen uniformly. */
 export function backgroundIpi(h: HostState, v: number): void {
-  const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const guest = h.guests[gi];
-  h.vf[v * Vf.STRIDE + Vf.BG_IPI_AT] = time + nextIpiDelay(h, v, h.vcpuBehaviour(v));
+  h.vf[v * Vf.STRIDE + Vf.BG_IPI_LEFT] = nextIpiDelay(h, v, h.vcpuBehaviour(v));
   const others = guest.vcpus - 1;
   if (others <= 0) return;
   let target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + h.rng.below(v, others);
