@@ -72,6 +72,12 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.tabulates() ? this.interned(TxOp.READ_CR8, v, 0) : this.rules(TxOp.READ_CR8, v, 0);
   }
 
+  override raiseCr8(v: number, value: number): number {
+    // Outside the table: the two accesses one after the other, each through the table or the rules.
+    if ((value | 0) === value && this.tabulates()) return this.interned(TxOp.RAISE_CR8, v, value);
+    return super.raiseCr8(v, value);
+  }
+
   override eoi(v: number): void {
     // In x2APIC mode KVM's EOI exit has its own cost (apicMsrWriteCostNs), which a record does not hold.
     const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
@@ -427,6 +433,8 @@ export class TabulatedInstructions extends GuestInstructions {
       case TxOp.TIMER_INITIAL:
         super.timerInitialCount(v, a);
         return 0;
+      case TxOp.RAISE_CR8:
+        return super.raiseCr8(v, a);
     }
   }
 }
