@@ -96,6 +96,15 @@ export class GuestInstructions extends HypervisorEmulation {
     return old;
   }
 
+  /**
+   * The end of a Windows ISR: EOI, then MOV to CR8 `value` (IRQL back to what the ISR interrupted).
+   * The two calls, as one operation of the table of interned states (like raiseCr8).
+   */
+  eoiCr8(v: number, value: number): void {
+    this.eoi(v);
+    this.writeCr8(v, value);
+  }
+
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
   sti(v: number): void {
     const s = this.s;

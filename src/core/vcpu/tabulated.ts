@@ -85,6 +85,12 @@ export class TabulatedInstructions extends GuestInstructions {
     else this.rules(TxOp.EOI, v, 0);
   }
 
+  override eoiCr8(v: number, value: number): void {
+    const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
+    if (!x2apicCost && (value | 0) === value && this.tabulates()) this.interned(TxOp.EOI_CR8, v, value);
+    else super.eoiCr8(v, value); // the two, each through the table or the rules
+  }
+
   override iret(v: number): void {
     if (this.tabulates()) this.interned(TxOp.IRET, v, 0);
     else this.rules(TxOp.IRET, v, 0);
@@ -435,6 +441,9 @@ export class TabulatedInstructions extends GuestInstructions {
         return 0;
       case TxOp.RAISE_CR8:
         return super.raiseCr8(v, a);
+      case TxOp.EOI_CR8:
+        super.eoiCr8(v, a);
+        return 0;
     }
   }
 }
