@@ -13,6 +13,7 @@
  * fleet's 1500 s take ~5-15 minutes per build.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchArgs, USAGE_ERROR } from './args.js';
@@ -95,8 +96,10 @@ function counted(dir: string, secs: number): { events: number; instructions: num
   );
   if (r.error !== undefined) throw new Error(`valgrind could not run (${r.error.message}): is it installed?`);
   const refs = /I\s+refs:\s+([\d,]+)/.exec(r.stderr);
-  if (r.status !== 0 || refs === null)
-    throw new Error(`valgrind run of ${dir} failed (status ${r.status}):\n${r.stderr}`);
+  if (r.status !== 0 || refs === null) {
+    const tail = r.stderr.split('\n').slice(-20).join('\n');
+    throw new Error(`valgrind run of ${dir} failed (status ${r.status}); its last lines:\n${tail}`);
+  }
   const { events } = JSON.parse(r.stdout) as { events: number };
   return { events, instructions: Number(refs[1].replaceAll(',', '')) };
 }
@@ -107,6 +110,12 @@ if (opts.one !== undefined) {
   if (positionals.length === 0) {
     process.stderr.write('expected one or more build directories (DIR)\n');
     process.exit(USAGE_ERROR);
+  }
+  for (const dir of positionals) {
+    if (!existsSync(resolve(dir, 'dist', 'src', 'run', 'simulate.js'))) {
+      process.stderr.write(`${dir}: not a build (no dist/src/run/simulate.js; run npm run build there)\n`);
+      process.exit(USAGE_ERROR);
+    }
   }
   console.log(
     `instructions per engine event, case ${opts.case}: (${seconds} s run - ${SHORT_SECONDS} s run) / their events, valgrind`,
