@@ -23,6 +23,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'alloc', options: ['--case NAME', '--warmup S', '--seconds S'] },
   { script: 'allocSites', options: ['--case NAME', '--variant I', '--warmup S', '--seconds S', '--top N'] },
   { script: 'allocSpread', options: ['--processes N', '--parallel N'] },
+  { script: 'instructions', options: ['--case NAME', '--seconds S', '--one DIR'] },
   {
     script: 'realtime',
     options: [

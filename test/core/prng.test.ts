@@ -43,6 +43,47 @@ test('[prng.ts detLog: ln from IEEE basic arithmetic] within 1e-15 relative of M
   );
 });
 
+/** detLog as it was before its series stopped early: every one of the 21 terms added (the reference). */
+function fullSeriesLog(x: number): number {
+  let k = 0;
+  while (x < 0.5) {
+    x *= 2;
+    k--;
+  }
+  const z = (x - 1) / (x + 1);
+  const z2 = z * z;
+  let term = z;
+  let sum = 0;
+  for (let n = 1; n <= 41; n += 2) {
+    sum += term / n;
+    term *= z2;
+  }
+  return 2 * sum + k * 0.6931471805599453;
+}
+
+test('[prng.ts detLog: the series stops at the first term that leaves the sum unchanged] bit for bit the 21-term sum', () => {
+  const same = (x: number): void => {
+    const got = detLog(x);
+    const want = fullSeriesLog(x);
+    assert.ok(Object.is(got, want), `x=${x}: ${got} vs ${want} (the 21-term sum)`);
+  };
+  for (const x of [1, 0.5, 0.75, 1 - 2 ** -53, 0.5 + 2 ** -53, 2 ** -1022, Number.MIN_VALUE, 1 / 3, 2 / 3]) same(x);
+  // uniform() values, the engine's only inputs: a sweep over the 2^32 draws, then random ones.
+  for (let u = 0; u <= 0xffffffff; u += 4093) same((u + 0.5) / 4294967296);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), (u) => {
+      same((u + 0.5) / 4294967296);
+    }),
+    { seed: SEED, numRuns: 20000 },
+  );
+  fc.assert(
+    fc.property(fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true }), (x) => {
+      same(x);
+    }),
+    { seed: SEED, numRuns: 20000 },
+  );
+});
+
 test('[prng.ts RandomStreams: xoshiro128** seeded through splitmix32] the same seed repeats the same sequence; uniform in (0,1); below(n) in [0,n)', () => {
   fc.assert(
     fc.property(

@@ -48,8 +48,7 @@ export function enterRaised(h: HostState, v: number): void {
   const b = v * Vf.STRIDE;
   if (!model.usesCr8 || h.mode(v) !== Mode.RUN || h.vf[b + Vf.RAISED_END] !== Infinity) return;
   if (!h.rng.uniformBelow(v, model.raisedFraction, 1)) return;
-  h.machine.readCr8(v);
-  h.machine.writeCr8(v, model.raisedCr8);
+  h.machine.raiseCr8(v, model.raisedCr8); // MOV from CR8, MOV to CR8 (one table operation)
   h.vf[b + Vf.CARRY] -= 3;
   h.vf[b + Vf.RAISED_END] = time + Math.max(1, h.rng.exponentialNs(v, model.raisedHoldNs));
 }
@@ -86,8 +85,7 @@ export function resumeRaised(h: HostState, v: number): void {
 /** ISR entry: KiInterruptDispatch raises IRQL to the interrupt's level through CR8. */
 export function isrRaiseIrql(h: HostState, v: number, model: GuestModel, vector: number): void {
   if (!model.usesCr8) return;
-  h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = h.machine.readCr8(v);
-  h.machine.writeCr8(v, vector >>> 4);
+  h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = h.machine.raiseCr8(v, vector >>> 4); // MOV from CR8, MOV to CR8
 }
 
 /** ISR exit: IRQL back to what the ISR interrupted. */

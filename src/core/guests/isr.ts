@@ -7,6 +7,7 @@
 import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { isAlwaysBusy } from './bursts.js';
 import { halt } from './interrupts.js';
+import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr } from './phases.js';
 import { pingPongAfterIsr } from './pingPong.js';
@@ -48,6 +49,21 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   isrRaiseIrql(h, v, model, vector);
 }
 
+/**
+ * The ISR's EOI (guestEoi), then IRQL back to what it interrupted (isrRestoreIrql). A %cr8 guest whose
+ * EOI is the LAPIC's (no Hyper-V auto-EOI or EOI MSR) does the two as one machine operation
+ * (Machine.eoiCr8: one lookup in the table of interned states instead of two).
+ */
+function eoiAndRestoreIrql(h: HostState, v: number, gi: number, model: GuestModel, vector: number): void {
+  const m = h.machine;
+  if (model.usesCr8 && !m.hvAutoEoi(v, vector) && !h.clocks[gi].hvEoi)
+    m.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+  else {
+    guestEoi(h, v, vector);
+    isrRestoreIrql(h, v, model);
+  }
+}
+
 /** Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT). */
 export function isrEnd(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -56,8 +72,7 @@ export function isrEnd(h: HostState, v: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  guestEoi(h, v, vector);
-  isrRestoreIrql(h, v, model);
+  eoiAndRestoreIrql(h, v, gi, model, vector);
   rearmAfterTick(h, v, model, vector);
   chainAfterIsr(h, gi, v, vector);
   pingPongAfterIsr(h, gi, v, vector);

@@ -85,6 +85,26 @@ export class GuestInstructions extends HypervisorEmulation {
     return this.intel ? priorityClass(s[b + F.TPR]) : s[b + F.V_TPR] & 0xf;
   }
 
+  /**
+   * KfRaiseIrql's two accesses: MOV from CR8, then MOV to CR8 `value`; returns the CR8 read. The
+   * same as the two calls (this is them), but one operation of the table of interned states
+   * (tabulated.ts): one lookup and one record applied where the two took two of each.
+   */
+  raiseCr8(v: number, value: number): number {
+    const old = this.readCr8(v);
+    this.writeCr8(v, value);
+    return old;
+  }
+
+  /**
+   * The end of a Windows ISR: EOI, then MOV to CR8 `value` (IRQL back to what the ISR interrupted).
+   * The two calls, as one operation of the table of interned states (like raiseCr8).
+   */
+  eoiCr8(v: number, value: number): void {
+    this.eoi(v);
+    this.writeCr8(v, value);
+  }
+
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
   sti(v: number): void {
     const s = this.s;

@@ -72,11 +72,23 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.tabulates() ? this.interned(TxOp.READ_CR8, v, 0) : this.rules(TxOp.READ_CR8, v, 0);
   }
 
+  override raiseCr8(v: number, value: number): number {
+    // Outside the table: the two accesses one after the other, each through the table or the rules.
+    if ((value | 0) === value && this.tabulates()) return this.interned(TxOp.RAISE_CR8, v, value);
+    return super.raiseCr8(v, value);
+  }
+
   override eoi(v: number): void {
     // In x2APIC mode KVM's EOI exit has its own cost (apicMsrWriteCostNs), which a record does not hold.
     const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
     if (!x2apicCost && this.tabulates()) this.interned(TxOp.EOI, v, 0);
     else this.rules(TxOp.EOI, v, 0);
+  }
+
+  override eoiCr8(v: number, value: number): void {
+    const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
+    if (!x2apicCost && (value | 0) === value && this.tabulates()) this.interned(TxOp.EOI_CR8, v, value);
+    else super.eoiCr8(v, value); // the two, each through the table or the rules
   }
 
   override iret(v: number): void {
@@ -426,6 +438,11 @@ export class TabulatedInstructions extends GuestInstructions {
         return super.guestTimerExpires(v, a) ? 1 : 0;
       case TxOp.TIMER_INITIAL:
         super.timerInitialCount(v, a);
+        return 0;
+      case TxOp.RAISE_CR8:
+        return super.raiseCr8(v, a);
+      case TxOp.EOI_CR8:
+        super.eoiCr8(v, a);
         return 0;
     }
   }

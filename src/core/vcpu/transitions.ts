@@ -3,7 +3,7 @@ import { F } from './layout.js';
 /**
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
- * guest timer's expiry or arming) is a function of the vCPU's words in the state array (but the ICR,
+ * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
  * traits): its outcome - the next state, the exits by slot and qualification in order, the counters
@@ -41,6 +41,8 @@ export const enum TxOp {
   TIMER_EXPIRES = 6, // a: vector
   TIMER_INITIAL = 7, // a: the initial count
   HOST_INTERRUPT = 8,
+  RAISE_CR8 = 9, // a: the value written after the read (GuestInstructions.raiseCr8)
+  EOI_CR8 = 10, // a: the value written after the EOI (GuestInstructions.eoiCr8)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
