@@ -242,12 +242,12 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
 
 /**
  * The name each scenario's suites and testcases carry in a document of several (`SCENARIO/VARIANT`,
- * classname `SCENARIO`): its name where no other scenario of the document has it; else its name and
+ * classname `SCENARIO`; the HTML report's contents too): its name where no other scenario of the document has it; else its name and
  * file, `NAME (FILE)`; and where that is shared too (the same file twice), ` #K` after it, K its
  * place (from 1) among those. CI reporters key tests by suite and classname: two suites of one name
  * merge or overwrite each other's cases. Stable: the same arguments give the same names.
  */
-export function junitLabels(all: readonly Pick<RunResults, 'scenario' | 'file'>[]): string[] {
+export function scenarioLabels(all: readonly Pick<RunResults, 'scenario' | 'file'>[]): string[] {
   const count = <T>(xs: readonly T[]): Map<T, number> => {
     const m = new Map<T, number>();
     for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
@@ -277,7 +277,7 @@ export function junitLabels(all: readonly Pick<RunResults, 'scenario' | 'file'>[
  */
 export function renderJunit(results: RunResults | readonly RunResults[]): string {
   const all: readonly RunResults[] = Array.isArray(results) ? results : [results as RunResults];
-  const labels = junitLabels(all);
+  const labels = scenarioLabels(all);
   const parts = all.map((r, i) => junitSuites(r, labels[i]));
   const sum = (f: (p: JunitSuites) => number): number => parts.reduce((n, p) => n + f(p), 0);
   const skipped = sum((p) => p.skipped);

@@ -1,10 +1,10 @@
 /** The text summary, the Markdown summary and JUnit XML (src/report/summary.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { junitLabels, renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
+import { scenarioLabels, renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
 import { checkXml } from './xmlCheck.js';
-import { renderHtmlReport } from '../../src/report/html.js';
+import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
 import { exitStatusOf } from '../../src/results/exitStatus.js';
 import { notJudgedOnShard } from '../../src/results/thresholds.js';
 
@@ -233,7 +233,7 @@ test('JUnit of several scenarios: suite names and classnames unique when scenari
   ];
   for (const c of cases) {
     const all = c.runs.map(([scenario, file]) => ({ ...syntheticResults(), scenario, file }));
-    assert.deepEqual(junitLabels(all), c.labels, c.what);
+    assert.deepEqual(scenarioLabels(all), c.labels, c.what);
     const shape = checkXml(renderJunit(all));
     assert.deepEqual(shape.problems, [], c.what);
     const suites = shape.elements.filter((e) => e.name === 'testsuite').map((e) => e.attrs.get('name') ?? '');
@@ -244,6 +244,10 @@ test('JUnit of several scenarios: suite names and classnames unique when scenari
       shape.elements.filter((e) => e.name === 'testcase').map((e) => e.attrs.get('classname') ?? ''),
     );
     assert.deepEqual([...classes].sort(), [...new Set(c.labels)].sort(), `${c.what}: classnames`);
+    // The HTML report of the same run: its contents name each scenario as JUnit does.
+    const html = renderHtmlReports(all.map((results) => ({ results })));
+    const toc = [...html.matchAll(/<li><a href="#s\d+">([^<]*)<\/a><\/li>/g)].map((m) => m[1]);
+    assert.deepEqual(toc, c.labels, `${c.what}: HTML contents`);
   }
   // One scenario: its name alone, as before.
   assert.match(renderJunit(syntheticResults()), /<testsuite name="[^"/]+\/bhyve-12\.1"/);
