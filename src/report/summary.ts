@@ -242,9 +242,9 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
 
 /**
  * The name each scenario's suites and testcases carry in a document of several (`SCENARIO/VARIANT`,
- * classname `SCENARIO`; the HTML report's contents too): its name where no other scenario of the document has it; else its name and
- * file, `NAME (FILE)`; and where that is shared too (the same file twice), ` #K` after it, K its
- * place (from 1) among those. CI reporters key tests by suite and classname: two suites of one name
+ * classname `SCENARIO`; the HTML report's contents too): its name where no other scenario of the
+ * document has it; else its name and file, `NAME (FILE)`; and where that is shared too (the same
+ * file twice), ` #K` after it, K its place (from 1) among those. CI reporters key tests by suite and classname: two suites of one name
  * merge or overwrite each other's cases. Stable: the same arguments give the same names.
  */
 export function scenarioLabels(all: readonly Pick<RunResults, 'scenario' | 'file'>[]): string[] {

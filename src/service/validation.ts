@@ -58,8 +58,8 @@ export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
  * multi-byte characters are all >= 0x80, never one of these), so a body can be refused before it is
  * decoded. `depth` bounds the nesting from above: on each line its indentation (a level per
  * space), plus the `- ` and `? ` indicators that open it (compact nested block collections,
- * `- - - x`), plus the flow collections (`[`, `{`) open at that point (brackets in quotes and comments count too: an upper
- * bound, which scenarios stay far below).
+ * `- - - x`), plus the flow collections (`[`, `{`) open at that point (brackets in quotes and
+ * comments count too: an upper bound, which scenarios stay far below).
  */
 export function yamlCost(text: string | Uint8Array): { lines: number; nodes: number; depth: number } {
   let lines = 1;
