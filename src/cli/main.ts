@@ -84,8 +84,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return startCommand(rest, io);
     case 'serve':
       return serveCommand(rest, io);
-    case undefined:
     case 'help':
+      // `vmexit-lab help run` as `vmexit-lab run --help` (as git and npm take it); `help nope` is refused.
+      if (rest.length > 0) return rest[0].startsWith('-') ? main(rest, io) : main([rest[0], '--help'], io);
+      io.out(USAGE);
+      return ExitStatus.OK;
+    case undefined:
     case '--help':
     case '-h':
       io.out(USAGE);

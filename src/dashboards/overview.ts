@@ -150,8 +150,13 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       stat(
         'Latest run verdict',
-        "The exit status `vmexit-lab run` would give the scenario's latest finished run (vmexit_lab_run_last_exit_status): passed (0) in green; a failed threshold (1), an unexpected invariant violation, a failed VM entry or a failed or partial run (3) in red, never a green 'completed'. Where the service does not export that series yet: 1 when a threshold of the latest completed run failed, else 0.",
-        `max by (scenario) (vmexit_lab_run_last_exit_status{${SSEL}})\n  or (1 - min by (scenario) (vmexit_lab_threshold_passed{${SSEL}}))`,
+        "The exit status `vmexit-lab run` would give the scenario's latest finished run (vmexit_lab_run_last_exit_status): passed (0) in green; a failed threshold (1), an unexpected invariant violation, a failed VM entry or a failed or partial run (3) in red, never a green 'completed'. A shard's run (`run --shard I/N`, N > 1; vmexit_lab_run_last_not_judged) judges no threshold: shown as not judged (-1), not passed, unless it failed (3); `vmexit-lab merge` judges the whole run. Where the service does not export the exit status yet: 1 when a threshold of the latest completed run failed, else 0.",
+        [
+          `max by (scenario) (vmexit_lab_run_last_exit_status{${SSEL}}) > 0`,
+          `(max by (scenario) (vmexit_lab_run_last_not_judged{${SSEL}}) * 0) - 1`,
+          `max by (scenario) (vmexit_lab_run_last_exit_status{${SSEL}})`,
+          `(1 - min by (scenario) (vmexit_lab_threshold_passed{${SSEL}}))`,
+        ].join('\n  or '),
         '{{scenario}}',
         'none',
       )
@@ -161,6 +166,7 @@ export function overviewDashboard(): Dashboard {
           {
             type: MappingType.ValueToText,
             options: {
+              '-1': { text: 'not judged (a shard: merge judges)', color: 'blue', index: 4 },
               '0': { text: 'passed', color: 'green', index: 0 },
               '1': { text: 'threshold failed', color: 'red', index: 1 },
               '2': { text: 'bad input', color: 'red', index: 2 },

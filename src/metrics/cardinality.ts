@@ -21,7 +21,8 @@ import type { Scenario } from '../scenario/types.js';
  *   + 1 + C (the run-scoped run_simulated_seconds and run_invariant_violations by check)
  * Per scenario: 6 (run_state) + T (threshold outcomes) + 4 (last finish, last wall seconds, last exit
  *   status, run start) + 2 (series budget and expected) + E (invariant_violation_expected: the
- *   checks of `expect.violations`).
+ *   checks of `expect.violations`). A shard's run (`run --shard I/N`, N > 1) exports no threshold
+ *   outcome and one vmexit_lab_run_last_not_judged instead: at most one series more, with T = 0.
  * With per-guest metrics each modelled guest adds 3 series plus one per exit reason it had:
  * at most R, which is what the budget counts (the exact number is known only after the run).
  */

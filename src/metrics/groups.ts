@@ -26,7 +26,8 @@ export interface ScenarioGroup {
   thresholds: Sample[];
   /** Unix seconds. */
   startedAt?: number;
-  finish?: { readonly at: number; readonly wall: number; readonly exitStatus: number };
+  /** `judged`: false for a shard's run (`run --shard I/N`, N > 1), whose thresholds `merge` judges. */
+  finish?: { readonly at: number; readonly wall: number; readonly exitStatus: number; readonly judged: boolean };
   expectViolations: readonly string[];
 }
 
@@ -131,6 +132,14 @@ export class ScenarioGroups {
     const out: Sample[] = [];
     for (const g of this.groups.values())
       if (g.finish) out.push({ labels: { scenario: g.label }, value: g.finish[which] });
+    return out;
+  }
+
+  /** A marker (value 1) per group whose latest finished run judged no threshold: a shard's. */
+  notJudged(): Sample[] {
+    const out: Sample[] = [];
+    for (const g of this.groups.values())
+      if (g.finish?.judged === false) out.push({ labels: { scenario: g.label }, value: 1 });
     return out;
   }
 

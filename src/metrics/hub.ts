@@ -3,6 +3,7 @@ import { LATENCY_BOUNDS_NS } from '../core/engine/host.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../results/exitStatus.js';
+import { judgesThresholds } from '../results/thresholds.js';
 import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
@@ -249,6 +250,7 @@ export class MetricsHub {
       at: now / 1000,
       wall: wall ?? 0,
       exitStatus: exitStatus ?? (results ? exitStatusOf(results) : 3),
+      judged: judgesThresholds(results?.shard),
     };
     if (results && state === 'completed') g.thresholds = thresholdSamples(label, results);
   }
@@ -296,6 +298,7 @@ export class MetricsHub {
         at: r.finishedAtMs / 1000,
         wall: r.wallSeconds ?? 0,
         exitStatus: r.exitStatus ?? (r.results ? exitStatusOf(r.results) : 3),
+        judged: judgesThresholds(r.results?.shard),
       };
       if (r.results && r.state === 'completed') g.thresholds = thresholdSamples(r.label, r.results);
       g.expectViolations = [...new Set(r.expectViolations ?? [])].sort();
@@ -481,6 +484,10 @@ export class MetricsHub {
 
   lastExitStatus(): Sample[] {
     return this.groups.finish('exitStatus');
+  }
+
+  lastNotJudged(): Sample[] {
+    return this.groups.notJudged();
   }
 
   startedTimestamp(): Sample[] {

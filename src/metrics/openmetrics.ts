@@ -250,6 +250,7 @@ function addRun(
           samples = final ? [{ labels: { scenario: scenario.name }, value: results.wallSeconds }] : [];
           break;
         case 'vmexit_lab_run_last_exit_status':
+        case 'vmexit_lab_run_last_not_judged':
           samples = final ? def.collect(hub, def.name) : [];
           break;
         case 'vmexit_lab_run_started_timestamp_seconds':

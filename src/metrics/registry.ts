@@ -226,6 +226,13 @@ export const METRICS: readonly MetricDef[] = [
     collect: (h) => h.lastExitStatus(),
   },
   {
+    name: 'vmexit_lab_run_last_not_judged',
+    type: 'gauge',
+    labels: ['scenario'],
+    help: "Present (value 1) when the latest finished run of the scenario judged no threshold: a shard's (run --shard I/N, N > 1), whose thresholds vmexit-lab merge judges; its exit status 0 is not a pass.",
+    collect: (h) => h.lastNotJudged(),
+  },
+  {
     name: 'vmexit_lab_invariant_violation_expected',
     type: 'gauge',
     labels: ['scenario', 'check'],

@@ -18,6 +18,7 @@ import {
 } from './charts.js';
 import { esc, fmtTime, note, page } from './page.js';
 import { renderPerfTablesHtml } from './perfTable.js';
+import { scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 
 /**
@@ -448,7 +449,9 @@ function reportBody(inputs: readonly ReportInput[]): { body: string; charts: Cha
   const sections = inputs.map((input, i) => reportSection(input, i, inputs.length > 1 ? 2 : 1));
   let body = sections.map((s) => s.html).join('\n');
   if (inputs.length > 1) {
-    const toc = inputs.map((input, i) => `<li><a href="#s${i}">${esc(input.results.scenario)}</a></li>`).join('');
+    // Two scenarios of one name: their entries say which is which, as JUnit's suites do.
+    const labels = scenarioLabels(inputs.map((input) => input.results));
+    const toc = labels.map((label, i) => `<li><a href="#s${i}">${esc(label)}</a></li>`).join('');
     body = `<h1>vmexit-lab report: ${inputs.length} scenarios</h1><ul class="toc">${toc}</ul>\n${body}`;
   }
   return { body, charts: sections.flatMap((s) => s.charts) };

@@ -179,7 +179,7 @@ interface JunitSuites {
  * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
  * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
  */
-function junitSuites(results: RunResults): JunitSuites {
+function junitSuites(results: RunResults, label: string = results.scenario): JunitSuites {
   const suites: string[] = [];
   const wall = junitSeconds(results.wallSeconds);
   const stamp = junitTimestamp(results.startedAt);
@@ -200,10 +200,10 @@ function junitSuites(results: RunResults): JunitSuites {
     totalFailures += failures;
     totalSkipped += skipped;
     suites.push(
-      `  <testsuite name="${xml(`${results.scenario}/${name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${wall}" timestamp="${stamp}">`,
+      `  <testsuite name="${xml(`${label}/${name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${wall}" timestamp="${stamp}">`,
     );
     for (const c of cases) {
-      const open = `    <testcase classname="${xml(results.scenario)}" name="${xml(c.name)}" time="0"`;
+      const open = `    <testcase classname="${xml(label)}" name="${xml(c.name)}" time="0"`;
       if (c.failure === undefined && c.skipped !== undefined)
         suites.push(`${open}>\n      <skipped message="${xml(c.skipped)}"/>\n    </testcase>`);
       else if (c.failure === undefined && c.out !== undefined)
@@ -241,6 +241,34 @@ function junitSuites(results: RunResults): JunitSuites {
 }
 
 /**
+ * The name each scenario's suites and testcases carry in a document of several (`SCENARIO/VARIANT`,
+ * classname `SCENARIO`; the HTML report's contents too): its name where no other scenario of the
+ * document has it; else its name and file, `NAME (FILE)`; and where that is shared too (the same
+ * file twice), ` #K` after it, K its place (from 1) among those. CI reporters key tests by suite and classname: two suites of one name
+ * merge or overwrite each other's cases. Stable: the same arguments give the same names.
+ */
+export function scenarioLabels(all: readonly Pick<RunResults, 'scenario' | 'file'>[]): string[] {
+  const count = <T>(xs: readonly T[]): Map<T, number> => {
+    const m = new Map<T, number>();
+    for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+    return m;
+  };
+  const byName = count(all.map((r) => r.scenario));
+  const first = all.map((r) => (byName.get(r.scenario)! > 1 ? `${r.scenario} (${r.file})` : r.scenario));
+  const byFirst = count(first);
+  const seen = new Map<string, number>();
+  const labels = first.map((l) => {
+    if (byFirst.get(l)! === 1) return l;
+    const k = (seen.get(l) ?? 0) + 1;
+    seen.set(l, k);
+    return `${l} #${k}`;
+  });
+  // A scenario named like another's label ("a (x.yaml)" beside two named "a"): its place keeps it apart.
+  const taken = count(labels);
+  return labels.map((l, i) => (taken.get(l)! > 1 ? `${l} #${i + 1}` : l));
+}
+
+/**
  * The JUnit XML document of one run, or of the scenarios of one `vmexit-lab run A.yaml B.yaml`:
  * one document, one `<testsuites>` root holding every scenario's suites (their names start with
  * the scenario's), its counts the sums and its `time` the scenarios' wall seconds added (they run
@@ -249,7 +277,8 @@ function junitSuites(results: RunResults): JunitSuites {
  */
 export function renderJunit(results: RunResults | readonly RunResults[]): string {
   const all: readonly RunResults[] = Array.isArray(results) ? results : [results as RunResults];
-  const parts = all.map(junitSuites);
+  const labels = scenarioLabels(all);
+  const parts = all.map((r, i) => junitSuites(r, labels[i]));
   const sum = (f: (p: JunitSuites) => number): number => parts.reduce((n, p) => n + f(p), 0);
   const skipped = sum((p) => p.skipped);
   const wall = junitSeconds(all.reduce((s, r) => s + r.wallSeconds, 0));

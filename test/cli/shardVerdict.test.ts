@@ -138,14 +138,27 @@ test('--shard 1/1 is the whole run: its thresholds are judged, a failing one exi
   assert.match(readFileSync(junit, 'utf8'), /<failure message=/);
 });
 
-test("a shard's metrics export no vmexit_lab_threshold_passed (it judged none); the whole run's do", async () => {
-  const series = async (shard: string): Promise<string[]> => {
+test("a shard's metrics export no vmexit_lab_threshold_passed (it judged none) but the not-judged marker; the whole run's the reverse", async () => {
+  const series = async (shard: string): Promise<{ thresholds: string[]; notJudged: string[]; exit: string[] }> => {
     const file = join(dir, `metrics-${shard.replace('/', '-of-')}.txt`);
     await run(['run', '--quiet', '--shard', shard, '--openmetrics', file, scenario]);
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('vmexit_lab_threshold_passed{'));
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const of = (name: string): string[] => lines.filter((l) => l.startsWith(`${name}{`));
+    return {
+      thresholds: of('vmexit_lab_threshold_passed'),
+      notJudged: of('vmexit_lab_run_last_not_judged'),
+      exit: of('vmexit_lab_run_last_exit_status'),
+    };
   };
-  assert.deepEqual(await series('2/3'), []);
-  assert.equal((await series('1/1')).length, 2);
+  // The shard exits 0 (it judged nothing): the Grafana verdict must not read that as a pass.
+  const shard = await series('2/3');
+  assert.deepEqual(shard.thresholds, []);
+  assert.equal(shard.exit.length, 1);
+  assert.match(shard.exit[0], /^vmexit_lab_run_last_exit_status\{[^}]*scenario="two-hosts"[^}]*\} 0 /);
+  assert.equal(shard.notJudged.length, 1);
+  assert.match(shard.notJudged[0], /^vmexit_lab_run_last_not_judged\{[^}]*scenario="two-hosts"[^}]*\} 1 /);
+  const whole = await series('1/1');
+  assert.equal(whole.thresholds.length, 2);
+  assert.deepEqual(whole.notJudged, []);
+  assert.match(whole.exit[0], /\} 1 /);
 });

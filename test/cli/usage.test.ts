@@ -56,6 +56,22 @@ test('an unknown option of any command: exit 2, one line naming it and where the
   }
 });
 
+test('help COMMAND is COMMAND --help, for every command; help of an unknown command is refused', async () => {
+  const list = await commands();
+  for (const c of list) {
+    const [viaHelp, viaOption] = [capture(), capture()];
+    assert.equal(await main(['help', c], viaHelp), 0, c);
+    assert.equal(await main([c, '--help'], viaOption), 0, c);
+    assert.deepEqual(viaHelp.stdout, viaOption.stdout, `help ${c}`);
+    assert.match(viaHelp.stdout.join(''), new RegExp(`vmexit-lab ${c}`), `help ${c}: the command's own help`);
+  }
+  const { line } = await usageError(['help', 'rn']);
+  assert.equal(line, `vmexit-lab: unknown command "rn" (did you mean "run"?); 'vmexit-lab --help' lists the commands`);
+  const bare = capture();
+  assert.equal(await main(['help'], bare), 0);
+  assert.match(bare.stdout.join(''), /^vmexit-lab \d/);
+});
+
 test('did-you-mean for near option names, commands and subcommands', async () => {
   const cases: [string[], string][] = [
     [['run', '--ot', 'x.json', 'a.yaml'], 'vmexit-lab run: unknown option --ot (did you mean "--out"?)'],

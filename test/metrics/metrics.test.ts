@@ -152,6 +152,33 @@ test('live: a realtime run moves the counters between scrapes; finishing it neit
   assert.equal(sumOf(await scrape(), 'vmexit_lab_vm_exits_total'), exact + more);
 });
 
+test("a shard's run is marked not judged (vmexit_lab_run_last_not_judged 1) until a judged run of the scenario finishes", async () => {
+  const shard = await runScenarioPooled(fleet, { pool, shard: { index: 1, count: 2 } });
+  assert.deepEqual(shard.results.shard, { index: 1, count: 2 });
+  const whole = await runScenarioPooled(fleet, { pool });
+  const marker = 'vmexit_lab_run_last_not_judged{scenario="metrics-fleet"}';
+  const status = 'vmexit_lab_run_last_exit_status{scenario="metrics-fleet"}';
+  const scrape = async (hub: MetricsHub): Promise<Map<string, number>> =>
+    parseExposition((await new MetricsEndpoint(hub).render(false)).body);
+  const hub = new MetricsHub();
+  hub.addFinished(fleet, shard.accumulators, shard.results);
+  let s = await scrape(hub);
+  assert.equal(s.get(marker), 1, 'a shard judged nothing');
+  assert.equal(s.get(status), 0, "the shard's own exit status");
+  hub.addFinished(fleet, whole.accumulators, whole.results);
+  s = await scrape(hub);
+  assert.equal(s.get(marker), undefined, 'the latest run judged its thresholds');
+  assert.equal(s.get(status), 0);
+  // From the history after a restart: the same.
+  const restored = new MetricsHub();
+  const finishedAtMs = Date.now();
+  restored.restore([{ label: 'a', state: 'completed', finishedAtMs, results: shard.results }]);
+  restored.restore([{ label: 'b', state: 'completed', finishedAtMs, results: whole.results }]);
+  s = await scrape(restored);
+  assert.equal(s.get('vmexit_lab_run_last_not_judged{scenario="a"}'), 1);
+  assert.equal(s.get('vmexit_lab_run_last_not_judged{scenario="b"}'), undefined);
+});
+
 test('per-guest series (opt-in) add up to the per-variant series', async () => {
   const out = await runScenarioPooled(fleet, { pool, perGuest: true });
   const hub = new MetricsHub({ perGuest: true });

@@ -1,10 +1,10 @@
 /** The text summary, the Markdown summary and JUnit XML (src/report/summary.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
+import { scenarioLabels, renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
 import { checkXml } from './xmlCheck.js';
-import { renderHtmlReport } from '../../src/report/html.js';
+import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
 import { exitStatusOf } from '../../src/results/exitStatus.js';
 import { notJudgedOnShard } from '../../src/results/thresholds.js';
 
@@ -182,4 +182,73 @@ test('JUnit of several scenarios (run A.yaml B.yaml): one document, one root, th
   // No scenario (interrupted before the first ended): still a document.
   assert.deepEqual(checkXml(renderJunit([])).problems, []);
   assert.match(renderJunit([]), /<testsuites name="vmexit-lab" tests="0" failures="0" errors="0" time="0">/);
+});
+
+test('JUnit of several scenarios: suite names and classnames unique when scenarios share a name, the rule stable', () => {
+  const cases: { what: string; runs: [name: string, file: string][]; labels: string[] }[] = [
+    {
+      what: 'distinct names: unchanged',
+      runs: [
+        ['a', 'a.yaml'],
+        ['b', 'b.yaml'],
+      ],
+      labels: ['a', 'b'],
+    },
+    {
+      what: 'one name, two files: the file',
+      runs: [
+        ['fleet', 'x/fleet.yaml'],
+        ['b', 'b.yaml'],
+        ['fleet', 'y/fleet.yaml'],
+      ],
+      labels: ['fleet (x/fleet.yaml)', 'b', 'fleet (y/fleet.yaml)'],
+    },
+    {
+      what: 'one file twice: the file and the place among them',
+      runs: [
+        ['a', 'a.yaml'],
+        ['a', 'a.yaml'],
+        ['a', 'c.yaml'],
+      ],
+      labels: ['a (a.yaml) #1', 'a (a.yaml) #2', 'a (c.yaml)'],
+    },
+    {
+      what: "a name that is another's label: the place in the document",
+      runs: [
+        ['a (a.yaml)', 'z.yaml'],
+        ['a', 'a.yaml'],
+        ['a', 'b.yaml'],
+      ],
+      labels: ['a (a.yaml) #1', 'a (a.yaml) #2', 'a (b.yaml)'],
+    },
+    {
+      what: "a name that is another's numbered label: the place again",
+      runs: [
+        ['a', 'a.yaml'],
+        ['a', 'a.yaml'],
+        ['a (a.yaml) #1', 'q.yaml'],
+      ],
+      labels: ['a (a.yaml) #1 #1', 'a (a.yaml) #2', 'a (a.yaml) #1 #3'],
+    },
+  ];
+  for (const c of cases) {
+    const all = c.runs.map(([scenario, file]) => ({ ...syntheticResults(), scenario, file }));
+    assert.deepEqual(scenarioLabels(all), c.labels, c.what);
+    const shape = checkXml(renderJunit(all));
+    assert.deepEqual(shape.problems, [], c.what);
+    const suites = shape.elements.filter((e) => e.name === 'testsuite').map((e) => e.attrs.get('name') ?? '');
+    assert.equal(new Set(suites).size, suites.length, `${c.what}: suite names unique: ${suites.join(', ')}`);
+    // Each scenario's suites and cases carry its label: variant suites of the first are LABEL/VARIANT.
+    assert.ok(suites.includes(`${c.labels[0]}/bhyve-12.1`), `${c.what}: ${suites.join(', ')}`);
+    const classes = new Set(
+      shape.elements.filter((e) => e.name === 'testcase').map((e) => e.attrs.get('classname') ?? ''),
+    );
+    assert.deepEqual([...classes].sort(), [...new Set(c.labels)].sort(), `${c.what}: classnames`);
+    // The HTML report of the same run: its contents name each scenario as JUnit does.
+    const html = renderHtmlReports(all.map((results) => ({ results })));
+    const toc = [...html.matchAll(/<li><a href="#s\d+">([^<]*)<\/a><\/li>/g)].map((m) => m[1]);
+    assert.deepEqual(toc, c.labels, `${c.what}: HTML contents`);
+  }
+  // One scenario: its name alone, as before.
+  assert.match(renderJunit(syntheticResults()), /<testsuite name="[^"/]+\/bhyve-12\.1"/);
 });

@@ -1,6 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import zlib, { gzipSync } from 'node:zlib';
@@ -8,6 +9,7 @@ import fc from 'fast-check';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { repeatedKey } from '../../src/service/request.js';
+import { MAX_YAML_DEPTH, yamlCost } from '../../src/service/validation.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { rawRequest as raw, runCount, tinyScenario as tiny, waitForState } from '../support/http.js';
@@ -424,4 +426,60 @@ test('slow clients: trickled headers and bodies get 408 at their bound, not up t
   assert.match(body.answer, /^HTTP\/1\.1 408 /);
   assert.ok(headers.seconds >= 0.9 && headers.seconds < 4, `headers closed after ${headers.seconds} s (bound 1 s)`);
   assert.ok(body.seconds >= 1.9 && body.seconds < 5, `body closed after ${body.seconds} s (bound 2 s)`);
+});
+
+test('documents nested thousands of levels deep: 422 too_complex before parsing, and the service lives', async () => {
+  // Each under the 50,000 structure characters of the early bound, each past MAX_YAML_DEPTH.
+  const cases: [what: string, body: string, depth: number][] = [
+    ['flow sequences [[[...', `name: x\nguests: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, 5000],
+    ['flow mappings {a: {a: ...', `name: x\nhost: ${'{a: '.repeat(3000)}1${'}'.repeat(3000)}\n`, 3000],
+    ['compact block sequences - - - x', `name: x\nguests:\n${'- '.repeat(20_000)}x\n`, 20_000],
+    ['complex keys ? ? ? x', `name: x\n${'? '.repeat(20_000)}x\n`, 20_000],
+    ['indentation, a level per line', Array.from({ length: 1200 }, (_, i) => `${' '.repeat(i)}a:`).join('\n'), 1199],
+    ['both: block inside flow', `name: x\nguests:\n${' '.repeat(150)}- ${'['.repeat(60)}${']'.repeat(60)}\n`, 211],
+  ];
+  for (const [what, body, depth] of cases) {
+    const r = await raw(open.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, body);
+    assert.equal(r.status, 422, `${what}: ${r.text}`);
+    assert.equal(r.body.error.code, 'too_complex', what);
+    assert.match(r.body.error.message, new RegExp(`content ${depth} levels deep .*at most ${MAX_YAML_DEPTH}`), what);
+    // Inside the JSON form too.
+    const j = await raw(
+      open.url,
+      'POST',
+      '/api/runs',
+      { 'Content-Type': 'application/json' },
+      JSON.stringify({ yaml: body }),
+    );
+    assert.equal(j.status, 422, `${what} (JSON): ${j.text}`);
+  }
+  assert.equal((await raw(open.url, 'GET', '/healthz')).status, 200);
+  // Every YAML file of the repository (scenarios, fixtures, deploy/, grafana/) nests far below the bound.
+  const walk = (d: string): string[] =>
+    readdirSync(join(REPO_ROOT, d), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(d, e.name)) : /\.ya?ml$/.test(e.name) ? [join(d, e.name)] : [],
+    );
+  const files = ['scenarios', 'test/fixtures', 'deploy', 'grafana'].flatMap(walk);
+  assert.ok(files.length > 50, `${files.length} files`);
+  for (const f of files) assert.ok(yamlCost(readFileSync(join(REPO_ROOT, f))).depth <= 40, f);
+});
+
+test('a deep document posted again and again does not abort the process (V8: RegExpCompiler Allocation failed)', () => {
+  // The parser used to recurse to its validation thread's stack limit; there V8 may recompile one of
+  // its regular expressions and abort the whole process ("FATAL ERROR: RegExpCompiler Allocation
+  // failed - process out of memory"; the second post of this document did it, every time). A child process, so that the abort,
+  // if it comes back, fails this test instead of ending the test run.
+  const validation = new URL('../../src/service/validation.js', import.meta.url).href;
+  const script = `
+    const { ScenarioValidator } = await import(${JSON.stringify(validation)});
+    const v = new ScenarioValidator({ threads: 1, timeoutMs: 60_000 });
+    const body = 'a: ' + '['.repeat(5000) + ']'.repeat(5000);
+    const out = [];
+    for (let i = 0; i < 6; i++) out.push(await v.validate(body, 'request.yaml').then(() => 'ok', (e) => e.code));
+    await v.close();
+    console.log(out.join(' '));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.signal, null, r.stderr.slice(0, 600));
+  assert.equal(r.status, 0, r.stderr.slice(0, 600));
+  assert.equal(r.stdout.trim(), Array(6).fill('too_complex').join(' '));
 });
