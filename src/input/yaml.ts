@@ -105,9 +105,13 @@ export function parseYaml(text: string, options: { readonly uniqueKeys: boolean 
     uniqueKeys: options.uniqueKeys,
     version: '1.2',
   });
-  const problem = (e: { pos: [number, number]; message: string }, warning: boolean): YamlProblem => ({
+  const problem = (e: { pos: [number, number]; message: string; code?: string }, warning: boolean): YamlProblem => ({
     ...positionAt(lc, e.pos[0]),
-    message: e.message.split('\n')[0],
+    // yaml's own words for a second document name its API (parseAllDocuments), not what to do.
+    message:
+      e.code === 'MULTIPLE_DOCS'
+        ? 'a second YAML document starts here; the file must hold one (remove the "---" line or split the file)'
+        : e.message.split('\n')[0],
     warning,
   });
   return {

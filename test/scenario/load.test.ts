@@ -192,11 +192,12 @@ describe('parseScenario errors', () => {
     assert.match(fails('just a string\n').diagnostics[0].message, /must be a mapping/);
   });
 
-  it('rejects multiple YAML documents', () => {
-    assert.match(
-      fails(`${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`).diagnostics[0].message,
-      /YAML syntax error/,
-    );
+  it('rejects multiple YAML documents, at the second, saying what to do (not the parser API to call)', () => {
+    const text = `${BASE}guests: [{ os: windows-7 }]\n---\nname: u\n`;
+    const d = fails(text).diagnostics[0];
+    assert.match(d.message, /YAML syntax error: a second YAML document starts here; the file must hold one/);
+    assert.doesNotMatch(d.message, /parseAllDocuments/);
+    assert.equal(d.line, text.split('\n').indexOf('---') + 1);
   });
 
   it('rejects unknown tags', () => {
