@@ -104,10 +104,13 @@ export function renderSummary(results: RunResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Markdown for a CI job summary or PR comment. */
-export function renderMarkdown(results: RunResults): string {
+/**
+ * Markdown for a CI job summary or PR comment. `label`: the heading's name, the scenario's unless
+ * several scenarios share the summary (renderMarkdownAll: scenarioLabels, as JUnit).
+ */
+export function renderMarkdown(results: RunResults, label = results.scenario): string {
   const out: string[] = [];
-  out.push(`### vmexit-lab: ${cell(results.scenario)}`);
+  out.push(`### vmexit-lab: ${cell(label)}`);
   out.push('');
   if (results.partial === true) out.push(`> **${partialLine(results)}**`, '');
   out.push('| variant | cpu | policy | exits/s per guest | %cr8/s per guest | phases | violations |');
@@ -266,6 +269,12 @@ export function scenarioLabels(all: readonly Pick<RunResults, 'scenario' | 'file
   // A scenario named like another's label ("a (x.yaml)" beside two named "a"): its place keeps it apart.
   const taken = count(labels);
   return labels.map((l, i) => (taken.get(l)! > 1 ? `${l} #${i + 1}` : l));
+}
+
+/** One Markdown summary of several scenarios (`run A.yaml B.yaml --summary F`): a section each, named as JUnit names them. */
+export function renderMarkdownAll(all: readonly RunResults[]): string {
+  const labels = scenarioLabels(all);
+  return all.map((r, i) => renderMarkdown(r, labels[i])).join('\n');
 }
 
 /**

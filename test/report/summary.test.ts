@@ -1,7 +1,13 @@
 /** The text summary, the Markdown summary and JUnit XML (src/report/summary.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scenarioLabels, renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
+import {
+  scenarioLabels,
+  renderJunit,
+  renderMarkdown,
+  renderMarkdownAll,
+  renderSummary,
+} from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
 import { checkXml } from './xmlCheck.js';
 import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
@@ -234,6 +240,9 @@ test('JUnit of several scenarios: suite names and classnames unique when scenari
   for (const c of cases) {
     const all = c.runs.map(([scenario, file]) => ({ ...syntheticResults(), scenario, file }));
     assert.deepEqual(scenarioLabels(all), c.labels, c.what);
+    // The Markdown summary of the same run heads each scenario's section with the same label.
+    const headings = [...renderMarkdownAll(all).matchAll(/^### vmexit-lab: (.*)$/gm)].map((m) => m[1]);
+    assert.deepEqual(headings, c.labels, `${c.what}: Markdown headings`);
     const shape = checkXml(renderJunit(all));
     assert.deepEqual(shape.problems, [], c.what);
     const suites = shape.elements.filter((e) => e.name === 'testsuite').map((e) => e.attrs.get('name') ?? '');

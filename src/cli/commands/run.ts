@@ -9,7 +9,7 @@ import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
 import { parseGroupings, pushMetrics } from '../../metrics/push.js';
 import type { Scenario } from '../../scenario/types.js';
-import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
+import { renderJunit, renderMarkdownAll, renderSummary } from '../../report/summary.js';
 import { renderHtmlReports } from '../../report/html.js';
 import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
@@ -327,7 +327,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (files.json) writeFileSync(files.json, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
     // One document, one root, for every scenario: documents one after the other are not XML.
     if (files.junit) writeFileSync(files.junit, renderJunit(all));
-    if (files.summary) writeFileSync(files.summary, all.map(renderMarkdown).join('\n'));
+    if (files.summary) writeFileSync(files.summary, renderMarkdownAll(all));
     if (files.html && all.length > 0)
       writeFileSync(
         files.html,
