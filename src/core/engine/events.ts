@@ -200,31 +200,33 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
-  // Each due time is T + DEBT + ceil(guest ns left / rate), written out where it is used for that reason.
+  // Each due time is T + DEBT + ceil(guest ns left / rate), written out where it is used for that reason
+  // (the blocks below share that shape: a helper returning the rate or the time would box it).
   // A vCPU does at most one guest ns per wall ns (rate <= 1), so T + DEBT + the ns left is a lower
   // bound (rounding is monotonic): when that is neither due nor before `next`, the exact time cannot
   // change what the walk returns or leaves, and it is not worked out (most walks of an idle vCPU).
+  const from = vf[b + Vf.T] + vf[b + Vf.DEBT]; // the walk reads state only: T and DEBT hold throughout
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
-    t = vf[b + Vf.T] + vf[b + Vf.DEBT] + vf[b + Vf.BG_IO_LEFT];
+    t = from + vf[b + Vf.BG_IO_LEFT];
     if (t <= limit || t < next) {
       h.progressRate(v);
       rate = h.rate;
-      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BG_IO_LEFT] / rate));
+      t = from + Math.max(0, Math.ceil(vf[b + Vf.BG_IO_LEFT] / rate));
     }
   }
   if (t <= limit) return Ev.BG_IO;
   if (t < next) next = t;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
-    t = vf[b + Vf.T] + vf[b + Vf.DEBT] + vf[b + Vf.BG_IPI_LEFT];
+    t = from + vf[b + Vf.BG_IPI_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
         h.progressRate(v);
         rate = h.rate;
       }
-      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BG_IPI_LEFT] / rate));
+      t = from + Math.max(0, Math.ceil(vf[b + Vf.BG_IPI_LEFT] / rate));
     }
   }
   if (t <= limit) return Ev.BG_IPI;
@@ -248,13 +250,13 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
     if (!halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity) {
-      t = vf[b + Vf.T] + vf[b + Vf.DEBT] + vf[b + Vf.BURST_WORK];
+      t = from + vf[b + Vf.BURST_WORK];
       if (t <= limit || t < next) {
         if (rate < 0) {
           h.progressRate(v);
           rate = h.rate;
         }
-        t = vf[b + Vf.T] + vf[b + Vf.DEBT] + Math.max(0, Math.ceil(vf[b + Vf.BURST_WORK] / rate));
+        t = from + Math.max(0, Math.ceil(vf[b + Vf.BURST_WORK] / rate));
       }
     }
   }
