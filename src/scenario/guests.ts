@@ -73,6 +73,15 @@ export function isWindowsGuest(g: GuestDraft): boolean {
 }
 
 /**
+ * A guest of an OS model whose scenario does not say `x2apic`: it is offered x2APIC as its hypervisor
+ * offers it by default (src/core/hypervisor/x2apicOffer.ts), resolved per variant. A workload profile
+ * keeps its own LAPIC mode (what the measured guest used) and a script its written one (false).
+ */
+export function defaultsX2apic(g: GuestDraft): boolean {
+  return g.spec.kind === 'modelled' && g.spec.workload === undefined && !g.x2apicSet;
+}
+
+/**
  * Read `guests:` (hosts x guests capped at MAX_TOTAL_GUESTS). `workloadBaseDir`: the directory
  * workload-profile paths are relative to; null forbids profile files (scenarios posted to the
  * service). Undefined when anything is wrong (reported).

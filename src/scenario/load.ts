@@ -19,12 +19,13 @@ import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
+import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
 import { explainTooDeep } from '../input/document.js';
 import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
-import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
+import { GUEST_KEYS, PHASE_KEYS, defaultsX2apic, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
 import { readAtMost } from '../input/readBounded.js';
@@ -521,7 +522,12 @@ class Loader {
           ok = false;
         }
       const guests = base.guests.map((d): GuestSpec => {
-        const g = x2apic === undefined ? d.spec : { ...d.spec, x2apic };
+        const g =
+          x2apic !== undefined
+            ? { ...d.spec, x2apic }
+            : defaultsX2apic(d) && d.spec.x2apic !== x2apicOfferedByDefault(policy)
+              ? { ...d.spec, x2apic: x2apicOfferedByDefault(policy) }
+              : d.spec;
         if (g.kind !== 'modelled' || d.timekeeping === undefined) return g;
         const tk = resolveTimekeeping(policy, g.os, d.timekeeping, enl?.list, enl?.node ?? enlNode, (node, message) =>
           problem(node, message, c.name),

@@ -155,6 +155,46 @@ describe('parseScenario defaults', () => {
   });
 });
 
+describe('x2APIC offered by default as the hypervisor offers it (src/core/hypervisor/x2apicOffer.ts)', () => {
+  const x2 = (text: string): (readonly [string, boolean])[] =>
+    parseScenario(text, 'x2.yaml').variants.flatMap((v) =>
+      v.guests.map((g) => [`${v.name}:${g.name}`, g.x2apic] as const),
+    );
+  it('a modelled guest with no x2apic key: offered under KVM (QEMU), not under bhyve, per variant', () => {
+    assert.deepEqual(
+      x2(
+        'name: t\nhost: { cpu: i7-6700K }\nguests:\n  - os: ubuntu-18.04\n  - os: windows-10-1909\nmatrix:\n  policy: [bhyve-tpr-v3, kvm]\n',
+      ),
+      [
+        ['bhyve-tpr-v3:ubuntu-18.04', false],
+        ['bhyve-tpr-v3:windows-10-1909', false],
+        ['kvm:ubuntu-18.04', true],
+        ['kvm:windows-10-1909', true],
+      ],
+    );
+  });
+  it('a written x2apic, and the matrix axis, win over the default', () => {
+    assert.deepEqual(
+      x2(
+        'name: t\nhost: { cpu: i7-6700K }\nhypervisor: { policy: kvm }\nguests:\n  - { os: ubuntu-18.04, x2apic: false }\n',
+      ),
+      [['base:ubuntu-18.04', false]],
+    );
+    assert.deepEqual(
+      x2(
+        'name: t\nhost: { cpu: i7-6700K }\nhypervisor: { policy: bhyve-tpr-v3 }\nguests:\n  - { os: freebsd-12.1, x2apic: true }\n',
+      ),
+      [['base:freebsd-12.1', true]],
+    );
+    assert.deepEqual(
+      x2(
+        'name: t\nhost: { cpu: i7-6700K }\nhypervisor: { policy: kvm }\nguests:\n  - os: ubuntu-18.04\nmatrix:\n  x2apic: [false]\n',
+      ),
+      [['false:ubuntu-18.04', false]],
+    );
+  });
+});
+
 describe('parseScenario errors', () => {
   it('collects every error in a file, sorted by position', () => {
     const e = fails(

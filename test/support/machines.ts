@@ -7,6 +7,8 @@ export interface MachineSetup {
   readonly profile: CpuProfile;
   readonly policy: PolicyName;
   readonly x2apic?: boolean;
+  /** The guest's CPUID offers x2APIC (default: as `x2apic`). */
+  readonly x2apicOffered?: boolean;
   readonly tunables?: Tunables;
   readonly vcpus?: number;
   /** VMCS control overrides applied after the policy (kvm-unit-tests style). */
@@ -25,6 +27,7 @@ export function buildMachine(su: MachineSetup): Machine {
     vcpus: Array.from({ length: n }, (_, i) => ({
       guest: 0,
       x2apic: su.x2apic ?? false,
+      ...(su.x2apicOffered !== undefined ? { x2apicOffered: su.x2apicOffered } : {}),
       apicId: i,
       ...(su.hyperv ? { hyperv: su.hyperv } : {}),
     })),

@@ -20,6 +20,7 @@ import {
   type ReportFormat,
 } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
+import { measuredX2apicMode } from '../../import/lapicMode.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { parseTunableFlags } from './whatIf.js';
 import { textTable } from '../../report/table.js';
@@ -55,7 +56,11 @@ Options:
                           kvm_stat counts every vCPU of the guests it watched)
   --os NAME               guest OS model for interrupt vectors and ISR times (default ubuntu-18.04):
                           ${GUEST_OS_NAMES.join(', ')}
-  --x2apic                the guest used x2APIC mode
+  --x2apic                the guest ran in x2APIC mode (default for a Linux or FreeBSD guest under
+                          kvm, whose QEMU offers x2APIC, unless the report has AVIC exits of a CPU
+                          without x2AVIC)
+  --xapic                 the guest ran in xAPIC mode (default for Windows guests, and under bhyve,
+                          which offers x2APIC only with bhyve -x)
   --name NAME             profile name (default: the file name)
   --interrupts-per-second N  device interrupts per vCPU per second, if you know it (exit counts
                           do not show it; default: fitted, starting at two per HLT)
@@ -204,6 +209,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     vcpus: { type: 'string' },
     os: { type: 'string' },
     x2apic: { type: 'boolean' },
+    xapic: { type: 'boolean' },
     name: { type: 'string' },
     'interrupts-per-second': { type: 'string' },
     'max-error': { type: 'string' },
@@ -306,6 +312,16 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   if (vcpus > MAX_VCPUS)
     return bad(`${file} has ${vcpus} vCPU sections; a profile holds at most ${MAX_VCPUS} (give --vcpus)`);
   const { rates, unknown } = measuredRates(report, cpu, vcpus, seconds, rated);
+  if (o.x2apic === true && o.xapic === true) return bad('--x2apic and --xapic: give one LAPIC mode');
+  const x2apic =
+    o.x2apic === true ||
+    (o.xapic !== true &&
+      measuredX2apicMode(
+        policy,
+        loadModelData().guestModels.get(os)?.usesX2apicWhenOffered === true,
+        cpu,
+        rates.keys(),
+      ));
   if (overridden)
     io.err(
       `note: --duration ${String(seconds)} s replaces the report's own span (${String(report.durationSeconds)} s)`,
@@ -342,7 +358,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     name,
     os,
     vcpus,
-    x2apic: o.x2apic === true,
+    x2apic,
     cpu,
     policy,
     tunables,

@@ -427,8 +427,8 @@ export abstract class HostState {
                 ? { autoEoiVector: guest.model.timer.vector }
                 : {}),
             };
-      for (let l = 0; l < guest.vcpus; l++)
-        vcpuSetups.push({ guest: gi, x2apic: x2, apicId: l, ...(hyperv === undefined ? {} : { hyperv }) });
+      const setup = { guest: gi, x2apic: x2, x2apicOffered: guest.x2apicOffered, ...(hyperv && { hyperv }) };
+      for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ ...setup, apicId: l });
       v += guest.vcpus;
     }
     this.machine = new Machine({

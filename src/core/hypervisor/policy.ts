@@ -269,6 +269,13 @@ export interface PolicyTraits {
   /** SVM AVIC in use. */
   readonly avic: boolean;
   /**
+   * KVM drops AVIC for a whole VM whose CPUID offers x2APIC when the CPU has no x2AVIC
+   * (APICV_INHIBIT_REASON_X2APIC: arch/x86/kvm/svm/avic.c avic_vcpu_after_set_cpuid under
+   * AVIC_MODE_X1; Linux 5.6-5.19 svm.c svm_vcpu_after_set_cpuid) - even if the guest stays in xAPIC
+   * mode, which is why AVIC users hide x2APIC (`-cpu ...,-x2apic`).
+   */
+  readonly avicInhibitedByX2apicOffer: boolean;
+  /**
    * How the hypervisor maps guest-physical ranges with no memory behind them (device MMIO, and the
    * xAPIC page without APIC-access virtualization), i.e. which exit an access takes (D9): bhyve
    * leaves them unmapped (EPT violation; vm_handle_inst_emul); KVM installs MMIO SPTEs whose
@@ -361,6 +368,7 @@ export function resolvePolicy(
       isrvecStack: hypervisor === 'bhyve',
       svmCr8WriteInterceptToggle: hypervisor === 'kvm',
       avic,
+      avicInhibitedByX2apicOffer: avic && profile.svm?.x2avic !== true,
       mmio: 'npf',
       guestTimer: 'host-timer',
       svmIntrWindow: hypervisor === 'bhyve' && hostOs === 'illumos' ? 'until-exit' : 'per-entry',
@@ -411,6 +419,7 @@ export function resolvePolicy(
       isrvecStack: false,
       svmCr8WriteInterceptToggle: false,
       avic: false,
+      avicInhibitedByX2apicOffer: false,
       mmio: 'ept-misconfig',
       guestTimer:
         can(pin1, PinBased.ActivateVmxPreemptionTimer) && t('kvm_intel.preemption_timer') === 1
@@ -455,6 +464,7 @@ export function resolvePolicy(
     isrvecStack: true,
     svmCr8WriteInterceptToggle: false,
     avic: false,
+    avicInhibitedByX2apicOffer: false,
     mmio: 'ept-violation',
     guestTimer: 'host-timer',
     svmIntrWindow: 'per-entry',

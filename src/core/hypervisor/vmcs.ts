@@ -30,6 +30,8 @@ export interface VcpuSetup {
   readonly guest: number;
   /** The guest's LAPIC runs in x2APIC mode. */
   readonly x2apic: boolean;
+  /** The guest's CPUID offers x2APIC (whether or not it switched to it); absent: as `x2apic`. */
+  readonly x2apicOffered?: boolean;
   readonly apicId: number;
   /** The guest's Hyper-V enlightenments (KVM only; hypervisor/hyperv.ts). */
   readonly hyperv?: HypervSetup;
@@ -128,7 +130,10 @@ export function setupVcpu(
     // Interrupts"); physical INTR, HLT and MSR accesses are intercepted.
     s[b + F.V_INTR_MASKING] = 1;
     s[b + F.SVM_INTERCEPTS] = SvmIntercept.INTR | SvmIntercept.HLT | SvmIntercept.MSR;
-    if (t.avic && apicv && !setup.x2apic) flags |= Flag.AVIC;
+    // AVIC accelerates xAPIC MMIO only (x2AVIC, which would cover x2APIC mode, is not modelled), and
+    // KVM inhibits it for a VM offered x2APIC on a CPU without x2AVIC (PolicyTraits).
+    const inhibited = t.avicInhibitedByX2apicOffer && (setup.x2apicOffered ?? setup.x2apic);
+    if (t.avic && apicv && !setup.x2apic && !inhibited) flags |= Flag.AVIC;
   }
   s[b + F.FLAGS] = flags;
   s[b + F.STK_TOP] = 0;
