@@ -16,6 +16,7 @@
  */
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { resolvePolicy, TUNABLES, tunableValue, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
+import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { runScenario } from '../run/runScenario.js';
@@ -69,6 +70,8 @@ export interface WhatIfResult {
   readonly phaseSeconds?: number;
   /** Why the phase duration was not projected (the projection rule does not hold for this profile). */
   readonly phaseRefused?: string;
+  /** The profile's LAPIC mode: every configuration runs the guest in it, as measured. */
+  readonly x2apic: boolean;
   readonly rows: readonly WhatIfRow[];
 }
 
@@ -203,6 +206,7 @@ export function whatIf(
     seed: options.seed,
     ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}),
     ...(phaseRefused !== undefined ? { phaseRefused } : {}),
+    x2apic: profile.x2apic,
     rows,
   };
 }
@@ -211,6 +215,13 @@ export function whatIf(
 export function whatIfNotes(r: WhatIfResult): string[] {
   const notes: string[] = [];
   if (r.phaseRefused !== undefined) notes.push(`phase not projected: ${r.phaseRefused}`);
+  // The guest keeps the measured mode; a hypervisor that does not offer x2APIC by default needs
+  // telling to (src/core/hypervisor/x2apicOffer.ts).
+  const noOffer = r.x2apic ? r.rows.filter((row) => !x2apicOfferedByDefault(row.policy as PolicyName)) : [];
+  if (noOffer.length > 0)
+    notes.push(
+      `${noOffer.map((row) => row.variant).join(', ')}: the guest runs in x2APIC mode as measured; bhyve offers x2APIC only with bhyve -x (config x86.x2apic), so those rows assume it`,
+    );
   for (const row of r.rows) {
     for (const d of row.droppedOpaque)
       notes.push(

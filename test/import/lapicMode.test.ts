@@ -5,6 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measuredX2apicMode } from '../../src/import/lapicMode.js';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -50,6 +52,29 @@ describe('import: the LAPIC mode flags', () => {
     const r = await run('--xapic');
     assert.match(r.out, /^x2apic: false$/m);
     assert.match(r.err, /APIC_ACCESS +- +0\.0 +[\d.]+ +not in report/);
+  });
+  it('what-if says that bhyve rows assume x2APIC offered (bhyve -x) for an x2APIC profile', async () => {
+    const r = await run();
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-lapic-'));
+    try {
+      const file = join(dir, 'linux.yaml');
+      writeFileSync(file, r.out);
+      const io = capture();
+      assert.equal(await main(['what-if', file, '--sim-seconds', '2'], io), 0, io.stderr.join(''));
+      const all = (io.stdout.join('') + io.stderr.join('')).replace(/\s+/g, ' ');
+      assert.match(
+        all,
+        /bhyve-12\.1\/i7-6700K, .*: the guest runs in x2APIC mode as measured; bhyve offers x2APIC only with bhyve -x/,
+      );
+      assert.doesNotMatch(all, /kvm\/i7-6700K[^:]*: the guest runs in x2APIC mode/);
+      const xapic = await run('--xapic');
+      writeFileSync(file, xapic.out);
+      const io2 = capture();
+      assert.equal(await main(['what-if', file, '--sim-seconds', '2'], io2), 0);
+      assert.doesNotMatch(io2.stdout.join('') + io2.stderr.join(''), /the guest runs in x2APIC mode/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('--x2apic with --xapic is a usage error', async () => {
     const r = await run('--x2apic', '--xapic');
