@@ -427,7 +427,8 @@ export abstract class HostState {
                 ? { autoEoiVector: guest.model.timer.vector }
                 : {}),
             };
-      const setup = { guest: gi, x2apic: x2, x2apicOffered: guest.x2apicOffered, ...(hyperv && { hyperv }) };
+      const kvmPvEoi = guest.model.family === 'linux';
+      const setup = { guest: gi, x2apic: x2, x2apicOffered: guest.x2apicOffered, kvmPvEoi, ...(hyperv && { hyperv }) };
       for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ ...setup, apicId: l });
       v += guest.vcpus;
     }
