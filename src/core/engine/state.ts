@@ -427,8 +427,7 @@ export abstract class HostState {
                 ? { autoEoiVector: guest.model.timer.vector }
                 : {}),
             };
-      const kvmPvEoi = guest.model.family === 'linux';
-      const setup = { guest: gi, x2apic: x2, x2apicOffered: guest.x2apicOffered, kvmPvEoi, ...(hyperv && { hyperv }) };
+      const setup = { guest: gi, x2apic: x2, x2apicOffered: guest.x2apicOffered, ...(hyperv && { hyperv }) };
       for (let l = 0; l < guest.vcpus; l++) vcpuSetups.push({ ...setup, apicId: l });
       v += guest.vcpus;
     }

@@ -29,13 +29,6 @@ export const enum HvFeature {
    * (HV_DEPRECATING_AEOI_RECOMMENDED), so the guest does not use it and APICv is not inhibited.
    */
   APICV = 1 << 4,
-  /**
-   * KVM's own PV EOI (not Hyper-V's; kept in this word with the other paravirtual features): a Linux
-   * guest under QEMU (kvm_default_props `kvm-pv-eoi` on) enables it at boot (arch/x86/kernel/kvm.c
-   * kvm_guest_init -> MSR_KVM_PV_EOI_EN, kvm_guest_apic_eoi_write) and skips its EOI write when KVM
-   * marked the EOI as not needed at entry (Machine.pvEoiSkips).
-   */
-  KVM_PV_EOI = 1 << 5,
 }
 
 /**
@@ -91,8 +84,7 @@ function featureOf(msr: number): number {
 }
 
 /** What the hypervisor does, after the exit, with an access to synthetic MSR `msr` by a guest with `features` (HvFeature bits). */
-export function hvMsrAccess(word: number, msr: number): HvAccess {
-  const features = word & ~HvFeature.KVM_PV_EOI; // KVM's own PV EOI exposes no Hyper-V MSR
+export function hvMsrAccess(features: number, msr: number): HvAccess {
   const need = featureOf(msr);
   if (features === 0 || (need !== 0 && (features & need) === 0)) return HvAccess.GP;
   if (msr === HvMsr.EOI) return HvAccess.EOI;

@@ -2,7 +2,7 @@ import type { VmxCapabilities } from '../cpu/profile.js';
 import { X2apicMsr } from '../apic/registers.js';
 import { F, Flag, SvmIntercept } from '../vcpu/layout.js';
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from '../vmx/controls.js';
-import { apicvInhibitedByHyperv, HvFeature, hypervWord, type HypervSetup } from './hyperv.js';
+import { apicvInhibitedByHyperv, hypervWord, type HypervSetup } from './hyperv.js';
 import type { PolicyTraits } from './policy.js';
 
 /**
@@ -35,8 +35,6 @@ export interface VcpuSetup {
   readonly apicId: number;
   /** The guest's Hyper-V enlightenments (KVM only; hypervisor/hyperv.ts). */
   readonly hyperv?: HypervSetup;
-  /** The guest enables KVM's PV EOI when KVM offers it (HvFeature.KVM_PV_EOI; a Linux guest). */
-  readonly kvmPvEoi?: boolean;
 }
 
 /**
@@ -60,8 +58,7 @@ export function setupVcpu(
   s[b + F.PENDING_INJECT] = -1;
   let flags = Flag.IF;
   if (setup.x2apic) flags |= Flag.X2APIC;
-  const hv =
-    hypervWord(t, setup.hyperv) | (setup.kvmPvEoi === true && t.hypervisor === 'kvm' ? HvFeature.KVM_PV_EOI : 0);
+  const hv = hypervWord(t, setup.hyperv);
   s[b + F.HV] = hv;
   // SynIC AutoEOI inhibits APICv / AVIC for the VM (hyperv.ts apicvInhibitedByHyperv).
   const apicv = !apicvInhibitedByHyperv(hv);

@@ -226,18 +226,9 @@ export class GuestInstructions extends HypervisorEmulation {
    * keeps irr_pending set. A cheap query for the guest model: no state changes.
    */
   hvEoiAssist(v: number): boolean {
-    return (this.s[v * F.STRIDE + F.HV] & HvFeature.VAPIC) !== 0 && this.pvEoiSkips(v);
-  }
-
-  /**
-   * KVM marks the EOI as not needed (lapic.c apic_sync_pv_eoi_to_guest, for its own PV EOI and
-   * hv-vapic's assist alike): no APICv / AVIC, nothing requested, a vector in service whose EOI KVM
-   * does not track.
-   */
-  protected pvEoiSkips(v: number): boolean {
     const s = this.s;
     const b = v * F.STRIDE;
-    if ((s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) return false;
+    if ((s[b + F.HV] & HvFeature.VAPIC) === 0 || (s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) return false;
     if (vecHighest(s, b + F.IRR) >= 0) return false;
     const vector = vecHighest(s, b + F.ISR);
     return vector >= 0 && !vecTest(s, b + F.TMR, vector) && !vecTest(s, b + F.EOI_EXIT, vector);
@@ -289,19 +280,9 @@ export class GuestInstructions extends HypervisorEmulation {
     this.enter(v);
   }
 
-  /**
-   * End of interrupt, the way the guest's LAPIC mode does it (MMIO 0xB0 or WRMSR 0x80B) - or none
-   * under KVM's PV EOI when KVM marked it not needed (the vector retired as hvEoi does).
-   */
+  /** End of interrupt, the way the guest's LAPIC mode does it (MMIO 0xB0 or WRMSR 0x80B). */
   eoi(v: number): void {
-    const hv = this.s[v * F.STRIDE + F.HV];
-    if (
-      (hv & HvFeature.KVM_PV_EOI) !== 0 &&
-      (this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) === 0 &&
-      this.pvEoiSkips(v)
-    )
-      this.endOfInterrupt(v, EoiBy.HYPERVISOR);
-    else if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
+    if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0) this.wrmsr(v, X2apicMsr.Eoi, 0, 0);
     else this.writeApic(v, ApicOffset.Eoi, 0);
   }
 

@@ -5,7 +5,6 @@ import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
 import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
-import { HvFeature } from '../hypervisor/hyperv.js';
 import { ProcBased, ProcBased2 } from '../vmx/controls.js';
 import { RecKind } from './recorder.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
@@ -71,9 +70,9 @@ export class Machine extends TabulatedInstructions {
     );
   }
 
-  /** The vCPU's Hyper-V features (hypervisor/hyperv.ts HvFeature bits, KVM's PV EOI left out; 0 under bhyve). */
+  /** The vCPU's Hyper-V features (hypervisor/hyperv.ts HvFeature bits; 0 under bhyve). */
   hyperv(v: number): number {
-    return this.s[v * F.STRIDE + F.HV] & 0xff & ~HvFeature.KVM_PV_EOI;
+    return this.s[v * F.STRIDE + F.HV] & 0xff;
   }
 
   isStopped(v: number): boolean {
