@@ -33,8 +33,9 @@ export class HostSimulation extends HostState {
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
   /**
-   * Diagnostics (bench/run.ts --mix): when set, every event processed one by one is tallied here by
-   * the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none), over all hosts of the thread.
+   * Diagnostics (bench/run.ts, bench/eventMix.ts): when set, every engine event (a heap pop) is tallied
+   * here by the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none and was not folded into
+   * the next: foldTally), over all hosts of the thread.
    */
   static kindTally: Float64Array | null = null;
   /**
