@@ -55,8 +55,8 @@ const { values: opts } = benchArgs(
 );
 checkChoice('case', 'cases', opts.case, CASES);
 const seconds = Number(opts.seconds);
-if (!(seconds > 0)) {
-  process.stderr.write(`--seconds must be a positive number, not ${opts.seconds}\n`);
+if (!(seconds > 0 && seconds <= 3600)) {
+  process.stderr.write(`--seconds must be a number of seconds above 0 and at most 3600, not ${opts.seconds}\n`);
   process.exit(2);
 }
 
@@ -64,6 +64,16 @@ const data = loadModelData();
 
 function single(id: keyof typeof SINGLE): Scenario {
   const c = SINGLE[id];
+  try {
+    return singleScenario(id, c);
+  } catch (e) {
+    // What the scenario loader refuses (a duration it cannot read, e.g. --seconds 1e-12): its diagnostics.
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+function singleScenario(id: string, c: (typeof SINGLE)[keyof typeof SINGLE]): Scenario {
   return parseScenario(
     `name: mix-${id}
 seed: 1
