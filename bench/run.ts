@@ -216,7 +216,9 @@ for (let i = 0; i < selected.length; i++) {
 }
 console.log(
   'engine events: events the engine executed one by one (a pop of the event heap: one kind run on one vCPU, or a ' +
-    'host-tick wake-up, HOST_TICK above); %cr8 pairs and host ticks fast-forwarded in bulk are guest events, not engine events',
+    'host-tick wake-up, HOST_TICK above; a wake-up that ran nothing while its vCPU stayed the earliest is folded into ' +
+    'the event after it, no pop: dist/bench/eventMix.js counts them); %cr8 pairs and host ticks fast-forwarded in bulk ' +
+    'are guest events, not engine events',
 );
 console.log(
   'targets (#16): engine events >= 3 % of the ceiling (idle fleet, install bhyve-12.1); vCPU-s per wall-s ' +

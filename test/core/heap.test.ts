@@ -40,3 +40,31 @@ test('[engine/heap.ts] the root is the least (time, id) after any inserts, re-ke
     { seed: 0x4ea9, numRuns: 500 },
   );
 });
+
+test('[engine/heap.ts] keepsRoot: the root, given a new time, stays the root exactly when it is still the least (time, id)', () => {
+  const n = 7;
+  const entry = fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: 12 }));
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 30 }), fc.integer({ min: 0, max: 12 }), (entries, time) => {
+      const heap = new EventHeap(n);
+      const ref = new Map<number, number>();
+      for (const [id, t] of entries) {
+        heap.set(id, t);
+        ref.set(id, t);
+      }
+      if (heap.size === 0) return;
+      const root = heap.peek();
+      for (const id of ref.keys()) if (id !== root) assert.equal(heap.keepsRoot(id), false, 'not the root');
+      heap.key[root] = time;
+      let least = true;
+      for (const [id, t] of ref) if (id !== root && (t < time || (t === time && id < root))) least = false;
+      assert.equal(heap.keepsRoot(root), least);
+      // When it stays, the heap holds as it is: re-keying moves nothing.
+      if (least) {
+        heap.rekey(root);
+        assert.equal(heap.peek(), root);
+      }
+    }),
+    { seed: 0x600d, numRuns: 500 },
+  );
+});

@@ -52,6 +52,17 @@ export class EventHeap {
     }
   }
 
+  /**
+   * Whether `id`, given the time its caller has just written in `key[id]`, is and stays the root: it
+   * is the root and before both its children. Then the heap holds as it is, and rekey would move
+   * nothing (down(0) makes the same two comparisons).
+   */
+  keepsRoot(id: number): boolean {
+    if (this.pos[id] !== 0) return false;
+    const n = this.size;
+    return (n < 2 || this.less(id, this.heap[1])) && (n < 3 || this.less(id, this.heap[2]));
+  }
+
   /** The id with the earliest key (its time is `key[peek()]`), or -1 when empty. */
   peek(): number {
     return this.size > 0 ? this.heap[0] : -1;

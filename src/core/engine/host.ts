@@ -33,10 +33,21 @@ export class HostSimulation extends HostState {
   /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
   /**
-   * Diagnostics (bench/run.ts --mix): when set, every event processed one by one is tallied here by
-   * the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none), over all hosts of the thread.
+   * Diagnostics (bench/run.ts, bench/eventMix.ts): when set, every engine event (a heap pop) is tallied
+   * here by the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none and was not folded into
+   * the next: foldTally), over all hosts of the thread.
    */
   static kindTally: Float64Array | null = null;
+  /**
+   * Diagnostics (bench/eventMix.ts): when set, its [0] counts the wake-ups folded into the event that
+   * followed them (processVcpu: a wake-up that ran nothing, the vCPU still the earliest), all hosts.
+   */
+  static foldTally: Float64Array | null = null;
+  /**
+   * Fold wake-ups that ran nothing into the event after them (processVcpu). Off, each is an engine
+   * event of its own, as before the fifteenth session: test/engine/fold.test.ts compares the two.
+   */
+  static foldWakeUps = true;
   private stepNo = 0;
   private deliveredSeen = 0;
   /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
@@ -53,6 +64,8 @@ export class HostSimulation extends HostState {
    * absolute time is past the small-integer range, and V8 boxes a double argument, an allocation).
    */
   private firstTick = 0.5;
+  /** advanceTo's bound, for processVcpu's folded wake-ups (a field: a double argument is boxed). */
+  private untilNs = 0.5;
 
   constructor(config: HostConfig) {
     super(config);
@@ -67,6 +80,7 @@ export class HostSimulation extends HostState {
   /** Process every event before `untilNs` (exclusive) and advance all vCPUs to it. */
   advanceTo(untilNs: number): void {
     const heap = this.heap;
+    this.untilNs = untilNs;
     // The root's time is read from the key array here, not returned by a heap method: a double
     // returned by a call V8 does not inline is boxed, and whether TurboFan inlines a method of more
     // than 27 bytes of bytecode depends on the feedback it read (in about 1 process in 300 it left
@@ -114,26 +128,74 @@ export class HostSimulation extends HostState {
    * state (`now`, set by advanceTo), read by every call below and by the handlers in src/core/guests,
    * never an argument: it is a double past the small-integer range after 2.1 simulated seconds, and
    * V8 boxes a double passed to a call it does not inline (an allocation per event).
+   *
+   * A wake-up that runs nothing (a host tick, or work-counted due time that the exits since the walk
+   * pushed later: docs/PERF.md, fifteenth session) is folded into what follows while the vCPU stays
+   * the earliest (foldWakeUp): the loop goes on at its next time, without a pop of the heap. The same
+   * steps run at the same times in the same order as when each wake-up was its own event, so results
+   * are the same; only the engine-event count (heap pops) and the work between the steps differ.
    */
   private processVcpu(v: number): void {
     const m = this.machine;
-    this.stepNo++;
-    m.beginStep(this.stepNo);
-    this.deliveredSeen = 0;
-    this.advance(v);
-    if (m.isStopped(v)) {
+    for (;;) {
+      this.stepNo++;
+      m.beginStep(this.stepNo);
+      this.deliveredSeen = 0;
+      this.advance(v);
+      if (m.isStopped(v)) {
+        this.noteStops();
+        this.reschedule(v);
+        return;
+      }
+      const kind = firstDue(this, v);
+      if (kind !== -1) dispatch(this, v, kind);
+      // Nothing ran and nothing is left to drain: the walk firstDue has just done is the one reschedule
+      // would do (it leaves the earliest due time in walkNext, and nothing below writes what it reads).
+      const quiet =
+        kind === -1 &&
+        m.ipiOutCount === 0 &&
+        !(this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length);
+      this.drainDeliveries();
+      if (m.debugChecks) m.checkAllInvariants();
       this.noteStops();
-      this.reschedule(v);
+      const fold = quiet && HostSimulation.foldWakeUps;
+      if (fold && this.foldWakeUp(v)) continue;
+      const tally = HostSimulation.kindTally;
+      if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
+      if (!fold) this.reschedule(v);
       return;
     }
-    const kind = firstDue(this, v);
-    if (kind !== -1) dispatch(this, v, kind);
-    const tally = HostSimulation.kindTally;
-    if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
-    this.drainDeliveries();
-    if (m.debugChecks) m.checkAllInvariants();
-    this.noteStops();
-    this.reschedule(v);
+  }
+
+  /**
+   * After a wake-up of vCPU `v` that ran nothing, with the walk's earliest time in walkNext: re-key `v`
+   * as reschedule would, and when it stays the heap's root at a time before advanceTo's bound (the
+   * next pop would be `v` again), set the event's time to it and return true: processVcpu goes on
+   * there. Otherwise `v` is re-keyed (or reschedule runs, where it would do more: a stopped vCPU, a
+   * host tick to draw) and it returns false.
+   */
+  private foldWakeUp(v: number): boolean {
+    const b = v * Vf.STRIDE;
+    if (this.machine.isStopped(v) || (this.mode(v) !== Mode.HALT && this.vf[b + Vf.NEXT_HOST_TICK] === Infinity)) {
+      this.reschedule(v);
+      return false;
+    }
+    const k = this.walkNext;
+    if (k === Infinity) {
+      this.heap.remove(v);
+      return false;
+    }
+    const heap = this.heap;
+    heap.key[v] = Math.max(k, this.vf[b + Vf.T]);
+    if (heap.key[v] < this.untilNs && heap.keepsRoot(v)) {
+      this.now = heap.key[v];
+      this.machine.clockNs = heap.key[v];
+      const folds = HostSimulation.foldTally;
+      if (folds !== null) folds[0]++;
+      return true;
+    }
+    heap.rekey(v);
+    return false;
   }
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
