@@ -24,6 +24,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'allocSites', options: ['--case NAME', '--variant I', '--warmup S', '--seconds S', '--top N'] },
   { script: 'allocSpread', options: ['--processes N', '--parallel N'] },
   { script: 'instructions', options: ['--case NAME', '--seconds S', '--one DIR'] },
+  { script: 'eventMix', options: ['--case NAME', '--seconds S'] },
   {
     script: 'realtime',
     options: [
