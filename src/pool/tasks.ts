@@ -43,10 +43,11 @@ export function splitRange(start: number, end: number, k: number): [number, numb
  * A max-pace variant's hosts [start, end) as tasks in the order the pool runs them (guided
  * self-scheduling): each takes at most `cap` hosts and at most a (2 x workers)-th of the run's hosts
  * still unplanned (`left`, this variant's and the later variants'), so tasks are large while much
- * work remains (few tasks: each costs the main thread, the worker and V8 ~4 ms of CPU) and shrink
- * to single hosts at the end. Equal hosts then leave the workers finishing within about a host of
- * each other; with equal-sized tasks (the plan before) the tail was half a task on average, and a
- * task was a 4 x workers-th of a variant: 6 % of a 2-worker run of 2 x 24 hosts.
+ * work remains (fewer tasks: each costs ~4 ms of CPU in the main thread, the worker and V8's
+ * threads) and shrink to single hosts at the end, where equal hosts leave the workers finishing
+ * within about a host of each other. Equal tasks of a 4 x workers-th of a variant (the plan before)
+ * left a tail of half a task on average: 182-210 ms per worker on 2 x 24 hosts (docs/PERF.md,
+ * "Fifteenth session").
  */
 export function guidedRanges(
   start: number,
