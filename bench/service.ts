@@ -30,7 +30,7 @@ import { processThreadClocks, threadClock } from '../src/pool/threadClock.js';
 import { accountWorkers, type WorkerAccount } from '../src/pool/workAccount.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
-import { benchArgs } from './args.js';
+import { benchArgs, USAGE_ERROR } from './args.js';
 import { medianP95Max, sleep, tenThousandGuests } from './serviceLoad.js';
 
 /** The pool's work: an idle mixed fleet, `hosts` hosts per variant (8 by default: 16 hosts in all). */
@@ -280,11 +280,15 @@ const { values: opts } = benchArgs(
     hosts: { type: 'string', default: '8', value: 'N', help: 'hosts per variant of the pool figures' },
   },
 );
-const rounds = Math.max(1, Math.floor(Number(opts.rounds)) || 1);
-const throughputWork = parseScenario(
-  throughputYaml(Math.max(1, Math.floor(Number(opts.hosts)) || 8)),
-  'bench-throughput.yaml',
-);
+/** `--name`'s value as a whole number >= 1, or a usage error (exit 2). */
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1) return n;
+  process.stderr.write(`--${name} takes a whole number >= 1, not ${JSON.stringify(value)}\n`);
+  process.exit(USAGE_ERROR);
+}
+const rounds = positive('rounds', opts.rounds);
+const throughputWork = parseScenario(throughputYaml(positive('hosts', opts.hosts)), 'bench-throughput.yaml');
 
 const loadStart = loadavg()[0];
 console.log(`\nservice bench (${availableParallelism()} cores, load average (1 min) ${loadStart.toFixed(2)} at start)`);
