@@ -7,8 +7,9 @@ import type { RunTask, TaskDone } from './protocol.js';
  * the runs that have tasks waiting), not to the run that queued first. A small run started while a
  * big one runs gets every other free worker instead of waiting behind all of the big run's tasks.
  *
- * The unit shared is a task (a host range of one variant): a max-pace run has up to 4 tasks per
- * worker and variant (src/pool/tasks.ts), so a worker changes hands every few seconds of a long run.
+ * The unit shared is a task (a host range of one variant): a max-pace run's tasks hold at most a
+ * (2 x workers)-th of a variant's hosts and shrink to single hosts at its end (src/pool/tasks.ts), so
+ * a worker changes hands several times in a long run.
  */
 
 interface Waiting {

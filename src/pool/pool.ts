@@ -8,7 +8,7 @@ import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest }
  * run a runner that shares one pool fairly between runs (src/pool/fair.ts).
  */
 export interface TaskRunner {
-  /** Plan width: a max-pace run gets up to 4 tasks per worker, a realtime run about one per worker. */
+  /** Plan width: a max-pace run's tasks shrink to single hosts at its end (tasks.ts), a realtime run has about one per worker. */
   readonly workers: number;
   run(task: RunTask, signal?: AbortSignal): Promise<TaskDone>;
   /** A task failed because its worker threw or died. */
@@ -42,6 +42,10 @@ export class SimPool implements TaskRunner {
   readonly workers: number;
   private readonly piscina: Piscina<WorkerRequest, WorkerAnswer>;
   private closed = false;
+  /** Tasks handed to piscina and not yet answered (at most `workers`). */
+  private active = 0;
+  /** Tasks waiting for a worker, first come first served. */
+  private readonly waiting: { readonly go: () => void }[] = [];
   /** Tasks that failed because their worker threw or died (for the metrics). */
   failures = 0;
 
@@ -67,19 +71,58 @@ export class SimPool implements TaskRunner {
     await Promise.all(Array.from({ length: this.workers }, () => this.piscina.run(ping)));
   }
 
+  /**
+   * Run a task on the next free worker, tasks in the order they came. piscina is handed at most one
+   * task per worker: its own queue does not keep that order (a task with an AbortSignal that finds
+   * every worker busy goes to the back of the queue, or with `stricterFIFO` to the front, which
+   * reverses a batch), and a max-pace plan must run its smallest tasks last (tasks.ts).
+   */
   async run(task: RunTask, signal?: AbortSignal): Promise<TaskDone> {
     if (this.closed) throw new Error('the worker pool is closed');
-    const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
-    if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
-    return answer;
+    await this.slot(signal);
+    try {
+      const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
+      if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
+      return answer;
+    } finally {
+      // The worker's slot passes to the task that waited longest.
+      const next = this.waiting.shift();
+      if (next) next.go();
+      else this.active--;
+    }
+  }
+
+  /** Wait for a worker of our own (the queue's order); an abort while waiting rejects with its reason. */
+  private slot(signal?: AbortSignal): Promise<void> {
+    if (this.active < this.workers && this.waiting.length === 0) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('the task was aborted while queued'));
+      };
+      const entry = {
+        go: (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
   }
 
   noteFailure(): void {
     this.failures++;
   }
 
+  /** Tasks waiting for a worker. */
   get queueSize(): number {
-    return this.piscina.queueSize;
+    return this.waiting.length + this.piscina.queueSize;
   }
 
   get threads(): number {

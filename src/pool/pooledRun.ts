@@ -15,6 +15,7 @@ import {
   type RunTask,
   type StopCodeValue,
   type TaskUpdate,
+  type TaskWork,
 } from './protocol.js';
 
 /**
@@ -66,6 +67,8 @@ interface TaskState {
   error?: string;
   /** With historyStepNs: the task's totals at each step (empty for a task that failed or never ran). */
   history?: readonly HistoryPoint[];
+  /** Done: when its worker ran it, and which worker (TaskWork). */
+  work?: TaskWork & { readonly threadId: number };
 }
 
 export interface PooledOutcome {
@@ -353,6 +356,7 @@ export class PooledRun implements LiveRun {
       state.totals = TotalsAccumulator.fromJSON(r.totals);
       state.progress = r.progress;
       state.status = 'done';
+      state.work = { ...r.work, threadId: r.threadId };
       if (r.history !== undefined) state.history = r.history;
       if (r.stopped) {
         this.anyStopped = true;

@@ -75,8 +75,24 @@ export interface TaskDone {
   readonly stopped: boolean;
   readonly progress: Progress;
   readonly threadId: number;
+  /** When and how the worker ran the task (the bench's accounting of a run's wall time). */
+  readonly work: TaskWork;
   /** With RunTask.historyStepNs: the task's absolute totals at each step it reached, in order. */
   readonly history?: readonly HistoryPoint[];
+}
+
+/**
+ * When a worker ran a task, and which thread it was: the bench adds these up per worker to tell its
+ * idle time (before its first task, between tasks, the tail) from its time in tasks
+ * (workAccount.ts), and reads the thread's CPU clocks by its OS id (threadClock.ts).
+ */
+export interface TaskWork {
+  /** Wall clock (ms since the epoch, sub-ms: performance.timeOrigin + now) when the worker began the task. */
+  readonly startMs: number;
+  /** The same when it had the answer ready (before the answer's structured clone). */
+  readonly endMs: number;
+  /** The worker's OS thread id (Linux): whose clocks to read (threadClock.ts). */
+  readonly osThreadId?: number;
 }
 
 /** A task's totals at one step of simulated time (no time series, no per-guest list). */

@@ -12,11 +12,13 @@ import { loadModelData, type ModelData } from '../model/data.js';
 import { runHosts, runScriptedGuest, type Progress } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
 import { durationLimitNs } from '../scenario/types.js';
+import { osThreadId } from './threadClock.js';
 import {
   Control,
   type HistoryPoint,
   type RunTask,
   type TaskUpdate,
+  type TaskWork,
   type WorkerAnswer,
   type WorkerData,
   type WorkerRequest,
@@ -42,11 +44,20 @@ function injectFault(kind: RunTask['fault']): void {
   }
 }
 
+const wallMs = (): number => performance.timeOrigin + performance.now();
+
+/** The task's TaskWork: its wall span on this thread. */
+function workSince(startMs: number): TaskWork {
+  const tid = osThreadId();
+  return { startMs, endMs: wallMs(), ...(tid === undefined ? {} : { osThreadId: tid }) };
+}
+
 export default function answer(msg: WorkerRequest): WorkerAnswer {
   if (msg.kind === 'ping') {
     modelData();
     return { kind: 'pong', threadId };
   }
+  const startMs = wallMs();
   const { scenario, task, port } = msg;
   const control = new Int32Array(msg.control);
   const post = (u: TaskUpdate): void => port.postMessage(u);
@@ -61,6 +72,7 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
         stopped: true,
         progress: { simNs: 0, hostsDone: 0, hostsTotal: task.hostEnd - task.hostStart },
         threadId,
+        work: workSince(startMs),
       };
     post({ kind: 'started', threadId });
     injectFault(msg.fault);
@@ -114,12 +126,14 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
       },
     });
     if (task.scripted) for (const g of variant.guests) if (g.kind === 'scripted') runScriptedGuest(variant, g, acc);
+    const totals = acc.toJSON();
     return {
       kind: 'done',
-      totals: acc.toJSON(),
+      totals,
       stopped: !ok,
       progress: ok ? { ...last, hostsDone: last.hostsTotal } : last,
       threadId,
+      work: workSince(startMs),
       ...(history !== undefined ? { history } : {}),
     };
   } finally {
