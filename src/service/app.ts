@@ -5,6 +5,7 @@ import type { RunManager } from './runs.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
 import { note, page as htmlPage } from '../report/page.js';
+import { showInvisible } from '../input/diagnostics.js';
 import type { RunResults } from '../results/types.js';
 import { createHash } from 'node:crypto';
 import { requireRole, tokenOf, type Tokens } from './auth.js';
@@ -99,11 +100,15 @@ function isPagePath(path: string): boolean {
   return path !== '/metrics' && !path.startsWith('/api/');
 }
 
-/** The 404 page: what was not found (escaped: it names the path asked for), and the way to the runs. */
+/**
+ * The 404 page: what was not found, and the way to the runs. The message names the path asked for:
+ * escaped, and its invisible characters shown as escapes (a NUL or a right-to-left override in
+ * the path was copied into the page as it was).
+ */
 function notFoundPage(message: string): string {
   return htmlPage({
     title: 'vmexit-lab: not found',
-    body: `<h1>Not found</h1>\n${note(message)}\n<p><a href="/">All runs</a></p>`,
+    body: `<h1>Not found</h1>\n${note(showInvisible(message))}\n<p><a href="/">All runs</a></p>`,
     charts: [],
     nav: '<a href="/">all runs</a>',
   });
