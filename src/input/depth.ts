@@ -20,12 +20,18 @@
  * the same on bad input: yaml recovers from errors by nesting (`a: b: c` on one line is two
  * mappings; `: - -\na:\n` repeated nests one mapping more each time at indentation 0; `[ "]" `
  * repeated is a `[` each time, its `]` quoted), and a scan that missed such a level once missed
- * it 5,000 times in a 40 KB document.
+ * it 5,000 times in a 45 KB document.
  */
 import { Lexer, Parser, type CST } from 'yaml';
 
 /** Levels of nesting parsed at most. Scenarios, profiles and validation cases nest under 10. */
 export const MAX_YAML_DEPTH = 200;
+
+/** The words of the refusal, at the position of the collection that opened level MAX_YAML_DEPTH + 1. */
+export const TOO_DEEP = {
+  message: `YAML nested too deeply: a collection ${MAX_YAML_DEPTH + 1} levels deep opens here (nothing else was checked)`,
+  expected: `collections nested at most ${MAX_YAML_DEPTH} levels deep (each [ or {, block mapping and block sequence is a level; scenarios and profiles need under 10): flatten it, or look for brackets left open`,
+} as const;
 
 function isCollection(t: CST.Token): boolean {
   return t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection';
@@ -43,20 +49,16 @@ export type CstOrTooDeep =
 
 /**
  * Lex and parse `text` as Parser.parse does (onNewLine as Parser's), refusing it at the first
- * token that leaves more than `limit` collections open.
+ * token that leaves more than MAX_YAML_DEPTH collections open.
  */
-export function parseCst(
-  text: string,
-  onNewLine: (offset: number) => void,
-  limit: number = MAX_YAML_DEPTH,
-): CstOrTooDeep {
+export function parseCst(text: string, onNewLine: (offset: number) => void): CstOrTooDeep {
   const parser = new Parser(onNewLine);
   const tokens: CST.Token[] = [];
   onNewLine(0);
   const tooDeep = (): number | undefined => {
     const stack = parser.stack;
     // The stack holds a document under its collections, and a scalar may sit on top.
-    if (stack.length <= limit + 1) return undefined;
+    if (stack.length <= MAX_YAML_DEPTH + 1) return undefined;
     let open = 0;
     let innermost = 0;
     for (const t of stack) {
@@ -64,7 +66,7 @@ export function parseCst(
       open++;
       innermost = t.offset;
     }
-    return open > limit ? innermost : undefined;
+    return open > MAX_YAML_DEPTH ? innermost : undefined;
   };
   for (const lexeme of new Lexer().lex(text, false)) {
     for (const token of parser.next(lexeme)) tokens.push(token);

@@ -8,7 +8,7 @@
  */
 import { Composer, Document, LineCounter, YAMLParseError, isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Alias, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
-import { MAX_YAML_DEPTH, parseCst } from './depth.js';
+import { TOO_DEEP, parseCst } from './depth.js';
 import { closest, didYouMean, type DiagnosticSink } from './diagnostics.js';
 import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
 
@@ -101,12 +101,6 @@ interface YamlText {
   readonly lc: LineCounter;
   readonly problems: readonly YamlProblem[];
 }
-
-/** The words of a refusal of a text nested more than MAX_YAML_DEPTH levels deep. */
-export const TOO_DEEP = {
-  message: `YAML nested too deeply: a collection ${MAX_YAML_DEPTH + 1} levels deep opens here (nothing else was checked)`,
-  expected: `collections nested at most ${MAX_YAML_DEPTH} levels deep (each [ or {, block mapping and block sequence is a level; scenarios and profiles need under 10): flatten it, or look for brackets left open`,
-} as const;
 
 /**
  * Parse YAML text with positions, as yaml's parseDocument does, but refused before it is composed

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError, diagnosticsOf } from './errors.js';
-import { TOO_DEEP } from '../input/yaml.js';
+import { TOO_DEEP } from '../input/depth.js';
 import type { Scenario } from '../scenario/types.js';
 import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
 

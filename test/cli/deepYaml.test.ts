@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import { ScenarioError } from '../../src/input/diagnostics.js';
-import { TOO_DEEP } from '../../src/input/yaml.js';
+import { TOO_DEEP } from '../../src/input/depth.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { capture } from '../support/cli.js';
 

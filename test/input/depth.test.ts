@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { MAX_YAML_DEPTH } from '../../src/input/depth.js';
-import { TOO_DEEP, parseYaml } from '../../src/input/yaml.js';
+import { MAX_YAML_DEPTH, TOO_DEEP } from '../../src/input/depth.js';
+import { parseYaml } from '../../src/input/yaml.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 const L = MAX_YAML_DEPTH;
