@@ -90,10 +90,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.out(USAGE);
       return ExitStatus.OK;
     case undefined:
+      // No command is a usage error: the usage goes where errors go (`vmexit-lab > f` shows it).
+      io.err(USAGE);
+      return ExitStatus.BAD_INPUT;
     case '--help':
     case '-h':
       io.out(USAGE);
-      return command === undefined ? ExitStatus.BAD_INPUT : ExitStatus.OK;
+      return ExitStatus.OK;
     case '--version':
       io.out(TOOL_VERSION);
       return ExitStatus.OK;

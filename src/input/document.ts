@@ -3,38 +3,9 @@ import { DiagnosticSink, ScenarioError } from './diagnostics.js';
 import { Reader, parseYamlChecked } from './yaml.js';
 
 /**
- * How a YAML input opens, in one place for every kind (a scenario file, a workload profile, a
- * validation case): bounded in size and in alias expansions, parsed with positions, and a document
- * nested deeper than the parser's stack said as such.
+ * How a YAML input opens, in one place for every kind (a workload profile, a validation case):
+ * bounded in size, in nesting (src/input/depth.ts) and in alias expansions, parsed with positions.
  */
-
-/** The YAML parser's own words when a document nests deeper than its stack (a RangeError it caught). */
-const STACK_EXHAUSTED = /^YAML syntax error: Maximum call stack size exceeded$/;
-
-/**
- * Parse with `parse`, saying what a document nested too deeply for the parser is: `[[[[...` a few
- * hundred levels deep was reported as "YAML syntax error: Maximum call stack size exceeded", with
- * nothing expected, at the column where the stack ran out.
- */
-export function explainTooDeep<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (!(e instanceof ScenarioError) || !e.diagnostics.some((d) => STACK_EXHAUSTED.test(d.message))) throw e;
-    throw new ScenarioError(
-      e.diagnostics.map((d) =>
-        STACK_EXHAUSTED.test(d.message)
-          ? {
-              ...d,
-              message: 'YAML nested too deeply to parse (the parser gave up here)',
-              expected: 'collections nested a few levels deep (scenarios and profiles need under 10)',
-            }
-          : d,
-      ),
-      e.total,
-    );
-  }
-}
 
 /** What an input kind allows before its own keys are read. */
 export interface YamlInputKind {
@@ -53,7 +24,7 @@ export interface OpenedYaml {
 
 /**
  * Open `text` (named `file` in diagnostics) as an input of `kind` whose root is a mapping: too large,
- * YAML errors, too deep, not a mapping, or empty each throw a ScenarioError with the position.
+ * too deep, YAML errors, not a mapping, or empty each throw a ScenarioError with the position.
  */
 export function openYamlMapping(text: string, file: string, kind: YamlInputKind): OpenedYaml {
   const sink = new DiagnosticSink(file);
@@ -61,7 +32,7 @@ export function openYamlMapping(text: string, file: string, kind: YamlInputKind)
     sink.add(1, 1, `${kind.noun} is too large`, `at most ${kind.maxBytes} bytes`);
     sink.throwIfAny();
   }
-  const { doc, lc, aliases } = explainTooDeep(() => parseYamlChecked(text, sink, kind.maxAliases));
+  const { doc, lc, aliases } = parseYamlChecked(text, sink, kind.maxAliases);
   const r = new Reader(sink, lc, aliases);
   const root = r.map({ node: doc.contents ?? null }, `the ${kind.noun}`);
   if (root === undefined) {

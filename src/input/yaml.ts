@@ -6,8 +6,9 @@
  * and returns undefined, so the loader can go on and collect further problems. The CPU profile
  * loader (src/profiles/serialize.ts) stops at its first problem and words it its own way.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import type { Alias, Document, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
+import { Composer, Document, LineCounter, YAMLParseError, isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
+import type { Alias, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
+import { TOO_DEEP, parseCst } from './depth.js';
 import { closest, didYouMean, type DiagnosticSink } from './diagnostics.js';
 import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
 
@@ -83,10 +84,15 @@ function resolveAliases(doc: Document, lc: LineCounter, sink: DiagnosticSink): M
   return out;
 }
 
-/** A problem yaml found in the text: the first line of its message, where it is. */
+/**
+ * A problem found in the text, where it is: one of yaml's (`syntax`, the first line of its
+ * message), or the text nested too deeply to be parsed (what was expected given).
+ */
 interface YamlProblem extends Position {
   readonly message: string;
   readonly warning: boolean;
+  readonly syntax: boolean;
+  readonly expected?: string;
 }
 
 /** A YAML 1.2 document with its line counter, and yaml's errors then warnings. */
@@ -96,15 +102,35 @@ interface YamlText {
   readonly problems: readonly YamlProblem[];
 }
 
-/** Parse YAML text with positions. `uniqueKeys`: a repeated key is one of yaml's errors (else the caller checks). */
+/**
+ * Parse YAML text with positions, as yaml's parseDocument does, but refused before it is composed
+ * when it nests more than MAX_YAML_DEPTH levels deep (src/input/depth.ts): then the document is
+ * empty and the one problem says so. `uniqueKeys`: a repeated key is one of yaml's errors (else
+ * the caller checks).
+ */
 export function parseYaml(text: string, options: { readonly uniqueKeys: boolean }): YamlText {
   const lc = new LineCounter();
-  const doc = parseDocument(text, {
+  const cst = parseCst(text, lc.addNewLine);
+  if (cst.tooDeep !== undefined) {
+    const at = positionAt(lc, cst.tooDeep.offset);
+    return { doc: new Document(), lc, problems: [{ ...at, ...TOO_DEEP, warning: false, syntax: false }] };
+  }
+  const composer = new Composer({
     lineCounter: lc,
     prettyErrors: false,
     uniqueKeys: options.uniqueKeys,
     version: '1.2',
   });
+  // As parseDocument: the first document, and an error where a second one starts.
+  let doc: Document | undefined;
+  for (const d of composer.compose(cst.tokens, true, text.length)) {
+    if (doc === undefined) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'a second document'));
+      break;
+    }
+  }
+  if (doc === undefined) throw new Error('yaml composed no document'); // compose(..., true) always gives one
   const problem = (e: { pos: [number, number]; message: string; code?: string }, warning: boolean): YamlProblem => ({
     ...positionAt(lc, e.pos[0]),
     // yaml's own words for a second document name its API (parseAllDocuments), not what to do.
@@ -113,6 +139,7 @@ export function parseYaml(text: string, options: { readonly uniqueKeys: boolean 
         ? 'a second YAML document starts here; the file must hold one (remove the "---" line or split the file)'
         : e.message.split('\n')[0],
     warning,
+    syntax: true,
   });
   return {
     doc,
@@ -137,7 +164,10 @@ export function parseYamlChecked(
   maxAliasCount: number,
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
-  for (const p of problems) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`);
+  for (const p of problems) {
+    if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`);
+    else sink.add(p.line, p.column, p.message, p.expected);
+  }
   sink.throwIfAny();
   const aliases = resolveAliases(doc, lc, sink);
   sink.throwIfAny();

@@ -23,7 +23,6 @@ import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { explainTooDeep } from '../input/document.js';
 import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
 import { GUEST_KEYS, PHASE_KEYS, defaultsX2apic, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
@@ -142,7 +141,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   if (bytes > MAX_FILE_BYTES) throw tooLarge(file, bytes);
 
   const sink = new DiagnosticSink(file);
-  const { doc, lc, aliases } = explainTooDeep(() => parseYamlChecked(text, sink, MAX_ALIAS_COUNT));
+  const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
 
   const r = new Reader(sink, lc, aliases);
   const loader = new Loader(r, file, options);

@@ -4,6 +4,8 @@ import { ApiError } from './errors.js';
 import type { RunManager } from './runs.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
+import { note, page as htmlPage } from '../report/page.js';
+import { showInvisible } from '../input/diagnostics.js';
 import type { RunResults } from '../results/types.js';
 import { createHash } from 'node:crypto';
 import { requireRole, tokenOf, type Tokens } from './auth.js';
@@ -38,7 +40,11 @@ export const ROUTES = [
 
 type RouteName = (typeof ROUTES)[number];
 
-/** Per path: its pattern as express matches it (case-insensitive, a trailing slash allowed) and its methods. */
+/**
+ * Per path: its pattern as express matches it and its methods. Routing is case-sensitive and
+ * strict (createApp): `/API/RUNS` and `/api/runs/` are no spelling of `/api/runs` (they were, and
+ * every spelling was a name of the same resource); they get the 404 of any unknown path.
+ */
 const PATHS = (() => {
   const byPath = new Map<string, string[]>();
   for (const name of ROUTES) {
@@ -49,7 +55,7 @@ const PATHS = (() => {
     byPath.set(path, methods);
   }
   return [...byPath].map(([path, methods]) => ({
-    pattern: new RegExp(`^${path.replace(/\/$/, '').replace(/:\w+/g, '[^/]+')}/?$`, 'i'),
+    pattern: new RegExp(`^${path.replace(/:\w+/g, '[^/]+')}$`),
     allow: [...methods, 'OPTIONS'],
   }));
 })();
@@ -89,8 +95,30 @@ const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Paths of the pages for people (a 404 there is a page for a browser that asks for one). */
+function isPagePath(path: string): boolean {
+  return path !== '/metrics' && !path.startsWith('/api/');
+}
+
+/**
+ * The 404 page: what was not found, and the way to the runs. The message names the path asked for:
+ * escaped, and its invisible characters shown as escapes (a NUL or a right-to-left override in
+ * the path was copied into the page as it was).
+ */
+function notFoundPage(message: string): string {
+  return htmlPage({
+    title: 'vmexit-lab: not found',
+    body: `<h1>Not found</h1>\n${note(showInvisible(message))}\n<p><a href="/">All runs</a></p>`,
+    charts: [],
+    nav: '<a href="/">all runs</a>',
+  });
+}
+
 export function createApp(o: AppOptions): express.Express {
   const app = express();
+  // Before any route: the router is made with these settings.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   const stats = o.metrics.hub.stats;
   const tokens = o.tokens ?? {};
   app.disable('x-powered-by');
@@ -294,6 +322,13 @@ export function createApp(o: AppOptions): express.Express {
     else e = new ApiError(500, 'internal', `internal error: ${message}`);
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.set(k, v);
+    // A page not found (a run's page, a mistyped address) is a page for a browser that asks for
+    // HTML, JSON for everyone else (curl's */*, no Accept, application/json).
+    if (e.status === 404 && (req.method === 'GET' || req.method === 'HEAD') && isPagePath(req.path)) {
+      res.vary('Accept');
+      if (req.accepts(['json', 'html']) === 'html')
+        return void res.status(404).type('html').set('Content-Security-Policy', PAGE_CSP).send(notFoundPage(e.message));
+    }
     res.status(e.status).json(e.body());
   });
   return app;

@@ -3,7 +3,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
 import { parseScenario, type LoadOptions } from '../scenario/load.js';
 import { MAX_FILE_BYTES } from '../scenario/limits.js';
-import { ScenarioError } from '../input/diagnostics.js';
+import { ScenarioError, didYouMean } from '../input/diagnostics.js';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf } from './errors.js';
 
@@ -86,7 +86,7 @@ export class ScenarioCatalog {
       throw new ApiError(
         404,
         'unknown_scenario',
-        `no scenario "${name}" in scenarios/ (GET /api/scenarios lists them)`,
+        `no scenario "${name}" in scenarios/${didYouMean(name.replace(/\.ya?ml$/, ''), this.names())} (GET /api/scenarios lists them)`,
       );
     }
     const { mtimeMs, size } = statSync(file);

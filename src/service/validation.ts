@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError, diagnosticsOf } from './errors.js';
+import { TOO_DEEP } from '../input/depth.js';
 import type { Scenario } from '../scenario/types.js';
 import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
 
@@ -10,11 +11,14 @@ import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
  *
  *   1. an early cost bound on the main thread, a linear scan of the text: more than
  *      MAX_YAML_LINES lines or MAX_YAML_NODES structure characters (`:` `,` `-` `[` `{` `&` `*`,
- *      an upper bound of the YAML nodes to build), or content more than MAX_YAML_DEPTH levels
- *      deep, is refused at once, nothing parsed;
+ *      an upper bound of the YAML nodes to build) is refused at once, nothing parsed;
  *   2. the parse on a validation worker thread (src/service/validateWorker.ts), with a memory bound
  *      (the thread's V8 heap limit: it dies, the service does not) and a time bound (the thread is
- *      terminated); at most `threads` at once, `maxPending` waiting; more get 503 busy.
+ *      terminated); at most `threads` at once, `maxPending` waiting; more get 503 busy. Its parse
+ *      refuses a document nested more than MAX_YAML_DEPTH levels deep before composing it
+ *      (src/input/depth.ts, the CLI's check too): 422 too_complex. That is what keeps a deep
+ *      document from aborting the process (V8 can abort near the end of the stack, which kills
+ *      the service from any thread).
  *
  * The cost of a YAML document grows with its nodes, not its bytes: 1 MB of 100,000 keys took 3.5 s
  * of the main thread before (issue #18); shipped scenarios have under 200 structure characters.
@@ -22,14 +26,6 @@ import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
 
 export const MAX_YAML_LINES = 20_000;
 export const MAX_YAML_NODES = 50_000;
-/**
- * Nesting (yamlCost's `depth`, an upper bound) refused before parsing. The parser recurses per
- * level: near its thread's stack limit (`[[[[...` some 3,000 levels on a validation thread) V8 can
- * recompile a regular expression of the parser there and abort the whole process with "FATAL
- * ERROR: RegExpCompiler Allocation failed - process out of memory", which no worker limit catches
- * (the second post of a 5,000-level document did). Scenarios nest under 10 levels.
- */
-export const MAX_YAML_DEPTH = 200;
 
 export interface ValidationLimits {
   /** Validation threads (each parses one scenario at a time). */
@@ -56,63 +52,29 @@ export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
 /**
  * Counts of what the early bound looks at, in text or in its UTF-8 bytes (the same counts: bytes of
  * multi-byte characters are all >= 0x80, never one of these), so a body can be refused before it is
- * decoded. `depth` bounds the nesting from above: on each line its indentation (a level per
- * space), plus the `- ` and `? ` indicators that open it (compact nested block collections,
- * `- - - x`), plus the flow collections (`[`, `{`) open at that point (brackets in quotes and
- * comments count too: an upper bound, which scenarios stay far below).
+ * decoded.
  */
-export function yamlCost(text: string | Uint8Array): { lines: number; nodes: number; depth: number } {
+export function yamlCost(text: string | Uint8Array): { lines: number; nodes: number } {
   let lines = 1;
   let nodes = 0;
-  let depth = 0;
-  let flow = 0;
-  // The current line's block depth: its indentation, then its leading `- ` / `? ` indicators.
-  let block = 0;
-  let atIndent = true;
-  let afterIndicator = false;
   const count = (c: number): void => {
-    if (c === 10) {
-      lines++;
-      block = 0;
-      atIndent = true;
-      afterIndicator = false;
-      return;
-    }
+    if (c === 10) lines++;
     // : , - [ { & *
-    if (c === 58 || c === 44 || c === 45 || c === 91 || c === 123 || c === 38 || c === 42) nodes++;
-    if (atIndent) {
-      // Indentation spaces count a level each, and so does the space or tab after an indicator.
-      if (c === 32 || (afterIndicator && c === 9)) {
-        block++;
-        afterIndicator = false;
-        return;
-      }
-      if ((c === 45 || c === 63) && !afterIndicator) {
-        afterIndicator = true;
-        return;
-      }
-      atIndent = false;
-    }
-    if (c === 91 || c === 123) flow++;
-    else if ((c === 93 || c === 125) && flow > 0) flow--;
-    if (block + flow > depth) depth = block + flow;
+    else if (c === 58 || c === 44 || c === 45 || c === 91 || c === 123 || c === 38 || c === 42) nodes++;
   };
   if (typeof text === 'string') for (let i = 0; i < text.length; i++) count(text.charCodeAt(i));
   else for (let i = 0; i < text.length; i++) count(text[i]);
-  if (block + flow > depth) depth = block + flow;
-  return { lines, nodes, depth };
+  return { lines, nodes };
 }
 
 /** The early bound's refusal, or undefined when the text may be parsed. */
 export function tooComplex(text: string | Uint8Array, file: string): ApiError | undefined {
-  const { lines, nodes, depth } = yamlCost(text);
+  const { lines, nodes } = yamlCost(text);
   let what: string | undefined;
   if (lines > MAX_YAML_LINES)
     what = `${lines} lines; at most ${MAX_YAML_LINES} are parsed (a scenario has a few hundred)`;
   else if (nodes > MAX_YAML_NODES)
     what = `${nodes} YAML structure characters (: , - [ { & *); at most ${MAX_YAML_NODES} are parsed (a scenario has a few hundred)`;
-  else if (depth > MAX_YAML_DEPTH)
-    what = `content ${depth} levels deep (its indentation, \`- \` indicators and open [ { added up); at most ${MAX_YAML_DEPTH} are parsed (a scenario nests under 10 levels)`;
   if (what === undefined) return undefined;
   return new ApiError(422, 'too_complex', `${file}: the document has ${what}; nothing was parsed`);
 }
@@ -184,6 +146,9 @@ export class ScenarioValidator {
     }
     if (!answer.ok) {
       const diagnostics = diagnosticsOf(answer.diagnostics);
+      // Nested too deeply to parse: refused for its cost, as the early bound's refusals are.
+      if (answer.diagnostics.some((d) => d.message === TOO_DEEP.message))
+        throw new ApiError(422, 'too_complex', answer.message, { diagnostics });
       throw new ApiError(400, 'invalid_scenario', answer.message, { diagnostics });
     }
     return answer.scenario;

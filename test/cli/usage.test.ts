@@ -72,6 +72,19 @@ test('help COMMAND is COMMAND --help, for every command; help of an unknown comm
   assert.match(bare.stdout.join(''), /^vmexit-lab \d/);
 });
 
+test('no command: the usage on stderr and exit 2 (it went to stdout); --help, -h and help print it on stdout, exit 0', async () => {
+  const none = capture();
+  assert.equal(await main([], none), 2);
+  assert.deepEqual(none.stdout, []);
+  assert.match(none.stderr.join(''), /^vmexit-lab \d[^\n]*\n\nUsage: vmexit-lab COMMAND/);
+  for (const args of [['--help'], ['-h'], ['help']]) {
+    const io = capture();
+    assert.equal(await main(args, io), 0, args[0]);
+    assert.deepEqual(io.stderr, [], args[0]);
+    assert.equal(io.stdout.join(''), none.stderr.join(''), `${args[0]}: the same usage`);
+  }
+});
+
 test('did-you-mean for near option names, commands and subcommands', async () => {
   const cases: [string[], string][] = [
     [['run', '--ot', 'x.json', 'a.yaml'], 'vmexit-lab run: unknown option --ot (did you mean "--out"?)'],

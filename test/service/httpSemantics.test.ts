@@ -65,6 +65,76 @@ test('wrong methods: 405 with Allow on a known path (was 404), OPTIONS 204 with 
   assert.equal((await raw(open.url, 'HEAD', '/healthz')).status, 200);
 });
 
+test('routes are case-sensitive and strict: /API/RUNS, /api/runs/ and /Metrics are unknown paths (a POST to /API/RUNS started a run)', async () => {
+  const before = await runCount(open.url);
+  const rows: [method: string, path: string][] = [
+    ['POST', '/API/RUNS'],
+    ['POST', '/api/runs/'],
+    ['GET', '/API/RUNS'],
+    ['GET', '/api/runs/'],
+    ['GET', '/Api/Scenarios'],
+    ['GET', '/Metrics'],
+    ['GET', '/HEALTHZ'],
+    ['DELETE', '/api/RUNS/r-1'],
+    ['GET', '/api/runs/r-1/RESULTS'],
+  ];
+  for (const [method, path] of rows) {
+    const r = await raw(
+      open.url,
+      method,
+      path,
+      { 'Content-Type': 'application/yaml' },
+      method === 'POST' ? tiny('case') : undefined,
+    );
+    assert.equal(r.status, 404, `${method} ${path}: ${r.text}`);
+    assert.equal(r.body.error.code, 'not_found', `${method} ${path}`);
+    assert.equal(r.headers.allow, undefined, `${method} ${path}`);
+  }
+  assert.equal(await runCount(open.url), before, 'nothing started');
+  // The spellings the API documents still answer.
+  assert.equal((await raw(open.url, 'GET', '/api/runs')).status, 200);
+  assert.equal((await raw(open.url, 'GET', '/metrics')).status, 200);
+});
+
+test('a page not found: HTML for a browser that asks for it (was JSON), JSON for API clients; the path asked for is escaped', async () => {
+  const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+  const id = '<script>alert(1)</script>';
+  for (const path of [`/runs/${encodeURIComponent(id)}`, '/runs/r-unknown', '/no-such-page']) {
+    const page = await raw(open.url, 'GET', path, { Accept: browser });
+    assert.equal(page.status, 404, path);
+    assert.match(String(page.headers['content-type']), /^text\/html; charset=utf-8/, path);
+    assert.match(
+      String(page.headers['content-security-policy']),
+      /^default-src 'none'; script-src 'unsafe-inline'/,
+      path,
+    );
+    assert.match(String(page.headers.vary), /Accept/, path);
+    assert.match(page.text, /^<!DOCTYPE html>/, path);
+    assert.match(page.text, /<h1>Not found<\/h1>/, path);
+    assert.match(page.text, /<a href="\/">All runs<\/a>/, path);
+    assert.doesNotMatch(page.text, /<script>alert/, path);
+    for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html;q=0.5']) {
+      const r = await raw(open.url, 'GET', path, accept === undefined ? {} : { Accept: accept });
+      assert.equal(r.status, 404, `${path} ${accept}`);
+      assert.equal(r.body.error.code, 'not_found', `${path} ${accept}`);
+    }
+  }
+  // Invisible characters of the path show as escapes (a NUL and a right-to-left override were copied as they were).
+  const hidden = await raw(open.url, 'GET', '/runs/%00%E2%80%AEabc', { Accept: browser });
+  assert.match(hidden.text, /no run \\u\{0\}\\u\{202E\}abc/);
+  assert.ok(!hidden.text.includes('\u0000') && !hidden.text.includes('\u202e'));
+  assert.match(
+    (await raw(open.url, 'GET', `/runs/${encodeURIComponent(id)}`, { Accept: browser })).text,
+    /no run &lt;script&gt;alert\(1\)&lt;\/script&gt;/,
+  );
+  // The API stays JSON whatever the client asks for.
+  for (const path of ['/api/runs/r-unknown', '/api/no-such-route']) {
+    const r = await raw(open.url, 'GET', path, { Accept: browser });
+    assert.equal(r.status, 404, path);
+    assert.equal(r.body.error.code, 'not_found', path);
+  }
+});
+
 test('Idempotency-Key: a retried POST gets the first run (was a second run); another body under the key is 422', async () => {
   const before = await runCount(open.url);
   const post = (key: string, yaml: string, query = '') =>

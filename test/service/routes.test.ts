@@ -27,11 +27,12 @@ test('the HTTP API table of docs/SERVICE.md and the routes of src/service/app.ts
   assert.deepEqual([...new Set(documented)].sort(), [...new Set(served)].sort());
 });
 
-test('allowedMethods: the methods of the path a request names, as express matches paths; none for unknown paths', () => {
+test('allowedMethods: the methods of the path a request names, as express matches paths (case-sensitive, strict); none for unknown paths', () => {
   const rows: [string, string[] | undefined][] = [
     ['/api/runs', ['GET', 'HEAD', 'POST', 'OPTIONS']],
-    ['/api/runs/', ['GET', 'HEAD', 'POST', 'OPTIONS']],
-    ['/API/Runs', ['GET', 'HEAD', 'POST', 'OPTIONS']],
+    ['/api/runs/', undefined],
+    ['/API/Runs', undefined],
+    ['/Metrics', undefined],
     ['/api/runs/r-1', ['GET', 'HEAD', 'DELETE', 'OPTIONS']],
     ['/api/runs/r-1/results', ['GET', 'HEAD', 'OPTIONS']],
     ['/metrics', ['GET', 'HEAD', 'OPTIONS']],
