@@ -169,10 +169,9 @@ describe('the corpus', () => {
   });
 
   it('runs, prints the table, and docs/VALIDATION.md is the output of the current model', () => {
-    const t0 = performance.now();
+    // How long the corpus takes is a speed figure, not a behaviour: no wall-clock bound here (it
+    // failed on a loaded 2-core machine; the house rule keeps timings in bench/).
     const results = runCorpus(cases, { before: loadBeforeValues() });
-    const seconds = (performance.now() - t0) / 1000;
-    assert.ok(seconds < 60, `the corpus took ${seconds.toFixed(1)} s`);
     const text = formatText(results);
     assert.match(text, /^case +metric +real +model +model\/real +within$/m);
     assert.match(text, /geometric mean model\/real/);
