@@ -16,6 +16,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseScenario } from '../src/scenario/load.js';
+import { MAX_HOST_COUNT } from '../src/scenario/limits.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { startPooledRun } from '../src/pool/pooledRun.js';
 import { SimPool } from '../src/pool/pool.js';
@@ -41,12 +42,21 @@ const { values: opts } = benchArgs(
     boot: { type: 'boolean', default: false, help: 'a boot phase first (10 s Windows, 5 s others), then idle' },
   },
 );
+const GUESTS_PER_HOST = 4;
+// The fleet is one scenario of hosts of 4 guests: the scenario loader's host cap bounds it.
+const MAX_GUESTS = MAX_HOST_COUNT * GUESTS_PER_HOST;
 const fleets = opts.guests.split(',').map((g) => Math.max(4, Number(g)));
+const badFleet = fleets.find((g) => !Number.isInteger(g) || g > MAX_GUESTS);
+if (badFleet !== undefined) {
+  process.stderr.write(
+    `--guests ${opts.guests}: each fleet a whole number of guests up to ${MAX_GUESTS} (${MAX_HOST_COUNT} hosts of ${GUESTS_PER_HOST}, the scenario's host.count cap) (--help)\n`,
+  );
+  process.exit(2);
+}
 const seconds = Number(opts.minutes) * 60;
 const workers = Number(opts.workers);
 const warmup = Number(opts['warmup-seconds']);
 const scrapeEvery = Number(opts['scrape-seconds']);
-const GUESTS_PER_HOST = 4;
 
 function fleet(guests: number): Scenario {
   const hosts = Math.ceil(guests / GUESTS_PER_HOST);

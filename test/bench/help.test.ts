@@ -72,3 +72,11 @@ test('usageText: string options show their value name and default, boolean optio
   assert.match(text, /^ {2}--n N +how many \(default 3\)$/m);
   assert.match(text, /^ {2}--flag +a switch$/m);
 });
+
+test('bench/realtime.js: a fleet over the scenario host cap or not a number is a usage error before any work', () => {
+  for (const g of ['60000', 'abc', '2000,1e9']) {
+    const bad = bench('realtime', ['--guests', g]);
+    assert.equal(bad.status, 2, g);
+    assert.match(bad.stderr, /each fleet a whole number of guests up to 40000 \(10000 hosts of 4/);
+  }
+});
