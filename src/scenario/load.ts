@@ -521,12 +521,8 @@ class Loader {
           ok = false;
         }
       const guests = base.guests.map((d): GuestSpec => {
-        const g =
-          x2apic !== undefined
-            ? { ...d.spec, x2apic }
-            : defaultsX2apic(d) && d.spec.x2apic !== x2apicOfferedByDefault(policy)
-              ? { ...d.spec, x2apic: x2apicOfferedByDefault(policy) }
-              : d.spec;
+        const offered = x2apic ?? (defaultsX2apic(d) ? x2apicOfferedByDefault(policy) : d.spec.x2apic);
+        const g = offered === d.spec.x2apic ? d.spec : { ...d.spec, x2apic: offered };
         if (g.kind !== 'modelled' || d.timekeeping === undefined) return g;
         const tk = resolveTimekeeping(policy, g.os, d.timekeeping, enl?.list, enl?.node ?? enlNode, (node, message) =>
           problem(node, message, c.name),
