@@ -22,8 +22,12 @@ export class ProfileYamlError extends Error {
     readonly field: string,
     readonly expected: string,
     readonly found: string,
+    /** The whole sentence after the position, when `expected ..., found ...` does not say it. */
+    problem?: string,
   ) {
-    super(`${fileName}:${line}:${column}: ${field === '' ? 'document' : field}: expected ${expected}, found ${found}`);
+    super(
+      `${fileName}:${line}:${column}: ${problem ?? `${field === '' ? 'document' : field}: expected ${expected}, found ${found}`}`,
+    );
   }
 }
 
@@ -223,6 +227,18 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: true });
   const ctx: Ctx = { fileName, lc };
   const syntax = problems.find((p) => !p.warning);
+  // Nested too deeply to parse (src/input/depth.ts): what is wrong, the bound and what to do, as
+  // the CLI's loaders say it; "expected valid YAML" said none of it.
+  if (syntax && !syntax.syntax)
+    throw new ProfileYamlError(
+      fileName,
+      syntax.line,
+      syntax.column,
+      '',
+      syntax.expected ?? 'valid YAML',
+      syntax.message,
+      `${syntax.message}${syntax.expected === undefined ? '' : ` (expected ${syntax.expected})`}`,
+    );
   if (syntax) throw new ProfileYamlError(fileName, syntax.line, syntax.column, '', 'valid YAML', syntax.message);
   const root = doc.contents;
   if (!isMap(root)) err(ctx, root, 0, '', 'a mapping with the profile fields', describe(root));

@@ -234,4 +234,13 @@ describe('parseProfileYaml: validation errors name file, line, column, found vs 
   it('a document that is not a mapping', () => {
     expectYamlError('- 1\n- 2\n', 1, /^$/, /mapping/);
   });
+
+  it('a document nested too deeply says so, with the bound and where, as the CLI does (was "expected valid YAML")', () => {
+    const e = expectYamlError(`id: x\nvmx: ${'['.repeat(300)}\n`, 2, /^$/, /nested at most 200 levels deep/);
+    assert.equal(
+      e.message,
+      `bad.yaml:2:205: YAML nested too deeply: a collection 201 levels deep opens here (nothing else was checked) (expected collections nested at most 200 levels deep (each [ or {, block mapping and block sequence is a level; scenarios and profiles need under 10): flatten it, or look for brackets left open)`,
+    );
+    assert.doesNotMatch(e.message, /valid YAML/);
+  });
 });
