@@ -37,6 +37,21 @@ function isCollection(t: CST.Token): boolean {
   return t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection';
 }
 
+/** The offset of the innermost collection when the parser holds more than MAX_YAML_DEPTH open. */
+function tooDeep(parser: Parser): number | undefined {
+  const stack = parser.stack;
+  // The stack holds a document under its collections, and a scalar may sit on top.
+  if (stack.length <= MAX_YAML_DEPTH + 1) return undefined;
+  let open = 0;
+  let innermost = 0;
+  for (const t of stack) {
+    if (!isCollection(t)) continue;
+    open++;
+    innermost = t.offset;
+  }
+  return open > MAX_YAML_DEPTH ? innermost : undefined;
+}
+
 /** yaml's concrete syntax tree of a text (what Composer composes), or where it nests too deep. */
 export type CstOrTooDeep =
   | { readonly tokens: CST.Token[]; readonly tooDeep?: undefined }
@@ -55,24 +70,38 @@ export function parseCst(text: string, onNewLine: (offset: number) => void): Cst
   const parser = new Parser(onNewLine);
   const tokens: CST.Token[] = [];
   onNewLine(0);
-  const tooDeep = (): number | undefined => {
-    const stack = parser.stack;
-    // The stack holds a document under its collections, and a scalar may sit on top.
-    if (stack.length <= MAX_YAML_DEPTH + 1) return undefined;
-    let open = 0;
-    let innermost = 0;
-    for (const t of stack) {
-      if (!isCollection(t)) continue;
-      open++;
-      innermost = t.offset;
-    }
-    return open > MAX_YAML_DEPTH ? innermost : undefined;
-  };
   for (const lexeme of new Lexer().lex(text, false)) {
     for (const token of parser.next(lexeme)) tokens.push(token);
-    const offset = tooDeep();
+    const offset = tooDeep(parser);
     if (offset !== undefined) return { tooDeep: { offset } };
   }
   for (const token of parser.end()) tokens.push(token);
   return { tokens };
+}
+
+/**
+ * The same check over the first `maxLexemes` lexemes of `text` only: the offset of the collection
+ * that opens level MAX_YAML_DEPTH + 1 there, or undefined (not too deep within them; the rest is
+ * not looked at). Exact for what it looks at: the lexer and parser are the ones parseCst runs, and
+ * their state after a lexeme does not depend on what follows it, so a text refused here is refused
+ * by parseCst at the same offset, and parseYaml then says so. Its cost is bounded by `maxLexemes`
+ * whatever the text's size: the service runs it on its main thread before a validation thread is
+ * asked (src/service/validation.ts), where a whole parse (up to 0.3 s for 100 KB) may not run.
+ */
+export function tooDeepWithin(
+  text: string,
+  maxLexemes: number,
+  onNewLine: (offset: number) => void,
+): number | undefined {
+  const parser = new Parser(onNewLine);
+  onNewLine(0);
+  let n = 0;
+  for (const lexeme of new Lexer().lex(text, false)) {
+    if (n++ >= maxLexemes) return undefined;
+    // The tokens are not kept: only the parser's stack of open collections is looked at.
+    for (const token of parser.next(lexeme)) void token;
+    const offset = tooDeep(parser);
+    if (offset !== undefined) return offset;
+  }
+  return undefined;
 }

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ApiError, diagnosticsOf } from './errors.js';
-import { TOO_DEEP } from '../input/depth.js';
+import { LineCounter } from 'yaml';
+import { TOO_DEEP, tooDeepWithin } from '../input/depth.js';
 import type { Scenario } from '../scenario/types.js';
 import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
 
@@ -11,7 +12,9 @@ import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
  *
  *   1. an early cost bound on the main thread, a linear scan of the text: more than
  *      MAX_YAML_LINES lines or MAX_YAML_NODES structure characters (`:` `,` `-` `[` `{` `&` `*`,
- *      an upper bound of the YAML nodes to build) is refused at once, nothing parsed;
+ *      an upper bound of the YAML nodes to build) is refused at once, nothing parsed; then the
+ *      nesting check below over the first EARLY_DEPTH_LEXEMES lexemes only (tooDeepEarly), so a
+ *      flood of deep documents does not take the validation threads from real ones;
  *   2. the parse on a validation worker thread (src/service/validateWorker.ts), with a memory bound
  *      (the thread's V8 heap limit: it dies, the service does not) and a time bound (the thread is
  *      terminated); at most `threads` at once, `maxPending` waiting; more get 503 busy. Its parse
@@ -26,6 +29,14 @@ import type { ValidateAnswer, ValidateRequest } from './validateWorker.js';
 
 export const MAX_YAML_LINES = 20_000;
 export const MAX_YAML_NODES = 50_000;
+/**
+ * Lexemes of a posted document the main thread lexes and parses looking for nesting past
+ * MAX_YAML_DEPTH before a validation thread is asked (docs/SERVICE.md, Limits, "nesting"): enough for
+ * a document that nests from its start (201 levels of `[`, `- ` or indented `a:` lines take 201 to
+ * about 900), at most a few ms of the main thread whatever the document (the parse of a whole
+ * 100 KB flow list took 265 ms). A document nested deeper further on is refused on the thread.
+ */
+export const EARLY_DEPTH_LEXEMES = 4_096;
 
 export interface ValidationLimits {
   /** Validation threads (each parses one scenario at a time). */
@@ -79,6 +90,20 @@ export function tooComplex(text: string | Uint8Array, file: string): ApiError | 
   return new ApiError(422, 'too_complex', `${file}: the document has ${what}; nothing was parsed`);
 }
 
+/**
+ * The refusal of a document nested past MAX_YAML_DEPTH within its first EARLY_DEPTH_LEXEMES
+ * lexemes, on the main thread: the answer the validation thread gives (the same diagnostic, at the
+ * same line and column), without taking one of its slots. Undefined when not found there.
+ */
+export function tooDeepEarly(text: string, file: string): ApiError | undefined {
+  const lc = new LineCounter();
+  const offset = tooDeepWithin(text, EARLY_DEPTH_LEXEMES, lc.addNewLine);
+  if (offset === undefined) return undefined;
+  const { line, col } = lc.linePos(offset);
+  const diagnostics = diagnosticsOf([{ file, line, column: col, ...TOO_DEEP }]);
+  return new ApiError(422, 'too_complex', diagnostics[0].text, { diagnostics });
+}
+
 export class ScenarioValidator {
   readonly limits: ValidationLimits;
   private readonly piscina: Piscina<ValidateRequest, ValidateAnswer>;
@@ -112,7 +137,7 @@ export class ScenarioValidator {
   /** Load posted YAML into a Scenario off the main thread; ApiError for every way it can fail. */
   async validate(yaml: string, file: string): Promise<Scenario> {
     if (this.closed) throw new ApiError(503, 'shutting_down', 'the service is shutting down');
-    const early = tooComplex(yaml, file);
+    const early = tooComplex(yaml, file) ?? tooDeepEarly(yaml, file);
     if (early) throw early;
     if (this.pending >= this.limits.threads + this.limits.maxPending)
       throw new ApiError(

@@ -475,12 +475,16 @@ test('a deep document posted again and again does not abort the process (V8: Reg
   // The parser used to recurse to its validation thread's stack limit; there V8 may recompile one of
   // its regular expressions and abort the whole process ("FATAL ERROR: RegExpCompiler Allocation
   // failed - process out of memory"; the second post of this document did it, every time). A child process, so that the abort,
-  // if it comes back, fails this test instead of ending the test run.
+  // if it comes back, fails this test instead of ending the test run. Each document comes after
+  // lines enough that the main thread's early look (EARLY_DEPTH_LEXEMES) does not reach its nesting:
+  // the validation thread parses it.
   const validation = new URL('../../src/service/validation.js', import.meta.url).href;
   const script = `
-    const { ScenarioValidator } = await import(${JSON.stringify(validation)});
+    const { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } = await import(${JSON.stringify(validation)});
     const v = new ScenarioValidator({ threads: 1, timeoutMs: 60_000 });
-    const bodies = ['a: ' + '['.repeat(5000) + ']'.repeat(5000), 'a: ' + '[ "]" '.repeat(20000), 'a: '.repeat(20000) + 'x'];
+    const pre = Array.from({ length: EARLY_DEPTH_LEXEMES }, (_, i) => 'p' + i + ': 1').join('\\n') + '\\n';
+    const bodies = ['a: ' + '['.repeat(5000) + ']'.repeat(5000), 'a: ' + '[ "]" '.repeat(20000), 'a: '.repeat(20000) + 'x'].map((b) => pre + b);
+    if (bodies.some((b) => tooDeepEarly(b, 'request.yaml') !== undefined)) throw new Error('refused before the thread');
     const out = [];
     for (let i = 0; i < 6; i++) for (const body of bodies) out.push(await v.validate(body, 'request.yaml').then(() => 'ok', (e) => e.code));
     await v.close();
