@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { prefersOpenMetrics, type MetricsEndpoint } from '../metrics/registry.js';
-import { ApiError } from './errors.js';
+import { ApiError, shown } from './errors.js';
 import type { RunManager } from './runs.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
@@ -16,7 +16,7 @@ import {
   requestFingerprint,
   type IdempotencyLimits,
 } from './idempotency.js';
-import { checkQuery, listRequest, submitRequest } from './request.js';
+import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 
 /**
@@ -119,6 +119,8 @@ export function createApp(o: AppOptions): express.Express {
   // Before any route: the router is made with these settings.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  // Query strings are parsed strictly (parseQuery: neither "simple" nor "extended"; why there).
+  app.set('query parser', parseQuery);
   const stats = o.metrics.hub.stats;
   const tokens = o.tokens ?? {};
   app.disable('x-powered-by');
@@ -230,7 +232,7 @@ export function createApp(o: AppOptions): express.Express {
       (req, res) => {
         const id = String(req.params.id);
         const rec = o.manager.get(id);
-        if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+        if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
         res.json(rec);
       },
     ],
@@ -267,7 +269,7 @@ export function createApp(o: AppOptions): express.Express {
       (req, res) => {
         const id = String(req.params.id);
         const rec = o.manager.get(id);
-        if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+        if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
         const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
         res.type('html').set('Content-Security-Policy', PAGE_CSP).send(renderRunPage(rec, results));
       },
@@ -285,11 +287,11 @@ export function createApp(o: AppOptions): express.Express {
   app.use((req, res, next) => {
     const allow = allowedMethods(req.path);
     if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
-      return next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+      return next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));
     const value = allow.join(', ');
     if (req.method === 'OPTIONS') return void res.status(204).set('Allow', value).end();
     next(
-      new ApiError(405, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${value}`, {
+      new ApiError(405, 'method_not_allowed', `${shown(req.path)} does not take ${req.method}; it takes ${value}`, {
         headers: { Allow: value },
       }),
     );

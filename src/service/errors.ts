@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../input/diagnostics.js';
-import { formatDiagnostic } from '../input/diagnostics.js';
+import { formatDiagnostic, showInvisible } from '../input/diagnostics.js';
 
 /**
  * API errors. Every error response has the same shape (docs/SERVICE.md):
@@ -43,7 +43,8 @@ export class ApiError extends Error {
       readonly headers?: Readonly<Record<string, string>>;
     } = {},
   ) {
-    super(message);
+    // Whatever the message echoes, a terminal or log viewer shows what it says (see `shown`).
+    super(visible(message));
   }
 
   body(): { error: Record<string, unknown> } {
@@ -60,4 +61,46 @@ export class ApiError extends Error {
 
 export function diagnosticsOf(list: readonly Diagnostic[]): ApiDiagnostic[] {
   return list.map((d) => ({ ...d, text: formatDiagnostic(d) }));
+}
+
+/** Characters of a client's text an error message repeats at most (`shown`). */
+export const MAX_SHOWN = 200;
+
+/**
+ * The message's invisible characters as escapes: the input's (showInvisible: C0 and C1 controls
+ * but tab and newline, bidirectional overrides and isolates, zero-width characters, ...) and the
+ * line and paragraph separators U+2028 and U+2029, which JSON leaves as they are and which a log
+ * viewer breaks a line at.
+ */
+function visible(text: string): string {
+  return showInvisible(text).replace(/[\u2028\u2029]/g, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase()}}`);
+}
+
+/**
+ * A client's text (a path, a query parameter or JSON field name or value, a scenario name, a run
+ * id) as an error message repeats it: quoted as a JSON string (a `"` in it cannot close the quote),
+ * its invisible characters as escapes (`\u{202E}`: a right-to-left override echoed as it was made
+ * a terminal or log viewer show another string), and past MAX_SHOWN characters its start and its
+ * length (a 1 MB name was repeated whole). The one helper of every message that repeats what the
+ * client sent; ApiError escapes the invisible characters of every message again, for any that
+ * does not use it.
+ */
+export function shown(text: string): string {
+  if (text.length <= MAX_SHOWN) return visible(JSON.stringify(text));
+  // Not half of a surrogate pair at the cut.
+  const cut = /[\uD800-\uDBFF]/.test(text[MAX_SHOWN - 1]) ? MAX_SHOWN - 1 : MAX_SHOWN;
+  return `${visible(JSON.stringify(text.slice(0, cut)))}... (${text.length} characters)`;
+}
+
+/**
+ * What a client sent, as a message names it: a string as `shown` does; a number written in digits
+ * (a query parameter's text that passed the number pattern) as written, past MAX_SHOWN digits its
+ * start and its length; anything else (a JSON value) as JSON, past MAX_SHOWN characters its start.
+ */
+export function shownValue(v: unknown, digits = false): string {
+  if (typeof v === 'string' && !digits) return shown(v);
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  return text.length <= MAX_SHOWN
+    ? visible(text)
+    : `${visible(text.slice(0, MAX_SHOWN))}... (${text.length} characters)`;
 }

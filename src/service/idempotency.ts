@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError } from './errors.js';
+import { ApiError, shown } from './errors.js';
 
 /**
  * `Idempotency-Key` on `POST /api/runs` (IETF httpapi draft "The Idempotency-Key HTTP Header
@@ -36,7 +36,7 @@ export function idempotencyKey(header: string | string[] | undefined): string | 
     throw new ApiError(
       400,
       'bad_request',
-      `Idempotency-Key must be one key of 1 to 255 visible ASCII characters (a UUID, say), quoted or not; got ${JSON.stringify(text.slice(0, 80))}`,
+      `Idempotency-Key must be one key of 1 to 255 visible ASCII characters (a UUID, say), quoted or not; got ${shown(text)}`,
     );
   return key;
 }

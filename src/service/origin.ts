@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from './errors.js';
+import { ApiError, shown } from './errors.js';
 
 /**
  * Requests a web browser sends on behalf of a page of another site (docs/SERVICE.md, "Threat
@@ -61,7 +61,7 @@ export function browserGuard(o: { readonly open: boolean }) {
         new ApiError(
           403,
           'forbidden',
-          `this service has no token, so it answers only requests addressed to 127.0.0.1, localhost or [::1], not ${JSON.stringify(host)} (a page of another site could reach it by DNS rebinding); set VMEXIT_LAB_TOKEN to serve other names`,
+          `this service has no token, so it answers only requests addressed to 127.0.0.1, localhost or [::1], not ${shown(host)} (a page of another site could reach it by DNS rebinding); set VMEXIT_LAB_TOKEN to serve other names`,
         ),
       );
     if (!SAFE_METHODS.has(req.method)) {
@@ -71,7 +71,7 @@ export function browserGuard(o: { readonly open: boolean }) {
           new ApiError(
             403,
             'forbidden',
-            `${req.method} from a web page of another origin (${from}) refused: runs are started and cancelled by API clients (curl, CI), not by pages of other sites`,
+            `${req.method} from a web page of another origin (${shown(from)}) refused: runs are started and cancelled by API clients (curl, CI), not by pages of other sites`,
           ),
         );
     }

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { closest } from '../input/diagnostics.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
-import { ApiError } from './errors.js';
+import { ApiError, shown, shownValue } from './errors.js';
 import type { SubmitRequest } from './runs.js';
 import { isScenarioName } from './scenarios.js';
 import { tooComplex } from './validation.js';
@@ -16,25 +16,78 @@ import { tooComplex } from './validation.js';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
+/**
+ * The did-you-mean of a name the route does not take; none for a word far longer than any it
+ * takes (the edit distance of a 1 MB JSON field name to each held the main thread 0.5 s).
+ */
+function guessFor(word: string, allowed: readonly string[]): string | undefined {
+  const longest = Math.max(0, ...allowed.map((a) => a.length));
+  return word.length > 2 * longest ? undefined : closest(word, allowed);
+}
+
 const DECIMAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const INTEGER = /^(?:0|[1-9][0-9]*)$/;
 
-/** Refuse query parameters other than `allowed` (and any given twice). */
+/** One part of a query string (`+` is a space, as in a form), or a 400 saying what is wrong with it. */
+function decodeQueryPart(text: string, key: string | undefined): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new ApiError(
+      400,
+      'bad_request',
+      `${key === undefined ? `the query parameter name ${shown(text)}` : `query parameter ${shown(key)}: its value ${shown(text)}`} is not valid percent-encoding: each % starts two hex digits, the bytes they give must be UTF-8 (%25 is a % itself)`,
+    );
+  }
+}
+
+/**
+ * The app's query parser (express's "query parser" setting, src/service/app.ts), strict: `name=value`
+ * pairs split at `&`, each name and value percent-decoded as UTF-8, a name given twice kept as a
+ * list (checkQuery refuses it), a name without `=` read as an empty value (refused too). Neither of
+ * express's own: "simple" (node:querystring) kept `%ZZ` as the text `%ZZ` and read `%C0%AF` (no
+ * UTF-8) as U+FFFD, so a filter silently matched nothing; "extended" (qs) makes objects and arrays
+ * of `a[b]=1` and `a[]=1`, which no route takes. A malformed part is a 400 naming the parameter;
+ * it is thrown where a route reads `req.query` (checkQuery), so the routes that take no parameters
+ * and ignore them (`/metrics`, `/healthz`, `/readyz`, the pages) still do.
+ */
+export function parseQuery(text: string | null | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  // No `?` in the URL: express passes null.
+  for (const part of (text ?? '').split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decodeQueryPart(eq < 0 ? part : part.slice(0, eq), undefined);
+    const value = eq < 0 ? '' : decodeQueryPart(part.slice(eq + 1), key);
+    const had = out[key];
+    out[key] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
+  }
+  return out;
+}
+
+/** Refuse query parameters other than `allowed` (and any given twice, or without a value). */
 export function checkQuery(req: Request, allowed: readonly string[]): Record<string, string> {
   const q = req.query as Record<string, unknown>;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(q)) {
     if (!allowed.includes(k)) {
-      const guess = closest(k, allowed);
+      const guess = guessFor(k, allowed);
       throw new ApiError(
         400,
         'bad_request',
-        `unknown query parameter "${k}"${guess ? ` (did you mean "${guess}"?)` : ''}; ${
+        `unknown query parameter ${shown(k)}${guess ? ` (did you mean "${guess}"?)` : ''}; ${
           allowed.length > 0 ? `this route takes ${allowed.join(', ')}` : 'this route takes none'
-        }`,
+        }${/[[\]]/.test(k) ? ' (plain names only: no object or array syntax)' : ''}`,
       );
     }
-    if (typeof v !== 'string') throw new ApiError(400, 'bad_request', `query parameter "${k}" is given more than once`);
+    if (typeof v !== 'string')
+      throw new ApiError(400, 'bad_request', `query parameter ${shown(k)} is given more than once`);
+    if (v === '')
+      throw new ApiError(
+        400,
+        'bad_request',
+        `query parameter ${shown(k)} has no value: give ${k}=VALUE, or leave it out for its default`,
+      );
     out[k] = v;
   }
   return out;
@@ -50,18 +103,19 @@ function decimal(v: unknown, name: string, integer: boolean): number | undefined
     if (!Number.isFinite(v))
       throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found a number too large to represent`);
     if (integer && !Number.isInteger(v))
-      throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${JSON.stringify(v)}`);
+      throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${shownValue(v)}`);
     return v;
   }
   if (typeof v !== 'string' || !re.test(v))
     throw new ApiError(
       400,
       'bad_request',
-      `${name} must be ${kind} written in decimal digits${integer ? '' : ' (e.g. 30 or 2.5)'}, found ${JSON.stringify(v)}`,
+      `${name} must be ${kind} written in decimal digits${integer ? '' : ' (e.g. 30 or 2.5)'}, found ${shownValue(v)}`,
     );
   const n = Number(v);
   // 400 nines are decimal digits too, and Number() makes them Infinity.
-  if (!Number.isFinite(n)) throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${v}`);
+  if (!Number.isFinite(n))
+    throw new ApiError(400, 'bad_request', `${name} must be ${kind}, found ${shownValue(v, true)}`);
   return n;
 }
 
@@ -70,7 +124,7 @@ function decimal(v: unknown, name: string, integer: boolean): number | undefined
  * 2^53+1 as 9007199254740992 and 10^23 as 1e+23), or a JSON number as JSON.parse read it.
  */
 function asWritten(v: unknown, n: number): string {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return shownValue(v, true);
   return Number.isInteger(n) && !Number.isSafeInteger(n)
     ? `${n} (as JSON reads it: integers above 2^53 are not exact)`
     : String(n);
@@ -79,7 +133,7 @@ function asWritten(v: unknown, n: number): string {
 function optionalPace(v: unknown): 'max' | 'realtime' | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'max' || v === 'realtime') return v;
-  throw new ApiError(400, 'bad_request', `pace must be "max" or "realtime", found ${JSON.stringify(v)}`);
+  throw new ApiError(400, 'bad_request', `pace must be "max" or "realtime", found ${shownValue(v)}`);
 }
 
 function optionalSeed(v: unknown): number | undefined {
@@ -183,7 +237,7 @@ export function submitRequest(req: Request): SubmitRequest {
   if (isJson) {
     for (const k of Object.keys(q))
       if (k !== 'pace' && k !== 'seed' && k !== 'timeLimitSeconds')
-        throw new ApiError(400, 'bad_request', `with a JSON body, give "${k}" in the JSON, not in the query`);
+        throw new ApiError(400, 'bad_request', `with a JSON body, give ${shown(k)} in the JSON, not in the query`);
     let b: unknown;
     try {
       b = JSON.parse(text);
@@ -198,18 +252,19 @@ export function submitRequest(req: Request): SubmitRequest {
       );
     const twice = repeatedKey(text);
     if (twice !== undefined)
-      throw new ApiError(400, 'bad_request', `"${twice}" is given more than once in the JSON body`);
+      throw new ApiError(400, 'bad_request', `${shown(twice)} is given more than once in the JSON body`);
     const o = b as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!JSON_FIELDS.includes(k)) {
-        const guess = closest(k, JSON_FIELDS);
+        const guess = guessFor(k, JSON_FIELDS);
         throw new ApiError(
           400,
           'bad_request',
-          `unknown field "${k}"${guess ? ` (did you mean "${guess}"?)` : ''} (expected ${JSON_FIELDS.join(', ')})`,
+          `unknown field ${shown(k)}${guess ? ` (did you mean "${guess}"?)` : ''} (expected ${JSON_FIELDS.join(', ')})`,
         );
       }
-      if (q[k] !== undefined) throw new ApiError(400, 'bad_request', `"${k}" is given both in the query and the JSON`);
+      if (q[k] !== undefined)
+        throw new ApiError(400, 'bad_request', `${shown(k)} is given both in the query and the JSON`);
     }
     if (o.scenario !== undefined && typeof o.scenario !== 'string')
       throw new ApiError(400, 'bad_request', '"scenario" must be a string (a name of scenarios/)');

@@ -16,7 +16,7 @@ import {
   type RunSource,
   type RunState,
 } from '../history/records.js';
-import { ApiError } from './errors.js';
+import { ApiError, shown } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
 import type { ScenarioValidator } from './validation.js';
 import { LaneQueue, type QueueState, type QueuedRun } from './queue.js';
@@ -401,7 +401,7 @@ export class RunManager {
   /** results.json of a finished run; ApiError when there is none (yet). */
   results(id: string): { json: string; partial: boolean } {
     const rec = this.o.history.get(id);
-    if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+    if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
     if (!FINAL_STATES.includes(rec.state))
       throw new ApiError(409, 'not_finished', `run ${id} is ${rec.state}; results are written when it ends`, {
         headers: { 'Retry-After': '2' },
@@ -442,7 +442,7 @@ export class RunManager {
     const e = this.live.get(id);
     if (!e) {
       const rec = this.o.history.get(id);
-      if (!rec) throw new ApiError(404, 'not_found', `no run ${id}`);
+      if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
       throw new ApiError(409, 'not_running', `run ${id} is already ${rec.state}`);
     }
     e.run.stop('cancelled', STOP_TEXT.api);

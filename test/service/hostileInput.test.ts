@@ -176,7 +176,7 @@ const NUMBERS: [string, string, string | undefined, RegExp][] = [
     'timeLimitSeconds of 400 digits',
     `?timeLimitSeconds=${'9'.repeat(400)}`,
     undefined,
-    /must be a number, found 9{400}$/,
+    /must be a number, found 9{200}\.\.\. \(400 characters\)$/,
   ],
   ['timeLimitSeconds "Infinity"', '?timeLimitSeconds=Infinity', undefined, /decimal digits .*found "Infinity"/],
 ];

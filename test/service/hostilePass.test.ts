@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { MAX_SHOWN, shown } from '../../src/service/errors.js';
+import { parseQuery } from '../../src/service/request.js';
+import { serviceFixture } from '../support/serviceFixture.js';
 import { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } from '../../src/service/validation.js';
 import validateInWorker from '../../src/service/validateWorker.js';
 import { MAX_YAML_DEPTH, tooDeepWithin } from '../../src/input/depth.js';
-import { tinyScenario as tiny } from '../support/http.js';
+import { rawRequest as raw, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * The hostile pass of 2026-12-05 (docs/SERVICE.md, "Hostile input: what is checked", the rows that
@@ -86,4 +90,166 @@ test('the main thread refuses a deep document in the validation thread’s words
   } finally {
     await v.close();
   }
+});
+
+const { dataDir, services } = serviceFixture('vmexit-lab-hostile-pass-');
+let svc: ServiceHandle | undefined;
+async function service(): Promise<ServiceHandle> {
+  if (svc === undefined) {
+    svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
+    services.push(svc);
+  }
+  return svc;
+}
+
+test('query strings: malformed percent-encoding, a parameter without a value, object syntax are 400 naming the parameter (were read lossily or ignored)', async () => {
+  const s = await service();
+  const yaml = { 'Content-Type': 'application/yaml' };
+  const cases: [what: string, method: string, path: string, status: number, message?: RegExp][] = [
+    // Before: 200 with the value read as "\uFFFD/" and "%ZZ" (a filter matching nothing), 400 found "\uFFFD".
+    [
+      'no UTF-8',
+      'GET',
+      '/api/runs?scenario=%C0%AF',
+      400,
+      /^query parameter "scenario": its value "%C0%AF" is not valid percent-encoding/,
+    ],
+    [
+      'not hex',
+      'GET',
+      '/api/runs?state=%ZZ',
+      400,
+      /^query parameter "state": its value "%ZZ" is not valid percent-encoding/,
+    ],
+    ['cut short', 'GET', '/api/runs?scenario=default%E2%80', 400, /its value "default%E2%80" is not valid/],
+    [
+      'in the name',
+      'GET',
+      '/api/runs?li%ZZmit=1',
+      400,
+      /^the query parameter name "li%ZZmit" is not valid percent-encoding/,
+    ],
+    ['in a POST', 'POST', '/api/runs?pace=%FF', 400, /^query parameter "pace": its value "%FF"/],
+    ['a route without parameters', 'GET', '/api/scenarios?x=%ZZ', 400, /name|value/],
+    // Before: 200, as if not given.
+    ['an empty value', 'GET', '/api/runs?limit=', 400, /^query parameter "limit" has no value: give limit=VALUE/],
+    ['no =', 'GET', '/api/runs?scenario', 400, /^query parameter "scenario" has no value/],
+    ['an empty seed', 'POST', '/api/runs?seed=', 400, /"seed" has no value/],
+    ['object syntax', 'GET', '/api/runs?limit[b]=1', 400, /unknown query parameter "limit\[b\]" .*plain names only/],
+    ['array syntax', 'GET', '/api/runs?state[]=running', 400, /plain names only/],
+    ['given twice', 'GET', '/api/runs?limit=1&limit=2', 400, /"limit" is given more than once/],
+    // What is well formed is read as written.
+    ['percent-encoded digits', 'GET', '/api/runs?limit=%31%30', 200],
+    ['a space as +', 'GET', '/api/runs?scenario=a+b', 200],
+    ['empty parts', 'GET', '/api/runs?&limit=2&&', 200],
+    ['routes without parameters ignore them', 'GET', '/healthz?x=%ZZ', 200],
+    ['/metrics too', 'GET', '/metrics?x=%ZZ&x', 200],
+  ];
+  for (const [what, method, path, status, message] of cases) {
+    const r = await raw(s.url, method, path, method === 'POST' ? yaml : {}, method === 'POST' ? tiny('q') : undefined);
+    assert.equal(r.status, status, `${what}: ${path}: ${r.text.slice(0, 300)}`);
+    if (message) {
+      assert.equal(r.body.error.code, 'bad_request', what);
+      assert.match(r.body.error.message, message, what);
+    }
+  }
+  assert.equal((await raw(s.url, 'GET', '/api/runs?limit=%31%30')).body.runs.length <= 10, true);
+  // The parser itself: names and values decoded, lists kept for checkQuery, no prototype.
+  assert.deepEqual({ ...parseQuery('a=1&b=x+y&a=2&c&%70ace=max') }, { a: ['1', '2'], b: 'x y', c: '', pace: 'max' });
+  assert.equal(Object.getPrototypeOf(parseQuery('__proto__=1')), null);
+  assert.deepEqual({ ...parseQuery(null) }, {});
+});
+
+test('client text in answers: invisible characters escaped, long text cut (a right-to-left override was repeated as sent, a 1 MB name whole)', async () => {
+  const s = await service();
+  const json = { 'Content-Type': 'application/json' };
+  const cases: [what: string, method: string, path: string, body: string | undefined, status: number, shows: RegExp][] =
+    [
+      ['a run id', 'GET', '/api/runs/%E2%80%AEabc%07', undefined, 404, /^no run "\\u\{202E\}abc\\u0007"$/],
+      ['a run’s results', 'GET', '/api/runs/%E2%80%AE/results', undefined, 404, /^no run "\\u\{202E\}"$/],
+      ['a cancel', 'DELETE', '/api/runs/%E2%80%8Fx', undefined, 404, /^no run "\\u\{200F\}x"$/],
+      ['a line separator', 'GET', '/api/runs/a%E2%80%A8b', undefined, 404, /^no run "a\\u\{2028\}b"$/],
+      ['a C1 control', 'GET', '/api/runs/a%C2%85b', undefined, 404, /^no run "a\\u\{85\}b"$/],
+      ['a path of 405', 'PUT', '/api/runs/%E2%80%AE', undefined, 405, /^"\/api\/runs\/%E2%80%AE" does not take PUT/],
+      [
+        'a query parameter',
+        'GET',
+        '/api/runs?li%E2%80%AEmit=1',
+        undefined,
+        400,
+        /^unknown query parameter "li\\u\{202E\}mit"/,
+      ],
+      ['a JSON field', 'POST', '/api/runs', '{"pa\\u202ece":1}', 400, /^unknown field "pa\\u\{202E\}ce"/],
+      [
+        'a scenario name',
+        'POST',
+        '/api/runs',
+        '{"scenario":"de\\u202efault"}',
+        400,
+        /^"de\\u\{202E\}fault" is not a scenario name/,
+      ],
+      ['a pace', 'POST', '/api/runs', '{"scenario":"default","pace":"m\\u2066ax"}', 400, /found "m\\u\{2066\}ax"$/],
+    ];
+  for (const [what, method, path, body, status, shows] of cases) {
+    const r = await raw(s.url, method, path, body === undefined ? {} : json, body);
+    assert.equal(r.status, status, `${what}: ${r.text}`);
+    assert.match(r.body.error.message, shows, what);
+    assert.doesNotMatch(
+      r.text,
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      /[\u0000-\u0008\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u,
+      what,
+    );
+  }
+  // Long text: its start and its length, once (and no did-you-mean over a megabyte: 3.4 s of the main thread).
+  const long = 'k'.repeat(1_000_000);
+  const longCases: [
+    what: string,
+    method: string,
+    path: string,
+    body: string | undefined,
+    status: number,
+    code: string,
+  ][] = [
+    ['a 1 MB scenario name', 'POST', '/api/runs', JSON.stringify({ scenario: long }), 400, 'unknown_scenario'],
+    [
+      'a 256-character one',
+      'POST',
+      '/api/runs',
+      JSON.stringify({ scenario: long.slice(0, 256) }),
+      400,
+      'unknown_scenario',
+    ],
+    ['a 1 MB JSON field', 'POST', '/api/runs', JSON.stringify({ [long]: 1 }), 400, 'bad_request'],
+    [
+      'a 1 MB seed of digits',
+      'POST',
+      '/api/runs',
+      JSON.stringify({ scenario: 'default', seed: '9'.repeat(1_000_000) }),
+      400,
+      'bad_request',
+    ],
+    ['a 10,000-character run id', 'GET', `/api/runs/${long.slice(0, 10_000)}`, undefined, 404, 'not_found'],
+    ['a 10,000-character parameter', 'GET', `/api/runs?${long.slice(0, 10_000)}=1`, undefined, 400, 'bad_request'],
+  ];
+  for (const [what, method, path, body, status, code] of longCases) {
+    const r = await raw(s.url, method, path, body === undefined ? {} : json, body);
+    assert.equal(r.status, status, `${what}: ${r.text.slice(0, 300)}`);
+    assert.equal(r.body.error.code, code, what);
+    assert.ok(r.text.length < 1_000, `${what}: ${r.text.length} bytes`);
+    assert.match(
+      r.body.error.message,
+      new RegExp(`"?${'[k9]'.repeat(MAX_SHOWN)}"?\\.\\.\\. \\(\\d+ characters\\)`),
+      what,
+    );
+  }
+  // A name of 255 characters is still looked up.
+  const r = await raw(s.url, 'POST', '/api/runs', json, JSON.stringify({ scenario: long.slice(0, 255) }));
+  assert.equal(r.status, 404, r.text.slice(0, 200));
+  // The helper: quoted as JSON, not cut inside a surrogate pair.
+  assert.equal(shown('a"b\u202e'), '"a\\"b\\u{202E}"');
+  assert.equal(
+    shown(`${'x'.repeat(MAX_SHOWN - 1)}😀${'y'.repeat(10)}`),
+    `"${'x'.repeat(MAX_SHOWN - 1)}"... (${MAX_SHOWN + 11} characters)`,
+  );
 });

@@ -121,11 +121,11 @@ test('a page not found: HTML for a browser that asks for it (was JSON), JSON for
   }
   // Invisible characters of the path show as escapes (a NUL and a right-to-left override were copied as they were).
   const hidden = await raw(open.url, 'GET', '/runs/%00%E2%80%AEabc', { Accept: browser });
-  assert.match(hidden.text, /no run \\u\{0\}\\u\{202E\}abc/);
+  assert.match(hidden.text, /no run &quot;\\u0000\\u\{202E\}abc&quot;/);
   assert.ok(!hidden.text.includes('\u0000') && !hidden.text.includes('\u202e'));
   assert.match(
     (await raw(open.url, 'GET', `/runs/${encodeURIComponent(id)}`, { Accept: browser })).text,
-    /no run &lt;script&gt;alert\(1\)&lt;\/script&gt;/,
+    /no run &quot;&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;/,
   );
   // The API stays JSON whatever the client asks for.
   for (const path of ['/api/runs/r-unknown', '/api/no-such-route']) {
