@@ -60,6 +60,9 @@ const PATHS = (() => {
   }));
 })();
 
+/** Every method some path takes. */
+const SERVER_METHODS = [...new Set(PATHS.flatMap((p) => p.allow.filter((m) => m !== 'OPTIONS'))), 'OPTIONS'];
+
 /** The methods a request path takes (`Allow`), or undefined when no route has the path. */
 export function allowedMethods(path: string): readonly string[] | undefined {
   return PATHS.find((p) => p.pattern.test(path))?.allow;
@@ -114,6 +117,46 @@ function notFoundPage(message: string): string {
   });
 }
 
+/**
+ * Headers Node keeps the first of when a request gives them twice (its other headers it joins with
+ * commas, and the routes refuse what that makes): which one counts would be a guess, and another
+ * reader of the same request (a proxy in front, a log) may guess the other. RFC 9112 3.2: a request
+ * with two Host lines MUST be answered 400.
+ */
+const SINGLE_HEADERS = ['host', 'content-type', 'authorization'];
+
+/**
+ * Middleware: a header of SINGLE_HEADERS given twice is a 400 naming it; a Transfer-Encoding other
+ * than `chunked` a 501 (RFC 9112 6.1: a coding the server does not understand). Node refuses two
+ * Content-Length headers and Content-Length with Transfer-Encoding itself; it read `gzip, chunked`
+ * as chunked, the gzip left undecoded.
+ */
+function headerGuard(req: Request, _res: Response, next: NextFunction): void {
+  const raw = req.rawHeaders;
+  for (const name of SINGLE_HEADERS) {
+    const values: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) values.push(raw[i + 1]);
+    if (values.length > 1)
+      return next(
+        new ApiError(
+          400,
+          'bad_request',
+          `the request gives ${raw.find((h) => h.toLowerCase() === name) ?? name} ${values.length} times (${values.map(shown).join(', ')}); send it once`,
+        ),
+      );
+  }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked')
+    return next(
+      new ApiError(
+        501,
+        'not_implemented',
+        `Transfer-Encoding ${shown(te)} is not taken: only chunked (send a compressed body as Content-Encoding: gzip, deflate or br)`,
+      ),
+    );
+  next();
+}
+
 export function createApp(o: AppOptions): express.Express {
   const app = express();
   // Before any route: the router is made with these settings.
@@ -147,6 +190,7 @@ export function createApp(o: AppOptions): express.Express {
     res.set('Cross-Origin-Resource-Policy', 'same-origin');
     next();
   });
+  app.use(headerGuard);
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
 
   const open = tokens.write === undefined && tokens.read === undefined;
@@ -285,6 +329,9 @@ export function createApp(o: AppOptions): express.Express {
   // Past the routes: a known path asked with another method is 405 with Allow (RFC 9110, 15.5.6:
   // a 405 MUST carry Allow), OPTIONS on it 204 with Allow (no CORS: no Access-Control-* headers).
   app.use((req, res, next) => {
+    // `OPTIONS *` asks what the server takes, whatever the path (RFC 9110 9.3.7).
+    if (req.method === 'OPTIONS' && req.url === '*')
+      return void res.status(204).set('Allow', SERVER_METHODS.join(', ')).end();
     const allow = allowedMethods(req.path);
     if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
       return next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));

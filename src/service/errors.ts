@@ -27,6 +27,7 @@ type ErrorCode =
   | 'forbidden'
   | 'idempotency_key_reused'
   | 'request_in_progress'
+  | 'not_implemented'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {

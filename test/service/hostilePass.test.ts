@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { MAX_SHOWN, shown } from '../../src/service/errors.js';
 import { parseQuery } from '../../src/service/request.js';
@@ -7,7 +8,7 @@ import { serviceFixture } from '../support/serviceFixture.js';
 import { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } from '../../src/service/validation.js';
 import validateInWorker from '../../src/service/validateWorker.js';
 import { MAX_YAML_DEPTH, tooDeepWithin } from '../../src/input/depth.js';
-import { rawRequest as raw, tinyScenario as tiny } from '../support/http.js';
+import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * The hostile pass of 2026-12-05 (docs/SERVICE.md, "Hostile input: what is checked", the rows that
@@ -100,6 +101,28 @@ async function service(): Promise<ServiceHandle> {
     services.push(svc);
   }
   return svc;
+}
+
+/** Bytes sent as they are on a connection of its own (headers Node's client would not send twice); the answer's head and body. */
+function sendRaw(base: string, text: string): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(base);
+  return new Promise((ok, fail) => {
+    const c = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('error', fail);
+    c.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      const cut = all.indexOf('\r\n\r\n');
+      ok({
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(all)?.[1] ?? 0),
+        head: all.slice(0, cut),
+        body: all.slice(cut + 4),
+      });
+    });
+    c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
+    c.end(text);
+  });
 }
 
 test('query strings: malformed percent-encoding, a parameter without a value, object syntax are 400 naming the parameter (were read lossily or ignored)', async () => {
@@ -252,4 +275,56 @@ test('client text in answers: invisible characters escaped, long text cut (a rig
     shown(`${'x'.repeat(MAX_SHOWN - 1)}😀${'y'.repeat(10)}`),
     `"${'x'.repeat(MAX_SHOWN - 1)}"... (${MAX_SHOWN + 11} characters)`,
   );
+});
+
+test('headers: Host, Content-Type or Authorization twice is 400 (Node kept the first: two Content-Types started a run), a Transfer-Encoding other than chunked 501, OPTIONS * 204', async () => {
+  const s = await service();
+  const host = `Host: 127.0.0.1\r\nConnection: close\r\n`;
+  const body = '{"scenario":"no-such-scenario"}';
+  const post = (headers: string, b = body): string =>
+    `POST /api/runs HTTP/1.1\r\n${headers}Content-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+  const cases: [what: string, request: string, status: number, shows?: RegExp][] = [
+    [
+      'two Content-Types',
+      post(`${host}Content-Type: application/json\r\nContent-Type: application/yaml\r\n`),
+      400,
+      /^the request gives Content-Type 2 times \("application\/json", "application\/yaml"\); send it once$/,
+    ],
+    ['two Hosts', `GET /api/runs HTTP/1.1\r\n${host}Host: evil.example\r\n\r\n`, 400, /gives Host 2 times/],
+    [
+      'two Hosts, the other first',
+      `GET /healthz HTTP/1.1\r\nHost: evil.example\r\n${host}\r\n`,
+      400,
+      /gives Host 2 times/,
+    ],
+    [
+      'two Authorizations',
+      `GET /api/runs HTTP/1.1\r\n${host}Authorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n`,
+      400,
+      /gives Authorization 2 times/,
+    ],
+    [
+      'gzip, chunked',
+      `POST /api/runs HTTP/1.1\r\n${host}Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      501,
+      /^Transfer-Encoding "gzip, chunked" is not taken: only chunked/,
+    ],
+    // Chunked alone is read: the body names a scenario there is none of.
+    [
+      'chunked',
+      `POST /api/runs HTTP/1.1\r\n${host}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      404,
+      /no scenario "no-such-scenario"/,
+    ],
+    ['one of each', post(`${host}Content-Type: application/json\r\n`), 404, /no scenario/],
+    ['OPTIONS *', `OPTIONS * HTTP/1.1\r\n${host}\r\n`, 204],
+  ];
+  const before = await runCount(s.url);
+  for (const [what, request, status, shows] of cases) {
+    const r = await sendRaw(s.url, request);
+    assert.equal(r.status, status, `${what}: ${r.head}\n${r.body.slice(0, 300)}`);
+    if (shows) assert.match(JSON.parse(r.body).error.message, shows, what);
+    if (what === 'OPTIONS *') assert.match(r.head, /\r\nAllow: GET, HEAD, POST, DELETE, OPTIONS\r\n/i, what);
+  }
+  assert.equal(await runCount(s.url), before, 'no run started');
 });
