@@ -314,7 +314,7 @@ export class HostSimulation extends HostState {
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
       if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall);
-    } else if (isSpinning(this, gi, v)) {
+    } else if (isSpinning(this, v)) {
       guestNs = spinRun(this, v, wall);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       this.cr8WallNs = wall;

@@ -25,11 +25,31 @@ const IO_NONE = -1;
 /** Gi.IO_TARGET besides a vCPU index: the completion was serviced elsewhere; its notice is in flight to the worker. */
 const IO_NOTIFYING = -2;
 
+/**
+ * What phase `idx` of guest `gi` makes of each of its vCPUs, kept per vCPU for the per-event reads
+ * (HostState.behaviours, cr8PerNs, V8.SPIN): the phase's behaviour, or idle beyond its `busyVcpus` (and
+ * past the plan's end). The phase index changes only in startPhase, so nothing else needs to refresh it.
+ */
+function cacheBehaviours(h: HostState, gi: number, idx: number): void {
+  const guest = h.guests[gi];
+  const model = guest.model;
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  const plan = idx < guest.phases.length ? guest.phases[idx] : undefined;
+  for (let l = 0; l < guest.vcpus; l++) {
+    const busy = plan !== undefined && (plan.busyVcpus === undefined || l < plan.busyVcpus);
+    const b = busy ? model.phases[plan.phase] : model.phases.idle;
+    h.behaviours[first + l] = b;
+    h.cr8PerNs[first + l] = model.usesCr8 ? b.cr8PerBusySecond / 1e9 : 0;
+    h.v8[(first + l) * V8.STRIDE + V8.SPIN] = busy && plan.phase === 'lock-spin' ? 1 : 0;
+  }
+}
+
 /** Guest `gi` starts phase `idx` of its plan (past the end: idle for ever). */
 export function startPhase(h: HostState, gi: number, idx: number): void {
   const guest = h.guests[gi];
   const g = gi * Gf.STRIDE;
   h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX] = idx;
+  cacheBehaviours(h, gi, idx);
   h.gf[g + Gf.PHASE_START] = h.now;
   h.gf[g + Gf.PHASE_END] = Infinity;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
