@@ -202,7 +202,9 @@ export const enum V8 {
   HOP = 6,
   /** 1 while the phase is a lock-spin the vCPU takes part in (set when the phase starts: guests/spin.ts). */
   SPIN = 7,
-  STRIDE = 8,
+  /** How its timer runs: a TimerClass (guests/timers.ts), set once by the engine. */
+  TIMER_CLASS = 8,
+  STRIDE = 9,
 }
 
 /** Per-guest numbers (`gf`). */
