@@ -126,7 +126,11 @@ export function consumeWork(h: HostState, gi: number, v: number, guestNs: number
 
 // ---------------------------------------------------------------- install and disk-benchmark chains
 
-/** When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). */
+/**
+ * When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). The
+ * event walk writes this out to share its rate (src/core/engine/events.ts); test/engine/perVcpuCache
+ * holds the walk to it.
+ */
 export function chunkEndTime(h: HostState, v: number): number {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   if (
@@ -241,7 +245,7 @@ function ioNotified(h: HostState, gi: number): void {
 
 // ---------------------------------------------------------------- build
 
-/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it). */
+/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it); as chunkEndTime. */
 export function buildEndTime(h: HostState, v: number): number {
   return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ? Infinity : h.workEndTime(v);
 }
