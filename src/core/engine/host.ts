@@ -1,6 +1,6 @@
 import { flushIpiOutbox } from '../guests/devices.js';
 import { cr8Stream } from '../guests/irql.js';
-import { clockReads } from '../guests/timekeeping.js';
+import { clockPeriodByRule, clockReads } from '../guests/timekeeping.js';
 import { isrStart } from '../guests/isr.js';
 import { consumeWork, startPhase } from '../guests/phases.js';
 import { isSpinning, spinRun } from '../guests/spin.js';
@@ -72,7 +72,10 @@ export class HostSimulation extends HostState {
     super(config);
     this.machine.launch();
     this.runnable = this.n; // every vCPU starts running (mode RUN); halts and wake-ups keep the count
-    for (let v = 0; v < this.n; v++) this.v8[v * V8.STRIDE + V8.TIMER_CLASS] = timerClass(this, v);
+    for (let v = 0; v < this.n; v++) {
+      this.v8[v * V8.STRIDE + V8.TIMER_CLASS] = timerClass(this, v);
+      this.vf[v * Vf.STRIDE + Vf.CLOCK_PERIOD] = clockPeriodByRule(this, v);
+    }
     for (let gi = 0; gi < this.guests.length; gi++) startPhase(this, gi, 0);
     for (let v = 0; v < this.n; v++) this.reschedule(v);
   }

@@ -169,7 +169,9 @@ export const enum Vf {
   TICK_CARRY = 23,
   /** Guest ns of work left in the busy burst in progress (Infinity: none, or flat out; guests/burstWork.ts). */
   BURST_WORK = 24,
-  STRIDE = 25,
+  /** Period of the vCPU's clock interrupt, ns: fixed for the host's life (guests/timekeeping.ts clockPeriodNs). */
+  CLOCK_PERIOD = 25,
+  STRIDE = 26,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -204,7 +206,9 @@ export const enum V8 {
   SPIN = 7,
   /** How its timer runs: a TimerClass (guests/timers.ts), set once by the engine. */
   TIMER_CLASS = 8,
-  STRIDE = 9,
+  /** Which of its phase's work can keep it flat out: a FlatOut (guests/bursts.ts), set when the phase starts. */
+  FLAT_OUT = 9,
+  STRIDE = 10,
 }
 
 /** Per-guest numbers (`gf`). */
@@ -360,7 +364,7 @@ export abstract class HostState {
   /**
    * Per vCPU, what its guest's phase makes of it, set when the phase starts (guests/phases.ts
    * cacheBehaviours), read per event: its behaviour (vcpuBehaviour), its %cr8 accesses per busy guest
-   * ns (0 for a guest that does not use %cr8: the rate's), and V8.SPIN (guests/spin.ts isSpinning).
+   * ns (0 for a guest that does not use %cr8: the rate's), V8.SPIN (guests/spin.ts isSpinning) and V8.FLAT_OUT.
    */
   readonly behaviours: PhaseBehaviour[];
   readonly cr8PerNs: Float64Array;
