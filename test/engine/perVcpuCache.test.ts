@@ -1,7 +1,7 @@
 /**
  * What the engine keeps per vCPU instead of working it out per event (docs/PERF.md, sixteenth
  * session): the phase's behaviour, %cr8 accesses per guest ns, spin and flat-out classes
- * (HostState.behaviours, cr8PerNs, V8.SPIN, V8.FLAT_OUT: filled when a phase starts), the timer's
+ * (HostState.behaviours, Vf.CR8_PER_NS, V8.SPIN, V8.FLAT_OUT: filled when a phase starts), the timer's
  * class and clock period (V8.TIMER_CLASS, Vf.CLOCK_PERIOD: when the host is built), and the event
  * walk's work-counted end times (chunk, build share, hop), written out in it with its shared rate.
  * Each is held to the rule it stands for, worked out afresh here from the guest's plan and model, at
@@ -107,7 +107,11 @@ for (const [name, yaml] of Object.entries(CASES)) {
         seen.behaviours.add(b);
         assert.equal(h.vcpuBehaviour(v), b, `vCPU ${v} at ${t} ns: behaviour`);
         const usesCr8 = h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model.usesCr8;
-        assert.equal(h.cr8PerNs[v], usesCr8 ? b.cr8PerBusySecond / 1e9 : 0, `vCPU ${v} at ${t} ns: %cr8 per ns`);
+        assert.equal(
+          h.vf[v * Vf.STRIDE + Vf.CR8_PER_NS],
+          usesCr8 ? b.cr8PerBusySecond / 1e9 : 0,
+          `vCPU ${v} at ${t} ns: %cr8 per ns`,
+        );
         const spin = spinningByRule(h, v);
         if (spin) seen.spin++;
         assert.equal(isSpinning(h, v), spin, `vCPU ${v} at ${t} ns: spinning`);

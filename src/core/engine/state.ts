@@ -171,7 +171,9 @@ export const enum Vf {
   BURST_WORK = 24,
   /** Period of the vCPU's clock interrupt, ns: fixed for the host's life (guests/timekeeping.ts clockPeriodNs). */
   CLOCK_PERIOD = 25,
-  STRIDE = 26,
+  /** The phase's %cr8 accesses per busy guest ns (0: the guest does not use %cr8), set when it starts. */
+  CR8_PER_NS = 26,
+  STRIDE = 27,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -276,7 +278,6 @@ function hostArrays(c: Carver, config: HostConfig, n: number) {
     vf: c.f64(n * Vf.STRIDE),
     gf: c.f64(g * Gf.STRIDE),
     wl: workload ? c.f64(n * WL) : EMPTY_F64,
-    cr8PerNs: c.f64(n),
     phaseDoneNs: c.f64(g * PHASE_ORDER.length),
     guestCounters: c.f64(g * GuestCounter.COUNT),
     latencyCounts: c.f64(LATENCY_BOUNDS_NS.length + 1),
@@ -362,12 +363,10 @@ export abstract class HostState {
   /** The engine's: every vCPU keyed by its next event (src/core/engine/host.ts). */
   protected readonly heap: EventHeap;
   /**
-   * Per vCPU, what its guest's phase makes of it, set when the phase starts (guests/phases.ts
-   * cacheBehaviours), read per event: its behaviour (vcpuBehaviour), its %cr8 accesses per busy guest
-   * ns (0 for a guest that does not use %cr8: the rate's), V8.SPIN (guests/spin.ts isSpinning) and V8.FLAT_OUT.
+   * Per vCPU, its behaviour in its guest's phase (vcpuBehaviour), set when the phase starts with
+   * Vf.CR8_PER_NS, V8.SPIN and V8.FLAT_OUT (guests/phases.ts cacheBehaviours), read per event.
    */
   readonly behaviours: PhaseBehaviour[];
-  readonly cr8PerNs: Float64Array;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -384,7 +383,6 @@ export abstract class HostState {
     this.gi32 = a.gi32;
     this.g8 = a.g8;
     this.wl = a.wl;
-    this.cr8PerNs = a.cr8PerNs;
     this.behaviours = new Array<PhaseBehaviour>(n); // filled by startPhase before any read
     this.phaseDoneNs = a.phaseDoneNs.fill(-1);
     this.guestCounters = a.guestCounters;
@@ -523,7 +521,7 @@ export abstract class HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
     else {
-      const x = this.cr8PerNs[v];
+      const x = this.vf[v * Vf.STRIDE + Vf.CR8_PER_NS];
       this.rate = this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
     }
   }

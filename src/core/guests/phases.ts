@@ -27,7 +27,7 @@ const IO_NOTIFYING = -2;
 
 /**
  * What phase `idx` of guest `gi` makes of each of its vCPUs, kept per vCPU for the per-event reads
- * (HostState.behaviours, cr8PerNs, V8.SPIN, V8.FLAT_OUT): the phase's behaviour, or idle beyond its `busyVcpus` (and
+ * (HostState.behaviours, Vf.CR8_PER_NS, V8.SPIN, V8.FLAT_OUT): the phase's behaviour, or idle beyond its `busyVcpus` (and
  * past the plan's end). The phase index changes only in startPhase, so nothing else needs to refresh it.
  */
 function cacheBehaviours(h: HostState, gi: number, idx: number): void {
@@ -39,7 +39,7 @@ function cacheBehaviours(h: HostState, gi: number, idx: number): void {
     const busy = plan !== undefined && (plan.busyVcpus === undefined || l < plan.busyVcpus);
     const b = busy ? model.phases[plan.phase] : model.phases.idle;
     h.behaviours[first + l] = b;
-    h.cr8PerNs[first + l] = model.usesCr8 ? b.cr8PerBusySecond / 1e9 : 0;
+    h.vf[(first + l) * Vf.STRIDE + Vf.CR8_PER_NS] = model.usesCr8 ? b.cr8PerBusySecond / 1e9 : 0;
     h.v8[(first + l) * V8.STRIDE + V8.SPIN] = busy && plan.phase === 'lock-spin' ? 1 : 0;
     h.v8[(first + l) * V8.STRIDE + V8.FLAT_OUT] = flatOutOf(plan, l);
   }
