@@ -84,7 +84,7 @@ host: { cpu: i7-6700K, cores: 2 }
 hypervisor: { policy: kvm }
 guests:
   - { os: ubuntu-18.04, vcpus: 3, phases: [{ phase: build, duration: 40ms, busyVcpus: 1 }, { phase: lock-spin, duration: 40ms, busyVcpus: 2 }, { phase: ping-pong, hop: 40us, duration: 40ms }, { phase: idle }] }
-  - { os: windows-10-1909, vcpus: 2, hpet: false, phases: [{ phase: boot, duration: 30ms }, { phase: build, duration: 50ms }, { phase: idle }] }`,
+  - { os: windows-10-1909, vcpus: 2, hpet: false, enlightenments: none, phases: [{ phase: boot, duration: 30ms }, { phase: build, duration: 50ms }, { phase: idle }] }`,
   'an install, a build to its end and a disk benchmark under bhyve, overcommitted': `
 host: { cpu: i7-6700K, cores: 2 }
 hypervisor: { policy: bhyve-12.1 }
