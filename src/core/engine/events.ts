@@ -22,19 +22,11 @@ import { burstBoundary } from '../guests/bursts.js';
 import { backgroundIo, backgroundIoDone, backgroundIpi, ipiArrives, notifyArrives } from '../guests/devices.js';
 import { lowerIrql } from '../guests/irql.js';
 import { isrEnd } from '../guests/isr.js';
-import {
-  buildEndTime,
-  buildShareDone,
-  chunkDone,
-  chunkEndTime,
-  completePhase,
-  ioCompletes,
-  ioDoneTime,
-} from '../guests/phases.js';
-import { hopDone, hopEndTime } from '../guests/pingPong.js';
+import { buildShareDone, chunkDone, completePhase, ioCompletes, ioDoneTime } from '../guests/phases.js';
+import { hopDone } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+import { Gf, Gi, Hop, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, Worker, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -234,13 +226,49 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
   if (t <= limit) return Ev.PHASE_END;
   if (t < next) next = t;
-  t = chunkEndTime(h, v);
+  // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
+  // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
+  // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
+  // negative (not clamped, as chunkEndTime): then its time is worked out, the bound does not hold.
+  const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
+  t = Infinity;
+  if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
+    const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
+    t = from + left;
+    if (left < 0 || t <= limit || t < next) {
+      if (rate < 0) {
+        h.progressRate(v);
+        rate = h.rate;
+      }
+      t = from + Math.ceil(left / rate);
+    }
+  }
   if (t <= limit) return Ev.CHUNK_END;
   if (t < next) next = t;
-  t = buildEndTime(h, v);
+  t = Infinity;
+  if (running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0) {
+    t = from + vf[b + Vf.WORK_LEFT];
+    if (t <= limit || t < next) {
+      if (rate < 0) {
+        h.progressRate(v);
+        rate = h.rate;
+      }
+      t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
+    }
+  }
   if (t <= limit) return Ev.BUILD_END;
   if (t < next) next = t;
-  t = hopEndTime(h, v);
+  t = Infinity;
+  if (running && h.hop(v) === Hop.RUNNING) {
+    t = from + vf[b + Vf.WORK_LEFT];
+    if (t <= limit || t < next) {
+      if (rate < 0) {
+        h.progressRate(v);
+        rate = h.rate;
+      }
+      t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
+    }
+  }
   if (t <= limit) return Ev.HOP_END;
   if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
@@ -249,7 +277,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = vf[b + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
-    if (!halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity) {
+    if (running) {
       t = from + vf[b + Vf.BURST_WORK];
       if (t <= limit || t < next) {
         if (rate < 0) {

@@ -1,15 +1,16 @@
 import { flushIpiOutbox } from '../guests/devices.js';
 import { cr8Stream } from '../guests/irql.js';
-import { clockReads } from '../guests/timekeeping.js';
+import { clockPeriodByRule, clockReads } from '../guests/timekeeping.js';
 import { isrStart } from '../guests/isr.js';
 import { consumeWork, startPhase } from '../guests/phases.js';
 import { isSpinning, spinRun } from '../guests/spin.js';
+import { timerClass } from '../guests/timers.js';
 import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { DOUBLE_ZERO } from '../numbers.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
-import { Gi, GuestCounter, HostState, Mode, Vf, Vi, type HostConfig } from './state.js';
+import { Gi, GuestCounter, HostState, Mode, V8, Vf, Vi, type HostConfig } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
@@ -71,6 +72,10 @@ export class HostSimulation extends HostState {
     super(config);
     this.machine.launch();
     this.runnable = this.n; // every vCPU starts running (mode RUN); halts and wake-ups keep the count
+    for (let v = 0; v < this.n; v++) {
+      this.v8[v * V8.STRIDE + V8.TIMER_CLASS] = timerClass(this, v);
+      this.vf[v * Vf.STRIDE + Vf.CLOCK_PERIOD] = clockPeriodByRule(this, v);
+    }
     for (let gi = 0; gi < this.guests.length; gi++) startPhase(this, gi, 0);
     for (let v = 0; v < this.n; v++) this.reschedule(v);
   }
@@ -314,7 +319,7 @@ export class HostSimulation extends HostState {
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
       if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall);
-    } else if (isSpinning(this, gi, v)) {
+    } else if (isSpinning(this, v)) {
       guestNs = spinRun(this, v, wall);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {
       this.cr8WallNs = wall;

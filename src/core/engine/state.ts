@@ -1,7 +1,7 @@
 import { linuxClockSetup, type LinuxClockSetup, type LinuxClocksource } from '../guests/linuxClock.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
-import type { GuestModel, HostModel, PhaseBehaviour, PhaseKind, PhasePlan } from '../guests/model.js';
+import type { GuestModel, HostModel, PhaseBehaviour, PhasePlan } from '../guests/model.js';
 import { PHASE_ORDER } from '../guests/model.js';
 import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
 import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '../guests/clock.js';
@@ -169,7 +169,11 @@ export const enum Vf {
   TICK_CARRY = 23,
   /** Guest ns of work left in the busy burst in progress (Infinity: none, or flat out; guests/burstWork.ts). */
   BURST_WORK = 24,
-  STRIDE = 25,
+  /** Period of the vCPU's clock interrupt, ns: fixed for the host's life (guests/timekeeping.ts clockPeriodNs). */
+  CLOCK_PERIOD = 25,
+  /** The phase's %cr8 accesses per busy guest ns (0: the guest does not use %cr8), set when it starts. */
+  CR8_PER_NS = 26,
+  STRIDE = 27,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -200,7 +204,13 @@ export const enum V8 {
   RESTART_TICK = 5,
   /** A ping-pong vCPU's message: a Hop value. */
   HOP = 6,
-  STRIDE = 7,
+  /** 1 while the phase is a lock-spin the vCPU takes part in (set when the phase starts: guests/spin.ts). */
+  SPIN = 7,
+  /** How its timer runs: a TimerClass (guests/timers.ts), set once by the engine. */
+  TIMER_CLASS = 8,
+  /** Which of its phase's work can keep it flat out: a FlatOut (guests/bursts.ts), set when the phase starts. */
+  FLAT_OUT = 9,
+  STRIDE = 10,
 }
 
 /** Per-guest numbers (`gf`). */
@@ -352,6 +362,11 @@ export abstract class HostState {
   readonly linuxClocks: readonly LinuxClockSetup[];
   /** The engine's: every vCPU keyed by its next event (src/core/engine/host.ts). */
   protected readonly heap: EventHeap;
+  /**
+   * Per vCPU, its behaviour in its guest's phase (vcpuBehaviour), set when the phase starts with
+   * Vf.CR8_PER_NS, V8.SPIN and V8.FLAT_OUT (guests/phases.ts cacheBehaviours), read per event.
+   */
+  readonly behaviours: PhaseBehaviour[];
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -368,6 +383,7 @@ export abstract class HostState {
     this.gi32 = a.gi32;
     this.g8 = a.g8;
     this.wl = a.wl;
+    this.behaviours = new Array<PhaseBehaviour>(n); // filled by startPhase before any read
     this.phaseDoneNs = a.phaseDoneNs.fill(-1);
     this.guestCounters = a.guestCounters;
     this.latencyCounts = a.latencyCounts;
@@ -448,6 +464,7 @@ export abstract class HostState {
         const vc = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + l;
         this.vi[vc * Vi.STRIDE + Vi.GUEST_OF] = gi;
         this.vi[vc * Vi.STRIDE + Vi.LOCAL] = l;
+        this.behaviours[vc] = guest.model.phases.idle; // startPhase sets the phase's
         this.rng.seed(vc, deriveSeed(config.seed, config.hostIndex, guest.index, l));
       }
     }
@@ -504,7 +521,7 @@ export abstract class HostState {
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
     else {
-      const x = this.guests[gi].model.usesCr8 ? this.vcpuBehaviour(v).cr8PerBusySecond / 1e9 : 0;
+      const x = this.vf[v * Vf.STRIDE + Vf.CR8_PER_NS];
       this.rate = this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
     }
   }
@@ -551,24 +568,12 @@ export abstract class HostState {
 
   // ------------------------------------------------------ guests
 
-  /** Behaviour of guest `gi`'s current phase (idle once its phases are done). */
-  phaseBehaviour(gi: number): PhaseBehaviour {
-    const guest = this.guests[gi];
-    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-    const kind: PhaseKind = idx < guest.phases.length ? guest.phases[idx].phase : 'idle';
-    return guest.model.phases[kind];
-  }
-
-  /** vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. */
+  /**
+   * vCPU `v`'s behaviour in its guest's phase: the phase's, or idle beyond the phase's `busyVcpus`. Read
+   * from `behaviours`, which startPhase (src/core/guests/phases.ts) fills when the phase changes.
+   */
   vcpuBehaviour(v: number): PhaseBehaviour {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    const guest = this.guests[gi];
-    const idx = this.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-    if (idx >= guest.phases.length) return guest.model.phases.idle;
-    const plan = guest.phases[idx];
-    if (plan.busyVcpus !== undefined && v - this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] >= plan.busyVcpus)
-      return guest.model.phases.idle;
-    return guest.model.phases[plan.phase];
+    return this.behaviours[v];
   }
 
   // ------------------------------------------------------ results

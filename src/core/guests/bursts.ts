@@ -4,10 +4,10 @@
  * time; an idle gap is a HLT, and the next burst starts with the scheduler's wake-up IPI. vCPUs
  * doing a phase's work (the worker's CPU chunk, a build share) run flat out instead.
  */
-import { Gi, GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import { GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { startBusyBurst } from './burstWork.js';
 import { halt } from './interrupts.js';
-import type { PhaseBehaviour } from './model.js';
+import type { PhaseBehaviour, PhasePlan } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 import { stimerIdleTransition } from './timekeeping.js';
 
@@ -17,16 +17,36 @@ import { stimerIdleTransition } from './timekeeping.js';
  * (guests/pingPong.ts) run flat out.
  */
 export function isAlwaysBusy(h: HostState, gi: number, v: number): boolean {
-  const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-  const guest = h.guests[gi];
-  if (idx >= guest.phases.length) return false;
-  const plan = guest.phases[idx];
+  const c: FlatOut = h.v8[v * V8.STRIDE + V8.FLAT_OUT];
+  if (c === FlatOut.NEVER) return false;
+  if (c === FlatOut.ALWAYS) return true;
+  if (c === FlatOut.HOP) return h.hop(v) === Hop.RUNNING; // guests/pingPong.ts
+  if (c === FlatOut.BUILD) return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
+  return h.worker(gi) === Worker.CPU;
+}
+
+/** What of its phase keeps a vCPU flat out (V8.FLAT_OUT, set when the phase starts: flatOutOf). */
+export const enum FlatOut {
+  NEVER = 0,
+  /** A compute or lock-spin phase's busy vCPU. */
+  ALWAYS = 1,
+  /** A ping-pong vCPU, during its hop. */
+  HOP = 2,
+  /** A work-bound build's vCPU, while it owes its share. */
+  BUILD = 3,
+  /** A work-bound install or disk benchmark's worker (vCPU 0), during its CPU chunk. */
+  CHUNK = 4,
+}
+
+/** The FlatOut of the guest's vCPU `local` in phase `plan` (undefined: past the plan's end). */
+export function flatOutOf(plan: PhasePlan | undefined, local: number): FlatOut {
+  if (plan === undefined) return FlatOut.NEVER;
   if (plan.phase === 'compute' || plan.phase === 'lock-spin')
-    return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
-  if (plan.phase === 'ping-pong') return h.hop(v) === Hop.RUNNING; // guests/pingPong.ts
-  if (plan.work === undefined) return false;
-  if (plan.phase === 'build') return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 1;
-  return v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU;
+    return plan.busyVcpus === undefined || local < plan.busyVcpus ? FlatOut.ALWAYS : FlatOut.NEVER;
+  if (plan.phase === 'ping-pong') return FlatOut.HOP;
+  if (plan.work === undefined) return FlatOut.NEVER;
+  if (plan.phase === 'build') return FlatOut.BUILD;
+  return local === 0 ? FlatOut.CHUNK : FlatOut.NEVER;
 }
 
 /**

@@ -18,7 +18,7 @@ export function cr8Stream(h: HostState, v: number, gi: number): void {
   const m = h.machine;
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
-  const x = h.vcpuBehaviour(v).cr8PerBusySecond / 1e9;
+  const x = h.vf[b + Vf.CR8_PER_NS]; // the phase's cr8PerBusySecond / 1e9 (a %cr8 guest: this runs only for one)
   // Guest time from the last measured cost per access; what the accesses really cost is carried as debt.
   const guestNs = wall / (1 + x * h.vf[b + Vf.COST_PER_ACCESS]);
   const accesses = x * guestNs + h.vf[b + Vf.CARRY];

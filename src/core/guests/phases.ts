@@ -12,7 +12,7 @@
  */
 import { startBusyBurst } from './burstWork.js';
 import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
-import { goIdle, startBursts } from './bursts.js';
+import { flatOutOf, goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
 import { raise } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
@@ -25,11 +25,32 @@ const IO_NONE = -1;
 /** Gi.IO_TARGET besides a vCPU index: the completion was serviced elsewhere; its notice is in flight to the worker. */
 const IO_NOTIFYING = -2;
 
+/**
+ * What phase `idx` of guest `gi` makes of each of its vCPUs, kept per vCPU for the per-event reads
+ * (HostState.behaviours, Vf.CR8_PER_NS, V8.SPIN, V8.FLAT_OUT): the phase's behaviour, or idle beyond its `busyVcpus` (and
+ * past the plan's end). The phase index changes only in startPhase, so nothing else needs to refresh it.
+ */
+function cacheBehaviours(h: HostState, gi: number, idx: number): void {
+  const guest = h.guests[gi];
+  const model = guest.model;
+  const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  const plan = idx < guest.phases.length ? guest.phases[idx] : undefined;
+  for (let l = 0; l < guest.vcpus; l++) {
+    const busy = plan !== undefined && (plan.busyVcpus === undefined || l < plan.busyVcpus);
+    const b = busy ? model.phases[plan.phase] : model.phases.idle;
+    h.behaviours[first + l] = b;
+    h.vf[(first + l) * Vf.STRIDE + Vf.CR8_PER_NS] = model.usesCr8 ? b.cr8PerBusySecond / 1e9 : 0;
+    h.v8[(first + l) * V8.STRIDE + V8.SPIN] = busy && plan.phase === 'lock-spin' ? 1 : 0;
+    h.v8[(first + l) * V8.STRIDE + V8.FLAT_OUT] = flatOutOf(plan, l);
+  }
+}
+
 /** Guest `gi` starts phase `idx` of its plan (past the end: idle for ever). */
 export function startPhase(h: HostState, gi: number, idx: number): void {
   const guest = h.guests[gi];
   const g = gi * Gf.STRIDE;
   h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX] = idx;
+  cacheBehaviours(h, gi, idx);
   h.gf[g + Gf.PHASE_START] = h.now;
   h.gf[g + Gf.PHASE_END] = Infinity;
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
@@ -106,7 +127,11 @@ export function consumeWork(h: HostState, gi: number, v: number, guestNs: number
 
 // ---------------------------------------------------------------- install and disk-benchmark chains
 
-/** When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). */
+/**
+ * When the worker vCPU `v` finishes its CPU chunk at its present rate (Infinity: not running one). The
+ * event walk writes this out to share its rate (src/core/engine/events.ts); test/engine/perVcpuCache
+ * holds the walk to it.
+ */
 export function chunkEndTime(h: HostState, v: number): number {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   if (
@@ -221,7 +246,7 @@ function ioNotified(h: HostState, gi: number): void {
 
 // ---------------------------------------------------------------- build
 
-/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it). */
+/** When vCPU `v` finishes its build share at its present rate (Infinity: none, or not running it); as chunkEndTime. */
 export function buildEndTime(h: HostState, v: number): number {
   return h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] === 0 ? Infinity : h.workEndTime(v);
 }

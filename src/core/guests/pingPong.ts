@@ -63,7 +63,7 @@ function startHop(h: HostState, gi: number, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = h.guests[gi].phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]].hopNs ?? 0;
 }
 
-/** When vCPU `v` finishes its hop at its present rate (Infinity: none, or not running it). */
+/** When vCPU `v` finishes its hop at its present rate (Infinity: none, or not running it); the walk writes it out (events.ts). */
 export function hopEndTime(h: HostState, v: number): number {
   return h.hop(v) === Hop.RUNNING ? h.workEndTime(v) : Infinity;
 }

@@ -13,20 +13,17 @@
  * last; KVM grows and shrinks the count with the same helpers (svm.c grow_ple_window /
  * shrink_ple_window, pause_interception -> kvm_vcpu_on_spin).
  */
-import { Gi, Mode, Vf, type HostState } from '../engine/state.js';
+import { Mode, V8, Vf, type HostState } from '../engine/state.js';
 import { EXIT_SLOT_COUNT, Slot, SVM_PAUSE_SLOT } from '../vcpu/exits.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import { pauseFilterExitTsc } from '../svm/pauseFilter.js';
 import { kvmGrowPleWindow, pauseLoopExitTsc } from '../vmx/pauseLoop.js';
 
-/** vCPU `v` of guest `gi` spins now: it takes a lock-spin phase, runs guest code and is in no raised section. */
-export function isSpinning(h: HostState, gi: number, v: number): boolean {
-  const idx = h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX];
-  const guest = h.guests[gi];
-  if (idx >= guest.phases.length || h.mode(v) !== Mode.RUN) return false;
-  const plan = guest.phases[idx];
-  if (plan.phase !== 'lock-spin' || h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity) return false;
-  return plan.busyVcpus === undefined || v - h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] < plan.busyVcpus;
+/** vCPU `v` spins now: it takes a lock-spin phase, runs guest code and is in no raised section. */
+export function isSpinning(h: HostState, v: number): boolean {
+  return (
+    h.v8[v * V8.STRIDE + V8.SPIN] === 1 && h.mode(v) === Mode.RUN && h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity
+  );
 }
 
 /** All exits of vCPU `v` so far. */

@@ -42,9 +42,14 @@ export function forwardedTick(h: HostState, v: number): boolean {
 }
 
 /** Period of vCPU `v`'s clock interrupt, ns: the platform timer's on its clock owner, else the model's tick. */
-export function clockPeriodNs(h: HostState, v: number): number {
+export function clockPeriodByRule(h: HostState, v: number): number {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   return Math.round(1e9 / (platformClockOwner(h, v) ? h.clocks[gi].platformHz : h.guests[gi].model.timer.hz));
+}
+
+/** clockPeriodByRule, worked out once per vCPU when the host is built (Vf.CLOCK_PERIOD): read per tick. */
+export function clockPeriodNs(h: HostState, v: number): number {
+  return h.vf[v * Vf.STRIDE + Vf.CLOCK_PERIOD];
 }
 
 /**

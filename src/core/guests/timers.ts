@@ -52,16 +52,36 @@ export function scheduleTimer(h: HostState, v: number): void {
   h.vf[t] = h.now + 1 + h.rng.below(v, period);
 }
 
-/** Whether vCPU `v`'s timer ticks now (Ev.TIMER), or its deadline is stale (Ev.TIMER_STALE). */
-export function timerActive(h: HostState, v: number): boolean {
+/** How a vCPU's timer runs (V8.TIMER_CLASS): fixed by its guest's model and clock for the host's life. */
+export const enum TimerClass {
+  /** No clock interrupt of its own (no timer, or its clock owner's IPIs forward the tick). */
+  NONE = 0,
+  /** Ticks halted or not: a periodic timer, a platform timer's owner, an idle clock owner that keeps ticking. */
+  ALWAYS = 1,
+  /** Tickless: stopped in a halt unless the idle wake-up is programmed on it (V8.WAKE_TIMER). */
+  WHILE_RUNNING = 2,
+}
+
+/** vCPU `v`'s TimerClass, worked out once (the engine keeps it in V8.TIMER_CLASS for timerActive). */
+export function timerClass(h: HostState, v: number): TimerClass {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const timer = h.guests[gi].model.timer;
-  if (timer.hz <= 0 || forwardedTick(h, v)) return false; // no clock of its own: the owner's clock IPIs
-  if (h.mode(v) !== Mode.HALT) return true;
-  if (platformClockOwner(h, v)) return true; // a periodic device: it does not know the vCPU is idle
-  if (h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1) return true; // the programmed idle wake-up
-  if (!timer.tickless) return true;
-  return timer.clockOwnerTicksWhenIdle && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0;
+  if (timer.hz <= 0 || forwardedTick(h, v)) return TimerClass.NONE; // no clock of its own: the owner's clock IPIs
+  if (platformClockOwner(h, v)) return TimerClass.ALWAYS; // a periodic device: it does not know the vCPU is idle
+  if (!timer.tickless) return TimerClass.ALWAYS;
+  return timer.clockOwnerTicksWhenIdle && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0
+    ? TimerClass.ALWAYS
+    : TimerClass.WHILE_RUNNING;
+}
+
+/**
+ * Whether vCPU `v`'s timer ticks now (Ev.TIMER), or its deadline is stale (Ev.TIMER_STALE): per event
+ * walk, so from the vCPU's TimerClass and two state bytes (the mode, the programmed idle wake-up).
+ */
+export function timerActive(h: HostState, v: number): boolean {
+  const c: TimerClass = h.v8[v * V8.STRIDE + V8.TIMER_CLASS];
+  if (c === TimerClass.NONE) return false;
+  return c === TimerClass.ALWAYS || h.mode(v) !== Mode.HALT || h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1;
 }
 
 /**
