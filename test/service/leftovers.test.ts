@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { shown } from '../../src/service/errors.js';
+import { quoted, showInvisible } from '../../src/input/diagnostics.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
+
+/**
+ * What the hostile pass of 2026-12-05 left (docs/SERVICE.md, "Hostile input: what is checked", the
+ * rows that name this file): each test failed before the fix it names.
+ */
+
+const { dataDir, services } = serviceFixture('vmexit-lab-leftovers-');
+let svc: ServiceHandle | undefined;
+async function service(): Promise<ServiceHandle> {
+  if (svc === undefined) {
+    svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
+    services.push(svc);
+  }
+  return svc;
+}
+
+/** Bytes sent as they are on a connection of its own (a request target fetch would not send); the answer. */
+function sendRaw(base: string, text: string): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(base);
+  return new Promise((ok, fail) => {
+    const c = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('error', fail);
+    c.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      const cut = all.indexOf('\r\n\r\n');
+      ok({
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(all)?.[1] ?? 0),
+        head: all.slice(0, cut),
+        body: all.slice(cut + 4),
+      });
+    });
+    c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
+    c.end(text);
+  });
+}
+
+test('one escape style, JSON’s, in the service and the CLI: a quoted text parses back to what was sent (bidi overrides were \\u{202E}, controls \\u0007)', async () => {
+  const samples = [
+    'a\u202eb',
+    'bell\u0007 esc\u001b nul\u0000',
+    'c1\u0085 del\u007f',
+    'line\u2028para\u2029',
+    'zw\u200b\u200f\u2066\ufeff',
+    'tag\u{e0001}\u{e0041}',
+    'tab\tnewline\n"quote" back\\slash \\u{202E} emoji 😀',
+  ];
+  for (const s of samples) {
+    for (const [name, q] of [
+      ['shown', shown(s)],
+      ['quoted', quoted(s)],
+    ]) {
+      assert.equal(JSON.parse(q), s, `${name}(${JSON.stringify(s)}) = ${q}`);
+      assert.doesNotMatch(
+        q,
+        // eslint-disable-next-line no-control-regex -- matching control characters is the point
+        /[\p{Cf}\u0000-\u001f\u007f-\u009f\u2028\u2029]/u,
+        `${name}: ${q}`,
+      );
+    }
+  }
+  assert.equal(shown('a"b\u202e\u0007'), '"a\\"b\\u202e\\u0007"');
+  // The CLI's diagnostics: the same form, tab and newline as they are (a diagnostic is a line of its own).
+  assert.equal(showInvisible('a\u202Eb\u0000c\u001bd\u2028'), 'a\\u202eb\\u0000c\\u001bd\\u2028');
+  assert.equal(showInvisible('x\u{e0001}'), 'x\\udb40\\udc01');
+  // The service's answers.
+  const s = await service();
+  const r = await raw(s.url, 'GET', '/api/runs/%E2%80%AEabc%07%E2%80%A8');
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error.message, 'no run "\\u202eabc\\u0007\\u2028"');
+  assert.equal(JSON.parse(/^no run (.*)$/.exec(r.body.error.message)![1]), '\u202eabc\u0007\u2028');
+});
