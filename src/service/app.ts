@@ -254,13 +254,13 @@ export function createApp(o: AppOptions): express.Express {
         const token = open ? undefined : tokenOf(req);
         // Per credential, and never the token itself in memory longer than the request.
         const scope = token === undefined ? '' : createHash('sha256').update(token).digest('hex');
-        const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-        const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        // The request as read, not its bytes: a refused one (400, 415) is refused before the key is kept.
+        const request = submitRequest(req);
         const { id, replayed } = await idempotency.once(
           scope,
           key,
-          requestFingerprint(req.headers['content-type'], query, bytes),
-          async () => (await o.manager.submit(submitRequest(req))).id,
+          requestFingerprint(request),
+          async () => (await o.manager.submit(request)).id,
         );
         if (replayed) res.set('Idempotent-Replayed', 'true');
         // The record as it is now (its state may have moved on); only its id if retention dropped it.

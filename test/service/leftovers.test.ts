@@ -128,3 +128,37 @@ test('one escape style, JSON’s, in the service and the CLI: a quoted text pars
   assert.equal(r.body.error.message, 'no run "\\u202eabc\\u0007\\u2028"');
   assert.equal(JSON.parse(/^no run (.*)$/.exec(r.body.error.message)![1]), '\u202eabc\u0007\u2028');
 });
+
+test('Idempotency-Key: the same parameters spelt otherwise are the same request (%6Dax and another order were 422 key reused)', async () => {
+  const s = await service();
+  const post = (key: string, query: string, body: string, type = 'application/yaml') =>
+    raw(s.url, 'POST', `/api/runs${query}`, { 'Content-Type': type, 'Idempotency-Key': key }, body);
+  const yaml = tiny('idem-normal');
+  const before = await runCount(s.url);
+  const first = await post('n-1', '?pace=max&seed=7', yaml);
+  assert.equal(first.status, 202, first.text);
+  for (const [what, query, body, type] of [
+    ['percent-encoded', '?pace=%6Dax&seed=7', yaml, 'application/yaml'],
+    ['another order', '?seed=7&pace=max', yaml, 'application/yaml'],
+    ['encoded names, empty parts', '?&%73eed=7&&pace=max', yaml, 'application/yaml'],
+    ['the same YAML as another YAML type', '?seed=7&pace=max', yaml, 'text/plain; charset=utf-8'],
+    ['the same as JSON', '', JSON.stringify({ yaml, seed: 7, pace: 'max' }), 'application/json'],
+  ]) {
+    const again = await post('n-1', query, body, type);
+    assert.equal(again.status, 202, `${what}: ${again.text}`);
+    assert.equal(again.body.id, first.body.id, what);
+    assert.equal(again.headers['idempotent-replayed'], 'true', what);
+  }
+  // Another value, another body, another option: another request.
+  for (const [what, query, body] of [
+    ['another seed', '?pace=max&seed=8', yaml],
+    ['a time limit more', '?pace=max&seed=7&timeLimitSeconds=5', yaml],
+    ['another body', '?pace=max&seed=7', tiny('idem-normal', 2)],
+  ]) {
+    const other = await post('n-1', query, body);
+    assert.equal(other.status, 422, `${what}: ${other.text}`);
+    assert.equal(other.body.error.code, 'idempotency_key_reused', what);
+  }
+  assert.equal(await runCount(s.url), before + 1, 'one run');
+  await s.manager.wait(first.body.id);
+});
