@@ -28,6 +28,7 @@ type ErrorCode =
   | 'idempotency_key_reused'
   | 'request_in_progress'
   | 'not_implemented'
+  | 'not_acceptable'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {

@@ -162,3 +162,56 @@ test('Idempotency-Key: the same parameters spelt otherwise are the same request 
   assert.equal(await runCount(s.url), before + 1, 'one run');
   await s.manager.wait(first.body.id);
 });
+
+test('Accept on /api/: 406 for a client that takes no JSON (text/html and application/xml got JSON with 200); /metrics negotiates as before', async () => {
+  const s = await service();
+  const refused = [
+    'text/html',
+    'application/xml',
+    'text/plain',
+    'application/json;q=0',
+    'text/html, */*;q=0',
+    'application/yaml, text/csv',
+  ];
+  for (const accept of refused) {
+    for (const [method, path] of [
+      ['GET', '/api/runs'],
+      ['GET', '/api/scenarios'],
+      ['POST', '/api/runs'],
+      ['GET', '/api/runs/nope/results'],
+    ]) {
+      const r = await raw(s.url, method, path, { Accept: accept });
+      assert.equal(r.status, 406, `${accept} ${method} ${path}: ${r.text}`);
+      assert.equal(r.body.error.code, 'not_acceptable');
+      assert.match(r.body.error.message, /application\/json/);
+      assert.match(String(r.headers.vary), /Accept/);
+    }
+  }
+  const taken = [
+    undefined,
+    '',
+    '*/*',
+    'application/*',
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/html, application/json;q=0.1',
+    // A browser opening /api/runs.
+    'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8',
+  ];
+  for (const accept of taken) {
+    const r = await raw(s.url, 'GET', '/api/runs', accept === undefined ? {} : { Accept: accept });
+    assert.equal(r.status, 200, `${JSON.stringify(accept)}: ${r.text.slice(0, 200)}`);
+    assert.ok(Array.isArray(r.body.runs));
+  }
+  // Not a route, or another method: the 404 and the 405 as before; OPTIONS has no body to refuse.
+  assert.equal((await raw(s.url, 'GET', '/api/nope', { Accept: 'text/html' })).status, 404);
+  assert.equal((await raw(s.url, 'PUT', '/api/runs', { Accept: 'text/html' })).status, 405);
+  assert.equal((await raw(s.url, 'OPTIONS', '/api/runs', { Accept: 'text/html' })).status, 204);
+  // /metrics keeps its own negotiation.
+  const text = await raw(s.url, 'GET', '/metrics', { Accept: 'application/xml' });
+  assert.equal(text.status, 200);
+  assert.match(String(text.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  const om = await raw(s.url, 'GET', '/metrics', { Accept: 'application/openmetrics-text; version=1.0.0' });
+  assert.equal(om.status, 200);
+  assert.match(String(om.headers['content-type']), /^application\/openmetrics-text/);
+});
