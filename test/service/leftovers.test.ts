@@ -215,3 +215,37 @@ test('Accept on /api/: 406 for a client that takes no JSON (text/html and applic
   assert.equal(om.status, 200);
   assert.match(String(om.headers['content-type']), /^application\/openmetrics-text/);
 });
+
+test('GET /api/runs?scenario= with a value no scenario name can be is 400 (it matched nothing, 200 with no runs)', async () => {
+  const s = await service();
+  const yaml = { 'Content-Type': 'application/yaml' };
+  const posted = await raw(s.url, 'POST', '/api/runs', yaml, tiny('filter-me'));
+  assert.equal(posted.status, 202, posted.text);
+  await s.manager.wait(posted.body.id);
+  const found = await raw(s.url, 'GET', '/api/runs?scenario=filter-me');
+  assert.equal(found.status, 200);
+  assert.deepEqual(
+    found.body.runs.map((r: { id: string }) => r.id),
+    [posted.body.id],
+  );
+  // A name no run has: 200, no runs.
+  const none = await raw(s.url, 'GET', '/api/runs?scenario=no-run-has-this');
+  assert.equal(none.status, 200);
+  assert.deepEqual(none.body.runs, []);
+  const bad: [what: string, query: string, shows: RegExp][] = [
+    ['empty', '?scenario=', /has no value/],
+    ['no =', '?scenario', /has no value/],
+    ['a space', '?scenario=+', /" " cannot be a scenario's name/],
+    ['upper case', '?scenario=Filter-Me', /"Filter-Me" cannot be a scenario's name/],
+    ['a path of scenarios/', '?scenario=seed/win10-1909-cr8-exits', /the `name:` in its YAML/],
+    ['a NUL', '?scenario=filter-me%00', /"filter-me\\u0000" cannot be/],
+    ['129 characters', `?scenario=${'a'.repeat(129)}`, /cannot be a scenario's name/],
+  ];
+  for (const [what, query, shows] of bad) {
+    const r = await raw(s.url, 'GET', `/api/runs${query}`);
+    assert.equal(r.status, 400, `${what}: ${r.text}`);
+    assert.equal(r.body.error.code, 'bad_request', what);
+    assert.match(r.body.error.message, shows, what);
+  }
+  assert.equal((await raw(s.url, 'GET', `/api/runs?scenario=${'a'.repeat(128)}`)).status, 200);
+});
