@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { didYouMean } from '../input/diagnostics.js';
+import { didYouMean, quoted } from '../input/diagnostics.js';
 import { parseDurationNs, parseSecondsNs } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
@@ -97,7 +97,7 @@ export function numberOption(
     const digits =
       !DECIMAL_OPTION.test(text) && text.trim() !== '' && Number.isFinite(Number(text)) ? ' in decimal digits' : '';
     throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${JSON.stringify(text)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${quoted(text)}`,
     );
   }
   return x;
@@ -113,10 +113,10 @@ export function secondsOption(text: string | undefined, name: string): number | 
   // 999999999 is decimal seconds, but past 2^53 ns: say the bound, not the form it has.
   if (ns === undefined && /^\d+(?:\.\d{1,9})?$/.test(text.trim()))
     throw new UsageError(
-      `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${JSON.stringify(text)}`,
+      `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${quoted(text)}`,
     );
   if (ns === undefined)
-    throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${JSON.stringify(text)}`);
+    throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${quoted(text)}`);
   return ns;
 }
 
@@ -125,9 +125,7 @@ export function durationOption(text: string | undefined, name: string): number |
   if (text === undefined) return undefined;
   const d = parseDurationNs(text);
   if (!d.ok || d.value <= 0)
-    throw new UsageError(
-      `${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${JSON.stringify(text)}`,
-    );
+    throw new UsageError(`${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${quoted(text)}`);
   return d.value / 1e9;
 }
 
@@ -175,7 +173,7 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
             : `${which ?? 'an option'} needs a value`;
       break;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      what = `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;
+      what = `unexpected argument ${quoted(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;
       break;
     default:
       what = error.message.split('\n')[0];

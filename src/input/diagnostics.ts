@@ -21,14 +21,31 @@ export const MAX_DIAGNOSTICS = 20;
 
 /**
  * Characters a terminal would not show as themselves - format characters such as the bidi
- * overrides (U+202E turns the rest of the line around: "Trojan Source", CVE-2021-42574) and control
- * characters but tab and newline - written as \u{...}, so a message quoting the input shows
- * what the input holds.
+ * overrides (U+202E turns the rest of the line around: "Trojan Source", CVE-2021-42574), control
+ * characters but tab and newline, and the line and paragraph separators U+2028 and U+2029 (a log
+ * viewer breaks a line at them) - written as JSON writes an escaped character, `\u` and four hex
+ * digits (`\u202e`, `\u0007`; a character past U+FFFF as its surrogate pair, `\udb40\udc01`), so a
+ * message quoting the input shows what the input holds. The one escape style of the product: the
+ * CLI's diagnostics and usage errors, the service's error messages and pages; it is the form
+ * JSON.stringify gives the C0 controls, so a text quoted with it (`quoted`) is a JSON string that
+ * parses back to the text.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const INVISIBLE = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+const INVISIBLE = /[\p{Cf}\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu;
 export function showInvisible(text: string): string {
-  return text.replace(INVISIBLE, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`);
+  return text.replace(INVISIBLE, (c) => {
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
+}
+
+/**
+ * A text the user gave, as a message repeats it: a JSON string (a `"` in it cannot close the quote)
+ * with its invisible characters escaped (showInvisible), so that JSON.parse of it gives the text back.
+ */
+export function quoted(text: string): string {
+  return showInvisible(JSON.stringify(text));
 }
 
 /**

@@ -157,6 +157,32 @@ function headerGuard(req: Request, _res: Response, next: NextFunction): void {
   next();
 }
 
+/**
+ * Middleware: a request to an API route (`/api/`, a method the path takes) whose `Accept` takes no
+ * `application/json` is a 406 `not_acceptable` (RFC 9110 15.5.7; 12.5.1 would allow answering JSON
+ * anyway, which it did, with 200: a client asking for `text/html` or `application/xml` got a body
+ * it had not asked for and could not read). No `Accept` or an empty one, `*\/*`, `application/*`
+ * and `application/json` take it. The 406 itself is the JSON error (the one representation there
+ * is). Not `/metrics` (its own negotiation: Prometheus text or OpenMetrics), not the pages, not
+ * OPTIONS (no body), and not a path or method no route serves (their 404 and 405 as before).
+ */
+function acceptGuard(req: Request, res: Response, next: NextFunction): void {
+  if (!req.path.startsWith('/api/')) return next();
+  res.vary('Accept');
+  const accept = req.headers.accept;
+  if (accept === undefined || accept.trim() === '' || req.method === 'OPTIONS') return next();
+  if (!allowedMethods(req.path)?.includes(req.method)) return next();
+  // What express sends: a range with a charset parameter matches only a type offered with it.
+  if (req.accepts(['application/json', 'application/json; charset=utf-8']) !== false) return next();
+  next(
+    new ApiError(
+      406,
+      'not_acceptable',
+      `the API answers application/json only, and Accept ${shown(accept)} does not take it: send Accept: application/json (or */*, or no Accept)`,
+    ),
+  );
+}
+
 export function createApp(o: AppOptions): express.Express {
   const app = express();
   // Before any route: the router is made with these settings.
@@ -192,6 +218,7 @@ export function createApp(o: AppOptions): express.Express {
   });
   app.use(headerGuard);
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
+  app.use(acceptGuard);
 
   const open = tokens.write === undefined && tokens.read === undefined;
   const idempotency = new IdempotencyKeys({ ...DEFAULT_IDEMPOTENCY, ...o.idempotency });
@@ -254,13 +281,13 @@ export function createApp(o: AppOptions): express.Express {
         const token = open ? undefined : tokenOf(req);
         // Per credential, and never the token itself in memory longer than the request.
         const scope = token === undefined ? '' : createHash('sha256').update(token).digest('hex');
-        const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-        const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        // The request as read, not its bytes: a refused one (400, 415) is refused before the key is kept.
+        const request = submitRequest(req);
         const { id, replayed } = await idempotency.once(
           scope,
           key,
-          requestFingerprint(req.headers['content-type'], query, bytes),
-          async () => (await o.manager.submit(submitRequest(req))).id,
+          requestFingerprint(request),
+          async () => (await o.manager.submit(request)).id,
         );
         if (replayed) res.set('Idempotent-Replayed', 'true');
         // The record as it is now (its state may have moved on); only its id if retention dropped it.

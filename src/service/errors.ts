@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../input/diagnostics.js';
-import { formatDiagnostic, showInvisible } from '../input/diagnostics.js';
+import { formatDiagnostic, quoted, showInvisible } from '../input/diagnostics.js';
 
 /**
  * API errors. Every error response has the same shape (docs/SERVICE.md):
@@ -28,6 +28,7 @@ type ErrorCode =
   | 'idempotency_key_reused'
   | 'request_in_progress'
   | 'not_implemented'
+  | 'not_acceptable'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {
@@ -68,29 +69,27 @@ export function diagnosticsOf(list: readonly Diagnostic[]): ApiDiagnostic[] {
 export const MAX_SHOWN = 200;
 
 /**
- * The message's invisible characters as escapes: the input's (showInvisible: C0 and C1 controls
- * but tab and newline, bidirectional overrides and isolates, zero-width characters, ...) and the
- * line and paragraph separators U+2028 and U+2029, which JSON leaves as they are and which a log
- * viewer breaks a line at.
+ * The message's invisible characters as escapes, the product's one rule (showInvisible: C0 and C1
+ * controls but tab and newline, bidirectional overrides and isolates, zero-width characters, the
+ * line and paragraph separators U+2028 and U+2029 that JSON leaves as they are, ...), in JSON's form.
  */
-function visible(text: string): string {
-  return showInvisible(text).replace(/[\u2028\u2029]/g, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase()}}`);
-}
+const visible = showInvisible;
 
 /**
  * A client's text (a path, a query parameter or JSON field name or value, a scenario name, a run
- * id) as an error message repeats it: quoted as a JSON string (a `"` in it cannot close the quote),
- * its invisible characters as escapes (`\u{202E}`: a right-to-left override echoed as it was made
- * a terminal or log viewer show another string), and past MAX_SHOWN characters its start and its
- * length (a 1 MB name was repeated whole). The one helper of every message that repeats what the
+ * id) as an error message repeats it: quoted as the CLI quotes input (`quoted`: a JSON string, so a
+ * `"` in it cannot close the quote, with its invisible characters as JSON escapes, `\u202e`: a
+ * right-to-left override echoed as it was made a terminal or log viewer show another string; it
+ * parses back to what was sent), and past MAX_SHOWN characters its start and its length (a 1 MB
+ * name was repeated whole). The one helper of every message that repeats what the
  * client sent; ApiError escapes the invisible characters of every message again, for any that
  * does not use it.
  */
 export function shown(text: string): string {
-  if (text.length <= MAX_SHOWN) return visible(JSON.stringify(text));
+  if (text.length <= MAX_SHOWN) return quoted(text);
   // Not half of a surrogate pair at the cut.
   const cut = /[\uD800-\uDBFF]/.test(text[MAX_SHOWN - 1]) ? MAX_SHOWN - 1 : MAX_SHOWN;
-  return `${visible(JSON.stringify(text.slice(0, cut)))}... (${text.length} characters)`;
+  return `${quoted(text.slice(0, cut))}... (${text.length} characters)`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError, shown } from './errors.js';
+import type { SubmitRequest } from './runs.js';
 
 /**
  * `Idempotency-Key` on `POST /api/runs` (IETF httpapi draft "The Idempotency-Key HTTP Header
@@ -41,15 +42,17 @@ export function idempotencyKey(header: string | string[] | undefined): string | 
   return key;
 }
 
-/** What makes two requests "the same" under one key: the body as decoded, its type and the query. */
-export function requestFingerprint(contentType: string | undefined, query: string, body: Buffer): string {
-  return createHash('sha256')
-    .update(contentType ?? '')
-    .update('\0')
-    .update(query)
-    .update('\0')
-    .update(body)
-    .digest('hex');
+/**
+ * What makes two requests "the same" under one key: the request as read (submitRequest), not its
+ * bytes. The query string as sent made `?pace=max` and `?pace=%6Dax`, or the same parameters in
+ * another order, two requests (422 under one key); now a parameter counts by its decoded value, in
+ * whichever place (query or JSON body) and order it was given, the YAML by its decoded text, whatever
+ * its media type or Content-Encoding. A value left out is not its default: `?pace=max` and no pace
+ * are two requests.
+ */
+export function requestFingerprint(r: SubmitRequest): string {
+  const fields = [r.name, r.yaml, r.pace, r.seed, r.timeLimitSeconds].map((v) => v ?? null);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
 interface Entry {
@@ -90,7 +93,7 @@ export class IdempotencyKeys {
         throw new ApiError(
           422,
           'idempotency_key_reused',
-          `Idempotency-Key ${JSON.stringify(key)} was used for another request (another body, type or query); use a new key for a new run`,
+          `Idempotency-Key ${JSON.stringify(key)} was used for another request (another scenario, YAML or option); use a new key for a new run`,
         );
       if (seen.runId === undefined)
         throw new ApiError(

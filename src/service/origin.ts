@@ -17,6 +17,10 @@ import { ApiError, shown } from './errors.js';
  *   still sends the attacker's name as `Host`, so an open service (no token) answers only requests
  *   addressed to a loopback name. With a token set, the page has no token, and the service may sit
  *   behind a proxy that forwards other host names: the Host check is off.
+ *
+ * "Addressed to" is the authority the request names (`addressedTo`): its Host, or for a request
+ * target in absolute form (`GET http://evil.example/api/runs`) the target's, Host ignored (RFC 9112
+ * 3.2.2: a server MUST); only Host was read, so evil.example with a loopback Host was answered.
  */
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -37,8 +41,40 @@ export function isLoopbackHostHeader(host: string): boolean {
   );
 }
 
+/** `name[:port]` as URL normalises it (lower case, no default port), or undefined when it is none. */
+function normalHost(host: string): string | undefined {
+  try {
+    return new URL(`http://${host}`).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The authority a request is addressed to: an absolute-form target's (`http://NAME:PORT/path`; RFC
+ * 9112 3.2.2, Host is then ignored), else the Host header's (undefined without one: HTTP/1.0). A
+ * target that is neither a path, `*` nor an absolute http(s) URL is a 400.
+ */
+export function addressedTo(req: Request): string | undefined {
+  const target = req.originalUrl;
+  if (target.startsWith('/') || target === '*') return req.headers.host;
+  let url: URL | undefined;
+  try {
+    url = new URL(target);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '')
+    throw new ApiError(
+      400,
+      'bad_request',
+      `the request target ${shown(target)} is neither a path (/api/runs) nor an absolute http URL (http://127.0.0.1:8080/api/runs)`,
+    );
+  return url.host;
+}
+
 /** The origin the browser says a write comes from, when it is not this service's; undefined otherwise. */
-function foreignOrigin(req: Request): string | undefined {
+function foreignOrigin(req: Request, to: string | undefined): string | undefined {
   const site = req.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return String(req.headers.origin ?? `a ${site} page`);
   const origin = req.headers.origin;
@@ -49,13 +85,18 @@ function foreignOrigin(req: Request): string | undefined {
   } catch {
     host = undefined; // "null" (a sandboxed frame, a file: page) or garbage: not this service
   }
-  return host !== undefined && host === req.headers.host ? undefined : origin;
+  return host !== undefined && to !== undefined && host === normalHost(to) ? undefined : origin;
 }
 
 /** Middleware: refuse cross-site writes, and (open service only) requests addressed to another name. */
 export function browserGuard(o: { readonly open: boolean }) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const host = req.headers.host;
+    let host: string | undefined;
+    try {
+      host = addressedTo(req);
+    } catch (e) {
+      return next(e);
+    }
     if (o.open && host !== undefined && !isLoopbackHostHeader(host))
       return next(
         new ApiError(
@@ -65,7 +106,7 @@ export function browserGuard(o: { readonly open: boolean }) {
         ),
       );
     if (!SAFE_METHODS.has(req.method)) {
-      const from = foreignOrigin(req);
+      const from = foreignOrigin(req, host);
       if (from !== undefined)
         return next(
           new ApiError(

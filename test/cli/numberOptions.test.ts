@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { numberOption, plainDecimal, secondsOption, MAX_WORKERS } from '../../src/cli/io.js';
+import { durationOption, numberOption, plainDecimal, secondsOption, MAX_WORKERS } from '../../src/cli/io.js';
 import { serviceOptions } from '../../src/cli/commands/serve.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
@@ -99,4 +99,24 @@ test('secondsOption: decimal seconds past 2^53 ns name the bound, not the form (
   assert.throws(() => secondsOption('1s', '--at'), {
     message: '--at: expected decimal seconds (up to 9 decimals), found "1s"',
   });
+});
+
+test('an option value quoted in a usage error shows its invisible characters as the service does (a right-to-left override was printed as it was)', () => {
+  const bidi = '8\u202e0';
+  for (const fail of [
+    () => numberOption(bidi, '--port', 0, 65535),
+    () => secondsOption(bidi, '--at'),
+    () => durationOption(`1\u0007s\u202e`, '--time-limit'),
+  ]) {
+    assert.throws(fail, (e: Error) => {
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      assert.doesNotMatch(e.message, /[\u0000-\u001f\u202e]/u, e.message);
+      // The quoted value is a JSON string that reads back as the value.
+      const q = /found (".*")$/.exec(e.message)?.[1];
+      assert.ok(q !== undefined, e.message);
+      assert.match(q, /\\u202e/);
+      assert.ok([bidi, `1\u0007s\u202e`].includes(JSON.parse(q) as string), q);
+      return true;
+    });
+  }
 });

@@ -163,7 +163,8 @@ test('query strings: malformed percent-encoding, a parameter without a value, ob
     ['given twice', 'GET', '/api/runs?limit=1&limit=2', 400, /"limit" is given more than once/],
     // What is well formed is read as written.
     ['percent-encoded digits', 'GET', '/api/runs?limit=%31%30', 200],
-    ['a space as +', 'GET', '/api/runs?scenario=a+b', 200],
+    // Read as "a b", which no scenario's name can be (leftovers.test.ts): 400 showing the space.
+    ['a space as +', 'GET', '/api/runs?scenario=a+b', 400, /^scenario: "a b" cannot be a scenario's name/],
     ['empty parts', 'GET', '/api/runs?&limit=2&&', 200],
     ['routes without parameters ignore them', 'GET', '/healthz?x=%ZZ', 200],
     ['/metrics too', 'GET', '/metrics?x=%ZZ&x', 200],
@@ -188,11 +189,11 @@ test('client text in answers: invisible characters escaped, long text cut (a rig
   const json = { 'Content-Type': 'application/json' };
   const cases: [what: string, method: string, path: string, body: string | undefined, status: number, shows: RegExp][] =
     [
-      ['a run id', 'GET', '/api/runs/%E2%80%AEabc%07', undefined, 404, /^no run "\\u\{202E\}abc\\u0007"$/],
-      ['a run’s results', 'GET', '/api/runs/%E2%80%AE/results', undefined, 404, /^no run "\\u\{202E\}"$/],
-      ['a cancel', 'DELETE', '/api/runs/%E2%80%8Fx', undefined, 404, /^no run "\\u\{200F\}x"$/],
-      ['a line separator', 'GET', '/api/runs/a%E2%80%A8b', undefined, 404, /^no run "a\\u\{2028\}b"$/],
-      ['a C1 control', 'GET', '/api/runs/a%C2%85b', undefined, 404, /^no run "a\\u\{85\}b"$/],
+      ['a run id', 'GET', '/api/runs/%E2%80%AEabc%07', undefined, 404, /^no run "\\u202eabc\\u0007"$/],
+      ['a run’s results', 'GET', '/api/runs/%E2%80%AE/results', undefined, 404, /^no run "\\u202e"$/],
+      ['a cancel', 'DELETE', '/api/runs/%E2%80%8Fx', undefined, 404, /^no run "\\u200fx"$/],
+      ['a line separator', 'GET', '/api/runs/a%E2%80%A8b', undefined, 404, /^no run "a\\u2028b"$/],
+      ['a C1 control', 'GET', '/api/runs/a%C2%85b', undefined, 404, /^no run "a\\u0085b"$/],
       ['a path of 405', 'PUT', '/api/runs/%E2%80%AE', undefined, 405, /^"\/api\/runs\/%E2%80%AE" does not take PUT/],
       [
         'a query parameter',
@@ -200,18 +201,18 @@ test('client text in answers: invisible characters escaped, long text cut (a rig
         '/api/runs?li%E2%80%AEmit=1',
         undefined,
         400,
-        /^unknown query parameter "li\\u\{202E\}mit"/,
+        /^unknown query parameter "li\\u202emit"/,
       ],
-      ['a JSON field', 'POST', '/api/runs', '{"pa\\u202ece":1}', 400, /^unknown field "pa\\u\{202E\}ce"/],
+      ['a JSON field', 'POST', '/api/runs', '{"pa\\u202ece":1}', 400, /^unknown field "pa\\u202ece"/],
       [
         'a scenario name',
         'POST',
         '/api/runs',
         '{"scenario":"de\\u202efault"}',
         400,
-        /^"de\\u\{202E\}fault" is not a scenario name/,
+        /^"de\\u202efault" is not a scenario name/,
       ],
-      ['a pace', 'POST', '/api/runs', '{"scenario":"default","pace":"m\\u2066ax"}', 400, /found "m\\u\{2066\}ax"$/],
+      ['a pace', 'POST', '/api/runs', '{"scenario":"default","pace":"m\\u2066ax"}', 400, /found "m\\u2066ax"$/],
     ];
   for (const [what, method, path, body, status, shows] of cases) {
     const r = await raw(s.url, method, path, body === undefined ? {} : json, body);
@@ -270,7 +271,7 @@ test('client text in answers: invisible characters escaped, long text cut (a rig
   const r = await raw(s.url, 'POST', '/api/runs', json, JSON.stringify({ scenario: long.slice(0, 255) }));
   assert.equal(r.status, 404, r.text.slice(0, 200));
   // The helper: quoted as JSON, not cut inside a surrogate pair.
-  assert.equal(shown('a"b\u202e'), '"a\\"b\\u{202E}"');
+  assert.equal(shown('a"b\u202e'), '"a\\"b\\u202e"');
   assert.equal(
     shown(`${'x'.repeat(MAX_SHOWN - 1)}😀${'y'.repeat(10)}`),
     `"${'x'.repeat(MAX_SHOWN - 1)}"... (${MAX_SHOWN + 11} characters)`,

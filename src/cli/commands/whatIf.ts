@@ -5,7 +5,7 @@ import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../..
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError } from '../../input/diagnostics.js';
+import { ScenarioError, quoted } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
@@ -54,7 +54,7 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
   const out: Record<string, number> = {};
   for (const f of flags) {
     const m = /^([A-Za-z0-9_.]+)=(-?\d+)$/.exec(f);
-    if (m === null) return `--tunable ${JSON.stringify(f)}: expected NAME=INTEGER, e.g. hw.vmm.vmx.use_tpr_shadowing=0`;
+    if (m === null) return `--tunable ${quoted(f)}: expected NAME=INTEGER, e.g. hw.vmm.vmx.use_tpr_shadowing=0`;
     const spec = tunableSpec(m[1]);
     if (spec === undefined) return `--tunable: unknown tunable "${m[1]}" ('vmexit-lab list tunables' lists them)`;
     if (spec.readOnly) return `--tunable: ${spec.name} is read-only`;
@@ -249,8 +249,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let fromPolicy = typeof src.policy === 'string' ? src.policy : undefined;
   if (o.from !== undefined) {
     const m = /^([^:]+):(.+)$/.exec(o.from);
-    if (m === null)
-      return bad(`--from: expected CPU:POLICY, e.g. i7-2620M:bhyve-12.1, found ${JSON.stringify(o.from)}`);
+    if (m === null) return bad(`--from: expected CPU:POLICY, e.g. i7-2620M:bhyve-12.1, found ${quoted(o.from)}`);
     fromCpu = m[1];
     fromPolicy = m[2];
   }
