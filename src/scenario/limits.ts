@@ -10,6 +10,8 @@ export const MAX_FILE_BYTES = 1024 * 1024;
  * repeat it (a 1 MB name made GET /api/runs 10 MB for ten runs).
  */
 export const MAX_NAME_LENGTH = 128;
+/** What a scenario's `name` can be: the loader checks it, and the service's run filter refuses what no name can be. */
+export const SCENARIO_NAME_RE = new RegExp(`^[a-z0-9._-]{1,${MAX_NAME_LENGTH}}$`);
 /** yaml's maxAliasCount: alias expansions allowed before the document counts as an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
 /** Guests of a scenario: hosts x guests per host. */

@@ -35,6 +35,7 @@ import {
   MAX_CARDINALITY_BUDGET,
   MAX_FILE_BYTES,
   MAX_NAME_LENGTH,
+  SCENARIO_NAME_RE,
 } from './limits.js';
 import {
   MATRIX_TUNABLE_PREFIX,
@@ -48,8 +49,6 @@ import {
 import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
 import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
 import type { GuestSpec, Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
-
-const NAME_RE = new RegExp(`^[a-z0-9._-]{1,${MAX_NAME_LENGTH}}$`);
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
@@ -235,7 +234,12 @@ class Loader {
     const inMatrix = (key: string): MatrixAxis | undefined => axes?.find((a) => a.key === key);
 
     const name = optional(f, 'name', (v) =>
-      r.str(v, 'name', NAME_RE, `a name of 1 to ${MAX_NAME_LENGTH} lower-case letters, digits, ".", "_" or "-"`),
+      r.str(
+        v,
+        'name',
+        SCENARIO_NAME_RE,
+        `a name of 1 to ${MAX_NAME_LENGTH} lower-case letters, digits, ".", "_" or "-"`,
+      ),
     );
     const description = optional(f, 'description', (v) => r.str(v, 'description')) ?? '';
     const seed = optional(f, 'seed', (v) => r.int(v, 'seed', 0, 0xffffffff, 'an integer 0..4294967295')) ?? 1;

@@ -5,7 +5,7 @@ import { ApiError, shown, shownValue } from './errors.js';
 import type { SubmitRequest } from './runs.js';
 import { isScenarioName } from './scenarios.js';
 import { tooComplex } from './validation.js';
-import { MAX_NAME_LENGTH } from '../scenario/limits.js';
+import { MAX_NAME_LENGTH, SCENARIO_NAME_RE } from '../scenario/limits.js';
 
 /**
  * What a request may say, checked strictly (docs/SERVICE.md, "HTTP API"): unknown query parameters
@@ -293,19 +293,13 @@ export function submitRequest(req: Request): SubmitRequest {
   return { ...(name !== undefined ? { name } : { yaml: text }), ...options(q) };
 }
 
-/**
- * What a scenario's `name:` can be (src/scenario/load.ts, where it is checked): the runs' `scenario`
- * is that name, so a filter that is none matches no run.
- */
-const RUN_SCENARIO_NAME = new RegExp(`^[a-z0-9._-]{1,${MAX_NAME_LENGTH}}$`);
-
 /** GET /api/runs filters. */
 export function listRequest(req: Request): { limit?: number; state?: RunState; scenario?: string } {
   const q = checkQuery(req, ['state', 'scenario', 'limit']);
   if (q.state !== undefined && !(RUN_STATES as readonly string[]).includes(q.state))
     throw new ApiError(400, 'bad_request', `state must be one of ${RUN_STATES.join(', ')}`);
   // A value no run's scenario can have was 200 with no runs, as if there were none yet.
-  if (q.scenario !== undefined && !RUN_SCENARIO_NAME.test(q.scenario))
+  if (q.scenario !== undefined && !SCENARIO_NAME_RE.test(q.scenario))
     throw new ApiError(
       400,
       'bad_request',
