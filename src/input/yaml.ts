@@ -9,7 +9,7 @@
 import { Composer, Document, LineCounter, YAMLParseError, isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Alias, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
 import { TOO_DEEP, parseCst } from './depth.js';
-import { closest, didYouMean, type DiagnosticSink } from './diagnostics.js';
+import { closest, didYouMean, quoted, type DiagnosticSink } from './diagnostics.js';
 import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
 
 /** A value and where to point when it is empty (its key). */
@@ -320,7 +320,7 @@ export class Reader {
       const first = entries.get(name);
       if (first !== undefined) {
         const p = this.positionOf(first.key);
-        this.error(keyNode, `duplicate key "${name}" in ${what} (first defined at line ${p.line})`);
+        this.error(keyNode, `duplicate key ${quoted(name)} in ${what} (first defined at line ${p.line})`);
         continue;
       }
       if (!accepts(name)) {
@@ -331,7 +331,7 @@ export class Reader {
         const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
         const list =
           hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
-        this.error(keyNode, `unknown key "${name}"${hint}${list}`);
+        this.error(keyNode, `unknown key ${quoted(name)}${hint}${list}`);
         continue;
       }
       entries.set(name, { name, key: keyNode, node: valueNode });
@@ -385,7 +385,7 @@ export class Reader {
     if (!(options as readonly string[]).includes(s.value)) {
       return this.error(
         v,
-        `unknown ${label} "${s.value}"${didYouMean(s.value, options)}`,
+        `unknown ${label} ${quoted(s.value)}${didYouMean(s.value, options)}`,
         `one of ${options.join(', ')}`,
       );
     }

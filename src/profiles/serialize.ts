@@ -9,6 +9,7 @@
 import { Document, isMap, isScalar, isSeq } from 'yaml';
 import type { LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { parseYaml, positionAt } from '../input/yaml.js';
+import { quoted } from '../input/diagnostics.js';
 import type { AllowedSettings, CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { ProcBased } from '../core/vmx/controls.js';
 
@@ -157,7 +158,7 @@ function mapFields(
         node.range?.[0] ?? 0,
         field,
         `one of the keys ${allowed.join(', ')}`,
-        `unknown key "${keyName}"`,
+        `unknown key ${quoted(keyName)}`,
       );
     }
     if (out.has(keyName)) err(ctx, key as YamlNode, node.range?.[0] ?? 0, field, 'each key once', 'a duplicate key');

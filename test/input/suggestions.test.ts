@@ -60,3 +60,17 @@ test('diagnostics show bidi overrides and control characters of the input as esc
   assert.equal(line, 'f.yaml:3:5: error: unknown key "ab\\u202ecd"');
   assert.ok(!line.includes('\u202E'));
 });
+
+test('a key or value the user wrote is quoted as a JSON string: a " inside it cannot close the quotes early', () => {
+  const yaml = (key: string, os: string): string =>
+    [
+      'name: q',
+      'host: { cpu: i7-6700K, cores: 4 }',
+      'hypervisor: { policy: kvm }',
+      `guests: [{ os: ${JSON.stringify(os)}, vcpus: 1, phases: [{ phase: idle, duration: 1s }] }]`,
+      'duration: 1s',
+      `${JSON.stringify(key)}: 1`,
+    ].join('\n');
+  assert.throws(() => parseScenario(yaml('a"b', 'ubuntu-18.04'), 'q.yaml'), /unknown key "a\\"b"/);
+  assert.throws(() => parseScenario(yaml('seed', 'win"dows'), 'q.yaml'), /unknown os "win\\"dows"/);
+});
