@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { MAX_SHOWN, shown } from '../../src/service/errors.js';
 import { parseQuery } from '../../src/service/request.js';
@@ -8,7 +7,7 @@ import { serviceFixture } from '../support/serviceFixture.js';
 import { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } from '../../src/service/validation.js';
 import validateInWorker from '../../src/service/validateWorker.js';
 import { MAX_YAML_DEPTH, tooDeepWithin } from '../../src/input/depth.js';
-import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
+import { rawRequest as raw, runCount, sendRaw, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * The hostile pass of 2026-12-05 (docs/SERVICE.md, "Hostile input: what is checked", the rows that
@@ -101,28 +100,6 @@ async function service(): Promise<ServiceHandle> {
     services.push(svc);
   }
   return svc;
-}
-
-/** Bytes sent as they are on a connection of its own (headers Node's client would not send twice); the answer's head and body. */
-function sendRaw(base: string, text: string): Promise<{ status: number; head: string; body: string }> {
-  const u = new URL(base);
-  return new Promise((ok, fail) => {
-    const c = connect(Number(u.port), u.hostname);
-    const chunks: Buffer[] = [];
-    c.on('data', (d: Buffer) => chunks.push(d));
-    c.on('error', fail);
-    c.on('close', () => {
-      const all = Buffer.concat(chunks).toString('utf8');
-      const cut = all.indexOf('\r\n\r\n');
-      ok({
-        status: Number(/^HTTP\/1\.1 (\d+)/.exec(all)?.[1] ?? 0),
-        head: all.slice(0, cut),
-        body: all.slice(cut + 4),
-      });
-    });
-    c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
-    c.end(text);
-  });
 }
 
 test('query strings: malformed percent-encoding, a parameter without a value, object syntax are 400 naming the parameter (were read lossily or ignored)', async () => {

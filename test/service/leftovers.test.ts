@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { shown } from '../../src/service/errors.js';
 import { quoted, showInvisible } from '../../src/input/diagnostics.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
+import { rawRequest as raw, runCount, sendRaw, tinyScenario as tiny } from '../support/http.js';
 
 /**
  * What the hostile pass of 2026-12-05 left (docs/SERVICE.md, "Hostile input: what is checked", the
@@ -20,28 +19,6 @@ async function service(): Promise<ServiceHandle> {
     services.push(svc);
   }
   return svc;
-}
-
-/** Bytes sent as they are on a connection of its own (a request target fetch would not send); the answer. */
-function sendRaw(base: string, text: string): Promise<{ status: number; head: string; body: string }> {
-  const u = new URL(base);
-  return new Promise((ok, fail) => {
-    const c = connect(Number(u.port), u.hostname);
-    const chunks: Buffer[] = [];
-    c.on('data', (d: Buffer) => chunks.push(d));
-    c.on('error', fail);
-    c.on('close', () => {
-      const all = Buffer.concat(chunks).toString('utf8');
-      const cut = all.indexOf('\r\n\r\n');
-      ok({
-        status: Number(/^HTTP\/1\.1 (\d+)/.exec(all)?.[1] ?? 0),
-        head: all.slice(0, cut),
-        body: all.slice(cut + 4),
-      });
-    });
-    c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
-    c.end(text);
-  });
 }
 
 test('absolute-form request targets: the authority they name is checked, not Host (evil.example with a loopback Host was answered)', async () => {

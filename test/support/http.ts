@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { FINAL_STATES, type RunState } from '../../src/history/records.js';
 import { parseExposition, sumOf } from '../metrics/support.js';
 import { waitUntil, type WaitOptions } from './wait.js';
@@ -227,4 +228,29 @@ export async function serverUp(url: string, options: WaitOptions & { alive?: () 
   } catch {
     return false;
   }
+}
+
+/**
+ * Bytes sent as they are on a connection of its own (what Node's client or fetch would not send:
+ * a header twice, an absolute-form target); the answer's status, head and body once the server closes.
+ */
+export function sendRaw(base: string, text: string): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(base);
+  return new Promise((ok, fail) => {
+    const c = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('error', fail);
+    c.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      const cut = all.indexOf('\r\n\r\n');
+      ok({
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(all)?.[1] ?? 0),
+        head: all.slice(0, cut),
+        body: all.slice(cut + 4),
+      });
+    });
+    c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
+    c.end(text);
+  });
 }
