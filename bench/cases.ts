@@ -1,7 +1,9 @@
 /**
  * The engine bench's cases (bench/run.ts, bench/alloc.ts): the seed's Windows 10 install under
- * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet and a busy fleet, each a scenario and the variants
- * a case runs.
+ * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet, a busy fleet and one big host, each a scenario and
+ * the variants a case runs. The big host keeps the engine honest where a host queues hundreds of vCPUs
+ * (a linear scan of the event queue was x1.01-1.03 on the fleets' 7-vCPU hosts and x0.74 there:
+ * docs/perf/history.md, sixteenth session, second round).
  */
 import { join } from 'node:path';
 import { loadScenarioFile, parseScenario } from '../src/scenario/load.js';
@@ -14,6 +16,7 @@ export const CASES = {
   'install-v1': 'Windows 10 install, bhyve-tpr-v1',
   'idle-fleet': 'idle mixed fleet, 6 hosts x 7 vCPUs, 60 s, 2 policies',
   'busy-fleet': 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
+  'big-host': 'one big host, 4 idle guests x 64 vCPUs, 60 s, kvm',
 } as const;
 export type CaseId = keyof typeof CASES;
 
@@ -54,6 +57,19 @@ matrix:
   'bench-busy-fleet.yaml',
 );
 
+const bigHost = parseScenario(
+  `name: bench-big-host
+seed: 1
+host: { cpu: xeon-e5-2667v4, cores: 64 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: ubuntu-18.04, count: 2, vcpus: 64, phases: [{ phase: idle }] }
+  - { os: windows-server-2019, count: 2, vcpus: 64, phases: [{ phase: idle }] }
+duration: 60s
+`,
+  'bench-big-host.yaml',
+);
+
 const variantOf = (s: Scenario, name: string): ScenarioVariant => {
   const v = s.variants.find((x) => x.name === name);
   if (v === undefined) throw new Error(`no variant ${name} in ${s.name}`);
@@ -66,4 +82,5 @@ export const scenarios: Record<CaseId, { scenario: Scenario; variants: readonly 
   'install-v1': { scenario: install, variants: [variantOf(install, 'bhyve-tpr-v1')] },
   'idle-fleet': { scenario: idleFleet, variants: idleFleet.variants },
   'busy-fleet': { scenario: busyFleet, variants: busyFleet.variants },
+  'big-host': { scenario: bigHost, variants: bigHost.variants },
 };

@@ -19,7 +19,7 @@
  *             minus before, divided by the vCPUs (target <= 2 KiB).
  *
  * Options: --runs N (each figure the median of N measurements, ceiling included; default 1),
- * --case NAME (only that case: install-12.1, install-v1, idle-fleet, busy-fleet; for profiling with
+ * --case NAME (only that case: install-12.1, install-v1, idle-fleet, busy-fleet, big-host; for profiling with
  * node --cpu-prof), --seconds S (every case S simulated seconds, the install cut short: quicker A/B
  * comparisons), --no-memory; --help prints them and the cases.
  */

@@ -57,11 +57,11 @@ for (const { script, options } of SCRIPTS) {
 
 test('bench/run.js --help lists its cases, and an unknown case is a usage error', () => {
   const help = bench('run', ['-h']).stdout;
-  for (const c of ['install-12.1', 'install-v1', 'idle-fleet', 'busy-fleet'])
+  for (const c of ['install-12.1', 'install-v1', 'idle-fleet', 'busy-fleet', 'big-host'])
     assert.match(help, new RegExp(`^  ${c} `, 'm'));
   const bad = bench('run', ['--case', 'no-such-case']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /no case no-such-case; cases: install-12\.1, install-v1, idle-fleet, busy-fleet/);
+  assert.match(bad.stderr, /no case no-such-case; cases: install-12\.1, install-v1, idle-fleet, busy-fleet, big-host/);
 });
 
 test('usageText: string options show their value name and default, boolean options neither', () => {
