@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { MAX_SHOWN, shown } from '../../src/service/errors.js';
 import { parseQuery } from '../../src/service/request.js';
 import { serviceFixture } from '../support/serviceFixture.js';
@@ -92,15 +91,7 @@ test('the main thread refuses a deep document in the validation thread’s words
   }
 });
 
-const { dataDir, services } = serviceFixture('vmexit-lab-hostile-pass-');
-let svc: ServiceHandle | undefined;
-async function service(): Promise<ServiceHandle> {
-  if (svc === undefined) {
-    svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
-    services.push(svc);
-  }
-  return svc;
-}
+const { shared: service } = serviceFixture('vmexit-lab-hostile-pass-');
 
 test('query strings: malformed percent-encoding, a parameter without a value, object syntax are 400 naming the parameter (were read lossily or ignored)', async () => {
   const s = await service();

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { shown } from '../../src/service/errors.js';
 import { quoted, showInvisible } from '../../src/input/diagnostics.js';
 import { serviceFixture } from '../support/serviceFixture.js';
@@ -11,15 +10,7 @@ import { rawRequest as raw, runCount, sendRaw, tinyScenario as tiny } from '../s
  * rows that name this file): each test failed before the fix it names.
  */
 
-const { dataDir, services } = serviceFixture('vmexit-lab-leftovers-');
-let svc: ServiceHandle | undefined;
-async function service(): Promise<ServiceHandle> {
-  if (svc === undefined) {
-    svc = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 2_000 });
-    services.push(svc);
-  }
-  return svc;
-}
+const { shared: service } = serviceFixture('vmexit-lab-leftovers-');
 
 test('absolute-form request targets: the authority they name is checked, not Host (evil.example with a loopback Host was answered)', async () => {
   const s = await service();
