@@ -45,8 +45,11 @@ export class ApiError extends Error {
       readonly headers?: Readonly<Record<string, string>>;
     } = {},
   ) {
-    // Whatever the message echoes, a terminal or log viewer shows what it says (see `shown`).
-    super(visible(message));
+    // Whatever the message echoes, a terminal or log viewer shows what it says (see `shown`):
+    // its invisible characters as escapes, the product's one rule (showInvisible: C0 and C1 controls
+    // but tab and newline, bidirectional overrides and isolates, zero-width characters, U+2028 and
+    // U+2029 that JSON leaves as they are, ...), in JSON's form.
+    super(showInvisible(message));
   }
 
   body(): { error: Record<string, unknown> } {
@@ -67,13 +70,6 @@ export function diagnosticsOf(list: readonly Diagnostic[]): ApiDiagnostic[] {
 
 /** Characters of a client's text an error message repeats at most (`shown`). */
 export const MAX_SHOWN = 200;
-
-/**
- * The message's invisible characters as escapes, the product's one rule (showInvisible: C0 and C1
- * controls but tab and newline, bidirectional overrides and isolates, zero-width characters, the
- * line and paragraph separators U+2028 and U+2029 that JSON leaves as they are, ...), in JSON's form.
- */
-const visible = showInvisible;
 
 /**
  * A client's text (a path, a query parameter or JSON field name or value, a scenario name, a run
@@ -101,6 +97,6 @@ export function shownValue(v: unknown, digits = false): string {
   if (typeof v === 'string' && !digits) return shown(v);
   const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return text.length <= MAX_SHOWN
-    ? visible(text)
-    : `${visible(text.slice(0, MAX_SHOWN))}... (${text.length} characters)`;
+    ? showInvisible(text)
+    : `${showInvisible(text.slice(0, MAX_SHOWN))}... (${text.length} characters)`;
 }
