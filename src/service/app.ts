@@ -13,7 +13,7 @@ import {
   DEFAULT_IDEMPOTENCY,
   IdempotencyKeys,
   idempotencyKey,
-  requestFingerprint,
+  keyedRequest,
   type IdempotencyLimits,
 } from './idempotency.js';
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
@@ -286,8 +286,11 @@ export function createApp(o: AppOptions): express.Express {
         const { id, replayed } = await idempotency.once(
           scope,
           key,
-          requestFingerprint(request),
-          async () => (await o.manager.submit(request)).id,
+          keyedRequest(request, o.manager.limits.maxRunSeconds),
+          async () => {
+            const { record, defaults } = await o.manager.submitWithDefaults(request);
+            return { id: record.id, defaults };
+          },
         );
         if (replayed) res.set('Idempotent-Replayed', 'true');
         // The record as it is now (its state may have moved on); only its id if retention dropped it.

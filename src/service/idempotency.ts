@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError, shown } from './errors.js';
-import type { SubmitRequest } from './runs.js';
+import { takenOptions, type ScenarioDefaults, type SubmitRequest } from './runs.js';
 
 /**
  * `Idempotency-Key` on `POST /api/runs` (IETF httpapi draft "The Idempotency-Key HTTP Header
@@ -43,27 +43,38 @@ export function idempotencyKey(header: string | string[] | undefined): string | 
 }
 
 /**
- * What makes two requests "the same" under one key: the request as read (submitRequest), not its
- * bytes. The query string as sent made `?pace=max` and `?pace=%6Dax`, or the same parameters in
- * another order, two requests (422 under one key); now a parameter counts by its decoded value, in
- * whichever place (query or JSON body) and order it was given, the YAML by its decoded text, whatever
- * its media type or Content-Encoding. A value left out is not its default: `?pace=max` and no pace
- * are two requests.
+ * What makes two requests "the same" under one key: the run they ask for, not their bytes. The
+ * scenario by its name or its decoded YAML text (whatever its media type or Content-Encoding); each
+ * option by the value the run takes (takenOptions): as given, decoded, in whichever place (query or
+ * JSON body) and order, or the default when left out - `?pace=max` and no pace are one request for
+ * a scenario whose pace is max (the default), two for one that says `pace: realtime`. A default
+ * comes from the scenario, known once the first request has been validated: `options` takes it.
  */
-export function requestFingerprint(r: SubmitRequest): string {
-  const fields = [r.name, r.yaml, r.pace, r.seed, r.timeLimitSeconds].map((v) => v ?? null);
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+export interface KeyedRequest<D> {
+  /** SHA-256 of the scenario asked for: its name, or its YAML text. */
+  readonly source: string;
+  /** SHA-256 of the options the run takes, given the defaults of the scenario. */
+  options(defaults: D): string;
 }
 
-interface Entry {
-  readonly fingerprint: string;
+const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+export function keyedRequest(r: SubmitRequest, maxRunSeconds: number): KeyedRequest<ScenarioDefaults> {
+  return {
+    source: sha256([r.name ?? null, r.yaml ?? null]),
+    options: (defaults) => sha256(takenOptions(r, defaults, maxRunSeconds)),
+  };
+}
+
+interface Entry<D> {
+  readonly source: string;
   readonly at: number;
-  /** The run the first request started; undefined while it is being validated. */
-  runId?: string;
+  /** The run the first request started, its scenario's defaults and the options it took; undefined while it is being validated. */
+  done?: { readonly runId: string; readonly defaults: D; readonly options: string };
 }
 
-export class IdempotencyKeys {
-  private readonly entries = new Map<string, Entry>();
+export class IdempotencyKeys<D = ScenarioDefaults> {
+  private readonly entries = new Map<string, Entry<D>>();
 
   constructor(
     private readonly limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY,
@@ -76,40 +87,45 @@ export class IdempotencyKeys {
 
   /**
    * Run `submit` once per (scope, key): the first request runs it and remembers the run id it
-   * resolves with; a repeat with the same fingerprint gets that id back (`replayed`).
+   * resolves with, and the defaults of its scenario; a repeat of the same scenario whose options,
+   * with those defaults, are the ones the run took gets that id back (`replayed`).
    * `scope` keeps the keys of different credentials apart.
    */
   async once(
     scope: string,
     key: string,
-    fingerprint: string,
-    submit: () => Promise<string>,
+    request: KeyedRequest<D>,
+    submit: () => Promise<{ readonly id: string; readonly defaults: D }>,
   ): Promise<{ readonly id: string; readonly replayed: boolean }> {
     this.forgetExpired();
     const slot = `${scope}\n${key}`;
     const seen = this.entries.get(slot);
     if (seen !== undefined) {
-      if (seen.fingerprint !== fingerprint)
-        throw new ApiError(
+      const reused = (): ApiError =>
+        new ApiError(
           422,
           'idempotency_key_reused',
           `Idempotency-Key ${JSON.stringify(key)} was used for another request (another scenario, YAML or option); use a new key for a new run`,
         );
-      if (seen.runId === undefined)
+      if (seen.source !== request.source) throw reused();
+      // The scenario's defaults are known once the first is validated: until then, no comparison of options.
+      if (seen.done === undefined)
         throw new ApiError(
           409,
           'request_in_progress',
           `a request with Idempotency-Key ${JSON.stringify(key)} is still being processed; retry when it has been answered`,
           { headers: { 'Retry-After': '1' } },
         );
-      return { id: seen.runId, replayed: true };
+      if (request.options(seen.done.defaults) !== seen.done.options) throw reused();
+      return { id: seen.done.runId, replayed: true };
     }
     while (this.entries.size >= this.limits.maxKeys) this.entries.delete(this.entries.keys().next().value!);
-    const entry: Entry = { fingerprint, at: this.now() };
+    const entry: Entry<D> = { source: request.source, at: this.now() };
     this.entries.set(slot, entry);
     try {
-      entry.runId = await submit();
-      return { id: entry.runId, replayed: false };
+      const { id, defaults } = await submit();
+      entry.done = { runId: id, defaults, options: request.options(defaults) };
+      return { id, replayed: false };
     } catch (e) {
       if (this.entries.get(slot) === entry) this.entries.delete(slot);
       throw e;

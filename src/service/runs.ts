@@ -41,6 +41,32 @@ export interface SubmitRequest {
   readonly loaded?: LoadedScenario;
 }
 
+/** What a scenario gives the options a request leaves out. */
+export interface ScenarioDefaults {
+  readonly seed: number;
+  readonly pace: 'max' | 'realtime';
+}
+
+/** The options a run takes (its record's `options` has them). */
+export interface TakenOptions {
+  readonly pace: 'max' | 'realtime';
+  readonly seed: number;
+  readonly timeLimitSeconds: number;
+}
+
+/**
+ * The options a run of `req` takes: the request's; for those it leaves out the scenario's seed and
+ * pace and the service's time limit (`--max-run-time`), which also bounds the one it gives. The
+ * one rule: a run is made with it, and an Idempotency-Key compares requests by it.
+ */
+export function takenOptions(req: SubmitRequest, defaults: ScenarioDefaults, maxRunSeconds: number): TakenOptions {
+  return {
+    pace: req.pace ?? defaults.pace,
+    seed: req.seed ?? defaults.seed,
+    timeLimitSeconds: Math.min(req.timeLimitSeconds ?? maxRunSeconds, maxRunSeconds),
+  };
+}
+
 interface LiveEntry {
   readonly id: string;
   readonly lane: Lane;
@@ -158,36 +184,39 @@ export class RunManager {
 
   /** Validate, check the caps, and queue a run; the record says `queued` (with its place) or `running`. */
   async submit(req: SubmitRequest): Promise<RunRecord> {
+    return (await this.submitWithDefaults(req)).record;
+  }
+
+  /** As `submit`, with the defaults the run's scenario gave the options (takenOptions). */
+  async submitWithDefaults(req: SubmitRequest): Promise<{ record: RunRecord; defaults: ScenarioDefaults }> {
     try {
-      const rec = await this.admit(req);
+      const admitted = await this.admit(req);
       this.o.hub.stats.submission('accepted');
-      return rec;
+      return admitted;
     } catch (e) {
       this.o.hub.stats.submission(e instanceof ApiError ? e.code : 'internal');
       throw e;
     }
   }
 
-  private async admit(req: SubmitRequest): Promise<RunRecord> {
+  private async admit(req: SubmitRequest): Promise<{ record: RunRecord; defaults: ScenarioDefaults }> {
     this.refuseWhileDraining();
     this.refuseWhenQueueFull();
     const loaded = await this.resolve(req);
     this.refuseWhileDraining();
+    const defaults: ScenarioDefaults = { seed: loaded.scenario.seed, pace: loaded.scenario.pace };
+    const { pace, seed, timeLimitSeconds } = takenOptions(req, defaults, this.limits.maxRunSeconds);
     let scenario: Scenario = loaded.scenario;
-    if (req.seed !== undefined) scenario = { ...scenario, seed: req.seed };
-    const pace = req.pace ?? scenario.pace;
-    if (pace !== scenario.pace) scenario = { ...scenario, pace };
-    const L = this.limits;
+    if (seed !== scenario.seed || pace !== scenario.pace) scenario = { ...scenario, seed, pace };
     const { guests, cost, series } = checkCaps(scenario, this.caps);
     if (req.timeLimitSeconds !== undefined && !(req.timeLimitSeconds > 0))
       throw new ApiError(400, 'bad_request', 'timeLimitSeconds must be a positive number');
     this.refuseWhenQueueFull();
-    const timeLimitSeconds = Math.min(req.timeLimitSeconds ?? L.maxRunSeconds, L.maxRunSeconds);
     const lane: 'max' | 'realtime' = pace;
     const q = this.create(scenario, loaded, { pace, lane, timeLimitSeconds, guests, cost, series });
     this.lanes[lane].waiting.push(q);
     this.pump();
-    return this.get(q.id)!;
+    return { record: this.get(q.id)!, defaults };
   }
 
   /** A history record (state queued) and the queue entry of a run. */

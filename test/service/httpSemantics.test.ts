@@ -173,24 +173,32 @@ test('Idempotency-Key: a retried POST gets the first run (was a second run); ano
 
 test('IdempotencyKeys: per scope, 409 while the first is pending, forgotten after the window and past the count', async () => {
   let t = 0;
-  const keys = new IdempotencyKeys({ maxKeys: 3, ttlMs: 1_000 }, () => t);
+  const keys = new IdempotencyKeys<null>({ maxKeys: 3, ttlMs: 1_000 }, () => t);
+  // A request by its scenario alone (no options): `f` and `g` are two scenarios.
+  const f = { source: 'f', options: () => '' };
+  const g = { source: 'g', options: () => '' };
   let n = 0;
-  const submit = () => Promise.resolve(`r-${++n}`);
-  assert.deepEqual(await keys.once('', 'a', 'f', submit), { id: 'r-1', replayed: false });
-  assert.deepEqual(await keys.once('', 'a', 'f', submit), { id: 'r-1', replayed: true });
-  assert.deepEqual(await keys.once('token-2', 'a', 'f', submit), { id: 'r-2', replayed: false }, 'another token');
+  const submit = () => Promise.resolve({ id: `r-${++n}`, defaults: null });
+  assert.deepEqual(await keys.once('', 'a', f, submit), { id: 'r-1', replayed: false });
+  assert.deepEqual(await keys.once('', 'a', f, submit), { id: 'r-1', replayed: true });
+  assert.deepEqual(await keys.once('token-2', 'a', f, submit), { id: 'r-2', replayed: false }, 'another token');
   let release!: (id: string) => void;
-  const pending = keys.once('', 'p', 'f', () => new Promise<string>((ok) => (release = ok)));
+  const pending = keys.once(
+    '',
+    'p',
+    f,
+    () => new Promise<{ id: string; defaults: null }>((ok) => (release = (id) => ok({ id, defaults: null }))),
+  );
   await assert.rejects(
-    keys.once('', 'p', 'f', submit),
+    keys.once('', 'p', f, submit),
     (e) => e instanceof ApiError && e.status === 409 && e.code === 'request_in_progress',
   );
   release('r-p');
   assert.deepEqual(await pending, { id: 'r-p', replayed: false });
   t = 999;
-  assert.equal((await keys.once('', 'a', 'f', submit)).replayed, true, 'within the window');
+  assert.equal((await keys.once('', 'a', f, submit)).replayed, true, 'within the window');
   t = 1_000;
-  assert.deepEqual(await keys.once('', 'a', 'g', submit), { id: 'r-3', replayed: false }, 'after it: a new key');
+  assert.deepEqual(await keys.once('', 'a', g, submit), { id: 'r-3', replayed: false }, 'after it: a new key');
   assert.equal(idempotencyKey(undefined), undefined);
   assert.equal(idempotencyKey('"a\\"b"'), 'a"b');
   // Whatever the requests, never more keys than the bound, and a key still held answers the same.
@@ -199,12 +207,12 @@ test('IdempotencyKeys: per scope, 409 while the first is pending, forgotten afte
       fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.boolean()), { maxLength: 60 }),
       async (ops) => {
         let clock = 0;
-        const k = new IdempotencyKeys({ maxKeys: 4, ttlMs: 50 }, () => clock);
+        const k = new IdempotencyKeys<null>({ maxKeys: 4, ttlMs: 50 }, () => clock);
         const ids = new Map<number, string>();
         let m = 0;
         for (const [key, tick] of ops) {
           if (tick) clock += 10;
-          const out = await k.once('', String(key), 'f', () => Promise.resolve(`r${++m}`));
+          const out = await k.once('', String(key), f, () => Promise.resolve({ id: `r${++m}`, defaults: null }));
           if (out.replayed) assert.equal(out.id, ids.get(key));
           else ids.set(key, out.id);
           assert.ok(k.size <= 4, `${k.size} keys`);
