@@ -158,20 +158,19 @@ function headerGuard(req: Request, _res: Response, next: NextFunction): void {
 }
 
 /**
- * Middleware: a request to an API route (`/api/`, a method the path takes) whose `Accept` takes no
+ * Route handler of every `/api/` route, after its token check: a request whose `Accept` takes no
  * `application/json` is a 406 `not_acceptable` (RFC 9110 15.5.7; 12.5.1 would allow answering JSON
  * anyway, which it did, with 200: a client asking for `text/html` or `application/xml` got a body
  * it had not asked for and could not read). No `Accept` or an empty one, `*\/*`, `application/*`
  * and `application/json` take it. The 406 itself is the JSON error (the one representation there
- * is). Not `/metrics` (its own negotiation: Prometheus text or OpenMetrics), not the pages, not
- * OPTIONS (no body), and not a path or method no route serves (their 404 and 405 as before).
+ * is). After the token check, as every answer but /healthz's and /readyz's when a token is set
+ * (docs/SERVICE.md, "Threat model": 401 elsewhere). Not `/metrics` (its own negotiation: Prometheus
+ * text or OpenMetrics), not the pages, not OPTIONS, and not a path or method no route serves
+ * (their 204, 404 and 405: no route, no handler).
  */
-function acceptGuard(req: Request, res: Response, next: NextFunction): void {
-  if (!req.path.startsWith('/api/')) return next();
-  res.vary('Accept');
+function acceptsJson(req: Request, _res: Response, next: NextFunction): void {
   const accept = req.headers.accept;
-  if (accept === undefined || accept.trim() === '' || req.method === 'OPTIONS') return next();
-  if (!allowedMethods(req.path)?.includes(req.method)) return next();
+  if (accept === undefined || accept.trim() === '') return next();
   // What express sends: a range with a charset parameter matches only a type offered with it.
   if (req.accepts(['application/json', 'application/json; charset=utf-8']) !== false) return next();
   next(
@@ -218,7 +217,11 @@ export function createApp(o: AppOptions): express.Express {
   });
   app.use(headerGuard);
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
-  app.use(acceptGuard);
+  // Every /api/ answer depends on Accept (acceptsJson), whatever it is.
+  app.use((req, res, next) => {
+    if (req.path.startsWith('/api/')) res.vary('Accept');
+    next();
+  });
 
   const open = tokens.write === undefined && tokens.read === undefined;
   const idempotency = new IdempotencyKeys({ ...DEFAULT_IDEMPOTENCY, ...o.idempotency });
@@ -257,6 +260,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'GET /api/scenarios': [
       read,
+      acceptsJson,
       noQuery,
       (_req, res) => {
         res.json({ scenarios: o.catalog.list() });
@@ -264,6 +268,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'GET /api/runs': [
       read,
+      acceptsJson,
       (req, res) => {
         const filter = listRequest(req);
         res.json({ runs: o.manager.list(filter), queue: o.manager.queueState() });
@@ -271,6 +276,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'POST /api/runs': [
       write,
+      acceptsJson,
       body,
       async (req, res) => {
         const key = idempotencyKey(req.headers['idempotency-key']);
@@ -302,6 +308,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'GET /api/runs/:id': [
       read,
+      acceptsJson,
       noQuery,
       (req, res) => {
         const id = String(req.params.id);
@@ -312,6 +319,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'GET /api/runs/:id/results': [
       read,
+      acceptsJson,
       noQuery,
       (req, res) => {
         const { json, partial } = o.manager.results(String(req.params.id));
@@ -323,6 +331,7 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'DELETE /api/runs/:id': [
       write,
+      acceptsJson,
       noQuery,
       (req, res) => {
         res.status(202).json(o.manager.cancel(String(req.params.id)));

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ROUTES } from '../../src/service/app.js';
+import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/http.js';
 
@@ -8,7 +10,7 @@ import { rawRequest as raw, runCount, tinyScenario as tiny } from '../support/ht
  * before the fix it names.
  */
 
-const { shared: service } = serviceFixture('vmexit-lab-first-user-');
+const { shared: service, dataDir, services } = serviceFixture('vmexit-lab-first-user-');
 
 test('Idempotency-Key compares the options a run takes: a default given or left out is one request (?pace=max and no pace were 422 key reused)', async () => {
   const s = await service();
@@ -78,4 +80,29 @@ test('Idempotency-Key compares the options a run takes: a default given or left 
   }
   assert.equal(await runCount(s.url), before + rows.length, 'one run per key');
   for (const id of ids) await s.manager.wait(id);
+});
+
+test('with a token set, an /api/ request without one is 401 whatever its Accept (a 406 came first, before the token check)', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, token: 'w-token', readToken: 'r-token' });
+  services.push(s);
+  const api = ROUTES.filter((r) => r.includes(' /api/')).map((r) => {
+    const [method, path] = r.split(' ') as [string, string];
+    return { method, path: path.replace(':id', 'no-such-run'), writes: method !== 'GET' };
+  });
+  assert.equal(api.length, 6, 'every /api/ route');
+  const html = { Accept: 'text/html' };
+  for (const { method, path, writes } of api) {
+    const what = `${method} ${path}`;
+    const none = await raw(s.url, method, path, html);
+    assert.equal(none.status, 401, `${what} without a token: ${none.text}`);
+    assert.equal(none.body.error.code, 'unauthorized', what);
+    // The read token on a write: 403, also before the Accept check.
+    const reader = await raw(s.url, method, path, { ...html, Authorization: 'Bearer r-token' });
+    assert.equal(reader.status, writes ? 403 : 406, `${what} with the read token: ${reader.text}`);
+    // With the token its route needs, the Accept check answers.
+    const writer = await raw(s.url, method, path, { ...html, Authorization: 'Bearer w-token' });
+    assert.equal(writer.status, 406, `${what} with the write token: ${writer.text}`);
+    assert.equal(writer.body.error.code, 'not_acceptable', what);
+    assert.match(String(writer.headers.vary), /Accept/, what);
+  }
 });
