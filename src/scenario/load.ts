@@ -111,8 +111,12 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
   if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
   let text: string;
   try {
-    // One byte past the limit, so parseScenario refuses a device or pipe that is over it.
-    text = readAtMost(path, MAX_FILE_BYTES + 1).toString('utf8');
+    // One byte past the limit, so parseScenario refuses a device or pipe that is over it. A UTF-8
+    // byte order mark (Windows editors write one) is no character of the text: kept, it made every
+    // column of line 1 one more than the editor's (`1:2: unknown key`); the service's decoder drops it too.
+    text = readAtMost(path, MAX_FILE_BYTES + 1)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
   } catch (e) {
     throw new ScenarioError([
       { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },

@@ -1,0 +1,50 @@
+/**
+ * What a first outside user of the CLI met (the new-user pass of 2026-12-05; docs/CLI.md, "Bad input:
+ * what is checked", the rows that name this file): each test failed before the fix it names.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { capture } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-first-user-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const GOOD = `name: first-user
+hypervisor: { policy: kvm }
+host: { cpu: i7-6700K, cores: 2 }
+guests:
+  - os: windows-10-1909
+    phases: [{ phase: idle }]
+duration: 1s
+`;
+
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const io = capture();
+  const status = await main(args, io);
+  return { status, stdout: io.stdout.join(''), stderr: io.stderr.join('\n') };
+}
+
+test('a UTF-8 byte order mark does not count as a column: line 1 is placed as an editor shows it (it said 1:2 for column 1)', async () => {
+  const BOM = '\uFEFF';
+  const rows: [what: string, text: string, says: RegExp][] = [
+    ['a typo in the first key', `${BOM}nme${GOOD.slice('name'.length)}`, /:1:1: error: unknown key "nme"/],
+    ['a bad value on line 1', `${BOM}${GOOD.replace('first-user', 'First!')}`, /:1:7: error: invalid name/],
+    ['CRLF line ends too', `${BOM}${GOOD.replace('first-user', 'First!').replace(/\n/g, '\r\n')}`, /:1:7: error:/],
+    ['line 2 was right before', `${BOM}${GOOD.replace('kvm', 'kvn')}`, /:2:23: error: unknown policy "kvn"/],
+  ];
+  for (const [i, [what, text, says]] of rows.entries()) {
+    const file = join(dir, `bom-${i}.yaml`);
+    writeFileSync(file, text);
+    const r = await cli(['validate', file]);
+    assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, says, what);
+  }
+  // And a good file with a BOM loads.
+  const file = join(dir, 'bom-good.yaml');
+  writeFileSync(file, `${BOM}${GOOD}`);
+  assert.equal((await cli(['validate', file])).status, 0);
+});
