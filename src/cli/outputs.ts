@@ -4,10 +4,10 @@
  * have options of their own (--junit, --summary, --html, --openmetrics); a kind given twice, an
  * unknown TYPE or an empty PATH is a usage error, never a file named "json=x".
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { didYouMean } from '../input/diagnostics.js';
-import { UsageError } from './io.js';
+import { UsageError, type CliIo } from './io.js';
 
 /**
  * Why FILE cannot be written, or undefined: its directory is missing, not a directory or not
@@ -165,4 +165,41 @@ export function singleOut(value: string | undefined, inputs: readonly string[] =
   const file = writableOut(value, `--out ${value}`);
   distinctFiles([[`--out ${value}`, file]], inputs);
   return file;
+}
+
+/** A system error's words, then its code: "no space left on device (ENOSPC)" for Node's "ENOSPC: no space left on device, write". */
+function reasonOf(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /^([A-Z][A-Z0-9_]+): (.*?)(?:, \w+(?: '[^']*')*)?$/s.exec(message);
+  return m === null ? message : `${m[2]} (${m[1]})`;
+}
+
+/**
+ * Write each output of `render` to its file in `files`, on its own. One that fails after the run (a
+ * full disk, a file system gone read-only, a quota: what unwritable() cannot see before it) is named
+ * on stderr with its option, file and reason, and the others are still written: a full disk used
+ * to print `cannot write output: ENOSPC: no space left on device, write`, naming no file, and leave
+ * the outputs after it unwritten. False when one failed (the command exits 3).
+ */
+export function writeOutputs(
+  command: string,
+  io: CliIo,
+  files: OutTargets,
+  render: Partial<Record<OutType, () => string>>,
+): boolean {
+  let ok = true;
+  for (const type of Object.keys(OUT_TYPES) as OutType[]) {
+    const file = files[type];
+    const text = render[type];
+    if (file === undefined || text === undefined) continue;
+    try {
+      writeFileSync(file, text());
+    } catch (e) {
+      ok = false;
+      io.err(
+        `vmexit-lab ${command}: ${OUT_TYPES[type].option} ${file}: cannot write ${OUT_TYPES[type].what} there: ${reasonOf(e)}; the file may be missing or cut short`,
+      );
+    }
+  }
+  return ok;
 }

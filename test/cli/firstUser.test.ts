@@ -4,7 +4,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -48,3 +48,33 @@ test('a UTF-8 byte order mark does not count as a column: line 1 is placed as an
   writeFileSync(file, `${BOM}${GOOD}`);
   assert.equal((await cli(['validate', file])).status, 0);
 });
+
+test(
+  'an output that cannot be written after the run (a full disk) is named with its option and reason, and the others are still written (it said "cannot write output: ENOSPC ..., write" and wrote none after it)',
+  { skip: !existsSync('/dev/full') && 'no /dev/full' },
+  async () => {
+    const scenario = join(dir, 'out.yaml');
+    writeFileSync(scenario, GOOD);
+    const results = join(dir, 'results.json');
+    const summary = join(dir, 'summary.md');
+    const r = await cli(['run', '--quiet', '--junit', '/dev/full', '--out', results, '--summary', summary, scenario]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /^vmexit-lab run: --junit \/dev\/full: cannot write JUnit XML there: no space left on device \(ENOSPC\); the file may be missing or cut short$/m,
+    );
+    assert.equal(JSON.parse(readFileSync(results, 'utf8')).scenario, 'first-user');
+    assert.match(readFileSync(summary, 'utf8'), /first-user/);
+    // merge writes its outputs the same way.
+    const shard = join(dir, 'shard-1.json');
+    assert.equal((await cli(['run', '--quiet', '--shard', '1/1', '--out', shard, scenario])).status, 0);
+    const merged = join(dir, 'merged.json');
+    const m = await cli(['merge', '--summary', '/dev/full', '--out', merged, shard]);
+    assert.equal(m.status, 3, m.stderr);
+    assert.match(
+      m.stderr,
+      /^vmexit-lab merge: --summary \/dev\/full: cannot write a Markdown summary there: no space left on device \(ENOSPC\)/m,
+    );
+    assert.ok(existsSync(merged), 'the merged results.json is written');
+  },
+);

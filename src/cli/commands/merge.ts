@@ -1,11 +1,10 @@
 import { readResultsFile } from '../resultsFile.js';
-import { writeFileSync } from 'node:fs';
 import { assembleResults } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { rawTotalsProblem, TotalsAccumulator } from '../../run/totals.js';
 import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
-import { outTargets, type OutTargets } from '../outputs.js';
+import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
@@ -103,13 +102,11 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   }
   const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
   io.out(renderSummary(results));
-  try {
-    if (files.json) writeFileSync(files.json, `${JSON.stringify(results, null, 2)}\n`);
-    if (files.junit) writeFileSync(files.junit, renderJunit(results));
-    if (files.summary) writeFileSync(files.summary, renderMarkdown(results));
-  } catch (e) {
-    io.err(`vmexit-lab merge: cannot write output: ${(e as Error).message}`);
-    return ExitStatus.INTERNAL;
-  }
+  const written = writeOutputs('merge', io, files, {
+    json: () => `${JSON.stringify(results, null, 2)}\n`,
+    junit: () => renderJunit(results),
+    summary: () => renderMarkdown(results),
+  });
+  if (!written) return ExitStatus.INTERNAL;
   return exitStatusOf(results);
 }

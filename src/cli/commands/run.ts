@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
@@ -17,7 +16,7 @@ import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequ
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
-import { outTargets, type OutTargets } from '../outputs.js';
+import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
 import { loadModelData } from '../../model/data.js';
 import { seriesStepNs } from '../../run/simulate.js';
@@ -90,7 +89,8 @@ Exit status:
        judged, 'vmexit-lab merge' judges them)
   1    a threshold failed
   2    bad input or usage (nothing was run)
-  3    an invariant violation the scenario does not expect, a failed VM entry, or an internal error
+  3    an invariant violation the scenario does not expect, a failed VM entry, an output file that
+       could not be written after the run (a full disk: the others are written), or an internal error
   130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
        results ("partial": true) are printed and written (--openmetrics too), the scenarios
        after it do not run
@@ -321,22 +321,19 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     await pool.close();
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
-  try {
-    if (files.openmetrics)
-      writeFileSync(files.openmetrics, renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }));
-    if (files.json) writeFileSync(files.json, `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`);
+  const written = writeOutputs('run', io, files, {
+    openmetrics: () => renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }),
+    json: () => `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`,
     // One document, one root, for every scenario: documents one after the other are not XML.
-    if (files.junit) writeFileSync(files.junit, renderJunit(all));
-    if (files.summary) writeFileSync(files.summary, renderMarkdownAll(all));
-    if (files.html && all.length > 0)
-      writeFileSync(
-        files.html,
-        renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
-      );
-  } catch (e) {
-    io.err(`vmexit-lab run: cannot write output: ${(e as Error).message}`);
-    return ExitStatus.INTERNAL;
-  }
+    junit: () => renderJunit(all),
+    summary: () => renderMarkdownAll(all),
+    ...(all.length > 0
+      ? {
+          html: () => renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
+        }
+      : {}),
+  });
+  if (!written) return ExitStatus.INTERNAL;
   if (timeline) {
     const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
     try {
