@@ -78,3 +78,25 @@ test(
     assert.ok(existsSync(merged), 'the merged results.json is written');
   },
 );
+
+test('run: an option that took the scenario as its value names itself (it said "no scenario file given")', async () => {
+  const scenario = join(dir, 'opt.yaml');
+  writeFileSync(scenario, GOOD);
+  const rows: [args: string[], says: RegExp][] = [
+    [['--workers', scenario], /^vmexit-lab run: --workers: expected an integer 1\.\.256, found ".*opt\.yaml"$/],
+    [['--seed', scenario], /^vmexit-lab run: --seed: expected an integer 0\.\.4294967295, found ".*opt\.yaml"$/],
+    [['--shard', scenario], /^vmexit-lab run: --shard expects I\/N .*found ".*opt\.yaml"$/],
+    [
+      ['--out', scenario],
+      /^vmexit-lab run: --out .*opt\.yaml: .*opt\.yaml is a YAML file that is there \(a scenario\?\)/,
+    ],
+    // No file at all is still said so.
+    [['--quiet'], /^vmexit-lab run: no scenario file given/],
+  ];
+  for (const [args, says] of rows) {
+    const r = await cli(['run', ...args]);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, says, args.join(' '));
+  }
+  assert.equal(readFileSync(scenario, 'utf8'), GOOD, 'the scenario is untouched');
+});

@@ -162,10 +162,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
-  if (parsed.positionals.length === 0) {
-    io.err(usageProblem('run', 'no scenario file given'));
-    return ExitStatus.BAD_INPUT;
-  }
   let shard: ShardSpec | undefined;
   let seed: number | undefined;
   let workers = defaultWorkers();
@@ -205,6 +201,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
     io.err(`vmexit-lab run: ${(e as Error).message}`);
+    return ExitStatus.BAD_INPUT;
+  }
+  // After the options: an option that took the file as its value (`run --workers my.yaml`) names
+  // itself and what it found, where "no scenario file given" said the file was missing.
+  if (parsed.positionals.length === 0) {
+    io.err(usageProblem('run', 'no scenario file given'));
     return ExitStatus.BAD_INPUT;
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);
