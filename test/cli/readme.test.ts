@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { systemBinary } from '../metrics/support.js';
 import { boundPort, PROMETHEUS_LISTENING, SERVE_LISTENING } from '../support/net.js';
@@ -118,6 +118,11 @@ test("README: the scenario block is my-scenario.yaml; the Grafana section is the
   const yaml = codeBlocks(README).filter((b) => b.lang === 'yaml');
   const scenario = yaml.filter((b) => b.text.startsWith('# yaml-language-server'));
   assert.equal(scenario.length, 1, 'one scenario block, the one the commands call my-scenario.yaml');
+  // Its first line points an editor at the schema, relative to my-scenario.yaml, which the reader saves
+  // where the commands run: the repository's top directory (it said ../scenarios/..., above it).
+  const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(scenario[0].text)?.[1];
+  assert.ok(schema !== undefined && existsSync(join(REPO_ROOT, schema)), `$schema=${schema} from the top directory`);
+  assert.equal(resolve(REPO_ROOT, schema), join(REPO_ROOT, 'scenarios', 'scenario.schema.json'));
   const prom = yaml.filter((b) => /^scrape_configs:/m.test(b.text));
   assert.equal(prom.length, 1, 'the Prometheus configuration of "See it in Grafana"');
   const shown = parse(prom[0].text) as Record<string, unknown>;

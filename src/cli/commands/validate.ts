@@ -25,8 +25,9 @@ Options:
 Exit status: 0 when every file is valid, 2 otherwise.
 
 Editors: add this first line to a scenario to get validation and completion from the JSON schema
-(YAML language server, e.g. the VS Code YAML extension); the path is relative to the scenario:
-  # yaml-language-server: $schema=../scenarios/scenario.schema.json
+(YAML language server, e.g. the VS Code YAML extension); the path is relative to the scenario,
+this for one in the repository's top directory (../scenario.schema.json in scenarios/seed/):
+  # yaml-language-server: $schema=scenarios/scenario.schema.json
 
 Examples:
   vmexit-lab validate scenarios/seed/win10-1909-install-tpr-shadowing.yaml
