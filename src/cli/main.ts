@@ -39,13 +39,19 @@ Commands:
   what-if PROFILE    what other CPUs and policies would change for a workload profile
   validate-model     the model against published measurements (data/validation): real, model, model/real
 
-Run 'vmexit-lab COMMAND --help' for a command's options and examples; docs/SCENARIOS.md describes
-the scenario format (every key, its values and default), docs/CLI.md the commands.
+Run 'vmexit-lab COMMAND --help' for a command's options, exit statuses and examples;
+docs/SCENARIOS.md describes the scenario format (every key, its values and default), docs/CLI.md
+the commands.
+
+Exit status: 0 done (every threshold passed), 1 a threshold failed, 2 bad input or usage (nothing
+ran), 3 an invariant violation the scenario does not expect, a failed VM entry, partial results or
+an internal error, 130 interrupted (Ctrl-C); docs/CLI.md has each command's.
 
 Examples:
+  vmexit-lab list
   vmexit-lab run scenarios/seed/win10-1909-install-tpr-shadowing.yaml
   vmexit-lab trace scenarios/seed/e5-2667v4-apicv-panic-script.yaml
-  vmexit-lab cpus import /var/run/dmesg.boot
+  vmexit-lab cpus import /var/run/dmesg.boot       # FreeBSD; on Linux: /proc/cpuinfo
 `;
 
 /** The commands, as USAGE lists them (for the did-you-mean of an unknown one). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { REPO_ROOT } from '../../src/model/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-first-user-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,4 +100,17 @@ test('run: an option that took the scenario as its value names itself (it said "
     assert.match(r.stderr, says, args.join(' '));
   }
   assert.equal(readFileSync(scenario, 'utf8'), GOOD, 'the scenario is untouched');
+});
+
+test('vmexit-lab --help names the exit statuses, the ones README.md lists (it named none), and an example that runs on Linux', async () => {
+  const r = await cli(['--help']);
+  assert.equal(r.status, 0);
+  const line = /^Exit status: ([^]*?)\n\n/m.exec(r.stdout)?.[1];
+  assert.ok(line !== undefined, r.stdout);
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const paragraph = /^Exit status: ([^]*?)\n\n/m.exec(readme)?.[1] ?? '';
+  const statuses = [...paragraph.matchAll(/`(\d+)`/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['0', '1', '2', '3', '130'], 'README.md');
+  for (const s of statuses) assert.match(line, new RegExp(`(^|, )${s} `), `status ${s}`);
+  assert.match(r.stdout, /cpus import .*\/proc\/cpuinfo/);
 });
