@@ -5,6 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -26,7 +27,7 @@ duration: 1s
 async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const io = capture();
   const status = await main(args, io);
-  return { status, stdout: io.stdout.join(''), stderr: io.stderr.join('\n') };
+  return { status, stdout: io.stdout.join('\n'), stderr: io.stderr.join('\n') };
 }
 
 test('a UTF-8 byte order mark does not count as a column: line 1 is placed as an editor shows it (it said 1:2 for column 1)', async () => {
@@ -113,4 +114,24 @@ test('vmexit-lab --help names the exit statuses, the ones README.md lists (it na
   assert.deepEqual(statuses, ['0', '1', '2', '3', '130'], 'README.md');
   for (const s of statuses) assert.match(line, new RegExp(`(^|, )${s} `), `status ${s}`);
   assert.match(r.stdout, /cpus import .*\/proc\/cpuinfo/);
+});
+
+test('run --push to a Pushgateway that is not there: exit 3 after the files are written, as run --help now says (its status 3 did not name it)', async () => {
+  const scenario = join(dir, 'push.yaml');
+  writeFileSync(scenario, GOOD);
+  // A port that was free a moment ago: nothing listens there.
+  const port = await new Promise<number>((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => ok(p));
+    });
+  });
+  const results = join(dir, 'push.json');
+  const r = await cli(['run', '--quiet', '--out', results, '--push', `http://127.0.0.1:${port}`, scenario]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot push metrics to http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+  assert.ok(existsSync(results), 'the results are written first');
+  const help = (await cli(['run', '--help'])).stdout;
+  const three = /^ {2}3 {4}([^]*?)\n {2}130/m.exec(help)?.[1] ?? '';
+  assert.match(three.replace(/\s+/g, ' '), /a --push that failed \(the files are written first\)/);
 });

@@ -90,7 +90,8 @@ Exit status:
   1    a threshold failed
   2    bad input or usage (nothing was run)
   3    an invariant violation the scenario does not expect, a failed VM entry, an output file that
-       could not be written after the run (a full disk: the others are written), or an internal error
+       could not be written after the run (a full disk: the others are written), a --push that
+       failed (the files are written first), or an internal error
   130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
        results ("partial": true) are printed and written (--openmetrics too), the scenarios
        after it do not run
