@@ -1,9 +1,15 @@
 import { readInputText } from './readText.js';
 import { RESULTS_VERSION, type RunResults } from '../results/types.js';
 
-/** Node's JSON.parse message without its position or its quoted excerpt (which spans lines). */
+/**
+ * Node's JSON.parse message without its position or its quoted excerpt (which spans lines): the
+ * excerpt is cut at either end or both (`"...x"`, `"x"...`, `..."x"...`); the one cut at its end,
+ * a file's start, was left in and its newlines broke the one-line message.
+ */
 function oneLine(message: string): string {
-  return message.replace(/ in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '');
+  return message
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
 }
 
 /** Line and column (1-based) of a character offset in a text. */

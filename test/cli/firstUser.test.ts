@@ -135,3 +135,19 @@ test('run --push to a Pushgateway that is not there: exit 3 after the files are 
   const three = /^ {2}3 {4}([^]*?)\n {2}130/m.exec(help)?.[1] ?? '';
   assert.match(three.replace(/\s+/g, ' '), /a --push that failed \(the files are written first\)/);
 });
+
+test('compare and merge of a file that is not JSON (a scenario): one line (the excerpt of its first bytes, newlines and all, was kept)', async () => {
+  const scenario = join(dir, 'not-results.yaml');
+  // Node quotes the first 10 characters: a short first line puts its newline in them.
+  writeFileSync(scenario, GOOD.replace('first-user', 'x'));
+  for (const args of [
+    ['compare', scenario, scenario],
+    ['merge', scenario],
+  ]) {
+    const r = await cli(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /not-results\.yaml: not valid JSON: Unexpected token .* \(expected the results\.json/);
+    assert.doesNotMatch(r.stderr, /"name: x/, 'no excerpt');
+  }
+});
