@@ -151,3 +151,19 @@ test('compare and merge of a file that is not JSON (a scenario): one line (the e
     assert.doesNotMatch(r.stderr, /"name: x/, 'no excerpt');
   }
 });
+
+test('replay --at past the host’s end: a note on stderr says where it ended (an empty replay said nothing)', async () => {
+  const scenario = join(dir, 'replay.yaml');
+  writeFileSync(scenario, GOOD);
+  const late = await cli(['replay', scenario, '--guest', '0', '--at', '99']);
+  assert.equal(late.status, 0, late.stderr);
+  assert.equal(late.stdout.trim().split('\n').length, 1, 'the header only');
+  assert.match(
+    late.stderr,
+    /^vmexit-lab replay: note: guest 0's host ended at 1 simulated seconds, before the window 98\.999\.\.99: nothing to print; give --at 1 or less$/,
+  );
+  const inside = await cli(['replay', scenario, '--guest', '0', '--at', '0.5', '--window', '0.5']);
+  assert.equal(inside.status, 0);
+  assert.equal(inside.stderr, '', 'no note for a window the run covers');
+  assert.ok(inside.stdout.trim().split('\n').length > 1, 'exits printed');
+});

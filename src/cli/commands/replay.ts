@@ -122,6 +122,12 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       io.out(JSON.stringify(recordJson(rec)));
     }
     while (vi < viols.length) io.out(violationLine(viols[vi++]));
+    // A window past the host's end holds nothing: said on stderr, where the header's "ended" alone
+    // left a reader of an empty replay to guess why (`--at 99` of a 2-s scenario).
+    if (r.ended && r.stopNs <= Math.max(0, atNs - windowNs))
+      io.err(
+        `vmexit-lab replay: note: guest ${guest}'s host ended at ${formatSeconds(r.stopNs)} simulated seconds, before the window ${formatSeconds(Math.max(0, atNs - windowNs))}..${formatSeconds(atNs)}: nothing to print; give --at ${formatSeconds(r.stopNs)} or less`,
+      );
   } catch (e) {
     if (e instanceof ReplayError) return bad(e.message);
     throw e;
