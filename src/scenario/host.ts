@@ -47,9 +47,17 @@ export function parseHost(
     if (inMatrix('cpu')) setTwice(r, cpuField, 'host.cpu', 'matrix.cpu');
     else baseCpu = lookupCpu(r, cpuField, 'host.cpu', catalog());
   } else if (axes !== undefined && !inMatrix('cpu') && hostMap !== undefined && !hf!.mentions('cpu')) {
-    r.error(hostMap, 'missing required key "cpu" in host', 'a CPU profile id such as "i7-2620M"');
+    r.error(
+      hostMap,
+      'missing required key "cpu" in host',
+      'a CPU profile id such as "i7-2620M" (vmexit-lab list cpus), or matrix.cpu: [A, B] to compare CPUs',
+    );
   } else if (axes !== undefined && !inMatrix('cpu') && !f.mentions('host')) {
-    r.error(root, 'missing required key "host" in the scenario', 'host: { cpu: <profile id> }');
+    r.error(
+      root,
+      'missing required key "host" in the scenario',
+      'host: { cpu: <profile id> }, or matrix.cpu: [A, B] to compare CPUs',
+    );
   }
   const coresField = hf?.get('cores');
   let baseCores: number | undefined;

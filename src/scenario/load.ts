@@ -277,12 +277,16 @@ class Loader {
       else basePolicy = r.oneOf(policyField, 'hypervisor.policy', POLICY_NAMES, 'policy');
     } else if (axes !== undefined && !inMatrix('policy')) {
       if (hvMap !== undefined && !vf!.mentions('policy'))
-        r.error(hvMap, 'missing required key "policy" in hypervisor', `one of ${POLICY_NAMES.join(', ')}`);
+        r.error(
+          hvMap,
+          'missing required key "policy" in hypervisor',
+          `one of ${POLICY_NAMES.join(', ')}, or matrix.policy: [A, B] to compare policies`,
+        );
       else if (!f.mentions('hypervisor'))
         r.error(
           m,
           'missing required key "hypervisor" in the scenario',
-          `hypervisor: { policy: <one of ${POLICY_NAMES.join(', ')}> }`,
+          `hypervisor: { policy: <one of ${POLICY_NAMES.join(', ')}> }, or matrix.policy: [A, B] to compare policies`,
         );
     }
     const baseTunables = this.tunables(vf?.get('tunables'), axes ?? []);
