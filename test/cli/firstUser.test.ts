@@ -167,3 +167,21 @@ test('replay --at past the host’s end: a note on stderr says where it ended (a
   assert.equal(inside.stderr, '', 'no note for a window the run covers');
   assert.ok(inside.stdout.trim().split('\n').length > 1, 'exits printed');
 });
+
+test('list hosts: the host OSes alone, as host.os names them (an unknown kind; they were only under policies and in the whole list)', async () => {
+  const text = await cli(['list', 'hosts']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^Host OS \(host\.os; host\.tickHz another tick rate\):$/m);
+  for (const os of ['freebsd', 'linux', 'illumos']) assert.match(text.stdout, new RegExp(`^ {2}${os} +`, 'm'), os);
+  assert.doesNotMatch(text.stdout, /^(Policies|Scenarios|CPU profiles|Guest models):/m);
+  const json = await cli(['list', 'hosts', '--json']);
+  assert.deepEqual(Object.keys(JSON.parse(json.stdout)), ['hostOs']);
+  // With the policies, as before.
+  assert.deepEqual(Object.keys(JSON.parse((await cli(['list', 'policies', '--json'])).stdout)).sort(), [
+    'hostOs',
+    'policies',
+  ]);
+  const typo = await cli(['list', 'host']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /unknown kind "host" \(did you mean "hosts"\?\)/);
+});

@@ -19,12 +19,13 @@ import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 
-const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables] [--json]
+const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables|hosts] [--json]
 
 List what scenarios can name: the bundled scenario library, CPU profiles, guest models with their
 phases and per-OS guest keys (Windows enlightenments, hpet, referenceTscPage; Linux clocksource),
 hypervisor policies with their tunables ('tunables' lists the policies too) and the host OSes each
-runs on with their clock ticks (host.os, host.tickHz). Without an argument, lists everything.
+runs on with their clock ticks (host.os, host.tickHz; 'policies' lists them too, 'hosts' alone).
+Without an argument, lists everything.
 
 Options:
   --json       machine-readable output (the same lists, with every field)
@@ -35,6 +36,7 @@ Exit status: 0 listed, 2 an unknown KIND or option.
 Examples:
   vmexit-lab list
   vmexit-lab list policies
+  vmexit-lab list hosts
   vmexit-lab list scenarios --json
 `;
 
@@ -57,7 +59,7 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   const asked = parsed.positionals[0] ?? 'all';
   // Tunables belong to policies: 'list tunables' lists the policies with theirs.
   const what = asked === 'tunables' ? 'policies' : asked;
-  const kinds = ['scenarios', 'cpus', 'guests', 'policies', 'tunables'];
+  const kinds = ['scenarios', 'cpus', 'guests', 'policies', 'tunables', 'hosts'];
   if (what !== 'all' && !kinds.includes(what)) {
     io.err(`vmexit-lab list: unknown kind "${what}"${didYouMean(what, kinds)}; expected one of ${kinds.join(', ')}`);
     return ExitStatus.BAD_INPUT;
@@ -105,7 +107,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
       },
     };
   }
-  if (what === 'all' || what === 'policies') {
+  // The host OSes come with the policies (each runs under some), and alone with 'hosts' (host.os: it was an unknown kind).
+  if (what === 'all' || what === 'policies' || what === 'hosts') {
     const tickHz = loadModelData().costModel.hostTickHz;
     result.hostOs = HOST_OS_NAMES.map((os) => ({
       os,
@@ -114,6 +117,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
       tickHz: tickHz[os],
       tickHzChoices: HOST_TICK_HZ_CHOICES[os] ?? 'any',
     }));
+  }
+  if (what === 'all' || what === 'policies') {
     result.policies = POLICY_NAMES.map((p) => ({
       name: p,
       tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({
