@@ -130,8 +130,13 @@ export function formatDurationNs(ns: number): string {
   return `${ns}ns`;
 }
 
-/** Exact decimal seconds of an integer ns (no float rounding): 1500000001 -> "1.500000001". */
-export function formatSeconds(ns: number): string {
+/**
+ * Exact decimal seconds of a time in ns (no float rounding): 1500000001 -> "1.500000001". The engine's
+ * event times carry fractions of a ns (exit debt): those are shown to the whole ns below them, the
+ * time `replay --at` takes to stop right after the event (it runs up to and including that ns).
+ */
+export function formatSeconds(time: number): string {
+  const ns = Math.floor(time);
   const whole = Math.floor(ns / 1e9);
   const frac = String(ns - whole * 1e9)
     .padStart(9, '0')

@@ -2,7 +2,13 @@ import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatDurationNs, parseDurationNs, parseSizeBytes } from '../../src/input/units.js';
+import {
+  formatDurationNs,
+  formatSeconds,
+  parseDurationNs,
+  parseSecondsNs,
+  parseSizeBytes,
+} from '../../src/input/units.js';
 
 function ok(r: ReturnType<typeof parseDurationNs>): number {
   assert.ok(r.ok, `expected ok, got ${JSON.stringify(r)}`);
@@ -104,5 +110,27 @@ describe('sizes', () => {
     }
     const r = parseSizeBytes('4 gigs');
     assert.ok(!r.ok && r.found === '"4 gigs"' && /GiB/.test(r.expected));
+  });
+});
+
+describe('exact decimal seconds', () => {
+  it('shows an event time to the whole ns below it (engine times carry fractions of a ns)', () => {
+    const table: [number, string][] = [
+      [0, '0'],
+      [1_500_000_001, '1.500000001'],
+      [599_049_081.0963429, '0.599049081'],
+      [2_000_000_000.75, '2'],
+      [12_000_431_207.5, '12.000431207'],
+    ];
+    for (const [ns, text] of table) assert.equal(formatSeconds(ns), text, `${ns}`);
+  });
+
+  it('reads back to the whole ns below the time, so replay --at that text includes the event', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (whole, f) => {
+        const t = whole + f;
+        assert.equal(parseSecondsNs(formatSeconds(t)), Math.floor(t));
+      }),
+    );
   });
 });

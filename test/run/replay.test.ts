@@ -103,7 +103,9 @@ test('each exemplar is a real observation: replaying its guest shows that delive
       atNs: e.simTimeNs,
       fromNs: e.simTimeNs,
     });
-    const hit = r.records.find((x) => x.kind === 'delivery' && x.timeNs === e.simTimeNs && x.latencyNs === e.latencyNs);
+    const hit = r.records.find(
+      (x) => x.kind === 'delivery' && Math.floor(x.timeNs) === e.simTimeNs && x.latencyNs === e.latencyNs,
+    );
     assert.ok(
       hit,
       `guest ${e.guest} at ${e.simTimeNs} ns: no delivery of latency ${e.latencyNs} ns in ${JSON.stringify(r.records.filter((x) => x.kind === 'delivery'))}`,

@@ -585,10 +585,12 @@ export abstract class HostState {
     // Offered only if it could be taken (larger, or a tie no later; offer applies the full order): where
     // V8 does not inline offer, the time crosses the call boxed. A regular tick's tie makes no call
     // (docs/research/idle-bursts-as-work.md, "The box").
+    // The handle's time is the whole ns the delivery happened in (event times carry fractions of a ns,
+    // exit debt): the `sim_time` a user gives `replay --at`, which runs up to and including that ns.
     const e = this.latencyExemplars.data;
     const b = 3 * i;
-    if (ns > e[b] || (ns === e[b] && this.now <= e[b + 1]))
-      this.latencyExemplars.offer(i, ns, this.now, this.guests[gi].index);
+    const at = Math.floor(this.now);
+    if (ns > e[b] || (ns === e[b] && at <= e[b + 1])) this.latencyExemplars.offer(i, ns, at, this.guests[gi].index);
     this.latencySumNs += ns;
     this.latencyCount++;
   }
