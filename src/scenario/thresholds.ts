@@ -67,7 +67,7 @@ const METRICS: Readonly<Record<string, MetricDef>> = {
   },
   interrupts_delivered_per_second: { help: 'interrupts delivered per guest per simulated second', labels: ['source'] },
   interrupt_latency_seconds: {
-    help: 'latency from raise to delivery (histogram: pNN, mean, count)',
+    help: 'latency from arrival to the start of the guest ISR (histogram: pNN, mean, count)',
     labels: [],
     histogram: true,
   },

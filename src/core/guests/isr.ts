@@ -21,24 +21,38 @@ function sourceOf(h: HostState, gi: number, vector: number): number {
   return Source.IPI;
 }
 
+/**
+ * How long after the delivery the ISR's first instruction runs: the vector is injected as part of the
+ * VM entry (SDM Vol. 3C, "Event Injection": the event is delivered after VM entry completes; AMD APM
+ * Vol. 2, 15.20 "Event Injection": at VMRUN), so the guest takes it only when the host has finished
+ * the vCPU's outstanding exit work - its exit debt: the arrival's own external-interrupt exit (a kick,
+ * no posted interrupts), a halted vCPU's wake-up (haltWakeupNs, charged at the arrival: raise), and
+ * whatever exits the vCPU was still being handled for (a %cr8 storm's). The debt is paid at the
+ * vCPU's share of a core (processor sharing, HostState.share), as progress pays it. With posted
+ * interrupts or AVIC and nothing owed, the delay is 0. Whole nanoseconds in the caller: event times
+ * carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
+ * shards adds up to the same bits).
+ */
+function entryDelayNs(h: HostState, v: number): number {
+  return (h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v]) / h.share();
+}
+
 /** The machine delivered `vector` to vCPU `v` (IRR -> ISR): the guest's ISR starts. */
 export function isrStart(h: HostState, v: number, vector: number): void {
   const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const source = sourceOf(h, gi, vector);
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
+  h.advance(v);
+  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   let latency = -1;
   if (h.vf[a] >= 0) {
-    // Whole nanoseconds: event times carry fractions (exit debt), and sums of integers are exact
-    // in any order, so any split of hosts over workers or shards adds up to the same bits.
-    latency = Math.round(time - h.vf[a] + (h.mode(v) === Mode.HALT ? h.config.host.haltWakeupNs : 0));
+    latency = Math.round(time - h.vf[a] + entryDelayNs(h, v));
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
   if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
-  h.advance(v);
-  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
   suspendRaised(h, v);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
