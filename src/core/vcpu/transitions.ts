@@ -43,6 +43,9 @@ export const enum TxOp {
   HOST_INTERRUPT = 8,
   RAISE_CR8 = 9, // a: the value written after the read (GuestInstructions.raiseCr8)
   EOI_CR8 = 10, // a: the value written after the EOI (GuestInstructions.eoiCr8)
+  TSC_DEADLINE = 11, // a: the value (high half 0) written to IA32_TSC_DEADLINE
+  STIMER_COUNT = 12, // a: the value (high half 0) written to HV_X64_MSR_STIMER0_COUNT
+  STIMER_EXPIRES = 13, // a: the SINT vector (Machine.stimerExpires)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
@@ -59,6 +62,11 @@ const STATE_CAP = 2048; // the bench's cases intern 74-215 states and 157-427 tr
 const STATE_INDEX = STATE_CAP * 2; // open addressing, load <= 1/2
 const TX_CAP = 4096;
 const TX_INDEX = TX_CAP * 2;
+/**
+ * An exit in a record charged by the x2APIC MSR-write rule (MachineCore.apicMsrExit) rather than
+ * at its slot's cost: this bit set in the record's slot word.
+ */
+export const APIC_COST = 1 << 16;
 const HINTS = 16384; // direct-mapped by (machine, vCPU): a worker of a large fleet runs thousands of vCPUs
 
 /** A transition record's words. */
@@ -73,7 +81,7 @@ export const enum T {
   COUNTERS = 7,
   DELIVERIES = 8,
   DIFF = 9, // (word, value) pairs
-  EXIT = DIFF + 2 * MAX_DIFFS, // (slot, qualification) pairs
+  EXIT = DIFF + 2 * MAX_DIFFS, // (slot | APIC_COST?, qualification) pairs
   COUNTER = EXIT + 2 * MAX_EXITS, // (counter, delta) pairs
   DELIVERY = COUNTER + 2 * MAX_COUNTERS, // vectors
   SIZE = DELIVERY + MAX_DELIVERIES,
