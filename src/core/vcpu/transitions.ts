@@ -3,7 +3,8 @@ import { F } from './layout.js';
 /**
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
- * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write) is a function of the vCPU's words in the state array (but the ICR,
+ * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write,
+ * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
  * traits): its outcome - the next state, the exits by slot and qualification in order, the counters
@@ -19,7 +20,8 @@ import { F } from './layout.js';
  * (TabulatedInstructions), a violation, launch, and anyone writing the state array directly
  * (Machine.forgetStates; with debug checks on, a hint is compared and a stale one throws). A vCPU
  * without a hint is looked up by hash, then compared word for word. Machine operations that a record
- * could not replay exactly (a report, a fault, an IPI, an exit cost other than the slot's, more
+ * could not replay exactly (a report, a fault, an IPI, an exit cost other than the slot's or the
+ * x2APIC MSR-write rule's (MachineCore.apicMsrExit, marked APIC_COST in the record), more
  * exits or words than a record holds) run by the rules and are not tabulated. Measured first
  * (docs/PERF.md): comparing the words at every operation instead of trusting the hint made the
  * engine slower than the rules (x0.86-0.98); trusting it, x1.16-1.31.
