@@ -341,8 +341,8 @@ export class TabulatedInstructions extends GuestInstructions {
       const slot = word & (APIC_COST - 1);
       const qualification = tx[r + T.EXIT + 2 * i + 1];
       // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
-      if (word === slot || this.apicMsrWriteCostNs < 0) this.countExits(v, slot, qualification, 1, RecKind.EXIT);
-      else this.countExits(v, slot, qualification, 1, RecKind.EXIT, this.apicMsrWriteCostNs);
+      const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
+      this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
       const k = this.stepExitCount;
       this.ff[ringSlot(k)] = slot;
       this.ff[ringQual(k)] = qualification;
