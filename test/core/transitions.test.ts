@@ -259,3 +259,26 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 5);
   same(m, rules, 'after the tables started afresh');
 });
+
+test('[vcpu/tabulated.ts] KVM timer writes and stimer expiries with operands the table does not key (a 64-bit or unsigned value, a vector outside 0-255) run by the rules, with the same outcome', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 70 + 13 * i + 0.5 * (i % 2));
+  const su: MachineSetup = { profile: DESKTOP, policy: 'kvm', vcpus: 2, x2apic: true, hyperv: { features: ALL_HV } };
+  const rules = machine(su, costs, true, 37.25);
+  const m = machine(su, costs, false, 37.25);
+  const ops: readonly ((x: Machine) => unknown)[] = [
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 0xffffffff, 0),
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 5, 1),
+    (x) => x.wrmsr(1, HvMsr.STIMER0_COUNT, 2 ** 31, 0),
+    (x) => x.wrmsr(1, HvMsr.STIMER0_COUNT, 1.5, 0),
+    (x) => x.stimerExpires(0, 300),
+    (x) => x.stimerExpires(1, -1),
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 1, 0),
+    (x) => x.stimerExpires(1, 0x50),
+  ];
+  ops.forEach((op, i) => {
+    assert.equal(op(m), op(rules), `op ${i}: return value`);
+    same(m, rules, `op ${i}`);
+    if (i < 6) assert.equal(m.internedState(i < 2 || i === 4 ? 0 : 1), -1, `op ${i} ran by the rules`);
+  });
+  assert.ok(m.internedState(1) >= 0, 'a stimer expiry with a vector in range went through the table');
+});
