@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Machine } from '../../src/core/vcpu/machine.js';
+import { HvFeature, HvMsr } from '../../src/core/hypervisor/hyperv.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { txEpoch, txStats } from '../../src/core/vcpu/transitions.js';
@@ -17,6 +18,9 @@ import { buildMachine, type MachineSetup } from '../support/machines.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
 const SEED = 0x7ab1e5;
+const ALL_HV = HvFeature.VAPIC | HvFeature.SYNIC | HvFeature.STIMER | HvFeature.TIME;
+/** IA32_TSC_DEADLINE (SDM vol. 3, "TSC-Deadline Mode"). */
+const IA32_TSC_DEADLINE = 0x6e0;
 
 const SETUPS: readonly (Omit<MachineSetup, 'vcpus' | 'x2apic'> & { label: string })[] = [
   { label: 'bhyve-12.1/DESKTOP', profile: DESKTOP, policy: 'bhyve-12.1' },
@@ -27,13 +31,16 @@ const SETUPS: readonly (Omit<MachineSetup, 'vcpus' | 'x2apic'> & { label: string
   { label: 'kvm/DESKTOP', profile: DESKTOP, policy: 'kvm' },
   { label: 'bhyve-12.1/AMD', profile: AMD_NO_AVIC, policy: 'bhyve-12.1' },
   { label: 'kvm/AMD AVIC', profile: AMD_AVIC, policy: 'kvm', tunables: { 'kvm_amd.avic': 1 } },
+  { label: 'kvm/DESKTOP Hyper-V', profile: DESKTOP, policy: 'kvm', hyperv: { features: ALL_HV, autoEoiVector: 0x50 } },
+  { label: 'kvm/SERVER Hyper-V', profile: SERVER, policy: 'kvm', hyperv: { features: ALL_HV } },
 ];
 
 type Op = readonly [kind: number, cpu: number, arg: number];
 
 /**
  * The tabulated operations (12, 13: KfRaiseIrql's read-then-write of CR8 and an ISR's EOI then CR8
- * write, each one operation of the table), and
+ * write, each one operation of the table; 14-16: KVM's TSC-deadline and stimer arms and a stimer's
+ * expiry; an x2APIC EOI under KVM, 3 and 13, with the short MSR-write cost when the machine has one), and
  * three that are not between them: an IPI and a doorbell's MMIO write (which keep the vCPU's interned
  * state id when its words come back unchanged) and an I/O instruction.
  */
@@ -75,6 +82,14 @@ function run(m: Machine, op: Op): number {
     case 13:
       m.eoiCr8(v, arg & 15);
       return 0;
+    case 14:
+      m.wrmsr(v, IA32_TSC_DEADLINE, arg % 3, 0);
+      return 0;
+    case 15:
+      m.wrmsr(v, HvMsr.STIMER0_COUNT, arg % 3, 0);
+      return 0;
+    case 16:
+      return m.stimerExpires(v, arg % 2 === 0 ? 0x50 : 0x30 + (arg % 0x40)) ? 1 : 0;
     default:
       m.mmio(v);
       return 0;
@@ -82,12 +97,13 @@ function run(m: Machine, op: Op): number {
 }
 
 function opArb(vcpus: number): fc.Arbitrary<Op> {
-  return fc.tuple(fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: vcpus - 1 }), fc.nat({ max: 1e6 }));
+  return fc.tuple(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: vcpus - 1 }), fc.nat({ max: 1e6 }));
 }
 
-function machine(setup: MachineSetup, costs: Float64Array, rulesOnly: boolean): Machine {
+function machine(setup: MachineSetup, costs: Float64Array, rulesOnly: boolean, apicMsrWriteCostNs = -1): Machine {
   const m = buildMachine(setup);
   m.exitCostNs.set(costs);
+  m.apicMsrWriteCostNs = apicMsrWriteCostNs;
   if (rulesOnly) m.logStepExits();
   m.beginStep(0);
   m.launch();
@@ -119,29 +135,38 @@ function same(a: Machine, b: Machine, what: string): void {
 test('[vcpu/transitions.ts] operations from the table of interned states equal the rules bit for bit, also when a second machine replays only from the table', () => {
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
   let replayedOnly = 0;
+  const replayedKinds = new Map<string, number>();
   fc.assert(
     fc.property(
       fc.constantFrom(...SETUPS),
       fc.integer({ min: 1, max: 3 }),
       fc.boolean(),
+      fc.constantFrom(-1, 37.25, 1234.5),
       fc
         .integer({ min: 1, max: 4 })
         .chain((steps) => fc.array(fc.array(opArb(3), { maxLength: 12 }), { minLength: steps, maxLength: steps })),
-      (setup, vcpus, x2apic, steps) => {
+      (setup, vcpus, x2apic, apicCost, steps) => {
         const su = { ...setup, vcpus, x2apic };
-        const rules = machine(su, costs, true);
-        const first = machine(su, costs, false);
-        const second = machine(su, costs, false);
+        const rules = machine(su, costs, true, apicCost);
+        const first = machine(su, costs, false, apicCost);
+        const second = machine(su, costs, false, apicCost);
         steps.forEach((ops, step) => {
           for (const m of [rules, first, second]) m.beginStep(step + 1);
           for (const raw of ops) {
             const op: Op = [raw[0], raw[1] % vcpus, raw[2]];
-            const what = `${setup.label} vcpus=${vcpus} x2apic=${x2apic} step ${step + 1} op ${op.join(',')}`;
+            const what = `${setup.label} vcpus=${vcpus} x2apic=${x2apic} apicCost=${apicCost} step ${step + 1} op ${op.join(',')}`;
             const want = run(rules, op);
             assert.equal(run(first, op), want, `${what}: return value (first)`);
             const before = txStats().transitions;
             assert.equal(run(second, op), want, `${what}: return value (second)`);
-            if (txStats().transitions === before && (op[0] <= 8 || op[0] >= 12)) replayedOnly++;
+            if (txStats().transitions === before && (op[0] <= 8 || op[0] >= 12)) {
+              replayedOnly++;
+              const tabulated = second.internedState(op[1]) >= 0; // a rules path forgets it
+              const costed =
+                tabulated && x2apic && apicCost >= 0 && setup.policy === 'kvm' && (op[0] === 3 || op[0] === 13);
+              const kind = op[0] >= 14 && tabulated ? `op ${op[0]}` : costed ? 'x2APIC EOI at the MSR-write cost' : '';
+              if (kind !== '') replayedKinds.set(kind, (replayedKinds.get(kind) ?? 0) + 1);
+            }
             same(first, rules, `${what}, first`);
             same(second, rules, `${what}, second`);
           }
@@ -151,6 +176,12 @@ test('[vcpu/transitions.ts] operations from the table of interned states equal t
     { seed: SEED, numRuns: 400 },
   );
   assert.ok(replayedOnly > 1000, `the second machine took its outcomes from the table (${replayedOnly} times)`);
+  // KVM's timer arms, stimer expiries and x2APIC EOIs (tabulated since the seventeenth session, docs/PERF.md).
+  for (const kind of ['op 14', 'op 15', 'op 16', 'x2APIC EOI at the MSR-write cost'])
+    assert.ok(
+      (replayedKinds.get(kind) ?? 0) > 20,
+      `${kind} replayed from the table (${replayedKinds.get(kind) ?? 0} times)`,
+    );
 });
 
 /**
@@ -227,4 +258,27 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   assert.equal(txEpoch(), epoch + 1, 'one new generation');
   for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 5);
   same(m, rules, 'after the tables started afresh');
+});
+
+test('[vcpu/tabulated.ts] KVM timer writes and stimer expiries with operands the table does not key (a 64-bit or unsigned value, a vector outside 0-255) run by the rules, with the same outcome', () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 70 + 13 * i + 0.5 * (i % 2));
+  const su: MachineSetup = { profile: DESKTOP, policy: 'kvm', vcpus: 2, x2apic: true, hyperv: { features: ALL_HV } };
+  const rules = machine(su, costs, true, 37.25);
+  const m = machine(su, costs, false, 37.25);
+  const ops: readonly ((x: Machine) => unknown)[] = [
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 0xffffffff, 0),
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 5, 1),
+    (x) => x.wrmsr(1, HvMsr.STIMER0_COUNT, 2 ** 31, 0),
+    (x) => x.wrmsr(1, HvMsr.STIMER0_COUNT, 1.5, 0),
+    (x) => x.stimerExpires(0, 300),
+    (x) => x.stimerExpires(1, -1),
+    (x) => x.wrmsr(0, IA32_TSC_DEADLINE, 1, 0),
+    (x) => x.stimerExpires(1, 0x50),
+  ];
+  ops.forEach((op, i) => {
+    assert.equal(op(m), op(rules), `op ${i}: return value`);
+    same(m, rules, `op ${i}`);
+    if (i < 6) assert.equal(m.internedState(i < 2 || i === 4 ? 0 : 1), -1, `op ${i} ran by the rules`);
+  });
+  assert.ok(m.internedState(1) >= 0, 'a stimer expiry with a vector in range went through the table');
 });

@@ -98,6 +98,12 @@ export class MachineCore {
    * (docs/MODEL.md §5); -1: the slot's cost. Machine.repeat's only MSR write is IA32_TSC_DEADLINE.
    */
   apicMsrWriteCostNs = -1;
+  /**
+   * The exits charged by that rule (apicMsrExit) since the step's exit number `apicCostFrom`: bit k
+   * for exit apicCostFrom + k (the table's capture reads it to replay the cost: tabulated.ts).
+   */
+  protected apicCostMask = 0;
+  protected apicCostFrom = 0;
   /** Host nanoseconds spent in exits per vCPU since the engine last drained it. */
   readonly vcpuHostNs: Float64Array;
   /** Host nanoseconds spent in exits per slot, all vCPUs of the host (never reset). */
@@ -259,6 +265,16 @@ export class MachineCore {
     }
     this.stepExitCount = i + 1;
     if (this.syncsAtExit && syncAtExit(this.s, v * F.STRIDE, this.traits, this.intel)) this.updatePpr(v);
+  }
+
+  /**
+   * An x2APIC (or hv-vapic) MSR-write exit that arms no host timer: apicMsrWriteCostNs when the
+   * machine has one, else the slot's cost; marked in apicCostMask.
+   */
+  protected apicMsrExit(v: number, slot: number): void {
+    const k = this.stepExitCount - this.apicCostFrom;
+    if (k >= 0 && k < 31) this.apicCostMask |= 1 << k;
+    this.exit(v, slot, 0, this.apicMsrWriteCostNs >= 0 ? this.apicMsrWriteCostNs : this.exitCostNs[slot]);
   }
 
   /**

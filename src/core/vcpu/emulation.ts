@@ -149,8 +149,7 @@ export class HypervisorEmulation extends MachineCore {
     const b = v * F.STRIDE;
     const access = hvMsrAccess(s[b + F.HV] & 0xff, msr);
     const apicWork = access === HvAccess.EOI || access === HvAccess.ICR || access === HvAccess.TPR;
-    if (apicWork && this.apicMsrWriteCostNs >= 0)
-      this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0, this.apicMsrWriteCostNs);
+    if (apicWork) this.apicMsrExit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR);
     else this.exit(v, this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR, 0);
     switch (access) {
       case HvAccess.GP:

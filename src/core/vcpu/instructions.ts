@@ -424,8 +424,7 @@ export class GuestInstructions extends HypervisorEmulation {
         // qualification 0: ECX holds the MSR. An x2APIC write that does not arm the timer costs the
         // short in-kernel exit (KVM kvm_lapic_reg_write: EOI apic_set_eoi, ICR kvm_apic_send_ipi;
         // the initial count and IA32_TSC_DEADLINE go to start_apic_timer, a host timer).
-        if (apicMsr && msr !== X2apicMsr.TimerInitialCount && this.apicMsrWriteCostNs >= 0)
-          this.exit(v, how, 0, this.apicMsrWriteCostNs);
+        if (apicMsr && msr !== X2apicMsr.TimerInitialCount) this.apicMsrExit(v, how);
         else this.exit(v, how, 0);
         if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
         this.enter(v);

@@ -1,12 +1,14 @@
 import { STEP_LOG } from './core.js';
+import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
-import { F, Flag } from './layout.js';
+import { F } from './layout.js';
 import type { Broken } from './invariants.js';
 import { RecKind } from './recorder.js';
 import { memoKey } from './repeatMemo.js';
 import {
+  APIC_COST,
   KEY,
   MAX_COUNTERS,
   MAX_DELIVERIES,
@@ -26,6 +28,11 @@ import {
   txNew,
   TxOp,
 } from './transitions.js';
+
+/** IA32_TSC_DEADLINE (SDM vol. 3, "TSC-Deadline Mode"; MSR 6E0H): the guests' TSC-deadline arms under KVM. */
+const IA32_TSC_DEADLINE = 0x6e0;
+/** HV_X64_MSR_STIMER0_COUNT: a Windows guest's stimer arm under KVM with hv-stimer. */
+const STIMER0_COUNT: number = HvMsr.STIMER0_COUNT;
 
 /** The vCPU's words and counters before a tabulated operation ran by the rules (one per thread). */
 const STRIDE: number = F.STRIDE;
@@ -79,15 +86,13 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   override eoi(v: number): void {
-    // In x2APIC mode KVM's EOI exit has its own cost (apicMsrWriteCostNs), which a record does not hold.
-    const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
-    if (!x2apicCost && this.tabulates()) this.interned(TxOp.EOI, v, 0);
+    // In x2APIC mode KVM's EOI exit has its own cost (apicMsrWriteCostNs): the record marks it (APIC_COST).
+    if (this.tabulates()) this.interned(TxOp.EOI, v, 0);
     else this.rules(TxOp.EOI, v, 0);
   }
 
   override eoiCr8(v: number, value: number): void {
-    const x2apicCost = (this.s[v * F.STRIDE + F.FLAGS] & Flag.X2APIC) !== 0 && this.apicMsrWriteCostNs >= 0;
-    if (!x2apicCost && (value | 0) === value && this.tabulates()) this.interned(TxOp.EOI_CR8, v, value);
+    if ((value | 0) === value && this.tabulates()) this.interned(TxOp.EOI_CR8, v, value);
     else super.eoiCr8(v, value); // the two, each through the table or the rules
   }
 
@@ -182,6 +187,12 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   override stimerExpires(v: number, vector: number): boolean {
+    if (vector >= 0 && vector <= 255) {
+      const a = vector;
+      return (
+        (this.tabulates() ? this.interned(TxOp.STIMER_EXPIRES, v, a) : this.rules(TxOp.STIMER_EXPIRES, v, a)) !== 0
+      );
+    }
     this.forget(v);
     this.depth++;
     const r = super.stimerExpires(v, vector);
@@ -242,6 +253,13 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   override wrmsr(v: number, msr: number, valueLow: number, valueHigh: number): void {
+    // A TSC-deadline or stimer arm (the guests' timer writes under KVM) goes through the table.
+    if ((msr === IA32_TSC_DEADLINE || msr === STIMER0_COUNT) && valueHigh === 0 && (valueLow | 0) === valueLow) {
+      const op = msr === IA32_TSC_DEADLINE ? TxOp.TSC_DEADLINE : TxOp.STIMER_COUNT;
+      if (this.tabulates()) this.interned(op, v, valueLow);
+      else this.rules(op, v, valueLow);
+      return;
+    }
     this.forget(v);
     this.depth++;
     super.wrmsr(v, msr, valueLow, valueHigh);
@@ -281,6 +299,11 @@ export class TabulatedInstructions extends GuestInstructions {
     if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) txHint(this.machineKey, v, id);
   }
 
+  /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */
+  internedState(v: number): number {
+    return txHinted(this.machineKey, v);
+  }
+
   /**
    * Every vCPU's words may have been written by something else than the machine's operations (a
    * test or a tool setting up a state): their hints are void.
@@ -314,10 +337,12 @@ export class TabulatedInstructions extends GuestInstructions {
     for (let i = 0; i < diffs; i++) s[b + tx[r + T.DIFF + 2 * i]] = tx[r + T.DIFF + 2 * i + 1];
     const exits = tx[r + T.EXITS];
     for (let i = 0; i < exits; i++) {
-      const slot = tx[r + T.EXIT + 2 * i];
+      const word = tx[r + T.EXIT + 2 * i];
+      const slot = word & (APIC_COST - 1);
       const qualification = tx[r + T.EXIT + 2 * i + 1];
-      // As MachineCore.exit: counted at the slot's cost, then into the exit ring.
-      this.countExits(v, slot, qualification, 1, RecKind.EXIT);
+      // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
+      const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
+      this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
       const k = this.stepExitCount;
       this.ff[ringSlot(k)] = slot;
       this.ff[ringQual(k)] = qualification;
@@ -352,9 +377,12 @@ export class TabulatedInstructions extends GuestInstructions {
     const ipis0 = this.ipiOutCount;
     const fault0 = this.stepFault;
     this.forget(v); // until the outcome is tabulated below
+    this.apicCostFrom = exits0;
+    this.apicCostMask = 0;
     this.depth++;
     const ret = this.byRules(op, v, a);
     this.depth--;
+    const apicCost = this.apicCostMask;
     // What a record cannot replay: a report, a fault, an IPI, too many exits, deliveries past the log.
     const exits = this.stepExitCount - exits0;
     const deliveries = this.stepDeliveredCount - delivered0;
@@ -395,7 +423,7 @@ export class TabulatedInstructions extends GuestInstructions {
     }
     tx[r + T.EXITS] = exits;
     for (let i = 0; i < exits; i++) {
-      tx[r + T.EXIT + 2 * i] = this.ff[ringSlot(exits0 + i)];
+      tx[r + T.EXIT + 2 * i] = this.ff[ringSlot(exits0 + i)] | ((apicCost >>> i) & 1 ? APIC_COST : 0);
       tx[r + T.EXIT + 2 * i + 1] = this.ff[ringQual(exits0 + i)];
     }
     tx[r + T.COUNTERS] = moved;
@@ -444,6 +472,14 @@ export class TabulatedInstructions extends GuestInstructions {
       case TxOp.EOI_CR8:
         super.eoiCr8(v, a);
         return 0;
+      case TxOp.TSC_DEADLINE:
+        super.wrmsr(v, IA32_TSC_DEADLINE, a, 0);
+        return 0;
+      case TxOp.STIMER_COUNT:
+        super.wrmsr(v, STIMER0_COUNT, a, 0);
+        return 0;
+      case TxOp.STIMER_EXPIRES:
+        return super.stimerExpires(v, a) ? 1 : 0;
     }
   }
 }

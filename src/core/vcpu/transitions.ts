@@ -3,7 +3,8 @@ import { F } from './layout.js';
 /**
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
- * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write) is a function of the vCPU's words in the state array (but the ICR,
+ * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write,
+ * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
  * traits): its outcome - the next state, the exits by slot and qualification in order, the counters
@@ -19,7 +20,8 @@ import { F } from './layout.js';
  * (TabulatedInstructions), a violation, launch, and anyone writing the state array directly
  * (Machine.forgetStates; with debug checks on, a hint is compared and a stale one throws). A vCPU
  * without a hint is looked up by hash, then compared word for word. Machine operations that a record
- * could not replay exactly (a report, a fault, an IPI, an exit cost other than the slot's, more
+ * could not replay exactly (a report, a fault, an IPI, an exit cost other than the slot's or the
+ * x2APIC MSR-write rule's (MachineCore.apicMsrExit, marked APIC_COST in the record), more
  * exits or words than a record holds) run by the rules and are not tabulated. Measured first
  * (docs/PERF.md): comparing the words at every operation instead of trusting the hint made the
  * engine slower than the rules (x0.86-0.98); trusting it, x1.16-1.31.
@@ -43,6 +45,9 @@ export const enum TxOp {
   HOST_INTERRUPT = 8,
   RAISE_CR8 = 9, // a: the value written after the read (GuestInstructions.raiseCr8)
   EOI_CR8 = 10, // a: the value written after the EOI (GuestInstructions.eoiCr8)
+  TSC_DEADLINE = 11, // a: the value (high half 0) written to IA32_TSC_DEADLINE
+  STIMER_COUNT = 12, // a: the value (high half 0) written to HV_X64_MSR_STIMER0_COUNT
+  STIMER_EXPIRES = 13, // a: the SINT vector (Machine.stimerExpires)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
@@ -59,6 +64,11 @@ const STATE_CAP = 2048; // the bench's cases intern 74-215 states and 157-427 tr
 const STATE_INDEX = STATE_CAP * 2; // open addressing, load <= 1/2
 const TX_CAP = 4096;
 const TX_INDEX = TX_CAP * 2;
+/**
+ * An exit in a record charged by the x2APIC MSR-write rule (MachineCore.apicMsrExit) rather than
+ * at its slot's cost: this bit set in the record's slot word.
+ */
+export const APIC_COST = 1 << 16;
 const HINTS = 16384; // direct-mapped by (machine, vCPU): a worker of a large fleet runs thousands of vCPUs
 
 /** A transition record's words. */
@@ -73,7 +83,7 @@ export const enum T {
   COUNTERS = 7,
   DELIVERIES = 8,
   DIFF = 9, // (word, value) pairs
-  EXIT = DIFF + 2 * MAX_DIFFS, // (slot, qualification) pairs
+  EXIT = DIFF + 2 * MAX_DIFFS, // (slot | APIC_COST?, qualification) pairs
   COUNTER = EXIT + 2 * MAX_EXITS, // (counter, delta) pairs
   DELIVERY = COUNTER + 2 * MAX_COUNTERS, // vectors
   SIZE = DELIVERY + MAX_DELIVERIES,
