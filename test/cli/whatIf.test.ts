@@ -85,3 +85,33 @@ test('what-if compares Intel and AMD hosts under common exit names, and lists wh
     assert.ok(Math.abs(sum(row.exitsPerSecond) - sum(row.exitsPerSecondByCommonName)) < 1e-6, row.variant);
   }
 });
+
+test('what-if --phase on a halt-dominated profile says in the legend, beside the rows, why no phase is projected', async () => {
+  const idle = join(dir, 'idle.yaml');
+  writeFileSync(
+    idle,
+    `workloadProfile: 1
+name: idle-like
+os: ubuntu-18.04
+vcpus: 2
+perGuestSecond: { hlts: 18000, msrWrites: 70000 }
+interruptsPerSecond: 4
+source: { cpu: xeon-e5-2667v4, policy: kvm }
+`,
+  );
+  const text = await whatIf(['what-if', idle, '--cpu', 'i7-6700K', '--phase', '600s', '--sim-seconds', '1']);
+  const lines = text.split('\n');
+  const rows = lines.slice(lines.findIndex((l) => l.startsWith('configuration')) + 2);
+  const configurations = rows.slice(
+    0,
+    rows.findIndex((l) => !/^[a-z0-9.-]+\/[a-z0-9.-]+\s/i.test(l)),
+  );
+  assert.ok(configurations.length >= 2, text);
+  for (const row of configurations) assert.match(row, /\s-$/, `no projection in the phase column: ${row}`);
+  const legend = text.slice(
+    text.indexOf('exits/s: exits per vCPU-second'),
+    text.indexOf('exits per vCPU-second by reason'),
+  );
+  assert.match(legend.replace(/\s+/g, ' '), /phase: .* not projected \(-\): the profile is halt-dominated/);
+  assert.doesNotMatch(legend, /projected\.$/m, 'the legend does not call the column projected');
+});

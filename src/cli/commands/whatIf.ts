@@ -86,6 +86,17 @@ function wrap(text: string, width: number | undefined, indent = '  '): string[] 
   return lines;
 }
 
+/**
+ * The legend's phase column: what it projects, or - when no row could be projected - why not, here
+ * beside the '-' of every row rather than only in the notes after the reason table.
+ */
+function phaseLegend(r: WhatIfResult): string {
+  if (r.phaseSeconds === undefined) return '';
+  const what = `a phase of fixed guest work that took ${secondsText(r.phaseSeconds)} on the measured host`;
+  if (r.phaseRefused !== undefined) return `; phase: ${what}, not projected (-): ${r.phaseRefused}`;
+  return `; phase: ${what}, projected`;
+}
+
 /** The measured row, then the others: exits, change, host time, guest CPU, projected phase, stops. */
 function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: string[] } {
   const stops = [...new Set(r.rows.filter((row) => row.violations.length > 0).map((row) => row.violations.join(', ')))];
@@ -124,7 +135,7 @@ function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: st
     rule: true,
   });
   const notes = [
-    `exits/s: exits per vCPU-second; change: against the measured host; in exits: host time handling exits per vCPU-second; guest CPU: the guest's share of its vCPUs${r.phaseSeconds !== undefined ? `; phase: a phase of fixed guest work that took ${secondsText(r.phaseSeconds)} on the measured host, projected` : ''}.`,
+    `exits/s: exits per vCPU-second; change: against the measured host; in exits: host time handling exits per vCPU-second; guest CPU: the guest's share of its vCPUs${phaseLegend(r)}.`,
     ...stops.map(
       (checks, i) =>
         `[${i + 1}] ${checks}: an invariant violation stopped a guest (docs/IMPORT.md, what-if); its phase is not projected.`,
