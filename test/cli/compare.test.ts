@@ -92,7 +92,14 @@ test('compare: interrupt latency in seconds, as its "(s)" says, in the table and
   const mean = d.find((x) => x.variant === 'base' && x.metric === 'irq latency mean (s)')!;
   assert.equal(p99.unit, 'seconds');
   assert.equal(p99.old, histogramQuantile(0.99, h)! / 1e9);
-  assert.ok(p99.old > (mean.old ?? Infinity) && p99.old < 0.01, `p99 ${p99.old} s, mean ${mean.old} s: the same unit`);
+  // Both in seconds: microseconds here (in ns, p99 read tens of thousands). Not p99 > mean: one
+  // delivery of the guest's first millisecond waits out its %cr8 cost estimate's start (docs/MODEL.md
+  // section 3, interrupt latency), a tail beyond p99 that lifts the mean above it in this 3-s run.
+  for (const [name, x] of [
+    ['p99', p99.old],
+    ['mean', mean.old],
+  ] as const)
+    assert.ok(typeof x === 'number' && x > 1e-7 && x < 0.01, `${name} ${x} s: p99 ${p99.old} s, mean ${mean.old} s`);
   assert.equal(d.find((x) => x.metric === 'exits/s (all)')!.unit, 'per_guest_second');
 
   const j = io();
