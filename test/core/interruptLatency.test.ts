@@ -1,7 +1,7 @@
 /**
  * An interrupt's latency runs from its arrival to the ISR's first instruction, which executes only
  * after the VM entry that injects it (SDM Vol. 3C, "Event Injection"; AMD APM Vol. 2, "Event
- * Injection"): the host first finishes the exits the vCPU owes (src/core/guests/isr.ts entryDelayNs).
+ * Injection"): the host first finishes the exits the vCPU owes (src/core/guests/isr.ts isrStart).
  * Without posted interrupts an interrupt for a running vCPU is a kick, an external-interrupt exit: under
  * bhyve on a desktop CPU (the guest's timer a host callout too) no delivery is faster than that exit;
  * with APICv's posted interrupts (KVM on a Xeon) most are not delayed by an exit at all. Before this rule the engine stamped the delivery at the arrival instant

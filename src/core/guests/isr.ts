@@ -21,22 +21,6 @@ function sourceOf(h: HostState, gi: number, vector: number): number {
   return Source.IPI;
 }
 
-/**
- * How long after the delivery the ISR's first instruction runs: the vector is injected as part of the
- * VM entry (SDM Vol. 3C, "Event Injection": the event is delivered after VM entry completes; AMD APM
- * Vol. 2, 15.20 "Event Injection": at VMRUN), so the guest takes it only when the host has finished
- * the vCPU's outstanding exit work - its exit debt: the arrival's own external-interrupt exit (a kick,
- * no posted interrupts), a halted vCPU's wake-up (haltWakeupNs, charged at the arrival: raise), and
- * whatever exits the vCPU was still being handled for (a %cr8 storm's). The debt is paid at the
- * vCPU's share of a core (processor sharing, HostState.share), as progress pays it. With posted
- * interrupts or AVIC and nothing owed, the delay is 0. Whole nanoseconds in the caller: event times
- * carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
- * shards adds up to the same bits).
- */
-function entryDelayNs(h: HostState, v: number): number {
-  return (h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v]) / h.share();
-}
-
 /** The machine delivered `vector` to vCPU `v` (IRR -> ISR): the guest's ISR starts. */
 export function isrStart(h: HostState, v: number, vector: number): void {
   const time = h.now;
@@ -48,7 +32,18 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   let latency = -1;
   if (h.vf[a] >= 0) {
-    latency = Math.round(time - h.vf[a] + entryDelayNs(h, v));
+    // The ISR's first instruction runs at the VM entry that injects the vector (SDM Vol. 3C, "Event
+    // Injection": delivered after VM entry completes; AMD APM Vol. 2, 15.20 "Event Injection": at
+    // VMRUN), so only when the host has finished the exit work the vCPU owes, its exit debt: the
+    // arrival's own external-interrupt exit (a kick, no posted interrupts), a halted vCPU's wake-up
+    // (haltWakeupNs, charged at the arrival: raise), and exits it was still being handled for (a %cr8
+    // storm's), paid at the vCPU's share of a core as progress pays it. With posted interrupts or AVIC
+    // and nothing owed there is no delay. Written out here, not in a helper: a fraction returned by a
+    // call V8 does not inline is boxed (an allocation per delivery). Whole nanoseconds: event times
+    // carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
+    // shards adds up to the same bits).
+    const owed = h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v];
+    latency = Math.round(time - h.vf[a] + owed / h.share());
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
