@@ -34,6 +34,12 @@ export const ApicOffset = {
   SelfIpi: 0x3f0,
 } as const;
 
+/**
+ * IA32_TSC_DEADLINE (MSR 6E0H): the LAPIC timer's deadline in TSC-deadline mode (SDM vol. 3A,
+ * "TSC-Deadline Mode"). Not in the x2APIC range: an architectural MSR of its own.
+ */
+export const IA32_TSC_DEADLINE = 0x6e0;
+
 export const X2apicMsr = {
   Base: 0x800,
   Id: 0x802,

@@ -13,6 +13,7 @@
  * CPUID2_TSCDLT, "No TSC deadline support in the APIC yet"), else an initial-count write; either
  * exits as the LAPIC mode and controls dictate.
  */
+import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { startBusyBurst } from './burstWork.js';
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
@@ -22,8 +23,6 @@ import { clockPeriodNs, clockTickDone, forwardedTick, platformClockOwner } from 
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
 const ONE_SHOT_COUNT = 100000;
-/** IA32_TSC_DEADLINE (SDM vol. 3, "TSC-Deadline Mode"; MSR 6E0H). */
-const IA32_TSC_DEADLINE = 0x6e0;
 
 /** Whether `model` runs dynticks: a one-shot timer stopped in idle, the wake-up programmed on it. */
 export function dynticks(model: GuestModel): boolean {

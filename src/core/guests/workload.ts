@@ -9,6 +9,7 @@
  * of them per wall second); interrupt arrivals are per wall second (devices do not wait for the
  * guest). docs/IMPORT.md explains the choice of each operation.
  */
+import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 
 /** Instructions executed in bulk ("fluid": exact mean counts, carried fractions, no randomness). */
 export const WorkloadOp = {
@@ -49,7 +50,7 @@ export type WorkloadOpName = (typeof WORKLOAD_OP_NAMES)[number];
 /** CR8 value of a raised section: Windows' DISPATCH_LEVEL (the only OS that writes %cr8 at rate). */
 export const WORKLOAD_RAISED_CR8 = 2;
 /** IA32_TSC_DEADLINE (SDM vol. 3 "TSC-Deadline Mode"): the intercepted MSR Linux guests write most. */
-export const WORKLOAD_MSR = 0x6e0;
+export const WORKLOAD_MSR = IA32_TSC_DEADLINE;
 /** An emulated device's I/O port (the PCI configuration address port, always intercepted). */
 export const WORKLOAD_IO_PORT = 0xcf8;
 /** Initial count written by apicTimerWrites (any non-zero value arms the timer). */

@@ -1,4 +1,5 @@
 import { STEP_LOG } from './core.js';
+import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
@@ -29,8 +30,6 @@ import {
   TxOp,
 } from './transitions.js';
 
-/** IA32_TSC_DEADLINE (SDM vol. 3, "TSC-Deadline Mode"; MSR 6E0H): the guests' TSC-deadline arms under KVM. */
-const IA32_TSC_DEADLINE = 0x6e0;
 /** HV_X64_MSR_STIMER0_COUNT: a Windows guest's stimer arm under KVM with hv-stimer. */
 const STIMER0_COUNT: number = HvMsr.STIMER0_COUNT;
 
