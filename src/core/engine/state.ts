@@ -123,7 +123,7 @@ export const enum Vf {
   DEBT = 1,
   /** Fractional %cr8 accesses carried between advances. */
   CARRY = 2,
-  /** Host ns per %cr8 access, as last measured. */
+  /** Host ns per %cr8 access, as last measured (before the first: Machine.cr8AccessCostNs, the controls' cost). */
   COST_PER_ACCESS = 3,
   /** Next guest timer tick (also kept, stale, while the timer is stopped; see Ev.TIMER_STALE). */
   NEXT_TIMER = 4,
@@ -466,6 +466,9 @@ export abstract class HostState {
         this.vi[vc * Vi.STRIDE + Vi.LOCAL] = l;
         this.behaviours[vc] = guest.model.phases.idle; // startPhase sets the phase's
         this.rng.seed(vc, deriveSeed(config.seed, config.hostIndex, guest.index, l));
+        // The %cr8 stream's first estimate (guests/irql.ts cr8Stream, progressRate): what an access
+        // costs under the vCPU's controls, as its streams will measure it (docs/MODEL.md section 3).
+        if (guest.model.usesCr8) this.vf[vc * Vf.STRIDE + Vf.COST_PER_ACCESS] = this.machine.cr8AccessCostNs(vc);
       }
     }
   }

@@ -97,6 +97,27 @@ export class GuestInstructions extends HypervisorEmulation {
   }
 
   /**
+   * Host ns one %cr8 access of a Windows IRQL raise/lower pair (Machine.cr8Pairs: MOV from CR8, MOV
+   * to CR8 twice) costs vCPU `v` under its controls now, by the rules readCr8 and writeCr8 apply: a
+   * read exits with CR8-store exiting (SVM: the CR8 read intercept), a write with CR8-load exiting
+   * (SVM: the CR8 write intercept), each at its exit's cost in the machine's table; with the TPR
+   * shadow (V_TPR) an access stays in the guest and costs 0. The %cr8 stream's estimate before it has
+   * measured one (guests/irql.ts, engine/state.ts). Exits the accesses cause only in some states - a
+   * TPR threshold's trap-like exit when a write lowers the TPR below it, a delivery a lowering unmasks -
+   * are not here: the stream measures them when they happen.
+   */
+  cr8AccessCostNs(v: number): number {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    const c = this.exitCostNs;
+    const read = this.intel ? cr8StoreExits(s, b) : cr8Intercepted(s, b, false);
+    const write = this.intel ? cr8LoadExits(s, b) : cr8Intercepted(s, b, true);
+    const readNs = read ? c[this.intel ? Slot.CR_ACCESS : Slot.VMEXIT_CR8_READ] : 0;
+    const writeNs = write ? c[this.intel ? Slot.CR_ACCESS : Slot.VMEXIT_CR8_WRITE] : 0;
+    return (readNs + 2 * writeNs) / 3;
+  }
+
+  /**
    * The end of a Windows ISR: EOI, then MOV to CR8 `value` (IRQL back to what the ISR interrupted).
    * The two calls, as one operation of the table of interned states (like raiseCr8).
    */
