@@ -22,7 +22,9 @@ export function cr8Stream(h: HostState, v: number, gi: number): void {
   // Guest time from the last measured cost per access; what the accesses really cost is carried as debt.
   const guestNs = wall / (1 + x * h.vf[b + Vf.COST_PER_ACCESS]);
   const accesses = x * guestNs + h.vf[b + Vf.CARRY];
-  const pairs = Math.floor(accesses / 3);
+  // A carry below 0 is accesses a materialised raised section took ahead of the stream (enterRaised):
+  // kept until the stream's own accesses repay it, not written off by a negative pair count.
+  const pairs = accesses >= 3 ? Math.floor(accesses / 3) : 0;
   h.vf[b + Vf.CARRY] = accesses - pairs * 3;
   if (pairs > 0) {
     const before = m.vcpuHostNs[v];
@@ -33,6 +35,8 @@ export function cr8Stream(h: HostState, v: number, gi: number): void {
     h.vf[b + Vf.COST_PER_ACCESS] = spent / (3 * pairs);
     h.vf[b + Vf.DEBT] += spent - predicted;
     h.drainDeliveries();
+  } else {
+    h.vf[b + Vf.DEBT] -= wall - guestNs;
   }
   h.cr8GuestNs = guestNs;
 }
