@@ -41,9 +41,10 @@ export function isrStart(h: HostState, v: number, vector: number): void {
     // and nothing owed there is no delay. Written out here, not in a helper: a fraction returned by a
     // call V8 does not inline is boxed (an allocation per delivery). Whole nanoseconds: event times
     // carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
-    // shards adds up to the same bits).
+    // shards adds up to the same bits). A debt below 0 is a credit (guests/irql.ts: guest time the
+    // %cr8 split withheld), not work the entry waits for: it starts no ISR before its arrival.
     const owed = h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v];
-    latency = Math.round(time - h.vf[a] + owed / h.share());
+    latency = Math.round(time - h.vf[a] + (owed > 0 ? owed / h.share() : 0));
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
