@@ -58,37 +58,23 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   isrRaiseIrql(h, v, model, vector);
 }
 
-/** The ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8): see eoiAndRestoreIrql. */
+/** Whether the ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8): see isrEnd. */
 function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vector: number): boolean {
   return model.usesCr8 && !h.machine.hvAutoEoi(v, vector) && !h.clocks[gi].hvEoi;
 }
 
 /**
- * The ISR's EOI (guestEoi), then IRQL back to what it interrupted (isrRestoreIrql). A %cr8 guest whose
+ * Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT).
+ *
+ * The EOI (guestEoi), then IRQL back to what the ISR interrupted (isrRestoreIrql): a %cr8 guest whose
  * EOI is the LAPIC's (no Hyper-V auto-EOI or EOI MSR) does the two as one machine operation
- * (Machine.eoiCr8: one lookup in the table of interned states instead of two).
+ * (Machine.eoiCr8: one lookup in the table of interned states instead of two). When, besides, what
+ * runs between the EOI and the IRET - rearmAfterTick (timers.ts), chainAfterIsr (phases.ts),
+ * pingPongAfterIsr (pingPong.ts) - does nothing for this vector on this vCPU, as each module's own
+ * predicate says (noRearmAfterIsr, noChainStepAfterIsr, noHopAfterIsr: the test each follow-up
+ * returns at, so each rule has one home), the EOI, the %cr8 write and the IRET are one machine
+ * operation (Machine.eoiCr8Iret).
  */
-function eoiAndRestoreIrql(h: HostState, v: number, gi: number, model: GuestModel, vector: number): void {
-  if (eoiWithCr8(h, v, gi, model, vector)) h.machine.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
-  else {
-    guestEoi(h, v, vector);
-    isrRestoreIrql(h, v, model);
-  }
-}
-
-/**
- * Whether what isrEnd runs between the EOI and the IRET - rearmAfterTick (timers.ts), chainAfterIsr
- * (phases.ts), pingPongAfterIsr (pingPong.ts) - does nothing for `vector` on `v`: each module's own
- * predicate, the one its follow-up returns at, so the rule has one home. Then the EOI and the IRET run
- * back to back on the machine and can be one operation (Machine.eoiCr8Iret).
- */
-function followUpsIdle(h: HostState, v: number, gi: number, model: GuestModel, vector: number): boolean {
-  return (
-    noRearmAfterIsr(h, v, model, vector) && noChainStepAfterIsr(h, gi, v, vector) && noHopAfterIsr(h, gi, v, vector)
-  );
-}
-
-/** Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT). */
 export function isrEnd(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
@@ -96,14 +82,23 @@ export function isrEnd(h: HostState, v: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  if (eoiWithCr8(h, v, gi, model, vector) && followUpsIdle(h, v, gi, model, vector)) {
-    // eoiAndRestoreIrql's %cr8 case and the IRET as one machine operation: the follow-ups between
-    // would return at once (followUpsIdle), the rest touches the engine's words only.
+  const cr8 = eoiWithCr8(h, v, gi, model, vector);
+  if (
+    cr8 &&
+    noRearmAfterIsr(h, v, model, vector) &&
+    noChainStepAfterIsr(h, gi, v, vector) &&
+    noHopAfterIsr(h, gi, v, vector)
+  ) {
+    // The follow-ups would return at once; the rest touches the engine's words only.
     m.eoiCr8Iret(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
     h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
     resumeRaised(h, v);
   } else {
-    eoiAndRestoreIrql(h, v, gi, model, vector);
+    if (cr8) m.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+    else {
+      guestEoi(h, v, vector);
+      isrRestoreIrql(h, v, model);
+    }
     rearmAfterTick(h, v, model, vector);
     chainAfterIsr(h, gi, v, vector);
     pingPongAfterIsr(h, gi, v, vector);
