@@ -5,17 +5,18 @@
 import { Gf, Vi, type HostState } from '../engine/state.js';
 import { READS_PER_ARM, READS_PER_JIFFY, READS_PER_TICK } from './linuxClock.js';
 
-function read(h: HostState, v: number, n: number): void {
-  const c = h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
-  if (c.op >= 0 && n > 0) h.machine.repeat(v, n, c.op, c.arg, 0);
-}
-
 /**
  * Whether vCPU `v`'s guest reads no clock on its tick and arm paths (it is not Linux on acpi_pm or
  * hpet): then linuxTickReads and linuxArmReads do nothing, on the machine or off it.
  */
 export function noLinuxClockReads(h: HostState, v: number): boolean {
   return h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].op < 0;
+}
+
+function read(h: HostState, v: number, n: number): void {
+  if (noLinuxClockReads(h, v) || n <= 0) return;
+  const c = h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
+  h.machine.repeat(v, n, c.op, c.arg, 0);
 }
 
 /** vCPU `v` arms its one-shot timer: clockevents_program_event reads the clock once. */
