@@ -9,9 +9,9 @@ import { isAlwaysBusy } from './bursts.js';
 import { halt } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
-import { chainAfterIsr } from './phases.js';
-import { pingPongAfterIsr } from './pingPong.js';
-import { rearmAfterTick } from './timers.js';
+import { chainAfterIsr, noChainStepAfterIsr } from './phases.js';
+import { noHopAfterIsr, pingPongAfterIsr } from './pingPong.js';
+import { noRearmAfterIsr, rearmAfterTick } from './timers.js';
 import { guestEoi } from './timekeeping.js';
 
 function sourceOf(h: HostState, gi: number, vector: number): number {
@@ -59,22 +59,23 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   isrRaiseIrql(h, v, model, vector);
 }
 
-/**
- * The ISR's EOI (guestEoi), then IRQL back to what it interrupted (isrRestoreIrql). A %cr8 guest whose
- * EOI is the LAPIC's (no Hyper-V auto-EOI or EOI MSR) does the two as one machine operation
- * (Machine.eoiCr8: one lookup in the table of interned states instead of two).
- */
-function eoiAndRestoreIrql(h: HostState, v: number, gi: number, model: GuestModel, vector: number): void {
-  const m = h.machine;
-  if (model.usesCr8 && !m.hvAutoEoi(v, vector) && !h.clocks[gi].hvEoi)
-    m.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
-  else {
-    guestEoi(h, v, vector);
-    isrRestoreIrql(h, v, model);
-  }
+/** Whether the ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8): see isrEnd. */
+function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vector: number): boolean {
+  return model.usesCr8 && !h.machine.hvAutoEoi(v, vector) && !h.clocks[gi].hvEoi;
 }
 
-/** Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT). */
+/**
+ * Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT).
+ *
+ * The EOI (guestEoi), then IRQL back to what the ISR interrupted (isrRestoreIrql): a %cr8 guest whose
+ * EOI is the LAPIC's (no Hyper-V auto-EOI or EOI MSR) does the two as one machine operation
+ * (Machine.eoiCr8: one lookup in the table of interned states instead of two). When, besides, what
+ * runs between the EOI and the IRET - rearmAfterTick (timers.ts), chainAfterIsr (phases.ts),
+ * pingPongAfterIsr (pingPong.ts) - does nothing for this vector on this vCPU, as each module's own
+ * predicate says (noRearmAfterIsr, noChainStepAfterIsr, noHopAfterIsr: the test each follow-up
+ * returns at, so each rule has one home), the EOI, the %cr8 write and the IRET are one machine
+ * operation (Machine.eoiCr8Iret).
+ */
 export function isrEnd(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const model = h.guests[gi].model;
@@ -82,14 +83,31 @@ export function isrEnd(h: HostState, v: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  eoiAndRestoreIrql(h, v, gi, model, vector);
-  rearmAfterTick(h, v, model, vector);
-  chainAfterIsr(h, gi, v, vector);
-  pingPongAfterIsr(h, gi, v, vector);
-  // Back to what was interrupted.
-  h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
-  resumeRaised(h, v);
-  m.iret(v);
+  const cr8 = eoiWithCr8(h, v, gi, model, vector);
+  if (
+    cr8 &&
+    noRearmAfterIsr(h, v, model, vector) &&
+    noChainStepAfterIsr(h, gi, v, vector) &&
+    noHopAfterIsr(h, gi, v, vector)
+  ) {
+    // The follow-ups would return at once; the rest touches the engine's words only.
+    m.eoiCr8Iret(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+    h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+    resumeRaised(h, v);
+  } else {
+    if (cr8) m.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+    else {
+      guestEoi(h, v, vector);
+      isrRestoreIrql(h, v, model);
+    }
+    rearmAfterTick(h, v, model, vector);
+    chainAfterIsr(h, gi, v, vector);
+    pingPongAfterIsr(h, gi, v, vector);
+    // Back to what was interrupted.
+    h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+    resumeRaised(h, v);
+    m.iret(v);
+  }
   h.drainDeliveries();
   if (
     h.mode(v) === Mode.RUN &&

@@ -5,9 +5,18 @@
 import { Gf, Vi, type HostState } from '../engine/state.js';
 import { READS_PER_ARM, READS_PER_JIFFY, READS_PER_TICK } from './linuxClock.js';
 
+/**
+ * Whether vCPU `v`'s guest reads no clock on its tick and arm paths (it is not Linux on acpi_pm or
+ * hpet): then linuxTickReads and linuxArmReads do nothing, on the machine or off it.
+ */
+export function noLinuxClockReads(h: HostState, v: number): boolean {
+  return h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].op < 0;
+}
+
 function read(h: HostState, v: number, n: number): void {
+  if (noLinuxClockReads(h, v) || n <= 0) return;
   const c = h.linuxClocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
-  if (c.op >= 0 && n > 0) h.machine.repeat(v, n, c.op, c.arg, 0);
+  h.machine.repeat(v, n, c.op, c.arg, 0);
 }
 
 /** vCPU `v` arms its one-shot timer: clockevents_program_event reads the clock once. */
@@ -20,9 +29,9 @@ export function linuxArmReads(h: HostState, v: number): void {
  * a tick period has passed since the guest's last one (the first CPU to tick after it takes it).
  */
 export function linuxTickReads(h: HostState, v: number, periodNs: number): void {
+  if (noLinuxClockReads(h, v)) return;
   const now = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  if (h.linuxClocks[gi].op < 0) return;
   let n = READS_PER_TICK;
   const j = gi * Gf.STRIDE + Gf.LAST_JIFFY;
   const since = now - h.gf[j];

@@ -183,19 +183,32 @@ export function ioCompletes(h: HostState, gi: number, v: number): void {
   raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
 
-/** End of an ISR for `vector` on `v`: the chain's device ISR, or the worker's completion notice, moves it on. */
-export function chainAfterIsr(h: HostState, gi: number, v: number, vector: number): void {
-  const model = h.guests[gi].model;
-  if (vector === model.deviceVector && h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v) {
-    h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
-    afterDeviceIsr(h, gi, v);
-  } else if (
-    vector === model.completionIpiVector &&
+/** Whether an ISR for `vector` on `v` is the device ISR serving guest `gi`'s chain I/O. */
+function chainDeviceIsr(h: HostState, gi: number, v: number, vector: number): boolean {
+  return vector === h.guests[gi].model.deviceVector && h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] === v;
+}
+
+/** Whether an ISR for `vector` on `v` is the completion notice guest `gi`'s worker waits for. */
+function chainNoticeIsr(h: HostState, gi: number, v: number, vector: number): boolean {
+  return (
+    vector === h.guests[gi].model.completionIpiVector &&
     h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === IO_NOTIFYING &&
     v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU]
-  ) {
-    ioNotified(h, gi);
-  }
+  );
+}
+
+/** Whether chainAfterIsr does nothing for `vector` on `v` (returns at once): neither the chain's device ISR nor its notice. */
+export function noChainStepAfterIsr(h: HostState, gi: number, v: number, vector: number): boolean {
+  return !chainDeviceIsr(h, gi, v, vector) && !chainNoticeIsr(h, gi, v, vector);
+}
+
+/** End of an ISR for `vector` on `v`: the chain's device ISR, or the worker's completion notice, moves it on. */
+export function chainAfterIsr(h: HostState, gi: number, v: number, vector: number): void {
+  if (noChainStepAfterIsr(h, gi, v, vector)) return;
+  if (chainDeviceIsr(h, gi, v, vector)) {
+    h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
+    afterDeviceIsr(h, gi, v);
+  } else ioNotified(h, gi); // chainNoticeIsr
 }
 
 /** After the device ISR: notify the originating vCPU (DPC/APC or reschedule IPI) or finish here. */

@@ -95,13 +95,20 @@ export function hopDone(h: HostState, v: number): void {
 }
 
 /**
+ * Whether pingPongAfterIsr does nothing for `vector` on `v` (returns at once): not the reschedule IPI
+ * of a message its peer sent, in a ping-pong phase.
+ */
+export function noHopAfterIsr(h: HostState, gi: number, v: number, vector: number): boolean {
+  return vector !== h.guests[gi].model.completionIpiVector || h.hop(v) !== Hop.SENT || !inPingPong(h, gi);
+}
+
+/**
  * End of an ISR for `vector` on `v`: the peer's reschedule IPI brings the message. The idle loop
  * exits (a dynticks guest whose tick was stopped restarts it: tick_nohz_idle_exit, one timer write)
  * and the hop starts.
  */
 export function pingPongAfterIsr(h: HostState, gi: number, v: number, vector: number): void {
-  if (vector !== h.guests[gi].model.completionIpiVector || h.hop(v) !== Hop.SENT) return;
-  if (!inPingPong(h, gi)) return;
+  if (noHopAfterIsr(h, gi, v, vector)) return;
   if (h.v8[v * V8.STRIDE + V8.WAKE_TIMER] === 1) {
     cancelIdleWakeup(h, v);
     armTimer(h, v, h.guests[gi].model);

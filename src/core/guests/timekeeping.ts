@@ -76,6 +76,19 @@ export function clockInterrupt(h: HostState, v: number, vector: number): void {
 }
 
 /**
+ * Whether the end of a clock ISR on `v` does nothing (clockTickDone returns false at once): no clock
+ * owner's reads, and its clock is the LAPIC timer (not a synthetic timer, not a platform timer's owner).
+ */
+export function noClockWorkAtTickEnd(h: HostState, v: number): boolean {
+  const c = h.clocks[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]];
+  return (
+    !(c.readsPerOwnerTick > 0 && h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0) &&
+    c.timer !== ClockTimer.STIMER &&
+    !platformClockOwner(h, v)
+  );
+}
+
+/**
  * End of a clock ISR on `v`: the clock owner's time update reads the clock (KiUpdateTime,
  * clock.readsPerOwnerTick); a synthetic timer in one-shot mode is re-armed (WRMSR
  * HV_X64_MSR_STIMER0_COUNT); an RTC tick is acknowledged by reading status register C (OUT 0x70,
@@ -83,6 +96,7 @@ export function clockInterrupt(h: HostState, v: number, vector: number): void {
  * (clock.ts header). Returns true when the guest's clock is not the LAPIC timer (nothing else to re-arm).
  */
 export function clockTickDone(h: HostState, v: number): boolean {
+  if (noClockWorkAtTickEnd(h, v)) return false;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const c = h.clocks[gi];
   const m = h.machine;

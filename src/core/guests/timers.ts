@@ -18,8 +18,14 @@ import { startBusyBurst } from './burstWork.js';
 import { Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { raise } from './interrupts.js';
 import type { GuestModel } from './model.js';
-import { linuxArmReads, linuxTickReads } from './linuxClockReads.js';
-import { clockPeriodNs, clockTickDone, forwardedTick, platformClockOwner } from './timekeeping.js';
+import { linuxArmReads, linuxTickReads, noLinuxClockReads } from './linuxClockReads.js';
+import {
+  clockPeriodNs,
+  clockTickDone,
+  forwardedTick,
+  noClockWorkAtTickEnd,
+  platformClockOwner,
+} from './timekeeping.js';
 
 /** Initial count a one-shot re-arm writes (any non-zero count arms the timer). */
 const ONE_SHOT_COUNT = 100000;
@@ -133,9 +139,21 @@ export function dropStaleTimer(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.NEXT_TIMER] = Infinity;
 }
 
+/**
+ * Whether rearmAfterTick does nothing for `vector` on `v` (returns at once): not the tick, or a tick
+ * with no clock reads at its end (noLinuxClockReads), no end-of-tick clock work (noClockWorkAtTickEnd)
+ * and a periodic timer (no one-shot re-arm).
+ */
+export function noRearmAfterIsr(h: HostState, v: number, model: GuestModel, vector: number): boolean {
+  return (
+    vector !== model.timer.vector ||
+    (!model.timer.oneShotRearm && noLinuxClockReads(h, v) && noClockWorkAtTickEnd(h, v))
+  );
+}
+
 /** End of an ISR for `vector` on `v`: a one-shot guest's tick re-arms the timer (and restarts the tick after idle). */
 export function rearmAfterTick(h: HostState, v: number, model: GuestModel, vector: number): void {
-  if (vector !== model.timer.vector) return;
+  if (noRearmAfterIsr(h, v, model, vector)) return;
   linuxTickReads(h, v, clockPeriodNs(h, v)); // the tick path's clock reads (Linux on acpi_pm / hpet only)
   if (clockTickDone(h, v) || !model.timer.oneShotRearm) return;
   armTimer(h, v, model);

@@ -126,6 +126,15 @@ export class GuestInstructions extends HypervisorEmulation {
     this.writeCr8(v, value);
   }
 
+  /**
+   * eoiCr8 then IRET, for an ISR's end with nothing between the two (src/core/guests/isr.ts): one
+   * operation of the table of interned states instead of two lookups.
+   */
+  eoiCr8Iret(v: number, value: number): void {
+    this.eoiCr8(v, value);
+    this.iret(v);
+  }
+
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
   sti(v: number): void {
     const s = this.s;

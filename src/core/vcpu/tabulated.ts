@@ -95,6 +95,11 @@ export class TabulatedInstructions extends GuestInstructions {
     else super.eoiCr8(v, value); // the two, each through the table or the rules
   }
 
+  override eoiCr8Iret(v: number, value: number): void {
+    if ((value | 0) === value && this.tabulates()) this.interned(TxOp.EOI_CR8_IRET, v, value);
+    else super.eoiCr8Iret(v, value); // eoiCr8 then iret, each through the table or the rules
+  }
+
   override iret(v: number): void {
     if (this.tabulates()) this.interned(TxOp.IRET, v, 0);
     else this.rules(TxOp.IRET, v, 0);
@@ -470,6 +475,9 @@ export class TabulatedInstructions extends GuestInstructions {
         return super.raiseCr8(v, a);
       case TxOp.EOI_CR8:
         super.eoiCr8(v, a);
+        return 0;
+      case TxOp.EOI_CR8_IRET:
+        super.eoiCr8Iret(v, a);
         return 0;
       case TxOp.TSC_DEADLINE:
         super.wrmsr(v, IA32_TSC_DEADLINE, a, 0);
