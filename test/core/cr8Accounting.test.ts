@@ -16,15 +16,11 @@ import type { HostSimulation } from '../../src/core/engine/host.js';
 import { Vf } from '../../src/core/engine/state.js';
 import { cr8Stream } from '../../src/core/guests/irql.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 /** A fresh host with one idle 1-vCPU Windows 10 guest under bhyve-12.1 (every %cr8 access exits). */
 function freshHost(): HostSimulation {
-  const s = parseScenario(
+  return firstHost(
     `name: cr8-books
 host: { cpu: i7-6700K, cores: 4 }
 hypervisor: { policy: bhyve-12.1 }
@@ -34,8 +30,6 @@ duration: 1s
 `,
     'cr8-books.yaml',
   );
-  const v = s.variants[0];
-  return hostSimulations(s, v, data)(0, hostGuests(v, data, 0));
 }
 
 /**

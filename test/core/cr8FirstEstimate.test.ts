@@ -15,9 +15,9 @@ import { Vf } from '../../src/core/engine/state.js';
 import { cr8Stream } from '../../src/core/guests/irql.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
 import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
+import { firstHost } from '../support/hosts.js';
 
 const data = loadModelData();
 const win10 = data.guestModels.get('windows-10-1909')!;
@@ -38,9 +38,7 @@ duration: ${duration}
 
 /** A fresh host of the scenario (vCPUs 0 and 1: the Windows guest's), before any event. */
 function freshHost(cpu: string, policy: string, tunables = ''): HostSimulation {
-  const s = scenario(cpu, policy, 1, '1s', tunables);
-  const v = s.variants[0];
-  return hostSimulations(s, v, data)(0, hostGuests(v, data, 0));
+  return firstHost(scenario(cpu, policy, 1, '1s', tunables));
 }
 
 const CPUS = ['i7-2620M', 'i7-4771', 'i7-6700K', 'xeon-silver-4110', 'xeon-e5-2667v4', 'epyc-7281', 'ryzen-5-3600x'];

@@ -25,16 +25,10 @@ import { spinRun } from '../../src/core/guests/spin.js';
 import { workloadRun } from '../../src/core/guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { pauseLoopExitTsc } from '../../src/core/vmx/pauseLoop.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 function hostOf(yaml: string): HostSimulation {
-  const s = parseScenario(yaml, 'scenarios/time-books.yaml');
-  const v = s.variants[0];
-  return hostSimulations(s, v, data)(0, hostGuests(v, data, 0));
+  return firstHost(yaml, 'scenarios/time-books.yaml');
 }
 
 /** Host ns the exits of vCPU `v` counted since `before` cost, at the machine's per-exit costs. */
