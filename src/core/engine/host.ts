@@ -10,11 +10,12 @@ import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { DOUBLE_ZERO } from '../numbers.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
-import { Gi, GuestCounter, HostState, Mode, V8, Vf, Vi, type HostConfig } from './state.js';
+import type { HostConfig } from './config.js';
+import { Gi, GuestCounter, HostState, Mode, V8, Vf, Vi } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
-export type { GuestInstance, HostConfig } from './state.js';
+export type { GuestInstance, HostConfig } from './config.js';
 export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
 
 /**

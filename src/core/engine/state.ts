@@ -1,15 +1,14 @@
-import { linuxClockSetup, type LinuxClockSetup, type LinuxClocksource } from '../guests/linuxClock.js';
-import type { CpuProfile } from '../cpu/profile.js';
-import type { PolicyTraits } from '../hypervisor/policy.js';
-import type { GuestModel, HostModel, PhaseBehaviour, PhasePlan } from '../guests/model.js';
+import { linuxClockSetup, type LinuxClockSetup } from '../guests/linuxClock.js';
+import type { PhaseBehaviour } from '../guests/model.js';
 import { PHASE_ORDER } from '../guests/model.js';
-import { WorkloadOp, type WorkloadSpec } from '../guests/workload.js';
-import { clockSetup, ClockTimer, type ClockSetup, type GuestTimekeeping } from '../guests/clock.js';
+import { WorkloadOp } from '../guests/workload.js';
+import { clockSetup, ClockTimer, type ClockSetup } from '../guests/clock.js';
 import { HvFeature } from '../hypervisor/hyperv.js';
 import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { DOUBLE_ZERO } from '../numbers.js';
-import { Machine, type VmcsOverrides } from '../vcpu/machine.js';
+import type { GuestInstance, HostConfig } from './config.js';
+import { Machine } from '../vcpu/machine.js';
 import { carve, EMPTY_F64, type Carver } from '../vcpu/arena.js';
 import { machineArrays, slotStrideOf } from '../vcpu/machineSetup.js';
 import { LatencyExemplars } from './exemplars.js';
@@ -24,44 +23,6 @@ import { deriveSeed, RandomStreams } from './prng.js';
  * with the field offsets below (const enums: the offsets compile to literals on the hot paths). No
  * object per vCPU, guest or event.
  */
-
-export interface GuestInstance {
-  /** Global guest index (stable across shards). */
-  readonly index: number;
-  readonly label: string;
-  readonly model: GuestModel;
-  readonly vcpus: number;
-  readonly x2apicOffered: boolean;
-  readonly phases: readonly PhasePlan[];
-  /**
-   * A workload-profile guest (src/core/guests/workload.ts): its operations come from these rates;
-   * `model` then only supplies vectors and ISR times (the edge builds it with no timer, no %cr8
-   * use of its own and no background activity).
-   */
-  readonly workload?: WorkloadSpec;
-  /** Windows under KVM: enlightenments and clock hardware (src/core/guests/clock.ts); none: the model's LAPIC timer, exit-free clock. */
-  readonly timekeeping?: GuestTimekeeping;
-  /** A Linux guest's clocksource (src/core/guests/linuxClock.ts); none: the hypervisor's default (kvm-clock, tsc). */
-  readonly clocksource?: LinuxClocksource;
-}
-
-export interface HostConfig {
-  readonly hostIndex: number;
-  readonly seed: number;
-  readonly profile: CpuProfile;
-  readonly traits: PolicyTraits;
-  readonly cores: number;
-  readonly guests: readonly GuestInstance[];
-  /** Host ns per exit slot (round trip + handler): the machine's own table, not a copy (it never writes it). */
-  readonly exitCostNs: Float64Array;
-  /** Host ns of an x2APIC MSR-write exit that does not arm the timer (MachineCore.apicMsrWriteCostNs); absent: the slot's. */
-  readonly apicMsrWriteCostNs?: number;
-  /** TSC ticks between two PAUSEs of a guest spin loop on this CPU (model/data.ts pauseLoopIntervalTsc); absent: loops never exit. */
-  readonly pauseLoopIntervalTsc?: number;
-  readonly host: HostModel;
-  readonly debugChecks: boolean;
-  readonly overrides?: VmcsOverrides;
-}
 
 /** Interrupt sources for per-source counts and latency. */
 export const Source = { TIMER: 0, DEVICE: 1, IPI: 2, COUNT: 3 } as const;
