@@ -12,25 +12,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { HostSimulation } from '../../src/core/engine/host.js';
 import { Vf } from '../../src/core/engine/state.js';
 import { cr8Stream } from '../../src/core/guests/irql.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
-import { firstHost } from '../support/hosts.js';
-
-/** A fresh host with one idle 1-vCPU Windows 10 guest under bhyve-12.1 (every %cr8 access exits). */
-function freshHost(): HostSimulation {
-  return firstHost(
-    `name: cr8-books
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 1, phases: [{ phase: idle }] }
-duration: 1s
-`,
-    'cr8-books.yaml',
-  );
-}
+import { idleWindows10Host } from '../support/hosts.js';
 
 /**
  * Runs the stream over `walls` from a carry of `carry0`; returns the exit time charged (predicted +
@@ -38,7 +23,7 @@ duration: 1s
  * the carry left.
  */
 function books(walls: readonly number[], carry0: number) {
-  const h = freshHost();
+  const h = idleWindows10Host(); // bhyve-12.1: every %cr8 access exits
   const b = 0;
   const c = h.machine.exitCostNs[Slot.CR_ACCESS];
   const x = h.vf[b + Vf.CR8_PER_NS];

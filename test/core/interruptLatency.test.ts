@@ -15,7 +15,7 @@ import { runScenario } from '../../src/run/runScenario.js';
 import { LATENCY_BOUNDS_NS } from '../../src/core/engine/host.js';
 import { Mode, Source, V8, Vf } from '../../src/core/engine/state.js';
 import { isrStart } from '../../src/core/guests/isr.js';
-import { firstHost } from '../support/hosts.js';
+import { idleWindows10Host } from '../support/hosts.js';
 
 const data = loadModelData();
 const win10 = data.guestModels.get('windows-10-1909')!;
@@ -64,16 +64,7 @@ test('with posted interrupts (APICv, Broadwell Xeon) most deliveries wait for no
 // earlier than the arrival: the latency is at least 0. Before, a Windows guest under bhyve-12.1 read
 // a few deliveries a run below 0 (to -5.6 us on the 3-s idle guest of test/cli/compare.test.ts).
 test('[SDM Vol. 3C "Event Injection"] exit debt below 0 (a credit) does not start an ISR before its arrival', () => {
-  const h = firstHost(
-    `name: credit
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 1, phases: [{ phase: idle }] }
-duration: 1s
-`,
-    'credit.yaml',
-  );
+  const h = idleWindows10Host();
   const b = 0 * Vf.STRIDE;
   h.now = 1000; // arrivals up to 1 us back; the guest advanced to it first, so isrStart advances nothing
   h.advance(0);

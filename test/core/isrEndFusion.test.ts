@@ -27,12 +27,9 @@ import { noHopAfterIsr, pingPongAfterIsr } from '../../src/core/guests/pingPong.
 import { clockPeriodNs, clockTickDone, noClockWorkAtTickEnd } from '../../src/core/guests/timekeeping.js';
 import { noRearmAfterIsr, rearmAfterTick } from '../../src/core/guests/timers.js';
 import { Machine } from '../../src/core/vcpu/machine.js';
-import { loadModelData } from '../../src/model/data.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
 import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 /** Thirty ping-pong phases back to back: at each phase change a reschedule IPI in flight finds its hop reset. */
 const HOPS = Array(30).fill('{ phase: ping-pong, hop: 10us, duration: 1ms }').join(', ');
@@ -185,9 +182,7 @@ const bump = (s: Seen, k: string): void => void s.set(k, (s.get(k) ?? 0) + 1);
 
 for (const [name, yaml] of Object.entries(HOSTS)) {
   test(`${name}: at every ISR end each module's predicate equals its rule, and its follow-up does nothing when it holds`, () => {
-    const scenario = parseScenario(`name: fusion\nseed: 3\n${yaml.trim()}\nduration: 200ms\n`, 'fusion.yaml');
-    const variant = scenario.variants[0];
-    const h = hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+    const h = firstHost(`name: fusion\nseed: 3\n${yaml.trim()}\nduration: 200ms\n`, 'fusion.yaml');
     const seen = { linux: new Map(), tick: new Map(), rearm: new Map(), chain: new Map(), hop: new Map() } as Record<
       string,
       Seen

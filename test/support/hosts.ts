@@ -15,3 +15,17 @@ export function firstHost(scenario: string | Scenario, file = 'test.yaml', host 
   const data = loadModelData();
   return hostSimulations(s, variant, data)(host, hostGuests(variant, data, host));
 }
+
+/** One idle 1-vCPU Windows 10 1909 guest on an i7-6700K under `policy` (bhyve-12.1: every %cr8 access exits). */
+export function idleWindows10Host(policy = 'bhyve-12.1'): HostSimulation {
+  return firstHost(
+    `name: idle-windows-10
+host: { cpu: i7-6700K, cores: 4 }
+hypervisor: { policy: ${policy} }
+guests:
+  - { os: windows-10-1909, vcpus: 1, phases: [{ phase: idle }] }
+duration: 1s
+`,
+    'idle-windows-10.yaml',
+  );
+}
