@@ -197,7 +197,11 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // A vCPU does at most one guest ns per wall ns (rate <= 1), so T + DEBT + the ns left is a lower
   // bound (rounding is monotonic): when that is neither due nor before `next`, the exact time cannot
   // change what the walk returns or leaves, and it is not worked out (most walks of an idle vCPU).
-  const from = vf[b + Vf.T] + vf[b + Vf.DEBT]; // the walk reads state only: T and DEBT hold throughout
+  // Guest work resumes after the exit time the vCPU owes: its debt and the exits' host ns since it was
+  // last advanced (machine.vcpuHostNs, moved into DEBT by the next advance: HostState.progress). Without
+  // the second the walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns
+  // early, each a wake-up that found its work not done (docs/MODEL.md section 3).
+  const from = vf[b + Vf.T] + vf[b + Vf.DEBT] + h.machine.vcpuHostNs[v]; // state only: it holds throughout
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {

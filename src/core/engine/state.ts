@@ -506,7 +506,13 @@ export abstract class HostState {
   workEndTime(v: number): number {
     const b = v * Vf.STRIDE;
     if (this.mode(v) !== Mode.RUN || this.vf[b + Vf.RAISED_END] !== Infinity) return Infinity;
-    return this.vf[b + Vf.T] + this.vf[b + Vf.DEBT] + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
+    // After the exit time owed: the debt and the exits since the last advance (as the event walk).
+    return (
+      this.vf[b + Vf.T] +
+      this.vf[b + Vf.DEBT] +
+      this.machine.vcpuHostNs[v] +
+      Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]))
+    );
   }
 
   hostTickPeriod(): number {

@@ -142,7 +142,11 @@ export function chunkEndTime(h: HostState, v: number): number {
   )
     return Infinity;
   return (
-    h.vf[v * Vf.STRIDE + Vf.T] + h.vf[v * Vf.STRIDE + Vf.DEBT] + h.workWallNs(v, h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT])
+    // After the exit time owed: the debt and the exits since the last advance (as the event walk).
+    h.vf[v * Vf.STRIDE + Vf.T] +
+    h.vf[v * Vf.STRIDE + Vf.DEBT] +
+    h.machine.vcpuHostNs[v] +
+    h.workWallNs(v, h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT])
   );
 }
 

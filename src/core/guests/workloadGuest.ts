@@ -68,7 +68,13 @@ export function setupWorkload(h: HostState, gi: number, w: WorkloadSpec): void {
 export function workloadDynTime(h: HostState, v: number): number {
   const left = h.wl[v * WL + WL_DYN_LEFT];
   if (left === Infinity || h.mode(v) !== Mode.RUN) return Infinity;
-  return h.vf[v * Vf.STRIDE + Vf.T] + h.vf[v * Vf.STRIDE + Vf.DEBT] + Math.max(0, h.workWallNs(v, left));
+  // After the exit time owed: the debt and the exits since the last advance (as the event walk).
+  return (
+    h.vf[v * Vf.STRIDE + Vf.T] +
+    h.vf[v * Vf.STRIDE + Vf.DEBT] +
+    h.machine.vcpuHostNs[v] +
+    Math.max(0, h.workWallNs(v, left))
+  );
 }
 
 /**
