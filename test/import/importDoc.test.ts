@@ -61,8 +61,10 @@ describe('docs/IMPORT.md: the example of a report the fit cannot reach', () => {
       }
       const [i7, xeon] = errors;
       assert.ok(i7.EPT_VIOLATION > 100, JSON.stringify(i7));
+      // The page's "every other reason within 0.2 %": the bound is the trajectory's, not a trend's
+      // (the vCPU runs ~1 % of the time; one Poisson standard deviation of the span's HLTs is 0.5 %).
       for (const [reason, e] of Object.entries(i7))
-        if (reason !== 'EPT_VIOLATION') assert.ok(e <= 0.14, `${reason} ${e}`);
+        if (reason !== 'EPT_VIOLATION') assert.ok(e <= 0.2, `${reason} ${e}`);
       for (const [reason, e] of Object.entries(xeon)) assert.ok(e <= 0.1, `${reason} ${e}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
