@@ -192,16 +192,18 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
-  // Each due time is T + DEBT + ceil(guest ns left / rate), written out where it is used for that reason
-  // (the blocks below share that shape: a helper returning the rate or the time would box it).
-  // A vCPU does at most one guest ns per wall ns (rate <= 1), so T + DEBT + the ns left is a lower
-  // bound (rounding is monotonic): when that is neither due nor before `next`, the exact time cannot
-  // change what the walk returns or leaves, and it is not worked out (most walks of an idle vCPU).
-  // Guest work resumes after the exit time the vCPU owes: its debt and the exits' host ns since it was
-  // last advanced (machine.vcpuHostNs, moved into DEBT by the next advance: HostState.progress). Without
-  // the second the walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns
-  // early, each a wake-up that found its work not done (docs/MODEL.md section 3).
-  const from = vf[b + Vf.T] + vf[b + Vf.DEBT] + h.machine.vcpuHostNs[v]; // state only: it holds throughout
+  // Each due time is the resume time + ceil(guest ns left / rate), written out where it is used for
+  // that reason (the blocks below share that shape: a helper returning the rate or the time would box
+  // it). A vCPU does at most one guest ns per wall ns (rate <= 1), so the resume time + the ns left is
+  // a lower bound (rounding is monotonic): when that is neither due nor before `next`, the exact time
+  // cannot change what the walk returns or leaves, and it is not worked out (most walks of an idle vCPU).
+  // Guest work resumes after the exit time the vCPU owes, paid at its share of a core (resumeTime: its
+  // debt and the exits' host ns since it was last advanced, over the share). Without the exits the
+  // walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns early; without
+  // the share, an overcommitted vCPU's were early by the owed time x (1/share - 1), each a wake-up that
+  // found its work not done (docs/MODEL.md section 3).
+  h.resumeTime(v);
+  const from = h.resumeAt; // state only: it holds throughout
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {

@@ -296,13 +296,19 @@ export class HostSimulation extends HostState {
     m.vcpuHostNs[v] = 0;
     if (m.isStopped(v)) return;
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    let wall = time - from;
+    // Processor sharing: the vCPU's thread gets its share of a core, in root mode as in guest mode.
+    const share = this.share();
+    let wall = (time - from) * share;
+    // A halted vCPU's debt is root-mode work its thread does before it blocks (KVM handles the HLT
+    // exit, then vcpu_block -> kvm_vcpu_halt -> kvm_vcpu_block schedules it out, arch/x86/kvm/x86.c;
+    // bhyve: vmm.c vm_handle_hlt, msleep_spin), on a core it competes for like any thread: it pays at
+    // the runnable vCPUs' share (not counted in `runnable` itself; until books3 it paid at a whole
+    // core). Its credit is dropped: the guest reached its HLT that much earlier, so that time was
+    // halted, not guest time.
     if (this.mode(v) === Mode.HALT) {
       this.vf[v * Vf.STRIDE + Vf.DEBT] = Math.max(0, this.vf[v * Vf.STRIDE + Vf.DEBT] - wall);
       return;
     }
-    const share = this.share();
-    wall *= share;
     const pay = Math.min(this.vf[v * Vf.STRIDE + Vf.DEBT], wall);
     this.vf[v * Vf.STRIDE + Vf.DEBT] -= pay;
     wall -= pay;

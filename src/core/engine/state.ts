@@ -474,6 +474,22 @@ export abstract class HostState {
     }
   }
 
+  /** Set by resumeTime: a field, not a return (a double returned by a call not inlined is boxed). */
+  resumeAt = DOUBLE_ZERO;
+  /**
+   * When running vCPU `v` resumes guest work, into `resumeAt`: the time it was advanced to (Vf.T) plus
+   * the wall ns the exit time it owes takes - its debt and the exits' host ns since that advance
+   * (machine.vcpuHostNs, moved into the debt by the next one) - at its share of a core, as
+   * HostSimulation.progress pays them (processor sharing: owed root-mode time D takes D / share wall
+   * ns). The one home of that start: the event walk (events.ts) and the work end times (workEndTime,
+   * phases.ts chunkEndTime, workloadGuest.ts workloadDynTime) count from it. (Until books3 they added
+   * the owed time whole: with share < 1 work-counted events fell due early, docs/MODEL.md section 3.)
+   */
+  resumeTime(v: number): void {
+    const b = v * Vf.STRIDE;
+    this.resumeAt = this.vf[b + Vf.T] + (this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v]) / this.share();
+  }
+
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
   rate = DOUBLE_ZERO;
   /**
@@ -506,13 +522,9 @@ export abstract class HostState {
   workEndTime(v: number): number {
     const b = v * Vf.STRIDE;
     if (this.mode(v) !== Mode.RUN || this.vf[b + Vf.RAISED_END] !== Infinity) return Infinity;
-    // After the exit time owed: the debt and the exits since the last advance (as the event walk).
-    return (
-      this.vf[b + Vf.T] +
-      this.vf[b + Vf.DEBT] +
-      this.machine.vcpuHostNs[v] +
-      Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]))
-    );
+    this.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
+    const from = this.resumeAt;
+    return from + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
   }
 
   hostTickPeriod(): number {

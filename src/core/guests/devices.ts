@@ -31,12 +31,13 @@ function nextIpiDelay(h: HostState, v: number, b: PhaseBehaviour): number {
 
 /**
  * The next deadline of a background clock that fell due with `left` guest ns on it: `delay` from the
- * deadline that fell due. Its due time is the event walk's prediction (events.ts: T + DEBT and the
- * guest ns at the present rate), and progress gives the guest ns that really ran: the exits' host
- * time since the vCPU was last advanced is not in DEBT yet (the clock falls due with ns left: about a
- * quarter of the background I/Os of the default fleet, ~680 ns each), and guest time without the
- * %cr8 stream's exits (an ISR) runs faster than the rate (it falls due past 0). Until the booksaudit
- * session the rest was dropped, so the clocks did not count guest time exactly (test/core/timeBooks).
+ * deadline that fell due. Its due time is the event walk's prediction (events.ts: from
+ * HostState.resumeTime, the guest ns at the present rate), and progress gives the guest ns that really
+ * ran: a credit (debt below 0) left by a stream lets the clock fall due with ns left, and guest time
+ * without the %cr8 stream's exits (an ISR) runs faster than the rate (it falls due past 0). Until the
+ * booksaudit session the rest was dropped, so the clocks did not count guest time exactly
+ * (test/core/timeBooks; then, before the walk counted the exits since the last advance, about a
+ * quarter of the default fleet's background I/Os fell due with ~680 ns left).
  * A phase without the activity (delay Infinity) keeps it off.
  */
 function carryDeadline(left: number, delay: number): number {

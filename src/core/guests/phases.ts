@@ -141,13 +141,9 @@ export function chunkEndTime(h: HostState, v: number): number {
     h.vf[v * Vf.STRIDE + Vf.RAISED_END] !== Infinity
   )
     return Infinity;
-  return (
-    // After the exit time owed: the debt and the exits since the last advance (as the event walk).
-    h.vf[v * Vf.STRIDE + Vf.T] +
-    h.vf[v * Vf.STRIDE + Vf.DEBT] +
-    h.machine.vcpuHostNs[v] +
-    h.workWallNs(v, h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT])
-  );
+  h.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
+  const from = h.resumeAt;
+  return from + h.workWallNs(v, h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT]);
 }
 
 /** Ev.CHUNK_END: the worker issues the step's I/O and, while it waits, runs other threads in bursts. */

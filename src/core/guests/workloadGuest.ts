@@ -68,13 +68,9 @@ export function setupWorkload(h: HostState, gi: number, w: WorkloadSpec): void {
 export function workloadDynTime(h: HostState, v: number): number {
   const left = h.wl[v * WL + WL_DYN_LEFT];
   if (left === Infinity || h.mode(v) !== Mode.RUN) return Infinity;
-  // After the exit time owed: the debt and the exits since the last advance (as the event walk).
-  return (
-    h.vf[v * Vf.STRIDE + Vf.T] +
-    h.vf[v * Vf.STRIDE + Vf.DEBT] +
-    h.machine.vcpuHostNs[v] +
-    Math.max(0, h.workWallNs(v, left))
-  );
+  h.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
+  const from = h.resumeAt;
+  return from + Math.max(0, h.workWallNs(v, left));
 }
 
 /**
