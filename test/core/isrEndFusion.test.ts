@@ -15,7 +15,9 @@
  *    counters) and the engine's state unchanged.
  * 2. Fused and unfused ISR ends give the same results: scenarios run with Machine.eoiCr8Iret as one
  *    table operation and with it split into eoiCr8 then iret (each its own table operation) - the
- *    machine operations the unfused path runs when the follow-ups between do nothing.
+ *    machine operations the unfused path runs when the follow-ups between do nothing. (An idle vCPU's
+ *    ISR end with its HLT, Machine.eoiCr8IretHlt, goes through eoiCr8Iret here: its own fusion is
+ *    test/core/isrHaltFusion.test.ts's.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -302,21 +304,40 @@ guests:
 
 type EoiCr8Iret = (this: Machine, v: number, value: number) => void;
 
+type EoiCr8IretHlt = (this: Machine, v: number, value: number) => number;
+
+/**
+ * Machine.eoiCr8IretHlt (an idle vCPU's ISR end with its HLT, test/core/isrHaltFusion.test.ts) as
+ * eoiCr8Iret then HLT under its own test, so that every fused ISR end calls eoiCr8Iret once.
+ */
+const throughEoiCr8Iret: EoiCr8IretHlt = function (v, value) {
+  const delivered = this.stepDeliveredCount;
+  const ipis = this.ipiOutCount;
+  this.eoiCr8Iret(v, value);
+  if (this.stepDeliveredCount !== delivered || this.ipiOutCount !== ipis) return 0;
+  this.hlt(v);
+  return 1;
+};
+
 /** Runs `yaml` with Machine.eoiCr8Iret replaced by `op`; its results and how often isrEnd called it. */
 function runWith(yaml: string, op: EoiCr8Iret): { totals: unknown; calls: number } {
-  const proto = Machine.prototype as unknown as { eoiCr8Iret: EoiCr8Iret };
+  const proto = Machine.prototype as unknown as { eoiCr8Iret: EoiCr8Iret; eoiCr8IretHlt: EoiCr8IretHlt };
   const own = Object.getOwnPropertyDescriptor(proto, 'eoiCr8Iret');
+  const ownHlt = Object.getOwnPropertyDescriptor(proto, 'eoiCr8IretHlt');
   let calls = 0;
   proto.eoiCr8Iret = function (v, value) {
     calls++;
     op.call(this, v, value);
   };
+  proto.eoiCr8IretHlt = throughEoiCr8Iret;
   try {
     const s = parseScenario(`name: fused\nseed: 7\n${yaml.trim()}\nduration: 1s\n`, 'fused.yaml');
     return { totals: runScenario(s).results.variants.map((x) => x.totals), calls };
   } finally {
     if (own === undefined) delete (proto as Partial<typeof proto>).eoiCr8Iret;
     else Object.defineProperty(proto, 'eoiCr8Iret', own);
+    if (ownHlt === undefined) delete (proto as Partial<typeof proto>).eoiCr8IretHlt;
+    else Object.defineProperty(proto, 'eoiCr8IretHlt', ownHlt);
   }
 }
 

@@ -32,6 +32,24 @@ export function halt(h: HostState, v: number): void {
   h.advance(v);
   h.setRunnable(v, false);
   h.machine.hlt(v);
+  sleeps(h, v);
+}
+
+/**
+ * The guest's side of a HLT the machine has already executed as part of a fused operation
+ * (Machine.eoiCr8IretHlt: an idle vCPU's ISR end, guests/isr.ts), at vCPU `v`'s own event: what halt
+ * does around machine.hlt. advance and setRunnable write engine words only, which the machine's HLT
+ * does not read, so they may follow it; advance(v) at the time v's event has already advanced it to
+ * changes nothing (progress returns at once, the host ticks were brought past it).
+ */
+export function halted(h: HostState, v: number): void {
+  h.advance(v);
+  h.setRunnable(v, false);
+  sleeps(h, v);
+}
+
+/** After vCPU `v`'s HLT: what it delivered starts, and a HLT that found an interrupt pending does not sleep. */
+function sleeps(h: HostState, v: number): void {
   h.drainDeliveries();
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
   if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)

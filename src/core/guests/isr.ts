@@ -6,7 +6,7 @@
  */
 import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { isAlwaysBusy } from './bursts.js';
-import { halt } from './interrupts.js';
+import { halt, halted } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr, noChainStepAfterIsr } from './phases.js';
@@ -65,6 +65,21 @@ function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vect
 }
 
 /**
+ * Whether vCPU `v`, back from its ISR in guest `gi`, has nothing to do and halts (the idle loop's
+ * HLT): running, no busy burst, no raised IRQL section left to finish, no phase that keeps it flat
+ * out. The one home of the rule: isrEnd asks it before a fused EOI + %cr8 write + IRET + HLT and
+ * after an unfused ISR end.
+ */
+function idleAfterIsr(h: HostState, gi: number, v: number): boolean {
+  return (
+    h.mode(v) === Mode.RUN &&
+    h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
+    h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
+    !isAlwaysBusy(h, gi, v)
+  );
+}
+
+/**
  * Ev.ISR_END: EOI, IRQL restored, follow-ups, IRET; back to what was interrupted (or to HLT).
  *
  * The EOI (guestEoi), then IRQL back to what the ISR interrupted (isrRestoreIrql): a %cr8 guest whose
@@ -75,6 +90,12 @@ function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vect
  * predicate says (noRearmAfterIsr, noChainStepAfterIsr, noHopAfterIsr: the test each follow-up
  * returns at, so each rule has one home), the EOI, the %cr8 write and the IRET are one machine
  * operation (Machine.eoiCr8Iret).
+ *
+ * And when the vCPU then halts (idleAfterIsr), the HLT joins them (Machine.eoiCr8IretHlt), if what
+ * runs between the IRET and the HLT does nothing: the engine's turning deliveries into ISR starts
+ * (drainDeliveries) has nothing to turn when nothing was delivered or sent in the step before the
+ * ISR end (the step's counts 0) nor by the EOI, %cr8 write and IRET (the operation runs the HLT only
+ * then, else returns 0 and the ISR end goes on unfused); the rest is halt's engine side (halted).
  */
 export function isrEnd(h: HostState, v: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -90,10 +111,17 @@ export function isrEnd(h: HostState, v: number): void {
     noChainStepAfterIsr(h, gi, v, vector) &&
     noHopAfterIsr(h, gi, v, vector)
   ) {
-    // The follow-ups would return at once; the rest touches the engine's words only.
-    m.eoiCr8Iret(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
+    // The follow-ups would return at once; the rest touches the engine's words only, which the
+    // machine's operations do not read: it may come first.
     h.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
     resumeRaised(h, v);
+    const prevCr8 = h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8];
+    if (m.stepDeliveredCount === 0 && m.ipiOutCount === 0 && idleAfterIsr(h, gi, v)) {
+      if (m.eoiCr8IretHlt(v, prevCr8) === 1) {
+        halted(h, v);
+        return;
+      }
+    } else m.eoiCr8Iret(v, prevCr8);
   } else {
     if (cr8) m.eoiCr8(v, h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8]);
     else {
@@ -109,11 +137,5 @@ export function isrEnd(h: HostState, v: number): void {
     m.iret(v);
   }
   h.drainDeliveries();
-  if (
-    h.mode(v) === Mode.RUN &&
-    h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
-    h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
-    !isAlwaysBusy(h, gi, v)
-  )
-    halt(h, v);
+  if (idleAfterIsr(h, gi, v)) halt(h, v);
 }

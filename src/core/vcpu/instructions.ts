@@ -135,6 +135,23 @@ export class GuestInstructions extends HypervisorEmulation {
     this.iret(v);
   }
 
+  /**
+   * eoiCr8Iret then HLT, for the end of an ISR that interrupted an idle vCPU (src/core/guests/isr.ts):
+   * one operation of the table of interned states instead of two lookups. The HLT runs only if the
+   * EOI, the %cr8 write and the IRET delivered no interrupt and sent no IPI: a delivered interrupt's
+   * ISR runs next instead (the guest's idle loop halts only with nothing to do, and the caller's
+   * engine work between IRET and HLT is a no-op only when nothing was delivered). Returns 1 if the
+   * HLT ran, else 0 (the caller goes on as after eoiCr8Iret).
+   */
+  eoiCr8IretHlt(v: number, value: number): number {
+    const delivered = this.stepDeliveredCount;
+    const ipis = this.ipiOutCount;
+    this.eoiCr8Iret(v, value);
+    if (this.stepDeliveredCount !== delivered || this.ipiOutCount !== ipis) return 0;
+    this.hlt(v);
+    return 1;
+  }
+
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */
   sti(v: number): void {
     const s = this.s;

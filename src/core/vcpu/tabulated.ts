@@ -100,6 +100,11 @@ export class TabulatedInstructions extends GuestInstructions {
     else super.eoiCr8Iret(v, value); // eoiCr8 then iret, each through the table or the rules
   }
 
+  override eoiCr8IretHlt(v: number, value: number): number {
+    if ((value | 0) === value && this.tabulates()) return this.interned(TxOp.EOI_CR8_IRET_HLT, v, value);
+    return super.eoiCr8IretHlt(v, value); // eoiCr8Iret then hlt, each through the table or the rules
+  }
+
   override iret(v: number): void {
     if (this.tabulates()) this.interned(TxOp.IRET, v, 0);
     else this.rules(TxOp.IRET, v, 0);
@@ -479,6 +484,8 @@ export class TabulatedInstructions extends GuestInstructions {
       case TxOp.EOI_CR8_IRET:
         super.eoiCr8Iret(v, a);
         return 0;
+      case TxOp.EOI_CR8_IRET_HLT:
+        return super.eoiCr8IretHlt(v, a);
       case TxOp.TSC_DEADLINE:
         super.wrmsr(v, IA32_TSC_DEADLINE, a, 0);
         return 0;
