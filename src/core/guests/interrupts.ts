@@ -3,7 +3,7 @@
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
-import { enterRaised, isrEntryCr8 } from './irql.js';
+import { enterRaised } from './irql.js';
 import { clockInterrupt } from './timekeeping.js';
 
 /**
@@ -22,7 +22,7 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
   // The guest's own timer expires on the host's timer: a running vCPU exits for it (KVM: the
   // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires), or
   // it is a synthetic timer or a platform timer (src/core/guests/timekeeping.ts).
-  if (source === Source.TIMER) clockInterrupt(h, v, vector, isrEntryCr8(h, v, vector));
+  if (source === Source.TIMER) clockInterrupt(h, v, vector);
   else h.machine.raiseInterrupt(v, vector, false);
   h.drainDeliveries();
 }

@@ -86,41 +86,10 @@ export function resumeRaised(h: HostState, v: number): void {
   }
 }
 
-/**
- * The %cr8 value ISR entry raises IRQL to for `vector` (KiInterruptDispatch: the vector's priority
- * class, SDM Vol. 3A 10.8.3.1 "Task and Processor Priorities"), or -1 when the guest does not use %cr8.
- * The one home of the rule: isrRaiseIrql and the fused clock arrival (isrEntryCr8) ask it.
- */
-export function isrIrqlCr8(model: GuestModel, vector: number): number {
-  return model.usesCr8 ? vector >>> 4 : -1;
-}
-
 /** ISR entry: KiInterruptDispatch raises IRQL to the interrupt's level through CR8. */
 export function isrRaiseIrql(h: HostState, v: number, model: GuestModel, vector: number): void {
-  const cr8 = isrIrqlCr8(model, vector);
-  if (cr8 < 0) return;
-  h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = h.machine.raiseCr8(v, cr8); // MOV from CR8, MOV to CR8
-}
-
-/**
- * Clock interrupt `vector` arrives at vCPU `v`'s own event (timers.ts timerFires -> raise): the %cr8
- * value its ISR will raise to if the arrival and that raise can be one machine operation
- * (Machine.clockInterruptRaiseCr8, timekeeping.ts clockInterrupt), else -1. They can when, should the
- * arrival deliver the vector to `v`, the ISR's start (isrStart, which the engine's drainDeliveries
- * runs next) would do nothing between them that a machine operation reads or writes: the ISR raises
- * %cr8 at all (isrIrqlCr8); nothing delivered earlier in the step waits to start its ISR first and no
- * IPI waits to be sent first (drainDeliveries' order: the step's counts 0); the exit recorder is off
- * (isrStart notes the delivery in it between the two: Machine.recordDeliveryNote). The rest of
- * isrStart's work before its raise touches engine words only, and its advance(v) at v's own event
- * changes nothing (progress returns at once; the host ticks were brought past the event when it
- * began, and the vCPU's mode is the same). The latency reads the vCPU's host ns after the arrival:
- * the operation leaves them (Machine.isrEntryHostNs). Whether the arrival delivered the vector, and
- * only it, to `v` is the operation's own test.
- */
-export function isrEntryCr8(h: HostState, v: number, vector: number): number {
-  const m = h.machine;
-  if (m.recOn || m.stepDeliveredCount !== 0 || m.ipiOutCount !== 0) return -1;
-  return isrIrqlCr8(h.guests[h.vi[v * Vi.STRIDE + Vi.GUEST_OF]].model, vector);
+  if (!model.usesCr8) return;
+  h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = h.machine.raiseCr8(v, vector >>> 4); // MOV from CR8, MOV to CR8
 }
 
 /** ISR exit: IRQL back to what the ISR interrupted. */

@@ -26,11 +26,6 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const source = sourceOf(h, gi, vector);
-  const m = h.machine;
-  // The arrival's operation raised %cr8 for this ISR already (Machine.clockInterruptRaiseCr8; the
-  // conditions under which that is the same as raising it below: guests/irql.ts isrEntryCr8).
-  const entered = m.isrEntryVcpu === v;
-  if (entered) m.isrEntryVcpu = -1;
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
   h.advance(v);
   if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
@@ -48,12 +43,12 @@ export function isrStart(h: HostState, v: number, vector: number): void {
     // carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
     // shards adds up to the same bits). A debt below 0 is a credit (guests/irql.ts: guest time the
     // %cr8 split withheld), not work the entry waits for: it starts no ISR before its arrival.
-    const owed = h.vf[v * Vf.STRIDE + Vf.DEBT] + (entered ? m.isrEntryHostNs : m.vcpuHostNs[v]);
+    const owed = h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v];
     latency = Math.round(time - h.vf[a] + (owed > 0 ? owed / h.share() : 0));
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
-  if (m.recOn) m.recordDeliveryNote(v, vector, latency);
+  if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
   suspendRaised(h, v);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;
@@ -61,8 +56,7 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   // The clock IPI (a forwarded tick) runs the clock ISR's non-owner path (KeClockInterruptNotify).
   const tick = source === Source.TIMER || (vector === model.clockIpiVector && vector !== 0);
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = time + (tick ? model.timerIsrNs : model.isrNs);
-  if (entered) h.v8[v * V8.STRIDE + V8.ISR_PREV_CR8] = m.isrEntryPrevCr8;
-  else isrRaiseIrql(h, v, model, vector);
+  isrRaiseIrql(h, v, model, vector);
 }
 
 /** Whether the ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8): see isrEnd. */

@@ -6,7 +6,6 @@
  */
 import { Gi, GuestCounter, Vf, Vi, type HostState } from '../engine/state.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
-import { ClockArrival } from '../vcpu/instructions.js';
 import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
 
 /**
@@ -65,21 +64,15 @@ export function clockPeriodNs(h: HostState, v: number): number {
  * under AVIC, which has no such bitmap, the EOI of the edge vector is accelerated (no exit). The
  * HPET's edge interrupt is on no such list.
  */
-export function clockInterrupt(h: HostState, v: number, vector: number, isrCr8: number): void {
+export function clockInterrupt(h: HostState, v: number, vector: number): void {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const t = h.clocks[gi].timer;
-  const m = h.machine;
-  let arrival = ClockArrival.LAPIC_TIMER;
-  if (t === ClockTimer.STIMER) arrival = ClockArrival.STIMER;
+  if (t === ClockTimer.STIMER) h.machine.stimerExpires(v, vector);
   else if (platformClockOwner(h, v)) {
     // The VMM's device model ran the period's timer callback and raised the line (deviceModelTickNs).
     h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DEVICE_MODEL_NS] += h.config.host.deviceModelTickNs;
-    arrival = t === ClockTimer.PLATFORM_RTC ? ClockArrival.LINE_EOI_EXIT : ClockArrival.LINE;
-  }
-  // `isrCr8` >= 0 (guests/irql.ts isrEntryCr8): the ISR's %cr8 raise joins the arrival when it
-  // delivers the vector (Machine.clockInterruptRaiseCr8), one table operation where two were.
-  if (isrCr8 >= 0) m.clockInterruptRaiseCr8(v, arrival, vector, isrCr8);
-  else m.clockArrives(v, arrival, vector);
+    h.machine.raiseInterrupt(v, vector, false, t === ClockTimer.PLATFORM_RTC);
+  } else h.machine.guestTimerExpires(v, vector);
 }
 
 /**

@@ -23,20 +23,6 @@ import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
-import { DOUBLE_ZERO } from '../numbers.js';
-
-/**
- * How a guest's clock interrupt reaches its vCPU (src/core/guests/timekeeping.ts clockInterrupt): the
- * LAPIC timer as the hypervisor emulates it (guestTimerExpires), a Hyper-V synthetic timer
- * (stimerExpires), or a platform timer's line raised by the device model (raiseInterrupt; the RTC's
- * vector with KVM's EOI exit). An operand of clockInterruptRaiseCr8.
- */
-export const enum ClockArrival {
-  LAPIC_TIMER = 0,
-  STIMER = 1,
-  LINE = 2,
-  LINE_EOI_EXIT = 3,
-}
 
 /**
  * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
@@ -164,55 +150,6 @@ export class GuestInstructions extends HypervisorEmulation {
     if (this.stepDeliveredCount !== delivered || this.ipiOutCount !== ipis) return 0;
     this.hlt(v);
     return 1;
-  }
-
-  /**
-   * What clockInterruptRaiseCr8 leaves for the ISR start it began (src/core/guests/isr.ts isrStart,
-   * which the engine runs next for the delivery): the vCPU (-1: none), the %cr8 value its raise read
-   * (KfRaiseIrql's old IRQL), and the vCPU's host ns after the arrival and before the raise (the
-   * latency's exit debt is the arrival's, not the ISR's).
-   */
-  isrEntryVcpu = -1;
-  isrEntryPrevCr8 = 0;
-  isrEntryHostNs = DOUBLE_ZERO;
-  /** The step's exit count after clockInterruptRaiseCr8's arrival (tabulated.ts: its record's T.SPLIT). */
-  isrEntryExits = 0;
-
-  /** Clock interrupt `vector` reaches vCPU `v` by `arrival` (a ClockArrival). */
-  clockArrives(v: number, arrival: ClockArrival, vector: number): void {
-    if (arrival === ClockArrival.LAPIC_TIMER) this.guestTimerExpires(v, vector);
-    else if (arrival === ClockArrival.STIMER) this.stimerExpires(v, vector);
-    else this.raiseInterrupt(v, vector, false, arrival === ClockArrival.LINE_EOI_EXIT);
-  }
-
-  /**
-   * A clock interrupt's arrival and its ISR's first %cr8 access as one operation of the table of
-   * interned states (src/core/guests/timekeeping.ts clockInterrupt, on an ISR start that would run
-   * next: guests/irql.ts isrEntryCr8): the arrival (clockArrives); then, only if it delivered
-   * `vector` to `v` as the step's one delivery and sent no IPI - so that the engine's next work is
-   * that ISR's start (drainDeliveries -> isrStart) - KfRaiseIrql's read and write of %cr8 to `value`
-   * (raiseCr8, as isrRaiseIrql does it), left for isrStart in isrEntryVcpu, isrEntryPrevCr8 and
-   * isrEntryHostNs. Returns the %cr8 value read, or -1 when there was no raise (the caller's ISR start,
-   * if any, raises by itself).
-   */
-  clockInterruptRaiseCr8(v: number, arrival: ClockArrival, vector: number, value: number): number {
-    const delivered = this.stepDeliveredCount;
-    const ipis = this.ipiOutCount;
-    this.clockArrives(v, arrival, vector);
-    this.isrEntryExits = this.stepExitCount;
-    if (
-      this.stepDeliveredCount !== delivered + 1 ||
-      this.ipiOutCount !== ipis ||
-      delivered >= this.stepDelivered.length ||
-      this.stepDeliveredVcpu[delivered] !== v ||
-      this.stepDelivered[delivered] !== vector
-    )
-      return -1;
-    this.isrEntryHostNs = this.vcpuHostNs[v];
-    const old = this.raiseCr8(v, value);
-    this.isrEntryVcpu = v;
-    this.isrEntryPrevCr8 = old;
-    return old;
   }
 
   /** STI: RFLAGS.IF = 1; an interrupt window opens (after the STI shadow, modelled as immediate). */

@@ -3,7 +3,7 @@ import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
-import { type ClockArrival, GuestInstructions } from './instructions.js';
+import { GuestInstructions } from './instructions.js';
 import { F } from './layout.js';
 import type { Broken } from './invariants.js';
 import { RecKind } from './recorder.js';
@@ -103,21 +103,6 @@ export class TabulatedInstructions extends GuestInstructions {
   override eoiCr8IretHlt(v: number, value: number): number {
     if ((value | 0) === value && this.tabulates()) return this.interned(TxOp.EOI_CR8_IRET_HLT, v, value);
     return super.eoiCr8IretHlt(v, value); // eoiCr8Iret then hlt, each through the table or the rules
-  }
-
-  override clockInterruptRaiseCr8(v: number, arrival: ClockArrival, vector: number, value: number): number {
-    if (vector >= 0 && vector <= 255 && (value & 15) === value && this.tabulates()) {
-      // The rules' path (a miss) sets isrEntryExits between its arrival and its raise; a hit does not.
-      this.isrEntryExits = -1;
-      const old = this.interned(TxOp.CLOCK_RAISE_CR8, v, vector | (arrival << 8) | (value << 10));
-      if (old >= 0 && this.isrEntryExits === -1) {
-        // Applied from a record (which left isrEntryHostNs at its split, T.SPLIT).
-        this.isrEntryVcpu = v;
-        this.isrEntryPrevCr8 = old;
-      }
-      return old;
-    }
-    return super.clockInterruptRaiseCr8(v, arrival, vector, value); // each part through the table or the rules
   }
 
   override iret(v: number): void {
@@ -360,9 +345,7 @@ export class TabulatedInstructions extends GuestInstructions {
     const diffs = tx[r + T.DIFFS];
     for (let i = 0; i < diffs; i++) s[b + tx[r + T.DIFF + 2 * i]] = tx[r + T.DIFF + 2 * i + 1];
     const exits = tx[r + T.EXITS];
-    const split = tx[r + T.SPLIT];
     for (let i = 0; i < exits; i++) {
-      if (i === split) this.isrEntryHostNs = this.vcpuHostNs[v];
       const word = tx[r + T.EXIT + 2 * i];
       const slot = word & (APIC_COST - 1);
       const qualification = tx[r + T.EXIT + 2 * i + 1];
@@ -374,7 +357,6 @@ export class TabulatedInstructions extends GuestInstructions {
       this.ff[ringQual(k)] = qualification;
       this.stepExitCount = k + 1;
     }
-    if (split === exits) this.isrEntryHostNs = this.vcpuHostNs[v];
     const c = v * Counter.COUNT;
     const counters = tx[r + T.COUNTERS];
     for (let i = 0; i < counters; i++) this.counters[c + tx[r + T.COUNTER + 2 * i]] += tx[r + T.COUNTER + 2 * i + 1];
@@ -461,9 +443,6 @@ export class TabulatedInstructions extends GuestInstructions {
       tx[r + T.COUNTER + 2 * m + 1] = this.counters[c + i] - preCounters[i];
       m++;
     }
-    // A clock arrival that raised %cr8 for its ISR: where its arrival's exits end (apply leaves the
-    // vCPU's host ns at that point for isrStart's latency, as the rules' path does).
-    tx[r + T.SPLIT] = op === TxOp.CLOCK_RAISE_CR8 && ret >= 0 ? this.isrEntryExits - exits0 : -1;
     tx[r + T.DELIVERIES] = deliveries;
     for (let i = 0; i < deliveries; i++) tx[r + T.DELIVERY + i] = this.stepDelivered[delivered0 + i];
     txHint(this.machineKey, v, next);
@@ -515,8 +494,6 @@ export class TabulatedInstructions extends GuestInstructions {
         return 0;
       case TxOp.STIMER_EXPIRES:
         return super.stimerExpires(v, a) ? 1 : 0;
-      case TxOp.CLOCK_RAISE_CR8:
-        return super.clockInterruptRaiseCr8(v, (a >>> 8) & 3, a & 0xff, a >>> 10);
     }
   }
 }

@@ -3,7 +3,7 @@ import { F } from './layout.js';
 /**
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
- * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write (and its IRET, and an idle vCPU's HLT after it), a clock interrupt's arrival with its ISR's CR8 raise,
+ * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write (and its IRET, and an idle vCPU's HLT after it),
  * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
@@ -50,7 +50,6 @@ export const enum TxOp {
   STIMER_EXPIRES = 13, // a: the SINT vector (Machine.stimerExpires)
   EOI_CR8_IRET = 14, // a: as EOI_CR8, then IRET (GuestInstructions.eoiCr8Iret: an ISR's end)
   EOI_CR8_IRET_HLT = 15, // a: as EOI_CR8_IRET, then HLT if it delivered nothing (GuestInstructions.eoiCr8IretHlt)
-  CLOCK_RAISE_CR8 = 16, // a: vector | arrival << 8 | value << 10 (GuestInstructions.clockInterruptRaiseCr8: a tick and its ISR's raise)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
@@ -89,8 +88,7 @@ export const enum T {
   EXIT = DIFF + 2 * MAX_DIFFS, // (slot | APIC_COST?, qualification) pairs
   COUNTER = EXIT + 2 * MAX_EXITS, // (counter, delta) pairs
   DELIVERY = COUNTER + 2 * MAX_COUNTERS, // vectors
-  SPLIT = DELIVERY + MAX_DELIVERIES, // CLOCK_RAISE_CR8 that raised: how many of the exits were the arrival's (else -1)
-  SIZE = SPLIT + 1,
+  SIZE = DELIVERY + MAX_DELIVERIES,
 }
 
 const states = new Int32Array(STATE_CAP * K);
