@@ -32,6 +32,7 @@ import { Machine } from '../../src/core/vcpu/machine.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { firstHost } from '../support/hosts.js';
+import { hostWords, wordsDiffer } from '../support/hostWords.js';
 
 /** Thirty ping-pong phases back to back: at each phase change a reschedule IPI in flight finds its hop reset. */
 const HOPS = Array(30).fill('{ phase: ping-pong, hop: 10us, duration: 1ms }').join(', ');
@@ -127,53 +128,11 @@ function hopByRule(h: HostState, gi: number, v: number, vector: number): string 
 
 // ---------------------------------------------------------------- state before and after a follow-up
 
-type Words = Float64Array | Int32Array | Int8Array | Uint32Array;
-
-function stateOf(h: HostState): Words[] {
-  const m = h.machine;
-  const heap = (h as unknown as { heap: { key: Float64Array } }).heap;
-  return [
-    m.s,
-    m.exitCounts,
-    m.exitTotals,
-    m.counters,
-    m.vcpuHostNs,
-    m.exitHostNs,
-    Float64Array.of(m.stepExitCount, m.ipiOutCount, m.stepDeliveredCount, m.stepHostNs),
-    h.vf,
-    h.vi,
-    h.v8,
-    h.gf,
-    h.gi32,
-    h.g8,
-    h.guestCounters,
-    h.rng.state,
-    heap.key,
-  ].map((a) => a.slice());
-}
-
-const NAMES = [
-  'machine words',
-  'exit counts',
-  'exit totals',
-  'counters',
-  'vCPU host ns',
-  'exit host ns',
-  'step',
-].concat(['vf', 'vi', 'v8', 'gf', 'gi32', 'g8', 'guest counters', 'rng', 'event heap']);
-
 /** Runs `followUp` and says which of the machine's and the engine's words it changed ('' none). */
 function changedBy(h: HostState, followUp: () => void): string {
-  const before = stateOf(h);
+  const before = hostWords(h).map((a) => a.slice());
   followUp();
-  const after = stateOf(h);
-  const moved: string[] = [];
-  for (let i = 0; i < before.length; i++) {
-    const a = Buffer.from(before[i].buffer, before[i].byteOffset, before[i].byteLength);
-    const b = Buffer.from(after[i].buffer, after[i].byteOffset, after[i].byteLength);
-    if (!a.equals(b)) moved.push(NAMES[i]);
-  }
-  return moved.join(', ');
+  return wordsDiffer(before, hostWords(h));
 }
 
 // ---------------------------------------------------------------- 1. each predicate at every ISR end

@@ -20,6 +20,7 @@ import { Machine } from '../../src/core/vcpu/machine.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { firstHost } from '../support/hosts.js';
+import { hostWords, wordsDiffer } from '../support/hostWords.js';
 
 const HOSTS: Record<string, string> = {
   "bhyve 12.1, the idle fleet's guests and an install": `
@@ -61,52 +62,9 @@ const twoOps: Op = function (v, value) {
 
 // ---------------------------------------------------------------- 1. lockstep, event by event
 
-type Words = Float64Array | Int32Array | Int8Array | Uint32Array;
-
-function stateOf(h: HostState): Words[] {
-  const m = h.machine;
-  const heap = (h as unknown as { heap: { key: Float64Array } }).heap;
-  return [
-    m.s,
-    m.exitCounts,
-    m.exitTotals,
-    m.counters,
-    m.vcpuHostNs,
-    m.exitHostNs,
-    Float64Array.of(m.stepExitCount, m.ipiOutCount, m.stepDeliveredCount, m.stepHostNs),
-    h.vf,
-    h.vi,
-    h.v8,
-    h.gf,
-    h.gi32,
-    h.g8,
-    h.guestCounters,
-    h.rng.state,
-    heap.key,
-  ];
-}
-
-const NAMES = [
-  'machine words',
-  'exit counts',
-  'exit totals',
-  'counters',
-  'vCPU host ns',
-  'exit host ns',
-  'step',
-].concat(['vf', 'vi', 'v8', 'gf', 'gi32', 'g8', 'guest counters', 'rng', 'event heap']);
-
 /** Which of the two hosts' words differ ('' none). */
 function differ(a: HostState, b: HostState): string {
-  const x = stateOf(a);
-  const y = stateOf(b);
-  const moved: string[] = [];
-  for (let i = 0; i < x.length; i++) {
-    const p = Buffer.from(x[i].buffer, x[i].byteOffset, x[i].byteLength);
-    const q = Buffer.from(y[i].buffer, y[i].byteOffset, y[i].byteLength);
-    if (!p.equals(q)) moved.push(NAMES[i]);
-  }
-  return moved.join(', ');
+  return wordsDiffer(hostWords(a), hostWords(b));
 }
 
 for (const [name, yaml] of Object.entries(HOSTS)) {
