@@ -476,6 +476,8 @@ export abstract class HostState {
 
   /** Set by resumeTime: a field, not a return (a double returned by a call not inlined is boxed). */
   resumeAt = DOUBLE_ZERO;
+  /** Set by resumeTime: the wall ns the exit time owed takes at the vCPU's share (below 0: a credit). */
+  owedWallNs = DOUBLE_ZERO;
   /**
    * When running vCPU `v` resumes guest work, into `resumeAt`: the time it was advanced to (Vf.T) plus
    * the wall ns the exit time it owes takes - its debt and the exits' host ns since that advance
@@ -487,7 +489,8 @@ export abstract class HostState {
    */
   resumeTime(v: number): void {
     const b = v * Vf.STRIDE;
-    this.resumeAt = this.vf[b + Vf.T] + (this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v]) / this.share();
+    this.owedWallNs = (this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v]) / this.share();
+    this.resumeAt = this.vf[b + Vf.T] + this.owedWallNs;
   }
 
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */

@@ -38,13 +38,14 @@ export function isrStart(h: HostState, v: number, vector: number): void {
     // arrival's own external-interrupt exit (a kick, no posted interrupts), a halted vCPU's wake-up
     // (haltWakeupNs, charged at the arrival: raise), and exits it was still being handled for (a %cr8
     // storm's), paid at the vCPU's share of a core as progress pays it. With posted interrupts or AVIC
-    // and nothing owed there is no delay. Written out here, not in a helper: a fraction returned by a
-    // call V8 does not inline is boxed (an allocation per delivery). Whole nanoseconds: event times
+    // and nothing owed there is no delay. The owed time at the share is HostState.resumeTime's, the one
+    // home the event walk and the work end times count from (read from a field: a fraction returned by
+    // a call V8 does not inline is boxed, an allocation per delivery). Whole nanoseconds: event times
     // carry fractions, and sums of integers are exact in any order (any split of hosts over workers or
     // shards adds up to the same bits). A debt below 0 is a credit (guests/irql.ts: guest time the
     // %cr8 split withheld), not work the entry waits for: it starts no ISR before its arrival.
-    const owed = h.vf[v * Vf.STRIDE + Vf.DEBT] + h.machine.vcpuHostNs[v];
-    latency = Math.round(time - h.vf[a] + (owed > 0 ? owed / h.share() : 0));
+    h.resumeTime(v);
+    latency = Math.round(time - h.vf[a] + (h.owedWallNs > 0 ? h.owedWallNs : 0));
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
