@@ -28,10 +28,11 @@ import { chainAfterIsr, noChainStepAfterIsr } from '../../src/core/guests/phases
 import { noHopAfterIsr, pingPongAfterIsr } from '../../src/core/guests/pingPong.js';
 import { clockPeriodNs, clockTickDone, noClockWorkAtTickEnd } from '../../src/core/guests/timekeeping.js';
 import { noRearmAfterIsr, rearmAfterTick } from '../../src/core/guests/timers.js';
+import { GuestInstructions } from '../../src/core/vcpu/instructions.js';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { parseScenario } from '../../src/scenario/load.js';
-import { firstHost } from '../support/hosts.js';
+import { firstHost, ISR_FUSION_HOSTS } from '../support/hosts.js';
 import { hostWords, wordsDiffer } from '../support/hostWords.js';
 
 /** Thirty ping-pong phases back to back: at each phase change a reschedule IPI in flight finds its hop reset. */
@@ -241,25 +242,7 @@ for (const [name, yaml] of Object.entries(HOSTS)) {
 
 // ---------------------------------------------------------------- 2. fused and unfused ISR ends
 
-const RUNS: Record<string, string> = {
-  "bhyve 12.1, the idle fleet's guests and an install": `
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, name: idle1, vcpus: 2 }
-  - { os: windows-10-1909, name: idle2, vcpus: 2 }
-  - { os: windows-10-1909, name: installer, vcpus: 2, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2 }
-  - { os: freebsd-12.1, vcpus: 2 }`,
-  'KVM on an APICv Xeon: Windows on the RTC installing, on the HPET in a disk benchmark, on a synthetic timer; Linux in ping-pong': `
-host: { cpu: xeon-e5-2667v4, cores: 4 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: windows-10-1909, vcpus: 2, hpet: false, enlightenments: none, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
-  - { os: windows-server-2019, name: hpet, vcpus: 2, hpet: true, enlightenments: none, phases: [{ phase: disk-benchmark, duration: 400ms }] }
-  - { os: ubuntu-18.04, vcpus: 2, clocksource: acpi_pm, phases: [{ phase: ping-pong, hop: 40us, duration: 300ms }, { phase: idle }] }
-  - { os: windows-server-2019, name: stimer, vcpus: 2, enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time] }`,
-};
+const RUNS = ISR_FUSION_HOSTS;
 
 type EoiCr8Iret = (this: Machine, v: number, value: number) => void;
 
@@ -270,12 +253,7 @@ type EoiCr8IretHlt = (this: Machine, v: number, value: number) => number;
  * eoiCr8Iret then HLT under its own test, so that every fused ISR end calls eoiCr8Iret once.
  */
 const throughEoiCr8Iret: EoiCr8IretHlt = function (v, value) {
-  const delivered = this.stepDeliveredCount;
-  const ipis = this.ipiOutCount;
-  this.eoiCr8Iret(v, value);
-  if (this.stepDeliveredCount !== delivered || this.ipiOutCount !== ipis) return 0;
-  this.hlt(v);
-  return 1;
+  return GuestInstructions.prototype.eoiCr8IretHlt.call(this, v, value);
 };
 
 /** Runs `yaml` with Machine.eoiCr8Iret replaced by `op`; its results and how often isrEnd called it. */

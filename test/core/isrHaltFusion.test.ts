@@ -16,31 +16,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostState } from '../../src/core/engine/state.js';
+import { GuestInstructions } from '../../src/core/vcpu/instructions.js';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { parseScenario } from '../../src/scenario/load.js';
-import { firstHost } from '../support/hosts.js';
+import { firstHost, ISR_FUSION_HOSTS } from '../support/hosts.js';
 import { hostWords, wordsDiffer } from '../support/hostWords.js';
 
-const HOSTS: Record<string, string> = {
-  "bhyve 12.1, the idle fleet's guests and an install": `
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, name: idle1, vcpus: 2 }
-  - { os: windows-10-1909, name: idle2, vcpus: 2 }
-  - { os: windows-10-1909, name: installer, vcpus: 2, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2 }
-  - { os: freebsd-12.1, vcpus: 2 }`,
-  'KVM on an APICv Xeon: Windows on the RTC installing, on the HPET in a disk benchmark, on a synthetic timer; Linux in ping-pong': `
-host: { cpu: xeon-e5-2667v4, cores: 4 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: windows-10-1909, vcpus: 2, hpet: false, enlightenments: none, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
-  - { os: windows-server-2019, name: hpet, vcpus: 2, hpet: true, enlightenments: none, phases: [{ phase: disk-benchmark, duration: 400ms }] }
-  - { os: ubuntu-18.04, vcpus: 2, clocksource: acpi_pm, phases: [{ phase: ping-pong, hop: 40us, duration: 300ms }, { phase: idle }] }
-  - { os: windows-server-2019, name: stimer, vcpus: 2, enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time] }`,
-};
+const HOSTS = ISR_FUSION_HOSTS;
 
 type Op = (this: Machine, v: number, value: number) => number;
 
@@ -50,14 +33,12 @@ const unfused: Op = function (v, value) {
   return 0;
 };
 
-/** The HLT as its own table operation after eoiCr8Iret, under the fused operation's own test. */
+/**
+ * The HLT as its own table operation after eoiCr8Iret, under the fused operation's own test: the
+ * composition GuestInstructions defines, which the table's one record (TabulatedInstructions) replaces.
+ */
 const twoOps: Op = function (v, value) {
-  const delivered = this.stepDeliveredCount;
-  const ipis = this.ipiOutCount;
-  this.eoiCr8Iret(v, value);
-  if (this.stepDeliveredCount !== delivered || this.ipiOutCount !== ipis) return 0;
-  this.hlt(v);
-  return 1;
+  return GuestInstructions.prototype.eoiCr8IretHlt.call(this, v, value);
 };
 
 // ---------------------------------------------------------------- 1. lockstep, event by event

@@ -29,3 +29,28 @@ duration: 1s
     'idle-windows-10.yaml',
   );
 }
+
+/**
+ * Two mixed hosts on which isrEnd's fused operations meet every path (test/core/isrEndFusion's and
+ * isrHaltFusion's fused-vs-unfused runs): bhyve 12.1 with the idle fleet's guests and an install (every
+ * %cr8 access exits), and KVM on an APICv Xeon with Windows on each clock source and Linux in ping-pong.
+ */
+export const ISR_FUSION_HOSTS: Readonly<Record<string, string>> = {
+  "bhyve 12.1, the idle fleet's guests and an install": `
+host: { cpu: i7-6700K, cores: 4 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, name: idle1, vcpus: 2 }
+  - { os: windows-10-1909, name: idle2, vcpus: 2 }
+  - { os: windows-10-1909, name: installer, vcpus: 2, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 2 }
+  - { os: freebsd-12.1, vcpus: 2 }`,
+  'KVM on an APICv Xeon: Windows on the RTC installing, on the HPET in a disk benchmark, on a synthetic timer; Linux in ping-pong': `
+host: { cpu: xeon-e5-2667v4, cores: 4 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: windows-10-1909, vcpus: 2, hpet: false, enlightenments: none, phases: [{ phase: install, work: 200ms }, { phase: idle }] }
+  - { os: windows-server-2019, name: hpet, vcpus: 2, hpet: true, enlightenments: none, phases: [{ phase: disk-benchmark, duration: 400ms }] }
+  - { os: ubuntu-18.04, vcpus: 2, clocksource: acpi_pm, phases: [{ phase: ping-pong, hop: 40us, duration: 300ms }, { phase: idle }] }
+  - { os: windows-server-2019, name: stimer, vcpus: 2, enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time] }`,
+};
