@@ -148,7 +148,8 @@ const MAX_PREFIXED = 3;
  * (at least 3 letters or digits: "ubuntu" -> ubuntu-18.04, "windows10" -> both Windows 10
  * builds; edit distance alone offered windows-7 for "windows10" and nothing for "ubuntu");
  * else the one closest by Levenshtein distance (case-insensitive), when at most max(2, 40% of
- * the word's length) edits away; else none.
+ * the word's letters and digits) edits away; else none. (Counting the punctuation let "--history"
+ * reach "--host", 4 edits: an option's two dashes raised the limit by one.)
  */
 export function suggestions(word: string, candidates: Iterable<string>): string[] {
   const list = [...candidates];
@@ -162,7 +163,7 @@ export function suggestions(word: string, candidates: Iterable<string>): string[
     if (begun.length > 0 && begun.length <= MAX_PREFIXED) return begun;
   }
   const w = word.toLowerCase();
-  const limit = Math.max(2, Math.ceil(w.length * 0.4));
+  const limit = Math.max(2, Math.ceil(b.length * 0.4));
   let best: { c: string; d: number } | undefined;
   for (const c of list) {
     const d = editDistance(w, c.toLowerCase());

@@ -27,6 +27,22 @@ for (const [typed, want] of CASES)
     assert.deepEqual(suggestions(typed, OSES), want);
   });
 
+// A command's options: the two dashes are not letters the limit counts ("--history" is 4 edits from "--host").
+const SERVE_OPTIONS = ['--host', '--port', '--workers', '--data-dir', '--keep-runs', '--keep-days', '--help'];
+const OPTION_CASES: [string, string[]][] = [
+  ['--history', []],
+  ['--prot', ['--port']],
+  ['--hots', ['--host']],
+  ['--worker', ['--workers']],
+  ['--datadir', ['--data-dir']],
+  ['--keep-run', ['--keep-runs']],
+];
+
+for (const [typed, want] of OPTION_CASES)
+  test(`suggestions among options: "${typed}" -> ${want.length === 0 ? 'none' : want.join(', ')}`, () => {
+    assert.deepEqual(suggestions(typed, SERVE_OPTIONS), want);
+  });
+
 test('didYouMean says one name, two with "or", three with commas', () => {
   assert.equal(didYouMean('ubuntu', OSES), ' (did you mean "ubuntu-18.04"?)');
   assert.equal(didYouMean('windows10', OSES), ' (did you mean "windows-10-1903" or "windows-10-1909"?)');
