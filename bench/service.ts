@@ -18,7 +18,8 @@
  * The pool's workers keep both cores busy while /metrics renders, as in the service.
  *
  * Options: --pool-only (the pool figures only, not /metrics), --rounds N (timed runs per pool; 5),
- * --hosts N (hosts per variant of the pool's work; 8).
+ * --hosts N (hosts per variant of the pool's work; 8), --warmup N (untimed runs of the work per worker
+ * thread before the timed ones; 3).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -144,20 +145,42 @@ async function timedRun(pool: SimPool, scenario: Scenario): Promise<{ run: PoolR
 
 /**
  * The same run on each pool in turn (1, 2, 1, 2, ...: load from elsewhere hits both alike), after
- * one untimed run on each (the workers' JIT warm-up); every run's results must agree.
+ * untimed runs that warm every worker thread's JIT alike: `warmup` x the work per worker thread, so
+ * the 1-worker pool runs `warmup` times and the 2-worker pool 2 x `warmup` times (each of its workers
+ * runs half of a run). One untimed run per pool (the bench before) left TurboFan still compiling in
+ * the first timed rounds, most in the 2-worker pool, whose workers had each run half as much: V8's
+ * helper threads 88, 62, 48 ms in its first three rounds, 1-5 ms from the fourth (docs/PERF.md,
+ * "Twentieth session"). Every run's results must agree. Returns the timed runs and, per pool, the V8
+ * and libuv threads' CPU seconds in its last untimed run.
  */
-async function timeRuns(pools: readonly SimPool[], scenario: Scenario, rounds: number): Promise<PoolRun[][]> {
+async function timeRuns(
+  pools: readonly SimPool[],
+  scenario: Scenario,
+  rounds: number,
+  warmup: number,
+): Promise<{ runs: PoolRun[][]; lastWarm: (number | undefined)[] }> {
   const runs: PoolRun[][] = pools.map(() => []);
+  const lastWarm: (number | undefined)[] = pools.map(() => undefined);
   let totals = '';
-  for (let round = -1; round < rounds; round++) {
+  const check = (t: string): void => {
+    if (totals !== '' && t !== totals) throw new Error('results differ between pools');
+    totals = t;
+  };
+  const warmRuns = pools.map((p) => warmup * p.workers);
+  for (let k = 0; k < Math.max(...warmRuns); k++)
+    for (let i = 0; i < pools.length; i++) {
+      if (k >= warmRuns[i]) continue;
+      const r = await timedRun(pools[i], scenario);
+      check(r.totals);
+      lastWarm[i] = r.run.helpers;
+    }
+  for (let round = 0; round < rounds; round++)
     for (let i = 0; i < pools.length; i++) {
       const r = await timedRun(pools[i], scenario);
-      if (totals !== '' && r.totals !== totals) throw new Error('results differ between pools');
-      totals = r.totals;
-      if (round >= 0) runs[i].push(r.run);
+      check(r.totals);
+      runs[i].push(r.run);
     }
-  }
-  return runs;
+  return { runs, lastWarm };
 }
 
 async function renderWhileRunning(
@@ -220,7 +243,12 @@ const meanWait = (r: PoolRun): number => (r.workerWait ? sum(r.workerWait) / r.w
  * a core of its own, never idle), the wall-clock one less the waits for a core, and where each
  * pool's time went.
  */
-function printPoolFigures(runs1: readonly PoolRun[], runs2: readonly PoolRun[]): void {
+function printPoolFigures(
+  runs1: readonly PoolRun[],
+  runs2: readonly PoolRun[],
+  lastWarm: readonly (number | undefined)[],
+  warmup: number,
+): void {
   const wall1 = runs1.map((r) => r.wall);
   const wall2 = runs2.map((r) => r.wall);
   const perRound = wall1.map((w, i) => w / wall2[i]);
@@ -229,7 +257,8 @@ function printPoolFigures(runs1: readonly PoolRun[], runs2: readonly PoolRun[]):
   const v = throughputWork.variants;
   console.log(
     `pool throughput, ${v.length} variants x ${v[0].host.count} hosts x 4 guests, 30 simulated s, ${runs1.length} rounds ` +
-      `taking turns (1, 2, 1, 2, ...) after a warm-up run each, identical results:`,
+      `taking turns (1, 2, 1, 2, ...) after ${warmup} untimed run${warmup === 1 ? '' : 's'} of the work per worker thread ` +
+      `(${warmup} on the 1-worker pool, ${2 * warmup} on the 2-worker pool), identical results:`,
   );
   console.log(
     `  wall clock: 1 worker ${fmt(median(wall1), 2)} s (best ${fmt(best1, 2)}), 2 workers ${fmt(median(wall2), 2)} s ` +
@@ -263,11 +292,20 @@ function printPoolFigures(runs1: readonly PoolRun[], runs2: readonly PoolRun[]):
       `  ${label} ms per worker (medians): CPU ${ms((r) => (r.workerCpu ? sum(r.workerCpu) / n : undefined))}, ` +
         `waiting for a core ${ms((r) => (r.workerWait ? meanWait(r) : undefined))}; idle before its first task ` +
         `${ms(perWorker((w) => w.beforeMs))}, between tasks ${ms(perWorker((w) => w.gapsMs))} ` +
-        `(${runs[0].workers.map((w) => w.tasks).join(' + ')} tasks), after its last ${ms(perWorker((w) => w.tailMs))}; ` +
+        `(${runs[0].workers.map((w) => w.tasks).join(' + ')} tasks), after its last ${ms(perWorker((w) => w.tailMs))} ` +
+        `(the run's end after its last task ${ms((r) => Math.min(...r.workers.map((w) => w.tailMs)) / 1000)}, ` +
+        `the rest the workers' uneven ends); ` +
         `in the process: main thread CPU ${ms((r) => r.main)}, V8 and libuv threads ${ms((r) => r.helpers)}; ` +
         `other processes ${ms((r) => r.others)}`,
     );
   }
+  // The JIT's warm-up shows as V8's helper threads' CPU (TurboFan compiles on them): settled, a few ms a run.
+  const helperMs = (h: number | undefined): string => (h === undefined ? '?' : fmt(h * 1000, 0));
+  console.log(
+    `  V8 and libuv threads per run, ms (the JIT's compiles): 1 worker ${helperMs(lastWarm[0])} in its last untimed run, ` +
+      `then ${runs1.map((r) => helperMs(r.helpers)).join(', ')}; 2 workers ${helperMs(lastWarm[1])}, then ` +
+      `${runs2.map((r) => helperMs(r.helpers)).join(', ')}`,
+  );
 }
 
 const pct = (x: number, y: number): string => `${x >= y ? '+' : ''}${fmt((x / y - 1) * 100, 1)} %`;
@@ -277,6 +315,12 @@ const { values: opts } = benchArgs(
   {
     'pool-only': { type: 'boolean', default: false, help: 'the pool figures only, not /metrics' },
     rounds: { type: 'string', default: '5', value: 'N', help: 'timed pool runs per pool, taking turns' },
+    warmup: {
+      type: 'string',
+      default: '3',
+      value: 'N',
+      help: 'untimed warm-up per worker thread, in runs of the pool work (the 2-worker pool runs 2N times)',
+    },
     hosts: { type: 'string', default: '8', value: 'N', help: 'hosts per variant of the pool figures' },
   },
 );
@@ -294,10 +338,14 @@ const loadStart = loadavg()[0];
 console.log(`\nservice bench (${availableParallelism()} cores, load average (1 min) ${loadStart.toFixed(2)} at start)`);
 const pools = [new SimPool({ workers: 1 }), new SimPool({ workers: 2 })];
 await Promise.all(pools.map((p) => p.warm()));
-const [runs1, runs2] = await timeRuns(pools, throughputWork, rounds);
+const warmup = positive('warmup', opts.warmup);
+const {
+  runs: [runs1, runs2],
+  lastWarm,
+} = await timeRuns(pools, throughputWork, rounds, warmup);
 await Promise.all(pools.map((p) => p.close()));
 const loadPool = loadavg()[0];
-printPoolFigures(runs1, runs2);
+printPoolFigures(runs1, runs2, lastWarm, warmup);
 console.log(`  load average (1 min): ${loadStart.toFixed(2)} at start, ${loadPool.toFixed(2)} after the pool runs`);
 // Other processes' CPU in the runs: on a quiet machine the workers wait for a core only while this
 // process's main thread and V8's threads take one.

@@ -37,7 +37,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
       '--boot',
     ],
   },
-  { script: 'service', options: ['--pool-only', '--rounds N'] },
+  { script: 'service', options: ['--pool-only', '--rounds N', '--hosts N', '--warmup N'] },
   { script: 'metricsCeiling', options: ['--max-series N', '--renders N'] },
   { script: 'profileSummary', options: ['--top N'] },
   { script: 'hostile', options: [] },
