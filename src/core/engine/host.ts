@@ -228,12 +228,13 @@ export class HostSimulation extends HostState {
 
   /**
    * The share changed at `now`: vCPU `w` halted or woke, `before` vCPUs were runnable. Processor
-   * sharing gives every runnable vCPU the new share from now on (a CFS run queue's fair share, at equal
-   * weights: kernel/sched/fair.c update_curr, place_entity). The service clock moves to now at the old
-   * share; each vCPU last advanced since the previous change keeps its reading at Vf.T (Vf.SERVICE:
-   * progress and resumeTime read it while T < shareSince); and the other running vCPUs are re-keyed,
-   * their work-counted due times having been worked out at the old share (events.ts, resumeTime). A
-   * vCPU whose host tick is not drawn yet has just started running: its waker re-keys it.
+   * sharing gives every runnable vCPU the new share from now on (CFS's "ideal, precise multi-tasking
+   * CPU", each task at 1/nr_running speed: Documentation/scheduler/sched-design-CFS.rst, section 1;
+   * equal weights). The service clock moves to now at the old share; each vCPU last advanced since the
+   * previous change keeps its reading at Vf.T (Vf.SERVICE: progress and resumeTime read it while
+   * T < shareSince); and the other running vCPUs are re-keyed, their work-counted due times having
+   * been worked out at the old share (events.ts, resumeTime). A vCPU whose host tick is not drawn yet
+   * has just started running: its waker re-keys it.
    */
   protected shareChanged(w: number, before: number): void {
     const c = this.config.cores;
