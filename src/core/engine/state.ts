@@ -462,7 +462,6 @@ export abstract class HostState {
    */
   serviceNs = DOUBLE_ZERO;
   shareSince = DOUBLE_ZERO;
-
   /**
    * A halted vCPU becomes runnable (`run`), or a running one halts (the background clocks count guest
    * time: a halt stops them, issue #14); the share changes when runnable > cores before or after.
@@ -494,22 +493,21 @@ export abstract class HostState {
    * When running vCPU `v` resumes guest work, into `resumeAt`: the time it was advanced to (Vf.T) plus
    * the wall ns the exit time it owes takes - its debt and the exits' host ns since that advance
    * (machine.vcpuHostNs, moved into the debt by the next one) - at its share of a core, as
-   * HostSimulation.progress pays them (owed root-mode time D takes D / share wall ns). When the share
-   * changed since T, the service it had until then paid part of D (or, past D, did guest work) and
-   * the rest counts from the change at the present share: exact piecewise (sharebooks). The one home
-   * of that start: the event walk (events.ts) and the work end times (workEndTime, phases.ts
-   * chunkEndTime, workloadGuest.ts workloadDynTime) count from it (docs/MODEL.md section 3).
+   * HostSimulation.progress pays them (D takes D / share wall ns; piecewise: resumeAcrossChange). The one
+   * home of that start: the walk (events.ts), workEndTime, phases.ts chunkEndTime, workloadDynTime.
    */
   resumeTime(v: number): void {
     const b = v * Vf.STRIDE;
-    const owed = this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v];
-    if (this.vf[b + Vf.T] >= this.shareSince) {
-      this.owedWallNs = owed / this.share();
-      this.resumeAt = this.vf[b + Vf.T] + this.owedWallNs;
-    } else {
-      this.owedWallNs = (owed - (this.serviceNs - this.vf[b + Vf.SERVICE])) / this.share();
-      this.resumeAt = this.shareSince + this.owedWallNs;
-    }
+    if (this.vf[b + Vf.T] < this.shareSince) return this.resumeAcrossChange(v);
+    this.owedWallNs = (this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v]) / this.share();
+    this.resumeAt = this.vf[b + Vf.T] + this.owedWallNs;
+  }
+  /** resumeTime when the share changed since T: the service until then paid part of the owed time (or did work). */
+  private resumeAcrossChange(v: number): void {
+    const b = v * Vf.STRIDE;
+    const owed = this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v] - (this.serviceNs - this.vf[b + Vf.SERVICE]);
+    this.owedWallNs = owed / this.share();
+    this.resumeAt = this.shareSince + this.owedWallNs;
   }
 
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
