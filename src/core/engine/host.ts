@@ -226,6 +226,31 @@ export class HostSimulation extends HostState {
 
   // ---------------------------------------------------------------- time
 
+  /**
+   * The share changed at `now`: vCPU `w` halted or woke, `before` vCPUs were runnable. Processor
+   * sharing gives every runnable vCPU the new share from now on (CFS's "ideal, precise multi-tasking
+   * CPU", each task at 1/nr_running speed: Documentation/scheduler/sched-design-CFS.rst, section 1;
+   * equal weights). The service clock moves to now at the old share; each vCPU last advanced since the
+   * previous change keeps its reading at Vf.T (Vf.SERVICE: progress and resumeTime read it while
+   * T < shareSince); and the other running vCPUs are re-keyed, their work-counted due times having
+   * been worked out at the old share (events.ts, resumeTime). A vCPU whose host tick is not drawn yet
+   * has just started running: its waker re-keys it.
+   */
+  protected shareChanged(w: number, before: number): void {
+    const c = this.config.cores;
+    const old = before <= c ? 1 : c / before;
+    const since = this.shareSince;
+    const s0 = this.serviceNs;
+    this.serviceNs = s0 + (this.now - since) * old;
+    this.shareSince = this.now;
+    for (let u = 0; u < this.n; u++) {
+      const b = u * Vf.STRIDE;
+      if (this.vf[b + Vf.T] >= since) this.vf[b + Vf.SERVICE] = s0 + (this.vf[b + Vf.T] - since) * old;
+      if (u === w || this.mode(u) === Mode.HALT || this.vf[b + Vf.NEXT_HOST_TICK] === Infinity) continue;
+      if (this.stoppedAtNs[this.vi[u * Vi.STRIDE + Vi.GUEST_OF]] < 0) this.reschedule(u);
+    }
+  }
+
   /** Bring vCPU `v` forward to `this.now`: guest progress, CR8 traffic, exit debt, then host ticks. */
   advance(v: number): void {
     const time = this.now;
@@ -297,7 +322,11 @@ export class HostSimulation extends HostState {
     if (m.isStopped(v)) return;
     const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     // Processor sharing: the vCPU's thread gets its share of a core, in root mode as in guest mode.
-    const share = this.share();
+    // When the share changed since `from`, its CPU is the service clock's since then (exact piecewise)
+    // and `share` the interval's mean (rootUntil and guestFraction below spread it evenly: sharebooks).
+    let share = this.share();
+    if (from < this.shareSince)
+      share = (this.serviceNs + (time - this.shareSince) * share - this.vf[v * Vf.STRIDE + Vf.SERVICE]) / (time - from);
     let wall = (time - from) * share;
     // A halted vCPU's debt is root-mode work its thread does before it blocks (KVM handles the HLT
     // exit, then vcpu_block -> kvm_vcpu_halt -> kvm_vcpu_block schedules it out, arch/x86/kvm/x86.c;

@@ -134,7 +134,9 @@ export const enum Vf {
   CLOCK_PERIOD = 25,
   /** The phase's %cr8 accesses per busy guest ns (0: the guest does not use %cr8), set when it starts. */
   CR8_PER_NS = 26,
-  STRIDE = 27,
+  /** The host's service clock at Vf.T, written when the share changes after T (HostSimulation.shareChanged). */
+  SERVICE = 27,
+  STRIDE = 28,
 }
 
 /** Per-vCPU integers (`vi`). */
@@ -442,6 +444,8 @@ export abstract class HostState {
   abstract drainDeliveries(): void;
   /** Re-key vCPU `v` at its next event. */
   abstract reschedule(v: number): void;
+  /** The share changed at `now` (vCPU `v` halted or woke; `before`: the runnable count before): re-key the others. */
+  protected abstract shareChanged(v: number, before: number): void;
 
   // ------------------------------------------------------ host cores
 
@@ -452,45 +456,58 @@ export abstract class HostState {
   }
 
   /**
-   * A halted vCPU becomes runnable (`run`), or a running one halts. (The background-activity clock,
-   * Vf.BG_IO_LEFT and Vf.BG_IPI_LEFT, counts the vCPU's guest time, so a halt stops it by itself: no
-   * deadline falls due in a halt to fire at the wake-up, issue #14.)
+   * The host's service clock (processor sharing's virtual time; CFS's vruntime at equal weights, fair.c
+   * update_curr): the integral of share() over time as of `shareSince`, when the share last changed
+   * (since then it grows at share()). A vCPU advanced before that had serviceNs - Vf.SERVICE of it.
+   */
+  serviceNs = DOUBLE_ZERO;
+  shareSince = DOUBLE_ZERO;
+  /**
+   * A halted vCPU becomes runnable (`run`), or a running one halts (the background clocks count guest
+   * time: a halt stops them, issue #14); the share changes when runnable > cores before or after.
    */
   setRunnable(v: number, run: boolean): void {
     const b = v * Vf.STRIDE;
+    const c = this.config.cores;
     if (run) {
       if (this.mode(v) !== Mode.HALT) return;
-      this.runnable++;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
       // The vCPU thread is scheduled in again after its halt (kvm_vcpu_block): kvm_sched_in ->
       // vmx_sched_in (svm_sched_in) -> shrink_ple_window (vmx/pauseLoop.ts).
       const ple = this.config.traits.ple;
       if (ple !== null)
         this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);
+      if (++this.runnable > c) this.shareChanged(v, this.runnable - 1);
     } else if (this.mode(v) !== Mode.HALT) {
-      this.runnable--;
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
       this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
+      if (--this.runnable >= c) this.shareChanged(v, this.runnable + 1);
     }
   }
 
   /** Set by resumeTime: a field, not a return (a double returned by a call not inlined is boxed). */
   resumeAt = DOUBLE_ZERO;
-  /** Set by resumeTime: the wall ns the exit time owed takes at the vCPU's share (below 0: a credit). */
+  /** Set by resumeTime: resumeAt less the point it counts from (T, or shareSince), wall ns (below 0: a credit). */
   owedWallNs = DOUBLE_ZERO;
   /**
    * When running vCPU `v` resumes guest work, into `resumeAt`: the time it was advanced to (Vf.T) plus
    * the wall ns the exit time it owes takes - its debt and the exits' host ns since that advance
    * (machine.vcpuHostNs, moved into the debt by the next one) - at its share of a core, as
-   * HostSimulation.progress pays them (processor sharing: owed root-mode time D takes D / share wall
-   * ns). The one home of that start: the event walk (events.ts) and the work end times (workEndTime,
-   * phases.ts chunkEndTime, workloadGuest.ts workloadDynTime) count from it. (Until books3 they added
-   * the owed time whole: with share < 1 work-counted events fell due early, docs/MODEL.md section 3.)
+   * HostSimulation.progress pays them (D takes D / share wall ns; piecewise: resumeAcrossChange). The one
+   * home of that start: the walk (events.ts), workEndTime, phases.ts chunkEndTime, workloadDynTime.
    */
   resumeTime(v: number): void {
     const b = v * Vf.STRIDE;
+    if (this.vf[b + Vf.T] < this.shareSince) return this.resumeAcrossChange(v);
     this.owedWallNs = (this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v]) / this.share();
     this.resumeAt = this.vf[b + Vf.T] + this.owedWallNs;
+  }
+  /** resumeTime when the share changed since T: the service until then paid part of the owed time (or did work). */
+  private resumeAcrossChange(v: number): void {
+    const b = v * Vf.STRIDE;
+    const owed = this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[v] - (this.serviceNs - this.vf[b + Vf.SERVICE]);
+    this.owedWallNs = owed / this.share();
+    this.resumeAt = this.shareSince + this.owedWallNs;
   }
 
   /** Set by progressRate: a field, not a return (a fraction returned by a call not inlined is boxed). */
@@ -526,8 +543,7 @@ export abstract class HostState {
     const b = v * Vf.STRIDE;
     if (this.mode(v) !== Mode.RUN || this.vf[b + Vf.RAISED_END] !== Infinity) return Infinity;
     this.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
-    const from = this.resumeAt;
-    return from + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
+    return this.resumeAt + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
   }
 
   hostTickPeriod(): number {
