@@ -16,7 +16,7 @@ import { Ev, firstDue, nextEventTime } from '../../src/core/engine/events.js';
 import { G8, Gf, Mode, V8, Vf, WL, WL_DYN_LEFT, Worker } from '../../src/core/engine/state.js';
 import { chunkEndTime } from '../../src/core/guests/phases.js';
 import { workloadDynTime } from '../../src/core/guests/workloadGuest.js';
-import { firstHost } from '../support/hosts.js';
+import { firstHost, sysbenchWorkloadYaml } from '../support/hosts.js';
 
 /** A 1-vCPU Ubuntu guest computing flat out on 4 cores: no %cr8 stream, no PAUSE loop, no background activity. */
 const COMPUTE = `name: overcommit-books
@@ -94,13 +94,7 @@ test('overcommitted core (property): at the walk time of work-counted guest ns t
 });
 
 test('overcommitted core (property): a workload profile owes D ns of exit time: its next HLT or IPI is D / share wall ns later', () => {
-  const yaml = `name: wl-overcommit
-host: { cpu: xeon-e5-2667v4, cores: 16 }
-hypervisor: { policy: kvm }
-guests:
-  - workload: ../data/workloads/sysbench-kvm-2020.yaml
-duration: 1s
-`;
+  const yaml = sysbenchWorkloadYaml('wl-overcommit');
   fc.assert(
     fc.property(
       fc.double({ min: 0, max: 50_000, noNaN: true }),

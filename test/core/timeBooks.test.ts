@@ -26,7 +26,7 @@ import { spinRun } from '../../src/core/guests/spin.js';
 import { workloadRun } from '../../src/core/guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { pauseLoopExitTsc } from '../../src/core/vmx/pauseLoop.js';
-import { firstHost } from '../support/hosts.js';
+import { firstHost, sysbenchWorkloadYaml } from '../support/hosts.js';
 
 function hostOf(yaml: string): HostSimulation {
   return firstHost(yaml, 'scenarios/time-books.yaml');
@@ -52,13 +52,7 @@ const walls = fc.array(
 );
 
 test('workloadRun books (property): exit time charged = what the exits that ran cost; carries in [0, 1)', () => {
-  const yaml = `name: wl-books
-host: { cpu: xeon-e5-2667v4, cores: 16 }
-hypervisor: { policy: kvm }
-guests:
-  - workload: ../data/workloads/sysbench-kvm-2020.yaml
-duration: 1s
-`;
+  const yaml = sysbenchWorkloadYaml('wl-books');
   let ran = 0;
   fc.assert(
     fc.property(walls, (ws) => {

@@ -31,6 +31,21 @@ duration: 1s
 }
 
 /**
+ * A scenario of one guest replaying the sysbench workload profile (data/workloads/sysbench-kvm-2020.yaml)
+ * on a 16-core Xeon under KVM, for 1 s: the workload books' tests (timeBooks, overcommitBooks). Its
+ * path is relative to the scenario, which the tests read as `scenarios/NAME.yaml`.
+ */
+export function sysbenchWorkloadYaml(name: string): string {
+  return `name: ${name}
+host: { cpu: xeon-e5-2667v4, cores: 16 }
+hypervisor: { policy: kvm }
+guests:
+  - workload: ../data/workloads/sysbench-kvm-2020.yaml
+duration: 1s
+`;
+}
+
+/**
  * Two mixed hosts on which isrEnd's fused operations meet every path (test/core/isrEndFusion's and
  * isrHaltFusion's fused-vs-unfused runs): bhyve 12.1 with the idle fleet's guests and an install (every
  * %cr8 access exits), and KVM on an APICv Xeon with Windows on each clock source and Linux in ping-pong.
