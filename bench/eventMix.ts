@@ -2,10 +2,9 @@
  * The engine's event mix per phase (docs/PERF.md, "Fifteenth session"): one guest (or one bench fleet)
  * run alone, and its engine events counted by the kind that ran (HostSimulation.kindTally, as
  * bench/run.ts counts its mix; HOST_TICK is a wake-up that ran no kind), with the CPU seconds the run
- * took, the wake-ups that ran nothing and were folded into the event after them (no heap pop:
- * HostSimulation.processVcpu), and the engine events that ran on without a heap round trip, their
- * vCPU still the earliest (counted events, no pop: HostSimulation.runOnTally, twentieth session).
- * Counts, not rates: they do not depend on the machine's load, so two builds compare exactly.
+ * took, and the wake-ups that ran nothing and were folded into the event after them (no heap pop:
+ * HostSimulation.processVcpu). Counts, not rates: they do not depend on the machine's load, so two
+ * builds compare exactly.
  *
  *   node dist/bench/eventMix.js                    # every case, 10 simulated seconds
  *   node dist/bench/eventMix.js --case ubuntu-build --seconds 30
@@ -103,8 +102,6 @@ for (const id of ids) {
   HostSimulation.kindTally = tally;
   const folds = new Float64Array(1);
   HostSimulation.foldTally = folds;
-  const runOns = new Float64Array(1);
-  HostSimulation.runOnTally = runOns;
   let events = 0;
   const c0 = cpuSeconds();
   for (const variant of variants) {
@@ -115,7 +112,6 @@ for (const id of ids) {
   const cpu = cpuSeconds() - c0;
   HostSimulation.kindTally = null;
   HostSimulation.foldTally = null;
-  HostSimulation.runOnTally = null;
   const total = tally.reduce((a, b) => a + b, 0);
   if (total !== events) throw new Error(`${id}: the tally (${total}) is not the engine's event count (${events})`);
   const parts = [...tally.keys()]
@@ -124,8 +120,7 @@ for (const id of ids) {
     .map((k) => `${EV_NAMES[k]} ${tally[k]}`);
   console.log(
     `${id} (${CASES[id]}): ${total} engine events, ${cpu.toFixed(2)} CPU-s; ` +
-      `${folds[0]} wake-ups that ran nothing folded into the event after them; ` +
-      `${runOns[0]} events (${((runOns[0] / total) * 100).toFixed(1)} %) ran on without a heap round trip`,
+      `${folds[0]} wake-ups that ran nothing folded into the event after them`,
   );
   console.log(`  ${parts.join(', ')}`);
 }

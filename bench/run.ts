@@ -215,11 +215,10 @@ for (let i = 0; i < selected.length; i++) {
   console.log(`event mix, ${selected[i].label}: ${parts.join(', ')}`);
 }
 console.log(
-  'engine events: events the engine executed one by one (one kind run on one vCPU, or a host-tick wake-up, ' +
-    'HOST_TICK above: a pop of the event heap, or, while the vCPU stays the earliest, a run-on without one; a ' +
-    'wake-up that ran nothing while its vCPU stayed the earliest is folded into the event after it and not counted: ' +
-    'dist/bench/eventMix.js counts both); %cr8 pairs and host ticks fast-forwarded in bulk are guest events, not ' +
-    'engine events',
+  'engine events: events the engine executed one by one (a pop of the event heap: one kind run on one vCPU, or a ' +
+    'host-tick wake-up, HOST_TICK above; a wake-up that ran nothing while its vCPU stayed the earliest is folded into ' +
+    'the event after it, no pop: dist/bench/eventMix.js counts them); %cr8 pairs and host ticks fast-forwarded in bulk ' +
+    'are guest events, not engine events',
 );
 console.log(
   'targets (#16): engine events >= 3 % of the ceiling (idle fleet, install bhyve-12.1); vCPU-s per wall-s ' +

@@ -32,16 +32,12 @@ export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
  * Pure: no I/O. Hot paths use typed arrays only; no closure or object per event.
  */
 export class HostSimulation extends HostState {
-  /**
-   * Engine events: one per kind run (and per wake-up that ran none and was not folded into the next:
-   * foldWakeUp), whether it came from a heap pop or ran on in processVcpu without one (runOn); CR8
-   * accesses fast-forwarded are counted by the machine.
-   */
+  /** Events processed one by one; CR8 accesses fast-forwarded are counted by the machine. */
   events = 0;
   /**
-   * Diagnostics (bench/run.ts, bench/eventMix.ts): when set, every engine event is tallied here by the
-   * kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none and was not folded into the next:
-   * foldTally), over all hosts of the thread.
+   * Diagnostics (bench/run.ts, bench/eventMix.ts): when set, every engine event (a heap pop) is tallied
+   * here by the kind that ran (an Ev; Ev.HOST_TICK for a wake-up that ran none and was not folded into
+   * the next: foldTally), over all hosts of the thread.
    */
   static kindTally: Float64Array | null = null;
   /**
@@ -54,17 +50,6 @@ export class HostSimulation extends HostState {
    * event of its own, as before the fifteenth session: test/engine/fold.test.ts compares the two.
    */
   static foldWakeUps = true;
-  /**
-   * Diagnostics (bench/eventMix.ts): when set, its [0] counts the engine events that ran on in
-   * processVcpu without a heap round trip (runOn: the vCPU still the earliest), all hosts.
-   */
-  static runOnTally: Float64Array | null = null;
-  /**
-   * Run a vCPU's next event in processVcpu, without re-keying and popping it, while it stays the
-   * earliest (runOn). Off, every engine event is a heap pop, as before the twentieth session:
-   * test/engine/runOn.test.ts compares the two.
-   */
-  static runOnEvents = true;
   private stepNo = 0;
   private deliveredSeen = 0;
   /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
@@ -81,7 +66,7 @@ export class HostSimulation extends HostState {
    * absolute time is past the small-integer range, and V8 boxes a double argument, an allocation).
    */
   private firstTick = 0.5;
-  /** advanceTo's bound, for processVcpu's folds and run-ons (a field: a double argument is boxed). */
+  /** advanceTo's bound, for processVcpu's folded wake-ups (a field: a double argument is boxed). */
   private untilNs = 0.5;
 
   constructor(config: HostConfig) {
@@ -155,11 +140,6 @@ export class HostSimulation extends HostState {
    * the earliest (foldWakeUp): the loop goes on at its next time, without a pop of the heap. The same
    * steps run at the same times in the same order as when each wake-up was its own event, so results
    * are the same; only the engine-event count (heap pops) and the work between the steps differ.
-   *
-   * Likewise an event that ran a kind (or drained deliveries) runs on here at the vCPU's next time when
-   * the vCPU stays the heap's root before advanceTo's bound (runOn): the pop would return it. A tick's
-   * TIMER and its ISR_END a few microseconds later are the common pair (docs/PERF.md, twentieth
-   * session). It is counted in `events` here, as advanceTo counts a pop: the count is the same.
    */
   private processVcpu(v: number): void {
     const m = this.machine;
@@ -188,15 +168,7 @@ export class HostSimulation extends HostState {
       if (fold && this.foldWakeUp(v)) continue;
       const tally = HostSimulation.kindTally;
       if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
-      if (fold) return; // foldWakeUp has re-keyed it
-      if (!HostSimulation.runOnEvents) this.reschedule(v);
-      else if (this.keyNext(v) && this.runOn(v)) {
-        // The event advanceTo would count after the pop; nothing between the pop and here reads it.
-        this.events++;
-        const runOns = HostSimulation.runOnTally;
-        if (runOns !== null) runOns[0]++;
-        continue;
-      }
+      if (!fold) this.reschedule(v);
       return;
     }
   }
@@ -219,29 +191,13 @@ export class HostSimulation extends HostState {
       this.heap.remove(v);
       return false;
     }
-    this.heap.key[v] = Math.max(k, this.vf[b + Vf.T]);
-    if (this.runOn(v)) {
-      const folds = HostSimulation.foldTally;
-      if (folds !== null) folds[0]++;
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * With `v`'s next time just written in the heap's key array: when `v` stays the heap's root (before
-   * both children, ties broken by index as the heap breaks them: EventHeap.keepsRoot) at a time before
-   * advanceTo's bound, the next pop would return `v` at that time. Then the heap holds as it is; set
-   * the event's time there (as advanceTo does after its pop) and return true. Otherwise re-key `v`
-   * (the heap moves it down, or another vCPU re-keyed during the step is now the earliest) and return
-   * false. Nothing advanceTo does between two pops is skipped: it counts the event (the caller does),
-   * tests the bound and sets the time.
-   */
-  private runOn(v: number): boolean {
     const heap = this.heap;
+    heap.key[v] = Math.max(k, this.vf[b + Vf.T]);
     if (heap.key[v] < this.untilNs && heap.keepsRoot(v)) {
       this.now = heap.key[v];
       this.machine.clockNs = heap.key[v];
+      const folds = HostSimulation.foldTally;
+      if (folds !== null) folds[0]++;
       return true;
     }
     heap.rekey(v);
@@ -250,17 +206,9 @@ export class HostSimulation extends HostState {
 
   /** Re-key vCPU `v` in the heap at its next event (or take it out when nothing is pending). */
   reschedule(v: number): void {
-    if (this.keyNext(v)) this.heap.rekey(v);
-  }
-
-  /**
-   * reschedule's first part: `v`'s next time written in the heap's key array and true, or `v` taken
-   * out of the heap (stopped, or nothing pending) and false.
-   */
-  private keyNext(v: number): boolean {
     if (this.machine.isStopped(v)) {
       this.heap.remove(v);
-      return false;
+      return;
     }
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
     if (this.mode(v) !== Mode.HALT && this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] === Infinity)
@@ -269,12 +217,11 @@ export class HostSimulation extends HostState {
     // a call (each would be a boxed number, an allocation per event).
     walkNextEvent(this, v);
     const k = this.walkNext;
-    if (k === Infinity) {
-      this.heap.remove(v);
-      return false;
+    if (k === Infinity) this.heap.remove(v);
+    else {
+      this.heap.key[v] = Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]);
+      this.heap.rekey(v);
     }
-    this.heap.key[v] = Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]);
-    return true;
   }
 
   // ---------------------------------------------------------------- time
