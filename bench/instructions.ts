@@ -14,7 +14,7 @@
  *
  * --predictable runs node under valgrind with V8's --predictable --single-threaded: no compiler or GC
  * threads, so the count no longer depends on when they ran. Two runs of one build then agree to
- * ~0.06 M instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
+ * ~1 M instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
  * session): an A/B of a few percent or less needs one run per build, not medians over many. It counts
  * V8 compiling on the main thread, as it does then; compare builds in the same mode only.
  */
