@@ -11,6 +11,12 @@
  * too (its compiler threads, the GC): run to run, a count moves by ~0.2 G instructions, i.e. ~25 per
  * event over the idle fleet's 1500 s (8.2 M events). Valgrind runs ~50x slower than node: the idle
  * fleet's 1500 s take ~5-15 minutes per build.
+ *
+ * --predictable runs node under valgrind with V8's --predictable --single-threaded: no compiler or GC
+ * threads, so the count no longer depends on when they ran. Two runs of one build then agree to
+ * ~1 M instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
+ * session): an A/B of a few percent or less needs one run per build, not medians over many. It counts
+ * V8 compiling on the main thread, as it does then; compare builds in the same mode only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +36,11 @@ const { values: opts, positionals } = benchArgs(
       default: '1500',
       value: 'S',
       help: `simulated seconds of the long run (the short one: ${SHORT_SECONDS})`,
+    },
+    predictable: {
+      type: 'boolean',
+      default: false,
+      help: "node under valgrind with V8's --predictable --single-threaded: counts repeat to ~0.01 %",
     },
     one: { type: 'string', value: 'DIR', help: "(internal) run the case's hosts of build DIR once, print its events" },
   },
@@ -84,6 +95,7 @@ function counted(dir: string, secs: number): { events: number; instructions: num
       '--smc-check=all-non-file', // V8 writes the code it runs
       '--cachegrind-out-file=/dev/null',
       process.execPath,
+      ...(opts.predictable ? ['--predictable', '--single-threaded'] : []),
       fileURLToPath(import.meta.url),
       '--one',
       dir,
@@ -118,7 +130,8 @@ if (opts.one !== undefined) {
     }
   }
   console.log(
-    `instructions per engine event, case ${opts.case}: (${seconds} s run - ${SHORT_SECONDS} s run) / their events, valgrind`,
+    `instructions per engine event, case ${opts.case}: (${seconds} s run - ${SHORT_SECONDS} s run) / their events, valgrind` +
+      (opts.predictable ? ', V8 --predictable --single-threaded' : ''),
   );
   let first = 0;
   for (const dir of positionals) {
