@@ -143,14 +143,17 @@ export class HostSimulation extends HostState {
    */
   private processVcpu(v: number): void {
     const m = this.machine;
+    // The common path only: the stop, a new report, the fold and the tally are calls out of line, so
+    // that TurboFan's inlining budget for this function (max_inlined_bytecode_size_cumulative, V8's
+    // src/compiler/js-inlining-heuristic.cc) goes to advance, dispatch and drainDeliveries
+    // (docs/PERF.md, twentieth session, second round).
     for (;;) {
       this.stepNo++;
       m.beginStep(this.stepNo);
       this.deliveredSeen = 0;
       this.advance(v);
       if (m.isStopped(v)) {
-        this.noteStops();
-        this.reschedule(v);
+        this.stoppedStep(v);
         return;
       }
       const kind = firstDue(this, v);
@@ -163,14 +166,29 @@ export class HostSimulation extends HostState {
         !(this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length);
       this.drainDeliveries();
       if (m.debugChecks) m.checkAllInvariants();
-      this.noteStops();
-      const fold = quiet && HostSimulation.foldWakeUps;
-      if (fold && this.foldWakeUp(v)) continue;
-      const tally = HostSimulation.kindTally;
-      if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
-      if (!fold) this.reschedule(v);
+      // noteStops' own first test, here: a vCPU stops only with a new report.
+      if (m.violations.length + m.entryFailures.length !== this.reportsSeen) this.noteStops();
+      if (quiet && HostSimulation.foldWakeUps) {
+        if (this.foldWakeUp(v)) continue;
+        if (HostSimulation.kindTally !== null) HostSimulation.tallyKind(kind);
+        return;
+      }
+      if (HostSimulation.kindTally !== null) HostSimulation.tallyKind(kind);
+      this.reschedule(v);
       return;
     }
+  }
+
+  /** processVcpu's stop path (out of line: cold): vCPU `v` is stopped after its advance. */
+  private stoppedStep(v: number): void {
+    this.noteStops();
+    this.reschedule(v);
+  }
+
+  /** Diagnostics (kindTally set): the engine event that ran `kind` (-1: none, tallied as Ev.HOST_TICK). */
+  private static tallyKind(kind: number): void {
+    const tally = HostSimulation.kindTally;
+    if (tally !== null) tally[kind === -1 ? Ev.HOST_TICK : kind]++;
   }
 
   /**
