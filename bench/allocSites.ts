@@ -29,6 +29,7 @@ const WARMUP: Record<CaseId, number> = {
   'idle-fleet': 10,
   'busy-fleet': 10,
   'big-host': 120,
+  'overcommit-host': 10,
 };
 
 const { values: opts } = benchArgs(

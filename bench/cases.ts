@@ -1,9 +1,9 @@
 /**
  * The engine bench's cases (bench/run.ts, bench/alloc.ts): the seed's Windows 10 install under
- * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet, a busy fleet and one big host, each a scenario and
- * the variants a case runs. The big host keeps the engine honest where a host queues hundreds of vCPUs
- * (a linear scan of the event queue was x1.01-1.03 on the fleets' 7-vCPU hosts and x0.74 there:
- * docs/perf/history.md, sixteenth session, second round).
+ * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet, a busy fleet, one big host and matrix.yaml's
+ * overcommitted host, each a scenario and the variants a case runs. The big host keeps the engine
+ * honest where a host queues hundreds of vCPUs (a linear scan of the event queue was x1.01-1.03 on the
+ * fleets' 7-vCPU hosts and x0.74 there: docs/perf/history.md, sixteenth session, second round).
  */
 import { join } from 'node:path';
 import { loadScenarioFile, parseScenario } from '../src/scenario/load.js';
@@ -17,6 +17,7 @@ export const CASES = {
   'idle-fleet': 'idle mixed fleet, 6 hosts x 7 vCPUs, 60 s, 2 policies',
   'busy-fleet': 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
   'big-host': 'one big host, 4 idle guests x 64 vCPUs, 60 s, kvm',
+  'overcommit-host': "matrix.yaml's overcommitted host, 21 vCPUs on 4 cores, 60 s, bhyve-tpr-v1",
 } as const;
 export type CaseId = keyof typeof CASES;
 
@@ -70,6 +71,29 @@ duration: 60s
   'bench-big-host.yaml',
 );
 
+/**
+ * The overcommitted host of test/fixtures/scenarios/good/matrix.yaml (its first variant): the share
+ * changes at every halt and wake-up, so shareChanged's re-keys show here (rekeyonce, issue #16).
+ */
+const overcommitHost = parseScenario(
+  `name: bench-overcommit-host
+seed: 1
+host: { cpu: i7-2620M, cores: 4 }
+hypervisor: { policy: bhyve-tpr-v1 }
+guests:
+  - os: windows-10-1909
+    count: 10
+    vcpus: 2
+    phases:
+      - { phase: boot, duration: 30s }
+      - { phase: build, work: 2m }
+      - { phase: idle }
+  - { os: ubuntu-18.04, name: linux, memory: 1GiB }
+duration: 60s
+`,
+  'bench-overcommit-host.yaml',
+);
+
 const variantOf = (s: Scenario, name: string): ScenarioVariant => {
   const v = s.variants.find((x) => x.name === name);
   if (v === undefined) throw new Error(`no variant ${name} in ${s.name}`);
@@ -83,4 +107,5 @@ export const scenarios: Record<CaseId, { scenario: Scenario; variants: readonly 
   'idle-fleet': { scenario: idleFleet, variants: idleFleet.variants },
   'busy-fleet': { scenario: busyFleet, variants: busyFleet.variants },
   'big-host': { scenario: bigHost, variants: bigHost.variants },
+  'overcommit-host': { scenario: overcommitHost, variants: overcommitHost.variants },
 };
