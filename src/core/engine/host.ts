@@ -68,18 +68,6 @@ export class HostSimulation extends HostState {
   private firstTick = 0.5;
   /** advanceTo's bound, for processVcpu's folded wake-ups (a field: a double argument is boxed). */
   private untilNs = 0.5;
-  /**
-   * Defer shareChanged's re-keys to the end of the event (rekeyonce, issue #16): set, advanceTo's loop
-   * marks the vCPUs and flushRekeys re-keys each once. Off, each share change re-keys them at once, as
-   * before: test/core/rekeyOnce.test.ts runs the two in lockstep.
-   */
-  deferRekeys = true;
-  /** Set while advanceTo runs with deferRekeys: shareChanged marks instead of re-keying (direct callers, tests, stay immediate). */
-  private deferring = false;
-  /** The vCPUs marked for a re-key in this event (rekeyList[0..rekeyCount)), each once (rekeyMark). */
-  private readonly rekeyMark: Uint8Array = new Uint8Array(this.n);
-  private readonly rekeyList: Int32Array = new Int32Array(this.n);
-  private rekeyCount = 0;
 
   constructor(config: HostConfig) {
     super(config);
@@ -99,7 +87,6 @@ export class HostSimulation extends HostState {
   advanceTo(untilNs: number): void {
     const heap = this.heap;
     this.untilNs = untilNs;
-    this.deferring = this.deferRekeys;
     // The root's time is read from the key array here, not returned by a heap method: a double
     // returned by a call V8 does not inline is boxed, and whether TurboFan inlines a method of more
     // than 27 bytes of bytecode depends on the feedback it read (in about 1 process in 300 it left
@@ -115,12 +102,7 @@ export class HostSimulation extends HostState {
     }
     this.now = untilNs;
     this.machine.clockNs = untilNs;
-    // Each advance is an event of its own for the re-keys: the next one changes the state they read.
-    for (let v = 0; v < this.n; v++) {
-      this.advance(v);
-      if (this.rekeyCount !== 0) this.flushRekeys();
-    }
-    this.deferring = false;
+    for (let v = 0; v < this.n; v++) this.advance(v);
   }
 
   /** All guests finished their work-bound phases (or stopped). */
@@ -186,8 +168,6 @@ export class HostSimulation extends HostState {
       if (m.debugChecks) m.checkAllInvariants();
       // noteStops' own first test, here: a vCPU stops only with a new report.
       if (m.violations.length + m.entryFailures.length !== this.reportsSeen) this.noteStops();
-      // The event's share changes re-key the vCPUs they marked, once each (undercommitted: never any).
-      if (this.rekeyCount !== 0) this.flushRekeys();
       if (quiet && HostSimulation.foldWakeUps) {
         if (this.foldWakeUp(v)) continue;
         if (HostSimulation.kindTally !== null) HostSimulation.tallyKind(kind);
@@ -202,7 +182,6 @@ export class HostSimulation extends HostState {
   /** processVcpu's stop path (out of line: cold): vCPU `v` is stopped after its advance. */
   private stoppedStep(v: number): void {
     this.noteStops();
-    if (this.rekeyCount !== 0) this.flushRekeys();
     this.reschedule(v);
   }
 
@@ -286,33 +265,8 @@ export class HostSimulation extends HostState {
       const b = u * Vf.STRIDE;
       if (this.vf[b + Vf.T] >= since) this.vf[b + Vf.SERVICE] = s0 + (this.vf[b + Vf.T] - since) * old;
       if (u === w || this.mode(u) === Mode.HALT || this.vf[b + Vf.NEXT_HOST_TICK] === Infinity) continue;
-      if (this.stoppedAtNs[this.vi[u * Vi.STRIDE + Vi.GUEST_OF]] >= 0) continue;
-      if (!this.deferring) this.reschedule(u);
-      else if (this.rekeyMark[u] === 0) {
-        this.rekeyMark[u] = 1;
-        this.rekeyList[this.rekeyCount++] = u;
-      }
-    }
-  }
-
-  /**
-   * The end of an event: re-key once each vCPU a share change in it marked. Exact: the re-key reads
-   * state only (walkNextEvent) and draws nothing (shareChanged marks no vCPU whose host tick is not
-   * drawn), the heap orders ties by index whatever the order of re-keys, and nothing in the event reads
-   * another vCPU's key (IPIs and deliveries re-key their target themselves). The same skips as
-   * shareChanged's, read again here: a vCPU that halted or stopped since was re-keyed (or taken out) by
-   * what did it. walkNext is kept: processVcpu's fold reads the event vCPU's.
-   */
-  private flushRekeys(): void {
-    const k = this.walkNext;
-    for (let i = 0; i < this.rekeyCount; i++) {
-      const u = this.rekeyList[i];
-      this.rekeyMark[u] = 0;
-      if (this.mode(u) === Mode.HALT || this.vf[u * Vf.STRIDE + Vf.NEXT_HOST_TICK] === Infinity) continue;
       if (this.stoppedAtNs[this.vi[u * Vi.STRIDE + Vi.GUEST_OF]] < 0) this.reschedule(u);
     }
-    this.rekeyCount = 0;
-    this.walkNext = k;
   }
 
   /** Bring vCPU `v` forward to `this.now`: guest progress, CR8 traffic, exit debt, then host ticks. */
