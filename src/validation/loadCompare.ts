@@ -5,6 +5,13 @@
  */
 import type { Node as YamlNode, YAMLMap } from 'yaml';
 import { exitKindByName } from '../core/vcpu/exits.js';
+import {
+  kvmStatExitCode,
+  kvmStatNameVendor,
+  linuxExitCode,
+  linuxNameVendor,
+  modelExitName,
+} from '../import/exitNames.js';
 import type { Reader, Field, Val } from '../input/yaml.js';
 import { DEFAULT_TOLERANCE, METRIC_KINDS, type Comparison, type MetricKind } from './types.js';
 
@@ -91,9 +98,16 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     for (const item of r.seq(rf, 'reasons', 'a list of exit names') ?? []) {
       const s = r.str(item, 'an exit name');
       if (s === undefined) continue;
-      if (exitKindByName(s) === undefined)
-        r.error(item, `unknown exit "${s}"`, 'an exit name of the model (src/core/vcpu/exits.ts), e.g. MSR_WRITE');
-      else reasons.push(s);
+      if (exitKindByName(s) === undefined) {
+        const model = modelNameOfReportName(s);
+        r.error(
+          item,
+          model === undefined
+            ? `unknown exit "${s}"`
+            : `unknown exit "${s}" (a perf / kvm_stat name: the model calls it ${model})`,
+          model ?? 'an exit name of the model (src/core/vcpu/exits.ts), e.g. MSR_WRITE',
+        );
+      } else reasons.push(s);
     }
   }
   if (
@@ -103,6 +117,19 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     (rf === undefined || r.sink.size === 0)
   ) {
     r.error(rf ?? { node: m as YamlNode }, `${metric} needs the exits it is about`, 'reasons: [EXIT_NAME, ...]');
+  }
+  // Keys a metric does not read would be silently ignored (compare.ts metricValue): a `phase` on a
+  // rate does not restrict the rate to that phase, `per` divides only rates and CPU fractions,
+  // `reasons` select exits only for exit metrics. Refused where written.
+  if (metric !== undefined) {
+    const pf = f.get('phase');
+    if (pf !== undefined && metric !== 'phase_seconds')
+      r.error(pf, `phase applies to phase_seconds only, not ${metric}`, `no phase (${metric} is over the whole run)`);
+    const perf = f.get('per');
+    if (perf !== undefined && metric !== 'exits_per_second' && metric !== 'host_cpu_fraction')
+      r.error(perf, `per applies to exits_per_second and host_cpu_fraction only, not ${metric}`, 'no per');
+    if (rf !== undefined && !EXIT_METRICS.includes(metric))
+      r.error(rf, `reasons do not apply to ${metric}`, `no reasons (they select exits for ${EXIT_METRICS.join(', ')})`);
   }
   const per = opt(f, 'per', (x) => r.oneOf(x, 'per', ['vm', 'vcpu'] as const)) ?? 'vm';
   const variantName = (x: Field, what: string): string | undefined => {
@@ -154,6 +181,23 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
     ...(notComparable !== undefined ? { notComparable } : {}),
     ...(fittedBy !== undefined ? { fittedBy } : {}),
   };
+}
+
+/** The metrics `reasons` selects exits for. */
+const EXIT_METRICS: readonly MetricKind[] = ['exits_per_second', 'exit_share', 'time_per_exit_us'];
+
+/**
+ * The model's name for an exit as a report prints it (perf kvm stat / kvm_exit tracepoint names such
+ * as EOI_INDUCED, PREEMPTION_TIMER, PAUSE_INSTRUCTION or SVM's lower-case msr; kvm_stat's SVM names
+ * such as IOIO), for the diagnostic of a case that uses the report's spelling; undefined when the
+ * name is no tool's or the model has no such exit.
+ */
+function modelNameOfReportName(name: string): string | undefined {
+  const v = linuxNameVendor(name);
+  const viaPerf = v === 'unknown' ? undefined : modelExitName({ vendor: v, code: linuxExitCode(v, name) });
+  if (viaPerf !== undefined) return viaPerf;
+  const k = kvmStatNameVendor(name);
+  return k === 'unknown' ? undefined : modelExitName({ vendor: k, code: kvmStatExitCode(k, name) });
 }
 
 /** metric{reasons,per,phase}[@variant[/relativeTo]]: stable and readable. */
