@@ -85,6 +85,27 @@ export function metricValue(c: Comparison, t: VariantTotals): number | null {
   }
 }
 
+/**
+ * Why a comparison has no model value on a variant's totals (`t` undefined: no such variant): the row's
+ * note, so a case writer sees that the run made none of the exits, not only "n/a".
+ */
+export function noModelValueNote(c: Comparison, t: VariantTotals | undefined): string {
+  if (t === undefined) return `the run has no such variant (${c.variant ?? 'first'})`;
+  if (!(t.simulatedSeconds > 0)) return 'the run simulated no time';
+  switch (c.metric) {
+    case 'exit_share':
+      return 'the run made no exit at all';
+    case 'time_per_exit_us':
+      return `the run made no ${c.reasons.join(' or ')} exit to time (the model produces none for this setup and duration)`;
+    case 'interrupt_latency_mean_us':
+      return 'the run delivered no interrupt to measure';
+    case 'phase_seconds':
+      return `phase "${c.phase ?? ''}" did not complete in the run`;
+    default:
+      return 'the model produces no such value for this setup';
+  }
+}
+
 /** The model's value for a comparison on a run (ratio between variants with relativeTo). */
 export function modelValue(c: Comparison, results: RunResults): number | null {
   const byName = (name: string | undefined): VariantTotals | undefined =>
@@ -128,6 +149,17 @@ export function compareCase(vc: ValidationCase, results: RunResults, before?: Be
     }
     const model = modelValue(c, results);
     const ratio = model === null ? null : model / c.real;
+    const totalsOf = (name: string | undefined): VariantTotals | undefined =>
+      name === undefined ? results.variants[0]?.totals : results.variants.find((v) => v.name === name)?.totals;
+    // The relativeTo side is null only when its value is 0 or absent: name the side that has none.
+    const why = (): string => {
+      const own = totalsOf(c.variant);
+      if (own === undefined || metricValue(c, own) === null) return noModelValueNote(c, own);
+      const base = totalsOf(c.relativeTo);
+      return base === undefined || metricValue(c, base) === null
+        ? `${noModelValueNote({ ...c, variant: c.relativeTo }, base)} (relativeTo ${c.relativeTo ?? ''})`
+        : `the relativeTo variant's value is 0`;
+    };
     return {
       caseId: vc.id,
       key: c.key,
@@ -137,7 +169,7 @@ export function compareCase(vc: ValidationCase, results: RunResults, before?: Be
       ratio,
       tolerance: c.tolerance,
       status: statusOf(ratio, c.tolerance),
-      ...(model === null ? { note: 'the model produces no such value for this setup' } : {}),
+      ...(model === null ? { note: why() } : {}),
       ...beforePart,
     };
   });
