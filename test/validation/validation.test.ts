@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { ScenarioError } from '../../src/input/diagnostics.js';
 import { loadBeforeValues, loadValidationCorpus, parseValidationCase } from '../../src/validation/load.js';
-import { compareCase, metricValue, statusOf, summarize, validationExitStatus } from '../../src/validation/compare.js';
+import {
+  compareCase,
+  metricValue,
+  noModelValueNote,
+  statusOf,
+  summarize,
+  validationExitStatus,
+} from '../../src/validation/compare.js';
 import { runCase, runCorpus } from '../../src/validation/run.js';
 import { formatMarkdown, formatText } from '../../src/validation/report.js';
 import { DOC_COMMANDS } from '../../src/cli/commands/validateModel.js';
@@ -60,6 +67,56 @@ describe('validation case loader', () => {
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.compare));
   });
 
+  // Issue #14, a stranger writing cases (casewriter, 2026-12-05): what a report names an exit, and
+  // keys that do nothing for a metric, must be said at their line and column, not accepted silently.
+  const minimal = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
+  const withCompare = (row: string): string =>
+    minimal.replace('  - { metric: exits_per_second, real: 100, label: "100 exits per second" }', `  - ${row}`);
+  const diagnosticsOf = (text: string): string => {
+    try {
+      parseValidationCase(text, '<case>');
+    } catch (e) {
+      assert.ok(e instanceof ScenarioError, String(e));
+      return e.message;
+    }
+    return assert.fail('the case was accepted');
+  };
+  const compareLine = minimal.split('\n').findIndex((l) => l.includes('"100 exits per second"')) + 1;
+
+  it("names the model's exit for perf's spelling of it (EOI_INDUCED, PREEMPTION_TIMER, msr)", () => {
+    for (const [perf, model] of [
+      ['EOI_INDUCED', 'VIRTUALIZED_EOI'],
+      ['PREEMPTION_TIMER', 'VMX_PREEMPTION_TIMER'],
+      ['PAUSE_INSTRUCTION', 'PAUSE'],
+      ['msr', 'VMEXIT_MSR'],
+    ]) {
+      const msg = diagnosticsOf(withCompare(`{ metric: exit_share, reasons: [${perf}], real: 0.5, label: "x" }`));
+      assert.match(msg, new RegExp(`<case>:${compareLine}:\\d+: error: unknown exit "${perf}"`));
+      assert.match(msg, new RegExp(`perf / kvm_stat name.*the model calls it ${model}`));
+    }
+    // A name no tool prints keeps the plain message.
+    assert.match(
+      diagnosticsOf(withCompare('{ metric: exit_share, reasons: [NOT_AN_EXIT], real: 0.5, label: "x" }')),
+      /unknown exit "NOT_AN_EXIT" \(expected an exit name of the model/,
+    );
+  });
+
+  it('refuses keys a metric ignores (phase, per, reasons) at their position', () => {
+    const cases: [string, RegExp][] = [
+      ['{ metric: exits_per_second, phase: idle, real: 100, label: "x" }', /phase applies to phase_seconds only/],
+      ['{ metric: exit_share, reasons: [HLT], per: vcpu, real: 0.5, label: "x" }', /per applies to exits_per_second/],
+      [
+        '{ metric: host_cpu_fraction, reasons: [HLT], real: 0.5, label: "x" }',
+        /reasons do not apply to host_cpu_fraction/,
+      ],
+    ];
+    for (const [row, re] of cases) {
+      const msg = diagnosticsOf(withCompare(row));
+      assert.match(msg, new RegExp(`<case>:${compareLine}:\\d+: error: `));
+      assert.match(msg, re);
+    }
+  });
+
   it('requires the file name to be the id', () => {
     const text = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
     assert.throws(
@@ -105,6 +162,20 @@ describe('comparisons', () => {
     assert.ok(Math.abs(metricValue({ ...base, metric: 'host_cpu_fraction' }, t)! - 0.20046) < 1e-9);
     assert.equal(metricValue({ ...base, metric: 'interrupt_latency_mean_us' }, t), 2);
     assert.equal(metricValue({ ...base, metric: 'phase_seconds', phase: 'install' }, t), 370);
+  });
+
+  it('says why a row has no model value (no such exits, phase not finished, unknown variant)', () => {
+    const t = totals({});
+    assert.match(noModelValueNote({ ...base, metric: 'time_per_exit_us', reasons: ['CPUID'] }, t), /no CPUID exit/);
+    assert.match(
+      noModelValueNote({ ...base, metric: 'exit_share', reasons: ['HLT'] }, totals({ exitsTotal: 0 })),
+      /no exit at all/,
+    );
+    assert.match(
+      noModelValueNote({ ...base, metric: 'phase_seconds', phase: 'boot' }, t),
+      /phase "boot" did not complete/,
+    );
+    assert.match(noModelValueNote({ ...base, metric: 'interrupt_latency_mean_us' }, undefined), /no such variant/);
   });
 
   it('marks a value outside its tolerance as outside, at both bounds inclusive', () => {
