@@ -37,6 +37,7 @@ const NOT_OURS: readonly { path: string; why: string }[] = [
   { path: 'src/tests/cpu/sb_cpu.c', why: "akopytov/sysbench's source, a cited file" },
   { path: 'docs/hyperv.rst', why: "QEMU's documentation, a cited file" },
   { path: 'docs/kvm-exit.md', why: "OpenCloudOS/perf-prof's documentation, a cited file" },
+  { path: 'docs/profilers/kvm-exit.md', why: "OpenCloudOS/perf-prof's documentation (its 2025 layout), a cited file" },
   { path: 'data/cpus/ID.yaml', why: 'a placeholder: the profile id the reader chooses' },
   { path: 'scenarios/NAME.yaml', why: 'a placeholder: a bundled scenario by name' },
   { path: 'src/<folder>', why: 'a placeholder: any folder of src/' },
