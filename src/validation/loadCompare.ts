@@ -143,7 +143,25 @@ function readComparison(r: Reader, m: YAMLMap, variants: readonly string[] | und
   const phase = opt(f, 'phase', (x) => nonEmpty(r, x, 'phase'));
   if (metric === 'phase_seconds' && phase === undefined && !f.mentions('phase'))
     r.error(m, 'phase_seconds needs the phase', 'phase: install');
-  const real = opt(f, 'real', (x) => positiveNumber(r, x, 'real'));
+  const real = opt(f, 'real', (x) => {
+    const v = positiveNumber(r, x, 'real');
+    // Samples% copied as printed (89.96) is the commonest slip when a report is turned into a case.
+    if (v !== undefined && metric === 'exit_share' && v > 1)
+      return r.error(
+        x,
+        'an exit_share is a fraction of the exits, not a percentage',
+        `${Number((v / 100).toPrecision(6))} for ${v} %`,
+        String(v),
+      );
+    return v;
+  });
+  if (relativeTo !== undefined && relativeTo === (variant ?? variants?.[0])) {
+    r.error(
+      f.get('relativeTo')!,
+      'relativeTo is the measured variant itself (the ratio would always be 1)',
+      `another variant than ${relativeTo}`,
+    );
+  }
   const label = opt(f, 'label', (x) => nonEmpty(r, x, 'label'));
   const derivation = opt(f, 'derivation', (x) => nonEmpty(r, x, 'derivation'));
   const notComparable = opt(f, 'notComparable', (x) => nonEmpty(r, x, 'notComparable'));

@@ -117,6 +117,14 @@ describe('validation case loader', () => {
     }
   });
 
+  it('refuses a share written as a percentage, and a ratio of a variant to itself', () => {
+    const pct = diagnosticsOf(withCompare('{ metric: exit_share, reasons: [HLT], real: 89.96, label: "x" }'));
+    assert.match(pct, new RegExp(`<case>:${compareLine}:\\d+: error: an exit_share is a fraction`));
+    assert.match(pct, /0\.8996/);
+    const self = diagnosticsOf(withCompare('{ metric: exits_per_second, relativeTo: base, real: 1, label: "x" }'));
+    assert.match(self, new RegExp(`<case>:${compareLine}:\\d+: error: relativeTo is the measured variant itself`));
+  });
+
   it('requires the file name to be the id', () => {
     const text = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
     assert.throws(
