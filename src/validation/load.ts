@@ -145,7 +145,19 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
       : readCompare(
           r,
           compareField,
-          scenario?.variants.map((v) => v.name),
+          scenario === undefined
+            ? undefined
+            : {
+                variants: scenario.variants.map((v) => v.name),
+                vendors: [...new Set(scenario.variants.map((v) => v.host.cpu.vendor))],
+                phases: [
+                  ...new Set(
+                    scenario.variants.flatMap((v) =>
+                      v.guests.flatMap((g) => (g.kind === 'modelled' ? g.phases.map((p) => p.phase) : [])),
+                    ),
+                  ),
+                ],
+              },
         );
 
   // Consistency between the setup, notExpressed and the scenario.
@@ -174,6 +186,27 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
           "setup.vcpus.model differs from the scenario's first guest",
           String(g0.vcpus),
           String(vc),
+        );
+      }
+      // A number the source states is the scenario's, not a free choice.
+      if (typeof setup.vcpus.stated === 'number' && vc !== undefined && vc !== setup.vcpus.stated) {
+        r.error(
+          setupFields?.get('vcpus') ?? setupField,
+          'setup.vcpus.model differs from what the source states',
+          String(setup.vcpus.stated),
+          String(vc),
+        );
+      }
+      const os = setup.guest.model;
+      const oses = scenario.variants.flatMap((v) =>
+        v.guests.flatMap((g) => (g.kind === 'modelled' ? [g.os as string] : [])),
+      );
+      if (typeof os === 'string' && !oses.includes(os)) {
+        r.error(
+          setupFields?.get('guest') ?? setupField,
+          'setup.guest.model is not a guest of the scenario',
+          [...new Set(oses)].join(' or '),
+          os,
         );
       }
       const cpu = setup.hostCpu.model;

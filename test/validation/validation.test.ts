@@ -125,6 +125,25 @@ describe('validation case loader', () => {
     assert.match(self, new RegExp(`<case>:${compareLine}:\\d+: error: relativeTo is the measured variant itself`));
   });
 
+  it("refuses what the scenario cannot measure: another vendor's exit, a phase it does not run, a guest model it does not have", () => {
+    const other = diagnosticsOf(withCompare('{ metric: exit_share, reasons: [VMEXIT_MSR], real: 0.5, label: "x" }'));
+    assert.match(other, new RegExp(`<case>:${compareLine}:\\d+: error: VMEXIT_MSR is an AMD exit`));
+    const phase = diagnosticsOf(withCompare('{ metric: phase_seconds, phase: install, real: 5, label: "x" }'));
+    assert.match(phase, new RegExp(`<case>:${compareLine}:\\d+: error: the scenario runs no phase "install"`));
+    const guestLine = minimal.split('\n').findIndex((l) => l.includes('guest: {')) + 1;
+    const guest = diagnosticsOf(minimal.replace('model: ubuntu-18.04 }', 'model: windows-10-1909 }'));
+    assert.match(
+      guest,
+      new RegExp(`<case>:${guestLine}:\\d+: error: setup.guest.model is not a guest of the scenario`),
+    );
+    const vcpuLine = minimal.split('\n').findIndex((l) => l.includes('vcpus: {')) + 1;
+    const vcpus = diagnosticsOf(minimal.replace('vcpus: { stated: 1, model: 1 }', 'vcpus: { stated: 2, model: 1 }'));
+    assert.match(
+      vcpus,
+      new RegExp(`<case>:${vcpuLine}:\\d+: error: setup.vcpus.model differs from what the source states`),
+    );
+  });
+
   it('requires the file name to be the id', () => {
     const text = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
     assert.throws(
