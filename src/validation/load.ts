@@ -484,7 +484,11 @@ export function loadValidationCorpus(dir: string = VALIDATION_DIR): ValidationCa
       else throw e;
     }
   }
-  if (errors.length > 0) throw new ScenarioError(errors.flatMap((e) => e.diagnostics));
+  if (errors.length > 0)
+    throw new ScenarioError(
+      errors.flatMap((e) => e.diagnostics),
+      errors.reduce((n, e) => n + e.total, 0),
+    );
   return cases;
 }
 

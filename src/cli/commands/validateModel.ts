@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { join } from 'node:path';
-import { ScenarioError } from '../../input/diagnostics.js';
+import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { BEFORE_FILE, VALIDATION_DIR, loadBeforeValues, loadValidationCorpus } from '../../validation/load.js';
 import { beforeValuesOf, runCorpus, selectCases } from '../../validation/run.js';
 import { validationExitStatus } from '../../validation/compare.js';
@@ -74,7 +74,12 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
   try {
     corpus = loadValidationCorpus(dir);
   } catch (e) {
-    if (e instanceof ScenarioError) return bad(`\n${e.message}`);
+    // As `run` prints a bad scenario (src/cli/loadOrExplain.ts): one FILE:LINE:COL: error: line each.
+    if (e instanceof ScenarioError) {
+      for (const d of e.diagnostics) io.err(formatDiagnostic(d));
+      if (e.total > e.diagnostics.length) io.err(`(${e.total - e.diagnostics.length} more errors not shown)`);
+      return ExitStatus.BAD_INPUT;
+    }
     return bad(`cannot read ${dir}: ${(e as Error).message}`);
   }
   const cases = selectCases(corpus, o.case ?? [], o['exclude-fitted'] !== true);
