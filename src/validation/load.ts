@@ -35,6 +35,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { Reader, Field, Val } from '../input/yaml.js';
 import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { nonEmpty, opt, readCompare } from './loadCompare.js';
+import { checkSetupAgainstScenario } from './loadSetup.js';
 import { HV_ENLIGHTENMENTS, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import {
   SETUP_ITEMS,
@@ -164,19 +165,10 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
   if (setup !== undefined && setupField !== undefined) {
     const setupMap = r.map(setupField, 'setup');
     const setupFields = setupMap === undefined ? undefined : r.fields(setupMap, 'setup', SETUP_ITEMS);
-    // Enlightenments and the HPET are scenario keys of Windows guests (issue #14 part 4): a stated
-    // or assumed HPET setting must be what the scenario's first Windows guest under KVM has.
-    const hpet = setup.hpet.stated ?? setup.hpet.assumed ?? null;
-    const tk = scenario?.variants[0].guests.find((g) => g.kind === 'modelled' && g.timekeeping !== undefined);
-    if (hpet !== null && tk !== undefined && tk.kind === 'modelled' && tk.timekeeping!.hpet !== hpet) {
-      r.error(
-        setupFields?.get('hpet') ?? setupField,
-        "setup.hpet differs from the scenario's Windows guest",
-        `hpet: ${String(tk.timekeeping!.hpet)} in the scenario`,
-        String(hpet),
-      );
-    }
     if (scenario !== undefined) {
+      // Enlightenments, the HPET and a Linux clocksource are scenario keys (issue #14 part 4): what the
+      // setup states must be what the scenario runs (loadSetup.ts).
+      checkSetupAgainstScenario(r, setup, scenario, (name) => setupFields?.get(name) ?? setupField);
       const v0 = scenario.variants[0];
       const g0 = v0.guests[0];
       const vc = setup.vcpus.model;
@@ -277,6 +269,15 @@ function readSource(r: Reader, v: Field): CaseSource | undefined {
               : undefined;
     if (text === undefined || (text !== 'unknown' && !DATE_RE.test(text)))
       return r.error(x, 'invalid source.date', 'YYYY, YYYY-MM, YYYY-MM-DD or "unknown"', r.describe(x.node));
+    if (text === 'unknown') return text;
+    // A day the calendar has (2023-02-29, 2024-04-31 are none: a typo of the day or month), and no
+    // later than today (a source cannot be published after the case citing it is written).
+    const [y, mo, d] = text.split('-').map(Number);
+    if (d !== undefined && new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d)
+      return r.error(x, `source.date ${text} is no such day`, 'a day of the calendar', text);
+    const today = new Date().toISOString().slice(0, 10);
+    if (text > today.slice(0, text.length))
+      return r.error(x, `source.date ${text} is after today (${today})`, 'the date the source was published', text);
     return text;
   });
   const dateNote = opt(f, 'dateNote', (x) => nonEmpty(r, x, 'source.dateNote'));

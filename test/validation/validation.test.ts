@@ -144,6 +144,93 @@ describe('validation case loader', () => {
     );
   });
 
+  // Round 2 (casewriter, 2026-12-05): what the setup states must be what the scenario runs - the
+  // enlightenments, the HPET of every variant's Windows guest, a Linux clocksource - and a source
+  // date must be a real day, not after today.
+  const lineOf = (text: string, part: string): number => text.split('\n').findIndex((l) => l.includes(part)) + 1;
+  const windowsCase = (
+    stated: string,
+    scenarioEnl: string,
+    hpet = 'hpet: { assumed: null, why: "not stated" }',
+  ): string =>
+    minimal
+      .replace(
+        'guest: { stated: "Linux", model: ubuntu-18.04 }',
+        'guest: { stated: "Windows 10", model: windows-10-1909 }',
+      )
+      .replace(
+        'clockSource: { assumed: kvm-clock, why: "Linux default" }',
+        'clockSource: { assumed: "not known", why: "x" }',
+      )
+      .replace('enlightenments: { stated: [] }', `enlightenments: { stated: ${stated} }`)
+      .replace('hpet: { assumed: null, why: "not stated" }', hpet)
+      .replace(
+        '{ os: ubuntu-18.04, vcpus: 1, x2apic: true,',
+        `{ os: windows-10-1909, vcpus: 1, enlightenments: ${scenarioEnl},`,
+      );
+
+  it("refuses stated enlightenments that are no guest's list in the scenario", () => {
+    const enlLine = lineOf(minimal, 'enlightenments: {');
+    const bad = diagnosticsOf(windowsCase('[hv-vapic, hv-time]', '[hv-vpindex, hv-synic, hv-time]'));
+    assert.match(
+      bad,
+      new RegExp(
+        `<case>:${enlLine}:\\d+: error: setup.enlightenments.stated is not the list of a guest of the scenario`,
+      ),
+    );
+    assert.match(bad, /hv-vpindex\+hv-synic\+hv-time/);
+    // A Linux guest has none: a stated Hyper-V list is not what it runs.
+    assert.match(
+      diagnosticsOf(minimal.replace('enlightenments: { stated: [] }', 'enlightenments: { stated: [hv-time] }')),
+      new RegExp(`<case>:${enlLine}:\\d+: error: setup.enlightenments.stated is not the list`),
+    );
+    // Accepted: the same set in another order, the dependencies QEMU requires added (hv-synic needs
+    // hv-vpindex), hv-vapic left out beside hv-apicv (the model's guest then does not use its MSRs).
+    for (const [stated, scenario] of [
+      ['[hv-time, hv-vpindex, hv-synic]', '[hv-vpindex, hv-synic, hv-time]'],
+      ['[hv-synic, hv-time]', '[hv-vpindex, hv-synic, hv-time]'],
+      ['[hv-vapic, hv-time, hv-apicv]', '[hv-time, hv-apicv]'],
+    ])
+      parseValidationCase(windowsCase(stated, scenario), '<case>');
+  });
+
+  it("refuses a stated or assumed HPET that a variant's Windows guest does not have (bhyve always has one)", () => {
+    const hpetLine = lineOf(minimal, 'hpet: {');
+    const bhyve = windowsCase('[]', 'none', 'hpet: { stated: false }')
+      .replace('hypervisor: { stated: KVM, model: kvm }', 'hypervisor: { stated: bhyve, model: bhyve-12.1 }')
+      .replace('hypervisor: { policy: kvm }', 'hypervisor: { policy: bhyve-12.1 }')
+      .replace('enlightenments: none,', '');
+    assert.match(
+      diagnosticsOf(bhyve),
+      new RegExp(`<case>:${hpetLine}:\\d+: error: setup.hpet differs from the scenario's Windows guest`),
+    );
+    parseValidationCase(bhyve.replace('hpet: { stated: false }', 'hpet: { stated: true }'), '<case>');
+  });
+
+  it("refuses a Linux clocksource the scenario's Linux guests do not use", () => {
+    const clockLine = lineOf(minimal, 'clockSource: {');
+    const acpi = minimal.replace('x2apic: true,', 'x2apic: true, clocksource: acpi_pm,');
+    assert.match(
+      diagnosticsOf(acpi),
+      new RegExp(`<case>:${clockLine}:\\d+: error: setup.clockSource differs from the scenario's Linux guest`),
+    );
+    parseValidationCase(acpi.replace('assumed: kvm-clock, why: "Linux default"', 'stated: acpi_pm'), '<case>');
+    assert.match(
+      diagnosticsOf(minimal.replace('assumed: kvm-clock, why: "Linux default"', 'stated: hpet')),
+      /setup.clockSource differs from the scenario's Linux guest \(expected kvm-clock/,
+    );
+  });
+
+  it('refuses a source date after today or that is no day of the calendar', () => {
+    const dateLine = lineOf(minimal, 'date: 2024-01-02');
+    for (const date of ['2999-01-02', '2999', '2023-02-29', '2024-04-31']) {
+      const msg = diagnosticsOf(minimal.replace('date: 2024-01-02', `date: ${date}`));
+      assert.match(msg, new RegExp(`<case>:${dateLine}:\\d+: error: `), date);
+      assert.match(msg, date.startsWith('2999') ? /after today/ : /no such day/, date);
+    }
+    parseValidationCase(minimal.replace('date: 2024-01-02', 'date: 2024-02-29'), '<case>');
+  });
+
   it('requires the file name to be the id', () => {
     const text = readFileSync(join(fixtures, 'valid-minimal.yaml'), 'utf8');
     assert.throws(
