@@ -21,9 +21,10 @@
  *     - { metric: exit_share, reasons: [MSR_WRITE], real: 0.354, label: "MSR_WRITE Samples% 35.40" }
  *
  * Provenance rules (the spirit of src/model/data.ts): a source must have a URL or a repository and
- * path, a date (or "unknown" with a note), and a fixture file must exist; a stated or assumed HPET
- * setting must be what the scenario's Windows guest under KVM has; a setup item's `model` must agree
- * with the scenario (vcpus, hostCpu, hypervisor).
+ * path, a date (a real day not after today, or "unknown" with a note), and a fixture file must
+ * exist; the stated enlightenments, the HPET and a Linux clocksource must be what the scenario runs
+ * (loadSetup.ts); a setup item's `model` must agree with the scenario (vcpus, guest, hostCpu,
+ * hypervisor).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
