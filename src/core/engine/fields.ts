@@ -155,13 +155,7 @@ export const enum V8 {
   TIMER_CLASS = 8,
   /** Which of its phase's work can keep it flat out: a FlatOut (guests/bursts.ts), set when the phase starts. */
   FLAT_OUT = 9,
-  /**
-   * 1 from advanceTo's closing advance until shareChanged next re-keys the vCPU by its walk: that
-   * advance moves T and the debt without a re-key, so its key may differ from what its walk would
-   * give now (HostSimulation.shareChanged's shortcut needs the key to be the walk's).
-   */
-  CLOSED = 10,
-  STRIDE = 11,
+  STRIDE = 10,
 }
 
 /** Per-guest numbers (`gf`). */

@@ -63,11 +63,6 @@ export class EventHeap {
     return (n < 2 || this.less(id, this.heap[1])) && (n < 3 || this.less(id, this.heap[2]));
   }
 
-  /** Whether `id` is in the heap (its key is then `key[id]`). */
-  contains(id: number): boolean {
-    return this.pos[id] >= 0;
-  }
-
   /** The id with the earliest key (its time is `key[peek()]`), or -1 when empty. */
   peek(): number {
     return this.size > 0 ? this.heap[0] : -1;

@@ -11,7 +11,7 @@ import { DOUBLE_ZERO } from '../numbers.js';
 import { Counter } from '../vcpu/machine.js';
 import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import type { HostConfig } from './config.js';
-import { Gf, Gi, GuestCounter, HostState, Hop, Mode, V8, Vf, Vi, Worker } from './state.js';
+import { Gi, GuestCounter, HostState, Mode, V8, Vf, Vi } from './state.js';
 
 export type { PhaseKind, PhasePlan } from '../guests/model.js';
 export { PHASE_ORDER } from '../guests/model.js';
@@ -102,10 +102,7 @@ export class HostSimulation extends HostState {
     }
     this.now = untilNs;
     this.machine.clockNs = untilNs;
-    for (let v = 0; v < this.n; v++) {
-      this.advance(v);
-      this.v8[v * V8.STRIDE + V8.CLOSED] = 1; // its key stays as it was (shareChanged)
-    }
+    for (let v = 0; v < this.n; v++) this.advance(v);
   }
 
   /** All guests finished their work-bound phases (or stopped). */
@@ -264,95 +261,12 @@ export class HostSimulation extends HostState {
     const s0 = this.serviceNs;
     this.serviceNs = s0 + (this.now - since) * old;
     this.shareSince = this.now;
-    this.oldShare = old;
-    this.oldSince = since;
-    this.oldService = s0;
     for (let u = 0; u < this.n; u++) {
       const b = u * Vf.STRIDE;
       if (this.vf[b + Vf.T] >= since) this.vf[b + Vf.SERVICE] = s0 + (this.vf[b + Vf.T] - since) * old;
       if (u === w || this.mode(u) === Mode.HALT || this.vf[b + Vf.NEXT_HOST_TICK] === Infinity) continue;
-      if (this.stoppedAtNs[this.vi[u * Vi.STRIDE + Vi.GUEST_OF]] >= 0) continue;
-      if (HostSimulation.rekeyAll || !this.rekeyByDue(u)) {
-        this.v8[u * V8.STRIDE + V8.CLOSED] = 0;
-        this.reschedule(u);
-        if (HostSimulation.rekeyTally !== null) HostSimulation.rekeyTally[1]++;
-      } else if (HostSimulation.rekeyTally !== null) HostSimulation.rekeyTally[0]++;
+      if (this.stoppedAtNs[this.vi[u * Vi.STRIDE + Vi.GUEST_OF]] < 0) this.reschedule(u);
     }
-  }
-
-  /**
-   * Re-key every running vCPU by its walk at a share change (shareChanged), as before the
-   * twenty-first session: test/engine/rekeyByDue.test.ts runs both and compares them.
-   */
-  static rekeyAll = false;
-  /** Diagnostics (tests, benches): when set, shareChanged's re-keys without the walk [0] and by it [1], all hosts. */
-  static rekeyTally: Float64Array | null = null;
-  /** shareChanged's share, service clock and its time before the change, for rekeyByDue (fields: doubles). */
-  private oldShare = 0.5;
-  private oldSince = 0.5;
-  private oldService = 0.5;
-
-  /**
-   * shareChanged's re-key of running vCPU `u` without its walk, where that is exact; false when not
-   * (then reschedule runs). The share moves only the due times of work counted in guest ns, all
-   * `from + max(0, ceil(left / rate))` over one `from` (resumeTime) and one rate (progressRate), so
-   * the earliest of them, D, is that of the least `left` (both functions are monotonic in it). The
-   * walk's key is max(min(I, D), T), I the earliest of the other kinds (the share moves none of them).
-   * When the key is below D at the old share, it is max(I, T): the new key is then max(min(key, D'),
-   * T), D' at the new share, with no need of I. The key must be the walk's of the present state:
-   * a vCPU advanced by advanceTo's close since it was last walked (V8.CLOSED) is walked.
-   */
-  private rekeyByDue(u: number): boolean {
-    const heap = this.heap;
-    if (this.v8[u * V8.STRIDE + V8.CLOSED] !== 0 || !heap.contains(u) || this.machine.isStopped(u)) return false;
-    const left = this.leastWorkLeft(u);
-    if (left === -Infinity) return false;
-    const b = u * Vf.STRIDE;
-    const key = heap.key[u];
-    if (left !== Infinity) {
-      // D at the old share: resumeTime's and progressRate's arithmetic with the share, service clock
-      // and time of the change before this one (what the key was worked out with).
-      const t = this.vf[b + Vf.T];
-      const old = this.oldShare;
-      const since = this.oldSince;
-      const owed = this.vf[b + Vf.DEBT] + this.machine.vcpuHostNs[u];
-      const from = t < since ? since + (owed - (this.oldService - this.vf[b + Vf.SERVICE])) / old : t + owed / old;
-      const rate = old / (1 + this.vf[b + Vf.CR8_PER_NS] * this.vf[b + Vf.COST_PER_ACCESS]);
-      if (!(key < from + Math.max(0, Math.ceil(left / rate)))) return false;
-      this.resumeTime(u);
-      this.progressRate(u);
-      const due = this.resumeAt + Math.max(0, Math.ceil(left / this.rate));
-      if (due < key) {
-        heap.key[u] = Math.max(due, t);
-        if (heap.key[u] !== key) heap.rekey(u);
-      }
-    }
-    return true;
-  }
-
-  /**
-   * The least guest ns left of vCPU `u`'s pending work counted in guest ns, as the walk (events.ts)
-   * reads them: Infinity when none is pending, -Infinity when no bound holds (a workload guest, whose
-   * WL_DYN has a rate of its own; a chunk overdrawn, which the walk does not clamp).
-   */
-  private leastWorkLeft(u: number): number {
-    if (this.wl.length > 0) return -Infinity;
-    const b = u * Vf.STRIDE;
-    const vf = this.vf;
-    // BG_IO and BG_IPI: pending while not halted (shareChanged's vCPUs are not).
-    let m = vf[b + Vf.BG_IO_LEFT] < vf[b + Vf.BG_IPI_LEFT] ? vf[b + Vf.BG_IO_LEFT] : vf[b + Vf.BG_IPI_LEFT];
-    if (this.mode(u) !== Mode.RUN || vf[b + Vf.RAISED_END] !== Infinity) return m;
-    // CHUNK_END, BUILD_END, HOP_END and a busy burst's BURST_END while running outside a raised section.
-    const gi = this.vi[u * Vi.STRIDE + Vi.GUEST_OF];
-    if (u === this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && this.worker(gi) === Worker.CPU) {
-      const chunk = this.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
-      if (chunk < 0) return -Infinity;
-      if (chunk < m) m = chunk;
-    }
-    if ((this.v8[u * V8.STRIDE + V8.BUILD_ACTIVE] !== 0 || this.hop(u) === Hop.RUNNING) && vf[b + Vf.WORK_LEFT] < m)
-      m = vf[b + Vf.WORK_LEFT];
-    if (this.v8[u * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] < m) m = vf[b + Vf.BURST_WORK];
-    return m;
   }
 
   /** Bring vCPU `v` forward to `this.now`: guest progress, CR8 traffic, exit debt, then host ticks. */
