@@ -3,41 +3,57 @@
  * (test/engine/alloc.test.ts). What V8 optimizes, and so whether a double is boxed on the per-event
  * path, differs from process to process (TurboFan reads feedback while the program runs on), so one
  * run of the test says little about a mode that comes once in a hundred processes. This runs the
- * guard's measurement (bench/allocMeasure.ts guardWindows, both policies of the idle fleet, in one
- * process as the test does) in --processes fresh processes, --parallel at a time, and prints how
- * many processes fell in each band of the least bytes per event, the worst processes' windows, and
- * how many would have failed the test (docs/PERF.md, twelfth session).
+ * guard's measurement (bench/allocMeasure.ts guardWindows over ALLOC_GUARD_CASES - the idle fleet's
+ * two policies, then the overcommitted host - in one process and in that order, as the test does;
+ * --case measures one case alone) in --processes fresh processes, --parallel at a time, and prints
+ * how many processes fell in each band of the least bytes per event, the worst processes' windows,
+ * and how many would have failed the test (docs/PERF.md, twelfth and twenty-first sessions).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadModelData } from '../src/model/data.js';
-import { benchArgs, USAGE_ERROR } from './args.js';
-import { ALLOC_GUARD, guardWindows } from './allocMeasure.js';
-import { scenarios } from './cases.js';
+import { benchArgs, checkChoice, choicesText, USAGE_ERROR } from './args.js';
+import { ALLOC_GUARD, ALLOC_GUARD_CASES, guardWindows } from './allocMeasure.js';
+import { CASES, scenarios } from './cases.js';
+
+/** The guard's cases by id (its runs of one case share it), with their labels: --case's choices. */
+const GUARD_CASES: Record<string, string> = Object.fromEntries(ALLOC_GUARD_CASES.map((c) => [c.id, CASES[c.id]]));
 
 const { values: opts } = benchArgs(
   'node dist/bench/allocSpread.js [options]: the allocation guard repeated over fresh processes (docs/PERF.md)',
   {
     processes: { type: 'string', default: '40', value: 'N', help: 'fresh processes to run' },
     parallel: { type: 'string', default: '2', value: 'N', help: 'processes at a time' },
+    case: {
+      type: 'string',
+      value: 'NAME',
+      help: `only that case's runs, alone in each process (default: all the test's, in its order)`,
+    },
     one: { type: 'boolean', default: false, help: '(internal) measure in this process, print one JSON line' },
   },
+  { more: choicesText("the guard's cases", GUARD_CASES) },
 );
+checkChoice('case', "the guard's cases", opts.case, GUARD_CASES);
+const runs = opts.case === undefined ? ALLOC_GUARD_CASES : ALLOC_GUARD_CASES.filter((c) => c.id === opts.case);
 
-/** One process's measurement: per variant, bytes per event in each of the guard's windows. */
+/** One process's measurement: per case and variant, bytes per event in each of the guard's windows. */
 type Measurement = Record<string, number[]>;
 
 function measureHere(): Measurement {
   const data = loadModelData();
-  const { scenario, variants } = scenarios['idle-fleet'];
   const out: Measurement = {};
-  for (const v of variants) out[v.name] = guardWindows(scenario, v, data).bytesPerEvent;
+  for (const { id, label, warmupS, windowS } of runs) {
+    const { scenario, variants } = scenarios[id];
+    for (const v of variants)
+      out[`${label} ${v.name}`] = guardWindows(scenario, v, data, warmupS, windowS).bytesPerEvent;
+  }
   return out;
 }
 
 function runOne(): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--one'], {
+    const args = [fileURLToPath(import.meta.url), '--one', ...(opts.case === undefined ? [] : ['--case', opts.case])];
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let text = '';
@@ -59,7 +75,7 @@ function positive(name: string, text: string): number {
   return n;
 }
 
-/** The least of a process's windows, worst variant first: what the test compares with its bound. */
+/** The least of a process's windows for its worst variant: what the test compares with its bound. */
 function least(m: Measurement): number {
   return Math.max(...Object.values(m).map((w) => Math.min(...w)));
 }
@@ -86,8 +102,8 @@ async function main(): Promise<void> {
   const counts = bands.map(() => 0);
   for (const m of results) counts[bands.findIndex((b) => least(m) < b)]++;
   console.log(
-    `allocation guard over ${total} fresh processes (idle fleet, ${ALLOC_GUARD.warmupS} s warm-up, ` +
-      `${ALLOC_GUARD.windows} windows of ${ALLOC_GUARD.windowS} s; the least window of the worse policy):`,
+    `allocation guard over ${total} fresh processes (${runs.map((c) => `${c.label}: ${c.warmupS} s warm-up, ${ALLOC_GUARD.windows} windows of ${c.windowS} s`).join('; ')}; ` +
+      `the least window of the worst variant):`,
   );
   let lo = 0;
   bands.forEach((b, i) => {

@@ -149,7 +149,7 @@ test('[prng.ts exponentialNs: uniform and detLog computed inline, no boxed fract
   );
 });
 
-test('[prng.ts uniformBelow and below: the draw computed inline, only a boolean or an integer returned] equal uniform(s) * scale < bound and Math.floor(uniform(s) * n) draw for draw', () => {
+test('[prng.ts uniformBelow, belowBound and below: the draw computed inline, only a boolean or an integer returned] equal uniform(s) * scale < bound, uniform(s) < bound and Math.floor(uniform(s) * n) draw for draw', () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 0xffffffff }),
@@ -165,6 +165,8 @@ test('[prng.ts uniformBelow and below: the draw computed inline, only a boolean 
           assert.equal(a.uniformBelow(0, fraction, 1), b.uniform(0) < fraction);
           assert.equal(a.uniformBelow(0, fraction * scale, scale), b.uniform(0) * scale < fraction * scale);
           assert.equal(a.below(0, n), Math.floor(b.uniform(0) * n));
+          a.bound = fraction;
+          assert.equal(a.belowBound(0), b.uniform(0) < fraction);
         }
         assert.deepEqual(Array.from(a.state), Array.from(b.state));
       },

@@ -85,8 +85,24 @@ export class HostSimulation extends HostState {
 
   /** Process every event before `untilNs` (exclusive) and advance all vCPUs to it. */
   advanceTo(untilNs: number): void {
-    const heap = this.heap;
     this.untilNs = untilNs;
+    this.runEvents();
+    this.now = untilNs;
+    this.machine.clockNs = untilNs;
+    for (let v = 0; v < this.n; v++) this.advance(v);
+  }
+
+  /**
+   * advanceTo's loop: every event before `untilNs`. A method of its own, with nothing after the loop:
+   * V8 compiles a long first loop on-stack (OSR) before the code after it has ever run, and a store
+   * there without type feedback deopted that code at the loop's exit - at every advanceTo of a host
+   * that ran alone in its thread, whose advanceTo is called too rarely to be optimized whole (the
+   * cached OSR code kept the deopt: 18 of 18 epochs of overcommit-host; docs/PERF.md, twenty-first
+   * session).
+   */
+  private runEvents(): void {
+    const heap = this.heap;
+    const untilNs = this.untilNs;
     // The root's time is read from the key array here, not returned by a heap method: a double
     // returned by a call V8 does not inline is boxed, and whether TurboFan inlines a method of more
     // than 27 bytes of bytecode depends on the feedback it read (in about 1 process in 300 it left
@@ -100,9 +116,6 @@ export class HostSimulation extends HostState {
       this.processVcpu(v);
       this.events++;
     }
-    this.now = untilNs;
-    this.machine.clockNs = untilNs;
-    for (let v = 0; v < this.n; v++) this.advance(v);
   }
 
   /** All guests finished their work-bound phases (or stopped). */

@@ -147,6 +147,21 @@ export class RandomStreams {
     return (((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * scale < bound;
   }
 
+  /**
+   * belowBound's bound, set by the caller just before the call: a field, not an argument. A double
+   * passed to a call V8 does not inline is boxed, and TurboFan leaves out even a small callee at a call
+   * site that was rare when the caller was optimized (its frequency under min_inlining_frequency, V8's
+   * src/compiler/js-inlining-heuristic.cc): guests/irql.ts enterRaised's draw, rare on the idle fleet,
+   * boxed the guest model's raisedFraction at every raise of a running vCPU on the overcommitted host
+   * that followed it in one process (docs/PERF.md, twenty-first session). A double from the start.
+   */
+  bound = 0.5;
+
+  /** Whether `uniform(stream) < this.bound`: uniformBelow(stream, bound, 1), the bound from the field. */
+  belowBound(stream: number): boolean {
+    return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296 < this.bound;
+  }
+
   /** Integer in [0, n): uniform's draw computed here, so only the integer crosses the call. */
   below(stream: number, n: number): number {
     return Math.floor((((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * n);

@@ -51,7 +51,8 @@ export function enterRaised(h: HostState, v: number): void {
   const model = h.guests[gi].model;
   const b = v * Vf.STRIDE;
   if (!model.usesCr8 || h.mode(v) !== Mode.RUN || h.vf[b + Vf.RAISED_END] !== Infinity) return;
-  if (!h.rng.uniformBelow(v, model.raisedFraction, 1)) return;
+  h.rng.bound = model.raisedFraction; // a field, not an argument (prng.ts belowBound: a boxed double)
+  if (!h.rng.belowBound(v)) return;
   h.machine.raiseCr8(v, model.raisedCr8); // MOV from CR8, MOV to CR8 (one table operation)
   h.vf[b + Vf.CARRY] -= 3;
   h.vf[b + Vf.RAISED_END] = time + Math.max(1, h.rng.exponentialNs(v, model.raisedHoldNs));
