@@ -4,7 +4,8 @@
  * reproduces the measured exits per second of each reason.
  *
  * Each exit reason is assigned one "driver" — the profile rate that causes it (CR_ACCESS <- %cr8
- * writes, HLT <- hlts, EPT_VIOLATION <- MMIO stores, APIC_ACCESS <- interrupts (their EOIs), ...),
+ * writes, HLT <- hlts, EPT_VIOLATION and KVM's EPT_MISCONFIG <- MMIO stores, APIC_ACCESS <- interrupts
+ * (their EOIs), ...),
  * or an opaque rate when the model has no cause for it. The drivers are then adjusted by fixed-point
  * iteration on the real engine: rate <- rate x measured / simulated, every iteration with the same
  * seed (common random numbers: the iteration sees no sampling noise). Reasons interact (an interrupt
