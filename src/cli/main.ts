@@ -35,7 +35,7 @@ Commands:
   merge SHARD...     combine 'run --shard I/N' results into the whole run's, exactly
   rules FILE...      the scenarios' thresholds as Prometheus alerting rules (PromQL)
   cpus               CPU profiles; 'cpus import FILE' turns a FreeBSD dmesg or /proc/cpuinfo into one
-  import FORMAT FILE a real host's exit report (perf kvm stat, bhyvectl) as a guest workload profile
+  import FORMAT FILE a real host's exit report (perf kvm stat, kvm_stat, bhyvectl) as a workload profile
   what-if PROFILE    what other CPUs and policies would change for a workload profile
   validate-model     the model against published measurements (data/validation): real, model, model/real
 

@@ -9,7 +9,7 @@
  *  - cr8: without a TPR shadow a MOV to or from CR8 exits as CR_ACCESS (Intel, any control
  *    register; the guests' CR traffic in the model is CR8) and as VMEXIT_CR8_READ / _WRITE (AMD).
  *  - mmio: an access to an emulated device page exits as EPT_VIOLATION (or EPT_MISCONFIG, how KVM
- *    marks MMIO pages) on Intel and as VMEXIT_NPF on AMD (docs/IMPORT.md; src/scenario/workload.ts
+ *    marks MMIO pages) on Intel and as VMEXIT_NPF on AMD (docs/IMPORT.md; src/core/hypervisor/opaqueExits.ts
  *    maps opaque EPT_MISCONFIG to VMEXIT_NPF the same way).
  *  - apic: LAPIC accesses the CPU does not virtualize: APIC_ACCESS, APIC_WRITE and the EOI-induced
  *    VIRTUALIZED_EOI with APICv; VMEXIT_AVIC_NOACCEL with AVIC (its EOIs included).

@@ -209,7 +209,7 @@ export function linuxExitCode(vendor: ReportVendor, name: string): number | unde
  * row, when the model has that kind: e.g. perf's 'EOI_INDUCED' -> 'VIRTUALIZED_EOI', 'msr' ->
  * 'VMEXIT_MSR', 'interrupt' -> 'VMEXIT_INTR', 'PREEMPTION_TIMER' -> 'VMX_PREEMPTION_TIMER' (KVM's guest
  * timer, src/core/vcpu/exits.ts), 'EPT_MISCONFIG' (KVM's device MMIO) and SVM 'pause' -> 'VMEXIT_PAUSE'
- * (an opaque kind: only a workload profile carries it). Undefined when the row's vendor or code is
+ * (the pause filter's exit: guests/spin.ts). Undefined when the row's vendor or code is
  * unknown or EXIT_KINDS has no slot for the code (e.g. RDTSCP, XSAVES, TRIPLE_FAULT, SVM 'read_cr0',
  * 'iret', 'vmrun'): import lists such rows as unknown reasons.
  */

@@ -4,13 +4,14 @@
  * reproduces the measured exits per second of each reason.
  *
  * Each exit reason is assigned one "driver" — the profile rate that causes it (CR_ACCESS <- %cr8
- * writes, HLT <- hlts, EPT_VIOLATION <- MMIO stores, APIC_ACCESS <- interrupts (their EOIs), ...),
- * or an opaque rate when the model has no cause for it. The drivers are then adjusted by fixed-point
- * iteration on the real engine: rate <- rate x measured / simulated, every iteration with the same
- * seed (common random numbers: the iteration sees no sampling noise). Reasons interact (an interrupt
- * adds its EOI exit, a HLT waits for an interrupt), which is why the fit simulates instead of
- * inverting a table. A reason whose driver turns out not to cause it under this configuration (e.g.
- * %cr8 writes when the TPR is shadowed: CR_ACCESS is then CR0/CR4 traffic) is refitted as opaque.
+ * writes, HLT <- hlts, EPT_VIOLATION and KVM's EPT_MISCONFIG <- MMIO stores, APIC_ACCESS <- interrupts
+ * (their EOIs), ...), or an opaque rate when the model has no cause for it. The drivers are then
+ * adjusted by fixed-point iteration on the real engine: rate <- rate x measured / simulated, every
+ * iteration with the same seed (common random numbers: the iteration sees no sampling noise). Reasons
+ * interact (an interrupt adds its EOI exit, a HLT waits for an interrupt), which is why the fit
+ * simulates instead of inverting a table. A reason whose driver turns out not to cause it under this
+ * configuration (e.g. %cr8 writes when the TPR is shadowed: CR_ACCESS is then CR0/CR4 traffic) is
+ * refitted as opaque.
  *
  * Pure apart from the CPU it burns: no I/O.
  */

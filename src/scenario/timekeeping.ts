@@ -12,7 +12,8 @@
  * Under KVM a Windows guest that says nothing gets WINDOWS_KVM_DEFAULT_ENLIGHTENMENTS (what
  * virt-install gives a Windows VM; src/core/hypervisor/hyperv.ts) without an HPET. bhyve implements no enlightenment and always has an HPET (vmm.ko vhpet), so
  * a bhyve variant refuses enlightenments, `hpet: false` and `referenceTscPage`. Only Windows guests
- * take these keys (Linux and FreeBSD read kvm-clock or the TSC).
+ * take these keys (a Linux guest states its clock with `clocksource`, core/guests/linuxClock.ts;
+ * FreeBSD reads kvm-clock or the TSC).
  */
 import type { Node as YamlNode } from 'yaml';
 import {

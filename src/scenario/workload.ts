@@ -16,15 +16,15 @@
  *     cr8Reads: 0
  *     cpuid: 10
  *     io: 250
- *     mmio: 1800                  # stores to emulated MMIO (EPT violation / NPF)
+ *     mmio: 1800                  # stores to emulated MMIO (EPT violation, KVM's EPT misconfig / NPF)
  *     msrReads: 0
  *     msrWrites: 4000             # intercepted MSR writes (IA32_TSC_DEADLINE)
  *     hlts: 900                   # the vCPU sleeps until its next interrupt
  *     ipis: 120                   # fixed IPIs to the guest's other vCPUs
  *     hostInterrupts: 0           # host interrupts beyond the host's timer ticks
  *   interruptsPerSecond: 1000     # device interrupts per vCPU per wall second
- *   opaquePerGuestSecond:         # exits outside the model, by exit name: same under every policy
- *     EPT_MISCONFIG: 300
+ *   opaquePerGuestSecond:         # exits outside the model, by exit name: the same rate wherever the
+ *     XSETBV: 300                 # target can take them (core/hypervisor/opaqueExits.ts)
  *   measuredTimePerExit:          # optional (import --carry-exit-times): the report's time per exit
  *     EXTERNAL_INTERRUPT: { measuredNs: 2430, modelNs: 310 }   # perf's avg, the model's cost there
  *   source: { ... }               # informational: where the numbers came from

@@ -16,7 +16,9 @@
  *   - no hv-time, no HPET: the ACPI PM timer by port I/O, port 0x608 on Q35 (PM base 0x600 + 8;
  *     MicrosoftDocs/Virtualization-Documentation #1885 "0x608 addresses (acpi-tmr)"), 0xB008 on
  *     i440fx/PIIX4 (PM base 0xB000): an IO_INSTRUCTION exit. The model's VMs are Q35.
- *   Linux and FreeBSD read kvm-clock or the TSC (no exit; their models have no clock-read rate).
+ *   FreeBSD reads kvm-clock or the TSC (no exit; its model has no clock-read rate). A Linux guest
+ *   reads its clocksource: kvm-clock or the TSC unless the scenario states acpi_pm or hpet, whose
+ *   reads exit (linuxClock.ts, not this file).
  *
  * Clock interrupt:
  *   - KVM with hv-stimer: synthetic timer 0 in one-shot mode: each tick re-arms it with WRMSR
@@ -148,7 +150,10 @@ const NO_CLOCK: ClockSetup = Object.freeze({
   hvIcr: false,
 });
 
-/** A guest's clock setup; guests that are not Windows keep the model's LAPIC timer and read an exit-free clock. */
+/**
+ * A Windows guest's clock setup; guests that are not Windows keep the model's LAPIC timer and read
+ * no clock here (a Linux clocksource whose reads exit is linuxClock.ts's).
+ */
 export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTimekeeping | undefined): ClockSetup {
   if (model.family !== 'windows') return NO_CLOCK;
   const read = clockReadOf(traits, tk);

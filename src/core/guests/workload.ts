@@ -68,9 +68,10 @@ export interface WorkloadSpec {
   /** Host interrupts (beyond the host's timer ticks) per running second: external-interrupt exits. */
   readonly hostInterruptsPerSecond: number;
   /**
-   * Exits the model does not derive from guest behaviour (EPT misconfigurations, preemption timer,
-   * XSETBV, PAUSE-loop exits ...) per guest-CPU second, by exit slot (length EXIT_SLOT_COUNT):
-   * carried as measured, identical under every policy.
+   * The profile's opaque exits (reasons the import fit gives no profile rate: preemption timer,
+   * XSETBV, PAUSE-loop exits ...) per guest-CPU second, by exit slot (length EXIT_SLOT_COUNT): the
+   * measured rate on the target's exit for the same event, or none where the target cannot take it
+   * (core/hypervisor/opaqueExits.ts via scenario/workload.ts).
    */
   readonly opaquePerGuestSecond: Float64Array;
 }

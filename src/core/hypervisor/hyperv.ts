@@ -135,7 +135,9 @@ export function autoEoiVectorOf(word: number): number {
 /**
  * The Hyper-V enlightenments and KVM paravirtual features a guest may be given, as QEMU names its
  * CPU options (docs/hyperv.rst; libvirt's <hyperv> features). The model acts on hv-vapic, hv-synic,
- * hv-stimer and hv-time (HvFeature); the others are accepted as stated and change nothing it models.
+ * hv-stimer, hv-time and hv-apicv (HvFeature) and on hv-stimer-direct (guests/clock.ts
+ * GuestTimekeeping.stimerDirect: no AutoEOI SINT); the others are accepted as stated and change
+ * nothing it models.
  */
 export const HV_ENLIGHTENMENTS = [
   'hv-relaxed',

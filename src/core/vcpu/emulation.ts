@@ -92,7 +92,10 @@ export class HypervisorEmulation extends MachineCore {
     return apicRegisterValue(this.s, v * F.STRIDE, offset, this.intel);
   }
 
-  /** Fixed-mode, physical-destination IPI (delivery mode 000, no shorthand; apic/emulation.ts fixedIpiTarget). */
+  /**
+   * The IPI an ICR write sends: the self shorthand (01B) to the sender, otherwise a fixed-mode,
+   * physical-destination IPI (delivery mode 000; apic/emulation.ts fixedIpiTarget).
+   */
   protected sendIpiFromIcr(v: number, icrLow: number, dest: number, avicDoorbell: boolean): void {
     this.counters[v * Counter.COUNT + Counter.IPIS_SENT]++;
     const vector = icrLow & 0xff;

@@ -13,8 +13,9 @@ export interface ExitKind {
   readonly code: number;
   readonly name: string;
   /**
-   * A guest model or scripted operation can cause it. The others only come from workload profiles'
-   * opaque exits; metrics pre-create their series only for variants with workload guests.
+   * A guest model or scripted operation can cause it. The others come from workload profiles'
+   * opaque exits - and #VMEXIT_PAUSE from the lock-spin phase too (SVM_PAUSE_SLOT); metrics
+   * pre-create their series only for variants with workload guests.
    */
   readonly modelled: boolean;
 }
@@ -89,8 +90,9 @@ const MODELLED: readonly (readonly [Slot, Vendor, number])[] = [
 ];
 
 const INTEL_OPAQUE_CODES = [
-  // Exits the guest models never cause but imported workload profiles carry as measured
-  // ("opaque" exits: the same count under every policy; docs/IMPORT.md).
+  // Exits the guest models never cause but imported workload profiles carry as measured ("opaque"
+  // exits: the measured rate wherever the target can take them, hypervisor/opaqueExits.ts;
+  // docs/IMPORT.md).
   ExitReason.NmiWindow,
   ExitReason.Invlpg,
   ExitReason.Rdpmc,
@@ -103,7 +105,10 @@ const INTEL_OPAQUE_CODES = [
   ExitReason.Xsetbv,
 ] as const;
 
-/** As INTEL_OPAQUE_CODES, for SVM. */
+/**
+ * As INTEL_OPAQUE_CODES, for SVM - except Pause: the pause filter makes the lock-spin phase cause it
+ * too (SVM_PAUSE_SLOT, guests/spin.ts), though its kind stays `modelled: false`.
+ */
 const AMD_OPAQUE_CODES = [
   SvmExitCode.Nmi,
   SvmExitCode.Rdtsc,
