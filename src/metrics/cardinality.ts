@@ -1,8 +1,8 @@
-import { EXIT_KINDS } from '../core/vcpu/exits.js';
+import { EXIT_KINDS, SVM_PAUSE_SLOT, type ExitKind } from '../core/vcpu/exits.js';
 import { LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
 import { RUN_STATES } from '../history/records.js';
 import { VIOLATION_CHECKS, INTERRUPT_SOURCES } from '../scenario/thresholds.js';
-import type { Scenario } from '../scenario/types.js';
+import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 
 /**
  * Cardinality budget (docs/BEYOND.md): the number of /metrics series a scenario creates, computed
@@ -10,8 +10,8 @@ import type { Scenario } from '../scenario/types.js';
  * refused (CLI `run`/`validate`: exit 2; service: 422) instead of flooding a Prometheus.
  *
  * Counted: every series with the scenario's `scenario` label (the metric table of docs/SERVICE.md).
- * Per variant, with R the exit reasons of the CPU vendor, O the modelled guest OSes and C the
- * violation checks:
+ * Per variant, with R the exit reasons its series carry (carriesReason below: the CPU vendor's modelled
+ * kinds, and the opaque ones its guests can cause), O the modelled guest OSes and C the violation checks:
  *   1 (scenario_info) + R*O' (vm_exits_total by os; O' = O plus "scripted" with scripted guests)
  *   + R (exit_handling_seconds) + 6 (interrupts: 3 sources x 2 outcomes) + 3 (delivery paths)
  *   + 4 (tpr access kinds) + (B+1)+2 (latency histogram: B bounds, +Inf, _sum, _count)
@@ -45,9 +45,40 @@ interface SeriesEstimate {
 /** Per-scenario series that are not per variant. */
 const PER_SCENARIO = RUN_STATES.length + 4 + 2;
 
-/** Exit reasons with series for a vendor: those guest models cause, plus opaque ones with workload guests. */
-export function reasonsOf(vendor: string, withWorkloadGuests = false): number {
-  return EXIT_KINDS.filter((k) => k.vendor === vendor && (k.modelled || withWorkloadGuests)).length;
+/**
+ * Which exit reasons a variant's series carry, the one home of that rule (samples.ts exports them,
+ * this file counts them): its vendor's kinds that guest models cause (`modelled`), every opaque kind
+ * when it has workload-profile guests (their imported exits), and SVM's #VMEXIT_PAUSE when a guest runs
+ * the lock-spin phase - opaque for imported profiles, but the pause filter intercepts the spin loop
+ * (AMD APM vol. 2 15.14.4; src/core/guests/spin.ts). The others are exported only once counted.
+ */
+export interface ReasonSet {
+  readonly vendor: string;
+  /** The variant has workload-profile guests. */
+  readonly opaque: boolean;
+  /** A guest runs the lock-spin phase. */
+  readonly spins: boolean;
+}
+
+export function carriesReason(k: ExitKind, set: ReasonSet): boolean {
+  return k.vendor === set.vendor && (k.modelled || set.opaque || (set.spins && k.slot === SVM_PAUSE_SLOT));
+}
+
+/** The reason set of a scenario variant (see carriesReason). */
+export function reasonSetOf(v: ScenarioVariant): ReasonSet {
+  let opaque = false;
+  let spins = false;
+  for (const g of v.guests) {
+    if (g.kind !== 'modelled') continue;
+    if (g.workload !== undefined) opaque = true;
+    if (g.phases.some((p) => p.phase === 'lock-spin')) spins = true;
+  }
+  return { vendor: v.host.cpu.vendor, opaque, spins };
+}
+
+/** How many exit reasons have series for a reason set (see carriesReason). */
+export function reasonsOf(set: ReasonSet): number {
+  return EXIT_KINDS.filter((k) => carriesReason(k, set)).length;
 }
 
 /** Threshold outcomes (vmexit_lab_threshold_passed series): per variant a threshold applies to, one per ratio. */
@@ -64,10 +95,7 @@ function thresholdOutcomes(scenario: Scenario): number {
 export function expectedSeries(scenario: Scenario, options: { readonly perGuest?: boolean } = {}): SeriesEstimate {
   const contributors: SeriesContributor[] = [];
   for (const v of scenario.variants) {
-    const R = reasonsOf(
-      v.host.cpu.vendor,
-      v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined),
-    );
+    const R = reasonsOf(reasonSetOf(v));
     const oses = new Set<string>();
     let scripted = false;
     let modelledGuests = 0;

@@ -7,7 +7,7 @@ import { judgesThresholds } from '../results/thresholds.js';
 import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
-import { expectedSeries } from './cardinality.js';
+import { expectedSeries, reasonSetOf } from './cardinality.js';
 import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
 import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
 import { ServiceStats } from './serviceStats.js';
@@ -179,7 +179,7 @@ export class MetricsHub {
           key,
           labels,
           vendor: v.host.cpu.vendor,
-          opaque: false,
+          reasons: reasonSetOf(v),
           oses: new Set(),
           base: new SeriesTotals(),
           info,
@@ -190,7 +190,14 @@ export class MetricsHub {
       }
       s.info = info;
       s.expected = expected;
-      if (v.guests.some((g) => g.kind === 'modelled' && g.workload !== undefined)) s.opaque = true;
+      // A label's later runs may add workload guests or spinning ones: their reasons stay once exported.
+      const r = reasonSetOf(v);
+      if ((r.opaque && !s.reasons.opaque) || (r.spins && !s.reasons.spins))
+        s.reasons = {
+          vendor: s.reasons.vendor,
+          opaque: s.reasons.opaque || r.opaque,
+          spins: s.reasons.spins || r.spins,
+        };
       for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
       return s;
     });

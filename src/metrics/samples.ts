@@ -5,6 +5,7 @@ import { VIOLATION_CHECKS } from '../scenario/thresholds.js';
 import { formatSeconds } from '../input/units.js';
 import type { GuestSeries, MetricsHub, VariantView } from './hub.js';
 import type { Labels, Sample, SeriesTotals } from './series.js';
+import { carriesReason } from './cardinality.js';
 
 /**
  * The samples of the per-variant and per-guest metrics (src/metrics/registry.ts names them), read
@@ -54,14 +55,14 @@ export function exits(hub: MetricsHub, which: 'count' | 'seconds'): Sample[] {
         const e = t.counts.exitsByOs.get(os);
         for (const k of EXIT_KINDS) {
           const value = e ? e[k.slot] : 0;
-          if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && value === 0)) continue;
+          if (k.vendor !== s.vendor || (!carriesReason(k, s.reasons) && value === 0)) continue;
           out.push(sample(labelsOf(s.labels, 'os', os, 'reason', k.name), value));
         }
       }
       continue;
     }
     for (const k of EXIT_KINDS) {
-      if (k.vendor !== s.vendor || (!k.modelled && !s.opaque && t.counts.exitHostNsOf(k.slot) === 0)) continue;
+      if (k.vendor !== s.vendor || (!carriesReason(k, s.reasons) && t.counts.exitHostNsOf(k.slot) === 0)) continue;
       out.push(sample(labelsOf(s.labels, 'reason', k.name), t.counts.exitHostNsOf(k.slot) / 1e9));
     }
   }

@@ -1,5 +1,6 @@
 import type { LatencyExemplars } from '../core/engine/exemplars.js';
 import { TotalsAccumulator } from '../run/totals.js';
+import type { ReasonSet } from './cardinality.js';
 
 /** The numbers of the metric series, kept outside prom-client (src/metrics/hub.ts reads them at scrape). */
 
@@ -71,8 +72,8 @@ export interface VariantSeries {
   info: Labels;
   /** Guest OSes ever run in this series (their running gauges exist, at 0 when idle). */
   readonly oses: Set<string>;
-  /** The variant has workload-profile guests: series for opaque exit reasons too. */
-  opaque: boolean;
+  /** Which exit reasons have series from the first scrape (metrics/cardinality.ts carriesReason). */
+  reasons: ReasonSet;
   /** Checks the scenario expects (`expect.violations`): the run-scoped violations' `expected` label. */
   expected: ReadonlySet<string>;
   readonly base: SeriesTotals;
