@@ -25,7 +25,7 @@ import { isrEnd } from '../guests/isr.js';
 import { buildShareDone, chunkDone, completePhase, ioCompletes, ioDoneTime } from '../guests/phases.js';
 import { hopDone } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
-import { workloadDynOp, workloadDynTime, workloadInterrupt } from '../guests/workloadGuest.js';
+import { workloadDynAt, workloadDynOp, workloadInterrupt } from '../guests/workloadGuest.js';
 import { Gf, Gi, Hop, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, Worker, type HostState } from './state.js';
 
 export const enum Ev {
@@ -181,7 +181,8 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     t = h.wl[v * WL + WL_IRQ_AT];
     if (t <= limit) return Ev.WL_IRQ;
     if (t < next) next = t;
-    t = workloadDynTime(h, v);
+    workloadDynAt(h, v); // a field, not a return (a boxed double per walk)
+    t = h.wlDynAt;
     if (t <= limit) return Ev.WL_DYN;
     if (t < next) next = t;
   }

@@ -385,7 +385,11 @@ export class HostSimulation extends HostState {
     let guestNs = wall;
     const workload = this.guests[gi].workload;
     if (workload !== undefined) {
-      if (this.mode(v) === Mode.RUN) guestNs = workloadRun(this, v, workload, wall);
+      if (this.mode(v) === Mode.RUN) {
+        this.cr8WallNs = wall; // fields, not an argument and a return (state.ts: a boxed double per event)
+        workloadRun(this, v, workload);
+        guestNs = this.cr8GuestNs;
+      }
     } else if (isSpinning(this, v)) {
       guestNs = spinRun(this, v, wall);
     } else if (this.mode(v) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity && model.usesCr8) {

@@ -88,8 +88,14 @@ export class RandomStreams {
     return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
   }
 
-  /** The mean of the draw in progress (exponentialNs), ns: a double from the start. */
-  private meanNs = 0.5;
+  /**
+   * The mean of the draw in progress (exponentialNs), ns: a double from the start. A caller whose mean
+   * is computed sets it and calls exponentialDraw itself: TurboFan leaves even exponentialNs out at a
+   * call site rare when the caller was optimized (belowBound says why), and boxes the mean there.
+   * guests/workloadGuest.ts workloadInterrupt's mean, inlined into the engine's dispatch, was boxed at
+   * every device interrupt of a workload vCPU (docs/PERF.md, twenty-first session).
+   */
+  meanNs = 0.5;
 
   /**
    * Exponential variate with the given mean, rounded to an integer (nanoseconds). Small enough
@@ -104,8 +110,8 @@ export class RandomStreams {
     return this.exponentialDraw(stream);
   }
 
-  /** exponentialNs' draw, of mean `meanNs`. */
-  private exponentialDraw(stream: number): number {
+  /** exponentialNs' draw, of mean `this.meanNs` (set by the caller just before: a field, not an argument). */
+  exponentialDraw(stream: number): number {
     const meanNs = this.meanNs;
     // Math.round(-detLog(this.uniform(stream)) * meanNs), the uniform and the logarithm computed here,
     // operation for operation as in uniform and detLog: a call that is not inlined and returns a
@@ -160,6 +166,21 @@ export class RandomStreams {
   /** Whether `uniform(stream) < this.bound`: uniformBelow(stream, bound, 1), the bound from the field. */
   belowBound(stream: number): boolean {
     return ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296 < this.bound;
+  }
+
+  /** scaledBelowBound's scale, set by the caller with `bound` just before the call (a field, as `bound`). */
+  scale = 1.5;
+
+  /**
+   * Whether `uniform(stream) * this.scale < this.bound`: uniformBelow(stream, bound, scale), both
+   * doubles from the fields. guests/workloadGuest.ts workloadDynOp's HLT-or-IPI draw passed the HLT
+   * rate and the sum of the rates: where TurboFan inlined workloadDynOp into the engine's dispatch
+   * and left uniformBelow out (a call site rare when dispatch was optimized on the idle fleet), the
+   * sum, computed there, was boxed at every HLT or IPI of a workload vCPU (docs/PERF.md, twenty-first
+   * session).
+   */
+  scaledBelowBound(stream: number): boolean {
+    return (((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * this.scale < this.bound;
   }
 
   /** Integer in [0, n): uniform's draw computed here, so only the integer crosses the call. */

@@ -124,8 +124,9 @@ export abstract class HostState {
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
   /**
-   * The engine's and the %cr8 stream's (guests/irql.ts cr8Stream): the interval's wall time left for
-   * the guest, in, and its guest time, out. Fields, not an argument and a return: a fraction passed
+   * The engine's and the %cr8 stream's (guests/irql.ts cr8Stream), and a workload profile's
+   * (guests/workloadGuest.ts workloadRun): the interval's wall time left for the guest, in, and its
+   * guest time, out. Fields, not an argument and a return: a fraction passed
    * to or returned from a call that is not inlined is boxed by V8, an allocation per event.
    */
   cr8WallNs = 0.5;
@@ -303,6 +304,8 @@ export abstract class HostState {
 
   /** Set by resumeTime: a field, not a return (a double returned by a call not inlined is boxed). */
   resumeAt = DOUBLE_ZERO;
+  /** Set by guests/workloadGuest.ts workloadDynAt: its next HLT/IPI time, a field, not a return (as resumeAt). */
+  wlDynAt = DOUBLE_ZERO;
   /** Set by resumeTime: resumeAt less the point it counts from (T, or shareSince), wall ns (below 0: a credit). */
   owedWallNs = DOUBLE_ZERO;
   /**

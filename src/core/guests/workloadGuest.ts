@@ -66,19 +66,39 @@ export function setupWorkload(h: HostState, gi: number, w: WorkloadSpec): void {
 
 /** Wall time at which a running workload vCPU has executed up to its next HLT/IPI (Infinity otherwise). */
 export function workloadDynTime(h: HostState, v: number): number {
-  const left = h.wl[v * WL + WL_DYN_LEFT];
-  if (left === Infinity || h.mode(v) !== Mode.RUN) return Infinity;
-  h.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
-  const from = h.resumeAt;
-  return from + Math.max(0, h.workWallNs(v, left));
+  workloadDynAt(h, v);
+  return h.wlDynAt;
 }
 
 /**
- * `wall` ns of running time: the instructions of the profile in that guest time, executed in bulk
- * by the machine's exact rules (RepeatOp), their exit time charged like the %cr8 stream of modelled
- * guests (predicted from the last measured cost, the difference carried as debt). Returns guest ns.
+ * workloadDynTime's answer left in `h.wlDynAt`, for the event walk (events.ts): an absolute time, a
+ * double, returned from a call TurboFan does not inline is boxed, and so is the fraction of guest ns
+ * left passed to HostState.workWallNs (its rounding written out here, the same arithmetic): an
+ * allocation per walk of a workload vCPU (docs/PERF.md, twenty-first session).
  */
-export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: number): number {
+export function workloadDynAt(h: HostState, v: number): void {
+  const left = h.wl[v * WL + WL_DYN_LEFT];
+  if (left === Infinity || h.mode(v) !== Mode.RUN) {
+    h.wlDynAt = Infinity;
+    return;
+  }
+  h.resumeTime(v); // after the exit time owed, at the vCPU's share (as the event walk)
+  const from = h.resumeAt;
+  h.progressRate(v);
+  h.wlDynAt = from + Math.max(0, Math.ceil(left / h.rate));
+}
+
+/**
+ * `h.cr8WallNs` ns of running time: the instructions of the profile in that guest time, executed in
+ * bulk by the machine's exact rules (RepeatOp), their exit time charged like the %cr8 stream of
+ * modelled guests (predicted from the last measured cost, the difference carried as debt). Its guest
+ * ns left in `h.cr8GuestNs`. Fields, not an argument and a return, as cr8Stream's (state.ts): the
+ * engine's progress passed the wall time, a double, and got the guest time back, both boxed at every
+ * advance of a running workload vCPU (TurboFan does not inline this), 9-39 bytes per engine event on
+ * scenarios/library/imported-sysbench-policies.yaml (docs/PERF.md, twenty-first session).
+ */
+export function workloadRun(h: HostState, v: number, w: WorkloadSpec): void {
+  const wall = h.cr8WallNs;
   const m = h.machine;
   const wl = h.wl;
   const base = v * WL;
@@ -101,7 +121,7 @@ export function workloadRun(h: HostState, v: number, w: WorkloadSpec, wall: numb
   h.vf[v * Vf.STRIDE + Vf.DEBT] += spent - (wall - guestNs);
   if (wl[base + WL_DYN_LEFT] !== Infinity) wl[base + WL_DYN_LEFT] -= guestNs;
   h.drainDeliveries();
-  return guestNs;
+  h.cr8GuestNs = guestNs;
 }
 
 /** Whole events of a `rate` per second due in `seconds`, the fraction carried in wl[carryIndex] (exact mean counts). */
@@ -118,7 +138,8 @@ export function workloadInterrupt(h: HostState, v: number): void {
   const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const w = h.guests[gi].workload!;
-  h.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, h.rng.exponentialNs(v, 1e9 / w.interruptsPerSecond));
+  h.rng.meanNs = 1e9 / w.interruptsPerSecond; // a field, not an argument (prng.ts meanNs: a boxed double)
+  h.wl[v * WL + WL_IRQ_AT] = time + Math.max(1, h.rng.exponentialDraw(v));
   raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
 
@@ -129,8 +150,11 @@ export function workloadDynOp(h: HostState, v: number): void {
   const w = guest.workload!;
   const ipiRate = guest.vcpus > 1 ? w.ipisPerGuestSecond : 0;
   const total = w.hltsPerGuestSecond + ipiRate;
-  h.wl[v * WL + WL_DYN_LEFT] = Math.max(1, h.rng.exponentialNs(v, 1e9 / total));
-  if (h.rng.uniformBelow(v, w.hltsPerGuestSecond, total)) {
+  h.rng.meanNs = 1e9 / total; // fields, not arguments (prng.ts meanNs, scaledBelowBound: boxed doubles)
+  h.wl[v * WL + WL_DYN_LEFT] = Math.max(1, h.rng.exponentialDraw(v));
+  h.rng.bound = w.hltsPerGuestSecond;
+  h.rng.scale = total;
+  if (h.rng.scaledBelowBound(v)) {
     halt(h, v);
     return;
   }
