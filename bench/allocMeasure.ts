@@ -116,12 +116,16 @@ export interface AllocGuardCase {
  * engine event), a path the idle fleet never takes; and while they build (40-70 s), every vCPU
  * running, ~10 share changes per simulated second, where raise meets running vCPUs (docs/PERF.md,
  * twenty-first session). Counted in a throwaway copy: 22,700-23,000 changes per 10 s of boot, 74-134
- * per 10 s of build.
+ * per 10 s of build. Then workload-profile guests (the imported sysbench profile, whose events -
+ * its device interrupts, HLTs and IPIs - and bulk runs, guests/workloadGuest.ts, neither fleet has):
+ * 10 s, then windows of 15 s (~67,500 events each), after the others as where their boxes showed most
+ * (33-39 bytes per event on main at 99a6171, 8-15 alone; docs/PERF.md, twenty-first session).
  */
 export const ALLOC_GUARD_CASES: readonly AllocGuardCase[] = [
   { id: 'idle-fleet', label: 'idle fleet', warmupS: ALLOC_GUARD.warmupS, windowS: ALLOC_GUARD.windowS },
   { id: 'overcommit-host', label: 'overcommitted host booting (share changes)', warmupS: 10, windowS: 6 },
   { id: 'overcommit-host', label: 'overcommitted host building', warmupS: 40, windowS: 10 },
+  { id: 'workload-host', label: 'workload-profile guests', warmupS: 10, windowS: 15 },
 ];
 
 /** Bytes per engine event in each of the guard's windows, for `variant` (its hosts built afresh). */

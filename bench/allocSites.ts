@@ -30,6 +30,7 @@ const WARMUP: Record<CaseId, number> = {
   'busy-fleet': 10,
   'big-host': 120,
   'overcommit-host': 10,
+  'workload-host': 10,
 };
 
 const { values: opts } = benchArgs(

@@ -4,7 +4,7 @@
  * path, differs from process to process (TurboFan reads feedback while the program runs on), so one
  * run of the test says little about a mode that comes once in a hundred processes. This runs the
  * guard's measurement (bench/allocMeasure.ts guardWindows over ALLOC_GUARD_CASES - the idle fleet's
- * two policies, then the overcommitted host - in one process and in that order, as the test does;
+ * two policies, then the overcommitted host, then workload-profile guests - in one process and in that order, as the test does;
  * --case measures one case alone) in --processes fresh processes, --parallel at a time, and prints
  * how many processes fell in each band of the least bytes per event, the worst processes' windows,
  * and how many would have failed the test (docs/PERF.md, twelfth and twenty-first sessions).

@@ -1,7 +1,7 @@
 /**
  * The engine bench's cases (bench/run.ts, bench/alloc.ts): the seed's Windows 10 install under
- * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet, a busy fleet, one big host and matrix.yaml's
- * overcommitted host, each a scenario and the variants a case runs. The big host keeps the engine
+ * bhyve-12.1 and bhyve-tpr-v1, an idle mixed fleet, a busy fleet, one big host, matrix.yaml's
+ * overcommitted host and an imported workload profile's guests, each a scenario and the variants a case runs. The big host keeps the engine
  * honest where a host queues hundreds of vCPUs (a linear scan of the event queue was x1.01-1.03 on the
  * fleets' 7-vCPU hosts and x0.74 there: docs/perf/history.md, sixteenth session, second round).
  */
@@ -18,6 +18,7 @@ export const CASES = {
   'busy-fleet': 'busy mixed fleet, 2 hosts x 7 vCPUs, 30 s, 2 policies',
   'big-host': 'one big host, 4 idle guests x 64 vCPUs, 60 s, kvm',
   'overcommit-host': "matrix.yaml's overcommitted host, 21 vCPUs on 4 cores, 60 s, bhyve-tpr-v1",
+  'workload-host': 'imported sysbench profile, 4 guests x 2 vCPUs on 16 cores, kvm and bhyve-12.1',
 } as const;
 export type CaseId = keyof typeof CASES;
 
@@ -94,6 +95,13 @@ duration: 60s
   'bench-overcommit-host.yaml',
 );
 
+/**
+ * Workload-profile guests (guests/workloadGuest.ts): scenarios/library/imported-sysbench-policies.yaml,
+ * a profile imported from a perf kvm stat report (docs/IMPORT.md), under kvm and bhyve-12.1 (its
+ * bhyve-tpr-v2 variant panics at once, its bhyve-tpr-v3 runs as bhyve-12.1 for a guest without %cr8).
+ */
+const workloadHost = loadScenarioFile(join(REPO_ROOT, 'scenarios', 'library', 'imported-sysbench-policies.yaml'));
+
 const variantOf = (s: Scenario, name: string): ScenarioVariant => {
   const v = s.variants.find((x) => x.name === name);
   if (v === undefined) throw new Error(`no variant ${name} in ${s.name}`);
@@ -108,4 +116,8 @@ export const scenarios: Record<CaseId, { scenario: Scenario; variants: readonly 
   'busy-fleet': { scenario: busyFleet, variants: busyFleet.variants },
   'big-host': { scenario: bigHost, variants: bigHost.variants },
   'overcommit-host': { scenario: overcommitHost, variants: overcommitHost.variants },
+  'workload-host': {
+    scenario: workloadHost,
+    variants: [variantOf(workloadHost, 'kvm'), variantOf(workloadHost, 'bhyve-12.1')],
+  },
 };

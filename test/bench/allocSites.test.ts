@@ -19,7 +19,7 @@ test("allocSites: the warm-up defaults to the case's (big-host 120 s: 10 s sampl
   assert.equal(help.status, 0, help.stderr);
   assert.match(
     help.stdout,
-    /--warmup S +simulated seconds run before sampling \(default: the case's, .*idle-fleet 10, .*big-host 120, overcommit-host 10\)/,
+    /--warmup S +simulated seconds run before sampling \(default: the case's, .*idle-fleet 10, .*big-host 120, overcommit-host 10, workload-host 10\)/,
   );
   // One sampled millisecond after the default warm-up (~1 CPU-s: 256 idle vCPUs for 120 s).
   const big = allocSites(['--case', 'big-host', '--seconds', '0.001', '--top', '1']);

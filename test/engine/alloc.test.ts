@@ -2,7 +2,7 @@
  * The engine allocates nothing per event in the steady state (issue #16; docs/PERF.md, ninth and
  * tenth sessions). Allocation, unlike time, is deterministic enough to test: the idle mixed fleet of
  * the engine bench (bench/cases.ts, both policies), then in the same process the overcommitted host
- * (ALLOC_GUARD_CASES, bench/allocMeasure.ts), runs its hosts in lockstep (as bench/alloc.ts does),
+ * and workload-profile guests (ALLOC_GUARD_CASES, bench/allocMeasure.ts), runs its hosts in lockstep (as bench/alloc.ts does),
  * then the bytes V8 allocates per engine event are counted over three consecutive windows.
  *
  * Why the bound and the minimum, from the measured spread (30 s warm-up, windows of 10 simulated s,
@@ -34,6 +34,17 @@
  *   20 processes would fail. A site put back on purpose in shareChanged: a boxed double per re-key
  *   gave 25-26 bytes per event booting, an array per share change 28-30 (the building windows,
  *   with ~10 share changes per simulated second, 0.2-1.4: they do not see that path).
+ * - twenty-first session, wlalloc: workload-profile guests (bench/cases.ts workload-host: the imported
+ *   sysbench profile, 4 guests x 2 vCPUs, kvm and bhyve-12.1), same bound and method, last in the same
+ *   process: 10 s then windows of 15 s (~67,500 events each; ~4,500 events per simulated second).
+ *   ~0.8 s of the suite. Main at 99a6171 (this test with the case, before the fix): 39.2-39.5 bytes
+ *   per event in every window of both variants; alone in a process 8.3-14.7, after the idle fleet
+ *   alone 8.3-33.0 (least windows; /tmp scripts, 3 processes each): workloadRun's wall argument and guest-ns
+ *   return, workloadDynTime's return and its fraction passed to workWallNs, and the computed means
+ *   and scale of the workload draws, each boxed where TurboFan did not inline the callee. Since
+ *   (fields: HostState.cr8WallNs/cr8GuestNs, wlDynAt; RandomStreams.meanNs, scale): 0.02-0.03, 0 of
+ *   24 processes would fail (`node dist/bench/allocSpread.js --processes 12`, with and without
+ *   --case workload-host).
  * - twelfth session: CI failed here with 17.2 bytes per event in every window of both policies. In
  *   about 1 process in 300 TurboFan left `EventHeap.peekTime` (34 bytes of bytecode, over the 27 it
  *   always inlines) out of `advanceTo` and boxed its double return once per event. The loop reads the
