@@ -173,13 +173,14 @@ export class MetricsHub {
       // Frozen: prom-client caches a label set's text by object (src/metrics/samples.ts labelsOf).
       Object.freeze(labels);
       Object.freeze(info);
+      const reasons = reasonSetOf(v);
       let s = this.variants.get(key);
       if (!s) {
         s = {
           key,
           labels,
           vendor: v.host.cpu.vendor,
-          reasons: reasonSetOf(v),
+          reasons,
           oses: new Set(),
           base: new SeriesTotals(),
           info,
@@ -191,12 +192,11 @@ export class MetricsHub {
       s.info = info;
       s.expected = expected;
       // A label's later runs may add workload guests or spinning ones: their reasons stay once exported.
-      const r = reasonSetOf(v);
-      if ((r.opaque && !s.reasons.opaque) || (r.spins && !s.reasons.spins))
+      if ((reasons.opaque && !s.reasons.opaque) || (reasons.spins && !s.reasons.spins))
         s.reasons = {
           vendor: s.reasons.vendor,
-          opaque: s.reasons.opaque || r.opaque,
-          spins: s.reasons.spins || r.spins,
+          opaque: s.reasons.opaque || reasons.opaque,
+          spins: s.reasons.spins || reasons.spins,
         };
       for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
       return s;
