@@ -23,8 +23,8 @@
  * Provenance rules (the spirit of src/model/data.ts): a source must have a URL or a repository and
  * path, a date (a real day not after today, or "unknown" with a note), and a fixture file must
  * exist; the stated enlightenments, the HPET and a Linux clocksource must be what the scenario runs
- * (loadSetup.ts); a setup item's `model` must agree with the scenario (vcpus, guest, hostCpu,
- * hypervisor).
+ * (loadSetup.ts), an assumed empty enlightenment list what some Windows guest runs (loadAssumed.ts);
+ * a setup item's `model` must agree with the scenario (vcpus, guest, hostCpu, hypervisor).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -37,6 +37,7 @@ import type { Reader, Field, Val } from '../input/yaml.js';
 import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { nonEmpty, opt, readCompare } from './loadCompare.js';
 import { checkSetupAgainstScenario } from './loadSetup.js';
+import { checkAssumedAgainstScenario } from './loadAssumed.js';
 import { HV_ENLIGHTENMENTS, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import {
   SETUP_ITEMS,
@@ -170,6 +171,7 @@ export function parseValidationCase(text: string, file: string): ValidationCase 
       // Enlightenments, the HPET and a Linux clocksource are scenario keys (issue #14 part 4): what the
       // setup states must be what the scenario runs (loadSetup.ts).
       checkSetupAgainstScenario(r, setup, scenario, (name) => setupFields?.get(name) ?? setupField);
+      checkAssumedAgainstScenario(r, setup, scenario, (name) => setupFields?.get(name) ?? setupField);
       const v0 = scenario.variants[0];
       const g0 = v0.guests[0];
       const vc = setup.vcpus.model;

@@ -194,6 +194,35 @@ describe('validation case loader', () => {
       parseValidationCase(windowsCase(stated, scenario), '<case>');
   });
 
+  // casewriter3 (2026-12-05): a Windows guest that names no `enlightenments` runs the model's KVM
+  // default (virt-install's 13, hv-stimer among them), so "assumed: [] (none)" with the key left out
+  // of the scenario ran synthetic timers where the writer meant none - and was accepted.
+  it('refuses an assumed empty enlightenment list that no Windows guest of the scenario runs', () => {
+    const enlLine = lineOf(minimal, 'enlightenments: {');
+    const noKey = windowsCase('[]', 'none').replace(
+      'enlightenments: { stated: [] }',
+      'enlightenments: { assumed: [], why: "not stated" }',
+    );
+    const omitted = noKey.replace(' enlightenments: none,', '');
+    const bad = diagnosticsOf(omitted);
+    assert.match(
+      bad,
+      new RegExp(
+        `<case>:${enlLine}:\\d+: error: setup.enlightenments.assumed is \\[\\] and no Windows guest of the scenario runs without enlightenments`,
+      ),
+    );
+    assert.match(bad, /hv-stimer/);
+    // Accepted: the guest says `none`, or one matrix variant runs none (a before/after pair).
+    parseValidationCase(noKey, '<case>');
+    parseValidationCase(
+      omitted.replace(
+        '  duration: 1s\ncompare',
+        '  matrix:\n    enlightenments: [none, [hv-time]]\n  duration: 1s\ncompare',
+      ),
+      '<case>',
+    );
+  });
+
   it("refuses a stated or assumed HPET that a variant's Windows guest does not have (bhyve always has one)", () => {
     const hpetLine = lineOf(minimal, 'hpet: {');
     const bhyve = windowsCase('[]', 'none', 'hpet: { stated: false }')
