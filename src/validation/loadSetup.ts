@@ -5,7 +5,12 @@
  * measurement of something else, and nothing in the results would show it (issue #14, casewriter
  * round 2): each difference is refused at the setup item's position.
  */
-import { HV_REQUIRES, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
+import {
+  HV_REQUIRES,
+  hvApicAccessRecommended,
+  hvFeatureBits,
+  type HvEnlightenment,
+} from '../core/hypervisor/hyperv.js';
 import { LINUX_CLOCKSOURCES, defaultLinuxClocksource } from '../core/guests/linuxClock.js';
 import { enlightenmentsName, isWindowsOs } from '../scenario/timekeeping.js';
 import { isLinuxOs, type ModelledGuestSpec, type Scenario } from '../scenario/types.js';
@@ -15,9 +20,9 @@ import type { CaseSetup } from './types.js';
 /**
  * An enlightenment list as the model acts on it: with the dependencies QEMU adds or requires
  * (HV_REQUIRES: hv-synic needs hv-vpindex, hv-stimer needs hv-synic and hv-time; a scenario cannot
- * leave them out), and without hv-vapic beside hv-apicv, which makes QEMU clear
- * HV_APIC_ACCESS_RECOMMENDED so the guest does not use hv-vapic's MSRs (target/i386/kvm/kvm.c,
- * "hv-vapic && !hv-avic"; the model's src/core/guests/clock.ts does the same). Sorted, as a set.
+ * leave them out), and without hv-vapic where the guest does not use its MSRs: beside hv-apicv
+ * (the rule's one home is src/core/hypervisor/hyperv.ts hvApicAccessRecommended, which
+ * src/core/guests/clock.ts asks too). Sorted, as a set.
  */
 function asModelled(list: readonly HvEnlightenment[]): string {
   const out = new Set<HvEnlightenment>();
@@ -27,7 +32,7 @@ function asModelled(list: readonly HvEnlightenment[]): string {
     for (const d of HV_REQUIRES[e] ?? []) add(d);
   };
   list.forEach(add);
-  if (out.has('hv-apicv')) out.delete('hv-vapic');
+  if (!hvApicAccessRecommended(hvFeatureBits([...out]))) out.delete('hv-vapic');
   return [...out].sort().join('+');
 }
 

@@ -48,7 +48,7 @@
  *     fitted rate it makes the seed's install runs ~10x slower to simulate (docs/MODEL.md §6).
  * A KVM guest with no timekeeping given is QEMU's bare default: no enlightenments, an HPET.
  */
-import { HvFeature, HvMsr } from '../hypervisor/hyperv.js';
+import { HvFeature, HvMsr, hvApicAccessRecommended } from '../hypervisor/hyperv.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
@@ -167,14 +167,8 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
           ? RepeatOp.IO
           : -1;
   const arg = read === ClockRead.HV_MSR ? HvMsr.TIME_REF_COUNT : read === ClockRead.PM_TIMER ? PM_TIMER_PORT_Q35 : 0;
-  // hv-vapic's MSRs are used when CPUID recommends them (HV_X64_APIC_ACCESS_RECOMMENDED); QEMU leaves
-  // that bit clear with hv-apicv (hv-avic), so the guest uses the APIC page APICv / AVIC accelerate
-  // (target/i386/kvm/kvm.c, as remembered).
-  const vapic =
-    traits.hypervisor === 'kvm' &&
-    tk !== undefined &&
-    (tk.hyperv & HvFeature.VAPIC) !== 0 &&
-    (tk.hyperv & HvFeature.APICV) === 0;
+  // hv-vapic's MSRs when CPUID recommends them (hypervisor/hyperv.ts hvApicAccessRecommended).
+  const vapic = traits.hypervisor === 'kvm' && tk !== undefined && hvApicAccessRecommended(tk.hyperv);
   return Object.freeze({
     read,
     op,
