@@ -8,7 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ClockRead, ClockTimer, PM_TIMER_PORT_Q35, clockSetup } from '../../src/core/guests/clock.js';
+import { ClockRead, ClockTimer, clockSetup } from '../../src/core/guests/clock.js';
+import { PM_TIMER_PORT_Q35, RTC_DATA_PORT, RTC_INDEX_PORT } from '../../src/core/hypervisor/platform.js';
+import { deviceOfPort } from '../../src/core/hypervisor/exitHandling.js';
+import { linuxClockSetup } from '../../src/core/guests/linuxClock.js';
 import { HvMsr, hvApicAccessRecommended, hvFeatureBits } from '../../src/core/hypervisor/hyperv.js';
 import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
 import { RepeatOp } from '../../src/core/vcpu/machine.js';
@@ -146,6 +149,20 @@ test('hv-vapic against hv-apicv has one home: the guest uses the MSRs exactly wh
     assert.equal(c.hvEoi, want, `hvEoi ${names.join('+')}`);
     assert.equal(c.hvIcr, want, `hvIcr ${names.join('+')}`);
   }
+});
+
+test("the clock reads' ports are the platform's: the device that handles each exit is the one read", () => {
+  // Windows without hv-time and without an HPET reads the ACPI PM timer (KVM, Q35).
+  assert.equal(deviceOfPort(clockSetup(KVM, WIN, tk([], false)).arg), 'acpi-pm-timer');
+  // A Linux guest on acpi_pm reads its hypervisor's PM timer port.
+  for (const hv of ['kvm', 'bhyve'] as const) {
+    const c = linuxClockSetup(hv, LINUX, 'acpi_pm');
+    assert.equal(c.op, RepeatOp.IO);
+    assert.equal(deviceOfPort(c.arg), 'acpi-pm-timer', hv);
+  }
+  // The RTC tick's acknowledgement (guests/timekeeping.ts) goes to the RTC's ports.
+  assert.equal(deviceOfPort(RTC_INDEX_PORT), 'rtc');
+  assert.equal(deviceOfPort(RTC_DATA_PORT), 'rtc');
 });
 
 function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot', vcpus = 2): VariantTotals {

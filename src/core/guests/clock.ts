@@ -49,6 +49,7 @@
  * A KVM guest with no timekeeping given is QEMU's bare default: no enlightenments, an HPET.
  */
 import { HvFeature, HvMsr, hvApicAccessRecommended } from '../hypervisor/hyperv.js';
+import { PM_TIMER_PORT_Q35 } from '../hypervisor/platform.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
@@ -91,14 +92,6 @@ export const enum ClockTimer {
   /** The HPET's periodic interrupt on the clock owner, no acknowledgement. */
   PLATFORM_HPET = 3,
 }
-
-/** ACPI PM timer port on Q35 (ICH9 PMBASE 0x600 + 8). */
-export const PM_TIMER_PORT_Q35 = 0x608;
-/** ACPI PM timer port on i440fx (PIIX4 PMBASE 0xB000 + 8). */
-export const PM_TIMER_PORT_I440FX = 0xb008;
-/** MC146818 RTC index and data ports. */
-export const RTC_INDEX_PORT = 0x70;
-export const RTC_DATA_PORT = 0x71;
 
 /** A guest's resolved timekeeping: the machine operation of one clock read and the clock interrupt. */
 export interface ClockSetup {
