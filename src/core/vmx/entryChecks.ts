@@ -1,5 +1,5 @@
 import type { VmxCapabilities } from '../cpu/profile.js';
-import { priorityClass } from '../apic/vectors.js';
+import { vtprBelowThreshold } from './apicVirtualization.js';
 import { ExitControls, PinBased, ProcBased, ProcBased2 } from './controls.js';
 
 /**
@@ -121,7 +121,7 @@ export function checkTprThreshold(proc: number, proc2In: number, tprThreshold: n
   if ((proc2 & ProcBased2.VirtualInterruptDelivery) !== 0) return 0;
   let failed = 0;
   if ((tprThreshold & ~0xf) !== 0) failed |= EntryCheck.TPR_THRESHOLD_RESERVED_BITS;
-  if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0 && (tprThreshold & 0xf) > priorityClass(vtpr))
+  if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0 && vtprBelowThreshold(vtpr, tprThreshold))
     failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
   return failed;
 }
