@@ -11,6 +11,7 @@ import {
   hvFeatureBits,
   type HvEnlightenment,
 } from '../core/hypervisor/hyperv.js';
+import { hypervisorOf } from '../core/hypervisor/policy.js';
 import { LINUX_CLOCKSOURCES, defaultLinuxClocksource } from '../core/guests/linuxClock.js';
 import { enlightenmentsName, isWindowsOs } from '../scenario/timekeeping.js';
 import { isLinuxOs, type ModelledGuestSpec, type Scenario } from '../scenario/types.js';
@@ -36,10 +37,12 @@ function asModelled(list: readonly HvEnlightenment[]): string {
   return [...out].sort().join('+');
 }
 
-/** Every modelled guest of every variant, with its variant's name and policy. */
-function guestsOf(scenario: Scenario): { variant: string; policy: string; g: ModelledGuestSpec }[] {
+/** Every modelled guest of every variant, with its variant's name and hypervisor. */
+function guestsOf(scenario: Scenario): { variant: string; hypervisor: 'bhyve' | 'kvm'; g: ModelledGuestSpec }[] {
   return scenario.variants.flatMap((v) =>
-    v.guests.flatMap((g) => (g.kind === 'modelled' ? [{ variant: v.name, policy: v.hypervisor.policy, g }] : [])),
+    v.guests.flatMap((g) =>
+      g.kind === 'modelled' ? [{ variant: v.name, hypervisor: hypervisorOf(v.hypervisor.policy), g }] : [],
+    ),
   );
 }
 
@@ -72,12 +75,14 @@ export function checkSetupAgainstScenario(
   // has one (vmm.ko vhpet; src/scenario/timekeeping.ts), under KVM the guest's `hpet:` says.
   const hpet = setup.hpet.stated ?? setup.hpet.assumed ?? null;
   if (hpet !== null) {
-    const differ = guests.filter((x) => isWindowsOs(x.g.os) && (x.g.timekeeping?.hpet ?? x.policy !== 'kvm') !== hpet);
+    const differ = guests.filter(
+      (x) => isWindowsOs(x.g.os) && (x.g.timekeeping?.hpet ?? x.hypervisor !== 'kvm') !== hpet,
+    );
     if (differ.length > 0) {
       r.error(
         itemOf('hpet'),
         "setup.hpet differs from the scenario's Windows guest",
-        `hpet: ${String(!hpet)} in the scenario (variant ${[...new Set(differ.map((x) => x.variant))].join(', ')}${differ.some((x) => x.policy !== 'kvm') ? ': bhyve always gives a VM an HPET' : ''})`,
+        `hpet: ${String(!hpet)} in the scenario (variant ${[...new Set(differ.map((x) => x.variant))].join(', ')}${differ.some((x) => x.hypervisor !== 'kvm') ? ': bhyve always gives a VM an HPET' : ''})`,
         String(hpet),
       );
     }
@@ -88,7 +93,7 @@ export function checkSetupAgainstScenario(
   const clock = setup.clockSource.stated ?? setup.clockSource.assumed;
   if (typeof clock === 'string' && (LINUX_CLOCKSOURCES as readonly string[]).includes(clock)) {
     const linux = guests.filter((x) => isLinuxOs(x.g.os));
-    const used = linux.map((x) => x.g.clocksource ?? defaultLinuxClocksource(x.policy === 'kvm' ? 'kvm' : 'bhyve'));
+    const used = linux.map((x) => x.g.clocksource ?? defaultLinuxClocksource(x.hypervisor));
     if (used.some((c) => c !== clock)) {
       r.error(
         itemOf('clockSource'),
