@@ -25,8 +25,8 @@ export function pprVirtualization(s: Int32Array, b: number): void {
  * comparison of the threshold with VTPR: the trap-like exit after a virtualized TPR write
  * (tprVirtualization), the exit right after VM entry (vmx/entry.ts tprThresholdExitsAfterEntry, SDM
  * "VM Exits Induced by the TPR Threshold") and the VM-entry check that fails the entry without
- * APIC-access virtualization (vmx/entryChecks.ts checkTprThreshold, SDM "Checks on VMX Controls") are
- * all this comparison.
+ * APIC-access virtualization (vmx/entryChecks.ts checkTprThreshold, SDM "Checks on VMX Controls"; written
+ * out there, as that check runs at every entry) are all this comparison.
  */
 export function vtprBelowThreshold(vtpr: number, tprThreshold: number): boolean {
   return priorityClass(vtpr) < (tprThreshold & 0xf);
