@@ -24,6 +24,8 @@
  * output and the ioctl's timestamp (struct vm_stats.tv) is not printed, so durationSeconds stays
  * undefined and the runtime is reported in `stats`.
  */
+import { SvmExitCode } from '../core/svm/exitCodes.js';
+import { ExitReason } from '../core/vmx/exitReasons.js';
 import {
   ReportFormatError,
   quoteFound,
@@ -42,37 +44,56 @@ interface BhyveExitStat {
   readonly amd?: number;
 }
 
-/** bhyve exit counters: description as printed -> reason and architectural code per vendor. */
+/**
+ * bhyve exit counters: description as printed -> reason and architectural code per vendor (the codes
+ * from src/core/vmx/exitReasons.ts and src/core/svm/exitCodes.ts, where each is written once).
+ */
 export const BHYVE_EXIT_STATS: Readonly<Record<string, BhyveExitStat>> = {
   // VMEXIT_EXTINT: EXIT_REASON_EXT_INTR (1) / VMCB_EXIT_INTR (0x60)
-  'vm exits due to external interrupt': { reason: 'EXTERNAL_INTERRUPT', intel: 1, amd: 0x60 },
+  'vm exits due to external interrupt': {
+    reason: 'EXTERNAL_INTERRUPT',
+    intel: ExitReason.ExternalInterrupt,
+    amd: SvmExitCode.Intr,
+  },
   // VMEXIT_HLT: EXIT_REASON_HLT (12) / VMCB_EXIT_HLT (0x78)
-  'number of times hlt was intercepted': { reason: 'HLT', intel: 12, amd: 0x78 },
+  'number of times hlt was intercepted': { reason: 'HLT', intel: ExitReason.Hlt, amd: SvmExitCode.Hlt },
   // VMEXIT_CR_ACCESS: EXIT_REASON_CR_ACCESS (28); svm.c does not increment it
-  'number of times %cr access was intercepted': { reason: 'CR_ACCESS', intel: 28 },
+  'number of times %cr access was intercepted': { reason: 'CR_ACCESS', intel: ExitReason.CrAccess },
   // VMEXIT_RDMSR / VMEXIT_WRMSR: EXIT_REASON_RDMSR (31) / WRMSR (32); SVM: VMCB_EXIT_MSR (0x7c), EXITINFO1 0/1
-  'number of times rdmsr was intercepted': { reason: 'MSR_READ', intel: 31, amd: 0x7c },
-  'number of times wrmsr was intercepted': { reason: 'MSR_WRITE', intel: 32, amd: 0x7c },
+  'number of times rdmsr was intercepted': { reason: 'MSR_READ', intel: ExitReason.MsrRead, amd: SvmExitCode.Msr },
+  'number of times wrmsr was intercepted': { reason: 'MSR_WRITE', intel: ExitReason.MsrWrite, amd: SvmExitCode.Msr },
   // VMEXIT_MTRAP: EXIT_REASON_MTF (37)
-  'number of monitor trap exits': { reason: 'MONITOR_TRAP_FLAG', intel: 37 },
+  'number of monitor trap exits': { reason: 'MONITOR_TRAP_FLAG', intel: ExitReason.MonitorTrapFlag },
   // VMEXIT_PAUSE: EXIT_REASON_PAUSE (40) / VMCB_EXIT_PAUSE (0x77)
-  'number of times pause was intercepted': { reason: 'PAUSE', intel: 40, amd: 0x77 },
+  'number of times pause was intercepted': { reason: 'PAUSE', intel: ExitReason.Pause, amd: SvmExitCode.Pause },
   // VMEXIT_INTR_WINDOW (global, incremented by vmx.c only): EXIT_REASON_INTR_WINDOW (7)
-  'vm exits due to interrupt window opening': { reason: 'INTERRUPT_WINDOW', intel: 7 },
+  'vm exits due to interrupt window opening': { reason: 'INTERRUPT_WINDOW', intel: ExitReason.InterruptWindow },
   // VMEXIT_VINTR (svm.c, AMD-only stat): VMCB_EXIT_VINTR (0x64)
-  'VM exits due to interrupt window': { reason: 'INTERRUPT_WINDOW', amd: 0x64 },
+  'VM exits due to interrupt window': { reason: 'INTERRUPT_WINDOW', amd: SvmExitCode.Vintr },
   // VMEXIT_NMI_WINDOW: EXIT_REASON_NMI_WINDOW (8)
-  'vm exits due to nmi window opening': { reason: 'NMI_WINDOW', intel: 8 },
+  'vm exits due to nmi window opening': { reason: 'NMI_WINDOW', intel: ExitReason.NmiWindow },
   // VMEXIT_INOUT: EXIT_REASON_INOUT (30) / VMCB_EXIT_IO (0x7b)
-  'number of times in/out was intercepted': { reason: 'IO_INSTRUCTION', intel: 30, amd: 0x7b },
+  'number of times in/out was intercepted': {
+    reason: 'IO_INSTRUCTION',
+    intel: ExitReason.IoInstruction,
+    amd: SvmExitCode.IoIo,
+  },
   // VMEXIT_CPUID: EXIT_REASON_CPUID (10) / VMCB_EXIT_CPUID (0x72)
-  'number of times cpuid was intercepted': { reason: 'CPUID', intel: 10, amd: 0x72 },
+  'number of times cpuid was intercepted': { reason: 'CPUID', intel: ExitReason.Cpuid, amd: SvmExitCode.Cpuid },
   // VMEXIT_NESTED_FAULT: EPT violation on guest memory (48) / NPF on guest memory (0x400)
-  'vm exits due to nested page fault': { reason: 'NESTED_PAGE_FAULT', intel: 48, amd: 0x400 },
+  'vm exits due to nested page fault': {
+    reason: 'NESTED_PAGE_FAULT',
+    intel: ExitReason.EptViolation,
+    amd: SvmExitCode.Npf,
+  },
   // VMEXIT_INST_EMUL: EPT violation / NPF outside guest memory, emulated as MMIO
-  'vm exits for instruction emulation': { reason: 'MMIO_EMULATION', intel: 48, amd: 0x400 },
+  'vm exits for instruction emulation': {
+    reason: 'MMIO_EMULATION',
+    intel: ExitReason.EptViolation,
+    amd: SvmExitCode.Npf,
+  },
   // VMEXIT_EXCEPTION: EXIT_REASON_EXCEPTION (0) / SVM 0x40-0x5f (one code per vector: none here)
-  'number of vm exits due to exceptions': { reason: 'EXCEPTION', intel: 0 },
+  'number of vm exits due to exceptions': { reason: 'EXCEPTION', intel: ExitReason.ExceptionOrNmi },
   // VMEXIT_UNKNOWN: the default case of both exit handlers
   'number of vm exits for unknown reason': { reason: 'UNKNOWN' },
 };

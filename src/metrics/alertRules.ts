@@ -7,6 +7,7 @@ import type {
   ThresholdSpec,
 } from '../scenario/types.js';
 import { parseThreshold } from '../scenario/thresholds.js';
+import { thresholdLabel as labelOfThreshold } from './thresholdLabel.js';
 
 /**
  * One threshold, two evaluators: a scenario's thresholds (src/scenario/thresholds.ts, evaluated on
@@ -180,9 +181,9 @@ export function compileThreshold(scenario: Scenario, spec: ThresholdSpec): strin
   return `(${value}) unless ${cmp(value, p.comparator)} or ${zero.map((z) => `(${z})`).join(' or ')}`;
 }
 
-/** The `threshold` label of a threshold (as the vmexit_lab_threshold_passed gauge has it). */
+/** The `threshold` label of a threshold, as the vmexit_lab_threshold_passed gauge has it (thresholdLabel.ts). */
 export function thresholdLabel(spec: ThresholdSpec): string {
-  return `${spec.metric}: ${spec.expr}`;
+  return labelOfThreshold(spec.metric, spec.expr);
 }
 
 interface AlertRule {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { LATENCY_BOUNDS_NS } from '../core/engine/host.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -11,6 +10,7 @@ import { expectedSeries, reasonSetOf } from './cardinality.js';
 import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
 import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
 import { ServiceStats } from './serviceStats.js';
+import { thresholdLabel } from './thresholdLabel.js';
 
 export type { Labels, Sample } from './series.js';
 
@@ -87,19 +87,7 @@ function variantLabels(scenario: Scenario, vi: number, label: string): Labels {
   return { scenario: label, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }
 
-/**
- * The `threshold` label: the threshold as the scenario wrote it, `metric: expression`. Its number
- * and a guest's name are the client's text of any length (a 20,000-digit number reached /metrics,
- * and a scrape with a label past Prometheus' label_value_length_limit fails whole), so a long one
- * keeps its start and a digest of the whole.
- */
-export const MAX_THRESHOLD_LABEL = 200;
-export function thresholdLabel(metric: string, expr: string): string {
-  const text = `${metric}: ${expr}`;
-  if (text.length <= MAX_THRESHOLD_LABEL) return text;
-  const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  return `${text.slice(0, MAX_THRESHOLD_LABEL - 17)}... #${digest}`;
-}
+export { MAX_THRESHOLD_LABEL, thresholdLabel } from './thresholdLabel.js';
 
 /**
  * Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples: one per label

@@ -294,7 +294,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
         ? '; IA32_VMX_BASIC[55]=1, so the TRUE_ MSRs may allow clearing some of them (e.g. CR3-load/-store exiting).'
         : '.'),
   );
-  if ((proc2Value & (1 << 16)) !== 0 && (proc2Value & ProcBased2.EnableXsaves) === 0) {
+  if ((proc2Value & ProcBased2.RdseedExiting) !== 0 && (proc2Value & ProcBased2.EnableXsaves) === 0) {
     notes.push(
       'FreeBSD labels secondary bit 16 "XSAVES"; it is RDSEED exiting. XSAVES (bit 20) is not allowed-1 here.',
     );

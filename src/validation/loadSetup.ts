@@ -5,7 +5,13 @@
  * measurement of something else, and nothing in the results would show it (issue #14, casewriter
  * round 2): each difference is refused at the setup item's position.
  */
-import { HV_REQUIRES, type HvEnlightenment } from '../core/hypervisor/hyperv.js';
+import {
+  HV_REQUIRES,
+  hvApicAccessRecommended,
+  hvFeatureBits,
+  type HvEnlightenment,
+} from '../core/hypervisor/hyperv.js';
+import { hypervisorOf } from '../core/hypervisor/policy.js';
 import { LINUX_CLOCKSOURCES, defaultLinuxClocksource } from '../core/guests/linuxClock.js';
 import { enlightenmentsName, isWindowsOs } from '../scenario/timekeeping.js';
 import { isLinuxOs, type ModelledGuestSpec, type Scenario } from '../scenario/types.js';
@@ -15,9 +21,9 @@ import type { CaseSetup } from './types.js';
 /**
  * An enlightenment list as the model acts on it: with the dependencies QEMU adds or requires
  * (HV_REQUIRES: hv-synic needs hv-vpindex, hv-stimer needs hv-synic and hv-time; a scenario cannot
- * leave them out), and without hv-vapic beside hv-apicv, which makes QEMU clear
- * HV_APIC_ACCESS_RECOMMENDED so the guest does not use hv-vapic's MSRs (target/i386/kvm/kvm.c,
- * "hv-vapic && !hv-avic"; the model's src/core/guests/clock.ts does the same). Sorted, as a set.
+ * leave them out), and without hv-vapic where the guest does not use its MSRs: beside hv-apicv
+ * (the rule's one home is src/core/hypervisor/hyperv.ts hvApicAccessRecommended, which
+ * src/core/guests/clock.ts asks too). Sorted, as a set.
  */
 function asModelled(list: readonly HvEnlightenment[]): string {
   const out = new Set<HvEnlightenment>();
@@ -27,14 +33,16 @@ function asModelled(list: readonly HvEnlightenment[]): string {
     for (const d of HV_REQUIRES[e] ?? []) add(d);
   };
   list.forEach(add);
-  if (out.has('hv-apicv')) out.delete('hv-vapic');
+  if (!hvApicAccessRecommended(hvFeatureBits([...out]))) out.delete('hv-vapic');
   return [...out].sort().join('+');
 }
 
-/** Every modelled guest of every variant, with its variant's name and policy. */
-function guestsOf(scenario: Scenario): { variant: string; policy: string; g: ModelledGuestSpec }[] {
+/** Every modelled guest of every variant, with its variant's name and hypervisor. */
+function guestsOf(scenario: Scenario): { variant: string; hypervisor: 'bhyve' | 'kvm'; g: ModelledGuestSpec }[] {
   return scenario.variants.flatMap((v) =>
-    v.guests.flatMap((g) => (g.kind === 'modelled' ? [{ variant: v.name, policy: v.hypervisor.policy, g }] : [])),
+    v.guests.flatMap((g) =>
+      g.kind === 'modelled' ? [{ variant: v.name, hypervisor: hypervisorOf(v.hypervisor.policy), g }] : [],
+    ),
   );
 }
 
@@ -67,12 +75,14 @@ export function checkSetupAgainstScenario(
   // has one (vmm.ko vhpet; src/scenario/timekeeping.ts), under KVM the guest's `hpet:` says.
   const hpet = setup.hpet.stated ?? setup.hpet.assumed ?? null;
   if (hpet !== null) {
-    const differ = guests.filter((x) => isWindowsOs(x.g.os) && (x.g.timekeeping?.hpet ?? x.policy !== 'kvm') !== hpet);
+    const differ = guests.filter(
+      (x) => isWindowsOs(x.g.os) && (x.g.timekeeping?.hpet ?? x.hypervisor !== 'kvm') !== hpet,
+    );
     if (differ.length > 0) {
       r.error(
         itemOf('hpet'),
         "setup.hpet differs from the scenario's Windows guest",
-        `hpet: ${String(!hpet)} in the scenario (variant ${[...new Set(differ.map((x) => x.variant))].join(', ')}${differ.some((x) => x.policy !== 'kvm') ? ': bhyve always gives a VM an HPET' : ''})`,
+        `hpet: ${String(!hpet)} in the scenario (variant ${[...new Set(differ.map((x) => x.variant))].join(', ')}${differ.some((x) => x.hypervisor !== 'kvm') ? ': bhyve always gives a VM an HPET' : ''})`,
         String(hpet),
       );
     }
@@ -83,7 +93,7 @@ export function checkSetupAgainstScenario(
   const clock = setup.clockSource.stated ?? setup.clockSource.assumed;
   if (typeof clock === 'string' && (LINUX_CLOCKSOURCES as readonly string[]).includes(clock)) {
     const linux = guests.filter((x) => isLinuxOs(x.g.os));
-    const used = linux.map((x) => x.g.clocksource ?? defaultLinuxClocksource(x.policy === 'kvm' ? 'kvm' : 'bhyve'));
+    const used = linux.map((x) => x.g.clocksource ?? defaultLinuxClocksource(x.hypervisor));
     if (used.some((c) => c !== clock)) {
       r.error(
         itemOf('clockSource'),

@@ -13,6 +13,7 @@ import { F, Flag, SvmIntercept } from '../../src/core/vcpu/layout.js';
 import {
   POLICY_NAMES,
   TUNABLES,
+  hypervisorOf,
   resolvePolicy,
   type PolicyName,
   type Tunables,
@@ -22,6 +23,7 @@ import { controlWordAllowed, type CpuProfile } from '../../src/core/cpu/profile.
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 import { buildMachine } from '../support/machines.js';
+import { x2apicOfferedByDefault } from '../../src/core/hypervisor/x2apicOffer.js';
 
 function machine(profile: CpuProfile, policy: PolicyName, x2apic: boolean, tunables: Tunables = {}): Machine {
   const m = buildMachine({ profile, policy, x2apic, tunables });
@@ -503,4 +505,13 @@ test('[SDM appendix A.3 "VM-Execution Controls", A.4 "VM-Exit Controls"; SDM 26.
 
 test(`policies.test.ts has at least 40 table rows (${VMX_ROWS.length + TRAIT_ROWS.length + 10})`, () => {
   assert.ok(VMX_ROWS.length + TRAIT_ROWS.length + 10 >= 40);
+});
+
+test('a policy names its hypervisor in one place (hypervisorOf): the resolved traits and the x2APIC offer follow it', () => {
+  for (const p of POLICY_NAMES) {
+    const hv = hypervisorOf(p);
+    assert.equal(hv, p === 'kvm' ? 'kvm' : 'bhyve', p);
+    for (const cpu of [SERVER, AMD_AVIC]) assert.equal(resolvePolicy(p, cpu, {}).hypervisor, hv, `${p} on ${cpu.id}`);
+    assert.equal(x2apicOfferedByDefault(p), hv === 'kvm', p);
+  }
 });

@@ -8,8 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ClockRead, ClockTimer, PM_TIMER_PORT_Q35, clockSetup } from '../../src/core/guests/clock.js';
-import { HvMsr, hvFeatureBits } from '../../src/core/hypervisor/hyperv.js';
+import { ClockRead, ClockTimer, clockSetup } from '../../src/core/guests/clock.js';
+import { PM_TIMER_PORT_Q35, RTC_DATA_PORT, RTC_INDEX_PORT } from '../../src/core/hypervisor/platform.js';
+import { deviceOfPort } from '../../src/core/hypervisor/exitHandling.js';
+import { linuxClockSetup } from '../../src/core/guests/linuxClock.js';
+import { HvMsr, hvApicAccessRecommended, hvFeatureBits } from '../../src/core/hypervisor/hyperv.js';
 import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
 import { RepeatOp } from '../../src/core/vcpu/machine.js';
 import { loadModelData } from '../../src/model/data.js';
@@ -132,6 +135,34 @@ test('clock reads and the clock interrupt by clock source and enlightenments (ta
   // With hv-apicv QEMU does not recommend the MSRs: the guest uses the APIC page APICv accelerates.
   assert.equal(clockSetup(KVM, WIN, tk(['hv-vapic', 'hv-apicv'], false)).hvEoi, false);
   assert.equal(clockSetup(BHYVE, WIN, tk(['hv-vapic'], false)).hvEoi, false);
+});
+
+test('hv-vapic against hv-apicv has one home: the guest uses the MSRs exactly when hyperv.ts says CPUID recommends them', () => {
+  // Every subset of the enlightenments the rule reads or could be confused with.
+  const NAMES = ['hv-vapic', 'hv-apicv', 'hv-synic', 'hv-time', 'hv-vpindex'];
+  for (let m = 0; m < 1 << NAMES.length; m++) {
+    const names = NAMES.filter((_, i) => (m & (1 << i)) !== 0);
+    const bits = hvFeatureBits(names);
+    const want = names.includes('hv-vapic') && !names.includes('hv-apicv');
+    assert.equal(hvApicAccessRecommended(bits), want, names.join('+'));
+    const c = clockSetup(KVM, WIN, tk(names, true));
+    assert.equal(c.hvEoi, want, `hvEoi ${names.join('+')}`);
+    assert.equal(c.hvIcr, want, `hvIcr ${names.join('+')}`);
+  }
+});
+
+test("the clock reads' ports are the platform's: the device that handles each exit is the one read", () => {
+  // Windows without hv-time and without an HPET reads the ACPI PM timer (KVM, Q35).
+  assert.equal(deviceOfPort(clockSetup(KVM, WIN, tk([], false)).arg), 'acpi-pm-timer');
+  // A Linux guest on acpi_pm reads its hypervisor's PM timer port.
+  for (const hv of ['kvm', 'bhyve'] as const) {
+    const c = linuxClockSetup(hv, LINUX, 'acpi_pm');
+    assert.equal(c.op, RepeatOp.IO);
+    assert.equal(deviceOfPort(c.arg), 'acpi-pm-timer', hv);
+  }
+  // The RTC tick's acknowledgement (guests/timekeeping.ts) goes to the RTC's ports.
+  assert.equal(deviceOfPort(RTC_INDEX_PORT), 'rtc');
+  assert.equal(deviceOfPort(RTC_DATA_PORT), 'rtc');
 });
 
 function run(guest: string, seed = 1, cpu = 'xeon-e5-2667v4', phase = 'boot', vcpus = 2): VariantTotals {

@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
-import { EXIT_REASON_NAMES } from '../../src/core/vmx/exitReasons.js';
-import { SVM_EXIT_NAMES } from '../../src/core/svm/exitCodes.js';
+import { EXIT_REASON_NAMES, ExitReason } from '../../src/core/vmx/exitReasons.js';
+import { SVM_EXIT_NAMES, SvmExitCode } from '../../src/core/svm/exitCodes.js';
+import { BHYVE_EXIT_STATS } from '../../src/import/bhyvectl.js';
 import {
   SVM_EXIT_NAMES_LINUX,
   VMX_EXIT_NAMES,
@@ -97,5 +98,20 @@ describe('exit names: Linux VMX_EXIT_REASONS / SVM_EXIT_REASONS', () => {
   it('unknown vendor or code has no model kind', () => {
     assert.equal(modelExitName({ vendor: 'unknown', code: 1 }), undefined);
     assert.equal(modelExitName({ vendor: 'intel', code: undefined }), undefined);
+  });
+});
+
+describe('exit codes: each written once in src/core (vmx/exitReasons.ts, svm/exitCodes.ts)', () => {
+  it('the core names cover exactly the codes of ExitReason and SvmExitCode', () => {
+    const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
+    assert.deepEqual(sorted(Object.keys(EXIT_REASON_NAMES).map(Number)), sorted(Object.values(ExitReason)));
+    assert.deepEqual(sorted(Object.keys(SVM_EXIT_NAMES).map(Number)), sorted(Object.values(SvmExitCode)));
+  });
+
+  it("bhyvectl's counters name codes the core knows", () => {
+    for (const [desc, stat] of Object.entries(BHYVE_EXIT_STATS)) {
+      if (stat.intel !== undefined) assert.ok(EXIT_REASON_NAMES[stat.intel], `${desc}: VT-x ${stat.intel}`);
+      if (stat.amd !== undefined) assert.ok(SVM_EXIT_NAMES[stat.amd], `${desc}: SVM ${stat.amd}`);
+    }
   });
 });

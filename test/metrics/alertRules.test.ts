@@ -21,6 +21,7 @@ import {
   RuleCompileError,
   thresholdLabel,
 } from '../../src/metrics/alertRules.js';
+import { thresholdLabel as gaugeThresholdLabel } from '../../src/metrics/hub.js';
 import { renderOpenMetrics, runWithTimeline } from '../../src/metrics/openmetrics.js';
 import type { RunResults } from '../../src/results/types.js';
 import type { Scenario } from '../../src/scenario/types.js';
@@ -316,4 +317,27 @@ test('the thresholds of every shipped scenario compile to rules promtool accepts
   const n = scenarios.reduce((a, s) => a + s.thresholds.length, 0);
   assert.match(check.out, new RegExp(`SUCCESS: ${n} rules found`));
   assert.doesNotMatch(check.out, /FAILED|lint/);
+});
+
+test('a long threshold is labelled as the threshold_passed gauge labels it: at most 200 characters, a digest of the whole', () => {
+  const digits = '0'.repeat(300);
+  const s = parseScenario(
+    `name: long-threshold
+host: { cpu: i7-6700K }
+hypervisor: { policy: kvm }
+guests:
+  - { os: ubuntu-18.04, vcpus: 1, phases: [{ phase: idle }] }
+duration: 1s
+thresholds:
+  exits_per_second{reason="HLT"}: ["< 1.${digits}1", "< 1.${digits}2"]
+`,
+    'long.yaml',
+  );
+  const labels = compileAlertRules(s).groups[0].rules.map((r) => r.labels.threshold);
+  assert.deepEqual(
+    labels,
+    s.thresholds.map((t) => gaugeThresholdLabel(t.metric, t.expr)),
+  );
+  assert.ok(labels.every((l) => l.length <= 200));
+  assert.notEqual(labels[0], labels[1], 'the digest keeps the two apart');
 });

@@ -17,6 +17,18 @@ export function processorPriority(tpr: number, isrv: number): number {
   return priorityClass(tpr) >= priorityClass(isrv) ? tpr : isrv & 0xf0;
 }
 
+/**
+ * Whether a requested `vector` may be dispatched against processor priority `ppr`: only when its
+ * priority class is above PPR's (SDM "Task and Processor Priorities": "the processor will deliver
+ * only those interrupts that have an interrupt-priority class higher than the processor-priority
+ * class in the PPR"). The one home of the rule: the vlapic's pending interrupt (vlapic.ts), VT-x's
+ * evaluation of pending virtual interrupts, RVI[7:4] > VPPR[7:4] (vmx/virtualInterrupts.ts) and
+ * AVIC's (svm/avic.ts) apply it.
+ */
+export function classAbovePpr(vector: number, ppr: number): boolean {
+  return priorityClass(vector) > priorityClass(ppr);
+}
+
 /** MOV to CR8: TPR[7:4] = CR8[3:0], TPR[3:0] = 0. MOV from CR8 reads TPR[7:4], its priority class. */
 export function tprFromCr8(cr8: number): number {
   return (cr8 & 0xf) << 4;

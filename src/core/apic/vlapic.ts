@@ -1,6 +1,6 @@
 import { F, Flag } from '../vcpu/layout.js';
 import { checkIsrvecStack, isrvecPop, isrvecPush, isrvecTop, StackCheck } from './isrvecStack.js';
-import { archPpr, processorPriority } from './priority.js';
+import { archPpr, classAbovePpr, processorPriority } from './priority.js';
 import { broadcastEoi, retireInService } from './eoi.js';
 import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from './vectors.js';
 
@@ -41,7 +41,7 @@ export function vlapicSetTpr(s: Int32Array, b: number, tpr: number, stack: boole
 export function vlapicPendingIntr(s: Int32Array, b: number): number {
   const vector = vecHighest(s, b + F.IRR);
   if (vector < 0) return -1;
-  return priorityClass(vector) > priorityClass(s[b + F.PPR]) ? vector : -1;
+  return classAbovePpr(vector, s[b + F.PPR]) ? vector : -1;
 }
 
 /** bhyve vlapic_intr_accepted: the injected vector moves IRR -> ISR and is pushed on isrvec_stk. */

@@ -48,7 +48,8 @@
  *     fitted rate it makes the seed's install runs ~10x slower to simulate (docs/MODEL.md §6).
  * A KVM guest with no timekeeping given is QEMU's bare default: no enlightenments, an HPET.
  */
-import { HvFeature, HvMsr } from '../hypervisor/hyperv.js';
+import { HvFeature, HvMsr, hvApicAccessRecommended } from '../hypervisor/hyperv.js';
+import { PM_TIMER_PORT_Q35 } from '../hypervisor/platform.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
@@ -91,14 +92,6 @@ export const enum ClockTimer {
   /** The HPET's periodic interrupt on the clock owner, no acknowledgement. */
   PLATFORM_HPET = 3,
 }
-
-/** ACPI PM timer port on Q35 (ICH9 PMBASE 0x600 + 8). */
-export const PM_TIMER_PORT_Q35 = 0x608;
-/** ACPI PM timer port on i440fx (PIIX4 PMBASE 0xB000 + 8). */
-export const PM_TIMER_PORT_I440FX = 0xb008;
-/** MC146818 RTC index and data ports. */
-export const RTC_INDEX_PORT = 0x70;
-export const RTC_DATA_PORT = 0x71;
 
 /** A guest's resolved timekeeping: the machine operation of one clock read and the clock interrupt. */
 export interface ClockSetup {
@@ -167,14 +160,8 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
           ? RepeatOp.IO
           : -1;
   const arg = read === ClockRead.HV_MSR ? HvMsr.TIME_REF_COUNT : read === ClockRead.PM_TIMER ? PM_TIMER_PORT_Q35 : 0;
-  // hv-vapic's MSRs are used when CPUID recommends them (HV_X64_APIC_ACCESS_RECOMMENDED); QEMU leaves
-  // that bit clear with hv-apicv (hv-avic), so the guest uses the APIC page APICv / AVIC accelerate
-  // (target/i386/kvm/kvm.c, as remembered).
-  const vapic =
-    traits.hypervisor === 'kvm' &&
-    tk !== undefined &&
-    (tk.hyperv & HvFeature.VAPIC) !== 0 &&
-    (tk.hyperv & HvFeature.APICV) === 0;
+  // hv-vapic's MSRs when CPUID recommends them (hypervisor/hyperv.ts hvApicAccessRecommended).
+  const vapic = traits.hypervisor === 'kvm' && tk !== undefined && hvApicAccessRecommended(tk.hyperv);
   return Object.freeze({
     read,
     op,

@@ -28,6 +28,7 @@
  *
  * This file resolves the setup (HostState holds it per guest); the reads are linuxClockReads.ts.
  */
+import { PM_TIMER_PORT } from '../hypervisor/platform.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
 
@@ -43,9 +44,6 @@ export function defaultLinuxClocksource(hypervisor: 'bhyve' | 'kvm'): LinuxClock
 export function clocksourcesOffered(hypervisor: 'bhyve' | 'kvm'): readonly LinuxClocksource[] {
   return hypervisor === 'kvm' ? LINUX_CLOCKSOURCES : LINUX_CLOCKSOURCES.filter((c) => c !== 'kvm-clock');
 }
-
-/** ACPI PM timer port: PM base + 8 (bhyve: 0x400, freebsd-src usr.sbin/bhyve/pm.c; QEMU Q35/ICH9: 0x600). */
-const PM_TIMER_PORT = { bhyve: 0x408, kvm: 0x608 } as const;
 
 /** Clock reads per tick interrupt (hrtimer_update_base, tick_sched_timer's ktime_get). */
 export const READS_PER_TICK = 2;

@@ -6,7 +6,8 @@
  */
 import { Gi, GuestCounter, Vf, Vi, type HostState } from '../engine/state.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
-import { ClockTimer, RTC_DATA_PORT, RTC_INDEX_PORT } from './clock.js';
+import { RTC_DATA_PORT, RTC_INDEX_PORT } from '../hypervisor/platform.js';
+import { ClockTimer } from './clock.js';
 
 /**
  * vCPU `v` of guest `gi` ran `h.ranGuestNs` of guest time: its clock reads at the model's rate, exact

@@ -1,4 +1,12 @@
 import { EXIT_KINDS } from '../vcpu/exits.js';
+import {
+  HPET_BASE,
+  PM_TIMER_PORT_BHYVE,
+  PM_TIMER_PORT_I440FX,
+  PM_TIMER_PORT_Q35,
+  RTC_DATA_PORT,
+  RTC_INDEX_PORT,
+} from './platform.js';
 
 /**
  * Where the hypervisor handles an exit: in the kernel (KVM, bhyve's vmm.ko), or in its user-space
@@ -60,7 +68,7 @@ export const DEVICES: readonly DeviceHandling[] = [
   {
     device: 'acpi-pm-timer',
     what: 'ACPI PM timer read: port 0x608 (Q35/ICH9, PM base 0x600), 0xB008 (i440fx/PIIX4, PM base 0xB000), 0x408 (bhyve)',
-    ports: [0x608, 0xb008, 0x408],
+    ports: [PM_TIMER_PORT_Q35, PM_TIMER_PORT_I440FX, PM_TIMER_PORT_BHYVE],
     kvm: 'user',
     bhyve: 'kernel',
     source:
@@ -69,7 +77,7 @@ export const DEVICES: readonly DeviceHandling[] = [
   {
     device: 'hpet',
     what: 'HPET main counter read, MMIO at 0xFED00000',
-    mmioBase: 0xfed00000,
+    mmioBase: HPET_BASE,
     kvm: 'user',
     bhyve: 'kernel',
     source:
@@ -94,7 +102,7 @@ export const DEVICES: readonly DeviceHandling[] = [
   {
     device: 'rtc',
     what: 'CMOS RTC ports 0x70/0x71',
-    ports: [0x70, 0x71],
+    ports: [RTC_INDEX_PORT, RTC_DATA_PORT],
     kvm: 'user',
     bhyve: 'kernel',
     source: 'QEMU hw/rtc/mc146818rtc.c; bhyve sys/amd64/vmm/io/vrtc.c',

@@ -118,6 +118,17 @@ export function hypervWord(t: PolicyTraits, setup: HypervSetup | undefined): num
 }
 
 /**
+ * Whether the guest uses hv-vapic's EOI / ICR / TPR MSRs: it does when CPUID 0x40000004 recommends
+ * them (HV_X64_APIC_ACCESS_RECOMMENDED), which QEMU sets for hv-vapic and leaves clear with hv-apicv
+ * (hv-avic), so the guest uses the APIC page APICv / AVIC accelerate (target/i386/kvm/kvm.c,
+ * "hv-vapic && !hv-avic"). The one home of the rule: guests/clock.ts (where the guest's EOIs and IPIs
+ * go) and src/validation/loadSetup.ts (a stated enlightenment list as the model acts on it) ask it.
+ */
+export function hvApicAccessRecommended(features: number): boolean {
+  return (features & HvFeature.VAPIC) !== 0 && (features & HvFeature.APICV) === 0;
+}
+
+/**
  * KVM inhibits APICv (VT-x) and AVIC for the whole VM while a SynIC SINT uses AutoEOI: AutoEOI needs
  * the hypervisor to inject each such interrupt itself (hyperv.c synic_update_vector ->
  * APICV_INHIBIT_REASON_HYPERV, in VMX_REQUIRED_APICV_INHIBITS and AVIC_REQUIRED_APICV_INHIBITS).

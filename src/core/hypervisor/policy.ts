@@ -13,6 +13,14 @@ import { PinBased, ProcBased, ProcBased2 } from '../vmx/controls.js';
 export const POLICY_NAMES = ['bhyve-12.1', 'bhyve-tpr-v1', 'bhyve-tpr-v2', 'bhyve-tpr-v3', 'kvm'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
+/**
+ * The hypervisor a policy configures: KVM, or bhyve for the four bhyve-* policies (FreeBSD 12.1's
+ * vmm.ko and the TPR review's rounds v1-v3). The one home of the mapping.
+ */
+export function hypervisorOf(policy: PolicyName): 'bhyve' | 'kvm' {
+  return policy === 'kvm' ? 'kvm' : 'bhyve';
+}
+
 export interface TunableSpec {
   readonly name: string;
   readonly description: string;
@@ -346,7 +354,7 @@ export function resolvePolicy(
   /** The host OS (scenario host.os): illumos bhyve's SVM window rule differs from FreeBSD's. */
   hostOs?: string,
 ): PolicyTraits {
-  const hypervisor = name === 'kvm' ? 'kvm' : 'bhyve';
+  const hypervisor = hypervisorOf(name);
   const vendor = profile.vendor;
   const t = (n: string): number => tunableValue(tunables, n);
   const values: Record<string, number> = {};

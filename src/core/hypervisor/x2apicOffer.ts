@@ -1,4 +1,4 @@
-import type { PolicyName } from './policy.js';
+import { hypervisorOf, type PolicyName } from './policy.js';
 
 /**
  * Whether a hypervisor offers its guests x2APIC (CPUID.01H:ECX[21]) when the scenario does not say
@@ -16,5 +16,5 @@ import type { PolicyName } from './policy.js';
  *   CPUID2_X2APIC while the state is X2APIC_DISABLED).
  */
 export function x2apicOfferedByDefault(policy: PolicyName): boolean {
-  return policy === 'kvm';
+  return hypervisorOf(policy) === 'kvm';
 }

@@ -1,5 +1,5 @@
 import { retireInService } from '../apic/eoi.js';
-import { archPpr } from '../apic/priority.js';
+import { archPpr, classAbovePpr } from '../apic/priority.js';
 import { ApicOffset } from '../apic/registers.js';
 import { priorityClass, vecHighest } from '../apic/vectors.js';
 import { Slot } from '../vcpu/exits.js';
@@ -54,7 +54,7 @@ export function avicTprWrite(s: Int32Array, b: number, value: number): Next {
  */
 export function avicPendingInterrupt(s: Int32Array, b: number): number {
   const irr = Math.max(vecHighest(s, b + F.IRR), 0);
-  return irr > 0 && priorityClass(irr) > priorityClass(archPpr(s, b, false)) ? irr : -1;
+  return irr > 0 && classAbovePpr(irr, archPpr(s, b, false)) ? irr : -1;
 }
 
 /**

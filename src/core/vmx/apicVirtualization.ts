@@ -21,6 +21,18 @@ export function pprVirtualization(s: Int32Array, b: number): void {
 }
 
 /**
+ * SDM "TPR Virtualization" (29.1.2 in the 2023 editions): VTPR[7:4] below TPR threshold[3:0]. The one
+ * comparison of the threshold with VTPR: the trap-like exit after a virtualized TPR write
+ * (tprVirtualization), the exit right after VM entry (vmx/entry.ts tprThresholdExitsAfterEntry, SDM
+ * "VM Exits Induced by the TPR Threshold") and the VM-entry check that fails the entry without
+ * APIC-access virtualization (vmx/entryChecks.ts checkTprThreshold, SDM "Checks on VMX Controls"; written
+ * out there, as that check runs at every entry) are all this comparison.
+ */
+export function vtprBelowThreshold(vtpr: number, tprThreshold: number): boolean {
+  return priorityClass(vtpr) < (tprThreshold & 0xf);
+}
+
+/**
  * SDM "TPR Virtualization", run after a virtualized TPR write (MOV to CR8, xAPIC TPR through the
  * APIC-access page, WRMSR 0x808). VID on: PPR virtualization, then the evaluation of pending virtual
  * interrupts. VID off: a trap-like TPR-below-threshold exit when VTPR[7:4] < threshold[3:0].
@@ -30,7 +42,7 @@ export function tprVirtualization(s: Int32Array, b: number): Next {
     pprVirtualization(s, b);
     return Next.EVALUATE_PENDING;
   }
-  if (priorityClass(s[b + F.TPR]) < (s[b + F.TPR_THRESHOLD] & 0xf)) return Next.TPR_BELOW_THRESHOLD_EXIT;
+  if (vtprBelowThreshold(s[b + F.TPR], s[b + F.TPR_THRESHOLD])) return Next.TPR_BELOW_THRESHOLD_EXIT;
   return Next.NOTHING;
 }
 

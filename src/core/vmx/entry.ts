@@ -3,6 +3,7 @@ import { priorityClass, vecHighest } from '../apic/vectors.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { F, Flag, guestInterruptible } from '../vcpu/layout.js';
 import type { VmxCapabilities } from '../cpu/profile.js';
+import { vtprBelowThreshold } from './apicVirtualization.js';
 import { ProcBased, ProcBased2 } from './controls.js';
 import { checkTprThreshold, checkVmControls } from './entryChecks.js';
 
@@ -112,7 +113,7 @@ export function tprThresholdExitsAfterEntry(s: Int32Array, b: number): boolean {
     (s[b + F.PROC] & ProcBased.UseTprShadow) !== 0 &&
     (s[b + F.FLAGS] & Flag.VID) === 0 &&
     (s[b + F.PROC2] & ProcBased2.VirtualizeApicAccesses) !== 0 &&
-    (s[b + F.TPR_THRESHOLD] & 0xf) > priorityClass(s[b + F.TPR])
+    vtprBelowThreshold(s[b + F.TPR], s[b + F.TPR_THRESHOLD])
   );
 }
 

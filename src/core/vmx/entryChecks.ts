@@ -121,6 +121,10 @@ export function checkTprThreshold(proc: number, proc2In: number, tprThreshold: n
   if ((proc2 & ProcBased2.VirtualInterruptDelivery) !== 0) return 0;
   let failed = 0;
   if ((tprThreshold & ~0xf) !== 0) failed |= EntryCheck.TPR_THRESHOLD_RESERVED_BITS;
+  // vmx/apicVirtualization.ts vtprBelowThreshold's comparison, written out: this check runs at every
+  // VM entry (VmEntryChecks.failed), and the call cost ~15 instructions per engine event on the idle
+  // fleet (bench/instructions.ts --predictable: 6568 against 6553 written out). test/core/vmx/
+  // tprThreshold.test.ts holds the two equal for every VTPR and threshold.
   if ((proc2 & ProcBased2.VirtualizeApicAccesses) === 0 && (tprThreshold & 0xf) > priorityClass(vtpr))
     failed |= EntryCheck.TPR_THRESHOLD_ABOVE_VTPR;
   return failed;

@@ -1,5 +1,6 @@
+import { classAbovePpr } from '../apic/priority.js';
 import { setTriggerMode } from '../apic/vlapic.js';
-import { priorityClass, vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
+import { vecClear, vecHighest, vecSet, vecTest } from '../apic/vectors.js';
 import { F } from '../vcpu/layout.js';
 import { ProcBased } from './controls.js';
 
@@ -18,7 +19,7 @@ import { ProcBased } from './controls.js';
 export function pendingVirtualInterrupt(s: Int32Array, b: number): number {
   if ((s[b + F.PROC] & ProcBased.InterruptWindowExiting) !== 0) return -1;
   const rvi = s[b + F.RVI];
-  return rvi > 0 && priorityClass(rvi) > priorityClass(s[b + F.PPR]) ? rvi : -1;
+  return rvi > 0 && classAbovePpr(rvi, s[b + F.PPR]) ? rvi : -1;
 }
 
 /**

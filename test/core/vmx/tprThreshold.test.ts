@@ -6,6 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine } from '../../../src/core/vcpu/machine.js';
 import { F } from '../../../src/core/vcpu/layout.js';
+import { Next } from '../../../src/core/vcpu/outcomes.js';
+import { tprVirtualization, vtprBelowThreshold } from '../../../src/core/vmx/apicVirtualization.js';
+import { ProcBased, ProcBased2 } from '../../../src/core/vmx/controls.js';
+import { tprThresholdExitsAfterEntry } from '../../../src/core/vmx/entry.js';
+import { EntryCheck, checkTprThreshold } from '../../../src/core/vmx/entryChecks.js';
 import { Slot } from '../../../src/core/vcpu/exits.js';
 import { runScript } from '../../../src/core/script/runScript.js';
 import { vecSet } from '../../../src/core/apic/vectors.js';
@@ -57,4 +62,24 @@ test(`[SDM 26.7.7 "VM Exits Induced by the TPR Threshold": they follow event inj
   assert.deepEqual(m.stepExits.slice(0, m.stepExitCount), [Slot.TPR_BELOW_THRESHOLD]);
   assert.equal(deliveredAtExit, 1, 'the injected vector was delivered before the TPR-threshold exit');
   assert.deepEqual(m.stepDelivered.slice(0, m.stepDeliveredCount), [0x51]);
+});
+
+test('[SDM 29.1.2 "TPR Virtualization": VTPR[7:4] < TPR threshold[3:0]] one comparison: TPR virtualization, the exit after entry and the entry check agree on every VTPR and threshold', () => {
+  const s = new Int32Array(F.STRIDE);
+  s[F.PROC] = ProcBased.UseTprShadow;
+  s[F.PROC2] = ProcBased2.VirtualizeApicAccesses; // VID off (F.FLAGS 0)
+  for (let vtpr = 0; vtpr < 256; vtpr++) {
+    for (let threshold = 0; threshold < 16; threshold++) {
+      s[F.TPR] = vtpr;
+      s[F.TPR_THRESHOLD] = threshold;
+      const below = vtpr >>> 4 < threshold;
+      const at = `VTPR ${vtpr}, threshold ${threshold}`;
+      assert.equal(vtprBelowThreshold(vtpr, threshold), below, at);
+      assert.equal(tprVirtualization(s, 0), below ? Next.TPR_BELOW_THRESHOLD_EXIT : Next.NOTHING, at);
+      assert.equal(tprThresholdExitsAfterEntry(s, 0), below, at);
+      // Without APIC-access virtualization the same comparison fails the VM entry (SDM "Checks on VMX Controls").
+      const failed = checkTprThreshold(ProcBased.UseTprShadow, 0, threshold, vtpr);
+      assert.equal((failed & EntryCheck.TPR_THRESHOLD_ABOVE_VTPR) !== 0, below, at);
+    }
+  }
 });

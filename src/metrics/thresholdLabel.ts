@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The `threshold` label: the threshold as the scenario wrote it, `metric: expression`, the one home
+ * of it for the vmexit_lab_threshold_passed gauge (hub.ts) and the alert rules that name the same
+ * threshold (alertRules.ts). Its number and a guest's name are the client's text of any length (a
+ * 20,000-digit number reached /metrics, and a scrape with a label past Prometheus'
+ * label_value_length_limit fails whole), so a long one keeps its start and a digest of the whole.
+ */
+export const MAX_THRESHOLD_LABEL = 200;
+export function thresholdLabel(metric: string, expr: string): string {
+  const text = `${metric}: ${expr}`;
+  if (text.length <= MAX_THRESHOLD_LABEL) return text;
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return `${text.slice(0, MAX_THRESHOLD_LABEL - 17)}... #${digest}`;
+}
