@@ -18,6 +18,7 @@ import {
 } from './idempotency.js';
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
+import { oneRequestAtATime } from './pipelining.js';
 
 /**
  * Every route the app serves, as `METHOD path` (docs/SERVICE.md's HTTP API table lists the same:
@@ -215,6 +216,8 @@ export function createApp(o: AppOptions): express.Express {
     res.set('Cross-Origin-Resource-Policy', 'same-origin');
     next();
   });
+  // Before any work: a pipelined request is refused unread (why there).
+  app.use(oneRequestAtATime());
   app.use(headerGuard);
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
   // Every /api/ answer depends on Accept (acceptsJson), whatever it is.
