@@ -1,18 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { rawRequest, runCount } from '../support/http.js';
+import { waitUntil } from '../support/wait.js';
+import { HistoryStore } from '../../src/history/store.js';
+import { startService } from '../../src/service/server.js';
 
 /**
  * The fresh-eyes pass of 2026-12-05 (docs/SERVICE.md, "Hostile input: what is checked", the rows
  * that name this file): each test failed before the fix it names.
  */
 
-const { shared: service } = serviceFixture('vmexit-lab-fresh-');
+const { shared: service, dataDir, services } = serviceFixture('vmexit-lab-fresh-');
 
 /** Every status line of a raw HTTP/1.1 answer stream (an answer starts right after the body before it). */
 const statuses = (stream: string): number[] => [...stream.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
@@ -132,4 +135,65 @@ test("curl's defaults: -d/--data-binary without a Content-Type (a form) is 415 s
   assert.equal(bad.status, 400, bad.text);
   assert.doesNotMatch(bad.body.error.message, /one line/);
   assert.equal(await runCount(s.url), 0, 'nothing ran');
+});
+
+test('a client that never reads a large answer holds its connection only until the response timeout (two such clients held both connections of --max-connections 2 for ever: /healthz was refused)', async () => {
+  const d = dataDir();
+  // A finished run whose results.json is larger than the kernel's socket buffers take (a few MB on
+  // loopback), so its answer cannot be handed off whole: 16 MB (a 20,000-guest run with a violation
+  // per guest writes about 7 MB, its page more).
+  {
+    const { store } = HistoryStore.open(d);
+    store.create({
+      id: 'big',
+      scenario: 'big',
+      source: { kind: 'inline' },
+      createdAt: new Date().toISOString(),
+      options: { pace: 'max', seed: 1, workers: 1 },
+      guests: 1,
+      variants: ['base'],
+      yaml: 'name: big\n',
+      seriesLabel: 'big',
+    });
+    store.started('big', new Date().toISOString());
+    const results = {
+      version: 1,
+      scenario: 'big',
+      variants: [],
+      crossVariantThresholds: [],
+      padding: 'x'.repeat(16 << 20),
+    };
+    store.finish('big', { state: 'completed', at: new Date().toISOString(), results: results as any, partial: false });
+    store.close();
+  }
+  // Not a literal: the option did not exist before the fix, and the test must compile without it.
+  const options = { port: 0, dataDir: d, workers: 1, maxConnections: 2, responseTimeoutMs: 1_000 };
+  const s = await startService(options);
+  services.push(s);
+  const u = new URL(s.url);
+  const readers: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = connect(Number(u.port), u.hostname);
+    c.on('error', () => undefined);
+    c.pause();
+    c.write('GET /api/runs/big/results HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    readers.push(c);
+  }
+  try {
+    // Both connections are taken (a third is closed unanswered) until the stalled answers are dropped.
+    const healthy = await waitUntil(
+      '/healthz answered with both connections held by clients that do not read',
+      async () => {
+        try {
+          return (await rawRequest(s.url, 'GET', '/healthz')).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    assert.equal(healthy, true);
+  } finally {
+    for (const c of readers) c.destroy();
+  }
 });
