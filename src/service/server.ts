@@ -74,6 +74,8 @@ export interface ServiceHandle {
   readonly dataDir: string;
   /** Runs a previous process left in progress, now marked interrupted. */
   readonly interrupted: readonly string[];
+  /** What start-up could not restore from the history, one sentence each (printed by serve and start). */
+  readonly notes: readonly string[];
   /**
    * Run a scenario back to back until the service stops (`vmexit-lab start`), on threads of its
    * own; resolves with the first iteration's record.
@@ -132,7 +134,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       retention: { ...DEFAULT_RETENTION, ...options.retention },
       stopGraceMs: options.stopGraceMs,
     });
-    manager.restoreMetrics();
+    const notes = manager.restoreMetrics();
     const metrics = new MetricsEndpoint(hub, { defaultMetrics: true });
     let ready = false;
     const app = createApp({
@@ -218,6 +220,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       workers: pool.workers,
       dataDir,
       interrupted,
+      notes,
       runContinuously,
       close,
     };

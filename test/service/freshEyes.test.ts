@@ -9,6 +9,7 @@ import { rawRequest, runCount } from '../support/http.js';
 import { waitUntil } from '../support/wait.js';
 import { HistoryStore } from '../../src/history/store.js';
 import { startService } from '../../src/service/server.js';
+import Database from 'better-sqlite3';
 
 /**
  * The fresh-eyes pass of 2026-12-05 (docs/SERVICE.md, "Hostile input: what is checked", the rows
@@ -196,4 +197,61 @@ test('a client that never reads a large answer holds its connection only until t
   } finally {
     for (const c of readers) c.destroy();
   }
+});
+
+test('a history holding results the metrics cannot read back (cut short, or of another shape) still starts: those runs come back without their thresholds, named in a note (the service would not start: "results.crossVariantThresholds is not iterable")', async () => {
+  const d = dataDir();
+  {
+    const { store } = HistoryStore.open(d);
+    const finished = (id: string, results: unknown): void => {
+      store.create({
+        id,
+        scenario: id,
+        source: { kind: 'inline' },
+        createdAt: new Date().toISOString(),
+        options: { pace: 'max', seed: 1, workers: 1 },
+        guests: 1,
+        variants: ['base'],
+        yaml: `name: ${id}\n`,
+        seriesLabel: id,
+      });
+      store.started(id, new Date().toISOString());
+      store.finish(id, {
+        state: 'completed',
+        at: new Date().toISOString(),
+        results: results as any,
+        partial: false,
+        summary: { exitStatus: 1, variants: [], crossVariantThresholdsFailed: 0 },
+      });
+    };
+    finished('other-shape', { version: 1, scenario: 'other-shape', variants: [] });
+    finished('cut', { version: 1, scenario: 'cut', variants: [], crossVariantThresholds: [] });
+    finished('fine', {
+      version: 1,
+      scenario: 'fine',
+      variants: [{ name: 'base', thresholds: [{ metric: 'exits_per_second', expr: '< 1', passed: false }] }],
+      crossVariantThresholds: [],
+    });
+    store.close();
+    // A results.json cut short (a disk that filled, a copy interrupted).
+    const db = new Database(join(d, 'history.sqlite'));
+    db.prepare("UPDATE results SET json = substr(json, 1, 20) WHERE run_id = 'cut'").run();
+    db.close();
+  }
+  const s = await startService({ port: 0, dataDir: d, workers: 1 });
+  services.push(s);
+  assert.deepEqual(
+    [...((s as unknown as { notes?: readonly string[] }).notes ?? [])].sort(),
+    [
+      'run other-shape: its results.json could not be read back into the metrics (results.crossVariantThresholds is not iterable); its run state, times and exit status are restored, its threshold outcomes are not',
+      'run cut: its results.json could not be read back into the metrics (it is not valid JSON: Unterminated string in JSON at position 20); its run state, times and exit status are restored, its threshold outcomes are not',
+    ].sort(),
+  );
+  const metrics = (await rawRequest(s.url, 'GET', '/metrics')).text;
+  assert.match(metrics, /vmexit_lab_run_last_exit_status\{scenario="other-shape"\} 1/);
+  assert.match(metrics, /vmexit_lab_run_last_exit_status\{scenario="cut"\} 1/);
+  assert.match(
+    metrics,
+    /vmexit_lab_threshold_passed\{scenario="fine",variant="base",threshold="exits_per_second: < 1"\} 0/,
+  );
 });
