@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError } from './errors.js';
 
@@ -19,9 +20,30 @@ import { ApiError } from './errors.js';
  * RFC 9112 9.3.2 lets a server close a connection rather than answer what was pipelined on it.
  */
 export function oneRequestAtATime(): (req: Request, res: Response, next: NextFunction) => void {
+  const admit = requestAdmitter();
+  return (req, res, next) => {
+    if (admit(req, res)) return next();
+    // Node closes the connection after an answer that says so (and serves nothing after it).
+    res.set('Connection', 'close');
+    next(new ApiError(429, 'pipelined', PIPELINED));
+  };
+}
+
+/** A connection idle this long in both directions (an unread answer) is closed (src/service/server.ts, why). */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 60_000;
+
+/** What a pipelined request is told (the service's JSON error, `run --metrics-listen`'s text). */
+export const PIPELINED =
+  'this request was sent on a connection before the answer to the request before it: the service answers one request at a time per connection (HTTP pipelining is not served) and closes this one; send each request after the answer to the one before, or on a connection of its own';
+
+/**
+ * The rule for any Node HTTP server (the service's app, `run --metrics-listen`): true when the
+ * request may be served, false when an earlier answer on its connection is not yet sent.
+ */
+export function requestAdmitter(): (req: IncomingMessage, res: ServerResponse) => boolean {
   /** Requests of each connection whose answer is not yet handed to the operating system. */
   const unsent = new WeakMap<Socket, number>();
-  return (req, res, next) => {
+  return (req, res) => {
     const socket = req.socket;
     const before = unsent.get(socket) ?? 0;
     unsent.set(socket, before + 1);
@@ -34,15 +56,6 @@ export function oneRequestAtATime(): (req: Request, res: Response, next: NextFun
     // 'finish': the answer is with the operating system; 'close': the connection went first.
     res.on('finish', settle);
     res.on('close', settle);
-    if (before === 0) return next();
-    // Node closes the connection after an answer that says so (and serves nothing after it).
-    res.set('Connection', 'close');
-    next(
-      new ApiError(
-        429,
-        'pipelined',
-        `this request was sent on a connection before the answer to the request before it: the service answers one request at a time per connection (HTTP pipelining is not served) and closes this one; send each request after the answer to the one before, or on a connection of its own`,
-      ),
-    );
+    return before === 0;
   };
 }

@@ -7,6 +7,7 @@ import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS } from './pipelining.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager, type SubmitRequest } from './runs.js';
@@ -55,8 +56,7 @@ export interface ServiceOptions {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
-/** A connection idle this long in both directions (an unread answer) is closed. */
-export const DEFAULT_RESPONSE_TIMEOUT_MS = 60_000;
+
 /**
  * The most `serve --max-connections` takes: each connection is a file descriptor, and 65,536 is
  * beyond the usual open-file limit (ulimit -n, 1,024 soft by default on Linux) that the process

@@ -1,6 +1,7 @@
 import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
@@ -380,7 +381,13 @@ function interruptHandler(io: CliIo, stop: () => void): () => void {
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
 function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Server> {
   const endpoint = new MetricsEndpoint(hub);
+  const admit = requestAdmitter();
   const server = createServer((req, res) => {
+    // As the service: a pipelined request is refused unrendered (src/service/pipelining.ts, why).
+    if (!admit(req, res)) {
+      res.writeHead(429, { 'Content-Type': 'text/plain', Connection: 'close' }).end(`${PIPELINED}\n`);
+      return;
+    }
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/healthz')) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: GET /metrics\n');
       return;
@@ -394,6 +401,8 @@ function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Serv
       (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(e)}\n`),
     );
   });
+  // As the service (src/service/server.ts): a scraper that stops reading does not hold its connection for ever.
+  server.timeout = DEFAULT_RESPONSE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
