@@ -41,7 +41,7 @@ Run scenario files and print a summary table. Every scenario is validated first:
 bad, nothing runs. Results are deterministic: the same scenario and seed give the same counts.
 
 Options:
-  --out FILE       write results.json (docs/RESULTS.md); with several scenarios, FILE gets one
+  -o, --out FILE   write results.json (docs/RESULTS.md); with several scenarios, FILE gets one
                    JSON document per scenario in an array
   --out TYPE=FILE  k6's form, repeatable: json=FILE (results.json), junit=FILE, summary=FILE,
                    html=FILE, openmetrics=FILE, the same as the options below
@@ -82,7 +82,7 @@ Options:
   --timeline-window FROM..TO
                    simulated seconds, e.g. 2..2.05 (default 0..1); the trace is bounded to
                    ${TIMELINE_MAX_EVENTS} events and says where it stops
-  --quiet          no progress output
+  -q, --quiet      no progress output
   -h, --help       show this help
 
 Exit status:
@@ -141,13 +141,13 @@ function parseShard(text: string): ShardSpec {
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
-    out: { type: 'string', multiple: true },
+    out: { type: 'string', multiple: true, short: 'o' },
     junit: { type: 'string' },
     summary: { type: 'string' },
     html: { type: 'string' },
     seed: { type: 'string' },
     shard: { type: 'string' },
-    quiet: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
     'per-guest': { type: 'boolean' },
     'perf-table': { type: 'boolean' },
     timeline: { type: 'string' },
