@@ -114,3 +114,25 @@ test('short options: run, merge and rules take -o for --out as import, what-if a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("replay --help's first example prints exits when pasted (a 1 ms window of an idle guest printed the header alone), and an empty window says so on stderr", async () => {
+  const help = capture();
+  assert.equal(await main(['replay', '--help'], help), 0);
+  const text = help.stdout.join('');
+  const example = /^ {2}vmexit-lab replay (scenarios\/default\.yaml .*)$/m.exec(text.slice(text.indexOf('Examples:')));
+  assert.ok(example, 'the first example replays the default scenario');
+  const io = capture();
+  assert.equal(await main(['replay', ...example[1].split(/\s+/)], io), 0, io.stderr.join(''));
+  const lines = io.stdout.join('\n').trim().split('\n');
+  assert.ok(lines.length > 1, `more than the header: ${lines.length} line(s)`);
+  assert.equal(io.stderr.join(''), '');
+
+  const empty = capture();
+  const args = ['replay', 'scenarios/default.yaml', '--variant', 'bhyve-12.1', '--guest', '3', '--at', '12.5'];
+  assert.equal(await main(args, empty), 0);
+  assert.equal(empty.stdout.join('\n').trim().split('\n').length, 1, 'the header only');
+  assert.equal(
+    empty.stderr.join(''),
+    'vmexit-lab replay: note: guest 3 had no exit, delivery or violation in the window 12.499..12.5 (0.001 simulated seconds, --window): nothing to print; a longer --window (e.g. --window 0.1) shows what it did before --at',
+  );
+});
