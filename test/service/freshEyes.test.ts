@@ -254,4 +254,13 @@ test('a history holding results the metrics cannot read back (cut short, or of a
     metrics,
     /vmexit_lab_threshold_passed\{scenario="fine",variant="base",threshold="exits_per_second: < 1"\} 0/,
   );
+  // Their pages say what is wrong, in HTML, with where the record and the stored file are (it was
+  // the JSON "internal error: Cannot read properties of undefined (reading 'replace')").
+  for (const id of ['other-shape', 'cut']) {
+    const page = await rawRequest(s.url, 'GET', `/runs/${id}`, { Accept: 'text/html' });
+    assert.equal(page.status, 500, id);
+    assert.match(String(page.headers['content-type']), /^text\/html/, `${id}: ${page.text.slice(0, 200)}`);
+    assert.match(page.text, /its results\.json could not be shown \(/, id);
+    assert.match(page.text, new RegExp(`href="/api/runs/${id}/results"`), id);
+  }
 });
