@@ -141,7 +141,22 @@ const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** The option a parseArgs error message names ('--out', '-x'), from its first quoted token. */
 function optionIn(message: string): string | undefined {
-  return /'(-{1,2}[^'\s,<]+)/.exec(message)?.[1];
+  // An option with a short form is named "-o, --out <value>": the long name, as the help lists it.
+  return /'(?:-[^-'\s,]+, )?(-{1,2}[^'\s,<]+)/.exec(message)?.[1];
+}
+
+/**
+ * The guess for an unknown one-letter option: the long options of its letter (`-o` is `--out`
+ * where a command has no `-o`). By edit distance every one-letter option is 1 from `-h`, which was
+ * all `-o` and `-q` were offered.
+ */
+function shortGuess(which: string, options: OptionsConfig): string {
+  const letter = which.slice(1);
+  const long = Object.keys(options)
+    .filter((n) => n.startsWith(letter))
+    .map((n) => `--${n}`);
+  if (long.length === 0) return ` (this command has no ${which}; it has no option starting with "${letter}")`;
+  return long.length === 1 ? ` (did you mean ${long[0]}?)` : ` (did you mean one of ${long.join(', ')}?)`;
 }
 
 /**
@@ -161,7 +176,7 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
   let what: string;
   switch (error.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      what = `unknown option ${which ?? '?'}${which === undefined ? '' : didYouMean(which, names)}`;
+      what = `unknown option ${which ?? '?'}${which === undefined ? '' : /^-[^-]$/.test(which) ? shortGuess(which, options) : didYouMean(which, names)}`;
       break;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       what =

@@ -309,6 +309,7 @@ export class Reader {
     const suggested = new Set<string>();
     const accepts = typeof allowed === 'function' ? allowed : (k: string) => allowed.includes(k);
     const names = typeof allowed === 'function' ? (known ?? []) : allowed;
+    const merged: YAMLMap[] = [];
     for (const pair of map.items) {
       const keyNode = this.resolve(pair.key as YamlNode | null);
       const valueNode = (pair.value as YamlNode | null) ?? null;
@@ -317,6 +318,19 @@ export class Reader {
         continue;
       }
       const name = typeof keyNode.value === 'string' ? keyNode.value : JSON.stringify(keyNode.value);
+      // A merge key (YAML 1.1's merge type, https://yaml.org/type/merge.html; not in YAML 1.2, which
+      // the parser reads, but every YAML tool a user comes from takes it): its mappings' keys are
+      // this mapping's too, after the keys written here. Plain only: "<<" quoted is a key like any.
+      if (name === '<<' && keyNode.type === 'PLAIN') {
+        const sources = this.mergeSources(valueNode, what);
+        if (sources === undefined) continue;
+        if (merged.length > 0) {
+          this.error(keyNode, `duplicate merge key "<<" in ${what} (give one, with a list: <<: [*a, *b])`);
+          continue;
+        }
+        merged.push(...sources);
+        continue;
+      }
       const first = entries.get(name);
       if (first !== undefined) {
         const p = this.positionOf(first.key);
@@ -326,7 +340,8 @@ export class Reader {
       if (!accepts(name)) {
         // Once the sink is full nothing more is shown: skip the did-you-mean search (an edit
         // distance per known key), which made a body of 100,000 unknown keys cost seconds.
-        const guess = this.sink.full ? undefined : closest(name, names);
+        // No guess for a key without a letter or digit: "<<" was taken for "os".
+        const guess = this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
         if (guess !== undefined) suggested.add(guess);
         const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
         const list =
@@ -336,10 +351,36 @@ export class Reader {
       }
       entries.set(name, { name, key: keyNode, node: valueNode });
     }
+    // Merged keys, each where it is written; the first mapping that has a key gives it.
+    if (merged.length > 0) {
+      for (const source of merged) {
+        const inner = this.fields(source, what, allowed, [], known);
+        for (const [name, field] of inner.entries) if (!entries.has(name)) entries.set(name, field);
+        for (const g of inner.suggested) suggested.add(g);
+      }
+    }
     for (const r of required) {
       if (!entries.has(r) && !suggested.has(r)) this.error(map, `missing required key "${r}" in ${what}`);
     }
     return new Fields(map, entries, suggested);
+  }
+
+  /**
+   * The mappings a merge key's value names: a mapping, an alias of one, or a list of them (in
+   * order: the first that has a key gives it). Undefined, with the error, for anything else. Each
+   * alias was expanded once already within the document's alias bound (checkAliasBomb), so merges
+   * cost no more than that.
+   */
+  private mergeSources(value: YamlNode | null, what: string): YAMLMap[] | undefined {
+    const one = this.resolve(value);
+    const list = isSeq(one) ? (one.items as (YamlNode | null)[]).map((i) => this.resolve(i)) : [one];
+    if (list.length > 0 && list.every((m) => isMap(m))) return list;
+    return this.error(
+      value,
+      `wrong type for the merge key "<<" of ${what}`,
+      'a mapping, an alias of one (*name) or a list of them',
+      this.describe(isSeq(one) ? (list.find((m) => !isMap(m)) ?? null) : value),
+    );
   }
 
   str(v: Val, what: string, pattern?: RegExp, patternText?: string): string | undefined {

@@ -53,6 +53,16 @@ const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const
 export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus', 'hop'] as const;
 
 const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Where a guest's name is said: the node, when it is written in the guest's own mapping, else the
+ * mapping (a name or os merged in from an anchor, `<<: *win`, would put the "used twice" error of
+ * every guest that merges it at the anchor, all at one place).
+ */
+function ownNode(node: YamlNode, guest: YamlNode): YamlNode {
+  const [n, g] = [node.range, guest.range];
+  return n && g && n[0] >= g[0] && n[0] < g[1] ? node : guest;
+}
 /** Phases that take `work` (the rest run for a duration); the schema's phase rules list the same. */
 export const WORK_PHASES: readonly PhaseName[] = ['install', 'build', 'disk-benchmark'];
 
@@ -219,7 +229,7 @@ class GuestsReader {
         x2apic = undefined;
       } else x2apic = r.bool(x2apicField, `${what}.x2apic`);
     }
-    const nameNode = nameField?.node ?? osField.key;
+    const nameNode = ownNode(nameField?.node ?? osField.key, m);
     const timekeeping = this.timekeeping(f, what, os);
     const csField = f.get('clocksource');
     let clocksource: LinuxClocksource | undefined;
@@ -395,7 +405,7 @@ class GuestsReader {
       name,
       workload: profile,
     };
-    return { spec, x2apicSet: x2apicField !== undefined, nameNode: nameField?.node ?? wf.key };
+    return { spec, x2apicSet: x2apicField !== undefined, nameNode: ownNode(nameField?.node ?? wf.key, f.map) };
   }
 
   private phases(v: Val, what: string, vcpus: number | undefined, os: string | undefined): PhaseSpec[] | undefined {

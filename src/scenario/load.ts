@@ -210,11 +210,13 @@ class Loader {
     const rootVal: Val = { node: root };
     const m = r.resolve(root);
     if (!isMap(m)) {
+      // Only name and guests are required (host.cpu and hypervisor.policy may come from the
+      // matrix); an empty document is most often a file saved empty or all comments.
       r.error(
         rootVal,
         'a scenario file must be a mapping',
-        'a mapping with name, host, hypervisor and guests',
-        r.describe(root),
+        'a mapping with at least name and guests (docs/SCENARIOS.md has every key)',
+        m === null ? 'nothing: the file is empty or holds only comments' : r.describe(root),
       );
       return undefined;
     }

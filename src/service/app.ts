@@ -4,7 +4,7 @@ import { ApiError, shown } from './errors.js';
 import type { RunManager } from './runs.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import { renderRunPage, renderRunsIndex } from '../report/servicePages.js';
-import { note, page as htmlPage } from '../report/page.js';
+import { esc, note, page as htmlPage } from '../report/page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import type { RunResults } from '../results/types.js';
 import { createHash } from 'node:crypto';
@@ -18,6 +18,7 @@ import {
 } from './idempotency.js';
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
+import { oneRequestAtATime } from './pipelining.js';
 
 /**
  * Every route the app serves, as `METHOD path` (docs/SERVICE.md's HTTP API table lists the same:
@@ -112,6 +113,17 @@ function notFoundPage(message: string): string {
   return htmlPage({
     title: 'vmexit-lab: not found',
     body: `<h1>Not found</h1>\n${note(showInvisible(message))}\n<p><a href="/">All runs</a></p>`,
+    charts: [],
+    nav: '<a href="/">all runs</a>',
+  });
+}
+
+/** A run's page when its stored results.json cannot be shown: why, and where the record and the file are. */
+function damagedRunPage(id: string, message: string): string {
+  const e = encodeURIComponent(id);
+  return htmlPage({
+    title: `vmexit-lab: run ${id}`,
+    body: `<h1>Run ${esc(id)}</h1>\n${note(showInvisible(`its results.json could not be shown (${message}); it may be cut short or written by another version`))}\n<p><a href="/api/runs/${e}">the run's record</a> · <a href="/api/runs/${e}/results">its results.json as stored</a> · <a href="/">all runs</a></p>`,
     charts: [],
     nav: '<a href="/">all runs</a>',
   });
@@ -215,6 +227,8 @@ export function createApp(o: AppOptions): express.Express {
     res.set('Cross-Origin-Resource-Policy', 'same-origin');
     next();
   });
+  // Before any work: a pipelined request is refused unread (why there).
+  app.use(oneRequestAtATime());
   app.use(headerGuard);
   app.use(browserGuard({ open: tokens.write === undefined && tokens.read === undefined }));
   // Every /api/ answer depends on Accept (acceptsJson), whatever it is.
@@ -353,8 +367,18 @@ export function createApp(o: AppOptions): express.Express {
         const id = String(req.params.id);
         const rec = o.manager.get(id);
         if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
-        const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
-        res.type('html').set('Content-Security-Policy', PAGE_CSP).send(renderRunPage(rec, results));
+        let html: string;
+        let status = 200;
+        try {
+          const results = rec.hasResults ? (JSON.parse(o.manager.results(id).json) as RunResults) : null;
+          html = renderRunPage(rec, results);
+        } catch (e) {
+          // A stored results.json the report cannot read (cut short, or of another shape): a page
+          // that says so, not the JSON "internal error" (sent as text/html, the type already set).
+          status = 500;
+          html = damagedRunPage(id, (e as Error).message);
+        }
+        res.status(status).type('html').set('Content-Security-Policy', PAGE_CSP).send(html);
       },
     ],
   };

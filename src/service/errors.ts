@@ -29,6 +29,7 @@ type ErrorCode =
   | 'request_in_progress'
   | 'not_implemented'
   | 'not_acceptable'
+  | 'pipelined'
   | 'internal';
 
 interface ApiDiagnostic extends Diagnostic {

@@ -18,6 +18,15 @@ import { MAX_NAME_LENGTH, SCENARIO_NAME_RE } from '../scenario/limits.js';
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
 /**
+ * What a form's 415 adds: curl's -d and --data-binary send a form unless a Content-Type is given,
+ * so README's POST without its -H got a refusal that did not say which header (2026-12-05, the
+ * fresh-eyes pass). --data-binary, because -d @FILE drops the file's line breaks (request.yaml's
+ * one-line note, src/service/validation.ts).
+ */
+const FORM_HINT =
+  ": curl sends that with -d or --data-binary when no Content-Type is given; for a file, -H 'Content-Type: application/yaml' --data-binary @FILE";
+
+/**
  * The did-you-mean of a name the route does not take; none for a word far longer than any it
  * takes (the edit distance of a 1 MB JSON field name to each held the main thread 0.5 s).
  */
@@ -227,7 +236,7 @@ export function submitRequest(req: Request): SubmitRequest {
     throw new ApiError(
       415,
       'unsupported_media_type',
-      `send scenario YAML as ${YAML_TYPES.join(', ')}, or JSON as application/json (found ${type === '' ? 'no Content-Type' : `"${type}"`})`,
+      `send scenario YAML as ${YAML_TYPES.join(', ')}, or JSON as application/json (found ${type === '' ? 'no Content-Type' : `"${type}"`})${type === 'application/x-www-form-urlencoded' ? FORM_HINT : ''}`,
     );
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw new ApiError(415, 'unsupported_media_type', `the body must be UTF-8 (found charset=${charset})`);

@@ -367,10 +367,26 @@ export class RunManager {
    * schedule) back into the metrics: run state, threshold outcomes, times, exit status. Called at
    * start-up, so `VmexitLabThresholdFailed` does not resolve because the process restarted.
    */
-  restoreMetrics(): void {
+  restoreMetrics(): string[] {
     const { history, hub } = this.o;
     const since = new Date(Date.now() - this.limits.retireAfterSeconds * 1000).toISOString();
-    hub.restore(restoredRuns(history, since));
+    const unread = new Map<string, string>();
+    const runs = restoredRuns(history, since, (id, why) => unread.set(id, why));
+    // Run by run: one results.json the metrics cannot read (cut short, or of another shape: the
+    // service would not start, "results.crossVariantThresholds is not iterable") costs its own
+    // threshold outcomes, not the service. The record's state, times and exit status still come back.
+    for (const run of runs) {
+      try {
+        hub.restore([run]);
+      } catch (e) {
+        unread.set(run.id, (e as Error).message);
+        hub.restore([{ ...run, results: undefined }]);
+      }
+    }
+    return [...unread].map(
+      ([id, why]) =>
+        `run ${id}: its results.json could not be read back into the metrics (${why}); its run state, times and exit status are restored, its threshold outcomes are not`,
+    );
   }
 
   /** History retention, at most once a minute (and at start). */

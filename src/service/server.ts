@@ -7,6 +7,7 @@ import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS } from './pipelining.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager, type SubmitRequest } from './runs.js';
@@ -43,6 +44,11 @@ export interface ServiceOptions {
   readonly headersTimeoutMs?: number;
   /** ... and its body within this (default 60 s): slow clients must not hold sockets for ever. */
   readonly requestTimeoutMs?: number;
+  /**
+   * A connection on which nothing moves for this long is closed (default 60 s): a client that
+   * stops reading an answer larger than the socket buffers no longer holds it for ever.
+   */
+  readonly responseTimeoutMs?: number;
   /** Open connections at most (default 1,024); Node closes any further one as soon as it is accepted. */
   readonly maxConnections?: number;
   /** Idempotency-Key (POST /api/runs): keys remembered at most, and for how long. */
@@ -50,6 +56,7 @@ export interface ServiceOptions {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+
 /**
  * The most `serve --max-connections` takes: each connection is a file descriptor, and 65,536 is
  * beyond the usual open-file limit (ulimit -n, 1,024 soft by default on Linux) that the process
@@ -67,6 +74,8 @@ export interface ServiceHandle {
   readonly dataDir: string;
   /** Runs a previous process left in progress, now marked interrupted. */
   readonly interrupted: readonly string[];
+  /** What start-up could not restore from the history, one sentence each (printed by serve and start). */
+  readonly notes: readonly string[];
   /**
    * Run a scenario back to back until the service stops (`vmexit-lab start`), on threads of its
    * own; resolves with the first iteration's record.
@@ -125,7 +134,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       retention: { ...DEFAULT_RETENTION, ...options.retention },
       stopGraceMs: options.stopGraceMs,
     });
-    manager.restoreMetrics();
+    const notes = manager.restoreMetrics();
     const metrics = new MetricsEndpoint(hub, { defaultMetrics: true });
     let ready = false;
     const app = createApp({
@@ -156,6 +165,14 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       // limit was the only one (5,000 idle sockets were taken). Past it Node destroys the socket on
       // accept, before reading anything: the client sees its connection reset, no HTTP answer.
       s.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+      // Neither bound above acts once the request is read: an answer larger than the kernel's socket
+      // buffers (a few MB on loopback; a 20,000-guest run's results.json or page is more) waits in
+      // the process for a client that may never read it, holding the connection, its slot of
+      // maxConnections and the answer's memory for ever: two such clients took every connection of
+      // `--max-connections 2` (2026-12-05, the fresh-eyes pass). Node's socket inactivity timeout
+      // (`server.timeout`, off by default) closes a connection on which no byte moves for this long;
+      // a slow reader that reads at all keeps it, and every route answers within seconds.
+      s.timeout = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
       s.once('error', fail);
       s.listen(options.port ?? DEFAULT_PORT, host, () => {
         s.off('error', fail);
@@ -203,6 +220,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       workers: pool.workers,
       dataDir,
       interrupted,
+      notes,
       runContinuously,
       close,
     };

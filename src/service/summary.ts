@@ -29,14 +29,26 @@ export function summaryOf(results: RunResults, scenario: Scenario): RunSummary {
  * The latest finished run of each series label that ended at or after `since` (ISO time), as the
  * metrics restore them at start-up: state, threshold outcomes (complete results), times, exit status.
  */
-export function restoredRuns(history: HistoryStore, since: string): RestoredRun[] {
+export function restoredRuns(
+  history: HistoryStore,
+  since: string,
+  unreadable: (id: string, why: string) => void = () => undefined,
+): (RestoredRun & { readonly id: string })[] {
   const ms = (t: string | undefined): number | undefined => (t === undefined ? undefined : Date.parse(t));
   return history.latestFinishedPerLabel(since).map((r) => {
     const json = r.state === 'completed' && r.hasResults ? history.resultsJson(r.id) : undefined;
-    const results = json === undefined ? undefined : (JSON.parse(json) as RunResults);
+    // A results.json cut short (a full disk, a copied file) is restored without it, not a service
+    // that cannot start.
+    let results: RunResults | undefined;
+    try {
+      results = json === undefined ? undefined : (JSON.parse(json) as RunResults);
+    } catch (e) {
+      unreadable(r.id, `it is not valid JSON: ${(e as Error).message}`);
+    }
     const started = ms(r.startedAt);
     const finished = ms(r.finishedAt) ?? Date.now();
     return {
+      id: r.id,
       label: r.seriesLabel,
       state: r.state,
       ...(started !== undefined ? { startedAtMs: started } : {}),

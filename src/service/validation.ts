@@ -104,6 +104,21 @@ export function tooDeepEarly(text: string, file: string): ApiError | undefined {
   return new ApiError(422, 'too_complex', diagnostics[0].text, { diagnostics });
 }
 
+/** A scenario of one line this long or longer is more likely a file whose line breaks were lost than a flow mapping. */
+export const ONE_LINE_NOTE_CHARS = 80;
+
+/**
+ * The note a refused scenario of one long line gets: `curl -d @FILE` (and --data, --data-ascii)
+ * strips a file's line breaks, so README's scenario posted with -d arrived as one line, all of it
+ * a comment after its first `#`, and was refused with `found nothing` alone (2026-12-05, the
+ * fresh-eyes pass). '' for anything else.
+ */
+export function oneLineNote(yaml: string): string {
+  const text = yaml.trimEnd();
+  if (text.length < ONE_LINE_NOTE_CHARS || /[\r\n]/.test(text)) return '';
+  return `\nnote: the body is one line of ${text.length} characters: if it is a file sent with curl -d (or --data), curl drops a file's line breaks; send files with --data-binary @FILE`;
+}
+
 export class ScenarioValidator {
   readonly limits: ValidationLimits;
   private readonly piscina: Piscina<ValidateRequest, ValidateAnswer>;
@@ -174,7 +189,7 @@ export class ScenarioValidator {
       // Nested too deeply to parse: refused for its cost, as the early bound's refusals are.
       if (answer.diagnostics.some((d) => d.message === TOO_DEEP.message))
         throw new ApiError(422, 'too_complex', answer.message, { diagnostics });
-      throw new ApiError(400, 'invalid_scenario', answer.message, { diagnostics });
+      throw new ApiError(400, 'invalid_scenario', `${answer.message}${oneLineNote(yaml)}`, { diagnostics });
     }
     return answer.scenario;
   }

@@ -1,4 +1,5 @@
 import { readInputText } from '../readText.js';
+import { basename } from 'node:path';
 /**
  * `vmexit-lab cpus` — list, show and import CPU profiles.
  */
@@ -100,6 +101,20 @@ function renderTable(profiles: readonly CpuProfile[]): string {
 }
 
 /** Decide what kind of text FILE holds. */
+/**
+ * Why FILE could not be read, in words (it printed the bare code, "ENOENT"): README's tour gives
+ * /var/run/dmesg.boot, which a Linux host does not have, so a missing dmesg.boot points at the
+ * Linux source.
+ */
+function whyUnreadable(file: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT')
+    return `no such file (ENOENT)${basename(file) === 'dmesg.boot' ? "; dmesg.boot is FreeBSD's boot log: on Linux give /proc/cpuinfo" : ''}`;
+  if (code === 'EISDIR') return 'a directory (EISDIR); give a file';
+  if (code === 'EACCES') return 'permission denied (EACCES)';
+  return (e as Error).message;
+}
+
 export function detectProfileSource(text: string): 'dmesg' | 'cpuinfo' | undefined {
   if (/^\s*(?:\[\d+\]\s*)?\s*VT-x:/m.test(text) || /-MHz\s+[\w-]+-class CPU\)/.test(text)) return 'dmesg';
   if (/^processor\s*:/m.test(text) && /^vendor_id\s*:/m.test(text)) return 'cpuinfo';
@@ -165,9 +180,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       try {
         text = readInputText(file);
       } catch (e) {
-        io.err(
-          `vmexit-lab cpus import: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`,
-        );
+        io.err(`vmexit-lab cpus import: cannot read ${file}: ${whyUnreadable(file, e)}\n`);
         return 2;
       }
       const kind = detectProfileSource(text);

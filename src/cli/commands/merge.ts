@@ -17,7 +17,7 @@ All N shards of one run (same scenario, seed and N, each index once) must be giv
 
 Options:
   --scenario FILE  the scenario file (default: the path recorded in the shard files)
-  --out FILE       write the merged results.json (also k6's --out json=FILE, junit=FILE, summary=FILE)
+  -o, --out FILE   write the merged results.json (also k6's --out json=FILE, junit=FILE, summary=FILE)
   --junit FILE     write JUnit XML
   --summary FILE   write a Markdown summary
   -h, --help       show this help
@@ -72,7 +72,7 @@ function mergeShardFiles(
 export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'merge', MERGE_USAGE, args, {
     scenario: { type: 'string' },
-    out: { type: 'string', multiple: true },
+    out: { type: 'string', multiple: true, short: 'o' },
     junit: { type: 'string' },
     summary: { type: 'string' },
   });

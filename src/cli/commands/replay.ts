@@ -33,7 +33,7 @@ Options:
 Exit status: 0 replayed (also when the guest tripped a check: it is printed), 2 bad input.
 
 Examples:
-  vmexit-lab replay scenarios/default.yaml --variant bhyve-12.1 --guest 3 --at 12.5
+  vmexit-lab replay scenarios/default.yaml --variant bhyve-12.1 --guest 0 --at 12.5 --window 0.1
   vmexit-lab replay scenarios/seed/e5-2667v4-apicv-panic.yaml --variant bhyve-tpr-v2 --guest 0 --at 0.001 --only-guests 0 --seed 1
   vmexit-lab replay my.yaml --guest 0 --at 10 --window 10 | jq -s 'map(select(.exit)) | group_by(.exit.name) | map({(.[0].exit.name): (map(.count // 1) | add)}) | add'
 `;
@@ -127,6 +127,12 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     if (r.ended && r.stopNs <= Math.max(0, atNs - windowNs))
       io.err(
         `vmexit-lab replay: note: guest ${guest}'s host ended at ${formatSeconds(r.stopNs)} simulated seconds, before the window ${formatSeconds(Math.max(0, atNs - windowNs))}..${formatSeconds(atNs)}: nothing to print; give --at ${formatSeconds(r.stopNs)} or less`,
+      );
+    // An idle guest's 1 ms window (the default) often holds nothing: the header alone, which read
+    // as a replay that did not work (the --help example did that, 2026-12-05).
+    else if (r.records.length === 0 && viols.length === 0)
+      io.err(
+        `vmexit-lab replay: note: guest ${guest} had no exit, delivery or violation in the window ${formatSeconds(Math.max(0, atNs - windowNs))}..${formatSeconds(atNs)} (${formatSeconds(windowNs)} simulated seconds, --window): nothing to print; a longer --window (e.g. --window 0.1) shows what it did before --at`,
       );
   } catch (e) {
     if (e instanceof ReplayError) return bad(e.message);

@@ -19,7 +19,7 @@ Every threshold form compiles, except interrupts_delivered_* without a source la
 with scripted guests, and host_exit_time_ratio for a variant without modelled guests.
 
 Options:
-  --out FILE   write the rule file instead of printing it
+  -o, --out FILE  write the rule file instead of printing it
   -h, --help   show this help
 
 Exit status: 0 written, 2 bad input (a scenario does not load, or a threshold does not compile).
@@ -30,7 +30,7 @@ Examples:
 `;
 
 export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = commandArgs(io, 'rules', RULES_USAGE, args, { out: { type: 'string' } });
+  const parsed = commandArgs(io, 'rules', RULES_USAGE, args, { out: { type: 'string', short: 'o' } });
   if (typeof parsed === 'number') return parsed;
   let outFile: string | undefined;
   try {

@@ -1,6 +1,7 @@
 import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
@@ -40,7 +41,7 @@ Run scenario files and print a summary table. Every scenario is validated first:
 bad, nothing runs. Results are deterministic: the same scenario and seed give the same counts.
 
 Options:
-  --out FILE       write results.json (docs/RESULTS.md); with several scenarios, FILE gets one
+  -o, --out FILE   write results.json (docs/RESULTS.md); with several scenarios, FILE gets one
                    JSON document per scenario in an array
   --out TYPE=FILE  k6's form, repeatable: json=FILE (results.json), junit=FILE, summary=FILE,
                    html=FILE, openmetrics=FILE, the same as the options below
@@ -81,7 +82,7 @@ Options:
   --timeline-window FROM..TO
                    simulated seconds, e.g. 2..2.05 (default 0..1); the trace is bounded to
                    ${TIMELINE_MAX_EVENTS} events and says where it stops
-  --quiet          no progress output
+  -q, --quiet      no progress output
   -h, --help       show this help
 
 Exit status:
@@ -140,13 +141,13 @@ function parseShard(text: string): ShardSpec {
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'run', RUN_USAGE, args, {
-    out: { type: 'string', multiple: true },
+    out: { type: 'string', multiple: true, short: 'o' },
     junit: { type: 'string' },
     summary: { type: 'string' },
     html: { type: 'string' },
     seed: { type: 'string' },
     shard: { type: 'string' },
-    quiet: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
     'per-guest': { type: 'boolean' },
     'perf-table': { type: 'boolean' },
     timeline: { type: 'string' },
@@ -380,7 +381,13 @@ function interruptHandler(io: CliIo, stop: () => void): () => void {
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
 function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Server> {
   const endpoint = new MetricsEndpoint(hub);
+  const admit = requestAdmitter();
   const server = createServer((req, res) => {
+    // As the service: a pipelined request is refused unrendered (src/service/pipelining.ts, why).
+    if (!admit(req, res)) {
+      res.writeHead(429, { 'Content-Type': 'text/plain', Connection: 'close' }).end(`${PIPELINED}\n`);
+      return;
+    }
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/healthz')) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: GET /metrics\n');
       return;
@@ -394,6 +401,8 @@ function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Serv
       (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(e)}\n`),
     );
   });
+  // As the service (src/service/server.ts): a scraper that stops reading does not hold its connection for ever.
+  server.timeout = DEFAULT_RESPONSE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

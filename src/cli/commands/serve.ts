@@ -158,6 +158,7 @@ export async function launch(options: ServiceOptions, io: CliIo, command: string
           : []),
       ].join('\n'),
     );
+    for (const note of svc.notes) io.err(`vmexit-lab ${command}: note: ${note}`);
     return svc;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
