@@ -19,8 +19,8 @@ import { resolvePolicy, TUNABLES, tunableValue, type PolicyName, type Tunables }
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
-import { runScenario } from '../run/runScenario.js';
-import type { WorkloadProfile } from '../scenario/types.js';
+import { runScenario, type ScenarioProgress } from '../run/runScenario.js';
+import type { Scenario, WorkloadProfile } from '../scenario/types.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import { sixDigits, workloadScenario } from './fit.js';
 
@@ -136,6 +136,8 @@ export function whatIf(
     readonly seed: number;
     readonly phaseSeconds?: number;
     readonly data: ModelData;
+    /** Called as each configuration (a variant of the what-if scenario) runs: the CLI's progress line. */
+    readonly onProgress?: (p: ScenarioProgress, scenario: Scenario) => void;
   },
 ): WhatIfResult {
   // A configuration is its CPU, policy and tunable values: the measured host with one tunable
@@ -155,7 +157,11 @@ export function whatIf(
     options.simSeconds,
     options.seed,
   );
-  const run = runScenario(scenario, { data: options.data });
+  const onProgress = options.onProgress;
+  const run = runScenario(scenario, {
+    data: options.data,
+    ...(onProgress !== undefined ? { onProgress: (p: ScenarioProgress) => onProgress(p, scenario) } : {}),
+  });
   const rows0 = run.results.variants.map((v, i) => {
     const t = v.totals;
     const vcpuSeconds = t.vcpuSeconds;
@@ -222,13 +228,49 @@ export function whatIfNotes(r: WhatIfResult): string[] {
     notes.push(
       `${noOffer.map((row) => row.variant).join(', ')}: the guest runs in x2APIC mode as measured; bhyve offers x2APIC only with bhyve -x (config x86.x2apic), so those rows assume it`,
     );
+  // The same note for many configurations (what-if --cpu all: every AMD CPU under every policy
+  // drops the same Intel-only exits) is said once, with the configurations it applies to.
+  const byText = new Map<string, WhatIfRow[]>();
+  const add = (text: string, row: WhatIfRow): void => {
+    const rows = byText.get(text);
+    if (rows === undefined) byText.set(text, [row]);
+    else if (!rows.includes(row)) rows.push(row);
+  };
   for (const row of r.rows) {
     for (const d of row.droppedOpaque)
-      notes.push(
-        `${row.variant}: ${d.name} dropped (${sixDigits(d.perVcpuSecondAtSource)} per vCPU-second on the measured host; ` +
+      add(
+        `${d.name} dropped (${sixDigits(d.perVcpuSecondAtSource)} per vCPU-second on the measured host; ` +
           `${sixDigits(d.perGuestSecond)} per second of guest execution in the profile): ${d.reason}`,
+        row,
       );
-    for (const m of row.mappedOpaque) notes.push(`${row.variant}: ${m}`);
+    for (const m of row.mappedOpaque) add(m, row);
   }
+  for (const [text, rows] of byText) notes.push(`${configurationsText(rows)}: ${text}`);
   return notes;
+}
+
+/**
+ * Configurations in few words: one is its name (kvm/epyc-7281); several are grouped by CPU, the CPUs
+ * with the same policies (and tunables) together: "bhyve-12.1, kvm on epyc-7281, epyc-7763 (4
+ * configurations)".
+ */
+export function configurationsText(rows: readonly Pick<WhatIfRow, 'variant' | 'cpu'>[]): string {
+  if (rows.length === 1) return rows[0].variant;
+  // A row's name is POLICY/CPU, then the tunables that tell it from a twin: the name without "/CPU".
+  const perCpu = new Map<string, string[]>();
+  for (const row of rows) {
+    const label = row.variant.replace(`/${row.cpu}`, '');
+    const labels = perCpu.get(row.cpu);
+    if (labels === undefined) perCpu.set(row.cpu, [label]);
+    else labels.push(label);
+  }
+  const groups = new Map<string, string[]>();
+  for (const [cpu, labels] of perCpu) {
+    const key = labels.join(', ');
+    const cpus = groups.get(key);
+    if (cpus === undefined) groups.set(key, [cpu]);
+    else cpus.push(cpu);
+  }
+  const parts = [...groups].map(([labels, cpus]) => `${labels} on ${cpus.join(', ')}`);
+  return `${parts.join('; ')} (${rows.length} configurations)`;
 }

@@ -115,3 +115,66 @@ source: { cpu: xeon-e5-2667v4, policy: kvm }
   assert.match(legend.replace(/\s+/g, ' '), /phase: .* not projected \(-\): the profile is halt-dominated/);
   assert.doesNotMatch(legend, /projected\.$/m, 'the legend does not call the column projected');
 });
+
+/** The notes after the tables, each note on one line again (wrapped lines start with two spaces). */
+function notesOf(text: string): string[] {
+  return text
+    .slice(text.indexOf('\nnote: ') + 1)
+    .replace(/\n {2}/g, ' ')
+    .split('\n')
+    .filter((l) => l.startsWith('note: '));
+}
+
+const SYSBENCH = join('data', 'workloads', 'sysbench-kvm-2020.yaml');
+
+test('what-if --cpu all says each note once, with the configurations it applies to', async () => {
+  const text = await whatIf(['what-if', SYSBENCH, '--cpu', 'all', '--sim-seconds', '0.1']);
+  const notes = notesOf(text);
+  // The part after the configurations: what was dropped or mapped, and why.
+  const what = notes.map((n) => n.slice(n.indexOf(': ', 'note: '.length) + 2));
+  assert.deepEqual(
+    what.filter((w, i) => what.indexOf(w) !== i),
+    [],
+    'a note repeated for several configurations',
+  );
+  // Every AMD configuration drops the VMX-preemption timer exits: one note names them all.
+  const json = JSON.parse(await whatIf(['what-if', SYSBENCH, '--cpu', 'all', '--sim-seconds', '0.1', '--json'])) as {
+    rows: { variant: string; cpu: string; droppedOpaque: { name: string; reason: string }[] }[];
+  };
+  const amd = json.rows.filter((r) =>
+    r.droppedOpaque.some((d) => d.name === 'VMX_PREEMPTION_TIMER' && d.reason === 'no SVM counterpart'),
+  );
+  assert.ok(amd.length >= 10, `${amd.length} AMD configurations`);
+  const noSvm = notes.filter((n) => /VMX_PREEMPTION_TIMER dropped .*: no SVM counterpart$/.test(n));
+  assert.equal(noSvm.length, 1, noSvm.join('\n'));
+  assert.match(noSvm[0], new RegExp(`\\(${amd.length} configurations\\)`));
+  for (const cpu of new Set(amd.map((r) => r.cpu))) assert.ok(noSvm[0].includes(cpu), `${cpu} in ${noSvm[0]}`);
+  assert.ok(notes.length <= 15, `${notes.length} notes`);
+});
+
+test('what-if prints progress on stderr, a line per configuration when not on a terminal; stdout is the same with --quiet', async () => {
+  const args = [
+    'what-if',
+    SYSBENCH,
+    '--cpu',
+    'i7-6700K,epyc-7281',
+    '--policy',
+    'kvm,bhyve-12.1',
+    '--sim-seconds',
+    '0.2',
+  ];
+  const io = capture();
+  assert.equal(await main(args, io), 0, io.stderr.join(''));
+  const configurations = JSON.parse(await whatIf([...args, '--json'])) as { rows: { variant: string }[] };
+  assert.equal(io.stderr.length, configurations.rows.length, io.stderr.join('\n'));
+  configurations.rows.forEach((row, i) =>
+    assert.match(
+      io.stderr[i],
+      new RegExp(`\\[${i + 1}/${configurations.rows.length}\\] ${row.variant.replace(/[./]/g, '\\$&')}:`),
+    ),
+  );
+  const quiet = capture();
+  assert.equal(await main([...args, '-q'], quiet), 0, quiet.stderr.join(''));
+  assert.deepEqual(quiet.stderr, []);
+  assert.equal(quiet.stdout.join(''), io.stdout.join(''));
+});

@@ -7,10 +7,12 @@ import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, quoted } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
-import type { WorkloadProfile } from '../../scenario/types.js';
 import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
+import { ProgressReporter } from '../progress.js';
+import type { ScenarioProgress } from '../../run/runScenario.js';
+import type { Scenario, WorkloadProfile } from '../../scenario/types.js';
 import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
 import { changeText, formatFigure, percentText, secondsText } from '../../results/figures.js';
 
@@ -40,6 +42,7 @@ Options:
   --json                  machine-readable output (rates also by common exit name)
   --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
+  -q, --quiet             no progress on stderr (a line per configuration, a bar on a terminal)
   -h, --help              show this help
 
 Exit status: 0 ran, 2 bad input (a profile that does not load, an unknown CPU, policy or tunable).
@@ -221,6 +224,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     json: { type: 'boolean' },
     wide: { type: 'boolean' },
     out: { type: 'string', short: 'o' },
+    quiet: { type: 'boolean', short: 'q' },
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
@@ -323,12 +327,24 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     if (e instanceof UsageError) return bad(e.message);
     throw e;
   }
+  // Progress on stderr as 'run' prints it (src/cli/progress.ts): a redrawn bar on a terminal, else a
+  // line as each configuration starts; stdout's result is the same with or without it.
+  let progress: ProgressReporter | undefined;
   const result = whatIf(profile, source, targets, {
     simSeconds,
     seed,
     ...(phaseSeconds !== undefined ? { phaseSeconds } : {}),
     data: loadModelData(),
+    ...(o.quiet
+      ? {}
+      : {
+          onProgress: (p: ScenarioProgress, scenario: Scenario): void => {
+            progress ??= new ProgressReporter(io, scenario);
+            progress.update(p);
+          },
+        }),
   });
+  progress?.done();
   const width = o.wide ? undefined : WHAT_IF_WIDTH;
   const notes = whatIfNotes(result).flatMap((n) => wrap(`note: ${n}`, width));
   const text = o.json
