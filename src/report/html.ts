@@ -1,4 +1,4 @@
-import type { RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
+import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
 import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedText, thresholdTally } from '../results/thresholds.js';
@@ -20,6 +20,7 @@ import { esc, fmtTime, note, page } from './page.js';
 import { renderPerfTablesHtml } from './perfTable.js';
 import { scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
+import { violationsSection } from './violations.js';
 
 /**
  * The HTML report: one self-contained file (styles, data, Chart.js and the code that draws the
@@ -39,6 +40,8 @@ interface ReportInput {
   readonly results: RunResults;
   /** The scenario's description (results.json does not carry it). */
   readonly description?: string;
+  /** The address of the run's results.json (the service's run page): where the page points for what it leaves out. */
+  readonly resultsHref?: string;
 }
 
 interface HtmlReportOptions {
@@ -325,38 +328,6 @@ function thresholdsTable(results: RunResults): string {
   return `<div class="scroll"><table class="thresholds"><thead><tr><th scope="col">result</th><th scope="col">variant</th><th scope="col">metric</th><th scope="col">condition</th><th scope="col">value</th><th scope="col">detail</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function stateHtml(state: Readonly<Record<string, unknown>>): string {
-  const entries = Object.entries(state);
-  if (entries.length === 0) return '-';
-  return `<dl class="state">${entries.map(([k, val]) => `<dt>${esc(k)}</dt><dd>${esc(typeof val === 'string' ? val : JSON.stringify(val))}</dd>`).join('')}</dl>`;
-}
-
-function violationRow(variant: string, x: ViolationRecord): string {
-  return (
-    `<tr class="${x.expected ? 'expected' : 'fail'}"><td>${x.expected ? '<span class="badge expected">expected</span>' : '<span class="badge fail">UNEXPECTED</span>'}</td><td>${esc(variant)}</td>` +
-    `<td><code>${esc(x.check)}</code><br>${esc(x.message)}</td><td>${esc(x.guest)}</td><td>${esc(String(x.host))}</td><td>${esc(String(x.vcpu))}</td>` +
-    `<td>${esc(nsText(x.simTimeNs))}</td><td class="step">${esc(String(x.step))}</td><td>${stateHtml(x.state)}</td></tr>`
-  );
-}
-
-function violationsSection(results: RunResults): string {
-  const rows = results.variants.flatMap((v) => v.totals.violations.map((x) => violationRow(v.name, x)));
-  const failures = results.variants.flatMap((v) =>
-    v.totals.entryFailures.map(
-      (f) =>
-        `<tr class="fail"><td>${esc(v.name)}</td><td>${esc(f.guest)}</td><td>${esc(f.message)}</td><td><code>${esc(JSON.stringify(f.failedChecks))}</code></td></tr>`,
-    ),
-  );
-  let html =
-    rows.length === 0
-      ? note('No invariant violations: every consistency check of the hypervisor model held.')
-      : `<div class="scroll"><table class="violations"><thead><tr><th scope="col"></th><th scope="col">variant</th><th scope="col">check</th><th scope="col">guest</th><th scope="col">host</th><th scope="col">vCPU</th><th scope="col">simulated time</th><th scope="col">step</th><th scope="col">LAPIC / hypervisor state at the violation</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
-  if (failures.length > 0) {
-    html += `<h3>Failed VM entries</h3><div class="scroll"><table class="violations"><thead><tr><th scope="col">variant</th><th scope="col">guest</th><th scope="col">error</th><th scope="col">failed checks</th></tr></thead><tbody>${failures.join('')}</tbody></table></div>`;
-  }
-  return html;
-}
-
 export function reportSection(input: ReportInput, index: number, headingLevel: 1 | 2): Section {
   const r = input.results;
   const prefix = `s${index}`;
@@ -436,7 +407,7 @@ export function reportSection(input: ReportInput, index: number, headingLevel: 1
   parts.push(thresholdsTable(r));
 
   parts.push(`<${h(2)}>Invariant violations</${h(2)}>`);
-  parts.push(violationsSection(r));
+  parts.push(violationsSection(r, input.resultsHref));
   parts.push('</section>');
   return { html: parts.join('\n'), charts };
 }

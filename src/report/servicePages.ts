@@ -169,7 +169,11 @@ export function renderRunPage(
   if (results) {
     // The run page has its own h1: the report starts at h2.
     const section = reportSection(
-      { results, ...(options.description !== undefined ? { description: options.description } : {}) },
+      {
+        results,
+        ...(options.description !== undefined ? { description: options.description } : {}),
+        ...(resultsHref ? { resultsHref } : {}),
+      },
       0,
       2,
     );
