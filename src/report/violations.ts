@@ -8,8 +8,9 @@ import { esc, note } from './page.js';
  * with a large fleet: 20,000 violations made a page of over 10 MB that took the service's main
  * thread seconds to render), so the page shows
  *  - a table per variant and check (count, guests, the earliest) when a check tripped more than once;
- *  - at most VIOLATION_ROWS_SHOWN violations in detail: the earliest of each variant and check (the
- *    one `vmexit-lab run` gives a reproducer), then the others in results order;
+ *  - at most VIOLATION_ROWS_SHOWN violations in detail, in results order when they all fit; else the
+ *    earliest of each variant and check first (the one `vmexit-lab run` gives a reproducer), then
+ *    the others in results order;
  *  - at most ENTRY_FAILURE_ROWS_SHOWN failed VM entries;
  * and says how many it left out and where all of them are: results.json, `variants[].totals`.
  */
@@ -89,24 +90,36 @@ function tallies(results: RunResults): CheckTally[][] {
   });
 }
 
-/** Which violations get a row, per variant: the earliest of each check first, then in order, up to `limit` in all. */
-function shownRows(results: RunResults, perVariant: readonly CheckTally[][], limit: number): Set<number>[] {
-  const shown = results.variants.map(() => new Set<number>());
-  let left = limit;
-  for (let vi = 0; vi < perVariant.length && left > 0; vi++)
-    for (const t of perVariant[vi]) {
-      if (left === 0) break;
-      shown[vi].add(t.earliest);
-      left--;
-    }
-  results.variants.forEach((v, vi) => {
-    for (let i = 0; i < v.totals.violations.length && left > 0; i++) {
-      if (shown[vi].has(i)) continue;
-      shown[vi].add(i);
-      left--;
+/**
+ * Which violations get a row, in their order on the page (pairs [variant index, violation index]):
+ * all of them in results order when they fit in `limit`; else the earliest of each variant and
+ * check, then the others in results order, up to `limit` in all.
+ */
+function shownRows(
+  results: RunResults,
+  perVariant: readonly CheckTally[][],
+  total: number,
+  limit: number,
+): [number, number][] {
+  const rows: [number, number][] = [];
+  if (total <= limit) {
+    // All of them fit: results order.
+    results.variants.forEach((v, vi) => v.totals.violations.forEach((_, i) => rows.push([vi, i])));
+    return rows;
+  }
+  const earliest = results.variants.map(() => new Set<number>());
+  perVariant.forEach((tallied, vi) => {
+    for (const t of tallied) {
+      if (rows.length === limit) return;
+      rows.push([vi, t.earliest]);
+      earliest[vi].add(t.earliest);
     }
   });
-  return shown;
+  results.variants.forEach((v, vi) => {
+    for (let i = 0; i < v.totals.violations.length && rows.length < limit; i++)
+      if (!earliest[vi].has(i)) rows.push([vi, i]);
+  });
+  return rows;
 }
 
 function summaryTable(perVariant: readonly CheckTally[][]): string {
@@ -131,9 +144,9 @@ export function violationsSection(results: RunResults, resultsHref?: string): st
   else {
     const perVariant = tallies(results);
     const pairs = perVariant.reduce((n, t) => n + t.length, 0);
-    const shown = shownRows(results, perVariant, VIOLATION_ROWS_SHOWN);
-    const rows = results.variants.flatMap((v, vi) =>
-      v.totals.violations.flatMap((x, i) => (shown[vi].has(i) ? [violationRow(v.name, x)] : [])),
+    const shown = shownRows(results, perVariant, total, VIOLATION_ROWS_SHOWN);
+    const rows = shown.map(([vi, i]) =>
+      violationRow(results.variants[vi].name, results.variants[vi].totals.violations[i]),
     );
     html = '';
     if (total > pairs) html += summaryTable(perVariant);

@@ -101,6 +101,11 @@ test('a run with 20,000 violations makes a page of the same size as one with 1,0
   );
   // The earliest of each variant and check has its row, even past the first hundred.
   assert.match(detail, /<td class="step">10399<\/td>/);
+  // It comes first: the table starts with the earliest of each variant and check.
+  assert.deepEqual(
+    [...detail.matchAll(/<td class="step">(\d+)<\/td>/g)].slice(0, 4).map((m) => m[1]),
+    ['10399', '147', '10399', '147'],
+  );
   assert.equal(count(detail, /<code>ppr_above_tpr<\/code>/g), 2);
   assert.equal(count(detail, DETAIL_ROW), VIOLATION_ROWS_SHOWN);
 });
