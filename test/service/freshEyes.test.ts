@@ -264,3 +264,22 @@ test('a history holding results the metrics cannot read back (cut short, or of a
     assert.match(page.text, new RegExp(`href="/api/runs/${id}/results"`), id);
   }
 });
+
+test('a posted scenario whose merge key reaches its own mapping is 400 invalid_scenario at the alias (it was 500 internal: "Maximum call stack size exceeded")', async () => {
+  const s = await service();
+  const before = await runCount(s.url);
+  const yaml =
+    'name: t\nhost: &h { cpu: i7-6700K, cores: 8, <<: *h }\nhypervisor: { policy: kvm }\nguests: [{ os: ubuntu-18.04 }]\n';
+  const r = await rawRequest(s.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, yaml);
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error.code, 'invalid_scenario');
+  assert.deepEqual(
+    r.body.error.diagnostics.map((d: { line: number; column: number; message: string }) => [
+      d.line,
+      d.column,
+      d.message,
+    ]),
+    [[2, 41, 'the merge key "<<" of host merges its own mapping (*h)']],
+  );
+  assert.equal(await runCount(s.url), before, 'nothing ran');
+});
