@@ -217,13 +217,16 @@ export function commandArgs<const O extends OptionsConfig>(
   args: readonly string[],
   options: O,
   allowPositionals = true,
-): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>> | number {
+):
+  | ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: boolean; tokens: true; options: O & typeof HELP }>>
+  | number {
   DECLARED_OPTIONS.set(command, ['--help', ...Object.keys(options).map((n) => `--${n}`)]);
   let parsed;
   try {
-    parsed = parseArgs<{ args: string[]; allowPositionals: boolean; options: O & typeof HELP }>({
+    parsed = parseArgs<{ args: string[]; allowPositionals: boolean; tokens: true; options: O & typeof HELP }>({
       args: [...args],
       allowPositionals,
+      tokens: true,
       options: { ...options, ...HELP },
     });
   } catch (e) {
@@ -234,5 +237,33 @@ export function commandArgs<const O extends OptionsConfig>(
     io.out(usage);
     return ExitStatus.OK;
   }
+  const repeated = repeatedOption(parsed.tokens, options);
+  if (repeated !== undefined) {
+    io.err(usageProblem(command, repeated));
+    return ExitStatus.BAD_INPUT;
+  }
   return parsed;
+}
+
+/**
+ * An option given more than once that its help does not call repeatable (not `multiple`), as what
+ * to say: parseArgs keeps the last (`run --seed 2 --seed 3` ran seed 3), where the service refuses a
+ * repeated query parameter (src/service/request.ts repeatedKey).
+ */
+function repeatedOption(
+  tokens: readonly { kind: string; name?: string; rawName?: string; value?: string; inlineValue?: boolean }[],
+  options: OptionsConfig,
+): string | undefined {
+  const seen = new Map<string, string[]>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined || options[t.name]?.multiple === true) continue;
+    const form = t.value === undefined ? `${t.rawName}` : `${t.rawName}${t.inlineValue === true ? '=' : ' '}${t.value}`;
+    seen.set(t.name, [...(seen.get(t.name) ?? []), form]);
+  }
+  for (const [name, forms] of seen) {
+    if (forms.length < 2) continue;
+    const times = forms.length === 2 ? 'twice' : `${forms.length} times`;
+    return `--${name} given ${times} (${forms[0]}, then ${forms.slice(1).join(', ')}); give it once`;
+  }
+  return undefined;
 }

@@ -219,12 +219,18 @@ function checkAliasBomb(
   }
 }
 
+/** What a merge key takes when it reaches its own mapping. */
+const MERGE_NOT_ITSELF = 'an alias of another mapping (a mapping cannot merge itself, or a mapping that merges it)';
+
 export class Reader {
   constructor(
     readonly sink: DiagnosticSink,
     private readonly lc: LineCounter,
     private readonly aliases: ReadonlyMap<Alias, YamlNode>,
   ) {}
+
+  /** The mappings whose merged keys are being read (fields), outermost first: a merge of one is a cycle. */
+  private readonly merging: YAMLMap[] = [];
 
   /** The node an alias stands for; other nodes unchanged. */
   resolve(node: YamlNode | null | undefined): YamlNode | null {
@@ -309,7 +315,7 @@ export class Reader {
     const suggested = new Set<string>();
     const accepts = typeof allowed === 'function' ? allowed : (k: string) => allowed.includes(k);
     const names = typeof allowed === 'function' ? (known ?? []) : allowed;
-    const merged: YAMLMap[] = [];
+    const merged: { readonly map: YAMLMap; readonly at: YamlNode | null }[] = [];
     for (const pair of map.items) {
       const keyNode = this.resolve(pair.key as YamlNode | null);
       const valueNode = (pair.value as YamlNode | null) ?? null;
@@ -352,11 +358,23 @@ export class Reader {
       entries.set(name, { name, key: keyNode, node: valueNode });
     }
     // Merged keys, each where it is written; the first mapping that has a key gives it.
+    // A merge of a mapping being read (`&g { <<: *g }`, or a chain back to it) would never end:
+    // refused where the alias is written.
     if (merged.length > 0) {
-      for (const source of merged) {
-        const inner = this.fields(source, what, allowed, [], known);
-        for (const [name, field] of inner.entries) if (!entries.has(name)) entries.set(name, field);
-        for (const g of inner.suggested) suggested.add(g);
+      this.merging.push(map);
+      try {
+        for (const { map: source, at } of merged) {
+          if (this.merging.includes(source)) {
+            const name = at !== null && isAlias(at) ? ` (*${at.source})` : '';
+            this.error(at, `the merge key "<<" of ${what} merges its own mapping${name}`, MERGE_NOT_ITSELF);
+            continue;
+          }
+          const inner = this.fields(source, what, allowed, [], known);
+          for (const [name, field] of inner.entries) if (!entries.has(name)) entries.set(name, field);
+          for (const g of inner.suggested) suggested.add(g);
+        }
+      } finally {
+        this.merging.pop();
       }
     }
     for (const r of required) {
@@ -371,15 +389,19 @@ export class Reader {
    * alias was expanded once already within the document's alias bound (checkAliasBomb), so merges
    * cost no more than that.
    */
-  private mergeSources(value: YamlNode | null, what: string): YAMLMap[] | undefined {
+  private mergeSources(
+    value: YamlNode | null,
+    what: string,
+  ): { readonly map: YAMLMap; readonly at: YamlNode | null }[] | undefined {
     const one = this.resolve(value);
-    const list = isSeq(one) ? (one.items as (YamlNode | null)[]).map((i) => this.resolve(i)) : [one];
-    if (list.length > 0 && list.every((m) => isMap(m))) return list;
+    const written = isSeq(one) ? (one.items as (YamlNode | null)[]) : [value];
+    const list = written.map((at) => ({ map: this.resolve(at), at }));
+    if (list.length > 0 && list.every((m) => isMap(m.map))) return list as { map: YAMLMap; at: YamlNode | null }[];
     return this.error(
       value,
       `wrong type for the merge key "<<" of ${what}`,
       'a mapping, an alias of one (*name) or a list of them',
-      this.describe(isSeq(one) ? (list.find((m) => !isMap(m)) ?? null) : value),
+      this.describe(isSeq(one) ? (list.find((m) => !isMap(m.map))?.map ?? null) : value),
     );
   }
 

@@ -17,7 +17,14 @@ import { dirname } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
-import { POLICY_NAMES, TUNABLES, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
+import {
+  POLICY_NAMES,
+  TUNABLES,
+  hypervisorOf,
+  tunableVendor,
+  type PolicyName,
+  type TunableSpec,
+} from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
@@ -500,7 +507,7 @@ class Loader {
         ok = false;
       }
       if (base.hostOs !== undefined) {
-        const hv = policy === 'kvm' ? 'kvm' : 'bhyve';
+        const hv = hypervisorOf(policy);
         if (!HOST_OS_OF[hv].includes(base.hostOs)) {
           problem(
             base.hostOsField!.key,
@@ -511,7 +518,7 @@ class Loader {
         }
       }
       if (base.hostTickHz !== undefined) {
-        const os = base.hostOs ?? DEFAULT_HOST_OS[policy === 'kvm' ? 'kvm' : 'bhyve'];
+        const os = base.hostOs ?? DEFAULT_HOST_OS[hypervisorOf(policy)];
         const choices = HOST_TICK_HZ_CHOICES[os];
         if (choices !== undefined && !choices.includes(base.hostTickHz)) {
           problem(

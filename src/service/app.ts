@@ -123,7 +123,7 @@ function damagedRunPage(id: string, message: string): string {
   const e = encodeURIComponent(id);
   return htmlPage({
     title: `vmexit-lab: run ${id}`,
-    body: `<h1>Run ${esc(id)}</h1>\n${note(showInvisible(`its results.json could not be shown (${message}); it may be cut short or written by another version`))}\n<p><a href="/api/runs/${e}">the run's record</a> · <a href="/api/runs/${e}/results">its results.json as stored</a> · <a href="/">all runs</a></p>`,
+    body: `<h1>Run ${esc(id)}</h1>\n${note(showInvisible(`its results.json could not be shown (${message}); it may be cut short or written by another version`))}\n<p><a href="/api/runs/${e}">the run's record</a> · <a href="/api/runs/${e}/results">its results.json</a> · <a href="/">all runs</a></p>`,
     charts: [],
     nav: '<a href="/">all runs</a>',
   });

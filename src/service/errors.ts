@@ -16,6 +16,7 @@ type ErrorCode =
   | 'method_not_allowed'
   | 'not_finished'
   | 'no_results'
+  | 'damaged_results'
   | 'not_running'
   | 'limit_exceeded'
   | 'too_many_runs'

@@ -102,6 +102,8 @@ export class RunManager {
   private readonly realtime: TaskRunner;
   private draining = false;
   private lastPrune = 0;
+  /** Runs whose stored results.json was read as JSON once (a stored text does not change). */
+  private readonly resultsChecked = new Set<string>();
   private continuousStop: (() => void) | undefined;
   private continuousDone: Promise<void> | undefined;
 
@@ -458,6 +460,21 @@ export class RunManager {
         'no_results',
         `run ${id} ended ${rec.state} without results${rec.error ? `: ${rec.error}` : ''}`,
       );
+    // A results.json cut short after it was written (a full disk, a copied history) was served 200
+    // application/json: said as what it is, as the run page says it. Parsed once per run and process.
+    if (!this.resultsChecked.has(id)) {
+      try {
+        JSON.parse(json);
+      } catch (e) {
+        throw new ApiError(
+          500,
+          'damaged_results',
+          `run ${id}: its stored results.json is not valid JSON (${(e as Error).message}): cut short or damaged after it was written (a full disk, an interrupted copy of the data directory); its record is GET /api/runs/${id}`,
+        );
+      }
+      if (this.resultsChecked.size >= 10_000) this.resultsChecked.clear();
+      this.resultsChecked.add(id);
+    }
     return { json, partial: rec.partial };
   }
 

@@ -129,3 +129,41 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
   assert.ok(simulated.length > 0, 'the first variant has points');
   assert.equal(Number(simulated[simulated.length - 1][1]), first, 'its last point is where it stopped');
 });
+
+test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that shell, which npm forwards its own to, reaches the service, which drains and exits 0 (the shell died and left the service running, holding the port and the data directory's lock)", async () => {
+  const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+    .scripts.start;
+  const data = join(dir, 'npm-start');
+  // Its own process group, so that whatever it leaves behind is ended with it below.
+  const child = spawn('sh', ['-c', `${start} --port 0 --workers 1 --data-dir ${data}`], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+  });
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (code, sig) => resolve([code, sig])),
+  );
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // Its last line (the live run under way): the service takes signals from there on.
+        const m = /listening on (http:\/\/\S+)[^]*\n {2}running /.exec(out);
+        if (m) resolve(m[1]);
+      });
+      void exited.then(() => reject(new Error(`exited before listening: ${out}`)));
+    });
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null], 'the service had the signal and drained (not the shell killed by it)');
+    await assert.rejects(fetch(`${url}/healthz`), 'nothing listens on the port any more');
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone: nothing was left behind
+    }
+  }
+});

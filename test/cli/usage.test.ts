@@ -350,3 +350,34 @@ test('run --help and docs/CLI.md say that Ctrl-C writes the --openmetrics histor
     /^\| Ctrl-C during `run --openmetrics` \| exit 130 with the partial results and the history up to/m,
   );
 });
+
+test('an option given twice is refused naming it and both values (the last was taken silently: run --seed 2 --seed 3 ran seed 3), unless its help says repeatable', async () => {
+  const twice = async (args: string[], expected: string): Promise<void> => {
+    const { line, io } = await usageError(args);
+    assert.equal(line, expected, args.join(' '));
+    assert.deepEqual(io.stdout, [], `${args.join(' ')}: nothing on stdout`);
+  };
+  await twice(
+    ['run', '--seed', '2', '--seed', '3', 'x.yaml'],
+    "vmexit-lab run: --seed given twice (--seed 2, then --seed 3); give it once; 'vmexit-lab run --help' lists the options",
+  );
+  await twice(
+    ['run', '-q', 'x.yaml', '--quiet'],
+    "vmexit-lab run: --quiet given twice (-q, then --quiet); give it once; 'vmexit-lab run --help' lists the options",
+  );
+  await twice(
+    ['replay', '--at=1s', '--guest', 'g', '--at', '2s', 'x.yaml'],
+    "vmexit-lab replay: --at given twice (--at=1s, then --at 2s); give it once; 'vmexit-lab replay --help' lists the options",
+  );
+  await twice(
+    ['serve', '--port', '8080', '--workers', '1', '--port', '0', '--port', '1'],
+    "vmexit-lab serve: --port given 3 times (--port 8080, then --port 0, --port 1); give it once; 'vmexit-lab serve --help' lists the options",
+  );
+  // Options their help calls repeatable are taken as often as given; --help still wins.
+  const io = capture();
+  await main(['import', 'perf-kvm-stat', join(dir, 'none.txt'), '--tunable', 'a=1', '--tunable', 'b=2'], io);
+  assert.doesNotMatch(io.stderr.join(''), /given twice/);
+  const help = capture();
+  assert.equal(await main(['run', '--seed', '1', '--seed', '2', '--help'], help), 0);
+  assert.match(help.stdout.join(''), /^Usage: vmexit-lab run/);
+});

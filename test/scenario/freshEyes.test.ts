@@ -107,3 +107,43 @@ test('merge keys: a bad key or value merged in is reported where it is written; 
     '6:29 wrong type for the merge key "<<" of guests[0]',
   ]);
 });
+
+test('merge keys: a mapping that merges itself, directly or through a chain, is refused at the alias with what a merge takes (it was: "Maximum call stack size exceeded", no line)', () => {
+  const errors = (text: string): { at: string; expected?: string }[] => {
+    try {
+      parseScenario(text, 'x.yaml');
+    } catch (e) {
+      assert.ok(e instanceof ScenarioError);
+      return e.diagnostics.map((d) => ({ at: `${d.line}:${d.column} ${d.message}`, expected: d.expected }));
+    }
+    return [];
+  };
+  const head = 'name: t\nhost: { cpu: i7-6700K }\nhypervisor: { policy: bhyve-12.1 }\nduration: 1s\nguests:\n';
+  const expected = 'an alias of another mapping (a mapping cannot merge itself, or a mapping that merges it)';
+  assert.deepEqual(errors(`${head}  - &g { os: ubuntu-18.04, vcpus: 1, <<: *g, phases: [{ phase: idle }] }\n`), [
+    { at: '6:42 the merge key "<<" of guests[0] merges its own mapping (*g)', expected },
+  ]);
+  assert.deepEqual(
+    errors(
+      'name: t\nhost: &h { cpu: i7-6700K, cores: 8, <<: *h }\nhypervisor: { policy: kvm }\nguests: [{ os: ubuntu-18.04 }]\n',
+    ),
+    [{ at: '2:41 the merge key "<<" of host merges its own mapping (*h)', expected }],
+  );
+  // Through a chain: a merges b, which merges a (b is written inside a, so *b can follow &b).
+  const chain = errors(`${head}  - &a { os: ubuntu-18.04, x: &b { <<: *a }, <<: *b }\n`);
+  assert.ok(
+    chain.some(
+      (d) => d.at === '6:40 the merge key "<<" of guests[0] merges its own mapping (*a)' && d.expected === expected,
+    ),
+    JSON.stringify(chain),
+  );
+  // In a list, and the same anchor merged twice or by two guests is no cycle.
+  assert.deepEqual(
+    errors(`${head}  - &a { os: ubuntu-18.04, <<: [*a] }\n`).map((d) => d.at),
+    ['6:33 the merge key "<<" of guests[0] merges its own mapping (*a)'],
+  );
+  parseScenario(
+    `${head}  - &a { os: ubuntu-18.04, phases: [{ phase: idle }] }\n  - { <<: [*a, *a], name: b }\n  - { <<: *a, name: c }\n`,
+    'x.yaml',
+  );
+});

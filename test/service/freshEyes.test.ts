@@ -263,4 +263,36 @@ test('a history holding results the metrics cannot read back (cut short, or of a
     assert.match(page.text, /its results\.json could not be shown \(/, id);
     assert.match(page.text, new RegExp(`href="/api/runs/${id}/results"`), id);
   }
+  // The API says what a results.json cut short is, as the page does (it was 200 application/json
+  // with the 20 characters: a client's JSON parser failed on the service's "success"); one of
+  // another shape is still JSON, served as stored.
+  const cut = await rawRequest(s.url, 'GET', '/api/runs/cut/results');
+  assert.equal(cut.status, 500, cut.text);
+  assert.equal(cut.body.error.code, 'damaged_results');
+  assert.match(
+    cut.body.error.message,
+    /^run cut: its stored results\.json is not valid JSON \(Unterminated string in JSON at position 20\): cut short or damaged after it was written/,
+  );
+  const other = await rawRequest(s.url, 'GET', '/api/runs/other-shape/results');
+  assert.equal(other.status, 200, other.text);
+  assert.equal(other.body.scenario, 'other-shape');
+});
+
+test('a posted scenario whose merge key reaches its own mapping is 400 invalid_scenario at the alias (it was 500 internal: "Maximum call stack size exceeded")', async () => {
+  const s = await service();
+  const before = await runCount(s.url);
+  const yaml =
+    'name: t\nhost: &h { cpu: i7-6700K, cores: 8, <<: *h }\nhypervisor: { policy: kvm }\nguests: [{ os: ubuntu-18.04 }]\n';
+  const r = await rawRequest(s.url, 'POST', '/api/runs', { 'Content-Type': 'application/yaml' }, yaml);
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error.code, 'invalid_scenario');
+  assert.deepEqual(
+    r.body.error.diagnostics.map((d: { line: number; column: number; message: string }) => [
+      d.line,
+      d.column,
+      d.message,
+    ]),
+    [[2, 41, 'the merge key "<<" of host merges its own mapping (*h)']],
+  );
+  assert.equal(await runCount(s.url), before, 'nothing ran');
 });

@@ -1,7 +1,13 @@
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
-import { POLICY_NAMES, resolvePolicy, type PolicyName, type PolicyTraits } from '../../core/hypervisor/policy.js';
+import {
+  POLICY_NAMES,
+  hypervisorOf,
+  resolvePolicy,
+  type PolicyName,
+  type PolicyTraits,
+} from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { exitCostTable, loadModelData } from '../../model/data.js';
 import { exitKindByName } from '../../core/vcpu/exits.js';
@@ -177,7 +183,7 @@ function carriedExitTimes(
   cpu: CpuProfile,
   policy: PolicyName,
 ): Record<string, { measuredNs: number; modelNs: number }> {
-  const costs = exitCostTable(loadModelData().costModel, cpu, policy === 'kvm' ? 'kvm' : 'bhyve');
+  const costs = exitCostTable(loadModelData().costModel, cpu, hypervisorOf(policy));
   const sums = new Map<string, { ns: number; n: number }>();
   for (const row of report.rows) {
     if (row.avgNs === undefined || row.samples === 0) continue;
