@@ -2,13 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../src/model/data.js';
-import { boundPort, RUN_METRICS_LISTENING } from '../support/net.js';
+import { spawnListeningRun } from '../support/net.js';
 
 /** The fresh-eyes pass of 2026-12-05 (docs/CLI.md, "Bad input"): each test failed before its fix. */
 
@@ -34,35 +32,9 @@ test("cpus import of a file that is not there: the reason in words, and README's
 
 test('run --metrics-listen serves one request at a time per connection: a pipelined GET /metrics is 429 (each was rendered: the service fix, src/service/pipelining.ts)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-fresh-listen-'));
-  const file = join(dir, 'long.yaml');
-  writeFileSync(
-    file,
-    `name: listen
-host: { cpu: i7-2620M, cores: 4, count: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, work: 60s }] }
-duration: until-complete
-maxDuration: 1h
-`,
-  );
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
-      'run',
-      '--quiet',
-      '--workers',
-      '1',
-      '--metrics-listen',
-      '127.0.0.1:0',
-      file,
-    ],
-    { env: { ...process.env, CI: 'true' } },
-  );
-  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const run = spawnListeningRun(dir);
   try {
-    const port = await boundPort(child, RUN_METRICS_LISTENING);
+    const port = await run.port;
     const stream = await new Promise<string>((ok, fail) => {
       const c = connect(port, '127.0.0.1');
       let all = '';
@@ -77,8 +49,7 @@ maxDuration: 1h
     assert.deepEqual(statuses.slice(1), [429], `one rendered, then refused and closed: ${statuses.join(' ')}`);
     assert.match(stream, /HTTP pipelining is not served/);
   } finally {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
+    run.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,8 @@
 import { createServer } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago. Only for a port nothing should listen on (a
@@ -70,4 +73,44 @@ export function boundPort(proc: ChildProcess, listening: RegExp, timeoutMs = 30_
     for (const s of streams) s.on('data', onData);
     proc.on('exit', onExit);
   });
+}
+
+/**
+ * `vmexit-lab run --quiet --workers 1 --metrics-listen 127.0.0.1:0` of a Windows install with a
+ * minute of work on each of 4 hosts (long enough to scrape while it runs), its scenario written in
+ * `dir`. `port` is where its live /metrics listens; `stop` kills it (it is killed after 120 s anyway).
+ */
+export function spawnListeningRun(dir: string): { child: ChildProcess; port: Promise<number>; stop: () => void } {
+  const file = join(dir, 'long.yaml');
+  writeFileSync(
+    file,
+    `name: listen
+host: { cpu: i7-2620M, cores: 4, count: 4 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, work: 60s }] }
+duration: until-complete
+maxDuration: 1h
+`,
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
+      'run',
+      '--quiet',
+      '--workers',
+      '1',
+      '--metrics-listen',
+      '127.0.0.1:0',
+      file,
+    ],
+    { env: { ...process.env, CI: 'true' } },
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const stop = (): void => {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  };
+  return { child, port: boundPort(child, RUN_METRICS_LISTENING), stop };
 }
