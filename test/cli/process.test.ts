@@ -167,3 +167,35 @@ test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that s
     }
   }
 });
+
+test('start: a SIGTERM that comes once it says where it listens, while its scenario is still starting, drains the service and exits 0 (the handlers came after the scenario started: the signal killed it without a drain)', async () => {
+  const data = join(dir, 'early-signal');
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--workers', '1', '--data-dir', data], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (code, sig) => resolve([code, sig])),
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // The first line launch prints, before the scenario starts (the "running" line comes after).
+        if (/service listening on /.test(out)) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited before listening: ${out}${err}`)));
+    });
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null], `drained on the signal, not killed by it:\n${out}${err}`);
+    assert.match(err, /SIGTERM: draining[^]*drained, bye/);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
+});

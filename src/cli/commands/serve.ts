@@ -174,8 +174,23 @@ export async function launch(options: ServiceOptions, io: CliIo, command: string
 
 /** Resolve when SIGTERM or SIGINT arrives and the service has drained. */
 export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
-  return new Promise((done) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
+  return onStopSignal(svc, io).drained;
+}
+
+/**
+ * Take SIGTERM and SIGINT from now on: the first drains the service (`drained` resolves with the
+ * exit status), a second exits at once. `signalled` says whether one came; `release` gives the
+ * signals back to their default (for a command that fails before it would wait for them).
+ */
+export function onStopSignal(
+  svc: ServiceHandle,
+  io: CliIo,
+): { drained: Promise<number>; signalled: () => boolean; release: () => void } {
+  let came = false;
+  let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
+  const drained = new Promise<number>((done) => {
+    onSignal = (sig: NodeJS.Signals): void => {
+      came = true;
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       io.err(`vmexit-lab: ${sig}: draining (running runs are cancelled, partial results kept)`);
@@ -204,6 +219,11 @@ export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  const release = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  return { drained, signalled: () => came, release };
 }
 
 export async function serveCommand(args: string[], io: CliIo): Promise<number> {

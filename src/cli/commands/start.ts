@@ -8,7 +8,7 @@ import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
 import type { ServiceOptions } from '../../service/server.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
-import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions, untilSignalled } from './serve.js';
+import { launch, onStopSignal, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions } from './serve.js';
 
 const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
@@ -132,6 +132,9 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   }
   const svc = await launch({ ...options, catalog }, io, 'start');
   if (!svc) return ExitStatus.BAD_INPUT;
+  // Signals are taken before the scenario starts: one that comes while it starts (its URLs are
+  // printed already) drains the service too, where it killed the process without a drain.
+  const stop = onStopSignal(svc, io);
   try {
     const run = await svc.runContinuously(
       loaded !== undefined ? { loaded, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
@@ -140,9 +143,12 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
       `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/api/runs/${run.id}`,
     );
   } catch (e) {
+    // A signal while the scenario started: the drain it began is the answer, not the error.
+    if (stop.signalled()) return stop.drained;
+    stop.release();
     explain(e, io);
     await svc.close();
     return ExitStatus.BAD_INPUT;
   }
-  return untilSignalled(svc, io);
+  return stop.drained;
 }
