@@ -141,10 +141,20 @@ export function serviceOptions(
   };
 }
 
-/** Start the service and print where it is; undefined (with the reason printed) when it cannot start. */
-export async function launch(options: ServiceOptions, io: CliIo, command: string): Promise<ServiceHandle | undefined> {
+/**
+ * Start the service, take SIGTERM and SIGINT (onStopSignal), then print where it is: the handlers
+ * come before the lines a client waits for, so a signal sent on reading them drains the service
+ * (one sent between the two killed it). Undefined (with the reason printed) when it cannot start.
+ */
+export async function launch(
+  options: ServiceOptions,
+  io: CliIo,
+  command: string,
+): Promise<{ svc: ServiceHandle; stop: StopSignal } | undefined> {
+  let stop: StopSignal | undefined;
   try {
     const svc = await startService(options);
+    stop = onStopSignal(svc, io);
     io.out(
       [
         `vmexit-lab ${TOOL_VERSION} service listening on ${svc.url} (${svc.workers} worker${svc.workers === 1 ? '' : 's'}, history in ${options.dataDir ?? DEFAULT_DATA_DIR})`,
@@ -159,8 +169,9 @@ export async function launch(options: ServiceOptions, io: CliIo, command: string
       ].join('\n'),
     );
     for (const note of svc.notes) io.err(`vmexit-lab ${command}: note: ${note}`);
-    return svc;
+    return { svc, stop };
   } catch (e) {
+    stop?.release();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE')
       io.err(
@@ -172,20 +183,17 @@ export async function launch(options: ServiceOptions, io: CliIo, command: string
   }
 }
 
-/** Resolve when SIGTERM or SIGINT arrives and the service has drained. */
-export function untilSignalled(svc: ServiceHandle, io: CliIo): Promise<number> {
-  return onStopSignal(svc, io).drained;
-}
-
 /**
  * Take SIGTERM and SIGINT from now on: the first drains the service (`drained` resolves with the
  * exit status), a second exits at once. `signalled` says whether one came; `release` gives the
  * signals back to their default (for a command that fails before it would wait for them).
  */
-export function onStopSignal(
-  svc: ServiceHandle,
-  io: CliIo,
-): { drained: Promise<number>; signalled: () => boolean; release: () => void } {
+export interface StopSignal {
+  drained: Promise<number>;
+  signalled: () => boolean;
+  release: () => void;
+}
+export function onStopSignal(svc: ServiceHandle, io: CliIo): StopSignal {
   let came = false;
   let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const drained = new Promise<number>((done) => {
@@ -236,7 +244,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     io.err(usageProblem('serve', (e as Error).message));
     return ExitStatus.BAD_INPUT;
   }
-  const svc = await launch(options, io, 'serve');
-  if (!svc) return ExitStatus.BAD_INPUT;
-  return untilSignalled(svc, io);
+  const up = await launch(options, io, 'serve');
+  if (!up) return ExitStatus.BAD_INPUT;
+  return up.stop.drained;
 }

@@ -8,7 +8,7 @@ import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
 import type { ServiceOptions } from '../../service/server.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
-import { launch, onStopSignal, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions } from './serve.js';
+import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions } from './serve.js';
 
 const START_USAGE = `Usage: vmexit-lab start [--scenario FILE] [service options]
 
@@ -130,11 +130,11 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     for (const line of over) io.err(`vmexit-lab start: ${what}: ${line}`);
     return ExitStatus.BAD_INPUT;
   }
-  const svc = await launch({ ...options, catalog }, io, 'start');
-  if (!svc) return ExitStatus.BAD_INPUT;
-  // Signals are taken before the scenario starts: one that comes while it starts (its URLs are
-  // printed already) drains the service too, where it killed the process without a drain.
-  const stop = onStopSignal(svc, io);
+  const up = await launch({ ...options, catalog }, io, 'start');
+  if (!up) return ExitStatus.BAD_INPUT;
+  // launch took the signals before printing the URLs: one that comes while the scenario starts
+  // drains the service too (it killed the process without a drain when taken only after it).
+  const { svc, stop } = up;
   try {
     const run = await svc.runContinuously(
       loaded !== undefined ? { loaded, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
