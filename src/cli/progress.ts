@@ -218,8 +218,13 @@ export function fitToWidth(line: string, width: number): string {
   return `${out}…`;
 }
 
-function seconds(ns: number): string {
-  return `${(ns / 1e9).toFixed(0)}s`;
+/** Simulated seconds on the progress line: tenths below 10 s (a short run read "sim 0s" for its first
+ * half simulated second), whole seconds above, and a whole second plain. */
+export function simSeconds(ns: number): string {
+  const s = ns / 1e9;
+  if (s >= 10) return `${s.toFixed(0)}s`;
+  const tenths = Math.floor(s * 10) / 10;
+  return Number.isInteger(tenths) ? `${tenths}s` : `${tenths.toFixed(1)}s`;
 }
 
 /** `2 of 3 thresholds failed` / `all 5 thresholds passed`, and what else makes the exit status. */
@@ -319,7 +324,7 @@ export class ProgressReporter {
     const others = view.variants.filter((x, i) => i !== vi && x.done).length;
     const stopped = view.variants.filter((x, i) => i !== vi && x.stopped === true).length;
     return (
-      `${displayWidth(this.scenario.name) > nameWidth ? fitToWidth(this.scenario.name, nameWidth) : this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${seconds(v.simNs)}${of}` +
+      `${displayWidth(this.scenario.name) > nameWidth ? fitToWidth(this.scenario.name, nameWidth) : this.scenario.name} [${vi + 1}/${view.variants.length}] ${v.name}: sim ${simSeconds(v.simNs)}${of}` +
       `${v.hostsTotal > 1 ? `, ${v.hostsDone}/${v.hostsTotal} hosts done` : ''}` +
       `${v.stopped === true ? ', stopped' : ''}` +
       `${others > 0 ? `, ${others} other variant${others === 1 ? '' : 's'} done` : ''}` +

@@ -10,6 +10,7 @@ import { runScenario } from '../../src/run/runScenario.js';
 import { startPooledRun, type PooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import {
+  simSeconds,
   ProgressReporter,
   displayWidth,
   fitToWidth,
@@ -280,4 +281,19 @@ matrix:
       .startsWith(`progress-stopped: stopped after ${formatFigure(out.results.wallSeconds)} s; simulated: `),
     plain.lines.at(-2),
   );
+});
+
+test('simulated time below 10 s shows tenths, so a short run does not read "sim 0s" while it runs', () => {
+  const table: [number, string][] = [
+    [0, '0s'],
+    [0.05e9, '0s'],
+    [0.3e9, '0.3s'],
+    [0.99e9, '0.9s'],
+    [1e9, '1s'],
+    [2.5e9, '2.5s'],
+    [9.96e9, '9.9s'],
+    [10e9, '10s'],
+    [123.4e9, '123s'],
+  ];
+  for (const [ns, shown] of table) assert.equal(simSeconds(ns), shown, `${ns} ns`);
 });
