@@ -107,4 +107,17 @@ export interface RunRecord {
   readonly continuous?: true;
   /** A queued run's place: 1 = next to start in its lane (only while queued). */
   readonly queue?: { readonly lane: Lane; readonly position: number };
+  /** A running run's figures so far, per variant (GET /api/runs/{id} only; never stored). */
+  readonly live?: readonly LiveVariantFigures[];
+}
+
+/** One variant of a running run, so far (src/service/liveFigures.ts). */
+export interface LiveVariantFigures {
+  readonly name: string;
+  readonly simSeconds: number;
+  readonly exitsTotal: number;
+  /** Exits over simulated guest-seconds, as the finished run's summary gives it. */
+  readonly exitsPerGuestSecond: number;
+  /** The leading exit reasons, most first, with their share of the variant's exits. */
+  readonly topExits: readonly { readonly reason: string; readonly exits: number; readonly share: number }[];
 }

@@ -4,7 +4,7 @@
  * (src/report/html.ts). While a run is live the pages update themselves from the runs API
  * (runs.js, run.js in src/report/assets).
  */
-import type { RunProgress, RunSummary } from '../history/records.js';
+import type { LiveVariantFigures, RunProgress, RunSummary } from '../history/records.js';
 import type { RunResults } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { reportAssets } from './assets.js';
@@ -37,6 +37,24 @@ export interface RunPageEntry extends RunIndexEntry {
   readonly partial?: boolean;
   readonly guests?: number;
   readonly variants?: readonly string[];
+  /** A running run's figures so far (src/service/liveFigures.ts). */
+  readonly live?: readonly LiveVariantFigures[];
+}
+
+/** A count as the live table shows it (run.js formats the same way). */
+function liveCount(x: number): string {
+  return Math.round(x).toLocaleString('en-US');
+}
+
+/** The rows of a running run's "so far" table; run.js rebuilds them from each poll the same way. */
+function liveRows(live: readonly LiveVariantFigures[]): string {
+  return live
+    .map(
+      (v) =>
+        `<tr><td>${esc(v.name)}</td><td>${esc(String(Math.floor(v.simSeconds * 10) / 10))}</td><td>${liveCount(v.exitsTotal)}</td><td>${liveCount(v.exitsPerGuestSecond)}</td>` +
+        `<td>${esc(v.topExits.map((x) => `${x.reason} ${(x.share * 100).toFixed(1)} %`).join(', ') || '-')}</td></tr>`,
+    )
+    .join('');
 }
 
 interface ServicePageOptions {
@@ -180,7 +198,11 @@ export function renderRunPage(
     body += `\n${section.html}`;
     charts = [...section.charts];
   } else if (isLive) {
-    body += `\n${note('The report appears here when the run ends.')}`;
+    const live = run.live ?? [];
+    body +=
+      `\n<h2>So far</h2>\n<p class="note" id="run-live-empty"${live.length > 0 ? ' hidden' : ''}>No figures yet: the first arrive with the run's first progress.</p>` +
+      `\n<div class="scroll"><table id="run-live"${live.length === 0 ? ' hidden' : ''}><thead><tr><th scope="col">variant</th><th scope="col">simulated s</th><th scope="col">exits</th><th scope="col">exits per guest-second</th><th scope="col">leading exit reasons (share of the variant's exits)</th></tr></thead><tbody id="run-live-body">${liveRows(live)}</tbody></table></div>`;
+    body += `\n${note('The full report appears here when the run ends; /metrics has every series live.')}`;
   } else {
     body += `\n${note(`This run has no results${run.error ? '' : ' stored'}.`)}`;
   }

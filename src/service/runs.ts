@@ -6,6 +6,7 @@ import type { SimPool, TaskRunner } from '../pool/pool.js';
 import { FairShare } from '../pool/fair.js';
 import { planTasks } from '../pool/tasks.js';
 import type { MetricsHub } from '../metrics/hub.js';
+import { liveFigures } from './liveFigures.js';
 import { DEFAULT_RETENTION, type HistoryStore, type Retention, type RunEnd } from '../history/store.js';
 import { checkCaps, serviceLimits, type CapsContext, type ServiceLimits } from './caps.js';
 import {
@@ -417,7 +418,8 @@ export class RunManager {
     const e = this.live.get(id);
     if (!e || FINAL_STATES.includes(rec.state)) return rec;
     const stopping = e.run.stopReason;
-    return { ...rec, progress: e.run.progress(), ...(stopping ? { stopReason: stopping } : {}) };
+    const live = liveFigures(rec.variants, e.run.live());
+    return { ...rec, progress: e.run.progress(), live, ...(stopping ? { stopReason: stopping } : {}) };
   }
 
   list(filter: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {

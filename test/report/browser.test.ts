@@ -383,12 +383,40 @@ test(
       await page.waitForURL(`${origin}/runs/r1`);
       assert.match((await page.textContent('#run-progress')) ?? '', /60 %/);
       assert.equal(await page.locator('canvas').count(), 0);
-      runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.9, simSeconds: 4.5, limitSeconds: 5 } });
+      // No figures yet: the "so far" table waits hidden.
+      assert.equal(await page.isHidden('#run-live'), true);
+      assert.equal(await page.isVisible('#run-live-empty'), true);
+      runs.set('r1', {
+        ...runs.get('r1')!,
+        progress: { fraction: 0.9, simSeconds: 4.5, limitSeconds: 5 },
+        live: [
+          {
+            name: NASTY,
+            simSeconds: 4.56,
+            exitsTotal: 1234567.4,
+            exitsPerGuestSecond: 68012.6,
+            topExits: [
+              { reason: 'CR_ACCESS', exits: 1200000, share: 0.972 },
+              { reason: 'HLT', exits: 34567, share: 0.028 },
+            ],
+          },
+        ],
+      });
       await page.waitForFunction(
-        `document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %')`,
+        `document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %') && document.querySelectorAll('#run-live-body tr').length === 1`,
         undefined,
         { timeout: 10_000 },
       );
+      assert.equal(await page.isVisible('#run-live'), true);
+      assert.equal(await page.isHidden('#run-live-empty'), true);
+      assert.deepEqual(await page.locator('#run-live-body td').allTextContents(), [
+        NASTY,
+        '4.5',
+        '1,234,567',
+        '68,013',
+        'CR_ACCESS 97.2 %, HLT 2.8 %',
+      ]);
+      assert.equal(await page.locator('img').count(), 0, 'a variant name is shown as text');
       runs.set('r1', {
         ...runs.get('r1')!,
         state: 'completed',

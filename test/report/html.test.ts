@@ -354,7 +354,7 @@ test('run page: live progress while running, the full report when done, the erro
   has(running, /<h1>Run <code>a1b2<\/code>: win10-1909-install-tpr-shadowing<\/h1>/);
   has(running, /<span id="run-state" class="badge state state-running" data-state="running">running<\/span>/);
   has(running, /<td id="run-progress"><progress max="1" value="0.425">/);
-  has(running, /The report appears here when the run ends/);
+  has(running, /The full report appears here when the run ends/);
   has(running, /"pollUrl":"\/api\/runs\/a1b2"/);
   hasNot(running, /<canvas/);
 
