@@ -52,7 +52,7 @@ function liveRows(live: readonly LiveVariantFigures[]): string {
     .map(
       (v) =>
         `<tr><td>${esc(v.name)}</td><td>${esc(String(Math.floor(v.simSeconds * 10) / 10))}</td><td>${liveCount(v.exitsTotal)}</td><td>${liveCount(v.exitsPerGuestSecond)}</td>` +
-        `<td>${esc(v.topExits.map((x) => `${x.reason} ${(x.share * 100).toFixed(1)} %`).join(', ') || '-')}</td></tr>`,
+        `<td>${esc(v.topExits.map((x) => `${x.reason} ${(x.share * 100).toFixed(1)}\u00a0%`).join(', ') || '-')}</td></tr>`,
     )
     .join('');
 }

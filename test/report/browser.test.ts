@@ -414,7 +414,7 @@ test(
         '4.5',
         '1,234,567',
         '68,013',
-        'CR_ACCESS 97.2 %, HLT 2.8 %',
+        'CR_ACCESS 97.2\u00a0%, HLT 2.8\u00a0%',
       ]);
       assert.equal(await page.locator('img').count(), 0, 'a variant name is shown as text');
       runs.set('r1', {

@@ -20,7 +20,7 @@
     rows.forEach(function (v) {
       var tr = document.createElement('tr');
       var reasons = (Array.isArray(v.topExits) ? v.topExits : []).map(function (x) {
-        return x.reason + ' ' + (x.share * 100).toFixed(1) + ' %';
+        return x.reason + ' ' + (x.share * 100).toFixed(1) + '\u00a0%';
       }).join(', ');
       [String(v.name), String(Math.floor(v.simSeconds * 10) / 10), count(v.exitsTotal), count(v.exitsPerGuestSecond), reasons || '-'].forEach(function (text) {
         var td = document.createElement('td');
