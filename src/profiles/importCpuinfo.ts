@@ -35,26 +35,6 @@ interface CpuinfoImportOptions {
   sourceName?: string;
 }
 
-/** Secondary controls without a name in controls.ts (SDM table "Definitions of Secondary Processor-Based VM-Execution Controls"). */
-const Proc2Extra = {
-  EnclsExiting: 1 << 15,
-  ConcealVmxFromPt: 1 << 19,
-  ModeBasedEptExecute: 1 << 22,
-  PtUsesGuestPhysical: 1 << 24,
-  UseTscScaling: 1 << 25,
-  EnableUserWaitPause: 1 << 26,
-  EnclvExiting: 1 << 28,
-  BusLockDetection: 1 << 30,
-  NotifyVmExiting: (1 << 31) >>> 0,
-} as const;
-
-/** Exit controls without a name in controls.ts (SDM "VM-Exit Controls"). */
-const ExitExtra = {
-  LoadPerfGlobalCtrl: 1 << 12,
-  ClearBndcfgs: 1 << 23,
-  ConcealVmxFromPt: 1 << 24,
-} as const;
-
 interface FlagBits {
   readonly pin?: number;
   readonly proc?: number;
@@ -99,15 +79,15 @@ export const VMX_FLAG_BITS: Readonly<Record<string, FlagBits>> = {
   shadow_vmcs: { proc2: ProcBased2.VmcsShadowing },
   pml: { proc2: ProcBased2.EnablePml },
   ept_violation_ve: { proc2: ProcBased2.EptViolationVe },
-  pt_conceal_vmx: { proc2: Proc2Extra.ConcealVmxFromPt },
+  pt_conceal_vmx: { proc2: ProcBased2.ConcealVmxFromPt },
   xsaves: { proc2: ProcBased2.EnableXsaves },
-  ept_mode_based_exec: { proc2: Proc2Extra.ModeBasedEptExecute },
-  pt_use_gpa: { proc2: Proc2Extra.PtUsesGuestPhysical },
-  tsc_scaling: { proc2: Proc2Extra.UseTscScaling },
-  usr_wait_pause: { proc2: Proc2Extra.EnableUserWaitPause },
-  enclv_exiting: { proc2: Proc2Extra.EnclvExiting },
-  bus_lock_detection: { proc2: Proc2Extra.BusLockDetection },
-  notify_vm_exiting: { proc2: Proc2Extra.NotifyVmExiting },
+  ept_mode_based_exec: { proc2: ProcBased2.ModeBasedEptExecute },
+  pt_use_gpa: { proc2: ProcBased2.PtUsesGuestPhysical },
+  tsc_scaling: { proc2: ProcBased2.UseTscScaling },
+  usr_wait_pause: { proc2: ProcBased2.EnableUserWaitPause },
+  enclv_exiting: { proc2: ProcBased2.EnclvExiting },
+  bus_lock_detection: { proc2: ProcBased2.BusLockDetection },
+  notify_vm_exiting: { proc2: ProcBased2.NotifyVmExiting },
   epc_virt: { info: 'SGX EPC virtualization' },
   // word 3: tertiary controls (not modelled by CpuProfile)
   ipi_virt: { info: 'IPI virtualization (tertiary control)' },
@@ -299,8 +279,8 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   infer(flags.has('rdrand'), ProcBased2.RdrandExiting, 'RDRAND exiting (CPUID rdrand)');
   infer(flags.has('invpcid'), ProcBased2.EnableInvpcid, 'enable INVPCID (CPUID invpcid)');
   infer(flags.has('rdseed'), ProcBased2.RdseedExiting, 'RDSEED exiting (CPUID rdseed)');
-  infer(flags.has('sgx'), Proc2Extra.EnclsExiting, 'ENCLS exiting (CPUID sgx)');
-  infer(flags.has('intel_pt'), Proc2Extra.ConcealVmxFromPt, 'conceal VMX from PT (CPUID intel_pt)');
+  infer(flags.has('sgx'), ProcBased2.EnclsExiting, 'ENCLS exiting (CPUID sgx)');
+  infer(flags.has('intel_pt'), ProcBased2.ConcealVmxFromPt, 'conceal VMX from PT (CPUID intel_pt)');
   infer(flags.has('xsaves'), ProcBased2.EnableXsaves, 'enable XSAVES/XRSTORS (CPUID xsaves)');
   if (proc2 !== 0) proc |= ProcBased.ActivateSecondaryControls;
   else proc &= ~ProcBased.ActivateSecondaryControls;
@@ -313,9 +293,9 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   if (flags.has('lm')) exit |= ExitControls.HostAddressSpaceSize | ExitControls.SaveEfer | ExitControls.LoadEfer;
   if (flags.has('pat')) exit |= ExitControls.SavePat | ExitControls.LoadPat;
   if (has('preemption_timer')) exit |= ExitControls.SaveVmxPreemptionTimer;
-  if (flags.has('arch_perfmon')) exit |= ExitExtra.LoadPerfGlobalCtrl;
-  if (flags.has('mpx')) exit |= ExitExtra.ClearBndcfgs;
-  if (flags.has('intel_pt')) exit |= ExitExtra.ConcealVmxFromPt;
+  if (flags.has('arch_perfmon')) exit |= ExitControls.LoadPerfGlobalCtrl;
+  if (flags.has('mpx')) exit |= ExitControls.ClearBndcfgs;
+  if (flags.has('intel_pt')) exit |= ExitControls.ConcealVmxFromPt;
   exit >>>= 0;
 
   const vmx: VmxCapabilities = {

@@ -20,6 +20,32 @@ export const enum RegisterWrite {
   SEND_IPI = 3,
 }
 
+/**
+ * The state word of a register the vlapic keeps as the guest wrote it, or -1: the one home of where
+ * a write stores it and a read finds it (bhyve vlapic_write / vlapic_read: LDR, SVR, ICR low and
+ * high, LVT timer, initial count, divide configuration; KVM kvm_lapic_reg_write / kvm_lapic_reg_read).
+ */
+function storedWord(offset: number): number {
+  switch (offset) {
+    case ApicOffset.Ldr:
+      return F.LDR;
+    case ApicOffset.Svr:
+      return F.SVR;
+    case ApicOffset.IcrLow:
+      return F.ICR_LOW;
+    case ApicOffset.IcrHigh:
+      return F.ICR_HIGH;
+    case ApicOffset.LvtTimer:
+      return F.LVT_TIMER;
+    case ApicOffset.TimerInitialCount:
+      return F.TIMER_INITIAL;
+    case ApicOffset.TimerDivideConfig:
+      return F.TIMER_DIVIDE;
+    default:
+      return -1;
+  }
+}
+
 /** Store an emulated write to the register at `offset`; returns what else it does (RegisterWrite). */
 export function emulateRegisterWrite(s: Int32Array, b: number, offset: number, value: number): RegisterWrite {
   switch (offset) {
@@ -27,33 +53,13 @@ export function emulateRegisterWrite(s: Int32Array, b: number, offset: number, v
       return RegisterWrite.TPR;
     case ApicOffset.Eoi:
       return RegisterWrite.EOI;
-    case ApicOffset.IcrHigh:
-      s[b + F.ICR_HIGH] = value;
-      return RegisterWrite.DONE;
-    case ApicOffset.IcrLow:
-      s[b + F.ICR_LOW] = value;
-      return RegisterWrite.SEND_IPI;
-    case ApicOffset.Svr:
-      s[b + F.SVR] = value;
-      return RegisterWrite.DONE;
-    case ApicOffset.Ldr:
-      s[b + F.LDR] = value;
-      return RegisterWrite.DONE;
-    case ApicOffset.LvtTimer:
-      s[b + F.LVT_TIMER] = value;
-      return RegisterWrite.DONE;
-    case ApicOffset.TimerInitialCount:
-      s[b + F.TIMER_INITIAL] = value;
-      return RegisterWrite.DONE;
-    case ApicOffset.TimerDivideConfig:
-      s[b + F.TIMER_DIVIDE] = value;
-      return RegisterWrite.DONE;
     case ApicOffset.Esr:
-      s[b + F.ESR] = 0;
-      return RegisterWrite.DONE;
-    default:
+      s[b + F.ESR] = 0; // a write clears the logged errors (SDM "Error Handling")
       return RegisterWrite.DONE;
   }
+  const word = storedWord(offset);
+  if (word >= 0) s[b + word] = value;
+  return offset === ApicOffset.IcrLow ? RegisterWrite.SEND_IPI : RegisterWrite.DONE;
 }
 
 /** The 32-bit value a read of the register at `offset` returns. */
@@ -73,25 +79,11 @@ export function apicRegisterValue(s: Int32Array, b: number, offset: number, inte
       return guestTpr(s, b, intel);
     case ApicOffset.Ppr:
       return intel && (s[b + F.FLAGS] & Flag.VID) !== 0 ? s[b + F.PPR] : archPpr(s, b, intel);
-    case ApicOffset.Ldr:
-      return s[b + F.LDR] >>> 0;
-    case ApicOffset.Svr:
-      return s[b + F.SVR];
     case ApicOffset.Esr:
       return s[b + F.ESR];
-    case ApicOffset.IcrLow:
-      return s[b + F.ICR_LOW] >>> 0;
-    case ApicOffset.IcrHigh:
-      return s[b + F.ICR_HIGH] >>> 0;
-    case ApicOffset.LvtTimer:
-      return s[b + F.LVT_TIMER] >>> 0;
-    case ApicOffset.TimerInitialCount:
-      return s[b + F.TIMER_INITIAL] >>> 0;
-    case ApicOffset.TimerDivideConfig:
-      return s[b + F.TIMER_DIVIDE] >>> 0;
-    default:
-      return 0;
   }
+  const word = storedWord(offset);
+  return word < 0 ? 0 : s[b + word] >>> 0;
 }
 
 /**

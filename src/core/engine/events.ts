@@ -195,9 +195,12 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
   // Each due time is the resume time + ceil(guest ns left / rate), written out where it is used for
   // that reason (the blocks below share that shape: a helper returning the rate or the time would box
-  // it). A vCPU does at most one guest ns per wall ns (rate <= 1), so the resume time + the ns left is
-  // a lower bound (rounding is monotonic): when that is neither due nor before `next`, the exact time
-  // cannot change what the walk returns or leaves, and it is not worked out (most walks of an idle vCPU).
+  // it; one passing them through a Float64Array cell boxes nothing but cost 6,607 instructions per
+  // engine event against this form's 6,549: bench/instructions.js --predictable --case idle-fleet
+  // --seconds 60). A vCPU does at most one guest ns per wall ns (rate <= 1), so the resume time + the
+  // ns left is a lower bound (rounding is monotonic): when that is neither due nor before `next`, the
+  // exact time cannot change what the walk returns or leaves, and it is not worked out (most walks of
+  // an idle vCPU).
   // Guest work resumes after the exit time the vCPU owes, paid at its share of a core (resumeTime: its
   // debt and the exits' host ns since it was last advanced, over the share). Without the exits the
   // walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns early; without

@@ -121,7 +121,10 @@ export class RandomStreams {
     // Math.round(-detLog(u) * meanNs), was measured on Node 20 (bench/allocSites.js --case idle-fleet
     // --seconds 30, 3 runs): in one run V8 did not inline detLog into burstBoundary and 14.7 % of the
     // sampled bytes were detLog's boxed results; none in the 2 others nor in 2 runs of this form. No
-    // helper can share the series and return only an integer, since detLog's result is a fraction.
+    // helper can share the series and return only an integer, since detLog's result is a fraction;
+    // sharing it through a Float64Array cell (operand and result, no boxing) cost 6,577 instructions
+    // per engine event against this form's 6,552 (bench/instructions.js --predictable --case
+    // idle-fleet --seconds 60), so it stays written out.
     let x = ((this.nextI32(stream) >>> 0) + 0.5) / 4294967296;
     let k = 0;
     while (x < 0.5) {

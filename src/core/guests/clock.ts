@@ -18,7 +18,7 @@
  *     i440fx/PIIX4 (PM base 0xB000): an IO_INSTRUCTION exit. The model's VMs are Q35.
  *   FreeBSD reads kvm-clock or the TSC (no exit; its model has no clock-read rate). A Linux guest
  *   reads its clocksource: kvm-clock or the TSC unless the scenario states acpi_pm or hpet, whose
- *   reads exit (linuxClock.ts, not this file).
+ *   reads exit (linuxClock.ts, not this file; both take a read's machine operation from clockReadOp).
  *
  * Clock interrupt:
  *   - KVM with hv-stimer: synthetic timer 0 in one-shot mode: each tick re-arms it with WRMSR
@@ -49,7 +49,7 @@
  * A KVM guest with no timekeeping given is QEMU's bare default: no enlightenments, an HPET.
  */
 import { HvFeature, HvMsr, hvApicAccessRecommended } from '../hypervisor/hyperv.js';
-import { PM_TIMER_PORT_Q35 } from '../hypervisor/platform.js';
+import { PM_TIMER_PORT } from '../hypervisor/platform.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import { RepeatOp } from '../vcpu/machine.js';
 import type { GuestModel } from './model.js';
@@ -91,6 +91,32 @@ export const enum ClockTimer {
   PLATFORM_RTC = 2,
   /** The HPET's periodic interrupt on the clock owner, no acknowledgement. */
   PLATFORM_HPET = 3,
+}
+
+/** One clock read as a machine operation: a RepeatOp (-1: no exit) and its operand (MSR number or port). */
+export interface ClockReadOp {
+  readonly op: number;
+  readonly arg: number;
+}
+
+/**
+ * The machine operation of one read of a clock, the one home of that rule for a Windows guest
+ * (clockSetup) and a Linux clocksource (linuxClock.ts): HV_X64_MSR_TIME_REF_COUNT by RDMSR (TLFS
+ * "Partition Reference Counter"), the HPET main counter by an MMIO read (an EPT / nested-page-fault
+ * exit), the ACPI PM timer by a 32-bit IN from the platform's port (hypervisor/platform.ts
+ * PM_TIMER_PORT); the TSC, the reference TSC page and kvm-clock read without an exit.
+ */
+export function clockReadOp(read: ClockRead, hypervisor: 'bhyve' | 'kvm'): ClockReadOp {
+  switch (read) {
+    case ClockRead.HV_MSR:
+      return { op: RepeatOp.RDMSR, arg: HvMsr.TIME_REF_COUNT };
+    case ClockRead.HPET:
+      return { op: RepeatOp.MMIO, arg: 0 };
+    case ClockRead.PM_TIMER:
+      return { op: RepeatOp.IO, arg: PM_TIMER_PORT[hypervisor] };
+    default:
+      return { op: -1, arg: 0 };
+  }
 }
 
 /** A guest's resolved timekeeping: the machine operation of one clock read and the clock interrupt. */
@@ -151,15 +177,7 @@ export function clockSetup(traits: PolicyTraits, model: GuestModel, tk: GuestTim
   if (model.family !== 'windows') return NO_CLOCK;
   const read = clockReadOf(traits, tk);
   const timer = clockTimerOf(traits, tk);
-  const op: number =
-    read === ClockRead.HV_MSR
-      ? RepeatOp.RDMSR
-      : read === ClockRead.HPET
-        ? RepeatOp.MMIO
-        : read === ClockRead.PM_TIMER
-          ? RepeatOp.IO
-          : -1;
-  const arg = read === ClockRead.HV_MSR ? HvMsr.TIME_REF_COUNT : read === ClockRead.PM_TIMER ? PM_TIMER_PORT_Q35 : 0;
+  const { op, arg } = clockReadOp(read, traits.hypervisor);
   // hv-vapic's MSRs when CPUID recommends them (hypervisor/hyperv.ts hvApicAccessRecommended).
   const vapic = traits.hypervisor === 'kvm' && tk !== undefined && hvApicAccessRecommended(tk.hyperv);
   return Object.freeze({

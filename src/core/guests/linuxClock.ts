@@ -26,10 +26,10 @@
  * none), so each clock_gettime is a system call and one read - a rate that depends on the workload,
  * which the model's phases do not state.
  *
- * This file resolves the setup (HostState holds it per guest); the reads are linuxClockReads.ts.
+ * This file resolves the setup (HostState holds it per guest), a read's machine operation from
+ * clock.ts clockReadOp (as a Windows guest's); the reads are linuxClockReads.ts.
  */
-import { PM_TIMER_PORT } from '../hypervisor/platform.js';
-import { RepeatOp } from '../vcpu/machine.js';
+import { ClockRead, clockReadOp } from './clock.js';
 import type { GuestModel } from './model.js';
 
 export const LINUX_CLOCKSOURCES = ['tsc', 'kvm-clock', 'acpi_pm', 'hpet'] as const;
@@ -59,6 +59,14 @@ export interface LinuxClockSetup {
   readonly arg: number;
 }
 
+/** Where a clocksource's read goes (the header): acpi_pm and hpet exit, tsc and kvm-clock do not. */
+const READ_OF: Readonly<Record<LinuxClocksource, ClockRead>> = {
+  tsc: ClockRead.NONE,
+  'kvm-clock': ClockRead.NONE,
+  acpi_pm: ClockRead.PM_TIMER,
+  hpet: ClockRead.HPET,
+};
+
 const NO_EXIT: LinuxClockSetup = Object.freeze({ clocksource: 'tsc', op: -1, arg: 0 });
 
 /** The clock setup of a guest: reads that exit only for a Linux guest on acpi_pm or hpet. */
@@ -69,7 +77,6 @@ export function linuxClockSetup(
 ): LinuxClockSetup {
   if (model.family !== 'linux') return NO_EXIT;
   const cs = clocksource ?? defaultLinuxClocksource(hypervisor);
-  if (cs === 'acpi_pm') return Object.freeze({ clocksource: cs, op: RepeatOp.IO, arg: PM_TIMER_PORT[hypervisor] });
-  if (cs === 'hpet') return Object.freeze({ clocksource: cs, op: RepeatOp.MMIO, arg: 0 });
-  return Object.freeze({ clocksource: cs, op: -1, arg: 0 });
+  const { op, arg } = clockReadOp(READ_OF[cs], hypervisor);
+  return Object.freeze({ clocksource: cs, op, arg });
 }

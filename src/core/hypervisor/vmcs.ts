@@ -150,7 +150,8 @@ export function setupVcpu(
 export function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number): boolean {
   if (msr === X2apicMsr.TimerCurrentCount) return false;
   if (hypervisor === 'kvm') return true;
-  if (msr >= X2apicMsr.Isr0 && msr <= 0x827) return true; // ISR, TMR, IRR
+  if (msr >= X2apicMsr.Isr0 && msr <= X2apicMsr.Irr7) return true; // ISR, TMR, IRR
+  if (msr >= X2apicMsr.LvtTimer && msr <= X2apicMsr.LvtError) return true; // the LVTs but CMCI
   switch (msr) {
     case X2apicMsr.Id:
     case X2apicMsr.Version:
@@ -158,12 +159,6 @@ export function x2apicReadPassedThrough(hypervisor: 'bhyve' | 'kvm', msr: number
     case X2apicMsr.Svr:
     case X2apicMsr.Esr:
     case X2apicMsr.Icr:
-    case 0x832:
-    case 0x833:
-    case 0x834:
-    case 0x835:
-    case 0x836:
-    case 0x837:
     case X2apicMsr.TimerInitialCount:
     case X2apicMsr.TimerDivideConfig:
       return true;

@@ -6,7 +6,9 @@
  * VM-exit controls from "VM-Exit Control Fields" (25.7.1).
  *
  * The bits are const enums, so the rules' tests of them compile to literals; CONTROL_NAMES is their
- * table by name for scenarios, traces and importers.
+ * table by name for scenarios, traces and importers. The one home of control bit positions: bits no
+ * rule of the model reads are named too, for the profile importers (src/profiles) that read them
+ * from capability dumps.
  */
 
 /** Pin-based VM-execution controls (SDM table "Definitions of Pin-Based VM-Execution Controls"). */
@@ -60,21 +62,33 @@ export const enum ProcBased2 {
   EnableInvpcid = 1 << 12,
   EnableVmFunctions = 1 << 13,
   VmcsShadowing = 1 << 14,
+  EnclsExiting = 1 << 15,
   RdseedExiting = 1 << 16,
   EnablePml = 1 << 17,
   EptViolationVe = 1 << 18,
+  ConcealVmxFromPt = 1 << 19,
   EnableXsaves = 1 << 20,
+  ModeBasedEptExecute = 1 << 22,
+  PtUsesGuestPhysical = 1 << 24,
+  UseTscScaling = 1 << 25,
+  EnableUserWaitPause = 1 << 26,
+  EnclvExiting = 1 << 28,
+  BusLockDetection = 1 << 30,
+  NotifyVmExiting = (1 << 31) >>> 0,
 }
 
 /** VM-exit controls (SDM "VM-Exit Controls"). */
 export const enum ExitControls {
   HostAddressSpaceSize = 1 << 9,
+  LoadPerfGlobalCtrl = 1 << 12,
   AcknowledgeInterruptOnExit = 1 << 15,
   SavePat = 1 << 18,
   LoadPat = 1 << 19,
   SaveEfer = 1 << 20,
   LoadEfer = 1 << 21,
   SaveVmxPreemptionTimer = 1 << 22,
+  ClearBndcfgs = 1 << 23,
+  ConcealVmxFromPt = 1 << 24,
 }
 
 /**
@@ -145,20 +159,32 @@ const PROC_BASED2_NAMES: NamedBits<typeof ProcBased2> = {
   EnableInvpcid: ProcBased2.EnableInvpcid,
   EnableVmFunctions: ProcBased2.EnableVmFunctions,
   VmcsShadowing: ProcBased2.VmcsShadowing,
+  EnclsExiting: ProcBased2.EnclsExiting,
   RdseedExiting: ProcBased2.RdseedExiting,
   EnablePml: ProcBased2.EnablePml,
   EptViolationVe: ProcBased2.EptViolationVe,
+  ConcealVmxFromPt: ProcBased2.ConcealVmxFromPt,
   EnableXsaves: ProcBased2.EnableXsaves,
+  ModeBasedEptExecute: ProcBased2.ModeBasedEptExecute,
+  PtUsesGuestPhysical: ProcBased2.PtUsesGuestPhysical,
+  UseTscScaling: ProcBased2.UseTscScaling,
+  EnableUserWaitPause: ProcBased2.EnableUserWaitPause,
+  EnclvExiting: ProcBased2.EnclvExiting,
+  BusLockDetection: ProcBased2.BusLockDetection,
+  NotifyVmExiting: ProcBased2.NotifyVmExiting,
 };
 
 const EXIT_CONTROLS_NAMES: NamedBits<typeof ExitControls> = {
   HostAddressSpaceSize: ExitControls.HostAddressSpaceSize,
+  LoadPerfGlobalCtrl: ExitControls.LoadPerfGlobalCtrl,
   AcknowledgeInterruptOnExit: ExitControls.AcknowledgeInterruptOnExit,
   SavePat: ExitControls.SavePat,
   LoadPat: ExitControls.LoadPat,
   SaveEfer: ExitControls.SaveEfer,
   LoadEfer: ExitControls.LoadEfer,
   SaveVmxPreemptionTimer: ExitControls.SaveVmxPreemptionTimer,
+  ClearBndcfgs: ExitControls.ClearBndcfgs,
+  ConcealVmxFromPt: ExitControls.ConcealVmxFromPt,
 };
 
 /** Manual names for every named bit, for traces, errors and importers. */
