@@ -96,6 +96,13 @@ Examples:
   vmexit-lab import bhyvectl stats.txt --cpu xeon-e5-2667v4 --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
 `;
 
+/** A row of the report with no model exit kind: its count as printed and its rate per vCPU-second. */
+interface UnknownReason {
+  readonly name: string;
+  readonly samples: number;
+  readonly perSecond: number;
+}
+
 /**
  * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for: the
  * rows' own rates (kvm_stat) when `useRates`, otherwise samples / `seconds`.
@@ -106,9 +113,9 @@ function measuredRates(
   vcpus: number,
   seconds: number | undefined,
   useRates: boolean,
-): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
+): { rates: Map<string, number>; unknown: UnknownReason[] } {
   const rates = new Map<string, number>();
-  const unknown: { name: string; samples: number }[] = [];
+  const unknown: UnknownReason[] = [];
   for (const row of report.rows) {
     // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
     // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
@@ -120,11 +127,12 @@ function measuredRates(
         : report.format === 'kvm-stat' && row.vendor === 'unknown' && row.reason !== undefined
           ? modelExitName({ vendor: cpu.vendor, code: kvmStatExitCode(cpu.vendor, row.reason) })
           : modelExitName(row);
+    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
     if (name === undefined) {
-      unknown.push({ name: row.name, samples: row.samples });
+      // In the fit table's unit, exits per vCPU per second, as the reasons the model knows.
+      unknown.push({ name: row.name, samples: row.samples, perSecond: perSecond / vcpus });
       continue;
     }
-    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
     rates.set(name, (rates.get(name) ?? 0) + perSecond / vcpus);
   }
   return { rates, unknown };
@@ -154,7 +162,7 @@ function featureHints(
   return out;
 }
 
-function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
+function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): string {
   const lines = [
     `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
   ];
@@ -167,7 +175,7 @@ function formatFitTable(fit: FitResult, unknown: readonly { name: string; sample
     r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`,
   ]);
   for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
-  for (const u of unknown) rows.push([u.name, 'unknown reason', String(u.samples), '0', '-100 %']);
+  for (const u of unknown) rows.push([u.name, 'unknown reason', u.perSecond.toFixed(1), '0', '-100 %']);
   lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
   return lines.join('\n');
 }
