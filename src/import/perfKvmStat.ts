@@ -90,7 +90,8 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     if (l.trim() !== '' && !TIMESTAMP_RE.test(l)) skipped++;
   }
   if (i === lines.length) {
-    const first = lines.findIndex((l) => l.trim() !== '');
+    // The first line of output, not the prompt that printed it.
+    const first = lines.findIndex((l) => l.trim() !== '' && !isTerminalLine(l));
     fail(
       first < 0 ? 1 : first + 1,
       1,

@@ -20,6 +20,7 @@ import {
   kvmStatExitCode,
   modelExitName,
   parseReport,
+  readableAs,
   REPORT_FORMATS,
   ReportFormatError,
   type ExitReport,
@@ -294,11 +295,23 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   }
 
   let report: ExitReport;
+  let reportText: string;
   try {
-    report = parseReport(readInputText(file), file, format as ReportFormat);
+    reportText = readInputText(file);
   } catch (e) {
-    if (e instanceof ReportFormatError) return bad(e.message);
     return bad(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    report = parseReport(reportText, file, format as ReportFormat);
+  } catch (e) {
+    if (!(e instanceof ReportFormatError)) return bad(`cannot read ${file}: ${(e as Error).message}`);
+    // The usual cause of a report that does not read: another tool's output given the wrong format.
+    const other = readableAs(reportText, format as ReportFormat);
+    return bad(
+      other.length > 0
+        ? `${e.message}\n${file} reads as a ${other[0]} report: vmexit-lab import ${other[0]} ${file} ...`
+        : e.message,
+    );
   }
   if (report.vendor !== 'unknown' && report.vendor !== cpu.vendor) {
     return bad(
@@ -396,11 +409,16 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const table = formatFitTable(fit, unknown);
   const text = o.json
     ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`
-    : renderWorkloadProfile(fit.profile, fit, [
-        `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
-        ...fit.notes,
-        ...fit.misses.map((m) => `fit misses: ${m}`),
-      ]);
+    : renderWorkloadProfile(
+        fit.profile,
+        fit,
+        [
+          `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+          ...fit.notes,
+          ...fit.misses.map((m) => `fit misses: ${m}`),
+        ],
+        unknown,
+      );
   if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   io.err(table);
