@@ -252,7 +252,7 @@ function provenance(r: WhatIfResult, report: ReportFigures | undefined): string 
   return (
     `source of the figures: the report${from === '' ? '' : ` (${from})`} measured ${formatFigure(report.exitsPerSecondTotal)} exits per vCPU-second` +
     ` (its row 'report' below, from the profile's fit: section); every figure of the tables is the model's, ${measured} too:` +
-    ` the profile simulated on the measured host, which reproduces the report's reasons within ${formatFigure(report.worstFitErrorPercent)} % (the fit's worst).`
+    ` the profile simulated on the measured host (the fit's worst reason off by ${formatFigure(report.worstFitErrorPercent)} %).`
   );
 }
 
