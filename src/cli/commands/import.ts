@@ -163,6 +163,14 @@ function featureHints(
   return out;
 }
 
+/**
+ * A rate of the fit table: one decimal, and two significant digits below 1 per second, where one
+ * decimal printed a reason the report has as 0.0 (2 exits in 120 vCPU-seconds: 0.017).
+ */
+function perSecond(x: number): string {
+  return x >= 1 || x === 0 ? x.toFixed(1) : x.toPrecision(2);
+}
+
 function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): string {
   const lines = [
     `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
@@ -171,12 +179,12 @@ function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): stri
   const rows = fit.rows.map((r) => [
     r.reason,
     r.driver,
-    r.measured.toFixed(1),
-    r.simulated.toFixed(1),
+    perSecond(r.measured),
+    perSecond(r.simulated),
     r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`,
   ]);
-  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
-  for (const u of unknown) rows.push([u.name, 'unknown reason', u.perSecond.toFixed(1), '0', '-100 %']);
+  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', perSecond(u.perSecond), '0', '-100 %']);
+  for (const u of unknown) rows.push([u.name, 'unknown reason', perSecond(u.perSecond), '0', '-100 %']);
   lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
   return lines.join('\n');
 }
@@ -443,7 +451,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   for (const m of fit.misses) io.err(`fit misses: ${m}`);
   if (maxError === undefined && fit.misses.length > 0) {
     io.err(
-      `vmexit-lab import: the best fit misses a reason by ${fit.worstErrorPercent.toFixed(2)} % (more than ${MISS_PERCENT} %); the profile is written, but it does not reproduce the report`,
+      `vmexit-lab import: the best fit misses a reason by ${fit.worstMissPercent.toFixed(2)} % (more than ${MISS_PERCENT} %); the profile is written, but it does not reproduce the report`,
     );
     return ExitStatus.THRESHOLD_FAILED;
   }
