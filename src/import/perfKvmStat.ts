@@ -84,10 +84,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   let i = 0;
   let scope: string | undefined;
   let skipped = 0;
+  let live = false;
   for (; i < lines.length; i++) {
     const l = lines[i];
     if (ANALYZE_RE.test(l) || HEADER_RE.test(l) || HISTS_HEADER_RE.test(l)) break;
-    if (l.trim() !== '' && !TIMESTAMP_RE.test(l)) skipped++;
+    if (TIMESTAMP_RE.test(l)) live = true;
+    else if (l.trim() !== '') skipped++;
   }
   if (i === lines.length) {
     // The first line of output, not the prompt that printed it.
@@ -100,6 +102,10 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     );
   }
   if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
+  if (live)
+    notes.push(
+      "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration",
+    );
   let vcpus: number | undefined;
   const analyze = ANALYZE_RE.exec(lines[i]);
   if (analyze) {
@@ -377,6 +383,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     totalSamples,
     totalTimeNs,
     ...(vcpus !== undefined ? { vcpus } : {}),
+    ...(live ? { live } : {}),
     notes,
   };
 }

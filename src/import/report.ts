@@ -62,6 +62,13 @@ export interface ExitReport {
    * over vCPUs; kvm_stat's other tracepoints and its debugfs counters (`exits`, `halt_exits`, ...).
    */
   readonly stats?: Readonly<Record<string, number>>;
+  /**
+   * perf: the table is one refresh of `perf kvm stat live` (its time-of-day line precedes it). live
+   * resets its counts after every display (perf_kvm__handle_timerfd(), tools/perf/builtin-kvm.c), so
+   * the table covers one display interval (`-d`, default 1 s: kvm_events_live() sets display_time = 1),
+   * not the time perf ran.
+   */
+  readonly live?: boolean;
   /** Things the reader should know: names not recognised, merged or ignored fields. */
   readonly notes: readonly string[];
 }

@@ -62,3 +62,41 @@ describe('import: what a fit that misses says', () => {
     assert.equal(row('MSR_WRITE')[2], '13.9');
   });
 });
+
+describe('import: a perf kvm stat live table', () => {
+  it('is one display interval, and import says so: in the --duration error and in a note', async () => {
+    const file = join(REPORTS, 'perf-intel-live-sysperf-2020.txt');
+    let io = capture();
+    assert.equal(await main(['import', 'perf-kvm-stat', file, '--cpu', 'i7-6700K'], io), 2);
+    assert.match(
+      io.stderr.join('\n'),
+      /--duration is required: .* It is one refresh of 'perf kvm stat live', which counts one display interval \(-d, default 1 s\): give that, e\.g\. --duration 1s$/,
+    );
+    io = capture();
+    const args = [
+      'import',
+      'perf-kvm-stat',
+      file,
+      '--cpu',
+      'i7-6700K',
+      '--duration',
+      '1s',
+      '--vcpus',
+      '2',
+      '-o',
+      '/dev/null',
+    ];
+    assert.equal(await main([...args, '--sim-seconds', '2'], io), 0, io.stderr.join('\n'));
+    assert.ok(
+      io.stderr.includes(
+        "note: a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration",
+      ),
+      io.stderr.join('\n'),
+    );
+    // A report (no time of day above the table) has neither.
+    io = capture();
+    const report = join(REPORTS, 'perf-intel-sysbench-2020.txt');
+    assert.equal(await main(['import', 'perf-kvm-stat', report, '--cpu', 'i7-6700K'], io), 2);
+    assert.doesNotMatch(io.stderr.join('\n'), /perf kvm stat live/);
+  });
+});
