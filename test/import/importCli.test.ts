@@ -4,8 +4,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
 
@@ -98,5 +101,27 @@ describe('import: a perf kvm stat live table', () => {
     const report = join(REPORTS, 'perf-intel-sysbench-2020.txt');
     assert.equal(await main(['import', 'perf-kvm-stat', report, '--cpu', 'i7-6700K'], io), 2);
     assert.doesNotMatch(io.stderr.join('\n'), /perf kvm stat live/);
+  });
+});
+
+describe('import --json -o FILE (a CI pipeline)', () => {
+  it('prints the fit as JSON and still writes the profile what-if loads to FILE', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-import-json-'));
+    try {
+      const file = join(dir, 'web.yaml');
+      const report = join(REPORTS, 'perf-intel-sysbench-2020.txt');
+      const args = ['import', 'perf-kvm-stat', report, '--cpu', 'xeon-e5-2667v4', '--duration', '10s', '--vcpus', '2'];
+      const io = capture();
+      assert.equal(await main([...args, '--sim-seconds', '2', '--json', '-o', file], io), 0, io.stderr.join('\n'));
+      const json = JSON.parse(io.stdout.join('')) as { profile: { name: string }; fit: unknown[] };
+      assert.equal(json.profile.name, 'perf-intel-sysbench-2020');
+      assert.ok(json.fit.length > 0);
+      // The file was the JSON document, which what-if refused ('missing required key "workloadProfile"').
+      assert.equal(parseWorkloadProfile(readFileSync(file, 'utf8'), file).name, 'perf-intel-sysbench-2020');
+      const whatIf = capture();
+      assert.equal(await main(['what-if', file, '--sim-seconds', '1', '-q'], whatIf), 0, whatIf.stderr.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

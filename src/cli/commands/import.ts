@@ -80,8 +80,9 @@ Options:
   --carry-exit-times      keep the report's own time per exit (perf's Avg time) in the profile: a host
                           running it charges each timed exit the model's cost there x report / model
                           at the measured host (perf-kvm-stat only; docs/IMPORT.md)
-  -o, --out FILE          write the profile to FILE instead of stdout
-  --json                  print the fit (profile and table) as JSON instead of YAML
+  -o, --out FILE          write the profile to FILE instead of stdout (YAML, also with --json)
+  --json                  print the fit (profile and table) as JSON on stdout instead of the
+                          profile's YAML; with -o FILE, FILE still gets the profile
   -h, --help              show this help
 
 Exit status: 0 imported; 1 imported, but the fit misses the report (by more than --max-error, or by
@@ -415,20 +416,24 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     },
   });
   const table = formatFitTable(fit, unknown);
-  const text = o.json
-    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`
-    : renderWorkloadProfile(
-        fit.profile,
-        fit,
-        [
-          `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
-          ...fit.notes,
-          ...fit.misses.map((m) => `fit misses: ${m}`),
-        ],
-        unknown,
-      );
-  if (outFile !== undefined) writeFileSync(outFile, text);
-  else io.out(text);
+  const yaml = renderWorkloadProfile(
+    fit.profile,
+    fit,
+    [
+      `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+      ...fit.notes,
+      ...fit.misses.map((m) => `fit misses: ${m}`),
+    ],
+    unknown,
+  );
+  // -o FILE is always the profile, the file what-if and scenarios load; --json is what stdout shows
+  // (a pipeline's 'import --json -o p.yaml' reads the fit and keeps a profile that loads).
+  if (outFile !== undefined) writeFileSync(outFile, yaml);
+  if (o.json)
+    io.out(
+      `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`,
+    );
+  else if (outFile === undefined) io.out(yaml);
   io.err(table);
   for (const n of [...report.notes, ...fit.notes]) io.err(`note: ${n}`);
   for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy)) io.err(`note: ${hint}`);
