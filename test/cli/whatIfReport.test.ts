@@ -116,3 +116,34 @@ test('a report given to what-if, or to import as another format, is named with t
   );
   assert.equal(lines[1], `${once} reads as a kvm-stat report: vmexit-lab import kvm-stat ${once} ...`);
 });
+
+test('a --tunable that changes nothing the model uses on a target is said so, not left as a silent +0 %', async () => {
+  const profile = join(dir, 'apicv.yaml');
+  writeFileSync(
+    profile,
+    'workloadProfile: 1\nname: apicv\nos: ubuntu-18.04\nvcpus: 1\nperGuestSecond: { hlts: 100, msrWrites: 500 }\ninterruptsPerSecond: 200\nsource: { cpu: xeon-e5-2667v4, policy: kvm }\n',
+  );
+  const args = ['what-if', profile, '--cpu', 'epyc-7763,xeon-e5-2667v4', '--policy', 'kvm'];
+  args.push('--tunable', 'kvm_intel.enable_apicv=0', '--sim-seconds', '1', '-q');
+  const { out } = await run(args);
+  const notes = out.replace(/\n {2}/g, ' ').split('\n');
+  // The AMD CPU has no kvm_intel; the Xeon's APICv is what the tunable turns off.
+  assert.ok(
+    notes.includes(
+      "note: kvm/epyc-7763: --tunable kvm_intel.enable_apicv=0 changes nothing the model uses here (the CPU profile lacks the feature, the tunable is the other vendor's module's, or the value is the default): the row is the policy's default configuration",
+    ),
+    out,
+  );
+  const json = JSON.parse((await run([...args, '--json'])).out) as {
+    rows: { variant: string; tunablesWithoutEffect: string[] }[];
+  };
+  const effect = Object.fromEntries(json.rows.map((r) => [r.variant, r.tunablesWithoutEffect]));
+  assert.deepEqual(effect, {
+    'kvm/xeon-e5-2667v4': [],
+    'kvm/epyc-7763': ['kvm_intel.enable_apicv=0'],
+    'kvm/xeon-e5-2667v4 kvm_intel.enable_apicv=0': [],
+  });
+  // The default value is no change either.
+  const same = await run([...args.slice(0, 6), '--tunable', 'kvm_intel.enable_apicv=1', '--sim-seconds', '1', '-q']);
+  assert.match(same.out.replace(/\n {2}/g, ' '), /kvm\/epyc-7763: --tunable kvm_intel\.enable_apicv=1 changes nothing/);
+});
