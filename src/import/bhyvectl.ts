@@ -178,11 +178,11 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       const col = tab >= 0 ? tab + 2 : l.length + 1;
       fail(i + 1, col, "a statistic line '<description><TAB><integer>' or 'vcpuN stats:'", quoteFound(l.trim()));
     }
-    const desc = m![1].trim();
-    const value = Number(m![2]);
-    if (value < 0) fail(i + 1, l.lastIndexOf(m![2]) + 1, 'a non-negative counter', m![2]);
-    if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m![2]} exceeds 2^53 and loses precision`);
-    const prev = current!.values.get(desc);
+    const desc = m[1].trim();
+    const value = Number(m[2]);
+    if (value < 0) fail(i + 1, l.lastIndexOf(m[2]) + 1, 'a non-negative counter', m[2]);
+    if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m[2]} exceeds 2^53 and loses precision`);
+    const prev = current.values.get(desc);
     if (prev)
       fail(
         i + 1,
@@ -190,7 +190,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
         `each statistic once per vCPU section (already at line ${prev.line})`,
         quoteFound(desc),
       );
-    current!.values.set(desc, { value, line: i + 1, column: l.search(/\S/) + 1 });
+    current.values.set(desc, { value, line: i + 1, column: l.search(/\S/) + 1 });
   }
   if (sections.length === 0) {
     const first = lines.findIndex((l) => l.trim() !== '');

@@ -140,18 +140,18 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       quoteFound(headerLine),
     );
   }
-  const eventName = header![2];
+  const eventName = header[2];
   if (eventName !== 'VM-EXIT') {
     fail(
       i + 1,
-      header![1].length + 1,
+      header[1].length + 1,
       'the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported',
       `the ${quoteFound(eventName)} table`,
     );
   }
-  const hasMinMax = header![3] !== undefined;
+  const hasMinMax = header[3] !== undefined;
   if (!hasMinMax) notes.push('no Min/Max Time columns (perf before the min/max patch)');
-  if (header![3] === 'Min time') notes.push("header spells 'Min time'/'Max time'");
+  if (header[3] === 'Min time') notes.push("header spells 'Min time'/'Max time'");
   i++;
 
   // 2. Rows until the "Total Samples" trailer.
