@@ -125,3 +125,64 @@ describe('import --json -o FILE (a CI pipeline)', () => {
     }
   });
 });
+
+describe('import and what-if: what they say about the command line', () => {
+  it('"-" is a file name: the way to standard input is said; missing files and directories in words', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['import', 'perf-kvm-stat', '-', '--cpu', 'i7-6700K', '--duration', '10s'],
+        'vmexit-lab import: no file named "-" (to read the report from standard input, give /dev/stdin)',
+      ],
+      [
+        ['what-if', '-'],
+        'vmexit-lab what-if: no file named "-" (to read the profile from standard input, give /dev/stdin)',
+      ],
+      [
+        [
+          'import',
+          'bhyvectl',
+          '/nonexistent/stats.txt',
+          '--cpu',
+          'i7-6700K',
+          '--policy',
+          'bhyve-12.1',
+          '--duration',
+          '1s',
+        ],
+        'vmexit-lab import: cannot read /nonexistent/stats.txt: no such file (ENOENT)',
+      ],
+      [['what-if', REPORTS], `vmexit-lab what-if: cannot read ${REPORTS}: a directory (EISDIR); give the profile file`],
+    ];
+    for (const [args, said] of cases) {
+      const io = capture();
+      assert.equal(await main(args, io), 2, args.join(' '));
+      assert.equal(io.stderr.join('\n'), said);
+    }
+  });
+
+  it('--max-error names the reason that fails it; the APICv hint on a CPU that has it says to drop the --tunable', async () => {
+    const report = join(REPORTS, 'perf-intel-sysbench-2020.txt');
+    const base = ['import', 'perf-kvm-stat', report, '--cpu', 'xeon-e5-2667v4', '--duration', '10s', '--vcpus', '2'];
+    let io = capture();
+    assert.equal(await main([...base, '--sim-seconds', '2', '--max-error', '0.01', '-o', '/dev/null'], io), 1);
+    const last = io.stderr[io.stderr.length - 1];
+    const named = /^vmexit-lab import: the fit misses (\S+) by ([\d.]+) % \(more than --max-error 0\.01 %\)$/.exec(
+      last,
+    );
+    assert.ok(named, last);
+    const row = io.stderr
+      .join('\n')
+      .split('\n')
+      .find((l) => l.startsWith(`${named[1]} `));
+    assert.ok(row?.endsWith(`${named[2]} %`), `${row}`);
+    io = capture();
+    const apicvOff = [...base, '--tunable', 'kvm_intel.enable_apicv=0', '--sim-seconds', '2', '-o', '/dev/null'];
+    await main(apicvOff, io);
+    assert.ok(
+      io.stderr.includes(
+        'note: the report has EOI-induced exits, so the measured host used APIC virtualization; xeon-e5-2667v4 under kvm runs without it (the CPU has it: drop --tunable kvm_intel.enable_apicv=0, which turns it off)',
+      ),
+      io.stderr.join('\n'),
+    );
+  });
+});

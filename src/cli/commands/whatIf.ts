@@ -75,6 +75,20 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
   return out;
 }
 
+/**
+ * Why `file` (a report for import, a profile for what-if) could not be read, in words: `-` names a
+ * file here, as for run and validate (src/cli/loadOrExplain.ts), so the way to standard input is said;
+ * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
+ */
+export function unreadable(file: string, e: unknown, what: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (file === '-' && code === 'ENOENT')
+    return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;
+  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT)`;
+  if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
+  return `cannot read ${file}: ${(e as Error).message}`;
+}
+
 /** Columns the text output fits in without --wide. */
 export const WHAT_IF_WIDTH = 100;
 
@@ -327,7 +341,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     profileText = readInputText(file);
     profile = parseWorkloadProfile(profileText, file);
   } catch (e) {
-    if (!(e instanceof ScenarioError)) return bad(`cannot read ${file}: ${(e as Error).message}`);
+    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile'));
     // The exit report itself, given before 'import' made a profile of it: say so instead of YAML errors.
     const format = readableAs(profileText!)[0];
     if (format !== undefined)
