@@ -221,8 +221,10 @@ interface ReportFigures {
   readonly file?: string;
   readonly exitsPerSecond: Readonly<Record<string, number>>;
   readonly exitsPerSecondTotal: number;
-  /** The largest |simulated - measured| / measured of the fit, percent (reasons the model lacks: 100). */
+  /** The largest |simulated - measured| / measured over the fitted reasons, percent. */
   readonly worstFitErrorPercent: number;
+  /** Exits per vCPU-second of the report's reasons the model has no exit kind for (not simulated). */
+  readonly unmodelledPerSecond: number;
 }
 
 function reportFigures(text: string, profile: WorkloadProfile): ReportFigures | undefined {
@@ -235,12 +237,15 @@ function reportFigures(text: string, profile: WorkloadProfile): ReportFigures | 
   if (typeof fit !== 'object' || fit === null) return undefined;
   const exitsPerSecond: Record<string, number> = {};
   let worst = 0;
+  let unmodelled = 0;
   for (const [reason, row] of Object.entries(fit as Record<string, unknown>)) {
     const r = (typeof row === 'object' && row !== null ? row : {}) as Record<string, unknown>;
     const measured = r.measuredPerSecond;
     if (typeof measured !== 'number' || !Number.isFinite(measured) || measured <= 0) continue;
     exitsPerSecond[reason] = measured;
-    if (typeof r.errorPercent === 'number') worst = Math.max(worst, Math.abs(r.errorPercent));
+    // Reasons the model has no kind for are -100 % by definition: counted apart, not as the fit's error.
+    if (r.driver === 'unknown reason' || r.driver === 'not modelled') unmodelled += measured;
+    else if (typeof r.errorPercent === 'number') worst = Math.max(worst, Math.abs(r.errorPercent));
   }
   const total = Object.values(exitsPerSecond).reduce((a, b) => a + b, 0);
   if (total === 0) return undefined;
@@ -251,6 +256,7 @@ function reportFigures(text: string, profile: WorkloadProfile): ReportFigures | 
     exitsPerSecond,
     exitsPerSecondTotal: total,
     worstFitErrorPercent: worst,
+    unmodelledPerSecond: unmodelled,
   };
 }
 
@@ -266,7 +272,10 @@ function provenance(r: WhatIfResult, report: ReportFigures | undefined): string 
   return (
     `source of the figures: the report${from === '' ? '' : ` (${from})`} measured ${formatFigure(report.exitsPerSecondTotal)} exits per vCPU-second` +
     ` (its row 'report' below, from the profile's fit: section); every figure of the tables is the model's, ${measured} too:` +
-    ` the profile simulated on the measured host (the fit's worst reason off by ${formatFigure(report.worstFitErrorPercent)} %).`
+    ` the profile simulated on the measured host (the fit's worst reason off by ${formatFigure(report.worstFitErrorPercent)} %` +
+    (report.unmodelledPerSecond > 0
+      ? `; ${formatFigure(report.unmodelledPerSecond)} of the report's exits per vCPU-second have no exit kind in the model and are in 'report' only).`
+      : ').')
   );
 }
 
