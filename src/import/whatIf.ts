@@ -100,7 +100,7 @@ export function projectionRefusal(source: {
 }): string | undefined {
   if (source.guestCpu < MIN_BUSY_SHARE_TO_PROJECT) {
     // One decimal: 49.7 % rounded to "50 %" read as if the threshold (half) had been met.
-    const pct = (x: number): string => (Math.round(x * 1000) / 10).toFixed(1);
+    const pct = (x: number): string => String(Math.round(x * 1000) / 10);
     return `the profile is halt-dominated (its vCPUs run ${pct(source.guestCpu)} % of the time, halted or waiting ${pct(1 - source.guestCpu)} %): a phase of it lasts as long as what it waits for, not in proportion to guest CPU`;
   }
   const pause = (source.exitsPerSecond.PAUSE ?? 0) + (source.exitsPerSecond.VMEXIT_PAUSE ?? 0);
