@@ -26,14 +26,8 @@
  */
 import { SvmExitCode } from '../core/svm/exitCodes.js';
 import { ExitReason } from '../core/vmx/exitReasons.js';
-import {
-  ReportFormatError,
-  quoteFound,
-  splitLines,
-  type ExitReport,
-  type ExitReportRow,
-  type ReportVendor,
-} from './report.js';
+import { isTerminalLine, quoteFound, reportText } from './report.js';
+import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
 
 interface BhyveExitStat {
   /** Vendor-neutral reason key. */
@@ -134,11 +128,10 @@ const SPACE_STAT_RE = /^(\S.*?\S)\s+(-?\d+)\s*$/;
  * summed over the sections; `vcpus` is the number of sections.
  */
 export function parseBhyvectlStats(text: string, file: string): ExitReport {
-  const lines = splitLines(text);
+  const input = reportText(text, file);
+  const lines = input.lines;
+  const fail: ReportFail = input.fail;
   const notes: string[] = [];
-  const fail = (line: number, column: number, expected: string, found: string): never => {
-    throw new ReportFormatError(file, line, column, expected, found);
-  };
 
   interface Section {
     vcpu: number;
@@ -148,9 +141,15 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
   const sections: Section[] = [];
   let current: Section | undefined;
   let spaced = 0;
+  // One run per vCPU: runs copied from a terminal carry their prompts and commands between the sections.
+  let prompts = input.trailingTerminalLines;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     if (l.trim() === '') continue;
+    if (isTerminalLine(l)) {
+      prompts++;
+      continue;
+    }
     const sec = SECTION_RE.exec(l.trim());
     if (sec) {
       const vcpu = Number(sec[1]);
@@ -179,11 +178,11 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       const col = tab >= 0 ? tab + 2 : l.length + 1;
       fail(i + 1, col, "a statistic line '<description><TAB><integer>' or 'vcpuN stats:'", quoteFound(l.trim()));
     }
-    const desc = m![1].trim();
-    const value = Number(m![2]);
-    if (value < 0) fail(i + 1, l.lastIndexOf(m![2]) + 1, 'a non-negative counter', m![2]);
-    if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m![2]} exceeds 2^53 and loses precision`);
-    const prev = current!.values.get(desc);
+    const desc = m[1].trim();
+    const value = Number(m[2]);
+    if (value < 0) fail(i + 1, l.lastIndexOf(m[2]) + 1, 'a non-negative counter', m[2]);
+    if (!Number.isSafeInteger(value)) notes.push(`line ${i + 1}: ${desc} = ${m[2]} exceeds 2^53 and loses precision`);
+    const prev = current.values.get(desc);
     if (prev)
       fail(
         i + 1,
@@ -191,7 +190,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
         `each statistic once per vCPU section (already at line ${prev.line})`,
         quoteFound(desc),
       );
-    current!.values.set(desc, { value, line: i + 1, column: l.search(/\S/) + 1 });
+    current.values.set(desc, { value, line: i + 1, column: l.search(/\S/) + 1 });
   }
   if (sections.length === 0) {
     const first = lines.findIndex((l) => l.trim() !== '');
@@ -199,10 +198,11 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       first < 0 ? 1 : first + 1,
       1,
       "'vcpuN stats:' (the output of bhyvectl --get-stats)",
-      first < 0 ? 'an empty file' : quoteFound(lines[first]),
+      first < 0 ? input.emptyFound : quoteFound(lines[first]),
     );
   }
   if (spaced > 0) notes.push(`${spaced} statistic line(s) had spaces instead of bhyvectl's tab`);
+  if (prompts > 0) notes.push(`${prompts} shell prompt or command line(s) around the output were ignored`);
 
   // Vendor from the vendor-specific counters.
   let vendor: ReportVendor = 'unknown';

@@ -113,6 +113,11 @@ export interface FitResult {
   readonly worstErrorPercent: number;
   /** Why the best in-range fit misses the report, in words (empty when it reaches it); see MISS_PERCENT. */
   readonly misses: readonly string[];
+  /**
+   * The largest |error| in % over the reasons in `misses` (0 when none): what the fit misses by, where
+   * worstErrorPercent may be a reason inside its sampling noise (one exit of a rare reason not drawn).
+   */
+  readonly worstMissPercent: number;
 }
 
 /**
@@ -493,13 +498,16 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   }
   const fitted = rows.filter((r) => r.errorPercent !== null);
   const worstErrorPercent = Math.max(0, ...fitted.map((r) => Math.abs(r.errorPercent!)));
+  const missed: FitRow[] = [];
   const misses = missReasons(fitted, drivers, profile, {
     irqFloor: irqPinned ? 0 : irqFloor,
     hltMeasured,
     config,
     countScale,
+    missed,
   });
-  return { profile, rows, iterations, unmodelled, notes, worstErrorPercent, misses };
+  const worstMissPercent = Math.max(0, ...missed.map((r) => Math.abs(r.errorPercent!)));
+  return { profile, rows, iterations, unmodelled, notes, worstErrorPercent, misses, worstMissPercent };
 }
 
 /**
@@ -534,7 +542,7 @@ function missReasons(
   rows: readonly FitRow[],
   drivers: readonly DriverState[],
   profile: WorkloadProfile,
-  ctx: { irqFloor: number; hltMeasured: number; config: FitConfig; countScale: number },
+  ctx: { irqFloor: number; hltMeasured: number; config: FitConfig; countScale: number; missed: FitRow[] },
 ): string[] {
   const out: string[] = [];
   const where = `${ctx.config.cpu.id} / ${ctx.config.policy}`;
@@ -549,6 +557,7 @@ function missReasons(
     const noise = 3 * Math.sqrt(Math.max(count, 1)) + 2;
     if (Math.abs(r.errorPercent!) <= MISS_PERCENT || Math.abs(r.simulated - r.measured) * ctx.countScale <= noise)
       continue;
+    ctx.missed.push(r);
     const d = drivers.find((x) => x.reason === r.reason);
     const value = d === undefined ? 0 : valueIn(profile, d);
     const name = d === undefined ? '' : `${driverName(d.driver)} `;

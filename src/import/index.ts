@@ -25,6 +25,22 @@ export function parseReport(text: string, file: string, format: ReportFormat): E
 }
 
 /**
+ * The formats whose reader takes `text` without an error, other than `except`: what a file given to
+ * the wrong reader (or to `what-if` instead of `import`) is, for the message that says so.
+ */
+export function readableAs(text: string, except?: ReportFormat): ReportFormat[] {
+  return REPORT_FORMATS.filter((f) => {
+    if (f === except) return false;
+    try {
+      parseReport(text, '', f);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Read and parse a report file (UTF-8), at most MAX_INPUT_BYTES as the CLI reads it. I/O errors
  * propagate as thrown by node:fs, a file over the limit as an Error naming it.
  */

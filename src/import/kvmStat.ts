@@ -34,19 +34,12 @@
  * EOI_INDUCED, PREEMPTION_TIMER, ...); the remainder is one UNCATEGORIZED row, as bhyvectl's.
  */
 import { kvmStatExitCode, kvmStatNameVendor } from './exitNames.js';
-import {
-  ReportFormatError,
-  quoteFound,
-  splitLines,
-  type ExitReport,
-  type ExitReportRow,
-  type ReportVendor,
-} from './report.js';
+import { isTerminalLine, quoteFound, reportText } from './report.js';
+import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
 
 const TITLE_RE = /^\s*kvm statistics(?:\s*-\s*(.*?))?\s*$/;
 const HEADER_RE = /^(\s*)(Event|Guest Name)\s+Total(\s+%Total)?\s+(Current|CurAvg\/s)\s*$/;
 const REGEX_FILTER_RE = /^\s*regex filter:/;
-const PROMPT_RE = /^\s*[#$]\s+\S/;
 const STAMP = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}';
 const STAMP_RE = new RegExp(`^${STAMP}`);
 const CHILD_RE = /^([a-z_0-9]+)\((.+)\)$/;
@@ -78,22 +71,19 @@ interface Parsed {
   readonly notes: string[];
 }
 
-type Fail = (line: number, column: number, expected: string, found: string) => never;
-
 /** Parse kvm_stat output (screen, `-1`, `-l`/`-L`, `-l -c`). Throws ReportFormatError on malformed input. */
 export function parseKvmStat(text: string, file: string): ExitReport {
-  const lines = splitLines(text);
-  const fail: Fail = (line, column, expected, found) => {
-    throw new ReportFormatError(file, line, column, expected, found);
-  };
+  const input = reportText(text, file);
+  const lines = input.lines;
+  const fail: ReportFail = input.fail;
   let i = 0;
   let prompts = 0;
   for (; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
-    if (PROMPT_RE.test(lines[i])) prompts++;
+    if (isTerminalLine(lines[i])) prompts++;
     else break;
   }
-  if (i === lines.length) fail(Math.max(1, i), 1, 'kvm_stat output', 'an empty file');
+  if (i === lines.length) fail(Math.max(1, i), 1, 'kvm_stat output', input.emptyFound);
   const first = lines[i];
   let parsed: Parsed;
   if (TITLE_RE.test(first) || HEADER_RE.test(first) || SCREEN_ROW_RE.test(first)) parsed = parseScreen(lines, i, fail);
@@ -108,6 +98,7 @@ export function parseKvmStat(text: string, file: string): ExitReport {
       quoteFound(first.trim()),
     );
   if (prompts > 0) parsed.notes.unshift(`${prompts} command line(s) before the output were ignored`);
+  parsed.notes.push(...input.trailingNotes);
   return toReport(parsed, file, fail);
 }
 
@@ -127,7 +118,7 @@ function tokens(line: string): { text: string; at: number }[] {
   return [...line.matchAll(/\S+/g)].map((m) => ({ text: m[0], at: m.index ?? 0 }));
 }
 
-function parseScreen(lines: string[], start: number, fail: Fail): Parsed {
+function parseScreen(lines: string[], start: number, fail: ReportFail): Parsed {
   const notes: string[] = [];
   let i = start;
   const title = TITLE_RE.exec(lines[i]);
@@ -245,7 +236,7 @@ function parseScreen(lines: string[], start: number, fail: Fail): Parsed {
   return { layout: 'screen', events, sameSpan: false, notes };
 }
 
-function parseOnce(lines: string[], start: number, fail: Fail): Parsed {
+function parseOnce(lines: string[], start: number, fail: ReportFail): Parsed {
   const events: Event[] = [];
   for (let i = start; i < lines.length; i++) {
     const l = lines[i];
@@ -273,7 +264,7 @@ function parseOnce(lines: string[], start: number, fail: Fail): Parsed {
   };
 }
 
-function parseLog(lines: string[], start: number, fail: Fail, csv: boolean): Parsed {
+function parseLog(lines: string[], start: number, fail: ReportFail, csv: boolean): Parsed {
   const notes: string[] = [];
   const bannerLine = lines[start];
   const split = (l: string): { text: string; at: number }[] => (csv ? cells(l) : tokens(l));
@@ -372,7 +363,7 @@ function parseLog(lines: string[], start: number, fail: Fail, csv: boolean): Par
   };
 }
 
-function toReport(p: Parsed, file: string, fail: Fail): ExitReport {
+function toReport(p: Parsed, file: string, fail: ReportFail): ExitReport {
   const notes = [...p.notes];
   const seen = new Map<string, Event>();
   for (const e of p.events) {

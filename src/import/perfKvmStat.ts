@@ -27,14 +27,8 @@
  * interleaved in pasted output) and the row's name is "UNKNOWN".
  */
 import { linuxExitCode, linuxNameVendor } from './exitNames.js';
-import {
-  ReportFormatError,
-  quoteFound,
-  splitLines,
-  type ExitReport,
-  type ExitReportRow,
-  type ReportVendor,
-} from './report.js';
+import { isTerminalLine, quoteFound, reportText } from './report.js';
+import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
 
 const ANALYZE_RE = /^\s*Analyze events for (.*?):\s*$/;
 const HEADER_RE = /^(\s*)(\S.*?)\s+Samples\s+Samples%\s+Time%\s+(?:(Min [Tt]ime)\s+(Max [Tt]ime)\s+)?Avg [Tt]ime\s*$/;
@@ -70,38 +64,48 @@ function tokens(line: string): Token[] {
 
 const INT_RE = /^\d+$/;
 const FIXED_RE = /^\d+\.\d+$/;
+/** A count with thousands separators, as re-typed from a page: perf prints `%10llu`, digits only. */
+const GROUPED_RE = /^\d{1,3}(?:[,'.]\d{3})+$/;
+const GROUPED_EXPECTED =
+  "a sample count in digits only, as perf prints it ('%llu': no thousands separators; copy the report as perf printed it)";
 
 /**
  * Parse the VM-EXIT table of `perf kvm stat report` / `perf kvm stat live` output.
  * Throws ReportFormatError (file:line:col, expected, found) on malformed input.
  */
 export function parsePerfKvmStat(text: string, file: string): ExitReport {
-  const lines = splitLines(text);
+  const input = reportText(text, file);
+  const lines = input.lines;
+  const fail: ReportFail = input.fail;
   const notes: string[] = [];
-  const fail = (line: number, column: number, expected: string, found: string): never => {
-    throw new ReportFormatError(file, line, column, expected, found);
-  };
 
   // 1. Find the "Analyze events" line and/or the column header. Lines before them (a shell prompt,
   //    "[ perf record: ... ]", a live-mode timestamp) are not part of the report.
   let i = 0;
   let scope: string | undefined;
   let skipped = 0;
+  let live = false;
   for (; i < lines.length; i++) {
     const l = lines[i];
     if (ANALYZE_RE.test(l) || HEADER_RE.test(l) || HISTS_HEADER_RE.test(l)) break;
-    if (l.trim() !== '' && !TIMESTAMP_RE.test(l)) skipped++;
+    if (TIMESTAMP_RE.test(l)) live = true;
+    else if (l.trim() !== '') skipped++;
   }
   if (i === lines.length) {
-    const first = lines.findIndex((l) => l.trim() !== '');
+    // The first line of output, not the prompt that printed it.
+    const first = lines.findIndex((l) => l.trim() !== '' && !isTerminalLine(l));
     fail(
       first < 0 ? 1 : first + 1,
       1,
       "the 'Analyze events for ...:' line or the 'VM-EXIT  Samples  Samples%  Time% ...' column header of perf kvm stat report",
-      first < 0 ? 'an empty file' : quoteFound(lines[first]),
+      first < 0 ? input.emptyFound : quoteFound(lines[first]),
     );
   }
   if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
+  if (live)
+    notes.push(
+      "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration",
+    );
   let vcpus: number | undefined;
   const analyze = ANALYZE_RE.exec(lines[i]);
   if (analyze) {
@@ -136,18 +140,18 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       quoteFound(headerLine),
     );
   }
-  const eventName = header![2];
+  const eventName = header[2];
   if (eventName !== 'VM-EXIT') {
     fail(
       i + 1,
-      header![1].length + 1,
+      header[1].length + 1,
       'the VM-EXIT table (perf kvm stat report --event=vmexit); only the vmexit table is supported',
       `the ${quoteFound(eventName)} table`,
     );
   }
-  const hasMinMax = header![3] !== undefined;
+  const hasMinMax = header[3] !== undefined;
   if (!hasMinMax) notes.push('no Min/Max Time columns (perf before the min/max patch)');
-  if (header![3] === 'Min time') notes.push("header spells 'Min time'/'Max time'");
+  if (header[3] === 'Min time') notes.push("header spells 'Min time'/'Max time'");
   i++;
 
   // 2. Rows until the "Total Samples" trailer.
@@ -179,7 +183,13 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     if (total) {
       totalLine = i + 1;
       totalColumn = l.indexOf('Total Samples:') + 'Total Samples:'.length + 1;
-      if (!INT_RE.test(total[2])) fail(totalLine, totalColumn, 'an integer sample count', quoteFound(total[2]));
+      if (!INT_RE.test(total[2]))
+        fail(
+          totalLine,
+          totalColumn,
+          GROUPED_RE.test(total[2]) ? GROUPED_EXPECTED : 'an integer sample count',
+          quoteFound(total[2]),
+        );
       if (!FIXED_RE.test(total[3]))
         fail(
           totalLine,
@@ -204,6 +214,9 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     const rowShape = hasMinMax
       ? "a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line"
       : "a VM-EXIT row '<reason> <samples> <samples%> <time%> <avg>us ( +- <stddev>% )' or the 'Total Samples:' line";
+    if (firstNumeric >= 1 && GROUPED_RE.test(toks[firstNumeric].text)) {
+      fail(i + 1, toks[firstNumeric].at + 1, GROUPED_EXPECTED, quoteFound(toks[firstNumeric].text));
+    }
     if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric].text)) {
       fail(i + 1, (toks[0]?.at ?? 0) + 1, rowShape, quoteFound(l.trim()));
     }
@@ -265,20 +278,21 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   if (totalLine < 0) {
     fail(lines.length + 1, 1, "the trailer 'Total Samples:N, Total events handled time:X.XXus.'", 'end of input');
   }
-  // 3. After the trailer: blank lines and live mode's "Lost events: N" only.
+  // 3. After the trailer: blank lines and live mode's "Lost events: N" only (and the shell prompts
+  //    of a pasted terminal session, before a second table if there is one).
   for (; i < lines.length; i++) {
     const l = lines[i];
-    if (l.trim() === '') continue;
+    if (l.trim() === '' || isTerminalLine(l)) continue;
     const lost = LOST_RE.exec(l);
     if (lost) {
       notes.push(`perf lost ${lost[1]} events; the counts are a lower bound`);
       continue;
     }
-    if (ANALYZE_RE.test(l) || TIMESTAMP_RE.test(l)) {
+    if (ANALYZE_RE.test(l) || TIMESTAMP_RE.test(l) || HEADER_RE.test(l)) {
       fail(
         i + 1,
         l.search(/\S/) + 1,
-        'one report table per file (perf kvm stat live prints one per refresh; keep one)',
+        'one report table per file (perf kvm stat live prints one per refresh, and the --event=ioport|mmio|msr tables are not read: keep the VM-EXIT table)',
         'a second table',
       );
     }
@@ -360,6 +374,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     );
   }
   if (raw.length === 0) notes.push('the table has no rows');
+  notes.push(...input.trailingNotes);
   return {
     format: 'perf-kvm-stat',
     file,
@@ -368,6 +383,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     totalSamples,
     totalTimeNs,
     ...(vcpus !== undefined ? { vcpus } : {}),
+    ...(live ? { live } : {}),
     notes,
   };
 }

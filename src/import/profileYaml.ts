@@ -11,6 +11,8 @@ export function renderWorkloadProfile(
   profile: WorkloadProfile,
   fit?: FitResult,
   header: readonly string[] = [],
+  /** Rows of the report with no model exit kind (per vCPU-second), so the section holds the whole report. */
+  unknown: readonly { readonly name: string; readonly perSecond: number }[] = [],
 ): string {
   const doc: Record<string, unknown> = {
     workloadProfile: WORKLOAD_PROFILE_VERSION,
@@ -37,6 +39,13 @@ export function renderWorkloadProfile(
     for (const u of fit.unmodelled)
       rows[u.reason] = {
         driver: 'not modelled',
+        measuredPerSecond: sixDigits(u.perSecond),
+        simulatedPerSecond: 0,
+        errorPercent: -100,
+      };
+    for (const u of unknown)
+      rows[u.name] = {
+        driver: 'unknown reason',
         measuredPerSecond: sixDigits(u.perSecond),
         simulatedPerSecond: 0,
         errorPercent: -100,

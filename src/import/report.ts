@@ -62,6 +62,13 @@ export interface ExitReport {
    * over vCPUs; kvm_stat's other tracepoints and its debugfs counters (`exits`, `halt_exits`, ...).
    */
   readonly stats?: Readonly<Record<string, number>>;
+  /**
+   * perf: the table is one refresh of `perf kvm stat live` (its time-of-day line precedes it). live
+   * resets its counts after every display (perf_kvm__handle_timerfd(), tools/perf/builtin-kvm.c), so
+   * the table covers one display interval (`-d`, default 1 s: kvm_events_live() sets display_time = 1),
+   * not the time perf ran.
+   */
+  readonly live?: boolean;
   /** Things the reader should know: names not recognised, merged or ignored fields. */
   readonly notes: readonly string[];
 }
@@ -78,6 +85,74 @@ export class ReportFormatError extends Error {
   ) {
     super(`${file}:${line}:${column}: expected ${expected}, found ${found}`);
   }
+}
+
+/** Where a reader of a report stops: `file:line:col: expected X, found Y`. */
+export type ReportFail = (line: number, column: number, expected: string, found: string) => never;
+
+/**
+ * A line that a terminal adds around a tool's output when the output is copied from the screen, not
+ * redirected to a file: a shell prompt, alone or with the command typed after it (`$`, `# kvm_stat -1`,
+ * `root@host:~# bhyvectl ...`, FreeBSD's `root@host:~ # ...`, `[root@host ~]# ...`), or the echo of Ctrl-C (`^C`), with which
+ * `kvm_stat -l` and `perf kvm stat live` are stopped. None of the three tools prints such a line: the
+ * first word of a perf row is an exit name, of a kvm_stat row an event name, of a bhyvectl line a
+ * statistic's description or `vcpuN`, and none of those ends in `$` or `#`.
+ */
+export function isTerminalLine(line: string): boolean {
+  return /^\s*(?:\^C\s*)?(?:\S*[#$]|\S+@\S+\s+[#$]|\[[^\]]*\][#$])(?:\s.*)?$/.test(line) || /^\s*\^C\s*$/.test(line);
+}
+
+/** The text of a report as its parsers read it. */
+export interface ReportText {
+  /** The lines up to the last one that is not blank or a terminal line (isTerminalLine). */
+  readonly lines: string[];
+  /** How many terminal lines (prompts, `^C`) followed the output; blank lines are not counted. */
+  readonly trailingTerminalLines: number;
+  readonly fail: ReportFail;
+  /** The `found` of a message about an input without output: an empty file, or shell prompts only. */
+  readonly emptyFound: string;
+  /** A note for the terminal lines after the output, when there were any. */
+  readonly trailingNotes: readonly string[];
+}
+
+/**
+ * The common start of every report parser: the lines (CRLF / CR accepted), a `fail` that throws
+ * ReportFormatError for `file`, binary input refused at its first NUL byte (tools print text; the
+ * usual mistake is perf's own recording, perf.data, given instead of the text of `perf kvm stat
+ * report`), and the prompts and `^C` echoes a terminal adds after the output set aside, so that a
+ * report pasted with the shell session around it reads as the output alone.
+ */
+export function reportText(text: string, file: string): ReportText {
+  const fail: ReportFail = (line, column, expected, found) => {
+    throw new ReportFormatError(file, line, column, expected, found);
+  };
+  const all = splitLines(text);
+  const nulLine = all.findIndex((l) => l.includes('\0'));
+  if (nulLine >= 0) {
+    // perf.data starts with the magic "PERFILE2" (tools/perf/util/header.c, perf_header__read_magic()).
+    const perfData = text.replace(/^\uFEFF/, '').startsWith('PERFILE2');
+    fail(
+      nulLine + 1,
+      all[nulLine].indexOf('\0') + 1,
+      "the report as the tool prints it (text: 'perf kvm stat report > report.txt', 'kvm_stat -1', 'bhyvectl --get-stats')",
+      perfData
+        ? "perf's binary recording (perf.data): give the text 'perf kvm stat report' prints from it"
+        : 'binary data (a NUL byte)',
+    );
+  }
+  let end = all.length;
+  let trailing = 0;
+  while (end > 0 && (all[end - 1].trim() === '' || isTerminalLine(all[end - 1]))) {
+    if (all[end - 1].trim() !== '') trailing++;
+    end--;
+  }
+  return {
+    lines: all.slice(0, end),
+    trailingTerminalLines: trailing,
+    fail,
+    emptyFound: trailing > 0 ? 'shell prompts only, no output' : 'an empty file',
+    trailingNotes: trailing > 0 ? [`${trailing} line(s) after the output (shell prompt, ^C) were ignored`] : [],
+  };
 }
 
 /** Lines of a text with CRLF / CR line ends accepted; a final newline does not add an empty line. */

@@ -61,6 +61,11 @@ interface WhatIfRow {
   }[];
   /** Opaque exits that land as another exit here, in words. */
   readonly mappedOpaque: readonly string[];
+  /**
+   * The row's tunables (NAME=VALUE) when, together, they leave everything the model uses as the
+   * policy's defaults do on this CPU (tunableEffect): the row is then the default configuration's.
+   */
+  readonly tunablesWithoutEffect: readonly string[];
 }
 
 export interface WhatIfResult {
@@ -94,8 +99,9 @@ export function projectionRefusal(source: {
   readonly exitsPerSecondTotal: number;
 }): string | undefined {
   if (source.guestCpu < MIN_BUSY_SHARE_TO_PROJECT) {
-    const halted = Math.round((1 - source.guestCpu) * 100);
-    return `the profile is halt-dominated (its vCPUs run ${Math.round(source.guestCpu * 100)} % of the time, halted or waiting ${halted} %): a phase of it lasts as long as what it waits for, not in proportion to guest CPU`;
+    // One decimal: 49.7 % rounded to "50 %" read as if the threshold (half) had been met.
+    const pct = (x: number): string => String(Math.round(x * 1000) / 10);
+    return `the profile is halt-dominated (its vCPUs run ${pct(source.guestCpu)} % of the time, halted or waiting ${pct(1 - source.guestCpu)} %): a phase of it lasts as long as what it waits for, not in proportion to guest CPU`;
   }
   const pause = (source.exitsPerSecond.PAUSE ?? 0) + (source.exitsPerSecond.VMEXIT_PAUSE ?? 0);
   if (source.exitsPerSecondTotal > 0 && pause >= MAX_PAUSE_SHARE_TO_PROJECT * source.exitsPerSecondTotal) {
@@ -109,6 +115,21 @@ function tunableDifferences(t: WhatIfTarget, other: WhatIfTarget): string[] {
   return TUNABLES.filter((spec) => spec.policies.includes(t.policy) && !spec.readOnly)
     .filter((spec) => tunableValue(t.tunables, spec.name) !== tunableValue(other.tunables, spec.name))
     .map((spec) => `${spec.name}=${tunableValue(t.tunables, spec.name)}`);
+}
+
+/**
+ * `t`'s tunables as NAME=VALUE when they change nothing the model uses against the policy's defaults
+ * on `t`'s CPU, else none: the engine reads a policy only through the traits resolvePolicy() derives
+ * (src/core/hypervisor/policy.ts; its `tunables` field only echoes the values), so equal traits are an
+ * equal configuration. kvm_amd.avic=1 on a CPU profile without AVIC, a kvm_intel tunable on an AMD
+ * CPU, or a value equal to the default: a what-if row that could only say "+0 %".
+ */
+export function tunableEffectless(t: WhatIfTarget): string[] {
+  const set = Object.entries(t.tunables);
+  if (set.length === 0) return [];
+  const traits = (tunables: Tunables): string =>
+    JSON.stringify({ ...resolvePolicy(t.policy, t.cpu, tunables), tunables: 0 });
+  return traits(t.tunables) === traits({}) ? set.map(([k, v]) => `${k}=${v}`) : [];
 }
 
 function sameConfiguration(a: WhatIfTarget, b: WhatIfTarget): boolean {
@@ -204,6 +225,8 @@ export function whatIf(
         reason: d.reason,
       })),
       mappedOpaque: resolved.mapped,
+      // The measured configuration is what it is; a target's tunables are the question asked.
+      tunablesWithoutEffect: i === 0 ? [] : tunableEffectless(t),
     };
   });
   return {
@@ -244,6 +267,11 @@ export function whatIfNotes(r: WhatIfResult): string[] {
         row,
       );
     for (const m of row.mappedOpaque) add(m, row);
+    if (row.tunablesWithoutEffect.length > 0)
+      add(
+        `--tunable ${row.tunablesWithoutEffect.join(' ')} changes nothing the model uses here (the CPU profile lacks the feature, the tunable is the other vendor's module's, or the value is the default): the row is the policy's default configuration`,
+        row,
+      );
   }
   for (const [text, rows] of byText) notes.push(`${configurationsText(rows)}: ${text}`);
   return notes;

@@ -56,8 +56,11 @@ describe('docs/IMPORT.md: the example of a report the fit cannot reach', () => {
           assert.ok(printed.includes(line), `${cmd.args[2]}: not printed:\n${line}\n---\n${printed.join('\n')}`);
         const text = readFileSync(file, 'utf8');
         parseWorkloadProfile(text, file);
-        const fit = (parse(text) as { fit: Record<string, { errorPercent: number | null }> }).fit;
-        errors.push(Object.fromEntries(Object.entries(fit).map(([k, v]) => [k, Math.abs(v.errorPercent ?? 0)])));
+        const fit = (parse(text) as { fit: Record<string, { driver: string; errorPercent: number | null }> }).fit;
+        // The fitted reasons: the section also lists the report's rows the model has no exit kind for
+        // (the sample's exits without a bhyve counter, 'unknown reason', -100 % by definition).
+        const fitted = Object.entries(fit).filter(([, v]) => v.driver !== 'unknown reason');
+        errors.push(Object.fromEntries(fitted.map(([k, v]) => [k, Math.abs(v.errorPercent ?? 0)])));
       }
       const [i7, xeon] = errors;
       assert.ok(i7.EPT_VIOLATION > 100, JSON.stringify(i7));

@@ -254,7 +254,7 @@ function variant(file: string, from: string, to: string): string {
 
 const SCREEN4 = 'kvm_stat-screen-4x-intel-constructed.txt';
 const MALFORMED: readonly { name: string; text: string; at: string; expected: RegExp }[] = [
-  { name: 'empty', text: '\n\n', at: '2:1', expected: /kvm_stat output, found an empty file/ },
+  { name: 'empty', text: '\n\n', at: '1:1', expected: /kvm_stat output, found an empty file/ },
   {
     // Published (Martins3's notes, the openEuler screen): a stray 'G' pasted into the kvm_msr row.
     name: 'a stray character in a copied screen',

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { whatIf } from '../../src/import/whatIf.js';
+import { projectionRefusal, whatIf } from '../../src/import/whatIf.js';
 import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
@@ -214,5 +214,13 @@ describe('what-if', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what-if: the projection refusal', () => {
+  it('prints the running share to one decimal: 49.7 % is below half, where "50 %" read as if it were not', () => {
+    const why = projectionRefusal({ guestCpu: 0.497, exitsPerSecond: {}, exitsPerSecondTotal: 0 });
+    assert.match(why ?? '', /its vCPUs run 49\.7 % of the time, halted or waiting 50\.3 %/);
+    assert.equal(projectionRefusal({ guestCpu: 0.5, exitsPerSecond: {}, exitsPerSecondTotal: 0 }), undefined);
   });
 });

@@ -20,6 +20,7 @@ import {
   kvmStatExitCode,
   modelExitName,
   parseReport,
+  readableAs,
   REPORT_FORMATS,
   ReportFormatError,
   type ExitReport,
@@ -28,7 +29,7 @@ import {
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { measuredX2apicMode } from '../../import/lapicMode.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
-import { parseTunableFlags } from './whatIf.js';
+import { parseTunableFlags, unreadable } from './whatIf.js';
 import { textTable } from '../../report/table.js';
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
@@ -79,8 +80,9 @@ Options:
   --carry-exit-times      keep the report's own time per exit (perf's Avg time) in the profile: a host
                           running it charges each timed exit the model's cost there x report / model
                           at the measured host (perf-kvm-stat only; docs/IMPORT.md)
-  -o, --out FILE          write the profile to FILE instead of stdout
-  --json                  print the fit (profile and table) as JSON instead of YAML
+  -o, --out FILE          write the profile to FILE instead of stdout (YAML, also with --json)
+  --json                  print the fit (profile and table) as JSON on stdout instead of the
+                          profile's YAML; with -o FILE, FILE still gets the profile
   -h, --help              show this help
 
 Exit status: 0 imported; 1 imported, but the fit misses the report (by more than --max-error, or by
@@ -96,6 +98,13 @@ Examples:
   vmexit-lab import bhyvectl stats.txt --cpu xeon-e5-2667v4 --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
 `;
 
+/** A row of the report with no model exit kind: its count as printed and its rate per vCPU-second. */
+interface UnknownReason {
+  readonly name: string;
+  readonly samples: number;
+  readonly perSecond: number;
+}
+
 /**
  * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for: the
  * rows' own rates (kvm_stat) when `useRates`, otherwise samples / `seconds`.
@@ -106,9 +115,9 @@ function measuredRates(
   vcpus: number,
   seconds: number | undefined,
   useRates: boolean,
-): { rates: Map<string, number>; unknown: { name: string; samples: number }[] } {
+): { rates: Map<string, number>; unknown: UnknownReason[] } {
   const rates = new Map<string, number>();
-  const unknown: { name: string; samples: number }[] = [];
+  const unknown: UnknownReason[] = [];
   for (const row of report.rows) {
     // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
     // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
@@ -120,11 +129,12 @@ function measuredRates(
         : report.format === 'kvm-stat' && row.vendor === 'unknown' && row.reason !== undefined
           ? modelExitName({ vendor: cpu.vendor, code: kvmStatExitCode(cpu.vendor, row.reason) })
           : modelExitName(row);
+    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
     if (name === undefined) {
-      unknown.push({ name: row.name, samples: row.samples });
+      // In the fit table's unit, exits per vCPU per second, as the reasons the model knows.
+      unknown.push({ name: row.name, samples: row.samples, perSecond: perSecond / vcpus });
       continue;
     }
-    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
     rates.set(name, (rates.get(name) ?? 0) + perSecond / vcpus);
   }
   return { rates, unknown };
@@ -138,7 +148,8 @@ function featureHints(
   rates: ReadonlyMap<string, number>,
   traits: PolicyTraits,
   cpu: CpuProfile,
-  policy: string,
+  policy: PolicyName,
+  tunableFlags: readonly string[],
 ): string[] {
   const out: string[] = [];
   if ((rates.has('VMEXIT_AVIC_INCOMPLETE_IPI') || rates.has('VMEXIT_AVIC_NOACCEL')) && !traits.avic) {
@@ -148,13 +159,21 @@ function featureHints(
   }
   if ((rates.has('VIRTUALIZED_EOI') || rates.has('APIC_WRITE')) && !traits.vid) {
     out.push(
-      `the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it)`,
+      `the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (${resolvePolicy(policy, cpu, {}).vid ? `the CPU has it: drop --tunable ${tunableFlags.join(' ')}, which turns it off` : 'choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it'})`,
     );
   }
   return out;
 }
 
-function formatFitTable(fit: FitResult, unknown: readonly { name: string; samples: number }[]): string {
+/**
+ * A rate of the fit table: one decimal, and two significant digits below 1 per second, where one
+ * decimal printed a reason the report has as 0.0 (2 exits in 120 vCPU-seconds: 0.017).
+ */
+function perSecond(x: number): string {
+  return x >= 1 || x === 0 ? x.toFixed(1) : x.toPrecision(2);
+}
+
+function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): string {
   const lines = [
     `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
   ];
@@ -162,12 +181,12 @@ function formatFitTable(fit: FitResult, unknown: readonly { name: string; sample
   const rows = fit.rows.map((r) => [
     r.reason,
     r.driver,
-    r.measured.toFixed(1),
-    r.simulated.toFixed(1),
+    perSecond(r.measured),
+    perSecond(r.simulated),
     r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`,
   ]);
-  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', u.perSecond.toFixed(1), '0', '-100 %']);
-  for (const u of unknown) rows.push([u.name, 'unknown reason', String(u.samples), '0', '-100 %']);
+  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', perSecond(u.perSecond), '0', '-100 %']);
+  for (const u of unknown) rows.push([u.name, 'unknown reason', perSecond(u.perSecond), '0', '-100 %']);
   lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
   return lines.join('\n');
 }
@@ -286,11 +305,23 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   }
 
   let report: ExitReport;
+  let reportText: string;
   try {
-    report = parseReport(readInputText(file), file, format as ReportFormat);
+    reportText = readInputText(file);
   } catch (e) {
-    if (e instanceof ReportFormatError) return bad(e.message);
-    return bad(`cannot read ${file}: ${(e as Error).message}`);
+    return bad(unreadable(file, e, 'report'));
+  }
+  try {
+    report = parseReport(reportText, file, format as ReportFormat);
+  } catch (e) {
+    if (!(e instanceof ReportFormatError)) return bad(`cannot read ${file}: ${(e as Error).message}`);
+    // The usual cause of a report that does not read: another tool's output given the wrong format.
+    const other = readableAs(reportText, format as ReportFormat);
+    return bad(
+      other.length > 0
+        ? `${e.message}\n${file} reads as a ${other[0]} report: vmexit-lab import ${other[0]} ${file} ...`
+        : e.message,
+    );
   }
   if (report.vendor !== 'unknown' && report.vendor !== cpu.vendor) {
     return bad(
@@ -312,7 +343,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const seconds = durationFlag ?? report.durationSeconds;
   if (seconds === undefined && !rated)
     return bad(
-      `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}`,
+      `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}${report.live === true ? ". It is one refresh of 'perf kvm stat live', which counts one display interval (-d, default 1 s): give that, e.g. --duration 1s" : ''}`,
     );
   const vcpus = vcpusFlag ?? report.vcpus ?? 1;
   if (vcpus > MAX_VCPUS)
@@ -386,18 +417,28 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     },
   });
   const table = formatFitTable(fit, unknown);
-  const text = o.json
-    ? `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`
-    : renderWorkloadProfile(fit.profile, fit, [
-        `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
-        ...fit.notes,
-        ...fit.misses.map((m) => `fit misses: ${m}`),
-      ]);
-  if (outFile !== undefined) writeFileSync(outFile, text);
-  else io.out(text);
+  const yaml = renderWorkloadProfile(
+    fit.profile,
+    fit,
+    [
+      `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+      ...fit.notes,
+      ...fit.misses.map((m) => `fit misses: ${m}`),
+    ],
+    unknown,
+  );
+  // -o FILE is always the profile, the file what-if and scenarios load; --json is what stdout shows
+  // (a pipeline's 'import --json -o p.yaml' reads the fit and keeps a profile that loads).
+  if (outFile !== undefined) writeFileSync(outFile, yaml);
+  if (o.json)
+    io.out(
+      `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`,
+    );
+  else if (outFile === undefined) io.out(yaml);
   io.err(table);
   for (const n of [...report.notes, ...fit.notes]) io.err(`note: ${n}`);
-  for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy)) io.err(`note: ${hint}`);
+  for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy, o.tunable ?? []))
+    io.err(`note: ${hint}`);
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
   if (surplus.length > 0) {
@@ -417,19 +458,23 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   for (const m of fit.misses) io.err(`fit misses: ${m}`);
   if (maxError === undefined && fit.misses.length > 0) {
     io.err(
-      `vmexit-lab import: the best fit misses a reason by ${fit.worstErrorPercent.toFixed(2)} % (more than ${MISS_PERCENT} %); the profile is written, but it does not reproduce the report`,
+      `vmexit-lab import: the best fit misses a reason by ${fit.worstMissPercent.toFixed(2)} % (more than ${MISS_PERCENT} %); the profile is written, but it does not reproduce the report`,
     );
     return ExitStatus.THRESHOLD_FAILED;
   }
   if (maxError !== undefined) {
-    const worst = Math.max(
-      0,
-      ...fit.rows.map((r) => (r.errorPercent === null ? 0 : Math.abs(r.errorPercent))),
-      ...(fit.unmodelled.length + unknown.length > 0 ? [100] : []),
-    );
-    if (worst > maxError) {
+    // The reason that decides, named: a rare one the fit's span did not draw is -100 % too.
+    const judged = [
+      ...fit.rows
+        .filter((r) => r.errorPercent !== null)
+        .map((r) => ({ reason: r.reason, e: Math.abs(r.errorPercent!) })),
+      ...fit.unmodelled.map((u) => ({ reason: `${u.reason} (not modelled)`, e: 100 })),
+      ...unknown.map((u) => ({ reason: `${u.name} (unknown reason)`, e: 100 })),
+    ];
+    const worst = judged.reduce((a, b) => (b.e > a.e ? b : a), { reason: '', e: 0 });
+    if (worst.e > maxError) {
       io.err(
-        `vmexit-lab import: the fit misses a reason by ${worst.toFixed(2)} % (more than --max-error ${String(maxError)} %)`,
+        `vmexit-lab import: the fit misses ${worst.reason} by ${worst.e.toFixed(2)} % (more than --max-error ${String(maxError)} %)`,
       );
       return ExitStatus.THRESHOLD_FAILED;
     }

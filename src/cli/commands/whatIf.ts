@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
@@ -8,6 +9,7 @@ import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, quoted } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
+import { readableAs } from '../../import/index.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { ProgressReporter } from '../progress.js';
@@ -25,7 +27,9 @@ projected duration of a phase of fixed guest work. The same seed means the confi
 same guest behaviour: every difference is the configuration's effect, with no sampling noise.
 Exit reasons appear under one name for both vendors (cr8 = CR_ACCESS on Intel, VMEXIT_CR8_READ +
 VMEXIT_CR8_WRITE on AMD; intr, mmio, msr, apic, ...; the output lists those it uses), so Intel and
-AMD hosts line up. The text fits 100 columns; --wide drops the limit.
+AMD hosts line up. Every figure is the model's, the measured host's row too; the report's own rates
+(the profile's fit: section, written by 'import') are the last row, 'report'. The text fits 100
+columns; --wide drops the limit.
 
 The measured host comes from the profile's "source:" (cpu, policy, tunables) or --from.
 
@@ -69,6 +73,20 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
     out[spec.name] = value;
   }
   return out;
+}
+
+/**
+ * Why `file` (a report for import, a profile for what-if) could not be read, in words: `-` names a
+ * file here, as for run and validate (src/cli/loadOrExplain.ts), so the way to standard input is said;
+ * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
+ */
+export function unreadable(file: string, e: unknown, what: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (file === '-' && code === 'ENOENT')
+    return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;
+  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT)`;
+  if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
+  return `cannot read ${file}: ${(e as Error).message}`;
 }
 
 /** Columns the text output fits in without --wide. */
@@ -152,18 +170,23 @@ function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: st
  * so Intel and AMD hosts line up: the reasons with the highest rates as columns, as many as fit in
  * `width` (the rest summed as "other"); all of them without a width.
  */
-function reasonTable(r: WhatIfResult, width: number | undefined): string[] {
-  const rates = r.rows.map((row) => byCommonName(row.exitsPerSecond));
+function reasonTable(r: WhatIfResult, report: ReportFigures | undefined, width: number | undefined): string[] {
+  // The report's own rates last, under the same names: what the measured row is held against.
+  const labels = [...r.rows.map((row) => row.variant), ...(report !== undefined ? ['report'] : [])];
+  const rates = [
+    ...r.rows.map((row) => byCommonName(row.exitsPerSecond)),
+    ...(report !== undefined ? [byCommonName(report.exitsPerSecond)] : []),
+  ];
   const peak = new Map<string, number>();
   for (const x of rates) for (const [k, v] of Object.entries(x)) peak.set(k, Math.max(peak.get(k) ?? 0, v));
   const names = [...peak.keys()].sort((a, b) => peak.get(b)! - peak.get(a)! || (a < b ? -1 : 1));
   const cell = (x: number | undefined): string => (x === undefined || x === 0 ? '-' : formatFigure(x));
   const build = (shown: readonly string[], other: boolean): string[] => {
     const head = ['configuration', ...shown, ...(other ? ['other'] : [])];
-    const rows = r.rows.map((row, i) => {
+    const rows = labels.map((label, i) => {
       const x = rates[i];
       const rest = names.filter((n) => !shown.includes(n)).reduce((a, n) => a + (x[n] ?? 0), 0);
-      return [row.variant, ...shown.map((n) => cell(x[n])), ...(other ? [cell(rest)] : [])];
+      return [label, ...shown.map((n) => cell(x[n])), ...(other ? [cell(rest)] : [])];
     });
     return textTable(head, rows, { rightAligned: (i) => i > 0, rule: true });
   };
@@ -188,16 +211,92 @@ function reasonTable(r: WhatIfResult, width: number | undefined): string[] {
   ];
 }
 
-/** --json: the result, and each row's rates by common exit name too. */
-function withCommonNames(r: WhatIfResult): unknown {
+/**
+ * What the report said, as `import` wrote it into the profile's `fit:` section: the measured exits per
+ * vCPU-second by reason (the model's exit names; rows it has no kind for under their own names) and
+ * the fit's worst error. Undefined for a profile without that section (written by hand).
+ */
+interface ReportFigures {
+  readonly format?: string;
+  readonly file?: string;
+  readonly exitsPerSecond: Readonly<Record<string, number>>;
+  readonly exitsPerSecondTotal: number;
+  /** The largest |simulated - measured| / measured over the fitted reasons, percent. */
+  readonly worstFitErrorPercent: number;
+  /** Exits per vCPU-second of the report's reasons the model has no exit kind for (not simulated). */
+  readonly unmodelledPerSecond: number;
+}
+
+function reportFigures(text: string, profile: WorkloadProfile): ReportFigures | undefined {
+  let fit: unknown;
+  try {
+    fit = (parseYaml(text) as { fit?: unknown } | null)?.fit;
+  } catch {
+    return undefined;
+  }
+  if (typeof fit !== 'object' || fit === null) return undefined;
+  const exitsPerSecond: Record<string, number> = {};
+  let worst = 0;
+  let unmodelled = 0;
+  for (const [reason, row] of Object.entries(fit as Record<string, unknown>)) {
+    const r = (typeof row === 'object' && row !== null ? row : {}) as Record<string, unknown>;
+    const measured = r.measuredPerSecond;
+    if (typeof measured !== 'number' || !Number.isFinite(measured) || measured <= 0) continue;
+    exitsPerSecond[reason] = measured;
+    // Reasons the model has no kind for are -100 % by definition: counted apart, not as the fit's error.
+    if (r.driver === 'unknown reason' || r.driver === 'not modelled') unmodelled += measured;
+    else if (typeof r.errorPercent === 'number') worst = Math.max(worst, Math.abs(r.errorPercent));
+  }
+  const total = Object.values(exitsPerSecond).reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const src = profile.source ?? {};
+  return {
+    ...(typeof src.format === 'string' ? { format: src.format } : {}),
+    ...(typeof src.file === 'string' ? { file: src.file } : {}),
+    exitsPerSecond,
+    exitsPerSecondTotal: total,
+    worstFitErrorPercent: worst,
+    unmodelledPerSecond: unmodelled,
+  };
+}
+
+/**
+ * Which figures are the report's and which the model's: the report's own rate, and that every
+ * figure of the tables is simulated (the measured row too, by the profile fitted to the report).
+ */
+function provenance(r: WhatIfResult, report: ReportFigures | undefined): string {
+  const measured = r.rows[0].variant;
+  if (report === undefined)
+    return `source of the figures: every one is the model's (the profile has no fit: section from 'vmexit-lab import', so no report to hold ${measured} against).`;
+  const from = [report.format, report.file].filter((x) => x !== undefined).join(' ');
+  return (
+    `source of the figures: the report${from === '' ? '' : ` (${from})`} measured ${formatFigure(report.exitsPerSecondTotal)} exits per vCPU-second` +
+    ` (its row 'report' below, from the profile's fit: section); every figure of the tables is the model's, ${measured} too:` +
+    ` the profile simulated on the measured host (the fit's worst reason off by ${formatFigure(report.worstFitErrorPercent)} %` +
+    (report.unmodelledPerSecond > 0
+      ? `; ${formatFigure(report.unmodelledPerSecond)} of the report's exits per vCPU-second have no exit kind in the model and are in 'report' only).`
+      : ').')
+  );
+}
+
+/** --json: the result, each row's rates by common exit name too, and the report's figures (or null). */
+function withCommonNames(r: WhatIfResult, report: ReportFigures | undefined): unknown {
   return {
     ...r,
     rows: r.rows.map((row) => ({ ...row, exitsPerSecondByCommonName: byCommonName(row.exitsPerSecond) })),
+    report:
+      report === undefined
+        ? null
+        : {
+            ...report,
+            exitsPerSecondByCommonName: byCommonName(report.exitsPerSecond),
+            from: "the profile's fit: section",
+          },
     commonExitNames: COMMON_EXIT_NAMES,
   };
 }
 
-function formatWhatIf(r: WhatIfResult, width: number | undefined): string {
+function formatWhatIf(r: WhatIfResult, report: ReportFigures | undefined, width: number | undefined): string {
   const src = r.rows[0];
   const main = mainTable(r, width === undefined);
   return [
@@ -205,10 +304,11 @@ function formatWhatIf(r: WhatIfResult, width: number | undefined): string {
       `what-if for workload ${r.profile}: ${formatFigure(r.simSeconds)} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
       width,
     ),
+    ...wrap(provenance(r, report), width),
     ...main.lines,
     ...main.notes.flatMap((n) => wrap(n, width)),
     '',
-    ...reasonTable(r, width),
+    ...reasonTable(r, report, width),
   ].join('\n');
 }
 
@@ -245,11 +345,21 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const file = parsed.positionals[0];
   let profile: WorkloadProfile;
+  let profileText: string;
   try {
-    profile = parseWorkloadProfile(readInputText(file), file);
+    profileText = readInputText(file);
+    profile = parseWorkloadProfile(profileText, file);
   } catch (e) {
-    return bad(e instanceof ScenarioError ? e.message : `cannot read ${file}: ${(e as Error).message}`);
+    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile'));
+    // The exit report itself, given before 'import' made a profile of it: say so instead of YAML errors.
+    const format = readableAs(profileText!)[0];
+    if (format !== undefined)
+      return bad(
+        `${file} is a ${format} report, not a workload profile: make one with 'vmexit-lab import ${format} ${file} --cpu ID ...' (docs/IMPORT.md), then ask what-if about it`,
+      );
+    return bad(e.message);
   }
+  const report = reportFigures(profileText, profile);
   const catalog = loadCpuCatalog();
   const cpuOf = (id: string): CpuProfile | string => {
     try {
@@ -348,8 +458,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   const width = o.wide ? undefined : WHAT_IF_WIDTH;
   const notes = whatIfNotes(result).flatMap((n) => wrap(`note: ${n}`, width));
   const text = o.json
-    ? `${JSON.stringify(withCommonNames(result), null, 2)}\n`
-    : `${formatWhatIf(result, width)}\n${notes.map((n) => `${n}\n`).join('')}`;
+    ? `${JSON.stringify(withCommonNames(result, report), null, 2)}\n`
+    : `${formatWhatIf(result, report, width)}\n${notes.map((n) => `${n}\n`).join('')}`;
   if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
   return ExitStatus.OK;
