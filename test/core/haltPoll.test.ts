@@ -11,7 +11,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { HaltPoll, haltBegins, haltEnds, polling, stopPolling } from '../../src/core/hypervisor/haltPoll.js';
+import {
+  HaltPoll,
+  grantedPolls,
+  haltBegins,
+  haltEnds,
+  polling,
+  stopPolling,
+} from '../../src/core/hypervisor/haltPoll.js';
 import type { VariantTotals } from '../../src/results/types.js';
 
 function totals(policy: string, hop: string, cores = 8, tunables = ''): VariantTotals {
@@ -84,7 +91,7 @@ test('no polling when another task is runnable on the CPU (single_task_running):
 
 test('the window: grows x2 from 10 us after a short halt it missed, capped at halt_poll_ns, reset after a long block', () => {
   const HLT = 0;
-  const m = { haltPoll: new Float64Array(HaltPoll.STRIDE), exitHostNs: new Float64Array(1), clockNs: 0 };
+  const m = { haltPoll: new Float64Array(HaltPoll.STRIDE + 1), exitHostNs: new Float64Array(1), clockNs: 0 }; // + the host's word
   const w = m.haltPoll;
   const max = 200_000;
   const begin = (start: number): void => {
@@ -113,7 +120,10 @@ test('the window: grows x2 from 10 us after a short halt it missed, capped at ha
   assert.ok(polling(m, 0), 'polling 150 us into a 200 us window');
   m.clockNs = 1e8 + 250_000;
   assert.ok(!polling(m, 0), 'asleep past it');
-  assert.equal(halt(1e8, 150_000), 150_000, 'a successful poll: the whole halt');
+  m.clockNs = 1e8 + 150_000;
+  const polled = m.exitHostNs[HLT];
+  haltEnds(m, 0, max, HLT);
+  assert.equal(m.exitHostNs[HLT] - polled, 150_000, 'a successful poll: the whole halt');
   assert.equal(halt(2e8, 5e6), 200_000, 'a long halt polls for the window, then blocks');
   assert.equal(w[HaltPoll.WINDOW], 0, 'and resets it (halt_poll_ns_shrink 0)');
   assert.equal(w[HaltPoll.ATTEMPTED], 8);
@@ -132,4 +142,5 @@ test('the window: grows x2 from 10 us after a short halt it missed, capped at ha
   haltEnds(m, 0, max, HLT);
   assert.equal(m.exitHostNs[HLT] - before, 30_000);
   assert.equal(w[HaltPoll.WAKEUP], 8);
+  assert.equal(grantedPolls(w), 0, 'every granted poll ended');
 });

@@ -3,7 +3,7 @@
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
-import { HaltPoll, haltBegins, haltEnds, polling, stopPolling } from '../hypervisor/haltPoll.js';
+import { HaltPoll, grantedPolls, haltBegins, haltEnds, polling, stopPolling } from '../hypervisor/haltPoll.js';
 import { Slot } from '../vcpu/exits.js';
 import { enterRaised } from './irql.js';
 import { clockInterrupt } from './timekeeping.js';
@@ -64,19 +64,21 @@ export function halted(h: HostState, v: number): void {
  * core free (freeCore); a vCPU woken later onto a full host ends a poll (wake).
  */
 function beginHalt(h: HostState, v: number): void {
+  if (h.config.traits.haltPollNs <= 0) return; // never polls: its words stay 0 (bhyve; kvm.halt_poll_ns 0)
   h.resumeTime(v);
   h.machine.haltPoll[v * HaltPoll.STRIDE + HaltPoll.HALT_START] = h.now + (h.owedWallNs > 0 ? h.owedWallNs : 0);
-  haltBegins(h.machine.haltPoll, v, h.config.traits.haltPollNs > 0 && freeCore(h, v));
+  haltBegins(h.machine.haltPoll, v, freeCore(h, v));
 }
 
 /**
  * Whether a host CPU is free for vCPU `v`'s thread: the other runnable vCPUs and the polling ones
  * (HostState.runnable counts neither `v`, halted, nor the pollers) take fewer than its cores. A host
- * with no more vCPUs than cores always has one (no scan).
+ * with no more vCPUs than cores always has one, and so has one whose granted polls leave a core free
+ * (grantedPolls): then no scan.
  */
 function freeCore(h: HostState, v: number): boolean {
   const cores = h.config.cores;
-  if (h.n <= cores) return true;
+  if (h.n <= cores || h.runnable + grantedPolls(h.machine.haltPoll) < cores) return true;
   return h.runnable + pollers(h, v) < cores;
 }
 
@@ -94,7 +96,8 @@ function pollers(h: HostState, v: number): number {
  */
 function endPollsOnFullHost(h: HostState): void {
   const cores = h.config.cores;
-  if (h.n <= cores) return;
+  if (h.n <= cores || h.config.traits.haltPollNs <= 0) return;
+  if (h.runnable + grantedPolls(h.machine.haltPoll) <= cores) return;
   let busy = h.runnable + pollers(h, -1);
   for (let u = 0; u < h.n && busy > cores; u++)
     if (h.mode(u) === Mode.HALT && polling(h.machine, u)) {
@@ -113,7 +116,8 @@ function endPollsOnFullHost(h: HostState): void {
 export function wake(h: HostState, v: number): void {
   if (h.mode(v) !== Mode.HALT) return;
   const m = h.machine;
-  haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  const max = h.config.traits.haltPollNs;
+  if (max > 0) haltEnds(m, v, max, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
   h.setRunnable(v, true);
   endPollsOnFullHost(h);
 }

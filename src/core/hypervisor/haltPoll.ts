@@ -40,6 +40,15 @@ export const enum HaltPoll {
   STRIDE = 7,
 }
 
+/**
+ * The host's word after the vCPUs' (index n * STRIDE, the array's last): halts that were granted a
+ * poll and have not ended - an upper bound on the vCPUs polling now, so a host need not scan its
+ * vCPUs while the bound leaves a core free (guests/interrupts.ts).
+ */
+export function grantedPolls(w: Float64Array): number {
+  return w[w.length - 1];
+}
+
 /** kvm_main.c module parameters: halt_poll_ns_grow 2 and halt_poll_ns_grow_start 10000 (10 us). */
 export const HALT_POLL_GROW = 2;
 export const HALT_POLL_GROW_START_NS = 10_000;
@@ -60,7 +69,9 @@ export interface HaltPollWords {
  */
 export function haltBegins(w: Float64Array, v: number, mayPoll: boolean): void {
   const b = v * HaltPoll.STRIDE;
-  w[b + HaltPoll.POLL] = mayPoll ? w[b + HaltPoll.WINDOW] : 0;
+  const poll = mayPoll ? w[b + HaltPoll.WINDOW] : 0;
+  w[b + HaltPoll.POLL] = poll;
+  if (poll > 0) w[w.length - 1]++;
 }
 
 /** Whether halted vCPU `v`'s thread is still polling now (a wake-up now ends the poll). */
@@ -92,8 +103,10 @@ export function haltEnds(m: HaltPollWords, v: number, maxPollNs: number, hltSlot
   const w = m.haltPoll;
   const b = v * HaltPoll.STRIDE;
   const haltNs = m.clockNs - w[b + HaltPoll.HALT_START];
-  if (!(haltNs > 0)) return;
   const poll = w[b + HaltPoll.POLL];
+  if (poll > 0) w[w.length - 1]--;
+  w[b + HaltPoll.POLL] = 0;
+  if (!(haltNs > 0)) return;
   const woke = haltNs <= poll; // inside the poll (poll > 0: haltNs > 0)
   if (poll > 0) {
     // Whole ns (event times carry fractions; the run's ns sums are exact integers: run/totals.ts).

@@ -54,7 +54,7 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
-    haltPoll: c.f64(n * HaltPoll.STRIDE),
+    haltPoll: c.f64(n * HaltPoll.STRIDE + 1), // + the host's word (haltPoll.ts grantedPolls)
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
