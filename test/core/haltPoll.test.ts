@@ -13,10 +13,12 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import {
   HaltPoll,
+  HOST_WORDS,
   grantedPolls,
   haltBegins,
   haltEnds,
   polling,
+  pollsEndBy,
   stopPolling,
 } from '../../src/core/hypervisor/haltPoll.js';
 import type { VariantTotals } from '../../src/results/types.js';
@@ -91,7 +93,7 @@ test('no polling when another task is runnable on the CPU (single_task_running):
 
 test('the window: grows x2 from 10 us after a short halt it missed, capped at halt_poll_ns, reset after a long block', () => {
   const HLT = 0;
-  const m = { haltPoll: new Float64Array(HaltPoll.STRIDE + 1), exitHostNs: new Float64Array(1), clockNs: 0 }; // + the host's word
+  const m = { haltPoll: new Float64Array(HaltPoll.STRIDE + HOST_WORDS), exitHostNs: new Float64Array(1), clockNs: 0 };
   const w = m.haltPoll;
   const max = 200_000;
   const begin = (start: number): void => {
@@ -143,4 +145,5 @@ test('the window: grows x2 from 10 us after a short halt it missed, capped at ha
   assert.equal(m.exitHostNs[HLT] - before, 30_000);
   assert.equal(w[HaltPoll.WAKEUP], 8);
   assert.equal(grantedPolls(w), 0, 'every granted poll ended');
+  assert.equal(pollsEndBy(w), 3e8 + 200_000, 'the last poll granted could run to 200 us after its start');
 });

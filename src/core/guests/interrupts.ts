@@ -3,7 +3,15 @@
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
-import { HaltPoll, grantedPolls, haltBegins, haltEnds, polling, stopPolling } from '../hypervisor/haltPoll.js';
+import {
+  HaltPoll,
+  grantedPolls,
+  haltBegins,
+  haltEnds,
+  polling,
+  pollsEndBy,
+  stopPolling,
+} from '../hypervisor/haltPoll.js';
 import { Slot } from '../vcpu/exits.js';
 import { enterRaised } from './irql.js';
 import { clockInterrupt } from './timekeeping.js';
@@ -74,11 +82,13 @@ function beginHalt(h: HostState, v: number): void {
  * Whether a host CPU is free for vCPU `v`'s thread: the other runnable vCPUs and the polling ones
  * (HostState.runnable counts neither `v`, halted, nor the pollers) take fewer than its cores. A host
  * with no more vCPUs than cores always has one, and so has one whose granted polls leave a core free
- * (grantedPolls): then no scan.
+ * (grantedPolls) or all ended (pollsEndBy): then no scan.
  */
 function freeCore(h: HostState, v: number): boolean {
   const cores = h.config.cores;
-  if (h.n <= cores || h.runnable + grantedPolls(h.machine.haltPoll) < cores) return true;
+  const w = h.machine.haltPoll;
+  if (h.n <= cores || h.runnable + grantedPolls(w) < cores) return true;
+  if (h.now > pollsEndBy(w)) return h.runnable < cores; // no vCPU polls now
   return h.runnable + pollers(h, v) < cores;
 }
 
@@ -97,7 +107,8 @@ function pollers(h: HostState, v: number): number {
 function endPollsOnFullHost(h: HostState): void {
   const cores = h.config.cores;
   if (h.n <= cores || h.config.traits.haltPollNs <= 0) return;
-  if (h.runnable + grantedPolls(h.machine.haltPoll) <= cores) return;
+  const w = h.machine.haltPoll;
+  if (h.runnable + grantedPolls(w) <= cores || h.now > pollsEndBy(w)) return;
   let busy = h.runnable + pollers(h, -1);
   for (let u = 0; u < h.n && busy > cores; u++)
     if (h.mode(u) === Mode.HALT && polling(h.machine, u)) {

@@ -41,10 +41,18 @@ export const enum HaltPoll {
 }
 
 /**
- * The host's word after the vCPUs' (index n * STRIDE, the array's last): halts that were granted a
- * poll and have not ended - an upper bound on the vCPUs polling now, so a host need not scan its
- * vCPUs while the bound leaves a core free (guests/interrupts.ts).
+ * The host's two words after the vCPUs' (index n * STRIDE on): the latest end of any poll granted
+ * (no vCPU polls after it), then the halts granted a poll that have not ended - bounds on the vCPUs
+ * polling now, so a host need not scan its vCPUs while they leave a core free (guests/interrupts.ts).
  */
+export const HOST_WORDS = 2;
+
+/** Simulated ns after which no vCPU of the host polls (see HOST_WORDS). */
+export function pollsEndBy(w: Float64Array): number {
+  return w[w.length - 2];
+}
+
+/** Halts granted a poll and not ended (see HOST_WORDS). */
 export function grantedPolls(w: Float64Array): number {
   return w[w.length - 1];
 }
@@ -71,7 +79,11 @@ export function haltBegins(w: Float64Array, v: number, mayPoll: boolean): void {
   const b = v * HaltPoll.STRIDE;
   const poll = mayPoll ? w[b + HaltPoll.WINDOW] : 0;
   w[b + HaltPoll.POLL] = poll;
-  if (poll > 0) w[w.length - 1]++;
+  if (poll > 0) {
+    w[w.length - 1]++;
+    const end = w[b + HaltPoll.HALT_START] + poll;
+    if (end > w[w.length - 2]) w[w.length - 2] = end;
+  }
 }
 
 /** Whether halted vCPU `v`'s thread is still polling now (a wake-up now ends the poll). */

@@ -3,7 +3,7 @@ import { carve, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
-import { HaltPoll } from '../hypervisor/haltPoll.js';
+import { HaltPoll, HOST_WORDS as HALT_POLL_HOST_WORDS } from '../hypervisor/haltPoll.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
@@ -54,7 +54,7 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
-    haltPoll: c.f64(n * HaltPoll.STRIDE + 1), // + the host's word (haltPoll.ts grantedPolls)
+    haltPoll: c.f64(n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS), // + the host's words (haltPoll.ts)
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
