@@ -487,7 +487,7 @@ class Loader {
           continue;
         }
         const module = tunableVendor(t.name);
-        if (module !== cpu.vendor) {
+        if (module !== null && module !== cpu.vendor) {
           problem(
             t.keyNode,
             `tunable "${t.name}" is read only on ${module === 'intel' ? 'Intel (VMX)' : 'AMD (SVM)'} hosts; ${cpu.id} is ${cpu.vendor === 'intel' ? 'an Intel' : 'an AMD'} CPU, where it would change nothing`,

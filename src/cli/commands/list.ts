@@ -181,7 +181,7 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   }
   if (result.policies)
     lines.push(
-      '  (kvm_intel.* and hw.vmm.vmx.* tunables act on Intel hosts, kvm_amd.* on AMD hosts; set for a CPU of the other vendor they are refused)',
+      '  (kvm_intel.* and hw.vmm.vmx.* tunables act on Intel hosts, kvm_amd.* on AMD hosts, kvm.* on both; set for a CPU of the other vendor they are refused)',
     );
   if (result.hostOs) {
     lines.push('Host OS (host.os; host.tickHz another tick rate):');

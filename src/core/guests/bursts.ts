@@ -6,7 +6,7 @@
  */
 import { GuestCounter, Hop, Mode, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { startBusyBurst } from './burstWork.js';
-import { halt } from './interrupts.js';
+import { halt, wake } from './interrupts.js';
 import type { PhaseBehaviour, PhasePlan } from './model.js';
 import { cancelIdleWakeup, programIdleWakeup, scheduleTimer } from './timers.js';
 import { stimerIdleTransition } from './timekeeping.js';
@@ -63,7 +63,7 @@ export function startBursts(h: HostState, gi: number, v: number, b: PhaseBehavio
     h.vf[end] = Infinity;
     h.vf[v * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
     cancelIdleWakeup(h, v);
-    if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
+    wake(h, v);
     h.v8[busy] = 1;
   } else if (h.vf[end] === Infinity || h.v8[busy] === 0) {
     startBusyBurst(h, v, b.burstNs);
@@ -90,7 +90,7 @@ export function burstBoundary(h: HostState, v: number): void {
     startBusyBurst(h, v, b.burstNs);
     if (h.mode(v) === Mode.HALT) {
       scheduleTimer(h, v); // a tick stopped in the halt starts again (tick skipping ends)
-      h.setRunnable(v, true);
+      wake(h, v);
       h.machine.raiseInterrupt(v, h.guests[gi].model.ipiVector, false); // the scheduler's wake-up IPI
       h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_IPI]++;
       h.drainDeliveries();

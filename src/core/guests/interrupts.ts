@@ -3,6 +3,16 @@
  * guest waits for one with HLT (halt). Delivery and the ISR itself: src/core/guests/isr.ts.
  */
 import { GuestCounter, Mode, Source, Vf, Vi, type HostState } from '../engine/state.js';
+import {
+  HaltPoll,
+  grantedPolls,
+  haltBegins,
+  haltEnds,
+  polling,
+  pollsEndBy,
+  stopPolling,
+} from '../hypervisor/haltPoll.js';
+import { Slot } from '../vcpu/exits.js';
 import { enterRaised } from './irql.js';
 import { clockInterrupt } from './timekeeping.js';
 
@@ -17,7 +27,9 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.RAISED_TIMER + source]++;
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   if (h.vf[a] < 0) h.vf[a] = time;
-  if (h.mode(v) === Mode.HALT) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
+  // The woken thread's block/wake-up path, unless it is still halt-polling (KVM kvm_vcpu_block: a
+  // wake-up inside the poll leaves the loop without ever sleeping; hypervisor/haltPoll.ts).
+  if (h.mode(v) === Mode.HALT && !polling(h.machine, v)) h.vf[v * Vf.STRIDE + Vf.DEBT] += h.config.host.haltWakeupNs;
   enterRaised(h, v);
   // The guest's own timer expires on the host's timer: a running vCPU exits for it (KVM: the
   // VMX-preemption timer, else the host timer's external interrupt; Machine.guestTimerExpires), or
@@ -30,8 +42,10 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
 /** vCPU `v` executes HLT: it stops running until an interrupt is delivered. */
 export function halt(h: HostState, v: number): void {
   h.advance(v);
+  const halting = h.mode(v) !== Mode.HALT;
   h.setRunnable(v, false);
   h.machine.hlt(v);
+  if (halting) beginHalt(h, v);
   sleeps(h, v);
 }
 
@@ -44,14 +58,84 @@ export function halt(h: HostState, v: number): void {
  */
 export function halted(h: HostState, v: number): void {
   h.advance(v);
+  const halting = h.mode(v) !== Mode.HALT;
   h.setRunnable(v, false);
+  if (halting) beginHalt(h, v);
   sleeps(h, v);
+}
+
+/**
+ * vCPU `v`'s thread enters KVM's kvm_vcpu_block once it has finished the exit work it owes (its debt
+ * and the HLT exit's own cost, paid at its share of a core: HostState.resumeTime) - the poll starts
+ * there. It polls if polling is on (halt_poll_ns > 0) and it is alone on its host CPU: KVM polls only
+ * while single_task_running() (kvm_main.c), so here only while the runnable and polling vCPUs leave a
+ * core free (freeCore); a vCPU woken later onto a full host ends a poll (wake).
+ */
+function beginHalt(h: HostState, v: number): void {
+  if (h.config.traits.haltPollNs <= 0) return; // never polls: its words stay 0 (bhyve; kvm.halt_poll_ns 0)
+  h.resumeTime(v);
+  h.machine.haltPoll[v * HaltPoll.STRIDE + HaltPoll.HALT_START] = h.now + (h.owedWallNs > 0 ? h.owedWallNs : 0);
+  haltBegins(h.machine.haltPoll, v, freeCore(h, v));
+}
+
+/**
+ * Whether a host CPU is free for vCPU `v`'s thread: the other runnable vCPUs and the polling ones
+ * (HostState.runnable counts neither `v`, halted, nor the pollers) take fewer than its cores. A host
+ * with no more vCPUs than cores always has one, and so has one whose granted polls leave a core free
+ * (grantedPolls) or all ended (pollsEndBy): then no scan.
+ */
+function freeCore(h: HostState, v: number): boolean {
+  const cores = h.config.cores;
+  const w = h.machine.haltPoll;
+  if (h.n <= cores || h.runnable + grantedPolls(w) < cores) return true;
+  if (h.now > pollsEndBy(w)) return h.runnable < cores; // no vCPU polls now
+  return h.runnable + pollers(h, v) < cores;
+}
+
+/** vCPUs other than `v` halted and still polling now. */
+function pollers(h: HostState, v: number): number {
+  let k = 0;
+  for (let u = 0; u < h.n; u++) if (u !== v && h.mode(u) === Mode.HALT && polling(h.machine, u)) k++;
+  return k;
+}
+
+/**
+ * A vCPU woke on a host with more vCPUs than cores: while the runnable and polling vCPUs exceed the
+ * cores, a poller shares its CPU with a runnable thread, single_task_running() fails and it stops
+ * polling now (then blocks) - the lowest-numbered first.
+ */
+function endPollsOnFullHost(h: HostState): void {
+  const cores = h.config.cores;
+  if (h.n <= cores || h.config.traits.haltPollNs <= 0) return;
+  const w = h.machine.haltPoll;
+  if (h.runnable + grantedPolls(w) <= cores || h.now > pollsEndBy(w)) return;
+  let busy = h.runnable + pollers(h, -1);
+  for (let u = 0; u < h.n && busy > cores; u++)
+    if (h.mode(u) === Mode.HALT && polling(h.machine, u)) {
+      stopPolling(h.machine, u);
+      busy--;
+    }
+}
+
+/**
+ * Halted vCPU `v` runs again (its thread scheduled in, HostState.setRunnable) - every wake-up of a
+ * halted vCPU goes through here. KVM's halt polling is accounted (hypervisor/haltPoll.ts): the host
+ * ns the thread polled are host CPU of the vCPU thread inside its HLT exit (perf's kvm_exit to
+ * kvm_entry holds them), so they join the HLT slot's host time, which host_cpu_fraction sums; they are
+ * not exit time the vCPU owes (no Vf.DEBT): the guest was halted while the host polled.
+ */
+export function wake(h: HostState, v: number): void {
+  if (h.mode(v) !== Mode.HALT) return;
+  const m = h.machine;
+  const max = h.config.traits.haltPollNs;
+  if (max > 0) haltEnds(m, v, max, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  h.setRunnable(v, true);
+  endPollsOnFullHost(h);
 }
 
 /** After vCPU `v`'s HLT: what it delivered starts, and a HLT that found an interrupt pending does not sleep. */
 function sleeps(h: HostState, v: number): void {
   h.drainDeliveries();
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
-  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity)
-    h.setRunnable(v, true);
+  if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity) wake(h, v);
 }

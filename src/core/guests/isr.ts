@@ -6,7 +6,7 @@
  */
 import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { isAlwaysBusy } from './bursts.js';
-import { halt, halted } from './interrupts.js';
+import { halt, halted, wake } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
 import { chainAfterIsr, noChainStepAfterIsr } from './phases.js';
@@ -28,7 +28,7 @@ export function isrStart(h: HostState, v: number, vector: number): void {
   const source = sourceOf(h, gi, vector);
   h.guestCounters[gi * GuestCounter.COUNT + GuestCounter.DELIVERED_TIMER + source]++;
   h.advance(v);
-  if (h.mode(v) === Mode.HALT) h.setRunnable(v, true);
+  wake(h, v);
   const a = v * Vf.STRIDE + Vf.ARRIVAL + source;
   let latency = -1;
   if (h.vf[a] >= 0) {

@@ -14,7 +14,7 @@ import { startBusyBurst } from './burstWork.js';
 import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
 import { flatOutOf, goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
-import { raise } from './interrupts.js';
+import { raise, wake } from './interrupts.js';
 import { PHASE_ORDER } from './model.js';
 import { startPingPong } from './pingPong.js';
 import { cancelIdleWakeup, scheduleTimer } from './timers.js';
@@ -250,7 +250,7 @@ function ioNotified(h: HostState, gi: number): void {
   h.vf[first * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
   h.v8[first * V8.STRIDE + V8.BUSY] = 1;
   if (h.mode(first) === Mode.HALT) {
-    h.setRunnable(first, true);
+    wake(h, first);
     h.machine.raiseInterrupt(first, guest.model.ipiVector, false);
     h.drainDeliveries();
   }

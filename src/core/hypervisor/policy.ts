@@ -38,7 +38,9 @@ export interface TunableSpec {
  * its Intel backend (sys/amd64/vmm/intel/vmx.c; hw.vmm.svm is the AMD one). On the other vendor's
  * host the tunable changes nothing, so setting it there is refused like a tunable of another policy.
  */
-export function tunableVendor(name: string): 'intel' | 'amd' {
+export function tunableVendor(name: string): 'intel' | 'amd' | null {
+  // kvm.* are parameters of the common kvm module (virt/kvm/kvm_main.c): read on either vendor.
+  if (name.startsWith('kvm.')) return null;
   return name.startsWith('kvm_amd.') || name.startsWith('hw.vmm.svm.') ? 'amd' : 'intel';
 }
 
@@ -218,6 +220,19 @@ export const TUNABLES: readonly TunableSpec[] = [
     min: 1,
     max: 0xffff,
   },
+  // KVM's halt polling (hypervisor/haltPoll.ts): the kvm module's halt_poll_ns (virt/kvm/kvm_main.c
+  // `unsigned int halt_poll_ns = KVM_HALT_POLL_NS_DEFAULT`), on x86 200000 ns
+  // (arch/x86/include/asm/kvm_host.h KVM_HALT_POLL_NS_DEFAULT); 0 turns polling off.
+  {
+    name: 'kvm.halt_poll_ns',
+    description:
+      "KVM: the ceiling of every vCPU's halt-poll window in ns; 0 turns halt polling off (module parameter of kvm, default 200000 on x86)",
+    default: 200_000,
+    readOnly: false,
+    policies: ['kvm'],
+    min: 0,
+    max: 0xffffffff,
+  },
   {
     name: 'kvm_amd.avic',
     description: 'KVM: use AMD AVIC when the CPU has it (module parameter, off by default)',
@@ -325,6 +340,12 @@ export interface PolicyTraits {
    * and never writes the filter count, so it intercepts every PAUSE then and none by default.
    */
   readonly ple: PleSetup | null;
+  /**
+   * KVM's halt_poll_ns, the ceiling of each vCPU's halt-poll window (hypervisor/haltPoll.ts); 0: the
+   * vCPU thread never polls - bhyve's vm_handle_hlt sleeps at once (sys/amd64/vmm/vmm.c; illumos'
+   * bhyve alike).
+   */
+  readonly haltPollNs: number;
   /** Values of every tunable, defaults filled in, read-only ones computed. */
   readonly tunables: Tunables;
 }
@@ -394,6 +415,7 @@ export function resolvePolicy(
               max: t('kvm_amd.pause_filter_count_max'),
             }
           : null,
+      haltPollNs: hypervisor === 'kvm' ? t('kvm.halt_poll_ns') : 0,
       tunables: values,
     };
   }
@@ -444,6 +466,7 @@ export function resolvePolicy(
               max: t('kvm_intel.ple_window_max'),
             }
           : null,
+      haltPollNs: hypervisor === 'kvm' ? t('kvm.halt_poll_ns') : 0,
       tunables: values,
     };
   }
@@ -477,6 +500,7 @@ export function resolvePolicy(
     guestTimer: 'host-timer',
     svmIntrWindow: 'per-entry',
     ple: null,
+    haltPollNs: 0,
     tunables: values,
   };
 }

@@ -110,6 +110,8 @@ export class MachineCore {
   readonly exitHostNs: Float64Array;
   /** Exits per slot, all vCPUs of the host (never reset): cheap to read once per epoch for time series. */
   readonly exitTotals: Float64Array;
+  /** KVM's halt polling per vCPU (hypervisor/haltPoll.ts): the engine's halts write it, an IPI's waker reads it. */
+  readonly haltPoll: Float64Array;
   /** The fast-forward's words (fastForward.ts): the repeating vCPU's PAIR_WORDS snapshot, the exit ring. */
   protected readonly ff: Int32Array;
 
@@ -168,6 +170,7 @@ export class MachineCore {
     this.exitCostNs = a.exitCostNs;
     this.exitHostNs = a.exitHostNs;
     this.exitTotals = a.exitTotals;
+    this.haltPoll = a.haltPoll;
     this.s = a.s;
     this.ff = a.ff;
     this.debugChecks = config.debugChecks === true;

@@ -5,6 +5,7 @@ import { vlapicSetIntrReady, vlapicSetLocalIntr } from '../apic/vlapic.js';
 import { vecHighest } from '../apic/vectors.js';
 import { guestTpr } from '../apic/priority.js';
 import { HvAccess, hvMsrAccess } from '../hypervisor/hyperv.js';
+import { polling } from '../hypervisor/haltPoll.js';
 import { postInterrupt, requestVirtualInterrupt } from '../vmx/virtualInterrupts.js';
 import { Counter, Fault } from './counters.js';
 import { MachineCore, STEP_LOG } from './core.js';
@@ -113,7 +114,10 @@ export class HypervisorEmulation extends MachineCore {
     const incomplete = avicDoorbell && halted;
     if (incomplete) this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
     // Every other path reaches here inside the sender's exit (the ICR write's); the wake-up runs in it.
-    if (halted) this.chargeWakeup(v);
+    // A target still halt-polling has no sleeper to wake: KVM's kvm_vcpu_wake_up does nothing
+    // unless swq_has_sleeper (virt/kvm/kvm_main.c; hypervisor/haltPoll.ts), and a thread outside
+    // guest mode gets no kick IPI either.
+    if (halted && !polling(this, target)) this.chargeWakeup(v);
     if (this.deferIpis) {
       const i = this.ipiOutCount;
       if (i < STEP_LOG) {

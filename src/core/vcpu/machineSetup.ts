@@ -3,6 +3,7 @@ import { carve, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
+import { HaltPoll, HOST_WORDS as HALT_POLL_HOST_WORDS } from '../hypervisor/haltPoll.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
@@ -27,6 +28,8 @@ export interface MachineArrays {
   readonly exitCostNs: Float64Array;
   readonly exitHostNs: Float64Array;
   readonly exitTotals: Float64Array;
+  /** KVM's halt polling per vCPU (hypervisor/haltPoll.ts), written by the engine's halts and wake-ups. */
+  readonly haltPoll: Float64Array;
   readonly s: Int32Array;
   readonly ff: Int32Array;
 }
@@ -51,6 +54,7 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
+    haltPoll: c.f64(n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS), // + the host's words (haltPoll.ts)
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
