@@ -21,52 +21,9 @@ import { ApiError, shown } from './errors.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
 import type { ScenarioValidator } from './validation.js';
 import { LaneQueue, type QueueState, type QueuedRun } from './queue.js';
-import { restoredRuns, summaryOf } from './summary.js';
-
-export interface SubmitRequest {
-  /** Scenario YAML (inline) ... */
-  readonly yaml?: string;
-  /** ... or the name of one in scenarios/. */
-  readonly name?: string;
-  /** How diagnostics name inline YAML (default request.yaml). */
-  readonly file?: string;
-  readonly pace?: 'max' | 'realtime';
-  readonly seed?: number;
-  readonly timeLimitSeconds?: number;
-  /**
-   * The scenario already parsed, with its text (`vmexit-lab start --scenario FILE` parsed FILE to
-   * check it before the service started): runContinuously takes it as it is, not parsing the text a
-   * second time. In-process only: no HTTP request sets it (src/service/request.ts builds a request
-   * field by field and refuses unknown fields), and `submit`, the API's way in, never reads it.
-   */
-  readonly loaded?: LoadedScenario;
-}
-
-/** What a scenario gives the options a request leaves out. */
-export interface ScenarioDefaults {
-  readonly seed: number;
-  readonly pace: 'max' | 'realtime';
-}
-
-/** The options a run takes (its record's `options` has them). */
-export interface TakenOptions {
-  readonly pace: 'max' | 'realtime';
-  readonly seed: number;
-  readonly timeLimitSeconds: number;
-}
-
-/**
- * The options a run of `req` takes: the request's; for those it leaves out the scenario's seed and
- * pace and the service's time limit (`--max-run-time`), which also bounds the one it gives. The
- * one rule: a run is made with it, and an Idempotency-Key compares requests by it.
- */
-export function takenOptions(req: SubmitRequest, defaults: ScenarioDefaults, maxRunSeconds: number): TakenOptions {
-  return {
-    pace: req.pace ?? defaults.pace,
-    seed: req.seed ?? defaults.seed,
-    timeLimitSeconds: Math.min(req.timeLimitSeconds ?? maxRunSeconds, maxRunSeconds),
-  };
-}
+import { summaryOf } from './summary.js';
+import { restoreMetrics } from './restore.js';
+import { takenOptions, type ScenarioDefaults, type SubmitRequest } from './runRequest.js';
 
 interface LiveEntry {
   readonly id: string;
@@ -367,29 +324,11 @@ export class RunManager {
 
   /**
    * The latest finished run of each series label the history holds (within the retirement
-   * schedule) back into the metrics: run state, threshold outcomes, times, exit status. Called at
+   * schedule) back into the metrics (src/service/restore.ts). Called at
    * start-up, so `VmexitLabThresholdFailed` does not resolve because the process restarted.
    */
   restoreMetrics(): string[] {
-    const { history, hub } = this.o;
-    const since = new Date(Date.now() - this.limits.retireAfterSeconds * 1000).toISOString();
-    const unread = new Map<string, string>();
-    const runs = restoredRuns(history, since, (id, why) => unread.set(id, why));
-    // Run by run: one results.json the metrics cannot read (cut short, or of another shape: the
-    // service would not start, "results.crossVariantThresholds is not iterable") costs its own
-    // threshold outcomes, not the service. The record's state, times and exit status still come back.
-    for (const run of runs) {
-      try {
-        hub.restore([run]);
-      } catch (e) {
-        unread.set(run.id, (e as Error).message);
-        hub.restore([{ ...run, results: undefined }]);
-      }
-    }
-    return [...unread].map(
-      ([id, why]) =>
-        `run ${id}: its results.json could not be read back into the metrics (${why}); its run state, times and exit status are restored, its threshold outcomes are not`,
-    );
+    return restoreMetrics(this.o.history, this.o.hub, this.limits.retireAfterSeconds);
   }
 
   /** History retention, at most once a minute (and at start). */
