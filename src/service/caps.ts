@@ -2,7 +2,7 @@
  * The caps one run is held to, and the service's limits they come from: --max-guests,
  * --max-duration, --max-run-time (a realtime run's length), --max-run-cost (by default
  * --max-run-time x workers), the scenario's cardinalityBudget and --max-series. One rule for a scenario posted to the service (POST /api/runs
- * answers 422, src/service/runs.ts) and for the scenario `vmexit-lab start` runs (refused before the
+ * answers 422, src/service/admission.ts) and for the scenario `vmexit-lab start` runs (refused before the
  * service starts, src/cli/commands/start.ts).
  */
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError, shown } from './errors.js';
-import { takenOptions, type ScenarioDefaults, type SubmitRequest } from './runs.js';
+import { takenOptions, type ScenarioDefaults, type SubmitRequest } from './runRequest.js';
 
 /**
  * `Idempotency-Key` on `POST /api/runs` (IETF httpapi draft "The Idempotency-Key HTTP Header

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { closest } from '../input/diagnostics.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { ApiError, shown, shownValue } from './errors.js';
-import type { SubmitRequest } from './runs.js';
+import type { SubmitRequest } from './runRequest.js';
 import { isScenarioName } from './scenarios.js';
 import { tooComplex } from './validation.js';
 import { MAX_NAME_LENGTH, SCENARIO_NAME_RE } from '../scenario/limits.js';
