@@ -231,6 +231,9 @@ export class RunManager {
     const figures = checkCaps(base, this.caps);
     // Its threads only once the scenario is admitted: a refused one leaves no pool behind.
     const background = await backgroundFor(base);
+    // A drain that began during the awaits above found no loop to stop: refuse rather than start an
+    // iteration it will not wait for (its threads are the service's to close).
+    refuseWhileDraining(this.draining);
     const { history, hub } = this.o;
     this.continuous = new ContinuousRuns(
       {
