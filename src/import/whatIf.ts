@@ -46,6 +46,8 @@ interface WhatIfRow {
   readonly projectedPhaseSeconds?: number;
   /** Invariant checks that tripped (a guest stopped: e.g. bhyve's "ISR and isrvec_stk out of sync" panic). */
   readonly violations: readonly string[];
+  /** Failed VM entries (VMfailValid, the vCPU does not run; SDM vol. 3C "Checks on VMX Controls"), their messages, each once. */
+  readonly entryFailures: readonly string[];
   /** Exits per second relative to the source configuration, percent. */
   readonly exitsChangePercent: number;
   /**
@@ -132,7 +134,8 @@ export function tunableEffectless(t: WhatIfTarget): string[] {
   return traits(t.tunables) === traits({}) ? set.map(([k, v]) => `${k}=${v}`) : [];
 }
 
-function sameConfiguration(a: WhatIfTarget, b: WhatIfTarget): boolean {
+/** The same CPU, policy and tunable values (defaults filled in): one configuration, run once. */
+export function sameConfiguration(a: WhatIfTarget, b: WhatIfTarget): boolean {
   return a.cpu.id === b.cpu.id && a.policy === b.policy && tunableDifferences(a, b).length === 0;
 }
 
@@ -202,6 +205,7 @@ export function whatIf(
       hostTimeInExits: hostSeconds / vcpuSeconds,
       guestCpu: t.guestCpuSeconds / vcpuSeconds,
       violations: [...new Set(t.violations.map((x) => x.check))].sort(),
+      entryFailures: [...new Set(t.entryFailures.map((x) => x.message))].sort(),
     };
   });
   const src = rows0[0];
@@ -237,6 +241,61 @@ export function whatIf(
     ...(phaseRefused !== undefined ? { phaseRefused } : {}),
     x2apic: profile.x2apic,
     rows,
+  };
+}
+
+/** A configuration whose guest stopped: why, as `run`'s results say it. */
+interface WhatIfStop {
+  readonly variant: string;
+  readonly violations: readonly string[];
+  readonly entryFailures: readonly string[];
+}
+
+/**
+ * What what-if's exit status says, as `run`'s does (src/results/exitStatus.ts; docs/CLI.md "Exit
+ * statuses"): 3 when a configuration's guest stopped on an invariant violation the scenario does not
+ * expect (the what-if scenario expects none: src/import/fit.ts workloadScenario) or a failed VM
+ * entry; else 1 when a configuration's exits per vCPU-second are more than `maxIncreasePercent`
+ * above the measured configuration's (exitsChangePercent, the table's change column); else 0.
+ */
+export interface WhatIfVerdict {
+  readonly status: 0 | 1 | 3;
+  /** The configurations whose guest stopped, the measured one included. */
+  readonly stopped: readonly WhatIfStop[];
+  /** --max-increase, percent; null without it. */
+  readonly maxIncreasePercent: number | null;
+  /** The configurations more than maxIncreasePercent above the measured one, highest first. */
+  readonly over: readonly { readonly variant: string; readonly exitsChangePercent: number }[];
+  /** Why no configuration was held against maxIncreasePercent, when none could be. */
+  readonly notJudged?: string;
+}
+
+/** The verdict on `r`, with `maxIncreasePercent` (what-if --max-increase) or without it. */
+export function whatIfVerdict(r: WhatIfResult, maxIncreasePercent?: number): WhatIfVerdict {
+  const stopped = r.rows
+    .filter((row) => row.violations.length > 0 || row.entryFailures.length > 0)
+    .map((row) => ({ variant: row.variant, violations: row.violations, entryFailures: row.entryFailures }));
+  const isStopped = (variant: string): boolean => stopped.some((s) => s.variant === variant);
+  const source = r.rows[0];
+  // A stopped guest's rates are over the time it ran: not the configuration's. Its row is judged by
+  // the exit status 3 instead, and a stopped measured row leaves nothing to hold the others against.
+  const notJudged =
+    maxIncreasePercent !== undefined && isStopped(source.variant)
+      ? `the measured configuration's guest (${source.variant}) stopped: no measured figure to hold the others against`
+      : undefined;
+  const over =
+    maxIncreasePercent === undefined || notJudged !== undefined
+      ? []
+      : r.rows
+          .filter((row) => !row.isSource && !isStopped(row.variant) && row.exitsChangePercent > maxIncreasePercent)
+          .sort((a, b) => b.exitsChangePercent - a.exitsChangePercent)
+          .map((row) => ({ variant: row.variant, exitsChangePercent: row.exitsChangePercent }));
+  return {
+    status: stopped.length > 0 ? 3 : over.length > 0 ? 1 : 0,
+    stopped,
+    maxIncreasePercent: maxIncreasePercent ?? null,
+    over,
+    ...(notJudged !== undefined ? { notJudged } : {}),
   };
 }
 

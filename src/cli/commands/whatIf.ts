@@ -8,7 +8,16 @@ import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, quoted } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
-import { whatIf, whatIfNotes, type WhatIfResult, type WhatIfTarget } from '../../import/whatIf.js';
+import {
+  configurationsText,
+  sameConfiguration,
+  whatIf,
+  whatIfNotes,
+  whatIfVerdict,
+  type WhatIfResult,
+  type WhatIfTarget,
+  type WhatIfVerdict,
+} from '../../import/whatIf.js';
 import { readableAs } from '../../import/index.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
@@ -16,7 +25,7 @@ import { ProgressReporter } from '../progress.js';
 import type { ScenarioProgress } from '../../run/runScenario.js';
 import type { Scenario, WorkloadProfile } from '../../scenario/types.js';
 import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
-import { changeText, formatFigure, percentText, secondsText } from '../../results/figures.js';
+import { changeText, formatFigure, percentText, roundSignificant, secondsText } from '../../results/figures.js';
 
 const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
@@ -43,17 +52,28 @@ Options:
                           projected duration under each target
   --sim-seconds S         simulated seconds per configuration (default 10)
   --seed N                seed (default 1)
+  --max-increase PCT      exit 1 if a target configuration's exits per vCPU-second are more than PCT
+                          percent above the measured host's (the change column): a CI gate; the
+                          configurations over it are named after the tables (--json: "verdict")
   --json                  machine-readable output (rates also by common exit name)
   --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
   -q, --quiet             no progress on stderr (a line per configuration, a bar on a terminal)
   -h, --help              show this help
 
-Exit status: 0 ran, 2 bad input (a profile that does not load, an unknown CPU, policy or tunable).
+Exit status, as 'run':
+  0  ran; with --max-increase, no configuration over it
+  1  a configuration more than --max-increase PCT above the measured host (named)
+  2  bad input (a profile that does not load, an unknown CPU, policy or tunable; --max-increase
+     when --cpu, --policy and --tunable leave only the measured configuration)
+  3  a configuration's guest stopped: an invariant violation the scenario does not expect or a
+     failed VM entry (the configuration named; its figures are up to the stop, not judged)
 
 Examples:
   vmexit-lab what-if win.yaml --phase 2280s
   vmexit-lab what-if web.yaml --cpu all --policy kvm --tunable kvm_intel.enable_apicv=0
+  # CI: exit 1 if kvm on either CPU exits more than 10 % above the measured host, 3 if a guest stops
+  vmexit-lab what-if web.yaml --cpu epyc-7763,i7-6700K --policy kvm --max-increase 10
 `;
 
 /** NAME=VALUE tunable flags checked against the tunables table; an error message on failure. */
@@ -120,7 +140,10 @@ function phaseLegend(r: WhatIfResult): string {
 
 /** The measured row, then the others: exits, change, host time, guest CPU, projected phase, stops. */
 function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: string[] } {
-  const stops = [...new Set(r.rows.filter((row) => row.violations.length > 0).map((row) => row.violations.join(', ')))];
+  // What stopped a row's guest: its invariant checks, then 'failed VM entry' (the verdict has the messages).
+  const stopOf = (row: WhatIfResult['rows'][number]): string =>
+    [...row.violations, ...(row.entryFailures.length > 0 ? ['failed VM entry'] : [])].join(', ');
+  const stops = [...new Set(r.rows.map(stopOf).filter((x) => x !== ''))];
   const head = [
     'configuration',
     'exits/s',
@@ -132,7 +155,7 @@ function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: st
     ...(wide ? ['top reasons (exits/s)'] : []),
   ];
   const rows = r.rows.map((row) => {
-    const stopped = row.violations.length > 0;
+    const stopped = stopOf(row) !== '';
     const top = Object.entries(byCommonName(row.exitsPerSecond))
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
@@ -147,7 +170,7 @@ function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: st
       ...(r.phaseSeconds !== undefined
         ? [row.projectedPhaseSeconds === undefined || stopped ? '-' : secondsText(row.projectedPhaseSeconds)]
         : []),
-      ...(stops.length > 0 ? [stopped ? `[${stops.indexOf(row.violations.join(', ')) + 1}]` : ''] : []),
+      ...(stops.length > 0 ? [stopped ? `[${stops.indexOf(stopOf(row)) + 1}]` : ''] : []),
       ...(wide ? [top] : []),
     ];
   });
@@ -159,7 +182,7 @@ function mainTable(r: WhatIfResult, wide: boolean): { lines: string[]; notes: st
     `exits/s: exits per vCPU-second; change: against the measured host; in exits: host time handling exits per vCPU-second; guest CPU: the guest's share of its vCPUs${phaseLegend(r)}.`,
     ...stops.map(
       (checks, i) =>
-        `[${i + 1}] ${checks}: an invariant violation stopped a guest (docs/IMPORT.md, what-if); its phase is not projected.`,
+        `[${i + 1}] ${checks}: ${checks === 'failed VM entry' ? 'a failed VM entry' : 'an invariant violation'} stopped a guest (docs/IMPORT.md, what-if); its phase is not projected.`,
     ),
   ];
   return { lines, notes };
@@ -279,10 +302,54 @@ function provenance(r: WhatIfResult, report: ReportFigures | undefined): string 
   );
 }
 
-/** --json: the result, each row's rates by common exit name too, and the report's figures (or null). */
-function withCommonNames(r: WhatIfResult, report: ReportFigures | undefined): unknown {
+/**
+ * The verdict after the tables: the configurations whose guest stopped (exit 3) and, with
+ * --max-increase, those over it (exit 1), each named with its change.
+ */
+export function verdictLines(r: WhatIfResult, v: WhatIfVerdict): string[] {
+  const lines: string[] = [];
+  const byWhy = new Map<string, WhatIfResult['rows'][number][]>();
+  for (const s of v.stopped) {
+    const why = [
+      ...(s.violations.length > 0 ? [`invariant violation ${s.violations.join(', ')}`] : []),
+      ...(s.entryFailures.length > 0 ? [`failed VM entry: ${s.entryFailures.join('; ')}`] : []),
+    ].join('; ');
+    const row = r.rows.find((x) => x.variant === s.variant)!;
+    byWhy.set(why, [...(byWhy.get(why) ?? []), row]);
+  }
+  for (const [why, rows] of byWhy)
+    lines.push(`stopped: ${configurationsText(rows)}: a guest stopped on ${why} (exit status 3, as 'run').`);
+  const limit = v.maxIncreasePercent;
+  if (limit !== null) {
+    const head = `--max-increase ${formatFigure(limit)} %:`;
+    // The change as the table prints it, or with more digits where that rounding reads as the limit.
+    const change = (x: number): string =>
+      roundSignificant(x, 3) > limit ? changeText(x) : `+${String(roundSignificant(x, 6))} %`;
+    const skipped = v.stopped.length > 0 ? ' (a configuration whose guest stopped is not judged)' : '';
+    if (v.notJudged !== undefined) lines.push(`${head} not judged: ${v.notJudged}.`);
+    else if (v.over.length > 0)
+      lines.push(
+        `${head} ${v.over.length} configuration${v.over.length === 1 ? '' : 's'} over it${skipped}: ` +
+          `${v.over.map((o) => `${o.variant} ${change(o.exitsChangePercent)}`).join(', ')}` +
+          (v.status === 1 ? ': exit status 1.' : '.'),
+      );
+    else {
+      const judged = r.rows.filter((row) => !row.isSource && !v.stopped.some((s) => s.variant === row.variant));
+      const top = judged.sort((a, b) => b.exitsChangePercent - a.exitsChangePercent)[0];
+      lines.push(
+        `${head} no configuration over it${skipped}` +
+          (top === undefined ? '.' : ` (the highest: ${top.variant} ${changeText(top.exitsChangePercent)}).`),
+      );
+    }
+  }
+  return lines;
+}
+
+/** --json: the result, each row's rates by common exit name too, the report's figures (or null), the verdict. */
+function withCommonNames(r: WhatIfResult, report: ReportFigures | undefined, verdict: WhatIfVerdict): unknown {
   return {
     ...r,
+    verdict,
     rows: r.rows.map((row) => ({ ...row, exitsPerSecondByCommonName: byCommonName(row.exitsPerSecond) })),
     report:
       report === undefined
@@ -321,6 +388,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     phase: { type: 'string' },
     'sim-seconds': { type: 'string' },
     seed: { type: 'string' },
+    'max-increase': { type: 'string' },
     json: { type: 'boolean' },
     wide: { type: 'boolean' },
     out: { type: 'string', short: 'o' },
@@ -428,15 +496,22 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     }
   }
   if (targets.length === 0) return bad('no target configuration accepts the given tunables');
-  let phaseSeconds: number | undefined, simSeconds: number, seed: number;
+  let phaseSeconds: number | undefined, simSeconds: number, seed: number, maxIncrease: number | undefined;
   try {
     phaseSeconds = durationOption(o.phase, '--phase');
     simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600) ?? 10;
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
+    maxIncrease = numberOption(o['max-increase'], '--max-increase', 0, Infinity);
   } catch (e) {
     if (e instanceof UsageError) return bad(e.message);
     throw e;
   }
+  // The gate holds targets against the measured host: with only that one there is nothing to judge,
+  // and a pass would say nothing.
+  if (maxIncrease !== undefined && targets.every((t) => sameConfiguration(t, source)))
+    return bad(
+      `--max-increase holds each target configuration against the measured host, and --cpu, --policy and --tunable leave only the measured one (${source.policy}/${source.cpu.id}): give another --cpu or --policy`,
+    );
   // Progress on stderr as 'run' prints it (src/cli/progress.ts): a redrawn bar on a terminal, else a
   // line as each configuration starts; stdout's result is the same with or without it.
   let progress: ProgressReporter | undefined;
@@ -457,10 +532,15 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   progress?.done();
   const width = o.wide ? undefined : WHAT_IF_WIDTH;
   const notes = whatIfNotes(result).flatMap((n) => wrap(`note: ${n}`, width));
+  const verdict = whatIfVerdict(result, maxIncrease);
+  const judged = verdictLines(result, verdict);
   const text = o.json
-    ? `${JSON.stringify(withCommonNames(result, report), null, 2)}\n`
-    : `${formatWhatIf(result, report, width)}\n${notes.map((n) => `${n}\n`).join('')}`;
+    ? `${JSON.stringify(withCommonNames(result, report, verdict), null, 2)}\n`
+    : `${formatWhatIf(result, report, width)}\n${[...notes, ...judged.flatMap((l) => wrap(l, width))].map((n) => `${n}\n`).join('')}`;
   if (outFile !== undefined) writeFileSync(outFile, text);
   else io.out(text);
-  return ExitStatus.OK;
+  // A CI log shows why it failed when the text went elsewhere (--json, -o).
+  if (verdict.status !== 0 && (o.json || outFile !== undefined))
+    for (const l of judged) io.err(`vmexit-lab what-if: ${l}`);
+  return verdict.status;
 }
