@@ -3,6 +3,7 @@ import { LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
 import { RUN_STATES } from '../history/records.js';
 import { VIOLATION_CHECKS, INTERRUPT_SOURCES } from '../scenario/thresholds.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
+import { hypervisorOf } from '../core/hypervisor/policy.js';
 
 /**
  * Cardinality budget (docs/BEYOND.md): the number of /metrics series a scenario creates, computed
@@ -18,6 +19,7 @@ import type { Scenario, ScenarioVariant } from '../scenario/types.js';
  *   + 7 (guest_cpu, device_model, guest_simulated, vcpu_simulated, simulated seconds, engine events,
  *   entry failures)
  *   + 2*P (phase completions and durations) + O (guests_running) + C (violations)
+ *   + K (KVM variants only: 4 halt-poll series - polls by 2 outcomes, wake-ups, polled seconds)
  *   + 1 + C (the run-scoped run_simulated_seconds and run_invariant_violations by check)
  * Per scenario: 6 (run_state) + T (threshold outcomes) + 4 (last finish, last wall seconds, last exit
  *   status, run start) + 2 (series budget and expected) + E (invariant_violation_expected: the
@@ -41,6 +43,9 @@ interface SeriesEstimate {
   /** Every contribution, biggest first. */
   readonly contributors: readonly SeriesContributor[];
 }
+
+/** A KVM variant's halt-poll series (samples.ts haltPolls, haltWakeups, haltPollSeconds). */
+const KVM_HALT_POLL_SERIES = 4;
 
 /** Per-scenario series that are not per variant. */
 const PER_SCENARIO = RUN_STATES.length + 4 + 2;
@@ -120,7 +125,8 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
       O +
       VIOLATION_CHECKS.length +
       1 +
-      VIOLATION_CHECKS.length;
+      VIOLATION_CHECKS.length +
+      (hypervisorOf(v.hypervisor.policy) === 'kvm' ? KVM_HALT_POLL_SERIES : 0);
     contributors.push({
       what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`,
       series: R * exitOses,

@@ -22,6 +22,8 @@ export interface MetricDef {
    * push nor in its OpenMetrics history.
    */
   readonly serviceOnly?: boolean;
+  /** Series on KVM variants only (KVM's halt-poll statistics: bhyve never polls); none for bhyve. */
+  readonly kvmOnly?: boolean;
   readonly collect: (hub: MetricsHub, name: string) => Sample[];
 }
 
@@ -111,6 +113,30 @@ export const METRICS: readonly MetricDef[] = [
     labels: [...V],
     help: 'Simulated host seconds the VMM spent outside any exit running its emulated platform timer (a Windows clock on an RTC or HPET under KVM: QEMU main-loop time per period, cost-model deviceModelTickNs); add it to guest CPU and exit handling for the VM process CPU.',
     collect: (h) => S.deviceModelSeconds(h),
+  },
+  {
+    name: 'vmexit_lab_kvm_halt_polls_total',
+    type: 'counter',
+    kvmOnly: true,
+    labels: [...V, 'outcome'],
+    help: "KVM variants: halts whose vCPU thread polled, by outcome - successful (woken while polling: KVM's halt_successful_poll) or failed (polled, then slept); their sum is halt_attempted_poll.",
+    collect: (h) => S.haltPolls(h),
+  },
+  {
+    name: 'vmexit_lab_kvm_halt_wakeups_total',
+    type: 'counter',
+    kvmOnly: true,
+    labels: [...V],
+    help: "KVM variants: halts that slept and were woken (KVM's halt_wakeup).",
+    collect: (h) => S.haltWakeups(h),
+  },
+  {
+    name: 'vmexit_lab_kvm_halt_poll_seconds_total',
+    type: 'counter',
+    kvmOnly: true,
+    labels: [...V],
+    help: 'KVM variants: simulated host seconds the vCPU threads spent halt polling (halt_poll_success_ns + halt_poll_fail_ns); part of the HLT exit handling seconds.',
+    collect: (h) => S.haltPollSeconds(h),
   },
   {
     name: 'vmexit_lab_guest_simulated_seconds_total',

@@ -6,6 +6,8 @@ import { formatSeconds } from '../input/units.js';
 import type { GuestSeries, MetricsHub, VariantView } from './hub.js';
 import type { Labels, Sample, SeriesTotals } from './series.js';
 import { carriesReason } from './cardinality.js';
+import { hypervisorOf, type PolicyName } from '../core/hypervisor/policy.js';
+import { HaltPollStat } from '../run/totals.js';
 
 /**
  * The samples of the per-variant and per-guest metrics (src/metrics/registry.ts names them), read
@@ -194,6 +196,43 @@ export function guestCpuSeconds(hub: MetricsHub): Sample[] {
 
 export function deviceModelSeconds(hub: MetricsHub): Sample[] {
   return perVariant(hub, (t) => t.counts.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) / 1e9);
+}
+
+/**
+ * KVM's halt-poll statistics (results.json totals.haltPoll; kvm_main.c kvm_vcpu_block's vcpu->stat,
+ * core/hypervisor/haltPoll.ts), on KVM variants only and from the first scrape (bhyve never polls):
+ * polls by outcome - `successful` is halt_successful_poll, `successful` + `failed` halt_attempted_poll -
+ * halt_wakeup, and the polled seconds.
+ */
+function perKvmVariant(
+  hub: MetricsHub,
+  f: (s: VariantView['s'], h: Float64Array | undefined, t: SeriesTotals) => void,
+): void {
+  for (const { s, t } of hub.current().variants)
+    if (hypervisorOf(s.labels.policy as PolicyName) === 'kvm') f(s, t.counts.haltPoll, t);
+}
+
+export function haltPolls(hub: MetricsHub): Sample[] {
+  const out: Sample[] = [];
+  perKvmVariant(hub, (s, h) => {
+    const attempted = h ? h[HaltPollStat.ATTEMPTED] : 0;
+    const successful = h ? h[HaltPollStat.SUCCESSFUL] : 0;
+    out.push(sample(labelsOf(s.labels, 'outcome', 'successful'), successful));
+    out.push(sample(labelsOf(s.labels, 'outcome', 'failed'), attempted - successful));
+  });
+  return out;
+}
+
+export function haltWakeups(hub: MetricsHub): Sample[] {
+  const out: Sample[] = [];
+  perKvmVariant(hub, (s, h) => out.push(sample(s.labels, h ? h[HaltPollStat.WAKEUP] : 0)));
+  return out;
+}
+
+export function haltPollSeconds(hub: MetricsHub): Sample[] {
+  const out: Sample[] = [];
+  perKvmVariant(hub, (s, _h, t) => out.push(sample(s.labels, t.counts.haltPollNs / 1e9)));
+  return out;
 }
 
 export function guestSimulatedSeconds(hub: MetricsHub): Sample[] {

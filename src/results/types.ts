@@ -91,6 +91,8 @@ export interface VariantTotals {
    * cost-model.yaml deviceModelTickNs); present only when nonzero.
    */
   readonly deviceModelSeconds?: number;
+  /** KVM's halt-poll statistics summed over vCPUs and hosts; KVM variants only (docs/RESULTS.md). */
+  readonly haltPoll?: HaltPollTotals;
   readonly interruptLatency: LatencyHistogram;
   readonly violations: readonly ViolationRecord[];
   readonly entryFailures: readonly EntryFailureRecord[];
@@ -173,6 +175,18 @@ export interface VariantResult {
  * indexed by the engine's exit slots (src/core/vcpu/exits.ts), counters (Counter, GuestCounter),
  * latency buckets (boundsNs, then +Inf) and phases (PHASE_ORDER); times are integer ns.
  */
+/**
+ * KVM's per-vCPU halt-poll statistics by the names kvm_stat and virsh domstats print (arch/x86/kvm/x86.c
+ * debugfs_entries), summed; `pollSeconds`: host seconds the vCPU threads polled (newer kernels'
+ * halt_poll_success_ns + halt_poll_fail_ns).
+ */
+export interface HaltPollTotals {
+  readonly halt_attempted_poll: number;
+  readonly halt_successful_poll: number;
+  readonly halt_wakeup: number;
+  readonly pollSeconds: number;
+}
+
 export interface RawTotals {
   readonly exits: readonly number[];
   readonly exitHostNs: readonly number[];
@@ -200,6 +214,8 @@ export interface RawTotals {
    * sum passed 2^52 ns; the value is `wideHi x 2^32 +` the field.
    */
   readonly wideHi?: readonly number[];
+  /** KVM variants: halt_attempted_poll, halt_successful_poll, halt_wakeup, polled ns (src/run/totals.ts HaltPollStat). */
+  readonly haltPoll?: readonly number[];
   /** Present when per-guest totals were collected. */
   readonly perGuest?: readonly GuestTotals[];
   /** Present with `series`: exits per time bucket and slot, bucket-major. */

@@ -1,5 +1,6 @@
 import { resolvePolicy } from '../core/hypervisor/policy.js';
 import { hvFeatureBits } from '../core/hypervisor/hyperv.js';
+import { HaltPoll, haltPollSum } from '../core/hypervisor/haltPoll.js';
 import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
 import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
 import { Counter, Machine } from '../core/vcpu/machine.js';
@@ -275,6 +276,17 @@ function addHost(
     for (let c = Counter.RAISED; c < Counter.COUNT; c++) acc.machineCounters[c] += m.counters[v * Counter.COUNT + c];
   }
   for (let s = 0; s < EXIT_SLOT_COUNT; s++) acc.addExitHostNs(s, m.exitHostNs[s]);
+  // KVM's halt-poll statistics (kvm_main.c kvm_vcpu_block's vcpu->stat; hypervisor/haltPoll.ts): read
+  // from the per-vCPU words here, once per collection. bhyve does not poll: no statistics at all.
+  if (sim.config.traits.hypervisor === 'kvm') {
+    const w = m.haltPoll;
+    acc.addHaltPoll(
+      haltPollSum(w, sim.n, HaltPoll.ATTEMPTED),
+      haltPollSum(w, sim.n, HaltPoll.SUCCESSFUL),
+      haltPollSum(w, sim.n, HaltPoll.WAKEUP),
+      haltPollSum(w, sim.n, HaltPoll.POLL_NS),
+    );
+  }
   {
     let v = 0;
     for (const g of guests) {
@@ -378,6 +390,8 @@ export function runScriptedGuest(
     for (let c = Counter.RAISED; c < Counter.COUNT; c++)
       acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
   }
+  // A scripted guest runs no engine, so never halts into kvm_vcpu_block: a KVM variant's statistics, at 0.
+  if (traits.hypervisor === 'kvm') acc.addHaltPoll(0, 0, 0, 0);
   acc.guests += 1;
   acc.vcpus += guest.vcpus;
   for (const viol of machine.violations) {

@@ -33,7 +33,23 @@ const WIDE_PHASE_NS = WIDE_GUEST_COUNTERS + GuestCounter.COUNT;
 const WIDE_LATENCY_NS = WIDE_PHASE_NS + PHASE_ORDER.length;
 const WIDE_GUEST_NS = WIDE_LATENCY_NS + 1;
 const WIDE_VCPU_NS = WIDE_GUEST_NS + 1;
-const WIDE_COUNT = WIDE_VCPU_NS + 1;
+const WIDE_HALT_POLL_NS = WIDE_VCPU_NS + 1;
+const WIDE_COUNT = WIDE_HALT_POLL_NS + 1;
+
+/**
+ * KVM's halt-poll statistics of a variant, summed over its vCPUs (TotalsAccumulator.haltPoll): the
+ * per-vCPU counters KVM keeps and kvm_stat / virsh domstats print - halt_attempted_poll,
+ * halt_successful_poll, halt_wakeup (arch/x86/kvm/x86.c debugfs_entries, VCPU_STAT; the counting is
+ * kvm_main.c kvm_vcpu_block: core/hypervisor/haltPoll.ts) - and the host ns the vCPU threads polled
+ * (what newer kernels split into halt_poll_success_ns and halt_poll_fail_ns).
+ */
+export const enum HaltPollStat {
+  ATTEMPTED = 0,
+  SUCCESSFUL = 1,
+  WAKEUP = 2,
+  POLL_NS = 3,
+  COUNT = 4,
+}
 
 export class TotalsAccumulator {
   readonly exits = new Float64Array(EXIT_SLOT_COUNT);
@@ -58,6 +74,12 @@ export class TotalsAccumulator {
    * Read the sums through exitHostNsOf, guestCounterOf, phaseNsOf, latencyNs, guestNsTotal, vcpuNsTotal.
    */
   readonly wideHi = new Float64Array(WIDE_COUNT);
+  /**
+   * KVM's halt-poll statistics (HaltPollStat order; POLL_NS's high limb in `wideHi`), or undefined
+   * while no KVM host was added: bhyve never polls (vm_handle_hlt sleeps at once), so its variants
+   * have none. Read POLL_NS through haltPollNs.
+   */
+  haltPoll: Float64Array | undefined;
   guests = 0;
   vcpus = 0;
   events = 0;
@@ -146,6 +168,14 @@ export class TotalsAccumulator {
   addVcpuNs(ns: number): void {
     this.addWideScalar(WIDE_VCPU_NS, ns);
   }
+  /** Add a KVM host's (or part's) halt-poll statistics: counts, and polled ns (an integer). */
+  addHaltPoll(attempted: number, successful: number, wakeup: number, pollNs: number): void {
+    const h = (this.haltPoll ??= new Float64Array(HaltPollStat.COUNT));
+    h[HaltPollStat.ATTEMPTED] += attempted;
+    h[HaltPollStat.SUCCESSFUL] += successful;
+    h[HaltPollStat.WAKEUP] += wakeup;
+    this.addWide(h, HaltPollStat.POLL_NS, WIDE_HALT_POLL_NS, pollNs);
+  }
 
   exitHostNsOf(slot: number): number {
     return this.wideHi[WIDE_EXIT_HOST_NS + slot] * LIMB + this.exitHostNs[slot];
@@ -164,6 +194,10 @@ export class TotalsAccumulator {
   }
   get vcpuNsTotal(): number {
     return this.wideHi[WIDE_VCPU_NS] * LIMB + this.vcpuNs;
+  }
+  /** Host ns the KVM vCPU threads polled (0 without halt-poll statistics). */
+  get haltPollNs(): number {
+    return this.haltPoll ? this.wideHi[WIDE_HALT_POLL_NS] * LIMB + this.haltPoll[HaltPollStat.POLL_NS] : 0;
   }
 
   /**
@@ -193,6 +227,14 @@ export class TotalsAccumulator {
     this.maxSimNs = Math.max(this.maxSimNs, o.maxSimNs);
     this.addGuestNs(o.guestNs);
     this.addVcpuNs(o.vcpuNs);
+    const hp = o.haltPoll;
+    if (hp)
+      this.addHaltPoll(
+        hp[HaltPollStat.ATTEMPTED],
+        hp[HaltPollStat.SUCCESSFUL],
+        hp[HaltPollStat.WAKEUP],
+        hp[HaltPollStat.POLL_NS],
+      );
     this.guests += o.guests;
     this.vcpus += o.vcpus;
     this.events += o.events;
@@ -238,6 +280,7 @@ export class TotalsAccumulator {
       entryFailures: this.entryFailures,
       // Only when a sum passed 2^52 ns: below that the format is the one it always was.
       ...(this.wideHi.some((h) => h !== 0) ? { wideHi: Array.from(this.wideHi) } : {}),
+      ...(this.haltPoll ? { haltPoll: Array.from(this.haltPoll) } : {}),
       ...(this.perGuest ? { perGuest: this.perGuest } : {}),
       ...(this.series ? { seriesStepNs: this.seriesStepNs, series: Array.from(this.series) } : {}),
     };
@@ -266,6 +309,7 @@ export class TotalsAccumulator {
     a.vcpus = j.vcpus;
     a.events = j.events;
     if (j.wideHi !== undefined) a.wideHi.set(j.wideHi);
+    if (j.haltPoll !== undefined) a.haltPoll = Float64Array.from(j.haltPoll);
     for (const x of j.violations) a.violations.push(x);
     for (const x of j.entryFailures) a.entryFailures.push(x);
     return a;
@@ -304,7 +348,13 @@ export function rawTotalsProblem(raw: unknown): string | undefined {
     if (p !== undefined) return p;
   }
   if (r.wideHi !== undefined) {
-    const p = counts('wideHi', r.wideHi, shape.wideHi.length);
+    // A shard written before the halt-poll statistics has one high limb fewer (fromJSON takes it).
+    const old = Array.isArray(r.wideHi) && r.wideHi.length === shape.wideHi.length - 1;
+    const p = counts('wideHi', r.wideHi, shape.wideHi.length - (old ? 1 : 0));
+    if (p !== undefined) return p;
+  }
+  if (r.haltPoll !== undefined) {
+    const p = counts('haltPoll', r.haltPoll, HaltPollStat.COUNT);
     if (p !== undefined) return p;
   }
   if (r.exitsByOs !== undefined) {
@@ -368,6 +418,16 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
     guestCpuSeconds: acc.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9,
     ...(acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) > 0
       ? { deviceModelSeconds: acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) / 1e9 }
+      : {}),
+    ...(acc.haltPoll
+      ? {
+          haltPoll: {
+            halt_attempted_poll: acc.haltPoll[HaltPollStat.ATTEMPTED],
+            halt_successful_poll: acc.haltPoll[HaltPollStat.SUCCESSFUL],
+            halt_wakeup: acc.haltPoll[HaltPollStat.WAKEUP],
+            pollSeconds: acc.haltPollNs / 1e9,
+          },
+        }
       : {}),
     interruptLatency: {
       boundsNs: LATENCY_BOUNDS_NS,

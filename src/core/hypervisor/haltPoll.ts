@@ -138,3 +138,14 @@ export function haltEnds(m: HaltPollWords, v: number, maxPollNs: number, hltSlot
   else if (window < maxPollNs && haltNs < maxPollNs)
     w[b + HaltPoll.WINDOW] = Math.min(maxPollNs, Math.max(HALT_POLL_GROW_START_NS, window * HALT_POLL_GROW));
 }
+
+/**
+ * Statistic `word` (HaltPoll.ATTEMPTED, SUCCESSFUL, WAKEUP or POLL_NS) summed over the host's `n`
+ * vCPUs: read when a host's totals are collected (run/simulate.ts), never per event. Exact: the
+ * counts and the whole polled ns stay far below 2^53 per host.
+ */
+export function haltPollSum(w: Float64Array, n: number, word: HaltPoll): number {
+  let s = 0;
+  for (let v = 0; v < n; v++) s += w[v * HaltPoll.STRIDE + word];
+  return s;
+}
