@@ -72,10 +72,13 @@ export function halted(h: HostState, v: number): void {
  * core free (freeCore); a vCPU woken later onto a full host ends a poll (wake).
  */
 function beginHalt(h: HostState, v: number): void {
-  if (h.config.traits.haltPollNs <= 0) return; // never polls: its words stay 0 (bhyve; kvm.halt_poll_ns 0)
+  const traits = h.config.traits;
+  // bhyve never polls nor keeps KVM's statistics: its words stay 0. KVM with kvm.halt_poll_ns 0 does
+  // not poll but still counts halt_wakeup for every halt that slept (kvm_vcpu_wake_up).
+  if (traits.haltPollNs <= 0 && traits.hypervisor !== 'kvm') return;
   h.resumeTime(v);
   h.machine.haltPoll[v * HaltPoll.STRIDE + HaltPoll.HALT_START] = h.now + (h.owedWallNs > 0 ? h.owedWallNs : 0);
-  haltBegins(h.machine.haltPoll, v, freeCore(h, v));
+  haltBegins(h.machine.haltPoll, v, traits.haltPollNs > 0 && freeCore(h, v));
 }
 
 /**
@@ -128,7 +131,7 @@ export function wake(h: HostState, v: number): void {
   if (h.mode(v) !== Mode.HALT) return;
   const m = h.machine;
   const max = h.config.traits.haltPollNs;
-  if (max > 0) haltEnds(m, v, max, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  if (max > 0 || h.config.traits.hypervisor === 'kvm') haltEnds(m, v, max, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
   h.setRunnable(v, true);
   endPollsOnFullHost(h);
 }
