@@ -24,6 +24,7 @@ import {
   RANGE,
   RATE,
   TPR_BELOW_REASONS,
+  VARIANT_KEY,
   dashboardLinks,
   labelVariable,
   deliveryPathsPanel,
@@ -255,6 +256,77 @@ export function overviewDashboard(): Dashboard {
         sel({ job: '$job', scenario: '$scenario', variant: '$variant' }),
         'Latency buckets (simulated seconds) of one variant, deliveries per simulated second; one heatmap per variant (the panel repeats for each selected variant).',
       ),
+    );
+
+  // KVM halt polling: what a kvm.halt_poll_ns matrix trades (kvm_main.c kvm_vcpu_block; docs/MODEL.md
+  // section 5): halts woken inside the poll window skip the block and wake-up path, at the price of
+  // host CPU spent polling. KVM variants only: bhyve's vm_handle_hlt never polls (no series).
+  const KVM_NOTE = 'KVM variants only (bhyve never polls: no series).';
+  d.withRow(new RowBuilder('KVM halt polling (kvm.halt_poll_ns)'))
+    .withPanel(
+      ts(
+        'KVM halts per simulated second: woken while polling, or slept',
+        `Halts of each variant's vCPUs per simulated second, by what KVM's vCPU thread did: woken while polling (halt_successful_poll: no sleep, no wake-up cost), polled and then slept (a failed poll), and slept then woken (halt_wakeup: failed polls included, and halts that did not poll). Woken while polling + slept = the halts that ended. ${KVM_NOTE}`,
+        'short',
+        PER_SIM,
+      )
+        .span(8)
+        .withTarget(
+          target(
+            perSimSecond('vmexit_lab_kvm_halt_polls_total', VSEL, ['variant'], ['outcome="successful"']),
+            '{{variant}} woken while polling',
+            'A',
+          ),
+        )
+        .withTarget(
+          target(
+            perSimSecond('vmexit_lab_kvm_halt_polls_total', VSEL, ['variant'], ['outcome="failed"']),
+            '{{variant}} polled, then slept',
+            'B',
+          ),
+        )
+        .withTarget(
+          target(
+            perSimSecond('vmexit_lab_kvm_halt_wakeups_total', VSEL, ['variant']),
+            '{{variant}} slept, then woken',
+            'C',
+          ),
+        ),
+    )
+    .withPanel(
+      ts(
+        'KVM halt polls that succeeded',
+        `Of the halts whose vCPU thread polled in the rate window, the share woken while polling (halt_successful_poll / halt_attempted_poll, a ratio of two counts). No value where no halt polled (kvm.halt_poll_ns 0, or every halt longer than the window). ${KVM_NOTE}`,
+        'percentunit',
+        'share of polls',
+      )
+        .span(8)
+        .max(1)
+        .withTarget(
+          target(
+            `sum by (variant) (\n  sum by (${VARIANT_KEY}) (rate(vmexit_lab_kvm_halt_polls_total{${VSEL}, outcome="successful"}[${RATE}]))\n  / on (${VARIANT_KEY})\n  (sum by (${VARIANT_KEY}) (rate(vmexit_lab_kvm_halt_polls_total{${VSEL}}[${RATE}])) > 0)\n)`,
+            '{{variant}}',
+          ),
+        ),
+    )
+    .withPanel(
+      ts(
+        'KVM host CPU spent halt polling',
+        `Host seconds the vCPU threads spent polling (halt_poll_success_ns + halt_poll_fail_ns), beside all the host seconds of HLT exits (polling included: do not add them), per simulated second: CPUs busy. ${KVM_NOTE}`,
+        CPUS,
+        'CPUs busy',
+      )
+        .span(8)
+        .withTarget(
+          target(perSimSecond('vmexit_lab_kvm_halt_poll_seconds_total', VSEL, ['variant']), '{{variant}} polling', 'A'),
+        )
+        .withTarget(
+          target(
+            `${perSimSecond('vmexit_lab_exit_handling_seconds_total', VSEL, ['variant'], ['reason=~"HLT|VMEXIT_HLT"'])}\n  and on (variant) sum by (variant) (vmexit_lab_kvm_halt_wakeups_total{${VSEL}})`,
+            '{{variant}} HLT exits in all',
+            'B',
+          ),
+        ),
     );
 
   d.withRow(new RowBuilder('Runs and invariants'))

@@ -82,16 +82,27 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
       if (/latency/i.test(t.panel)) assert.equal(t.exemplar, true, `${file}: ${t.panel}: exemplars on`);
       // Units: CPU seconds per simulated second are CPUs (not a percentage: a variant has many
       // vCPUs); CPU seconds per vCPU-second are a share (0-1, shown as a percentage, the one place
-      // a percentage means something); latencies simulated seconds.
+      // a percentage means something, with the share of halt polls that succeeded, a ratio of two
+      // counts of one counter); latencies simulated seconds.
       const perVcpu = /vcpu_simulated_seconds_total/.test(t.expr);
-      if (/cpu_seconds_total|exit_handling_seconds_total/.test(t.expr))
+      // successful polls over all polls of the same counter, and nothing else.
+      const metrics = [...t.expr.matchAll(/\b(vmexit_lab_\w+)\{([^}]*)\}/g)];
+      const pollShare =
+        metrics.length === 2 &&
+        metrics.every((m) => m[1] === 'vmexit_lab_kvm_halt_polls_total') &&
+        metrics[0][2].endsWith('outcome="successful"') &&
+        !metrics[1][2].includes('outcome') &&
+        / \/ on /.test(t.expr);
+      if (pollShare) assert.equal(t.unit, 'percentunit', `${file}: ${t.panel}: a share of polls`);
+      if (/cpu_seconds_total|exit_handling_seconds_total|halt_poll_seconds_total/.test(t.expr))
         assert.equal(
           t.unit,
           perVcpu ? 'percentunit' : 'suffix:CPUs',
           `${file}: ${t.panel}: CPU seconds per ${perVcpu ? 'vCPU-second are a share' : 'simulated second are CPUs'}`,
         );
       if (/histogram_quantile/.test(t.expr)) assert.equal(t.unit, 's', `${file}: ${t.panel}: seconds`);
-      if (!perVcpu) assert.ok(!/percent/.test(t.unit ?? ''), `${file}: ${t.panel}: no percent unit (${t.unit})`);
+      if (!perVcpu && !pollShare)
+        assert.ok(!/percent/.test(t.unit ?? ''), `${file}: ${t.panel}: no percent unit (${t.unit})`);
     }
     for (const v of queryVariables(d)) {
       assert.doesNotThrow(() => interpolate(v.selector, vars), `${file}: variable ${v.name}`);

@@ -48,6 +48,14 @@ after(async () => {
  * completes one (test/grafana/values.test.ts checks their numbers on a scenario that has).
  */
 const NO_DATA_FOR_DEFAULT = ['Phase completion time (mean over guests)'];
+/** KVM's halt-poll series exist on KVM variants only (bhyve's vm_handle_hlt never polls): the default scenario is bhyve. */
+const KVM_ONLY = /vmexit_lab_kvm_halt/;
+/**
+ * The KVM scenario (scenarios/library/linux-pipe-ping-pong.yaml: its pipe's reader halts for ~44 us,
+ * inside KVM's 200 us poll window, so its halts are polled) runs live at pace realtime for longer than
+ * the test: panels about finished runs (thresholds, verdict) and work-bound phases rightly have no value.
+ */
+const NO_DATA_FOR_LIVE_KVM = ['Phase completion time (mean over guests)', 'Thresholds passed', 'Latest run verdict'];
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
@@ -87,7 +95,8 @@ test(
     assert.ok(prometheus.path, prometheus.missing);
     // Two workers: at pace realtime each variant needs its own, or the second one waits (and its
     // guarded rates rightly have no value until it runs).
-    svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 2 });
+    // Four: two for the default scenario's two variants, two for the KVM scenario's.
+    svc = await startService({ port: 0, dataDir: join(dir, 'svc'), workers: 4 });
     const post = (pace: string): Promise<any> =>
       json(`${svc!.url}/api/runs`, {
         method: 'POST',
@@ -106,6 +115,18 @@ test(
     // 2. A realtime run (30 simulated s = 30 s), live while Prometheus scrapes; cancelled by close().
     const live = await post('realtime');
     assert.ok(live.id, JSON.stringify(live));
+    // 2b. A KVM scenario whose halts are polled (the KVM halt-poll panels), live at pace realtime
+    // for longer than the test (its 5 s made 300 s; cancelled by close()).
+    const pingPong = readFileSync(join(REPO_ROOT, 'scenarios', 'library', 'linux-pipe-ping-pong.yaml'), 'utf8');
+    assert.equal(pingPong.match(/duration: 5s/g)?.length, 2, 'the ping-pong phase and the run last 5 s');
+    const kvm = await json(`${svc.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ yaml: pingPong.replaceAll('duration: 5s', 'duration: 300s'), pace: 'realtime' }),
+    });
+    assert.ok(kvm.id, JSON.stringify(kvm));
+    const kvmScenario = (await json(`${svc.url}/api/runs/${kvm.id}`)).seriesLabel as string;
+    assert.ok(kvmScenario, 'the KVM run has a series label');
 
     // 3. Prometheus on loopback port 0 (the port it binds, read from its log), scraping every second,
     // with the rules.
@@ -158,43 +179,72 @@ test(
       tail,
     );
 
-    // 4. Every dashboard: fill the variables in order, then every target must return data.
+    await until(
+      'rates of the live KVM run in Prometheus',
+      async () =>
+        (await query(`sum(rate(vmexit_lab_kvm_halt_polls_total{scenario="${kvmScenario}"}[15s])) > 0`)).length > 0
+          ? true
+          : undefined,
+      30_000,
+      tail,
+    );
+
+    // 4. Every dashboard: fill the variables in order, then every target must return data: for the
+    // default scenario (the first, as Grafana picks it), then for the KVM one, where the halt-poll
+    // panels must have data.
     let checked = 0;
-    for (const { dashboard } of buildDashboards()) {
-      const d = dashboard as unknown as DashboardJson;
-      const vars: Record<string, VariableValue> = {};
-      for (const v of queryVariables(d)) {
-        const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
-        const values = await until(
-          `values of $${v.name} (${match})`,
-          async () => {
-            const r = await json(
-              `${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match }).toString()}`,
-            );
-            return Array.isArray(r.data) && r.data.length > 0 ? (r.data as string[]) : undefined;
-          },
-          15_000,
-        );
-        // As Grafana on a first load: All, or the first value in the variable's order (B sorts
-        // descending, so the A/B pair compares two variants).
-        vars[v.name] = defaultValue(v, values);
-      }
-      const targets = panelTargets(d);
-      assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);
-      const empty: string[] = [];
-      for (const t of targets) {
-        if (NO_DATA_FOR_DEFAULT.includes(t.panel)) continue;
-        const q = interpolate(t.expr, vars);
-        try {
-          await until(`${t.panel} ${t.refId}`, async () => ((await query(q)).length > 0 ? true : undefined), 10_000);
-        } catch {
-          empty.push(`${t.panel} [${t.refId}]: ${q}`);
+    let kvmChecked = 0;
+    for (const [scenario, skip] of [
+      [
+        undefined,
+        (t: { panel: string; expr: string }) => NO_DATA_FOR_DEFAULT.includes(t.panel) || KVM_ONLY.test(t.expr),
+      ],
+      [kvmScenario, (t: { panel: string; expr: string }) => NO_DATA_FOR_LIVE_KVM.includes(t.panel)],
+    ] as const)
+      for (const { dashboard } of buildDashboards()) {
+        const d = dashboard as unknown as DashboardJson;
+        const vars: Record<string, VariableValue> = {};
+        for (const v of queryVariables(d)) {
+          if (v.name === 'scenario' && scenario !== undefined) {
+            vars[v.name] = scenario;
+            continue;
+          }
+          const match = `${v.metric}{${interpolate(v.selector, vars)}}`.replace('{}', '');
+          const values = await until(
+            `values of $${v.name} (${match})`,
+            async () => {
+              const r = await json(
+                `${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': match }).toString()}`,
+              );
+              return Array.isArray(r.data) && r.data.length > 0 ? (r.data as string[]) : undefined;
+            },
+            15_000,
+          );
+          // As Grafana on a first load: All, or the first value in the variable's order (B sorts
+          // descending, so the A/B pair compares two variants).
+          vars[v.name] = defaultValue(v, values);
         }
-        checked++;
+        const targets = panelTargets(d);
+        assert.ok(targets.length > 10, `${d.uid}: ${targets.length} targets`);
+        const empty: string[] = [];
+        if (scenario !== undefined) assert.equal(vars.scenario, kvmScenario);
+        else assert.notEqual(vars.scenario, kvmScenario, 'Grafana picks the default scenario first');
+        for (const t of targets) {
+          if (skip(t)) continue;
+          if (KVM_ONLY.test(t.expr)) kvmChecked++;
+          const q = interpolate(t.expr, vars);
+          try {
+            await until(`${t.panel} ${t.refId}`, async () => ((await query(q)).length > 0 ? true : undefined), 10_000);
+          } catch {
+            empty.push(`${t.panel} [${t.refId}]: ${q}`);
+          }
+          checked++;
+        }
+        assert.deepEqual(empty, [], `${d.uid} with ${JSON.stringify(vars)}: panels without data`);
       }
-      assert.deepEqual(empty, [], `${d.uid} with ${JSON.stringify(vars)}: panels without data`);
-    }
     assert.ok(checked > 30, `${checked} targets checked`);
+    // The KVM halt-poll counters are on a panel: polls by outcome, wake-ups, polled seconds.
+    assert.ok(kvmChecked >= 3, `${kvmChecked} KVM halt-poll targets checked on the KVM scenario`);
 
     // 5. The recording rules evaluate on the live data; no invariant alert fires for the default scenario.
     for (const rule of [

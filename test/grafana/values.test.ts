@@ -179,6 +179,32 @@ const heatmap: Expect = (c) => {
   out.push([{ le: '+Inf' }, perSim(v, cum + h.counts[LATENCY_BOUNDS_NS.length])]);
   return values(out);
 };
+/** KVM's halt-poll statistics (results.json totals.haltPoll): KVM variants only, bhyve has no series. */
+const kvmOnly =
+  (f: (v: VariantResult, h: NonNullable<VariantResult['totals']['haltPoll']>) => number | undefined): Expect =>
+  (c) =>
+    values(
+      c.variants.flatMap((v): [Record<string, string>, number][] => {
+        const h = v.totals.haltPoll;
+        const x = h === undefined ? undefined : f(v, h);
+        return x === undefined ? [] : [[{ variant: v.name }, x]];
+      }),
+    );
+const haltPolls = {
+  A: kvmOnly((v, h) => perSim(v, h.halt_successful_poll)),
+  B: kvmOnly((v, h) => perSim(v, h.halt_attempted_poll - h.halt_successful_poll)),
+  C: kvmOnly((v, h) => perSim(v, h.halt_wakeup)),
+};
+/** No value where no halt polled in the window (a guarded divisor). */
+const pollSuccessShare = kvmOnly((_v, h) =>
+  h.halt_attempted_poll > 0 ? h.halt_successful_poll / h.halt_attempted_poll : undefined,
+);
+const pollCpus = {
+  A: kvmOnly((v, h) => perSim(v, h.pollSeconds)),
+  B: kvmOnly((v) =>
+    perSim(v, (v.totals.hostSecondsInExits['HLT'] ?? 0) + (v.totals.hostSecondsInExits['VMEXIT_HLT'] ?? 0)),
+  ),
+};
 const violationsByCheck: Expect = (c) =>
   values(
     c.variants.flatMap((v) =>
@@ -261,6 +287,9 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
     'Latest run verdict': {
       targets: { A: (c) => values([[{ scenario: c.run.results.scenario }, exitStatusOf(c.run.results)]]) },
     },
+    'KVM halts per simulated second: woken while polling, or slept': { targets: haltPolls },
+    'KVM halt polls that succeeded': { targets: { A: pollSuccessShare } },
+    'KVM host CPU spent halt polling': { targets: pollCpus },
     'Invariant violations by check': { targets: { A: violationsByCheck } },
     'VM entry failures': { targets: { A: perVariant((v) => v.totals.entryFailures.length) } },
     'A: exits per simulated second by reason ($a)': { targets: { A: exitsByReason } },
@@ -545,5 +574,10 @@ test(
         `a variant with device-model time: ${deviceModel.join(', ')}`,
       );
       assert.ok(results.variants.length >= 2, 'A and B can differ');
+      const polled = results.variants.map((v) => v.totals.haltPoll?.halt_successful_poll ?? 0);
+      assert.ok(
+        polled.some((n) => n > 0),
+        `a variant whose halts were woken while polling (the halt-poll panels away from 0): ${polled.join(', ')}`,
+      );
     }),
 );
