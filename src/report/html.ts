@@ -126,12 +126,26 @@ function verdict(results: RunResults): string {
   if (notJudged > 0) parts.push(notJudgedText(notJudged));
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
-  // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict.
-  if (results.partial === true)
-    parts.unshift(`partial results (${results.partialReason ?? 'the run stopped before its end'}), no verdict`);
+  // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict. Said
+  // in that order, the stop's own sentence first (partialReason ends with a full stop): "no
+  // verdict; all 2 thresholds passed" read as a verdict (the fresh-eyes pass, docs/SERVICE.md).
+  const text =
+    results.partial === true
+      ? `partial results: ${sentence(results.partialReason ?? 'the run stopped before its end')} No verdict: the thresholds were evaluated on the part that ran only (there, ${parts.join('; ')})`
+      : parts.join('; ');
   // A shard that ran clean: its badge says that its thresholds are not judged, not that they passed.
   const mark = status === 0 && notJudged > 0 ? notJudgedBadge() : badge(status === 0);
-  return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${mark} ${esc(parts.join('; '))} <span class="muted">(exit status ${status})</span></p>`;
+  return `<p class="verdict ${status === 0 ? 'pass' : 'fail'}" data-exit-status="${status}">${mark} ${esc(text)} <span class="muted">(exit status ${status})</span></p>`;
+}
+
+/** `s` ending with a full stop (the pool's partialReason has one; a caller's may not). */
+function sentence(s: string): string {
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+/** Exits (or accesses) per second per guest as the report shows it: "-" where no guest time was simulated (no rate, not 0). */
+function perGuestText(v: VariantResult, count: number): string {
+  return v.totals.guestSeconds > 0 ? formatFigure(perGuestSecond(v, count)) : '-';
 }
 
 /** Key figures above the details: stopped guests named, phase times with their speed-up, exit rates variant against variant. */
@@ -163,9 +177,16 @@ function headline(results: RunResults): string {
     );
   }
   if (results.variants.length >= 2) {
-    const rates = results.variants.map((v) => ({ name: v.name, rate: perGuestSecond(v, v.totals.exitsTotal) }));
+    const rates = results.variants.map((v) => ({
+      name: v.name,
+      rate: perGuestSecond(v, v.totals.exitsTotal),
+      text: perGuestText(v, v.totals.exitsTotal),
+      ran: v.totals.guestSeconds > 0,
+    }));
+    const notRun = rates.filter((r) => !r.ran).map((r) => r.name);
+    const idle = notRun.length > 0 ? `; no guest time simulated in ${notRun.join(', ')}: no rate` : '';
     // A factor only between variants whose guests all ran to the end: a stopped guest's exits stop too.
-    const running = rates.filter((r) => !stops.has(r.name));
+    const running = rates.filter((r) => !stops.has(r.name) && r.ran);
     let factor = '';
     if (running.length >= 2) {
       const hi = running.reduce((a, b) => (b.rate > a.rate ? b : a));
@@ -176,8 +197,8 @@ function headline(results: RunResults): string {
     const stopped = [...stops.values()].map((s) => `; no factor with ${s.variant}: it stopped at "${s.what}"`);
     cards.push(
       `<div class="card"><div class="card-label">VM exits per second per guest</div>` +
-        `<div class="card-figure">${rates.map((r) => figure(r.name, `${formatFigure(r.rate)}${stops.has(r.name) ? ' (stopped)' : ''}`)).join(' <span class="vs">vs</span> ')}</div>` +
-        `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}${esc(stopped.join(''))}</div></div>`,
+        `<div class="card-figure">${rates.map((r) => figure(r.name, `${r.text}${stops.has(r.name) ? ' (stopped)' : ''}`)).join(' <span class="vs">vs</span> ')}</div>` +
+        `<div class="card-detail">${rates.map((r) => esc(r.name)).join(' vs ')}${esc(factor)}${esc(stopped.join(''))}${esc(idle)}</div></div>`,
     );
   }
   return cards.length > 0 ? `<div class="cards">${cards.join('')}</div>` : '';
@@ -239,12 +260,12 @@ function variantsTable(results: RunResults): string {
     ),
     row(
       'VM exits per second per guest',
-      num((v) => perGuestSecond(v, v.totals.exitsTotal)),
+      vs.map((v) => esc(perGuestText(v, v.totals.exitsTotal))),
       'hl',
     ),
     row(
       '%cr8 accesses per second per guest',
-      num((v) => perGuestSecond(v, v.totals.cr8Accesses)),
+      vs.map((v) => esc(perGuestText(v, v.totals.cr8Accesses))),
     ),
     row(
       'interrupts raised / delivered',

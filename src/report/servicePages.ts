@@ -25,6 +25,8 @@ interface RunIndexEntry {
   readonly startedAt?: string | null;
   /** Present once the run has results: exitStatus is the CLI's status for them (0 pass). */
   readonly summary?: Pick<RunSummary, 'exitStatus'> | null;
+  /** Why a cancelled run stopped (a RunRecord's stopReason). */
+  readonly stopReason?: string;
 }
 
 /** A run as its page shows it (a RunRecord fits). */
@@ -32,7 +34,6 @@ export interface RunPageEntry extends RunIndexEntry {
   readonly createdAt?: string;
   readonly finishedAt?: string | null;
   readonly error?: string;
-  readonly stopReason?: string;
   /** The stored results are partial (the run was stopped or failed). */
   readonly partial?: boolean;
   readonly guests?: number;
@@ -46,12 +47,15 @@ function liveCount(x: number): string {
   return Math.round(x).toLocaleString('en-US');
 }
 
-/** The rows of a running run's "so far" table; run.js rebuilds them from each poll the same way. */
+/**
+ * The rows of a running run's "so far" table; run.js rebuilds them from each poll the same way. A
+ * variant no task of which has advanced has no rate yet: "-", not 0.
+ */
 function liveRows(live: readonly LiveVariantFigures[]): string {
   return live
     .map(
       (v) =>
-        `<tr><td>${esc(v.name)}</td><td>${esc(String(Math.floor(v.simSeconds * 10) / 10))}</td><td>${liveCount(v.exitsTotal)}</td><td>${liveCount(v.exitsPerGuestSecond)}</td>` +
+        `<tr><td>${esc(v.name)}</td><td>${esc(String(Math.floor(v.simSeconds * 10) / 10))}</td><td>${liveCount(v.exitsTotal)}</td><td>${v.simSeconds > 0 ? liveCount(v.exitsPerGuestSecond) : '-'}</td>` +
         `<td>${esc(v.topExits.map((x) => `${x.reason} ${(x.share * 100).toFixed(1)}\u00a0%`).join(', ') || '-')}</td></tr>`,
     )
     .join('');
@@ -91,6 +95,7 @@ function runHref(prefix: string, id: string): string {
 export function runBadge(
   state: string,
   summary: Pick<RunSummary, 'exitStatus'> | null | undefined,
+  stopReason?: string,
 ): { text: string; cls: string; exitStatus?: number } {
   const known = /^[a-z]+$/.test(state) ? ` state-${state}` : '';
   const status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : undefined;
@@ -98,22 +103,40 @@ export function runBadge(
     const why = status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : `exit status ${status}`;
     return { text: `completed: ${why}`, cls: `badge state${known} fail`, exitStatus: status };
   }
-  return { text: state, cls: `badge state${known}`, ...(status !== undefined ? { exitStatus: status } : {}) };
+  // A run the service stopped says so: a bare "cancelled" read as a user's DELETE (the fresh-eyes pass).
+  const by = state === 'cancelled' && stopReason !== undefined ? STOPPED_BY[stopReason] : undefined;
+  return {
+    text: by ? `${state}: ${by}` : state,
+    cls: `badge state${known}`,
+    ...(status !== undefined ? { exitStatus: status } : {}),
+  };
 }
 
-function stateBadge(state: string, summary: Pick<RunSummary, 'exitStatus'> | null | undefined, id?: string): string {
-  const b = runBadge(state, summary);
+/** What stopped a cancelled run other than a DELETE (history/records.ts StopReason); live.js has the same words. */
+const STOPPED_BY: Readonly<Record<string, string>> = { time_limit: 'wall-clock limit', shutdown: 'service shut down' };
+
+function stateBadge(
+  state: string,
+  summary: Pick<RunSummary, 'exitStatus'> | null | undefined,
+  id?: string,
+  stopReason?: string,
+): string {
+  const b = runBadge(state, summary, stopReason);
   return `<span${id ? ` id="${id}"` : ''} class="${b.cls}" data-state="${esc(state)}"${b.exitStatus !== undefined ? ` data-exit-status="${b.exitStatus}"` : ''}>${esc(b.text)}</span>`;
 }
 
-function progressText(p: RunProgressLike | null | undefined): string {
+export function progressText(p: RunProgressLike | null | undefined): string {
   if (!p) return '-';
   const pct = `${Math.floor(Math.max(0, Math.min(1, p.fraction)) * 100)} %`;
-  const sim =
-    typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number'
-      ? `, ${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s`
-      : '';
-  return `${pct}${sim}`;
+  if (typeof p.simSeconds !== 'number' || typeof p.limitSeconds !== 'number') return pct;
+  const sim = `${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s`;
+  // Several tasks (hosts split over workers): simSeconds is the least advanced unfinished task's
+  // (src/pool/pooledRun.ts progress()), 0 while one waits to start, so "73 %, 0 of 30 simulated s"
+  // read as a contradiction; say which it is.
+  const tasks = typeof p.tasksTotal === 'number' && typeof p.tasksDone === 'number' ? p : undefined;
+  if (tasks && tasks.tasksTotal! > 1 && tasks.tasksDone! < tasks.tasksTotal!)
+    return `${pct}: ${tasks.tasksDone} of ${tasks.tasksTotal} tasks done, the least advanced at ${sim}`;
+  return `${pct}, ${sim}`;
 }
 
 /** Simulated seconds of progress: whole seconds, tenths for runs under 100 s. */
@@ -132,7 +155,7 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
   const pollUrl = options.pollUrl === undefined ? '/api/runs' : options.pollUrl;
   const rows = runs.map(
     (r) =>
-      `<tr data-run-id="${esc(r.id)}"${runBadge(r.state, r.summary).cls.endsWith(' fail') ? ' class="fail"' : ''}><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state, r.summary)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
+      `<tr data-run-id="${esc(r.id)}"${runBadge(r.state, r.summary).cls.endsWith(' fail') ? ' class="fail"' : ''}><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state, r.summary, undefined, r.stopReason)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
   );
   const body = [
     '<h1>Runs</h1>',
@@ -164,7 +187,7 @@ export function renderRunPage(
     options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
   const indexHref = options.indexHref ?? '/';
   const facts: string[] = [
-    `<tr><th scope="row">state</th><td>${stateBadge(run.state, run.summary, 'run-state')}${run.stopReason ? ` <span class="muted">(${esc(run.stopReason)})</span>` : ''}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
+    `<tr><th scope="row">state</th><td>${stateBadge(run.state, run.summary, 'run-state', run.stopReason)}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
     `<tr><th scope="row">progress</th><td id="run-progress">${progressCell(run.progress)}</td></tr>`,
     `<tr><th scope="row">started</th><td>${esc(fmtTime(run.startedAt))}</td></tr>`,
   ];

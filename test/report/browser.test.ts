@@ -377,6 +377,25 @@ test(
       );
       assert.deepEqual(colors, ['rgb(198, 40, 40)', 'rgb(253, 236, 234)'], 'the fail red, on a red row');
       runs.delete('r3');
+      // A run the service stopped at its wall-clock limit says so, not a bare "cancelled"; a run of
+      // many tasks says how many are done, not "73 %, 0 of 30 simulated s" (live.js as
+      // servicePages.ts: the fresh-eyes pass).
+      runs.set('r4', {
+        id: 'r4',
+        scenario: 'limited',
+        state: 'cancelled',
+        stopReason: 'time_limit',
+        progress: { fraction: 0.73, simSeconds: 0, limitSeconds: 30, tasksDone: 12, tasksTotal: 16 },
+        startedAt: '2026-11-25T06:00:00.000Z',
+        summary: { exitStatus: 3 },
+      });
+      await page.waitForSelector('tr[data-run-id="r4"]', { timeout: 10_000 });
+      assert.equal(await page.textContent('tr[data-run-id="r4"] [data-state]'), 'cancelled: wall-clock limit');
+      assert.equal(
+        await page.textContent('tr[data-run-id="r4"] .progress-text'),
+        '73 %: 12 of 16 tasks done, the least advanced at 0 of 30 simulated s',
+      );
+      runs.delete('r4');
 
       // The run page: live while running, then the report.
       await page.click('a[href="/runs/r1"]');
@@ -400,10 +419,12 @@ test(
               { reason: 'HLT', exits: 34567, share: 0.028 },
             ],
           },
+          // A variant whose tasks wait for a worker: no rate yet.
+          { name: 'waiting', simSeconds: 0, exitsTotal: 0, exitsPerGuestSecond: 0, topExits: [] },
         ],
       });
       await page.waitForFunction(
-        `document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %') && document.querySelectorAll('#run-live-body tr').length === 1`,
+        `document.querySelector('#run-progress .progress-text').textContent.startsWith('90 %') && document.querySelectorAll('#run-live-body tr').length === 2`,
         undefined,
         { timeout: 10_000 },
       );
@@ -415,6 +436,11 @@ test(
         '1,234,567',
         '68,013',
         'CR_ACCESS 97.2\u00a0%, HLT 2.8\u00a0%',
+        'waiting',
+        '0',
+        '0',
+        '-',
+        '-',
       ]);
       assert.equal(await page.locator('img').count(), 0, 'a variant name is shown as text');
       runs.set('r1', {

@@ -10,8 +10,11 @@
   function simRound(x, limit) { return String(limit < 100 ? Math.round(x * 10) / 10 : Math.round(x)); }
   function progressText(p) {
     if (!p) return '-';
-    var sim = (typeof p.simSeconds === 'number' && typeof p.limitSeconds === 'number') ? ', ' + simRound(p.simSeconds, p.limitSeconds) + ' of ' + simRound(p.limitSeconds, p.limitSeconds) + ' simulated s' : '';
-    return pct(p) + sim;
+    if (typeof p.simSeconds !== 'number' || typeof p.limitSeconds !== 'number') return pct(p);
+    var sim = simRound(p.simSeconds, p.limitSeconds) + ' of ' + simRound(p.limitSeconds, p.limitSeconds) + ' simulated s';
+    if (typeof p.tasksTotal === 'number' && typeof p.tasksDone === 'number' && p.tasksTotal > 1 && p.tasksDone < p.tasksTotal)
+      return pct(p) + ': ' + p.tasksDone + ' of ' + p.tasksTotal + ' tasks done, the least advanced at ' + sim;
+    return pct(p) + ', ' + sim;
   }
   function fmtTime(iso) {
     if (!iso) return '-';
@@ -22,10 +25,13 @@
   function runFailed(state, summary) {
     return state === 'completed' && summary && typeof summary.exitStatus === 'number' && summary.exitStatus !== 0;
   }
-  function setBadge(elem, state, summary) {
+  // As STOPPED_BY in src/report/servicePages.ts: what stopped a cancelled run other than a DELETE.
+  var stoppedBy = { time_limit: 'wall-clock limit', shutdown: 'service shut down' };
+  function setBadge(elem, state, summary, stopReason) {
     var status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : null;
     var failed = runFailed(state, summary);
-    elem.textContent = failed ? 'completed: ' + (status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : 'exit status ' + status) : state;
+    var by = state === 'cancelled' && Object.prototype.hasOwnProperty.call(stoppedBy, stopReason) ? stoppedBy[stopReason] : null;
+    elem.textContent = failed ? 'completed: ' + (status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : 'exit status ' + status) : by ? state + ': ' + by : state;
     elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '') + (failed ? ' fail' : '');
     elem.setAttribute('data-state', state);
     if (status === null) elem.removeAttribute('data-exit-status'); else elem.setAttribute('data-exit-status', String(status));

@@ -22,7 +22,7 @@
       var reasons = (Array.isArray(v.topExits) ? v.topExits : []).map(function (x) {
         return x.reason + ' ' + (x.share * 100).toFixed(1) + '\u00a0%';
       }).join(', ');
-      [String(v.name), String(Math.floor(v.simSeconds * 10) / 10), count(v.exitsTotal), count(v.exitsPerGuestSecond), reasons || '-'].forEach(function (text) {
+      [String(v.name), String(Math.floor(v.simSeconds * 10) / 10), count(v.exitsTotal), v.simSeconds > 0 ? count(v.exitsPerGuestSecond) : '-', reasons || '-'].forEach(function (text) {
         var td = document.createElement('td');
         td.textContent = text;
         tr.appendChild(td);
@@ -34,7 +34,7 @@
   }
   if (live.pollUrl) poll(function (run) {
     if (!run || typeof run.state !== 'string') return;
-    setBadge(badge, run.state, run.summary);
+    setBadge(badge, run.state, run.summary, run.stopReason);
     if (cell) setProgress(cell, run.progress);
     setLive(run.live);
     if (live.liveStates.indexOf(run.state) < 0) {
