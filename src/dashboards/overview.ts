@@ -374,6 +374,16 @@ export function overviewDashboard(): Dashboard {
       ),
     )
     .withPanel(
+      // The service's one lag gauge (src/metrics/registry.ts vmexit_lab_realtime_lag_seconds, no
+      // variant label): whether the realtime runs keep pace with the wall clock (docs/PERF.md).
+      ts(
+        'Realtime lag of the service',
+        "Simulated seconds the service's realtime runs are behind the wall clock (vmexit_lab_realtime_lag_seconds: the largest over their running tasks; 0 when every task is on time or none runs). Above 1 s the fleet does not keep up at pace realtime: its rates still hold per simulated second, but it runs slower than real time. Pace-max runs are not realtime: always 0 for them.",
+        's',
+        'simulated seconds behind',
+      ).withTarget(target(`max by (job) (vmexit_lab_realtime_lag_seconds{job=~"$job"})`, 'lag ({{job}})')),
+    )
+    .withPanel(
       ts('VM entry failures', 'Failed VM entries (VMCS checks) per rate window, by variant.', 'none', 'entries')
         .decimals(0)
         .withTarget(

@@ -192,7 +192,8 @@ export function renderRunPage(
     `<tr><th scope="row">started</th><td>${esc(fmtTime(run.startedAt))}</td></tr>`,
   ];
   if (run.finishedAt) facts.push(`<tr><th scope="row">finished</th><td>${esc(fmtTime(run.finishedAt))}</td></tr>`);
-  if (run.guests !== undefined) facts.push(`<tr><th scope="row">guests</th><td>${esc(String(run.guests))}</td></tr>`);
+  if (run.guests !== undefined)
+    facts.push(`<tr><th scope="row">guests (all variants)</th><td>${esc(String(run.guests))}</td></tr>`);
   if (run.variants && run.variants.length > 0)
     facts.push(`<tr><th scope="row">variants</th><td>${run.variants.map((v) => esc(v)).join(', ')}</td></tr>`);
   if (run.error) facts.push(`<tr class="fail"><th scope="row">error</th><td>${esc(run.error)}</td></tr>`);

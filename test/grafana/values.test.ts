@@ -292,6 +292,8 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
     'KVM host CPU spent halt polling': { targets: pollCpus },
     'Invariant violations by check': { targets: { A: violationsByCheck } },
     'VM entry failures': { targets: { A: perVariant((v) => v.totals.entryFailures.length) } },
+    // A CLI run's history is not realtime: no lag (one series, the job's).
+    'Realtime lag of the service': { targets: { A: () => values([[{}, 0]]) } },
     'A: exits per simulated second by reason ($a)': { targets: { A: exitsByReason } },
     'B: exits per simulated second by reason ($b)': { targets: { A: exitsByReason } },
     'A: host time in exits vs guest CPU ($a)': { targets: { A: hostInExits, B: guestCpu, C: deviceModel } },

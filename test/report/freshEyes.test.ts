@@ -142,3 +142,8 @@ test('the "So far" table: a variant whose tasks have not started has no exit rat
     ['b', '0', '0', '-'],
   ]);
 });
+
+test("the run page's guest count says it is all variants' (2 guests of a 1-guest scenario with 2 variants read as 2 per variant)", () => {
+  const page = renderRunPage({ id: 'r1', scenario: 's', state: 'running', guests: 2, variants: ['0', '200000'] });
+  assert.match(page, /<th scope="row">guests \(all variants\)<\/th><td>2<\/td>/);
+});
