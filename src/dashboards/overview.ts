@@ -406,7 +406,7 @@ export function overviewDashboard(): Dashboard {
     hostVsGuest(
       ts(
         `${s}: host time in exits vs guest CPU ($${s.toLowerCase()})`,
-        `Variant ${s}: CPUs busy in exits (host) and running guest code, per simulated second.`,
+        `Variant ${s}: CPUs busy in exits (host), running guest code, and in the device model outside any exit (the VMM's emulated platform timer; 0 under bhyve), per simulated second; their sum is the VM processes' CPU.`,
         CPUS,
         'CPUs busy',
       ),

@@ -58,6 +58,15 @@ test('dashboards: unique uids, datasource variable on every panel, $__rate_inter
       assert.ok(p.title && p.description, `${file}: panel title and description`);
       assert.ok((p.targets ?? []).length > 0, `${file}: ${p.title} has a query`);
     }
+    // A panel says what each of its lines is: the device model's host time (a third line beside
+    // host in exits and guest CPU) is named in the description (the A/B pair's did not say it).
+    for (const p of panels as any[])
+      if ((p.targets ?? []).some((t: { expr?: string }) => /vmexit_lab_device_model_seconds_total/.test(t.expr ?? '')))
+        assert.match(
+          p.description,
+          /device model/,
+          `${file}: ${p.title}: the description names the device model's line`,
+        );
     const vars = Object.fromEntries(queryVariables(d).map((v) => [v.name, 'x']));
     for (const t of panelTargets(d)) {
       for (const m of t.expr.matchAll(/\[([^\]]+)\]/g))
