@@ -27,6 +27,13 @@ interface RunIndexEntry {
   readonly summary?: Pick<RunSummary, 'exitStatus'> | null;
   /** Why a cancelled run stopped (a RunRecord's stopReason). */
   readonly stopReason?: string;
+  /** A queued run's place in its lane, 1 = next (a RunRecord's queue). */
+  readonly queue?: RunQueuePlace | null;
+}
+
+interface RunQueuePlace {
+  readonly lane: string;
+  readonly position: number;
 }
 
 /** A run as its page shows it (a RunRecord fits). */
@@ -96,6 +103,7 @@ export function runBadge(
   state: string,
   summary: Pick<RunSummary, 'exitStatus'> | null | undefined,
   stopReason?: string,
+  queue?: RunQueuePlace | null,
 ): { text: string; cls: string; exitStatus?: number } {
   const known = /^[a-z]+$/.test(state) ? ` state-${state}` : '';
   const status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : undefined;
@@ -103,8 +111,14 @@ export function runBadge(
     const why = status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : `exit status ${status}`;
     return { text: `completed: ${why}`, cls: `badge state${known} fail`, exitStatus: status };
   }
-  // A run the service stopped says so: a bare "cancelled" read as a user's DELETE (the fresh-eyes pass).
-  const by = state === 'cancelled' && stopReason !== undefined ? STOPPED_BY[stopReason] : undefined;
+  // A run the service stopped says so: a bare "cancelled" read as a user's DELETE; a queued run
+  // says its place (the fresh-eyes pass).
+  const by =
+    state === 'cancelled' && stopReason !== undefined
+      ? STOPPED_BY[stopReason]
+      : state === 'queued' && queue && typeof queue.position === 'number'
+        ? `${queue.position === 1 ? 'next' : String(queue.position)} in the ${queue.lane} lane`
+        : undefined;
   return {
     text: by ? `${state}: ${by}` : state,
     cls: `badge state${known}`,
@@ -120,8 +134,9 @@ function stateBadge(
   summary: Pick<RunSummary, 'exitStatus'> | null | undefined,
   id?: string,
   stopReason?: string,
+  queue?: RunQueuePlace | null,
 ): string {
-  const b = runBadge(state, summary, stopReason);
+  const b = runBadge(state, summary, stopReason, queue);
   return `<span${id ? ` id="${id}"` : ''} class="${b.cls}" data-state="${esc(state)}"${b.exitStatus !== undefined ? ` data-exit-status="${b.exitStatus}"` : ''}>${esc(b.text)}</span>`;
 }
 
@@ -155,7 +170,7 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
   const pollUrl = options.pollUrl === undefined ? '/api/runs' : options.pollUrl;
   const rows = runs.map(
     (r) =>
-      `<tr data-run-id="${esc(r.id)}"${runBadge(r.state, r.summary).cls.endsWith(' fail') ? ' class="fail"' : ''}><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state, r.summary, undefined, r.stopReason)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
+      `<tr data-run-id="${esc(r.id)}"${runBadge(r.state, r.summary).cls.endsWith(' fail') ? ' class="fail"' : ''}><td><a href="${esc(runHref(prefix, r.id))}">${esc(r.id)}</a></td><td>${esc(r.scenario)}</td><td>${stateBadge(r.state, r.summary, undefined, r.stopReason, r.queue)}</td><td class="progress">${progressCell(r.progress)}</td><td>${esc(fmtTime(r.startedAt))}</td></tr>`,
   );
   const body = [
     '<h1>Runs</h1>',
@@ -187,7 +202,7 @@ export function renderRunPage(
     options.resultsHref === undefined ? `/api/runs/${encodeURIComponent(run.id)}/results` : options.resultsHref;
   const indexHref = options.indexHref ?? '/';
   const facts: string[] = [
-    `<tr><th scope="row">state</th><td>${stateBadge(run.state, run.summary, 'run-state', run.stopReason)}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
+    `<tr><th scope="row">state</th><td>${stateBadge(run.state, run.summary, 'run-state', run.stopReason, run.queue)}${run.partial ? ' <span class="badge expected">partial results</span>' : ''}</td></tr>`,
     `<tr><th scope="row">progress</th><td id="run-progress">${progressCell(run.progress)}</td></tr>`,
     `<tr><th scope="row">started</th><td>${esc(fmtTime(run.startedAt))}</td></tr>`,
   ];

@@ -350,7 +350,14 @@ test(
       assert.match((await page.textContent('tr[data-run-id="r1"]')) ?? '', /running.*10 %, 0\.5 of 5 simulated s/s);
       // Progress and new runs appear without a reload.
       runs.set('r1', { ...runs.get('r1')!, progress: { fraction: 0.6, simSeconds: 3, limitSeconds: 5 } });
-      runs.set('r2', { id: 'r2', scenario: NASTY, state: 'queued', progress: null, startedAt: null });
+      runs.set('r2', {
+        id: 'r2',
+        scenario: NASTY,
+        state: 'queued',
+        progress: null,
+        startedAt: null,
+        queue: { lane: 'max', position: 2 },
+      });
       await page.waitForFunction(
         `document.querySelectorAll('#runs-body tr').length === 2 && document.querySelector('tr[data-run-id="r1"] .progress-text').textContent.startsWith('60 %')`,
         undefined,
@@ -360,6 +367,7 @@ test(
       assert.equal(await page.textContent('tr[data-run-id="r2"] td:nth-child(2)'), NASTY, 'shown as text');
       assert.equal(await page.locator('img').count(), 0, 'nothing injected');
       assert.equal(await page.getAttribute('tr[data-run-id="r2"] [data-state]', 'data-state'), 'queued');
+      assert.equal(await page.textContent('tr[data-run-id="r2"] [data-state]'), 'queued: 2 in the max lane');
       // A run that completed with a failed threshold turns red in the list, not a green "completed".
       runs.set('r3', {
         id: 'r3',

@@ -147,3 +147,17 @@ test("the run page's guest count says it is all variants' (2 guests of a 1-guest
   const page = renderRunPage({ id: 'r1', scenario: 's', state: 'running', guests: 2, variants: ['0', '200000'] });
   assert.match(page, /<th scope="row">guests \(all variants\)<\/th><td>2<\/td>/);
 });
+
+test('a queued run says its place in the queue, in the list as on its page', () => {
+  const queue = { lane: 'max', position: 2 };
+  assert.equal(runBadge('queued', null, undefined, queue).text, 'queued: 2 in the max lane');
+  assert.equal(
+    runBadge('queued', null, undefined, { lane: 'realtime', position: 1 }).text,
+    'queued: next in the realtime lane',
+  );
+  assert.equal(runBadge('running', null, undefined, undefined).text, 'running');
+  const index = renderRunsIndex([{ id: 'q', scenario: 's', state: 'queued', progress: null, startedAt: null, queue }]);
+  assert.match(index, /data-state="queued">queued: 2 in the max lane<\/span>/);
+  const page = renderRunPage({ id: 'q', scenario: 's', state: 'queued', progress: null, queue });
+  assert.match(page, /data-state="queued">queued: 2 in the max lane<\/span>/);
+});

@@ -25,12 +25,15 @@
   function runFailed(state, summary) {
     return state === 'completed' && summary && typeof summary.exitStatus === 'number' && summary.exitStatus !== 0;
   }
-  // As STOPPED_BY in src/report/servicePages.ts: what stopped a cancelled run other than a DELETE.
+  // As runBadge in src/report/servicePages.ts (STOPPED_BY): what stopped a cancelled run other than a
+  // DELETE, a queued run's place.
   var stoppedBy = { time_limit: 'wall-clock limit', shutdown: 'service shut down' };
-  function setBadge(elem, state, summary, stopReason) {
+  function setBadge(elem, state, summary, stopReason, queue) {
     var status = summary && typeof summary.exitStatus === 'number' ? summary.exitStatus : null;
     var failed = runFailed(state, summary);
-    var by = state === 'cancelled' && Object.prototype.hasOwnProperty.call(stoppedBy, stopReason) ? stoppedBy[stopReason] : null;
+    var by = state === 'cancelled' && Object.prototype.hasOwnProperty.call(stoppedBy, stopReason) ? stoppedBy[stopReason]
+      : state === 'queued' && queue && typeof queue.position === 'number' ? (queue.position === 1 ? 'next' : String(queue.position)) + ' in the ' + queue.lane + ' lane'
+      : null;
     elem.textContent = failed ? 'completed: ' + (status === 1 ? 'threshold failed' : status === 3 ? 'invariant violation' : 'exit status ' + status) : by ? state + ': ' + by : state;
     elem.className = 'badge state' + (/^[a-z]+$/.test(state) ? ' state-' + state : '') + (failed ? ' fail' : '');
     elem.setAttribute('data-state', state);

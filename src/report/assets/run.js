@@ -34,7 +34,7 @@
   }
   if (live.pollUrl) poll(function (run) {
     if (!run || typeof run.state !== 'string') return;
-    setBadge(badge, run.state, run.summary, run.stopReason);
+    setBadge(badge, run.state, run.summary, run.stopReason, run.queue);
     if (cell) setProgress(cell, run.progress);
     setLive(run.live);
     if (live.liveStates.indexOf(run.state) < 0) {

@@ -17,7 +17,7 @@
     a.textContent = run.id;
     var td = document.createElement('td'); td.appendChild(a); tr.appendChild(td);
     td = document.createElement('td'); td.textContent = run.scenario; tr.appendChild(td);
-    td = document.createElement('td'); var b = document.createElement('span'); setBadge(b, run.state, run.summary, run.stopReason); td.appendChild(b); tr.appendChild(td);
+    td = document.createElement('td'); var b = document.createElement('span'); setBadge(b, run.state, run.summary, run.stopReason, run.queue); td.appendChild(b); tr.appendChild(td);
     td = document.createElement('td'); td.className = 'progress'; setProgress(td, run.progress); tr.appendChild(td);
     td = document.createElement('td'); td.textContent = fmtTime(run.startedAt); tr.appendChild(td);
     return tr;
