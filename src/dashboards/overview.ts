@@ -266,7 +266,7 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       ts(
         'KVM halts per simulated second: woken while polling, or slept',
-        `Halts of each variant's vCPUs per simulated second, by what KVM's vCPU thread did: woken while polling (halt_successful_poll: no sleep, no wake-up cost), polled and then slept (a failed poll), and slept then woken (halt_wakeup: failed polls included, and halts that did not poll). Woken while polling + slept = the halts that ended. ${KVM_NOTE}`,
+        `Halts of each variant's vCPUs per simulated second, by what KVM's vCPU thread did: woken while polling (halt_successful_poll: no sleep, no wake-up cost), polled and then slept (a failed poll), and slept then woken (halt_wakeup: failed polls included, and halts that did not poll). Woken while polling and slept, then woken do not overlap: together, the halts that waited for a wake-up. ${KVM_NOTE}`,
         'short',
         PER_SIM,
       )
