@@ -232,6 +232,14 @@ export class Reader {
   /** The mappings whose merged keys are being read (fields), outermost first: a merge of one is a cycle. */
   private readonly merging: YAMLMap[] = [];
 
+  /**
+   * Where each key of the document's schema belongs (key -> the places that accept it, as a user
+   * reads them: "hypervisor", "a guest"), set by a loader that has one: an unknown key that another
+   * place accepts as written is told where it goes ("tunables" written at the top level of a
+   * scenario goes under hypervisor).
+   */
+  keyHomes: ReadonlyMap<string, readonly string[]> | undefined = undefined;
+
   /** The node an alias stands for; other nodes unchanged. */
   resolve(node: YamlNode | null | undefined): YamlNode | null {
     let n: YamlNode | null = node ?? null;
@@ -347,12 +355,19 @@ export class Reader {
         // Once the sink is full nothing more is shown: skip the did-you-mean search (an edit
         // distance per known key), which made a body of 100,000 unknown keys cost seconds.
         // No guess for a key without a letter or digit: "<<" was taken for "os".
-        const guess = this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
+        // A key that another place accepts as written is sent there: a better answer than the
+        // nearest spelling here ("os" at the top level is a guest's or the host's, not "host").
+        const homes = this.keyHomes?.get(name);
+        const guess =
+          homes !== undefined || this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
         if (guess !== undefined) suggested.add(guess);
         const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+        const home = homes === undefined ? '' : ` in ${what}: it goes under ${homes.join(' or under ')}`;
         const list =
-          hint === '' && names.length > 0 && names.length <= 16 ? ` in ${what} (known keys: ${names.join(', ')})` : '';
-        this.error(keyNode, `unknown key ${quoted(name)}${hint}${list}`);
+          hint === '' && home === '' && names.length > 0 && names.length <= 16
+            ? ` in ${what} (known keys: ${names.join(', ')})`
+            : '';
+        this.error(keyNode, `unknown key ${quoted(name)}${hint}${home}${list}`);
         continue;
       }
       entries.set(name, { name, key: keyNode, node: valueNode });

@@ -84,6 +84,33 @@ export const ACCEPTED_KEYS = {
   expect: ['violations'],
 } as const;
 
+/**
+ * Where each accepted key belongs, by the place's name as a user reads it: an unknown key that is at
+ * home elsewhere is told where (src/input/yaml.ts Reader.keyHomes), e.g. `tunables` at the top level
+ * goes under hypervisor, `vcpus` under a guest. Built from ACCEPTED_KEYS, so it cannot drift.
+ */
+export const KEY_HOMES: ReadonlyMap<string, readonly string[]> = (() => {
+  const places: readonly (readonly [keyof typeof ACCEPTED_KEYS, string])[] = [
+    ['root', "the scenario's top level"],
+    ['host', 'host'],
+    ['hypervisor', 'hypervisor'],
+    ['vmcs', 'hypervisor.vmcs'],
+    ['vmcsWord', 'a word of hypervisor.vmcs (e.g. procBased2)'],
+    ['guest', 'a guest (an item of guests)'],
+    ['phase', "a phase (an item of a guest's phases)"],
+    ['expect', 'expect'],
+  ];
+  const homes = new Map<string, string[]>();
+  for (const [place, shown] of places) {
+    for (const key of ACCEPTED_KEYS[place]) {
+      const list = homes.get(key) ?? [];
+      list.push(shown);
+      homes.set(key, list);
+    }
+  }
+  return homes;
+})();
+
 export interface LoadOptions {
   /** CPU profiles to resolve host.cpu against; default: cachedCpuCatalog() (data/cpus, read again when it changes). */
   readonly cpuCatalog?: readonly CpuProfile[];
@@ -154,6 +181,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   const { doc, lc, aliases } = parseYamlChecked(text, sink, MAX_ALIAS_COUNT);
 
   const r = new Reader(sink, lc, aliases);
+  r.keyHomes = KEY_HOMES;
   const loader = new Loader(r, file, options);
   const scenario = loader.load(doc.contents);
   sink.throwIfAny();

@@ -19,6 +19,7 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/hypervisor/policy.js';
 import { findCpuProfile } from '../profiles/catalog.js';
 import { didYouMean } from '../input/diagnostics.js';
+import { parseDurationNs } from '../input/units.js';
 import type { Field, Reader, Val } from '../input/yaml.js';
 import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import { enlightenmentsName, readEnlightenments } from './timekeeping.js';
@@ -88,6 +89,20 @@ export function checkTunableName(r: Reader, keyNode: YamlNode, name: string): Tu
 }
 
 export function tunableValue(r: Reader, v: Val, what: string, spec: TunableSpec): number | undefined {
+  // A tunable in nanoseconds (kvm.halt_poll_ns) is an integer, as the module parameter is; a
+  // duration with a unit ("200us") is what a user who knows the scenarios' durations writes, so
+  // the message gives the number to write instead.
+  const s = spec.name.endsWith('_ns') ? r.scalar(v) : undefined;
+  if (s !== undefined && typeof s.value === 'string') {
+    const d = parseDurationNs(s.value);
+    if (d.ok && Number.isInteger(d.value) && d.value >= spec.min && d.value <= spec.max)
+      return r.error(
+        v,
+        `wrong type for ${what}: ${spec.name} is in nanoseconds, without a unit`,
+        `an integer ${spec.min}..${spec.max}: ${d.value} for ${s.value}`,
+        r.describe(v.node),
+      );
+  }
   return r.int(v, what, spec.min, spec.max, `an integer ${spec.min}..${spec.max} for ${spec.name}`);
 }
 
