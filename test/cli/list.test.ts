@@ -62,3 +62,19 @@ test('list guests / policies --json carry phases, guest keys and host OSes', asy
     [...HOST_OS_NAMES],
   );
 });
+
+// A newcomer asking about "bhyve 12.1 and the later revisions" met bhyve-tpr-v1/v2/v3 with only
+// their tunables: nothing said they are the revisions of review D22942, nor which was committed.
+test('list policies says what each policy is: bhyve 12.1, the D22942 revisions (v3 committed), KVM', async () => {
+  const text = await list('policies');
+  const line = (p: string): string => text.split('\n').find((l) => l.startsWith(`  ${p} `)) ?? '';
+  assert.match(line('bhyve-12.1'), /FreeBSD 12\.1/);
+  assert.match(line('bhyve-tpr-v1'), /D22942.*1/);
+  assert.match(line('bhyve-tpr-v2'), /isrvec_stk/);
+  assert.match(line('bhyve-tpr-v3'), /committed/);
+  assert.match(line('kvm'), /KVM/);
+  const io = capture();
+  assert.equal(await main(['list', 'policies', '--json'], io), 0);
+  const json = JSON.parse(io.stdout.join('')) as { policies: { name: string; description: string }[] };
+  for (const p of json.policies) assert.ok(p.description.length > 20, `${p.name}: ${p.description}`);
+});

@@ -19,6 +19,23 @@ import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 
+/**
+ * What each policy is, for a reader who knows bhyve and KVM but not this project's names: the
+ * bhyve-tpr-* are the revisions of review D22942 ("Untangle TPR shadowing and APIC
+ * virtualization", docs/SOURCES.md 1.3), v3 the one committed; their rules are docs/MODEL.md
+ * section 2's table.
+ */
+export const POLICY_DESCRIPTIONS: Readonly<Record<(typeof POLICY_NAMES)[number], string>> = {
+  'bhyve-12.1':
+    'bhyve of FreeBSD 12.1: the TPR shadow only together with APICv, so on a CPU without APICv every %cr8 access exits',
+  'bhyve-tpr-v1': 'review D22942, revision 1: the TPR shadow whenever the CPU has it, no TPR threshold',
+  'bhyve-tpr-v2':
+    'D22942 revision 2: adds the TPR threshold, but syncs the PPR after every exit also with virtual-interrupt delivery: the "ISR and isrvec_stk out of sync" panic on APICv CPUs',
+  'bhyve-tpr-v3':
+    'D22942 revision 3, the one committed ("Untangle TPR shadowing and APIC virtualization"): TPR shadow and threshold (not for x2APIC guests), PPR synced only when interrupts are processed',
+  kvm: 'Linux KVM (kvm_intel, kvm_amd): FlexPriority TPR shadow, APICv or AVIC, PAUSE-loop exiting, halt polling',
+};
+
 const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables|hosts] [--json]
 
 List what scenarios can name: the bundled scenario library, CPU profiles, guest models with their
@@ -121,6 +138,7 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   if (what === 'all' || what === 'policies') {
     result.policies = POLICY_NAMES.map((p) => ({
       name: p,
+      description: POLICY_DESCRIPTIONS[p],
       tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({
         name: t.name,
         default: t.default,
@@ -172,11 +190,14 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     lines.push('Policies:');
     for (const p of result.policies as {
       name: string;
+      description: string;
       tunables: { name: string; default: number; readOnly: boolean }[];
     }[]) {
-      lines.push(
-        `  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`,
-      );
+      lines.push(`  ${p.name.padEnd(13)} ${p.description}`);
+      if (p.tunables.length)
+        lines.push(
+          `  ${''.padEnd(13)} tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}`,
+        );
     }
   }
   if (result.policies)
