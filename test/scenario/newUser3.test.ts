@@ -72,3 +72,25 @@ test('a flow mapping written without the space after the colon ({cpu:i7-6700K}) 
   assert.ok(unknown, e.message);
   assert.match(unknown.message, /YAML needs a space after the colon: write "cpu: i7-6700K"/);
 });
+
+test('matrix.cpu spelt in another case (i7-6700k, as ids are looked up) names its variant by the profile id', () => {
+  // The variant was named as written (i7-6700k), so a threshold on variant "i7-6700K", the id
+  // `vmexit-lab list cpus` prints, was refused, and two scenarios' results did not pair in compare.
+  const s = parseScenario(
+    `name: x
+host: { cores: 4 }
+hypervisor: { policy: kvm }
+guests: [{ os: ubuntu-18.04 }]
+duration: 1s
+matrix:
+  cpu: [i7-6700k, XEON-E5-2667V4]
+thresholds:
+  exits_per_second{variant="i7-6700K"}: ["< 100000"]
+`,
+    'x.yaml',
+  );
+  assert.deepEqual(
+    s.variants.map((v) => v.name),
+    ['i7-6700K', 'xeon-e5-2667v4'],
+  );
+});
