@@ -78,3 +78,14 @@ test('list policies says what each policy is: bhyve 12.1, the D22942 revisions (
   const json = JSON.parse(io.stdout.join('')) as { policies: { name: string; description: string }[] };
   for (const p of json.policies) assert.ok(p.description.length > 20, `${p.name}: ${p.description}`);
 });
+
+// "On a Core i7 and on a Xeon": what tells them apart for APIC virtualization is in `cpus`, not in
+// `list`, the README's first command, which named the CPU profiles by model only.
+test('list cpus says which profiles have APICv or AVIC', async () => {
+  const text = await list('cpus');
+  const line = (id: string): string => text.split('\n').find((l) => l.startsWith(`  ${id} `)) ?? '';
+  assert.match(line('i7-6700K'), /TPR shadow, no APICv/);
+  assert.match(line('xeon-e5-2667v4'), /TPR shadow, APICv/);
+  assert.match(line('epyc-7281'), /AVIC/);
+  assert.match(text, /vmexit-lab cpus/);
+});

@@ -18,6 +18,7 @@ import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { summarizeApicCapabilities } from './cpus.js';
 
 /**
  * What each policy is, for a reader who knows bhyve and KVM but not this project's names: the
@@ -94,12 +95,19 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     });
   }
   if (what === 'all' || what === 'cpus') {
-    result.cpus = loadCpuCatalog().map((p) => ({
-      id: p.id,
-      model: p.model,
-      vendor: p.vendor,
-      microarchitecture: p.microarchitecture,
-    }));
+    result.cpus = loadCpuCatalog().map((p) => {
+      const caps = summarizeApicCapabilities(p);
+      return {
+        id: p.id,
+        model: p.model,
+        vendor: p.vendor,
+        microarchitecture: p.microarchitecture,
+        // What sets the profiles apart for TPR and interrupt exits ('vmexit-lab cpus' has each control).
+        tprShadow: caps.tprShadow,
+        apicv: caps.virtualInterruptDelivery,
+        avic: caps.avic,
+      };
+    });
   }
   if (what === 'all' || what === 'guests') {
     result.guests = [...loadModelData().guestModels.values()].map((m) => ({
@@ -160,8 +168,22 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
       );
   }
   if (result.cpus) {
-    lines.push('CPU profiles:');
-    for (const c of result.cpus as { id: string; model: string }[]) lines.push(`  ${c.id.padEnd(18)} ${c.model}`);
+    lines.push("CPU profiles ('vmexit-lab cpus' lists each one's APIC virtualization controls):");
+    for (const c of result.cpus as {
+      id: string;
+      model: string;
+      tprShadow: boolean | null;
+      apicv: boolean | null;
+      avic: boolean | null;
+    }[]) {
+      const apic =
+        c.avic !== null
+          ? c.avic
+            ? 'AVIC'
+            : 'no AVIC'
+          : `${c.tprShadow ? 'TPR shadow' : 'no TPR shadow'}, ${c.apicv ? 'APICv' : 'no APICv'}`;
+      lines.push(`  ${c.id.padEnd(18)} ${c.model} (${apic})`);
+    }
   }
   if (result.guests) {
     lines.push('Guest models:');
