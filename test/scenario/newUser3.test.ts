@@ -94,3 +94,21 @@ thresholds:
     ['i7-6700K', 'xeon-e5-2667v4'],
   );
 });
+
+test('a threshold bound with a unit ("p99 < 5us", "< 5 %", "< 1k") says how to write it as a number', () => {
+  const bound = (expr: string, metric = 'interrupt_latency_seconds'): string =>
+    rejected(`name: x
+host: { cpu: i7-6700K }
+hypervisor: { policy: kvm }
+guests: [{ os: ubuntu-18.04 }]
+thresholds:
+  ${metric}: ["${expr}"]
+`).diagnostics[0].message;
+  // Each said only "expected a number after the comparator".
+  assert.match(bound('p99 < 5us'), /in seconds: 5us is 0\.000005 \(p99 < 0\.000005\)/);
+  assert.match(
+    bound('< 5 %', 'exits_per_second'),
+    /ratio\(exits_per_second, variant="A", variant="B"\): \["< 1\.05"\]/,
+  );
+  assert.match(bound('< 1k', 'exits_per_second'), /1k is 1000 \(< 1000\)/);
+});
