@@ -39,11 +39,12 @@ export const POLICY_DESCRIPTIONS: Readonly<Record<(typeof POLICY_NAMES)[number],
 
 const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables|hosts] [--json]
 
-List what scenarios can name: the bundled scenario library, CPU profiles, guest models with their
-phases and per-OS guest keys (Windows enlightenments, hpet, referenceTscPage; Linux clocksource),
-hypervisor policies with their tunables ('tunables' lists the policies too) and the host OSes each
-runs on with their clock ticks (host.os, host.tickHz; 'policies' lists them too, 'hosts' alone).
-Without an argument, lists everything.
+List what scenarios can name: the bundled scenario library, CPU profiles (with their TPR shadow and
+APICv or AVIC), guest models with their phases and per-OS guest keys (Windows enlightenments, hpet,
+referenceTscPage; Linux clocksource), hypervisor policies, what each is (bhyve 12.1, the revisions
+of review D22942, KVM) and their tunables ('tunables' lists the policies too), and the host OSes
+each runs on with their clock ticks (host.os, host.tickHz; 'policies' lists them too, 'hosts'
+alone). Without an argument, lists everything.
 
 Options:
   --json       machine-readable output (the same lists, with every field)
