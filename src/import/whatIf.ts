@@ -308,7 +308,7 @@ export function whatIfNotes(r: WhatIfResult): string[] {
   const noOffer = r.x2apic ? r.rows.filter((row) => !x2apicOfferedByDefault(row.policy as PolicyName)) : [];
   if (noOffer.length > 0)
     notes.push(
-      `${noOffer.map((row) => row.variant).join(', ')}: the guest runs in x2APIC mode as measured; bhyve offers x2APIC only with bhyve -x (config x86.x2apic), so those rows assume it`,
+      `${configurationsText(noOffer)}: the guest runs in x2APIC mode as measured; bhyve offers x2APIC only with bhyve -x (config x86.x2apic), so those rows assume it`,
     );
   // The same note for many configurations (what-if --cpu all: every AMD CPU under every policy
   // drops the same Intel-only exits) is said once, with the configurations it applies to.

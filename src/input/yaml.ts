@@ -131,21 +131,79 @@ export function parseYaml(text: string, options: { readonly uniqueKeys: boolean 
     }
   }
   if (doc === undefined) throw new Error('yaml composed no document'); // compose(..., true) always gives one
-  const problem = (e: { pos: [number, number]; message: string; code?: string }, warning: boolean): YamlProblem => ({
-    ...positionAt(lc, e.pos[0]),
-    // yaml's own words for a second document name its API (parseAllDocuments), not what to do.
-    message:
-      e.code === 'MULTIPLE_DOCS'
-        ? 'a second YAML document starts here; the file must hold one (remove the "---" line or split the file)'
-        : e.message.split('\n')[0],
-    warning,
-    syntax: true,
-  });
+  const problem = (e: { pos: [number, number]; message: string; code?: string }, warning: boolean): YamlProblem => {
+    const expected = syntaxExpected(e.code, e.message);
+    return {
+      ...positionAt(lc, syntaxOffset(text, e)),
+      // yaml's own words for a second document name its API (parseAllDocuments), not what to do.
+      message:
+        e.code === 'MULTIPLE_DOCS'
+          ? 'a second YAML document starts here; the file must hold one (remove the "---" line or split the file)'
+          : e.message.split('\n')[0],
+      warning,
+      syntax: true,
+      ...(expected === undefined ? {} : { expected }),
+    };
+  };
+  // A key indented deeper than the key above it is one slip that yaml reports twice at the
+  // key above (BLOCK_AS_IMPLICIT_KEY, then MULTILINE_IMPLICIT_KEY): the second one says it.
+  const errors = doc.errors.filter(
+    (e, i) =>
+      !(
+        e.code === 'BLOCK_AS_IMPLICIT_KEY' &&
+        doc.errors.some((o, j) => j !== i && o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])
+      ),
+  );
   return {
     doc,
     lc,
-    problems: [...doc.errors.map((e) => problem(e, false)), ...doc.warnings.map((e) => problem(e, true))],
+    problems: [...errors.map((e) => problem(e, false)), ...doc.warnings.map((e) => problem(e, true))],
   };
+}
+
+/**
+ * Where a syntax error is: yaml's offset, except for a key that runs over several lines (a line
+ * indented deeper than the key above it, or a key without its colon), which yaml reports where
+ * that key starts: the slip is on its last line, at that line's first character.
+ */
+function syntaxOffset(text: string, e: { pos: [number, number]; code?: string }): number {
+  const firstOnLine = (from: number): number => {
+    let at = from;
+    while (text[at] === ' ' || text[at] === '\t') at++;
+    return at;
+  };
+  // A line indented less than its mapping: yaml points at the line's start, the key is further on.
+  if (e.code === 'BAD_INDENT' && (e.pos[0] === 0 || text[e.pos[0] - 1] === '\n')) return firstOnLine(e.pos[0]);
+  if (e.code !== 'MULTILINE_IMPLICIT_KEY') return e.pos[0];
+  const nl = text.lastIndexOf('\n', Math.max(e.pos[0], e.pos[1] - 1));
+  if (nl < e.pos[0]) return e.pos[0];
+  // A key that starts its line is one written without its ": " (`cpu i7-6700K`): the slip is
+  // there. One after a key's colon is that key's value continued by a deeper line: the slip is there.
+  const lineStart = text.lastIndexOf('\n', e.pos[0] - 1) + 1;
+  if (/^[\s-]*$/.test(text.slice(lineStart, e.pos[0]))) return e.pos[0];
+  return firstOnLine(nl + 1);
+}
+
+/** What yaml expected, for the indentation slips a newcomer makes (yaml's messages say what is wrong only). */
+function syntaxExpected(code: string | undefined, message: string): string | undefined {
+  switch (code) {
+    case 'BAD_INDENT':
+      if (message.startsWith('All mapping items'))
+        return 'this key at the same column as the key above it: the keys of one mapping line up, indented with spaces';
+      if (message.startsWith('All sequence items'))
+        return 'this "-" item at the same column as the item above it: the items of one list line up, indented with spaces';
+      return undefined;
+    case 'MULTILINE_IMPLICIT_KEY':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return (
+        'the keys of one mapping at the same column: a line indented deeper than the key above it is read as ' +
+        'part of that key; indent it as the key above, and give each key ": " after it'
+      );
+    case 'TAB_AS_INDENT':
+      return 'spaces for indentation: YAML does not take tabs there';
+    default:
+      return undefined;
+  }
 }
 
 /** The 1-based line and column of a character offset. */
@@ -165,7 +223,7 @@ export function parseYamlChecked(
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
   for (const p of problems) {
-    if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`);
+    if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`, p.expected);
     else sink.add(p.line, p.column, p.message, p.expected);
   }
   sink.throwIfAny();
@@ -361,8 +419,17 @@ export class Reader {
         const guess =
           homes !== undefined || this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
         if (guess !== undefined) suggested.add(guess);
-        const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
-        const home = homes === undefined ? '' : ` in ${what}: it goes under ${homes.join(' or under ')}`;
+        // `{cpu:i7-6700K}`: without the space after the colon YAML reads one key "cpu:i7-6700K".
+        const colon = name.indexOf(':');
+        const spaced = colon > 0 && names.includes(name.slice(0, colon)) ? name.slice(0, colon) : undefined;
+        const hint =
+          spaced !== undefined
+            ? ` (YAML needs a space after the colon: write ${quoted(`${spaced}: ${name.slice(colon + 1)}`)})`
+            : guess === undefined
+              ? ''
+              : ` (did you mean "${guess}"?)`;
+        const home =
+          homes === undefined || spaced !== undefined ? '' : ` in ${what}: it goes under ${homes.join(' or under ')}`;
         const list =
           hint === '' && home === '' && names.length > 0 && names.length <= 16
             ? ` in ${what} (known keys: ${names.join(', ')})`

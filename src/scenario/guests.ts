@@ -6,7 +6,7 @@
  */
 import { LINUX_CLOCKSOURCES, type LinuxClocksource } from '../core/guests/linuxClock.js';
 import { isAbsolute, join } from 'node:path';
-import type { Node as YamlNode } from 'yaml';
+import { isScalar, type Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
 import { readInputText } from '../input/readBounded.js';
 import { optional, type Field, type Fields, type Reader, type Val } from '../input/yaml.js';
@@ -493,7 +493,19 @@ class GuestsReader {
       if (df !== undefined) {
         const ns = r.duration(df, `${pw}.duration`, 1, MAX_DURATION_NS, '30 days');
         if (ns === undefined) ok = false;
-        else out.push({ phase, durationNs: ns, ...busy });
+        else if (hop !== undefined && hop >= ns) {
+          // A message takes two hops: one as long as the phase passes none, and the phase is an
+          // idle guest. "hop: 40" is the likely slip (40 s, meant as 40 us; the docs write 40us).
+          const hf = f.get('hop')!;
+          const bare = isScalar(hf.node) && typeof hf.node.value === 'number' ? String(hf.node.value) : undefined;
+          r.error(
+            hf,
+            `hop ${hop / 1e9} s is not shorter than the phase (${ns / 1e9} s): no message would complete` +
+              (bare === undefined ? '' : ` (a number without a unit is seconds: write ${bare}us for microseconds)`),
+            'a hop of guest time per message, e.g. 40us',
+          );
+          ok = false;
+        } else out.push({ phase, durationNs: ns, ...busy });
         return;
       }
       const work =

@@ -168,7 +168,8 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
         case 'cpu': {
           const profile = lookupCpu(r, item, iw, catalog);
           const s = r.scalar(item);
-          if (profile !== undefined && s !== undefined) choice = { value: String(s.value), node: item.node, profile };
+          // Named by the profile id however it was spelt (ids are looked up without regard to case).
+          if (profile !== undefined && s !== undefined) choice = { value: profile.id, node: item.node, profile };
           break;
         }
         case 'cores': {
@@ -206,7 +207,10 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
       if (first !== undefined) {
         const same =
           first === choice.value ? '' : ` (the same set as ${JSON.stringify(first)}: the order does not matter)`;
-        r.error(item, `${what} lists ${JSON.stringify(choice.value)} twice${same}`);
+        // As written: a cpu's value is its profile id, and "i7-2620m" twice was written so.
+        const scalar = field.name === 'cpu' ? r.scalar(item)?.value : undefined;
+        const written = typeof scalar === 'string' ? scalar : choice.value;
+        r.error(item, `${what} lists ${JSON.stringify(written)} twice${same}`);
         ok = false;
         continue;
       }

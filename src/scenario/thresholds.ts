@@ -38,6 +38,7 @@ import {
   type ThresholdSpec,
 } from './types.js';
 import type { Reader, Val } from '../input/yaml.js';
+import { parseDurationNs } from '../input/units.js';
 import { VIOLATION_CHECKS } from '../core/vcpu/violations.js';
 
 /** The checks a machine reports (defined in the core, src/core/vcpu/violations.ts). */
@@ -271,8 +272,41 @@ const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005",
 /** Aggregations an expression may start with, as the did-you-mean offers them. */
 const AGGREGATIONS = ['p50', 'p90', 'p99', 'p(99)', 'mean', 'avg', 'med', 'count'];
 
-/** Parse a threshold expression (syntax only). */
-export function parseThresholdExpr(text: string): ParsedExpr {
+/**
+ * How to write a bound given with a unit as the bare number the grammar takes: a duration in
+ * seconds (the *_seconds metrics' unit), a k/M suffix expanded, a percentage as a ratio between
+ * variants (a threshold compares the metric itself, not a change). `key` is the threshold's key as
+ * written. Empty when the bound does not look like one of those.
+ */
+function unitHint(num: string, expr: string, key: string | undefined): string {
+  const rewrite = (bound: string): string => `${expr.slice(0, expr.length - num.length).trimEnd()} ${bound}`;
+  const dur = /^(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s|m|h)$/.exec(num);
+  if (dur) {
+    const ns = parseDurationNs(`${dur[1]}${dur[2]}`);
+    if (ns.ok) {
+      const seconds = String(Number((ns.value / 1e9).toPrecision(12)));
+      return `; bounds are bare numbers in the metric's unit, latencies and phase times in seconds: ${dur[1]}${dur[2]} is ${seconds} (${rewrite(seconds)})`;
+    }
+  }
+  const si = /^(\d+(?:\.\d+)?)\s*([kKM])$/.exec(num);
+  if (si) {
+    const n = String(Number((Number(si[1]) * (si[2] === 'M' ? 1e6 : 1e3)).toPrecision(12)));
+    return `; bounds are bare numbers: ${si[1]}${si[2]} is ${n} (${rewrite(n)})`;
+  }
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(num);
+  if (pct) {
+    const ratio = String(Number((1 + Number(pct[1]) / 100).toPrecision(12)));
+    const how =
+      key !== undefined && key.startsWith('ratio(')
+        ? `a ratio is a bare number: at most ${pct[1]} % more is < ${ratio}`
+        : `a threshold bounds the metric itself; ${pct[1]} % more in variant A than in B is ratio(${key ?? 'METRIC'}, variant="A", variant="B"): ["< ${ratio}"], and between two runs 'vmexit-lab compare --max-regression ${pct[1]}'`;
+    return `; ${how}`;
+  }
+  return '';
+}
+
+/** Parse a threshold expression (syntax only); `key`, the threshold's key as written, for hints. */
+export function parseThresholdExpr(text: string, key?: string): ParsedExpr {
   let rest = text.trim();
   let aggregation: ThresholdAggregation | undefined;
   const agg = /^(p(\d+(?:\.\d+)?)|p\(\s*(\d+(?:\.\d+)?)\s*\)|mean|avg|med|count)(?=\s|[<>=!])/.exec(rest);
@@ -314,7 +348,7 @@ export function parseThresholdExpr(text: string): ParsedExpr {
   const num = rest.slice(comparator.length).trim();
   if (!NUMBER_RE.test(num)) {
     throw new ThresholdSyntaxError(
-      'malformed threshold expression: expected a number after the comparator',
+      `malformed threshold expression: expected a number after the comparator${unitHint(num, text.trim(), key)}`,
       0,
       EXPR_EXPECTED,
       JSON.stringify(text),
@@ -494,7 +528,7 @@ export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdC
       if (text === undefined) continue;
       let expr: ParsedExpr;
       try {
-        expr = parseThresholdExpr(text);
+        expr = parseThresholdExpr(text, field.name);
       } catch (e) {
         if (!(e instanceof ThresholdSyntaxError)) throw e;
         r.error(ev, e.message, e.expected, e.found);

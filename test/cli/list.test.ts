@@ -62,3 +62,30 @@ test('list guests / policies --json carry phases, guest keys and host OSes', asy
     [...HOST_OS_NAMES],
   );
 });
+
+// A newcomer asking about "bhyve 12.1 and the later revisions" met bhyve-tpr-v1/v2/v3 with only
+// their tunables: nothing said they are the revisions of review D22942, nor which was committed.
+test('list policies says what each policy is: bhyve 12.1, the D22942 revisions (v3 committed), KVM', async () => {
+  const text = await list('policies');
+  const line = (p: string): string => text.split('\n').find((l) => l.startsWith(`  ${p} `)) ?? '';
+  assert.match(line('bhyve-12.1'), /FreeBSD 12\.1/);
+  assert.match(line('bhyve-tpr-v1'), /D22942.*1/);
+  assert.match(line('bhyve-tpr-v2'), /isrvec_stk/);
+  assert.match(line('bhyve-tpr-v3'), /committed/);
+  assert.match(line('kvm'), /KVM/);
+  const io = capture();
+  assert.equal(await main(['list', 'policies', '--json'], io), 0);
+  const json = JSON.parse(io.stdout.join('')) as { policies: { name: string; description: string }[] };
+  for (const p of json.policies) assert.ok(p.description.length > 20, `${p.name}: ${p.description}`);
+});
+
+// "On a Core i7 and on a Xeon": what tells them apart for APIC virtualization is in `cpus`, not in
+// `list`, the README's first command, which named the CPU profiles by model only.
+test('list cpus says which profiles have APICv or AVIC', async () => {
+  const text = await list('cpus');
+  const line = (id: string): string => text.split('\n').find((l) => l.startsWith(`  ${id} `)) ?? '';
+  assert.match(line('i7-6700K'), /TPR shadow, no APICv/);
+  assert.match(line('xeon-e5-2667v4'), /TPR shadow, APICv/);
+  assert.match(line('epyc-7281'), /AVIC/);
+  assert.match(text, /vmexit-lab cpus/);
+});

@@ -187,3 +187,20 @@ describe('import and what-if: what they say about the command line', () => {
     );
   });
 });
+
+describe('import: the vCPUs a report covers (the third new-user pass)', () => {
+  it('without --vcpus, a perf report of "all VCPUs" is taken as one vCPU: a note says so and how to say otherwise', async () => {
+    // A newcomer's 4-vCPU guest imported without --vcpus: every rate four times one vCPU's, nothing said.
+    const base = ['import', 'perf-kvm-stat', join(REPORTS, 'perf-intel-live-sysperf-2020.txt')];
+    base.push('--cpu', 'xeon-e5-2667v4', '--duration', '1s', '--sim-seconds', '2', '-o', '/dev/null');
+    let io = capture();
+    await main(base, io);
+    const note = io.stderr.find((l) => l.startsWith('note: --vcpus not given'));
+    assert.ok(note, io.stderr.join('\n'));
+    assert.match(note, /taken as one vCPU's/);
+    assert.match(note, /give --vcpus N/);
+    io = capture();
+    await main([...base, '--vcpus', '4'], io);
+    assert.ok(!io.stderr.some((l) => l.startsWith('note: --vcpus not given')), io.stderr.join('\n'));
+  });
+});

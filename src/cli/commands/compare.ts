@@ -5,8 +5,9 @@ import { ExitStatus, type CliIo, commandArgs, plainDecimal, usageProblem } from 
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
+import { closest } from '../../input/diagnostics.js';
 
-export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] [--perf-table] OLD.json NEW.json
+export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] [--metric NAME]... [--perf-table] OLD.json NEW.json
 
 Compare two results.json files variant by variant, like benchstat: for each metric the old value,
 the new value and the change. Simulation results have no sampling noise (same scenario and seed give
@@ -25,6 +26,10 @@ Options:
   --json                 machine-readable output
   --max-regression PCT   exit 1 if a lower-is-better metric (exits, latency, phase time, host time
                          in exits, violations) got worse by more than PCT percent in any variant
+  --metric NAME          compare (show, and judge with --max-regression) only this metric, named as
+                         the table prints it; repeatable; NAME* takes every metric starting with
+                         NAME. 'exits/s (all)' is the total exits per guest-second, 'exits/s*'
+                         every exit reason too
   --perf-table           also print, per variant, both runs' exits as 'perf kvm stat report' does
                          (Samples, Samples%, Time%, Min/Max/Avg time per exit, perf's exit names);
                          with --json, as "perfTables"
@@ -36,7 +41,35 @@ Exit status: 0 compared (differences alone do not fail), 1 a regression over --m
 Examples:
   vmexit-lab compare main.json branch.json
   vmexit-lab compare --max-regression 5 baseline.json results.json
+  vmexit-lab compare --metric 'exits/s (all)' --max-regression 5 baseline.json results.json
 `;
+
+/**
+ * The metrics `--metric` names: each NAME exactly, or every metric starting with PREFIX for
+ * `PREFIX*`. A NAME that matches no metric of either file is an error (a gate on a misspelt
+ * metric would pass every patch): its text, or undefined when every NAME matched.
+ */
+function metricFilter(
+  names: readonly string[],
+  known: readonly string[],
+  files: readonly [string, string],
+): ((metric: string) => boolean) | string {
+  const matches = (name: string, metric: string): boolean =>
+    name.endsWith('*') ? metric.startsWith(name.slice(0, -1)) : metric === name;
+  for (const name of names) {
+    if (known.some((m) => m === name || matches(name, m))) continue;
+    // 'exits/s' for the total: a name that begins a metric's is the likelier meaning.
+    const guess = known.find((m) => m.startsWith(name)) ?? closest(name, known);
+    const general = [...new Set(known.filter((m) => !m.startsWith('exits/s ') || m === 'exits/s (all)'))];
+    return (
+      `--metric ${JSON.stringify(name)} matches no metric of ${files[0]} or ${files[1]}` +
+      `${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}; ` +
+      `they have ${general.map((m) => JSON.stringify(m)).join(', ')} and one "exits/s REASON" per exit ` +
+      `reason ("exits/s*" names them all); quote a name with spaces`
+    );
+  }
+  return (metric) => names.some((n) => matches(n, metric));
+}
 
 /**
  * What a metric's numbers are: per guest and simulated second, simulated seconds, a count, or a
@@ -129,6 +162,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     json: { type: 'boolean' },
     'max-regression': { type: 'string' },
     'perf-table': { type: 'boolean' },
+    metric: { type: 'string', multiple: true },
   });
   if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 2) {
@@ -150,7 +184,21 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     io.err(`vmexit-lab compare: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;
   }
-  const deltas = compareResults(a, b);
+  const all = compareResults(a, b);
+  const metricNames = parsed.values.metric ?? [];
+  let deltas = all;
+  if (metricNames.length > 0) {
+    const keep = metricFilter(
+      metricNames,
+      [...new Set(all.map((d) => d.metric))],
+      [parsed.positionals[0], parsed.positionals[1]],
+    );
+    if (typeof keep === 'string') {
+      io.err(`vmexit-lab compare: ${keep}`);
+      return ExitStatus.BAD_INPUT;
+    }
+    deltas = all.filter((d) => keep(d.metric));
+  }
   const regressions =
     limit === undefined
       ? []

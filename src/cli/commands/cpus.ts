@@ -61,7 +61,7 @@ interface ApicCapabilitySummary {
   x2avic: boolean | null;
 }
 
-function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
+export function summarizeApicCapabilities(p: CpuProfile): ApicCapabilitySummary {
   const vmx = p.vmx;
   const secondary =
     vmx && (vmx.procBased.allowed1 & ProcBased.ActivateSecondaryControls) !== 0 ? vmx.procBased2.allowed1 : 0;

@@ -59,8 +59,8 @@ Options:
   --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
                           (default kvm for perf-kvm-stat and kvm-stat; required for bhyvectl)
   --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
-  --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1;
-                          kvm_stat counts every vCPU of the guests it watched)
+  --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1,
+                          with a note; perf's 'all VCPUs' and kvm_stat count every vCPU they watched)
   --os NAME               guest OS model for interrupt vectors and ISR times (default ubuntu-18.04):
                           ${GUEST_OS_NAMES.join(', ')}
   --x2apic                the guest ran in x2APIC mode (default for a Linux or FreeBSD guest under
@@ -359,6 +359,13 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
         cpu,
         rates.keys(),
       ));
+  // perf and kvm_stat count every vCPU they watched and do not say how many (bhyvectl has one
+  // section per vCPU, perf's "VCPU n" scope one): a rate over several vCPUs taken as one's is
+  // several times a vCPU's, and the profile halts, exits and takes interrupts that much more often.
+  if (vcpusFlag === undefined && report.vcpus === undefined)
+    io.err(
+      `note: --vcpus not given: ${file}'s exits (${report.format === 'perf-kvm-stat' ? "perf's 'all VCPUs'" : "kvm_stat's, every vCPU of the guests it watched"}) are taken as one vCPU's; give --vcpus N, the vCPUs the report covered, for per-vCPU rates`,
+    );
   if (overridden)
     io.err(
       `note: --duration ${String(seconds)} s replaces the report's own span (${String(report.durationSeconds)} s)`,

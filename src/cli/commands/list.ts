@@ -18,14 +18,33 @@ import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { summarizeApicCapabilities } from './cpus.js';
+
+/**
+ * What each policy is, for a reader who knows bhyve and KVM but not this project's names: the
+ * bhyve-tpr-* are the revisions of review D22942 ("Untangle TPR shadowing and APIC
+ * virtualization", docs/SOURCES.md 1.3), v3 the one committed; their rules are docs/MODEL.md
+ * section 2's table.
+ */
+export const POLICY_DESCRIPTIONS: Readonly<Record<(typeof POLICY_NAMES)[number], string>> = {
+  'bhyve-12.1':
+    'bhyve of FreeBSD 12.1: the TPR shadow only together with APICv, so on a CPU without APICv every %cr8 access exits',
+  'bhyve-tpr-v1': 'review D22942, revision 1: the TPR shadow whenever the CPU has it, no TPR threshold',
+  'bhyve-tpr-v2':
+    'D22942 revision 2: adds the TPR threshold, but syncs the PPR after every exit also with virtual-interrupt delivery: the "ISR and isrvec_stk out of sync" panic on APICv CPUs',
+  'bhyve-tpr-v3':
+    'D22942 revision 3, the one committed ("Untangle TPR shadowing and APIC virtualization"): TPR shadow and threshold (not for x2APIC guests), PPR synced only when interrupts are processed',
+  kvm: 'Linux KVM (kvm_intel, kvm_amd): FlexPriority TPR shadow, APICv or AVIC, PAUSE-loop exiting, halt polling',
+};
 
 const LIST_USAGE = `Usage: vmexit-lab list [scenarios|cpus|guests|policies|tunables|hosts] [--json]
 
-List what scenarios can name: the bundled scenario library, CPU profiles, guest models with their
-phases and per-OS guest keys (Windows enlightenments, hpet, referenceTscPage; Linux clocksource),
-hypervisor policies with their tunables ('tunables' lists the policies too) and the host OSes each
-runs on with their clock ticks (host.os, host.tickHz; 'policies' lists them too, 'hosts' alone).
-Without an argument, lists everything.
+List what scenarios can name: the bundled scenario library, CPU profiles (with their TPR shadow and
+APICv or AVIC), guest models with their phases and per-OS guest keys (Windows enlightenments, hpet,
+referenceTscPage; Linux clocksource), hypervisor policies, what each is (bhyve 12.1, the revisions
+of review D22942, KVM) and their tunables ('tunables' lists the policies too), and the host OSes
+each runs on with their clock ticks (host.os, host.tickHz; 'policies' lists them too, 'hosts'
+alone). Without an argument, lists everything.
 
 Options:
   --json       machine-readable output (the same lists, with every field)
@@ -77,12 +96,19 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     });
   }
   if (what === 'all' || what === 'cpus') {
-    result.cpus = loadCpuCatalog().map((p) => ({
-      id: p.id,
-      model: p.model,
-      vendor: p.vendor,
-      microarchitecture: p.microarchitecture,
-    }));
+    result.cpus = loadCpuCatalog().map((p) => {
+      const caps = summarizeApicCapabilities(p);
+      return {
+        id: p.id,
+        model: p.model,
+        vendor: p.vendor,
+        microarchitecture: p.microarchitecture,
+        // What sets the profiles apart for TPR and interrupt exits ('vmexit-lab cpus' has each control).
+        tprShadow: caps.tprShadow,
+        apicv: caps.virtualInterruptDelivery,
+        avic: caps.avic,
+      };
+    });
   }
   if (what === 'all' || what === 'guests') {
     result.guests = [...loadModelData().guestModels.values()].map((m) => ({
@@ -121,6 +147,7 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   if (what === 'all' || what === 'policies') {
     result.policies = POLICY_NAMES.map((p) => ({
       name: p,
+      description: POLICY_DESCRIPTIONS[p],
       tunables: TUNABLES.filter((t) => t.policies.includes(p)).map((t) => ({
         name: t.name,
         default: t.default,
@@ -142,8 +169,22 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
       );
   }
   if (result.cpus) {
-    lines.push('CPU profiles:');
-    for (const c of result.cpus as { id: string; model: string }[]) lines.push(`  ${c.id.padEnd(18)} ${c.model}`);
+    lines.push("CPU profiles ('vmexit-lab cpus' lists each one's APIC virtualization controls):");
+    for (const c of result.cpus as {
+      id: string;
+      model: string;
+      tprShadow: boolean | null;
+      apicv: boolean | null;
+      avic: boolean | null;
+    }[]) {
+      const apic =
+        c.avic !== null
+          ? c.avic
+            ? 'AVIC'
+            : 'no AVIC'
+          : `${c.tprShadow ? 'TPR shadow' : 'no TPR shadow'}, ${c.apicv ? 'APICv' : 'no APICv'}`;
+      lines.push(`  ${c.id.padEnd(18)} ${c.model} (${apic})`);
+    }
   }
   if (result.guests) {
     lines.push('Guest models:');
@@ -172,11 +213,14 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     lines.push('Policies:');
     for (const p of result.policies as {
       name: string;
+      description: string;
       tunables: { name: string; default: number; readOnly: boolean }[];
     }[]) {
-      lines.push(
-        `  ${p.name}${p.tunables.length ? `  tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}` : ''}`,
-      );
+      lines.push(`  ${p.name.padEnd(13)} ${p.description}`);
+      if (p.tunables.length)
+        lines.push(
+          `  ${''.padEnd(13)} tunables: ${p.tunables.map((t) => `${t.name}${t.readOnly ? ' (read-only)' : `=${t.default}`}`).join(', ')}`,
+        );
     }
   }
   if (result.policies)
