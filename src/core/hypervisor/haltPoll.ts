@@ -18,7 +18,7 @@
  * start (haltBegins), asks `polling` where the wake-up's host cost depends on it (the woken thread's
  * haltWakeupNs, the waker's wakeupWakerNs) and accounts the halt at its end (haltEnds). State in a
  * machine-carved Float64Array (MachineArrays.haltPoll, stride HaltPoll.STRIDE); the time is the
- * machine's clock (MachineCore.clockNs, the engine's now): a double passed to or returned from a call
+ * machine's clock (MachineState.clockNs, the engine's now): a double passed to or returned from a call
  * V8 does not inline is boxed, so no function here takes or returns one - no allocation.
  * bhyve has no polling (vm_handle_hlt checks for a pending interrupt and sleeps at once):
  * PolicyTraits.haltPollNs is 0 there, and its machines carve no words at all (keepsHaltPoll): the
@@ -73,7 +73,7 @@ export function grantedPolls(w: Float64Array): number {
 export const HALT_POLL_GROW = 2;
 export const HALT_POLL_GROW_START_NS = 10_000;
 
-/** What the functions below read and write of a machine (MachineCore has them). */
+/** What the functions below read and write of a machine (vcpu/machineState.ts MachineState has them). */
 export interface HaltPollWords {
   readonly haltPoll: Float64Array;
   /** Host ns in exits per slot: a halt's polling joins its HLT exit's (haltEnds). */
