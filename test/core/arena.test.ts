@@ -78,32 +78,44 @@ function typedArrays(root: object): Map<ArrayBufferView, string> {
   return out;
 }
 
+/**
+ * A host of an idle Windows 10 and an idle Ubuntu guest of 2 vCPUs each on 2 cores (and a quiet
+ * workload guest beside them with `workload`) under `policy`, run 10 ms.
+ */
+function idleHost(
+  policy: PolicyName,
+  o: { tunables?: Record<string, number>; workload?: boolean; exitCostNs?: Float64Array } = {},
+): HostSimulation {
+  const traits = resolvePolicy(policy, cpu, o.tunables ?? {});
+  const guest = (index: number, os: string): GuestInstance => ({
+    index,
+    label: os,
+    model: data.guestModels.get(os)!,
+    vcpus: 2,
+    x2apicOffered: false,
+    phases: [{ phase: 'idle' }],
+  });
+  const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
+  if (o.workload === true) guests.push({ ...guest(2, 'ubuntu-18.04'), workload: quietWorkload() });
+  const sim = new HostSimulation({
+    hostIndex: 0,
+    seed: 1,
+    profile: cpu,
+    traits,
+    cores: 2,
+    guests,
+    exitCostNs: o.exitCostNs ?? new Float64Array(EXIT_SLOT_COUNT),
+    host: hostModel(data.costModel, traits.hypervisor),
+    debugChecks: false,
+  });
+  sim.advanceTo(1e7);
+  return sim;
+}
+
 for (const workload of [false, true]) {
   test(`HostSimulation${workload ? ' with a workload guest' : ''}: its typed arrays are views of one buffer`, () => {
-    const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
-    const guest = (index: number, os: string): GuestInstance => ({
-      index,
-      label: os,
-      model: data.guestModels.get(os)!,
-      vcpus: 2,
-      x2apicOffered: false,
-      phases: [{ phase: 'idle' }],
-    });
-    const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
-    if (workload) guests.push({ ...guest(2, 'ubuntu-18.04'), workload: quietWorkload() });
     const exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
-    const sim = new HostSimulation({
-      hostIndex: 0,
-      seed: 1,
-      profile: cpu,
-      traits,
-      cores: 2,
-      guests,
-      exitCostNs,
-      host: hostModel(data.costModel, traits.hypervisor),
-      debugChecks: false,
-    });
-    sim.advanceTo(1e7);
+    const sim = idleHost('bhyve-tpr-v3', { workload, exitCostNs });
     assert.equal(sim.machine.exitCostNs, exitCostNs, 'the exit-cost table is shared, not copied');
     const buffer = sim.vf.buffer;
     if (workload) assert.ok(sim.wl.length > 0 && sim.wl.buffer === buffer);
@@ -119,37 +131,11 @@ for (const workload of [false, true]) {
   });
 }
 
-/** A host of two idle 2-vCPU guests under `policy`, run 10 ms. */
-function idleHost(policy: PolicyName, tunables: Record<string, number> = {}): HostSimulation {
-  const traits = resolvePolicy(policy, cpu, tunables);
-  const guests: GuestInstance[] = ['windows-10-1909', 'ubuntu-18.04'].map((os, index) => ({
-    index,
-    label: os,
-    model: data.guestModels.get(os)!,
-    vcpus: 2,
-    x2apicOffered: false,
-    phases: [{ phase: 'idle' }],
-  }));
-  const sim = new HostSimulation({
-    hostIndex: 0,
-    seed: 1,
-    profile: cpu,
-    traits,
-    cores: 2,
-    guests,
-    exitCostNs: new Float64Array(EXIT_SLOT_COUNT),
-    host: hostModel(data.costModel, traits.hypervisor),
-    debugChecks: false,
-  });
-  sim.advanceTo(1e7);
-  return sim;
-}
-
 test('halt-poll words only on hosts that keep them: none on bhyve, every KVM host (halt_poll_ns 0 too)', () => {
   // bhyve never polls (vm_handle_hlt): its 7 doubles a vCPU are the bench's memory margin (docs/PERF.md).
   const bhyve = idleHost('bhyve-tpr-v3');
   const kvm = idleHost('kvm');
-  const kvmOff = idleHost('kvm', { 'kvm.halt_poll_ns': 0 });
+  const kvmOff = idleHost('kvm', { tunables: { 'kvm.halt_poll_ns': 0 } });
   const words = kvm.n * HaltPoll.STRIDE + HOST_WORDS;
   assert.equal(bhyve.machine.haltPoll.length, 0);
   assert.equal(kvm.machine.haltPoll.length, words);
