@@ -53,6 +53,15 @@ test('Machine: arrays carved for another vCPU count are refused', () => {
   assert.throws(() => new Machine({ profile: cpu, traits, vcpus, arrays }), /not carved for 1 vCPUs/);
 });
 
+test('Machine: arrays whose halt-poll words were carved for another hypervisor are refused', () => {
+  const vcpus = [{ guest: 0, x2apic: false, apicId: 0 }];
+  const bhyve = resolvePolicy('bhyve-tpr-v3', cpu, {});
+  const kvm = resolvePolicy('kvm', cpu, {});
+  const arrays = carve((c) => machineArrays(c, 1, slotStrideOf(cpu), bhyve));
+  assert.throws(() => new Machine({ profile: cpu, traits: kvm, vcpus, arrays }), /halt-poll words not carved for kvm/);
+  assert.doesNotThrow(() => new Machine({ profile: cpu, traits: bhyve, vcpus, arrays }));
+});
+
 test('machineArrays: an exit-cost table of the wrong length is refused', () => {
   const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
   assert.throws(

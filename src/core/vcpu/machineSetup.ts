@@ -77,5 +77,7 @@ export function machineArraysOf(config: MachineConfig, slotStride: number): Mach
   const a = config.arrays ?? carve((c) => machineArrays(c, n, slotStride, config.traits));
   if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * slotStride)
     throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
+  if (a.haltPoll.length !== (keepsHaltPoll(config.traits) ? n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS : 0))
+    throw new Error(`machine arrays' halt-poll words not carved for ${config.traits.hypervisor}`);
   return a;
 }
