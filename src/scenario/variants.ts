@@ -8,13 +8,13 @@
  * follows the policy (x2apicOffer.ts).
  */
 import type { Node as YamlNode } from 'yaml';
-import type { CpuProfile } from '../core/cpu/profile.js';
 import { TUNABLES, hypervisorOf, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
-import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
+import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES } from '../model/hostOs.js';
 import type { Field, Reader } from '../input/yaml.js';
 import { defaultsX2apic, type GuestDraft } from './guests.js';
+import type { HostDraft } from './host.js';
 import { resolveTimekeeping } from './timekeeping.js';
 import { MATRIX_TUNABLE_PREFIX, expandMatrix, type MatrixAxis } from './matrix.js';
 import type { GuestSpec, ScenarioVariant } from './types.js';
@@ -28,15 +28,8 @@ export interface TunableEntry {
   readonly fromMatrix: boolean;
 }
 
-/** The base values the variants start from: what the loader read outside the matrix. */
-export interface VariantBase {
-  readonly baseCpu: CpuProfile | undefined;
-  readonly baseCores: number | undefined;
-  readonly hostCount: number;
-  readonly hostOs: HostOs | undefined;
-  readonly hostOsField: Field | undefined;
-  readonly hostTickHz: number | undefined;
-  readonly hostTickHzField: Field | undefined;
+/** The base values the variants start from: what the loader read outside the matrix (`host:`, host.ts). */
+export interface VariantBase extends HostDraft {
   readonly basePolicy: PolicyName | undefined;
   readonly baseTunables: readonly TunableEntry[];
   readonly vmcs: VmcsOverrides | undefined;
