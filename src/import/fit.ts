@@ -17,58 +17,18 @@
  */
 import type { CpuProfile } from '../core/cpu/profile.js';
 import type { PolicyName, Tunables } from '../core/hypervisor/policy.js';
-import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
+import { EXIT_KINDS, exitKindByName } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
 import { roundSignificant } from '../results/figures.js';
-import { runHosts } from '../run/simulate.js';
-import { TotalsAccumulator } from '../run/totals.js';
-import { DEFAULT_CARDINALITY_BUDGET, DEFAULT_MEMORY_BYTES } from '../scenario/limits.js';
 import { MAX_RATE_PER_SECOND } from '../scenario/workload.js';
 import {
   WORKLOAD_RATE_NAMES,
   type GuestOsName,
-  type Scenario,
-  type ScenarioVariant,
   type WorkloadProfile,
   type WorkloadRateName,
 } from '../scenario/types.js';
-
-/** Where a measured exit rate comes from in the profile. */
-type Driver = { readonly kind: 'rate'; readonly name: WorkloadRateName } | { readonly kind: 'opaque' };
-
-/** Which profile rate causes an exit, by exit name, in order of preference (docs/IMPORT.md). */
-const DRIVERS: Readonly<Record<string, Driver>> = {
-  CR_ACCESS: { kind: 'rate', name: 'cr8Writes' },
-  VMEXIT_CR8_WRITE: { kind: 'rate', name: 'cr8Writes' },
-  VMEXIT_CR8_READ: { kind: 'rate', name: 'cr8Reads' },
-  CPUID: { kind: 'rate', name: 'cpuid' },
-  VMEXIT_CPUID: { kind: 'rate', name: 'cpuid' },
-  IO_INSTRUCTION: { kind: 'rate', name: 'io' },
-  VMEXIT_IOIO: { kind: 'rate', name: 'io' },
-  EPT_VIOLATION: { kind: 'rate', name: 'mmio' },
-  // KVM's device MMIO is an EPT misconfiguration (MMIO SPTEs; docs/MODEL.md D9), bhyve's an EPT violation.
-  EPT_MISCONFIG: { kind: 'rate', name: 'mmio' },
-  VMEXIT_NPF: { kind: 'rate', name: 'mmio' },
-  MSR_READ: { kind: 'rate', name: 'msrReads' },
-  MSR_WRITE: { kind: 'rate', name: 'msrWrites' },
-  VMEXIT_MSR: { kind: 'rate', name: 'msrWrites' },
-  HLT: { kind: 'rate', name: 'hlts' },
-  VMEXIT_HLT: { kind: 'rate', name: 'hlts' },
-  EXTERNAL_INTERRUPT: { kind: 'rate', name: 'hostInterrupts' },
-  VMEXIT_INTR: { kind: 'rate', name: 'hostInterrupts' },
-  // APIC register writes that exit: APIC-access exits (xAPIC page, no APIC-register virtualization)
-  // or trap-like APIC-write exits (with it). Exit counts cannot tell EOIs from timer programming, so
-  // they are fitted as timer writes, and the device-interrupt rate (whose EOIs would also land here)
-  // is kept as low as the HLT wake-ups and the external-interrupt exits allow (see fitWorkload).
-  // EOI-induced exits (VIRTUALIZED_EOI) happen only for vectors in the EOI-exit bitmap -
-  // level-triggered ones - and are carried as opaque. SDM vol. 3 "Virtualizing Memory-Mapped APIC
-  // Accesses", "APIC-Write Emulation", "EOI Virtualization".
-  APIC_ACCESS: { kind: 'rate', name: 'apicTimerWrites' },
-  APIC_WRITE: { kind: 'rate', name: 'apicTimerWrites' },
-  // AVIC IPIs to a non-running vCPU exit as incomplete IPIs (APM vol. 2 "AVIC").
-  VMEXIT_AVIC_INCOMPLETE_IPI: { kind: 'rate', name: 'ipis' },
-  VMEXIT_AVIC_NOACCEL: { kind: 'rate', name: 'apicTimerWrites' },
-};
+import { DRIVERS, driverName, readValue, valueIn, writeValue, type Driver, type DriverState } from './drivers.js';
+import { simulateProfile } from './simulateProfile.js';
 
 interface FitConfig {
   readonly name: string;
@@ -145,99 +105,6 @@ const MIN_RUNNING_SHARE = 0.01;
 
 /** Measured exits per vCPU per second, by exit name (names as in EXIT_KINDS; others are unmodelled). */
 type MeasuredRates = ReadonlyMap<string, number>;
-
-/** A one-variant, one-host scenario running `profile` (used by the fit and by what-if). */
-export function workloadScenario(
-  profile: WorkloadProfile,
-  variants: readonly {
-    readonly name: string;
-    readonly cpu: CpuProfile;
-    readonly policy: PolicyName;
-    readonly tunables: Tunables;
-  }[],
-  simSeconds: number,
-  seed: number,
-): Scenario {
-  return {
-    name: `workload-${profile.name}`,
-    description: `workload profile ${profile.name}`,
-    file: `${profile.name}.yaml`,
-    seed,
-    duration: { kind: 'fixed', ns: Math.round(simSeconds * 1e9) },
-    pace: 'max',
-    variants: variants.map((v): ScenarioVariant => ({
-      name: v.name,
-      params: { cpu: v.cpu.id, policy: v.policy },
-      // As many cores as vCPUs: the report measured exits, not contention with other guests.
-      host: { cpu: v.cpu, cores: profile.vcpus, count: 1 },
-      hypervisor: { policy: v.policy, tunables: v.tunables },
-      guests: [
-        {
-          kind: 'modelled',
-          os: profile.os,
-          count: 1,
-          vcpus: profile.vcpus,
-          memoryBytes: DEFAULT_MEMORY_BYTES,
-          x2apic: profile.x2apic,
-          phases: [{ phase: 'idle' }],
-          name: profile.name,
-          workload: profile,
-        },
-      ],
-    })),
-    thresholds: [],
-    expectViolations: [],
-    debugChecks: false,
-    cardinalityBudget: DEFAULT_CARDINALITY_BUDGET,
-  };
-}
-
-/** Simulate a profile under one configuration: exits per vCPU per second by slot, plus the accumulator. */
-export function simulateProfile(
-  profile: WorkloadProfile,
-  cpu: CpuProfile,
-  policy: PolicyName,
-  tunables: Tunables,
-  simSeconds: number,
-  seed: number,
-  data: ModelData,
-): { perSecond: Float64Array; acc: TotalsAccumulator } {
-  const scenario = workloadScenario(profile, [{ name: 'fit', cpu, policy, tunables }], simSeconds, seed);
-  const acc = new TotalsAccumulator();
-  runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
-  const perSecond = new Float64Array(EXIT_SLOT_COUNT);
-  const denom = simSeconds * profile.vcpus;
-  for (let s = 0; s < EXIT_SLOT_COUNT; s++) perSecond[s] = acc.exits[s] / denom;
-  return { perSecond, acc };
-}
-
-interface DriverState {
-  readonly slot: number;
-  readonly reason: string;
-  driver: Driver;
-  measured: number;
-  /** The previous iterate (secant steps). */
-  prevValue?: number;
-  prevGot?: number;
-}
-
-function readValue(d: DriverState, rates: Record<string, number>, opaque: Record<string, number>): number {
-  return d.driver.kind === 'rate' ? rates[d.driver.name] : (opaque[d.reason] ?? 0);
-}
-
-function writeValue(
-  d: DriverState,
-  value: number,
-  rates: Record<string, number>,
-  opaque: Record<string, number>,
-): void {
-  if (d.driver.kind === 'rate') rates[d.driver.name] = value;
-  else opaque[d.reason] = value;
-}
-
-function driverName(d: Driver): string {
-  return d.kind === 'rate' ? d.name : d.kind;
-}
 
 function buildProfile(
   config: FitConfig,
@@ -522,13 +389,6 @@ function bestIterate<T extends { worst: number; worstFree: number; miss: number;
   if (first.stuck.length === 0) return first;
   const same = all.filter((x) => first.stuck.every((slot) => x.stuck.includes(slot)));
   return same.reduce((b, x) => ((x.worstFree - b.worstFree || byWorst(x, b)) < 0 ? x : b));
-}
-
-/** A driver's value in a profile: its rate, or the reason's opaque rate. */
-function valueIn(profile: WorkloadProfile, d: DriverState): number {
-  return d.driver.kind === 'rate'
-    ? profile.perGuestSecond[d.driver.name]
-    : (profile.opaquePerGuestSecond[d.reason] ?? 0);
 }
 
 /**

@@ -22,7 +22,8 @@ import type { ModelData } from '../model/data.js';
 import { runScenario, type ScenarioProgress } from '../run/runScenario.js';
 import type { Scenario, WorkloadProfile } from '../scenario/types.js';
 import { workloadSpecFor } from '../scenario/workload.js';
-import { sixDigits, workloadScenario } from './fit.js';
+import { sixDigits } from './fit.js';
+import { workloadScenario } from './simulateProfile.js';
 
 export interface WhatIfTarget {
   readonly cpu: CpuProfile;

@@ -17,25 +17,14 @@ import { dirname } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
-import {
-  POLICY_NAMES,
-  TUNABLES,
-  hypervisorOf,
-  tunableVendor,
-  type PolicyName,
-  type TunableSpec,
-} from '../core/hypervisor/policy.js';
-import type { VmcsOverrides } from '../core/vcpu/machine.js';
-import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
-import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
+import { POLICY_NAMES, type PolicyName } from '../core/hypervisor/policy.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { Reader, optional, parseYamlChecked, type Field, type Val } from '../input/yaml.js';
-import { GUEST_KEYS, PHASE_KEYS, defaultsX2apic, isWindowsGuest, parseGuests, type GuestDraft } from './guests.js';
+import { Reader, optional, parseYamlChecked, type Val } from '../input/yaml.js';
+import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
 import { readAtMost } from '../input/readBounded.js';
-import { resolveTimekeeping } from './timekeeping.js';
 import {
   DEFAULT_CARDINALITY_BUDGET,
   MAX_ALIAS_COUNT,
@@ -47,7 +36,6 @@ import {
 import {
   MATRIX_TUNABLE_PREFIX,
   checkTunableName,
-  expandMatrix,
   parseMatrix,
   setTwice,
   tunableValue,
@@ -55,7 +43,8 @@ import {
 } from './matrix.js';
 import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
 import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
-import type { GuestSpec, Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
+import { scenarioVariants, type TunableEntry } from './variants.js';
+import type { Scenario, ScenarioVariant, ThresholdSpec } from './types.js';
 
 /** Every key the loader accepts, by place in the document (the schema test compares these). */
 export const ACCEPTED_KEYS = {
@@ -212,14 +201,6 @@ function deepFreeze<T>(value: T, skip: ReadonlySet<unknown> = new Set()): T {
   return Object.freeze(value);
 }
 
-interface TunableEntry {
-  readonly name: string;
-  readonly value: number;
-  readonly spec: TunableSpec;
-  readonly keyNode: YamlNode;
-  readonly fromMatrix: boolean;
-}
-
 class Loader {
   private catalog: readonly CpuProfile[] | undefined;
 
@@ -344,7 +325,7 @@ class Loader {
     // Variants.
     let variants: ScenarioVariant[] | undefined;
     if (axes !== undefined && guests !== undefined && baseTunables !== undefined) {
-      variants = this.variants(axes, {
+      variants = scenarioVariants(r, axes, {
         ...host,
         basePolicy,
         baseTunables,
@@ -441,164 +422,6 @@ class Loader {
         if (value === undefined) ok = false;
         else out.push({ name: field.name, value, spec, keyNode: field.key, fromMatrix: false });
       }
-    }
-    return ok ? out : undefined;
-  }
-
-  private variants(
-    axes: readonly MatrixAxis[],
-    base: {
-      baseCpu: CpuProfile | undefined;
-      baseCores: number | undefined;
-      hostCount: number;
-      hostOs: HostOs | undefined;
-      hostOsField: Field | undefined;
-      hostTickHz: number | undefined;
-      hostTickHzField: Field | undefined;
-      basePolicy: PolicyName | undefined;
-      baseTunables: readonly TunableEntry[];
-      vmcs: VmcsOverrides | undefined;
-      vmcsField: Field | undefined;
-      guests: readonly GuestDraft[];
-    },
-  ): ScenarioVariant[] | undefined {
-    const r = this.r;
-    const combos = expandMatrix(axes);
-    const out: ScenarioVariant[] = [];
-    let ok = true;
-    const names = new Set<string>();
-    // Problems that depend on the combination are reported once, naming the variants they hit.
-    const problems = new Map<string, { node: YamlNode; message: string; variants: string[] }>();
-    const problem = (node: YamlNode, message: string, variant: string): void => {
-      const key = `${node.range?.[0] ?? 0}:${message}`;
-      const p = problems.get(key) ?? { node, message, variants: [] };
-      p.variants.push(variant);
-      problems.set(key, p);
-    };
-    for (const c of combos) {
-      if (names.has(c.name)) {
-        r.error(axes[0].keyNode, `two matrix combinations are both named "${c.name}"`);
-        ok = false;
-        continue;
-      }
-      names.add(c.name);
-      const cpu = c.picks.get('cpu')?.profile ?? base.baseCpu;
-      const policy = (c.picks.get('policy')?.value as PolicyName | undefined) ?? base.basePolicy;
-      const coresPick = c.picks.get('cores')?.value as number | undefined;
-      if (cpu === undefined || policy === undefined) {
-        ok = false;
-        continue;
-      }
-      const cores = coresPick ?? base.baseCores ?? cpu.threads;
-      const tunables: Record<string, number> = {};
-      const entries: TunableEntry[] = [...base.baseTunables];
-      for (const axis of axes) {
-        if (!axis.key.startsWith(MATRIX_TUNABLE_PREFIX)) continue;
-        const tname = axis.key.slice(MATRIX_TUNABLE_PREFIX.length);
-        const spec = TUNABLES.find((t) => t.name === tname)!;
-        entries.push({
-          name: tname,
-          value: c.picks.get(axis.key)!.value as number,
-          spec,
-          keyNode: axis.keyNode,
-          fromMatrix: true,
-        });
-      }
-      for (const t of entries) {
-        if (!t.spec.policies.includes(policy)) {
-          problem(
-            t.keyNode,
-            `tunable "${t.name}" does not apply to policy ${policy}; it is a tunable of ${t.spec.policies.join(', ')}`,
-            c.name,
-          );
-          ok = false;
-          continue;
-        }
-        const module = tunableVendor(t.name);
-        if (module !== null && module !== cpu.vendor) {
-          problem(
-            t.keyNode,
-            `tunable "${t.name}" is read only on ${module === 'intel' ? 'Intel (VMX)' : 'AMD (SVM)'} hosts; ${cpu.id} is ${cpu.vendor === 'intel' ? 'an Intel' : 'an AMD'} CPU, where it would change nothing`,
-            c.name,
-          );
-          ok = false;
-          continue;
-        }
-        tunables[t.name] = t.value;
-      }
-      if (base.vmcs !== undefined && cpu.vendor !== 'intel') {
-        problem(
-          base.vmcsField!.key,
-          `hypervisor.vmcs overrides VMX controls, but ${cpu.id} is an AMD CPU (SVM)`,
-          c.name,
-        );
-        ok = false;
-      }
-      if (base.hostOs !== undefined) {
-        const hv = hypervisorOf(policy);
-        if (!HOST_OS_OF[hv].includes(base.hostOs)) {
-          problem(
-            base.hostOsField!.key,
-            `host.os ${base.hostOs} does not run ${hv === 'kvm' ? 'KVM' : 'bhyve'} (policy ${policy}); ${hv === 'kvm' ? 'KVM' : 'bhyve'} runs on ${HOST_OS_OF[hv].join(' or ')}`,
-            c.name,
-          );
-          ok = false;
-        }
-      }
-      if (base.hostTickHz !== undefined) {
-        const os = base.hostOs ?? DEFAULT_HOST_OS[hypervisorOf(policy)];
-        const choices = HOST_TICK_HZ_CHOICES[os];
-        if (choices !== undefined && !choices.includes(base.hostTickHz)) {
-          problem(
-            base.hostTickHzField!.node ?? base.hostTickHzField!.key,
-            `host.tickHz ${base.hostTickHz} is not a tick rate the ${os} kernel offers (policy ${policy}); one of ${choices.join(', ')} Hz`,
-            c.name,
-          );
-          ok = false;
-        }
-      }
-      const x2apic = c.picks.get('x2apic')?.value as boolean | undefined;
-      const enl = c.picks.get('enlightenments');
-      const enlNode = axes.find((a) => a.key === 'enlightenments')?.keyNode;
-      for (const d of base.guests)
-        if (d.spec.kind === 'modelled' && d.spec.clocksource === 'kvm-clock' && policy !== 'kvm') {
-          problem(
-            d.clocksourceNode!,
-            `bhyve offers no kvm-clock (policy ${policy}); use tsc, acpi_pm or hpet, or policy kvm`,
-            c.name,
-          );
-          ok = false;
-        }
-      const guests = base.guests.map((d): GuestSpec => {
-        const offered = x2apic ?? (defaultsX2apic(d) ? x2apicOfferedByDefault(policy) : d.spec.x2apic);
-        const g = offered === d.spec.x2apic ? d.spec : { ...d.spec, x2apic: offered };
-        if (g.kind !== 'modelled' || d.timekeeping === undefined) return g;
-        const tk = resolveTimekeeping(policy, g.os, d.timekeeping, enl?.list, enl?.node ?? enlNode, (node, message) =>
-          problem(node, message, c.name),
-        );
-        return tk === undefined ? g : { ...g, timekeeping: tk };
-      });
-      if (problems.size > 0) ok = false;
-      out.push({
-        name: c.name,
-        params: c.params,
-        host: {
-          cpu,
-          cores,
-          count: base.hostCount,
-          ...(base.hostOs !== undefined ? { os: base.hostOs } : {}),
-          ...(base.hostTickHz !== undefined ? { tickHz: base.hostTickHz } : {}),
-        },
-        hypervisor: { policy, tunables, ...(base.vmcs !== undefined ? { vmcs: base.vmcs } : {}) },
-        guests,
-      });
-    }
-    for (const p of problems.values()) {
-      const which =
-        axes.length === 0
-          ? ''
-          : ` (variant${p.variants.length === 1 ? '' : 's'} ${p.variants.map((v) => `"${v}"`).join(', ')})`;
-      r.error(p.node, `${p.message}${which}`);
     }
     return ok ? out : undefined;
   }

@@ -4,11 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
+import { repoPathExists } from '../support/paths.js';
 import { DECLARED_OPTIONS } from '../../src/cli/io.js';
 
 test('docs/CLI.md and --help list the same commands, and each command has a working --help', async () => {
@@ -39,17 +40,6 @@ function repoPaths(text: string): string[] {
     .map((m) => m[1]);
 }
 
-/** Files matching DIR/PATTERN, a '*' in the last part only (node 20 has no fs.globSync). */
-function globMatches(p: string): number {
-  const dir = join(REPO_ROOT, dirname(p));
-  const re = new RegExp(
-    `^${basename(p)
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')}$`,
-  );
-  return existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).length : 0;
-}
-
 test('every repository file a --help names exists (a glob matches at least one file)', async () => {
   const io = capture();
   await main(['--help'], io);
@@ -63,7 +53,7 @@ test('every repository file a --help names exists (a glob matches at least one f
     await main(c === '' ? ['--help'] : [c, '--help'], h);
     for (const p of repoPaths(h.stdout.join(''))) {
       named++;
-      const found = p.includes('*') ? globMatches(p) > 0 : existsSync(join(REPO_ROOT, p));
+      const found = repoPathExists(p);
       if (!found) missing.push(`${c || 'vmexit-lab'} --help: ${p}`);
     }
   }

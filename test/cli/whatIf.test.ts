@@ -9,21 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { windowsLikeProfile } from '../support/workloads.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-whatif-text-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, 'win.yaml');
-writeFileSync(
-  file,
-  `workloadProfile: 1
-name: win-like
-os: windows-10-1909
-vcpus: 2
-perGuestSecond: { cr8Writes: 60000, mmio: 300, io: 100, hlts: 200, ipis: 30 }
-interruptsPerSecond: 400
-source: { cpu: i7-2620M, policy: bhyve-12.1 }
-`,
-);
+writeFileSync(file, windowsLikeProfile());
 const ALL = ['what-if', file, '--cpu', 'all', '--phase', '2280s', '--sim-seconds', '1'];
 /** ALL's exit status: bhyve-tpr-v2's guest stops on the Xeons with APICv (test/cli/whatIfGate.test.ts). */
 const ALL_STATUS = 3;

@@ -13,22 +13,13 @@ import { main } from '../../src/cli/main.js';
 import { whatIfVerdict, type WhatIfResult } from '../../src/import/whatIf.js';
 import { verdictLines } from '../../src/cli/commands/whatIf.js';
 import { capture } from '../support/cli.js';
+import { windowsLikeProfile } from '../support/workloads.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-whatif-gate-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const profile = (policy: string): string => {
   const file = join(dir, `win-${policy}.yaml`);
-  writeFileSync(
-    file,
-    `workloadProfile: 1
-name: win-like
-os: windows-10-1909
-vcpus: 2
-perGuestSecond: { cr8Writes: 60000, mmio: 300, io: 100, hlts: 200, ipis: 30 }
-interruptsPerSecond: 400
-source: { cpu: i7-2620M, policy: ${policy} }
-`,
-  );
+  writeFileSync(file, windowsLikeProfile(policy));
   return file;
 };
 /** Measured under bhyve 12.1 (every %cr8 write exits); measured under kvm (TPR shadowed). */

@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { carve, type Carver } from '../../src/core/vcpu/arena.js';
 import { HostSimulation, type GuestInstance } from '../../src/core/engine/host.js';
-import { resolvePolicy } from '../../src/core/hypervisor/policy.js';
+import { resolvePolicy, type PolicyName } from '../../src/core/hypervisor/policy.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
+import { HaltPoll, HOST_WORDS, polling } from '../../src/core/hypervisor/haltPoll.js';
 import { Machine } from '../../src/core/vcpu/machine.js';
 import { machineArrays, slotStrideOf } from '../../src/core/vcpu/machineSetup.js';
 import { hostModel, loadModelData } from '../../src/model/data.js';
@@ -48,13 +49,23 @@ test('carve: a layout that asks for other sizes the second time is refused', () 
 test('Machine: arrays carved for another vCPU count are refused', () => {
   const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
   const vcpus = [{ guest: 0, x2apic: false, apicId: 0 }];
-  const arrays = carve((c) => machineArrays(c, 2, slotStrideOf(cpu)));
+  const arrays = carve((c) => machineArrays(c, 2, slotStrideOf(cpu), traits));
   assert.throws(() => new Machine({ profile: cpu, traits, vcpus, arrays }), /not carved for 1 vCPUs/);
 });
 
+test('Machine: arrays whose halt-poll words were carved for another hypervisor are refused', () => {
+  const vcpus = [{ guest: 0, x2apic: false, apicId: 0 }];
+  const bhyve = resolvePolicy('bhyve-tpr-v3', cpu, {});
+  const kvm = resolvePolicy('kvm', cpu, {});
+  const arrays = carve((c) => machineArrays(c, 1, slotStrideOf(cpu), bhyve));
+  assert.throws(() => new Machine({ profile: cpu, traits: kvm, vcpus, arrays }), /halt-poll words not carved for kvm/);
+  assert.doesNotThrow(() => new Machine({ profile: cpu, traits: bhyve, vcpus, arrays }));
+});
+
 test('machineArrays: an exit-cost table of the wrong length is refused', () => {
+  const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
   assert.throws(
-    () => carve((c) => machineArrays(c, 1, slotStrideOf(cpu), new Float64Array(EXIT_SLOT_COUNT - 1))),
+    () => carve((c) => machineArrays(c, 1, slotStrideOf(cpu), traits, new Float64Array(EXIT_SLOT_COUNT - 1))),
     /exit cost table/,
   );
 });
@@ -76,32 +87,44 @@ function typedArrays(root: object): Map<ArrayBufferView, string> {
   return out;
 }
 
+/**
+ * A host of an idle Windows 10 and an idle Ubuntu guest of 2 vCPUs each on 2 cores (and a quiet
+ * workload guest beside them with `workload`) under `policy`, run 10 ms.
+ */
+function idleHost(
+  policy: PolicyName,
+  o: { tunables?: Record<string, number>; workload?: boolean; exitCostNs?: Float64Array } = {},
+): HostSimulation {
+  const traits = resolvePolicy(policy, cpu, o.tunables ?? {});
+  const guest = (index: number, os: string): GuestInstance => ({
+    index,
+    label: os,
+    model: data.guestModels.get(os)!,
+    vcpus: 2,
+    x2apicOffered: false,
+    phases: [{ phase: 'idle' }],
+  });
+  const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
+  if (o.workload === true) guests.push({ ...guest(2, 'ubuntu-18.04'), workload: quietWorkload() });
+  const sim = new HostSimulation({
+    hostIndex: 0,
+    seed: 1,
+    profile: cpu,
+    traits,
+    cores: 2,
+    guests,
+    exitCostNs: o.exitCostNs ?? new Float64Array(EXIT_SLOT_COUNT),
+    host: hostModel(data.costModel, traits.hypervisor),
+    debugChecks: false,
+  });
+  sim.advanceTo(1e7);
+  return sim;
+}
+
 for (const workload of [false, true]) {
   test(`HostSimulation${workload ? ' with a workload guest' : ''}: its typed arrays are views of one buffer`, () => {
-    const traits = resolvePolicy('bhyve-tpr-v3', cpu, {});
-    const guest = (index: number, os: string): GuestInstance => ({
-      index,
-      label: os,
-      model: data.guestModels.get(os)!,
-      vcpus: 2,
-      x2apicOffered: false,
-      phases: [{ phase: 'idle' }],
-    });
-    const guests = [guest(0, 'windows-10-1909'), guest(1, 'ubuntu-18.04')];
-    if (workload) guests.push({ ...guest(2, 'ubuntu-18.04'), workload: quietWorkload() });
     const exitCostNs = new Float64Array(EXIT_SLOT_COUNT);
-    const sim = new HostSimulation({
-      hostIndex: 0,
-      seed: 1,
-      profile: cpu,
-      traits,
-      cores: 2,
-      guests,
-      exitCostNs,
-      host: hostModel(data.costModel, traits.hypervisor),
-      debugChecks: false,
-    });
-    sim.advanceTo(1e7);
+    const sim = idleHost('bhyve-tpr-v3', { workload, exitCostNs });
     assert.equal(sim.machine.exitCostNs, exitCostNs, 'the exit-cost table is shared, not copied');
     const buffer = sim.vf.buffer;
     if (workload) assert.ok(sim.wl.length > 0 && sim.wl.buffer === buffer);
@@ -116,3 +139,21 @@ for (const workload of [false, true]) {
     assert.ok(typedArrays(sim).size >= 20, 'the walk finds the host arrays');
   });
 }
+
+test('halt-poll words only on hosts that keep them: none on bhyve, every KVM host (halt_poll_ns 0 too)', () => {
+  // bhyve never polls (vm_handle_hlt): its 7 doubles a vCPU are the bench's memory margin (docs/PERF.md).
+  const bhyve = idleHost('bhyve-tpr-v3');
+  const kvm = idleHost('kvm');
+  const kvmOff = idleHost('kvm', { tunables: { 'kvm.halt_poll_ns': 0 } });
+  const words = kvm.n * HaltPoll.STRIDE + HOST_WORDS;
+  assert.equal(bhyve.machine.haltPoll.length, 0);
+  assert.equal(kvm.machine.haltPoll.length, words);
+  assert.equal(kvmOff.machine.haltPoll.length, words, 'halt_wakeup is counted with halt_poll_ns 0');
+  assert.equal(
+    kvm.vf.buffer.byteLength - bhyve.vf.buffer.byteLength,
+    8 * words,
+    "the bhyve host's buffer is that much smaller",
+  );
+  // The readers a bhyve host reaches answer on the empty array: nobody polls.
+  for (let v = 0; v < bhyve.n; v++) assert.equal(polling(bhyve.machine, v), false);
+});

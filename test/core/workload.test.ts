@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModelData } from '../../src/model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
-import { simulateProfile, workloadScenario } from '../../src/import/fit.js';
+import { simulateProfile, workloadScenario } from '../../src/import/simulateProfile.js';
 import { runHosts } from '../../src/run/simulate.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';

@@ -12,12 +12,13 @@
  * needs any more fails the test, so the list keeps up with the docs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
+import { repoPathExists } from '../support/paths.js';
 import { DECLARED_OPTIONS } from '../../src/cli/io.js';
 
 const PAGES = [
@@ -57,17 +58,6 @@ function paths(text: string): { path: string; line: number }[] {
   return out;
 }
 
-/** Files matching DIR/PATTERN, a '*' in the last part only (node 20 has no fs.globSync). */
-function globMatches(p: string): number {
-  const dir = join(REPO_ROOT, dirname(p));
-  const re = new RegExp(
-    `^${basename(p)
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')}$`,
-  );
-  return existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).length : 0;
-}
-
 /** The code of a Markdown page: fenced blocks and inline code spans, one string per piece. */
 function code(md: string): string[] {
   const out: string[] = [];
@@ -102,7 +92,7 @@ test('every repository path the docs write exists; a glob matches a file; NOT_OU
         used.add(path);
         continue;
       }
-      const found = path.includes('*') ? globMatches(path) > 0 : existsSync(join(REPO_ROOT, path));
+      const found = repoPathExists(path);
       if (!found) missing.push(`${page}:${line}: ${path}`);
     }
   }

@@ -183,7 +183,7 @@ describe('import writes only profiles its reader accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'range-'));
     try {
       const report = join(REPORTS, 'bhyvectl-intel-2vcpu-constructed.txt');
-      const r = await importTo(dir, [
+      const args = [
         'bhyvectl',
         report,
         '--cpu',
@@ -196,7 +196,8 @@ describe('import writes only profiles its reader accepts', () => {
         '60s',
         '--sim-seconds',
         '5',
-      ]);
+      ];
+      const r = await importTo(dir, args);
       assert.equal(r.status, 1, r.stderr);
       assert.match(
         r.stderr,
@@ -206,22 +207,7 @@ describe('import writes only profiles its reader accepts', () => {
       assert.match(r.text!, /^# fit misses: EPT_VIOLATION/m);
       assertLoads(dir, r.file, r.text!, r.stderr);
       // --max-error lifts the default: the same fit passes when 200 % is acceptable.
-      const lenient = await importTo(dir, [
-        'bhyvectl',
-        report,
-        '--cpu',
-        'i7-2620M',
-        '--policy',
-        'bhyve-12.1',
-        '--os',
-        'windows-10-1909',
-        '--duration',
-        '60s',
-        '--sim-seconds',
-        '5',
-        '--max-error',
-        '1000',
-      ]);
+      const lenient = await importTo(dir, [...args, '--max-error', '1000']);
       assert.equal(lenient.status, 0, lenient.stderr);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -14,24 +14,13 @@ import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { windowsLikeProfile } from '../support/workloads.js';
 
 const data = loadModelData();
 const catalog = loadCpuCatalog();
 const cpu = (id: string) => findCpuProfile(catalog, id);
 
-const WINDOWS_LIKE = `workloadProfile: 1
-name: win-like
-os: windows-10-1909
-vcpus: 2
-perGuestSecond:
-  cr8Writes: 60000
-  mmio: 300
-  io: 100
-  hlts: 200
-  ipis: 30
-interruptsPerSecond: 400
-source: { cpu: i7-2620M, policy: bhyve-12.1 }
-`;
+const WINDOWS_LIKE = windowsLikeProfile();
 
 describe('what-if', () => {
   const profile = parseWorkloadProfile(WINDOWS_LIKE, 'win-like.yaml');

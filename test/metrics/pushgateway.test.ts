@@ -56,26 +56,9 @@ test(
 
     const out = join(dir, 'results.json');
     const io = capture();
-    const status = await main(
-      [
-        'run',
-        '--quiet',
-        '--workers',
-        '2',
-        '--out',
-        out,
-        '--push',
-        url,
-        '--push-job',
-        'ci',
-        '--push-label',
-        'branch=main',
-        '--push-label',
-        'pipeline=42',
-        scenarioFile,
-      ],
-      io,
-    );
+    // The push options of both runs: one job, two grouping labels.
+    const push = ['--push', url, '--push-job', 'ci', '--push-label', 'branch=main', '--push-label', 'pipeline=42'];
+    const status = await main(['run', '--quiet', '--workers', '2', '--out', out, ...push, scenarioFile], io);
     assert.equal(status, 0, io.stderr.join('\n'));
     const results = JSON.parse(readFileSync(out, 'utf8'));
 
@@ -95,25 +78,7 @@ test(
     assert.equal(sumOf(s, 'vmexit_lab_runs', group), 0, 'service-only metrics are not pushed');
 
     // A second push replaces the group (PUT): values are not added up.
-    assert.equal(
-      await main(
-        [
-          'run',
-          '--quiet',
-          '--push',
-          url,
-          '--push-job',
-          'ci',
-          '--push-label',
-          'branch=main',
-          '--push-label',
-          'pipeline=42',
-          scenarioFile,
-        ],
-        capture(),
-      ),
-      0,
-    );
+    assert.equal(await main(['run', '--quiet', ...push, scenarioFile], capture()), 0);
     const again = parseExposition(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text());
     assert.equal(
       sumOf(again, 'vmexit_lab_vm_exits_total', { ...group, variant: 'bhyve-12.1' }),

@@ -124,6 +124,22 @@ function assertDrawn(list: DrawnChart[]): void {
   }
 }
 
+/**
+ * Open the report `htmlFile` in `page`, wait until its charts are drawn and check each is
+ * (assertDrawn): the charts, and what the page logged and requested on the way (watch).
+ */
+async function openDrawn(
+  page: Page,
+  htmlFile: string,
+): Promise<{ seen: ReturnType<typeof watch>; list: DrawnChart[] }> {
+  const seen = watch(page);
+  await page.goto(pathToFileURL(htmlFile).href);
+  await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
+  const list = await charts(page);
+  assertDrawn(list);
+  return { seen, list };
+}
+
 let panic: RunResults | undefined;
 function panicResults(): RunResults {
   if (!panic) {
@@ -152,11 +168,7 @@ test(
     writeFileSync(htmlFile, renderHtmlReport(results, { description: scenario.description }));
 
     const page = await ctx.newPage();
-    const seen = watch(page);
-    await page.goto(pathToFileURL(htmlFile).href);
-    await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
-    const list = await charts(page);
-    assertDrawn(list);
+    const { seen, list } = await openDrawn(page, htmlFile);
     assert.deepEqual(
       list.map((c) => c.kind),
       ['phases', 'exits', 'timeline', 'timeline', 'latency'],
@@ -244,11 +256,7 @@ test(
           return fill.call(this, t, ...rest);
         };
       })()`);
-      const seen = watch(page);
-      await page.goto(pathToFileURL(htmlFile).href);
-      await page.waitForSelector('body[data-charts-drawn]', { timeout: 30_000 });
-      const list = await charts(page);
-      assertDrawn(list);
+      const { seen, list } = await openDrawn(page, htmlFile);
       // bhyve-tpr-v2's guests stopped at the panic: its over-time chart would be empty, a note says why.
       assert.deepEqual(
         list.map((c) => [c.kind, c.variant ?? '']),

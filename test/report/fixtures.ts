@@ -4,23 +4,18 @@
  * violations), and a hostile variant whose strings try to break out of HTML.
  */
 import type { RunResults, VariantResult, VariantTotals } from '../../src/results/types.js';
+import { totals as zeroTotals } from '../scenario/helpers.js';
 
 export const NASTY = `</script><script>alert("x")</script><img src=x onerror=alert(1)> & 'q'`;
 
 const BOUNDS = [1000, 2500, 5000, 10000];
 
+/** A variant's totals: 30 s of 2 guests (4 vCPUs) taking 100 interrupts, half timer, half device. */
 function totals(over: Partial<VariantTotals>): VariantTotals {
-  return {
+  return zeroTotals({
     simulatedSeconds: 30,
     guestSeconds: 60,
     vcpuSeconds: 120,
-    exits: {},
-    exitsTotal: 0,
-    cr8Accesses: 0,
-    cr8Reads: 0,
-    cr8Writes: 0,
-    tprMmioWrites: 0,
-    tprMsrWrites: 0,
     interruptsRaised: 100,
     interruptsInjected: 100,
     interruptsDelivered: 100,
@@ -29,16 +24,12 @@ function totals(over: Partial<VariantTotals>): VariantTotals {
       device: { raised: 50, delivered: 50 },
       ipi: { raised: 0, delivered: 0 },
     },
-    phaseSeconds: {},
-    hostSecondsInExits: {},
     guestCpuSeconds: 10,
     interruptLatency: { boundsNs: BOUNDS, counts: [0, 0, 0, 0, 0], count: 0, sumNs: 0 },
-    violations: [],
-    entryFailures: [],
     guests: 2,
     vcpus: 4,
     ...over,
-  };
+  });
 }
 
 /** Exits of one reason per 10 s bucket, for 3 buckets (30 simulated seconds). */

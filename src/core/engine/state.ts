@@ -53,7 +53,7 @@ function hostArrays(c: Carver, config: HostConfig, n: number) {
   const g = config.guests.length;
   const workload = config.guests.some((x) => x.workload !== undefined);
   return {
-    machine: machineArrays(c, n, slotStrideOf(config.profile), config.exitCostNs),
+    machine: machineArrays(c, n, slotStrideOf(config.profile), config.traits, config.exitCostNs),
     vf: c.f64(n * Vf.STRIDE),
     gf: c.f64(g * Gf.STRIDE),
     wl: workload ? c.f64(n * WL) : EMPTY_F64,

@@ -73,9 +73,10 @@ export function halted(h: HostState, v: number): void {
  */
 function beginHalt(h: HostState, v: number): void {
   const traits = h.config.traits;
-  // bhyve never polls nor keeps KVM's statistics: its words stay 0. KVM with kvm.halt_poll_ns 0 does
-  // not poll but still counts halt_wakeup for every halt that slept (kvm_vcpu_wake_up).
-  if (traits.haltPollNs <= 0 && traits.hypervisor !== 'kvm') return;
+  // bhyve never polls nor keeps KVM's statistics: it has no words (hypervisor/haltPoll.ts
+  // keepsHaltPoll). KVM with kvm.halt_poll_ns 0 does not poll but still counts halt_wakeup for every
+  // halt that slept (kvm_vcpu_wake_up).
+  if (h.machine.haltPoll.length === 0) return;
   h.resumeTime(v);
   h.machine.haltPoll[v * HaltPoll.STRIDE + HaltPoll.HALT_START] = h.now + (h.owedWallNs > 0 ? h.owedWallNs : 0);
   haltBegins(h.machine.haltPoll, v, traits.haltPollNs > 0 && freeCore(h, v));
@@ -130,8 +131,8 @@ function endPollsOnFullHost(h: HostState): void {
 export function wake(h: HostState, v: number): void {
   if (h.mode(v) !== Mode.HALT) return;
   const m = h.machine;
-  const max = h.config.traits.haltPollNs;
-  if (max > 0 || h.config.traits.hypervisor === 'kvm') haltEnds(m, v, max, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  // Only where the words are kept (keepsHaltPoll: every KVM host, never bhyve's).
+  if (m.haltPoll.length !== 0) haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
   h.setRunnable(v, true);
   endPollsOnFullHost(h);
 }

@@ -18,11 +18,23 @@
  * start (haltBegins), asks `polling` where the wake-up's host cost depends on it (the woken thread's
  * haltWakeupNs, the waker's wakeupWakerNs) and accounts the halt at its end (haltEnds). State in a
  * machine-carved Float64Array (MachineArrays.haltPoll, stride HaltPoll.STRIDE); the time is the
- * machine's clock (MachineCore.clockNs, the engine's now): a double passed to or returned from a call
+ * machine's clock (MachineState.clockNs, the engine's now): a double passed to or returned from a call
  * V8 does not inline is boxed, so no function here takes or returns one - no allocation.
  * bhyve has no polling (vm_handle_hlt checks for a pending interrupt and sleeps at once):
- * PolicyTraits.haltPollNs is 0 there.
+ * PolicyTraits.haltPollNs is 0 there, and its machines carve no words at all (keepsHaltPoll): the
+ * readers a bhyve host reaches (polling) answer false on the empty array.
  */
+
+/**
+ * Whether a host of these traits keeps the words below: every KVM host - one with kvm.halt_poll_ns 0
+ * does not poll but still counts halt_wakeup for every halt that slept (kvm_vcpu_wake_up runs
+ * whether or not the thread polled) - and any host that polls. bhyve neither polls nor keeps KVM's
+ * statistics (vm_handle_hlt sleeps at once): its machines carve none (vcpu/machineSetup.ts), 7
+ * doubles a vCPU saved against the bench's 2 KiB per vCPU (docs/PERF.md "## Memory").
+ */
+export function keepsHaltPoll(traits: { readonly hypervisor: string; readonly haltPollNs: number }): boolean {
+  return traits.hypervisor === 'kvm' || traits.haltPollNs > 0;
+}
 
 /** Words per vCPU. */
 export const enum HaltPoll {
@@ -61,7 +73,7 @@ export function grantedPolls(w: Float64Array): number {
 export const HALT_POLL_GROW = 2;
 export const HALT_POLL_GROW_START_NS = 10_000;
 
-/** What the functions below read and write of a machine (MachineCore has them). */
+/** What the functions below read and write of a machine (vcpu/machineState.ts MachineState has them). */
 export interface HaltPollWords {
   readonly haltPoll: Float64Array;
   /** Host ns in exits per slot: a halt's polling joins its HLT exit's (haltEnds). */
@@ -86,10 +98,14 @@ export function haltBegins(w: Float64Array, v: number, mayPoll: boolean): void {
   }
 }
 
-/** Whether halted vCPU `v`'s thread is still polling now (a wake-up now ends the poll). */
+/**
+ * Whether halted vCPU `v`'s thread is still polling now (a wake-up now ends the poll). A host without
+ * the words (keepsHaltPoll: bhyve) has no poller.
+ */
 export function polling(m: HaltPollWords, v: number): boolean {
   const w = m.haltPoll;
   const b = v * HaltPoll.STRIDE;
+  if (b >= w.length) return false;
   const poll = w[b + HaltPoll.POLL];
   return poll > 0 && m.clockNs - w[b + HaltPoll.HALT_START] <= poll;
 }

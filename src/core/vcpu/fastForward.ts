@@ -80,9 +80,9 @@ const EXIT_RING = 8;
 /** Where the exit ring starts in a machine's fast-forward words, after the PAIR_WORDS snapshot. */
 const RING = PAIR_WORDS.length;
 /**
- * A machine's fast-forward words (one Int32Array, core.ts `ff`): the snapshot of PAIR_WORDS, then
- * the exit ring - the slots of the step's last EXIT_RING exits, then their qualifications - which
- * the exit path writes for every exit.
+ * A machine's fast-forward words (one Int32Array, machineState.ts `ff`): the snapshot of
+ * PAIR_WORDS, then the exit ring - the slots of the step's last EXIT_RING exits, then their
+ * qualifications - which the exit path writes for every exit.
  */
 export const FF_WORDS = RING + 2 * EXIT_RING;
 

@@ -1,5 +1,5 @@
 import { archPpr, guestTpr } from '../apic/priority.js';
-import { STEP_LOG } from './core.js';
+import { STEP_LOG } from './machineState.js';
 import { Counter } from './counters.js';
 import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
 import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';

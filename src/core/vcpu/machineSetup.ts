@@ -1,9 +1,9 @@
 import { Counter } from './counters.js';
-import { carve, type Carver } from './arena.js';
+import { carve, EMPTY_F64, type Carver } from './arena.js';
 import { EXIT_SLOT_COUNT, VENDOR_SLOTS } from './exits.js';
 import { FF_WORDS } from './fastForward.js';
 import { F } from './layout.js';
-import { HaltPoll, HOST_WORDS as HALT_POLL_HOST_WORDS } from '../hypervisor/haltPoll.js';
+import { HaltPoll, HOST_WORDS as HALT_POLL_HOST_WORDS, keepsHaltPoll } from '../hypervisor/haltPoll.js';
 import type { CpuProfile } from '../cpu/profile.js';
 import type { PolicyTraits } from '../hypervisor/policy.js';
 import type { VcpuSetup, VmcsOverrides } from '../hypervisor/vmcs.js';
@@ -28,7 +28,10 @@ export interface MachineArrays {
   readonly exitCostNs: Float64Array;
   readonly exitHostNs: Float64Array;
   readonly exitTotals: Float64Array;
-  /** KVM's halt polling per vCPU (hypervisor/haltPoll.ts), written by the engine's halts and wake-ups. */
+  /**
+   * KVM's halt polling per vCPU (hypervisor/haltPoll.ts), written by the engine's halts and wake-ups;
+   * empty on a host that keeps none (keepsHaltPoll: bhyve).
+   */
   readonly haltPoll: Float64Array;
   readonly s: Int32Array;
   readonly ff: Int32Array;
@@ -43,8 +46,15 @@ export function slotStrideOf(profile: CpuProfile): number {
  * The arrays of a machine of `n` vCPUs with `slotStride` exit kinds each, carved from one buffer
  * (arena.ts) - the machine's own, or its host's with the host's arrays. Float64 views first. An
  * `exitCostNs` table given is the machine's (read, never written: hosts of a variant share theirs).
+ * The halt-poll words only for a host of `traits` that keeps them (keepsHaltPoll: not bhyve).
  */
-export function machineArrays(c: Carver, n: number, slotStride: number, exitCostNs?: Float64Array): MachineArrays {
+export function machineArrays(
+  c: Carver,
+  n: number,
+  slotStride: number,
+  traits: PolicyTraits,
+  exitCostNs?: Float64Array,
+): MachineArrays {
   if (exitCostNs !== undefined && exitCostNs.length !== EXIT_SLOT_COUNT)
     throw new Error(`exit cost table of ${exitCostNs.length} slots, not ${EXIT_SLOT_COUNT}`);
   return {
@@ -54,7 +64,8 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
     exitCostNs: exitCostNs ?? c.f64(EXIT_SLOT_COUNT),
     exitHostNs: c.f64(EXIT_SLOT_COUNT),
     exitTotals: c.f64(EXIT_SLOT_COUNT),
-    haltPoll: c.f64(n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS), // + the host's words (haltPoll.ts)
+    // + the host's words (haltPoll.ts); bhyve never polls (vm_handle_hlt): nothing to keep.
+    haltPoll: keepsHaltPoll(traits) ? c.f64(n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS) : EMPTY_F64,
     s: c.i32(n * F.STRIDE),
     ff: c.i32(FF_WORDS),
   };
@@ -63,8 +74,10 @@ export function machineArrays(c: Carver, n: number, slotStride: number, exitCost
 /** The arrays a machine of `config` uses: those its host carved (checked), or its own. */
 export function machineArraysOf(config: MachineConfig, slotStride: number): MachineArrays {
   const n = config.vcpus.length;
-  const a = config.arrays ?? carve((c) => machineArrays(c, n, slotStride));
+  const a = config.arrays ?? carve((c) => machineArrays(c, n, slotStride, config.traits));
   if (a.s.length !== n * F.STRIDE || a.exitCounts.length !== n * slotStride)
     throw new Error(`machine arrays not carved for ${n} vCPUs of ${config.profile.vendor}`);
+  if (a.haltPoll.length !== (keepsHaltPoll(config.traits) ? n * HaltPoll.STRIDE + HALT_POLL_HOST_WORDS : 0))
+    throw new Error(`machine arrays' halt-poll words not carved for ${config.traits.hypervisor}`);
   return a;
 }

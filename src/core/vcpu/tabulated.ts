@@ -1,4 +1,4 @@
-import { STEP_LOG } from './core.js';
+import { STEP_LOG } from './machineState.js';
 import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
