@@ -415,7 +415,8 @@ export class PooledRun implements LiveRun {
 
   /**
    * "at 570 of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1": one figure when every variant
-   * stopped at the same second, else each variant's (least to most when its tasks differ), or over 6
+   * stopped at the same second, else each variant's (least to most when its tasks differ; the stopped
+   * ones first, then "done in" those that ran to their end), or over 6
    * variants the least and the most with the variants they were in. The least of all tasks alone read
    * "at 0 of 7200" when one variant had simulated 570 s and the other had not started.
    */
@@ -434,7 +435,12 @@ export class PooledRun implements LiveRun {
       const hi = stopped.reduce((a, b) => (b.most > a.most ? b : a));
       return `at ${lo.least} (${lo.name}) to ${hi.most} (${hi.name}) of ${limit} simulated seconds, ${at.length - stopped.length} of ${at.length} variants done`;
     }
-    const each = at.map((x, i) => `${x ? span(x) : 'done'} in ${names[i]}`);
+    // The stopped variants first, so the figure the sentence's "of T simulated seconds" follows is one
+    // (a done first variant made it "at done of 30 simulated seconds in bhyve-12.1, 0 to 2 in ...").
+    const each = [
+      ...stopped.map((x) => `${span(x)} in ${x.name}`),
+      ...names.filter((_, i) => at[i] === undefined).map((n) => `done in ${n}`),
+    ];
     const [first, ...rest] = each;
     return `at ${first.replace(/ in /, ` of ${limit} simulated seconds in `)}${rest.map((e) => `, ${e}`).join('')}`;
   }
