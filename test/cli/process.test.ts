@@ -119,7 +119,7 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
       ? 'interrupted (Ctrl-C, SIGINT) at 0 of 7200 simulated seconds, 0 of 2 hosts done.'
       : `interrupted (Ctrl-C, SIGINT) at ${first} of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1, 0 of 2 hosts done.`,
   );
-  assert.match(readFileSync(html, 'utf8'), /partial results \(interrupted/);
+  assert.match(readFileSync(html, 'utf8'), /partial results: interrupted \(Ctrl-C, SIGINT\) at /);
   // The history up to the stop (it ran on the main thread, where Ctrl-C ended it with nothing written).
   const history = readFileSync(om, 'utf8');
   assert.match(history, /# EOF\n$/);
