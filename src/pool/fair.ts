@@ -1,4 +1,4 @@
-import type { SimPool, TaskRunner } from './pool.js';
+import { TaskWithdrawn, type SimPool, type TaskRunner } from './pool.js';
 import type { RunTask, TaskDone } from './protocol.js';
 
 /**
@@ -15,6 +15,9 @@ import type { RunTask, TaskDone } from './protocol.js';
 interface Waiting {
   readonly task: RunTask;
   readonly signal: AbortSignal | undefined;
+  /** Its run's stop (TaskRunner.run): the task leaves the queue at once. */
+  readonly withdraw: AbortSignal | undefined;
+  readonly onWithdraw: () => void;
   readonly resolve: (d: TaskDone) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -35,7 +38,7 @@ export class FairShare {
   runner(key: string): TaskRunner {
     return {
       workers: this.pool.workers,
-      run: (task, signal) => this.enqueue(key, task, signal),
+      run: (task, signal, withdraw) => this.enqueue(key, task, signal, withdraw),
       noteFailure: () => this.pool.noteFailure(),
     };
   }
@@ -51,14 +54,32 @@ export class FairShare {
     return this.active;
   }
 
-  private enqueue(key: string, task: RunTask, signal: AbortSignal | undefined): Promise<TaskDone> {
+  private enqueue(
+    key: string,
+    task: RunTask,
+    signal: AbortSignal | undefined,
+    withdraw: AbortSignal | undefined,
+  ): Promise<TaskDone> {
     return new Promise<TaskDone>((resolve, reject) => {
+      if (withdraw?.aborted) return reject(new TaskWithdrawn());
       let q = this.waiting.get(key);
       if (!q) {
         q = [];
         this.waiting.set(key, q);
       }
-      q.push({ task, signal, resolve, reject });
+      // A stopped run's tasks leave at once: waiting for a worker held by another run's task, only to
+      // return at once when they got it, kept a run with a 1 s limit 46 s (docs/SERVICE.md).
+      const onWithdraw = (): void => {
+        const mine = this.waiting.get(key);
+        const i = mine === undefined ? -1 : mine.indexOf(w);
+        if (mine === undefined || i < 0) return;
+        mine.splice(i, 1);
+        if (mine.length === 0) this.waiting.delete(key);
+        reject(new TaskWithdrawn());
+      };
+      const w: Waiting = { task, signal, withdraw, onWithdraw, resolve, reject };
+      withdraw?.addEventListener('abort', onWithdraw, { once: true });
+      q.push(w);
       this.pump();
     });
   }
@@ -84,13 +105,14 @@ export class FairShare {
     while (this.active < this.slots) {
       const w = this.next();
       if (w === undefined) return;
+      w.withdraw?.removeEventListener('abort', w.onWithdraw);
       if (w.signal?.aborted) {
         w.reject(w.signal.reason);
         continue;
       }
       this.active++;
       this.pool
-        .run(w.task, w.signal)
+        .run(w.task, w.signal, w.withdraw)
         .then(w.resolve, w.reject)
         .finally(() => {
           this.active--;

@@ -10,9 +10,24 @@ import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest }
 export interface TaskRunner {
   /** Plan width: a max-pace run's tasks shrink to single hosts at its end (tasks.ts), a realtime run has about one per worker. */
   readonly workers: number;
-  run(task: RunTask, signal?: AbortSignal): Promise<TaskDone>;
+  /**
+   * Run `task` on a worker. `signal` terminates it, on a worker too (the grace period's last resort).
+   * `withdraw` is its run's stop: while the task still waits for a worker it leaves the queue at once
+   * and the promise rejects with TaskWithdrawn (it ran nothing); on a worker it is not read (the task
+   * reads its run's stop word there). Without it a stopped run's waiting tasks waited for a worker,
+   * behind other runs' tasks on shared workers, only to return at once.
+   */
+  run(task: RunTask, signal?: AbortSignal, withdraw?: AbortSignal): Promise<TaskDone>;
   /** A task failed because its worker threw or died. */
   noteFailure(): void;
+}
+
+/** A task that left a runner's queue before it had a worker, because its run stopped (TaskRunner.run). */
+export class TaskWithdrawn extends Error {
+  constructor() {
+    super('the run stopped while the task waited for a worker');
+    this.name = 'TaskWithdrawn';
+  }
 }
 
 interface SimPoolOptions {
@@ -77,9 +92,9 @@ export class SimPool implements TaskRunner {
    * every worker busy goes to the back of the queue, or with `stricterFIFO` to the front, which
    * reverses a batch), and a max-pace plan must run its smallest tasks last (tasks.ts).
    */
-  async run(task: RunTask, signal?: AbortSignal): Promise<TaskDone> {
+  async run(task: RunTask, signal?: AbortSignal, withdraw?: AbortSignal): Promise<TaskDone> {
     if (this.closed) throw new Error('the worker pool is closed');
-    await this.slot(signal);
+    await this.slot(signal, withdraw);
     try {
       const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
       if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
@@ -92,26 +107,37 @@ export class SimPool implements TaskRunner {
     }
   }
 
-  /** Wait for a worker of our own (the queue's order); an abort while waiting rejects with its reason. */
-  private slot(signal?: AbortSignal): Promise<void> {
+  /**
+   * Wait for a worker of our own (the queue's order); an abort while waiting rejects with its reason,
+   * a withdrawal (the run stopped) with TaskWithdrawn, at once: a withdrawn task takes no worker.
+   */
+  private slot(signal?: AbortSignal, withdraw?: AbortSignal): Promise<void> {
+    if (withdraw?.aborted) return Promise.reject(new TaskWithdrawn());
     if (this.active < this.workers && this.waiting.length === 0) {
       this.active++;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
+      const leave = (why: Error): void => {
+        signal?.removeEventListener('abort', onAbort);
+        withdraw?.removeEventListener('abort', onWithdraw);
         const i = this.waiting.indexOf(entry);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('the task was aborted while queued'));
+        reject(why);
       };
+      const onAbort = (): void =>
+        leave(signal?.reason instanceof Error ? signal.reason : new Error('the task was aborted while queued'));
+      const onWithdraw = (): void => leave(new TaskWithdrawn());
       const entry = {
         go: (): void => {
           signal?.removeEventListener('abort', onAbort);
+          withdraw?.removeEventListener('abort', onWithdraw);
           resolve();
         },
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
+      withdraw?.addEventListener('abort', onWithdraw, { once: true });
       this.waiting.push(entry);
     });
   }

@@ -5,7 +5,7 @@ import type { RunProgress, StopReason } from '../history/records.js';
 import { assembleResults, type ScenarioProgress, type ShardSpec } from '../run/runScenario.js';
 import type { Progress } from '../run/simulate.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
-import type { TaskRunner } from './pool.js';
+import { TaskWithdrawn, type TaskRunner } from './pool.js';
 import { planTasks, type PoolTask } from './tasks.js';
 import {
   Control,
@@ -35,7 +35,7 @@ interface PooledRunOptions {
   readonly perGuest?: boolean;
   /** Per-guest totals in live snapshots too (per-guest metrics); costs ~50 us per guest per snapshot. */
   readonly livePerGuest?: boolean;
-  /** Aborting cancels the run (cooperatively: tasks stop at their next simulated second). */
+  /** Aborting cancels the run (cooperatively: as PooledRun.stop). */
   readonly signal?: AbortSignal;
   /** Wall-clock limit; the run is stopped (partial results) when it is reached. */
   readonly timeLimitMs?: number;
@@ -158,6 +158,8 @@ export class PooledRun implements LiveRun {
   readonly startedAtMs = this.startedAt.getTime();
   readonly done: Promise<PooledOutcome>;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  /** Aborted at the stop: tasks still waiting for a worker leave the queue (TaskRunner.run's withdraw). */
+  private readonly withdraw = new AbortController();
   /** Per task (same index as `tasks`), to terminate it after the stop grace period. */
   private readonly aborters: AbortController[] = [];
   private readonly t0 = performance.now();
@@ -188,7 +190,9 @@ export class PooledRun implements LiveRun {
   }
 
   /**
-   * Stop the run: tasks stop at their next simulated second and return what they have. The caller
+   * Stop the run: tasks on a worker stop before their next host's simulated second (the stop word,
+   * src/pool/worker.ts) and return what they have; tasks waiting for a worker leave the queue at once
+   * and count nothing, as a task that finds the word set when it starts. The caller
    * names the stop: `reason` is what the run history keeps, `text` how partialReason says it (default
    * STOP_TEXT[reason]), e.g. the CLI's Ctrl-C is a 'cancelled' stop said as "interrupted (Ctrl-C,
    * SIGINT)". The first stop wins; later ones change nothing.
@@ -197,6 +201,7 @@ export class PooledRun implements LiveRun {
     if (Atomics.compareExchange(this.control, Control.STOP, StopCode.NONE, CODE_OF[reason]) !== StopCode.NONE) return;
     this.stopText = text;
     Atomics.notify(this.control, Control.STOP);
+    this.withdraw.abort();
     const grace = this.options.stopGraceMs ?? 10_000;
     this.graceTimer = setTimeout(() => {
       // Only tasks on a worker: a queued task sees the stop flag when it starts and returns at once.
@@ -352,7 +357,7 @@ export class PooledRun implements LiveRun {
       ...(this.options.historyStepNs !== undefined ? { historyStepNs: this.options.historyStepNs } : {}),
     };
     try {
-      const r = await this.options.pool.run(msg, aborter.signal);
+      const r = await this.options.pool.run(msg, aborter.signal, this.withdraw.signal);
       state.totals = TotalsAccumulator.fromJSON(r.totals);
       state.progress = r.progress;
       state.status = 'done';
@@ -363,6 +368,15 @@ export class PooledRun implements LiveRun {
         state.stopped = true;
       }
     } catch (e) {
+      if (e instanceof TaskWithdrawn) {
+        // Left the queue at the stop: what the worker answers a task that starts after it.
+        port2.close();
+        state.totals = new TotalsAccumulator(perGuest);
+        state.status = 'done';
+        state.stopped = true;
+        this.anyStopped = true;
+        return;
+      }
       // Keep the latest snapshot: what was already counted stays counted.
       const stoppedOnPurpose = aborter.signal.aborted;
       state.status = 'failed';
@@ -382,7 +396,9 @@ export class PooledRun implements LiveRun {
   /**
    * Where each variant stood when the run stopped, in simulated seconds: the least and the most of its
    * tasks that did not run to their end (a task not started counts 0; a terminated one, its last
-   * snapshot), or undefined for a variant whose tasks all ran to their end.
+   * snapshot), or undefined for a variant whose tasks all ran to their end. A task stopped inside a
+   * second (runHosts' stopRequested) is at its progress (the second all its hosts reached) for the
+   * least and at its totals' maxSimNs (its hosts that ran the next one) for the most.
    */
   simulatedAtStop(): ({ readonly least: number; readonly most: number } | undefined)[] {
     return this.scenario.variants.map((_, vi) => {
@@ -391,7 +407,7 @@ export class PooledRun implements LiveRun {
       for (const t of this.tasks) {
         if (t.task.variantIndex !== vi || (t.status === 'done' && !t.stopped)) continue;
         least = Math.min(least, t.progress.simNs / 1e9);
-        most = Math.max(most, t.progress.simNs / 1e9);
+        most = Math.max(most, Math.max(t.progress.simNs, t.totals?.maxSimNs ?? 0) / 1e9);
       }
       return least === Infinity ? undefined : { least, most };
     });
@@ -399,7 +415,8 @@ export class PooledRun implements LiveRun {
 
   /**
    * "at 570 of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1": one figure when every variant
-   * stopped at the same second, else each variant's (least to most when its tasks differ), or over 6
+   * stopped at the same second, else each variant's (least to most when its tasks differ; the stopped
+   * ones first, then "done in" those that ran to their end), or over 6
    * variants the least and the most with the variants they were in. The least of all tasks alone read
    * "at 0 of 7200" when one variant had simulated 570 s and the other had not started.
    */
@@ -418,7 +435,12 @@ export class PooledRun implements LiveRun {
       const hi = stopped.reduce((a, b) => (b.most > a.most ? b : a));
       return `at ${lo.least} (${lo.name}) to ${hi.most} (${hi.name}) of ${limit} simulated seconds, ${at.length - stopped.length} of ${at.length} variants done`;
     }
-    const each = at.map((x, i) => `${x ? span(x) : 'done'} in ${names[i]}`);
+    // The stopped variants first, so the figure the sentence's "of T simulated seconds" follows is one
+    // (a done first variant made it "at done of 30 simulated seconds in bhyve-12.1, 0 to 2 in ...").
+    const each = [
+      ...stopped.map((x) => `${span(x)} in ${x.name}`),
+      ...names.filter((_, i) => at[i] === undefined).map((n) => `done in ${n}`),
+    ];
     const [first, ...rest] = each;
     return `at ${first.replace(/ in /, ` of ${limit} simulated seconds in `)}${rest.map((e) => `, ${e}`).join('')}`;
   }

@@ -19,7 +19,7 @@ export interface WorkerData {
 
 /** Control words of a run's SharedArrayBuffer (Int32Array). */
 export const Control = {
-  /** 0 = go on; any other value = stop at the next simulated second (a StopCode). */
+  /** 0 = go on; any other value = stop (a StopCode): before a task's next host's simulated second. */
   STOP: 0,
   WORDS: 1,
 } as const;

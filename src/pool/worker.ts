@@ -3,8 +3,9 @@
  * [hostStart, hostEnd) of one variant through runHosts, and while it runs posts the task's
  * latest absolute totals on the task's port (never deltas, so the main thread can keep only the
  * latest and never count anything twice). Cancellation is cooperative: the run's control word is
- * polled once per simulated second, and realtime pacing sleeps on it with Atomics.wait so a
- * cancel wakes the sleeper at once.
+ * polled before each host's simulated second (runHosts' stopRequested: a stop lands within one
+ * host's second, however many hosts the task has) and at the end of each second, and realtime pacing
+ * sleeps on it with Atomics.wait so a cancel wakes the sleeper at once.
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
@@ -88,6 +89,8 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
     const history: HistoryPoint[] | undefined = step === undefined ? undefined : [];
     const limit = durationLimitNs(scenario);
     const ok = runHosts(scenario, variant, modelData(), task.hostStart, task.hostEnd, acc, {
+      // Once per host and simulated second, not per event: an Atomics.load of the shared word.
+      stopRequested: () => Atomics.load(control, Control.STOP) !== 0,
       onEpoch: (progress, snapshot) => {
         last = progress;
         // Before the stop check, as runWithTimeline keeps the second at which a run is stopped.

@@ -30,7 +30,7 @@ export interface RunScenarioOptions {
   readonly data?: ModelData;
   readonly shard?: ShardSpec;
   readonly onProgress?: (p: ScenarioProgress) => void;
-  /** Polled once per simulated second per host; true stops the run (results so far are kept). */
+  /** Polled before each host's simulated second and at its end; true stops the run (results so far are kept). */
   readonly shouldStop?: () => boolean;
   /** Also report totals per guest (results.json variants[].perGuest). */
   readonly perGuest?: boolean;
@@ -79,6 +79,7 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
     if (stopped) return;
     const [start, end] = shardRange(variant.host.count, options.shard);
     const ok = runHosts(scenario, variant, data, start, end, acc, {
+      ...(options.shouldStop !== undefined ? { stopRequested: options.shouldStop } : {}),
       onEpoch: (p, snapshot) => {
         options.onSnapshot?.(vi, p, snapshot);
         options.onProgress?.({

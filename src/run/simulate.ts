@@ -50,6 +50,13 @@ interface RunControl {
    * that keeps the latest snapshot never counts anything twice). Return true to stop.
    */
   readonly onEpoch?: (progress: Progress, snapshot: () => TotalsAccumulator) => boolean | void;
+  /**
+   * Polled before each host's simulated second (between two hosts, never per event): true stops the
+   * run there, inside the second. The hosts that had run it count up to it, the others up to the
+   * second before, each with its own guest time; onEpoch's check alone waited for every host of the
+   * task to finish the second, which for many hosts booting took many seconds of wall time.
+   */
+  readonly stopRequested?: () => boolean;
 }
 
 function guestModelFor(data: ModelData, os: string): GuestModel {
@@ -196,7 +203,7 @@ export function hostSimulations(
  * Simulate hosts [start, end) of a variant into `acc`, all of them in lockstep one simulated second
  * at a time (so live metrics move together; a host's numbers do not depend on which others run
  * beside it). With `until-complete` each host stops at the first epoch after its own work is done.
- * Returns false if stopped by onEpoch.
+ * Returns false if stopped (by onEpoch at the end of a second, or by stopRequested inside one).
  */
 export function runHosts(
   scenario: Scenario,
@@ -222,14 +229,23 @@ export function runHosts(
   const lastTotals = running.map(() => new Float64Array(EXIT_SLOT_COUNT));
   let t = 0;
   let stopped = false;
+  // Hosts running[0, cut) have reached t; the rest, after a stop inside a second, are at `from`.
+  let from = 0;
+  let cut = Infinity;
   const finish = (r: (typeof running)[number], at: number): void => {
     r.sim.finalChecks();
     addHost(acc, r.sim, r.guests, r.host, at);
   };
-  while (running.length > 0 && t < limit) {
+  epochs: while (running.length > 0 && t < limit) {
+    from = t;
     t = Math.min(limit, t + EPOCH_NS);
     const bucket = Math.floor((t - 1) / stepNs) * EXIT_SLOT_COUNT;
     for (let i = 0; i < running.length; i++) {
+      if (control.stopRequested?.() === true) {
+        stopped = true;
+        cut = i;
+        break epochs;
+      }
       const r = running[i];
       r.sim.advanceTo(t);
       const now = r.sim.machine.exitTotals;
@@ -257,7 +273,7 @@ export function runHosts(
       }
     }
   }
-  for (const r of running) finish(r, t);
+  for (let i = 0; i < running.length; i++) finish(running[i], i < cut ? t : from);
   return !stopped;
 }
 

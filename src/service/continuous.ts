@@ -53,7 +53,7 @@ export class ContinuousRuns {
   ) {
     this.runner = {
       workers: c.workers,
-      run: (t, s) => background.run(t, s),
+      run: (t, s, w) => background.run(t, s, w),
       noteFailure: () => background.noteFailure(),
     };
     this.firstId = this.iteration(0);

@@ -38,7 +38,7 @@ export class Lanes {
     this.fair = new FairShare(o.pool);
     const rt = o.realtimePool;
     this.realtime = rt
-      ? { workers: o.pool.workers, run: (t, s) => rt.run(t, s), noteFailure: () => rt.noteFailure() }
+      ? { workers: o.pool.workers, run: (t, s, w) => rt.run(t, s, w), noteFailure: () => rt.noteFailure() }
       : o.pool;
     this.lanes = {
       max: new LaneQueue('max', { maxRuns: o.limits.maxConcurrentRuns }),

@@ -345,6 +345,24 @@ test('partialReason says what each variant simulated: one variant 3 s or more, t
   ]);
 });
 
+test('partialReason with a variant done before the stop names the stopped ones first (it read "at done of 600 simulated seconds in bhyve-12.1")', async () => {
+  const run = startPooledRun(twoVariants, {
+    pool: pool(1),
+    postIntervalMs: 0,
+    onUpdate: (r) => {
+      if (r.tasks[0].status === 'done' && r.tasks[1].progress.simNs >= 1e9) r.stop('cancelled', 'stopped by the test');
+    },
+  });
+  const out = await run.done;
+  const second = out.results.variants[1].totals.simulatedSeconds;
+  assert.equal(out.results.variants[0].totals.simulatedSeconds, 600);
+  assert.ok(second >= 1 && second < 600, `second variant: ${second} s`);
+  assert.equal(
+    out.partialReason,
+    `stopped by the test at ${second} of 600 simulated seconds in kvm, done in bhyve-12.1, 1 of 2 hosts done.`,
+  );
+});
+
 test('after the grace period only tasks on a worker are terminated; a queued task returns at the stop (it was counted as terminated)', async () => {
   const run = startPooledRun(twoVariants, {
     pool: pool(1, true),
