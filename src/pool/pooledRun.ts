@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
@@ -24,6 +25,12 @@ import {
  * final totals are merged in task order and go through the same assembleResults as a
  * single-thread run, so results.json is identical for any worker count.
  */
+
+/** An abort controller whose signal every task of a run may listen to at once (no leak warning at 11). */
+function listenedByEveryTask(c: AbortController): AbortController {
+  setMaxListeners(0, c.signal);
+  return c;
+}
 
 interface PooledRunOptions {
   /** A SimPool, or a lane's fair-share runner (src/pool/fair.ts). */
@@ -158,8 +165,12 @@ export class PooledRun implements LiveRun {
   readonly startedAtMs = this.startedAt.getTime();
   readonly done: Promise<PooledOutcome>;
   private readonly control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
-  /** Aborted at the stop: tasks still waiting for a worker leave the queue (TaskRunner.run's withdraw). */
-  private readonly withdraw = new AbortController();
+  /**
+   * Aborted at the stop: tasks still waiting for a worker leave the queue (TaskRunner.run's withdraw).
+   * Each waiting task listens once, and stops listening when it leaves the queue: as many listeners
+   * as tasks (dozens on the default fleet), bounded, so node's leak warning at 11 is lifted for it.
+   */
+  private readonly withdraw = listenedByEveryTask(new AbortController());
   /** Per task (same index as `tasks`), to terminate it after the stop grace period. */
   private readonly aborters: AbortController[] = [];
   private readonly t0 = performance.now();

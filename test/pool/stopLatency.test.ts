@@ -128,3 +128,41 @@ test('a run sharing the workers (fair share) stops at its 1 s limit while anothe
     await holder.done;
   }
 });
+
+test('a run of many tasks waiting for a worker adds no warning to its terminal (one withdraw listener per waiting task)', async () => {
+  // Every waiting task listens for its run's withdraw; with more than 10 waiting, node printed
+  // "MaxListenersExceededWarning: Possible EventTarget memory leak detected. 11 abort listeners"
+  // under `npm start`'s default (2 variants x 50 hosts on 2 workers). Bounded by the task count and
+  // removed as each task leaves the queue: no leak, and no warning to print.
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(`${w.name}: ${w.message}`);
+  };
+  process.on('warning', onWarning);
+  try {
+    const p = pool(2);
+    const hosts = parseScenario(
+      `name: many-tasks
+seed: 5
+host: { cpu: i7-6700K, cores: 8, count: 50 }
+guests:
+  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: idle, duration: 30s }] }
+duration: 30s
+matrix: { policy: [bhyve-12.1, bhyve-tpr-v3] }
+`,
+      'many-tasks.yaml',
+    );
+    const run = startPooledRun(hosts, { pool: p });
+    assert.ok(run.tasks.length > 10, `${run.tasks.length} tasks (more than 10 wait at once)`);
+    await waitUntil('a task running', () => run.tasks.some((t) => t.status === 'running'));
+    run.stop('cancelled');
+    await run.done;
+    await new Promise((r) => setImmediate(r)); // process warnings are emitted on a later tick
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
