@@ -10,9 +10,17 @@
  *     tunables.hw.vmm.vmx.use_tpr_shadowing: [0, 1]
  *     enlightenments: [none, [hv-vpindex, hv-synic, hv-stimer, hv-time]]   # every Windows guest's
  *
- * Variant names are the values joined with "/" in key order (`bhyve-12.1/i7-2620M/2/false/0`; an
- * enlightenment list is named by its members joined with "+", or `none`); without a matrix the only
- * variant is `base`.
+ * Variant names are the values' names joined with "/" in key order
+ * (`bhyve-12.1/i7-2620M/cores=2/x2apic=false/hw.vmm.vmx.use_tpr_shadowing=0`); without a matrix the
+ * only variant is `base`. A value that says what it is names itself: a policy id, a CPU profile id,
+ * an enlightenment list (its members joined with "+", or `none`). A bare number or boolean does not
+ * ("0", "true" in a Prometheus label, a JUnit case or a compare table say nothing of what they set),
+ * so it is named KEY=VALUE: `cores=2`, `x2apic=false`, and a tunable by its full name as written
+ * after `tunables.` — `kvm_amd.avic=1`, `kvm.halt_poll_ns=0` — the form the kernel command line
+ * (Documentation/admin-guide/kernel-parameters.txt: "module.param=value") and FreeBSD's
+ * loader.conf(5) use, so it is unambiguous across modules and can be pasted where it is set.
+ * Names before this were the bare values; `legacyVariantName` maps a name back to that form so
+ * that a user's old name gets "is now named ..." rather than a silent no-match.
  */
 import type { Node as YamlNode } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
@@ -242,8 +250,45 @@ export function expandMatrix(axes: readonly MatrixAxis[]): MatrixCombination[] {
     combos = next;
   }
   return combos.map((picks) => ({
-    name: picks.map((c) => String(c.value)).join('/'),
+    name: picks.map((c, i) => valueName(axes[i].key, c.value)).join('/'),
     params: Object.fromEntries(axes.map((a, i) => [a.key, picks[i].value])),
     picks: new Map(axes.map((a, i) => [a.key, picks[i]])),
   }));
+}
+
+/** Keys whose values say what they are (ids, enlightenment lists): named by the value alone. */
+const SELF_NAMED_KEYS: readonly string[] = ['policy', 'cpu', 'enlightenments'];
+
+/** A matrix value's part of a variant name: the value itself, or KEY=VALUE for a bare number or boolean. */
+function valueName(key: string, value: MatrixValue): string {
+  if (SELF_NAMED_KEYS.includes(key)) return String(value);
+  const name = key.startsWith(MATRIX_TUNABLE_PREFIX) ? key.slice(MATRIX_TUNABLE_PREFIX.length) : key;
+  return `${name}=${String(value)}`;
+}
+
+/** A variant name as it was before values were named KEY=VALUE: `cores=2/kvm_amd.avic=1` -> `2/1`. */
+export function legacyVariantName(name: string): string {
+  return name
+    .split('/')
+    .map((part) => part.replace(/^[A-Za-z0-9_.-]+=/, ''))
+    .join('/');
+}
+
+/**
+ * The variant a user meant by an old-style (bare-valued) name, when `written` names no variant but
+ * is exactly one variant's legacy name: e.g. "1" for `kvm_amd.avic=1`. Undefined otherwise.
+ */
+export function renamedVariant(written: string, names: readonly string[]): string | undefined {
+  if (names.includes(written)) return undefined;
+  const hits = names.filter((n) => n !== legacyVariantName(n) && legacyVariantName(n) === written);
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+/** The message for a variant name nobody has: "is now named ..." for an old-style name, else did-you-mean. */
+export function unknownVariantMessage(written: string, names: readonly string[], where = ''): string {
+  const renamed = renamedVariant(written, names);
+  const head = `unknown variant ${JSON.stringify(written)}${where === '' ? '' : ` in ${where}`}`;
+  if (renamed !== undefined)
+    return `${head}: variant ${JSON.stringify(written)} is now named ${JSON.stringify(renamed)} (a matrix value that is a bare number or boolean is named KEY=VALUE)`;
+  return `${head}${didYouMean(written, names)}`;
 }

@@ -29,6 +29,7 @@
 import type { Vendor } from '../core/cpu/profile.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import { didYouMean } from '../input/diagnostics.js';
+import { unknownVariantMessage } from './matrix.js';
 import {
   THRESHOLD_COMPARATORS,
   type MetricSelector,
@@ -459,7 +460,8 @@ function checkKey(
   const names = variants.map((v) => v.name);
   const known = (v: string): boolean => names.includes(v);
   const unknownVariant = (v: string) => ({
-    message: `unknown variant "${v}"${didYouMean(v, names)}`,
+    // An old-style name (before bare values were named KEY=VALUE, src/scenario/matrix.ts) gets the new name.
+    message: unknownVariantMessage(v, names),
     expected: `one of ${names.join(', ')}`,
   });
   const targets: string[] = [];

@@ -13,6 +13,7 @@ import {
   modelExitName,
 } from '../import/exitNames.js';
 import type { Reader, Field, Val } from '../input/yaml.js';
+import { unknownVariantMessage } from '../scenario/matrix.js';
 import { DEFAULT_TOLERANCE, METRIC_KINDS, type Comparison, type MetricKind } from './types.js';
 
 export const COMPARE_KEYS = [
@@ -157,7 +158,7 @@ function readComparison(r: Reader, m: YAMLMap, ctx: CompareContext | undefined):
   const variantName = (x: Field, what: string): string | undefined => {
     const s = r.str(x, what);
     if (s !== undefined && variants !== undefined && !variants.includes(s))
-      return r.error(x, `unknown variant "${s}" in ${what}`, `one of ${variants.join(', ')}`);
+      return r.error(x, unknownVariantMessage(s, variants, what), `one of ${variants.join(', ')}`);
     return s;
   };
   const variant = opt(f, 'variant', (x) => variantName(x, 'variant'));

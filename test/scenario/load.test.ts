@@ -190,7 +190,7 @@ describe('x2APIC offered by default as the hypervisor offers it (src/core/hyperv
       x2(
         'name: t\nhost: { cpu: i7-6700K }\nhypervisor: { policy: kvm }\nguests:\n  - os: ubuntu-18.04\nmatrix:\n  x2apic: [false]\n',
       ),
-      [['false:ubuntu-18.04', false]],
+      [['x2apic=false:ubuntu-18.04', false]],
     );
   });
 });

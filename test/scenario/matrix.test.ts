@@ -16,14 +16,14 @@ describe('matrix expansion', () => {
     assert.deepEqual(
       s.variants.map((v) => v.name),
       [
-        'bhyve-12.1/2/false',
-        'bhyve-12.1/2/true',
-        'bhyve-12.1/4/false',
-        'bhyve-12.1/4/true',
-        'kvm/2/false',
-        'kvm/2/true',
-        'kvm/4/false',
-        'kvm/4/true',
+        'bhyve-12.1/cores=2/x2apic=false',
+        'bhyve-12.1/cores=2/x2apic=true',
+        'bhyve-12.1/cores=4/x2apic=false',
+        'bhyve-12.1/cores=4/x2apic=true',
+        'kvm/cores=2/x2apic=false',
+        'kvm/cores=2/x2apic=true',
+        'kvm/cores=4/x2apic=false',
+        'kvm/cores=4/x2apic=true',
       ],
     );
     const v = s.variants[5];
@@ -67,8 +67,8 @@ describe('matrix expansion', () => {
     assert.deepEqual(
       s.variants.map((v) => [v.name, v.hypervisor.tunables]),
       [
-        ['0', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 0 }],
-        ['1', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 1 }],
+        ['hw.vmm.vmx.use_tpr_shadowing=0', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 0 }],
+        ['hw.vmm.vmx.use_tpr_shadowing=1', { 'hw.vmm.vmx.use_apic_vid': 0, 'hw.vmm.vmx.use_tpr_shadowing': 1 }],
       ],
     );
     assert.deepEqual(s.variants[1].params, { 'tunables.hw.vmm.vmx.use_tpr_shadowing': 1 });
@@ -77,8 +77,8 @@ describe('matrix expansion', () => {
   it('the matrix fixture expands to 16 variants with shared guests', () => {
     const s = loadScenarioFile(join(FIXTURES, 'good', 'matrix.yaml'));
     assert.equal(s.variants.length, 16);
-    assert.equal(s.variants[0].name, 'bhyve-tpr-v1/i7-2620M/4/false/0');
-    assert.equal(s.variants[15].name, 'bhyve-tpr-v3/xeon-e5-2667v4/4/true/1');
+    assert.equal(s.variants[0].name, 'bhyve-tpr-v1/i7-2620M/cores=4/x2apic=false/hw.vmm.vmx.use_tpr_shadowing=0');
+    assert.equal(s.variants[15].name, 'bhyve-tpr-v3/xeon-e5-2667v4/cores=4/x2apic=true/hw.vmm.vmx.use_tpr_shadowing=1');
     for (const v of s.variants) assert.equal(v.host.count, 2);
     assert.equal(s.thresholds.length, 8);
   });
