@@ -6,6 +6,7 @@ import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
 import { closest } from '../../input/diagnostics.js';
+import { renamedVariant } from '../../scenario/matrix.js';
 
 export const COMPARE_USAGE = `Usage: vmexit-lab compare [--json] [--max-regression PCT] [--metric NAME]... [--perf-table] OLD.json NEW.json
 
@@ -151,6 +152,53 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
   return out;
 }
 
+/**
+ * How the two files' variants pair. A variant is compared with the variant of the same name; a name
+ * written the old way (bare values, before src/scenario/matrix.ts named them KEY=VALUE: "1" for
+ * `kvm_amd.avic=1`) is paired with the one variant it now names, in either file, so a baseline
+ * taken before the rename still compares. `renamed` lists those pairs, `onlyOld` and `onlyNew` the
+ * names left without a partner (their rows print as gone / new), `paired` how many variants pair.
+ */
+export interface VariantPairing {
+  readonly old: RunResults;
+  readonly new: RunResults;
+  readonly renamed: readonly { readonly file: 'old' | 'new'; readonly from: string; readonly to: string }[];
+  readonly onlyOld: readonly string[];
+  readonly onlyNew: readonly string[];
+  readonly paired: number;
+}
+
+export function pairVariants(a: RunResults, b: RunResults): VariantPairing {
+  const renamed: { file: 'old' | 'new'; from: string; to: string }[] = [];
+  const rename = (r: RunResults, file: 'old' | 'new', other: RunResults): RunResults => {
+    const mine = new Set(r.variants.map((v) => v.name));
+    const theirs = other.variants.map((v) => v.name).filter((n) => !mine.has(n));
+    let changed = false;
+    const variants = r.variants.map((v) => {
+      const to = theirs.includes(v.name) ? undefined : renamedVariant(v.name, theirs);
+      if (to === undefined || mine.has(to)) return v;
+      changed = true;
+      renamed.push({ file, from: v.name, to });
+      return { ...v, name: to };
+    });
+    return changed ? { ...r, variants } : r;
+  };
+  const oldR = rename(a, 'old', b);
+  const newR = rename(b, 'new', oldR);
+  const oldNames = oldR.variants.map((v) => v.name);
+  const newNames = newR.variants.map((v) => v.name);
+  return {
+    old: oldR,
+    new: newR,
+    renamed,
+    onlyOld: oldNames.filter((n) => !newNames.includes(n)),
+    onlyNew: newNames.filter((n) => !oldNames.includes(n)),
+    paired: oldNames.filter((n) => newNames.includes(n)).length,
+  };
+}
+
+const quoted = (names: readonly string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
+
 /** A value of a metric as people read it: seconds with the unit that reads best ("3.7 µs"), others as figures. */
 function valueText(x: number | null, unit: MetricUnit): string {
   if (x === null) return '-';
@@ -184,6 +232,25 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     io.err(`vmexit-lab compare: ${(e as Error).message}`);
     return ExitStatus.BAD_INPUT;
   }
+  const files = { old: parsed.positionals[0], new: parsed.positionals[1] };
+  const pairing = pairVariants(a, b);
+  ({ old: a, new: b } = pairing);
+  // Variants that do not pair compare nothing (their rows are gone / new): say which names are on
+  // each side, so that a gate over renamed or different variants never passes by comparing nothing.
+  const notes: string[] = pairing.renamed.map(
+    (x) =>
+      `${x.file === 'old' ? 'OLD' : 'NEW'} (${files[x.file]}) names a variant the old way, ${JSON.stringify(x.from)}: compared as ${JSON.stringify(x.to)}`,
+  );
+  if (pairing.onlyOld.length > 0 || pairing.onlyNew.length > 0)
+    notes.push(
+      `${pairing.paired === 0 ? 'no variant pairs' : `${pairing.paired} variant${pairing.paired === 1 ? ' pairs' : 's pair'}`}; ` +
+        `only in OLD (${files.old}): ${pairing.onlyOld.length > 0 ? quoted(pairing.onlyOld) : 'none'}; ` +
+        `only in NEW (${files.new}): ${pairing.onlyNew.length > 0 ? quoted(pairing.onlyNew) : 'none'}`,
+    );
+  if (pairing.paired === 0 && limit !== undefined) {
+    io.err(`vmexit-lab compare: --max-regression ${limitText} has nothing to judge: ${notes[notes.length - 1]}`);
+    return ExitStatus.BAD_INPUT;
+  }
   const all = compareResults(a, b);
   const metricNames = parsed.values.metric ?? [];
   let deltas = all;
@@ -211,7 +278,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
         );
   // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
   const paired = a.seed === b.seed;
-  const pairing = paired
+  const seeds = paired
     ? `same seed (${a.seed}): paired on identical random streams; every difference is the change, with no sampling noise`
     : `different seeds (${a.seed} vs ${b.seed}): differences include sampling noise; rerun with the same --seed for a paired comparison`;
   if (parsed.values.json) {
@@ -221,6 +288,9 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
           old: parsed.positionals[0],
           new: parsed.positionals[1],
           paired,
+          ...(notes.length > 0
+            ? { variants: { renamed: pairing.renamed, onlyOld: pairing.onlyOld, onlyNew: pairing.onlyNew } }
+            : {}),
           deltas,
           regressions,
           ...(parsed.values['perf-table']
@@ -233,7 +303,8 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     );
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
-    io.out(`note: ${pairing}`);
+    io.out(`note: ${seeds}`);
+    for (const n of notes) io.out(`note: ${n}`);
     const rows = deltas
       .filter((d) => d.old !== d.new || d.metric === 'exits/s (all)')
       .map((d) => [
