@@ -15,7 +15,9 @@ the new value and the change. Simulation results have no sampling noise (same sc
 the same counts), so every difference is real: it comes from the change between the two runs (model,
 scenario, policy or tunable). Runs with the same seed draw from identical random streams (per seed,
 host, guest and vCPU): the comparison is paired and says so; with different seeds it warns that the
-differences include sampling noise.
+differences include sampling noise. Variants pair by name; an older results.json's bare names ("1")
+pair with today's KEY=VALUE names ("kvm_amd.avic=1"), and variants that do not pair are named in a
+note (with --max-regression and no pair at all: exit 2).
 
 Metrics per variant: exits per guest-second by reason and in total, %cr8 accesses per guest-second,
 interrupts delivered per guest-second, interrupt latency (mean, p99), host time in exits per vCPU
