@@ -2,6 +2,8 @@
  * results.json, version 1 (docs/RESULTS.md). Other tools read this file: fields are only ever
  * added within a version; renaming or removing one means version 2.
  */
+import type { EntryFailure } from '../core/vcpu/reports.js';
+
 export const RESULTS_VERSION = 1;
 
 export interface LatencyHistogram {
@@ -100,17 +102,15 @@ export interface VariantTotals {
   readonly vcpus: number;
 }
 
-/** A failed VM entry (the vCPU stops): which VMCS checks failed, on which guest and host. */
-export interface EntryFailureRecord {
+/**
+ * A failed VM entry (the vCPU stops): which VMCS checks failed, on which guest and host. The machine's
+ * report (core/vcpu/reports.ts EntryFailure, the one home of its fields) as src/run/simulate.ts copies
+ * it, with the guest's label for its index and the host's index added.
+ */
+export interface EntryFailureRecord extends Omit<EntryFailure, 'guest'> {
   readonly host: number;
-  readonly vcpu: number;
   /** The guest's label. */
   readonly guest: string;
-  readonly step: number;
-  readonly vmInstructionError: number;
-  readonly message: string;
-  readonly failedChecks: readonly string[];
-  readonly details: readonly string[];
 }
 
 export interface GuestTotals {

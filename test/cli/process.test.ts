@@ -104,7 +104,7 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
   clearTimeout(killer);
   assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
   assert.equal(status, 130, stderr);
-  assert.match(stderr, /vmexit-lab run: interrupted: stopping at the next simulated second/);
+  assert.match(stderr, /vmexit-lab run: interrupted: stopping within one host's simulated second/);
   assert.match(stderr, /partial results, no verdict/);
   assert.match(stdout, /^partial results: interrupted \(Ctrl-C, SIGINT\)/m);
   const r = JSON.parse(readFileSync(out, 'utf8'));

@@ -13,10 +13,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { shippedYamlFiles } from '../support/paths.js';
 
 const DIGESTS_FILE = join(REPO_ROOT, 'test', 'golden', 'digests.json');
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -30,17 +31,9 @@ interface Golden {
   readonly exitsTotal?: Record<string, number>;
 }
 
+/** The shipped scenario files, relative to the repository, sorted. */
 function shippedScenarios(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.yaml')) out.push(relative(REPO_ROOT, p));
-    }
-  };
-  walk(join(REPO_ROOT, 'scenarios'));
-  return out.sort();
+  return shippedYamlFiles().map((p) => relative(REPO_ROOT, p));
 }
 
 function isScript(file: string): boolean {

@@ -6,17 +6,10 @@ import { MetricsEndpoint } from '../../src/metrics/registry.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../../src/run/totals.js';
 import { EXIT_KINDS } from '../../src/core/vcpu/exits.js';
 import { parseExposition, sumOf } from './support.js';
+import { idleFreebsdFleet } from '../support/fleets.js';
 
 const scenario = parseScenario(
-  `name: view-fleet
-seed: 1
-host: { cpu: i7-6700K, cores: 4, count: 1 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-hypervisor: { policy: bhyve-12.1 }
-duration: 60s
-`,
+  idleFreebsdFleet({ name: 'view-fleet', seed: 1, cores: 4, hosts: 1, policies: ['bhyve-12.1'], seconds: 60 }),
   'view-fleet.yaml',
 );
 

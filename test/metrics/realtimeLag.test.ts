@@ -5,17 +5,10 @@ import { MetricsHub } from '../../src/metrics/hub.js';
 import { MetricsEndpoint } from '../../src/metrics/registry.js';
 import type { LivePart, LiveRun } from '../../src/run/totals.js';
 import { parseExposition, sumOf } from './support.js';
+import { idleFreebsdFleet } from '../support/fleets.js';
 
 const scenario = parseScenario(
-  `name: lag-fleet
-seed: 1
-host: { cpu: i7-6700K, cores: 4, count: 2 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-hypervisor: { policy: bhyve-12.1 }
-duration: 60s
-`,
+  idleFreebsdFleet({ name: 'lag-fleet', seed: 1, cores: 4, hosts: 2, policies: ['bhyve-12.1'], seconds: 60 }),
   'lag-fleet.yaml',
 );
 

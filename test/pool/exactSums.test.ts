@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { parseScenario, loadScenarioFile } from '../../src/scenario/load.js';
 import { loadModelData, REPO_ROOT } from '../../src/model/data.js';
 import { assembleResults, runScenario } from '../../src/run/runScenario.js';
@@ -11,6 +10,7 @@ import { mergeTaskTotals, runScenarioPooled } from '../../src/pool/pooledRun.js'
 import { SimPool } from '../../src/pool/pool.js';
 import type { Scenario } from '../../src/scenario/types.js';
 import type { RunResults } from '../../src/results/types.js';
+import { shippedYamlFiles } from '../support/paths.js';
 
 /**
  * Exact sums (issue #18 item 6): every accumulated quantity is a whole number (latencies and phase
@@ -132,33 +132,25 @@ function fractions(x: unknown, path = '', out = new Set<string>()): Set<string> 
   return out;
 }
 
-/** Every .yaml file below scenarios/: the shipped scenarios (the tests pass over any that does not load). */
-function shippedScenarioFiles(): string[] {
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.yaml')) files.push(p);
+/** The shipped scenarios, each with its file: the .yaml files below scenarios/ that load as one. */
+function shippedScenarios(): { file: string; s: Scenario }[] {
+  const out: { file: string; s: Scenario }[] = [];
+  for (const file of shippedYamlFiles()) {
+    try {
+      out.push({ file, s: loadScenarioFile(file) });
+    } catch {
+      continue; // not a scenario (a workload profile, the schema's examples)
     }
-  };
-  walk(join(REPO_ROOT, 'scenarios'));
-  return files;
+  }
+  return out;
 }
 
 test('exact sums: every accumulated quantity of every shipped scenario is a whole number', () => {
   // Event times carry fractions (exit debt) in some scenarios (crystaldiskmark-i7-4771,
   // win10-1909-install-tpr-shadowing); before 59f080e their latency sums did too, and a sum of
   // fractions depends on the order it is added in. Integers below 2^53 add exactly in any order.
-  const files = shippedScenarioFiles();
   let checked = 0;
-  for (const file of files) {
-    let s: Scenario;
-    try {
-      s = loadScenarioFile(file);
-    } catch {
-      continue;
-    }
+  for (const { file, s } of shippedScenarios()) {
     const run = runScenario({ ...s, duration: { kind: 'fixed', ns: 1e9 } });
     for (const a of run.accumulators) {
       const raw: unknown = JSON.parse(JSON.stringify(a));
@@ -172,18 +164,11 @@ test('exact sums: every accumulated quantity of every shipped scenario is a whol
 });
 
 test('exact sums: every shipped multi-host scenario (1 simulated second) is byte-identical on 1 and 3 workers', async () => {
-  const files = shippedScenarioFiles();
   const one = new SimPool({ workers: 1, idleTimeoutMs: 5_000 });
   const three = new SimPool({ workers: 3, idleTimeoutMs: 5_000 });
   pools.push(one, three);
   let checked = 0;
-  for (const file of files) {
-    let s: Scenario;
-    try {
-      s = loadScenarioFile(file);
-    } catch {
-      continue; // not a scenario (a workload profile, the schema's examples)
-    }
+  for (const { file, s } of shippedScenarios()) {
     if (!s.variants.some((v) => v.host.count > 1)) continue;
     const short: Scenario = { ...s, duration: { kind: 'fixed', ns: 1e9 }, pace: 'max' };
     const a = await runScenarioPooled(short, { pool: one });

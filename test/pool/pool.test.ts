@@ -10,41 +10,27 @@ import { mergeTaskTotals, runScenarioPooled, startPooledRun, type PooledRun } fr
 import { SimPool } from '../../src/pool/pool.js';
 import { planTasks, splitRange } from '../../src/pool/tasks.js';
 import { totalGuests } from '../../src/scenario/types.js';
+import { desktopFleet, idleFreebsdFleet } from '../support/fleets.js';
 
 // A multi-host fleet: 3 variants x 4 hosts of 3 guests each.
 const fleet = parseScenario(
-  `name: pool-fleet
-seed: 7
-host: { cpu: i7-6700K, cores: 4, count: 4 }
-guests:
-  - os: windows-10-1909
-    vcpus: 2
-    phases: [{ phase: boot, duration: 1s }, { phase: idle }]
-  - os: ubuntu-18.04
-    vcpus: 2
-    x2apic: true
-    phases: [{ phase: idle }]
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 2s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3, kvm]
-`,
+  desktopFleet({
+    name: 'pool-fleet',
+    seed: 7,
+    cores: 4,
+    hosts: 4,
+    windowsBoot: '1s',
+    freebsd: true,
+    duration: '2s',
+    policies: ['bhyve-12.1', 'bhyve-tpr-v3', 'kvm'],
+  }),
   'pool-fleet.yaml',
 );
 
 /** A long realtime run for cancellation tests: one cheap guest per host. */
 function longRealtime(seconds: number, hosts = 2): ReturnType<typeof parseScenario> {
   return parseScenario(
-    `name: long-realtime
-host: { cpu: i7-6700K, cores: 2, count: ${hosts} }
-hypervisor: { policy: bhyve-tpr-v3 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: ${seconds}s
-pace: realtime
-`,
+    idleFreebsdFleet({ name: 'long-realtime', cores: 2, hosts, policies: ['bhyve-tpr-v3'], seconds, realtime: true }),
     'long-realtime.yaml',
   );
 }

@@ -12,6 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
+import { idleFreebsdFleet } from '../support/fleets.js';
 import { startPooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { FairShare } from '../../src/pool/fair.js';
@@ -75,28 +76,18 @@ test('a 1 s limit stops a task inside its first simulated second, before its nex
 /** A realtime run of one task that holds its worker for `seconds` of wall time. */
 const holderScenario = (seconds: number): ReturnType<typeof parseScenario> =>
   parseScenario(
-    `name: holder
-host: { cpu: i7-6700K, cores: 2, count: 1 }
-hypervisor: { policy: bhyve-tpr-v3 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: ${seconds}s
-pace: realtime
-`,
+    idleFreebsdFleet({ name: 'holder', cores: 2, hosts: 1, policies: ['bhyve-tpr-v3'], seconds, realtime: true }),
     'holder.yaml',
   );
 
 const fleet = parseScenario(
-  `name: limited-fleet
-host: { cpu: i7-6700K, cores: 2, count: 6 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 30s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`,
+  idleFreebsdFleet({
+    name: 'limited-fleet',
+    cores: 2,
+    hosts: 6,
+    policies: ['bhyve-12.1', 'bhyve-tpr-v3'],
+    seconds: 30,
+  }),
   'limited-fleet.yaml',
 );
 

@@ -35,6 +35,7 @@ import type { Scenario } from '../../src/scenario/types.js';
 import { main } from '../../src/cli/main.js';
 import { writeTimeline } from '../../src/cli/timeline.js';
 import { capture } from '../support/cli.js';
+import { desktopFleet } from '../support/fleets.js';
 
 // CommonJS modules: their default export is the module object, whose .default is the function.
 const Ajv = AjvModule.default;
@@ -47,21 +48,16 @@ const SCHEMA = JSON.parse(
 
 // A Windows guest beside a Linux one on a desktop CPU without APICv: under bhyve 12.1 every %cr8
 // access exits (a storm of CR_ACCESS), under the committed change none do.
-const YAML = `name: timeline
-seed: 11
-host: { cpu: i7-6700K, cores: 2, count: 2 }
-guests:
-  - os: windows-10-1909
-    vcpus: 2
-    phases: [{ phase: boot, duration: 1s }, { phase: idle }]
-  - os: ubuntu-18.04
-    vcpus: 2
-    x2apic: true
-    phases: [{ phase: idle }]
-duration: 3s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`;
+const YAML = desktopFleet({
+  name: 'timeline',
+  seed: 11,
+  cores: 2,
+  hosts: 2,
+  windowsBoot: '1s',
+  freebsd: false,
+  duration: '3s',
+  policies: ['bhyve-12.1', 'bhyve-tpr-v3'],
+});
 const scenario = parseScenario(YAML, 'timeline.yaml');
 const GUEST = 2; // host 1's Windows guest
 const FROM = 1e9; // on a simulated second, where a run can be cut exactly

@@ -3,25 +3,20 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario, shardRange, assembleResults } from '../../src/run/runScenario.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
+import { desktopFleet } from '../support/fleets.js';
 
 const fleet = parseScenario(
-  `name: det-fleet
-seed: 42
-host: { cpu: i7-6700K, cores: 4, count: 5 }
-guests:
-  - os: windows-10-1909
-    vcpus: 2
-    phases: [{ phase: boot, duration: 2s }, { phase: idle }]
-  - os: ubuntu-18.04
-    vcpus: 2
-    x2apic: true
-    phases: [{ phase: boot, duration: 1s }, { phase: idle }]
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 3s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3, kvm]
-`,
+  desktopFleet({
+    name: 'det-fleet',
+    seed: 42,
+    cores: 4,
+    hosts: 5,
+    windowsBoot: '2s',
+    ubuntuBoot: '1s',
+    freebsd: true,
+    duration: '3s',
+    policies: ['bhyve-12.1', 'bhyve-tpr-v3', 'kvm'],
+  }),
   'det-fleet.yaml',
 );
 

@@ -10,19 +10,18 @@ import assert from 'node:assert/strict';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { api, busyScenario, waitForSimulated, waitForState, yamlPost } from '../support/http.js';
+import { idleFreebsdFleet } from '../support/fleets.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-stop-');
 
-const fleet = `name: limited-fleet
-seed: 2
-host: { cpu: i7-6700K, cores: 2, count: 4 }
-guests:
-  - os: freebsd-12.1
-    phases: [{ phase: idle }]
-duration: 30s
-matrix:
-  policy: [bhyve-12.1, bhyve-tpr-v3]
-`;
+const fleet = idleFreebsdFleet({
+  name: 'limited-fleet',
+  seed: 2,
+  cores: 2,
+  hosts: 4,
+  policies: ['bhyve-12.1', 'bhyve-tpr-v3'],
+  seconds: 30,
+});
 
 test('timeLimitSeconds 1 stops a run whose tasks wait behind another run; DELETE stops the other', async () => {
   const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, stopGraceMs: 10_000 });

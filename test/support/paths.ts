@@ -1,5 +1,6 @@
 /**
- * Repository paths the docs tests check (test/cli/docs.test.ts, test/docs/references.test.ts).
+ * Repository paths the docs tests check (test/cli/docs.test.ts, test/docs/references.test.ts), and the
+ * shipped scenario files the golden and exact-sums tests run.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -19,4 +20,22 @@ function globMatches(p: string): number {
 /** Whether repository path `p` exists; a glob (a '*' in its last part): whether it matches a file. */
 export function repoPathExists(p: string): boolean {
   return p.includes('*') ? globMatches(p) > 0 : existsSync(join(REPO_ROOT, p));
+}
+
+/**
+ * Every .yaml file below scenarios/, as absolute paths in sorted order: the shipped scenarios, with the
+ * workload profiles and schema examples beside them (a test that wants scenarios only passes over
+ * what does not load as one).
+ */
+export function shippedYamlFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.yaml')) files.push(p);
+    }
+  };
+  walk(join(REPO_ROOT, 'scenarios'));
+  return files.sort();
 }

@@ -93,9 +93,9 @@ Exit status:
   3    an invariant violation the scenario does not expect, a failed VM entry, an output file that
        could not be written after the run (a full disk: the others are written), a --push that
        failed (the files are written first), or an internal error
-  130  interrupted (Ctrl-C): the scenario stopped at its next simulated second; its partial
-       results ("partial": true) are printed and written (--openmetrics too), the scenarios
-       after it do not run
+  130  interrupted (Ctrl-C): the scenario stopped within one host's simulated second; its
+       partial results ("partial": true) are printed and written (--openmetrics too), the
+       scenarios after it do not run
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -228,7 +228,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
-  // Ctrl-C: the running scenario stops at its next simulated second and what it did is kept.
+  // Ctrl-C: the running scenario stops within one host's simulated second (each task reads the stop
+  // before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
   let interrupted = false;
   let current: PooledRun | undefined;
   const interrupt = (): void => {
@@ -281,7 +282,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       }
       current = run;
       // Only while a pooled run is awaited: Node delivers signals to the main thread only, which
-      // sets the run's stop word for the workers (they stop at their next simulated second).
+      // sets the run's stop word for the workers (each task reads it before each host's second).
       const stopOnInterrupt = interruptHandler(io, interrupt);
       let out: PooledOutcome;
       try {
@@ -370,7 +371,7 @@ function interruptHandler(io: CliIo, stop: () => void): () => void {
   const onSigint = (): void => {
     if (++seen > 1) process.exit(ExitStatus.INTERRUPTED);
     io.err(
-      'vmexit-lab run: interrupted: stopping at the next simulated second, keeping the partial results (Ctrl-C again to quit at once)',
+      "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)",
     );
     stop();
   };

@@ -255,8 +255,12 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   }
   if (t <= limit) return Ev.CHUNK_END;
   if (t < next) next = t;
+  // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
+  // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
+  // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
   t = Infinity;
-  if (running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0) {
+  const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
+  if (building || (running && h.hop(v) === Hop.RUNNING)) {
     t = from + vf[b + Vf.WORK_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
@@ -266,20 +270,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
       t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
     }
   }
-  if (t <= limit) return Ev.BUILD_END;
-  if (t < next) next = t;
-  t = Infinity;
-  if (running && h.hop(v) === Hop.RUNNING) {
-    t = from + vf[b + Vf.WORK_LEFT];
-    if (t <= limit || t < next) {
-      if (rate < 0) {
-        h.progressRate(v);
-        rate = h.rate;
-      }
-      t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
-    }
-  }
-  if (t <= limit) return Ev.HOP_END;
+  if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
   if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).

@@ -20,6 +20,11 @@ export interface Violation {
   readonly state: VcpuSnapshot;
 }
 
+/**
+ * A failed VM entry: VMLAUNCH/VMRESUME failed with VMfailValid (SDM vol. 3C "Checks on VMX Controls").
+ * results.json's EntryFailureRecord (src/results/types.ts) is this with the guest's label and the
+ * host: a field added here is added to the file (version 1 allows additions only).
+ */
 export interface EntryFailure {
   readonly vcpu: number;
   readonly guest: number;
