@@ -206,7 +206,10 @@ export function whatIf(
       hostTimeInExits: hostSeconds / vcpuSeconds,
       guestCpu: t.guestCpuSeconds / vcpuSeconds,
       violations: [...new Set(t.violations.map((x) => x.check))].sort(),
-      entryFailures: [...new Set(t.entryFailures.map((x) => x.message))].sort(),
+      // The message with the checks that failed, so a stop says which SDM check refused the entry.
+      entryFailures: [
+        ...new Set(t.entryFailures.map((x) => `${x.message}: ${x.failedChecks.join(', ')}`)),
+      ].sort(),
     };
   });
   const src = rows0[0];
