@@ -207,9 +207,7 @@ export function whatIf(
       guestCpu: t.guestCpuSeconds / vcpuSeconds,
       violations: [...new Set(t.violations.map((x) => x.check))].sort(),
       // The message with the checks that failed, so a stop says which SDM check refused the entry.
-      entryFailures: [
-        ...new Set(t.entryFailures.map((x) => `${x.message}: ${x.failedChecks.join(', ')}`)),
-      ].sort(),
+      entryFailures: [...new Set(t.entryFailures.map((x) => `${x.message}: ${x.failedChecks.join(', ')}`))].sort(),
     };
   });
   const src = rows0[0];

@@ -44,7 +44,10 @@ test('run: a failed VM entry names the check, its SDM wording and section, where
       '  failed VM entry on 4 vCPUs of 2 guests (the first: guest windows-10-1909#0, host 0, vCPU 0): VM-instruction error 7 (VM entry with invalid control field(s)): APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW - use TPR shadow = 0: virtualize x2APIC mode, APIC-register virtualization and virtual-interrupt delivery must be 0 (SDM 26.2.1.1 "VM-Execution Control Fields")',
     ]);
     const xml = readFileSync(junit, 'utf8');
-    assert.match(xml, /failure message="VM-instruction error 7 \(VM entry with invalid control field\(s\)\): APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW - use TPR shadow = 0: [^"]*SDM 26\.2\.1\.1/);
+    assert.match(
+      xml,
+      /failure message="VM-instruction error 7 \(VM entry with invalid control field\(s\)\): APIC_VIRTUALIZATION_NEEDS_TPR_SHADOW - use TPR shadow = 0: [^"]*SDM 26\.2\.1\.1/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
