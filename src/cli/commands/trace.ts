@@ -1,6 +1,7 @@
 import { runScenario } from '../../run/runScenario.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { violationWhy } from '../../report/violationWhy.js';
 
 const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
@@ -11,6 +12,11 @@ reason is the VT-x basic exit reason (Intel SDM appendix C) or, on AMD profiles,
 delivered lists vectors the guest accepted during the step; a failed VM entry appears as
 "entryFailure", an exception the instruction raised as "fault". With a matrix, every record also
 names its "variant". This is how to write declarative unit scenarios, kvm-unit-tests style.
+A tripped invariant is in "violations": the check, bhyve's message, the LAPIC state after the step
+(tpr, ppr, isr and irr: vectors in service and requested; isrvecStk: bhyve's software in-service
+stack; svi, rvi: the virtual-APIC page's in-service and requested vectors under virtual-interrupt
+delivery; tprThreshold) and "why": the check's rule read against that state. The script runs on
+after it (a real host would have panicked there): later steps show the state it left.
 
 Options:
   --variant NAME   only this variant of the matrix
@@ -54,6 +60,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
     variants: scenario.variants.map((v) => ({ ...v, guests: v.guests.filter((g) => g.kind === 'scripted') })),
   };
   const run = runScenario(scriptedOnly);
+  const policyOf = new Map(scriptedOnly.variants.map((v) => [v.name, v.hypervisor.policy]));
   const many = scriptedOnly.variants.length > 1;
   const guestsPerVariant = new Map<string, number>();
   for (const t of run.traces) guestsPerVariant.set(t.variant, (guestsPerVariant.get(t.variant) ?? 0) + 1);
@@ -71,13 +78,17 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         tpr: s.tpr,
         ppr: s.ppr,
         delivered: s.delivered,
-        violations: s.violations.map((v) => ({
-          check: v.check,
-          message: v.message,
-          vcpu: v.vcpu,
-          step: v.step,
-          state: v.state,
-        })),
+        violations: s.violations.map((v) => {
+          const why = violationWhy(v.check, v.state, policyOf.get(t.variant));
+          return {
+            check: v.check,
+            message: v.message,
+            vcpu: v.vcpu,
+            step: v.step,
+            state: v.state,
+            ...(why !== undefined ? { why } : {}),
+          };
+        }),
         ...(s.value !== undefined ? { value: s.value } : {}),
         ...(s.fault !== undefined ? { fault: s.fault } : {}),
         ...(s.entryFailure !== undefined ? { entryFailure: s.entryFailure } : {}),
