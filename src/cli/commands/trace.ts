@@ -15,8 +15,9 @@ names its "variant". This is how to write declarative unit scenarios, kvm-unit-t
 A tripped invariant is in "violations": the check, bhyve's message, the LAPIC state after the step
 (tpr, ppr, isr and irr: vectors in service and requested; isrvecStk: bhyve's software in-service
 stack; svi, rvi: the virtual-APIC page's in-service and requested vectors under virtual-interrupt
-delivery; tprThreshold) and "why": the check's rule read against that state. The script runs on
-after it (a real host would have panicked there): later steps show the state it left.
+delivery; tprThreshold); a line on stderr says why the check tripped: its rule read against that
+state. The script runs on after it (a real host would have panicked there): later steps show the
+state it left.
 
 Options:
   --variant NAME   only this variant of the matrix
@@ -78,23 +79,26 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         tpr: s.tpr,
         ppr: s.ppr,
         delivered: s.delivered,
-        violations: s.violations.map((v) => {
-          const why = violationWhy(v.check, v.state, policyOf.get(t.variant));
-          return {
-            check: v.check,
-            message: v.message,
-            vcpu: v.vcpu,
-            step: v.step,
-            state: v.state,
-            ...(why !== undefined ? { why } : {}),
-          };
-        }),
+        violations: s.violations.map((v) => ({
+          check: v.check,
+          message: v.message,
+          vcpu: v.vcpu,
+          step: v.step,
+          state: v.state,
+        })),
         ...(s.value !== undefined ? { value: s.value } : {}),
         ...(s.fault !== undefined ? { fault: s.fault } : {}),
         ...(s.entryFailure !== undefined ? { entryFailure: s.entryFailure } : {}),
         ...(s.skipped !== undefined ? { skipped: s.skipped } : {}),
       };
       io.out(JSON.stringify(record));
+      // Why, for a reader at the terminal: on stderr, so the JSON Lines stay the unit-test interface
+      // they are (pinned by test/golden) and a pipe into jq sees records only.
+      for (const v of s.violations) {
+        const why = violationWhy(v.check, v.state, policyOf.get(t.variant));
+        if (why !== undefined)
+          io.err(`why: ${many ? `${t.variant} ` : ''}step ${s.step}, vCPU ${v.vcpu}, ${v.check}: ${why}`);
+      }
       for (const v of s.violations) if (!scenario.expectViolations.includes(v.check)) unexpected = true;
     }
   }
