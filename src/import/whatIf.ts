@@ -69,6 +69,12 @@ interface WhatIfRow {
    * policy's defaults do on this CPU (tunableEffect): the row is then the default configuration's.
    */
   readonly tunablesWithoutEffect: readonly string[];
+  /**
+   * This configuration programs a TPR threshold (TPR shadow without virtual-interrupt delivery: SDM
+   * "TPR Virtualization") and the measured one did not, for a guest that writes %cr8: its
+   * TPR_BELOW_THRESHOLD exits are opaque (carried as measured, here none), so the row lacks them.
+   */
+  readonly tprThresholdNotMeasured?: true;
 }
 
 export interface WhatIfResult {
@@ -80,6 +86,8 @@ export interface WhatIfResult {
   readonly phaseRefused?: string;
   /** The profile's LAPIC mode: every configuration runs the guest in it, as measured. */
   readonly x2apic: boolean;
+  /** The profile's guest OS model (absent in results made by hand). */
+  readonly os?: string;
   readonly rows: readonly WhatIfRow[];
 }
 
@@ -206,11 +214,20 @@ export function whatIf(
       hostTimeInExits: hostSeconds / vcpuSeconds,
       guestCpu: t.guestCpuSeconds / vcpuSeconds,
       violations: [...new Set(t.violations.map((x) => x.check))].sort(),
-      entryFailures: [...new Set(t.entryFailures.map((x) => x.message))].sort(),
+      // The message with the checks that failed, so a stop says which SDM check refused the entry.
+      entryFailures: [...new Set(t.entryFailures.map((x) => `${x.message}: ${x.failedChecks.join(', ')}`))].sort(),
     };
   });
   const src = rows0[0];
   const phaseRefused = options.phaseSeconds === undefined ? undefined : projectionRefusal(src);
+  // Where TPR_BELOW_THRESHOLD can happen (opaqueExits.ts missingFeature's rule): a TPR shadow, a policy
+  // that programs the threshold, no virtual-interrupt delivery.
+  const threshold = (t: WhatIfTarget): boolean => {
+    const traits = resolvePolicy(t.policy, t.cpu, t.tunables);
+    return t.cpu.vendor === 'intel' && traits.tprShadowing && traits.tprThreshold !== 'none' && !traits.vid;
+  };
+  const writesCr8 = (profile.perGuestSecond.cr8Writes ?? 0) > 0;
+  const sourceThreshold = threshold(all[0]);
   const rows: WhatIfRow[] = rows0.map((r, i) => {
     const t = all[i];
     const resolved = workloadSpecFor(profile, resolvePolicy(t.policy, t.cpu, t.tunables), t.cpu);
@@ -232,6 +249,7 @@ export function whatIf(
       mappedOpaque: resolved.mapped,
       // The measured configuration is what it is; a target's tunables are the question asked.
       tunablesWithoutEffect: i === 0 ? [] : tunableEffectless(t),
+      ...(writesCr8 && !sourceThreshold && i > 0 && threshold(t) ? { tprThresholdNotMeasured: true as const } : {}),
     };
   });
   return {
@@ -241,6 +259,7 @@ export function whatIf(
     ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}),
     ...(phaseRefused !== undefined ? { phaseRefused } : {}),
     x2apic: profile.x2apic,
+    os: profile.os,
     rows,
   };
 }
@@ -333,6 +352,15 @@ export function whatIfNotes(r: WhatIfResult): string[] {
         row,
       );
   }
+  const source = r.rows[0];
+  for (const row of r.rows)
+    if (row.tprThresholdNotMeasured === true)
+      add(
+        `TPR_BELOW_THRESHOLD exits missing: these configurations program a TPR threshold, the measured configuration (${source.variant}) programs none, ` +
+          "so the profile carries no rate for these exits (opaque, docs/IMPORT.md) and these rows lack the ones the guest's %cr8 writes would cause; " +
+          `a modelled guest (os: ${r.os ?? 'its OS'}) in a scenario shows them (docs/TUTORIAL.md section 1)`,
+        row,
+      );
   for (const [text, rows] of byText) notes.push(`${configurationsText(rows)}: ${text}`);
   return notes;
 }

@@ -2,6 +2,7 @@ import type { RunResults, ThresholdOutcome, VariantResult } from '../results/typ
 import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
 import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
+import { entryFailureLine, entryFailureText, groupEntryFailures } from './entryFailures.js';
 
 /**
  * Human and CI renderings of results.json: a terminal table, a Markdown summary for PR comments and
@@ -92,8 +93,8 @@ export function renderSummary(results: RunResults): string {
           `    reproduce (${viol.reproducer.guests.length} guest${viol.reproducer.guests.length === 1 ? '' : 's'}): ${viol.reproducer.command}`,
         );
     }
-    for (const f of v.totals.entryFailures)
-      lines.push(`  failed VM entry: ${f.message} ${JSON.stringify(f.failedChecks)}`);
+    // One line per set of failed checks, with the SDM's wording (src/report/entryFailures.ts).
+    for (const g of groupEntryFailures(v.totals.entryFailures)) lines.push(`  ${entryFailureLine(g)}`);
     for (const t of v.thresholds) lines.push(thresholdLine(t));
   }
   if (results.crossVariantThresholds.length > 0) {
@@ -234,7 +235,7 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
       });
     }
     for (const f of v.totals.entryFailures)
-      cases.push({ name: `VM entry (guest ${f.guest})`, failure: `${f.message}: ${JSON.stringify(f.failedChecks)}` });
+      cases.push({ name: `VM entry (guest ${f.guest}, vCPU ${f.vcpu})`, failure: entryFailureText(f) });
     suite(v.name, cases);
   }
   if (results.crossVariantThresholds.length > 0) {

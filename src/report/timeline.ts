@@ -27,6 +27,7 @@ import { exitCause, type ReplayRecord } from '../run/replay.js';
 import { formatSeconds } from '../input/units.js';
 import type { TimelineRun } from '../run/timelineRun.js';
 import { TOOL_VERSION } from '../version.js';
+import { violationWhy } from './violationWhy.js';
 
 /** Default bound of a trace file: events over all variants (about 150 bytes each). */
 export const TIMELINE_MAX_EVENTS = 200_000;
@@ -238,7 +239,9 @@ function variantEvents(
   }
   for (let c = 0; c < g.vcpus; c++) fill(events, c, Math.max(cursor[c], endNs));
   if (run.stoppedAtNs !== undefined && run.stoppedAtNs <= endNs) {
-    for (const viol of run.violations)
+    for (const viol of run.violations) {
+      // The state and why, as replay prints them: the instant says why the guest stopped, not only that.
+      const why = violationWhy(viol.check, viol.state, v.policy);
       events.push({
         name: `violation: ${viol.check}`,
         cat: 'violation',
@@ -247,8 +250,15 @@ function variantEvents(
         ts: us(viol.simTimeNs),
         pid,
         tid: viol.vcpu + 1,
-        args: { message: viol.message, vcpu: viol.vcpu, step: viol.step },
+        args: {
+          message: viol.message,
+          vcpu: viol.vcpu,
+          step: viol.step,
+          state: viol.state,
+          ...(why !== undefined ? { why } : {}),
+        },
       });
+    }
   }
   return { events, ...(truncatedAtNs !== undefined ? { truncatedAtNs } : {}) };
 }

@@ -1,6 +1,7 @@
 import type { RunResults, ViolationRecord } from '../results/types.js';
 import { nsText } from '../results/figures.js';
 import { esc, note } from './page.js';
+import { entryFailureText } from './entryFailures.js';
 
 /**
  * The report's "Invariant violations" section (the HTML report and the service's run page): a
@@ -160,12 +161,12 @@ export function violationsSection(results: RunResults, resultsHref?: string): st
       .slice(0, ENTRY_FAILURE_ROWS_SHOWN)
       .map(
         ({ variant, f }) =>
-          `<tr class="fail"><td>${esc(variant)}</td><td>${esc(f.guest)}</td><td>${esc(f.message)}</td><td><code>${esc(JSON.stringify(f.failedChecks))}</code></td></tr>`,
+          `<tr class="fail"><td>${esc(variant)}</td><td>${esc(f.guest)}</td><td>${esc(String(f.vcpu))}</td><td>${esc(entryFailureText(f))}</td></tr>`,
       );
     html += '<h3>Failed VM entries</h3>';
     if (rows.length < failures.length)
       html += `<p class="note" data-entry-failures-shown="${rows.length}" data-entry-failures-total="${failures.length}">The first ${rows.length} of ${failures.length} failed VM entries; ${allOf('entryFailures', resultsHref)}.</p>`;
-    html += `<div class="scroll"><table class="violations"><thead><tr><th scope="col">variant</th><th scope="col">guest</th><th scope="col">error</th><th scope="col">failed checks</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+    html += `<div class="scroll"><table class="violations"><thead><tr><th scope="col">variant</th><th scope="col">guest</th><th scope="col">vCPU</th><th scope="col">error and failed checks (SDM)</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   }
   return html;
 }

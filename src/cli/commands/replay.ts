@@ -2,6 +2,7 @@ import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
 import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { violationWhy } from '../../report/violationWhy.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
@@ -17,7 +18,9 @@ print that guest's exits in the window [SECONDS - WINDOW, SECONDS] as JSON Lines
 t is simulated seconds (exact decimal), cpu the guest's vCPU, reason the VT-x basic exit reason or
 SVM exit code; a record with "count" stands for that many identical exits the engine fast-forwarded;
 exits a vCPU accumulated between two of its events carry the time it was brought forward (the last
-records may carry the stop time, SECONDS plus 1 ns). The {seed, guest, sim_time} exemplars of
+records may carry the stop time, SECONDS plus 1 ns). A violation record has the check, bhyve's
+message, the LAPIC state (tpr, ppr, isr, irr, isrvecStk: bhyve's in-service stack, svi, rvi,
+tprThreshold) and "why": the check's rule read against that state. The {seed, guest, sim_time} exemplars of
 /metrics and the reproducers of results.json (violations[].reproducer.command) are replay handles.
 
 Options:
@@ -116,12 +119,13 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       }),
     );
     const viols = r.violations.filter((v) => v.guest === guest).sort((a, b) => a.simTimeNs - b.simTimeNs);
+    const policy = scenario.variants[variantIndex].hypervisor.policy;
     let vi = 0;
     for (const rec of r.records) {
-      while (vi < viols.length && viols[vi].simTimeNs < rec.timeNs) io.out(violationLine(viols[vi++]));
+      while (vi < viols.length && viols[vi].simTimeNs < rec.timeNs) io.out(violationLine(viols[vi++], policy));
       io.out(JSON.stringify(recordJson(rec)));
     }
-    while (vi < viols.length) io.out(violationLine(viols[vi++]));
+    while (vi < viols.length) io.out(violationLine(viols[vi++], policy));
     // A window past the host's end holds nothing: said on stderr, where the header's "ended" alone
     // left a reader of an empty replay to guess why (`--at 99` of a 2-s scenario).
     if (r.ended && r.stopNs <= Math.max(0, atNs - windowNs))
@@ -141,18 +145,28 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   return ExitStatus.OK;
 }
 
-function violationLine(v: {
-  check: string;
-  message: string;
-  vcpu: number;
-  simTimeNs: number;
-  step: number;
-  state: Readonly<Record<string, unknown>>;
-}): string {
+function violationLine(
+  v: {
+    check: string;
+    message: string;
+    vcpu: number;
+    simTimeNs: number;
+    step: number;
+    state: Readonly<Record<string, unknown>>;
+  },
+  policy: string,
+): string {
+  const why = violationWhy(v.check, v.state, policy);
   return JSON.stringify({
     t: formatSeconds(v.simTimeNs),
     tNs: v.simTimeNs,
     cpu: v.vcpu,
-    violation: { check: v.check, message: v.message, step: v.step, state: v.state },
+    violation: {
+      check: v.check,
+      message: v.message,
+      step: v.step,
+      state: v.state,
+      ...(why !== undefined ? { why } : {}),
+    },
   });
 }

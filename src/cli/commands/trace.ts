@@ -1,6 +1,7 @@
 import { runScenario } from '../../run/runScenario.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { violationWhy } from '../../report/violationWhy.js';
 
 const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
@@ -11,6 +12,12 @@ reason is the VT-x basic exit reason (Intel SDM appendix C) or, on AMD profiles,
 delivered lists vectors the guest accepted during the step; a failed VM entry appears as
 "entryFailure", an exception the instruction raised as "fault". With a matrix, every record also
 names its "variant". This is how to write declarative unit scenarios, kvm-unit-tests style.
+A tripped invariant is in "violations": the check, bhyve's message, the LAPIC state after the step
+(tpr, ppr, isr and irr: vectors in service and requested; isrvecStk: bhyve's software in-service
+stack; svi, rvi: the virtual-APIC page's in-service and requested vectors under virtual-interrupt
+delivery; tprThreshold); a line on stderr says why the check tripped: its rule read against that
+state. The script runs on after it (a real host would have panicked there): later steps show the
+state it left.
 
 Options:
   --variant NAME   only this variant of the matrix
@@ -54,6 +61,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
     variants: scenario.variants.map((v) => ({ ...v, guests: v.guests.filter((g) => g.kind === 'scripted') })),
   };
   const run = runScenario(scriptedOnly);
+  const policyOf = new Map(scriptedOnly.variants.map((v) => [v.name, v.hypervisor.policy]));
   const many = scriptedOnly.variants.length > 1;
   const guestsPerVariant = new Map<string, number>();
   for (const t of run.traces) guestsPerVariant.set(t.variant, (guestsPerVariant.get(t.variant) ?? 0) + 1);
@@ -84,6 +92,13 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         ...(s.skipped !== undefined ? { skipped: s.skipped } : {}),
       };
       io.out(JSON.stringify(record));
+      // Why, for a reader at the terminal: on stderr, so the JSON Lines stay the unit-test interface
+      // they are (pinned by test/golden) and a pipe into jq sees records only.
+      for (const v of s.violations) {
+        const why = violationWhy(v.check, v.state, policyOf.get(t.variant));
+        if (why !== undefined)
+          io.err(`why: ${many ? `${t.variant} ` : ''}step ${s.step}, vCPU ${v.vcpu}, ${v.check}: ${why}`);
+      }
       for (const v of s.violations) if (!scenario.expectViolations.includes(v.check)) unexpected = true;
     }
   }

@@ -10,6 +10,10 @@ import { dashProblem } from '../loadOrExplain.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
 import { commandArgs, usageProblem, type CliIo } from '../io.js';
+import { runScenario } from '../../run/runScenario.js';
+import { entryFailureText, groupEntryFailures } from '../../report/entryFailures.js';
+import { readFileSync } from 'node:fs';
+import { resolvePolicy } from '../../core/hypervisor/policy.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -17,6 +21,10 @@ const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
 Check scenario files without running them: YAML syntax, unknown keys (with suggestions), value
 types and ranges, CPU profiles, policies and their tunables, scripts, the matrix and thresholds.
 Every problem is printed as FILE:LINE:COL: error: MESSAGE (expected X, found Y); up to 20 per file.
+A hypervisor.vmcs override is also tried at the first VM entry of each variant: when the SDM's
+VM-entry checks refuse the controls (e.g. "use TPR shadow" cleared under virtual-interrupt
+delivery), a warning names the variant, the check, its wording and section (the file stays valid:
+'run' reproduces the failed entry and exits 3).
 
 Options:
   --cpus DIR   CPU profile directory (default: the bundled data/cpus)
@@ -34,6 +42,68 @@ Examples:
   vmexit-lab validate scenarios/seed/*.yaml
   vmexit-lab validate --cpus ./my-cpus my-scenario.yaml
 `;
+
+/** Simulated time the first-entry probe of a vmcs override runs: enough for every vCPU's first VM entry. */
+const FIRST_ENTRY_PROBE_NS = 1_000;
+
+/**
+ * The variants whose `hypervisor.vmcs` overrides fail the VM-entry checks (src/core/vmx/entryChecks.ts,
+ * SDM 26.2.1) at the first entry, found the way `run` finds them: one host of each such variant runs
+ * for FIRST_ENTRY_PROBE_NS. Checks that read the VTPR (the TPR threshold's) are seen as they stand at
+ * the first entry only. Overrides are VT-x controls (Intel CPUs); without overrides a policy's
+ * controls pass the checks.
+ */
+function firstEntryFailures(s: Scenario): { variant: string; text: string }[] {
+  const probed = s.variants.filter((v) => v.hypervisor.vmcs !== undefined && v.host.cpu.vendor === 'intel');
+  if (probed.length === 0) return [];
+  const run = runScenario({
+    ...s,
+    duration: { kind: 'fixed', ns: FIRST_ENTRY_PROBE_NS },
+    pace: 'max',
+    thresholds: [],
+    variants: probed.map((v) => ({ ...v, host: { ...v.host, count: 1 } })),
+  });
+  return run.results.variants.flatMap((v) =>
+    groupEntryFailures(v.totals.entryFailures).map((g) => ({ variant: v.name, text: entryFailureText(g.first) })),
+  );
+}
+
+/**
+ * Variants whose policy writes the TPR threshold before every VM entry (core/vmx/entry.ts
+ * programTprThreshold, PolicyTraits.tprThreshold): there a `hypervisor.vmcs.tprThreshold` override is
+ * overwritten before the first entry and changes nothing. bhyve-12.1 and bhyve-tpr-v1 never write it.
+ */
+function tprThresholdWithoutEffect(s: Scenario): string[] {
+  return s.variants
+    .filter(
+      (v) =>
+        v.hypervisor.vmcs?.tprThreshold !== undefined &&
+        v.host.cpu.vendor === 'intel' &&
+        resolvePolicy(v.hypervisor.policy, v.host.cpu, v.hypervisor.tunables, v.host.os).tprThreshold !== 'none',
+    )
+    .map(
+      (v) =>
+        `variant ${v.name}: hypervisor.vmcs.tprThreshold changes nothing: ${v.hypervisor.policy} programs the TPR threshold before every VM entry ` +
+        "(bhyve vmx.c vmx_run: the guest's TPR class; KVM vmx_update_cr8_intercept: the highest pending interrupt's class); " +
+        'the override holds only under bhyve-12.1 and bhyve-tpr-v1, which never write it',
+    );
+}
+
+/** "LINE:COL" of the file's first `KEY:` (outside comments), or undefined. */
+function keyPosition(file: string, key: 'vmcs' | 'tprThreshold'): string | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < lines.length; i++) {
+    const code = lines[i].replace(/(^|\s)#.*$/, '');
+    const m = new RegExp(`(^|[\\s{,])${key}\\s*:`).exec(code);
+    if (m) return `${i + 1}:${m.index + m[1].length + 1}`;
+  }
+  return undefined;
+}
 
 /** Guests of one variant: guests per host times hosts. */
 function guestCount(s: Scenario): number {
@@ -80,6 +150,24 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
         continue;
       }
       io.out(`${file}: ok (${plural(s.variants.length, 'variant')}, ${plural(guestCount(s), 'guest')})\n`);
+      for (const w of tprThresholdWithoutEffect(s)) {
+        const at = keyPosition(file, 'tprThreshold');
+        io.err(`${file}${at !== undefined ? `:${at}` : ''}: warning: ${w}\n`);
+      }
+      // The probe is advice on a valid file: should it fail, the file is still valid (run says the rest).
+      let failures: { variant: string; text: string }[] = [];
+      try {
+        failures = firstEntryFailures(s);
+      } catch {
+        failures = [];
+      }
+      if (failures.length > 0) {
+        const at = keyPosition(file, 'vmcs');
+        for (const f of failures)
+          io.err(
+            `${file}${at !== undefined ? `:${at}` : ''}: warning: variant ${f.variant}: the first VM entry fails ('run' stops the guests there, exit status 3): ${f.text}\n`,
+          );
+      }
     } catch (e) {
       failed++;
       const dash = dashProblem(file);

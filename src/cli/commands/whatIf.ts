@@ -227,10 +227,15 @@ function reasonTable(r: WhatIfResult, report: ReportFigures | undefined, width: 
         list.length > 0 ? `${list.join(' + ')} (${vendor})` : '';
       return `${n} = ${[side(c.intel, 'Intel'), side(c.amd, 'AMD')].filter((x) => x !== '').join(' / ')}`;
     });
+  // What the "other" column sums: the reasons without a column of their own, by name (the report's
+  // exits the model has no kind for included), so no figure of the table is unexplained.
+  const left = names.filter((n) => !shown.includes(n));
+  const other = left.length > 0 ? [`other = ${left.join(' + ')} (no room for their columns; --wide shows them).`] : [];
   return [
     'exits per vCPU-second by reason, Intel and AMD exits under common names:',
     ...lines,
     ...wrap(`names: ${legend.join('; ')}.`, width),
+    ...other.flatMap((l) => wrap(l, width)),
   ];
 }
 
