@@ -13,10 +13,12 @@
  * fleet's 1500 s take ~5-15 minutes per build.
  *
  * --predictable runs node under valgrind with V8's --predictable --single-threaded: no compiler or GC
- * threads, so the count no longer depends on when they ran. Two runs of one build then agree to
- * ~1 M instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
- * session): an A/B of a few percent or less needs one run per build, not medians over many. It counts
- * V8 compiling on the main thread, as it does then; compare builds in the same mode only.
+ * threads, so the count no longer depends on when they ran. Two runs of one build agreed to ~1 M
+ * instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
+ * session); but the 10 s run's count can move by 50-400 M between invocations of one build (docs/PERF.md,
+ * "Repeatability of --predictable"), and the figure divides that by the events of S - 10 seconds: at
+ * S = 60 it moved by 0.1-25 %, at 300 by 0.7 %. It counts V8 compiling on the main thread, as it does
+ * then; compare builds in the same mode only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -40,7 +42,10 @@ const { values: opts, positionals } = benchArgs(
     predictable: {
       type: 'boolean',
       default: false,
-      help: "node under valgrind with V8's --predictable --single-threaded: counts repeat to ~0.01 %",
+      help:
+        "node under valgrind with V8's --predictable --single-threaded (no compiler or GC threads); the 10 s run's count can " +
+        'still move by 50-400 M between invocations: a figure at --seconds 60 moved by 0.1-25 %, at 300 by 0.7 % ' +
+        '(docs/PERF.md, "Repeatability of --predictable"): prefer 300 or more, and repeat BASE (BASE NEW BASE)',
     },
     one: { type: 'string', value: 'DIR', help: "(internal) run the case's hosts of build DIR once, print its events" },
   },

@@ -282,7 +282,9 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     notes.push(`statistics not known to this parser, kept in stats: ${[...unknownDescs].join(', ')}`);
   if (stats['vcpu total runtime'] !== undefined) {
     notes.push(
-      'vcpu total runtime is in TSC ticks (vm_run(): rdtsc() deltas); the TSC frequency is not in the output, so the measurement duration is unknown',
+      // The report does not give its span (see the header comment); import requires --duration for it,
+      // so this note must not call the duration unknown once --duration gave it.
+      'vcpu total runtime is in TSC ticks of guest execution (vm_run(): rdtsc() deltas around VMRUN); the TSC frequency and the time stamp are not in the output, so the counts are divided by --duration, not by the runtime',
     );
   }
 

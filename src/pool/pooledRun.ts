@@ -474,7 +474,7 @@ export class PooledRun implements LiveRun {
       const grace = (this.options.stopGraceMs ?? 10_000) / 1000;
       const empty = ts.filter((t) => t.totals === undefined).length;
       parts.push(
-        `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describe(this.scenario, t.task)).join('; ')}) did not reach their next simulated second within ${grace} s of the stop and were terminated` +
+        `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describe(this.scenario, t.task)).join('; ')}) did not reach their next host's simulated second within ${grace} s of the stop (a task reads the stop before each host's second: src/run/simulate.ts RunControl.stopRequested) and were terminated` +
           (empty > 0
             ? `; ${empty} of them had not finished a single simulated second, so their hosts count nothing`
             : '; their hosts count as of their last snapshot'),

@@ -1,4 +1,4 @@
-import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
+import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
 import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
@@ -49,6 +49,35 @@ function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+interface ViolationGroup {
+  /** The earliest in simulated time (the first in results order among equals). */
+  readonly earliest: ViolationRecord;
+  readonly count: number;
+  /** Distinct guests: global index, else host/guest name (older files), as the HTML report counts them. */
+  readonly guests: number;
+  /** The group's shrunk reproducer: `run` shrinks the earliest of each variant and check. */
+  readonly reproducer: Reproducer | undefined;
+}
+
+/** A variant's violations by check, in order of first appearance (the HTML report's table groups alike). */
+function groupViolations(list: readonly ViolationRecord[]): ViolationGroup[] {
+  const groups = new Map<string, { earliest: ViolationRecord; count: number; guests: Set<string> }>();
+  for (const x of list) {
+    const g = groups.get(x.check) ?? { earliest: x, count: 0, guests: new Set<string>() };
+    g.count++;
+    g.guests.add(x.guestIndex !== undefined ? `g${x.guestIndex}` : `${x.host}/${x.guest}`);
+    if (x.simTimeNs < g.earliest.simTimeNs) g.earliest = x;
+    groups.set(x.check, g);
+  }
+  return [...groups.values()].map((g) => ({
+    earliest: g.earliest,
+    count: g.count,
+    guests: g.guests.size,
+    // The earliest's own, else the first the group has (a file where another one carries it).
+    reproducer: g.earliest.reproducer ?? list.find((x) => x.check === g.earliest.check && x.reproducer)?.reproducer,
+  }));
+}
+
 /** Plain-text summary printed after `vmexit-lab run`. */
 export function renderSummary(results: RunResults): string {
   const lines: string[] = [];
@@ -84,14 +113,18 @@ export function renderSummary(results: RunResults): string {
   for (const v of results.variants) {
     lines.push('');
     lines.push(`${v.name}: ${topExits(v, 5) || 'no exits'}`);
-    for (const viol of v.totals.violations) {
+    // One line per check, as failed VM entries below (a large fleet's panic trips thousands of guests).
+    for (const g of groupViolations(v.totals.violations)) {
+      const viol = g.earliest;
+      const where = `${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${nsText(viol.simTimeNs)}`;
+      const head = `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}`;
       lines.push(
-        `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${nsText(viol.simTimeNs)}`,
+        g.count === 1
+          ? `${head}: ${where}`
+          : `${head}: ${g.count} times on ${g.guests} guest${g.guests === 1 ? '' : 's'}; the earliest: ${where}`,
       );
-      if (viol.reproducer)
-        lines.push(
-          `    reproduce (${viol.reproducer.guests.length} guest${viol.reproducer.guests.length === 1 ? '' : 's'}): ${viol.reproducer.command}`,
-        );
+      const r = g.reproducer;
+      if (r) lines.push(`    reproduce (${r.guests.length} guest${r.guests.length === 1 ? '' : 's'}): ${r.command}`);
     }
     // One line per set of failed checks, with the SDM's wording (src/report/entryFailures.ts).
     for (const g of groupEntryFailures(v.totals.entryFailures)) lines.push(`  ${entryFailureLine(g)}`);

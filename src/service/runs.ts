@@ -189,7 +189,10 @@ export class RunManager {
     return this.stored.read(id);
   }
 
-  /** Cancel a run: a queued one leaves the queue; a running one stops at its next simulated second, keeping partial results. */
+  /**
+   * Cancel a run: a queued one leaves the queue; a running one stops before its next host's simulated second (each
+   * task reads the stop before each host's second, src/run/simulate.ts RunControl.stopRequested), keeping partial results.
+   */
   cancel(id: string): RunRecord {
     if (this.lanes.dequeue(id, 'cancelled')) {
       this.pump();

@@ -296,7 +296,7 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     [
       ['replay', '--guest', '0', '--at', '1', '--variant', 'nope', two],
       'replay',
-      'no variant "nope"; variants: bhyve-12.1, bhyve-tpr-v1',
+      'unknown variant "nope"; variants: bhyve-12.1, bhyve-tpr-v1',
     ],
     [
       ['replay', '--guest', '0', '--at', '1', two],

@@ -4,6 +4,7 @@ import { formatSeconds } from '../../input/units.js';
 import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { violationWhy } from '../../report/violationWhy.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { unknownVariantMessage } from '../../scenario/matrix.js';
 
 const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
 
@@ -81,9 +82,11 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
   let variantIndex = 0;
   if (o.variant !== undefined) {
+    const names = scenario.variants.map((v) => v.name);
     variantIndex = scenario.variants.findIndex((v) => v.name === o.variant);
     if (variantIndex < 0)
-      return bad(`no variant "${o.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`);
+      // The same words as thresholds and validation cases: an old bare name ("1") of a KEY=VALUE variant.
+      return bad(`${unknownVariantMessage(o.variant, names)}; variants: ${names.join(', ')}`);
   } else if (scenario.variants.length > 1) {
     return bad(
       `${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`,

@@ -2,6 +2,7 @@ import { runScenario } from '../../run/runScenario.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { violationWhy } from '../../report/violationWhy.js';
+import { unknownVariantMessage } from '../../scenario/matrix.js';
 
 const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
@@ -47,9 +48,9 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
   if (parsed.values.variant !== undefined) {
     const wanted = scenario.variants.filter((v) => v.name === parsed.values.variant);
     if (wanted.length === 0) {
-      io.err(
-        `vmexit-lab trace: no variant "${parsed.values.variant}"; variants: ${scenario.variants.map((v) => v.name).join(', ')}`,
-      );
+      // The same words as thresholds and validation cases: an old bare name ("1") of a KEY=VALUE variant.
+      const names = scenario.variants.map((v) => v.name);
+      io.err(`vmexit-lab trace: ${unknownVariantMessage(parsed.values.variant, names)}; variants: ${names.join(', ')}`);
       return ExitStatus.BAD_INPUT;
     }
     scenario = { ...scenario, variants: wanted, thresholds: [] };
