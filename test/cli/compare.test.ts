@@ -4,27 +4,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { interleaved } from '../support/cli.js';
 import { compareResults } from '../../src/cli/commands/compare.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { REPO_ROOT } from '../../src/model/data.js';
 import { histogramQuantile } from '../../src/results/thresholds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-compare-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(): CliIo & { text: () => string } {
-  const lines: string[] = [];
-  return {
-    out: (s) => lines.push(s),
-    err: (s) => lines.push(s),
-    interactive: false,
-    env: {},
-    cwd: REPO_ROOT,
-    text: () => lines.join('\n'),
-  };
-}
+const io = interleaved;
 
 const yaml = (policy: string): string => `name: cmp
 host: { cpu: i7-2620M, cores: 4 }

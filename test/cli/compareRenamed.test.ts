@@ -10,26 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { interleaved } from '../support/cli.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { REPO_ROOT } from '../../src/model/data.js';
 import type { RunResults } from '../../src/results/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-compare-renamed-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(): CliIo & { text: () => string } {
-  const lines: string[] = [];
-  return {
-    out: (s) => lines.push(s),
-    err: (s) => lines.push(s),
-    interactive: false,
-    env: {},
-    cwd: REPO_ROOT,
-    text: () => lines.join('\n'),
-  };
-}
+const io = interleaved;
 
 const yaml = (
   matrix: string,

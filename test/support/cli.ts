@@ -15,3 +15,19 @@ export function capture(): CliIo & { stdout: string[]; stderr: string[] } {
     cwd: REPO_ROOT,
   };
 }
+
+/**
+ * A CliIo that keeps stdout and stderr interleaved in one list, as a terminal shows them (`text()`
+ * joins them with newlines); no environment (not CI mode) unless `env` is given.
+ */
+export function interleaved(env: Record<string, string> = {}): CliIo & { text: () => string } {
+  const lines: string[] = [];
+  return {
+    out: (s) => lines.push(s),
+    err: (s) => lines.push(s),
+    interactive: false,
+    env,
+    cwd: REPO_ROOT,
+    text: () => lines.join('\n'),
+  };
+}
