@@ -95,3 +95,27 @@ test('validate: a tprThreshold override a policy reprograms before every entry i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('validate: the warning points at hypervisor.vmcs itself, not at an earlier "vmcs:" in a string', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-validate-vmcs-at-'));
+  try {
+    const file = join(dir, 'described.yaml');
+    // The description's text holds "vmcs:" on line 2; the key is on line 6. A scan of the text for
+    // `vmcs:` named line 2.
+    writeFileSync(
+      file,
+      scenario('UseTprShadow').replace(
+        'name: vmcs-override\n',
+        'name: vmcs-override\ndescription: "patch, vmcs: clear UseTprShadow"\n',
+      ),
+    );
+    const io = capture();
+    assert.equal(await main(['validate', file], io), 0);
+    assert.match(
+      io.stderr.join(''),
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6:3: warning: variant xeon-e5-2667v4: `),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

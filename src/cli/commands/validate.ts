@@ -13,6 +13,8 @@ import { commandArgs, usageProblem, type CliIo } from '../io.js';
 import { runScenario } from '../../run/runScenario.js';
 import { entryFailureText, groupEntryFailures } from '../../report/entryFailures.js';
 import { readFileSync } from 'node:fs';
+import { isMap, isScalar } from 'yaml';
+import { parseYaml, positionAt } from '../../input/yaml.js';
 import { resolvePolicy } from '../../core/hypervisor/policy.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
@@ -89,20 +91,32 @@ function tprThresholdWithoutEffect(s: Scenario): string[] {
     );
 }
 
-/** "LINE:COL" of the file's first `KEY:` (outside comments), or undefined. */
-function keyPosition(file: string, key: 'vmcs' | 'tprThreshold'): string | undefined {
-  let lines: string[];
+/**
+ * "LINE:COL" of the key at `path` (e.g. hypervisor, vmcs) in the file's YAML, read with the loader's
+ * parser (src/input/yaml.ts) so that a comment, a string or another mapping's key of the same name is
+ * never taken for it; undefined when the file cannot be read or has no such key.
+ */
+function keyPosition(file: string, path: readonly string[]): string | undefined {
+  let text: string;
   try {
-    lines = readFileSync(file, 'utf8').split('\n');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
-  for (let i = 0; i < lines.length; i++) {
-    const code = lines[i].replace(/(^|\s)#.*$/, '');
-    const m = new RegExp(`(^|[\\s{,])${key}\\s*:`).exec(code);
-    if (m) return `${i + 1}:${m.index + m[1].length + 1}`;
+  const { doc, lc } = parseYaml(text, { uniqueKeys: false });
+  let node: unknown = doc.contents;
+  let keyOffset: number | undefined;
+  for (const key of path) {
+    if (!isMap(node)) return undefined;
+    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (pair === undefined || !isScalar(pair.key) || pair.key.range === undefined || pair.key.range === null)
+      return undefined;
+    keyOffset = pair.key.range[0];
+    node = pair.value;
   }
-  return undefined;
+  if (keyOffset === undefined) return undefined;
+  const at = positionAt(lc, keyOffset);
+  return `${at.line}:${at.column}`;
 }
 
 /** Guests of one variant: guests per host times hosts. */
@@ -151,7 +165,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
       }
       io.out(`${file}: ok (${plural(s.variants.length, 'variant')}, ${plural(guestCount(s), 'guest')})\n`);
       for (const w of tprThresholdWithoutEffect(s)) {
-        const at = keyPosition(file, 'tprThreshold');
+        const at = keyPosition(file, ['hypervisor', 'vmcs', 'tprThreshold']);
         io.err(`${file}${at !== undefined ? `:${at}` : ''}: warning: ${w}\n`);
       }
       // The probe is advice on a valid file: should it fail, the file is still valid (run says the rest).
@@ -162,7 +176,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
         failures = [];
       }
       if (failures.length > 0) {
-        const at = keyPosition(file, 'vmcs');
+        const at = keyPosition(file, ['hypervisor', 'vmcs']);
         for (const f of failures)
           io.err(
             `${file}${at !== undefined ? `:${at}` : ''}: warning: variant ${f.variant}: the first VM entry fails ('run' stops the guests there, exit status 3): ${f.text}\n`,
