@@ -3,6 +3,7 @@ import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
 import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, entryFailureText, groupEntryFailures } from './entryFailures.js';
+import { checkTallies } from './violations.js';
 
 /**
  * Human and CI renderings of results.json: a terminal table, a Markdown summary for PR comments and
@@ -53,29 +54,24 @@ interface ViolationGroup {
   /** The earliest in simulated time (the first in results order among equals). */
   readonly earliest: ViolationRecord;
   readonly count: number;
-  /** Distinct guests: global index, else host/guest name (older files), as the HTML report counts them. */
+  /** Distinct guests, as the HTML report counts them. */
   readonly guests: number;
   /** The group's shrunk reproducer: `run` shrinks the earliest of each variant and check. */
   readonly reproducer: Reproducer | undefined;
 }
 
-/** A variant's violations by check, in order of first appearance (the HTML report's table groups alike). */
+/** A variant's violations by check, in order of first appearance (violations.ts checkTallies, the HTML report's grouping). */
 function groupViolations(list: readonly ViolationRecord[]): ViolationGroup[] {
-  const groups = new Map<string, { earliest: ViolationRecord; count: number; guests: Set<string> }>();
-  for (const x of list) {
-    const g = groups.get(x.check) ?? { earliest: x, count: 0, guests: new Set<string>() };
-    g.count++;
-    g.guests.add(x.guestIndex !== undefined ? `g${x.guestIndex}` : `${x.host}/${x.guest}`);
-    if (x.simTimeNs < g.earliest.simTimeNs) g.earliest = x;
-    groups.set(x.check, g);
-  }
-  return [...groups.values()].map((g) => ({
-    earliest: g.earliest,
-    count: g.count,
-    guests: g.guests.size,
-    // The earliest's own, else the first the group has (a file where another one carries it).
-    reproducer: g.earliest.reproducer ?? list.find((x) => x.check === g.earliest.check && x.reproducer)?.reproducer,
-  }));
+  return checkTallies('', list).map((t) => {
+    const earliest = list[t.earliest];
+    return {
+      earliest,
+      count: t.count,
+      guests: t.guests.size,
+      // The earliest's own, else the first the group has (a file where another one carries it).
+      reproducer: earliest.reproducer ?? list.find((x) => x.check === t.check && x.reproducer)?.reproducer,
+    };
+  });
 }
 
 /** Plain-text summary printed after `vmexit-lab run`. */

@@ -49,46 +49,53 @@ function violationRow(variant: string, x: ViolationRecord): string {
 }
 
 /** One variant's violations of one check. */
-interface CheckTally {
+export interface CheckTally {
   readonly variant: string;
   readonly check: string;
   readonly message: string;
   readonly expected: boolean;
   count: number;
+  /** Distinct guests: global index, else host/guest name (older files). */
   readonly guests: Set<string>;
-  /** Index into the variant's violations of the earliest. */
+  /** Index into the variant's violations of the earliest (simulated time; the first among equals). */
   earliest: number;
   earliestNs: number;
 }
 
+/**
+ * One variant's violations by check, in order of first appearance: the grouping of this page's table
+ * and of `run`'s text summary (summary.ts), one line or row per check.
+ */
+export function checkTallies(variant: string, violations: readonly ViolationRecord[]): CheckTally[] {
+  const byCheck = new Map<string, CheckTally>();
+  violations.forEach((x, i) => {
+    let t = byCheck.get(x.check);
+    if (t === undefined) {
+      t = {
+        variant,
+        check: x.check,
+        message: x.message,
+        expected: x.expected,
+        count: 0,
+        guests: new Set(),
+        earliest: i,
+        earliestNs: x.simTimeNs,
+      };
+      byCheck.set(x.check, t);
+    }
+    t.count++;
+    t.guests.add(x.guestIndex !== undefined ? `g${x.guestIndex}` : `${x.host}/${x.guest}`);
+    if (x.simTimeNs < t.earliestNs) {
+      t.earliest = i;
+      t.earliestNs = x.simTimeNs;
+    }
+  });
+  return [...byCheck.values()];
+}
+
 /** Per variant and check, in order of first appearance. */
 function tallies(results: RunResults): CheckTally[][] {
-  return results.variants.map((v) => {
-    const byCheck = new Map<string, CheckTally>();
-    v.totals.violations.forEach((x, i) => {
-      let t = byCheck.get(x.check);
-      if (t === undefined) {
-        t = {
-          variant: v.name,
-          check: x.check,
-          message: x.message,
-          expected: x.expected,
-          count: 0,
-          guests: new Set(),
-          earliest: i,
-          earliestNs: x.simTimeNs,
-        };
-        byCheck.set(x.check, t);
-      }
-      t.count++;
-      t.guests.add(x.guestIndex !== undefined ? `g${x.guestIndex}` : `${x.host}/${x.guest}`);
-      if (x.simTimeNs < t.earliestNs) {
-        t.earliest = i;
-        t.earliestNs = x.simTimeNs;
-      }
-    });
-    return [...byCheck.values()];
-  });
+  return results.variants.map((v) => checkTallies(v.name, v.totals.violations));
 }
 
 /**
