@@ -2,12 +2,14 @@ import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, Violation
 import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
 import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
-import { entryFailureLine, entryFailureText, groupEntryFailures } from './entryFailures.js';
+import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
 import { checkTallies } from './violations.js';
 
 /**
  * Human and CI renderings of results.json: a terminal table, a Markdown summary for PR comments and
- * a JUnit XML file (one testcase per threshold, one per unexpected invariant violation).
+ * a JUnit XML file (one testcase per threshold, one per invariant check that tripped and per set of
+ * failed VM-entry checks: named by the check, not the guest, so a CI tool follows the same test from run
+ * to run however many guests tripped it).
  */
 
 function topExits(v: VariantResult, n: number): string {
@@ -74,6 +76,32 @@ function groupViolations(list: readonly ViolationRecord[]): ViolationGroup[] {
   });
 }
 
+/**
+ * A check's violations in one variant, as the summary line and the JUnit case say them: the earliest
+ * (its message and where), preceded by how many times and on how many guests when more than once.
+ */
+function violationGroupText(g: ViolationGroup): string {
+  const viol = g.earliest;
+  const where = `${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${nsText(viol.simTimeNs)}`;
+  return g.count === 1
+    ? where
+    : `${g.count} times on ${g.guests} guest${g.guests === 1 ? '' : 's'}; the earliest: ${where}`;
+}
+
+/**
+ * A check's JUnit case: a failure when the scenario does not expect it (the earliest's LAPIC state and
+ * the reproducer in the message), else a passing case whose output says what tripped and how to
+ * replay it (an expected violation does not fail the run).
+ */
+function violationCase(g: ViolationGroup): JunitCase {
+  const viol = g.earliest;
+  const r = g.reproducer;
+  const name = `invariant ${viol.check}`;
+  if (viol.expected) return { name, out: `${violationGroupText(g)} (expected)${r ? `; reproduce: ${r.command}` : ''}` };
+  const repro = r ? `; reproduce with ${r.guests.length} guest(s) up to t=${r.simTimeNs} ns: ${r.command}` : '';
+  return { name, failure: `${violationGroupText(g)}; state ${JSON.stringify(viol.state)}${repro}` };
+}
+
 /** Plain-text summary printed after `vmexit-lab run`. */
 export function renderSummary(results: RunResults): string {
   const lines: string[] = [];
@@ -112,13 +140,7 @@ export function renderSummary(results: RunResults): string {
     // One line per check, as failed VM entries below (a large fleet's panic trips thousands of guests).
     for (const g of groupViolations(v.totals.violations)) {
       const viol = g.earliest;
-      const where = `${viol.message} - guest ${viol.guest}, host ${viol.host}, vCPU ${viol.vcpu}, step ${viol.step}, t=${nsText(viol.simTimeNs)}`;
-      const head = `  violation ${viol.check}${viol.expected ? ' (expected)' : ''}`;
-      lines.push(
-        g.count === 1
-          ? `${head}: ${where}`
-          : `${head}: ${g.count} times on ${g.guests} guest${g.guests === 1 ? '' : 's'}; the earliest: ${where}`,
-      );
+      lines.push(`  violation ${viol.check}${viol.expected ? ' (expected)' : ''}: ${violationGroupText(g)}`);
       const r = g.reproducer;
       if (r) lines.push(`    reproduce (${r.guests.length} guest${r.guests.length === 1 ? '' : 's'}): ${r.command}`);
     }
@@ -208,7 +230,8 @@ interface JunitSuites {
 
 /**
  * JUnit XML: one testsuite per variant (plus one for cross-variant thresholds), a testcase per
- * threshold and per invariant violation or failed VM entry; a shard's thresholds are skipped cases. Times: the variants run side by side
+ * threshold, per invariant check that tripped (however many guests: the earliest and the count in its
+ * message) and per set of failed VM-entry checks; a shard's thresholds are skipped cases. Times: the variants run side by side
  * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
  * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
  */
@@ -253,18 +276,17 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
     ]);
   for (const v of results.variants) {
     const cases: JunitCase[] = v.thresholds.map(thresholdCase);
-    for (const viol of v.totals.violations) {
+    // Grouped as the summary groups them: a case per check, not per guest (a large fleet's panic
+    // trips thousands of guests, and a case named after a guest is a new test whenever another trips).
+    for (const g of groupViolations(v.totals.violations)) cases.push(violationCase(g));
+    for (const g of groupEntryFailures(v.totals.entryFailures)) {
+      const f = g.first;
+      const what = f.failedChecks.length > 0 ? f.failedChecks.join(', ') : f.message;
       cases.push({
-        name: `invariant ${viol.check} (guest ${viol.guest})`,
-        // An expected violation passes; its reproducer still goes to the case's output.
-        ...(viol.expected && viol.reproducer ? { out: `reproduce: ${viol.reproducer.command}` } : {}),
-        failure: viol.expected
-          ? undefined
-          : `${viol.message} at step ${viol.step}, t=${viol.simTimeNs} ns, state ${JSON.stringify(viol.state)}${viol.reproducer ? `; reproduce with ${viol.reproducer.guests.length} guest(s) up to t=${viol.reproducer.simTimeNs} ns: ${viol.reproducer.command}` : ''}`,
+        name: `VM entry: VM-instruction error ${f.vmInstructionError}, ${what}`,
+        failure: entryFailureLine(g),
       });
     }
-    for (const f of v.totals.entryFailures)
-      cases.push({ name: `VM entry (guest ${f.guest}, vCPU ${f.vcpu})`, failure: entryFailureText(f) });
     suite(v.name, cases);
   }
   if (results.crossVariantThresholds.length > 0) {
