@@ -110,7 +110,7 @@ export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: numbe
  * How an interrupt reached the guest, in the manuals' words (recorder.ts DeliveryVia): the `via` of
  * replay's delivery records, trace's steps and the timeline's delivery instants.
  */
-export function deliveryViaName(via: number): string {
+export function deliveryViaName(via: DeliveryVia): string {
   switch (via) {
     case DeliveryVia.EVENT_INJECTION:
       return 'event injection';
@@ -132,7 +132,7 @@ export function deliveryViaName(via: number): string {
  * model leaves 0 (recorder.ts ExitWhy; an APIC-page access carries its offset and direction).
  */
 function memoryExitCause(slot: Slot, why: number): string {
-  switch (why & 0x7f) {
+  switch ((why & 0x7f) as ExitWhy) {
     case ExitWhy.DEVICE_MMIO:
       return slot === Slot.EPT_MISCONFIG
         ? "device MMIO access: KVM's MMIO page-table entries are misconfigured on purpose, it emulates the device"
