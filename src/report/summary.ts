@@ -1,5 +1,5 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
-import { formatFigure, nsText, perGuestSecond } from '../results/figures.js';
+import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
 import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
@@ -31,6 +31,23 @@ function thresholdLine(t: ThresholdOutcome): string {
   const mark = t.passed ? 'ok  ' : 'FAIL';
   const value = valueFigure(t);
   return `  ${mark} ${t.metric}: ${t.expr}  (value ${value})${t.message && !t.passed ? ` - ${t.message}` : ''}`;
+}
+
+/** Host seconds spent handling the variant's exits (results.json hostSecondsInExits, summed over reasons). */
+function hostSecondsInExits(v: VariantResult): number {
+  return Object.values(v.totals.hostSecondsInExits).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Host time in exits as `perf kvm stat report` users compare it: the share of vCPU time the host
+ * spent handling exits (as compare's "host time in exits / vCPU-s"), and the mean per exit.
+ */
+function exitHostTime(v: VariantResult): [string, string] {
+  const s = hostSecondsInExits(v);
+  return [
+    v.totals.vcpuSeconds > 0 ? percentText(s / v.totals.vcpuSeconds) : '-',
+    v.totals.exitsTotal > 0 ? nsText((s * 1e9) / v.totals.exitsTotal) : '-',
+  ];
 }
 
 function latencyMean(v: VariantResult): string {
@@ -114,6 +131,7 @@ export function renderSummary(results: RunResults): string {
     v.policy,
     formatFigure(v.totals.simulatedSeconds),
     formatFigure(perGuestSecond(v, v.totals.exitsTotal)),
+    ...exitHostTime(v),
     formatFigure(perGuestSecond(v, v.totals.cr8Accesses)),
     Object.entries(v.totals.phaseSeconds)
       .map(([p, s]) => `${p} ${formatFigure(s)}s`)
@@ -127,6 +145,8 @@ export function renderSummary(results: RunResults): string {
     'policy',
     'sim s',
     'exits/s/guest',
+    'host time in exits',
+    'per exit',
     'cr8/s/guest',
     'phases',
     'irq latency',

@@ -12,7 +12,7 @@
  * in one view), one thread per vCPU of the guest. On each vCPU's track, slices one after another:
  *  - an exit, named by its reason (the manual's name, as results.json), lasting the host time the
  *    model charges it (a constant per kind), with its qualification and decoded cause in args;
- *    exits the engine counts in bulk (fast-forwarded %cr8 raise/lower pairs, host timer ticks) are
+ *    exits the engine counts in bulk (fast-forwarded %cr8 raise/lower pairs, host timer ticks, other repeated operations) are
  *    one slice with args.exits = their count, ending where they were counted;
  *  - `halted` from a HLT exit to the vCPU's next event (the interrupt that wakes it);
  *  - `running` in between.
@@ -23,7 +23,7 @@
  * of `vmexit-lab replay`, docs/REPLAY.md), so the exits in a window equal the run's own.
  */
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { exitCause, type ReplayRecord } from '../run/replay.js';
+import { deliveryViaName, exitCause, type ReplayRecord } from '../run/replay.js';
 import { formatSeconds } from '../input/units.js';
 import type { TimelineRun } from '../run/timelineRun.js';
 import { TOOL_VERSION } from '../version.js';
@@ -188,7 +188,7 @@ function variantEvents(
         ts: us(r.timeNs),
         pid,
         tid: c + 1,
-        args: { vector, source, ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}) },
+        args: { vector, source, ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}), via: deliveryViaName(r.via) },
       });
       return out;
     }
@@ -204,7 +204,7 @@ function variantEvents(
           ? cursor[c]
           : Math.max(cursor[c], r.timeNs);
     fill(out, c, start);
-    const cause = exitCause(r.slot, r.qualification, r.bulk);
+    const cause = exitCause(r.slot, r.qualification, r.bulk, r.why);
     out.push({
       name: k.name,
       cat: r.bulk ? 'exit,fast-forward' : 'exit',

@@ -1,6 +1,6 @@
 import type { GuestInstance, HostSimulation } from '../core/engine/host.js';
 import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
+import { APIC_PAGE_WRITE, DeliveryVia, ExitWhy, RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
@@ -37,7 +37,9 @@ export type ReplayRecord =
       readonly slot: number;
       readonly qualification: number;
       readonly count: number;
-      readonly bulk?: 'cr8_pairs' | 'host_interrupts';
+      readonly bulk?: Bulk;
+      /** What caused it where reason and qualification do not say it (recorder.ts ExitWhy word), 0: nothing. */
+      readonly why: number;
     }
   | {
       readonly kind: 'delivery';
@@ -45,7 +47,12 @@ export type ReplayRecord =
       readonly vcpu: number;
       readonly vector: number;
       readonly latencyNs: number;
+      /** How it reached the guest (recorder.ts DeliveryVia). */
+      readonly via: DeliveryVia;
     };
+
+/** Exits counted in bulk: %cr8 raise/lower pairs, host timer ticks, or any other repeated operation at its fixed point. */
+type Bulk = 'cr8_pairs' | 'host_interrupts' | 'repeated';
 
 export interface ReplayViolation {
   readonly check: string;
@@ -79,7 +86,8 @@ const MAX_CAPACITY = 1 << 24;
 export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: number): ReplayRecord {
   const timeNs = r.timeNs[i];
   const kind: RecKind = r.kind[i];
-  if (kind === RecKind.DELIVERY) return { kind: 'delivery', timeNs, vcpu, vector: r.code[i], latencyNs: r.value[i] };
+  if (kind === RecKind.DELIVERY)
+    return { kind: 'delivery', timeNs, vcpu, vector: r.code[i], latencyNs: r.value[i], via: r.qual[i] };
   return {
     kind: 'exit',
     timeNs,
@@ -87,12 +95,59 @@ export function recorderRecord(r: Readonly<ExitRecorder>, i: number, vcpu: numbe
     slot: r.code[i],
     qualification: r.qual[i],
     count: r.value[i],
+    why: r.cause[i],
     ...(kind === RecKind.BULK_CR8_PAIRS
       ? { bulk: 'cr8_pairs' as const }
       : kind === RecKind.BULK_HOST_INTERRUPTS
         ? { bulk: 'host_interrupts' as const }
-        : {}),
+        : kind === RecKind.BULK_REPEATED
+          ? { bulk: 'repeated' as const }
+          : {}),
   };
+}
+
+/**
+ * How an interrupt reached the guest, in the manuals' words (recorder.ts DeliveryVia): the `via` of
+ * replay's delivery records, trace's steps and the timeline's delivery instants.
+ */
+export function deliveryViaName(via: DeliveryVia): string {
+  switch (via) {
+    case DeliveryVia.EVENT_INJECTION:
+      return 'event injection';
+    case DeliveryVia.EVENTINJ:
+      return 'EVENTINJ';
+    case DeliveryVia.VIRTUAL_INTERRUPT_DELIVERY:
+      return 'virtual-interrupt delivery';
+    case DeliveryVia.POSTED_INTERRUPT:
+      return 'posted-interrupt processing';
+    case DeliveryVia.AVIC:
+      return 'AVIC';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The cause of an EPT violation, EPT misconfiguration or nested page fault, whose qualification the
+ * model leaves 0 (recorder.ts ExitWhy; an APIC-page access carries its offset and direction).
+ */
+function memoryExitCause(slot: Slot, why: number): string {
+  switch ((why & 0x7f) as ExitWhy) {
+    case ExitWhy.DEVICE_MMIO:
+      return slot === Slot.EPT_MISCONFIG
+        ? "device MMIO access: KVM's MMIO page-table entries are misconfigured on purpose, it emulates the device"
+        : 'device MMIO access: the hypervisor emulates the device';
+    case ExitWhy.APIC_PAGE: {
+      const at = `APIC page ${(why & APIC_PAGE_WRITE) !== 0 ? 'write' : 'read'} at offset 0x${(why >>> 8).toString(16)}`;
+      return slot === Slot.VMEXIT_NPF
+        ? `${at}, no AVIC: the hypervisor emulates the xAPIC`
+        : `${at}, "virtualize APIC accesses" off: the hypervisor emulates the xAPIC`;
+    }
+    case ExitWhy.MEASURED:
+      return "a workload profile's measured exit (its report does not say which access)";
+    default:
+      return '';
+  }
 }
 
 export class ReplayError extends Error {}
@@ -225,10 +280,18 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
 }
 
 /** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: Slot, qualification: number, bulk?: 'cr8_pairs' | 'host_interrupts'): string {
+export function exitCause(slot: Slot, qualification: number, bulk?: Bulk, why = 0): string {
   if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
   if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
+  if (bulk === 'repeated') {
+    const one = exitCause(slot, qualification, undefined, why);
+    return `${one === '' ? '' : `${one}; `}identical exits of a repeated operation, fast-forwarded (exact)`;
+  }
   switch (slot) {
+    case Slot.EPT_VIOLATION:
+    case Slot.EPT_MISCONFIG:
+    case Slot.VMEXIT_NPF:
+      return memoryExitCause(slot, why);
     case Slot.CR_ACCESS:
       return ((qualification >>> 4) & 3) === 1
         ? `mov from cr${qualification & 0xf}`
@@ -273,9 +336,10 @@ export function recordJson(r: ReplayRecord): Record<string, unknown> {
       cpu: r.vcpu,
       delivered: r.vector,
       ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}),
+      via: deliveryViaName(r.via),
     };
   const k = EXIT_KINDS[r.slot];
-  const cause = exitCause(r.slot, r.qualification, r.bulk);
+  const cause = exitCause(r.slot, r.qualification, r.bulk, r.why);
   return {
     t,
     tNs: r.timeNs,

@@ -7,13 +7,16 @@ import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
 import { ExitStatus, type CliIo, commandArgs } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { legacyVariantName } from '../../scenario/matrix.js';
 
 const MERGE_USAGE = `Usage: vmexit-lab merge [--scenario FILE] [--out FILE] [--junit FILE] [--summary FILE] SHARD.json...
 
 Combine the results of 'vmexit-lab run --shard I/N' runs into the result of the whole run. Each
 shard file carries its exact integer accumulators, so the merge equals the unsharded run bit for bit
 (counts, histogram buckets, phase sums); thresholds are then evaluated once, on the merged totals.
-All N shards of one run (same scenario, seed and N, each index once) must be given.
+All N shards of one run (same scenario, seed and N, each index once) must be given. Shards written
+before matrix values that are numbers or booleans were named KEY=VALUE ("1" for kvm_amd.avic=1)
+merge with newer ones: the variants are the same, in the same order; a note on stderr says so.
 
 Options:
   --scenario FILE  the scenario file (default: the path recorded in the shard files)
@@ -28,6 +31,18 @@ Example:
   for i in 1 2 3 4; do vmexit-lab run --shard $i/4 --out shard-$i.json fleet.yaml; done
   vmexit-lab merge --out results.json shard-*.json
 `;
+
+/**
+ * Whether shard variant name `written` is `expected`, or its spelling from before variants over a
+ * number or boolean were named KEY=VALUE (33b5db7: "1" for `kvm_amd.avic=1`). The rename changed
+ * names only, not the order of variants nor any count, so such a shard merges as it is.
+ */
+function sameVariant(written: string, expected: string): 'same' | 'renamed' | 'different' {
+  if (written === expected) return 'same';
+  const old = (n: string): boolean => n === legacyVariantName(n);
+  if (legacyVariantName(written) === legacyVariantName(expected) && old(written) !== old(expected)) return 'renamed';
+  return 'different';
+}
 
 function mergeShardFiles(
   shards: readonly RunResults[],
@@ -62,7 +77,11 @@ function mergeShardFiles(
         throw new Error(
           `${files[shards.indexOf(s)]}: variant ${v.name}: ${problem}; the shard file is damaged (run the shard again)`,
         );
-      if (v.name !== first.variants[i]?.name) throw new Error(`shard ${s.shard!.index}: variants differ (${v.name})`);
+      const expected = first.variants[i]?.name;
+      if (expected === undefined || sameVariant(v.name, expected) === 'different')
+        throw new Error(
+          `shard ${s.shard!.index}: variants differ (${JSON.stringify(v.name)}; shard ${first.shard!.index} has ${expected === undefined ? 'no such variant' : JSON.stringify(expected)})`,
+        );
       accumulators[i].merge(TotalsAccumulator.fromJSON(v.raw));
     });
   }
@@ -79,6 +98,7 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
   let files: OutTargets;
+  let shards: RunResults[];
   let merged;
   try {
     files = outTargets(
@@ -87,7 +107,7 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
       ['json', 'junit', 'summary'],
       [...parsed.positionals, ...(o.scenario !== undefined ? [o.scenario] : [])],
     );
-    const shards = parsed.positionals.map(readResultsFile);
+    shards = parsed.positionals.map(readResultsFile);
     merged = mergeShardFiles(shards, parsed.positionals);
   } catch (e) {
     io.err(`vmexit-lab merge: ${(e as Error).message}`);
@@ -99,6 +119,24 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
   if (scenario.name !== merged.first.scenario || scenario.variants.length !== merged.accumulators.length) {
     io.err(`vmexit-lab merge: ${scenario.file} is not the scenario of these shards (${merged.first.scenario})`);
     return ExitStatus.BAD_INPUT;
+  }
+  // The merged results carry the scenario's names; a shard written before the KEY=VALUE names is said.
+  for (const [f, shard] of shards.entries()) {
+    const renamed: string[] = [];
+    for (const [i, v] of shard.variants.entries()) {
+      const same = sameVariant(v.name, scenario.variants[i].name);
+      if (same === 'different') {
+        io.err(
+          `vmexit-lab merge: ${scenario.file} is not the scenario of these shards: its variant ${i + 1} is "${scenario.variants[i].name}", ${parsed.positionals[f]} has "${v.name}"`,
+        );
+        return ExitStatus.BAD_INPUT;
+      }
+      if (same === 'renamed') renamed.push(`"${v.name}" as "${scenario.variants[i].name}"`);
+    }
+    if (renamed.length > 0)
+      io.err(
+        `vmexit-lab merge: note: ${parsed.positionals[f]} names its variants as before matrix values that are numbers or booleans were named KEY=VALUE; merged ${renamed.join(', ')} (the same variants, counts unchanged)`,
+      );
   }
   const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
   io.out(renderSummary(results));

@@ -14,12 +14,16 @@ print that guest's exits in the window [SECONDS - WINDOW, SECONDS] as JSON Lines
   {"replay":{...}}                                        first line: what was replayed
   {"t":"2.000127","tNs":2000127000,"cpu":0,"exit":{"reason":28,"name":"CR_ACCESS","qualification":24},"cause":"mov from cr8"}
   {"t":"2.0004","tNs":2000400000,"cpu":1,"exit":{"reason":28,"name":"CR_ACCESS","qualification":8},"count":4096,"cause":"IRQL raise/lower %cr8 pairs, fast-forwarded (exact)"}
-  {"t":"2.0005","tNs":2000500000,"cpu":1,"delivered":209,"latencyNs":2300}
+  {"t":"2.0005","tNs":2000500000,"cpu":1,"delivered":209,"latencyNs":2300,"via":"event injection"}
   {"t":"2.0005","tNs":2000500000,"cpu":1,"violation":{"check":"isr_isrvec_stk_out_of_sync",...}}
 t is simulated seconds (exact decimal), cpu the guest's vCPU, reason the VT-x basic exit reason or
 SVM exit code; a record with "count" stands for that many identical exits the engine fast-forwarded;
 exits a vCPU accumulated between two of its events carry the time it was brought forward (the last
-records may carry the stop time, SECONDS plus 1 ns). A violation record has the check, bhyve's
+records may carry the stop time, SECONDS plus 1 ns). An EPT violation, EPT misconfiguration or nested
+page fault's cause is the access behind it (device MMIO, an APIC-page access the CPU does not
+virtualize, a workload profile's measured exit). A delivery's "via" says how the interrupt reached
+the guest: "event injection" (VT-x, at VM entry), "EVENTINJ" (SVM), "virtual-interrupt delivery",
+"posted-interrupt processing" (a running vCPU, no exit) or "AVIC". A violation record has the check, bhyve's
 message, the LAPIC state (tpr, ppr, isr, irr, isrvecStk: bhyve's in-service stack, svi, rvi,
 tprThreshold) and "why": the check's rule read against that state. The {seed, guest, sim_time} exemplars of
 /metrics and the reproducers of results.json (violations[].reproducer.command) are replay handles.

@@ -1,4 +1,5 @@
 import { runScenario } from '../../run/runScenario.js';
+import { deliveryViaName } from '../../run/replay.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { violationWhy } from '../../report/violationWhy.js';
@@ -8,9 +9,11 @@ const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
 Run the scripted guests of a scenario and print one JSON object per guest operation (JSON Lines):
   {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8}],
-   "tpr":32,"ppr":32,"delivered":[],"violations":[]}
+   "tpr":32,"ppr":32,"delivered":[],"via":[],"violations":[]}
 reason is the VT-x basic exit reason (Intel SDM appendix C) or, on AMD profiles, the SVM exit code;
-delivered lists vectors the guest accepted during the step; a failed VM entry appears as
+delivered lists vectors the guest accepted during the step, via how each reached it ("event
+injection" at VM entry, "EVENTINJ" on SVM, "virtual-interrupt delivery", "posted-interrupt
+processing", "AVIC"); a failed VM entry appears as
 "entryFailure", an exception the instruction raised as "fault". With a matrix, every record also
 names its "variant". This is how to write declarative unit scenarios, kvm-unit-tests style.
 A tripped invariant is in "violations": the check, bhyve's message, the LAPIC state after the step
@@ -80,6 +83,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         tpr: s.tpr,
         ppr: s.ppr,
         delivered: s.delivered,
+        via: s.deliveredVia.map(deliveryViaName),
         violations: s.violations.map((v) => ({
           check: v.check,
           message: v.message,

@@ -442,7 +442,8 @@ export class HostSimulation extends HostState {
     if (m.ipiOutCount > 0) flushIpiOutbox(this);
     while (this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length) {
       const i = this.deliveredSeen++;
-      isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i]);
+      // How it was delivered matters only to the recorder, and is logged only by the rules (machineState.ts).
+      isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i], m.recOn ? m.stepDeliveredVia[i] : 0);
     }
   }
 

@@ -21,8 +21,8 @@ function sourceOf(h: HostState, gi: number, vector: number): number {
   return Source.IPI;
 }
 
-/** The machine delivered `vector` to vCPU `v` (IRR -> ISR): the guest's ISR starts. */
-export function isrStart(h: HostState, v: number, vector: number): void {
+/** The machine delivered `vector` to vCPU `v` (IRR -> ISR) `via` (recorder.ts DeliveryVia): the guest's ISR starts. */
+export function isrStart(h: HostState, v: number, vector: number, via = 0): void {
   const time = h.now;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const source = sourceOf(h, gi, vector);
@@ -49,7 +49,7 @@ export function isrStart(h: HostState, v: number, vector: number): void {
     h.vf[a] = -1;
     h.observeLatency(latency, gi);
   }
-  if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency);
+  if (h.machine.recOn) h.machine.recordDeliveryNote(v, vector, latency, via);
   suspendRaised(h, v);
   h.v8[v * V8.STRIDE + V8.MODE] = Mode.ISR;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = vector;

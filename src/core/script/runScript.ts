@@ -20,6 +20,8 @@ export interface TraceStep {
   /** Processor priority after the step (architectural: TPR vs highest in-service class). */
   readonly ppr: number;
   readonly delivered: readonly number[];
+  /** How each of `delivered` reached the guest (vcpu/recorder.ts DeliveryVia), in the same order. */
+  readonly deliveredVia: readonly number[];
   readonly violations: readonly Violation[];
   /** Value a read returned (read_cr8, read_apic, rdmsr). */
   readonly value?: number;
@@ -56,6 +58,7 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
       tpr: machine.tpr(failure.vcpu),
       ppr: machine.archPpr(failure.vcpu),
       delivered: [],
+      deliveredVia: [],
       violations: [],
       entryFailure: failure,
     });
@@ -129,8 +132,11 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
       exits.push({ reason: kind.code, name: kind.name, qualification: machine.stepExitQual[e] });
     }
     const delivered: number[] = [];
-    for (let d = 0; d < Math.min(machine.stepDeliveredCount, machine.stepDelivered.length); d++)
+    const deliveredVia: number[] = [];
+    for (let d = 0; d < Math.min(machine.stepDeliveredCount, machine.stepDelivered.length); d++) {
       delivered.push(machine.stepDelivered[d]);
+      deliveredVia.push(machine.stepDeliveredVia[d]);
+    }
     const record: TraceStep = {
       step,
       cpu: v,
@@ -140,6 +146,7 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
       tpr: machine.tpr(v),
       ppr: machine.archPpr(v),
       delivered,
+      deliveredVia,
       violations: machine.violations.slice(violationsBefore),
       ...(value !== undefined && machine.stepFault === Fault.NONE ? { value } : {}),
       ...(machine.stepFault === Fault.GP ? { fault: '#GP' } : {}),

@@ -49,7 +49,7 @@ import type { MachineConfig } from './machineSetup.js';
 import { MachineState, STEP_LOG } from './machineState.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
-import { RecKind } from './recorder.js';
+import { DeliveryVia, RecKind } from './recorder.js';
 import { entryFailureOf } from './reports.js';
 
 /**
@@ -158,7 +158,7 @@ export class MachineCore extends MachineState {
       // VM-entry event injection delivers the event through the guest IDT at once (SDM-27 "Event Injection").
       s[b + F.PENDING_INJECT] = -1;
       this.counters[v * Counter.COUNT + Counter.INJECTED]++;
-      this.guestTakesInterrupt(v, pending);
+      this.guestTakesInterrupt(v, pending, this.intel ? DeliveryVia.EVENT_INJECTION : DeliveryVia.EVENTINJ);
     }
     if (this.intel) {
       // TPR-threshold and interrupt-window exits follow event injection (SDM 26.7.7, 26.7.5; D5, D4).
@@ -304,19 +304,20 @@ export class MachineCore extends MachineState {
   // ---------------------------------------------------------------- interrupts
 
   /** The guest vectors through its IDT: RFLAGS.IF is cleared by the interrupt gate. */
-  private guestTakesInterrupt(v: number, vector: number): void {
+  private guestTakesInterrupt(v: number, vector: number, via: DeliveryVia): void {
     const b = v * F.STRIDE;
     const broken = deliveryInvariant(this.s, b, vector, this.intel);
     if (broken) this.violate(v, broken);
     this.s[b + F.FLAGS] &= ~(Flag.IF | Flag.HALTED);
-    this.recordDelivery(v, vector);
+    this.recordDelivery(v, vector, via);
   }
 
   /**
    * The CPU evaluates pending virtual interrupts and delivers a recognized one without a VM exit once
    * the guest is interruptible (vmx/virtualInterrupts.ts; AVIC: svm/avic.ts, same delivery steps).
+   * `posted`: called by the posted-interrupt processing of a running vCPU (raiseInterrupt).
    */
-  protected evaluatePendingVirtualInterrupts(v: number): void {
+  protected evaluatePendingVirtualInterrupts(v: number, posted = false): void {
     const s = this.s;
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
@@ -326,7 +327,15 @@ export class MachineCore extends MachineState {
     if (!guestInterruptible(s, b)) return; // recognized, delivered once RFLAGS.IF = 1
     deliverVirtualInterrupt(s, b, vector);
     this.counters[v * Counter.COUNT + Counter.VIRTUAL_DELIVERED]++;
-    this.guestTakesInterrupt(v, vector);
+    this.guestTakesInterrupt(
+      v,
+      vector,
+      (f & Flag.AVIC) !== 0
+        ? DeliveryVia.AVIC
+        : posted
+          ? DeliveryVia.POSTED_INTERRUPT
+          : DeliveryVia.VIRTUAL_INTERRUPT_DELIVERY,
+    );
   }
 
   /**
@@ -381,7 +390,7 @@ export class MachineCore extends MachineState {
       if ((f & Flag.HALTED) !== 0) this.wake(v);
       else {
         syncPirToIrr(s, b);
-        this.evaluatePendingVirtualInterrupts(v);
+        this.evaluatePendingVirtualInterrupts(v, true);
       }
       return true;
     }

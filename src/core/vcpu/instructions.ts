@@ -23,6 +23,7 @@ import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
+import { APIC_PAGE_WRITE, ExitWhy } from './recorder.js';
 
 /**
  * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
@@ -206,7 +207,7 @@ export class GuestInstructions extends HypervisorEmulation {
    * mmioExitSlot) - and on SVM a nested page fault.
    */
   mmio(v: number): void {
-    this.opaqueExit(v, this.mmioSlot, 0);
+    this.opaqueExit(v, this.mmioSlot, 0, ExitWhy.DEVICE_MMIO);
   }
 
   /**
@@ -320,10 +321,12 @@ export class GuestInstructions extends HypervisorEmulation {
    * An exit that needs no emulation beyond the hypervisor's common path, then the entry path:
    * unconditional and intercepted instructions, and exits the model does not derive from a guest
    * instruction (a workload profile's opaque exits, RepeatOp.OPAQUE_EXIT). Nothing on a stopped vCPU.
+   * `why`: its cause for the exit recorder, where reason and qualification do not say it.
    */
-  opaqueExit(v: number, slot: number, qualification = 0): void {
+  opaqueExit(v: number, slot: number, qualification = 0, why: ExitWhy = ExitWhy.NONE): void {
     if ((this.s[v * F.STRIDE + F.FLAGS] & Flag.STOPPED) !== 0) return;
     this.exit(v, slot, qualification);
+    if (why !== ExitWhy.NONE) this.exitWhy(v, why);
     this.enter(v);
   }
 
@@ -409,6 +412,8 @@ export class GuestInstructions extends HypervisorEmulation {
       default:
         // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
         this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, true));
+        if (how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF)
+          this.exitWhy(v, ExitWhy.APIC_PAGE | APIC_PAGE_WRITE | (offset << 8));
         this.emulateApicWrite(v, offset, value);
         this.enter(v);
     }
@@ -423,6 +428,7 @@ export class GuestInstructions extends HypervisorEmulation {
     const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
     if (how === InGuest.READ) return this.registerValue(v, offset);
     this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, false));
+    if (how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF) this.exitWhy(v, ExitWhy.APIC_PAGE | (offset << 8));
     const value = this.registerValue(v, offset);
     this.enter(v);
     return value;

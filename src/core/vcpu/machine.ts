@@ -6,7 +6,7 @@ import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fas
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { ProcBased, ProcBased2 } from '../vmx/controls.js';
-import { RecKind } from './recorder.js';
+import { ExitWhy, RecKind } from './recorder.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
@@ -193,7 +193,7 @@ export class Machine extends TabulatedInstructions {
           this.timerInitialCount(v, a);
           break;
         case RepeatOp.OPAQUE_EXIT:
-          this.opaqueExit(v, a, 0);
+          this.opaqueExit(v, a, 0, ExitWhy.MEASURED);
           break;
       }
       executed++;
@@ -248,10 +248,19 @@ export class Machine extends TabulatedInstructions {
     if (op === RepeatOp.CR8_PAIR || op === RepeatOp.CR8_READ) this.counters[c + Counter.CR8_READS] += remaining;
     if (op === RepeatOp.CR8_PAIR || op === RepeatOp.CR8_WRITE_PAIR)
       this.counters[c + Counter.CR8_WRITES] += 2 * remaining;
-    const kind = op === RepeatOp.CR8_PAIR ? RecKind.BULK_CR8_PAIRS : RecKind.BULK_HOST_INTERRUPTS;
+    const kind =
+      op === RepeatOp.CR8_PAIR
+        ? RecKind.BULK_CR8_PAIRS
+        : op === RepeatOp.HOST_INTERRUPT
+          ? RecKind.BULK_HOST_INTERRUPTS
+          : RecKind.BULK_REPEATED;
     for (let e = 0; e < exitCount; e++) {
       const k = exitStart + e;
+      // While recording, the last run's exits are the recorder's last exitCount records of `v` (a run
+      // at the fixed point delivers nothing): the bulk record of its e-th exit takes that one's cause.
+      const why = this.recOn ? this.recorder.whyBack(v, exitCount) : 0;
       this.countExits(v, this.ff[ringSlot(k)], this.ff[ringQual(k)], remaining, kind);
+      if (why !== 0) this.exitWhy(v, why);
     }
   }
 

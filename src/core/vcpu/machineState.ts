@@ -7,7 +7,7 @@ import type { Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
 import { machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetup.js';
 import { F, Flag } from './layout.js';
-import { ExitRecorder, NO_RECORDER, RecKind } from './recorder.js';
+import { ExitRecorder, NO_RECORDER, RecKind, type DeliveryVia } from './recorder.js';
 import { DOUBLE_ZERO } from '../numbers.js';
 import { snapshotOf, type EntryFailure, type Violation } from './reports.js';
 
@@ -65,6 +65,12 @@ export class MachineState {
   /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
   readonly stepDelivered: number[] = [0, 0, 0, 0];
   readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];
+  /**
+   * How each was delivered (recorder.ts DeliveryVia), read by the trace and the recorder's delivery
+   * notes. Written by the rules only: a tabulated operation (tabulated.ts) replays none, and runs only
+   * while nothing records or logs (its `tabulates`), so what reads it never sees a stale entry.
+   */
+  readonly stepDeliveredVia: number[] = [0, 0, 0, 0];
   stepDeliveredCount = 0;
   stepFault = Fault.NONE;
   stepHostNs = DOUBLE_ZERO;
@@ -134,9 +140,14 @@ export class MachineState {
     this.recOn = true;
   }
 
-  /** The engine's note of a delivery (latency ns, or -1 when the arrival was not timed). */
-  recordDeliveryNote(v: number, vector: number, latencyNs: number): void {
-    this.recorder.record(this.clockNs, v, RecKind.DELIVERY, vector, 0, latencyNs);
+  /** The engine's note of a delivery (latency ns, or -1 when the arrival was not timed; `via`: DeliveryVia). */
+  recordDeliveryNote(v: number, vector: number, latencyNs: number, via: number): void {
+    this.recorder.record(this.clockNs, v, RecKind.DELIVERY, vector, via, latencyNs);
+  }
+
+  /** The cause (recorder.ts ExitWhy) of the exit vCPU `v` just recorded, where its reason and qualification do not say it. */
+  protected exitWhy(v: number, why: number): void {
+    if (this.recOn) this.recorder.why(v, why);
   }
 
   /** The exit recorder's ring, read (never written) by the replay and timeline drains. */
@@ -164,12 +175,13 @@ export class MachineState {
     if (this.recOn) this.recorder.record(this.clockNs, v, kind, slot, qualification, count);
   }
 
-  protected recordDelivery(v: number, vector: number): void {
+  protected recordDelivery(v: number, vector: number, via: DeliveryVia): void {
     this.counters[v * Counter.COUNT + Counter.DELIVERED]++;
     const i = this.stepDeliveredCount;
     if (i < STEP_LOG) {
       this.stepDelivered[i] = vector;
       this.stepDeliveredVcpu[i] = v;
+      this.stepDeliveredVia[i] = via;
     }
     this.stepDeliveredCount = i + 1;
   }

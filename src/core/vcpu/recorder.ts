@@ -13,9 +13,56 @@ export const enum RecKind {
   BULK_CR8_PAIRS = 1,
   /** Exits counted in bulk by the fast-forward of host timer interrupts: value = count. */
   BULK_HOST_INTERRUPTS = 2,
-  /** An interrupt delivery (written by the engine): code = vector, value = latency ns or -1. */
+  /** An interrupt delivery (written by the engine): code = vector, qual = DeliveryVia, value = latency ns or -1. */
   DELIVERY = 3,
+  /** Exits counted in bulk by the repeat loop's fixed point of another operation (an MMIO read, an opaque exit): value = count. */
+  BULK_REPEATED = 4,
 }
+
+/**
+ * How a delivered interrupt reached the guest: the path of MachineCore (core.ts) that delivered it.
+ * The engine makes exactly these distinctions; the words are src/run/replay.ts deliveryViaName's.
+ */
+export const enum DeliveryVia {
+  /** VT-x VM-entry event injection of the vector the hypervisor's vlapic picked (SDM vol. 3C "Event Injection"). */
+  EVENT_INJECTION = 0,
+  /** SVM event injection at VMRUN through the VMCB's EVENTINJ field (AMD APM vol. 2 "Event Injection"). */
+  EVENTINJ = 1,
+  /**
+   * VT-x virtual-interrupt delivery after an evaluation of pending virtual interrupts (SDM vol. 3C
+   * "Evaluation of Pending Virtual Interrupts", "Virtual-Interrupt Delivery"): at VM entry, or in the
+   * running guest after a virtualized EOI, TPR write or self-IPI.
+   */
+  VIRTUAL_INTERRUPT_DELIVERY = 2,
+  /**
+   * Posted-interrupt processing in the running guest (SDM vol. 3C "Posted-Interrupt Processing"): the
+   * notification moves the PIR into VIRR and virtual-interrupt delivery takes it, with no VM exit.
+   */
+  POSTED_INTERRUPT = 3,
+  /** AVIC: the hardware delivers from the vAPIC backing page's IRR, no #VMEXIT (AMD APM vol. 2 "AVIC"). */
+  AVIC = 4,
+}
+
+/**
+ * What caused an exit, where its reason and qualification do not say it (an EXIT record's `why`;
+ * NONE: nothing to add). The model writes EPT violations, EPT misconfigurations and nested page
+ * faults with qualification 0 for every access; the recorder keeps which access it was.
+ */
+export const enum ExitWhy {
+  NONE = 0,
+  /** A guest access to an emulated device's MMIO register (Machine.mmio). */
+  DEVICE_MMIO = 1,
+  /**
+   * An xAPIC access to the APIC page that the CPU does not virtualize (no "virtualize APIC accesses";
+   * SVM without AVIC): the word also holds the register's offset (<< 8) and APIC_PAGE_WRITE.
+   */
+  APIC_PAGE = 2,
+  /** An exit of a workload profile's measured rates (RepeatOp.OPAQUE_EXIT): the report it came from does not say why. */
+  MEASURED = 3,
+}
+
+/** An ExitWhy.APIC_PAGE word's bit for a write (else a read). */
+export const APIC_PAGE_WRITE = 0x80;
 
 export class ExitRecorder {
   written = 0;
@@ -25,6 +72,8 @@ export class ExitRecorder {
   readonly kind: Int32Array;
   readonly code: Int32Array;
   readonly qual: Int32Array;
+  /** ExitWhy of an EXIT or bulk record (set by why() right after the record), else 0. */
+  readonly cause: Int32Array;
 
   constructor(
     readonly capacity: number,
@@ -37,6 +86,7 @@ export class ExitRecorder {
     this.kind = new Int32Array(capacity);
     this.code = new Int32Array(capacity);
     this.qual = new Int32Array(capacity);
+    this.cause = new Int32Array(capacity);
   }
 
   /** One record, if vCPU `v` is recorded. */
@@ -49,7 +99,20 @@ export class ExitRecorder {
     this.code[i] = code;
     this.qual[i] = qual;
     this.value[i] = value;
+    this.cause[i] = 0;
     this.written++;
+  }
+
+  /** The cause of the record just written for vCPU `v` (nothing if `v` is not recorded). */
+  why(v: number, why: number): void {
+    if (v < this.first || v >= this.end || this.written === 0) return;
+    this.cause[(this.written - 1) % this.capacity] = why;
+  }
+
+  /** The cause of the record written `back` records ago for vCPU `v` (1: the last), 0 if not recorded. */
+  whyBack(v: number, back: number): number {
+    if (v < this.first || v >= this.end || back > this.written || back > this.capacity) return 0;
+    return this.cause[(this.written - back) % this.capacity];
   }
 }
 

@@ -6,7 +6,7 @@ import { ringQual, ringSlot } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
 import { F } from './layout.js';
 import type { Broken } from './invariants.js';
-import { RecKind } from './recorder.js';
+import { ExitWhy, RecKind } from './recorder.js';
 import { memoKey } from './repeatMemo.js';
 import {
   APIC_COST,
@@ -230,10 +230,10 @@ export class TabulatedInstructions extends GuestInstructions {
     this.depth--;
   }
 
-  override opaqueExit(v: number, slot: number, qualification = 0): void {
+  override opaqueExit(v: number, slot: number, qualification = 0, why: ExitWhy = ExitWhy.NONE): void {
     this.forget(v);
     this.depth++;
-    super.opaqueExit(v, slot, qualification);
+    super.opaqueExit(v, slot, qualification, why);
     this.depth--;
   }
 
