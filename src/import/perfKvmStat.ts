@@ -321,7 +321,12 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   if (wrapped > 0) notes.push(`${wrapped} row(s) wrapped over two or more lines (as a mail client wraps them): joined`);
   if (totalLine < 0) {
-    fail(lines.length + 1, 1, "the trailer 'Total Samples:N, Total events handled time:X.XXus.'", 'end of input');
+    fail(
+      lines.length + 1,
+      1,
+      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 ? ` (line ${elided} marks rows left out: without the trailer's total, the exits of those rows are unknown; paste the table with its 'Total Samples:' line)` : ''}`,
+      'end of input',
+    );
   }
   // 3. After the trailer: blank lines and live mode's "Lost events: N" only (and the shell prompts
   //    of a pasted terminal session, before a second table if there is one).

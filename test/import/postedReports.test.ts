@@ -107,6 +107,39 @@ describe('perf kvm stat tables as posted to mailing lists', () => {
     );
   });
 
+  it('an AMD table from a quoted-printable mail, no-break spaces between the columns: SVM names, their codes', () => {
+    const text = read('perf-amd-nbsp-kechenlu-2021.txt');
+    assert.ok(text.includes('\u00a0'));
+    const r = parsePerfKvmStat(text, 'r.txt');
+    assert.equal(r.vendor, 'amd');
+    assert.deepEqual(
+      r.rows.map((x) => [x.name, x.code, x.samples]),
+      [
+        ['io', 0x7b, 575088],
+        ['msr', 0x7c, 434530],
+        ['hlt', 0x78, 308635],
+        ['interrupt', 0x60, 4796],
+        ['write_cr4', 0x14, 752],
+        ['read_cr4', 0x04, 376],
+        ['npf', 0x400, 85],
+        ['pause', 0x77, 71],
+        ['cpuid', 0x72, 50],
+        ['hypercall', 0x81, 10],
+        ['nmi', 0x61, 1],
+      ],
+    );
+    assert.equal(r.totalSamples, 1324394);
+  });
+
+  it('rows left out with dots and no trailer: refused at the end, saying why', () => {
+    const e = errorOf(read('malformed/perf-amd-elided-no-trailer-kechenlu-2021.txt'));
+    assert.equal(`${e.line}:${e.column}`, '9:1');
+    assert.match(
+      e.message,
+      /\(line 8 marks rows left out: without the trailer's total, the exits of those rows are unknown;/,
+    );
+  });
+
   it('a Total that disagrees with complete rows (Samples% add up to 100 %) is still refused', () => {
     const e = errorOf(read('malformed/perf-sum-mismatch.txt'));
     assert.equal(`${e.line}:${e.column}`, '18:15');
