@@ -42,7 +42,7 @@ export interface ExitReportRow {
 }
 
 export interface ExitReport {
-  readonly format: 'perf-kvm-stat' | 'bhyvectl' | 'kvm-stat';
+  readonly format: 'perf-kvm-stat' | 'bhyvectl' | 'kvm-stat' | 'kvmexit';
   readonly file: string;
   readonly vendor: ReportVendor;
   readonly rows: readonly ExitReportRow[];
