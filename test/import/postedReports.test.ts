@@ -82,6 +82,16 @@ describe('perf kvm stat tables as posted to mailing lists', () => {
     );
   });
 
+  it('the trailer wrapped after "Total events": joined as the rows are', () => {
+    const text = read('perf-intel-wrapped-cut-liangli-2021.txt');
+    const wrapped = text.replace(', Total events handled time:', ', Total events\nhandled time:');
+    assert.notEqual(wrapped, text);
+    const r = parsePerfKvmStat(wrapped, 'r.txt');
+    assert.equal(r.totalSamples, 255363);
+    assert.equal(r.totalTimeNs, 399954270);
+    assert.deepEqual(rows(wrapped), rows(text));
+  });
+
   it('a wrong token inside a quoted, wrapped row: FILE:LINE:COL of the file, not of the joined row', () => {
     const text = read('perf-intel-quoted-liangli-2021.txt').replace('> > 50.74us', '> > 50.7Xus');
     const e = errorOf(text);
