@@ -144,6 +144,16 @@ export function reportText(text: string, file: string): ReportText {
         : 'binary data (a NUL byte)',
     );
   }
+  // `perf kvm stat live` clears the screen before each refresh with puts(CONSOLE_CLEAR) (ESC [H ESC [2J
+  // and a newline, tools/perf/builtin-kvm.c print_result()); redirected with the tables (2>&1) those
+  // lines land among them where stdout's buffer was flushed. A line of terminal controls alone holds
+  // nothing of the report: it reads as blank.
+  let controls = 0;
+  for (let k = 0; k < all.length; k++)
+    if (all[k].includes('\x1b') && all[k].replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim() === '') {
+      all[k] = '';
+      controls++;
+    }
   const quoted = unquote(all);
   const lines = quoted?.lines ?? all;
   let end = lines.length;
@@ -156,6 +166,10 @@ export function reportText(text: string, file: string): ReportText {
   const failQuoted: ReportFail = quoted
     ? (line, column, expected, found) => fail(line, column + (quoted.offsets[line - 1] ?? 0), expected, found)
     : fail;
+  const controlNotes =
+    controls > 0
+      ? [`${controls} line(s) of terminal controls alone (perf kvm stat live's screen clear) read as blank`]
+      : [];
   const quoteNotes = quoted
     ? [`the report is quoted as in a mail ('${quoted.marker}' before every line): the quote marks were set aside`]
     : [];
@@ -177,6 +191,7 @@ export function reportText(text: string, file: string): ReportText {
     emptyFound: trailing > 0 ? 'shell prompts only, no output' : 'an empty file',
     quoteNotes,
     trailingNotes: [
+      ...controlNotes,
       ...quoteNotes,
       ...(trailing > 0 ? [`${trailing} line(s) after the output (shell prompt, ^C) were ignored`] : []),
     ],

@@ -186,3 +186,17 @@ describe('kvm_stat and bhyvectl output quoted in a mail', () => {
     }
   });
 });
+
+describe('perf kvm stat live redirected with 2>&1 (its screen clears among the lines)', () => {
+  it('a line of ESC [H ESC [2J before the time of day and after the trailer reads as blank: the live table', () => {
+    const text = read('perf-intel-live-leoyan-2023.txt').split('\n').slice(1).join('\n');
+    const clear = '\x1b[H\x1b[2J\n';
+    const r = parsePerfKvmStat(`${clear}${text}${clear}`, 'r.txt');
+    assert.equal(r.live, true);
+    assert.deepEqual(rows(`${clear}${text}${clear}`), rows(text));
+    assert.ok(
+      r.notes.some((n) => /^2 line\(s\) of terminal controls alone/.test(n)),
+      r.notes.join('\n'),
+    );
+  });
+});
