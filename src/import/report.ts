@@ -149,8 +149,9 @@ export function reportText(text: string, file: string): ReportText {
   // lines land among them where stdout's buffer was flushed. A line of terminal controls alone holds
   // nothing of the report: it reads as blank.
   let controls = 0;
+  const CSI = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;?]*[A-Za-z]`, 'g');
   for (let k = 0; k < all.length; k++)
-    if (all[k].includes('\x1b') && all[k].replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim() === '') {
+    if (all[k].includes('\x1b') && all[k].replace(CSI, '').trim() === '') {
       all[k] = '';
       controls++;
     }
