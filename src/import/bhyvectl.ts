@@ -325,7 +325,7 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
       'nested page faults and MMIO instruction emulation are both EPT-violation / NPF exits; they are kept as two rows with the same code',
     );
   }
-  return {
+  return input.inFile({
     format: 'bhyvectl',
     file,
     vendor,
@@ -333,6 +333,6 @@ export function parseBhyvectlStats(text: string, file: string): ExitReport {
     ...(totalSeen > 0 ? { totalSamples: total } : {}),
     vcpus: sections.length,
     stats,
-    notes,
-  };
+    notes: [...input.quoteNotes, ...notes],
+  });
 }

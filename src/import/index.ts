@@ -1,9 +1,10 @@
 /**
- * Edge for `vmexit-lab import`: exit reports of real hypervisors (Linux perf kvm stat and kvm_stat,
- * FreeBSD bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
+ * Edge for `vmexit-lab import`: exit reports of real hypervisors (Linux perf kvm stat, kvm_stat and
+ * bcc's kvmexit, FreeBSD bhyvectl --get-stats) as typed data. Everything here is pure except `readReport`, which reads
  * the file and dispatches on the format.
  */
 import { readInputText } from '../input/readBounded.js';
+import { parseBccKvmexit } from './bccKvmexit.js';
 import { parseBhyvectlStats } from './bhyvectl.js';
 import { parseKvmStat } from './kvmStat.js';
 import { parsePerfKvmStat } from './perfKvmStat.js';
@@ -13,14 +14,16 @@ export * from './report.js';
 export * from './exitNames.js';
 export { parsePerfKvmStat, renderPerfKvmStat, cFixed, type RenderOptions } from './perfKvmStat.js';
 export { parseKvmStat } from './kvmStat.js';
+export { parseBccKvmexit } from './bccKvmexit.js';
 export { parseBhyvectlStats, BHYVE_EXIT_STATS, BHYVE_TOTAL_STAT, BHYVE_VENDOR_STATS } from './bhyvectl.js';
 
 export type ReportFormat = ExitReport['format'];
-export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'kvm-stat', 'bhyvectl'];
+export const REPORT_FORMATS: readonly ReportFormat[] = ['perf-kvm-stat', 'kvm-stat', 'bhyvectl', 'kvmexit'];
 
 /** Parse a report text of the given format; `file` is used in messages. */
 export function parseReport(text: string, file: string, format: ReportFormat): ExitReport {
   if (format === 'perf-kvm-stat') return parsePerfKvmStat(text, file);
+  if (format === 'kvmexit') return parseBccKvmexit(text, file);
   return format === 'kvm-stat' ? parseKvmStat(text, file) : parseBhyvectlStats(text, file);
 }
 

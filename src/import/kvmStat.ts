@@ -99,7 +99,7 @@ export function parseKvmStat(text: string, file: string): ExitReport {
     );
   if (prompts > 0) parsed.notes.unshift(`${prompts} command line(s) before the output were ignored`);
   parsed.notes.push(...input.trailingNotes);
-  return toReport(parsed, file, fail);
+  return input.inFile(toReport(parsed, file, fail));
 }
 
 /** Comma-separated cells with their 0-based positions (kvm_stat's CSV has no quoting). */

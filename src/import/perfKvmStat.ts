@@ -41,6 +41,10 @@ const HISTS_HEADER_RE = /^\s*Event name\s+Samples\s+Sample%/;
 const TOTAL_RE = /^(\s*)Total Samples:\s*(\S+?),\s*Total events handled time:\s*(\S+?)us\.\s*$/;
 const UNKNOWN_CODE_RE = /^\s*unknown kvm exit code:\s*(\d+) on (VMX|SVM)\s*$/;
 const LOST_RE = /^\s*Lost events:\s*(\d+)\s*$/;
+/** The row that stands for the exits of a cut table's rows not shown (see step 4 of the parser). */
+export const NOT_SHOWN = 'rows not shown';
+/** A line that stands for rows left out of a posted table: `[..]`, `[...]`, `...`. */
+const ELISION_RE = /^\s*(?:\[\s*\.{2,}\s*\]|\.{3,}|\u2026)\s*$/;
 const TIMESTAMP_RE = /^\s*\d{2}:\d{2}:\d{2}\.\d{6}\s*$/;
 
 interface Token {
@@ -122,7 +126,13 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     while (i < lines.length && lines[i].trim() === '') i++;
     if (i === lines.length) fail(i, 1, "the 'VM-EXIT  Samples  Samples%  Time% ...' column header", 'end of input');
   }
-  const headerLine = lines[i];
+  let headerLine = lines[i];
+  // A mail client wraps a report at ~72 columns: the header's "Max" and "Time" land on two lines.
+  if (!HEADER_RE.test(headerLine) && i + 1 < lines.length && HEADER_RE.test(`${headerLine} ${lines[i + 1].trim()}`)) {
+    notes.push(`the column header is wrapped over lines ${i + 1}-${i + 2} (as a mail client wraps it): joined`);
+    headerLine = `${headerLine} ${lines[i + 1].trim()}`;
+    i++;
+  }
   if (HISTS_HEADER_RE.test(headerLine)) {
     fail(
       i + 1,
@@ -161,7 +171,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     column: number;
     samples: number;
     samplesPercent: number;
-    samplesPercentColumn: number;
+    samplesPercentAt: { line: number; column: number };
     timePercent: number;
     minNs?: number;
     maxNs?: number;
@@ -176,24 +186,51 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   let totalTimeNs = 0;
   let totalColumn = 1;
   const numericCount = hasMinMax ? 6 : 4;
+  let wrapped = 0;
+  let elided = 0;
   for (; i < lines.length; i++) {
-    const l = lines[i];
+    const first = i;
+    let l = lines[i];
     if (l.trim() === '') continue;
+    // A row (or the trailer) wrapped by a mail client continues on the next line, which then starts
+    // with a number, the deviation's "(" / "+-" or the trailer's rest; no row starts so (names are
+    // words). The joined text keeps where each piece came from, so messages point into the file.
+    const pieces = [{ at: 0, line: i + 1, column: 0 }];
+    while (
+      i + 1 < lines.length &&
+      (/^\s*Total Samples:/.test(l) ? !TOTAL_RE.test(l) : !/\)\s*$/.test(l)) &&
+      /^\s*(?:[\d(+)]|Total events|handled time)/.test(lines[i + 1]) &&
+      !UNKNOWN_CODE_RE.test(l)
+    ) {
+      const next = lines[i + 1];
+      const column = next.search(/\S/);
+      pieces.push({ at: l.length + 1, line: i + 2, column });
+      l = `${l} ${next.slice(column)}`;
+      i++;
+    }
+    if (i > first) wrapped++;
+    /** The file's line and column of a 0-based position in the (joined) row. */
+    const posOf = (pos: number): { line: number; column: number } => {
+      const p = pieces.filter((x) => x.at <= pos).pop()!;
+      return { line: p.line, column: pos - p.at + p.column + 1 };
+    };
+    const failAt = (pos: number, expected: string, found: string): never => {
+      const { line, column } = posOf(pos);
+      return fail(line, column, expected, found);
+    };
     const total = TOTAL_RE.exec(l);
     if (total) {
-      totalLine = i + 1;
+      totalLine = first + 1;
       totalColumn = l.indexOf('Total Samples:') + 'Total Samples:'.length + 1;
       if (!INT_RE.test(total[2]))
-        fail(
-          totalLine,
-          totalColumn,
+        failAt(
+          totalColumn - 1,
           GROUPED_RE.test(total[2]) ? GROUPED_EXPECTED : 'an integer sample count',
           quoteFound(total[2]),
         );
       if (!FIXED_RE.test(total[3]))
-        fail(
-          totalLine,
-          l.indexOf('handled time:') + 'handled time:'.length + 1,
+        failAt(
+          l.indexOf('handled time:') + 'handled time:'.length,
           'a time like 1234.56us',
           quoteFound(`${total[3]}us`),
         );
@@ -201,6 +238,10 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       totalTimeNs = Math.round(Number(total[3]) * 1000);
       i++;
       break;
+    }
+    if (ELISION_RE.test(l)) {
+      elided = first + 1;
+      continue;
     }
     const unknown = UNKNOWN_CODE_RE.exec(l);
     if (unknown) {
@@ -215,17 +256,17 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       ? "a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line"
       : "a VM-EXIT row '<reason> <samples> <samples%> <time%> <avg>us ( +- <stddev>% )' or the 'Total Samples:' line";
     if (firstNumeric >= 1 && GROUPED_RE.test(toks[firstNumeric].text)) {
-      fail(i + 1, toks[firstNumeric].at + 1, GROUPED_EXPECTED, quoteFound(toks[firstNumeric].text));
+      failAt(toks[firstNumeric].at, GROUPED_EXPECTED, quoteFound(toks[firstNumeric].text));
     }
     if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric].text)) {
-      fail(i + 1, (toks[0]?.at ?? 0) + 1, rowShape, quoteFound(l.trim()));
+      failAt(toks[0]?.at ?? 0, rowShape, quoteFound(l.trim()));
     }
     const nameStart = toks[0].at;
     const lastNameTok = toks[firstNumeric - 1];
     const name = l.slice(nameStart, lastNameTok.at + lastNameTok.text.length);
     const num = (t: Token, re: RegExp, suffix: string, what: string): number => {
       if (!t.text.endsWith(suffix) || !re.test(t.text.slice(0, t.text.length - suffix.length))) {
-        fail(i + 1, t.at + 1, what, quoteFound(t.text));
+        failAt(t.at, what, quoteFound(t.text));
       }
       return Number(t.text.slice(0, t.text.length - suffix.length));
     };
@@ -245,24 +286,27 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     let avgStddevPercent: number | undefined;
     if (k < toks.length) {
       const b = toks.slice(k);
-      const ok = b.length === 4 && b[1].text === '+-' && b[2].text.endsWith('%') && b[3].text === ')';
-      if (!ok)
-        fail(i + 1, b[0].at + 1, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0].at)));
+      // A posted table can lose the closing ")" of its last row where the mail wrapped it.
+      const unclosed = b.length === 3 && b[1].text === '+-' && b[2].text.endsWith('%');
+      if (unclosed)
+        notes.push(`line ${first + 1}: the deviation's closing ')' is missing (cut when posted): read without it`);
+      const ok = unclosed || (b.length === 4 && b[1].text === '+-' && b[2].text.endsWith('%') && b[3].text === ')');
+      if (!ok) failAt(b[0].at, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0].at)));
       const sd = b[2].text.slice(0, -1);
       if (FIXED_RE.test(sd)) avgStddevPercent = Number(sd);
-      else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${i + 1}: deviation ${sd} ignored`);
-      else fail(i + 1, b[2].at + 1, 'a deviation like 1.58%', quoteFound(b[2].text));
+      else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${first + 1}: deviation ${sd} ignored`);
+      else failAt(b[2].at, 'a deviation like 1.58%', quoteFound(b[2].text));
     }
     if (hasMinMax && (minNs! > avgNs + 10 || avgNs > maxNs! + 10)) {
-      fail(i + 1, n[3].at + 1, 'Min Time <= Avg time <= Max Time', `${n[3].text} / ${n[p].text} / ${n[4].text}`);
+      failAt(n[3].at, 'Min Time <= Avg time <= Max Time', `${n[3].text} / ${n[p].text} / ${n[4].text}`);
     }
     const row: RawRow = {
       name,
-      line: i + 1,
+      line: first + 1,
       column: nameStart + 1,
       samples,
       samplesPercent,
-      samplesPercentColumn: n[1].at + 1,
+      samplesPercentAt: posOf(n[1].at),
       timePercent,
       avgNs,
       ...(minNs !== undefined ? { minNs } : {}),
@@ -275,8 +319,14 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     }
     raw.push(row);
   }
+  if (wrapped > 0) notes.push(`${wrapped} row(s) wrapped over two or more lines (as a mail client wraps them): joined`);
   if (totalLine < 0) {
-    fail(lines.length + 1, 1, "the trailer 'Total Samples:N, Total events handled time:X.XXus.'", 'end of input');
+    fail(
+      lines.length + 1,
+      1,
+      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 ? ` (line ${elided} marks rows left out: without the trailer's total, the exits of those rows are unknown; paste the table with its 'Total Samples:' line)` : ''}`,
+      'end of input',
+    );
   }
   // 3. After the trailer: blank lines and live mode's "Lost events: N" only (and the shell prompts
   //    of a pasted terminal session, before a second table if there is one).
@@ -300,22 +350,32 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
 
   // 4. Consistency: the rows add up to the trailer, each Samples% matches its count.
+  //    Except a table cut when it was posted (the top rows of a mail, a slide): its rows' Samples% are
+  //    those of the whole table and add up to less than 100 % by more than their rounding. Such a
+  //    table is read with the rest as one row; a Total that disagrees otherwise is an error.
   const sum = raw.reduce((a, r) => a + r.samples, 0);
-  if (sum !== totalSamples) {
-    fail(totalLine, totalColumn, `Total Samples equal to the sum of the rows (${sum})`, String(totalSamples));
+  const shownPercent = raw.reduce((a, r) => a + r.samplesPercent, 0);
+  const cut = sum < totalSamples && raw.length > 0 && shownPercent < 100 - 0.005 * (raw.length + 1) - 1e-9;
+  if (sum !== totalSamples && !cut) {
+    fail(
+      totalLine,
+      totalColumn,
+      `Total Samples equal to the sum of the rows (${sum})${sum < totalSamples ? `, or rows whose Samples% add up to less than 100 % (a table cut when posted; these add up to ${shownPercent.toFixed(2)} %)` : ''}`,
+      String(totalSamples),
+    );
   }
   for (const r of raw) {
     const expect = (100 * r.samples) / totalSamples;
     if (Math.abs(expect - r.samplesPercent) > 0.005 + 1e-9) {
       fail(
-        r.line,
-        r.samplesPercentColumn,
+        r.samplesPercentAt.line,
+        r.samplesPercentAt.column,
         `Samples% = ${r.samples}/${totalSamples} = ${expect.toFixed(2)}% (within rounding)`,
         `${r.samplesPercent.toFixed(2)}%`,
       );
     }
   }
-  if (totalTimeNs > 0) {
+  if (totalTimeNs > 0 && !cut) {
     // Avg time is rounded to 0.01us, so count x avg is the event's time within count x 5 ns.
     const approx = raw.reduce((a, r) => a + r.samples * r.avgNs, 0);
     const slack = raw.reduce((a, r) => a + r.samples * 5, 0) + 5;
@@ -368,6 +428,20 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       source: { line: r.line, column: r.column },
     };
   });
+  if (cut) {
+    const rest = totalSamples - sum;
+    rows.push({
+      name: NOT_SHOWN,
+      vendor,
+      code: undefined,
+      samples: rest,
+      samplesPercent: (100 * rest) / totalSamples,
+      source: { line: totalLine, column: totalColumn },
+    });
+    notes.push(
+      `the table was cut when posted${elided > 0 ? ` (line ${elided} marks rows left out)` : ''}: its ${raw.length} row(s) add up to ${sum} of Total Samples ${totalSamples} (Samples% ${shownPercent.toFixed(2)} %); the other ${rest} exit(s) are kept as one row '${NOT_SHOWN}', with no reason the fit can reproduce`,
+    );
+  }
   if (unknownNames.length > 0) {
     notes.push(
       `not in Linux's ${vendor === 'amd' ? 'SVM_EXIT_REASONS' : vendor === 'intel' ? 'VMX_EXIT_REASONS' : 'VMX_EXIT_REASONS or SVM_EXIT_REASONS'} table, kept with no code: ${unknownNames.join(', ')}`,
@@ -375,7 +449,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   if (raw.length === 0) notes.push('the table has no rows');
   notes.push(...input.trailingNotes);
-  return {
+  return input.inFile({
     format: 'perf-kvm-stat',
     file,
     vendor,
@@ -385,7 +459,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     ...(vcpus !== undefined ? { vcpus } : {}),
     ...(live ? { live } : {}),
     notes,
-  };
+  });
 }
 
 function usToNs(us: number): number {

@@ -42,7 +42,7 @@ export interface ExitReportRow {
 }
 
 export interface ExitReport {
-  readonly format: 'perf-kvm-stat' | 'bhyvectl' | 'kvm-stat';
+  readonly format: 'perf-kvm-stat' | 'bhyvectl' | 'kvm-stat' | 'kvmexit';
   readonly file: string;
   readonly vendor: ReportVendor;
   readonly rows: readonly ExitReportRow[];
@@ -111,8 +111,12 @@ export interface ReportText {
   readonly fail: ReportFail;
   /** The `found` of a message about an input without output: an empty file, or shell prompts only. */
   readonly emptyFound: string;
-  /** A note for the terminal lines after the output, when there were any. */
+  /** Notes on what was set aside: the quote marks of a mail, the terminal lines after the output. */
   readonly trailingNotes: readonly string[];
+  /** The note on a mail's quote marks alone (for a reader that counts terminal lines itself). */
+  readonly quoteNotes: readonly string[];
+  /** The report with its rows' `source` columns counted in the file's lines (quote marks included). */
+  readonly inFile: (report: ExitReport) => ExitReport;
 }
 
 /**
@@ -140,19 +144,102 @@ export function reportText(text: string, file: string): ReportText {
         : 'binary data (a NUL byte)',
     );
   }
-  let end = all.length;
+  // `perf kvm stat live` clears the screen before each refresh with puts(CONSOLE_CLEAR) (ESC [H ESC [2J
+  // and a newline, tools/perf/builtin-kvm.c print_result()); redirected with the tables (2>&1) those
+  // lines land among them where stdout's buffer was flushed. A line of terminal controls alone holds
+  // nothing of the report: it reads as blank.
+  let controls = 0;
+  const CSI = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;?]*[A-Za-z]`, 'g');
+  for (let k = 0; k < all.length; k++)
+    if (all[k].includes('\x1b') && all[k].replace(CSI, '').trim() === '') {
+      all[k] = '';
+      controls++;
+    }
+  const quoted = unquote(all);
+  const lines = quoted?.lines ?? all;
+  let end = lines.length;
   let trailing = 0;
-  while (end > 0 && (all[end - 1].trim() === '' || isTerminalLine(all[end - 1]))) {
-    if (all[end - 1].trim() !== '') trailing++;
+  while (end > 0 && (lines[end - 1].trim() === '' || isTerminalLine(lines[end - 1]))) {
+    if (lines[end - 1].trim() !== '') trailing++;
     end--;
   }
+  // Positions in messages stay those of the file: a quoted line's column counts its quote marks.
+  const failQuoted: ReportFail = quoted
+    ? (line, column, expected, found) => fail(line, column + (quoted.offsets[line - 1] ?? 0), expected, found)
+    : fail;
+  const controlNotes =
+    controls > 0
+      ? [`${controls} line(s) of terminal controls alone (perf kvm stat live's screen clear) read as blank`]
+      : [];
+  const quoteNotes = quoted
+    ? [`the report is quoted as in a mail ('${quoted.marker}' before every line): the quote marks were set aside`]
+    : [];
+  const inFile = (report: ExitReport): ExitReport =>
+    quoted
+      ? {
+          ...report,
+          rows: report.rows.map((r) => ({
+            ...r,
+            source: { line: r.source.line, column: r.source.column + (quoted.offsets[r.source.line - 1] ?? 0) },
+          })),
+        }
+      : report;
   return {
-    lines: all.slice(0, end),
+    inFile,
+    lines: lines.slice(0, end),
     trailingTerminalLines: trailing,
-    fail,
+    fail: failQuoted,
     emptyFound: trailing > 0 ? 'shell prompts only, no output' : 'an empty file',
-    trailingNotes: trailing > 0 ? [`${trailing} line(s) after the output (shell prompt, ^C) were ignored`] : [],
+    quoteNotes,
+    trailingNotes: [
+      ...controlNotes,
+      ...quoteNotes,
+      ...(trailing > 0 ? [`${trailing} line(s) after the output (shell prompt, ^C) were ignored`] : []),
+    ],
   };
+}
+
+/**
+ * A report copied from a mail or a mail archive (kvm@vger.kernel.org threads, lore.kernel.org) carries
+ * the reply's quote marks before every line: `> `, or `> > ` and `>> ` one reply deeper. When every
+ * line that is not blank or a shell prompt (isTerminalLine) starts with a quote mark, the marks of the shallowest depth all lines share
+ * are set aside (and the one space after them); `offsets` holds how many characters each line lost.
+ * None of the tools prints a line starting with `>`. Undefined when the text is not quoted.
+ */
+function unquote(all: readonly string[]): { lines: string[]; offsets: number[]; marker: string } | undefined {
+  const QUOTE = /^(?:[ \t]*>)+/;
+  let depth = Infinity;
+  let any = false;
+  for (const l of all) {
+    // A shell prompt or a '# source' line typed above the pasted mail is not part of it.
+    if (l.trim() === '' || isTerminalLine(l)) continue;
+    const m = QUOTE.exec(l);
+    if (!m) return undefined;
+    any = true;
+    depth = Math.min(depth, (m[0].match(/>/g) ?? []).length);
+  }
+  if (!any) return undefined;
+  const lines: string[] = [];
+  const offsets: number[] = [];
+  let marker = '';
+  for (const l of all) {
+    let cut = 0;
+    if (!QUOTE.test(l)) {
+      lines.push(l);
+      offsets.push(0);
+      continue;
+    }
+    for (let d = 0; d < depth; d++) {
+      const gt = l.indexOf('>', cut);
+      if (gt < 0 || l.slice(cut, gt).trim() !== '') break;
+      cut = gt + 1;
+    }
+    if (l[cut] === ' ') cut++;
+    if (marker === '' && cut > 0) marker = l.slice(0, cut).trim();
+    lines.push(l.slice(cut));
+    offsets.push(cut);
+  }
+  return { lines, offsets, marker };
 }
 
 /** Lines of a text with CRLF / CR line ends accepted; a final newline does not add an empty line. */

@@ -50,14 +50,17 @@ Formats:
                   default). Its rates (CurAvg/s, the -1 delta, the log's span) stand in for
                   --duration. 'kvm_stat -d' (debugfs) has no per-reason counts. Policy: kvm
   bhyvectl        FreeBSD 'bhyvectl --get-stats --vm=NAME' (one or more "vcpuN stats:" sections)
+  kvmexit         bcc's 'kvmexit' (Intel hosts): best 'kvmexit -p PID -a SECONDS', one VM per
+                  vCPU thread over a span it prints ('after sleeping N secs'); policy: kvm
 
 Options:
   --cpu ID                CPU profile of the measured host (required; 'vmexit-lab cpus' lists them)
   --duration TIME         how long the report's recording lasted, e.g. 30s (required for perf-kvm-stat
-                          and bhyvectl, which do not record it; for a kvm-stat log it replaces the
-                          log's own span, for its screen and -1 it only sets the fit's span)
+                          and bhyvectl, which do not record it, and for kvmexit stopped with Ctrl-C;
+                          for a kvm-stat log or kvmexit SECONDS it replaces the report's own span,
+                          for a kvm-stat screen and -1 it only sets the fit's span)
   --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
-                          (default kvm for perf-kvm-stat and kvm-stat; required for bhyvectl)
+                          (default kvm for perf-kvm-stat, kvm-stat and kvmexit; required for bhyvectl)
   --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
   --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1,
                           with a note; perf's 'all VCPUs' and kvm_stat count every vCPU they watched)
@@ -364,7 +367,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   // several times a vCPU's, and the profile halts, exits and takes interrupts that much more often.
   if (vcpusFlag === undefined && report.vcpus === undefined)
     io.err(
-      `note: --vcpus not given: ${file}'s exits (${report.format === 'perf-kvm-stat' ? "perf's 'all VCPUs'" : "kvm_stat's, every vCPU of the guests it watched"}) are taken as one vCPU's; give --vcpus N, the vCPUs the report covered, for per-vCPU rates`,
+      `note: --vcpus not given: ${file}'s exits (${report.format === 'perf-kvm-stat' ? "perf's 'all VCPUs'" : report.format === 'kvmexit' ? "kvmexit's, one VM's threads collapsed" : "kvm_stat's, every vCPU of the guests it watched"}) are taken as one vCPU's; give --vcpus N, the vCPUs the report covered, for per-vCPU rates`,
     );
   if (overridden)
     io.err(
