@@ -1,0 +1,101 @@
+/**
+ * The fifth hostile pass (2026-12-06, docs/SERVICE.md "Hostile input: what is checked", the rows
+ * that name this file): each test failed before the fix it names.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startService } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+
+const { dataDir, services } = serviceFixture('vmexit-lab-fifth-');
+
+/** What one connection got: the bytes, and whether the service closed it (rather than the test). */
+interface Conversation {
+  readonly stream: string;
+  readonly closedByService: boolean;
+}
+
+/**
+ * Send `head` (a request line and headers, and maybe a chunk-size line), then `bodyBytes` bytes of
+ * body as fast as the service takes them, and no more: read until the service closes the
+ * connection, or `waitMs` pass.
+ */
+function announce(base: string, head: string, bodyBytes: number, waitMs = 15_000): Promise<Conversation> {
+  const u = new URL(base);
+  return new Promise((ok) => {
+    const c = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (closedByService: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.destroy();
+      ok({ stream: Buffer.concat(chunks).toString('latin1'), closedByService });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    c.on('data', (d: Buffer) => chunks.push(d));
+    // Writing into a connection the service closed: EPIPE or ECONNRESET, after what it answered.
+    c.on('error', () => finish(true));
+    c.on('close', () => finish(true));
+    c.write(head);
+    const block = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const pump = (): void => {
+      while (!done && sent < bodyBytes) {
+        sent += block.length;
+        if (!c.write(block)) return void c.once('drain', pump);
+      }
+    };
+    pump();
+  });
+}
+
+const POST = 'POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/yaml\r\n';
+
+test('a body announced far over the limit (a chunk of 2^60 bytes, Content-Length 10^15) is 413 at once and the connection closes (it was read and thrown away until the request timeout, then 408)', async () => {
+  // The request timeout is what the old reader answered at: short here, so the test ends either way.
+  const s = await startService({
+    port: 0,
+    dataDir: dataDir(),
+    workers: 1,
+    headersTimeoutMs: 5_000,
+    requestTimeoutMs: 5_000,
+  });
+  services.push(s);
+  for (const [what, head] of [
+    ['one chunk of 2^60 bytes', `${POST}Transfer-Encoding: chunked\r\n\r\n1000000000000000\r\n`],
+    ['Content-Length 10^15', `${POST}Content-Length: 1000000000000000\r\n\r\n`],
+    ['Content-Length 10^15, gzip', `${POST}Content-Encoding: gzip\r\nContent-Length: 1000000000000000\r\n\r\n`],
+  ]) {
+    // 2 MiB sent of what is announced: past the 1 MiB limit, far from the end of the body.
+    const got = await announce(s.url, head, 2 * 1024 * 1024);
+    assert.match(got.stream, /^HTTP\/1\.1 413 /, `${what}: ${got.stream.slice(0, 200)}`);
+    assert.match(got.stream, /"code":"payload_too_large"/, what);
+    assert.match(got.stream, /\r\nConnection: close\r\n/i, `${what}: the answer says the connection closes`);
+    assert.ok(got.closedByService, `${what}: the service closed the connection`);
+  }
+  // A refusal before the body is read (here 405: /healthz takes no POST) closes the connection too,
+  // rather than reading what the request announces.
+  const early = await announce(
+    s.url,
+    'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000000\r\n\r\n',
+    2 * 1024 * 1024,
+  );
+  assert.match(early.stream, /^HTTP\/1\.1 405 /, early.stream.slice(0, 200));
+  assert.doesNotMatch(early.stream, / 408 /, 'closed after the 405, not at the request timeout');
+  assert.match(early.stream, /\r\nConnection: close\r\n/i);
+  assert.ok(early.closedByService);
+  // Bodies within the limit are read as before, on a connection that stays open.
+  const name = 'nope-no-such-scenario';
+  const ok = await announce(
+    s.url,
+    `POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${name.length}\r\n\r\n${name}`,
+    0,
+    1_500,
+  );
+  assert.match(ok.stream, /^HTTP\/1\.1 404 /, ok.stream.slice(0, 200));
+  assert.doesNotMatch(ok.stream, /\r\nConnection: close\r\n/i);
+  assert.equal(ok.closedByService, false);
+});
