@@ -267,10 +267,8 @@ export function createApp(o: AppOptions): express.Express {
     'GET /metrics': [
       read,
       async (req, res) => {
-        const om = prefersOpenMetrics(req.headers.accept);
-        const t0 = process.hrtime.bigint();
-        const { contentType, body: text } = await o.metrics.render(om);
-        stats.rendered(om ? 'openmetrics' : 'text', Number(process.hrtime.bigint() - t0) / 1e9);
+        // Shared with the scrapes that arrive with it (renderShared, why there).
+        const { contentType, body: text } = await o.metrics.renderShared(prefersOpenMetrics(req.headers.accept));
         res.set('Content-Type', contentType).send(text);
       },
     ],

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
@@ -98,4 +98,74 @@ test('a body announced far over the limit (a chunk of 2^60 bytes, Content-Length
   assert.match(ok.stream, /^HTTP\/1\.1 404 /, ok.stream.slice(0, 200));
   assert.doesNotMatch(ok.stream, /\r\nConnection: close\r\n/i);
   assert.equal(ok.closedByService, false);
+});
+
+/** Send `request` on `c` and read its answer to the end of its Content-Length. */
+function exchange(c: Socket, request: string): Promise<string> {
+  return new Promise((ok) => {
+    const chunks: Buffer[] = [];
+    const onData = (d: Buffer): void => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const head = all.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(all.toString('latin1'));
+      if (head > 0 && length && all.length - head - 4 >= Number(length[1])) {
+        c.off('data', onData);
+        ok(all.toString('utf8'));
+      }
+    };
+    c.on('data', onData);
+    c.write(request);
+  });
+}
+
+/**
+ * Open `n` connections and have one answer on each (so the service has accepted them all: it
+ * has read a request on each), then send `request` on every one at
+ * once: the answers.
+ */
+async function allAtOnce(base: string, n: number, request: string): Promise<string[]> {
+  const u = new URL(base);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((ok, fail) => {
+          const c = connect(Number(u.port), u.hostname, () => ok(c));
+          c.on('error', fail);
+        }),
+    ),
+  );
+  try {
+    await Promise.all(sockets.map((c) => exchange(c, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')));
+    return await Promise.all(sockets.map((c) => exchange(c, request)));
+  } finally {
+    for (const c of sockets) c.destroy();
+  }
+}
+
+const renders = (metrics: string): number =>
+  Number(/^vmexit_lab_metrics_render_seconds_count\{format="text"\} (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+
+test('scrapes that arrive together share one render of /metrics (each rendered it anew: 500 at once held /healthz 13 s)', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(s);
+  const scrape = async (): Promise<string> => (await fetch(`${s.url}/metrics`)).text();
+  await scrape(); // the render histogram has its first sample from the next scrape on
+  const before = renders(await scrape());
+  const n = 40;
+  const answers = await allAtOnce(s.url, n, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  for (const a of answers) assert.match(a, /^HTTP\/1\.1 200 /);
+  const bodies = answers.map((a) => a.slice(a.indexOf('\r\n\r\n') + 4));
+  assert.ok(
+    bodies.every((b) => b.includes('vmexit_lab_build_info')),
+    'every answer is the exposition',
+  );
+  // The scrape above was rendered on its own (before); the 40 sent at once: a few renders at most,
+  // each request's taken after it arrived (counted by the render histogram, which counts renders).
+  const done = renders(await scrape()) - before - 1;
+  assert.ok(done >= 1 && done <= n / 4, `${done} renders for ${n} scrapes sent at once`);
+  // A render taken after a request arrived: a scrape still sees what changed before it (liveView.test.ts).
+  const distinct = new Set(bodies.map((b) => b.replace(/^(process|nodejs)_.*$/gm, ''))).size;
+  assert.ok(distinct <= done, `${distinct} distinct bodies, at most one per render`);
 });
