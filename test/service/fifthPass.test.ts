@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
@@ -168,4 +170,26 @@ test('scrapes that arrive together share one render of /metrics (each rendered i
   // A render taken after a request arrived: a scrape still sees what changed before it (liveView.test.ts).
   const distinct = new Set(bodies.map((b) => b.replace(/^(process|nodejs)_.*$/gm, ''))).size;
   assert.ok(distinct <= done, `${distinct} distinct bodies, at most one per render`);
+});
+
+test('a history database SQLite finds damaged: the service does not start, and says which file and what to do (it said only "database disk image is malformed")', async () => {
+  const dir = dataDir();
+  const s = await startService({ port: 0, dataDir: dir, workers: 1 });
+  await s.close();
+  // Past the file header (100 bytes), the first page's b-tree header and all after it overwritten.
+  const file = join(dir, 'history.sqlite');
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(statSync(file).size - 100, 0xff), 0, undefined, 100);
+  closeSync(fd);
+  await assert.rejects(startService({ port: 0, dataDir: dir, workers: 1 }), (e: Error) => {
+    assert.ok(e.message.includes(`the history database ${file} is damaged (SQLite: `), e.message);
+    assert.match(e.message, /move it and any .*-wal and -shm beside it elsewhere \(or give another --data-dir\)/);
+    return true;
+  });
+  // Moved aside, as the message says: the service starts with an empty history.
+  renameSync(file, `${file}.damaged`);
+  for (const x of ['-wal', '-shm']) rmSync(`${file}${x}`, { force: true });
+  const again = await startService({ port: 0, dataDir: dir, workers: 1 });
+  services.push(again);
+  assert.deepEqual(again.manager.list({}), []);
 });
