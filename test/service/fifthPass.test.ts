@@ -193,3 +193,27 @@ test('a history database SQLite finds damaged: the service does not start, and s
   services.push(again);
   assert.deepEqual(again.manager.list({}), []);
 });
+
+test('tagged values the scenario cannot take say what they are (a timestamp, !!binary data: they were "found a object value")', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(s);
+  const scenario = (seed: string, directive = ''): string =>
+    `${directive}name: tags\nseed: ${seed}\nhost: { cpu: i7-6700K, cores: 2 }\nhypervisor: { policy: bhyve-12.1 }\nguests: [{ os: freebsd-12.1, phases: [{ phase: idle }] }]\nduration: 1s\n`;
+  for (const [yaml, line, found] of [
+    [scenario('!!binary aGVsbG8='), 2, 'binary data (!!binary)'],
+    [scenario('!!timestamp 2001-12-14'), 2, 'a timestamp (2001-12-14)'],
+    // YAML 1.1, asked for: its date form is a timestamp (YAML 1.2, the default, reads a string).
+    [scenario('2001-12-14', '%YAML 1.1\n---\n'), 4, 'a timestamp (2001-12-14)'],
+  ] as const) {
+    const r = await fetch(`${s.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/yaml' },
+      body: yaml,
+    });
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    assert.equal(r.status, 400, body.error.message);
+    assert.equal(body.error.code, 'invalid_scenario');
+    assert.match(body.error.message, new RegExp(`^request\\.yaml:${line}:\\d+: error: wrong type for seed`));
+    assert.ok(body.error.message.endsWith(`found ${found})`), body.error.message);
+  }
+});
