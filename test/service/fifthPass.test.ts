@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitUntil } from '../support/wait.js';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 
@@ -216,4 +217,35 @@ test('tagged values the scenario cannot take say what they are (a timestamp, !!b
     assert.match(body.error.message, new RegExp(`^request\\.yaml:${line}:\\d+: error: wrong type for seed`));
     assert.ok(body.error.message.endsWith(`found ${found})`), body.error.message);
   }
+});
+
+test('the threshold label shows invisible characters as escapes (U+2028 and U+FEFF the grammar trims as white space were kept in /metrics as written)', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(s);
+  const yaml = `name: invisible
+seed: 1
+host: { cpu: i7-6700K, cores: 2 }
+hypervisor: { policy: bhyve-12.1 }
+guests: [{ os: freebsd-12.1, phases: [{ phase: idle }] }]
+duration: 1s
+thresholds:
+  "exits_per_second{reason=\\"CR_ACCESS\\"}\\u2028": ["< 1000\\ufeff"]
+`;
+  const r = await fetch(`${s.url}/api/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/yaml' },
+    body: yaml,
+  });
+  const rec = (await r.json()) as { seriesLabel: string };
+  assert.equal(r.status, 202, JSON.stringify(rec));
+  const gauge = `vmexit_lab_threshold_passed{scenario="${rec.seriesLabel}"`;
+  const metrics = await waitUntil('the threshold gauge', async () => {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    return m.includes(gauge) ? m : undefined;
+  });
+  assert.equal(
+    metrics.split('\n').find((l) => l.startsWith(gauge)),
+    `${gauge},variant="base",threshold="exits_per_second{reason=\\"CR_ACCESS\\"}\\\\u2028: < 1000\\\\ufeff"} 1`,
+  );
+  assert.doesNotMatch(metrics, /[\u2028\u2029\ufeff]/u, 'no invisible character left in /metrics');
 });
