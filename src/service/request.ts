@@ -226,6 +226,34 @@ export function repeatedKey(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Structure characters (`{ } [ ] , :`) a JSON body may have outside its strings: an object of the
+ * five JSON_FIELDS has 12 at most, with room for a few unknown ones to be named.
+ */
+export const MAX_JSON_STRUCTURE = 64;
+
+/**
+ * The JSON body's structure characters outside its strings, counted up to MAX_JSON_STRUCTURE + 1:
+ * a linear scan of the bytes, so a body that cannot be a request is refused before JSON.parse, which
+ * takes the main thread 1.2 s for 1 MB of nested arrays and 0.4 s for 90,000 keys (2026-12-06, the
+ * fifth pass, docs/SERVICE.md "Hostile input"). The scenario's YAML is a string: validated apart.
+ */
+export function jsonStructure(body: Uint8Array): number {
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < body.length && n <= MAX_JSON_STRUCTURE; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next byte (\" stays in the string)
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    // { } [ ] , :
+    else if (c === 0x7b || c === 0x7d || c === 0x5b || c === 0x5d || c === 0x2c || c === 0x3a) n++;
+  }
+  return n;
+}
+
 /** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
 export function submitRequest(req: Request): SubmitRequest {
   const q = checkQuery(req, POST_QUERY);
@@ -243,6 +271,12 @@ export function submitRequest(req: Request): SubmitRequest {
   // A YAML body over the early bound is refused before it is even decoded (#18 item 1).
   const early = isJson ? undefined : tooComplex(body, 'request.yaml');
   if (early) throw early;
+  if (isJson && jsonStructure(body) > MAX_JSON_STRUCTURE)
+    throw new ApiError(
+      400,
+      'bad_request',
+      `the JSON body has more than ${MAX_JSON_STRUCTURE} of { } [ ] , : outside its strings: it must be one object of string and number fields, {"scenario": "NAME"} or {"yaml": "..."} with ${JSON_FIELDS.filter((f) => f !== 'scenario' && f !== 'yaml').join(', ')}; nothing was parsed`,
+    );
   const text = utf8(body);
   if (isJson) {
     for (const k of Object.keys(q))
