@@ -14,7 +14,18 @@ import { showInvisible } from '../input/diagnostics.js';
  */
 export const MAX_THRESHOLD_LABEL = 200;
 export function thresholdLabel(metric: string, expr: string): string {
-  const text = showInvisible(`${metric}: ${expr}`);
+  return clientLabel(`${metric}: ${expr}`);
+}
+
+/**
+ * A label value that is a client's text, as the threshold label is made: invisible characters as
+ * escapes, and past MAX_THRESHOLD_LABEL characters its start and a digest of the whole (distinct
+ * texts stay distinct labels). Also the per-guest series' `guest` (`--per-guest-metrics`): a
+ * guest's name has no length bound but the body's, and a 300,000-character one made every
+ * per-guest line of /metrics 300 KB (2026-12-06, the fifth pass).
+ */
+export function clientLabel(value: string): string {
+  const text = showInvisible(value);
   if (text.length <= MAX_THRESHOLD_LABEL) return text;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
   return `${text.slice(0, MAX_THRESHOLD_LABEL - 17)}... #${digest}`;

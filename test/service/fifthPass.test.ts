@@ -291,3 +291,27 @@ test('a JSON body that cannot be a request (nested arrays, thousands of keys) is
     message: '"scenario" must be a string (a name of scenarios/)',
   });
 });
+
+test('--per-guest-metrics: a guest name of any length is a guest label of at most 200 characters (a 300,000-character name made each per-guest line 300 KB)', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, perGuestMetrics: true });
+  services.push(s);
+  const name = `g${'x'.repeat(300_000)}`;
+  const yaml = `name: long-guest\nseed: 1\nhost: { cpu: i7-6700K, cores: 2 }\nhypervisor: { policy: bhyve-12.1 }\nguests:\n  - { name: ${name}, os: freebsd-12.1, phases: [{ phase: idle }] }\nduration: 1s\n`;
+  const r = await fetch(`${s.url}/api/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/yaml' },
+    body: yaml,
+  });
+  const rec = (await r.json()) as { seriesLabel: string };
+  assert.equal(r.status, 202, JSON.stringify(rec).slice(0, 300));
+  const prefix = `vmexit_lab_per_guest_cpu_seconds_total{scenario="${rec.seriesLabel}"`;
+  const metrics = await waitUntil('the per-guest series', async () => {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    return m.includes(prefix) ? m : undefined;
+  });
+  const guest = /guest="([^"]*)"/.exec(metrics.split('\n').find((l) => l.startsWith(prefix)) ?? '')?.[1] ?? '';
+  assert.equal(guest.length, 200, guest.slice(0, 80));
+  assert.match(guest, /^gx+\.\.\. #[0-9a-f]{12}$/);
+  const longest = Math.max(...metrics.split('\n').map((l) => l.length));
+  assert.ok(longest < 2_000, `the longest /metrics line has ${longest} characters`);
+});
