@@ -28,7 +28,8 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
  * it. For every early answer: a 413, a 401 or 405 to a POST with a body, a refused encoding.
  */
 export function closeIfUnread(req: Request, res: Response): void {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
   if (hasBody && !req.complete && !res.headersSent) res.set('Connection', 'close');
 }
 
