@@ -340,7 +340,11 @@ export class Reader {
       if (typeof v === 'string') return `string ${describeValue(v)}`;
       if (typeof v === 'number') return n.source !== undefined && n.source !== '' ? n.source : String(v);
       if (typeof v === 'boolean') return String(v);
-      return `a ${typeof v} value`;
+      // The objects yaml makes of tagged scalars: "found a object value" said neither what nor why.
+      // (A date is a timestamp under %YAML 1.1 or !!timestamp; YAML 1.2 reads it as a string.)
+      if (v instanceof Date) return `a timestamp (${n.source ?? v.toISOString()})`;
+      if (v instanceof Uint8Array) return 'binary data (!!binary)';
+      return `a value of type ${typeof v}`;
     }
     return 'an unsupported YAML node';
   }

@@ -10,7 +10,7 @@ import { expectedSeries, reasonSetOf } from './cardinality.js';
 import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
 import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
 import { ServiceStats } from './serviceStats.js';
-import { thresholdLabel } from './thresholdLabel.js';
+import { clientLabel, thresholdLabel } from './thresholdLabel.js';
 
 export type { Labels, Sample } from './series.js';
 
@@ -340,7 +340,8 @@ export class MetricsHub {
 
   private guestOf(labels: Labels, g: NonNullable<TotalsAccumulator['perGuest']>[number]): GuestSeries {
     return {
-      labels: { ...labels, host: String(g.host), guest: g.guest, os: g.os },
+      // The guest's name is the client's text (clientLabel: bounded).
+      labels: { ...labels, host: String(g.host), guest: clientLabel(g.guest), os: g.os },
       exits: new Map(Object.entries(g.exits)),
       cr8: g.cr8Accesses,
       delivered: g.interruptsDelivered,

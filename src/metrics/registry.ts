@@ -516,6 +516,48 @@ export class MetricsEndpoint {
     const body = this.hub.withView(() => r.metrics());
     return { contentType: r.contentType, body: await body };
   }
+
+  /** Per format, the render asked for and not yet started (renderShared). */
+  private readonly next = new Map<boolean, Promise<{ contentType: string; body: Buffer }>>();
+  /** When the main thread may render again (renderShared): the last render's end plus its length, ms. */
+  private renderAfterMs = 0;
+
+  /**
+   * The service's scrape: one render shared by every request that asks before it starts. It starts
+   * on the next turn of the event loop (setImmediate: after the requests whose bytes arrived in this
+   * one), or, right after another render, once as long again has passed: renders take at most half
+   * of the main thread however many scrape at once (a lone scraper is never delayed: Prometheus
+   * scrapes every 15 s). Each request still gets a render taken after it arrived, so it sees the
+   * totals of a moment after it asked (test/metrics/liveView.test.ts). Rendering anew per request,
+   * 500 scrapes sent at once (each render 26 - 35 ms of the main thread at 500 KB) held /healthz
+   * 13 - 16 s (2026-12-06, the fifth pass, docs/SERVICE.md "Hostile input"). Each render, not each
+   * request, is timed in vmexit_lab_metrics_render_seconds. The body is one Buffer for all its
+   * requests: an answer a slow client has not read yet holds no copy of its own.
+   */
+  renderShared(openMetrics: boolean): Promise<{ contentType: string; body: Buffer }> {
+    let shared = this.next.get(openMetrics);
+    if (shared === undefined) {
+      shared = new Promise((ok, fail) => {
+        const start = (): void => {
+          // Started: a request from now on waits for a render of its own.
+          this.next.delete(openMetrics);
+          const t0 = performance.now();
+          this.render(openMetrics).then((r) => {
+            const body = Buffer.from(r.body);
+            const end = performance.now();
+            this.renderAfterMs = end + (end - t0);
+            this.hub.stats.rendered(openMetrics ? 'openmetrics' : 'text', (end - t0) / 1000);
+            ok({ contentType: r.contentType, body });
+          }, fail);
+        };
+        const wait = this.renderAfterMs - performance.now();
+        if (wait > 0) setTimeout(start, wait);
+        else setImmediate(start);
+      });
+      this.next.set(openMetrics, shared);
+    }
+    return shared;
+  }
 }
 
 /** Does an Accept header prefer OpenMetrics over the Prometheus text format? (highest q wins; ties: text) */

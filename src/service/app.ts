@@ -19,6 +19,7 @@ import {
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './pipelining.js';
+import { boundedBody, closeIfUnread } from './body.js';
 
 /**
  * Every route the app serves, as `METHOD path` (docs/SERVICE.md's HTTP API table lists the same:
@@ -242,8 +243,9 @@ export function createApp(o: AppOptions): express.Express {
   const read = requireRole(tokens, 'read');
   const page = requireRole(tokens, 'read', true);
   const write = requireRole(tokens, 'write');
-  // Bodies are read as bytes (any type, up to the limit) and decoded strictly (src/service/request.ts).
-  const body = express.raw({ type: () => true, limit: o.bodyLimitBytes });
+  // Bodies are read as bytes (any type, up to the limit: src/service/body.ts) and decoded strictly
+  // (src/service/request.ts).
+  const body = boundedBody(o.bodyLimitBytes);
   const noQuery = (req: Request, _res: Response, next: NextFunction): void => {
     checkQuery(req, []);
     next();
@@ -265,10 +267,8 @@ export function createApp(o: AppOptions): express.Express {
     'GET /metrics': [
       read,
       async (req, res) => {
-        const om = prefersOpenMetrics(req.headers.accept);
-        const t0 = process.hrtime.bigint();
-        const { contentType, body: text } = await o.metrics.render(om);
-        stats.rendered(om ? 'openmetrics' : 'text', Number(process.hrtime.bigint() - t0) / 1e9);
+        // Shared with the scrapes that arrive with it (renderShared, why there).
+        const { contentType, body: text } = await o.metrics.renderShared(prefersOpenMetrics(req.headers.accept));
         res.set('Content-Type', contentType).send(text);
       },
     ],
@@ -399,7 +399,10 @@ export function createApp(o: AppOptions): express.Express {
     if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
       return next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));
     const value = allow.join(', ');
-    if (req.method === 'OPTIONS') return void res.status(204).set('Allow', value).end();
+    if (req.method === 'OPTIONS') {
+      closeIfUnread(req, res);
+      return void res.status(204).set('Allow', value).end();
+    }
     next(
       new ApiError(405, 'method_not_allowed', `${shown(req.path)} does not take ${req.method}; it takes ${value}`, {
         headers: { Allow: value },
@@ -410,29 +413,15 @@ export function createApp(o: AppOptions): express.Express {
   // Express 5 forwards errors thrown (or rejected) in handlers here.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let e: ApiError;
-    const http = (typeof err === 'object' && err !== null ? err : {}) as {
-      type?: unknown;
-      status?: unknown;
-      message?: unknown;
-      code?: unknown;
-    };
+    const http = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; message?: unknown };
     const message = typeof http.message === 'string' ? http.message : String(err);
     if (err instanceof ApiError) e = err;
-    else if (http.type === 'entity.too.large')
-      e = new ApiError(413, 'payload_too_large', `the request body is larger than ${o.bodyLimitBytes} bytes`);
-    else if (http.status === 415)
-      e = new ApiError(415, 'unsupported_media_type', `unsupported body encoding: ${message}`);
-    // zlib's words alone ("incorrect header check") did not say it was the decompression that failed.
-    else if (http.status === 400 && typeof http.code === 'string' && http.code.startsWith('Z_'))
-      e = new ApiError(
-        400,
-        'bad_request',
-        `the body does not decode as its Content-Encoding (${String(req.headers['content-encoding'])}) says: ${message}`,
-      );
     else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500)
       e = new ApiError(http.status, 'bad_request', message);
     else e = new ApiError(500, 'internal', `internal error: ${message}`);
     if (res.headersSent) return;
+    // Answered before its body was read (a 413, a 401 to a POST): the connection closes (why there).
+    closeIfUnread(req, res);
     for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.set(k, v);
     // A page not found (a run's page, a mistyped address) is a page for a browser that asks for
     // HTML, JSON for everyone else (curl's */*, no Accept, application/json).

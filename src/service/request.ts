@@ -226,6 +226,78 @@ export function repeatedKey(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Structure characters (`{ } [ ] , :`) a JSON body may have outside its strings: an object of the
+ * five JSON_FIELDS has 12 at most, with room for a few unknown ones to be named.
+ */
+export const MAX_JSON_STRUCTURE = 64;
+
+/**
+ * A JSON body that cannot be a request, found by a linear scan of its bytes before JSON.parse,
+ * which takes the main thread 1.2 s for 1 MB of nested arrays and 0.4 s for 90,000 keys (2026-12-06,
+ * the fifth pass, docs/SERVICE.md "Hostile input"): more than MAX_JSON_STRUCTURE structure
+ * characters outside its strings (the scenario's YAML is a string, validated apart). The refusal
+ * names what the parse would have named: the first unknown field, else the field whose value
+ * nests. Undefined: parse it.
+ */
+export function jsonBodyTooComplex(body: Uint8Array): ApiError | undefined {
+  let n = 0;
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  let keyNext = false;
+  let lastKey: string | undefined;
+  let unknown: string | undefined;
+  let nested: string | undefined;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next byte
+      else if (c === 0x22) {
+        inString = false;
+        if (depth === 1 && keyNext) {
+          keyNext = false;
+          try {
+            lastKey = JSON.parse(Buffer.from(body.subarray(start, i + 1)).toString('utf8')) as string;
+          } catch {
+            return undefined; // not JSON: the parse says where
+          }
+          if (unknown === undefined && !JSON_FIELDS.includes(lastKey)) unknown = lastKey;
+        }
+      }
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      start = i;
+      continue;
+    }
+    // { [ } ] , :
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === 1) nested ??= lastKey;
+      depth++;
+      keyNext = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c) keyNext = depth === 1;
+    else if (c !== 0x3a) continue;
+    if (++n > MAX_JSON_STRUCTURE) break;
+  }
+  if (n <= MAX_JSON_STRUCTURE) return undefined;
+  const what = `the JSON body has more than ${MAX_JSON_STRUCTURE} of { } [ ] , : outside its strings`;
+  const rule = `it must be one object of string and number fields, {"scenario": "NAME"} or {"yaml": "..."} with ${JSON_FIELDS.filter((f) => f !== 'scenario' && f !== 'yaml').join(', ')}; nothing was parsed`;
+  const guess = unknown === undefined ? undefined : guessFor(unknown, JSON_FIELDS);
+  if (unknown !== undefined)
+    return new ApiError(
+      400,
+      'bad_request',
+      `unknown field ${shown(unknown)}${guess ? ` (did you mean "${guess}"?)` : ''} (expected ${JSON_FIELDS.join(', ')}): ${what}, and ${rule}`,
+    );
+  if (nested !== undefined)
+    return new ApiError(400, 'bad_request', `${shown(nested)} must be a string or a number: ${what}, and ${rule}`);
+  return new ApiError(400, 'bad_request', `${what}: ${rule}`);
+}
+
 /** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
 export function submitRequest(req: Request): SubmitRequest {
   const q = checkQuery(req, POST_QUERY);
@@ -243,6 +315,8 @@ export function submitRequest(req: Request): SubmitRequest {
   // A YAML body over the early bound is refused before it is even decoded (#18 item 1).
   const early = isJson ? undefined : tooComplex(body, 'request.yaml');
   if (early) throw early;
+  const shape = isJson ? jsonBodyTooComplex(body) : undefined;
+  if (shape) throw shape;
   const text = utf8(body);
   if (isJson) {
     for (const k of Object.keys(q))

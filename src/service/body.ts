@@ -1,0 +1,116 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { ApiError, shown } from './errors.js';
+
+/**
+ * Request bodies, read as bytes up to a limit and decoded by their Content-Encoding (gzip, deflate,
+ * br), in place of express.raw (body-parser). Why not body-parser: once a body passes its limit it
+ * stops counting but reads the rest of the request before it answers (so that the client is done
+ * sending and sees the 413), and a request announces as much as it likes: a chunk of 2^64-1 bytes,
+ * or a Content-Length of 10^15, was read and thrown away until the 60 s request timeout, then 408,
+ * never the 413; four such clients made the main thread read 2 GB in 8 s and /healthz took 90 ms
+ * (2026-12-06, the fifth pass, docs/SERVICE.md "Hostile input"). Here the 413 is sent as soon as
+ * the bytes sent or decoded pass the limit (at once for a Content-Length over it), and the
+ * connection closes after it (`closeIfUnread`).
+ */
+
+/** Content codings a body may come in (RFC 9110 8.4.1), one at a time. */
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * An answer sent before its request's body was read to the end closes the connection: else Node
+ * reads and discards the rest of the body (as much as it announces) to reach the next request on
+ * it. For every early answer: a 413, a 401 or 405 to a POST with a body, a refused encoding.
+ */
+export function closeIfUnread(req: Request, res: Response): void {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+  if (hasBody && !req.complete && !res.headersSent) res.set('Connection', 'close');
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);
+}
+
+/**
+ * Middleware: `req.body` is the body's decoded bytes (a Buffer), or stays undefined for a request
+ * without one (no Content-Length, no Transfer-Encoding: RFC 9112 6.3). The limit bounds the bytes
+ * as sent and as decoded.
+ */
+export function boundedBody(limit: number): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && length === undefined) return next();
+    const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const decoder = coding === 'identity' ? undefined : DECODERS[coding]?.();
+    if (coding !== 'identity' && decoder === undefined)
+      return next(
+        new ApiError(
+          415,
+          'unsupported_media_type',
+          `Content-Encoding ${shown(req.headers['content-encoding'] ?? '')} is not taken: send the body as it is, or in one of gzip, deflate, br`,
+        ),
+      );
+    // Node's parser took only digits; the body never passes what it announces.
+    if (length !== undefined && Number(length) > limit) {
+      decoder?.destroy();
+      return next(tooLarge(limit));
+    }
+    const chunks: Buffer[] = [];
+    let sent = 0;
+    let decoded = 0;
+    let settled = false;
+    const settle = (err?: ApiError): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      if (err === undefined) {
+        req.body = Buffer.concat(chunks, decoded);
+        return next();
+      }
+      // Read no more: the answer closes the connection (closeIfUnread).
+      req.pause();
+      if (decoder) {
+        req.unpipe(decoder);
+        decoder.destroy();
+      }
+      next(err);
+    };
+    const onDecoded = (c: Buffer): void => {
+      decoded += c.length;
+      if (decoded > limit) settle(tooLarge(limit));
+      else chunks.push(c);
+    };
+    const onData = (c: Buffer): void => {
+      sent += c.length;
+      if (sent > limit) settle(tooLarge(limit));
+      else if (decoder === undefined) onDecoded(c);
+    };
+    const onEnd = (): void => {
+      if (decoder === undefined) settle();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    if (decoder) {
+      decoder.on('data', onDecoded);
+      decoder.on('end', () => settle());
+      // zlib's words alone ("incorrect header check") did not say it was the decompression that failed.
+      decoder.on('error', (e: Error) =>
+        settle(
+          new ApiError(
+            400,
+            'bad_request',
+            `the body does not decode as its Content-Encoding (${coding}) says: ${e.message}`,
+          ),
+        ),
+      );
+      req.pipe(decoder);
+    }
+  };
+}
