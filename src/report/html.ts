@@ -18,7 +18,7 @@ import {
 } from './charts.js';
 import { esc, fmtTime, note, page } from './page.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { scenarioLabels } from './summary.js';
+import { exitHostTime, scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -284,6 +284,15 @@ function variantsTable(results: RunResults): string {
     row(
       'host seconds handling exits',
       num((v) => Object.values(v.totals.hostSecondsInExits).reduce((a, b) => a + b, 0)),
+    ),
+    // The text and Markdown summaries' two columns, in their words (summary.ts exitHostTime).
+    row(
+      'host time in exits (share of vCPU time)',
+      vs.map((v) => esc(exitHostTime(v)[0])),
+    ),
+    row(
+      'host time per exit',
+      vs.map((v) => esc(exitHostTime(v)[1])),
     ),
     row(
       'guest CPU seconds',

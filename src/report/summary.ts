@@ -40,9 +40,10 @@ function hostSecondsInExits(v: VariantResult): number {
 
 /**
  * Host time in exits as `perf kvm stat report` users compare it: the share of vCPU time the host
- * spent handling exits (as compare's "host time in exits / vCPU-s"), and the mean per exit.
+ * spent handling exits (as compare's "host time in exits / vCPU-s"), and the mean per exit. The one
+ * home of both texts: the text summary, the Markdown summary and the HTML report's variant table.
  */
-function exitHostTime(v: VariantResult): [string, string] {
+export function exitHostTime(v: VariantResult): [string, string] {
   const s = hostSecondsInExits(v);
   return [
     v.totals.vcpuSeconds > 0 ? percentText(s / v.totals.vcpuSeconds) : '-',
@@ -185,11 +186,14 @@ export function renderMarkdown(results: RunResults, label = results.scenario): s
   out.push(`### vmexit-lab: ${cell(label)}`);
   out.push('');
   if (results.partial === true) out.push(`> **${partialLine(results)}**`, '');
-  out.push('| variant | cpu | policy | exits/s per guest | %cr8/s per guest | phases | violations |');
-  out.push('|---|---|---|---:|---:|---|---:|');
+  out.push(
+    '| variant | cpu | policy | exits/s per guest | host time in exits | per exit | %cr8/s per guest | phases | violations |',
+  );
+  out.push('|---|---|---|---:|---:|---:|---:|---|---:|');
   for (const v of results.variants) {
+    const [share, perExit] = exitHostTime(v);
     out.push(
-      `| ${cell(v.name)} | ${cell(v.host.cpu)} | ${cell(v.policy)} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
+      `| ${cell(v.name)} | ${cell(v.host.cpu)} | ${cell(v.policy)} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${share} | ${perExit} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
         Object.entries(v.totals.phaseSeconds)
           .map(([p, s]) => `${cell(p)} ${formatFigure(s)} s`)
           .join(', ') || '-'

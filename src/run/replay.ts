@@ -1,6 +1,9 @@
 import type { GuestInstance, HostSimulation } from '../core/engine/host.js';
-import { EXIT_KINDS, Slot } from '../core/vcpu/exits.js';
-import { APIC_PAGE_WRITE, DeliveryVia, ExitWhy, RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
+import { EXIT_KINDS } from '../core/vcpu/exits.js';
+import { DeliveryVia, RecKind, type ExitRecorder } from '../core/vcpu/recorder.js';
+import { exitCause, type Bulk } from './exitCause.js';
+
+export { exitCause } from './exitCause.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
@@ -50,9 +53,6 @@ export type ReplayRecord =
       /** How it reached the guest (recorder.ts DeliveryVia). */
       readonly via: DeliveryVia;
     };
-
-/** Exits counted in bulk: %cr8 raise/lower pairs, host timer ticks, or any other repeated operation at its fixed point. */
-type Bulk = 'cr8_pairs' | 'host_interrupts' | 'repeated';
 
 export interface ReplayViolation {
   readonly check: string;
@@ -122,29 +122,6 @@ export function deliveryViaName(via: DeliveryVia): string {
       return 'posted-interrupt processing';
     case DeliveryVia.AVIC:
       return 'AVIC';
-    default:
-      return '';
-  }
-}
-
-/**
- * The cause of an EPT violation, EPT misconfiguration or nested page fault, whose qualification the
- * model leaves 0 (recorder.ts ExitWhy; an APIC-page access carries its offset and direction).
- */
-function memoryExitCause(slot: Slot, why: number): string {
-  switch ((why & 0x7f) as ExitWhy) {
-    case ExitWhy.DEVICE_MMIO:
-      return slot === Slot.EPT_MISCONFIG
-        ? "device MMIO access: KVM's MMIO page-table entries are misconfigured on purpose, it emulates the device"
-        : 'device MMIO access: the hypervisor emulates the device';
-    case ExitWhy.APIC_PAGE: {
-      const at = `APIC page ${(why & APIC_PAGE_WRITE) !== 0 ? 'write' : 'read'} at offset 0x${(why >>> 8).toString(16)}`;
-      return slot === Slot.VMEXIT_NPF
-        ? `${at}, no AVIC: the hypervisor emulates the xAPIC`
-        : `${at}, "virtualize APIC accesses" off: the hypervisor emulates the xAPIC`;
-    }
-    case ExitWhy.MEASURED:
-      return "a workload profile's measured exit (its report does not say which access)";
     default:
       return '';
   }
@@ -277,53 +254,6 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     });
   }
   return { host, target, guests, stopNs: t, ended, records, violations };
-}
-
-/** What an exit record was, in words, from its reason and qualification (SDM Tables 27-3, 27-6; APM-15). */
-export function exitCause(slot: Slot, qualification: number, bulk?: Bulk, why = 0): string {
-  if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
-  if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
-  if (bulk === 'repeated') {
-    const one = exitCause(slot, qualification, undefined, why);
-    return `${one === '' ? '' : `${one}; `}identical exits of a repeated operation, fast-forwarded (exact)`;
-  }
-  switch (slot) {
-    case Slot.EPT_VIOLATION:
-    case Slot.EPT_MISCONFIG:
-    case Slot.VMEXIT_NPF:
-      return memoryExitCause(slot, why);
-    case Slot.CR_ACCESS:
-      return ((qualification >>> 4) & 3) === 1
-        ? `mov from cr${qualification & 0xf}`
-        : `mov to cr${qualification & 0xf}`;
-    case Slot.VMEXIT_CR8_READ:
-      return 'mov from cr8';
-    case Slot.VMEXIT_CR8_WRITE:
-      return 'mov to cr8';
-    case Slot.APIC_ACCESS:
-      return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.APIC_WRITE:
-      return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.VMEXIT_AVIC_NOACCEL:
-      return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.VIRTUALIZED_EOI:
-      return `EOI of vector ${qualification}`;
-    case Slot.IO_INSTRUCTION:
-      return `port I/O 0x${((qualification >>> 16) & 0xffff).toString(16)}`;
-    case Slot.TPR_BELOW_THRESHOLD:
-      return 'TPR lowered below the TPR threshold';
-    case Slot.INTERRUPT_WINDOW:
-    case Slot.VMEXIT_VINTR:
-      return 'interrupt window: a pending interrupt can be injected';
-    case Slot.EXTERNAL_INTERRUPT:
-    case Slot.VMEXIT_INTR:
-      return 'host interrupt while the guest ran';
-    case Slot.HLT:
-    case Slot.VMEXIT_HLT:
-      return 'guest HLT (idle)';
-    default:
-      return '';
-  }
 }
 
 /** The JSON Lines object of a record (the `trace` command's vocabulary: cpu, exits' reason/name/qualification). */

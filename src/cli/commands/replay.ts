@@ -19,9 +19,12 @@ print that guest's exits in the window [SECONDS - WINDOW, SECONDS] as JSON Lines
 t is simulated seconds (exact decimal), cpu the guest's vCPU, reason the VT-x basic exit reason or
 SVM exit code; a record with "count" stands for that many identical exits the engine fast-forwarded;
 exits a vCPU accumulated between two of its events carry the time it was brought forward (the last
-records may carry the stop time, SECONDS plus 1 ns). An EPT violation, EPT misconfiguration or nested
-page fault's cause is the access behind it (device MMIO, an APIC-page access the CPU does not
-virtualize, a workload profile's measured exit). A delivery's "via" says how the interrupt reached
+records may carry the stop time, SECONDS plus 1 ns). Each exit's "cause" says why, as far as the
+model knows: an EPT violation, EPT misconfiguration or nested page fault the access behind it (device
+MMIO, an APIC-page access the CPU does not virtualize, a workload profile's measured exit); an MSR
+exit the MSR by its SDM or TLFS name and what the guest did ("WRMSR IA32_X2APIC_ICR (830H): IPI"); an
+external interrupt which host interrupt (the host tick, the kick of a vector, a guest timer); port
+I/O the port and its device. A delivery's "via" says how the interrupt reached
 the guest: "event injection" (VT-x, at VM entry), "EVENTINJ" (SVM), "virtual-interrupt delivery",
 "posted-interrupt processing" (a running vCPU, no exit) or "AVIC". A violation record has the check, bhyve's
 message, the LAPIC state (tpr, ppr, isr, irr, isrvecStk: bhyve's in-service stack, svi, rvi,

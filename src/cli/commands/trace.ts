@@ -1,5 +1,7 @@
 import { runScenario } from '../../run/runScenario.js';
-import { deliveryViaName } from '../../run/replay.js';
+import { deliveryViaName, exitCause } from '../../run/replay.js';
+import { exitKindByName } from '../../core/vcpu/exits.js';
+import type { TraceStep } from '../../core/script/runScript.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { violationWhy } from '../../report/violationWhy.js';
@@ -8,9 +10,10 @@ import { unknownVariantMessage } from '../../scenario/matrix.js';
 const TRACE_USAGE = `Usage: vmexit-lab trace [--variant NAME] FILE
 
 Run the scripted guests of a scenario and print one JSON object per guest operation (JSON Lines):
-  {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8}],
+  {"step":1,"op":"write_cr8","exits":[{"reason":28,"name":"CR_ACCESS","qualification":8,"cause":"mov to cr8"}],
    "tpr":32,"ppr":32,"delivered":[],"via":[],"violations":[]}
 reason is the VT-x basic exit reason (Intel SDM appendix C) or, on AMD profiles, the SVM exit code;
+cause says why, as replay does (the MSR and what the guest did, the port and its device, ...);
 delivered lists vectors the guest accepted during the step, via how each reached it ("event
 injection" at VM entry, "EVENTINJ" on SVM, "virtual-interrupt delivery", "posted-interrupt
 processing", "AVIC"); a failed VM entry appears as
@@ -32,6 +35,13 @@ Exit status: 0 ran (whatever the guest did), 2 bad input, 3 an unexpected invari
 Example:
   vmexit-lab trace scenarios/seed/e5-2667v4-apicv-panic-script.yaml
 `;
+
+/** A step's exit as trace prints it: reason, name, qualification and its cause (docs/REPLAY.md), as replay words it. */
+function traceExit(e: TraceStep['exits'][number]): Record<string, unknown> {
+  const kind = exitKindByName(e.name);
+  const cause = kind === undefined ? '' : exitCause(kind.slot, e.qualification, undefined, e.why);
+  return { reason: e.reason, name: e.name, qualification: e.qualification, ...(cause ? { cause } : {}) };
+}
 
 export async function traceCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'trace', TRACE_USAGE, args, { variant: { type: 'string' } });
@@ -79,7 +89,7 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
         cpu: s.cpu,
         op: s.op,
         ...s.args,
-        exits: s.exits,
+        exits: s.exits.map(traceExit),
         tpr: s.tpr,
         ppr: s.ppr,
         delivered: s.delivered,

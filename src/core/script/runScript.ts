@@ -7,6 +7,8 @@ interface TraceExit {
   readonly reason: number;
   readonly name: string;
   readonly qualification: number;
+  /** What caused it where reason and qualification do not say it (vcpu/recorder.ts ExitWhy word; 0: nothing). */
+  readonly why: number;
 }
 
 export interface TraceStep {
@@ -129,7 +131,12 @@ export function runScript(machine: Machine, ops: readonly ScriptOp[]): TraceStep
     const exits: TraceExit[] = [];
     for (let e = 0; e < Math.min(machine.stepExitCount, machine.stepExits.length); e++) {
       const kind = EXIT_KINDS[machine.stepExits[e]];
-      exits.push({ reason: kind.code, name: kind.name, qualification: machine.stepExitQual[e] });
+      exits.push({
+        reason: kind.code,
+        name: kind.name,
+        qualification: machine.stepExitQual[e],
+        why: machine.stepExitWhy[e],
+      });
     }
     const delivered: number[] = [];
     const deliveredVia: number[] = [];

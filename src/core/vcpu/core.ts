@@ -49,7 +49,7 @@ import type { MachineConfig } from './machineSetup.js';
 import { MachineState, STEP_LOG } from './machineState.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
-import { DeliveryVia, RecKind } from './recorder.js';
+import { DeliveryVia, ExitWhy, RecKind, WHY_OPERAND_SHIFT } from './recorder.js';
 import { entryFailureOf } from './reports.js';
 
 /**
@@ -115,8 +115,13 @@ export class MachineCore extends MachineState {
     if (this.logExits && i < STEP_LOG) {
       this.stepExits[i] = slot;
       this.stepExitQual[i] = qualification;
+      this.stepExitWhy[i] = 0;
     }
     this.stepExitCount = i + 1;
+    if (this.whyNext !== 0) {
+      this.exitWhy(v, this.whyNext);
+      this.whyNext = 0;
+    }
     if (this.syncsAtExit && syncAtExit(this.s, v * F.STRIDE, this.traits, this.intel)) this.updatePpr(v);
   }
 
@@ -405,6 +410,7 @@ export class MachineCore extends MachineState {
     else {
       // vcpu_notify_event -> IPI to the host CPU running the vCPU -> exit.
       this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+      this.exitWhy(v, ExitWhy.KICK | (vector << WHY_OPERAND_SHIFT));
       this.enter(v);
     }
     return true;

@@ -3,7 +3,7 @@ import { tprFromCr8 } from '../apic/priority.js';
 import { ApicOffset, isX2apicMsr, X2apicMsr, x2apicAccessFaults, x2apicMsrToOffset } from '../apic/registers.js';
 import { priorityClass, vecHighest, vecTest } from '../apic/vectors.js';
 import { x2apicReadPassedThrough } from '../hypervisor/vmcs.js';
-import { HvFeature, HvMsr, isHypervMsr } from '../hypervisor/hyperv.js';
+import { HvAccess, HvFeature, HvMsr, hvMsrAccess, isHypervMsr } from '../hypervisor/hyperv.js';
 import {
   cr8LoadExits,
   cr8StoreExits,
@@ -23,7 +23,7 @@ import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
-import { APIC_PAGE_WRITE, ExitWhy } from './recorder.js';
+import { APIC_PAGE_WRITE, ExitWhy, msrWhyCode, WHY_FAULT, WHY_OPERAND_SHIFT, WHY_WRITE } from './recorder.js';
 
 /**
  * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
@@ -218,6 +218,7 @@ export class GuestInstructions extends HypervisorEmulation {
     const f = this.s[v * F.STRIDE + F.FLAGS];
     if ((f & (Flag.STOPPED | Flag.HALTED)) !== 0) return;
     this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+    this.exitWhy(v, ExitWhy.HOST_TICK);
     this.enter(v);
   }
 
@@ -240,6 +241,7 @@ export class GuestInstructions extends HypervisorEmulation {
     if ((f & Flag.STOPPED) !== 0) return false;
     if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
     this.exit(v, this.timerSlot, 0);
+    this.exitWhy(v, ExitWhy.GUEST_TIMER | (vector << WHY_OPERAND_SHIFT));
     const ready = this.setInterruptReady(v, vector, false);
     this.enter(v);
     return ready;
@@ -259,6 +261,7 @@ export class GuestInstructions extends HypervisorEmulation {
     if ((f & Flag.STOPPED) !== 0 || (this.s[b + F.HV] & HvFeature.STIMER) === 0) return false;
     if ((f & Flag.HALTED) !== 0) return this.raiseInterrupt(v, vector, false);
     this.exit(v, this.intel ? Slot.EXTERNAL_INTERRUPT : Slot.VMEXIT_INTR, 0);
+    this.exitWhy(v, ExitWhy.STIMER | (vector << WHY_OPERAND_SHIFT));
     const ready = this.setInterruptReady(v, vector, false);
     this.enter(v);
     return ready;
@@ -445,13 +448,17 @@ export class GuestInstructions extends HypervisorEmulation {
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return;
     if (isHypervMsr(msr)) {
+      // Its exit is hypervMsrWrite's first act (emulation.ts): the cause goes with it.
+      if (this.keepsWhy) this.whyNext = this.hvMsrWhy(v, msr, WHY_WRITE);
       this.hypervMsrWrite(v, msr, valueLow, valueHigh);
       return;
     }
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_WRITE : Slot.VMEXIT_MSR;
+    const why = ExitWhy.MSR | WHY_WRITE | (msrWhyCode(msr) << WHY_OPERAND_SHIFT);
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, true)) {
       this.exit(v, msrExit, 0);
+      this.exitWhy(v, why | WHY_FAULT);
       this.stepFault = Fault.GP;
       this.enter(v);
       return;
@@ -479,6 +486,7 @@ export class GuestInstructions extends HypervisorEmulation {
         // the initial count and IA32_TSC_DEADLINE go to start_apic_timer, a host timer).
         if (apicMsr && msr !== X2apicMsr.TimerInitialCount) this.apicMsrExit(v, how);
         else this.exit(v, how, 0);
+        this.exitWhy(v, why);
         if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
         this.enter(v);
     }
@@ -490,11 +498,17 @@ export class GuestInstructions extends HypervisorEmulation {
     const b = v * F.STRIDE;
     const f = s[b + F.FLAGS];
     if ((f & Flag.STOPPED) !== 0) return 0;
-    if (isHypervMsr(msr)) return this.hypervMsrRead(v, msr);
+    if (isHypervMsr(msr)) {
+      // Its exit is hypervMsrRead's first act (emulation.ts): the cause goes with it.
+      if (this.keepsWhy) this.whyNext = this.hvMsrWhy(v, msr, 0);
+      return this.hypervMsrRead(v, msr);
+    }
     const apicMsr = isX2apicMsr(msr);
     const msrExit = this.intel ? Slot.MSR_READ : Slot.VMEXIT_MSR;
+    const why = ExitWhy.MSR | (msrWhyCode(msr) << WHY_OPERAND_SHIFT);
     if (apicMsr && x2apicAccessFaults((f & Flag.X2APIC) !== 0, msr, false)) {
       this.exit(v, msrExit, 0); // intercepted, then #GP injected
+      this.exitWhy(v, why | WHY_FAULT);
       this.stepFault = Fault.GP;
       this.enter(v);
       return 0;
@@ -503,8 +517,15 @@ export class GuestInstructions extends HypervisorEmulation {
     const how = this.intel && apicMsr ? vmxX2apicRead(s, b, msr, passedThrough) : msrExit;
     if (how === InGuest.READ) return this.registerValue(v, x2apicMsrToOffset(msr));
     this.exit(v, how, 0);
+    this.exitWhy(v, why);
     const value = apicMsr ? this.registerValue(v, x2apicMsrToOffset(msr)) : 0;
     this.enter(v);
     return value;
+  }
+
+  /** The ExitWhy word of a synthetic-MSR access (`write`: WHY_WRITE or 0), WHY_FAULT when the guest lacks its feature (hyperv.ts hvMsrAccess). */
+  private hvMsrWhy(v: number, msr: number, write: number): number {
+    const gp = hvMsrAccess(this.s[v * F.STRIDE + F.HV] & 0xff, msr) === HvAccess.GP ? WHY_FAULT : 0;
+    return ExitWhy.MSR | write | gp | (msrWhyCode(msr) << WHY_OPERAND_SHIFT);
   }
 }

@@ -1,7 +1,7 @@
 import { archPpr, guestTpr } from '../apic/priority.js';
 import { STEP_LOG } from './machineState.js';
 import { Counter } from './counters.js';
-import { EXIT_KINDS, LOCAL_SLOT } from './exits.js';
+import { EXIT_KINDS, LOCAL_SLOT, Slot, SVM_PAUSE_SLOT } from './exits.js';
 import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
@@ -193,7 +193,7 @@ export class Machine extends TabulatedInstructions {
           this.timerInitialCount(v, a);
           break;
         case RepeatOp.OPAQUE_EXIT:
-          this.opaqueExit(v, a, 0, ExitWhy.MEASURED);
+          this.opaqueExit(v, a, 0, this.keepsWhy ? this.opaqueWhy(v, a) : ExitWhy.NONE);
           break;
       }
       executed++;
@@ -240,6 +240,17 @@ export class Machine extends TabulatedInstructions {
     for (let i = 0; i < exits; i++) this.countExits(v, memoExitSlot(e, i), memoExitQual(e, i), count, RecKind.EXIT);
     this.stepExitCount = start + executed * exits;
     return executed;
+  }
+
+  /**
+   * The cause of an opaque exit in `slot`: a workload profile's measured exit, but a PAUSE exit of a
+   * vCPU with PAUSE-loop exiting (SVM: the pause filter) is the spin loop outlasting its window,
+   * whoever ran it (guests/spin.ts's lock-spin phase, or a profile's measured PAUSE exits): with the
+   * control set a PAUSE exits no other way (SDM "Controls for PAUSE-Loop Exiting"; APM-15 "Pause Intercept Filtering").
+   */
+  private opaqueWhy(v: number, slot: number): ExitWhy {
+    const pause = slot === (this.intel ? (Slot.PAUSE as number) : SVM_PAUSE_SLOT);
+    return pause && this.pauseLoopExiting(v) ? ExitWhy.PAUSE_LOOP : ExitWhy.MEASURED;
   }
 
   /** Count `remaining` further runs of `op`, whose exits are the step's [exitStart, exitStart + exitCount), in the ring. */

@@ -60,6 +60,8 @@ export class MachineState {
    */
   readonly stepExits: number[] = [];
   readonly stepExitQual: number[] = [];
+  /** Their causes (recorder.ts ExitWhy words, 0: none), as the recorder's cause column: the trace's `cause`. */
+  readonly stepExitWhy: number[] = [];
   stepExitCount = 0;
   protected logExits = false;
   /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
@@ -84,6 +86,12 @@ export class MachineState {
   /** The exit recorder is on (recorder.ts): the hot path pays one boolean test when it is off. */
   recOn = false;
   protected recorder: ExitRecorder = NO_RECORDER;
+  /**
+   * The cause (recorder.ts ExitWhy) the next exit takes, set while causes are kept (keepsWhy) just
+   * before a path whose first act is its exit and which notes no cause itself (the Hyper-V MSR
+   * handlers of emulation.ts); 0: none. Taken, and cleared, by that exit (MachineCore.exit).
+   */
+  protected whyNext = 0;
 
   /**
    * When set (by the event engine), IPIs the guest sends are not raised at the target at once but
@@ -145,9 +153,21 @@ export class MachineState {
     this.recorder.record(this.clockNs, v, RecKind.DELIVERY, vector, via, latencyNs);
   }
 
-  /** The cause (recorder.ts ExitWhy) of the exit vCPU `v` just recorded, where its reason and qualification do not say it. */
+  /**
+   * The cause (recorder.ts ExitWhy) of the exit vCPU `v` just took, where its reason and qualification
+   * do not say it: into the recorder's cause column and the step's exit log, when either is kept.
+   */
   protected exitWhy(v: number, why: number): void {
     if (this.recOn) this.recorder.why(v, why);
+    if (this.logExits) {
+      const i = this.stepExitCount - 1;
+      if (i >= 0 && i < STEP_LOG) this.stepExitWhy[i] = why;
+    }
+  }
+
+  /** Causes are kept (the recorder or the step's exit log): a cause word is worth working out. */
+  protected get keepsWhy(): boolean {
+    return this.recOn || this.logExits;
   }
 
   /** The exit recorder's ring, read (never written) by the replay and timeline drains. */

@@ -46,7 +46,10 @@ export const enum DeliveryVia {
 /**
  * What caused an exit, where its reason and qualification do not say it (an EXIT record's `why`;
  * NONE: nothing to add). The model writes EPT violations, EPT misconfigurations and nested page
- * faults with qualification 0 for every access; the recorder keeps which access it was.
+ * faults with qualification 0 for every access; the recorder keeps which access it was. A word:
+ * the kind in bits 5:0, WHY_FAULT and WHY_WRITE, the operand (an offset, MSR code or vector) from
+ * bit 8 (WHY_OPERAND_SHIFT). Small integers in the recorder's cause column; src/run/replay.ts
+ * exitCause names them at output.
  */
 export const enum ExitWhy {
   NONE = 0,
@@ -59,10 +62,38 @@ export const enum ExitWhy {
   APIC_PAGE = 2,
   /** An exit of a workload profile's measured rates (RepeatOp.OPAQUE_EXIT): the report it came from does not say why. */
   MEASURED = 3,
+  /** RDMSR or WRMSR (WHY_WRITE) of an intercepted MSR, msrWhyCode(msr) as the operand; WHY_FAULT: #GP injected. */
+  MSR = 4,
+  /** The host's own timer tick on the host CPU running the vCPU (Machine.hostInterrupt). */
+  HOST_TICK = 5,
+  /**
+   * The host IPI that kicks a running vCPU so that an interrupt made ready for it can be delivered
+   * (bhyve vcpu_notify_event, KVM kvm_vcpu_kick; MachineCore.raiseInterrupt): the vector as the operand.
+   */
+  KICK = 6,
+  /** The guest's LAPIC timer expired on a running vCPU (Machine.guestTimerExpires): the timer's vector as the operand. */
+  GUEST_TIMER = 7,
+  /** A Hyper-V synthetic timer's host hrtimer fired on a running vCPU (Machine.stimerExpires): the SINT's vector. */
+  STIMER = 8,
+  /** A PAUSE exit of a vCPU with PAUSE-loop exiting (SVM: the pause filter): a spin loop outlasted the window. */
+  PAUSE_LOOP = 9,
 }
 
 /** An ExitWhy.APIC_PAGE word's bit for a write (else a read). */
 export const APIC_PAGE_WRITE = 0x80;
+/** An ExitWhy word's bit for a write (the same bit as APIC_PAGE_WRITE). */
+export const WHY_WRITE = 0x80;
+/** An ExitWhy word's bit for an access the hypervisor answers with #GP. */
+export const WHY_FAULT = 0x40;
+/** Where an ExitWhy word's operand starts. */
+export const WHY_OPERAND_SHIFT = 8;
+/** An ExitWhy word's kind. */
+export const WHY_KIND_MASK = 0x3f;
+
+/** The MSR of an ExitWhy.MSR word, in 17 bits: the MSR's low 16 bits, bit 16 for Hyper-V's synthetic range 40000000H. */
+export function msrWhyCode(msr: number): number {
+  return msr >>> 16 === 0x4000 ? (msr & 0xffff) | 0x10000 : msr & 0xffff;
+}
 
 export class ExitRecorder {
   written = 0;

@@ -1,0 +1,258 @@
+import { Slot } from '../core/vcpu/exits.js';
+import {
+  APIC_PAGE_WRITE,
+  ExitWhy,
+  WHY_FAULT,
+  WHY_KIND_MASK,
+  WHY_OPERAND_SHIFT,
+  WHY_WRITE,
+} from '../core/vcpu/recorder.js';
+import { HvMsr } from '../core/hypervisor/hyperv.js';
+import { IA32_TSC_DEADLINE, X2apicMsr } from '../core/apic/registers.js';
+import {
+  PM_TIMER_PORT_BHYVE,
+  PM_TIMER_PORT_I440FX,
+  PM_TIMER_PORT_Q35,
+  RTC_DATA_PORT,
+  RTC_INDEX_PORT,
+} from '../core/hypervisor/platform.js';
+import { WORKLOAD_IO_PORT } from '../core/guests/workload.js';
+
+/**
+ * An exit record's `cause` in words: from its reason and qualification where the manual defines one
+ * (SDM vol. 3C Tables 28-1 to 28-6 "Exit Qualification ..."; APM vol. 2 15.7-15.9), else from the
+ * cause word the engine kept at the exit (src/core/vcpu/recorder.ts ExitWhy): the MSR, the host
+ * interrupt, the timer, the access. Read by replay, trace and the timeline (docs/REPLAY.md).
+ */
+
+/** Exits counted in bulk: %cr8 raise/lower pairs, host timer ticks, or any other repeated operation at its fixed point. */
+export type Bulk = 'cr8_pairs' | 'host_interrupts' | 'repeated';
+
+const MEASURED = "a workload profile's measured exit (its report does not say which access)";
+
+/** The x2APIC MSRs by their SDM names (vol. 4 Table 2-2; vol. 3A "x2APIC Register Address Space"), the ranges beside. */
+const X2APIC_NAMES: ReadonlyMap<number, string> = new Map([
+  [X2apicMsr.Id, 'IA32_X2APIC_APICID'],
+  [X2apicMsr.Version, 'IA32_X2APIC_VERSION'],
+  [X2apicMsr.Tpr, 'IA32_X2APIC_TPR'],
+  [X2apicMsr.Ppr, 'IA32_X2APIC_PPR'],
+  [X2apicMsr.Eoi, 'IA32_X2APIC_EOI'],
+  [X2apicMsr.Ldr, 'IA32_X2APIC_LDR'],
+  [X2apicMsr.Svr, 'IA32_X2APIC_SIVR'],
+  [X2apicMsr.Esr, 'IA32_X2APIC_ESR'],
+  [X2apicMsr.LvtCmci, 'IA32_X2APIC_LVT_CMCI'],
+  [X2apicMsr.Icr, 'IA32_X2APIC_ICR'],
+  [X2apicMsr.LvtTimer, 'IA32_X2APIC_LVT_TIMER'],
+  [X2apicMsr.LvtThermal, 'IA32_X2APIC_LVT_THERMAL'],
+  [X2apicMsr.LvtPmc, 'IA32_X2APIC_LVT_PMI'],
+  [X2apicMsr.LvtLint0, 'IA32_X2APIC_LVT_LINT0'],
+  [X2apicMsr.LvtLint1, 'IA32_X2APIC_LVT_LINT1'],
+  [X2apicMsr.LvtError, 'IA32_X2APIC_LVT_ERROR'],
+  [X2apicMsr.TimerInitialCount, 'IA32_X2APIC_INIT_COUNT'],
+  [X2apicMsr.TimerCurrentCount, 'IA32_X2APIC_CUR_COUNT'],
+  [X2apicMsr.TimerDivideConfig, 'IA32_X2APIC_DIV_CONF'],
+  [X2apicMsr.SelfIpi, 'IA32_X2APIC_SELF_IPI'],
+]);
+
+/** What a write to an x2APIC register, IA32_TSC_DEADLINE or a hv-vapic MSR does. */
+const WRITE_ACTIONS: ReadonlyMap<number, string> = new Map([
+  [IA32_TSC_DEADLINE, 'LAPIC timer armed (TSC-deadline mode)'],
+  [X2apicMsr.TimerInitialCount, 'LAPIC timer armed (initial count)'],
+  [X2apicMsr.Icr, 'IPI'],
+  [X2apicMsr.Eoi, 'EOI'],
+  [X2apicMsr.Tpr, 'TPR write'],
+  [X2apicMsr.SelfIpi, 'self-IPI'],
+  [HvMsr.EOI, 'EOI'],
+  [HvMsr.ICR, 'IPI'],
+  [HvMsr.TPR, 'TPR write'],
+  [HvMsr.EOM, 'end of message (the SynIC delivers the next one)'],
+]);
+
+/** The Hyper-V synthetic MSRs by their TLFS names ("Hyper-V Top Level Functional Specification", appendix "Synthetic MSRs"). */
+function hypervName(msr: number): string {
+  switch (msr) {
+    case HvMsr.GUEST_OS_ID:
+      return 'HV_X64_MSR_GUEST_OS_ID';
+    case HvMsr.HYPERCALL:
+      return 'HV_X64_MSR_HYPERCALL';
+    case HvMsr.VP_INDEX:
+      return 'HV_X64_MSR_VP_INDEX';
+    case HvMsr.TIME_REF_COUNT:
+      return 'HV_X64_MSR_TIME_REF_COUNT';
+    case HvMsr.REFERENCE_TSC:
+      return 'HV_X64_MSR_REFERENCE_TSC';
+    case HvMsr.EOI:
+      return 'HV_X64_MSR_EOI';
+    case HvMsr.ICR:
+      return 'HV_X64_MSR_ICR';
+    case HvMsr.TPR:
+      return 'HV_X64_MSR_TPR';
+    case HvMsr.VP_ASSIST_PAGE:
+      return 'HV_X64_MSR_VP_ASSIST_PAGE';
+    case HvMsr.SCONTROL:
+      return 'HV_X64_MSR_SCONTROL';
+    case HvMsr.EOM:
+      return 'HV_X64_MSR_EOM';
+  }
+  if (msr >= HvMsr.SINT0 && msr < HvMsr.SINT0 + 16) return `HV_X64_MSR_SINT${msr - HvMsr.SINT0}`;
+  if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT)
+    return `HV_X64_MSR_STIMER${(msr - HvMsr.STIMER0_CONFIG) >>> 1}_${(msr & 1) === 0 ? 'CONFIG' : 'COUNT'}`;
+  return 'a synthetic MSR';
+}
+
+/** An MSR exit's cause: `WRMSR NAME (ADDRESS): what the guest did`, or `#GP injected`. */
+function msrCause(why: number): string {
+  const code = why >>> WHY_OPERAND_SHIFT;
+  const msr = code >= 0x10000 ? 0x40000000 + (code & 0xffff) : code;
+  const write = (why & WHY_WRITE) !== 0;
+  let named: string;
+  let action = '';
+  if (msr >= 0x40000000) {
+    named = `${hypervName(msr)} (0x${msr.toString(16)})`;
+    if (msr === HvMsr.TIME_REF_COUNT && !write) action = 'clock read (the partition reference counter)';
+    else if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT && write)
+      action = `synthetic timer ${(msr - HvMsr.STIMER0_CONFIG) >>> 1} ${(msr & 1) === 0 ? 'configured' : 'armed'}`;
+  } else {
+    const name =
+      msr === IA32_TSC_DEADLINE
+        ? 'IA32_TSC_DEADLINE'
+        : (X2APIC_NAMES.get(msr) ??
+          (msr >= X2apicMsr.Isr0 && msr <= X2apicMsr.Irr7
+            ? `IA32_X2APIC_${['ISR', 'TMR', 'IRR'][(msr - X2apicMsr.Isr0) >>> 3]}${(msr - X2apicMsr.Isr0) & 7}`
+            : 'MSR'));
+    named = `${name} (${msr.toString(16).toUpperCase()}H)`;
+  }
+  if (write && action === '') action = WRITE_ACTIONS.get(msr) ?? '';
+  if (!write && msr === X2apicMsr.Tpr) action = 'TPR read';
+  if ((why & WHY_FAULT) !== 0) action = '#GP injected (not accessible to this guest)';
+  return `${write ? 'WRMSR' : 'RDMSR'} ${named}${action === '' ? '' : `: ${action}`}`;
+}
+
+/** The device behind a port the model's guests use (src/core/hypervisor/platform.ts), '' for another. */
+function portDevice(port: number): string {
+  switch (port) {
+    case PM_TIMER_PORT_Q35:
+      return 'ACPI PM timer (Q35 PM base + 8), clock read';
+    case PM_TIMER_PORT_I440FX:
+      return 'ACPI PM timer (i440fx PM base + 8), clock read';
+    case PM_TIMER_PORT_BHYVE:
+      return "ACPI PM timer (bhyve's PM base + 8), clock read";
+    case RTC_INDEX_PORT:
+      return 'RTC index (selects the CMOS register)';
+    case RTC_DATA_PORT:
+      return 'RTC data (reads the selected CMOS register)';
+    case WORKLOAD_IO_PORT:
+      return "PCI CONFIG_ADDRESS: a workload profile's port I/O";
+    default:
+      return '';
+  }
+}
+
+/** Which host interrupt an external-interrupt exit (SVM: INTR) or a VMX-preemption-timer exit was. */
+function hostInterruptCause(slot: Slot, why: number): string {
+  const vector = why >>> WHY_OPERAND_SHIFT;
+  switch ((why & WHY_KIND_MASK) as ExitWhy) {
+    case ExitWhy.HOST_TICK:
+      return 'host timer tick while the guest ran';
+    case ExitWhy.KICK:
+      return `kick: a host IPI to the running vCPU so that vector ${vector} can be delivered (bhyve vcpu_notify_event, KVM kvm_vcpu_kick)`;
+    case ExitWhy.GUEST_TIMER:
+      return slot === Slot.VMX_PREEMPTION_TIMER
+        ? `the guest's LAPIC timer (vector ${vector}) expired: KVM's VMX-preemption timer counted its deadline down`
+        : `the guest's LAPIC timer (vector ${vector}) expired: the host timer emulating it fired on the vCPU's CPU`;
+    case ExitWhy.STIMER:
+      return `a Hyper-V synthetic timer (SINT vector ${vector}) expired: KVM's host hrtimer fired on the vCPU's CPU`;
+    default:
+      return slot === Slot.VMX_PREEMPTION_TIMER ? '' : 'host interrupt while the guest ran';
+  }
+}
+
+/**
+ * The cause of an EPT violation, EPT misconfiguration or nested page fault, whose qualification the
+ * model leaves 0 (recorder.ts ExitWhy; an APIC-page access carries its offset and direction).
+ */
+function memoryExitCause(slot: Slot, why: number): string {
+  switch ((why & WHY_KIND_MASK) as ExitWhy) {
+    case ExitWhy.DEVICE_MMIO:
+      return slot === Slot.EPT_MISCONFIG
+        ? "device MMIO access: KVM's MMIO page-table entries are misconfigured on purpose, it emulates the device"
+        : 'device MMIO access: the hypervisor emulates the device';
+    case ExitWhy.APIC_PAGE: {
+      const at = `APIC page ${(why & APIC_PAGE_WRITE) !== 0 ? 'write' : 'read'} at offset 0x${(why >>> WHY_OPERAND_SHIFT).toString(16)}`;
+      return slot === Slot.VMEXIT_NPF
+        ? `${at}, no AVIC: the hypervisor emulates the xAPIC`
+        : `${at}, "virtualize APIC accesses" off: the hypervisor emulates the xAPIC`;
+    }
+    case ExitWhy.MEASURED:
+      return MEASURED;
+    default:
+      return '';
+  }
+}
+
+/** What an exit record was, in words, from its reason, qualification and cause word (SDM Tables 28-1 to 28-6; APM-15). */
+export function exitCause(slot: Slot, qualification: number, bulk?: Bulk, why = 0): string {
+  if (bulk === 'cr8_pairs') return 'IRQL raise/lower %cr8 pairs, fast-forwarded (exact)';
+  if (bulk === 'host_interrupts') return 'host timer ticks, fast-forwarded (exact)';
+  if (bulk === 'repeated') {
+    const one = exitCause(slot, qualification, undefined, why);
+    return `${one === '' ? '' : `${one}; `}identical exits of a repeated operation, fast-forwarded (exact)`;
+  }
+  const kind = (why & WHY_KIND_MASK) as ExitWhy;
+  if (kind === ExitWhy.MEASURED)
+    return slot === Slot.EPT_VIOLATION || slot === Slot.EPT_MISCONFIG || slot === Slot.VMEXIT_NPF
+      ? MEASURED
+      : "a workload profile's measured exit (its report does not say why)";
+  if (kind === ExitWhy.MSR) return msrCause(why);
+  if (kind === ExitWhy.PAUSE_LOOP)
+    return slot === Slot.PAUSE
+      ? 'PAUSE-loop exiting: a spin loop outlasted PLE_Window (SDM "Controls for PAUSE-Loop Exiting")'
+      : 'PAUSE-loop exiting: a spin loop ran out the pause filter count (APM "Pause Intercept Filtering")';
+  switch (slot) {
+    case Slot.EPT_VIOLATION:
+    case Slot.EPT_MISCONFIG:
+    case Slot.VMEXIT_NPF:
+      return memoryExitCause(slot, why);
+    case Slot.CR_ACCESS:
+      return ((qualification >>> 4) & 3) === 1
+        ? `mov from cr${qualification & 0xf}`
+        : `mov to cr${qualification & 0xf}`;
+    case Slot.VMEXIT_CR8_READ:
+      return 'mov from cr8';
+    case Slot.VMEXIT_CR8_WRITE:
+      return 'mov to cr8';
+    case Slot.APIC_ACCESS:
+      return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.APIC_WRITE:
+      return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VMEXIT_AVIC_NOACCEL:
+      return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.VMEXIT_AVIC_INCOMPLETE_IPI:
+      return 'IPI to a vCPU that is not running: the AVIC doorbell cannot deliver it, the hypervisor wakes the target';
+    case Slot.VIRTUALIZED_EOI:
+      return `EOI of vector ${qualification}`;
+    case Slot.IO_INSTRUCTION:
+    case Slot.VMEXIT_IOIO: {
+      const port = (qualification >>> 16) & 0xffff;
+      const device = portDevice(port);
+      return `port I/O 0x${port.toString(16)}${device === '' ? '' : `: ${device}`}`;
+    }
+    case Slot.CPUID:
+    case Slot.VMEXIT_CPUID:
+      return 'CPUID: exits unconditionally, the hypervisor emulates it';
+    case Slot.TPR_BELOW_THRESHOLD:
+      return 'TPR lowered below the TPR threshold';
+    case Slot.INTERRUPT_WINDOW:
+    case Slot.VMEXIT_VINTR:
+      return 'interrupt window: a pending interrupt can be injected';
+    case Slot.EXTERNAL_INTERRUPT:
+    case Slot.VMEXIT_INTR:
+    case Slot.VMX_PREEMPTION_TIMER:
+      return hostInterruptCause(slot, why);
+    case Slot.HLT:
+    case Slot.VMEXIT_HLT:
+      return 'guest HLT (idle)';
+    default:
+      return '';
+  }
+}
