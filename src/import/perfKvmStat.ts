@@ -350,10 +350,19 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
   }
   if (wrapped > 0) notes.push(`${wrapped} row(s) wrapped over two or more lines (as a mail client wraps them): joined`);
   if (totalLine < 0) {
+    // A cut table (dots, or rows whose Samples% fall short of 100 % by more than rounding) is read
+    // once it has the trailer; its total is the source's to give, not ours to guess from Samples%.
+    const shown = raw.reduce((a, r) => a + r.samplesPercent, 0);
+    const short = raw.length > 0 && shown < 100 - 0.005 * (raw.length + 1) - 1e-9;
+    const last = raw.length > 0 ? Math.max(raw[raw.length - 1].line, elided) : elided;
+    const why =
+      elided > 0
+        ? `line ${elided} marks rows left out`
+        : `its ${raw.length} row(s) add up to ${shown.toFixed(2)} % of the exits: the table was cut`;
     fail(
       lines.length + 1,
       1,
-      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 ? ` (line ${elided} marks rows left out: without the trailer's total, the exits of those rows are unknown; paste the table with its 'Total Samples:' line)` : ''}`,
+      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 || short ? ` (${why}${elided > 0 ? ':' : ';'} without the trailer's total, the exits of those rows are unknown; if the source states the total, add it by hand after line ${last} - 'Total Samples:<N>, Total events handled time:<T>us.' (N and T as the source gives them; T 0.00 if it gives none) - and import again: the rows left out are then read as one row '${NOT_SHOWN}')` : ''}`,
       'end of input',
     );
   }
