@@ -27,8 +27,10 @@
  * interleaved in pasted output) and the row's name is "UNKNOWN".
  */
 import { linuxExitCode, linuxNameVendor } from './exitNames.js';
+import { sumLiveRefreshes } from './perfLive.js';
+import type { LiveTable } from './perfLive.js';
 import { isTerminalLine, quoteFound, reportText } from './report.js';
-import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
+import type { ExitReport, ExitReportRow, ReportFail, ReportText, ReportVendor } from './report.js';
 
 const ANALYZE_RE = /^\s*Analyze events for (.*?):\s*$/;
 const HEADER_RE = /^(\s*)(\S.*?)\s+Samples\s+Samples%\s+Time%\s+(?:(Min [Tt]ime)\s+(Max [Tt]ime)\s+)?Avg [Tt]ime\s*$/;
@@ -79,25 +81,55 @@ const GROUPED_EXPECTED =
  */
 export function parsePerfKvmStat(text: string, file: string): ExitReport {
   const input = reportText(text, file);
+  // perf kvm stat live prints one table per refresh; each after the first starts at the line parseTable
+  // hands back (its time of day).
+  const tables: LiveTable[] = [];
+  for (let from: number | undefined = 0; from !== undefined;) {
+    const t = parseTable(input, file, from);
+    tables.push(t);
+    from = t.next;
+  }
+  const one = tables.length === 1 ? tables[0].report : sumLiveRefreshes(tables, input.fail);
+  return input.inFile({ ...one, notes: [...one.notes, ...input.trailingNotes] });
+}
+
+/** The single-refresh note of a live table (replaced by sumLiveRefreshes' note for several). */
+export const LIVE_NOTE =
+  "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration";
+
+/** One table of a file from its line `from` (0-based); `next`: where the next refresh starts. */
+function parseTable(input: ReportText, file: string, from: number): LiveTable {
   const lines = input.lines;
   const fail: ReportFail = input.fail;
   const notes: string[] = [];
+  let stamp: { line: number; time: string } | undefined;
+  let next: number | undefined;
 
   // 1. Find the "Analyze events" line and/or the column header. Lines before them (a shell prompt,
   //    "[ perf record: ... ]", a live-mode timestamp) are not part of the report.
-  let i = 0;
+  let i = from;
   let scope: string | undefined;
   let skipped = 0;
   let live = false;
   for (; i < lines.length; i++) {
     const l = lines[i];
     if (ANALYZE_RE.test(l) || HEADER_RE.test(l) || HISTS_HEADER_RE.test(l)) break;
-    if (TIMESTAMP_RE.test(l)) live = true;
-    else if (l.trim() !== '') skipped++;
+    if (TIMESTAMP_RE.test(l)) {
+      live = true;
+      stamp = { line: i + 1, time: l.trim() };
+    } else if (l.trim() !== '') skipped++;
   }
   if (i === lines.length) {
     // The first line of output, not the prompt that printed it.
-    const first = lines.findIndex((l) => l.trim() !== '' && !isTerminalLine(l));
+    // A time of day and nothing after it: the last refresh of a live file, cut off.
+    if (stamp)
+      fail(
+        lines.length + 1,
+        1,
+        `the table of the refresh whose time of day is line ${stamp.line} ('Analyze events for ...:', the column header, the rows, 'Total Samples:')`,
+        'end of input',
+      );
+    const first = lines.findIndex((l, k) => k >= from && l.trim() !== '' && !isTerminalLine(l));
     fail(
       first < 0 ? 1 : first + 1,
       1,
@@ -106,10 +138,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     );
   }
   if (skipped > 0) notes.push(`${skipped} line(s) before the report were ignored`);
-  if (live)
-    notes.push(
-      "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration",
-    );
+  if (live) notes.push(LIVE_NOTE);
   let vcpus: number | undefined;
   const analyze = ANALYZE_RE.exec(lines[i]);
   if (analyze) {
@@ -321,10 +350,19 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   }
   if (wrapped > 0) notes.push(`${wrapped} row(s) wrapped over two or more lines (as a mail client wraps them): joined`);
   if (totalLine < 0) {
+    // A cut table (dots, or rows whose Samples% fall short of 100 % by more than rounding) is read
+    // once it has the trailer; its total is the source's to give, not ours to guess from Samples%.
+    const shown = raw.reduce((a, r) => a + r.samplesPercent, 0);
+    const short = raw.length > 0 && shown < 100 - 0.005 * (raw.length + 1) - 1e-9;
+    const last = raw.length > 0 ? Math.max(raw[raw.length - 1].line, elided) : elided;
+    const why =
+      elided > 0
+        ? `line ${elided} marks rows left out`
+        : `its ${raw.length} row(s) add up to ${shown.toFixed(2)} % of the exits: the table was cut`;
     fail(
       lines.length + 1,
       1,
-      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 ? ` (line ${elided} marks rows left out: without the trailer's total, the exits of those rows are unknown; paste the table with its 'Total Samples:' line)` : ''}`,
+      `the trailer 'Total Samples:N, Total events handled time:X.XXus.'${elided > 0 || short ? ` (${why}${elided > 0 ? ':' : ';'} without the trailer's total, the exits of those rows are unknown; if the source states the total, add it by hand after line ${last} - 'Total Samples:<N>, Total events handled time:<T>us.' (N and T as the source gives them; T 0.00 if it gives none) - and import again: the rows left out are then read as one row '${NOT_SHOWN}')` : ''}`,
       'end of input',
     );
   }
@@ -338,11 +376,16 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
       notes.push(`perf lost ${lost[1]} events; the counts are a lower bound`);
       continue;
     }
+    // The next refresh of perf kvm stat live: print_result() prints the time of day first.
+    if (live && TIMESTAMP_RE.test(l)) {
+      next = i;
+      break;
+    }
     if (ANALYZE_RE.test(l) || TIMESTAMP_RE.test(l) || HEADER_RE.test(l)) {
       fail(
         i + 1,
         l.search(/\S/) + 1,
-        'one report table per file (perf kvm stat live prints one per refresh, and the --event=ioport|mmio|msr tables are not read: keep the VM-EXIT table)',
+        `one report table per file (the refreshes of perf kvm stat live are read when each has its time of day above it${live ? '' : ', as this table has not'}; the --event=ioport|mmio|msr tables are not read: keep the VM-EXIT table)`,
         'a second table',
       );
     }
@@ -448,8 +491,7 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     );
   }
   if (raw.length === 0) notes.push('the table has no rows');
-  notes.push(...input.trailingNotes);
-  return input.inFile({
+  const report: ExitReport = {
     format: 'perf-kvm-stat',
     file,
     vendor,
@@ -459,7 +501,8 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
     ...(vcpus !== undefined ? { vcpus } : {}),
     ...(live ? { live } : {}),
     notes,
-  });
+  };
+  return { report, ...(stamp ? { stamp } : {}), ...(next !== undefined ? { next } : {}) };
 }
 
 function usToNs(us: number): number {

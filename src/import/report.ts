@@ -69,6 +69,11 @@ export interface ExitReport {
    * not the time perf ran.
    */
   readonly live?: boolean;
+  /**
+   * perf: how many refreshes of `perf kvm stat live` the file holds (2 or more; absent for one table).
+   * The rows are their sum: each refresh counts its own display interval, so the file covers that many.
+   */
+  readonly refreshes?: number;
   /** Things the reader should know: names not recognised, merged or ignored fields. */
   readonly notes: readonly string[];
 }

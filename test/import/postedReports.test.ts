@@ -150,6 +150,35 @@ describe('perf kvm stat tables as posted to mailing lists', () => {
     );
   });
 
+  it('a cut table without trailer: the error says which line to add by hand, and with it the table reads', () => {
+    const text = read('malformed/perf-amd-elided-no-trailer-kechenlu-2021.txt');
+    const e = errorOf(text);
+    assert.match(
+      e.message,
+      /add it by hand after line 8 - 'Total Samples:<N>, Total events handled time:<T>us\.' \(N and T as the source gives them; T 0\.00 if it gives none\) - and import again/,
+    );
+    // Done as it says (N from the case's derivation, 344654 / 0.6829), the rows not shown are one row.
+    const r = parsePerfKvmStat(`${text}\nTotal Samples:504692, Total events handled time:0.00us.\n`, 'r.txt');
+    assert.equal(r.rows.at(-1)!.name, NOT_SHOWN);
+    assert.equal(r.rows.at(-1)!.samples, 504692 - 344654 - 114046 - 19679 - 8186);
+    // Cut with no dots: the top rows of a table whose Samples% add up to less than 100 %.
+    const top = read('perf-intel-sysbench-2020.txt').split('\n');
+    const rows = top.findIndex((l) => /^\s+\S+\s+\d+\s+\d/.test(l));
+    const cut = errorOf(top.slice(0, rows + 2).join('\n'));
+    assert.match(
+      cut.message,
+      /its 2 row\(s\) add up to [\d.]+ % of the exits: the table was cut;.*add it by hand after line/,
+    );
+    // A complete table without its trailer is not told to add one by hand.
+    const whole = top
+      .slice(
+        0,
+        top.findIndex((l) => l.startsWith('Total Samples')),
+      )
+      .join('\n');
+    assert.doesNotMatch(errorOf(whole).message, /by hand/);
+  });
+
   it('a Total that disagrees with complete rows (Samples% add up to 100 %) is still refused', () => {
     const e = errorOf(read('malformed/perf-sum-mismatch.txt'));
     assert.equal(`${e.line}:${e.column}`, '18:15');

@@ -346,7 +346,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const seconds = durationFlag ?? report.durationSeconds;
   if (seconds === undefined && !rated)
     return bad(
-      `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}${report.live === true ? ". It is one refresh of 'perf kvm stat live', which counts one display interval (-d, default 1 s): give that, e.g. --duration 1s" : ''}`,
+      `--duration is required: how long the recording lasted (e.g. 30s); ${file} does not record it${report.format === 'kvm-stat' ? ' and has no rates' : ''}${report.refreshes !== undefined ? `. It holds ${report.refreshes} refreshes of 'perf kvm stat live', summed; each counts one display interval (-d, default 1 s): give ${report.refreshes} intervals, e.g. --duration ${report.refreshes}s` : report.live === true ? ". It is one refresh of 'perf kvm stat live', which counts one display interval (-d, default 1 s): give that, e.g. --duration 1s" : ''}`,
     );
   const vcpus = vcpusFlag ?? report.vcpus ?? 1;
   if (vcpus > MAX_VCPUS)
