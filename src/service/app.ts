@@ -21,6 +21,7 @@ import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './pipelining.js';
 import { boundedBody, closeIfUnread } from './body.js';
 import { SharedAnswers } from './shared.js';
+import { HistoryDamagedError } from '../history/store.js';
 
 /**
  * Every route the app serves, as `METHOD path` (docs/SERVICE.md's HTTP API table lists the same:
@@ -453,6 +454,8 @@ export function createApp(o: AppOptions): express.Express {
     const http = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; message?: unknown };
     const message = typeof http.message === 'string' ? http.message : String(err);
     if (err instanceof ApiError) e = err;
+    // The history database found damaged in a query (src/history/store.ts): which file, what to do.
+    else if (err instanceof HistoryDamagedError) e = new ApiError(500, 'damaged_history', message);
     else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500)
       e = new ApiError(http.status, 'bad_request', message);
     else e = new ApiError(500, 'internal', `internal error: ${message}`);
