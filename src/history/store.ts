@@ -85,6 +85,25 @@ interface Row {
 
 export class DataDirLockedError extends Error {}
 
+/**
+ * SQLite found the history database damaged (SQLITE_CORRUPT, SQLITE_NOTADB and their extended
+ * codes, better-sqlite3's SqliteError.code): at open, or in a later query, for damage in pages the
+ * open did not read (a disk that filled, a copy cut short, a file overwritten while the service ran).
+ * The message names the file and what to do; SQLite's alone, "database disk image is malformed",
+ * named neither (the fifth and sixth passes, docs/SERVICE.md "Hostile input").
+ */
+export class HistoryDamagedError extends Error {}
+
+/** `e` as HistoryDamagedError when it is SQLite's word for a damaged file; otherwise `e`. */
+function damageOf(file: string, e: unknown, running: boolean): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return e;
+  return new HistoryDamagedError(
+    `the history database ${file} is damaged (SQLite: ${(e as Error).message}): ${running ? 'stop the service; ' : ''}to start with an empty history, move it and any ${file}-wal and -shm beside it elsewhere (or give another --data-dir); sqlite3's .recover command may get runs back from it`,
+    { cause: e },
+  );
+}
+
 /** How a run ended, as its record keeps it (with its final state and time). */
 export interface RunEnd {
   readonly stopReason?: StopReason;
@@ -190,7 +209,11 @@ export class HistoryStore {
   private readonly unlock: () => void;
   private closed = false;
 
-  private constructor(db: Database.Database, unlock: () => void) {
+  private constructor(
+    db: Database.Database,
+    unlock: () => void,
+    private readonly file: string,
+  ) {
     this.db = db;
     this.unlock = unlock;
   }
@@ -198,9 +221,10 @@ export class HistoryStore {
   static open(dataDir: string): OpenedHistory {
     makeDataDir(dataDir);
     const unlock = lock(dataDir);
-    let db: Database.Database;
+    const file = join(dataDir, DB_FILE);
+    let db: Database.Database | undefined;
     try {
-      db = new Database(join(dataDir, DB_FILE));
+      db = new Database(file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a committed transaction survives a killed process
       db.pragma('busy_timeout = 2000');
@@ -238,13 +262,24 @@ export class HistoryStore {
         'schema_version',
         String(SCHEMA_VERSION),
       );
+      // Inside the try: damage the open's own queries missed, found here, closes and unlocks as theirs
+      // does (it left the data dir locked to this process and the file open).
+      const store = new HistoryStore(db, unlock, file);
+      return { store, interrupted: store.markInterrupted() };
     } catch (e) {
+      db?.close();
       unlock();
-      throw e;
+      throw damageOf(file, e, false);
     }
-    const store = new HistoryStore(db, unlock);
-    const interrupted = store.markInterrupted();
-    return { store, interrupted };
+  }
+
+  /** `run`, with SQLite's word for a damaged file said as HistoryDamagedError (damageOf). */
+  private query<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      throw damageOf(this.file, e, true);
+    }
   }
 
   private markInterrupted(): string[] {
@@ -274,62 +309,72 @@ export class HistoryStore {
     seriesLabel: string;
     continuous?: boolean;
   }): void {
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml, series_label, continuous)
+    return this.query(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, scenario, source, state, created_at, options, guests, variants, scenario_yaml, series_label, continuous)
       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.id,
-        r.scenario,
-        JSON.stringify(r.source),
-        r.createdAt,
-        JSON.stringify(r.options),
-        r.guests,
-        JSON.stringify(r.variants),
-        r.yaml,
-        r.seriesLabel,
-        r.continuous === true ? 1 : 0,
-      );
+        )
+        .run(
+          r.id,
+          r.scenario,
+          JSON.stringify(r.source),
+          r.createdAt,
+          JSON.stringify(r.options),
+          r.guests,
+          JSON.stringify(r.variants),
+          r.yaml,
+          r.seriesLabel,
+          r.continuous === true ? 1 : 0,
+        );
+    });
   }
 
   started(id: string, at: string): void {
-    this.db.prepare("UPDATE runs SET state = 'running', started_at = ? WHERE id = ?").run(at, id);
+    return this.query(() => {
+      this.db.prepare("UPDATE runs SET state = 'running', started_at = ? WHERE id = ?").run(at, id);
+    });
   }
 
   progress(id: string, p: RunProgress): void {
-    this.db.prepare("UPDATE runs SET progress = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(p), id);
+    return this.query(() => {
+      this.db.prepare("UPDATE runs SET progress = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(p), id);
+    });
   }
 
   /** The run's end and its results, in one transaction. */
   finish(id: string, f: RunEnd & { readonly state: RunState; readonly at: string }): void {
-    this.db.transaction(() => {
-      if (f.results)
+    return this.query(() => {
+      this.db.transaction(() => {
+        if (f.results)
+          this.db
+            .prepare('INSERT OR REPLACE INTO results (run_id, json) VALUES (?, ?)')
+            .run(id, JSON.stringify(f.results));
         this.db
-          .prepare('INSERT OR REPLACE INTO results (run_id, json) VALUES (?, ?)')
-          .run(id, JSON.stringify(f.results));
-      this.db
-        .prepare(
-          `UPDATE runs SET state = ?, finished_at = ?, stop_reason = ?, error = ?, progress = COALESCE(?, progress), summary = ?,
+          .prepare(
+            `UPDATE runs SET state = ?, finished_at = ?, stop_reason = ?, error = ?, progress = COALESCE(?, progress), summary = ?,
         has_results = ?, partial = ? WHERE id = ?`,
-        )
-        .run(
-          f.state,
-          f.at,
-          f.stopReason ?? null,
-          f.error ?? null,
-          f.progress ? JSON.stringify(f.progress) : null,
-          f.summary ? JSON.stringify(f.summary) : null,
-          f.results ? 1 : 0,
-          f.partial ? 1 : 0,
-          id,
-        );
-    })();
+          )
+          .run(
+            f.state,
+            f.at,
+            f.stopReason ?? null,
+            f.error ?? null,
+            f.progress ? JSON.stringify(f.progress) : null,
+            f.summary ? JSON.stringify(f.summary) : null,
+            f.results ? 1 : 0,
+            f.partial ? 1 : 0,
+            id,
+          );
+      })();
+    });
   }
 
   get(id: string): RunRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
-    return row ? toRecord(row) : undefined;
+    return this.query(() => {
+      const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+      return row ? toRecord(row) : undefined;
+    });
   }
 
   /**
@@ -339,27 +384,29 @@ export class HistoryStore {
    * Returns the ids deleted.
    */
   prune(r: Retention, now = Date.now()): string[] {
-    const problem = retentionProblem(r);
-    if (problem !== undefined) throw new RangeError(problem);
-    const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
-    const cutoff = new Date(now - r.keepDays * 86_400_000).toISOString();
-    return this.db.transaction(() => {
-      const ids = this.db
-        .prepare(
-          `SELECT id FROM runs WHERE state IN (${finals}) AND (
+    return this.query(() => {
+      const problem = retentionProblem(r);
+      if (problem !== undefined) throw new RangeError(problem);
+      const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
+      const cutoff = new Date(now - r.keepDays * 86_400_000).toISOString();
+      return this.db.transaction(() => {
+        const ids = this.db
+          .prepare(
+            `SELECT id FROM runs WHERE state IN (${finals}) AND (
             (finished_at IS NOT NULL AND finished_at < ?)
             OR (continuous = 0 AND seq NOT IN (SELECT seq FROM runs WHERE state IN (${finals}) AND continuous = 0 ORDER BY seq DESC LIMIT ?))
             OR (continuous = 1 AND seq NOT IN (SELECT seq FROM runs WHERE state IN (${finals}) AND continuous = 1 ORDER BY seq DESC LIMIT ?)))`,
-        )
-        .all(cutoff, r.keepRuns, KEEP_CONTINUOUS_RUNS) as { id: string }[];
-      const delResults = this.db.prepare('DELETE FROM results WHERE run_id = ?');
-      const delRun = this.db.prepare('DELETE FROM runs WHERE id = ?');
-      for (const { id } of ids) {
-        delResults.run(id);
-        delRun.run(id);
-      }
-      return ids.map((x) => x.id);
-    })();
+          )
+          .all(cutoff, r.keepRuns, KEEP_CONTINUOUS_RUNS) as { id: string }[];
+        const delResults = this.db.prepare('DELETE FROM results WHERE run_id = ?');
+        const delRun = this.db.prepare('DELETE FROM runs WHERE id = ?');
+        for (const { id } of ids) {
+          delResults.run(id);
+          delRun.run(id);
+        }
+        return ids.map((x) => x.id);
+      })();
+    });
   }
 
   /**
@@ -367,52 +414,63 @@ export class HistoryStore {
    * time), newest first: what the metrics restore at start-up (run state, thresholds, times).
    */
   latestFinishedPerLabel(since: string): RunRecord[] {
-    const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM runs WHERE seq IN (SELECT MAX(seq) FROM runs WHERE state IN (${finals}) AND finished_at >= ? GROUP BY series_label) ORDER BY seq DESC`,
-        )
-        .all(since) as Row[]
-    ).map(toRecord);
+    return this.query(() => {
+      const finals = FINAL_STATES.map((st) => `'${st}'`).join(', ');
+      return (
+        this.db
+          .prepare(
+            `SELECT * FROM runs WHERE seq IN (SELECT MAX(seq) FROM runs WHERE state IN (${finals}) AND finished_at >= ? GROUP BY series_label) ORDER BY seq DESC`,
+          )
+          .all(since) as Row[]
+      ).map(toRecord);
+    });
   }
 
   /** Newest first. */
   list(options: { limit?: number; state?: RunState; scenario?: string } = {}): RunRecord[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (options.state) {
-      where.push('state = ?');
-      args.push(options.state);
-    }
-    if (options.scenario) {
-      where.push('scenario = ?');
-      args.push(options.scenario);
-    }
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    args.push(Math.max(1, Math.min(1000, options.limit ?? 100)));
-    return (this.db.prepare(sql).all(...args) as Row[]).map(toRecord);
+    return this.query(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (options.state) {
+        where.push('state = ?');
+        args.push(options.state);
+      }
+      if (options.scenario) {
+        where.push('scenario = ?');
+        args.push(options.scenario);
+      }
+      const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+      args.push(Math.max(1, Math.min(1000, options.limit ?? 100)));
+      return (this.db.prepare(sql).all(...args) as Row[]).map(toRecord);
+    });
   }
 
   /** results.json text as stored. */
   resultsJson(id: string): string | undefined {
-    return (this.db.prepare('SELECT json FROM results WHERE run_id = ?').get(id) as { json: string } | undefined)?.json;
+    return this.query(() => {
+      return (this.db.prepare('SELECT json FROM results WHERE run_id = ?').get(id) as { json: string } | undefined)
+        ?.json;
+    });
   }
 
   scenarioYaml(id: string): string | undefined {
-    return (
-      this.db.prepare('SELECT scenario_yaml FROM runs WHERE id = ?').get(id) as { scenario_yaml: string } | undefined
-    )?.scenario_yaml;
+    return this.query(() => {
+      return (
+        this.db.prepare('SELECT scenario_yaml FROM runs WHERE id = ?').get(id) as { scenario_yaml: string } | undefined
+      )?.scenario_yaml;
+    });
   }
 
   countsByState(): Record<RunState, number> {
-    const out = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
-    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM runs GROUP BY state').all() as {
-      state: RunState;
-      n: number;
-    }[])
-      out[r.state] = r.n;
-    return out;
+    return this.query(() => {
+      const out = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+      for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM runs GROUP BY state').all() as {
+        state: RunState;
+        n: number;
+      }[])
+        out[r.state] = r.n;
+      return out;
+    });
   }
 
   close(): void {

@@ -17,6 +17,7 @@ import {
   type ChartSpec,
 } from './charts.js';
 import { esc, fmtTime, note, page } from './page.js';
+import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
 import { exitHostTime, scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
@@ -340,12 +341,20 @@ function latencyTable(results: RunResults): string {
   return `<div class="scroll"><table class="numbers">${head}${rows.join('')}</table></div><p class="muted small">Percentiles are the upper bounds of the histogram buckets that hold them.</p>`;
 }
 
+/**
+ * A threshold's metric, expression or message as the page shows it: escaped, and its invisible
+ * characters as escapes (showInvisible, the product's one rule), as /metrics' threshold label
+ * shows them (src/metrics/thresholdLabel.ts): U+2028 or U+FEFF the grammar trims were in the page
+ * as written, a threshold that looks like another (the sixth pass, docs/SERVICE.md).
+ */
+const shownText = (s: string): string => esc(showInvisible(s));
+
 function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string[] {
   return list.map((t) =>
     // A shard's threshold (`run --shard I/N`, N > 1): a grey badge and the reason, no value.
     t.judged === false
-      ? `<tr class="skip" data-judged="false"><td>${notJudgedBadge()}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>-</td><td class="small">${esc(t.message ?? NOT_JUDGED_ON_SHARD)}</td></tr>`
-      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${esc(t.metric)}</code></td><td><code>${esc(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? esc(t.message) : ''}</td></tr>`,
+      ? `<tr class="skip" data-judged="false"><td>${notJudgedBadge()}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>-</td><td class="small">${shownText(t.message ?? NOT_JUDGED_ON_SHARD)}</td></tr>`
+      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? shownText(t.message) : ''}</td></tr>`,
   );
 }
 

@@ -16,6 +16,7 @@ import {
   MAX_FILE_BYTES,
   MAX_MEMORY_BYTES,
   MAX_TOTAL_GUESTS,
+  MAX_NAME_LENGTH,
   MAX_VCPUS,
 } from './limits.js';
 import { setTwice, type MatrixAxis } from './matrix.js';
@@ -52,7 +53,13 @@ export const GUEST_KEYS = [
 const TIMEKEEPING_KEYS = ['enlightenments', 'hpet', 'referenceTscPage'] as const;
 export const PHASE_KEYS = ['phase', 'duration', 'work', 'busyVcpus', 'hop'] as const;
 
-const GUEST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * A guest's `name`, bounded as the scenario's (MAX_NAME_LENGTH): reports, run pages and per-guest
+ * metrics repeat it; unbounded, a 400,000-character one made a 227 KB run page (docs/SERVICE.md
+ * "Hostile input", the sixth pass).
+ */
+const GUEST_NAME_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_NAME_LENGTH - 1}}$`);
+const GUEST_NAME_EXPECTED = `a name of 1 to ${MAX_NAME_LENGTH} letters, digits, ".", "_" or "-" (starting with a letter or digit)`;
 
 /**
  * Where a guest's name is said: the node, when it is written in the guest's own mapping, else the
@@ -215,9 +222,7 @@ class GuestsReader {
     const os = r.oneOf(osField, `${what}.os`, [...GUEST_OS_NAMES, 'scripted'] as const, 'os');
     const nameField = f.get('name');
     const name =
-      nameField === undefined
-        ? (os ?? 'guest')
-        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+      nameField === undefined ? (os ?? 'guest') : r.str(nameField, `${what}.name`, GUEST_NAME_RE, GUEST_NAME_EXPECTED);
     const vcpusField = f.get('vcpus');
     const vcpus =
       vcpusField === undefined ? 1 : r.int(vcpusField, `${what}.vcpus`, 1, MAX_VCPUS, `an integer 1..${MAX_VCPUS}`);
@@ -367,9 +372,7 @@ class GuestsReader {
     }
     const nameField = f.get('name');
     const name =
-      nameField === undefined
-        ? profile.name
-        : r.str(nameField, `${what}.name`, GUEST_NAME_RE, 'a name of letters, digits, ".", "_" or "-"');
+      nameField === undefined ? profile.name : r.str(nameField, `${what}.name`, GUEST_NAME_RE, GUEST_NAME_EXPECTED);
     const count = optional(f, 'count', (cv) => r.int(cv, `${what}.count`, 1, MAX_TOTAL_GUESTS)) ?? 1;
     const vcpusField = f.get('vcpus');
     const vcpus =

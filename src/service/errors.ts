@@ -17,6 +17,7 @@ type ErrorCode =
   | 'not_finished'
   | 'no_results'
   | 'damaged_results'
+  | 'damaged_history'
   | 'not_running'
   | 'limit_exceeded'
   | 'too_many_runs'

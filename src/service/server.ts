@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SimPool } from '../pool/pool.js';
 import { MetricsHub } from '../metrics/hub.js';
 import { MetricsEndpoint } from '../metrics/registry.js';
@@ -86,27 +86,6 @@ export interface ServiceHandle {
   close(): Promise<void>;
 }
 
-/**
- * The history, opened; a database SQLite finds damaged (a disk that filled, a copy cut short, a
- * file overwritten) is refused in words that name the file and what to do. SQLite's own alone,
- * "cannot start the service: database disk image is malformed", named neither (2026-12-06, the
- * fifth pass, docs/SERVICE.md "Hostile input").
- */
-function openHistory(dataDir: string): ReturnType<typeof HistoryStore.open> {
-  try {
-    return HistoryStore.open(dataDir);
-  } catch (e) {
-    // SQLITE_CORRUPT, SQLITE_NOTADB and their extended codes (better-sqlite3's SqliteError.code).
-    const code = (e as { code?: unknown }).code;
-    if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw e;
-    const file = join(dataDir, 'history.sqlite'); // src/history/store.ts, DB_FILE
-    throw new Error(
-      `the history database ${file} is damaged (SQLite: ${(e as Error).message}): to start with an empty history, move it and any ${file}-wal and -shm beside it elsewhere (or give another --data-dir); sqlite3's .recover command may get runs back from it`,
-      { cause: e },
-    );
-  }
-}
-
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -123,7 +102,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   if (token !== undefined && readToken !== undefined && token === readToken)
     throw new Error(`${READ_TOKEN_ENV} must differ from ${TOKEN_ENV} (a read token that writes is no read token)`);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const { store: history, interrupted } = openHistory(dataDir);
+  const { store: history, interrupted } = HistoryStore.open(dataDir);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const pools: SimPool[] = [];
   let validator: ScenarioValidator | undefined;

@@ -1,0 +1,88 @@
+/**
+ * The sixth hostile pass (2026-12-06, docs/SERVICE.md "Hostile input: what is checked", the rows
+ * that name this file): each test failed before the fix it names.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { startService } from '../../src/service/server.js';
+import { serviceFixture } from '../support/serviceFixture.js';
+import { api, tinyScenario, waitForState, yamlPost } from '../support/http.js';
+
+const { dataDir, services } = serviceFixture('vmexit-lab-sixth-');
+
+/** Send `request` on `c` and read its answer to the end of its Content-Length. */
+function exchange(c: Socket, request: string): Promise<string> {
+  return new Promise((ok) => {
+    const chunks: Buffer[] = [];
+    const onData = (d: Buffer): void => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const head = all.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(all.subarray(0, Math.max(head, 0)).toString('latin1'));
+      if (head > 0 && length && all.length - head - 4 >= Number(length[1])) {
+        c.off('data', onData);
+        ok(all.toString('utf8'));
+      }
+    };
+    c.on('data', onData);
+    c.write(request);
+  });
+}
+
+/** `n` connections, each answered once (so all are accepted), then `request` sent on every one at once. */
+async function allAtOnce(base: string, n: number, request: string): Promise<string[]> {
+  const u = new URL(base);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((ok, fail) => {
+          const c = connect(Number(u.port), u.hostname, () => ok(c));
+          c.on('error', fail);
+        }),
+    ),
+  );
+  try {
+    await Promise.all(sockets.map((c) => exchange(c, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')));
+    return await Promise.all(sockets.map((c) => exchange(c, request)));
+  } finally {
+    for (const c of sockets) c.destroy();
+  }
+}
+
+test('run pages and run lists asked for at once share one build (each was built anew: 300 run pages held the main thread 3.8 s, 300 lists of 1000 runs 6.6 s)', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });
+  services.push(s);
+  const post = await api(s.url, '/api/runs', yamlPost(tinyScenario('shared-pages')));
+  const id = (post.body as { id: string }).id;
+  await waitForState(s.url, id, ['completed']);
+  // Count the builds by what each one reads from the manager.
+  let lists = 0;
+  let results = 0;
+  const list = s.manager.list.bind(s.manager);
+  const read = s.manager.results.bind(s.manager);
+  s.manager.list = (f) => (lists++, list(f));
+  s.manager.results = (x) => (results++, read(x));
+  const n = 40;
+  for (const [what, path, builds] of [
+    ['run page', `/runs/${id}`, () => results],
+    ['run list', '/api/runs?limit=1000', () => lists],
+  ] as const) {
+    const answers = await allAtOnce(s.url, n, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    for (const a of answers) assert.match(a, /^HTTP\/1\.1 200 /, `${what}: ${a.slice(0, 200)}`);
+    const bodies = new Set(answers.map((a) => a.slice(a.indexOf('\r\n\r\n') + 4)));
+    assert.ok(
+      [...bodies].every((b) => b.includes(id)),
+      `${what}: every answer names the run`,
+    );
+    assert.ok(builds() >= 1 && builds() <= n / 4, `${what}: ${builds()} builds for ${n} requests sent at once`);
+  }
+  // Each kind still answers as before: the page as HTML, the list as JSON, a missing run 404.
+  const page = await fetch(`${s.url}/runs/${id}`);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  const runs = await fetch(`${s.url}/api/runs?limit=1000`);
+  assert.equal(runs.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(((await runs.json()) as { runs: { id: string }[] }).runs[0].id, id);
+  assert.equal((await fetch(`${s.url}/runs/no-such-run`)).status, 404);
+});
