@@ -4,12 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitUntil } from '../support/wait.js';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
+import { allAtOnce } from '../support/http.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-fifth-');
 
@@ -102,50 +103,6 @@ test('a body announced far over the limit (a chunk of 2^60 bytes, Content-Length
   assert.doesNotMatch(ok.stream, /\r\nConnection: close\r\n/i);
   assert.equal(ok.closedByService, false);
 });
-
-/** Send `request` on `c` and read its answer to the end of its Content-Length. */
-function exchange(c: Socket, request: string): Promise<string> {
-  return new Promise((ok) => {
-    const chunks: Buffer[] = [];
-    const onData = (d: Buffer): void => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const head = all.indexOf('\r\n\r\n');
-      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(all.toString('latin1'));
-      if (head > 0 && length && all.length - head - 4 >= Number(length[1])) {
-        c.off('data', onData);
-        ok(all.toString('utf8'));
-      }
-    };
-    c.on('data', onData);
-    c.write(request);
-  });
-}
-
-/**
- * Open `n` connections and have one answer on each (so the service has accepted them all: it
- * has read a request on each), then send `request` on every one at
- * once: the answers.
- */
-async function allAtOnce(base: string, n: number, request: string): Promise<string[]> {
-  const u = new URL(base);
-  const sockets = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Socket>((ok, fail) => {
-          const c = connect(Number(u.port), u.hostname, () => ok(c));
-          c.on('error', fail);
-        }),
-    ),
-  );
-  try {
-    await Promise.all(sockets.map((c) => exchange(c, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')));
-    return await Promise.all(sockets.map((c) => exchange(c, request)));
-  } finally {
-    for (const c of sockets) c.destroy();
-  }
-}
 
 const renders = (metrics: string): number =>
   Number(/^vmexit_lab_metrics_render_seconds_count\{format="text"\} (\d+)$/m.exec(metrics)?.[1] ?? NaN);

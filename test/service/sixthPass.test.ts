@@ -4,52 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { api, tinyScenario, waitForState, yamlPost } from '../support/http.js';
+import { allAtOnce, api, tinyScenario, waitForState, yamlPost } from '../support/http.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-sixth-');
-
-/** Send `request` on `c` and read its answer to the end of its Content-Length. */
-function exchange(c: Socket, request: string): Promise<string> {
-  return new Promise((ok) => {
-    const chunks: Buffer[] = [];
-    const onData = (d: Buffer): void => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const head = all.indexOf('\r\n\r\n');
-      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(all.subarray(0, Math.max(head, 0)).toString('latin1'));
-      if (head > 0 && length && all.length - head - 4 >= Number(length[1])) {
-        c.off('data', onData);
-        ok(all.toString('utf8'));
-      }
-    };
-    c.on('data', onData);
-    c.write(request);
-  });
-}
-
-/** `n` connections, each answered once (so all are accepted), then `request` sent on every one at once. */
-async function allAtOnce(base: string, n: number, request: string): Promise<string[]> {
-  const u = new URL(base);
-  const sockets = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Socket>((ok, fail) => {
-          const c = connect(Number(u.port), u.hostname, () => ok(c));
-          c.on('error', fail);
-        }),
-    ),
-  );
-  try {
-    await Promise.all(sockets.map((c) => exchange(c, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')));
-    return await Promise.all(sockets.map((c) => exchange(c, request)));
-  } finally {
-    for (const c of sockets) c.destroy();
-  }
-}
 
 test('run pages and run lists asked for at once share one build (each was built anew: 300 run pages held the main thread 3.8 s, 300 lists of 1000 runs 6.6 s)', async () => {
   const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { FINAL_STATES, type RunState } from '../../src/history/records.js';
 import { parseExposition, sumOf } from '../metrics/support.js';
 import { waitUntil, type WaitOptions } from './wait.js';
@@ -253,4 +253,44 @@ export function sendRaw(base: string, text: string): Promise<{ status: number; h
     c.setTimeout(30_000, () => c.destroy(new Error('no answer in 30 s')));
     c.end(text);
   });
+}
+
+/** Send `request` on `c` and read its answer to the end of its Content-Length. */
+function exchange(c: Socket, request: string): Promise<string> {
+  return new Promise((ok) => {
+    const chunks: Buffer[] = [];
+    const onData = (d: Buffer): void => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      const head = all.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(all.subarray(0, Math.max(head, 0)).toString('latin1'));
+      if (head > 0 && length && all.length - head - 4 >= Number(length[1])) {
+        c.off('data', onData);
+        ok(all.toString('utf8'));
+      }
+    };
+    c.on('data', onData);
+    c.write(request);
+  });
+}
+
+/** `n` connections, each answered once (so all are accepted), then `request` sent on every one at once. */
+export async function allAtOnce(base: string, n: number, request: string): Promise<string[]> {
+  const u = new URL(base);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((ok, fail) => {
+          const c = connect(Number(u.port), u.hostname, () => ok(c));
+          c.on('error', fail);
+        }),
+    ),
+  );
+  try {
+    await Promise.all(sockets.map((c) => exchange(c, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')));
+    return await Promise.all(sockets.map((c) => exchange(c, request)));
+  } finally {
+    for (const c of sockets) c.destroy();
+  }
 }
