@@ -24,7 +24,7 @@
  * so every report is VT-x.
  */
 import { VMX_EXIT_NAMES } from './exitNames.js';
-import { isTerminalLine, quoteFound, reportText } from './report.js';
+import { leadingTerminalLines, quoteFound, reportText } from './report.js';
 import type { ExitReport, ExitReportRow, ReportFail } from './report.js';
 
 const BANNER_RE =
@@ -44,13 +44,9 @@ export function parseBccKvmexit(text: string, file: string): ExitReport {
   const fail: ReportFail = input.fail;
   const notes: string[] = [];
 
-  let i = 0;
-  let prompts = 0;
-  for (; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    if (isTerminalLine(lines[i])) prompts++;
-    else break;
-  }
+  const lead = leadingTerminalLines(lines);
+  let i = lead.first;
+  const prompts = lead.prompts;
   if (prompts > 0) notes.push(`${prompts} command line(s) before the output were ignored`);
   if (i === lines.length) fail(1, 1, "kvmexit's output", input.emptyFound);
 

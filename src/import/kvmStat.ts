@@ -34,7 +34,7 @@
  * EOI_INDUCED, PREEMPTION_TIMER, ...); the remainder is one UNCATEGORIZED row, as bhyvectl's.
  */
 import { kvmStatExitCode, kvmStatNameVendor } from './exitNames.js';
-import { isTerminalLine, quoteFound, reportText } from './report.js';
+import { leadingTerminalLines, quoteFound, reportText } from './report.js';
 import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
 
 const TITLE_RE = /^\s*kvm statistics(?:\s*-\s*(.*?))?\s*$/;
@@ -76,13 +76,9 @@ export function parseKvmStat(text: string, file: string): ExitReport {
   const input = reportText(text, file);
   const lines = input.lines;
   const fail: ReportFail = input.fail;
-  let i = 0;
-  let prompts = 0;
-  for (; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    if (isTerminalLine(lines[i])) prompts++;
-    else break;
-  }
+  const lead = leadingTerminalLines(lines);
+  const i = lead.first;
+  const prompts = lead.prompts;
   if (i === lines.length) fail(Math.max(1, i), 1, 'kvm_stat output', input.emptyFound);
   const first = lines[i];
   let parsed: Parsed;

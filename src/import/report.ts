@@ -107,6 +107,21 @@ export function isTerminalLine(line: string): boolean {
   return /^\s*(?:\^C\s*)?(?:\S*[#$]|\S+@\S+\s+[#$]|\[[^\]]*\][#$])(?:\s.*)?$/.test(line) || /^\s*\^C\s*$/.test(line);
 }
 
+/**
+ * Where a report's output starts: the first line that is neither blank nor a terminal line
+ * (isTerminalLine), and how many terminal lines (prompts, commands) came before it.
+ */
+export function leadingTerminalLines(lines: readonly string[]): { readonly first: number; readonly prompts: number } {
+  let i = 0;
+  let prompts = 0;
+  for (; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    if (isTerminalLine(lines[i])) prompts++;
+    else break;
+  }
+  return { first: i, prompts };
+}
+
 /** The text of a report as its parsers read it. */
 export interface ReportText {
   /** The lines up to the last one that is not blank or a terminal line (isTerminalLine). */
