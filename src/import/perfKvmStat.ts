@@ -27,7 +27,7 @@
  * interleaved in pasted output) and the row's name is "UNKNOWN".
  */
 import { linuxExitCode, linuxNameVendor } from './exitNames.js';
-import { sumLiveRefreshes } from './perfLive.js';
+import { LIVE_NOTE, NOT_SHOWN, sumLiveRefreshes } from './perfLive.js';
 import type { LiveTable } from './perfLive.js';
 import { isTerminalLine, quoteFound, reportText } from './report.js';
 import type { ExitReport, ExitReportRow, ReportFail, ReportText, ReportVendor } from './report.js';
@@ -43,8 +43,6 @@ const HISTS_HEADER_RE = /^\s*Event name\s+Samples\s+Sample%/;
 const TOTAL_RE = /^(\s*)Total Samples:\s*(\S+?),\s*Total events handled time:\s*(\S+?)us\.\s*$/;
 const UNKNOWN_CODE_RE = /^\s*unknown kvm exit code:\s*(\d+) on (VMX|SVM)\s*$/;
 const LOST_RE = /^\s*Lost events:\s*(\d+)\s*$/;
-/** The row that stands for the exits of a cut table's rows not shown (see step 4 of the parser). */
-export const NOT_SHOWN = 'rows not shown';
 /** A line that stands for rows left out of a posted table: `[..]`, `[...]`, `...`. */
 const ELISION_RE = /^\s*(?:\[\s*\.{2,}\s*\]|\.{3,}|\u2026)\s*$/;
 const TIMESTAMP_RE = /^\s*\d{2}:\d{2}:\d{2}\.\d{6}\s*$/;
@@ -92,10 +90,6 @@ export function parsePerfKvmStat(text: string, file: string): ExitReport {
   const one = tables.length === 1 ? tables[0].report : sumLiveRefreshes(tables, input.fail);
   return input.inFile({ ...one, notes: [...one.notes, ...input.trailingNotes] });
 }
-
-/** The single-refresh note of a live table (replaced by sumLiveRefreshes' note for several). */
-export const LIVE_NOTE =
-  "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration";
 
 /** One table of a file from its line `from` (0-based); `next`: where the next refresh starts. */
 function parseTable(input: ReportText, file: string, from: number): LiveTable {

@@ -11,9 +11,14 @@
  * that can be shorter than -d.
  */
 import { linuxExitCode } from './exitNames.js';
-import { LIVE_NOTE, NOT_SHOWN } from './perfKvmStat.js';
 import { quoteFound } from './report.js';
 import type { ExitReport, ExitReportRow, ReportFail, ReportVendor } from './report.js';
+
+/** The row that stands for the exits of a cut table's rows not shown (step 4 of perfKvmStat.ts' parser); here, not there, so the two files import one way. */
+export const NOT_SHOWN = 'rows not shown';
+/** The single-refresh note of a live table (replaced by sumLiveRefreshes' note for several). */
+export const LIVE_NOTE =
+  "a 'perf kvm stat live' table (time of day above it): it counts one display interval (perf's -d, default 1 s; live restarts its counts at every refresh), not the time perf ran: that interval is the --duration";
 
 /** One table of a perf file as parseTable reads it. */
 export interface LiveTable {

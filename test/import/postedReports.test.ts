@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../../src/model/data.js';
-import { NOT_SHOWN, parsePerfKvmStat } from '../../src/import/perfKvmStat.js';
+import { parsePerfKvmStat } from '../../src/import/perfKvmStat.js';
+import { NOT_SHOWN } from '../../src/import/perfLive.js';
 import { ReportFormatError } from '../../src/import/report.js';
 import { parseReport } from '../../src/import/index.js';
 
