@@ -7,7 +7,7 @@ import type {
   ThresholdSpec,
 } from '../scenario/types.js';
 import { parseThreshold } from '../scenario/thresholds.js';
-import { thresholdLabel as labelOfThreshold } from './thresholdLabel.js';
+import { parsedThresholdLabel, thresholdLabel as labelOfThreshold } from './thresholdLabel.js';
 
 /**
  * One threshold, two evaluators: a scenario's thresholds (src/scenario/thresholds.ts, evaluated on
@@ -183,7 +183,7 @@ export function compileThreshold(scenario: Scenario, spec: ThresholdSpec): strin
 
 /** The `threshold` label of a threshold, as the vmexit_lab_threshold_passed gauge has it (thresholdLabel.ts). */
 export function thresholdLabel(spec: ThresholdSpec): string {
-  return labelOfThreshold(spec.metric, spec.expr);
+  return spec.parsed !== undefined ? parsedThresholdLabel(spec.parsed) : labelOfThreshold(spec.metric, spec.expr);
 }
 
 interface AlertRule {
@@ -197,10 +197,19 @@ interface RuleGroups {
   readonly groups: readonly { readonly name: string; readonly rules: readonly AlertRule[] }[];
 }
 
-/** Compile every threshold of the scenario; any threshold that cannot be compiled throws, naming it and where it is. */
+/**
+ * Compile every threshold of the scenario; any threshold that cannot be compiled throws, naming it
+ * and where it is. One rule per threshold label: two spellings of one threshold (`"< 1000"`,
+ * `"<  1e3"`) are one series of the gauge, and two rules with one label set are a duplicate to
+ * promtool; the first one written names the rule's source.
+ */
 export function compileAlertRules(scenario: Scenario): RuleGroups {
   const rules: AlertRule[] = [];
+  const seen = new Set<string>();
   for (const spec of scenario.thresholds) {
+    const threshold = thresholdLabel(spec);
+    if (seen.has(threshold)) continue;
+    seen.add(threshold);
     let expr: string;
     try {
       expr = compileThreshold(scenario, spec);
@@ -214,9 +223,9 @@ export function compileAlertRules(scenario: Scenario): RuleGroups {
     rules.push({
       alert: ALERT_NAME,
       expr,
-      labels: { scenario: scenario.name, threshold: thresholdLabel(spec) },
+      labels: { scenario: scenario.name, threshold },
       annotations: {
-        summary: `Threshold ${thresholdLabel(spec)} of scenario ${scenario.name} fails`,
+        summary: `Threshold ${threshold} of scenario ${scenario.name} fails`,
         description: `{{ $labels.variant }}${spec.parsed?.kind === 'ratio' ? ' (ratio)' : ''}: value {{ $value }}; the scenario requires ${spec.expr} (${spec.source.file}:${spec.source.line})`,
       },
     });

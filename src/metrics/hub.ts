@@ -91,8 +91,9 @@ export { MAX_THRESHOLD_LABEL, thresholdLabel } from './thresholdLabel.js';
 
 /**
  * Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples: one per label
- * set (a list may repeat an expression, `["< 1000", "< 1000"]`, and two samples with one label set
- * make the exposition invalid; the same text evaluates the same).
+ * set (a list may repeat an expression, `["< 1000", "< 1000"]` or `["< 1000", "<  1e3"]`, and two
+ * samples with one label set make the exposition invalid; one threshold label is one parsed
+ * threshold, which evaluates the same: thresholdLabel.ts).
  */
 function thresholdSamples(label: string, results: RunResults): Sample[] {
   const samples: Sample[] = [];

@@ -220,12 +220,13 @@ test('threshold labels: one series per label set, and no client number of any le
       .filter((l) => l.startsWith(`vmexit_lab_threshold_passed{scenario="${post.body.seriesLabel}"`));
     const series = lines.map((l) => l.slice(0, l.lastIndexOf(' ')));
     assert.equal(new Set(series).size, series.length, `${accept}: a label set twice:\n${series.join('\n')}`);
-    assert.equal(series.length, 4, `${accept}: "< 1000" once, ">= 0", and the two long ones apart`);
+    // The label spells the number as the evaluator reads it (src/metrics/thresholdLabel.ts): both
+    // 20,000-digit numbers are the bound 1, one threshold and one series.
+    assert.equal(series.length, 3, `${accept}: "< 1000" once, ">= 0", and the two long ones as "< 1"`);
     for (const l of lines) assert.ok(l.length < 400, `${accept}: a ${l.length}-character line`);
     const long = lines.filter((l) => l.includes('CR_ACCESS'));
-    assert.equal(long.length, 2);
-    for (const l of long)
-      assert.match(l, /threshold="exits_per_second\{reason=\\"CR_ACCESS\\"\}: < 1\.0+\.\.\. #[0-9a-f]{12}"/);
+    assert.equal(long.length, 1);
+    assert.match(long[0], /threshold="exits_per_second\{reason=\\"CR_ACCESS\\"\}: < 1"/);
   }
 });
 
