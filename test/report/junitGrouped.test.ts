@@ -7,37 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EntryFailureRecord, RunResults, ViolationRecord } from '../../src/results/types.js';
+import type { EntryFailureRecord, RunResults } from '../../src/results/types.js';
 import { renderJunit } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
 import { checkXml } from './xmlCheck.js';
-
-const COMMAND = 'vmexit-lab replay s.yaml --variant bhyve-tpr-v2 --guest 41 --at 0.000999 --only-guests 41 --seed 1';
-
-/** `guests` guests' violations of one check, one per vCPU (2 each); guest 41's vCPU 1 is the earliest. */
-function fleet(guests: number, expected = false): ViolationRecord[] {
-  const out: ViolationRecord[] = [];
-  for (let g = 0; g < guests; g++)
-    for (let vcpu = 0; vcpu < 2; vcpu++) {
-      const earliest = g === 41 && vcpu === 1;
-      out.push({
-        check: 'isr_isrvec_stk_out_of_sync',
-        message: 'ISR and isrvec_stk out of sync',
-        guest: 'windows-10-1909',
-        guestIndex: g,
-        host: g >> 1,
-        vcpu,
-        simTimeNs: earliest ? 999_000 : 5_000_000 - g * 1000 - vcpu,
-        step: 100 + g,
-        state: { svi: 0x80 + g },
-        expected,
-        ...(earliest
-          ? { reproducer: { guests: [41], untilNs: 1_000_000, simTimeNs: 999_000, attempts: 2, command: COMMAND } }
-          : {}),
-      });
-    }
-  return out;
-}
+import { violationFleet } from '../support/violations.js';
 
 function failedEntries(n: number): EntryFailureRecord[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -59,7 +33,14 @@ function withFleet(guests: number, entries: number, expected = false): RunResult
     ...base,
     variants: [
       base.variants[0],
-      { ...v, totals: { ...v.totals, violations: fleet(guests, expected), entryFailures: failedEntries(entries) } },
+      {
+        ...v,
+        totals: {
+          ...v.totals,
+          violations: violationFleet({ guests, expected }),
+          entryFailures: failedEntries(entries),
+        },
+      },
     ],
   };
 }

@@ -10,33 +10,10 @@ import assert from 'node:assert/strict';
 import type { RunResults, ViolationRecord } from '../../src/results/types.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { syntheticResults } from './fixtures.js';
-
-const COMMAND = 'vmexit-lab replay s.yaml --variant bhyve-tpr-v2 --guest 41 --at 0.000999 --only-guests 41 --seed 1';
+import { FLEET_REPRODUCER as COMMAND, violationFleet } from '../support/violations.js';
 
 /** 500 violations of one check over 250 guests (2 vCPUs each), latest first; guest 41's is the earliest. */
-function fleet(): ViolationRecord[] {
-  const out: ViolationRecord[] = [];
-  for (let g = 0; g < 250; g++)
-    for (let vcpu = 0; vcpu < 2; vcpu++) {
-      const earliest = g === 41 && vcpu === 1;
-      out.push({
-        check: 'isr_isrvec_stk_out_of_sync',
-        message: `ISR and isrvec_stk out of sync (vector 0x${(0x80 + g).toString(16)})`,
-        guest: 'windows-10-1909',
-        guestIndex: g,
-        host: g >> 1,
-        vcpu,
-        simTimeNs: earliest ? 999_000 : 5_000_000 - g * 1000 - vcpu,
-        step: 100 + g,
-        state: {},
-        expected: false,
-        ...(earliest
-          ? { reproducer: { guests: [41], untilNs: 1_000_000, simTimeNs: 999_000, attempts: 2, command: COMMAND } }
-          : {}),
-      });
-    }
-  return out;
-}
+const fleet = (): ViolationRecord[] => violationFleet({ guests: 250, vectorInMessage: true });
 
 test("run's summary: one line per variant and check, with the count, the earliest and its reproducer", () => {
   const base = syntheticResults();
