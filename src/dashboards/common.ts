@@ -117,6 +117,31 @@ export function deliveryPathsPanel(vsel: string): TimeseriesPanel {
   );
 }
 
+/**
+ * %cr8 exits (CR8_REASONS) against TPR_BELOW_REASONS exits per simulated second, the TPR-shadowing
+ * trade: the overview's by variant, the drill-down's by variant and guest OS (`os`, its matcher).
+ */
+export function cr8VsTprBelowPanel(title: string, description: string, vsel: string, os?: string): TimeseriesPanel {
+  const by = os !== undefined ? ['variant', 'os'] : ['variant'];
+  const extra = os !== undefined ? [os] : [];
+  const legend = os !== undefined ? '{{variant}} {{os}} ' : '{{variant}} ';
+  return timeseries(title, description, 'short', 'per simulated second')
+    .withTarget(
+      target(
+        perSimSecond('vmexit_lab_vm_exits_total', vsel, by, [...extra, `reason=~"${CR8_REASONS}"`]),
+        `${legend}%cr8`,
+        'A',
+      ),
+    )
+    .withTarget(
+      target(
+        perSimSecond('vmexit_lab_vm_exits_total', vsel, by, [...extra, `reason=~"${TPR_BELOW_REASONS}"`]),
+        `${legend}TPR below threshold`,
+        'B',
+      ),
+    );
+}
+
 /** p50, p90, p99 of the interrupt latency per variant, exemplars on: the overview's and the drill-down's. */
 export function latencyPercentilesPanel(vsel: string): TimeseriesPanel {
   const p = timeseries(

@@ -6,6 +6,7 @@ import {
   CR8_REASONS,
   INFO,
   TPR_BELOW_REASONS,
+  cr8VsTprBelowPanel,
   dashboardLinks,
   labelVariable,
   deliveryPathsPanel,
@@ -89,26 +90,12 @@ export function drilldownDashboard(): Dashboard {
       ),
     )
     .withPanel(
-      ts(
+      cr8VsTprBelowPanel(
         '%cr8 vs TPR-below-threshold exits by guest OS',
         `%cr8 exits (${CR8_REASONS}) and ${TPR_BELOW_REASONS} exits per simulated second.`,
-        'short',
-        PER_SIM,
-      )
-        .withTarget(
-          target(
-            perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant', 'os'], [OS, `reason=~"${CR8_REASONS}"`]),
-            '{{variant}} {{os}} %cr8',
-            'A',
-          ),
-        )
-        .withTarget(
-          target(
-            perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant', 'os'], [OS, `reason=~"${TPR_BELOW_REASONS}"`]),
-            '{{variant}} {{os}} TPR below threshold',
-            'B',
-          ),
-        ),
+        VSEL,
+        OS,
+      ),
     )
     .withPanel(
       ts('Guests running by OS', 'vmexit_lab_guests_running of the selected guest OSes, by variant.', 'none', 'guests')

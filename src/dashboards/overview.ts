@@ -25,6 +25,7 @@ import {
   RATE,
   TPR_BELOW_REASONS,
   VARIANT_KEY,
+  cr8VsTprBelowPanel,
   dashboardLinks,
   labelVariable,
   deliveryPathsPanel,
@@ -191,26 +192,11 @@ export function overviewDashboard(): Dashboard {
         ),
     )
     .withPanel(
-      ts(
+      cr8VsTprBelowPanel(
         '%cr8 exits vs TPR-below-threshold exits',
         `%cr8 exits (${CR8_REASONS}) against ${TPR_BELOW_REASONS} exits, per simulated second: the TPR-shadowing trade.`,
-        'short',
-        PER_SIM,
-      )
-        .withTarget(
-          target(
-            perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant'], [`reason=~"${CR8_REASONS}"`]),
-            '{{variant}} %cr8',
-            'A',
-          ),
-        )
-        .withTarget(
-          target(
-            perSimSecond('vmexit_lab_vm_exits_total', VSEL, ['variant'], [`reason=~"${TPR_BELOW_REASONS}"`]),
-            '{{variant}} TPR below threshold',
-            'B',
-          ),
-        ),
+        VSEL,
+      ),
     )
     .withPanel(
       hostVsGuest(
