@@ -135,45 +135,18 @@ test('a bad scenario: 400 with the same file:line:col messages as the CLI, and n
   );
   assert.match(r.body.error.diagnostics[0].text, /^request\.yaml:\d+:\d+: error: /);
   assert.equal(r.body.error.diagnostics[0].file, 'request.yaml');
-  assertErrorShape(await api('/api/runs', yamlPost('name: [unclosed')), 400, 'invalid_scenario');
-  assertErrorShape(
-    await api('/api/runs', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{"scenario": "no-such-scenario"}',
-    }),
-    404,
-    'unknown_scenario',
-  );
-  assertErrorShape(
-    await api('/api/runs', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{"scenario": "../package"}',
-    }),
-    400,
-    'unknown_scenario',
-  );
-  assertErrorShape(
-    await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"scenario": ' }),
-    400,
-    'bad_request',
-  );
-  assertErrorShape(
-    await api('/api/runs', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{"scenario": "default", "bogus": 1}',
-    }),
-    400,
-    'bad_request',
-  );
-  assertErrorShape(
-    await api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<x/>' }),
-    415,
-    'unsupported_media_type',
-  );
-  assertErrorShape(await api('/api/runs?pace=slow', yamlPost(SMALL)), 400, 'bad_request');
+  // Refused requests, each with its status and code, in this order.
+  const json = (body: string): RequestInit => post(body, 'application/json');
+  const refused: readonly (readonly [string, RequestInit, number, string])[] = [
+    ['/api/runs', yamlPost('name: [unclosed'), 400, 'invalid_scenario'],
+    ['/api/runs', json('{"scenario": "no-such-scenario"}'), 404, 'unknown_scenario'],
+    ['/api/runs', json('{"scenario": "../package"}'), 400, 'unknown_scenario'],
+    ['/api/runs', json('{"scenario": '), 400, 'bad_request'],
+    ['/api/runs', json('{"scenario": "default", "bogus": 1}'), 400, 'bad_request'],
+    ['/api/runs', post('<x/>', 'application/xml'), 415, 'unsupported_media_type'],
+    ['/api/runs?pace=slow', yamlPost(SMALL), 400, 'bad_request'],
+  ];
+  for (const [path, init, status, code] of refused) assertErrorShape(await api(path, init), status, code);
 });
 
 test('caps: guests, duration, body size and concurrent runs get clear 4xx errors', async () => {
