@@ -29,6 +29,17 @@
 import { linuxExitCode, linuxNameVendor } from './exitNames.js';
 import { LIVE_NOTE, NOT_SHOWN, sumLiveRefreshes } from './perfLive.js';
 import type { LiveTable } from './perfLive.js';
+import {
+  FIXED_RE,
+  GROUPED_EXPECTED,
+  GROUPED_RE,
+  INT_RE,
+  joinWrapped,
+  readRow,
+  TOTAL_RE,
+  UNKNOWN_CODE_RE,
+  type RawRow,
+} from './perfKvmStatRows.js';
 import { isTerminalLine, quoteFound, reportText } from './report.js';
 import type { ExitReport, ExitReportRow, ReportFail, ReportText, ReportVendor } from './report.js';
 
@@ -40,38 +51,10 @@ const HEADER_RE = /^(\s*)(\S.*?)\s+Samples\s+Samples%\s+Time%\s+(?:(Min [Tt]ime)
  * print it. Recognised only to reject it with a clear message.
  */
 const HISTS_HEADER_RE = /^\s*Event name\s+Samples\s+Sample%/;
-const TOTAL_RE = /^(\s*)Total Samples:\s*(\S+?),\s*Total events handled time:\s*(\S+?)us\.\s*$/;
-const UNKNOWN_CODE_RE = /^\s*unknown kvm exit code:\s*(\d+) on (VMX|SVM)\s*$/;
 const LOST_RE = /^\s*Lost events:\s*(\d+)\s*$/;
 /** A line that stands for rows left out of a posted table: `[..]`, `[...]`, `...`. */
 const ELISION_RE = /^\s*(?:\[\s*\.{2,}\s*\]|\.{3,}|\u2026)\s*$/;
 const TIMESTAMP_RE = /^\s*\d{2}:\d{2}:\d{2}\.\d{6}\s*$/;
-
-interface Token {
-  readonly text: string;
-  /** 0-based index in the line. */
-  readonly at: number;
-}
-
-function tokens(line: string): Token[] {
-  const out: Token[] = [];
-  for (const m of line.matchAll(/\S+/g)) {
-    const text = m[0];
-    const at = m.index ?? 0;
-    // "( +-100.00% )" prints "+-" glued to a 7-wide number that filled its field.
-    if (text.startsWith('+-') && text.length > 2) {
-      out.push({ text: '+-', at }, { text: text.slice(2), at: at + 2 });
-    } else out.push({ text, at });
-  }
-  return out;
-}
-
-const INT_RE = /^\d+$/;
-const FIXED_RE = /^\d+\.\d+$/;
-/** A count with thousands separators, as re-typed from a page: perf prints `%10llu`, digits only. */
-const GROUPED_RE = /^\d{1,3}(?:[,'.]\d{3})+$/;
-const GROUPED_EXPECTED =
-  "a sample count in digits only, as perf prints it ('%llu': no thousands separators; copy the report as perf printed it)";
 
 /**
  * Parse the VM-EXIT table of `perf kvm stat report` / `perf kvm stat live` output.
@@ -188,57 +171,24 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
   i++;
 
   // 2. Rows until the "Total Samples" trailer.
-  interface RawRow {
-    name: string;
-    line: number;
-    column: number;
-    samples: number;
-    samplesPercent: number;
-    samplesPercentAt: { line: number; column: number };
-    timePercent: number;
-    minNs?: number;
-    maxNs?: number;
-    avgNs: number;
-    avgStddevPercent?: number;
-    undecoded?: string;
-  }
   const raw: RawRow[] = [];
   let pendingUnknown: string | undefined;
   let totalLine = -1;
   let totalSamples = 0;
   let totalTimeNs = 0;
   let totalColumn = 1;
-  const numericCount = hasMinMax ? 6 : 4;
   let wrapped = 0;
   let elided = 0;
   for (; i < lines.length; i++) {
     const first = i;
-    let l = lines[i];
-    if (l.trim() === '') continue;
-    // A row (or the trailer) wrapped by a mail client continues on the next line, which then starts
-    // with a number, the deviation's "(" / "+-" or the trailer's rest; no row starts so (names are
-    // words). The joined text keeps where each piece came from, so messages point into the file.
-    const pieces = [{ at: 0, line: i + 1, column: 0 }];
-    while (
-      i + 1 < lines.length &&
-      (/^\s*Total Samples:/.test(l) ? !TOTAL_RE.test(l) : !/\)\s*$/.test(l)) &&
-      /^\s*(?:[\d(+)]|Total events|handled time)/.test(lines[i + 1]) &&
-      !UNKNOWN_CODE_RE.test(l)
-    ) {
-      const next = lines[i + 1];
-      const column = next.search(/\S/);
-      pieces.push({ at: l.length + 1, line: i + 2, column });
-      l = `${l} ${next.slice(column)}`;
-      i++;
-    }
+    if (lines[i].trim() === '') continue;
+    // With the lines a mail client wrapped it onto (perfKvmStatRows.ts); messages point into the file.
+    const joined = joinWrapped(lines, i);
+    const l = joined.text;
+    i = joined.last;
     if (i > first) wrapped++;
-    /** The file's line and column of a 0-based position in the (joined) row. */
-    const posOf = (pos: number): { line: number; column: number } => {
-      const p = pieces.filter((x) => x.at <= pos).pop()!;
-      return { line: p.line, column: pos - p.at + p.column + 1 };
-    };
     const failAt = (pos: number, expected: string, found: string): never => {
-      const { line, column } = posOf(pos);
+      const { line, column } = joined.posOf(pos);
       return fail(line, column, expected, found);
     };
     const total = TOTAL_RE.exec(l);
@@ -271,73 +221,9 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
       pendingUnknown = `${unknown[1]} on ${unknown[2]}`;
       continue;
     }
-    const toks = tokens(l);
-    let k = toks.findIndex((t) => t.text === '(');
-    if (k < 0) k = toks.length;
-    const firstNumeric = k - numericCount;
-    const rowShape = hasMinMax
-      ? "a VM-EXIT row '<reason> <samples> <samples%> <time%> <min>us <max>us <avg>us ( +- <stddev>% )' or the 'Total Samples:' line"
-      : "a VM-EXIT row '<reason> <samples> <samples%> <time%> <avg>us ( +- <stddev>% )' or the 'Total Samples:' line";
-    if (firstNumeric >= 1 && GROUPED_RE.test(toks[firstNumeric].text)) {
-      failAt(toks[firstNumeric].at, GROUPED_EXPECTED, quoteFound(toks[firstNumeric].text));
-    }
-    if (firstNumeric < 1 || !INT_RE.test(toks[firstNumeric].text)) {
-      failAt(toks[0]?.at ?? 0, rowShape, quoteFound(l.trim()));
-    }
-    const nameStart = toks[0].at;
-    const lastNameTok = toks[firstNumeric - 1];
-    const name = l.slice(nameStart, lastNameTok.at + lastNameTok.text.length);
-    const num = (t: Token, re: RegExp, suffix: string, what: string): number => {
-      if (!t.text.endsWith(suffix) || !re.test(t.text.slice(0, t.text.length - suffix.length))) {
-        failAt(t.at, what, quoteFound(t.text));
-      }
-      return Number(t.text.slice(0, t.text.length - suffix.length));
-    };
-    const n = toks.slice(firstNumeric, k);
-    const samples = num(n[0], INT_RE, '', 'a sample count (integer)');
-    const samplesPercent = num(n[1], FIXED_RE, '%', 'a Samples% value like 31.59%');
-    const timePercent = num(n[2], FIXED_RE, '%', 'a Time% value like 18.04%');
-    let minNs: number | undefined;
-    let maxNs: number | undefined;
-    let p = 3;
-    if (hasMinMax) {
-      minNs = usToNs(num(n[3], FIXED_RE, 'us', 'a Min Time like 0.42us'));
-      maxNs = usToNs(num(n[4], FIXED_RE, 'us', 'a Max Time like 1106.38us'));
-      p = 5;
-    }
-    const avgNs = usToNs(num(n[p], FIXED_RE, 'us', 'an Avg time like 1.01us'));
-    let avgStddevPercent: number | undefined;
-    if (k < toks.length) {
-      const b = toks.slice(k);
-      // A posted table can lose the closing ")" of its last row where the mail wrapped it.
-      const unclosed = b.length === 3 && b[1].text === '+-' && b[2].text.endsWith('%');
-      if (unclosed)
-        notes.push(`line ${first + 1}: the deviation's closing ')' is missing (cut when posted): read without it`);
-      const ok = unclosed || (b.length === 4 && b[1].text === '+-' && b[2].text.endsWith('%') && b[3].text === ')');
-      if (!ok) failAt(b[0].at, "the deviation '( +- x.xx% )' and the end of the row", quoteFound(l.slice(b[0].at)));
-      const sd = b[2].text.slice(0, -1);
-      if (FIXED_RE.test(sd)) avgStddevPercent = Number(sd);
-      else if (/^-?(nan|inf)$/i.test(sd)) notes.push(`line ${first + 1}: deviation ${sd} ignored`);
-      else failAt(b[2].at, 'a deviation like 1.58%', quoteFound(b[2].text));
-    }
-    if (hasMinMax && (minNs! > avgNs + 10 || avgNs > maxNs! + 10)) {
-      failAt(n[3].at, 'Min Time <= Avg time <= Max Time', `${n[3].text} / ${n[p].text} / ${n[4].text}`);
-    }
-    const row: RawRow = {
-      name,
-      line: first + 1,
-      column: nameStart + 1,
-      samples,
-      samplesPercent,
-      samplesPercentAt: posOf(n[1].at),
-      timePercent,
-      avgNs,
-      ...(minNs !== undefined ? { minNs } : {}),
-      ...(maxNs !== undefined ? { maxNs } : {}),
-      ...(avgStddevPercent !== undefined ? { avgStddevPercent } : {}),
-    };
+    const row = readRow(joined, first + 1, hasMinMax, failAt, notes);
     if (pendingUnknown !== undefined) {
-      if (name === 'UNKNOWN') row.undecoded = pendingUnknown;
+      if (row.name === 'UNKNOWN') row.undecoded = pendingUnknown;
       pendingUnknown = undefined;
     }
     raw.push(row);
@@ -497,10 +383,6 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
     notes,
   };
   return { report, ...(stamp ? { stamp } : {}), ...(next !== undefined ? { next } : {}) };
-}
-
-function usToNs(us: number): number {
-  return Math.round(us * 1000);
 }
 
 /**
