@@ -249,6 +249,15 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   // Lowered no further than this: below it the vCPU would (almost) never run (MIN_RUNNING_SHARE).
   const irqFloor = hltMeasured / (1 - MIN_RUNNING_SHARE);
   if (!irqPinned) irq.v = Math.min(MAX_PROFILE_RATE, Math.max(irq.v, irqFloor));
+  // The host's timer ticks land on a vCPU in guest mode only (docs/MODEL.md section 3), so its
+  // host-interrupt exits are the ticks per guest-second times the share of time it runs. When they
+  // overshoot with their own driver at (almost) nothing, that share is what fits them: it is read from
+  // each simulation and set through the wake-up interrupt rate I (a vCPU halting H times a second runs
+  // 1 - H/I of the time), up or down, never above where I started (shareFit).
+  const irqStart = irq.v;
+  const hostIrq = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hostInterrupts');
+  const hltDriver = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts');
+  let shareFitting = false;
   let iterations = 0;
   const silent = new Map<DriverState, number>();
   const countScale = config.simSeconds * config.vcpus;
@@ -268,7 +277,7 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   for (let it = 0; it < config.maxIterations; it++) {
     iterations = it + 1;
     const profile = buildProfile(config, rates, opaque, irq.v);
-    const sim = simulateProfile(
+    const simulated = simulateProfile(
       profile,
       config.cpu,
       config.policy,
@@ -276,7 +285,8 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       config.simSeconds,
       config.seed,
       config.data,
-    ).perSecond;
+    );
+    const sim = simulated.perSecond;
     let worst = 0;
     let worstFree = 0;
     let miss = 0;
@@ -300,11 +310,54 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
     }
     iterates.push({ profile, sim, worst, worstFree, miss, drivers: drivers.map((d) => d.driver), stuck });
     if (worst < 1e-3) break;
+    // Interrupts cause exits of other reasons (the host's kick, the EOI). If a reason overshoots
+    // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the
+    // interrupt rate towards the HLT rate (every HLT needs a wake-up): fewer wake-ups, fewer of
+    // those exits, and longer idle periods (host timer ticks hit running vCPUs only).
+    const canFitShare = hostIrq !== undefined && hltDriver !== undefined && !irqPinned && hltMeasured > 0;
     let irqFactor = 1;
     for (const d of drivers) {
       const got = sim[d.slot];
+      if (d === hostIrq && canFitShare) {
+        if (got > d.measured && readValue(d, rates, opaque) <= 0.01 * d.measured) shareFitting = true;
+        continue;
+      }
+      if (got > d.measured && readValue(d, rates, opaque) < 0.01 * d.measured && !irqPinned && hltMeasured > 0)
+        irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
+    }
+    let nextIrq = irq.v;
+    // Whether the share sets I this time and holds the host interrupts' own driver where it went.
+    let shareHolds = false;
+    let shareWanted = 0;
+    // Rates per second of guest execution give the measured wall rates at the share they were fitted
+    // at; the next simulation runs at the wanted share, so they are scaled by the ratio.
+    let shareScale = 1;
+    if (shareFitting) {
+      shareWanted = shareFor(hostIrq!, hltDriver!, sim, profile);
+      shareScale = sim[hltDriver!.slot] / profile.perGuestSecond.hlts / shareWanted;
+      const wanted = irqForShare(hltDriver!, sim, profile, irq.v, hltMeasured, shareWanted);
+      nextIrq = Math.min(irqStart, Math.max(irqFloor, wanted));
+      shareHolds = sim[hostIrq!.slot] > hostIrq!.measured || wanted < irqStart;
+    }
+    if (irqFactor < 1) {
+      const lowered = Math.max(irqFloor, hltMeasured + (irq.v - hltMeasured) * irqFactor);
+      if (lowered < nextIrq) {
+        nextIrq = lowered;
+        shareHolds = false;
+      }
+    }
+    for (const d of drivers) {
+      const got = sim[d.slot];
       const value = readValue(d, rates, opaque);
+      if (shareHolds && d === hostIrq) continue;
+      // The share is the HLTs per wall second over the HLTs per second of guest execution: the wanted
+      // share sets the latter, and the HLTs per wall second are met through I (irqForShare).
+      if (shareHolds && d === hltDriver) {
+        writeValue(d, Math.min(MAX_PROFILE_RATE, hltMeasured / shareWanted), rates, opaque);
+        continue;
+      }
       if (got <= 0) {
+        if (shareHolds) writeValue(d, Math.min(MAX_PROFILE_RATE, value * shareScale), rates, opaque);
         // The driver does not cause this exit here: after a second try, carry the reason as opaque.
         const n = (silent.get(d) ?? 0) + 1;
         silent.set(d, n);
@@ -329,20 +382,14 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
         if (slope > 0) next = value + (d.measured - got) / slope;
       }
       next = Math.min(4 * value + 0.25 * d.measured, Math.max(0.25 * value, next));
+      if (shareHolds) next *= shareScale;
       // Held at the reader's bound (the reasons a driver is pushed there: missReasons).
       next = Math.min(MAX_PROFILE_RATE, next);
       d.prevValue = value;
       d.prevGot = got;
       writeValue(d, next, rates, opaque);
-      // Interrupts cause exits of other reasons (the host's kick, the EOI). If a reason overshoots
-      // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the
-      // interrupt rate towards the HLT rate (every HLT needs a wake-up): fewer wake-ups, fewer of
-      // those exits, and longer idle periods (host timer ticks hit running vCPUs only).
-      if (got > d.measured && value < 0.01 * d.measured && !irqPinned && hltMeasured > 0) {
-        irqFactor = Math.min(irqFactor, Math.max(0.25, d.measured / got));
-      }
     }
-    if (irqFactor < 1) irq.v = Math.max(irqFloor, hltMeasured + (irq.v - hltMeasured) * irqFactor);
+    irq.v = nextIrq;
   }
   const best = bestIterate(iterates);
   const { profile, sim } = best;
@@ -366,7 +413,10 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const fitted = rows.filter((r) => r.errorPercent !== null);
   const worstErrorPercent = Math.max(0, ...fitted.map((r) => Math.abs(r.errorPercent!)));
   const missed: FitRow[] = [];
+  const hltSlot = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.slot;
   const misses = missReasons(fitted, drivers, profile, {
+    runningShare:
+      hltSlot !== undefined && profile.perGuestSecond.hlts > 0 ? sim[hltSlot] / profile.perGuestSecond.hlts : 1,
     irqFloor: irqPinned ? 0 : irqFloor,
     hltMeasured,
     config,
@@ -383,6 +433,42 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
  * driver at (almost) zero: others cause them), the iterate among those where the same reasons are
  * out of reach that fits the rest best: one infeasible reason does not cost the others their fit.
  */
+/**
+ * The share of the time a vCPU must run for its host-interrupt exits to reach their measured rate. The
+ * simulation ran it a share equal to its HLTs per wall second over the profile's HLTs per second of
+ * guest execution; what landed on it per second of guest execution is its exits over that share
+ * (host ticks in guest mode), so the share wanted is the measured rate over that, kept within
+ * [MIN_RUNNING_SHARE, 1 - MIN_RUNNING_SHARE].
+ */
+function shareFor(hostIrq: DriverState, hlt: DriverState, sim: Float64Array, profile: WorkloadProfile): number {
+  const got = sim[hostIrq.slot];
+  const shareGot = sim[hlt.slot] / profile.perGuestSecond.hlts;
+  const share = got > 0 && shareGot > 0 ? (hostIrq.measured * shareGot) / got : 1 - MIN_RUNNING_SHARE;
+  return Math.min(1 - MIN_RUNNING_SHARE, Math.max(MIN_RUNNING_SHARE, share));
+}
+
+/**
+ * The wake-up interrupt rate I at which the vCPU halts as often as measured while it runs the wanted
+ * share of the time. Its mean halt, (1 - share) / HLTs per wall second, shrinks as wake-ups come
+ * faster: I is scaled by the simulated mean halt over the one the measured HLT rate and the wanted
+ * share need.
+ */
+function irqForShare(
+  hlt: DriverState,
+  sim: Float64Array,
+  profile: WorkloadProfile,
+  irq: number,
+  hltMeasured: number,
+  share: number,
+): number {
+  const haltsGot = sim[hlt.slot];
+  const shareGot = haltsGot / profile.perGuestSecond.hlts;
+  if (!(haltsGot > 0) || !(shareGot > 0) || !(shareGot < 1)) return irq;
+  const haltGot = (1 - shareGot) / haltsGot;
+  const haltWanted = (1 - share) / hltMeasured;
+  return (irq * haltGot) / haltWanted;
+}
+
 function bestIterate<T extends { worst: number; worstFree: number; miss: number; stuck: number[] }>(all: T[]): T {
   const byWorst = (a: T, b: T) => a.worst - b.worst || a.miss - b.miss;
   const first = all.reduce((b, x) => (byWorst(x, b) < 0 ? x : b));
@@ -402,7 +488,15 @@ function missReasons(
   rows: readonly FitRow[],
   drivers: readonly DriverState[],
   profile: WorkloadProfile,
-  ctx: { irqFloor: number; hltMeasured: number; config: FitConfig; countScale: number; missed: FitRow[] },
+  ctx: {
+    /** The share of the time the best iterate's vCPU ran (its HLTs per wall second over those per guest second). */
+    runningShare: number;
+    irqFloor: number;
+    hltMeasured: number;
+    config: FitConfig;
+    countScale: number;
+    missed: FitRow[];
+  },
 ): string[] {
   const out: string[] = [];
   const where = `${ctx.config.cpu.id} / ${ctx.config.policy}`;
@@ -432,11 +526,21 @@ function missReasons(
           `(${MAX_PROFILE_RATE.toExponential(0)} per vCPU-second): ${why}`,
       );
     } else if (r.errorPercent! > 0 && value <= 0.01 * r.measured) {
+      const hostInterrupt = r.reason === 'EXTERNAL_INTERRUPT' || r.reason === 'VMEXIT_INTR';
+      if (hostInterrupt && ctx.runningShare <= MIN_RUNNING_SHARE * 1.05) {
+        out.push(
+          `${at} although its driver ${name}is (almost) zero: the vCPU runs ${(100 * ctx.runningShare).toFixed(1)} % ` +
+            `of the time here, the least a fitted profile may (below it the rates per second of guest execution ` +
+            `grow without bound), and the host's own timer ticks in that time alone exceed it under ${where}: the ` +
+            `measured vCPU ran less, or on a host with a slower tick`,
+        );
+        continue;
+      }
       const cause =
-        irqAtFloor && !(r.reason === 'EXTERNAL_INTERRUPT' || r.reason === 'VMEXIT_INTR')
+        irqAtFloor && !hostInterrupt
           ? `the report's ${sixDigits(ctx.hltMeasured)} HLTs per vCPU-second need at least as many wake-up interrupts ` +
             `(${sixDigits(irq)}/s here, the floor), and under ${where} each causes ${r.reason} exits (its EOI)`
-          : r.reason === 'EXTERNAL_INTERRUPT' || r.reason === 'VMEXIT_INTR'
+          : hostInterrupt
             ? `the host's own timer ticks while the vCPU runs and the kicks of its interrupts (docs/MODEL.md §3) alone exceed it under ${where}`
             : `the interrupts and the other fitted rates cause that many under ${where}`;
       out.push(`${at} although its driver ${name}is (almost) zero: ${cause}; ${check}`);
