@@ -19,6 +19,9 @@ function lineCol(text: string, offset: number): string {
   return `${line}:${offset - before.lastIndexOf('\n')}`;
 }
 
+/** A scenario's top-level key at a line's start, after comments and blank lines only (group 1: what precedes it). */
+const SCENARIO_KEY = /^((?:[ \t]*(?:#[^\n]*)?\r?\n)*)(?:name|guests|host|hypervisor|duration|matrix)[ \t]*:/;
+
 /**
  * A results.json file given to compare or merge, or an Error whose message names the file (with
  * line:col for a JSON syntax error) and says what was expected; node's own messages name neither.
@@ -31,7 +34,7 @@ export function readResultsFile(file: string): RunResults {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'
-        ? 'no such file'
+        ? "no such file (expected the results.json 'vmexit-lab run --out FILE SCENARIO' writes)"
         : code === 'EISDIR'
           ? 'is a directory (expected a results.json file)'
           : code === 'EACCES'
@@ -45,6 +48,13 @@ export function readResultsFile(file: string): RunResults {
   try {
     j = JSON.parse(text);
   } catch (e) {
+    // A scenario where its results were meant (`compare baseline.yaml results.yaml`): its first key.
+    const key = SCENARIO_KEY.exec(text);
+    if (key !== null)
+      throw new Error(
+        `${file}:${lineCol(text, key.index + key[1].length)}: this is a scenario, not results.json: run it with 'vmexit-lab run --out FILE ${file}' and compare the FILEs (${expected})`,
+        { cause: e },
+      );
     const message = (e as Error).message;
     const at = /at position (\d+)/.exec(message);
     throw new Error(

@@ -420,8 +420,15 @@ export class Reader {
         // A key that another place accepts as written is sent there: a better answer than the
         // nearest spelling here ("os" at the top level is a guest's or the host's, not "host").
         const homes = this.keyHomes?.get(name);
+        const near = this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
+        // With a home elsewhere, a near name here is offered only when it is the key grown by a
+        // letter or two ("phase" for a guest's "phases"), not any near spelling ("os" is not "host").
         const guess =
-          homes !== undefined || this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
+          homes === undefined
+            ? near
+            : near !== undefined && near.startsWith(name) && near.length - name.length <= 2
+              ? near
+              : undefined;
         if (guess !== undefined) suggested.add(guess);
         // `{cpu:i7-6700K}`: without the space after the colon YAML reads one key "cpu:i7-6700K".
         const colon = name.indexOf(':');
@@ -433,7 +440,9 @@ export class Reader {
               ? ''
               : ` (did you mean "${guess}"?)`;
         const home =
-          homes === undefined || spaced !== undefined ? '' : ` in ${what}: it goes under ${homes.join(' or under ')}`;
+          homes === undefined || spaced !== undefined
+            ? ''
+            : ` in ${what}: ${guess === undefined ? 'it' : `${quoted(name)} itself`} goes under ${homes.join(' or under ')}`;
         const list =
           hint === '' && home === '' && names.length > 0 && names.length <= 16
             ? ` in ${what} (known keys: ${names.join(', ')})`

@@ -151,6 +151,10 @@ export function progressText(p: RunProgressLike | null | undefined): string {
   const tasks = typeof p.tasksTotal === 'number' && typeof p.tasksDone === 'number' ? p : undefined;
   if (tasks && tasks.tasksTotal! > 1 && tasks.tasksDone! < tasks.tasksTotal!)
     return `${pct}: ${tasks.tasksDone} of ${tasks.tasksTotal} tasks done, the least advanced at ${sim}`;
+  // An until-complete run ends before its cap (maxDuration): "100 %, 196 of 600 simulated s" read
+  // as a run that stopped a third of the way.
+  if (p.fraction >= 1 && p.simSeconds < p.limitSeconds)
+    return `${pct}, done at ${simRound(p.simSeconds, p.limitSeconds)} simulated s (at most ${simRound(p.limitSeconds, p.limitSeconds)})`;
   return `${pct}, ${sim}`;
 }
 
@@ -175,6 +179,13 @@ export function renderRunsIndex(runs: readonly RunIndexEntry[], options: Service
   const body = [
     '<h1>Runs</h1>',
     `<p class="live" id="live-status">${pollUrl ? 'live: waiting for the first update' : 'not updated live'}</p>`,
+    // What a first-time visitor of the service needs before the table: what a run is and where the
+    // rest is (links relative to this page, which the service serves at /).
+    ...(pollUrl
+      ? [
+          '<p class="note" id="runs-intro">Each run simulates a scenario\'s guests and counts their VM exits; a run\'s page has its report (exits by reason, host time in exits, interrupt latency, phase times, thresholds). Start one with <code>POST /api/runs</code>: the scenario\'s YAML as the body, or JSON <code>{"scenario": "NAME"}</code> for <a href="api/scenarios">a shipped one</a>. The same counters, live, for Prometheus: <a href="metrics">/metrics</a>; the runs as JSON: <a href="api/runs">/api/runs</a>.</p>',
+        ]
+      : []),
     `<p class="note" id="runs-empty"${runs.length > 0 ? ' hidden' : ''}>No runs yet. Submit one with <code>POST /api/runs</code> (scenario YAML, or JSON <code>{"scenario": "NAME"}</code>).</p>`,
     `<div class="scroll"><table id="runs-table"${runs.length === 0 ? ' hidden' : ''}><thead><tr><th scope="col">run</th><th scope="col">scenario</th><th scope="col">state</th><th scope="col">progress</th><th scope="col">started</th></tr></thead><tbody id="runs-body">${rows.join('')}</tbody></table></div>`,
   ].join('\n');

@@ -199,3 +199,36 @@ test('start: a SIGTERM that comes once it says where it listens, while its scena
     child.kill('SIGKILL');
   }
 });
+
+test("Ctrl-C on `npm start`: the terminal's SIGINT and the one npm forwards come together; the service drains once and exits 0 (it took npm's as a second signal: 'exiting now', exit 3, nothing drained)", async () => {
+  const data = join(dir, 'double-sigint');
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--workers', '1', '--data-dir', data], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (code, sig) => resolve([code, sig])),
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/\n {2}running /.test(out)) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited before listening: ${out}${err}`)));
+    });
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    assert.deepEqual(await exited, [0, null], `drained once, not forced out:\n${out}${err}`);
+    assert.match(err, /SIGINT: draining[^]*drained, bye/);
+    assert.doesNotMatch(err, /second signal/);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
+});

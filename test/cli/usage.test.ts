@@ -240,7 +240,10 @@ test('compare and merge: a results file that cannot be read names the file (line
       ['compare', syntax, other],
       /^vmexit-lab compare: .*syntax\.json:3:18: not valid JSON: .*\(expected the results\.json 'vmexit-lab run --out' writes\)$/,
     ],
-    [['compare', join(dir, 'missing.json'), other], /^vmexit-lab compare: .*missing\.json: cannot read: no such file$/],
+    [
+      ['compare', join(dir, 'missing.json'), other],
+      /^vmexit-lab compare: .*missing\.json: cannot read: no such file \(expected the results\.json 'vmexit-lab run --out FILE SCENARIO' writes\)$/,
+    ],
     [['compare', dir, other], /: cannot read: is a directory \(expected a results\.json file\)$/],
     [['compare', empty, other], /empty\.json: empty file \(expected the results\.json/],
     [

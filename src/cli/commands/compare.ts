@@ -30,6 +30,7 @@ Options:
   --json                 machine-readable output
   --max-regression PCT   exit 1 if a lower-is-better metric (exits, latency, phase time, host time
                          in exits, violations) got worse by more than PCT percent in any variant
+                         (5 or 5%)
   --metric NAME          compare (show, and judge with --max-regression) only this metric, named as
                          the table prints it; repeatable; NAME* takes every metric starting with
                          NAME. 'exits/s (all)' is the total exits per guest-second, 'exits/s*'
@@ -231,9 +232,10 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     return ExitStatus.BAD_INPUT;
   }
   const limitText = parsed.values['max-regression'];
-  const limit = limitText === undefined ? undefined : plainDecimal(limitText, false);
+  // "5%" is how people write five percent: the sign is taken, not required.
+  const limit = limitText === undefined ? undefined : plainDecimal(limitText.replace(/%$/, ''), false);
   if (limitText !== undefined && (limit === undefined || limit < 0)) {
-    io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0, found "${limitText}"`);
+    io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0 (5 or 5%), found "${limitText}"`);
     return ExitStatus.BAD_INPUT;
   }
   let a: RunResults;

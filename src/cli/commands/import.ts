@@ -1,6 +1,7 @@
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
+import { didYouMean } from '../../input/diagnostics.js';
 import {
   POLICY_NAMES,
   hypervisorOf,
@@ -267,7 +268,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (extra.length > 0) return bad(`one report at a time (extra arguments: ${extra.join(' ')})`);
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
-    return bad(`unknown format "${format}": expected one of ${REPORT_FORMATS.join(', ')}`);
+    return bad(
+      `unknown format "${format}"${didYouMean(format, REPORT_FORMATS)}: expected one of ${REPORT_FORMATS.join(', ')}`,
+    );
   if (o.cpu === undefined)
     return bad('--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)');
   let cpu: CpuProfile;
@@ -282,13 +285,15 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       `--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`,
     );
   if (!(POLICY_NAMES as readonly string[]).includes(policyText))
-    return bad(`unknown policy "${policyText}": expected one of ${POLICY_NAMES.join(', ')}`);
+    return bad(
+      `unknown policy "${policyText}"${didYouMean(policyText, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')}`,
+    );
   const policy = policyText as PolicyName;
   const tunables = parseTunableFlags(o.tunable ?? [], policy);
   if (typeof tunables === 'string') return bad(tunables);
   const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
   if (!(GUEST_OS_NAMES as readonly string[]).includes(os))
-    return bad(`unknown --os "${os}": expected one of ${GUEST_OS_NAMES.join(', ')}`);
+    return bad(`unknown --os "${os}"${didYouMean(os, GUEST_OS_NAMES)}: expected one of ${GUEST_OS_NAMES.join(', ')}`);
   let durationFlag: number | undefined,
     simSecondsFlag: number | undefined,
     seed: number,

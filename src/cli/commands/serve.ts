@@ -61,7 +61,8 @@ Options:
 
 ${SERVE_OPTIONS_HELP}
 Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
-locked by another service, the port taken), 3 a drain that failed or a second signal.
+locked by another service, the port taken), 3 a drain that failed or a second signal (the same
+one again within 0.5 s, as npm forwards Ctrl-C, is not a second).
 
 Examples:
   vmexit-lab serve --workers 2                 # http://127.0.0.1:${DEFAULT_PORT}
@@ -183,10 +184,16 @@ export async function launch(
   }
 }
 
+/** How close a repeat of the first signal is taken as the same one (npm's forward of Ctrl-C). */
+const SAME_SIGNAL_MS = 500;
+
 /**
  * Take SIGTERM and SIGINT from now on: the first drains the service (`drained` resolves with the
  * exit status), a second exits at once. `signalled` says whether one came; `release` gives the
  * signals back to their default (for a command that fails before it would wait for them).
+ * The same signal again within SAME_SIGNAL_MS is the first one twice, not a second: Ctrl-C on
+ * `npm start` reaches the service from the terminal (its process group) and once more from npm,
+ * which forwards the SIGINT it got to its child (@npmcli/run-script signal-manager.js).
  */
 export interface StopSignal {
   drained: Promise<number>;
@@ -202,7 +209,12 @@ export function onStopSignal(svc: ServiceHandle, io: CliIo): StopSignal {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       io.err(`vmexit-lab: ${sig}: draining (running runs are cancelled, partial results kept)`);
-      const force = (): void => {
+      const first = Date.now();
+      const force = (again: NodeJS.Signals): void => {
+        if (again === sig && Date.now() - first < SAME_SIGNAL_MS) {
+          process.once(again, force);
+          return;
+        }
         io.err('vmexit-lab: second signal: exiting now');
         process.exit(ExitStatus.INTERNAL);
       };

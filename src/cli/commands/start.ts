@@ -32,7 +32,7 @@ Options:
 ${SERVE_OPTIONS_HELP}
 Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the scenario bad or over
 a cap, the data directory locked by another service, the port taken), 3 a drain that failed or a
-second signal.
+second signal (the same one again within 0.5 s, as npm forwards Ctrl-C, is not a second).
 
 Examples:
   npm start                                    # builds, then runs this command

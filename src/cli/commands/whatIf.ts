@@ -6,7 +6,7 @@ import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../..
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, quoted } from '../../input/diagnostics.js';
+import { ScenarioError, didYouMean, quoted } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import {
   configurationsText,
@@ -456,7 +456,9 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   const sourceCpu = cpuOf(fromCpu);
   if (typeof sourceCpu === 'string') return bad(sourceCpu);
   if (!(POLICY_NAMES as readonly string[]).includes(fromPolicy))
-    return bad(`unknown policy "${fromPolicy}": expected one of ${POLICY_NAMES.join(', ')}`);
+    return bad(
+      `unknown policy "${fromPolicy}"${didYouMean(fromPolicy, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')}`,
+    );
   const srcTunables: Record<string, number> = {};
   if (o.from === undefined && typeof src.tunables === 'object' && src.tunables !== null) {
     for (const [k, v] of Object.entries(src.tunables as Record<string, unknown>))
@@ -485,7 +487,9 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
       .map((s) => s.trim())
       .filter((s) => s !== '')) {
       if (!(POLICY_NAMES as readonly string[]).includes(p))
-        return bad(`unknown policy "${p}": expected one of ${POLICY_NAMES.join(', ')} or all`);
+        return bad(
+          `unknown policy "${p}"${didYouMean(p, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')} or all`,
+        );
       policies.push(p as PolicyName);
     }
   }

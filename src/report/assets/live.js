@@ -14,6 +14,9 @@
     var sim = simRound(p.simSeconds, p.limitSeconds) + ' of ' + simRound(p.limitSeconds, p.limitSeconds) + ' simulated s';
     if (typeof p.tasksTotal === 'number' && typeof p.tasksDone === 'number' && p.tasksTotal > 1 && p.tasksDone < p.tasksTotal)
       return pct(p) + ': ' + p.tasksDone + ' of ' + p.tasksTotal + ' tasks done, the least advanced at ' + sim;
+    // As progressText in src/report/servicePages.ts: an until-complete run done before its cap.
+    if (p.fraction >= 1 && p.simSeconds < p.limitSeconds)
+      return pct(p) + ', done at ' + simRound(p.simSeconds, p.limitSeconds) + ' simulated s (at most ' + simRound(p.limitSeconds, p.limitSeconds) + ')';
     return pct(p) + ', ' + sim;
   }
   function fmtTime(iso) {
