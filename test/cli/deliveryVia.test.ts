@@ -100,10 +100,13 @@ describe('replay: deliveries say how, EPT violations say why', () => {
     for (const d of deliveries) assert.equal(d.via, 'event injection');
     const ept = records.filter((r) => exitOf(r)?.name === 'EPT_VIOLATION');
     assert.ok(ept.length > 10);
-    for (const e of ept) assert.match(String(e.cause), /^(APIC page (write|read) at offset 0x[0-9a-f]+, |device MMIO)/);
+    for (const e of ept)
+      assert.match(String(e.cause), /^(APIC page (write|read) at offset 0x[0-9a-f]+ \([^)]+\), |device MMIO)/);
     // The EOI register (0xb0) of every interrupt the guest took, written through the APIC page.
     assert.ok(
-      ept.some((e) => String(e.cause).startsWith('APIC page write at offset 0xb0, "virtualize APIC accesses" off')),
+      ept.some((e) =>
+        String(e.cause).startsWith('APIC page write at offset 0xb0 (EOI), "virtualize APIC accesses" off'),
+      ),
     );
   });
 
@@ -120,7 +123,7 @@ describe('replay: deliveries say how, EPT violations say why', () => {
     const records = await replayRecords('scenarios/library/amd-avic.yaml', 'kvm_amd.avic=0');
     for (const d of records.filter((r) => r.delivered !== undefined)) assert.equal(d.via, 'EVENTINJ');
     const causes = records.filter((r) => exitOf(r)?.name === 'VMEXIT_NPF').map((r) => String(r.cause));
-    assert.ok(causes.some((c) => c.startsWith('APIC page write at offset 0xb0, no AVIC')));
+    assert.ok(causes.some((c) => c.startsWith('APIC page write at offset 0xb0 (EOI), no AVIC')));
     assert.ok(causes.some((c) => c.startsWith('device MMIO')));
   });
 

@@ -49,7 +49,7 @@ import type { MachineConfig } from './machineSetup.js';
 import { MachineState, STEP_LOG } from './machineState.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
-import { DeliveryVia, ExitWhy, RecKind, WHY_OPERAND_SHIFT } from './recorder.js';
+import { apicWhy, DeliveryVia, EOI_DATA_LEVEL, ExitWhy, RecKind, WHY_OPERAND_SHIFT } from './recorder.js';
 import { entryFailureOf } from './reports.js';
 
 /**
@@ -363,7 +363,11 @@ export class MachineCore extends MachineState {
       return;
     }
     if (by === EoiBy.VID) this.exit(v, Slot.VIRTUALIZED_EOI, trapped);
-    else this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+    else {
+      this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+      if (this.keepsWhy)
+        this.exitWhy(v, apicWhy(ExitWhy.APIC_REGISTER, true, ApicOffset.Eoi, EOI_DATA_LEVEL | trapped));
+    }
     broadcastEoi(s, b, trapped); // the hypervisor forwards the level EOI to its I/O APIC
     this.enter(v);
   }
