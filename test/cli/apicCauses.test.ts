@@ -5,7 +5,10 @@
  *   Address Map" (src/core/apic/registers.ts) and what the write did where the model knows it;
  * - VMEXIT_AVIC_INCOMPLETE_IPI said that some IPI went to some vCPU that was not running: now the
  *   failure cause of its EXITINFO2 (APM vol. 2 "AVIC IPI Delivery Not Completed"), the vector and
- *   the target.
+ *   the target;
+ * - a posted interrupt to a halted vCPU was delivered `via: virtual-interrupt delivery`, like any
+ *   other: now that the hypervisor moved it from the PIR to the VIRR before the VM entry (KVM
+ *   vmx_sync_pir_to_irr, bhyve vmx_inject_pir), apart from posted-interrupt processing in guest mode.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +57,8 @@ matrix:
 
 const causes = (steps: Step[], variant: string, step: number): string[] =>
   steps.find((s) => s.variant === variant && s.step === step)!.exits.map((e) => e.cause ?? '');
+const vias = (steps: Step[], variant: string, step: number): string[] =>
+  steps.find((s) => s.variant === variant && s.step === step)!.via;
 
 const SCRIPT = `
 - { hlt: null, cpu: 1 }
@@ -67,6 +72,8 @@ const SCRIPT = `
 - eoi
 - iret
 `;
+
+const PIR = 'virtual-interrupt delivery (PIR moved to the VIRR by the hypervisor before VM entry)';
 
 describe('APIC register exits name the register and what the write did (SDM "Local APIC Register Address Map")', () => {
   it('VT-x: APIC_ACCESS without APICv, APIC_WRITE with it', async () => {
@@ -126,5 +133,16 @@ describe('VMEXIT_AVIC_INCOMPLETE_IPI says what failed and for whom (APM "AVIC IP
       /^AVIC IPI delivery not completed, target not running \(EXITINFO2 ID 1\): vector 240 to APIC ID 1 /,
     );
     assert.match(cause, /avic_kick_target_vcpus/);
+  });
+});
+
+describe('a posted interrupt to a vCPU not in guest mode says the hypervisor moved it from the PIR', () => {
+  it('KVM and bhyve with posted interrupts: to a halted vCPU at its VM entry, to a running one by posted-interrupt processing', async () => {
+    const kvm = await trace('pir-kvm', 'xeon-e5-2667v4', 'kvm', 'tunables.kvm_intel.enable_apicv: [0, 1]', SCRIPT);
+    assert.deepEqual(vias(kvm, 'kvm_intel.enable_apicv=1', 2), [PIR]);
+    assert.deepEqual(vias(kvm, 'kvm_intel.enable_apicv=1', 8), ['posted-interrupt processing']);
+    const bhyve = await trace('pir-bhyve', 'xeon-e5-2667v4', '', 'policy: [bhyve-12.1, bhyve-tpr-v3]', SCRIPT);
+    assert.deepEqual(vias(bhyve, 'bhyve-tpr-v3', 2), [PIR]);
+    assert.deepEqual(vias(bhyve, 'bhyve-tpr-v3', 8), ['posted-interrupt processing']);
   });
 });

@@ -43,6 +43,13 @@ export const enum DeliveryVia {
   POSTED_INTERRUPT = 3,
   /** AVIC: the hardware delivers from the vAPIC backing page's IRR, no #VMEXIT (AMD APM vol. 2 "AVIC"). */
   AVIC = 4,
+  /**
+   * Virtual-interrupt delivery of a posted interrupt that the hypervisor, not the CPU, moved from the
+   * PIR to the VIRR: its vCPU was not in guest mode (halted), so no notification was processed, and
+   * the hypervisor synced the PIR before the VM entry (KVM vmx_sync_pir_to_irr, from vcpu_enter_guest
+   * and from kvm_vcpu_has_events for a blocked vCPU; bhyve vmx_inject_pir from vmx_run).
+   */
+  PIR_MOVED_BY_HYPERVISOR = 5,
 }
 
 /**
