@@ -12,10 +12,11 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-apic-causes-'));
@@ -133,6 +134,9 @@ describe('VMEXIT_AVIC_INCOMPLETE_IPI says what failed and for whom (APM "AVIC IP
       /^AVIC IPI delivery not completed, target not running \(EXITINFO2 ID 1\): vector 240 to APIC ID 1 /,
     );
     assert.match(cause, /avic_kick_target_vcpus/);
+    // docs/REPLAY.md quotes it as printed.
+    const page = readFileSync(join(REPO_ROOT, 'docs/REPLAY.md'), 'utf8').replace(/\s+/g, ' ');
+    assert.ok(page.includes(cause), cause);
   });
 });
 
