@@ -118,8 +118,10 @@ export class HypervisorEmulation extends MachineCore {
     const incomplete = avicDoorbell && halted;
     if (incomplete) {
       this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
-      const id = this.s[target * F.STRIDE + F.APIC_ID] & 0xffff;
-      this.exitWhy(v, ExitWhy.AVIC_TARGET_NOT_RUNNING | ((vector | (id << 8)) << WHY_OPERAND_SHIFT));
+      if (this.keepsWhy) {
+        const id = this.s[target * F.STRIDE + F.APIC_ID] & 0xffff;
+        this.exitWhy(v, ExitWhy.AVIC_TARGET_NOT_RUNNING | ((vector | (id << 8)) << WHY_OPERAND_SHIFT));
+      }
     }
     // Every other path reaches here inside the sender's exit (the ICR write's); the wake-up runs in it.
     // A target still halt-polling has no sleeper to wake: KVM's kvm_vcpu_wake_up does nothing
