@@ -1,14 +1,17 @@
 import { Slot } from '../core/vcpu/exits.js';
 import {
-  APIC_PAGE_WRITE,
+  apicWhyData,
+  apicWhyOffset,
+  EOI_DATA_LEVEL,
   ExitWhy,
+  ICR_DATA_SELF,
   WHY_FAULT,
   WHY_KIND_MASK,
   WHY_OPERAND_SHIFT,
   WHY_WRITE,
 } from '../core/vcpu/recorder.js';
 import { HvMsr } from '../core/hypervisor/hyperv.js';
-import { IA32_TSC_DEADLINE, X2apicMsr } from '../core/apic/registers.js';
+import { ApicOffset, apicRegisterName, IA32_TSC_DEADLINE, X2apicMsr, x2apicMsrName } from '../core/apic/registers.js';
 import {
   PM_TIMER_PORT_BHYVE,
   PM_TIMER_PORT_I440FX,
@@ -29,30 +32,6 @@ import { WORKLOAD_IO_PORT } from '../core/guests/workload.js';
 export type Bulk = 'cr8_pairs' | 'host_interrupts' | 'repeated';
 
 const MEASURED = "a workload profile's measured exit (its report does not say which access)";
-
-/** The x2APIC MSRs by their SDM names (vol. 4 Table 2-2; vol. 3A "x2APIC Register Address Space"), the ranges beside. */
-const X2APIC_NAMES: ReadonlyMap<number, string> = new Map([
-  [X2apicMsr.Id, 'IA32_X2APIC_APICID'],
-  [X2apicMsr.Version, 'IA32_X2APIC_VERSION'],
-  [X2apicMsr.Tpr, 'IA32_X2APIC_TPR'],
-  [X2apicMsr.Ppr, 'IA32_X2APIC_PPR'],
-  [X2apicMsr.Eoi, 'IA32_X2APIC_EOI'],
-  [X2apicMsr.Ldr, 'IA32_X2APIC_LDR'],
-  [X2apicMsr.Svr, 'IA32_X2APIC_SIVR'],
-  [X2apicMsr.Esr, 'IA32_X2APIC_ESR'],
-  [X2apicMsr.LvtCmci, 'IA32_X2APIC_LVT_CMCI'],
-  [X2apicMsr.Icr, 'IA32_X2APIC_ICR'],
-  [X2apicMsr.LvtTimer, 'IA32_X2APIC_LVT_TIMER'],
-  [X2apicMsr.LvtThermal, 'IA32_X2APIC_LVT_THERMAL'],
-  [X2apicMsr.LvtPmc, 'IA32_X2APIC_LVT_PMI'],
-  [X2apicMsr.LvtLint0, 'IA32_X2APIC_LVT_LINT0'],
-  [X2apicMsr.LvtLint1, 'IA32_X2APIC_LVT_LINT1'],
-  [X2apicMsr.LvtError, 'IA32_X2APIC_LVT_ERROR'],
-  [X2apicMsr.TimerInitialCount, 'IA32_X2APIC_INIT_COUNT'],
-  [X2apicMsr.TimerCurrentCount, 'IA32_X2APIC_CUR_COUNT'],
-  [X2apicMsr.TimerDivideConfig, 'IA32_X2APIC_DIV_CONF'],
-  [X2apicMsr.SelfIpi, 'IA32_X2APIC_SELF_IPI'],
-]);
 
 /** What a write to an x2APIC register, IA32_TSC_DEADLINE or a hv-vapic MSR does. */
 const WRITE_ACTIONS: ReadonlyMap<number, string> = new Map([
@@ -113,13 +92,7 @@ function msrCause(why: number): string {
     else if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT && write)
       action = `synthetic timer ${(msr - HvMsr.STIMER0_CONFIG) >>> 1} ${(msr & 1) === 0 ? 'configured' : 'armed'}`;
   } else {
-    const name =
-      msr === IA32_TSC_DEADLINE
-        ? 'IA32_TSC_DEADLINE'
-        : (X2APIC_NAMES.get(msr) ??
-          (msr >= X2apicMsr.Isr0 && msr <= X2apicMsr.Irr7
-            ? `IA32_X2APIC_${['ISR', 'TMR', 'IRR'][(msr - X2apicMsr.Isr0) >>> 3]}${(msr - X2apicMsr.Isr0) & 7}`
-            : 'MSR'));
+    const name = msr === IA32_TSC_DEADLINE ? 'IA32_TSC_DEADLINE' : x2apicMsrName(msr) || 'MSR';
     named = `${name} (${msr.toString(16).toUpperCase()}H)`;
   }
   if (write && action === '') action = WRITE_ACTIONS.get(msr) ?? '';
@@ -167,6 +140,67 @@ function hostInterruptCause(slot: Slot, why: number): string {
   }
 }
 
+/** The timer modes of the LVT timer register's bits 18:17 (SDM "APIC Timer", "LVT Timer Register"). */
+const TIMER_MODES = ['one-shot', 'periodic', 'TSC-deadline', 'reserved mode 3'];
+
+/**
+ * An xAPIC register by its SDM name (registers.ts apicRegisterName) and, for a write whose cause
+ * word (recorder.ts apicWhy) says it, what the write did: `ICR low: IPI of vector 240 to APIC ID 1`.
+ */
+function apicRegister(offset: number, why: number): string {
+  const name = apicRegisterName(offset);
+  const kind = (why & WHY_KIND_MASK) as ExitWhy;
+  if ((kind !== ExitWhy.APIC_PAGE && kind !== ExitWhy.APIC_REGISTER) || (why & WHY_WRITE) === 0) return name;
+  const data = apicWhyData(why);
+  let action = '';
+  switch (offset) {
+    case ApicOffset.IcrLow:
+      // The model sends every other shorthand and delivery mode as a fixed IPI to the destination (emulation.ts sendIpiFromIcr).
+      action =
+        (data & ICR_DATA_SELF) !== 0
+          ? `self-IPI of vector ${data & 0xff}`
+          : `IPI of vector ${data & 0xff} to APIC ID ${(data >>> 8) & 0xff}`;
+      break;
+    case ApicOffset.IcrHigh:
+      action = `destination APIC ID ${data & 0xff}`;
+      break;
+    case ApicOffset.LvtTimer:
+      action = `vector ${data & 0xff}, ${TIMER_MODES[(data >>> 8) & 3]}${(data & (1 << 10)) !== 0 ? ', masked' : ''}`;
+      break;
+    case ApicOffset.TimerInitialCount:
+      action = data !== 0 ? 'LAPIC timer armed' : 'LAPIC timer stopped';
+      break;
+    case ApicOffset.Tpr:
+      action = `0x${(data & 0xff).toString(16)} written`;
+      break;
+    case ApicOffset.Eoi:
+      if ((data & EOI_DATA_LEVEL) !== 0)
+        action = `vector ${data & 0xff} is level-triggered, the hypervisor forwards the EOI to its I/O APIC`;
+      break;
+  }
+  return action === '' ? name : `${name}: ${action}`;
+}
+
+/**
+ * VMEXIT_AVIC_INCOMPLETE_IPI (APM vol. 2 15.29 AVIC, "AVIC IPI Delivery Not Completed": EXITINFO1
+ * the ICR, EXITINFO2 the failure cause in bits 63:32 - 0 invalid interrupt type, 1 target not
+ * running, 2 invalid target, 3 invalid backing page, 4 invalid IPI vector (KVM svm.h
+ * avic_ipi_failure_cause) - and the target's physical APIC ID table index). The model takes ID 1
+ * only (recorder.ts ExitWhy.AVIC_TARGET_NOT_RUNNING); a vCPU's APIC ID is its index in the guest
+ * (engine/state.ts).
+ */
+function avicIncompleteIpiCause(why: number): string {
+  if (((why & WHY_KIND_MASK) as ExitWhy) !== ExitWhy.AVIC_TARGET_NOT_RUNNING)
+    return 'IPI to a vCPU that is not running: the AVIC doorbell cannot deliver it, the hypervisor wakes the target';
+  const operand = why >>> WHY_OPERAND_SHIFT;
+  const id = operand >>> 8;
+  return (
+    `AVIC IPI delivery not completed, target not running (EXITINFO2 ID 1): vector ${operand & 0xff} to APIC ID ${id} ` +
+    `(the guest's vCPU ${id}), whose IsRunning bit is clear: the CPU set the vector in its backing page's IRR, ` +
+    'the hypervisor wakes it (KVM avic_kick_target_vcpus)'
+  );
+}
+
 /**
  * The cause of an EPT violation, EPT misconfiguration or nested page fault, whose qualification the
  * model leaves 0 (recorder.ts ExitWhy; an APIC-page access carries its offset and direction).
@@ -178,7 +212,8 @@ function memoryExitCause(slot: Slot, why: number): string {
         ? "device MMIO access: KVM's MMIO page-table entries are misconfigured on purpose, it emulates the device"
         : 'device MMIO access: the hypervisor emulates the device';
     case ExitWhy.APIC_PAGE: {
-      const at = `APIC page ${(why & APIC_PAGE_WRITE) !== 0 ? 'write' : 'read'} at offset 0x${(why >>> WHY_OPERAND_SHIFT).toString(16)}`;
+      const offset = apicWhyOffset(why);
+      const at = `APIC page ${(why & WHY_WRITE) !== 0 ? 'write' : 'read'} at offset 0x${offset.toString(16)} (${apicRegister(offset, why)})`;
       return slot === Slot.VMEXIT_NPF
         ? `${at}, no AVIC: the hypervisor emulates the xAPIC`
         : `${at}, "virtualize APIC accesses" off: the hypervisor emulates the xAPIC`;
@@ -221,14 +256,27 @@ export function exitCause(slot: Slot, qualification: number, bulk?: Bulk, why = 
       return 'mov from cr8';
     case Slot.VMEXIT_CR8_WRITE:
       return 'mov to cr8';
-    case Slot.APIC_ACCESS:
-      return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.APIC_WRITE:
-      return `APIC register write at offset 0x${(qualification & 0xfff).toString(16)}`;
-    case Slot.VMEXIT_AVIC_NOACCEL:
-      return `AVIC unaccelerated access at offset 0x${(qualification & 0xfff).toString(16)}`;
+    case Slot.APIC_ACCESS: {
+      const offset = qualification & 0xfff;
+      return `APIC page ${((qualification >>> 12) & 0xf) === 1 ? 'write' : 'read'} at offset 0x${offset.toString(16)} (${apicRegister(offset, why)})`;
+    }
+    case Slot.APIC_WRITE: {
+      const offset = qualification & 0xfff;
+      return `APIC register write at offset 0x${offset.toString(16)} (${apicRegister(offset, why)})`;
+    }
+    case Slot.VMEXIT_AVIC_NOACCEL: {
+      // The model's qualification is the offset; whether it was a write (EXITINFO1 bit 32) is in the cause word.
+      const offset = qualification & 0xfff;
+      const access =
+        ((why & WHY_KIND_MASK) as ExitWhy) !== ExitWhy.APIC_REGISTER
+          ? 'access'
+          : (why & WHY_WRITE) !== 0
+            ? 'write'
+            : 'read';
+      return `AVIC unaccelerated ${access} at offset 0x${offset.toString(16)} (${apicRegister(offset, why)})`;
+    }
     case Slot.VMEXIT_AVIC_INCOMPLETE_IPI:
-      return 'IPI to a vCPU that is not running: the AVIC doorbell cannot deliver it, the hypervisor wakes the target';
+      return avicIncompleteIpiCause(why);
     case Slot.VIRTUALIZED_EOI:
       return `EOI of vector ${qualification}`;
     case Slot.IO_INSTRUCTION:

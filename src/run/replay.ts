@@ -122,6 +122,8 @@ export function deliveryViaName(via: DeliveryVia): string {
       return 'posted-interrupt processing';
     case DeliveryVia.AVIC:
       return 'AVIC';
+    case DeliveryVia.PIR_MOVED_BY_HYPERVISOR:
+      return 'virtual-interrupt delivery (PIR moved to the VIRR by the hypervisor before VM entry)';
     default:
       return '';
   }

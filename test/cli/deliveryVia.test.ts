@@ -75,6 +75,9 @@ async function replayRecords(path: string, variant: string, at = '1'): Promise<R
   return io.stdout.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** The `via` of a posted interrupt to a halted vCPU: bhyve vmx_inject_pir, KVM vmx_sync_pir_to_irr before VM entry. */
+const PIR_MOVED = 'virtual-interrupt delivery (PIR moved to the VIRR by the hypervisor before VM entry)';
+
 const exitOf = (r: Record<string, unknown>): { name: string } | undefined => r.exit as { name: string } | undefined;
 
 describe('trace: each delivered vector says how it reached the guest', () => {
@@ -100,17 +103,20 @@ describe('replay: deliveries say how, EPT violations say why', () => {
     for (const d of deliveries) assert.equal(d.via, 'event injection');
     const ept = records.filter((r) => exitOf(r)?.name === 'EPT_VIOLATION');
     assert.ok(ept.length > 10);
-    for (const e of ept) assert.match(String(e.cause), /^(APIC page (write|read) at offset 0x[0-9a-f]+, |device MMIO)/);
+    for (const e of ept)
+      assert.match(String(e.cause), /^(APIC page (write|read) at offset 0x[0-9a-f]+ \([^)]+\), |device MMIO)/);
     // The EOI register (0xb0) of every interrupt the guest took, written through the APIC page.
     assert.ok(
-      ept.some((e) => String(e.cause).startsWith('APIC page write at offset 0xb0, "virtualize APIC accesses" off')),
+      ept.some((e) =>
+        String(e.cause).startsWith('APIC page write at offset 0xb0 (EOI), "virtualize APIC accesses" off'),
+      ),
     );
   });
 
-  it('with it: posted-interrupt processing and virtual-interrupt delivery, only device MMIO left to EPT violations', async () => {
+  it('with it: posted-interrupt processing in guest mode, the PIR moved by bhyve for a halted vCPU; only device MMIO left to EPT violations', async () => {
     const records = await replayRecords(build, 'hw.vmm.vmx.use_apic_vid=1');
     const via = new Set(records.filter((r) => r.delivered !== undefined).map((r) => r.via));
-    assert.deepEqual([...via].sort(), ['posted-interrupt processing', 'virtual-interrupt delivery']);
+    assert.deepEqual([...via].sort(), ['posted-interrupt processing', PIR_MOVED]);
     const ept = records.filter((r) => exitOf(r)?.name === 'EPT_VIOLATION');
     assert.ok(ept.length > 0);
     for (const e of ept) assert.equal(e.cause, 'device MMIO access: the hypervisor emulates the device');
@@ -120,7 +126,7 @@ describe('replay: deliveries say how, EPT violations say why', () => {
     const records = await replayRecords('scenarios/library/amd-avic.yaml', 'kvm_amd.avic=0');
     for (const d of records.filter((r) => r.delivered !== undefined)) assert.equal(d.via, 'EVENTINJ');
     const causes = records.filter((r) => exitOf(r)?.name === 'VMEXIT_NPF').map((r) => String(r.cause));
-    assert.ok(causes.some((c) => c.startsWith('APIC page write at offset 0xb0, no AVIC')));
+    assert.ok(causes.some((c) => c.startsWith('APIC page write at offset 0xb0 (EOI), no AVIC')));
     assert.ok(causes.some((c) => c.startsWith('device MMIO')));
   });
 
@@ -144,7 +150,7 @@ it('run --timeline: the delivered instant has via, an EPT violation slice its ca
   const delivered = events.filter((e) => e.name === 'interrupt delivered');
   assert.ok(delivered.length > 0);
   const via = new Set(delivered.map((e) => (e.args as { via: string }).via));
-  assert.deepEqual([...via].sort(), ['event injection', 'posted-interrupt processing', 'virtual-interrupt delivery']);
+  assert.deepEqual([...via].sort(), ['event injection', 'posted-interrupt processing', PIR_MOVED]);
   const ept = events.filter((e) => e.name === 'EPT_VIOLATION');
   assert.ok(ept.length > 0);
   for (const e of ept) assert.ok((e.args as { cause?: string }).cause, JSON.stringify(e));

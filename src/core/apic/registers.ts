@@ -117,6 +117,60 @@ const X2APIC_ACCESS = new Uint8Array(X2apicMsr.Last - X2apicMsr.Base + 1);
 for (const [first, last, access] of X2APIC_REGISTERS)
   X2APIC_ACCESS.fill(access, first - X2apicMsr.Base, last - X2apicMsr.Base + 1);
 
+/**
+ * The one table of register names, by xAPIC offset: the SDM's short name for the register (vol. 3A
+ * table "Local APIC Register Address Map", Table 11-1 in the editions to 2023, Table 12-1 since) and,
+ * where the register has an x2APIC MSR, that MSR's name after IA32_X2APIC_ (vol. 4 Table 2-2,
+ * vol. 3A "Local APIC Register Address Map Supported by x2APIC"; '' where it has none: APR, RRD,
+ * DFR, ICR high). ISR, TMR and IRR are eight registers each (ISR0 at 100H ... ISR7 at 170H). Read at
+ * output (src/run/exitCause.ts), never on the engine's path.
+ */
+const REGISTER_NAMES: readonly (readonly [number, string, string])[] = [
+  [ApicOffset.Id, 'ID', 'APICID'],
+  [ApicOffset.Version, 'version', 'VERSION'],
+  [ApicOffset.Tpr, 'TPR', 'TPR'],
+  [ApicOffset.Apr, 'APR', ''],
+  [ApicOffset.Ppr, 'PPR', 'PPR'],
+  [ApicOffset.Eoi, 'EOI', 'EOI'],
+  [ApicOffset.Rrd, 'RRD', ''],
+  [ApicOffset.Ldr, 'LDR', 'LDR'],
+  [ApicOffset.Dfr, 'DFR', ''],
+  [ApicOffset.Svr, 'SVR', 'SIVR'],
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((i): (readonly [number, string, string])[] => [
+    [ApicOffset.Isr0 + (i << 4), `ISR${i}`, `ISR${i}`],
+    [ApicOffset.Tmr0 + (i << 4), `TMR${i}`, `TMR${i}`],
+    [ApicOffset.Irr0 + (i << 4), `IRR${i}`, `IRR${i}`],
+  ]),
+  [ApicOffset.Esr, 'ESR', 'ESR'],
+  [ApicOffset.LvtCmci, 'LVT CMCI', 'LVT_CMCI'],
+  [ApicOffset.IcrLow, 'ICR low', 'ICR'],
+  [ApicOffset.IcrHigh, 'ICR high', ''],
+  [ApicOffset.LvtTimer, 'LVT timer', 'LVT_TIMER'],
+  [ApicOffset.LvtThermal, 'LVT thermal sensor', 'LVT_THERMAL'],
+  [ApicOffset.LvtPmc, 'LVT performance monitoring counters', 'LVT_PMI'],
+  [ApicOffset.LvtLint0, 'LVT LINT0', 'LVT_LINT0'],
+  [ApicOffset.LvtLint1, 'LVT LINT1', 'LVT_LINT1'],
+  [ApicOffset.LvtError, 'LVT error', 'LVT_ERROR'],
+  [ApicOffset.TimerInitialCount, 'initial count', 'INIT_COUNT'],
+  [ApicOffset.TimerCurrentCount, 'current count', 'CUR_COUNT'],
+  [ApicOffset.TimerDivideConfig, 'divide configuration', 'DIV_CONF'],
+  [ApicOffset.SelfIpi, 'SELF IPI', 'SELF_IPI'],
+];
+
+/** The register at xAPIC `offset` by its SDM short name (`EOI`, `ICR low`, `initial count`), or 'reserved'. */
+export function apicRegisterName(offset: number): string {
+  for (const [at, name] of REGISTER_NAMES) if (at === offset) return name;
+  return 'reserved';
+}
+
+/** The x2APIC MSR `msr` (0x800-0x8FF) by its SDM name (`IA32_X2APIC_EOI`), or '' where no register is. */
+export function x2apicMsrName(msr: number): string {
+  if (!isX2apicMsr(msr)) return '';
+  const offset = x2apicMsrToOffset(msr);
+  for (const [at, , x2] of REGISTER_NAMES) if (at === offset && x2 !== '') return `IA32_X2APIC_${x2}`;
+  return '';
+}
+
 /** Register names accepted in scripts (`write_apic: { reg: tpr }`). */
 export const APIC_REGISTER_BY_NAME: Readonly<Record<string, number>> = {
   id: ApicOffset.Id,

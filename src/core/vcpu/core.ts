@@ -49,7 +49,7 @@ import type { MachineConfig } from './machineSetup.js';
 import { MachineState, STEP_LOG } from './machineState.js';
 import { F, Flag, guestInterruptible } from './layout.js';
 import { Next } from './outcomes.js';
-import { DeliveryVia, ExitWhy, RecKind, WHY_OPERAND_SHIFT } from './recorder.js';
+import { apicWhy, DeliveryVia, EOI_DATA_LEVEL, ExitWhy, RecKind, WHY_OPERAND_SHIFT } from './recorder.js';
 import { entryFailureOf } from './reports.js';
 
 /**
@@ -199,7 +199,7 @@ export class MachineCore extends MachineState {
     if ((f & Flag.VID) !== 0) {
       // Posted interrupts not yet processed and interrupts the vlapic holds become RVI
       // (bhyve vmx_inject_pir / KVM vmx_sync_pir_to_irr); the CPU delivers them after entry.
-      syncPirToIrr(s, b);
+      this.hypervisorSyncsPir(v);
       return;
     }
     const soft = (f & Flag.SOFT_TPR_SHADOW) !== 0;
@@ -337,10 +337,35 @@ export class MachineCore extends MachineState {
       vector,
       (f & Flag.AVIC) !== 0
         ? DeliveryVia.AVIC
-        : posted
-          ? DeliveryVia.POSTED_INTERRUPT
-          : DeliveryVia.VIRTUAL_INTERRUPT_DELIVERY,
+        : this.keepsWhy && this.tookMovedPir(v, vector)
+          ? DeliveryVia.PIR_MOVED_BY_HYPERVISOR
+          : posted
+            ? DeliveryVia.POSTED_INTERRUPT
+            : DeliveryVia.VIRTUAL_INTERRUPT_DELIVERY,
     );
+  }
+
+  /**
+   * The hypervisor moves the PIR to the VIRR while the vCPU is out of guest mode: before VM entry
+   * (KVM vcpu_enter_guest -> vmx_sync_pir_to_irr; bhyve vmx_run -> vmx_inject_pir) and when it asks
+   * whether a halted vCPU has an interrupt to wake for (KVM kvm_vcpu_has_events -> the same sync).
+   * A posted interrupt whose notification the CPU processed in guest mode never gets here
+   * (raiseInterrupt). While causes are kept, the vectors moved are noted (pirMoved).
+   */
+  private hypervisorSyncsPir(v: number): void {
+    const s = this.s;
+    const b = v * F.STRIDE;
+    if (this.keepsWhy) for (let w = 0; w < 8; w++) this.pirMoved[(v << 3) + w] |= s[b + F.PIR + w];
+    syncPirToIrr(s, b);
+  }
+
+  /** `vector` of vCPU `v` was moved from the PIR by the hypervisor (hypervisorSyncsPir); forgets it. */
+  private tookMovedPir(v: number, vector: number): boolean {
+    const w = (v << 3) + (vector >>> 5);
+    const bit = 1 << (vector & 31);
+    if ((this.pirMoved[w] & bit) === 0) return false;
+    this.pirMoved[w] &= ~bit;
+    return true;
   }
 
   /**
@@ -363,7 +388,11 @@ export class MachineCore extends MachineState {
       return;
     }
     if (by === EoiBy.VID) this.exit(v, Slot.VIRTUALIZED_EOI, trapped);
-    else this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+    else {
+      this.exit(v, Slot.VMEXIT_AVIC_NOACCEL, ApicOffset.Eoi);
+      if (this.keepsWhy)
+        this.exitWhy(v, apicWhy(ExitWhy.APIC_REGISTER, true, ApicOffset.Eoi, EOI_DATA_LEVEL | trapped));
+    }
     broadcastEoi(s, b, trapped); // the hypervisor forwards the level EOI to its I/O APIC
     this.enter(v);
   }
@@ -432,7 +461,7 @@ export class MachineCore extends MachineState {
     const b = v * F.STRIDE;
     if ((s[b + F.FLAGS] & Flag.IF) === 0) return false;
     if ((s[b + F.FLAGS] & (Flag.VID | Flag.AVIC)) !== 0) {
-      syncPirToIrr(s, b);
+      this.hypervisorSyncsPir(v);
       if ((s[b + F.FLAGS] & Flag.AVIC) !== 0) return avicPendingInterrupt(s, b) >= 0;
       return pendingVirtualInterrupt(s, b) >= 0;
     }

@@ -10,6 +10,7 @@ import { postInterrupt, requestVirtualInterrupt } from '../vmx/virtualInterrupts
 import { Counter, Fault } from './counters.js';
 import { MachineCore } from './core.js';
 import { STEP_LOG } from './machineState.js';
+import { ExitWhy, WHY_OPERAND_SHIFT } from './recorder.js';
 import { Slot } from './exits.js';
 import { ringSlot } from './fastForward.js';
 import { F, Flag } from './layout.js';
@@ -111,9 +112,17 @@ export class HypervisorEmulation extends MachineCore {
     const target = fixedIpiTarget(this.s, this.n, v, dest);
     if (target < 0) return;
     const halted = (this.s[target * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
-    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM-15 "AVIC_INCOMPLETE_IPI").
+    // AVIC: a doorbell to a target that is not running is an incomplete IPI (APM vol. 2 15.29 AVIC,
+    // "AVIC IPI Delivery Not Completed", failure cause 1 "target not running"): the CPU has set the
+    // vector in the target's backing page IRR, the hypervisor wakes it (KVM avic_kick_target_vcpus).
     const incomplete = avicDoorbell && halted;
-    if (incomplete) this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+    if (incomplete) {
+      this.exit(v, Slot.VMEXIT_AVIC_INCOMPLETE_IPI, 0);
+      if (this.keepsWhy) {
+        const id = this.s[target * F.STRIDE + F.APIC_ID] & 0xffff;
+        this.exitWhy(v, ExitWhy.AVIC_TARGET_NOT_RUNNING | ((vector | (id << 8)) << WHY_OPERAND_SHIFT));
+      }
+    }
     // Every other path reaches here inside the sender's exit (the ICR write's); the wake-up runs in it.
     // A target still halt-polling has no sleeper to wake: KVM's kvm_vcpu_wake_up does nothing
     // unless swq_has_sleeper (virt/kvm/kvm_main.c; hypervisor/haltPoll.ts), and a thread outside

@@ -23,7 +23,7 @@ import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
-import { APIC_PAGE_WRITE, ExitWhy, msrWhyCode, WHY_FAULT, WHY_OPERAND_SHIFT, WHY_WRITE } from './recorder.js';
+import { apicWhy, apicWriteData, ExitWhy, msrWhyCode, WHY_FAULT, WHY_OPERAND_SHIFT, WHY_WRITE } from './recorder.js';
 
 /**
  * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
@@ -402,6 +402,7 @@ export class GuestInstructions extends HypervisorEmulation {
           return;
         }
         this.exit(v, Slot.APIC_WRITE, ApicOffset.IcrLow); // trap-like: VICR is on the page (D3)
+        if (this.keepsWhy) this.apicWriteWhy(v, ExitWhy.APIC_REGISTER, offset, value);
         this.emulateApicWrite(v, offset, value);
         this.enter(v);
         return;
@@ -415,11 +416,25 @@ export class GuestInstructions extends HypervisorEmulation {
       default:
         // APIC-write exits are trap-like (the data is on the page), APIC-access exits fault-like.
         this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, true));
-        if (how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF)
-          this.exitWhy(v, ExitWhy.APIC_PAGE | APIC_PAGE_WRITE | (offset << 8));
+        if (this.keepsWhy)
+          this.apicWriteWhy(
+            v,
+            how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF ? ExitWhy.APIC_PAGE : ExitWhy.APIC_REGISTER,
+            offset,
+            value,
+          );
         this.emulateApicWrite(v, offset, value);
         this.enter(v);
     }
+  }
+
+  /**
+   * The cause of the xAPIC register write that just exited (recorder.ts apicWhy): the register and
+   * what the write does, the ICR's destination from ICR high as the vlapic holds it.
+   */
+  private apicWriteWhy(v: number, kind: ExitWhy, offset: number, value: number): void {
+    const icrHigh = this.s[v * F.STRIDE + F.ICR_HIGH];
+    this.exitWhy(v, apicWhy(kind, true, offset, apicWriteData(offset, value, icrHigh)));
   }
 
   /** xAPIC MMIO read. Returns the 32-bit value the guest sees. */
@@ -431,7 +446,16 @@ export class GuestInstructions extends HypervisorEmulation {
     const how = this.intel ? vmxApicRead(s, b, offset) : (f & Flag.AVIC) !== 0 ? avicApicRead(offset) : Slot.VMEXIT_NPF;
     if (how === InGuest.READ) return this.registerValue(v, offset);
     this.exit(v, how === Slot.EPT_VIOLATION ? this.mmioSlot : how, apicAccessQualification(how, offset, false));
-    if (how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF) this.exitWhy(v, ExitWhy.APIC_PAGE | (offset << 8));
+    if (this.keepsWhy)
+      this.exitWhy(
+        v,
+        apicWhy(
+          how === Slot.EPT_VIOLATION || how === Slot.VMEXIT_NPF ? ExitWhy.APIC_PAGE : ExitWhy.APIC_REGISTER,
+          false,
+          offset,
+          0,
+        ),
+      );
     const value = this.registerValue(v, offset);
     this.enter(v);
     return value;

@@ -14,6 +14,9 @@ import { snapshotOf, type EntryFailure, type Violation } from './reports.js';
 /** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
 export const STEP_LOG = 64;
 
+/** The empty pirMoved of a machine that keeps no causes. */
+const NO_WORDS = new Int32Array(0);
+
 /**
  * What a Machine (machine.ts) holds and records, beneath the machinery that changes it (core.ts):
  * the vCPUs' state words (layout.ts, set up from the VMCS or VMCB the policy programs:
@@ -87,6 +90,12 @@ export class MachineState {
   recOn = false;
   protected recorder: ExitRecorder = NO_RECORDER;
   /**
+   * While causes are kept (keepsWhy): per vCPU, 8 words, the vectors the hypervisor moved from the
+   * PIR to the VIRR (core.ts hypervisorSyncsPir), so that their delivery says so
+   * (DeliveryVia.PIR_MOVED_BY_HYPERVISOR). Allocated when the recorder or the step log starts.
+   */
+  protected pirMoved: Int32Array = NO_WORDS;
+  /**
    * The cause (recorder.ts ExitWhy) the next exit takes, set while causes are kept (keepsWhy) just
    * before a path whose first act is its exit and which notes no cause itself (the Hyper-V MSR
    * handlers of emulation.ts); 0: none. Taken, and cleared, by that exit (MachineCore.exit).
@@ -129,6 +138,7 @@ export class MachineState {
   /** Keep each step's exits in stepExits / stepExitQual from now on (traces, tests). */
   logStepExits(): void {
     this.logExits = true;
+    if (this.pirMoved.length === 0) this.pirMoved = new Int32Array(8 * this.n);
   }
 
   beginStep(step: number): void {
@@ -146,6 +156,7 @@ export class MachineState {
   startRecorder(capacity: number, first: number, end: number): void {
     this.recorder = new ExitRecorder(capacity, first, end);
     this.recOn = true;
+    if (this.pirMoved.length === 0) this.pirMoved = new Int32Array(8 * this.n);
   }
 
   /** The engine's note of a delivery (latency ns, or -1 when the arrival was not timed; `via`: DeliveryVia). */

@@ -1,3 +1,5 @@
+import { ApicOffset } from '../apic/registers.js';
+
 /**
  * The exit recorder (Machine.startRecorder; src/run/replay.ts reads it): every exit of the vCPUs
  * [first, end) goes into a preallocated ring of `capacity` records, a struct of typed arrays;
@@ -41,6 +43,13 @@ export const enum DeliveryVia {
   POSTED_INTERRUPT = 3,
   /** AVIC: the hardware delivers from the vAPIC backing page's IRR, no #VMEXIT (AMD APM vol. 2 "AVIC"). */
   AVIC = 4,
+  /**
+   * Virtual-interrupt delivery of a posted interrupt that the hypervisor, not the CPU, moved from the
+   * PIR to the VIRR: its vCPU was not in guest mode (halted), so no notification was processed, and
+   * the hypervisor synced the PIR before the VM entry (KVM vmx_sync_pir_to_irr, from vcpu_enter_guest
+   * and from kvm_vcpu_has_events for a blocked vCPU; bhyve vmx_inject_pir from vmx_run).
+   */
+  PIR_MOVED_BY_HYPERVISOR = 5,
 }
 
 /**
@@ -57,7 +66,7 @@ export const enum ExitWhy {
   DEVICE_MMIO = 1,
   /**
    * An xAPIC access to the APIC page that the CPU does not virtualize (no "virtualize APIC accesses";
-   * SVM without AVIC): the word also holds the register's offset (<< 8) and APIC_PAGE_WRITE.
+   * SVM without AVIC): an apicWhy word (the register, APIC_PAGE_WRITE, what a write did).
    */
   APIC_PAGE = 2,
   /** An exit of a workload profile's measured rates (RepeatOp.OPAQUE_EXIT): the report it came from does not say why. */
@@ -77,6 +86,17 @@ export const enum ExitWhy {
   STIMER = 8,
   /** A PAUSE exit of a vCPU with PAUSE-loop exiting (SVM: the pause filter): a spin loop outlasted the window. */
   PAUSE_LOOP = 9,
+  /**
+   * An xAPIC register access the CPU virtualizes up to an exit (APIC_ACCESS, APIC_WRITE,
+   * VMEXIT_AVIC_NOACCEL): an apicWhy word, as APIC_PAGE's; its qualification says the offset too.
+   */
+  APIC_REGISTER = 10,
+  /**
+   * VMEXIT_AVIC_INCOMPLETE_IPI with the failure cause "target not running" (APM vol. 2 "AVIC IPI
+   * Delivery Not Completed", EXITINFO2 ID 1), the one the model takes (emulation.ts sendIpiFromIcr):
+   * the operand is the vector in bits 7:0 and the target's APIC ID in bits 23:8.
+   */
+  AVIC_TARGET_NOT_RUNNING = 11,
 }
 
 /** An ExitWhy.APIC_PAGE word's bit for a write (else a read). */
@@ -89,6 +109,54 @@ export const WHY_FAULT = 0x40;
 export const WHY_OPERAND_SHIFT = 8;
 /** An ExitWhy word's kind. */
 export const WHY_KIND_MASK = 0x3f;
+
+/**
+ * An APIC_PAGE or APIC_REGISTER word: the register's offset >> 4 in the operand's bits 5:0 (every
+ * register lies below 400H: registers.ts ApicOffset), WHY_WRITE for a write, and in bits 23:6 what
+ * the write did (apicWriteData; 0 for a read).
+ */
+export function apicWhy(kind: ExitWhy, write: boolean, offset: number, data: number): number {
+  return kind | (write ? WHY_WRITE : 0) | ((((offset >>> 4) & 0x3f) | (data << 6)) << WHY_OPERAND_SHIFT);
+}
+
+/** The register offset of an apicWhy word. */
+export function apicWhyOffset(why: number): number {
+  return ((why >>> WHY_OPERAND_SHIFT) & 0x3f) << 4;
+}
+
+/** What the write of an apicWhy word did (apicWriteData). */
+export function apicWhyData(why: number): number {
+  return why >>> (WHY_OPERAND_SHIFT + 6);
+}
+
+/** apicWriteData's bit of an ICR-low write with the destination shorthand 01B, self (SDM "Interrupt Command Register"). */
+export const ICR_DATA_SELF = 1 << 16;
+/** apicWriteData's bit of an EOI the hypervisor forwards to its I/O APIC (a level-triggered vector's). */
+export const EOI_DATA_LEVEL = 1 << 8;
+
+/**
+ * What a write of `value` to the xAPIC register at `offset` does, in 18 bits (SDM vol. 3A "Local
+ * APIC Register Address Map" and the registers' layouts): ICR low the vector (7:0), the destination
+ * APIC ID of ICR high (`icrHigh` 31:24, into 15:8) and ICR_DATA_SELF; ICR high the destination; LVT
+ * timer the vector, the timer mode (18:17, into 9:8) and the mask (16, into 10); the initial count 1
+ * if it arms the timer (0 stops it: SDM "APIC Timer"); TPR the value. Other registers: 0.
+ */
+export function apicWriteData(offset: number, value: number, icrHigh: number): number {
+  switch (offset) {
+    case ApicOffset.IcrLow:
+      return (value & 0xff) | ((icrHigh >>> 24) << 8) | (((value >>> 18) & 3) === 1 ? ICR_DATA_SELF : 0);
+    case ApicOffset.IcrHigh:
+      return value >>> 24;
+    case ApicOffset.LvtTimer:
+      return (value & 0xff) | (((value >>> 17) & 3) << 8) | (((value >>> 16) & 1) << 10);
+    case ApicOffset.TimerInitialCount:
+      return value !== 0 ? 1 : 0;
+    case ApicOffset.Tpr:
+      return value & 0xff;
+    default:
+      return 0;
+  }
+}
 
 /** The MSR of an ExitWhy.MSR word, in 17 bits: the MSR's low 16 bits, bit 16 for Hyper-V's synthetic range 40000000H. */
 export function msrWhyCode(msr: number): number {
