@@ -81,8 +81,9 @@ function aggregation(a: ThresholdAggregation): string {
  * A label value that is a client's text, as the threshold label is made: invisible characters as
  * escapes, and past MAX_THRESHOLD_LABEL characters its start and a digest of the whole (distinct
  * texts stay distinct labels). Also the per-guest series' `guest` (`--per-guest-metrics`): a
- * guest's name has no length bound but the body's, and a 300,000-character one made every
- * per-guest line of /metrics 300 KB (2026-12-06, the fifth pass).
+ * 300,000-character guest name once made every per-guest line of /metrics 300 KB (2026-12-06, the
+ * fifth pass); the scenario loader now bounds names to 128 characters (src/scenario/guests.ts), and
+ * this bound stays for labels built from other client text.
  */
 export function clientLabel(value: string): string {
   const text = showInvisible(value);
