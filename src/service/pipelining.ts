@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError } from './errors.js';
 
@@ -27,6 +27,20 @@ export function oneRequestAtATime(): (req: Request, res: Response, next: NextFun
     res.set('Connection', 'close');
     next(new ApiError(429, 'pipelined', PIPELINED));
   };
+}
+
+/**
+ * Answer a client that half-closes its side after its request (TCP FIN once the request is sent:
+ * `printf 'GET ...' | nc`, raw-socket probes). Node's HTTP server aborts the request at that FIN
+ * and ends the connection unless `httpAllowHalfOpen` is set (lib/_http_server.js socketOnEnd; the
+ * property is undocumented and kept for this use, nodejs/node#36819): an answer built on a later
+ * turn of the event loop - /metrics (renderShared), the shared pages (shared.ts) - was lost, 31 of
+ * 40 half-closed GET /metrics on 2026-12-06. Set, Node marks the answer in progress as the
+ * connection's last and ends it after that answer; with none in progress it ends at once, as before.
+ * RFC 9112 9.6: a client may half-close and still read the answer.
+ */
+export function answerHalfClosed(server: Server): void {
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 }
 
 /** A connection idle this long in both directions (an unread answer) is closed (src/service/server.ts, why). */

@@ -7,7 +7,7 @@ import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
-import { DEFAULT_RESPONSE_TIMEOUT_MS } from './pipelining.js';
+import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './pipelining.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
@@ -174,6 +174,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       // (`server.timeout`, off by default) closes a connection on which no byte moves for this long;
       // a slow reader that reads at all keeps it, and every route answers within seconds.
       s.timeout = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+      // A client that half-closes after its request still gets an answer built on a later turn.
+      answerHalfClosed(s);
       s.once('error', fail);
       s.listen(options.port ?? DEFAULT_PORT, host, () => {
         s.off('error', fail);

@@ -1,7 +1,7 @@
 import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
 import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
-import { DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
+import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
@@ -404,6 +404,7 @@ function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Serv
   });
   // As the service (src/service/server.ts): a scraper that stops reading does not hold its connection for ever.
   server.timeout = DEFAULT_RESPONSE_TIMEOUT_MS;
+  answerHalfClosed(server); // its /metrics answer comes on a later turn (src/service/pipelining.ts, why)
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
