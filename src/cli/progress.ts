@@ -15,13 +15,14 @@ import type { CliIo } from './io.js';
  * How far a run is:
  *  - a fixed `duration`: simulated time over the duration (hosts run in lockstep);
  *  - `until-complete`: the duration is only a cap (maxDuration), so the fraction is the *work done*
- *    of the variant's work-bound phases, as far as the live totals show it: guest CPU seconds against
- *    the CPU work of `build` phases (every vCPU runs the build, so their CPU is the work) and of
- *    `install` phases (the installer runs on one vCPU while the guest's others run beside it, so the
- *    work counts once per vCPU: an estimate that ends between ~80 % and 100 %), and I/O bytes against
- *    the bytes of `disk-benchmark` phases (exact); hosts whose work is done count as done. Without
- *    live totals (the --openmetrics run on the main thread) only finished hosts count. The estimate
- *    stops at 99 % until the variant is done.
+ *    of the variant's work-bound phases, as the engine counts it (src/run/workShare.ts): per guest, its
+ *    install and disk-benchmark steps done and its build CPU done, each work phase one part; the
+ *    time of duration-bound phases (a boot before the install) is not work, so the line shows 0 %
+ *    through it. Runs that do not report it (live totals without it) fall back to guest CPU seconds
+ *    against the work-bound phases' CPU, which counts every phase's CPU, and reached 99 % halfway
+ *    through README's scenario. Hosts whose work is done count as done; without either figure (the
+ *    --openmetrics run on the main thread) only finished hosts count. The estimate stops at 99 %
+ *    until the variant is done.
  * The ETA is elapsed x (1 - fraction) / fraction.
  */
 
@@ -39,6 +40,8 @@ export interface VariantProgress {
   readonly simNs: number;
   readonly hostsDone: number;
   readonly hostsTotal: number;
+  /** The fixed work done, summed over the variant's hosts (a host 0..1: src/run/workShare.ts), when the runner reports it. */
+  readonly workDone?: number;
   /** Live totals of the variant's hosts (finished and running), when the runner has them. */
   readonly guestCpuNs?: number;
   readonly ioBytes?: number;
@@ -98,6 +101,8 @@ export function variantFraction(scenario: Scenario, vi: number, p: VariantProgre
   if (scenario.duration.kind === 'fixed') {
     return Math.min(1, Math.max(hostsFraction, p.simNs / scenario.duration.ns));
   }
+  if (p.workDone !== undefined && p.hostsTotal > 0)
+    return Math.min(0.99, Math.max(hostsFraction, p.workDone / p.hostsTotal));
   const work = variantWork(scenario.variants[vi], p.hostsTotal);
   const parts: { f: number; w: number }[] = [];
   if (work.cpuNs > 0 && p.guestCpuNs !== undefined) parts.push({ f: p.guestCpuNs / work.cpuNs, w: work.cpuNs });
@@ -131,6 +136,7 @@ export function viewOfScenarioProgress(
         simNs: p.simNs,
         hostsDone: p.hostsDone,
         hostsTotal: p.hostsTotal,
+        ...(p.workDone !== undefined ? { workDone: p.workDone } : {}),
       });
     else variants.push({ name: names[vi] ?? '', done: false, simNs: 0, hostsDone: 0, hostsTotal: 1 });
   }
@@ -150,8 +156,17 @@ export function viewOfPooledRun(run: PooledRun): ProgressView {
     let hostsTotal = 0;
     let guestCpuNs = 0;
     let ioBytes = 0;
+    // The work done as the tasks report it; undefined when a running one does not.
+    let workDone: number | undefined = 0;
     for (const t of mine) {
       hostsTotal += t.task.hostEnd - t.task.hostStart;
+      if (ranToEnd(t)) {
+        if (workDone !== undefined) workDone += t.task.hostEnd - t.task.hostStart;
+      } else if (t.status !== 'queued' && t.progress.simNs > 0) {
+        // (A task not started, or before its first simulated second, has done nothing.)
+        const w = t.progress.workDone;
+        workDone = w === undefined || workDone === undefined ? undefined : workDone + w;
+      }
       if (t.totals) {
         guestCpuNs += t.totals.guestCounterOf(GuestCounter.GUEST_CPU_NS);
         ioBytes += t.totals.guestCounterOf(GuestCounter.IO_BYTES);
@@ -173,6 +188,7 @@ export function viewOfPooledRun(run: PooledRun): ProgressView {
       simNs: done ? end : slowest === Infinity ? 0 : slowest,
       hostsDone,
       hostsTotal,
+      ...(workDone !== undefined ? { workDone } : {}),
       guestCpuNs,
       ioBytes,
     };

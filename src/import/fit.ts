@@ -28,6 +28,7 @@ import {
   type WorkloadRateName,
 } from '../scenario/types.js';
 import { DRIVERS, driverName, readValue, valueIn, writeValue, type Driver, type DriverState } from './drivers.js';
+import { hostOsOf } from './hostTick.js';
 import { simulateProfile } from './simulateProfile.js';
 
 interface FitConfig {
@@ -38,6 +39,8 @@ interface FitConfig {
   readonly cpu: CpuProfile;
   readonly policy: PolicyName;
   readonly tunables: Tunables;
+  /** The measured host's tick (Hz), when stated (import --host-tick-hz); absent: its OS's default. */
+  readonly hostTickHz?: number;
   /** Simulated seconds per fit iteration. */
   readonly simSeconds: number;
   readonly seed: number;
@@ -185,7 +188,16 @@ function cr8WritesExit(config: FitConfig, writes: number): boolean {
   for (const k of WORKLOAD_RATE_NAMES) rates[k] = 0;
   rates.cr8Writes = writes;
   const probe = buildProfile(config, rates, {}, 0);
-  const sim = simulateProfile(probe, config.cpu, config.policy, config.tunables, 0.1, config.seed, config.data);
+  const sim = simulateProfile(
+    probe,
+    config.cpu,
+    config.policy,
+    config.tunables,
+    0.1,
+    config.seed,
+    config.data,
+    config.hostTickHz,
+  );
   let exits = 0;
   for (const n of CR8_EXIT_NAMES) {
     const kind = exitKindByName(n);
@@ -285,6 +297,7 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       config.simSeconds,
       config.seed,
       config.data,
+      config.hostTickHz,
     );
     const sim = simulated.perSecond;
     let worst = 0;
@@ -477,6 +490,11 @@ function bestIterate<T extends { worst: number; worstFree: number; miss: number;
   return same.reduce((b, x) => ((x.worstFree - b.worstFree || byWorst(x, b)) < 0 ? x : b));
 }
 
+/** The host tick (Hz) the fit simulates: the one stated, else the model's for the policy's host OS. */
+function tickOf(config: FitConfig): number {
+  return config.hostTickHz ?? config.data.costModel.hostTickHz[hostOsOf(config.policy)];
+}
+
 /**
  * Why the best in-range fit still misses reasons by more than MISS_PERCENT (and more than sampling
  * noise), one sentence each, naming the reason and the bound it hit: a driver held at the reader's
@@ -532,7 +550,8 @@ function missReasons(
           `${at} although its driver ${name}is (almost) zero: the vCPU runs ${(100 * ctx.runningShare).toFixed(1)} % ` +
             `of the time here, the least a fitted profile may (below it the rates per second of guest execution ` +
             `grow without bound), and the host's own timer ticks in that time alone exceed it under ${where}: the ` +
-            `measured vCPU ran less, or on a host with a slower tick`,
+            `measured vCPU ran less, or on a host with a slower tick than the ${tickOf(ctx.config)} Hz simulated ` +
+            `(give the measured host's: import --host-tick-hz)`,
         );
         continue;
       }

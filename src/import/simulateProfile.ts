@@ -20,6 +20,8 @@ export function workloadScenario(
     readonly cpu: CpuProfile;
     readonly policy: PolicyName;
     readonly tunables: Tunables;
+    /** The host's tick (Hz) when stated (import/what-if --host-tick-hz); absent: the host OS's default. */
+    readonly tickHz?: number;
   }[],
   simSeconds: number,
   seed: number,
@@ -35,7 +37,7 @@ export function workloadScenario(
       name: v.name,
       params: { cpu: v.cpu.id, policy: v.policy },
       // As many cores as vCPUs: the report measured exits, not contention with other guests.
-      host: { cpu: v.cpu, cores: profile.vcpus, count: 1 },
+      host: { cpu: v.cpu, cores: profile.vcpus, count: 1, ...(v.tickHz !== undefined ? { tickHz: v.tickHz } : {}) },
       hypervisor: { policy: v.policy, tunables: v.tunables },
       guests: [
         {
@@ -67,8 +69,14 @@ export function simulateProfile(
   simSeconds: number,
   seed: number,
   data: ModelData,
+  tickHz?: number,
 ): { perSecond: Float64Array; acc: TotalsAccumulator } {
-  const scenario = workloadScenario(profile, [{ name: 'fit', cpu, policy, tunables }], simSeconds, seed);
+  const scenario = workloadScenario(
+    profile,
+    [{ name: 'fit', cpu, policy, tunables, ...(tickHz !== undefined ? { tickHz } : {}) }],
+    simSeconds,
+    seed,
+  );
   const acc = new TotalsAccumulator();
   runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
   const perSecond = new Float64Array(EXIT_SLOT_COUNT);

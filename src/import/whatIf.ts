@@ -29,6 +29,8 @@ export interface WhatIfTarget {
   readonly cpu: CpuProfile;
   readonly policy: PolicyName;
   readonly tunables: Tunables;
+  /** The host's tick (Hz) when stated (the measured host's, --host-tick-hz); absent: its OS's default. */
+  readonly tickHz?: number;
 }
 
 interface WhatIfRow {
@@ -36,6 +38,8 @@ interface WhatIfRow {
   readonly cpu: string;
   readonly policy: string;
   readonly isSource: boolean;
+  /** The host tick (Hz) this configuration ran, when stated (--host-tick-hz, the profile's source: hostTickHz). */
+  readonly hostTickHz?: number;
   /** Exits per vCPU per simulated second, by reason. */
   readonly exitsPerSecond: Readonly<Record<string, number>>;
   readonly exitsPerSecondTotal: number;
@@ -145,7 +149,9 @@ export function tunableEffectless(t: WhatIfTarget): string[] {
 
 /** The same CPU, policy and tunable values (defaults filled in): one configuration, run once. */
 export function sameConfiguration(a: WhatIfTarget, b: WhatIfTarget): boolean {
-  return a.cpu.id === b.cpu.id && a.policy === b.policy && tunableDifferences(a, b).length === 0;
+  return (
+    a.cpu.id === b.cpu.id && a.policy === b.policy && a.tickHz === b.tickHz && tunableDifferences(a, b).length === 0
+  );
 }
 
 /** POLICY/CPU, and the tunables that differ when an earlier row has the same CPU and policy. */
@@ -186,6 +192,7 @@ export function whatIf(
       cpu: t.cpu,
       policy: t.policy,
       tunables: t.tunables,
+      ...(t.tickHz !== undefined ? { tickHz: t.tickHz } : {}),
     })),
     options.simSeconds,
     options.seed,
@@ -209,6 +216,7 @@ export function whatIf(
       cpu: all[i].cpu.id,
       policy: all[i].policy,
       isSource: i === 0,
+      ...(all[i].tickHz !== undefined ? { hostTickHz: all[i].tickHz } : {}),
       exitsPerSecond,
       exitsPerSecondTotal: t.exitsTotal / vcpuSeconds,
       hostTimeInExits: hostSeconds / vcpuSeconds,

@@ -18,6 +18,8 @@ export interface ScenarioProgress {
   readonly limitNs: number;
   readonly hostsDone: number;
   readonly hostsTotal: number;
+  /** until-complete: the hosts' fixed work done, summed over hosts (simulate.ts Progress.workDone). */
+  readonly workDone?: number;
 }
 
 export interface ShardSpec {
@@ -90,6 +92,7 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions = {}
           limitNs,
           hostsDone: p.hostsDone,
           hostsTotal: p.hostsTotal,
+          ...(p.workDone !== undefined ? { workDone: p.workDone } : {}),
         });
         return options.shouldStop?.() === true;
       },

@@ -16,6 +16,7 @@ import {
 } from '../scenario/types.js';
 import { apicMsrWriteCostNs, exitCostTable, hostModel, pauseLoopIntervalTsc, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
+import { hostWorkShare } from './workShare.js';
 
 /**
  * Runs one variant's hosts and adds their counts into a TotalsAccumulator. A variant is `count`
@@ -41,6 +42,11 @@ export interface Progress {
   readonly simNs: number;
   readonly hostsDone: number;
   readonly hostsTotal: number;
+  /**
+   * until-complete: the hosts' fixed work done, summed over hosts (a done host counts 1, a running one
+   * its share: workShare.ts); for the progress line only.
+   */
+  readonly workDone?: number;
 }
 
 interface RunControl {
@@ -267,7 +273,11 @@ export function runHosts(
         for (const r of running) addHost(s, r.sim, r.guests, r.host, t);
         return s;
       };
-      if (control.onEpoch({ simNs: t, hostsDone: total - running.length, hostsTotal: total }, snapshot) === true) {
+      const hostsDone = total - running.length;
+      let workDone = hostsDone;
+      if (untilComplete) for (const r of running) workDone += hostWorkShare(r.sim);
+      const progress = { simNs: t, hostsDone, hostsTotal: total, ...(untilComplete ? { workDone } : {}) };
+      if (control.onEpoch(progress, snapshot) === true) {
         stopped = true;
         break;
       }

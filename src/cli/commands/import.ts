@@ -29,6 +29,7 @@ import {
 } from '../../import/index.js';
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { measuredX2apicMode } from '../../import/lapicMode.js';
+import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostTickProblem } from '../../import/hostTick.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { parseTunableFlags, unreadable } from './whatIf.js';
 import { textTable } from '../../report/table.js';
@@ -63,6 +64,10 @@ Options:
   --policy NAME           hypervisor policy of the measured host: ${POLICY_NAMES.join(', ')}
                           (default kvm for perf-kvm-stat, kvm-stat and kvmexit; required for bhyvectl)
   --tunable NAME=VALUE    a tunable of the measured host (repeatable), e.g. kvm_intel.enable_apicv=0
+  --host-tick-hz N        the measured host kernel's tick (CONFIG_HZ; default: the model's for its OS,
+                          Linux 250, FreeBSD 1000): its ticks land on a running vCPU, so the fit reads
+                          the report's host interrupts as the share of time the vCPU ran at this rate
+                          (RHEL and Fedora hosts: 1000); kept in the profile's source: for what-if
   --vcpus N               vCPUs the report covers (default: the report's vCPU sections, else 1,
                           with a note; perf's 'all VCPUs' and kvm_stat count every vCPU they watched)
   --os NAME               guest OS model for interrupt vectors and ISR times (default ubuntu-18.04):
@@ -235,6 +240,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     duration: { type: 'string' },
     policy: { type: 'string' },
     tunable: { type: 'string', multiple: true },
+    'host-tick-hz': { type: 'string' },
     vcpus: { type: 'string' },
     os: { type: 'string' },
     x2apic: { type: 'boolean' },
@@ -299,8 +305,10 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     seed: number,
     irq: number | undefined,
     vcpusFlag: number | undefined,
-    maxError: number | undefined;
+    maxError: number | undefined,
+    hostTickHz: number | undefined;
   try {
+    hostTickHz = numberOption(o['host-tick-hz'], '--host-tick-hz', MIN_HOST_TICK_HZ, MAX_HOST_TICK_HZ, true);
     durationFlag = durationOption(o.duration, '--duration');
     simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
@@ -311,6 +319,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     if (e instanceof UsageError) return bad(e.message);
     throw e;
   }
+  const tickProblem = hostTickHz === undefined ? undefined : hostTickProblem('--host-tick-hz', hostTickHz, policy);
+  if (tickProblem !== undefined) return bad(tickProblem);
 
   let report: ExitReport;
   let reportText: string;
@@ -414,6 +424,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     cpu,
     policy,
     tunables,
+    ...(hostTickHz !== undefined ? { hostTickHz } : {}),
     simSeconds,
     seed,
     maxIterations: 40,
@@ -426,6 +437,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       cpu: cpu.id,
       policy,
       ...(Object.keys(tunables).length > 0 ? { tunables } : {}),
+      ...(hostTickHz !== undefined ? { hostTickHz } : {}),
       ...(seconds !== undefined ? { durationSeconds: seconds } : {}),
       ...(rated ? { rates: 'measured by the report' } : {}),
       vcpus,
@@ -436,7 +448,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     fit.profile,
     fit,
     [
-      `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
+      `imported from ${format} report ${fit.profile.source?.file as string} (${cpu.id}, ${policy}${hostTickHz !== undefined ? `, host tick ${hostTickHz} Hz` : ''}, ${seconds === undefined ? "the report's rates" : `${seconds} s`}, ${vcpus} vCPU${vcpus === 1 ? '' : 's'})`,
       ...fit.notes,
       ...fit.misses.map((m) => `fit misses: ${m}`),
     ],

@@ -19,6 +19,7 @@ import {
   type WhatIfVerdict,
 } from '../../import/whatIf.js';
 import { readableAs } from '../../import/index.js';
+import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostOsOf, hostTickProblem } from '../../import/hostTick.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { textTable } from '../../report/table.js';
 import { ProgressReporter } from '../progress.js';
@@ -48,6 +49,9 @@ Options:
   --policy LIST           policies to try, comma-separated, or "all" (default: all)
   --tunable NAME=VALUE    a tunable for every target (repeatable; must exist in each target policy);
                           on the measured CPU and policy it makes a row of its own
+  --host-tick-hz N        the measured host kernel's tick (default: the profile's source: hostTickHz,
+                          from import --host-tick-hz, else the model's for its OS): its ticks exit a
+                          running vCPU; targets on the same host OS (kvm: Linux) run it too
   --phase TIME            a phase that took TIME on the measured host (e.g. 2280s): print its
                           projected duration under each target
   --sim-seconds S         simulated seconds per configuration (default 10)
@@ -373,7 +377,7 @@ function formatWhatIf(r: WhatIfResult, report: ReportFigures | undefined, width:
   const main = mainTable(r, width === undefined);
   return [
     ...wrap(
-      `what-if for workload ${r.profile}: ${formatFigure(r.simSeconds)} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}`,
+      `what-if for workload ${r.profile}: ${formatFigure(r.simSeconds)} simulated s per configuration, seed ${r.seed}; measured on ${src.variant}${src.hostTickHz !== undefined ? ` (host tick ${src.hostTickHz} Hz, as the configurations on its host OS)` : ''}`,
       width,
     ),
     ...wrap(provenance(r, report), width),
@@ -390,6 +394,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     cpu: { type: 'string' },
     policy: { type: 'string' },
     tunable: { type: 'string', multiple: true },
+    'host-tick-hz': { type: 'string' },
     phase: { type: 'string' },
     'sim-seconds': { type: 'string' },
     seed: { type: 'string' },
@@ -464,7 +469,37 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     for (const [k, v] of Object.entries(src.tunables as Record<string, unknown>))
       if (typeof v === 'number') srcTunables[k] = v;
   }
-  const source: WhatIfTarget = { cpu: sourceCpu, policy: fromPolicy as PolicyName, tunables: srcTunables };
+  // The measured host's tick: --host-tick-hz, else the profile's (import --host-tick-hz), checked as
+  // import checks it; --from names another host, whose tick the profile does not know (as its tunables).
+  let hostTickHz: number | undefined;
+  try {
+    hostTickHz = numberOption(o['host-tick-hz'], '--host-tick-hz', MIN_HOST_TICK_HZ, MAX_HOST_TICK_HZ, true);
+  } catch (e) {
+    if (e instanceof UsageError) return bad(e.message);
+    throw e;
+  }
+  let tickWhat = '--host-tick-hz';
+  if (hostTickHz === undefined && o.from === undefined && src.hostTickHz !== undefined) {
+    tickWhat = `${file}: source: hostTickHz`;
+    const t = src.hostTickHz;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < MIN_HOST_TICK_HZ || t > MAX_HOST_TICK_HZ)
+      return bad(
+        `${tickWhat}: expected an integer ${MIN_HOST_TICK_HZ}..${MAX_HOST_TICK_HZ}, found ${JSON.stringify(t) ?? 'nothing'}`,
+      );
+    hostTickHz = t;
+  }
+  const tickProblem =
+    hostTickHz === undefined ? undefined : hostTickProblem(tickWhat, hostTickHz, fromPolicy as PolicyName);
+  if (tickProblem !== undefined) return bad(tickProblem);
+  const source: WhatIfTarget = {
+    cpu: sourceCpu,
+    policy: fromPolicy as PolicyName,
+    tunables: srcTunables,
+    ...(hostTickHz !== undefined ? { tickHz: hostTickHz } : {}),
+  };
+  // Targets on the measured host's OS run its kernel's tick; others their own OS's default.
+  const tickFor = (policy: PolicyName): { tickHz?: number } =>
+    hostTickHz !== undefined && hostOsOf(policy) === hostOsOf(source.policy) ? { tickHz: hostTickHz } : {};
   // Targets.
   const cpus: CpuProfile[] = [];
   if (o.cpu === undefined) cpus.push(sourceCpu);
@@ -501,7 +536,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
         if ((o.tunable ?? []).length > 0 && policies.length > 1) continue; // a tunable of another policy family
         return bad(tunables);
       }
-      targets.push({ cpu, policy, tunables });
+      targets.push({ cpu, policy, tunables, ...tickFor(policy) });
     }
   }
   if (targets.length === 0) return bad('no target configuration accepts the given tunables');
