@@ -39,14 +39,54 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
   h.drainDeliveries();
 }
 
+/**
+ * The part of a HLT exit's round trip that runs after the wake-up, host TSC cycles: the halted
+ * thread leaves the block (KVM: kvm_vcpu_block -> kvm_vcpu_halt back to vcpu_run, then
+ * vcpu_enter_guest: kvm_check_request, inject_pending_event -> vmx_inject_irq / svm_inject_irq,
+ * the VMRESUME or VMRUN; torvalds/linux virt/kvm/kvm_main.c, arch/x86/kvm/x86.c. bhyve:
+ * vm_handle_hlt returns to vm_run, vmx_run's vmx_inject_interrupts, then VMRESUME; freebsd-src
+ * sys/amd64/vmm/vmm.c, intel/vmx.c). The ISR cannot start before it (SDM Vol. 3C "Event Injection"),
+ * so it is paid after the wake-up, as exit debt, and taken out of what the HLT exit charges before
+ * the halt (haltEntryNs): the exit's host time is unchanged, only when the vCPU pays it moves.
+ * source: estimated - no published split of an exit/entry round trip was found. 550 = the VM entry,
+ * about half the hardware round trip (data/cost-model.yaml exitRoundTripCycles 469 on Broadwell, 631
+ * on Skylake: ~235-315), plus the injection and entry path (cost-model.yaml interruptInjectionCycles,
+ * 300, estimated); range 400-1000 (the round trip's half is 210-700 over the cost model's CPUs).
+ * Never more than the HLT exit's own cost (the KVM HLT exit, round trip + 600-cycle handler, is 1,069
+ * cycles on Broadwell).
+ */
+export const HLT_RESUME_CYCLES = 550;
+
+/**
+ * Host ns of HLT_RESUME_CYCLES at the host CPU's base clock, at most the HLT exit's cost there: a
+ * whole number (a small integer crosses the call unboxed).
+ */
+export function haltEntryNs(h: HostState): number {
+  const ns = Math.round((HLT_RESUME_CYCLES * 1000) / h.config.profile.baseClockMHz);
+  const hlt = h.machine.exitCostNs[h.machine.intel ? Slot.HLT : Slot.VMEXIT_HLT];
+  return ns < hlt ? ns : Math.floor(hlt);
+}
+
 /** vCPU `v` executes HLT: it stops running until an interrupt is delivered. */
 export function halt(h: HostState, v: number): void {
   h.advance(v);
   const halting = h.mode(v) !== Mode.HALT;
   h.setRunnable(v, false);
   h.machine.hlt(v);
-  if (halting) beginHalt(h, v);
+  if (halting) {
+    deferEntry(h, v);
+    beginHalt(h, v);
+  }
   sleeps(h, v);
+}
+
+/**
+ * vCPU `v`'s HLT exit has just been charged and its halt begins: the exit's entry part
+ * (haltEntryNs) is owed at the wake-up instead (wake), so the thread reaches its block - and its
+ * poll - that much sooner. A stopped vCPU took no exit (Machine.hlt) and never wakes.
+ */
+function deferEntry(h: HostState, v: number): void {
+  if (!h.machine.isStopped(v)) h.machine.vcpuHostNs[v] -= haltEntryNs(h);
 }
 
 /**
@@ -60,7 +100,10 @@ export function halted(h: HostState, v: number): void {
   h.advance(v);
   const halting = h.mode(v) !== Mode.HALT;
   h.setRunnable(v, false);
-  if (halting) beginHalt(h, v);
+  if (halting) {
+    deferEntry(h, v);
+    beginHalt(h, v);
+  }
   sleeps(h, v);
 }
 
@@ -133,6 +176,9 @@ export function wake(h: HostState, v: number): void {
   const m = h.machine;
   // Only where the words are kept (keepsHaltPoll: every KVM host, never bhyve's).
   if (m.haltPoll.length !== 0) haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  // The HLT exit's entry part, deferred at the halt (deferEntry): leaving the block, the entry path's
+  // injection and the VM entry happen after the wake-up, before the ISR (HLT_RESUME_CYCLES).
+  if (!m.isStopped(v)) h.vf[v * Vf.STRIDE + Vf.DEBT] += haltEntryNs(h);
   h.setRunnable(v, true);
   endPollsOnFullHost(h);
 }
