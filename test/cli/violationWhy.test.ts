@@ -37,7 +37,7 @@ test('trace: the seed panic script says why the check tripped, from the state, o
 test("replay: the seed run's reproducer prints the violation with why", async () => {
   const io = capture();
   const args =
-    'replay scenarios/seed/e5-2667v4-apicv-panic.yaml --variant bhyve-tpr-v2 --guest 1 --at 0.016483161 --only-guests 1 --seed 1';
+    'replay scenarios/seed/e5-2667v4-apicv-panic.yaml --variant bhyve-tpr-v2 --guest 1 --at 0.016483333 --only-guests 1 --seed 1';
   assert.equal(await main(args.split(' '), io), 0);
   const last = JSON.parse(
     io.stdout
