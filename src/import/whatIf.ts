@@ -246,7 +246,11 @@ export function whatIf(
           ? ((r.exitsPerSecondTotal - src.exitsPerSecondTotal) / src.exitsPerSecondTotal) * 100
           : 0,
       ...(options.phaseSeconds !== undefined && phaseRefused === undefined && r.guestCpu > 0
-        ? { projectedPhaseSeconds: (options.phaseSeconds * src.guestCpu) / r.guestCpu }
+        ? {
+            // The measured host's row is the phase as measured: (T x g) / g is not T in every double.
+            projectedPhaseSeconds:
+              r.guestCpu === src.guestCpu ? options.phaseSeconds : (options.phaseSeconds * src.guestCpu) / r.guestCpu,
+          }
         : {}),
       droppedOpaque: resolved.dropped.map((d) => ({
         name: d.name,

@@ -64,10 +64,12 @@ describe('docs/IMPORT.md: the example of a report the fit cannot reach', () => {
       }
       const [i7, xeon] = errors;
       assert.ok(i7.EPT_VIOLATION > 100, JSON.stringify(i7));
-      // The page's "every other reason within 0.2 %": the bound is the trajectory's, not a trend's
-      // (the vCPU runs ~1 % of the time; one Poisson standard deviation of the span's HLTs is 0.5 %).
+      // The page's "every other reason within 0.6 %" (0.2 % until 2026-12-06): the vCPU runs ~1 % of
+      // the time at the interrupt-rate floor, and since a HLT exit's entry part is paid after each of
+      // its 286 wake-ups a second (docs/MODEL.md section 3) that floor leaves the reachable reasons
+      // 0.1-0.6 % low together; one Poisson standard deviation of the span's HLTs is 0.5 %.
       for (const [reason, e] of Object.entries(i7))
-        if (reason !== 'EPT_VIOLATION') assert.ok(e <= 0.2, `${reason} ${e}`);
+        if (reason !== 'EPT_VIOLATION') assert.ok(e <= 0.6, `${reason} ${e}`);
       for (const [reason, e] of Object.entries(xeon)) assert.ok(e <= 0.1, `${reason} ${e}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
