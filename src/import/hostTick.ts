@@ -7,7 +7,7 @@
  * choices per host OS, the same message.
  */
 import { hypervisorOf, type PolicyName } from '../core/hypervisor/policy.js';
-import { DEFAULT_HOST_OS, HOST_TICK_HZ_CHOICES, type HostOs } from '../model/hostOs.js';
+import { DEFAULT_HOST_OS, hostTickProblem as hostTickMessage, type HostOs } from '../model/hostOs.js';
 
 export { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ } from '../model/hostOs.js';
 
@@ -18,11 +18,8 @@ export function hostOsOf(policy: PolicyName): HostOs {
 
 /**
  * Why `tickHz` is not a tick the host kernel under `policy` offers, or undefined: the scenario's
- * message for host.tickHz with `what` (e.g. "--host-tick-hz") in its place.
+ * message for host.tickHz with `what` (e.g. "--host-tick-hz") in its place (model/hostOs.ts).
  */
 export function hostTickProblem(what: string, tickHz: number, policy: PolicyName): string | undefined {
-  const os = hostOsOf(policy);
-  const choices = HOST_TICK_HZ_CHOICES[os];
-  if (choices === undefined || choices.includes(tickHz)) return undefined;
-  return `${what} ${tickHz} is not a tick rate the ${os} kernel offers (policy ${policy}); one of ${choices.join(', ')} Hz`;
+  return hostTickMessage(what, tickHz, hostOsOf(policy), policy);
 }

@@ -32,6 +32,16 @@ export const HOST_TICK_HZ_CHOICES: Readonly<Record<HostOs, readonly number[] | u
   illumos: Object.freeze([100, 1000]),
 });
 
+/**
+ * Why `tickHz` is not a tick the `os` kernel under `policy` offers, or undefined: the one message for
+ * the scenario key host.tickHz and for import / what-if's --host-tick-hz (`what` names which).
+ */
+export function hostTickProblem(what: string, tickHz: number, os: HostOs, policy: string): string | undefined {
+  const choices = HOST_TICK_HZ_CHOICES[os];
+  if (choices === undefined || choices.includes(tickHz)) return undefined;
+  return `${what} ${tickHz} is not a tick rate the ${os} kernel offers (policy ${policy}); one of ${choices.join(', ')} Hz`;
+}
+
 /** Bounds of host.tickHz: 10 Hz (below any kernel's default) to 10 kHz (FreeBSD's kern.hz can go that high; more is not a tick). */
 export const MIN_HOST_TICK_HZ = 10;
 export const MAX_HOST_TICK_HZ = 10_000;

@@ -11,7 +11,7 @@ import type { Node as YamlNode } from 'yaml';
 import { TUNABLES, hypervisorOf, tunableVendor, type PolicyName, type TunableSpec } from '../core/hypervisor/policy.js';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
-import { DEFAULT_HOST_OS, HOST_OS_OF, HOST_TICK_HZ_CHOICES } from '../model/hostOs.js';
+import { DEFAULT_HOST_OS, HOST_OS_OF, hostTickProblem } from '../model/hostOs.js';
 import type { Field, Reader } from '../input/yaml.js';
 import { defaultsX2apic, type GuestDraft } from './guests.js';
 import type { HostDraft } from './host.js';
@@ -123,13 +123,9 @@ export function scenarioVariants(
     }
     if (base.hostTickHz !== undefined) {
       const os = base.hostOs ?? DEFAULT_HOST_OS[hypervisorOf(policy)];
-      const choices = HOST_TICK_HZ_CHOICES[os];
-      if (choices !== undefined && !choices.includes(base.hostTickHz)) {
-        problem(
-          base.hostTickHzField!.node ?? base.hostTickHzField!.key,
-          `host.tickHz ${base.hostTickHz} is not a tick rate the ${os} kernel offers (policy ${policy}); one of ${choices.join(', ')} Hz`,
-          c.name,
-        );
+      const why = hostTickProblem('host.tickHz', base.hostTickHz, os, policy);
+      if (why !== undefined) {
+        problem(base.hostTickHzField!.node ?? base.hostTickHzField!.key, why, c.name);
         ok = false;
       }
     }
