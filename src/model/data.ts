@@ -91,6 +91,13 @@ function num(tree: Tree, key: string, path: string): number {
   return p.value;
 }
 
+/** A numeric parameter that counts cycles: a number >= 0. */
+function cycleCount(tree: Tree, key: string, path: string): number {
+  const n = num(tree, key, path);
+  if (n < 0) throw new ModelDataError(`${path}.${key}: expected a cycle count >= 0, got ${n}`);
+  return n;
+}
+
 function bool(tree: Tree, key: string, path: string): boolean {
   const p = tree[key];
   if (!isParam(p) || typeof p.value !== 'boolean')
@@ -239,6 +246,8 @@ export interface CostModel {
   /** Whether the host OS ticks on every busy CPU (false: one CPU runs the clock; cost-model.yaml hostTickOnEveryCpu). */
   readonly hostTickOnEveryCpu: Readonly<Record<HostOs, boolean>>;
   readonly haltWakeupNs: number;
+  /** The part of a HLT exit's round trip paid after the wake-up, host TSC cycles (cost-model.yaml haltResumeCycles). */
+  readonly haltResumeCycles: number;
   readonly ipiLatencyNs: number;
   /** VMM host ns outside any exit per platform-timer period (cost-model.yaml deviceModelTickNs). */
   readonly deviceModelTickNs: Readonly<Record<'bhyve' | 'kvm', number>>;
@@ -315,6 +324,7 @@ export function loadModelData(dir: string = DATA_DIR): ModelData {
       ) as Record<HostOs, boolean>,
     ),
     haltWakeupNs: num(cost, 'haltWakeupNs', 'cost-model'),
+    haltResumeCycles: cycleCount(cost, 'haltResumeCycles', 'cost-model'),
     ipiLatencyNs: num(cost, 'ipiDeliveryNs', 'cost-model'),
     deviceModelTickNs: Object.freeze({
       bhyve: num(deviceModel, 'bhyve', 'cost-model.deviceModelTickNs'),

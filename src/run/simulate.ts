@@ -199,6 +199,7 @@ export function hostSimulations(
       exitCostNs,
       apicMsrWriteCostNs: apicMsrWrite,
       pauseLoopIntervalTsc: pauseLoop,
+      haltResumeCycles: data.costModel.haltResumeCycles,
       host,
       debugChecks: scenario.debugChecks,
       overrides: variant.hypervisor.vmcs,

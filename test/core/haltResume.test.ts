@@ -4,7 +4,7 @@
  * KVM's halt poll skips the block and wake-up path (haltWakeupNs) but still leaves kvm_vcpu_block,
  * returns through vcpu_run to vcpu_enter_guest, injects and executes VMRESUME (virt/kvm/kvm_main.c,
  * arch/x86/kvm/x86.c): that part of the HLT exit's round trip is paid after the wake-up
- * (guests/interrupts.ts HLT_RESUME_CYCLES), not before the halt. Before this rule a polled wake-up
+ * (data/cost-model.yaml haltResumeCycles), not before the halt. Before this rule a polled wake-up
  * read 0.9 ns of mean latency (docs/TUTORIAL.md section 2). The move changes when the host time is
  * paid, not how much: the HLT exit's host time stays its slot's cost.
  */
@@ -14,7 +14,6 @@ import { loadModelData, exitCostTable } from '../../src/model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { HLT_RESUME_CYCLES } from '../../src/core/guests/interrupts.js';
 import { Slot } from '../../src/core/vcpu/exits.js';
 import type { VariantTotals } from '../../src/results/types.js';
 
@@ -39,7 +38,7 @@ duration: 1s
 
 /** The entry part on this CPU, ns (guests/interrupts.ts haltEntryNs). */
 function entryNs(cpu: string): number {
-  return Math.round((HLT_RESUME_CYCLES * 1000) / findCpuProfile(catalog, cpu).baseClockMHz);
+  return Math.round((data.costModel.haltResumeCycles * 1000) / findCpuProfile(catalog, cpu).baseClockMHz);
 }
 
 const meanNs = (t: VariantTotals): number => t.interruptLatency.sumNs / t.interruptLatency.count;

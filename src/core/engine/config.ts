@@ -44,6 +44,12 @@ export interface HostConfig {
   readonly apicMsrWriteCostNs?: number;
   /** TSC ticks between two PAUSEs of a guest spin loop on this CPU (model/data.ts pauseLoopIntervalTsc); absent: loops never exit. */
   readonly pauseLoopIntervalTsc?: number;
+  /**
+   * Host TSC cycles of a HLT exit's round trip paid after the wake-up, not before the halt
+   * (model/data.ts, cost-model.yaml haltResumeCycles; guests/interrupts.ts haltEntryNs); absent: none
+   * deferred, the whole exit is paid before the halt.
+   */
+  readonly haltResumeCycles?: number;
   readonly host: HostModel;
   readonly debugChecks: boolean;
   readonly overrides?: VmcsOverrides;

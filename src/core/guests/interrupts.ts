@@ -40,29 +40,16 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
 }
 
 /**
- * The part of a HLT exit's round trip that runs after the wake-up, host TSC cycles: the halted
- * thread leaves the block (KVM: kvm_vcpu_block -> kvm_vcpu_halt back to vcpu_run, then
- * vcpu_enter_guest: kvm_check_request, inject_pending_event -> vmx_inject_irq / svm_inject_irq,
- * the VMRESUME or VMRUN; torvalds/linux virt/kvm/kvm_main.c, arch/x86/kvm/x86.c. bhyve:
- * vm_handle_hlt returns to vm_run, vmx_run's vmx_inject_interrupts, then VMRESUME; freebsd-src
- * sys/amd64/vmm/vmm.c, intel/vmx.c). The ISR cannot start before it (SDM Vol. 3C "Event Injection"),
- * so it is paid after the wake-up, as exit debt, and taken out of what the HLT exit charges before
- * the halt (haltEntryNs): the exit's host time is unchanged, only when the vCPU pays it moves.
- * source: estimated - no published split of an exit/entry round trip was found. 550 = the VM entry,
- * about half the hardware round trip (data/cost-model.yaml exitRoundTripCycles 469 on Broadwell, 631
- * on Skylake: ~235-315), plus the injection and entry path (cost-model.yaml interruptInjectionCycles,
- * 300, estimated); range 400-1000 (the round trip's half is 210-700 over the cost model's CPUs).
- * Never more than the HLT exit's own cost (the KVM HLT exit, round trip + 600-cycle handler, is 1,069
- * cycles on Broadwell).
- */
-export const HLT_RESUME_CYCLES = 550;
-
-/**
- * Host ns of HLT_RESUME_CYCLES at the host CPU's base clock, at most the HLT exit's cost there: a
- * whole number (a small integer crosses the call unboxed).
+ * Host ns of the HLT exit's entry part - the part of its round trip that runs after the wake-up
+ * (leaving the block, the injection, the VM entry: data/cost-model.yaml haltResumeCycles, where its
+ * reasoning and sources are) - at the host CPU's base clock, at most the HLT exit's cost there. The
+ * ISR cannot start before that entry (SDM Vol. 3C "Event Injection"), so it is paid after the
+ * wake-up, as exit debt (wake), and taken out of what the HLT exit charges before the halt
+ * (deferEntry): the exit's host time is unchanged, only when the vCPU pays it moves. A whole number
+ * (a small integer crosses the call unboxed).
  */
 export function haltEntryNs(h: HostState): number {
-  const ns = Math.round((HLT_RESUME_CYCLES * 1000) / h.config.profile.baseClockMHz);
+  const ns = Math.round(((h.config.haltResumeCycles ?? 0) * 1000) / h.config.profile.baseClockMHz);
   const hlt = h.machine.exitCostNs[h.machine.intel ? Slot.HLT : Slot.VMEXIT_HLT];
   return ns < hlt ? ns : Math.floor(hlt);
 }
@@ -177,7 +164,7 @@ export function wake(h: HostState, v: number): void {
   // Only where the words are kept (keepsHaltPoll: every KVM host, never bhyve's).
   if (m.haltPoll.length !== 0) haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
   // The HLT exit's entry part, deferred at the halt (deferEntry): leaving the block, the entry path's
-  // injection and the VM entry happen after the wake-up, before the ISR (HLT_RESUME_CYCLES).
+  // injection and the VM entry happen after the wake-up, before the ISR (cost-model.yaml haltResumeCycles).
   if (!m.isStopped(v)) h.vf[v * Vf.STRIDE + Vf.DEBT] += haltEntryNs(h);
   h.setRunnable(v, true);
   endPollsOnFullHost(h);
