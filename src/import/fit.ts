@@ -257,7 +257,10 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   irq.v = config.interruptsPerSecond ?? 2 * rates.hlts;
 
   const irqPinned = config.interruptsPerSecond !== undefined;
-  const hltMeasured = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.measured ?? 0;
+  // The reason the HLT rate drives, found once: its measured rate sets the wake-up floor, the share fit
+  // works through it, and the best iterate's running share is read from it.
+  const hltDriver = drivers.find((d) => drives(d, 'hlts'));
+  const hltMeasured = hltDriver?.measured ?? 0;
   // Lowered no further than this: below it the vCPU would (almost) never run (MIN_RUNNING_SHARE).
   const irqFloor = hltMeasured / (1 - MIN_RUNNING_SHARE);
   if (!irqPinned) irq.v = Math.min(MAX_PROFILE_RATE, Math.max(irq.v, irqFloor));
@@ -267,8 +270,7 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   // each simulation and set through the wake-up interrupt rate I (a vCPU halting H times a second runs
   // 1 - H/I of the time), up or down, never above where I started (shareFit).
   const irqStart = irq.v;
-  const hostIrq = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hostInterrupts');
-  const hltDriver = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts');
+  const hostIrq = drivers.find((d) => drives(d, 'hostInterrupts'));
   let shareFitting = false;
   let iterations = 0;
   const silent = new Map<DriverState, number>();
@@ -426,10 +428,12 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   const fitted = rows.filter((r) => r.errorPercent !== null);
   const worstErrorPercent = Math.max(0, ...fitted.map((r) => Math.abs(r.errorPercent!)));
   const missed: FitRow[] = [];
-  const hltSlot = drivers.find((d) => d.driver.kind === 'rate' && d.driver.name === 'hlts')?.slot;
+  // Under the best iterate's drivers: one the fit carried as opaque after it caused no HLT gives no share.
   const misses = missReasons(fitted, drivers, profile, {
     runningShare:
-      hltSlot !== undefined && profile.perGuestSecond.hlts > 0 ? sim[hltSlot] / profile.perGuestSecond.hlts : 1,
+      drives(hltDriver, 'hlts') && profile.perGuestSecond.hlts > 0
+        ? sim[hltDriver.slot] / profile.perGuestSecond.hlts
+        : 1,
     irqFloor: irqPinned ? 0 : irqFloor,
     hltMeasured,
     config,
@@ -440,12 +444,6 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
   return { profile, rows, iterations, unmodelled, notes, worstErrorPercent, misses, worstMissPercent };
 }
 
-/**
- * The iterate the fit keeps: the least worst relative error (what --max-error judges), then the
- * least total absolute error. When even that one has reasons out of reach (overshooting with their
- * driver at (almost) zero: others cause them), the iterate among those where the same reasons are
- * out of reach that fits the rest best: one infeasible reason does not cost the others their fit.
- */
 /**
  * The share of the time a vCPU must run for its host-interrupt exits to reach their measured rate. The
  * simulation ran it a share equal to its HLTs per wall second over the profile's HLTs per second of
@@ -482,12 +480,26 @@ function irqForShare(
   return (irq * haltGot) / haltWanted;
 }
 
+/**
+ * The iterate the fit keeps: the least worst relative error (what --max-error judges), then the
+ * least total absolute error. When even that one has reasons out of reach (overshooting with their
+ * driver at (almost) zero: others cause them), the iterate among those where the same reasons are
+ * out of reach that fits the rest best: one infeasible reason does not cost the others their fit.
+ */
 function bestIterate<T extends { worst: number; worstFree: number; miss: number; stuck: number[] }>(all: T[]): T {
   const byWorst = (a: T, b: T) => a.worst - b.worst || a.miss - b.miss;
   const first = all.reduce((b, x) => (byWorst(x, b) < 0 ? x : b));
   if (first.stuck.length === 0) return first;
   const same = all.filter((x) => first.stuck.every((slot) => x.stuck.includes(slot)));
   return same.reduce((b, x) => ((x.worstFree - b.worstFree || byWorst(x, b)) < 0 ? x : b));
+}
+
+/**
+ * Whether `d` drives the profile's rate `name`: at most one reason does (fitWorkload's `taken`), and
+ * only at the start - the fit may later carry it as opaque, never give it another rate.
+ */
+function drives(d: DriverState | undefined, name: WorkloadRateName): d is DriverState {
+  return d !== undefined && d.driver.kind === 'rate' && d.driver.name === name;
 }
 
 /** The host tick (Hz) the fit simulates: the one stated, else the model's for the policy's host OS. */
@@ -535,10 +547,9 @@ function missReasons(
     const name = d === undefined ? '' : `${driverName(d.driver)} `;
     const at = `${r.reason} is simulated at ${sixDigits(r.simulated)}/s per vCPU against ${sixDigits(r.measured)}/s measured (${r.errorPercent! >= 0 ? '+' : ''}${r.errorPercent!.toFixed(2)} %)`;
     if (value >= MAX_PROFILE_RATE) {
-      const why =
-        d?.driver.kind === 'rate' && d.driver.name === 'hlts'
-          ? `each HLT waits for a wake-up interrupt, and at ${sixDigits(irq)}/s${irqAtFloor ? ' (the floor)' : ''} there are too few`
-          : 'the vCPU runs too little of the time to produce it';
+      const why = drives(d, 'hlts')
+        ? `each HLT waits for a wake-up interrupt, and at ${sixDigits(irq)}/s${irqAtFloor ? ' (the floor)' : ''} there are too few`
+        : 'the vCPU runs too little of the time to produce it';
       out.push(
         `${at}: its driver ${name}reached the largest rate a profile may hold ` +
           `(${MAX_PROFILE_RATE.toExponential(0)} per vCPU-second): ${why}`,
