@@ -11,7 +11,14 @@ import {
   WHY_WRITE,
 } from '../core/vcpu/recorder.js';
 import { HvMsr } from '../core/hypervisor/hyperv.js';
-import { ApicOffset, apicRegisterName, IA32_TSC_DEADLINE, X2apicMsr, x2apicMsrName } from '../core/apic/registers.js';
+import {
+  ApicOffset,
+  apicRegisterName,
+  IA32_TSC_DEADLINE,
+  offsetToX2apicMsr,
+  X2apicMsr,
+  x2apicMsrName,
+} from '../core/apic/registers.js';
 import {
   PM_TIMER_PORT_BHYVE,
   PM_TIMER_PORT_I440FX,
@@ -144,22 +151,38 @@ function hostInterruptCause(slot: Slot, why: number): string {
 const TIMER_MODES = ['one-shot', 'periodic', 'TSC-deadline', 'reserved mode 3'];
 
 /**
+ * The IPI an ICR write sent, from its data (recorder.ts apicWriteData: the vector, the destination
+ * APIC ID, the shorthand self): the one wording of the xAPIC ICR low's write and the x2APIC ICR's,
+ * `IPI of vector 240 to APIC ID 1`. The xAPIC ICR's destination is ICR high's bits 31:24, the
+ * x2APIC ICR's - one 64-bit MSR - bits 63:32 (SDM vol. 3A "Interrupt Command Register (ICR)",
+ * "x2APIC Interrupt Command Register (ICR) Operation"). The model sends every other shorthand and
+ * delivery mode as a fixed IPI to the destination (emulation.ts sendIpiFromIcr).
+ */
+function icrIpi(data: number): string {
+  return (data & ICR_DATA_SELF) !== 0
+    ? `self-IPI of vector ${data & 0xff}`
+    : `IPI of vector ${data & 0xff} to APIC ID ${(data >>> 8) & 0xff}`;
+}
+
+/**
  * An xAPIC register by its SDM name (registers.ts apicRegisterName) and, for a write whose cause
  * word (recorder.ts apicWhy) says it, what the write did: `ICR low: IPI of vector 240 to APIC ID 1`.
  */
 function apicRegister(offset: number, why: number): string {
   const name = apicRegisterName(offset);
+  const action = apicWriteAction(offset, why);
+  return action === '' ? name : `${name}: ${action}`;
+}
+
+/** What the write of an apicWhy word (APIC_PAGE, APIC_REGISTER) to the register at `offset` did, '' where it does not say. */
+function apicWriteAction(offset: number, why: number): string {
   const kind = (why & WHY_KIND_MASK) as ExitWhy;
-  if ((kind !== ExitWhy.APIC_PAGE && kind !== ExitWhy.APIC_REGISTER) || (why & WHY_WRITE) === 0) return name;
+  if ((kind !== ExitWhy.APIC_PAGE && kind !== ExitWhy.APIC_REGISTER) || (why & WHY_WRITE) === 0) return '';
   const data = apicWhyData(why);
   let action = '';
   switch (offset) {
     case ApicOffset.IcrLow:
-      // The model sends every other shorthand and delivery mode as a fixed IPI to the destination (emulation.ts sendIpiFromIcr).
-      action =
-        (data & ICR_DATA_SELF) !== 0
-          ? `self-IPI of vector ${data & 0xff}`
-          : `IPI of vector ${data & 0xff} to APIC ID ${(data >>> 8) & 0xff}`;
+      action = icrIpi(data);
       break;
     case ApicOffset.IcrHigh:
       action = `destination APIC ID ${data & 0xff}`;
@@ -178,7 +201,19 @@ function apicRegister(offset: number, why: number): string {
         action = `vector ${data & 0xff} is level-triggered, the hypervisor forwards the EOI to its I/O APIC`;
       break;
   }
-  return action === '' ? name : `${name}: ${action}`;
+  return action;
+}
+
+/**
+ * A WRMSR of an x2APIC register whose cause word is an apicWhy word of the register's xAPIC offset
+ * (SDM "x2APIC Register Address Space": MSR 800H + offset >> 4) - the x2APIC ICR's, with what it
+ * sent - in msrCause's words: `WRMSR IA32_X2APIC_ICR (830H): IPI of vector 240 to APIC ID 1`.
+ */
+function x2apicWriteCause(why: number): string {
+  const offset = apicWhyOffset(why);
+  const msr = offsetToX2apicMsr(offset);
+  const action = apicWriteAction(offset, why) || (WRITE_ACTIONS.get(msr) ?? '');
+  return `WRMSR ${x2apicMsrName(msr) || 'MSR'} (${msr.toString(16).toUpperCase()}H)${action === '' ? '' : `: ${action}`}`;
 }
 
 /**
@@ -239,6 +274,8 @@ export function exitCause(slot: Slot, qualification: number, bulk?: Bulk, why = 
       ? MEASURED
       : "a workload profile's measured exit (its report does not say why)";
   if (kind === ExitWhy.MSR) return msrCause(why);
+  if (kind === ExitWhy.APIC_REGISTER && (slot === Slot.MSR_WRITE || slot === Slot.VMEXIT_MSR))
+    return x2apicWriteCause(why);
   if (kind === ExitWhy.PAUSE_LOOP)
     return slot === Slot.PAUSE
       ? 'PAUSE-loop exiting: a spin loop outlasted PLE_Window (SDM "Controls for PAUSE-Loop Exiting")'

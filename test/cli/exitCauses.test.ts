@@ -14,6 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { exitCause } from '../../src/run/exitCause.js';
+import { ApicOffset } from '../../src/core/apic/registers.js';
+import { apicWhy, apicWriteData, ExitWhy } from '../../src/core/vcpu/recorder.js';
+import { Slot } from '../../src/core/vcpu/exits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-exit-causes-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,5 +157,36 @@ describe('trace: each exit has a cause', () => {
       all.some((e) => e.cause === 'port I/O 0x1f7'),
       JSON.stringify(all),
     );
+  });
+});
+
+describe('an ICR write names the IPI it sent, xAPIC or x2APIC, in the same words', () => {
+  /** The cause word of an ICR write of `icrLow` to destination APIC ID `dest` (recorder.ts apicWhy, apicWriteData). */
+  const icrWhy = (icrLow: number, dest: number): number =>
+    apicWhy(ExitWhy.APIC_REGISTER, true, ApicOffset.IcrLow, apicWriteData(ApicOffset.IcrLow, icrLow, dest << 24));
+
+  it('the xAPIC ICR low (APIC_WRITE) and the x2APIC ICR (MSR 830H; SVM VMEXIT_MSR) say vector and destination', () => {
+    const why = icrWhy(0xf0, 1);
+    assert.equal(
+      exitCause(Slot.APIC_WRITE, ApicOffset.IcrLow, undefined, why),
+      'APIC register write at offset 0x300 (ICR low: IPI of vector 240 to APIC ID 1)',
+    );
+    assert.equal(
+      exitCause(Slot.MSR_WRITE, 0, undefined, why),
+      'WRMSR IA32_X2APIC_ICR (830H): IPI of vector 240 to APIC ID 1',
+    );
+    assert.equal(
+      exitCause(Slot.VMEXIT_MSR, 0, undefined, why),
+      'WRMSR IA32_X2APIC_ICR (830H): IPI of vector 240 to APIC ID 1',
+    );
+  });
+
+  it('the destination shorthand self (ICR bits 19:18 = 01B) is a self-IPI in both', () => {
+    const why = icrWhy(0x41 | (1 << 18), 0);
+    assert.equal(
+      exitCause(Slot.APIC_WRITE, ApicOffset.IcrLow, undefined, why),
+      'APIC register write at offset 0x300 (ICR low: self-IPI of vector 65)',
+    );
+    assert.equal(exitCause(Slot.MSR_WRITE, 0, undefined, why), 'WRMSR IA32_X2APIC_ICR (830H): self-IPI of vector 65');
   });
 });
