@@ -1,5 +1,5 @@
 import { loadModelData } from '../../model/data.js';
-import { recordJson, replay, ReplayError } from '../../run/replay.js';
+import { recordJson, replay, ReplayError, type ReplayRecord } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
 import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { violationWhy } from '../../report/violationWhy.js';
@@ -133,7 +133,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     let vi = 0;
     for (const rec of r.records) {
       while (vi < viols.length && viols[vi].simTimeNs < rec.timeNs) io.out(violationLine(viols[vi++], policy));
-      io.out(JSON.stringify(recordJson(rec)));
+      io.out(JSON.stringify(recordJson(wholeNs(rec))));
     }
     while (vi < viols.length) io.out(violationLine(viols[vi++], policy));
     // A window past the host's end holds nothing: said on stderr, where the header's "ended" alone
@@ -155,6 +155,18 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   return ExitStatus.OK;
 }
 
+/**
+ * A record with its times in whole ns, as every other output gives a time: on an overcommitted host
+ * the engine keeps a vCPU's times as doubles (its share of a core), and the replay printed
+ * "tNs":12498713408.015783. Rounded here, at the edge; the core keeps its doubles.
+ */
+function wholeNs(rec: ReplayRecord): ReplayRecord {
+  if (Number.isInteger(rec.timeNs) && (rec.kind !== 'delivery' || Number.isInteger(rec.latencyNs))) return rec;
+  return rec.kind === 'delivery'
+    ? { ...rec, timeNs: Math.round(rec.timeNs), latencyNs: Math.round(rec.latencyNs) }
+    : { ...rec, timeNs: Math.round(rec.timeNs) };
+}
+
 function violationLine(
   v: {
     check: string;
@@ -167,9 +179,10 @@ function violationLine(
   policy: string,
 ): string {
   const why = violationWhy(v.check, v.state, policy);
+  const tNs = Math.round(v.simTimeNs);
   return JSON.stringify({
-    t: formatSeconds(v.simTimeNs),
-    tNs: v.simTimeNs,
+    t: formatSeconds(tNs),
+    tNs,
     cpu: v.vcpu,
     violation: {
       check: v.check,
