@@ -10,6 +10,8 @@ export interface CliIo {
   readonly interactive: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Clock in ms for the progress lines (tests give one that moves as they say); performance.now() when absent. */
+  readonly now?: () => number;
 }
 
 /** stdout / stderr whose reader went away (EPIPE): later output to them is dropped. */

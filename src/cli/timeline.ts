@@ -1,12 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { loadModelData } from '../model/data.js';
-import { TIMELINE_MAX_EVENTS, buildTimeline, parseWindow, renderTrace } from '../report/timeline.js';
+import {
+  TIMELINE_MAX_EVENTS,
+  buildTimeline,
+  parseWindow,
+  renderTrace,
+  type TimelineVariant,
+} from '../report/timeline.js';
 import { hostOfGuest, ReplayError } from '../run/replay.js';
 import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 import { writableOut } from './outputs.js';
+import { rerunProgress } from './progress.js';
 
 /** `run --timeline FILE [--timeline-guest G] [--timeline-window FROM..TO]` (docs/TIMELINE.md). */
 export interface TimelineRequest {
@@ -77,12 +84,39 @@ export function writeTimeline(
   const limit = durationLimitNs(scenario);
   const to = Math.min(toNs, limit);
   const perVariant = Math.floor(maxEvents / Math.max(1, scenario.variants.length));
-  const variants = scenario.variants.map((v, vi) => ({
-    name: v.name,
-    cpu: v.host.cpu.id,
-    policy: v.hypervisor.policy,
-    run: recordTimeline({ scenario, variantIndex: vi, data, guest, fromNs, toNs: to, maxRecords: perVariant }),
-  }));
+  // The guest's host is re-run once per variant after the run: as long as a variant of it for a late
+  // window, so it shows where it is on stderr as the run did.
+  const progress = quiet
+    ? undefined
+    : rerunProgress(
+        io,
+        scenario,
+        `${scenario.name} --timeline guest ${guest}`,
+        scenario.variants,
+        Math.min(limit, to + 1),
+      );
+  const variants: TimelineVariant[] = [];
+  try {
+    scenario.variants.forEach((v, vi) =>
+      variants.push({
+        name: v.name,
+        cpu: v.host.cpu.id,
+        policy: v.hypervisor.policy,
+        run: recordTimeline({
+          scenario,
+          variantIndex: vi,
+          data,
+          guest,
+          fromNs,
+          toNs: to,
+          maxRecords: perVariant,
+          ...(progress ? { onStep: (simNs: number, work: number | undefined) => progress.step(vi, simNs, work) } : {}),
+        }),
+      }),
+    );
+  } finally {
+    progress?.done();
+  }
   const built = buildTimeline(variants, {
     scenario: scenario.name,
     seed: scenario.seed,
