@@ -36,7 +36,20 @@ export function parseTimelineOptions(
   if ((o['timeline-guest'] !== undefined || o['timeline-window'] !== undefined) && o.timeline === undefined)
     throw new Error('--timeline-guest and --timeline-window need --timeline FILE');
   if (o.timeline === undefined) return undefined;
-  if (files !== 1) throw new Error('--timeline takes one scenario file');
+  if (files !== 1) {
+    // `--timeline-window SCENARIO` (its value left out): parseArgs takes the file as the value.
+    const took = (['timeline', 'timeline-window', 'timeline-guest'] as const).find((k) => /\.ya?ml$/i.test(o[k] ?? ''));
+    const what = {
+      timeline: 'FILE, the trace to write',
+      'timeline-window': 'FROM..TO, e.g. 2..2.05',
+      'timeline-guest': 'G, a guest index',
+    };
+    throw new Error(
+      files === 0
+        ? `--timeline takes one scenario file, found none${took === undefined ? '' : `: --${took} took ${JSON.stringify(o[took])} as its value (give --${took} ${what[took]}, then the scenario file)`}`
+        : `--timeline takes one scenario file, found ${files}`,
+    );
+  }
   let guest = 0;
   if (o['timeline-guest'] !== undefined) {
     guest = Number(o['timeline-guest']);

@@ -104,14 +104,20 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
  * file here, as for run and validate (src/cli/loadOrExplain.ts), so the way to standard input is said;
  * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
  */
-export function unreadable(file: string, e: unknown, what: string): string {
+export function unreadable(file: string, e: unknown, what: string, expected: string): string {
   const code = (e as NodeJS.ErrnoException).code;
   if (file === '-' && code === 'ENOENT')
     return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;
-  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT)`;
+  // What the file should have been: "no such file" alone left a stranger who pasted README's
+  // 'import ... report.txt' without taking the report guessing what to give.
+  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT); expected ${expected}`;
   if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
   return `cannot read ${file}: ${(e as Error).message}`;
 }
+
+/** What what-if reads, as its errors say it. */
+const PROFILE_EXPECTED =
+  "a workload profile, which 'vmexit-lab import FORMAT REPORT --cpu ID -o FILE' writes (docs/IMPORT.md)";
 
 /** Columns the text output fits in without --wide. */
 export const WHAT_IF_WIDTH = 100;
@@ -426,9 +432,15 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let profileText: string;
   try {
     profileText = readInputText(file);
+    // README's 'import ... > web.yaml' leaves web.yaml empty when the import fails (the shell makes the
+    // file first); the profile reader's "expected a mapping, found nothing" did not say why.
+    if (profileText.trim() === '')
+      return bad(
+        `${file}:1:1: error: the file is empty (expected ${PROFILE_EXPECTED}; a failed 'vmexit-lab import ... > FILE' leaves FILE empty: run the import again and read its message)`,
+      );
     profile = parseWorkloadProfile(profileText, file);
   } catch (e) {
-    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile'));
+    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile', PROFILE_EXPECTED));
     // The exit report itself, given before 'import' made a profile of it: say so instead of YAML errors.
     const format = readableAs(profileText!)[0];
     if (format !== undefined)
