@@ -107,3 +107,46 @@ test('run --timeline whose option took the scenario file as its value says so', 
     /--timeline takes one scenario file, found none/,
   );
 });
+
+test("what-if: a misspelt or out-of-range --tunable is named with what it expected; --max-increase takes 5% as compare's --max-regression does", async () => {
+  const profile = join(dir, 'web.yaml');
+  const io = capture();
+  assert.equal(
+    await main(
+      [
+        'import',
+        'perf-kvm-stat',
+        REPORT,
+        '--cpu',
+        'xeon-e5-2667v4',
+        '--duration',
+        '10s',
+        '--vcpus',
+        '2',
+        '-o',
+        profile,
+      ],
+      io,
+    ),
+    0,
+    io.stderr.join('\n'),
+  );
+  // Was "no target configuration accepts the given tunables" for both.
+  assert.match(
+    await refused(['what-if', profile, '--tunable', 'kvm_intel.enable_apiv=0']),
+    /--tunable: unknown tunable "kvm_intel\.enable_apiv" \(did you mean "kvm_intel\.enable_apicv"\?\)/,
+  );
+  assert.match(
+    await refused(['what-if', profile, '--tunable', 'kvm_intel.enable_apicv=2']),
+    /--tunable: kvm_intel\.enable_apicv must be 0\.\.1, found 2/,
+  );
+  const gate = capture();
+  assert.notEqual(
+    await main(
+      ['what-if', profile, '--cpu', 'i7-6700K', '--policy', 'kvm', '--sim-seconds', '1', '-q', '--max-increase', '5%'],
+      gate,
+    ),
+    2,
+    gate.stderr.join('\n'),
+  );
+});

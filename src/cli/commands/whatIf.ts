@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
-import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
+import { POLICY_NAMES, TUNABLES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
@@ -87,7 +87,11 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
     const m = /^([A-Za-z0-9_.]+)=(-?\d+)$/.exec(f);
     if (m === null) return `--tunable ${quoted(f)}: expected NAME=INTEGER, e.g. hw.vmm.vmx.use_tpr_shadowing=0`;
     const spec = tunableSpec(m[1]);
-    if (spec === undefined) return `--tunable: unknown tunable "${m[1]}" ('vmexit-lab list tunables' lists them)`;
+    if (spec === undefined)
+      return `--tunable: unknown tunable "${m[1]}"${didYouMean(
+        m[1],
+        TUNABLES.map((t) => t.name),
+      )} ('vmexit-lab list tunables' lists them)`;
     if (spec.readOnly) return `--tunable: ${spec.name} is read-only`;
     const value = Number(m[2]);
     if (value < spec.min || value > spec.max)
@@ -540,6 +544,10 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
       policies.push(p as PolicyName);
     }
   }
+  // What is wrong with a --tunable whatever the policy (its form, name, range): said as such; a
+  // misspelt name was skipped by every policy and read "no target configuration accepts the given tunables".
+  const tunableProblem = parseTunableFlags(o.tunable ?? [], undefined);
+  if (typeof tunableProblem === 'string') return bad(tunableProblem);
   const targets: WhatIfTarget[] = [];
   for (const cpu of cpus) {
     for (const policy of policies) {
@@ -557,7 +565,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     phaseSeconds = durationOption(o.phase, '--phase');
     simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600) ?? 10;
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
-    maxIncrease = numberOption(o['max-increase'], '--max-increase', 0, Infinity);
+    // "5%" is how people write five percent, as compare --max-regression takes it.
+    maxIncrease = numberOption(o['max-increase']?.replace(/%$/, ''), '--max-increase', 0, Infinity);
   } catch (e) {
     if (e instanceof UsageError) return bad(e.message);
     throw e;
