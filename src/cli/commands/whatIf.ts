@@ -57,8 +57,9 @@ Options:
   --sim-seconds S         simulated seconds per configuration (default 10)
   --seed N                seed (default 1)
   --max-increase PCT      exit 1 if a target configuration's exits per vCPU-second are more than PCT
-                          percent above the measured host's (the change column): a CI gate; the
-                          configurations over it are named after the tables (--json: "verdict")
+                          percent (10 or 10%) above the measured host's (the change column): a CI
+                          gate; the configurations over it are named after the tables (--json:
+                          "verdict")
   --json                  machine-readable output (rates also by common exit name)
   --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
