@@ -31,7 +31,7 @@ import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { measuredX2apicMode } from '../../import/lapicMode.js';
 import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostTickProblem } from '../../import/hostTick.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
-import { parseTunableFlags, unreadable } from './whatIf.js';
+import { parseTunableFlags, unreadable } from '../importInputs.js';
 import { textTable } from '../../report/table.js';
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]

@@ -2,7 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
-import { POLICY_NAMES, TUNABLES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
+import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
+import { parseTunableFlags, unreadable } from '../importInputs.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
@@ -80,45 +81,6 @@ Examples:
   # CI: exit 1 if kvm on either CPU exits more than 10 % above the measured host, 3 if a guest stops
   vmexit-lab what-if web.yaml --cpu epyc-7763,i7-6700K --policy kvm --max-increase 10
 `;
-
-/** NAME=VALUE tunable flags checked against the tunables table; an error message on failure. */
-export function parseTunableFlags(flags: readonly string[], policy: PolicyName | undefined): Tunables | string {
-  const out: Record<string, number> = {};
-  for (const f of flags) {
-    const m = /^([A-Za-z0-9_.]+)=(-?\d+)$/.exec(f);
-    if (m === null) return `--tunable ${quoted(f)}: expected NAME=INTEGER, e.g. hw.vmm.vmx.use_tpr_shadowing=0`;
-    const spec = tunableSpec(m[1]);
-    if (spec === undefined)
-      return `--tunable: unknown tunable "${m[1]}"${didYouMean(
-        m[1],
-        TUNABLES.map((t) => t.name),
-      )} ('vmexit-lab list tunables' lists them)`;
-    if (spec.readOnly) return `--tunable: ${spec.name} is read-only`;
-    const value = Number(m[2]);
-    if (value < spec.min || value > spec.max)
-      return `--tunable: ${spec.name} must be ${spec.min}..${spec.max}, found ${value}`;
-    if (policy !== undefined && !spec.policies.includes(policy))
-      return `--tunable: ${spec.name} is not a tunable of ${policy} (it belongs to ${spec.policies.join(', ')})`;
-    out[spec.name] = value;
-  }
-  return out;
-}
-
-/**
- * Why `file` (a report for import, a profile for what-if) could not be read, in words: `-` names a
- * file here, as for run and validate (src/cli/loadOrExplain.ts), so the way to standard input is said;
- * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
- */
-export function unreadable(file: string, e: unknown, what: string, expected: string): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (file === '-' && code === 'ENOENT')
-    return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;
-  // What the file should have been: "no such file" alone left a stranger who pasted README's
-  // 'import ... report.txt' without taking the report guessing what to give.
-  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT); expected ${expected}`;
-  if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
-  return `cannot read ${file}: ${(e as Error).message}`;
-}
 
 /** What what-if reads, as its errors say it. */
 const PROFILE_EXPECTED =
