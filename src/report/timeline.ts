@@ -75,11 +75,12 @@ export interface TimelineBuild {
 
 /**
  * Simulated ns as the trace's microseconds, in whole ns: on an overcommitted host the engine keeps a
- * vCPU's times as doubles (its share of a core), which printed as `"ts":1003232.1354825601`. Rounded
- * here, at the edge; a slice's `dur` is the difference of its rounded ends, so slices still abut.
+ * vCPU's times as doubles (its share of a core), which printed as `"ts":1003232.1354825601`. Cut to
+ * the ns below here, at the edge, as formatSeconds and replay's `tNs` give a time; a slice's `dur` is
+ * the difference of its cut ends, so slices still abut.
  */
-const us = (ns: number): number => Math.round(ns) / 1000;
-const usBetween = (fromNs: number, toNs: number): number => (Math.round(toNs) - Math.round(fromNs)) / 1000;
+const us = (ns: number): number => Math.floor(ns) / 1000;
+const usBetween = (fromNs: number, toNs: number): number => (Math.floor(toNs) - Math.floor(fromNs)) / 1000;
 
 /** The interrupt source of a vector, from the guest model's vectors (as the engine counts them). */
 function sourceOf(run: TimelineRun, vector: number): string {
@@ -125,8 +126,8 @@ function variantEvents(
   const halted = run.before.map((r) => r !== undefined && r.kind === 'exit' && isHlt(r.slot));
   const fill = (out: TraceEvent[], c: number, to: number): void => {
     if (to <= cursor[c]) return;
-    // Less than half a ns: nothing to draw in whole ns.
-    if (Math.round(to) === Math.round(cursor[c])) {
+    // Within one ns: nothing to draw in whole ns.
+    if (Math.floor(to) === Math.floor(cursor[c])) {
       cursor[c] = to;
       return;
     }
@@ -187,10 +188,10 @@ function variantEvents(
           cat: 'interrupt',
           ph: 'i',
           s: 't',
-          ts: us(Math.round(r.timeNs) - latencyNs),
+          ts: us(Math.floor(r.timeNs) - latencyNs),
           pid,
           tid: c + 1,
-          args: { vector, source, deliveredAt: formatSeconds(Math.round(r.timeNs)) },
+          args: { vector, source, deliveredAt: formatSeconds(r.timeNs) },
         });
       out.push({
         name: 'interrupt delivered',
@@ -272,7 +273,7 @@ function variantEvents(
       });
     }
   }
-  return { events, ...(truncatedAtNs !== undefined ? { truncatedAtNs: Math.round(truncatedAtNs) } : {}) };
+  return { events, ...(truncatedAtNs !== undefined ? { truncatedAtNs: Math.floor(truncatedAtNs) } : {}) };
 }
 
 /** The trace of every variant (process pid = variant index + 1). */

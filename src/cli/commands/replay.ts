@@ -180,13 +180,14 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
 /**
  * A record with its times in whole ns, as every other output gives a time: on an overcommitted host
  * the engine keeps a vCPU's times as doubles (its share of a core), and the replay printed
- * "tNs":12498713408.015783. Rounded here, at the edge; the core keeps its doubles.
+ * "tNs":12498713408.015783. Cut to the ns below here, at the edge, as `t` (formatSeconds) and the
+ * exemplars' sim_time already were, so an exemplar's delivery keeps its time; the core keeps its doubles.
  */
 function wholeNs(rec: ReplayRecord): ReplayRecord {
   if (Number.isInteger(rec.timeNs) && (rec.kind !== 'delivery' || Number.isInteger(rec.latencyNs))) return rec;
   return rec.kind === 'delivery'
-    ? { ...rec, timeNs: Math.round(rec.timeNs), latencyNs: Math.round(rec.latencyNs) }
-    : { ...rec, timeNs: Math.round(rec.timeNs) };
+    ? { ...rec, timeNs: Math.floor(rec.timeNs), latencyNs: Math.round(rec.latencyNs) }
+    : { ...rec, timeNs: Math.floor(rec.timeNs) };
 }
 
 function violationLine(
@@ -201,7 +202,7 @@ function violationLine(
   policy: string,
 ): string {
   const why = violationWhy(v.check, v.state, policy);
-  const tNs = Math.round(v.simTimeNs);
+  const tNs = Math.floor(v.simTimeNs);
   return JSON.stringify({
     t: formatSeconds(tNs),
     tNs,
