@@ -10,6 +10,8 @@ export interface CliIo {
   readonly interactive: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Clock in ms for the progress lines (tests give one that moves as they say); performance.now() when absent. */
+  readonly now?: () => number;
 }
 
 /** stdout / stderr whose reader went away (EPIPE): later output to them is dropped. */
@@ -163,7 +165,12 @@ function shortGuess(which: string, options: OptionsConfig): string {
  * A command line parseArgs refused, as one line: what is wrong, a did-you-mean for an unknown
  * option, and where the options are listed (instead of node's message and the whole usage).
  */
-export function usageErrorLine(command: string, error: Error & { code?: string }, options: OptionsConfig): string {
+export function usageErrorLine(
+  command: string,
+  error: Error & { code?: string },
+  options: OptionsConfig,
+  usage = '',
+): string {
   const names = Object.entries({ ...options, ...HELP }).flatMap(([name, o]) => [
     `--${name}`,
     ...(o.short !== undefined ? [`-${o.short}`] : []),
@@ -185,7 +192,7 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
           : / is ambiguous/.test(error.message)
             ? // `--seed -1`: parseArgs reads a value starting with "-" as the next option.
               `${which ?? 'an option'} needs a value; one starting with "-" reads as an option, write ${which ?? '--option'}=-VALUE`
-            : `${which ?? 'an option'} needs a value`;
+            : `${which ?? 'an option'} needs a value${which === undefined ? '' : valueHint(usage, which)}`;
       break;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       what = `unexpected argument ${quoted(/'([^']*)'/.exec(error.message)?.[1] ?? '')}`;
@@ -194,6 +201,34 @@ export function usageErrorLine(command: string, error: Error & { code?: string }
       what = error.message.split('\n')[0];
   }
   return usageProblem(command, what);
+}
+
+/**
+ * What value option `name` takes, from the command's usage: `: --duration TIME, how long the report's
+ * recording lasted, e.g. 30s` (its line's placeholder and the first clause of its description, which
+ * run's long options put on the next line); '' when the usage has no such line. "--at needs a value"
+ * alone did not say what to give (the stranger pass of import, what-if, replay and --timeline).
+ */
+export function valueHint(usage: string, name: string): string {
+  const lines = usage.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s+)(?:-[A-Za-z], )?(--[a-z0-9-]+) (\S+)(?:\s{2,}(\S.*))?$/.exec(lines[i]);
+    if (m === null || m[2] !== name) continue;
+    // Its description: the rest of the line and the lines indented under it.
+    const parts = m[4] === undefined ? [] : [m[4]];
+    for (let j = i + 1; j < lines.length; j++) {
+      const l = /^(\s+)(\S.*)$/.exec(lines[j]);
+      if (l === null || l[1].length <= m[1].length || l[2].startsWith('-')) break;
+      parts.push(l[2]);
+    }
+    const what = parts
+      .join(' ')
+      .replace(/ \([^()]*\)/g, '')
+      .split(/; |: | \(|\. (?=[A-Z])/)[0]
+      .replace(/[,.]$/, '');
+    return `: ${name} ${m[3]}${what === '' ? '' : `, ${what}`}`;
+  }
+  return '';
 }
 
 /**
@@ -230,7 +265,7 @@ export function commandArgs<const O extends OptionsConfig>(
       options: { ...options, ...HELP },
     });
   } catch (e) {
-    io.err(usageErrorLine(command, e as Error & { code?: string }, options));
+    io.err(usageErrorLine(command, e as Error & { code?: string }, options, usage));
     return ExitStatus.BAD_INPUT;
   }
   if ('help' in parsed.values && parsed.values.help === true) {

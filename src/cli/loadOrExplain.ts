@@ -3,6 +3,8 @@ import { ScenarioError, formatDiagnostic } from '../input/diagnostics.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';
+import { readInputText } from './readText.js';
+import { readableAs } from '../import/index.js';
 
 /**
  * `-` for standard input is the convention of many tools; here it is a file name. When no such file
@@ -12,6 +14,38 @@ export function dashProblem(file: string): string | undefined {
   return file === '-' && !existsSync(file)
     ? '-: error: no file named "-" (to read the scenario from standard input, give /dev/stdin)'
     : undefined;
+}
+
+/** What a scenario file is expected to be, as the errors below say it. */
+const SCENARIO_EXPECTED =
+  "a scenario file: 'vmexit-lab list scenarios' lists the shipped ones, docs/SCENARIOS.md how to write one";
+
+/**
+ * A file given as a scenario that is something else the tool reads or writes - a results.json
+ * (`replay results.json`), an exit report (`run --timeline t.json report.txt`) - as one line that
+ * says what it is and what to give; undefined when it is neither. The scenario reader's YAML and
+ * missing-key errors (five of them for a results.json) said what was wrong, not what the file was.
+ */
+export function notAScenario(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readInputText(file);
+  } catch {
+    return undefined;
+  }
+  if (/^\s*\{/.test(text)) {
+    try {
+      const j = JSON.parse(text) as { scenario?: unknown; variants?: unknown };
+      if (typeof j.scenario === 'string' && Array.isArray(j.variants))
+        return `${file}:1:1: error: this is a results.json (of scenario ${JSON.stringify(j.scenario)}), not a scenario (expected the scenario file it was run from; compare and merge take results.json)`;
+    } catch {
+      return undefined;
+    }
+  }
+  const format = readableAs(text)[0];
+  if (format !== undefined)
+    return `${file}:1:1: error: this is a ${format} report, not a scenario (expected a scenario file; make the report a guest with 'vmexit-lab import ${format} ${file} --cpu ID -o profile.yaml' and name it in a scenario's guests: [{ workload: profile.yaml }], docs/IMPORT.md)`;
+  return undefined;
 }
 
 /** Load scenario files; print every diagnostic and return undefined if any file is bad (nothing runs). */
@@ -24,7 +58,15 @@ export function loadAllOrExplain(files: readonly string[], io: CliIo): Scenario[
     } catch (e) {
       bad = true;
       const dash = dashProblem(f);
+      const other =
+        e instanceof ScenarioError && !/^cannot read the file/.test(e.diagnostics[0]?.message ?? '')
+          ? notAScenario(f)
+          : undefined;
       if (dash !== undefined) io.err(dash);
+      else if (other !== undefined) io.err(other);
+      else if (e instanceof ScenarioError && /^cannot read the file: ENOENT/.test(e.diagnostics[0]?.message ?? ''))
+        // node's "ENOENT: no such file or directory, stat 'FILE'" named the file twice and nothing expected.
+        io.err(`${f}: error: cannot read the file: ENOENT, no such file (expected ${SCENARIO_EXPECTED})`);
       else if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(formatDiagnostic(d));
       else io.err(`${f}: error: ${(e as Error).message}`);
     }

@@ -63,8 +63,16 @@ export interface ProgressOptions {
   /** Least ms between two plain lines of the same variant (default 5000). */
   readonly intervalMs?: number;
   readonly stream?: ProgressStream;
-  /** Clock in ms (tests). */
+  /** Clock in ms (tests); else the CliIo's clock, else performance.now(). */
   readonly now?: () => number;
+  /**
+   * A re-run of one host (`replay`, `run --timeline`) that stops at this simulated ns: its fraction is
+   * the simulated time reached over it, or for an until-complete scenario the host's work done when
+   * that is further (the host ends when its work is done, before --at).
+   */
+  readonly stopNs?: number;
+  /** No plain line before the run has taken this long (ms; default 0): a short re-run prints none. */
+  readonly firstLineAfterMs?: number;
 }
 
 /** The work of a variant's work-bound phases (hosts [0, hosts) of it). */
@@ -95,9 +103,14 @@ export function variantWork(variant: ScenarioVariant, hosts: number): VariantWor
  * The fraction (0..1) of one variant that is done. Fixed duration: simulated time; until-complete:
  * work done (see the file comment), never above 0.99 before the variant is done.
  */
-export function variantFraction(scenario: Scenario, vi: number, p: VariantProgress): number {
+export function variantFraction(scenario: Scenario, vi: number, p: VariantProgress, stopNs?: number): number {
   if (p.done) return 1;
   const hostsFraction = p.hostsTotal > 0 ? p.hostsDone / p.hostsTotal : 0;
+  if (stopNs !== undefined)
+    return Math.min(
+      0.99,
+      Math.max(hostsFraction, p.simNs / stopNs, p.hostsTotal > 0 ? (p.workDone ?? 0) / p.hostsTotal : 0),
+    );
   if (scenario.duration.kind === 'fixed') {
     return Math.min(1, Math.max(hostsFraction, p.simNs / scenario.duration.ns));
   }
@@ -281,16 +294,20 @@ export class ProgressReporter {
   /** runScenario path: each variant's simulated end as its last epoch reported it. */
   private readonly ends = new Map<number, number>();
   private lastSeen: { vi: number; simNs: number; done: boolean } | undefined;
+  private readonly stopNs: number | undefined;
+  private readonly firstLineAfterMs: number;
 
   constructor(
     private readonly io: CliIo,
     private readonly scenario: Scenario,
     options: ProgressOptions = {},
   ) {
-    this.now = options.now ?? ((): number => performance.now());
+    this.now = options.now ?? io.now ?? ((): number => performance.now());
     this.started = this.now();
     this.intervalMs = options.intervalMs ?? 5000;
     this.stream = options.stream ?? process.stderr;
+    this.stopNs = options.stopNs;
+    this.firstLineAfterMs = options.firstLineAfterMs ?? 0;
   }
 
   /** A runScenario progress callback (variants one after the other). */
@@ -323,7 +340,7 @@ export class ProgressReporter {
     view.variants.forEach((v, vi) => {
       const weight = Math.max(1, this.scenario.variants[vi]?.host.count ?? 1);
       w += weight;
-      done += weight * variantFraction(this.scenario, vi, v);
+      done += weight * variantFraction(this.scenario, vi, v, this.stopNs);
     });
     return w === 0 ? 1 : Math.min(1, done / w);
   }
@@ -336,7 +353,14 @@ export class ProgressReporter {
     const vi = Math.max(0, Math.min(view.current, view.variants.length - 1));
     const v = view.variants[vi];
     const until = this.scenario.duration.kind === 'until-complete';
-    const of = until ? ` (until complete, work ${Math.round(variantFraction(this.scenario, vi, v) * 100)}%)` : '';
+    // A re-run's own fraction is time to where it stops; the work is the host's (src/run/workShare.ts).
+    const work =
+      this.stopNs === undefined
+        ? variantFraction(this.scenario, vi, v)
+        : v.done
+          ? 1
+          : Math.min(0.99, v.hostsTotal > 0 ? (v.workDone ?? 0) / v.hostsTotal : 0);
+    const of = until ? ` (until complete, work ${Math.round(work * 100)}%)` : '';
     const others = view.variants.filter((x, i) => i !== vi && x.done).length;
     const stopped = view.variants.filter((x, i) => i !== vi && x.stopped === true).length;
     return (
@@ -370,6 +394,7 @@ export class ProgressReporter {
       return;
     }
     const now = this.now();
+    if (now - this.started < this.firstLineAfterMs) return;
     const key = `${view.current}`;
     if (key !== this.lastKey || now - this.lastLine >= this.intervalMs) {
       this.io.err(`${pct} ${text}`);
@@ -394,6 +419,51 @@ export class ProgressReporter {
     this.io.err(`${results.scenario}: ${how} ${formatFigure(results.wallSeconds)} s; simulated: ${ends}`);
     this.io.err(verdictLine(results));
   }
+}
+
+/** What a re-run of one host reports: after each simulated second, where it is. */
+export interface RerunProgress {
+  /** Variant `variantIndex` (of those given) reached `simNs`; `workDone` 0..1 for an until-complete scenario. */
+  step(variantIndex: number, simNs: number, workDone: number | undefined): void;
+  /** Clear the bar. */
+  done(): void;
+}
+
+/**
+ * Progress of a re-run of one host - `replay`, and `run --timeline` after the run - on run's line,
+ * named `label`: the variants re-run one after the other, each to `stopNs` (--at, or the window's
+ * end, or the scenario's end before them), so the fraction is the simulated time reached over it
+ * (or the host's work done, src/run/workShare.ts, when an until-complete host gets there first).
+ * On a terminal the bar; else plain lines every 5 s from 5 s on, so a short re-run prints none.
+ */
+export function rerunProgress(
+  io: CliIo,
+  scenario: Scenario,
+  label: string,
+  variants: readonly ScenarioVariant[],
+  stopNs: number,
+  options: ProgressOptions = {},
+): RerunProgress {
+  const intervalMs = options.intervalMs ?? 5000;
+  const reporter = new ProgressReporter(
+    io,
+    { ...scenario, name: label, variants },
+    { firstLineAfterMs: intervalMs, ...options, intervalMs, stopNs },
+  );
+  return {
+    step: (variantIndex, simNs, workDone) =>
+      reporter.update({
+        variant: variants[variantIndex].name,
+        variantIndex,
+        variants: variants.length,
+        simNs,
+        limitNs: stopNs,
+        hostsDone: 0,
+        hostsTotal: 1,
+        ...(workDone !== undefined ? { workDone } : {}),
+      }),
+    done: () => reporter.done(),
+  };
 }
 
 /** Simulated seconds as the closing line prints them: whole seconds plain, else 3 decimals. */

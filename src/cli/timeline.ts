@@ -1,12 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { loadModelData } from '../model/data.js';
-import { TIMELINE_MAX_EVENTS, buildTimeline, parseWindow, renderTrace } from '../report/timeline.js';
+import {
+  TIMELINE_MAX_EVENTS,
+  buildTimeline,
+  parseWindow,
+  renderTrace,
+  type TimelineVariant,
+} from '../report/timeline.js';
 import { hostOfGuest, ReplayError } from '../run/replay.js';
 import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 import { writableOut } from './outputs.js';
+import { rerunProgress } from './progress.js';
 
 /** `run --timeline FILE [--timeline-guest G] [--timeline-window FROM..TO]` (docs/TIMELINE.md). */
 export interface TimelineRequest {
@@ -29,7 +36,20 @@ export function parseTimelineOptions(
   if ((o['timeline-guest'] !== undefined || o['timeline-window'] !== undefined) && o.timeline === undefined)
     throw new Error('--timeline-guest and --timeline-window need --timeline FILE');
   if (o.timeline === undefined) return undefined;
-  if (files !== 1) throw new Error('--timeline takes one scenario file');
+  if (files !== 1) {
+    // `--timeline-window SCENARIO` (its value left out): parseArgs takes the file as the value.
+    const took = (['timeline', 'timeline-window', 'timeline-guest'] as const).find((k) => /\.ya?ml$/i.test(o[k] ?? ''));
+    const what = {
+      timeline: 'FILE, the trace to write',
+      'timeline-window': 'FROM..TO, e.g. 2..2.05',
+      'timeline-guest': 'G, a guest index',
+    };
+    throw new Error(
+      files === 0
+        ? `--timeline takes one scenario file, found none${took === undefined ? '' : `: --${took} took ${JSON.stringify(o[took])} as its value (give --${took} ${what[took]}, then the scenario file)`}`
+        : `--timeline takes one scenario file, found ${files}`,
+    );
+  }
   let guest = 0;
   if (o['timeline-guest'] !== undefined) {
     guest = Number(o['timeline-guest']);
@@ -77,12 +97,39 @@ export function writeTimeline(
   const limit = durationLimitNs(scenario);
   const to = Math.min(toNs, limit);
   const perVariant = Math.floor(maxEvents / Math.max(1, scenario.variants.length));
-  const variants = scenario.variants.map((v, vi) => ({
-    name: v.name,
-    cpu: v.host.cpu.id,
-    policy: v.hypervisor.policy,
-    run: recordTimeline({ scenario, variantIndex: vi, data, guest, fromNs, toNs: to, maxRecords: perVariant }),
-  }));
+  // The guest's host is re-run once per variant after the run: as long as a variant of it for a late
+  // window, so it shows where it is on stderr as the run did.
+  const progress = quiet
+    ? undefined
+    : rerunProgress(
+        io,
+        scenario,
+        `${scenario.name} --timeline guest ${guest}`,
+        scenario.variants,
+        Math.min(limit, to + 1),
+      );
+  const variants: TimelineVariant[] = [];
+  try {
+    scenario.variants.forEach((v, vi) =>
+      variants.push({
+        name: v.name,
+        cpu: v.host.cpu.id,
+        policy: v.hypervisor.policy,
+        run: recordTimeline({
+          scenario,
+          variantIndex: vi,
+          data,
+          guest,
+          fromNs,
+          toNs: to,
+          maxRecords: perVariant,
+          ...(progress ? { onStep: (simNs: number, work: number | undefined) => progress.step(vi, simNs, work) } : {}),
+        }),
+      }),
+    );
+  } finally {
+    progress?.done();
+  }
   const built = buildTimeline(variants, {
     scenario: scenario.name,
     seed: scenario.seed,

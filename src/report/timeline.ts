@@ -73,7 +73,14 @@ export interface TimelineBuild {
   readonly truncated: readonly { readonly variant: string; readonly atNs: number }[];
 }
 
-const us = (ns: number): number => ns / 1000;
+/**
+ * Simulated ns as the trace's microseconds, in whole ns: on an overcommitted host the engine keeps a
+ * vCPU's times as doubles (its share of a core), which printed as `"ts":1003232.1354825601`. Cut to
+ * the ns below here, at the edge, as formatSeconds and replay's `tNs` give a time; a slice's `dur` is
+ * the difference of its cut ends, so slices still abut.
+ */
+const us = (ns: number): number => Math.floor(ns) / 1000;
+const usBetween = (fromNs: number, toNs: number): number => (Math.floor(toNs) - Math.floor(fromNs)) / 1000;
 
 /** The interrupt source of a vector, from the guest model's vectors (as the engine counts them). */
 function sourceOf(run: TimelineRun, vector: number): string {
@@ -119,12 +126,17 @@ function variantEvents(
   const halted = run.before.map((r) => r !== undefined && r.kind === 'exit' && isHlt(r.slot));
   const fill = (out: TraceEvent[], c: number, to: number): void => {
     if (to <= cursor[c]) return;
+    // Within one ns: nothing to draw in whole ns.
+    if (Math.floor(to) === Math.floor(cursor[c])) {
+      cursor[c] = to;
+      return;
+    }
     out.push({
       name: halted[c] ? 'halted' : 'running',
       cat: 'vcpu',
       ph: 'X',
       ts: us(cursor[c]),
-      dur: us(to - cursor[c]),
+      dur: usBetween(cursor[c], to),
       pid,
       tid: c + 1,
     });
@@ -169,13 +181,14 @@ function variantEvents(
       halted[c] = false;
       const vector = `0x${r.vector.toString(16)}`;
       const source = sourceOf(run, r.vector);
+      const latencyNs = Math.round(r.latencyNs);
       if (r.latencyNs >= 0)
         out.push({
           name: 'interrupt arrives',
           cat: 'interrupt',
           ph: 'i',
           s: 't',
-          ts: us(r.timeNs - r.latencyNs),
+          ts: us(Math.floor(r.timeNs) - latencyNs),
           pid,
           tid: c + 1,
           args: { vector, source, deliveredAt: formatSeconds(r.timeNs) },
@@ -188,7 +201,7 @@ function variantEvents(
         ts: us(r.timeNs),
         pid,
         tid: c + 1,
-        args: { vector, source, ...(r.latencyNs >= 0 ? { latencyNs: r.latencyNs } : {}), via: deliveryViaName(r.via) },
+        args: { vector, source, ...(r.latencyNs >= 0 ? { latencyNs } : {}), via: deliveryViaName(r.via) },
       });
       return out;
     }
@@ -260,7 +273,7 @@ function variantEvents(
       });
     }
   }
-  return { events, ...(truncatedAtNs !== undefined ? { truncatedAtNs } : {}) };
+  return { events, ...(truncatedAtNs !== undefined ? { truncatedAtNs: Math.floor(truncatedAtNs) } : {}) };
 }
 
 /** The trace of every variant (process pid = variant index + 1). */

@@ -7,6 +7,7 @@ export { exitCause } from './exitCause.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
+import { hostWorkShare } from './workShare.js';
 import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
 
 /**
@@ -30,6 +31,11 @@ interface ReplayRequest {
   readonly onlyGuests?: readonly number[];
   /** Record exits (off for the shrinker, which only needs violations). Default true. */
   readonly record?: boolean;
+  /**
+   * Called after each simulated second with the ns reached and, for an until-complete scenario, the
+   * host's work done (0..1, src/run/workShare.ts): the CLI's progress line.
+   */
+  readonly onStep?: (simNs: number, workDone: number | undefined) => void;
 }
 
 export type ReplayRecord =
@@ -227,6 +233,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     if (record && !m.recOn && next > fromNs) m.startRecorder(capacity, first, end);
     sim.advanceTo(next);
     t = next;
+    req.onStep?.(t, untilComplete ? hostWorkShare(sim) : undefined);
     if (m.recOn && !drain()) return undefined;
     if (untilComplete && (t % EPOCH_NS === 0 || t === limit) && sim.workDone()) {
       ended = true;

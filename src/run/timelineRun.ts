@@ -1,6 +1,7 @@
 import type { GuestInstance } from '../core/engine/host.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
+import { hostWorkShare } from './workShare.js';
 import { EPOCH_NS, hostGuests } from './simulate.js';
 import {
   guestSimulation,
@@ -32,6 +33,11 @@ export interface TimelineRunRequest {
   readonly toNs: number;
   /** Most records kept; the recording stops at the first record over it. */
   readonly maxRecords: number;
+  /**
+   * Called after each simulated second with the ns reached and, for an until-complete scenario, the
+   * host's work done (0..1, src/run/workShare.ts): the CLI's progress line.
+   */
+  readonly onStep?: (simNs: number, workDone: number | undefined) => void;
 }
 
 export interface TimelineRun {
@@ -127,6 +133,7 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
     if (!m.recOn && next > recordFrom) m.startRecorder(capacity, first, end);
     sim.advanceTo(next);
     t = next;
+    req.onStep?.(t, untilComplete ? hostWorkShare(sim) : undefined);
     if (m.recOn) {
       const d = drain(next <= req.fromNs);
       if (d === false) return undefined;

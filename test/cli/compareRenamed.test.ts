@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { interleaved } from '../support/cli.js';
+import { capture, interleaved } from '../support/cli.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import type { RunResults } from '../../src/results/types.js';
@@ -83,4 +83,27 @@ test('variants that do not pair are named on each side; a gate with no pair is r
   const g = io();
   assert.equal(await main(['compare', '--max-regression', '5', newFile, otherFile], g), 2);
   assert.match(g.text(), /--max-regression 5 has nothing to judge: no variant pairs; only in OLD/);
+});
+
+test('with no variant pair, the last line says nothing was compared, why, and what each file has', async () => {
+  const o = capture();
+  // Not a gate: the tables of both files are still printed, exit 0 (docs/CLI.md, Exit statuses).
+  assert.equal(await main(['compare', newFile, otherFile], o), 0, o.stderr.join('\n'));
+  const last = o.stdout.join('\n').trimEnd().split('\n').at(-1)!;
+  assert.match(last, /^nothing compared: /);
+  assert.match(last, /new\.json has "kvm_amd\.avic=0", "kvm_amd\.avic=1"/);
+  assert.match(last, /other\.json has "kvm", "bhyve-12\.1"/);
+  // What to do: variants pair by name, so compare runs of one scenario (or the same matrix).
+  assert.match(last, /variants pair by name/);
+  assert.match(last, /same matrix/);
+  // A paired compare has no such line.
+  const p = capture();
+  assert.equal(await main(['compare', oldFile, newFile], p), 0);
+  assert.doesNotMatch(p.stdout.join('\n'), /nothing compared/);
+  // --json says it too: no pair, so the variants on each side.
+  const j = capture();
+  assert.equal(await main(['compare', '--json', newFile, otherFile], j), 0);
+  const out = JSON.parse(j.stdout.join('\n')) as { variants: { pairs: number; onlyOld: string[] } };
+  assert.equal(out.variants.pairs, 0);
+  assert.deepEqual(out.variants.onlyOld, ['kvm_amd.avic=0', 'kvm_amd.avic=1']);
 });

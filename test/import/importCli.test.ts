@@ -150,7 +150,7 @@ describe('import and what-if: what they say about the command line', () => {
           '--duration',
           '1s',
         ],
-        'vmexit-lab import: cannot read /nonexistent/stats.txt: no such file (ENOENT)',
+        "vmexit-lab import: cannot read /nonexistent/stats.txt: no such file (ENOENT); expected the bhyvectl report saved to a file (e.g. 'bhyvectl --vm=NAME --get-stats > stats.txt' on the measured host; docs/IMPORT.md)",
       ],
       [['what-if', REPORTS], `vmexit-lab what-if: cannot read ${REPORTS}: a directory (EISDIR); give the profile file`],
     ];

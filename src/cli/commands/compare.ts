@@ -40,8 +40,9 @@ Options:
                          with --json, as "perfTables"
   -h, --help             show this help
 
-Exit status: 0 compared (differences alone do not fail), 1 a regression over --max-regression,
-2 bad input (a file that is not a results.json, an option).
+Exit status: 0 compared (differences alone do not fail; also when no variant pairs, which the last
+line says), 1 a regression over --max-regression, 2 bad input (a file that is not a results.json, an
+option, --max-regression with no variant pair).
 
 Examples:
   vmexit-lab compare main.json branch.json
@@ -211,6 +212,23 @@ export function pairVariants(a: RunResults, b: RunResults): VariantPairing {
 const quoted = (names: readonly string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
 
 /**
+ * The last line of a compare whose files share no variant: that nothing was compared, why (variants
+ * pair by name), what each file has, and what to compare instead.
+ */
+function nothingComparedLine(pairing: VariantPairing, files: { readonly old: string; readonly new: string }): string {
+  const has = (r: RunResults): string => (r.variants.length > 0 ? quoted(r.variants.map((v) => v.name)) : 'no variant');
+  const scenarios =
+    pairing.old.scenario === pairing.new.scenario
+      ? ''
+      : ` (scenarios ${JSON.stringify(pairing.old.scenario)} and ${JSON.stringify(pairing.new.scenario)})`;
+  return (
+    `nothing compared: variants pair by name, and ${files.old} has ${has(pairing.old)}, ` +
+    `${files.new} has ${has(pairing.new)}${scenarios}; ` +
+    `compare two runs of one scenario, or of scenarios with the same matrix`
+  );
+}
+
+/**
  * A value of a metric as people read it: seconds with the unit that reads best ("3.7 µs"), a ratio
  * as a percentage (run's summary's 'host time in exits': "1.25 %"), others as figures.
  */
@@ -304,7 +322,14 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
           new: parsed.positionals[1],
           paired,
           ...(notes.length > 0
-            ? { variants: { renamed: pairing.renamed, onlyOld: pairing.onlyOld, onlyNew: pairing.onlyNew } }
+            ? {
+                variants: {
+                  pairs: pairing.paired,
+                  renamed: pairing.renamed,
+                  onlyOld: pairing.onlyOld,
+                  onlyNew: pairing.onlyNew,
+                },
+              }
             : {}),
           deltas,
           regressions,
@@ -342,6 +367,9 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       );
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
+    // The verdict: a paired compare ends on its unchanged count and regressions; one with no pair
+    // printed each file's rows as gone / new, a table that reads as if something had been compared.
+    if (pairing.paired === 0) io.out(nothingComparedLine(pairing, files));
   }
   return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
 }

@@ -31,7 +31,7 @@ import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { measuredX2apicMode } from '../../import/lapicMode.js';
 import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostTickProblem } from '../../import/hostTick.js';
 import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
-import { parseTunableFlags, unreadable } from './whatIf.js';
+import { parseTunableFlags, unreadable } from '../importInputs.js';
 import { textTable } from '../../report/table.js';
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
@@ -234,6 +234,14 @@ function carriedExitTimes(
   return out;
 }
 
+/** How each report is taken on its host, for an import whose report file is not there. */
+const TAKE_REPORT: Readonly<Record<ReportFormat, string>> = {
+  'perf-kvm-stat': "e.g. 'perf kvm stat record -a sleep 30 && perf kvm stat report > report.txt'",
+  'kvm-stat': "e.g. 'kvm_stat -1 > kvm_stat.txt' or 'kvm_stat -l > kvm_stat.log'",
+  kvmexit: "e.g. bcc's 'kvmexit 30 > kvmexit.txt'",
+  bhyvectl: "e.g. 'bhyvectl --vm=NAME --get-stats > stats.txt'",
+};
+
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'import', IMPORT_USAGE, argv, {
     cpu: { type: 'string' },
@@ -327,7 +335,14 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     reportText = readInputText(file);
   } catch (e) {
-    return bad(unreadable(file, e, 'report'));
+    return bad(
+      unreadable(
+        file,
+        e,
+        'report',
+        `the ${format} report saved to a file (${TAKE_REPORT[format as ReportFormat]} on the measured host; docs/IMPORT.md)`,
+      ),
+    );
   }
   try {
     report = parseReport(reportText, file, format as ReportFormat);

@@ -1,9 +1,11 @@
 import { loadModelData } from '../../model/data.js';
-import { recordJson, replay, ReplayError } from '../../run/replay.js';
+import { recordJson, replay, ReplayError, type ReplayRecord } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
 import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { violationWhy } from '../../report/violationWhy.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
+import { rerunProgress } from '../progress.js';
+import { durationLimitNs } from '../../scenario/types.js';
 import { unknownVariantMessage } from '../../scenario/matrix.js';
 
 const REPLAY_USAGE = `Usage: vmexit-lab replay FILE --variant NAME --guest G --at SECONDS [options]
@@ -39,6 +41,8 @@ Options:
   --seed N            the run's seed, if it was overridden with 'run --seed'
   --only-guests LIST  run only these guests of the host (comma-separated global indices, including
                       G): a shrunk reproducer; the others are left out, each keeps its index
+  -q, --quiet         no progress on stderr (as 'run': a bar on a terminal, else a line every 5 s
+                      from 5 s on: simulated time reached over --at, and the work for until-complete)
   -h, --help          show this help
 
 Exit status: 0 replayed (also when the guest tripped a check: it is printed), 2 bad input.
@@ -57,6 +61,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     window: { type: 'string' },
     seed: { type: 'string' },
     'only-guests': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
   });
   if (typeof parsed === 'number') return parsed;
   const o = parsed.values;
@@ -99,16 +104,33 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       `${scenario.file} has several variants: choose one with --variant (${scenario.variants.map((v) => v.name).join(', ')})`,
     );
   }
+  // A long replay (minutes to a late --at) shows where it is on stderr, as 'run' does.
+  const variant = scenario.variants[variantIndex];
+  const progress = o.quiet
+    ? undefined
+    : rerunProgress(
+        io,
+        scenario,
+        `replay ${scenario.name} guest ${guest}`,
+        [variant],
+        Math.min(durationLimitNs(scenario), atNs + 1),
+      );
   try {
-    const r = replay({
-      scenario,
-      variantIndex,
-      data: loadModelData(),
-      guest,
-      atNs,
-      fromNs: Math.max(0, atNs - windowNs),
-      onlyGuests,
-    });
+    let r: ReturnType<typeof replay>;
+    try {
+      r = replay({
+        scenario,
+        variantIndex,
+        data: loadModelData(),
+        guest,
+        atNs,
+        fromNs: Math.max(0, atNs - windowNs),
+        onlyGuests,
+        ...(progress ? { onStep: (simNs: number, work: number | undefined) => progress.step(0, simNs, work) } : {}),
+      });
+    } finally {
+      progress?.done();
+    }
     io.out(
       JSON.stringify({
         replay: {
@@ -133,7 +155,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     let vi = 0;
     for (const rec of r.records) {
       while (vi < viols.length && viols[vi].simTimeNs < rec.timeNs) io.out(violationLine(viols[vi++], policy));
-      io.out(JSON.stringify(recordJson(rec)));
+      io.out(JSON.stringify(recordJson(wholeNs(rec))));
     }
     while (vi < viols.length) io.out(violationLine(viols[vi++], policy));
     // A window past the host's end holds nothing: said on stderr, where the header's "ended" alone
@@ -155,6 +177,19 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   return ExitStatus.OK;
 }
 
+/**
+ * A record with its times in whole ns, as every other output gives a time: on an overcommitted host
+ * the engine keeps a vCPU's times as doubles (its share of a core), and the replay printed
+ * "tNs":12498713408.015783. Cut to the ns below here, at the edge, as `t` (formatSeconds) and the
+ * exemplars' sim_time already were, so an exemplar's delivery keeps its time; the core keeps its doubles.
+ */
+function wholeNs(rec: ReplayRecord): ReplayRecord {
+  if (Number.isInteger(rec.timeNs) && (rec.kind !== 'delivery' || Number.isInteger(rec.latencyNs))) return rec;
+  return rec.kind === 'delivery'
+    ? { ...rec, timeNs: Math.floor(rec.timeNs), latencyNs: Math.round(rec.latencyNs) }
+    : { ...rec, timeNs: Math.floor(rec.timeNs) };
+}
+
 function violationLine(
   v: {
     check: string;
@@ -167,9 +202,10 @@ function violationLine(
   policy: string,
 ): string {
   const why = violationWhy(v.check, v.state, policy);
+  const tNs = Math.floor(v.simTimeNs);
   return JSON.stringify({
-    t: formatSeconds(v.simTimeNs),
-    tNs: v.simTimeNs,
+    t: formatSeconds(tNs),
+    tNs,
     cpu: v.vcpu,
     violation: {
       check: v.check,

@@ -2,7 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
-import { POLICY_NAMES, tunableSpec, type PolicyName, type Tunables } from '../../core/hypervisor/policy.js';
+import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
+import { parseTunableFlags, unreadable } from '../importInputs.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
@@ -57,8 +58,9 @@ Options:
   --sim-seconds S         simulated seconds per configuration (default 10)
   --seed N                seed (default 1)
   --max-increase PCT      exit 1 if a target configuration's exits per vCPU-second are more than PCT
-                          percent above the measured host's (the change column): a CI gate; the
-                          configurations over it are named after the tables (--json: "verdict")
+                          percent (10 or 10%) above the measured host's (the change column): a CI
+                          gate; the configurations over it are named after the tables (--json:
+                          "verdict")
   --json                  machine-readable output (rates also by common exit name)
   --wide                  no 100-column limit: every reason as a column, the top reasons per row
   -o, --out FILE          write the output to FILE instead of stdout
@@ -80,38 +82,9 @@ Examples:
   vmexit-lab what-if web.yaml --cpu epyc-7763,i7-6700K --policy kvm --max-increase 10
 `;
 
-/** NAME=VALUE tunable flags checked against the tunables table; an error message on failure. */
-export function parseTunableFlags(flags: readonly string[], policy: PolicyName | undefined): Tunables | string {
-  const out: Record<string, number> = {};
-  for (const f of flags) {
-    const m = /^([A-Za-z0-9_.]+)=(-?\d+)$/.exec(f);
-    if (m === null) return `--tunable ${quoted(f)}: expected NAME=INTEGER, e.g. hw.vmm.vmx.use_tpr_shadowing=0`;
-    const spec = tunableSpec(m[1]);
-    if (spec === undefined) return `--tunable: unknown tunable "${m[1]}" ('vmexit-lab list tunables' lists them)`;
-    if (spec.readOnly) return `--tunable: ${spec.name} is read-only`;
-    const value = Number(m[2]);
-    if (value < spec.min || value > spec.max)
-      return `--tunable: ${spec.name} must be ${spec.min}..${spec.max}, found ${value}`;
-    if (policy !== undefined && !spec.policies.includes(policy))
-      return `--tunable: ${spec.name} is not a tunable of ${policy} (it belongs to ${spec.policies.join(', ')})`;
-    out[spec.name] = value;
-  }
-  return out;
-}
-
-/**
- * Why `file` (a report for import, a profile for what-if) could not be read, in words: `-` names a
- * file here, as for run and validate (src/cli/loadOrExplain.ts), so the way to standard input is said;
- * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
- */
-export function unreadable(file: string, e: unknown, what: string): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (file === '-' && code === 'ENOENT')
-    return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;
-  if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT)`;
-  if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
-  return `cannot read ${file}: ${(e as Error).message}`;
-}
+/** What what-if reads, as its errors say it. */
+const PROFILE_EXPECTED =
+  "a workload profile, which 'vmexit-lab import FORMAT REPORT --cpu ID -o FILE' writes (docs/IMPORT.md)";
 
 /** Columns the text output fits in without --wide. */
 export const WHAT_IF_WIDTH = 100;
@@ -426,9 +399,15 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let profileText: string;
   try {
     profileText = readInputText(file);
+    // README's 'import ... > web.yaml' leaves web.yaml empty when the import fails (the shell makes the
+    // file first); the profile reader's "expected a mapping, found nothing" did not say why.
+    if (profileText.trim() === '')
+      return bad(
+        `${file}:1:1: error: the file is empty (expected ${PROFILE_EXPECTED}; a failed 'vmexit-lab import ... > FILE' leaves FILE empty: run the import again and read its message)`,
+      );
     profile = parseWorkloadProfile(profileText, file);
   } catch (e) {
-    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile'));
+    if (!(e instanceof ScenarioError)) return bad(unreadable(file, e, 'profile', PROFILE_EXPECTED));
     // The exit report itself, given before 'import' made a profile of it: say so instead of YAML errors.
     const format = readableAs(profileText!)[0];
     if (format !== undefined)
@@ -528,6 +507,10 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
       policies.push(p as PolicyName);
     }
   }
+  // What is wrong with a --tunable whatever the policy (its form, name, range): said as such; a
+  // misspelt name was skipped by every policy and read "no target configuration accepts the given tunables".
+  const tunableProblem = parseTunableFlags(o.tunable ?? [], undefined);
+  if (typeof tunableProblem === 'string') return bad(tunableProblem);
   const targets: WhatIfTarget[] = [];
   for (const cpu of cpus) {
     for (const policy of policies) {
@@ -545,7 +528,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     phaseSeconds = durationOption(o.phase, '--phase');
     simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600) ?? 10;
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
-    maxIncrease = numberOption(o['max-increase'], '--max-increase', 0, Infinity);
+    // "5%" is how people write five percent, as compare --max-regression takes it.
+    maxIncrease = numberOption(o['max-increase']?.replace(/%$/, ''), '--max-increase', 0, Infinity);
   } catch (e) {
     if (e instanceof UsageError) return bad(e.message);
     throw e;
