@@ -153,7 +153,7 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
  */
 function walk(h: HostState, v: number, due: boolean): Ev | -1 {
-  const limit = due === true ? h.now : -Infinity; // a compare with true: `due ?` tests any value's truth
+  const limit = due ? h.now : -Infinity;
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -206,13 +206,8 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns early; without
   // the share, an overcommitted vCPU's were early by the owed time x (1/share - 1), each a wake-up that
   // found its work not done (docs/MODEL.md section 3).
-  // Every block below that reads it is behind !halted (`running` implies it): a halted vCPU's resume
-  // time is not worked out (the walk after an idle vCPU's HLT, about half of an idle fleet's).
-  let from = 0;
-  if (!halted) {
-    h.resumeTime(v);
-    from = h.resumeAt; // state only: it holds throughout
-  }
+  h.resumeTime(v);
+  const from = h.resumeAt; // state only: it holds throughout
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
