@@ -29,11 +29,6 @@ export class MachineState {
   /** Exits per vCPU and kind of this CPU's vendor: index v * slotStride + LOCAL_SLOT[slot] (use exitCount). */
   readonly exitCounts: Float64Array;
   readonly slotStride: number;
-  /**
-   * LOCAL_SLOT, held by the machine: TurboFan reads an imported binding through its module cell with
-   * a hole check at each use, a field of `this` with one load (countExits, inlined per exit).
-   */
-  protected readonly localSlot: Int8Array = LOCAL_SLOT;
   readonly counters: Float64Array;
   readonly traits: PolicyTraits;
   readonly profile: CpuProfile;
@@ -203,7 +198,7 @@ export class MachineState {
     unitCostNs: number = this.exitCostNs[slot],
   ): void {
     const cost = unitCostNs * count;
-    this.exitCounts[v * this.slotStride + this.localSlot[slot]] += count;
+    this.exitCounts[v * this.slotStride + LOCAL_SLOT[slot]] += count;
     this.stepHostNs += cost;
     this.vcpuHostNs[v] += cost;
     this.exitHostNs[slot] += cost;

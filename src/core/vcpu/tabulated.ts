@@ -356,30 +356,18 @@ export class TabulatedInstructions extends GuestInstructions {
     if (exitEnd > r + T.EXIT) {
       const slotMask = APIC_COST - 1;
       const ff = this.ff;
-      const costs = this.exitCostNs;
-      const apicCost = this.apicMsrWriteCostNs;
-      const slotOf = ringSlot;
-      const qualOf = ringQual;
-      // The step's exit count in a local: countExits does not read it.
-      let k = this.stepExitCount;
       for (let i = r + T.EXIT; i < exitEnd; i += 2) {
         const word = t[i];
         const slot = word & slotMask;
         const qualification = t[i + 1];
         // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
-        this.countExits(
-          v,
-          slot,
-          qualification,
-          1,
-          RecKind.EXIT,
-          word === slot || apicCost < 0 ? costs[slot] : apicCost,
-        );
-        ff[slotOf(k)] = slot;
-        ff[qualOf(k)] = qualification;
-        k++;
+        const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
+        this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
+        const k = this.stepExitCount;
+        ff[ringSlot(k)] = slot;
+        ff[ringQual(k)] = qualification;
+        this.stepExitCount = k + 1;
       }
-      this.stepExitCount = k;
     }
     const counterEnd = r + T.COUNTER + 2 * t[r + T.COUNTERS];
     if (counterEnd > r + T.COUNTER) {
