@@ -338,54 +338,39 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.capture(op, v, a, from);
   }
 
-  /**
-   * Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum.
-   *
-   * The record table and the arrays are read into locals once: TurboFan reads an imported binding
-   * (`tx`, APIC_COST) through its module cell with a hole check at every use, and re-checks a field's
-   * typed array in every loop round - 711 instructions per apply on the idle fleet, ~48 per state word
-   * copied (callgrind over node's perf map; docs/PERF.md, twenty-third session).
-   */
+  /** Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum. */
   private apply(v: number, r: number): number {
-    const t = tx;
     const s = this.s;
     const b = v * F.STRIDE;
-    const diffEnd = r + T.DIFF + 2 * t[r + T.DIFFS];
-    for (let i = r + T.DIFF; i < diffEnd; i += 2) s[b + t[i]] = t[i + 1];
-    const exitEnd = r + T.EXIT + 2 * t[r + T.EXITS];
-    if (exitEnd > r + T.EXIT) {
-      const slotMask = APIC_COST - 1;
-      const ff = this.ff;
-      for (let i = r + T.EXIT; i < exitEnd; i += 2) {
-        const word = t[i];
-        const slot = word & slotMask;
-        const qualification = t[i + 1];
-        // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
-        const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
-        this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
-        const k = this.stepExitCount;
-        ff[ringSlot(k)] = slot;
-        ff[ringQual(k)] = qualification;
-        this.stepExitCount = k + 1;
-      }
+    const diffs = tx[r + T.DIFFS];
+    for (let i = 0; i < diffs; i++) s[b + tx[r + T.DIFF + 2 * i]] = tx[r + T.DIFF + 2 * i + 1];
+    const exits = tx[r + T.EXITS];
+    for (let i = 0; i < exits; i++) {
+      const word = tx[r + T.EXIT + 2 * i];
+      const slot = word & (APIC_COST - 1);
+      const qualification = tx[r + T.EXIT + 2 * i + 1];
+      // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
+      const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
+      this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
+      const k = this.stepExitCount;
+      this.ff[ringSlot(k)] = slot;
+      this.ff[ringQual(k)] = qualification;
+      this.stepExitCount = k + 1;
     }
-    const counterEnd = r + T.COUNTER + 2 * t[r + T.COUNTERS];
-    if (counterEnd > r + T.COUNTER) {
-      const counters = this.counters;
-      const c = v * Counter.COUNT;
-      for (let i = r + T.COUNTER; i < counterEnd; i += 2) counters[c + t[i]] += t[i + 1];
-    }
-    const deliveries = t[r + T.DELIVERIES];
+    const c = v * Counter.COUNT;
+    const counters = tx[r + T.COUNTERS];
+    for (let i = 0; i < counters; i++) this.counters[c + tx[r + T.COUNTER + 2 * i]] += tx[r + T.COUNTER + 2 * i + 1];
+    const deliveries = tx[r + T.DELIVERIES];
     for (let i = 0; i < deliveries; i++) {
       const d = this.stepDeliveredCount;
       if (d < STEP_LOG) {
-        this.stepDelivered[d] = t[r + T.DELIVERY + i];
+        this.stepDelivered[d] = tx[r + T.DELIVERY + i];
         this.stepDeliveredVcpu[d] = v;
       }
       this.stepDeliveredCount = d + 1;
     }
-    txHint(this.machineKey, v, t[r + T.NEXT]);
-    return t[r + T.RET];
+    txHint(this.machineKey, v, tx[r + T.NEXT]);
+    return tx[r + T.RET];
   }
 
   /** Run `op` by the rules and tabulate its outcome when a record can replay it exactly. */
