@@ -72,6 +72,9 @@ describe('replay: every exit record has a cause', () => {
     const msr = causesOf(r, 'MSR_WRITE');
     assert.ok(msr.has('WRMSR IA32_X2APIC_EOI (80BH): EOI'), [...msr].join('\n'));
     assert.ok(msr.has('WRMSR IA32_TSC_DEADLINE (6E0H): LAPIC timer armed (TSC-deadline mode)'), [...msr].join('\n'));
+    // The x2APIC ICR says the IPI it sent, as the xAPIC ICR low does (Linux's IPIs between its two vCPUs).
+    assert.ok(msr.has('WRMSR IA32_X2APIC_ICR (830H): IPI of vector 251 to APIC ID 1'), [...msr].join('\n'));
+    assert.ok(![...msr].some((c) => c.endsWith('(830H): IPI')), [...msr].join('\n'));
   });
 
   it('a Hyper-V synthetic MSR is named by the TLFS, a port by its device', async () => {

@@ -23,7 +23,16 @@ import { Counter, Fault } from './counters.js';
 import { apicAccessQualification, Slot } from './exits.js';
 import { F, Flag } from './layout.js';
 import { InGuest } from './outcomes.js';
-import { apicWhy, apicWriteData, ExitWhy, msrWhyCode, WHY_FAULT, WHY_OPERAND_SHIFT, WHY_WRITE } from './recorder.js';
+import {
+  apicWhy,
+  apicWriteData,
+  ExitWhy,
+  msrWhyCode,
+  WHY_FAULT,
+  WHY_OPERAND_SHIFT,
+  WHY_WRITE,
+  x2apicIcrWhy,
+} from './recorder.js';
 
 /**
  * The guest's instructions as the exact rules execute them: MOV to/from CR8, STI/CLI/IRET, HLT,
@@ -510,7 +519,8 @@ export class GuestInstructions extends HypervisorEmulation {
         // the initial count and IA32_TSC_DEADLINE go to start_apic_timer, a host timer).
         if (apicMsr && msr !== X2apicMsr.TimerInitialCount) this.apicMsrExit(v, how);
         else this.exit(v, how, 0);
-        this.exitWhy(v, why);
+        // The x2APIC ICR's cause says the IPI, as the xAPIC ICR low's does (recorder.ts x2apicIcrWhy).
+        this.exitWhy(v, msr === X2apicMsr.Icr ? x2apicIcrWhy(valueLow, valueHigh) : why);
         if (apicMsr) this.emulateX2apicWrite(v, msr, valueLow, valueHigh);
         this.enter(v);
     }

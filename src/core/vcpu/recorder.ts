@@ -89,6 +89,7 @@ export const enum ExitWhy {
   /**
    * An xAPIC register access the CPU virtualizes up to an exit (APIC_ACCESS, APIC_WRITE,
    * VMEXIT_AVIC_NOACCEL): an apicWhy word, as APIC_PAGE's; its qualification says the offset too.
+   * On MSR_WRITE / VMEXIT_MSR: a WRMSR of the x2APIC ICR, the word of ICR low's offset (x2apicIcrWhy).
    */
   APIC_REGISTER = 10,
   /**
@@ -144,7 +145,7 @@ export const EOI_DATA_LEVEL = 1 << 8;
 export function apicWriteData(offset: number, value: number, icrHigh: number): number {
   switch (offset) {
     case ApicOffset.IcrLow:
-      return (value & 0xff) | ((icrHigh >>> 24) << 8) | (((value >>> 18) & 3) === 1 ? ICR_DATA_SELF : 0);
+      return icrWriteData(value, icrHigh >>> 24);
     case ApicOffset.IcrHigh:
       return value >>> 24;
     case ApicOffset.LvtTimer:
@@ -156,6 +157,22 @@ export function apicWriteData(offset: number, value: number, icrHigh: number): n
     default:
       return 0;
   }
+}
+
+/**
+ * What an ICR write sends, as apicWriteData's ICR-low data: the vector (ICR bits 7:0), the destination
+ * APIC ID (into 15:8: the model's IDs, vCPU indexes, lie below 256) and ICR_DATA_SELF for the
+ * destination shorthand 01B (bits 19:18). The xAPIC ICR's destination is ICR high's bits 31:24, the
+ * x2APIC ICR's - one 64-bit MSR - bits 63:32 (SDM vol. 3A "Interrupt Command Register (ICR)", "x2APIC
+ * Interrupt Command Register (ICR) Operation").
+ */
+export function icrWriteData(icrLow: number, destination: number): number {
+  return (icrLow & 0xff) | ((destination & 0xff) << 8) | (((icrLow >>> 18) & 3) === 1 ? ICR_DATA_SELF : 0);
+}
+
+/** The cause word of a WRMSR of the x2APIC ICR (830H) with `low` and `high` (bits 63:32: the destination). */
+export function x2apicIcrWhy(low: number, high: number): number {
+  return apicWhy(ExitWhy.APIC_REGISTER, true, ApicOffset.IcrLow, icrWriteData(low, high));
 }
 
 /** The MSR of an ExitWhy.MSR word, in 17 bits: the MSR's low 16 bits, bit 16 for Hyper-V's synthetic range 40000000H. */
