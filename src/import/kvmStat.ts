@@ -280,6 +280,8 @@ function parseLog(lines: string[], start: number, fail: ReportFail, csv: boolean
   }
   const sums = names.map(() => 0);
   const stamps: number[] = [];
+  let stampLine = 0;
+  let stampText = '';
   let rows = 0;
   let stamped: boolean | undefined;
   for (let i = start + 1; i < lines.length; i++) {
@@ -300,7 +302,23 @@ function parseLog(lines: string[], start: number, fail: ReportFail, csv: boolean
     if (stamp) {
       offset = l.indexOf(stamp[0]) + stamp[0].length;
       body = l.slice(offset);
-      stamps.push(Date.parse(`${stamp[0].replace(' ', 'T')}Z`) / 1000);
+      // kvm_stat stamps each row with datetime.now() as it logs it: a real time, later than the row
+      // above. Date.parse rolls '02-30' over to March and takes '24:00', so the stamp must read back.
+      const iso = `${stamp[0].replace(' ', 'T')}Z`;
+      const ms = Date.parse(iso);
+      const at = l.indexOf(stamp[0]) + 1;
+      if (!Number.isFinite(ms) || new Date(ms).toISOString() !== iso.replace('Z', '.000Z'))
+        fail(i + 1, at, 'a time stamp YYYY-MM-DD HH:MM:SS of a real date and time', quoteFound(stamp[0]));
+      if (stamps.length > 0 && ms / 1000 < stamps[stamps.length - 1])
+        fail(
+          i + 1,
+          at,
+          `rows in the order kvm_stat logged them (line ${stampLine} is stamped ${stampText})`,
+          quoteFound(stamp[0]),
+        );
+      stamps.push(ms / 1000);
+      stampLine = i + 1;
+      stampText = stamp[0];
       if (csv) {
         if (!body.startsWith(',')) fail(i + 1, offset + 1, "',' after the time stamp", quoteFound(body));
         body = body.slice(1);

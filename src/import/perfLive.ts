@@ -109,7 +109,7 @@ export function sumLiveRefreshes(tables: readonly LiveTable[], fail: ReportFail)
   }));
   const stamps = tables.map((t) => t.stamp).filter((x) => x !== undefined);
   const n = tables.length;
-  const summary = `${n} refreshes of 'perf kvm stat live' (time of day ${stamps[0]?.time ?? '?'} at line ${stamps[0]?.line ?? '?'} to ${stamps[n - 1]?.time ?? '?'} at line ${stamps[n - 1]?.line ?? '?'}), summed: live restarts its counts after every refresh, so each counts one display interval (perf's -d, default 1 s) and the file covers ${n} of them (the last, printed when live stops, can be shorter): the --duration is ${n} x the interval, ${n} s at the default; the deviation '( +- x% )' of one refresh is not summed`;
+  const summary = `${n} refreshes of 'perf kvm stat live' (time of day ${stamps[0]?.time ?? '?'} at line ${stamps[0]?.line ?? '?'} to ${stamps[n - 1]?.time ?? '?'} at line ${stamps[n - 1]?.line ?? '?'}), summed: live restarts its counts after every refresh, so each counts one display interval (perf's -d, default 1 s) and the file covers ${n} of them (the last, printed when live stops, can be shorter): the --duration is ${n} x the interval, ${n} s at the default; the deviation '( +- x% )' of one refresh is not summed, and Samples% and Time% are the sum's own: a refresh's are not kept`;
   return {
     format: 'perf-kvm-stat',
     file: first.file,

@@ -109,8 +109,13 @@ interface YamlText {
  * the caller checks).
  */
 export function parseYaml(text: string, options: { readonly uniqueKeys: boolean }): YamlText {
+  // The lines from the text itself: yaml's parser reports the line breaks it reads, but not those
+  // inside the tokens it skips while recovering from an error, which put a later error on the line
+  // before it (a '\n' ends a line for yaml; its lexer takes "\r\n" as one break).
   const lc = new LineCounter();
-  const cst = parseCst(text, lc.addNewLine);
+  const cst = parseCst(text, () => {});
+  lc.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lc.addNewLine(at + 1);
   if (cst.tooDeep !== undefined) {
     const at = positionAt(lc, cst.tooDeep.offset);
     return { doc: new Document(), lc, problems: [{ ...at, ...TOO_DEEP, warning: false, syntax: false }] };

@@ -25,7 +25,7 @@
  */
 import type { CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { Default1, ExitControls, PinBased, ProcBased, ProcBased2 } from '../core/vmx/controls.js';
-import { ProfileImportError, deriveProfileId, inferMicroarchitecture } from './importDmesg.js';
+import { ProfileImportError, deriveProfileId, inferMicroarchitecture, textColumn } from './importDmesg.js';
 
 export { ProfileImportError } from './importDmesg.js';
 
@@ -115,10 +115,10 @@ function shorten(s: string, max = 80): string {
 /** Parse a /proc/cpuinfo text into a CpuProfile. Pure: no I/O. Throws ProfileImportError on bad input. */
 export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}): CpuProfile {
   const src = options.sourceName ?? '<input>';
-  const fail = (line: number, expected: string, found: string): never => {
-    throw new ProfileImportError(line, expected, found, src);
-  };
   const lines = text.split(/\r?\n/);
+  const fail = (line: number, expected: string, found: string): never => {
+    throw new ProfileImportError(line, expected, found, src, textColumn(lines[line - 1]));
+  };
   const start = lines.findIndex((l) => /^processor\s*:/.test(l));
   if (start < 0) fail(1, 'a "processor\\t: 0" line starting a /proc/cpuinfo block', shorten(lines[0] ?? ''));
 

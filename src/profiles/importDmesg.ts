@@ -46,8 +46,13 @@ export class ProfileImportError extends Error {
     readonly found: string,
     /** Input name for messages (file name or "<input>"). */
     readonly sourceName = '<input>',
+    /**
+     * 1-based column where the line's text starts (after a dmesg log prefix): the importers name a
+     * line, and file:line:col is how every reader of user input names a place.
+     */
+    readonly column = 1,
   ) {
-    super(`${sourceName}:${line}: expected ${expected}; found ${found}`);
+    super(`${sourceName}:${line}:${column}: expected ${expected}; found ${found}`);
   }
 }
 
@@ -150,6 +155,15 @@ function stripLogPrefix(line: string): string {
   return line;
 }
 
+/**
+ * The 1-based column where a line's text starts: after its log prefix (`stripped` is the line
+ * without it) and its indentation; 1 for a blank line or one past the end.
+ */
+export function textColumn(line: string | undefined, stripped: string | undefined = line): number {
+  if (line === undefined || stripped === undefined || stripped.trim() === '') return 1;
+  return line.length - stripped.length + stripped.search(/\S/) + 1;
+}
+
 function shorten(s: string, max = 80): string {
   const t = s.trim();
   return t.length === 0 ? '(empty line)' : t.length > max ? `"${t.slice(0, max)}..."` : `"${t}"`;
@@ -162,9 +176,10 @@ function hex(n: number): string {
 /** Parse a FreeBSD dmesg into a CpuProfile. Pure: no I/O. Throws ProfileImportError on bad input. */
 export function importDmesg(text: string, options: DmesgImportOptions = {}): CpuProfile {
   const src = options.sourceName ?? '<input>';
-  const lines = text.split(/\r?\n/).map(stripLogPrefix);
+  const raw = text.split(/\r?\n/);
+  const lines = raw.map(stripLogPrefix);
   const fail = (line: number, expected: string, found: string): never => {
-    throw new ProfileImportError(line, expected, found, src);
+    throw new ProfileImportError(line, expected, found, src, textColumn(raw[line - 1], lines[line - 1]));
   };
 
   // --- the VT-x block -------------------------------------------------------------------------

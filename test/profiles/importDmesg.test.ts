@@ -25,7 +25,7 @@ function expectImportError(fn: () => unknown, line: number, expectedFragment: Re
     assert.ok(e instanceof ProfileImportError, `expected ProfileImportError, got ${String(e)}`);
     assert.equal(e.line, line, `line of: ${e.message}`);
     assert.match(e.expected, expectedFragment);
-    assert.match(e.message, new RegExp(`:${line}: expected `));
+    assert.match(e.message, new RegExp(`:${line}:\\d+: expected `));
     return e;
   }
   assert.fail('no error thrown');
