@@ -22,6 +22,11 @@ export const CASES = {
 } as const;
 export type CaseId = keyof typeof CASES;
 
+/** A case's label with `seconds` as its simulated duration (run --seconds): its own "N s" replaced, or added (the install's). */
+export function labelWithSeconds(label: string, seconds: number): string {
+  return /\b\d+ s\b/.test(label) ? label.replace(/\b\d+ s\b/, `${seconds} s`) : `${label}, ${seconds} s`;
+}
+
 const mixedGuests = (phases: readonly string[]): string =>
   ['windows-10-1909', 'windows-server-2019', 'ubuntu-18.04', 'freebsd-12.1']
     .map(

@@ -36,7 +36,7 @@ import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
 import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
 import { benchArgs, checkChoice, choicesText } from './args.js';
-import { CASES, scenarios, type CaseId } from './cases.js';
+import { CASES, labelWithSeconds, scenarios, type CaseId } from './cases.js';
 
 const { values: opts } = benchArgs(
   'node --expose-gc dist/bench/run.js [options]: the engine bench (docs/PERF.md)',
@@ -157,6 +157,8 @@ const selected =
     ? chosen
     : chosen.map((c) => ({
         ...c,
+        // The label says the simulated seconds the case ran, not its default's.
+        label: labelWithSeconds(c.label, Number(opts.seconds)),
         scenario: { ...c.scenario, duration: { kind: 'fixed' as const, ns: Number(opts.seconds) * 1e9 } },
       }));
 
