@@ -5,6 +5,7 @@ import {
   EOI_DATA_LEVEL,
   ExitWhy,
   ICR_DATA_SELF,
+  msrWhyCode,
   WHY_FAULT,
   WHY_KIND_MASK,
   WHY_OPERAND_SHIFT,
@@ -86,13 +87,16 @@ function hypervName(msr: number): string {
   return 'a synthetic MSR';
 }
 
-/** An MSR exit's cause: `WRMSR NAME (ADDRESS): what the guest did`, or `#GP injected`. */
-function msrCause(why: number): string {
+/**
+ * An MSR exit's cause: `WRMSR NAME (ADDRESS): what the guest did`, or `#GP injected`. `said`: what
+ * the write did when its cause word says more than the MSR (an x2APIC write's apicWhy word).
+ */
+function msrCause(why: number, said = ''): string {
   const code = why >>> WHY_OPERAND_SHIFT;
   const msr = code >= 0x10000 ? 0x40000000 + (code & 0xffff) : code;
   const write = (why & WHY_WRITE) !== 0;
   let named: string;
-  let action = '';
+  let action = said;
   if (msr >= 0x40000000) {
     named = `${hypervName(msr)} (0x${msr.toString(16)})`;
     if (msr === HvMsr.TIME_REF_COUNT && !write) action = 'clock read (the partition reference counter)';
@@ -212,8 +216,7 @@ function apicWriteAction(offset: number, why: number): string {
 function x2apicWriteCause(why: number): string {
   const offset = apicWhyOffset(why);
   const msr = offsetToX2apicMsr(offset);
-  const action = apicWriteAction(offset, why) || (WRITE_ACTIONS.get(msr) ?? '');
-  return `WRMSR ${x2apicMsrName(msr) || 'MSR'} (${msr.toString(16).toUpperCase()}H)${action === '' ? '' : `: ${action}`}`;
+  return msrCause(ExitWhy.MSR | WHY_WRITE | (msrWhyCode(msr) << WHY_OPERAND_SHIFT), apicWriteAction(offset, why));
 }
 
 /**
