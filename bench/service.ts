@@ -9,7 +9,10 @@
  *             worker (Linux thread clocks, src/pool/threadClock.ts; the tasks' spans,
  *             src/pool/workAccount.ts): CPU, waiting for a core, idle before the first task,
  *             between tasks and after the last; the main thread's CPU, V8's helper threads', and
- *             other processes' (/proc/stat); the load average before and after.
+ *             other processes' (/proc/stat); the load average before and after. Before each round,
+ *             what the two cores give together (bench/coreProbe.ts: the ceiling loop on one thread,
+ *             then on two at once), and the pool's speed-up as a share of it: on a VM one core can
+ *             run slower than the other, and by how much moves within a minute.
  *   /metrics: render time of the Prometheus text exposition while 10,000 simulated guests run
  *             (2 variants x 1,250 hosts x 4 FreeBSD guests on a 2-worker pool, every task posting
  *             its live totals), over repeated scrapes. Target <= 50 ms. The same with per-guest
@@ -33,6 +36,10 @@ import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs, USAGE_ERROR } from './args.js';
 import { medianP95Max, sleep, tenThousandGuests } from './serviceLoad.js';
+import { CoreProbe, pairBound, pairSkew, type CoreSample } from './coreProbe.js';
+
+/** Ceiling-loop iterations per core sample: ~0.1 s on one thread of this project's machine. */
+const PROBE_EVENTS = 40_000_000;
 
 /** The pool's work: an idle mixed fleet, `hosts` hosts per variant (8 by default: 16 hosts in all). */
 const throughputYaml = (hosts: number): string => `name: bench-throughput
@@ -150,15 +157,17 @@ async function timedRun(pool: SimPool, scenario: Scenario): Promise<{ run: PoolR
  * runs half of a run). One untimed run per pool (the bench before) left TurboFan still compiling in
  * the first timed rounds, most in the 2-worker pool, whose workers had each run half as much: V8's
  * helper threads 88, 62, 48 ms in its first three rounds, 1-5 ms from the fourth (docs/PERF.md,
- * "Twentieth session"). Every run's results must agree. Returns the timed runs and, per pool, the V8
- * and libuv threads' CPU seconds in its last untimed run.
+ * "Twentieth session"). Every run's results must agree. Before each round, a sample of what the two
+ * cores give together (bench/coreProbe.ts), since that moves within a minute on a VM. Returns the timed
+ * runs, the samples and, per pool, the V8 and libuv threads' CPU seconds in its last untimed run.
  */
 async function timeRuns(
   pools: readonly SimPool[],
   scenario: Scenario,
   rounds: number,
   warmup: number,
-): Promise<{ runs: PoolRun[][]; lastWarm: (number | undefined)[] }> {
+  probe: CoreProbe,
+): Promise<{ runs: PoolRun[][]; lastWarm: (number | undefined)[]; cores: CoreSample[] }> {
   const runs: PoolRun[][] = pools.map(() => []);
   const lastWarm: (number | undefined)[] = pools.map(() => undefined);
   let totals = '';
@@ -174,13 +183,16 @@ async function timeRuns(
       check(r.totals);
       lastWarm[i] = r.run.helpers;
     }
-  for (let round = 0; round < rounds; round++)
+  const cores: CoreSample[] = [];
+  for (let round = 0; round < rounds; round++) {
+    cores.push(await probe.sample(PROBE_EVENTS));
     for (let i = 0; i < pools.length; i++) {
       const r = await timedRun(pools[i], scenario);
       check(r.totals);
       runs[i].push(r.run);
     }
-  return { runs, lastWarm };
+  }
+  return { runs, lastWarm, cores };
 }
 
 async function renderWhileRunning(
@@ -248,6 +260,7 @@ function printPoolFigures(
   runs2: readonly PoolRun[],
   lastWarm: readonly (number | undefined)[],
   warmup: number,
+  cores: readonly CoreSample[],
 ): void {
   const wall1 = runs1.map((r) => r.wall);
   const wall2 = runs2.map((r) => r.wall);
@@ -271,6 +284,16 @@ function printPoolFigures(
   console.log(
     `  per worker-CPU-second: the workers' CPU 1 worker ${fmt(median(c1), 2)} s, 2 workers ${fmt(median(c2), 2)} s ` +
       `(${pct(median(c2), median(c1))} for the same work): speed-up ${fmt(median(byCpu), 2)}x (${range(byCpu)}; 2 x CPU1 / CPU2)`,
+  );
+  // What the cores gave in the same rounds, per CPU second as the line above: the pool cannot beat it
+  // (bench/coreProbe.ts). On a quiet machine the wall-clock speed-up reads the same as the CPU one.
+  const bounds = cores.map(pairBound);
+  const ofBound = byCpu.map((x, i) => x / bounds[i]);
+  console.log(
+    `  the cores in the same rounds (the ceiling loop on 1 thread, then on 2 at once, per CPU second): 2 threads give ` +
+      `${fmt(median(bounds), 2)}x (${range(bounds)}), the slower of the two ${fmt(median(cores.map(pairSkew)) * 100, 1)} % ` +
+      `slower than the faster (median); the pool per worker-CPU-second reached ${fmt(median(ofBound) * 100, 0)} % of it ` +
+      `(median of the rounds', ${fmt(Math.min(...ofBound) * 100, 0)}-${fmt(Math.max(...ofBound) * 100, 0)} %)`,
   );
   if (runs2.every((r) => r.workerWait)) {
     const net = runs1.map((r, i) => (r.wall - meanWait(r)) / (runs2[i].wall - meanWait(runs2[i])));
@@ -338,14 +361,16 @@ const loadStart = loadavg()[0];
 console.log(`\nservice bench (${availableParallelism()} cores, load average (1 min) ${loadStart.toFixed(2)} at start)`);
 const pools = [new SimPool({ workers: 1 }), new SimPool({ workers: 2 })];
 await Promise.all(pools.map((p) => p.warm()));
+const probe = await CoreProbe.start();
 const warmup = positive('warmup', opts.warmup);
 const {
   runs: [runs1, runs2],
   lastWarm,
-} = await timeRuns(pools, throughputWork, rounds, warmup);
-await Promise.all(pools.map((p) => p.close()));
+  cores,
+} = await timeRuns(pools, throughputWork, rounds, warmup, probe);
+await Promise.all([...pools.map((p) => p.close()), probe.close()]);
 const loadPool = loadavg()[0];
-printPoolFigures(runs1, runs2, lastWarm, warmup);
+printPoolFigures(runs1, runs2, lastWarm, warmup, cores);
 console.log(`  load average (1 min): ${loadStart.toFixed(2)} at start, ${loadPool.toFixed(2)} after the pool runs`);
 // Other processes' CPU in the runs: on a quiet machine the workers wait for a core only while this
 // process's main thread and V8's threads take one.
