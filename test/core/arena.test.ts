@@ -16,6 +16,7 @@ import { machineArrays, slotStrideOf } from '../../src/core/vcpu/machineSetup.js
 import { hostModel, loadModelData } from '../../src/model/data.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { quietWorkload } from '../support/workloads.js';
+import { clockSetup } from '../../src/core/guests/clock.js';
 
 const data = loadModelData();
 const cpu = loadCpuCatalog().find((c) => c.id === 'i7-6700K')!;
@@ -156,4 +157,21 @@ test('halt-poll words only on hosts that keep them: none on bhyve, every KVM hos
   );
   // The readers a bhyve host reaches answer on the empty array: nobody polls.
   for (let v = 0; v < bhyve.n; v++) assert.equal(polling(bhyve.machine, v), false);
+});
+
+test("clock setups: a thread's hosts whose guests' setups are equal share one read-only copy", () => {
+  // Each host's guests are built afresh (src/run/simulate.ts hostGuests), as idleHost does: equal
+  // content, other objects. Two frozen setups and two arrays per host were ~57 bytes per vCPU of the
+  // bench's fleet (docs/perf/memory.md).
+  const a = idleHost('bhyve-tpr-v3');
+  const b = idleHost('bhyve-tpr-v3');
+  assert.equal(a.clocks, b.clocks, 'one clocks array for both hosts');
+  assert.equal(a.linuxClocks, b.linuxClocks, 'one linuxClocks array for both hosts');
+  // Other setups are not confused with them: KVM reads a Windows guest's clock elsewhere (guests/clock.ts).
+  const kvm = idleHost('kvm');
+  assert.notEqual(kvm.clocks, a.clocks);
+  const fresh = (sim: HostSimulation) => sim.guests.map((g) => clockSetup(sim.config.traits, g.model, g.timekeeping));
+  assert.deepEqual(kvm.clocks, fresh(kvm));
+  assert.deepEqual(a.clocks, fresh(a));
+  assert.notDeepEqual(kvm.clocks, a.clocks, 'the two policies give different setups');
 });
