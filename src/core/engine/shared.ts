@@ -15,8 +15,9 @@ export interface GuestClocks {
 }
 
 /**
- * Distinct clock setups a thread keeps; past it the table starts again (a service thread that runs
- * scenario after scenario must not grow without end). A default fleet's hosts have one.
+ * Entries (hosts' setups that differ) a thread keeps; past it the table starts again (a service
+ * thread that runs scenario after scenario must not grow without end). A default fleet's hosts are
+ * one entry.
  */
 export const MAX_SHARED_CLOCKS = 256;
 const clockTable = new Map<string, GuestClocks>();

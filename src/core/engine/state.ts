@@ -137,7 +137,11 @@ export abstract class HostState {
    * ran, a fraction (a field for the reason above).
    */
   ranGuestNs = 0.5;
-  /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
+  /**
+   * Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts).
+   * Read only: the same array as the thread's other hosts whose setups are equal (shared.ts), as is
+   * linuxClocks.
+   */
   readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
   readonly linuxClocks: readonly LinuxClockSetup[];
