@@ -16,6 +16,7 @@ import { machineArrays, slotStrideOf } from '../../src/core/vcpu/machineSetup.js
 import { hostModel, loadModelData } from '../../src/model/data.js';
 import { loadCpuCatalog } from '../../src/profiles/catalog.js';
 import { quietWorkload } from '../support/workloads.js';
+import { clockSetup } from '../../src/core/guests/clock.js';
 
 const data = loadModelData();
 const cpu = loadCpuCatalog().find((c) => c.id === 'i7-6700K')!;
@@ -156,4 +157,55 @@ test('halt-poll words only on hosts that keep them: none on bhyve, every KVM hos
   );
   // The readers a bhyve host reaches answer on the empty array: nobody polls.
   for (let v = 0; v < bhyve.n; v++) assert.equal(polling(bhyve.machine, v), false);
+});
+
+test("clock setups: a thread's hosts whose guests' setups are equal share one read-only copy", () => {
+  // Each host's guests are built afresh (src/run/simulate.ts hostGuests), as idleHost does: equal
+  // content, other objects. Two frozen setups and two arrays per host were ~57 bytes per vCPU of the
+  // bench's fleet (docs/perf/memory.md).
+  const a = idleHost('bhyve-tpr-v3');
+  const b = idleHost('bhyve-tpr-v3');
+  assert.equal(a.clocks, b.clocks, 'one clocks array for both hosts');
+  assert.equal(a.linuxClocks, b.linuxClocks, 'one linuxClocks array for both hosts');
+  // Other setups are not confused with them: KVM reads a Windows guest's clock elsewhere (guests/clock.ts).
+  const kvm = idleHost('kvm');
+  assert.notEqual(kvm.clocks, a.clocks);
+  const fresh = (sim: HostSimulation) => sim.guests.map((g) => clockSetup(sim.config.traits, g.model, g.timekeeping));
+  assert.deepEqual(kvm.clocks, fresh(kvm));
+  assert.deepEqual(a.clocks, fresh(a));
+  assert.notDeepEqual(kvm.clocks, a.clocks, 'the two policies give different setups');
+});
+
+test("a host's typed arrays: 21 views of its buffer (bhyve, no workload guest), the event heap's ids in one", () => {
+  // Each view is ~96 bytes of V8 object per host beside its data (~14 per vCPU of the bench's fleet):
+  // one more is a change to the layout docs/perf/memory.md counts; update both together.
+  const sim = idleHost('bhyve-tpr-v3');
+  const views = [...typedArrays(sim)].filter(([a]) => a.buffer === sim.vf.buffer);
+  assert.equal(views.length, 21, views.map(([, path]) => path).join(', '));
+  assert.deepEqual(
+    views.filter(([, path]) => path.startsWith('host.heap.')).map(([, path]) => path),
+    ['host.heap.key', 'host.heap.ix'],
+  );
+});
+
+test('what a machine does not use until it must is not its own: exit logs, reports, entry checks', () => {
+  const a = idleHost('bhyve-tpr-v3').machine;
+  const b = idleHost('bhyve-tpr-v3').machine;
+  // The step's exit logs are kept for traces only (logStepExits): until then, nothing per machine.
+  assert.equal(a.stepExits, b.stepExits);
+  assert.equal(a.stepExitQual, b.stepExitQual);
+  assert.equal(a.stepExitWhy, b.stepExitWhy);
+  assert.equal(a.stepExits.length, 0);
+  // Reports only once there is one (no violation, no failed entry in an idle run).
+  assert.equal(a.violations, b.violations);
+  assert.equal(a.entryFailures, b.entryFailures);
+  // The VM-entry checks of a CPU profile: one cache for the thread's machines of that profile.
+  const checks = (m: Machine) => (m as unknown as { entryChecks: object }).entryChecks;
+  assert.ok(checks(a) !== undefined);
+  assert.equal(checks(a), checks(b));
+  // A machine that logs gets logs of its own.
+  b.logStepExits();
+  assert.notEqual(a.stepExits, b.stepExits);
+  b.stepExits.push(1);
+  assert.equal(a.stepExits.length, 0);
 });

@@ -6,15 +6,19 @@ import type { Carver } from '../vcpu/arena.js';
  */
 export class EventHeap {
   readonly key: Float64Array;
-  private readonly heap: Int32Array;
-  private readonly pos: Int32Array;
+  /**
+   * The heap and each id's place in it, interleaved in one array: the id at heap position i at 2i,
+   * the position of id at 2id + 1 (-1: not in the heap). One view, not two: a typed array costs ~96
+   * bytes of V8 object per host beside its data (docs/perf/memory.md).
+   */
+  private readonly ix: Int32Array;
   size = 0;
 
-  /** The arrays, n entries each, carved with the host's (vcpu/arena.ts); absent: its own. */
+  /** The arrays (n keys, 2n words) carved with the host's (vcpu/arena.ts); absent: its own. */
   constructor(n: number, c?: Carver) {
     this.key = c === undefined ? new Float64Array(n) : c.f64(n);
-    this.heap = c === undefined ? new Int32Array(n) : c.i32(n);
-    this.pos = (c === undefined ? new Int32Array(n) : c.i32(n)).fill(-1);
+    this.ix = c === undefined ? new Int32Array(2 * n) : c.i32(2 * n);
+    for (let id = 0; id < n; id++) this.ix[2 * id + 1] = -1;
   }
 
   private less(a: number, b: number): boolean {
@@ -34,7 +38,7 @@ export class EventHeap {
    * argument, which V8 boxes (an allocation) when the call is not inlined.
    */
   rekey(id: number): void {
-    const p = this.pos[id];
+    const p = this.ix[2 * id + 1];
     // The engine re-keys the vCPU it has just run, which is the root: nothing is above it, so only
     // sift down. Two thirds of events re-key the root and stay there (docs/PERF.md, fifth session).
     if (p === 0) {
@@ -43,12 +47,12 @@ export class EventHeap {
     }
     if (p < 0) {
       const i = this.size++;
-      this.heap[i] = id;
-      this.pos[id] = i;
+      this.ix[2 * i] = id;
+      this.ix[2 * id + 1] = i;
       this.up(i);
     } else {
       this.up(p);
-      this.down(this.pos[id]);
+      this.down(this.ix[2 * id + 1]);
     }
   }
 
@@ -58,59 +62,59 @@ export class EventHeap {
    * nothing (down(0) makes the same two comparisons).
    */
   keepsRoot(id: number): boolean {
-    if (this.pos[id] !== 0) return false;
+    if (this.ix[2 * id + 1] !== 0) return false;
     const n = this.size;
-    return (n < 2 || this.less(id, this.heap[1])) && (n < 3 || this.less(id, this.heap[2]));
+    return (n < 2 || this.less(id, this.ix[2])) && (n < 3 || this.less(id, this.ix[4]));
   }
 
   /** The id with the earliest key (its time is `key[peek()]`), or -1 when empty. */
   peek(): number {
-    return this.size > 0 ? this.heap[0] : -1;
+    return this.size > 0 ? this.ix[0] : -1;
   }
 
   remove(id: number): void {
-    const p = this.pos[id];
+    const p = this.ix[2 * id + 1];
     if (p < 0) return;
-    const last = this.heap[--this.size];
-    this.pos[id] = -1;
+    const last = this.ix[2 * --this.size];
+    this.ix[2 * id + 1] = -1;
     if (p < this.size) {
-      this.heap[p] = last;
-      this.pos[last] = p;
+      this.ix[2 * p] = last;
+      this.ix[2 * last + 1] = p;
       this.up(p);
-      this.down(this.pos[last]);
+      this.down(this.ix[2 * last + 1]);
     }
   }
 
   private up(i: number): void {
-    const h = this.heap;
-    const id = h[i];
+    const h = this.ix;
+    const id = h[2 * i];
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const pid = h[parent];
+      const pid = h[2 * parent];
       if (!this.less(id, pid)) break;
-      h[i] = pid;
-      this.pos[pid] = i;
+      h[2 * i] = pid;
+      h[2 * pid + 1] = i;
       i = parent;
     }
-    h[i] = id;
-    this.pos[id] = i;
+    h[2 * i] = id;
+    h[2 * id + 1] = i;
   }
 
   private down(i: number): void {
-    const h = this.heap;
-    const id = h[i];
+    const h = this.ix;
+    const id = h[2 * i];
     const n = this.size;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && this.less(h[r], h[l]) ? r : l;
-      if (!this.less(h[c], id)) break;
-      h[i] = h[c];
-      this.pos[h[c]] = i;
+      const c = r < n && this.less(h[2 * r], h[2 * l]) ? r : l;
+      if (!this.less(h[2 * c], id)) break;
+      h[2 * i] = h[2 * c];
+      h[2 * h[2 * c] + 1] = i;
       i = c;
     }
-    h[i] = id;
-    this.pos[id] = i;
+    h[2 * i] = id;
+    h[2 * id + 1] = i;
   }
 }

@@ -1,7 +1,7 @@
-import { linuxClockSetup, type LinuxClockSetup } from '../guests/linuxClock.js';
+import type { LinuxClockSetup } from '../guests/linuxClock.js';
 import type { PhaseBehaviour } from '../guests/model.js';
 import { PHASE_ORDER } from '../guests/model.js';
-import { clockSetup, ClockTimer, type ClockSetup } from '../guests/clock.js';
+import { ClockTimer, type ClockSetup } from '../guests/clock.js';
 import { HvFeature } from '../hypervisor/hyperv.js';
 import { kvmShrinkPleWindow } from '../vmx/pauseLoop.js';
 import { DOUBLE_ZERO } from '../numbers.js';
@@ -12,6 +12,7 @@ import { machineArrays, slotStrideOf } from '../vcpu/machineSetup.js';
 import { LatencyExemplars } from './exemplars.js';
 import { EventHeap } from './heap.js';
 import { deriveSeed, RandomStreams } from './prng.js';
+import { guestClocks } from './shared.js';
 
 /**
  * The state of one host simulation, in one place: the engine (src/core/engine/host.ts) and the guest
@@ -136,7 +137,11 @@ export abstract class HostState {
    * ran, a fraction (a field for the reason above).
    */
   ranGuestNs = 0.5;
-  /** Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts). */
+  /**
+   * Each guest's timekeeping: where its clock reads go, what drives its clock (src/core/guests/clock.ts).
+   * Read only: the same array as the thread's other hosts whose setups are equal (shared.ts), as is
+   * linuxClocks.
+   */
   readonly clocks: readonly ClockSetup[];
   /** Per guest: a Linux guest's clocksource and where its reads go (guests/linuxClock.ts). */
   readonly linuxClocks: readonly LinuxClockSetup[];
@@ -202,9 +207,10 @@ export abstract class HostState {
       this.gi32[i * Gi.STRIDE + Gi.IO_ISR_VCPU] = -1;
       this.g8[i * G8.STRIDE + G8.WORKER_STATE] = Worker.NONE;
     }
-    // map, not push: an array grown by push keeps room for 17 entries (~150 bytes) per host.
-    this.clocks = config.guests.map((x) => clockSetup(config.traits, x.model, x.timekeeping));
-    this.linuxClocks = config.guests.map((x) => linuxClockSetup(config.traits.hypervisor, x.model, x.clocksource));
+    // Shared with the thread's earlier hosts whose guests' setups are the same (shared.ts).
+    const clocks = guestClocks(config);
+    this.clocks = clocks.clocks;
+    this.linuxClocks = clocks.linuxClocks;
     const vcpuSetups = [];
     let v = 0;
     for (let gi = 0; gi < g; gi++) {

@@ -98,7 +98,7 @@ export class MachineCore extends MachineState {
         ? Slot.VMX_PREEMPTION_TIMER
         : Slot.EXTERNAL_INTERRUPT;
     const vmx = this.intel ? this.caps : undefined;
-    this.entryChecks = vmx && new VmEntryChecks(vmx);
+    this.entryChecks = vmx && VmEntryChecks.of(vmx);
   }
 
   // ---------------------------------------------------------------- exit and entry
@@ -152,7 +152,7 @@ export class MachineCore extends MachineState {
       if (failed !== 0) {
         s[b + F.FLAGS] |= Flag.STOPPED | Flag.ENTRY_FAILED;
         this.counters[v * Counter.COUNT + Counter.ENTRY_FAILURES]++;
-        this.entryFailures.push(entryFailureOf(v, s[b + F.GUEST_INDEX], this.step, failed));
+        this.reportEntryFailure(entryFailureOf(v, s[b + F.GUEST_INDEX], this.step, failed));
         return;
       }
     }

@@ -14,6 +14,12 @@ import { snapshotOf, type EntryFailure, type Violation } from './reports.js';
 /** Entries a per-step log keeps (exits, deliveries, queued IPIs); later ones are counted, not kept. */
 export const STEP_LOG = 64;
 
+/** The exit logs of a machine that keeps none (logStepExits): written only while it keeps them. */
+const NO_LOG = Object.freeze([]) as unknown as number[];
+
+const NO_VIOLATIONS: readonly Violation[] = Object.freeze([]);
+const NO_ENTRY_FAILURES: readonly EntryFailure[] = Object.freeze([]);
+
 /** The empty pirMoved of a machine that keeps no causes. */
 const NO_WORDS = new Int32Array(0);
 
@@ -59,12 +65,13 @@ export class MachineState {
   // stores unboxed.
   /**
    * The step's exits (slots) and their qualifications, kept once logStepExits() was called (the
-   * trace does; the engine reads none, and the fast-forward reads its exit ring).
+   * trace does; the engine reads none, and the fast-forward reads its exit ring). Until then the one
+   * frozen empty array of every machine (NO_LOG): 32 bytes an array, per host (docs/perf/memory.md).
    */
-  readonly stepExits: number[] = [];
-  readonly stepExitQual: number[] = [];
+  stepExits: number[] = NO_LOG;
+  stepExitQual: number[] = NO_LOG;
   /** Their causes (recorder.ts ExitWhy words, 0: none), as the recorder's cause column: the trace's `cause`. */
-  readonly stepExitWhy: number[] = [];
+  stepExitWhy: number[] = NO_LOG;
   stepExitCount = 0;
   protected logExits = false;
   /** The step's deliveries (vector) and the vCPUs that took them, read by the trace and the engine. */
@@ -81,8 +88,12 @@ export class MachineState {
   stepHostNs = DOUBLE_ZERO;
   step = 0;
 
-  readonly violations: Violation[] = [];
-  readonly entryFailures: EntryFailure[] = [];
+  /**
+   * The reports of broken checks and failed VM entries; until the first, the one frozen empty array
+   * of every machine (most machines never have one: 32 bytes an array, per host).
+   */
+  violations: readonly Violation[] = NO_VIOLATIONS;
+  entryFailures: readonly EntryFailure[] = NO_ENTRY_FAILURES;
 
   /** Simulated ns the engine is at (stamps recorder records; the machine itself has no clock). */
   clockNs = DOUBLE_ZERO;
@@ -137,6 +148,11 @@ export class MachineState {
 
   /** Keep each step's exits in stepExits / stepExitQual from now on (traces, tests). */
   logStepExits(): void {
+    if (!this.logExits) {
+      this.stepExits = [];
+      this.stepExitQual = [];
+      this.stepExitWhy = [];
+    }
     this.logExits = true;
     if (this.pirMoved.length === 0) this.pirMoved = new Int32Array(8 * this.n);
   }
@@ -219,11 +235,18 @@ export class MachineState {
 
   // ---------------------------------------------------------------- reports
 
+  /** A VM entry failed its checks (core.ts enter): its report. */
+  protected reportEntryFailure(failure: EntryFailure): void {
+    if (this.entryFailures === NO_ENTRY_FAILURES) this.entryFailures = [];
+    (this.entryFailures as EntryFailure[]).push(failure);
+  }
+
   /** The vCPU stops on a broken check; the report keeps its state as it was then. */
   protected violate(v: number, broken: Broken): void {
     const b = v * F.STRIDE;
     this.s[b + F.FLAGS] |= Flag.STOPPED;
-    this.violations.push({
+    if (this.violations === NO_VIOLATIONS) this.violations = [];
+    (this.violations as Violation[]).push({
       check: broken.check,
       message: broken.message,
       vcpu: v,

@@ -68,6 +68,8 @@ export function programTprThreshold(s: Int32Array, b: number, t: PolicyTraits): 
   s[b + F.TPR_THRESHOLD] = irr >= 0 && priorityClass(irr) <= tprClass ? priorityClass(irr) : 0;
 }
 
+const SHARED_CHECKS = new WeakMap<VmxCapabilities, VmEntryChecks>();
+
 /**
  * The VM-entry checks of a machine's vCPUs, evaluated when the controls change rather than at every
  * entry: the result of checkVmControls is kept with the four control words it was computed from
@@ -76,6 +78,17 @@ export function programTprThreshold(s: Int32Array, b: number, t: PolicyTraits): 
  * same bits as checkVmEntry (vmx/entryChecks.ts) on the vCPU's words, always.
  */
 export class VmEntryChecks {
+  /**
+   * The checks of the machines of `caps` on this thread: one object for all of them (80 bytes a host
+   * otherwise, docs/perf/memory.md). What it keeps is a cache of a pure function of `caps` and the
+   * words, so sharing it changes no result; a host whose controls differ only recomputes.
+   */
+  static of(caps: VmxCapabilities): VmEntryChecks {
+    let checks = SHARED_CHECKS.get(caps);
+    if (checks === undefined) SHARED_CHECKS.set(caps, (checks = new VmEntryChecks(caps)));
+    return checks;
+  }
+
   private valid = false;
   private pin = 0;
   private proc = 0;
