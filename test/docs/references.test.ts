@@ -1,7 +1,7 @@
 /**
  * What the docs name must exist, so a renamed file, script or command cannot leave a page pointing
- * at nothing: every repository path written in README.md, CONTRIBUTING.md, docs/*.md, docs/model/
- * and data/validation/README.md exists (a glob matches at least one file), every `npm run X` is a
+ * at nothing: every repository path written in README.md, CONTRIBUTING.md, docs/*.md, docs/model/,
+ * docs/perf/ and data/validation/README.md exists (a glob matches at least one file), every `npm run X` is a
  * script of package.json, and every `vmexit-lab X` in code (a code span or block) is a command
  * that `vmexit-lab --help` lists, with a sub-command or kind its own --help names, and every
  * `--option` written after a command in code is one that command accepts.
@@ -25,12 +25,14 @@ const PAGES = [
   'README.md',
   'CONTRIBUTING.md',
   'data/validation/README.md',
-  ...['docs', 'docs/model'].flatMap((d) =>
+  ...['docs', 'docs/model', 'docs/perf'].flatMap((d) =>
     readdirSync(join(REPO_ROOT, d))
       .filter((f) => f.endsWith('.md'))
       .map((f) => `${d}/${f}`),
   ),
-].sort();
+]
+  .filter((p) => p !== 'docs/perf/history.md')
+  .sort();
 
 /** Paths that look like ours and are not: the reason, and the pages that may write them. */
 const NOT_OURS: readonly { path: string; why: string }[] = [
