@@ -21,7 +21,7 @@
  * Options: --runs N (each figure the median of N measurements, ceiling included; default 1),
  * --case NAME (only that case: install-12.1, install-v1, idle-fleet, busy-fleet, big-host; for profiling with
  * node --cpu-prof), --seconds S (every case S simulated seconds, the install cut short: quicker A/B
- * comparisons), --no-memory; --help prints them and the cases.
+ * comparisons), --no-memory, --memory-only (the memory figure alone); --help prints them and the cases.
  */
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
@@ -44,6 +44,11 @@ const { values: opts } = benchArgs(
     runs: { type: 'string', default: '1', value: 'N', help: 'each figure the median of N runs, ceiling included' },
     case: { type: 'string', value: 'NAME', help: 'only that case (see below; for A/B runs and --cpu-prof)' },
     'no-memory': { type: 'boolean', default: false, help: 'skip the memory per simulated vCPU' },
+    'memory-only': {
+      type: 'boolean',
+      default: false,
+      help: 'only the memory per simulated vCPU (the fleet built twice first, as the cases would warm it; ~10 s)',
+    },
     seconds: {
       type: 'string',
       value: 'S',
@@ -146,7 +151,7 @@ function fmt(n: number): string {
 }
 
 const cases = (Object.keys(CASES) as CaseId[]).map((id) => ({ id, label: CASES[id], ...scenarios[id] }));
-const chosen = opts.case === undefined ? cases : cases.filter((c) => c.id === opts.case);
+const chosen = opts['memory-only'] ? [] : opts.case === undefined ? cases : cases.filter((c) => c.id === opts.case);
 // --seconds S: every case runs S simulated seconds (the install too, cut short): quicker A/B runs.
 const selected =
   opts.seconds === undefined
@@ -169,7 +174,7 @@ const ceilings: { wall: number; cpu: number }[] = [];
 const results = selected.map(() => [] as Figures[]);
 // The event mix: engine events by the kind that ran (src/core/engine/events.ts), per case, all runs.
 const mixes = selected.map(() => new Float64Array(EV_COUNT));
-for (let r = 0; r < runs; r++) {
+for (let r = 0; r < runs && selected.length > 0; r++) {
   ceilings.push(ceiling(200_000_000));
   sampleLoad();
   for (let i = 0; i < selected.length; i++) {
@@ -182,7 +187,7 @@ for (let r = 0; r < runs; r++) {
 // Two clocks: wall seconds (what a quiet machine shows) and CPU seconds (what this process got of a
 // core: on a loaded machine the wall-clock rates fall with the share of the core the bench gets,
 // the CPU-time rates much less, so they are the ones to compare across runs).
-for (const clock of ['cpu', 'wall'] as const) {
+for (const clock of selected.length > 0 ? (['cpu', 'wall'] as const) : []) {
   const ceil = median(ceilings.map((c) => c[clock]));
   const per = clock === 'cpu' ? 'CPU-s' : 'wall-s';
   console.log(
@@ -212,19 +217,27 @@ for (let i = 0; i < selected.length; i++) {
     .map((k) => `${EV_NAMES[k]} ${((mix[k] / total) * 100).toFixed(1)} %`);
   console.log(`event mix, ${selected[i].label}: ${parts.join(', ')}`);
 }
-console.log(
-  'engine events: events the engine executed one by one (a pop of the event heap: one kind run on one vCPU, or a ' +
-    'host-tick wake-up, HOST_TICK above; a wake-up that ran nothing while its vCPU stayed the earliest is folded into ' +
-    'the event after it, no pop: dist/bench/eventMix.js counts them); %cr8 pairs and host ticks fast-forwarded in bulk ' +
-    'are guest events, not engine events',
-);
-console.log(
-  'targets (#16): engine events >= 3 % of the ceiling (idle fleet, install bhyve-12.1); vCPU-s per wall-s ' +
-    '>= 10x the figure before #16 (idle fleet)',
-);
+if (selected.length > 0) {
+  console.log(
+    'engine events: events the engine executed one by one (a pop of the event heap: one kind run on one vCPU, or a ' +
+      'host-tick wake-up, HOST_TICK above; a wake-up that ran nothing while its vCPU stayed the earliest is folded into ' +
+      'the event after it, no pop: dist/bench/eventMix.js counts them); %cr8 pairs and host ticks fast-forwarded in bulk ' +
+      'are guest events, not engine events',
+  );
+  console.log(
+    'targets (#16): engine events >= 3 % of the ceiling (idle fleet, install bhyve-12.1); vCPU-s per wall-s ' +
+      '>= 10x the figure before #16 (idle fleet)',
+  );
+}
 
-if (!opts['no-memory'] && opts.case === undefined) {
-  // Memory per simulated vCPU: build the hosts of a 10,000-guest fleet (without running them).
+/**
+ * Memory per simulated vCPU: build the hosts of a 10,000-guest fleet and advance them 100 ms; the
+ * growth of the heap and array buffers over the vCPUs. `warmups` builds and drops the fleet first:
+ * the whole bench measures after its cases ran (the code compiled, its feedback allocated), and
+ * --memory-only stands in for them so that it reads like the whole bench (without it, ~75 bytes per
+ * vCPU higher: docs/perf/memory.md).
+ */
+async function memoryPerVcpu(warmups: number): Promise<void> {
   const fleet = loadScenarioFile(join(REPO_ROOT, 'scenarios', 'default.yaml'));
   const variant = fleet.variants[0];
   const perHost = variant.guests.reduce((n, g) => n + (g.kind === 'modelled' ? g.count : 0), 0);
@@ -233,26 +246,37 @@ if (!opts['no-memory'] && opts.case === undefined) {
   const costs = exitCostTable(data.costModel, variant.host.cpu, traits.hypervisor);
   const hm = hostModel(data.costModel, traits.hypervisor);
   const guestLists = Array.from({ length: hosts }, (_, h) => hostGuests(variant, data, h));
+  const build = (): { sims: HostSimulation[]; vcpus: number } => {
+    const sims: HostSimulation[] = [];
+    let vcpus = 0;
+    for (let h = 0; h < hosts; h++) {
+      const sim = new HostSimulation({
+        hostIndex: h,
+        seed: 1,
+        profile: variant.host.cpu,
+        traits,
+        cores: variant.host.cores,
+        guests: guestLists[h],
+        exitCostNs: costs,
+        host: hm,
+        debugChecks: false,
+      });
+      sim.advanceTo(1e8);
+      sims.push(sim);
+      vcpus += sim.n;
+    }
+    return { sims, vcpus };
+  };
+  for (let w = 0; w < warmups; w++) build();
+  if (warmups > 0) {
+    // The dropped fleets' buffers are freed by V8's sweeper after the collection, off this thread:
+    // until then process.memoryUsage() still counts them, and the figure would read low.
+    globalThis.gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   globalThis.gc?.();
   const before = process.memoryUsage();
-  const sims: HostSimulation[] = [];
-  let vcpus = 0;
-  for (let h = 0; h < hosts; h++) {
-    const sim = new HostSimulation({
-      hostIndex: h,
-      seed: 1,
-      profile: variant.host.cpu,
-      traits,
-      cores: variant.host.cores,
-      guests: guestLists[h],
-      exitCostNs: costs,
-      host: hm,
-      debugChecks: false,
-    });
-    sim.advanceTo(1e8);
-    sims.push(sim);
-    vcpus += sim.n;
-  }
+  const { sims, vcpus } = build();
   globalThis.gc?.();
   const after = process.memoryUsage();
   const bytes = after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers;
@@ -260,6 +284,9 @@ if (!opts['no-memory'] && opts.case === undefined) {
     `memory: ${hosts * perHost} guests, ${vcpus} vCPUs in ${sims.length} hosts: ${(bytes / vcpus).toFixed(0)} bytes per vCPU (target <= 2048)`,
   );
 }
+
+if (opts['memory-only']) await memoryPerVcpu(2);
+else if (!opts['no-memory'] && opts.case === undefined) await memoryPerVcpu(0);
 
 const loadAfter = sampleLoad();
 const peak = Math.max(...loads);
