@@ -70,7 +70,7 @@ function newestCompiledMs(): number {
 /**
  * The worker file piscina loads. The bundle puts the engine's modules in one scope, so their
  * imported bindings are plain constants to V8 instead of module cells with a hole check each:
- * ~9 % fewer instructions per engine event (docs/perf/bundle.md). A bundle older than a file tsc
+ * 6.8-9.8 % fewer instructions per engine event (docs/perf/bundle.md). A bundle older than a file tsc
  * wrote (`tsc` alone after an edit) would run stale code: then, or without a bundle, tsc's worker.js.
  */
 export function workerFile(build: WorkerBuild = 'bundle'): URL {
