@@ -12,6 +12,11 @@
  * event over the idle fleet's 1500 s (8.2 M events). Valgrind runs ~50x slower than node: the idle
  * fleet's 1500 s take ~5-15 minutes per build.
  *
+ * An argument that ends in .js is one module instead of a DIR: a bundle of the engine (esbuild's scope-hoisted
+ * ESM, docs/perf/bundle.md) that exports what bench/cases.js, src/run/simulate.js, src/run/totals.js and
+ * src/model/data.js export, placed three directories below a build's root (e.g. dist/bundle/bench/engine.js)
+ * so that its data/ and scenarios/, found from import.meta.url, resolve as the tsc output's do.
+ *
  * --predictable runs node under valgrind with V8's --predictable --single-threaded: no compiler or GC
  * threads, so the count no longer depends on when they ran. Two runs of one build agreed to ~1 M
  * instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
@@ -30,7 +35,8 @@ import { CASES } from './cases.js';
 const SHORT_SECONDS = 10;
 
 const { values: opts, positionals } = benchArgs(
-  'node dist/bench/instructions.js [options] DIR [DIR ...]: instructions per engine event of each build, counted by valgrind',
+  'node dist/bench/instructions.js [options] DIR|ENGINE.js [...]: instructions per engine event of each build, counted by valgrind\n' +
+    '(ENGINE.js: one module that exports the engine, e.g. a bundle, instead of DIR/dist/...)',
   {
     case: { type: 'string', default: 'idle-fleet', value: 'NAME', help: "bench/run.js's case" },
     seconds: {
@@ -47,7 +53,11 @@ const { values: opts, positionals } = benchArgs(
         'still move by 50-400 M between invocations: a figure at --seconds 60 moved by 0.1-25 %, at 300 by 0.7 % ' +
         '(docs/PERF.md, "Repeatability of --predictable"): prefer 300 or more, and repeat BASE (BASE NEW BASE)',
     },
-    one: { type: 'string', value: 'DIR', help: "(internal) run the case's hosts of build DIR once, print its events" },
+    one: {
+      type: 'string',
+      value: 'DIR',
+      help: "(internal) run the case's hosts of build DIR (or module ENGINE.js) once, print its events",
+    },
   },
   { allowPositionals: true },
 );
@@ -69,15 +79,24 @@ interface BuildModules {
   loadModelData: () => unknown;
 }
 
-/** --one DIR: build DIR's modules (its engine, not this one's) run the case once; its engine events to stdout. */
-async function runOnce(dir: string, secs: number): Promise<void> {
+/** An argument that names one engine module (a bundle) rather than a build directory. */
+const isEngineModule = (arg: string): boolean => arg.endsWith('.js');
+
+/** The modules of build DIR (its engine, not this one's), or the one module ENGINE.js exports them all from. */
+async function buildModules(dir: string): Promise<BuildModules> {
+  if (isEngineModule(dir)) return (await import(pathToFileURL(resolve(dir)).href)) as BuildModules;
   const from = (path: string): string => pathToFileURL(resolve(dir, 'dist', path)).href;
-  const m = {
+  return {
     ...((await import(from('bench/cases.js'))) as object),
     ...((await import(from('src/run/simulate.js'))) as object),
     ...((await import(from('src/run/totals.js'))) as object),
     ...((await import(from('src/model/data.js'))) as object),
   } as BuildModules;
+}
+
+/** --one DIR: build DIR's modules run the case once; its engine events to stdout. */
+async function runOnce(dir: string, secs: number): Promise<void> {
+  const m = await buildModules(dir);
   const data = m.loadModelData();
   const c = m.scenarios[opts.case];
   const scenario = { ...c.scenario, duration: { kind: 'fixed', ns: secs * 1e9 } };
@@ -125,11 +144,16 @@ if (opts.one !== undefined) {
   await runOnce(opts.one, seconds);
 } else {
   if (positionals.length === 0) {
-    process.stderr.write('expected one or more build directories (DIR)\n');
+    process.stderr.write('expected one or more build directories (DIR) or engine modules (ENGINE.js)\n');
     process.exit(USAGE_ERROR);
   }
   for (const dir of positionals) {
-    if (!existsSync(resolve(dir, 'dist', 'src', 'run', 'simulate.js'))) {
+    if (isEngineModule(dir)) {
+      if (!existsSync(dir)) {
+        process.stderr.write(`${dir}: no such engine module\n`);
+        process.exit(USAGE_ERROR);
+      }
+    } else if (!existsSync(resolve(dir, 'dist', 'src', 'run', 'simulate.js'))) {
       process.stderr.write(`${dir}: not a build (no dist/src/run/simulate.js; run npm run build there)\n`);
       process.exit(USAGE_ERROR);
     }
