@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { bundleState } from './bundleFresh.js';
 import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
 
 /**
@@ -57,16 +57,6 @@ const BUNDLED_WORKER = new URL('../bundle/worker.js', import.meta.url);
 /** dist/src: tsc's output, the bundle's input. */
 const COMPILED_TREE = fileURLToPath(new URL('..', import.meta.url));
 
-/** The newest .js tsc wrote below dist/src (the bundle and the report's copied assets aside). */
-function newestCompiledMs(): number {
-  let newest = 0;
-  for (const f of readdirSync(COMPILED_TREE, { recursive: true, encoding: 'utf8' })) {
-    if (!f.endsWith('.js') || f.startsWith('bundle') || f.includes('assets')) continue;
-    newest = Math.max(newest, statSync(`${COMPILED_TREE}/${f}`).mtimeMs);
-  }
-  return newest;
-}
-
 /**
  * The worker file piscina loads. The bundle puts the engine's modules in one scope, so their
  * imported bindings are plain constants to V8 instead of module cells with a hole check each:
@@ -74,9 +64,8 @@ function newestCompiledMs(): number {
  * wrote (`tsc` alone after an edit) would run stale code: then, or without a bundle, tsc's worker.js.
  */
 export function workerFile(build: WorkerBuild = 'bundle'): URL {
-  if (build === 'compiled' || !existsSync(BUNDLED_WORKER)) return COMPILED_WORKER;
-  if (newestCompiledMs() > statSync(fileURLToPath(BUNDLED_WORKER)).mtimeMs) return COMPILED_WORKER;
-  return BUNDLED_WORKER;
+  if (build === 'compiled') return COMPILED_WORKER;
+  return bundleState(fileURLToPath(BUNDLED_WORKER), [COMPILED_TREE]) === 'current' ? BUNDLED_WORKER : COMPILED_WORKER;
 }
 
 export function defaultWorkers(): number {
