@@ -21,22 +21,20 @@
  * Options: --runs N (each figure the median of N measurements, ceiling included; default 1),
  * --case NAME (only that case: install-12.1, install-v1, idle-fleet, busy-fleet, big-host; for profiling with
  * node --cpu-prof), --seconds S (every case S simulated seconds, the install cut short: quicker A/B
- * comparisons), --no-memory, --memory-only (the memory figure alone); --help prints them and the cases.
+ * comparisons), --no-memory, --memory-only (the memory figure alone), --engine bundle|tsc (the engine measured:
+ * by default rollup's bundle, what the pool's workers run, when the build made a current one, else tsc's
+ * modules with a notice; bench/engineChoice.ts; the ceiling is tsc's under either); --help prints them,
+ * the cases and the engines.
  */
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
-import { loadScenarioFile } from '../src/scenario/load.js';
-import { REPO_ROOT, loadModelData, exitCostTable, hostModel } from '../src/model/data.js';
-import { runHosts, hostGuests } from '../src/run/simulate.js';
-import { TotalsAccumulator } from '../src/run/totals.js';
-import { Counter } from '../src/core/vcpu/machine.js';
-import { HostSimulation } from '../src/core/engine/host.js';
-import { EV_COUNT, EV_NAMES } from '../src/core/engine/events.js';
-import { resolvePolicy } from '../src/core/hypervisor/policy.js';
 import type { Scenario, ScenarioVariant } from '../src/scenario/types.js';
+import type { TotalsAccumulator } from '../src/run/totals.js';
+import type { HostSimulation } from '../src/core/engine/host.js';
 import { benchArgs, checkChoice, choicesText } from './args.js';
-import { CASES, labelWithSeconds, scenarios, type CaseId } from './cases.js';
+import { CASES, labelWithSeconds, type CaseId } from './caseNames.js';
 import { ceilingLoop } from './ceiling.js';
+import { ENGINES, chooseEngine, loadEngine } from './engineChoice.js';
 
 const { values: opts } = benchArgs(
   'node --expose-gc dist/bench/run.js [options]: the engine bench (docs/PERF.md)',
@@ -54,11 +52,39 @@ const { values: opts } = benchArgs(
       value: 'S',
       help: 'every case S simulated seconds, the install cut short (quicker A/B runs)',
     },
+    engine: {
+      type: 'string',
+      default: 'bundle',
+      value: 'NAME',
+      help: "the engine measured (see below; the ceiling is tsc's under either); a missing or stale bundle: tsc's",
+    },
   },
-  { more: choicesText('cases', CASES) },
+  { more: `${choicesText('cases', CASES)}\n\n${choicesText('engines', ENGINES)}` },
 );
 checkChoice('case', 'cases', opts.case, CASES);
+checkChoice('engine', 'engines', opts.engine, ENGINES);
 const runs = Math.max(1, Number(opts.runs));
+
+// The engine's modules come from the chosen build only (bench/engine.ts, tsc's or rollup's), so the
+// bundle's run loads none of tsc's engine; the ceiling loop is tsc's in both (bench/ceiling.ts).
+const engineChoice = chooseEngine(opts.engine);
+if (engineChoice.notice !== undefined) process.stderr.write(`${engineChoice.notice}\n`);
+const {
+  scenarios,
+  runHosts,
+  hostGuests,
+  TotalsAccumulator: Totals,
+  REPO_ROOT,
+  loadModelData,
+  exitCostTable,
+  hostModel,
+  loadScenarioFile,
+  Counter,
+  HostSimulation: Host,
+  EV_COUNT,
+  EV_NAMES,
+  resolvePolicy,
+} = await loadEngine(engineChoice);
 
 const data = loadModelData();
 
@@ -108,7 +134,7 @@ interface Figures {
 }
 
 function runVariant(scenario: Scenario, variant: ScenarioVariant): Figures {
-  const acc = new TotalsAccumulator();
+  const acc = new Totals();
   const vcpusPerHost = variant.guests.reduce((n, g) => n + (g.kind === 'modelled' ? g.count * g.vcpus : 0), 0);
   let vcpuSeconds = 0;
   let lastNs = 0;
@@ -169,6 +195,7 @@ console.log(
   `engine bench: ${cores} cores, load average (1 min) ${loadBefore.toFixed(2)} at start; ` +
     `each figure the median of ${runs} run${runs > 1 ? 's' : ''}`,
 );
+console.log(engineChoice.line);
 
 const ceilings: { wall: number; cpu: number }[] = [];
 const results = selected.map(() => [] as Figures[]);
@@ -178,9 +205,9 @@ for (let r = 0; r < runs && selected.length > 0; r++) {
   ceilings.push(ceiling(200_000_000));
   sampleLoad();
   for (let i = 0; i < selected.length; i++) {
-    HostSimulation.kindTally = mixes[i];
+    Host.kindTally = mixes[i];
     results[i].push(measure(selected[i].scenario, selected[i].variants));
-    HostSimulation.kindTally = null;
+    Host.kindTally = null;
     sampleLoad();
   }
 }
@@ -207,6 +234,18 @@ for (const clock of selected.length > 0 ? (['cpu', 'wall'] as const) : []) {
         `[${secs.toFixed(1)} ${per}, ${fmt(fs[0].engineEvents)} events, ${fmt(fs[0].vcpuSeconds)} vCPU-s]`,
     );
   }
+}
+// The engine's results are exact: both engines (and every run) execute the same events, which
+// these counts let a reader check (test/bench/benchEngine.test.ts compares them).
+if (selected.length > 0) {
+  const exact = (f: Figures): string => `${f.engineEvents} engine events, ${f.guestEvents} guest events`;
+  console.log(
+    `exact counts (the same under either engine): ${selected.map((c, i) => `${c.id} ${exact(results[i][0])}`).join('; ')}`,
+  );
+  selected.forEach((c, i) => {
+    if (results[i].some((f) => exact(f) !== exact(results[i][0])))
+      console.log(`WARNING: ${c.id}'s runs differ: ${results[i].map(exact).join(' / ')} (the engine is not exact)`);
+  });
 }
 for (let i = 0; i < selected.length; i++) {
   const mix = mixes[i];
@@ -250,7 +289,7 @@ async function memoryPerVcpu(warmups: number): Promise<void> {
     const sims: HostSimulation[] = [];
     let vcpus = 0;
     for (let h = 0; h < hosts; h++) {
-      const sim = new HostSimulation({
+      const sim = new Host({
         hostIndex: h,
         seed: 1,
         profile: variant.host.cpu,

@@ -18,7 +18,10 @@ function bench(script: string, args: string[]): { status: number | null; stdout:
 // Each script's --help: exit 0 before any work, every option it takes named (parseArgs threw
 // ERR_PARSE_ARGS_UNKNOWN_OPTION on --help before bench/args.ts).
 const SCRIPTS: { script: string; options: string[] }[] = [
-  { script: 'run', options: ['--runs N', '--case NAME', '--no-memory', '--memory-only', '--seconds S'] },
+  {
+    script: 'run',
+    options: ['--runs N', '--case NAME', '--no-memory', '--memory-only', '--seconds S', '--engine NAME'],
+  },
   { script: 'ab', options: ['--case NAME', '--rounds N', '--seconds S'] },
   { script: 'alloc', options: ['--case NAME', '--warmup S', '--seconds S'] },
   { script: 'allocSites', options: ['--case NAME', '--variant I', '--warmup S', '--seconds S', '--top N'] },
