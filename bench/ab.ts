@@ -10,7 +10,9 @@
  * Each DIR is a checkout (or a copy) with its dist/ built and its data/ and scenarios/ beside it
  * (REPO_ROOT is found from dist/), e.g. a `git worktree add` of the commit to compare with, built
  * there. Options: --case (bench/run.ts's case; idle-fleet), --rounds N (5), --seconds S (passed on:
- * every case S simulated seconds; short runs read lower, JIT warm-up weighing more); --help.
+ * every case S simulated seconds; short runs read lower, JIT warm-up weighing more); --help. Each
+ * build's run.js measures its default engine (rollup's bundle since --engine, tsc's modules before),
+ * printed under its figures.
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -40,6 +42,8 @@ interface Run {
   share: number;
   /** Simulated vCPU-seconds per CPU second. */
   vcpu: number;
+  /** The engine the build's run.js measured (its `engine:` line; none before --engine: tsc's modules). */
+  engine: string;
 }
 
 /** "1.45 M" / "812.3 k" / "950" as printed by bench/run.ts's fmt. */
@@ -59,7 +63,9 @@ function runOnce(dir: string): Run {
   const m =
     line && /engine ([\d.]+ ?[kM]?) events\/CPU-s = ([\d.]+) % of ceiling; ([\d.]+ ?[kM]?) simulated/.exec(line);
   if (!m) throw new Error(`${dir}: no per-CPU-second figures in the bench's output`);
-  return { events: number(m[1]), share: Number(m[2]), vcpu: number(m[3]) };
+  const engine =
+    out.stdout.split('\n').find((l) => l.startsWith('engine: ')) ?? "engine: tsc's modules (a build before --engine)";
+  return { events: number(m[1]), share: Number(m[2]), vcpu: number(m[3]), engine };
 }
 
 function median(xs: readonly number[]): number {
@@ -102,4 +108,7 @@ roots.forEach((dir, i) => {
       `${median(runs[i].map((x) => x.vcpu)).toFixed(0)} vCPU-s per CPU-s` +
       (i === 0 ? '' : `; x${(ev / base).toFixed(3)} the first${paired(runs[i], runs[0])}`),
   );
+  // Each build's run.js picks its own engine: a build before --engine measures tsc's modules, a
+  // later one rollup's bundle, so two such builds differ by the bundle as well (docs/PERF.md).
+  console.log(`    ${[...new Set(runs[i].map((x) => x.engine))].join(' / ')}`);
 });

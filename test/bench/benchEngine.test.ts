@@ -133,3 +133,27 @@ test('bundleState: missing, stale when a file of an input tree is newer, else cu
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('ab.js prints the engine each build measured under its figures', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'dist', 'bench', 'ab.js'),
+      '--case',
+      'idle-fleet',
+      '--seconds',
+      '1',
+      '--rounds',
+      '1',
+      REPO_ROOT,
+      REPO_ROOT,
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const engines = r.stdout.split('\n').filter((l) => l.startsWith('    engine: '));
+  assert.deepEqual(engines, [
+    "    engine: rollup bundle dist/bundle/bench/engine.js (what the pool's workers run)",
+    "    engine: rollup bundle dist/bundle/bench/engine.js (what the pool's workers run)",
+  ]);
+});
