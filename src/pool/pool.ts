@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { bundleState } from './bundleFresh.js';
-import type { Ping, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
+import type { Ping, Pong, RunTask, TaskDone, WorkerAnswer, WorkerData, WorkerRequest } from './protocol.js';
 
 /**
  * What a pooled run needs of a pool: how many tasks to plan for (`workers`), a way to run one, and
@@ -44,12 +46,41 @@ interface SimPoolOptions {
    * them (a CLI run of one small variant starts one thread, not one per core).
    */
   readonly eager?: boolean;
-  /** Which worker file to load (workerFile); tests compare the two. */
-  readonly worker?: WorkerBuild;
+  /** Which worker file to load (workerFile); tests compare the two, or name a file of their own (a URL). */
+  readonly worker?: WorkerSource;
 }
 
 /** 'bundle': rollup's one-scope bundle when the build made one and it is current; 'compiled': tsc's file. */
 export type WorkerBuild = 'bundle' | 'compiled';
+/** A build, or a worker file of a test's own (test/fixtures/workers/: one that throws or exits while loading). */
+export type WorkerSource = WorkerBuild | URL;
+
+/** A worker file as messages name it: relative to the working directory when it is below it. */
+export function shownWorkerFile(file: URL): string {
+  const abs = fileURLToPath(file);
+  const rel = relative(process.cwd(), abs);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/**
+ * No thread of the pool could start to run a task: the worker file threw while loading (a damaged or
+ * half-written install, a syntax error from the wrong Node), or its thread ended before it was ready
+ * (killed at start: out of memory, --max-old-space-size). Every task waiting for a thread fails with it.
+ */
+export class WorkerStartError extends Error {
+  constructor(file: URL, why: unknown) {
+    const cause =
+      why === undefined
+        ? 'its thread ended while loading, with no error (killed, out of memory, or process.exit)'
+        : why instanceof Error
+          ? `${why.name}: ${why.message}`
+          : typeof why === 'string'
+            ? why
+            : `it threw ${JSON.stringify(why) ?? typeof why}`;
+    super(`a simulation worker could not start (${shownWorkerFile(file)}): ${cause}`);
+    this.name = 'WorkerStartError';
+  }
+}
 
 const COMPILED_WORKER = new URL('./worker.js', import.meta.url);
 /** `npm run build`'s rollup bundle of worker.js and everything it imports (package.json build:bundle). */
@@ -63,7 +94,8 @@ const COMPILED_TREE = fileURLToPath(new URL('..', import.meta.url));
  * 6.8-9.8 % fewer instructions per engine event (docs/perf/bundle.md). A bundle older than a file tsc
  * wrote (`tsc` alone after an edit) would run stale code: then, or without a bundle, tsc's worker.js.
  */
-export function workerFile(build: WorkerBuild = 'bundle'): URL {
+export function workerFile(build: WorkerSource = 'bundle'): URL {
+  if (build instanceof URL) return build;
   if (build === 'compiled') return COMPILED_WORKER;
   return bundleState(fileURLToPath(BUNDLED_WORKER), [COMPILED_TREE]) === 'current' ? BUNDLED_WORKER : COMPILED_WORKER;
 }
@@ -89,6 +121,14 @@ export class SimPool implements TaskRunner {
   private readonly waiting: { readonly go: () => void }[] = [];
   /** Tasks that failed because their worker threw or died (for the metrics). */
   failures = 0;
+  /**
+   * Per task handed to piscina and not yet answered, what fails it when no thread is left to run it
+   * (checkLoss). A task leaves the set when it settles.
+   */
+  private readonly handed = new Set<AbortController>();
+  /** The error of the last thread that failed with no task of its own (piscina's 'error'). */
+  private lastWorkerError: unknown;
+  private lossCheck: NodeJS.Immediate | undefined;
 
   constructor(options: SimPoolOptions = {}) {
     this.workers = Math.max(1, Math.floor(options.workers ?? defaultWorkers()));
@@ -101,16 +141,79 @@ export class SimPool implements TaskRunner {
       workerData: { allowFaults: options.allowFaults === true } satisfies WorkerData,
       closeTimeout: 5_000,
     });
-    // A worker that dies also emits 'error' on the pool; the task's promise carries the error.
-    this.piscina.on('error', () => {
-      /* reported through the task */
+    // A thread that dies running a task fails that task (piscina rejects it). One that dies with no
+    // task of its own, i.e. while loading the worker file, emits 'error' (a throw) or nothing (an
+    // exit); piscina does not start another for the tasks waiting in its queue (it stops replacing
+    // threads that fail before they are ready: piscina/dist/index.js `_onError`,
+    // workerFailsDuringBootstrap), so they waited for ever: `run` hung with no output.
+    this.piscina.on('error', (e: unknown) => {
+      this.lastWorkerError = e;
+      this.checkLoss();
+    });
+    this.piscina.on('workerDestroy', () => this.checkLoss());
+    // A thread that became ready loaded the file: an older error no longer says why threads end.
+    this.piscina.on('workerCreate', () => {
+      this.lastWorkerError = undefined;
     });
   }
 
-  /** Load the worker module and the model data in every thread (start-up off the clock). */
+  /**
+   * After piscina has dealt with a thread's end (its own tasks rejected, a replacement started when
+   * it starts one): no thread left and tasks still handed to it means nothing will ever run them.
+   * They fail with WorkerStartError: a task waits in piscina's queue only while the thread started
+   * for it is loading (SimPool hands piscina one task per free worker), so that thread ended while loading.
+   */
+  private checkLoss(): void {
+    this.lossCheck ??= setImmediate(() => {
+      this.lossCheck = undefined;
+      if (this.closed || this.piscina.threads.length > 0 || this.handed.size === 0) return;
+      const lost = new WorkerStartError(this.workerFile, this.lastWorkerError);
+      this.lastWorkerError = undefined;
+      for (const c of [...this.handed]) c.abort(lost);
+    });
+  }
+
+  /**
+   * Hand `req` to piscina. `signal` aborts it (a task on a thread: the thread is terminated); a
+   * WorkerStartError (checkLoss) fails it when no thread is left to run it.
+   */
+  private async handOver<T extends WorkerAnswer>(
+    req: WorkerRequest,
+    options: { transferList?: MessagePort[]; signal?: AbortSignal },
+  ): Promise<T> {
+    const c = new AbortController();
+    const { signal } = options;
+    const forward = (): void => c.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    this.handed.add(c);
+    try {
+      return (await this.piscina.run(req, {
+        ...(options.transferList ? { transferList: options.transferList } : {}),
+        signal: c.signal,
+      })) as T;
+    } catch (e) {
+      if (c.signal.reason instanceof WorkerStartError) throw c.signal.reason;
+      throw e;
+    } finally {
+      this.handed.delete(c);
+      signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /**
+   * Load the worker module and the model data in every thread (start-up off the clock). Any ping that
+   * fails is a thread that could not start: WorkerStartError, once every ping has settled (a close
+   * that began while a ping was still on a dying thread waited for its closeTimeout: piscina's close
+   * counts a thread done only when it answers a task, and a thread that dies answers none).
+   */
   async warm(): Promise<void> {
     const ping: Ping = { kind: 'ping' };
-    await Promise.all(Array.from({ length: this.workers }, () => this.piscina.run(ping)));
+    const pings = await Promise.allSettled(Array.from({ length: this.workers }, () => this.handOver<Pong>(ping, {})));
+    const failed = pings.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed === undefined) return;
+    const why: unknown = failed.reason;
+    throw why instanceof WorkerStartError ? why : new WorkerStartError(this.workerFile, why);
   }
 
   /**
@@ -123,7 +226,10 @@ export class SimPool implements TaskRunner {
     if (this.closed) throw new Error('the worker pool is closed');
     await this.slot(signal, withdraw);
     try {
-      const answer = await this.piscina.run(task, { transferList: [task.port], ...(signal ? { signal } : {}) });
+      // The run stopped in the turn this task got its worker (a failed task's slot passes on before
+      // its run hears of the failure): it takes no thread, as a task withdrawn while it waited.
+      if (withdraw?.aborted) throw new TaskWithdrawn();
+      const answer = await this.handOver<WorkerAnswer>(task, { transferList: [task.port], signal });
       if (answer.kind !== 'done') throw new Error(`the worker answered a task with ${answer.kind}`);
       return answer;
     } finally {
@@ -193,6 +299,16 @@ export class SimPool implements TaskRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.piscina.close({ force: true });
+    if (this.lossCheck) clearImmediate(this.lossCheck);
+    // piscina's close waits for each thread's tasks, and for a thread that dies under a task (one
+    // that cannot load) for ever, on nothing but an unref'd closeTimeout: the process then ran out of
+    // work and exited 0 with its close unsettled (`serve` with a broken worker printed nothing). This
+    // timer holds the process until that closeTimeout ends the wait.
+    const hold = setInterval(() => undefined, 1_000);
+    try {
+      await this.piscina.close({ force: true });
+    } finally {
+      clearInterval(hold);
+    }
   }
 }

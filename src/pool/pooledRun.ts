@@ -6,7 +6,7 @@ import type { RunProgress, StopReason } from '../history/records.js';
 import { assembleResults, type ScenarioProgress, type ShardSpec } from '../run/runScenario.js';
 import type { Progress } from '../run/simulate.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
-import { TaskWithdrawn, type TaskRunner } from './pool.js';
+import { TaskWithdrawn, WorkerStartError, type TaskRunner } from './pool.js';
 import { planTasks, type PoolTask } from './tasks.js';
 import {
   Control,
@@ -395,7 +395,8 @@ export class PooledRun implements LiveRun {
       if (stoppedOnPurpose) this.terminated.push(state);
       else {
         this.options.pool.noteFailure();
-        this.firstError ??= state.error;
+        // No thread could start: the pool's fault, not this task's (the task names no cause).
+        this.firstError ??= e instanceof WorkerStartError ? e.message : state.error;
         this.stop('failed');
       }
     } finally {

@@ -103,7 +103,7 @@ export interface HistoryPoint {
   readonly totals: RawTotals;
 }
 
-interface Pong {
+export interface Pong {
   readonly kind: 'pong';
   readonly threadId: number;
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { SimPool } from '../pool/pool.js';
+import { SimPool, type WorkerSource } from '../pool/pool.js';
 import { MetricsHub } from '../metrics/hub.js';
 import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
@@ -54,6 +54,8 @@ export interface ServiceOptions {
   readonly maxConnections?: number;
   /** Idempotency-Key (POST /api/runs): keys remembered at most, and for how long. */
   readonly idempotency?: Partial<IdempotencyLimits>;
+  /** Tests only: the worker file of every pool (SimPool's `worker`; test/fixtures/workers/). */
+  readonly worker?: WorkerSource;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -108,13 +110,14 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   let validator: ScenarioValidator | undefined;
   let server: Server | undefined;
   try {
-    const pool = new SimPool({ workers: options.workers, idleTimeoutMs: 300_000 });
+    const pool = new SimPool({ workers: options.workers, idleTimeoutMs: 300_000, worker: options.worker });
     pools.push(pool);
     // Realtime runs: threads of their own, started when a realtime run needs them.
     const realtimePool = new SimPool({
       workers: pool.workers * limits.maxRealtimeRuns,
       idleTimeoutMs: 60_000,
       eager: false,
+      worker: options.worker,
     });
     pools.push(realtimePool);
     validator = new ScenarioValidator(options.validation);
@@ -209,7 +212,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       manager.runContinuously(req, async (scenario) => {
         // Threads of its own: one per task of the scenario's realtime plan.
         const tasks = planTasks(scenario, { workers: pool.workers, pace: 'realtime' }).length;
-        const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000 });
+        const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000, worker: options.worker });
         pools.push(background);
         await background.warm();
         return background;

@@ -92,7 +92,8 @@ Exit status:
   2    bad input or usage (nothing was run)
   3    an invariant violation the scenario does not expect, a failed VM entry, an output file that
        could not be written after the run (a full disk: the others are written), a --push that
-       failed (the files are written first), or an internal error
+       failed (the files are written first), or an internal error (a simulation worker that
+       could not start or died during the run: no file is written)
   130  interrupted (Ctrl-C): the scenario stopped within one host's simulated second; its
        partial results ("partial": true) are printed and written (--openmetrics too), the
        scenarios after it do not run
@@ -302,6 +303,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       progress?.done();
       if (out.error !== undefined) {
         io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
+        // A failed run's totals lack its failed tasks' hosts: no file holds them as if they were whole.
+        const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
+        if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
         return ExitStatus.INTERNAL;
       }
       // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
