@@ -14,6 +14,7 @@ import {
 import { DEFAULT_LIMITS } from '../../service/caps.js';
 import { DataDirLockedError, DEFAULT_RETENTION, RETENTION_BOUNDS, type Retention } from '../../history/store.js';
 import { TOOL_VERSION } from '../../version.js';
+import { WorkerStartError } from '../../pool/pool.js';
 
 export const SERVE_OPTIONS_HELP = `Service options:
   --host HOST          address to listen on (default ${DEFAULT_HOST}; any other needs ${TOKEN_ENV})
@@ -61,8 +62,9 @@ Options:
 
 ${SERVE_OPTIONS_HELP}
 Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the data directory
-locked by another service, the port taken), 3 a drain that failed or a second signal (the same
-one again within 0.5 s, as npm forwards Ctrl-C, is not a second).
+locked by another service, the port taken), 3 a simulation worker that could not start (a damaged
+install), a drain that failed or a second signal (the same one again within 0.5 s, as npm forwards
+Ctrl-C, is not a second).
 
 Examples:
   vmexit-lab serve --workers 2                 # http://127.0.0.1:${DEFAULT_PORT}
@@ -151,7 +153,7 @@ export async function launch(
   options: ServiceOptions,
   io: CliIo,
   command: string,
-): Promise<{ svc: ServiceHandle; stop: StopSignal } | undefined> {
+): Promise<{ svc: ServiceHandle; stop: StopSignal } | number> {
   let stop: StopSignal | undefined;
   try {
     const svc = await startService(options);
@@ -180,7 +182,9 @@ export async function launch(
       );
     else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
     else io.err(`vmexit-lab ${command}: cannot start the service: ${err.message}`);
-    return undefined;
+    // A port, a data directory or a lock is the caller's to change (2); a worker that cannot load is
+    // a damaged install, an internal error (3), as `run` says for the same cause.
+    return err instanceof WorkerStartError ? ExitStatus.INTERNAL : ExitStatus.BAD_INPUT;
   }
 }
 
@@ -257,6 +261,6 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.BAD_INPUT;
   }
   const up = await launch(options, io, 'serve');
-  if (!up) return ExitStatus.BAD_INPUT;
+  if (typeof up === 'number') return up;
   return up.stop.drained;
 }

@@ -31,8 +31,9 @@ Options:
 
 ${SERVE_OPTIONS_HELP}
 Exit status: 0 drained after SIGTERM or SIGINT, 2 bad input (an option, the scenario bad or over
-a cap, the data directory locked by another service, the port taken), 3 a drain that failed or a
-second signal (the same one again within 0.5 s, as npm forwards Ctrl-C, is not a second).
+a cap, the data directory locked by another service, the port taken), 3 a simulation worker that
+could not start (a damaged install), a drain that failed or a second signal (the same one again
+within 0.5 s, as npm forwards Ctrl-C, is not a second).
 
 Examples:
   npm start                                    # builds, then runs this command
@@ -131,7 +132,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     return ExitStatus.BAD_INPUT;
   }
   const up = await launch({ ...options, catalog }, io, 'start');
-  if (!up) return ExitStatus.BAD_INPUT;
+  if (typeof up === 'number') return up;
   // launch took the signals before printing the URLs: one that comes while the scenario starts
   // drains the service too (it killed the process without a drain when taken only after it).
   const { svc, stop } = up;
