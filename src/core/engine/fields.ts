@@ -131,12 +131,7 @@ export const enum Vi {
   ISR_VECTOR = 2,
   /** Vector of the general IPI in flight (-1: none). */
   IPI_VECTOR = 3,
-  /**
-   * The last vector whose ISR end fused by the rules fixed when the host is built (-1: none yet):
-   * guests/isr.ts fusesByFixedRules, the one home of what it keeps.
-   */
-  FUSED_VECTOR = 4,
-  STRIDE = 5,
+  STRIDE = 4,
 }
 
 /** Per-vCPU small values (`v8`). */

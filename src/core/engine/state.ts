@@ -198,7 +198,6 @@ export abstract class HostState {
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
       this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
       this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
-      this.vi[v * Vi.STRIDE + Vi.FUSED_VECTOR] = -1;
     }
     for (let i = 0; i < g; i++) {
       this.gf[i * Gf.STRIDE + Gf.PHASE_END] = Infinity;

@@ -9,8 +9,8 @@ import { isAlwaysBusy } from './bursts.js';
 import { halt, halted, wake } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
-import { chainAfterIsr, chainVector, noChainStepAfterIsr } from './phases.js';
-import { hopVector, noHopAfterIsr, pingPongAfterIsr } from './pingPong.js';
+import { chainAfterIsr, noChainStepAfterIsr } from './phases.js';
+import { noHopAfterIsr, pingPongAfterIsr } from './pingPong.js';
 import { noRearmAfterIsr, rearmAfterTick } from './timers.js';
 import { guestEoi } from './timekeeping.js';
 
@@ -66,29 +66,6 @@ function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vect
 }
 
 /**
- * Whether the ISR end for `vector` on `v` fuses (isrEnd) by what is fixed when the host is built: a
- * %cr8 guest's LAPIC EOI (eoiWithCr8), no tick-end work (noRearmAfterIsr), and a vector that can step
- * neither the chain (phases.ts chainVector) nor a hop (pingPong.ts hopVector), so that
- * noChainStepAfterIsr and noHopAfterIsr hold whatever the phase. Each reads only the guest's model
- * and clock setups, the vCPU's index in its guest and its Hyper-V word (written once, by
- * hypervisor/vmcs.ts setupVcpu): the answer for a vector holds for the host's life, and the last
- * vector it held for is kept per vCPU (Vi.FUSED_VECTOR). false: ask the predicates themselves.
- */
-function fusesByFixedRules(h: HostState, v: number, gi: number, model: GuestModel, vector: number): boolean {
-  const c = v * Vi.STRIDE + Vi.FUSED_VECTOR;
-  if (h.vi[c] === vector) return true;
-  if (
-    !eoiWithCr8(h, v, gi, model, vector) ||
-    !noRearmAfterIsr(h, v, model, vector) ||
-    chainVector(model, vector) ||
-    hopVector(model, vector)
-  )
-    return false;
-  h.vi[c] = vector;
-  return true;
-}
-
-/**
  * Whether vCPU `v`, back from its ISR in guest `gi`, has nothing to do and halts (the idle loop's
  * HLT): running, no busy burst, no raised IRQL section left to finish, no phase that keeps it flat
  * out. The one home of the rule: isrEnd asks it before a fused EOI + %cr8 write + IRET + HLT and
@@ -128,16 +105,12 @@ export function isrEnd(h: HostState, v: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  // Most ISR ends (an idle vCPU's ticks) fuse by the fixed rules alone, answered per vCPU from the
-  // last time; the others ask each module's predicate, the phase's state included.
-  const fixed = fusesByFixedRules(h, v, gi, model, vector);
-  const cr8 = fixed || eoiWithCr8(h, v, gi, model, vector);
+  const cr8 = eoiWithCr8(h, v, gi, model, vector);
   if (
-    fixed ||
-    (cr8 &&
-      noRearmAfterIsr(h, v, model, vector) &&
-      noChainStepAfterIsr(h, gi, v, vector) &&
-      noHopAfterIsr(h, gi, v, vector))
+    cr8 &&
+    noRearmAfterIsr(h, v, model, vector) &&
+    noChainStepAfterIsr(h, gi, v, vector) &&
+    noHopAfterIsr(h, gi, v, vector)
   ) {
     // The follow-ups would return at once; the rest touches the engine's words only, which the
     // machine's operations do not read: it may come first.

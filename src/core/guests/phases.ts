@@ -15,7 +15,7 @@ import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type H
 import { flatOutOf, goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
 import { raise, wake } from './interrupts.js';
-import { PHASE_ORDER, type GuestModel } from './model.js';
+import { PHASE_ORDER } from './model.js';
 import { startPingPong } from './pingPong.js';
 import { cancelIdleWakeup, scheduleTimer } from './timers.js';
 import { setupWorkload } from './workloadGuest.js';
@@ -197,19 +197,9 @@ function chainNoticeIsr(h: HostState, gi: number, v: number, vector: number): bo
   );
 }
 
-/**
- * Whether an ISR for `vector` can step a chain of a guest of `model` at all: the vectors chainDeviceIsr
- * and chainNoticeIsr ask for. Fixed for the host's life (guests/isr.ts keeps the answer per vCPU).
- */
-export function chainVector(model: GuestModel, vector: number): boolean {
-  return vector === model.deviceVector || vector === model.completionIpiVector;
-}
-
 /** Whether chainAfterIsr does nothing for `vector` on `v` (returns at once): neither the chain's device ISR nor its notice. */
 export function noChainStepAfterIsr(h: HostState, gi: number, v: number, vector: number): boolean {
-  return (
-    !chainVector(h.guests[gi].model, vector) || (!chainDeviceIsr(h, gi, v, vector) && !chainNoticeIsr(h, gi, v, vector))
-  );
+  return !chainDeviceIsr(h, gi, v, vector) && !chainNoticeIsr(h, gi, v, vector);
 }
 
 /** End of an ISR for `vector` on `v`: the chain's device ISR, or the worker's completion notice, moves it on. */

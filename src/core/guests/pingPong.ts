@@ -22,7 +22,6 @@
 import { Gi, Hop, V8, Vf, Vi, type HostState } from '../engine/state.js';
 import { goIdle, idleGapMeanNs } from './bursts.js';
 import { sendIpi } from './devices.js';
-import type { GuestModel } from './model.js';
 import { armTimer, cancelIdleWakeup } from './timers.js';
 
 /** vCPU `v`'s peer in its guest's ping-pong phase (local index l ^ 1 within busyVcpus), or -1. */
@@ -100,15 +99,7 @@ export function hopDone(h: HostState, v: number): void {
  * of a message its peer sent, in a ping-pong phase.
  */
 export function noHopAfterIsr(h: HostState, gi: number, v: number, vector: number): boolean {
-  return !hopVector(h.guests[gi].model, vector) || h.hop(v) !== Hop.SENT || !inPingPong(h, gi);
-}
-
-/**
- * Whether an ISR for `vector` can bring a ping-pong message in a guest of `model` at all (the peer's
- * reschedule IPI): fixed for the host's life (guests/isr.ts keeps the answer per vCPU).
- */
-export function hopVector(model: GuestModel, vector: number): boolean {
-  return vector === model.completionIpiVector;
+  return vector !== h.guests[gi].model.completionIpiVector || h.hop(v) !== Hop.SENT || !inPingPong(h, gi);
 }
 
 /**
