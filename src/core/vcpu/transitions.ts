@@ -56,18 +56,6 @@ export const enum TxOp {
 const OUTSIDE: readonly number[] = [F.ICR_LOW, F.ICR_HIGH, F.VCPU_ID, F.GUEST_INDEX, F.APIC_ID];
 const KEY_WORDS = Int32Array.from(Array.from({ length: F.STRIDE }, (_, i) => i).filter((i) => !OUTSIDE.includes(i)));
 const K = KEY_WORDS.length;
-/**
- * KEY_WORDS as runs of consecutive words, [first, end) pairs: equals compares run by run, reading no
- * index per word (rehint compares a vCPU's words with its state after each IPI it sends: 0.19 per
- * install event, ~1,100 instructions each by index, docs/perf/engine30.md).
- */
-const KEY_RUNS = Int32Array.from(
-  KEY_WORDS.reduce<number[]>((runs, w) => {
-    if (runs.length > 0 && runs[runs.length - 1] === w) runs[runs.length - 1] = w + 1;
-    else runs.push(w, w + 1);
-    return runs;
-  }, []),
-);
 /** A record holds at most this many changed words, exits, counters moved and deliveries. */
 export const MAX_DIFFS = 24;
 export const MAX_EXITS = 6;
@@ -145,11 +133,8 @@ function hashState(cls: number, s: Int32Array, b: number): number {
 /** The state at word `b` of `s` equals interned state `id` of class `cls`. */
 function equals(id: number, cls: number, s: Int32Array, b: number): boolean {
   if (stateClass[id] !== cls) return false;
-  let o = id * K;
-  for (let r = 0; r < KEY_RUNS.length; r += 2) {
-    const end = b + KEY_RUNS[r + 1];
-    for (let i = b + KEY_RUNS[r]; i < end; i++) if (states[o++] !== s[i]) return false;
-  }
+  const o = id * K;
+  for (let i = 0; i < K; i++) if (states[o + i] !== s[b + KEY_WORDS[i]]) return false;
   return true;
 }
 
