@@ -9,7 +9,9 @@
  * 8 processes of this branch, 2 of main):
  * - this engine: 0.02-0.16 bytes per event in some processes; in others, ~1.0-1.3 in every window
  *   (what V8 optimized differs from process to process: about one box per 13 events where it
- *   re-optimized a function late, docs/PERF.md tenth session). A window in which V8 optimizes a late-warming
+ *   re-optimized a function late: the tenth session,
+ *   docs/perf/history.md#tenth-session-the-events-time-as-state-no-allocation-per-event-a-guard-test-16).
+ *   A window in which V8 optimizes a late-warming
  *   function holds that code, ~0.5-1 MB, 3-14 bytes per event of this fleet: hence the least of
  *   three windows, not one window.
  * - main before the event's time became state (ffda7d9): 16.0-18.7 bytes per event in every window,

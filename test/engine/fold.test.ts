@@ -1,6 +1,7 @@
 /**
  * Wake-ups that run nothing, folded into the event after them (src/core/engine/host.ts processVcpu,
- * docs/PERF.md fifteenth session): the same steps at the same times, so every total is the same as
+ * docs/perf/history.md#fifteenth-session-busy-phases-no-op-wake-ups-folded-not-removed-16):
+ * the same steps at the same times, so every total is the same as
  * when each wake-up is an engine event of its own (HostSimulation.foldWakeUps off, the engine before
  * the fold); only the engine-event count falls, by exactly the wake-ups folded. The golden digests
  * hold the shipped scenarios; these hold phases made to stress the fold: work-counted due times on

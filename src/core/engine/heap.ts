@@ -40,7 +40,8 @@ export class EventHeap {
   rekey(id: number): void {
     const p = this.ix[2 * id + 1];
     // The engine re-keys the vCPU it has just run, which is the root: nothing is above it, so only
-    // sift down. Two thirds of events re-key the root and stay there (docs/PERF.md, fifth session).
+    // sift down. Two thirds of events re-key the root and stay there (the fifth session,
+    // docs/perf/history.md#fifth-session-the-memo-by-interned-id-the-heaps-root-re-keyed-in-place).
     if (p === 0) {
       this.down(0);
       return;

@@ -97,8 +97,8 @@ export class HostSimulation extends HostState {
    * V8 compiles a long first loop on-stack (OSR) before the code after it has ever run, and a store
    * there without type feedback deopted that code at the loop's exit - at every advanceTo of a host
    * that ran alone in its thread, whose advanceTo is called too rarely to be optimized whole (the
-   * cached OSR code kept the deopt: 18 of 18 epochs of overcommit-host; docs/PERF.md, twenty-first
-   * session).
+   * cached OSR code kept the deopt: 18 of 18 epochs of overcommit-host; the twenty-first session,
+   * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
    */
   private runEvents(): void {
     const heap = this.heap;
@@ -149,7 +149,8 @@ export class HostSimulation extends HostState {
    * V8 boxes a double passed to a call it does not inline (an allocation per event).
    *
    * A wake-up that runs nothing (a host tick, or work-counted due time that the exits since the walk
-   * pushed later: docs/PERF.md, fifteenth session) is folded into what follows while the vCPU stays
+   * pushed later: docs/perf/history.md#fifteenth-session-busy-phases-no-op-wake-ups-folded-not-removed-16)
+   * is folded into what follows while the vCPU stays
    * the earliest (foldWakeUp): the loop goes on at its next time, without a pop of the heap. The same
    * steps run at the same times in the same order as when each wake-up was its own event, so results
    * are the same; only the engine-event count (heap pops) and the work between the steps differ.
@@ -159,7 +160,7 @@ export class HostSimulation extends HostState {
     // The common path only: the stop, a new report, the fold and the tally are calls out of line, so
     // that TurboFan's inlining budget for this function (max_inlined_bytecode_size_cumulative, V8's
     // src/compiler/js-inlining-heuristic.cc) goes to advance, dispatch and drainDeliveries
-    // (docs/PERF.md, twentieth session, second round).
+    // (docs/perf/history.md#twentieth-session-second-round-processvcpus-cold-paths-out-of-line-kept-inline-16).
     for (;;) {
       this.stepNo++;
       m.beginStep(this.stepNo);

@@ -93,7 +93,8 @@ export class RandomStreams {
    * is computed sets it and calls exponentialDraw itself: TurboFan leaves even exponentialNs out at a
    * call site rare when the caller was optimized (belowBound says why), and boxes the mean there.
    * guests/workloadGuest.ts workloadInterrupt's mean, inlined into the engine's dispatch, was boxed at
-   * every device interrupt of a workload vCPU (docs/PERF.md, twenty-first session).
+   * every device interrupt of a workload vCPU (the twenty-first session,
+   * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
    */
   meanNs = 0.5;
 
@@ -103,7 +104,7 @@ export class RandomStreams {
    * site, so the mean, a double, goes to the field in the caller's code and only the stream crosses
    * the call to the series: a double passed to a call V8 does not inline is boxed (an allocation per
    * draw), and whether TurboFan inlines the large `exponentialDraw` depends on the feedback it read
-   * (docs/PERF.md, twelfth session).
+   * (docs/perf/history.md#twelfth-session-a-boxed-double-per-event-in-1-process-of-300-found-and-removed-16).
    */
   exponentialNs(stream: number, meanNs: number): number {
     this.meanNs = meanNs;
@@ -162,7 +163,8 @@ export class RandomStreams {
    * site that was rare when the caller was optimized (its frequency under min_inlining_frequency, V8's
    * src/compiler/js-inlining-heuristic.cc): guests/irql.ts enterRaised's draw, rare on the idle fleet,
    * boxed the guest model's raisedFraction at every raise of a running vCPU on the overcommitted host
-   * that followed it in one process (docs/PERF.md, twenty-first session). A double from the start.
+   * that followed it in one process (the twenty-first session,
+   * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16). A double from the start.
    */
   bound = 0.5;
 
@@ -179,8 +181,8 @@ export class RandomStreams {
    * doubles from the fields. guests/workloadGuest.ts workloadDynOp's HLT-or-IPI draw passed the HLT
    * rate and the sum of the rates: where TurboFan inlined workloadDynOp into the engine's dispatch
    * and left uniformBelow out (a call site rare when dispatch was optimized on the idle fleet), the
-   * sum, computed there, was boxed at every HLT or IPI of a workload vCPU (docs/PERF.md, twenty-first
-   * session).
+   * sum, computed there, was boxed at every HLT or IPI of a workload vCPU (the twenty-first session,
+   * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
    */
   scaledBelowBound(stream: number): boolean {
     return (((this.nextI32(stream) >>> 0) + 0.5) / 4294967296) * this.scale < this.bound;

@@ -74,7 +74,8 @@ export function workloadDynTime(h: HostState, v: number): number {
  * workloadDynTime's answer left in `h.wlDynAt`, for the event walk (events.ts): an absolute time, a
  * double, returned from a call TurboFan does not inline is boxed, and so is the fraction of guest ns
  * left passed to HostState.workWallNs (its rounding written out here, the same arithmetic): an
- * allocation per walk of a workload vCPU (docs/PERF.md, twenty-first session).
+ * allocation per walk of a workload vCPU (the twenty-first session,
+ * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
  */
 export function workloadDynAt(h: HostState, v: number): void {
   const left = h.wl[v * WL + WL_DYN_LEFT];
@@ -95,7 +96,8 @@ export function workloadDynAt(h: HostState, v: number): void {
  * ns left in `h.cr8GuestNs`. Fields, not an argument and a return, as cr8Stream's (state.ts): the
  * engine's progress passed the wall time, a double, and got the guest time back, both boxed at every
  * advance of a running workload vCPU (TurboFan does not inline this), 9-39 bytes per engine event on
- * scenarios/library/imported-sysbench-policies.yaml (docs/PERF.md, twenty-first session).
+ * scenarios/library/imported-sysbench-policies.yaml (the twenty-first session,
+ * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
  */
 export function workloadRun(h: HostState, v: number, w: WorkloadSpec): void {
   const wall = h.cr8WallNs;

@@ -26,6 +26,8 @@ import { ringQual, ringSlot } from './fastForward.js';
 const SLOTS = 1024;
 /** Most exits a memorized run has (Machine.repeat fast-forwards runs of at most 4). */
 const MAX_EXITS = 4;
+/** Interned ids kept per fixed point (W.STATE_ID). */
+const STATE_IDS = 4;
 
 const enum W {
   MACHINE = 0,
@@ -35,15 +37,16 @@ const enum W {
   B = 4,
   EXITS = 5,
   /**
-   * Two interned state ids (transitions.ts) of the fixed point, -1 if none, the later first; and the
-   * tables' generation. Two: a vCPU comes back to one fixed point in states that differ only in dead
-   * isrvec_stk entries (which the memo does not compare and an interned state holds), e.g. after a
-   * timer tick's ISR and after an IPI's.
+   * STATE_IDS interned state ids (transitions.ts) of the fixed point, -1 if none, the latest first;
+   * and the tables' generation. More than one: a vCPU comes back to one fixed point in states that
+   * differ only in dead isrvec_stk entries (which the memo does not compare and an interned state
+   * holds), e.g. after a timer tick's ISR and after an IPI's. Four: the install's vCPUs come back in
+   * three or four such states in turn, so with two kept each lookup found its id gone and compared the
+   * state word for word (0.22 per engine event; 0.05 with three; none with four: docs/perf/engine30.md).
    */
   STATE_ID = 6,
-  STATE_ID2 = 7,
-  EPOCH = 8,
-  SLOT = 9,
+  EPOCH = STATE_ID + STATE_IDS,
+  SLOT = EPOCH + 1,
   QUAL = SLOT + MAX_EXITS,
   STATE = QUAL + MAX_EXITS,
   SIZE = STATE + F.STRIDE,
@@ -108,8 +111,10 @@ export function memoLookup(
   const t = table;
   if (t[e + W.MACHINE] !== machine || t[e + W.VCPU] !== v || t[e + W.OP] !== op || t[e + W.A] !== a || t[e + W.B] !== b)
     return -1;
-  const interned =
-    stateId >= 0 && (t[e + W.STATE_ID] === stateId || t[e + W.STATE_ID2] === stateId) && t[e + W.EPOCH] === epoch;
+  const ids = e + W.STATE_ID;
+  let interned = false;
+  if (stateId >= 0 && t[e + W.EPOCH] === epoch)
+    for (let i = 0; i < STATE_IDS && !interned; i++) interned = t[ids + i] === stateId;
   if (interned && !verify) return e;
   const st = e + W.STATE;
   // Every word but those a run never reads (memoUnreadWords). F.STK_TOP, before F.STK, is equal here.
@@ -123,10 +128,11 @@ export function memoLookup(
   if (!equal) return -1;
   // Equal on the words a run reads, so state `stateId` is this fixed point too (it may differ in dead
   // isrvec_stk entries, which an interned state holds): the next lookup from it needs no comparison.
+  // The latest first: the one kept longest makes room (all of them do in a new generation).
   if (stateId >= 0 && !interned) {
     const same = t[e + W.EPOCH] === epoch;
-    t[e + W.STATE_ID2] = same ? t[e + W.STATE_ID] : -1;
-    t[e + W.STATE_ID] = stateId;
+    for (let i = STATE_IDS - 1; i > 0; i--) t[ids + i] = same ? t[ids + i - 1] : -1;
+    t[ids] = stateId;
     t[e + W.EPOCH] = epoch;
   }
   return e;
@@ -170,7 +176,7 @@ export function memoStore(
   const e = entryOf(machine, v, op);
   const t = table;
   t[e + W.STATE_ID] = stateId;
-  t[e + W.STATE_ID2] = -1;
+  for (let i = 1; i < STATE_IDS; i++) t[e + W.STATE_ID + i] = -1;
   t[e + W.EPOCH] = epoch;
   t[e + W.MACHINE] = machine;
   t[e + W.VCPU] = v;
