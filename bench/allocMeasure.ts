@@ -119,7 +119,7 @@ export interface AllocGuardCase {
  * per 10 s of build. Then workload-profile guests (the imported sysbench profile, whose events -
  * its device interrupts, HLTs and IPIs - and bulk runs, guests/workloadGuest.ts, neither fleet has):
  * 10 s, then windows of 15 s (~67,500 events each), after the others as where their boxes showed most
- * (33-39 bytes per event on main at 99a6171, 8-15 alone; docs/PERF.md, twenty-first session).
+ * (33-39 bytes per event on main at 99a6171, 8-15 alone; docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
  */
 export const ALLOC_GUARD_CASES: readonly AllocGuardCase[] = [
   { id: 'idle-fleet', label: 'idle fleet', warmupS: ALLOC_GUARD.warmupS, windowS: ALLOC_GUARD.windowS },

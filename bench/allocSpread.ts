@@ -7,7 +7,8 @@
  * two policies, then the overcommitted host, then workload-profile guests - in one process and in that order, as the test does;
  * --case measures one case alone) in --processes fresh processes, --parallel at a time, and prints
  * how many processes fell in each band of the least bytes per event, the worst processes' windows,
- * and how many would have failed the test (docs/PERF.md, twelfth and twenty-first sessions).
+ * and how many would have failed the test (docs/perf/history.md#twelfth-session-a-boxed-double-per-event-in-1-process-of-300-found-and-removed-16 and
+ * docs/perf/history.md#twenty-first-session-the-overcommitted-host-allocates-nothing-per-event-re-keys-without-the-walk-not-kept-advancetos-exit-deopt-ocalloc-16).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * The engine's event mix per phase (docs/PERF.md, "Fifteenth session"): one guest (or one bench fleet)
+ * The engine's event mix per phase (docs/perf/history.md#fifteenth-session-busy-phases-no-op-wake-ups-folded-not-removed-16): one guest (or one bench fleet)
  * run alone, and its engine events counted by the kind that ran (HostSimulation.kindTally, as
  * bench/run.ts counts its mix; HOST_TICK is a wake-up that ran no kind), with the CPU seconds the run
  * took, and the wake-ups that ran nothing and were folded into the event after them (no heap pop:

@@ -2,7 +2,7 @@
  * node dist/bench/instructions.js [--case NAME] [--seconds S] DIR [DIR ...]: machine instructions per
  * engine event of each build, counted by valgrind (cachegrind without its cache simulation), for a
  * machine shared with other engineers: CPU-time A/Bs (bench/ab.ts) there spread by more than a step of a
- * few percent, an instruction count does not depend on the load (docs/PERF.md, fourteenth session).
+ * few percent, an instruction count does not depend on the load (docs/perf/history.md#fourteenth-session-two-table-operations-merged-the-log-series-cut-short-16).
  *
  * Each build (a DIR as bench/ab.ts takes: dist/ built, data/ and scenarios/ beside it) runs the case's
  * hosts (bench/cases.ts, as bench/run.ts's runs do, without its ceiling loop) twice under valgrind:
@@ -19,8 +19,7 @@
  *
  * --predictable runs node under valgrind with V8's --predictable --single-threaded: no compiler or GC
  * threads, so the count no longer depends on when they ran. Two runs of one build agreed to ~1 M
- * instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/PERF.md, twentieth
- * session); but the 10 s run's count can move by 50-400 M between invocations of one build (docs/PERF.md,
+ * instructions in 17.5 G (idle fleet, 600 s), against ~0.5 G without (docs/perf/history.md#twentieth-session-a-vcpus-next-event-run-on-without-the-heaps-round-trip-built-and-not-kept-evfold-16); but the 10 s run's count can move by 50-400 M between invocations of one build (docs/PERF.md,
  * "Repeatability of --predictable"), and the figure divides that by the events of S - 10 seconds: at
  * S = 60 it moved by 0.1-25 %, at 300 by 0.7 %. It counts V8 compiling on the main thread, as it does
  * then; compare builds in the same mode only.

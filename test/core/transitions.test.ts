@@ -185,7 +185,8 @@ test('[vcpu/transitions.ts] operations from the table of interned states equal t
     { seed: SEED, numRuns: 400 },
   );
   assert.ok(replayedOnly > 1000, `the second machine took its outcomes from the table (${replayedOnly} times)`);
-  // KVM's timer arms, stimer expiries and x2APIC EOIs (tabulated since the seventeenth session, docs/PERF.md).
+  // KVM's timer arms, stimer expiries and x2APIC EOIs (tabulated since the seventeenth session:
+  // docs/perf/history.md#seventeenth-session-kvms-timer-operations-in-the-table-the-records-layout-measured-applyfast-16).
   // And an ISR's end as one operation (EOI_CR8_IRET, fuseops).
   for (const kind of ['op 14', 'op 15', 'op 16', 'op 17', 'x2APIC EOI at the MSR-write cost'])
     assert.ok(
