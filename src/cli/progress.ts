@@ -3,7 +3,7 @@ import type { ScenarioProgress } from '../run/runScenario.js';
 import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
 import { formatFigure } from '../results/figures.js';
-import { allOutcomes, notJudgedText, thresholdTally } from '../results/thresholds.js';
+import { allOutcomes, notJudgedText, notJudgedWhy, thresholdTally } from '../results/thresholds.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 
@@ -260,10 +260,11 @@ export function simSeconds(ns: number): string {
 export function verdictLine(results: RunResults): string {
   // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
   const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
+  const why = notJudgedWhy(allOutcomes(results));
   const parts = [
     judged === 0
       ? notJudged > 0
-        ? notJudgedText(notJudged)
+        ? notJudgedText(notJudged, why)
         : 'no thresholds'
       : failed === 0
         ? judged === 1
@@ -271,7 +272,7 @@ export function verdictLine(results: RunResults): string {
           : `all ${judged} thresholds passed`
         : `${failed} of ${judged} thresholds failed`,
   ];
-  if (judged > 0 && notJudged > 0) parts.push(notJudgedText(notJudged));
+  if (judged > 0 && notJudged > 0) parts.push(notJudgedText(notJudged, why));
   const unexpected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => !x.expected).length, 0);
   const expected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => x.expected).length, 0);
   const entry = results.variants.reduce((a, v) => a + v.totals.entryFailures.length, 0);
@@ -279,7 +280,9 @@ export function verdictLine(results: RunResults): string {
   if (expected > 0) parts.push(`${expected} expected violation${expected === 1 ? '' : 's'}`);
   if (entry > 0) parts.push(`${entry} failed VM entr${entry === 1 ? 'y' : 'ies'}`);
   // Thresholds of a run cut short hold for part of it (exit status 3 or 130): not a verdict.
-  if (results.partial === true) parts[0] = `partial results, no verdict (${parts[0]} on the part that ran)`;
+  // A failed run's thresholds were not judged at all (NOT_JUDGED_RUN_FAILED): nothing ran "on the part".
+  if (results.partial === true)
+    parts[0] = `partial results, no verdict (${parts[0]}${notJudged > 0 && judged === 0 ? '' : ' on the part that ran'})`;
   return `${results.scenario}: ${parts.join('; ')}`;
 }
 

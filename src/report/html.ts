@@ -1,7 +1,13 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
 import type { InlineScript } from './assets.js';
 import { exitStatusOf } from '../results/exitStatus.js';
-import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedText, thresholdTally } from '../results/thresholds.js';
+import {
+  allOutcomes,
+  NOT_JUDGED_ON_SHARD,
+  notJudgedText,
+  notJudgedWhy,
+  thresholdTally,
+} from '../results/thresholds.js';
 import { factorText, formatFigure, nsText, perGuestSecond, secondsText } from '../results/figures.js';
 import {
   exitsChart,
@@ -19,7 +25,7 @@ import {
 import { esc, fmtTime, note, page } from './page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { exitHostTime, scenarioLabels } from './summary.js';
+import { exitHostTime, failedRun, scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -124,7 +130,7 @@ function verdict(results: RunResults): string {
           ? `all ${judged} thresholds passed`
           : `${failed} of ${judged} thresholds failed`,
     );
-  if (notJudged > 0) parts.push(notJudgedText(notJudged));
+  if (notJudged > 0) parts.push(notJudgedText(notJudged, notJudgedWhy(allOutcomes(results))));
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
   // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict. Said
@@ -132,7 +138,11 @@ function verdict(results: RunResults): string {
   // verdict; all 2 thresholds passed" read as a verdict (the fresh-eyes pass, docs/SERVICE.md).
   const text =
     results.partial === true
-      ? `partial results: ${sentence(results.partialReason ?? 'the run stopped before its end')} No verdict: the thresholds were evaluated on the part that ran only (there, ${parts.join('; ')})`
+      ? `partial results: ${sentence(results.partialReason ?? 'the run stopped before its end')} ${
+          failedRun(results)
+            ? `No verdict: the run failed (${parts.join('; ')})`
+            : `No verdict: the thresholds were evaluated on the part that ran only (there, ${parts.join('; ')})`
+        }`
       : parts.join('; ');
   // A shard that ran clean: its badge says that its thresholds are not judged, not that they passed.
   const mark = status === 0 && notJudged > 0 ? notJudgedBadge() : badge(status === 0);
@@ -304,8 +314,9 @@ function variantsTable(results: RunResults): string {
       vs.map((v) => {
         const { judged, failed, notJudged } = thresholdTally(v.thresholds);
         const counts = `${judged - failed} / ${failed}`;
-        // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them.
-        return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged on a shard`);
+        // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them; a failed run's: none does.
+        const where = notJudgedWhy(v.thresholds) === NOT_JUDGED_ON_SHARD ? ' on a shard' : ' (the run failed)';
+        return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged${where}`);
       }),
     ),
     row(

@@ -1,6 +1,6 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
-import { NOT_JUDGED_ON_SHARD } from '../results/thresholds.js';
+import { allOutcomes, NOT_JUDGED_ON_SHARD, NOT_JUDGED_RUN_FAILED, notJudgedWhy } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
 import { checkTallies } from './violations.js';
@@ -58,7 +58,15 @@ function latencyMean(v: VariantResult): string {
 
 /** A run that did not reach its end (Ctrl-C, a stop, a failed task): said above its figures. */
 function partialLine(results: RunResults): string {
-  return `partial results: ${results.partialReason ?? 'the run stopped before its end'} Thresholds are evaluated on the part that ran: no verdict.`;
+  const why = failedRun(results)
+    ? 'Thresholds not judged: the run failed.'
+    : 'Thresholds are evaluated on the part that ran: no verdict.';
+  return `partial results: ${results.partialReason ?? 'the run stopped before its end'} ${why}`;
+}
+
+/** A run that failed (a simulation worker died or could not start): `run` judged none of its thresholds. */
+export function failedRun(results: RunResults): boolean {
+  return allOutcomes(results).some((t) => t.judged === false && t.message === NOT_JUDGED_RUN_FAILED);
 }
 
 /**
@@ -206,8 +214,8 @@ export function renderMarkdown(results: RunResults, label = results.scenario): s
   ];
   if (all.length > 0) {
     out.push('');
-    // A shard's thresholds (`run --shard I/N`, N > 1): listed as not judged, the reason said once.
-    if (all.some(({ t }) => t.judged === false)) out.push(`Thresholds ${NOT_JUDGED_ON_SHARD}.`, '');
+    // A shard's thresholds (`run --shard I/N`, N > 1) or a failed run's: listed as not judged, the reason said once.
+    if (all.some(({ t }) => t.judged === false)) out.push(`Thresholds ${notJudgedWhy(all.map(({ t }) => t))}.`, '');
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)

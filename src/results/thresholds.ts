@@ -222,17 +222,24 @@ export function judgesThresholds(shard: { readonly count: number } | undefined):
 }
 
 /**
- * A shard's results with every threshold outcome replaced by "not judged" (`judged: false`,
- * `passed` true so that it fails nothing, `value` null): the same thresholds, per variant and
- * across variants, as the merged run lists; the totals and everything else unchanged.
+ * A failed run's thresholds (`run` after a simulation worker died or could not start): its totals
+ * lack the failed task's hosts, so a value measured there is no verdict either way; the run's failure
+ * is said once, by exit status 3 and JUnit's failed `run` case (docs/CLI.md, "Exit statuses").
  */
-export function notJudgedOnShard(results: RunResults): RunResults {
+export const NOT_JUDGED_RUN_FAILED = "not judged: the run failed, and its totals lack the failed task's hosts";
+
+/**
+ * Results with every threshold outcome replaced by "not judged" (`judged: false`, `passed` true so
+ * that it fails nothing, `value` null, `message` why): the same thresholds, per variant and across
+ * variants; the totals and everything else unchanged.
+ */
+export function notJudged(results: RunResults, message: string): RunResults {
   const mark = (t: ThresholdOutcome): ThresholdOutcome => ({
     expr: t.expr,
     metric: t.metric,
     passed: true,
     value: null,
-    message: NOT_JUDGED_ON_SHARD,
+    message,
     judged: false,
   });
   return {
@@ -240,6 +247,11 @@ export function notJudgedOnShard(results: RunResults): RunResults {
     variants: results.variants.map((v) => ({ ...v, thresholds: v.thresholds.map(mark) })),
     crossVariantThresholds: results.crossVariantThresholds.map(mark),
   };
+}
+
+/** A shard's results, its thresholds not judged (NOT_JUDGED_ON_SHARD): `vmexit-lab merge` judges them. */
+export function notJudgedOnShard(results: RunResults): RunResults {
+  return notJudged(results, NOT_JUDGED_ON_SHARD);
 }
 
 /** Every threshold outcome of a run: each variant's, then the cross-variant ones. */
@@ -261,12 +273,17 @@ export function thresholdTally(list: readonly ThresholdOutcome[]): {
   };
 }
 
+/** Why the outcomes of `list` that were not judged were not: the first one's message (a shard's by default). */
+export function notJudgedWhy(list: readonly ThresholdOutcome[]): string {
+  return list.find((t) => t.judged === false)?.message ?? NOT_JUDGED_ON_SHARD;
+}
+
 /**
- * The verdict's words for thresholds that were not judged (a shard's), e.g. "2 thresholds not
- * judged on a shard: judged on the merged totals by `vmexit-lab merge`".
+ * The verdict's words for thresholds that were not judged, e.g. "2 thresholds not judged on a shard:
+ * judged on the merged totals by `vmexit-lab merge`"; `why` is a failed run's reason (notJudgedWhy).
  */
-export function notJudgedText(count: number): string {
-  return `${count === 1 ? 'the threshold' : `${count} thresholds`} ${NOT_JUDGED_ON_SHARD}`;
+export function notJudgedText(count: number, why: string = NOT_JUDGED_ON_SHARD): string {
+  return `${count === 1 ? 'the threshold' : `${count} thresholds`} ${why}`;
 }
 
 /**

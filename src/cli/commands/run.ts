@@ -1,6 +1,12 @@
 import { shardRange, type ShardSpec } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
-import { judgesThresholds, notJudgedOnShard, withoutThresholds } from '../../results/thresholds.js';
+import {
+  judgesThresholds,
+  NOT_JUDGED_RUN_FAILED,
+  notJudged,
+  notJudgedOnShard,
+  withoutThresholds,
+} from '../../results/thresholds.js';
 import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
 import { createServer, type Server } from 'node:http';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
@@ -92,8 +98,11 @@ Exit status:
   2    bad input or usage (nothing was run)
   3    an invariant violation the scenario does not expect, a failed VM entry, an output file that
        could not be written after the run (a full disk: the others are written), a --push that
-       failed (the files are written first), or an internal error (a simulation worker that
-       could not start or died during the run: no file is written)
+       failed (the files are written first), or an internal error: a simulation worker that
+       could not start or died during the run. Its scenario is written partial ("partial": true,
+       partialReason names the failed task's hosts; its thresholds not judged) with the ones
+       that completed, and the scenarios after it still run; no file is written only when no
+       worker could start at all (nothing ran)
   130  interrupted (Ctrl-C): the scenario stopped within one host's simulated second; its
        partial results ("partial": true) are printed and written (--openmetrics too), the
        scenarios after it do not run
@@ -241,6 +250,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
   const done: { scenario: Scenario; out: PooledOutcome }[] = [];
+  // Scenarios whose run failed (a simulation worker died or could not start): written partial.
+  const failed: { scenario: Scenario; hostsDone: string; simulated: boolean }[] = [];
   let status: number = ExitStatus.OK;
   // The CLI runs at full speed whatever the scenario's pace (realtime pace is for the service).
   const pool = new SimPool({ workers, idleTimeoutMs: 10_000, eager: false });
@@ -300,35 +311,56 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
           out.error !== undefined ? 'failed' : 'completed',
           out.error !== undefined ? undefined : judged ? out.results : withoutThresholds(out.results),
         );
-      progress?.done();
       if (out.error !== undefined) {
+        progress?.done();
         io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
-        // A failed run's totals lack its failed tasks' hosts: no file holds them as if they were whole.
-        const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
-        if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
-        return ExitStatus.INTERNAL;
       }
       // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
       const reproduced = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
-      // A shard's totals are part of the run's: its thresholds are judged by `merge`, not here.
-      const results = judged ? reproduced : notJudgedOnShard(reproduced);
+      // A shard's totals are part of the run's: its thresholds are judged by `merge`, not here. A failed
+      // run's totals lack the failed task's hosts (partialReason names them): its thresholds are not
+      // judged at all; the failure is the exit status 3 and JUnit's failed `run` case.
+      const results =
+        out.error !== undefined
+          ? notJudged(reproduced, NOT_JUDGED_RUN_FAILED)
+          : judged
+            ? reproduced
+            : notJudgedOnShard(reproduced);
+      if (out.error !== undefined) {
+        const p = run.progress();
+        failed.push({
+          scenario,
+          hostsDone: `${p.hostsDone} of ${p.hostsTotal} hosts done`,
+          simulated: out.results.variants.some((v) => v.totals.guestSeconds > 0),
+        });
+      }
       all.push(results);
       done.push({ scenario, out: { ...out, results } });
       if (out.histories !== undefined)
         histories.push({
           scenario,
-          results: judged ? results : withoutThresholds(results),
+          results: judged && out.error === undefined ? results : withoutThresholds(results),
           timeline: timelineFromTasks(scenario, out.histories, out.accumulators, shard),
         });
+      // A failed run's results are partial: exit status 3 (exitStatusOf).
+      status = Math.max(status, exitStatusOf(results));
+      // A scenario whose workers never ran a host second (none could start) has no table to show.
+      if (out.error !== undefined && !failed[failed.length - 1].simulated) continue;
       io.out(renderSummary(results));
       if (o['perf-table']) io.out(renderPerfTables(results));
-      progress?.done(results);
-      status = Math.max(status, exitStatusOf(results));
+      if (out.error === undefined) progress?.done(results);
     }
   } finally {
     if (interrupted) status = ExitStatus.INTERRUPTED;
     await pool.close();
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  }
+  const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
+  // No lost results: a failed scenario is written partial with the others (docs/CLI.md, exit status
+  // 3). Only when nothing at all was simulated (no worker could start) is there nothing to keep.
+  if (failed.length > 0 && failed.length === all.length && !failed.some((f) => f.simulated)) {
+    if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
+    return ExitStatus.INTERNAL;
   }
   const written = writeOutputs('run', io, files, {
     openmetrics: () => renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }),
@@ -343,6 +375,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       : {}),
   });
   if (!written) return ExitStatus.INTERNAL;
+  const completed = all.length - failed.length;
+  for (const f of failed)
+    io.err(
+      `vmexit-lab run: ${f.scenario.name} failed: its results are partial (${f.hostsDone})${
+        asked.length === 0
+          ? ''
+          : `; written with the ${completed} scenario${completed === 1 ? '' : 's'} that completed: ${asked.join(', ')}`
+      }`,
+    );
   if (timeline) {
     const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
     try {
