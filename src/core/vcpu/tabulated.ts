@@ -4,7 +4,7 @@ import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
-import { F, Flag } from './layout.js';
+import { F } from './layout.js';
 import type { Broken } from './invariants.js';
 import { ExitWhy, RecKind } from './recorder.js';
 import { memoKey } from './repeatMemo.js';
@@ -19,7 +19,6 @@ import {
   T,
   tx,
   txClass,
-  txEpoch,
   txEquals,
   txFind,
   txForget,
@@ -39,23 +38,6 @@ const STRIDE: number = F.STRIDE;
 const COUNTERS: number = Counter.COUNT;
 const pre = new Int32Array(STRIDE);
 const preCounters = new Float64Array(COUNTERS);
-
-/**
- * IPI sends found to leave the sender's key words alone (TabulatedInstructions.rehintIpi), one per
- * thread: direct-mapped by (machine, vCPU, state id), since a vCPU sends from several states in turn
- * (the install's two vCPUs from 4-6 each: docs/perf/engine30.md, E4). A collision costs a comparison.
- */
-const enum Ik {
-  MACHINE = 0,
-  VCPU = 1,
-  ID = 2, // the interned state id + 1 the send started from (0: none)
-  TARGET = 3,
-  CONTEXT = 4, // vector | 256 if the target was halted
-  EPOCH = 5, // the tables' generation (txEpoch) the id belongs to
-  SIZE = 6,
-}
-const IPI_KEPT = 4096;
-const ipiKept = new Int32Array(IPI_KEPT * Ik.SIZE);
 
 /**
  * The hottest guest operations through the table of interned states (transitions.ts): on a hit the
@@ -257,16 +239,11 @@ export class TabulatedInstructions extends GuestInstructions {
 
   override sendIpi(v: number, target: number, vector: number): void {
     const kept = this.kept(v);
-    // Read before the send; nothing in it writes the target's words before the ICR write reads them.
-    const context =
-      target >= 0 && target < this.n
-        ? (vector & 0xff) | ((this.s[target * STRIDE + F.FLAGS] & Flag.HALTED) !== 0 ? 256 : 0)
-        : -1;
     this.forget(v);
     this.depth++;
     super.sendIpi(v, target, vector);
     this.depth--;
-    if (kept >= 0) this.rehintIpi(v, kept, target, context);
+    this.rehint(v, kept);
   }
 
   override writeApic(v: number, offset: number, value: number): void {
@@ -326,55 +303,9 @@ export class TabulatedInstructions extends GuestInstructions {
    * exact whatever the operation did); otherwise it stays forgotten and the next tabulated operation
    * looks the state up by hash. Measured: an idle fleet forgets a hint ~75 k times a simulated minute
    * on IPIs alone, each costing a hash lookup next and a word-by-word fast-forward memo comparison.
-   * An IPI send compares only the first time from a state (rehintIpi).
    */
   private rehint(v: number, id: number): void {
     if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) txHint(this.machineKey, v, id);
-  }
-
-  /**
-   * rehint after an IPI send from interned state `id` (the install's vCPUs send 0.19 IPIs per engine
-   * event, each comparison ~1,100 instructions: docs/perf/engine30.md, E4). What the send does to
-   * the sender's key words is a function of them (as for a tabulated operation: transitions.ts), of
-   * the machine's fixed inputs (its class; `n`, every vCPU's APIC_ID and GUEST_INDEX, written once by
-   * hypervisor/vmcs.ts setupVcpu, which fixedIpiTarget reads), and of three things besides: the
-   * vector (the ICR low word), the target (its APIC ID) and whether the target is halted (AVIC's
-   * incomplete-IPI exit, emulation.ts sendIpiFromIcr) - so long as the IPI is deferred (deferIpis:
-   * no raiseInterrupt inside the send) and the target is another vCPU. So once a comparison found the
-   * words unchanged after a send from (state, target, vector, halted), the same send from them keeps
-   * the hint without comparing; the entry holds the tables' generation, since ids are void after a
-   * reset. Debug checks compare anyway.
-   */
-  private rehintIpi(v: number, id: number, target: number, context: number): void {
-    const known = context >= 0 && target !== v && this.deferIpis;
-    const machine = this.machineKey;
-    const epoch = txEpoch();
-    const m = ipiKept;
-    const k =
-      ((Math.imul(machine, 0x9e3779b1) + Math.imul(v, 0x85ebca6b) + Math.imul(id, 0xc2b2ae35)) >>> 20) * Ik.SIZE;
-    if (
-      known &&
-      m[k + Ik.ID] === id + 1 &&
-      m[k + Ik.MACHINE] === machine &&
-      m[k + Ik.VCPU] === v &&
-      m[k + Ik.TARGET] === target &&
-      m[k + Ik.CONTEXT] === context &&
-      m[k + Ik.EPOCH] === epoch
-    ) {
-      if (this.debugChecks && !txEquals(id, this.txCls, this.s, v * F.STRIDE))
-        throw new Error(`vCPU ${v}: an IPI send changed the words it left alone before (sendIpi's inputs incomplete)`);
-      txHint(machine, v, id);
-      return;
-    }
-    if (!txEquals(id, this.txCls, this.s, v * F.STRIDE)) return;
-    txHint(machine, v, id);
-    if (!known) return;
-    m[k + Ik.MACHINE] = machine;
-    m[k + Ik.VCPU] = v;
-    m[k + Ik.ID] = id + 1;
-    m[k + Ik.TARGET] = target;
-    m[k + Ik.CONTEXT] = context;
-    m[k + Ik.EPOCH] = epoch;
   }
 
   /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */
