@@ -249,7 +249,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
-  const done: { scenario: Scenario; out: PooledOutcome }[] = [];
   // Scenarios whose run failed (a simulation worker died or could not start): written partial.
   const failed: { scenario: Scenario; hostsDone: string; simulated: boolean }[] = [];
   let status: number = ExitStatus.OK;
@@ -335,7 +334,6 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         });
       }
       all.push(results);
-      done.push({ scenario, out: { ...out, results } });
       if (out.histories !== undefined)
         histories.push({
           scenario,
