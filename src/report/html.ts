@@ -6,6 +6,7 @@ import {
   NOT_JUDGED_ON_SHARD,
   notJudgedText,
   notJudgedWhy,
+  runFailed,
   thresholdTally,
 } from '../results/thresholds.js';
 import { factorText, formatFigure, nsText, perGuestSecond, secondsText } from '../results/figures.js';
@@ -25,7 +26,7 @@ import {
 import { esc, fmtTime, note, page } from './page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { exitHostTime, failedRun, scenarioLabels } from './summary.js';
+import { exitHostTime, scenarioLabels } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -139,7 +140,7 @@ function verdict(results: RunResults): string {
   const text =
     results.partial === true
       ? `partial results: ${sentence(results.partialReason ?? 'the run stopped before its end')} ${
-          failedRun(results)
+          runFailed(allOutcomes(results))
             ? `No verdict: the run failed (${parts.join('; ')})`
             : `No verdict: the thresholds were evaluated on the part that ran only (there, ${parts.join('; ')})`
         }`
@@ -315,7 +316,7 @@ function variantsTable(results: RunResults): string {
         const { judged, failed, notJudged } = thresholdTally(v.thresholds);
         const counts = `${judged - failed} / ${failed}`;
         // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them; a failed run's: none does.
-        const where = notJudgedWhy(v.thresholds) === NOT_JUDGED_ON_SHARD ? ' on a shard' : ' (the run failed)';
+        const where = runFailed(v.thresholds) ? ' (the run failed)' : ' on a shard';
         return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged${where}`);
       }),
     ),

@@ -1,6 +1,6 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
-import { allOutcomes, NOT_JUDGED_ON_SHARD, NOT_JUDGED_RUN_FAILED, notJudgedWhy } from '../results/thresholds.js';
+import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedWhy, runFailed } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
 import { checkTallies } from './violations.js';
@@ -58,15 +58,10 @@ function latencyMean(v: VariantResult): string {
 
 /** A run that did not reach its end (Ctrl-C, a stop, a failed task): said above its figures. */
 function partialLine(results: RunResults): string {
-  const why = failedRun(results)
+  const why = runFailed(allOutcomes(results))
     ? 'Thresholds not judged: the run failed.'
     : 'Thresholds are evaluated on the part that ran: no verdict.';
   return `partial results: ${results.partialReason ?? 'the run stopped before its end'} ${why}`;
-}
-
-/** A run that failed (a simulation worker died or could not start): `run` judged none of its thresholds. */
-export function failedRun(results: RunResults): boolean {
-  return allOutcomes(results).some((t) => t.judged === false && t.message === NOT_JUDGED_RUN_FAILED);
 }
 
 /**

@@ -279,6 +279,17 @@ export function notJudgedWhy(list: readonly ThresholdOutcome[]): string {
 }
 
 /**
+ * Whether `list` is a failed run's (a simulation worker died or could not start): `run` judged none of
+ * its thresholds (NOT_JUDGED_RUN_FAILED). The one home of the question the text, Markdown and HTML
+ * reports ask; asked of notJudgedWhy, so that the reason they print and the answer cannot disagree.
+ * Not results.json's `partial`: a stop (Ctrl-C, a cancel, a drain) is partial too, and its thresholds
+ * were judged on the part that ran.
+ */
+export function runFailed(list: readonly ThresholdOutcome[]): boolean {
+  return notJudgedWhy(list) === NOT_JUDGED_RUN_FAILED;
+}
+
+/**
  * The verdict's words for thresholds that were not judged, e.g. "2 thresholds not judged on a shard:
  * judged on the merged totals by `vmexit-lab merge`"; `why` is a failed run's reason (notJudgedWhy).
  */

@@ -12,7 +12,7 @@ import { syntheticResults } from './fixtures.js';
 import { checkXml } from './xmlCheck.js';
 import { renderHtmlReport, renderHtmlReports } from '../../src/report/html.js';
 import { exitStatusOf } from '../../src/results/exitStatus.js';
-import { notJudgedOnShard } from '../../src/results/thresholds.js';
+import { NOT_JUDGED_RUN_FAILED, notJudged, notJudgedOnShard } from '../../src/results/thresholds.js';
 
 test('JUnit: time and timestamp on every suite (the run wall time, its start), time on every case', () => {
   const xml = renderJunit(syntheticResults());
@@ -93,6 +93,31 @@ test('a partial run (Ctrl-C, a stop) says so in the text, the Markdown and the H
   );
   for (const text of [renderSummary(syntheticResults()), renderMarkdown(syntheticResults())])
     assert.doesNotMatch(text, /partial/);
+});
+
+test('a failed run (a worker died) says its thresholds were not judged for that, not on a shard, in every output', () => {
+  // As src/cli/commands/run.ts writes it: partial, every threshold not judged (NOT_JUDGED_RUN_FAILED).
+  const partialReason = 'stopped because a task failed (task 1 failed: exit 1), 2 of 4 hosts done.';
+  const r = { ...notJudged(syntheticResults(), NOT_JUDGED_RUN_FAILED), partial: true as const, partialReason };
+  assert.equal(
+    renderSummary(r).split('\n')[1],
+    `partial results: ${partialReason} Thresholds not judged: the run failed.`,
+  );
+  assert.match(renderMarkdown(r), /^> \*\*partial results: stopped .* Thresholds not judged: the run failed\.\*\*$/m);
+  assert.match(
+    renderMarkdown(r),
+    /^Thresholds not judged: the run failed, and its totals lack the failed task's hosts\.$/m,
+  );
+  const html = renderHtmlReport(r);
+  assert.match(
+    html,
+    /data-exit-status="3">.* 2 of 4 hosts done\. No verdict: the run failed \(4 thresholds not judged: the run failed,/,
+  );
+  assert.match(
+    html,
+    /thresholds passed \/ failed<\/th><td>2 not judged \(the run failed\)<\/td><td>1 not judged \(the run failed\)<\/td>/,
+  );
+  assert.doesNotMatch(html, /on a shard/);
 });
 
 test("a shard's thresholds are not judged: said in the text, the Markdown, JUnit (skipped) and the HTML report", () => {

@@ -2,9 +2,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseScenario } from '../../src/scenario/load.js';
-import { evaluateThresholds, histogramQuantile } from '../../src/results/thresholds.js';
+import {
+  allOutcomes,
+  evaluateThresholds,
+  histogramQuantile,
+  NOT_JUDGED_RUN_FAILED,
+  notJudged,
+  notJudgedOnShard,
+  runFailed,
+} from '../../src/results/thresholds.js';
 import type { Scenario } from '../../src/scenario/types.js';
 import { histogram, totals } from '../scenario/helpers.js';
+import { syntheticResults } from '../report/fixtures.js';
 
 describe('histogram quantiles', () => {
   // Buckets (ns): <=1000: 10, <=2000: 30, <=4000: 60, +Inf: 0 -> 100 observations.
@@ -275,5 +284,22 @@ describe('threshold evaluation', () => {
       r.perVariant.get('kvm')!.map((o) => [o.passed, o.value]),
       [[true, 0]],
     );
+  });
+});
+
+describe('a failed run (runFailed, the one test the reports ask)', () => {
+  const whole = syntheticResults();
+
+  it("is a run whose thresholds `run` left unjudged for the failure (NOT_JUDGED_RUN_FAILED), each variant's too", () => {
+    const failed = { ...notJudged(whole, NOT_JUDGED_RUN_FAILED), partial: true as const };
+    assert.equal(runFailed(allOutcomes(failed)), true);
+    for (const v of failed.variants) assert.equal(runFailed(v.thresholds), true, v.name);
+  });
+
+  it('is not a shard, a whole run, a run stopped early (partial, its thresholds judged) or one without thresholds', () => {
+    assert.equal(runFailed(allOutcomes(notJudgedOnShard(whole))), false);
+    assert.equal(runFailed(allOutcomes(whole)), false);
+    assert.equal(runFailed(allOutcomes({ ...whole, partial: true, partialReason: 'stopped.' })), false);
+    assert.equal(runFailed([]), false);
   });
 });
