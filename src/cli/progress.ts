@@ -259,8 +259,9 @@ export function simSeconds(ns: number): string {
 /** `2 of 3 thresholds failed` / `all 5 thresholds passed`, and what else makes the exit status. */
 export function verdictLine(results: RunResults): string {
   // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
-  const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
-  const why = notJudgedWhy(allOutcomes(results));
+  const outcomes = allOutcomes(results);
+  const { judged, failed, notJudged } = thresholdTally(outcomes);
+  const why = notJudgedWhy(outcomes);
   const parts = [
     judged === 0
       ? notJudged > 0

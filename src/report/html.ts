@@ -118,7 +118,8 @@ function notJudgedBadge(): string {
 
 function verdict(results: RunResults): string {
   // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
-  const { judged, failed, notJudged } = thresholdTally(allOutcomes(results));
+  const outcomes = allOutcomes(results);
+  const { judged, failed, notJudged } = thresholdTally(outcomes);
   const unexpected = results.variants.reduce((n, v) => n + v.totals.violations.filter((x) => !x.expected).length, 0);
   const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
   const status = exitStatusOf(results);
@@ -131,7 +132,7 @@ function verdict(results: RunResults): string {
           ? `all ${judged} thresholds passed`
           : `${failed} of ${judged} thresholds failed`,
     );
-  if (notJudged > 0) parts.push(notJudgedText(notJudged, notJudgedWhy(allOutcomes(results))));
+  if (notJudged > 0) parts.push(notJudgedText(notJudged, notJudgedWhy(outcomes)));
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (entries > 0) parts.push(`${entries} failed VM entr${entries === 1 ? 'y' : 'ies'}`);
   // A run cut short (Ctrl-C, a stop): its thresholds hold for the part that ran, no verdict. Said
@@ -140,7 +141,7 @@ function verdict(results: RunResults): string {
   const text =
     results.partial === true
       ? `partial results: ${sentence(results.partialReason ?? 'the run stopped before its end')} ${
-          runFailed(allOutcomes(results))
+          runFailed(outcomes)
             ? `No verdict: the run failed (${parts.join('; ')})`
             : `No verdict: the thresholds were evaluated on the part that ran only (there, ${parts.join('; ')})`
         }`
