@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { benchArgs, USAGE_ERROR } from './args.js';
+import { median } from './stats.js';
 
 const { values: opts, positionals: dirs } = benchArgs(
   'node dist/bench/ab.js [options] DIR_A DIR_B [DIR_C ...]: interleaved A/B of bench/run.js on two or more builds\n' +
@@ -66,11 +67,6 @@ function runOnce(dir: string): Run {
   const engine =
     out.stdout.split('\n').find((l) => l.startsWith('engine: ')) ?? "engine: tsc's modules (a build before --engine)";
   return { events: number(m[1]), share: Number(m[2]), vcpu: number(m[3]), engine };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /**

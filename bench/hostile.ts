@@ -24,6 +24,7 @@ import { REPO_ROOT } from '../src/model/data.js';
 import { boundPort, SERVE_LISTENING } from '../test/support/net.js';
 import { benchArgs } from './args.js';
 import { sleep, tenThousandGuests } from './serviceLoad.js';
+import { ascending, atFraction } from './stats.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -37,9 +38,8 @@ async function serve(dir: string): Promise<{ proc: ChildProcess; url: string }> 
 }
 
 function stats(ms: number[]): { n: number; p50: number; p99: number; max: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { n: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1] };
+  const s = ascending(ms);
+  return { n: s.length, p50: atFraction(s, 0.5), p99: atFraction(s, 0.99), max: s[s.length - 1] };
 }
 const f = (x: number): string => x.toFixed(1);
 

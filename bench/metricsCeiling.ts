@@ -13,6 +13,7 @@ import { runScenario } from '../src/run/runScenario.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs } from './args.js';
+import { ascending, atFraction } from './stats.js';
 
 const { values: opts } = benchArgs(
   'node dist/bench/metricsCeiling.js [options]: /metrics rendered with the series in use at the ceiling',
@@ -63,11 +64,11 @@ for (let i = 0; i < renders; i++) {
   bytes = Buffer.byteLength(body);
   lines = body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
 }
-const sorted = [...times].sort((a, b) => a - b);
+const sorted = ascending(times);
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
 const f = (x: number): string => x.toFixed(1);
 console.log(
   `/metrics at the ${maxSeries}-series ceiling: ${n} scenarios added, ${hub.groups.seriesInUse()} series in use, ` +
     `${lines} samples, ${(bytes / 1e6).toFixed(2)} MB; ${times.length} renders: mean ${f(mean)} ms, ` +
-    `p50 ${f(sorted[sorted.length >> 1])} ms, max ${f(sorted[sorted.length - 1])} ms (target <= 50 ms)`,
+    `p50 ${f(atFraction(sorted, 0.5))} ms, max ${f(sorted[sorted.length - 1])} ms (target <= 50 ms)`,
 );

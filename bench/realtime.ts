@@ -23,7 +23,8 @@ import { SimPool } from '../src/pool/pool.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs } from './args.js';
-import { medianP95Max, sleep } from './serviceLoad.js';
+import { sleep } from './serviceLoad.js';
+import { medianP95Max } from './stats.js';
 
 const { values: opts } = benchArgs(
   'node dist/bench/realtime.js [options]: a mixed idle fleet at realtime pace through the pool, its lag and /metrics times',

@@ -34,6 +34,7 @@ import type { HostSimulation } from '../src/core/engine/host.js';
 import { benchArgs, checkChoice, choicesText } from './args.js';
 import { CASES, labelWithSeconds, type CaseId } from './caseNames.js';
 import { ceilingLoop } from './ceiling.js';
+import { median } from './stats.js';
 import { ENGINES, chooseEngine, loadEngine } from './engineChoice.js';
 
 const { values: opts } = benchArgs(
@@ -165,11 +166,6 @@ function measure(scenario: Scenario, variants: readonly ScenarioVariant[]): Figu
     sum.vcpuSeconds += f.vcpuSeconds;
   }
   return sum;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function fmt(n: number): string {

@@ -28,6 +28,7 @@ import { loadModelData, REPO_ROOT } from '../src/model/data.js';
 import { costPerVcpuSecond } from '../src/service/cost.js';
 import { GUEST_OS_NAMES } from '../src/scenario/types.js';
 import { COST_PHASES, FULL_SECONDS, configText, loadRunCost, type CostConfig } from '../src/model/runCost.js';
+import { median } from './stats.js';
 
 const data = loadModelData();
 const POLICIES = ['bhyve-12.1', 'bhyve-tpr-v3', 'kvm'];
@@ -36,9 +37,9 @@ const VCPUS = [1, 4, 16];
 
 /**
  * CPU ms and engine events per simulated vCPU-second of one configuration (costPerVcpuSecond): the
- * CPU time the largest of 3 (with `median`, the median of 3).
+ * CPU time the largest of 3 (with `middle`, the median of 3).
  */
-function measure(kind: string, phase: string, c: CostConfig, median = false): { ms: number; events: number } {
+function measure(kind: string, phase: string, c: CostConfig, middle = false): { ms: number; events: number } {
   const xs: number[] = [];
   let events = 0;
   for (let r = 0; r < 3; r++) {
@@ -46,8 +47,7 @@ function measure(kind: string, phase: string, c: CostConfig, median = false): { 
     xs.push(m.ms);
     events = m.events;
   }
-  xs.sort((x, y) => x - y);
-  return { ms: median ? xs[1] : xs[2], events };
+  return { ms: middle ? median(xs) : Math.max(...xs), events };
 }
 
 const KINDS = [...GUEST_OS_NAMES, 'workload'];

@@ -35,7 +35,8 @@ import { accountWorkers, type WorkerAccount } from '../src/pool/workAccount.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { MetricsEndpoint } from '../src/metrics/registry.js';
 import { benchArgs, USAGE_ERROR } from './args.js';
-import { medianP95Max, sleep, tenThousandGuests } from './serviceLoad.js';
+import { sleep, tenThousandGuests } from './serviceLoad.js';
+import { medianP95Max } from './stats.js';
 import { CoreProbe, pairBound, pairSkew, type CoreSample } from './coreProbe.js';
 
 /** Ceiling-loop iterations per core sample: ~0.1 s on one thread of this project's machine. */

@@ -1,22 +1,11 @@
 /**
  * What the benches that load the service share (service.ts: the pool and /metrics in this process;
  * hostile.ts: a `vmexit-lab serve` process under hostile clients; realtime.ts: a live fleet): the
- * 10,000-guest fleet the /metrics target (<= 50 ms) is stated for, the summary of a series of
- * timings, and a sleep.
+ * 10,000-guest fleet the /metrics target (<= 50 ms) is stated for, and a sleep (the summary of a
+ * series of timings is bench/stats.ts's medianP95Max).
  */
 
 export const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
-
-/** The median (the upper one for an even count), the nearest-rank p95 and the max of `xs`; NaN for none. */
-export function medianP95Max(xs: readonly number[]): { median: number; p95: number; max: number } {
-  if (xs.length === 0) return { median: NaN, p95: NaN, max: NaN };
-  const s = [...xs].sort((a, b) => a - b);
-  return {
-    median: s[Math.floor(s.length / 2)],
-    p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)],
-    max: s[s.length - 1],
-  };
-}
 
 /**
  * The fleet of the /metrics target as scenario text: 10,000 idle FreeBSD guests (2 variants x 1,250
