@@ -1,18 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../src/model/data.js';
+import { runBench, type BenchRun } from '../support/bench.js';
 
 /** Run the compiled bench/allocSites.ts with `args`; its status and output. */
-function allocSites(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'allocSites.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const allocSites = (args: string[]): BenchRun => runBench('allocSites', args);
 
 test("allocSites: the warm-up defaults to the case's (big-host 120 s: 10 s sampled the warm-up's own allocations), and --help says so", () => {
   const help = allocSites(['--help']);

@@ -6,25 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { bundleState } from '../../src/pool/bundleFresh.js';
+import { runBench, type BenchRun } from '../support/bench.js';
 
 /** A short case: the ceiling and 1 simulated second of the idle fleet, no memory figure. */
 const SHORT = ['--case', 'idle-fleet', '--seconds', '1', '--no-memory'];
 
 /** Run `root`'s compiled bench/run.ts with `args`. */
-function run(root: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'run.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (root: string, args: string[]): BenchRun => runBench('run', args, { root, timeoutMs: 120_000 });
 
 /** The run's `engine:` line. */
 function engineLine(stdout: string): string {
@@ -135,21 +128,9 @@ test('bundleState: missing, stale when a file of an input tree is newer, else cu
 });
 
 test('ab.js prints the engine each build measured under its figures', () => {
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'dist', 'bench', 'ab.js'),
-      '--case',
-      'idle-fleet',
-      '--seconds',
-      '1',
-      '--rounds',
-      '1',
-      REPO_ROOT,
-      REPO_ROOT,
-    ],
-    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
-  );
+  const r = runBench('ab', ['--case', 'idle-fleet', '--seconds', '1', '--rounds', '1', REPO_ROOT, REPO_ROOT], {
+    timeoutMs: 120_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   const engines = r.stdout.split('\n').filter((l) => l.startsWith('    engine: '));
   assert.deepEqual(engines, [

@@ -1,19 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../src/model/data.js';
 import { usageText } from '../../bench/args.js';
+import { runBench, type BenchRun } from '../support/bench.js';
 
 /** Run a compiled bench script with `args`; its status and output. */
-function bench(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', `${script}.js`), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bench = (script: string, args: string[]): BenchRun => runBench(script, args, { timeoutMs: 30_000 });
 
 // Each script's --help: exit 0 before any work, every option it takes named (parseArgs threw
 // ERR_PARSE_ARGS_UNKNOWN_OPTION on --help before bench/args.ts).

@@ -1,21 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { runBench, type BenchRun } from '../support/bench.js';
 
 /** Run the compiled bench/instructions.ts with `args` (only --one and usage errors: no valgrind here). */
-function instructions(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'instructions.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const instructions = (args: string[]): BenchRun => runBench('instructions', args);
 
 test('instructions: an argument ending in .js is one engine module (a bundle) and runs the same events as the build DIR', () => {
   const dir = mkdtempSync(join(tmpdir(), 'engine-module-'));

@@ -6,16 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../src/model/data.js';
+import { runBench } from '../support/bench.js';
 
 test('--memory-only prints the memory figure alone, and the host buffers are in it', () => {
-  const r = spawnSync(process.execPath, ['--expose-gc', join(REPO_ROOT, 'dist', 'bench', 'run.js'), '--memory-only'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = runBench('run', ['--memory-only'], { node: ['--expose-gc'], timeoutMs: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /^per CPU second|events\/CPU-s|^event mix/m, 'no case ran');
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('memory: '));
