@@ -2,6 +2,7 @@ import { GuestCounter } from '../core/engine/host.js';
 import type { ScenarioProgress } from '../run/runScenario.js';
 import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
+import { verdictCounts } from '../results/exitStatus.js';
 import { formatFigure } from '../results/figures.js';
 import { allOutcomes, notJudgedText, notJudgedWhy, thresholdTally } from '../results/thresholds.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
@@ -274,9 +275,7 @@ export function verdictLine(results: RunResults): string {
         : `${failed} of ${judged} thresholds failed`,
   ];
   if (judged > 0 && notJudged > 0) parts.push(notJudgedText(notJudged, why));
-  const unexpected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => !x.expected).length, 0);
-  const expected = results.variants.reduce((a, v) => a + v.totals.violations.filter((x) => x.expected).length, 0);
-  const entry = results.variants.reduce((a, v) => a + v.totals.entryFailures.length, 0);
+  const { unexpected, expected, entryFailures: entry } = verdictCounts(results);
   if (unexpected > 0) parts.push(`${unexpected} unexpected invariant violation${unexpected === 1 ? '' : 's'}`);
   if (expected > 0) parts.push(`${expected} expected violation${expected === 1 ? '' : 's'}`);
   if (entry > 0) parts.push(`${entry} failed VM entr${entry === 1 ? 'y' : 'ies'}`);

@@ -1,6 +1,6 @@
 import type { RunResults, ThresholdOutcome, VariantResult } from '../results/types.js';
 import type { InlineScript } from './assets.js';
-import { exitStatusOf } from '../results/exitStatus.js';
+import { exitStatusOf, verdictCounts } from '../results/exitStatus.js';
 import {
   allOutcomes,
   NOT_JUDGED_ON_SHARD,
@@ -120,8 +120,7 @@ function verdict(results: RunResults): string {
   // A shard's thresholds (`run --shard I/N`, N > 1) are not judged: `vmexit-lab merge` judges them.
   const outcomes = allOutcomes(results);
   const { judged, failed, notJudged } = thresholdTally(outcomes);
-  const unexpected = results.variants.reduce((n, v) => n + v.totals.violations.filter((x) => !x.expected).length, 0);
-  const entries = results.variants.reduce((n, v) => n + v.totals.entryFailures.length, 0);
+  const { unexpected, entryFailures: entries } = verdictCounts(results);
   const status = exitStatusOf(results);
   const parts: string[] = [];
   if (notJudged === 0 || judged > 0)

@@ -1,4 +1,23 @@
-import type { RunResults, ThresholdOutcome } from './types.js';
+import { allOutcomes, thresholdTally } from './thresholds.js';
+import type { RunResults } from './types.js';
+
+/**
+ * What a run's verdict counts besides its thresholds, summed over its variants: invariant violations
+ * the scenario does not expect and those it does, and failed VM entries. The one count exitStatusOf,
+ * the HTML report's verdict and the progress verdict line (src/cli/progress.ts) share.
+ */
+export function verdictCounts(results: RunResults): { unexpected: number; expected: number; entryFailures: number } {
+  let unexpected = 0;
+  let expected = 0;
+  let entryFailures = 0;
+  for (const v of results.variants) {
+    const expectedHere = v.totals.violations.filter((x) => x.expected).length;
+    expected += expectedHere;
+    unexpected += v.totals.violations.length - expectedHere;
+    entryFailures += v.totals.entryFailures.length;
+  }
+  return { unexpected, expected, entryFailures };
+}
 
 /**
  * The exit status of `vmexit-lab run` for a run's results (README, docs/CLI.md): 3 when the results
@@ -10,11 +29,7 @@ import type { RunResults, ThresholdOutcome } from './types.js';
 export function exitStatusOf(results: RunResults): 0 | 1 | 3 {
   // A run cut short has thresholds evaluated on part of it: no verdict on them, as the CLI's exit 3.
   if (results.partial === true) return 3;
-  for (const v of results.variants) {
-    if (v.totals.violations.some((x) => !x.expected)) return 3;
-    if (v.totals.entryFailures.length > 0) return 3;
-  }
-  const fails = (t: ThresholdOutcome): boolean => t.judged !== false && !t.passed;
-  const failed = results.variants.some((v) => v.thresholds.some(fails)) || results.crossVariantThresholds.some(fails);
-  return failed ? 1 : 0;
+  const { unexpected, entryFailures } = verdictCounts(results);
+  if (unexpected > 0 || entryFailures > 0) return 3;
+  return thresholdTally(allOutcomes(results)).failed > 0 ? 1 : 0;
 }
