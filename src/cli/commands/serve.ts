@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem, UsageError } from '../io.js';
 import {
   DEFAULT_DATA_DIR,
@@ -155,6 +156,14 @@ export async function launch(
   command: string,
 ): Promise<{ svc: ServiceHandle; stop: StopSignal } | number> {
   let stop: StopSignal | undefined;
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  // The history store's words for a file there were "ENOTDIR: not a directory, open 'FILE/service.lock'".
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    io.err(
+      `vmexit-lab ${command}: ${options.dataDir !== undefined ? '--data-dir ' : ''}${dataDir}: a file, not a directory (expected the directory that keeps the run history; it is made when missing)`,
+    );
+    return ExitStatus.BAD_INPUT;
+  }
   try {
     const svc = await startService(options);
     stop = onStopSignal(svc, io);
@@ -181,6 +190,11 @@ export async function launch(
         `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`,
       );
     else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
+    else if (/^cannot create the data directory/.test(err.message) && options.dataDir === undefined)
+      // The default is in the working directory, which a service started from / or a read-only checkout cannot write.
+      io.err(
+        `vmexit-lab ${command}: cannot start the service: ${err.message} (the run history is kept in ${DEFAULT_DATA_DIR} in the working directory by default; give --data-dir DIR where it may be written)`,
+      );
     else io.err(`vmexit-lab ${command}: cannot start the service: ${err.message}`);
     // A port, a data directory or a lock is the caller's to change (2); a worker that cannot load is
     // a damaged install, an internal error (3), as `run` says for the same cause.
