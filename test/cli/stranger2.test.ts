@@ -170,3 +170,41 @@ test('serve --data-dir FILE and start --scenario DIR: exit 2, what the option ex
     /empty: error: is a directory, not a scenario file \(expected one scenario file, e\.g\. one of .*empty\/\*\.yaml\)/,
   );
 });
+
+test('an option in seconds, days or bytes given with a unit says its unit and the value it meant', async () => {
+  const profile = join(dir, 'w.yaml');
+  const made = await cli([
+    'import',
+    'perf-kvm-stat',
+    join(REPO_ROOT, 'test', 'fixtures', 'reports', 'perf-intel-sysbench-2020.txt'),
+    '--cpu',
+    'xeon-e5-2667v4',
+    '--duration',
+    '30s',
+    '-o',
+    profile,
+  ]);
+  assert.ok(made.status <= 1, made.stderr);
+  // Each was `--max-duration: expected an integer >= 1, found "1h"`, no unit named.
+  const rows: [args: string[], says: string][] = [
+    [['serve', '--port', '0', '--max-duration', '1h'], '--max-duration is in seconds, without a unit: 1h is 3600'],
+    [['serve', '--port', '0', '--max-run-time', '10m'], '--max-run-time is in seconds, without a unit: 10m is 600'],
+    [['start', '--port', '0', '--retire-after', '90s'], '--retire-after is in seconds, without a unit: 90s is 90'],
+    [['serve', '--port', '0', '--keep-days', '7d'], '--keep-days is in days, without a unit: 7d is 7'],
+    [['serve', '--port', '0', '--body-limit', '2MiB'], '--body-limit is in bytes, without a unit: 2MiB is 2097152'],
+    [
+      ['replay', SCENARIO, '--variant', 'base', '--guest', '0', '--at', '1s'],
+      '--at is in seconds, without a unit: 1s is 1',
+    ],
+    [
+      ['replay', SCENARIO, '--variant', 'base', '--guest', '0', '--at', '1', '--window', '500us'],
+      '--window is in seconds, without a unit: 500us is 0.0005',
+    ],
+    [['what-if', profile, '--sim-seconds', '10s'], '--sim-seconds is in seconds, without a unit: 10s is 10'],
+  ];
+  for (const [args, says] of rows) {
+    const r = await cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(says), `${args.join(' ')}: ${r.stderr}`);
+  }
+});

@@ -1,5 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
-import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem, UsageError } from '../io.js';
+import {
+  ExitStatus,
+  MAX_WORKERS,
+  numberOption,
+  type CliIo,
+  type OptionUnit,
+  commandArgs,
+  usageProblem,
+  UsageError,
+} from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -96,13 +105,23 @@ export const SERVE_PARSE_OPTIONS = {
   'per-guest-metrics': { type: 'boolean' },
 } as const;
 
+/** The options whose bare number is a quantity, as their refusal of `1h` or `2MiB` names it. */
+const OPTION_UNITS: Readonly<Record<string, OptionUnit>> = {
+  'max-duration': 'seconds',
+  'max-run-time': 'seconds',
+  'retire-after': 'seconds',
+  'keep-days': 'days',
+  'body-limit': 'bytes',
+};
+
 /** Service options from parsed command-line values (throws on bad values). */
 export function serviceOptions(
   v: Record<string, string | boolean | undefined>,
   env: Readonly<Record<string, string | undefined>>,
 ): ServiceOptions {
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const int = (k: string, min = 1, max = Infinity): number | undefined => numberOption(s(k), `--${k}`, min, max, true);
+  const int = (k: string, min = 1, max = Infinity): number | undefined =>
+    numberOption(s(k), `--${k}`, min, max, true, OPTION_UNITS[k]);
   const port = int('port', 0, 65535);
   const limits = {
     ...(s('max-guests') !== undefined ? { maxGuests: int('max-guests') } : {}),
