@@ -208,3 +208,19 @@ test('an option in seconds, days or bytes given with a unit says its unit and th
     assert.ok(r.stderr.includes(says), `${args.join(' ')}: ${r.stderr}`);
   }
 });
+
+test('a command that is an option of another (report, html, diff, check) says where it is, not a look-alike', async () => {
+  // `report` was offered "import"; `html`, `diff` and `check` nothing.
+  const rows: [command: string, says: string][] = [
+    ['report', 'unknown command "report": the reports are options of run: \'vmexit-lab run --html report.html'],
+    ['html', 'unknown command "html": the reports are options of run: \'vmexit-lab run --html report.html'],
+    ['diff', 'unknown command "diff": \'vmexit-lab compare OLD.json NEW.json\' compares two results.json files'],
+    ['check', 'unknown command "check": \'vmexit-lab validate FILE...\' checks scenario files without running them'],
+  ];
+  for (const [command, says] of rows) {
+    const r = await cli([command, 'results.json']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(says), r.stderr);
+    assert.doesNotMatch(r.stderr, /did you mean "import"/);
+  }
+});
