@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { serviceLimits } from '../../src/service/caps.js';
+import { idempotencyKey } from '../../src/service/idempotency.js';
+import { ApiError } from '../../src/service/errors.js';
 
 test('GET /api/scenarios: an entry over the service caps says which (overCaps), as its POST would be refused', () => {
   const catalog = new ScenarioCatalog();
@@ -25,4 +27,21 @@ test('GET /api/scenarios: an entry over the service caps says which (overCaps), 
   // With the cap raised, nothing is over it.
   const raised = catalog.list({ ...caps, limits: serviceLimits({ maxDurationSeconds: 7200 }, 2) });
   assert.equal(raised.find((s) => s.name === 'seed/win10-1909-install-tpr-shadowing')?.overCaps, undefined);
+});
+
+test('an empty Idempotency-Key (docs/SERVICE.md\'s "$(uuidgen)" where uuidgen is not installed) says it is empty', () => {
+  // Was: Idempotency-Key must be one key of 1 to 255 visible ASCII characters ...; got "\"\"".
+  for (const header of ['""', ''])
+    assert.throws(
+      () => idempotencyKey(header),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.status === 400 &&
+        e.message.startsWith(
+          'Idempotency-Key is empty (expected one key of 1 to 255 visible ASCII characters, a UUID say',
+        ) &&
+        e.message.includes('did the command that makes it, such as $(uuidgen), print nothing?'),
+      header,
+    );
+  assert.equal(idempotencyKey('"8e03978e-40d5-43e8-bc93-6894a57f9324"'), '8e03978e-40d5-43e8-bc93-6894a57f9324');
 });
