@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -222,5 +223,24 @@ test('a command that is an option of another (report, html, diff, check) says wh
     assert.equal(r.status, 2, r.stderr);
     assert.ok(r.stderr.includes(says), r.stderr);
     assert.doesNotMatch(r.stderr, /did you mean "import"/);
+  }
+});
+
+test('npm start on a port in use says how to give npm the port (npm start -- --port N)', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const { port } = busy.address() as AddressInfo;
+  try {
+    const io = { ...capture(), env: { CI: 'true', npm_lifecycle_event: 'start' } };
+    const status = await main(['start', '--port', String(port)], io);
+    const stderr = io.stderr.join('\n');
+    assert.equal(status, 2, stderr);
+    // Was `port N is in use; pick another with --port (0 = any free port)`: `npm start --port 0` is npm's option, not ours.
+    assert.match(
+      stderr,
+      new RegExp(`port ${port} is in use; pick another with --port \\(0 = any free port\\): npm start -- --port 8081`),
+    );
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
   }
 });

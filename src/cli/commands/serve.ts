@@ -206,7 +206,9 @@ export async function launch(
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE')
       io.err(
-        `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`,
+        `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)` +
+          // Under `npm start`, `npm start --port 0` sets npm's config, not ours: the options go after `--`.
+          (io.env.npm_lifecycle_event === 'start' ? ': npm start -- --port 8081' : ''),
       );
     else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
     else if (/^cannot create the data directory/.test(err.message) && options.dataDir === undefined)
