@@ -147,6 +147,9 @@ test('validate warns when maxDuration or duration ends before a work phase start
     /short\.yaml:11:1: warning: maxDuration \(10 s\) ends before the install phase of guest windows-10-1909 starts \(the phases before it last 10 s\): the run stops with install not done/,
   );
   assert.match(r.stderr, /a number without a unit is seconds: write 10m for minutes/);
+  // run says it too, before it runs (its summary said only 'phases -' and no threshold named why).
+  const ran = await cli(['run', '--quiet', file]);
+  assert.match(ran.stderr, /short\.yaml:11:1: warning: maxDuration \(10 s\) ends before the install phase/);
   // Room for the work phase: no warning.
   writeFileSync(file, readFileSync(file, 'utf8').replace('maxDuration: 10', 'maxDuration: 10m'));
   const ok = await cli(['validate', file]);
