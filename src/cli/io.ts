@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { didYouMean, quoted } from '../input/diagnostics.js';
-import { parseDurationNs, parseSecondsNs } from '../input/units.js';
+import { parseDurationNs, parseSecondsNs, parseSizeBytes } from '../input/units.js';
 
 /** What a command may touch of its process: output streams, TTY-ness, environment. Injected for tests. */
 export interface CliIo {
@@ -90,6 +90,7 @@ export function numberOption(
   min: number,
   max: number,
   integer = false,
+  unit?: OptionUnit,
 ): number | undefined {
   if (text === undefined) return undefined;
   const x = plainDecimal(text, integer);
@@ -99,10 +100,36 @@ export function numberOption(
     const digits =
       !DECIMAL_OPTION.test(text) && text.trim() !== '' && Number.isFinite(Number(text)) ? ' in decimal digits' : '';
     throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${quoted(text)}`,
+      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${quoted(text)}${unitHint(text, name, unit)}`,
     );
   }
   return x;
+}
+
+/** The unit of an option whose value is a bare number: seconds, days or bytes. */
+export type OptionUnit = 'seconds' | 'days' | 'bytes';
+
+/**
+ * ` (NAME is in UNIT, without a unit: TEXT is N)` when TEXT is a value with a unit this option would
+ * take as N (`--max-duration 1h`, `--body-limit 2MiB`, `replay --at 1s`), else ''. They got
+ * `expected an integer >= 1, found "1h"`, which named no unit; a scenario's durations take units.
+ */
+function unitHint(text: string, name: string, unit: OptionUnit | undefined): string {
+  if (unit === undefined || /^\s*[\d.]+\s*$/.test(text)) return '';
+  let value: number | undefined;
+  if (unit === 'seconds') {
+    const d = parseDurationNs(text);
+    if (d.ok) value = d.value / 1e9;
+  } else if (unit === 'bytes') {
+    const b = parseSizeBytes(text);
+    if (b.ok) value = b.value;
+  } else {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(?:d|days?)\s*$/.exec(text);
+    if (m !== null) value = Number(m[1]);
+  }
+  return value === undefined
+    ? ''
+    : ` (${name} is in ${unit}, without a unit: ${text.trim()} is ${+value.toPrecision(12)})`;
 }
 
 /** 2^53 - 1 ns as exact decimal seconds (a division would round its last digit). */
@@ -118,7 +145,9 @@ export function secondsOption(text: string | undefined, name: string): number | 
       `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${quoted(text)}`,
     );
   if (ns === undefined)
-    throw new UsageError(`${name}: expected decimal seconds (up to 9 decimals), found ${quoted(text)}`);
+    throw new UsageError(
+      `${name}: expected decimal seconds (up to 9 decimals), found ${quoted(text)}${unitHint(text, name, 'seconds')}`,
+    );
   return ns;
 }
 

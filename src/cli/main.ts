@@ -59,6 +59,24 @@ const COMMANDS = [
   ...USAGE.slice(USAGE.indexOf('Commands:'), USAGE.indexOf('Run ')).matchAll(/^ {2}([a-z][a-z-]*)/gm),
 ].map((m) => m[1]);
 
+const REPORTS_ARE_OPTIONS =
+  "the reports are options of run: 'vmexit-lab run --html report.html --summary summary.md --junit junit.xml --out results.json FILE' " +
+  '(a run is deterministic: the same scenario and seed give the same figures again; merge writes them for shards)';
+
+/**
+ * Commands a newcomer reaches for that are another command or an option of one: `report` was
+ * offered "import" (two letters apart), `html`, `diff` and `check` nothing.
+ */
+const ELSEWHERE: Readonly<Record<string, string>> = {
+  report: REPORTS_ARE_OPTIONS,
+  html: REPORTS_ARE_OPTIONS,
+  summary: REPORTS_ARE_OPTIONS,
+  junit: REPORTS_ARE_OPTIONS,
+  diff: "'vmexit-lab compare OLD.json NEW.json' compares two results.json files",
+  check: "'vmexit-lab validate FILE...' checks scenario files without running them",
+  lint: "'vmexit-lab validate FILE...' checks scenario files without running them",
+};
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -110,7 +128,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(
         command.startsWith('-')
           ? `vmexit-lab: unknown option ${command}${didYouMean(command, ['--help', '--version'])}; 'vmexit-lab --help' lists the commands`
-          : `vmexit-lab: unknown command "${command}"${didYouMean(command, COMMANDS)}; 'vmexit-lab --help' lists the commands`,
+          : Object.hasOwn(ELSEWHERE, command)
+            ? `vmexit-lab: unknown command "${command}": ${ELSEWHERE[command]}; 'vmexit-lab --help' lists the commands`
+            : `vmexit-lab: unknown command "${command}"${didYouMean(command, COMMANDS)}; 'vmexit-lab --help' lists the commands`,
       );
       return ExitStatus.BAD_INPUT;
   }

@@ -1,5 +1,6 @@
 import { readInputText } from './readText.js';
 import { RESULTS_VERSION, type RunResults } from '../results/types.js';
+import { readableAs } from '../import/index.js';
 
 /**
  * Node's JSON.parse message without its position or its quoted excerpt (which spans lines): the
@@ -21,6 +22,42 @@ function lineCol(text: string, offset: number): string {
 
 /** A scenario's top-level key at a line's start, after comments and blank lines only (group 1: what precedes it). */
 const SCENARIO_KEY = /^((?:[ \t]*(?:#[^\n]*)?\r?\n)*)(?:name|guests|host|hypervisor|duration|matrix)[ \t]*:/;
+
+/**
+ * What a text that is not JSON is, when it is another file this tool writes or reads (each one's
+ * first line or key), as "this is ..., not results.json: ..."; undefined for anything else. Given
+ * to compare or merge they got `not valid JSON: Unexpected token '<'` (or '#', 'A'), which says what
+ * the file is not, not what it is.
+ */
+function otherTextFile(text: string): string | undefined {
+  const head = text.replace(/^\uFEFF/, '').trimStart();
+  if (/^<\?xml[^>]*>\s*<testsuites?[\s>/]/.test(head) || /^<testsuites?[\s>/]/.test(head))
+    return "JUnit XML ('run --junit' writes it), not results.json: give the file 'run --out' wrote";
+  if (/^<!doctype html|^<html[\s>]/i.test(head))
+    return "an HTML report ('run --html' writes it), not results.json: give the file 'run --out' wrote";
+  if (/^# vmexit-lab workload profile\b/.test(head) || /^workloadProfile[ \t]*:/m.test(head))
+    return "a workload profile ('vmexit-lab import' writes it), not results.json: run it as a guest of a scenario (guests: [{ workload: FILE }]) with 'vmexit-lab run --out', or compare configurations with 'vmexit-lab what-if'";
+  if (/^# (HELP|TYPE) vmexit_lab_/.test(head))
+    return "Prometheus exposition ('run --openmetrics' or /metrics), not results.json: give the file 'run --out' wrote";
+  const format = readableAs(text)[0];
+  if (format !== undefined)
+    return `a ${format} report, not results.json: 'vmexit-lab import ${format} FILE --cpu ID' makes it a workload profile, 'vmexit-lab what-if' compares configurations from it`;
+  return undefined;
+}
+
+/** What a JSON document that is not results.json is, when this tool or its service writes it; undefined otherwise. */
+function otherJsonFile(j: Record<string, unknown>): string | undefined {
+  // `curl .../api/runs/ID > results.json`: the record's variants are names, its results a route away.
+  if (typeof j.id === 'string' && typeof j.state === 'string' && Array.isArray(j.variants))
+    return `a service run record (GET /api/runs/ID) of run ${j.id}, not its results.json: GET /api/runs/${j.id}/results${j.hasResults === false ? ' once the run has results' : ''}`;
+  if (Array.isArray(j.runs))
+    return "the service's list of runs (GET /api/runs), not results.json: GET /api/runs/ID/results of one of them";
+  if ('profile' in j && Array.isArray(j.rows))
+    return "'vmexit-lab what-if --json' output, not results.json: give the file 'run --out' wrote";
+  if ('old' in j && 'new' in j && Array.isArray(j.deltas))
+    return "'vmexit-lab compare --json' output, not results.json: give the two files 'run --out' wrote";
+  return undefined;
+}
 
 /**
  * A results.json file given to compare or merge, or an Error whose message names the file (with
@@ -55,6 +92,8 @@ export function readResultsFile(file: string): RunResults {
         `${file}:${lineCol(text, key.index + key[1].length)}: this is a scenario, not results.json: run it with 'vmexit-lab run --out FILE ${file}' and compare the FILEs (${expected})`,
         { cause: e },
       );
+    const other = otherTextFile(text);
+    if (other !== undefined) throw new Error(`${file}:1:1: this is ${other}`, { cause: e });
     const message = (e as Error).message;
     const at = /at position (\d+)/.exec(message);
     throw new Error(
@@ -67,8 +106,12 @@ export function readResultsFile(file: string): RunResults {
       `${file}: holds ${j.length} results (run --out with several scenario files writes an array); give one scenario's results.json`,
     );
   const r = j as Partial<RunResults> | null;
+  const other = r !== null && typeof r === 'object' ? otherJsonFile(r) : undefined;
+  if (other !== undefined) throw new Error(`${file}:1:1: this is ${other}`);
   if (r === null || typeof r !== 'object' || !Array.isArray(r.variants))
     throw new Error(`${file}: not a vmexit-lab results.json, no "variants" (${expected})`);
+  if (r.version === undefined)
+    throw new Error(`${file}: no "version" (${expected}, which has "version": ${RESULTS_VERSION})`);
   if (r.version !== RESULTS_VERSION)
     throw new Error(`${file}: results version ${String(r.version)}, this tool reads version ${RESULTS_VERSION}`);
   for (const [i, v] of (r.variants as readonly unknown[]).entries()) {

@@ -299,7 +299,7 @@ export function createApp(o: AppOptions): express.Express {
       acceptsJson,
       noQuery,
       (_req, res) => {
-        res.json({ scenarios: o.catalog.list() });
+        res.json({ scenarios: o.catalog.list(o.manager.caps) });
       },
     ],
     'GET /api/runs': [

@@ -33,6 +33,13 @@ export function idempotencyKey(header: string | string[] | undefined): string | 
   const text = Array.isArray(header) ? header.join(', ') : header;
   const quoted = /^"((?:[^"\\]|\\["\\])*)"$/.exec(text);
   const key = quoted ? quoted[1].replace(/\\(["\\])/g, '$1') : text;
+  // `-H "Idempotency-Key: \"$(uuidgen)\""` without uuidgen installed sends `""`: say so, not `got "\"\""`.
+  if (key.trim() === '')
+    throw new ApiError(
+      400,
+      'bad_request',
+      'Idempotency-Key is empty (expected one key of 1 to 255 visible ASCII characters, a UUID say): did the command that makes it, such as $(uuidgen), print nothing? $(node -p "crypto.randomUUID()") makes one where Node is',
+    );
   if (!KEY.test(key) || (!quoted && /[",]/.test(key)))
     throw new ApiError(
       400,

@@ -78,7 +78,7 @@ export class RunManager {
   }
 
   /** What this service's runs are checked against (checkCaps). */
-  private get caps(): CapsContext {
+  get caps(): CapsContext {
     return { limits: this.limits, workers: this.o.pool.workers, perGuest: this.o.hub.perGuest };
   }
 

@@ -6,6 +6,7 @@ import { MAX_FILE_BYTES } from '../scenario/limits.js';
 import { ScenarioError, didYouMean } from '../input/diagnostics.js';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf, shown } from './errors.js';
+import { OverCapError, checkCaps, type CapsContext } from './caps.js';
 
 /** The scenarios shipped in scenarios/, by name: the path below scenarios/ without `.yaml` (e.g. `seed/win10-1909-cr8-exits`). */
 
@@ -21,7 +22,20 @@ interface ScenarioSummary {
   readonly durationSeconds?: number;
   readonly pace?: string;
   readonly valid: boolean;
+  /** The caps of this service a POST of it is refused for (422 limit_exceeded); absent when none. */
+  readonly overCaps?: readonly string[];
   readonly errors?: readonly string[];
+}
+
+/** The messages of the caps `scenario` is over, or undefined. */
+function capsOver(scenario: Scenario, caps: CapsContext): string[] | undefined {
+  try {
+    checkCaps(scenario, caps);
+    return undefined;
+  } catch (e) {
+    if (e instanceof OverCapError) return e.exceeded.map((x) => x.message);
+    throw e;
+  }
 }
 
 export interface LoadedScenario {
@@ -113,11 +127,16 @@ export class ScenarioCatalog {
     return loaded;
   }
 
-  list(): ScenarioSummary[] {
+  /**
+   * Every scenario's summary; with `caps`, a valid one over them says so (`overCaps`): "valid" alone
+   * read as runnable, and the full-size install (7,200 simulated s) was then refused with 422.
+   */
+  list(caps?: CapsContext): ScenarioSummary[] {
     return this.names().map((name) => {
       try {
         const { scenario: s } = this.load(name);
         const limit = durationLimitNs(s);
+        const over = caps === undefined ? undefined : capsOver(s, caps);
         return {
           name,
           scenario: s.name,
@@ -127,6 +146,7 @@ export class ScenarioCatalog {
           durationSeconds: limit / 1e9,
           pace: s.pace,
           valid: true,
+          ...(over !== undefined ? { overCaps: over } : {}),
         };
       } catch (e) {
         const errors =

@@ -97,7 +97,8 @@ test('secondsOption: decimal seconds past 2^53 ns name the bound, not the form (
     message: '--at: expected decimal seconds, at most 9007199.254740991 (2^53 ns), found "999999999"',
   });
   assert.throws(() => secondsOption('1s', '--at'), {
-    message: '--at: expected decimal seconds (up to 9 decimals), found "1s"',
+    message:
+      '--at: expected decimal seconds (up to 9 decimals), found "1s" (--at is in seconds, without a unit: 1s is 1)',
   });
 });
 

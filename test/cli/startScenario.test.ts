@@ -75,7 +75,10 @@ test('start --scenario with a mistake: exit 2 with file:line:col, no service sta
 
   const directory = capture();
   assert.equal(await main(['start', '--port', '0', '--data-dir', dataDir, '--scenario', dir], directory), 2);
-  assert.equal(directory.stderr.join(''), `${dir}: error: is a directory, not a scenario file`);
+  assert.equal(
+    directory.stderr.join(''),
+    `${dir}: error: is a directory, not a scenario file (expected one scenario file, e.g. one of ${dir}/*.yaml)`,
+  );
 });
 
 /** 10,000 hosts x 3 guests for 2 h: over the default --max-guests, --max-duration and --max-run-cost. */

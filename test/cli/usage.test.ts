@@ -288,7 +288,7 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     [
       ['replay', '--guest', '0', '--at', '1s', one],
       'replay',
-      '--at: expected decimal seconds (up to 9 decimals), found "1s"',
+      '--at: expected decimal seconds (up to 9 decimals), found "1s" (--at is in seconds, without a unit: 1s is 1)',
     ],
     [['replay', '--guest', '0', '--at', '1'], 'replay', 'expected exactly one scenario file'],
     [

@@ -83,6 +83,6 @@ describe('vmexit-lab validate', () => {
   it('accepts --cpus and reports a missing catalog', async () => {
     const r = await run(['--cpus', join(FIXTURES, 'no-such-dir'), good('minimal.yaml')]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /cannot load the CPU profiles/);
+    assert.match(r.err, /--cpus .*no-such-dir: no such directory \(expected a directory of CPU profiles/);
   });
 });

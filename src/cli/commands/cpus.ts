@@ -12,6 +12,7 @@ import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
 import { UsageError, commandArgs, usageProblem, numberOption, type CliIo } from '../io.js';
 import { didYouMean } from '../../input/diagnostics.js';
+import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 
 const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
        vmexit-lab cpus show ID [--json] [--dir DIR]
@@ -147,6 +148,11 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     return 2;
   }
   const [sub, ...rest] = parsed.positional;
+  const dirProblem = parsed.dir === undefined ? undefined : yamlDirProblem('--dir', parsed.dir, CPU_PROFILE_DIR);
+  if (dirProblem !== undefined && sub !== 'import') {
+    io.err(`vmexit-lab cpus: ${dirProblem}`);
+    return 2;
+  }
   try {
     if (sub === undefined) {
       const catalog = loadCpuCatalog(parsed.dir);

@@ -318,7 +318,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     hostTickHz = numberOption(o['host-tick-hz'], '--host-tick-hz', MIN_HOST_TICK_HZ, MAX_HOST_TICK_HZ, true);
     durationFlag = durationOption(o.duration, '--duration');
-    simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600);
+    simSecondsFlag = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false, 'seconds');
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
     irq = numberOption(o['interrupts-per-second'], '--interrupts-per-second', 0, MAX_RATE_PER_SECOND);
     vcpusFlag = numberOption(o.vcpus, '--vcpus', 1, 64, true);

@@ -22,6 +22,7 @@ import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
 import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { workPhaseWarnings } from '../workPhases.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
@@ -223,6 +224,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);
   if (!scenarios) return ExitStatus.BAD_INPUT;
+  // A work phase that cannot start (`maxDuration: 10` after a 10 s boot) is said before the run, as validate says it.
+  for (const s of scenarios) for (const w of workPhaseWarnings(s, s.file)) io.err(w);
   // Cardinality budgets, before anything runs (per-guest series count when metrics are exported).
   const overs = scenarios
     .map((s) => overBudget(s, { perGuest: o['per-guest'] === true && (listen !== undefined || o.push !== undefined) }))

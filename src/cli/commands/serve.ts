@@ -1,4 +1,14 @@
-import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem, UsageError } from '../io.js';
+import { existsSync, statSync } from 'node:fs';
+import {
+  ExitStatus,
+  MAX_WORKERS,
+  numberOption,
+  type CliIo,
+  type OptionUnit,
+  commandArgs,
+  usageProblem,
+  UsageError,
+} from '../io.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
@@ -95,13 +105,23 @@ export const SERVE_PARSE_OPTIONS = {
   'per-guest-metrics': { type: 'boolean' },
 } as const;
 
+/** The options whose bare number is a quantity, as their refusal of `1h` or `2MiB` names it. */
+const OPTION_UNITS: Readonly<Record<string, OptionUnit>> = {
+  'max-duration': 'seconds',
+  'max-run-time': 'seconds',
+  'retire-after': 'seconds',
+  'keep-days': 'days',
+  'body-limit': 'bytes',
+};
+
 /** Service options from parsed command-line values (throws on bad values). */
 export function serviceOptions(
   v: Record<string, string | boolean | undefined>,
   env: Readonly<Record<string, string | undefined>>,
 ): ServiceOptions {
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const int = (k: string, min = 1, max = Infinity): number | undefined => numberOption(s(k), `--${k}`, min, max, true);
+  const int = (k: string, min = 1, max = Infinity): number | undefined =>
+    numberOption(s(k), `--${k}`, min, max, true, OPTION_UNITS[k]);
   const port = int('port', 0, 65535);
   const limits = {
     ...(s('max-guests') !== undefined ? { maxGuests: int('max-guests') } : {}),
@@ -155,6 +175,14 @@ export async function launch(
   command: string,
 ): Promise<{ svc: ServiceHandle; stop: StopSignal } | number> {
   let stop: StopSignal | undefined;
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  // The history store's words for a file there were "ENOTDIR: not a directory, open 'FILE/service.lock'".
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    io.err(
+      `vmexit-lab ${command}: ${options.dataDir !== undefined ? '--data-dir ' : ''}${dataDir}: a file, not a directory (expected the directory that keeps the run history; it is made when missing)`,
+    );
+    return ExitStatus.BAD_INPUT;
+  }
   try {
     const svc = await startService(options);
     stop = onStopSignal(svc, io);
@@ -178,9 +206,16 @@ export async function launch(
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE')
       io.err(
-        `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)`,
+        `vmexit-lab ${command}: port ${options.port ?? DEFAULT_PORT} is in use; pick another with --port (0 = any free port)` +
+          // Under `npm start`, `npm start --port 0` sets npm's config, not ours: the options go after `--`.
+          (io.env.npm_lifecycle_event === 'start' ? ': npm start -- --port 8081' : ''),
       );
     else if (err instanceof DataDirLockedError) io.err(`vmexit-lab ${command}: ${err.message}`);
+    else if (/^cannot create the data directory/.test(err.message) && options.dataDir === undefined)
+      // The default is in the working directory, which a service started from / or a read-only checkout cannot write.
+      io.err(
+        `vmexit-lab ${command}: cannot start the service: ${err.message} (the run history is kept in ${DEFAULT_DATA_DIR} in the working directory by default; give --data-dir DIR where it may be written)`,
+      );
     else io.err(`vmexit-lab ${command}: cannot start the service: ${err.message}`);
     // A port, a data directory or a lock is the caller's to change (2); a worker that cannot load is
     // a damaged install, an internal error (3), as `run` says for the same cause.

@@ -80,7 +80,7 @@ function readScenarioText(file: string, io: CliIo): string | undefined {
     // The loader's words for a directory (the read's own are "EISDIR: illegal operation on a directory").
     const why =
       (e as NodeJS.ErrnoException).code === 'EISDIR'
-        ? 'is a directory, not a scenario file'
+        ? `is a directory, not a scenario file (expected one scenario file, e.g. one of ${file.replace(/\/$/, '')}/*.yaml)`
         : `cannot read the file: ${(e as Error).message}`;
     io.err(dashProblem(file) ?? `${file}: error: ${why}`);
     return undefined;

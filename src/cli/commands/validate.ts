@@ -7,14 +7,13 @@ import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
 import { dashProblem } from '../loadOrExplain.js';
+import { keyPosition, workPhaseWarnings } from '../workPhases.js';
+import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 import type { Scenario } from '../../scenario/types.js';
 import { overBudget } from '../../metrics/cardinality.js';
 import { commandArgs, usageProblem, type CliIo } from '../io.js';
 import { runScenario } from '../../run/runScenario.js';
 import { entryFailureText, groupEntryFailures } from '../../report/entryFailures.js';
-import { readFileSync } from 'node:fs';
-import { isMap, isScalar } from 'yaml';
-import { parseYaml, positionAt } from '../../input/yaml.js';
 import { resolvePolicy } from '../../core/hypervisor/policy.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
@@ -91,34 +90,6 @@ function tprThresholdWithoutEffect(s: Scenario): string[] {
     );
 }
 
-/**
- * "LINE:COL" of the key at `path` (e.g. hypervisor, vmcs) in the file's YAML, read with the loader's
- * parser (src/input/yaml.ts) so that a comment, a string or another mapping's key of the same name is
- * never taken for it; undefined when the file cannot be read or has no such key.
- */
-function keyPosition(file: string, path: readonly string[]): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const { doc, lc } = parseYaml(text, { uniqueKeys: false });
-  let node: unknown = doc.contents;
-  let keyOffset: number | undefined;
-  for (const key of path) {
-    if (!isMap(node)) return undefined;
-    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
-    if (pair === undefined || !isScalar(pair.key) || pair.key.range === undefined || pair.key.range === null)
-      return undefined;
-    keyOffset = pair.key.range[0];
-    node = pair.value;
-  }
-  if (keyOffset === undefined) return undefined;
-  const at = positionAt(lc, keyOffset);
-  return `${at.line}:${at.column}`;
-}
-
 /** Guests of one variant: guests per host times hosts. */
 function guestCount(s: Scenario): number {
   const v = s.variants[0];
@@ -145,6 +116,11 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
     return 2;
   }
 
+  const dirProblem = cpuDir === undefined ? undefined : yamlDirProblem('--cpus', cpuDir, CPU_PROFILE_DIR);
+  if (dirProblem !== undefined) {
+    io.err(`vmexit-lab validate: ${dirProblem}`);
+    return 2;
+  }
   let catalog: CpuProfile[];
   try {
     catalog = loadCpuCatalog(cpuDir);
@@ -168,6 +144,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
         const at = keyPosition(file, ['hypervisor', 'vmcs', 'tprThreshold']);
         io.err(`${file}${at !== undefined ? `:${at}` : ''}: warning: ${w}\n`);
       }
+      for (const w of workPhaseWarnings(s, file)) io.err(`${w}\n`);
       // The probe is advice on a valid file: should it fail, the file is still valid (run says the rest).
       let failures: { variant: string; text: string }[] = [];
       try {

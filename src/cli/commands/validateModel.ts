@@ -8,6 +8,7 @@ import { validationExitStatus } from '../../validation/compare.js';
 import { formatMarkdown, formatText, toJson } from '../../validation/report.js';
 import type { ValidationCase } from '../../validation/types.js';
 import { ExitStatus, commandArgs, type CliIo } from '../io.js';
+import { VALIDATION_CASE_DIR, yamlDirProblem } from '../yamlDir.js';
 
 export const VALIDATE_MODEL_USAGE = `Usage: vmexit-lab validate-model [options]
 
@@ -70,6 +71,8 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
   };
   if (o.json && o.markdown) return bad('give --json or --markdown, not both');
   const dir = o.dir ?? VALIDATION_DIR;
+  const dirProblem = o.dir === undefined ? undefined : yamlDirProblem('--dir', o.dir, VALIDATION_CASE_DIR);
+  if (dirProblem !== undefined) return bad(dirProblem);
   let corpus: ValidationCase[];
   try {
     corpus = loadValidationCorpus(dir);

@@ -526,7 +526,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let phaseSeconds: number | undefined, simSeconds: number, seed: number, maxIncrease: number | undefined;
   try {
     phaseSeconds = durationOption(o.phase, '--phase');
-    simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600) ?? 10;
+    simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false, 'seconds') ?? 10;
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
     // "5%" is how people write five percent, as compare --max-regression takes it.
     maxIncrease = numberOption(o['max-increase']?.replace(/%$/, ''), '--max-increase', 0, Infinity);
