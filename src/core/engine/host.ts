@@ -24,9 +24,10 @@ export { GuestCounter, LATENCY_BOUNDS_NS, Source } from './state.js';
  * stream derived from (seed, host index, guest index, vCPU), so a host's results depend on nothing
  * but its own inputs — the same in any worker, shard or order.
  *
- * The engine: the event heap (one entry per vCPU, keyed by its next event), the loop that pops a
- * vCPU, advances it and runs its first due event (src/core/engine/events.ts), time and exit debt
- * (advance), host ticks, and the machine's outputs turned into guest events (drainDeliveries).
+ * The engine: the event queue (one entry per vCPU, keyed by its next event; src/core/engine/heap.ts:
+ * a scan on a host of up to SCAN_MAX vCPUs, a binary heap above), the loop that pops a vCPU, advances
+ * it and runs its first due event (src/core/engine/events.ts), time and exit debt (advance), host
+ * ticks, and the machine's outputs turned into guest events (drainDeliveries).
  * Guest behaviour lives in src/core/guests/; the state both share, in src/core/engine/state.ts.
  *
  * Pure: no I/O. Hot paths use typed arrays only; no closure or object per event.

@@ -62,7 +62,7 @@ class Views implements Carver {
 
 /** Shared, zero-length: what an absent array is (a view of its own would cost ~96 bytes per host). */
 export const EMPTY_F64 = new Float64Array(0);
-const EMPTY_I32 = new Int32Array(0);
+export const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_I8 = new Int8Array(0);
 
