@@ -9,7 +9,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -54,4 +54,31 @@ test('a phase one of two guests had not finished: counted, shown and not judged 
     /no data: 1 guest had not finished phase install when the run ended \(its mean covers only those that did\)/,
   );
   assert.match(r.stdout, /FAIL phase_seconds\{phase="install"\}: <= 150/);
+});
+
+test('compare: a phase old finished and new did not in every guest is a regression, not a faster phase', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const old = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults;
+  const v = old.variants[0];
+  // Old: every guest finished (the quick guest's time). New: the same mean, one guest left unfinished -
+  // what a patch that slows the slow guest past maxDuration gives.
+  const finished: RunResults = { ...old, variants: [{ ...v, totals: { ...v.totals, phaseUnfinished: undefined } }] };
+  writeFileSync(join(dir, 'old.json'), JSON.stringify(finished));
+  const out: string[] = [];
+  const io = {
+    out: (s: string) => out.push(s),
+    err: (s: string) => out.push(s),
+    interactive: false,
+    env: {},
+    cwd: REPO_ROOT,
+  };
+  const status = await main(['compare', join(dir, 'old.json'), join(dir, 'results.json'), '--max-regression', '5'], io);
+  const text = out.join('\n');
+  assert.equal(status, 1, text);
+  assert.match(text, /phase install \(s\)\s+[\d.]+ s\s+1 unfinished\s+not finished/);
+  assert.match(
+    text,
+    /regression: base phase install \(s\) [\d.]+ s -> 1 unfinished: the phase no longer finished in every guest before the run ended/,
+  );
+  // Before, the new side's mean of the guest that finished read the same as old: no regression, exit 0.
 });
