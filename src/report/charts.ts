@@ -142,7 +142,9 @@ export function planReasons(variants: readonly VariantResult[]): ReasonPlan {
 
 export function phaseNames(variants: readonly VariantResult[]): string[] {
   const names: string[] = [];
-  for (const v of variants) for (const p of Object.keys(v.totals.phaseSeconds)) if (!names.includes(p)) names.push(p);
+  for (const v of variants)
+    for (const p of [...Object.keys(v.totals.phaseSeconds), ...Object.keys(v.totals.phaseUnfinished ?? {})])
+      if (!names.includes(p)) names.push(p);
   return names;
 }
 
@@ -154,11 +156,16 @@ interface PhaseComparison {
   readonly speedup: number;
 }
 
-/** For each phase finished by two or more variants: the slowest and the fastest, and their ratio. */
+/**
+ * For each phase finished by two or more variants: the slowest and the fastest, and their ratio. A
+ * variant some of whose guests had not finished the phase is left out: its mean covers only the
+ * guests that got through, so it would read faster than it was.
+ */
 export function phaseComparisons(results: RunResults): PhaseComparison[] {
   const out: PhaseComparison[] = [];
   for (const phase of phaseNames(results.variants)) {
     const done = results.variants
+      .filter((v) => (v.totals.phaseUnfinished?.[phase] ?? 0) === 0)
       .map((v) => ({ variant: v.name, seconds: v.totals.phaseSeconds[phase] }))
       .filter((x): x is { variant: string; seconds: number } => typeof x.seconds === 'number' && x.seconds > 0);
     if (done.length < 2) continue;

@@ -26,7 +26,7 @@ import {
 import { esc, fmtTime, note, page } from './page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { exitHostTime, scenarioLabels } from './summary.js';
+import { exitHostTime, scenarioLabels, unfinishedText } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -260,9 +260,11 @@ function variantsTable(results: RunResults): string {
     ...phases.map((p) =>
       row(
         `${p} phase completed in (s)`,
-        vs.map((v) =>
-          typeof v.totals.phaseSeconds[p] === 'number' ? esc(formatFigure(v.totals.phaseSeconds[p])) : '-',
-        ),
+        vs.map((v) => {
+          const missing = v.totals.phaseUnfinished?.[p] ?? 0;
+          const s = v.totals.phaseSeconds[p];
+          return esc(`${typeof s === 'number' ? formatFigure(s) : '-'}${unfinishedText(missing)}`);
+        }),
         'hl',
       ),
     ),

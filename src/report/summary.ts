@@ -51,6 +51,23 @@ export function exitHostTime(v: VariantResult): [string, string] {
   ];
 }
 
+/**
+ * A variant's work-bound phases: [phase, mean seconds of the guests that finished it (undefined: none
+ * did), guests that had not finished it when the run ended]. The one home of what the summaries and
+ * the HTML report show for phases: a mean over the guests that got through is not shown bare.
+ */
+export function phaseEntries(v: VariantResult): [string, number | undefined, number][] {
+  const unfinished = v.totals.phaseUnfinished ?? {};
+  const names = Object.keys(v.totals.phaseSeconds);
+  for (const p of Object.keys(unfinished)) if (!names.includes(p)) names.push(p);
+  return names.map((p) => [p, v.totals.phaseSeconds[p], unfinished[p] ?? 0]);
+}
+
+/** " (N unfinished)" after a phase's time when guests had not finished it; "" when all had. */
+export function unfinishedText(missing: number): string {
+  return missing > 0 ? ` (${missing} unfinished)` : '';
+}
+
 function latencyMean(v: VariantResult): string {
   const h = v.totals.interruptLatency;
   return h.count > 0 ? nsText(h.sumNs / h.count) : '-';
@@ -137,8 +154,8 @@ export function renderSummary(results: RunResults): string {
     formatFigure(perGuestSecond(v, v.totals.exitsTotal)),
     ...exitHostTime(v),
     formatFigure(perGuestSecond(v, v.totals.cr8Accesses)),
-    Object.entries(v.totals.phaseSeconds)
-      .map(([p, s]) => `${p} ${formatFigure(s)}s`)
+    phaseEntries(v)
+      .map(([p, s, missing]) => `${p} ${s === undefined ? '-' : `${formatFigure(s)}s`}${unfinishedText(missing)}`)
       .join(' ') || '-',
     latencyMean(v),
     String(v.totals.violations.length),
@@ -197,8 +214,11 @@ export function renderMarkdown(results: RunResults, label = results.scenario): s
     const [share, perExit] = exitHostTime(v);
     out.push(
       `| ${cell(v.name)} | ${cell(v.host.cpu)} | ${cell(v.policy)} | ${formatFigure(perGuestSecond(v, v.totals.exitsTotal))} | ${share} | ${perExit} | ${formatFigure(perGuestSecond(v, v.totals.cr8Accesses))} | ${
-        Object.entries(v.totals.phaseSeconds)
-          .map(([p, s]) => `${cell(p)} ${formatFigure(s)} s`)
+        phaseEntries(v)
+          .map(
+            ([p, s, missing]) =>
+              `${cell(p)} ${s === undefined ? '-' : `${formatFigure(s)} s`}${unfinishedText(missing)}`,
+          )
           .join(', ') || '-'
       } | ${v.totals.violations.length} |`,
     );

@@ -93,6 +93,15 @@ function measure(
     case 'phase_seconds': {
       const phase = sel.labels['phase'];
       const v = phase === undefined ? undefined : t.phaseSeconds[phase];
+      // The mean of the guests that finished is not the phase's time when others had not: judged on
+      // it, the slowest variant would look faster the fewer of its guests got through.
+      const unfinished = phase === undefined ? 0 : (t.phaseUnfinished?.[phase] ?? 0);
+      if (unfinished > 0)
+        return {
+          noData: `${unfinished} guest${unfinished === 1 ? '' : 's'} had not finished phase ${phase} when the run ended (${
+            v === undefined ? 'none did' : 'its mean covers only those that did'
+          })`,
+        };
       return v === undefined ? { noData: `phase ${phase ?? '?'} did not complete` } : { value: v };
     }
     case 'host_seconds_in_exits': {

@@ -85,6 +85,12 @@ export interface VariantTotals {
   readonly interruptsBySource: Readonly<Record<'timer' | 'device' | 'ipi', SourceCounts>>;
   /** Simulated wall seconds the guests needed to finish each work-bound phase (mean over guests). */
   readonly phaseSeconds: Readonly<Record<string, number>>;
+  /**
+   * Guests that had not finished a work-bound phase when the run ended (its duration or maxDuration
+   * reached), by phase; present only when some had not. phaseSeconds is then the mean of those that
+   * finished only, and a threshold on that phase's time is not met (docs/RESULTS.md).
+   */
+  readonly phaseUnfinished?: Readonly<Record<string, number>>;
   /** Host seconds spent handling exits, by exit name. */
   readonly hostSecondsInExits: Readonly<Record<string, number>>;
   readonly guestCpuSeconds: number;
@@ -201,6 +207,8 @@ export interface RawTotals {
   readonly latencyExemplars?: readonly (LatencyExemplar | null)[];
   readonly phaseSumNs: readonly number[];
   readonly phaseCount: readonly number[];
+  /** Per phase, guests that had not finished it (VariantTotals.phaseUnfinished); absent when none. */
+  readonly phaseUnfinished?: readonly number[];
   readonly maxSimNs: number;
   readonly guestNs: number;
   readonly vcpuNs: number;

@@ -334,6 +334,10 @@ function addHost(
       if (done >= 0) {
         acc.addPhaseNs(p, done);
         acc.phaseCount[p]++;
+      } else if (guests[gi].phases.some((plan) => plan.work !== undefined && plan.phase === PHASE_ORDER[p])) {
+        // Its plan has the phase bound by work, and the host stopped first (the duration, maxDuration,
+        // a stopped guest): the phase's mean leaves it out, so results.json says it is missing.
+        acc.phaseUnfinished[p]++;
       }
     }
   }

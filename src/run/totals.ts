@@ -66,6 +66,11 @@ export class TotalsAccumulator {
   /** Per phase: sum of completion ns and number of guests that completed it. */
   readonly phaseSumNs = new Float64Array(PHASE_ORDER.length);
   readonly phaseCount = new Float64Array(PHASE_ORDER.length);
+  /**
+   * Per phase: guests whose plan has it bound by work and that had not finished it when their host
+   * stopped (duration or maxDuration reached). phaseSumNs / phaseCount is the mean of those that did.
+   */
+  readonly phaseUnfinished = new Float64Array(PHASE_ORDER.length);
   maxSimNs = 0;
   guestNs = 0;
   vcpuNs = 0;
@@ -221,6 +226,7 @@ export class TotalsAccumulator {
     for (let i = 0; i < this.phaseSumNs.length; i++) {
       this.addPhaseNs(i, o.phaseSumNs[i]);
       this.phaseCount[i] += o.phaseCount[i];
+      this.phaseUnfinished[i] += o.phaseUnfinished[i];
     }
     this.addLatencyNs(o.latencySumNs);
     this.latencyCount += o.latencyCount;
@@ -270,6 +276,8 @@ export class TotalsAccumulator {
       latencyExemplars: this.latencyExemplars.toJSON(),
       phaseSumNs: Array.from(this.phaseSumNs),
       phaseCount: Array.from(this.phaseCount),
+      // Only when a guest left a phase unfinished: otherwise the format is the one it always was.
+      ...(this.phaseUnfinished.some((n) => n !== 0) ? { phaseUnfinished: Array.from(this.phaseUnfinished) } : {}),
       maxSimNs: this.maxSimNs,
       guestNs: this.guestNs,
       vcpuNs: this.vcpuNs,
@@ -299,6 +307,7 @@ export class TotalsAccumulator {
     a.latency.set(j.latency);
     a.phaseSumNs.set(j.phaseSumNs);
     a.phaseCount.set(j.phaseCount);
+    if (j.phaseUnfinished !== undefined) a.phaseUnfinished.set(j.phaseUnfinished);
     a.latencySumNs = j.latencySumNs;
     a.latencyCount = j.latencyCount;
     a.latencyExemplars.setFromJSON(j.latencyExemplars);
@@ -353,6 +362,10 @@ export function rawTotalsProblem(raw: unknown): string | undefined {
     const p = counts('wideHi', r.wideHi, shape.wideHi.length - (old ? 1 : 0));
     if (p !== undefined) return p;
   }
+  if (r.phaseUnfinished !== undefined) {
+    const p = counts('phaseUnfinished', r.phaseUnfinished, shape.phaseUnfinished.length);
+    if (p !== undefined) return p;
+  }
   if (r.haltPoll !== undefined) {
     const p = counts('haltPoll', r.haltPoll, HaltPollStat.COUNT);
     if (p !== undefined) return p;
@@ -392,6 +405,10 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
   PHASE_ORDER.forEach((p, i) => {
     if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseNsOf(i) / acc.phaseCount[i] / 1e9;
   });
+  const phaseUnfinished: Record<string, number> = {};
+  PHASE_ORDER.forEach((p, i) => {
+    if (acc.phaseUnfinished[i] > 0) phaseUnfinished[p] = acc.phaseUnfinished[i];
+  });
   const g = acc.guestCounters;
   const mc = acc.machineCounters;
   return {
@@ -414,6 +431,7 @@ export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly 
       ipi: { raised: g[GuestCounter.RAISED_IPI], delivered: g[GuestCounter.DELIVERED_IPI] },
     },
     phaseSeconds,
+    ...(Object.keys(phaseUnfinished).length > 0 ? { phaseUnfinished } : {}),
     hostSecondsInExits: hostSeconds,
     guestCpuSeconds: acc.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9,
     ...(acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) > 0

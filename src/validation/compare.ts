@@ -80,6 +80,8 @@ export function metricValue(c: Comparison, t: VariantTotals): number | null {
       return t.interruptLatency.count > 0 ? t.interruptLatency.sumNs / t.interruptLatency.count / 1000 : null;
     case 'phase_seconds': {
       const x = c.phase === undefined ? undefined : t.phaseSeconds[c.phase];
+      // As a threshold on it (src/results/thresholds.ts): not the mean of the guests that got through.
+      if (c.phase !== undefined && (t.phaseUnfinished?.[c.phase] ?? 0) > 0) return null;
       return x === undefined ? null : x;
     }
   }
@@ -99,8 +101,12 @@ export function noModelValueNote(c: Comparison, t: VariantTotals | undefined): s
       return `the run made no ${c.reasons.join(' or ')} exit to time (the model produces none for this setup and duration)`;
     case 'interrupt_latency_mean_us':
       return 'the run delivered no interrupt to measure';
-    case 'phase_seconds':
-      return `phase "${c.phase ?? ''}" did not complete in the run`;
+    case 'phase_seconds': {
+      const missing = c.phase === undefined ? 0 : (t.phaseUnfinished?.[c.phase] ?? 0);
+      return missing > 0
+        ? `${missing} guest${missing === 1 ? '' : 's'} had not finished phase "${c.phase ?? ''}" when the run ended`
+        : `phase "${c.phase ?? ''}" did not complete in the run`;
+    }
     default:
       return 'the model produces no such value for this setup';
   }

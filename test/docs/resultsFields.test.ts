@@ -25,10 +25,24 @@ const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-results-fields-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Fields whose value is a map keyed by data, not by field names. */
-const MAPS = new Set(['exits', 'hostSecondsInExits', 'phaseSeconds', 'params', 'tunables', 'state', 'raw']);
+const MAPS = new Set([
+  'exits',
+  'hostSecondsInExits',
+  'phaseSeconds',
+  'phaseUnfinished',
+  'params',
+  'tunables',
+  'state',
+  'raw',
+]);
 
 /** Optional fields the runs here do not produce: each must be optional (`name?:`) in types.ts. */
-const NOT_PRODUCED_HERE = ['partial', 'partialReason', 'variants[].totals.deviceModelSeconds'];
+const NOT_PRODUCED_HERE = [
+  'partial',
+  'partialReason',
+  'variants[].totals.deviceModelSeconds',
+  'variants[].totals.phaseUnfinished',
+];
 
 /** JSON with // comments (outside strings) removed. */
 export function stripComments(jsonc: string): string {

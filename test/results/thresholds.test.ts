@@ -303,3 +303,33 @@ describe('a failed run (runFailed, the one test the reports ask)', () => {
     assert.equal(runFailed([]), false);
   });
 });
+
+describe('a work-bound phase some guests had not finished (phaseUnfinished)', () => {
+  const s = scenarioWith(
+    '  phase_seconds{phase="install"}: ["<= 150"]\n  ratio(phase_seconds{phase="install"}, variant="bhyve-12.1", variant="bhyve-tpr-v1"): [">= 1"]\n',
+  );
+
+  it('fails the phase time instead of judging the mean of the guests that got through', () => {
+    const r = evaluateThresholds(s, [
+      { name: 'bhyve-12.1', totals: totals({ phaseSeconds: { install: 118 }, phaseUnfinished: { install: 1 } }) },
+      { name: 'bhyve-tpr-v1', totals: totals({ phaseSeconds: { install: 100 } }) },
+    ]);
+    const slow = r.perVariant.get('bhyve-12.1')![0];
+    assert.equal(slow.passed, false);
+    assert.equal(slow.value, null);
+    assert.match(
+      slow.message!,
+      /no data: 1 guest had not finished phase install when the run ended \(its mean covers only those that did\)/,
+    );
+    // The same totals without an unfinished guest pass: the message is not the 'did not complete' of an absent phase.
+    const whole = r.perVariant.get('bhyve-tpr-v1')![0];
+    assert.deepEqual([whole.passed, whole.value], [true, 100]);
+    assert.equal(r.crossVariant[0].passed, false);
+    assert.match(r.crossVariant[0].message!, /had not finished phase install/);
+  });
+
+  it('says none did when no guest finished it', () => {
+    const r = evaluateThresholds(s, [{ name: 'bhyve-12.1', totals: totals({ phaseUnfinished: { install: 2 } }) }]);
+    assert.match(r.perVariant.get('bhyve-12.1')![0].message!, /2 guests had not finished phase install .*\(none did\)/);
+  });
+});

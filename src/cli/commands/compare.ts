@@ -92,14 +92,23 @@ interface MetricDelta {
   readonly new: number | null;
   /** Relative change in percent (null when old is 0 or a side is missing). */
   readonly deltaPct: number | null;
+  /**
+   * A phase's time on a side where guests had not finished it (results.json phaseUnfinished): how
+   * many; that side's value is then null (the mean of the guests that got through is not the phase's
+   * time), and a phase finished in old and not in new is a regression under --max-regression.
+   */
+  readonly oldUnfinished?: number;
+  readonly newUnfinished?: number;
   /** Higher values are worse for this metric. */
   readonly lowerIsBetter: boolean;
 }
 
 interface Metric {
-  readonly value: number;
+  /** null: a phase some guests had not finished (`unfinished` of them). */
+  readonly value: number | null;
   readonly unit: MetricUnit;
   readonly lowerIsBetter: boolean;
+  readonly unfinished?: number;
 }
 
 function metricsOf(v: VariantResult): Map<string, Metric> {
@@ -137,8 +146,16 @@ function metricsOf(v: VariantResult): Map<string, Metric> {
     unit: 'seconds',
     lowerIsBetter: false,
   });
-  for (const [phase, s] of Object.entries(t.phaseSeconds))
-    m.set(`phase ${phase} (s)`, { value: s, unit: 'seconds', lowerIsBetter: true });
+  const unfinished = t.phaseUnfinished ?? {};
+  for (const phase of new Set([...Object.keys(t.phaseSeconds), ...Object.keys(unfinished)])) {
+    const missing = unfinished[phase] ?? 0;
+    m.set(
+      `phase ${phase} (s)`,
+      missing > 0
+        ? { value: null, unit: 'seconds', lowerIsBetter: true, unfinished: missing }
+        : { value: t.phaseSeconds[phase], unit: 'seconds', lowerIsBetter: true },
+    );
+  }
   m.set('violations', { value: t.violations.length, unit: 'count', lowerIsBetter: true });
   return m;
 }
@@ -154,11 +171,21 @@ export function compareResults(a: RunResults, b: RunResults): MetricDelta[] {
     for (const metric of [...new Set([...ma.keys(), ...mb.keys()])]) {
       const o = ma.get(metric);
       const n = mb.get(metric);
-      const oldV = o?.value ?? (va ? 0 : null);
-      const newV = n?.value ?? (vb ? 0 : null);
+      const oldV = o !== undefined ? o.value : va ? 0 : null;
+      const newV = n !== undefined ? n.value : vb ? 0 : null;
       const deltaPct = oldV !== null && newV !== null && oldV !== 0 ? ((newV - oldV) / Math.abs(oldV)) * 100 : null;
       const { unit, lowerIsBetter } = (o ?? n)!;
-      out.push({ variant: name, metric, unit, old: oldV, new: newV, deltaPct, lowerIsBetter });
+      out.push({
+        variant: name,
+        metric,
+        unit,
+        old: oldV,
+        new: newV,
+        deltaPct,
+        lowerIsBetter,
+        ...(o?.unfinished !== undefined ? { oldUnfinished: o.unfinished } : {}),
+        ...(n?.unfinished !== undefined ? { newUnfinished: n.unfinished } : {}),
+      });
     }
   }
   return out;
@@ -237,6 +264,11 @@ function valueText(x: number | null, unit: MetricUnit): string {
   return unit === 'seconds' ? secondsUnitText(x) : unit === 'ratio' ? percentText(x) : formatFigure(x);
 }
 
+/** A side's value, or how many guests had not finished the phase on that side. */
+function sideText(x: number | null, unfinished: number | undefined, unit: MetricUnit): string {
+  return unfinished === undefined ? valueText(x, unit) : `${unfinished} unfinished`;
+}
+
 export async function compareCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'compare', COMPARE_USAGE, args, {
     json: { type: 'boolean' },
@@ -304,10 +336,12 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       ? []
       : deltas.filter(
           (d) =>
-            d.lowerIsBetter &&
-            d.old !== null &&
-            d.new !== null &&
-            (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit),
+            // A phase old finished and new did not (in some guests) is the worst regression of all.
+            (d.newUnfinished !== undefined && d.oldUnfinished === undefined && d.old !== null) ||
+            (d.lowerIsBetter &&
+              d.old !== null &&
+              d.new !== null &&
+              (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit)),
         );
   // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
   const paired = a.seed === b.seed;
@@ -350,10 +384,20 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       .map((d) => [
         d.variant,
         d.metric,
-        valueText(d.old, d.unit),
-        valueText(d.new, d.unit),
+        sideText(d.old, d.oldUnfinished, d.unit),
+        sideText(d.new, d.newUnfinished, d.unit),
         // A metric only OLD has is gone, not new (a variant or an exit reason NEW lacks).
-        d.deltaPct === null ? (d.old === d.new ? '~' : d.new === null ? 'gone' : 'new') : changeText(d.deltaPct),
+        d.newUnfinished !== undefined || d.oldUnfinished !== undefined
+          ? d.newUnfinished === undefined
+            ? 'finished'
+            : 'not finished'
+          : d.deltaPct === null
+            ? d.old === d.new
+              ? '~'
+              : d.new === null
+                ? 'gone'
+                : 'new'
+            : changeText(d.deltaPct),
       ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
@@ -363,7 +407,9 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     // small limit prints the same value twice ("9.902 µs -> 9.902 µs").
     for (const r of regressions)
       io.out(
-        `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeText(r.deltaPct)}, over --max-regression ${limit} %)`,
+        r.newUnfinished !== undefined
+          ? `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${sideText(r.new, r.newUnfinished, r.unit)}: the phase no longer finished in every guest before the run ended`
+          : `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeText(r.deltaPct)}, over --max-regression ${limit} %)`,
       );
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);
