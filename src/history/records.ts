@@ -48,7 +48,10 @@ export function seriesLabel(source: RunSource, scenarioName: string, yaml: strin
 
 /** A run's progress (src/pool/pooledRun.ts computes it; stored every few seconds, served in the record). */
 export interface RunProgress {
-  /** 0..1 over all tasks (hosts weighted; simulated time within a running task). */
+  /**
+   * 0..1 over all tasks (hosts weighted; within a running task its simulated time over the duration,
+   * or for an until-complete run its work done).
+   */
   readonly fraction: number;
   /** Simulated seconds reached by the slowest running task (the limit when all are done). */
   readonly simSeconds: number;

@@ -253,7 +253,14 @@ export class PooledRun implements LiveRun {
       // end (a task stopped early counts with where it stopped, not with the limit).
       slowest = Math.min(slowest, p.simNs);
       hostsDone += p.hostsDone;
-      const f = Math.max(p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal, Math.min(1, p.simNs / limit));
+      // An until-complete task's share is its work done (src/run/workShare.ts, hosts done counted
+      // whole), as `run`'s progress line reads it (src/cli/progress.ts variantFraction): its simulated
+      // time over the cap (maxDuration) said 51 % of an install barely begun, and >0 through a boot.
+      const hostsFraction = p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal;
+      const f =
+        p.workDone !== undefined
+          ? Math.min(1, Math.max(hostsFraction, p.hostsTotal === 0 ? 0 : p.workDone / p.hostsTotal))
+          : Math.max(hostsFraction, Math.min(1, p.simNs / limit));
       done += hosts * f;
     }
     return {

@@ -69,6 +69,23 @@ test('pooled run (vmexit-lab run): 0 % through the boot, then the install steps 
   check(seen, end);
 });
 
+test("the service's progress (PooledRun.progress, a run record's progress): the same figure", async () => {
+  // It read the simulated seconds over maxDuration: 2 % through the boot, and "51 %: 136 of 3600
+  // simulated s" for an install barely begun (the second stranger pass).
+  const seen: { sim: number; fraction: number }[] = [];
+  const run = startPooledRun(SCENARIO, {
+    pool,
+    pace: 'max',
+    postIntervalMs: 0,
+    onUpdate: (r) => {
+      const p = r.progress();
+      if (p.tasksDone < p.tasksTotal) seen.push({ sim: p.simSeconds * 1e9, fraction: p.fraction });
+    },
+  });
+  const out = await run.done;
+  check(seen, out.results.variants[0].totals.simulatedSeconds * 1e9);
+});
+
 test('sequential run (runScenario): the same figure', () => {
   const seen: { sim: number; fraction: number }[] = [];
   const results = runScenario(SCENARIO, {
