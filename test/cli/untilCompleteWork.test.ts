@@ -7,7 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
-import { startPooledRun } from '../../src/pool/pooledRun.js';
+import { startPooledRun, type PooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { variantFraction, viewOfPooledRun, viewOfScenarioProgress } from '../../src/cli/progress.js';
@@ -52,19 +52,32 @@ function check(seen: readonly { sim: number; fraction: number }[], end: number):
   }
 }
 
-test('pooled run (vmexit-lab run): 0 % through the boot, then the install steps done', async () => {
+/**
+ * The scenario through the pool, each update's figure as `read` takes it from the run (undefined: none
+ * taken), and the simulated seconds the variant ended at.
+ */
+async function pooledFigures(
+  read: (run: PooledRun) => { sim: number; fraction: number } | undefined,
+): Promise<{ seen: { sim: number; fraction: number }[]; end: number }> {
   const seen: { sim: number; fraction: number }[] = [];
   const run = startPooledRun(SCENARIO, {
     pool,
     pace: 'max',
     postIntervalMs: 0,
     onUpdate: (r) => {
-      const v = viewOfPooledRun(r).variants[0];
-      seen.push({ sim: v.simNs, fraction: variantFraction(SCENARIO, 0, v) });
+      const figure = read(r);
+      if (figure !== undefined) seen.push(figure);
     },
   });
   const out = await run.done;
-  const end = out.results.variants[0].totals.simulatedSeconds * 1e9;
+  return { seen, end: out.results.variants[0].totals.simulatedSeconds * 1e9 };
+}
+
+test('pooled run (vmexit-lab run): 0 % through the boot, then the install steps done', async () => {
+  const { seen, end } = await pooledFigures((r) => {
+    const v = viewOfPooledRun(r).variants[0];
+    return { sim: v.simNs, fraction: variantFraction(SCENARIO, 0, v) };
+  });
   assert.ok(end > 20e9, `the install takes a while (${end / 1e9} s)`);
   check(seen, end);
 });
@@ -72,18 +85,11 @@ test('pooled run (vmexit-lab run): 0 % through the boot, then the install steps 
 test("the service's progress (PooledRun.progress, a run record's progress): the same figure", async () => {
   // It read the simulated seconds over maxDuration: 2 % through the boot, and "51 %: 136 of 3600
   // simulated s" for an install barely begun (the second stranger pass).
-  const seen: { sim: number; fraction: number }[] = [];
-  const run = startPooledRun(SCENARIO, {
-    pool,
-    pace: 'max',
-    postIntervalMs: 0,
-    onUpdate: (r) => {
-      const p = r.progress();
-      if (p.tasksDone < p.tasksTotal) seen.push({ sim: p.simSeconds * 1e9, fraction: p.fraction });
-    },
+  const { seen, end } = await pooledFigures((r) => {
+    const p = r.progress();
+    return p.tasksDone < p.tasksTotal ? { sim: p.simSeconds * 1e9, fraction: p.fraction } : undefined;
   });
-  const out = await run.done;
-  check(seen, out.results.variants[0].totals.simulatedSeconds * 1e9);
+  check(seen, end);
 });
 
 test('sequential run (runScenario): the same figure', () => {
