@@ -16,6 +16,7 @@ import type {
   ThresholdSpec,
 } from '../scenario/types.js';
 import { roundSignificant } from './figures.js';
+import { phaseUnfinishedOf, unfinishedPhaseSentence } from './phases.js';
 import type { LatencyHistogram, RunResults, ThresholdOutcome, VariantTotals } from './types.js';
 
 type Measured = { readonly value: number } | { readonly noData: string };
@@ -95,13 +96,9 @@ function measure(
       const v = phase === undefined ? undefined : t.phaseSeconds[phase];
       // The mean of the guests that finished is not the phase's time when others had not: judged on
       // it, the slowest variant would look faster the fewer of its guests got through.
-      const unfinished = phase === undefined ? 0 : (t.phaseUnfinished?.[phase] ?? 0);
-      if (unfinished > 0)
-        return {
-          noData: `${unfinished} guest${unfinished === 1 ? '' : 's'} had not finished phase ${phase} when the run ended (${
-            v === undefined ? 'none did' : 'its mean covers only those that did'
-          })`,
-        };
+      const unfinished = phaseUnfinishedOf(t, phase);
+      if (phase !== undefined && unfinished > 0)
+        return { noData: unfinishedPhaseSentence(phase, unfinished, v !== undefined) };
       return v === undefined ? { noData: `phase ${phase ?? '?'} did not complete` } : { value: v };
     }
     case 'host_seconds_in_exits': {

@@ -15,6 +15,7 @@
  * With `relativeTo`, the value is metric(variant) / metric(relativeTo).
  */
 import type { RunResults, VariantTotals } from '../results/types.js';
+import { phaseUnfinishedOf, unfinishedPhaseSentence } from '../results/phases.js';
 import type { BeforeValues } from './load.js';
 import type { Comparison, ValidationCase } from './types.js';
 
@@ -81,7 +82,7 @@ export function metricValue(c: Comparison, t: VariantTotals): number | null {
     case 'phase_seconds': {
       const x = c.phase === undefined ? undefined : t.phaseSeconds[c.phase];
       // As a threshold on it (src/results/thresholds.ts): not the mean of the guests that got through.
-      if (c.phase !== undefined && (t.phaseUnfinished?.[c.phase] ?? 0) > 0) return null;
+      if (phaseUnfinishedOf(t, c.phase) > 0) return null;
       return x === undefined ? null : x;
     }
   }
@@ -102,9 +103,10 @@ export function noModelValueNote(c: Comparison, t: VariantTotals | undefined): s
     case 'interrupt_latency_mean_us':
       return 'the run delivered no interrupt to measure';
     case 'phase_seconds': {
-      const missing = c.phase === undefined ? 0 : (t.phaseUnfinished?.[c.phase] ?? 0);
-      return missing > 0
-        ? `${missing} guest${missing === 1 ? '' : 's'} had not finished phase "${c.phase ?? ''}" when the run ended`
+      const missing = phaseUnfinishedOf(t, c.phase);
+      // The threshold's sentence (src/results/phases.ts), so the two never word the fact apart.
+      return c.phase !== undefined && missing > 0
+        ? unfinishedPhaseSentence(c.phase, missing, t.phaseSeconds[c.phase] !== undefined)
         : `phase "${c.phase ?? ''}" did not complete in the run`;
     }
     default:

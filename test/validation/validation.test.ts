@@ -24,6 +24,8 @@ import { formatMarkdown, formatText } from '../../src/validation/report.js';
 import { DOC_COMMANDS } from '../../src/cli/commands/validateModel.js';
 import type { VariantTotals } from '../../src/results/types.js';
 import { main } from '../../src/cli/main.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { evaluateThresholds } from '../../src/results/thresholds.js';
 import { capture } from '../support/cli.js';
 
 const fixtures = join(REPO_ROOT, 'test', 'fixtures', 'validation');
@@ -319,6 +321,27 @@ describe('comparisons', () => {
       /phase "boot" did not complete/,
     );
     assert.match(noModelValueNote({ ...base, metric: 'interrupt_latency_mean_us' }, undefined), /no such variant/);
+  });
+
+  it("words a phase some guests had not finished as a threshold's no data does: one sentence, one home", () => {
+    const thresholds = loadScenarioFile(join(REPO_ROOT, 'test', 'fixtures', 'scenarios', 'half-installed.yaml'));
+    const c = { ...base, metric: 'phase_seconds' as const, phase: 'install' };
+    for (const [over, sentence] of [
+      [
+        { phaseUnfinished: { install: 1 } },
+        '1 guest had not finished phase install when the run ended (its mean covers only those that did)',
+      ],
+      [
+        { phaseSeconds: {}, phaseUnfinished: { install: 2 } },
+        '2 guests had not finished phase install when the run ended (none did)',
+      ],
+    ] as const) {
+      const t = totals(over);
+      assert.equal(metricValue(c, t), null);
+      assert.equal(noModelValueNote(c, t), sentence);
+      const judged = evaluateThresholds(thresholds, [{ name: 'base', totals: t }]).perVariant.get('base')![0];
+      assert.equal(judged.message, `no data: ${sentence} (variant base)`);
+    }
   });
 
   it('marks a value outside its tolerance as outside, at both bounds inclusive', () => {
