@@ -21,6 +21,7 @@ import { hypervisorOf } from '../core/hypervisor/policy.js';
  *   + 2*P (phase completions and durations) + O (guests_running) + C (violations)
  *   + K (KVM variants only: 4 halt-poll series - polls by 2 outcomes, wake-ups, polled seconds)
  *   + 1 + C (the run-scoped run_simulated_seconds and run_invariant_violations by check)
+ *   + W (run_phase_unfinished_guests: one per phase some guest's plan has bound by work, workPhasesOf)
  * Per scenario: 6 (run_state) + T (threshold outcomes) + 4 (last finish, last wall seconds, last exit
  *   status, run start) + 2 (series budget and expected) + E (invariant_violation_expected: the
  *   checks of `expect.violations`). A shard's run (`run --shard I/N`, N > 1) exports no threshold
@@ -81,6 +82,18 @@ export function reasonSetOf(v: ScenarioVariant): ReasonSet {
   return { vendor: v.host.cpu.vendor, opaque, spins };
 }
 
+/**
+ * The phases some modelled guest of the variant has bound by work (`work:`), in PHASE_ORDER: the ones
+ * whose unfinished guests src/run/simulate.ts addHost counts (totals.phaseUnfinished), and so the
+ * phases of the run-scoped vmexit_lab_run_phase_unfinished_guests series. A variant without any has
+ * none of those series (its phase completions are 0 for ever).
+ */
+export function workPhasesOf(v: ScenarioVariant): string[] {
+  return PHASE_ORDER.filter((p) =>
+    v.guests.some((g) => g.kind === 'modelled' && g.phases.some((x) => x.work !== undefined && x.phase === p)),
+  );
+}
+
 /** How many exit reasons have series for a reason set (see carriesReason). */
 export function reasonsOf(set: ReasonSet): number {
   return EXIT_KINDS.filter((k) => carriesReason(k, set)).length;
@@ -126,6 +139,7 @@ export function expectedSeries(scenario: Scenario, options: { readonly perGuest?
       VIOLATION_CHECKS.length +
       1 +
       VIOLATION_CHECKS.length +
+      workPhasesOf(v).length +
       (hypervisorOf(v.hypervisor.policy) === 'kvm' ? KVM_HALT_POLL_SERIES : 0);
     contributors.push({
       what: `variant ${v.name}: vm_exits_total (${R} reasons x ${exitOses} guest OS${exitOses === 1 ? '' : 'es'})`,

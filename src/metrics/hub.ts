@@ -1,4 +1,4 @@
-import { LATENCY_BOUNDS_NS } from '../core/engine/host.js';
+import { LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
 import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../results/exitStatus.js';
@@ -6,7 +6,7 @@ import { judgesThresholds } from '../results/thresholds.js';
 import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
-import { expectedSeries, reasonSetOf } from './cardinality.js';
+import { expectedSeries, reasonSetOf, workPhasesOf } from './cardinality.js';
 import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
 import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
 import { ServiceStats } from './serviceStats.js';
@@ -163,6 +163,7 @@ export class MetricsHub {
       Object.freeze(labels);
       Object.freeze(info);
       const reasons = reasonSetOf(v);
+      const workPhases = workPhasesOf(v);
       let s = this.variants.get(key);
       if (!s) {
         s = {
@@ -170,6 +171,7 @@ export class MetricsHub {
           labels,
           vendor: v.host.cpu.vendor,
           reasons,
+          workPhases,
           oses: new Set(),
           base: new SeriesTotals(),
           info,
@@ -187,6 +189,9 @@ export class MetricsHub {
           opaque: s.reasons.opaque || reasons.opaque,
           spins: s.reasons.spins || reasons.spins,
         };
+      // So do its work-bound phases' unfinished-guest series (as the ceiling counts them, at most once each).
+      if (workPhases.some((p) => !s.workPhases.includes(p)))
+        s.workPhases = PHASE_ORDER.filter((p) => s.workPhases.includes(p) || workPhases.includes(p));
       for (const os of guestsPerHostByOs(scenario, vi).keys()) s.oses.add(os);
       return s;
     });
@@ -267,6 +272,7 @@ export class MetricsHub {
       series[vi].latest = {
         simNs: t.simNs,
         violations: t.violations,
+        phaseUnfinished: t.counts.phaseUnfinished,
         exemplars: t.counts.latencyExemplars,
         seed: scenario.seed,
         pace: 'max',
@@ -317,6 +323,7 @@ export class MetricsHub {
     return {
       simNs: t.simNs,
       violations: t.violations,
+      phaseUnfinished: t.counts.phaseUnfinished,
       exemplars: t.counts.latencyExemplars,
       seed: l.scenario.seed,
       pace: l.run.pace,

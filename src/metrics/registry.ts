@@ -24,6 +24,8 @@ export interface MetricDef {
   readonly serviceOnly?: boolean;
   /** Series on KVM variants only (KVM's halt-poll statistics: bhyve never polls); none for bhyve. */
   readonly kvmOnly?: boolean;
+  /** Series only for the phases a variant's guests have bound by work (cardinality.ts workPhasesOf); none without. */
+  readonly workPhasesOnly?: boolean;
   readonly collect: (hub: MetricsHub, name: string) => Sample[];
 }
 
@@ -172,6 +174,14 @@ export const METRICS: readonly MetricDef[] = [
     labels: [...V],
     help: "Simulated seconds the variant's latest run has advanced (the running one while one runs): the current run's progress.",
     collect: (h) => S.runSimulatedSeconds(h),
+  },
+  {
+    name: 'vmexit_lab_run_phase_unfinished_guests',
+    type: 'gauge',
+    workPhasesOnly: true,
+    labels: [...V, 'phase'],
+    help: "Guests of the variant's latest run that had not finished a work-bound phase: once the run ended, those it ended before they finished (results.json totals.phaseUnfinished; vmexit_lab_phase_duration_seconds_total and vmexit_lab_phase_completions_total count only the guests that finished); while it runs, those not finished yet. One series per phase the variant's guests have bound by work.",
+    collect: (h) => S.runPhaseUnfinished(h),
   },
   {
     name: 'vmexit_lab_run_invariant_violations',

@@ -276,6 +276,24 @@ export function runSimulatedSeconds(hub: MetricsHub): Sample[] {
   return hub.current().variants.map(({ s, run }) => sample(s.labels, (run?.simNs ?? 0) / 1e9));
 }
 
+/**
+ * Guests of the variant's latest run that had not finished a work-bound phase (the live run's so far:
+ * those not finished yet), for each phase the variant's guests have bound by work, at 0 from the first
+ * scrape: results.json totals.phaseUnfinished once the run ended.
+ */
+export function runPhaseUnfinished(hub: MetricsHub): Sample[] {
+  const out: Sample[] = [];
+  for (const { s, run } of hub.current().variants)
+    for (const phase of s.workPhases)
+      out.push(
+        sample(
+          labelsOf(s.labels, 'phase', phase),
+          run?.phaseUnfinished[(PHASE_ORDER as readonly string[]).indexOf(phase)] ?? 0,
+        ),
+      );
+  return out;
+}
+
 /** The latest run's violations by check, every check pre-created; `expected` as the scenario says. */
 export function runViolations(hub: MetricsHub): Sample[] {
   const out: Sample[] = [];

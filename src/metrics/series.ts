@@ -56,6 +56,12 @@ export class SeriesTotals {
 export interface RunScoped {
   readonly simNs: number;
   readonly violations: ReadonlyMap<string, number>;
+  /**
+   * Per phase (PHASE_ORDER), guests whose plan has it bound by work and that had not finished it: the
+   * run's totals.phaseUnfinished once it ended; while it runs, its latest snapshot's, in which every
+   * guest still short of the phase counts (src/run/simulate.ts addHost on the running hosts).
+   */
+  readonly phaseUnfinished: Float64Array;
   /** The run's exemplar per latency bucket (the largest latency of the bucket in the run). */
   readonly exemplars: LatencyExemplars;
   readonly seed: number;
@@ -74,6 +80,11 @@ export interface VariantSeries {
   readonly oses: Set<string>;
   /** Which exit reasons have series from the first scrape (metrics/cardinality.ts carriesReason). */
   reasons: ReasonSet;
+  /**
+   * Phases some guest's plan has bound by work (PHASE_ORDER order; cardinality.ts workPhasesOf): the
+   * run-scoped unfinished-phase gauge has a series for each, from the first scrape.
+   */
+  workPhases: readonly string[];
   /** Checks the scenario expects (`expect.violations`): the run-scoped violations' `expected` label. */
   expected: ReadonlySet<string>;
   readonly base: SeriesTotals;

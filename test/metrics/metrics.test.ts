@@ -296,8 +296,13 @@ test("a variant's series keep one frozen label set from scrape to scrape, prom-c
   const hub = new MetricsHub();
   hub.addFinished(fleet, out.accumulators, out.results);
   const perVariant = METRICS.filter(
-    // The KVM-only families have no series on this bhyve fleet: test/metrics/haltPoll.test.ts checks them.
-    (d) => !d.perGuest && d.kvmOnly !== true && d.labels.slice(0, 4).join() === 'scenario,variant,cpu,policy',
+    // The KVM-only families have no series on this bhyve fleet: test/metrics/haltPoll.test.ts checks them;
+    // nor the work-bound phases' (it has none): test/metrics/phaseUnfinished.test.ts.
+    (d) =>
+      !d.perGuest &&
+      d.kvmOnly !== true &&
+      d.workPhasesOnly !== true &&
+      d.labels.slice(0, 4).join() === 'scenario,variant,cpu,policy',
   );
   assert.ok(perVariant.length >= 15, `${perVariant.length} per-variant metrics`);
   for (const def of perVariant) {

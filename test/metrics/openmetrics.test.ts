@@ -49,6 +49,7 @@ test('the history has every /metrics family with the same type, HELP and label s
       !d.perGuest &&
       d.serviceOnly !== true &&
       d.kvmOnly !== true && // the default scenario is bhyve's: test/metrics/haltPoll.test.ts
+      d.workPhasesOnly !== true && // it has no work-bound phase: test/metrics/phaseUnfinished.test.ts
       d.name !== 'vmexit_lab_invariant_violation_expected' &&
       d.name !== 'vmexit_lab_run_last_not_judged' &&
       d.name !== 'vmexit_lab_realtime_lag_seconds',
