@@ -20,7 +20,8 @@ import { parsedThresholdLabel, thresholdLabel as labelOfThreshold } from './thre
  * variant); the alert is `VALUE unless (VALUE <cmp> bound)`: the series whose value does not
  * satisfy the comparison, NaN (no data: 0/0, an empty histogram) included. Where the JS evaluator
  * fails for "no data" on a zero denominator that PromQL would turn into +Inf, the zero
- * denominator is added with `or`.
+ * denominator is added with `or`; so is, for a phase's time, the gauge of guests that had not
+ * finished the phase (the JS evaluator fails it whatever the mean of those that did).
  */
 
 export class RuleCompileError extends Error {}
@@ -39,10 +40,14 @@ function matchers(m: Readonly<Record<string, string>>): string {
     .join(', ');
 }
 
-/** A PromQL value per variant and, when the JS evaluator fails on a zero denominator, that denominator. */
+/**
+ * A PromQL value per variant and, where the JS evaluator fails for "no data" and the value would not
+ * show it, the series of that case: a zero denominator (PromQL's +Inf), or a phase some guests had not
+ * finished (the finished guests' mean is a number; src/results/thresholds.ts fails it).
+ */
 interface Compiled {
   readonly value: string;
-  readonly zeroDenominator?: string;
+  readonly noData?: string;
 }
 
 /** Modelled vCPUs / modelled guests per host of a variant (vCPU seconds = guest seconds * this). */
@@ -84,7 +89,7 @@ export function compileMetric(
   const guestSeconds = sum('vmexit_lab_guest_simulated_seconds_total');
   const perSecond = (total: string): Compiled => ({
     value: `${total} / ${guestSeconds}`,
-    zeroDenominator: `${guestSeconds} == 0`,
+    noData: `${guestSeconds} == 0`,
   });
   const exits = (): string => sum('vmexit_lab_vm_exits_total', reason !== undefined ? { reason } : {});
   const delivered = (): string => {
@@ -125,6 +130,9 @@ export function compileMetric(
       if (phase === undefined) throw new RuleCompileError('phase_seconds needs a phase label');
       return {
         value: `${sum('vmexit_lab_phase_duration_seconds_total', { phase })} / ${sum('vmexit_lab_phase_completions_total', { phase })}`,
+        // The JS evaluator fails the phase when guests had not finished it (results.json phaseUnfinished),
+        // whatever the finished ones' mean: the run-scoped gauge of them (registry.ts), above 0.
+        noData: `${sum('vmexit_lab_run_phase_unfinished_guests', { phase })} > 0`,
       };
     }
     case 'host_seconds_in_exits':
@@ -145,7 +153,7 @@ export function compileMetric(
       });
       return {
         value: terms.length === 1 ? terms[0] : `(${terms.join(' or ')})`,
-        zeroDenominator: `${guestSeconds} == 0`,
+        noData: `${guestSeconds} == 0`,
       };
     }
     case 'guest_cpu_seconds':
@@ -166,18 +174,14 @@ export function compileThreshold(scenario: Scenario, spec: ThresholdSpec): strin
   if (p.kind === 'metric') {
     const c = compileMetric(scenario, p.metric, p.aggregation, p.variant);
     const fails = `(${c.value}) unless ${cmp(c.value, p.comparator)}`;
-    return c.zeroDenominator !== undefined ? `${fails} or (${c.zeroDenominator})` : fails;
+    return c.noData !== undefined ? `${fails} or (${c.noData})` : fails;
   }
   const a = compileMetric(scenario, p.metric, p.aggregation, p.numerator);
   const b = compileMetric(scenario, p.metric, p.aggregation, p.denominator);
   // A over B, matched on everything but variant (the result keeps the scenario label).
   const value = `(${a.value}) / ignoring (variant) (${b.value})`;
   // The JS evaluator fails when B's value is 0 (and when either side has no data).
-  const zero = [
-    `(${b.value}) == 0`,
-    ...(a.zeroDenominator ? [a.zeroDenominator] : []),
-    ...(b.zeroDenominator ? [b.zeroDenominator] : []),
-  ];
+  const zero = [`(${b.value}) == 0`, ...(a.noData ? [a.noData] : []), ...(b.noData ? [b.noData] : [])];
   return `(${value}) unless ${cmp(value, p.comparator)} or ${zero.map((z) => `(${z})`).join(' or ')}`;
 }
 

@@ -51,8 +51,8 @@ function expectedAlerts(r: RunResults, s: Scenario): Record<string, string>[] {
 }
 
 /** promtool test input: every series of the history, one value per step of simulated time. */
-function promtoolTest(rulesFile: string, alerts: Record<string, string>[]): string {
-  const series = [...parseOpenMetrics(history).values()];
+function promtoolTest(rulesFile: string, alerts: Record<string, string>[], of = history): string {
+  const series = [...parseOpenMetrics(of).values()];
   const n = Math.max(...series.map((s) => s.points.length));
   const first = series.find((s) => s.points.length === n)!;
   const stepMs = first.points[1][0] - first.points[0][0];
@@ -155,6 +155,29 @@ test(
     writeFileSync(join(dir, 'mutated-rules.yml'), rulesWithoutAnnotations(mutated));
     writeFileSync(join(dir, 'mutated.yml'), promtoolTest('mutated-rules.yml', alerts));
     assert.notEqual(promtoolRun(['test', 'rules', 'mutated.yml']).status, 0, 'a mutated bound must fail the test');
+  },
+);
+
+test(
+  'promtool: a phase some guests had not finished fires its phase_seconds alert, as the JS evaluator fails it',
+  { skip: promtool.skip, timeout: 60_000 },
+  () => {
+    assert.ok(promtool.path, promtool.missing);
+    // Two installs, one cut by maxDuration: the finished guest's 118 s meets "<= 150", the phase does not.
+    const half = loadScenarioFile(join(REPO_ROOT, 'test', 'fixtures', 'scenarios', 'half-installed.yaml'));
+    const r = runWithTimeline(half);
+    const om = renderOpenMetrics([{ scenario: half, results: r.run.results, timeline: r.timeline }], {
+      startMs: 0,
+      job: '',
+    });
+    const alerts = expectedAlerts(r.run.results, half);
+    assert.equal(alerts.length, 1, 'the JS evaluator fails the phase time');
+    writeFileSync(join(dir, 'half-rules.yml'), rulesWithoutAnnotations(half));
+    writeFileSync(join(dir, 'half.yml'), promtoolTest('half-rules.yml', alerts, om));
+    const ok = promtoolRun(['test', 'rules', 'half.yml']);
+    assert.equal(ok.status, 0, ok.out);
+    writeFileSync(join(dir, 'half-none.yml'), promtoolTest('half-rules.yml', [], om));
+    assert.notEqual(promtoolRun(['test', 'rules', 'half-none.yml']).status, 0, 'the alert fires');
   },
 );
 
