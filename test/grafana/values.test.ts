@@ -282,6 +282,22 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
           ),
       },
     },
+    // Every work-bound phase a variant's guests have: finished by some (phaseSeconds) or not (phaseUnfinished).
+    'Guests that had not finished a work-bound phase': {
+      targets: {
+        A: (c) =>
+          values(
+            c.variants.flatMap((v) =>
+              [...new Set([...Object.keys(v.totals.phaseSeconds), ...Object.keys(v.totals.phaseUnfinished ?? {})])].map(
+                (phase): [Record<string, string>, number] => [
+                  { variant: v.name, phase },
+                  v.totals.phaseUnfinished?.[phase] ?? 0,
+                ],
+              ),
+            ),
+          ),
+      },
+    },
     'Simulated seconds of the current run': { targets: { A: perVariant((v) => v.totals.simulatedSeconds) } },
     'Latest run state': { targets: { A: () => values([[{ state: 'completed' }, 1]]) } },
     'Latest run verdict': {
