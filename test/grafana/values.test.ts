@@ -205,6 +205,16 @@ const pollCpus = {
     perSim(v, (v.totals.hostSecondsInExits['HLT'] ?? 0) + (v.totals.hostSecondsInExits['VMEXIT_HLT'] ?? 0)),
   ),
 };
+/** Every work-bound phase of a variant's guests, finished by some (phaseSeconds) or not: how many had not. */
+const unfinishedPhases: Expect = (c) =>
+  values(
+    c.variants.flatMap((v) => {
+      const u = v.totals.phaseUnfinished ?? {};
+      return [...new Set([...Object.keys(v.totals.phaseSeconds), ...Object.keys(u)])].map(
+        (phase): [Record<string, string>, number] => [{ variant: v.name, phase }, u[phase] ?? 0],
+      );
+    }),
+  );
 const violationsByCheck: Expect = (c) =>
   values(
     c.variants.flatMap((v) =>
@@ -282,22 +292,7 @@ const EXPECTED: Readonly<Record<string, Readonly<Record<string, PanelExpectation
           ),
       },
     },
-    // Every work-bound phase a variant's guests have: finished by some (phaseSeconds) or not (phaseUnfinished).
-    'Guests that had not finished a work-bound phase': {
-      targets: {
-        A: (c) =>
-          values(
-            c.variants.flatMap((v) =>
-              [...new Set([...Object.keys(v.totals.phaseSeconds), ...Object.keys(v.totals.phaseUnfinished ?? {})])].map(
-                (phase): [Record<string, string>, number] => [
-                  { variant: v.name, phase },
-                  v.totals.phaseUnfinished?.[phase] ?? 0,
-                ],
-              ),
-            ),
-          ),
-      },
-    },
+    'Guests that had not finished a work-bound phase': { targets: { A: unfinishedPhases } },
     'Simulated seconds of the current run': { targets: { A: perVariant((v) => v.totals.simulatedSeconds) } },
     'Latest run state': { targets: { A: () => values([[{ state: 'completed' }, 1]]) } },
     'Latest run verdict': {
