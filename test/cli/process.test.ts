@@ -10,8 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
-
-const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+import { CLI, startThenSignal } from '../support/startProcess.js';
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-process-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -168,57 +167,15 @@ test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that s
   }
 });
 
-/**
- * `start` in a child process (port 0, one worker, a data directory of its own), signalled once its
- * stdout matches `ready`; resolves with its exit and what it printed. Killed after 60 s whatever happens.
- */
-async function startThenSignal(
-  name: string,
-  ready: RegExp,
-  signals: readonly NodeJS.Signals[],
-): Promise<{ exit: [number | null, NodeJS.Signals | null]; out: string; err: string }> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'start', '--port', '0', '--workers', '1', '--data-dir', join(dir, name)],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CI: 'true' },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('exit', (code, sig) => resolve([code, sig])),
-  );
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (ready.test(out)) resolve();
-      });
-      void exited.then(() => reject(new Error(`exited before ${String(ready)}: ${out}${err}`)));
-    });
-    for (const s of signals) child.kill(s);
-    const exit = await exited;
-    return { exit, out, err };
-  } finally {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
-  }
-}
-
 test('start: a SIGTERM that comes once it says where it listens, while its scenario is still starting, drains the service and exits 0 (the handlers came after the scenario started: the signal killed it without a drain)', async () => {
   // The first line launch prints, before the scenario starts (the "running" line comes after).
-  const { exit, out, err } = await startThenSignal('early-signal', /service listening on /, ['SIGTERM']);
+  const { exit, out, err } = await startThenSignal(join(dir, 'early-signal'), /service listening on /, ['SIGTERM']);
   assert.deepEqual(exit, [0, null], `drained on the signal, not killed by it:\n${out}${err}`);
   assert.match(err, /SIGTERM: draining[^]*drained, bye/);
 });
 
 test("Ctrl-C on `npm start`: the terminal's SIGINT and the one npm forwards come together; the service drains once and exits 0 (it took npm's as a second signal: 'exiting now', exit 3, nothing drained)", async () => {
-  const { exit, out, err } = await startThenSignal('double-sigint', /\n {2}running /, ['SIGINT', 'SIGINT']);
+  const { exit, out, err } = await startThenSignal(join(dir, 'double-sigint'), /\n {2}running /, ['SIGINT', 'SIGINT']);
   assert.deepEqual(exit, [0, null], `drained once, not forced out:\n${out}${err}`);
   assert.match(err, /SIGINT: draining[^]*drained, bye/);
   assert.doesNotMatch(err, /second signal/);
