@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
-import { capture } from '../support/cli.js';
+import { cli } from '../support/cli.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-first-user-'));
@@ -23,12 +22,6 @@ guests:
     phases: [{ phase: idle }]
 duration: 1s
 `;
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const io = capture();
-  const status = await main(args, io);
-  return { status, stdout: io.stdout.join('\n'), stderr: io.stderr.join('\n') };
-}
 
 test('a UTF-8 byte order mark does not count as a column: line 1 is placed as an editor shows it (it said 1:2 for column 1)', async () => {
   const BOM = '\uFEFF';
