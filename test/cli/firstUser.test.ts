@@ -78,9 +78,18 @@ test('run: an option that took the scenario as its value names itself (it said "
   const scenario = join(dir, 'opt.yaml');
   writeFileSync(scenario, GOOD);
   const rows: [args: string[], says: RegExp][] = [
-    [['--workers', scenario], /^vmexit-lab run: --workers: expected an integer 1\.\.256, found ".*opt\.yaml"$/],
-    [['--seed', scenario], /^vmexit-lab run: --seed: expected an integer 0\.\.4294967295, found ".*opt\.yaml"$/],
-    [['--shard', scenario], /^vmexit-lab run: --shard expects I\/N .*found ".*opt\.yaml"$/],
+    [
+      ['--workers', scenario],
+      /^vmexit-lab run: --workers: expected an integer 1\.\.256, found ".*opt\.yaml"; 'vmexit-lab run --help' lists the options$/,
+    ],
+    [
+      ['--seed', scenario],
+      /^vmexit-lab run: --seed: expected an integer 0\.\.4294967295, found ".*opt\.yaml"; 'vmexit-lab run --help' lists the options$/,
+    ],
+    [
+      ['--shard', scenario],
+      /^vmexit-lab run: --shard: expected I\/N .*found ".*opt\.yaml"; 'vmexit-lab run --help' lists the options$/,
+    ],
     [
       ['--out', scenario],
       /^vmexit-lab run: --out .*opt\.yaml: .*opt\.yaml is a YAML file that is there \(a scenario\?\)/,

@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
+import { cli, importedProfile, SYSBENCH_REPORT } from '../support/cli.js';
 import { startThenSignal } from '../support/startProcess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-leftovers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+const SCENARIO = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-cr8-exits.yaml');
 
 test("start: the line that says the scenario is running links its run's HTML page (it linked the JSON record only)", async () => {
   let page: Response | undefined;
@@ -27,4 +31,69 @@ test("start: the line that says the scenario is running links its run's HTML pag
   assert.match(page?.headers.get('content-type') ?? '', /^text\/html/);
   assert.equal(json?.status, 200);
   assert.match(json?.headers.get('content-type') ?? '', /^application\/json/);
+});
+
+test("a bad option value, on every command: one line, 'NAME: expected WHAT, found \"TEXT\"', ending where the options are listed (run, compare, cpus, import and what-if ended without it, and some said 'expects')", async () => {
+  const profile = await importedProfile(join(dir, 'web.yaml'));
+  const timeline = join(dir, 't.json');
+  const rows: [args: string[], command: string, says: string][] = [
+    [['run', '--workers', '0', SCENARIO], 'run', '--workers: expected an integer 1..256, found "0"'],
+    [['run', '--seed', 'x', SCENARIO], 'run', '--seed: expected an integer 0..4294967295, found "x"'],
+    [['run', '--shard', '3/2', SCENARIO], 'run', '--shard: expected I/N with 1 <= I <= N, found "3/2"'],
+    [['run', '--metrics-listen', 'x', SCENARIO], 'run', '--metrics-listen: expected [HOST:]PORT, found "x"'],
+    [['run', '--push', 'ftp://x', SCENARIO], 'run', `--push: expected the Pushgateway's http(s) URL, found "ftp://x"`],
+    [
+      ['run', '--openmetrics', join(dir, 'o.txt'), '--start-time', 'today', SCENARIO],
+      'run',
+      '--start-time: expected an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "today"',
+    ],
+    [
+      ['run', '--timeline', timeline, '--timeline-window', '5..1', SCENARIO],
+      'run',
+      '--timeline-window: expected FROM..TO in simulated seconds with FROM < TO, e.g. 2..2.05, found "5..1"',
+    ],
+    [
+      ['run', '--timeline', timeline, '--timeline-guest', 'x', SCENARIO],
+      'run',
+      '--timeline-guest: expected a guest index (an integer >= 0), found "x"',
+    ],
+    [
+      ['compare', '--max-regression', 'x', 'a.json', 'b.json'],
+      'compare',
+      '--max-regression: expected a percentage >= 0 (5 or 5%), found "x"',
+    ],
+    [['cpus', '--cores', '0'], 'cpus', '--cores: expected an integer >= 1, found "0"'],
+    [
+      ['import', 'perf-kvm-stat', SYSBENCH_REPORT, '--cpu', 'i7-6700K', '--vcpus', '0'],
+      'import',
+      '--vcpus: expected an integer 1..64, found "0"',
+    ],
+    [
+      ['import', 'perf-kvm-stat', SYSBENCH_REPORT, '--cpu', 'i7-6700K', '--duration', 'soon'],
+      'import',
+      '--duration: expected ',
+    ],
+    [['what-if', profile, '--sim-seconds', '0'], 'what-if', '--sim-seconds: expected a number 0.1..3600, found "0"'],
+    [['replay', SCENARIO, '--guest', '0', '--at', '1', '--only-guests', 'a'], 'replay', '--only-guests: expected '],
+  ];
+  for (const [args, command, says] of rows) {
+    const r = await cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.startsWith(`vmexit-lab ${command}: ${says}`), `${args.join(' ')}:\n${r.stderr}`);
+    assert.ok(
+      r.stderr.endsWith(`; 'vmexit-lab ${command} --help' lists the options`),
+      `${args.join(' ')}:\n${r.stderr}`,
+    );
+  }
+});
+
+test('an output file that cannot be written says what to do and ends there, without the --help pointer (the fix is a directory, not an option)', async () => {
+  const r = await cli(['run', '-o', join(dir, 'nowhere', 'r.json'), SCENARIO]);
+  assert.equal(r.status, 2);
+  assert.equal(
+    r.stderr,
+    `vmexit-lab run: --out ${join(dir, 'nowhere', 'r.json')}: cannot write there: the directory ${join(dir, 'nowhere')} does not exist (create it first)`,
+  );
 });

@@ -59,7 +59,7 @@ duration: 1s
   assert.equal(r.status, 0, r.stderr);
   const bad = await cli(['compare', '--max-regression', '5%%', out, out]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--max-regression expects a percentage >= 0 \(5 or 5%\), found "5%%"/);
+  assert.match(bad.stderr, /--max-regression: expected a percentage >= 0 \(5 or 5%\), found "5%%"/);
 });
 
 test('compare given a scenario instead of results.json: says so and how to make one (it said "not valid JSON: Unexpected token \'#\'")', async () => {

@@ -294,7 +294,7 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     [
       ['replay', '--guest', '0', '--at', '1', '--only-guests', 'a', one],
       'replay',
-      '--only-guests expects comma-separated guest indices, found "a"',
+      '--only-guests: expected comma-separated guest indices, found "a"',
     ],
     [
       ['replay', '--guest', '0', '--at', '1', '--variant', 'nope', two],

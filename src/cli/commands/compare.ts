@@ -1,7 +1,15 @@
 import { readResultsFile } from '../resultsFile.js';
 import { histogramQuantile } from '../../results/thresholds.js';
 import type { RunResults, VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo, commandArgs, plainDecimal, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  badOptionValue,
+  type CliIo,
+  commandArgs,
+  refuseOption,
+  plainDecimal,
+  usageProblem,
+} from '../io.js';
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, percentText, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
@@ -285,8 +293,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   // "5%" is how people write five percent: the sign is taken, not required.
   const limit = limitText === undefined ? undefined : plainDecimal(limitText.replace(/%$/, ''), false);
   if (limitText !== undefined && (limit === undefined || limit < 0)) {
-    io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0 (5 or 5%), found "${limitText}"`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'compare', badOptionValue('--max-regression', 'a percentage >= 0 (5 or 5%)', limitText));
   }
   let a: RunResults;
   let b: RunResults;

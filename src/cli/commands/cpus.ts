@@ -10,7 +10,7 @@ import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-import { UsageError, commandArgs, usageProblem, numberOption, type CliIo } from '../io.js';
+import { UsageError, commandArgs, refuseOption, usageProblem, numberOption, type CliIo } from '../io.js';
 import { didYouMean } from '../../input/diagnostics.js';
 import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 
@@ -144,8 +144,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`vmexit-lab cpus: ${e.message}`);
-    return 2;
+    return refuseOption(io, 'cpus', e);
   }
   const [sub, ...rest] = parsed.positional;
   const dirProblem = parsed.dir === undefined ? undefined : yamlDirProblem('--dir', parsed.dir, CPU_PROFILE_DIR);

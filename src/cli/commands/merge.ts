@@ -5,7 +5,7 @@ import { rawTotalsProblem, TotalsAccumulator } from '../../run/totals.js';
 import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, refuseOption } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { legacyVariantName } from '../../scenario/matrix.js';
 
@@ -107,6 +107,10 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
       ['json', 'junit', 'summary'],
       [...parsed.positionals, ...(o.scenario !== undefined ? [o.scenario] : [])],
     );
+  } catch (e) {
+    return refuseOption(io, 'merge', e);
+  }
+  try {
     shards = parsed.positionals.map(readResultsFile);
     merged = mergeShardFiles(shards, parsed.positionals);
   } catch (e) {

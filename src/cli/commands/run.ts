@@ -21,7 +21,16 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  MAX_WORKERS,
+  badOptionValue,
+  numberOption,
+  refuseOption,
+  type CliIo,
+  commandArgs,
+  usageProblem,
+} from '../io.js';
 import { workPhaseWarnings } from '../workPhases.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
@@ -36,9 +45,7 @@ import { renderOpenMetrics, timelineFromTasks, type RunHistory } from '../../met
 function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(ms))
-    throw new Error(
-      `--start-time expects an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "${text}"`,
-    );
+    throw badOptionValue('--start-time', 'an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z', text);
   return ms;
 }
 
@@ -143,10 +150,9 @@ export function emptyShardWarning(scenario: Scenario, shard: ShardSpec): string 
 
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
-  if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1 || index < 1 || index > count) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!(count >= 1 && index >= 1 && index <= count)) throw badOptionValue('--shard', 'I/N with 1 <= I <= N', text);
   return { index, count };
 }
 
@@ -199,7 +205,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o['metrics-listen'] !== undefined) {
       const m = /^(?:(.+):)?(\d{1,5})$/.exec(o['metrics-listen']);
       const port = m ? Number(m[2]) : NaN;
-      if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
+      if (!m || port > 65535) throw badOptionValue('--metrics-listen', '[HOST:]PORT', o['metrics-listen']);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
     if (o.shard !== undefined) shard = parseShard(o.shard);
@@ -210,11 +216,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
     if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
-      throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
+      throw badOptionValue('--push', "the Pushgateway's http(s) URL", o.push);
     seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
-    io.err(`vmexit-lab run: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'run', e);
   }
   // After the options: an option that took the file as its value (`run --workers my.yaml`) names
   // itself and what it found, where "no scenario file given" said the file was missing.
