@@ -51,8 +51,18 @@ function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-/** Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C. */
-export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3, INTERRUPTED: 130 } as const;
+/**
+ * Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C, and 143
+ * 128 + SIGTERM, for a `run` stopped by SIGTERM (a CI job cancelled or timed out, `timeout`, a pod).
+ */
+export const ExitStatus = {
+  OK: 0,
+  THRESHOLD_FAILED: 1,
+  BAD_INPUT: 2,
+  INTERNAL: 3,
+  INTERRUPTED: 130,
+  TERMINATED: 143,
+} as const;
 
 /** A bad command line: the command prints the message (optionProblem) and exits 2. */
 export class UsageError extends Error {}

@@ -114,6 +114,8 @@ Exit status:
   130  interrupted (Ctrl-C): the scenario stopped within one host's simulated second; its
        partial results ("partial": true) are printed and written (--openmetrics too), the
        scenarios after it do not run
+  143  SIGTERM (a CI job cancelled or timed out, timeout(1), a pod stopped): the same as 130,
+       partialReason "terminated (SIGTERM) ..."
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -246,14 +248,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
-  // Ctrl-C: the running scenario stops within one host's simulated second (each task reads the stop
-  // before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
-  let interrupted = false;
+  // Ctrl-C or SIGTERM: the running scenario stops within one host's simulated second (each task reads
+  // the stop before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
+  let stoppedBy: StopSignal | undefined;
   let current: PooledRun | undefined;
-  const interrupt = (): void => {
-    interrupted = true;
-    // A cancel in the run history's terms, said as what the user did.
-    current?.stop('cancelled', INTERRUPTED_TEXT);
+  const interrupt = (sig: StopSignal): void => {
+    stoppedBy ??= sig;
+    // A cancel in the run history's terms, said as what the user (or the CI runner) did.
+    current?.stop('cancelled', STOP_SIGNALS[sig].text);
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -280,7 +282,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   try {
     for (const [i, s0] of scenarios.entries()) {
-      if (interrupted) break;
+      if (stoppedBy !== undefined) break;
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const empty = shard === undefined ? undefined : emptyShardWarning(scenario, shard);
       if (empty !== undefined) io.err(empty);
@@ -307,7 +309,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       try {
         out = await run.done;
       } finally {
-        process.off('SIGINT', stopOnInterrupt);
+        for (const sig of STOP_SIGNAL_NAMES) process.off(sig, stopOnInterrupt);
         current = undefined;
       }
       // A shard judges no threshold: its metrics carry no vmexit_lab_threshold_passed either.
@@ -357,7 +359,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (out.error === undefined) progress?.done(results);
     }
   } finally {
-    if (interrupted) status = ExitStatus.INTERRUPTED;
+    if (stoppedBy !== undefined) status = STOP_SIGNALS[stoppedBy].status;
     await pool.close();
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
@@ -413,21 +415,36 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * Ctrl-C while a scenario runs: the first stops it (partial results printed and written, exit
- * 130, as a shell reports a process ended by SIGINT); a second one ends the process at once.
- * Returns the listener, for process.off.
+ * The signals that stop a run with its partial results kept: Ctrl-C, and SIGTERM, which a CI runner
+ * sends a job it cancels or times out (as `timeout` and Kubernetes do): it ended the process with
+ * nothing written and nothing said. partialReason opens with `text`; the exit status is 128 + the
+ * signal's number, as a shell reports a process the signal ended.
  */
-function interruptHandler(io: CliIo, stop: () => void): () => void {
+const STOP_SIGNALS = {
+  SIGINT: { text: INTERRUPTED_TEXT, status: ExitStatus.INTERRUPTED },
+  SIGTERM: { text: 'terminated (SIGTERM)', status: ExitStatus.TERMINATED },
+} as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
+
+/**
+ * Ctrl-C or SIGTERM while a scenario runs: the first stops it (partial results printed and
+ * written, exit 130 or 143); a second signal ends the process at once. Returns the listener, for
+ * process.off.
+ */
+function interruptHandler(io: CliIo, stop: (sig: StopSignal) => void): (sig: StopSignal) => void {
   let seen = 0;
-  const onSigint = (): void => {
-    if (++seen > 1) process.exit(ExitStatus.INTERRUPTED);
+  const onSignal = (sig: StopSignal): void => {
+    if (++seen > 1) process.exit(STOP_SIGNALS[sig].status);
     io.err(
-      "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)",
+      sig === 'SIGINT'
+        ? "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)"
+        : `vmexit-lab run: ${sig}: stopping within one host's simulated second, keeping the partial results (a second signal quits at once)`,
     );
-    stop();
+    stop(sig);
   };
-  process.on('SIGINT', onSigint);
-  return onSigint;
+  for (const sig of STOP_SIGNAL_NAMES) process.on(sig, onSignal);
+  return onSignal;
 }
 
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
