@@ -5,7 +5,7 @@ import { rawTotalsProblem, TotalsAccumulator } from '../../run/totals.js';
 import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
-import { ExitStatus, type CliIo, commandArgs, refuseOption } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, refuseOption, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { legacyVariantName } from '../../scenario/matrix.js';
 
@@ -44,6 +44,32 @@ function sameVariant(written: string, expected: string): 'same' | 'renamed' | 'd
   return 'different';
 }
 
+/**
+ * Why `shards` are not each of shards 1..count once: the ones missing (a shard job that failed, a
+ * file not copied) and the ones given more than once, with their files (a glob that caught a copy).
+ * It said "need shards 1, 2, 3 of 3, got 1, 1, 3", which left the reader to work out which.
+ */
+function shardSetProblem(shards: readonly RunResults[], files: readonly string[], count: number): string {
+  const given = shards.map((s) => s.shard!.index);
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !given.includes(i));
+  const twice = [...new Set(given)]
+    .filter((i) => given.filter((g) => g === i).length > 1)
+    .sort((a, b) => a - b)
+    .map((i) => {
+      const where = files.filter((_, k) => given[k] === i);
+      return `shard ${i} is given ${where.length === 2 ? 'twice' : `${where.length} times`} (${where.join(', ')})`;
+    });
+  const what = [
+    ...(missing.length > 0
+      ? [
+          `shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} ${missing.length === 1 ? 'is' : 'are'} missing`,
+        ]
+      : []),
+    ...twice,
+  ];
+  return `${what.join(', ')} (given: ${[...given].sort((a, b) => a - b).join(', ')}); merge needs each of shards 1..${count} once, as 'run --shard I/${count} --out FILE' writes them`;
+}
+
 function mergeShardFiles(
   shards: readonly RunResults[],
   files: readonly string[],
@@ -66,8 +92,7 @@ function mergeShardFiles(
   const byIndex = [...shards].sort((a, b) => a.shard!.index - b.shard!.index);
   const indexes = byIndex.map((s) => s.shard!.index);
   const expected = Array.from({ length: count! }, (_, i) => i + 1);
-  if (indexes.join(',') !== expected.join(','))
-    throw new Error(`need shards ${expected.join(', ')} of ${count}, got ${indexes.join(', ')}`);
+  if (indexes.join(',') !== expected.join(',')) throw new Error(shardSetProblem(shards, files, count!));
   const accumulators = first.variants.map(() => new TotalsAccumulator());
   for (const s of byIndex) {
     s.variants.forEach((v, i) => {
@@ -96,6 +121,10 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
     summary: { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
+  if (parsed.positionals.length === 0) {
+    io.err(usageProblem('merge', 'no shard files given'));
+    return ExitStatus.BAD_INPUT;
+  }
   const o = parsed.values;
   let files: OutTargets;
   let shards: RunResults[];

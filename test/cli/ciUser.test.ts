@@ -1,0 +1,68 @@
+/**
+ * A CI user's pass (polish32): vmexit-lab wired into CI with README, docs/CLI.md and docs/RESULTS.md
+ * only - thresholds that pass and fail, JUnit and results.json, shards and merge, compare with
+ * --max-regression. Each test failed before its fix.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-ci-user-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Six hosts of three guests for 2 simulated seconds, under two policies: three shards of two hosts. */
+const FLEET = `name: ci-fleet
+host: { cpu: i7-6700K, cores: 8, count: 6 }
+guests:
+  - { os: windows-10-1909, count: 2, vcpus: 2, phases: [{ phase: idle }] }
+  - { os: ubuntu-18.04, count: 1, vcpus: 2, phases: [{ phase: idle }] }
+duration: 2s
+matrix:
+  policy: [bhyve-12.1, bhyve-tpr-v3]
+thresholds:
+  exits_per_second{variant="bhyve-12.1"}: ["< 1000"]
+`;
+
+/** The three shards of FLEET, written as `run --shard I/3 --out shard-I.json` writes them. */
+async function shards(): Promise<string[]> {
+  const scenario = join(dir, 'fleet.yaml');
+  writeFileSync(scenario, FLEET);
+  const files: string[] = [];
+  for (const i of [1, 2, 3]) {
+    const file = join(dir, `shard-${i}.json`);
+    const r = await cli(['run', '--quiet', '--workers', '1', '--shard', `${i}/3`, '--out', file, scenario]);
+    assert.equal(r.status, 0, r.stderr);
+    files.push(file);
+  }
+  return files;
+}
+
+test('merge without every shard once (a shard job failed, or a glob caught one twice) names the shards missing and the ones given twice (it said "need shards 1, 2, 3 of 3, got 1, 1, 3")', async () => {
+  const [one, two, three] = await shards();
+  const rows: [files: string[], says: string][] = [
+    [
+      [one, two],
+      `vmexit-lab merge: shard 3 of 3 is missing (given: 1, 2); merge needs each of shards 1..3 once, as 'run --shard I/3 --out FILE' writes them`,
+    ],
+    [
+      [one, one, three],
+      `vmexit-lab merge: shard 2 of 3 is missing, shard 1 is given twice (${one}, ${one}) (given: 1, 1, 3); merge needs each of shards 1..3 once, as 'run --shard I/3 --out FILE' writes them`,
+    ],
+  ];
+  for (const [files, says] of rows) {
+    const r = await cli(['merge', ...files]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, says);
+  }
+  const whole = await cli(['merge', one, two, three]);
+  assert.equal(whole.status, 1, whole.stderr);
+});
+
+test("merge with no file: the command line's line, ending where the options are listed (it was 'vmexit-lab merge: no shard files given' alone)", async () => {
+  const r = await cli(['merge']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, "vmexit-lab merge: no shard files given; 'vmexit-lab merge --help' lists the options");
+});
