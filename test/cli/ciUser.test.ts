@@ -66,3 +66,33 @@ test("merge with no file: the command line's line, ending where the options are 
   assert.equal(r.status, 2);
   assert.equal(r.stderr, "vmexit-lab merge: no shard files given; 'vmexit-lab merge --help' lists the options");
 });
+
+test('compare --max-regression ends on its verdict, passed or failed, with how many metrics it judged (a gate that passed printed nothing that said so, and one that failed ended on its last regression row)', async () => {
+  const base = join(dir, 'base.yaml');
+  writeFileSync(base, FLEET);
+  const more = join(dir, 'more.yaml');
+  // One more Windows guest a host: more CR_ACCESS exits per guest-second under bhyve-12.1.
+  writeFileSync(more, FLEET.replace('count: 2, vcpus', 'count: 3, vcpus'));
+  const old = join(dir, 'old.json');
+  const now = join(dir, 'new.json');
+  assert.ok((await cli(['run', '--quiet', '--workers', '1', '--out', old, base])).status <= 1);
+  assert.ok((await cli(['run', '--quiet', '--workers', '1', '--out', now, more])).status <= 1);
+  const same = await cli(['compare', '--max-regression', '5', old, old]);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(
+    same.stdout,
+    /\n--max-regression 5 %: passed, no metric got more than 5 % worse \(\d+ judged in 2 variants\)$/,
+  );
+  const worse = await cli(['compare', '--max-regression', '5', old, now]);
+  assert.equal(worse.status, 1, worse.stderr);
+  const rows = worse.stdout.split('\n').filter((l) => l.startsWith('regression: ')).length;
+  assert.ok(rows > 0, worse.stdout);
+  assert.match(
+    worse.stdout,
+    new RegExp(
+      `\\n--max-regression 5 %: FAILED, ${rows} of \\d+ judged metrics in 2 variants got more than 5 % worse \\(exit 1\\)$`,
+    ),
+  );
+  // Without a gate, nothing is judged and no verdict is printed.
+  assert.doesNotMatch((await cli(['compare', old, now])).stdout, /--max-regression/);
+});

@@ -338,18 +338,18 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     }
     deltas = all.filter((d) => keep(d.metric));
   }
-  const regressions =
+  // A phase old finished and new did not (in some guests) is the worst regression of all.
+  const lostPhase = (d: (typeof deltas)[number]): boolean =>
+    d.newUnfinished !== undefined && d.oldUnfinished === undefined && d.old !== null;
+  // What the gate judges: the lower-is-better metrics both sides have, and phases NEW lost.
+  const judged =
     limit === undefined
       ? []
-      : deltas.filter(
-          (d) =>
-            // A phase old finished and new did not (in some guests) is the worst regression of all.
-            (d.newUnfinished !== undefined && d.oldUnfinished === undefined && d.old !== null) ||
-            (d.lowerIsBetter &&
-              d.old !== null &&
-              d.new !== null &&
-              (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit)),
-        );
+      : deltas.filter((d) => lostPhase(d) || (d.lowerIsBetter && d.old !== null && d.new !== null));
+  const regressions = judged.filter(
+    (d) =>
+      lostPhase(d) || (d.old !== null && d.new !== null && (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit!)),
+  );
   // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
   const paired = a.seed === b.seed;
   const seeds = paired
@@ -423,6 +423,17 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     // The verdict: a paired compare ends on its unchanged count and regressions; one with no pair
     // printed each file's rows as gone / new, a table that reads as if something had been compared.
     if (pairing.paired === 0) io.out(nothingComparedLine(pairing, files));
+    // The gate's verdict last, as a CI log is read from its end: a gate that passed printed nothing
+    // that said so, and one that failed ended on its last regression row.
+    else if (limit !== undefined) {
+      const variants = new Set(judged.map((d) => d.variant)).size;
+      const where = `in ${variants} variant${variants === 1 ? '' : 's'}`;
+      io.out(
+        regressions.length === 0
+          ? `--max-regression ${limit} %: passed, no metric got more than ${limit} % worse (${judged.length} judged ${where})`
+          : `--max-regression ${limit} %: FAILED, ${regressions.length} of ${judged.length} judged metrics ${where} got more than ${limit} % worse (exit 1)`,
+      );
+    }
   }
   return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
 }
