@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../support/cli.js';
@@ -95,4 +95,50 @@ test('compare --max-regression ends on its verdict, passed or failed, with how m
   );
   // Without a gate, nothing is judged and no verdict is printed.
   assert.doesNotMatch((await cli(['compare', old, now])).stdout, /--max-regression/);
+});
+
+test('merge of a shard that stopped early (Ctrl-C, SIGTERM: "partial": true) gives partial results, exit 3, as docs/CLI.md says (they merged as a whole run: no "partial", its thresholds judged, exit 1)', async () => {
+  const [one, two, three] = await shards();
+  const stopped = join(dir, 'shard-2-stopped.json');
+  const reason = 'terminated (SIGTERM) at 1 of 2 simulated seconds, 0 of 4 hosts done.';
+  // As run --shard 2/3 writes a shard it was stopped in (src/pool/pooledRun.ts adds the two fields).
+  writeFileSync(
+    stopped,
+    JSON.stringify({ ...(JSON.parse(readFileSync(two, 'utf8')) as object), partial: true, partialReason: reason }),
+  );
+  const out = join(dir, 'merged.json');
+  const r = await cli(['merge', '--out', out, one, stopped, three]);
+  assert.equal(r.status, 3, r.stderr);
+  const says = `shard 2 of 3 (${stopped}) is partial: ${reason}`;
+  assert.ok(
+    r.stderr.includes(`vmexit-lab merge: ${says} The merged results are partial too: run shard 2/3 again`),
+    r.stderr,
+  );
+  const merged = JSON.parse(readFileSync(out, 'utf8')) as { partial?: boolean; partialReason?: string };
+  assert.equal(merged.partial, true);
+  assert.equal(merged.partialReason, says);
+  assert.match(r.stdout, /^partial results: shard 2 of 3 /m);
+});
+
+test('compare of a results.json that stopped early ("partial": true) says so, and --max-regression gives no verdict on it, exit 3 (it said "every difference is the change" and judged the part that ran as a whole run)', async () => {
+  const scenario = join(dir, 'fleet.yaml');
+  writeFileSync(scenario, FLEET);
+  const full = join(dir, 'full.json');
+  assert.ok((await cli(['run', '--quiet', '--workers', '1', '--out', full, scenario])).status <= 1);
+  const stopped = join(dir, 'stopped.json');
+  const reason = 'interrupted (Ctrl-C, SIGINT) at 1 of 2 simulated seconds, 0 of 12 hosts done.';
+  writeFileSync(
+    stopped,
+    JSON.stringify({ ...(JSON.parse(readFileSync(full, 'utf8')) as object), partial: true, partialReason: reason }),
+  );
+  const note = `note: NEW (${stopped}) is partial: ${reason} Its figures cover only the part that ran: a difference is not the change alone`;
+  const plain = await cli(['compare', full, stopped]);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.ok(plain.stdout.split('\n').includes(note), plain.stdout);
+  const gated = await cli(['compare', '--max-regression', '5', full, stopped]);
+  assert.equal(gated.status, 3, gated.stderr);
+  assert.match(
+    gated.stdout,
+    /\n--max-regression 5 %: no verdict, NEW is partial \(run it again to its end\) \(exit 3\)$/,
+  );
 });

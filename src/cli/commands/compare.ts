@@ -50,7 +50,8 @@ Options:
 
 Exit status: 0 compared (differences alone do not fail; also when no variant pairs, which the last
 line says), 1 a regression over --max-regression, 2 bad input (a file that is not a results.json, an
-option, --max-regression with no variant pair).
+option, --max-regression with no variant pair), 3 --max-regression with a file of a run that stopped
+before its end ("partial": true: no verdict; without --max-regression a note says it).
 
 Examples:
   vmexit-lab compare main.json branch.json
@@ -305,6 +306,12 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     return ExitStatus.BAD_INPUT;
   }
   const files = { old: parsed.positionals[0], new: parsed.positionals[1] };
+  // A side that stopped early (Ctrl-C, SIGTERM, a failed task) covers only the part that ran: its
+  // differences are not the change alone, and a gate on it gives no verdict (exit 3, as a partial run).
+  const partial = (['old', 'new'] as const).flatMap((side) => {
+    const r = side === 'old' ? a : b;
+    return r.partial === true ? [{ side, why: r.partialReason ?? 'it stopped before its end.' }] : [];
+  });
   const pairing = pairVariants(a, b);
   ({ old: a, new: b } = pairing);
   // Variants that do not pair compare nothing (their rows are gone / new): say which names are on
@@ -362,6 +369,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
           old: parsed.positionals[0],
           new: parsed.positionals[1],
           paired,
+          ...(partial.length > 0 ? { partial: Object.fromEntries(partial.map((p) => [p.side, p.why])) } : {}),
           ...(notes.length > 0
             ? {
                 variants: {
@@ -385,6 +393,10 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
     io.out(`note: ${seeds}`);
+    for (const p of partial)
+      io.out(
+        `note: ${p.side.toUpperCase()} (${files[p.side]}) is partial: ${p.why} Its figures cover only the part that ran: a difference is not the change alone`,
+      );
     for (const n of notes) io.out(`note: ${n}`);
     const rows = deltas
       .filter((d) => d.old !== d.new || d.metric === 'exits/s (all)')
@@ -429,11 +441,14 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       const variants = new Set(judged.map((d) => d.variant)).size;
       const where = `in ${variants} variant${variants === 1 ? '' : 's'}`;
       io.out(
-        regressions.length === 0
-          ? `--max-regression ${limit} %: passed, no metric got more than ${limit} % worse (${judged.length} judged ${where})`
-          : `--max-regression ${limit} %: FAILED, ${regressions.length} of ${judged.length} judged metrics ${where} got more than ${limit} % worse (exit 1)`,
+        partial.length > 0
+          ? `--max-regression ${limit} %: no verdict, ${partial.map((p) => p.side.toUpperCase()).join(' and ')} ${partial.length === 1 ? 'is' : 'are'} partial (run it again to its end) (exit 3)`
+          : regressions.length === 0
+            ? `--max-regression ${limit} %: passed, no metric got more than ${limit} % worse (${judged.length} judged ${where})`
+            : `--max-regression ${limit} %: FAILED, ${regressions.length} of ${judged.length} judged metrics ${where} got more than ${limit} % worse (exit 1)`,
       );
     }
   }
+  if (limit !== undefined && partial.length > 0) return ExitStatus.INTERNAL;
   return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
 }

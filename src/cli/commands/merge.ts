@@ -25,7 +25,8 @@ Options:
   --summary FILE   write a Markdown summary
   -h, --help       show this help
 
-Exit status: as 'vmexit-lab run' (0 pass, 1 threshold failed, 2 bad input, 3 unexpected violation).
+Exit status: as 'vmexit-lab run' (0 pass, 1 threshold failed, 2 bad input, 3 unexpected violation,
+or a shard that stopped before its end: the merged results are partial too).
 
 Example:
   for i in 1 2 3 4; do vmexit-lab run --shard $i/4 --out shard-$i.json fleet.yaml; done
@@ -171,7 +172,23 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
         `vmexit-lab merge: note: ${parsed.positionals[f]} names its variants as before matrix values that are numbers or booleans were named KEY=VALUE; merged ${renamed.join(', ')} (the same variants, counts unchanged)`,
       );
   }
-  const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
+  const whole = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
+  // A shard stopped before its end (Ctrl-C, SIGTERM, a failed task) holds part of its hosts' run, and
+  // so does the merge: partial, exit 3 (docs/CLI.md). It merged as a whole run, its thresholds judged.
+  const stopped = shards.flatMap((s, i) =>
+    s.partial === true ? [{ shard: s.shard!, file: parsed.positionals[i], why: s.partialReason }] : [],
+  );
+  const partialReason = stopped
+    .map(
+      ({ shard, file, why }) =>
+        `shard ${shard.index} of ${shard.count} (${file}) is partial: ${why ?? 'it stopped before its end.'}`,
+    )
+    .join(' ');
+  const results = stopped.length > 0 ? { ...whole, partial: true as const, partialReason } : whole;
+  if (stopped.length > 0)
+    io.err(
+      `vmexit-lab merge: ${partialReason} The merged results are partial too: run shard${stopped.length === 1 ? '' : 's'} ${stopped.map(({ shard }) => `${shard.index}/${shard.count}`).join(', ')} again`,
+    );
   io.out(renderSummary(results));
   const written = writeOutputs('merge', io, files, {
     json: () => `${JSON.stringify(results, null, 2)}\n`,
