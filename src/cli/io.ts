@@ -51,11 +51,52 @@ function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-/** Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C. */
-export const ExitStatus = { OK: 0, THRESHOLD_FAILED: 1, BAD_INPUT: 2, INTERNAL: 3, INTERRUPTED: 130 } as const;
+/**
+ * Exit statuses (docs/CLI.md, README); 130 is 128 + SIGINT, what a shell reports for Ctrl-C, and 143
+ * 128 + SIGTERM, for a `run` stopped by SIGTERM (a CI job cancelled or timed out, `timeout`, a pod).
+ */
+export const ExitStatus = {
+  OK: 0,
+  THRESHOLD_FAILED: 1,
+  BAD_INPUT: 2,
+  INTERNAL: 3,
+  INTERRUPTED: 130,
+  TERMINATED: 143,
+} as const;
 
-/** A bad command line: the command prints the message (and its usage) and exits 2. */
+/** A bad command line: the command prints the message (optionProblem) and exits 2. */
 export class UsageError extends Error {}
+
+/**
+ * An output file an option names that cannot be written (its directory missing, the file one of
+ * the inputs): the message says what to do, so it is printed without the pointer to --help.
+ */
+export class OutputPathError extends UsageError {}
+
+/**
+ * An option's value that the option does not take, in the one wording every option has:
+ * `--NAME: expected WHAT, found "TEXT"` (some said `--shard expects ...`, others `--seed: expected ...`).
+ */
+export function badOptionValue(name: string, expected: string, text: string, hint = ''): UsageError {
+  return new UsageError(`${name}: expected ${expected}, found ${quoted(text)}${hint}`);
+}
+
+/**
+ * The line for what is wrong in a command's options (a value refused, an option that needs
+ * another): as usageProblem, so it ends where the options are listed, on every command (`run
+ * --workers 0` ended without it, `serve --workers 0` with it); an OutputPathError ends with its own
+ * remedy.
+ */
+export function optionProblem(command: string, e: unknown): string {
+  const what = (e as Error).message;
+  return e instanceof OutputPathError ? `vmexit-lab ${command}: ${what}` : usageProblem(command, what);
+}
+
+/** Print optionProblem's line for `e` and give the exit status of bad input. */
+export function refuseOption(io: Pick<CliIo, 'err'>, command: string, e: unknown): number {
+  io.err(optionProblem(command, e));
+  return ExitStatus.BAD_INPUT;
+}
 
 /**
  * The most worker threads `run --workers` and `serve --workers` take. The service starts its
@@ -99,8 +140,11 @@ export function numberOption(
     // 0x50, 1e3, 80.0: a number to Number(), but not one written as the range is
     const digits =
       !DECIMAL_OPTION.test(text) && text.trim() !== '' && Number.isFinite(Number(text)) ? ' in decimal digits' : '';
-    throw new UsageError(
-      `${name}: expected ${integer ? 'an integer' : 'a number'} ${range}${digits}, found ${quoted(text)}${unitHint(text, name, unit)}`,
+    throw badOptionValue(
+      name,
+      `${integer ? 'an integer' : 'a number'} ${range}${digits}`,
+      text,
+      unitHint(text, name, unit),
     );
   }
   return x;
@@ -141,13 +185,9 @@ export function secondsOption(text: string | undefined, name: string): number | 
   const ns = parseSecondsNs(text);
   // 999999999 is decimal seconds, but past 2^53 ns: say the bound, not the form it has.
   if (ns === undefined && /^\d+(?:\.\d{1,9})?$/.test(text.trim()))
-    throw new UsageError(
-      `${name}: expected decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns), found ${quoted(text)}`,
-    );
+    throw badOptionValue(name, `decimal seconds, at most ${MAX_SECONDS_TEXT} (2^53 ns)`, text);
   if (ns === undefined)
-    throw new UsageError(
-      `${name}: expected decimal seconds (up to 9 decimals), found ${quoted(text)}${unitHint(text, name, 'seconds')}`,
-    );
+    throw badOptionValue(name, 'decimal seconds (up to 9 decimals)', text, unitHint(text, name, 'seconds'));
   return ns;
 }
 
@@ -155,8 +195,7 @@ export function secondsOption(text: string | undefined, name: string): number | 
 export function durationOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const d = parseDurationNs(text);
-  if (!d.ok || d.value <= 0)
-    throw new UsageError(`${name}: expected ${d.ok ? 'a positive duration' : d.expected}, found ${quoted(text)}`);
+  if (!d.ok || d.value <= 0) throw badOptionValue(name, d.ok ? 'a positive duration' : d.expected, text);
   return d.value / 1e9;
 }
 

@@ -45,7 +45,8 @@ the commands.
 
 Exit status: 0 done (every threshold passed), 1 a threshold failed, 2 bad input or usage (nothing
 ran), 3 an invariant violation the scenario does not expect, a failed VM entry, partial results or
-an internal error, 130 interrupted (Ctrl-C); docs/CLI.md has each command's.
+an internal error, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (run: partial results written
+as after Ctrl-C); docs/CLI.md has each command's.
 
 Examples:
   vmexit-lab list

@@ -7,7 +7,7 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { didYouMean } from '../input/diagnostics.js';
-import { UsageError, type CliIo } from './io.js';
+import { OutputPathError, UsageError, type CliIo } from './io.js';
 
 /**
  * Why FILE cannot be written, or undefined: its directory is missing, not a directory or not
@@ -38,10 +38,10 @@ export function unwritable(file: string): string | undefined {
   return undefined;
 }
 
-/** A file to write, checked before anything runs: UsageError naming the option when it cannot be written. */
+/** A file to write, checked before anything runs: OutputPathError naming the option when it cannot be written. */
 export function writableOut(file: string, given: string): string {
   const why = unwritable(file);
-  if (why !== undefined) throw new UsageError(`${given}: cannot write there: ${why}`);
+  if (why !== undefined) throw new OutputPathError(`${given}: cannot write there: ${why}`);
   return file;
 }
 
@@ -68,7 +68,7 @@ export function distinctFiles(outputs: readonly (readonly [string, string])[], i
     const id = fileIdentity(file);
     const before = seen.get(id);
     if (before !== undefined)
-      throw new UsageError(
+      throw new OutputPathError(
         `${given}: that is ${before}; writing there would replace it (give each output a file of its own)`,
       );
     seen.set(id, `where ${given} writes`);

@@ -11,7 +11,7 @@ import { hostOfGuest, ReplayError } from '../run/replay.js';
 import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
-import type { CliIo } from './io.js';
+import { badOptionValue, type CliIo } from './io.js';
 import { writableOut } from './outputs.js';
 import { rerunProgress } from './progress.js';
 
@@ -54,14 +54,16 @@ export function parseTimelineOptions(
   if (o['timeline-guest'] !== undefined) {
     guest = Number(o['timeline-guest']);
     if (!/^\d+$/.test(o['timeline-guest']) || !Number.isSafeInteger(guest))
-      throw new Error(`--timeline-guest expects a guest index (an integer >= 0), found "${o['timeline-guest']}"`);
+      throw badOptionValue('--timeline-guest', 'a guest index (an integer >= 0)', o['timeline-guest']);
   }
   let window: [number, number] = [0, 1e9];
   if (o['timeline-window'] !== undefined) {
     const w = parseWindow(o['timeline-window']);
     if (!w)
-      throw new Error(
-        `--timeline-window expects FROM..TO in simulated seconds with FROM < TO, e.g. 2..2.05, found "${o['timeline-window']}"`,
+      throw badOptionValue(
+        '--timeline-window',
+        'FROM..TO in simulated seconds with FROM < TO, e.g. 2..2.05',
+        o['timeline-window'],
       );
     window = w;
   }

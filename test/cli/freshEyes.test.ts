@@ -14,13 +14,13 @@ test("cpus import of a file that is not there: the reason in words, and README's
   const cases: [file: string, says: RegExp][] = [
     [
       '/nonexistent-dir/var/run/dmesg.boot',
-      /^vmexit-lab cpus import: cannot read \/nonexistent-dir\/var\/run\/dmesg\.boot: no such file \(ENOENT\); dmesg\.boot is FreeBSD's boot log: on Linux give \/proc\/cpuinfo\n$/,
+      /^\/nonexistent-dir\/var\/run\/dmesg\.boot: error: cannot read the file: no such file \(ENOENT\); dmesg\.boot is FreeBSD's boot log: on Linux give \/proc\/cpuinfo$/,
     ],
     [
       '/nonexistent-dir/cpuinfo.txt',
-      /^vmexit-lab cpus import: cannot read \/nonexistent-dir\/cpuinfo\.txt: no such file \(ENOENT\)\n$/,
+      /^\/nonexistent-dir\/cpuinfo\.txt: error: cannot read the file: no such file \(ENOENT\)$/,
     ],
-    ['/', /^vmexit-lab cpus import: cannot read \/: a directory \(EISDIR\); give a file\n$/],
+    ['/', /^\/: error: cannot read the file: a directory \(EISDIR\); give a file$/],
   ];
   for (const [file, says] of cases) {
     const io = capture();

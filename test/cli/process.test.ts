@@ -10,8 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
-
-const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+import { CLI, startThenSignal } from '../support/startProcess.js';
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-process-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -75,10 +74,25 @@ test('stdout closed early on JSON and JSON Lines output: exit status as with a r
   }
 });
 
-test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
-  const out = join(dir, 'interrupted.json');
-  const html = join(dir, 'interrupted.html');
-  const om = join(dir, 'interrupted.om');
+/**
+ * The seed's install scenario run on one worker (`run --out --html --openmetrics`, CI=true), sent
+ * `signal` a second after its first progress line: its exit, what it printed and wrote.
+ */
+async function stoppedRun(
+  name: string,
+  signal: NodeJS.Signals,
+): Promise<{
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  out: string;
+  html: string;
+  om: string;
+}> {
+  const out = join(dir, `${name}.json`);
+  const html = join(dir, `${name}.html`);
+  const om = join(dir, `${name}.om`);
   const install = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
   const args = ['run', '--workers', '1', '--out', out, '--html', html, '--openmetrics', om, install];
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -94,14 +108,19 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
     stderr += d.toString();
     if (!sent && /elapsed/.test(stderr)) {
       sent = true;
-      setTimeout(() => child.kill('SIGINT'), 1000);
+      setTimeout(() => child.kill(signal), 1000);
     }
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+  const [status, ended] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.on('close', (code, sig) => resolve([code, sig])),
   );
   clearTimeout(killer);
+  return { status, signal: ended, stdout, stderr, out, html, om };
+}
+
+test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
+  const { status, signal, stdout, stderr, out, html, om } = await stoppedRun('interrupted', 'SIGINT');
   assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
   assert.equal(status, 130, stderr);
   assert.match(stderr, /vmexit-lab run: interrupted: stopping within one host's simulated second/);
@@ -128,6 +147,23 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
   ];
   assert.ok(simulated.length > 0, 'the first variant has points');
   assert.equal(Number(simulated[simulated.length - 1][1]), first, 'its last point is where it stopped');
+});
+
+test('SIGTERM in a long run (a CI job cancelled or timed out, `timeout`, a pod stopped): as Ctrl-C, the partial results printed and written, exit 143 (it died of the signal: nothing written, nothing said)', async () => {
+  const { status, signal, stdout, stderr, out, html, om } = await stoppedRun('terminated', 'SIGTERM');
+  assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
+  assert.equal(status, 143, stderr);
+  assert.match(
+    stderr,
+    /vmexit-lab run: SIGTERM: stopping within one host's simulated second, keeping the partial results/,
+  );
+  assert.match(stderr, /partial results, no verdict/);
+  assert.match(stdout, /^partial results: terminated \(SIGTERM\)/m);
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(r.partial, true);
+  assert.match(r.partialReason, /^terminated \(SIGTERM\) at \d+ of 7200 simulated seconds/);
+  assert.match(readFileSync(html, 'utf8'), /partial results: terminated \(SIGTERM\)/);
+  assert.match(readFileSync(om, 'utf8'), /# EOF\n$/);
 });
 
 test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that shell, which npm forwards its own to, reaches the service, which drains and exits 0 (the shell died and left the service running, holding the port and the data directory's lock)", async () => {
@@ -168,57 +204,15 @@ test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that s
   }
 });
 
-/**
- * `start` in a child process (port 0, one worker, a data directory of its own), signalled once its
- * stdout matches `ready`; resolves with its exit and what it printed. Killed after 60 s whatever happens.
- */
-async function startThenSignal(
-  name: string,
-  ready: RegExp,
-  signals: readonly NodeJS.Signals[],
-): Promise<{ exit: [number | null, NodeJS.Signals | null]; out: string; err: string }> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'start', '--port', '0', '--workers', '1', '--data-dir', join(dir, name)],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CI: 'true' },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('exit', (code, sig) => resolve([code, sig])),
-  );
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (ready.test(out)) resolve();
-      });
-      void exited.then(() => reject(new Error(`exited before ${String(ready)}: ${out}${err}`)));
-    });
-    for (const s of signals) child.kill(s);
-    const exit = await exited;
-    return { exit, out, err };
-  } finally {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
-  }
-}
-
 test('start: a SIGTERM that comes once it says where it listens, while its scenario is still starting, drains the service and exits 0 (the handlers came after the scenario started: the signal killed it without a drain)', async () => {
   // The first line launch prints, before the scenario starts (the "running" line comes after).
-  const { exit, out, err } = await startThenSignal('early-signal', /service listening on /, ['SIGTERM']);
+  const { exit, out, err } = await startThenSignal(join(dir, 'early-signal'), /service listening on /, ['SIGTERM']);
   assert.deepEqual(exit, [0, null], `drained on the signal, not killed by it:\n${out}${err}`);
   assert.match(err, /SIGTERM: draining[^]*drained, bye/);
 });
 
 test("Ctrl-C on `npm start`: the terminal's SIGINT and the one npm forwards come together; the service drains once and exits 0 (it took npm's as a second signal: 'exiting now', exit 3, nothing drained)", async () => {
-  const { exit, out, err } = await startThenSignal('double-sigint', /\n {2}running /, ['SIGINT', 'SIGINT']);
+  const { exit, out, err } = await startThenSignal(join(dir, 'double-sigint'), /\n {2}running /, ['SIGINT', 'SIGINT']);
   assert.deepEqual(exit, [0, null], `drained once, not forced out:\n${out}${err}`);
   assert.match(err, /SIGINT: draining[^]*drained, bye/);
   assert.doesNotMatch(err, /second signal/);

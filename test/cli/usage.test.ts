@@ -261,19 +261,23 @@ test('compare and merge: a results file that cannot be read names the file (line
   }
 });
 
-test('every error line of cpus names the tool and the command, as the other commands do', async () => {
+test('every error line of cpus about its command line names the tool and the command, as the other commands do; one about a file names the file first, as validate and run do (polish32)', async () => {
   const cases: string[][] = [
     ['cpus', 'show', 'no-such-cpu'],
     ['cpus', 'show'],
     ['cpus', 'import'],
-    ['cpus', 'import', join(dir, 'no-such-file')],
-    ['cpus', 'import', join(dir, 'outs.yaml')],
   ];
-  writeFileSync(join(dir, 'outs.yaml'), SCENARIO);
   for (const args of cases) {
     const io = capture();
     assert.equal(await main(args, io), 2, args.join(' '));
     assert.match(io.stderr.join(''), /^vmexit-lab cpus( show| import)?: /, args.join(' '));
+  }
+  writeFileSync(join(dir, 'outs.yaml'), SCENARIO);
+  for (const file of [join(dir, 'no-such-file'), join(dir, 'outs.yaml')]) {
+    const io = capture();
+    assert.equal(await main(['cpus', 'import', file], io), 2, file);
+    assert.ok(io.stderr.join('').startsWith(`${file}`), io.stderr.join(''));
+    assert.match(io.stderr.join(''), /^[^:]+(:\d+:\d+)?: error: /, file);
   }
 });
 
@@ -294,7 +298,7 @@ test('a command line that parses but cannot run: exit 2, one line saying what an
     [
       ['replay', '--guest', '0', '--at', '1', '--only-guests', 'a', one],
       'replay',
-      '--only-guests expects comma-separated guest indices, found "a"',
+      '--only-guests: expected comma-separated guest indices, found "a"',
     ],
     [
       ['replay', '--guest', '0', '--at', '1', '--variant', 'nope', two],

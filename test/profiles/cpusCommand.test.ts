@@ -103,7 +103,7 @@ describe('cpus command', () => {
     );
     const r = await run('import', bad);
     assert.equal(r.code, 2);
-    assert.match(r.err, /bad\.dmesg:3:9: expected Pin-Based Controls=0x/);
+    assert.match(r.err, /bad\.dmesg:3:9: error: cannot import this CPU \(expected Pin-Based Controls=0x/);
   });
 
   it('import of an unrecognised or missing file exits 2', async () => {

@@ -1,4 +1,7 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 /** A CliIo that keeps what a command prints, for calling `main()` in-process (CI mode, repo root as cwd). */
@@ -30,4 +33,35 @@ export function interleaved(env: Record<string, string> = {}): CliIo & { text: (
     cwd: REPO_ROOT,
     text: () => lines.join('\n'),
   };
+}
+
+/** `main(args)` in-process (capture()): its exit status and what it printed, each stream's lines joined with newlines. */
+export async function cli(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const io = capture();
+  const status = await main([...args], io);
+  return { status, stdout: io.stdout.join('\n'), stderr: io.stderr.join('\n') };
+}
+
+/** The sysbench `perf kvm stat report` shipped as a fixture (taken on a Xeon E5-2667 v4, 30 s). */
+export const SYSBENCH_REPORT = join(REPO_ROOT, 'test', 'fixtures', 'reports', 'perf-intel-sysbench-2020.txt');
+
+/**
+ * The workload profile `import perf-kvm-stat` fits to SYSBENCH_REPORT, written to `file` (for tests
+ * of what-if and of options that take a profile); asserts the import wrote it (exit 0, or 1 for a
+ * fit that misses a reason).
+ */
+export async function importedProfile(file: string): Promise<string> {
+  const made = await cli([
+    'import',
+    'perf-kvm-stat',
+    SYSBENCH_REPORT,
+    '--cpu',
+    'xeon-e5-2667v4',
+    '--duration',
+    '30s',
+    '-o',
+    file,
+  ]);
+  assert.ok(made.status <= 1, made.stderr);
+  return file;
 }

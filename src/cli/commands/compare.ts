@@ -1,7 +1,15 @@
 import { readResultsFile } from '../resultsFile.js';
 import { histogramQuantile } from '../../results/thresholds.js';
 import type { RunResults, VariantResult } from '../../results/types.js';
-import { ExitStatus, type CliIo, commandArgs, plainDecimal, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  badOptionValue,
+  type CliIo,
+  commandArgs,
+  refuseOption,
+  plainDecimal,
+  usageProblem,
+} from '../io.js';
 import { textTable } from '../../report/table.js';
 import { changeText, formatFigure, percentText, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
@@ -42,7 +50,8 @@ Options:
 
 Exit status: 0 compared (differences alone do not fail; also when no variant pairs, which the last
 line says), 1 a regression over --max-regression, 2 bad input (a file that is not a results.json, an
-option, --max-regression with no variant pair).
+option, --max-regression with no variant pair), 3 --max-regression with a file of a run that stopped
+before its end ("partial": true: no verdict; without --max-regression a note says it).
 
 Examples:
   vmexit-lab compare main.json branch.json
@@ -285,8 +294,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   // "5%" is how people write five percent: the sign is taken, not required.
   const limit = limitText === undefined ? undefined : plainDecimal(limitText.replace(/%$/, ''), false);
   if (limitText !== undefined && (limit === undefined || limit < 0)) {
-    io.err(`vmexit-lab compare: --max-regression expects a percentage >= 0 (5 or 5%), found "${limitText}"`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'compare', badOptionValue('--max-regression', 'a percentage >= 0 (5 or 5%)', limitText));
   }
   let a: RunResults;
   let b: RunResults;
@@ -298,6 +306,12 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     return ExitStatus.BAD_INPUT;
   }
   const files = { old: parsed.positionals[0], new: parsed.positionals[1] };
+  // A side that stopped early (Ctrl-C, SIGTERM, a failed task) covers only the part that ran: its
+  // differences are not the change alone, and a gate on it gives no verdict (exit 3, as a partial run).
+  const partial = (['old', 'new'] as const).flatMap((side) => {
+    const r = side === 'old' ? a : b;
+    return r.partial === true ? [{ side, why: r.partialReason ?? 'it stopped before its end.' }] : [];
+  });
   const pairing = pairVariants(a, b);
   ({ old: a, new: b } = pairing);
   // Variants that do not pair compare nothing (their rows are gone / new): say which names are on
@@ -331,18 +345,18 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     }
     deltas = all.filter((d) => keep(d.metric));
   }
-  const regressions =
+  // A phase old finished and new did not (in some guests) is the worst regression of all.
+  const lostPhase = (d: (typeof deltas)[number]): boolean =>
+    d.newUnfinished !== undefined && d.oldUnfinished === undefined && d.old !== null;
+  // What the gate judges: the lower-is-better metrics both sides have, and phases NEW lost.
+  const judged =
     limit === undefined
       ? []
-      : deltas.filter(
-          (d) =>
-            // A phase old finished and new did not (in some guests) is the worst regression of all.
-            (d.newUnfinished !== undefined && d.oldUnfinished === undefined && d.old !== null) ||
-            (d.lowerIsBetter &&
-              d.old !== null &&
-              d.new !== null &&
-              (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit)),
-        );
+      : deltas.filter((d) => lostPhase(d) || (d.lowerIsBetter && d.old !== null && d.new !== null));
+  const regressions = judged.filter(
+    (d) =>
+      lostPhase(d) || (d.old !== null && d.new !== null && (d.deltaPct === null ? d.new > d.old : d.deltaPct > limit!)),
+  );
   // Same seed: both runs drew from the same PRNG streams (seed, host, guest, vCPU): a paired comparison.
   const paired = a.seed === b.seed;
   const seeds = paired
@@ -355,6 +369,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
           old: parsed.positionals[0],
           new: parsed.positionals[1],
           paired,
+          ...(partial.length > 0 ? { partial: Object.fromEntries(partial.map((p) => [p.side, p.why])) } : {}),
           ...(notes.length > 0
             ? {
                 variants: {
@@ -378,6 +393,10 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   } else {
     if (a.scenario !== b.scenario) io.out(`note: comparing different scenarios (${a.scenario} vs ${b.scenario})`);
     io.out(`note: ${seeds}`);
+    for (const p of partial)
+      io.out(
+        `note: ${p.side.toUpperCase()} (${files[p.side]}) is partial: ${p.why} Its figures cover only the part that ran: a difference is not the change alone`,
+      );
     for (const n of notes) io.out(`note: ${n}`);
     const rows = deltas
       .filter((d) => d.old !== d.new || d.metric === 'exits/s (all)')
@@ -416,6 +435,20 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
     // The verdict: a paired compare ends on its unchanged count and regressions; one with no pair
     // printed each file's rows as gone / new, a table that reads as if something had been compared.
     if (pairing.paired === 0) io.out(nothingComparedLine(pairing, files));
+    // The gate's verdict last, as a CI log is read from its end: a gate that passed printed nothing
+    // that said so, and one that failed ended on its last regression row.
+    else if (limit !== undefined) {
+      const variants = new Set(judged.map((d) => d.variant)).size;
+      const where = `in ${variants} variant${variants === 1 ? '' : 's'}`;
+      io.out(
+        partial.length > 0
+          ? `--max-regression ${limit} %: no verdict, ${partial.map((p) => p.side.toUpperCase()).join(' and ')} ${partial.length === 1 ? 'is' : 'are'} partial (run it again to its end) (exit 3)`
+          : regressions.length === 0
+            ? `--max-regression ${limit} %: passed, no metric got more than ${limit} % worse (${judged.length} judged ${where})`
+            : `--max-regression ${limit} %: FAILED, ${regressions.length} of ${judged.length} judged metrics ${where} got more than ${limit} % worse (exit 1)`,
+      );
+    }
   }
+  if (limit !== undefined && partial.length > 0) return ExitStatus.INTERNAL;
   return regressions.length > 0 ? ExitStatus.THRESHOLD_FAILED : ExitStatus.OK;
 }

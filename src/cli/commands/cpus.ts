@@ -1,17 +1,23 @@
 import { readInputText } from '../readText.js';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 /**
  * `vmexit-lab cpus` — list, show and import CPU profiles.
  */
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { PinBased, ProcBased, ProcBased2 } from '../../core/vmx/controls.js';
-import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
+import {
+  CpuCatalogError,
+  CpuProfileNotFoundError,
+  defaultCatalogDir,
+  findCpuProfile,
+  loadCpuCatalog,
+} from '../../profiles/catalog.js';
 import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-import { UsageError, commandArgs, usageProblem, numberOption, type CliIo } from '../io.js';
-import { didYouMean } from '../../input/diagnostics.js';
+import { UsageError, commandArgs, refuseOption, usageProblem, numberOption, type CliIo } from '../io.js';
+import { didYouMean, formatDiagnostic, showInvisible } from '../../input/diagnostics.js';
 import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 
 const USAGE = `Usage: vmexit-lab cpus [--json] [--dir DIR]
@@ -144,8 +150,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`vmexit-lab cpus: ${e.message}`);
-    return 2;
+    return refuseOption(io, 'cpus', e);
   }
   const [sub, ...rest] = parsed.positional;
   const dirProblem = parsed.dir === undefined ? undefined : yamlDirProblem('--dir', parsed.dir, CPU_PROFILE_DIR);
@@ -186,13 +191,13 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       try {
         text = readInputText(file);
       } catch (e) {
-        io.err(`vmexit-lab cpus import: cannot read ${file}: ${whyUnreadable(file, e)}\n`);
+        io.err(`${file}: error: cannot read the file: ${whyUnreadable(file, e)}`);
         return 2;
       }
       const kind = detectProfileSource(text);
       if (kind === undefined) {
         io.err(
-          `vmexit-lab cpus import: ${file} is neither a FreeBSD dmesg with a "VT-x:" block nor a Linux /proc/cpuinfo\n`,
+          `${file}:1:1: error: not a CPU description cpus import reads (expected a FreeBSD verbose-boot dmesg with a "VT-x:" block, or a Linux /proc/cpuinfo)`,
         );
         return 2;
       }
@@ -210,7 +215,7 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
       }
       if (profile.cores === 0 || profile.threads === 0) {
         io.err(
-          `cpus import: ${file} does not give cores/threads; pass --cores N --threads N (the YAML will not validate with 0)\n`,
+          `${file}: warning: it does not give cores/threads; pass --cores N --threads N (the YAML will not validate with 0)`,
         );
       }
       io.out(profileToYaml(profile));
@@ -221,15 +226,27 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
     );
     return 2;
   } catch (e) {
-    if (
-      e instanceof ProfileImportError ||
-      e instanceof ProfileYamlError ||
-      e instanceof CpuProfileNotFoundError ||
-      e instanceof CpuCatalogError
-    ) {
-      io.err(`vmexit-lab cpus: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    // A file's problem at its place, as validate and run print a scenario's (formatDiagnostic); the
+    // importers and the profile reader put the position in their message after 'vmexit-lab cpus:'.
+    if (e instanceof ProfileImportError)
+      io.err(
+        formatDiagnostic({
+          file: e.sourceName,
+          line: e.line,
+          column: e.column,
+          message: 'cannot import this CPU',
+          expected: e.expected,
+          found: e.found,
+        }),
+      );
+    else if (e instanceof ProfileYamlError) {
+      // The catalog names a profile by its name in the directory: the path is the one given.
+      const at = `${e.fileName}:${e.line}:${e.column}: `;
+      const file = join(parsed.dir ?? defaultCatalogDir(), e.fileName);
+      io.err(showInvisible(`${file}:${e.line}:${e.column}: error: ${e.message.slice(at.length)}`));
+    } else if (e instanceof CpuProfileNotFoundError || e instanceof CpuCatalogError)
+      io.err(`vmexit-lab cpus: ${e.message}`);
+    else throw e;
+    return 2;
   }
 }

@@ -30,7 +30,16 @@ import {
 import { renderWorkloadProfile } from '../../import/profileYaml.js';
 import { measuredX2apicMode } from '../../import/lapicMode.js';
 import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostTickProblem } from '../../import/hostTick.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  UsageError,
+  durationOption,
+  numberOption,
+  refuseOption,
+  type CliIo,
+  commandArgs,
+  usageProblem,
+} from '../io.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
 import { textTable } from '../../report/table.js';
 
@@ -268,8 +277,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     outFile = singleOut(o.out, parsed.positionals.slice(1));
   } catch (e) {
-    io.err(`vmexit-lab import: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'import', e);
   }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab import: ${msg}`);
@@ -324,7 +332,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     vcpusFlag = numberOption(o.vcpus, '--vcpus', 1, 64, true);
     maxError = numberOption(o['max-error'], '--max-error', 0, 1e6);
   } catch (e) {
-    if (e instanceof UsageError) return bad(e.message);
+    if (e instanceof UsageError) return refuseOption(io, 'import', e);
     throw e;
   }
   const tickProblem = hostTickHz === undefined ? undefined : hostTickProblem('--host-tick-hz', hostTickHz, policy);

@@ -5,7 +5,7 @@ import { rawTotalsProblem, TotalsAccumulator } from '../../run/totals.js';
 import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, refuseOption, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { legacyVariantName } from '../../scenario/matrix.js';
 
@@ -25,7 +25,8 @@ Options:
   --summary FILE   write a Markdown summary
   -h, --help       show this help
 
-Exit status: as 'vmexit-lab run' (0 pass, 1 threshold failed, 2 bad input, 3 unexpected violation).
+Exit status: as 'vmexit-lab run' (0 pass, 1 threshold failed, 2 bad input, 3 unexpected violation,
+or a shard that stopped before its end: the merged results are partial too).
 
 Example:
   for i in 1 2 3 4; do vmexit-lab run --shard $i/4 --out shard-$i.json fleet.yaml; done
@@ -42,6 +43,32 @@ function sameVariant(written: string, expected: string): 'same' | 'renamed' | 'd
   const old = (n: string): boolean => n === legacyVariantName(n);
   if (legacyVariantName(written) === legacyVariantName(expected) && old(written) !== old(expected)) return 'renamed';
   return 'different';
+}
+
+/**
+ * Why `shards` are not each of shards 1..count once: the ones missing (a shard job that failed, a
+ * file not copied) and the ones given more than once, with their files (a glob that caught a copy).
+ * It said "need shards 1, 2, 3 of 3, got 1, 1, 3", which left the reader to work out which.
+ */
+function shardSetProblem(shards: readonly RunResults[], files: readonly string[], count: number): string {
+  const given = shards.map((s) => s.shard!.index);
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !given.includes(i));
+  const twice = [...new Set(given)]
+    .filter((i) => given.filter((g) => g === i).length > 1)
+    .sort((a, b) => a - b)
+    .map((i) => {
+      const where = files.filter((_, k) => given[k] === i);
+      return `shard ${i} is given ${where.length === 2 ? 'twice' : `${where.length} times`} (${where.join(', ')})`;
+    });
+  const what = [
+    ...(missing.length > 0
+      ? [
+          `shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} ${missing.length === 1 ? 'is' : 'are'} missing`,
+        ]
+      : []),
+    ...twice,
+  ];
+  return `${what.join(', ')} (given: ${[...given].sort((a, b) => a - b).join(', ')}); merge needs each of shards 1..${count} once, as 'run --shard I/${count} --out FILE' writes them`;
 }
 
 function mergeShardFiles(
@@ -66,8 +93,7 @@ function mergeShardFiles(
   const byIndex = [...shards].sort((a, b) => a.shard!.index - b.shard!.index);
   const indexes = byIndex.map((s) => s.shard!.index);
   const expected = Array.from({ length: count! }, (_, i) => i + 1);
-  if (indexes.join(',') !== expected.join(','))
-    throw new Error(`need shards ${expected.join(', ')} of ${count}, got ${indexes.join(', ')}`);
+  if (indexes.join(',') !== expected.join(',')) throw new Error(shardSetProblem(shards, files, count!));
   const accumulators = first.variants.map(() => new TotalsAccumulator());
   for (const s of byIndex) {
     s.variants.forEach((v, i) => {
@@ -96,6 +122,10 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
     summary: { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
+  if (parsed.positionals.length === 0) {
+    io.err(usageProblem('merge', 'no shard files given'));
+    return ExitStatus.BAD_INPUT;
+  }
   const o = parsed.values;
   let files: OutTargets;
   let shards: RunResults[];
@@ -107,6 +137,10 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
       ['json', 'junit', 'summary'],
       [...parsed.positionals, ...(o.scenario !== undefined ? [o.scenario] : [])],
     );
+  } catch (e) {
+    return refuseOption(io, 'merge', e);
+  }
+  try {
     shards = parsed.positionals.map(readResultsFile);
     merged = mergeShardFiles(shards, parsed.positionals);
   } catch (e) {
@@ -138,7 +172,23 @@ export async function mergeCommand(args: string[], io: CliIo): Promise<number> {
         `vmexit-lab merge: note: ${parsed.positionals[f]} names its variants as before matrix values that are numbers or booleans were named KEY=VALUE; merged ${renamed.join(', ')} (the same variants, counts unchanged)`,
       );
   }
-  const results = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
+  const whole = assembleResults(scenario, merged.accumulators, { startedAt: merged.first.startedAt, wallSeconds: 0 });
+  // A shard stopped before its end (Ctrl-C, SIGTERM, a failed task) holds part of its hosts' run, and
+  // so does the merge: partial, exit 3 (docs/CLI.md). It merged as a whole run, its thresholds judged.
+  const stopped = shards.flatMap((s, i) =>
+    s.partial === true ? [{ shard: s.shard!, file: parsed.positionals[i], why: s.partialReason }] : [],
+  );
+  const partialReason = stopped
+    .map(
+      ({ shard, file, why }) =>
+        `shard ${shard.index} of ${shard.count} (${file}) is partial: ${why ?? 'it stopped before its end.'}`,
+    )
+    .join(' ');
+  const results = stopped.length > 0 ? { ...whole, partial: true as const, partialReason } : whole;
+  if (stopped.length > 0)
+    io.err(
+      `vmexit-lab merge: ${partialReason} The merged results are partial too: run shard${stopped.length === 1 ? '' : 's'} ${stopped.map(({ shard }) => `${shard.index}/${shard.count}`).join(', ')} again`,
+    );
   io.out(renderSummary(results));
   const written = writeOutputs('merge', io, files, {
     json: () => `${JSON.stringify(results, null, 2)}\n`,

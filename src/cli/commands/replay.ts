@@ -1,7 +1,16 @@
 import { loadModelData } from '../../model/data.js';
 import { recordJson, replay, ReplayError, type ReplayRecord } from '../../run/replay.js';
 import { formatSeconds } from '../../input/units.js';
-import { ExitStatus, UsageError, numberOption, secondsOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  UsageError,
+  badOptionValue,
+  numberOption,
+  secondsOption,
+  type CliIo,
+  commandArgs,
+  usageProblem,
+} from '../io.js';
 import { violationWhy } from '../../report/violationWhy.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { rerunProgress } from '../progress.js';
@@ -86,7 +95,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   if (o['only-guests'] !== undefined) {
     const parts = o['only-guests'].split(',');
     if (parts.some((p) => !/^\d+$/.test(p)))
-      return bad(`--only-guests expects comma-separated guest indices, found "${o['only-guests']}"`);
+      return bad(badOptionValue('--only-guests', 'comma-separated guest indices', o['only-guests']).message);
     onlyGuests = parts.map(Number);
   }
   const scenarios = loadAllOrExplain(parsed.positionals, io);

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
 import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js';
-import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, refuseOption, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 
 const RULES_USAGE = `Usage: vmexit-lab rules [--out FILE] FILE...
@@ -36,8 +36,7 @@ export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
   try {
     outFile = singleOut(parsed.values.out, parsed.positionals);
   } catch (e) {
-    io.err(`vmexit-lab rules: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'rules', e);
   }
   if (parsed.positionals.length === 0) {
     io.err(usageProblem('rules', 'no scenario file given'));

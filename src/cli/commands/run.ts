@@ -21,7 +21,16 @@ import { renderPerfTables } from '../../report/perfTable.js';
 import { TIMELINE_MAX_EVENTS } from '../../report/timeline.js';
 import { parseTimelineOptions, timelineProblem, writeTimeline, type TimelineRequest } from '../timeline.js';
 import type { RunResults } from '../../results/types.js';
-import { ExitStatus, MAX_WORKERS, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  MAX_WORKERS,
+  badOptionValue,
+  numberOption,
+  refuseOption,
+  type CliIo,
+  commandArgs,
+  usageProblem,
+} from '../io.js';
 import { workPhaseWarnings } from '../workPhases.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
@@ -36,9 +45,7 @@ import { renderOpenMetrics, timelineFromTasks, type RunHistory } from '../../met
 function parseStartTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(ms))
-    throw new Error(
-      `--start-time expects an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z, found "${text}"`,
-    );
+    throw badOptionValue('--start-time', 'an ISO 8601 date-time with a zone, e.g. 2026-11-25T06:00:00Z', text);
   return ms;
 }
 
@@ -107,6 +114,8 @@ Exit status:
   130  interrupted (Ctrl-C): the scenario stopped within one host's simulated second; its
        partial results ("partial": true) are printed and written (--openmetrics too), the
        scenarios after it do not run
+  143  SIGTERM (a CI job cancelled or timed out, timeout(1), a pod stopped): the same as 130,
+       partialReason "terminated (SIGTERM) ..."
 
 Examples:
   vmexit-lab run scenarios/seed/win10-1909-cr8-exits.yaml
@@ -143,10 +152,9 @@ export function emptyShardWarning(scenario: Scenario, shard: ShardSpec): string 
 
 function parseShard(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text);
-  if (!m) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1 || index < 1 || index > count) throw new Error(`--shard expects I/N with 1 <= I <= N, found "${text}"`);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!(count >= 1 && index >= 1 && index <= count)) throw badOptionValue('--shard', 'I/N with 1 <= I <= N', text);
   return { index, count };
 }
 
@@ -199,7 +207,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (o['metrics-listen'] !== undefined) {
       const m = /^(?:(.+):)?(\d{1,5})$/.exec(o['metrics-listen']);
       const port = m ? Number(m[2]) : NaN;
-      if (!m || port > 65535) throw new Error(`--metrics-listen expects [HOST:]PORT, found "${o['metrics-listen']}"`);
+      if (!m || port > 65535) throw badOptionValue('--metrics-listen', '[HOST:]PORT', o['metrics-listen']);
       listen = { host: m[1] ?? '127.0.0.1', port };
     }
     if (o.shard !== undefined) shard = parseShard(o.shard);
@@ -210,11 +218,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     if (o['push-job'] === '') throw new Error('--push-job needs a name');
     if (o.push !== undefined && !/^https?:\/\/[^/]/.test(o.push))
-      throw new Error(`--push expects the Pushgateway's http(s) URL, found "${o.push}"`);
+      throw badOptionValue('--push', "the Pushgateway's http(s) URL", o.push);
     seed = numberOption(o.seed, '--seed', 0, 0xffffffff, true);
   } catch (e) {
-    io.err(`vmexit-lab run: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'run', e);
   }
   // After the options: an option that took the file as its value (`run --workers my.yaml`) names
   // itself and what it found, where "no scenario file given" said the file was missing.
@@ -241,14 +248,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
-  // Ctrl-C: the running scenario stops within one host's simulated second (each task reads the stop
-  // before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
-  let interrupted = false;
+  // Ctrl-C or SIGTERM: the running scenario stops within one host's simulated second (each task reads
+  // the stop before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
+  let stoppedBy: StopSignal | undefined;
   let current: PooledRun | undefined;
-  const interrupt = (): void => {
-    interrupted = true;
-    // A cancel in the run history's terms, said as what the user did.
-    current?.stop('cancelled', INTERRUPTED_TEXT);
+  const interrupt = (sig: StopSignal): void => {
+    stoppedBy ??= sig;
+    // A cancel in the run history's terms, said as what the user (or the CI runner) did.
+    current?.stop('cancelled', STOP_SIGNALS[sig].text);
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -275,7 +282,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   try {
     for (const [i, s0] of scenarios.entries()) {
-      if (interrupted) break;
+      if (stoppedBy !== undefined) break;
       const scenario = seed === undefined ? s0 : { ...s0, seed };
       const empty = shard === undefined ? undefined : emptyShardWarning(scenario, shard);
       if (empty !== undefined) io.err(empty);
@@ -302,7 +309,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       try {
         out = await run.done;
       } finally {
-        process.off('SIGINT', stopOnInterrupt);
+        for (const sig of STOP_SIGNAL_NAMES) process.off(sig, stopOnInterrupt);
         current = undefined;
       }
       // A shard judges no threshold: its metrics carry no vmexit_lab_threshold_passed either.
@@ -352,7 +359,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (out.error === undefined) progress?.done(results);
     }
   } finally {
-    if (interrupted) status = ExitStatus.INTERRUPTED;
+    if (stoppedBy !== undefined) status = STOP_SIGNALS[stoppedBy].status;
     await pool.close();
     await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
   }
@@ -408,21 +415,36 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * Ctrl-C while a scenario runs: the first stops it (partial results printed and written, exit
- * 130, as a shell reports a process ended by SIGINT); a second one ends the process at once.
- * Returns the listener, for process.off.
+ * The signals that stop a run with its partial results kept: Ctrl-C, and SIGTERM, which a CI runner
+ * sends a job it cancels or times out (as `timeout` and Kubernetes do): it ended the process with
+ * nothing written and nothing said. partialReason opens with `text`; the exit status is 128 + the
+ * signal's number, as a shell reports a process the signal ended.
  */
-function interruptHandler(io: CliIo, stop: () => void): () => void {
+const STOP_SIGNALS = {
+  SIGINT: { text: INTERRUPTED_TEXT, status: ExitStatus.INTERRUPTED },
+  SIGTERM: { text: 'terminated (SIGTERM)', status: ExitStatus.TERMINATED },
+} as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
+
+/**
+ * Ctrl-C or SIGTERM while a scenario runs: the first stops it (partial results printed and
+ * written, exit 130 or 143); a second signal ends the process at once. Returns the listener, for
+ * process.off.
+ */
+function interruptHandler(io: CliIo, stop: (sig: StopSignal) => void): (sig: StopSignal) => void {
   let seen = 0;
-  const onSigint = (): void => {
-    if (++seen > 1) process.exit(ExitStatus.INTERRUPTED);
+  const onSignal = (sig: StopSignal): void => {
+    if (++seen > 1) process.exit(STOP_SIGNALS[sig].status);
     io.err(
-      "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)",
+      sig === 'SIGINT'
+        ? "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)"
+        : `vmexit-lab run: ${sig}: stopping within one host's simulated second, keeping the partial results (a second signal quits at once)`,
     );
-    stop();
+    stop(sig);
   };
-  process.on('SIGINT', onSigint);
-  return onSigint;
+  for (const sig of STOP_SIGNAL_NAMES) process.on(sig, onSignal);
+  return onSignal;
 }
 
 /** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */

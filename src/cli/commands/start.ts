@@ -140,8 +140,9 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
     const run = await svc.runContinuously(
       loaded !== undefined ? { loaded, pace: 'realtime' } : { name: DEFAULT_SCENARIO, pace: 'realtime' },
     );
+    // The run's page first (live figures, then its report): the JSON record alone was what a browser opened.
     io.out(
-      `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/api/runs/${run.id}`,
+      `  running ${run.scenario} at realtime pace, back to back (${run.guests} guests): ${svc.url}/runs/${run.id} (its page; JSON: ${svc.url}/api/runs/${run.id})`,
     );
   } catch (e) {
     // A signal while the scenario started: the drain it began is the answer, not the error.

@@ -7,7 +7,7 @@ import { beforeValuesOf, runCorpus, selectCases } from '../../validation/run.js'
 import { validationExitStatus } from '../../validation/compare.js';
 import { formatMarkdown, formatText, toJson } from '../../validation/report.js';
 import type { ValidationCase } from '../../validation/types.js';
-import { ExitStatus, commandArgs, type CliIo } from '../io.js';
+import { ExitStatus, commandArgs, refuseOption, type CliIo } from '../io.js';
 import { VALIDATION_CASE_DIR, yamlDirProblem } from '../yamlDir.js';
 
 export const VALIDATE_MODEL_USAGE = `Usage: vmexit-lab validate-model [options]
@@ -62,8 +62,7 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
   try {
     outFile = singleOut(o.out);
   } catch (e) {
-    io.err(`vmexit-lab validate-model: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'validate-model', e);
   }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab validate-model: ${msg}`);

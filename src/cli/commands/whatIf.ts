@@ -7,7 +7,7 @@ import { parseTunableFlags, unreadable } from '../importInputs.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
 import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, didYouMean, quoted } from '../../input/diagnostics.js';
+import { ScenarioError, didYouMean } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import {
   configurationsText,
@@ -21,7 +21,17 @@ import {
 } from '../../import/whatIf.js';
 import { readableAs } from '../../import/index.js';
 import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostOsOf, hostTickProblem } from '../../import/hostTick.js';
-import { ExitStatus, UsageError, durationOption, numberOption, type CliIo, commandArgs, usageProblem } from '../io.js';
+import {
+  ExitStatus,
+  UsageError,
+  badOptionValue,
+  durationOption,
+  numberOption,
+  refuseOption,
+  type CliIo,
+  commandArgs,
+  usageProblem,
+} from '../io.js';
 import { textTable } from '../../report/table.js';
 import { ProgressReporter } from '../progress.js';
 import type { ScenarioProgress } from '../../run/runScenario.js';
@@ -383,8 +393,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     outFile = singleOut(o.out, parsed.positionals);
   } catch (e) {
-    io.err(`vmexit-lab what-if: ${(e as Error).message}`);
-    return ExitStatus.BAD_INPUT;
+    return refuseOption(io, 'what-if', e);
   }
   const bad = (msg: string): number => {
     io.err(`vmexit-lab what-if: ${msg}`);
@@ -431,7 +440,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   let fromPolicy = typeof src.policy === 'string' ? src.policy : undefined;
   if (o.from !== undefined) {
     const m = /^([^:]+):(.+)$/.exec(o.from);
-    if (m === null) return bad(`--from: expected CPU:POLICY, e.g. i7-2620M:bhyve-12.1, found ${quoted(o.from)}`);
+    if (m === null)
+      return refuseOption(io, 'what-if', badOptionValue('--from', 'CPU:POLICY, e.g. i7-2620M:bhyve-12.1', o.from));
     fromCpu = m[1];
     fromPolicy = m[2];
   }
@@ -454,7 +464,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     hostTickHz = numberOption(o['host-tick-hz'], '--host-tick-hz', MIN_HOST_TICK_HZ, MAX_HOST_TICK_HZ, true);
   } catch (e) {
-    if (e instanceof UsageError) return bad(e.message);
+    if (e instanceof UsageError) return refuseOption(io, 'what-if', e);
     throw e;
   }
   let tickWhat = '--host-tick-hz';
@@ -531,7 +541,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     // "5%" is how people write five percent, as compare --max-regression takes it.
     maxIncrease = numberOption(o['max-increase']?.replace(/%$/, ''), '--max-increase', 0, Infinity);
   } catch (e) {
-    if (e instanceof UsageError) return bad(e.message);
+    if (e instanceof UsageError) return refuseOption(io, 'what-if', e);
     throw e;
   }
   // The gate holds targets against the measured host: with only that one there is nothing to judge,
