@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -193,6 +194,33 @@ test('pod k of the Job runs shard k+1 of N and writes shard-(k+1).json: the shar
     assert.equal(merge.spec.suspend, true, 'started by hand once the shards are done');
     assert.equal(merge.spec.backoffLimit, 0);
   }
+});
+
+test("a pod's stop reaches run: the shell (the container's PID 1) forwards SIGTERM, run's exit status is the pod's", async () => {
+  const objects = rendered.get('overlays/smoke')!;
+  const job = find(objects, 'Job', 'vmexit-lab-shards');
+  const c = podSpec(job).containers[0];
+  const env = containerEnv(objects, job, c);
+  const dir = mkdtempSync(join(tmp, 'term-'));
+  // A run that says it started, then works until a SIGTERM, which it answers as run does (exit 143);
+  // bounded: it gives up after 20 s.
+  writeFileSync(
+    join(dir, 'vmexit-lab'),
+    '#!/bin/sh\ntrap \'echo TERM >> "$STUB_OUT"; exit 143\' TERM\necho started > "$STUB_OUT"\n' +
+      'i=0; while [ "$i" -lt 200 ]; do sleep 0.1; i=$((i + 1)); done\nexit 0\n',
+  );
+  chmodSync(join(dir, 'vmexit-lab'), 0o755);
+  const out = join(dir, 'out');
+  const child = spawn('/bin/sh', ['-c', script(c, env)], {
+    env: { ...env, JOB_COMPLETION_INDEX: '0', PATH: `${dir}:/usr/bin:/bin`, STUB_OUT: out },
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(out), 'the stub run started');
+  child.kill('SIGTERM');
+  const code = await closed;
+  assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), ['started', 'TERM'], 'run got the SIGTERM');
+  assert.equal(code, 143, "run's status (143: partial results written) is the pod's");
 });
 
 test('the smoke overlay end to end: both shards run and push to a Pushgateway, the merge sees the whole fleet', async () => {
