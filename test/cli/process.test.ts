@@ -7,6 +7,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
@@ -164,6 +166,45 @@ test('SIGTERM in a long run (a CI job cancelled or timed out, `timeout`, a pod s
   assert.match(r.partialReason, /^terminated \(SIGTERM\) at \d+ of 7200 simulated seconds/);
   assert.match(readFileSync(html, 'utf8'), /partial results: terminated \(SIGTERM\)/);
   assert.match(readFileSync(om, 'utf8'), /# EOF\n$/);
+});
+
+test('Ctrl-C after the last run (here while its metrics are pushed): nothing lost, the results written whole with their own status (the signal ended the process: no push, exit by SIGINT)', async () => {
+  const out = join(dir, 'late-signal.json');
+  const scenario = join(dir, 'late-signal.yaml');
+  writeFileSync(scenario, FAILING.replace(/thresholds:[^]*$/, ''));
+  let child: ReturnType<typeof spawn> | undefined;
+  // A Pushgateway that answers 300 ms after the push, with a Ctrl-C sent to the run in between.
+  const gateway = createServer((req, res) => {
+    req.resume();
+    child?.kill('SIGINT');
+    setTimeout(() => res.writeHead(200).end(), 300);
+  });
+  await new Promise<void>((ok) => gateway.listen(0, '127.0.0.1', ok));
+  const port = (gateway.address() as AddressInfo).port;
+  child = spawn(
+    process.execPath,
+    [CLI, 'run', '--workers', '1', '--push', `http://127.0.0.1:${port}`, '--out', out, scenario],
+    {
+      cwd: dir,
+      env: { ...process.env, CI: 'true' },
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child?.kill('SIGKILL'), 60_000);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child!.on('close', (code, sig) => resolve([code, sig])),
+  );
+  clearTimeout(killer);
+  gateway.close();
+  assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
+  assert.equal(status, 0, stderr);
+  assert.match(
+    stderr,
+    /vmexit-lab run: interrupted: no further scenario runs; finishing the results of those that ran/,
+  );
+  assert.match(stderr, /pushed metrics to http:\/\/127\.0\.0\.1/);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).partial, undefined, 'whole results');
 });
 
 test("npm start's script as npm runs it (sh -c SCRIPT ARGS): a SIGTERM to that shell, which npm forwards its own to, reaches the service, which drains and exits 0 (the shell died and left the service running, holding the port and the data directory's lock)", async () => {

@@ -252,10 +252,17 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // the stop before each host's second, src/run/simulate.ts RunControl.stopRequested) and what it did is kept.
   let stoppedBy: StopSignal | undefined;
   let current: PooledRun | undefined;
-  const interrupt = (sig: StopSignal): void => {
+  // Whether the stop cost results: a run it stopped, or scenarios it left unrun. A signal after the
+  // last run ended (while reproducers shrink, the pool closes, the files are written or pushed) loses
+  // nothing: the results are written whole and the status is theirs.
+  let stopCostResults = false;
+  const interrupt = (sig: StopSignal): boolean => {
     stoppedBy ??= sig;
+    if (current === undefined) return false;
+    stopCostResults = true;
     // A cancel in the run history's terms, said as what the user (or the CI runner) did.
-    current?.stop('cancelled', STOP_SIGNALS[sig].text);
+    current.stop('cancelled', STOP_SIGNALS[sig].text);
+    return true;
   };
   const all: RunResults[] = [];
   const histories: RunHistory[] = [];
@@ -280,138 +287,146 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return ExitStatus.BAD_INPUT;
     }
   }
+  // From the first run to the last file written: Node delivers signals to the main thread only, which
+  // sets a running run's stop word for the workers (each task reads it before each host's second).
+  // Installed only around runs, a signal after the last one ended the process with nothing written.
+  const stopOnSignal = interruptHandler(io, interrupt);
   try {
-    for (const [i, s0] of scenarios.entries()) {
-      if (stoppedBy !== undefined) break;
-      const scenario = seed === undefined ? s0 : { ...s0, seed };
-      const empty = shard === undefined ? undefined : emptyShardWarning(scenario, shard);
-      if (empty !== undefined) io.err(empty);
-      const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
-      const run = startPooledRun(scenario, {
-        pool,
-        shard,
-        pace: 'max',
-        perGuest: o['per-guest'] === true,
-        onUpdate: (r) => progress?.updatePooled(r),
-        // --openmetrics: every task keeps its totals at each step of the results' time series.
-        ...(files.openmetrics !== undefined ? { historyStepNs: seriesStepNs(scenario) } : {}),
-      });
-      const runId = `cli-${i + 1}`;
-      if (hub) {
-        hub.register(scenario, 'max');
-        hub.addRun(runId, scenario, run);
-      }
-      current = run;
-      // Only while a pooled run is awaited: Node delivers signals to the main thread only, which
-      // sets the run's stop word for the workers (each task reads it before each host's second).
-      const stopOnInterrupt = interruptHandler(io, interrupt);
-      let out: PooledOutcome;
-      try {
-        out = await run.done;
-      } finally {
-        for (const sig of STOP_SIGNAL_NAMES) process.off(sig, stopOnInterrupt);
-        current = undefined;
-      }
-      // A shard judges no threshold: its metrics carry no vmexit_lab_threshold_passed either.
-      const judged = judgesThresholds(shard);
-      if (hub)
-        hub.finishRun(
-          runId,
-          out.error !== undefined ? 'failed' : 'completed',
-          out.error !== undefined ? undefined : judged ? out.results : withoutThresholds(out.results),
-        );
-      if (out.error !== undefined) {
-        progress?.done();
-        io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
-      }
-      // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
-      const reproduced = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
-      // A shard's totals are part of the run's: its thresholds are judged by `merge`, not here. A failed
-      // run's totals lack the failed task's hosts (partialReason names them): its thresholds are not
-      // judged at all; the failure is the exit status 3 and JUnit's failed `run` case.
-      const results =
-        out.error !== undefined
-          ? notJudged(reproduced, NOT_JUDGED_RUN_FAILED)
-          : judged
-            ? reproduced
-            : notJudgedOnShard(reproduced);
-      if (out.error !== undefined) {
-        const p = run.progress();
-        failed.push({
-          scenario,
-          hostsDone: `${p.hostsDone} of ${p.hostsTotal} hosts done`,
-          simulated: out.results.variants.some((v) => v.totals.guestSeconds > 0),
-        });
-      }
-      all.push(results);
-      if (out.histories !== undefined)
-        histories.push({
-          scenario,
-          results: judged && out.error === undefined ? results : withoutThresholds(results),
-          timeline: timelineFromTasks(scenario, out.histories, out.accumulators, shard),
-        });
-      // A failed run's results are partial: exit status 3 (exitStatusOf).
-      status = Math.max(status, exitStatusOf(results));
-      // A scenario whose workers never ran a host second (none could start) has no table to show.
-      if (out.error !== undefined && !failed[failed.length - 1].simulated) continue;
-      io.out(renderSummary(results));
-      if (o['perf-table']) io.out(renderPerfTables(results));
-      if (out.error === undefined) progress?.done(results);
-    }
-  } finally {
-    if (stoppedBy !== undefined) status = STOP_SIGNALS[stoppedBy].status;
-    await pool.close();
-    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-  }
-  const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
-  // No lost results: a failed scenario is written partial with the others (docs/CLI.md, exit status
-  // 3). Only when nothing at all was simulated (no worker could start) is there nothing to keep.
-  if (failed.length > 0 && failed.length === all.length && !failed.some((f) => f.simulated)) {
-    if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
-    return ExitStatus.INTERNAL;
-  }
-  const written = writeOutputs('run', io, files, {
-    openmetrics: () => renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }),
-    json: () => `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`,
-    // One document, one root, for every scenario: documents one after the other are not XML.
-    junit: () => renderJunit(all),
-    summary: () => renderMarkdownAll(all),
-    ...(all.length > 0
-      ? {
-          html: () => renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
-        }
-      : {}),
-  });
-  if (!written) return ExitStatus.INTERNAL;
-  const completed = all.length - failed.length;
-  for (const f of failed)
-    io.err(
-      `vmexit-lab run: ${f.scenario.name} failed: its results are partial (${f.hostsDone})${
-        asked.length === 0
-          ? ''
-          : `; written with the ${completed} scenario${completed === 1 ? '' : 's'} that completed: ${asked.join(', ')}`
-      }`,
-    );
-  if (timeline) {
-    const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
     try {
-      writeTimeline(io, scenario, timeline, o.quiet === true);
-    } catch (e) {
-      io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
+      for (const [i, s0] of scenarios.entries()) {
+        if (stoppedBy !== undefined) {
+          stopCostResults = true;
+          break;
+        }
+        const scenario = seed === undefined ? s0 : { ...s0, seed };
+        const empty = shard === undefined ? undefined : emptyShardWarning(scenario, shard);
+        if (empty !== undefined) io.err(empty);
+        const progress = o.quiet ? undefined : new ProgressReporter(io, scenario);
+        const run = startPooledRun(scenario, {
+          pool,
+          shard,
+          pace: 'max',
+          perGuest: o['per-guest'] === true,
+          onUpdate: (r) => progress?.updatePooled(r),
+          // --openmetrics: every task keeps its totals at each step of the results' time series.
+          ...(files.openmetrics !== undefined ? { historyStepNs: seriesStepNs(scenario) } : {}),
+        });
+        const runId = `cli-${i + 1}`;
+        if (hub) {
+          hub.register(scenario, 'max');
+          hub.addRun(runId, scenario, run);
+        }
+        current = run;
+        let out: PooledOutcome;
+        try {
+          out = await run.done;
+        } finally {
+          current = undefined;
+        }
+        // A shard judges no threshold: its metrics carry no vmexit_lab_threshold_passed either.
+        const judged = judgesThresholds(shard);
+        if (hub)
+          hub.finishRun(
+            runId,
+            out.error !== undefined ? 'failed' : 'completed',
+            out.error !== undefined ? undefined : judged ? out.results : withoutThresholds(out.results),
+          );
+        if (out.error !== undefined) {
+          progress?.done();
+          io.err(`vmexit-lab run: ${scenario.name}: ${out.error}`);
+        }
+        // Violations get a shrunk reproducer (a few host re-runs, after the pool; docs/REPLAY.md).
+        const reproduced = withReproducers(scenario, out.results, loadModelData(), { printSeed: true });
+        // A shard's totals are part of the run's: its thresholds are judged by `merge`, not here. A failed
+        // run's totals lack the failed task's hosts (partialReason names them): its thresholds are not
+        // judged at all; the failure is the exit status 3 and JUnit's failed `run` case.
+        const results =
+          out.error !== undefined
+            ? notJudged(reproduced, NOT_JUDGED_RUN_FAILED)
+            : judged
+              ? reproduced
+              : notJudgedOnShard(reproduced);
+        if (out.error !== undefined) {
+          const p = run.progress();
+          failed.push({
+            scenario,
+            hostsDone: `${p.hostsDone} of ${p.hostsTotal} hosts done`,
+            simulated: out.results.variants.some((v) => v.totals.guestSeconds > 0),
+          });
+        }
+        all.push(results);
+        if (out.histories !== undefined)
+          histories.push({
+            scenario,
+            results: judged && out.error === undefined ? results : withoutThresholds(results),
+            timeline: timelineFromTasks(scenario, out.histories, out.accumulators, shard),
+          });
+        // A failed run's results are partial: exit status 3 (exitStatusOf).
+        status = Math.max(status, exitStatusOf(results));
+        // A scenario whose workers never ran a host second (none could start) has no table to show.
+        if (out.error !== undefined && !failed[failed.length - 1].simulated) continue;
+        io.out(renderSummary(results));
+        if (o['perf-table']) io.out(renderPerfTables(results));
+        if (out.error === undefined) progress?.done(results);
+      }
+    } finally {
+      if (stoppedBy !== undefined && stopCostResults) status = STOP_SIGNALS[stoppedBy].status;
+      await pool.close();
+      await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+    }
+    const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
+    // No lost results: a failed scenario is written partial with the others (docs/CLI.md, exit status
+    // 3). Only when nothing at all was simulated (no worker could start) is there nothing to keep.
+    if (failed.length > 0 && failed.length === all.length && !failed.some((f) => f.simulated)) {
+      if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
       return ExitStatus.INTERNAL;
     }
-  }
-  // Pushed last: the result files exist whatever happens to the push.
-  if (o.push !== undefined && hub) {
-    try {
-      await pushMetrics(hub, { url: o.push, job: o['push-job'] ?? 'vmexit-lab', groupings });
-      if (!o.quiet) io.err(`pushed metrics to ${o.push} (job ${o['push-job'] ?? 'vmexit-lab'})`);
-    } catch (e) {
-      io.err(`vmexit-lab run: cannot push metrics to ${o.push}: ${(e as Error).message}`);
-      status = Math.max(status, ExitStatus.INTERNAL);
+    const written = writeOutputs('run', io, files, {
+      openmetrics: () => renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }),
+      json: () => `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`,
+      // One document, one root, for every scenario: documents one after the other are not XML.
+      junit: () => renderJunit(all),
+      summary: () => renderMarkdownAll(all),
+      ...(all.length > 0
+        ? {
+            html: () =>
+              renderHtmlReports(all.map((results, i) => ({ results, description: scenarios[i].description }))),
+          }
+        : {}),
+    });
+    if (!written) return ExitStatus.INTERNAL;
+    const completed = all.length - failed.length;
+    for (const f of failed)
+      io.err(
+        `vmexit-lab run: ${f.scenario.name} failed: its results are partial (${f.hostsDone})${
+          asked.length === 0
+            ? ''
+            : `; written with the ${completed} scenario${completed === 1 ? '' : 's'} that completed: ${asked.join(', ')}`
+        }`,
+      );
+    if (timeline) {
+      const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
+      try {
+        writeTimeline(io, scenario, timeline, o.quiet === true);
+      } catch (e) {
+        io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
+        return ExitStatus.INTERNAL;
+      }
     }
+    // Pushed last: the result files exist whatever happens to the push.
+    if (o.push !== undefined && hub) {
+      try {
+        await pushMetrics(hub, { url: o.push, job: o['push-job'] ?? 'vmexit-lab', groupings });
+        if (!o.quiet) io.err(`pushed metrics to ${o.push} (job ${o['push-job'] ?? 'vmexit-lab'})`);
+      } catch (e) {
+        io.err(`vmexit-lab run: cannot push metrics to ${o.push}: ${(e as Error).message}`);
+        status = Math.max(status, ExitStatus.INTERNAL);
+      }
+    }
+    return status;
+  } finally {
+    for (const sig of STOP_SIGNAL_NAMES) process.off(sig, stopOnSignal);
   }
-  return status;
 }
 
 /**
@@ -428,20 +443,23 @@ type StopSignal = keyof typeof STOP_SIGNALS;
 const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
 
 /**
- * Ctrl-C or SIGTERM while a scenario runs: the first stops it (partial results printed and
- * written, exit 130 or 143); a second signal ends the process at once. Returns the listener, for
+ * Ctrl-C or SIGTERM from the first run to the last file written: the first stops the running
+ * scenario (partial results printed and written, exit 130 or 143), or, between runs, the scenarios
+ * not yet run (after the last run, nothing: its results are written whole, with their own status);
+ * a second signal ends the process at once. Returns the listener, for
  * process.off.
  */
-function interruptHandler(io: CliIo, stop: (sig: StopSignal) => void): (sig: StopSignal) => void {
+function interruptHandler(io: CliIo, stop: (sig: StopSignal) => boolean): (sig: StopSignal) => void {
   let seen = 0;
   const onSignal = (sig: StopSignal): void => {
     if (++seen > 1) process.exit(STOP_SIGNALS[sig].status);
+    const who = sig === 'SIGINT' ? 'interrupted' : sig;
+    const again = sig === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'a second signal quits at once';
     io.err(
-      sig === 'SIGINT'
-        ? "vmexit-lab run: interrupted: stopping within one host's simulated second, keeping the partial results (Ctrl-C again to quit at once)"
-        : `vmexit-lab run: ${sig}: stopping within one host's simulated second, keeping the partial results (a second signal quits at once)`,
+      stop(sig)
+        ? `vmexit-lab run: ${who}: stopping within one host's simulated second, keeping the partial results (${again})`
+        : `vmexit-lab run: ${who}: no further scenario runs; finishing the results of those that ran (${again})`,
     );
-    stop(sig);
   };
   for (const sig of STOP_SIGNAL_NAMES) process.on(sig, onSignal);
   return onSignal;
