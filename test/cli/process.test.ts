@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -172,28 +172,23 @@ test('Ctrl-C after the last run (here while its metrics are pushed): nothing los
   const out = join(dir, 'late-signal.json');
   const scenario = join(dir, 'late-signal.yaml');
   writeFileSync(scenario, FAILING.replace(/thresholds:[^]*$/, ''));
-  let child: ReturnType<typeof spawn> | undefined;
+  const run: { child?: ChildProcess } = {};
   // A Pushgateway that answers 300 ms after the push, with a Ctrl-C sent to the run in between.
   const gateway = createServer((req, res) => {
     req.resume();
-    child?.kill('SIGINT');
+    run.child?.kill('SIGINT');
     setTimeout(() => res.writeHead(200).end(), 300);
   });
   await new Promise<void>((ok) => gateway.listen(0, '127.0.0.1', ok));
   const port = (gateway.address() as AddressInfo).port;
-  child = spawn(
-    process.execPath,
-    [CLI, 'run', '--workers', '1', '--push', `http://127.0.0.1:${port}`, '--out', out, scenario],
-    {
-      cwd: dir,
-      env: { ...process.env, CI: 'true' },
-    },
-  );
+  const args = ['run', '--workers', '1', '--push', `http://127.0.0.1:${port}`, '--out', out, scenario];
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, CI: 'true' } });
+  run.child = child;
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const killer = setTimeout(() => child?.kill('SIGKILL'), 60_000);
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child!.on('close', (code, sig) => resolve([code, sig])),
+    child.on('close', (code, sig) => resolve([code, sig])),
   );
   clearTimeout(killer);
   gateway.close();
