@@ -147,7 +147,12 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  * Walk the kinds in priority order on vCPU `v`, working out each one's due time: its deadline, or
  * Infinity when it is not pending or cannot happen in the vCPU's present state. With `due`, returns the
  * first kind that runs and is due at `h.now` or earlier (-1: none); without, walks every kind. Leaves in
- * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
+ * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU, and in `h.walkKind` the
+ * kind firstDue will return at that time (-1: not known), so that the engine's next event on the vCPU
+ * need not walk again (host.ts, V8.WALK_HINT). It is known when the earliest kind's due time is a
+ * deadline held in the state (not HOST_TICK) and no kind before it is paced, i.e. has a due time that
+ * follows the guest's progress: advancing the vCPU to that time (host.ts advance) moves a paced time by
+ * its rounding and by exits owed, either way, but leaves a deadline where it is. Reads state only.
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
@@ -159,37 +164,70 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const halted = h.mode(v) === Mode.HALT;
   let next = Infinity;
+  // The lowest kind at `next` (the kind that set it: a strict `<` in Ev order), and the first paced
+  // kind pending (its due time follows the guest's progress: WL_DYN, BG_IO, BG_IPI, CHUNK_END,
+  // BUILD_END/HOP_END, a busy BURST_END). For walkKind, below.
+  let k: Ev | -1 = -1;
+  let paced: Ev = Ev.TIMER_STALE;
   let t = vf[b + Vf.ISR_END];
   if (t <= limit) return Ev.ISR_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.ISR_END;
+  }
   t = vf[b + Vf.RAISED_END];
   if (t <= limit) return Ev.RAISED_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.RAISED_END;
+  }
   t = vf[b + Vf.NOTIFY_AT];
   if (t <= limit) return Ev.NOTIFY;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.NOTIFY;
+  }
   t = vf[b + Vf.IPI_AT];
   if (t <= limit) return Ev.IPI;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.IPI;
+  }
   t = vf[b + Vf.BG_DONE_AT];
   if (t <= limit) return Ev.BG_IO_DONE;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.BG_IO_DONE;
+  }
   t = ioDoneTime(h, gi, v);
   if (t <= limit) return Ev.IO_DONE;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.IO_DONE;
+  }
   if (h.wl.length > 0) {
     t = h.wl[v * WL + WL_IRQ_AT];
     if (t <= limit) return Ev.WL_IRQ;
-    if (t < next) next = t;
+    if (t < next) {
+      next = t;
+      k = Ev.WL_IRQ;
+    }
     workloadDynAt(h, v); // a field, not a return (a boxed double per walk)
     t = h.wlDynAt;
+    if (t !== Infinity) paced = Ev.WL_DYN;
     if (t <= limit) return Ev.WL_DYN;
-    if (t < next) next = t;
+    if (t < next) {
+      next = t;
+      k = Ev.WL_DYN;
+    }
   }
   const timerOn = timerActive(h, v);
   t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
   if (t <= limit) return Ev.TIMER;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.TIMER;
+  }
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
@@ -211,6 +249,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
+    if (paced > Ev.BG_IO) paced = Ev.BG_IO;
     t = from + vf[b + Vf.BG_IO_LEFT];
     if (t <= limit || t < next) {
       h.progressRate(v);
@@ -219,9 +258,13 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BG_IO;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.BG_IO;
+  }
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
+    if (paced > Ev.BG_IPI) paced = Ev.BG_IPI;
     t = from + vf[b + Vf.BG_IPI_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
@@ -232,10 +275,16 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BG_IPI;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.BG_IPI;
+  }
   t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
   if (t <= limit) return Ev.PHASE_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.PHASE_END;
+  }
   // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
   // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
   // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
@@ -243,6 +292,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
   t = Infinity;
   if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
+    if (paced > Ev.CHUNK_END) paced = Ev.CHUNK_END;
     const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
     t = from + left;
     if (left < 0 || t <= limit || t < next) {
@@ -254,13 +304,17 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.CHUNK_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.CHUNK_END;
+  }
   // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
   // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
   // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
   t = Infinity;
   const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
   if (building || (running && h.hop(v) === Hop.RUNNING)) {
+    if (paced > Ev.BUILD_END) paced = Ev.BUILD_END;
     t = from + vf[b + Vf.WORK_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
@@ -271,7 +325,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.BUILD_END; // paced: never a walkKind, so the two need not be told apart here
+  }
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
   // Its due time as the background work's above, with the rate worked out at most once per walk.
@@ -279,6 +336,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
     if (running) {
+      if (paced > Ev.BURST_END) paced = Ev.BURST_END;
       t = from + vf[b + Vf.BURST_WORK];
       if (t <= limit || t < next) {
         if (rate < 0) {
@@ -290,7 +348,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BURST_END;
-  if (t < next) next = t;
+  if (t < next) {
+    next = t;
+    k = Ev.BURST_END;
+  }
   // TIMER_STALE runs but never wakes the vCPU.
   t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
   if (t <= limit) return Ev.TIMER_STALE;
@@ -298,8 +359,12 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;
   // otherwise each is its own event. (isQuiet is asked only when the tick could be the earliest.)
   t = vf[b + Vf.NEXT_HOST_TICK];
-  if (!halted && t < next && !h.machine.isQuiet(v)) next = t;
+  if (!halted && t < next && !h.machine.isQuiet(v)) {
+    next = t;
+    k = Ev.HOST_TICK;
+  }
   h.walkNext = next;
+  h.walkKind = k < paced ? k : -1;
   return -1;
 }
 
