@@ -83,6 +83,10 @@ test('deadlines only: the first kind at the earliest time, the lowest of a tie, 
   assert.deepEqual(walked(h), { next: 500, kind: Ev.ISR_END, due: Ev.ISR_END });
   h.vf[Vf.ISR_END] = Infinity;
   h.vf[Vf.NEXT_TIMER] = Infinity;
+  // An idle gap's end is known while the vCPU is halted (no paced kind can be pending before it), not
+  // while it runs (the walk does not look whether one is).
+  assert.deepEqual(walked(h), { next: 700, kind: -1, due: Ev.BURST_END });
+  h.setRunnable(0, false);
   assert.deepEqual(walked(h), { next: 700, kind: Ev.BURST_END, due: Ev.BURST_END });
 });
 

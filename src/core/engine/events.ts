@@ -150,9 +150,14 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU, and in `h.walkKind` the
  * kind firstDue will return at that time (-1: not known), so that the engine's next event on the vCPU
  * need not walk again (host.ts, V8.WALK_HINT). It is known when the earliest kind's due time is a
- * deadline held in the state (not HOST_TICK) and no kind before it is paced, i.e. has a due time that
- * follows the guest's progress: advancing the vCPU to that time (host.ts advance) moves a paced time by
- * its rounding and by exits owed, either way, but leaves a deadline where it is. Reads state only.
+ * deadline held in the state (not HOST_TICK) and no kind before it can be paced, i.e. have a due time
+ * that follows the guest's progress (WL_DYN, BG_IO, BG_IPI, CHUNK_END, BUILD_END/HOP_END, a busy
+ * BURST_END): advancing the vCPU to that time (host.ts advance) moves a paced time by its rounding and
+ * by the exits it owes, either way, but leaves a deadline where it is. Every kind from ISR_END to
+ * WL_IRQ is known; TIMER unless the host has workload guests (WL_DYN); PHASE_END and an idle gap's
+ * BURST_END while halted (no paced kind is pending then). Told per block, not by a second variable
+ * carried through the walk (the first paced kind pending), as E6's first build did
+ * (docs/perf/engine30.md, E6). Reads state only.
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
@@ -164,11 +169,9 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const halted = h.mode(v) === Mode.HALT;
   let next = Infinity;
-  // The lowest kind at `next` (the kind that set it: a strict `<` in Ev order), and the first paced
-  // kind pending (its due time follows the guest's progress: WL_DYN, BG_IO, BG_IPI, CHUNK_END,
-  // BUILD_END/HOP_END, a busy BURST_END). For walkKind, below.
+  // The lowest kind at `next` (the kind that set it: a strict `<` in Ev order) where it is known
+  // (walkKind, below), else -1.
   let k: Ev | -1 = -1;
-  let paced: Ev = Ev.TIMER_STALE;
   let t = vf[b + Vf.ISR_END];
   if (t <= limit) return Ev.ISR_END;
   if (t < next) {
@@ -214,11 +217,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
     workloadDynAt(h, v); // a field, not a return (a boxed double per walk)
     t = h.wlDynAt;
-    if (t !== Infinity) paced = Ev.WL_DYN;
     if (t <= limit) return Ev.WL_DYN;
     if (t < next) {
       next = t;
-      k = Ev.WL_DYN;
+      k = -1; // paced
     }
   }
   const timerOn = timerActive(h, v);
@@ -226,7 +228,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.TIMER;
   if (t < next) {
     next = t;
-    k = Ev.TIMER;
+    k = h.wl.length === 0 ? Ev.TIMER : -1; // a workload guest's WL_DYN, before it, is paced
   }
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
@@ -249,7 +251,6 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
-    if (paced > Ev.BG_IO) paced = Ev.BG_IO;
     t = from + vf[b + Vf.BG_IO_LEFT];
     if (t <= limit || t < next) {
       h.progressRate(v);
@@ -260,11 +261,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.BG_IO;
   if (t < next) {
     next = t;
-    k = Ev.BG_IO;
+    k = -1; // paced
   }
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
-    if (paced > Ev.BG_IPI) paced = Ev.BG_IPI;
     t = from + vf[b + Vf.BG_IPI_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
@@ -277,13 +277,13 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.BG_IPI;
   if (t < next) {
     next = t;
-    k = Ev.BG_IPI;
+    k = -1; // paced
   }
   t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
   if (t <= limit) return Ev.PHASE_END;
   if (t < next) {
     next = t;
-    k = Ev.PHASE_END;
+    k = halted ? Ev.PHASE_END : -1; // running, a paced kind before it may be pending
   }
   // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
   // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
@@ -292,7 +292,6 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
   t = Infinity;
   if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
-    if (paced > Ev.CHUNK_END) paced = Ev.CHUNK_END;
     const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
     t = from + left;
     if (left < 0 || t <= limit || t < next) {
@@ -306,7 +305,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.CHUNK_END;
   if (t < next) {
     next = t;
-    k = Ev.CHUNK_END;
+    k = -1; // paced
   }
   // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
   // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
@@ -314,7 +313,6 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = Infinity;
   const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
   if (building || (running && h.hop(v) === Hop.RUNNING)) {
-    if (paced > Ev.BUILD_END) paced = Ev.BUILD_END;
     t = from + vf[b + Vf.WORK_LEFT];
     if (t <= limit || t < next) {
       if (rate < 0) {
@@ -327,7 +325,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
   if (t < next) {
     next = t;
-    k = Ev.BUILD_END; // paced: never a walkKind, so the two need not be told apart here
+    k = -1; // paced
   }
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
@@ -336,7 +334,6 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
     if (running) {
-      if (paced > Ev.BURST_END) paced = Ev.BURST_END;
       t = from + vf[b + Vf.BURST_WORK];
       if (t <= limit || t < next) {
         if (rate < 0) {
@@ -350,7 +347,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.BURST_END;
   if (t < next) {
     next = t;
-    k = Ev.BURST_END;
+    k = halted ? Ev.BURST_END : -1; // an idle gap's end when halted; running, paced or after paced kinds
   }
   // TIMER_STALE runs but never wakes the vCPU.
   t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
@@ -361,10 +358,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = vf[b + Vf.NEXT_HOST_TICK];
   if (!halted && t < next && !h.machine.isQuiet(v)) {
     next = t;
-    k = Ev.HOST_TICK;
+    k = -1;
   }
   h.walkNext = next;
-  h.walkKind = k < paced ? k : -1;
+  h.walkKind = k;
   return -1;
 }
 
