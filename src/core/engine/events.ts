@@ -147,17 +147,7 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  * Walk the kinds in priority order on vCPU `v`, working out each one's due time: its deadline, or
  * Infinity when it is not pending or cannot happen in the vCPU's present state. With `due`, returns the
  * first kind that runs and is due at `h.now` or earlier (-1: none); without, walks every kind. Leaves in
- * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU, and in `h.walkKind` the
- * kind firstDue will return at that time (-1: not known), so that the engine's next event on the vCPU
- * need not walk again (host.ts, V8.WALK_HINT). It is known when the earliest kind's due time is a
- * deadline held in the state (not HOST_TICK) and no kind before it can be paced, i.e. have a due time
- * that follows the guest's progress (WL_DYN, BG_IO, BG_IPI, CHUNK_END, BUILD_END/HOP_END, a busy
- * BURST_END): advancing the vCPU to that time (host.ts advance) moves a paced time by its rounding and
- * by the exits it owes, either way, but leaves a deadline where it is. Every kind from ISR_END to
- * WL_IRQ is known; TIMER unless the host has workload guests (WL_DYN); PHASE_END and an idle gap's
- * BURST_END while halted (no paced kind is pending then). Told per block, not by a second variable
- * carried through the walk (the first paced kind pending), as E6's first build did
- * (docs/perf/engine30.md, E6). Reads state only.
+ * `h.walkNext` the earliest due time of the walked kinds that wake the vCPU. Reads state only.
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
@@ -169,67 +159,37 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   const halted = h.mode(v) === Mode.HALT;
   let next = Infinity;
-  // The lowest kind at `next` (the kind that set it: a strict `<` in Ev order) where it is known
-  // (walkKind, below), else -1.
-  let k: Ev | -1 = -1;
   let t = vf[b + Vf.ISR_END];
   if (t <= limit) return Ev.ISR_END;
-  if (t < next) {
-    next = t;
-    k = Ev.ISR_END;
-  }
+  if (t < next) next = t;
   t = vf[b + Vf.RAISED_END];
   if (t <= limit) return Ev.RAISED_END;
-  if (t < next) {
-    next = t;
-    k = Ev.RAISED_END;
-  }
+  if (t < next) next = t;
   t = vf[b + Vf.NOTIFY_AT];
   if (t <= limit) return Ev.NOTIFY;
-  if (t < next) {
-    next = t;
-    k = Ev.NOTIFY;
-  }
+  if (t < next) next = t;
   t = vf[b + Vf.IPI_AT];
   if (t <= limit) return Ev.IPI;
-  if (t < next) {
-    next = t;
-    k = Ev.IPI;
-  }
+  if (t < next) next = t;
   t = vf[b + Vf.BG_DONE_AT];
   if (t <= limit) return Ev.BG_IO_DONE;
-  if (t < next) {
-    next = t;
-    k = Ev.BG_IO_DONE;
-  }
+  if (t < next) next = t;
   t = ioDoneTime(h, gi, v);
   if (t <= limit) return Ev.IO_DONE;
-  if (t < next) {
-    next = t;
-    k = Ev.IO_DONE;
-  }
+  if (t < next) next = t;
   if (h.wl.length > 0) {
     t = h.wl[v * WL + WL_IRQ_AT];
     if (t <= limit) return Ev.WL_IRQ;
-    if (t < next) {
-      next = t;
-      k = Ev.WL_IRQ;
-    }
+    if (t < next) next = t;
     workloadDynAt(h, v); // a field, not a return (a boxed double per walk)
     t = h.wlDynAt;
     if (t <= limit) return Ev.WL_DYN;
-    if (t < next) {
-      next = t;
-      k = -1; // paced
-    }
+    if (t < next) next = t;
   }
   const timerOn = timerActive(h, v);
   t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
   if (t <= limit) return Ev.TIMER;
-  if (t < next) {
-    next = t;
-    k = h.wl.length === 0 ? Ev.TIMER : -1; // a workload guest's WL_DYN, before it, is paced
-  }
+  if (t < next) next = t;
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
@@ -259,10 +219,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BG_IO;
-  if (t < next) {
-    next = t;
-    k = -1; // paced
-  }
+  if (t < next) next = t;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
     t = from + vf[b + Vf.BG_IPI_LEFT];
@@ -275,16 +232,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BG_IPI;
-  if (t < next) {
-    next = t;
-    k = -1; // paced
-  }
+  if (t < next) next = t;
   t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
   if (t <= limit) return Ev.PHASE_END;
-  if (t < next) {
-    next = t;
-    k = halted ? Ev.PHASE_END : -1; // running, a paced kind before it may be pending
-  }
+  if (t < next) next = t;
   // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
   // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
   // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
@@ -303,10 +254,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.CHUNK_END;
-  if (t < next) {
-    next = t;
-    k = -1; // paced
-  }
+  if (t < next) next = t;
   // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
   // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
   // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
@@ -323,10 +271,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
-  if (t < next) {
-    next = t;
-    k = -1; // paced
-  }
+  if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
   // Its due time as the background work's above, with the rate worked out at most once per walk.
@@ -345,10 +290,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     }
   }
   if (t <= limit) return Ev.BURST_END;
-  if (t < next) {
-    next = t;
-    k = halted ? Ev.BURST_END : -1; // an idle gap's end when halted; running, paced or after paced kinds
-  }
+  if (t < next) next = t;
   // TIMER_STALE runs but never wakes the vCPU.
   t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
   if (t <= limit) return Ev.TIMER_STALE;
@@ -356,12 +298,8 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // cannot change what the guest sees, so ticks are applied in bulk when the vCPU is next advanced;
   // otherwise each is its own event. (isQuiet is asked only when the tick could be the earliest.)
   t = vf[b + Vf.NEXT_HOST_TICK];
-  if (!halted && t < next && !h.machine.isQuiet(v)) {
-    next = t;
-    k = -1;
-  }
+  if (!halted && t < next && !h.machine.isQuiet(v)) next = t;
   h.walkNext = next;
-  h.walkKind = k;
   return -1;
 }
 

@@ -155,12 +155,7 @@ export const enum V8 {
   TIMER_CLASS = 8,
   /** Which of its phase's work can keep it flat out: a FlatOut (guests/bursts.ts), set when the phase starts. */
   FLAT_OUT = 9,
-  /**
-   * The engine's: the kind its next event runs, as the walk of its last re-key found it (an Ev; -1:
-   * walk again). Voided when something changes what that walk read without re-keying the vCPU (host.ts).
-   */
-  WALK_HINT = 10,
-  STRIDE = 11,
+  STRIDE = 10,
 }
 
 /** Per-guest numbers (`gf`). */

@@ -9,7 +9,7 @@ import { workloadRun } from '../guests/workloadGuest.js';
 import { EXIT_SLOT_COUNT } from '../vcpu/exits.js';
 import { DOUBLE_ZERO } from '../numbers.js';
 import { Counter } from '../vcpu/machine.js';
-import { dispatch, Ev, EV_NAMES, firstDue, walkNextEvent } from './events.js';
+import { dispatch, Ev, firstDue, walkNextEvent } from './events.js';
 import type { HostConfig } from './config.js';
 import { Gi, GuestCounter, HostState, Mode, V8, Vf, Vi } from './state.js';
 
@@ -51,12 +51,6 @@ export class HostSimulation extends HostState {
    * event of its own, as before the fifteenth session: test/engine/fold.test.ts compares the two.
    */
   static foldWakeUps = true;
-  /**
-   * Check every walk hint processVcpu trusts (V8.WALK_HINT) against the walk it skips, and throw on a
-   * difference: test/engine/walkHint.test.ts. The machine's debug checks (a scenario's `debug: true`)
-   * do it too.
-   */
-  static checkWalkHints = false;
   private stepNo = 0;
   private deliveredSeen = 0;
   /** The machine's reports (violations + entry failures) when noteStops last looked: every stop makes one. */
@@ -177,15 +171,7 @@ export class HostSimulation extends HostState {
         this.stoppedStep(v);
         return;
       }
-      // The kind the walk of v's re-key found due first at this time, unless something voided it since
-      // (V8.WALK_HINT; events.ts walk says when it is known): then no second walk.
-      const hint: number = this.v8[v * V8.STRIDE + V8.WALK_HINT];
-      let kind: Ev | -1;
-      if (hint === -1) kind = firstDue(this, v);
-      else {
-        kind = hint;
-        if (m.debugChecks || HostSimulation.checkWalkHints) this.checkWalkHint(v, hint);
-      }
+      const kind = firstDue(this, v);
       if (kind !== -1) dispatch(this, v, kind);
       // Nothing ran and nothing is left to drain: the walk firstDue has just done is the one reschedule
       // would do (it leaves the earliest due time in walkNext, and nothing below writes what it reads).
@@ -206,15 +192,6 @@ export class HostSimulation extends HostState {
       this.reschedule(v);
       return;
     }
-  }
-
-  /** Debug (out of line): the walk's answer at this event of vCPU `v` is `kind`, as its hint said. */
-  private checkWalkHint(v: number, kind: number): void {
-    const due: number = firstDue(this, v);
-    if (due !== kind)
-      throw new Error(
-        `walk hint of vCPU ${v} at ${this.now} ns: ${EV_NAMES[kind]}, but the walk finds ${due === -1 ? 'nothing due' : EV_NAMES[due]}`,
-      );
   }
 
   /** processVcpu's stop path (out of line: cold): vCPU `v` is stopped after its advance. */
@@ -249,7 +226,6 @@ export class HostSimulation extends HostState {
     }
     const heap = this.heap;
     heap.key[v] = Math.max(k, this.vf[b + Vf.T]);
-    this.v8[v * V8.STRIDE + V8.WALK_HINT] = heap.key[v] === k ? this.walkKind : -1;
     if (heap.key[v] < this.untilNs && heap.keepsRoot(v)) {
       this.now = heap.key[v];
       this.machine.clockNs = heap.key[v];
@@ -265,7 +241,6 @@ export class HostSimulation extends HostState {
   reschedule(v: number): void {
     if (this.machine.isStopped(v)) {
       this.heap.remove(v);
-      this.v8[v * V8.STRIDE + V8.WALK_HINT] = -1;
       return;
     }
     // A running vCPU's host tick is drawn when it starts running (its phase on the host's tick grid).
@@ -278,8 +253,6 @@ export class HostSimulation extends HostState {
     if (k === Infinity) this.heap.remove(v);
     else {
       this.heap.key[v] = Math.max(k, this.vf[v * Vf.STRIDE + Vf.T]);
-      // The walk's first kind holds for an event at k only (a key held back to T is later than k).
-      this.v8[v * V8.STRIDE + V8.WALK_HINT] = this.heap.key[v] === k ? this.walkKind : -1;
       this.heap.rekey(v);
     }
   }
@@ -471,13 +444,6 @@ export class HostSimulation extends HostState {
     if (m.ipiOutCount > 0) flushIpiOutbox(this);
     while (this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length) {
       const i = this.deliveredSeen++;
-      // The ISR start changes what its vCPU's last walk read (its mode, ISR_END, a raised section
-      // suspended): that walk's hint no longer holds. An ISR started by a handler is followed by its
-      // vCPU's re-key, one started by the host ticks of an advance (the event's own, before its kind is
-      // chosen, or advanceTo's at its bound) by none: the walk knows no hint where a host tick could
-      // deliver (a vCPU not quiet has HOST_TICK among its kinds); this store makes that a guard, not an
-      // assumption (test/engine/walkHint.test.ts passes without it).
-      this.v8[m.stepDeliveredVcpu[i] * V8.STRIDE + V8.WALK_HINT] = -1;
       // How it was delivered matters only to the recorder, and is logged only by the rules (machineState.ts).
       isrStart(this, m.stepDeliveredVcpu[i], m.stepDelivered[i], m.recOn ? m.stepDeliveredVia[i] : 0);
     }

@@ -124,8 +124,6 @@ export abstract class HostState {
   readonly stoppedAtNs: Float64Array;
   /** The engine's: the earliest wake-up time the last event walk found (src/core/engine/events.ts). */
   walkNext = Infinity;
-  /** The engine's: the kind due first at walkNext, when the last walk knew it (-1: not known; events.ts walk). */
-  walkKind = -1;
   /**
    * The engine's and the %cr8 stream's (guests/irql.ts cr8Stream), and a workload profile's
    * (guests/workloadGuest.ts workloadRun): the interval's wall time left for the guest, in, and its
@@ -200,7 +198,6 @@ export abstract class HostState {
       for (let s = 0; s < Source.COUNT; s++) this.vf[b + Vf.ARRIVAL + s] = -1;
       this.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
       this.vi[v * Vi.STRIDE + Vi.IPI_VECTOR] = -1;
-      this.v8[v * V8.STRIDE + V8.WALK_HINT] = -1;
     }
     for (let i = 0; i < g; i++) {
       this.gf[i * Gf.STRIDE + Gf.PHASE_END] = Infinity;
