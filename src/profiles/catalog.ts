@@ -58,9 +58,12 @@ export function loadCpuCatalog(dir: string = defaultCatalogDir()): CpuProfile[] 
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort();
   const byId = new Map<string, { profile: CpuProfile; file: string }>();
-  for (const file of files) {
-    const profile = parseProfileYaml(readProfileText(join(dir, file), file), file);
-    const stem = basename(file).replace(/\.ya?ml$/, '');
+  for (const name of files) {
+    // Every error names the file by its path in the directory given (`cpus --dir DIR`, `validate
+    // --cpus DIR`), so that it can be opened as written; the bare name left the directory to guess.
+    const file = join(dir, name);
+    const profile = parseProfileYaml(readProfileText(file, file), file);
+    const stem = basename(name).replace(/\.ya?ml$/, '');
     if (stem.toLowerCase() !== profile.id.toLowerCase()) {
       throw new CpuCatalogError(
         `${file}: file name must be the profile id in lower case ("${profile.id.toLowerCase()}.yaml")`,

@@ -1,17 +1,11 @@
 import { readInputText } from '../readText.js';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 /**
  * `vmexit-lab cpus` — list, show and import CPU profiles.
  */
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { PinBased, ProcBased, ProcBased2 } from '../../core/vmx/controls.js';
-import {
-  CpuCatalogError,
-  CpuProfileNotFoundError,
-  defaultCatalogDir,
-  findCpuProfile,
-  loadCpuCatalog,
-} from '../../profiles/catalog.js';
+import { CpuCatalogError, CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
@@ -240,10 +234,9 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
         }),
       );
     else if (e instanceof ProfileYamlError) {
-      // The catalog names a profile by its name in the directory: the path is the one given.
+      // The catalog names a profile by its path in the directory given (src/profiles/catalog.ts).
       const at = `${e.fileName}:${e.line}:${e.column}: `;
-      const file = join(parsed.dir ?? defaultCatalogDir(), e.fileName);
-      io.err(showInvisible(`${file}:${e.line}:${e.column}: error: ${e.message.slice(at.length)}`));
+      io.err(showInvisible(`${at}error: ${e.message.slice(at.length)}`));
     } else if (e instanceof CpuProfileNotFoundError || e instanceof CpuCatalogError)
       io.err(`vmexit-lab cpus: ${e.message}`);
     else throw e;
