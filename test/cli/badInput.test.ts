@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-bad-input-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -195,7 +196,7 @@ test(
       {
         args: ['validate', '--cpus', cpus, scenario('s-cpus.yaml', 'os: linux-6.1, vcpus: 1')],
         says: new RegExp(
-          `cannot load the CPU profiles: ${join(cpus, 'zero.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read it: more than 1048576 bytes`,
+          `cannot load the CPU profiles: ${escapeRegExp(join(cpus, 'zero.yaml'))}: cannot read it: more than 1048576 bytes`,
         ),
       },
       { args: ['validate', held], says: /held\.yaml: error: cannot read the file: nothing to read for 10 s/ },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { makeDataDir } from '../../src/history/store.js';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-data-dir-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,9 +24,7 @@ test('makeDataDir creates missing parents, keeps what is there, and names the di
   const file = join(dir, 'file');
   writeFileSync(file, '');
   assert.throws(() => makeDataDir(join(file, 'x')), {
-    message: new RegExp(
-      `^cannot create the data directory ${join(file, 'x').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOTDIR`,
-    ),
+    message: new RegExp(`^cannot create the data directory ${escapeRegExp(join(file, 'x'))}: ENOTDIR`),
   });
 });
 

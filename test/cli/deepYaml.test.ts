@@ -17,12 +17,12 @@ import { ScenarioError } from '../../src/input/diagnostics.js';
 import { TOO_DEEP } from '../../src/input/depth.js';
 import { parseWorkloadProfile } from '../../src/scenario/workload.js';
 import { capture } from '../support/cli.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-deep-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const deep = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
-const quote = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('validate: flow collections 20,000 deep get one error where level 201 opens, the bound and what to do', async () => {
   const file = join(dir, 'deep.yaml');
@@ -58,7 +58,11 @@ test('the CLI, as users run it: a 100,000-level document is refused, the process
     const r = spawnSync(process.execPath, [cli, command, file], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.signal, null, r.stderr.slice(0, 600));
     assert.equal(r.status, 2, `${command}: ${r.stderr.slice(0, 600)}`);
-    assert.match(r.stderr, new RegExp(`^${quote(file)}:2:208: error: ${quote(TOO_DEEP.message)}`, 'm'), command);
+    assert.match(
+      r.stderr,
+      new RegExp(`^${escapeRegExp(file)}:2:208: error: ${escapeRegExp(TOO_DEEP.message)}`, 'm'),
+      command,
+    );
     assert.equal(r.stdout, '', command);
   }
 });

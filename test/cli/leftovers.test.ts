@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { cli, importedProfile, SYSBENCH_REPORT } from '../support/cli.js';
 import { startThenSignal } from '../support/startProcess.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-leftovers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,30 +118,30 @@ test("cpus import: a file it cannot import is named as validate and run name a b
     [
       ['cpus', 'import', noVmx],
       new RegExp(
-        `^${esc(noVmx)}:\\d+:1: error: cannot import this CPU \\(expected the "vmx" flag \\(VT-x\\) in the flags line, found no "vmx"\\)$`,
+        `^${escapeRegExp(noVmx)}:\\d+:1: error: cannot import this CPU \\(expected the "vmx" flag \\(VT-x\\) in the flags line, found no "vmx"\\)$`,
       ),
     ],
     [
       ['cpus', 'import', badHex],
       new RegExp(
-        `^${esc(badHex)}:\\d+:\\d+: error: cannot import this CPU \\(expected Basic Features=0x<1-8 hex digits>, found "Basic Features=zz`,
+        `^${escapeRegExp(badHex)}:\\d+:\\d+: error: cannot import this CPU \\(expected Basic Features=0x<1-8 hex digits>, found "Basic Features=zz`,
       ),
     ],
     [
       ['cpus', 'import', neither],
       new RegExp(
-        `^${esc(neither)}:1:1: error: not a CPU description cpus import reads \\(expected a FreeBSD verbose-boot dmesg with a "VT-x:" block, or a Linux /proc/cpuinfo\\)$`,
+        `^${escapeRegExp(neither)}:1:1: error: not a CPU description cpus import reads \\(expected a FreeBSD verbose-boot dmesg with a "VT-x:" block, or a Linux /proc/cpuinfo\\)$`,
       ),
     ],
     [
       ['cpus', 'import', join(dir, 'dmesg.boot')],
       new RegExp(
-        `^${esc(join(dir, 'dmesg.boot'))}: error: cannot read the file: no such file \\(ENOENT\\); dmesg\\.boot is FreeBSD's boot log: on Linux give /proc/cpuinfo$`,
+        `^${escapeRegExp(join(dir, 'dmesg.boot'))}: error: cannot read the file: no such file \\(ENOENT\\); dmesg\\.boot is FreeBSD's boot log: on Linux give /proc/cpuinfo$`,
       ),
     ],
     [
       ['cpus', '--dir', profiles],
-      new RegExp(`^${esc(join(profiles, 'x.yaml'))}:3:1: error: document: expected valid YAML, found `),
+      new RegExp(`^${escapeRegExp(join(profiles, 'x.yaml'))}:3:1: error: document: expected valid YAML, found `),
     ],
   ];
   for (const [args, says] of rows) {
@@ -150,8 +151,3 @@ test("cpus import: a file it cannot import is named as validate and run name a b
     assert.match(r.stderr.trimEnd(), says, args.join(' '));
   }
 });
-
-/** `text` as a regular expression that matches it literally. */
-function esc(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -13,6 +13,7 @@ import { HOST_OS_NAMES, HOST_TICK_HZ_CHOICES } from '../../src/model/hostOs.js';
 import { PHASE_NAMES } from '../../src/scenario/types.js';
 import { scenarioFiles } from '../../src/cli/commands/list.js';
 import { capture } from '../support/cli.js';
+import { escapeRegExp } from '../support/regex.js';
 
 async function list(...args: string[]): Promise<string> {
   const io = capture();
@@ -29,7 +30,7 @@ test('list names every phase, per-OS guest key value, tunable and host OS with i
     'referenceTscPage',
     'hpet (default false)',
     ...TUNABLES.map((t) => t.name),
-  ].filter((w) => !new RegExp(`(^|[\\s,(|])${w.replace(/[.()]/g, '\\$&')}([\\s,;)=]|$)`, 'm').test(text));
+  ].filter((w) => !new RegExp(`(^|[\\s,(|])${escapeRegExp(w)}([\\s,;)=]|$)`, 'm').test(text));
   assert.deepEqual(missing, []);
   for (const os of HOST_OS_NAMES) {
     const line = text.split('\n').find((l) => l.startsWith(`  ${os} `));

@@ -18,6 +18,7 @@ import { checkCaps, serviceLimits } from '../../src/service/caps.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 import { capture } from '../support/cli.js';
 import { CAP_TEXT, OVER_CAPS_ARGS, OVER_CAPS_ROWS, overCapsYaml } from '../service/overCaps.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-start-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,10 +59,7 @@ test('start --scenario with a mistake: exit 2 with file:line:col, no service sta
   assert.equal(io.stdout.join(''), '', 'no "listening on" line, no URLs');
   assert.match(
     io.stderr.join(''),
-    new RegExp(
-      `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:5: error: unknown key "vcpu" \\(did you mean "vcpus"\\?\\)`,
-      'm',
-    ),
+    new RegExp(`^${escapeRegExp(file)}:\\d+:5: error: unknown key "vcpu" \\(did you mean "vcpus"\\?\\)`, 'm'),
   );
   assert.equal(existsSync(dataDir), false, 'no history was opened');
 

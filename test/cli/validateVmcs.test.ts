@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-validate-vmcs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,8 +103,5 @@ test('validate: the warning points at hypervisor.vmcs itself, not at an earlier 
   );
   const io = capture();
   assert.equal(await main(['validate', file], io), 0);
-  assert.match(
-    io.stderr.join(''),
-    new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6:3: warning: variant xeon-e5-2667v4: `),
-  );
+  assert.match(io.stderr.join(''), new RegExp(`^${escapeRegExp(file)}:6:3: warning: variant xeon-e5-2667v4: `));
 });

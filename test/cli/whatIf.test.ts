@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { capture } from '../support/cli.js';
 import { windowsLikeProfile } from '../support/workloads.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-whatif-text-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -163,7 +164,7 @@ test('what-if prints progress on stderr, a line per configuration when not on a 
   configurations.rows.forEach((row, i) =>
     assert.match(
       io.stderr[i],
-      new RegExp(`\\[${i + 1}/${configurations.rows.length}\\] ${row.variant.replace(/[./]/g, '\\$&')}:`),
+      new RegExp(`\\[${i + 1}/${configurations.rows.length}\\] ${escapeRegExp(row.variant)}:`),
     ),
   );
   const quiet = capture();

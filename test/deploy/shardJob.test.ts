@@ -28,6 +28,7 @@ import {
   guestsPerHost,
   scratchDir,
 } from './objects.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const tmp = scratchDir();
 
@@ -247,7 +248,7 @@ test('the smoke overlay end to end: both shards run and push to a Pushgateway, t
   // One pass, so a replaced path is never replaced again (/tmp is a mount path too).
   const localize = (code: string, c: Obj): string => {
     const dirs = new Map<string, string>(c.volumeMounts.map((m: Obj) => [m.mountPath, volumes.get(m.name)!]));
-    const alts = [...dirs.keys()].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    const alts = [...dirs.keys()].map(escapeRegExp).join('|');
     return (
       code
         .replace(

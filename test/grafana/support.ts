@@ -1,4 +1,5 @@
 /** Helpers of the Grafana tests: walk a dashboard's panels and targets, fill in template variables. */
+import { REGEXP_SPECIALS } from '../support/regex.js';
 
 export interface PanelTarget {
   readonly dashboard: string;
@@ -114,7 +115,7 @@ export function queryVariables(d: DashboardJson): QueryVariable[] {
 
 /** Regex-escape a value for a PromQL =~ matcher (inside a double-quoted string), as Grafana does. */
 export function promRegexEscape(v: string): string {
-  return v.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
+  return v.replace(REGEXP_SPECIALS, '\\\\$&');
 }
 
 /** A variable's value as Grafana interpolates it into a regex matcher: escaped, or the raw All value. */

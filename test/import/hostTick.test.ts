@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { capture } from '../support/cli.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-host-tick-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,7 +54,7 @@ describe('import --host-tick-hz', () => {
     const bad = await run([...IMPORT, '--host-tick-hz', '999']);
     assert.equal(bad.code, 2);
     const said = 'is not a tick rate the linux kernel offers (policy kvm); one of 100, 250, 300, 1000 Hz';
-    assert.match(bad.stderr, new RegExp(`--host-tick-hz 999 ${said.replace(/[()]/g, '\\$&')}`));
+    assert.match(bad.stderr, new RegExp(`--host-tick-hz 999 ${escapeRegExp(said)}`));
     // The same words as a scenario's host.tickHz (src/scenario/variants.ts).
     const scenario = join(dir, 'tick.yaml');
     writeFileSync(

@@ -16,11 +16,11 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenarioPooled, type PooledOutcome } from '../../src/pool/pooledRun.js';
 import { SimPool, WorkerStartError } from '../../src/pool/pool.js';
 import { desktopFleet } from '../support/fleets.js';
+import { escapeRegExp } from '../support/regex.js';
 
 const fixture = (name: string): URL => new URL(`../fixtures/workers/${name}.js`, import.meta.url);
 /** The file as the message names it: relative to the working directory (the repository's root under npm test). */
 const shown = (url: URL): string => relative(process.cwd(), fileURLToPath(url));
-const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // 2 variants x 4 hosts: with 2 workers, more tasks than threads (some wait in SimPool's own queue).
 const fleet = parseScenario(
@@ -61,8 +61,11 @@ async function within<T>(what: string, p: Promise<T>, ms = 30_000): Promise<T> {
 }
 
 function assertFailedAtStart(out: PooledOutcome, cause: string): void {
-  const file = escaped(shown(fixture(cause === 'Error: broken worker' ? 'throwsAtLoad' : 'exitsAtLoad')));
-  assert.match(out.error ?? '', new RegExp(`^a simulation worker could not start \\(${file}\\): ${escaped(cause)}$`));
+  const file = escapeRegExp(shown(fixture(cause === 'Error: broken worker' ? 'throwsAtLoad' : 'exitsAtLoad')));
+  assert.match(
+    out.error ?? '',
+    new RegExp(`^a simulation worker could not start \\(${file}\\): ${escapeRegExp(cause)}$`),
+  );
   assert.equal(out.stopped, true);
   assert.equal(out.stopReason, 'failed');
   assert.equal(out.results.partial, true, 'never reported as complete');

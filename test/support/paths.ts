@@ -5,15 +5,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
+import { escapeRegExp } from './regex.js';
 
 /** Files matching DIR/PATTERN, a '*' in the last part only (node 20 has no fs.globSync). */
 function globMatches(p: string): number {
   const dir = join(REPO_ROOT, dirname(p));
-  const re = new RegExp(
-    `^${basename(p)
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')}$`,
-  );
+  const re = new RegExp(`^${basename(p).split('*').map(escapeRegExp).join('.*')}$`);
   return existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).length : 0;
 }
 
