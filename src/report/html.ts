@@ -26,7 +26,7 @@ import {
 import { esc, fmtTime, note, page } from './page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { exitHostTime, scenarioLabels, unfinishedText } from './summary.js';
+import { exitHostTime, scenarioLabels, thresholdValueText, unfinishedText } from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -368,7 +368,7 @@ function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string
     // A shard's threshold (`run --shard I/N`, N > 1): a grey badge and the reason, no value.
     t.judged === false
       ? `<tr class="skip" data-judged="false"><td>${notJudgedBadge()}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>-</td><td class="small">${shownText(t.message ?? NOT_JUDGED_ON_SHARD)}</td></tr>`
-      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(t.value === null ? 'no data' : formatFigure(t.value))}</td><td class="small">${!t.passed && t.message ? shownText(t.message) : ''}</td></tr>`,
+      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(thresholdValueText(t))}</td><td class="small">${!t.passed && t.message ? shownText(t.message) : ''}</td></tr>`,
   );
 }
 

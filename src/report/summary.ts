@@ -1,5 +1,5 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
-import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
+import { formatFigure, nsText, perGuestSecond, percentText, thresholdFigure } from '../results/figures.js';
 import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedWhy, runFailed } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
@@ -20,17 +20,27 @@ function topExits(v: VariantResult, n: number): string {
     .join(', ');
 }
 
-/** A threshold's measured value as people read it. */
-function valueFigure(t: ThresholdOutcome): string {
-  return t.value === null ? 'no data' : formatFigure(t.value);
+/**
+ * A threshold's measured value as its message writes it (thresholdFigure): the summary, JUnit, the
+ * Markdown summary and the HTML report show one value one way.
+ */
+export function thresholdValueText(t: ThresholdOutcome): string {
+  return t.value === null ? 'no data' : thresholdFigure(t.value);
+}
+
+/**
+ * What a failed threshold says: its message, which holds the value, else the value alone (the
+ * text summary and JUnit; printing both showed one value twice, once rounded another way).
+ */
+function failureText(t: ThresholdOutcome): string {
+  return t.message ?? `value ${thresholdValueText(t)}`;
 }
 
 function thresholdLine(t: ThresholdOutcome): string {
   // A shard's threshold (`run --shard I/N`, N > 1): said, not judged.
   if (t.judged === false) return `  skip ${t.metric}: ${t.expr}  - ${t.message ?? NOT_JUDGED_ON_SHARD}`;
-  const mark = t.passed ? 'ok  ' : 'FAIL';
-  const value = valueFigure(t);
-  return `  ${mark} ${t.metric}: ${t.expr}  (value ${value})${t.message && !t.passed ? ` - ${t.message}` : ''}`;
+  if (!t.passed) return `  FAIL ${t.metric}: ${t.expr}  - ${failureText(t)}`;
+  return `  ok   ${t.metric}: ${t.expr}  (value ${thresholdValueText(t)})`;
 }
 
 /** Host seconds spent handling the variant's exits (results.json hostSecondsInExits, summed over reasons). */
@@ -235,7 +245,7 @@ export function renderMarkdown(results: RunResults, label = results.scenario): s
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
       out.push(
-        `| ${t.judged === false ? 'not judged' : t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${t.judged === false ? '-' : valueFigure(t)} |`,
+        `| ${t.judged === false ? 'not judged' : t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${t.judged === false ? '-' : thresholdValueText(t)} |`,
       );
   }
   return `${out.join('\n')}\n`;
@@ -289,13 +299,11 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
   let total = 0;
   let totalFailures = 0;
   let totalSkipped = 0;
-  const failureText = (t: ThresholdOutcome): string | undefined =>
-    t.passed ? undefined : `value ${valueFigure(t)}${t.message ? `: ${t.message}` : ''}`;
   // A shard's threshold (`run --shard I/N`, N > 1) is a skipped case: CI tools show it grey, not red.
   const thresholdCase = (t: ThresholdOutcome): JunitCase =>
     t.judged === false
       ? { name: `${t.metric}: ${t.expr}`, skipped: t.message ?? NOT_JUDGED_ON_SHARD }
-      : { name: `${t.metric}: ${t.expr}`, failure: failureText(t) };
+      : { name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : failureText(t) };
   const suite = (name: string, cases: readonly JunitCase[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
     const skipped = cases.filter((c) => c.failure === undefined && c.skipped !== undefined).length;

@@ -4,9 +4,9 @@ import type { VariantResult } from './types.js';
  * Figures of results as people read them: the summary table, the Markdown summary, JUnit messages,
  * `compare`, `what-if`, the HTML report and its charts (the page's script builds the same
  * Intl.NumberFormat from FIGURE_FORMAT, which the chart specs carry). One rule each, so the same
- * count reads the same everywhere; integers never get decimals ("95", not "95.00"). The threshold
- * messages inside results.json keep their own exact form (src/results/thresholds.ts, valueText):
- * they are data, and the golden digests hold them.
+ * count reads the same everywhere; integers never get decimals ("95", not "95.00"). A threshold's
+ * value has a form of its own, thresholdFigure, more precise than a table's: it is compared with a
+ * bound.
  */
 
 /** A count per guest and simulated second (results.json rates: divide by guestSeconds); 0 without simulated time. */
@@ -50,6 +50,21 @@ export function formatFigure(n: number): string {
   if (n === 0) return '0';
   const a = Math.abs(n);
   return (BANDS.find((b) => a >= b.from)?.format ?? TINY).format(n);
+}
+
+const WHOLE = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumFractionDigits: 0 });
+const SIGNIFICANT6 = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumSignificantDigits: 6 });
+
+/**
+ * A threshold's value or bound, in every place its outcome is printed (results.json's message, run's
+ * summary, JUnit, the Markdown summary, the HTML report): grouped, integers exact ("20,000,000,123"),
+ * others to six significant digits ("12,345.6", "0.0981235", "0.00000233333") but never fewer than
+ * their whole part ("1,721,384", not "1,721,380"). One form, so that two lines never show one value
+ * two ways; a bound reads as written unless it has more than six significant digits.
+ */
+export function thresholdFigure(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return (Number.isInteger(n) || Math.abs(n) >= 1e5 ? WHOLE : SIGNIFICANT6).format(n);
 }
 
 /** Simulated seconds as a figure: "2,278 s". */

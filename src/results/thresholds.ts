@@ -15,7 +15,7 @@ import type {
   ThresholdComparator,
   ThresholdSpec,
 } from '../scenario/types.js';
-import { roundSignificant } from './figures.js';
+import { thresholdFigure } from './figures.js';
 import { phaseUnfinishedOf, unfinishedPhaseSentence } from './phases.js';
 import type { LatencyHistogram, RunResults, ThresholdOutcome, VariantTotals } from './types.js';
 
@@ -143,11 +143,6 @@ function compare(value: number, op: ThresholdComparator, bound: number): boolean
   }
 }
 
-/** A value in a threshold's message: integers exact, others to six significant digits. */
-function valueText(n: number): string {
-  return String(Number.isInteger(n) ? n : roundSignificant(n));
-}
-
 function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: string): ThresholdOutcome {
   if ('noData' in m) {
     return {
@@ -163,9 +158,9 @@ function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: st
     p.aggregation === undefined
       ? ''
       : p.aggregation.kind === 'quantile'
-        ? ` p${valueText(p.aggregation.q * 100)}`
+        ? ` p${thresholdFigure(p.aggregation.q * 100)}`
         : ` ${p.aggregation.kind}`;
-  const message = `${spec.metric}${agg} = ${valueText(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${valueText(p.bound)}`;
+  const message = `${spec.metric}${agg} = ${thresholdFigure(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${thresholdFigure(p.bound)}`;
   return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
 }
 

@@ -61,7 +61,10 @@ test('run: exit 1 when a threshold fails, and JUnit records the failure', async 
   const file = scenario('fail', `${small}thresholds:\n  exits_per_second{reason="CR_ACCESS"}: ["== 0"]\n`);
   const junit = join(dir, 'fail.xml');
   assert.equal(await main(['run', '--quiet', '--junit', junit, file], capture()), 1);
-  assert.match(readFileSync(junit, 'utf8'), /<failure message="value [\d,]+: /);
+  assert.match(
+    readFileSync(junit, 'utf8'),
+    /<failure message="exits_per_second\{reason=&quot;CR_ACCESS&quot;\} = [\d,.]+ \(variant [^)]+\); fails: == 0"\/>/,
+  );
 });
 
 test('run: exit 2 for a bad scenario, with file:line:col and nothing run', async () => {

@@ -73,7 +73,10 @@ describe('threshold evaluation', () => {
         ['<= 74800', true, 68000],
       ],
     );
-    assert.match(a[0].message!, /exits_per_second\{reason="CR_ACCESS"\} = 1500 \(variant bhyve-12.1\); fails: < 1000/);
+    assert.match(
+      a[0].message!,
+      /exits_per_second\{reason="CR_ACCESS"\} = 1,500 \(variant bhyve-12.1\); fails: < 1,000/,
+    );
     const b = r.perVariant.get('bhyve-tpr-v1')!;
     assert.deepEqual(
       b.map((o) => [o.passed, o.value]),
