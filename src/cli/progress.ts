@@ -4,7 +4,13 @@ import type { PooledRun } from '../pool/pooledRun.js';
 import type { RunResults } from '../results/types.js';
 import { verdictCounts } from '../results/exitStatus.js';
 import { formatFigure } from '../results/figures.js';
-import { allOutcomes, notJudgedText, notJudgedWhy, thresholdTally } from '../results/thresholds.js';
+import {
+  allOutcomes,
+  notJudgedText,
+  notJudgedWhy,
+  partialNoVerdictText,
+  thresholdTally,
+} from '../results/thresholds.js';
 import type { Scenario, ScenarioVariant } from '../scenario/types.js';
 import type { CliIo } from './io.js';
 
@@ -282,7 +288,7 @@ export function verdictLine(results: RunResults): string {
   // Thresholds of a run cut short hold for part of it (exit status 3 or 130): not a verdict.
   // A failed run's thresholds were not judged at all (NOT_JUDGED_RUN_FAILED): nothing ran "on the part".
   if (results.partial === true)
-    parts[0] = `partial results, no verdict (${parts[0]}${notJudged > 0 && judged === 0 ? '' : ' on the part that ran'})`;
+    parts[0] = `${partialNoVerdictText()} (${parts[0]}${notJudged > 0 && judged === 0 ? '' : ' on the part that ran'})`;
   return `${results.scenario}: ${parts.join('; ')}`;
 }
 

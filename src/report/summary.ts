@@ -1,6 +1,12 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
 import { formatFigure, nsText, perGuestSecond, percentText, thresholdFigure } from '../results/figures.js';
-import { allOutcomes, NOT_JUDGED_ON_SHARD, notJudgedWhy, runFailed } from '../results/thresholds.js';
+import {
+  allOutcomes,
+  NOT_JUDGED_ON_SHARD,
+  notJudgedWhy,
+  partialNoVerdictText,
+  runFailed,
+} from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
 import { checkTallies } from './violations.js';
@@ -299,11 +305,20 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
   let total = 0;
   let totalFailures = 0;
   let totalSkipped = 0;
-  // A shard's threshold (`run --shard I/N`, N > 1) is a skipped case: CI tools show it grey, not red.
+  // A shard's threshold (`run --shard I/N`, N > 1) or a failed run's is a skipped case: CI tools show
+  // it grey, not red. So is a stopped run's (Ctrl-C, SIGTERM: partial, judged on the part that ran):
+  // the log says "partial results, no verdict", and a red case judged on part of the run would say
+  // otherwise; the stop is said once, by the failed `run` case. What the part measured stays in the message.
+  const stopped = results.partial === true ? partialNoVerdictText(results.partialReason) : undefined;
   const thresholdCase = (t: ThresholdOutcome): JunitCase =>
     t.judged === false
       ? { name: `${t.metric}: ${t.expr}`, skipped: t.message ?? NOT_JUDGED_ON_SHARD }
-      : { name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : failureText(t) };
+      : stopped !== undefined
+        ? {
+            name: `${t.metric}: ${t.expr}`,
+            skipped: `${stopped}; on the part that ran: ${t.message ?? `value ${thresholdValueText(t)}`}`,
+          }
+        : { name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : failureText(t) };
   const suite = (name: string, cases: readonly JunitCase[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;
     const skipped = cases.filter((c) => c.failure === undefined && c.skipped !== undefined).length;

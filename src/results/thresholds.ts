@@ -230,6 +230,18 @@ export function judgesThresholds(shard: { readonly count: number } | undefined):
 export const NOT_JUDGED_RUN_FAILED = "not judged: the run failed, and its totals lack the failed task's hosts";
 
 /**
+ * A stopped run's word on its thresholds (Ctrl-C, SIGTERM, a cancel; `partial` results that did not
+ * fail): they were measured on the part that ran, which is no verdict either way. The one home of
+ * the wording: run's verdict line ("partial results, no verdict (...)") and, with the stop's
+ * partialReason, each threshold's JUnit case (skipped: "partial results (terminated (SIGTERM) at 3 of
+ * 30 simulated seconds, 0 of 1 hosts done), no verdict; on the part that ran: ...").
+ */
+export function partialNoVerdictText(partialReason?: string): string {
+  const why = partialReason?.replace(/\.$/, '');
+  return why === undefined || why === '' ? 'partial results, no verdict' : `partial results (${why}), no verdict`;
+}
+
+/**
  * Results with every threshold outcome replaced by "not judged" (`judged: false`, `passed` true so
  * that it fails nothing, `value` null, `message` why): the same thresholds, per variant and across
  * variants; the totals and everything else unchanged.

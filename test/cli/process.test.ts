@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { CLI, startThenSignal } from '../support/startProcess.js';
+import { escapeRegExp } from '../support/regex.js';
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-process-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -91,12 +92,14 @@ async function stoppedRun(
   out: string;
   html: string;
   om: string;
+  junit: string;
 }> {
   const out = join(dir, `${name}.json`);
+  const junit = join(dir, `${name}.xml`);
   const html = join(dir, `${name}.html`);
   const om = join(dir, `${name}.om`);
   const install = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-install-tpr-shadowing.yaml');
-  const args = ['run', '--workers', '1', '--out', out, '--html', html, '--openmetrics', om, install];
+  const args = ['run', '--workers', '1', '--out', out, '--html', html, '--openmetrics', om, '--junit', junit, install];
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,
     env: { ...process.env, CI: 'true' },
@@ -118,7 +121,7 @@ async function stoppedRun(
     child.on('close', (code, sig) => resolve([code, sig])),
   );
   clearTimeout(killer);
-  return { status, signal: ended, stdout, stderr, out, html, om };
+  return { status, signal: ended, stdout, stderr, out, html, om, junit };
 }
 
 test('Ctrl-C in a long run: exit 130, the partial results printed and written, marked partial', async () => {
@@ -152,7 +155,7 @@ test('Ctrl-C in a long run: exit 130, the partial results printed and written, m
 });
 
 test('SIGTERM in a long run (a CI job cancelled or timed out, `timeout`, a pod stopped): as Ctrl-C, the partial results printed and written, exit 143 (it died of the signal: nothing written, nothing said)', async () => {
-  const { status, signal, stdout, stderr, out, html, om } = await stoppedRun('terminated', 'SIGTERM');
+  const { status, signal, stdout, stderr, out, html, om, junit } = await stoppedRun('terminated', 'SIGTERM');
   assert.equal(signal, null, `ended by ${signal}: ${stderr}`);
   assert.equal(status, 143, stderr);
   assert.match(
@@ -166,6 +169,24 @@ test('SIGTERM in a long run (a CI job cancelled or timed out, `timeout`, a pod s
   assert.match(r.partialReason, /^terminated \(SIGTERM\) at \d+ of 7200 simulated seconds/);
   assert.match(readFileSync(html, 'utf8'), /partial results: terminated \(SIGTERM\)/);
   assert.match(readFileSync(om, 'utf8'), /# EOF\n$/);
+  // JUnit agrees with the log's "no verdict": the stop is the one red case, each threshold skipped
+  // (they were failures judged on the part that ran: the install had not finished).
+  const xml = readFileSync(junit, 'utf8');
+  const thresholds = [
+    ...r.variants.flatMap((v: { thresholds: unknown[] }) => v.thresholds),
+    ...r.crossVariantThresholds,
+  ];
+  assert.ok(thresholds.length > 0);
+  const said = `partial results (${(r.partialReason as string).replace(/\.$/, '')}), no verdict; on the part that ran: `;
+  assert.equal(
+    [...xml.matchAll(new RegExp(`<skipped message="${escapeRegExp(said)}`, 'g'))].length,
+    thresholds.length,
+    xml,
+  );
+  assert.deepEqual(
+    [...xml.matchAll(/name="([^"]*)" time="0">\n {6}<failure /g)].map((m) => m[1]),
+    ['the run reached its end'],
+  );
 });
 
 test('Ctrl-C after the last run (here while its metrics are pushed): nothing lost, the results written whole with their own status (the signal ended the process: no push, exit by SIGINT)', async () => {

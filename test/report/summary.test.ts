@@ -95,6 +95,33 @@ test('a partial run (Ctrl-C, a stop) says so in the text, the Markdown and the H
     assert.doesNotMatch(text, /partial/);
 });
 
+test("a stopped run's JUnit gives no verdict on its thresholds: each a skipped case saying so, as the log does", () => {
+  const partialReason = 'terminated (SIGTERM) at 3 of 30 simulated seconds, 0 of 1 hosts done.';
+  const r = { ...syntheticResults(), partial: true as const, partialReason };
+  const xml = renderJunit(r);
+  assert.deepEqual(checkXml(xml).problems, []);
+  // The fixture's four thresholds (one fails on the part that ran): skipped, the measure kept in the message.
+  const skipped = [...xml.matchAll(/<skipped message="([^"]*)"\/>/g)].map((m) => m[1]);
+  assert.equal(skipped.length, 4, xml);
+  for (const m of skipped)
+    assert.match(
+      m,
+      /^partial results \(terminated \(SIGTERM\) at 3 of 30 simulated seconds, 0 of 1 hosts done\), no verdict; on the part that ran: /,
+    );
+  assert.ok(
+    skipped.includes(
+      `partial results (${partialReason.slice(0, -1)}), no verdict; on the part that ran: exits_per_second = 7000; does not hold: &lt; 1000`,
+    ),
+  );
+  assert.ok(skipped.some((m) => m.endsWith('on the part that ran: value 2,280')));
+  // Red: the stop itself, and the unexpected invariant violation (it did trip), not a threshold.
+  const failures = [...xml.matchAll(/<testcase [^>]*name="([^"]*)"[^>]*>\n {6}<failure /g)].map((m) => m[1]);
+  assert.deepEqual(failures, ['the run reached its end', 'invariant ppr_above_tpr']);
+  assert.match(xml, /<testsuites [^>]*tests="7" failures="2" errors="0" skipped="4"/);
+  // A run that reached its end is judged as before.
+  assert.match(renderJunit(syntheticResults()), /<testsuites [^>]*tests="6" failures="2" errors="0" time=/);
+});
+
 test('a failed run (a worker died) says its thresholds were not judged for that, not on a shard, in every output', () => {
   // As src/cli/commands/run.ts writes it: partial, every threshold not judged (NOT_JUDGED_RUN_FAILED).
   const partialReason = 'stopped because a task failed (task 1 failed: exit 1), 2 of 4 hosts done.';
