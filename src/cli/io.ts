@@ -82,6 +82,40 @@ export function badOptionValue(name: string, expected: string, text: string, hin
 }
 
 /**
+ * A name given on the command line that the tool does not know (a format, policy, CPU profile, OS,
+ * kind, variant): `unknown policy "KVM" (did you mean "kvm"?): expected one of bhyve-12.1, ..., kvm`.
+ * A UsageError, so that refuseOption ends it where the options are listed, as every other
+ * command-line problem ends; `suggestion` when the caller knows better than the spelling (a CPU's
+ * aliases), `more` after the list (" or all").
+ */
+export function unknownName(
+  what: string,
+  given: string,
+  known: readonly string[],
+  options: { readonly suggestion?: string; readonly more?: string } = {},
+): UsageError {
+  const hint =
+    options.suggestion !== undefined ? ` (did you mean ${quoted(options.suggestion)}?)` : didYouMean(given, known);
+  return new UsageError(
+    `unknown ${what} ${quoted(given)}${hint}: expected one of ${known.join(', ')}${options.more ?? ''}`,
+  );
+}
+
+/** A CPU profile id the catalog does not have (findCpuProfile), in unknownName's words. */
+export function unknownCpu(e: {
+  readonly query: string;
+  readonly knownIds: readonly string[];
+  readonly suggestion: string | undefined;
+}): UsageError {
+  return unknownName(
+    'CPU profile',
+    e.query,
+    e.knownIds,
+    e.suggestion === undefined ? {} : { suggestion: e.suggestion },
+  );
+}
+
+/**
  * The line for what is wrong in a command's options (a value refused, an option that needs
  * another): as usageProblem, so it ends where the options are listed, on every command (`run
  * --workers 0` ended without it, `serve --workers 0` with it); an OutputPathError ends with its own

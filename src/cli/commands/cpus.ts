@@ -10,7 +10,7 @@ import { importCpuinfo } from '../../profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../profiles/importDmesg.js';
 import { ProfileYamlError, profileToYaml } from '../../profiles/serialize.js';
 import { textTable } from '../../report/table.js';
-import { UsageError, commandArgs, refuseOption, usageProblem, numberOption, type CliIo } from '../io.js';
+import { UsageError, commandArgs, refuseOption, unknownCpu, usageProblem, numberOption, type CliIo } from '../io.js';
 import { didYouMean, formatDiagnostic, showInvisible } from '../../input/diagnostics.js';
 import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 
@@ -171,7 +171,14 @@ export async function cpusCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>
         io.err(usageProblem('cpus show', 'expected exactly one profile id'));
         return 2;
       }
-      const profile = findCpuProfile(loadCpuCatalog(parsed.dir), rest[0]);
+      const catalog = loadCpuCatalog(parsed.dir);
+      let profile: CpuProfile;
+      try {
+        profile = findCpuProfile(catalog, rest[0]);
+      } catch (e) {
+        if (e instanceof CpuProfileNotFoundError) return refuseOption(io, 'cpus', unknownCpu(e));
+        throw e;
+      }
       io.out(parsed.json ? JSON.stringify(profile, null, 2) + '\n' : profileToYaml(profile));
       return 0;
     }

@@ -1,7 +1,6 @@
 import { readInputText } from '../readText.js';
 import { writeFileSync } from 'node:fs';
 import { singleOut } from '../outputs.js';
-import { didYouMean } from '../../input/diagnostics.js';
 import {
   POLICY_NAMES,
   hypervisorOf,
@@ -12,7 +11,7 @@ import {
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { exitCostTable, loadModelData } from '../../model/data.js';
 import { exitKindByName } from '../../core/vcpu/exits.js';
-import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
+import { CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { MAX_RATE_PER_SECOND, MAX_VCPUS, NAME_RE } from '../../scenario/workload.js';
 import { fitWorkload, MISS_PERCENT, type FitResult } from '../../import/fit.js';
@@ -38,6 +37,8 @@ import {
   refuseOption,
   type CliIo,
   commandArgs,
+  unknownCpu,
+  unknownName,
   usageProblem,
 } from '../io.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
@@ -283,39 +284,39 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     io.err(`vmexit-lab import: ${msg}`);
     return ExitStatus.BAD_INPUT;
   };
+  // What is wrong with the command line (not with the report): ends where the options are listed.
+  const refuse = (e: string | UsageError): number =>
+    refuseOption(io, 'import', typeof e === 'string' ? new UsageError(e) : e);
   const [format, file, ...extra] = parsed.positionals;
   if (format === undefined || file === undefined) {
     io.err(usageProblem('import', 'give a format and a report file'));
     return ExitStatus.BAD_INPUT;
   }
-  if (extra.length > 0) return bad(`one report at a time (extra arguments: ${extra.join(' ')})`);
+  if (extra.length > 0) return refuse(`one report at a time (extra arguments: ${extra.join(' ')})`);
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
-    return bad(
-      `unknown format "${format}"${didYouMean(format, REPORT_FORMATS)}: expected one of ${REPORT_FORMATS.join(', ')}`,
-    );
+    return refuse(unknownName('format', format, REPORT_FORMATS));
   if (o.cpu === undefined)
-    return bad('--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)');
+    return refuse(
+      '--cpu is required: the CPU profile of the host the report was taken on (vmexit-lab cpus lists them)',
+    );
   let cpu: CpuProfile;
   try {
     cpu = findCpuProfile(loadCpuCatalog(), o.cpu);
   } catch (e) {
-    return bad((e as Error).message);
+    return e instanceof CpuProfileNotFoundError ? refuse(unknownCpu(e)) : bad((e as Error).message);
   }
   const policyText = o.policy ?? (format === 'bhyvectl' ? undefined : 'kvm');
   if (policyText === undefined)
-    return bad(
+    return refuse(
       `--policy is required for bhyvectl reports (bhyve releases differ exactly in what this tool measures): one of ${POLICY_NAMES.filter((p) => p.startsWith('bhyve')).join(', ')}`,
     );
   if (!(POLICY_NAMES as readonly string[]).includes(policyText))
-    return bad(
-      `unknown policy "${policyText}"${didYouMean(policyText, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')}`,
-    );
+    return refuse(unknownName('policy', policyText, POLICY_NAMES));
   const policy = policyText as PolicyName;
   const tunables = parseTunableFlags(o.tunable ?? [], policy);
-  if (typeof tunables === 'string') return bad(tunables);
+  if (typeof tunables === 'string') return refuse(tunables);
   const os = (o.os ?? 'ubuntu-18.04') as GuestOsName;
-  if (!(GUEST_OS_NAMES as readonly string[]).includes(os))
-    return bad(`unknown --os "${os}"${didYouMean(os, GUEST_OS_NAMES)}: expected one of ${GUEST_OS_NAMES.join(', ')}`);
+  if (!(GUEST_OS_NAMES as readonly string[]).includes(os)) return refuse(unknownName('--os', os, GUEST_OS_NAMES));
   let durationFlag: number | undefined,
     simSecondsFlag: number | undefined,
     seed: number,
@@ -336,7 +337,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     throw e;
   }
   const tickProblem = hostTickHz === undefined ? undefined : hostTickProblem('--host-tick-hz', hostTickHz, policy);
-  if (tickProblem !== undefined) return bad(tickProblem);
+  if (tickProblem !== undefined) return refuse(tickProblem);
 
   let report: ExitReport;
   let reportText: string;

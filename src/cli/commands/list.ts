@@ -1,4 +1,3 @@
-import { didYouMean } from '../../input/diagnostics.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { POLICY_NAMES, TUNABLES } from '../../core/hypervisor/policy.js';
@@ -17,7 +16,7 @@ import { PHASE_NAMES } from '../../scenario/types.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
 import { loadScenarioFile } from '../../scenario/load.js';
-import { ExitStatus, type CliIo, commandArgs } from '../io.js';
+import { ExitStatus, type CliIo, commandArgs, refuseOption, unknownName } from '../io.js';
 import { summarizeApicCapabilities } from './cpus.js';
 
 /**
@@ -79,10 +78,7 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
   // Tunables belong to policies: 'list tunables' lists the policies with theirs.
   const what = asked === 'tunables' ? 'policies' : asked;
   const kinds = ['scenarios', 'cpus', 'guests', 'policies', 'tunables', 'hosts'];
-  if (what !== 'all' && !kinds.includes(what)) {
-    io.err(`vmexit-lab list: unknown kind "${what}"${didYouMean(what, kinds)}; expected one of ${kinds.join(', ')}`);
-    return ExitStatus.BAD_INPUT;
-  }
+  if (what !== 'all' && !kinds.includes(what)) return refuseOption(io, 'list', unknownName('kind', what, kinds));
   const result: Record<string, unknown> = {};
   if (what === 'all' || what === 'scenarios') {
     result.scenarios = scenarioFiles().map((f) => {

@@ -63,7 +63,9 @@ export async function traceCommand(args: string[], io: CliIo): Promise<number> {
     if (wanted.length === 0) {
       // The same words as thresholds and validation cases: an old bare name ("1") of a KEY=VALUE variant.
       const names = scenario.variants.map((v) => v.name);
-      io.err(`vmexit-lab trace: ${unknownVariantMessage(parsed.values.variant, names)}; variants: ${names.join(', ')}`);
+      io.err(
+        usageProblem('trace', `${unknownVariantMessage(parsed.values.variant, names)}; variants: ${names.join(', ')}`),
+      );
       return ExitStatus.BAD_INPUT;
     }
     scenario = { ...scenario, variants: wanted, thresholds: [] };

@@ -7,7 +7,7 @@ import { beforeValuesOf, runCorpus, selectCases } from '../../validation/run.js'
 import { validationExitStatus } from '../../validation/compare.js';
 import { formatMarkdown, formatText, toJson } from '../../validation/report.js';
 import type { ValidationCase } from '../../validation/types.js';
-import { ExitStatus, commandArgs, refuseOption, type CliIo } from '../io.js';
+import { ExitStatus, UsageError, commandArgs, refuseOption, type CliIo } from '../io.js';
 import { VALIDATION_CASE_DIR, yamlDirProblem } from '../yamlDir.js';
 
 export const VALIDATE_MODEL_USAGE = `Usage: vmexit-lab validate-model [options]
@@ -86,7 +86,11 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
   }
   const cases = selectCases(corpus, o.case ?? [], o['exclude-fitted'] !== true);
   if (cases.length === 0)
-    return bad(`no case matches ${(o.case ?? []).join(', ')} (known: ${corpus.map((c) => c.id).join(', ')})`);
+    return refuseOption(
+      io,
+      'validate-model',
+      new UsageError(`no case matches ${(o.case ?? []).join(', ')} (known: ${corpus.map((c) => c.id).join(', ')})`),
+    );
   const before = loadBeforeValues(dir);
   const t0 = performance.now();
   const results = runCorpus(cases, {

@@ -6,8 +6,8 @@ import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadModelData } from '../../model/data.js';
-import { findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, didYouMean } from '../../input/diagnostics.js';
+import { CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
+import { ScenarioError } from '../../input/diagnostics.js';
 import { parseWorkloadProfile } from '../../scenario/workload.js';
 import {
   configurationsText,
@@ -30,6 +30,8 @@ import {
   refuseOption,
   type CliIo,
   commandArgs,
+  unknownCpu,
+  unknownName,
   usageProblem,
 } from '../io.js';
 import { textTable } from '../../report/table.js';
@@ -427,13 +429,20 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const report = reportFigures(profileText, profile);
   const catalog = loadCpuCatalog();
-  const cpuOf = (id: string): CpuProfile | string => {
+  // A CPU or policy named on the command line (--from, --cpu, --policy, --tunable, --host-tick-hz):
+  // refused as every command-line problem is, ending where the options are listed; the profile's own
+  // source cpu and policy are the file's, said as such.
+  const refuse = (e: string | UsageError): number =>
+    refuseOption(io, 'what-if', typeof e === 'string' ? new UsageError(e) : e);
+  const cpuOf = (id: string): CpuProfile | UsageError => {
     try {
       return findCpuProfile(catalog, id);
     } catch (e) {
-      return (e as Error).message;
+      if (e instanceof CpuProfileNotFoundError) return unknownCpu(e);
+      throw e;
     }
   };
+  const fromOption = o.from !== undefined;
   // The measured host.
   const src = profile.source ?? {};
   let fromCpu = typeof src.cpu === 'string' ? src.cpu : undefined;
@@ -448,11 +457,12 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   if (fromCpu === undefined || fromPolicy === undefined)
     return bad(`${file} has no source cpu and policy: give --from CPU:POLICY`);
   const sourceCpu = cpuOf(fromCpu);
-  if (typeof sourceCpu === 'string') return bad(sourceCpu);
-  if (!(POLICY_NAMES as readonly string[]).includes(fromPolicy))
-    return bad(
-      `unknown policy "${fromPolicy}"${didYouMean(fromPolicy, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')}`,
-    );
+  if (sourceCpu instanceof UsageError)
+    return fromOption ? refuse(sourceCpu) : bad(`${file}: source: cpu: ${sourceCpu.message}`);
+  if (!(POLICY_NAMES as readonly string[]).includes(fromPolicy)) {
+    const unknown = unknownName('policy', fromPolicy, POLICY_NAMES);
+    return fromOption ? refuse(unknown) : bad(`${file}: source: policy: ${unknown.message}`);
+  }
   const srcTunables: Record<string, number> = {};
   if (o.from === undefined && typeof src.tunables === 'object' && src.tunables !== null) {
     for (const [k, v] of Object.entries(src.tunables as Record<string, unknown>))
@@ -479,7 +489,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const tickProblem =
     hostTickHz === undefined ? undefined : hostTickProblem(tickWhat, hostTickHz, fromPolicy as PolicyName);
-  if (tickProblem !== undefined) return bad(tickProblem);
+  if (tickProblem !== undefined) return tickWhat === '--host-tick-hz' ? refuse(tickProblem) : bad(tickProblem);
   const source: WhatIfTarget = {
     cpu: sourceCpu,
     policy: fromPolicy as PolicyName,
@@ -499,7 +509,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
       .map((s) => s.trim())
       .filter((s) => s !== '')) {
       const c = cpuOf(id);
-      if (typeof c === 'string') return bad(c);
+      if (c instanceof UsageError) return refuse(c);
       cpus.push(c);
     }
   }
@@ -511,23 +521,21 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
       .map((s) => s.trim())
       .filter((s) => s !== '')) {
       if (!(POLICY_NAMES as readonly string[]).includes(p))
-        return bad(
-          `unknown policy "${p}"${didYouMean(p, POLICY_NAMES)}: expected one of ${POLICY_NAMES.join(', ')} or all`,
-        );
+        return refuse(unknownName('policy', p, POLICY_NAMES, { more: ' or all' }));
       policies.push(p as PolicyName);
     }
   }
   // What is wrong with a --tunable whatever the policy (its form, name, range): said as such; a
   // misspelt name was skipped by every policy and read "no target configuration accepts the given tunables".
   const tunableProblem = parseTunableFlags(o.tunable ?? [], undefined);
-  if (typeof tunableProblem === 'string') return bad(tunableProblem);
+  if (typeof tunableProblem === 'string') return refuse(tunableProblem);
   const targets: WhatIfTarget[] = [];
   for (const cpu of cpus) {
     for (const policy of policies) {
       const tunables = parseTunableFlags(o.tunable ?? [], policy);
       if (typeof tunables === 'string') {
         if ((o.tunable ?? []).length > 0 && policies.length > 1) continue; // a tunable of another policy family
-        return bad(tunables);
+        return refuse(tunables);
       }
       targets.push({ cpu, policy, tunables, ...tickFor(policy) });
     }
