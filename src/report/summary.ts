@@ -294,7 +294,8 @@ interface JunitSuites {
 /**
  * JUnit XML: one testsuite per variant (plus one for cross-variant thresholds), a testcase per
  * threshold, per invariant check that tripped (however many guests: the earliest and the count in its
- * message) and per set of failed VM-entry checks; a shard's thresholds are skipped cases. Times: the variants run side by side
+ * message) and per set of failed VM-entry checks; a shard's thresholds, a failed run's and a stopped run's (partial:
+ * no verdict) are skipped cases. Times: the variants run side by side
  * (on the worker pool) within the run, so each suite's `time` is the run's wall seconds and its
  * `timestamp` the run's start; a testcase checks finished results (`time="0"`).
  */
