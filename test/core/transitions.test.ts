@@ -271,6 +271,25 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   same(m, rules, 'after the tables started afresh');
 });
 
+test("[vcpu/tabulated.ts] every vCPU keeps the interned state id its last tabulated operation left, whatever the other vCPUs and machines of the thread do (each machine keeps its vCPUs' ids in its own words)", () => {
+  // A table shared by every machine of the thread, direct-mapped by (machine, vCPU), lost ids to
+  // collisions: a vCPU whose id was pushed out looked its state up by hash again (only speed
+  // depended on it, but the id is what internedState reports).
+  const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
+  const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 1024, x2apic: true };
+  const m = machine(su, costs, false);
+  for (let v = 0; v < m.n; v++) m.writeCr8(v, 3);
+  const others = Array.from({ length: 8 }, () => machine({ ...su, vcpus: 256 }, costs, false));
+  for (const o of others) for (let v = 0; v < o.n; v++) o.writeCr8(v, 5);
+  const lost: number[] = [];
+  for (let v = 0; v < m.n; v++) if (m.internedState(v) < 0) lost.push(v);
+  assert.deepEqual(lost, [], 'vCPUs that lost their interned state id');
+  const rules = machine(su, costs, true);
+  for (let v = 0; v < m.n; v++) rules.writeCr8(v, 3);
+  for (let v = 0; v < m.n; v++) for (const x of [m, rules]) x.writeCr8(v, 7);
+  same(m, rules, 'after every vCPU trusted its id');
+});
+
 test('[vcpu/tabulated.ts] KVM timer writes and stimer expiries with operands the table does not key (a 64-bit or unsigned value, a vector outside 0-255) run by the rules, with the same outcome', () => {
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 70 + 13 * i + 0.5 * (i % 2));
   const su: MachineSetup = { profile: DESKTOP, policy: 'kvm', vcpus: 2, x2apic: true, hyperv: { features: ALL_HV } };

@@ -84,7 +84,19 @@ const RING = PAIR_WORDS.length;
  * PAIR_WORDS, then the exit ring - the slots of the step's last EXIT_RING exits, then their
  * qualifications - which the exit path writes for every exit.
  */
-export const FF_WORDS = RING + 2 * EXIT_RING;
+const FF_WORDS = RING + 2 * EXIT_RING;
+/**
+ * After them, the table of interned states' words (tabulated.ts): the tables' generation
+ * (transitions.ts txEpoch) the hints were left in, then per vCPU the id of its interned state + 1
+ * (0: none) - kept by the vCPU's machine, not looked up in a table shared by every machine.
+ */
+export const TX_EPOCH_WORD = FF_WORDS;
+export const TX_HINT_WORDS = FF_WORDS + 1;
+
+/** A machine's fast-forward words for `n` vCPUs. */
+export function ffWords(n: number): number {
+  return TX_HINT_WORDS + n;
+}
 
 /** Where the slot of the step's exit number `i` stands in the fast-forward words. */
 export function ringSlot(i: number): number {

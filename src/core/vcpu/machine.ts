@@ -10,7 +10,7 @@ import { ExitWhy, RecKind } from './recorder.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
-import { txEpoch, txHinted } from './transitions.js';
+import { txEpoch } from './transitions.js';
 
 export type { MachineConfig } from './machineSetup.js';
 export { Counter, Fault } from './counters.js';
@@ -147,7 +147,7 @@ export class Machine extends TabulatedInstructions {
     const memo = (op === RepeatOp.CR8_PAIR || op === RepeatOp.HOST_INTERRUPT) && !this.recOn && !this.logExits;
     if (memo) {
       const key = this.machineKey;
-      const e = memoLookup(key, v, op, a, b, this.s, base, txHinted(key, v), txEpoch(), this.debugChecks);
+      const e = memoLookup(key, v, op, a, b, this.s, base, this.hinted(v), txEpoch(), this.debugChecks);
       if (e >= 0) return this.repeatFixedPoint(v, count, op, e);
     }
     let executed = 0;
@@ -211,7 +211,7 @@ export class Machine extends TabulatedInstructions {
         if (remaining > 0) this.addRepeated(v, op, remaining, exitStart, exitCount);
         if (memo) {
           const key = this.machineKey;
-          memoStore(key, v, op, a, b, this.s, base, this.ff, exitStart, exitCount, txHinted(key, v), txEpoch());
+          memoStore(key, v, op, a, b, this.s, base, this.ff, exitStart, exitCount, this.hinted(v), txEpoch());
         }
         return executed;
       }

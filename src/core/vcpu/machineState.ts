@@ -5,7 +5,7 @@ import { isrvecStackViolation, StackCheck } from '../apic/isrvecStack.js';
 import { LOCAL_SLOT } from './exits.js';
 import type { Broken } from './invariants.js';
 import { Counter, Fault } from './counters.js';
-import { machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetup.js';
+import { acctLayout, machineArraysOf, slotStrideOf, type MachineConfig } from './machineSetup.js';
 import { F, Flag } from './layout.js';
 import { ExitRecorder, NO_RECORDER, RecKind, type DeliveryVia } from './recorder.js';
 import { DOUBLE_ZERO } from '../numbers.js';
@@ -32,6 +32,16 @@ const NO_WORDS = new Int32Array(0);
 export class MachineState {
   readonly n: number;
   readonly s: Int32Array;
+  /**
+   * exitCounts, counters, vcpuHostNs, exitHostNs and exitTotals as one view, each from its word
+   * below (machineSetup.ts acctLayout): the table's apply (tabulated.ts) counts a record's exits
+   * and counters in one array rather than five.
+   */
+  protected readonly acct: Float64Array;
+  protected readonly countersAt: number;
+  protected readonly vcpuHostNsAt: number;
+  protected readonly exitHostNsAt: number;
+  protected readonly exitTotalsAt: number;
   /** Exits per vCPU and kind of this CPU's vendor: index v * slotStride + LOCAL_SLOT[slot] (use exitCount). */
   readonly exitCounts: Float64Array;
   readonly slotStride: number;
@@ -131,6 +141,12 @@ export class MachineState {
     this.n = n;
     this.slotStride = slotStrideOf(config.profile);
     const a = machineArraysOf(config, this.slotStride);
+    const at = acctLayout(n, this.slotStride);
+    this.acct = a.acct;
+    this.countersAt = at.counters;
+    this.vcpuHostNsAt = at.vcpuHostNs;
+    this.exitHostNsAt = at.exitHostNs;
+    this.exitTotalsAt = at.exitTotals;
     this.exitCounts = a.exitCounts;
     this.counters = a.counters;
     this.vcpuHostNs = a.vcpuHostNs;

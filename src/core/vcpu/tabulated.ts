@@ -2,28 +2,29 @@ import { STEP_LOG } from './machineState.js';
 import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
-import { ringQual, ringSlot } from './fastForward.js';
+import { ringQual, ringSlot, TX_EPOCH_WORD, TX_HINT_WORDS } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
 import { F } from './layout.js';
 import type { Broken } from './invariants.js';
-import { ExitWhy, RecKind } from './recorder.js';
+import { LOCAL_SLOT } from './exits.js';
+import { ExitWhy } from './recorder.js';
 import { memoKey } from './repeatMemo.js';
 import {
   APIC_COST,
   KEY,
+  LOCAL_SHIFT,
   MAX_COUNTERS,
   MAX_DELIVERIES,
   MAX_DIFFS,
   MAX_EXITS,
   OUTSIDE_WORDS,
+  SLOT_MASK,
   T,
   tx,
   txClass,
+  txEpoch,
   txEquals,
   txFind,
-  txForget,
-  txHint,
-  txHinted,
   txIntern,
   txLookup,
   txNew,
@@ -47,7 +48,7 @@ const preCounters = new Float64Array(COUNTERS);
  * did exit by exit, take the rules' path (so do traces and replays).
  */
 export class TabulatedInstructions extends GuestInstructions {
-  /** This machine's key, unique in the thread: in the hint table (transitions.ts) and the fast-forward's memo (repeatMemo.ts). */
+  /** This machine's key, unique in the thread: in the fast-forward's memo (repeatMemo.ts). */
   protected readonly machineKey = memoKey();
   /** The class of machines with this CPU profile and policy (0 until the first operation). */
   private txCls = 0;
@@ -62,9 +63,28 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.depth === 0 && !this.recOn && !this.logExits;
   }
 
-  /** What may write vCPU `v`'s words outside the table: its hint (transitions.ts) is void. */
+  /** What may write vCPU `v`'s words outside the table: its hint is void. */
   private forget(v: number): void {
-    txForget(this.machineKey, v);
+    this.ff[TX_HINT_WORDS + v] = 0;
+  }
+
+  /**
+   * The interned state vCPU `v` is in by the id its last tabulated operation left (-1: none kept, or
+   * forgotten since). Trusted without comparing: everything else that may write the vCPU's words
+   * forgets it. Kept in the machine's words (fastForward.ts TX_HINT_WORDS), an id + 1 per vCPU, with
+   * the tables' generation they were left in: when the tables started afresh since, every hint of
+   * the machine is void, and is cleared here before anything is hinted again (a new hint follows a
+   * read: interned, kept, and a record or a capture of the same operation, which stores none after
+   * the tables start afresh).
+   */
+  protected hinted(v: number): number {
+    const ff = this.ff;
+    const epoch = txEpoch();
+    if (ff[TX_EPOCH_WORD] !== epoch) {
+      ff.fill(0, TX_HINT_WORDS, TX_HINT_WORDS + this.n);
+      ff[TX_EPOCH_WORD] = epoch;
+    }
+    return ff[TX_HINT_WORDS + v] - 1;
   }
 
   // ------------------------------------------------ tabulated operations
@@ -295,7 +315,7 @@ export class TabulatedInstructions extends GuestInstructions {
    * the operation is nested)...
    */
   private kept(v: number): number {
-    return this.depth === 0 ? txHinted(this.machineKey, v) : -1;
+    return this.depth === 0 ? this.hinted(v) : -1;
   }
 
   /**
@@ -305,12 +325,12 @@ export class TabulatedInstructions extends GuestInstructions {
    * on IPIs alone, each costing a hash lookup next and a word-by-word fast-forward memo comparison.
    */
   private rehint(v: number, id: number): void {
-    if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) txHint(this.machineKey, v, id);
+    if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) this.ff[TX_HINT_WORDS + v] = id + 1;
   }
 
   /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */
   internedState(v: number): number {
-    return txHinted(this.machineKey, v);
+    return this.hinted(v);
   }
 
   /**
@@ -327,7 +347,7 @@ export class TabulatedInstructions extends GuestInstructions {
     // numbers, booleans, nested records), so their JSON tells two machines apart exactly.
     if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
     const b = v * F.STRIDE;
-    let from = txHinted(this.machineKey, v);
+    let from = this.hinted(v);
     if (from < 0) from = txFind(this.txCls, this.s, b);
     else if (this.debugChecks && !txEquals(from, this.txCls, this.s, b))
       throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
@@ -338,28 +358,49 @@ export class TabulatedInstructions extends GuestInstructions {
     return this.capture(op, v, a, from);
   }
 
-  /** Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum. */
+  /**
+   * Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum. Its exits are
+   * counted as MachineCore.exit counts them (machineState.ts countExits: at the slot's cost, or the
+   * x2APIC MSR-write rule's when marked) and its counters moved, all in the machine's one accounting
+   * view (acct), the vCPU's and the step's host ns held in locals across the record's exits: the same
+   * additions in the same order. The recorder is off here (tabulates()).
+   */
   private apply(v: number, r: number): number {
     const s = this.s;
     const b = v * F.STRIDE;
-    const diffs = tx[r + T.DIFFS];
-    for (let i = 0; i < diffs; i++) s[b + tx[r + T.DIFF + 2 * i]] = tx[r + T.DIFF + 2 * i + 1];
+    for (let j = r + T.DIFF, end = j + 2 * tx[r + T.DIFFS]; j < end; j += 2) s[b + tx[j]] = tx[j + 1];
+    const acct = this.acct;
+    const ff = this.ff;
     const exits = tx[r + T.EXITS];
-    for (let i = 0; i < exits; i++) {
-      const word = tx[r + T.EXIT + 2 * i];
-      const slot = word & (APIC_COST - 1);
-      const qualification = tx[r + T.EXIT + 2 * i + 1];
-      // As MachineCore.exit: counted at the slot's cost (apicMsrExit's when marked), then into the exit ring.
-      const cost = word === slot || this.apicMsrWriteCostNs < 0 ? this.exitCostNs[slot] : this.apicMsrWriteCostNs;
-      this.countExits(v, slot, qualification, 1, RecKind.EXIT, cost);
-      const k = this.stepExitCount;
-      this.ff[ringSlot(k)] = slot;
-      this.ff[ringQual(k)] = qualification;
-      this.stepExitCount = k + 1;
+    if (exits > 0) {
+      const costNs = this.exitCostNs;
+      const apicNs = this.apicMsrWriteCostNs;
+      const row = v * this.slotStride;
+      const slotNsAt = this.exitHostNsAt;
+      const totalsAt = this.exitTotalsAt;
+      const vcpuNsAt = this.vcpuHostNsAt + v;
+      let stepNs = this.stepHostNs;
+      let vcpuNs = acct[vcpuNsAt];
+      let k = this.stepExitCount;
+      for (let j = r + T.EXIT, end = j + 2 * exits; j < end; j += 2) {
+        const word = tx[j];
+        const slot = word & SLOT_MASK;
+        const cost = (word & APIC_COST) === 0 || apicNs < 0 ? costNs[slot] : apicNs;
+        acct[row + (word >>> LOCAL_SHIFT)] += 1;
+        stepNs += cost;
+        vcpuNs += cost;
+        acct[slotNsAt + slot] += cost;
+        acct[totalsAt + slot] += 1;
+        ff[ringSlot(k)] = slot;
+        ff[ringQual(k)] = tx[j + 1];
+        k++;
+      }
+      this.stepHostNs = stepNs;
+      acct[vcpuNsAt] = vcpuNs;
+      this.stepExitCount = k;
     }
-    const c = v * Counter.COUNT;
-    const counters = tx[r + T.COUNTERS];
-    for (let i = 0; i < counters; i++) this.counters[c + tx[r + T.COUNTER + 2 * i]] += tx[r + T.COUNTER + 2 * i + 1];
+    const c = this.countersAt + v * Counter.COUNT;
+    for (let j = r + T.COUNTER, end = j + 2 * tx[r + T.COUNTERS]; j < end; j += 2) acct[c + tx[j]] += tx[j + 1];
     const deliveries = tx[r + T.DELIVERIES];
     for (let i = 0; i < deliveries; i++) {
       const d = this.stepDeliveredCount;
@@ -369,7 +410,7 @@ export class TabulatedInstructions extends GuestInstructions {
       }
       this.stepDeliveredCount = d + 1;
     }
-    txHint(this.machineKey, v, tx[r + T.NEXT]);
+    ff[TX_HINT_WORDS + v] = tx[r + T.NEXT] + 1;
     return tx[r + T.RET];
   }
 
@@ -432,7 +473,8 @@ export class TabulatedInstructions extends GuestInstructions {
     }
     tx[r + T.EXITS] = exits;
     for (let i = 0; i < exits; i++) {
-      tx[r + T.EXIT + 2 * i] = this.ff[ringSlot(exits0 + i)] | ((apicCost >>> i) & 1 ? APIC_COST : 0);
+      const slot = this.ff[ringSlot(exits0 + i)];
+      tx[r + T.EXIT + 2 * i] = slot | ((apicCost >>> i) & 1 ? APIC_COST : 0) | (LOCAL_SLOT[slot] << LOCAL_SHIFT);
       tx[r + T.EXIT + 2 * i + 1] = this.ff[ringQual(exits0 + i)];
     }
     tx[r + T.COUNTERS] = moved;
@@ -445,7 +487,7 @@ export class TabulatedInstructions extends GuestInstructions {
     }
     tx[r + T.DELIVERIES] = deliveries;
     for (let i = 0; i < deliveries; i++) tx[r + T.DELIVERY + i] = this.stepDelivered[delivered0 + i];
-    txHint(this.machineKey, v, next);
+    this.ff[TX_HINT_WORDS + v] = next + 1;
     return ret;
   }
 

@@ -15,7 +15,8 @@ import { F } from './layout.js';
  * outcome is applied without running them.
  *
  * Exact by construction, under one discipline: the id of the state a vCPU is in is kept from the
- * operation that left it there (a hint per vCPU) and trusted without comparing, so everything else
+ * operation that left it there (a hint per vCPU, in its machine's words: TabulatedInstructions
+ * hinted, void when the tables' generation moved) and trusted without comparing, so everything else
  * that may write a vCPU's words forgets it - every other operation of the Machine
  * (TabulatedInstructions), a violation, launch, and anyone writing the state array directly
  * (Machine.forgetStates; with debug checks on, a hint is compared and a stale one throws). A vCPU
@@ -71,7 +72,13 @@ const TX_INDEX = TX_CAP * 2;
  * at its slot's cost: this bit set in the record's slot word.
  */
 export const APIC_COST = 1 << 16;
-const HINTS = 16384; // direct-mapped by (machine, vCPU): a worker of a large fleet runs thousands of vCPUs
+/** The record's slot word: the slot below APIC_COST... */
+export const SLOT_MASK = APIC_COST - 1;
+/**
+ * ...and above it the slot's index among its vendor's (exits.ts LOCAL_SLOT): the column of the
+ * vCPU's exit counts, read from the record rather than looked up at every apply.
+ */
+export const LOCAL_SHIFT = 17;
 
 /** A transition record's words. */
 export const enum T {
@@ -85,7 +92,7 @@ export const enum T {
   COUNTERS = 7,
   DELIVERIES = 8,
   DIFF = 9, // (word, value) pairs
-  EXIT = DIFF + 2 * MAX_DIFFS, // (slot | APIC_COST?, qualification) pairs
+  EXIT = DIFF + 2 * MAX_DIFFS, // (slot | APIC_COST? | local slot << LOCAL_SHIFT, qualification) pairs
   COUNTER = EXIT + 2 * MAX_EXITS, // (counter, delta) pairs
   DELIVERY = COUNTER + 2 * MAX_COUNTERS, // vectors
   SIZE = DELIVERY + MAX_DELIVERIES,
@@ -99,8 +106,6 @@ let stateCount = 0;
 export const tx = new Int32Array(TX_CAP * T.SIZE);
 const txIndex = new Int32Array(TX_INDEX); // record + 1; 0 empty
 let txCount = 0;
-/** (machine, vCPU) -> the state id its last tabulated operation left: where to look first. */
-const hints = new Int32Array(HINTS * 3);
 const classes = new Map<string, number>();
 /** How many times the tables started afresh: ids handed out before a reset name other states after it. */
 let epoch = 0;
@@ -121,7 +126,6 @@ function reset(): void {
   stateIndex.fill(0);
   txCount = 0;
   txIndex.fill(0);
-  hints.fill(0);
 }
 
 function hashState(cls: number, s: Int32Array, b: number): number {
@@ -138,20 +142,6 @@ function equals(id: number, cls: number, s: Int32Array, b: number): boolean {
   return true;
 }
 
-function hintSlot(machine: number, v: number): number {
-  return ((Math.imul(machine, 0x9e3779b1) + Math.imul(v, 0x85ebca6b)) >>> 18) * 3;
-}
-
-/**
- * The state id the vCPU's last tabulated operation left it in (-1: none kept, or forgotten since).
- * Trusted without comparing: TabulatedInstructions forgets it whenever anything else may have written
- * the vCPU's words.
- */
-export function txHinted(machine: number, v: number): number {
-  const hs = hintSlot(machine, v);
-  return hints[hs] === machine && hints[hs + 1] === v ? hints[hs + 2] : -1;
-}
-
 /** The vCPU's words (at word `b` of `s`) equal interned state `id` of class `cls` (debug checks). */
 export function txEquals(id: number, cls: number, s: Int32Array, b: number): boolean {
   return equals(id, cls, s, b);
@@ -166,20 +156,6 @@ export function txFind(cls: number, s: Int32Array, b: number): number {
     if (equals(e - 1, cls, s, b)) return e - 1;
     i = (i + 1) & (STATE_INDEX - 1);
   }
-}
-
-/** Something other than a tabulated operation may have written the vCPU's words: its hint is void. */
-export function txForget(machine: number, v: number): void {
-  const hs = hintSlot(machine, v);
-  if (hints[hs] === machine && hints[hs + 1] === v) hints[hs] = 0;
-}
-
-/** Remember that the vCPU's state is interned state `id` (where txFind looks first). */
-export function txHint(machine: number, v: number, id: number): void {
-  const hs = hintSlot(machine, v);
-  hints[hs] = machine;
-  hints[hs + 1] = v;
-  hints[hs + 2] = id;
 }
 
 /**
