@@ -20,7 +20,8 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, type PolicyName } from '../core/hypervisor/policy.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { Reader, optional, parseYamlChecked, type Val } from '../input/yaml.js';
+import { Reader, optional, type Val } from '../input/reader.js';
+import { parseYamlChecked } from '../input/yaml.js';
 import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
@@ -75,7 +76,7 @@ export const ACCEPTED_KEYS = {
 
 /**
  * Where each accepted key belongs, by the place's name as a user reads it: an unknown key that is at
- * home elsewhere is told where (src/input/yaml.ts Reader.keyHomes), e.g. `tunables` at the top level
+ * home elsewhere is told where (src/input/reader.ts Reader.keyHomes), e.g. `tunables` at the top level
  * goes under hypervisor, `vcpus` under a guest. Built from ACCEPTED_KEYS, so it cannot drift.
  */
 export const KEY_HOMES: ReadonlyMap<string, readonly string[]> = (() => {

@@ -17,7 +17,7 @@ import { isMap, isScalar } from 'yaml';
 import { APIC_REGISTER_BY_NAME } from '../core/apic/registers.js';
 import { SCRIPT_OP_NAMES, type ScriptOp, type ScriptOpName } from '../core/script/ops.js';
 import { didYouMean } from '../input/diagnostics.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 
 export const MAX_SCRIPT_OPS = 100_000;
 
