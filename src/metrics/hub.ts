@@ -457,7 +457,7 @@ export class MetricsHub {
     return { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
   }
 
-  // ---- samples per metric (src/metrics/registry.ts names them) ----
+  // ---- samples per metric (src/metrics/catalogue.ts names them) ----
 
   buildInfo(): Sample[] {
     return [
