@@ -1,4 +1,4 @@
-import { MetricsHub, type Labels, type Sample } from './hub.js';
+import { MetricsHub, variantLabels, type Labels, type Sample } from './hub.js';
 import { METRICS, type MetricDef } from './catalogue.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
 import { seriesStepNs } from '../run/simulate.js';
@@ -224,13 +224,7 @@ function addRun(
         case 'vmexit_lab_guests_running':
           samples = scenario.variants.flatMap((_, vi) =>
             [...guestsPerHostByOs(scenario, vi)].map(([os, n]) => ({
-              labels: {
-                scenario: scenario.name,
-                variant: scenario.variants[vi].name,
-                cpu: scenario.variants[vi].host.cpu.id,
-                policy: scenario.variants[vi].hypervisor.policy,
-                os,
-              },
+              labels: { ...variantLabels(scenario, vi, scenario.name), os },
               value: running[vi] * n,
             })),
           );
