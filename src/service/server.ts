@@ -12,6 +12,7 @@ import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
 import type { SubmitRequest } from './runRequest.js';
+import { READ_TOKEN_ENV, TOKEN_ENV } from './auth.js';
 import { ScenarioCatalog } from './scenarios.js';
 import { ScenarioValidator, type ValidationLimits } from './validation.js';
 import { planTasks } from '../pool/tasks.js';
@@ -19,8 +20,8 @@ import { planTasks } from '../pool/tasks.js';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = '.vmexit-lab';
-export const TOKEN_ENV = 'VMEXIT_LAB_TOKEN';
-export const READ_TOKEN_ENV = 'VMEXIT_LAB_READ_TOKEN';
+// The tokens' variables live in auth.ts; `serve` and `start` take them from here with the other defaults.
+export { READ_TOKEN_ENV, TOKEN_ENV };
 /** A request body's bound (`serve --body-limit`; docs/SERVICE.md, Limits), as sent and as decoded. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** A request's headers must have arrived within this, and its body within the next (slow clients). */
