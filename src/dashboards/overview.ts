@@ -41,7 +41,6 @@ import {
 } from './common.js';
 
 export const OVERVIEW_UID = 'vmexit-lab-overview';
-export const DRILLDOWN_UID = 'vmexit-lab-drilldown';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant' });
 const SSEL = sel({ job: '$job', scenario: '$scenario' });
