@@ -274,7 +274,7 @@ export function timeseries(title: string, description: string, unit: string, axi
  * regions at the query step, so a run at pace max that ends between two scrapes may not show),
  * "Run starts" and "Run ends" the exact start and finish of each run
  * (vmexit_lab_run_started_timestamp_seconds, vmexit_lab_run_last_finish_timestamp_seconds; the
- * value used as the time). Both series are exported (src/metrics/registry.ts; docs/GRAFANA.md
+ * value used as the time). Both series are exported (src/metrics/catalogue.ts; docs/GRAFANA.md
  * "Series added for the dashboards").
  */
 export function runAnnotations(): AnnotationQueryBuilder[] {

@@ -19,7 +19,8 @@ import {
   violationsPanel,
   vmexitLabDashboard,
 } from './common.js';
-import { DRILLDOWN_UID } from './overview.js';
+
+export const DRILLDOWN_UID = 'vmexit-lab-drilldown';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant', cpu: '$cpu', policy: '$policy' });
 const OS = 'os=~"$os"';

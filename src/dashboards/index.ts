@@ -6,7 +6,8 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { overviewDashboard } from './overview.js';
 import { drilldownDashboard } from './drilldown.js';
 
-export { OVERVIEW_UID, DRILLDOWN_UID } from './overview.js';
+export { OVERVIEW_UID } from './overview.js';
+export { DRILLDOWN_UID } from './drilldown.js';
 
 /** Folder below grafana/dashboards/ (the provider maps folders from the file structure). */
 const DASHBOARD_FOLDER = 'vmexit-lab';

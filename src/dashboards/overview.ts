@@ -41,7 +41,6 @@ import {
 } from './common.js';
 
 export const OVERVIEW_UID = 'vmexit-lab-overview';
-export const DRILLDOWN_UID = 'vmexit-lab-drilldown';
 
 const VSEL = sel({ job: '$job', scenario: '$scenario', variant: '$variant' });
 const SSEL = sel({ job: '$job', scenario: '$scenario' });
@@ -375,7 +374,7 @@ export function overviewDashboard(): Dashboard {
       ),
     )
     .withPanel(
-      // The service's one lag gauge (src/metrics/registry.ts vmexit_lab_realtime_lag_seconds, no
+      // The service's one lag gauge (src/metrics/catalogue.ts vmexit_lab_realtime_lag_seconds, no
       // variant label): whether the realtime runs keep pace with the wall clock (docs/PERF.md).
       ts(
         'Realtime lag of the service',

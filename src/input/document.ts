@@ -1,6 +1,7 @@
 import type { YAMLMap } from 'yaml';
 import { DiagnosticSink, ScenarioError } from './diagnostics.js';
-import { Reader, parseYamlChecked } from './yaml.js';
+import { Reader } from './reader.js';
+import { parseYamlChecked } from './yaml.js';
 
 /**
  * How a YAML input opens, in one place for every kind (a workload profile, a validation case):

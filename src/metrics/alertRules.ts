@@ -12,7 +12,7 @@ import { parsedThresholdLabel, thresholdLabel as labelOfThreshold } from './thre
 /**
  * One threshold, two evaluators: a scenario's thresholds (src/scenario/thresholds.ts, evaluated on
  * results.json by src/results/thresholds.ts) compiled to Prometheus alerting rules over the metrics
- * /metrics exports (src/metrics/registry.ts). An alert fires for exactly the (threshold, variant)
+ * /metrics exports (src/metrics/catalogue.ts). An alert fires for exactly the (threshold, variant)
  * pairs the JS evaluator fails, when the counters hold one run of the scenario: a backfilled
  * `run --openmetrics` file, a `run --push` group, a `run --metrics-listen` scrape (docs/BEYOND.md).
  *
@@ -131,7 +131,7 @@ export function compileMetric(
       return {
         value: `${sum('vmexit_lab_phase_duration_seconds_total', { phase })} / ${sum('vmexit_lab_phase_completions_total', { phase })}`,
         // The JS evaluator fails the phase when guests had not finished it (results.json phaseUnfinished),
-        // whatever the finished ones' mean: the run-scoped gauge of them (registry.ts), above 0.
+        // whatever the finished ones' mean: the run-scoped gauge of them (catalogue.ts), above 0.
         noData: `${sum('vmexit_lab_run_phase_unfinished_guests', { phase })} > 0`,
       };
     }

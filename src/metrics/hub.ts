@@ -82,7 +82,7 @@ export interface RestoredRun {
 }
 
 /** Labels every per-variant series carries: bounded by the scenarios run, never per guest. */
-function variantLabels(scenario: Scenario, vi: number, label: string): Labels {
+export function variantLabels(scenario: Scenario, vi: number, label: string): Labels {
   const v = scenario.variants[vi];
   return { scenario: label, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }
@@ -457,7 +457,7 @@ export class MetricsHub {
     return { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
   }
 
-  // ---- samples per metric (src/metrics/registry.ts names them) ----
+  // ---- samples per metric (src/metrics/catalogue.ts names them) ----
 
   buildInfo(): Sample[] {
     return [

@@ -1,5 +1,5 @@
-import { MetricsHub, type Labels, type Sample } from './hub.js';
-import { METRICS, type MetricDef } from './registry.js';
+import { MetricsHub, variantLabels, type Labels, type Sample } from './hub.js';
+import { METRICS, type MetricDef } from './catalogue.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
 import { seriesStepNs } from '../run/simulate.js';
 import { TotalsAccumulator } from '../run/totals.js';
@@ -11,7 +11,7 @@ import type { RawTotals, RunResults } from '../results/types.js';
  * `promtool tsdb create-blocks-from openmetrics` turns into TSDB blocks (docs/BEYOND.md).
  *
  * Every sample is what /metrics would have exported at that simulated instant: the values come
- * from the same MetricsHub and the same metric catalogue (registry.ts METRICS), so names, types,
+ * from the same MetricsHub and the same metric catalogue (catalogue.ts METRICS), so names, types,
  * HELP texts and label sets are those of the live service and the shipped dashboards work on the
  * backfilled data. A sample's timestamp is the run's start (wall time) plus the simulated time,
  * so rates per simulated second read exactly as during a realtime run, with no scrape racing the
@@ -224,13 +224,7 @@ function addRun(
         case 'vmexit_lab_guests_running':
           samples = scenario.variants.flatMap((_, vi) =>
             [...guestsPerHostByOs(scenario, vi)].map(([os, n]) => ({
-              labels: {
-                scenario: scenario.name,
-                variant: scenario.variants[vi].name,
-                cpu: scenario.variants[vi].host.cpu.id,
-                policy: scenario.variants[vi].hypervisor.policy,
-                os,
-              },
+              labels: { ...variantLabels(scenario, vi, scenario.name), os },
               value: running[vi] * n,
             })),
           );

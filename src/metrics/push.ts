@@ -1,6 +1,7 @@
 import { Pushgateway } from 'prom-client';
 import type { MetricsHub } from './hub.js';
-import { buildRegistry, METRICS, PROMETHEUS_CONTENT_TYPE } from './registry.js';
+import { METRICS } from './catalogue.js';
+import { buildRegistry, PROMETHEUS_CONTENT_TYPE } from './registry.js';
 
 /** Service-only metrics (history, pool, queue, HTTP): a one-shot CLI run has no values for them. */
 const NOT_PUSHED = METRICS.filter((d) => d.serviceOnly === true).map((d) => d.name);

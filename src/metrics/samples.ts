@@ -10,7 +10,7 @@ import { hypervisorOf, type PolicyName } from '../core/hypervisor/policy.js';
 import { HaltPollStat } from '../run/totals.js';
 
 /**
- * The samples of the per-variant and per-guest metrics (src/metrics/registry.ts names them), read
+ * The samples of the per-variant and per-guest metrics (src/metrics/catalogue.ts names them), read
  * from one scrape's view of the hub (MetricsHub.current()).
  */
 

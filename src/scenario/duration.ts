@@ -4,7 +4,7 @@
  * would be ignored). Defaults and the 30-day bound: limits.ts.
  */
 import { didYouMean } from '../input/diagnostics.js';
-import type { Fields, Reader, Val } from '../input/yaml.js';
+import type { Fields, Reader, Val } from '../input/reader.js';
 import { DEFAULT_DURATION_NS, DEFAULT_MAX_DURATION_NS, MAX_DURATION_NS } from './limits.js';
 import type { Scenario } from './types.js';
 

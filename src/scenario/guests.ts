@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { isScalar, type Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
 import { readInputText } from '../input/readBounded.js';
-import { optional, type Field, type Fields, type Reader, type Val } from '../input/yaml.js';
+import { optional, type Field, type Fields, type Reader, type Val } from '../input/reader.js';
 import {
   DEFAULT_MEMORY_BYTES,
   MAX_DURATION_NS,

@@ -7,7 +7,7 @@
 import type { YAMLMap } from 'yaml';
 import type { CpuProfile } from '../core/cpu/profile.js';
 import { HOST_OS_NAMES, MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, type HostOs } from '../model/hostOs.js';
-import { optional, type Field, type Fields, type Reader } from '../input/yaml.js';
+import { optional, type Field, type Fields, type Reader } from '../input/reader.js';
 import { MAX_HOST_COUNT } from './limits.js';
 import { MAX_HOST_CORES, lookupCpu, setTwice, type MatrixAxis } from './matrix.js';
 

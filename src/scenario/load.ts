@@ -20,7 +20,8 @@ import type { CpuProfile } from '../core/cpu/profile.js';
 import { POLICY_NAMES, type PolicyName } from '../core/hypervisor/policy.js';
 import { cachedCpuCatalog } from '../profiles/catalog.js';
 import { DiagnosticSink, ScenarioError } from '../input/diagnostics.js';
-import { Reader, optional, parseYamlChecked, type Val } from '../input/yaml.js';
+import { Reader, optional, type Val } from '../input/reader.js';
+import { parseYamlChecked } from '../input/yaml.js';
 import { GUEST_KEYS, PHASE_KEYS, isWindowsGuest, parseGuests } from './guests.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
@@ -75,7 +76,7 @@ export const ACCEPTED_KEYS = {
 
 /**
  * Where each accepted key belongs, by the place's name as a user reads it: an unknown key that is at
- * home elsewhere is told where (src/input/yaml.ts Reader.keyHomes), e.g. `tunables` at the top level
+ * home elsewhere is told where (src/input/reader.ts Reader.keyHomes), e.g. `tunables` at the top level
  * goes under hypervisor, `vcpus` under a guest. Built from ACCEPTED_KEYS, so it cannot drift.
  */
 export const KEY_HOMES: ReadonlyMap<string, readonly string[]> = (() => {
@@ -131,21 +132,28 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
         expected: `its files, e.g. ${path.replace(/\/$/, '')}/*.yaml`,
       },
     ]);
-  if (size > MAX_FILE_BYTES) throw tooLarge(path, size);
-  let text: string;
+  return parseScenario(readScenarioText(path, size), path, options);
+}
+
+/**
+ * A scenario file's text, as every reader of scenario files takes it (the CLI, the service's
+ * scenarios/ catalogue): a file over MAX_FILE_BYTES is refused by its size before it is read, and
+ * one byte past the limit is read so that parseScenario refuses a device or pipe that is over it. A
+ * UTF-8 byte order mark (Windows editors write one) is no character of the text: kept, it made every
+ * column of line 1 one more than the editor's (`1:2: unknown key`); the service's decoder drops it
+ * from posted bodies too. `shownAs` names the file in the diagnostics. Throws ScenarioError.
+ */
+export function readScenarioText(path: string, size: number, shownAs = path): string {
+  if (size > MAX_FILE_BYTES) throw tooLarge(shownAs, size);
   try {
-    // One byte past the limit, so parseScenario refuses a device or pipe that is over it. A UTF-8
-    // byte order mark (Windows editors write one) is no character of the text: kept, it made every
-    // column of line 1 one more than the editor's (`1:2: unknown key`); the service's decoder drops it too.
-    text = readAtMost(path, MAX_FILE_BYTES + 1)
+    return readAtMost(path, MAX_FILE_BYTES + 1)
       .toString('utf8')
       .replace(/^\uFEFF/, '');
   } catch (e) {
     throw new ScenarioError([
-      { file: path, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
+      { file: shownAs, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
     ]);
   }
-  return parseScenario(text, path, options);
 }
 
 function tooLarge(file: string, bytes: number): ScenarioError {

@@ -28,7 +28,7 @@ import { POLICY_NAMES, TUNABLES, tunableSpec, type TunableSpec } from '../core/h
 import { findCpuProfile } from '../profiles/catalog.js';
 import { didYouMean } from '../input/diagnostics.js';
 import { parseDurationNs } from '../input/units.js';
-import type { Field, Reader, Val } from '../input/yaml.js';
+import type { Field, Reader, Val } from '../input/reader.js';
 import type { HvEnlightenment } from '../core/hypervisor/hyperv.js';
 import { enlightenmentsName, readEnlightenments } from './timekeeping.js';
 

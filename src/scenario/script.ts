@@ -17,7 +17,7 @@ import { isMap, isScalar } from 'yaml';
 import { APIC_REGISTER_BY_NAME } from '../core/apic/registers.js';
 import { SCRIPT_OP_NAMES, type ScriptOp, type ScriptOpName } from '../core/script/ops.js';
 import { didYouMean } from '../input/diagnostics.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 
 export const MAX_SCRIPT_OPS = 100_000;
 
@@ -217,7 +217,7 @@ function parseArgs(
       if (m === undefined) return undefined;
       const f = r.fields(m, what, ['msr', 'value'], ['msr', 'value']);
       const mf = f.get('msr');
-      const msr = mf === undefined ? undefined : r.int(mf, `${what}.msr`, 0, 0xffffffff, 'an MSR index 0..0xFFFFFFFF');
+      const msr = mf === undefined ? undefined : msrIndex(r, mf, `${what}.msr`);
       const vf = f.get('value');
       const value = vf === undefined ? undefined : u64(r, vf, `${what}.value`);
       if (msr === undefined || value === undefined) return undefined;
@@ -225,7 +225,7 @@ function parseArgs(
     }
     case 'rdmsr': {
       const mv = shorthand(r, v, what, 'msr');
-      const msr = mv === undefined ? undefined : r.int(mv, `${what}.msr`, 0, 0xffffffff, 'an MSR index 0..0xFFFFFFFF');
+      const msr = mv === undefined ? undefined : msrIndex(r, mv, `${what}.msr`);
       return msr === undefined ? undefined : { msr };
     }
     case 'ipi': {
@@ -263,6 +263,11 @@ function apicReg(r: Reader, v: Val, what: string): number | undefined {
     return s.value;
   }
   return r.error(v, `wrong type for ${what}`, expected, r.describe(v.node));
+}
+
+/** An MSR index (RDMSR and WRMSR take ECX, a 32-bit value: SDM Vol. 2B "RDMSR", "WRMSR"). */
+function msrIndex(r: Reader, v: Val, what: string): number | undefined {
+  return r.int(v, what, 0, 0xffffffff, 'an MSR index 0..0xFFFFFFFF');
 }
 
 /** A 64-bit unsigned integer, exact even beyond 2^53 (read from the YAML source text). */

@@ -38,7 +38,7 @@ import {
   type ThresholdComparator,
   type ThresholdSpec,
 } from './types.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 import { parseDurationNs } from '../input/units.js';
 import { VIOLATION_CHECKS } from '../core/vcpu/violations.js';
 

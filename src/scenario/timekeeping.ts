@@ -23,7 +23,7 @@ import {
   type HvEnlightenment,
 } from '../core/hypervisor/hyperv.js';
 import type { PolicyName } from '../core/hypervisor/policy.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 import type { GuestOsName, GuestTimekeepingSpec } from './types.js';
 
 /** What a guest wrote, with the nodes errors point at. */

@@ -12,7 +12,7 @@ import { TUNABLES, hypervisorOf, tunableVendor, type PolicyName, type TunableSpe
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { DEFAULT_HOST_OS, HOST_OS_OF, hostTickProblem } from '../model/hostOs.js';
-import type { Field, Reader } from '../input/yaml.js';
+import type { Field, Reader } from '../input/reader.js';
 import { defaultsX2apic, type GuestDraft } from './guests.js';
 import type { HostDraft } from './host.js';
 import { resolveTimekeeping } from './timekeeping.js';

@@ -7,7 +7,7 @@ import type { Node as YamlNode } from 'yaml';
 import type { VmcsOverrides } from '../core/vcpu/machine.js';
 import { CONTROL_NAMES, type ControlWord } from '../core/vmx/controls.js';
 import { didYouMean } from '../input/diagnostics.js';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 
 export const VMCS_KEYS = ['pinBased', 'procBased', 'procBased2', 'exit', 'tprThreshold'] as const;
 export const VMCS_WORD_KEYS = ['set', 'clear'] as const;

@@ -36,7 +36,7 @@ import { opaqueExitOn } from '../core/hypervisor/opaqueExits.js';
 import type { PolicyTraits } from '../core/hypervisor/policy.js';
 import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests/workload.js';
 import { isScalar, type Node as YamlNode } from 'yaml';
-import type { Reader, Val } from '../input/yaml.js';
+import type { Reader, Val } from '../input/reader.js';
 import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 

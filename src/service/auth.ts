@@ -18,6 +18,10 @@ import { ApiError } from './errors.js';
  * A token comes as `Authorization: Bearer <token>`, or as the password of HTTP Basic (any user
  * name) so that a browser can open the pages: they answer 401 with a Basic challenge.
  */
+/** The environment variables `serve` and `start` take the tokens from. */
+export const TOKEN_ENV = 'VMEXIT_LAB_TOKEN';
+export const READ_TOKEN_ENV = 'VMEXIT_LAB_READ_TOKEN';
+
 export interface Tokens {
   readonly write?: string;
   readonly read?: string;
@@ -66,10 +70,10 @@ export function requireRole(t: Tokens, role: Role, page = false) {
         new ApiError(
           403,
           'forbidden',
-          'this token may only read; starting and cancelling runs needs the write token (VMEXIT_LAB_TOKEN)',
+          `this token may only read; starting and cancelling runs needs the write token (${TOKEN_ENV})`,
         ),
       );
-    const which = role === 'write' ? 'VMEXIT_LAB_TOKEN' : 'VMEXIT_LAB_READ_TOKEN or VMEXIT_LAB_TOKEN';
+    const which = role === 'write' ? TOKEN_ENV : `${READ_TOKEN_ENV} or ${TOKEN_ENV}`;
     next(
       new ApiError(401, 'unauthorized', `this route needs "Authorization: Bearer <token>" (${which})`, {
         headers: {

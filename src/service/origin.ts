@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { TOKEN_ENV } from './auth.js';
 import { ApiError, shown } from './errors.js';
 
 /**
@@ -102,7 +103,7 @@ export function browserGuard(o: { readonly open: boolean }) {
         new ApiError(
           403,
           'forbidden',
-          `this service has no token, so it answers only requests addressed to 127.0.0.1, localhost or [::1], not ${shown(host)} (a page of another site could reach it by DNS rebinding); set VMEXIT_LAB_TOKEN to serve other names`,
+          `this service has no token, so it answers only requests addressed to 127.0.0.1, localhost or [::1], not ${shown(host)} (a page of another site could reach it by DNS rebinding); set ${TOKEN_ENV} to serve other names`,
         ),
       );
     if (!SAFE_METHODS.has(req.method)) {

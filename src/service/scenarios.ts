@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../model/data.js';
-import { parseScenario, type LoadOptions } from '../scenario/load.js';
-import { MAX_FILE_BYTES } from '../scenario/limits.js';
+import { parseScenario, readScenarioText, type LoadOptions } from '../scenario/load.js';
 import { ScenarioError, didYouMean } from '../input/diagnostics.js';
 import { durationLimitNs, totalGuests, type Scenario } from '../scenario/types.js';
 import { ApiError, diagnosticsOf, shown } from './errors.js';
@@ -110,13 +109,12 @@ export class ScenarioCatalog {
       );
     }
     const { mtimeMs, size } = statSync(file);
-    if (size > MAX_FILE_BYTES)
-      throw new ApiError(400, 'invalid_scenario', `scenarios/${name}.yaml is larger than ${MAX_FILE_BYTES} bytes`);
     const hit = this.cache.get(name);
     if (hit !== undefined && hit.mtimeMs === mtimeMs && hit.size === size) return hit.loaded;
-    const yaml = readFileSync(file, 'utf8');
+    const shownAs = `scenarios/${name}.yaml`;
+    const yaml = asApiError(() => readScenarioText(file, size, shownAs));
     const loaded = {
-      scenario: parseOrThrow(yaml, `scenarios/${name}.yaml`, { workloadBaseDir: dirname(file) }),
+      scenario: parseOrThrow(yaml, shownAs, { workloadBaseDir: dirname(file) }),
       yaml,
       name,
     };
@@ -161,8 +159,13 @@ export class ScenarioCatalog {
 
 /** parseScenario, with a bad scenario as ApiError 400 carrying file:line:col diagnostics. */
 export function parseOrThrow(yaml: string, file: string, options: LoadOptions = {}): Scenario {
+  return asApiError(() => parseScenario(yaml, file, options));
+}
+
+/** `f()`, its ScenarioError answered as 400 invalid_scenario with the diagnostics. */
+function asApiError<T>(f: () => T): T {
   try {
-    return parseScenario(yaml, file, options);
+    return f();
   } catch (e) {
     if (e instanceof ScenarioError) {
       const diagnostics = diagnosticsOf(e.diagnostics);

@@ -12,6 +12,7 @@ import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
 import type { SubmitRequest } from './runRequest.js';
+import { READ_TOKEN_ENV, TOKEN_ENV } from './auth.js';
 import { ScenarioCatalog } from './scenarios.js';
 import { ScenarioValidator, type ValidationLimits } from './validation.js';
 import { planTasks } from '../pool/tasks.js';
@@ -19,8 +20,15 @@ import { planTasks } from '../pool/tasks.js';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = '.vmexit-lab';
-export const TOKEN_ENV = 'VMEXIT_LAB_TOKEN';
-export const READ_TOKEN_ENV = 'VMEXIT_LAB_READ_TOKEN';
+// The tokens' variables live in auth.ts; `serve` and `start` take them from here with the other defaults.
+export { READ_TOKEN_ENV, TOKEN_ENV };
+/** A request body's bound (`serve --body-limit`; docs/SERVICE.md, Limits), as sent and as decoded. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** A request's headers must have arrived within this, and its body within the next (slow clients). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** The simulation pools' idle threads end after this (the max lane's, the continuous default's). */
+const POOL_IDLE_TIMEOUT_MS = 300_000;
 
 export interface ServiceOptions {
   readonly host?: string;
@@ -110,7 +118,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   let validator: ScenarioValidator | undefined;
   let server: Server | undefined;
   try {
-    const pool = new SimPool({ workers: options.workers, idleTimeoutMs: 300_000, worker: options.worker });
+    const pool = new SimPool({ workers: options.workers, idleTimeoutMs: POOL_IDLE_TIMEOUT_MS, worker: options.worker });
     pools.push(pool);
     // Realtime runs: threads of their own, started when a realtime run needs them.
     const realtimePool = new SimPool({
@@ -149,7 +157,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
         ...(token !== undefined ? { write: token } : {}),
         ...(readToken !== undefined ? { read: readToken } : {}),
       },
-      bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+      bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
       ready: () => ready,
       idempotency: options.idempotency,
     });
@@ -159,8 +167,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       // trickled a line a second held their socket 32 s against a 20 s bound. Check every second.
       const s = createServer(
         {
-          headersTimeout: options.headersTimeoutMs ?? 20_000,
-          requestTimeout: options.requestTimeoutMs ?? 60_000,
+          headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+          requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
           connectionsCheckingInterval: 1_000,
         },
         app,
@@ -212,7 +220,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       manager.runContinuously(req, async (scenario) => {
         // Threads of its own: one per task of the scenario's realtime plan.
         const tasks = planTasks(scenario, { workers: pool.workers, pace: 'realtime' }).length;
-        const background = new SimPool({ workers: tasks, idleTimeoutMs: 300_000, worker: options.worker });
+        const background = new SimPool({ workers: tasks, idleTimeoutMs: POOL_IDLE_TIMEOUT_MS, worker: options.worker });
         pools.push(background);
         await background.warm();
         return background;

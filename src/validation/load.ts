@@ -33,7 +33,7 @@ import { REPO_ROOT } from '../model/data.js';
 import { ScenarioError } from '../input/diagnostics.js';
 import { scenarioFromNode } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
-import type { Reader, Field, Val } from '../input/yaml.js';
+import type { Reader, Field, Val } from '../input/reader.js';
 import { openYamlMapping, type YamlInputKind } from '../input/document.js';
 import { nonEmpty, opt, readCompare } from './loadCompare.js';
 import { checkSetupAgainstScenario } from './loadSetup.js';

@@ -10,7 +10,7 @@
  */
 import { enlightenmentsName, isWindowsOs } from '../scenario/timekeeping.js';
 import type { Scenario } from '../scenario/types.js';
-import type { Reader, Field } from '../input/yaml.js';
+import type { Reader, Field } from '../input/reader.js';
 import type { CaseSetup } from './types.js';
 
 export function checkAssumedAgainstScenario(

@@ -12,7 +12,7 @@ import {
   linuxNameVendor,
   modelExitName,
 } from '../import/exitNames.js';
-import type { Reader, Field, Val } from '../input/yaml.js';
+import type { Reader, Field, Val } from '../input/reader.js';
 import { unknownVariantMessage } from '../scenario/matrix.js';
 import { DEFAULT_TOLERANCE, METRIC_KINDS, type Comparison, type MetricKind } from './types.js';
 

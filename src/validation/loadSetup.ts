@@ -15,7 +15,7 @@ import { hypervisorOf } from '../core/hypervisor/policy.js';
 import { LINUX_CLOCKSOURCES, defaultLinuxClocksource } from '../core/guests/linuxClock.js';
 import { enlightenmentsName, isWindowsOs } from '../scenario/timekeeping.js';
 import { isLinuxOs, type ModelledGuestSpec, type Scenario } from '../scenario/types.js';
-import type { Reader, Field } from '../input/yaml.js';
+import type { Reader, Field } from '../input/reader.js';
 import type { CaseSetup } from './types.js';
 
 /**

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
-import { METRICS, MetricsEndpoint } from '../../src/metrics/registry.js';
+import { METRICS } from '../../src/metrics/catalogue.js';
+import { MetricsEndpoint } from '../../src/metrics/registry.js';
 import { expectedSeries } from '../../src/metrics/cardinality.js';
 import { parseExposition, sumOf } from './support.js';
 

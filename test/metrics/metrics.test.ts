@@ -8,7 +8,8 @@ import { REPO_ROOT } from '../../src/model/data.js';
 import { runScenarioPooled, startPooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
-import { METRICS, MetricsEndpoint, prefersOpenMetrics } from '../../src/metrics/registry.js';
+import { METRICS } from '../../src/metrics/catalogue.js';
+import { MetricsEndpoint, prefersOpenMetrics } from '../../src/metrics/registry.js';
 import { parseExposition, sumOf, systemBinary } from './support.js';
 import { waitUntil } from '../support/wait.js';
 

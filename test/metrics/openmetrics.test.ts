@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
-import { METRICS } from '../../src/metrics/registry.js';
+import { METRICS } from '../../src/metrics/catalogue.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { MetricsEndpoint } from '../../src/metrics/registry.js';
 import { renderOpenMetrics, runWithTimeline } from '../../src/metrics/openmetrics.js';

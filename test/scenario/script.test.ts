@@ -96,7 +96,9 @@ describe('script parsing', () => {
       scriptError(['{ eoi: null, cpu: 4 }'])[0],
       /cpu out of range \(expected a vCPU index 0\.\.3 \(the guest has 4 vCPUs\), found 4\)/,
     );
-    assert.match(scriptError(['rdmsr: 0x100000000'])[0], /msr out of range/);
+    // One MSR index rule for rdmsr and wrmsr: the same range and words.
+    for (const op of ['rdmsr: 0x100000000', 'wrmsr: { msr: 0x100000000, value: 0 }', 'rdmsr: { msr: -1 }'])
+      assert.match(scriptError([op])[0], /msr out of range \(expected an MSR index 0\.\.0xFFFFFFFF, found/, op);
     assert.match(scriptError(['io: 0x10000'])[0], /port out of range/);
     assert.match(scriptError(['write_apic: { reg: 0x400, value: 0 }'])[0], /invalid APIC register offset/);
     assert.match(scriptError(['write_apic: { reg: tpr, value: 0x100000000 }'])[0], /value out of range/);

@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, type ServiceHandle } from '../../src/service/server.js';
+import { READ_TOKEN_ENV, startService, TOKEN_ENV, type ServiceHandle } from '../../src/service/server.js';
 import type { RunState } from '../../src/history/records.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { parseScenario } from '../../src/scenario/load.js';
@@ -230,6 +230,10 @@ test('tokens: VMEXIT_LAB_TOKEN writes (and reads); VMEXIT_LAB_READ_TOKEN only re
   const auth = (t: string): Record<string, string> => ({ Authorization: `Bearer ${t}` });
   const noAuth = await api('/api/runs', yamlPost(SMALL), s.url);
   assertErrorShape(noAuth, 401, 'unauthorized');
+  // The answers name the variables serve takes the tokens from (TOKEN_ENV, READ_TOKEN_ENV).
+  assert.match(noAuth.body.error.message, new RegExp(`\\(${TOKEN_ENV}\\)$`));
+  const noReadAuth = await api('/api/runs', {}, s.url);
+  assert.match(noReadAuth.body.error.message, new RegExp(`\\(${READ_TOKEN_ENV} or ${TOKEN_ENV}\\)$`));
   assert.match(noAuth.headers.get('www-authenticate') ?? '', /^Bearer/);
   assertErrorShape(
     await api(

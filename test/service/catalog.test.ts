@@ -1,9 +1,14 @@
 /**
  * src/service/scenarios.ts: a scenario asked for by a name that is not in scenarios/ gets the name
- * it may have meant, as the CLI's unknown names do (`DEFAULT`, a name with `.yaml` got none).
+ * it may have meant, as the CLI's unknown names do (`DEFAULT`, a name with `.yaml` got none); a
+ * scenario file is read as the CLI reads one (src/scenario/load.ts readScenarioText).
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import { ApiError } from '../../src/service/errors.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
 
@@ -27,4 +32,28 @@ test('an unknown scenario name: 404 with a did-you-mean (case, a .yaml ending, a
           `no scenario "${asked}" in scenarios/${meant === undefined ? '' : ` (did you mean "${meant}"?)`} (GET /api/scenarios lists them)`,
       asked,
     );
+});
+
+test("a scenario file of the catalogue is read as the CLI reads one: the size bound's diagnostic, no byte order mark", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-catalog-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'big.yaml'), `name: big\n# ${'x'.repeat(MAX_FILE_BYTES)}\n`);
+  const size = MAX_FILE_BYTES + 13;
+  // A byte order mark (Windows editors write one) is no character: the unknown key is at column 1.
+  writeFileSync(join(dir, 'bom.yaml'), '\uFEFFnmae: bom\n');
+  const catalog = new ScenarioCatalog(dir);
+  const refused = (name: string, text: RegExp): void =>
+    assert.throws(
+      () => catalog.load(name),
+      (e: unknown) =>
+        e instanceof ApiError && e.status === 400 && e.code === 'invalid_scenario' && text.test(e.message),
+      name,
+    );
+  refused(
+    'big',
+    new RegExp(
+      `^scenarios/big\\.yaml:1:1: error: file is too large \\(expected at most ${MAX_FILE_BYTES} bytes \\(1 MiB\\), found ${size} bytes\\)$`,
+    ),
+  );
+  refused('bom', /^scenarios\/bom\.yaml:1:1: error: unknown key "nmae"/m);
 });
