@@ -66,7 +66,8 @@ describe('cpus command', () => {
   it('show with an unknown id exits 2 with a did-you-mean', async () => {
     const r = await run('show', 'i7-6700');
     assert.equal(r.code, 2);
-    assert.match(r.err, /Did you mean "i7-6700K"\?/);
+    assert.match(r.err, /unknown CPU profile "i7-6700" \(did you mean "i7-6700K"\?\)/);
+    assert.match(r.err, /'vmexit-lab cpus --help' lists the options$/m);
     assert.equal(r.out, '');
   });
 
