@@ -21,8 +21,11 @@ export class CpuProfileNotFoundError extends Error {
     readonly suggestion: string | undefined,
   ) {
     super(
-      `unknown CPU profile "${query}". Known ids: ${knownIds.join(', ')}.` +
-        (suggestion !== undefined ? ` Did you mean "${suggestion}"?` : ''),
+      // Worded as a scenario's other unknown names (`unknown policy "kvmm" (did you mean "kvm"?)
+      // (expected one of ...)`): a scenario's `host: cpu:` reports this message at its line and column.
+      `unknown CPU profile "${query}"` +
+        (suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : '') +
+        ` (expected one of ${knownIds.join(', ')})`,
     );
   }
 }

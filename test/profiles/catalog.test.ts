@@ -107,14 +107,16 @@ describe('findCpuProfile', () => {
     assert.equal(findCpuProfile(catalog, 'EPYC 7763').id, 'epyc-7763');
   });
 
-  it('throws with the known ids and a did-you-mean suggestion', () => {
+  it("throws with a did-you-mean and the known ids, worded as a scenario's other unknown names (policy, os)", () => {
     assert.throws(
       () => findCpuProfile(catalog, 'i7-2602M'),
       (e: unknown) => {
         assert.ok(e instanceof CpuProfileNotFoundError);
         assert.equal(e.suggestion, 'i7-2620M');
-        assert.match(e.message, /Did you mean "i7-2620M"\?/);
-        assert.match(e.message, /Known ids: .*xeon-silver-4110/);
+        assert.match(
+          e.message,
+          /^unknown CPU profile "i7-2602M" \(did you mean "i7-2620M"\?\) \(expected one of .*xeon-silver-4110\)$/,
+        );
         assert.deepEqual([...e.knownIds].sort(), catalog.map((p) => p.id).sort());
         return true;
       },
