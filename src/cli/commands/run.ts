@@ -373,7 +373,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     } finally {
       if (stoppedBy !== undefined && stopCostResults) status = STOP_SIGNALS[stoppedBy].status;
       await pool.close();
-      await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+      const closed = new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+      // As the service's close: close() also stops Node's checks of the headers and request bounds,
+      // so a client still sending its headers held the finished run's process for ever; the run is
+      // over and its last figures rendered, so every connection is closed.
+      server?.closeAllConnections();
+      await closed;
     }
     const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
     // No lost results: a failed scenario is written partial with the others (docs/CLI.md, exit status
