@@ -8,10 +8,6 @@ import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-
 import { METRICS, type MetricDef, type MetricType } from './catalogue.js';
 import type { MetricsHub, Sample } from './hub.js';
 
-// METRICS lives in catalogue.ts; re-exported for test/docs/metricNames.test.ts and
-// test/deploy/prometheusRule.test.ts, which still import it from here.
-export { METRICS } from './catalogue.js';
-
 /**
  * A prom-client metric whose values come from a collect function: the registry formats it like
  * its own Counter/Gauge/Histogram (it calls get() at scrape time). A counter's name loses its

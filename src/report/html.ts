@@ -26,7 +26,14 @@ import {
 import { esc, fmtTime, note, page } from './page.js';
 import { showInvisible } from '../input/diagnostics.js';
 import { renderPerfTablesHtml } from './perfTable.js';
-import { exitHostTime, scenarioLabels, thresholdValueText, unfinishedText } from './summary.js';
+import {
+  exitHostTime,
+  noVerdict,
+  scenarioLabels,
+  stoppedThresholdText,
+  thresholdValueText,
+  unfinishedText,
+} from './summary.js';
 import { stopSentence, stoppedText, variantStop, type VariantStop } from './stops.js';
 import { violationsSection } from './violations.js';
 
@@ -114,6 +121,11 @@ function badge(ok: boolean, okText = 'PASS', failText = 'FAIL'): string {
 /** The grey badge of a threshold a shard did not judge (`run --shard I/N`, N > 1). */
 function notJudgedBadge(): string {
   return '<span class="badge" style="background:var(--muted)">NOT JUDGED</span>';
+}
+
+/** The grey badge of a stopped run's threshold: evaluated on the part that ran, no verdict. */
+function noVerdictBadge(): string {
+  return '<span class="badge" style="background:var(--muted)">NO VERDICT</span>';
 }
 
 function verdict(results: RunResults): string {
@@ -319,7 +331,9 @@ function variantsTable(results: RunResults): string {
         const counts = `${judged - failed} / ${failed}`;
         // A shard's (`run --shard I/N`, N > 1): `vmexit-lab merge` judges them; a failed run's: none does.
         const where = runFailed(v.thresholds) ? ' (the run failed)' : ' on a shard';
-        return esc(notJudged === 0 ? counts : `${judged > 0 ? `${counts}, ` : ''}${notJudged} not judged${where}`);
+        // A stopped run's: counted on the part that ran, no verdict (as each threshold's row says).
+        const shown = results.partial === true && judged > 0 ? `${counts} on the part that ran, no verdict` : counts;
+        return esc(notJudged === 0 ? shown : `${judged > 0 ? `${shown}, ` : ''}${notJudged} not judged${where}`);
       }),
     ),
     row(
@@ -363,19 +377,22 @@ function latencyTable(results: RunResults): string {
  */
 const shownText = (s: string): string => esc(showInvisible(s));
 
-function thresholdRows(scope: string, list: readonly ThresholdOutcome[]): string[] {
+function thresholdRows(results: RunResults, scope: string, list: readonly ThresholdOutcome[]): string[] {
   return list.map((t) =>
     // A shard's threshold (`run --shard I/N`, N > 1): a grey badge and the reason, no value.
     t.judged === false
       ? `<tr class="skip" data-judged="false"><td>${notJudgedBadge()}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>-</td><td class="small">${shownText(t.message ?? NOT_JUDGED_ON_SHARD)}</td></tr>`
-      : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(thresholdValueText(t))}</td><td class="small">${!t.passed && t.message ? shownText(t.message) : ''}</td></tr>`,
+      : // A stopped run's: grey, no verdict, the value of the part that ran (JUnit's words, stoppedThresholdText).
+        noVerdict(results, t)
+        ? `<tr class="skip" data-verdict="none"><td>${noVerdictBadge()}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(thresholdValueText(t))}</td><td class="small">${shownText(stoppedThresholdText(t))}</td></tr>`
+        : `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${badge(t.passed)}</td><td>${esc(scope)}</td><td><code>${shownText(t.metric)}</code></td><td><code>${shownText(t.expr)}</code></td><td>${esc(thresholdValueText(t))}</td><td class="small">${!t.passed && t.message ? shownText(t.message) : ''}</td></tr>`,
   );
 }
 
 function thresholdsTable(results: RunResults): string {
   const rows = [
-    ...results.variants.flatMap((v) => thresholdRows(v.name, v.thresholds)),
-    ...thresholdRows('across variants', results.crossVariantThresholds),
+    ...results.variants.flatMap((v) => thresholdRows(results, v.name, v.thresholds)),
+    ...thresholdRows(results, 'across variants', results.crossVariantThresholds),
   ];
   if (rows.length === 0) return note('The scenario sets no thresholds.');
   return `<div class="scroll"><table class="thresholds"><thead><tr><th scope="col">result</th><th scope="col">variant</th><th scope="col">metric</th><th scope="col">condition</th><th scope="col">value</th><th scope="col">detail</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;

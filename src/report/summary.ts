@@ -42,9 +42,25 @@ function failureText(t: ThresholdOutcome): string {
   return t.message ?? `value ${thresholdValueText(t)}`;
 }
 
-function thresholdLine(t: ThresholdOutcome): string {
+/**
+ * A stopped run's threshold (partial: Ctrl-C, SIGTERM, a stop), evaluated on the part that ran: no
+ * verdict, then what that part measured. The one wording of JUnit's skipped case, the text summary,
+ * the Markdown summary's note and the HTML report's row; `partialReason` where the text stands alone
+ * (a JUnit case), none where the stop is said above it.
+ */
+export function stoppedThresholdText(t: ThresholdOutcome, partialReason?: string): string {
+  return `${partialNoVerdictText(partialReason)}; on the part that ran: ${failureText(t)}`;
+}
+
+/** A judged threshold of a stopped run (not a shard's or a failed run's, which are not judged at all). */
+export function noVerdict(results: RunResults, t: ThresholdOutcome): boolean {
+  return results.partial === true && t.judged !== false;
+}
+
+function thresholdLine(t: ThresholdOutcome, stopped: boolean): string {
   // A shard's threshold (`run --shard I/N`, N > 1): said, not judged.
   if (t.judged === false) return `  skip ${t.metric}: ${t.expr}  - ${t.message ?? NOT_JUDGED_ON_SHARD}`;
+  if (stopped) return `  --   ${t.metric}: ${t.expr}  - ${stoppedThresholdText(t)}`;
   if (!t.passed) return `  FAIL ${t.metric}: ${t.expr}  - ${failureText(t)}`;
   return `  ok   ${t.metric}: ${t.expr}  (value ${thresholdValueText(t)})`;
 }
@@ -203,12 +219,12 @@ export function renderSummary(results: RunResults): string {
     }
     // One line per set of failed checks, with the SDM's wording (src/report/entryFailures.ts).
     for (const g of groupEntryFailures(v.totals.entryFailures)) lines.push(`  ${entryFailureLine(g)}`);
-    for (const t of v.thresholds) lines.push(thresholdLine(t));
+    for (const t of v.thresholds) lines.push(thresholdLine(t, results.partial === true));
   }
   if (results.crossVariantThresholds.length > 0) {
     lines.push('');
     lines.push('across variants:');
-    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(t));
+    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(t, results.partial === true));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -247,11 +263,14 @@ export function renderMarkdown(results: RunResults, label = results.scenario): s
     out.push('');
     // A shard's thresholds (`run --shard I/N`, N > 1) or a failed run's: listed as not judged, the reason said once.
     if (all.some(({ t }) => t.judged === false)) out.push(`Thresholds ${notJudgedWhy(all.map(({ t }) => t))}.`, '');
+    // A stopped run's: no verdict, as its JUnit cases and the text summary say (stoppedThresholdText).
+    const stopped = all.some(({ t }) => noVerdict(results, t));
+    if (stopped) out.push(`Thresholds: ${partialNoVerdictText()}; the values are those of the part that ran.`, '');
     out.push('| | variant | threshold | value |');
     out.push('|---|---|---|---:|');
     for (const { v, t } of all)
       out.push(
-        `| ${t.judged === false ? 'not judged' : t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${t.judged === false ? '-' : thresholdValueText(t)} |`,
+        `| ${t.judged === false ? 'not judged' : noVerdict(results, t) ? 'no verdict' : t.passed ? 'pass' : '**FAIL**'} | ${cell(v)} | \`${cell(`${t.metric}: ${t.expr}`)}\` | ${t.judged === false ? '-' : thresholdValueText(t)} |`,
       );
   }
   return `${out.join('\n')}\n`;
@@ -310,15 +329,11 @@ function junitSuites(results: RunResults, label: string = results.scenario): Jun
   // it grey, not red. So is a stopped run's (Ctrl-C, SIGTERM: partial, judged on the part that ran):
   // the log says "partial results, no verdict", and a red case judged on part of the run would say
   // otherwise; the stop is said once, by the failed `run` case. What the part measured stays in the message.
-  const stopped = results.partial === true ? partialNoVerdictText(results.partialReason) : undefined;
   const thresholdCase = (t: ThresholdOutcome): JunitCase =>
     t.judged === false
       ? { name: `${t.metric}: ${t.expr}`, skipped: t.message ?? NOT_JUDGED_ON_SHARD }
-      : stopped !== undefined
-        ? {
-            name: `${t.metric}: ${t.expr}`,
-            skipped: `${stopped}; on the part that ran: ${t.message ?? `value ${thresholdValueText(t)}`}`,
-          }
+      : noVerdict(results, t)
+        ? { name: `${t.metric}: ${t.expr}`, skipped: stoppedThresholdText(t, results.partialReason) }
         : { name: `${t.metric}: ${t.expr}`, failure: t.passed ? undefined : failureText(t) };
   const suite = (name: string, cases: readonly JunitCase[]): void => {
     const failures = cases.filter((c) => c.failure !== undefined).length;

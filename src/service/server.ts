@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { SimPool, type WorkerSource } from '../pool/pool.js';
@@ -74,6 +74,44 @@ export const DEFAULT_MAX_CONNECTIONS = 1024;
  * must be given for it; past that limit accept() fails with EMFILE instead of the bound acting.
  */
 export const MAX_CONNECTIONS_BOUND = 65_536;
+
+/**
+ * The bounds of every HTTP server of the program (the service's and `run --metrics-listen`'s),
+ * each defaulting to the service's: a slow or stalled client must not hold a socket for ever.
+ */
+export type HttpHardening = Pick<
+  ServiceOptions,
+  'headersTimeoutMs' | 'requestTimeoutMs' | 'responseTimeoutMs' | 'maxConnections'
+>;
+
+/** createServer with the bounds above (the checking interval can only be given to the constructor). */
+export function createHardenedServer(handler: RequestListener, opts: HttpHardening = {}): Server {
+  // Node checks the two timeouts every connectionsCheckingInterval (30 s by default): headers
+  // trickled a line a second held their socket 32 s against a 20 s bound. Check every second.
+  const s = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+      requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    handler,
+  );
+  // Each connection holds a file descriptor and its buffers: without a bound, the process's file
+  // limit was the only one (5,000 idle sockets were taken). Past it Node destroys the socket on
+  // accept, before reading anything: the client sees its connection reset, no HTTP answer.
+  s.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  // Neither bound above acts once the request is read: an answer larger than the kernel's socket
+  // buffers (a few MB on loopback; a 20,000-guest run's results.json or page is more) waits in
+  // the process for a client that may never read it, holding the connection, its slot of
+  // maxConnections and the answer's memory for ever: two such clients took every connection of
+  // `--max-connections 2` (2026-12-05, the fresh-eyes pass). Node's socket inactivity timeout
+  // (`server.timeout`, off by default) closes a connection on which no byte moves for this long;
+  // a slow reader that reads at all keeps it, and every route answers within seconds.
+  s.timeout = opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+  // A client that half-closes after its request still gets an answer built on a later turn.
+  answerHalfClosed(s);
+  return s;
+}
 
 export interface ServiceHandle {
   readonly url: string;
@@ -163,30 +201,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     });
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
-      // Node checks the two timeouts every connectionsCheckingInterval (30 s by default): headers
-      // trickled a line a second held their socket 32 s against a 20 s bound. Check every second.
-      const s = createServer(
-        {
-          headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-          requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-          connectionsCheckingInterval: 1_000,
-        },
-        app,
-      );
-      // Each connection holds a file descriptor and its buffers: without a bound, the process's file
-      // limit was the only one (5,000 idle sockets were taken). Past it Node destroys the socket on
-      // accept, before reading anything: the client sees its connection reset, no HTTP answer.
-      s.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-      // Neither bound above acts once the request is read: an answer larger than the kernel's socket
-      // buffers (a few MB on loopback; a 20,000-guest run's results.json or page is more) waits in
-      // the process for a client that may never read it, holding the connection, its slot of
-      // maxConnections and the answer's memory for ever: two such clients took every connection of
-      // `--max-connections 2` (2026-12-05, the fresh-eyes pass). Node's socket inactivity timeout
-      // (`server.timeout`, off by default) closes a connection on which no byte moves for this long;
-      // a slow reader that reads at all keeps it, and every route answers within seconds.
-      s.timeout = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
-      // A client that half-closes after its request still gets an answer built on a later turn.
-      answerHalfClosed(s);
+      const s = createHardenedServer(app, options);
       s.once('error', fail);
       s.listen(options.port ?? DEFAULT_PORT, host, () => {
         s.off('error', fail);

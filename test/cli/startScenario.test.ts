@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -243,4 +243,26 @@ test('start --scenario FILE: parsed once, by start; the service is handed the sc
   await exited;
   assert.ok(running, `stdout: ${out}\nstderr: ${err()}`);
   assert.doesNotMatch(err(), /PARSED AGAIN/);
+});
+
+test('start --scenario FILE is read as run reads it: a byte order mark is no column, an oversize file is refused at its size', async () => {
+  // start read the file a way of its own: the BOM counted as a column of line 1 and an oversize file
+  // was said to be 1,048,577 bytes (what was read of it), where run and the service say its size.
+  const seed = readFileSync(join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-cr8-exits.yaml'), 'utf8');
+  const bom = join(dir, 'bom.yaml');
+  writeFileSync(bom, `\uFEFFnmae: x\n${seed}`);
+  const big = join(dir, 'oversize.yaml');
+  writeFileSync(big, `# ${'x'.repeat(2 * 1024 * 1024)}\n${seed}`);
+  for (const file of [bom, big]) {
+    const ran = capture();
+    assert.equal(await main(['run', '--quiet', file], ran), 2);
+    const said = ran.stderr.join('').split('\n')[0];
+    assert.match(
+      said,
+      file === bom
+        ? /:1:1: error: unknown key "nmae"/
+        : new RegExp(`: error: file is too large.*found ${statSync(big).size} bytes`),
+    );
+    assert.equal((await refusedStartLines(['--scenario', file]))[0], said);
+  }
 });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { METRICS } from '../../src/metrics/registry.js';
+import { METRICS } from '../../src/metrics/catalogue.js';
 import { rendered, find, scratchDir } from './objects.js';
 
 const tmp = scratchDir();

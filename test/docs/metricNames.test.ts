@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ALERT_NAME } from '../../src/metrics/alertRules.js';
-import { METRICS } from '../../src/metrics/registry.js';
+import { METRICS } from '../../src/metrics/catalogue.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 
 const PAGES = [

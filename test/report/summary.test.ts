@@ -316,3 +316,37 @@ test('JUnit of several scenarios: suite names and classnames unique when scenari
   // One scenario: its name alone, as before.
   assert.match(renderJunit(syntheticResults()), /<testsuite name="[^"/]+\/bhyve-12\.1"/);
 });
+
+test("a stopped run's text summary, Markdown and HTML give no verdict on each threshold, in JUnit's words, not FAIL or pass", () => {
+  const partialReason = 'terminated (SIGTERM) at 3 of 30 simulated seconds, 0 of 1 hosts done.';
+  const r = { ...syntheticResults(), partial: true as const, partialReason };
+  const failing = 'exits_per_second{reason="CR_ACCESS",variant="bhyve-12.1"}: < 1000';
+  const text = renderSummary(r);
+  assert.doesNotMatch(text, /^ {2}(FAIL|ok) /m, text);
+  assert.ok(
+    text.includes(
+      `  --   ${failing}  - partial results, no verdict; on the part that ran: exits_per_second = 7000; does not hold: < 1000\n`,
+    ),
+    text,
+  );
+  assert.match(
+    text,
+    /^ {2}-- {3}phase_seconds\{[^}]*\}: >= 1938 {2}- partial results, no verdict; on the part that ran: value 2,280$/m,
+  );
+  const md = renderMarkdown(r);
+  assert.doesNotMatch(md, /^\| (pass|\*\*FAIL\*\*) \|/m, md);
+  assert.match(md, /^Thresholds: partial results, no verdict; the values are those of the part that ran\.$/m);
+  assert.ok(md.includes(`| no verdict | bhyve-12.1 | \`${failing}\` | 7,000 |`), md);
+  const html = renderHtmlReport(r);
+  const table = /<table class="thresholds">.*?<\/table>/s.exec(html)![0];
+  assert.doesNotMatch(table, /badge (pass|fail)/);
+  assert.equal([...table.matchAll(/NO VERDICT/g)].length, 4);
+  assert.match(
+    table,
+    /partial results, no verdict; on the part that ran: exits_per_second = 7000; does not hold: &lt; 1000/,
+  );
+  assert.match(html, /thresholds passed \/ failed.*?<td[^>]*>1 \/ 1 on the part that ran, no verdict</s);
+  // A run that reached its end is judged as before.
+  assert.match(renderSummary(syntheticResults()), /^ {2}FAIL exits_per_second/m);
+  assert.match(renderMarkdown(syntheticResults()), /^\| \*\*FAIL\*\* \|/m);
+});

@@ -7,8 +7,9 @@ import {
   notJudgedOnShard,
   withoutThresholds,
 } from '../../results/thresholds.js';
-import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS, PIPELINED, requestAdmitter } from '../../service/pipelining.js';
-import { createServer, type Server } from 'node:http';
+import { PIPELINED, requestAdmitter } from '../../service/pipelining.js';
+import type { Server } from 'node:http';
+import { createHardenedServer, type HttpHardening } from '../../service/server.js';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
@@ -372,7 +373,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     } finally {
       if (stoppedBy !== undefined && stopCostResults) status = STOP_SIGNALS[stoppedBy].status;
       await pool.close();
-      await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+      const closed = new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+      // As the service's close: close() also stops Node's checks of the headers and request bounds,
+      // so a client still sending its headers held the finished run's process for ever; the run is
+      // over and its last figures rendered, so every connection is closed.
+      server?.closeAllConnections();
+      await closed;
     }
     const asked = [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
     // No lost results: a failed scenario is written partial with the others (docs/CLI.md, exit status
@@ -465,11 +471,14 @@ function interruptHandler(io: CliIo, stop: (sig: StopSignal) => boolean): (sig: 
   return onSignal;
 }
 
-/** A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API). */
-function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Server> {
+/**
+ * A minimal /metrics endpoint for `run --metrics-listen` (the service has the full API), with the
+ * service's bounds on slow and stalled clients (createHardenedServer; `bounds` for tests).
+ */
+export function serveMetrics(hub: MetricsHub, host: string, port: number, bounds?: HttpHardening): Promise<Server> {
   const endpoint = new MetricsEndpoint(hub);
   const admit = requestAdmitter();
-  const server = createServer((req, res) => {
+  const server = createHardenedServer((req, res) => {
     // As the service: a pipelined request is refused unrendered (src/service/pipelining.ts, why).
     if (!admit(req, res)) {
       res.writeHead(429, { 'Content-Type': 'text/plain', Connection: 'close' }).end(`${PIPELINED}\n`);
@@ -487,10 +496,7 @@ function serveMetrics(hub: MetricsHub, host: string, port: number): Promise<Serv
       (m) => res.writeHead(200, { 'Content-Type': m.contentType }).end(m.body),
       (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${String(e)}\n`),
     );
-  });
-  // As the service (src/service/server.ts): a scraper that stops reading does not hold its connection for ever.
-  server.timeout = DEFAULT_RESPONSE_TIMEOUT_MS;
-  answerHalfClosed(server); // its /metrics answer comes on a later turn (src/service/pipelining.ts, why)
+  }, bounds);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

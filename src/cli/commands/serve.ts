@@ -10,6 +10,7 @@ import {
   UsageError,
 } from '../io.js';
 import {
+  DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
   DEFAULT_MAX_CONNECTIONS,
@@ -47,7 +48,7 @@ export const SERVE_OPTIONS_HELP = `Service options:
                        (default ${DEFAULT_LIMITS.retireAfterSeconds}; sooner when a new run needs room)
   --keep-runs N        finished runs kept in the history, newest first, N >= ${RETENTION_BOUNDS.keepRuns.min} (default ${DEFAULT_RETENTION.keepRuns})
   --keep-days D        finished runs older than D days are deleted, D ${RETENTION_BOUNDS.keepDays.min}..${RETENTION_BOUNDS.keepDays.max} (default ${DEFAULT_RETENTION.keepDays})
-  --body-limit BYTES   request body limit (default 1048576)
+  --body-limit BYTES   request body limit (default ${DEFAULT_BODY_LIMIT_BYTES})
   --max-connections N  open connections at once, 1..${MAX_CONNECTIONS_BOUND} (default ${DEFAULT_MAX_CONNECTIONS}); a
                        connection past it is closed as soon as it is accepted, unanswered (the
                        client sees it reset or an empty reply), and should be retried later

@@ -1,12 +1,13 @@
-import { MAX_FILE_BYTES } from '../../scenario/limits.js';
-import { readAtMost } from '../../input/readBounded.js';
+import { statSync } from 'node:fs';
+import { readScenarioText } from '../../scenario/load.js';
+import { formatDiagnostic, ScenarioError } from '../../input/diagnostics.js';
 import { dashProblem } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
 import { parseOrThrow, ScenarioCatalog, type LoadedScenario } from '../../service/scenarios.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { Scenario } from '../../scenario/types.js';
-import type { ServiceOptions } from '../../service/server.js';
+import { DEFAULT_PORT, type ServiceOptions } from '../../service/server.js';
 import { ExitStatus, type CliIo, commandArgs, usageProblem } from '../io.js';
 import { launch, SERVE_OPTIONS_HELP, SERVE_PARSE_OPTIONS, serviceOptions } from './serve.js';
 
@@ -37,7 +38,7 @@ within 0.5 s, as npm forwards Ctrl-C, is not a second).
 
 Examples:
   npm start                                    # builds, then runs this command
-  curl -s http://127.0.0.1:8080/metrics | grep vmexit_lab_vm_exits_total
+  curl -s http://127.0.0.1:${DEFAULT_PORT}/metrics | grep vmexit_lab_vm_exits_total
   vmexit-lab start --port 9090                 # another port
   curl -s http://127.0.0.1:9090/metrics | grep vmexit_lab_vm_exits_total
 `;
@@ -72,17 +73,25 @@ function overCaps(scenario: Scenario, options: ServiceOptions): string[] {
   }
 }
 
-/** FILE's text, bounded as a scenario file is (one byte more: the loader refuses it by name); undefined, said, when it cannot be read. */
-function readScenarioText(file: string, io: CliIo): string | undefined {
+/**
+ * FILE's text, read as `run` and the service's catalogue read a scenario file (readScenarioText,
+ * src/scenario/load.ts: an oversize file refused at its size, a byte order mark dropped); undefined,
+ * said, when it cannot be read.
+ */
+function scenarioText(file: string, io: CliIo): string | undefined {
   try {
-    return readAtMost(file, MAX_FILE_BYTES + 1).toString('utf8');
-  } catch (e) {
+    const stat = statSync(file);
     // The loader's words for a directory (the read's own are "EISDIR: illegal operation on a directory").
-    const why =
-      (e as NodeJS.ErrnoException).code === 'EISDIR'
-        ? `is a directory, not a scenario file (expected one scenario file, e.g. one of ${file.replace(/\/$/, '')}/*.yaml)`
-        : `cannot read the file: ${(e as Error).message}`;
-    io.err(dashProblem(file) ?? `${file}: error: ${why}`);
+    if (stat.isDirectory()) {
+      io.err(
+        `${file}: error: is a directory, not a scenario file (expected one scenario file, e.g. one of ${file.replace(/\/$/, '')}/*.yaml)`,
+      );
+      return undefined;
+    }
+    return readScenarioText(file, stat.size);
+  } catch (e) {
+    if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(formatDiagnostic(d));
+    else io.err(dashProblem(file) ?? `${file}: error: cannot read the file: ${(e as Error).message}`);
     return undefined;
   }
 }
@@ -116,7 +125,7 @@ export async function startCommand(args: string[], io: CliIo): Promise<number> {
   let scenario: Scenario;
   try {
     if (file !== undefined) {
-      const yaml = readScenarioText(file, io);
+      const yaml = scenarioText(file, io);
       if (yaml === undefined) return ExitStatus.BAD_INPUT;
       scenario = parseOrThrow(yaml, file, { workloadBaseDir: null });
       loaded = { scenario, yaml };
