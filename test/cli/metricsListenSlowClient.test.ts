@@ -2,12 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../src/model/data.js';
-import { boundPort, RUN_METRICS_LISTENING } from '../support/net.js';
+import { spawnListeningRun } from '../support/net.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { serveMetrics } from '../../src/cli/commands/run.js';
 import {
@@ -65,23 +63,10 @@ test("run --metrics-listen: by default the service's bounds (headers, request, i
 test('run --metrics-listen: a client still sending its headers when the run ends does not hold the process (it held it for ever)', async () => {
   // close() stops Node's checks of the headers bound: the slow client kept the finished run alive.
   const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-slow-'));
-  const file = join(dir, 'short.yaml');
-  writeFileSync(
-    file,
-    `name: short
-host: { cpu: i7-2620M, cores: 4, count: 4 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, work: 60s }] }
-duration: 300s
-`,
-  );
-  const cli = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-  const args = [cli, 'run', '--quiet', '--workers', '1', '--metrics-listen', '127.0.0.1:0', file];
-  const child = spawn(process.execPath, args, { env: { ...process.env, CI: 'true' }, stdio: 'pipe' });
+  // The shared listening run (test/support/net.ts): a minute of install work at full pace, seconds of wall time.
+  const { child, port: bound, stop } = spawnListeningRun(dir);
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
-  child.stdout.resume();
-  const port = await boundPort(child, RUN_METRICS_LISTENING);
+  const port = await bound;
   const client = connect(port, '127.0.0.1', () => client.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
   client.on('error', () => undefined);
   const trickle = setInterval(() => client.writable && client.write('X-A: b\r\n'), 200);
@@ -90,10 +75,13 @@ duration: 300s
     client.once('close', () => ok(false));
   });
   // Bounded: the run takes seconds; 60 s against a process that waited for ever.
-  const code = await Promise.race([exited, new Promise<'held'>((ok) => setTimeout(() => ok('held'), 60_000))]);
+  let guard: NodeJS.Timeout | undefined;
+  const held = new Promise<'held'>((ok) => (guard = setTimeout(() => ok('held'), 60_000)));
+  const code = await Promise.race([exited, held]);
+  clearTimeout(guard); // a pending guard kept the test file's process 60 s after the run had ended
   clearInterval(trickle);
   client.destroy();
-  if (code === 'held') child.kill('SIGKILL');
+  stop(); // its 120 s guard cleared; a held process killed
   rmSync(dir, { recursive: true, force: true });
   assert.ok(connected, 'the slow client connected while the run ran');
   assert.equal(code, 0, 'the run ended with its results, not held by the slow client');
