@@ -18,7 +18,7 @@ import {
 } from './idempotency.js';
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
-import { oneRequestAtATime } from './pipelining.js';
+import { oneRequestAtATime } from './connections.js';
 import { boundedBody, closeIfUnread } from './body.js';
 import { SharedAnswers } from './shared.js';
 import { HistoryDamagedError } from '../history/store.js';

@@ -7,7 +7,7 @@ import { MetricsEndpoint } from '../metrics/registry.js';
 import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
-import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './pipelining.js';
+import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './connections.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';

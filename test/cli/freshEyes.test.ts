@@ -30,7 +30,7 @@ test("cpus import of a file that is not there: the reason in words, and README's
   }
 });
 
-test('run --metrics-listen serves one request at a time per connection: a pipelined GET /metrics is 429 (each was rendered: the service fix, src/service/pipelining.ts)', async () => {
+test('run --metrics-listen serves one request at a time per connection: a pipelined GET /metrics is 429 (each was rendered: the service fix, src/service/connections.ts)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-fresh-listen-'));
   const run = spawnListeningRun(dir);
   try {

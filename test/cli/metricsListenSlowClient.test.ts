@@ -13,7 +13,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../../src/service/server.js';
-import { DEFAULT_RESPONSE_TIMEOUT_MS } from '../../src/service/pipelining.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS } from '../../src/service/connections.js';
 
 /** Headers sent a line every 200 ms and never finished (slowloris); resolves when the server closes it. */
 function trickleHeaders(port: number): Promise<{ answer: string; closed: boolean }> {

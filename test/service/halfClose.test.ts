@@ -3,14 +3,14 @@
  * probe, test/support/http.ts sendRaw) still gets its answer when the answer is built later than
  * the request is read: GET /metrics (renderShared) and the shared pages (src/service/shared.ts).
  * Node's HTTP server aborted such a request at the client's FIN unless `httpAllowHalfOpen` is set
- * (src/service/pipelining.ts answerHalfClosed): 31 of 40 half-closed GET /metrics got no answer on
+ * (src/service/connections.ts answerHalfClosed): 31 of 40 half-closed GET /metrics got no answer on
  * 2026-12-06, and test/service/leftovers.test.ts failed once in CI on a /api/runs answer lost so.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerHalfClosed } from '../../src/service/pipelining.js';
+import { answerHalfClosed } from '../../src/service/connections.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { sendRaw } from '../support/http.js';
 

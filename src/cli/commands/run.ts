@@ -7,7 +7,7 @@ import {
   notJudgedOnShard,
   withoutThresholds,
 } from '../../results/thresholds.js';
-import { PIPELINED, requestAdmitter } from '../../service/pipelining.js';
+import { PIPELINED, requestAdmitter } from '../../service/connections.js';
 import type { Server } from 'node:http';
 import { createHardenedServer, type HttpHardening } from '../../service/server.js';
 import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
@@ -479,7 +479,7 @@ export function serveMetrics(hub: MetricsHub, host: string, port: number, bounds
   const endpoint = new MetricsEndpoint(hub);
   const admit = requestAdmitter();
   const server = createHardenedServer((req, res) => {
-    // As the service: a pipelined request is refused unrendered (src/service/pipelining.ts, why).
+    // As the service: a pipelined request is refused unrendered (src/service/connections.ts, why).
     if (!admit(req, res)) {
       res.writeHead(429, { 'Content-Type': 'text/plain', Connection: 'close' }).end(`${PIPELINED}\n`);
       return;

@@ -3,6 +3,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError } from './errors.js';
 
+// The service's rules for each HTTP connection: one request at a time (pipelining refused; `run
+// --metrics-listen` uses the same rule), a half-closed client still answered, the response timeout.
+
 /**
  * Requests on one connection are served one at a time: a request that arrives while the answer to
  * an earlier one on its connection is not yet sent (HTTP/1.1 pipelining, RFC 9112 9.3.2) is answered
