@@ -86,7 +86,8 @@ export function parseCst(text: string, onNewLine: (offset: number) => void): Cst
  * their state after a lexeme does not depend on what follows it, so a text refused here is refused
  * by parseCst at the same offset, and parseYaml then says so. Its cost is bounded by `maxLexemes`
  * whatever the text's size: the service runs it on its main thread before a validation thread is
- * asked (src/service/validation.ts), where a whole parse (up to 0.3 s for 100 KB) may not run.
+ * asked (src/service/scenarioValidator.ts), where a whole parse (up to 0.3 s for 100 KB) may not
+ * run.
  */
 export function tooDeepWithin(
   text: string,

@@ -15,7 +15,7 @@ import { ApiError } from './errors.js';
 import type { QueuedRun } from './queue.js';
 import { takenOptions, type ScenarioDefaults, type SubmitRequest, type TakenOptions } from './runRequest.js';
 import { parseOrThrow, type LoadedScenario, type ScenarioCatalog } from './scenarios.js';
-import type { ScenarioValidator } from './validation.js';
+import type { ScenarioValidator } from './scenarioValidator.js';
 
 /** Resolve the request's scenario: a name of scenarios/, or inline YAML (diagnostics name it request.yaml). */
 export async function resolveScenario(

@@ -4,7 +4,7 @@ import { RUN_STATES, type RunState } from '../history/records.js';
 import { ApiError, shown, shownValue } from './errors.js';
 import type { SubmitRequest } from './runRequest.js';
 import { isScenarioName } from './scenarios.js';
-import { tooComplex } from './validation.js';
+import { tooComplex } from './scenarioValidator.js';
 import { MAX_NAME_LENGTH, SCENARIO_NAME_RE } from '../scenario/limits.js';
 
 /**
@@ -21,7 +21,7 @@ export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'
  * What a form's 415 adds: curl's -d and --data-binary send a form unless a Content-Type is given,
  * so README's POST without its -H got a refusal that did not say which header (2026-12-05, the
  * fresh-eyes pass). --data-binary, because -d @FILE drops the file's line breaks (request.yaml's
- * one-line note, src/service/validation.ts).
+ * one-line note, src/service/scenarioValidator.ts).
  */
 const FORM_HINT =
   ": curl sends that with -d or --data-binary when no Content-Type is given; for a file, -H 'Content-Type: application/yaml' --data-binary @FILE";

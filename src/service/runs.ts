@@ -19,7 +19,7 @@ import type { RunRecord, RunState } from '../history/records.js';
 import { checkCaps, serviceLimits, type CapsContext, type ServiceLimits } from './caps.js';
 import { ApiError, shown } from './errors.js';
 import type { LoadedScenario, ScenarioCatalog } from './scenarios.js';
-import type { ScenarioValidator } from './validation.js';
+import type { ScenarioValidator } from './scenarioValidator.js';
 import type { QueueState } from './queue.js';
 import type { ScenarioDefaults, SubmitRequest } from './runRequest.js';
 import { admittedRun, createRun, refuseWhenQueueFull, refuseWhileDraining, resolveScenario } from './admission.js';

@@ -14,7 +14,7 @@ import { RunManager } from './runs.js';
 import type { SubmitRequest } from './runRequest.js';
 import { READ_TOKEN_ENV, TOKEN_ENV } from './auth.js';
 import { ScenarioCatalog } from './scenarios.js';
-import { ScenarioValidator, type ValidationLimits } from './validation.js';
+import { ScenarioValidator, type ValidationLimits } from './scenarioValidator.js';
 import { planTasks } from '../pool/tasks.js';
 
 export const DEFAULT_PORT = 8080;

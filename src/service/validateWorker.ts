@@ -1,8 +1,8 @@
 /**
  * Validation worker (piscina loads the compiled dist/src/service/validateWorker.js): loads one
  * posted scenario off the service's main thread, under the time and memory bounds of
- * src/service/validation.ts. Answers the typed Scenario (it travels back by structured clone, as it
- * travels to the simulation workers), or the loader's diagnostics.
+ * src/service/scenarioValidator.ts. Answers the typed Scenario (it travels back by structured
+ * clone, as it travels to the simulation workers), or the loader's diagnostics.
  */
 import { parseScenario } from '../scenario/load.js';
 import { ScenarioError, type Diagnostic } from '../input/diagnostics.js';

@@ -222,7 +222,7 @@ test('start --scenario FILE: parsed once, by start; the service is handed the sc
   // start in a process of its own, with the service's parse of submitted YAML (the validation
   // threads' entry, ScenarioValidator.validate) saying on stderr each time it is called.
   const script = `
-    const { ScenarioValidator } = await import(${JSON.stringify(url('service/validation.js'))});
+    const { ScenarioValidator } = await import(${JSON.stringify(url('service/scenarioValidator.js'))});
     const validate = ScenarioValidator.prototype.validate;
     ScenarioValidator.prototype.validate = function (yaml, file) {
       process.stderr.write('PARSED AGAIN: ' + file + '\\n');

@@ -5,7 +5,7 @@ import { serviceFixture } from '../support/serviceFixture.js';
 import { parseExposition } from '../metrics/support.js';
 import { waitForState } from '../support/http.js';
 import { waitUntil } from '../support/wait.js';
-import { ScenarioValidator } from '../../src/service/validation.js';
+import { ScenarioValidator } from '../../src/service/scenarioValidator.js';
 import { parseOrThrow } from '../../src/service/scenarios.js';
 import { seriesLabel } from '../../src/history/records.js';
 

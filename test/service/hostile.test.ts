@@ -251,7 +251,7 @@ test('#17.2: after a restart the run-state, threshold and exit-status gauges com
 });
 
 test('#18.1: a validation over its time bound is abandoned with too_complex', async () => {
-  const { ScenarioValidator } = await import('../../src/service/validation.js');
+  const { ScenarioValidator } = await import('../../src/service/scenarioValidator.js');
   const v = new ScenarioValidator({ timeoutMs: 50, threads: 1 });
   try {
     await v.warm();
@@ -269,7 +269,7 @@ test('#18.1: a validation over its time bound is abandoned with too_complex', as
 });
 
 test('#18.1: a validation over its memory bound is abandoned with too_complex, and the next one is answered', async () => {
-  const { ScenarioValidator } = await import('../../src/service/validation.js');
+  const { ScenarioValidator } = await import('../../src/service/scenarioValidator.js');
   // 16,000 flow sequences pass the early bound (48,000 structure characters) but their nodes need
   // more than a 16 MiB heap: the thread dies of it, the validator does not.
   const v = new ScenarioValidator({ timeoutMs: 60_000, threads: 1, heapMb: 16 });

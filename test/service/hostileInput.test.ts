@@ -479,7 +479,7 @@ test('a deep document posted again and again does not abort the process (V8: Reg
   // if it comes back, fails this test instead of ending the test run. Each document comes after
   // lines enough that the main thread's early look (EARLY_DEPTH_LEXEMES) does not reach its nesting:
   // the validation thread parses it.
-  const validation = new URL('../../src/service/validation.js', import.meta.url).href;
+  const validation = new URL('../../src/service/scenarioValidator.js', import.meta.url).href;
   const script = `
     const { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } = await import(${JSON.stringify(validation)});
     const v = new ScenarioValidator({ threads: 1, timeoutMs: 60_000 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MAX_SHOWN, shown } from '../../src/service/errors.js';
 import { parseQuery } from '../../src/service/request.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } from '../../src/service/validation.js';
+import { ScenarioValidator, EARLY_DEPTH_LEXEMES, tooDeepEarly } from '../../src/service/scenarioValidator.js';
 import validateInWorker from '../../src/service/validateWorker.js';
 import { MAX_YAML_DEPTH, tooDeepWithin } from '../../src/input/depth.js';
 import { rawRequest as raw, runCount, sendRaw, tinyScenario as tiny } from '../support/http.js';
