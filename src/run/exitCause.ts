@@ -11,7 +11,7 @@ import {
   WHY_OPERAND_SHIFT,
   WHY_WRITE,
 } from '../core/vcpu/recorder.js';
-import { HvMsr } from '../core/hypervisor/hyperv.js';
+import { HvMsr, hvMsrName, hvStimerOf } from '../core/hypervisor/hyperv.js';
 import {
   ApicOffset,
   apicRegisterName,
@@ -55,38 +55,6 @@ const WRITE_ACTIONS: ReadonlyMap<number, string> = new Map([
   [HvMsr.EOM, 'end of message (the SynIC delivers the next one)'],
 ]);
 
-/** The Hyper-V synthetic MSRs by their TLFS names ("Hyper-V Top Level Functional Specification", appendix "Synthetic MSRs"). */
-function hypervName(msr: number): string {
-  switch (msr) {
-    case HvMsr.GUEST_OS_ID:
-      return 'HV_X64_MSR_GUEST_OS_ID';
-    case HvMsr.HYPERCALL:
-      return 'HV_X64_MSR_HYPERCALL';
-    case HvMsr.VP_INDEX:
-      return 'HV_X64_MSR_VP_INDEX';
-    case HvMsr.TIME_REF_COUNT:
-      return 'HV_X64_MSR_TIME_REF_COUNT';
-    case HvMsr.REFERENCE_TSC:
-      return 'HV_X64_MSR_REFERENCE_TSC';
-    case HvMsr.EOI:
-      return 'HV_X64_MSR_EOI';
-    case HvMsr.ICR:
-      return 'HV_X64_MSR_ICR';
-    case HvMsr.TPR:
-      return 'HV_X64_MSR_TPR';
-    case HvMsr.VP_ASSIST_PAGE:
-      return 'HV_X64_MSR_VP_ASSIST_PAGE';
-    case HvMsr.SCONTROL:
-      return 'HV_X64_MSR_SCONTROL';
-    case HvMsr.EOM:
-      return 'HV_X64_MSR_EOM';
-  }
-  if (msr >= HvMsr.SINT0 && msr < HvMsr.SINT0 + 16) return `HV_X64_MSR_SINT${msr - HvMsr.SINT0}`;
-  if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT)
-    return `HV_X64_MSR_STIMER${(msr - HvMsr.STIMER0_CONFIG) >>> 1}_${(msr & 1) === 0 ? 'CONFIG' : 'COUNT'}`;
-  return 'a synthetic MSR';
-}
-
 /**
  * An MSR exit's cause: `WRMSR NAME (ADDRESS): what the guest did`, or `#GP injected`. `said`: what
  * the write did when its cause word says more than the MSR (an x2APIC write's apicWhy word).
@@ -98,10 +66,11 @@ function msrCause(why: number, said = ''): string {
   let named: string;
   let action = said;
   if (msr >= 0x40000000) {
-    named = `${hypervName(msr)} (0x${msr.toString(16)})`;
+    // The TLFS names live with HvMsr (src/core/hypervisor/hyperv.ts).
+    named = `${hvMsrName(msr) || 'a synthetic MSR'} (0x${msr.toString(16)})`;
+    const timer = hvStimerOf(msr);
     if (msr === HvMsr.TIME_REF_COUNT && !write) action = 'clock read (the partition reference counter)';
-    else if (msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT && write)
-      action = `synthetic timer ${(msr - HvMsr.STIMER0_CONFIG) >>> 1} ${(msr & 1) === 0 ? 'configured' : 'armed'}`;
+    else if (timer >= 0 && write) action = `synthetic timer ${timer} ${(msr & 1) === 0 ? 'configured' : 'armed'}`;
   } else {
     const name = msr === IA32_TSC_DEADLINE ? 'IA32_TSC_DEADLINE' : x2apicMsrName(msr) || 'MSR';
     named = `${name} (${msr.toString(16).toUpperCase()}H)`;

@@ -34,7 +34,8 @@ export const enum HvFeature {
 /**
  * The synthetic MSRs the model distinguishes (TLFS appendix "Hyper-V Synthetic MSRs"; Linux
  * hyperv-tlfs.h). A plain object like apic/registers.ts X2apicMsr: these are compared with
- * arbitrary MSR numbers, off the hot paths (one range check on WRMSR/RDMSR).
+ * arbitrary MSR numbers, off the hot paths (one range check on WRMSR/RDMSR). Each key but LAST (the
+ * range's end) is the MSR's TLFS name after `HV_X64_MSR_` (hvMsrName).
  */
 export const HvMsr = {
   GUEST_OS_ID: 0x40000000,
@@ -54,6 +55,24 @@ export const HvMsr = {
   STIMER3_COUNT: 0x400000b7,
   LAST: 0x400000ff,
 } as const;
+
+/** The synthetic timer (0-3) whose CONFIG (even) or COUNT (odd) MSR `msr` is, or -1. */
+export function hvStimerOf(msr: number): number {
+  return msr >= HvMsr.STIMER0_CONFIG && msr <= HvMsr.STIMER3_COUNT ? (msr - HvMsr.STIMER0_CONFIG) >>> 1 : -1;
+}
+
+/**
+ * The TLFS name of synthetic MSR `msr` (`HV_X64_MSR_` and its HvMsr key; SINTx and STIMERx by
+ * number), '' for one the model does not name. For causes in words (src/run/exitCause.ts).
+ */
+export function hvMsrName(msr: number): string {
+  if (msr >= HvMsr.SINT0 && msr < HvMsr.SINT0 + 16) return `HV_X64_MSR_SINT${msr - HvMsr.SINT0}`;
+  const timer = hvStimerOf(msr);
+  if (timer >= 0) return `HV_X64_MSR_STIMER${timer}_${(msr & 1) === 0 ? 'CONFIG' : 'COUNT'}`;
+  if (msr === HvMsr.LAST) return '';
+  for (const [key, at] of Object.entries(HvMsr)) if (at === msr) return `HV_X64_MSR_${key}`;
+  return '';
+}
 
 /** What the hypervisor does with a synthetic-MSR access after its exit. */
 export const enum HvAccess {
