@@ -42,7 +42,8 @@ import {
   tunableValue,
   type MatrixAxis,
 } from './matrix.js';
-import { VIOLATION_CHECKS, parseThresholds } from './thresholds.js';
+import { parseThresholds } from './thresholdChecks.js';
+import { VIOLATION_CHECKS } from './thresholds.js';
 import { VMCS_KEYS, VMCS_WORD_KEYS, parseVmcs } from './vmcs.js';
 import { scenarioVariants, type TunableEntry } from './variants.js';
 import type { Scenario, ScenarioVariant, ThresholdSpec } from './types.js';

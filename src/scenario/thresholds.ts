@@ -7,7 +7,7 @@
  *   selector    = metric [ "{" [ label { "," label } [ "," ] ] "}" ]
  *   label       = name "=" string                     ; each label at most once
  *   ratio       = "ratio" "(" selector "," "variant" "=" string "," "variant" "=" string ")"
- *   metric      = [a-z_][a-z0-9_]*                    ; one of METRICS
+ *   metric      = [a-z_][a-z0-9_]*                    ; one of THRESHOLD_METRICS
  *   name        = [A-Za-z_][A-Za-z0-9_]*
  *   string      = '"' { any character but '"' and '\' | '\"' | '\\' } '"'
  *
@@ -22,23 +22,22 @@
  * A scenario maps each key to a list of expressions: `exits_per_second{reason="CR_ACCESS"}: ["< 1000"]`.
  * The label `variant="..."` restricts a threshold to one variant; without it the threshold applies
  * to every variant. ratio(A, variant="x", variant="y") is A in x divided by A in y, evaluated once
- * over the run. Everything is checked at load time (metric and label names, label values, variant
- * names, aggregations); a metric without data at evaluation time FAILS with "no data". The
- * evaluation on a run's results is src/results/thresholds.ts.
+ * over the run.
+ *
+ * This file is the language: the metrics and labels a threshold may name and the grammar, strings
+ * in and out, nothing of a scenario. A scenario's `thresholds:` are checked against it and against
+ * the scenario (label values, variant names, the variants' vendors, work-bound phases, aggregations)
+ * at load time by src/scenario/thresholdChecks.ts; a metric without data at evaluation time FAILS
+ * with "no data". The evaluation on a run's results is src/results/thresholds.ts.
  */
-import type { Vendor } from '../core/cpu/profile.js';
-import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import { didYouMean } from '../input/diagnostics.js';
-import { unknownVariantMessage } from './matrix.js';
 import {
   THRESHOLD_COMPARATORS,
   type MetricSelector,
   type ParsedThreshold,
   type ThresholdAggregation,
   type ThresholdComparator,
-  type ThresholdSpec,
 } from './types.js';
-import type { Reader, Val } from '../input/reader.js';
 import { parseDurationNs } from '../input/units.js';
 import { VIOLATION_CHECKS } from '../core/vcpu/violations.js';
 
@@ -48,9 +47,9 @@ export { VIOLATION_CHECKS };
 export const INTERRUPT_SOURCES = ['timer', 'device', 'ipi'] as const;
 export type InterruptSource = (typeof INTERRUPT_SOURCES)[number];
 
-type LabelKind = 'reason' | 'source' | 'phase' | 'check';
+export type LabelKind = 'reason' | 'source' | 'phase' | 'check';
 
-interface MetricDef {
+export interface ThresholdMetricDef {
   readonly help: string;
   readonly labels: readonly LabelKind[];
   readonly requiredLabels?: readonly LabelKind[];
@@ -58,7 +57,8 @@ interface MetricDef {
   readonly histogram?: boolean;
 }
 
-const METRICS: Readonly<Record<string, MetricDef>> = {
+/** The metrics a threshold may name, with their labels (checked at load time: thresholdChecks.ts). */
+export const THRESHOLD_METRICS: Readonly<Record<string, ThresholdMetricDef>> = {
   exits_total: { help: 'VM exits (label reason = exit name; omitted = all exits)', labels: ['reason'] },
   exits_per_second: { help: 'VM exits per guest per simulated second', labels: ['reason'] },
   cr8_accesses_total: { help: 'guest CR8 reads and writes', labels: [] },
@@ -84,9 +84,7 @@ const METRICS: Readonly<Record<string, MetricDef>> = {
   violations_total: { help: 'invariant violations (label check optional)', labels: ['check'] },
 };
 
-export const METRIC_NAMES = Object.keys(METRICS);
-
-const EXIT_NAMES = EXIT_KINDS.map((k) => k.name);
+export const METRIC_NAMES = Object.keys(THRESHOLD_METRICS);
 
 // ---------------------------------------------------------------------------------------------
 // Syntax
@@ -103,7 +101,7 @@ export class ThresholdSyntaxError extends Error {
   }
 }
 
-interface ParsedKey {
+export interface ParsedKey {
   readonly kind: 'metric' | 'ratio';
   readonly metric: MetricSelector;
   /** The variant="..." label of a plain key. */
@@ -261,14 +259,14 @@ export function parseThresholdKey(text: string): ParsedKey {
   return { kind: 'metric', metric: sel.metric, ...(sel.variant !== undefined ? { variant: sel.variant } : {}) };
 }
 
-interface ParsedExpr {
+export interface ParsedExpr {
   readonly aggregation?: ThresholdAggregation;
   readonly comparator: ThresholdComparator;
   readonly bound: number;
 }
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005", "p(99) < 0.0005" or "== 0"';
+export const EXPR_EXPECTED = 'an expression such as "< 1000", ">= 0.5", "p99 < 0.0005", "p(99) < 0.0005" or "== 0"';
 
 /** Aggregations an expression may start with, as the did-you-mean offers them. */
 const AGGREGATIONS = ['p50', 'p90', 'p99', 'p(99)', 'mean', 'avg', 'med', 'count'];
@@ -390,180 +388,4 @@ export function parseThreshold(key: string, expr: string): ParsedThreshold {
     comparator: e.comparator,
     bound: e.bound,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load-time checks
-
-interface ThresholdContext {
-  /** Every variant of the scenario, with its CPU vendor (undefined: the variants were invalid; skip variant checks). */
-  readonly variants: readonly { readonly name: string; readonly vendor: Vendor }[] | undefined;
-  /** Phases that some guest runs as work-bound (given `work`): phase_seconds has data for them. */
-  readonly workPhases: ReadonlySet<string> | undefined;
-}
-
-const LABEL_VALUES: Readonly<Record<Exclude<LabelKind, 'phase'>, readonly string[]>> = {
-  reason: EXIT_NAMES,
-  source: INTERRUPT_SOURCES,
-  check: VIOLATION_CHECKS,
-};
-
-/** Semantic problems of a parsed key, or undefined when it is fine. */
-function checkKey(
-  key: ParsedKey,
-  ctx: ThresholdContext,
-): { message: string; expected?: string; found?: string } | undefined {
-  const name = key.metric.name;
-  const def = METRICS[name];
-  if (def === undefined) {
-    return {
-      message: `unknown threshold metric "${name}"${didYouMean(name, METRIC_NAMES)}`,
-      expected: `one of ${METRIC_NAMES.join(', ')}`,
-    };
-  }
-  for (const [label, value] of Object.entries(key.metric.labels)) {
-    if (!(def.labels as readonly string[]).includes(label)) {
-      const allowed = ['variant', ...def.labels];
-      return {
-        message: `metric ${name} has no label "${label}"${didYouMean(label, allowed)}`,
-        expected: `labels ${allowed.join(', ')}`,
-      };
-    }
-    const kind = label as LabelKind;
-    if (kind === 'phase') {
-      if (ctx.workPhases !== undefined && !ctx.workPhases.has(value)) {
-        const known = [...ctx.workPhases];
-        return {
-          message: `${name}{phase="${value}"}: no guest runs a work-bound "${value}" phase${didYouMean(value, known)}`,
-          expected:
-            known.length > 0
-              ? `one of ${known.join(', ')} (phases given \`work\`)`
-              : 'a phase given `work` in some guest',
-        };
-      }
-      continue;
-    }
-    const values = LABEL_VALUES[kind];
-    if (!values.includes(value)) {
-      return {
-        message: `unknown ${kind} "${value}" in ${name}${didYouMean(value, values)}`,
-        expected: `one of ${values.join(', ')}`,
-      };
-    }
-  }
-  for (const req of def.requiredLabels ?? []) {
-    if (key.metric.labels[req] === undefined)
-      return { message: `metric ${name} needs a ${req} label, e.g. ${name}{${req}="install"}` };
-  }
-  if (ctx.variants === undefined) return undefined;
-  const variants = ctx.variants;
-  const names = variants.map((v) => v.name);
-  const known = (v: string): boolean => names.includes(v);
-  const unknownVariant = (v: string) => ({
-    // An old-style name (before bare values were named KEY=VALUE, src/scenario/matrix.ts) gets the new name.
-    message: unknownVariantMessage(v, names),
-    expected: `one of ${names.join(', ')}`,
-  });
-  const targets: string[] = [];
-  if (key.kind === 'ratio') {
-    for (const v of [key.numerator!, key.denominator!]) if (!known(v)) return unknownVariant(v);
-    if (key.numerator === key.denominator)
-      return { message: `ratio(...) compares variant "${key.numerator}" with itself` };
-    targets.push(key.numerator!, key.denominator!);
-  } else if (key.variant !== undefined) {
-    if (!known(key.variant)) return unknownVariant(key.variant);
-    targets.push(key.variant);
-  } else targets.push(...names);
-  const reason = key.metric.labels['reason'];
-  if (reason !== undefined) {
-    const vendor = EXIT_KINDS.find((k) => k.name === reason)!.vendor;
-    for (const t of targets) {
-      const tv = variants.find((v) => v.name === t)!;
-      if (tv.vendor !== vendor) {
-        return {
-          message: `exit reason ${reason} is ${vendor === 'intel' ? 'a VT-x' : 'an SVM'} exit, but variant "${t}" runs on ${tv.vendor === 'intel' ? 'an Intel' : 'an AMD'} CPU; restrict the threshold with variant="..."`,
-        };
-      }
-    }
-  }
-  return undefined;
-}
-
-/**
- * Read the `thresholds:` mapping. Problems are reported to the reader; returns the specs (possibly
- * incomplete when something was reported — the loader then throws).
- */
-export function parseThresholds(r: Reader, v: Val, file: string, ctx: ThresholdContext): ThresholdSpec[] {
-  const m = r.map(v, 'thresholds');
-  if (m === undefined) return [];
-  const f = r.fields(m, 'thresholds', () => true);
-  const out: ThresholdSpec[] = [];
-  for (const field of f) {
-    let key: ParsedKey | undefined;
-    const keyPos = r.positionOf(field.key);
-    try {
-      key = parseThresholdKey(field.name);
-    } catch (e) {
-      if (!(e instanceof ThresholdSyntaxError)) throw e;
-      r.errorAt(keyPos, `${e.message} in "${field.name}"`, e.expected, e.found);
-    }
-    if (key !== undefined) {
-      const problem = checkKey(key, ctx);
-      if (problem) {
-        r.errorAt(keyPos, problem.message, problem.expected, problem.found);
-        key = undefined;
-      }
-    }
-    const exprs = r.seq(field, `thresholds.${field.name}`, 'a list of expressions such as ["< 1000"]');
-    if (exprs === undefined) continue;
-    if (exprs.length === 0) {
-      r.error(
-        field,
-        `thresholds.${field.name} has no expressions`,
-        'a list of expressions such as ["< 1000"]',
-        'an empty list',
-      );
-      continue;
-    }
-    for (const ev of exprs) {
-      const text = r.str(ev, `threshold expression of ${field.name}`, undefined, EXPR_EXPECTED);
-      if (text === undefined) continue;
-      let expr: ParsedExpr;
-      try {
-        expr = parseThresholdExpr(text, field.name);
-      } catch (e) {
-        if (!(e instanceof ThresholdSyntaxError)) throw e;
-        r.error(ev, e.message, e.expected, e.found);
-        continue;
-      }
-      if (key === undefined) continue;
-      const def = METRICS[key.metric.name];
-      if (def.histogram && expr.aggregation === undefined) {
-        r.error(
-          ev,
-          `${key.metric.name} is a histogram: the expression needs an aggregation`,
-          'e.g. "p99 < 0.0005", "mean < 0.0001" or "count > 0"',
-          JSON.stringify(text),
-        );
-        continue;
-      }
-      if (!def.histogram && expr.aggregation !== undefined) {
-        r.error(
-          ev,
-          `${key.metric.name} is not a histogram: aggregations (pNN, mean, count) do not apply`,
-          'e.g. "< 1000"',
-          JSON.stringify(text),
-        );
-        continue;
-      }
-      const pos = r.positionOf(r.resolve(ev.node));
-      out.push({
-        metric: field.name,
-        expr: text,
-        source: { file, line: pos.line, column: pos.column },
-        parsed: parseThreshold(field.name, text),
-      });
-    }
-  }
-  return out;
 }
