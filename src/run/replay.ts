@@ -7,8 +7,7 @@ export { exitCause } from './exitCause.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
-import { hostWorkShare } from './workShare.js';
-import { EPOCH_NS, hostGuests, hostSimulations } from './simulate.js';
+import { hostGuests, hostSimulations, stepOneHost } from './simulate.js';
 
 /**
  * Replay: re-run exactly the one host a guest lives on (its guests share the host's cores, so they
@@ -205,9 +204,7 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
   }
   const { sim, target, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
-  const limit = durationLimitNs(scenario);
-  const untilComplete = scenario.duration.kind === 'until-complete';
-  const stop = Math.min(limit, req.atNs + 1);
+  const stop = Math.min(durationLimitNs(scenario), req.atNs + 1);
   const fromNs = Math.min(req.fromNs ?? req.atNs, req.atNs);
   const record = req.record !== false;
   const m = sim.machine;
@@ -224,23 +221,19 @@ function replayOnce(req: ReplayRequest, capacity: number): ReplayResult | undefi
     return true;
   };
 
-  // The same steps as runHosts: epochs of EPOCH_NS, the last one cut at the limit (or here at stop).
-  let t = 0;
-  let ended = false;
-  while (t < stop) {
-    const next = Math.min(stop, t + EPOCH_NS);
+  const steps = stepOneHost(
+    sim,
+    scenario,
+    stop,
     // Record from the step whose events reach fromNs (a step's records are stamped after its start).
-    if (record && !m.recOn && next > fromNs) m.startRecorder(capacity, first, end);
-    sim.advanceTo(next);
-    t = next;
-    req.onStep?.(t, untilComplete ? hostWorkShare(sim) : undefined);
-    if (m.recOn && !drain()) return undefined;
-    if (untilComplete && (t % EPOCH_NS === 0 || t === limit) && sim.workDone()) {
-      ended = true;
-      break;
-    }
-  }
-  if (t >= limit) ended = true;
+    (next) => {
+      if (record && !m.recOn && next > fromNs) m.startRecorder(capacity, first, end);
+    },
+    () => (m.recOn && !drain() ? 'abort' : 'go'),
+    req.onStep,
+  );
+  if (steps === undefined) return undefined;
+  const { t, ended } = steps;
   if (ended) {
     sim.finalChecks();
     if (m.recOn && !drain()) return undefined;

@@ -1,8 +1,7 @@
 import type { GuestInstance } from '../core/engine/host.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
-import { hostWorkShare } from './workShare.js';
-import { EPOCH_NS, hostGuests } from './simulate.js';
+import { EPOCH_NS, hostGuests, stepOneHost } from './simulate.js';
 import {
   guestSimulation,
   hostOfGuest,
@@ -88,9 +87,7 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
   const guests = hostGuests(variant, data, host);
   const { sim, target, targetIdx, first, end } = guestSimulation(scenario, variant, data, host, guests, req.guest);
 
-  const limit = durationLimitNs(scenario);
-  const untilComplete = scenario.duration.kind === 'until-complete';
-  const stop = Math.min(limit, req.toNs + 1);
+  const stop = Math.min(durationLimitNs(scenario), req.toNs + 1);
   // Record from the second before the window: the state a vCPU enters the window in.
   const recordFrom = Math.max(0, req.fromNs - EPOCH_NS);
   const m = sim.machine;
@@ -126,25 +123,22 @@ function recordOnce(req: TimelineRunRequest, capacity: number): TimelineRun | un
     return true;
   };
 
-  let t = 0;
-  let ended = false;
-  while (t < stop) {
-    const next = Math.min(stop, t + EPOCH_NS);
-    if (!m.recOn && next > recordFrom) m.startRecorder(capacity, first, end);
-    sim.advanceTo(next);
-    t = next;
-    req.onStep?.(t, untilComplete ? hostWorkShare(sim) : undefined);
-    if (m.recOn) {
-      const d = drain(next <= req.fromNs);
-      if (d === false) return undefined;
-      if (d === 'full') break;
-    }
-    if (untilComplete && (t % EPOCH_NS === 0 || t === limit) && sim.workDone()) {
-      ended = true;
-      break;
-    }
-  }
-  if (t >= limit) ended = true;
+  const steps = stepOneHost(
+    sim,
+    scenario,
+    stop,
+    (next) => {
+      if (!m.recOn && next > recordFrom) m.startRecorder(capacity, first, end);
+    },
+    (t) => {
+      if (!m.recOn) return 'go';
+      const d = drain(t <= req.fromNs);
+      return d === false ? 'abort' : d === 'full' ? 'stop' : 'go';
+    },
+    req.onStep,
+  );
+  if (steps === undefined) return undefined;
+  const { t, ended } = steps;
   if (ended && truncatedAtNs === undefined) {
     sim.finalChecks();
     if (m.recOn && drain(false) === false) return undefined;
