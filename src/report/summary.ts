@@ -1,11 +1,12 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
-import { formatFigure, nsText, perGuestSecond, percentText, thresholdFigure } from '../results/figures.js';
+import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
 import {
   allOutcomes,
   NOT_JUDGED_ON_SHARD,
   notJudgedWhy,
   partialNoVerdictText,
   runFailed,
+  thresholdValueFigure,
 } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
@@ -27,11 +28,11 @@ function topExits(v: VariantResult, n: number): string {
 }
 
 /**
- * A threshold's measured value as its message writes it (thresholdFigure): the summary, JUnit, the
- * Markdown summary and the HTML report show one value one way.
+ * A threshold's measured value as its message writes it (thresholdValueFigure: beside its bound): the
+ * summary, JUnit, the Markdown summary and the HTML report show one value one way.
  */
 export function thresholdValueText(t: ThresholdOutcome): string {
-  return t.value === null ? 'no data' : thresholdFigure(t.value);
+  return t.value === null ? 'no data' : thresholdValueFigure(t.value, t.expr);
 }
 
 /**
