@@ -58,10 +58,11 @@ export function noVerdict(results: RunResults, t: ThresholdOutcome): boolean {
   return results.partial === true && t.judged !== false;
 }
 
-function thresholdLine(t: ThresholdOutcome, stopped: boolean): string {
+function thresholdLine(results: RunResults, t: ThresholdOutcome): string {
   // A shard's threshold (`run --shard I/N`, N > 1): said, not judged.
   if (t.judged === false) return `  skip ${t.metric}: ${t.expr}  - ${t.message ?? NOT_JUDGED_ON_SHARD}`;
-  if (stopped) return `  --   ${t.metric}: ${t.expr}  - ${stoppedThresholdText(t)}`;
+  // A stopped run's: no verdict, by the rule JUnit, Markdown and the HTML report ask (noVerdict).
+  if (noVerdict(results, t)) return `  --   ${t.metric}: ${t.expr}  - ${stoppedThresholdText(t)}`;
   if (!t.passed) return `  FAIL ${t.metric}: ${t.expr}  - ${failureText(t)}`;
   return `  ok   ${t.metric}: ${t.expr}  (value ${thresholdValueText(t)})`;
 }
@@ -220,12 +221,12 @@ export function renderSummary(results: RunResults): string {
     }
     // One line per set of failed checks, with the SDM's wording (src/report/entryFailures.ts).
     for (const g of groupEntryFailures(v.totals.entryFailures)) lines.push(`  ${entryFailureLine(g)}`);
-    for (const t of v.thresholds) lines.push(thresholdLine(t, results.partial === true));
+    for (const t of v.thresholds) lines.push(thresholdLine(results, t));
   }
   if (results.crossVariantThresholds.length > 0) {
     lines.push('');
     lines.push('across variants:');
-    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(t, results.partial === true));
+    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(results, t));
   }
   return `${lines.join('\n')}\n`;
 }
