@@ -88,8 +88,9 @@ Options:
   --xapic                 the guest ran in xAPIC mode (default for Windows guests, and under bhyve,
                           which offers x2APIC only with bhyve -x)
   --name NAME             profile name (default: the file name)
-  --interrupts-per-second N  device interrupts per vCPU per second, if you know it (exit counts
-                          do not show it; default: fitted, starting at two per HLT)
+  --interrupts-per-second N
+                          device interrupts per vCPU per second, if you know it (exit counts do
+                          not show it; default: fitted, starting at two per HLT)
   --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
                           (reasons the model lacks count as 100 %); without it, exit 1 when a
                           fitted reason is missed by more than ${MISS_PERCENT} %
