@@ -23,7 +23,10 @@ export function dashProblem(file: string): string | undefined {
  */
 export function diagnosticLine(d: Diagnostic): string {
   const m = /^cannot read the file: (.*)$/s.exec(d.message);
-  return formatDiagnostic(m === null ? d : { ...d, message: `cannot read the file: ${fsErrorText(m[1])}` });
+  if (m === null) return formatDiagnostic(d);
+  // A missing file as run says it, with what to give (validate and start said node's words).
+  const why = m[1].startsWith('ENOENT') ? `ENOENT, no such file (expected ${SCENARIO_EXPECTED})` : fsErrorText(m[1]);
+  return formatDiagnostic({ ...d, message: `cannot read the file: ${why}` });
 }
 
 /** What a scenario file is expected to be, as the errors below say it. */
