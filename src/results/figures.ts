@@ -135,3 +135,14 @@ export function changeText(percent: number): string {
   const p = roundSignificant(percent, 3);
   return `${p >= 0 ? '+' : ''}${formatFigure(p)} %`;
 }
+
+/**
+ * A relative change judged against a limit in percent (compare's --max-regression, what-if's
+ * --max-increase), signed: changeText, unless that would print a change that is not the limit as
+ * the limit ("+5 %, over --max-regression 5 %" for +5.0007 %); then the digits that tell them
+ * apart (thresholdFigures): "+5.0007 %".
+ */
+export function changeAgainstText(percent: number, limit: number): string {
+  if (percent === limit || roundSignificant(percent, 3) !== roundSignificant(limit, 3)) return changeText(percent);
+  return `${percent >= 0 ? '+' : ''}${thresholdFigures(percent, limit)[0]} %`;
+}
