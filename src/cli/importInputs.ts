@@ -4,6 +4,7 @@
  */
 import { TUNABLES, tunableSpec, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
 import { didYouMean, quoted } from '../input/diagnostics.js';
+import { fsErrorText } from './readText.js';
 
 /** NAME=VALUE tunable flags checked against the tunables table; an error message on failure. */
 export function parseTunableFlags(flags: readonly string[], policy: PolicyName | undefined): Tunables | string {
@@ -41,5 +42,5 @@ export function unreadable(file: string, e: unknown, what: string, expected: str
   // 'import ... report.txt' without taking the report guessing what to give.
   if (code === 'ENOENT') return `cannot read ${file}: no such file (ENOENT); expected ${expected}`;
   if (code === 'EISDIR') return `cannot read ${file}: a directory (EISDIR); give the ${what} file`;
-  return `cannot read ${file}: ${(e as Error).message}`;
+  return `cannot read ${file}: ${fsErrorText((e as Error).message)}`;
 }

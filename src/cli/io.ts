@@ -342,6 +342,37 @@ export function usageProblem(command: string, what: string): string {
   return `vmexit-lab ${command}: ${what}; 'vmexit-lab ${command} --help' lists the options`;
 }
 
+/** A negative number: what `--seed -1` or `--max-regression -5` gives as the value (no option starts with a digit). */
+const NEGATIVE_NUMBER = /^-(?:\d|\.\d)/;
+
+/**
+ * `args` with each negative number that follows an option taking a value joined to it (`--workers
+ * -1` as `--workers=-1`): parseArgs reads "-1" as an option and refused the line as ambiguous, with
+ * a hint to write `--workers=-VALUE`, which the range check then refused too; joined, the option's
+ * own check says what it takes ("--workers: expected an integer 1..256, found "-1"").
+ */
+function negativeValuesJoined(args: readonly string[], options: OptionsConfig): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    const spec = /^--[^=]+$/.test(a)
+      ? options[a.slice(2)]
+      : /^-[A-Za-z]$/.test(a)
+        ? Object.values(options).find((o) => o.short === a.slice(1))
+        : undefined;
+    if (spec?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(a.startsWith('--') ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /**
  * A command's arguments, read by node's parseArgs with -h/--help added: the values and
  * positionals, or, when there is nothing to run, the exit status after printing the usage
@@ -361,7 +392,7 @@ export function commandArgs<const O extends OptionsConfig>(
   let parsed;
   try {
     parsed = parseArgs<{ args: string[]; allowPositionals: boolean; tokens: true; options: O & typeof HELP }>({
-      args: [...args],
+      args: negativeValuesJoined(args, options),
       allowPositionals,
       tokens: true,
       options: { ...options, ...HELP },

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { ScenarioError, formatDiagnostic } from '../input/diagnostics.js';
+import { ScenarioError, formatDiagnostic, type Diagnostic } from '../input/diagnostics.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import type { CliIo } from './io.js';
-import { readInputText } from './readText.js';
+import { fsErrorText, readInputText } from './readText.js';
 import { readableAs } from '../import/index.js';
 
 /**
@@ -14,6 +14,19 @@ export function dashProblem(file: string): string | undefined {
   return file === '-' && !existsSync(file)
     ? '-: error: no file named "-" (to read the scenario from standard input, give /dev/stdin)'
     : undefined;
+}
+
+/**
+ * A scenario's diagnostic as the CLI prints it: a file that could not be read says why in words
+ * (`cannot read the file: permission denied (EACCES)`), where node's message named the file a second
+ * time (`EACCES: permission denied, open 'x.yaml'`).
+ */
+export function diagnosticLine(d: Diagnostic): string {
+  const m = /^cannot read the file: (.*)$/s.exec(d.message);
+  if (m === null) return formatDiagnostic(d);
+  // A missing file as run says it, with what to give (validate and start said node's words).
+  const why = m[1].startsWith('ENOENT') ? `ENOENT, no such file (expected ${SCENARIO_EXPECTED})` : fsErrorText(m[1]);
+  return formatDiagnostic({ ...d, message: `cannot read the file: ${why}` });
 }
 
 /** What a scenario file is expected to be, as the errors below say it. */
@@ -67,7 +80,7 @@ export function loadAllOrExplain(files: readonly string[], io: CliIo): Scenario[
       else if (e instanceof ScenarioError && /^cannot read the file: ENOENT/.test(e.diagnostics[0]?.message ?? ''))
         // node's "ENOENT: no such file or directory, stat 'FILE'" named the file twice and nothing expected.
         io.err(`${f}: error: cannot read the file: ENOENT, no such file (expected ${SCENARIO_EXPECTED})`);
-      else if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(formatDiagnostic(d));
+      else if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(diagnosticLine(d));
       else io.err(`${f}: error: ${(e as Error).message}`);
     }
   }

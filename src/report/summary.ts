@@ -1,11 +1,12 @@
 import type { Reproducer, RunResults, ThresholdOutcome, VariantResult, ViolationRecord } from '../results/types.js';
-import { formatFigure, nsText, perGuestSecond, percentText, thresholdFigure } from '../results/figures.js';
+import { formatFigure, nsText, perGuestSecond, percentText } from '../results/figures.js';
 import {
   allOutcomes,
   NOT_JUDGED_ON_SHARD,
   notJudgedWhy,
   partialNoVerdictText,
   runFailed,
+  thresholdValueFigure,
 } from '../results/thresholds.js';
 import { textTable } from './table.js';
 import { entryFailureLine, groupEntryFailures } from './entryFailures.js';
@@ -27,11 +28,11 @@ function topExits(v: VariantResult, n: number): string {
 }
 
 /**
- * A threshold's measured value as its message writes it (thresholdFigure): the summary, JUnit, the
- * Markdown summary and the HTML report show one value one way.
+ * A threshold's measured value as its message writes it (thresholdValueFigure: beside its bound): the
+ * summary, JUnit, the Markdown summary and the HTML report show one value one way.
  */
 export function thresholdValueText(t: ThresholdOutcome): string {
-  return t.value === null ? 'no data' : thresholdFigure(t.value);
+  return t.value === null ? 'no data' : thresholdValueFigure(t.value, t.expr);
 }
 
 /**
@@ -57,10 +58,11 @@ export function noVerdict(results: RunResults, t: ThresholdOutcome): boolean {
   return results.partial === true && t.judged !== false;
 }
 
-function thresholdLine(t: ThresholdOutcome, stopped: boolean): string {
+function thresholdLine(results: RunResults, t: ThresholdOutcome): string {
   // A shard's threshold (`run --shard I/N`, N > 1): said, not judged.
   if (t.judged === false) return `  skip ${t.metric}: ${t.expr}  - ${t.message ?? NOT_JUDGED_ON_SHARD}`;
-  if (stopped) return `  --   ${t.metric}: ${t.expr}  - ${stoppedThresholdText(t)}`;
+  // A stopped run's: no verdict, by the rule JUnit, Markdown and the HTML report ask (noVerdict).
+  if (noVerdict(results, t)) return `  --   ${t.metric}: ${t.expr}  - ${stoppedThresholdText(t)}`;
   if (!t.passed) return `  FAIL ${t.metric}: ${t.expr}  - ${failureText(t)}`;
   return `  ok   ${t.metric}: ${t.expr}  (value ${thresholdValueText(t)})`;
 }
@@ -219,12 +221,12 @@ export function renderSummary(results: RunResults): string {
     }
     // One line per set of failed checks, with the SDM's wording (src/report/entryFailures.ts).
     for (const g of groupEntryFailures(v.totals.entryFailures)) lines.push(`  ${entryFailureLine(g)}`);
-    for (const t of v.thresholds) lines.push(thresholdLine(t, results.partial === true));
+    for (const t of v.thresholds) lines.push(thresholdLine(results, t));
   }
   if (results.crossVariantThresholds.length > 0) {
     lines.push('');
     lines.push('across variants:');
-    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(t, results.partial === true));
+    for (const t of results.crossVariantThresholds) lines.push(thresholdLine(results, t));
   }
   return `${lines.join('\n')}\n`;
 }

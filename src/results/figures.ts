@@ -53,18 +53,52 @@ export function formatFigure(n: number): string {
 }
 
 const WHOLE = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumFractionDigits: 0 });
-const SIGNIFICANT6 = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumSignificantDigits: 6 });
 
 /**
  * A threshold's value or bound, in every place its outcome is printed (results.json's message, run's
  * summary, JUnit, the Markdown summary, the HTML report): grouped, integers exact ("20,000,000,123"),
  * others to six significant digits ("12,345.6", "0.0981235", "0.00000233333") but never fewer than
  * their whole part ("1,721,384", not "1,721,380"). One form, so that two lines never show one value
- * two ways; a bound reads as written unless it has more than six significant digits.
+ * two ways; a bound reads as written unless it has more than six significant digits. Beside its
+ * bound a value takes thresholdFigures instead, which never prints a value that differs from its
+ * bound the same as the bound.
  */
 export function thresholdFigure(n: number): string {
+  return figureTo(n, 6);
+}
+
+/** thresholdFigure to `digits` significant digits (integers exact, the whole part kept). */
+function figureTo(n: number, digits: number): string {
   if (!Number.isFinite(n)) return String(n);
-  return (Number.isInteger(n) || Math.abs(n) >= 1e5 ? WHOLE : SIGNIFICANT6).format(n);
+  if (Number.isInteger(n)) return WHOLE.format(n);
+  const whole = Math.abs(n) >= 1 ? Math.floor(Math.log10(Math.abs(n))) + 1 : 0;
+  return significant(Math.min(21, Math.max(digits, whole))).format(n);
+}
+
+const SIGNIFICANT = new Map<number, Intl.NumberFormat>();
+function significant(digits: number): Intl.NumberFormat {
+  let f = SIGNIFICANT.get(digits);
+  if (f === undefined) {
+    f = new Intl.NumberFormat(FIGURE_FORMAT.locale, { maximumSignificantDigits: digits });
+    SIGNIFICANT.set(digits, f);
+  }
+  return f;
+}
+
+/**
+ * A threshold's value and its bound, as its line prints them ("= 999.9999999 ...; fails: < 1,000"):
+ * thresholdFigure each, unless a value that differs from its bound would print the same as it (six
+ * significant digits of 999.9999999 are "1,000"); then both to the fewest significant digits that
+ * tell them apart, up to 17, which tell any two doubles apart. Equal numbers print alike.
+ */
+export function thresholdFigures(value: number, bound: number): [value: string, bound: string] {
+  let digits = 6;
+  let pair: [string, string] = [figureTo(value, digits), figureTo(bound, digits)];
+  while (value !== bound && pair[0] === pair[1] && digits < 17) {
+    digits++;
+    pair = [figureTo(value, digits), figureTo(bound, digits)];
+  }
+  return pair;
 }
 
 /** Simulated seconds as a figure: "2,278 s". */
@@ -100,4 +134,15 @@ export function percentText(fraction: number): string {
 export function changeText(percent: number): string {
   const p = roundSignificant(percent, 3);
   return `${p >= 0 ? '+' : ''}${formatFigure(p)} %`;
+}
+
+/**
+ * A relative change judged against a limit in percent (compare's --max-regression, what-if's
+ * --max-increase), signed: changeText, unless that would print a change that is not the limit as
+ * the limit ("+5 %, over --max-regression 5 %" for +5.0007 %); then the digits that tell them
+ * apart (thresholdFigures): "+5.0007 %".
+ */
+export function changeAgainstText(percent: number, limit: number): string {
+  if (percent === limit || roundSignificant(percent, 3) !== roundSignificant(limit, 3)) return changeText(percent);
+  return `${percent >= 0 ? '+' : ''}${thresholdFigures(percent, limit)[0]} %`;
 }

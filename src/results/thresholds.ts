@@ -6,7 +6,7 @@
  */
 import type { Vendor } from '../core/cpu/profile.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
-import { parseThreshold, type InterruptSource } from '../scenario/thresholds.js';
+import { parseThreshold, parseThresholdExpr, type InterruptSource } from '../scenario/thresholds.js';
 import type {
   MetricSelector,
   ParsedThreshold,
@@ -15,7 +15,7 @@ import type {
   ThresholdComparator,
   ThresholdSpec,
 } from '../scenario/types.js';
-import { thresholdFigure } from './figures.js';
+import { thresholdFigure, thresholdFigures } from './figures.js';
 import { phaseUnfinishedOf, unfinishedPhaseSentence } from './phases.js';
 import type { LatencyHistogram, RunResults, ThresholdOutcome, VariantTotals } from './types.js';
 
@@ -160,8 +160,25 @@ function outcome(spec: ThresholdSpec, p: ParsedThreshold, m: Measured, label: st
       : p.aggregation.kind === 'quantile'
         ? ` p${thresholdFigure(p.aggregation.q * 100)}`
         : ` ${p.aggregation.kind}`;
-  const message = `${spec.metric}${agg} = ${thresholdFigure(m.value)} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${thresholdFigure(p.bound)}`;
+  const [value, bound] = thresholdFigures(m.value, p.bound);
+  const message = `${spec.metric}${agg} = ${value} (${label}); ${passed ? 'holds' : 'fails'}: ${p.comparator} ${bound}`;
   return { expr: spec.expr, metric: spec.metric, passed, value: m.value, message };
+}
+
+/**
+ * A threshold's measured value as its message writes it, beside its bound (thresholdFigures): the
+ * summary's ok line, the Markdown summary's and the HTML report's value column. The bound is read
+ * back from the expression; an expression that does not parse (a results.json written by hand) gets
+ * the value alone (thresholdFigure).
+ */
+export function thresholdValueFigure(value: number, expr: string): string {
+  let bound: number;
+  try {
+    bound = parseThresholdExpr(expr).bound;
+  } catch {
+    return thresholdFigure(value);
+  }
+  return thresholdFigures(value, bound)[0];
 }
 
 /**

@@ -43,3 +43,18 @@ for (const command of ['serve', 'start']) {
     assert.ok(curls > 0, `${command} --help has a curl example`);
   });
 }
+
+test("every command's --help: the options' descriptions start in one column (rules' -h and import's --interrupts-per-second N were out of it)", async () => {
+  const commands = ['start', 'serve', 'run', 'validate', 'trace', 'replay', 'list', 'compare', 'merge', 'rules'];
+  for (const command of [...commands, 'cpus', 'import', 'what-if', 'validate-model']) {
+    const io = capture();
+    assert.equal(await main([command, '--help'], io), 0, command);
+    // An option line with its description beside it: the option, its value, two or more spaces.
+    const starts = new Map<number, string>();
+    for (const line of io.stdout.join('').split('\n')) {
+      const m = /^( {2}(?:-\w, )?--?[\w-]+(?: \S+)?)( {2,})\S/.exec(line);
+      if (m !== null) starts.set(m[1].length + m[2].length, line);
+    }
+    assert.equal(starts.size, 1, `${command}:\n${[...starts.values()].join('\n')}`);
+  }
+});

@@ -100,8 +100,16 @@ test('did-you-mean for near option names, commands and subcommands', async () =>
     [['list', 'cpu'], 'vmexit-lab list: unknown kind "cpu" (did you mean "cpus"?)'],
     [['run', '--out'], 'vmexit-lab run: --out needs a value'],
     [
-      ['run', '--seed', '-1', 'a.yaml'],
-      `vmexit-lab run: --seed needs a value; one starting with "-" reads as an option, write --seed=-VALUE`,
+      ['run', '--out', '-x', 'a.yaml'],
+      `vmexit-lab run: --out needs a value; one starting with "-" reads as an option, write --out=-VALUE`,
+    ],
+    // A negative number is the option's value, and its own check says what it takes: the hint to
+    // write --seed=-VALUE led to that same refusal one step later.
+    [['run', '--seed', '-1', 'a.yaml'], 'vmexit-lab run: --seed: expected an integer 0..4294967295, found "-1"'],
+    [['run', '--workers', '-1', 'a.yaml'], 'vmexit-lab run: --workers: expected an integer 1..256, found "-1"'],
+    [
+      ['compare', '--max-regression', '-5', 'a.json', 'b.json'],
+      'vmexit-lab compare: --max-regression: expected a percentage >= 0 (5 or 5%), found "-5"',
     ],
     [['run', '--quiet=yes', 'a.yaml'], 'vmexit-lab run: --quiet takes no value'],
     [['serve', 'extra'], 'vmexit-lab serve: unexpected argument "extra"'],

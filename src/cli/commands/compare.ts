@@ -11,7 +11,7 @@ import {
   usageProblem,
 } from '../io.js';
 import { textTable } from '../../report/table.js';
-import { changeText, formatFigure, percentText, secondsUnitText } from '../../results/figures.js';
+import { changeAgainstText, changeText, formatFigure, percentText, secondsUnitText } from '../../results/figures.js';
 import { perfTableOf, renderComparePerfTables } from '../../report/perfTable.js';
 import { closest } from '../../input/diagnostics.js';
 import { renamedVariant } from '../../scenario/matrix.js';
@@ -416,7 +416,9 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
               : d.new === null
                 ? 'gone'
                 : 'new'
-            : changeText(d.deltaPct),
+            : limit === undefined
+              ? changeText(d.deltaPct)
+              : changeAgainstText(d.deltaPct, limit),
       ]);
     const header = ['variant', 'metric', 'old', 'new', 'delta'];
     io.out(textTable(header, rows, { rightAligned: (i) => i >= 2 }).join('\n'));
@@ -428,7 +430,7 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
       io.out(
         r.newUnfinished !== undefined
           ? `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${sideText(r.new, r.newUnfinished, r.unit)}: the phase no longer finished in every guest before the run ended`
-          : `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeText(r.deltaPct)}, over --max-regression ${limit} %)`,
+          : `regression: ${r.variant} ${r.metric} ${valueText(r.old, r.unit)} -> ${valueText(r.new, r.unit)} (${r.deltaPct === null ? 'was 0' : changeAgainstText(r.deltaPct, limit!)}, over --max-regression ${limit} %)`,
       );
     if (parsed.values['perf-table'])
       io.out(`\n${renderComparePerfTables(a, b, { old: parsed.positionals[0], new: parsed.positionals[1] })}`);

@@ -43,6 +43,7 @@ import {
 } from '../io.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
 import { textTable } from '../../report/table.js';
+import { thresholdFigures } from '../../results/figures.js';
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
 
@@ -88,8 +89,9 @@ Options:
   --xapic                 the guest ran in xAPIC mode (default for Windows guests, and under bhyve,
                           which offers x2APIC only with bhyve -x)
   --name NAME             profile name (default: the file name)
-  --interrupts-per-second N  device interrupts per vCPU per second, if you know it (exit counts
-                          do not show it; default: fitted, starting at two per HLT)
+  --interrupts-per-second N
+                          device interrupts per vCPU per second, if you know it (exit counts do
+                          not show it; default: fitted, starting at two per HLT)
   --max-error PCT         exit 1 if a reason of the report is missed by more than PCT percent
                           (reasons the model lacks count as 100 %); without it, exit 1 when a
                           fitted reason is missed by more than ${MISS_PERCENT} %
@@ -190,6 +192,11 @@ function featureHints(
  */
 function perSecond(x: number): string {
   return x >= 1 || x === 0 ? x.toFixed(1) : x.toPrecision(2);
+}
+
+/** A miss in percent beside the limit it is over: two decimals, more where those read as the limit (5.004 over 5). */
+export function missText(e: number, limit: number): string {
+  return Number(e.toFixed(2)) === limit && e !== limit ? thresholdFigures(e, limit)[0] : e.toFixed(2);
 }
 
 function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): string {
@@ -525,7 +532,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     const worst = judged.reduce((a, b) => (b.e > a.e ? b : a), { reason: '', e: 0 });
     if (worst.e > maxError) {
       io.err(
-        `vmexit-lab import: the fit misses ${worst.reason} by ${worst.e.toFixed(2)} % (more than --max-error ${String(maxError)} %)`,
+        `vmexit-lab import: the fit misses ${worst.reason} by ${missText(worst.e, maxError)} % (more than --max-error ${String(maxError)} %)`,
       );
       return ExitStatus.THRESHOLD_FAILED;
     }

@@ -20,7 +20,7 @@ with scripted guests, and host_exit_time_ratio for a variant without modelled gu
 
 Options:
   -o, --out FILE  write the rule file instead of printing it
-  -h, --help   show this help
+  -h, --help      show this help
 
 Exit status: 0 written, 2 bad input (a scenario does not load, or a threshold does not compile).
 

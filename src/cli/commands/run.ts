@@ -291,7 +291,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // From the first run to the last file written: Node delivers signals to the main thread only, which
   // sets a running run's stop word for the workers (each task reads it before each host's second).
   // Installed only around runs, a signal after the last one ended the process with nothing written.
-  const stopOnSignal = interruptHandler(io, interrupt);
+  let written = false;
+  const unwritten = (): string[] =>
+    written ? [] : [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
+  const stopOnSignal = interruptHandler(io, interrupt, unwritten);
   try {
     try {
       for (const [i, s0] of scenarios.entries()) {
@@ -387,7 +390,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       if (asked.length > 0) io.err(`vmexit-lab run: not written: ${asked.join(', ')} (the run failed)`);
       return ExitStatus.INTERNAL;
     }
-    const written = writeOutputs('run', io, files, {
+    written = writeOutputs('run', io, files, {
       openmetrics: () => renderOpenMetrics(histories, { startMs, job: o['openmetrics-job'] }),
       json: () => `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n`,
       // One document, one root, for every scenario: documents one after the other are not XML.
@@ -452,13 +455,24 @@ const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
  * Ctrl-C or SIGTERM from the first run to the last file written: the first stops the running
  * scenario (partial results printed and written, exit 130 or 143), or, between runs, the scenarios
  * not yet run (after the last run, nothing: its results are written whole, with their own status);
- * a second signal ends the process at once. Returns the listener, for
- * process.off.
+ * a second signal ends the process at once, saying which asked-for files it leaves unwritten
+ * (`unwritten`): a junit.xml of an earlier run left in place would read as this one's. Returns the
+ * listener, for process.off.
  */
-function interruptHandler(io: CliIo, stop: (sig: StopSignal) => boolean): (sig: StopSignal) => void {
+function interruptHandler(
+  io: CliIo,
+  stop: (sig: StopSignal) => boolean,
+  unwritten: () => string[],
+): (sig: StopSignal) => void {
   let seen = 0;
   const onSignal = (sig: StopSignal): void => {
-    if (++seen > 1) process.exit(STOP_SIGNALS[sig].status);
+    if (++seen > 1) {
+      const lost = unwritten();
+      io.err(
+        `vmexit-lab run: ${sig === 'SIGINT' ? 'interrupted' : sig} again: quitting at once${lost.length > 0 ? `; not written: ${lost.join(', ')}` : ''}`,
+      );
+      process.exit(STOP_SIGNALS[sig].status);
+    }
     const who = sig === 'SIGINT' ? 'interrupted' : sig;
     const again = sig === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'a second signal quits at once';
     io.err(

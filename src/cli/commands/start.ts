@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { readScenarioText } from '../../scenario/load.js';
-import { formatDiagnostic, ScenarioError } from '../../input/diagnostics.js';
-import { dashProblem } from '../loadOrExplain.js';
+import { ScenarioError } from '../../input/diagnostics.js';
+import { dashProblem, diagnosticLine } from '../loadOrExplain.js';
 import { ApiError } from '../../service/errors.js';
 import { checkCaps, OverCapError, serviceLimits } from '../../service/caps.js';
 import { parseOrThrow, ScenarioCatalog, type LoadedScenario } from '../../service/scenarios.js';
@@ -90,8 +90,12 @@ function scenarioText(file: string, io: CliIo): string | undefined {
     }
     return readScenarioText(file, stat.size);
   } catch (e) {
-    if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(formatDiagnostic(d));
-    else io.err(dashProblem(file) ?? `${file}: error: cannot read the file: ${(e as Error).message}`);
+    if (e instanceof ScenarioError) for (const d of e.diagnostics) io.err(diagnosticLine(d));
+    else
+      io.err(
+        dashProblem(file) ??
+          diagnosticLine({ file, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` }),
+      );
     return undefined;
   }
 }

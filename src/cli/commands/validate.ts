@@ -4,9 +4,9 @@
  */
 import type { CpuProfile } from '../../core/cpu/profile.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
-import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
+import { ScenarioError } from '../../input/diagnostics.js';
 import { loadScenarioFile } from '../../scenario/load.js';
-import { dashProblem } from '../loadOrExplain.js';
+import { dashProblem, diagnosticLine } from '../loadOrExplain.js';
 import { keyPosition, workPhaseWarnings } from '../workPhases.js';
 import { CPU_PROFILE_DIR, yamlDirProblem } from '../yamlDir.js';
 import type { Scenario } from '../../scenario/types.js';
@@ -164,7 +164,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
       const dash = dashProblem(file);
       if (dash !== undefined) io.err(`${dash}\n`);
       else if (e instanceof ScenarioError) {
-        for (const d of e.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+        for (const d of e.diagnostics) io.err(`${diagnosticLine(d)}\n`);
         const more = e.total > e.diagnostics.length ? ` (${e.total - e.diagnostics.length} not shown)` : '';
         io.err(`${file}: ${plural(e.total, 'error')}${more}\n`);
       } else {

@@ -39,7 +39,7 @@ import { ProgressReporter } from '../progress.js';
 import type { ScenarioProgress } from '../../run/runScenario.js';
 import type { Scenario, WorkloadProfile } from '../../scenario/types.js';
 import { COMMON_EXIT_NAMES, byCommonName, commonExitEntry } from '../../import/commonExitNames.js';
-import { changeText, formatFigure, percentText, roundSignificant, secondsText } from '../../results/figures.js';
+import { changeAgainstText, changeText, formatFigure, percentText, secondsText } from '../../results/figures.js';
 
 const WHAT_IF_USAGE = `Usage: vmexit-lab what-if PROFILE.yaml [options]
 
@@ -317,8 +317,7 @@ export function verdictLines(r: WhatIfResult, v: WhatIfVerdict): string[] {
   if (limit !== null) {
     const head = `--max-increase ${formatFigure(limit)} %:`;
     // The change as the table prints it, or with more digits where that rounding reads as the limit.
-    const change = (x: number): string =>
-      roundSignificant(x, 3) > limit ? changeText(x) : `+${String(roundSignificant(x, 6))} %`;
+    const change = (x: number): string => changeAgainstText(x, limit);
     const skipped = v.stopped.length > 0 ? ' (a configuration whose guest stopped is not judged)' : '';
     if (v.notJudged !== undefined) lines.push(`${head} not judged: ${v.notJudged}.`);
     else if (v.over.length > 0)

@@ -1,0 +1,62 @@
+/**
+ * A scenario, report or profile the user may not read (mode 000): exit 2, the file named once and
+ * why in words. run, validate and start printed node's `cannot read the file: EACCES: permission
+ * denied, open 'x.yaml'` (the file twice), import and what-if the same after `cannot read x.yaml:`.
+ * Root reads any file, so as root the commands run as nobody (uid 65534).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
+
+const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const root = process.getuid?.() === 0;
+
+function cli(cwd: string, args: string[]): { status: number | null; stderr: string; error?: Error } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, CI: 'true' },
+    ...(root ? { uid: 65534, gid: 65534 } : {}),
+  });
+  return { status: r.status, stderr: r.stderr, error: r.error };
+}
+
+test('an unreadable input file: exit 2, "permission denied (EACCES)" after the file named once', (t) => {
+  if (process.platform === 'win32') return t.skip('no file modes');
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-unreadable-'));
+  try {
+    chmodSync(dir, 0o755);
+    for (const f of ['s.yaml', 'report.txt', 'p.yaml']) {
+      writeFileSync(join(dir, f), 'name: x\n');
+      chmodSync(join(dir, f), 0o000);
+    }
+    const probe = cli(dir, ['--version']);
+    if (probe.error !== undefined || probe.status !== 0)
+      return t.skip(`cannot run the CLI as another user here: ${probe.error?.message ?? probe.stderr}`);
+    const cases: [string[], string][] = [
+      [['run', '--quiet', 's.yaml'], 's.yaml: error: cannot read the file: permission denied (EACCES)'],
+      [['validate', 's.yaml'], 's.yaml: error: cannot read the file: permission denied (EACCES)\ns.yaml: 1 error'],
+      [
+        ['start', '--scenario', 's.yaml', '--port', '0'],
+        's.yaml: error: cannot read the file: permission denied (EACCES)',
+      ],
+      [
+        ['import', 'perf-kvm-stat', 'report.txt', '--cpu', 'i7-6700K', '--duration', '30s'],
+        'vmexit-lab import: cannot read report.txt: permission denied (EACCES)',
+      ],
+      [['what-if', 'p.yaml'], 'vmexit-lab what-if: cannot read p.yaml: permission denied (EACCES)'],
+    ];
+    for (const [args, line] of cases) {
+      const r = cli(dir, args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd(), line, args.join(' '));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
