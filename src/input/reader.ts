@@ -301,7 +301,9 @@ export class Reader {
     const s = this.scalar(v);
     if (s === undefined || typeof s.value !== 'number')
       return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
-    if (!Number.isInteger(s.value)) return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
+    // YAML reads 1e400 and .inf as Infinity: a number too large, not a fraction.
+    if (!Number.isInteger(s.value) && Math.abs(s.value) !== Infinity)
+      return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
     if (s.value < min || s.value > max) return this.error(v, `${what} out of range`, exp, this.describe(v.node));
     return s.value;
   }
