@@ -64,3 +64,13 @@ export function readInputText(file: string, limit = MAX_INPUT_BYTES): string {
   if (bytes.length > limit) throw new Error(`more than ${limit} bytes (is it the right file?)`);
   return bytes.toString('utf8');
 }
+
+/**
+ * A file system error in words, its code after them: node's "EACCES: permission denied, open
+ * 'x.yaml'" as "permission denied (EACCES)" (as `cpus import` and `compare` say it); the file is
+ * named once, before it, by the line that prints this. Any other message as it is.
+ */
+export function fsErrorText(message: string): string {
+  const m = /^(E[A-Z]+): ([^,]+), \w+ '.*'$/s.exec(message);
+  return m === null ? message : `${m[2]} (${m[1]})`;
+}

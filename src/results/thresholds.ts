@@ -1,6 +1,7 @@
 /**
  * Threshold evaluation: a scenario's thresholds (parsed at load time by src/scenario/thresholds.ts,
- * which has the grammar and the metric catalogue) measured on a run's results and compared. A
+ * which has the grammar and the metric catalogue, and checked against the scenario by
+ * src/scenario/thresholdChecks.ts) measured on a run's results and compared. A
  * metric without data FAILS with "no data" instead of passing. The same thresholds also compile to
  * Prometheus alerting rules over the live metrics (src/metrics/alertRules.ts).
  */

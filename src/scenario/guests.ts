@@ -8,7 +8,7 @@ import { LINUX_CLOCKSOURCES, type LinuxClocksource } from '../core/guests/linuxC
 import { isAbsolute, join } from 'node:path';
 import { isScalar, type Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
-import { readInputText } from '../input/readBounded.js';
+import { fsErrorText, readInputText } from '../input/readBounded.js';
 import { optional, type Field, type Fields, type Reader, type Val } from '../input/reader.js';
 import {
   DEFAULT_MEMORY_BYTES,
@@ -366,7 +366,7 @@ class GuestsReader {
       // A profile is a few lines of rates; the scenario's own limit keeps a device or FIFO from hanging the load.
       profile = parseWorkloadProfile(readInputText(file, MAX_FILE_BYTES), file);
     } catch (e) {
-      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${(e as Error).message}`;
+      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${fsErrorText((e as Error).message)}`;
       r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);
       return undefined;
     }

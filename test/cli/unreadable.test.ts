@@ -1,7 +1,8 @@
 /**
  * A scenario, report or profile the user may not read (mode 000): exit 2, the file named once and
  * why in words. run, validate and start printed node's `cannot read the file: EACCES: permission
- * denied, open 'x.yaml'` (the file twice), import and what-if the same after `cannot read x.yaml:`.
+ * denied, open 'x.yaml'` (the file twice), import and what-if the same after `cannot read x.yaml:`,
+ * the scenario loader the same for a workload profile.
  * Root reads any file, so as root the commands run as nobody (uid 65534).
  */
 import { test } from 'node:test';
@@ -35,6 +36,11 @@ test('an unreadable input file: exit 2, "permission denied (EACCES)" after the f
       writeFileSync(join(dir, f), 'name: x\n');
       chmodSync(join(dir, f), 0o000);
     }
+    // A readable scenario whose workload profile is not: the loader says it as the CLI does.
+    writeFileSync(
+      join(dir, 'w.yaml'),
+      'name: x\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\nguests:\n  - workload: p.yaml\n',
+    );
     const probe = cli(dir, ['--version']);
     if (probe.error !== undefined || probe.status !== 0)
       return t.skip(`cannot run the CLI as another user here: ${probe.error?.message ?? probe.stderr}`);
@@ -50,6 +56,11 @@ test('an unreadable input file: exit 2, "permission denied (EACCES)" after the f
         'vmexit-lab import: cannot read report.txt: permission denied (EACCES)',
       ],
       [['what-if', 'p.yaml'], 'vmexit-lab what-if: cannot read p.yaml: permission denied (EACCES)'],
+      [
+        ['validate', 'w.yaml'],
+        'w.yaml:5:15: error: guests[0].workload: invalid workload profile p.yaml:\n' +
+          'cannot read it: permission denied (EACCES)\nw.yaml: 1 error',
+      ],
     ];
     for (const [args, line] of cases) {
       const r = cli(dir, args);
