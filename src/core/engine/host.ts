@@ -422,7 +422,7 @@ export class HostSimulation extends HostState {
     // Background I/O and IPIs wait for guest work (their due time: events.ts walk).
     this.vf[v * Vf.STRIDE + Vf.BG_IO_LEFT] -= guestNs;
     this.vf[v * Vf.STRIDE + Vf.BG_IPI_LEFT] -= guestNs;
-    if (this.v8[v * V8.STRIDE + V8.MODE] === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)
+    if ((this.v8[v * V8.STRIDE + V8.MODE] as Mode) === Mode.RUN && this.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity)
       consumeWork(this, gi, v, guestNs);
   }
 
