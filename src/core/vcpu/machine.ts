@@ -107,37 +107,8 @@ export class Machine extends TabulatedInstructions {
     const s = this.s;
     const b = v * F.STRIDE;
     if (s[b + F.PENDING_INJECT] >= 0) return false;
-    // The 24 words written out, not a loop over 8: the loop re-checked the array's map, its length and
-    // three bounds per iteration (~36 instructions) after its stack check, and the walk asks this at
-    // ~0.56 re-keys per install event (docs/perf/engine30.md, E9). Each index one addition: `b + (F.ISR + 1)`,
-    // whose constant the parser folds, not `b + F.ISR + 1`, two checked additions.
-    return (
-      (s[b + F.IRR] |
-        s[b + (F.IRR + 1)] |
-        s[b + (F.IRR + 2)] |
-        s[b + (F.IRR + 3)] |
-        s[b + (F.IRR + 4)] |
-        s[b + (F.IRR + 5)] |
-        s[b + (F.IRR + 6)] |
-        s[b + (F.IRR + 7)] |
-        s[b + F.ISR] |
-        s[b + (F.ISR + 1)] |
-        s[b + (F.ISR + 2)] |
-        s[b + (F.ISR + 3)] |
-        s[b + (F.ISR + 4)] |
-        s[b + (F.ISR + 5)] |
-        s[b + (F.ISR + 6)] |
-        s[b + (F.ISR + 7)] |
-        s[b + F.PIR] |
-        s[b + (F.PIR + 1)] |
-        s[b + (F.PIR + 2)] |
-        s[b + (F.PIR + 3)] |
-        s[b + (F.PIR + 4)] |
-        s[b + (F.PIR + 5)] |
-        s[b + (F.PIR + 6)] |
-        s[b + (F.PIR + 7)]) ===
-      0
-    );
+    for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
+    return true;
   }
 
   // ---------------------------------------------------------------- exact fast-forward (fastForward.ts)
