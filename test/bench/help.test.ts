@@ -34,6 +34,7 @@ const SCRIPTS: { script: string; options: string[] }[] = [
   { script: 'service', options: ['--pool-only', '--rounds N', '--hosts N', '--warmup N'] },
   { script: 'metricsCeiling', options: ['--max-series N', '--renders N'] },
   { script: 'profileSummary', options: ['--top N'] },
+  { script: 'callgrindSplit', options: ['--events N', '--top N'] },
   { script: 'hostile', options: [] },
 ];
 

@@ -153,7 +153,9 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
  */
 function walk(h: HostState, v: number, due: boolean): Ev | -1 {
-  const limit = due ? h.now : -Infinity;
+  // `due === true`, not `due`: a boolean argument's truth test is V8's generic one (false, "", a
+  // number, a BigInt each checked), ~10 instructions per walk (docs/perf/engine30.md, E8).
+  const limit = due === true ? h.now : -Infinity;
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
@@ -206,8 +208,14 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns early; without
   // the share, an overcommitted vCPU's were early by the owed time x (1/share - 1), each a wake-up that
   // found its work not done (docs/MODEL.md section 3).
-  h.resumeTime(v);
-  const from = h.resumeAt; // state only: it holds throughout
+  // Only a vCPU that is not halted uses it (every block below that reads `from` asks !halted or
+  // running first): a halted vCPU's walk skips the division and the two fields' stores
+  // (docs/perf/engine30.md, E8).
+  let from = 0;
+  if (!halted) {
+    h.resumeTime(v);
+    from = h.resumeAt; // state only: it holds throughout
+  }
   let rate = -1;
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {

@@ -152,9 +152,15 @@ export abstract class HostState {
    * Vf.CR8_PER_NS, V8.SPIN and V8.FLAT_OUT (guests/phases.ts cacheBehaviours), read per event.
    */
   readonly behaviours: PhaseBehaviour[];
+  /**
+   * hostTickPeriod's answer, worked out once: a host tick is drawn at ~0.4 re-keys per idle-fleet event,
+   * and the division through config.host cost ~25 instructions each time (docs/perf/engine30.md, E8).
+   */
+  private readonly tickPeriodNs: number;
 
   constructor(config: HostConfig) {
     this.config = config;
+    this.tickPeriodNs = Math.round(1e9 / config.host.hostTickHz);
     this.guests = config.guests;
     let n = 0;
     for (const g of config.guests) n += g.vcpus;
@@ -371,8 +377,9 @@ export abstract class HostState {
     return this.resumeAt + Math.max(0, this.workWallNs(v, this.vf[b + Vf.WORK_LEFT]));
   }
 
+  /** The host's timer tick period, ns (config.host.hostTickHz, rounded). */
   hostTickPeriod(): number {
-    return Math.round(1e9 / this.config.host.hostTickHz);
+    return this.tickPeriodNs;
   }
 
   // ------------------------------------------------------ typed reads of small-value fields
