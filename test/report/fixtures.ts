@@ -4,6 +4,8 @@
  * violations), and a hostile variant whose strings try to break out of HTML.
  */
 import type { RunResults, VariantResult, VariantTotals } from '../../src/results/types.js';
+import type { Scenario } from '../../src/scenario/types.js';
+import { evaluateThresholds } from '../../src/results/thresholds.js';
 import { totals as zeroTotals } from '../scenario/helpers.js';
 
 export const NASTY = `</script><script>alert("x")</script><img src=x onerror=alert(1)> & 'q'`;
@@ -142,5 +144,16 @@ export function syntheticResults(options: { series?: boolean; nasty?: boolean } 
     ],
     startedAt: '2026-11-25T06:00:00.000Z',
     wallSeconds: 1.25,
+  };
+}
+
+/** syntheticResults with one variant, `base`, of totals `t`, its thresholds judged by `scenario`'s. */
+export function judgedResults(scenario: Scenario, t: VariantTotals): RunResults {
+  const outcomes = evaluateThresholds(scenario, [{ name: 'base', totals: t }]).perVariant.get('base')!;
+  const base = syntheticResults();
+  return {
+    ...base,
+    variants: [{ ...base.variants[0], name: 'base', totals: t, thresholds: outcomes }],
+    crossVariantThresholds: [],
   };
 }

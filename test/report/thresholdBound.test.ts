@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
-import { evaluateThresholds, thresholdValueFigure } from '../../src/results/thresholds.js';
+import { thresholdValueFigure } from '../../src/results/thresholds.js';
 import { thresholdFigure, thresholdFigures } from '../../src/results/figures.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/summary.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import type { RunResults } from '../../src/results/types.js';
 import { totals } from '../scenario/helpers.js';
-import { syntheticResults } from './fixtures.js';
+import { judgedResults } from './fixtures.js';
 
 test('thresholdFigures: a value that differs from its bound never prints as the bound; equal ones alike', () => {
   const cases: [value: number, bound: number, value: string, bound: string][] = [
@@ -62,13 +62,7 @@ function judged(expr: string, exits: number): RunResults {
     't.yaml',
   );
   const t = totals({ guestSeconds: 1e7, vcpuSeconds: 1e7, exits: { CR_ACCESS: exits }, exitsTotal: exits });
-  const outcomes = evaluateThresholds(scenario, [{ name: 'base', totals: t }]).perVariant.get('base')!;
-  const base = syntheticResults();
-  return {
-    ...base,
-    variants: [{ ...base.variants[0], name: 'base', totals: t, thresholds: outcomes }],
-    crossVariantThresholds: [],
-  };
+  return judgedResults(scenario, t);
 }
 
 test('every place a threshold line is printed tells the value from its bound', () => {

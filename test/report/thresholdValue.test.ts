@@ -11,7 +11,7 @@ import { renderJunit, renderMarkdown, renderSummary } from '../../src/report/sum
 import { renderHtmlReport } from '../../src/report/html.js';
 import type { RunResults } from '../../src/results/types.js';
 import { totals } from '../scenario/helpers.js';
-import { syntheticResults } from './fixtures.js';
+import { judgedResults } from './fixtures.js';
 
 /** A run of one variant whose CR_ACCESS rate is 1,721,383.7 per guest-second and host time 9.81235 % of vCPU time. */
 function measured(): RunResults {
@@ -27,13 +27,7 @@ function measured(): RunResults {
     exitsTotal: 17_213_837,
     hostSecondsInExits: { CR_ACCESS: 0.981234567 },
   });
-  const outcomes = evaluateThresholds(scenario, [{ name: 'base', totals: t }]).perVariant.get('base')!;
-  const base = syntheticResults();
-  return {
-    ...base,
-    variants: [{ ...base.variants[0], name: 'base', totals: t, thresholds: outcomes }],
-    crossVariantThresholds: [],
-  };
+  return judgedResults(scenario, t);
 }
 
 test("a threshold's value reads the same in results.json's message, the summary, JUnit, Markdown and HTML", () => {
