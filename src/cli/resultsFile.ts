@@ -1,23 +1,12 @@
 import { readInputText } from './readText.js';
 import { RESULTS_VERSION, type RunResults } from '../results/types.js';
 import { readableAs } from '../import/index.js';
+import { jsonErrorAt, lineColumn } from '../input/jsonError.js';
 
-/**
- * Node's JSON.parse message without its position or its quoted excerpt (which spans lines): the
- * excerpt is cut at either end or both (`"...x"`, `"x"...`, `..."x"...`); the one cut at its end,
- * a file's start, was left in and its newlines broke the one-line message.
- */
-function oneLine(message: string): string {
-  return message
-    .replace(/ in JSON at position \d+.*$/s, '')
-    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
-}
-
-/** Line and column (1-based) of a character offset in a text. */
+/** Line and column (1-based) of a character offset in a text, as "LINE:COLUMN". */
 function lineCol(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  return `${line}:${offset - before.lastIndexOf('\n')}`;
+  const { line, column } = lineColumn(text, offset);
+  return `${line}:${column}`;
 }
 
 /** A scenario's top-level key at a line's start, after comments and blank lines only (group 1: what precedes it). */
@@ -94,12 +83,9 @@ export function readResultsFile(file: string): RunResults {
       );
     const other = otherTextFile(text);
     if (other !== undefined) throw new Error(`${file}:1:1: this is ${other}`, { cause: e });
-    const message = (e as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    throw new Error(
-      `${file}${at ? `:${lineCol(text, Number(at[1]))}` : ''}: not valid JSON: ${oneLine(message)} (${expected})`,
-      { cause: e },
-    );
+    const at = jsonErrorAt(text, (e as Error).message);
+    const where = at.line === undefined ? '' : `:${at.line}:${at.column}`;
+    throw new Error(`${file}${where}: not valid JSON: ${at.message} (${expected})`, { cause: e });
   }
   if (Array.isArray(j))
     throw new Error(

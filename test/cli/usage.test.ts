@@ -240,6 +240,8 @@ test('compare and merge: a results file that cannot be read names the file (line
     return join(dir, name);
   };
   const syntax = f('syntax.json', '{\n  "version": 1,\n  "variants": [1 2]\n}\n');
+  // V8 gives no position for an unexpected token; it is found (src/input/jsonError.ts).
+  const word = f('word.json', '{\n  "version": 1,\n  "variants": [oops]\n}\n');
   const empty = f('empty.json', '');
   const array = f('array.json', '[{"version": 1, "variants": []}, {"version": 1, "variants": []}]');
   const other = f('other.json', '{"name": "not results"}');
@@ -247,6 +249,10 @@ test('compare and merge: a results file that cannot be read names the file (line
     [
       ['compare', syntax, other],
       /^vmexit-lab compare: .*syntax\.json:3:18: not valid JSON: .*\(expected the results\.json 'vmexit-lab run --out' writes\)$/,
+    ],
+    [
+      ['compare', word, other],
+      /^vmexit-lab compare: .*word\.json:3:16: not valid JSON: Unexpected token 'o' \(expected/,
     ],
     [
       ['compare', join(dir, 'missing.json'), other],
