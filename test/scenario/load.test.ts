@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import {
   ScenarioError,
   formatDiagnostic,
@@ -12,6 +12,7 @@ import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import type { ModelledGuestSpec, ScriptedGuestSpec } from '../../src/scenario/types.js';
 import { FIXTURES, rejected } from './helpers.js';
+import { diagnosticOf } from '../support/diagnostics.js';
 import { AMD_NO_AVIC } from '../support/profiles.js';
 
 const BASE = 'name: t\nhost: { cpu: i7-2620M }\nhypervisor: { policy: bhyve-tpr-v3 }\n';
@@ -366,4 +367,19 @@ describe('parseScenario errors', () => {
     );
     assert.match(e.diagnostics[0].message, /both set and cleared/);
   });
+});
+
+test('an empty or comments-only scenario: expected names the required keys only (it named host and hypervisor, which are optional) and found says why there is nothing', () => {
+  for (const text of ['', '\n\n', '# yaml-language-server: $schema=scenarios/scenario.schema.json\n# name: x\n']) {
+    const d = diagnosticOf(text);
+    assert.equal(d.expected, 'a mapping with at least name and guests (docs/SCENARIOS.md has every key)', text);
+    assert.equal(d.found, 'nothing: the file is empty or holds only comments', text);
+  }
+  // A document that is something else still says what it is.
+  assert.equal(diagnosticOf('just a string\n').found, 'string "just a string"');
+  // What the expectation says is so: name and guests alone make a scenario (host.cpu comes from the matrix).
+  parseScenario(
+    'name: x\nguests: [{ os: freebsd-12.1 }]\nmatrix: { cpu: [i7-6700K], policy: [bhyve-12.1] }\n',
+    'x.yaml',
+  );
 });

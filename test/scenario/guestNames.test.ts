@@ -1,6 +1,6 @@
 /**
- * The sixth hostile pass (docs/SERVICE.md "Hostile input"): bounds the scenario loader gained, the
- * CLI's and the service's alike (both load with parseScenario). Each test failed before its fix.
+ * A guest's `name:` is held to what a scenario's name is (1 to 128 letters, digits, ".", "_" or
+ * "-"), refused at its position, by the loader the CLI and the service share (parseScenario).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
