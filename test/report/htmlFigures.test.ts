@@ -1,7 +1,9 @@
 /**
  * The HTML report's figures and words (issue #17, items 3 and 4): the perf-style table per variant,
  * whole numbers without decimals, a variant whose guests stopped named in the headline and in place
- * of its empty chart, and the service pages' badge of a run whose results fail.
+ * of its empty chart, and the service pages' badge of a run whose results fail. A partial run's
+ * verdict line, a variant without guest time ("-", no rate), and invisible characters of a
+ * threshold shown as escapes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { renderHtmlReport } from '../../src/report/html.js';
 import { perfTableOf } from '../../src/report/perfTable.js';
 import { renderRunPage, renderRunsIndex, runBadge } from '../../src/report/servicePages.js';
 import { FIGURE_FORMAT } from '../../src/results/figures.js';
-import type { RunResults } from '../../src/results/types.js';
+import type { RunResults, ThresholdOutcome, VariantResult } from '../../src/results/types.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { syntheticResults } from './fixtures.js';
@@ -186,4 +188,84 @@ test('service pages: a completed run whose results fail is red and says why, nev
   );
   // The CSS makes such a badge red: .badge.state.fail outranks .badge.state-completed.
   assert.match(page, /\.badge\.state\.fail\{background:var\(--fail\)\}/);
+});
+
+/** The text of the report's verdict line, tags dropped. */
+function verdictText(html: string): string {
+  const m = /<p class="verdict[^"]*"[^>]*>([\s\S]*?)<\/p>/.exec(html);
+  assert.ok(m, 'a verdict');
+  return m[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+}
+
+test('a partial run: "no verdict" is not followed by a verdict, and its stop reads as a sentence', () => {
+  const passing = syntheticResults();
+  // Both variants' thresholds passing, so the partial run's "all N passed" would contradict "no verdict".
+  const r: RunResults = {
+    ...passing,
+    variants: passing.variants.map((v) => ({
+      ...v,
+      thresholds: v.thresholds.map((t) => ({ ...t, passed: true })),
+      totals: { ...v.totals, violations: [] },
+    })),
+    partial: true,
+    partialReason:
+      'cancelled through the API (DELETE /api/runs/{id}) at 1 of 30 simulated seconds, 0 of 100 hosts done.',
+  };
+  const text = verdictText(renderHtmlReport(r));
+  assert.doesNotMatch(text, /\.\)/, `no sentence's full stop inside a parenthesis: ${text}`);
+  assert.doesNotMatch(text, /no verdict; all \d+ thresholds passed/, text);
+  assert.match(
+    text,
+    /^FAIL partial results: cancelled through the API \(DELETE \/api\/runs\/\{id\}\) at 1 of 30 simulated seconds, 0 of 100 hosts done\. No verdict: the thresholds were evaluated on the part that ran only \(there, all 4 thresholds passed\) \(exit status 3\)$/,
+  );
+});
+
+test('a variant that ran no guest time has no exit rate: "-", not a rate of 0 and not "0 vs 0"', () => {
+  const base = syntheticResults();
+  const idle = (v: VariantResult): VariantResult => ({
+    ...v,
+    totals: {
+      ...v.totals,
+      guestSeconds: 0,
+      simulatedSeconds: 0,
+      exitsTotal: 0,
+      exits: {},
+      guests: 0,
+      vcpus: 0,
+      violations: [],
+    },
+  });
+  const r: RunResults = { ...base, variants: base.variants.map(idle), partial: true, partialReason: 'stopped.' };
+  const html = renderHtmlReport(r);
+  const card =
+    /<div class="card"><div class="card-label">VM exits per second per guest<\/div>([\s\S]*?)<\/div><\/div>/.exec(html);
+  assert.ok(card, 'the exit-rate card');
+  const figures = card[1].replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  assert.doesNotMatch(figures, /\b0 vs 0\b/, figures);
+  assert.match(figures, /- vs -/, figures);
+  assert.match(figures, /no guest time simulated/, figures);
+  const row = /<tr(?: class="[^"]*")?><th scope="row">VM exits per second per guest<\/th>(.*?)<\/tr>/.exec(html);
+  assert.ok(row, 'the variants table row');
+  assert.deepEqual(
+    [...row[1].matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]),
+    ['-', '-'],
+    'no rate where no guest ran',
+  );
+});
+
+test('a threshold whose metric or expression holds U+2028, U+FEFF or a bidi override shows them as escapes in the page (they were copied into it as written)', () => {
+  const results = syntheticResults();
+  const t = results.variants[0].thresholds[1];
+  (results.variants[0].thresholds as ThresholdOutcome[])[1] = {
+    ...t,
+    metric: `${t.metric}\u2028`,
+    expr: `< 1000\ufeff`,
+    message: `exits_per_second = 7000; does not hold: < 1000\ufeff\u202e`,
+  };
+  const html = renderHtmlReport(results);
+  const table = html.slice(html.indexOf('<table class="thresholds">'));
+  assert.ok(table.includes('variant=&quot;bhyve-12.1&quot;}\\u2028</code>'), 'the metric');
+  assert.ok(table.includes('&lt; 1000\\ufeff</code>'), 'the expression');
+  assert.ok(table.includes('&lt; 1000\\ufeff\\u202e</td>'), 'the message');
+  assert.doesNotMatch(table.slice(0, table.indexOf('</table>')), /[\u2028\ufeff\u202e]/);
 });
