@@ -1,7 +1,8 @@
 /**
  * src/service/scenarios.ts: a scenario asked for by a name that is not in scenarios/ gets the name
  * it may have meant, as the CLI's unknown names do (`DEFAULT`, a name with `.yaml` got none); a
- * scenario file is read as the CLI reads one (src/scenario/load.ts readScenarioText).
+ * scenario file is read as the CLI reads one (src/scenario/load.ts readScenarioText); an entry of
+ * GET /api/scenarios over this service's caps names them (`overCaps`), as a POST of it is refused.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { MAX_FILE_BYTES } from '../../src/scenario/limits.js';
 import { ApiError } from '../../src/service/errors.js';
 import { ScenarioCatalog } from '../../src/service/scenarios.js';
+import { serviceLimits } from '../../src/service/caps.js';
 
 test('an unknown scenario name: 404 with a did-you-mean (case, a .yaml ending, a typo); none for a name far from all', () => {
   const catalog = new ScenarioCatalog();
@@ -56,4 +58,22 @@ test("a scenario file of the catalogue is read as the CLI reads one: the size bo
     ),
   );
   refused('bom', /^scenarios\/bom\.yaml:1:1: error: unknown key "nmae"/m);
+});
+
+test('GET /api/scenarios: an entry over the service caps says which (overCaps), as its POST would be refused', () => {
+  const catalog = new ScenarioCatalog();
+  const caps = { limits: serviceLimits(undefined, 2), workers: 2, perGuest: false };
+  const list = catalog.list(caps);
+  const install = list.find((s) => s.name === 'seed/win10-1909-install-tpr-shadowing');
+  assert.ok(install !== undefined);
+  assert.equal(install.valid, true);
+  assert.deepEqual(install.overCaps, [
+    'the scenario lasts up to 7200 simulated seconds; this service allows at most 3600 (--max-duration)',
+  ]);
+  const cr8 = list.find((s) => s.name === 'seed/win10-1909-cr8-exits');
+  assert.ok(cr8 !== undefined);
+  assert.equal(cr8.overCaps, undefined);
+  // With the cap raised, nothing is over it.
+  const raised = catalog.list({ ...caps, limits: serviceLimits({ maxDurationSeconds: 7200 }, 2) });
+  assert.equal(raised.find((s) => s.name === 'seed/win10-1909-install-tpr-shadowing')?.overCaps, undefined);
 });

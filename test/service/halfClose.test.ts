@@ -4,7 +4,8 @@
  * the request is read: GET /metrics (renderShared) and the shared pages (src/service/shared.ts).
  * Node's HTTP server aborted such a request at the client's FIN unless `httpAllowHalfOpen` is set
  * (src/service/connections.ts answerHalfClosed): 31 of 40 half-closed GET /metrics got no answer on
- * 2026-12-06, and test/service/leftovers.test.ts failed once in CI on a /api/runs answer lost so.
+ * 2026-12-06, and the absolute-form target test (now test/service/requestHeaders.test.ts) failed once
+ * in CI on a /api/runs answer lost so.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,7 @@
 /**
- * The service's pages as a first-time visitor meets them (the stranger pass of 2026-12-06): each
- * test failed before its fix.
+ * The service's pages as a first-time visitor meets them (src/report/servicePages.ts): the runs
+ * index says what a run is and how to start one, and an until-complete run that ended before its
+ * cap reads as done. test/report/servicePages.test.ts has the rest of the pages' words.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
