@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { capture } from '../support/cli.js';
+import { capture, cli, IDLE_WINDOWS_SCENARIO } from '../support/cli.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { escapeRegExp } from '../support/regex.js';
 
@@ -228,3 +228,62 @@ test(
     }
   },
 );
+
+test('a UTF-8 byte order mark does not count as a column: line 1 is placed as an editor shows it (it said 1:2 for column 1)', async () => {
+  const BOM = '\uFEFF';
+  const rows: [what: string, text: string, says: RegExp][] = [
+    [
+      'a typo in the first key',
+      `${BOM}nme${IDLE_WINDOWS_SCENARIO.slice('name'.length)}`,
+      /:1:1: error: unknown key "nme"/,
+    ],
+    [
+      'a bad value on line 1',
+      `${BOM}${IDLE_WINDOWS_SCENARIO.replace('first-user', 'First!')}`,
+      /:1:7: error: invalid name/,
+    ],
+    [
+      'CRLF line ends too',
+      `${BOM}${IDLE_WINDOWS_SCENARIO.replace('first-user', 'First!').replace(/\n/g, '\r\n')}`,
+      /:1:7: error:/,
+    ],
+    [
+      'line 2 was right before',
+      `${BOM}${IDLE_WINDOWS_SCENARIO.replace('kvm', 'kvn')}`,
+      /:2:23: error: unknown policy "kvn"/,
+    ],
+  ];
+  for (const [i, [what, text, says]] of rows.entries()) {
+    const file = join(dir, `bom-${i}.yaml`);
+    writeFileSync(file, text);
+    const r = await cli(['validate', file]);
+    assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, says, what);
+  }
+  // And a good file with a BOM loads.
+  const file = join(dir, 'bom-good.yaml');
+  writeFileSync(file, `${BOM}${IDLE_WINDOWS_SCENARIO}`);
+  assert.equal((await cli(['validate', file])).status, 0);
+});
+
+test('a guest\'s "phase:" for "phases:": did you mean "phases" (it said only that "phase" goes under a phase)', async () => {
+  const scenario = join(dir, 'phase.yaml');
+  writeFileSync(
+    scenario,
+    `name: phase-key
+host: { cpu: i7-6700K, cores: 2 }
+hypervisor: { policy: kvm }
+guests:
+  - os: ubuntu-18.04
+    phase:
+      - { phase: idle }
+duration: 1s
+`,
+  );
+  const r = await cli(['validate', scenario]);
+  assert.equal(r.status, 2);
+  assert.match(
+    r.stderr,
+    /phase\.yaml:6:5: error: unknown key "phase" \(did you mean "phases"\?\) in guests\[0\]: "phase" itself goes under a phase \(an item of a guest's phases\)/,
+  );
+});

@@ -12,7 +12,7 @@ import { TUNABLES } from '../../src/core/hypervisor/policy.js';
 import { HOST_OS_NAMES, HOST_TICK_HZ_CHOICES } from '../../src/model/hostOs.js';
 import { PHASE_NAMES } from '../../src/scenario/types.js';
 import { scenarioFiles } from '../../src/cli/commands/list.js';
-import { capture } from '../support/cli.js';
+import { capture, cli } from '../support/cli.js';
 import { escapeRegExp } from '../support/regex.js';
 
 async function list(...args: string[]): Promise<string> {
@@ -89,4 +89,22 @@ test('list cpus says which profiles have APICv or AVIC', async () => {
   assert.match(line('xeon-e5-2667v4'), /TPR shadow, APICv/);
   assert.match(line('epyc-7281'), /AVIC/);
   assert.match(text, /vmexit-lab cpus/);
+});
+
+test('list hosts: the host OSes alone, as host.os names them (an unknown kind; they were only under policies and in the whole list)', async () => {
+  const text = await cli(['list', 'hosts']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^Host OS \(host\.os; host\.tickHz another tick rate\):$/m);
+  for (const os of ['freebsd', 'linux', 'illumos']) assert.match(text.stdout, new RegExp(`^ {2}${os} +`, 'm'), os);
+  assert.doesNotMatch(text.stdout, /^(Policies|Scenarios|CPU profiles|Guest models):/m);
+  const json = await cli(['list', 'hosts', '--json']);
+  assert.deepEqual(Object.keys(JSON.parse(json.stdout)), ['hostOs']);
+  // With the policies, as before.
+  assert.deepEqual(Object.keys(JSON.parse((await cli(['list', 'policies', '--json'])).stdout)).sort(), [
+    'hostOs',
+    'policies',
+  ]);
+  const typo = await cli(['list', 'host']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /unknown kind "host" \(did you mean "hosts"\?\)/);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from '../support/wait.js';
@@ -40,5 +41,29 @@ test('run --metrics-listen serves live /metrics while the run runs (for a PodMon
     assert.match(await om.text(), /# EOF\s*$/);
   } finally {
     run.stop();
+  }
+});
+
+test('run --metrics-listen serves one request at a time per connection: a pipelined GET /metrics is 429 (each was rendered: the service fix, src/service/connections.ts)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-fresh-listen-'));
+  const run = spawnListeningRun(dir);
+  try {
+    const port = await run.port;
+    const stream = await new Promise<string>((ok, fail) => {
+      const c = connect(port, '127.0.0.1');
+      let all = '';
+      c.on('data', (d: Buffer) => (all += d.toString('utf8')));
+      c.on('error', fail);
+      c.on('close', () => ok(all));
+      c.setTimeout(20_000, () => c.destroy());
+      c.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(30));
+    });
+    const statuses = [...stream.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    assert.equal(statuses[0], 200, stream.slice(0, 200));
+    assert.deepEqual(statuses.slice(1), [429], `one rendered, then refused and closed: ${statuses.join(' ')}`);
+    assert.match(stream, /HTTP pipelining is not served/);
+  } finally {
+    run.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

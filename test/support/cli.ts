@@ -65,3 +65,26 @@ export async function importedProfile(file: string): Promise<string> {
   assert.ok(made.status <= 1, made.stderr);
   return file;
 }
+
+/** scenarios/seed/win10-1909-cr8-exits.yaml: a shipped scenario for options to be tried on. */
+export const CR8_SCENARIO = join(REPO_ROOT, 'scenarios', 'seed', 'win10-1909-cr8-exits.yaml');
+
+/** One idle Windows 10 guest under KVM for a simulated second, named first-user: a scenario as a user writes one. */
+export const IDLE_WINDOWS_SCENARIO = `name: first-user
+hypervisor: { policy: kvm }
+host: { cpu: i7-6700K, cores: 2 }
+guests:
+  - os: windows-10-1909
+    phases: [{ phase: idle }]
+duration: 1s
+`;
+
+/** `main(args)` in-process that must refuse its command line: exit 2, nothing on stdout; what it said on stderr. */
+export async function refused(args: readonly string[]): Promise<string> {
+  const io = capture();
+  const status = await main([...args], io);
+  const text = io.stderr.join('\n');
+  assert.equal(status, 2, `${args.join(' ')}: ${text}`);
+  assert.deepEqual(io.stdout, [], args.join(' '));
+  return text;
+}
