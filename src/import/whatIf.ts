@@ -19,8 +19,9 @@ import { resolvePolicy, TUNABLES, tunableValue, type PolicyName, type Tunables }
 import { x2apicOfferedByDefault } from '../core/hypervisor/x2apicOffer.js';
 import { EXIT_KINDS } from '../core/vcpu/exits.js';
 import type { ModelData } from '../model/data.js';
-import { runScenario, type ScenarioProgress } from '../run/runScenario.js';
+import { runScenario } from '../run/runScenario.js';
 import type { Scenario, WorkloadProfile } from '../scenario/types.js';
+import type { RunResults } from '../results/types.js';
 import { workloadSpecFor } from '../scenario/workload.js';
 import { sixDigits } from './fit.js';
 import { workloadScenario } from './simulateProfile.js';
@@ -93,6 +94,8 @@ export interface WhatIfResult {
   /** The profile's guest OS model (absent in results made by hand). */
   readonly os?: string;
   readonly rows: readonly WhatIfRow[];
+  /** Configurations a stop (Ctrl-C, SIGTERM) left without a whole run: no row; absent when every one ran. */
+  readonly notRun?: readonly string[];
 }
 
 /**
@@ -165,20 +168,23 @@ function variantName(cpu: CpuProfile, policy: string): string {
   return `${policy}/${cpu.id}`;
 }
 
-/** Run `profile` under the source configuration and each target; the source comes first. */
-export function whatIf(
+/** What-if's scenario: one variant per configuration, the measured one first, duplicates run once. */
+export interface WhatIfPlan {
+  readonly profile: WorkloadProfile;
+  readonly scenario: Scenario;
+  /** The configurations in variant order: the source first. */
+  readonly configurations: readonly WhatIfTarget[];
+  readonly simSeconds: number;
+  readonly seed: number;
+}
+
+/** The scenario that runs `profile` under the source configuration and each target. */
+export function planWhatIf(
   profile: WorkloadProfile,
   source: WhatIfTarget,
   targets: readonly WhatIfTarget[],
-  options: {
-    readonly simSeconds: number;
-    readonly seed: number;
-    readonly phaseSeconds?: number;
-    readonly data: ModelData;
-    /** Called as each configuration (a variant of the what-if scenario) runs: the CLI's progress line. */
-    readonly onProgress?: (p: ScenarioProgress, scenario: Scenario) => void;
-  },
-): WhatIfResult {
+  options: { readonly simSeconds: number; readonly seed: number },
+): WhatIfPlan {
   // A configuration is its CPU, policy and tunable values: the measured host with one tunable
   // changed (what-if --tunable on the measured CPU and policy) is a target of its own.
   const all: WhatIfTarget[] = [source];
@@ -197,13 +203,47 @@ export function whatIf(
     options.simSeconds,
     options.seed,
   );
-  const onProgress = options.onProgress;
-  const run = runScenario(scenario, {
-    data: options.data,
-    ...(onProgress !== undefined ? { onProgress: (p: ScenarioProgress) => onProgress(p, scenario) } : {}),
-  });
-  const rows0 = run.results.variants.map((v, i) => {
+  return { profile, scenario, configurations: all, simSeconds: options.simSeconds, seed: options.seed };
+}
+
+/**
+ * Run `profile` under the source configuration and each target in this thread (the library's and the
+ * tests' form; the CLI runs the plan in the pool); the source comes first.
+ */
+export function whatIf(
+  profile: WorkloadProfile,
+  source: WhatIfTarget,
+  targets: readonly WhatIfTarget[],
+  options: {
+    readonly simSeconds: number;
+    readonly seed: number;
+    readonly phaseSeconds?: number;
+    readonly data: ModelData;
+  },
+): WhatIfResult {
+  const plan = planWhatIf(profile, source, targets, options);
+  return whatIfResult(plan, runScenario(plan.scenario, { data: options.data }).results, options);
+}
+
+/**
+ * The what-if figures of a run of `plan.scenario` (in this thread or the pool: the same results).
+ * `ranToEnd`, for a stopped run, says which configurations ran whole: only those get rows (the rest
+ * are listed in notRun); the measured configuration must be one of them.
+ */
+export function whatIfResult(
+  plan: WhatIfPlan,
+  results: RunResults,
+  options: { readonly phaseSeconds?: number; readonly ranToEnd?: readonly boolean[] },
+): WhatIfResult {
+  const { profile } = plan;
+  const ran = (i: number): boolean => options.ranToEnd?.[i] !== false;
+  if (!ran(0)) throw new Error('what-if: the measured configuration did not run to its end');
+  const all = plan.configurations;
+  const notRun = results.variants.filter((_, i) => !ran(i)).map((v) => v.name);
+  const rows0 = results.variants.flatMap((v, i) => {
+    if (!ran(i)) return [];
     const t = v.totals;
+    const configuration = all[i];
     const vcpuSeconds = t.vcpuSeconds;
     const exitsPerSecond: Record<string, number> = {};
     for (const k of EXIT_KINDS) {
@@ -212,6 +252,7 @@ export function whatIf(
     }
     const hostSeconds = Object.values(t.hostSecondsInExits).reduce((a, b) => a + b, 0);
     return {
+      configuration,
       variant: v.name,
       cpu: all[i].cpu.id,
       policy: all[i].policy,
@@ -236,8 +277,7 @@ export function whatIf(
   };
   const writesCr8 = (profile.perGuestSecond.cr8Writes ?? 0) > 0;
   const sourceThreshold = threshold(all[0]);
-  const rows: WhatIfRow[] = rows0.map((r, i) => {
-    const t = all[i];
+  const rows: WhatIfRow[] = rows0.map(({ configuration: t, ...r }, i) => {
     const resolved = workloadSpecFor(profile, resolvePolicy(t.policy, t.cpu, t.tunables), t.cpu);
     return {
       ...r,
@@ -266,13 +306,14 @@ export function whatIf(
   });
   return {
     profile: profile.name,
-    simSeconds: options.simSeconds,
-    seed: options.seed,
+    simSeconds: plan.simSeconds,
+    seed: plan.seed,
     ...(options.phaseSeconds !== undefined ? { phaseSeconds: options.phaseSeconds } : {}),
     ...(phaseRefused !== undefined ? { phaseRefused } : {}),
     x2apic: profile.x2apic,
     os: profile.os,
     rows,
+    ...(notRun.length > 0 ? { notRun } : {}),
   };
 }
 

@@ -274,6 +274,16 @@ export class PooledRun implements LiveRun {
     };
   }
 
+  /**
+   * Per variant, whether every one of its tasks ran to its end (a stop, a failure or a task not yet
+   * run leaves it false): what a stopped run can still show whole, as what-if's configurations.
+   */
+  variantsRunToEnd(): boolean[] {
+    return this.scenario.variants.map((_, vi) =>
+      this.tasks.every((t) => t.task.variantIndex !== vi || (t.status === 'done' && !t.stopped)),
+    );
+  }
+
   /** Every task's latest absolute totals, and its hosts running now (the live metrics). */
   live(): LivePart[] {
     return this.tasks.map((t) => ({

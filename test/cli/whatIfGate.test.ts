@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { whatIfVerdict, type WhatIfResult } from '../../src/import/whatIf.js';
-import { verdictLines } from '../../src/cli/commands/whatIf.js';
+import { verdictLines } from '../../src/cli/whatIfText.js';
 import { capture } from '../support/cli.js';
 import { windowsLikeProfile } from '../support/workloads.js';
 

@@ -122,7 +122,7 @@ describe("kvmexit: its table's names, coded as it counted them", () => {
 });
 
 describe('vmexit-lab import kvmexit', () => {
-  it("takes the banner's span and the threads as vCPUs: MSR_WRITE 12,395 in 5 s on 2 vCPUs is 1239.5 per vCPU-second", async () => {
+  it("takes the banner's span and the threads as vCPUs: MSR_WRITE 12,395 in 5 s on 2 vCPUs is 1,239.5 per vCPU-second", async () => {
     const io = capture();
     await main(
       [
@@ -141,7 +141,7 @@ describe('vmexit-lab import kvmexit', () => {
       .split('\n')
       .find((l) => l.startsWith('MSR_WRITE '));
     assert.ok(row, io.stderr.join('\n'));
-    assert.equal(row.split(/\s{2,}/)[2], '1239.5');
+    assert.equal(row.split(/\s{2,}/)[2], '1,239.5');
     assert.match(
       io.stdout.join(''),
       /imported from kvmexit report kvmexit-pid-threads-bcc-2021\.txt \(xeon-e5-2667v4, kvm, 5 s, 2 vCPUs\)/,

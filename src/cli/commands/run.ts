@@ -10,7 +10,7 @@ import {
 import { PIPELINED, requestAdmitter } from '../../service/connections.js';
 import type { Server } from 'node:http';
 import { createHardenedServer, type HttpHardening } from '../../service/server.js';
-import { startPooledRun, STOP_TEXT, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
+import { startPooledRun, type PooledOutcome, type PooledRun } from '../../pool/pooledRun.js';
 import { MetricsEndpoint, prefersOpenMetrics } from '../../metrics/registry.js';
 import { defaultWorkers, SimPool } from '../../pool/pool.js';
 import { MetricsHub } from '../../metrics/hub.js';
@@ -33,6 +33,7 @@ import {
   usageProblem,
 } from '../io.js';
 import { workPhaseWarnings } from '../workPhases.js';
+import { installStopHandler, removeStopHandler, STOP_SIGNALS, type StopSignal } from '../stopSignals.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
 import { withReproducers } from '../../run/shrink.js';
@@ -124,9 +125,6 @@ Examples:
   CI=true vmexit-lab run --summary "$GITHUB_STEP_SUMMARY" my-scenario.yaml
   vmexit-lab run --html report.html scenarios/seed/win10-1909-install-tpr-shadowing.yaml
 `;
-
-/** How partialReason opens after Ctrl-C (worded with the other stops in src/pool/pooledRun.ts). */
-export const INTERRUPTED_TEXT = STOP_TEXT.interrupted;
 
 /**
  * A shard that holds no host of some variant (more shards than hosts): a warning naming the shard,
@@ -294,7 +292,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   let written = false;
   const unwritten = (): string[] =>
     written ? [] : [...Object.values(files), ...(timeline ? [timeline.file] : [])].filter((f) => f !== undefined);
-  const stopOnSignal = interruptHandler(io, interrupt, unwritten);
+  const stopOnSignal = installStopHandler(io, 'run', interrupt, unwritten, {
+    stopping: "stopping within one host's simulated second, keeping the partial results",
+    between: 'no further scenario runs; finishing the results of those that ran',
+  });
   try {
     try {
       for (const [i, s0] of scenarios.entries()) {
@@ -434,55 +435,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     return status;
   } finally {
-    for (const sig of STOP_SIGNAL_NAMES) process.off(sig, stopOnSignal);
+    removeStopHandler(stopOnSignal);
   }
-}
-
-/**
- * The signals that stop a run with its partial results kept: Ctrl-C, and SIGTERM, which a CI runner
- * sends a job it cancels or times out (as `timeout` and Kubernetes do): it ended the process with
- * nothing written and nothing said. partialReason opens with `text`; the exit status is 128 + the
- * signal's number, as a shell reports a process the signal ended.
- */
-const STOP_SIGNALS = {
-  SIGINT: { text: INTERRUPTED_TEXT, status: ExitStatus.INTERRUPTED },
-  SIGTERM: { text: 'terminated (SIGTERM)', status: ExitStatus.TERMINATED },
-} as const;
-type StopSignal = keyof typeof STOP_SIGNALS;
-const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
-
-/**
- * Ctrl-C or SIGTERM from the first run to the last file written: the first stops the running
- * scenario (partial results printed and written, exit 130 or 143), or, between runs, the scenarios
- * not yet run (after the last run, nothing: its results are written whole, with their own status);
- * a second signal ends the process at once, saying which asked-for files it leaves unwritten
- * (`unwritten`): a junit.xml of an earlier run left in place would read as this one's. Returns the
- * listener, for process.off.
- */
-function interruptHandler(
-  io: CliIo,
-  stop: (sig: StopSignal) => boolean,
-  unwritten: () => string[],
-): (sig: StopSignal) => void {
-  let seen = 0;
-  const onSignal = (sig: StopSignal): void => {
-    if (++seen > 1) {
-      const lost = unwritten();
-      io.err(
-        `vmexit-lab run: ${sig === 'SIGINT' ? 'interrupted' : sig} again: quitting at once${lost.length > 0 ? `; not written: ${lost.join(', ')}` : ''}`,
-      );
-      process.exit(STOP_SIGNALS[sig].status);
-    }
-    const who = sig === 'SIGINT' ? 'interrupted' : sig;
-    const again = sig === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'a second signal quits at once';
-    io.err(
-      stop(sig)
-        ? `vmexit-lab run: ${who}: stopping within one host's simulated second, keeping the partial results (${again})`
-        : `vmexit-lab run: ${who}: no further scenario runs; finishing the results of those that ran (${again})`,
-    );
-  };
-  for (const sig of STOP_SIGNAL_NAMES) process.on(sig, onSignal);
-  return onSignal;
 }
 
 /**
