@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { ScenarioError } from '../../src/input/diagnostics.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { parseValidationCase } from '../../src/validation/load.js';
@@ -117,4 +117,26 @@ describe('a validation case naming a variant the old way', () => {
       assert.match(d.message, /unknown variant "1" in variant: variant "1" is now named "kvm_intel\.enable_apicv=1"/);
     }
   });
+});
+
+test('matrix.cpu spelt in another case (i7-6700k, as ids are looked up) names its variant by the profile id', () => {
+  // The variant was named as written (i7-6700k), so a threshold on variant "i7-6700K", the id
+  // `vmexit-lab list cpus` prints, was refused, and two scenarios' results did not pair in compare.
+  const s = parseScenario(
+    `name: x
+host: { cores: 4 }
+hypervisor: { policy: kvm }
+guests: [{ os: ubuntu-18.04 }]
+duration: 1s
+matrix:
+  cpu: [i7-6700k, XEON-E5-2667V4]
+thresholds:
+  exits_per_second{variant="i7-6700K"}: ["< 100000"]
+`,
+    'x.yaml',
+  );
+  assert.deepEqual(
+    s.variants.map((v) => v.name),
+    ['i7-6700K', 'xeon-e5-2667v4'],
+  );
 });
