@@ -1,8 +1,9 @@
 /**
  * The words of the service's pages (src/report/servicePages.ts, docs/SERVICE.md "Pages"): a run's
  * badge says why it stopped or where it waits in the queue, its progress does not read as further
- * on than it is, and a variant with no guest time yet has no exit rate. test/report/browser.test.ts
- * has the same pages in a browser.
+ * on than it is, a variant with no guest time yet has no exit rate, an until-complete run that ended
+ * before its cap reads as done, and the runs index says what a run is and how to start one.
+ * test/report/browser.test.ts has the same pages in a browser.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -95,4 +96,34 @@ test('a queued run says its place in the queue, in the list as on its page', () 
   assert.match(index, /data-state="queued">queued: 2 in the max lane<\/span>/);
   const page = renderRunPage({ id: 'q', scenario: 's', state: 'queued', progress: null, queue });
   assert.match(page, /data-state="queued">queued: 2 in the max lane<\/span>/);
+});
+
+test('an until-complete run that ended before its cap reads as done, not "100 %, 196 of 600 simulated s"', () => {
+  const done = { fraction: 1, simSeconds: 196, limitSeconds: 600, tasksDone: 2, tasksTotal: 2 };
+  assert.equal(progressText(done), '100 %, done at 196 simulated s (at most 600)');
+  // A fixed duration, run to its end, as before.
+  assert.equal(progressText({ ...done, simSeconds: 600 }), '100 %, 600 of 600 simulated s');
+  // Still running: the cap is what it runs towards.
+  assert.equal(
+    progressText({ ...done, fraction: 0.18, tasksDone: 0 }),
+    '18 %: 0 of 2 tasks done, the least advanced at 196 of 600 simulated s',
+  );
+});
+
+test('the index says what a run is and how to start one, with links to the API and /metrics (it had a table of ids only)', () => {
+  const page = renderRunsIndex([
+    {
+      id: 'r1',
+      scenario: 'default-mixed-fleet',
+      state: 'running',
+      progress: { fraction: 0.5 },
+      startedAt: '2026-12-06T10:00:00Z',
+    },
+  ]);
+  assert.match(page, /<p class="note" id="runs-intro">/);
+  assert.match(page, /POST \/api\/runs/);
+  assert.match(page, /<a href="metrics">\/metrics<\/a>/);
+  assert.match(page, /<a href="api\/scenarios">/);
+  // A page without the service behind it (no live updates) has no API to point at.
+  assert.doesNotMatch(renderRunsIndex([], { pollUrl: null }), /id="runs-intro"/);
 });
