@@ -203,3 +203,20 @@ export function writeOutputs(
   }
   return ok;
 }
+
+/**
+ * Write a command's one output file (`-o FILE` of what-if, import, validate-model and rules), said as
+ * writeOutputs says a failure: a full disk gave an internal error with node's stack (what-if, import,
+ * validate-model) or node's words naming the file twice (rules). False when it failed (exit 3).
+ */
+export function writeOneOutput(command: string, io: CliIo, file: string, text: string, what: string): boolean {
+  try {
+    writeFileSync(file, text);
+    return true;
+  } catch (e) {
+    io.err(
+      `vmexit-lab ${command}: --out ${file}: cannot write ${what} there: ${reasonOf(e)}; the file may be missing or cut short`,
+    );
+    return false;
+  }
+}

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../src/model/data.js';
 import { cli, CR8_SCENARIO as SCENARIO, IDLE_WINDOWS_SCENARIO as GOOD } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmexit-lab-output-failures-'));
@@ -52,3 +53,53 @@ test('an output file that cannot be written says what to do and ends there, with
     `vmexit-lab run: --out ${join(dir, 'nowhere', 'r.json')}: cannot write there: the directory ${join(dir, 'nowhere')} does not exist (create it first)`,
   );
 });
+
+test(
+  "a command's one -o file that cannot be written after its work (what-if, import, validate-model, rules on a full disk): exit 3, the file, the reason in words (what-if, import and validate-model ended in an internal error with node's stack)",
+  { skip: !existsSync('/dev/full') && 'no /dev/full' },
+  async () => {
+    const cases: [string, string[], string][] = [
+      [
+        'what-if',
+        [
+          'what-if',
+          join(REPO_ROOT, 'data', 'workloads', 'sysbench-kvm-2020.yaml'),
+          '--policy',
+          'kvm',
+          '--sim-seconds',
+          '0.2',
+          '-q',
+        ],
+        'the what-if tables',
+      ],
+      [
+        'import',
+        [
+          'import',
+          'bhyvectl',
+          join(REPO_ROOT, 'test', 'fixtures', 'reports', 'bhyvectl-intel-2vcpu-constructed.txt'),
+          '--cpu',
+          'xeon-e5-2667v4',
+          '--policy',
+          'bhyve-12.1',
+          '--duration',
+          '60s',
+          '--os',
+          'windows-10-1909',
+        ],
+        'the workload profile',
+      ],
+      ['validate-model', ['validate-model', '--case', 'kvm-bcc-kvmexit-example-2021'], 'the comparison'],
+      ['rules', ['rules', join(REPO_ROOT, 'scenarios', 'default.yaml')], 'the alerting rules'],
+    ];
+    for (const [command, args, what] of cases) {
+      const r = await cli([...args, '-o', '/dev/full']);
+      assert.equal(r.status, 3, `${command}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /internal error|    at /, command);
+      assert.equal(
+        r.stderr.trimEnd().split('\n').at(-1),
+        `vmexit-lab ${command}: --out /dev/full: cannot write ${what} there: no space left on device (ENOSPC); the file may be missing or cut short`,
+      );
+    }
+  },
+);

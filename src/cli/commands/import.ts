@@ -1,6 +1,5 @@
 import { readInputText } from '../readText.js';
-import { writeFileSync } from 'node:fs';
-import { singleOut } from '../outputs.js';
+import { singleOut, writeOneOutput } from '../outputs.js';
 import {
   POLICY_NAMES,
   hypervisorOf,
@@ -490,7 +489,6 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   );
   // -o FILE is always the profile, the file what-if and scenarios load; --json is what stdout shows
   // (a pipeline's 'import --json -o p.yaml' reads the fit and keeps a profile that loads).
-  if (outFile !== undefined) writeFileSync(outFile, yaml);
   if (o.json)
     io.out(
       `${JSON.stringify({ profile: fit.profile, fit: fit.rows, unmodelled: fit.unmodelled, unknown, iterations: fit.iterations, notes: [...report.notes, ...fit.notes], misses: fit.misses }, null, 2)}\n`,
@@ -500,6 +498,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   for (const n of [...report.notes, ...fit.notes]) io.err(`note: ${n}`);
   for (const hint of featureHints(rates, resolvePolicy(policy, cpu, tunables), cpu, policy, o.tunable ?? []))
     io.err(`note: ${hint}`);
+  // After the fit's table and notes, so the last line says the profile is not there (exit 3, as run's outputs).
+  if (outFile !== undefined && !writeOneOutput('import', io, outFile, yaml, 'the workload profile'))
+    return ExitStatus.INTERNAL;
   const total = fit.rows.reduce((a, r) => a + r.measured, 0);
   const surplus = fit.rows.filter((r) => r.errorPercent === null && r.simulated > 0.01 * total);
   if (surplus.length > 0) {

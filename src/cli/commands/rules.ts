@@ -2,8 +2,7 @@
  * `vmexit-lab rules FILE...` — compile scenarios' thresholds to Prometheus alerting rules
  * (src/metrics/alertRules.ts, docs/BEYOND.md).
  */
-import { writeFileSync } from 'node:fs';
-import { singleOut } from '../outputs.js';
+import { singleOut, writeOneOutput } from '../outputs.js';
 import { renderAlertRules, RuleCompileError } from '../../metrics/alertRules.js';
 import { ExitStatus, type CliIo, commandArgs, refuseOption, usageProblem } from '../io.js';
 import { loadAllOrExplain } from '../loadOrExplain.js';
@@ -52,13 +51,7 @@ export async function rulesCommand(args: string[], io: CliIo): Promise<number> {
     io.err(`vmexit-lab rules: ${e.message}`);
     return ExitStatus.BAD_INPUT;
   }
-  if (outFile !== undefined) {
-    try {
-      writeFileSync(outFile, text);
-    } catch (e) {
-      io.err(`vmexit-lab rules: cannot write ${outFile}: ${(e as Error).message}`);
-      return ExitStatus.INTERNAL;
-    }
-  } else io.out(text);
+  if (outFile === undefined) io.out(text);
+  else if (!writeOneOutput('rules', io, outFile, text, 'the alerting rules')) return ExitStatus.INTERNAL;
   return ExitStatus.OK;
 }

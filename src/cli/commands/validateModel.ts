@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { singleOut } from '../outputs.js';
+import { singleOut, writeOneOutput } from '../outputs.js';
 import { join } from 'node:path';
 import { ScenarioError, formatDiagnostic } from '../../input/diagnostics.js';
 import { BEFORE_FILE, VALIDATION_DIR, loadBeforeValues, loadValidationCorpus } from '../../validation/load.js';
@@ -132,7 +132,7 @@ export async function validateModelCommand(argv: string[], io: CliIo): Promise<n
     : o.markdown
       ? formatMarkdown(cases, results, DOC_COMMANDS)
       : `${formatText(results)}\n`;
-  if (outFile !== undefined) writeFileSync(outFile, text);
-  else io.out(text);
+  if (outFile === undefined) io.out(text);
+  else if (!writeOneOutput('validate-model', io, outFile, text, 'the comparison')) return ExitStatus.INTERNAL;
   return validationExitStatus(results);
 }

@@ -1,6 +1,5 @@
 import { readInputText } from '../readText.js';
-import { writeFileSync } from 'node:fs';
-import { singleOut } from '../outputs.js';
+import { singleOut, writeOneOutput } from '../outputs.js';
 import { POLICY_NAMES, type PolicyName } from '../../core/hypervisor/policy.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
@@ -343,8 +342,8 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   const text = o.json
     ? `${JSON.stringify(withCommonNames(result, report, verdict), null, 2)}\n`
     : `${formatWhatIf(result, report, width)}\n${[...notes, ...judged.flatMap((l) => wrap(l, width))].map((n) => `${n}\n`).join('')}`;
-  if (outFile !== undefined) writeFileSync(outFile, text);
-  else io.out(text);
+  if (outFile === undefined) io.out(text);
+  else if (!writeOneOutput('what-if', io, outFile, text, 'the what-if tables')) return ExitStatus.INTERNAL;
   // A CI log shows why it failed when the text went elsewhere (--json, -o).
   const status = result.notRun !== undefined ? STOP_SIGNALS[stoppedBy!].status : verdict.status;
   if (status !== 0 && (o.json || outFile !== undefined)) for (const l of judged) io.err(`vmexit-lab what-if: ${l}`);
