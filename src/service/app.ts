@@ -19,7 +19,7 @@ import {
 import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
-import { boundedBody, closeIfUnread } from './body.js';
+import { boundedBody, closeUnreadBodies } from './body.js';
 import { SharedAnswers } from './shared.js';
 import { HistoryDamagedError } from '../history/store.js';
 
@@ -248,6 +248,8 @@ export function createApp(o: AppOptions): express.Express {
     res.set('Cross-Origin-Resource-Policy', 'same-origin');
     next();
   });
+  // An answer to a request whose body is still unread closes its connection, whoever answers (why there).
+  app.use(closeUnreadBodies);
   // Before any work: a pipelined request is refused unread (why there).
   app.use(oneRequestAtATime());
   app.use(headerGuard);
@@ -437,10 +439,7 @@ export function createApp(o: AppOptions): express.Express {
     if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
       return next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));
     const value = allow.join(', ');
-    if (req.method === 'OPTIONS') {
-      closeIfUnread(req, res);
-      return void res.status(204).set('Allow', value).end();
-    }
+    if (req.method === 'OPTIONS') return void res.status(204).set('Allow', value).end();
     next(
       new ApiError(405, 'method_not_allowed', `${shown(req.path)} does not take ${req.method}; it takes ${value}`, {
         headers: { Allow: value },
@@ -460,8 +459,6 @@ export function createApp(o: AppOptions): express.Express {
       e = new ApiError(http.status, 'bad_request', message);
     else e = new ApiError(500, 'internal', `internal error: ${message}`);
     if (res.headersSent) return;
-    // Answered before its body was read (a 413, a 401 to a POST): the connection closes (why there).
-    closeIfUnread(req, res);
     for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.set(k, v);
     // A page not found (a run's page, a mistyped address) is a page for a browser that asks for
     // HTML, JSON for everyone else (curl's */*, no Accept, application/json).
