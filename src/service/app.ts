@@ -16,7 +16,7 @@ import {
   keyedRequest,
   type IdempotencyLimits,
 } from './idempotency.js';
-import { checkQuery, listRequest, parseQuery, submitRequest } from './request.js';
+import { checkQuery, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
 import { boundedBody, closeUnreadBodies } from './body.js';
@@ -453,6 +453,14 @@ export function createApp(o: AppOptions): express.Express {
     const http = (typeof err === 'object' && err !== null ? err : {}) as { status?: unknown; message?: unknown };
     const message = typeof http.message === 'string' ? http.message : String(err);
     if (err instanceof ApiError) e = err;
+    // A path parameter (a run id) that is not percent-encoded UTF-8: the router's URIError said
+    // "Failed to decode param '...'" with the text whole (a 10 KB id, a 10 KB answer) and unquoted.
+    else if (err instanceof URIError && http.status === 400)
+      e = new ApiError(
+        400,
+        'bad_request',
+        `the path ${shown(req.path)} is not valid percent-encoding: ${PERCENT_RULE}`,
+      );
     // The history database found damaged in a query (src/history/store.ts): which file, what to do.
     else if (err instanceof HistoryDamagedError) e = new ApiError(500, 'damaged_history', message);
     else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500)

@@ -39,6 +39,9 @@ function guessFor(word: string, allowed: readonly string[]): string | undefined 
 const DECIMAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const INTEGER = /^(?:0|[1-9][0-9]*)$/;
 
+/** What percent-encoding must be, said by every 400 that refuses it (a query's parts, a path's). */
+export const PERCENT_RULE = 'each % starts two hex digits, the bytes they give must be UTF-8 (%25 is a % itself)';
+
 /** One part of a query string (`+` is a space, as in a form), or a 400 saying what is wrong with it. */
 function decodeQueryPart(text: string, key: string | undefined): string {
   try {
@@ -47,7 +50,7 @@ function decodeQueryPart(text: string, key: string | undefined): string {
     throw new ApiError(
       400,
       'bad_request',
-      `${key === undefined ? `the query parameter name ${shown(text)}` : `query parameter ${shown(key)}: its value ${shown(text)}`} is not valid percent-encoding: each % starts two hex digits, the bytes they give must be UTF-8 (%25 is a % itself)`,
+      `${key === undefined ? `the query parameter name ${shown(text)}` : `query parameter ${shown(key)}: its value ${shown(text)}`} is not valid percent-encoding: ${PERCENT_RULE}`,
     );
   }
 }
