@@ -158,11 +158,14 @@ function sharedAnswer(status: number, text: string): SharedAnswer {
  */
 const SINGLE_HEADERS = ['host', 'content-type', 'authorization'];
 
+/** A Host field's value: uri-host (a reg-name, IPv4 or an IP literal in brackets) and an optional port (RFC 3986 3.2.2). */
+const HOST_FIELD = /^(?:\[[0-9A-Fa-f:.vV]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
 /**
- * Middleware: a header of SINGLE_HEADERS given twice is a 400 naming it; a Transfer-Encoding other
- * than `chunked` a 501 (RFC 9112 6.1: a coding the server does not understand). Node refuses two
- * Content-Length headers and Content-Length with Transfer-Encoding itself; it read `gzip, chunked`
- * as chunked, the gzip left undecoded.
+ * Middleware: a header of SINGLE_HEADERS given twice is a 400 naming it; a Host that is not a host
+ * and port a 400; a Transfer-Encoding other than `chunked` a 501 (RFC 9112 6.1: a coding the server
+ * does not understand). Node refuses two Content-Length headers and Content-Length with
+ * Transfer-Encoding itself; it read `gzip, chunked` as chunked, the gzip left undecoded.
  */
 function headerGuard(req: Request, _res: Response, next: NextFunction): void {
   const raw = req.rawHeaders;
@@ -178,6 +181,17 @@ function headerGuard(req: Request, _res: Response, next: NextFunction): void {
         ),
       );
   }
+  // RFC 9112 3.2: a Host that is not `uri-host [":" port]` MUST be a 400. `evil.example@127.0.0.1`
+  // (userinfo) was read by URL as 127.0.0.1 and answered, where a proxy in front may read another name.
+  const host = req.headers.host;
+  if (host !== undefined && !HOST_FIELD.test(host))
+    return next(
+      new ApiError(
+        400,
+        'bad_request',
+        `Host ${shown(host)} is not a host name or address with an optional port (RFC 9112 3.2: no user, path or query in it)`,
+      ),
+    );
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked')
     return next(
