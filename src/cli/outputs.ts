@@ -205,17 +205,25 @@ export function writeOutputs(
 }
 
 /**
- * Write a command's one output file (`-o FILE` of what-if, import, validate-model and rules), said as
+ * Write a command's one output file (`-o FILE` of what-if, import, validate-model and rules; run's
+ * `--timeline FILE`, `option`), said as
  * writeOutputs says a failure: a full disk gave an internal error with node's stack (what-if, import,
  * validate-model) or node's words naming the file twice (rules). False when it failed (exit 3).
  */
-export function writeOneOutput(command: string, io: CliIo, file: string, text: string, what: string): boolean {
+export function writeOneOutput(
+  command: string,
+  io: CliIo,
+  file: string,
+  text: string,
+  what: string,
+  option = '--out',
+): boolean {
   try {
     writeFileSync(file, text);
     return true;
   } catch (e) {
     io.err(
-      `vmexit-lab ${command}: --out ${file}: cannot write ${what} there: ${reasonOf(e)}; the file may be missing or cut short`,
+      `vmexit-lab ${command}: ${option} ${file}: cannot write ${what} there: ${reasonOf(e)}; the file may be missing or cut short`,
     );
     return false;
   }

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { loadModelData } from '../model/data.js';
 import {
   TIMELINE_MAX_EVENTS,
@@ -12,7 +11,7 @@ import { formatSeconds } from '../input/units.js';
 import { recordTimeline } from '../run/timelineRun.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import { badOptionValue, type CliIo } from './io.js';
-import { writableOut } from './outputs.js';
+import { writableOut, writeOneOutput } from './outputs.js';
 import { rerunProgress } from './progress.js';
 
 /** `run --timeline FILE [--timeline-guest G] [--timeline-window FROM..TO]` (docs/TIMELINE.md). */
@@ -94,7 +93,7 @@ export function writeTimeline(
   { file, guest, window: [fromNs, toNs] }: TimelineRequest,
   quiet: boolean,
   maxEvents = TIMELINE_MAX_EVENTS,
-): void {
+): boolean {
   const data = loadModelData();
   const limit = durationLimitNs(scenario);
   const to = Math.min(toNs, limit);
@@ -139,7 +138,7 @@ export function writeTimeline(
     toNs: to,
     maxEventsPerVariant: perVariant,
   });
-  writeFileSync(file, renderTrace(built.trace));
+  if (!writeOneOutput('run', io, file, renderTrace(built.trace), 'the timeline', '--timeline')) return false;
   for (const t of built.truncated)
     io.err(
       `vmexit-lab run: --timeline: variant ${t.variant}: more than ${perVariant} events in the window ` +
@@ -152,4 +151,5 @@ export function writeTimeline(
         `${variants.length} variant${variants.length === 1 ? '' : 's'}, ${built.events} events: open it in ui.perfetto.dev or chrome://tracing`,
     );
   }
+  return true;
 }

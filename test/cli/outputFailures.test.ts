@@ -95,11 +95,26 @@ test(
     for (const [command, args, what] of cases) {
       const r = await cli([...args, '-o', '/dev/full']);
       assert.equal(r.status, 3, `${command}: ${r.stderr}`);
-      assert.doesNotMatch(r.stderr, /internal error|    at /, command);
+      assert.doesNotMatch(r.stderr, /internal error| {4}at /, command);
       assert.equal(
         r.stderr.trimEnd().split('\n').at(-1),
         `vmexit-lab ${command}: --out /dev/full: cannot write ${what} there: no space left on device (ENOSPC); the file may be missing or cut short`,
       );
     }
+  },
+);
+
+test(
+  "run --timeline to a full disk: exit 3, said as the other outputs are (it printed node's 'ENOSPC: no space left on device, write')",
+  { skip: !existsSync('/dev/full') && 'no /dev/full' },
+  async () => {
+    const scenario = join(dir, 'timeline.yaml');
+    writeFileSync(scenario, GOOD);
+    const r = await cli(['run', '--quiet', '--timeline', '/dev/full', scenario]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(
+      r.stderr.trimEnd().split('\n').at(-1),
+      'vmexit-lab run: --timeline /dev/full: cannot write the timeline there: no space left on device (ENOSPC); the file may be missing or cut short',
+    );
   },
 );

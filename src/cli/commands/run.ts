@@ -417,7 +417,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (timeline) {
       const scenario = seed === undefined ? scenarios[0] : { ...scenarios[0], seed };
       try {
-        writeTimeline(io, scenario, timeline, o.quiet === true);
+        if (!writeTimeline(io, scenario, timeline, o.quiet === true)) return ExitStatus.INTERNAL;
       } catch (e) {
         io.err(`vmexit-lab run: --timeline: ${(e as Error).message}`);
         return ExitStatus.INTERNAL;
