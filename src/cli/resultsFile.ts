@@ -84,8 +84,7 @@ export function readResultsFile(file: string): RunResults {
     const other = otherTextFile(text);
     if (other !== undefined) throw new Error(`${file}:1:1: this is ${other}`, { cause: e });
     const at = jsonErrorAt(text, (e as Error).message);
-    const where = at.line === undefined ? '' : `:${at.line}:${at.column}`;
-    throw new Error(`${file}${where}: not valid JSON: ${at.message} (${expected})`, { cause: e });
+    throw new Error(`${file}:${at.line}:${at.column}: not valid JSON: ${at.message} (${expected})`, { cause: e });
   }
   if (Array.isArray(j))
     throw new Error(
