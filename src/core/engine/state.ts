@@ -157,6 +157,11 @@ export abstract class HostState {
    * and the division through config.host cost ~25 instructions each time (docs/perf/engine30.md, E8).
    */
   private readonly tickPeriodNs: number;
+  /**
+   * guests/interrupts.ts haltEntryNs's answer, a constant of the host worked out at its first use (-1:
+   * not yet): it was a division, a rounding and four loads at every halt and wake-up (engine30.md, E11).
+   */
+  haltEntryMemo = -1;
 
   constructor(config: HostConfig) {
     this.config = config;

@@ -49,6 +49,12 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
  * (a small integer crosses the call unboxed).
  */
 export function haltEntryNs(h: HostState): number {
+  if (h.haltEntryMemo < 0) h.haltEntryMemo = haltEntryOf(h);
+  return h.haltEntryMemo;
+}
+
+/** haltEntryNs worked out (once per host: HostState.haltEntryMemo). */
+function haltEntryOf(h: HostState): number {
   const ns = Math.round(((h.config.haltResumeCycles ?? 0) * 1000) / h.config.profile.baseClockMHz);
   const hlt = h.machine.exitCostNs[h.machine.intel ? Slot.HLT : Slot.VMEXIT_HLT];
   return ns < hlt ? ns : Math.floor(hlt);
