@@ -157,6 +157,17 @@ export abstract class HostState {
    * and the division through config.host cost ~25 instructions each time (docs/perf/engine30.md, E8).
    */
   private readonly tickPeriodNs: number;
+  /**
+   * guests/interrupts.ts haltEntryNs's answer, a constant of the host worked out at its first use (-1:
+   * not yet): it was a division, a rounding and four loads at every halt and wake-up (engine30.md, E11).
+   */
+  haltEntryMemo = -1;
+  /**
+   * Whether a wake-up may end other vCPUs' halt polls (guests/interrupts.ts endPollsOnFullHost): KVM
+   * polls (halt_poll_ns > 0) on a host with more vCPUs than cores. A constant of the host, answered
+   * once instead of tested at every wake-up (docs/perf/engine30.md, E12).
+   */
+  readonly pollsMayEnd: boolean;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -165,6 +176,7 @@ export abstract class HostState {
     let n = 0;
     for (const g of config.guests) n += g.vcpus;
     this.n = n;
+    this.pollsMayEnd = n > config.cores && config.traits.haltPollNs > 0;
     const g = config.guests.length;
     const a = carve((c) => hostArrays(c, config, n));
     this.vf = a.vf;
@@ -299,19 +311,33 @@ export abstract class HostState {
     const b = v * Vf.STRIDE;
     const c = this.config.cores;
     if (run) {
-      if (this.mode(v) !== Mode.HALT) return;
-      this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
-      // The vCPU thread is scheduled in again after its halt (kvm_vcpu_block): kvm_sched_in ->
-      // vmx_sched_in (svm_sched_in) -> shrink_ple_window (vmx/pauseLoop.ts).
-      const ple = this.config.traits.ple;
-      if (ple !== null)
-        this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);
-      if (++this.runnable > c) this.shareChanged(v, this.runnable - 1);
+      if (this.mode(v) === Mode.HALT) this.runsAgain(v);
     } else if (this.mode(v) !== Mode.HALT) {
       this.v8[v * V8.STRIDE + V8.MODE] = Mode.HALT;
       this.vf[b + Vf.NEXT_HOST_TICK] = Infinity;
       if (--this.runnable >= c) this.shareChanged(v, this.runnable + 1);
     }
+  }
+
+  /**
+   * Halted vCPU `v` becomes runnable (setRunnable's `run`, for a vCPU known to be halted): wake calls
+   * it directly, a smaller body than setRunnable's for its caller's inlining budget (engine30.md, E12).
+   */
+  runsAgain(v: number): void {
+    this.v8[v * V8.STRIDE + V8.MODE] = Mode.RUN;
+    if (this.config.traits.ple !== null) this.shrinkPleWindow(v);
+    if (++this.runnable > this.config.cores) this.shareChanged(v, this.runnable - 1);
+  }
+
+  /**
+   * The vCPU thread is scheduled in again after its halt (kvm_vcpu_block): kvm_sched_in ->
+   * vmx_sched_in (svm_sched_in) -> shrink_ple_window (vmx/pauseLoop.ts). Out of runsAgain's body.
+   */
+  private shrinkPleWindow(v: number): void {
+    const ple = this.config.traits.ple;
+    if (ple === null) return;
+    const b = v * Vf.STRIDE;
+    this.vf[b + Vf.PLE_WINDOW] = kvmShrinkPleWindow(this.vf[b + Vf.PLE_WINDOW], ple.window, ple.shrink);
   }
 
   /** Set by resumeTime: a field, not a return (a double returned by a call not inlined is boxed). */

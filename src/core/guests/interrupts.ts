@@ -49,6 +49,12 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
  * (a small integer crosses the call unboxed).
  */
 export function haltEntryNs(h: HostState): number {
+  if (h.haltEntryMemo < 0) h.haltEntryMemo = haltEntryOf(h);
+  return h.haltEntryMemo;
+}
+
+/** haltEntryNs worked out (once per host: HostState.haltEntryMemo). */
+function haltEntryOf(h: HostState): number {
   const ns = Math.round(((h.config.haltResumeCycles ?? 0) * 1000) / h.config.profile.baseClockMHz);
   const hlt = h.machine.exitCostNs[h.machine.intel ? Slot.HLT : Slot.VMEXIT_HLT];
   return ns < hlt ? ns : Math.floor(hlt);
@@ -139,8 +145,7 @@ function pollers(h: HostState, v: number): number {
  * polling now (then blocks) - the lowest-numbered first.
  */
 function endPollsOnFullHost(h: HostState): void {
-  const cores = h.config.cores;
-  if (h.n <= cores || h.config.traits.haltPollNs <= 0) return;
+  const cores = h.config.cores; // more vCPUs than cores, KVM polling: HostState.pollsMayEnd
   const w = h.machine.haltPoll;
   if (h.runnable + grantedPolls(w) <= cores || h.now > pollsEndBy(w)) return;
   let busy = h.runnable + pollers(h, -1);
@@ -162,12 +167,18 @@ export function wake(h: HostState, v: number): void {
   if (h.mode(v) !== Mode.HALT) return;
   const m = h.machine;
   // Only where the words are kept (keepsHaltPoll: every KVM host, never bhyve's).
-  if (m.haltPoll.length !== 0) haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
+  if (m.haltPoll.length !== 0) pollEnds(h, v);
   // The HLT exit's entry part, deferred at the halt (deferEntry): leaving the block, the entry path's
   // injection and the VM entry happen after the wake-up, before the ISR (cost-model.yaml haltResumeCycles).
   if (!m.isStopped(v)) h.vf[v * Vf.STRIDE + Vf.DEBT] += haltEntryNs(h);
-  h.setRunnable(v, true);
-  endPollsOnFullHost(h);
+  h.runsAgain(v); // halted: tested above
+  if (h.pollsMayEnd) endPollsOnFullHost(h);
+}
+
+/** wake's halt-poll accounting, out of its body (wake is inlined where bytes count: engine30.md, E12). */
+function pollEnds(h: HostState, v: number): void {
+  const m = h.machine;
+  haltEnds(m, v, h.config.traits.haltPollNs, m.intel ? Slot.HLT : Slot.VMEXIT_HLT);
 }
 
 /** After vCPU `v`'s HLT: what it delivered starts, and a HLT that found an interrupt pending does not sleep. */
