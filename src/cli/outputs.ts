@@ -192,14 +192,7 @@ export function writeOutputs(
     const file = files[type];
     const text = render[type];
     if (file === undefined || text === undefined) continue;
-    try {
-      writeFileSync(file, text());
-    } catch (e) {
-      ok = false;
-      io.err(
-        `vmexit-lab ${command}: ${OUT_TYPES[type].option} ${file}: cannot write ${OUT_TYPES[type].what} there: ${reasonOf(e)}; the file may be missing or cut short`,
-      );
-    }
+    ok = writeOneOutput(command, io, file, text(), OUT_TYPES[type].what, OUT_TYPES[type].option) && ok;
   }
   return ok;
 }
