@@ -186,3 +186,24 @@ test('what-if prints progress on stderr, a line as the configuration running fir
   assert.deepEqual(quiet.stderr, []);
   assert.equal(quiet.stdout.join(''), io.stdout.join(''));
 });
+
+test('what-if --workers N: the same output for 1 and 2 workers; 0 refused with the range', async () => {
+  const args = [
+    'what-if',
+    file,
+    '--cpu',
+    'i7-6700K,xeon-e5-2667v4',
+    '--policy',
+    'kvm,bhyve-12.1',
+    '--sim-seconds',
+    '0.5',
+    '-q',
+  ];
+  const one = await whatIf([...args, '--workers', '1', '--json']);
+  const two = await whatIf([...args, '--workers', '2', '--json']);
+  assert.equal(JSON.parse(one).rows.length, 5, 'the measured host and four targets ran');
+  assert.equal(one, two);
+  const io = capture();
+  assert.equal(await main([...args, '--workers', '0'], io), 2);
+  assert.match(io.stderr.join(''), /--workers: expected an integer 1\.\.256, found "0"/);
+});

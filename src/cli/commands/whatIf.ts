@@ -18,6 +18,7 @@ import { readableAs } from '../../import/index.js';
 import { MAX_HOST_TICK_HZ, MIN_HOST_TICK_HZ, hostOsOf, hostTickProblem } from '../../import/hostTick.js';
 import {
   ExitStatus,
+  MAX_WORKERS,
   UsageError,
   badOptionValue,
   durationOption,
@@ -64,6 +65,8 @@ Options:
                           projected duration under each target
   --sim-seconds S         simulated seconds per configuration (default 10)
   --seed N                seed (default 1)
+  --workers N             worker threads that run the configurations, 1..${MAX_WORKERS} (default: the
+                          number of cores); the output is the same for any N
   --max-increase PCT      exit 1 if a target configuration's exits per vCPU-second are more than PCT
                           percent (10 or 10%) above the measured host's (the change column): a CI
                           gate; the configurations over it are named after the tables (--json:
@@ -105,6 +108,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
     phase: { type: 'string' },
     'sim-seconds': { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string' },
     'max-increase': { type: 'string' },
     json: { type: 'boolean' },
     wide: { type: 'boolean' },
@@ -264,10 +268,12 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (targets.length === 0) return bad('no target configuration accepts the given tunables');
   let phaseSeconds: number | undefined, simSeconds: number, seed: number, maxIncrease: number | undefined;
+  let workers: number;
   try {
     phaseSeconds = durationOption(o.phase, '--phase');
     simSeconds = numberOption(o['sim-seconds'], '--sim-seconds', 0.1, 3600, false, 'seconds') ?? 10;
     seed = numberOption(o.seed, '--seed', 0, 2 ** 32 - 1, true) ?? 1;
+    workers = numberOption(o.workers, '--workers', 1, MAX_WORKERS, true) ?? defaultWorkers();
     // "5%" is how people write five percent, as compare --max-regression takes it.
     maxIncrease = numberOption(o['max-increase']?.replace(/%$/, ''), '--max-increase', 0, Infinity);
   } catch (e) {
@@ -286,7 +292,7 @@ export async function whatIfCommand(argv: string[], io: CliIo): Promise<number> 
   // stderr as 'run' prints it (src/cli/progress.ts); stdout's result is the same with or without it.
   const plan = planWhatIf(profile, source, targets, { simSeconds, seed });
   const progress = o.quiet ? undefined : new ProgressReporter(io, plan.scenario);
-  const pool = new SimPool({ workers: defaultWorkers(), idleTimeoutMs: 10_000, eager: false });
+  const pool = new SimPool({ workers, idleTimeoutMs: 10_000, eager: false });
   let stoppedBy: StopSignal | undefined;
   let outcome: PooledOutcome;
   let ranToEnd: boolean[];
