@@ -13,7 +13,9 @@ import { exitKindByName } from '../../core/vcpu/exits.js';
 import { CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { MAX_RATE_PER_SECOND, MAX_VCPUS, NAME_RE } from '../../scenario/workload.js';
-import { fitWorkload, MISS_PERCENT, type FitResult } from '../../import/fit.js';
+import { fitWorkload } from '../../import/fit.js';
+import type { FitResult } from '../../import/fitTypes.js';
+import { MISS_PERCENT } from '../../import/missReasons.js';
 import {
   BHYVE_EXIT_STATS,
   kvmStatExitCode,
