@@ -1,4 +1,4 @@
-/** The %cr8 prior: a Windows guest's IRQL traffic taken from its model when the report's host shadowed the TPR. */
+/** The %cr8 prior: a Windows guest's IRQL traffic from its model when the measured host shadowed the TPR. */
 import { exitKindByName } from '../core/vcpu/exits.js';
 import { WORKLOAD_RATE_NAMES } from '../scenario/types.js';
 import { buildProfile, sixDigits } from './fittedProfile.js';

@@ -1,4 +1,4 @@
-/** A vCPU's running share in the fit: its least value, the share its host interrupts want, the wake-ups that give it. */
+/** A vCPU's running share in the fit: its least, the share its host interrupts want, the wake-ups giving it. */
 import type { WorkloadProfile } from '../scenario/types.js';
 import type { DriverState } from './drivers.js';
 

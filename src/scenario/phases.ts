@@ -1,4 +1,4 @@
-/** A modelled guest's `phases:` read into PhaseSpecs: each phase's duration or work, busyVcpus and ping-pong's hop. */
+/** A modelled guest's `phases:` read into PhaseSpecs: duration or work, busyVcpus, ping-pong's hop. */
 import { isScalar } from 'yaml';
 import type { Fields, Reader, Val } from '../input/reader.js';
 import { MAX_DURATION_NS, MAX_VCPUS } from './limits.js';
