@@ -80,3 +80,11 @@ export function valueIn(profile: WorkloadProfile, d: DriverState): number {
     ? profile.perGuestSecond[d.driver.name]
     : (profile.opaquePerGuestSecond[d.reason] ?? 0);
 }
+
+/**
+ * Whether `d` drives the profile's rate `name`: at most one reason does (fitWorkload's `taken`), and
+ * only at the start - the fit may later carry it as opaque, never give it another rate.
+ */
+export function drives(d: DriverState | undefined, name: WorkloadRateName): d is DriverState {
+  return d !== undefined && d.driver.kind === 'rate' && d.driver.name === name;
+}

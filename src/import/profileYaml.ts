@@ -5,7 +5,8 @@
 import { stringify } from 'yaml';
 import { WORKLOAD_PROFILE_VERSION } from '../scenario/workload.js';
 import type { WorkloadProfile } from '../scenario/types.js';
-import { sixDigits, type FitResult } from './fit.js';
+import { sixDigits } from './fittedProfile.js';
+import type { FitResult } from './fitTypes.js';
 
 export function renderWorkloadProfile(
   profile: WorkloadProfile,

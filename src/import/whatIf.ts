@@ -23,7 +23,7 @@ import { runScenario } from '../run/runScenario.js';
 import type { Scenario, WorkloadProfile } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { workloadSpecFor } from '../scenario/workload.js';
-import { sixDigits } from './fit.js';
+import { sixDigits } from './fittedProfile.js';
 import { workloadScenario } from './simulateProfile.js';
 
 export interface WhatIfTarget {
@@ -327,7 +327,7 @@ interface WhatIfStop {
 /**
  * What what-if's exit status says, as `run`'s does (src/results/exitStatus.ts; docs/CLI.md "Exit
  * statuses"): 3 when a configuration's guest stopped on an invariant violation the scenario does not
- * expect (the what-if scenario expects none: src/import/fit.ts workloadScenario) or a failed VM
+ * expect (the what-if scenario expects none: src/import/simulateProfile.ts workloadScenario) or a failed VM
  * entry; else 1 when a configuration's exits per vCPU-second are more than `maxIncreasePercent`
  * above the measured configuration's (exitsChangePercent, the table's change column); else 0.
  */

@@ -25,7 +25,8 @@
  */
 import type { CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { Default1, ExitControls, PinBased, ProcBased, ProcBased2 } from '../core/vmx/controls.js';
-import { ProfileImportError, deriveProfileId, inferMicroarchitecture, textColumn } from './importDmesg.js';
+import { deriveProfileId, inferMicroarchitecture } from './cpuIdentity.js';
+import { ProfileImportError, textColumn } from './importDmesg.js';
 
 export { ProfileImportError } from './importDmesg.js';
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { missText } from '../../src/cli/commands/import.js';
+import { missText } from '../../src/cli/importText.js';
 import { changeAgainstText, changeText } from '../../src/results/figures.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';

@@ -1,5 +1,5 @@
 /**
- * The fit's host interrupts set the vCPU's running share (src/import/fit.ts shareFor, irqForShare;
+ * The fit's host interrupts set the vCPU's running share (src/import/runningShare.ts shareFor, irqForShare;
  * docs/IMPORT.md "Host interrupts fit the running share"). Before, an EXTERNAL_INTERRUPT that
  * overshot with its driver at zero only cut the wake-up interrupt rate, and the best iterate was
  * the one before the cut: bcc's kvmexit example missed by +763 % and was called infeasible, Leo Yan's

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { perSecond } from '../../src/cli/commands/import.js';
+import { perSecond } from '../../src/cli/importText.js';
 
 // The fit table's rates read as every other table of the CLI: grouped, one decimal; two significant
 // digits under 1 per second, where one decimal would print a reason the report has as 0.0.

@@ -5,14 +5,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { controlWordAllowed } from '../../src/core/cpu/profile.js';
 import { Default1, ExitControls, PinBased, ProcBased, ProcBased2 } from '../../src/core/vmx/controls.js';
-import {
-  BHYVE_REQUIRED_EXIT_CONTROLS,
-  ProfileImportError,
-  decodeCpuidSignature,
-  deriveProfileId,
-  importDmesg,
-  inferMicroarchitecture,
-} from '../../src/profiles/importDmesg.js';
+import { BHYVE_REQUIRED_EXIT_CONTROLS, ProfileImportError, importDmesg } from '../../src/profiles/importDmesg.js';
+import { decodeCpuidSignature, deriveProfileId, inferMicroarchitecture } from '../../src/profiles/cpuIdentity.js';
 
 // Compiled to dist/test/profiles/importDmesg.test.js: the repository root is three levels up.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -14,7 +14,7 @@ import { POLICY_NAMES, TUNABLES } from '../../src/core/hypervisor/policy.js';
 import { APIC_REGISTER_BY_NAME } from '../../src/core/apic/registers.js';
 import { CONTROL_NAMES, type ControlWord } from '../../src/core/vmx/controls.js';
 import { ACCEPTED_KEYS, loadScenarioFile } from '../../src/scenario/load.js';
-import { WORK_PHASES } from '../../src/scenario/guests.js';
+import { WORK_PHASES } from '../../src/scenario/phases.js';
 import { MATRIX_KEYS } from '../../src/scenario/matrix.js';
 import { SCRIPT_OPS_WITHOUT_ARGS } from '../../src/scenario/script.js';
 import {

@@ -1,23 +1,14 @@
 import { readInputText } from '../readText.js';
 import { singleOut, writeOneOutput } from '../outputs.js';
-import {
-  POLICY_NAMES,
-  hypervisorOf,
-  resolvePolicy,
-  type PolicyName,
-  type PolicyTraits,
-} from '../../core/hypervisor/policy.js';
+import { POLICY_NAMES, resolvePolicy, type PolicyName } from '../../core/hypervisor/policy.js';
 import type { CpuProfile } from '../../core/cpu/profile.js';
-import { exitCostTable, loadModelData } from '../../model/data.js';
-import { exitKindByName } from '../../core/vcpu/exits.js';
+import { loadModelData } from '../../model/data.js';
 import { CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { MAX_RATE_PER_SECOND, MAX_VCPUS, NAME_RE } from '../../scenario/workload.js';
-import { fitWorkload, MISS_PERCENT, type FitResult } from '../../import/fit.js';
+import { fitWorkload } from '../../import/fit.js';
+import { MISS_PERCENT } from '../../import/missReasons.js';
 import {
-  BHYVE_EXIT_STATS,
-  kvmStatExitCode,
-  modelExitName,
   parseReport,
   readableAs,
   REPORT_FORMATS,
@@ -41,8 +32,8 @@ import {
   usageProblem,
 } from '../io.js';
 import { parseTunableFlags, unreadable } from '../importInputs.js';
-import { textTable } from '../../report/table.js';
-import { thresholdFigures } from '../../results/figures.js';
+import { carriedExitTimes, measuredRates, TAKE_REPORT } from '../importReport.js';
+import { featureHints, formatFitTable, missText } from '../importText.js';
 
 const IMPORT_USAGE = `Usage: vmexit-lab import FORMAT FILE --cpu ID [--duration TIME] [options]
 
@@ -117,149 +108,6 @@ Examples:
   vmexit-lab import kvm-stat log.csv --cpu xeon-e5-2667v4 --vcpus 4 > vm.yaml
   vmexit-lab import bhyvectl stats.txt --cpu xeon-e5-2667v4 --policy bhyve-12.1 --duration 60s --os windows-10-1909 -o win.yaml
 `;
-
-/** A row of the report with no model exit kind: its count as printed and its rate per vCPU-second. */
-interface UnknownReason {
-  readonly name: string;
-  readonly samples: number;
-  readonly perSecond: number;
-}
-
-/**
- * Measured exits per vCPU per second by model exit name, plus rows the model has no kind for: the
- * rows' own rates (kvm_stat) when `useRates`, otherwise samples / `seconds`.
- */
-function measuredRates(
-  report: ExitReport,
-  cpu: CpuProfile,
-  vcpus: number,
-  seconds: number | undefined,
-  useRates: boolean,
-): { rates: Map<string, number>; unknown: UnknownReason[] } {
-  const rates = new Map<string, number>();
-  const unknown: UnknownReason[] = [];
-  for (const row of report.rows) {
-    // bhyve counts most reasons for both vendors, and a report without a vendor-only counter has no
-    // codes: its stat table (src/import/bhyvectl.ts) gives the code for the measured CPU's vendor.
-    // kvm_stat reasons in both of its tables (CPUID, HLT, ...) take the measured CPU's vendor too.
-    const stat = report.format === 'bhyvectl' ? BHYVE_EXIT_STATS[row.name] : undefined;
-    const name =
-      stat !== undefined
-        ? modelExitName({ vendor: cpu.vendor, code: stat[cpu.vendor] })
-        : report.format === 'kvm-stat' && row.vendor === 'unknown' && row.reason !== undefined
-          ? modelExitName({ vendor: cpu.vendor, code: kvmStatExitCode(cpu.vendor, row.reason) })
-          : modelExitName(row);
-    const perSecond = useRates ? row.perSecond! : row.samples / seconds!;
-    if (name === undefined) {
-      // In the fit table's unit, exits per vCPU per second, as the reasons the model knows.
-      unknown.push({ name: row.name, samples: row.samples, perSecond: perSecond / vcpus });
-      continue;
-    }
-    rates.set(name, (rates.get(name) ?? 0) + perSecond / vcpus);
-  }
-  return { rates, unknown };
-}
-
-/**
- * Exits that only a virtualization feature produces tell what the measured host had; say so when
- * the chosen configuration lacks it (the fit then cannot reproduce the report).
- */
-function featureHints(
-  rates: ReadonlyMap<string, number>,
-  traits: PolicyTraits,
-  cpu: CpuProfile,
-  policy: PolicyName,
-  tunableFlags: readonly string[],
-): string[] {
-  const out: string[] = [];
-  if ((rates.has('VMEXIT_AVIC_INCOMPLETE_IPI') || rates.has('VMEXIT_AVIC_NOACCEL')) && !traits.avic) {
-    out.push(
-      `the report has AVIC exits, so the measured host used AVIC; ${cpu.id} under ${policy} runs without it (${cpu.svm?.avic === true ? 'add --tunable kvm_amd.avic=1' : 'this CPU profile has no AVIC'})`,
-    );
-  }
-  if ((rates.has('VIRTUALIZED_EOI') || rates.has('APIC_WRITE')) && !traits.vid) {
-    out.push(
-      `the report has ${rates.has('APIC_WRITE') ? 'APIC-write' : 'EOI-induced'} exits, so the measured host used APIC virtualization; ${cpu.id} under ${policy} runs without it (${resolvePolicy(policy, cpu, {}).vid ? `the CPU has it: drop --tunable ${tunableFlags.join(' ')}, which turns it off` : 'choose a CPU profile with APICv, e.g. xeon-e5-2667v4, or enable it'})`,
-    );
-  }
-  return out;
-}
-
-const ONE_DECIMAL = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-
-/**
- * A rate of the fit table: grouped with one decimal (54,002.0, as the tables of `run` group their
- * figures), and two significant digits below 1 per second, where one decimal printed a reason the
- * report has as 0.0 (2 exits in 120 vCPU-seconds: 0.017).
- */
-export function perSecond(x: number): string {
-  return x >= 1 || x === 0 ? ONE_DECIMAL.format(x) : x.toPrecision(2);
-}
-
-/** A miss in percent beside the limit it is over: two decimals, more where those read as the limit (5.004 over 5). */
-export function missText(e: number, limit: number): string {
-  return Number(e.toFixed(2)) === limit && e !== limit ? thresholdFigures(e, limit)[0] : e.toFixed(2);
-}
-
-function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]): string {
-  const lines = [
-    `fit after ${fit.iterations} iteration${fit.iterations === 1 ? '' : 's'} (exits per vCPU per second):`,
-  ];
-  const head = ['reason', 'driver', 'measured', 'simulated', 'error'];
-  const rows = fit.rows.map((r) => [
-    r.reason,
-    r.driver,
-    perSecond(r.measured),
-    perSecond(r.simulated),
-    r.errorPercent === null ? 'not in report' : `${r.errorPercent >= 0 ? '+' : ''}${r.errorPercent.toFixed(2)} %`,
-  ]);
-  for (const u of fit.unmodelled) rows.push([u.reason, 'not modelled', perSecond(u.perSecond), '0', '-100 %']);
-  for (const u of unknown) rows.push([u.name, 'unknown reason', perSecond(u.perSecond), '0', '-100 %']);
-  lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
-  return lines.join('\n');
-}
-
-/**
- * The report's average time per exit, by model exit name, with the model's cost for that exit at
- * the measured host (data/cost-model.yaml via exitCostTable): the pair a profile carries. Rows
- * merged into one model name are weighted by their counts. HLT is not carried: perf times it up to
- * the next entry, i.e. mostly the time the vCPU slept, which the engine models as halted time.
- */
-function carriedExitTimes(
-  report: ExitReport,
-  cpu: CpuProfile,
-  policy: PolicyName,
-): Record<string, { measuredNs: number; modelNs: number }> {
-  const costs = exitCostTable(loadModelData().costModel, cpu, hypervisorOf(policy));
-  const sums = new Map<string, { ns: number; n: number }>();
-  for (const row of report.rows) {
-    if (row.avgNs === undefined || row.samples === 0) continue;
-    const name = modelExitName(row);
-    if (name === undefined) continue;
-    const t = sums.get(name) ?? { ns: 0, n: 0 };
-    t.ns += row.avgNs * row.samples;
-    t.n += row.samples;
-    sums.set(name, t);
-  }
-  const out: Record<string, { measuredNs: number; modelNs: number }> = {};
-  for (const [name, t] of sums) {
-    const kind = exitKindByName(name);
-    if (kind === undefined || t.ns <= 0 || name === 'HLT' || name === 'VMEXIT_HLT') continue;
-    const measuredNs = Math.round(t.ns / t.n);
-    // The profile reader takes times in (0, 1e9) ns (src/scenario/workload.ts): a sub-ns average is no time.
-    if (measuredNs < 1 || measuredNs >= 1e9 || !(costs[kind.slot] > 0 && costs[kind.slot] < 1e9)) continue;
-    out[name] = { measuredNs, modelNs: costs[kind.slot] };
-  }
-  return out;
-}
-
-/** How each report is taken on its host, for an import whose report file is not there. */
-const TAKE_REPORT: Readonly<Record<ReportFormat, string>> = {
-  'perf-kvm-stat': "e.g. 'perf kvm stat record -a sleep 30 && perf kvm stat report > report.txt'",
-  'kvm-stat': "e.g. 'kvm_stat -1 > kvm_stat.txt' or 'kvm_stat -l > kvm_stat.log'",
-  kvmexit: "e.g. bcc's 'kvmexit 30 > kvmexit.txt'",
-  bhyvectl: "e.g. 'bhyvectl --vm=NAME --get-stats > stats.txt'",
-};
 
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
   const parsed = commandArgs(io, 'import', IMPORT_USAGE, argv, {

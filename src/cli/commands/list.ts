@@ -11,7 +11,7 @@ import {
   MAX_HOST_TICK_HZ,
   MIN_HOST_TICK_HZ,
 } from '../../model/hostOs.js';
-import { WORK_PHASES } from '../../scenario/guests.js';
+import { WORK_PHASES } from '../../scenario/phases.js';
 import { PHASE_NAMES } from '../../scenario/types.js';
 import { loadCpuCatalog } from '../../profiles/catalog.js';
 import { loadModelData, REPO_ROOT } from '../../model/data.js';
