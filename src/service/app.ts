@@ -16,7 +16,7 @@ import {
   keyedRequest,
   type IdempotencyLimits,
 } from './idempotency.js';
-import { checkQuery, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
+import { checkQuery, checkSubmitHead, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
 import { boundedBody, closeUnreadBodies } from './body.js';
@@ -338,6 +338,12 @@ export function createApp(o: AppOptions): express.Express {
     'POST /api/runs': [
       write,
       acceptsJson,
+      // What the head decides, before the body is read (and before `100 Continue`).
+      (req, _res, next) => {
+        checkSubmitHead(req);
+        idempotencyKey(req.headers['idempotency-key']);
+        next();
+      },
       body,
       async (req, res) => {
         const key = idempotencyKey(req.headers['idempotency-key']);
