@@ -104,8 +104,9 @@ export function boundedBody(limit: number): RequestHandler {
       decoder?.destroy();
       return next(tooLarge(limit));
     }
-    // Every check that needs no byte of the body is done: now the client may send it.
-    sendContinue(req, res);
+    // Every check that needs no byte of the body is done: now the client may send it (none to ask
+    // for with a Content-Length of 0).
+    if (length === undefined || Number(length) > 0) sendContinue(req, res);
     const chunks: Buffer[] = [];
     let sent = 0;
     let decoded = 0;

@@ -322,13 +322,14 @@ function bodyType(req: Request, hasBody: boolean): { isJson: boolean } {
 }
 
 /**
- * POST /api/runs, what its head alone decides (the query, the body's type and charset), checked
+ * POST /api/runs, what its head alone decides (the query's names and values, the body's type and charset), checked
  * before the body is read: a refused request is not read (nor, with `Expect: 100-continue`, invited
  * to send it: src/service/body.ts continueWhenRead). A body is announced by a Content-Length above 0
  * or a Transfer-Encoding (a chunked body may still turn out empty).
  */
 export function checkSubmitHead(req: Request): void {
-  checkQuery(req, POST_QUERY);
+  // The options given in the query, by their values too (`?seed=0x10`, `?pace=slow`).
+  options(checkQuery(req, POST_QUERY));
   const length = req.headers['content-length'];
   bodyType(req, req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0));
 }
