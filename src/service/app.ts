@@ -19,7 +19,7 @@ import {
 import { checkQuery, checkSubmitHead, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
-import { boundedBody, closeUnreadBodies } from './body.js';
+import { awaitsContinue, boundedBody, closeUnreadBodies } from './body.js';
 import { SharedAnswers } from './shared.js';
 import { HistoryDamagedError } from '../history/store.js';
 
@@ -369,10 +369,13 @@ export function createApp(o: AppOptions): express.Express {
     ],
     'POST /api/runs': [
       acceptsJson,
-      // What the head decides, before the body is read (and before `100 Continue`).
+      // What the head decides, before `100 Continue` to a client that waits for it (awaitsContinue: why
+      // not for every client); submitRequest checks the same again once the body is read.
       (req, _res, next) => {
-        checkSubmitHead(req);
-        idempotencyKey(req.headers['idempotency-key']);
+        if (awaitsContinue(req)) {
+          checkSubmitHead(req);
+          idempotencyKey(req.headers['idempotency-key']);
+        }
         next();
       },
       body,

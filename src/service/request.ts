@@ -323,8 +323,8 @@ function bodyType(req: Request, hasBody: boolean): { isJson: boolean } {
 
 /**
  * POST /api/runs, what its head alone decides (the query's names and values, the body's type and charset), checked
- * before the body is read: a refused request is not read (nor, with `Expect: 100-continue`, invited
- * to send it: src/service/body.ts continueWhenRead). A body is announced by a Content-Length above 0
+ * before a client that sends `Expect: 100-continue` is invited to send its body (src/service/body.ts
+ * continueWhenRead, awaitsContinue). A body is announced by a Content-Length above 0
  * or a Transfer-Encoding (a chunked body may still turn out empty).
  */
 export function checkSubmitHead(req: Request): void {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { tinyScenario } from '../support/http.js';
+import { rawRequest, tinyScenario } from '../support/http.js';
 
 const { dataDir, services } = serviceFixture('vmexit-lab-continue-');
 const WRITE = 'continue-write-token';
@@ -93,6 +93,8 @@ const post = (extra: string[], path = '/api/runs', length = Buffer.byteLength(ya
   );
 
 const authorized = `Authorization: Bearer ${WRITE}`;
+// Keep-alive asked for (rawRequest's own agent would ask to close), so that an early answer shows by its close.
+const bearer = { Authorization: `Bearer ${WRITE}`, Connection: 'keep-alive' };
 const asYaml = 'Content-Type: application/yaml';
 
 test('Expect: 100-continue: refusals the head decides come first, with no 100 Continue and no upload', async () => {
@@ -151,4 +153,21 @@ test('Expect: 100-continue: a request the head admits gets 100 Continue, then it
   const y = await askFirst(base, chunked, `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
   assert.equal(y.first, 100);
   assert.equal(y.final, 413);
+});
+
+test('without Expect: a body of a type not taken is read, then refused, on a connection kept open (answered before the upload ended, the answer was lost to a reset)', async () => {
+  const base = await service();
+  const body = Buffer.alloc(60_000, 0x61);
+  const r = await rawRequest(base, 'POST', '/api/runs', { 'Content-Type': 'text/html', ...bearer }, body);
+  assert.equal(r.status, 415, r.text);
+  assert.equal(r.headers.connection, 'keep-alive', 'the whole body was read before the answer');
+  const q = await rawRequest(
+    base,
+    'POST',
+    '/api/runs?seed=0x10',
+    { 'Content-Type': 'application/yaml', ...bearer },
+    body,
+  );
+  assert.equal(q.status, 400, q.text);
+  assert.equal(q.headers.connection, 'keep-alive');
 });
