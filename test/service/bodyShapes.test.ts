@@ -26,7 +26,7 @@ test('bodies: a gzip bomb is refused at the limit of its decoded bytes; JSON sen
   // 485 KB on the wire, 500 MB decoded in the earlier audit; 4 MB here keeps the test quick. How
   // long the refusal takes is a figure of bench/hostile.ts (npm run bench:hostile), not asserted here.
   const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x61));
-  // Memory: count what the service's gunzip (body-parser's zlib.createGunzip, in this process) puts
+  // Memory: count what the service's gunzip (zlib's createGunzip in src/service/body.ts, in this process) puts
   // out, through a `push` on Gunzip's prototype for this request; decoding must stop at the body
   // limit (1 MiB by default), give or take zlib's buffers.
   let decoded = 0;
