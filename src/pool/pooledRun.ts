@@ -9,6 +9,7 @@ import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js
 import { TaskWithdrawn, WorkerStartError, type TaskRunner } from './pool.js';
 import { planTasks, type PoolTask } from './tasks.js';
 import {
+  acceptStop,
   Control,
   StopCode,
   type FaultKind,
@@ -206,10 +207,15 @@ export class PooledRun implements LiveRun {
    * and count nothing, as a task that finds the word set when it starts. The caller
    * names the stop: `reason` is what the run history keeps, `text` how partialReason says it (default
    * STOP_TEXT[reason]), e.g. the CLI's Ctrl-C is a 'cancelled' stop said as "interrupted (Ctrl-C,
-   * SIGINT)". The first stop wins; later ones change nothing.
+   * SIGINT)". The first stop wins; later ones change nothing. Says whether the run will end stopped:
+   * 'stopping' (this stop or an earlier one was accepted), or 'ended' when every task had already
+   * run to its end (the stop changes nothing: the run ends completed, its results whole), decided
+   * with the tasks on one shared word (protocol.ts acceptStop).
    */
-  stop(reason: StopReason, text?: string): void {
-    if (Atomics.compareExchange(this.control, Control.STOP, StopCode.NONE, CODE_OF[reason]) !== StopCode.NONE) return;
+  stop(reason: StopReason, text?: string): 'stopping' | 'ended' {
+    const gate = acceptStop(this.control, this.tasks.length);
+    if (gate !== 'accepted') return gate === 'again' ? 'stopping' : 'ended';
+    Atomics.store(this.control, Control.STOP, CODE_OF[reason]);
     this.stopText = text;
     Atomics.notify(this.control, Control.STOP);
     this.withdraw.abort();
@@ -222,6 +228,7 @@ export class PooledRun implements LiveRun {
       });
     }, grace);
     this.graceTimer.unref();
+    return 'stopping';
   }
 
   get stopReason(): StopReason | undefined {
@@ -503,7 +510,7 @@ export class PooledRun implements LiveRun {
 
   private async execute(): Promise<PooledOutcome> {
     const { signal } = this.options;
-    const onAbort = (): void => this.stop('cancelled');
+    const onAbort = (): void => void this.stop('cancelled');
     if (signal?.aborted) this.stop('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
     const limitTimer =

@@ -21,8 +21,43 @@ export interface WorkerData {
 export const Control = {
   /** 0 = go on; any other value = stop (a StopCode): before a task's next host's simulated second. */
   STOP: 0,
-  WORDS: 1,
+  /**
+   * Who was first, the stop or the run's end (acceptStop, claimEnd): bit 0 set once a stop is
+   * accepted, the bits above it the count of tasks that ran to their end before it.
+   */
+  GATE: 1,
+  WORDS: 2,
 } as const;
+
+/**
+ * The main thread's half of the gate: accept a stop unless every one of the run's `tasks` has
+ * already run to its end. 'accepted': this call set the gate, so no task can claim its end any
+ * more and the run ends stopped; 'again': an earlier stop was accepted; 'too late': every task
+ * claimed its end first, the run ends completed and the stop changes nothing. One word, one
+ * compare-and-swap each side: a stop and a task's last simulated second cannot both win (a DELETE
+ * answered 202 met a run that still ended completed, when the stop was set after the task's last read
+ * of it: docs/SERVICE.md, HTTP API).
+ */
+export function acceptStop(control: Int32Array, tasks: number): 'accepted' | 'again' | 'too late' {
+  for (;;) {
+    const g = Atomics.load(control, Control.GATE);
+    if ((g & 1) !== 0) return 'again';
+    if (g >>> 1 >= tasks) return 'too late';
+    if (Atomics.compareExchange(control, Control.GATE, g, g | 1) === g) return 'accepted';
+  }
+}
+
+/**
+ * A task's half (src/pool/worker.ts): once its hosts have run to the end, claim it. False when a
+ * stop was accepted first: the task then answers as stopped (its totals whole, its run cancelled).
+ */
+export function claimEnd(control: Int32Array): boolean {
+  for (;;) {
+    const g = Atomics.load(control, Control.GATE);
+    if ((g & 1) !== 0) return false;
+    if (Atomics.compareExchange(control, Control.GATE, g, g + 2) === g) return true;
+  }
+}
 
 export const StopCode = { NONE: 0, CANCELLED: 1, TIME_LIMIT: 2, SHUTDOWN: 3, FAILED: 4 } as const;
 export type StopCodeValue = (typeof StopCode)[keyof typeof StopCode];

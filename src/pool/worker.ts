@@ -15,6 +15,7 @@ import { TotalsAccumulator } from '../run/totals.js';
 import { durationLimitNs } from '../scenario/types.js';
 import { osThreadId } from './threadClock.js';
 import {
+  claimEnd,
   Control,
   type HistoryPoint,
   type RunTask,
@@ -129,11 +130,14 @@ export default function answer(msg: WorkerRequest): WorkerAnswer {
       },
     });
     if (task.scripted) for (const g of variant.guests) if (g.kind === 'scripted') runScriptedGuest(variant, g, acc);
+    // Run to the end: claimed unless a stop was accepted since the last read of the stop word (then
+    // the run ends stopped, as its stop's answer said: protocol.ts acceptStop). Whole totals either way.
+    const ended = ok && claimEnd(control);
     const totals = acc.toJSON();
     return {
       kind: 'done',
       totals,
-      stopped: !ok,
+      stopped: !ended,
       progress: ok ? { ...last, hostsDone: last.hostsTotal } : last,
       threadId,
       work: workSince(startMs),

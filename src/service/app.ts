@@ -16,10 +16,10 @@ import {
   keyedRequest,
   type IdempotencyLimits,
 } from './idempotency.js';
-import { checkQuery, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
+import { checkQuery, checkSubmitHead, listRequest, parseQuery, PERCENT_RULE, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
-import { boundedBody, closeUnreadBodies } from './body.js';
+import { awaitsContinue, boundedBody, closeUnreadBodies } from './body.js';
 import { SharedAnswers } from './shared.js';
 import { HistoryDamagedError } from '../history/store.js';
 
@@ -43,6 +43,40 @@ export const ROUTES = [
 ] as const;
 
 type RouteName = (typeof ROUTES)[number];
+
+/**
+ * Who may use each route (src/service/auth.ts; docs/SERVICE.md, "Threat model"): the probes are open,
+ * reads need a token that reads (`page`: the same, challenging with Basic so a browser prompts), runs'
+ * POST and DELETE the write token. Checked before the router matches (app.use in createApp): the
+ * router decodes a path's parameters as it matches, so a run id that is not percent-encoding
+ * (`/api/runs/%ZZ`) was a 400 before any token was asked for, where every other request is told
+ * 401 first.
+ */
+const ACCESS: Readonly<Record<RouteName, 'open' | 'read' | 'write' | 'page'>> = {
+  'GET /healthz': 'open',
+  'GET /readyz': 'open',
+  'GET /metrics': 'read',
+  'GET /api/scenarios': 'read',
+  'GET /api/runs': 'read',
+  'POST /api/runs': 'write',
+  'GET /api/runs/:id': 'read',
+  'GET /api/runs/:id/results': 'read',
+  'DELETE /api/runs/:id': 'write',
+  'GET /': 'page',
+  'GET /runs/:id': 'page',
+};
+
+/** Each route's method and path pattern, as express matches them (case-sensitive, strict). */
+const ROUTE_PATTERNS = ROUTES.map((name) => {
+  const [method, path] = name.split(' ') as [string, string];
+  return { name, method, pattern: new RegExp(`^${path.replace(/:\w+/g, '[^/]+')}$`) };
+});
+
+/** The route a request's method and path match (HEAD as GET, as express answers it), or undefined. */
+function routeOf(method: string, path: string): RouteName | undefined {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return ROUTE_PATTERNS.find((r) => r.method === m && r.pattern.test(path))?.name;
+}
 
 /**
  * Per path: its pattern as express matches it and its methods. Routing is case-sensitive and
@@ -243,10 +277,11 @@ export function createApp(o: AppOptions): express.Express {
   app.use((req, res, next) => {
     const t0 = process.hrtime.bigint();
     res.on('finish', () => {
-      // The route pattern, never the raw path: the label's values are the routes below.
+      // The route pattern, never the raw path: the label's values are the routes below. A request
+      // refused before the router (its token, ACCESS) is counted under the route it asked for.
       const route = (req.route as { path?: unknown } | undefined)?.path;
       stats.request(
-        typeof route === 'string' ? route : 'unmatched',
+        typeof route === 'string' ? route : (routeOf(req.method, req.path)?.split(' ')[1] ?? 'unmatched'),
         req.method,
         res.statusCode,
         Number(process.hrtime.bigint() - t0) / 1e9,
@@ -303,7 +338,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /metrics': [
-      read,
       async (req, res) => {
         // Shared with the scrapes that arrive with it (renderShared, why there).
         const { contentType, body: text } = await o.metrics.renderShared(prefersOpenMetrics(req.headers.accept));
@@ -311,7 +345,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /api/scenarios': [
-      read,
       acceptsJson,
       noQuery,
       (_req, res) => {
@@ -319,7 +352,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /api/runs': [
-      read,
       acceptsJson,
       async (req, res) => {
         const filter = listRequest(req);
@@ -336,8 +368,16 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'POST /api/runs': [
-      write,
       acceptsJson,
+      // What the head decides, before `100 Continue` to a client that waits for it (awaitsContinue: why
+      // not for every client); submitRequest checks the same again once the body is read.
+      (req, _res, next) => {
+        if (awaitsContinue(req)) {
+          checkSubmitHead(req);
+          idempotencyKey(req.headers['idempotency-key']);
+        }
+        next();
+      },
       body,
       async (req, res) => {
         const key = idempotencyKey(req.headers['idempotency-key']);
@@ -368,7 +408,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /api/runs/:id': [
-      read,
       acceptsJson,
       noQuery,
       (req, res) => {
@@ -379,7 +418,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /api/runs/:id/results': [
-      read,
       acceptsJson,
       noQuery,
       (req, res) => {
@@ -391,7 +429,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'DELETE /api/runs/:id': [
-      write,
       acceptsJson,
       noQuery,
       (req, res) => {
@@ -400,7 +437,6 @@ export function createApp(o: AppOptions): express.Express {
     ],
     // Pages for people: the index of runs and each run's page (live progress, then the report).
     'GET /': [
-      page,
       async (_req, res) => {
         // Shared as the run pages are (src/service/shared.ts): built per request, 1,000 asked at once
         // held the main thread 2.2 - 5.5 s (a 56 KB index of 100 runs; shared 1.1 - 1.3 s, svc35).
@@ -416,7 +452,6 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
     'GET /runs/:id': [
-      page,
       async (req, res) => {
         const id = String(req.params.id);
         if (!o.manager.get(id)) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
@@ -443,6 +478,14 @@ export function createApp(o: AppOptions): express.Express {
       },
     ],
   };
+  // Each route's token check (ACCESS), before the router decodes the path (why there).
+  const guards = { open: undefined, read, write, page } as const;
+  app.use((req, res, next) => {
+    const name = routeOf(req.method, req.path);
+    const guard = name === undefined ? undefined : guards[ACCESS[name]];
+    if (guard === undefined) return next();
+    guard(req, res, next);
+  });
   for (const name of ROUTES) {
     const [method, path] = name.split(' ') as [string, string];
     if (method === 'GET') app.get(path, ...handlers[name]);

@@ -306,13 +306,11 @@ export function jsonBodyTooComplex(body: Uint8Array): ApiError | undefined {
   return new ApiError(400, 'bad_request', `${what}: ${rule}`);
 }
 
-/** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
-export function submitRequest(req: Request): SubmitRequest {
-  const q = checkQuery(req, POST_QUERY);
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+/** Whether the body's Content-Type is JSON; 415 for a body of a type or charset the route does not take. */
+function bodyType(req: Request, hasBody: boolean): { isJson: boolean } {
   const { type, charset } = mediaType(req);
   const isJson = type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-  if (body.length > 0 && !isJson && !YAML_TYPES.includes(type))
+  if (hasBody && !isJson && !YAML_TYPES.includes(type))
     throw new ApiError(
       415,
       'unsupported_media_type',
@@ -320,6 +318,27 @@ export function submitRequest(req: Request): SubmitRequest {
     );
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw new ApiError(415, 'unsupported_media_type', `the body must be UTF-8 (found charset=${charset})`);
+  return { isJson };
+}
+
+/**
+ * POST /api/runs, what its head alone decides (the query's names and values, the body's type and charset), checked
+ * before a client that sends `Expect: 100-continue` is invited to send its body (src/service/body.ts
+ * continueWhenRead, awaitsContinue). A body is announced by a Content-Length above 0
+ * or a Transfer-Encoding (a chunked body may still turn out empty).
+ */
+export function checkSubmitHead(req: Request): void {
+  // The options given in the query, by their values too (`?seed=0x10`, `?pace=slow`).
+  options(checkQuery(req, POST_QUERY));
+  const length = req.headers['content-length'];
+  bodyType(req, req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0));
+}
+
+/** POST /api/runs: YAML text (options in the query), a scenario name as text, or JSON. */
+export function submitRequest(req: Request): SubmitRequest {
+  const q = checkQuery(req, POST_QUERY);
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const { isJson } = bodyType(req, body.length > 0);
   // A YAML body over the early bound is refused before it is even decoded (#18 item 1).
   const early = isJson ? undefined : tooComplex(body, 'request.yaml');
   if (early) throw early;

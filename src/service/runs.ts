@@ -192,6 +192,7 @@ export class RunManager {
   /**
    * Cancel a run: a queued one leaves the queue; a running one stops before its next host's simulated second (each
    * task reads the stop before each host's second, src/run/simulate.ts RunControl.stopRequested), keeping partial results.
+   * A record returned (202) means the run ends cancelled; one that can no longer be stopped is a 409.
    */
   cancel(id: string): RunRecord {
     if (this.lanes.dequeue(id, 'cancelled')) {
@@ -204,7 +205,14 @@ export class RunManager {
       if (!rec) throw new ApiError(404, 'not_found', `no run ${shown(id)}`);
       throw new ApiError(409, 'not_running', `run ${id} is already ${rec.state}`);
     }
-    e.run.stop('cancelled', STOP_TEXT.api);
+    // Too late when every task has run its last simulated second (its answer on the way): the run
+    // ends completed, so the answer is the 409 of a run that ended, not a 202 it would belie.
+    if (e.run.stop('cancelled', STOP_TEXT.api) === 'ended')
+      throw new ApiError(
+        409,
+        'not_running',
+        `run ${id} has already run to its end (every task finished its last simulated second before this cancel): it ends completed, with whole results, as soon as they are stored`,
+      );
     return this.get(id)!;
   }
 

@@ -8,6 +8,7 @@ import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/stor
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
 import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './connections.js';
+import { continueWhenRead } from './body.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
@@ -202,6 +203,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
       const s = createHardenedServer(app, options);
+      // `100 Continue` once the app reads the body, after the checks of the head (why there).
+      continueWhenRead(s, app);
       s.once('error', fail);
       s.listen(options.port ?? DEFAULT_PORT, host, () => {
         s.off('error', fail);

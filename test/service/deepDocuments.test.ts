@@ -2,7 +2,7 @@
  * Documents nested past the bound (MAX_YAML_DEPTH) are refused on the main thread within its first
  * lexemes (src/service/scenarioValidator.ts tooDeepEarly), in the validation thread's words and
  * place, so they never take a validation slot (docs/SERVICE.md, "Why nesting is checked on the main
- * thread too"). test/service/hostileInput.test.ts has where each shape is refused.
+ * thread too"). test/service/nestedDocuments.test.ts has where each shape is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import validateInWorker from '../../src/service/validateWorker.js';
 import { MAX_YAML_DEPTH, tooDeepWithin } from '../../src/input/depth.js';
 import { tinyScenario as tiny } from '../support/http.js';
 
-/** Documents nested past the bound from their start (hostileInput.test.ts has where each is refused). */
+/** Documents nested past the bound from their start (nestedDocuments.test.ts has where each is refused). */
 const DEEP: [what: string, body: string][] = [
   ['flow sequences', `name: x\nguests: ${'['.repeat(5000)}${']'.repeat(5000)}\n`],
   ['flow mappings', `name: x\nhost: ${'{a: '.repeat(3000)}1${'}'.repeat(3000)}\n`],

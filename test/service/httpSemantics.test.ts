@@ -20,6 +20,7 @@ import { waitUntil } from '../support/wait.js';
  * HTTP semantics the hostile-input audit left (docs/SERVICE.md, "Hostile input: what is checked"):
  * wrong methods, retried POSTs, a bound on connections, what a client sees while the service drains.
  * Each test failed before its fix.
+ * docs/SERVICE.md "Hostile input" names each test of this file by its title (hostileInputTable.test.ts).
  */
 
 const { dataDir, services } = serviceFixture('vmexit-lab-http-semantics-');

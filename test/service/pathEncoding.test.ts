@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { rawRequest as raw } from '../support/http.js';
+import { parseExposition, sumOf } from '../metrics/support.js';
 
 /**
  * A path parameter (a run id) that is not percent-encoded UTF-8. The router refused it with its own
@@ -11,7 +13,7 @@ import { rawRequest as raw } from '../support/http.js';
  * parameters get.
  */
 
-const { shared } = serviceFixture('vmexit-lab-path-encoding-');
+const { shared, dataDir, services } = serviceFixture('vmexit-lab-path-encoding-');
 
 test('a run id that is not percent-encoded UTF-8: a 400 naming the path, quoted and cut', async () => {
   const { url } = await shared();
@@ -37,4 +39,42 @@ test('a run id that is not percent-encoded UTF-8: a 400 naming the path, quoted 
     /^the path "\/api\/runs\/%ZZa+"\.\.\. \(10013 characters\) is not valid percent-encoding/,
   );
   assert.ok(r.text.length < 1000, `a short answer (${r.text.length} characters)`);
+});
+
+/**
+ * With a token set, the token is checked before the path is decoded: a client without the token a
+ * route needs gets its 401 (or the read token on a write, 403), as on any other path of the route,
+ * not a 400 about the path (the router decoded the path's parameters before any route's token check
+ * ran: the order the threat model says, 401 first, was not kept).
+ */
+test('a run id that is not percent-encoded UTF-8, with a token set: 401 without the token, 403 with the read token on a write, 400 with the token', async () => {
+  const s = await startService({ port: 0, dataDir: dataDir(), workers: 1, token: 'pe-write', readToken: 'pe-read' });
+  services.push(s);
+  const bearer = (t: string): Record<string, string> => ({ Authorization: `Bearer ${t}` });
+  for (const [method, path, challenge] of [
+    ['GET', '/api/runs/%ZZ', 'Bearer realm="vmexit-lab"'],
+    ['GET', '/api/runs/%C0%AF/results', 'Bearer realm="vmexit-lab"'],
+    ['DELETE', '/api/runs/a%E2%80', 'Bearer realm="vmexit-lab"'],
+    ['GET', '/runs/%ZZ', 'Basic realm="vmexit-lab", charset="UTF-8"'],
+  ]) {
+    for (const headers of [{}, bearer('wrong')]) {
+      const r = await raw(s.url, method, path, headers);
+      assert.equal(r.status, 401, `${method} ${path}: ${r.text}`);
+      assert.equal(r.body.error.code, 'unauthorized');
+      assert.equal(r.headers['www-authenticate'], challenge);
+    }
+    const read = await raw(s.url, method, path, bearer('pe-read'));
+    assert.equal(read.status, method === 'DELETE' ? 403 : 400, `${method} ${path} (read token): ${read.text}`);
+    const write = await raw(s.url, method, path, bearer('pe-write'));
+    assert.equal(write.status, 400, `${method} ${path} (write token): ${write.text}`);
+    assert.match(write.body.error.message, /is not valid percent-encoding/);
+  }
+  // The refusals before the router are counted under the route asked for, not as `unmatched`.
+  const scrape = await raw(s.url, 'GET', '/metrics', bearer('pe-read'));
+  const counted = sumOf(parseExposition(scrape.text), 'vmexit_lab_http_request_duration_seconds_count', {
+    route: '/runs/:id',
+    method: 'GET',
+    code: '401',
+  });
+  assert.equal(counted, 2);
 });
