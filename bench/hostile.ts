@@ -12,7 +12,7 @@
  *              (vmexit_lab_metrics_render_seconds). Target <= 50 ms.
  *   gzip bombs: how long the service takes to refuse a gzip-encoded POST that decodes to 4 MiB and
  *              to 64 MiB of one byte (413 once the decoded bytes pass the 1 MiB body limit), 5 posts
- *              each. test/service/hostileInput.test.ts checks the status and that decoding stops at
+ *              each. test/service/bodyShapes.test.ts checks the status and that decoding stops at
  *              the limit; the time is a figure, so it lives here (it was a 10 s bound in that test).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
