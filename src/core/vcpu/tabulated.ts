@@ -18,6 +18,7 @@ import {
   MAX_DIFFS,
   MAX_EXITS,
   OUTSIDE_WORDS,
+  quietWords,
   SLOT_MASK,
   T,
   tx,
@@ -29,6 +30,7 @@ import {
   txLookup,
   txNew,
   TxOp,
+  txQuiet,
 } from './transitions.js';
 
 /** HV_X64_MSR_STIMER0_COUNT: a Windows guest's stimer arm under KVM with hv-stimer. */
@@ -326,6 +328,24 @@ export class TabulatedInstructions extends GuestInstructions {
    */
   private rehint(v: number, id: number): void {
     if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) this.ff[TX_HINT_WORDS + v] = id + 1;
+  }
+
+  /**
+   * Nothing requested, in service or being injected: host-side exits cannot change what the guest
+   * sees (the engine's walk asks it of a running vCPU whose host tick could come first). Answered
+   * from the interned state the vCPU's hint names, whose flag was worked out when it was interned
+   * (transitions.ts txQuiet), trusted as the table trusts it; without a hint, from the 24 words
+   * (docs/perf/engine30.md, E13). Read only: a stale generation's hint is not trusted, nor cleared.
+   */
+  isQuiet(v: number): boolean {
+    const ff = this.ff;
+    const id = ff[TX_HINT_WORDS + v] - 1;
+    if (id >= 0 && ff[TX_EPOCH_WORD] === txEpoch()) {
+      if (this.debugChecks && !txEquals(id, this.txCls, this.s, v * F.STRIDE))
+        throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
+      return txQuiet(id);
+    }
+    return quietWords(this.s, v * F.STRIDE);
   }
 
   /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */

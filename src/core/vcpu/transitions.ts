@@ -100,6 +100,8 @@ export const enum T {
 
 const states = new Int32Array(STATE_CAP * K);
 const stateClass = new Int32Array(STATE_CAP);
+/** 1 when the interned state is quiet (quietWords), worked out once when it is interned. */
+const stateQuiet = new Uint8Array(STATE_CAP);
 const stateIndex = new Int32Array(STATE_INDEX); // state id + 1; 0 empty
 let stateCount = 0;
 /** The transition records (read by Machine.interned to apply one). */
@@ -126,6 +128,21 @@ function reset(): void {
   stateIndex.fill(0);
   txCount = 0;
   txIndex.fill(0);
+}
+
+/**
+ * Nothing requested, in service or being injected (Machine.isQuiet): no event pending injection and
+ * every word of IRR, ISR and PIR 0. Key words only, so a function of the interned state.
+ */
+export function quietWords(s: Int32Array, b: number): boolean {
+  if (s[b + F.PENDING_INJECT] >= 0) return false;
+  for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
+  return true;
+}
+
+/** Interned state `id` is quiet (quietWords of its words), as worked out when it was interned. */
+export function txQuiet(id: number): boolean {
+  return stateQuiet[id] === 1;
 }
 
 function hashState(cls: number, s: Int32Array, b: number): number {
@@ -176,6 +193,7 @@ export function txIntern(cls: number, s: Int32Array, b: number): number {
   }
   const id = stateCount++;
   stateClass[id] = cls;
+  stateQuiet[id] = quietWords(s, b) ? 1 : 0;
   const o = id * K;
   for (let w = 0; w < K; w++) states[o + w] = s[b + KEY_WORDS[w]];
   stateIndex[i] = id + 1;
