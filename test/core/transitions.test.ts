@@ -13,7 +13,7 @@ import type { Machine } from '../../src/core/vcpu/machine.js';
 import { HvFeature, HvMsr } from '../../src/core/hypervisor/hyperv.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
-import { txEpoch, txStats } from '../../src/core/vcpu/transitions.js';
+import { TxOp, txEpoch, txLookup, txStats } from '../../src/core/vcpu/transitions.js';
 import { buildMachine, type MachineSetup } from '../support/machines.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
@@ -257,6 +257,25 @@ test('[vcpu/tabulated.ts] isQuiet answers from the interned state a vCPU keeps: 
   assert.equal(checked.isQuiet(0), true);
   checked.s[F.PIR + 7] = 1 << 31;
   assert.throws(() => checked.isQuiet(0), /written outside the machine's operations/);
+});
+
+test("[vcpu/tabulated.ts] a device's MMIO exit (a doorbell) goes through the table: its record is applied the second time, as the rules do it, under every policy family", () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
+  for (const setup of SETUPS) {
+    const su = { ...setup, vcpus: 1 };
+    const rules = machine(su, costs, true);
+    const m = machine(su, costs, false);
+    for (const x of [rules, m]) x.writeCr8(0, 3);
+    const from = m.internedState(0);
+    for (const x of [rules, m]) x.mmio(0);
+    assert.ok(from >= 0 && txLookup(from, TxOp.MMIO, 0) >= 0, `${setup.label}: a record of (state, MMIO)`);
+    for (const x of [rules, m]) for (let i = 0; i < 3; i++) x.mmio(0); // the state may move, then settles
+    const records = txStats().transitions;
+    for (const x of [rules, m]) for (let i = 0; i < 3; i++) x.mmio(0);
+    assert.equal(txStats().transitions, records, `${setup.label}: replayed, not tabulated again`);
+    assert.ok(m.internedState(0) >= 0, `${setup.label}: an id kept`);
+    same(m, rules, `${setup.label}: after seven doorbells`);
+  }
 });
 
 test("[vcpu/tabulated.ts] an IPI or a doorbell that leaves the sender's words as they were keeps its interned state id (trusted: with debug checks a state written behind it is caught)", () => {

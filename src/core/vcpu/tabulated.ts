@@ -209,12 +209,10 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   override mmio(v: number): void {
-    const kept = this.kept(v);
-    this.forget(v);
-    this.depth++;
-    super.mmio(v);
-    this.depth--;
-    this.rehint(v, kept);
+    // An opaque exit and the entry, as a host interrupt's: through the table (E14; it was compared
+    // word for word after the rules ran, rehint).
+    if (this.tabulates()) this.interned(TxOp.MMIO, v, 0);
+    else this.rules(TxOp.MMIO, v, 0);
   }
 
   override stimerExpires(v: number, vector: number): boolean {
@@ -313,8 +311,7 @@ export class TabulatedInstructions extends GuestInstructions {
 
   /**
    * Around an operation outside the table that often leaves the vCPU's key words as they were (an
-   * IPI's ICR write exits and enters again; a doorbell's MMIO exit): the hint it had (-1: none, or
-   * the operation is nested)...
+   * IPI's ICR write exits and enters again): the hint it had (-1: none, or the operation is nested)...
    */
   private kept(v: number): number {
     return this.depth === 0 ? this.hinted(v) : -1;
@@ -556,6 +553,9 @@ export class TabulatedInstructions extends GuestInstructions {
         return 0;
       case TxOp.STIMER_EXPIRES:
         return super.stimerExpires(v, a) ? 1 : 0;
+      case TxOp.MMIO:
+        super.mmio(v);
+        return 0;
     }
   }
 }

@@ -4,7 +4,7 @@ import { F } from './layout.js';
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
  * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write (and its IRET, and an idle vCPU's HLT after it),
- * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry) is a function of the vCPU's words in the state array (but the ICR,
+ * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry, a device's MMIO exit) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
  * traits): its outcome - the next state, the exits by slot and qualification in order, the counters
@@ -51,6 +51,7 @@ export const enum TxOp {
   STIMER_EXPIRES = 13, // a: the SINT vector (Machine.stimerExpires)
   EOI_CR8_IRET = 14, // a: as EOI_CR8, then IRET (GuestInstructions.eoiCr8Iret: an ISR's end)
   EOI_CR8_IRET_HLT = 15, // a: as EOI_CR8_IRET, then HLT if it delivered nothing (GuestInstructions.eoiCr8IretHlt)
+  MMIO = 16, // a device's MMIO register (a doorbell): its EPT exit and the entry (GuestInstructions.mmio)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
