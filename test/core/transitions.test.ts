@@ -204,36 +204,6 @@ test('[vcpu/transitions.ts] operations from the table of interned states equal t
     );
 });
 
-test('[vcpu/tabulated.ts] with IPIs deferred (as the engine runs), an IPI send trusted to leave the words alone (rehintIpi) equals the rules; debug checks compare every trusted id', () => {
-  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
-  const deferred = (su: MachineSetup, rulesOnly: boolean): Machine => {
-    const m = machine(su, costs, rulesOnly);
-    m.deferIpis = true;
-    return m;
-  };
-  fc.assert(
-    fc.property(
-      fc.constantFrom(...SETUPS),
-      fc.integer({ min: 2, max: 3 }),
-      fc.boolean(),
-      fc.array(opArb(3), { maxLength: 40 }),
-      (setup, vcpus, x2apic, ops) => {
-        const su = { ...setup, vcpus, x2apic };
-        const rules = deferred(su, true);
-        const m = deferred({ ...su, debugChecks: true }, false);
-        for (const raw of ops) {
-          // Half the operations IPIs, so that sends repeat from a state.
-          const op: Op = [raw[2] % 2 === 0 ? 9 : raw[0], raw[1] % vcpus, raw[2] >> 1];
-          const what = `${setup.label} vcpus=${vcpus} x2apic=${x2apic} op ${op.join(',')}`;
-          assert.equal(run(m, op), run(rules, op), `${what}: return value`);
-          same(m, rules, what);
-        }
-      },
-    ),
-    { seed: SEED, numRuns: 300 },
-  );
-});
-
 /**
  * What trusts a vCPU's interned state id without comparing (the table, and the fast-forward memo's
  * fixed point), each operation run twice so that the second trusts it; then a test writes the state.

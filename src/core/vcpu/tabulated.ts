@@ -4,8 +4,7 @@ import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
 import { ringQual, ringSlot, TX_EPOCH_WORD, TX_HINT_WORDS } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
-import { F, Flag } from './layout.js';
-import { ipiKeptHas, ipiKeptStore } from './ipiKept.js';
+import { F } from './layout.js';
 import type { Broken } from './invariants.js';
 import { LOCAL_SLOT } from './exits.js';
 import { ExitWhy } from './recorder.js';
@@ -260,16 +259,11 @@ export class TabulatedInstructions extends GuestInstructions {
 
   override sendIpi(v: number, target: number, vector: number): void {
     const kept = this.kept(v);
-    // Read before the send; nothing in it writes the target's words before the ICR write reads them.
-    const context =
-      target >= 0 && target < this.n
-        ? (vector & 0xff) | ((this.s[target * STRIDE + F.FLAGS] & Flag.HALTED) !== 0 ? 256 : 0)
-        : -1;
     this.forget(v);
     this.depth++;
     super.sendIpi(v, target, vector);
     this.depth--;
-    if (kept >= 0) this.rehintIpi(v, kept, target, context);
+    this.rehint(v, kept);
   }
 
   override writeApic(v: number, offset: number, value: number): void {
@@ -324,6 +318,16 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   /**
+   * ...is kept after the operation if the words still equal that state, compared word for word (so
+   * exact whatever the operation did); otherwise it stays forgotten and the next tabulated operation
+   * looks the state up by hash. Measured: an idle fleet forgets a hint ~75 k times a simulated minute
+   * on IPIs alone, each costing a hash lookup next and a word-by-word fast-forward memo comparison.
+   */
+  private rehint(v: number, id: number): void {
+    if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) this.ff[TX_HINT_WORDS + v] = id + 1;
+  }
+
+  /**
    * Nothing requested, in service or being injected: host-side exits cannot change what the guest
    * sees (the engine's walk asks it of a running vCPU whose host tick could come first). Answered
    * from the interned state the vCPU's hint names, whose flag was worked out when it was interned
@@ -339,34 +343,6 @@ export class TabulatedInstructions extends GuestInstructions {
       return txQuiet(id);
     }
     return quietWords(this.s, v * F.STRIDE);
-  }
-
-  /**
-   * ...is kept after the send if the words still equal that state, compared word for word (so exact
-   * whatever the send did); otherwise it stays forgotten and the next tabulated operation looks the
-   * state up by hash (an idle fleet forgot a hint ~75 k times a simulated minute on IPIs alone). A
-   * comparison is ~1,100 instructions (docs/perf/engine30.md, E4, E14). What the send does to
-   * the sender's key words is a function of them (as for a tabulated operation), of the machine's
-   * fixed inputs (its class; `n`, every vCPU's APIC_ID and GUEST_INDEX, written once at setup, which
-   * fixedIpiTarget reads) and of the vector, the target and whether the target is halted (AVIC's
-   * incomplete-IPI exit, emulation.ts sendIpiFromIcr), so long as the IPI is deferred (no
-   * raiseInterrupt inside the send) and the target is another vCPU. Once a comparison found the words
-   * unchanged after a send, the same send from the same state of the same vCPU keeps the hint without
-   * comparing (ipiKept.ts, by machine, the generation held). Debug checks compare anyway.
-   */
-  private rehintIpi(v: number, id: number, target: number, context: number): void {
-    const known = context >= 0 && target !== v && this.deferIpis;
-    const machine = this.machineKey;
-    const epoch = txEpoch();
-    if (known && ipiKeptHas(machine, v, id, target, context, epoch)) {
-      if (this.debugChecks && !txEquals(id, this.txCls, this.s, v * STRIDE))
-        throw new Error(`vCPU ${v}: an IPI send changed the words it left alone before (sendIpi's inputs incomplete)`);
-      this.ff[TX_HINT_WORDS + v] = id + 1;
-      return;
-    }
-    if (!txEquals(id, this.txCls, this.s, v * STRIDE)) return;
-    this.ff[TX_HINT_WORDS + v] = id + 1;
-    if (known) ipiKeptStore(machine, v, id, target, context, epoch);
   }
 
   /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */
