@@ -13,7 +13,7 @@ import type { Machine } from '../../src/core/vcpu/machine.js';
 import { HvFeature, HvMsr } from '../../src/core/hypervisor/hyperv.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
-import { txEpoch, txStats } from '../../src/core/vcpu/transitions.js';
+import { TxOp, txEpoch, txLookup, txStats } from '../../src/core/vcpu/transitions.js';
 import { buildMachine, type MachineSetup } from '../support/machines.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
@@ -140,6 +140,7 @@ function same(a: Machine, b: Machine, what: string): void {
 test('[vcpu/transitions.ts] operations from the table of interned states equal the rules bit for bit, also when a second machine replays only from the table', () => {
   const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
   let replayedOnly = 0;
+  const quietAsked = [0, 0]; // with an id kept: not quiet, quiet
   const replayedKinds = new Map<string, number>();
   fc.assert(
     fc.property(
@@ -178,6 +179,13 @@ test('[vcpu/transitions.ts] operations from the table of interned states equal t
             }
             same(first, rules, `${what}, first`);
             same(second, rules, `${what}, second`);
+            // isQuiet from the interned state's flag (E13); the rules' machine keeps no ids and reads the words.
+            for (let v = 0; v < vcpus; v++) {
+              const quiet = rules.isQuiet(v);
+              if (first.internedState(v) >= 0) quietAsked[quiet ? 1 : 0]++;
+              assert.equal(first.isQuiet(v), quiet, `${what}: vCPU ${v} quiet (first)`);
+              assert.equal(second.isQuiet(v), quiet, `${what}: vCPU ${v} quiet (second)`);
+            }
           }
         });
       },
@@ -185,6 +193,7 @@ test('[vcpu/transitions.ts] operations from the table of interned states equal t
     { seed: SEED, numRuns: 400 },
   );
   assert.ok(replayedOnly > 1000, `the second machine took its outcomes from the table (${replayedOnly} times)`);
+  assert.ok(quietAsked[0] > 1000 && quietAsked[1] > 1000, `isQuiet answered from an id: ${quietAsked.join(', ')}`);
   // KVM's timer arms, stimer expiries and x2APIC EOIs (tabulated since the seventeenth session:
   // docs/perf/history.md#seventeenth-session-kvms-timer-operations-in-the-table-the-records-layout-measured-applyfast-16).
   // And an ISR's end as one operation (EOI_CR8_IRET, fuseops).
@@ -232,6 +241,43 @@ for (const { label, op, tpr } of TRUSTING) {
   });
 }
 
+test('[vcpu/tabulated.ts] isQuiet answers from the interned state a vCPU keeps: a request written behind it is seen after forgetStates; with debug checks, forgetting to is caught', () => {
+  const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
+  const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 1 };
+  const m = machine(su, costs, false);
+  m.writeCr8(0, 3);
+  assert.ok(m.internedState(0) >= 0 && m.isQuiet(0), 'quiet, with an id kept');
+  m.s[F.IRR + 2] = 1 << 1; // vector 0x41 requested, written directly
+  assert.equal(m.isQuiet(0), true, 'the kept id is trusted (the words are not read)');
+  m.forgetStates();
+  assert.equal(m.isQuiet(0), false, 'after forgetStates: the words');
+
+  const checked = machine({ ...su, debugChecks: true }, costs, false);
+  checked.writeCr8(0, 3);
+  assert.equal(checked.isQuiet(0), true);
+  checked.s[F.PIR + 7] = 1 << 31;
+  assert.throws(() => checked.isQuiet(0), /written outside the machine's operations/);
+});
+
+test("[vcpu/tabulated.ts] a device's MMIO exit (a doorbell) goes through the table: its record is applied the second time, as the rules do it, under every policy family", () => {
+  const costs = Float64Array.from({ length: EXIT_SLOT_COUNT }, (_, i) => 90 + 41 * i + 0.25 * (i % 3));
+  for (const setup of SETUPS) {
+    const su = { ...setup, vcpus: 1 };
+    const rules = machine(su, costs, true);
+    const m = machine(su, costs, false);
+    for (const x of [rules, m]) x.writeCr8(0, 3);
+    const from = m.internedState(0);
+    for (const x of [rules, m]) x.mmio(0);
+    assert.ok(from >= 0 && txLookup(from, TxOp.MMIO, 0) >= 0, `${setup.label}: a record of (state, MMIO)`);
+    for (const x of [rules, m]) for (let i = 0; i < 3; i++) x.mmio(0); // the state may move, then settles
+    const records = txStats().transitions;
+    for (const x of [rules, m]) for (let i = 0; i < 3; i++) x.mmio(0);
+    assert.equal(txStats().transitions, records, `${setup.label}: replayed, not tabulated again`);
+    assert.ok(m.internedState(0) >= 0, `${setup.label}: an id kept`);
+    same(m, rules, `${setup.label}: after seven doorbells`);
+  }
+});
+
 test("[vcpu/tabulated.ts] an IPI or a doorbell that leaves the sender's words as they were keeps its interned state id (trusted: with debug checks a state written behind it is caught)", () => {
   for (const send of [(m: Machine) => m.sendIpi(0, 1, 0x41), (m: Machine) => m.mmio(0)]) {
     const m = buildMachine({ profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2, debugChecks: true });
@@ -256,7 +302,10 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 2 };
   const rules = machine(su, costs, true);
   const m = machine({ ...su, debugChecks: true }, costs, false);
-  for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 3); // both vCPUs keep an id
+  // Both vCPUs keep an id of a state that is not quiet (an interrupt requested or in service)...
+  for (const x of [rules, m]) for (const v of [0, 1]) x.raiseInterrupt(v, 0x41, false);
+  for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 3);
+  for (const v of [0, 1]) assert.equal(m.isQuiet(v), false, `vCPU ${v} quiet before`);
   // Another machine of the class interns a new state per timer count until the tables start afresh.
   const filler = machine({ ...su, vcpus: 1 }, costs, false);
   const epoch = txEpoch();
@@ -267,6 +316,9 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   // New states under the kept ids: trusting one now would apply another state's records.
   while (count < 100_000 && txStats().states <= kept) filler.timerInitialCount(0, count++);
   assert.equal(txEpoch(), epoch + 1, 'one new generation');
+  // ...and the filler's states under those ids are quiet: a kept id's flag would answer wrongly.
+  for (const v of [0, 1])
+    assert.equal(m.isQuiet(v), rules.isQuiet(v), `vCPU ${v} quiet after the tables started afresh`);
   for (const x of [rules, m]) for (const v of [0, 1]) x.writeCr8(v, 5);
   same(m, rules, 'after the tables started afresh');
 });

@@ -102,15 +102,6 @@ export class Machine extends TabulatedInstructions {
     return snapshotOf(this.s, v * F.STRIDE, this.intel);
   }
 
-  /** Nothing requested, in service or being injected: host-side exits cannot change what the guest sees. */
-  isQuiet(v: number): boolean {
-    const s = this.s;
-    const b = v * F.STRIDE;
-    if (s[b + F.PENDING_INJECT] >= 0) return false;
-    for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
-    return true;
-  }
-
   // ---------------------------------------------------------------- exact fast-forward (fastForward.ts)
 
   /**

@@ -18,6 +18,7 @@ import {
   MAX_DIFFS,
   MAX_EXITS,
   OUTSIDE_WORDS,
+  quietWords,
   SLOT_MASK,
   T,
   tx,
@@ -29,6 +30,7 @@ import {
   txLookup,
   txNew,
   TxOp,
+  txQuiet,
 } from './transitions.js';
 
 /** HV_X64_MSR_STIMER0_COUNT: a Windows guest's stimer arm under KVM with hv-stimer. */
@@ -207,12 +209,10 @@ export class TabulatedInstructions extends GuestInstructions {
   }
 
   override mmio(v: number): void {
-    const kept = this.kept(v);
-    this.forget(v);
-    this.depth++;
-    super.mmio(v);
-    this.depth--;
-    this.rehint(v, kept);
+    // An opaque exit and the entry, as a host interrupt's: through the table (E14; it was compared
+    // word for word after the rules ran, rehint).
+    if (this.tabulates()) this.interned(TxOp.MMIO, v, 0);
+    else this.rules(TxOp.MMIO, v, 0);
   }
 
   override stimerExpires(v: number, vector: number): boolean {
@@ -311,8 +311,7 @@ export class TabulatedInstructions extends GuestInstructions {
 
   /**
    * Around an operation outside the table that often leaves the vCPU's key words as they were (an
-   * IPI's ICR write exits and enters again; a doorbell's MMIO exit): the hint it had (-1: none, or
-   * the operation is nested)...
+   * IPI's ICR write exits and enters again): the hint it had (-1: none, or the operation is nested)...
    */
   private kept(v: number): number {
     return this.depth === 0 ? this.hinted(v) : -1;
@@ -326,6 +325,24 @@ export class TabulatedInstructions extends GuestInstructions {
    */
   private rehint(v: number, id: number): void {
     if (id >= 0 && txEquals(id, this.txCls, this.s, v * F.STRIDE)) this.ff[TX_HINT_WORDS + v] = id + 1;
+  }
+
+  /**
+   * Nothing requested, in service or being injected: host-side exits cannot change what the guest
+   * sees (the engine's walk asks it of a running vCPU whose host tick could come first). Answered
+   * from the interned state the vCPU's hint names, whose flag was worked out when it was interned
+   * (transitions.ts txQuiet), trusted as the table trusts it; without a hint, from the 24 words
+   * (docs/perf/engine30.md, E13). Read only: a stale generation's hint is not trusted, nor cleared.
+   */
+  isQuiet(v: number): boolean {
+    const ff = this.ff;
+    const id = ff[TX_HINT_WORDS + v] - 1;
+    if (id >= 0 && ff[TX_EPOCH_WORD] === txEpoch()) {
+      if (this.debugChecks && !txEquals(id, this.txCls, this.s, v * F.STRIDE))
+        throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
+      return txQuiet(id);
+    }
+    return quietWords(this.s, v * F.STRIDE);
   }
 
   /** The interned state vCPU `v` is known to be in: the id its last tabulated operation left, or -1 (tests). */
@@ -536,6 +553,9 @@ export class TabulatedInstructions extends GuestInstructions {
         return 0;
       case TxOp.STIMER_EXPIRES:
         return super.stimerExpires(v, a) ? 1 : 0;
+      case TxOp.MMIO:
+        super.mmio(v);
+        return 0;
     }
   }
 }

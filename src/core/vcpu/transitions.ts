@@ -4,7 +4,7 @@ import { F } from './layout.js';
  * Interned machine states and their transitions (issue #16, direction 1 of docs/PERF.md). A guest
  * operation of the Machine (MOV to/from CR8, an interrupt's arrival, EOI, IRET, HLT, a host tick, a
  * guest timer's expiry or arming, KfRaiseIrql's read-then-write of CR8, an ISR's EOI and CR8 write (and its IRET, and an idle vCPU's HLT after it),
- * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry) is a function of the vCPU's words in the state array (but the ICR,
+ * KVM's TSC-deadline and Hyper-V stimer arms and a stimer's expiry, a device's MMIO exit) is a function of the vCPU's words in the state array (but the ICR,
  * which only IPIs read, and the vCPU's identity: VCPU_ID, GUEST_INDEX, APIC_ID, read only by IPIs,
  * register reads and reports), the operand and the machine's fixed inputs (CPU profile, policy
  * traits): its outcome - the next state, the exits by slot and qualification in order, the counters
@@ -51,6 +51,7 @@ export const enum TxOp {
   STIMER_EXPIRES = 13, // a: the SINT vector (Machine.stimerExpires)
   EOI_CR8_IRET = 14, // a: as EOI_CR8, then IRET (GuestInstructions.eoiCr8Iret: an ISR's end)
   EOI_CR8_IRET_HLT = 15, // a: as EOI_CR8_IRET, then HLT if it delivered nothing (GuestInstructions.eoiCr8IretHlt)
+  MMIO = 16, // a device's MMIO register (a doorbell): its EPT exit and the entry (GuestInstructions.mmio)
 }
 
 /** Words of a vCPU's state outside the key (never read or written by a TxOp). */
@@ -100,6 +101,8 @@ export const enum T {
 
 const states = new Int32Array(STATE_CAP * K);
 const stateClass = new Int32Array(STATE_CAP);
+/** 1 when the interned state is quiet (quietWords), worked out once when it is interned. */
+const stateQuiet = new Uint8Array(STATE_CAP);
 const stateIndex = new Int32Array(STATE_INDEX); // state id + 1; 0 empty
 let stateCount = 0;
 /** The transition records (read by Machine.interned to apply one). */
@@ -126,6 +129,21 @@ function reset(): void {
   stateIndex.fill(0);
   txCount = 0;
   txIndex.fill(0);
+}
+
+/**
+ * Nothing requested, in service or being injected (Machine.isQuiet): no event pending injection and
+ * every word of IRR, ISR and PIR 0. Key words only, so a function of the interned state.
+ */
+export function quietWords(s: Int32Array, b: number): boolean {
+  if (s[b + F.PENDING_INJECT] >= 0) return false;
+  for (let w = 0; w < 8; w++) if ((s[b + F.IRR + w] | s[b + F.ISR + w] | s[b + F.PIR + w]) !== 0) return false;
+  return true;
+}
+
+/** Interned state `id` is quiet (quietWords of its words), as worked out when it was interned. */
+export function txQuiet(id: number): boolean {
+  return stateQuiet[id] === 1;
 }
 
 function hashState(cls: number, s: Int32Array, b: number): number {
@@ -176,6 +194,7 @@ export function txIntern(cls: number, s: Int32Array, b: number): number {
   }
   const id = stateCount++;
   stateClass[id] = cls;
+  stateQuiet[id] = quietWords(s, b) ? 1 : 0;
   const o = id * K;
   for (let w = 0; w < K; w++) states[o + w] = s[b + KEY_WORDS[w]];
   stateIndex[i] = id + 1;
