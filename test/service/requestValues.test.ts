@@ -10,6 +10,7 @@ import {
   tinyScenario as tiny,
   yamlPost as yaml,
   type FetchAnswer as Answer,
+  assertErrorCode as assertError,
 } from '../support/http.js';
 
 /**
@@ -29,10 +30,6 @@ before(async () => {
 });
 
 const api = (path: string, init: RequestInit = {}): Promise<Answer> => fetchApi(open.url, path, init);
-function assertError(r: Answer, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-}
 
 test('scenario names: at most 128 characters (a 1 MB name was kept and repeated by every list and page)', async () => {
   for (const name of ['x'.repeat(129), 'x'.repeat(1_000_000)]) {

@@ -9,6 +9,7 @@ import {
   waitForState,
   yamlPost as yaml,
   type FetchAnswer as Answer,
+  assertErrorCode as assertError,
 } from '../support/http.js';
 import { parseExposition } from '../metrics/support.js';
 
@@ -19,26 +20,17 @@ import { parseExposition } from '../metrics/support.js';
  * exitStatus 0); each test failed before its fix.
  */
 
-const { dataDir, services } = serviceFixture('vmexit-lab-run-limits-');
+const { dataDir, services, shared } = serviceFixture('vmexit-lab-run-limits-', {
+  limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
+});
 
 let svc: ServiceHandle;
 before(async () => {
-  svc = await startService({
-    port: 0,
-    dataDir: dataDir(),
-    workers: 1,
-    limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
-    stopGraceMs: 2_000,
-  });
-  services.push(svc);
+  svc = await shared();
 });
 
 const api = (path: string, init: RequestInit = {}, base = svc.url): Promise<Answer> => fetchApi(base, path, init);
 const waitFor = (id: string, states: RunState[], base = svc.url): Promise<any> => waitForState(base, id, states);
-function assertError(r: Answer, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-}
 
 test('caps in the unit that costs: 20,000 guests x 64 vCPUs for 2 s is refused with its predicted cost', async () => {
   const s = await startService({ port: 0, dataDir: dataDir(), workers: 1 });

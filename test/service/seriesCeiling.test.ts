@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, type ServiceHandle } from '../../src/service/server.js';
+import type { ServiceHandle } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import type { RunState } from '../../src/history/records.js';
 import {
@@ -9,6 +9,7 @@ import {
   waitForState,
   yamlPost as yaml,
   type FetchAnswer as Answer,
+  assertErrorCode as assertError,
 } from '../support/http.js';
 import { parseExposition } from '../metrics/support.js';
 
@@ -19,26 +20,17 @@ import { parseExposition } from '../metrics/support.js';
  * Issue #18 (series labelled with the client's name); each test failed before its fix.
  */
 
-const { dataDir, services } = serviceFixture('vmexit-lab-series-ceiling-');
+const { shared } = serviceFixture('vmexit-lab-series-ceiling-', {
+  limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
+});
 
 let svc: ServiceHandle;
 before(async () => {
-  svc = await startService({
-    port: 0,
-    dataDir: dataDir(),
-    workers: 1,
-    limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
-    stopGraceMs: 2_000,
-  });
-  services.push(svc);
+  svc = await shared();
 });
 
 const api = (path: string, init: RequestInit = {}, base = svc.url): Promise<Answer> => fetchApi(base, path, init);
 const waitFor = (id: string, states: RunState[], base = svc.url): Promise<any> => waitForState(base, id, states);
-function assertError(r: Answer, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-}
 
 test('100 distinct posted scenarios leave the series under the ceiling; labels are the service’s', async () => {
   const ids: string[] = [];

@@ -2,7 +2,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startService, type ServiceHandle } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
-import { api as fetchApi, yamlPost as yaml, type FetchAnswer as Answer } from '../support/http.js';
+import {
+  api as fetchApi,
+  yamlPost as yaml,
+  type FetchAnswer as Answer,
+  assertErrorCode as assertError,
+} from '../support/http.js';
 
 /**
  * Posted scenarios are validated off the main thread, under a time and a memory bound, and a body
@@ -11,25 +16,16 @@ import { api as fetchApi, yamlPost as yaml, type FetchAnswer as Answer } from '.
  * failed before its fix.
  */
 
-const { dataDir, services } = serviceFixture('vmexit-lab-validation-thread-');
+const { dataDir, services, shared } = serviceFixture('vmexit-lab-validation-thread-', {
+  limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
+});
 
 let svc: ServiceHandle;
 before(async () => {
-  svc = await startService({
-    port: 0,
-    dataDir: dataDir(),
-    workers: 1,
-    limits: { maxSeries: 1_000, maxQueued: 200, maxConcurrentRuns: 2 },
-    stopGraceMs: 2_000,
-  });
-  services.push(svc);
+  svc = await shared();
 });
 
 const api = (path: string, init: RequestInit = {}, base = svc.url): Promise<Answer> => fetchApi(base, path, init);
-function assertError(r: Answer, status: number, code: string): void {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-}
 
 test('a 1 MB body of 100,000 unknown keys is refused at once (too_complex), nothing parsed', async () => {
   const keys = Array.from({ length: 102_000 }, (_, i) => `k${i}: 1`).join('\n');

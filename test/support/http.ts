@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { FINAL_STATES, type RunState } from '../../src/history/records.js';
@@ -93,6 +94,12 @@ export interface FetchAnswer {
   headers: Headers;
   body: any;
   text: string;
+}
+
+/** An error answer with `status` and the service's error `code` (the text shown when it is not). */
+export function assertErrorCode(r: FetchAnswer, status: number, code: string): void {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.body.error.code, code, r.text);
 }
 
 /** fetch `path` on `base`, failing after `timeoutMs` (default 30 s) without an answer. */
