@@ -261,7 +261,7 @@ export class PooledRun implements LiveRun {
       slowest = Math.min(slowest, p.simNs);
       hostsDone += p.hostsDone;
       // An until-complete task's share is its work done (src/run/workShare.ts, hosts done counted
-      // whole), as `run`'s progress line reads it (src/cli/progress.ts variantFraction): its simulated
+      // whole), as `run`'s progress line reads it (src/cli/progressView.ts variantFraction): its simulated
       // time over the cap (maxDuration) said 51 % of an install barely begun, and >0 through a boot.
       const hostsFraction = p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal;
       const f =

@@ -9,16 +9,9 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
 import { startPooledRun, type PooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
-import {
-  simSeconds,
-  ProgressReporter,
-  displayWidth,
-  fitToWidth,
-  variantFraction,
-  verdictLine,
-  viewOfPooledRun,
-  type ProgressStream,
-} from '../../src/cli/progress.js';
+import { simSeconds, ProgressReporter, verdictLine, type ProgressStream } from '../../src/cli/progress.js';
+import { variantFraction, viewOfPooledRun } from '../../src/cli/progressView.js';
+import { displayWidth, fitToWidth } from '../../src/cli/terminalWidth.js';
 import type { CliIo } from '../../src/cli/io.js';
 import type { RunResults } from '../../src/results/types.js';
 import { REPO_ROOT } from '../../src/model/data.js';

@@ -1,6 +1,6 @@
 /**
  * until-complete progress counts the fixed-work phases' own progress (src/run/workShare.ts,
- * src/cli/progress.ts). Before, it counted the guest's CPU seconds against the phases' CPU work: a
+ * src/cli/progressView.ts). Before, it counted the guest's CPU seconds against the phases' CPU work: a
  * boot phase's CPU and the install's other threads counted as install work, and README's
  * my-scenario.yaml printed `99% ... sim 98s (until complete, work 99%)` for a variant that ended at 196 s.
  */
@@ -10,7 +10,7 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { startPooledRun, type PooledRun } from '../../src/pool/pooledRun.js';
 import { SimPool } from '../../src/pool/pool.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { variantFraction, viewOfPooledRun, viewOfScenarioProgress } from '../../src/cli/progress.js';
+import { variantFraction, viewOfPooledRun, viewOfScenarioProgress } from '../../src/cli/progressView.js';
 
 /** README's scenario, one variant, a tenth of the install: a boot of 10 s, then install work. */
 const SCENARIO = parseScenario(
