@@ -1,4 +1,4 @@
-import { STOP_TEXT } from '../pool/pooledRun.js';
+import { STOP_TEXT } from '../pool/stopWords.js';
 import { ExitStatus, type CliIo } from './io.js';
 
 /**

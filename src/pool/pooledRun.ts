@@ -1,24 +1,17 @@
 import { setMaxListeners } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
-import { durationLimitNs, type Scenario } from '../scenario/types.js';
+import type { Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import type { RunProgress, StopReason } from '../history/records.js';
 import { assembleResults, type ScenarioProgress, type ShardSpec } from '../run/runScenario.js';
-import type { Progress } from '../run/simulate.js';
 import { TotalsAccumulator, type LivePart, type LiveRun } from '../run/totals.js';
 import { TaskWithdrawn, WorkerStartError, type TaskRunner } from './pool.js';
-import { planTasks, type PoolTask } from './tasks.js';
-import {
-  acceptStop,
-  Control,
-  StopCode,
-  type FaultKind,
-  type HistoryPoint,
-  type RunTask,
-  type StopCodeValue,
-  type TaskUpdate,
-  type TaskWork,
-} from './protocol.js';
+import { planTasks } from './tasks.js';
+import { acceptStop, Control, type FaultKind, type HistoryPoint, type RunTask, type TaskUpdate } from './protocol.js';
+import type { TaskState } from './taskState.js';
+import { mergeTaskTotals } from './mergeTotals.js';
+import { runProgress, scenarioProgress, simulatedAtStop, variantsRunToEnd } from './runProgress.js';
+import { CODE_OF, describe, describeStop, REASON_OF } from './stopWords.js';
 
 /**
  * runScenario on a worker pool. The scenario's hosts are split into tasks (tasks.ts);
@@ -59,26 +52,6 @@ interface PooledRunOptions {
   readonly historyStepNs?: number;
 }
 
-type TaskStatus = 'queued' | 'running' | 'done' | 'failed';
-
-interface TaskState {
-  readonly task: PoolTask;
-  status: TaskStatus;
-  /** Latest absolute totals: the last snapshot while running, the final totals when done. */
-  totals: TotalsAccumulator | undefined;
-  progress: Progress;
-  /** Realtime pace: the lag of the latest snapshot (TaskUpdate). */
-  lagSeconds: number;
-  seq: number;
-  /** Done, but stopped early (cancel, time limit, shutdown): its totals are partial. */
-  stopped?: boolean;
-  error?: string;
-  /** With historyStepNs: the task's totals at each step (empty for a task that failed or never ran). */
-  history?: readonly HistoryPoint[];
-  /** Done: when its worker ran it, and which worker (TaskWork). */
-  work?: TaskWork & { readonly threadId: number };
-}
-
 export interface PooledOutcome {
   readonly results: RunResults;
   readonly accumulators: readonly TotalsAccumulator[];
@@ -100,62 +73,6 @@ export interface TaskHistory {
   readonly points: readonly HistoryPoint[];
   /** The task's final totals (partial when it stopped; its last snapshot when it was terminated). */
   readonly final: TotalsAccumulator | undefined;
-}
-
-const REASON_OF: Readonly<Record<number, StopReason>> = {
-  [StopCode.CANCELLED]: 'cancelled',
-  [StopCode.TIME_LIMIT]: 'time_limit',
-  [StopCode.SHUTDOWN]: 'shutdown',
-  [StopCode.FAILED]: 'failed',
-};
-const CODE_OF: Readonly<Record<StopReason, StopCodeValue>> = {
-  cancelled: StopCode.CANCELLED,
-  time_limit: StopCode.TIME_LIMIT,
-  shutdown: StopCode.SHUTDOWN,
-  failed: StopCode.FAILED,
-};
-
-/**
- * How partialReason opens, by who stopped the run: `cancelled` and `shutdown` are the words of a stop
- * whose caller gave none (PooledRun.stop; an AbortSignal is a bare cancel), the others the callers'
- * own, kept here so that one place words every stop: `api` the service's DELETE /api/runs/{id}
- * (src/service/runs.ts), `interrupted` the CLI's Ctrl-C (src/cli/commands/run.ts).
- */
-export const STOP_TEXT = {
-  cancelled: 'cancelled',
-  api: 'cancelled through the API (DELETE /api/runs/{id})',
-  interrupted: 'interrupted (Ctrl-C, SIGINT)',
-  shutdown: 'stopped by a service shutdown (SIGTERM)',
-} as const;
-
-function describe(scenario: Scenario, t: PoolTask): string {
-  return `task ${t.index} (variant ${scenario.variants[t.variantIndex].name}, hosts ${t.hostStart}..${t.hostEnd - 1})`;
-}
-
-/** Stable sort by host: per-host records in host order whatever the split (finish order differs by split). */
-function byHost<T extends { readonly host: unknown }>(list: T[]): void {
-  const keyed = list.map((x, i) => ({ x, i, h: typeof x.host === 'number' ? x.host : 0 }));
-  keyed.sort((a, b) => a.h - b.h || a.i - b.i);
-  keyed.forEach((k, i) => {
-    list[i] = k.x;
-  });
-}
-
-/** Merge task totals per variant in task order, with per-host records in host order. */
-export function mergeTaskTotals(
-  scenario: Scenario,
-  tasks: readonly { readonly task: PoolTask; readonly totals: TotalsAccumulator | undefined }[],
-  perGuest: boolean,
-): TotalsAccumulator[] {
-  const accs = scenario.variants.map(() => new TotalsAccumulator(perGuest));
-  for (const t of tasks) if (t.totals) accs[t.task.variantIndex].merge(t.totals);
-  for (const a of accs) {
-    byHost(a.violations);
-    byHost(a.entryFailures as { host: unknown }[]);
-    if (!perGuest) a.perGuest = undefined;
-    else if (a.perGuest) byHost(a.perGuest);
-  }
-  return accs;
 }
 
 export class PooledRun implements LiveRun {
@@ -235,60 +152,14 @@ export class PooledRun implements LiveRun {
     return REASON_OF[Atomics.load(this.control, Control.STOP)];
   }
 
+  /** How far the run is (runProgress.ts). */
   progress(): RunProgress {
-    const limit = durationLimitNs(this.scenario);
-    let weight = 0;
-    let done = 0;
-    let hostsDone = 0;
-    let hostsTotal = 0;
-    let tasksDone = 0;
-    let slowest = Infinity;
-    let furthest = 0;
-    for (const t of this.tasks) {
-      const hosts = Math.max(1, t.task.hostEnd - t.task.hostStart);
-      const p = t.progress;
-      weight += hosts;
-      hostsTotal += t.task.hostEnd - t.task.hostStart;
-      furthest = Math.max(furthest, p.simNs);
-      if (t.status === 'done' || t.status === 'failed') tasksDone++;
-      if (t.status === 'done' && !t.stopped) {
-        done += hosts;
-        hostsDone += t.task.hostEnd - t.task.hostStart;
-        continue;
-      }
-      // Where the run stands in simulated time: the least of every task that has not run to its
-      // end (a task stopped early counts with where it stopped, not with the limit).
-      slowest = Math.min(slowest, p.simNs);
-      hostsDone += p.hostsDone;
-      // An until-complete task's share is its work done (src/run/workShare.ts, hosts done counted
-      // whole), as `run`'s progress line reads it (src/cli/progressView.ts variantFraction): its simulated
-      // time over the cap (maxDuration) said 51 % of an install barely begun, and >0 through a boot.
-      const hostsFraction = p.hostsTotal === 0 ? 0 : p.hostsDone / p.hostsTotal;
-      const f =
-        p.workDone !== undefined
-          ? Math.min(1, Math.max(hostsFraction, p.hostsTotal === 0 ? 0 : p.workDone / p.hostsTotal))
-          : Math.max(hostsFraction, Math.min(1, p.simNs / limit));
-      done += hosts * f;
-    }
-    return {
-      fraction: weight === 0 ? 1 : Math.min(1, done / weight),
-      simSeconds: (slowest === Infinity ? furthest : slowest) / 1e9,
-      limitSeconds: limit / 1e9,
-      hostsDone,
-      hostsTotal,
-      tasksDone,
-      tasksTotal: this.tasks.length,
-    };
+    return runProgress(this.scenario, this.tasks);
   }
 
-  /**
-   * Per variant, whether every one of its tasks ran to its end (a stop, a failure or a task not yet
-   * run leaves it false): what a stopped run can still show whole, as what-if's configurations.
-   */
+  /** Per variant, whether every one of its tasks ran to its end (runProgress.ts). */
   variantsRunToEnd(): boolean[] {
-    return this.scenario.variants.map((_, vi) =>
-      this.tasks.every((t) => t.task.variantIndex !== vi || (t.status === 'done' && !t.stopped)),
-    );
+    return variantsRunToEnd(this.scenario, this.tasks);
   }
 
   /** Every task's latest absolute totals, and its hosts running now (the live metrics). */
@@ -310,45 +181,9 @@ export class PooledRun implements LiveRun {
     return Math.max(t.lagSeconds, (performance.now() - this.t0) / 1000 - t.progress.simNs / 1e9 - 1);
   }
 
-  /** The CLI progress line's view: the first variant with unfinished tasks. */
+  /** The CLI progress line's view (runProgress.ts). */
   scenarioProgress(): ScenarioProgress {
-    const variants = this.scenario.variants.length;
-    const limit = durationLimitNs(this.scenario);
-    for (let vi = 0; vi < variants; vi++) {
-      const mine = this.tasks.filter((t) => t.task.variantIndex === vi);
-      if (mine.every((t) => t.status === 'done' || t.status === 'failed')) continue;
-      let sim = Infinity;
-      let hostsDone = 0;
-      let hostsTotal = 0;
-      for (const t of mine) {
-        hostsTotal += t.progress.hostsTotal;
-        if (t.status === 'done' || t.status === 'failed') {
-          hostsDone += t.progress.hostsTotal;
-          continue;
-        }
-        hostsDone += t.progress.hostsDone;
-        sim = Math.min(sim, t.status === 'running' ? t.progress.simNs : 0);
-      }
-      return {
-        variant: this.scenario.variants[vi].name,
-        variantIndex: vi,
-        variants,
-        simNs: sim === Infinity ? limit : sim,
-        limitNs: limit,
-        hostsDone,
-        hostsTotal,
-      };
-    }
-    const last = this.scenario.variants[variants - 1];
-    return {
-      variant: last?.name ?? '',
-      variantIndex: Math.max(0, variants - 1),
-      variants,
-      simNs: limit,
-      limitNs: limit,
-      hostsDone: 0,
-      hostsTotal: 0,
-    };
+    return scenarioProgress(this.scenario, this.tasks);
   }
 
   private notify(): void {
@@ -429,83 +264,9 @@ export class PooledRun implements LiveRun {
     }
   }
 
-  /**
-   * Where each variant stood when the run stopped, in simulated seconds: the least and the most of its
-   * tasks that did not run to their end (a task not started counts 0; a terminated one, its last
-   * snapshot), or undefined for a variant whose tasks all ran to their end. A task stopped inside a
-   * second (runHosts' stopRequested) is at its progress (the second all its hosts reached) for the
-   * least and at its totals' maxSimNs (its hosts that ran the next one) for the most.
-   */
+  /** Where each variant stood when the run stopped (runProgress.ts). */
   simulatedAtStop(): ({ readonly least: number; readonly most: number } | undefined)[] {
-    return this.scenario.variants.map((_, vi) => {
-      let least = Infinity;
-      let most = -Infinity;
-      for (const t of this.tasks) {
-        if (t.task.variantIndex !== vi || (t.status === 'done' && !t.stopped)) continue;
-        least = Math.min(least, t.progress.simNs / 1e9);
-        most = Math.max(most, Math.max(t.progress.simNs, t.totals?.maxSimNs ?? 0) / 1e9);
-      }
-      return least === Infinity ? undefined : { least, most };
-    });
-  }
-
-  /**
-   * "at 570 of 7200 simulated seconds in bhyve-12.1, 0 in bhyve-tpr-v1": one figure when every variant
-   * stopped at the same second, else each variant's (least to most when its tasks differ; the stopped
-   * ones first, then "done in" those that ran to their end), or over 6
-   * variants the least and the most with the variants they were in. The least of all tasks alone read
-   * "at 0 of 7200" when one variant had simulated 570 s and the other had not started.
-   */
-  private simulatedWords(): string {
-    const limit = durationLimitNs(this.scenario) / 1e9;
-    const names = this.scenario.variants.map((v) => v.name);
-    const at = this.simulatedAtStop();
-    const span = (x: { least: number; most: number }): string =>
-      x.least === x.most ? `${x.least}` : `${x.least} to ${x.most}`;
-    const stopped = at.flatMap((x, i) => (x ? [{ ...x, name: names[i] }] : []));
-    const same = stopped.every((x) => x.least === stopped[0].least && x.most === stopped[0].most);
-    if (stopped.length === 0) return `at the end of ${limit} simulated seconds`;
-    if (same && stopped.length === at.length) return `at ${span(stopped[0])} of ${limit} simulated seconds`;
-    if (at.length > 6) {
-      const lo = stopped.reduce((a, b) => (b.least < a.least ? b : a));
-      const hi = stopped.reduce((a, b) => (b.most > a.most ? b : a));
-      return `at ${lo.least} (${lo.name}) to ${hi.most} (${hi.name}) of ${limit} simulated seconds, ${at.length - stopped.length} of ${at.length} variants done`;
-    }
-    // The stopped variants first, so the figure the sentence's "of T simulated seconds" follows is one
-    // (a done first variant made it "at done of 30 simulated seconds in bhyve-12.1, 0 to 2 in ...").
-    const each = [
-      ...stopped.map((x) => `${span(x)} in ${x.name}`),
-      ...names.filter((_, i) => at[i] === undefined).map((n) => `done in ${n}`),
-    ];
-    const [first, ...rest] = each;
-    return `at ${first.replace(/ in /, ` of ${limit} simulated seconds in `)}${rest.map((e) => `, ${e}`).join('')}`;
-  }
-
-  /** Why the run stopped early and what its results hold, in a sentence (results.json `partialReason`). */
-  private describeStop(reason: StopReason): string {
-    const p = this.progress();
-    const limit = this.options.timeLimitMs;
-    const why: Record<StopReason, string> = {
-      cancelled: STOP_TEXT.cancelled,
-      time_limit: `stopped at its wall-clock limit of ${limit === undefined ? '?' : limit / 1000} s`,
-      shutdown: STOP_TEXT.shutdown,
-      failed: `stopped because a task failed (${this.firstError ?? 'a worker was lost'})`,
-    };
-    const parts = [
-      `${this.stopText ?? why[reason]} ${this.simulatedWords()}, ${p.hostsDone} of ${p.hostsTotal} hosts done`,
-    ];
-    if (this.terminated.length > 0) {
-      const ts = this.terminated;
-      const grace = (this.options.stopGraceMs ?? 10_000) / 1000;
-      const empty = ts.filter((t) => t.totals === undefined).length;
-      parts.push(
-        `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describe(this.scenario, t.task)).join('; ')}) did not reach their next host's simulated second within ${grace} s of the stop (a task reads the stop before each host's second: src/run/simulate.ts RunControl.stopRequested) and were terminated` +
-          (empty > 0
-            ? `; ${empty} of them had not finished a single simulated second, so their hosts count nothing`
-            : '; their hosts count as of their last snapshot'),
-      );
-    }
-    return `${parts.join('; ')}.`;
+    return simulatedAtStop(this.scenario, this.tasks);
   }
 
   private async execute(): Promise<PooledOutcome> {
@@ -532,7 +293,19 @@ export class PooledRun implements LiveRun {
     });
     const stopped = this.anyStopped || this.tasks.some((t) => t.status === 'failed');
     const reason = stopped ? (this.stopReason ?? 'failed') : undefined;
-    const partialReason = reason ? this.describeStop(reason) : undefined;
+    const partialReason = reason
+      ? describeStop(
+          {
+            scenario: this.scenario,
+            tasks: this.tasks,
+            options: this.options,
+            firstError: this.firstError,
+            stopText: this.stopText,
+            terminated: this.terminated,
+          },
+          reason,
+        )
+      : undefined;
     return {
       results: partialReason ? { ...results, partial: true, partialReason } : results,
       ...(partialReason ? { partialReason } : {}),

@@ -12,7 +12,7 @@
  */
 import type { Scenario } from '../scenario/types.js';
 import type { SimPool } from '../pool/pool.js';
-import { STOP_TEXT } from '../pool/pooledRun.js';
+import { STOP_TEXT } from '../pool/stopWords.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import { DEFAULT_RETENTION, type HistoryStore, type Retention } from '../history/store.js';
 import type { RunRecord, RunState } from '../history/records.js';
