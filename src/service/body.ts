@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { ApiError, shown } from './errors.js';
@@ -13,7 +14,8 @@ import { ApiError, shown } from './errors.js';
  * never the 413; four such clients made the main thread read 2 GB in 8 s and /healthz took 90 ms
  * (2026-12-06, the fifth pass, docs/SERVICE.md "Hostile input"). Here the 413 is sent as soon as
  * the bytes sent or decoded pass the limit (at once for a Content-Length over it), and the
- * connection closes after it (`closeIfUnread`).
+ * connection closes after it (`closeIfUnread`), once what the client still sends is read, within
+ * bounds (`lingerAfterAnswer`).
  */
 
 /** Content codings a body may come in (RFC 9110 8.4.1), one at a time. */
@@ -32,7 +34,63 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
 function closeIfUnread(req: Request, res: Response): void {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
-  if (hasBody && !req.complete && !res.headersSent) res.set('Connection', 'close');
+  if (hasBody && !req.complete && !res.headersSent) {
+    res.set('Connection', 'close');
+    lingerAfterAnswer(req);
+  }
+}
+
+/** Bytes of an unread body read and thrown away after its early answer, at most (`lingerAfterAnswer`). */
+export const LINGER_BYTES = 4 * 1024 * 1024;
+/** How long after its early answer a connection goes on reading an unread body, at most. */
+export const LINGER_MS = 3_000;
+
+/** Connections whose last answer is sent and whose unread body is being read and thrown away. */
+const lingering = new WeakSet<Socket>();
+
+/**
+ * A lingering close (Apache's name): from an answer written before its request's body was read,
+ * the rest of the body is read and thrown away, up to LINGER_BYTES, and once the answer is sent
+ * the FIN goes and the connection closes at the body's end, the client's FIN or LINGER_MS later,
+ * whichever comes first; past LINGER_BYTES it closes at once. Node closed it as soon as the answer
+ * was written, with the client's upload still arriving: the kernel answers bytes to a closed socket
+ * with a reset, which discards what the client had received and not yet read, the answer with it
+ * (curl `--data-binary @3MB` without `Expect`: `000` 2 of 3 times under load, svc36). Bounded, a
+ * body announced as 10^15 bytes costs the main thread LINGER_BYTES at most (the fifth pass).
+ */
+function lingerAfterAnswer(req: IncomingMessage): void {
+  const socket = req.socket;
+  if (lingering.has(socket)) return;
+  lingering.add(socket);
+  let read = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const close = (): void => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    socket.destroy();
+  };
+  const onData = (c: Buffer): void => {
+    read += c.length;
+    if (read > LINGER_BYTES) close();
+  };
+  // Read from now: Node's own discard of an unread body (IncomingMessage._dump) passes no bytes on to count.
+  req.on('data', onData);
+  req.on('error', () => undefined);
+  // A route that stopped reading paused the body (boundedBody's settle).
+  req.resume();
+  // Node calls destroySoon once the last answer's bytes are written (_http_server.js resOnFinish).
+  socket.destroySoon = (): void => {
+    if (socket.writable) socket.end();
+    const closeAfterWrites = (): void => {
+      if (socket.writableFinished) close();
+      else socket.once('finish', close);
+    };
+    if (req.complete) return closeAfterWrites();
+    timer = setTimeout(close, LINGER_MS);
+    req.once('end', closeAfterWrites);
+    socket.once('end', close);
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /**
@@ -44,6 +102,11 @@ function closeIfUnread(req: Request, res: Response): void {
  * clients pushed 1.2 GB through the main thread in 5 s, /healthz p50 50 - 75 ms (svc35).
  */
 export function closeUnreadBodies(req: Request, res: Response, next: NextFunction): void {
+  // A request after a body being thrown away (lingerAfterAnswer) came after the connection's last answer.
+  if (lingering.has(req.socket)) {
+    req.socket.destroy();
+    return;
+  }
   const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => Response;
   res.writeHead = ((...args: unknown[]) => {
     closeIfUnread(req, res);
@@ -131,7 +194,7 @@ export function boundedBody(limit: number): RequestHandler {
         req.body = Buffer.concat(chunks, decoded);
         return next();
       }
-      // Read no more: the answer closes the connection (closeIfUnread).
+      // Read no more until the answer is written: then the rest is thrown away, within bounds, and the connection closes (closeIfUnread).
       req.pause();
       if (decoder) {
         req.unpipe(decoder);
