@@ -46,7 +46,7 @@ export function seriesLabel(source: RunSource, scenarioName: string, yaml: strin
   return `inline-${createHash('sha256').update(yaml).digest('hex').slice(0, 12)}`;
 }
 
-/** A run's progress (src/pool/pooledRun.ts computes it; stored every few seconds, served in the record). */
+/** A run's progress (src/pool/runProgress.ts computes it for PooledRun.progress(), src/pool/pooledRun.ts; stored every few seconds, served in the record). */
 export interface RunProgress {
   /**
    * 0..1 over all tasks (hosts weighted; within a running task its simulated time over the duration,

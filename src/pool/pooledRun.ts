@@ -11,7 +11,7 @@ import { acceptStop, Control, type FaultKind, type HistoryPoint, type RunTask, t
 import type { TaskState } from './taskState.js';
 import { mergeTaskTotals } from './mergeTotals.js';
 import { runProgress, scenarioProgress, simulatedAtStop, variantsRunToEnd } from './runProgress.js';
-import { CODE_OF, describe, describeStop, REASON_OF } from './stopWords.js';
+import { CODE_OF, describeStop, describeTask, REASON_OF } from './stopWords.js';
 
 /**
  * runScenario on a worker pool. The scenario's hosts are split into tasks (tasks.ts);
@@ -250,7 +250,7 @@ export class PooledRun implements LiveRun {
       // Keep the latest snapshot: what was already counted stays counted.
       const stoppedOnPurpose = aborter.signal.aborted;
       state.status = 'failed';
-      state.error = `${describe(this.scenario, state.task)} ${stoppedOnPurpose ? 'was terminated' : 'failed'}: ${(e as Error)?.message ?? String(e)}`;
+      state.error = `${describeTask(this.scenario, state.task)} ${stoppedOnPurpose ? 'was terminated' : 'failed'}: ${(e as Error)?.message ?? String(e)}`;
       if (stoppedOnPurpose) this.terminated.push(state);
       else {
         this.options.pool.noteFailure();

@@ -32,7 +32,8 @@ export const STOP_TEXT = {
   shutdown: 'stopped by a service shutdown (SIGTERM)',
 } as const;
 
-export function describe(scenario: Scenario, t: PoolTask): string {
+/** A task as the stop's and a failure's messages name it: its index, variant and host range. */
+export function describeTask(scenario: Scenario, t: PoolTask): string {
   return `task ${t.index} (variant ${scenario.variants[t.variantIndex].name}, hosts ${t.hostStart}..${t.hostEnd - 1})`;
 }
 
@@ -94,7 +95,7 @@ export function describeStop(run: StopFacts, reason: StopReason): string {
     const grace = (run.options.stopGraceMs ?? 10_000) / 1000;
     const empty = ts.filter((t) => t.totals === undefined).length;
     parts.push(
-      `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describe(run.scenario, t.task)).join('; ')}) did not reach their next host's simulated second within ${grace} s of the stop (a task reads the stop before each host's second: src/run/simulate.ts RunControl.stopRequested) and were terminated` +
+      `${ts.length} task${ts.length === 1 ? '' : 's'} (${ts.map((t) => describeTask(run.scenario, t.task)).join('; ')}) did not reach their next host's simulated second within ${grace} s of the stop (a task reads the stop before each host's second: src/run/simulate.ts RunControl.stopRequested) and were terminated` +
         (empty > 0
           ? `; ${empty} of them had not finished a single simulated second, so their hosts count nothing`
           : '; their hosts count as of their last snapshot'),

@@ -146,7 +146,7 @@ export function progressText(p: RunProgressLike | null | undefined): string {
   if (typeof p.simSeconds !== 'number' || typeof p.limitSeconds !== 'number') return pct;
   const sim = `${simRound(p.simSeconds, p.limitSeconds)} of ${simRound(p.limitSeconds, p.limitSeconds)} simulated s`;
   // Several tasks (hosts split over workers): simSeconds is the least advanced unfinished task's
-  // (src/pool/pooledRun.ts progress()), 0 while one waits to start, so "73 %, 0 of 30 simulated s"
+  // (src/pool/runProgress.ts runProgress()), 0 while one waits to start, so "73 %, 0 of 30 simulated s"
   // read as a contradiction; say which it is.
   const tasks = typeof p.tasksTotal === 'number' && typeof p.tasksDone === 'number' ? p : undefined;
   if (tasks && tasks.tasksTotal! > 1 && tasks.tasksDone! < tasks.tasksTotal!)

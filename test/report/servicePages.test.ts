@@ -39,7 +39,7 @@ test('a stopped run says why on its badge, in the list as on its page: a wall-cl
 });
 
 test('a run of many tasks: its progress does not read as 73 % done and 0 simulated seconds in', () => {
-  // A max-pace run of 16 tasks, 12 done, 4 not started yet (src/pool/pooledRun.ts progress()).
+  // A max-pace run of 16 tasks, 12 done, 4 not started yet (src/pool/runProgress.ts runProgress()).
   const p = {
     fraction: 0.73,
     simSeconds: 0,
