@@ -1,19 +1,18 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResults } from '../results/types.js';
 import {
   FINAL_STATES,
   RUN_STATES,
-  seriesLabel,
-  type RunOptionsRecord,
   type RunProgress,
   type RunRecord,
-  type RunSource,
   type RunState,
   type RunSummary,
   type StopReason,
 } from './records.js';
+import { KEEP_CONTINUOUS_RUNS, retentionProblem, type Retention } from './retention.js';
+import { lock, makeDataDir } from './dataDir.js';
+import { migrate, toRecord, type Row } from './runRows.js';
 
 /**
  * Run history in SQLite (better-sqlite3, WAL). Every state change is one transaction, so a process
@@ -22,68 +21,13 @@ import {
  * Retention (prune): finished runs beyond the newest `keepRuns`, or finished more than `keepDays`
  * ago, are deleted with their results; iterations of the continuous default are kept apart (the
  * newest KEEP_CONTINUOUS_RUNS), so a service that ran the default for a week keeps users' runs.
+ * The data dir and its lock are in dataDir.ts, retention's bounds in retention.ts, a row's columns
+ * and the migration in runRows.ts.
  */
 
 const DB_FILE = 'history.sqlite';
-const LOCK_FILE = 'service.lock';
 /** 2: series_label and continuous columns (added to a version 1 database at open). */
 const SCHEMA_VERSION = 2;
-/** Iterations of the continuous default kept (their numbers are in Prometheus; results of the latest). */
-export const KEEP_CONTINUOUS_RUNS = 50;
-
-/** History retention (serve --keep-runs / --keep-days). */
-export interface Retention {
-  /** Finished runs users submitted that are kept, newest first. */
-  readonly keepRuns: number;
-  /** Finished runs older than this many days are deleted. */
-  readonly keepDays: number;
-}
-
-export const DEFAULT_RETENTION: Retention = { keepRuns: 1000, keepDays: 30 };
-
-/**
- * The values a retention may take. At least 1 of each: 0 deleted every finished run, results
- * too, at the first prune after it ended (a user polling for results.json got 404). keepDays at
- * most 100 years: further back than about 10^8 days is no date (the service did not start,
- * "Invalid time value").
- */
-export const RETENTION_BOUNDS: { readonly [K in keyof Retention]: { readonly min: number; readonly max: number } } = {
-  keepRuns: { min: 1, max: Infinity },
-  keepDays: { min: 1, max: 36_500 },
-};
-
-/** Why a retention cannot be used, or undefined. */
-function retentionProblem(r: Retention): string | undefined {
-  for (const k of ['keepRuns', 'keepDays'] as const) {
-    const { min, max } = RETENTION_BOUNDS[k];
-    if (!Number.isInteger(r[k]) || r[k] < min || r[k] > max)
-      return `retention ${k} must be an integer ${max === Infinity ? `>= ${min}` : `${min}..${max}`}, not ${r[k]}`;
-  }
-  return undefined;
-}
-
-interface Row {
-  id: string;
-  scenario: string;
-  source: string;
-  state: string;
-  stop_reason: string | null;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  options: string;
-  guests: number;
-  variants: string;
-  progress: string | null;
-  summary: string | null;
-  has_results: number;
-  partial: number;
-  series_label: string | null;
-  continuous: number;
-}
-
-export class DataDirLockedError extends Error {}
 
 /**
  * SQLite found the history database damaged (SQLITE_CORRUPT, SQLITE_NOTADB and their extended
@@ -115,93 +59,10 @@ export interface RunEnd {
   readonly partial: boolean;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Data dirs this process holds (the lock file alone cannot tell two services of one process apart). */
-const heldHere = new Set<string>();
-
-/** Take the data dir's lock file, or throw DataDirLockedError when a live process holds it. */
-function lock(dir: string): () => void {
-  const file = join(dir, LOCK_FILE);
-  if (heldHere.has(file))
-    throw new DataDirLockedError(`data dir ${dir} is in use by process ${process.pid} (another vmexit-lab service)`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      heldHere.add(file);
-      return () => {
-        heldHere.delete(file);
-        try {
-          if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new DataDirLockedError(`data dir ${dir} is in use by process ${pid} (another vmexit-lab service)`);
-      }
-      rmSync(file, { force: true }); // stale: its process is gone (killed)
-    }
-  }
-  throw new DataDirLockedError(`cannot lock data dir ${dir}`);
-}
-
-/** Version 1 -> 2: the series label (computed for old rows) and the continuous flag. */
-function migrate(db: Database.Database): void {
-  const cols = new Set((db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
-  db.transaction(() => {
-    if (!cols.has('continuous')) db.exec('ALTER TABLE runs ADD COLUMN continuous INTEGER NOT NULL DEFAULT 0');
-    if (!cols.has('series_label')) {
-      db.exec('ALTER TABLE runs ADD COLUMN series_label TEXT');
-      const rows = db.prepare('SELECT id, scenario, source, scenario_yaml FROM runs').all() as {
-        id: string;
-        scenario: string;
-        source: string;
-        scenario_yaml: string;
-      }[];
-      const set = db.prepare('UPDATE runs SET series_label = ? WHERE id = ?');
-      for (const r of rows) set.run(seriesLabel(JSON.parse(r.source) as RunSource, r.scenario, r.scenario_yaml), r.id);
-    }
-    db.exec('CREATE INDEX IF NOT EXISTS runs_label ON runs(series_label)');
-  })();
-}
-
 interface OpenedHistory {
   readonly store: HistoryStore;
   /** Runs found queued/running at open and marked interrupted. */
   readonly interrupted: readonly string[];
-}
-
-/**
- * Create the data directory one level at a time. Node 20's mkdirSync(dir, { recursive: true }),
- * which this store used, never returns for a directory under /proc (mkdir says ENOENT there and it
- * tries again): `serve --data-dir /proc/x` spun a core with nothing printed.
- */
-export function makeDataDir(dir: string): void {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (e) {
-      throw new Error(`cannot create the data directory ${d}: ${(e as Error).message}`, { cause: e });
-    }
-  }
 }
 
 export class HistoryStore {
@@ -479,27 +340,4 @@ export class HistoryStore {
     this.db.close();
     this.unlock();
   }
-}
-
-function toRecord(r: Row): RunRecord {
-  return {
-    id: r.id,
-    scenario: r.scenario,
-    source: JSON.parse(r.source) as RunSource,
-    state: r.state as RunState,
-    ...(r.stop_reason ? { stopReason: r.stop_reason as StopReason } : {}),
-    ...(r.error ? { error: r.error } : {}),
-    createdAt: r.created_at,
-    ...(r.started_at ? { startedAt: r.started_at } : {}),
-    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
-    options: JSON.parse(r.options) as RunOptionsRecord,
-    guests: r.guests,
-    variants: JSON.parse(r.variants) as string[],
-    ...(r.progress ? { progress: JSON.parse(r.progress) as RunProgress } : {}),
-    ...(r.summary ? { summary: JSON.parse(r.summary) as RunSummary } : {}),
-    hasResults: r.has_results === 1,
-    partial: r.partial === 1,
-    seriesLabel: r.series_label ?? r.scenario,
-    ...(r.continuous === 1 ? { continuous: true as const } : {}),
-  };
 }

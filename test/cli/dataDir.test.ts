@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { makeDataDir } from '../../src/history/store.js';
+import { makeDataDir } from '../../src/history/dataDir.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import { escapeRegExp } from '../support/regex.js';
 

@@ -23,7 +23,8 @@ import {
   type ServiceOptions,
 } from '../../service/server.js';
 import { DEFAULT_LIMITS } from '../../service/caps.js';
-import { DataDirLockedError, DEFAULT_RETENTION, RETENTION_BOUNDS, type Retention } from '../../history/store.js';
+import { DataDirLockedError } from '../../history/dataDir.js';
+import { DEFAULT_RETENTION, RETENTION_BOUNDS, type Retention } from '../../history/retention.js';
 import { TOOL_VERSION } from '../../version.js';
 import { WorkerStartError } from '../../pool/pool.js';
 
