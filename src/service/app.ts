@@ -20,7 +20,7 @@ import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
 import { awaitsContinue, boundedBody, closeUnreadBodies } from './body.js';
 import { SharedAnswers } from './shared.js';
-import { accessGuard, answerFromTable, ROUTES, routeOf, type RouteName } from './routeTable.js';
+import { accessGuard, answerFromTable, noRoute, ROUTES, routeOf, type RouteName } from './routeTable.js';
 import { acceptsJson, headerGuard } from './headChecks.js';
 import { damagedRunPage, PAGE_CSP } from './pageAnswers.js';
 import { answerError } from './errorAnswers.js';
@@ -271,6 +271,8 @@ export function createApp(o: AppOptions): express.Express {
   };
   // Each route's token check (ACCESS), before the router decodes the path (why there).
   app.use(accessGuard(tokens));
+  // 405 with Allow, OPTIONS 204 with Allow: from the table, before the router decodes the path (why there).
+  app.use(answerFromTable);
   for (const name of ROUTES) {
     const [method, path] = name.split(' ') as [string, string];
     if (method === 'GET') app.get(path, ...handlers[name]);
@@ -278,8 +280,8 @@ export function createApp(o: AppOptions): express.Express {
     else app.delete(path, ...handlers[name]);
   }
 
-  // Past the routes: 405 with Allow, OPTIONS 204 with Allow, else 404 (answerFromTable).
-  app.use(answerFromTable);
+  // Past the routes: no path of the table, 404.
+  app.use(noRoute);
 
   // Express 5 forwards errors thrown (or rejected) in handlers here.
   app.use(answerError);

@@ -101,17 +101,20 @@ export function accessGuard(tokens: Tokens): RequestHandler {
 }
 
 /**
- * Middleware, past the routes: a known path asked with another method is 405 with Allow (RFC 9110,
+ * Middleware, before the routes: a known path asked with another method is 405 with Allow (RFC 9110,
  * 15.5.6: a 405 MUST carry Allow), OPTIONS on it 204 with Allow (no CORS: no Access-Control-*
- * headers); any other path is a 404.
+ * headers). From the table alone, before the router decodes the path's parameters: the router
+ * decoded them for every route whose pattern matched, whatever the method, so `OPTIONS
+ * /api/runs/%ZZ` and `PUT /api/runs/%ZZ` were the 400 of a run id that is not percent-encoding
+ * where any other id gets 204 and 405 (docs/SERVICE.md, HTTP API: why 204).
  */
 export function answerFromTable(req: Request, res: Response, next: NextFunction): void {
   // `OPTIONS *` asks what the server takes, whatever the path (RFC 9110 9.3.7).
   if (req.method === 'OPTIONS' && req.url === '*')
     return void res.status(204).set('Allow', SERVER_METHODS.join(', ')).end();
   const allow = allowedMethods(req.path);
-  if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method)))
-    return next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));
+  // A route serves it, or no path of the table is it (noRoute, past the routes).
+  if (allow === undefined || (req.method !== 'OPTIONS' && allow.includes(req.method))) return next();
   const value = allow.join(', ');
   if (req.method === 'OPTIONS') return void res.status(204).set('Allow', value).end();
   next(
@@ -119,4 +122,9 @@ export function answerFromTable(req: Request, res: Response, next: NextFunction)
       headers: { Allow: value },
     }),
   );
+}
+
+/** Middleware, past the routes: what no route answered is a path no route has, a 404 whatever the method. */
+export function noRoute(req: Request, _res: Response, next: NextFunction): void {
+  next(new ApiError(404, 'not_found', `no route ${req.method} ${shown(req.path)}`));
 }
