@@ -18,7 +18,7 @@ import {
 import { checkQuery, checkSubmitHead, listRequest, parseQuery, submitRequest } from './request.js';
 import { browserGuard } from './origin.js';
 import { oneRequestAtATime } from './connections.js';
-import { awaitsContinue, boundedBody, closeUnreadBodies } from './body.js';
+import { awaitsContinue, boundedBody, closeUnreadBodies, type LingerBounds } from './body.js';
 import { SharedAnswers } from './shared.js';
 import { accessGuard, answerFromTable, noRoute, ROUTES, routeOf, type RouteName } from './routeTable.js';
 import { acceptsJson, headerGuard } from './headChecks.js';
@@ -37,6 +37,8 @@ interface AppOptions {
   readonly ready: () => boolean;
   /** Idempotency-Key on POST /api/runs: keys remembered, for how long. */
   readonly idempotency?: Partial<IdempotencyLimits>;
+  /** Tests only: the lingering close's bounds (src/service/body.ts; default LINGER_BYTES, LINGER_MS). */
+  readonly linger?: Partial<LingerBounds>;
 }
 
 /** A shared answer (src/service/shared.ts): its bytes and their ETag, made once for all its requests. */
@@ -92,7 +94,7 @@ export function createApp(o: AppOptions): express.Express {
     next();
   });
   // An answer to a request whose body is still unread closes its connection, whoever answers (why there).
-  app.use(closeUnreadBodies);
+  app.use(closeUnreadBodies(o.linger));
   // Before any work: a pipelined request is refused unread (why there).
   app.use(oneRequestAtATime());
   app.use(headerGuard);

@@ -8,7 +8,7 @@ import { DEFAULT_RETENTION, HistoryStore, type Retention } from '../history/stor
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
 import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './connections.js';
-import { continueWhenRead } from './body.js';
+import { continueWhenRead, type LingerBounds } from './body.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
@@ -63,6 +63,8 @@ export interface ServiceOptions {
   readonly maxConnections?: number;
   /** Idempotency-Key (POST /api/runs): keys remembered at most, and for how long. */
   readonly idempotency?: Partial<IdempotencyLimits>;
+  /** Tests only: the lingering close's bounds (src/service/body.ts: LINGER_BYTES, LINGER_MS). */
+  readonly linger?: Partial<LingerBounds>;
   /** Tests only: the worker file of every pool (SimPool's `worker`; test/fixtures/workers/). */
   readonly worker?: WorkerSource;
 }
@@ -199,6 +201,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
       ready: () => ready,
       idempotency: options.idempotency,
+      linger: options.linger,
     });
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {
