@@ -31,12 +31,12 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
  * it. For every early answer: a 413, a 401 or 405 to a POST with a body, a refused encoding, and
  * any answer of a route that reads no body (`closeUnreadBodies`).
  */
-function closeIfUnread(req: Request, res: Response): void {
+function closeIfUnread(req: Request, res: Response, bounds: LingerBounds): void {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
   if (hasBody && !req.complete && !res.headersSent) {
     res.set('Connection', 'close');
-    lingerAfterAnswer(req);
+    lingerAfterAnswer(req, bounds);
   }
 }
 
@@ -45,6 +45,12 @@ export const LINGER_BYTES = 4 * 1024 * 1024;
 /** How long after its early answer a connection goes on reading an unread body, at most. */
 export const LINGER_MS = 3_000;
 
+/** A lingering close's bounds: LINGER_BYTES and LINGER_MS, or a test's (a bound met in well under a second). */
+export interface LingerBounds {
+  readonly bytes: number;
+  readonly ms: number;
+}
+
 /** Connections whose last answer is sent and whose unread body is being read and thrown away. */
 const lingering = new WeakSet<Socket>();
 
@@ -52,13 +58,13 @@ const lingering = new WeakSet<Socket>();
  * A lingering close (Apache's name): from an answer written before its request's body was read,
  * the rest of the body is read and thrown away, up to LINGER_BYTES, and once the answer is sent
  * the FIN goes and the connection closes at the body's end, the client's FIN or LINGER_MS later,
- * whichever comes first; past LINGER_BYTES it closes at once. Node closed it as soon as the answer
+ * whichever comes first; past LINGER_BYTES it closes at once (the bounds: `bounds`). Node closed it as soon as the answer
  * was written, with the client's upload still arriving: the kernel answers bytes to a closed socket
  * with a reset, which discards what the client had received and not yet read, the answer with it
  * (curl `--data-binary @3MB` without `Expect`: `000` 2 of 3 times under load, svc36). Bounded, a
  * body announced as 10^15 bytes costs the main thread LINGER_BYTES at most (the fifth pass).
  */
-function lingerAfterAnswer(req: IncomingMessage): void {
+function lingerAfterAnswer(req: IncomingMessage, bounds: LingerBounds): void {
   const socket = req.socket;
   if (lingering.has(socket)) return;
   lingering.add(socket);
@@ -71,7 +77,7 @@ function lingerAfterAnswer(req: IncomingMessage): void {
   };
   const onData = (c: Buffer): void => {
     read += c.length;
-    if (read > LINGER_BYTES) close();
+    if (read > bounds.bytes) close();
   };
   // Read from now: Node's own discard of an unread body (IncomingMessage._dump) passes no bytes on to count.
   req.on('data', onData);
@@ -86,7 +92,7 @@ function lingerAfterAnswer(req: IncomingMessage): void {
       else socket.once('finish', close);
     };
     if (req.complete) return closeAfterWrites();
-    timer = setTimeout(close, LINGER_MS);
+    timer = setTimeout(close, bounds.ms);
     req.once('end', closeAfterWrites);
     socket.once('end', close);
     socket.once('close', () => clearTimeout(timer));
@@ -101,18 +107,21 @@ function lingerAfterAnswer(req: IncomingMessage): void {
  * open, and Node read and discarded what the client sent until the 60 s request timeout: 4 such
  * clients pushed 1.2 GB through the main thread in 5 s, /healthz p50 50 - 75 ms (svc35).
  */
-export function closeUnreadBodies(req: Request, res: Response, next: NextFunction): void {
-  // A request after a body being thrown away (lingerAfterAnswer) came after the connection's last answer.
-  if (lingering.has(req.socket)) {
-    req.socket.destroy();
-    return;
-  }
-  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => Response;
-  res.writeHead = ((...args: unknown[]) => {
-    closeIfUnread(req, res);
-    return writeHead(...args);
-  }) as typeof res.writeHead;
-  next();
+export function closeUnreadBodies(linger: Partial<LingerBounds> = {}): RequestHandler {
+  const bounds: LingerBounds = { bytes: LINGER_BYTES, ms: LINGER_MS, ...linger };
+  return (req: Request, res: Response, next: NextFunction): void => {
+    // A request after a body being thrown away (lingerAfterAnswer) came after the connection's last answer.
+    if (lingering.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
+    const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => Response;
+    res.writeHead = ((...args: unknown[]) => {
+      closeIfUnread(req, res, bounds);
+      return writeHead(...args);
+    }) as typeof res.writeHead;
+    next();
+  };
 }
 
 /** Requests that sent `Expect: 100-continue` and have not been told to send their body yet. */

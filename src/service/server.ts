@@ -9,7 +9,7 @@ import { DEFAULT_RETENTION, type Retention } from '../history/retention.js';
 import type { RunRecord } from '../history/records.js';
 import { createApp } from './app.js';
 import { answerHalfClosed, DEFAULT_RESPONSE_TIMEOUT_MS } from './connections.js';
-import { continueWhenRead } from './body.js';
+import { continueWhenRead, type LingerBounds } from './body.js';
 import type { IdempotencyLimits } from './idempotency.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './caps.js';
 import { RunManager } from './runs.js';
@@ -64,6 +64,8 @@ export interface ServiceOptions {
   readonly maxConnections?: number;
   /** Idempotency-Key (POST /api/runs): keys remembered at most, and for how long. */
   readonly idempotency?: Partial<IdempotencyLimits>;
+  /** Tests only: the lingering close's bounds (src/service/body.ts: LINGER_BYTES, LINGER_MS). */
+  readonly linger?: Partial<LingerBounds>;
   /** Tests only: the worker file of every pool (SimPool's `worker`; test/fixtures/workers/). */
   readonly worker?: WorkerSource;
 }
@@ -110,6 +112,12 @@ export function createHardenedServer(handler: RequestListener, opts: HttpHardeni
   // (`server.timeout`, off by default) closes a connection on which no byte moves for this long;
   // a slow reader that reads at all keeps it, and every route answers within seconds.
   s.timeout = opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+  // Every header the parser reads reaches the app (the head's byte bound, maxHeaderSize, still holds).
+  // Node passed on the first 2,000 only, while its parser framed the body by all of them: a
+  // `Transfer-Encoding: chunked` after 2,000 fillers made a GET /healthz whose endless body no
+  // check saw, read and thrown away until the request timeout (300 MB in 1.2 s, svc38), and a
+  // second Host there went unrefused (RFC 9112 3.2).
+  s.maxHeadersCount = 0;
   // A client that half-closes after its request still gets an answer built on a later turn.
   answerHalfClosed(s);
   return s;
@@ -200,6 +208,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
       ready: () => ready,
       idempotency: options.idempotency,
+      linger: options.linger,
     });
     await Promise.all([pool.warm(), validator.warm()]);
     server = await new Promise<Server>((ok, fail) => {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ROUTES } from '../../src/service/app.js';
+import { ROUTES } from '../../src/service/routeTable.js';
 import { startService } from '../../src/service/server.js';
 import { serviceFixture } from '../support/serviceFixture.js';
 import { rawRequest as raw } from '../support/http.js';

@@ -78,3 +78,52 @@ test('a run id that is not percent-encoded UTF-8, with a token set: 401 without 
   });
   assert.equal(counted, 2);
 });
+
+/**
+ * OPTIONS, and a method a path of the table does not take, are answered from the table: what the
+ * path takes, whatever its run id. The router decoded the id for every route whose pattern matched,
+ * whatever the method, so these were the 400 of the id (`OPTIONS /api/runs/%ZZ` 400 where `OPTIONS
+ * /api/runs/no-such-run` is 204); with a token set, `PUT /api/runs/%ZZ` was that 400 where a path
+ * or method no route serves is 404 or 405 (docs/SERVICE.md, Threat model). GET and DELETE, which a
+ * route serves, still decode it: 400 (above).
+ */
+test('OPTIONS and a method the path does not take, on a run id that is not percent-encoding: 204 and 405 with Allow, as for any id', async () => {
+  const { url } = await shared();
+  const guarded = await startService({
+    port: 0,
+    dataDir: dataDir(),
+    workers: 1,
+    token: 'pe-write',
+    readToken: 'pe-read',
+  });
+  services.push(guarded);
+  const rows: [method: string, path: string, status: number, allow: string][] = [
+    ['OPTIONS', '/api/runs/%ZZ', 204, 'GET, HEAD, DELETE, OPTIONS'],
+    ['OPTIONS', '/api/runs/no-such-run', 204, 'GET, HEAD, DELETE, OPTIONS'],
+    ['OPTIONS', '/api/runs/%C0%AF/results', 204, 'GET, HEAD, OPTIONS'],
+    ['OPTIONS', '/runs/%ZZ', 204, 'GET, HEAD, OPTIONS'],
+    ['PUT', '/api/runs/%ZZ', 405, 'GET, HEAD, DELETE, OPTIONS'],
+    ['POST', '/api/runs/a%E2%80/results', 405, 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/runs/%ZZ', 405, 'GET, HEAD, OPTIONS'],
+  ];
+  // Without a token set, and with one set but not sent: no route, no token asked for.
+  for (const base of [url, guarded.url]) {
+    for (const [method, path, status, allow] of rows) {
+      const r = await raw(base, method, path);
+      assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+      assert.equal(r.headers.allow, allow, `${method} ${path}`);
+      assert.equal(r.headers['access-control-allow-origin'], undefined);
+      if (status === 405) assert.equal(r.body.error.code, 'method_not_allowed');
+    }
+  }
+  // A preflight as a browser sends it (Origin, Access-Control-Request-Method): the same 204, no CORS.
+  const preflight = await raw(url, 'OPTIONS', '/api/runs/%ZZ', {
+    Origin: 'http://evil.example',
+    'Access-Control-Request-Method': 'DELETE',
+  });
+  assert.equal(preflight.status, 204);
+  assert.deepEqual(
+    Object.keys(preflight.headers).filter((h) => h.startsWith('access-control-')),
+    [],
+  );
+});

@@ -1,14 +1,14 @@
 /**
- * docs/SERVICE.md's HTTP API table lists exactly the routes src/service/app.ts serves (its ROUTES
- * table: method and path, `:id` written `{id}`), so a route added to the app without a line in the
- * doc fails here; and the app registers routes only through that table.
+ * docs/SERVICE.md's HTTP API table lists exactly the routes src/service/app.ts serves (the ROUTES
+ * table of src/service/routeTable.ts: method and path, `:id` written `{id}`), so a route added to
+ * the app without a line in the doc fails here; and the app registers routes only through that table.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../../src/model/data.js';
-import { ROUTES, allowedMethods } from '../../src/service/app.js';
+import { ROUTES, allowedMethods } from '../../src/service/routeTable.js';
 
 test('the HTTP API table of docs/SERVICE.md and the routes of src/service/app.ts agree', () => {
   const app = readFileSync(join(REPO_ROOT, 'src', 'service', 'app.ts'), 'utf8');
