@@ -3,7 +3,8 @@ import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../results/exitStatus.js';
 import { judgesThresholds } from '../results/thresholds.js';
-import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
+import type { TotalsAccumulator } from '../run/totals.js';
+import type { LivePart, LiveRun } from '../run/liveRun.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
 import { expectedSeries, reasonSetOf, workPhasesOf } from './cardinality.js';
@@ -17,7 +18,7 @@ export type { Labels, Sample } from './series.js';
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
  * running task posts its latest absolute totals, a live run publishes them (LiveRun.live(),
- * src/run/totals.ts), and at scrape time the hub adds
+ * src/run/liveRun.ts), and at scrape time the hub adds
  *   totals of finished runs (per series)  +  for each live run, each part's latest totals
  * (the last snapshot while it runs, its final totals once done). A finished run's task totals
  * move into the first term in the same turn of the event loop that removes the run from the
