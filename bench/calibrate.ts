@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { loadScenarioFile } from '../src/scenario/load.js';
 import { loadModelData, REPO_ROOT, type ModelData } from '../src/model/data.js';
 import { runHosts } from '../src/run/simulate.js';
-import { TotalsAccumulator, finishTotals } from '../src/run/totals.js';
+import { TotalsAccumulator } from '../src/run/totals.js';
+import { finishTotals } from '../src/run/finishTotals.js';
 import type { GuestModel } from '../src/core/guests/model.js';
 import type { Scenario } from '../src/scenario/types.js';
 

@@ -19,7 +19,7 @@ function pidAlive(pid: number): boolean {
 const heldHere = new Set<string>();
 
 /** Take the data dir's lock file, or throw DataDirLockedError when a live process holds it. */
-export function lock(dir: string): () => void {
+export function lockDataDir(dir: string): () => void {
   const file = join(dir, LOCK_FILE);
   if (heldHere.has(file))
     throw new DataDirLockedError(`data dir ${dir} is in use by process ${process.pid} (another vmexit-lab service)`);

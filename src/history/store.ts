@@ -11,7 +11,7 @@ import {
   type StopReason,
 } from './records.js';
 import { KEEP_CONTINUOUS_RUNS, retentionProblem, type Retention } from './retention.js';
-import { lock, makeDataDir } from './dataDir.js';
+import { lockDataDir, makeDataDir } from './dataDir.js';
 import { migrate, toRecord, type Row } from './runRows.js';
 
 /**
@@ -81,7 +81,7 @@ export class HistoryStore {
 
   static open(dataDir: string): OpenedHistory {
     makeDataDir(dataDir);
-    const unlock = lock(dataDir);
+    const unlock = lockDataDir(dataDir);
     const file = join(dataDir, DB_FILE);
     let db: Database.Database | undefined;
     try {

@@ -3,21 +3,33 @@ import { guestsPerHostByOs, type Scenario } from '../scenario/types.js';
 import type { RunResults } from '../results/types.js';
 import { exitStatusOf } from '../results/exitStatus.js';
 import { judgesThresholds } from '../results/thresholds.js';
-import type { TotalsAccumulator, LivePart, LiveRun } from '../run/totals.js';
+import type { TotalsAccumulator } from '../run/totals.js';
+import type { LiveRun } from '../run/liveRun.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
 import { MODEL_VERSION, TOOL_VERSION } from '../version.js';
 import { expectedSeries, reasonSetOf, workPhasesOf } from './cardinality.js';
 import { NO_GROUP_LIMITS, ScenarioGroups, type GroupLimits } from './groups.js';
-import { SeriesTotals, type Labels, type RunScoped, type Sample, type VariantSeries } from './series.js';
+import { SeriesTotals, type Labels, type Sample, type VariantSeries } from './series.js';
 import { ServiceStats } from './serviceStats.js';
-import { clientLabel, thresholdLabel } from './thresholdLabel.js';
+import {
+  addGuest,
+  guestOf,
+  runGuests,
+  runScoped,
+  runTotals,
+  type GuestSeries,
+  type LiveEntry,
+  type MetricsView,
+  type VariantView,
+} from './hubView.js';
+import { thresholdSamples } from './thresholdSamples.js';
 
 export type { Labels, Sample } from './series.js';
 
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
  * running task posts its latest absolute totals, a live run publishes them (LiveRun.live(),
- * src/run/totals.ts), and at scrape time the hub adds
+ * src/run/liveRun.ts), and at scrape time the hub adds
  *   totals of finished runs (per series)  +  for each live run, each part's latest totals
  * (the last snapshot while it runs, its final totals once done). A finished run's task totals
  * move into the first term in the same turn of the event loop that removes the run from the
@@ -27,39 +39,6 @@ export type { Labels, Sample } from './series.js';
  * caller registers the run under (the service: a label it controls, src/history/records.ts
  * seriesLabel; the CLI: the scenario's name), and groups are retired on a schedule under a ceiling.
  */
-
-export interface GuestSeries {
-  readonly labels: Labels;
-  readonly exits: Map<string, number>;
-  cr8: number;
-  delivered: number;
-  cpuSeconds: number;
-}
-
-interface LiveEntry {
-  readonly id: string;
-  readonly label: string;
-  readonly scenario: Scenario;
-  readonly run: LiveRun;
-  /** Variant series of each variant index. */
-  readonly series: readonly VariantSeries[];
-  /** Guests per host by OS, of each variant index. */
-  readonly guestsByOs: readonly ReadonlyMap<string, number>[];
-}
-
-export interface VariantView {
-  readonly s: VariantSeries;
-  readonly t: SeriesTotals;
-  readonly runningByOs: Map<string, number>;
-  /** The latest live run of the variant, else its latest finished run. */
-  run: RunScoped | undefined;
-}
-
-/** What one scrape sees: computed once per scrape, read by every metric's collect. */
-export interface MetricsView {
-  readonly variants: readonly VariantView[];
-  readonly guests: readonly GuestSeries[];
-}
 
 interface HubOptions {
   /** Per-guest series (labels host, guest, os). Off by default: cardinality grows with the fleet. */
@@ -88,27 +67,6 @@ export function variantLabels(scenario: Scenario, vi: number, label: string): La
 }
 
 export { MAX_THRESHOLD_LABEL, thresholdLabel } from './thresholdLabel.js';
-
-/**
- * Threshold outcomes of complete results, as vmexit_lab_threshold_passed samples: one per label
- * set (a list may repeat an expression, `["< 1000", "< 1000"]` or `["< 1000", "<  1e3"]`, and two
- * samples with one label set make the exposition invalid; one threshold label is one parsed
- * threshold, which evaluates the same: thresholdLabel.ts).
- */
-function thresholdSamples(label: string, results: RunResults): Sample[] {
-  const samples: Sample[] = [];
-  const seen = new Set<string>();
-  const add = (variant: string, t: { metric: string; expr: string; passed: boolean }): void => {
-    const threshold = thresholdLabel(t.metric, t.expr);
-    const key = `${variant}\u0000${threshold}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    samples.push({ labels: { scenario: label, variant, threshold }, value: t.passed ? 1 : 0 });
-  };
-  for (const v of results.variants) for (const t of v.thresholds) add(v.name, t);
-  for (const t of results.crossVariantThresholds) add('*', t);
-  return samples;
-}
 
 export class MetricsHub {
   readonly perGuest: boolean;
@@ -232,12 +190,12 @@ export class MetricsHub {
     if (l) {
       label = l.label;
       const parts = l.run.live();
-      const per = this.runTotals(l, parts);
+      const per = runTotals(l, parts);
       per.forEach((t, vi) => {
         l.series[vi].base.addSeries(t);
-        l.series[vi].latest = this.runScoped(l, t);
+        l.series[vi].latest = runScoped(l, t);
       });
-      if (this.perGuest) for (const g of this.runGuests(l, parts)) this.addGuest(this.guestBase, g);
+      if (this.perGuest) for (const g of runGuests(l, parts)) addGuest(this.guestBase, g);
       this.live.delete(id);
       wall ??= (now - l.run.startedAtMs) / 1000;
       const g = this.groups.ensure(l.label);
@@ -279,7 +237,7 @@ export class MetricsHub {
         startedAtMs: Date.parse(results.startedAt) || Date.now(),
       };
       if (this.perGuest && a.perGuest)
-        for (const g of a.perGuest) this.addGuest(this.guestBase, this.guestOf(series[vi].labels, g));
+        for (const g of a.perGuest) addGuest(this.guestBase, guestOf(series[vi].labels, g));
     });
     this.groups.ensure(scenario.name).startedAt = (Date.parse(results.startedAt) || Date.now()) / 1000;
     this.finishRun('', state, results);
@@ -317,70 +275,6 @@ export class MetricsHub {
       for (let b = 0; b <= LATENCY_BOUNDS_NS.length; b++) this.exemplarSeen.delete(`${key}\u0000${b}`);
     }
     for (const [key, g] of this.guestBase) if (g.labels.scenario === label) this.guestBase.delete(key);
-  }
-
-  private runScoped(l: LiveEntry, t: SeriesTotals): RunScoped {
-    return {
-      simNs: t.simNs,
-      violations: t.violations,
-      phaseUnfinished: t.counts.phaseUnfinished,
-      exemplars: t.counts.latencyExemplars,
-      seed: l.scenario.seed,
-      pace: l.run.pace,
-      startedAtMs: l.run.startedAtMs,
-    };
-  }
-
-  private runTotals(l: LiveEntry, parts: readonly LivePart[]): SeriesTotals[] {
-    const per = l.series.map(() => new SeriesTotals());
-    const sim = l.series.map(() => 0);
-    for (const p of parts) {
-      if (!p.totals) continue;
-      const vi = p.variantIndex;
-      per[vi].add(p.totals);
-      sim[vi] = Math.max(sim[vi], p.totals.maxSimNs);
-    }
-    per.forEach((p, vi) => {
-      p.simNs = sim[vi];
-    });
-    return per;
-  }
-
-  private guestOf(labels: Labels, g: NonNullable<TotalsAccumulator['perGuest']>[number]): GuestSeries {
-    return {
-      // The guest's name is the client's text (clientLabel: bounded).
-      labels: { ...labels, host: String(g.host), guest: clientLabel(g.guest), os: g.os },
-      exits: new Map(Object.entries(g.exits)),
-      cr8: g.cr8Accesses,
-      delivered: g.interruptsDelivered,
-      cpuSeconds: g.guestCpuSeconds,
-    };
-  }
-
-  private *runGuests(l: LiveEntry, parts: readonly LivePart[]): Generator<GuestSeries> {
-    for (const p of parts) {
-      for (const g of p.totals?.perGuest ?? []) yield this.guestOf(l.series[p.variantIndex].labels, g);
-    }
-  }
-
-  private addGuest(into: Map<string, GuestSeries>, g: GuestSeries): void {
-    const l = g.labels;
-    const key = `${l.scenario}\u0000${l.variant}\u0000${l.cpu}\u0000${l.policy}\u0000${l.host}\u0000${l.guest}`;
-    const s = into.get(key);
-    if (!s) {
-      into.set(key, {
-        labels: g.labels,
-        exits: new Map(g.exits),
-        cr8: g.cr8,
-        delivered: g.delivered,
-        cpuSeconds: g.cpuSeconds,
-      });
-      return;
-    }
-    for (const [r, n] of g.exits) s.exits.set(r, (s.exits.get(r) ?? 0) + n);
-    s.cr8 += g.cr8;
-    s.delivered += g.delivered;
-    s.cpuSeconds += g.cpuSeconds;
   }
 
   /**
@@ -429,20 +323,20 @@ export class MetricsHub {
       totals.set(s.key, { s, t, runningByOs, run: s.latest });
     }
     const guests = this.perGuest ? new Map<string, GuestSeries>() : undefined;
-    if (guests) for (const g of this.guestBase.values()) this.addGuest(guests, g);
+    if (guests) for (const g of this.guestBase.values()) addGuest(guests, g);
     const livePicked = new Set<string>();
     // Newest first: the run-scoped series show the latest live run of a variant.
     const live = [...this.live.values()].sort((a, b) => b.run.startedAtMs - a.run.startedAtMs);
     for (const l of live) {
       const parts = l.run.live();
-      const per = this.runTotals(l, parts);
+      const per = runTotals(l, parts);
       per.forEach((p, vi) => {
         const e = totals.get(l.series[vi].key);
         if (!e) return;
         e.t.addSeries(p);
         if (!livePicked.has(e.s.key)) {
           livePicked.add(e.s.key);
-          e.run = this.runScoped(l, p);
+          e.run = runScoped(l, p);
         }
       });
       for (const p of parts) {
@@ -452,7 +346,7 @@ export class MetricsHub {
         for (const [os, n] of l.guestsByOs[p.variantIndex])
           e.runningByOs.set(os, (e.runningByOs.get(os) ?? 0) + p.hostsRunning * n);
       }
-      if (guests) for (const g of this.runGuests(l, parts)) this.addGuest(guests, g);
+      if (guests) for (const g of runGuests(l, parts)) addGuest(guests, g);
     }
     return { variants: [...totals.values()], guests: guests ? [...guests.values()] : [] };
   }

@@ -5,7 +5,7 @@ import type { MetricSelector, ParsedThreshold, ThresholdAggregation } from '../s
 
 /**
  * The `threshold` label: `key: expression`, the one home of it for the vmexit_lab_threshold_passed
- * gauge (hub.ts) and the alert rules that name the same threshold (alertRules.ts). It is spelled
+ * gauge (thresholdSamples.ts) and the alert rules that name the same threshold (alertRules.ts). It is spelled
  * from the parsed threshold (canonicalThreshold), not as written: `"< 1000"` and `"<  1000"`, or
  * `{reason="X",variant="Y"}` and `{variant="Y", reason="X"}`, are one threshold to the evaluator
  * and were two label values, so a dashboard or an alert written against one missed the other.

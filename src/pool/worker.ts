@@ -10,7 +10,8 @@
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { loadModelData, type ModelData } from '../model/data.js';
-import { runHosts, runScriptedGuest, type Progress } from '../run/simulate.js';
+import { runHosts, type Progress } from '../run/simulate.js';
+import { runScriptedGuest } from '../run/scriptedGuest.js';
 import { TotalsAccumulator } from '../run/totals.js';
 import { durationLimitNs } from '../scenario/types.js';
 import { osThreadId } from './threadClock.js';

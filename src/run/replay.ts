@@ -7,7 +7,8 @@ export { exitCause } from './exitCause.js';
 import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
 import { formatSeconds } from '../input/units.js';
-import { hostGuests, hostSimulations, stepOneHost } from './simulate.js';
+import { hostGuests, hostSimulations } from './simulate.js';
+import { stepOneHost } from './stepOneHost.js';
 
 /**
  * Replay: re-run exactly the one host a guest lives on (its guests share the host's cores, so they

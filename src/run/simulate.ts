@@ -2,21 +2,15 @@ import { resolvePolicy } from '../core/hypervisor/policy.js';
 import { hvFeatureBits } from '../core/hypervisor/hyperv.js';
 import { HaltPoll, haltPollSum } from '../core/hypervisor/haltPoll.js';
 import { GuestCounter, HostSimulation, PHASE_ORDER, type GuestInstance } from '../core/engine/host.js';
-import { EXIT_KINDS, EXIT_SLOT_COUNT, exitKindByName } from '../core/vcpu/exits.js';
-import { Counter, Machine } from '../core/vcpu/machine.js';
-import { runScript } from '../core/script/runScript.js';
-import type { GuestModel, PhaseBehaviour } from '../core/guests/model.js';
+import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { Counter } from '../core/vcpu/machine.js';
+import type { GuestModel } from '../core/guests/model.js';
 import { workloadSpecFor } from '../scenario/workload.js';
-import {
-  durationLimitNs,
-  type Scenario,
-  type ScenarioVariant,
-  type ScriptedGuestSpec,
-  type WorkloadProfile,
-} from '../scenario/types.js';
+import { durationLimitNs, type Scenario, type ScenarioVariant } from '../scenario/types.js';
 import { apicMsrWriteCostNs, exitCostTable, hostModel, pauseLoopIntervalTsc, type ModelData } from '../model/data.js';
 import type { TotalsAccumulator } from './totals.js';
 import { hostWorkShare } from './workShare.js';
+import { withMeasuredTimes, workloadGuestModel } from './workloadHost.js';
 
 /**
  * Runs one variant's hosts and adds their counts into a TotalsAccumulator. A variant is `count`
@@ -71,39 +65,6 @@ function guestModelFor(data: ModelData, os: string): GuestModel {
   return m;
 }
 
-const NO_ACTIVITY: PhaseBehaviour = Object.freeze({
-  busyFraction: 1,
-  burstNs: 1e9,
-  cr8PerBusySecond: 0,
-  ioPerBusySecond: 0,
-  ipiPerBusySecond: 0,
-  clockReadsPerBusySecond: 0,
-});
-
-/**
- * The OS model a workload-profile guest runs with: its vectors and ISR times, and nothing of its own
- * behaviour (no timer, no %cr8 stream, no background activity) — the profile's rates are all of it.
- * The guest's LAPIC mode is the profile's (x2apic), whatever the OS would choose.
- */
-function workloadGuestModel(base: GuestModel, x2apic: boolean): GuestModel {
-  return Object.freeze({
-    ...base,
-    usesX2apicWhenOffered: x2apic,
-    usesCr8: false,
-    timer: Object.freeze({ ...base.timer, hz: 0, oneShotRearm: false, tscDeadline: false }),
-    phases: Object.freeze({
-      boot: NO_ACTIVITY,
-      idle: NO_ACTIVITY,
-      install: NO_ACTIVITY,
-      build: NO_ACTIVITY,
-      'disk-benchmark': NO_ACTIVITY,
-      compute: NO_ACTIVITY,
-      'lock-spin': NO_ACTIVITY,
-      'ping-pong': NO_ACTIVITY,
-    }),
-  });
-}
-
 /** Modelled guests of one host, with global guest indices (host-major, stable across shards). */
 export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex: number): GuestInstance[] {
   const out: GuestInstance[] = [];
@@ -148,27 +109,6 @@ export function hostGuests(variant: ScenarioVariant, data: ModelData, hostIndex:
             }),
       });
     }
-  }
-  return out;
-}
-
-/**
- * A host's exit costs with a workload profile's carried times (import --carry-exit-times): an exit
- * the report timed costs the model's cost here x the report's time / the model's cost at the
- * measured host, so the field part the microbenchmarks miss moves with the profile while the CPU
- * and policy still set the base. A host has one cost table: the first workload guest that carries
- * times sets it (docs/IMPORT.md). Reasons of the other vendor are not carried.
- */
-function withMeasuredTimes(table: Float64Array, variant: ScenarioVariant): Float64Array {
-  let carried: WorkloadProfile['measuredTimePerExit'];
-  for (const g of variant.guests)
-    if (carried === undefined && g.kind === 'modelled') carried = g.workload?.measuredTimePerExit;
-  if (carried === undefined) return table;
-  const out = table.slice();
-  for (const [name, t] of Object.entries(carried)) {
-    const kind = exitKindByName(name);
-    if (kind === undefined || kind.vendor !== variant.host.cpu.vendor) continue;
-    out[kind.slot] = Math.round((table[kind.slot] * t.measuredNs) / t.modelNs);
   }
   return out;
 }
@@ -288,46 +228,6 @@ export function runHosts(
   return !stopped;
 }
 
-/** What a replay does after a step: go on, stop here (a budget spent), or give up (a re-run follows). */
-export type AfterStep = 'go' | 'stop' | 'abort';
-
-/**
- * One host stepped as runHosts steps it, for replay and the timeline, which must reach the states a
- * run reached: epochs of EPOCH_NS up to `stop` (at most the limit), the last one cut there; an
- * until-complete host ends at the first step's end, an epoch's or the limit's, where its work is done.
- * `before(next)` runs before each step (a recorder started), `after(t)` after it, and `onStep` with
- * the work share. Returns where it stopped and whether the host's run ended there; undefined when
- * `after` gave up.
- */
-export function stepOneHost(
-  sim: HostSimulation,
-  scenario: Scenario,
-  stop: number,
-  before: (next: number) => void,
-  after: (t: number) => AfterStep,
-  onStep?: (simNs: number, workDone: number | undefined) => void,
-): { t: number; ended: boolean } | undefined {
-  const limit = durationLimitNs(scenario);
-  const untilComplete = scenario.duration.kind === 'until-complete';
-  let t = 0;
-  let ended = false;
-  while (t < stop) {
-    const next = Math.min(stop, t + EPOCH_NS);
-    before(next);
-    sim.advanceTo(next);
-    t = next;
-    onStep?.(t, untilComplete ? hostWorkShare(sim) : undefined);
-    const then = after(t);
-    if (then === 'abort') return undefined;
-    if (then === 'stop') break;
-    if (untilComplete && (t % EPOCH_NS === 0 || t === limit) && sim.workDone()) {
-      ended = true;
-      break;
-    }
-  }
-  return { t, ended: ended || t >= limit };
-}
-
 function addHost(
   acc: TotalsAccumulator,
   sim: HostSimulation,
@@ -437,47 +337,4 @@ function addHost(
       });
     }
   }
-}
-
-/** Scripted guests run one by one on their own machine (each is a unit scenario, not load). */
-export function runScriptedGuest(
-  variant: ScenarioVariant,
-  guest: ScriptedGuestSpec,
-  acc: TotalsAccumulator,
-): ReturnType<typeof runScript> {
-  const profile = variant.host.cpu;
-  const traits = resolvePolicy(variant.hypervisor.policy, profile, variant.hypervisor.tunables, variant.host.os);
-  const vcpus = [];
-  for (let i = 0; i < guest.vcpus; i++) vcpus.push({ guest: 0, x2apic: guest.x2apic, apicId: i });
-  const machine = new Machine({ profile, traits, vcpus, debugChecks: true, overrides: variant.hypervisor.vmcs });
-  const steps = runScript(machine, guest.script);
-  machine.checkAllInvariants();
-  const scriptedOs = acc.osExits('scripted');
-  for (let v = 0; v < machine.n; v++) {
-    for (let s = 0; s < EXIT_SLOT_COUNT; s++) {
-      acc.exits[s] += machine.exitCount(v, s);
-      scriptedOs[s] += machine.exitCount(v, s);
-    }
-    for (let c = Counter.RAISED; c < Counter.COUNT; c++)
-      acc.machineCounters[c] += machine.counters[v * Counter.COUNT + c];
-  }
-  // A scripted guest runs no engine, so never halts into kvm_vcpu_block: a KVM variant's statistics, at 0.
-  if (traits.hypervisor === 'kvm') acc.addHaltPoll(0, 0, 0, 0);
-  acc.guests += 1;
-  acc.vcpus += guest.vcpus;
-  for (const viol of machine.violations) {
-    acc.violations.push({
-      check: viol.check,
-      message: viol.message,
-      guest: guest.name,
-      host: 0,
-      vcpu: viol.vcpu,
-      simTimeNs: 0,
-      step: viol.step,
-      state: { ...viol.state },
-      expected: false,
-    });
-  }
-  for (const f of machine.entryFailures) acc.entryFailures.push({ ...f, guest: guest.name, host: 0 });
-  return steps;
 }

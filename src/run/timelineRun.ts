@@ -1,7 +1,8 @@
 import type { GuestInstance } from '../core/engine/host.js';
 import { durationLimitNs, type Scenario } from '../scenario/types.js';
 import type { ModelData } from '../model/data.js';
-import { EPOCH_NS, hostGuests, stepOneHost } from './simulate.js';
+import { EPOCH_NS, hostGuests } from './simulate.js';
+import { stepOneHost } from './stepOneHost.js';
 import {
   guestSimulation,
   hostOfGuest,

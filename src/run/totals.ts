@@ -1,16 +1,16 @@
 import { GuestCounter, LATENCY_BOUNDS_NS, PHASE_ORDER } from '../core/engine/host.js';
 import { LatencyExemplars } from '../core/engine/exemplars.js';
-import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
+import { EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import { Counter } from '../core/vcpu/machine.js';
-import type { EntryFailureRecord, GuestTotals, RawTotals, VariantTotals, ViolationRecord } from '../results/types.js';
+import type { EntryFailureRecord, GuestTotals, RawTotals, ViolationRecord } from '../results/types.js';
 
 /**
  * The one totals type: the exact integer counts of a variant, or of a part of it (a host range of
  * a shard or a pool task). The runner adds hosts into it (src/run/simulate.ts), a pool worker
  * posts it (as RawTotals, src/pool/protocol.ts), shards carry it in results.json `raw`, `merge`
  * and the pool add parts together, the metrics hub sums its counts per series, and finishTotals
- * turns it into results.json totals. Every count is an integer sum in Float64 (exact below 2^53),
- * so parts add up to the same totals bit for bit in any order.
+ * (finishTotals.ts) turns it into results.json totals. Every count is an integer sum in Float64
+ * (exact below 2^53), so parts add up to the same totals bit for bit in any order.
  *
  * The nanosecond sums (host time in exits, guest counters, phase and latency sums, guest and vCPU
  * time) pass 2^53 ns (104 days) in large runs: 2,000 two-vCPU guests for an hour are 1.4e16 vCPU-ns.
@@ -325,168 +325,5 @@ export class TotalsAccumulator {
   }
 }
 
-/**
- * Why `raw` is not a RawTotals that fromJSON can take, or undefined (merge checks each shard's). Shard files come from other
- * machines (CI artifacts); a damaged one (`"exits": "x"`, a short array, a negative count, 1e308
- * guests) was merged silently into wrong results, or failed with JavaScript's words ("Cannot
- * convert undefined or null to object"). Checked: every counter array has the engine's length and
- * holds non-negative integers, every scalar is one, the record lists are lists.
- */
-export function rawTotalsProblem(raw: unknown): string | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'raw is not an object';
-  const r = raw as Record<string, unknown>;
-  const shape = new TotalsAccumulator();
-  const count = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  const counts = (name: string, v: unknown, length: number): string | undefined => {
-    if (!Array.isArray(v)) return `raw.${name} is not a list (expected ${length} non-negative integers)`;
-    if (v.length !== length) return `raw.${name} has ${v.length} entries (expected ${length})`;
-    const bad = v.findIndex((x) => !count(x));
-    return bad < 0 ? undefined : `raw.${name}[${bad}] is ${JSON.stringify(v[bad])} (expected a non-negative integer)`;
-  };
-  const arrays: [string, number][] = [
-    ['exits', shape.exits.length],
-    ['exitHostNs', shape.exitHostNs.length],
-    ['machineCounters', shape.machineCounters.length],
-    ['guestCounters', shape.guestCounters.length],
-    ['latency', shape.latency.length],
-    ['phaseSumNs', shape.phaseSumNs.length],
-    ['phaseCount', shape.phaseCount.length],
-  ];
-  for (const [name, length] of arrays) {
-    const p = counts(name, r[name], length);
-    if (p !== undefined) return p;
-  }
-  if (r.wideHi !== undefined) {
-    // A shard written before the halt-poll statistics has one high limb fewer (fromJSON takes it).
-    const old = Array.isArray(r.wideHi) && r.wideHi.length === shape.wideHi.length - 1;
-    const p = counts('wideHi', r.wideHi, shape.wideHi.length - (old ? 1 : 0));
-    if (p !== undefined) return p;
-  }
-  if (r.phaseUnfinished !== undefined) {
-    const p = counts('phaseUnfinished', r.phaseUnfinished, shape.phaseUnfinished.length);
-    if (p !== undefined) return p;
-  }
-  if (r.haltPoll !== undefined) {
-    const p = counts('haltPoll', r.haltPoll, HaltPollStat.COUNT);
-    if (p !== undefined) return p;
-  }
-  if (r.exitsByOs !== undefined) {
-    if (typeof r.exitsByOs !== 'object' || r.exitsByOs === null || Array.isArray(r.exitsByOs))
-      return 'raw.exitsByOs is not an object (expected exits per slot by guest OS)';
-    for (const [os, v] of Object.entries(r.exitsByOs)) {
-      const p = counts(`exitsByOs.${os}`, v, shape.exits.length);
-      if (p !== undefined) return p;
-    }
-  }
-  for (const name of ['latencySumNs', 'latencyCount', 'maxSimNs', 'guestNs', 'vcpuNs', 'guests', 'vcpus', 'events'])
-    if (!count(r[name])) return `raw.${name} is ${JSON.stringify(r[name])} (expected a non-negative integer)`;
-  for (const name of ['violations', 'entryFailures'])
-    if (!Array.isArray(r[name]) || (r[name] as unknown[]).some((x) => typeof x !== 'object' || x === null))
-      return `raw.${name} is not a list of records`;
-  return undefined;
-}
-
 /** One-element scratch for addWideScalar (not reentrant: accumulators are used by one thread). */
 const SCALAR_BOX = new Float64Array(1);
-
-/** Turn an accumulator into results.json totals. */
-export function finishTotals(acc: TotalsAccumulator, expectViolations: readonly string[]): VariantTotals {
-  const exits: Record<string, number> = {};
-  const hostSeconds: Record<string, number> = {};
-  let exitsTotal = 0;
-  for (const k of EXIT_KINDS) {
-    if (acc.exits[k.slot] > 0) {
-      exits[k.name] = acc.exits[k.slot];
-      hostSeconds[k.name] = acc.exitHostNsOf(k.slot) / 1e9;
-      exitsTotal += acc.exits[k.slot];
-    }
-  }
-  const phaseSeconds: Record<string, number> = {};
-  PHASE_ORDER.forEach((p, i) => {
-    if (acc.phaseCount[i] > 0) phaseSeconds[p] = acc.phaseNsOf(i) / acc.phaseCount[i] / 1e9;
-  });
-  const phaseUnfinished: Record<string, number> = {};
-  PHASE_ORDER.forEach((p, i) => {
-    if (acc.phaseUnfinished[i] > 0) phaseUnfinished[p] = acc.phaseUnfinished[i];
-  });
-  const g = acc.guestCounters;
-  const mc = acc.machineCounters;
-  return {
-    simulatedSeconds: acc.maxSimNs / 1e9,
-    guestSeconds: acc.guestNsTotal / 1e9,
-    vcpuSeconds: acc.vcpuNsTotal / 1e9,
-    exits,
-    exitsTotal,
-    cr8Accesses: mc[Counter.CR8_READS] + mc[Counter.CR8_WRITES],
-    cr8Reads: mc[Counter.CR8_READS],
-    cr8Writes: mc[Counter.CR8_WRITES],
-    tprMmioWrites: mc[Counter.TPR_MMIO_WRITES],
-    tprMsrWrites: mc[Counter.TPR_MSR_WRITES],
-    interruptsRaised: mc[Counter.RAISED],
-    interruptsInjected: mc[Counter.INJECTED],
-    interruptsDelivered: mc[Counter.DELIVERED],
-    interruptsBySource: {
-      timer: { raised: g[GuestCounter.RAISED_TIMER], delivered: g[GuestCounter.DELIVERED_TIMER] },
-      device: { raised: g[GuestCounter.RAISED_DEVICE], delivered: g[GuestCounter.DELIVERED_DEVICE] },
-      ipi: { raised: g[GuestCounter.RAISED_IPI], delivered: g[GuestCounter.DELIVERED_IPI] },
-    },
-    phaseSeconds,
-    ...(Object.keys(phaseUnfinished).length > 0 ? { phaseUnfinished } : {}),
-    hostSecondsInExits: hostSeconds,
-    guestCpuSeconds: acc.guestCounterOf(GuestCounter.GUEST_CPU_NS) / 1e9,
-    ...(acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) > 0
-      ? { deviceModelSeconds: acc.guestCounterOf(GuestCounter.DEVICE_MODEL_NS) / 1e9 }
-      : {}),
-    ...(acc.haltPoll
-      ? {
-          haltPoll: {
-            halt_attempted_poll: acc.haltPoll[HaltPollStat.ATTEMPTED],
-            halt_successful_poll: acc.haltPoll[HaltPollStat.SUCCESSFUL],
-            halt_wakeup: acc.haltPoll[HaltPollStat.WAKEUP],
-            pollSeconds: acc.haltPollNs / 1e9,
-          },
-        }
-      : {}),
-    interruptLatency: {
-      boundsNs: LATENCY_BOUNDS_NS,
-      counts: Array.from(acc.latency),
-      count: acc.latencyCount,
-      sumNs: acc.latencyNs,
-      exemplars: acc.latencyExemplars.toJSON(),
-    },
-    // Hosts finish in an order that depends on how they were split: report in host order.
-    violations: [...acc.violations]
-      .sort((a, b) => a.host - b.host || a.vcpu - b.vcpu || a.step - b.step)
-      .map((v) => ({ ...v, expected: expectViolations.includes(v.check) })),
-    entryFailures: [...acc.entryFailures].sort((a, b) => a.host - b.host || a.vcpu - b.vcpu),
-    guests: acc.guests,
-    vcpus: acc.vcpus,
-  };
-}
-
-/**
- * What a run in progress publishes for live metrics (src/metrics/hub.ts reads only this): for each
- * part of the run (a pool task), its latest absolute totals. Absolute, never deltas, so a reader
- * that keeps the latest never counts anything twice.
- */
-export interface LivePart {
-  readonly variantIndex: number;
-  /** The last snapshot while the part runs, its final totals once done; undefined before the first. */
-  readonly totals: TotalsAccumulator | undefined;
-  /** Hosts of the part running now (0 before it starts and once it ended). */
-  readonly hostsRunning: number;
-  /**
-   * Realtime pace: simulated seconds the part is behind the wall clock — as it measured on reaching
-   * its last simulated second, or more when the next one is overdue (0 on time; absent at pace max).
-   */
-  readonly lagSeconds?: number;
-}
-
-export interface LiveRun {
-  /** The pace the run runs at (the scenario_info label). */
-  readonly pace: 'max' | 'realtime';
-  /** Wall clock of the run's start (ms since the epoch): at pace realtime, simulated time 0. */
-  readonly startedAtMs: number;
-  /** Every part's latest totals, in plan order. */
-  live(): readonly LivePart[];
-}

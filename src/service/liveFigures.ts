@@ -1,6 +1,6 @@
 import { EXIT_KINDS, EXIT_SLOT_COUNT } from '../core/vcpu/exits.js';
 import type { LiveVariantFigures } from '../history/records.js';
-import type { LivePart } from '../run/totals.js';
+import type { LivePart } from '../run/liveRun.js';
 
 /** How many exit reasons a running run's page lists per variant (the rest are in /metrics). */
 export const LIVE_TOP_EXITS = 5;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { MetricsHub } from '../../src/metrics/hub.js';
 import { MetricsEndpoint } from '../../src/metrics/registry.js';
-import type { LivePart, LiveRun } from '../../src/run/totals.js';
+import type { LivePart, LiveRun } from '../../src/run/liveRun.js';
 import { parseExposition, sumOf } from './support.js';
 import { idleFreebsdFleet } from '../support/fleets.js';
 

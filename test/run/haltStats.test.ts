@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/runScenario.js';
-import { rawTotalsProblem, TotalsAccumulator } from '../../src/run/totals.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { rawTotalsProblem } from '../../src/run/rawTotalsCheck.js';
 import { REPO_ROOT } from '../../src/model/data.js';
 import type { VariantTotals } from '../../src/results/types.js';
 

@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TotalsAccumulator, finishTotals, rawTotalsProblem } from '../../src/run/totals.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { finishTotals } from '../../src/run/finishTotals.js';
+import { rawTotalsProblem } from '../../src/run/rawTotalsCheck.js';
 import { PHASE_ORDER } from '../../src/core/engine/host.js';
 
 const INSTALL = PHASE_ORDER.indexOf('install');

@@ -1,12 +1,13 @@
 /**
- * stepOneHost (src/run/simulate.ts): replay and run --timeline step their one host through it, and it
+ * stepOneHost (src/run/stepOneHost.ts): replay and run --timeline step their one host through it, and it
  * must step as runHosts does, or a replay would not reach the states the run reached.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { loadModelData } from '../../src/model/data.js';
-import { EPOCH_NS, hostGuests, hostSimulations, runHosts, stepOneHost } from '../../src/run/simulate.js';
+import { EPOCH_NS, hostGuests, hostSimulations, runHosts } from '../../src/run/simulate.js';
+import { stepOneHost } from '../../src/run/stepOneHost.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import type { Scenario } from '../../src/scenario/types.js';

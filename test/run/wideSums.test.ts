@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GuestCounter } from '../../src/core/engine/host.js';
-import { finishTotals, TotalsAccumulator } from '../../src/run/totals.js';
+import { TotalsAccumulator } from '../../src/run/totals.js';
+import { finishTotals } from '../../src/run/finishTotals.js';
 
 /**
  * Nanosecond sums past 2^53 (src/run/totals.ts, two limbs): 2,000 two-vCPU guests for an hour are

@@ -1,7 +1,8 @@
 import { readResultsFile } from '../resultsFile.js';
 import { assembleResults } from '../../run/runScenario.js';
 import { exitStatusOf } from '../../results/exitStatus.js';
-import { rawTotalsProblem, TotalsAccumulator } from '../../run/totals.js';
+import { TotalsAccumulator } from '../../run/totals.js';
+import { rawTotalsProblem } from '../../run/rawTotalsCheck.js';
 import type { RunResults } from '../../results/types.js';
 import { renderJunit, renderMarkdown, renderSummary } from '../../report/summary.js';
 import { outTargets, writeOutputs, type OutTargets } from '../outputs.js';
