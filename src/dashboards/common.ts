@@ -54,7 +54,7 @@ export const CR8_REASONS = 'CR_ACCESS|VMEXIT_CR8_READ|VMEXIT_CR8_WRITE';
 /** VT-x TPR-below-threshold exits (TPR shadowing); AMD has no such exit. */
 export const TPR_BELOW_REASONS = 'TPR_BELOW_THRESHOLD';
 
-/** Labels of every per-variant series, as in src/metrics/hub.ts VARIANT_LABEL_NAMES plus the scrape job. */
+/** Labels of every per-variant series, as in src/metrics/catalogue.ts (its `V`: scenario, variant, cpu, policy) plus the scrape job. */
 export const VARIANT_KEY = 'job, scenario, variant, cpu, policy';
 const VARIANT_LABELS = VARIANT_KEY.split(', ');
 
