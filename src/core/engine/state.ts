@@ -168,6 +168,13 @@ export abstract class HostState {
    * once instead of tested at every wake-up (docs/perf/engine30.md, E12).
    */
   readonly pollsMayEnd: boolean;
+  /**
+   * Whether a guest of the host has a phase with work (install, disk-benchmark, build), a duration or a
+   * ping-pong: only then can the event walk's IO_DONE, PHASE_END, CHUNK_END, BUILD_END and HOP_END be
+   * pending (guests/phases.ts and pingPong.ts set their words in such phases only). A constant of the
+   * host: without it the walk skips their blocks, which would find them Infinity (docs/perf/engine30.md, E15).
+   */
+  readonly phaseEvents: boolean;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -177,6 +184,9 @@ export abstract class HostState {
     for (const g of config.guests) n += g.vcpus;
     this.n = n;
     this.pollsMayEnd = n > config.cores && config.traits.haltPollNs > 0;
+    this.phaseEvents = config.guests.some((g) =>
+      g.phases.some((p) => p.work !== undefined || p.durationNs !== undefined || p.phase === 'ping-pong'),
+    );
     const g = config.guests.length;
     const a = carve((c) => hostArrays(c, config, n));
     this.vf = a.vf;
