@@ -293,6 +293,11 @@ export abstract class HostState {
   abstract advance(v: number): void;
   /** Turn what the machine did in this step (deliveries, IPIs sent) into guest events. */
   abstract drainDeliveries(): void;
+  /**
+   * drainDeliveries has something to turn: an IPI sent, a delivery not yet drained. Most calls find
+   * nothing, so the hot callers ask this (inlined) first and save the call (docs/perf/engine30.md, E16).
+   */
+  abstract undrained(): boolean;
   /** Re-key vCPU `v` at its next event. */
   abstract reschedule(v: number): void;
   /** The share changed at `now` (vCPU `v` halted or woke; `before`: the runnable count before): re-key the others. */
