@@ -176,9 +176,14 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = vf[b + Vf.BG_DONE_AT];
   if (t <= limit) return Ev.BG_IO_DONE;
   if (t < next) next = t;
-  t = ioDoneTime(h, gi, v);
-  if (t <= limit) return Ev.IO_DONE;
-  if (t < next) next = t;
+  // IO_DONE and, below, PHASE_END to HOP_END only where a guest's phases can set them (one test for
+  // the host: HostState.phaseEvents; skipped, each would be Infinity and change nothing).
+  const phased = h.phaseEvents === true; // not a truth test of a field: V8's generic one (E8)
+  if (phased) {
+    t = ioDoneTime(h, gi, v);
+    if (t <= limit) return Ev.IO_DONE;
+    if (t < next) next = t;
+  }
   if (h.wl.length > 0) {
     t = h.wl[v * WL + WL_IRQ_AT];
     if (t <= limit) return Ev.WL_IRQ;
@@ -241,45 +246,47 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   }
   if (t <= limit) return Ev.BG_IPI;
   if (t < next) next = t;
-  t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
-  if (t <= limit) return Ev.PHASE_END;
-  if (t < next) next = t;
-  // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
-  // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
-  // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
-  // negative (not clamped, as chunkEndTime): then its time is worked out, the bound does not hold.
   const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
-  t = Infinity;
-  if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
-    const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
-    t = from + left;
-    if (left < 0 || t <= limit || t < next) {
-      if (rate < 0) {
-        h.progressRate(v);
-        rate = h.rate;
+  if (phased) {
+    t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
+    if (t <= limit) return Ev.PHASE_END;
+    if (t < next) next = t;
+    // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
+    // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
+    // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
+    // negative (not clamped, as chunkEndTime): then its time is worked out, the bound does not hold.
+    t = Infinity;
+    if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
+      const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
+      t = from + left;
+      if (left < 0 || t <= limit || t < next) {
+        if (rate < 0) {
+          h.progressRate(v);
+          rate = h.rate;
+        }
+        t = from + Math.ceil(left / rate);
       }
-      t = from + Math.ceil(left / rate);
     }
-  }
-  if (t <= limit) return Ev.CHUNK_END;
-  if (t < next) next = t;
-  // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
-  // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
-  // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
-  t = Infinity;
-  const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
-  if (building || (running && h.hop(v) === Hop.RUNNING)) {
-    t = from + vf[b + Vf.WORK_LEFT];
-    if (t <= limit || t < next) {
-      if (rate < 0) {
-        h.progressRate(v);
-        rate = h.rate;
+    if (t <= limit) return Ev.CHUNK_END;
+    if (t < next) next = t;
+    // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
+    // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
+    // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
+    t = Infinity;
+    const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
+    if (building || (running && h.hop(v) === Hop.RUNNING)) {
+      t = from + vf[b + Vf.WORK_LEFT];
+      if (t <= limit || t < next) {
+        if (rate < 0) {
+          h.progressRate(v);
+          rate = h.rate;
+        }
+        t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
       }
-      t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
     }
+    if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
+    if (t < next) next = t;
   }
-  if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
-  if (t < next) next = t;
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
   // Its due time as the background work's above, with the rate worked out at most once per walk.

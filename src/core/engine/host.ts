@@ -179,7 +179,7 @@ export class HostSimulation extends HostState {
         kind === -1 &&
         m.ipiOutCount === 0 &&
         !(this.deliveredSeen < m.stepDeliveredCount && this.deliveredSeen < m.stepDelivered.length);
-      this.drainDeliveries();
+      if (this.undrained()) this.drainDeliveries();
       if (m.debugChecks) m.checkAllInvariants();
       // noteStops' own first test, here: a vCPU stops only with a new report.
       if (m.violations.length + m.entryFailures.length !== this.reportsSeen) this.noteStops();
@@ -317,7 +317,7 @@ export class HostSimulation extends HostState {
     this.vf[v * Vf.STRIDE + Vf.NEXT_HOST_TICK] = tick + ticks * period;
     this.firstTick = tick;
     this.machine.hostInterrupts(v, this.guestModeTicks(v, ticks, period));
-    this.drainDeliveries();
+    if (this.undrained()) this.drainDeliveries();
   }
 
   /**
@@ -455,6 +455,12 @@ export class HostSimulation extends HostState {
         }
       }
     }
+  }
+
+  /** HostState.undrained: what drainDeliveries would find, without its call. */
+  undrained(): boolean {
+    const m = this.machine;
+    return m.ipiOutCount > 0 || this.deliveredSeen < m.stepDeliveredCount;
   }
 
   /** IPIs the step sent become arrivals; interrupts the machine delivered start their ISRs. */

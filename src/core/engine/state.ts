@@ -168,6 +168,13 @@ export abstract class HostState {
    * once instead of tested at every wake-up (docs/perf/engine30.md, E12).
    */
   readonly pollsMayEnd: boolean;
+  /**
+   * Whether a guest of the host has a phase with work (install, disk-benchmark, build), a duration or a
+   * ping-pong: only then can the event walk's IO_DONE, PHASE_END, CHUNK_END, BUILD_END and HOP_END be
+   * pending (guests/phases.ts and pingPong.ts set their words in such phases only). A constant of the
+   * host: without it the walk skips their blocks, which would find them Infinity (docs/perf/engine30.md, E15).
+   */
+  readonly phaseEvents: boolean;
 
   constructor(config: HostConfig) {
     this.config = config;
@@ -177,6 +184,9 @@ export abstract class HostState {
     for (const g of config.guests) n += g.vcpus;
     this.n = n;
     this.pollsMayEnd = n > config.cores && config.traits.haltPollNs > 0;
+    this.phaseEvents = config.guests.some((g) =>
+      g.phases.some((p) => p.work !== undefined || p.durationNs !== undefined || p.phase === 'ping-pong'),
+    );
     const g = config.guests.length;
     const a = carve((c) => hostArrays(c, config, n));
     this.vf = a.vf;
@@ -283,6 +293,11 @@ export abstract class HostState {
   abstract advance(v: number): void;
   /** Turn what the machine did in this step (deliveries, IPIs sent) into guest events. */
   abstract drainDeliveries(): void;
+  /**
+   * drainDeliveries has something to turn: an IPI sent, a delivery not yet drained. Most calls find
+   * nothing, so the hot callers ask this (inlined) first and save the call (docs/perf/engine30.md, E16).
+   */
+  abstract undrained(): boolean;
   /** Re-key vCPU `v` at its next event. */
   abstract reschedule(v: number): void;
   /** The share changed at `now` (vCPU `v` halted or woke; `before`: the runnable count before): re-key the others. */

@@ -36,7 +36,7 @@ export function raise(h: HostState, v: number, vector: number, source: number): 
   // it is a synthetic timer or a platform timer (src/core/guests/timekeeping.ts).
   if (source === Source.TIMER) clockInterrupt(h, v, vector);
   else h.machine.raiseInterrupt(v, vector, false);
-  h.drainDeliveries();
+  if (h.undrained()) h.drainDeliveries();
 }
 
 /**
@@ -183,7 +183,7 @@ function pollEnds(h: HostState, v: number): void {
 
 /** After vCPU `v`'s HLT: what it delivered starts, and a HLT that found an interrupt pending does not sleep. */
 function sleeps(h: HostState, v: number): void {
-  h.drainDeliveries();
+  if (h.undrained()) h.drainDeliveries();
   // hlt() with an interrupt already pending does not sleep: it was delivered above (ISR mode).
   if (h.mode(v) === Mode.HALT && !h.machine.isHalted(v) && h.vf[v * Vf.STRIDE + Vf.ISR_END] === Infinity) wake(h, v);
 }

@@ -148,6 +148,6 @@ export function isrEnd(h: HostState, v: number): void {
     resumeRaised(h, v);
     m.iret(v);
   }
-  h.drainDeliveries();
+  if (h.undrained()) h.drainDeliveries();
   if (idleAfterIsr(h, gi, v)) halt(h, v);
 }

@@ -1,0 +1,81 @@
+/**
+ * E16 (docs/perf/engine30.md, the thirty-seventh session): the engine's hot callers of drainDeliveries
+ * (processVcpu, hostTicks, raise, a HLT's sleeps, isrEnd) ask HostState.undrained first and skip the
+ * call when the step sent no IPI and delivered nothing past what was drained. Held here: at every call
+ * drainDeliveries gets, undrained answers as what the call then does (IPIs flushed or deliveries
+ * drained, each an ISR started); a host that calls it unasked gives the same totals; and one whose undrained always said
+ * no would not (a test that tested less than the callers do, or skipped a call with work, fails here).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { HostSimulation } from '../../src/core/engine/host.js';
+import { loadModelData } from '../../src/model/data.js';
+import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
+import { parseScenario } from '../../src/scenario/load.js';
+
+const data = loadModelData();
+
+const CASES: Record<string, string> = {
+  'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': `
+host: { cpu: i7-6700K, cores: 2 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
+  'an idle mixed fleet under KVM with Hyper-V guests': `
+host: { cpu: xeon-e5-2667v4, cores: 8 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
+  - { os: windows-server-2019, vcpus: 2, phases: [{ phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 4, x2apic: true, phases: [{ phase: idle }] }`,
+};
+
+function host(yaml: string): HostSimulation {
+  const scenario = parseScenario(`name: undrained\nseed: 9\n${yaml.trim()}\nduration: 2s\n`, 'undrained.yaml');
+  const variant = scenario.variants[0];
+  return hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+}
+
+function totals(h: HostSimulation): string {
+  h.advanceTo(2e9);
+  h.finalChecks();
+  const m = h.machine;
+  return JSON.stringify([h.events, ...m.exitTotals, ...m.counters, ...h.guestCounters, ...h.latencyCounts]);
+}
+
+for (const [name, yaml] of Object.entries(CASES)) {
+  test(`${name}: undrained answers as drainDeliveries' work, and the calls it saves change no total`, () => {
+    const h = host(yaml);
+    const m = h.machine;
+    const drain = h.drainDeliveries.bind(h);
+    const calls = { work: 0, none: 0 };
+    const seen = h as unknown as { deliveredSeen: number };
+    h.drainDeliveries = (): void => {
+      const asked = h.undrained();
+      const ipis = m.ipiOutCount;
+      const drained = seen.deliveredSeen;
+      drain();
+      // Work: the IPIs sent flushed to their targets, or deliveries drained (each an ISR started).
+      const worked = ipis > 0 || seen.deliveredSeen > drained;
+      assert.equal(
+        asked,
+        worked,
+        `at ${h.now} ns: undrained ${asked}, IPIs ${ipis}, drained ${seen.deliveredSeen - drained}`,
+      );
+      if (worked) calls.work++;
+      else calls.none++;
+    };
+    totals(h);
+    assert.ok(calls.work > 100, `calls with work: ${JSON.stringify(calls)}`);
+
+    const always = host(yaml);
+    always.undrained = (): boolean => true;
+    assert.equal(totals(always), totals(host(yaml)));
+
+    const never = host(yaml);
+    never.undrained = (): boolean => false;
+    assert.notEqual(totals(never), totals(host(yaml)));
+  });
+}
