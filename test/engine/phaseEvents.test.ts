@@ -12,11 +12,7 @@ import assert from 'node:assert/strict';
 import type { HostSimulation } from '../../src/core/engine/host.js';
 import { Gf, Hop, V8, Vi, Worker } from '../../src/core/engine/state.js';
 import { ioDoneTime } from '../../src/core/guests/phases.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 /** Hosts whose guests' phases are open-ended and without work: the flag is off. */
 const PLAIN: Record<string, string> = {
@@ -54,9 +50,7 @@ guests:
 };
 
 function host(yaml: string): HostSimulation {
-  const scenario = parseScenario(`name: phase-events\nseed: 5\n${yaml.trim()}\nduration: 10s\n`, 'phase-events.yaml');
-  const variant = scenario.variants[0];
-  return hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+  return firstHost(`name: phase-events\nseed: 5\n${yaml.trim()}\nduration: 10s\n`, 'phase-events.yaml');
 }
 
 /** The host's totals after `ns` simulated ns, with the walk's flag set to `flag` (undefined: the host's own). */

@@ -9,11 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostSimulation } from '../../src/core/engine/host.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 const CASES: Record<string, string> = {
   'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': `
@@ -33,9 +29,7 @@ guests:
 };
 
 function host(yaml: string): HostSimulation {
-  const scenario = parseScenario(`name: undrained\nseed: 9\n${yaml.trim()}\nduration: 2s\n`, 'undrained.yaml');
-  const variant = scenario.variants[0];
-  return hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+  return firstHost(`name: undrained\nseed: 9\n${yaml.trim()}\nduration: 2s\n`, 'undrained.yaml');
 }
 
 function totals(h: HostSimulation): string {
