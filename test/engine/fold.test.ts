@@ -12,9 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostSimulation } from '../../src/core/engine/host.js';
 import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations, runHosts } from '../../src/run/simulate.js';
+import { runHosts } from '../../src/run/simulate.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
 import { parseScenario } from '../../src/scenario/load.js';
+import { firstHost } from '../support/hosts.js';
 
 const data = loadModelData();
 
@@ -84,13 +85,12 @@ test("folding stops at advanceTo's bound: a busy host advanced in 37 us steps gi
     `name: fold-steps\nseed: 3\n${CASES['a mixed fleet, 2 hosts, bursts and idle gaps'].trim()}\nduration: 1s\n`,
     'fold-steps.yaml',
   );
-  const variant = scenario.variants[0];
   const counts = (fold: boolean): { counts: string; events: number; folded: number } => {
     const folds = new Float64Array(1);
     HostSimulation.foldWakeUps = fold;
     HostSimulation.foldTally = folds;
     try {
-      const sim = hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+      const sim = firstHost(scenario);
       for (let t = 37_000; t < 400e6; t += 37_000) sim.advanceTo(t);
       sim.finalChecks();
       const m = sim.machine;

@@ -24,11 +24,7 @@ import {
   platformClockOwner,
 } from '../../src/core/guests/timekeeping.js';
 import { timerActive } from '../../src/core/guests/timers.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 /** The phase's behaviour as the guest's plan says (vcpuBehaviour's rule before it was kept per vCPU). */
 function behaviourByRule(h: HostState, v: number): PhaseBehaviour {
@@ -96,9 +92,7 @@ guests:
 
 for (const [name, yaml] of Object.entries(CASES)) {
   test(`${name}: what is kept per vCPU equals its rule at every step`, () => {
-    const scenario = parseScenario(`name: cache\nseed: 5\n${yaml.trim()}\nduration: 200ms\n`, 'cache.yaml');
-    const variant = scenario.variants[0];
-    const h = hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+    const h = firstHost(`name: cache\nseed: 5\n${yaml.trim()}\nduration: 200ms\n`, 'cache.yaml');
     const seen = { spin: 0, flat: 0, timerOff: 0, chunk: 0, build: 0, hop: 0, behaviours: new Set<PhaseBehaviour>() };
     for (let t = 50_000; t < 200e6; t += 50_000) {
       h.advanceTo(t);

@@ -12,11 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F } from '../../src/core/vcpu/layout.js';
 import { quietWords } from '../../src/core/vcpu/transitions.js';
-import { loadModelData } from '../../src/model/data.js';
-import { hostGuests, hostSimulations } from '../../src/run/simulate.js';
-import { parseScenario } from '../../src/scenario/load.js';
-
-const data = loadModelData();
+import { firstHost } from '../support/hosts.js';
 
 const CASES: Record<string, string> = {
   'installs and builds on 2 cores for 6 vCPUs, bhyve-12.1': `
@@ -43,9 +39,7 @@ guests:
 
 for (const [name, yaml] of Object.entries(CASES)) {
   test(`${name}: isQuiet from the interned state's flag answers as the vCPU's words at every call of the engine`, () => {
-    const scenario = parseScenario(`name: quiet\nseed: 13\n${yaml.trim()}\nduration: 2s\n`, 'quiet.yaml');
-    const variant = scenario.variants[0];
-    const h = hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
+    const h = firstHost(`name: quiet\nseed: 13\n${yaml.trim()}\nduration: 2s\n`, 'quiet.yaml');
     const m = h.machine;
     const flagged = m.isQuiet.bind(m);
     const answers = { quiet: 0, busy: 0, hinted: 0 };

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { loadModelData } from '../../src/model/data.js';
-import { EPOCH_NS, hostGuests, hostSimulations, runHosts } from '../../src/run/simulate.js';
+import { EPOCH_NS, runHosts } from '../../src/run/simulate.js';
 import { stepOneHost } from '../../src/run/stepOneHost.js';
 import { TotalsAccumulator } from '../../src/run/totals.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
-import type { Scenario } from '../../src/scenario/types.js';
+import { firstHost } from '../support/hosts.js';
 
 const data = loadModelData();
 
@@ -28,16 +28,11 @@ maxDuration: 1h
   'build.yaml',
 );
 
-function hostSim(scenario: Scenario) {
-  const variant = scenario.variants[0];
-  return hostSimulations(scenario, variant, data)(0, hostGuests(variant, data, 0));
-}
-
 test('an until-complete host ends at the second runHosts ends it at, with the same exits', () => {
   const acc = new TotalsAccumulator();
   runHosts(BUILD, BUILD.variants[0], data, 0, 1, acc);
 
-  const sim = hostSim(BUILD);
+  const sim = firstHost(BUILD);
   const steps: number[] = [];
   const got = stepOneHost(
     sim,
@@ -65,7 +60,7 @@ test('an until-complete host ends at the second runHosts ends it at, with the sa
   assert.deepEqual(exits, Array.from(acc.exits));
   // One second less and the work is not done: it ended at the first second's end it could.
   const early = stepOneHost(
-    hostSim(BUILD),
+    firstHost(BUILD),
     BUILD,
     got.t - EPOCH_NS,
     () => {},
@@ -77,7 +72,7 @@ test('an until-complete host ends at the second runHosts ends it at, with the sa
 test('the last step is cut at stop; "stop" ends the steps early, "abort" gives up', () => {
   const befores: number[] = [];
   const cut = stepOneHost(
-    hostSim(BUILD),
+    firstHost(BUILD),
     BUILD,
     2.5 * EPOCH_NS,
     (next) => befores.push(next),
@@ -86,7 +81,7 @@ test('the last step is cut at stop; "stop" ends the steps early, "abort" gives u
   assert.deepEqual(cut, { t: 2.5 * EPOCH_NS, ended: false });
   assert.deepEqual(befores, [EPOCH_NS, 2 * EPOCH_NS, 2.5 * EPOCH_NS]);
   const stopped = stepOneHost(
-    hostSim(BUILD),
+    firstHost(BUILD),
     BUILD,
     5 * EPOCH_NS,
     () => {},
@@ -95,7 +90,7 @@ test('the last step is cut at stop; "stop" ends the steps early, "abort" gives u
   assert.deepEqual(stopped, { t: 2 * EPOCH_NS, ended: false });
   assert.equal(
     stepOneHost(
-      hostSim(BUILD),
+      firstHost(BUILD),
       BUILD,
       5 * EPOCH_NS,
       () => {},
