@@ -18,7 +18,7 @@ import {
   runScoped,
   runTotals,
   type GuestSeries,
-  type LiveEntry,
+  type HubRun,
   type MetricsView,
   type VariantView,
 } from './hubView.js';
@@ -74,7 +74,7 @@ export class MetricsHub {
   readonly groups: ScenarioGroups;
   private readonly variants = new Map<string, VariantSeries>();
   private readonly guestBase = new Map<string, GuestSeries>();
-  private readonly live = new Map<string, LiveEntry>();
+  private readonly live = new Map<string, HubRun>();
   private runCounts: () => Readonly<Record<string, number>> = () => ({});
   private poolStats: () => { workers: number; queued: number; failures: number } | undefined = () => undefined;
   private view: MetricsView | undefined;

@@ -14,7 +14,7 @@ export interface GuestSeries {
 }
 
 /** A live run as the hub holds it, from addRun to finishRun. */
-export interface LiveEntry {
+export interface HubRun {
   readonly id: string;
   readonly label: string;
   readonly scenario: Scenario;
@@ -39,7 +39,7 @@ export interface MetricsView {
   readonly guests: readonly GuestSeries[];
 }
 
-export function runScoped(l: LiveEntry, t: SeriesTotals): RunScoped {
+export function runScoped(l: HubRun, t: SeriesTotals): RunScoped {
   return {
     simNs: t.simNs,
     violations: t.violations,
@@ -51,7 +51,7 @@ export function runScoped(l: LiveEntry, t: SeriesTotals): RunScoped {
   };
 }
 
-export function runTotals(l: LiveEntry, parts: readonly LivePart[]): SeriesTotals[] {
+export function runTotals(l: HubRun, parts: readonly LivePart[]): SeriesTotals[] {
   const per = l.series.map(() => new SeriesTotals());
   const sim = l.series.map(() => 0);
   for (const p of parts) {
@@ -77,7 +77,7 @@ export function guestOf(labels: Labels, g: NonNullable<TotalsAccumulator['perGue
   };
 }
 
-export function* runGuests(l: LiveEntry, parts: readonly LivePart[]): Generator<GuestSeries> {
+export function* runGuests(l: HubRun, parts: readonly LivePart[]): Generator<GuestSeries> {
   for (const p of parts) {
     for (const g of p.totals?.perGuest ?? []) yield guestOf(l.series[p.variantIndex].labels, g);
   }

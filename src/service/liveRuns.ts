@@ -16,7 +16,8 @@ import { liveFigures } from './liveFigures.js';
 import type { QueuedRun } from './queue.js';
 import { summaryOf } from './summary.js';
 
-export interface LiveEntry {
+/** A run the service started and has not yet recorded the end of (the metrics hub's view of it: src/metrics/hubView.ts HubRun). */
+export interface RunInProgress {
   readonly id: string;
   readonly lane: Lane;
   readonly run: PooledRun;
@@ -34,7 +35,7 @@ export interface LiveRunsOptions {
 }
 
 export class LiveRuns {
-  private readonly live = new Map<string, LiveEntry>();
+  private readonly live = new Map<string, RunInProgress>();
 
   /** `ended`: called once a run's end is recorded (its lane's room back, the next runs started). */
   constructor(
@@ -51,11 +52,11 @@ export class LiveRuns {
     return this.live.has(id);
   }
 
-  entry(id: string): LiveEntry | undefined {
+  entry(id: string): RunInProgress | undefined {
     return this.live.get(id);
   }
 
-  entries(): LiveEntry[] {
+  entries(): RunInProgress[] {
     return [...this.live.values()];
   }
 
@@ -79,7 +80,7 @@ export class LiveRuns {
     history.started(q.id, run.startedAt.toISOString());
     hub.addRun(q.id, q.scenario, run, q.label);
     hub.stats.runStarted(q.lane);
-    const entry: LiveEntry = {
+    const entry: RunInProgress = {
       id: q.id,
       lane: q.lane,
       run,
