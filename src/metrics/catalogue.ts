@@ -5,7 +5,8 @@
  * Pushgateway pushes, openmetrics.ts the history of `run --openmetrics`: no metric object is
  * touched while guests run, and a scrape costs one pass over per-variant sums.
  */
-import type { MetricsHub, Sample } from './hub.js';
+import type { MetricsHub } from './hub.js';
+import type { Sample } from './series.js';
 import * as S from './samples.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';

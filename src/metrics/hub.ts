@@ -24,8 +24,6 @@ import {
 } from './hubView.js';
 import { thresholdSamples } from './thresholdSamples.js';
 
-export type { Labels, Sample } from './series.js';
-
 /**
  * The metrics' numbers, kept outside prom-client. Workers never touch metric objects: each
  * running task posts its latest absolute totals, a live run publishes them (LiveRun.live(),
@@ -65,8 +63,6 @@ export function variantLabels(scenario: Scenario, vi: number, label: string): La
   const v = scenario.variants[vi];
   return { scenario: label, variant: v.name, cpu: v.host.cpu.id, policy: v.hypervisor.policy };
 }
-
-export { MAX_THRESHOLD_LABEL, thresholdLabel } from './thresholdLabel.js';
 
 export class MetricsHub {
   readonly perGuest: boolean;

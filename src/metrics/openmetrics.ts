@@ -1,4 +1,5 @@
-import { MetricsHub, variantLabels, type Labels, type Sample } from './hub.js';
+import { MetricsHub, variantLabels } from './hub.js';
+import type { Labels, Sample } from './series.js';
 import { METRICS, type MetricDef } from './catalogue.js';
 import { runScenario, shardRange, type RunScenarioOptions, type ScenarioRun } from '../run/runScenario.js';
 import { seriesStepNs } from '../run/simulate.js';

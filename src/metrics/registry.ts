@@ -6,7 +6,8 @@
  */
 import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
 import { METRICS, type MetricDef, type MetricType } from './catalogue.js';
-import type { MetricsHub, Sample } from './hub.js';
+import type { MetricsHub } from './hub.js';
+import type { Sample } from './series.js';
 
 /**
  * A prom-client metric whose values come from a collect function: the registry formats it like

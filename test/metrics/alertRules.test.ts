@@ -21,7 +21,7 @@ import {
   RuleCompileError,
   thresholdLabel,
 } from '../../src/metrics/alertRules.js';
-import { thresholdLabel as gaugeThresholdLabel } from '../../src/metrics/hub.js';
+import { thresholdLabel as gaugeThresholdLabel } from '../../src/metrics/thresholdLabel.js';
 import { renderOpenMetrics, runWithTimeline } from '../../src/metrics/openmetrics.js';
 import type { RunResults } from '../../src/results/types.js';
 import type { Scenario } from '../../src/scenario/types.js';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileAlertRules, thresholdLabel as ruleLabel } from '../../src/metrics/alertRules.js';
-import { MetricsHub, thresholdLabel } from '../../src/metrics/hub.js';
+import { MetricsHub } from '../../src/metrics/hub.js';
+import { thresholdLabel } from '../../src/metrics/thresholdLabel.js';
 import { runWithTimeline } from '../../src/metrics/openmetrics.js';
 import { parseScenario } from '../../src/scenario/load.js';
 
