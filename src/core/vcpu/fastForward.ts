@@ -98,14 +98,23 @@ export function ffWords(n: number): number {
   return TX_HINT_WORDS + n;
 }
 
+/**
+ * The ring's slots start at RING_SLOTS, its qualifications at RING_QUALS; exit number `i` at `i &
+ * RING_MASK` in each (ringSlot, ringQual; tabulated.ts apply adds them itself: a module function's
+ * call is checked against the function at every call).
+ */
+export const RING_SLOTS = RING;
+export const RING_QUALS = RING + EXIT_RING;
+export const RING_MASK = EXIT_RING - 1;
+
 /** Where the slot of the step's exit number `i` stands in the fast-forward words. */
 export function ringSlot(i: number): number {
-  return RING + (i & (EXIT_RING - 1));
+  return RING_SLOTS + (i & RING_MASK);
 }
 
 /** Where the qualification of the step's exit number `i` stands in the fast-forward words. */
 export function ringQual(i: number): number {
-  return RING + EXIT_RING + (i & (EXIT_RING - 1));
+  return RING_QUALS + (i & RING_MASK);
 }
 
 /**

@@ -2,7 +2,7 @@ import { STEP_LOG } from './machineState.js';
 import { IA32_TSC_DEADLINE } from '../apic/registers.js';
 import { HvMsr } from '../hypervisor/hyperv.js';
 import { Counter, Fault } from './counters.js';
-import { ringQual, ringSlot, TX_EPOCH_WORD, TX_HINT_WORDS } from './fastForward.js';
+import { RING_MASK, RING_QUALS, RING_SLOTS, ringQual, ringSlot, TX_EPOCH_WORD, TX_HINT_WORDS } from './fastForward.js';
 import { GuestInstructions } from './instructions.js';
 import { F } from './layout.js';
 import type { Broken } from './invariants.js';
@@ -381,43 +381,63 @@ export class TabulatedInstructions extends GuestInstructions {
    * x2APIC MSR-write rule's when marked) and its counters moved, all in the machine's one accounting
    * view (acct), the vCPU's and the step's host ns held in locals across the record's exits: the same
    * additions in the same order. The recorder is off here (tabulates()).
+   *
+   * The first words, exits and counters of a record are written out, a loop only past them: at a
+   * loop's every turn TurboFan checks each typed array's map and reloads its length again (the
+   * turn's interrupt check ends what it knew), and most records hold 1-5 words, 0-3 exits and 0-3
+   * counters (docs/perf/engine30.md, E18). Words and counters of a record are distinct: any order.
    */
   private apply(v: number, r: number): number {
     const s = this.s;
     const b = v * F.STRIDE;
-    for (let j = r + T.DIFF, end = j + 2 * tx[r + T.DIFFS]; j < end; j += 2) s[b + tx[j]] = tx[j + 1];
+    const diffs = tx[r + T.DIFFS];
+    if (diffs > 0) {
+      const d = r + T.DIFF;
+      s[b + tx[d]] = tx[d + 1];
+      if (diffs > 1) s[b + tx[d + 2]] = tx[d + 3];
+      if (diffs > 2) s[b + tx[d + 4]] = tx[d + 5];
+      if (diffs > 3) s[b + tx[d + 6]] = tx[d + 7];
+      if (diffs > 4) s[b + tx[d + 8]] = tx[d + 9];
+      for (let j = d + 10, end = d + 2 * diffs; j < end; j += 2) s[b + tx[j]] = tx[j + 1];
+    }
     const acct = this.acct;
-    const ff = this.ff;
     const exits = tx[r + T.EXITS];
     if (exits > 0) {
-      const costNs = this.exitCostNs;
-      const apicNs = this.apicMsrWriteCostNs;
       const row = v * this.slotStride;
-      const slotNsAt = this.exitHostNsAt;
-      const totalsAt = this.exitTotalsAt;
       const vcpuNsAt = this.vcpuHostNsAt + v;
-      let stepNs = this.stepHostNs;
-      let vcpuNs = acct[vcpuNsAt];
-      let k = this.stepExitCount;
-      for (let j = r + T.EXIT, end = j + 2 * exits; j < end; j += 2) {
-        const word = tx[j];
-        const slot = word & SLOT_MASK;
-        const cost = (word & APIC_COST) === 0 || apicNs < 0 ? costNs[slot] : apicNs;
-        acct[row + (word >>> LOCAL_SHIFT)] += 1;
+      const e = r + T.EXIT;
+      const k = this.stepExitCount;
+      let cost = this.countExit(e, k, row);
+      let stepNs = this.stepHostNs + cost;
+      let vcpuNs = acct[vcpuNsAt] + cost;
+      if (exits > 1) {
+        cost = this.countExit(e + 2, k + 1, row);
         stepNs += cost;
         vcpuNs += cost;
-        acct[slotNsAt + slot] += cost;
-        acct[totalsAt + slot] += 1;
-        ff[ringSlot(k)] = slot;
-        ff[ringQual(k)] = tx[j + 1];
-        k++;
+      }
+      if (exits > 2) {
+        cost = this.countExit(e + 4, k + 2, row);
+        stepNs += cost;
+        vcpuNs += cost;
+      }
+      for (let i = 3; i < exits; i++) {
+        cost = this.countExit(e + 2 * i, k + i, row);
+        stepNs += cost;
+        vcpuNs += cost;
       }
       this.stepHostNs = stepNs;
       acct[vcpuNsAt] = vcpuNs;
-      this.stepExitCount = k;
+      this.stepExitCount = k + exits;
     }
-    const c = this.countersAt + v * Counter.COUNT;
-    for (let j = r + T.COUNTER, end = j + 2 * tx[r + T.COUNTERS]; j < end; j += 2) acct[c + tx[j]] += tx[j + 1];
+    const counters = tx[r + T.COUNTERS];
+    if (counters > 0) {
+      const c = this.countersAt + v * Counter.COUNT;
+      const m = r + T.COUNTER;
+      acct[c + tx[m]] += tx[m + 1];
+      if (counters > 1) acct[c + tx[m + 2]] += tx[m + 3];
+      if (counters > 2) acct[c + tx[m + 4]] += tx[m + 5];
+      for (let j = m + 6, end = m + 2 * counters; j < end; j += 2) acct[c + tx[j]] += tx[j + 1];
+    }
     const deliveries = tx[r + T.DELIVERIES];
     for (let i = 0; i < deliveries; i++) {
       const d = this.stepDeliveredCount;
@@ -427,8 +447,27 @@ export class TabulatedInstructions extends GuestInstructions {
       }
       this.stepDeliveredCount = d + 1;
     }
-    ff[TX_HINT_WORDS + v] = tx[r + T.NEXT] + 1;
+    this.ff[TX_HINT_WORDS + v] = tx[r + T.NEXT] + 1;
     return tx[r + T.RET];
+  }
+
+  /**
+   * apply's exit at record word `j`, the step's exit number `k`, of the vCPU whose exit counts start
+   * at `row`: counted, its slot's host ns and total moved, put in the exit ring; its cost returned
+   * for the step's and the vCPU's sums (inlined into apply: a double returned otherwise is boxed).
+   */
+  private countExit(j: number, k: number, row: number): number {
+    const acct = this.acct;
+    const word = tx[j];
+    const slot = word & SLOT_MASK;
+    const apicNs = this.apicMsrWriteCostNs;
+    const cost = (word & APIC_COST) === 0 || apicNs < 0 ? this.exitCostNs[slot] : apicNs;
+    acct[row + (word >>> LOCAL_SHIFT)] += 1;
+    acct[this.exitHostNsAt + slot] += cost;
+    acct[this.exitTotalsAt + slot] += 1;
+    this.ff[RING_SLOTS + (k & RING_MASK)] = slot;
+    this.ff[RING_QUALS + (k & RING_MASK)] = tx[j + 1];
+    return cost;
   }
 
   /** Run `op` by the rules and tabulate its outcome when a record can replay it exactly. */
