@@ -88,6 +88,7 @@ export function startPhase(h: HostState, gi: number, idx: number): void {
 function startVcpus(h: HostState, gi: number): void {
   const guest = h.guests[gi];
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  h.notePhaseKinds(gi); // startPhase's and startPingPong's words, before the first re-key below
   if (guest.workload !== undefined) {
     setupWorkload(h, gi, guest.workload);
     return;
@@ -167,6 +168,7 @@ function issueIo(h: HostState, v: number, gi: number): void {
   // MSI completions are spread over the guest's vCPUs (interrupt affinity), round robin.
   h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + (seq % guest.vcpus);
   h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = time + service;
+  h.notePhaseKinds(gi); // the target and chunkDone's Worker.WAIT
   h.reschedule(h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET]);
 }
 
@@ -180,6 +182,7 @@ export function ioCompletes(h: HostState, gi: number, v: number): void {
   h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
   h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
   h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
+  h.notePhaseKinds(gi);
   raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
 
@@ -220,6 +223,7 @@ function afterDeviceIsr(h: HostState, gi: number, v: number): void {
     return;
   }
   h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NOTIFYING; // completion notice in flight to the origin
+  h.notePhaseKinds(gi);
   sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector);
 }
 
@@ -245,6 +249,7 @@ function ioNotified(h: HostState, gi: number): void {
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+  h.notePhaseKinds(gi); // IO_NONE above and the worker's new chunk
   cancelIdleWakeup(h, first);
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.vf[first * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
@@ -270,6 +275,7 @@ export function buildShareDone(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
   h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] = 0;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  h.notePhaseKinds(gi);
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;
