@@ -510,7 +510,8 @@ export function phaseKindsOf(h: HostState, v: number): number {
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
   let k = 0;
   if (h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v) k |= PhaseKind.IO_DONE;
-  if (h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 && h.gf[gi * Gf.STRIDE + Gf.PHASE_END] !== Infinity) k |= PhaseKind.PHASE_END;
+  if (h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 && h.gf[gi * Gf.STRIDE + Gf.PHASE_END] !== Infinity)
+    k |= PhaseKind.PHASE_END;
   if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) k |= PhaseKind.CHUNK_END;
   if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0) k |= PhaseKind.BUILD_END;
   if (h.hop(v) === Hop.RUNNING) k |= PhaseKind.HOP_END;
