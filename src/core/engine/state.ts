@@ -476,8 +476,10 @@ export abstract class HostState {
   /**
    * Per vCPU, which of the event walk's phase kinds (IO_DONE, PHASE_END, CHUNK_END, BUILD_END, HOP_END)
    * its phase words allow: PhaseKind bits, always phaseKindsOf(this, v). The walk reads this one byte
-   * instead of the five blocks' words (docs/perf/engine30.md, E17); guests/phases.ts and pingPong.ts
-   * call notePhaseKinds after they write those words, before anything re-keys a vCPU.
+   * instead of the five blocks' words (docs/perf/engine30.md, E17). guests/phases.ts and pingPong.ts set
+   * it where they write those words, before anything re-keys a vCPU: notePhaseKinds for a guest (phase
+   * starts, build shares, hops), the chain's one or two bits directly (phases.ts setIoTarget; the
+   * worker's CHUNK_END), since the chain moves every few install events (test/engine/phaseKinds.test.ts).
    */
   readonly phaseKinds: Int8Array;
 
