@@ -176,14 +176,15 @@ test("clock setups: a thread's hosts whose guests' setups are equal share one re
   assert.notDeepEqual(kvm.clocks, a.clocks, 'the two policies give different setups');
 });
 
-test("a host's typed arrays: 22 views of its buffer (bhyve, no workload guest), the event queue's in two", () => {
+test("a host's typed arrays: 23 views of its buffer (bhyve, no workload guest), the event queue's in two", () => {
   // Each view is ~96 bytes of V8 object per host beside its data (~14 per vCPU of the bench's fleet):
   // one more is a change to the layout docs/perf/memory.md counts; update both together. A host this
   // small queues its events as a scan (src/core/engine/heap.ts): its keys and queued times, no heap ids.
-  // The machine's accounting is one view more (acct: the table's apply counts in it, tabulated.ts).
+  // The machine's accounting is one view more (acct: the table's apply counts in it, tabulated.ts), and
+  // so is the event walk's phaseKinds byte per vCPU (docs/perf/engine30.md, E17).
   const sim = idleHost('bhyve-tpr-v3');
   const views = [...typedArrays(sim)].filter(([a]) => a.buffer === sim.vf.buffer);
-  assert.equal(views.length, 22, views.map(([, path]) => path).join(', '));
+  assert.equal(views.length, 23, views.map(([, path]) => path).join(', '));
   assert.deepEqual(
     views.filter(([, path]) => path.startsWith('host.heap.')).map(([, path]) => path),
     ['host.heap.key', 'host.heap.at'],

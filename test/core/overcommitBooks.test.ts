@@ -43,6 +43,7 @@ function hostWith(work: Work, left: number): HostSimulation {
     h.g8[G8.WORKER_STATE] = Worker.CPU;
     h.gf[Gf.CHUNK_LEFT] = left;
   }
+  h.notePhaseKinds(0); // the walk reads the phase words' byte (HostState.phaseKinds)
   return h;
 }
 

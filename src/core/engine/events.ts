@@ -22,11 +22,11 @@ import { burstBoundary } from '../guests/bursts.js';
 import { backgroundIo, backgroundIoDone, backgroundIpi, ipiArrives, notifyArrives } from '../guests/devices.js';
 import { lowerIrql } from '../guests/irql.js';
 import { isrEnd } from '../guests/isr.js';
-import { buildShareDone, chunkDone, completePhase, ioCompletes, ioDoneTime } from '../guests/phases.js';
+import { buildShareDone, chunkDone, completePhase, ioCompletes } from '../guests/phases.js';
 import { hopDone } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynAt, workloadDynOp, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, Gi, Hop, Mode, V8, Vf, Vi, WL, WL_IRQ_AT, Worker, type HostState } from './state.js';
+import { Gf, Mode, PhaseKind, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -177,10 +177,11 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.BG_IO_DONE;
   if (t < next) next = t;
   // IO_DONE and, below, PHASE_END to HOP_END only where a guest's phases can set them (one test for
-  // the host: HostState.phaseEvents; skipped, each would be Infinity and change nothing).
-  const phased = h.phaseEvents === true; // not a truth test of a field: V8's generic one (E8)
-  if (phased) {
-    t = ioDoneTime(h, gi, v);
+  // the host: HostState.phaseEvents, E15), and there only the kinds the vCPU's phase words allow (its
+  // byte HostState.phaseKinds, E17); a kind skipped would be Infinity and change nothing.
+  const kinds = h.phaseEvents === true ? h.phaseKinds[v] : 0; // not a truth test of a field (E8)
+  if ((kinds & PhaseKind.IO_DONE) !== 0) {
+    t = h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT]; // ioDoneTime: the bit says the I/O targets `v`
     if (t <= limit) return Ev.IO_DONE;
     if (t < next) next = t;
   }
@@ -247,8 +248,8 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   if (t <= limit) return Ev.BG_IPI;
   if (t < next) next = t;
   const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
-  if (phased) {
-    t = h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
+  if ((kinds & ~PhaseKind.IO_DONE) !== 0) {
+    t = (kinds & PhaseKind.PHASE_END) !== 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
     if (t <= limit) return Ev.PHASE_END;
     if (t < next) next = t;
     // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
@@ -256,7 +257,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
     // negative (not clamped, as chunkEndTime): then its time is worked out, the bound does not hold.
     t = Infinity;
-    if (running && v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) {
+    if (running && (kinds & PhaseKind.CHUNK_END) !== 0) {
       const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
       t = from + left;
       if (left < 0 || t <= limit || t < next) {
@@ -273,8 +274,8 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
     // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
     t = Infinity;
-    const building = running && h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0;
-    if (building || (running && h.hop(v) === Hop.RUNNING)) {
+    const building = running && (kinds & PhaseKind.BUILD_END) !== 0;
+    if (building || (running && (kinds & PhaseKind.HOP_END) !== 0)) {
       t = from + vf[b + Vf.WORK_LEFT];
       if (t <= limit || t < next) {
         if (rate < 0) {

@@ -30,6 +30,7 @@ import {
   Source,
   LATENCY_BOUNDS_NS,
   GuestCounter,
+  Hop,
   Mode,
   Worker,
   Vf,
@@ -43,7 +44,6 @@ import {
   WL_COST,
   WL,
 } from './fields.js';
-import type { Hop } from './fields.js';
 
 /**
  * Every typed array of a host - its machine's, its own, its PRNG streams', event heap's and latency
@@ -69,6 +69,7 @@ function hostArrays(c: Carver, config: HostConfig, n: number) {
     rng: new RandomStreams(n, c),
     v8: c.i8(n * V8.STRIDE),
     g8: c.i8(g * G8.STRIDE),
+    phaseKinds: c.i8(n),
   };
 }
 
@@ -204,6 +205,7 @@ export abstract class HostState {
     this.rng = a.rng;
     this.heap = a.heap;
     this.latencyExemplars = a.latencyExemplars;
+    this.phaseKinds = a.phaseKinds; // all 0: startPhase sets them (notePhaseKinds)
     for (let v = 0; v < n; v++) {
       if (this.wl.length > 0) {
         this.wl[v * WL + WL_IRQ_AT] = Infinity;
@@ -468,4 +470,52 @@ export abstract class HostState {
     this.latencySumNs += ns;
     this.latencyCount++;
   }
+
+  // ------------------------------------------------------ the walk's phase kinds (E17)
+
+  /**
+   * Per vCPU, which of the event walk's phase kinds (IO_DONE, PHASE_END, CHUNK_END, BUILD_END, HOP_END)
+   * its phase words allow: PhaseKind bits, always phaseKindsOf(this, v). The walk reads this one byte
+   * instead of the five blocks' words (docs/perf/engine30.md, E17). guests/phases.ts and pingPong.ts set
+   * it where they write those words, before anything re-keys a vCPU: notePhaseKinds for a guest (phase
+   * starts, build shares, hops), the chain's one or two bits directly (phases.ts setIoTarget; the
+   * worker's CHUNK_END), since the chain moves every few install events (test/engine/phaseKinds.test.ts).
+   */
+  readonly phaseKinds: Int8Array;
+
+  /** Guest `gi`'s vCPUs' phaseKinds worked out again from their words (after a phase word is written). */
+  notePhaseKinds(gi: number): void {
+    const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+    for (let l = 0; l < this.guests[gi].vcpus; l++) this.phaseKinds[first + l] = phaseKindsOf(this, first + l);
+  }
+}
+
+/** The phase kinds vCPU `v`'s words allow, as bits of HostState.phaseKinds. */
+export const enum PhaseKind {
+  /** The chain's I/O completion is in flight to `v` (Gi.IO_TARGET): IO_DONE at Gf.IO_DONE_AT. */
+  IO_DONE = 1,
+  /** `v` is its guest's vCPU 0 and the phase has an end (Gf.PHASE_END finite). */
+  PHASE_END = 2,
+  /** `v` is the chain's worker running its CPU chunk (Worker.CPU). */
+  CHUNK_END = 4,
+  /** `v` owes a build share (V8.BUILD_ACTIVE). */
+  BUILD_END = 8,
+  /** `v` runs a ping-pong hop (Hop.RUNNING). */
+  HOP_END = 16,
+}
+
+/**
+ * Which phase kinds vCPU `v`'s words allow (PhaseKind bits): the tests the walk made of each block
+ * before E17, without the running state (the walk still asks that). HostState.phaseKinds holds it.
+ */
+export function phaseKindsOf(h: HostState, v: number): number {
+  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  let k = 0;
+  if (h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] === v) k |= PhaseKind.IO_DONE;
+  if (h.vi[v * Vi.STRIDE + Vi.LOCAL] === 0 && h.gf[gi * Gf.STRIDE + Gf.PHASE_END] !== Infinity)
+    k |= PhaseKind.PHASE_END;
+  if (v === h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] && h.worker(gi) === Worker.CPU) k |= PhaseKind.CHUNK_END;
+  if (h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] !== 0) k |= PhaseKind.BUILD_END;
+  if (h.hop(v) === Hop.RUNNING) k |= PhaseKind.HOP_END;
+  return k;
 }

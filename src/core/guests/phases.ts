@@ -11,7 +11,21 @@
  * At each phase start every vCPU takes the phase's behaviour: bursts, background activity, timer.
  */
 import { startBusyBurst } from './burstWork.js';
-import { G8, Gf, Gi, GuestCounter, Hop, Mode, Source, V8, Vf, Vi, Worker, type HostState } from '../engine/state.js';
+import {
+  G8,
+  Gf,
+  Gi,
+  GuestCounter,
+  Hop,
+  Mode,
+  PhaseKind,
+  Source,
+  V8,
+  Vf,
+  Vi,
+  Worker,
+  type HostState,
+} from '../engine/state.js';
 import { flatOutOf, goIdle, startBursts } from './bursts.js';
 import { scheduleBackground, sendIpi } from './devices.js';
 import { raise, wake } from './interrupts.js';
@@ -88,6 +102,7 @@ export function startPhase(h: HostState, gi: number, idx: number): void {
 function startVcpus(h: HostState, gi: number): void {
   const guest = h.guests[gi];
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
+  h.notePhaseKinds(gi); // startPhase's and startPingPong's words, before the first re-key below
   if (guest.workload !== undefined) {
     setupWorkload(h, gi, guest.workload);
     return;
@@ -149,6 +164,7 @@ export function chunkEndTime(h: HostState, v: number): number {
 /** Ev.CHUNK_END: the worker issues the step's I/O and, while it waits, runs other threads in bursts. */
 export function chunkDone(h: HostState, gi: number, v: number): void {
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.WAIT;
+  h.phaseKinds[v] &= ~PhaseKind.CHUNK_END; // `v` is the worker (its CHUNK_END ran)
   issueIo(h, v, gi);
   startBusyBurst(h, v, h.vcpuBehaviour(v).burstNs);
 }
@@ -165,9 +181,22 @@ function issueIo(h: HostState, v: number, gi: number): void {
   }
   const seq = h.gi32[gi * Gi.STRIDE + Gi.IO_SEQ]++;
   // MSI completions are spread over the guest's vCPUs (interrupt affinity), round robin.
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + (seq % guest.vcpus);
+  const target = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU] + (seq % guest.vcpus);
+  setIoTarget(h, gi, target);
   h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = time + service;
-  h.reschedule(h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET]);
+  h.reschedule(target);
+}
+
+/**
+ * Gi.IO_TARGET := `target` (a vCPU, IO_NONE or IO_NOTIFYING), with the IO_DONE bits of HostState.phaseKinds
+ * (E17): the old target's off, the new one's on. A bit or two, not notePhaseKinds' whole guest: the
+ * chain moves on every few install events.
+ */
+function setIoTarget(h: HostState, gi: number, target: number): void {
+  const old = h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET];
+  if (old >= 0) h.phaseKinds[old] &= ~PhaseKind.IO_DONE;
+  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = target;
+  if (target >= 0) h.phaseKinds[target] |= PhaseKind.IO_DONE;
 }
 
 /** When the chain's I/O completion interrupt reaches vCPU `v` (Infinity: not in flight to it). */
@@ -178,7 +207,7 @@ export function ioDoneTime(h: HostState, gi: number, v: number): number {
 /** Ev.IO_DONE: the completion interrupt arrives at `v`, whose next device ISR will serve it. */
 export function ioCompletes(h: HostState, gi: number, v: number): void {
   h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT] = Infinity;
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
+  setIoTarget(h, gi, IO_NONE);
   h.gi32[gi * Gi.STRIDE + Gi.IO_ISR_VCPU] = v;
   raise(h, v, h.guests[gi].model.deviceVector, Source.DEVICE);
 }
@@ -219,7 +248,7 @@ function afterDeviceIsr(h: HostState, gi: number, v: number): void {
     ioNotified(h, gi);
     return;
   }
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NOTIFYING; // completion notice in flight to the origin
+  setIoTarget(h, gi, IO_NOTIFYING); // completion notice in flight to the origin
   sendIpi(h, v, origin, h.guests[gi].model.completionIpiVector);
 }
 
@@ -228,7 +257,7 @@ function ioNotified(h: HostState, gi: number): void {
   const guest = h.guests[gi];
   const plan = guest.phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]];
   const g = gi * Gf.STRIDE;
-  h.gi32[gi * Gi.STRIDE + Gi.IO_TARGET] = IO_NONE;
+  setIoTarget(h, gi, IO_NONE);
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   if (plan.phase === 'disk-benchmark') {
     const bytes = Math.min(guest.model.diskBenchmark.requestBytes, h.gf[g + Gf.BYTES_LEFT]);
@@ -245,6 +274,7 @@ function ioNotified(h: HostState, gi: number): void {
       ? guest.model.diskBenchmark.cpuPerRequestNs
       : Math.round((plan.work ?? 0) / guest.model.install.steps);
   h.g8[gi * G8.STRIDE + G8.WORKER_STATE] = Worker.CPU;
+  h.phaseKinds[first] |= PhaseKind.CHUNK_END;
   cancelIdleWakeup(h, first);
   h.vf[first * Vf.STRIDE + Vf.BURST_END] = Infinity;
   h.vf[first * Vf.STRIDE + Vf.BURST_WORK] = Infinity;
@@ -270,6 +300,7 @@ export function buildShareDone(h: HostState, v: number): void {
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
   h.v8[v * V8.STRIDE + V8.BUILD_ACTIVE] = 0;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
+  h.notePhaseKinds(gi);
   const first = h.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
   let all = true;
   for (let l = 0; l < h.guests[gi].vcpus; l++) if (h.v8[(first + l) * V8.STRIDE + V8.BUILD_ACTIVE] === 1) all = false;

@@ -61,6 +61,7 @@ export function startPingPong(h: HostState, gi: number): void {
 function startHop(h: HostState, gi: number, v: number): void {
   h.v8[v * V8.STRIDE + V8.HOP] = Hop.RUNNING;
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = h.guests[gi].phases[h.gi32[gi * Gi.STRIDE + Gi.PHASE_IDX]].hopNs ?? 0;
+  h.notePhaseKinds(gi);
 }
 
 /** When vCPU `v` finishes its hop at its present rate (Infinity: none, or not running it); the walk writes it out (events.ts). */
@@ -80,10 +81,9 @@ export function hopDone(h: HostState, v: number): void {
   h.v8[v * V8.STRIDE + V8.HOP] = Hop.NONE;
   h.vf[v * Vf.STRIDE + Vf.WORK_LEFT] = 0;
   const peer = peerOf(h, gi, v);
-  if (peer >= 0) {
-    h.v8[peer * V8.STRIDE + V8.HOP] = Hop.SENT;
-    sendIpi(h, v, peer, h.guests[gi].model.completionIpiVector);
-  }
+  if (peer >= 0) h.v8[peer * V8.STRIDE + V8.HOP] = Hop.SENT;
+  h.notePhaseKinds(gi);
+  if (peer >= 0) sendIpi(h, v, peer, h.guests[gi].model.completionIpiVector);
   const end = h.vf[v * Vf.STRIDE + Vf.BURST_END];
   if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && end !== Infinity) return; // in an idle burst of its own
   const b = h.vcpuBehaviour(v);
