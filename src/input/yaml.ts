@@ -172,6 +172,25 @@ function syntaxExpected(code: string | undefined, message: string): string | und
   }
 }
 
+/**
+ * Where the text holds a character YAML does not allow in a stream (YAML 1.2 c-printable: no C0
+ * control but tab, LF and CR, no DEL, no C1 control but NEL, no U+FFFE or U+FFFF), or undefined.
+ * yaml reads them: a NUL in a description ran, and went on into results and reports (polish40).
+ */
+function controlCharacter(text: string): number | undefined {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const at = text.search(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f\ufffe\uffff]/);
+  return at < 0 ? undefined : at;
+}
+
+/** A line counter of `text`, as parseYaml counts its lines. */
+function lc0(text: string): LineCounter {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lc.addNewLine(at + 1);
+  return lc;
+}
+
 /** The 1-based line and column of a character offset. */
 export function positionAt(lc: LineCounter, offset: number): Position {
   const p = lc.linePos(offset);
@@ -187,6 +206,18 @@ export function parseYamlChecked(
   sink: DiagnosticSink,
   maxAliasCount: number,
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
+  const control = controlCharacter(text);
+  if (control !== undefined) {
+    const p = positionAt(lc0(text), control);
+    const code = `U+${text.charCodeAt(control).toString(16).toUpperCase().padStart(4, '0')}`;
+    sink.add(
+      p.line,
+      p.column,
+      `a control character (${code}) in the text`,
+      'printable text: YAML takes tab, line feed and carriage return, no other control character (is it a binary file, or one damaged?)',
+    );
+    sink.throwIfAny();
+  }
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
   for (const p of problems) {
     if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`, p.expected);
