@@ -4,6 +4,7 @@
  */
 import { TUNABLES, tunableSpec, type PolicyName, type Tunables } from '../core/hypervisor/policy.js';
 import { didYouMean, quoted } from '../input/diagnostics.js';
+import { NotUtf8Error } from '../input/utf8.js';
 import { fsErrorText } from './readText.js';
 
 /** NAME=VALUE tunable flags checked against the tunables table; an error message on failure. */
@@ -35,6 +36,8 @@ export function parseTunableFlags(flags: readonly string[], policy: PolicyName |
  * node's "ENOENT: no such file or directory, open '-'" was printed as it came.
  */
 export function unreadable(file: string, e: unknown, what: string, expected: string): string {
+  // As a report's reader says where it stops: the first byte that is not UTF-8, by line and column.
+  if (e instanceof NotUtf8Error) return `${file}:${e.message}`;
   const code = (e as NodeJS.ErrnoException).code;
   if (file === '-' && code === 'ENOENT')
     return `no file named "-" (to read the ${what} from standard input, give /dev/stdin)`;

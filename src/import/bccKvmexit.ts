@@ -86,6 +86,7 @@ export function parseBccKvmexit(text: string, file: string): ExitReport {
     column: number;
   }
   const byReason = new Map<string, Sum>();
+  const seenRows = new Map<string, number>();
   const pids = new Set<string>();
   const tids = new Set<string>();
   let ctrlC = false;
@@ -138,6 +139,18 @@ export function parseBccKvmexit(text: string, file: string): ExitReport {
         "an exit reason of kvmexit's table (VT-x names as in Linux's vmx.h, or N/A)",
         quoteFound(reasonTok.text),
       );
+    // kvmexit prints one row per reason of a thread (N/A for each code it cannot name): a reason
+    // twice for one thread is a table edited or pasted over itself, whose rows were summed silently.
+    const rowKey = [...toks.slice(0, idColumns).map((t) => t.text), reason].join(' ');
+    const before = reason === 'N/A' ? undefined : seenRows.get(rowKey);
+    if (before !== undefined)
+      fail(
+        i + 1,
+        reasonTok.at + 1,
+        `each exit reason once${idColumns > 0 ? ' per thread' : ''} (kvmexit prints one row per reason; line ${before} has ${quoteFound(reasonTok.text)})`,
+        `${quoteFound(reasonTok.text)} again`,
+      );
+    seenRows.set(rowKey, i + 1);
     const sum = byReason.get(reason);
     if (sum) sum.samples += Number(countTok.text);
     else byReason.set(reason, { samples: Number(countTok.text), line: i + 1, column: reasonTok.at + 1 });

@@ -222,6 +222,16 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
       continue;
     }
     const row = readRow(joined, first + 1, hasMinMax, failAt, notes);
+    // perf prints one row per exit reason (one per undecoded code, each "UNKNOWN"): a reason twice
+    // is a table edited or pasted over itself, whose rows were summed into the fit without a word.
+    const twice = row.name === 'UNKNOWN' ? undefined : raw.find((r) => r.name === row.name);
+    if (twice !== undefined)
+      fail(
+        row.line,
+        row.column,
+        `each exit reason once (perf kvm stat prints one row per reason; line ${twice.line} has ${quoteFound(row.name)})`,
+        `${quoteFound(row.name)} again`,
+      );
     if (pendingUnknown !== undefined) {
       if (row.name === 'UNKNOWN') row.undecoded = pendingUnknown;
       pendingUnknown = undefined;

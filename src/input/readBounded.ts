@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { utf8Text } from './utf8.js';
 
 /**
  * Most bytes a results.json, exit report or profile given on the command line may have: far above
@@ -58,11 +59,14 @@ export function readAtMost(path: string, limit: number, idleMs = READ_IDLE_MS): 
   }
 }
 
-/** A file as UTF-8 text, read to its end or refused past `limit` bytes (an Error naming the limit). */
+/**
+ * A file as UTF-8 text, read to its end or refused past `limit` bytes (an Error naming the limit),
+ * or at its first byte that is not UTF-8 (a NotUtf8Error with the line and column).
+ */
 export function readInputText(file: string, limit = MAX_INPUT_BYTES): string {
   const bytes = readAtMost(file, limit + 1);
   if (bytes.length > limit) throw new Error(`more than ${limit} bytes (is it the right file?)`);
-  return bytes.toString('utf8');
+  return utf8Text(bytes);
 }
 
 /**

@@ -144,7 +144,9 @@ export class Reader {
   /**
    * The keys of a mapping. Unknown keys (with a did-you-mean suggestion), duplicate keys,
    * non-string keys and missing required keys are reported. `allowed` may be a predicate for
-   * open-ended key sets (tunables, thresholds); `known` then lists the names to suggest from.
+   * open-ended key sets (tunables, thresholds); `known` then lists the names to suggest from, and
+   * `knownText` says them in short where they are too many to list (an unknown key without a guess
+   * said neither where it was nor what goes there: `unknown key "k0"` in a matrix).
    */
   fields(
     map: YAMLMap,
@@ -152,6 +154,7 @@ export class Reader {
     allowed: readonly string[] | ((key: string) => boolean),
     required: readonly string[] = [],
     known?: readonly string[],
+    knownText?: string,
   ): Fields {
     const entries = new Map<string, Field>();
     const suggested = new Set<string>();
@@ -216,9 +219,13 @@ export class Reader {
             ? ''
             : ` in ${what}: ${guess === undefined ? 'it' : `${quoted(name)} itself`} goes under ${homes.join(' or under ')}`;
         const list =
-          hint === '' && home === '' && names.length > 0 && names.length <= 16
-            ? ` in ${what} (known keys: ${names.join(', ')})`
-            : '';
+          hint !== '' || home !== ''
+            ? ''
+            : knownText !== undefined
+              ? ` in ${what} (known keys: ${knownText})`
+              : names.length > 0 && names.length <= 16
+                ? ` in ${what} (known keys: ${names.join(', ')})`
+                : ` in ${what}`;
         this.error(keyNode, `unknown key ${quoted(name)}${hint}${home}${list}`);
         continue;
       }
@@ -236,7 +243,7 @@ export class Reader {
             this.error(at, `the merge key "<<" of ${what} merges its own mapping${name}`, MERGE_NOT_ITSELF);
             continue;
           }
-          const inner = this.fields(source, what, allowed, [], known);
+          const inner = this.fields(source, what, allowed, [], known, knownText);
           for (const [name, field] of inner.entries) if (!entries.has(name)) entries.set(name, field);
           for (const g of inner.suggested) suggested.add(g);
         }

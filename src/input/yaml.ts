@@ -5,9 +5,9 @@
  * aliases, alias bombs. The typed values are read from the document by the Reader (reader.ts); the
  * CPU profile loader (src/profiles/serialize.ts) reads the document its own way.
  */
-import { Composer, Document, LineCounter, YAMLParseError, isAlias, visit } from 'yaml';
+import { Composer, Document, LineCounter, YAMLParseError, isAlias, isCollection, isPair, visit } from 'yaml';
 import type { Alias, Node as YamlNode } from 'yaml';
-import { TOO_DEEP, parseCst } from './depth.js';
+import { MAX_YAML_DEPTH, TOO_DEEP, parseCst } from './depth.js';
 import type { DiagnosticSink } from './diagnostics.js';
 
 /** A 1-based line and column. */
@@ -172,6 +172,25 @@ function syntaxExpected(code: string | undefined, message: string): string | und
   }
 }
 
+/**
+ * Where the text holds a character YAML does not allow in a stream (YAML 1.2 c-printable: no C0
+ * control but tab, LF and CR, no DEL, no C1 control but NEL, no U+FFFE or U+FFFF), or undefined.
+ * yaml reads them: a NUL in a description ran, and went on into results and reports (polish40).
+ */
+function controlCharacter(text: string): number | undefined {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const at = text.search(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f\ufffe\uffff]/);
+  return at < 0 ? undefined : at;
+}
+
+/** A line counter of `text`, as parseYaml counts its lines. */
+function lc0(text: string): LineCounter {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lc.addNewLine(at + 1);
+  return lc;
+}
+
 /** The 1-based line and column of a character offset. */
 export function positionAt(lc: LineCounter, offset: number): Position {
   const p = lc.linePos(offset);
@@ -187,6 +206,18 @@ export function parseYamlChecked(
   sink: DiagnosticSink,
   maxAliasCount: number,
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
+  const control = controlCharacter(text);
+  if (control !== undefined) {
+    const p = positionAt(lc0(text), control);
+    const code = `U+${text.charCodeAt(control).toString(16).toUpperCase().padStart(4, '0')}`;
+    sink.add(
+      p.line,
+      p.column,
+      `a control character (${code}) in the text`,
+      'printable text: YAML takes tab, line feed and carriage return, no other control character (is it a binary file, or one damaged?)',
+    );
+    sink.throwIfAny();
+  }
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
   for (const p of problems) {
     if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`, p.expected);
@@ -197,7 +228,83 @@ export function parseYamlChecked(
   sink.throwIfAny();
   checkAliasBomb(doc, lc, aliases, sink, maxAliasCount);
   sink.throwIfAny();
+  checkExpansion(doc, lc, aliases, sink);
+  sink.throwIfAny();
   return { doc, lc, aliases };
+}
+
+/**
+ * YAML nodes (each key, value and list item) the aliases of a document may repeat in all, merge
+ * keys' included. The alias count alone does not bound what the loaders read: yaml counts an alias
+ * of a flat 20,000-key mapping as one, so 900 guests that were `*big` or `<<: *big` had the Reader
+ * go through 18 million keys (a 260 KB file: minutes, then out of memory). Shipped scenarios
+ * repeat a few dozen nodes.
+ */
+export const MAX_ALIAS_NODES = 100_000;
+
+/**
+ * Refuse a document whose aliases repeat more than MAX_ALIAS_NODES nodes, or nest it deeper than
+ * MAX_YAML_DEPTH once expanded (a chain of anchors, each nesting the one before: the Reader and
+ * yaml's toJS recurse through them), at the alias that crosses the bound. One pass, children before
+ * their parent: an anchor precedes its aliases, so a node an alias names is measured before the
+ * alias unless it contains it (a recursive node, measured as one: the Reader reads it to a bounded
+ * depth and refuses it there).
+ */
+function checkExpansion(
+  doc: Document,
+  lc: LineCounter,
+  aliases: ReadonlyMap<Alias, YamlNode>,
+  sink: DiagnosticSink,
+): void {
+  if (aliases.size === 0) return;
+  const measured = new Map<unknown, { nodes: number; depth: number }>();
+  let repeated = 0;
+  let refused = false;
+  const refuse = (at: Alias, message: string, expected: string): void => {
+    refused = true;
+    const p = lc.linePos(at.range?.[0] ?? 0);
+    sink.add(p.line, p.col, message, expected);
+  };
+  // Recursion as deep as the document's nesting, which parseYaml bounds (MAX_YAML_DEPTH).
+  const measure = (node: unknown): { nodes: number; depth: number } => {
+    if (refused || node === null || node === undefined) return { nodes: 0, depth: 0 };
+    if (isAlias(node)) {
+      const target = aliases.get(node);
+      const m = target === undefined ? undefined : measured.get(target);
+      if (m === undefined) return { nodes: 1, depth: 1 };
+      repeated += m.nodes;
+      if (repeated > MAX_ALIAS_NODES)
+        refuse(
+          node,
+          `the aliases repeat too much: *${node.source} repeats ${m.nodes} YAML nodes, ${repeated} by the aliases up to here`,
+          `aliases (merge keys included) that repeat at most ${MAX_ALIAS_NODES} nodes in all (each key, value and list item is a node)`,
+        );
+      else if (m.depth > MAX_YAML_DEPTH)
+        refuse(
+          node,
+          `YAML nested too deeply once its aliases are expanded: *${node.source} reaches ${m.depth} levels`,
+          `collections nested at most ${MAX_YAML_DEPTH} levels deep with the aliases expanded: an anchor's node that holds an alias of the one before, repeated, nests them all`,
+        );
+      return m;
+    }
+    let nodes = 1;
+    let depth = 0;
+    if (isCollection(node)) {
+      for (const item of node.items) {
+        const parts = isPair(item) ? [item.key, item.value] : [item];
+        for (const part of parts) {
+          const m = measure(part);
+          nodes += m.nodes;
+          if (m.depth > depth) depth = m.depth;
+        }
+      }
+      depth += 1;
+    }
+    const m = { nodes, depth };
+    measured.set(node, m);
+    return m;
+  };
+  measure(doc.contents);
 }
 
 /** Reject alias bombs: yaml's maxAliasCount check during conversion, reported at the first nested alias. */

@@ -10,6 +10,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Node as YamlNode } from 'yaml';
 import { ScenarioError } from '../input/diagnostics.js';
 import { fsErrorText, readInputText } from '../input/readBounded.js';
+import { NotUtf8Error } from '../input/utf8.js';
 import { optional, type Field, type Fields, type Reader, type Val } from '../input/reader.js';
 import {
   DEFAULT_MEMORY_BYTES,
@@ -362,7 +363,12 @@ class GuestsReader {
       // A profile is a few lines of rates; the scenario's own limit keeps a device or FIFO from hanging the load.
       profile = parseWorkloadProfile(readInputText(file, MAX_FILE_BYTES), file);
     } catch (e) {
-      const detail = e instanceof ScenarioError ? e.message : `cannot read it: ${fsErrorText((e as Error).message)}`;
+      const detail =
+        e instanceof ScenarioError
+          ? e.message
+          : e instanceof NotUtf8Error
+            ? `${file}:${e.message}`
+            : `cannot read it: ${fsErrorText((e as Error).message)}`;
       r.error(wf, `${what}.workload: invalid workload profile ${path}:\n${detail}`);
       return undefined;
     }

@@ -27,6 +27,7 @@ import { PHASE_KEYS } from './phases.js';
 import { HOST_KEYS, parseHost } from './host.js';
 import { parseDuration } from './duration.js';
 import { readAtMost } from '../input/readBounded.js';
+import { notUtf8 } from '../input/utf8.js';
 import {
   DEFAULT_CARDINALITY_BUDGET,
   MAX_ALIAS_COUNT,
@@ -147,15 +148,18 @@ export function loadScenarioFile(path: string, options: LoadOptions = {}): Scena
  */
 export function readScenarioText(path: string, size: number, shownAs = path): string {
   if (size > MAX_FILE_BYTES) throw tooLarge(shownAs, size);
+  let bytes: Buffer;
   try {
-    return readAtMost(path, MAX_FILE_BYTES + 1)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '');
+    bytes = readAtMost(path, MAX_FILE_BYTES + 1);
   } catch (e) {
     throw new ScenarioError([
       { file: shownAs, line: 0, column: 0, message: `cannot read the file: ${(e as Error).message}` },
     ]);
   }
+  // Bytes that are not UTF-8 were read as U+FFFD, silently (the service refuses such a body).
+  const bad = notUtf8(bytes);
+  if (bad !== undefined) throw new ScenarioError([{ file: shownAs, message: 'the file is not UTF-8 text', ...bad }]);
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
 }
 
 function tooLarge(file: string, bytes: number): ScenarioError {

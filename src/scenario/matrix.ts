@@ -128,6 +128,7 @@ export function parseMatrix(r: Reader, v: Val, catalog: readonly CpuProfile[]): 
     (k) => (MATRIX_KEYS as readonly string[]).includes(k) || k.startsWith(MATRIX_TUNABLE_PREFIX),
     [],
     known,
+    `${MATRIX_KEYS.join(', ')}, ${MATRIX_TUNABLE_PREFIX}NAME (vmexit-lab list tunables)`,
   );
   if (f.entries.size === 0) {
     if (m.items.length === 0)

@@ -1,3 +1,4 @@
+import { notUtf8 } from '../input/utf8.js';
 import type { Request } from 'express';
 import { closest } from '../input/diagnostics.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
@@ -181,12 +182,15 @@ function options(src: Record<string, unknown>): Omit<SubmitRequest, 'yaml' | 'na
 const POST_QUERY = ['scenario', 'pace', 'seed', 'timeLimitSeconds'];
 const JSON_FIELDS = ['scenario', 'yaml', 'pace', 'seed', 'timeLimitSeconds'];
 
-/** The body as UTF-8 text; 400 on bytes that are not UTF-8. */
+/** The body as UTF-8 text; 400 on bytes that are not UTF-8, where the CLI says it of a file (src/input/utf8.ts). */
 function utf8(body: Buffer): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
   } catch {
-    throw new ApiError(400, 'bad_request', 'the request body is not valid UTF-8 (scenarios are UTF-8 text)');
+    const at = notUtf8(body);
+    const where =
+      at === undefined ? '' : ` at line ${at.line}, column ${at.column} (expected ${at.expected}, found ${at.found})`;
+    throw new ApiError(400, 'bad_request', `the request body is not valid UTF-8 (scenarios are UTF-8 text)${where}`);
   }
 }
 

@@ -158,3 +158,23 @@ describe('vmexit-lab import kvmexit', () => {
     assert.match(io.stderr.join('\n'), /--duration is required/);
   });
 });
+
+describe('kvmexit: a reason twice for one thread (polish40)', () => {
+  it('is refused at the second row (the two were summed: HLT read as twice its count); one reason in several threads is read', () => {
+    const text = read('kvmexit-vcpu-bcc-2021.txt');
+    const lines = text.split('\n');
+    const hlt = lines.findIndex((l) => /^HLT\s+\d+$/.test(l));
+    lines.splice(hlt + 1, 0, lines[hlt]);
+    assert.throws(
+      () => parse(lines.join('\n')),
+      (e: unknown) =>
+        e instanceof ReportFormatError &&
+        e.line === hlt + 2 &&
+        e.column === 1 &&
+        e.expected === `each exit reason once (kvmexit prints one row per reason; line ${hlt + 1} has "HLT")` &&
+        e.found === '"HLT" again',
+    );
+    const threads = parse(read('kvmexit-pid-threads-bcc-2021.txt'));
+    assert.ok(threads.rows.length > 0);
+  });
+});

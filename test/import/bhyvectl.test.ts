@@ -112,6 +112,21 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
       'total number of vm exits        12',
       'number of times hlt was intercepted  7',
       'vcpu migration across host cpus 3',
+      // The other counters every bhyve prints (a section without them was cut), all 0.
+      ...[
+        'vm exits due to external interrupt',
+        'number of times %cr access was intercepted',
+        'number of times rdmsr was intercepted',
+        'number of times wrmsr was intercepted',
+        'number of monitor trap exits',
+        'number of times pause was intercepted',
+        'vm exits due to interrupt window opening',
+        'vm exits due to nmi window opening',
+        'number of times in/out was intercepted',
+        'number of times cpuid was intercepted',
+        'vm exits due to nested page fault',
+        'number of vm exits for unknown reason',
+      ].map((d) => `${d}  0`),
       '',
     ].join('\r\n');
     const r = parseBhyvectlStats(text, 'x');
@@ -124,12 +139,12 @@ describe('parseBhyvectlStats: constructed samples (layout of bhyvectl.c get_stat
         ['UNCATEGORIZED', 5, undefined],
       ],
     );
-    assert.match(r.notes.join('\n'), /3 statistic line\(s\) had spaces/);
+    assert.match(r.notes.join('\n'), /15 statistic line\(s\) had spaces/);
     assert.match(r.notes.join('\n'), /vendor unknown/);
   });
 
   it('statistics it does not know are kept and noted', () => {
-    const r = parseBhyvectlStats('vcpu0 stats:\ntotal number of vm exits\t4\nsome future counter\t9\n', 'x');
+    const r = parseBhyvectlStats('vcpu0 stats:\nvm exits due to external interrupt\t4\nsome future counter\t9\n', 'x');
     assert.equal(r.stats!['some future counter'], 9);
     assert.match(r.notes.join('\n'), /not known to this parser, kept in stats: some future counter/);
   });
@@ -182,6 +197,16 @@ describe('parseBhyvectlStats: malformed input', () => {
           "p.txt:3:1: expected 'total number of vm exits' in every vCPU section (it is in 1 of 2), found vcpu1 without it",
       },
     );
+  });
+
+  it('a section cut short (it has the total, not every counter bhyve prints) is refused: its exits were fitted as uncategorized, exit 0 (polish40)', () => {
+    const text = readFileSync(join(DIR, 'bhyvectl-intel-2vcpu-constructed.txt'), 'utf8');
+    const lines = text.split('\n');
+    const vcpu1 = lines.findIndex((l) => l.startsWith('vcpu1 stats:'));
+    const cut = lines.filter((l, i) => !(i > vcpu1 && /^number of times (%cr access|cpuid) was intercepted/.test(l)));
+    assert.throws(() => parseBhyvectlStats(cut.join('\n'), 'c.txt'), {
+      message: `c.txt:${vcpu1 + 1}:1: expected every exit counter bhyvectl prints in each vCPU section (bhyve has printed 13 of them since its first release; the output was cut when it was copied?), found vcpu1 without "number of times %cr access was intercepted" and 1 more`,
+    });
   });
 
   it('a negative counter', () => {

@@ -384,3 +384,34 @@ describe('model totals -> perf report -> import (the issue #9 round trip, edge h
     assert.throws(() => perfRowsFromModelTotals({ NOPE: 1 }), /not a model exit kind/);
   });
 });
+
+describe('a reason twice in one table (polish40)', () => {
+  it('is refused at the second row, naming the first: the two were summed into the fit without a word', () => {
+    const text = read('perf-intel-sysbench-2020.txt');
+    const rows = text.split('\n').filter((l) => /^\s+[A-Z_]+\s+\d+\s+[\d.]+%/.test(l));
+    const [first, second] = [rows[0], rows[1]];
+    const name = first.trim().split(/\s+/)[0];
+    // The second row renamed to the first's reason, its columns kept.
+    const renamed = second.replace(
+      /^(\s*)([A-Z_]+)/,
+      (_m, sp: string, n: string) => `${' '.repeat(sp.length + n.length - name.length)}${name}`,
+    );
+    const lines = text.split('\n');
+    const at = lines.indexOf(second);
+    lines[at] = renamed;
+    assert.throws(
+      () => parsePerfKvmStat(lines.join('\n'), 'd.txt'),
+      (e: unknown) =>
+        e instanceof ReportFormatError &&
+        e.line === at + 1 &&
+        e.expected ===
+          `each exit reason once (perf kvm stat prints one row per reason; line ${lines.indexOf(first) + 1} has "${name}")` &&
+        e.found === `"${name}" again`,
+    );
+  });
+
+  it('UNKNOWN rows, one per exit code perf could not decode, are each read', () => {
+    const r = parsePerfKvmStat(read('perf-intel-pvm-unknown-2024.txt'), 'u.txt');
+    assert.equal(r.rows.filter((row) => row.name === 'UNKNOWN').length, 5);
+  });
+});

@@ -135,3 +135,22 @@ describe('matrix expansion', () => {
     );
   });
 });
+
+describe('an unknown matrix key without a near name', () => {
+  it('says it is in the matrix and what goes there (it was `unknown key "k0"` alone: the list of known keys is too long to print, polish40)', () => {
+    const text =
+      'name: m\nhost: { cpu: i7-2620M }\nguests: [{ os: windows-7 }]\nmatrix:\n  zzzz: [1]\n  policy: [kvm]\n';
+    assert.throws(
+      () => parseScenario(text, 'm.yaml'),
+      (e: unknown) => {
+        assert.ok(e instanceof ScenarioError);
+        assert.equal(
+          e.diagnostics[0].message,
+          'unknown key "zzzz" in matrix (known keys: policy, cpu, cores, x2apic, enlightenments, tunables.NAME (vmexit-lab list tunables))',
+        );
+        assert.deepEqual([e.diagnostics[0].line, e.diagnostics[0].column], [5, 3]);
+        return true;
+      },
+    );
+  });
+});

@@ -103,7 +103,11 @@ test('strict requests: limit 2.5, unknown or repeated parameters, hex numbers, b
   const bad = Buffer.concat([Buffer.from('name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
   const utf = await api('/api/runs', yaml(bad));
   assertError(utf, 400, 'bad_request');
-  assert.match(utf.body.error.message, /not valid UTF-8/);
+  // Where, as the CLI says it of a file (polish40): the byte and its line and column.
+  assert.match(
+    utf.body.error.message,
+    /not valid UTF-8 \(scenarios are UTF-8 text\) at line 1, column 10 \(expected UTF-8 text .*found the byte 0xE9, which is no UTF-8 character here\)$/,
+  );
   assertError(await api('/api/runs', yaml('<x/>', 'application/xml')), 415, 'unsupported_media_type');
   assertError(await api('/api/runs', yaml(tiny('latin'), 'text/yaml; charset=latin1')), 415, 'unsupported_media_type');
   // A body in an encoding express does not take (it answers 415): the code says so, not bad_request.

@@ -6,6 +6,9 @@ import { loadModelData } from '../../model/data.js';
 import { CpuProfileNotFoundError, findCpuProfile, loadCpuCatalog } from '../../profiles/catalog.js';
 import { GUEST_OS_NAMES, type GuestOsName } from '../../scenario/types.js';
 import { MAX_RATE_PER_SECOND, MAX_VCPUS, NAME_RE } from '../../scenario/workload.js';
+
+/** Exits a vCPU can take in a second at most: an exit and its entry take more than 100 ns on any CPU. */
+const MAX_EXITS_PER_VCPU_SECOND = 1e7;
 import { fitWorkload } from '../../import/fit.js';
 import { MISS_PERCENT } from '../../import/missReasons.js';
 import {
@@ -271,6 +274,13 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     );
   if (rates.size === 0)
     return bad(`${file}: no exit reason the model knows (found: ${report.rows.map((r) => r.name).join(', ')})`);
+  // A rate no vCPU can reach is a damaged count or a wrong span: fitted, it was capped at the
+  // profile's 1e8 a second and simulated for ever (a kvmexit count of 1e23: no answer in 200 s).
+  const perVcpu = [...rates.values()].reduce((a, b) => a + b, 0);
+  if (!(perVcpu <= MAX_EXITS_PER_VCPU_SECOND))
+    return bad(
+      `${file}: ${perVcpu.toPrecision(3)} exits per vCPU-second (its counts over ${seconds === undefined ? 'its rates' : `${String(seconds)} s`} and ${vcpus} vCPU(s)); expected at most ${MAX_EXITS_PER_VCPU_SECOND.toExponential(0)} (a VM exit and its entry take more than 100 ns): check the report's counts, --duration and --vcpus`,
+    );
   // Every HLT needs an interrupt to wake the vCPU (the profile reader refuses HLTs without them).
   if (irq === 0 && [...rates.keys()].some((n) => n === 'HLT' || n === 'VMEXIT_HLT'))
     return bad(`--interrupts-per-second 0: ${file} has HLT exits, and a halted vCPU wakes only on an interrupt`);
