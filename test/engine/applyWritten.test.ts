@@ -14,7 +14,7 @@ import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { RING_MASK, RING_QUALS, RING_SLOTS } from '../../src/core/vcpu/fastForward.js';
 import type { Machine } from '../../src/core/vcpu/machine.js';
 import { T, tx } from '../../src/core/vcpu/transitions.js';
-import { firstHost } from '../support/hosts.js';
+import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
 import { buildMachine } from '../support/machines.js';
 import { DESKTOP } from '../support/profiles.js';
 
@@ -40,41 +40,12 @@ function countShapes(m: Machine): Shapes {
 }
 
 const HOSTS: Record<string, string> = {
-  'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': `
-host: { cpu: i7-6700K, cores: 2 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
-  'an idle mixed fleet under KVM with Hyper-V guests': `
-host: { cpu: xeon-e5-2667v4, cores: 8 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
-  - { os: windows-server-2019, vcpus: 2, phases: [{ phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 4, x2apic: true, phases: [{ phase: idle }] }`,
+  'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': ENGINE_HOSTS.installBuildPingPong,
+  'an idle mixed fleet under KVM with Hyper-V guests': ENGINE_HOSTS.kvmIdleFleet,
 };
 
 function host(yaml: string): HostSimulation {
   return firstHost(`name: apply\nseed: 5\n${yaml.trim()}\nduration: 2s\n`, 'apply.yaml');
-}
-
-function totals(h: HostSimulation): string {
-  h.advanceTo(2e9);
-  h.finalChecks();
-  const m = h.machine;
-  return JSON.stringify([
-    h.events,
-    ...m.exitTotals,
-    ...m.exitHostNs,
-    ...m.exitCounts,
-    ...m.counters,
-    ...m.vcpuHostNs,
-    ...m.s,
-    ...h.guestCounters,
-    ...h.latencyCounts,
-  ]);
 }
 
 test('engine hosts: records applied from the table, past every written-out count of words and counters, equal the rules', () => {
@@ -82,10 +53,10 @@ test('engine hosts: records applied from the table, past every written-out count
   for (const [name, yaml] of Object.entries(HOSTS)) {
     const tabulated = host(yaml);
     const shapes = countShapes(tabulated.machine);
-    const got = totals(tabulated);
+    const got = hostTotals(tabulated, 2e9);
     const rules = host(yaml);
     rules.machine.logStepExits(); // every operation by the rules (tabulated.ts tabulates)
-    assert.equal(got, totals(rules), name);
+    assert.equal(got, hostTotals(rules, 2e9), name);
     for (const k of ['words', 'exits', 'counters'] as const) shapes[k].forEach((n, i) => (all[k][i] += n));
   }
   // Every written-out count and the loop past it, but four exits or more (the machine below).

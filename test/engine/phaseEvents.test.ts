@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { HostSimulation } from '../../src/core/engine/host.js';
 import { Gf, Hop, V8, Vi, Worker } from '../../src/core/engine/state.js';
 import { ioDoneTime } from '../../src/core/guests/phases.js';
-import { firstHost } from '../support/hosts.js';
+import { ENGINE_HOSTS, firstHost } from '../support/hosts.js';
 
 /** Hosts whose guests' phases are open-ended and without work: the flag is off. */
 const PLAIN: Record<string, string> = {
@@ -34,14 +34,7 @@ guests:
 
 /** Hosts with a phase that sets those kinds' words: the flag is on. */
 const PHASED: Record<string, string> = {
-  'an install, a build, a disk benchmark and a ping-pong on 4 cores, bhyve-tpr-v3': `
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-tpr-v3 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
-  - { os: freebsd-12.1, vcpus: 2, phases: [{ phase: disk-benchmark, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
+  'an install, a build, a disk benchmark and a ping-pong on 4 cores, bhyve-tpr-v3': ENGINE_HOSTS.everyPhase,
   'an idle guest after a boot of 200 ms (a phase end only)': `
 host: { cpu: i7-6700K, cores: 8 }
 hypervisor: { policy: bhyve-12.1 }

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostSimulation } from '../../src/core/engine/host.js';
 import { PhaseKind, phaseKindsOf } from '../../src/core/engine/state.js';
-import { firstHost } from '../support/hosts.js';
+import { ENGINE_HOSTS, firstHost } from '../support/hosts.js';
 
 const ALL = PhaseKind.IO_DONE | PhaseKind.PHASE_END | PhaseKind.CHUNK_END | PhaseKind.BUILD_END | PhaseKind.HOP_END;
 
@@ -27,14 +27,7 @@ guests:
     PhaseKind.IO_DONE | PhaseKind.CHUNK_END,
   ],
   'phases of 1 s: an install, a build, a disk benchmark and a ping-pong on 4 cores, bhyve-tpr-v3 (ends, hops)': [
-    `
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: bhyve-tpr-v3 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
-  - { os: freebsd-12.1, vcpus: 2, phases: [{ phase: disk-benchmark, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
+    ENGINE_HOSTS.everyPhase,
     PhaseKind.PHASE_END | PhaseKind.HOP_END,
   ],
   'work-bound phases one after another on 2 cores for 7 vCPUs, KVM (all five)': [

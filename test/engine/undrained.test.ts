@@ -9,34 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostSimulation } from '../../src/core/engine/host.js';
-import { firstHost } from '../support/hosts.js';
+import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
 
 const CASES: Record<string, string> = {
-  'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': `
-host: { cpu: i7-6700K, cores: 2 }
-hypervisor: { policy: bhyve-12.1 }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
-  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
-  'an idle mixed fleet under KVM with Hyper-V guests': `
-host: { cpu: xeon-e5-2667v4, cores: 8 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
-  - { os: windows-server-2019, vcpus: 2, phases: [{ phase: idle }] }
-  - { os: ubuntu-18.04, vcpus: 4, x2apic: true, phases: [{ phase: idle }] }`,
+  'an install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1': ENGINE_HOSTS.installBuildPingPong,
+  'an idle mixed fleet under KVM with Hyper-V guests': ENGINE_HOSTS.kvmIdleFleet,
 };
 
 function host(yaml: string): HostSimulation {
   return firstHost(`name: undrained\nseed: 9\n${yaml.trim()}\nduration: 2s\n`, 'undrained.yaml');
-}
-
-function totals(h: HostSimulation): string {
-  h.advanceTo(2e9);
-  h.finalChecks();
-  const m = h.machine;
-  return JSON.stringify([h.events, ...m.exitTotals, ...m.counters, ...h.guestCounters, ...h.latencyCounts]);
 }
 
 for (const [name, yaml] of Object.entries(CASES)) {
@@ -61,15 +42,15 @@ for (const [name, yaml] of Object.entries(CASES)) {
       if (worked) calls.work++;
       else calls.none++;
     };
-    totals(h);
+    hostTotals(h, 2e9);
     assert.ok(calls.work > 100, `calls with work: ${JSON.stringify(calls)}`);
 
     const always = host(yaml);
     always.undrained = (): boolean => true;
-    assert.equal(totals(always), totals(host(yaml)));
+    assert.equal(hostTotals(always, 2e9), hostTotals(host(yaml), 2e9));
 
     const never = host(yaml);
     never.undrained = (): boolean => false;
-    assert.notEqual(totals(never), totals(host(yaml)));
+    assert.notEqual(hostTotals(never, 2e9), hostTotals(host(yaml), 2e9));
   });
 }

@@ -69,3 +69,57 @@ guests:
   - { os: ubuntu-18.04, vcpus: 2, clocksource: acpi_pm, phases: [{ phase: ping-pong, hop: 40us, duration: 300ms }, { phase: idle }] }
   - { os: windows-server-2019, name: stimer, vcpus: 2, enlightenments: [hv-vpindex, hv-synic, hv-stimer, hv-time] }`,
 };
+
+/**
+ * Scenario bodies (host, hypervisor, guests: no name, seed or duration) for the engine's exactness
+ * tests (test/engine): hosts whose phases write every phase word, and an idle KVM fleet.
+ */
+export const ENGINE_HOSTS = {
+  /** An install, a build, a disk benchmark and a ping-pong of 1 s each on 4 cores, bhyve-tpr-v3. */
+  everyPhase: `
+host: { cpu: i7-6700K, cores: 4 }
+hypervisor: { policy: bhyve-tpr-v3 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
+  - { os: freebsd-12.1, vcpus: 2, phases: [{ phase: disk-benchmark, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
+  /** An install, a build and a ping-pong on 2 cores for 6 vCPUs, bhyve-12.1. */
+  installBuildPingPong: `
+host: { cpu: i7-6700K, cores: 2 }
+hypervisor: { policy: bhyve-12.1 }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: install, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 2, phases: [{ phase: build, duration: 1s }, { phase: idle }] }
+  - { os: ubuntu-18.04, name: pp, vcpus: 2, phases: [{ phase: ping-pong, hop: 40us, duration: 1s }, { phase: idle }] }`,
+  /** An idle mixed fleet under KVM with Hyper-V guests, on 8 cores. */
+  kvmIdleFleet: `
+host: { cpu: xeon-e5-2667v4, cores: 8 }
+hypervisor: { policy: kvm }
+guests:
+  - { os: windows-10-1909, vcpus: 2, phases: [{ phase: idle }] }
+  - { os: windows-server-2019, vcpus: 2, phases: [{ phase: idle }] }
+  - { os: ubuntu-18.04, vcpus: 4, x2apic: true, phases: [{ phase: idle }] }`,
+} as const;
+
+/**
+ * The host's totals after `ns` simulated ns, as one string: its events, the machine's exit totals,
+ * host ns, exit counts, counters, per-vCPU host ns and state words, the guests' counters and the
+ * latency histogram (two runs that differ anywhere differ here).
+ */
+export function hostTotals(h: HostSimulation, ns: number): string {
+  h.advanceTo(ns);
+  h.finalChecks();
+  const m = h.machine;
+  return JSON.stringify([
+    h.events,
+    ...m.exitTotals,
+    ...m.exitHostNs,
+    ...m.exitCounts,
+    ...m.counters,
+    ...m.vcpuHostNs,
+    ...m.s,
+    ...h.guestCounters,
+    ...h.latencyCounts,
+  ]);
+}
