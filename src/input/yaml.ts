@@ -69,7 +69,11 @@ interface YamlText {
  * empty and the one problem says so. `uniqueKeys`: a repeated key is one of yaml's errors (else
  * the caller checks).
  */
-export function parseYaml(text: string, options: { readonly uniqueKeys: boolean }): YamlText {
+export function parseYaml(source: string, options: { readonly uniqueKeys: boolean }): YamlText {
+  // YAML 1.2 (5.4, b-break) ends a line at a carriage return alone too (old Mac line ends); yaml's
+  // lexer does not, and read such a file as one line of errors. A lone CR becomes a LF: the same
+  // length, so every offset and column stays the text's own.
+  const text = source.includes('\r') ? source.replace(/\r(?!\n)/g, '\n') : source;
   // The lines from the text itself: yaml's parser reports the line breaks it reads, but not those
   // inside the tokens it skips while recovering from an error, which put a later error on the line
   // before it (a '\n' ends a line for yaml; its lexer takes "\r\n" as one break).
