@@ -70,17 +70,9 @@ interface YamlText {
  * the caller checks).
  */
 export function parseYaml(source: string, options: { readonly uniqueKeys: boolean }): YamlText {
-  // YAML 1.2 (5.4, b-break) ends a line at a carriage return alone too (old Mac line ends); yaml's
-  // lexer does not, and read such a file as one line of errors. A lone CR becomes a LF: the same
-  // length, so every offset and column stays the text's own.
-  const text = source.includes('\r') ? source.replace(/\r(?!\n)/g, '\n') : source;
-  // The lines from the text itself: yaml's parser reports the line breaks it reads, but not those
-  // inside the tokens it skips while recovering from an error, which put a later error on the line
-  // before it (a '\n' ends a line for yaml; its lexer takes "\r\n" as one break).
-  const lc = new LineCounter();
+  const text = withLineFeeds(source);
+  const lc = lineCounterOf(text);
   const cst = parseCst(text, () => {});
-  lc.addNewLine(0);
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lc.addNewLine(at + 1);
   if (cst.tooDeep !== undefined) {
     const at = positionAt(lc, cst.tooDeep.offset);
     return { doc: new Document(), lc, problems: [{ ...at, ...TOO_DEEP, warning: false, syntax: false }] };
@@ -187,8 +179,22 @@ function controlCharacter(text: string): number | undefined {
   return at < 0 ? undefined : at;
 }
 
-/** A line counter of `text`, as parseYaml counts its lines. */
-function lc0(text: string): LineCounter {
+/**
+ * YAML 1.2 (5.4, b-break) ends a line at a carriage return alone too (old Mac line ends); yaml's
+ * lexer does not, and read such a file as one line of errors. A lone CR becomes a LF: the same
+ * length, so every offset and column stays the text's own.
+ */
+function withLineFeeds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+}
+
+/**
+ * The line counter of `text` (after withLineFeeds), from the text itself: yaml's parser reports the
+ * line breaks it reads, but not those inside the tokens it skips while recovering from an error,
+ * which put a later error on the line before it (a '\n' ends a line for yaml; its lexer takes
+ * "\r\n" as one break).
+ */
+function lineCounterOf(text: string): LineCounter {
   const lc = new LineCounter();
   lc.addNewLine(0);
   for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lc.addNewLine(at + 1);
@@ -212,7 +218,7 @@ export function parseYamlChecked(
 ): { doc: Document; lc: LineCounter; aliases: Map<Alias, YamlNode> } {
   const control = controlCharacter(text);
   if (control !== undefined) {
-    const p = positionAt(lc0(text), control);
+    const p = positionAt(lineCounterOf(withLineFeeds(text)), control);
     const code = `U+${text.charCodeAt(control).toString(16).toUpperCase().padStart(4, '0')}`;
     sink.add(
       p.line,

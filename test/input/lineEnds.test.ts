@@ -62,3 +62,11 @@ test('a YAML syntax error after lone CRs is placed on its line', () => {
   );
   assert.ok(problems.every((p) => p.line > 1 || p.column <= 5));
 });
+
+test('a control character in a file of lone CRs is refused on its own line', () => {
+  const text = LINES.map((l) => (l.startsWith('hypervisor') ? 'hypervisor: { policy: kvm } # \u0000' : l)).join('\r');
+  assert.throws(
+    () => parseScenario(text, 's.yaml'),
+    (e: unknown) => e instanceof ScenarioError && e.diagnostics.length === 1 && e.diagnostics[0].line === 6,
+  );
+});
