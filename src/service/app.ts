@@ -59,6 +59,16 @@ function sharedAnswer(status: number, text: string): SharedAnswer {
   return { status, body, etag: `W/"${body.length.toString(16)}-${hash}"` };
 }
 
+/** A page's shared answer as sent: HTML under the pages' own policy (PAGE_CSP), with its ETag. */
+function sendPage(res: express.Response, answer: SharedAnswer): void {
+  res
+    .status(answer.status)
+    .set('Content-Type', 'text/html; charset=utf-8')
+    .set('Content-Security-Policy', PAGE_CSP)
+    .set('ETag', answer.etag)
+    .send(answer.body);
+}
+
 export function createApp(o: AppOptions): express.Express {
   const app = express();
   // Before any route: the router is made with these settings.
@@ -236,12 +246,7 @@ export function createApp(o: AppOptions): express.Express {
         const answer = await shared.get('index', () =>
           sharedAnswer(200, renderRunsIndex(o.manager.list({ limit: 100 }))),
         );
-        res
-          .status(answer.status)
-          .set('Content-Type', 'text/html; charset=utf-8')
-          .set('Content-Security-Policy', PAGE_CSP)
-          .set('ETag', answer.etag)
-          .send(answer.body);
+        sendPage(res, answer);
       },
     ],
     'GET /runs/:id': [
@@ -262,12 +267,7 @@ export function createApp(o: AppOptions): express.Express {
             return sharedAnswer(500, damagedRunPage(id, (e as Error).message));
           }
         });
-        res
-          .status(answer.status)
-          .set('Content-Type', 'text/html; charset=utf-8')
-          .set('Content-Security-Policy', PAGE_CSP)
-          .set('ETag', answer.etag)
-          .send(answer.body);
+        sendPage(res, answer);
       },
     ],
   };
