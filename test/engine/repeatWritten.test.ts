@@ -64,10 +64,10 @@ function operate(m: Machine, i: number, k: number, v: number, a: number): void {
  */
 function countedOneByOne(m: Machine): void {
   const at = m as unknown as {
-    repeatFixedPoint(v: number, count: number, op: number, e: number): number;
+    repeatFixedPoint(v: number, count: number, op: RepeatOp, e: number): number;
     countExits(v: number, slot: number, qualification: number, count: number, kind: RecKind): void;
   };
-  at.repeatFixedPoint = (v: number, count: number, op: number, e: number): number => {
+  at.repeatFixedPoint = (v: number, count: number, op: RepeatOp, e: number): number => {
     const exits = memoExitCount(e);
     const start = m.stepExitCount;
     const executed = start + 2 * exits <= STEP_LOG ? Math.min(count, 2) : count;
@@ -158,7 +158,11 @@ test("a memo hit of four exits in four slots: countExits' sums, exit by exit, in
       keepFixedPoint(m, slots);
       for (const count of [3, 1, 70, 2]) m.cr8Pairs(0, count, 8, 0);
     }
-    assert.deepEqual(seen.hits, [0, 0, 0, 0, 0].map((_, i) => (Math.min(slots.length, 4) === i ? 4 : 0)), `${slots}`);
+    assert.deepEqual(
+      seen.hits,
+      [0, 0, 0, 0, 0].map((_, i) => (Math.min(slots.length, 4) === i ? 4 : 0)),
+      `${slots}`,
+    );
     assert.deepEqual(Array.from(got.exitCounts), Array.from(want.exitCounts), `${slots}: exit counts`);
     assert.deepEqual(Array.from(got.counters), Array.from(want.counters), `${slots}: counters`);
     assert.deepEqual(Array.from(got.exitHostNs), Array.from(want.exitHostNs), `${slots}: host ns per slot`);
@@ -166,7 +170,11 @@ test("a memo hit of four exits in four slots: countExits' sums, exit by exit, in
     assert.deepEqual(Array.from(got.vcpuHostNs), Array.from(want.vcpuHostNs), `${slots}: host ns per vCPU`);
     assert.equal(got.stepHostNs, want.stepHostNs, `${slots}: the step's host ns`);
     assert.equal(got.stepExitCount, want.stepExitCount, `${slots}: the step's exits`);
-    assert.equal(got.exitTotals.reduce((s, n) => s + n, 0), 76 * slots.length, `${slots}: every run's exits`);
+    assert.equal(
+      got.exitTotals.reduce((s, n) => s + n, 0),
+      76 * slots.length,
+      `${slots}: every run's exits`,
+    );
   }
 });
 
