@@ -7,7 +7,7 @@ import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { ProcBased, ProcBased2 } from '../vmx/controls.js';
 import { ExitWhy, RecKind } from './recorder.js';
-import { memoExitCount, memoExitQual, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
+import { memoExitCount, memoExitSlot, memoLookup, memoStore } from './repeatMemo.js';
 import { snapshotOf, type VcpuSnapshot } from './reports.js';
 import { TabulatedInstructions } from './tabulated.js';
 import { txEpoch } from './transitions.js';
@@ -188,6 +188,10 @@ export class Machine extends TabulatedInstructions {
           break;
       }
       executed++;
+      // One run in all: it cannot fast-forward (sameExits of -1 is false) and nothing stores a fixed
+      // point, so its snapshot would only be overwritten by the next repeat's first run unread (the
+      // install's host ticks come one at a time: docs/perf/engine30.md, E20).
+      if (count === 1) return executed;
       const exitCount = this.stepExitCount - exitStart;
       const repeats = pairStateRepeats(this.s, base, this.ff);
       if (
@@ -223,14 +227,57 @@ export class Machine extends TabulatedInstructions {
     const exits = memoExitCount(e);
     const start = this.stepExitCount;
     const executed = start + 2 * exits <= STEP_LOG ? Math.min(count, 2) : count;
-    const c = v * Counter.COUNT;
+    const acct = this.acct;
     if (op === RepeatOp.CR8_PAIR) {
-      this.counters[c + Counter.CR8_READS] += count;
-      this.counters[c + Counter.CR8_WRITES] += 2 * count;
+      const c = this.countersAt + v * Counter.COUNT;
+      acct[c + Counter.CR8_READS] += count;
+      acct[c + Counter.CR8_WRITES] += 2 * count;
     }
-    for (let i = 0; i < exits; i++) this.countExits(v, memoExitSlot(e, i), memoExitQual(e, i), count, RecKind.EXIT);
+    // countExits' sums exit by exit, in its order, through the one accounting view, the first three
+    // written out (tabulated.ts apply's way: each array checked once; a memorized run has at most 4
+    // exits, 2.8 on the install). The memo runs only while nothing records (repeat): no record, no
+    // qualification to read.
+    if (exits > 0) {
+      const row = v * this.slotStride;
+      const vcpuNsAt = this.vcpuHostNsAt + v;
+      let cost = this.memoExit(e, 0, row, count);
+      let stepNs = this.stepHostNs + cost;
+      let vcpuNs = acct[vcpuNsAt] + cost;
+      if (exits > 1) {
+        cost = this.memoExit(e, 1, row, count);
+        stepNs += cost;
+        vcpuNs += cost;
+      }
+      if (exits > 2) {
+        cost = this.memoExit(e, 2, row, count);
+        stepNs += cost;
+        vcpuNs += cost;
+      }
+      for (let i = 3; i < exits; i++) {
+        cost = this.memoExit(e, i, row, count);
+        stepNs += cost;
+        vcpuNs += cost;
+      }
+      this.stepHostNs = stepNs;
+      acct[vcpuNsAt] = vcpuNs;
+    }
     this.stepExitCount = start + executed * exits;
     return executed;
+  }
+
+  /**
+   * repeatFixedPoint's `i`-th exit of memo entry `e`, `count` times, for the vCPU whose exit counts
+   * start at `row`: counted, its slot's host ns and total moved (countExits' sums); its cost returned
+   * for the step's and the vCPU's sums (inlined: a double returned otherwise is boxed).
+   */
+  private memoExit(e: number, i: number, row: number, count: number): number {
+    const acct = this.acct;
+    const slot = memoExitSlot(e, i);
+    const cost = this.exitCostNs[slot] * count;
+    acct[row + LOCAL_SLOT[slot]] += count;
+    acct[this.exitHostNsAt + slot] += cost;
+    acct[this.exitTotalsAt + slot] += count;
+    return cost;
   }
 
   /**
