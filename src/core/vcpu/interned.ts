@@ -27,6 +27,7 @@ import {
   quietWords,
   SLOT_MASK,
   T,
+  TX_LAST,
   tx,
   txClass,
   txEpoch,
@@ -209,7 +210,10 @@ export class InternedInstructions extends GuestInstructions {
    * counters (docs/perf/engine30.md, E18). Words and counters of a record are distinct: any order.
    */
   private apply(v: number, n: number): number {
-    const r = n * T.SIZE;
+    // n <= TX_LAST already: the mask bounds it for TurboFan, so every fixed word below (r + T.X) and
+    // the first three exits' host ns are within the constant tx and txNs, unchecked (E19).
+    const rec = n & TX_LAST;
+    const r = rec * T.SIZE;
     const s = this.s;
     const b = v * F.STRIDE;
     const diffs = tx[r + T.DIFFS];
@@ -228,7 +232,7 @@ export class InternedInstructions extends GuestInstructions {
       const row = v * this.slotStride;
       const vcpuNsAt = this.vcpuHostNsAt + v;
       const e = r + T.EXIT;
-      const q = n * MAX_EXITS;
+      const q = rec * MAX_EXITS;
       const k = this.stepExitCount;
       let cost = this.countExit(e, q, k, row);
       let stepNs = this.stepHostNs + cost;
