@@ -28,14 +28,13 @@ interface Shapes {
 /** Counts the shapes of the records `m` applies from the table (apply is private: replaced on the instance). */
 function countShapes(m: Machine): Shapes {
   const shapes: Shapes = { words: [0, 0, 0, 0, 0, 0, 0], exits: [0, 0, 0, 0, 0], counters: [0, 0, 0, 0, 0] };
-  const at = m as unknown as { apply(v: number, n: number): number };
+  const at = m as unknown as { apply(v: number, r: number): number };
   const apply = at.apply.bind(m);
-  at.apply = (v: number, n: number): number => {
-    const r = n * T.SIZE; // record n's first word
+  at.apply = (v: number, r: number): number => {
     shapes.words[Math.min(tx[r + T.DIFFS], 6)]++;
     shapes.exits[Math.min(tx[r + T.EXITS], 4)]++;
     shapes.counters[Math.min(tx[r + T.COUNTERS], 4)]++;
-    return apply(v, n);
+    return apply(v, r);
   };
   return shapes;
 }

@@ -27,7 +27,6 @@ import {
   quietWords,
   SLOT_MASK,
   T,
-  TX_LAST,
   tx,
   txClass,
   txEpoch,
@@ -37,7 +36,6 @@ import {
   txLookup,
   txNew,
   TxOp,
-  txNs,
   txQuiet,
 } from './transitions.js';
 
@@ -49,8 +47,6 @@ const STRIDE: number = F.STRIDE;
 const COUNTERS: number = Counter.COUNT;
 const pre = new Int32Array(STRIDE);
 const preCounters = new Float64Array(COUNTERS);
-/** Each class's exit costs, as its key holds them: the slots' and last the x2APIC MSR-write rule's. */
-const classCosts: Float64Array[] = [];
 
 /**
  * The table of interned states as the Machine uses it: on a hit the tabulated outcome is applied -
@@ -60,7 +56,7 @@ const classCosts: Float64Array[] = [];
 export class InternedInstructions extends GuestInstructions {
   /** This machine's key, unique in the thread: in the fast-forward's memo (repeatMemo.ts). */
   protected readonly machineKey = memoKey();
-  /** The class of machines with this CPU profile, policy and exit costs (0 until the first operation). */
+  /** The class of machines with this CPU profile and policy (0 until the first operation). */
   protected txCls = 0;
   /**
    * Operations running by the rules (an operation the table does not hold, or one being tabulated):
@@ -157,50 +153,25 @@ export class InternedInstructions extends GuestInstructions {
 
   /** Operation `op` (operand `a`) on vCPU `v`: from the table, or by the rules and then tabulated. */
   protected interned(op: TxOp, v: number, a: number): number {
-    if (this.txCls === 0) this.txCls = this.classOf();
+    // The class: the machine's fixed inputs, plain data (CpuProfile, PolicyTraits: strings, finite
+    // numbers, booleans, nested records), so their JSON tells two machines apart exactly.
+    if (this.txCls === 0) this.txCls = txClass(JSON.stringify(this.profile) + JSON.stringify(this.traits));
     const b = v * F.STRIDE;
     let from = this.hinted(v);
     if (from < 0) from = txFind(this.txCls, this.s, b);
-    else if (this.debugChecks) this.checkHint(v, from);
+    else if (this.debugChecks && !txEquals(from, this.txCls, this.s, b))
+      throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
     if (from >= 0) {
-      const n = txLookup(from, op, a);
-      if (n >= 0) return this.apply(v, n);
+      const r = txLookup(from, op, a);
+      if (r >= 0) return this.apply(v, r);
     }
     return this.capture(op, v, a, from);
   }
 
   /**
-   * The class: the machine's fixed inputs, plain data (CpuProfile, PolicyTraits: strings, finite
-   * numbers, booleans, nested records), so their JSON tells two machines apart exactly; and its exit
-   * costs (the table and the x2APIC MSR-write rule's), bit for bit, since a record holds its exits'
-   * host ns (transitions.ts txNs). Worked out at the machine's first tabulated operation: the costs
-   * are fixed from then on (the engine sets them before it; debug checks catch a later write).
-   */
-  private classOf(): number {
-    const costs = Float64Array.of(...this.exitCostNs, this.apicMsrWriteCostNs);
-    const bits = new Uint32Array(costs.buffer).join();
-    const cls = txClass(`${JSON.stringify(this.profile)}${JSON.stringify(this.traits)}${bits}`);
-    classCosts[cls] = costs;
-    return cls;
-  }
-
-  /** Debug checks: the vCPU's words are the interned state its hint names, and the costs its class's. */
-  private checkHint(v: number, id: number): void {
-    if (!txEquals(id, this.txCls, this.s, v * F.STRIDE))
-      throw new Error(`vCPU ${v}: its state was written outside the machine's operations (forgetStates not called)`);
-    const costs = classCosts[this.txCls];
-    const n = this.exitCostNs.length;
-    for (let i = 0; i <= n; i++)
-      if (!Object.is(i < n ? this.exitCostNs[i] : this.apicMsrWriteCostNs, costs[i]))
-        throw new Error(
-          `exit costs written after the machine's first tabulated operation (its records hold the old ones)`,
-        );
-  }
-
-  /**
-   * Apply record `n` to vCPU `v`: what the rules did, in the same order for every sum. Its exits are
-   * counted as MachineCore.exit counts them (machineState.ts countExits: at the host ns the rules
-   * charged, which the record holds: txNs) and its counters moved, all in the machine's one accounting
+   * Apply record `r` to vCPU `v`: what the rules did, in the same order for every sum. Its exits are
+   * counted as MachineCore.exit counts them (machineState.ts countExits: at the slot's cost, or the
+   * x2APIC MSR-write rule's when marked) and its counters moved, all in the machine's one accounting
    * view (acct), the vCPU's and the step's host ns held in locals across the record's exits: the same
    * additions in the same order. The recorder is off here (tabulates()).
    *
@@ -209,11 +180,7 @@ export class InternedInstructions extends GuestInstructions {
    * turn's interrupt check ends what it knew), and most records hold 1-5 words, 0-3 exits and 0-3
    * counters (docs/perf/engine30.md, E18). Words and counters of a record are distinct: any order.
    */
-  private apply(v: number, n: number): number {
-    // n <= TX_LAST already: the mask bounds it for TurboFan, so every fixed word below (r + T.X) and
-    // the first three exits' host ns are within the constant tx and txNs, unchecked (E19).
-    const rec = n & TX_LAST;
-    const r = rec * T.SIZE;
+  private apply(v: number, r: number): number {
     const s = this.s;
     const b = v * F.STRIDE;
     const diffs = tx[r + T.DIFFS];
@@ -232,23 +199,22 @@ export class InternedInstructions extends GuestInstructions {
       const row = v * this.slotStride;
       const vcpuNsAt = this.vcpuHostNsAt + v;
       const e = r + T.EXIT;
-      const q = rec * MAX_EXITS;
       const k = this.stepExitCount;
-      let cost = this.countExit(e, q, k, row);
+      let cost = this.countExit(e, k, row);
       let stepNs = this.stepHostNs + cost;
       let vcpuNs = acct[vcpuNsAt] + cost;
       if (exits > 1) {
-        cost = this.countExit(e + 2, q + 1, k + 1, row);
+        cost = this.countExit(e + 2, k + 1, row);
         stepNs += cost;
         vcpuNs += cost;
       }
       if (exits > 2) {
-        cost = this.countExit(e + 4, q + 2, k + 2, row);
+        cost = this.countExit(e + 4, k + 2, row);
         stepNs += cost;
         vcpuNs += cost;
       }
       for (let i = 3; i < exits; i++) {
-        cost = this.countExit(e + 2 * i, q + i, k + i, row);
+        cost = this.countExit(e + 2 * i, k + i, row);
         stepNs += cost;
         vcpuNs += cost;
       }
@@ -279,16 +245,16 @@ export class InternedInstructions extends GuestInstructions {
   }
 
   /**
-   * apply's exit at record word `j` (its host ns at txNs `q`), the step's exit number `k`, of the vCPU
-   * whose exit counts start at `row`: counted, its slot's host ns and total moved, put in the exit
-   * ring; its cost returned
+   * apply's exit at record word `j`, the step's exit number `k`, of the vCPU whose exit counts start
+   * at `row`: counted, its slot's host ns and total moved, put in the exit ring; its cost returned
    * for the step's and the vCPU's sums (inlined into apply: a double returned otherwise is boxed).
    */
-  private countExit(j: number, q: number, k: number, row: number): number {
+  private countExit(j: number, k: number, row: number): number {
     const acct = this.acct;
     const word = tx[j];
     const slot = word & SLOT_MASK;
-    const cost = txNs[q];
+    const apicNs = this.apicMsrWriteCostNs;
+    const cost = (word & APIC_COST) === 0 || apicNs < 0 ? this.exitCostNs[slot] : apicNs;
     acct[row + (word >>> LOCAL_SHIFT)] += 1;
     acct[this.exitHostNsAt + slot] += cost;
     acct[this.exitTotalsAt + slot] += 1;
@@ -341,9 +307,8 @@ export class InternedInstructions extends GuestInstructions {
     if (start < 0) return ret;
     const next = txIntern(cls, s, b);
     if (next < 0) return ret;
-    const n = txNew(start, op, a);
-    if (n < 0) return ret;
-    const r = n * T.SIZE;
+    const r = txNew(start, op, a);
+    if (r < 0) return ret;
     tx[r + T.NEXT] = next;
     tx[r + T.RET] = ret;
     tx[r + T.DIFFS] = diffs;
@@ -356,14 +321,10 @@ export class InternedInstructions extends GuestInstructions {
       d++;
     }
     tx[r + T.EXITS] = exits;
-    const apicNs = this.apicMsrWriteCostNs;
     for (let i = 0; i < exits; i++) {
       const slot = this.ff[ringSlot(exits0 + i)];
-      const apic = ((apicCost >>> i) & 1) !== 0;
-      tx[r + T.EXIT + 2 * i] = slot | (apic ? APIC_COST : 0) | (LOCAL_SLOT[slot] << LOCAL_SHIFT);
+      tx[r + T.EXIT + 2 * i] = slot | ((apicCost >>> i) & 1 ? APIC_COST : 0) | (LOCAL_SLOT[slot] << LOCAL_SHIFT);
       tx[r + T.EXIT + 2 * i + 1] = this.ff[ringQual(exits0 + i)];
-      // What the exit path charged (MachineCore.exit's default, or apicMsrExit's), kept for apply.
-      txNs[n * MAX_EXITS + i] = apic && apicNs >= 0 ? apicNs : this.exitCostNs[slot];
     }
     tx[r + T.COUNTERS] = moved;
     let m = 0;

@@ -28,9 +28,9 @@ import { F } from './layout.js';
  * engine slower than the rules (x0.86-0.98); trusting it, x1.16-1.31.
  *
  * Tables per thread, allocated once (the memory per simulated vCPU does not grow); states are shared
- * by every vCPU of every machine of one class (the same CPU profile, policy traits and exit costs:
- * a record holds its exits' host ns), since the identity words are outside the key. When a table
- * fills, all of them start afresh: only speed depends on what is in them.
+ * by every vCPU of every machine of one class (the same CPU profile and policy traits), since the
+ * identity words are outside the key. When a table fills, all of them start afresh: only speed
+ * depends on what is in them.
  */
 
 /** The operations tabulated; the operand `a` of each as Machine.interned passes it. */
@@ -67,11 +67,6 @@ export const MAX_DELIVERIES = 2;
 const STATE_CAP = 2048; // the bench's cases intern 74-215 states and 157-427 transitions
 const STATE_INDEX = STATE_CAP * 2; // open addressing, load <= 1/2
 const TX_CAP = 4096;
-/**
- * Every record number is at most this (TX_CAP a power of two): `n & TX_LAST` is `n`, and tells
- * TurboFan so, which then drops the bounds and overflow checks of a record's fixed words (E19).
- */
-export const TX_LAST = TX_CAP - 1;
 const TX_INDEX = TX_CAP * 2;
 /**
  * An exit in a record charged by the x2APIC MSR-write rule (MachineCore.apicMsrExit) rather than
@@ -110,15 +105,8 @@ const stateClass = new Int32Array(STATE_CAP);
 const stateQuiet = new Uint8Array(STATE_CAP);
 const stateIndex = new Int32Array(STATE_INDEX); // state id + 1; 0 empty
 let stateCount = 0;
-/** The transition records, record `n` from word n * T.SIZE (read by Machine.interned to apply one). */
+/** The transition records (read by Machine.interned to apply one). */
 export const tx = new Int32Array(TX_CAP * T.SIZE);
-/**
- * Each record's exits' host ns, record `n`'s exit `i` at n * MAX_EXITS + i: what the rules charged
- * (the slot's cost, or the x2APIC MSR-write rule's), the same for every machine of the class, whose
- * key holds the exit-cost table (interned.ts). A constant array: apply reads it without a map or
- * length check, where the machine's cost table was checked at every exit (E19).
- */
-export const txNs = new Float64Array(TX_CAP * MAX_EXITS);
 const txIndex = new Int32Array(TX_INDEX); // record + 1; 0 empty
 let txCount = 0;
 const classes = new Map<string, number>();
@@ -217,21 +205,21 @@ function txHash(from: number, op: number, a: number): number {
   return (Math.imul(from, 0x9e3779b1) ^ Math.imul(op + 1, 0x85ebca6b) ^ Math.imul(a, 0xc2b2ae35)) >>> 0;
 }
 
-/** The record number (its first word at n * T.SIZE in `tx`) of (state `from`, op, a), or -1. */
+/** The record (its first word in `tx`) of (state `from`, op, a), or -1. */
 export function txLookup(from: number, op: number, a: number): number {
   let i = txHash(from, op, a) & (TX_INDEX - 1);
   for (;;) {
     const e = txIndex[i];
     if (e === 0) return -1;
     const r = (e - 1) * T.SIZE;
-    if (tx[r + T.FROM] === from && tx[r + T.OP] === op && tx[r + T.A] === a) return e - 1;
+    if (tx[r + T.FROM] === from && tx[r + T.OP] === op && tx[r + T.A] === a) return r;
     i = (i + 1) & (TX_INDEX - 1);
   }
 }
 
 /**
- * A new record for (from, op, a), its number (the caller fills the outcome from word n * T.SIZE), or
- * -1 when the table was full and everything started afresh.
+ * A new record for (from, op, a), its first word in `tx` (the caller fills the outcome), or -1 when
+ * the table was full and everything started afresh.
  */
 export function txNew(from: number, op: number, a: number): number {
   if (txCount === TX_CAP) {
@@ -240,13 +228,12 @@ export function txNew(from: number, op: number, a: number): number {
   }
   let i = txHash(from, op, a) & (TX_INDEX - 1);
   while (txIndex[i] !== 0) i = (i + 1) & (TX_INDEX - 1);
-  const n = txCount;
-  const r = n * T.SIZE;
+  const r = txCount * T.SIZE;
   txIndex[i] = ++txCount;
   tx[r + T.FROM] = from;
   tx[r + T.OP] = op;
   tx[r + T.A] = a;
-  return n;
+  return r;
 }
 
 /** How many states and transitions are interned now (tests). */
