@@ -241,7 +241,7 @@ for (const { label, op, tpr } of TRUSTING) {
   });
 }
 
-test('[vcpu/tabulated.ts] isQuiet answers from the interned state a vCPU keeps: a request written behind it is seen after forgetStates; with debug checks, forgetting to is caught', () => {
+test('[vcpu/interned.ts] isQuiet answers from the interned state a vCPU keeps: a request written behind it is seen after forgetStates; with debug checks, forgetting to is caught', () => {
   const costs = new Float64Array(EXIT_SLOT_COUNT).fill(100);
   const su: MachineSetup = { profile: DESKTOP, policy: 'bhyve-12.1', vcpus: 1 };
   const m = machine(su, costs, false);
@@ -323,7 +323,7 @@ test('[vcpu/transitions.ts] when the tables fill and start afresh, the state ids
   same(m, rules, 'after the tables started afresh');
 });
 
-test("[vcpu/tabulated.ts] every vCPU keeps the interned state id its last tabulated operation left, whatever the other vCPUs and machines of the thread do (each machine keeps its vCPUs' ids in its own words)", () => {
+test("[vcpu/interned.ts] every vCPU keeps the interned state id its last tabulated operation left, whatever the other vCPUs and machines of the thread do (each machine keeps its vCPUs' ids in its own words)", () => {
   // A table shared by every machine of the thread, direct-mapped by (machine, vCPU), lost ids to
   // collisions: a vCPU whose id was pushed out looked its state up by hash again (only speed
   // depended on it, but the id is what internedState reports).

@@ -1,5 +1,5 @@
 /**
- * E18 (docs/perf/engine30.md, the thirty-eighth session): the table's apply (src/core/vcpu/tabulated.ts)
+ * E18 (docs/perf/engine30.md, the thirty-eighth session): the table's apply (src/core/vcpu/interned.ts)
  * writes a record's first five words, three exits and three counters out and loops only past them.
  * Held here: records of every one of those counts and past them, applied from the table, give what the
  * rules give - on two hosts, the same totals, exit counts, counters, host ns and state words, bit for

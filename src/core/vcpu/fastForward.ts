@@ -86,7 +86,7 @@ const RING = PAIR_WORDS.length;
  */
 const FF_WORDS = RING + 2 * EXIT_RING;
 /**
- * After them, the table of interned states' words (tabulated.ts): the tables' generation
+ * After them, the table of interned states' words (interned.ts): the tables' generation
  * (transitions.ts txEpoch) the hints were left in, then per vCPU the id of its interned state + 1
  * (0: none) - kept by the vCPU's machine, not looked up in a table shared by every machine.
  */
@@ -100,7 +100,7 @@ export function ffWords(n: number): number {
 
 /**
  * The ring's slots start at RING_SLOTS, its qualifications at RING_QUALS; exit number `i` at `i &
- * RING_MASK` in each (ringSlot, ringQual; tabulated.ts apply adds them itself: a module function's
+ * RING_MASK` in each (ringSlot, ringQual; interned.ts apply adds them itself: a module function's
  * call is checked against the function at every call).
  */
 export const RING_SLOTS = RING;
