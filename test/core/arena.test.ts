@@ -180,7 +180,7 @@ test("a host's typed arrays: 23 views of its buffer (bhyve, no workload guest), 
   // Each view is ~96 bytes of V8 object per host beside its data (~14 per vCPU of the bench's fleet):
   // one more is a change to the layout docs/perf/memory.md counts; update both together. A host this
   // small queues its events as a scan (src/core/engine/heap.ts): its keys and queued times, no heap ids.
-  // The machine's accounting is one view more (acct: the table's apply counts in it, tabulated.ts), and
+  // The machine's accounting is one view more (acct: the table's apply counts in it, interned.ts), and
   // so is the event walk's phaseKinds byte per vCPU (docs/perf/engine30.md, E17).
   const sim = idleHost('bhyve-tpr-v3');
   const views = [...typedArrays(sim)].filter(([a]) => a.buffer === sim.vf.buffer);

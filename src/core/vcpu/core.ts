@@ -81,7 +81,7 @@ export class MachineCore extends MachineState {
   apicMsrWriteCostNs = -1;
   /**
    * The exits charged by that rule (apicMsrExit) since the step's exit number `apicCostFrom`: bit k
-   * for exit apicCostFrom + k (the table's capture reads it to replay the cost: tabulated.ts).
+   * for exit apicCostFrom + k (the table's capture reads it to replay the cost: interned.ts).
    */
   protected apicCostMask = 0;
   protected apicCostFrom = 0;

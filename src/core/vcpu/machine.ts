@@ -234,7 +234,7 @@ export class Machine extends TabulatedInstructions {
       acct[c + Counter.CR8_WRITES] += 2 * count;
     }
     // countExits' sums exit by exit, in its order, through the one accounting view, the first three
-    // written out (tabulated.ts apply's way: each array checked once; a memorized run has at most 4
+    // written out (interned.ts apply's way: each array checked once; a memorized run has at most 4
     // exits, 2.8 on the install). The memo runs only while nothing records (repeat): no record, no
     // qualification to read.
     if (exits > 0) {

@@ -23,7 +23,7 @@ export interface MachineConfig {
 /** A machine's typed arrays (fields of MachineCore, documented there). */
 export interface MachineArrays {
   /**
-   * The exit and counter accounting as one view, for the table's apply (tabulated.ts): exitCounts,
+   * The exit and counter accounting as one view, for the table's apply (interned.ts): exitCounts,
    * counters, vcpuHostNs, exitHostNs and exitTotals are views of it, in that order (acctLayout).
    */
   readonly acct: Float64Array;

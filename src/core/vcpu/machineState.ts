@@ -34,7 +34,7 @@ export class MachineState {
   readonly s: Int32Array;
   /**
    * exitCounts, counters, vcpuHostNs, exitHostNs and exitTotals as one view, each from its word
-   * below (machineSetup.ts acctLayout): the table's apply (tabulated.ts) counts a record's exits
+   * below (machineSetup.ts acctLayout): the table's apply (interned.ts) counts a record's exits
    * and counters in one array rather than five.
    */
   protected readonly acct: Float64Array;
@@ -89,7 +89,7 @@ export class MachineState {
   readonly stepDeliveredVcpu: number[] = [0, 0, 0, 0];
   /**
    * How each was delivered (recorder.ts DeliveryVia), read by the trace and the recorder's delivery
-   * notes. Written by the rules only: a tabulated operation (tabulated.ts) replays none, and runs only
+   * notes. Written by the rules only: a tabulated operation (interned.ts apply) replays none, and runs only
    * while nothing records or logs (its `tabulates`), so what reads it never sees a stale entry.
    */
   readonly stepDeliveredVia: number[] = [0, 0, 0, 0];

@@ -87,12 +87,12 @@ function entryOf(machine: number, v: number, op: number): number {
  * The entry (>= 0) holding a fixed point of (op, a, b) for vCPU `v` of machine `machine` that the
  * vCPU's state (words [base, base + F.STRIDE) of `s`) equals word for word; -1 when there is none.
  *
- * `stateId` is the interned state the vCPU is in by its trusted hint (tabulated.ts TabulatedInstructions.hinted, -1:
+ * `stateId` is the interned state the vCPU is in by its trusted hint (interned.ts InternedInstructions.hinted, -1:
  * none) and `epoch` the tables' generation (txEpoch). When the entry's fixed point was interned as
  * that same state in the same generation, the state equals it without comparing: an interned state
  * holds every word the comparison below reads but the vCPU's identity words, which are its own and
  * the same in its own entry, and more (dead isrvec_stk entries). The hint is trusted here under the
- * same discipline as in tabulated.ts; with `verify` (debug checks) the words are compared anyway
+ * same discipline as in interned.ts; with `verify` (debug checks) the words are compared anyway
  * and a stale hint throws.
  */
 export function memoLookup(
