@@ -75,7 +75,8 @@ const ROOT_KEYS = [
 function nonNegative(r: Reader, v: Val, what: string): number | undefined {
   const s = r.scalar(v);
   const expected = `a number of events per second, 0..${MAX_RATE_PER_SECOND.toExponential(0)}`;
-  if (s === undefined || typeof s.value !== 'number' || !Number.isFinite(s.value))
+  if (r.refusedNonFinite(v, what, expected)) return undefined;
+  if (s === undefined || typeof s.value !== 'number')
     return r.error(v, `wrong type for ${what}`, expected, r.describe(v.node));
   if (s.value < 0 || s.value > MAX_RATE_PER_SECOND)
     return r.error(v, `${what} out of range`, expected, r.describe(v.node));
@@ -156,6 +157,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
         for (const part of r.fields(e, what, ['measuredNs', 'modelNs'], ['measuredNs', 'modelNs'])) {
           const x = r.scalar(part);
           const expected = 'a time in ns, > 0 and < 1e9';
+          if (r.refusedNonFinite(part, `${what}.${part.name}`, expected)) continue;
           if (x === undefined || typeof x.value !== 'number' || !(x.value > 0 && x.value < 1e9))
             r.error(part, `wrong value for ${what}.${part.name}`, expected, r.describe(part.node));
           else pair[part.name] = x.value;
