@@ -83,8 +83,8 @@ export function parseYaml(source: string, options: { readonly uniqueKeys: boolea
     prettyErrors: false,
     uniqueKeys: options.uniqueKeys,
     version: '1.2',
-    // Tags: YAML 1.2's core ones only, each value checked against its tag (TAGS_READ).
-    resolveKnownTags: false,
+    // Tags: YAML 1.2's core ones, each value checked against its tag (TAGS_READ); yaml's known
+    // YAML 1.1 types (!!binary, !!timestamp, !!set, ...) give values the Reader names and refuses.
     customTags: checkedCoreTags,
   });
   // As parseDocument: the first document, and an error where a second one starts.
@@ -132,8 +132,9 @@ export function parseYaml(source: string, options: { readonly uniqueKeys: boolea
 /**
  * The tags a document may carry: YAML 1.2's core schema (10.3; `!` alone is the non-specific tag,
  * a string), read where the value they give fits the key as any untagged value is, so
- * `count: !!int 3` is 3 and `description: !!str 2019` a string. No key takes any other tag (a
- * Python or CloudFormation tag, YAML 1.1's `!!binary`, `!!timestamp`, `!!set`): refused at it.
+ * `count: !!int 3` is 3 and `description: !!str 2019` a string. No key takes any other tag: a
+ * Python or CloudFormation tag is refused at it; YAML 1.1's `!!binary`, `!!timestamp`, `!!set`,
+ * which yaml reads, give values no key takes, refused by the key as what they are (Reader.describe).
  */
 const CORE_TAG_VALUES: Readonly<Record<string, string>> = {
   str: 'a string',
