@@ -229,7 +229,10 @@ export function secondsOption(text: string | undefined, name: string): number | 
 export function durationOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const d = parseDurationNs(text);
-  if (!d.ok || d.value <= 0) throw badOptionValue(name, d.ok ? 'a positive duration' : d.expected, text);
+  // `--duration -1` said "expected a non-negative duration" (parseDurationNs' words for a scenario,
+  // where 0 is its own error), and `--duration 0` "a positive duration": -1 invited the 0 refused.
+  const negative = !d.ok && /^\s*-/.test(text) && parseDurationNs(text.replace('-', '')).ok;
+  if (!d.ok || d.value <= 0) throw badOptionValue(name, d.ok || negative ? 'a positive duration' : d.expected, text);
   return d.value / 1e9;
 }
 
@@ -325,6 +328,9 @@ export function valueHint(usage: string, name: string): string {
     }
     const what = parts
       .join(' ')
+      // `import: physical cores`: the subcommand an option belongs to (cpus import) is a label,
+      // not what the value is (`--cores needs a value: --cores N, import`).
+      .replace(/^[a-z-]+: (?=\S)/, '')
       .replace(/ \([^()]*\)/g, '')
       .split(/; |: | \(|\. (?=[A-Z])/)[0]
       .replace(/[,.]$/, '');

@@ -36,6 +36,7 @@ import {
   INT_RE,
   joinWrapped,
   readRow,
+  timePercentOver,
   TOTAL_RE,
   UNKNOWN_CODE_RE,
   type RawRow,
@@ -237,6 +238,9 @@ function parseTable(input: ReportText, file: string, from: number): LiveTable {
       pendingUnknown = undefined;
     }
     raw.push(row);
+    const over = timePercentOver(raw);
+    if (over !== undefined)
+      fail(row.timePercentAt.line, row.timePercentAt.column, over, quoteFound(`${row.timePercent.toFixed(2)}%`));
   }
   if (wrapped > 0) notes.push(`${wrapped} row(s) wrapped over two or more lines (as a mail client wraps them): joined`);
   if (totalLine < 0) {

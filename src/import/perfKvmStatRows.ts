@@ -19,6 +19,21 @@ export const GROUPED_RE = /^\d{1,3}(?:[,'.]\d{3})+$/;
 export const GROUPED_EXPECTED =
   "a sample count in digits only, as perf prints it ('%llu': no thousands separators; copy the report as perf printed it)";
 
+export const TIME_PERCENT_EXPECTED =
+  "a Time% value like 18.04%, 0.00% to 100.00% (the reason's share of the events' handled time)";
+
+/**
+ * Where a table's Time% add up to more than 100 % by more than their rounding (each printed to
+ * 0.01 %, so n rows may exceed it by 0.005 n), the rows read so far: the message's expected, or
+ * undefined while they do not. A row's true share is at most what is left of 100 %, so the first
+ * row that crosses the bound is where the table is wrong.
+ */
+export function timePercentOver(rows: readonly RawRow[]): string | undefined {
+  const sum = rows.reduce((a, r) => a + r.timePercent, 0);
+  if (sum <= 100 + 0.005 * rows.length + 1e-9) return undefined;
+  return `Time% that add up to at most 100 % over the rows, within their rounding (each is its reason's share of the handled time): with this row they add up to ${sum.toFixed(2)} %`;
+}
+
 /** A 1-based place in the file. */
 interface Place {
   readonly line: number;
@@ -71,6 +86,7 @@ export interface RawRow {
   samplesPercent: number;
   samplesPercentAt: Place;
   timePercent: number;
+  timePercentAt: Place;
   minNs?: number;
   maxNs?: number;
   avgNs: number;
@@ -141,7 +157,10 @@ export function readRow(
   const n = toks.slice(firstNumeric, k);
   const samples = num(n[0], INT_RE, '', 'a sample count (integer)');
   const samplesPercent = num(n[1], FIXED_RE, '%', 'a Samples% value like 31.59%');
-  const timePercent = num(n[2], FIXED_RE, '%', 'a Time% value like 18.04%');
+  // A reason's share of the handled time: 0.00% to 100.00% as perf prints it (`%8.2f%%`); more, or
+  // a sign, is a damaged table, which was fitted as it was (polish41).
+  const timePercent = num(n[2], FIXED_RE, '%', TIME_PERCENT_EXPECTED);
+  if (timePercent > 100) failAt(n[2].at, TIME_PERCENT_EXPECTED, quoteFound(n[2].text));
   let minNs: number | undefined;
   let maxNs: number | undefined;
   let p = 3;
@@ -175,6 +194,7 @@ export function readRow(
     samplesPercent,
     samplesPercentAt: row.posOf(n[1].at),
     timePercent,
+    timePercentAt: row.posOf(n[2].at),
     avgNs,
     ...(minNs !== undefined ? { minNs } : {}),
     ...(maxNs !== undefined ? { maxNs } : {}),

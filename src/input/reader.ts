@@ -8,7 +8,7 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Alias, LineCounter, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
 import { closest, didYouMean, quoted, type DiagnosticSink } from './diagnostics.js';
-import { describeValue, parseDurationNs, parseSizeBytes } from './units.js';
+import { describeValue, nonFinite, parseDurationNs, parseSizeBytes } from './units.js';
 import { positionAt, type Position } from './yaml.js';
 
 /** A value and where to point when it is empty (its key). */
@@ -302,15 +302,28 @@ export class Reader {
     return s.value;
   }
 
+  /**
+   * True, with the error, when the value is a number YAML reads as NaN or an infinity (`.nan`,
+   * `.inf`, `1e400`): said one way in every field that takes a number (units.ts nonFinite), what
+   * the field takes expected and the number as written found.
+   */
+  refusedNonFinite(v: Val, what: string, expected: string): boolean {
+    const s = this.scalar(v);
+    if (s === undefined || typeof s.value !== 'number') return false;
+    const words = nonFinite(s.value, s.node?.source);
+    if (words === undefined) return false;
+    this.error(v, `${what} ${words}`, expected, this.describe(v.node));
+    return true;
+  }
+
   /** An integer in min..max (YAML hex 0x.. and octal 0o.. included). */
   int(v: Val, what: string, min: number, max: number, expected?: string): number | undefined {
     const exp = expected ?? `an integer ${fmtRange(min, max)}`;
     const s = this.scalar(v);
     if (s === undefined || typeof s.value !== 'number')
       return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
-    // YAML reads 1e400 and .inf as Infinity: a number too large, not a fraction.
-    if (!Number.isInteger(s.value) && Math.abs(s.value) !== Infinity)
-      return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
+    if (this.refusedNonFinite(v, what, exp)) return undefined;
+    if (!Number.isInteger(s.value)) return this.error(v, `wrong type for ${what}`, exp, this.describe(v.node));
     if (s.value < min || s.value > max) return this.error(v, `${what} out of range`, exp, this.describe(v.node));
     return s.value;
   }
@@ -335,6 +348,7 @@ export class Reader {
   duration(v: Val, what: string, minNs: number, maxNs: number, maxText: string): number | undefined {
     const s = this.scalar(v);
     const r = parseDurationNs(s === undefined ? {} : s.value);
+    if (!r.ok && this.refusedNonFinite(v, what, r.expected)) return undefined;
     if (!r.ok) {
       return this.error(
         v,
@@ -353,6 +367,7 @@ export class Reader {
   size(v: Val, what: string, min: number, max: number, maxText: string): number | undefined {
     const s = this.scalar(v);
     const r = parseSizeBytes(s === undefined ? {} : s.value);
+    if (!r.ok && this.refusedNonFinite(v, what, r.expected)) return undefined;
     if (!r.ok)
       return this.error(v, `invalid size for ${what}`, r.expected, s === undefined ? this.describe(v.node) : r.found);
     if (r.value < min) return this.error(v, `${what} must be greater than 0`, 'a positive size', this.describe(v.node));

@@ -41,6 +41,22 @@ const SIZE_EXPECTED = 'a size such as "512MiB", "4GiB", "1GB" or a number of byt
 
 const NUMBER_WITH_UNIT = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµ]*)\s*$/;
 
+/**
+ * How a number that YAML reads as NaN or an infinity is said, the one wording of every field that
+ * takes a number: `.nan` "is not a number", `.inf` and `-.inf` "is infinite" (a threshold's
+ * `Infinity` too), a literal beyond a
+ * double (`1e400`, which YAML reads as an infinity) "is too large to represent". Undefined for a
+ * finite number. (Durations and sizes said `found NaN` and `found Infinity`, for 1e400 too, where
+ * integers said `found .nan` and "wrong type", or "out of range" for `.inf`.)
+ */
+export function nonFinite(value: number, source: string | undefined): string | undefined {
+  if (Number.isFinite(value)) return undefined;
+  if (Number.isNaN(value)) return 'is not a number';
+  return source !== undefined && /^[-+]?\.?inf(?:inity)?$/i.test(source.trim())
+    ? 'is infinite'
+    : 'is too large to represent';
+}
+
 /** How a value looks in an error message. */
 export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
@@ -85,7 +101,15 @@ function scaled(
   } else {
     return bad();
   }
-  if (Number.isNaN(amount) || !Number.isFinite(amount)) return bad();
+  // A string's number is digits, so never NaN; "1e400s" is a number too large, as "1e300s" is.
+  if (!Number.isFinite(amount))
+    return typeof v === 'string'
+      ? {
+          ok: false,
+          expected: `${expected} below 2^53 ${unitName === 'duration' ? 'ns' : 'bytes'}`,
+          found: describeValue(v),
+        }
+      : bad();
   if (amount < 0) return { ok: false, expected: `a non-negative ${unitName}`, found: describeValue(v) };
   const raw = amount * mult;
   const value = Math.round(raw);

@@ -6,7 +6,7 @@
  * CPU profile loader (src/profiles/serialize.ts) reads the document its own way.
  */
 import { Composer, Document, LineCounter, YAMLParseError, isAlias, isCollection, isPair, visit } from 'yaml';
-import type { Alias, Node as YamlNode } from 'yaml';
+import type { Alias, ScalarTag, Tags, Node as YamlNode } from 'yaml';
 import { MAX_YAML_DEPTH, TOO_DEEP, parseCst } from './depth.js';
 import type { DiagnosticSink } from './diagnostics.js';
 
@@ -54,6 +54,7 @@ interface YamlProblem extends Position {
   readonly warning: boolean;
   readonly syntax: boolean;
   readonly expected?: string;
+  readonly found?: string;
 }
 
 /** A YAML 1.2 document with its line counter, and yaml's errors then warnings. */
@@ -82,6 +83,9 @@ export function parseYaml(source: string, options: { readonly uniqueKeys: boolea
     prettyErrors: false,
     uniqueKeys: options.uniqueKeys,
     version: '1.2',
+    // Tags: YAML 1.2's core ones, each value checked against its tag (TAGS_READ); yaml's known
+    // YAML 1.1 types (!!binary, !!timestamp, !!set, ...) give values the Reader names and refuses.
+    customTags: checkedCoreTags,
   });
   // As parseDocument: the first document, and an error where a second one starts.
   let doc: Document | undefined;
@@ -94,6 +98,8 @@ export function parseYaml(source: string, options: { readonly uniqueKeys: boolea
   }
   if (doc === undefined) throw new Error('yaml composed no document'); // compose(..., true) always gives one
   const problem = (e: { pos: [number, number]; message: string; code?: string }, warning: boolean): YamlProblem => {
+    if (e.code === 'TAG_RESOLVE_FAILED' || e.code === 'BAD_COLLECTION_TYPE')
+      return { ...positionAt(lc, e.pos[0]), ...tagProblem(text.slice(e.pos[0], e.pos[1]), e.message) };
     const expected = syntaxExpected(e.code, e.message);
     return {
       ...positionAt(lc, syntaxOffset(text, e)),
@@ -120,6 +126,87 @@ export function parseYaml(source: string, options: { readonly uniqueKeys: boolea
     doc,
     lc,
     problems: [...errors.map((e) => problem(e, false)), ...doc.warnings.map((e) => problem(e, true))],
+  };
+}
+
+/**
+ * The tags a document may carry: YAML 1.2's core schema (10.3; `!` alone is the non-specific tag,
+ * a string), read where the value they give fits the key as any untagged value is, so
+ * `count: !!int 3` is 3 and `description: !!str 2019` a string. No key takes any other tag: a
+ * Python or CloudFormation tag is refused at it; YAML 1.1's `!!binary`, `!!timestamp`, `!!set`,
+ * which yaml reads, give values no key takes, refused by the key as what they are (Reader.describe).
+ */
+const CORE_TAG_VALUES: Readonly<Record<string, string>> = {
+  str: 'a string',
+  int: 'an integer (3, -3, 0x1F, 0o17)',
+  float: 'a number (2, 2.5, 1e-3)',
+  bool: 'true or false',
+  null: 'nothing, ~ or null',
+  map: 'a mapping',
+  seq: 'a list',
+};
+const TAGS_READ = Object.keys(CORE_TAG_VALUES)
+  .map((t) => `!!${t}`)
+  .join(', ');
+const CORE_TAG = 'tag:yaml.org,2002:';
+
+/** A core tag's value that does not fit it, as one of yaml's messages (read back by tagProblem). */
+const MISFIT = '\u0000misfit:';
+
+/**
+ * The schema's tags, plus one for each core scalar tag written explicitly (`!!int x`): yaml said
+ * "Unresolved tag: tag:yaml.org,2002:int" of a value that does not fit it, the tag's URI and no
+ * value, and refused `!!float 2`, which YAML 1.2's float form matches (10.3.2). Not `default`:
+ * untagged values resolve as before.
+ */
+function checkedCoreTags(tags: Tags): Tags {
+  const checked = ['null', 'bool', 'int', 'float'].map((name): ScalarTag => {
+    const forms = tags.filter(
+      (t): t is ScalarTag => typeof t === 'object' && t.tag === CORE_TAG + name && !('collection' in t && t.collection),
+    );
+    return {
+      tag: CORE_TAG + name,
+      default: false,
+      resolve(source, onError, options) {
+        const form = forms.find((f) => f.test?.test(source) === true);
+        if (form !== undefined) return form.resolve(source, onError, options);
+        if (name === 'float' && /^[-+]?[0-9]+$/.test(source)) return Number(source);
+        onError(`${MISFIT}${name}:${source}`);
+        return source;
+      },
+    };
+  });
+  return [...tags, ...checked];
+}
+
+/** A tag as a message shows it: cut to 40 characters. */
+function tagText(written: string): string {
+  return written.length > 40 ? `${written.slice(0, 40)}...` : written;
+}
+
+/** The problem of a tag yaml could not resolve (`written` as in the text), or of a value that does not fit its tag. */
+function tagProblem(written: string, message: string): Omit<YamlProblem, 'line' | 'column'> {
+  const misfit = message.startsWith(MISFIT) ? /^([a-z]+):([\s\S]*)$/.exec(message.slice(MISFIT.length)) : null;
+  const core = /^!(?:!|<tag:yaml\.org,2002:)([a-z]+)>?$/.exec(written)?.[1];
+  const name = misfit?.[1] ?? (core !== undefined && core in CORE_TAG_VALUES ? core : undefined);
+  if (name === undefined)
+    return {
+      message: `unknown YAML tag ${tagText(written)}`,
+      expected:
+        `the value without it (a string needs no tag: quote it, "3", where it would read as a number or ` +
+        `true/false); the only tags read are YAML 1.2's core ones, where the value fits: ${TAGS_READ}`,
+      warning: false,
+      syntax: false,
+    };
+  const found = misfit?.[2];
+  return {
+    message: `the YAML tag !!${name} does not fit its value`,
+    expected: `${CORE_TAG_VALUES[name]} after !!${name}, or the value without the tag`,
+    ...(found === undefined
+      ? {}
+      : { found: found === '' ? 'nothing' : JSON.stringify(found.length > 60 ? `${found.slice(0, 60)}...` : found) }),
+    warning: false,
+    syntax: false,
   };
 }
 
@@ -231,7 +318,7 @@ export function parseYamlChecked(
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: false });
   for (const p of problems) {
     if (p.syntax) sink.add(p.line, p.column, `YAML syntax error: ${p.message}`, p.expected);
-    else sink.add(p.line, p.column, p.message, p.expected);
+    else sink.add(p.line, p.column, p.message, p.expected, p.found);
   }
   sink.throwIfAny();
   const aliases = resolveAliases(doc, lc, sink);

@@ -228,18 +228,25 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   const { doc, lc, problems } = parseYaml(text, { uniqueKeys: true });
   const ctx: Ctx = { fileName, lc };
   const syntax = problems.find((p) => !p.warning);
-  // Nested too deeply to parse (src/input/depth.ts): what is wrong, the bound and what to do, as
-  // the CLI's loaders say it; "expected valid YAML" said none of it.
-  if (syntax && !syntax.syntax)
+  // Nested too deeply to parse (src/input/depth.ts), a tag not read: what is wrong, the bound and
+  // what to do, as the CLI's loaders say it; "expected valid YAML" said none of it.
+  if (syntax && !syntax.syntax) {
+    const detail =
+      syntax.expected !== undefined && syntax.found !== undefined
+        ? ` (expected ${syntax.expected}, found ${syntax.found})`
+        : syntax.expected !== undefined
+          ? ` (expected ${syntax.expected})`
+          : '';
     throw new ProfileYamlError(
       fileName,
       syntax.line,
       syntax.column,
       '',
       syntax.expected ?? 'valid YAML',
-      syntax.message,
-      `${syntax.message}${syntax.expected === undefined ? '' : ` (expected ${syntax.expected})`}`,
+      syntax.found ?? syntax.message,
+      `${syntax.message}${detail}`,
     );
+  }
   if (syntax) throw new ProfileYamlError(fileName, syntax.line, syntax.column, '', 'valid YAML', syntax.message);
   const root = doc.contents;
   if (!isMap(root)) err(ctx, root, 0, '', 'a mapping with the profile fields', describe(root));

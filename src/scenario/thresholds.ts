@@ -38,7 +38,7 @@ import {
   type ThresholdAggregation,
   type ThresholdComparator,
 } from './types.js';
-import { parseDurationNs } from '../input/units.js';
+import { nonFinite, parseDurationNs } from '../input/units.js';
 import { VIOLATION_CHECKS } from '../core/vcpu/violations.js';
 
 /** The checks a machine reports (defined in the core, src/core/vcpu/violations.ts). */
@@ -345,6 +345,19 @@ export function parseThresholdExpr(text: string, key?: string): ParsedExpr {
       JSON.stringify(text),
     );
   const num = rest.slice(comparator.length).trim();
+  // `< .inf`, `< NaN`, `< 1e400`: said as a scenario's numbers say them (units.ts nonFinite).
+  const named = /^[-+]?\.?(?:inf(?:inity)?|nan)$/i.test(num);
+  const words =
+    named || NUMBER_RE.test(num)
+      ? nonFinite(named ? (/nan/i.test(num) ? NaN : Infinity) : Number(num), num)
+      : undefined;
+  if (words !== undefined)
+    throw new ThresholdSyntaxError(
+      `malformed threshold expression: the bound ${words}`,
+      0,
+      'a finite number',
+      JSON.stringify(num),
+    );
   if (!NUMBER_RE.test(num)) {
     throw new ThresholdSyntaxError(
       `malformed threshold expression: expected a number after the comparator${unitHint(num, text.trim(), key)}`,
@@ -354,13 +367,6 @@ export function parseThresholdExpr(text: string, key?: string): ParsedExpr {
     );
   }
   const bound = Number(num);
-  if (!Number.isFinite(bound))
-    throw new ThresholdSyntaxError(
-      'malformed threshold expression: the number is not finite',
-      0,
-      'a finite number',
-      JSON.stringify(num),
-    );
   return { ...(aggregation !== undefined ? { aggregation } : {}), comparator, bound };
 }
 

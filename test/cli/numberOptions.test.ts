@@ -80,7 +80,7 @@ test('the commands refuse such numbers with exit 2 and one line, before anything
     ],
     [
       ['compare', '--max-regression', '0x10', 'a.json', 'b.json'],
-      'vmexit-lab compare: --max-regression: expected a percentage >= 0 (5 or 5%), found "0x10"',
+      'vmexit-lab compare: --max-regression: expected a percentage >= 0 (5 or 5%) in decimal digits, found "0x10"',
     ],
   ];
   for (const [args, line] of cases) {

@@ -244,7 +244,7 @@ describe('parseScenario errors', () => {
   it('rejects unknown tags', () => {
     assert.match(
       fails(`${BASE}guests: [{ os: windows-7, vcpus: !weird 2 }]\n`).diagnostics[0].message,
-      /YAML syntax error: Unresolved tag/,
+      /^unknown YAML tag !weird$/,
     );
   });
 

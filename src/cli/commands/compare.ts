@@ -294,7 +294,14 @@ export async function compareCommand(args: string[], io: CliIo): Promise<number>
   // "5%" is how people write five percent: the sign is taken, not required.
   const limit = limitText === undefined ? undefined : plainDecimal(limitText.replace(/%$/, ''), false);
   if (limitText !== undefined && (limit === undefined || limit < 0)) {
-    return refuseOption(io, 'compare', badOptionValue('--max-regression', 'a percentage >= 0 (5 or 5%)', limitText));
+    // 1e99, 0x10: numbers, but not written as the option takes them (numberOption says it alike).
+    const bare = limitText.replace(/%$/, '').trim();
+    const digits = limit === undefined && bare !== '' && Number.isFinite(Number(bare)) ? ' in decimal digits' : '';
+    return refuseOption(
+      io,
+      'compare',
+      badOptionValue('--max-regression', `a percentage >= 0 (5 or 5%)${digits}`, limitText),
+    );
   }
   let a: RunResults;
   let b: RunResults;
