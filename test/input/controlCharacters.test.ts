@@ -7,14 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from '../../src/scenario/load.js';
 import { ScenarioError } from '../../src/input/diagnostics.js';
-
-const SCENARIO = `name: t
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: ubuntu-18.04, vcpus: 2 }
-duration: 1s
-`;
+import { SMALL_SCENARIO as SCENARIO } from './helpers.js';
 
 for (const [what, char, code] of [
   ['a NUL', '\u0000', 'U+0000'],

@@ -12,14 +12,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../../src/scenario/load.js';
 import { ProfileYamlError, parseProfileYaml } from '../../src/profiles/serialize.js';
 import { ROOT, rejected } from '../scenario/helpers.js';
-
-const SCENARIO = `name: t
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: ubuntu-18.04, vcpus: 2 }
-duration: 1s
-`;
+import { SMALL_SCENARIO as SCENARIO } from './helpers.js';
 
 test('core tags whose value fits the key load as the untagged value', () => {
   for (const [seed, want] of [

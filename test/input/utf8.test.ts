@@ -14,14 +14,7 @@ import { readInputText } from '../../src/input/readBounded.js';
 import { ScenarioError } from '../../src/input/diagnostics.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { unreadable } from '../../src/cli/importInputs.js';
-
-const SCENARIO = `name: t
-host: { cpu: i7-6700K, cores: 4 }
-hypervisor: { policy: kvm }
-guests:
-  - { os: ubuntu-18.04, vcpus: 2 }
-duration: 1s
-`;
+import { SMALL_SCENARIO as SCENARIO } from './helpers.js';
 
 test('firstNonUtf8 agrees with a fatal TextDecoder on what is UTF-8 (overlongs, surrogates, past U+10FFFF, cut sequences)', () => {
   const cases: number[][] = [
