@@ -68,3 +68,31 @@ export function formatFitTable(fit: FitResult, unknown: readonly UnknownReason[]
   lines.push(...textTable(head, rows, { rightAligned: (i) => i >= 2, rule: true }));
   return lines.join('\n');
 }
+
+/** A fit quiet for this long says where it is (ms); then at most one line per this. */
+export const FIT_PROGRESS_MS = 5_000;
+
+/**
+ * The fit's progress on stderr: nothing for a fit done within FIT_PROGRESS_MS (most are), then a
+ * line at most every FIT_PROGRESS_MS. Each iteration simulates the whole span, so a report of high
+ * rates takes minutes (polish41: ~80 s at 1e6 exits per vCPU-second) and was silent throughout.
+ */
+export function fitProgress(
+  err: (s: string) => void,
+  now: () => number,
+  maxIterations: number,
+): (iteration: number, worstPercent: number) => void {
+  const started = now();
+  let last = started;
+  return (iteration, worstPercent) => {
+    const t = now();
+    if (t - last < FIT_PROGRESS_MS) return;
+    last = t;
+    const worst = Number.isFinite(worstPercent)
+      ? `misses its worst reason by ${worstPercent.toFixed(1)} %`
+      : 'does not produce every reason yet';
+    err(
+      `vmexit-lab import: fitting, ${iteration} of at most ${maxIterations} simulations done in ${((t - started) / 1000).toFixed(0)} s; the latest ${worst}`,
+    );
+  };
+}

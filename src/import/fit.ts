@@ -135,6 +135,7 @@ export function fitWorkload(measured: MeasuredRates, config: FitConfig): FitResu
       else if (err > worstFree) worstFree = err;
     }
     iterates.push({ profile, sim, worst, worstFree, miss, drivers: drivers.map((d) => d.driver), stuck });
+    config.onIteration?.(iterations, worst * 100);
     if (worst < 1e-3) break;
     // Interrupts cause exits of other reasons (the host's kick, the EOI). If a reason overshoots
     // although its own driver is down to nothing, and no exit pins the interrupt rate, lower the

@@ -24,6 +24,11 @@ export interface FitConfig {
   readonly source?: Readonly<Record<string, unknown>>;
   /** The report's time per exit to carry into the profile (import --carry-exit-times). */
   readonly measuredTimePerExit?: WorkloadProfile['measuredTimePerExit'];
+  /**
+   * Called after each iteration's simulation with its number (from 1) and the worst relative error
+   * over the measured reasons, in percent (Infinity: a reason not produced yet): the CLI's progress.
+   */
+  readonly onIteration?: (iteration: number, worstPercent: number) => void;
 }
 
 export interface FitRow {
