@@ -14,7 +14,7 @@ import { HvFeature, HvMsr } from '../../src/core/hypervisor/hyperv.js';
 import { F } from '../../src/core/vcpu/layout.js';
 import { EXIT_SLOT_COUNT } from '../../src/core/vcpu/exits.js';
 import { TxOp, txEpoch, txLookup, txStats } from '../../src/core/vcpu/transitions.js';
-import { buildMachine, type MachineSetup } from '../support/machines.js';
+import { assertSameAccounting, buildMachine, type MachineSetup } from '../support/machines.js';
 import { AMD_AVIC, AMD_NO_AVIC, DESKTOP, NO_TPR_SHADOW, SERVER } from '../support/profiles.js';
 
 const SEED = 0x7ab1e5;
@@ -117,14 +117,7 @@ function machine(setup: MachineSetup, costs: Float64Array, rulesOnly: boolean, a
 
 /** Everything an operation leaves: what the engine and the totals read. */
 function same(a: Machine, b: Machine, what: string): void {
-  assert.deepEqual(Array.from(a.s), Array.from(b.s), `${what}: state`);
-  assert.deepEqual(Array.from(a.exitCounts), Array.from(b.exitCounts), `${what}: exit counts`);
-  assert.deepEqual(Array.from(a.counters), Array.from(b.counters), `${what}: counters`);
-  assert.deepEqual(Array.from(a.exitHostNs), Array.from(b.exitHostNs), `${what}: host ns per slot`);
-  assert.deepEqual(Array.from(a.exitTotals), Array.from(b.exitTotals), `${what}: exits per slot`);
-  assert.deepEqual(Array.from(a.vcpuHostNs), Array.from(b.vcpuHostNs), `${what}: host ns per vCPU`);
-  assert.equal(a.stepHostNs, b.stepHostNs, `${what}: the step's host ns`);
-  assert.equal(a.stepExitCount, b.stepExitCount, `${what}: the step's exits`);
+  assertSameAccounting(a, b, what);
   assert.equal(a.stepDeliveredCount, b.stepDeliveredCount, `${what}: the step's deliveries`);
   for (let i = 0; i < Math.min(a.stepDeliveredCount, 64); i++) {
     assert.equal(a.stepDelivered[i], b.stepDelivered[i], `${what}: delivery ${i}`);

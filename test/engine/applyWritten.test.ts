@@ -15,7 +15,7 @@ import { RING_MASK, RING_QUALS, RING_SLOTS } from '../../src/core/vcpu/fastForwa
 import type { Machine } from '../../src/core/vcpu/machine.js';
 import { T, tx } from '../../src/core/vcpu/transitions.js';
 import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
-import { buildMachine } from '../support/machines.js';
+import { assertSameAccounting, buildMachine } from '../support/machines.js';
 import { DESKTOP } from '../support/profiles.js';
 
 /** Records applied per count of words, exits and counters; the last bucket: that many or more. */
@@ -109,14 +109,7 @@ test('a machine under bhyve-12.1: records of four exits and more applied from th
     const a = draw(1e6);
     for (const m of [tabulated, rules]) operate(m, i, k, v, a);
     const what = `operation ${i} (${k} on vCPU ${v})`;
-    assert.deepEqual(Array.from(tabulated.s), Array.from(rules.s), `${what}: state`);
-    assert.deepEqual(Array.from(tabulated.exitCounts), Array.from(rules.exitCounts), `${what}: exit counts`);
-    assert.deepEqual(Array.from(tabulated.counters), Array.from(rules.counters), `${what}: counters`);
-    assert.deepEqual(Array.from(tabulated.exitHostNs), Array.from(rules.exitHostNs), `${what}: host ns per slot`);
-    assert.deepEqual(Array.from(tabulated.exitTotals), Array.from(rules.exitTotals), `${what}: exits per slot`);
-    assert.deepEqual(Array.from(tabulated.vcpuHostNs), Array.from(rules.vcpuHostNs), `${what}: host ns per vCPU`);
-    assert.equal(tabulated.stepHostNs, rules.stepHostNs, `${what}: the step's host ns`);
-    assert.equal(tabulated.stepExitCount, rules.stepExitCount, `${what}: the step's exits`);
+    assertSameAccounting(tabulated, rules, what);
     assert.deepEqual(ring(tabulated), ring(rules), `${what}: the exit ring`);
   }
   assert.ok(shapes.exits[4] >= 10 && shapes.exits[3] >= 100, `exits: ${JSON.stringify(shapes.exits)}`);

@@ -19,7 +19,7 @@ import { STEP_LOG } from '../../src/core/vcpu/machineState.js';
 import { ffWords, ringQual, ringSlot } from '../../src/core/vcpu/fastForward.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoStore } from '../../src/core/vcpu/repeatMemo.js';
 import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
-import { buildMachine } from '../support/machines.js';
+import { assertSameAccounting, buildMachine } from '../support/machines.js';
 import { DESKTOP } from '../support/profiles.js';
 
 /** Memo hits by their run's exits (last bucket: 4), and repeats of one run (repeat is public). */
@@ -107,14 +107,7 @@ function compareStreams(got: Machine, want: Machine): Seen {
     const a = draw(1e6);
     for (const m of [got, want]) operate(m, i, k, v, a);
     const what = `operation ${i} (${k} on vCPU ${v})`;
-    assert.deepEqual(Array.from(got.s), Array.from(want.s), `${what}: state`);
-    assert.deepEqual(Array.from(got.exitCounts), Array.from(want.exitCounts), `${what}: exit counts`);
-    assert.deepEqual(Array.from(got.counters), Array.from(want.counters), `${what}: counters`);
-    assert.deepEqual(Array.from(got.exitHostNs), Array.from(want.exitHostNs), `${what}: host ns per slot`);
-    assert.deepEqual(Array.from(got.exitTotals), Array.from(want.exitTotals), `${what}: exits per slot`);
-    assert.deepEqual(Array.from(got.vcpuHostNs), Array.from(want.vcpuHostNs), `${what}: host ns per vCPU`);
-    assert.equal(got.stepHostNs, want.stepHostNs, `${what}: the step's host ns`);
-    assert.equal(got.stepExitCount, want.stepExitCount, `${what}: the step's exits`);
+    assertSameAccounting(got, want, what);
   }
   return seen;
 }

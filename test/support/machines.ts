@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { resolvePolicy, type PolicyName, type Tunables } from '../../src/core/hypervisor/policy.js';
 import { Machine, type HypervSetup, type VmcsOverrides } from '../../src/core/vcpu/machine.js';
@@ -34,4 +35,21 @@ export function buildMachine(su: MachineSetup): Machine {
     ...(su.overrides ? { overrides: su.overrides } : {}),
     ...(su.debugChecks ? { debugChecks: true } : {}),
   });
+}
+
+/**
+ * Two machines left the same words and accounting: state, exit counts, counters, host ns and exits per
+ * slot, host ns per vCPU, the step's host ns and exits (what the engine and the totals read). The
+ * exactness tests compare a fast path with the rules through it (test/engine/applyWritten,
+ * repeatWritten; test/core/transitions).
+ */
+export function assertSameAccounting(got: Machine, want: Machine, what: string): void {
+  assert.deepEqual(Array.from(got.s), Array.from(want.s), `${what}: state`);
+  assert.deepEqual(Array.from(got.exitCounts), Array.from(want.exitCounts), `${what}: exit counts`);
+  assert.deepEqual(Array.from(got.counters), Array.from(want.counters), `${what}: counters`);
+  assert.deepEqual(Array.from(got.exitHostNs), Array.from(want.exitHostNs), `${what}: host ns per slot`);
+  assert.deepEqual(Array.from(got.exitTotals), Array.from(want.exitTotals), `${what}: exits per slot`);
+  assert.deepEqual(Array.from(got.vcpuHostNs), Array.from(want.vcpuHostNs), `${what}: host ns per vCPU`);
+  assert.equal(got.stepHostNs, want.stepHostNs, `${what}: the step's host ns`);
+  assert.equal(got.stepExitCount, want.stepExitCount, `${what}: the step's exits`);
 }
