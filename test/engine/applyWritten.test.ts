@@ -15,7 +15,7 @@ import { RING_MASK, RING_QUALS, RING_SLOTS } from '../../src/core/vcpu/fastForwa
 import type { Machine } from '../../src/core/vcpu/machine.js';
 import { T, tx } from '../../src/core/vcpu/transitions.js';
 import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
-import { assertSameAccounting, buildMachine } from '../support/machines.js';
+import { assertSameAccounting, buildMachine, seededDraws } from '../support/machines.js';
 import { DESKTOP } from '../support/profiles.js';
 
 /** Records applied per count of words, exits and counters; the last bucket: that many or more. */
@@ -98,11 +98,7 @@ test('a machine under bhyve-12.1: records of four exits and more applied from th
   const shapes = countShapes(tabulated);
   const ring = (m: Machine): number[] =>
     Array.from((m as unknown as { ff: Int32Array }).ff.subarray(RING_SLOTS, RING_QUALS + RING_MASK + 1));
-  let seed = 1;
-  const draw = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const draw = seededDraws(1);
   for (let i = 0; i < 20000; i++) {
     const k = draw(14);
     const v = draw(2);

@@ -19,7 +19,7 @@ import { STEP_LOG } from '../../src/core/vcpu/machineState.js';
 import { ffWords, ringQual, ringSlot } from '../../src/core/vcpu/fastForward.js';
 import { memoExitCount, memoExitQual, memoExitSlot, memoStore } from '../../src/core/vcpu/repeatMemo.js';
 import { ENGINE_HOSTS, firstHost, hostTotals } from '../support/hosts.js';
-import { assertSameAccounting, buildMachine } from '../support/machines.js';
+import { assertSameAccounting, buildMachine, seededDraws } from '../support/machines.js';
 import { DESKTOP } from '../support/profiles.js';
 
 /** Memo hits by their run's exits (last bucket: 4), and repeats of one run (repeat is public). */
@@ -96,11 +96,7 @@ function machineOf(policy: 'bhyve-12.1' | 'bhyve-tpr-v1' | 'kvm', how: Make, thi
 /** `got` and `want` fed the same stream of 6,000 operations, compared after each; what `got`'s memo saw. */
 function compareStreams(got: Machine, want: Machine): Seen {
   const seen = watch(got);
-  let seed = 7;
-  const draw = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const draw = seededDraws(7);
   for (let i = 0; i < 6000; i++) {
     const k = draw(13);
     const v = draw(2);
@@ -156,13 +152,7 @@ test("a memo hit of four exits in four slots: countExits' sums, exit by exit, in
       [0, 0, 0, 0, 0].map((_, i) => (Math.min(slots.length, 4) === i ? 4 : 0)),
       `${slots}`,
     );
-    assert.deepEqual(Array.from(got.exitCounts), Array.from(want.exitCounts), `${slots}: exit counts`);
-    assert.deepEqual(Array.from(got.counters), Array.from(want.counters), `${slots}: counters`);
-    assert.deepEqual(Array.from(got.exitHostNs), Array.from(want.exitHostNs), `${slots}: host ns per slot`);
-    assert.deepEqual(Array.from(got.exitTotals), Array.from(want.exitTotals), `${slots}: exits per slot`);
-    assert.deepEqual(Array.from(got.vcpuHostNs), Array.from(want.vcpuHostNs), `${slots}: host ns per vCPU`);
-    assert.equal(got.stepHostNs, want.stepHostNs, `${slots}: the step's host ns`);
-    assert.equal(got.stepExitCount, want.stepExitCount, `${slots}: the step's exits`);
+    assertSameAccounting(got, want, `${slots}`);
     assert.equal(
       got.exitTotals.reduce((s, n) => s + n, 0),
       76 * slots.length,

@@ -53,3 +53,15 @@ export function assertSameAccounting(got: Machine, want: Machine, what: string):
   assert.equal(got.stepHostNs, want.stepHostNs, `${what}: the step's host ns`);
   assert.equal(got.stepExitCount, want.stepExitCount, `${what}: the step's exits`);
 }
+
+/**
+ * The exactness tests' operation sequence: a seeded linear congruential draw in [0, n) (glibc's
+ * constants), so a failing operation's number names it again on the next run.
+ */
+export function seededDraws(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+}
