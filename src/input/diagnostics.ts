@@ -54,11 +54,18 @@ export function quoted(text: string): string {
  */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-  let detail = '';
-  if (d.expected !== undefined && d.found !== undefined) detail = ` (expected ${d.expected}, found ${d.found})`;
-  else if (d.expected !== undefined) detail = ` (expected ${d.expected})`;
-  else if (d.found !== undefined) detail = ` (found ${d.found})`;
-  return showInvisible(`${where}: error: ${d.message}${detail}`);
+  return showInvisible(`${where}: error: ${problemText(d.message, d.expected, d.found)}`);
+}
+
+/**
+ * `message (expected X, found Y)`, the sentence after a diagnostic's position: also what a reader
+ * that throws its own error (a CPU profile's, src/profiles/serialize.ts) says after its position.
+ */
+export function problemText(message: string, expected?: string, found?: string): string {
+  if (expected !== undefined && found !== undefined) return `${message} (expected ${expected}, found ${found})`;
+  if (expected !== undefined) return `${message} (expected ${expected})`;
+  if (found !== undefined) return `${message} (found ${found})`;
+  return message;
 }
 
 export class ScenarioError extends Error {

@@ -8,7 +8,7 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Alias, LineCounter, Node as YamlNode, Scalar, YAMLMap } from 'yaml';
 import { closest, didYouMean, quoted, type DiagnosticSink } from './diagnostics.js';
-import { describeValue, nonFinite, parseDurationNs, parseSizeBytes } from './units.js';
+import { describeValue, nonFiniteProblem, parseDurationNs, parseSizeBytes } from './units.js';
 import { positionAt, type Position } from './yaml.js';
 
 /** A value and where to point when it is empty (its key). */
@@ -304,15 +304,15 @@ export class Reader {
 
   /**
    * True, with the error, when the value is a number YAML reads as NaN or an infinity (`.nan`,
-   * `.inf`, `1e400`): said one way in every field that takes a number (units.ts nonFinite), what
+   * `.inf`, `1e400`): said one way in every field that takes a number (units.ts nonFiniteProblem), what
    * the field takes expected and the number as written found.
    */
   refusedNonFinite(v: Val, what: string, expected: string): boolean {
     const s = this.scalar(v);
     if (s === undefined || typeof s.value !== 'number') return false;
-    const words = nonFinite(s.value, s.node?.source);
-    if (words === undefined) return false;
-    this.error(v, `${what} ${words}`, expected, this.describe(v.node));
+    const problem = nonFiniteProblem(what, s.value, s.node?.source, expected);
+    if (problem === undefined) return false;
+    this.error(v, problem.message, problem.expected, this.describe(v.node));
     return true;
   }
 

@@ -57,6 +57,23 @@ export function nonFinite(value: number, source: string | undefined): string | u
     : 'is too large to represent';
 }
 
+/**
+ * The error for a number YAML reads as NaN or an infinity, in a field `what` that takes `expected`:
+ * `WHAT is not a number` (nonFinite's words), the number as written found. Undefined for a finite
+ * number. The one wording of the scenario's Reader and of a CPU profile's reader.
+ */
+export function nonFiniteProblem(
+  what: string,
+  value: number,
+  source: string | undefined,
+  expected: string,
+): { message: string; expected: string; found: string } | undefined {
+  const words = nonFinite(value, source);
+  if (words === undefined) return undefined;
+  const written = source?.trim();
+  return { message: `${what} ${words}`, expected, found: written ? written : String(value) };
+}
+
 /** How a value looks in an error message. */
 export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';

@@ -26,7 +26,7 @@
 import type { CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { Default1, ExitControls, PinBased, ProcBased, ProcBased2 } from '../core/vmx/controls.js';
 import { deriveProfileId, inferMicroarchitecture } from './cpuIdentity.js';
-import { ProfileImportError, textColumn } from './importDmesg.js';
+import { ProfileImportError, decimalIn, textColumn } from './importDmesg.js';
 
 export { ProfileImportError } from './importDmesg.js';
 
@@ -143,7 +143,7 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   const int = (key: string): number => {
     const f = need(key);
     if (!/^\d+$/.test(f.value)) fail(f.line, `"${key}" to be a decimal integer`, shorten(f.value));
-    return Number(f.value);
+    return decimalIn(f.value, f.line, `"${key}" to be a decimal integer`, fail);
   };
 
   const vendorField = need('vendor_id');
@@ -167,12 +167,14 @@ export function importCpuinfo(text: string, options: CpuinfoImportOptions = {}):
   const bogomips = fields.get('bogomips');
   const cpuMhz = fields.get('cpu MHz');
   if (at) {
-    baseClockMHz = Math.round(Number(at[1]) * 1000);
+    baseClockMHz = Math.round(
+      decimalIn(at[1], need('model name').line, "the brand string's GHz as a number", fail) * 1000,
+    );
   } else if (bogomips && /^\d+(\.\d+)?$/.test(bogomips.value) && flags.has('constant_tsc')) {
-    baseClockMHz = Math.round(Number(bogomips.value) / 2);
+    baseClockMHz = Math.round(decimalIn(bogomips.value, bogomips.line, 'bogomips as a number', fail) / 2);
     notes.push(`baseClockMHz = bogomips/2 (line ${bogomips.line}: the TSC rate), not a marketing base clock.`);
   } else if (cpuMhz && /^\d+(\.\d+)?$/.test(cpuMhz.value)) {
-    baseClockMHz = Math.round(Number(cpuMhz.value));
+    baseClockMHz = Math.round(decimalIn(cpuMhz.value, cpuMhz.line, '"cpu MHz" as a number', fail));
     notes.push(`baseClockMHz = "cpu MHz" (line ${cpuMhz.line}), the frequency at capture time.`);
   } else {
     fail(need('model name').line, 'a brand string with "@ <n>GHz", a bogomips line or a "cpu MHz" line', 'none');

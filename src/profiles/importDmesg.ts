@@ -33,6 +33,7 @@
  */
 import type { CpuProfile, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { Default1, ExitControls, ProcBased, ProcBased2 } from '../core/vmx/controls.js';
+import { nonFinite } from '../input/units.js';
 import { decodeCpuidSignature, deriveProfileId, inferMicroarchitecture } from './cpuIdentity.js';
 
 /** Bad or incomplete input for a profile importer. `line` is 1-based in the input text. */
@@ -168,6 +169,23 @@ export function textColumn(line: string | undefined, stripped: string | undefine
 function shorten(s: string, max = 80): string {
   const t = s.trim();
   return t.length === 0 ? '(empty line)' : t.length > max ? `"${t.slice(0, max)}..."` : `"${t}"`;
+}
+
+/**
+ * A run of decimal digits of the text read as a number; one beyond a double (400 digits) is the
+ * importer's error, said as a scenario's `1e400` is (units.ts nonFinite: "is too large to
+ * represent"), where it became an infinity written into the profile as `.inf`.
+ */
+export function decimalIn(
+  text: string,
+  line: number,
+  expected: string,
+  fail: (line: number, expected: string, found: string) => never,
+): number {
+  const n = Number(text);
+  const words = nonFinite(n, text);
+  if (words !== undefined) fail(line, expected, `${shorten(text)}, which ${words}`);
+  return n;
 }
 
 function hex(n: number): string {
@@ -332,7 +350,7 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
     fail(cpuLineIndex + 1, '"CPU: <brand> (<MHz>-MHz <K8|686>-class CPU)"', shorten(lines[cpuLineIndex]));
   }
   const model = cpuMatch![1].replace(/\s+/g, ' ').trim();
-  const mhz = Number(cpuMatch![2]);
+  const mhz = decimalIn(cpuMatch![2], cpuLineIndex + 1, "the CPU line's MHz as a number", fail);
   const baseClockMHz = Math.round(mhz);
 
   let vendor: Vendor | undefined;
@@ -372,14 +390,14 @@ export function importDmesg(text: string, options: DmesgImportOptions = {}): Cpu
   let cores = options.cores ?? 0;
   let threads = options.threads ?? 0;
   if (options.cores === undefined || options.threads === undefined) {
-    for (const l of lines) {
+    for (const [i, l] of lines.entries()) {
       const topo =
         /FreeBSD\/SMP:\s*(\d+)\s+package\(s\)\s*x\s*(\d+)\s+core\(s\)(?:\s*x\s*(\d+)\s+(?:hardware|SMT) threads)?/.exec(
           l,
         );
       if (topo) {
-        const perPackageCores = Number(topo[2]);
-        const smt = topo[3] === undefined ? 1 : Number(topo[3]);
+        const perPackageCores = decimalIn(topo[2], i + 1, 'a number of cores', fail);
+        const smt = topo[3] === undefined ? 1 : decimalIn(topo[3], i + 1, 'a number of threads', fail);
         if (options.cores === undefined) cores = perPackageCores;
         if (options.threads === undefined) threads = perPackageCores * smt;
         break;

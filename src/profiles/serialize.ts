@@ -9,7 +9,8 @@
 import { Document, isMap, isScalar, isSeq } from 'yaml';
 import type { LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { parseYaml, positionAt } from '../input/yaml.js';
-import { quoted } from '../input/diagnostics.js';
+import { problemText, quoted } from '../input/diagnostics.js';
+import { nonFiniteProblem } from '../input/units.js';
 import type { AllowedSettings, CpuProfile, SvmCapabilities, Vendor, VmxCapabilities } from '../core/cpu/profile.js';
 import { ProcBased } from '../core/vmx/controls.js';
 
@@ -189,6 +190,27 @@ function scalarOf(ctx: Ctx, e: Entry, field: string, expected: string): unknown 
   return (e.node as { value: unknown }).value;
 }
 
+/**
+ * A number YAML reads as NaN or an infinity (`.nan`, `.inf`, `1e400`) refused as a scenario's
+ * numbers are (src/input/units.ts nonFiniteProblem): `cores is not a number (expected ..., found .nan)`.
+ */
+function finite(ctx: Ctx, e: Entry, field: string, expected: string): void {
+  const node = e.node;
+  if (!isScalar(node) || typeof node.value !== 'number') return;
+  const p = nonFiniteProblem(field, node.value, node.source, expected);
+  if (p === undefined) return;
+  const pos = positionAt(ctx.lc, node.range?.[0] ?? e.at);
+  throw new ProfileYamlError(
+    ctx.fileName,
+    pos.line,
+    pos.column,
+    field,
+    p.expected,
+    p.found,
+    problemText(p.message, p.expected, p.found),
+  );
+}
+
 function str(ctx: Ctx, e: Entry = NONE, field: string, pattern?: RegExp, patternText?: string): string {
   const v = scalarOf(ctx, e, field, 'a non-empty string');
   if (typeof v !== 'string' || v.trim() === '') err(ctx, e.node, e.at, field, 'a non-empty string', describe(e.node));
@@ -205,6 +227,7 @@ function bool(ctx: Ctx, e: Entry = NONE, field: string): boolean {
 
 function posInt(ctx: Ctx, e: Entry = NONE, field: string): number {
   const v = scalarOf(ctx, e, field, 'a positive integer');
+  finite(ctx, e, field, 'a positive integer');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     err(ctx, e.node, e.at, field, 'a positive integer', describe(e.node));
   return v;
@@ -212,6 +235,7 @@ function posInt(ctx: Ctx, e: Entry = NONE, field: string): number {
 
 function mask(ctx: Ctx, e: Entry = NONE, field: string): number {
   const v = scalarOf(ctx, e, field, 'a 32-bit mask (integer, e.g. 0x16)');
+  finite(ctx, e, field, 'a 32-bit mask (integer 0..0xffffffff, e.g. 0x16)');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
     err(ctx, e.node, e.at, field, 'a 32-bit mask (integer 0..0xffffffff, e.g. 0x16)', describe(e.node));
   }
@@ -264,6 +288,7 @@ export function parseProfileYaml(text: string, fileName: string): CpuProfile {
   );
   const clockEntry = f.get('baseClockMHz') ?? NONE;
   const clock = scalarOf(ctx, clockEntry, 'baseClockMHz', 'a positive number of MHz');
+  finite(ctx, clockEntry, 'baseClockMHz', 'a positive number of MHz');
   if (typeof clock !== 'number' || !(clock > 0) || !Number.isFinite(clock)) {
     err(ctx, clockEntry.node, clockEntry.at, 'baseClockMHz', 'a positive number of MHz', describe(clockEntry.node));
   }
