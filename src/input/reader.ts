@@ -155,6 +155,8 @@ export class Reader {
     required: readonly string[] = [],
     known?: readonly string[],
     knownText?: string,
+    /** A key another tool's spelling of a known one (perf's `npf`): the known name, and why. */
+    alias?: (key: string) => { readonly name: string; readonly why: string } | undefined,
   ): Fields {
     const entries = new Map<string, Field>();
     const suggested = new Set<string>();
@@ -195,7 +197,8 @@ export class Reader {
         // A key that another place accepts as written is sent there: a better answer than the
         // nearest spelling here ("os" at the top level is a guest's or the host's, not "host").
         const homes = this.keyHomes?.get(name);
-        const near = this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : closest(name, names);
+        const aka = this.sink.full ? undefined : alias?.(name);
+        const near = this.sink.full || !/[\p{L}\p{N}]/u.test(name) ? undefined : (aka?.name ?? closest(name, names));
         // With a home elsewhere, a near name here is offered only when it is the key grown by a
         // letter or two ("phase" for a guest's "phases"), not any near spelling ("os" is not "host").
         const guess =
@@ -213,7 +216,7 @@ export class Reader {
             ? ` (YAML needs a space after the colon: write ${quoted(`${spaced}: ${name.slice(colon + 1)}`)})`
             : guess === undefined
               ? ''
-              : ` (did you mean "${guess}"?)`;
+              : ` (did you mean "${guess}"?${aka?.name === guess ? ` ${aka.why}` : ''})`;
         const home =
           homes === undefined || spaced !== undefined
             ? ''
@@ -243,7 +246,7 @@ export class Reader {
             this.error(at, `the merge key "<<" of ${what} merges its own mapping${name}`, MERGE_NOT_ITSELF);
             continue;
           }
-          const inner = this.fields(source, what, allowed, [], known, knownText);
+          const inner = this.fields(source, what, allowed, [], known, knownText, alias);
           for (const [name, field] of inner.entries) if (!entries.has(name)) entries.set(name, field);
           for (const g of inner.suggested) suggested.add(g);
         }

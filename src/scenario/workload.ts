@@ -38,6 +38,8 @@ import { WorkloadOp, WORKLOAD_OP_NAMES, type WorkloadSpec } from '../core/guests
 import { isScalar, type Node as YamlNode } from 'yaml';
 import type { Reader, Val } from '../input/reader.js';
 import { openYamlMapping, type YamlInputKind } from '../input/document.js';
+import { quoted } from '../input/diagnostics.js';
+import { KVM_STAT_SVM_EXIT_NAMES, SVM_EXIT_NAMES_LINUX, VMX_EXIT_NAMES } from '../input/perfExitNames.js';
 import { GUEST_OS_NAMES, WORKLOAD_RATE_NAMES, type WorkloadProfile, type WorkloadRateName } from './types.js';
 
 export const WORKLOAD_PROFILE_VERSION = 1;
@@ -86,6 +88,30 @@ const EXIT_NAMES_TEXT = (['intel', 'amd'] as const)
         .join(', ')}`,
   )
   .join('; ');
+
+/**
+ * A key written as perf or kvm_stat print an exit, where the model's name differs: perf's AMD names
+ * are lower case (`npf`, `msr`, `vintr`, `interrupt` for #VMEXIT_INTR), kvm_stat's the APM's short
+ * ones (`NPF`, `IOIO`), and some VT-x names are older or longer (`PAUSE_INSTRUCTION`,
+ * `PREEMPTION_TIMER`, `EOI_INDUCED`). The nearest spelling pointed `msr` at MSR_READ and `npf` at
+ * nothing; the code behind the name points at the model's exit of that vendor.
+ */
+function perfSpelling(key: string): { name: string; why: string } | undefined {
+  const tables = [
+    ['amd', SVM_EXIT_NAMES_LINUX, "perf's name of SVM exit code"],
+    ['amd', KVM_STAT_SVM_EXIT_NAMES, "kvm_stat's name of SVM exit code"],
+    ['intel', VMX_EXIT_NAMES, "perf's name of VT-x exit reason"],
+  ] as const;
+  for (const [vendor, table, said] of tables) {
+    if (!Object.prototype.hasOwnProperty.call(table, key)) continue;
+    const code = table[key];
+    const kind = EXIT_KINDS.find((k) => k.vendor === vendor && k.code === code);
+    if (kind === undefined || kind.name === key) continue;
+    const number = vendor === 'amd' ? `0x${code.toString(16)}` : String(code);
+    return { name: kind.name, why: `${quoted(key)} is ${said} ${number}` };
+  }
+  return undefined;
+}
 
 function nonNegative(r: Reader, v: Val, what: string): number | undefined {
   const s = r.scalar(v);
@@ -158,6 +184,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
         [],
         EXIT_NAMES,
         EXIT_NAMES_TEXT,
+        perfSpelling,
       )) {
         const x = nonNegative(r, field, `opaquePerGuestSecond.${field.name}`);
         if (x !== undefined) opaque[field.name] = x;
@@ -176,6 +203,7 @@ export function parseWorkloadProfile(text: string, file: string): WorkloadProfil
         [],
         EXIT_NAMES,
         EXIT_NAMES_TEXT,
+        perfSpelling,
       )) {
         const e = r.map(field, `measuredTimePerExit.${field.name}`);
         if (e === undefined) continue;
