@@ -46,6 +46,9 @@ export interface NotUtf8 {
   readonly found: string;
 }
 
+/** What a gzip stream given as text is told to be (the service says how to send one instead). */
+export const GZIP_EXPECTED = 'UTF-8 text (gunzip the file first)';
+
 /** Why `bytes` are not UTF-8 text, or undefined when they are. */
 export function notUtf8(bytes: Uint8Array): NotUtf8 | undefined {
   const at = firstNonUtf8(bytes);
@@ -63,6 +66,10 @@ export function notUtf8(bytes: Uint8Array): NotUtf8 | undefined {
       expected: 'UTF-8 text (save the file as UTF-8; from PowerShell, Out-File -Encoding utf8)',
       found: 'UTF-16 text (its byte order mark)',
     };
+  // A gzip stream (`file.yaml.gz`, or a body compressed without saying so): its magic 1f 8b, whose
+  // 0x8B at byte 1 read as a Latin-1 file's byte, with iconv's advice.
+  if (at === 1 && bytes[0] === 0x1f && bytes[1] === 0x8b)
+    return { line: 1, column: 1, expected: GZIP_EXPECTED, found: 'a gzip stream (its first bytes 0x1F 0x8B)' };
   let line = 1;
   let start = 0;
   for (let k = buf.indexOf(10); k >= 0 && k < at; k = buf.indexOf(10, k + 1)) {

@@ -1,4 +1,4 @@
-import { notUtf8 } from '../input/utf8.js';
+import { GZIP_EXPECTED, notUtf8 } from '../input/utf8.js';
 import type { Request } from 'express';
 import { closest } from '../input/diagnostics.js';
 import { RUN_STATES, type RunState } from '../history/records.js';
@@ -188,8 +188,11 @@ function utf8(body: Buffer): string {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
   } catch {
     const at = notUtf8(body);
+    // A gzip stream sent without its Content-Encoding: how to send it, not the file's gunzip.
+    const expected =
+      at?.expected === GZIP_EXPECTED ? 'UTF-8 text, or a gzip stream sent with Content-Encoding: gzip' : at?.expected;
     const where =
-      at === undefined ? '' : ` at line ${at.line}, column ${at.column} (expected ${at.expected}, found ${at.found})`;
+      at === undefined ? '' : ` at line ${at.line}, column ${at.column} (expected ${expected}, found ${at.found})`;
     throw new ApiError(400, 'bad_request', `the request body is not valid UTF-8 (scenarios are UTF-8 text)${where}`);
   }
 }
@@ -198,7 +201,19 @@ function utf8(body: Buffer): string {
 function mediaType(req: Request): { type: string; charset: string | undefined } {
   const h = req.headers['content-type'] ?? '';
   const [type, ...params] = h.split(';').map((s) => s.trim());
-  const cs = params.find((p) => /^charset=/i.test(p));
+  const charsets = params.filter((p) => /^charset=/i.test(p));
+  // `charset=utf-8; charset=latin1`: which one the client meant is anyone's guess (the first was
+  // taken, and the body read as UTF-8); said as a header given twice is.
+  if (charsets.length > 1)
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      `the Content-Type gives charset ${charsets.length} times (${charsets
+        .slice(0, 2)
+        .map((c) => shown(c.slice(c.indexOf('=') + 1)))
+        .join(', then ')}${charsets.length > 2 ? ', ...' : ''}): give it once, charset=utf-8`,
+    );
+  const cs = charsets[0];
   return {
     type: type.toLowerCase(),
     charset: cs
