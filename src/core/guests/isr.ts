@@ -5,7 +5,7 @@
  * IRQL, a one-shot timer's re-arm, the work chain's follow-up, IRET, and a halt if the vCPU was idle.
  */
 import { GuestCounter, Mode, Source, V8, Vf, Vi, type HostState } from '../engine/state.js';
-import { isAlwaysBusy } from './bursts.js';
+import { FlatOut, isAlwaysBusy } from './bursts.js';
 import { halt, halted, wake } from './interrupts.js';
 import type { GuestModel } from './model.js';
 import { isrRaiseIrql, isrRestoreIrql, resumeRaised, suspendRaised } from './irql.js';
@@ -71,9 +71,37 @@ export function isrStart(h: HostState, v: number, vector: number, via = 0): void
   isrRaiseIrql(h, v, model, vector);
 }
 
-/** Whether the ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8): see isrEnd. */
-function eoiWithCr8(h: HostState, v: number, gi: number, model: GuestModel, vector: number): boolean {
-  return model.usesCr8 && !h.machine.hvAutoEoi(v, vector) && !h.clocks[gi].hvEoi;
+/** isrPlan's word: bits, and the timer's vector above them. */
+const enum Plan {
+  /** Worked out (the word is 0 until then). */
+  KNOWN = 1,
+  /** A %cr8 guest whose EOIs are the LAPIC's, not hv-vapic's (the EOI and the IRQL restore may be one operation). */
+  CR8_EOI = 2,
+  /** The tick's end does nothing between the EOI and the IRET: noRearmAfterIsr for the timer's vector. */
+  QUIET_TICK = 4,
+  VECTOR_SHIFT = 3,
+}
+
+/**
+ * What isrEnd asks of vCPU `v` at every ISR end that is a constant of its guest (docs/perf/engine30.md,
+ * E22): whether the ISR's EOI and IRQL restore are one machine operation (Machine.eoiCr8) but for the
+ * Hyper-V auto-EOI, which the vCPU's words decide, and whether the tick's end re-arms or reads nothing
+ * (the rules' own predicate, asked for the timer's vector), with that vector. Worked out at the vCPU's
+ * first ISR end from the guest's model, clock and clocksource, which the host's config fixes, and kept
+ * in the machine's words (Machine.isrPlan): nothing changes them afterwards, so the word cannot go stale.
+ */
+function isrPlan(h: HostState, v: number, gi: number, model: GuestModel): number {
+  const m = h.machine;
+  const known = m.isrPlan(v);
+  if (known !== 0) return known;
+  const t = model.timer.vector;
+  const plan =
+    Plan.KNOWN |
+    (model.usesCr8 && !h.clocks[gi].hvEoi ? Plan.CR8_EOI : 0) |
+    (noRearmAfterIsr(h, v, model, t) ? Plan.QUIET_TICK : 0) |
+    (t << Plan.VECTOR_SHIFT);
+  m.setIsrPlan(v, plan);
+  return plan;
 }
 
 /**
@@ -87,7 +115,8 @@ function idleAfterIsr(h: HostState, gi: number, v: number): boolean {
     h.mode(v) === Mode.RUN &&
     h.v8[v * V8.STRIDE + V8.BUSY] === 0 &&
     h.vf[v * Vf.STRIDE + Vf.RAISED_END] === Infinity &&
-    !isAlwaysBusy(h, gi, v)
+    // isAlwaysBusy's first test, before its call (an idle vCPU's phase never keeps it flat out: E22).
+    ((h.v8[v * V8.STRIDE + V8.FLAT_OUT] as FlatOut) === FlatOut.NEVER || !isAlwaysBusy(h, gi, v))
   );
 }
 
@@ -100,7 +129,8 @@ function idleAfterIsr(h: HostState, gi: number, v: number): boolean {
  * runs between the EOI and the IRET - rearmAfterTick (timers.ts), chainAfterIsr (phases.ts),
  * pingPongAfterIsr (pingPong.ts) - does nothing for this vector on this vCPU, as each module's own
  * predicate says (noRearmAfterIsr, noChainStepAfterIsr, noHopAfterIsr: the test each follow-up
- * returns at, so each rule has one home), the EOI, the %cr8 write and the IRET are one machine
+ * returns at, so each rule has one home; the first asked once per vCPU, isrPlan, the other two only on
+ * a host whose phases can take those steps), the EOI, the %cr8 write and the IRET are one machine
  * operation (Machine.eoiCr8Iret).
  *
  * And when the vCPU then halts (idleAfterIsr), the HLT joins them (Machine.eoiCr8IretHlt), if what
@@ -116,12 +146,15 @@ export function isrEnd(h: HostState, v: number): void {
   const m = h.machine;
   h.vf[v * Vf.STRIDE + Vf.ISR_END] = Infinity;
   h.vi[v * Vi.STRIDE + Vi.ISR_VECTOR] = -1;
-  const cr8 = eoiWithCr8(h, v, gi, model, vector);
+  // The guest's constants from its plan (E22); the auto-EOI from the vCPU's words. The chain's steps
+  // and the hops happen only in a phase with work or a ping-pong (HostState.phaseEvents, E15): on a
+  // host without one both predicates hold.
+  const plan = isrPlan(h, v, gi, model);
+  const cr8 = (plan & Plan.CR8_EOI) !== 0 && !m.hvAutoEoi(v, vector);
   if (
     cr8 &&
-    noRearmAfterIsr(h, v, model, vector) &&
-    noChainStepAfterIsr(h, gi, v, vector) &&
-    noHopAfterIsr(h, gi, v, vector)
+    (vector !== plan >> Plan.VECTOR_SHIFT || (plan & Plan.QUIET_TICK) !== 0) &&
+    (h.phaseEvents !== true || (noChainStepAfterIsr(h, gi, v, vector) && noHopAfterIsr(h, gi, v, vector)))
   ) {
     // The follow-ups would return at once; the rest touches the engine's words only, which the
     // machine's operations do not read: it may come first.

@@ -92,10 +92,14 @@ const FF_WORDS = RING + 2 * EXIT_RING;
  */
 export const TX_EPOCH_WORD = FF_WORDS;
 export const TX_HINT_WORDS = FF_WORDS + 1;
+/*
+ * Then per vCPU a word the guest's ISR end keeps (guests/isr.ts isrPlan, at TX_HINT_WORDS + n + v:
+ * Machine.isrPlan): kept in the machine's words, 4 bytes a vCPU, not in an array of its own.
+ */
 
 /** A machine's fast-forward words for `n` vCPUs. */
 export function ffWords(n: number): number {
-  return TX_HINT_WORDS + n;
+  return TX_HINT_WORDS + 2 * n;
 }
 
 /**

@@ -2,7 +2,7 @@ import { archPpr, guestTpr } from '../apic/priority.js';
 import { STEP_LOG } from './machineState.js';
 import { Counter } from './counters.js';
 import { EXIT_KINDS, LOCAL_SLOT, Slot, SVM_PAUSE_SLOT } from './exits.js';
-import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits } from './fastForward.js';
+import { pairStateRepeats, RepeatOp, ringQual, ringSlot, sameExits, TX_HINT_WORDS } from './fastForward.js';
 import { brokenInvariant } from './invariants.js';
 import { F, Flag } from './layout.js';
 import { ProcBased, ProcBased2 } from '../vmx/controls.js';
@@ -81,6 +81,18 @@ export class Machine extends TabulatedInstructions {
 
   isHalted(v: number): boolean {
     return (this.s[v * F.STRIDE + F.FLAGS] & Flag.HALTED) !== 0;
+  }
+
+  /**
+   * A word per vCPU that guests/isr.ts keeps here (its ISR end's plan: constants of the vCPU's guest,
+   * worked out once, docs/perf/engine30.md E22), 0 until set; no rule of the machine reads it.
+   */
+  isrPlan(v: number): number {
+    return this.ff[TX_HINT_WORDS + this.n + v];
+  }
+
+  setIsrPlan(v: number, plan: number): void {
+    this.ff[TX_HINT_WORDS + this.n + v] = plan;
   }
 
   /** The guest-visible TPR: VTPR / V_TPR when virtualized, else the vlapic TPR. */
