@@ -20,7 +20,7 @@ import { perfRowsFromModelTotals } from '../import/fromModel.js';
 import { cFixed, renderPerfKvmStat } from '../import/perfKvmStat.js';
 import type { ExitReportRow } from '../import/report.js';
 import type { RunResults, VariantResult } from '../results/types.js';
-import { formatFigure } from '../results/figures.js';
+import { counted, formatFigure } from '../results/figures.js';
 import { esc } from './page.js';
 
 /** Header of the mapping column (our exit-kind name where perf's differs). */
@@ -94,7 +94,7 @@ export function perfTableOf(v: VariantResult): PerfTable {
 /** One line naming the variant above its table. */
 function heading(results: RunResults, v: VariantResult, label?: string): string {
   const t = v.totals;
-  const what = `${v.host.cpu}, ${v.policy}: ${t.guests} guests, ${t.vcpus} vCPUs, ${t.simulatedSeconds} simulated s`;
+  const what = `${v.host.cpu}, ${v.policy}: ${counted(t.guests, 'guest')}, ${counted(t.vcpus, 'vCPU')}, ${t.simulatedSeconds} simulated s`;
   return `${label !== undefined ? `${label}: ` : ''}${results.scenario} variant ${v.name} (${what})`;
 }
 
@@ -173,7 +173,7 @@ export function renderPerfTablesHtml(results: RunResults): string {
     const total = `<tr><th scope="row">Total</th><td>${table.totalSamples}</td><td colspan="6">Total Samples:${table.totalSamples}, Total events handled time:${f2(table.totalTimeNs / 1000)}us.</td></tr>`;
     return (
       `<details class="perf" data-variant="${esc(v.name)}"${i === 0 ? ' open' : ''}><summary>${summary}</summary>` +
-      `<p class="muted small">${esc(`${t.guests} guests, ${t.vcpus} vCPUs, ${formatFigure(t.simulatedSeconds)} simulated s; all VMs, all VCPUs`)}</p>` +
+      `<p class="muted small">${esc(`${counted(t.guests, 'guest')}, ${counted(t.vcpus, 'vCPU')}, ${formatFigure(t.simulatedSeconds)} simulated s; all VMs, all VCPUs`)}</p>` +
       `<div class="scroll"><table class="numbers perf"><thead>${head}</thead><tbody>${rows.join('')}</tbody><tfoot>${total}</tfoot></table></div></details>`
     );
   });

@@ -14,6 +14,11 @@ export function perGuestSecond(v: VariantResult, count: number): number {
   return v.totals.guestSeconds > 0 ? count / v.totals.guestSeconds : 0;
 }
 
+/** A count and its noun, the noun in the plural unless the count is 1: "1 guest", "4 guests", "0 vCPUs". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** `x` to `digits` significant digits (0 and non-finite values as they are). */
 export function roundSignificant(x: number, digits = 6): number {
   return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));

@@ -18,6 +18,7 @@ import {
   PERF_TABLE_NOTE,
   perfTableOf,
   renderPerfTables,
+  renderPerfTablesHtml,
   renderVariantPerfTable,
 } from '../../src/report/perfTable.js';
 import type { RunResults, VariantResult } from '../../src/results/types.js';
@@ -137,6 +138,11 @@ test("perf's names where ours differ: EOI_INDUCED, PAUSE_INSTRUCTION, PREEMPTION
   );
   const empty = renderVariantPerfTable({ scenario: 's' } as RunResults, variant({}));
   assert.match(empty, /no VM exits/);
+  // One guest with one vCPU is named in the singular, in the text heading and in the HTML's line.
+  assert.match(empty, /: 1 guest, 1 vCPU, 1 simulated s\)/);
+  const one = variant({ HLT: 5 });
+  const html = renderPerfTablesHtml({ scenario: 's', variants: [one] } as unknown as RunResults);
+  assert.match(html, /1 guest, 1 vCPU, 1 simulated s;/);
 });
 
 test('run --perf-table and compare --perf-table print the tables; --json carries them', async () => {

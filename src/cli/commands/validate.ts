@@ -15,6 +15,7 @@ import { commandArgs, usageProblem, type CliIo } from '../io.js';
 import { runScenario } from '../../run/runScenario.js';
 import { entryFailureText, groupEntryFailures } from '../../report/entryFailures.js';
 import { resolvePolicy } from '../../core/hypervisor/policy.js';
+import { counted } from '../../results/figures.js';
 
 const USAGE = `Usage: vmexit-lab validate [--cpus DIR] FILE...
        vmexit-lab validate --help
@@ -98,10 +99,6 @@ function guestCount(s: Scenario): number {
   return perHost * v.host.count;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'err'>): Promise<number> {
   const parsed = commandArgs(io, 'validate', USAGE, args, { cpus: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
@@ -139,7 +136,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
         io.err(`${file}: error: ${over}\n`);
         continue;
       }
-      io.out(`${file}: ok (${plural(s.variants.length, 'variant')}, ${plural(guestCount(s), 'guest')})\n`);
+      io.out(`${file}: ok (${counted(s.variants.length, 'variant')}, ${counted(guestCount(s), 'guest')})\n`);
       for (const w of tprThresholdWithoutEffect(s)) {
         const at = keyPosition(file, ['hypervisor', 'vmcs', 'tprThreshold']);
         io.err(`${file}${at !== undefined ? `:${at}` : ''}: warning: ${w}\n`);
@@ -166,7 +163,7 @@ export async function validateCommand(args: string[], io: Pick<CliIo, 'out' | 'e
       else if (e instanceof ScenarioError) {
         for (const d of e.diagnostics) io.err(`${diagnosticLine(d)}\n`);
         const more = e.total > e.diagnostics.length ? ` (${e.total - e.diagnostics.length} not shown)` : '';
-        io.err(`${file}: ${plural(e.total, 'error')}${more}\n`);
+        io.err(`${file}: ${counted(e.total, 'error')}${more}\n`);
       } else {
         io.err(`${file}: error: ${e instanceof Error ? e.message : String(e)}\n`);
       }
