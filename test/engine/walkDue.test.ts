@@ -47,7 +47,7 @@ function reference(h: HostSimulation, v: number, due: boolean): [number, number]
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const mode = h.v8[v * V8.STRIDE + V8.MODE];
+  const mode: Mode = h.v8[v * V8.STRIDE + V8.MODE];
   const halted = mode === Mode.HALT;
   const kinds = h.phaseEvents ? h.phaseKinds[v] : 0;
   const workload = h.guests[gi].workload !== undefined;
@@ -165,4 +165,10 @@ test('a host whose workloadGuests flag is wrong gives other results (the walk an
 test('the flag is off without workload guests, on with them', () => {
   assert.equal(host(ENGINE_HOSTS.kvmIdleFleet).workloadGuests, false);
   assert.equal(firstHost(sysbenchWorkloadYaml('wl'), 'scenarios/wl.yaml').workloadGuests, true);
+});
+
+test('a host of more vCPUs than VcpuIndex.MASK + 1 is refused before the walk could mask an index', async () => {
+  const { HostSimulation } = await import('../../src/core/engine/host.js');
+  const config = { host: { hostTickHz: 1000 }, cores: 1, guests: [{ vcpus: 2 ** 24 + 1, phases: [] }] };
+  assert.throws(() => new HostSimulation(config as never), /16777217 vCPUs on one host: at most 16777216/);
 });

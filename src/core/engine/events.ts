@@ -26,7 +26,7 @@ import { buildShareDone, chunkDone, completePhase, ioCompletes } from '../guests
 import { hopDone } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynAt, workloadDynOp, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, Mode, PhaseKind, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+import { Gf, Mode, PhaseKind, V8, VcpuIndex, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -162,6 +162,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // `due === true`, not `due`: a boolean argument's truth test is V8's generic one (false, "", a
   // number, a BigInt each checked), ~10 instructions per walk (docs/perf/engine30.md, E8).
   const limit = due === true ? h.now : -Infinity;
+  v = v & VcpuIndex.MASK; // `v` itself, as a range: no overflow check on an index below (E21)
   const vf = h.vf;
   const b = v * Vf.STRIDE;
   // The mode read once, for `halted` and `running` (nothing the walk calls writes it); the guest's

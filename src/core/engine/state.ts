@@ -39,6 +39,7 @@ import {
   Gf,
   Gi,
   G8,
+  VcpuIndex,
   WL_IRQ_AT,
   WL_DYN_LEFT,
   WL_COST,
@@ -183,6 +184,7 @@ export abstract class HostState {
     this.guests = config.guests;
     let n = 0;
     for (const g of config.guests) n += g.vcpus;
+    if (n > VcpuIndex.MASK + 1) throw new Error(`${n} vCPUs on one host: at most ${VcpuIndex.MASK + 1}`);
     this.n = n;
     this.pollsMayEnd = n > config.cores && config.traits.haltPollNs > 0;
     this.phaseEvents = config.guests.some((g) =>
