@@ -26,7 +26,7 @@ import { buildShareDone, chunkDone, completePhase, ioCompletes } from '../guests
 import { hopDone } from '../guests/pingPong.js';
 import { dropStaleTimer, timerActive, timerFires } from '../guests/timers.js';
 import { workloadDynAt, workloadDynOp, workloadInterrupt } from '../guests/workloadGuest.js';
-import { Gf, Mode, PhaseKind, V8, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
+import { Gf, Mode, PhaseKind, V8, VcpuIndex, Vf, Vi, WL, WL_IRQ_AT, type HostState } from './state.js';
 
 export const enum Ev {
   /**
@@ -151,53 +151,81 @@ export function firstDue(h: HostState, v: number): Ev | -1 {
  *
  * One block per kind, in Ev order. Straight-line code, not a loop over a switch: that costs an
  * indirect jump per kind on the engine's hottest path (about 10 % of engine speed).
+ *
+ * Each block tests its time against `next` first and against the due limit only when it is earlier:
+ * every kind walked before it was later than the limit (or the walk would have returned), so `next`
+ * is too, and a time that is due is before `next`. The same kind returned and the same `next` left as
+ * testing both at every block, with the due test skipped where a kind does not set the earliest time
+ * (every kind not pending, and in the re-key's walk, whose limit is -Infinity: docs/perf/engine30.md, E21).
  */
 function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // `due === true`, not `due`: a boolean argument's truth test is V8's generic one (false, "", a
   // number, a BigInt each checked), ~10 instructions per walk (docs/perf/engine30.md, E8).
   const limit = due === true ? h.now : -Infinity;
+  v = v & VcpuIndex.MASK; // `v` itself, as a range: no overflow check on an index below (E21)
   const vf = h.vf;
   const b = v * Vf.STRIDE;
-  const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-  const halted = h.mode(v) === Mode.HALT;
+  // The mode read once, for `halted` and `running` (nothing the walk calls writes it); the guest's
+  // index only in the phase kinds' blocks that read its words (E21).
+  const v8 = h.v8;
+  const mode: Mode = v8[v * V8.STRIDE + V8.MODE];
+  const halted = mode === Mode.HALT;
   let next = Infinity;
   let t = vf[b + Vf.ISR_END];
-  if (t <= limit) return Ev.ISR_END;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.ISR_END;
+    next = t;
+  }
   t = vf[b + Vf.RAISED_END];
-  if (t <= limit) return Ev.RAISED_END;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.RAISED_END;
+    next = t;
+  }
   t = vf[b + Vf.NOTIFY_AT];
-  if (t <= limit) return Ev.NOTIFY;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.NOTIFY;
+    next = t;
+  }
   t = vf[b + Vf.IPI_AT];
-  if (t <= limit) return Ev.IPI;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.IPI;
+    next = t;
+  }
   t = vf[b + Vf.BG_DONE_AT];
-  if (t <= limit) return Ev.BG_IO_DONE;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.BG_IO_DONE;
+    next = t;
+  }
   // IO_DONE and, below, PHASE_END to HOP_END only where a guest's phases can set them (one test for
   // the host: HostState.phaseEvents, E15), and there only the kinds the vCPU's phase words allow (its
   // byte HostState.phaseKinds, E17); a kind skipped would be Infinity and change nothing.
   const kinds = h.phaseEvents === true ? h.phaseKinds[v] : 0; // not a truth test of a field (E8)
   if ((kinds & PhaseKind.IO_DONE) !== 0) {
-    t = h.gf[gi * Gf.STRIDE + Gf.IO_DONE_AT]; // ioDoneTime: the bit says the I/O targets `v`
-    if (t <= limit) return Ev.IO_DONE;
-    if (t < next) next = t;
+    t = h.gf[h.vi[v * Vi.STRIDE + Vi.GUEST_OF] * Gf.STRIDE + Gf.IO_DONE_AT]; // ioDoneTime: the bit says the I/O targets `v`
+    if (t < next) {
+      if (t <= limit) return Ev.IO_DONE;
+      next = t;
+    }
   }
-  if (h.wl.length > 0) {
+  if (h.workloadGuests === true) {
     t = h.wl[v * WL + WL_IRQ_AT];
-    if (t <= limit) return Ev.WL_IRQ;
-    if (t < next) next = t;
+    if (t < next) {
+      if (t <= limit) return Ev.WL_IRQ;
+      next = t;
+    }
     workloadDynAt(h, v); // a field, not a return (a boxed double per walk)
     t = h.wlDynAt;
-    if (t <= limit) return Ev.WL_DYN;
-    if (t < next) next = t;
+    if (t < next) {
+      if (t <= limit) return Ev.WL_DYN;
+      next = t;
+    }
   }
   const timerOn = timerActive(h, v);
   t = timerOn ? vf[b + Vf.NEXT_TIMER] : Infinity;
-  if (t <= limit) return Ev.TIMER;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.TIMER;
+    next = t;
+  }
   // Background I/O and IPIs when the vCPU has done the guest work they wait for (halts pass none),
   // at its present rate of progress. The rate is worked out once per walk, when first needed, and
   // read from a field: a fraction returned by a call TurboFan does not inline would be boxed.
@@ -206,9 +234,9 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   // it; one passing them through a Float64Array cell boxes nothing but cost 6,607 instructions per
   // engine event against this form's 6,549: bench/instructions.js --predictable --case idle-fleet
   // --seconds 60). A vCPU does at most one guest ns per wall ns (rate <= 1), so the resume time + the
-  // ns left is a lower bound (rounding is monotonic): when that is neither due nor before `next`, the
-  // exact time cannot change what the walk returns or leaves, and it is not worked out (most walks of
-  // an idle vCPU).
+  // ns left is a lower bound (rounding is monotonic): when that is not before `next` (a due time is,
+  // above), the exact time cannot change what the walk returns or leaves, and it is not worked out
+  // (most walks of an idle vCPU).
   // Guest work resumes after the exit time the vCPU owes, paid at its share of a core (resumeTime: its
   // debt and the exits' host ns since it was last advanced, over the share). Without the exits the
   // walk put a quarter of the default fleet's background I/Os and burst ends ~680 ns early; without
@@ -226,18 +254,20 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IO_LEFT] !== Infinity) {
     t = from + vf[b + Vf.BG_IO_LEFT];
-    if (t <= limit || t < next) {
+    if (t < next) {
       h.progressRate(v);
       rate = h.rate;
       t = from + Math.max(0, Math.ceil(vf[b + Vf.BG_IO_LEFT] / rate));
     }
   }
-  if (t <= limit) return Ev.BG_IO;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.BG_IO;
+    next = t;
+  }
   t = Infinity;
   if (!halted && vf[b + Vf.BG_IPI_LEFT] !== Infinity) {
     t = from + vf[b + Vf.BG_IPI_LEFT];
-    if (t <= limit || t < next) {
+    if (t < next) {
       if (rate < 0) {
         h.progressRate(v);
         rate = h.rate;
@@ -245,13 +275,18 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
       t = from + Math.max(0, Math.ceil(vf[b + Vf.BG_IPI_LEFT] / rate));
     }
   }
-  if (t <= limit) return Ev.BG_IPI;
-  if (t < next) next = t;
-  const running = !halted && h.mode(v) === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
+  if (t < next) {
+    if (t <= limit) return Ev.BG_IPI;
+    next = t;
+  }
+  const running = mode === Mode.RUN && vf[b + Vf.RAISED_END] === Infinity;
   if ((kinds & ~PhaseKind.IO_DONE) !== 0) {
+    const gi = h.vi[v * Vi.STRIDE + Vi.GUEST_OF];
     t = (kinds & PhaseKind.PHASE_END) !== 0 ? h.gf[gi * Gf.STRIDE + Gf.PHASE_END] : Infinity;
-    if (t <= limit) return Ev.PHASE_END;
-    if (t < next) next = t;
+    if (t < next) {
+      if (t <= limit) return Ev.PHASE_END;
+      next = t;
+    }
     // The worker's chunk, a build share and a ping-pong hop end when their guest ns are done at the
     // present rate (guests/phases.ts chunkEndTime, buildEndTime; guests/pingPong.ts hopEndTime: the same
     // sums, written out here to share the walk's rate and its lower bound). A chunk's ns left can be
@@ -260,7 +295,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     if (running && (kinds & PhaseKind.CHUNK_END) !== 0) {
       const left = h.gf[gi * Gf.STRIDE + Gf.CHUNK_LEFT];
       t = from + left;
-      if (left < 0 || t <= limit || t < next) {
+      if (left < 0 || t < next) {
         if (rate < 0) {
           h.progressRate(v);
           rate = h.rate;
@@ -268,8 +303,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
         t = from + Math.ceil(left / rate);
       }
     }
-    if (t <= limit) return Ev.CHUNK_END;
-    if (t < next) next = t;
+    if (t < next) {
+      if (t <= limit) return Ev.CHUNK_END;
+      next = t;
+    }
     // A build share and a ping-pong hop both end when the vCPU's work left is done (HostState.workEndTime
     // of Vf.WORK_LEFT in both buildEndTime and hopEndTime): one due time for the two, the build share's
     // first when both hold, as BUILD_END's place before HOP_END in this walk had it.
@@ -277,7 +314,7 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
     const building = running && (kinds & PhaseKind.BUILD_END) !== 0;
     if (building || (running && (kinds & PhaseKind.HOP_END) !== 0)) {
       t = from + vf[b + Vf.WORK_LEFT];
-      if (t <= limit || t < next) {
+      if (t < next) {
         if (rate < 0) {
           h.progressRate(v);
           rate = h.rate;
@@ -285,18 +322,20 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
         t = from + Math.max(0, Math.ceil(vf[b + Vf.WORK_LEFT] / rate));
       }
     }
-    if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
-    if (t < next) next = t;
+    if (t < next) {
+      if (t <= limit) return building ? Ev.BUILD_END : Ev.HOP_END;
+      next = t;
+    }
   }
   // An idle gap's end (or a flat-out vCPU's Infinity); a busy burst's when its work is done at the
   // present rate, held by an ISR or raised section (src/core/guests/burstWork.ts).
   // Its due time as the background work's above, with the rate worked out at most once per walk.
   t = vf[b + Vf.BURST_END];
-  if (h.v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
+  if (v8[v * V8.STRIDE + V8.BUSY] === 1 && vf[b + Vf.BURST_WORK] !== Infinity) {
     t = Infinity;
     if (running) {
       t = from + vf[b + Vf.BURST_WORK];
-      if (t <= limit || t < next) {
+      if (t < next) {
         if (rate < 0) {
           h.progressRate(v);
           rate = h.rate;
@@ -305,8 +344,10 @@ function walk(h: HostState, v: number, due: boolean): Ev | -1 {
       }
     }
   }
-  if (t <= limit) return Ev.BURST_END;
-  if (t < next) next = t;
+  if (t < next) {
+    if (t <= limit) return Ev.BURST_END;
+    next = t;
+  }
   // TIMER_STALE runs but never wakes the vCPU.
   t = timerOn ? Infinity : vf[b + Vf.NEXT_TIMER];
   if (t <= limit) return Ev.TIMER_STALE;

@@ -29,6 +29,15 @@ export const GuestCounter = {
   COUNT: 9,
 } as const;
 
+/**
+ * A host's vCPU indices are below 2^24 (HostState's constructor holds it; a scenario allows at most
+ * MAX_TOTAL_GUESTS x MAX_VCPUS, 6.4 M, below 2^23), so `v & VcpuIndex.MASK` is `v`, which TurboFan
+ * types as a range: index sums on it need no overflow checks (the event walk, docs/perf/engine30.md, E21).
+ */
+export const enum VcpuIndex {
+  MASK = 0xffffff,
+}
+
 /** What a vCPU is doing (V8.MODE; read it with HostState.mode). */
 export const enum Mode {
   /** Running guest code (busy, or the worker's chunk). */

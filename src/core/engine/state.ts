@@ -39,6 +39,7 @@ import {
   Gf,
   Gi,
   G8,
+  VcpuIndex,
   WL_IRQ_AT,
   WL_DYN_LEFT,
   WL_COST,
@@ -183,6 +184,7 @@ export abstract class HostState {
     this.guests = config.guests;
     let n = 0;
     for (const g of config.guests) n += g.vcpus;
+    if (n > VcpuIndex.MASK + 1) throw new Error(`${n} vCPUs on one host: at most ${VcpuIndex.MASK + 1}`);
     this.n = n;
     this.pollsMayEnd = n > config.cores && config.traits.haltPollNs > 0;
     this.phaseEvents = config.guests.some((g) =>
@@ -206,6 +208,7 @@ export abstract class HostState {
     this.heap = a.heap;
     this.latencyExemplars = a.latencyExemplars;
     this.phaseKinds = a.phaseKinds; // all 0: startPhase sets them (notePhaseKinds)
+    this.workloadGuests = this.wl.length > 0;
     for (let v = 0; v < n; v++) {
       if (this.wl.length > 0) {
         this.wl[v * WL + WL_IRQ_AT] = Infinity;
@@ -392,8 +395,9 @@ export abstract class HostState {
    * (Vf.BURST_WORK), background I/O's and IPIs' (Vf.BG_IO_LEFT, Vf.BG_IPI_LEFT).
    */
   progressRate(v: number): void {
-    const gi = this.vi[v * Vi.STRIDE + Vi.GUEST_OF];
-    if (this.guests[gi].workload !== undefined) this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
+    // The host's flag first: the guest's model is read only where a guest can have a profile (E21).
+    if (this.workloadGuests === true && this.guests[this.vi[v * Vi.STRIDE + Vi.GUEST_OF]].workload !== undefined)
+      this.rate = this.share() / (1 + this.wl[v * WL + WL_COST]);
     else {
       const x = this.vf[v * Vf.STRIDE + Vf.CR8_PER_NS];
       this.rate = this.share() / (1 + x * this.vf[v * Vf.STRIDE + Vf.COST_PER_ACCESS]);
@@ -488,6 +492,12 @@ export abstract class HostState {
     const first = this.gi32[gi * Gi.STRIDE + Gi.FIRST_VCPU];
     for (let l = 0; l < this.guests[gi].vcpus; l++) this.phaseKinds[first + l] = phaseKindsOf(this, first + l);
   }
+
+  /**
+   * Whether the host has workload-profile guests (`wl` is not empty): the walk's WL_IRQ and WL_DYN
+   * blocks behind one test of a boolean field, not a typed array's length (docs/perf/engine30.md, E21).
+   */
+  readonly workloadGuests: boolean;
 }
 
 /** The phase kinds vCPU `v`'s words allow, as bits of HostState.phaseKinds. */
