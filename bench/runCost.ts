@@ -16,6 +16,8 @@
  * measured with the shipped profile. Beside each weight it records the engine events
  * per simulated vCPU-second of that worst configuration (a count, the same on every machine):
  * test/service/runCost.test.ts fails when a phase makes more events than its weight was measured on.
+ * It measures too what one more host costs whatever it simulates (`perHostMs`, costPerHost: many
+ * small hosts less one, per host added), the largest over policies and CPU profiles.
  *
  * `-- --check` measures instead of calibrating: for every guest model and phase, the CPU per
  * vCPU-second of the configuration its weight was measured on and of one 1-vCPU guest alone on a
@@ -25,9 +27,16 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadModelData, REPO_ROOT } from '../src/model/data.js';
-import { costPerVcpuSecond } from '../src/service/cost.js';
+import { costPerHost, costPerVcpuSecond } from '../src/service/cost.js';
 import { GUEST_OS_NAMES } from '../src/scenario/types.js';
-import { COST_PHASES, FULL_SECONDS, configText, loadRunCost, type CostConfig } from '../src/model/runCost.js';
+import {
+  COST_PHASES,
+  FULL_SECONDS,
+  HOST_COST,
+  configText,
+  loadRunCost,
+  type CostConfig,
+} from '../src/model/runCost.js';
 import { median } from './stats.js';
 
 const data = loadModelData();
@@ -48,6 +57,18 @@ function measure(kind: string, phase: string, c: CostConfig, middle = false): { 
     events = m.events;
   }
   return { ms: middle ? median(xs) : Math.max(...xs), events };
+}
+
+/** CPU ms per host (costPerHost) over every policy and CPU profile: the largest (`middle`: each the median) of 3. */
+function measurePerHost(middle = false): { ms: number; on: string } {
+  let worst = { ms: 0, on: '' };
+  for (const policy of POLICIES)
+    for (const cpu of CPUS) {
+      const xs = [0, 1, 2].map(() => costPerHost(policy, cpu, data));
+      const ms = middle ? median(xs) : Math.max(...xs);
+      if (ms > worst.ms) worst = { ms, on: `${policy} on ${cpu}` };
+    }
+  return worst;
 }
 
 const KINDS = [...GUEST_OS_NAMES, 'workload'];
@@ -72,6 +93,10 @@ if (process.argv.includes('--check')) {
       const r = (x: number): string => `${x.toFixed(3)} (${(x / weight).toFixed(2)})`;
       console.log(`${kind} ${phase}: ${weight.toFixed(3)} | ${configText(on)}: ${r(own)} | alone: ${r(alone)}`);
     }
+  const host = measurePerHost(true);
+  console.log(
+    `per host: ${w.perHostMs.toFixed(3)} | the costliest now, ${host.on}: ${host.ms.toFixed(3)} (${(host.ms / w.perHostMs).toFixed(2)})`,
+  );
   process.exit(0);
 }
 
@@ -109,6 +134,9 @@ for (const kind of KINDS) {
   );
 }
 
+const perHost = measurePerHost();
+process.stderr.write(`per host: ${perHost.ms.toFixed(3)} ms (worst: ${perHost.on})\n`);
+
 const date = new Date().toISOString().slice(0, 10);
 const lines = [
   '# What one simulated vCPU-second of each guest model costs the simulation, in host CPU milliseconds:',
@@ -134,6 +162,10 @@ const lines = [
   '# one 2-vCPU freebsd-12.1 disk benchmark for 1 simulated s: 390 ms (--workers 1), 460 ms',
   '# (--workers 2); the next runs 190 ms and 70 ms. Rounded up; carried over from the file as it is.',
   `perRunMs: ${loadRunCost().perRunMs}`,
+  '# Per host, whatever it simulates: building it and running its engine at all (src/service/cost.ts).',
+  `# Measured here: ${HOST_COST.hosts[1]} hosts of one 1-vCPU idle windows-10-1909 guest on 4 cores less ${HOST_COST.hosts[0]}, ${HOST_COST.seconds} s`,
+  `# simulated, per host added; the largest over the policies and CPU profiles above (${perHost.on}), each the largest of 3.`,
+  `perHostMs: ${perHost.ms.toFixed(3)}`,
   'msPerVcpuSecond:',
   ...rows.map(
     (r) =>

@@ -19,6 +19,12 @@ export interface RunCostWeights {
    * thread that has not run it yet (the service's first run), assembling and storing results.
    */
   readonly perRunMs: number;
+  /**
+   * Host CPU ms each host of a run costs whatever it simulates: building its cores, guests and vCPUs
+   * and running its engine for a moment (HOST_COST). A fleet of many small hosts costs this many
+   * times over, which the per-vCPU-second weights do not see.
+   */
+  readonly perHostMs: number;
   /** Where the figures come from: date, machine, Node.js. */
   readonly measured: Readonly<Record<string, string | number>>;
   /**
@@ -55,6 +61,14 @@ const WORK_BOUND = new Set(['install', 'build', 'disk-benchmark']);
 export const FULL_SECONDS = 2;
 export const ALONE_SECONDS: readonly [number, number] = [2, 10];
 
+/**
+ * How the per-host cost is measured: runs of `hosts[0]` and of `hosts[1]` hosts, each one 1-vCPU idle
+ * Windows 10 guest on 4 cores, for `seconds` simulated; the difference of their CPU time per host
+ * added. The smallest host is the costliest per vCPU to build, and the run is short so that what it
+ * simulates (0.2 ms per idle vCPU-second at most) is lost beside what it builds.
+ */
+export const HOST_COST = { hosts: [1, 201] as const, seconds: 0.01 };
+
 /** How data/run-cost.yaml names a configuration: `kvm on i7-6700K, 4 vCPUs`, `... 1 vCPU alone`. */
 export function configText(c: CostConfig): string {
   return `${c.policy} on ${c.cpu}, ${c.vcpus} vCPU${c.vcpus === 1 ? '' : 's'}${c.alone ? ' alone' : ''}`;
@@ -64,7 +78,7 @@ export function configText(c: CostConfig): string {
  * The scenario (YAML) the calibration runs for a guest model (or `workload`: the shipped profile
  * data/workloads/sysbench-kvm-2020.yaml) in one phase, held there for the whole run.
  */
-export function costScenarioYaml(kind: string, phase: string, c: CostConfig, seconds: number): string {
+export function costScenarioYaml(kind: string, phase: string, c: CostConfig, seconds: number, hosts = 1): string {
   const count = c.alone ? 1 : Math.max(1, Math.round(16 / c.vcpus));
   const work = phase === 'disk-benchmark' ? 'work: 1TiB' : 'work: 100000s';
   const phases = `[{ phase: ${phase}, ${WORK_BOUND.has(phase) ? work : 'duration: 100000s'} }]`;
@@ -73,7 +87,7 @@ export function costScenarioYaml(kind: string, phase: string, c: CostConfig, sec
       ? `  - workload: ${join(DATA_DIR, 'workloads', 'sysbench-kvm-2020.yaml')}\n    count: ${count}\n`
       : `  - os: ${kind}\n    vcpus: ${c.vcpus}\n    count: ${count}\n    phases: ${phases}\n`;
   return (
-    `name: cost\nseed: 1\nhost: { cpu: ${c.cpu}, cores: ${c.alone ? 4 : 16}, count: 1 }\n` +
+    `name: cost\nseed: 1\nhost: { cpu: ${c.cpu}, cores: ${c.alone ? 4 : 16}, count: ${hosts} }\n` +
     `hypervisor: { policy: ${c.policy} }\nguests:\n${guest}duration: ${seconds}s\n`
   );
 }
@@ -86,6 +100,7 @@ export function loadRunCost(file = join(DATA_DIR, 'run-cost.yaml')): RunCostWeig
     runCost?: unknown;
     measured?: Record<string, string | number>;
     perRunMs?: unknown;
+    perHostMs?: unknown;
     msPerVcpuSecond?: Record<string, Record<string, unknown>>;
     measuredOn?: Record<string, Record<string, { on?: unknown; events?: unknown }>>;
   };
@@ -121,7 +136,10 @@ export function loadRunCost(file = join(DATA_DIR, 'run-cost.yaml')): RunCostWeig
   const perRunMs = doc.perRunMs;
   if (typeof perRunMs !== 'number' || !Number.isFinite(perRunMs) || perRunMs < 0)
     throw new ModelDataError(`${file}: perRunMs: expected a number >= 0`);
-  const out: RunCostWeights = { byModel, workload, perRunMs, measured: doc.measured ?? {}, worst };
+  const perHostMs = doc.perHostMs;
+  if (typeof perHostMs !== 'number' || !Number.isFinite(perHostMs) || perHostMs < 0)
+    throw new ModelDataError(`${file}: perHostMs: expected a number >= 0`);
+  const out: RunCostWeights = { byModel, workload, perRunMs, perHostMs, measured: doc.measured ?? {}, worst };
   if (file === join(DATA_DIR, 'run-cost.yaml')) cached = out;
   return out;
 }

@@ -1,6 +1,7 @@
 import {
   ALONE_SECONDS,
   FULL_SECONDS,
+  HOST_COST,
   costScenarioYaml,
   loadRunCost,
   type CostConfig,
@@ -23,7 +24,9 @@ import { TotalsAccumulator } from '../run/totals.js';
  *
  * Every run also costs `perRunMs` whatever it simulates (validation, compiling the engine on a
  * worker that has not run it yet, results): without it a run of a few simulated seconds cost up to
- * 7x its prediction (docs/SERVICE.md "Predicted cost" says what the prediction guarantees).
+ * 7x its prediction (docs/SERVICE.md "Predicted cost" says what the prediction guarantees). And
+ * each host costs `perHostMs` to build and run at all: 10,000 hosts of one small guest cost seconds
+ * that their guests' weights do not predict.
  *
  * The weights are the worst case over policies, CPUs and hosts (full, or one small guest alone), so
  * the prediction is an upper bound: the service refuses a run predicted over its budget (422
@@ -63,12 +66,16 @@ function guestCost(g: ModelledGuestSpec, seconds: number, w: RunCostWeights): { 
   return { coreSeconds: ms / 1000, what: `${g.os} (${used.join(', ')} per vCPU-second)` };
 }
 
+const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+
 export function predictCost(scenario: Scenario, weights: RunCostWeights = loadRunCost()): CostPrediction {
   const seconds = durationLimitNs(scenario) / 1e9;
   let coreSeconds = weights.perRunMs / 1000;
   let vcpuSeconds = 0;
   const parts = new Map<string, { vcpuSeconds: number; coreSeconds: number }>();
+  let hosts = 0;
   for (const v of scenario.variants) {
+    hosts += v.host.count;
     for (const g of v.guests) {
       if (g.kind !== 'modelled') continue;
       const n = g.count * v.host.count * g.vcpus;
@@ -81,6 +88,11 @@ export function predictCost(scenario: Scenario, weights: RunCostWeights = loadRu
       parts.set(what, { vcpuSeconds: p.vcpuSeconds + n * seconds, coreSeconds: p.coreSeconds + c });
     }
   }
+  const building = (hosts * weights.perHostMs) / 1000;
+  coreSeconds += building;
+  const what = `${n0(hosts)} host${hosts === 1 ? '' : 's'} built and run (${weights.perHostMs} ms each)`;
+  // Named among the biggest parts only where it shows in the message's whole core-seconds.
+  if (building >= 0.5) parts.set(what, { vcpuSeconds: 0, coreSeconds: building });
   const top = [...parts]
     .map(([what, p]) => ({ what, ...p }))
     .sort((a, b) => b.coreSeconds - a.coreSeconds)
@@ -88,11 +100,11 @@ export function predictCost(scenario: Scenario, weights: RunCostWeights = loadRu
   return { coreSeconds, vcpuSeconds, top };
 }
 
-const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
-
 /** The refusal message of a run predicted over `budget` core-seconds. */
 export function overCostMessage(name: string, p: CostPrediction, budget: number, workers: number): string {
-  const parts = p.top.map((t) => `${n0(t.vcpuSeconds)} vCPU-seconds of ${t.what}: ${n0(t.coreSeconds)}`).join('; ');
+  const parts = p.top
+    .map((t) => `${t.vcpuSeconds > 0 ? `${n0(t.vcpuSeconds)} vCPU-seconds of ` : ''}${t.what}: ${n0(t.coreSeconds)}`)
+    .join('; ');
   return (
     `scenario ${name} is predicted to cost ${n0(p.coreSeconds)} core-seconds of simulation ` +
     `(${n0(p.vcpuSeconds)} simulated vCPU-seconds; biggest: ${parts}); this service allows at most ${n0(budget)} per run ` +
@@ -111,12 +123,13 @@ function costRun(
   c: CostConfig,
   seconds: number,
   data: ModelData,
+  hosts = 1,
 ): { ms: number; vcpuSeconds: number; events: number } {
-  const yaml = costScenarioYaml(kind, phase === 'workload' ? 'idle' : phase, c, seconds);
+  const yaml = costScenarioYaml(kind, phase === 'workload' ? 'idle' : phase, c, seconds, hosts);
   const scenario = parseScenario(yaml, 'cost.yaml', { workloadBaseDir: REPO_ROOT });
   const acc = new TotalsAccumulator();
   const c0 = process.cpuUsage();
-  runHosts(scenario, scenario.variants[0], data, 0, 1, acc);
+  runHosts(scenario, scenario.variants[0], data, 0, hosts, acc);
   const u = process.cpuUsage(c0);
   return { ms: (u.user + u.system) / 1000, vcpuSeconds: acc.vcpuNs / 1e9, events: acc.events };
 }
@@ -142,4 +155,16 @@ export function costPerVcpuSecond(
   const b = costRun(kind, phase, c, ALONE_SECONDS[1], data);
   const v = b.vcpuSeconds - a.vcpuSeconds;
   return { ms: (b.ms - a.ms) / v, events: (b.events - a.events) / v };
+}
+
+/**
+ * CPU ms one more host costs under a policy and CPU profile (HOST_COST: the run of many small hosts
+ * less the run of one, per host added), as `npm run calibrate:cost` measures `perHostMs`.
+ */
+export function costPerHost(policy: string, cpu: string, data: ModelData = loadModelData()): number {
+  const c: CostConfig = { policy, cpu, vcpus: 1, alone: true };
+  const [few, many] = HOST_COST.hosts;
+  const a = costRun('windows-10-1909', 'idle', c, HOST_COST.seconds, data, few);
+  const b = costRun('windows-10-1909', 'idle', c, HOST_COST.seconds, data, many);
+  return (b.ms - a.ms) / (many - few);
 }
