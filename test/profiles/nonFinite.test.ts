@@ -13,31 +13,7 @@ import { importCpuinfo } from '../../src/profiles/importCpuinfo.js';
 import { ProfileImportError, importDmesg } from '../../src/profiles/importDmesg.js';
 import { ProfileYamlError, parseProfileYaml } from '../../src/profiles/serialize.js';
 import { rejected } from '../scenario/helpers.js';
-
-const INTEL = `id: test-cpu
-model: Test CPU
-vendor: intel
-microarchitecture: haswell
-baseClockMHz: 3000
-cores: 4
-threads: 8
-vmx:
-  trueControls: true
-  pinBased:
-    allowed0: 0x16
-    allowed1: 0x7f
-  procBased:
-    allowed0: 0x401e172
-    allowed1: 0xfff9fffe
-  procBased2:
-    allowed0: 0x0
-    allowed1: 0x4ff
-  exit:
-    allowed0: 0x36dff
-    allowed1: 0x7fffff
-sources:
-  - "a test"
-`;
+import { MINIMAL_INTEL as INTEL } from './helpers.js';
 
 const SCENARIO = `name: t
 host: { cpu: i7-6700K, cores: 4, count: 1 }

@@ -8,35 +8,11 @@ import type { CpuProfile } from '../../src/core/cpu/profile.js';
 import { importCpuinfo } from '../../src/profiles/importCpuinfo.js';
 import { importDmesg } from '../../src/profiles/importDmesg.js';
 import { ProfileYamlError, parseProfileYaml, profileToYaml } from '../../src/profiles/serialize.js';
+import { MINIMAL_INTEL } from './helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DATA = join(ROOT, 'data/cpus');
 const FIXTURES = join(ROOT, 'test/fixtures/profiles');
-
-const MINIMAL_INTEL = `id: test-cpu
-model: Test CPU
-vendor: intel
-microarchitecture: haswell
-baseClockMHz: 3000
-cores: 4
-threads: 8
-vmx:
-  trueControls: true
-  pinBased:
-    allowed0: 0x16
-    allowed1: 0x7f
-  procBased:
-    allowed0: 0x401e172
-    allowed1: 0xfff9fffe
-  procBased2:
-    allowed0: 0x0
-    allowed1: 0x4ff
-  exit:
-    allowed0: 0x36dff
-    allowed1: 0x7fffff
-sources:
-  - "a test"
-`;
 
 function expectYamlError(text: string, line: number, fieldPattern: RegExp, expectedPattern: RegExp): ProfileYamlError {
   try {
